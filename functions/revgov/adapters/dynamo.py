@@ -1,0 +1,255 @@
+"""DynamoDB document store (pynamodb): single table, every key starts with `T#{tenant}#`, audit chain in-transaction."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Callable, Iterator
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from ..domain.audit import GENESIS, seal
+from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest
+from ..ports import Changes, Clock, IdGenerator, Page, Stored
+from ..resources import TABLE
+
+_AUDIT = "AUDIT"
+_HEAD = "HEAD"
+_MAX_CHAIN_RETRIES = 8
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+def partition(tenant_id: str, collection: str) -> str:
+    return f"T#{tenant_id}#{collection}"
+
+
+class _Lookup(GlobalSecondaryIndex["DocumentBase"]):
+    class Meta:
+        index_name = TABLE.lookup_index
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class DocumentBase(Model):
+    """One item: a JSON document with an optimistic version, an optional lookup key and TTL."""
+
+    class Meta:
+        abstract = True
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    data = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    lookup = _Lookup()
+
+
+@lru_cache(maxsize=64)
+def document_model(table_name: str, region: str, host: str | None) -> type[DocumentBase]:
+    """A pynamodb model bound to one table (the pooled table, or a silo tenant's own)."""
+    meta = type("Meta", (), {"table_name": table_name, "region": region, "host": host})
+    return type(f"Document_{table_name}", (DocumentBase,), {"Meta": meta})  # type: ignore[return-value]
+
+
+def _encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    plain = {k: next(iter(v.values())) if isinstance(v, dict) else v for k, v in last_key.items()}
+    return base64.urlsafe_b64encode(_dumps(plain).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None, partition_key: str, expected: str) -> dict[str, Any] | None:
+    """Cursors are opaque to callers but checked here: one minted for another partition is refused."""
+    if not cursor:
+        return None
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise MalformedRequest("cursor is not valid") from exc
+    if not isinstance(plain, dict) or plain.get(partition_key) != expected or not all(
+        isinstance(v, str) for v in plain.values()
+    ):
+        raise MalformedRequest("cursor is not valid for this list")
+    return {k: {"S": v} for k, v in plain.items()}
+
+
+class DynamoDocumentStore:
+    """The DocumentStore port on DynamoDB. Audit records go in the same TransactWrite as the change."""
+
+    def __init__(
+        self, table_name: str, region: str, clock: Clock, ids: IdGenerator, host: str | None = None
+    ) -> None:
+        self.model = document_model(table_name, region, host)
+        self._clock = clock
+        self._ids = ids
+        self._connection = Connection(region=region, host=host)
+
+    # --- reads -------------------------------------------------------------------------------
+    def _stored(self, item: DocumentBase) -> Stored:
+        return Stored(key=item.sk, data=json.loads(item.data), version=int(item.version))
+
+    def get(self, tenant_id: str, collection: str, key: str) -> Stored | None:
+        try:
+            return self._stored(self.model.get(partition(tenant_id, collection), key, consistent_read=True))
+        except self.model.DoesNotExist:
+            return None
+
+    def get_many(self, refs: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Stored]:
+        wanted = {(partition(t, c), k): (t, c, k) for t, c, k in refs}
+        found: dict[tuple[str, str, str], Stored] = {}
+        for item in self.model.batch_get(list(wanted), consistent_read=True):
+            found[wanted[(item.pk, item.sk)]] = self._stored(item)
+        return found
+
+    def query(
+        self, tenant_id: str, collection: str, *, limit: int, cursor: str | None = None, prefix: str = ""
+    ) -> Page:
+        pk = partition(tenant_id, collection)
+        condition = self.model.sk.startswith(prefix) if prefix else None
+        result = self.model.query(
+            pk,
+            range_key_condition=condition,
+            limit=limit,
+            last_evaluated_key=_decode_cursor(cursor, "pk", pk),
+            consistent_read=True,
+        )
+        items = [self._stored(item) for item in result]
+        return Page(items, _encode_cursor(result.last_evaluated_key))
+
+    def lookup(self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None) -> Page:
+        gpk = partition(tenant_id, index_partition)
+        result = self.model.lookup.query(
+            gpk, limit=limit, last_evaluated_key=_decode_cursor(cursor, "gsi1pk", gpk)
+        )
+        items = [self._stored(item) for item in result]
+        return Page(items, _encode_cursor(result.last_evaluated_key))
+
+    # --- the audit chain ---------------------------------------------------------------------
+    def audit_head(self, tenant_id: str) -> tuple[int, str]:
+        head = self.get(tenant_id, _AUDIT, _HEAD)
+        return (int(head.data["seq"]), str(head.data["hash"])) if head else (0, GENESIS)
+
+    def audit_records(self, tenant_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        pk = partition(tenant_id, _AUDIT)
+        result = self.model.query(
+            pk, range_key_condition=self.model.sk > f"R#{after_seq:012d}", limit=limit, consistent_read=True
+        )
+        return [json.loads(item.data) for item in result if item.sk.startswith("R#")]
+
+    def iter_audit_records(self, tenant_id: str) -> Iterator[dict[str, Any]]:
+        """Every record in chain order, paged lazily; a record whose JSON was mangled still comes out."""
+        for item in self.model.query(partition(tenant_id, _AUDIT), self.model.sk.startswith("R#"), consistent_read=True):
+            try:
+                yield json.loads(item.data)
+            except ValueError:
+                yield {"record_id": None, "seq": None, "unreadable": item.sk}
+
+    def audit_by_subject(self, tenant_id: str, subject: str, *, limit: int, cursor: str | None) -> Page:
+        return self.lookup(tenant_id, f"{_AUDIT}#{subject}", limit=limit, cursor=cursor)
+
+    # --- writes ------------------------------------------------------------------------------
+    def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
+        for _ in range(_MAX_CHAIN_RETRIES):
+            seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
+            sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
+            try:
+                self._transact(tenant_id, changes, sealed, seq)
+                return sealed
+            except TransactWriteError as exc:
+                business = self._business_conflict(changes, list(exc.cancellation_reasons or []))
+                if business:
+                    raise business from exc
+                if exc.cause_response_code != "TransactionCanceledException":
+                    raise
+                # The chain head moved (another request appended first): re-read it and seal again.
+        raise ConcurrentUpdate("the audit chain moved under this request too many times; retry")
+
+    def _seal_all(self, tenant_id: str, changes: Changes, seq: int, prev_hash: str) -> list[dict[str, Any]]:
+        sealed = []
+        at = self._clock.now_iso()
+        for entry in changes.audit:
+            seq += 1
+            record = seal(entry, tenant_id=tenant_id, seq=seq, record_id=self._ids.new("aud"), at=at, prev_hash=prev_hash)
+            sealed.append(record)
+            prev_hash = record["hash"]
+        return sealed
+
+    def _transact(self, tenant_id: str, changes: Changes, sealed: list[dict[str, Any]], seq: int) -> None:
+        model = self.model
+        with TransactWrite(connection=self._connection) as tx:
+            for put in changes.puts:
+                item = model(
+                    partition(put.tenant_id or tenant_id, put.collection),
+                    put.key,
+                    data=_dumps(put.data),
+                    version=(put.expected_version or 0) + 1,
+                    expires_at=put.expires_at,
+                )
+                if put.lookup:
+                    item.gsi1pk, item.gsi1sk = partition(put.tenant_id or tenant_id, put.lookup[0]), put.lookup[1]
+                condition = None
+                if put.must_be_absent:
+                    condition = model.pk.does_not_exist()
+                elif put.expected_version is not None:
+                    condition = model.version == put.expected_version
+                tx.save(item, condition=condition)
+            for delete in changes.deletes:
+                tx.delete(model(partition(delete.tenant_id or tenant_id, delete.collection), delete.key), add_version_condition=False)
+            if sealed:
+                audit_pk = partition(tenant_id, _AUDIT)
+                for record in sealed:
+                    entry = model(audit_pk, f"R#{record['seq']:012d}", data=_dumps(record))
+                    entry.gsi1pk = partition(tenant_id, f"{_AUDIT}#{record['subject']}")
+                    entry.gsi1sk = f"{record['seq']:012d}"
+                    tx.save(entry, condition=model.pk.does_not_exist())
+                last = sealed[-1]
+                head = model(audit_pk, _HEAD, data=_dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"])
+                tx.save(head, condition=model.pk.does_not_exist() if seq == 0 else model.version == seq)
+
+    @staticmethod
+    def _business_conflict(changes: Changes, reasons: list[Any]) -> Conflict | None:
+        for put, reason in zip(changes.puts, reasons):
+            if reason is not None and reason.code == "ConditionalCheckFailed":
+                return Conflict(put.conflict_detail)
+        return None
+
+    # --- whole-tenant operations (offboarding) -----------------------------------------------
+    def _scan_tenant(self, tenant_id: str) -> list[DocumentBase]:
+        return list(self.model.scan(self.model.pk.startswith(f"T#{tenant_id}#"), consistent_read=True))
+
+    def export_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
+        return [
+            {"collection": item.pk.split("#", 2)[2], "key": item.sk, "version": int(item.version), "data": json.loads(item.data)}
+            for item in sorted(self._scan_tenant(tenant_id), key=lambda i: (i.pk, i.sk))
+        ]
+
+    def delete_tenant(self, tenant_id: str) -> int:
+        items = self._scan_tenant(tenant_id)
+        with self.model.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        return len(items)
+
+
+StoreFactory = Callable[[], DynamoDocumentStore]

@@ -1,0 +1,87 @@
+"""The tamper-evident audit chain: one SHA-256 hash chain per tenant over canonical JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .canonical import sha256_hex
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What a use case wants recorded: who did what to which subject, under which rules, with what outcome."""
+
+    actor: str
+    action: str
+    subject: str
+    outcome: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    policy_version: str | None = None
+    rule_ids: tuple[str, ...] = ()
+    clauses: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    actor_role: str | None = None
+
+
+def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str, prev_hash: str) -> dict[str, Any]:
+    """The stored record: the entry plus its place in the chain and the hash that binds it there."""
+    body: dict[str, Any] = {
+        "record_id": record_id,
+        "tenant_id": tenant_id,
+        "seq": seq,
+        "at": at,
+        "actor": entry.actor,
+        "actor_role": entry.actor_role,
+        "action": entry.action,
+        "subject": entry.subject,
+        "outcome": entry.outcome,
+        "inputs": entry.inputs,
+        "inputs_hash": sha256_hex(entry.inputs),
+        "policy_version": entry.policy_version,
+        "rule_ids": list(entry.rule_ids),
+        "clauses": list(entry.clauses),
+        "sources": list(entry.sources),
+        "prev_hash": prev_hash,
+    }
+    return {**body, "hash": sha256_hex(body)}
+
+
+@dataclass(frozen=True)
+class Verification:
+    records: int
+    valid: bool
+    first_invalid: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"records": self.records, "valid": self.valid, "first_invalid": self.first_invalid}
+
+
+def verify(records: Iterable[dict[str, Any]], head: tuple[int, str] | None = None) -> Verification:
+    """Walk the chain in order and name the first record whose sequence, link or hash does not hold.
+
+    `head` is the (seq, hash) the chain's head pointer holds: it catches a truncated tail.
+    """
+    prev_hash, expected_seq, count = GENESIS, 1, 0
+    first_invalid: dict[str, Any] | None = None
+    for record in records:
+        count += 1
+        body = {k: v for k, v in record.items() if k != "hash"}
+        problem = None
+        if record.get("seq") != expected_seq:
+            problem = f"expected seq {expected_seq}, found {record.get('seq')}"
+        elif record.get("prev_hash") != prev_hash:
+            problem = "prev_hash does not match the hash of the record before it"
+        elif sha256_hex(body) != record.get("hash"):
+            problem = "content does not match its hash"
+        elif body.get("inputs_hash") != sha256_hex(body.get("inputs", {})):
+            problem = "inputs do not match inputs_hash"
+        if problem and first_invalid is None:
+            first_invalid = {"seq": expected_seq, "record_id": record.get("record_id"), "reason": problem}
+        prev_hash = str(record.get("hash"))
+        expected_seq = int(record.get("seq") or expected_seq) + 1
+    if first_invalid is None and head is not None and head != (count, prev_hash if count else GENESIS):
+        first_invalid = {"seq": count + 1, "record_id": None, "reason": f"chain ends at seq {count} but its head says {head[0]}"}
+    return Verification(count, first_invalid is None, first_invalid)

@@ -1,0 +1,32 @@
+"""Typed ULIDs (`ptr_01J…`): sortable by time, not guessable. Pure: time and entropy are handed in."""
+
+from __future__ import annotations
+
+import re
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PREFIXES = frozenset(
+    {"aud", "key", "ten", "ptr", "dec", "inv", "apr", "exc", "evt", "dl", "set", "dsp", "tsk", "sub", "req"}
+)
+_ID = re.compile(r"^([a-z]{2,4})_[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def ulid(ms: int, entropy: bytes) -> str:
+    """Encode a 48-bit millisecond timestamp and 80 bits of entropy as a 26-char ULID."""
+    if len(entropy) != 10:
+        raise ValueError("ULID entropy is exactly 10 bytes")
+    if not 0 <= ms < 2**48:
+        raise ValueError("ULID time out of range")
+    value = (ms << 80) | int.from_bytes(entropy, "big")
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def typed_id(prefix: str, ms: int, entropy: bytes) -> str:
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    return f"{prefix}_{ulid(ms, entropy)}"
+
+
+def is_typed_id(value: str, prefix: str) -> bool:
+    match = _ID.match(value)
+    return bool(match) and match.group(1) == prefix  # type: ignore[union-attr]

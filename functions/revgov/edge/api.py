@@ -1,0 +1,106 @@
+"""The Chalice app: every operation of the route table, the API-key authorizer, problem+json for all errors."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Callable
+
+from chalice import AuthResponse, Chalice, Response
+
+from ..domain.errors import MethodNotAllowed, RevgovError, UnsupportedMediaType
+from ..logs import logger
+from ..runtime import runtime
+from ..settings import settings
+from . import http
+from .registry import OPERATIONS, Operation
+from .routes import load_all
+
+app = Chalice(app_name="revgov")
+_CORRELATION = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+
+
+@app.authorizer(ttl_seconds=0, name="api_key")
+def api_key(auth_request: Any) -> AuthResponse:
+    """Resolve the bearer key into a principal. The verdict travels in the context; the route enforces it."""
+    from ..services.keys import authenticate
+
+    try:
+        who = authenticate(runtime(), auth_request.token)
+    except RevgovError as error:
+        verdict = "forbidden" if error.status == 403 else "unauthenticated"
+        return AuthResponse(routes=["*"], principal_id="anonymous", context={"verdict": verdict, "reason": error.detail})
+    context = {
+        "verdict": "ok", "tenant_id": who.tenant_id, "role": who.role.value, "key_id": who.key_id,
+        "partner_id": who.partner_id or "",
+    }
+    return AuthResponse(routes=["*"], principal_id=who.key_id, context=context)
+
+
+def _respond(result: http.Answer) -> Response:
+    body = result.body if isinstance(result.body, str) else http.to_json(result.body)
+    headers = {"Content-Type": result.content_type, **result.headers}
+    return Response(body=body, status_code=result.status, headers=headers)
+
+
+def _view(op: Operation) -> Callable[..., Response]:
+    def view(**params: str) -> Response:
+        request = app.current_request
+        headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+        given = headers.get("x-correlation-id", "")
+        correlation_id = given if _CORRELATION.match(given) else str(uuid.uuid4())
+        context = (request.context or {}).get("authorizer") or {}
+        logger.append_keys(correlation_id=correlation_id, tenant_id=context.get("tenant_id"))
+        try:
+            call = http.build_call(
+                op,
+                context=context,
+                headers=headers,
+                params=params,
+                query=dict(request.query_params or {}),
+                raw_body=request.raw_body or b"",
+                runtime=runtime(),
+                max_body_bytes=settings().max_body_bytes,
+                correlation_id=correlation_id,
+            )
+            result = http.answer(op, op.handler(call))
+        except RevgovError as error:
+            if error.status >= 500:
+                logger.warning("request failed", extra={"operation": op.name, "status": error.status})
+            result = http.problem(error, request.path, correlation_id)
+        except Exception:
+            logger.exception("unhandled error", extra={"operation": op.name})
+            error = RevgovError("an unexpected error occurred; it has been logged with the correlation id")
+            result = http.problem(error, request.path, correlation_id)
+        response = _respond(result)
+        response.headers["X-Correlation-Id"] = correlation_id
+        return response
+
+    view.__name__ = op.name
+    return view
+
+
+@app.middleware("http")
+def chalice_errors_as_problems(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice's own 405/415 answers become problem+json like every other error."""
+    response = get_response(event)
+    if response.status_code in (405, 415) and response.headers.get("Content-Type") != http.PROBLEM:
+        error_class = MethodNotAllowed if response.status_code == 405 else UnsupportedMediaType
+        error = error_class("this operation does not accept that" if response.status_code == 405 else "send application/json")
+        return _respond(http.problem(error, getattr(event, "path", ""), str(uuid.uuid4())))
+    return response
+
+
+def _register() -> None:
+    load_all()
+    for op in OPERATIONS:
+        app.route(
+            op.path,
+            methods=[op.method],
+            name=op.name,
+            authorizer=None if op.public else api_key,
+            content_types=["application/json"],
+        )(_view(op))
+
+
+_register()

@@ -1,0 +1,209 @@
+"""Turns one HTTP request into one use-case call and its answer: auth, role check, body, errors as problem+json."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Mapping
+
+from ..domain.access import Principal, Role
+from ..domain.errors import (
+    FieldError,
+    Forbidden,
+    MalformedRequest,
+    NotFound,
+    PayloadTooLarge,
+    RevgovError,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from ..domain.ids import is_typed_id
+from ..ports import Page
+from .registry import Operation
+
+PROBLEM = "application/problem+json"
+PROBLEM_BASE = "https://revgov.dev/problems/"
+MAX_LIMIT = 200
+_LIMIT = re.compile(r"^[1-9]\d{0,2}$")
+
+
+@dataclass
+class Call:
+    """What a route function gets: the caller, the parsed input, and the runtime to act with."""
+
+    principal: Principal | None
+    body: Any
+    params: dict[str, str]
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    raw_body: bytes
+    runtime: Any
+    correlation_id: str
+    limit: int = 50
+    cursor: str | None = None
+
+    @property
+    def who(self) -> Principal:
+        assert self.principal is not None, "public operations have no principal"
+        return self.principal
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, Page):
+        return {"items": [item.data for item in value.items], "next_cursor": value.next_cursor}
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+def problem(error: RevgovError, instance: str, correlation_id: str) -> Answer:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + error.slug,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "instance": instance,
+        "correlation_id": correlation_id,
+    }
+    if error.errors:
+        body["errors"] = [e.as_dict() for e in error.errors]
+    body.update(error.extra)
+    headers = {"Retry-After": str(error.extra["retry_after"])} if "retry_after" in error.extra else {}
+    return Answer(error.status, body, headers, PROBLEM)
+
+
+def principal_from_context(context: Mapping[str, Any]) -> Principal:
+    """The authorizer resolved the key; here its verdict becomes a principal or a 401/403."""
+    verdict = context.get("verdict")
+    if verdict == "forbidden":
+        raise Forbidden(str(context.get("reason", "not allowed")))
+    if verdict != "ok":
+        raise Unauthenticated(str(context.get("reason") or "send Authorization: Bearer <api key>"))
+    return Principal(
+        tenant_id=str(context["tenant_id"]),
+        role=Role(context["role"]),
+        key_id=str(context["key_id"]),
+        partner_id=context.get("partner_id") or None,
+    )
+
+
+def _strict_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys, numbers with a fraction kept as Decimal."""
+    try:
+        return json.loads(
+            raw.decode("utf-8"),
+            parse_float=Decimal,
+            parse_constant=_strict_constant,
+            object_pairs_hook=_no_duplicate_keys,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+def _page_options(query: Mapping[str, str]) -> tuple[int, str | None]:
+    limit_text = query.get("limit")
+    if limit_text is None:
+        limit = 50
+    elif not _LIMIT.match(limit_text) or int(limit_text) > MAX_LIMIT:
+        raise MalformedRequest(
+            "limit must be a whole number from 1 to 200", errors=[FieldError("/query/limit", "1..200")]
+        )
+    else:
+        limit = int(limit_text)
+    cursor = query.get("cursor")
+    if cursor is not None and (not cursor or len(cursor) > 2048):
+        raise MalformedRequest("cursor is not valid", errors=[FieldError("/query/cursor", "not a cursor")])
+    return limit, cursor
+
+
+def _check_query(op: Operation, query: Mapping[str, str]) -> None:
+    allowed = {q.name: q for q in op.query} | ({"limit": None, "cursor": None} if op.paginated else {})
+    unknown = sorted(set(query) - set(allowed))
+    if unknown:
+        raise MalformedRequest(
+            f"unknown query parameter(s): {', '.join(unknown)}",
+            errors=[FieldError(f"/query/{name}", "not a parameter of this operation") for name in unknown],
+        )
+    for spec in op.query:
+        value = query.get(spec.name)
+        if value is None:
+            continue
+        if (spec.enum and value not in spec.enum) or (spec.pattern and not re.fullmatch(spec.pattern, value)):
+            expected = f"one of {', '.join(spec.enum)}" if spec.enum else f"matching {spec.pattern}"
+            raise MalformedRequest(
+                f"query parameter {spec.name} must be {expected}",
+                errors=[FieldError(f"/query/{spec.name}", f"must be {expected}")],
+            )
+
+
+def build_call(
+    op: Operation,
+    *,
+    context: Mapping[str, Any],
+    headers: Mapping[str, str],
+    params: Mapping[str, str],
+    query: Mapping[str, str],
+    raw_body: bytes,
+    runtime: Any,
+    max_body_bytes: int,
+    correlation_id: str,
+) -> Call:
+    principal = None
+    if not op.public:
+        principal = principal_from_context(context)
+        if principal.role not in op.roles:
+            raise Forbidden(f"role {principal.role.value} may not {op.method} {op.path}")
+    for name, prefix in op.id_params.items():
+        if not is_typed_id(params.get(name, ""), prefix):
+            raise NotFound(f"no {name.removesuffix('_id')} {params.get(name)}")
+    _check_query(op, query)
+    limit, cursor = _page_options(query) if op.paginated else (50, None)
+    if len(raw_body) > max_body_bytes:
+        raise PayloadTooLarge(f"the body is {len(raw_body)} bytes; the limit is {max_body_bytes}")
+    body: Any = None
+    if op.body_schema is not None:
+        content_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise UnsupportedMediaType(f"send application/json, not {content_type}")
+        if not raw_body.strip():
+            raise MalformedRequest("this operation needs a JSON body")
+        body = parse_json(raw_body)
+        from ..schemas import validate
+
+        validate(op.body_schema, body)
+    elif raw_body.strip() and not op.raw_body:
+        raise MalformedRequest("this operation takes no body")
+    return Call(principal, body, dict(params), dict(query), headers, raw_body, runtime, correlation_id, limit, cursor)
+
+
+def answer(op: Operation, result: Any) -> Answer:
+    if isinstance(result, Answer):
+        return result
+    return Answer(op.status, result)

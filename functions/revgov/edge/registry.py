@@ -1,0 +1,60 @@
+"""The one route table: every operation, who may call it, what body it takes. Chalice and OpenAPI both read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..domain.access import STAFF_ROLES, TENANT_ROLES, Role
+
+# Role sets used in the table below: deny by default, allow explicitly.
+OPERATOR = frozenset({Role.OPERATOR})
+ADMIN = frozenset({Role.ADMIN})
+STAFF = frozenset(STAFF_ROLES)
+TENANT = frozenset(TENANT_ROLES)
+PUBLIC: frozenset[Role] = frozenset()
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    description: str
+    pattern: str | None = None
+    enum: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    name: str
+    summary: str
+    roles: frozenset[Role]
+    handler: Callable[..., Any]
+    tag: str
+    body_schema: str | None = None
+    example: dict[str, Any] | str | None = None  # a body, or a file name under schemas/examples/
+    status: int = 200
+    query: tuple[QueryParam, ...] = ()
+    paginated: bool = False
+    id_params: dict[str, str] = field(default_factory=dict)  # path param -> required id prefix
+    raw_body: bool = False
+
+    @property
+    def public(self) -> bool:
+        return not self.roles
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(
+    method: str, path: str, *, summary: str, roles: frozenset[Role], tag: str, **options: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare an HTTP operation. The function receives a `Call` and returns a JSON-able value."""
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        OPERATIONS.append(Operation(method, path, func.__name__, summary, roles, func, tag, **options))
+        return func
+
+    return register

@@ -1,0 +1,5 @@
+"""Route modules, one per product area; importing them fills the route table."""
+
+
+def load_all() -> None:
+    from . import events, platform  # noqa: F401

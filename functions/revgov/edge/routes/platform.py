@@ -1,0 +1,131 @@
+"""Health, the OpenAPI document, tenants (operator), API keys and the audit chain."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ...domain.access import Role
+from ...domain.errors import NotFound
+from ...services import audit, keys, tenants
+from ..http import Answer, Call
+from ..registry import ADMIN, OPERATOR, PUBLIC, QueryParam, operation
+
+_TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
+AUDITORS = frozenset({Role.ADMIN, Role.FINANCE, Role.LEGAL, Role.OPERATOR})
+
+
+def _tenant_id(call: Call) -> str:
+    tenant_id = call.params["tenant_id"]
+    if not _TENANT_ID.match(tenant_id):
+        raise NotFound(f"no tenant {tenant_id}")
+    return tenant_id
+
+
+@operation("GET", "/v1/health", summary="Liveness and version", roles=PUBLIC, tag="platform")
+def health(call: Call) -> dict[str, Any]:
+    from ... import __version__
+
+    return {"status": "ok", "version": __version__, "stage": call.runtime.settings.stage}
+
+
+@operation("GET", "/v1/openapi.json", summary="This API as OpenAPI 3.1", roles=PUBLIC, tag="platform")
+def openapi_document(call: Call) -> Answer:
+    from ..openapi import document_json
+
+    return Answer(200, document_json(), content_type="application/json")
+
+
+# --- tenants (operator) ----------------------------------------------------------------------
+@operation(
+    "POST", "/v1/tenants", summary="Provision a white-label tenant", roles=OPERATOR, tag="tenants",
+    body_schema="tenant.schema.json", status=201, example="tenant-create.json",
+)
+def create_tenant(call: Call) -> dict[str, Any]:
+    return tenants.create_tenant(call.runtime, call.who, call.body)
+
+
+@operation("GET", "/v1/tenants", summary="List tenants", roles=OPERATOR, tag="tenants", paginated=True)
+def list_tenants(call: Call) -> Any:
+    return tenants.list_tenants(call.runtime, limit=call.limit, cursor=call.cursor)
+
+
+@operation("GET", "/v1/tenants/{tenant_id}", summary="Read a tenant", roles=OPERATOR, tag="tenants")
+def get_tenant(call: Call) -> dict[str, Any]:
+    return tenants.get_tenant(call.runtime, _tenant_id(call))
+
+
+@operation(
+    "POST", "/v1/tenants/{tenant_id}/suspend", summary="Suspend a tenant: its keys get 403", roles=OPERATOR,
+    tag="tenants", body_schema="api/status-change.schema.json", example={"reason": "invoice 2026-10 unpaid"},
+)
+def suspend_tenant(call: Call) -> dict[str, Any]:
+    return tenants.set_status(call.runtime, call.who, _tenant_id(call), "suspended", call.body["reason"])
+
+
+@operation(
+    "POST", "/v1/tenants/{tenant_id}/resume", summary="Resume a suspended tenant", roles=OPERATOR,
+    tag="tenants", body_schema="api/status-change.schema.json", example={"reason": "payment received"},
+)
+def resume_tenant(call: Call) -> dict[str, Any]:
+    return tenants.set_status(call.runtime, call.who, _tenant_id(call), "active", call.body["reason"])
+
+
+@operation(
+    "DELETE", "/v1/tenants/{tenant_id}", summary="Offboard: export every item, then delete them all",
+    roles=OPERATOR, tag="tenants",
+)
+def offboard_tenant(call: Call) -> dict[str, Any]:
+    return tenants.offboard(call.runtime, call.who, _tenant_id(call))
+
+
+@operation(
+    "POST", "/v1/tenants/{tenant_id}/keys", summary="Create a key in a tenant (operator)", roles=OPERATOR,
+    tag="keys", body_schema="api/key-create.schema.json", status=201,
+    example={"role": "admin", "label": "MSP on-call admin"},
+)
+def create_tenant_key(call: Call) -> dict[str, Any]:
+    tenant_id = _tenant_id(call)
+    tenants.load_tenant(call.runtime, tenant_id)
+    body = call.body
+    return keys.create_key(call.runtime, call.who, tenant_id, Role(body["role"]), body.get("partner_id"), body["label"])
+
+
+# --- keys (tenant admin) ---------------------------------------------------------------------
+@operation(
+    "POST", "/v1/keys", summary="Create a role or partner key; the key is shown once", roles=ADMIN, tag="keys",
+    body_schema="api/key-create.schema.json", status=201, example={"role": "finance", "label": "finance team"},
+)
+def create_key(call: Call) -> dict[str, Any]:
+    body = call.body
+    return keys.create_key(call.runtime, call.who, call.who.tenant_id, Role(body["role"]), body.get("partner_id"), body["label"])
+
+
+@operation("GET", "/v1/keys", summary="List keys (never their secrets)", roles=ADMIN, tag="keys", paginated=True)
+def list_keys(call: Call) -> dict[str, Any]:
+    page = keys.list_keys(call.runtime, call.who.tenant_id, limit=call.limit, cursor=call.cursor)
+    return {"items": [keys.public_view(item.data) for item in page.items], "next_cursor": page.next_cursor}
+
+
+@operation(
+    "DELETE", "/v1/keys/{key_id}", summary="Revoke a key", roles=ADMIN, tag="keys", id_params={"key_id": "key"}
+)
+def revoke_key(call: Call) -> dict[str, Any]:
+    return keys.revoke_key(call.runtime, call.who, call.who.tenant_id, call.params["key_id"])
+
+
+# --- audit -----------------------------------------------------------------------------------
+@operation(
+    "GET", "/v1/audit", summary="The audit chain, oldest first, or the records about one subject",
+    roles=AUDITORS, tag="audit", paginated=True,
+    query=(QueryParam("subject", "only records about this subject id", pattern=r"[A-Za-z0-9_.:#-]{1,128}"),),
+)
+def list_audit(call: Call) -> dict[str, Any]:
+    return audit.list_records(
+        call.runtime, call.who.tenant_id, subject=call.query.get("subject"), limit=call.limit, cursor=call.cursor
+    )
+
+
+@operation("GET", "/v1/audit/verify", summary="Walk the chain; name the first broken record", roles=AUDITORS, tag="audit")
+def verify_audit(call: Call) -> dict[str, Any]:
+    return audit.verify_chain(call.runtime, call.who.tenant_id)

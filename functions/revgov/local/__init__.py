@@ -1,0 +1,1 @@
+"""The local stack: the AWS emulator, the same resources the stacks declare, the event router, the dev server."""

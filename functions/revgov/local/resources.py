@@ -1,0 +1,56 @@
+"""Create the table, the bus, its rules and their queues from the definitions the CDK stacks use."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..resources import TABLE, EventRule, load_rules
+from ..settings import Settings
+
+
+@dataclass(frozen=True)
+class RuleQueues:
+    rule: EventRule
+    queue_url: str
+    dlq_url: str
+
+
+def create_resources(config: Settings, *, visibility_timeout: int = 2) -> list[RuleQueues]:
+    import boto3
+
+    ddb = boto3.client("dynamodb", region_name=config.region, endpoint_url=config.endpoint_url)
+    events = boto3.client("events", region_name=config.region, endpoint_url=config.endpoint_url)
+    sqs = boto3.client("sqs", region_name=config.region, endpoint_url=config.endpoint_url)
+
+    if config.table_name not in ddb.list_tables()["TableNames"]:
+        ddb.create_table(**TABLE.create_table_args(config.table_name))
+        ddb.update_time_to_live(
+            TableName=config.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLE.ttl_attribute},
+        )
+    buses = {b["Name"] for b in events.list_event_buses()["EventBuses"]}
+    if config.event_bus not in buses:
+        events.create_event_bus(Name=config.event_bus)
+
+    raw = json.loads((config.events_dir / "rules.json").read_text(encoding="utf-8"))
+    wired = []
+    for rule in load_rules(config.events_dir):
+        dlq_url = sqs.create_queue(QueueName=rule.dlq_name)["QueueUrl"]
+        dlq_arn = _arn(sqs, dlq_url)
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(raw["max_receive_count"])}
+        queue_url = sqs.create_queue(
+            QueueName=rule.queue_name,
+            Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(visibility_timeout)},
+        )["QueueUrl"]
+        events.put_rule(Name=rule.name, EventBusName=config.event_bus, EventPattern=json.dumps(rule.pattern))
+        events.put_targets(
+            Rule=rule.name, EventBusName=config.event_bus, Targets=[{"Id": rule.queue_name, "Arn": _arn(sqs, queue_url)}]
+        )
+        wired.append(RuleQueues(rule, queue_url, dlq_url))
+    return wired
+
+
+def _arn(sqs: Any, url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])

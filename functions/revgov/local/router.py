@@ -1,0 +1,82 @@
+"""Delivers bus events from the rules' SQS queues to the same handler functions Lambda runs.
+
+Like the Lambda event-source mapping: batches of up to 10, partial-batch failures stay on the queue and come
+back after the visibility timeout; after `max_receive_count` deliveries SQS moves them to the rule's DLQ,
+where the router marks them dead-lettered in the tenant's event log.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Callable
+
+from ..logs import logger
+from .resources import RuleQueues
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class EventRouter:
+    def __init__(
+        self, wired: list[RuleQueues], handlers: dict[str, Handler], *, sqs: Any,
+        on_dead_letter: Callable[[dict[str, Any], str], None], wait_seconds: int = 1,
+    ) -> None:
+        self._wired = wired
+        self._handlers = handlers
+        self._sqs = sqs
+        self._on_dead_letter = on_dead_letter
+        self._wait = wait_seconds
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.delivered = 0
+
+    def start(self) -> None:
+        for rq in self._wired:
+            for target, dead in ((rq.queue_url, False), (rq.dlq_url, True)):
+                thread = threading.Thread(target=self._poll, args=(rq, target, dead), daemon=True, name=f"router-{rq.rule.name}")
+                thread.start()
+                self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self._wait + 2)
+
+    def pump_once(self) -> int:
+        """Deliver what is waiting right now on every queue (tests and `revgov events replay`)."""
+        return sum(self._deliver(rq, rq.queue_url, dead=False) + self._deliver(rq, rq.dlq_url, dead=True) for rq in self._wired)
+
+    def _poll(self, rq: RuleQueues, url: str, dead: bool) -> None:
+        while not self._stop.is_set():
+            try:
+                self._deliver(rq, url, dead, wait=self._wait)
+            except Exception:  # the emulator is shutting down or hiccupped: keep the router alive
+                if not self._stop.is_set():
+                    logger.exception("router poll failed", extra={"rule": rq.rule.name})
+                    self._stop.wait(self._wait)
+
+    def _deliver(self, rq: RuleQueues, url: str, dead: bool, wait: int = 0) -> int:
+        response = self._sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait, AttributeNames=["ApproximateReceiveCount"]
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return 0
+        if dead:
+            for message in messages:
+                self._on_dead_letter(json.loads(message["Body"]), rq.rule.name)
+                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            return len(messages)
+        records = [
+            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+             "attributes": m.get("Attributes", {}), "eventSource": "aws:sqs"}
+            for m in messages
+        ]
+        result = self._handlers[rq.rule.handler]({"Records": records}, None)
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        self.delivered += len(messages) - len(failed)
+        return len(messages)

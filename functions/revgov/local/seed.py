@@ -1,0 +1,47 @@
+"""Provisions every tenant in `tenants/` through the same use cases the operator API calls, and mints demo keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.access import PLATFORM, Principal, Role
+from ..domain.audit import AuditEntry
+from ..ports import Changes
+from ..runtime import Runtime
+from ..services import keys, tenants
+from ..tenant_files import load_tenant_file, tenant_files
+
+SYSTEM = Principal(PLATFORM, Role.OPERATOR, "local-stack")
+DEMO_ROLES = (Role.FINANCE, Role.CHANNEL_OPS, Role.LEGAL, Role.CUSTOMER_SUCCESS, Role.SALES, Role.VIEWER)
+
+
+def mint_operator_key(rt: Runtime, label: str) -> str:
+    public, put = keys.new_key(rt, PLATFORM, Role.OPERATOR, None, label, SYSTEM.actor)
+    rt.commit(
+        PLATFORM,
+        Changes(
+            puts=[put],
+            audit=[AuditEntry(actor=SYSTEM.actor, actor_role="operator", action="key.created", subject=public["key_id"],
+                              outcome="created", inputs={"role": "operator", "label": label})],
+        ),
+    )
+    return str(public["key"])
+
+
+def seed(rt: Runtime) -> dict[str, Any]:
+    """Everything `.revgov/local.json` lists: the operator key and, per tenant, its keys and webhook secret."""
+    operator_key = mint_operator_key(rt, "local operator")
+    out: dict[str, Any] = {"operator_key": operator_key, "tenants": {}}
+    for path in tenant_files(rt.settings.tenants_dir):
+        created = tenants.create_tenant(rt, SYSTEM, load_tenant_file(path))
+        tenant_id = created["tenant"]["tenant_id"]
+        admin = Principal(tenant_id, Role.ADMIN, created["admin_key"]["key_id"])
+        role_keys = {
+            role.value: keys.create_key(rt, admin, tenant_id, role, None, f"demo {role.value}")["key"] for role in DEMO_ROLES
+        }
+        out["tenants"][tenant_id] = {
+            "admin_key": created["admin_key"]["key"],
+            "keys": {"admin": created["admin_key"]["key"], **role_keys},
+            "webhook_secret": created["webhook_secret"],
+        }
+    return out

@@ -1,0 +1,66 @@
+"""Serves the Chalice app on loopback through Chalice's local API Gateway, with gateway errors as problem+json.
+
+In AWS the same answers come from the API's gateway responses, which the stacks set to problem+json.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    LocalGatewayException,
+)
+
+from ..edge.http import PROBLEM, PROBLEM_BASE
+
+
+def _gateway_problem(error: LocalGatewayException) -> tuple[int, bytes]:
+    code = error.CODE
+    if code == 403 and b"Missing Authentication Token" in (error.body or b""):
+        code, slug, title, detail = 404, "not-found", "Not found", "no such route"
+    elif code == 401:
+        slug, title, detail = "unauthenticated", "Missing or invalid credentials", "send Authorization: Bearer <api key>"
+    else:
+        slug, title, detail = "forbidden", "Not allowed", "the gateway refused the request"
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": code, "detail": detail, "correlation_id": str(uuid.uuid4())}
+    return code, json.dumps(body).encode()
+
+
+class ProblemRequestHandler(ChaliceRequestHandler):
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        code, body = _gateway_problem(error)
+        self._send_http_response(code, {"Content-Type": PROBLEM}, body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        pass  # requests are logged as JSON by the app; the stdlib's access log would only add noise
+
+
+class DevServer:
+    """The API on http://127.0.0.1:<port>, served from a background thread until `stop`."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
+        CustomLocalChalice.__bases__ = (LocalChalice, type(app))
+        app.__class__ = CustomLocalChalice  # per-thread current_request, as `chalice local` does
+        config = Config.create(chalice_stage="dev", app_name="revgov", lambda_timeout=30, lambda_memory_size=1024)
+        self._server = LocalDevServer(app, config, host, port, handler_cls=ProblemRequestHandler)
+        self.host, self.port = host, self._server.server.server_address[1]
+        self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True, name="api")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)

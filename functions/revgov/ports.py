@@ -1,0 +1,111 @@
+"""Ports: what the use cases need from the outside world. Adapters implement them; nothing else does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol
+
+from .domain.audit import AuditEntry
+
+
+class Clock(Protocol):
+    def now_iso(self) -> str: ...
+    def now_ms(self) -> int: ...
+
+
+class IdGenerator(Protocol):
+    def new(self, prefix: str) -> str: ...
+    def secret(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Put:
+    """Write one document. `must_exist`/`must_be_absent`/`expected_version` are checked atomically."""
+
+    collection: str
+    key: str
+    data: dict[str, Any]
+    must_be_absent: bool = False
+    expected_version: int | None = None
+    lookup: tuple[str, str] | None = None  # (index partition, sort) for a secondary lookup
+    expires_at: int | None = None
+    conflict_detail: str = "the object changed or already exists"
+    tenant_id: str | None = None  # another tenant's partition (only the platform registry uses this)
+
+
+@dataclass(frozen=True)
+class Delete:
+    collection: str
+    key: str
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """A fact Revgov publishes on the tenant's bus (`source` revgov.<area>)."""
+
+    source: str
+    detail_type: str
+    detail: dict[str, Any]
+
+
+@dataclass
+class Changes:
+    """Everything one use case changes: documents, the audit records that explain them, the events they cause.
+
+    A store commits it all or nothing, so no state change ever lands without its audit record.
+    """
+
+    puts: list[Put] = field(default_factory=list)
+    deletes: list[Delete] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stored:
+    key: str
+    data: dict[str, Any]
+    version: int
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Stored]
+    next_cursor: str | None
+
+
+class DocumentStore(Protocol):
+    """Tenant-fenced documents plus the tenant's audit chain. Every call names the tenant."""
+
+    def get(self, tenant_id: str, collection: str, key: str) -> Stored | None: ...
+
+    def get_many(self, refs: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Stored]: ...
+
+    def query(
+        self, tenant_id: str, collection: str, *, limit: int, cursor: str | None = None, prefix: str = ""
+    ) -> Page: ...
+
+    def lookup(self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None) -> Page: ...
+
+    def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
+        """Apply atomically; returns the sealed audit records."""
+        ...
+
+    def audit_records(self, tenant_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+    def iter_audit_records(self, tenant_id: str) -> Iterator[dict[str, Any]]: ...
+
+    def audit_head(self, tenant_id: str) -> tuple[int, str]: ...
+
+    def audit_by_subject(self, tenant_id: str, subject: str, *, limit: int, cursor: str | None) -> Page: ...
+
+    def export_tenant(self, tenant_id: str) -> list[dict[str, Any]]: ...
+
+    def delete_tenant(self, tenant_id: str) -> int: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, tenant_id: str, events: list[dict[str, Any]]) -> list[str]:
+        """Put events on the bus; returns the event ids that failed (to be retried)."""
+        ...

@@ -1,0 +1,67 @@
+"""Shapes of the AWS resources, shared by the CDK stacks and the local stack so both build the same thing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    lookup_index: str = "gsi1"
+    lookup_partition_key: str = "gsi1pk"
+    lookup_sort_key: str = "gsi1sk"
+    ttl_attribute: str = "expires_at"
+
+    def create_table_args(self, table_name: str) -> dict[str, Any]:
+        """boto3 `create_table` arguments; the CDK stack declares the same keys, index and TTL."""
+        keys = [self.partition_key, self.sort_key, self.lookup_partition_key, self.lookup_sort_key]
+        return {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": k, "AttributeType": "S"} for k in keys],
+            "KeySchema": [
+                {"AttributeName": self.partition_key, "KeyType": "HASH"},
+                {"AttributeName": self.sort_key, "KeyType": "RANGE"},
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": self.lookup_index,
+                    "KeySchema": [
+                        {"AttributeName": self.lookup_partition_key, "KeyType": "HASH"},
+                        {"AttributeName": self.lookup_sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        }
+
+
+TABLE = TableSpec()
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """An EventBridge rule from `events/rules.json`: a pattern and the handler its SQS target feeds."""
+
+    name: str
+    description: str
+    pattern: dict[str, Any]
+    handler: str
+
+    @property
+    def queue_name(self) -> str:
+        return f"revgov-{self.name}"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"revgov-{self.name}-dlq"
+
+
+def load_rules(events_dir: Path) -> list[EventRule]:
+    raw = json.loads((events_dir / "rules.json").read_text(encoding="utf-8"))
+    return [EventRule(r["name"], r["description"], r["pattern"], r["handler"]) for r in raw["rules"]]

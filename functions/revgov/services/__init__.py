@@ -1,0 +1,1 @@
+"""Use cases: one short function each; they open no connections themselves, they are handed a Runtime."""

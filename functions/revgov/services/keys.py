@@ -1,0 +1,109 @@
+"""API keys: create (shown once), list, revoke, and resolve a bearer token into a principal."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from ..domain.access import PLATFORM, Principal, Role, bearer_token, format_key, hash_key, parse_key
+from ..domain.audit import AuditEntry
+from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation, Unauthenticated
+from ..ports import Changes, Page, Put
+from ..runtime import Runtime
+
+KEYS = "KEY"
+PARTNERS = "PARTNER"
+_PUBLIC = ("key_id", "tenant_id", "role", "partner_id", "label", "prefix", "created_at", "created_by", "revoked_at")
+
+
+def public_view(data: dict[str, Any]) -> dict[str, Any]:
+    """What a key looks like to callers: never its hash."""
+    return {k: data.get(k) for k in _PUBLIC}
+
+
+def new_key(
+    rt: Runtime, tenant_id: str, role: Role, partner_id: str | None, label: str, created_by: str
+) -> tuple[dict[str, Any], Put]:
+    key_id = rt.ids.new("key")
+    token = format_key(tenant_id, key_id, rt.ids.secret())
+    data = {
+        "key_id": key_id, "tenant_id": tenant_id, "role": role.value, "partner_id": partner_id, "label": label,
+        "prefix": token[: len(token) - 39] + "…", "created_at": rt.clock.now_iso(), "created_by": created_by,
+        "revoked_at": None, "hash": hash_key(token),
+    }
+    return {**public_view(data), "key": token}, Put(KEYS, key_id, data, must_be_absent=True)
+
+
+def create_key(
+    rt: Runtime, actor: Principal, tenant_id: str, role: Role, partner_id: str | None, label: str
+) -> dict[str, Any]:
+    if role is Role.OPERATOR and tenant_id != PLATFORM:
+        raise RuleViolation("operator keys belong to the platform, not to a tenant")
+    if role is Role.PARTNER:
+        if not partner_id:
+            raise RuleViolation("a partner key needs partner_id")
+        if rt.store.get(tenant_id, PARTNERS, partner_id) is None:
+            raise RuleViolation(f"no partner {partner_id} in this tenant")
+    elif partner_id:
+        raise RuleViolation("only partner keys are bound to a partner_id")
+    public, put = new_key(rt, tenant_id, role, partner_id, label, actor.actor)
+    rt.commit(
+        tenant_id,
+        Changes(
+            puts=[put],
+            audit=[
+                AuditEntry(
+                    actor=actor.actor, actor_role=actor.role.value, action="key.created", subject=public["key_id"],
+                    outcome="created", inputs={"role": role.value, "partner_id": partner_id, "label": label},
+                )
+            ],
+        ),
+    )
+    return public
+
+
+def list_keys(rt: Runtime, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
+    return rt.store.query(tenant_id, KEYS, limit=limit, cursor=cursor)
+
+
+def revoke_key(rt: Runtime, actor: Principal, tenant_id: str, key_id: str) -> dict[str, Any]:
+    stored = rt.store.get(tenant_id, KEYS, key_id)
+    if stored is None:
+        raise NotFound(f"no key {key_id}")
+    if stored.data.get("revoked_at"):
+        raise Conflict(f"key {key_id} is already revoked", extra={"revoked_at": stored.data["revoked_at"]})
+    revoked = {**stored.data, "revoked_at": rt.clock.now_iso()}
+    rt.commit(
+        tenant_id,
+        Changes(
+            puts=[Put(KEYS, key_id, revoked, expected_version=stored.version)],
+            audit=[
+                AuditEntry(
+                    actor=actor.actor, actor_role=actor.role.value, action="key.revoked", subject=key_id,
+                    outcome="revoked", inputs={"role": stored.data["role"], "partner_id": stored.data.get("partner_id")},
+                )
+            ],
+        ),
+    )
+    return public_view(revoked)
+
+
+def authenticate(rt: Runtime, authorization: str | None) -> Principal:
+    """Bearer token → principal. One batched read: the key and its tenant's profile."""
+    token = bearer_token(authorization)
+    parts = parse_key(token) if token else None
+    if token is None or parts is None:
+        raise Unauthenticated("send Authorization: Bearer <api key>")
+    key_ref = (parts.tenant_id, KEYS, parts.key_id)
+    tenant_ref = (parts.tenant_id, "TENANT", "PROFILE")
+    found = rt.store.get_many([key_ref, tenant_ref] if parts.tenant_id != PLATFORM else [key_ref])
+    key = found.get(key_ref)
+    if key is None or not hmac.compare_digest(str(key.data["hash"]), hash_key(token)) or key.data.get("revoked_at"):
+        raise Unauthenticated("the API key is unknown or revoked")
+    if parts.tenant_id != PLATFORM:
+        tenant = found.get(tenant_ref)
+        if tenant is None:
+            raise Unauthenticated("the API key is unknown or revoked")
+        if tenant.data["status"] != "active":
+            raise Forbidden(f"tenant {parts.tenant_id} is {tenant.data['status']}")
+    return Principal(parts.tenant_id, Role(key.data["role"]), parts.key_id, key.data.get("partner_id"))

@@ -1,0 +1,119 @@
+"""Operator use cases: provision, list, read, suspend, resume and offboard white-label tenants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.access import PLATFORM, Principal, Role
+from ..domain.audit import AuditEntry
+from ..domain.errors import NotFound
+from ..domain.tenants import Tenant
+from ..ports import Changes, Delete, DomainEvent, Page, Put
+from ..runtime import Runtime
+from . import keys
+
+PROFILE = ("TENANT", "PROFILE")
+REGISTRY = "TENANTS"
+SECRETS = ("SECRET", "WEBHOOK")
+
+
+def _registry_entry(tenant: Tenant) -> dict[str, Any]:
+    return {k: v for k, v in tenant.as_dict().items() if k != "config"}
+
+
+def _tenant_puts(tenant: Tenant, *, version: int | None, new: bool) -> list[Put]:
+    return [
+        Put(
+            PROFILE[0], PROFILE[1], tenant.as_dict(), tenant_id=tenant.tenant_id, must_be_absent=new,
+            expected_version=version, conflict_detail=f"tenant {tenant.tenant_id} already exists",
+        ),
+        Put(REGISTRY, tenant.tenant_id, _registry_entry(tenant), tenant_id=PLATFORM),
+    ]
+
+
+def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict[str, Any]:
+    """Register a tenant from its (schema-valid) config; returns it with its first admin key and webhook secret, shown once."""
+    tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
+    secret = rt.ids.secret()
+    admin_key, admin_put = keys.new_key(rt, tenant.tenant_id, Role.ADMIN, None, "initial admin key", actor.actor)
+    changes = Changes(
+        puts=[
+            *_tenant_puts(tenant, version=None, new=True),
+            Put(SECRETS[0], SECRETS[1], {"secrets": [{"secret": secret, "valid_until": None}]}, tenant_id=tenant.tenant_id),
+            Put(admin_put.collection, admin_put.key, admin_put.data, must_be_absent=True, tenant_id=tenant.tenant_id),
+        ],
+        audit=[
+            AuditEntry(
+                actor=actor.actor, actor_role=actor.role.value, action="tenant.created", subject=tenant.tenant_id,
+                outcome="active" if tenant.status == "active" else tenant.status,
+                inputs={"tier": tenant.tier, "currency": tenant.currency, "display_name": tenant.display_name},
+                policy_version=tenant.policy_version,
+            ),
+            AuditEntry(
+                actor=actor.actor, actor_role=actor.role.value, action="key.created", subject=admin_key["key_id"],
+                outcome="created", inputs={"tenant_id": tenant.tenant_id, "role": "admin"},
+            ),
+        ],
+        events=[DomainEvent("revgov.tenant", "tenant.provisioned", {"tier": tenant.tier, "status": tenant.status})],
+    )
+    rt.commit(PLATFORM, changes)
+    return {"tenant": tenant.as_dict(), "admin_key": admin_key, "webhook_secret": secret}
+
+
+def load_tenant(rt: Runtime, tenant_id: str) -> tuple[Tenant, int]:
+    stored = rt.store.get(tenant_id, *PROFILE)
+    if stored is None:
+        raise NotFound(f"no tenant {tenant_id}")
+    return Tenant.from_dict(stored.data), stored.version
+
+
+def get_tenant(rt: Runtime, tenant_id: str) -> dict[str, Any]:
+    return load_tenant(rt, tenant_id)[0].as_dict()
+
+
+def list_tenants(rt: Runtime, *, limit: int, cursor: str | None) -> Page:
+    return rt.store.query(PLATFORM, REGISTRY, limit=limit, cursor=cursor)
+
+
+def set_status(rt: Runtime, actor: Principal, tenant_id: str, status: str, reason: str | None) -> dict[str, Any]:
+    tenant, version = load_tenant(rt, tenant_id)
+    moved = tenant.moved_to(status)
+    rt.commit(
+        PLATFORM,
+        Changes(
+            puts=_tenant_puts(moved, version=version, new=False),
+            audit=[
+                AuditEntry(
+                    actor=actor.actor, actor_role=actor.role.value, action=f"tenant.{'suspended' if status == 'suspended' else 'resumed'}",
+                    subject=tenant_id, outcome=status, inputs={"reason": reason, "from": tenant.status},
+                    policy_version=tenant.policy_version,
+                )
+            ],
+            events=[DomainEvent("revgov.tenant", f"tenant.{'suspended' if status == 'suspended' else 'resumed'}", {"reason": reason})],
+        ),
+    )
+    return moved.as_dict()
+
+
+def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
+    """Export every item of the tenant, delete them all, prove nothing is left, and audit it on the platform chain."""
+    tenant, _ = load_tenant(rt, tenant_id)
+    export = rt.store.export_tenant(tenant_id)
+    deleted = rt.store.delete_tenant(tenant_id)
+    remaining = len(rt.store.export_tenant(tenant_id))
+    rt.commit(
+        PLATFORM,
+        Changes(
+            deletes=[Delete(REGISTRY, tenant_id)],
+            audit=[
+                AuditEntry(
+                    actor=actor.actor, actor_role=actor.role.value, action="tenant.offboarded", subject=tenant_id,
+                    outcome="deleted" if remaining == 0 else "incomplete",
+                    inputs={"exported_items": len(export), "deleted_items": deleted, "remaining_items": remaining},
+                    policy_version=tenant.policy_version,
+                )
+            ],
+            events=[DomainEvent("revgov.tenant", "tenant.offboarded", {"exported_items": len(export)})],
+        ),
+    )
+    return {"tenant_id": tenant_id, "exported_items": len(export), "deleted_items": deleted, "remaining_items": remaining, "export": export}

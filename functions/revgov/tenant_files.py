@@ -1,0 +1,26 @@
+"""Reads `tenants/<id>/tenant.yaml` files: parsed, validated against the tenant schema, or a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import schemas
+from .domain.errors import MalformedRequest
+
+
+def load_tenant_file(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise MalformedRequest(f"{path} is not valid YAML: {exc}") from exc
+    schemas.validate("tenant.schema.json", config, what=str(path))
+    if path.parent.name != config["tenant_id"]:
+        raise MalformedRequest(f"{path}: tenant_id {config['tenant_id']!r} must match its folder {path.parent.name!r}")
+    return dict(config)
+
+
+def tenant_files(tenants_dir: Path) -> list[Path]:
+    return sorted(tenants_dir.glob("*/tenant.yaml"))
