@@ -32,7 +32,9 @@ def _dev(args: argparse.Namespace) -> int:
         for role, key in tenant["keys"].items():
             table.add_row(tenant_id, role, key)
     console.print(table)
-    console.print(f"Keys and webhook secrets are in [bold]{state}[/bold]. State is in memory and re-seeded at every start.")
+    console.print(
+        f"Keys and webhook secrets are in [bold]{state}[/bold]. State is in memory and re-seeded at every start."
+    )
     console.print(f"Try: curl -s {stack.base_url}/v1/health   ·   Ctrl-C stops.")
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

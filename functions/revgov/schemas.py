@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ def names() -> list[str]:
     return list(_catalog())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Any:
     # jsonschema is imported here, not at module import: it is the heaviest import on the request path.
     from jsonschema import Draft202012Validator, FormatChecker
@@ -45,10 +45,7 @@ def _validator(name: str) -> Any:
 
 def problems(name: str, payload: Any) -> list[FieldError]:
     errors = sorted(_validator(name).iter_errors(payload), key=lambda e: list(e.absolute_path))
-    return [
-        FieldError("/" + "/".join(str(p) for p in error.absolute_path), error.message)
-        for error in errors[:50]
-    ]
+    return [FieldError("".join(f"/{p}" for p in error.absolute_path), error.message) for error in errors[:50]]
 
 
 def validate(name: str, payload: Any, *, what: str = "request body") -> None:

@@ -24,7 +24,7 @@ class Settings:
     service_name: str = "revgov"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
         return cls(
             stage=e.get("REVGOV_STAGE", "local"),

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from . import schemas
-from .domain.errors import MalformedRequest
+from .domain.contracts import parse_contract
+from .domain.errors import MalformedRequest, RuleViolation
+from .domain.policy import policy_problems
 
 
 def load_tenant_file(path: Path) -> dict[str, Any]:
@@ -19,6 +21,14 @@ def load_tenant_file(path: Path) -> dict[str, Any]:
     schemas.validate("tenant.schema.json", config, what=str(path))
     if path.parent.name != config["tenant_id"]:
         raise MalformedRequest(f"{path}: tenant_id {config['tenant_id']!r} must match its folder {path.parent.name!r}")
+    contracts = [
+        parse_contract(doc.read_text(encoding="utf-8"), name=str(doc))
+        for doc in sorted((path.parent / "contracts").glob("*.md"))
+    ]
+    clause_ids = set().union(*(c.clause_ids() for c in contracts)) if contracts else set()
+    problems = policy_problems(config["policy"], clause_ids)
+    if problems:
+        raise RuleViolation(f"{path}: the policy is inconsistent", errors=problems)
     return dict(config)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
+import time
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
@@ -23,7 +26,8 @@ from ..resources import TABLE
 
 _AUDIT = "AUDIT"
 _HEAD = "HEAD"
-_MAX_CHAIN_RETRIES = 8
+_MAX_CHAIN_RETRIES = 25
+_BACKOFF_CAP_SECONDS = 0.25
 
 
 def _json_default(value: Any) -> str:
@@ -87,8 +91,10 @@ def _decode_cursor(cursor: str | None, partition_key: str, expected: str) -> dic
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error) as exc:
         raise MalformedRequest("cursor is not valid") from exc
-    if not isinstance(plain, dict) or plain.get(partition_key) != expected or not all(
-        isinstance(v, str) for v in plain.values()
+    if (
+        not isinstance(plain, dict)
+        or plain.get(partition_key) != expected
+        or not all(isinstance(v, str) for v in plain.values())
     ):
         raise MalformedRequest("cursor is not valid for this list")
     return {k: {"S": v} for k, v in plain.items()}
@@ -97,9 +103,7 @@ def _decode_cursor(cursor: str | None, partition_key: str, expected: str) -> dic
 class DynamoDocumentStore:
     """The DocumentStore port on DynamoDB. Audit records go in the same TransactWrite as the change."""
 
-    def __init__(
-        self, table_name: str, region: str, clock: Clock, ids: IdGenerator, host: str | None = None
-    ) -> None:
+    def __init__(self, table_name: str, region: str, clock: Clock, ids: IdGenerator, host: str | None = None) -> None:
         self.model = document_model(table_name, region, host)
         self._clock = clock
         self._ids = ids
@@ -139,9 +143,7 @@ class DynamoDocumentStore:
 
     def lookup(self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None) -> Page:
         gpk = partition(tenant_id, index_partition)
-        result = self.model.lookup.query(
-            gpk, limit=limit, last_evaluated_key=_decode_cursor(cursor, "gsi1pk", gpk)
-        )
+        result = self.model.lookup.query(gpk, limit=limit, last_evaluated_key=_decode_cursor(cursor, "gsi1pk", gpk))
         items = [self._stored(item) for item in result]
         return Page(items, _encode_cursor(result.last_evaluated_key))
 
@@ -159,7 +161,9 @@ class DynamoDocumentStore:
 
     def iter_audit_records(self, tenant_id: str) -> Iterator[dict[str, Any]]:
         """Every record in chain order, paged lazily; a record whose JSON was mangled still comes out."""
-        for item in self.model.query(partition(tenant_id, _AUDIT), self.model.sk.startswith("R#"), consistent_read=True):
+        for item in self.model.query(
+            partition(tenant_id, _AUDIT), self.model.sk.startswith("R#"), consistent_read=True
+        ):
             try:
                 yield json.loads(item.data)
             except ValueError:
@@ -170,7 +174,10 @@ class DynamoDocumentStore:
 
     # --- writes ------------------------------------------------------------------------------
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
-        for _ in range(_MAX_CHAIN_RETRIES):
+        for attempt in range(_MAX_CHAIN_RETRIES):
+            if attempt:
+                # Full jitter: contenders for the same chain head spread out instead of colliding again.
+                time.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, 0.005 * 2**attempt)))  # noqa: S311
             seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
             sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
             try:
@@ -190,7 +197,9 @@ class DynamoDocumentStore:
         at = self._clock.now_iso()
         for entry in changes.audit:
             seq += 1
-            record = seal(entry, tenant_id=tenant_id, seq=seq, record_id=self._ids.new("aud"), at=at, prev_hash=prev_hash)
+            record = seal(
+                entry, tenant_id=tenant_id, seq=seq, record_id=self._ids.new("aud"), at=at, prev_hash=prev_hash
+            )
             sealed.append(record)
             prev_hash = record["hash"]
         return sealed
@@ -215,7 +224,10 @@ class DynamoDocumentStore:
                     condition = model.version == put.expected_version
                 tx.save(item, condition=condition)
             for delete in changes.deletes:
-                tx.delete(model(partition(delete.tenant_id or tenant_id, delete.collection), delete.key), add_version_condition=False)
+                tx.delete(
+                    model(partition(delete.tenant_id or tenant_id, delete.collection), delete.key),
+                    add_version_condition=False,
+                )
             if sealed:
                 audit_pk = partition(tenant_id, _AUDIT)
                 for record in sealed:
@@ -224,12 +236,14 @@ class DynamoDocumentStore:
                     entry.gsi1sk = f"{record['seq']:012d}"
                     tx.save(entry, condition=model.pk.does_not_exist())
                 last = sealed[-1]
-                head = model(audit_pk, _HEAD, data=_dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"])
+                head = model(
+                    audit_pk, _HEAD, data=_dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"]
+                )
                 tx.save(head, condition=model.pk.does_not_exist() if seq == 0 else model.version == seq)
 
     @staticmethod
     def _business_conflict(changes: Changes, reasons: list[Any]) -> Conflict | None:
-        for put, reason in zip(changes.puts, reasons):
+        for put, reason in zip(changes.puts, reasons, strict=False):  # reasons also cover deletes and audit
             if reason is not None and reason.code == "ConditionalCheckFailed":
                 return Conflict(put.conflict_detail)
         return None
@@ -240,7 +254,12 @@ class DynamoDocumentStore:
 
     def export_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
         return [
-            {"collection": item.pk.split("#", 2)[2], "key": item.sk, "version": int(item.version), "data": json.loads(item.data)}
+            {
+                "collection": item.pk.split("#", 2)[2],
+                "key": item.sk,
+                "version": int(item.version),
+                "data": json.loads(item.data),
+            }
             for item in sorted(self._scan_tenant(tenant_id), key=lambda i: (i.pk, i.sk))
         ]
 

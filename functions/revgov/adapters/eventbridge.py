@@ -35,7 +35,7 @@ class EventBridgePublisher:
                 for event in batch
             ]
             response = self._events().put_events(Entries=entries)
-            for event, result in zip(batch, response.get("Entries", [])):
+            for event, result in zip(batch, response.get("Entries", []), strict=False):
                 if result.get("ErrorCode"):
                     failed.append(event["detail"]["event_id"])
         return failed

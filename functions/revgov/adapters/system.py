@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..domain.ids import typed_id
 
@@ -14,7 +14,7 @@ class SystemClock:
         return time.time_ns() // 1_000_000
 
     def now_iso(self) -> str:
-        return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class RandomIds:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 PLATFORM = "_platform"  # the operator's pseudo-tenant; not a valid tenant id, so it cannot collide
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     OPERATOR = "operator"
     ADMIN = "admin"
     FINANCE = "finance"

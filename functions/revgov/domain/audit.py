@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .canonical import sha256_hex
 
@@ -83,5 +84,9 @@ def verify(records: Iterable[dict[str, Any]], head: tuple[int, str] | None = Non
         prev_hash = str(record.get("hash"))
         expected_seq = int(record.get("seq") or expected_seq) + 1
     if first_invalid is None and head is not None and head != (count, prev_hash if count else GENESIS):
-        first_invalid = {"seq": count + 1, "record_id": None, "reason": f"chain ends at seq {count} but its head says {head[0]}"}
+        first_invalid = {
+            "seq": count + 1,
+            "record_id": None,
+            "reason": f"chain ends at seq {count} but its head says {head[0]}",
+        }
     return Verification(count, first_invalid is None, first_invalid)

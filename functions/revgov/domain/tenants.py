@@ -28,7 +28,7 @@ class Tenant:
     created_at: str
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], *, created_at: str) -> "Tenant":
+    def from_config(cls, config: dict[str, Any], *, created_at: str) -> Tenant:
         return cls(
             tenant_id=config["tenant_id"],
             display_name=config["display_name"],
@@ -44,7 +44,7 @@ class Tenant:
     def policy(self) -> dict[str, Any]:
         return dict(self.config.get("policy", {}))
 
-    def moved_to(self, status: str) -> "Tenant":
+    def moved_to(self, status: str) -> Tenant:
         allowed = _TRANSITIONS.get(self.status, set())
         if status not in allowed:
             raise Conflict(
@@ -66,5 +66,5 @@ class Tenant:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Tenant":
+    def from_dict(cls, data: dict[str, Any]) -> Tenant:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})

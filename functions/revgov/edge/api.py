@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import AuthResponse, Chalice, Response
 
@@ -29,9 +30,14 @@ def api_key(auth_request: Any) -> AuthResponse:
         who = authenticate(runtime(), auth_request.token)
     except RevgovError as error:
         verdict = "forbidden" if error.status == 403 else "unauthenticated"
-        return AuthResponse(routes=["*"], principal_id="anonymous", context={"verdict": verdict, "reason": error.detail})
+        return AuthResponse(
+            routes=["*"], principal_id="anonymous", context={"verdict": verdict, "reason": error.detail}
+        )
     context = {
-        "verdict": "ok", "tenant_id": who.tenant_id, "role": who.role.value, "key_id": who.key_id,
+        "verdict": "ok",
+        "tenant_id": who.tenant_id,
+        "role": who.role.value,
+        "key_id": who.key_id,
         "partner_id": who.partner_id or "",
     }
     return AuthResponse(routes=["*"], principal_id=who.key_id, context=context)
@@ -86,7 +92,9 @@ def chalice_errors_as_problems(event: Any, get_response: Callable[[Any], Respons
     response = get_response(event)
     if response.status_code in (405, 415) and response.headers.get("Content-Type") != http.PROBLEM:
         error_class = MethodNotAllowed if response.status_code == 405 else UnsupportedMediaType
-        error = error_class("this operation does not accept that" if response.status_code == 405 else "send application/json")
+        error = error_class(
+            "this operation does not accept that" if response.status_code == 405 else "send application/json"
+        )
         return _respond(http.problem(error, getattr(event, "path", ""), str(uuid.uuid4())))
     return response
 

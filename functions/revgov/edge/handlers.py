@@ -7,7 +7,8 @@ the stacks declare the event-source mappings with ReportBatchItemFailures.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..logs import logger
 from ..runtime import runtime
@@ -30,7 +31,7 @@ def drain(records: list[dict[str, Any]], handle: BusHandler) -> dict[str, Any]:
 
 
 def _log(bus_event: dict[str, Any]) -> None:
-    event_log.record(runtime(), bus_event, status="processed")
+    event_log.accept(runtime(), bus_event)
 
 
 @app.lambda_function(name="log_event")

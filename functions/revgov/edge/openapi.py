@@ -33,7 +33,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         "x-revgov-roles": sorted(r.value for r in op.roles),
         "responses": {
             str(op.status): {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}},
-            "400": _PROBLEM, "404": _PROBLEM, "422": _PROBLEM, "500": _PROBLEM,
+            "400": _PROBLEM,
+            "404": _PROBLEM,
+            "422": _PROBLEM,
+            "500": _PROBLEM,
         },
     }
     if not op.public:
@@ -41,17 +44,29 @@ def _operation(op: Operation) -> dict[str, Any]:
     else:
         doc["security"] = []
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PARAM.findall(op.path)
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAM.findall(op.path)
     ]
     params += [
-        {"name": q.name, "in": "query", "required": False, "description": q.description,
-         "schema": {"type": "string", **({"enum": list(q.enum)} if q.enum else {}), **({"pattern": q.pattern} if q.pattern else {})}}
+        {
+            "name": q.name,
+            "in": "query",
+            "required": False,
+            "description": q.description,
+            "schema": {
+                "type": "string",
+                **({"enum": list(q.enum)} if q.enum else {}),
+                **({"pattern": q.pattern} if q.pattern else {}),
+            },
+        }
         for q in op.query
     ]
     if op.paginated:
         params += [
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+            },
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
         ]
     if params:
@@ -89,7 +104,10 @@ def document() -> dict[str, Any]:
             "detail": {"type": "string"},
             "instance": {"type": "string"},
             "correlation_id": {"type": "string"},
-            "errors": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}},
+            "errors": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}},
+            },
         },
     }
     return {
@@ -106,10 +124,19 @@ def document() -> dict[str, Any]:
         "tags": [{"name": tag} for tag in sorted({op.tag for op in OPERATIONS})],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API key: rgk.<tenant>.<key id>.<secret>"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key: rgk.<tenant>.<key id>.<secret>",
+                }
+            },
             "schemas": components,
             "responses": {
-                "Problem": {"description": "An error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+                "Problem": {
+                    "description": "An error",
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                }
             },
         },
     }

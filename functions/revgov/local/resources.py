@@ -46,7 +46,9 @@ def create_resources(config: Settings, *, visibility_timeout: int = 2) -> list[R
         )["QueueUrl"]
         events.put_rule(Name=rule.name, EventBusName=config.event_bus, EventPattern=json.dumps(rule.pattern))
         events.put_targets(
-            Rule=rule.name, EventBusName=config.event_bus, Targets=[{"Id": rule.queue_name, "Arn": _arn(sqs, queue_url)}]
+            Rule=rule.name,
+            EventBusName=config.event_bus,
+            Targets=[{"Id": rule.queue_name, "Arn": _arn(sqs, queue_url)}],
         )
         wired.append(RuleQueues(rule, queue_url, dlq_url))
     return wired

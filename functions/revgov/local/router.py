@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..logs import logger
 from .resources import RuleQueues
@@ -19,8 +20,13 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 class EventRouter:
     def __init__(
-        self, wired: list[RuleQueues], handlers: dict[str, Handler], *, sqs: Any,
-        on_dead_letter: Callable[[dict[str, Any], str], None], wait_seconds: int = 1,
+        self,
+        wired: list[RuleQueues],
+        handlers: dict[str, Handler],
+        *,
+        sqs: Any,
+        on_dead_letter: Callable[[dict[str, Any], str], None],
+        wait_seconds: int = 1,
     ) -> None:
         self._wired = wired
         self._handlers = handlers
@@ -34,7 +40,9 @@ class EventRouter:
     def start(self) -> None:
         for rq in self._wired:
             for target, dead in ((rq.queue_url, False), (rq.dlq_url, True)):
-                thread = threading.Thread(target=self._poll, args=(rq, target, dead), daemon=True, name=f"router-{rq.rule.name}")
+                thread = threading.Thread(
+                    target=self._poll, args=(rq, target, dead), daemon=True, name=f"router-{rq.rule.name}"
+                )
                 thread.start()
                 self._threads.append(thread)
 
@@ -45,7 +53,9 @@ class EventRouter:
 
     def pump_once(self) -> int:
         """Deliver what is waiting right now on every queue (tests and `revgov events replay`)."""
-        return sum(self._deliver(rq, rq.queue_url, dead=False) + self._deliver(rq, rq.dlq_url, dead=True) for rq in self._wired)
+        return sum(
+            self._deliver(rq, rq.queue_url, dead=False) + self._deliver(rq, rq.dlq_url, dead=True) for rq in self._wired
+        )
 
     def _poll(self, rq: RuleQueues, url: str, dead: bool) -> None:
         while not self._stop.is_set():
@@ -69,8 +79,13 @@ class EventRouter:
                 self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             return len(messages)
         records = [
-            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-             "attributes": m.get("Attributes", {}), "eventSource": "aws:sqs"}
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "eventSource": "aws:sqs",
+            }
             for m in messages
         ]
         result = self._handlers[rq.rule.handler]({"Records": records}, None)

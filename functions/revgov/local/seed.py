@@ -21,8 +21,16 @@ def mint_operator_key(rt: Runtime, label: str) -> str:
         PLATFORM,
         Changes(
             puts=[put],
-            audit=[AuditEntry(actor=SYSTEM.actor, actor_role="operator", action="key.created", subject=public["key_id"],
-                              outcome="created", inputs={"role": "operator", "label": label})],
+            audit=[
+                AuditEntry(
+                    actor=SYSTEM.actor,
+                    actor_role="operator",
+                    action="key.created",
+                    subject=public["key_id"],
+                    outcome="created",
+                    inputs={"role": "operator", "label": label},
+                )
+            ],
         ),
     )
     return str(public["key"])
@@ -37,7 +45,8 @@ def seed(rt: Runtime) -> dict[str, Any]:
         tenant_id = created["tenant"]["tenant_id"]
         admin = Principal(tenant_id, Role.ADMIN, created["admin_key"]["key_id"])
         role_keys = {
-            role.value: keys.create_key(rt, admin, tenant_id, role, None, f"demo {role.value}")["key"] for role in DEMO_ROLES
+            role.value: keys.create_key(rt, admin, tenant_id, role, None, f"demo {role.value}")["key"]
+            for role in DEMO_ROLES
         }
         out["tenants"][tenant_id] = {
             "admin_key": created["admin_key"]["key"],

@@ -24,13 +24,24 @@ from ..edge.http import PROBLEM, PROBLEM_BASE
 
 def _gateway_problem(error: LocalGatewayException) -> tuple[int, bytes]:
     code = error.CODE
-    if code == 403 and b"Missing Authentication Token" in (error.body or b""):
+    unknown_route = (b"Missing Authentication Token", b"Authorization header requires")
+    if code == 403 and any(marker in (error.body or b"") for marker in unknown_route):
         code, slug, title, detail = 404, "not-found", "Not found", "no such route"
     elif code == 401:
-        slug, title, detail = "unauthenticated", "Missing or invalid credentials", "send Authorization: Bearer <api key>"
+        slug, title, detail = (
+            "unauthenticated",
+            "Missing or invalid credentials",
+            "send Authorization: Bearer <api key>",
+        )
     else:
         slug, title, detail = "forbidden", "Not allowed", "the gateway refused the request"
-    body = {"type": PROBLEM_BASE + slug, "title": title, "status": code, "detail": detail, "correlation_id": str(uuid.uuid4())}
+    body = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": code,
+        "detail": detail,
+        "correlation_id": str(uuid.uuid4()),
+    }
     return code, json.dumps(body).encode()
 
 
@@ -39,7 +50,7 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         code, body = _gateway_problem(error)
         self._send_http_response(code, {"Content-Type": PROBLEM}, body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # requests are logged as JSON by the app; the stdlib's access log would only add noise
 
 

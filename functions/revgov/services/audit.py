@@ -9,7 +9,6 @@ from ..domain.errors import MalformedRequest
 from ..runtime import Runtime
 
 
-
 def verify_chain(rt: Runtime, tenant_id: str) -> dict[str, Any]:
     head = rt.store.audit_head(tenant_id)
     return verify(rt.store.iter_audit_records(tenant_id), head=head).as_dict()

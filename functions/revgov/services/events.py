@@ -12,6 +12,15 @@ EVENTS = "EVENT"
 _RETENTION_SECONDS = 35 * 24 * 3600
 
 
+def accept(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
+    """Log a delivered event as processed. An event without the envelope every event carries is refused."""
+    detail = bus_event.get("detail")
+    missing = [f for f in ("tenant_id", "event_id", "occurred_at") if not isinstance(detail, dict) or not detail.get(f)]
+    if missing:
+        raise MalformedRequest(f"bus event {bus_event.get('id')} lacks detail.{', detail.'.join(missing)}")
+    return record(rt, bus_event, status="processed")
+
+
 def record(rt: Runtime, bus_event: dict[str, Any], *, status: str, reason: str | None = None) -> dict[str, Any]:
     """Upsert the log entry of one bus event. Idempotent: the same event recorded twice is one entry."""
     detail = bus_event.get("detail")

@@ -27,9 +27,16 @@ def new_key(
     key_id = rt.ids.new("key")
     token = format_key(tenant_id, key_id, rt.ids.secret())
     data = {
-        "key_id": key_id, "tenant_id": tenant_id, "role": role.value, "partner_id": partner_id, "label": label,
-        "prefix": token[: len(token) - 39] + "…", "created_at": rt.clock.now_iso(), "created_by": created_by,
-        "revoked_at": None, "hash": hash_key(token),
+        "key_id": key_id,
+        "tenant_id": tenant_id,
+        "role": role.value,
+        "partner_id": partner_id,
+        "label": label,
+        "prefix": token[: len(token) - 39] + "…",
+        "created_at": rt.clock.now_iso(),
+        "created_by": created_by,
+        "revoked_at": None,
+        "hash": hash_key(token),
     }
     return {**public_view(data), "key": token}, Put(KEYS, key_id, data, must_be_absent=True)
 
@@ -53,8 +60,12 @@ def create_key(
             puts=[put],
             audit=[
                 AuditEntry(
-                    actor=actor.actor, actor_role=actor.role.value, action="key.created", subject=public["key_id"],
-                    outcome="created", inputs={"role": role.value, "partner_id": partner_id, "label": label},
+                    actor=actor.actor,
+                    actor_role=actor.role.value,
+                    action="key.created",
+                    subject=public["key_id"],
+                    outcome="created",
+                    inputs={"role": role.value, "partner_id": partner_id, "label": label},
                 )
             ],
         ),
@@ -79,8 +90,12 @@ def revoke_key(rt: Runtime, actor: Principal, tenant_id: str, key_id: str) -> di
             puts=[Put(KEYS, key_id, revoked, expected_version=stored.version)],
             audit=[
                 AuditEntry(
-                    actor=actor.actor, actor_role=actor.role.value, action="key.revoked", subject=key_id,
-                    outcome="revoked", inputs={"role": stored.data["role"], "partner_id": stored.data.get("partner_id")},
+                    actor=actor.actor,
+                    actor_role=actor.role.value,
+                    action="key.revoked",
+                    subject=key_id,
+                    outcome="revoked",
+                    inputs={"role": stored.data["role"], "partner_id": stored.data.get("partner_id")},
                 )
             ],
         ),

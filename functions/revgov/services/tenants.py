@@ -6,7 +6,8 @@ from typing import Any
 
 from ..domain.access import PLATFORM, Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, RuleViolation
+from ..domain.policy import policy_problems
 from ..domain.tenants import Tenant
 from ..ports import Changes, Delete, DomainEvent, Page, Put
 from ..runtime import Runtime
@@ -24,34 +25,57 @@ def _registry_entry(tenant: Tenant) -> dict[str, Any]:
 def _tenant_puts(tenant: Tenant, *, version: int | None, new: bool) -> list[Put]:
     return [
         Put(
-            PROFILE[0], PROFILE[1], tenant.as_dict(), tenant_id=tenant.tenant_id, must_be_absent=new,
-            expected_version=version, conflict_detail=f"tenant {tenant.tenant_id} already exists",
+            PROFILE[0],
+            PROFILE[1],
+            tenant.as_dict(),
+            tenant_id=tenant.tenant_id,
+            must_be_absent=new,
+            expected_version=version,
+            conflict_detail=f"tenant {tenant.tenant_id} already exists",
         ),
         Put(REGISTRY, tenant.tenant_id, _registry_entry(tenant), tenant_id=PLATFORM),
     ]
 
 
 def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict[str, Any]:
-    """Register a tenant from its (schema-valid) config; returns it with its first admin key and webhook secret, shown once."""
+    """Register a tenant from its (schema-valid) config.
+
+    Returns the tenant with its first admin key and its webhook secret, both shown this once.
+    """
+    problems = policy_problems(config.get("policy", {}))
+    if problems:
+        raise RuleViolation("the tenant policy is inconsistent", errors=problems)
     tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
     secret = rt.ids.secret()
     admin_key, admin_put = keys.new_key(rt, tenant.tenant_id, Role.ADMIN, None, "initial admin key", actor.actor)
     changes = Changes(
         puts=[
             *_tenant_puts(tenant, version=None, new=True),
-            Put(SECRETS[0], SECRETS[1], {"secrets": [{"secret": secret, "valid_until": None}]}, tenant_id=tenant.tenant_id),
+            Put(
+                SECRETS[0],
+                SECRETS[1],
+                {"secrets": [{"secret": secret, "valid_until": None}]},
+                tenant_id=tenant.tenant_id,
+            ),
             Put(admin_put.collection, admin_put.key, admin_put.data, must_be_absent=True, tenant_id=tenant.tenant_id),
         ],
         audit=[
             AuditEntry(
-                actor=actor.actor, actor_role=actor.role.value, action="tenant.created", subject=tenant.tenant_id,
+                actor=actor.actor,
+                actor_role=actor.role.value,
+                action="tenant.created",
+                subject=tenant.tenant_id,
                 outcome="active" if tenant.status == "active" else tenant.status,
                 inputs={"tier": tenant.tier, "currency": tenant.currency, "display_name": tenant.display_name},
                 policy_version=tenant.policy_version,
             ),
             AuditEntry(
-                actor=actor.actor, actor_role=actor.role.value, action="key.created", subject=admin_key["key_id"],
-                outcome="created", inputs={"tenant_id": tenant.tenant_id, "role": "admin"},
+                actor=actor.actor,
+                actor_role=actor.role.value,
+                action="key.created",
+                subject=admin_key["key_id"],
+                outcome="created",
+                inputs={"tenant_id": tenant.tenant_id, "role": "admin"},
             ),
         ],
         events=[DomainEvent("revgov.tenant", "tenant.provisioned", {"tier": tenant.tier, "status": tenant.status})],
@@ -84,21 +108,34 @@ def set_status(rt: Runtime, actor: Principal, tenant_id: str, status: str, reaso
             puts=_tenant_puts(moved, version=version, new=False),
             audit=[
                 AuditEntry(
-                    actor=actor.actor, actor_role=actor.role.value, action=f"tenant.{'suspended' if status == 'suspended' else 'resumed'}",
-                    subject=tenant_id, outcome=status, inputs={"reason": reason, "from": tenant.status},
+                    actor=actor.actor,
+                    actor_role=actor.role.value,
+                    action=f"tenant.{'suspended' if status == 'suspended' else 'resumed'}",
+                    subject=tenant_id,
+                    outcome=status,
+                    inputs={"reason": reason, "from": tenant.status},
                     policy_version=tenant.policy_version,
                 )
             ],
-            events=[DomainEvent("revgov.tenant", f"tenant.{'suspended' if status == 'suspended' else 'resumed'}", {"reason": reason})],
+            events=[
+                DomainEvent(
+                    "revgov.tenant", f"tenant.{'suspended' if status == 'suspended' else 'resumed'}", {"reason": reason}
+                )
+            ],
         ),
     )
     return moved.as_dict()
 
 
+def _redacted(item: dict[str, Any]) -> dict[str, Any]:
+    """Exports never carry live credentials: webhook secrets are replaced by a marker."""
+    return {**item, "data": {"redacted": True}} if item["collection"] == SECRETS[0] else item
+
+
 def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
     """Export every item of the tenant, delete them all, prove nothing is left, and audit it on the platform chain."""
     tenant, _ = load_tenant(rt, tenant_id)
-    export = rt.store.export_tenant(tenant_id)
+    export = [_redacted(item) for item in rt.store.export_tenant(tenant_id)]
     deleted = rt.store.delete_tenant(tenant_id)
     remaining = len(rt.store.export_tenant(tenant_id))
     rt.commit(
@@ -107,7 +144,10 @@ def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
             deletes=[Delete(REGISTRY, tenant_id)],
             audit=[
                 AuditEntry(
-                    actor=actor.actor, actor_role=actor.role.value, action="tenant.offboarded", subject=tenant_id,
+                    actor=actor.actor,
+                    actor_role=actor.role.value,
+                    action="tenant.offboarded",
+                    subject=tenant_id,
                     outcome="deleted" if remaining == 0 else "incomplete",
                     inputs={"exported_items": len(export), "deleted_items": deleted, "remaining_items": remaining},
                     policy_version=tenant.policy_version,
@@ -116,4 +156,10 @@ def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
             events=[DomainEvent("revgov.tenant", "tenant.offboarded", {"exported_items": len(export)})],
         ),
     )
-    return {"tenant_id": tenant_id, "exported_items": len(export), "deleted_items": deleted, "remaining_items": remaining, "export": export}
+    return {
+        "tenant_id": tenant_id,
+        "exported_items": len(export),
+        "deleted_items": deleted,
+        "remaining_items": remaining,
+        "export": export,
+    }

@@ -10,8 +10,12 @@ from ..registry import STAFF, operation
 
 
 @operation(
-    "GET", "/v1/events/{event_id}", summary="What became of an event: received, processed, failed, dead-lettered",
-    roles=STAFF, tag="events", id_params={"event_id": "evt"},
+    "GET",
+    "/v1/events/{event_id}",
+    summary="What became of an event: received, processed, failed, dead-lettered",
+    roles=STAFF,
+    tag="events",
+    id_params={"event_id": "evt"},
 )
 def get_event(call: Call) -> dict[str, Any]:
     return events.get(call.runtime, call.who.tenant_id, call.params["event_id"])

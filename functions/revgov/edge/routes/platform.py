@@ -38,8 +38,14 @@ def openapi_document(call: Call) -> Answer:
 
 # --- tenants (operator) ----------------------------------------------------------------------
 @operation(
-    "POST", "/v1/tenants", summary="Provision a white-label tenant", roles=OPERATOR, tag="tenants",
-    body_schema="tenant.schema.json", status=201, example="tenant-create.json",
+    "POST",
+    "/v1/tenants",
+    summary="Provision a white-label tenant",
+    roles=OPERATOR,
+    tag="tenants",
+    body_schema="tenant.schema.json",
+    status=201,
+    example="tenant-create.json",
 )
 def create_tenant(call: Call) -> dict[str, Any]:
     return tenants.create_tenant(call.runtime, call.who, call.body)
@@ -56,32 +62,50 @@ def get_tenant(call: Call) -> dict[str, Any]:
 
 
 @operation(
-    "POST", "/v1/tenants/{tenant_id}/suspend", summary="Suspend a tenant: its keys get 403", roles=OPERATOR,
-    tag="tenants", body_schema="api/status-change.schema.json", example={"reason": "invoice 2026-10 unpaid"},
+    "POST",
+    "/v1/tenants/{tenant_id}/suspend",
+    summary="Suspend a tenant: its keys get 403",
+    roles=OPERATOR,
+    tag="tenants",
+    body_schema="api/status-change.schema.json",
+    example={"reason": "invoice 2026-10 unpaid"},
 )
 def suspend_tenant(call: Call) -> dict[str, Any]:
     return tenants.set_status(call.runtime, call.who, _tenant_id(call), "suspended", call.body["reason"])
 
 
 @operation(
-    "POST", "/v1/tenants/{tenant_id}/resume", summary="Resume a suspended tenant", roles=OPERATOR,
-    tag="tenants", body_schema="api/status-change.schema.json", example={"reason": "payment received"},
+    "POST",
+    "/v1/tenants/{tenant_id}/resume",
+    summary="Resume a suspended tenant",
+    roles=OPERATOR,
+    tag="tenants",
+    body_schema="api/status-change.schema.json",
+    example={"reason": "payment received"},
 )
 def resume_tenant(call: Call) -> dict[str, Any]:
     return tenants.set_status(call.runtime, call.who, _tenant_id(call), "active", call.body["reason"])
 
 
 @operation(
-    "DELETE", "/v1/tenants/{tenant_id}", summary="Offboard: export every item, then delete them all",
-    roles=OPERATOR, tag="tenants",
+    "DELETE",
+    "/v1/tenants/{tenant_id}",
+    summary="Offboard: export every item, then delete them all",
+    roles=OPERATOR,
+    tag="tenants",
 )
 def offboard_tenant(call: Call) -> dict[str, Any]:
     return tenants.offboard(call.runtime, call.who, _tenant_id(call))
 
 
 @operation(
-    "POST", "/v1/tenants/{tenant_id}/keys", summary="Create a key in a tenant (operator)", roles=OPERATOR,
-    tag="keys", body_schema="api/key-create.schema.json", status=201,
+    "POST",
+    "/v1/tenants/{tenant_id}/keys",
+    summary="Create a key in a tenant (operator)",
+    roles=OPERATOR,
+    tag="keys",
+    body_schema="api/key-create.schema.json",
+    status=201,
     example={"role": "admin", "label": "MSP on-call admin"},
 )
 def create_tenant_key(call: Call) -> dict[str, Any]:
@@ -93,12 +117,20 @@ def create_tenant_key(call: Call) -> dict[str, Any]:
 
 # --- keys (tenant admin) ---------------------------------------------------------------------
 @operation(
-    "POST", "/v1/keys", summary="Create a role or partner key; the key is shown once", roles=ADMIN, tag="keys",
-    body_schema="api/key-create.schema.json", status=201, example={"role": "finance", "label": "finance team"},
+    "POST",
+    "/v1/keys",
+    summary="Create a role or partner key; the key is shown once",
+    roles=ADMIN,
+    tag="keys",
+    body_schema="api/key-create.schema.json",
+    status=201,
+    example={"role": "finance", "label": "finance team"},
 )
 def create_key(call: Call) -> dict[str, Any]:
     body = call.body
-    return keys.create_key(call.runtime, call.who, call.who.tenant_id, Role(body["role"]), body.get("partner_id"), body["label"])
+    return keys.create_key(
+        call.runtime, call.who, call.who.tenant_id, Role(body["role"]), body.get("partner_id"), body["label"]
+    )
 
 
 @operation("GET", "/v1/keys", summary="List keys (never their secrets)", roles=ADMIN, tag="keys", paginated=True)
@@ -107,17 +139,19 @@ def list_keys(call: Call) -> dict[str, Any]:
     return {"items": [keys.public_view(item.data) for item in page.items], "next_cursor": page.next_cursor}
 
 
-@operation(
-    "DELETE", "/v1/keys/{key_id}", summary="Revoke a key", roles=ADMIN, tag="keys", id_params={"key_id": "key"}
-)
+@operation("DELETE", "/v1/keys/{key_id}", summary="Revoke a key", roles=ADMIN, tag="keys", id_params={"key_id": "key"})
 def revoke_key(call: Call) -> dict[str, Any]:
     return keys.revoke_key(call.runtime, call.who, call.who.tenant_id, call.params["key_id"])
 
 
 # --- audit -----------------------------------------------------------------------------------
 @operation(
-    "GET", "/v1/audit", summary="The audit chain, oldest first, or the records about one subject",
-    roles=AUDITORS, tag="audit", paginated=True,
+    "GET",
+    "/v1/audit",
+    summary="The audit chain, oldest first, or the records about one subject",
+    roles=AUDITORS,
+    tag="audit",
+    paginated=True,
     query=(QueryParam("subject", "only records about this subject id", pattern=r"[A-Za-z0-9_.:#-]{1,128}"),),
 )
 def list_audit(call: Call) -> dict[str, Any]:
@@ -126,6 +160,8 @@ def list_audit(call: Call) -> dict[str, Any]:
     )
 
 
-@operation("GET", "/v1/audit/verify", summary="Walk the chain; name the first broken record", roles=AUDITORS, tag="audit")
+@operation(
+    "GET", "/v1/audit/verify", summary="Walk the chain; name the first broken record", roles=AUDITORS, tag="audit"
+)
 def verify_audit(call: Call) -> dict[str, Any]:
     return audit.verify_chain(call.runtime, call.who.tenant_id)

@@ -1,0 +1,49 @@
+"""Checks a tenant policy for what its schema cannot say: unique ids and ranks, known references, real clauses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import FieldError
+
+
+def _rules(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every object in the policy that carries both an `id` and a `clause`: a rule."""
+    if isinstance(node, dict):
+        if isinstance(node.get("id"), str) and isinstance(node.get("clause"), str):
+            yield path, node
+        for key, value in node.items():
+            yield from _rules(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _rules(value, f"{path}/{index}")
+
+
+def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) -> list[FieldError]:
+    """Consistency problems; with `clause_ids`, every cited clause must exist in the tenant's contracts."""
+    problems: list[FieldError] = []
+    seen: dict[str, str] = {}
+    for path, rule in _rules(policy, "/policy"):
+        if rule["id"] in seen:
+            problems.append(FieldError(path + "/id", f"rule id {rule['id']} is also used at {seen[rule['id']]}"))
+        seen.setdefault(rule["id"], path)
+        if clause_ids is not None and rule["clause"] not in clause_ids:
+            problems.append(FieldError(path + "/clause", f"clause {rule['clause']} is not in the tenant's contracts"))
+    tiers = policy.get("partner_tiers", [])
+    ranks = [t.get("rank") for t in tiers]
+    if len(set(ranks)) != len(ranks):
+        problems.append(FieldError("/policy/partner_tiers", "tier ranks must be unique"))
+    names = [t.get("tier") for t in tiers]
+    if len(set(names)) != len(names):
+        problems.append(FieldError("/policy/partner_tiers", "tier names must be unique"))
+    known = {c.get("id") for c in policy.get("certifications", [])}
+    for i, tier in enumerate(tiers):
+        for cert in tier.get("requirements", {}).get("certifications", []):
+            if cert not in known:
+                problems.append(
+                    FieldError(
+                        f"/policy/partner_tiers/{i}/requirements/certifications", f"unknown certification {cert}"
+                    )
+                )
+    return problems

@@ -1,0 +1,69 @@
+"""Shared fixtures: one local stack (emulator + API + router) per test worker, and an HTTP client for it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+from support import Api  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from revgov.local.stack import start_stack
+
+    state = tmp_path_factory.mktemp("revgov") / "local.json"
+    running = start_stack(port=0, state_file=state)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def rt(stack: Any) -> Any:
+    return stack.runtime
+
+
+@pytest.fixture(scope="session")
+def api(stack: Any) -> Api:
+    return Api(stack.base_url)
+
+
+@pytest.fixture(scope="session")
+def keys(stack: Any) -> dict[str, Any]:
+    return dict(stack.info)
+
+
+@pytest.fixture(scope="session")
+def operator(api: Api, keys: dict[str, Any]) -> Api:
+    return api.as_key(keys["operator_key"])
+
+
+@pytest.fixture(scope="session")
+def northwind(api: Api, keys: dict[str, Any]) -> Api:
+    return api.as_key(keys["tenants"]["northwind"]["admin_key"])
+
+
+@pytest.fixture(scope="session")
+def contoso(api: Api, keys: dict[str, Any]) -> Api:
+    return api.as_key(keys["tenants"]["contoso"]["admin_key"])
+
+
+@pytest.fixture
+def fresh_tenant(operator: Api) -> Iterator[dict[str, Any]]:
+    """A throwaway tenant (from the OpenAPI example config, with a unique id), offboarded afterwards."""
+    from support import example_tenant
+
+    config = example_tenant()
+    created = operator.post("/v1/tenants", config)
+    assert created.status_code == 201, created.text
+    yield created.json()
+    operator.delete(f"/v1/tenants/{config['tenant_id']}")

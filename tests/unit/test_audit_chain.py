@@ -1,0 +1,72 @@
+"""The audit chain: sealing links records; verification names the first broken one."""
+
+import copy
+
+from revgov.domain.audit import GENESIS, AuditEntry, seal, verify
+
+
+def chain(n: int) -> list[dict]:
+    records, prev = [], GENESIS
+    for seq in range(1, n + 1):
+        entry = AuditEntry(
+            actor="admin:key_1",
+            action="key.created",
+            subject=f"key_{seq}",
+            outcome="created",
+            inputs={"role": "finance", "n": seq},
+            rule_ids=("R-1",),
+            clauses=("PA-1.1",),
+        )
+        record = seal(
+            entry, tenant_id="northwind", seq=seq, record_id=f"aud_{seq}", at="2026-01-01T00:00:00.000Z", prev_hash=prev
+        )
+        records.append(record)
+        prev = record["hash"]
+    return records
+
+
+def test_an_untouched_chain_verifies():
+    records = chain(5)
+    result = verify(records, head=(5, records[-1]["hash"]))
+    assert result.as_dict() == {"records": 5, "valid": True, "first_invalid": None}
+
+
+def test_changing_any_field_is_reported_at_that_record():
+    for index, field, value in [(2, "outcome", "approved"), (0, "actor", "someone"), (4, "rule_ids", [])]:
+        records = copy.deepcopy(chain(5))
+        records[index][field] = value
+        result = verify(records)
+        assert not result.valid and result.first_invalid["seq"] == index + 1
+
+
+def test_rehashing_a_changed_record_still_breaks_the_next_link():
+    records = chain(4)
+    forged = {k: v for k, v in records[1].items() if k != "hash"}
+    forged["outcome"] = "approved"
+    records[1] = seal(
+        AuditEntry(
+            actor=forged["actor"],
+            action=forged["action"],
+            subject=forged["subject"],
+            outcome="approved",
+            inputs=forged["inputs"],
+        ),
+        tenant_id="northwind",
+        seq=2,
+        record_id="aud_2",
+        at=forged["at"],
+        prev_hash=forged["prev_hash"],
+    )
+    assert verify(records).first_invalid["seq"] == 3
+
+
+def test_a_deleted_record_or_a_cut_tail_is_reported():
+    records = chain(5)
+    assert verify(records[:2] + records[3:]).first_invalid["seq"] == 3
+    assert verify(records[:4], head=(5, records[-1]["hash"])).first_invalid["reason"].startswith("chain ends at seq 4")
+
+
+def test_inputs_must_match_their_hash():
+    records = chain(3)
+    records[1]["inputs"]["role"] = "admin"
+    assert verify(records).first_invalid["seq"] == 2
