@@ -87,7 +87,11 @@ class DocumentStore(Protocol):
         self, tenant_id: str, collection: str, *, limit: int, cursor: str | None = None, prefix: str = ""
     ) -> Page: ...
 
-    def lookup(self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None) -> Page: ...
+    def lookup(
+        self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None, prefix: str = ""
+    ) -> Page:
+        """Documents by their secondary lookup key (eventually consistent), optionally by sort-key prefix."""
+        ...
 
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
         """Apply atomically; returns the sealed audit records."""

@@ -141,9 +141,16 @@ class DynamoDocumentStore:
         items = [self._stored(item) for item in result]
         return Page(items, _encode_cursor(result.last_evaluated_key))
 
-    def lookup(self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None) -> Page:
+    def lookup(
+        self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None, prefix: str = ""
+    ) -> Page:
         gpk = partition(tenant_id, index_partition)
-        result = self.model.lookup.query(gpk, limit=limit, last_evaluated_key=_decode_cursor(cursor, "gsi1pk", gpk))
+        result = self.model.lookup.query(
+            gpk,
+            range_key_condition=self.model.gsi1sk.startswith(prefix) if prefix else None,
+            limit=limit,
+            last_evaluated_key=_decode_cursor(cursor, "gsi1pk", gpk),
+        )
         items = [self._stored(item) for item in result]
         return Page(items, _encode_cursor(result.last_evaluated_key))
 

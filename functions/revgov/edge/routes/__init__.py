@@ -2,4 +2,4 @@
 
 
 def load_all() -> None:
-    from . import events, platform  # noqa: F401
+    from . import cases, events, platform  # noqa: F401

@@ -1,0 +1,114 @@
+"""Human-in-the-loop cases: approvals and exceptions share queues, SLAs, risk and segregation of duties.
+
+An approval blocks something until a person of the right queue decides; an exception reports something
+that went wrong and is resolved or dismissed. Both route by category through the tenant's policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from .access import Principal, Role
+from .errors import Conflict, Forbidden, RuleViolation
+
+QUEUE_ROLES = {
+    "finance": Role.FINANCE,
+    "channel_ops": Role.CHANNEL_OPS,
+    "legal": Role.LEGAL,
+    "customer_success": Role.CUSTOMER_SUCCESS,
+}
+OUTCOMES = {"approval": ("approved", "rejected"), "exception": ("resolved", "dismissed")}
+OPEN = {"approval": "pending", "exception": "open"}
+
+
+@dataclass(frozen=True)
+class Route:
+    rule_id: str
+    queue: str
+    sla_hours: int
+    clause: str
+    category: str
+
+
+def route_for(policy: dict[str, Any], category: str) -> Route:
+    """The queue and SLA for a category; an unknown category goes to triage, as the SOP says."""
+    routing = policy["exception_routing"]
+    rule = routing["categories"].get(category) or routing["triage"]
+    return Route(rule["id"], rule["queue"], int(rule["sla_hours"]), rule["clause"], category)
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def due_at(opened_at: str, sla_hours: int) -> str:
+    due = _parse(opened_at) + timedelta(hours=sla_hours)
+    return due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_case(
+    *,
+    case_id: str,
+    kind: str,
+    route: Route,
+    subject_kind: str,
+    subject_id: str,
+    reasons: list[dict[str, Any]],
+    requested_by: Principal | str,
+    opened_at: str,
+    risk_score: int,
+    partner_id: str | None = None,
+    effect: str | None = None,
+    context: dict[str, Any] | None = None,
+    policy_version: str | None = None,
+) -> dict[str, Any]:
+    if kind not in OPEN:
+        raise ValueError(f"unknown case kind {kind}")
+    requester_key = requested_by.key_id if isinstance(requested_by, Principal) else None
+    requester = requested_by.actor if isinstance(requested_by, Principal) else requested_by
+    return {
+        "case_id": case_id,
+        "kind": kind,
+        "category": route.category,
+        "queue": route.queue,
+        "status": OPEN[kind],
+        "sla_hours": route.sla_hours,
+        "opened_at": opened_at,
+        "due_at": due_at(opened_at, route.sla_hours),
+        "risk_score": max(0, min(100, risk_score)),
+        "subject": {"kind": subject_kind, "id": subject_id},
+        "partner_id": partner_id,
+        "reasons": [
+            {"rule_id": route.rule_id, "clause": route.clause, "message": f"routed to {route.queue}"},
+            *reasons,
+        ],
+        "requested_by": requester,
+        "requested_by_key": requester_key,
+        "effect": effect,
+        "context": context or {},
+        "policy_version": policy_version,
+        "decision": None,
+    }
+
+
+def decide(case: dict[str, Any], who: Principal, outcome: str, note: str | None, at: str) -> dict[str, Any]:
+    """A person of the case's queue decides. Never the requester; never a partner; a refusal needs a reason."""
+    kind = case["kind"]
+    if case["status"] != OPEN[kind]:
+        raise Conflict(
+            f"{kind} {case['case_id']} is already {case['status']}",
+            extra={"current_status": case["status"], "allowed_next": []},
+        )
+    if outcome not in OUTCOMES[kind]:
+        raise RuleViolation(f"an {kind} is decided as one of {', '.join(OUTCOMES[kind])}")
+    queue_role = QUEUE_ROLES[case["queue"]]
+    if who.role is not queue_role:
+        raise Forbidden(f"only the {case['queue']} queue ({queue_role.value} role) decides this {kind}")
+    if case.get("requested_by_key") and case["requested_by_key"] == who.key_id:
+        raise Forbidden("segregation of duties: a requester can never decide their own request (SOP 4.3)")
+    if outcome in ("rejected", "dismissed") and not (note and note.strip()):
+        raise RuleViolation(f"a {outcome} {kind} needs a reason in `note`")
+    decision = {"outcome": outcome, "by": who.actor, "role": who.role.value, "note": note, "at": at}
+    return {**case, "status": outcome, "decision": decision}

@@ -1,0 +1,170 @@
+"""Approvals and exceptions: open them inside another use case's commit, list them by queue, decide them.
+
+Deciding an approval applies its effect (activate a partner, allow a quote…) in the same commit as the decision,
+through the EFFECTS table: one line per kind of request that waits for a person.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from ..domain import cases
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.errors import NotFound
+from ..ports import Changes, DomainEvent, Page, Put
+from ..runtime import Runtime
+
+CASES = "CASE"
+# effect name -> "module:function(rt, decided_case, who) -> Changes", imported when first needed
+EFFECTS: dict[str, str] = {}
+Effect = Callable[[Runtime, dict[str, Any], Principal], Changes]
+
+
+def _index(case: dict[str, Any]) -> tuple[str, str]:
+    return f"{CASES}#{case['kind']}#{case['status']}", f"{case['queue']}#{case['due_at']}#{case['case_id']}"
+
+
+def _put(case: dict[str, Any], *, version: int | None, new: bool) -> Put:
+    return Put(
+        CASES,
+        case["case_id"],
+        case,
+        lookup=_index(case),
+        must_be_absent=new,
+        expected_version=version,
+        conflict_detail=f"{case['kind']} {case['case_id']} changed meanwhile; read it again",
+    )
+
+
+def open_case(
+    rt: Runtime,
+    policy: dict[str, Any],
+    *,
+    kind: str,
+    category: str,
+    subject_kind: str,
+    subject_id: str,
+    requested_by: Principal | str,
+    reasons: list[dict[str, Any]] | None = None,
+    risk_score: int = 50,
+    partner_id: str | None = None,
+    effect: str | None = None,
+    context: dict[str, Any] | None = None,
+    policy_version: str | None = None,
+) -> tuple[dict[str, Any], Changes]:
+    """A new approval or exception, as changes for the caller to commit with the state change that caused it."""
+    route = cases.route_for(policy, category)
+    case = cases.new_case(
+        case_id=rt.ids.new("apr" if kind == "approval" else "exc"),
+        kind=kind,
+        route=route,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        reasons=reasons or [],
+        requested_by=requested_by,
+        opened_at=rt.clock.now_iso(),
+        risk_score=risk_score,
+        partner_id=partner_id,
+        effect=effect,
+        context=context,
+        policy_version=policy_version,
+    )
+    actor = requested_by.actor if isinstance(requested_by, Principal) else requested_by
+    rule_ids = tuple(r["rule_id"] for r in case["reasons"] if r.get("rule_id"))
+    clauses = tuple(r["clause"] for r in case["reasons"] if r.get("clause"))
+    changes = Changes(
+        puts=[_put(case, version=None, new=True)],
+        audit=[
+            AuditEntry(
+                actor=actor,
+                action=f"{kind}.opened",
+                subject=case["case_id"],
+                outcome=case["status"],
+                inputs={
+                    "category": category,
+                    "queue": route.queue,
+                    "subject": case["subject"],
+                    "risk_score": case["risk_score"],
+                },
+                policy_version=policy_version,
+                rule_ids=rule_ids,
+                clauses=clauses,
+            )
+        ],
+        events=[
+            DomainEvent(
+                f"revgov.{kind}s",
+                f"{kind}.opened",
+                {
+                    "case_id": case["case_id"],
+                    "category": category,
+                    "queue": route.queue,
+                    "due_at": case["due_at"],
+                    "subject": case["subject"],
+                },
+            )
+        ],
+    )
+    return case, changes
+
+
+def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[dict[str, Any], int]:
+    stored = rt.store.get(tenant_id, CASES, case_id)
+    if stored is None or stored.data["kind"] != kind:
+        raise NotFound(f"no {kind} {case_id}")
+    return stored.data, stored.version
+
+
+def list_cases(
+    rt: Runtime, tenant_id: str, kind: str, *, status: str, queue: str | None, limit: int, cursor: str | None
+) -> Page:
+    return rt.store.lookup(
+        tenant_id, f"{CASES}#{kind}#{status}", limit=limit, cursor=cursor, prefix=f"{queue}#" if queue else ""
+    )
+
+
+def decide_case(rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None) -> dict[str, Any]:
+    case, version = get_case(rt, who.tenant_id, kind, case_id)
+    decided = cases.decide(case, who, outcome, note, rt.clock.now_iso())
+    changes = Changes(
+        puts=[_put(decided, version=version, new=False)],
+        audit=[
+            AuditEntry(
+                actor=who.actor,
+                actor_role=who.role.value,
+                action=f"{kind}.{outcome}",
+                subject=case_id,
+                outcome=outcome,
+                inputs={"note": note, "category": case["category"], "subject": case["subject"]},
+                policy_version=case.get("policy_version"),
+                rule_ids=tuple(r["rule_id"] for r in case["reasons"] if r.get("rule_id")),
+                clauses=tuple(r["clause"] for r in case["reasons"] if r.get("clause")),
+            )
+        ],
+        events=[
+            DomainEvent(
+                f"revgov.{kind}s",
+                f"{kind}.decided",
+                {"case_id": case_id, "outcome": outcome, "subject": case["subject"]},
+            )
+        ],
+    )
+    if decided.get("effect"):
+        effect = _effect(decided["effect"])
+        extra = effect(rt, decided, who)
+        changes.puts.extend(extra.puts)
+        changes.deletes.extend(extra.deletes)
+        changes.audit.extend(extra.audit)
+        changes.events.extend(extra.events)
+    rt.commit(who.tenant_id, changes)
+    return decided
+
+
+def _effect(name: str) -> Effect:
+    if name not in EFFECTS:
+        raise LookupError(f"no effect registered as {name}")
+    module, _, function = EFFECTS[name].partition(":")
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
