@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.perf.bench
+	$(BIN)/python tests/perf/bench.py $(SECTIONS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions tests stacks

@@ -46,6 +46,11 @@ def _gateway_problem(error: LocalGatewayException) -> tuple[int, bytes]:
 
 
 class ProblemRequestHandler(ChaliceRequestHandler):
+    # One buffered write per response and no Nagle delay: otherwise every keep-alive request waits ~40 ms
+    # for a delayed ACK between the header and body writes.
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         code, body = _gateway_problem(error)
         self._send_http_response(code, {"Content-Type": PROBLEM}, body)

@@ -1,0 +1,142 @@
+"""`make bench`: every figure Revgov quotes, each a ratio against a baseline measured in the same run.
+
+Sections are functions returning rows; add one per capability. Run: `make bench` (or `python tests/perf/bench.py
+[section ...]`). Results also go to `tests/artifacts/bench.json` for the notes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "functions"))
+sys.path.insert(0, str(ROOT / "tests"))
+Row = dict[str, Any]
+
+
+def _median_import_ms(statement: str, runs: int = 7) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "functions"), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    samples = [
+        float(subprocess.check_output([sys.executable, "-c", code], env=env, cwd=ROOT / "functions"))
+        for _ in range(runs)
+    ]
+    return statistics.median(samples)
+
+
+def cold_start() -> list[Row]:
+    """Handler import time (what a Lambda cold start pays for our code) against `import boto3` alone."""
+    boto3_ms = _median_import_ms("import boto3")
+    app_ms = _median_import_ms("import app")
+    return [
+        {"metric": "import boto3 (baseline)", "value_ms": round(boto3_ms, 1)},
+        {
+            "metric": "import app (API + handlers)",
+            "value_ms": round(app_ms, 1),
+            "ratio_vs_baseline": round(app_ms / boto3_ms, 2),
+            "goal": "<= 1.5",
+        },
+    ]
+
+
+def _timed(call: Callable[[], Any], n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - t) * 1000)
+    return samples
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def request_overhead(stack: Any) -> list[Row]:
+    """Authorizer and audit cost of a request, against a bare public route on the same local stack."""
+    from support import Api
+
+    api = Api(stack.base_url)
+    admin = api.as_key(stack.info["tenants"]["northwind"]["admin_key"])
+    n = 300
+    for _ in range(20):  # warm connections and caches
+        api.get("/v1/health")
+        admin.get("/v1/keys", limit=1)
+    bare = _timed(lambda: api.get("/v1/health"), n)
+    authorized = _timed(lambda: admin.get("/v1/keys", limit=1), n)
+    audited = _timed(lambda: admin.post("/v1/keys", {"role": "viewer", "label": "bench"}), n // 3)
+    base = statistics.median(bare)
+    rows = [
+        {
+            "metric": "GET /v1/health: bare route (baseline)",
+            "p50_ms": round(base, 2),
+            "p99_ms": round(_pct(bare, 0.99), 2),
+        }
+    ]
+    for name, samples in (
+        ("GET /v1/keys: authorizer + read", authorized),
+        ("POST /v1/keys: authorizer + write + audit chain", audited),
+    ):
+        rows.append(
+            {
+                "metric": name,
+                "p50_ms": round(statistics.median(samples), 2),
+                "p99_ms": round(_pct(samples, 0.99), 2),
+                "ratio_vs_baseline": round(statistics.median(samples) / base, 2),
+            }
+        )
+    return rows
+
+
+SECTIONS: dict[str, Callable[..., list[Row]]] = {"cold_start": cold_start, "request_overhead": request_overhead}
+NEEDS_STACK = {"request_overhead"}
+
+
+def main(selected: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    names = selected or list(SECTIONS)
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        print(f"unknown section(s): {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+        return 2
+    stack = None
+    if NEEDS_STACK & set(names):
+        from revgov.local.stack import start_stack
+
+        stack = start_stack(port=0)
+    console, results = Console(), {}
+    try:
+        for name in names:
+            rows = SECTIONS[name](stack) if name in NEEDS_STACK else SECTIONS[name]()
+            results[name] = rows
+            table = Table(title=f"{name}: {SECTIONS[name].__doc__.splitlines()[0]}")
+            columns = list(dict.fromkeys(k for row in rows for k in row))
+            for column in columns:
+                table.add_column(column)
+            for row in rows:
+                table.add_row(*(str(row.get(c, "")) for c in columns))
+            console.print(table)
+    finally:
+        if stack is not None:
+            stack.stop()
+    out = ROOT / "tests" / "artifacts" / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    console.print(f"written to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
