@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(BIN)/revgov dev $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/ruff check functions tests stacks
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
@@ -25,7 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/perf/bench.py $(SECTIONS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check functions tests stacks
+	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
