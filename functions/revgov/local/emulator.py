@@ -24,11 +24,39 @@ class Emulator:
         self.server.stop()
 
 
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_serialized = False
+
+
+def _serialize_dynamodb_writes() -> None:
+    """DynamoDB checks a condition and writes atomically, and transactions are serializable; moto's threaded
+    server does neither across threads. One lock around its write operations restores what the code relies on."""
+    global _serialized
+    if _serialized:
+        return
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in _WRITES:
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(*args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    _serialized = True
+
+
 def start_emulator(port: int = 0) -> Emulator:
     """Start moto on 127.0.0.1 (a free port by default) and export AWS_ENDPOINT_URL and dummy credentials."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _serialize_dynamodb_writes()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
