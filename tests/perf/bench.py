@@ -97,7 +97,88 @@ def request_overhead(stack: Any) -> list[Row]:
     return rows
 
 
-SECTIONS: dict[str, Callable[..., list[Row]]] = {"cold_start": cold_start, "request_overhead": request_overhead}
+def _policy_with_rules(base: dict[str, Any], rules: int) -> dict[str, Any]:
+    """The northwind policy grown to `rules` pricing rules: more families' caps and more promotions."""
+    import copy
+
+    policy = copy.deepcopy(base)
+    pricing = policy["pricing"]
+    families = [f"family-{i:04d}" for i in range(max(0, rules // 2 - 16))]
+    for caps in pricing["discount_caps"]["caps"].values():
+        caps.update({family: "10" for family in families[: len(families) // 4]})
+    extra = max(0, rules - 16 - len(families) // 4 * 4)
+    pricing["promotions"] = pricing["promotions"] + [
+        {
+            "id": f"PROMO-GEN-{i:05d}",
+            "clause": "PA-6.4",
+            "code": f"GEN-{i:05d}",
+            "percent": "1",
+            "families": [families[i % len(families)] if families else "networking"],
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+        }
+        for i in range(extra)
+    ]
+    return policy
+
+
+def pricing_core() -> list[Row]:
+    """Quote check latency in-process, 50-line quote, as the policy grows from 20 to 2,000 rules."""
+    from revgov.domain.pricing import PartnerFacts, check_quote
+    from revgov.domain.tenants import policy_version
+    from revgov.tenant_files import load_tenant_file
+
+    base = load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"]
+    partner = PartnerFacts(
+        "ptr_A", "active", "gold", frozenset({"networking", "security", "hardware", "cloud-services"})
+    )
+    families = ["networking", "security", "hardware", "cloud-services"]
+    lines = [
+        {
+            "line_id": str(i),
+            "sku": f"SKU-{i}",
+            "family": families[i % 4],
+            "quantity": i % 9 + 1,
+            "list_price": f"{100 + i * 13}.00",
+            "unit_cost": f"{60 + i * 7}.00",
+            "discount_percent": f"{i % 12}.50",
+        }
+        for i in range(50)
+    ]
+    quote = {
+        "quote_date": "2026-11-27",
+        "customer_id": "c",
+        "terms": {"payment_days": 30},
+        "promotions": ["NET-REFRESH-26", "SEC-BUNDLE-26"],
+        "lines": lines,
+    }
+    rows, p99_by_size = [], {}
+    for size in (20, 200, 2000):
+        policy = _policy_with_rules(base, size)
+        version = policy_version(policy)
+        check_quote(policy, version, quote, partner, None, {})  # compile once per version, as in production
+        samples = _timed(
+            lambda policy=policy, version=version: check_quote(policy, version, quote, partner, None, {}), 1000
+        )
+        p99_by_size[size] = _pct(samples, 0.99)
+        rows.append(
+            {
+                "metric": f"pricing check, 50 lines, {size} rules",
+                "p50_ms": round(statistics.median(samples), 3),
+                "p99_ms": round(_pct(samples, 0.99), 3),
+            }
+        )
+    rows[1]["goal"] = "p99 < 2 ms"
+    rows[2]["ratio_vs_200_rules_p99"] = round(p99_by_size[2000] / p99_by_size[200], 2)
+    rows[2]["goal"] = "< 2x"
+    return rows
+
+
+SECTIONS: dict[str, Callable[..., list[Row]]] = {
+    "cold_start": cold_start,
+    "request_overhead": request_overhead,
+    "pricing_core": pricing_core,
+}
 NEEDS_STACK = {"request_overhead"}
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-from .canonical import canonical_json
 from .money import format_money, round_money
 
 HUNDRED = Decimal(100)
@@ -118,16 +116,18 @@ def compile_pricing(pricing: dict[str, Any]) -> PricingIndex:
     )
 
 
-@lru_cache(maxsize=32)
-def _compiled(pricing_json: str, version: str) -> PricingIndex:
-    import json
-
-    return compile_pricing(json.loads(pricing_json))
+_COMPILED: dict[str, PricingIndex] = {}
+_COMPILED_MAX = 64
 
 
 def pricing_index(policy: dict[str, Any], version: str) -> PricingIndex:
-    """The compiled pricing policy for a policy version, compiled at most once per process."""
-    return _compiled(canonical_json(policy["pricing"]), version)
+    """The compiled pricing policy, once per policy version (the version is the policy's content hash)."""
+    index = _COMPILED.get(version)
+    if index is None:
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        index = _COMPILED[version] = compile_pricing(policy["pricing"])
+    return index
 
 
 @dataclass(frozen=True)
