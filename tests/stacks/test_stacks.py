@@ -1,0 +1,483 @@
+"""The CDK app, synthesized offline: what the templates say about data, events, the API and isolation by IAM."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import ACCOUNT, MODELS, REPO, STAGE, Synth, make_context
+
+pytestmark = pytest.mark.xdist_group("cdk-synth")  # one synthesis per worker; with --dist loadgroup, one in all
+
+from aws_cdk.assertions import Match, Template  # noqa: E402
+
+from revgov.resources import TABLE, load_rules  # noqa: E402
+
+RULES = json.loads((REPO / "events" / "rules.json").read_text(encoding="utf-8"))
+CONTROL_PLANE = f"Revgov-{STAGE}-ControlPlane"
+
+
+def tenants_by_tier() -> dict[str, list[str]]:
+    tiers: dict[str, list[str]] = {"pool": [], "silo": []}
+    for path in sorted((REPO / "tenants").glob("*/tenant.yaml")):
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        tiers[config["tier"]].append(config["tenant_id"])
+    return tiers
+
+
+TIERS = tenants_by_tier()
+SILO_STACKS = {f"Revgov-{STAGE}-Tenant-{t}": t for t in TIERS["silo"]}
+ALL_STACKS = [CONTROL_PLANE, *SILO_STACKS]
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def one(template: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
+    found = resources(template, kind)
+    assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def functions_by_handler(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {r["Properties"]["Handler"]: (k, r) for k, r in resources(template, "AWS::Lambda::Function").items()}
+
+
+def role_of(function: dict[str, Any]) -> str:
+    return str(function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def statements_of_role(template: dict[str, Any], role: str) -> Iterator[dict[str, Any]]:
+    """Every identity-policy statement that applies to `role`: inline policies and attached AWS::IAM::Policy."""
+    for policy in template["Resources"][role]["Properties"].get("Policies", []):
+        yield from policy["PolicyDocument"]["Statement"]
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"].get("Roles", []):
+            yield from policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def all_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for key, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        for policy in props.get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield key, statement
+        if resource["Type"] == "AWS::IAM::Policy":
+            for statement in props["PolicyDocument"]["Statement"]:
+                yield key, statement
+
+
+# --- the app as a whole -------------------------------------------------------------------------------------------
+def test_one_control_plane_and_one_stack_per_silo_tenant(synth: Synth) -> None:
+    assert TIERS["silo"], "tenants/ should hold at least one silo tenant (contoso) so the tenant stack is exercised"
+    assert sorted(synth.templates) == sorted(ALL_STACKS)
+    for pool_tenant in TIERS["pool"]:
+        assert not any(pool_tenant in name for name in synth.templates), f"pool tenant {pool_tenant} got a stack"
+    assert synth.seconds < 60, f"synthesis took {synth.seconds:.1f} s"
+
+
+def test_every_lambda_handler_exists_in_functions_app_py(synth: Synth) -> None:
+    """Lambda loads `app.<name>` from functions/app.py: each handler the templates name must be defined there."""
+    tree = ast.parse((REPO / "functions" / "app.py").read_text(encoding="utf-8"))
+    exported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    exported |= {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    exported |= {t.id for node in ast.walk(tree) if isinstance(node, ast.Assign) for t in node.targets
+                 if isinstance(t, ast.Name)}
+    for name in ALL_STACKS:
+        for handler in functions_by_handler(synth.templates[name]):
+            module, attribute = handler.split(".")
+            assert module == "app" and attribute in exported, f"functions/app.py does not expose {attribute}"
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_functions_are_traced_logged_and_packaged_without_docker(synth: Synth, stack: str) -> None:
+    template = synth.templates[stack]
+    handlers = functions_by_handler(template)
+    expected = {"app.app", "app.api_key", *(f"app.{r['handler']}" for r in RULES["rules"]), "app.flush_outbox"}
+    assert set(handlers) == expected
+    layer_key, _ = one(template, "AWS::Lambda::LayerVersion")
+    for handler, (_, function) in handlers.items():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.11" and props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}, handler
+        assert props["Layers"] == [{"Ref": layer_key}]
+        assert "S3Key" in props["Code"], "code must be a file asset, not inline or an image"
+        env = props["Environment"]["Variables"]
+        assert env["REVGOV_STAGE"] == STAGE
+        assert env["REVGOV_SCHEMAS_DIR"] == "/var/task/schemas" and env["REVGOV_TENANTS_DIR"] == "/var/task/tenants"
+        assert {"REVGOV_TABLE", "REVGOV_EVENT_BUS", "REVGOV_EVENTS_DIR", "REVGOV_MAX_BODY_BYTES"} <= set(env)
+        log_group = template["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert log_group["Properties"]["RetentionInDays"] == synth.context["log_retention_days"]
+    manifest = json.loads((synth.outdir / f"{stack}.assets.json").read_text(encoding="utf-8"))
+    assert not manifest.get("dockerImages"), "no Docker image assets: synth and deploy must not need Docker"
+
+
+def test_code_asset_holds_the_app_and_only_the_tenants_it_serves(synth: Synth) -> None:
+    build = Path(synth.context["build_dir"])
+    pool = build / "code-pool"
+    assert (pool / "app.py").is_file() and (pool / "revgov" / "edge" / "api.py").is_file()
+    assert (pool / "events" / "rules.json").is_file() and (pool / "schemas" / "tenant.schema.json").is_file()
+    assert sorted(p.name for p in (pool / "tenants").iterdir()) == sorted(TIERS["pool"])
+    for tenant in TIERS["silo"]:
+        assert [p.name for p in (build / f"code-silo-{tenant}" / "tenants").iterdir()] == [tenant]
+    assert not list(pool.rglob("__pycache__"))
+
+
+# --- data ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_table_matches_the_shared_spec_and_is_kept_safe(synth: Synth, stack: str) -> None:
+    template = Template.from_json(synth.templates[stack])
+    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    template.has_resource("AWS::DynamoDB::Table", {
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
+                          {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"}],
+            "GlobalSecondaryIndexes": [{
+                "IndexName": TABLE.lookup_index,
+                "KeySchema": [{"AttributeName": TABLE.lookup_partition_key, "KeyType": "HASH"},
+                              {"AttributeName": TABLE.lookup_sort_key, "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": TABLE.ttl_attribute, "Enabled": True},
+            "DeletionProtectionEnabled": True,
+        },
+    })
+    _, table = one(synth.templates[stack], "AWS::DynamoDB::Table")
+    wanted = TABLE.create_table_args("x")["AttributeDefinitions"]
+    assert sorted(table["Properties"]["AttributeDefinitions"], key=str) == sorted(wanted, key=str)
+
+
+# --- events -------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_every_catalog_rule_feeds_its_handler_through_a_queue_with_dlq_and_alarm(synth: Synth, stack: str) -> None:
+    template = synth.templates[stack]
+    bus_key, _ = one(template, "AWS::Events::EventBus")
+    handlers = functions_by_handler(template)
+    queues = resources(template, "AWS::SQS::Queue")
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    bus_rules = [r for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    assert len(bus_rules) == len(RULES["rules"])
+    for rule in load_rules(REPO / "events"):
+        [cfn_rule] = [r for r in bus_rules if r["Properties"]["Description"] == rule.description[:512]]
+        assert cfn_rule["Properties"]["EventPattern"] == rule.pattern
+        assert cfn_rule["Properties"]["EventBusName"] == {"Ref": bus_key}
+        [target] = cfn_rule["Properties"]["Targets"]
+        queue_key = target["Arn"]["Fn::GetAtt"][0]
+        queue = queues[queue_key]["Properties"]
+        dlq_key = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == RULES["max_receive_count"]
+        assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_key, "Arn"]}
+        assert queue["SqsManagedSseEnabled"] and queues[dlq_key]["Properties"]["SqsManagedSseEnabled"]
+        function_key, _ = handlers[f"app.{rule.handler}"]
+        [mapping] = [m for m in mappings if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_key, "Arn"]}]
+        assert mapping["Properties"]["FunctionName"] == {"Ref": function_key}
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        dlq_name = {"Fn::GetAtt": [dlq_key, "QueueName"]}
+        [alarm] = [a for a in alarms if a["Properties"]["Dimensions"][0]["Value"] == dlq_name]
+        assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["Properties"]["Threshold"] == 0
+        assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_flush_outbox_runs_every_five_minutes(synth: Synth, stack: str) -> None:
+    template = synth.templates[stack]
+    flush_key, _ = functions_by_handler(template)["app.flush_outbox"]
+    Template.from_json(template).has_resource_properties("AWS::Events::Rule", {
+        "ScheduleExpression": "rate(5 minutes)",
+        "State": "ENABLED",
+        "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [flush_key, "Arn"]}})],
+    })
+
+
+# --- the API ------------------------------------------------------------------------------------------------------
+def _api(template: dict[str, Any]) -> dict[str, Any]:
+    return dict(one(template, "AWS::ApiGateway::RestApi")[1]["Properties"]["Body"])
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_api_routes_come_from_the_chalice_app_and_are_authorized(synth: Synth, stack: str) -> None:
+    from revgov.edge.api import app
+
+    template = synth.templates[stack]
+    body = _api(template)
+    routes = {(path, method.upper()) for path, methods in body["paths"].items() for method in methods}
+    assert routes == {(path, method) for path, methods in app.routes.items() for method in methods}
+    api_key, _ = functions_by_handler(template)["app.api_key"]
+    api_handler, _ = functions_by_handler(template)["app.app"]
+    authorizer = body["securityDefinitions"]["api_key"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "token" and authorizer["authorizerResultTtlInSeconds"] == 0
+    assert {"Fn::GetAtt": [api_key, "Arn"]} in authorizer["authorizerUri"]["Fn::Join"][1]
+    for path, methods in app.routes.items():
+        for method, view in methods.items():
+            operation = body["paths"][path][method.lower()]
+            uri = operation["x-amazon-apigateway-integration"]["uri"]
+            assert {"Fn::GetAtt": [api_handler, "Arn"]} in uri["Fn::Join"][1]
+            if view.authorizer is not None:
+                assert operation["security"] == [{"api_key": []}], f"{method} {path} is not behind the authorizer"
+    public = {(p, m) for p, ms in app.routes.items() for m, v in ms.items() if v.authorizer is None}
+    assert public <= {("/v1/health", "GET"), ("/v1/openapi.json", "GET")}, f"unexpected public routes {public}"
+
+
+def _render(template: str) -> dict[str, Any]:
+    """A gateway response template with API Gateway's variables filled in as API Gateway would."""
+    text = template.replace("$context.error.messageString", json.dumps('a "quoted" message'))
+    return dict(json.loads(text.replace("$context.requestId", "6f1c2b1e-0000-4000-8000-000000000000")))
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_api_gateway_errors_are_problem_json(synth: Synth, stack: str) -> None:
+    responses = _api(synth.templates[stack])["x-amazon-apigateway-gateway-responses"]
+    required = {"UNAUTHORIZED": 401, "ACCESS_DENIED": 403, "MISSING_AUTHENTICATION_TOKEN": 404}
+    assert set(required) | {"DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED", "INTEGRATION_TIMEOUT"} <= set(responses)
+    for response_type, response in responses.items():
+        assert response["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+        problem = _render(response["responseTemplates"]["application/json"])
+        assert {"type", "title", "status", "detail"} <= set(problem), response_type
+        assert problem["type"].startswith("https://revgov.dev/problems/")
+        assert problem["status"] == response["statusCode"], response_type
+        if response_type in required:
+            assert response["statusCode"] == required[response_type]
+        elif response_type.startswith("DEFAULT_"):
+            assert response["statusCode"] == (400 if response_type == "DEFAULT_4XX" else 500)
+    assert _render(responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"]["application/json"])["detail"] == (
+        "no such route"
+    )
+    assert not resources(synth.templates[stack], "AWS::ApiGateway::GatewayResponse"), (
+        "gateway responses belong in the inline definition: CloudFormation overwrites the API from Body"
+    )
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_api_stage_is_traced_logged_and_throttled(synth: Synth, stack: str) -> None:
+    Template.from_json(synth.templates[stack]).has_resource_properties("AWS::ApiGateway::Stage", {
+        "TracingEnabled": True,
+        "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+        "MethodSettings": [Match.object_like({
+            "LoggingLevel": "ERROR", "DataTraceEnabled": False, "MetricsEnabled": True,
+            "ThrottlingRateLimit": Match.any_value(), "ThrottlingBurstLimit": Match.any_value(),
+        })],
+    })
+
+
+def test_only_the_control_plane_manages_the_account_api_gateway_logging_role(synth: Synth) -> None:
+    assert len(resources(synth.templates[CONTROL_PLANE], "AWS::ApiGateway::Account")) == 1
+    for stack in SILO_STACKS:
+        assert not resources(synth.templates[stack], "AWS::ApiGateway::Account")
+
+
+# --- isolation by IAM ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_tenant_access_role_is_fenced_by_leading_keys(synth: Synth, stack: str) -> None:
+    template = synth.templates[stack]
+    [(role_key, role)] = [(k, r) for k, r in resources(template, "AWS::IAM::Role").items() if "TenantAccessRole" in k]
+    Template.from_json(template).has_resource_properties("AWS::IAM::Role", {
+        "Policies": [{
+            "PolicyName": "tenant-items",
+            "PolicyDocument": Match.object_like({"Statement": [Match.object_like({
+                "Effect": "Allow",
+                "Condition": Match.object_like({
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#${aws:PrincipalTag/TenantId}#*"]},
+                }),
+            })]}),
+        }],
+    })
+    [statement] = statements_of_role(template, role_key)
+    assert "dynamodb:Scan" not in statement["Action"] and "dynamodb:*" not in statement["Action"]
+    table_key, _ = one(template, "AWS::DynamoDB::Table")
+    assert {"Fn::GetAtt": [table_key, "Arn"]} in statement["Resource"]
+    trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    handlers = functions_by_handler(template)
+    callers = {role_of(fn) for handler, (_, fn) in handlers.items() if handler != "app.api_key"}
+    assert {s["Principal"]["AWS"]["Fn::GetAtt"][0] for s in trust} == callers
+    for s in trust:
+        assert sorted(s["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+        assert s["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["TenantId"]}
+        if stack in SILO_STACKS:  # a silo's role opens sessions for its own tenant only
+            assert s["Condition"]["StringEquals"] == {"aws:RequestTag/TenantId": SILO_STACKS[stack]}
+    for caller in callers:
+        assume = [s for s in statements_of_role(template, caller) if "sts:TagSession" in as_list(s["Action"])]
+        assert assume == [{"Action": ["sts:AssumeRole", "sts:TagSession"], "Effect": "Allow",
+                           "Resource": {"Fn::GetAtt": [role_key, "Arn"]}, "Sid": "AssumeTenantScopedSession"}]
+        fn = next(fn for _, fn in handlers.values() if role_of(fn) == caller)
+        assert fn["Properties"]["Environment"]["Variables"]["REVGOV_TENANT_ROLE_ARN"] == {
+            "Fn::GetAtt": [role_key, "Arn"]
+        }
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_function_roles_have_no_broad_table_access(synth: Synth, stack: str) -> None:
+    """Only the authorizer touches the table with its own role: reads of the KEY and TENANT partitions, nothing else."""
+    template = synth.templates[stack]
+    for handler, (_, fn) in functions_by_handler(template).items():
+        dynamo = [s for s in statements_of_role(template, role_of(fn))
+                  if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+        if handler != "app.api_key":
+            assert dynamo == [], f"{handler} must reach the table only through TenantAccessRole"
+            assert "REVGOV_TENANT_ROLE_ARN" in fn["Properties"]["Environment"]["Variables"]
+            continue
+        assert "REVGOV_TENANT_ROLE_ARN" not in fn["Properties"]["Environment"]["Variables"]
+        [statement] = dynamo
+        assert sorted(statement["Action"]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
+        assert statement["Condition"]["ForAllValues:StringLike"] == {"dynamodb:LeadingKeys": ["T#*#KEY", "T#*#TENANT"]}
+        assert statement["Condition"]["Null"] == {"dynamodb:LeadingKeys": "false"}
+        assert not isinstance(statement["Resource"], list), "the table only: no index queries"
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_no_statement_allows_scans_or_wildcard_resources_beyond_xray(synth: Synth, stack: str) -> None:
+    for key, statement in all_statements(synth.templates[stack]):
+        actions = as_list(statement["Action"])
+        assert not {"dynamodb:Scan", "dynamodb:*", "dynamodb:PartiQLSelect", "*"} & set(actions), key
+        assert not any(a.endswith(":*") for a in actions), f"{key}: wildcard action {actions}"
+        if "*" in as_list(statement.get("Resource")):
+            assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, f"{key}: {actions} on *"
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_bedrock_is_scoped_to_the_configured_models(synth: Synth, stack: str) -> None:
+    template = synth.templates[stack]
+    granted = {key: s for key, s in all_statements(template)
+               if any(a.startswith("bedrock:") for a in as_list(s["Action"]))}
+    [(policy_key, statement)] = granted.items()
+    api_role = role_of(functions_by_handler(template)["app.app"][1])
+    assert {"Ref": api_role} in template["Resources"][policy_key]["Properties"]["Roles"]
+    assert sorted(statement["Action"]) == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    arns = json.dumps(statement["Resource"])
+    for model in MODELS:
+        assert f"foundation-model/{model.removeprefix('eu.')}" in arns
+    assert "inference-profile/eu.anthropic" in arns
+    assert len(statement["Resource"]) == 3  # one model, and a profile with its model
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_search_indexes_are_fenced_per_tenant(synth: Synth, stack: str) -> None:
+    template = synth.templates[stack]
+    tenants = TIERS["pool"] if stack == CONTROL_PLANE else [SILO_STACKS[stack]]
+    policies = [json.loads(_joined(p["Properties"]["Policy"]))
+                for p in resources(template, "AWS::OpenSearchServerless::AccessPolicy").values()]
+    entries = [entry for policy in policies for entry in policy]
+    assert len(entries) == len(tenants)
+    roles = resources(template, "AWS::IAM::Role")
+    for tenant, entry in zip(tenants, entries, strict=True):
+        [rule] = entry["Rules"]
+        assert rule["ResourceType"] == "index"
+        assert rule["Resource"] == [f"index/revgov-{STAGE}/{tenant}_*"]  # `_` never occurs in a tenant id
+        assert "aoss:*" not in rule["Permission"] and "aoss:ReadDocument" in rule["Permission"]
+        [principal] = entry["Principal"]
+        role = roles[principal.removeprefix("<ref:").removesuffix(">")]
+        assert role["Properties"]["RoleName"] == f"revgov-{STAGE}-search-{tenant}"
+    if stack == CONTROL_PLANE:
+        Template.from_json(template).has_resource_properties("AWS::OpenSearchServerless::Collection", {
+            "Name": f"revgov-{STAGE}", "Type": "VECTORSEARCH"})
+        security = resources(template, "AWS::OpenSearchServerless::SecurityPolicy").values()
+        kinds = {p["Properties"]["Type"] for p in security}
+        assert kinds == {"encryption", "network"}
+
+
+def _joined(value: Any) -> str:
+    """Flatten an Fn::Join of a JSON policy, writing references as <ref:LogicalId>."""
+    if isinstance(value, str):
+        return value
+    parts = value["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else f"<ref:{p['Fn::GetAtt'][0]}>" for p in parts)
+
+
+# --- configuration, secrets, lint, nag ----------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_no_secrets_or_parameters_in_templates(synth: Synth, stack: str) -> None:
+    text = json.dumps(synth.templates[stack])
+    assert not re.search(r"rgk\.[a-z_]", text), "an API key in a template"
+    assert not re.search(r"AKIA[0-9A-Z]{16}|BEGIN [A-Z ]*PRIVATE KEY", text)
+    assert not [p for p in synth.templates[stack].get("Parameters", {}).values() if p.get("NoEcho")]
+
+
+def test_account_and_region_come_from_context(synth: Synth) -> None:
+    for stack in [synth.control_plane, *synth.silos]:
+        assert (stack.account, stack.region) == (ACCOUNT, synth.context["region"])
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_cfn_lint_finds_no_errors(synth: Synth, stack: str) -> None:
+    from cfnlint.api import ManualArgs, lint
+
+    text = (synth.outdir / f"{stack}.template.json").read_text(encoding="utf-8")
+    matches = lint(text, config=ManualArgs(regions=[synth.context["region"]]))
+    errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")]
+    assert errors == []
+    # W3005: CDK's DependsOn from each function to its role's default policy; harmless and standard.
+    warnings = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("W") and m.rule.id != "W3005"]
+    assert warnings == []
+
+
+def test_cdk_nag_aws_solutions_passes_with_reasoned_acknowledgments(synth: Synth) -> None:
+    nag = [p for p in synth.report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert all(p["conclusion"] == "success" and not p["violations"] for p in nag)
+    reasons = {}
+    for stack, template in synth.templates.items():
+        for key, resource in template["Resources"].items():
+            for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+                reasons[(stack, key, rule["id"])] = rule["reason"]
+    assert reasons, "cdk-nag wrote no acknowledgments: did the AwsSolutions plugin run?"
+    assert all(len(reason) >= 20 for reason in reasons.values())
+    other = [p for p in synth.report["pluginReports"] if p["pluginName"] != "AwsSolutions"]
+    assert not [v for p in other for v in p["violations"]], "CDK's own template validation reported findings"
+
+
+def test_cdk_nag_fails_synthesis_on_an_unacknowledged_finding(tmp_path: Path) -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_sqs as sqs
+
+    from revgov_stacks.nag import add_checks
+
+    app = App(outdir=str(tmp_path))
+    sqs.Queue(Stack(app, "Probe"), "Plain")
+    add_checks(app)
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+
+
+def test_synth_refuses_a_missing_or_stale_layer(tmp_path: Path) -> None:
+    from revgov_stacks.packaging import LAYER_MANIFEST, LayerNotBuilt
+    from revgov_stacks.stacks import build_app
+
+    context = make_context(tmp_path)
+    with pytest.raises(LayerNotBuilt, match=r"build_layer\.py"):
+        build_app({**context, "layer_dir": str(tmp_path / "nowhere")}, outdir=str(tmp_path / "out1"), env={})
+    manifest = Path(context["layer_dir"]) / LAYER_MANIFEST
+    manifest.write_text(json.dumps({"requirements": ["chalice"], "architecture": "arm64"}), encoding="utf-8")
+    with pytest.raises(LayerNotBuilt, match="rebuild"):
+        build_app(context, outdir=str(tmp_path / "out2"), env={})
+
+
+def test_config_reads_context_then_environment_and_rejects_bad_values() -> None:
+    from revgov_stacks.config import ConfigError, DeployConfig
+
+    config = DeployConfig.load({}, {"REVGOV_STAGE": "prod", "CDK_DEFAULT_ACCOUNT": ACCOUNT,
+                                    "CDK_DEFAULT_REGION": "us-east-1", "REVGOV_BEDROCK_MODEL_IDS": "a.b-v1:0,c.d"})
+    assert (config.stage, config.account, config.region) == ("prod", ACCOUNT, "us-east-1")
+    assert config.bedrock_model_ids == ("a.b-v1:0", "c.d")
+    assert DeployConfig.load({"stage": "qa"}, {"REVGOV_STAGE": "prod"}).stage == "qa"
+    for bad in ({"stage": "Prod!"}, {"api_domain_name": "api.example.com"}, {"account": "12"},
+                {"log_retention_days": 31}, {"alarm_topic_arn": "topic"}):
+        with pytest.raises(ConfigError):
+            DeployConfig.load(bad, {})
