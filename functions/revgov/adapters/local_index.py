@@ -1,0 +1,263 @@
+"""The embedded clause index: SQLite FTS5 (BM25) and vectors in one file, fused with reciprocal rank fusion.
+
+One SQLite file serves every tenant; every query carries the tenant and partner filter in its WHERE clause, and the
+vector side scores only the rows that filter admits. numpy loads on the first search.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from array import array
+from pathlib import Path
+from typing import Any
+
+from ..domain.copilot import (
+    Hit,
+    IndexedDocument,
+    IngestResult,
+    Passage,
+    Scope,
+    keywords,
+    reciprocal_rank_fusion,
+)
+from ..ports import Embedder
+
+CANDIDATES = 50
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    tenant_id TEXT NOT NULL, document TEXT NOT NULL, partner_id TEXT, title TEXT NOT NULL, version TEXT NOT NULL,
+    document_hash TEXT NOT NULL, model TEXT NOT NULL, PRIMARY KEY (tenant_id, document));
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, document TEXT NOT NULL, clause_id TEXT NOT NULL,
+    partner_id TEXT, title TEXT NOT NULL, text TEXT NOT NULL, document_title TEXT NOT NULL,
+    document_version TEXT NOT NULL, clause_hash TEXT NOT NULL, document_hash TEXT NOT NULL, model TEXT NOT NULL,
+    vector BLOB NOT NULL, UNIQUE (tenant_id, clause_id));
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    title, text, content='passages', content_rowid='id', tokenize='porter unicode61');
+CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
+    INSERT INTO passages_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END;
+CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
+    INSERT INTO passages_fts(passages_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); END;
+CREATE TRIGGER IF NOT EXISTS passages_au AFTER UPDATE ON passages BEGIN
+    INSERT INTO passages_fts(passages_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+    INSERT INTO passages_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END;
+"""
+_COLUMNS = (
+    "id, tenant_id, document, document_title, document_version, clause_id, title, text, partner_id, clause_hash,"
+    " document_hash"
+)
+_IN_SCOPE = "p.tenant_id = ? AND (p.partner_id IS NULL OR ? OR p.partner_id = ?)"
+
+
+def _scope_args(scope: Scope) -> tuple[Any, ...]:
+    return (scope.tenant_id, 1 if scope.all_partners else 0, scope.partner_id)
+
+
+def _passage(row: tuple[Any, ...]) -> Passage:
+    return Passage(
+        tenant_id=row[1], document=row[2], document_title=row[3], document_version=row[4], clause_id=row[5],
+        title=row[6], text=row[7], partner_id=row[8], clause_hash=row[9], document_hash=row[10],
+    )
+
+
+class SqliteClauseIndex:
+    def __init__(self, path: str | Path, embedder: Embedder, *, query_embedder: Embedder | None = None) -> None:
+        self._embedder = embedder
+        self._query_embedder = query_embedder or embedder  # questions need not be cached like clauses
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        with self._lock:
+            if str(path) != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        self._matrices: dict[str, tuple[tuple[int, int], list[int], Any]] = {}
+        self._generation = 0
+
+    # --- ingestion ----------------------------------------------------------------------------------------------
+    def index_document(self, document: IndexedDocument) -> IngestResult:
+        model = self._embedder.model_id
+        with self._lock:
+            known = self._db.execute(
+                "SELECT document_hash, model FROM documents WHERE tenant_id = ? AND document = ?",
+                (document.tenant_id, document.document),
+            ).fetchone()
+            if known == (document.document_hash, model):
+                return IngestResult(document.document, "unchanged", len(document.passages), 0)
+            have = {
+                row[0]: (row[1], row[2])
+                for row in self._db.execute(
+                    "SELECT clause_id, clause_hash, vector FROM passages WHERE tenant_id = ? AND document = ? "
+                    "AND model = ?",
+                    (document.tenant_id, document.document, model),
+                )
+            }
+        stale = [p for p in document.passages if have.get(p.clause_id, ("", b""))[0] != p.clause_hash]
+        fresh = dict(
+            zip(
+                (p.clause_id for p in stale),
+                self._embedder.embed([p.indexed_text for p in stale]),
+                strict=True,
+            )
+        )
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                result = self._write(document, have, fresh, model, known is None)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._generation += 1
+        return result
+
+    def _write(
+        self,
+        document: IndexedDocument,
+        have: dict[str, tuple[str, bytes]],
+        fresh: dict[str, list[float]],
+        model: str,
+        new: bool,
+    ) -> IngestResult:
+        ids = [p.clause_id for p in document.passages]
+        marks = ",".join("?" * len(ids))
+        clash = self._db.execute(
+            "SELECT clause_id, document FROM passages WHERE tenant_id = ? AND document != ?"  # noqa: S608
+            f" AND clause_id IN ({marks})",
+            (document.tenant_id, document.document, *ids),
+        ).fetchone()
+        if clash:
+            raise ValueError(f"clause {clash[0]} is already indexed in document {clash[1]}; clause ids are unique")
+        removed = self._db.execute(
+            f"DELETE FROM passages WHERE tenant_id = ? AND document = ? AND clause_id NOT IN ({marks})",  # noqa: S608
+            (document.tenant_id, document.document, *ids),
+        ).rowcount
+        for p in document.passages:
+            vector = array("f", fresh[p.clause_id]).tobytes() if p.clause_id in fresh else have[p.clause_id][1]
+            self._db.execute(
+                "INSERT INTO passages (tenant_id, document, clause_id, partner_id, title, text, document_title,"
+                " document_version, clause_hash, document_hash, model, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (tenant_id, clause_id) DO UPDATE SET document = excluded.document,"
+                " partner_id = excluded.partner_id, title = excluded.title, text = excluded.text,"
+                " document_title = excluded.document_title, document_version = excluded.document_version,"
+                " clause_hash = excluded.clause_hash, document_hash = excluded.document_hash,"
+                " model = excluded.model, vector = excluded.vector",
+                (p.tenant_id, p.document, p.clause_id, p.partner_id, p.title, p.text, p.document_title,
+                 p.document_version, p.clause_hash, p.document_hash, model, vector),
+            )
+        self._db.execute(
+            "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
+            (document.tenant_id, document.document, document.partner_id, document.title, document.version,
+             document.document_hash, model),
+        )
+        return IngestResult(document.document, "added" if new else "updated", len(ids), len(fresh), removed)
+
+    def documents(self, tenant_id: str) -> dict[str, str | None]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT document, partner_id FROM documents WHERE tenant_id = ? ORDER BY document", (tenant_id,)
+            ).fetchall()
+        return dict(rows)
+
+    def remove_document(self, tenant_id: str, document: str) -> int:
+        with self._lock:
+            removed = self._db.execute(
+                "DELETE FROM passages WHERE tenant_id = ? AND document = ?", (tenant_id, document)
+            ).rowcount
+            self._db.execute("DELETE FROM documents WHERE tenant_id = ? AND document = ?", (tenant_id, document))
+            self._generation += 1
+        return int(removed)
+
+    def delete_tenant(self, tenant_id: str) -> int:
+        with self._lock:
+            removed = self._db.execute("DELETE FROM passages WHERE tenant_id = ?", (tenant_id,)).rowcount
+            self._db.execute("DELETE FROM documents WHERE tenant_id = ?", (tenant_id,))
+            self._generation += 1
+        return int(removed)
+
+    # --- reads --------------------------------------------------------------------------------------------------
+    def get(self, scope: Scope, clause_ids: list[str]) -> list[Passage]:
+        if not clause_ids:
+            return []
+        marks = ",".join("?" * len(clause_ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM passages p WHERE {_IN_SCOPE} AND p.clause_id IN ({marks})",  # noqa: S608
+                (*_scope_args(scope), *clause_ids),
+            ).fetchall()
+        found = {row[5]: _passage(row) for row in rows}
+        return [found[c] for c in dict.fromkeys(clause_ids) if c in found]
+
+    def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        lexical = self._lexical(scope, query) if mode in ("hybrid", "lexical") else []
+        ids, cosines = self._dense(scope, query)
+        dense_order = [ids[i] for i in sorted(range(len(ids)), key=lambda i: -cosines[i])][:CANDIDATES]
+        rankings = {"hybrid": [lexical, dense_order], "lexical": [lexical], "dense": [dense_order]}[mode]
+        fused = reciprocal_rank_fusion([[str(i) for i in r] for r in rankings])[:k]
+        if not fused:
+            return []
+        cos_by_id = dict(zip(ids, cosines, strict=True))
+        lexical_rank = {row_id: rank for rank, row_id in enumerate(lexical, start=1)}
+        chosen = [int(key) for key, _ in fused]
+        marks = ",".join("?" * len(chosen))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM passages p WHERE {_IN_SCOPE} AND p.id IN ({marks})",  # noqa: S608
+                (*_scope_args(scope), *chosen),
+            ).fetchall()
+        by_id = {row[0]: _passage(row) for row in rows}
+        return [
+            Hit(by_id[row_id], score, cos_by_id.get(row_id), lexical_rank.get(row_id))
+            for row_id, score in ((int(key), s) for key, s in fused)
+            if row_id in by_id
+        ]
+
+    def _lexical(self, scope: Scope, query: str) -> list[int]:
+        words = keywords(query)
+        if not words:
+            return []
+        match = " OR ".join(f'"{w}"' for w in words)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT p.id FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid"  # noqa: S608
+                f" WHERE passages_fts MATCH ? AND {_IN_SCOPE}"
+                " ORDER BY bm25(passages_fts, 2.0, 1.0) LIMIT ?",
+                (match, *_scope_args(scope), CANDIDATES),
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def _dense(self, scope: Scope, query: str) -> tuple[list[int], list[float]]:
+        import numpy as np
+
+        ids, matrix = self._matrix(scope)
+        if not ids:
+            return [], []
+        vector = np.asarray(self._query_embedder.embed([query])[0], dtype=np.float32)
+        return ids, [float(x) for x in matrix @ vector]
+
+    def _matrix(self, scope: Scope) -> tuple[list[int], Any]:
+        import numpy as np
+
+        key = repr((scope.tenant_id, scope.partner_id, scope.all_partners))
+        with self._lock:
+            # data_version moves when another process commits to the same file (e.g. a second test worker)
+            generation = (self._generation, self._db.execute("PRAGMA data_version").fetchone()[0])
+            cached = self._matrices.get(key)
+            if cached is not None and cached[0] == generation:
+                return cached[1], cached[2]
+            rows = self._db.execute(
+                f"SELECT p.id, p.vector FROM passages p WHERE {_IN_SCOPE} AND p.model = ? ORDER BY p.id",  # noqa: S608
+                (*_scope_args(scope), self._embedder.model_id),
+            ).fetchall()
+            ids = [int(r[0]) for r in rows]
+            matrix = (
+                np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+                if rows
+                else np.zeros((0, self._embedder.dimension), dtype=np.float32)
+            )
+            if len(self._matrices) > 256:
+                self._matrices.clear()
+            self._matrices[key] = (generation, ids, matrix)
+        return ids, matrix

@@ -1,0 +1,259 @@
+"""The AWS clause index: OpenSearch, one index per tenant, BM25 + k-NN in one `hybrid` query whose scores a search
+pipeline's normalization processor (min-max, weighted mean) combines. The tenant and partner filters are inside both
+sub-queries, so neither side can surface another tenant's or partner's clause. opensearch-py loads on first use.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..domain.copilot import Hit, IndexedDocument, IngestResult, Passage, Scope
+from ..ports import Embedder
+
+PIPELINE = "revgov-hybrid"
+CANDIDATES = 50
+LEXICAL_WEIGHT, DENSE_WEIGHT = 0.4, 0.6
+_FIELDS = ("tenant_id", "document", "document_title", "document_version", "clause_id", "title", "text",
+           "partner_id", "clause_hash", "document_hash")
+
+
+def mapping(dimension: int) -> dict[str, Any]:
+    keyword = {"type": "keyword"}
+    return {
+        "settings": {"index": {"knn": True}},
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "kind": keyword, "tenant_id": keyword, "partner_id": keyword, "visibility": keyword,
+                "document": keyword, "document_title": {"type": "text"}, "document_version": keyword,
+                "clause_id": keyword, "title": {"type": "text"}, "text": {"type": "text"},
+                "clause_hash": keyword, "document_hash": keyword, "model": keyword,
+                "vector": {
+                    "type": "knn_vector",
+                    "dimension": dimension,
+                    "method": {"name": "hnsw", "space_type": "cosinesimil", "engine": "lucene"},
+                },
+            },
+        },
+    }
+
+
+def pipeline_body() -> dict[str, Any]:
+    return {
+        "description": "Revgov copilot: BM25 and k-NN scores, min-max normalised, weighted mean",
+        "phase_results_processors": [
+            {
+                "normalization-processor": {
+                    "normalization": {"technique": "min_max"},
+                    "combination": {
+                        "technique": "arithmetic_mean",
+                        "parameters": {"weights": [LEXICAL_WEIGHT, DENSE_WEIGHT]},
+                    },
+                }
+            }
+        ],
+    }
+
+
+def scope_filter(scope: Scope, kind: str = "clause") -> list[dict[str, Any]]:
+    """The fence every query carries: this tenant, and public clauses or this partner's own."""
+    fence: list[dict[str, Any]] = [{"term": {"tenant_id": scope.tenant_id}}, {"term": {"kind": kind}}]
+    if not scope.all_partners:
+        visible: list[dict[str, Any]] = [{"term": {"visibility": "public"}}]
+        if scope.partner_id:
+            visible.append({"term": {"partner_id": scope.partner_id}})
+        fence.append({"bool": {"should": visible, "minimum_should_match": 1}})
+    return fence
+
+
+def search_body(scope: Scope, query: str, vector: list[float], *, k: int, mode: str) -> dict[str, Any]:
+    fence = scope_filter(scope)
+    lexical = {
+        "bool": {
+            "must": [{"multi_match": {"query": query, "fields": ["title^2", "text"]}}],
+            "filter": fence,
+        }
+    }
+    dense = {"knn": {"vector": {"vector": vector, "k": CANDIDATES, "filter": {"bool": {"filter": fence}}}}}
+    chosen = {"hybrid": {"hybrid": {"queries": [lexical, dense]}}, "lexical": lexical, "dense": dense}[mode]
+    return {"size": k, "query": chosen, "_source": [*_FIELDS, "vector"]}
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+def _passage(source: dict[str, Any]) -> Passage:
+    return Passage(**{name: source.get(name) for name in _FIELDS})
+
+
+class OpenSearchClauseIndex:
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        endpoint: str | None = None,
+        region: str = "us-east-1",
+        service: str = "aoss",
+        prefix: str = "revgov-clauses",
+        client: Any = None,
+        refresh: bool = False,
+    ) -> None:
+        self._embedder = embedder
+        self._endpoint = endpoint
+        self._region = region
+        self._service = service
+        self._prefix = prefix
+        self._client = client
+        self._refresh = refresh
+        self._ready: set[str] = set()
+        self._pipeline = False
+
+    def _os(self) -> Any:
+        if self._client is None:
+            import boto3
+            from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth, Urllib3HttpConnection
+
+            if not self._endpoint:
+                raise RuntimeError("REVGOV_OPENSEARCH_ENDPOINT is not set")
+            auth = Urllib3AWSV4SignerAuth(boto3.Session().get_credentials(), self._region, self._service)
+            host = self._endpoint.removeprefix("https://").rstrip("/")
+            self._client = OpenSearch(
+                hosts=[{"host": host, "port": 443}], http_auth=auth, use_ssl=True, verify_certs=True,
+                connection_class=Urllib3HttpConnection, timeout=10,
+            )
+        return self._client
+
+    def index_name(self, tenant_id: str) -> str:
+        return f"{self._prefix}-{tenant_id}"
+
+    def _ensure(self, tenant_id: str) -> str:
+        index = self.index_name(tenant_id)
+        client = self._os()
+        if not self._pipeline:
+            client.transport.perform_request("PUT", f"/_search/pipeline/{PIPELINE}", body=pipeline_body())
+            self._pipeline = True
+        if index not in self._ready:
+            if not client.indices.exists(index=index):
+                client.indices.create(index=index, body=mapping(self._embedder.dimension))
+            self._ready.add(index)
+        return index
+
+    # --- ingestion ----------------------------------------------------------------------------------------------
+    def index_document(self, document: IndexedDocument) -> IngestResult:
+        index = self._ensure(document.tenant_id)
+        client = self._os()
+        model = self._embedder.model_id
+        known = client.get(index=index, id=f"document:{document.document}", ignore=[404])
+        source = known.get("_source") if known.get("found") else None
+        if source and source.get("document_hash") == document.document_hash and source.get("model") == model:
+            return IngestResult(document.document, "unchanged", len(document.passages), 0)
+        ids = [p.clause_id for p in document.passages]
+        clash = client.search(
+            index=index,
+            body={
+                "size": 1,
+                "_source": ["clause_id", "document"],
+                "query": {"bool": {
+                    "filter": [{"term": {"kind": "clause"}}, {"terms": {"clause_id": ids}}],
+                    "must_not": [{"term": {"document": document.document}}],
+                }},
+            },
+        )["hits"]["hits"]
+        if clash:
+            other = clash[0]["_source"]
+            raise ValueError(f"clause {other['clause_id']} is already indexed in document {other['document']}")
+        existing = {
+            hit["_source"]["clause_id"]: hit["_source"]
+            for hit in client.search(
+                index=index,
+                body={
+                    "size": 1000,
+                    "_source": ["clause_id", "clause_hash", "vector", "model"],
+                    "query": {"bool": {"filter": [{"term": {"kind": "clause"}},
+                                                  {"term": {"document": document.document}}]}},
+                },
+            )["hits"]["hits"]
+        }
+        stale = [
+            p for p in document.passages
+            if existing.get(p.clause_id, {}).get("clause_hash") != p.clause_hash
+            or existing.get(p.clause_id, {}).get("model") != model
+        ]
+        fresh = dict(zip((p.clause_id for p in stale), self._embedder.embed([p.indexed_text for p in stale]),
+                         strict=True))
+        actions: list[dict[str, Any]] = []
+        visibility = "partner" if document.partner_id else "public"
+        for p in document.passages:
+            vector = fresh.get(p.clause_id) or existing[p.clause_id]["vector"]
+            actions.append({"index": {"_index": index, "_id": f"clause:{p.clause_id}"}})
+            actions.append({**{name: getattr(p, name) for name in _FIELDS}, "kind": "clause",
+                            "visibility": visibility, "model": model, "vector": vector})
+        removed = [c for c in existing if c not in set(ids)]
+        for clause_id in removed:
+            actions.append({"delete": {"_index": index, "_id": f"clause:{clause_id}"}})
+        actions.append({"index": {"_index": index, "_id": f"document:{document.document}"}})
+        actions.append({"kind": "document", "tenant_id": document.tenant_id, "partner_id": document.partner_id,
+                        "visibility": visibility, "document": document.document, "document_title": document.title,
+                        "document_version": document.version, "document_hash": document.document_hash,
+                        "model": model})
+        response = client.bulk(body=actions, params={"refresh": "true"} if self._refresh else None)
+        if response.get("errors"):
+            failed = [item for item in response.get("items", []) if any("error" in v for v in item.values())]
+            raise RuntimeError(f"OpenSearch refused {len(failed)} of {len(actions) // 2} writes")
+        return IngestResult(document.document, "updated" if source else "added", len(ids), len(fresh), len(removed))
+
+    def documents(self, tenant_id: str) -> dict[str, str | None]:
+        index = self._ensure(tenant_id)
+        hits = self._os().search(
+            index=index,
+            body={"size": 1000, "_source": ["document", "partner_id"],
+                  "query": {"bool": {"filter": scope_filter(Scope(tenant_id, all_partners=True), "document")}}},
+        )["hits"]["hits"]
+        return {h["_source"]["document"]: h["_source"].get("partner_id") for h in sorted(
+            hits, key=lambda h: h["_source"]["document"])}
+
+    def remove_document(self, tenant_id: str, document: str) -> int:
+        index = self._ensure(tenant_id)
+        response = self._os().delete_by_query(
+            index=index,
+            body={"query": {"bool": {"filter": [{"term": {"tenant_id": tenant_id}},
+                                                {"term": {"document": document}}]}}},
+        )
+        return max(0, int(response.get("deleted", 0)) - 1)
+
+    def delete_tenant(self, tenant_id: str) -> int:
+        self._os().indices.delete(index=self.index_name(tenant_id), ignore=[404])
+        self._ready.discard(self.index_name(tenant_id))
+        return 1
+
+    # --- reads --------------------------------------------------------------------------------------------------
+    def get(self, scope: Scope, clause_ids: list[str]) -> list[Passage]:
+        if not clause_ids:
+            return []
+        hits = self._os().search(
+            index=self._ensure(scope.tenant_id),
+            body={"size": len(clause_ids), "_source": list(_FIELDS),
+                  "query": {"bool": {"filter": [*scope_filter(scope), {"terms": {"clause_id": clause_ids}}]}}},
+        )["hits"]["hits"]
+        found = {h["_source"]["clause_id"]: _passage(h["_source"]) for h in hits}
+        return [found[c] for c in dict.fromkeys(clause_ids) if c in found and scope.admits(found[c])]
+
+    def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        index = self._ensure(scope.tenant_id)
+        vector = self._embedder.embed([query])[0]
+        params = {"search_pipeline": PIPELINE} if mode == "hybrid" else None
+        response = self._os().search(index=index, body=search_body(scope, query, vector, k=k, mode=mode),
+                                     params=params)
+        hits = []
+        for rank, raw in enumerate(response["hits"]["hits"], start=1):
+            source = raw["_source"]
+            passage = _passage(source)
+            if not scope.admits(passage):  # the query is fenced; this is the second lock on the same door
+                continue
+            dense = _cosine(vector, source["vector"]) if source.get("vector") else None
+            hits.append(Hit(passage, float(raw.get("_score") or 0.0), dense, rank if mode != "dense" else None))
+        return hits

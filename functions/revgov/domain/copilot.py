@@ -1,0 +1,427 @@
+"""The copilot's pure core: clauses as versioned passages, who may see which, rank fusion, evidence tests,
+sensitive-field masking, citation checks and answers composed only of quotes.
+
+Nothing here talks to a model or an index; adapters hand in what they found and this module decides what may
+be said about it. Retrieved text is data: it is quoted or refused, never obeyed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .canonical import sha256_hex
+from .contracts import parse_contract
+
+_PARTNER_HEADER = re.compile(r"^Partner:\s*(ptr_[0-9A-HJKMNP-TV-Z]{26})\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One clause as the index holds it. `partner_id` None means a tenant-wide (public) policy."""
+
+    tenant_id: str
+    document: str
+    document_title: str
+    document_version: str
+    clause_id: str
+    title: str
+    text: str
+    partner_id: str | None
+    clause_hash: str
+    document_hash: str
+
+    @property
+    def indexed_text(self) -> str:
+        return f"{self.title}. {self.text}"
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    tenant_id: str
+    document: str
+    title: str
+    version: str
+    partner_id: str | None
+    document_hash: str
+    passages: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    document: str
+    status: str  # added | updated | unchanged
+    clauses: int
+    embedded: int
+    removed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "document": self.document,
+            "status": self.status,
+            "clauses": self.clauses,
+            "embedded": self.embedded,
+            "removed": self.removed,
+        }
+
+
+def partner_of(markdown: str) -> str | None:
+    """A `Partner: ptr_…` header line makes a contract that partner's own; without it the text is tenant-wide."""
+    header = markdown.split("\n## ", 1)[0]
+    match = _PARTNER_HEADER.search(header)
+    return match.group(1) if match else None
+
+
+def clause_hash(clause_id: str, title: str, text: str, partner_id: str | None) -> str:
+    return sha256_hex({"clause_id": clause_id, "title": title, "text": text, "partner_id": partner_id})
+
+
+def prepare_document(tenant_id: str, markdown: str, *, name: str) -> IndexedDocument:
+    """Split a contract into passages with a content hash per clause and one per document."""
+    contract = parse_contract(markdown, name=name)
+    partner_id = partner_of(markdown)
+    hashes = [clause_hash(c.clause_id, c.title, c.text, partner_id) for c in contract.clauses]
+    document_hash = sha256_hex(
+        {
+            "document": contract.document,
+            "title": contract.title,
+            "version": contract.version,
+            "effective": contract.effective,
+            "partner_id": partner_id,
+            "clauses": hashes,
+        }
+    )
+    passages = tuple(
+        Passage(
+            tenant_id=tenant_id,
+            document=contract.document,
+            document_title=contract.title,
+            document_version=contract.version,
+            clause_id=c.clause_id,
+            title=c.title,
+            text=c.text,
+            partner_id=partner_id,
+            clause_hash=h,
+            document_hash=document_hash,
+        )
+        for c, h in zip(contract.clauses, hashes, strict=True)
+    )
+    return IndexedDocument(tenant_id, contract.document, contract.title, contract.version, partner_id, document_hash,
+                           passages)
+
+
+def clause_collisions(documents: Sequence[IndexedDocument]) -> list[str]:
+    """Clause ids are unique within a tenant, so a citation's clause id names exactly one text. A clause id starts
+    with its document code, so two files may not share a document code."""
+    seen: set[str] = set()
+    clashes = []
+    for doc in documents:
+        if doc.document in seen:
+            clashes.append(f"document {doc.document} (clauses {doc.document}-…) is in more than one file")
+        seen.add(doc.document)
+    return clashes
+
+
+# --- who may see what -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one request may retrieve: one tenant; its public policies plus one partner's contract, or (staff asking
+    about no partner in particular) every contract of the tenant."""
+
+    tenant_id: str
+    partner_id: str | None = None
+    all_partners: bool = False
+
+    def admits(self, passage: Passage) -> bool:
+        if passage.tenant_id != self.tenant_id:
+            return False
+        return passage.partner_id is None or self.all_partners or passage.partner_id == self.partner_id
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tenant_id": self.tenant_id, "partner_id": self.partner_id, "all_partners": self.all_partners}
+
+
+# --- ranking ----------------------------------------------------------------------------------------------------
+
+RRF_K = 60
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], *, k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each list gives 1/(k + rank); ties keep the order of first appearance."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with the signals that ranked it: fused score, cosine similarity, BM25 rank."""
+
+    passage: Passage
+    score: float
+    dense: float | None = None
+    lexical_rank: int | None = None
+
+
+# --- words ------------------------------------------------------------------------------------------------------
+
+_STOP = frozenset(
+    """a an the and or of to in on for at by with from as is are was were be been being it its this that these those
+    what which who whom whose when where why how do does did done can could should would may might must shall will
+    there their they them our we us you your i me my he she his her not no if then than so such any all each every
+    about into over under after before between within without per up down out off more most less least other some
+    same only also just very too much many one get gets got have has had having tell say says said does doesn't
+    under whether please explain describe happens happen need needs apply applies rule rules""".split()
+)
+_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ies", "ied", "es", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Content words, lower-cased and lightly stemmed: the vocabulary of evidence tests and quote selection."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return [_stem(w) for w in _WORD.findall(folded) if w not in _STOP and len(w) > 1]
+
+
+def keywords(text: str) -> list[str]:
+    """Content words as written (lower-cased, unstemmed, deduplicated): what a full-text engine is asked for."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return list(dict.fromkeys(w for w in re.findall(r"[a-z0-9]+", folded) if w not in _STOP and len(w) > 1))
+
+
+def coverage(question: str, passage: Passage) -> float:
+    """Share of the question's content words that the clause (title and text) contains."""
+    wanted = set(terms(question))
+    if not wanted:
+        return 0.0
+    have = set(terms(passage.indexed_text))
+    return len(wanted & have) / len(wanted)
+
+
+@dataclass(frozen=True)
+class EvidencePolicy:
+    """When a retrieved clause counts as support. Calibrated on `tests/copilot/questions.json`."""
+
+    strong_dense: float = 0.62
+    dense: float = 0.40
+    min_coverage: float = 0.5
+    keep_ratio: float = 0.80  # further clauses are quoted only if their support is close to the best one's
+
+
+def support(question: str, hit: Hit) -> float:
+    """One number for how well a clause supports an answer: cosine similarity lifted by word coverage."""
+    dense = hit.dense if hit.dense is not None else 0.0
+    return dense + 0.35 * coverage(question, hit.passage)
+
+
+def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()) -> bool:
+    dense = hit.dense if hit.dense is not None else 0.0
+    if dense >= policy.strong_dense:
+        return True
+    return dense >= policy.dense and coverage(question, hit.passage) >= policy.min_coverage
+
+
+def evidence(question: str, hits: Sequence[Hit], policy: EvidencePolicy = EvidencePolicy()) -> list[Hit]:
+    """The hits an answer may rest on, best first; empty means: refuse."""
+    backed = sorted((h for h in hits if supported(question, h, policy)), key=lambda h: -support(question, h))
+    if not backed:
+        return []
+    best = support(question, backed[0])
+    return [h for h in backed if support(question, h) >= best * policy.keep_ratio]
+
+
+# --- guardrails -------------------------------------------------------------------------------------------------
+
+_INSTRUCTION = re.compile(
+    r"ignore (?:all |any )?(?:previous|prior|above) instructions|disregard (?:all |any )?(?:previous|prior|above)"
+    r" instructions|system override|you are now|maintenance mode|note to (?:automated |ai )?assistants?"
+    r"|act as (?:an? )?(?:admin|administrator|system)|reveal (?:the )?system prompt",
+    re.IGNORECASE,
+)
+
+
+def looks_like_instruction(text: str) -> bool:
+    """Text addressed to an AI rather than to a reader: quoted never, obeyed never."""
+    return bool(_INSTRUCTION.search(text))
+
+
+_MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("email", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
+    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")),
+    (
+        "bank-account",
+        re.compile(
+            r"\b(?:account|acct|routing|sort code|aba|swift|bic)\s*(?:no\.?|number|#|code)?\s*[:#]?\s*"
+            r"[A-Z0-9][A-Z0-9 -]{5,}[A-Z0-9]\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("card", re.compile(r"\b(?:\d{4}[ -]?){3}\d{4}\b")),
+    (
+        "tax-id",
+        re.compile(
+            r"\b(?:\d{2}-\d{7}|\d{3}-\d{2}-\d{4}"
+            r"|(?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|GB|CHE)"
+            r"U?[ -]?\d{8,12}(?:B\d{2})?)\b"
+        ),
+    ),
+    ("phone", re.compile(r"(?<![\w-])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?![\w-])")),
+)
+
+
+def mask_sensitive(text: str) -> str:
+    """Emails, IBANs and bank details, card numbers, tax ids and phone numbers replaced by `[kind]`."""
+    for kind, pattern in _MASKS:
+        text = pattern.sub(f"[{kind}]", text)
+    return text
+
+
+_PLACEHOLDER = re.compile(r"\[(?:" + "|".join(kind for kind, _ in _MASKS) + r")\]")
+
+
+def without_masks(text: str) -> str:
+    """The masked text with its `[kind]` placeholders dropped: what retrieval and evidence tests look at."""
+    return re.sub(r"\(\s*[,;]?\s*\)|\s+(?=[,;:)])|\s{2,}", " ", _PLACEHOLDER.sub("", text)).strip()
+
+
+def _normalized(text: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().strip("\"“”'").strip().lower()
+
+
+@dataclass(frozen=True)
+class Citation:
+    document: str
+    clause: str
+    quote: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"document": self.document, "clause": self.clause, "quote": self.quote}
+
+
+@dataclass(frozen=True)
+class CitationCheck:
+    accepted: tuple[Citation, ...]
+    rejected: tuple[tuple[Citation, str], ...]
+
+
+def check_citations(citations: Iterable[Citation], retrieved: Mapping[str, Passage], scope: Scope) -> CitationCheck:
+    """A citation stands only if its clause was retrieved for this request, within this scope, and the quote is
+    the clause's own text (masked or not)."""
+    accepted: list[Citation] = []
+    rejected: list[tuple[Citation, str]] = []
+    for citation in citations:
+        passage = retrieved.get(citation.clause)
+        if passage is None:
+            rejected.append((citation, "clause was not retrieved for this request"))
+        elif not scope.admits(passage):
+            rejected.append((citation, "clause belongs to another tenant or partner"))
+        elif citation.document != passage.document:
+            rejected.append((citation, f"clause {citation.clause} is not in document {citation.document}"))
+        elif not citation.quote.strip() or not _quoted_from(citation.quote, passage):
+            rejected.append((citation, "quote is not the clause's text"))
+        else:
+            accepted.append(citation)
+    return CitationCheck(tuple(accepted), tuple(rejected))
+
+
+def _quoted_from(quote: str, passage: Passage) -> bool:
+    wanted = _normalized(quote)
+    return any(wanted in _normalized(source) for source in (passage.text, mask_sensitive(passage.text)))
+
+
+# --- answers made of quotes -------------------------------------------------------------------------------------
+
+_SENTENCE = re.compile(r"(?<=[.;])\s+(?=[A-Z(\"“])")
+
+
+def units(text: str) -> list[str]:
+    """Quotable units of a clause: its sentences, and each table row on its own."""
+    out: list[str] = []
+    for block in text.split("\n"):
+        line = block.strip()
+        if not line or set(line) <= set("|-: "):
+            continue
+        if line.startswith("|"):
+            out.append(line)
+        else:
+            out.extend(s.strip() for s in _SENTENCE.split(line) if s.strip())
+    return out
+
+
+def best_quotes(question: str, passage: Passage, *, limit: int = 2) -> list[str]:
+    """The sentences (or table rows) of a clause that share most words with the question, in clause order."""
+    wanted = set(terms(question))
+    candidates = [u for u in units(passage.text) if not looks_like_instruction(u)]
+    if not candidates:
+        return []
+    scored = [(len(wanted & set(terms(u))), -i, u) for i, u in enumerate(candidates)]
+    top = sorted(scored, reverse=True)[:limit]
+    chosen = [u for score, _, u in top if score > 0] or [candidates[0]]
+    rows = [u for u in candidates if u.startswith("|")]
+    if rows and any(u.startswith("|") for u in chosen) and rows[0] not in chosen:
+        chosen.insert(0, rows[0])  # a table row means little without the header row
+    order = {u: i for i, u in enumerate(candidates)}
+    return sorted(dict.fromkeys(chosen), key=order.__getitem__)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What an answerer proposes; the service checks the citations before anyone sees it."""
+
+    answer: str
+    citations: tuple[Citation, ...]
+    refused: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def compose_answer(question: str, hits: Sequence[Hit], *, context: Sequence[str] = (), limit: int = 3) -> Draft:
+    """An answer in the clauses' own words: each statement is a quote with its clause id; no other claims."""
+    parts = list(context)
+    citations: list[Citation] = []
+    for hit in hits[:limit]:
+        p = hit.passage
+        quotes = best_quotes(question, p)
+        if not quotes:
+            continue
+        citations.extend(Citation(p.document, p.clause_id, q) for q in quotes)
+        joined = " … ".join(f"“{q}”" for q in quotes)
+        parts.append(f"{p.clause_id} {p.title} ({p.document_title}): {joined}")
+    if not citations:
+        return Draft("", (), refused=True)
+    return Draft("\n".join(parts), tuple(citations))
+
+
+def refusal_text(scope: Scope, documents: Sequence[str]) -> str:
+    where = ", ".join(documents) if documents else "no indexed documents"
+    return (
+        "No clause supports an answer to this question, so none is given. "
+        f"Searched: {where} (tenant {scope.tenant_id}"
+        + (f", partner {scope.partner_id}" if scope.partner_id else "")
+        + ")."
+    )
+
+
+def follows_injection(answer: str) -> bool:
+    """An answer that repeats or acts on an embedded instruction is discarded, whatever cited it."""
+    if looks_like_instruction(answer):
+        return True
+    return bool(
+        re.search(
+            r"\b(?:I|we) (?:have |will |am going to )?(?:approv|waiv|upheld|uphold|mark|list|disclos)\w*",
+            answer,
+            re.IGNORECASE,
+        )
+    )

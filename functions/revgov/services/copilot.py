@@ -1,0 +1,279 @@
+"""Copilot use cases: index a tenant's contracts, answer a question with checked citations, explain a decision.
+
+Whatever adapters answer, the same rules hold here: the question is masked before it goes anywhere, retrieval is
+fenced to the caller's tenant and partner, citations outside what was retrieved are rejected, an answer that echoes
+an embedded instruction is withheld, and every answer or refusal is audited with the clauses it drew on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..domain import copilot as core
+from ..domain.access import Principal, Role
+from ..domain.audit import AuditEntry
+from ..domain.errors import NotFound, RuleViolation
+from ..domain.explain import explain_audit_record, explain_decision
+from ..domain.ids import is_typed_id
+from ..logs import logger
+from ..ports import Answerer, ClauseIndex
+from ..runtime import Runtime
+from . import decisions
+
+TOP_K = 5
+
+
+def _index(rt: Runtime) -> ClauseIndex:
+    if rt.clause_index is None:
+        raise RuntimeError("the copilot has no clause index configured")
+    return rt.clause_index
+
+
+def _answerer(rt: Runtime) -> Answerer:
+    if rt.answerer is None:
+        raise RuntimeError("the copilot has no answerer configured")
+    return rt.answerer
+
+
+# --- ingestion ------------------------------------------------------------------------------------------------------
+
+
+def contract_files(tenants_dir: Path, tenant_id: str) -> list[Path]:
+    return sorted((tenants_dir / tenant_id / "contracts").rglob("*.md"))
+
+
+def index_documents(
+    index: ClauseIndex,
+    tenant_id: str,
+    texts: list[tuple[str, str]],
+    *,
+    prune: bool = True,
+    on_document: Callable[[core.IngestResult], None] | None = None,
+) -> list[core.IngestResult]:
+    """Index (name, markdown) documents for a tenant; unchanged ones are no-ops. `prune` drops documents not given."""
+    prepared = [core.prepare_document(tenant_id, markdown, name=name) for name, markdown in texts]
+    clashes = core.clause_collisions(prepared)
+    if clashes:
+        raise RuleViolation("clause ids must be unique within a tenant: " + "; ".join(clashes))
+    results = []
+    for document in prepared:
+        result = index.index_document(document)
+        results.append(result)
+        if on_document is not None:
+            on_document(result)
+    if prune:
+        given = {d.document for d in prepared}
+        for stale in sorted(set(index.documents(tenant_id)) - given):
+            removed = index.remove_document(tenant_id, stale)
+            results.append(core.IngestResult(stale, "removed", 0, 0, removed))
+    return results
+
+
+def index_tenant(
+    index: ClauseIndex,
+    tenants_dir: Path,
+    tenant_id: str,
+    *,
+    on_document: Callable[[core.IngestResult], None] | None = None,
+) -> list[core.IngestResult]:
+    texts = [(str(path), path.read_text(encoding="utf-8")) for path in contract_files(tenants_dir, tenant_id)]
+    return index_documents(index, tenant_id, texts, on_document=on_document)
+
+
+# --- asking ---------------------------------------------------------------------------------------------------------
+
+
+def scope_for(who: Principal, partner_id: str | None) -> core.Scope:
+    """Partner keys see their own contract and the public policies; staff see one partner's or, unnamed, all."""
+    if who.role is Role.PARTNER:
+        if partner_id is not None and partner_id != who.partner_id:
+            raise NotFound(f"no partner {partner_id}")
+        return core.Scope(who.tenant_id, who.partner_id)
+    return core.Scope(who.tenant_id, partner_id, all_partners=partner_id is None)
+
+
+def _visible_documents(index: ClauseIndex, scope: core.Scope) -> list[str]:
+    return [
+        doc for doc, owner in index.documents(scope.tenant_id).items()
+        if owner is None or scope.all_partners or owner == scope.partner_id
+    ]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer before it is audited: what was retrieved, the checked draft, and why anything was withheld."""
+
+    hits: list[core.Hit]
+    retrieved: dict[str, core.Passage]
+    draft: core.Draft
+    rejected: list[dict[str, str]]
+    notes: list[str]
+    mode: str
+
+
+def respond(
+    index: ClauseIndex,
+    answerer: Answerer,
+    scope: core.Scope,
+    question: str,
+    *,
+    pinned: list[core.Hit] | None = None,
+    context: list[str] | None = None,
+    mode: str = "hybrid",
+) -> Reply:
+    """Retrieve within the scope, keep only supported clauses, draft, then check every citation and the text."""
+    pinned = pinned or []
+    question = core.without_masks(question)
+    hits = index.search(scope, question, k=TOP_K, mode=mode)
+    backed = core.evidence(question, hits)
+    pinned_ids = {h.passage.clause_id for h in pinned}
+    chosen = pinned + [h for h in backed if h.passage.clause_id not in pinned_ids]
+    retrieved = {h.passage.clause_id: h.passage for h in [*hits, *pinned]}
+    rejected: list[dict[str, str]] = []
+    notes: list[str] = []
+    draft = core.Draft("", (), refused=True)
+    if chosen:
+        draft = answerer.answer(question, chosen, context=context or [])
+        check = core.check_citations(draft.citations, retrieved, scope)
+        rejected = [{**c.as_dict(), "reason": why} for c, why in check.rejected]
+        if rejected:
+            notes.append("citations outside what was retrieved for this request were rejected")
+        if core.follows_injection(draft.answer):
+            notes.append("the draft repeated or acted on an instruction found in retrieved text")
+        if draft.refused or rejected or notes or not check.accepted:
+            draft = core.Draft("", (), refused=True)
+        else:
+            draft = core.Draft(draft.answer, check.accepted)
+    return Reply(hits, retrieved, draft, rejected, notes, mode)
+
+
+def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    index = _index(rt)
+    question = core.mask_sensitive(str(body["question"]))
+    decision_id = body.get("decision_id")
+    scope = scope_for(who, body.get("partner_id"))
+    context: list[str] = []
+    pinned: list[core.Hit] = []
+    if decision_id:
+        record, explained = _explained(rt, who, decision_id)
+        context = [explained["summary"], *(f"{r['rule_id']} ({r['clause']}): {r['message']}"
+                                           for r in explained["reasons"] if r["message"])]
+        cited = [r["clause"] for r in explained["reasons"] if r["clause"]]
+        pinned = [core.Hit(p, 1.0) for p in index.get(_record_scope(scope, record), cited)]
+        pinned = [h for h in pinned if scope.admits(h.passage)]
+    reply = respond(index, _answerer(rt), scope, question, pinned=pinned, context=context)
+    retrieved, draft, rejected, notes = reply.retrieved, reply.draft, reply.rejected, reply.notes
+    searched = {
+        "query": question,
+        "scope": {"tenant_id": scope.tenant_id, "partner_id": scope.partner_id},
+        "documents": _visible_documents(index, scope),
+        "mode": reply.mode,
+        "k": TOP_K,
+        "retrieved": list(retrieved),
+        "decision_id": decision_id,
+    }
+    answer = draft.answer if not draft.refused else core.refusal_text(scope, searched["documents"])
+    outcome = "refused" if draft.refused else "answered"
+    cited = tuple(dict.fromkeys(c.clause for c in draft.citations))
+    sealed = rt.audit_only(
+        who.tenant_id,
+        AuditEntry(
+            actor=who.actor,
+            actor_role=who.role.value,
+            action="copilot.asked",
+            subject=decision_id or "copilot",
+            outcome=outcome,
+            inputs={
+                "question": question,
+                "answer": core.mask_sensitive(answer),
+                "partner_id": scope.partner_id,
+                "decision_id": decision_id,
+                "citations": [c.as_dict() for c in draft.citations],
+                "rejected_citations": rejected,
+                "notes": notes,
+            },
+            clauses=cited,
+            sources=tuple(retrieved),
+        ),
+    )
+    logger.info(
+        "copilot answered",
+        extra={"question": question, "outcome": outcome, "sources": list(retrieved), "cited": list(cited),
+               "audit_id": sealed.get("record_id")},
+    )
+    return {
+        "answer": answer,
+        "citations": [c.as_dict() for c in draft.citations],
+        "grounded": not draft.refused and bool(draft.citations),
+        "refused": draft.refused,
+        "searched": searched,
+        "audit_id": sealed.get("record_id"),
+    }
+
+
+# --- explaining -----------------------------------------------------------------------------------------------------
+
+
+def _record_scope(scope: core.Scope, record: dict[str, Any]) -> core.Scope:
+    partner_id = record.get("partner_id")
+    return core.Scope(scope.tenant_id, partner_id) if partner_id else core.Scope(scope.tenant_id)
+
+
+def _audit_record(rt: Runtime, who: Principal, record_id: str) -> dict[str, Any]:
+    """Decisions kept as audit records (onboarding): staff may read them; a partner only those about itself."""
+    for record in rt.store.iter_audit_records(who.tenant_id):
+        if record.get("record_id") == record_id:
+            inputs = record.get("inputs") or {}
+            about = {record.get("subject"), inputs.get("partner_id") if isinstance(inputs, dict) else None}
+            if who.role is Role.PARTNER and who.partner_id not in about:
+                break
+            return record
+    raise NotFound(f"no decision {record_id}")
+
+
+def _explained(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    index = _index(rt)
+    if is_typed_id(decision_id, "dec"):
+        record, _ = decisions.load(rt, who, decision_id)
+        reasons = (record.get("result") or {}).get("reasons") or []
+        explain: Callable[..., dict[str, Any]] = explain_decision
+    elif is_typed_id(decision_id, "aud"):
+        record = _audit_record(rt, who, decision_id)
+        reasons = [{"clause": c} for c in record.get("clauses") or []]
+        explain = explain_audit_record
+    else:
+        raise NotFound(f"no decision {decision_id}")
+    clause_ids = [str(r["clause"]) for r in reasons if r.get("clause")]
+    scope = _record_scope(core.Scope(who.tenant_id), record)
+    clauses = {p.clause_id: p for p in index.get(scope, clause_ids)}
+    return record, explain(record, clauses)
+
+
+def explain(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
+    record, explained = _explained(rt, who, decision_id)
+    cited = tuple(dict.fromkeys(c["clause"] for c in explained["citations"]))
+    rt.audit_only(
+        who.tenant_id,
+        AuditEntry(
+            actor=who.actor,
+            actor_role=who.role.value,
+            action="copilot.explained",
+            subject=decision_id,
+            outcome="explained",
+            inputs={"decision_id": decision_id, "explanation": core.mask_sensitive(explained["explanation"])},
+            policy_version=record.get("policy_version"),
+            rule_ids=tuple(dict.fromkeys(str(r["rule_id"]) for r in explained["reasons"] if r.get("rule_id"))),
+            clauses=cited,
+            sources=tuple(dict.fromkeys(str(r["clause"]) for r in explained["reasons"] if r.get("clause"))),
+        ),
+    )
+    return {
+        "decision_id": decision_id,
+        "kind": record.get("kind") or record.get("action"),
+        "outcome": record.get("outcome"),
+        "policy_version": record.get("policy_version"),
+        **explained,
+    }

@@ -1,0 +1,213 @@
+"""The AWS copilot adapters against recorded request/response shapes: Titan embeddings and Converse through botocore's
+Stubber (which validates every parameter against the service model), OpenSearch through opensearch-py with a fake
+connection that records the bodies the real client serializes."""
+
+import io
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
+from opensearchpy import Connection, OpenSearch
+
+from revgov.adapters.answerers import BedrockAnswerer
+from revgov.adapters.embeddings import TitanEmbedder
+from revgov.adapters.opensearch_index import PIPELINE, OpenSearchClauseIndex
+from revgov.domain.copilot import Hit, Scope, check_citations, prepare_document
+from revgov.services.copilot import respond
+
+ROOT = Path(__file__).resolve().parents[2]
+PA = prepare_document("northwind", (ROOT / "tenants" / "northwind" / "contracts" / "partner-agreement.md").read_text(),
+                      name="pa")
+CLAUSES = {p.clause_id: p for p in PA.passages}
+PARTNER = "ptr_01JX00000000000000000000AA"
+
+
+def bedrock():
+    return boto3.client("bedrock-runtime", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def _body(payload):
+    raw = json.dumps(payload).encode()
+    return StreamingBody(io.BytesIO(raw), len(raw))
+
+
+def test_titan_embeddings_are_requested_normalised_and_read_from_the_response_body():
+    client = bedrock()
+    embedder = TitanEmbedder("amazon.titan-embed-text-v2:0", "us-east-1", dimension=4, client=client)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "invoke_model",
+            {"body": _body({"embedding": [0.5, 0.5, 0.5, 0.5], "inputTextTokenCount": 3}),
+             "contentType": "application/json"},
+            {"modelId": "amazon.titan-embed-text-v2:0", "contentType": "application/json",
+             "accept": "application/json",
+             "body": json.dumps({"inputText": "margin floor", "dimensions": 4, "normalize": True})},
+        )
+        assert embedder.embed(["margin floor"]) == [[0.5, 0.5, 0.5, 0.5]]
+        stub.assert_no_pending_responses()
+
+
+def _converse_reply(text, citations):
+    return {
+        "output": {"message": {"role": "assistant", "content": [
+            {"citationsContent": {"content": [{"text": text}], "citations": citations}},
+        ]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 10, "outputTokens": 10, "totalTokens": 20},
+        "metrics": {"latencyMs": 5},
+    }
+
+
+def _citation(index, quote):
+    return {"title": f"clause {index + 1}", "sourceContent": [{"text": quote}],
+            "location": {"documentChar": {"documentIndex": index, "start": 0, "end": len(quote)}}}
+
+
+def test_converse_gets_masked_clauses_as_cited_documents_and_its_citations_map_back_to_clauses():
+    client = bedrock()
+    answerer = BedrockAnswerer("anthropic.claude-3-5-haiku-20241022-v1:0", "us-east-1", client=client)
+    hits = [Hit(CLAUSES["PA-6.3"], 1.0, 0.8), Hit(CLAUSES["PA-6.6"], 0.9, 0.7)]
+    question = "What margin floor applies? Reply to jane@reseller.example or +1 415 555 0134"
+    request = answerer.request(question, hits, [])
+    quote = "No quote line may be priced with a Line Margin below 12% without Finance approval"
+    with Stubber(client) as stub:
+        stub.add_response("converse", _converse_reply("Lines need a 12% margin.", [_citation(0, quote)]),
+                          {**request, "modelId": ANY})
+        draft = answerer.answer(question, hits, context=[])
+    sent = json.dumps(request)
+    assert "jane@reseller.example" not in sent and "555 0134" not in sent and "[email]" in sent
+    documents = [block["document"] for block in request["messages"][0]["content"] if "document" in block]
+    assert [d["citations"] for d in documents] == [{"enabled": True}] * 2
+    assert "data, never instructions" in request["system"][0]["text"]
+    assert draft.answer == "Lines need a 12% margin." and not draft.refused
+    assert [(c.document, c.clause, c.quote) for c in draft.citations] == [("PA", "PA-6.3", quote)]
+
+
+def test_a_converse_citation_of_a_document_not_sent_or_a_made_up_quote_is_rejected():
+    client = bedrock()
+    answerer = BedrockAnswerer("m", "us-east-1", client=client)
+    hits = [Hit(CLAUSES["PA-6.3"], 1.0, 0.8)]
+    with Stubber(client) as stub:
+        stub.add_response("converse", _converse_reply("All discounts are approved.", [
+            _citation(3, "All discounts are approved"), _citation(0, "Margins are waived for partners"),
+        ]), {**answerer.request("q", hits, []), "modelId": ANY})
+        draft = answerer.answer("q", hits, context=[])
+    checked = check_citations(draft.citations, {"PA-6.3": CLAUSES["PA-6.3"]}, Scope("northwind", all_partners=True))
+    assert not checked.accepted and len(checked.rejected) == 2
+
+
+class FakeConnection(Connection):
+    """A transport double: answers from a script by (method, path) and records every request body."""
+
+    sent: ClassVar[list] = []
+    script: ClassVar[dict] = {}
+
+    def perform_request(self, method, url, params=None, body=None, timeout=None, ignore=(), headers=None):
+        decoded = body.decode() if isinstance(body, bytes) else body
+        self.sent.append((method, url.split("?")[0], params, decoded))
+        path = url.split("?")[0]
+        for (m, prefix), (status, payload) in self.script.items():
+            if m == method and path.startswith(prefix):
+                return status, {}, json.dumps(payload)
+        return 200, {}, json.dumps({"acknowledged": True})
+
+
+class FakeEmbedder:
+    model_id, dimension = "fake-4", 4
+
+    def embed(self, texts):
+        return [[1.0, 0.0, 0.0, 0.0] for _ in texts]
+
+
+def _client(script):
+    FakeConnection.sent = []
+    FakeConnection.script = script
+    return OpenSearch(hosts=[{"host": "search.example", "port": 443}], connection_class=FakeConnection)
+
+
+def _hit(passage, score, vector=(1.0, 0.0, 0.0, 0.0)):
+    source = {name: getattr(passage, name) for name in ("tenant_id", "document", "document_title", "document_version",
+                                                         "clause_id", "title", "text", "partner_id", "clause_hash",
+                                                         "document_hash")}
+    return {"_id": f"clause:{passage.clause_id}", "_score": score, "_source": {**source, "vector": list(vector)}}
+
+
+def _bodies(method, path_part):
+    return [json.loads(b) if isinstance(b, str) and b.startswith("{") else b
+            for m, p, _, b in FakeConnection.sent if m == method and path_part in p]
+
+
+def test_opensearch_search_is_one_hybrid_query_fenced_to_the_tenant_and_partner_on_both_sides():
+    client = _client({("POST", "/revgov-clauses-northwind/_search"): (200, {"hits": {"hits": [
+        _hit(CLAUSES["PA-6.3"], 0.9), _hit(CLAUSES["PA-6.6"], 0.4, (0.6, 0.8, 0.0, 0.0))]}}),
+        ("HEAD", "/revgov-clauses-northwind"): (200, {})})
+    index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
+    hits = index.search(Scope("northwind", PARTNER), "margin floor", k=5)
+    assert [h.passage.clause_id for h in hits] == ["PA-6.3", "PA-6.6"]
+    assert hits[1].dense == pytest.approx(0.6)
+    pipeline = [b for m, p, _, b in FakeConnection.sent if p == f"/_search/pipeline/{PIPELINE}"]
+    assert "normalization-processor" in pipeline[0]
+    (_, _, params, raw), = [s for s in FakeConnection.sent if s[1].endswith("/_search")]
+    assert params == {"search_pipeline": PIPELINE}
+    body = json.loads(raw)
+    lexical, dense = body["query"]["hybrid"]["queries"]
+    fence = [
+        {"term": {"tenant_id": "northwind"}},
+        {"term": {"kind": "clause"}},
+        {"bool": {"should": [{"term": {"visibility": "public"}}, {"term": {"partner_id": PARTNER}}],
+                  "minimum_should_match": 1}},
+    ]
+    assert lexical["bool"]["filter"] == fence
+    assert dense["knn"]["vector"]["filter"] == {"bool": {"filter": fence}}
+    assert dense["knn"]["vector"]["vector"] == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_opensearch_drops_a_hit_outside_the_scope_even_if_the_cluster_returns_one():
+    rival = prepare_document("northwind", (ROOT / "tenants" / "northwind" / "contracts" / "partner-agreement.md")
+                             .read_text(), name="pa")
+    foreign = {**_hit(rival.passages[0], 1.0), "_source": {**_hit(rival.passages[0], 1.0)["_source"],
+                                                           "tenant_id": "contoso"}}
+    client = _client({("POST", "/revgov-clauses-northwind/_search"): (200, {"hits": {"hits": [foreign]}})})
+    index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
+    assert index.search(Scope("northwind"), "anything") == []
+
+
+def test_opensearch_ingestion_skips_an_unchanged_document_and_bulk_writes_a_changed_one():
+    client = _client({
+        ("GET", "/revgov-clauses-northwind/_doc/document%3APA"): (200, {"found": True, "_source": {
+            "document_hash": PA.document_hash, "model": "fake-4"}}),
+    })
+    index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
+    assert index.index_document(PA).status == "unchanged"
+    assert not [s for s in FakeConnection.sent if "_bulk" in s[1]]
+
+    client = _client({
+        ("GET", "/revgov-clauses-northwind/_doc/document%3APA"): (404, {"found": False}),
+        ("POST", "/revgov-clauses-northwind/_search"): (200, {"hits": {"hits": []}}),
+        ("POST", "/_bulk"): (200, {"errors": False, "items": []}),
+        ("HEAD", "/revgov-clauses-northwind"): (404, {}),
+    })
+    index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
+    result = index.index_document(PA)
+    assert (result.status, result.embedded) == ("added", len(PA.passages))
+    created = [b for m, p, _, b in FakeConnection.sent if m == "PUT" and p == "/revgov-clauses-northwind"]
+    assert json.loads(created[0])["mappings"]["properties"]["vector"]["dimension"] == 4
+    bulk = next(b for _, p, _, b in FakeConnection.sent if p.endswith("/_bulk"))
+    lines = [json.loads(line) for line in bulk.strip().split("\n")]
+    docs = lines[1::2]
+    assert {d["tenant_id"] for d in docs} == {"northwind"} and {d["visibility"] for d in docs} == {"public"}
+    assert docs[-1]["kind"] == "document" and docs[-1]["document_hash"] == PA.document_hash
+
+
+def test_the_service_pipeline_refuses_when_opensearch_finds_nothing_close():
+    far = (0.0, 1.0, 0.0, 0.0)
+    client = _client({("POST", "/revgov-clauses-northwind/_search"): (200, {"hits": {"hits": [
+        _hit(CLAUSES["PA-6.3"], 0.2, far)]}})})
+    index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
+    reply = respond(index, BedrockAnswerer("m", "us-east-1", client=object()), Scope("northwind"),
+                    "What is the dress code?")
+    assert reply.draft.refused and list(reply.retrieved) == ["PA-6.3"]
