@@ -1,0 +1,223 @@
+"""Partners and onboarding: applications, documents, certifications, submission, lifecycle and entitlements."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ...domain.access import Role
+from ...domain.errors import NotFound
+from ...domain.partners import STATUSES
+from ...services import partners
+from ..http import Call
+from ..registry import STAFF, TENANT, QueryParam, operation
+
+ONBOARDING = frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.SALES})
+EVIDENCE = ONBOARDING | {Role.PARTNER}
+SUSPENDERS = frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.LEGAL, Role.FINANCE})
+TERMINATORS = frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.LEGAL})
+_PARTNER = {"partner_id": "ptr"}
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_AT = QueryParam(
+    "at",
+    "evaluate as of this UTC time (default: now), e.g. 2027-03-10T00:00:00Z",
+    pattern=r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z",
+)
+_TERMS_EXAMPLE = {"annual_commitment": "300000.00", "payment_terms_days": 30}
+
+
+def _own(call: Call) -> str:
+    """The path's partner id, if the caller may see it: a partner key sees only its own partner (else 404)."""
+    partner_id = call.params["partner_id"]
+    if not call.who.sees_partner(partner_id):
+        raise NotFound(f"no partner {partner_id}")
+    return partner_id
+
+
+@operation(
+    "POST",
+    "/v1/partners",
+    summary="Apply: a new partner application (status applied); the creator may never approve it",
+    roles=ONBOARDING,
+    tag="partners",
+    body_schema="api/partner-application.schema.json",
+    status=201,
+    example={
+        "legal_name": "Contour Networks LLC",
+        "partner_type": "reseller",
+        "requested_tier": "silver",
+        "terms": _TERMS_EXAMPLE,
+        "contact": {"name": "Dana Reyes", "email": "dana.reyes@contour.example"},
+    },
+)
+def create_partner(call: Call) -> dict[str, Any]:
+    return partners.apply(call.runtime, call.who, call.body)
+
+
+@operation(
+    "GET",
+    "/v1/partners",
+    summary="Partners, optionally by status and tier",
+    roles=STAFF,
+    tag="partners",
+    paginated=True,
+    query=(
+        QueryParam("status", "only partners in this status", enum=STATUSES),
+        QueryParam("tier", "only partners holding this tier", pattern=r"[a-z][a-z0-9_]{0,39}"),
+    ),
+)
+def list_partners(call: Call) -> dict[str, Any]:
+    return partners.list_partners(
+        call.runtime,
+        call.who.tenant_id,
+        status=call.query.get("status"),
+        tier=call.query.get("tier"),
+        limit=call.limit,
+        cursor=call.cursor,
+    )
+
+
+@operation(
+    "GET",
+    "/v1/partners/{partner_id}",
+    summary="Read a partner (a partner key: only its own)",
+    roles=TENANT,
+    tag="partners",
+    id_params=_PARTNER,
+)
+def get_partner(call: Call) -> dict[str, Any]:
+    return partners.get_partner(call.runtime, call.who, _own(call))
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/terms",
+    summary="Complete or correct the commercial terms before the application goes to approval",
+    roles=ONBOARDING,
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/partner-terms.schema.json",
+    example=_TERMS_EXAMPLE,
+)
+def amend_partner_terms(call: Call) -> dict[str, Any]:
+    return partners.amend_terms(call.runtime, call.who, _own(call), call.body)
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/documents",
+    summary="File an onboarding document (reference, checksum, dates); a partner key: only its own",
+    roles=EVIDENCE,
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/partner-document.schema.json",
+    status=201,
+    example={
+        "document_type": "signed_agreement",
+        "reference": "dms://partner-agreements/contour-networks-2026.pdf",
+        "checksum": "sha256:" + "5" * 64,
+        "issued_at": "2026-11-02",
+    },
+)
+def add_partner_document(call: Call) -> dict[str, Any]:
+    return partners.add_document(call.runtime, call.who, _own(call), call.body)
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/certifications",
+    summary="Record a certification from the catalogue (a renewal replaces it); a partner key: only its own",
+    roles=EVIDENCE,
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/partner-certification.schema.json",
+    status=201,
+    example={"certification_id": "cert-network-core", "earned_at": "2026-10-01"},
+)
+def add_partner_certification(call: Call) -> dict[str, Any]:
+    return partners.add_certification(call.runtime, call.who, _own(call), call.body)
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/submit",
+    summary="Run the onboarding checks: gaps → pending_documents with the list; complete → pending_approval",
+    roles=ONBOARDING,
+    tag="partners",
+    id_params=_PARTNER,
+)
+def submit_partner(call: Call) -> dict[str, Any]:
+    return partners.submit(call.runtime, call.who, _own(call))
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/suspend",
+    summary="Suspend an active partner (entitlements the policy withholds stop)",
+    roles=SUSPENDERS,
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/status-change.schema.json",
+    example={"reason": "insurance certificate expired more than 15 days ago (PA-2.7)"},
+)
+def suspend_partner(call: Call) -> dict[str, Any]:
+    return partners.change_status(call.runtime, call.who, _own(call), "suspended", call.body["reason"])
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/reinstate",
+    summary="Lift a suspension once its reason is cured",
+    roles=SUSPENDERS,
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/status-change.schema.json",
+    example={"reason": "renewed insurance certificate verified"},
+)
+def reinstate_partner(call: Call) -> dict[str, Any]:
+    return partners.change_status(call.runtime, call.who, _own(call), "active", call.body["reason"])
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/terminate",
+    summary="Terminate an active or suspended partner: every entitlement ends",
+    roles=TERMINATORS,
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/status-change.schema.json",
+    example={"reason": "notice of termination for convenience, 90 days elapsed"},
+)
+def terminate_partner(call: Call) -> dict[str, Any]:
+    return partners.change_status(call.runtime, call.who, _own(call), "terminated", call.body["reason"])
+
+
+@operation(
+    "GET",
+    "/v1/partners/{partner_id}/entitlements",
+    summary="Every entitlement, from the tier and the certifications valid at `at`",
+    roles=TENANT,
+    tag="partners",
+    id_params=_PARTNER,
+    query=(_AT,),
+)
+def list_partner_entitlements(call: Call) -> dict[str, Any]:
+    at = call.query.get("at") or call.runtime.clock.now_iso()
+    return partners.entitlements(call.runtime, call.who.tenant_id, _own(call), at)
+
+
+@operation(
+    "GET",
+    "/v1/partners/{partner_id}/entitlements/{name}",
+    summary="One entitlement at `at`: {entitled, value, reason, rule_id, clause}",
+    roles=TENANT,
+    tag="partners",
+    id_params=_PARTNER,
+    query=(_AT,),
+)
+def get_partner_entitlement(call: Call) -> dict[str, Any]:
+    name = call.params["name"]
+    if not _NAME.match(name):
+        raise NotFound(f"no entitlement {name}")
+    at = call.query.get("at") or call.runtime.clock.now_iso()
+    return partners.entitlement(call.runtime, call.who.tenant_id, _own(call), name, at)

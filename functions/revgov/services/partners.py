@@ -1,0 +1,347 @@
+"""Partner onboarding use cases: apply, file documents and certifications, submit, activate or reject through an
+approval, suspend, reinstate, terminate, and answer entitlements as of a time.
+
+Other areas read partners through `load_partner` and ask about entitlements through `entitlement`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import partners
+from ..domain.access import Principal, Role
+from ..domain.audit import AuditEntry
+from ..domain.errors import NotFound
+from ..ports import Changes, DomainEvent, Put
+from ..runtime import Runtime
+from . import cases, tenants
+from .keys import PARTNERS
+
+SOURCE = "revgov.partner"
+EFFECT = "partner.activation"
+_STATUS_ACTIONS = {"suspended": "suspended", "active": "reinstated", "terminated": "terminated"}
+
+
+# --- reading ---------------------------------------------------------------------------------
+def _policy(rt: Runtime, tenant_id: str) -> tuple[dict[str, Any], str]:
+    tenant, _ = tenants.load_tenant(rt, tenant_id)
+    return tenant.policy, tenant.policy_version
+
+
+def load_partner(rt: Runtime, tenant_id: str, partner_id: str) -> tuple[dict[str, Any], int]:
+    """The partner record and its version (for an optimistic write); NotFound if this tenant has no such partner."""
+    stored = rt.store.get(tenant_id, PARTNERS, partner_id)
+    if stored is None:
+        raise NotFound(f"no partner {partner_id}")
+    return stored.data, stored.version
+
+
+def _visible(rt: Runtime, who: Principal, partner_id: str) -> tuple[dict[str, Any], int]:
+    """A partner key reaches only its own partner; any other id is not found, never forbidden."""
+    if not who.sees_partner(partner_id):
+        raise NotFound(f"no partner {partner_id}")
+    return load_partner(rt, who.tenant_id, partner_id)
+
+
+def view(partner: dict[str, Any]) -> dict[str, Any]:
+    """What callers see: everything but the key ids kept for segregation of duties."""
+    return {k: v for k, v in partner.items() if not k.endswith("_key")}
+
+
+def _roles_only(value: Any) -> Any:
+    """A partner is told which team acted (`channel_ops`), never which of the distributor's keys."""
+    if isinstance(value, dict):
+        return {
+            k: v.split(":", 1)[0] if (k == "by" or k.endswith("_by")) and isinstance(v, str) else _roles_only(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_roles_only(v) for v in value]
+    return value
+
+
+def get_partner(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
+    shown = view(_visible(rt, who, partner_id)[0])
+    return dict(_roles_only(shown)) if who.role is Role.PARTNER else shown
+
+
+def list_partners(
+    rt: Runtime, tenant_id: str, *, status: str | None, tier: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """By status (and tier) through the lookup index; by tier alone, the collection read page by page and filtered."""
+    if status:
+        page = rt.store.lookup(
+            tenant_id, f"{PARTNERS}#{status}", limit=limit, cursor=cursor, prefix=f"{tier}#" if tier else ""
+        )
+        return {"items": [view(item.data) for item in page.items], "next_cursor": page.next_cursor}
+    items: list[dict[str, Any]] = []
+    while True:
+        page = rt.store.query(tenant_id, PARTNERS, limit=limit - len(items), cursor=cursor)
+        items += [view(item.data) for item in page.items if tier is None or item.data.get("tier") == tier]
+        cursor = page.next_cursor
+        if len(items) >= limit or not cursor:
+            return {"items": items, "next_cursor": cursor}
+
+
+# --- writing ---------------------------------------------------------------------------------
+def _put(partner: dict[str, Any], *, version: int | None) -> Put:
+    return Put(
+        PARTNERS,
+        partner["partner_id"],
+        partner,
+        must_be_absent=version is None,
+        expected_version=version,
+        lookup=(f"{PARTNERS}#{partner['status']}", f"{partner.get('tier') or '-'}#{partner['partner_id']}"),
+        conflict_detail=f"partner {partner['partner_id']} changed meanwhile; read it again",
+    )
+
+
+def _event(name: str, partner: dict[str, Any], **extra: Any) -> DomainEvent:
+    detail = {
+        "partner_id": partner["partner_id"],
+        "status": partner["status"],
+        "partner_type": partner["partner_type"],
+        "tier": partner.get("tier"),
+        "proposed_tier": partner.get("proposed_tier"),
+        **extra,
+    }
+    return DomainEvent(SOURCE, f"partner.{name}", detail)
+
+
+def _audit(
+    who: Principal,
+    action: str,
+    partner: dict[str, Any],
+    rules: list[dict[str, Any]],
+    inputs: dict[str, Any],
+    policy_version: str | None,
+) -> AuditEntry:
+    return AuditEntry(
+        actor=who.actor,
+        actor_role=who.role.value,
+        action=action,
+        subject=partner["partner_id"],
+        outcome=partner["status"],
+        inputs=inputs,
+        policy_version=policy_version,
+        rule_ids=tuple(dict.fromkeys(r["rule_id"] if "rule_id" in r else r["id"] for r in rules)),
+        clauses=tuple(dict.fromkeys(r["clause"] for r in rules)),
+    )
+
+
+def _outstanding(policy: dict[str, Any], partner: dict[str, Any], at: str) -> list[dict[str, Any]]:
+    return list(partners.assess(policy, partner, at).missing)
+
+
+def apply(rt: Runtime, who: Principal, application: dict[str, Any]) -> dict[str, Any]:
+    """Record an application; the creator's key is kept so it can never approve its own application."""
+    policy, version = _policy(rt, who.tenant_id)
+    at = rt.clock.now_iso()
+    partner = partners.new_application(
+        policy, partner_id=rt.ids.new("ptr"), application=application, created_by=who, at=at
+    )
+    onboarding = policy["onboarding"]
+    rules = [onboarding["partner_types"][partner["partner_type"]], onboarding["all_partners"]]
+    inputs = {k: partner[k] for k in ("legal_name", "partner_type", "requested_tier", "terms")}
+    rt.commit(
+        who.tenant_id,
+        Changes(
+            puts=[_put(partner, version=None)],
+            audit=[_audit(who, "partner.applied", partner, rules, inputs, version)],
+            events=[_event("applied", partner, requested_tier=partner["requested_tier"])],
+        ),
+    )
+    return {**view(partner), "outstanding": _outstanding(policy, partner, at)}
+
+
+def amend_terms(rt: Runtime, who: Principal, partner_id: str, terms: dict[str, Any]) -> dict[str, Any]:
+    partner, version = _visible(rt, who, partner_id)
+    policy, policy_version = _policy(rt, who.tenant_id)
+    at = rt.clock.now_iso()
+    amended = partners.amended_terms(policy, partner, terms, at=at)
+    rules = list(partners.required_terms(policy, partner["partner_type"]).values())
+    rt.commit(
+        who.tenant_id,
+        Changes(
+            puts=[_put(amended, version=version)],
+            audit=[_audit(who, "partner.terms_amended", amended, rules, {"terms": terms}, policy_version)],
+            events=[_event("terms_amended", amended, terms=sorted(terms))],
+        ),
+    )
+    return {**view(amended), "outstanding": _outstanding(policy, amended, at)}
+
+
+def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[str, Any]) -> dict[str, Any]:
+    partner, version = _visible(rt, who, partner_id)
+    policy, policy_version = _policy(rt, who.tenant_id)
+    at = rt.clock.now_iso()
+    updated = partners.record_document(policy, partner, document, by=who, at=at)
+    kind = document["document_type"]
+    record = updated["documents"][kind]
+    rules = [
+        policy["onboarding"]["document_types"][kind],
+        partners.required_documents(policy, partner["partner_type"])[kind],
+    ]
+    rt.commit(
+        who.tenant_id,
+        Changes(
+            puts=[_put(updated, version=version)],
+            audit=[_audit(who, "partner.document_recorded", updated, rules, {"document": record}, policy_version)],
+            events=[_event("document_recorded", updated, document_type=kind, expires_at=record["expires_at"])],
+        ),
+    )
+    outstanding = _outstanding(policy, updated, at)
+    counts = not any(gap["kind"] == "document" and gap["name"] == kind for gap in outstanding)
+    return {"partner_id": partner_id, "document": record, "counts": counts, "outstanding": outstanding}
+
+
+def add_certification(rt: Runtime, who: Principal, partner_id: str, certification: dict[str, Any]) -> dict[str, Any]:
+    partner, version = _visible(rt, who, partner_id)
+    policy, policy_version = _policy(rt, who.tenant_id)
+    at = rt.clock.now_iso()
+    updated = partners.record_certification(policy, partner, certification, by=who, at=at)
+    cert_id = certification["certification_id"]
+    record = updated["certifications"][cert_id]
+    rule = next(c for c in policy["certifications"] if c["id"] == cert_id)
+    rt.commit(
+        who.tenant_id,
+        Changes(
+            puts=[_put(updated, version=version)],
+            audit=[
+                _audit(
+                    who, "partner.certification_recorded", updated, [rule], {"certification": record}, policy_version
+                )
+            ],
+            events=[
+                _event("certification_recorded", updated, certification_id=cert_id, expires_at=record["expires_at"])
+            ],
+        ),
+    )
+    valid = partners.valid_on(record, partners.parse_instant(at).date())
+    return {
+        "partner_id": partner_id,
+        "certification": record,
+        "valid": valid,
+        "outstanding": _outstanding(policy, updated, at),
+    }
+
+
+def submit(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
+    """Run the onboarding checks. Gaps: pending_documents with the list to close. Complete: pending_approval, with
+    an approval opened in the queue the policy names (channel ops, or legal for non-standard terms)."""
+    partner, version = _visible(rt, who, partner_id)
+    policy, policy_version = _policy(rt, who.tenant_id)
+    at = rt.clock.now_iso()
+    moved, assessment = partners.submitted(policy, partner, by=who, at=at)
+    inputs = {
+        "requested_tier": assessment.requested_tier,
+        "qualified_tier": assessment.qualified_tier,
+        "missing": [f"{gap['kind']}:{gap['name']}:{gap['problem']}" for gap in assessment.missing],
+        "nonstandard_terms": [r["message"] for r in assessment.nonstandard_terms],
+    }
+    changes = Changes(
+        audit=[_audit(who, "partner.submitted", moved, list(assessment.reasons), inputs, policy_version)],
+        events=[
+            _event(
+                "submitted",
+                moved,
+                outcome=moved["status"],
+                missing=[f"{gap['kind']}:{gap['name']}" for gap in assessment.missing],
+            )
+        ],
+    )
+    approval = None
+    if assessment.complete:
+        category, rule = partners.activation_route(policy, assessment)
+        creator = Principal(who.tenant_id, Role(partner["created_by_role"]), partner["created_by_key"])
+        approval, opened = cases.open_case(
+            rt,
+            policy,
+            kind="approval",
+            category=category,
+            subject_kind="partner",
+            subject_id=partner_id,
+            requested_by=creator,
+            reasons=[partners.rule_ref(rule, f"activation of {partner['legal_name']}"), *assessment.reasons],
+            risk_score=70 if assessment.nonstandard_terms else 30,
+            partner_id=partner_id,
+            effect=EFFECT,
+            context={"proposed_tier": assessment.qualified_tier, "submitted_by": who.actor},
+            policy_version=policy_version,
+        )
+        moved = partners.awaiting_approval(moved, approval["case_id"])
+        changes.audit += opened.audit
+        changes.puts += opened.puts
+        changes.events += opened.events
+    changes.puts.insert(0, _put(moved, version=version))
+    sealed = rt.commit(who.tenant_id, changes)
+    return {
+        "partner": view(moved),
+        "outcome": moved["status"],
+        "assessment": assessment.as_dict(),
+        "missing": list(assessment.missing),
+        "approval": None
+        if approval is None
+        else {k: approval[k] for k in ("case_id", "category", "queue", "due_at", "status")},
+        "decision_id": sealed[0]["record_id"],
+        "policy_version": policy_version,
+        "reasons": list(assessment.reasons),
+    }
+
+
+def apply_activation_decision(rt: Runtime, decided_case: dict[str, Any], who: Principal) -> Changes:
+    """The `partner.activation` effect: applied in the same commit as the approval decision."""
+    partner, version = load_partner(rt, who.tenant_id, decided_case["subject"]["id"])
+    decision = decided_case["decision"]
+    moved = partners.decided(
+        partner,
+        approval_id=decided_case["case_id"],
+        outcome=decided_case["status"],
+        note=decision.get("note"),
+        by=who,
+        at=decision["at"],
+    )
+    action = "activated" if moved["status"] == "active" else "rejected"
+    inputs = {"approval_id": decided_case["case_id"], "note": decision.get("note"), "tier": moved.get("tier")}
+    rules = [r for r in decided_case["reasons"][:2] if r.get("rule_id")]
+    return Changes(
+        puts=[_put(moved, version=version)],
+        audit=[_audit(who, f"partner.{action}", moved, rules, inputs, decided_case.get("policy_version"))],
+        events=[_event(action, moved, approval_id=decided_case["case_id"], reason=decision.get("note"))],
+    )
+
+
+def change_status(rt: Runtime, who: Principal, partner_id: str, status: str, reason: str) -> dict[str, Any]:
+    """Suspend, reinstate (back to active) or terminate, citing the rule that allows it."""
+    partner, version = _visible(rt, who, partner_id)
+    policy, policy_version = _policy(rt, who.tenant_id)
+    moved, rule = partners.moved_to(policy, partner, status, by=who, at=rt.clock.now_iso(), reason=reason)
+    action = _STATUS_ACTIONS[status]
+    inputs = {"from": partner["status"], "reason": reason}
+    rt.commit(
+        who.tenant_id,
+        Changes(
+            puts=[_put(moved, version=version)],
+            audit=[_audit(who, f"partner.{action}", moved, [rule], inputs, policy_version)],
+            events=[_event(action, moved, previous_status=partner["status"], reason=reason)],
+        ),
+    )
+    return view(moved)
+
+
+# --- entitlements ----------------------------------------------------------------------------
+def entitlement(rt: Runtime, tenant_id: str, partner_id: str, name: str, at_iso: str) -> dict[str, Any]:
+    """`{entitled, value, reason, rule_id, clause, …}` for one entitlement of a partner at `at_iso`."""
+    partner, _ = load_partner(rt, tenant_id, partner_id)
+    policy, policy_version = _policy(rt, tenant_id)
+    return {
+        "partner_id": partner_id,
+        **partners.entitlement(policy, partner, name, at_iso),
+        "policy_version": policy_version,
+    }
+
+
+def entitlements(rt: Runtime, tenant_id: str, partner_id: str, at_iso: str) -> dict[str, Any]:
+    partner, _ = load_partner(rt, tenant_id, partner_id)
+    policy, policy_version = _policy(rt, tenant_id)
+    return {**partners.entitlements(policy, partner, at_iso), "policy_version": policy_version}
