@@ -1,0 +1,85 @@
+"""Deal registration: eligibility, one live registration per customer and family, first approved wins."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from .errors import Conflict, RuleViolation
+
+PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
+_NEXT = {PENDING: {APPROVED, REJECTED, WITHDRAWN}, APPROVED: {WITHDRAWN}}
+
+
+def _at(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def is_live(deal: dict[str, Any], now: str) -> bool:
+    """Approved and inside its exclusivity period."""
+    return deal["status"] == APPROVED and bool(deal.get("expires_at")) and _at(now) < _at(deal["expires_at"])
+
+
+def view(deal: dict[str, Any], now: str) -> dict[str, Any]:
+    """What callers see: an approved registration past its exclusivity reads as expired."""
+    if deal["status"] == APPROVED and not is_live(deal, now):
+        return {**deal, "status": "expired"}
+    return deal
+
+
+def eligibility_problems(
+    policy: dict[str, Any], *, partner_status: str, entitled: bool, certified: bool, family: str, tier: str
+) -> list[dict[str, str]]:
+    """Why a partner may not register a deal for this family (empty: it may)."""
+    rules = policy["deal_registration"]
+    eligibility = rules["eligibility"]
+    cite = {"rule_id": eligibility["id"], "clause": eligibility["clause"]}
+    problems = []
+    if partner_status != "active":
+        problems.append({**cite, "message": f"partner is {partner_status}, not active"})
+    if not entitled:
+        problems.append({**cite, "message": f"tier {tier} carries no {eligibility['entitlement']} entitlement"})
+    if not certified and family not in eligibility.get("certification_exempt_families", []):
+        problems.append({**cite, "message": f"no valid certification for {family}"})
+    return problems
+
+
+def conflict(policy: dict[str, Any], live: dict[str, Any] | None, partner_id: str) -> Conflict | None:
+    """Another partner's live registration wins; the refused partner learns when it ends, never who holds it."""
+    if live is None or live["partner_id"] == partner_id:
+        return None
+    rule = policy["deal_registration"]["one_per_customer_family"]
+    return Conflict(
+        f"the customer is already registered for {live['family']}; exclusivity ends {live['expires_at'][:10]}",
+        extra={"exclusivity_ends": live["expires_at"], "rule_id": rule["id"], "clause": rule["clause"]},
+    )
+
+
+def decided(deal: dict[str, Any], outcome: str, at: str, policy: dict[str, Any]) -> dict[str, Any]:
+    moved = moved_to(deal, outcome)
+    if outcome == APPROVED:
+        days = int(policy["deal_registration"]["exclusivity"]["days"])
+        moved = {**moved, "approved_at": at, "expires_at": _iso(_at(at) + timedelta(days=days))}
+    return moved
+
+
+def moved_to(deal: dict[str, Any], status: str) -> dict[str, Any]:
+    allowed = _NEXT.get(deal["status"], set())
+    if status not in allowed:
+        raise Conflict(
+            f"deal registration {deal['deal_id']} is {deal['status']}; it cannot become {status}",
+            extra={"current_status": deal["status"], "allowed_next": sorted(allowed)},
+        )
+    return {**deal, "status": status}
+
+
+def check_dates(expected_close: str, registered_on: str, max_days: int = 180) -> None:
+    close, today = datetime.fromisoformat(expected_close), datetime.fromisoformat(registered_on[:10])
+    if close < today:
+        raise RuleViolation(f"expected_close {expected_close} is in the past")
+    if (close - today).days > max_days:
+        raise RuleViolation(f"expected_close must be within {max_days} days of registration")

@@ -1,0 +1,265 @@
+"""Deal registration: register (eligibility, conflicts), channel ops review, withdraw; live registrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import deals
+from ..domain import partners as partner_rules
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.errors import NotFound, RuleViolation
+from ..ports import Changes, DomainEvent, Page, Put
+from ..runtime import Runtime
+from . import cases
+from .tenants import load_tenant
+
+DEALS = "DEAL"
+LOCKS = "DEALLOCK"  # customer#family -> the live registration: makes "first approved wins" atomic
+REVIEW_EFFECT = "deal.registration"
+
+
+def _lock_key(customer_id: str, family: str) -> str:
+    return f"{customer_id}#{family}"
+
+
+def _put(deal: dict[str, Any], *, version: int | None) -> Put:
+    lookup = (f"{DEALS}#{deal['customer']['id']}#{deal['family']}", f"{deal['registered_at']}#{deal['deal_id']}")
+    return Put(
+        DEALS,
+        deal["deal_id"],
+        deal,
+        lookup=lookup,
+        must_be_absent=version is None,
+        expected_version=version,
+        conflict_detail=f"deal registration {deal['deal_id']} changed meanwhile",
+    )
+
+
+def _live(
+    rt: Runtime, tenant_id: str, customer_id: str, family: str, now: str
+) -> tuple[dict[str, Any] | None, int | None]:
+    lock = rt.store.get(tenant_id, LOCKS, _lock_key(customer_id, family))
+    if lock is None:
+        return None, None
+    return (lock.data if deals.is_live(lock.data, now) else None), lock.version
+
+
+def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    policy = tenant.policy
+    partner_id = body["partner_id"]
+    if not who.sees_partner(partner_id):
+        raise NotFound(f"no partner {partner_id}")
+    from .partners import load_partner
+
+    partner, _ = load_partner(rt, who.tenant_id, partner_id)
+    now = rt.clock.now_iso()
+    deals.check_dates(body["expected_close"], now)
+    family = body["family"]
+    known_families = {c["product_family"] for c in policy.get("certifications", [])}
+    if family not in known_families | set(
+        policy["deal_registration"]["eligibility"].get("certification_exempt_families", [])
+    ):
+        raise RuleViolation(f"unknown product family {family}")
+    day = partner_rules.parse_instant(now).date()
+    entitled = partner_rules.entitlements(policy, partner, now)
+    name = policy["deal_registration"]["eligibility"]["entitlement"]
+    certified = any(
+        c["id"] in partner_rules.valid_certifications(partner, day) and c["product_family"] == family
+        for c in policy.get("certifications", [])
+    )
+    tier = partner_rules.effective_tier(policy, partner, day)
+    problems = deals.eligibility_problems(
+        policy,
+        partner_status=partner["status"],
+        entitled=_entitled(entitled, name),
+        certified=certified,
+        family=family,
+        tier=tier["tier"] if tier else "none",
+    )
+    if problems:
+        raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
+    live, _ = _live(rt, who.tenant_id, body["customer"]["id"], family, now)
+    refused = deals.conflict(policy, live, partner_id)
+    if refused:
+        raise refused
+    deal = {
+        "deal_id": rt.ids.new("dl"),
+        "partner_id": partner_id,
+        "customer": body["customer"],
+        "family": family,
+        "estimated_value": body["estimated_value"],
+        "expected_close": body["expected_close"],
+        "status": deals.PENDING,
+        "registered_at": now,
+        "registered_by": who.actor,
+        "approved_at": None,
+        "expires_at": None,
+        "approval_id": None,
+    }
+    case, changes = cases.open_case(
+        rt,
+        policy,
+        kind="approval",
+        category="deal_registration_review",
+        subject_kind="deal",
+        subject_id=deal["deal_id"],
+        requested_by=who,
+        partner_id=partner_id,
+        effect=REVIEW_EFFECT,
+        risk_score=30,
+        context={"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"]},
+        policy_version=tenant.policy_version,
+    )
+    deal["approval_id"] = case["case_id"]
+    changes.puts.append(_put(deal, version=None))
+    eligibility = policy["deal_registration"]["eligibility"]
+    changes.audit.insert(
+        0,
+        AuditEntry(
+            actor=who.actor,
+            actor_role=who.role.value,
+            action="deal.registered",
+            subject=deal["deal_id"],
+            outcome=deals.PENDING,
+            inputs={k: deal[k] for k in ("partner_id", "customer", "family", "estimated_value")},
+            policy_version=tenant.policy_version,
+            rule_ids=(eligibility["id"],),
+            clauses=(eligibility["clause"],),
+        ),
+    )
+    changes.events.append(
+        DomainEvent(
+            "revgov.deals", "deal.registered", {"deal_id": deal["deal_id"], "partner_id": partner_id, "family": family}
+        )
+    )
+    rt.commit(who.tenant_id, changes)
+    return deal
+
+
+def _entitled(entitlements: dict[str, Any], name: str) -> bool:
+    found = entitlements.get("entitlements", entitlements).get(name)
+    return bool(found and found.get("entitled"))
+
+
+def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
+    """Channel ops decided a registration: approval starts exclusivity, unless another approval won first."""
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    stored = rt.store.get(who.tenant_id, DEALS, case["subject"]["id"])
+    if stored is None:
+        raise NotFound(f"no deal registration {case['subject']['id']}")
+    deal, now = stored.data, rt.clock.now_iso()
+    outcome = deals.APPROVED if case["status"] == "approved" else deals.REJECTED
+    changes = Changes()
+    if outcome == deals.APPROVED:
+        live, lock_version = _live(rt, who.tenant_id, deal["customer"]["id"], deal["family"], now)
+        refused = deals.conflict(tenant.policy, live, deal["partner_id"])
+        if refused:
+            raise refused
+        deal = deals.decided(deal, outcome, now, tenant.policy)
+        changes.puts.append(
+            Put(
+                LOCKS,
+                _lock_key(deal["customer"]["id"], deal["family"]),
+                deal,
+                must_be_absent=lock_version is None,
+                expected_version=lock_version,
+                conflict_detail="another registration for this customer and family was approved first",
+            )
+        )
+    else:
+        deal = {**deals.moved_to(deal, outcome), "rejection_reason": (case.get("decision") or {}).get("note")}
+    changes.puts.append(_put(deal, version=stored.version))
+    rule = tenant.policy["deal_registration"]["exclusivity"]
+    changes.audit.append(
+        AuditEntry(
+            actor=who.actor,
+            actor_role=who.role.value,
+            action=f"deal.{outcome}",
+            subject=deal["deal_id"],
+            outcome=outcome,
+            inputs={"approval_id": case["case_id"], "expires_at": deal.get("expires_at")},
+            policy_version=tenant.policy_version,
+            rule_ids=(rule["id"],),
+            clauses=(rule["clause"],),
+        )
+    )
+    changes.events.append(
+        DomainEvent("revgov.deals", f"deal.{outcome}", {"deal_id": deal["deal_id"], "partner_id": deal["partner_id"]})
+    )
+    return changes
+
+
+def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:
+    deal, version = get(rt, who, deal_id, raw=True)
+    withdrawn = deals.moved_to(deal, deals.WITHDRAWN)
+    changes = Changes(
+        puts=[_put(withdrawn, version=version)],
+        audit=[
+            AuditEntry(
+                actor=who.actor,
+                actor_role=who.role.value,
+                action="deal.withdrawn",
+                subject=deal_id,
+                outcome=deals.WITHDRAWN,
+                inputs={"previous_status": deal["status"]},
+            )
+        ],
+    )
+    lock = rt.store.get(who.tenant_id, LOCKS, _lock_key(deal["customer"]["id"], deal["family"]))
+    if lock is not None and lock.data["deal_id"] == deal_id:
+        changes.puts.append(
+            Put(LOCKS, lock.key, {**lock.data, "status": deals.WITHDRAWN}, expected_version=lock.version)
+        )
+    rt.commit(who.tenant_id, changes)
+    return withdrawn
+
+
+def get(rt: Runtime, who: Principal, deal_id: str, *, raw: bool = False) -> Any:
+    stored = rt.store.get(who.tenant_id, DEALS, deal_id)
+    if stored is None or not who.sees_partner(stored.data["partner_id"]):
+        raise NotFound(f"no deal registration {deal_id}")
+    return (stored.data, stored.version) if raw else deals.view(stored.data, rt.clock.now_iso())
+
+
+def list_deals(rt: Runtime, who: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    page: Page = rt.store.query(who.tenant_id, DEALS, limit=limit, cursor=cursor)
+    now = rt.clock.now_iso()
+    items = [deals.view(item.data, now) for item in page.items if who.sees_partner(item.data["partner_id"])]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+def registration_for_quote(
+    rt: Runtime, tenant_id: str, deal_id: str, partner_id: str, customer_id: str, now: str
+) -> dict[str, Any]:
+    stored = rt.store.get(tenant_id, DEALS, deal_id)
+    if stored is None or stored.data["partner_id"] != partner_id:
+        raise RuleViolation(f"deal registration {deal_id} is not this partner's")
+    deal = stored.data
+    if deal["customer"]["id"] != customer_id:
+        raise RuleViolation(f"deal registration {deal_id} is for another customer")
+    if not deals.is_live(deal, now):
+        raise RuleViolation(f"deal registration {deal_id} is {deals.view(deal, now)['status']}, not live")
+    return _facts(deal)
+
+
+def live_registrations(
+    rt: Runtime, tenant_id: str, customer_id: str, families: list[str], now: str
+) -> dict[str, dict[str, Any]]:
+    found = {}
+    for family in families:
+        live, _ = _live(rt, tenant_id, customer_id, family, now)
+        if live is not None:
+            found[family] = _facts(live)
+    return found
+
+
+def _facts(deal: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "registration_id": deal["deal_id"],
+        "partner_id": deal["partner_id"],
+        "customer_id": deal["customer"]["id"],
+        "family": deal["family"],
+        "expires_at": deal["expires_at"],
+    }

@@ -1,0 +1,229 @@
+"""Quote checks: gather the facts at quote time, evaluate the pure core, store the decision, open approvals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..domain import partners as partner_rules
+from ..domain import pricing
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.errors import NotFound, RuleViolation
+from ..ports import Changes, DomainEvent
+from ..runtime import Runtime
+from . import cases, deals, decisions
+from .tenants import load_tenant
+
+PRICING_EFFECT = "pricing.approval"
+
+
+def evaluate(policy: dict[str, Any], version: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The pure evaluation from stored inputs: what a check computes, and what a replay recomputes."""
+    facts = inputs["partner"]
+    partner = pricing.PartnerFacts(
+        facts["partner_id"], facts["status"], facts["tier"], frozenset(facts["certified_families"])
+    )
+    own = inputs.get("registration")
+    registration = pricing.Registration(**own) if own else None
+    rivals = {family: pricing.Registration(**reg) for family, reg in inputs.get("rivals", {}).items()}
+    return pricing.check_quote(policy, version, inputs["quote"], partner, registration, rivals)
+
+
+def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> dict[str, Any]:
+    """Status, effective tier (lowered by lapsed certifications) and the families certified on the quote date."""
+    day = partner_rules.parse_instant(at).date()
+    tier = partner_rules.effective_tier(policy, partner, day)
+    families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
+    certified = sorted({families[c] for c in partner_rules.valid_certifications(partner, day) if c in families})
+    return {
+        "partner_id": partner["partner_id"],
+        "status": partner["status"],
+        "tier": tier["tier"] if tier else "none",
+        "certified_families": certified,
+    }
+
+
+def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    policy, version = tenant.policy, tenant.policy_version
+    if not who.sees_partner(quote["partner_id"]):
+        raise NotFound(f"no partner {quote['partner_id']}")
+    from .partners import load_partner
+
+    partner, _ = load_partner(rt, who.tenant_id, quote["partner_id"])
+    now = rt.clock.now_iso()
+    known = {p["code"] for p in policy["pricing"].get("promotions", [])}
+    unknown = [code for code in quote.get("promotions", []) if code not in known]
+    if unknown:
+        raise RuleViolation(f"unknown promotion code(s): {', '.join(unknown)}")
+    line_ids = [str(line["line_id"]) for line in quote["lines"]]
+    if len(set(line_ids)) != len(line_ids):
+        raise RuleViolation("line_id values must be unique within a quote")
+    customer_id = quote["customer"]["id"]
+    own = None
+    if quote.get("deal_registration_id"):
+        own = deals.registration_for_quote(
+            rt, who.tenant_id, quote["deal_registration_id"], quote["partner_id"], customer_id, now
+        )
+    families = sorted({line["family"] for line in quote["lines"]})
+    rivals = deals.live_registrations(rt, who.tenant_id, customer_id, families, now)
+    inputs = {
+        "quote": {
+            **{k: v for k, v in quote.items() if k != "deal_registration_id"},
+            "quote_date": now[:10],
+            "customer_id": customer_id,
+        },
+        "partner": partner_facts(policy, partner, now),
+        "registration": own,
+        "rivals": {family: reg for family, reg in rivals.items() if reg["partner_id"] != quote["partner_id"]},
+    }
+    result = evaluate(policy, version, inputs)
+    decision_id = rt.ids.new("dec")
+    decision = decisions.new_decision(
+        decision_id=decision_id,
+        kind="pricing",
+        subject={"kind": "quote", "id": str(quote.get("quote_ref") or decision_id)},
+        partner_id=quote["partner_id"],
+        policy_version=version,
+        inputs=inputs,
+        result=result,
+        actor=who,
+        at=now,
+    )
+    changes = Changes()
+    opened = []
+    for category in result["approval_categories"]:
+        reasons = [r for r in result["reasons"] if _category_of(result, r) in (category, None)]
+        case, case_changes = cases.open_case(
+            rt,
+            policy,
+            kind="approval",
+            category=category,
+            subject_kind="decision",
+            subject_id=decision_id,
+            requested_by=who,
+            reasons=reasons[:20],
+            risk_score=_risk(result),
+            partner_id=quote["partner_id"],
+            effect=PRICING_EFFECT,
+            context={"decision_id": decision_id, "net_total": result["totals"]["net_total"]},
+            policy_version=version,
+        )
+        opened.append(
+            {"approval_id": case["case_id"], "category": category, "queue": case["queue"], "due_at": case["due_at"]}
+        )
+        _merge(changes, case_changes)
+    decision["approvals"] = [o["approval_id"] for o in opened]
+    changes.puts.append(decisions.decision_put(decision, version=None))
+    rules = [r["rule_id"] for r in result["reasons"]]
+    changes.audit.insert(
+        0,
+        AuditEntry(
+            actor=who.actor,
+            actor_role=who.role.value,
+            action="pricing.checked",
+            subject=decision_id,
+            outcome=result["outcome"],
+            inputs=inputs,
+            policy_version=version,
+            rule_ids=tuple(dict.fromkeys(rules)),
+            clauses=tuple(dict.fromkeys(r["clause"] for r in result["reasons"])),
+        ),
+    )
+    changes.events.append(
+        DomainEvent(
+            "revgov.pricing",
+            "quote.checked",
+            {
+                "decision_id": decision_id,
+                "partner_id": quote["partner_id"],
+                "outcome": result["outcome"],
+                "net_total": result["totals"]["net_total"],
+                "approvals": decision["approvals"],
+            },
+        )
+    )
+    rt.commit(who.tenant_id, changes)
+    return response(decision, opened)
+
+
+def response(decision: dict[str, Any], approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    result = decision["result"]
+    return {
+        "decision_id": decision["decision_id"],
+        "policy_version": decision["policy_version"],
+        "outcome": decision["outcome"],
+        "status": decision["status"],
+        "partner_id": decision["partner_id"],
+        "approver_roles": sorted({a["queue"] for a in approvals or []}),
+        "approvals": approvals or [],
+        "lines": result["lines"],
+        "totals": result["totals"],
+        "findings": result["findings"],
+        "reasons": result["reasons"],
+    }
+
+
+def _category_of(result: dict[str, Any], reason: dict[str, Any]) -> str | None:
+    for finding in result["findings"] + [f for line in result["lines"] for f in line["findings"]]:
+        if finding["rule_id"] == reason["rule_id"] and finding["message"] == reason["message"]:
+            return finding.get("category")
+    return None
+
+
+def _risk(result: dict[str, Any]) -> int:
+    """0–100: how far the quote leans on exceptions (categories) and how thin its margin is."""
+    margin = result["totals"].get("margin_percent")
+    thin = 0 if margin is None else max(0, 30 - int(Decimal(margin)))
+    return min(100, 20 * len(result["approval_categories"]) + thin)
+
+
+def _merge(into: Changes, extra: Changes) -> None:
+    into.puts.extend(extra.puts)
+    into.deletes.extend(extra.deletes)
+    into.audit.extend(extra.audit)
+    into.events.extend(extra.events)
+
+
+def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
+    """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny."""
+    decision_id = case["subject"]["id"]
+    stored = rt.store.get(who.tenant_id, decisions.DECISIONS, decision_id)
+    if stored is None:
+        raise NotFound(f"no decision {decision_id}")
+    decision = stored.data
+    others = [
+        c for c in (rt.store.get(who.tenant_id, cases.CASES, cid) for cid in decision["approvals"]) if c is not None
+    ]
+    statuses = {c.data["case_id"]: c.data["status"] for c in others} | {case["case_id"]: case["status"]}
+    history = [
+        *decision["history"],
+        {"approval_id": case["case_id"], "outcome": case["status"], "by": who.actor, "at": rt.clock.now_iso()},
+    ]
+    if case["status"] == "rejected":
+        outcome, status = "deny", "rejected"
+    elif all(s == "approved" for s in statuses.values()):
+        outcome, status = "allow", "approved"
+    else:
+        outcome, status = decision["outcome"], decision["status"]
+    updated = {**decision, "outcome": outcome, "status": status, "history": history}
+    changes = Changes(puts=[decisions.decision_put(updated, version=stored.version)])
+    if status != decision["status"]:
+        changes.audit.append(
+            AuditEntry(
+                actor=who.actor,
+                actor_role=who.role.value,
+                action=f"pricing.{status}",
+                subject=decision_id,
+                outcome=outcome,
+                inputs={"approvals": statuses},
+                policy_version=decision["policy_version"],
+                rule_ids=tuple(r["rule_id"] for r in case["reasons"]),
+                clauses=tuple(r["clause"] for r in case["reasons"]),
+            )
+        )
+        changes.events.append(
+            DomainEvent("revgov.pricing", f"quote.{status}", {"decision_id": decision_id, "outcome": outcome})
+        )
+    return changes
