@@ -1,4 +1,9 @@
 """Chalice entry point: `chalice local`, `chalice package` and Lambda all load `app` from here."""
 
-from revgov.edge.api import app  # noqa: F401
-from revgov.edge.handlers import flush_outbox, log_event  # noqa: F401  (event and scheduled handlers)
+from revgov.edge.api import api_key, app  # noqa: F401  (the API and its authorizer)
+from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
+    bill_erp_event,
+    billing_sla_sweep,
+    flush_outbox,
+    log_event,
+)

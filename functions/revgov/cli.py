@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -45,6 +46,64 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    """Re-publish a tenant's dead-lettered or failed ERP events (or the ones named) after their cause is fixed."""
+    import getpass
+    import json
+    import os
+
+    if args.state_file:
+        from .local.emulator import LOCAL_CREDENTIALS
+
+        info = json.loads(Path(args.state_file).read_text(encoding="utf-8"))
+        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
+    from .runtime import runtime
+    from .services import erp
+
+    rt = runtime()
+    event_ids = args.event_id or erp.replayable(rt, args.tenant, tuple(args.status))
+    results = erp.replay(rt, args.tenant, event_ids, actor=f"cli:{getpass.getuser()}")
+    for result in results:
+        print(json.dumps(result))
+    print(json.dumps({"replayed": sum(r["status"] == "replayed" for r in results), "of": len(results)}))
+    return 0 if all(r["status"] == "replayed" for r in results) else 1
+
+
+def _copilot_index(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .runtime import build_copilot
+    from .services.copilot import contract_files, index_tenant
+    from .settings import settings
+
+    config = settings()
+    index, _ = build_copilot(config)
+    tenants = args.tenant or sorted(p.parent.name for p in config.tenants_dir.glob("*/tenant.yaml"))
+    total = sum(len(contract_files(config.tenants_dir, t)) for t in tenants)
+    console = Console()
+    counts: dict[str, int] = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("Indexing contracts", total=total)
+        for tenant_id in tenants:
+            progress.update(task, description=f"Indexing {tenant_id}")
+
+            def done(result: Any, tenant_id: str = tenant_id) -> None:
+                counts[result.status] = counts.get(result.status, 0) + 1
+                progress.console.print(
+                    f"{tenant_id}/{result.document}: {result.status}, {result.clauses} clauses, "
+                    f"{result.embedded} embedded, {result.removed} removed"
+                )
+                if result.status != "removed":
+                    progress.advance(task)
+
+            index_tenant(index, config.tenants_dir, tenant_id, on_document=done)
+    where = config.copilot.opensearch_endpoint if config.copilot.index == "opensearch" else config.copilot.index_path
+    console.print(f"Indexed {len(tenants)} tenant(s) into {config.copilot.index} ({where}): {counts}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="revgov", description="Revgov: revenue governance for partner programs")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -52,7 +111,33 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (default 8000)")
     dev.add_argument("--state-file", default=".revgov/local.json", help="where to write the base URL and demo keys")
     dev.set_defaults(run=_dev)
+    events = commands.add_parser("events", help="ERP events: replay what failed or was dead-lettered")
+    event_commands = events.add_subparsers(dest="events_command", required=True)
+    replay = event_commands.add_parser("replay", help="put failed or dead-lettered ERP events back on the bus")
+    replay.add_argument("--tenant", required=True, help="the tenant id")
+    replay.add_argument(
+        "--event-id", action="append", help="an evt_… id to replay (repeatable); default: all with --status"
+    )
+    replay.add_argument(
+        "--status",
+        action="append",
+        choices=["dead_lettered", "failed"],
+        help="which events to replay when no --event-id is given (default: both)",
+    )
+    replay.add_argument(
+        "--state-file",
+        help="reach the local stack of `revgov dev` through its state file (.revgov/local.json); "
+        "without it the AWS settings of the environment are used",
+    )
+    replay.set_defaults(run=_replay)
+    copilot = commands.add_parser("copilot", help="the contract copilot")
+    copilot_commands = copilot.add_subparsers(dest="copilot_command", required=True)
+    index = copilot_commands.add_parser("index", help="index tenants' contracts (unchanged documents are no-ops)")
+    index.add_argument("--tenant", action="append", help="only this tenant (repeatable); default: every tenant")
+    index.set_defaults(run=_copilot_index)
     args = parser.parse_args(argv)
+    if getattr(args, "events_command", None) == "replay" and not args.status:
+        args.status = ["dead_lettered", "failed"]
     return int(args.run(args))
 
 

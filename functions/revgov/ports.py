@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .domain.audit import AuditEntry
+from .domain.copilot import Draft, Hit, IndexedDocument, IngestResult, Passage, Scope
 
 
 class Clock(Protocol):
@@ -48,6 +49,9 @@ class DomainEvent:
     source: str
     detail_type: str
     detail: dict[str, Any]
+    # Set only for an event that already has an identity and a time: an ERP event relayed, re-applied or replayed.
+    event_id: str | None = None
+    occurred_at: str | None = None
 
 
 @dataclass
@@ -114,3 +118,40 @@ class EventPublisher(Protocol):
     def publish(self, tenant_id: str, events: list[dict[str, Any]]) -> list[str]:
         """Put events on the bus; returns the event ids that failed (to be retried)."""
         ...
+
+
+class Embedder(Protocol):
+    """Text to unit vectors. `model_id` names the vector space: vectors of two models are never compared."""
+
+    model_id: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> list[list[float]]: ...
+
+
+class ClauseIndex(Protocol):
+    """Contract clauses, per tenant, searchable by words and by meaning; every read is fenced by a `Scope`."""
+
+    def index_document(self, document: IndexedDocument) -> IngestResult:
+        """Add or update one document; an unchanged document hash is a no-op, unchanged clauses are not re-embedded."""
+        ...
+
+    def documents(self, tenant_id: str) -> dict[str, str | None]:
+        """Document code -> the partner it belongs to (None: tenant-wide), for every indexed document of the tenant."""
+        ...
+
+    def remove_document(self, tenant_id: str, document: str) -> int: ...
+
+    def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """Best clauses first. `mode`: hybrid (words + meaning, fused), lexical or dense."""
+        ...
+
+    def get(self, scope: Scope, clause_ids: list[str]) -> list[Passage]: ...
+
+    def delete_tenant(self, tenant_id: str) -> int: ...
+
+
+class Answerer(Protocol):
+    """Drafts an answer from retrieved clauses only; the service validates its citations before anyone sees it."""
+
+    def answer(self, question: str, hits: list[Hit], *, context: list[str]) -> Draft: ...

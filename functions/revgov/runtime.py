@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from .domain.audit import AuditEntry
-from .ports import Changes, Clock, Delete, DocumentStore, EventPublisher, IdGenerator, Put
+from .ports import Answerer, Changes, ClauseIndex, Clock, Delete, DocumentStore, EventPublisher, IdGenerator, Put
 from .settings import Settings, settings
 
 OUTBOX = "OUTBOX"
@@ -20,22 +20,39 @@ class Runtime:
     publisher: EventPublisher
     clock: Clock
     ids: IdGenerator
+    clause_index: ClauseIndex | None = None  # the copilot's retrieval; None where the copilot is not wired
+    answerer: Answerer | None = None
 
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
         """Commit the change, its audit records and its events (as outbox items) atomically, then publish.
 
         An event whose publish fails stays in the outbox and is retried by `flush_outbox`, so none is lost.
         """
-        envelopes = [self._envelope(tenant_id, e.source, e.detail_type, e.detail) for e in changes.events]
+        envelopes = [
+            self._envelope(tenant_id, e.source, e.detail_type, e.detail, e.event_id, e.occurred_at)
+            for e in changes.events
+        ]
         changes.puts.extend(Put(OUTBOX, env["detail"]["event_id"], env) for env in envelopes)
         sealed = self.store.commit(tenant_id, changes)
         if envelopes:
             self._publish(tenant_id, envelopes)
         return sealed
 
-    def _envelope(self, tenant_id: str, source: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-        event_id = self.ids.new("evt")
-        full = {**detail, "tenant_id": tenant_id, "event_id": event_id, "occurred_at": self.clock.now_iso()}
+    def _envelope(
+        self,
+        tenant_id: str,
+        source: str,
+        detail_type: str,
+        detail: dict[str, Any],
+        event_id: str | None = None,
+        occurred_at: str | None = None,
+    ) -> dict[str, Any]:
+        full = {
+            **detail,
+            "tenant_id": tenant_id,
+            "event_id": event_id or self.ids.new("evt"),
+            "occurred_at": occurred_at or self.clock.now_iso(),
+        }
         return {"source": source, "detail_type": detail_type, "detail": full}
 
     def _publish(self, tenant_id: str, envelopes: list[dict[str, Any]]) -> int:
@@ -67,7 +84,31 @@ def build_runtime(config: Settings) -> Runtime:
     ids = RandomIds(clock)
     store = DynamoDocumentStore(config.table_name, config.region, clock, ids, host=config.endpoint_url)
     publisher = EventBridgePublisher(config.event_bus, config.region, config.endpoint_url)
-    return Runtime(config, store, publisher, clock, ids)
+    clause_index, answerer = build_copilot(config)
+    return Runtime(config, store, publisher, clock, ids, clause_index=clause_index, answerer=answerer)
+
+
+def build_copilot(config: Settings) -> tuple[ClauseIndex, Answerer]:
+    """The copilot's adapters. Each opens nothing heavy until first used (no model load at cold start)."""
+    from .adapters.answerers import BedrockAnswerer, LocalAnswerer
+    from .adapters.embeddings import CachedEmbedder, MiniLMEmbedder, TitanEmbedder
+
+    c = config.copilot
+    model: Any = TitanEmbedder(c.embedding_model, config.region) if c.embedder == "bedrock" else MiniLMEmbedder()
+    embedder = CachedEmbedder(model, c.embedding_cache) if c.embedding_cache and c.embedder != "bedrock" else model
+    index: ClauseIndex
+    if c.index == "opensearch":
+        from .adapters.opensearch_index import OpenSearchClauseIndex
+
+        index = OpenSearchClauseIndex(
+            embedder, endpoint=c.opensearch_endpoint, region=config.region, service=c.opensearch_service
+        )
+    else:
+        from .adapters.local_index import SqliteClauseIndex
+
+        index = SqliteClauseIndex(c.index_path, embedder, query_embedder=model)
+    answerer = BedrockAnswerer(c.answer_model, config.region) if c.answerer == "bedrock" else LocalAnswerer()
+    return index, answerer
 
 
 @lru_cache(maxsize=1)

@@ -3,11 +3,42 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class CopilotSettings:
+    """Which clause index, embedder and answerer the copilot uses, and where they live."""
+
+    index: str  # local (SQLite FTS5 + vectors) | opensearch
+    index_path: Path
+    embedder: str  # minilm (offline ONNX) | bedrock (Titan)
+    embedding_cache: Path | None
+    answerer: str  # local (quotes) | bedrock (Converse)
+    opensearch_endpoint: str | None
+    opensearch_service: str
+    embedding_model: str
+    answer_model: str
+
+    @classmethod
+    def from_env(cls, e: Mapping[str, str]) -> CopilotSettings:
+        cache = e.get("REVGOV_EMBEDDING_CACHE", str(_REPO / ".revgov" / "embeddings.sqlite"))
+        return cls(
+            index=e.get("REVGOV_COPILOT_INDEX", "local"),
+            index_path=Path(e.get("REVGOV_COPILOT_INDEX_PATH", _REPO / ".revgov" / "copilot-index.sqlite")),
+            embedder=e.get("REVGOV_EMBEDDER", "minilm"),
+            embedding_cache=Path(cache) if cache else None,
+            answerer=e.get("REVGOV_ANSWERER", "local"),
+            opensearch_endpoint=e.get("REVGOV_OPENSEARCH_ENDPOINT") or None,
+            opensearch_service=e.get("REVGOV_OPENSEARCH_SERVICE", "aoss"),
+            embedding_model=e.get("REVGOV_EMBEDDING_MODEL", "amazon.titan-embed-text-v2:0"),
+            answer_model=e.get("REVGOV_ANSWER_MODEL", "anthropic.claude-3-5-haiku-20241022-v1:0"),
+        )
 
 
 @dataclass(frozen=True)
@@ -22,6 +53,7 @@ class Settings:
     tenants_dir: Path
     max_body_bytes: int
     service_name: str = "revgov"
+    copilot: CopilotSettings = field(default_factory=lambda: CopilotSettings.from_env({}))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -36,6 +68,7 @@ class Settings:
             events_dir=Path(e.get("REVGOV_EVENTS_DIR", _REPO / "events")),
             tenants_dir=Path(e.get("REVGOV_TENANTS_DIR", _REPO / "tenants")),
             max_body_bytes=int(e.get("REVGOV_MAX_BODY_BYTES", str(256 * 1024))),
+            copilot=CopilotSettings.from_env(e),
         )
 
 

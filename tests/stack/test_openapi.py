@@ -1,6 +1,7 @@
 """The served OpenAPI document matches the routes, and every example request works against the stack."""
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -8,8 +9,10 @@ import pytest
 import revgov.edge.api  # noqa: F401  (fills the route table)
 from revgov.domain.access import Principal, Role
 from revgov.edge.registry import OPERATIONS
-from revgov.services import cases
-from support import Api, example_tenant
+from revgov.local.demo_partners import demo_application, onboard
+from revgov.services import cases, partners
+from revgov.tenant_files import load_tenant_file
+from support import ROOT, Api, example_tenant
 
 
 def test_openapi_lists_every_operation_with_its_roles(api):
@@ -33,11 +36,14 @@ class Replay:
         self.tenant_id = config["tenant_id"]
         self.policy = config["policy"]
         self.rt = stack.runtime
+        self.api = api
         self.operator = operator
+        self.extra_tenants: list[str] = []
         self.admin = api.as_key(created["admin_key"]["key"])
         self.by_role = {"operator": operator, "admin": self.admin}
         for role in ("finance", "channel_ops", "legal", "customer_success", "sales", "viewer"):
             self.by_role[role] = api.as_key(self.admin.post("/v1/keys", {"role": role, "label": role}).json()["key"])
+        self.onboarding_tenant()
 
     def open_case(self, kind: str) -> str:
         requester = Principal(self.tenant_id, Role.SALES, "key_01JX0000000000000000000000")
@@ -53,16 +59,66 @@ class Replay:
         self.rt.commit(self.tenant_id, changes)
         return case["case_id"]
 
+    def onboarding_tenant(self) -> tuple[str, dict[str, Any]]:
+        """The example tenant has no onboarding rules: partner examples replay in a copy of northwind's policy."""
+        if not self.extra_tenants:
+            config = {**load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")}
+            config["tenant_id"] = example_tenant()["tenant_id"]
+            created = self.operator.post("/v1/tenants", config).json()
+            self.extra_tenants.append(config["tenant_id"])
+            self.onboarding_policy = config["policy"]
+            admin = self.api.as_key(created["admin_key"]["key"])
+            for role in ("channel_ops", "sales"):
+                key = admin.post("/v1/keys", {"role": role, "label": role}).json()["key"]
+                self.by_role[f"partners:{role}"] = self.api.as_key(key)
+        return self.extra_tenants[0], self.onboarding_policy
 
-# What each example needs to exist first: path values and the role that replays it.
-PREPARE: dict[str, Callable[[Replay], tuple[dict[str, str], str]]] = {
+    def partner(self, status: str, tier: int = 0) -> str:
+        """A partner in `status` (at the tier of that rank index), onboarded as the demo seed does."""
+        tid, policy = self.onboarding_tenant()
+        sales, approver = (
+            Principal(tid, role, f"key_01JX00000000000000000000{n}") for n, role in enumerate(_SEEDERS, 10)
+        )
+        application = demo_application("Replay Reseller", "reseller", policy["partner_tiers"][tier])
+        goal = "active" if status == "suspended" else status
+        partner_id = str(onboard(self.rt, policy, application, goal, sales=sales, approver=approver)["partner_id"])
+        if status == "suspended":
+            partners.change_status(self.rt, approver, partner_id, "suspended", "replay of reinstate")
+        return partner_id
+
+
+_SEEDERS = (Role.SALES, Role.CHANNEL_OPS)
+
+
+def _in_60_days() -> str:
+    return (date.today() + timedelta(days=60)).isoformat()
+
+
+# What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
+# fields that must name objects of this stack (ids, dates relative to today) instead of the documented ones.
+PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
+    "check_quote": lambda r: ({}, "partners:sales", {"partner_id": r.partner("active", 1)}),
+    "register_deal": lambda r: (
+        {},
+        "partners:sales",
+        {"partner_id": r.partner("active", 1), "expected_close": _in_60_days()},
+    ),
     "create_tenant": lambda r: ({}, "operator"),
     "suspend_tenant": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "resume_tenant": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "create_tenant_key": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "create_key": lambda r: ({}, "admin"),
+    "rotate_webhook_secret": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "decide_approval": lambda r: ({"approval_id": r.open_case("approval")}, "channel_ops"),
     "resolve_exception": lambda r: ({"exception_id": r.open_case("exception")}, "channel_ops"),
+    "ask_copilot": lambda r: ({}, "legal"),
+    "create_partner": lambda r: ({}, "partners:sales"),
+    "amend_partner_terms": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:sales"),
+    "add_partner_document": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:channel_ops"),
+    "add_partner_certification": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:channel_ops"),
+    "suspend_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
+    "reinstate_partner": lambda r: ({"partner_id": r.partner("suspended")}, "partners:channel_ops"),
+    "terminate_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 
@@ -71,7 +127,8 @@ ORDER = ["suspend_tenant", "resume_tenant"]
 def replay(api, operator, stack):
     replay = Replay(api, operator, stack)
     yield replay
-    operator.delete(f"/v1/tenants/{replay.tenant_id}")
+    for tenant_id in (replay.tenant_id, *replay.extra_tenants):
+        operator.delete(f"/v1/tenants/{tenant_id}")
 
 
 def test_every_body_operation_has_a_preparer():
@@ -91,7 +148,8 @@ def test_the_example_request_is_accepted_by_the_running_stack(op, replay, api):
     example = doc["paths"][op.path][op.method.lower()]["requestBody"]["content"]["application/json"]["examples"][
         "default"
     ]["value"]
-    values, role = PREPARE[op.name](replay)
+    values, role, *overrides = PREPARE[op.name](replay)
+    example = {**example, **(overrides[0] if overrides else {})}
     if op.name == "create_tenant":  # the example's id is taken by the time it is replayed twice
         example = {**example, "tenant_id": example_tenant()["tenant_id"]}
     response = replay.by_role[role].request(op.method, op.path.format(**values), example)

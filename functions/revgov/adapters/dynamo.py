@@ -265,7 +265,8 @@ class DynamoDocumentStore:
                 "collection": item.pk.split("#", 2)[2],
                 "key": item.sk,
                 "version": int(item.version),
-                "data": json.loads(item.data),
+                # powertools idempotency records (T#{tenant}#IDEMPOTENCY) have no data while in progress
+                "data": json.loads(item.data) if item.data is not None else None,
             }
             for item in sorted(self._scan_tenant(tenant_id), key=lambda i: (i.pk, i.sk))
         ]

@@ -46,4 +46,6 @@ def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) 
                         f"/policy/partner_tiers/{i}/requirements/certifications", f"unknown certification {cert}"
                     )
                 )
-    return problems
+    from .partners import onboarding_problems
+
+    return problems + onboarding_problems(policy)

@@ -7,7 +7,7 @@ the stacks declare the event-source mappings with ReportBatchItemFailures.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..logs import logger
@@ -39,21 +39,62 @@ def log_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _log)
 
 
+def _bill(bus_event: dict[str, Any]) -> None:
+    from ..adapters.idempotency import once
+    from ..services import billing
+
+    rt = runtime()
+    detail = bus_event.get("detail")
+    tenant_id = detail.get("tenant_id") if isinstance(detail, dict) else None
+    if not isinstance(tenant_id, str) or not tenant_id:
+        billing.bill_erp_event(rt, bus_event)  # refuses it: poison, to the DLQ
+        return
+    once(rt.settings, tenant_id, "bill_erp_event", billing.bill_erp_event)(rt, bus_event=bus_event)
+
+
+@app.lambda_function(name="bill_erp_event")
+def bill_erp_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """ERP events from the erp-billing rule: invoice lines, sales facts and exceptions, each event once."""
+    from ..adapters.idempotency import register_context
+
+    register_context(context)
+    return drain(event.get("Records", []), _bill)
+
+
+def _tenant_ids() -> Iterator[str]:
+    from ..domain.access import PLATFORM
+    from ..services.tenants import REGISTRY
+
+    cursor = None
+    while True:
+        page = runtime().store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
+        yield from (item.key for item in page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            return
+
+
 @app.lambda_function(name="flush_outbox")
 def flush_outbox(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: publish events a failed publish left in any tenant's outbox."""
     from ..domain.access import PLATFORM
-    from ..services.tenants import REGISTRY
 
     rt = runtime()
     published = rt.flush_outbox(PLATFORM)
-    cursor = None
-    while True:
-        page = rt.store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
-        published += sum(rt.flush_outbox(item.key) for item in page.items)
-        cursor = page.next_cursor
-        if not cursor:
-            return {"published": published}
+    published += sum(rt.flush_outbox(tenant_id) for tenant_id in _tenant_ids())
+    return {"published": published}
 
 
-HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {"log_event": log_event}
+@app.lambda_function(name="billing_sla_sweep")
+def billing_sla_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: an invoice_sla_breach exception for each billable ERP event still without a line past the SLA."""
+    from ..services import billing
+
+    rt = runtime()
+    return {"opened": sum(billing.sweep_sla(rt, tenant_id) for tenant_id in _tenant_ids())}
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
+    "log_event": log_event,
+    "bill_erp_event": bill_erp_event,
+}

@@ -59,6 +59,11 @@ def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_po
     router = EventRouter(wired, HANDLERS, sqs=sqs, on_dead_letter=dead_letter)
     router.start()
     seeded = seed(rt)
+    if rt.clause_index is not None:  # the copilot's index: unchanged contracts are no-ops, so restarts stay fast
+        from ..services.copilot import index_tenant
+
+        for tenant_id in seeded["tenants"]:
+            index_tenant(rt.clause_index, rt.settings.tenants_dir, tenant_id)
     server = DevServer(app, port=port)
     server.start()
     stack = LocalStack(emulator, server, router, rt)

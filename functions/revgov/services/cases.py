@@ -19,7 +19,11 @@ from ..runtime import Runtime
 
 CASES = "CASE"
 # effect name -> "module:function(rt, decided_case, who) -> Changes", imported when first needed
-EFFECTS: dict[str, str] = {}
+EFFECTS: dict[str, str] = {
+    "pricing.approval": "revgov.services.pricing:apply_approval",
+    "deal.registration": "revgov.services.deals:apply_review",
+    "partner.activation": "revgov.services.partners:apply_activation_decision",
+}
 Effect = Callable[[Runtime, dict[str, Any], Principal], Changes]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.errors import MalformedRequest, NotFound
-from ..ports import Changes, Put
+from ..ports import Changes, Page, Put
 from ..runtime import Runtime
 
 EVENTS = "EVENT"
@@ -22,23 +22,65 @@ def accept(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
 
 
 def record(rt: Runtime, bus_event: dict[str, Any], *, status: str, reason: str | None = None) -> dict[str, Any]:
-    """Upsert the log entry of one bus event. Idempotent: the same event recorded twice is one entry."""
+    """Upsert the log entry of one bus event. Idempotent: the same event recorded twice is one entry.
+
+    Dead-lettering keeps the reason of the last failed delivery as `last_error`.
+    """
     detail = bus_event.get("detail")
     if not isinstance(detail, dict) or not detail.get("tenant_id") or not detail.get("event_id"):
         raise MalformedRequest("a bus event needs detail.tenant_id and detail.event_id")
     tenant_id, event_id = str(detail["tenant_id"]), str(detail["event_id"])
+    last_error = None
+    if status == "dead_lettered":
+        previous = rt.store.get(tenant_id, EVENTS, event_id)
+        last_error = previous.data.get("reason") if previous and previous.data.get("status") == "failed" else None
+    put = entry_put(
+        rt,
+        event_id=event_id,
+        source=bus_event.get("source"),
+        detail_type=bus_event.get("detail-type"),
+        occurred_at=detail.get("occurred_at"),
+        status=status,
+        reason=reason,
+        last_error=last_error,
+    )
+    rt.store.commit(tenant_id, Changes(puts=[put]))
+    return put.data
+
+
+def entry_put(
+    rt: Runtime,
+    *,
+    event_id: str,
+    source: Any,
+    detail_type: Any,
+    occurred_at: Any,
+    status: str,
+    reason: str | None = None,
+    last_error: str | None = None,
+) -> Put:
+    """The log entry of one event as a Put, for a use case to commit with the change the event caused.
+
+    Entries are listed by status (`by_status`), kept 35 days.
+    """
     entry = {
         "event_id": event_id,
-        "source": bus_event.get("source"),
-        "detail_type": bus_event.get("detail-type"),
-        "occurred_at": detail.get("occurred_at"),
+        "source": source,
+        "detail_type": detail_type,
+        "occurred_at": occurred_at,
         "status": status,
         "reason": reason,
         "updated_at": rt.clock.now_iso(),
     }
+    if last_error:
+        entry["last_error"] = last_error
     expires = rt.clock.now_ms() // 1000 + _RETENTION_SECONDS
-    rt.store.commit(tenant_id, Changes(puts=[Put(EVENTS, event_id, entry, expires_at=expires)]))
-    return entry
+    return Put(EVENTS, event_id, entry, expires_at=expires, lookup=(f"{EVENTS}#{status}", event_id))
+
+
+def by_status(rt: Runtime, tenant_id: str, status: str, *, limit: int, cursor: str | None = None) -> Page:
+    """Events whose latest status is `status` (e.g. dead_lettered, to replay them), oldest id first."""
+    return rt.store.lookup(tenant_id, f"{EVENTS}#{status}", limit=limit, cursor=cursor)
 
 
 def get(rt: Runtime, tenant_id: str, event_id: str) -> dict[str, Any]:

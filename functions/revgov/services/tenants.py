@@ -16,6 +16,7 @@ from . import keys
 PROFILE = ("TENANT", "PROFILE")
 REGISTRY = "TENANTS"
 SECRETS = ("SECRET", "WEBHOOK")
+POLICIES = "POLICY"
 
 
 def _registry_entry(tenant: Tenant) -> dict[str, Any]:
@@ -35,6 +36,19 @@ def _tenant_puts(tenant: Tenant, *, version: int | None, new: bool) -> list[Put]
         ),
         Put(REGISTRY, tenant.tenant_id, _registry_entry(tenant), tenant_id=PLATFORM),
     ]
+
+
+def policy_put(tenant: Tenant) -> Put:
+    """Every policy version a decision was made under stays readable, so the decision can be replayed."""
+    data = {"policy_version": tenant.policy_version, "policy": tenant.policy}
+    return Put(POLICIES, tenant.policy_version, data, tenant_id=tenant.tenant_id)
+
+
+def policy_at(rt: Runtime, tenant_id: str, version: str) -> dict[str, Any]:
+    stored = rt.store.get(tenant_id, POLICIES, version)
+    if stored is None:
+        raise NotFound(f"policy version {version} is not stored for this tenant")
+    return dict(stored.data["policy"])
 
 
 def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +72,7 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
                 tenant_id=tenant.tenant_id,
             ),
             Put(admin_put.collection, admin_put.key, admin_put.data, must_be_absent=True, tenant_id=tenant.tenant_id),
+            policy_put(tenant),
         ],
         audit=[
             AuditEntry(

@@ -2,4 +2,13 @@
 
 
 def load_all() -> None:
-    from . import cases, events, platform  # noqa: F401
+    from . import (
+        billing,  # noqa: F401
+        cases,  # noqa: F401
+        copilot,  # noqa: F401
+        erp,  # noqa: F401
+        events,  # noqa: F401
+        partners,  # noqa: F401
+        platform,  # noqa: F401
+        pricing,  # noqa: F401
+    )

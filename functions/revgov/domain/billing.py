@@ -1,0 +1,477 @@
+"""Billing core: the tenant's billing policy, proration, cancellation credits, usage rating and monthly invoices.
+
+Pure and exact: amounts are computed in Decimal and rounded once, half-even, at line level (`money.round_money`).
+A usage charge model is one small function behind one signature (`CHARGE_MODELS`), so a new model is one entry.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
+from itertools import pairwise
+from typing import Any
+
+from .cases import due_at
+from .errors import Conflict, RuleViolation
+from .money import format_money, round_money
+
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+# ERP detail-types that must be posted as an invoice line within the invoice SLA (PA-10.7, SOP-2.1, COP-2.1)
+SLA_TRACKED = frozenset({"shipment.confirmed", "subscription.activated", "service.completed"})
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """A policy rule as cited by a decision: its id and the contract clause it comes from."""
+
+    rule_id: str
+    clause: str
+
+    @classmethod
+    def of(cls, node: dict[str, Any]) -> RuleRef:
+        return cls(str(node["id"]), str(node["clause"]))
+
+
+# --- periods -----------------------------------------------------------------------------------------------
+def parse_day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def period_of(day: date) -> str:
+    """The billing month a day falls in, named like 2026-10."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    year, month = (int(part) for part in period.split("-"))
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def next_period(period: str) -> str:
+    return period_of(period_bounds(period)[1] + timedelta(days=1))
+
+
+def days_in_month(day: date) -> int:
+    return calendar.monthrange(day.year, day.month)[1]
+
+
+def quarter_of(day: date) -> str:
+    return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+
+
+def period_ended(period: str, at: datetime) -> bool:
+    """A billing month has ended once its last day (UTC) is over."""
+    return at.date() > period_bounds(period)[1]
+
+
+def sla_due(occurred_at: str, hours: int) -> str:
+    """When a billable event's invoice line is due: hours after it occurred in the source system."""
+    return due_at(occurred_at, hours)
+
+
+@dataclass(frozen=True)
+class ServicePeriod:
+    start: date
+    end: date
+
+    @classmethod
+    def day(cls, day: date) -> ServicePeriod:
+        return cls(day, day)
+
+    @classmethod
+    def month(cls, period: str) -> ServicePeriod:
+        return cls(*period_bounds(period))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> ServicePeriod:
+        return cls(parse_day(data["start"]), parse_day(data["end"]))
+
+    def as_dict(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+# --- subscriptions -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DailyCharge:
+    """A charge (or credit) for whole days of one month: monthly price x days / days in the month, rounded once."""
+
+    amount: Decimal
+    days: int
+    divisor: int
+    period: ServicePeriod
+
+
+def prorate(monthly_price: Decimal, activated_on: date) -> DailyCharge:
+    """Activation day and every following day to the month end, both included (PA-10.3, SOP-2.3, COP-2.3)."""
+    divisor = days_in_month(activated_on)
+    days = divisor - activated_on.day + 1
+    end = activated_on.replace(day=divisor)
+    return DailyCharge(round_money(monthly_price * days / divisor), days, divisor, ServicePeriod(activated_on, end))
+
+
+def cancellation_credit(monthly_price: Decimal, effective_on: date, billed: ServicePeriod) -> DailyCharge | None:
+    """Credit the full days after the effective day that were billed; the effective day itself is not credited.
+
+    None when nothing billed is left to credit (e.g. effective on the last day of the month: PA-10.4, SOP-2.4).
+    """
+    start = max(effective_on + timedelta(days=1), billed.start)
+    if start > billed.end:
+        return None
+    divisor = days_in_month(billed.start)
+    days = (billed.end - start).days + 1
+    return DailyCharge(round_money(monthly_price * days / divisor), days, divisor, ServicePeriod(start, billed.end))
+
+
+# --- usage rating -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Band:
+    up_to: Decimal | None  # inclusive upper bound of the band; None for the last, open band
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class BandCharge:
+    first: Decimal  # units above this bound fall in the band
+    last: Decimal | None
+    units: Decimal
+    rate: Decimal
+    amount: Decimal  # exact, not rounded
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": _quantity(self.first),
+            "to": None if self.last is None else _quantity(self.last),
+            "units": _quantity(self.units),
+            "rate": f"{self.rate:f}",
+            "amount": f"{self.amount:f}",
+        }
+
+
+def _graduated(bands: Sequence[Band], units: Decimal) -> list[BandCharge]:
+    """Each band's units at that band's rate; higher rates never apply to lower bands."""
+    charges, lower = [], ZERO
+    for band in bands:
+        upper = units if band.up_to is None else min(units, band.up_to)
+        in_band = max(ZERO, upper - lower)
+        if in_band:
+            charges.append(BandCharge(lower, band.up_to, in_band, band.rate, in_band * band.rate))
+        if band.up_to is None or units <= band.up_to:
+            break
+        lower = band.up_to
+    return charges
+
+
+def _volume(bands: Sequence[Band], units: Decimal) -> list[BandCharge]:
+    """Every unit at the rate of the band the whole quantity falls in."""
+    lower = ZERO
+    for band in bands:
+        if band.up_to is None or units <= band.up_to:
+            return [BandCharge(lower, band.up_to, units, band.rate, units * band.rate)] if units else []
+        lower = band.up_to
+    raise ValueError("a rate table ends with an open band")  # pragma: no cover - checked when the table is read
+
+
+ChargeModel = Callable[[Sequence[Band], Decimal], list[BandCharge]]
+CHARGE_MODELS: dict[str, ChargeModel] = {"graduated": _graduated, "volume": _volume}
+
+
+@dataclass(frozen=True)
+class RateTable:
+    metric: str
+    unit: str
+    sku: str
+    family: str
+    model: str
+    round_up_to_whole_unit: bool
+    bands: tuple[Band, ...]
+    unit_cost: Decimal | None
+    rule: RuleRef
+
+    @classmethod
+    def from_policy(cls, node: dict[str, Any]) -> RateTable:
+        bands = tuple(
+            Band(None if b.get("up_to") is None else Decimal(b["up_to"]), Decimal(b["rate"])) for b in node["bands"]
+        )
+        bounds = [b.up_to for b in bands[:-1] if b.up_to is not None]
+        if not bands or bands[-1].up_to is not None or len(bounds) != len(bands) - 1:
+            raise ValueError(f"rate table {node['id']}: only the last band is open-ended")
+        if any(a >= b for a, b in pairwise(bounds)):
+            raise ValueError(f"rate table {node['id']}: band bounds must increase")
+        if node["model"] not in CHARGE_MODELS:
+            raise ValueError(f"rate table {node['id']}: unknown charge model {node['model']}")
+        return cls(
+            metric=node["metric"],
+            unit=node["unit"],
+            sku=node["sku"],
+            family=node["family"],
+            model=node["model"],
+            round_up_to_whole_unit=node.get("quantity_rounding", "up_to_whole_unit") == "up_to_whole_unit",
+            bands=bands,
+            unit_cost=None if node.get("unit_cost") is None else Decimal(node["unit_cost"]),
+            rule=RuleRef.of(node),
+        )
+
+
+@dataclass(frozen=True)
+class Rating:
+    quantity: Decimal  # as metered
+    units: Decimal  # as rated (rounded up to a whole unit when the table says so)
+    amount: Decimal  # rounded once
+    bands: tuple[BandCharge, ...]
+
+
+def rated_units(table: RateTable, quantity: Decimal) -> Decimal:
+    return quantity.to_integral_value(rounding=ROUND_CEILING) if table.round_up_to_whole_unit else quantity
+
+
+def rate_usage(table: RateTable, quantity: Decimal) -> Rating:
+    """A month's metered quantity priced with the table's charge model; band amounts summed, then rounded once."""
+    if quantity < 0:
+        raise ValueError("a usage quantity cannot be negative")
+    units = rated_units(table, quantity)
+    charges = CHARGE_MODELS[table.model](table.bands, units)
+    return Rating(quantity, units, round_money(sum((c.amount for c in charges), ZERO)), tuple(charges))
+
+
+# --- services and support -------------------------------------------------------------------------------------
+def milestone_amount(contract_value: Decimal, percent: Decimal) -> Decimal:
+    return round_money(contract_value * percent / HUNDRED)
+
+
+def overage_hours(used_before: Decimal, hours: Decimal, allowance: Decimal) -> Decimal:
+    """The part of `hours` that falls beyond the quarter's allowance."""
+    return max(ZERO, used_before + hours - max(used_before, allowance))
+
+
+# --- the tenant's billing policy -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PriceItem:
+    sku: str
+    name: str
+    family: str
+    billing: str  # shipment | subscription
+    list_price: Decimal  # per unit, or per month for a subscription
+    unit_cost: Decimal
+    rule: RuleRef
+
+
+@dataclass(frozen=True)
+class MilestoneService:
+    service: str
+    name: str
+    entitlement: str | None  # the partner entitlement that puts the service in contracted scope
+    rule: RuleRef
+
+
+@dataclass(frozen=True)
+class BillingPolicy:
+    sla_hours: int
+    sla: RuleRef
+    invoicing: RuleRef
+    finalization: RuleRef
+    late_events: RuleRef
+    proration: RuleRef
+    cancellation: RuleRef
+    prices: dict[str, PriceItem]
+    usage: dict[str, RateTable]
+    milestones: dict[str, Decimal]
+    milestone_rule: RuleRef
+    services: dict[str, MilestoneService]
+    overage_rate: Decimal
+    overage_entitlement: str
+    overage_sku: str
+    overage: RuleRef
+
+    @classmethod
+    def from_policy(cls, policy: dict[str, Any]) -> BillingPolicy:
+        billing = policy.get("billing")
+        if not billing:
+            raise ValueError("the tenant policy has no billing section")
+        schedule = billing["milestones"]
+        percents = {name: Decimal(pct) for name, pct in schedule["schedule"].items()}
+        if sum(percents.values(), ZERO) != HUNDRED:
+            raise ValueError(f"milestones {schedule['id']} must total 100%")
+        support = billing["support_overage"]
+        return cls(
+            sla_hours=int(billing["invoice_sla"]["hours"]),
+            sla=RuleRef.of(billing["invoice_sla"]),
+            invoicing=RuleRef.of(billing["invoicing"]),
+            finalization=RuleRef.of(billing["finalization"]),
+            late_events=RuleRef.of(billing["late_events"]),
+            proration=RuleRef.of(billing["proration"]),
+            cancellation=RuleRef.of(billing["cancellation_credit"]),
+            prices={
+                p["sku"]: PriceItem(
+                    p["sku"],
+                    p["name"],
+                    p["family"],
+                    p["billing"],
+                    Decimal(p["list_price"]),
+                    Decimal(p["unit_cost"]),
+                    RuleRef.of(p),
+                )
+                for p in billing["price_list"]
+            },
+            usage={t["metric"]: RateTable.from_policy(t) for t in billing["usage_rates"]},
+            milestones=percents,
+            milestone_rule=RuleRef.of(schedule),
+            services={
+                s["service"]: MilestoneService(s["service"], s["name"], s.get("entitlement"), RuleRef.of(s))
+                for s in billing["services"]
+            },
+            overage_rate=Decimal(support["hourly_rate"]),
+            overage_entitlement=support["entitlement"],
+            overage_sku=support["sku"],
+            overage=RuleRef.of(support),
+        )
+
+
+# --- invoices ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineDraft:
+    """What one billable fact puts on an invoice, before it has a number."""
+
+    kind: str  # shipment | subscription | credit | usage | usage_adjustment | milestone | support_overage
+    description: str
+    family: str
+    sku: str | None
+    quantity: Decimal
+    unit_price: Decimal | None
+    amount: Decimal  # already rounded at line level; negative for a credit
+    cost: Decimal | None
+    service_period: ServicePeriod
+    order_ref: str | None
+    rules: tuple[RuleRef, ...]
+    references_line: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _quantity(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "0E0") else text
+
+
+def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str, opened_at: str) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice_id,
+        "partner_id": partner_id,
+        "period": period,
+        "currency": currency,
+        "status": "draft",
+        "line_count": 0,
+        "total": "0.00",
+        "opened_at": opened_at,
+        "finalized_at": None,
+        "finalized_by": None,
+    }
+
+
+def line_record(
+    invoice: dict[str, Any], number: int, draft: LineDraft, *, event_id: str, erp_event_id: str, posted_at: str
+) -> dict[str, Any]:
+    return {
+        "line_id": f"{invoice['invoice_id']}.{number}",
+        "invoice_id": invoice["invoice_id"],
+        "number": number,
+        "partner_id": invoice["partner_id"],
+        "kind": draft.kind,
+        "description": draft.description,
+        "family": draft.family,
+        "sku": draft.sku,
+        "quantity": _quantity(draft.quantity),
+        "unit_price": None if draft.unit_price is None else f"{draft.unit_price:f}",
+        "amount": format_money(draft.amount),
+        "cost": None if draft.cost is None else format_money(draft.cost),
+        "service_period": draft.service_period.as_dict(),
+        "order_ref": draft.order_ref,
+        "references_line": draft.references_line,
+        "event_ids": [event_id],
+        "erp_event_ids": [erp_event_id],
+        "rule_ids": [r.rule_id for r in draft.rules],
+        "clauses": [r.clause for r in draft.rules],
+        "detail": draft.detail,
+        "posted_at": posted_at,
+        "updated_at": posted_at,
+    }
+
+
+def add_lines(
+    invoice: dict[str, Any], drafts: Sequence[LineDraft], *, event_id: str, erp_event_id: str, posted_at: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The draft invoice with the lines appended (numbered on from the last) and its total moved by their amounts."""
+    if invoice["status"] != "draft":
+        raise Conflict(f"invoice {invoice['invoice_id']} is {invoice['status']}; lines go on a draft invoice")
+    first = int(invoice["line_count"]) + 1
+    lines = [
+        line_record(invoice, first + i, d, event_id=event_id, erp_event_id=erp_event_id, posted_at=posted_at)
+        for i, d in enumerate(drafts)
+    ]
+    total = Decimal(invoice["total"]) + sum((d.amount for d in drafts), ZERO)
+    return {**invoice, "line_count": first - 1 + len(drafts), "total": format_money(total)}, lines
+
+
+def rerate_line(
+    invoice: dict[str, Any],
+    line: dict[str, Any],
+    draft: LineDraft,
+    *,
+    event_id: str,
+    erp_event_id: str,
+    at: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A usage line re-rated with more of the month's usage: the line takes the new amount, the total the delta."""
+    if invoice["status"] != "draft":
+        raise Conflict(f"invoice {invoice['invoice_id']} is {invoice['status']}; its lines cannot change")
+    delta = draft.amount - Decimal(line["amount"])
+    updated = {
+        **line_record(invoice, int(line["number"]), draft, event_id=event_id, erp_event_id=erp_event_id, posted_at=at),
+        "event_ids": [*line["event_ids"], event_id],
+        "erp_event_ids": [*line["erp_event_ids"], erp_event_id],
+        "posted_at": line["posted_at"],
+    }
+    return {**invoice, "total": format_money(Decimal(invoice["total"]) + delta)}, updated
+
+
+def finalize(invoice: dict[str, Any], *, actor: str, at: str, rule: RuleRef) -> dict[str, Any]:
+    """Issue a draft invoice: only after its month has ended, never with nothing to pay; immutable afterwards."""
+    if invoice["status"] != "draft":
+        raise Conflict(
+            f"invoice {invoice['invoice_id']} is already {invoice['status']}",
+            extra={"current_status": invoice["status"], "allowed_next": []},
+        )
+    if not period_ended(invoice["period"], parse_instant(at)):
+        raise RuleViolation(
+            f"the billing month {invoice['period']} has not ended; its invoice is finalized after month end "
+            f"({rule.rule_id}, {rule.clause})"
+        )
+    if Decimal(invoice["total"]) == 0:
+        raise RuleViolation(f"an invoice with a total of 0.00 is not issued ({rule.rule_id}, {rule.clause})")
+    return {**invoice, "status": "finalized", "finalized_at": at, "finalized_by": actor}
+
+
+def sales_fact(line: dict[str, Any], invoice: dict[str, Any], *, event_id: str) -> dict[str, Any]:
+    """What rebates and KPIs read about a billed transaction: who, what, how much, at what cost, when."""
+    return {
+        "line_id": line["line_id"],
+        "invoice_id": invoice["invoice_id"],
+        "partner_id": invoice["partner_id"],
+        "period": invoice["period"],
+        "service_period": line["service_period"],
+        "kind": line["kind"],
+        "family": line["family"],
+        "sku": line["sku"],
+        "quantity": line["quantity"],
+        "net_amount": line["amount"],
+        "cost": line["cost"],
+        "currency": invoice["currency"],
+        "event_id": event_id,
+        "event_ids": line["event_ids"],
+    }

@@ -1,0 +1,46 @@
+"""ERP webhooks: the signed inbound endpoint, and the operator's webhook secret rotation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.errors import UnsupportedMediaType
+from ...services import erp
+from ..http import Call, parse_json
+from ..registry import OPERATOR, PUBLIC, operation
+from .platform import _tenant_id
+
+
+@operation(
+    "POST",
+    "/v1/webhooks/erp",
+    summary="Receive ERP events, signed: headers Revgov-Tenant and Revgov-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "
+    "'{t}.{raw body}'> (300 s tolerance, several v1 accepted). Body: one event (schemas/events/erp-event.schema.json) "
+    'or {"events": [...]} of up to 100. 202 with {event_id, duplicate} (a batch: per-event results)',
+    roles=PUBLIC,
+    tag="events",
+    status=202,
+    raw_body=True,
+)
+def receive_erp_events(call: Call) -> dict[str, Any]:
+    # The signature is checked over the raw bytes before anything in the body is trusted or even parsed.
+    tenant = erp.authenticate(
+        call.runtime, call.headers.get("revgov-tenant"), call.headers.get("revgov-signature"), call.raw_body
+    )
+    content_type = (call.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType(f"send application/json, not {content_type or 'no content type'}")
+    return erp.accept(call.runtime, tenant, parse_json(call.raw_body))
+
+
+@operation(
+    "POST",
+    "/v1/tenants/{tenant_id}/webhook-secret/rotate",
+    summary="Rotate a tenant's ERP webhook secret: the new one is shown once; the old ones work until the grace ends",
+    roles=OPERATOR,
+    tag="tenants",
+    body_schema="api/webhook-secret-rotation.schema.json",
+    example={"grace_seconds": 86400},
+)
+def rotate_webhook_secret(call: Call) -> dict[str, Any]:
+    return erp.rotate_secret(call.runtime, call.who, _tenant_id(call), int(call.body.get("grace_seconds", 86400)))

@@ -1,0 +1,269 @@
+"""ERP events in: verify the tenant's signature, validate, deduplicate, log as received and put on the bus; replay.
+
+An accepted event is committed with its deduplication record, its event-log entry, the copy kept for replay and
+(for billable events) its invoice-SLA watch, and goes onto the bus through the outbox, so it is never half-received.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .. import schemas
+from ..domain import webhooks
+from ..domain.access import PLATFORM, Principal
+from ..domain.audit import AuditEntry
+from ..domain.billing import SLA_TRACKED, sla_due
+from ..domain.errors import Conflict, FieldError, Forbidden, MalformedRequest, NotFound, Unauthenticated
+from ..domain.tenants import Tenant
+from ..ports import Changes, DomainEvent, Put
+from ..runtime import Runtime
+from . import events, tenants
+
+SOURCE = "revgov.erp"
+DEDUPE = "ERPEVENT"  # ERP event id -> the Revgov event id it was received as
+INBOUND = "INBOUND"  # Revgov event id -> the bus event, for replay and for re-applying parked events
+SLA_WATCH = "SLAWATCH"  # Revgov event id -> when its invoice line is due (billable events only)
+KEEP_SECONDS = 36 * 24 * 3600  # at least the 35 days an ERP event id is deduplicated for
+MAX_GRACE_SECONDS = 7 * 24 * 3600
+_TENANT = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
+_ENVELOPE = ("tenant_id", "event_id", "occurred_at")
+
+
+def authenticate(rt: Runtime, tenant_id: str | None, signature: str | None, raw_body: bytes) -> Tenant:
+    """The tenant whose current webhook secret signed this body within the tolerance; otherwise 401.
+
+    An unknown tenant fails exactly like a wrong secret, so the endpoint does not confirm which tenants exist.
+    """
+    if not tenant_id or not _TENANT.match(tenant_id):
+        raise Unauthenticated("send Revgov-Tenant: <tenant id> and a Revgov-Signature made with its webhook secret")
+    stored = rt.store.get(tenant_id, *tenants.SECRETS)
+    secrets = webhooks.current_secrets(stored.data["secrets"], rt.clock.now_iso()) if stored else []
+    webhooks.verify(signature, raw_body, secrets, now=rt.clock.now_ms() // 1000)
+    try:
+        tenant, _ = tenants.load_tenant(rt, tenant_id)
+    except NotFound as exc:
+        raise Unauthenticated("no v1 signature matches this body with a current webhook secret") from exc
+    if tenant.status != "active":
+        raise Forbidden(f"tenant {tenant_id} is {tenant.status}; its ERP events are not accepted")
+    return tenant
+
+
+def accept(rt: Runtime, tenant: Tenant, body: Any) -> dict[str, Any]:
+    """One event, or `{"events": [...]}` of up to 100 answered one by one in the same order."""
+    if isinstance(body, dict) and "events" in body:
+        schemas.validate("api/erp-event-batch.schema.json", body)
+        results = []
+        for index, event in enumerate(body["events"]):
+            try:
+                results.append({"index": index, **_accept_one(rt, tenant, event)})
+            except MalformedRequest as error:
+                results.append(
+                    {
+                        "index": index,
+                        "erp_event_id": event.get("id") if isinstance(event, dict) else None,
+                        "status": "rejected",
+                        "errors": [FieldError(f"/events/{index}{e.path}", e.message).as_dict() for e in error.errors],
+                    }
+                )
+        counts = {s: sum(r["status"] == s for r in results) for s in ("received", "duplicate", "rejected")}
+        return {"results": results, **counts}
+    return _accept_one(rt, tenant, body)
+
+
+def _accept_one(rt: Runtime, tenant: Tenant, event: Any) -> dict[str, Any]:
+    schemas.validate("events/erp-event.schema.json", event, what="ERP event")
+    erp_id, tenant_id = event["id"], tenant.tenant_id
+    seen = rt.store.get(tenant_id, DEDUPE, erp_id)
+    if seen is not None:
+        return _duplicate(seen.data)
+    event_id = rt.ids.new("evt")
+    detail = {"erp_event_id": erp_id, "replay": 0, "data": event["data"]}
+    bus_event = {
+        "source": SOURCE,
+        "detail-type": event["type"],
+        "detail": {**detail, "tenant_id": tenant_id, "event_id": event_id, "occurred_at": event["occurred_at"]},
+    }
+    expires = rt.clock.now_ms() // 1000 + KEEP_SECONDS
+    received = {
+        "erp_event_id": erp_id,
+        "event_id": event_id,
+        "detail_type": event["type"],
+        "received_at": rt.clock.now_iso(),
+    }
+    changes = Changes(
+        puts=[
+            Put(
+                DEDUPE,
+                erp_id,
+                received,
+                must_be_absent=True,
+                expires_at=expires,
+                conflict_detail=f"ERP event {erp_id} was already received",
+            ),
+            Put(INBOUND, event_id, bus_event, expires_at=expires),
+            events.entry_put(
+                rt,
+                event_id=event_id,
+                source=SOURCE,
+                detail_type=event["type"],
+                occurred_at=event["occurred_at"],
+                status="received",
+            ),
+            *_sla_watch(tenant, bus_event),
+        ],
+        events=[DomainEvent(SOURCE, event["type"], detail, event_id=event_id, occurred_at=event["occurred_at"])],
+    )
+    try:
+        rt.commit(tenant_id, changes)
+    except Conflict:
+        seen = rt.store.get(tenant_id, DEDUPE, erp_id)
+        if seen is None:
+            raise
+        return _duplicate(seen.data)  # a concurrent delivery of the same event won
+    return {"event_id": event_id, "erp_event_id": erp_id, "duplicate": False, "status": "received"}
+
+
+def _duplicate(seen: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": seen["event_id"],
+        "erp_event_id": seen["erp_event_id"],
+        "duplicate": True,
+        "status": "duplicate",
+    }
+
+
+def _sla_watch(tenant: Tenant, bus_event: dict[str, Any]) -> list[Put]:
+    """A shipment, activation or milestone acceptance starts the invoice SLA clock at the time it occurred."""
+    sla = tenant.policy.get("billing", {}).get("invoice_sla")
+    if bus_event["detail-type"] not in SLA_TRACKED or not sla:
+        return []
+    detail = bus_event["detail"]
+    due = sla_due(detail["occurred_at"], int(sla["hours"]))
+    watch = {
+        "event_id": detail["event_id"],
+        "erp_event_id": detail["erp_event_id"],
+        "detail_type": bus_event["detail-type"],
+        "partner_id": detail["data"]["partner_id"],
+        "occurred_at": detail["occurred_at"],
+        "due_at": due,
+        "breached": False,
+    }
+    return [Put(SLA_WATCH, detail["event_id"], watch, lookup=(f"{SLA_WATCH}#open", f"{due}#{detail['event_id']}"))]
+
+
+# --- replay and re-application -------------------------------------------------------------------------------------
+def republish(rt: Runtime, tenant_id: str, event_id: str, reason: str) -> Changes:
+    """Put a received ERP event on the bus again under its own id, with `replay` one higher (so the handler's
+    idempotency record does not answer for it; the billing guards still bill it at most once)."""
+    stored = rt.store.get(tenant_id, INBOUND, event_id)
+    if stored is None:
+        raise NotFound(f"no ERP event {event_id} is kept for replay (unknown, or older than 35 days)")
+    bus_event = stored.data
+    detail = {k: v for k, v in bus_event["detail"].items() if k not in _ENVELOPE}
+    detail["replay"] = int(detail.get("replay", 0)) + 1
+    occurred_at = bus_event["detail"]["occurred_at"]
+    updated = {**bus_event, "detail": {**bus_event["detail"], "replay": detail["replay"]}}
+    return Changes(
+        puts=[
+            Put(
+                INBOUND,
+                event_id,
+                updated,
+                expected_version=stored.version,
+                expires_at=rt.clock.now_ms() // 1000 + KEEP_SECONDS,
+                conflict_detail=f"event {event_id} was replayed meanwhile",
+            ),
+            events.entry_put(
+                rt,
+                event_id=event_id,
+                source=SOURCE,
+                detail_type=bus_event["detail-type"],
+                occurred_at=occurred_at,
+                status="received",
+                reason=reason,
+            ),
+        ],
+        events=[DomainEvent(SOURCE, bus_event["detail-type"], detail, event_id=event_id, occurred_at=occurred_at)],
+    )
+
+
+def replay(rt: Runtime, tenant_id: str, event_ids: list[str], actor: str) -> list[dict[str, Any]]:
+    """Re-publish dead-lettered or failed ERP events (after the cause is fixed); each replay is audited."""
+    results = []
+    for event_id in event_ids:
+        try:
+            changes = republish(rt, tenant_id, event_id, f"replayed by {actor}")
+            replayed = changes.events[0].detail["replay"]
+            changes.audit.append(
+                AuditEntry(
+                    actor=actor,
+                    action="erp_event.replayed",
+                    subject=event_id,
+                    outcome="republished",
+                    inputs={"erp_event_id": changes.events[0].detail["erp_event_id"], "replay": replayed},
+                )
+            )
+            rt.commit(tenant_id, changes)
+            results.append({"event_id": event_id, "status": "replayed", "replay": replayed})
+        except (NotFound, Conflict) as error:
+            results.append({"event_id": event_id, "status": "skipped", "reason": error.detail})
+    return results
+
+
+def replayable(rt: Runtime, tenant_id: str, statuses: tuple[str, ...] = ("dead_lettered", "failed")) -> list[str]:
+    """ERP events whose latest status is one of `statuses`."""
+    found: list[str] = []
+    for status in statuses:
+        cursor = None
+        while True:
+            page = events.by_status(rt, tenant_id, status, limit=100, cursor=cursor)
+            found += [item.key for item in page.items if item.data.get("source") == SOURCE]
+            cursor = page.next_cursor
+            if not cursor:
+                break
+    return found
+
+
+# --- webhook secret rotation (operator) ------------------------------------------------------------------------------
+def rotate_secret(rt: Runtime, actor: Principal, tenant_id: str, grace_seconds: int) -> dict[str, Any]:
+    """A new webhook secret, shown once; the current ones keep working until the grace period ends."""
+    tenant, _ = tenants.load_tenant(rt, tenant_id)
+    stored = rt.store.get(tenant_id, *tenants.SECRETS)
+    new_secret = rt.ids.secret()
+    secrets, grace_ends = webhooks.rotate(
+        stored.data["secrets"] if stored else [], new_secret, rt.clock.now_iso(), grace_seconds
+    )
+    rt.commit(
+        PLATFORM,
+        Changes(
+            puts=[
+                Put(
+                    tenants.SECRETS[0],
+                    tenants.SECRETS[1],
+                    {"secrets": secrets},
+                    tenant_id=tenant_id,
+                    must_be_absent=stored is None,
+                    expected_version=stored.version if stored else None,
+                    conflict_detail="the webhook secret was rotated meanwhile; rotate again",
+                )
+            ],
+            audit=[
+                AuditEntry(
+                    actor=actor.actor,
+                    actor_role=actor.role.value,
+                    action="tenant.webhook_secret_rotated",
+                    subject=tenant_id,
+                    outcome="rotated",
+                    inputs={"grace_seconds": grace_seconds, "previous_valid_until": grace_ends},
+                    policy_version=tenant.policy_version,
+                )
+            ],
+        ),
+    )
+    return {
+        "tenant_id": tenant_id,
+        "webhook_secret": new_secret,
+        "previous_secrets_valid_until": grace_ends,
+        "secrets_in_use": len(secrets),
+    }

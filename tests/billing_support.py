@@ -1,0 +1,137 @@
+"""Helpers for the ERP and billing tests: a tenant with northwind's billing policy, a signing ERP, partners, waits."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from revgov.domain.webhooks import signature_header
+from revgov.ports import Changes, Put
+from revgov.tenant_files import load_tenant_file
+from support import ROOT, Api
+
+SAMPLES = ROOT / "events" / "revgov.erp"
+
+
+def sample(detail_type: str) -> dict[str, Any]:
+    return json.loads((SAMPLES / f"{detail_type}.json").read_text())
+
+
+def webhook_body(bus_event: dict[str, Any]) -> dict[str, Any]:
+    """What the ERP posts for a bus event of the catalog: {id, type, occurred_at, data}."""
+    detail = bus_event["detail"]
+    return {
+        "id": detail["erp_event_id"],
+        "type": bus_event["detail-type"],
+        "occurred_at": detail["occurred_at"],
+        "data": detail["data"],
+    }
+
+
+def erp_event(detail_type: str, data: dict[str, Any], *, occurred_at: str, erp_id: str | None = None) -> dict:
+    """An ERP event body with a fresh id (unless given)."""
+    erp_id = erp_id or f"ERP-{uuid.uuid4().hex[:16]}"
+    return {"id": erp_id, "type": detail_type, "occurred_at": occurred_at, "data": data}
+
+
+class ErpSender:
+    """An ERP system: signs `{t}.{raw body}` with the tenant's webhook secret and posts to /v1/webhooks/erp."""
+
+    def __init__(self, base_url: str, tenant_id: str, secret: str) -> None:
+        self.base_url, self.tenant_id, self.secret = base_url, tenant_id, secret
+
+    def post(
+        self,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        at: int | None = None,
+        secret: str | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        data = raw if raw is not None else json.dumps(body).encode()
+        stamp = int(time.time()) if at is None else at
+        sent = {
+            "Content-Type": "application/json",
+            "Revgov-Tenant": self.tenant_id,
+            "Revgov-Signature": signature or signature_header(secret or self.secret, stamp, data),
+        }
+        sent.update(headers or {})
+        return requests.post(f"{self.base_url}/v1/webhooks/erp", data=data, headers=sent, timeout=30)
+
+
+@dataclass
+class BillingTenant:
+    tenant_id: str
+    admin: Api
+    finance: Api
+    channel_ops: Api
+    erp: ErpSender
+    rt: Any
+
+    def add_partners(self, partners: list[dict[str, Any]]) -> None:
+        """Partners as onboarding leaves them (status, tier, certifications), written straight to the store."""
+        self.rt.store.commit(self.tenant_id, Changes(puts=[Put("PARTNER", p["partner_id"], p) for p in partners]))
+
+    def send(self, body: Any) -> dict[str, Any]:
+        response = self.erp.post(body)
+        assert response.status_code == 202, response.text
+        return dict(response.json())
+
+    def event(self, event_id: str) -> dict[str, Any]:
+        response = self.admin.get(f"/v1/events/{event_id}")
+        return dict(response.json()) if response.status_code == 200 else {"status": None}
+
+    def wait_for(self, event_ids: list[str], statuses: tuple[str, ...] = ("processed",), seconds: float = 30) -> None:
+        wait_until(lambda: all(self.event(e)["status"] in statuses for e in event_ids), seconds, what=event_ids)
+
+    def invoices(self, status: str = "draft") -> list[dict[str, Any]]:
+        listed = self.finance.get("/v1/invoices", status=status, limit=200).json()["items"]
+        return [self.finance.get(f"/v1/invoices/{i['invoice_id']}").json() for i in listed]
+
+    def exceptions(self, status: str = "open") -> list[dict[str, Any]]:
+        return list(self.admin.get("/v1/exceptions", status=status, limit=200).json()["items"])
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 30, *, what: Any = None) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def billing_tenant_in(api: Api, operator: Api, stack: Any) -> Iterator[BillingTenant]:
+    """A throwaway tenant with northwind's policy (its billing rules, tiers and routing), offboarded afterwards."""
+    config = load_tenant_file(Path(ROOT / "tenants" / "northwind" / "tenant.yaml"))
+    config["tenant_id"] = f"t-{uuid.uuid4().hex[:12]}"
+    created = operator.post("/v1/tenants", config)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    admin = api.as_key(body["admin_key"]["key"])
+    by_role = {
+        role: api.as_key(admin.post("/v1/keys", {"role": role, "label": role}).json()["key"])
+        for role in ("finance", "channel_ops")
+    }
+    yield BillingTenant(
+        config["tenant_id"],
+        admin,
+        by_role["finance"],
+        by_role["channel_ops"],
+        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"]),
+        stack.runtime,
+    )
+    # let the handlers finish what the test sent, so nothing is written after the tenant is gone
+    rt = stack.runtime
+    wait_until(lambda: not rt.store.lookup(config["tenant_id"], "EVENT#received", limit=1).items, 30, what="handlers")
+    offboarded = operator.delete(f"/v1/tenants/{config['tenant_id']}")  # idempotency records and all
+    assert offboarded.status_code == 200, offboarded.text[:500]
+    assert offboarded.json()["remaining_items"] == 0

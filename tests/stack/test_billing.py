@@ -1,0 +1,328 @@
+"""ERP events become invoices on the running stack (webhook → bus → billing handler), checked to the cent."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import boto3
+import pytest
+
+from billing_support import SAMPLES, billing_tenant_in, erp_event, sample, webhook_body
+from revgov import cli
+from revgov.edge import handlers
+from revgov.ports import Changes, Put
+from revgov.services import billing
+from support import assert_problem, scenario
+
+SCENARIO = scenario("billing/erp-samples.json")
+EDGE = scenario("billing/edge-cases.json")
+LINE_FIELDS = ("kind", "sku", "quantity", "amount", "cost", "service_period", "order_ref", "family")
+
+
+@pytest.fixture
+def billing_tenant(api, operator, stack):
+    yield from billing_tenant_in(api, operator, stack)
+
+
+def _push_samples(tenant, order):
+    tenant.add_partners(SCENARIO["partners"])
+    received = [tenant.send(webhook_body(sample(name))) for name in order]
+    assert not any(r["duplicate"] for r in received)
+    tenant.wait_for([r["event_id"] for r in received])
+    return received
+
+
+def _lines(invoice):
+    return sorted(({k: line[k] for k in LINE_FIELDS} for line in invoice["lines"]), key=json.dumps)
+
+
+def _expected_lines(expected):
+    return sorted(({k: line[k] for k in LINE_FIELDS} for line in expected["lines"]), key=json.dumps)
+
+
+def _by_month(tenant):
+    return {(i["partner_id"], i["period"]): i for i in tenant.invoices("draft")}
+
+
+def test_the_scenario_uses_every_sample_of_the_catalog():
+    assert sorted(SCENARIO["samples"]) == sorted(p.stem for p in SAMPLES.glob("*.json"))
+
+
+def test_every_sample_goes_from_webhook_to_invoice_to_the_cent(billing_tenant):
+    _push_samples(billing_tenant, SCENARIO["samples"])
+    invoices = _by_month(billing_tenant)
+    assert set(invoices) == {(e["partner_id"], e["period"]) for e in SCENARIO["expected_invoices"]}
+    for expected in SCENARIO["expected_invoices"]:
+        invoice = invoices[(expected["partner_id"], expected["period"])]
+        assert invoice["total"] == expected["total"], (expected["period"], invoice)
+        assert invoice["status"] == "draft" and invoice["currency"] == "USD"
+        assert _lines(invoice) == _expected_lines(expected)
+        assert sum(Decimal(line["amount"]) for line in invoice["lines"]) == Decimal(expected["total"])
+        for line in invoice["lines"]:
+            assert line["rule_ids"] and line["clauses"] and line["event_ids"] and line["service_period"]
+    breaches = [e for e in billing_tenant.exceptions() if e["category"] == "invoice_sla_breach"]
+    assert len(breaches) == SCENARIO["expected_exceptions"]["invoice_sla_breach"]
+    assert all(b["queue"] == "finance" and b["reasons"][1]["clause"] == "SOP-2.1" for b in breaches)
+
+
+def test_the_samples_in_reverse_order_give_the_same_invoices(billing_tenant):
+    """Usage and the cancellation arrive before the activation: parked, then re-applied when it comes."""
+    received = _push_samples(billing_tenant, list(reversed(SCENARIO["samples"])))
+    invoices = _by_month(billing_tenant)
+    for expected in SCENARIO["expected_invoices"]:
+        invoice = invoices[(expected["partner_id"], expected["period"])]
+        assert invoice["total"] == expected["total"]
+        assert _lines(invoice) == _expected_lines(expected)
+    credit = next(line for i in invoices.values() for line in i["lines"] if line["kind"] == "credit")
+    activation = next(line for i in invoices.values() for line in i["lines"] if line["kind"] == "subscription")
+    assert credit["references_line"] == activation["line_id"]
+    usage_event = next(r["event_id"] for r in received if r["erp_event_id"].startswith("NW-ERP-USG"))
+    assert billing_tenant.event(usage_event)["status"] == "processed"
+
+
+def test_each_line_is_a_sales_fact_and_in_the_audit_chain_with_its_event(billing_tenant):
+    received = _push_samples(billing_tenant, ["shipment.confirmed"])
+    (invoice,) = billing_tenant.invoices()
+    facts = billing_tenant.rt.store.lookup(billing_tenant.tenant_id, "SALESFACT#2026-10", limit=10).items
+    assert sorted(f.data["net_amount"] for f in facts) == ["3400.00", "5000.00"]
+    fact = next(f.data for f in facts if f.data["sku"] == "NW-SW-24P")
+    assert fact == {
+        **fact,
+        "partner_id": SCENARIO["partners"][0]["partner_id"],
+        "family": "networking",
+        "quantity": "4",
+        "cost": "3600.00",
+        "period": "2026-10",
+        "event_id": received[0]["event_id"],
+    }
+    records = billing_tenant.finance.get("/v1/audit", subject=invoice["invoice_id"]).json()["items"]
+    posted = next(r for r in records if r["action"] == "invoice_lines.posted")
+    assert posted["inputs"]["event_id"] == received[0]["event_id"]
+    assert posted["inputs"]["erp_event_id"] == "NW-ERP-SHP-100231"
+    assert {x["line_id"] for x in posted["inputs"]["lines"]} == {x["line_id"] for x in invoice["lines"]}
+    assert "PRICE-NW-SW-24P" in posted["rule_ids"] and "PA-10.1" in posted["clauses"]
+    assert billing_tenant.admin.get("/v1/audit/verify").json()["valid"] is True
+
+
+def test_the_same_event_five_times_concurrently_is_one_line(billing_tenant):
+    billing_tenant.add_partners(SCENARIO["partners"])
+    body = webhook_body(sample("subscription.activated"))
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda _: billing_tenant.erp.post(body), range(5)))
+    assert [a.status_code for a in answers] == [202] * 5
+    assert sorted(a.json()["duplicate"] for a in answers) == [False, True, True, True, True]
+    assert len({a.json()["event_id"] for a in answers}) == 1
+    event_id = answers[0].json()["event_id"]
+    billing_tenant.wait_for([event_id])
+    # The handler itself, five concurrent deliveries of the same bus event (powertools idempotency + the guard),
+    # and five direct calls of the use case that bypass powertools (the guard alone).
+    bus_event = billing_tenant.rt.store.get(billing_tenant.tenant_id, "INBOUND", event_id).data
+    record = {"Records": [{"messageId": "m1", "body": json.dumps(bus_event)}]}
+    with ThreadPoolExecutor(5) as pool:
+        list(pool.map(lambda _: handlers.bill_erp_event(record, None), range(5)))
+        list(pool.map(lambda _: billing.bill_erp_event(billing_tenant.rt, bus_event), range(5)))
+    (invoice,) = billing_tenant.invoices()
+    assert [line["amount"] for line in invoice["lines"]] == ["220.00"] and invoice["total"] == "220.00"
+    assert billing_tenant.event(event_id)["status"] == "processed"
+
+
+def test_finalize_after_month_end_then_immutable_and_late_events_go_on_the_next_invoice(billing_tenant):
+    billing_tenant.add_partners(SCENARIO["partners"])
+    first = billing_tenant.send(webhook_body(sample("shipment.confirmed")))
+    billing_tenant.wait_for([first["event_id"]])
+    (october,) = billing_tenant.invoices()
+    assert_problem(billing_tenant.channel_ops.post(f"/v1/invoices/{october['invoice_id']}/finalize"), 403)
+    final = billing_tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize")
+    assert final.status_code == 200, final.text
+    assert final.json()["status"] == "finalized" and final.json()["total"] == "8400.00"
+    again = assert_problem(billing_tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize"), 409)
+    assert again["current_status"] == "finalized"
+    data = {**sample("shipment.confirmed")["detail"]["data"], "order_ref": "SO-2026-1099", "shipped_on": "2026-10-30"}
+    data["lines"] = [{"sku": "NW-SRV-R2", "quantity": 1}]
+    late = erp_event("shipment.confirmed", data, occurred_at="2026-10-30T10:00:00Z")
+    billing_tenant.wait_for([billing_tenant.send(late)["event_id"]])
+    assert billing_tenant.finance.get(f"/v1/invoices/{october['invoice_id']}").json()["total"] == "8400.00"
+    (november,) = billing_tenant.invoices("draft")
+    (line,) = november["lines"]
+    assert november["period"] == "2026-11" and line["amount"] == "5200.00"
+    assert line["service_period"] == {"start": "2026-10-30", "end": "2026-10-30"}  # its original service period
+    assert "BILL-LATE-EVENT" in line["rule_ids"] and "PA-10.7" in line["clauses"]
+    listed = billing_tenant.finance.get("/v1/invoices", status="finalized", period="2026-10").json()["items"]
+    assert [i["invoice_id"] for i in listed] == [october["invoice_id"]]
+
+
+def test_the_invoice_of_the_running_month_cannot_be_finalized(billing_tenant):
+    billing_tenant.add_partners(SCENARIO["partners"])
+    today = datetime.now(UTC).date().isoformat()
+    data = {**sample("shipment.confirmed")["detail"]["data"], "shipped_on": today}
+    event = erp_event("shipment.confirmed", data, occurred_at=f"{today}T00:00:01Z")
+    billing_tenant.wait_for([billing_tenant.send(event)["event_id"]])
+    (current,) = billing_tenant.invoices()
+    refused = assert_problem(billing_tenant.finance.post(f"/v1/invoices/{current['invoice_id']}/finalize"), 422)
+    assert "has not ended" in refused["detail"] and "SOP-2.2" in refused["detail"]
+    assert billing_tenant.finance.get(f"/v1/invoices/{current['invoice_id']}").json()["status"] == "draft"
+
+
+def test_usage_late_for_an_issued_month_is_adjusted_by_the_difference_on_the_next_invoice(billing_tenant):
+    """September usage is on October's invoice; once that is issued, more September usage re-rates the month and
+    only the difference goes on the next draft, with September as its service period (SOP-3.4)."""
+    billing_tenant.add_partners(SCENARIO["partners"])
+    partner = SCENARIO["partners"][0]["partner_id"]
+    activation = erp_event(
+        "subscription.activated",
+        {
+            "partner_id": partner,
+            "subscription_id": "SUB-6001",
+            "sku": "NW-CLOUD-PLATFORM",
+            "quantity": 1,
+            "activated_on": "2026-09-01",
+            "order_ref": "SO-6001",
+        },
+        occurred_at="2026-09-01T08:00:00Z",
+    )
+
+    def usage(quantity, day):
+        data = {
+            "partner_id": partner,
+            "subscription_id": "SUB-6001",
+            "metric": "cloud_compute",
+            "quantity": quantity,
+            "usage_date": day,
+        }
+        return erp_event("usage.reported", data, occurred_at=f"{day}T23:00:00Z")
+
+    sent = [billing_tenant.send(e)["event_id"] for e in (activation, usage("800", "2026-09-10"))]
+    billing_tenant.wait_for(sent)
+    october = next(i for i in billing_tenant.invoices() if i["period"] == "2026-10")
+    assert october["total"] == "96.00"  # 800 x 0.12
+    assert billing_tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize").status_code == 200
+    billing_tenant.wait_for([billing_tenant.send(usage("700", "2026-09-28"))["event_id"]])
+    november = next(i for i in billing_tenant.invoices() if i["period"] == "2026-11")
+    (line,) = november["lines"]
+    # 1500 CUH: 1000 x 0.12 + 500 x 0.10 = 170.00, of which 96.00 was invoiced: 74.00 more, 700 more units
+    assert (line["kind"], line["amount"], line["quantity"]) == ("usage_adjustment", "74.00", "700")
+    assert line["service_period"] == {"start": "2026-09-01", "end": "2026-09-30"}
+    assert line["detail"]["month_total"] == "170.00" and line["detail"]["invoiced_before"] == "96.00"
+
+
+@pytest.mark.parametrize("case", EDGE["cases"], ids=lambda c: c["name"])
+def test_edge_cases_from_the_scenario_file(billing_tenant, case):
+    billing_tenant.add_partners(EDGE["partners"])
+    sent = []
+    for event in case["events"]:
+        sent.append(billing_tenant.send(event))
+    billing_tenant.wait_for([s["event_id"] for s in sent], ("processed", "failed", "parked"))
+    statuses = [billing_tenant.event(s["event_id"])["status"] for s in sent]
+    assert statuses == case["expected_statuses"], [billing_tenant.event(s["event_id"]) for s in sent]
+    totals = {f"{i['partner_id']}#{i['period']}": i["total"] for i in billing_tenant.invoices()}
+    assert totals == case["expected_totals"]
+    lines = {f"{i['partner_id']}#{i['period']}": _lines(i) for i in billing_tenant.invoices()}
+    for key, expected in case.get("expected_lines", {}).items():
+        assert lines[key] == sorted(({k: x[k] for k in LINE_FIELDS} for x in expected), key=json.dumps)
+    categories = sorted(e["category"] for e in billing_tenant.exceptions())
+    assert categories == sorted(case["expected_exceptions"])
+
+
+def test_an_unknown_partner_fails_with_an_exception_and_bills_once_replayed_after_onboarding(billing_tenant):
+    stranger = EDGE["unknown_partner"]
+    event = erp_event(
+        "shipment.confirmed",
+        {
+            "partner_id": stranger["partner_id"],
+            "order_ref": "SO-77",
+            "shipped_on": "2026-10-12",
+            "lines": [{"sku": "NW-RTR-EDGE", "quantity": 2}],
+        },
+        occurred_at="2026-10-12T08:00:00Z",
+    )
+    event_id = billing_tenant.send(event)["event_id"]
+    billing_tenant.wait_for([event_id], ("failed",))
+    failed = billing_tenant.event(event_id)
+    assert "is not known" in failed["reason"] and "exception exc_" in failed["reason"]
+    (case,) = billing_tenant.exceptions()
+    assert case["category"] == "unknown_partner_or_sku" and case["queue"] == "finance"
+    assert case["subject"] == {"kind": "erp_event", "id": event_id} and case["context"]["erp_event_id"] == event["id"]
+    assert billing_tenant.invoices() == []
+    billing_tenant.add_partners([stranger])
+    assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id]) == 0
+    billing_tenant.wait_for([event_id])
+    (invoice,) = billing_tenant.invoices()
+    assert invoice["total"] == "4200.00"
+    assert [e["category"] for e in billing_tenant.exceptions()].count("unknown_partner_or_sku") == 1
+
+
+def test_a_bus_event_that_does_not_match_its_schema_is_dead_lettered_with_the_reason(billing_tenant):
+    """Put on the bus behind the webhook's back: retried, then dead-lettered; the validation error is kept."""
+    rt = billing_tenant.rt
+    event_id = rt.ids.new("evt")
+    detail = {**sample("shipment.confirmed")["detail"], "tenant_id": billing_tenant.tenant_id, "event_id": event_id}
+    detail["data"] = {**detail["data"], "lines": [{"sku": "NW-SW-24P", "quantity": "four"}]}
+    bus = boto3.client("events", endpoint_url=rt.settings.endpoint_url, region_name=rt.settings.region)
+    entry = {"EventBusName": rt.settings.event_bus, "Source": "revgov.erp", "DetailType": "shipment.confirmed"}
+    bus.put_events(Entries=[{**entry, "Detail": json.dumps(detail)}])
+    billing_tenant.wait_for([event_id], ("dead_lettered",), seconds=40)
+    logged = billing_tenant.event(event_id)
+    assert "failed every delivery" in logged["reason"] and "/detail/data/lines/0/quantity" in logged["last_error"]
+    # never received through the webhook, so there is nothing to replay: the CLI says so and exits non-zero
+    assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id, "--event-id", event_id]) == 1
+
+
+def test_a_dead_lettered_event_is_billed_once_replayed_after_its_cause_is_fixed(billing_tenant):
+    """The tenant's billing policy is broken: every delivery fails, the event is dead-lettered; once the policy is
+    mended, `revgov events replay` puts it back on the bus and it is billed."""
+    rt, tenant_id = billing_tenant.rt, billing_tenant.tenant_id
+    billing_tenant.add_partners(SCENARIO["partners"])
+    profile = rt.store.get(tenant_id, "TENANT", "PROFILE").data
+    broken = json.loads(json.dumps(profile))
+    del broken["config"]["policy"]["billing"]["price_list"]
+    rt.store.commit(tenant_id, Changes(puts=[Put("TENANT", "PROFILE", broken)]))
+    event_id = billing_tenant.send(webhook_body(sample("shipment.confirmed")))["event_id"]
+    billing_tenant.wait_for([event_id], ("dead_lettered",), seconds=40)
+    assert "billing policy cannot be used" in billing_tenant.event(event_id)["last_error"]
+    rt.store.commit(tenant_id, Changes(puts=[Put("TENANT", "PROFILE", profile)]))
+    assert cli.main(["events", "replay", "--tenant", tenant_id]) == 0
+    billing_tenant.wait_for([event_id])
+    (invoice,) = billing_tenant.invoices()
+    assert invoice["total"] == "8400.00"
+    replays = billing_tenant.admin.get("/v1/audit", subject=event_id).json()["items"]
+    assert [r["action"] for r in replays] == ["erp_event.replayed"]
+
+
+def test_the_sla_sweep_opens_a_breach_for_a_billable_event_still_without_a_line(billing_tenant):
+    event = erp_event(
+        "shipment.confirmed",
+        {
+            "partner_id": SCENARIO["partners"][0]["partner_id"],
+            "order_ref": "SO-88",
+            "shipped_on": "2026-10-12",
+            "lines": [{"sku": "NW-NOT-LISTED", "quantity": 1}],
+        },
+        occurred_at="2026-10-12T08:00:00Z",
+    )
+    billing_tenant.add_partners(SCENARIO["partners"])
+    event_id = billing_tenant.send(event)["event_id"]
+    billing_tenant.wait_for([event_id], ("failed",))
+    assert handlers.billing_sla_sweep({}, None)["opened"] >= 1  # due 48 h after 12 Oct 08:00, long past
+    categories = sorted(e["category"] for e in billing_tenant.exceptions())
+    assert categories == ["invoice_sla_breach", "unknown_partner_or_sku"]
+    breach = next(e for e in billing_tenant.exceptions() if e["category"] == "invoice_sla_breach")
+    assert breach["subject"] == {"kind": "erp_event", "id": event_id} and breach["queue"] == "finance"
+    assert breach["context"]["due_at"] == "2026-10-14T08:00:00.000Z"
+    handlers.billing_sla_sweep({}, None)
+    assert sorted(e["category"] for e in billing_tenant.exceptions()) == categories  # once, not per sweep
+
+
+def test_the_largest_shipment_the_schema_allows_is_billed_in_one_transaction(billing_tenant):
+    """40 lines, each with its sales fact, plus the header, guard, log, audit record and an SLA breach: under the
+    100 items of one DynamoDB transaction (the emulator enforces the limit too)."""
+    billing_tenant.add_partners(SCENARIO["partners"])
+    data = {**sample("shipment.confirmed")["detail"]["data"], "lines": [{"sku": "NW-SW-24P", "quantity": 1}] * 40}
+    at = "2026-10-05T00:00:00Z"
+    too_many = erp_event("shipment.confirmed", {**data, "lines": data["lines"] * 2}, occurred_at=at)
+    assert_problem(billing_tenant.erp.post(too_many), 400)
+    event_id = billing_tenant.send(erp_event("shipment.confirmed", data, occurred_at=at))["event_id"]
+    billing_tenant.wait_for([event_id])
+    (invoice,) = billing_tenant.invoices()
+    assert (len(invoice["lines"]), invoice["total"]) == (40, "50000.00")  # 40 x 1250.00
+    assert [e["category"] for e in billing_tenant.exceptions()] == ["invoice_sla_breach"]
