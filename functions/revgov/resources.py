@@ -65,3 +65,22 @@ class EventRule:
 def load_rules(events_dir: Path) -> list[EventRule]:
     raw = json.loads((events_dir / "rules.json").read_text(encoding="utf-8"))
     return [EventRule(r["name"], r["description"], r["pattern"], r["handler"]) for r in raw["rules"]]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A handler run on a fixed cadence (`events/schedules.json`), in AWS and in the local stack alike."""
+
+    name: str
+    handler: str
+    every_minutes: int
+    timeout_seconds: int
+    description: str
+
+
+def load_schedules(events_dir: Path) -> list[Schedule]:
+    raw = json.loads((events_dir / "schedules.json").read_text(encoding="utf-8"))
+    return [
+        Schedule(s["name"], s["handler"], int(s["every_minutes"]), int(s.get("timeout_seconds", 60)), s["description"])
+        for s in raw["schedules"]
+    ]

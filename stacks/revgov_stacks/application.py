@@ -34,7 +34,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from revgov.resources import TABLE, EventRule, load_rules
+from revgov.resources import TABLE, EventRule, load_rules, load_schedules
 
 from . import chalice_app
 from .config import DeployConfig
@@ -45,8 +45,6 @@ from .search import TenantSearchAccess, search_role_arn_template
 
 TENANT_TAG = "TenantId"
 TASK_ROOT = "/var/task"
-FLUSH_OUTBOX = "flush_outbox"
-FLUSH_EVERY = Duration.minutes(5)
 # What a tenant session may do to its own items. Everything the document store does, and nothing that can run
 # without a leading key (Scan, PartiQL): those would slip through a ForAllValues condition.
 TENANT_DATA_ACTIONS = [
@@ -127,12 +125,14 @@ class RevgovApplication(Construct):
         self.tenancy = tenancy
         handlers = chalice_app.load()
         rules = load_rules(config.repo / "events")
+        schedules = load_schedules(config.repo / "events")
         max_receive_count = int(json.loads((config.repo / "events" / "rules.json").read_text())["max_receive_count"])
         for rule in rules:
             if rule.handler not in handlers.functions:
                 raise ValueError(f"events/rules.json rule {rule.name!r}: no @app.lambda_function {rule.handler!r}")
-        if FLUSH_OUTBOX not in handlers.functions:
-            raise ValueError(f"the Chalice app has no @app.lambda_function {FLUSH_OUTBOX!r} for the outbox schedule")
+        missing = [sch.handler for sch in schedules if sch.handler not in handlers.functions]
+        if missing:
+            raise ValueError(f"events/schedules.json names handlers the Chalice app lacks: {', '.join(missing)}")
 
         self.table = self._table()
         self.bus = events.EventBus(self, "Bus", event_bus_name=name, description=f"Revgov events ({name})")
@@ -170,9 +170,10 @@ class RevgovApplication(Construct):
             )
             for auth, handler in handlers.authorizers.items()
         }
+        timeouts = {sch.handler: sch.timeout_seconds for sch in schedules}
         for fn_name, handler in handlers.functions.items():
             self._function(_camel(fn_name), handler, f"Revgov {fn_name}", memory=512,
-                           timeout=120 if fn_name == FLUSH_OUTBOX else 60, key=fn_name)
+                           timeout=timeouts.get(fn_name, 60), key=fn_name)
 
         self.tenant_role = self._tenant_access_role()
         for authorizer in self.authorizers.values():
@@ -182,16 +183,18 @@ class RevgovApplication(Construct):
         self._grant_bedrock(self.api_handler)
         self.search_access = self._search(search) if search else None
 
-        # --- events: rules.json -> queue (+DLQ, alarm) -> handler; the outbox schedule ----------------------
+        # --- events: rules.json -> queue (+DLQ, alarm) -> handler; schedules.json -> EventBridge schedules ----
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for rule in rules:
             self._event_rule(rule, max_receive_count)
-        events.Rule(
-            self, "FlushOutboxSchedule", schedule=events.Schedule.rate(FLUSH_EVERY),
-            description="Publish events a failed publish left in the outbox",
-            targets=[targets.LambdaFunction(self.functions[FLUSH_OUTBOX], retry_attempts=2)],
-        )
+        for sch in schedules:
+            events.Rule(
+                self, f"{_camel(sch.handler)}Schedule",
+                schedule=events.Schedule.rate(Duration.minutes(sch.every_minutes)),
+                description=sch.description,
+                targets=[targets.LambdaFunction(self.functions[sch.handler], retry_attempts=2)],
+            )
 
         # --- the API -----------------------------------------------------------------------------------------
         self.rest_api = ChaliceRestApi(
