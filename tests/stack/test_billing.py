@@ -127,11 +127,12 @@ def test_the_same_event_five_times_concurrently_is_one_line(billing_tenant):
     assert billing_tenant.event(event_id)["status"] == "processed"
 
 
-def test_finalize_after_month_end_then_immutable_and_late_events_go_on_the_next_invoice(billing_tenant):
+def test_finalize_after_month_end_then_immutable_and_late_events_go_on_the_next_invoice(billing_tenant, northwind):
     billing_tenant.add_partners(SCENARIO["partners"])
     first = billing_tenant.send(webhook_body(sample("shipment.confirmed")))
     billing_tenant.wait_for([first["event_id"]])
     (october,) = billing_tenant.invoices()
+    assert_problem(northwind.get(f"/v1/invoices/{october['invoice_id']}"), 404)  # another tenant's: not found
     assert_problem(billing_tenant.channel_ops.post(f"/v1/invoices/{october['invoice_id']}/finalize"), 403)
     final = billing_tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize")
     assert final.status_code == 200, final.text
