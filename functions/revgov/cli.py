@@ -27,7 +27,7 @@ def _dev(args: argparse.Namespace) -> int:
     table = Table(title=f"Revgov is serving on {stack.base_url}", show_lines=False)
     table.add_column("tenant")
     table.add_column("role")
-    table.add_column("key")
+    table.add_column("key", overflow="fold")
     table.add_row("(platform)", "operator", stack.info["operator_key"])
     for tenant_id, tenant in stack.info["tenants"].items():
         for role, key in tenant["keys"].items():
