@@ -203,13 +203,52 @@ def copilot() -> list[Row]:
     return rows
 
 
+def pricing_http(stack: Any) -> list[Row]:
+    """A 50-line quote check over HTTP on the local stack (auth, check, decision + audit write) vs the bare route."""
+    from support import Api
+
+    api = Api(stack.base_url)
+    tenant = stack.info["tenants"]["northwind"]
+    partner_id = next(p["partner_id"] for p in tenant["partners"] if p["status"] == "active")
+    sales = api.as_key(tenant["keys"]["sales"])
+    lines = [
+        {
+            "line_id": str(i),
+            "sku": f"SKU-{i}",
+            "family": "networking",
+            "quantity": i % 9 + 1,
+            "list_price": f"{100 + i * 13}.00",
+            "unit_cost": f"{50 + i * 5}.00",
+            "discount_percent": f"{i % 8}.50",
+        }
+        for i in range(50)
+    ]
+    body = {"partner_id": partner_id, "customer": {"id": "BENCH-1", "name": "Bench"}, "lines": lines}
+    for _ in range(10):
+        api.get("/v1/health")
+        assert sales.post("/v1/pricing/check", body).status_code == 200
+    bare = _timed(lambda: api.get("/v1/health"), 200)
+    checks = _timed(lambda: sales.post("/v1/pricing/check", body), 100)
+    base = statistics.median(bare)
+    return [
+        {"metric": "GET /v1/health (baseline)", "p50_ms": round(base, 2), "p99_ms": round(_pct(bare, 0.99), 2)},
+        {
+            "metric": "POST /v1/pricing/check, 50 lines",
+            "p50_ms": round(statistics.median(checks), 2),
+            "p99_ms": round(_pct(checks, 0.99), 2),
+            "ratio_vs_baseline": round(statistics.median(checks) / base, 1),
+        },
+    ]
+
+
 SECTIONS: dict[str, Callable[..., list[Row]]] = {
     "cold_start": cold_start,
     "request_overhead": request_overhead,
     "pricing_core": pricing_core,
+    "pricing_http": pricing_http,
     "copilot": copilot,
 }
-NEEDS_STACK = {"request_overhead"}
+NEEDS_STACK = {"request_overhead", "pricing_http"}
 
 
 def main(selected: list[str]) -> int:
