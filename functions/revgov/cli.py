@@ -69,6 +69,29 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if all(r["status"] == "replayed" for r in results) else 1
 
 
+def _agents_run(args: argparse.Namespace) -> int:
+    """Run one bounded agent now, for the named tenants or every active one; prints one JSON report per tenant."""
+    import json
+    import os
+
+    if args.state_file:
+        from .local.emulator import LOCAL_CREDENTIALS
+
+        info = json.loads(Path(args.state_file).read_text(encoding="utf-8"))
+        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
+    from .runtime import runtime
+    from .services import agents
+
+    try:
+        reports = agents.run(runtime(), args.name, args.tenant)
+    except LookupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for report in reports:
+        print(json.dumps(report))
+    return 0
+
+
 def _copilot_index(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -130,6 +153,22 @@ def main(argv: list[str] | None = None) -> int:
         "without it the AWS settings of the environment are used",
     )
     replay.set_defaults(run=_replay)
+    from .cli_tenants import register as register_tenants
+
+    register_tenants(commands)
+    agent_parser = commands.add_parser("agents", help="bounded agents: run one on demand")
+    agent_commands = agent_parser.add_subparsers(dest="agents_command", required=True)
+    agent_run = agent_commands.add_parser("run", help="run an agent now (it opens tasks or exceptions, or escalates)")
+    from .services.agents import SCHEDULES
+
+    agent_run.add_argument("name", choices=sorted(SCHEDULES), help="the agent")
+    agent_run.add_argument("--tenant", action="append", help="only this tenant (repeatable); default: every active one")
+    agent_run.add_argument(
+        "--state-file",
+        help="reach the local stack of `revgov dev` through its state file (.revgov/local.json); "
+        "without it the AWS settings of the environment are used",
+    )
+    agent_run.set_defaults(run=_agents_run)
     copilot = commands.add_parser("copilot", help="the contract copilot")
     copilot_commands = copilot.add_subparsers(dest="copilot_command", required=True)
     index = copilot_commands.add_parser("index", help="index tenants' contracts (unchanged documents are no-ops)")

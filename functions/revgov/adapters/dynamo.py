@@ -260,16 +260,38 @@ class DynamoDocumentStore:
         return list(self.model.scan(self.model.pk.startswith(f"T#{tenant_id}#"), consistent_read=True))
 
     def export_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
+        """Every item of the tenant as plain JSON, with what `import_tenant` needs to put it back as it was."""
+        prefix = f"T#{tenant_id}#"
         return [
             {
-                "collection": item.pk.split("#", 2)[2],
+                "collection": item.pk.removeprefix(prefix),
                 "key": item.sk,
                 "version": int(item.version),
                 # powertools idempotency records (T#{tenant}#IDEMPOTENCY) have no data while in progress
                 "data": json.loads(item.data) if item.data is not None else None,
+                "lookup": [item.gsi1pk.removeprefix(prefix), item.gsi1sk] if item.gsi1pk else None,
+                "expires_at": int(item.expires_at) if item.expires_at is not None else None,
             }
             for item in sorted(self._scan_tenant(tenant_id), key=lambda i: (i.pk, i.sk))
         ]
+
+    def import_tenant(self, tenant_id: str, items: list[dict[str, Any]]) -> int:
+        """Write exported items back verbatim (keys, versions, lookups, TTLs) under this tenant's prefix."""
+        with self.model.batch_write() as batch:
+            for entry in items:
+                if entry.get("data") is None:
+                    continue  # an in-flight idempotency record: nothing to restore
+                item = self.model(
+                    partition(tenant_id, entry["collection"]),
+                    entry["key"],
+                    data=_dumps(entry["data"]),
+                    version=int(entry["version"]),
+                    expires_at=entry.get("expires_at"),
+                )
+                if entry.get("lookup"):
+                    item.gsi1pk, item.gsi1sk = partition(tenant_id, entry["lookup"][0]), entry["lookup"][1]
+                batch.save(item)
+        return sum(1 for entry in items if entry.get("data") is not None)
 
     def delete_tenant(self, tenant_id: str) -> int:
         items = self._scan_tenant(tenant_id)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..domain.access import PLATFORM, Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound, RuleViolation
+from ..domain.errors import Conflict, NotFound, RuleViolation
 from ..domain.policy import policy_problems
 from ..domain.tenants import Tenant
 from ..ports import Changes, Delete, DomainEvent, Page, Put
@@ -152,6 +152,8 @@ def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
     tenant, _ = load_tenant(rt, tenant_id)
     export = [_redacted(item) for item in rt.store.export_tenant(tenant_id)]
     deleted = rt.store.delete_tenant(tenant_id)
+    if rt.clause_index is not None:
+        rt.clause_index.delete_tenant(tenant_id)
     remaining = len(rt.store.export_tenant(tenant_id))
     rt.commit(
         PLATFORM,
@@ -178,3 +180,45 @@ def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
         "remaining_items": remaining,
         "export": export,
     }
+
+
+def import_tenant(rt: Runtime, actor: Principal, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Restore an offboarding export: every item as it was, a fresh webhook secret, the registry entry.
+
+    The audit chain comes back intact (verified before answering); the import itself is audited on the platform chain.
+    """
+    profile = next((i for i in items if (i["collection"], i["key"]) == PROFILE), None)
+    if profile is None:
+        raise RuleViolation("the export has no TENANT/PROFILE item; it is not a tenant export")
+    tenant = Tenant.from_dict(profile["data"])
+    if rt.store.get(tenant.tenant_id, *PROFILE) is not None:
+        raise Conflict(f"tenant {tenant.tenant_id} exists; offboard it before importing over it")
+    secret = rt.ids.secret()
+    restored = [
+        {**item, "data": {"secrets": [{"secret": secret, "valid_until": None}]}}
+        if (item["collection"], item["key"]) == SECRETS
+        else item
+        for item in items
+    ]
+    written = rt.store.import_tenant(tenant.tenant_id, restored)
+    from .audit import verify_chain
+
+    chain = verify_chain(rt, tenant.tenant_id)
+    rt.commit(
+        PLATFORM,
+        Changes(
+            puts=[Put(REGISTRY, tenant.tenant_id, _registry_entry(tenant), tenant_id=PLATFORM)],
+            audit=[
+                AuditEntry(
+                    actor=actor.actor,
+                    actor_role=actor.role.value,
+                    action="tenant.imported",
+                    subject=tenant.tenant_id,
+                    outcome="restored" if chain["valid"] else "restored_with_broken_chain",
+                    inputs={"items": written, "audit_records": chain["records"]},
+                    policy_version=tenant.policy_version,
+                )
+            ],
+        ),
+    )
+    return {"tenant_id": tenant.tenant_id, "imported_items": written, "audit_chain": chain, "webhook_secret": secret}

@@ -1,0 +1,163 @@
+"""`revgov tenants …`: provision, offboard and re-import tenants; what an MSP runs against local or deployed Revgov.
+
+Provision and offboard go through the operator API (a local stack's or a deployed one's); import writes the export
+back through the document store, so it needs the table's credentials (the operator's, or the local emulator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+_DEFAULT_STATE = ".revgov/local.json"
+
+
+class OperatorApi:
+    """The operator endpoints over HTTP; errors come back as the API's problem+json."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        self.base_url, self.key = base_url.rstrip("/"), key
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
+        request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - an operator-given URL
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+def _operator(args: argparse.Namespace) -> OperatorApi:
+    url, key = args.url or os.environ.get("REVGOV_URL"), args.operator_key or os.environ.get("REVGOV_OPERATOR_KEY")
+    state = Path(args.state_file)
+    if (not url or not key) and state.exists():
+        info = json.loads(state.read_text(encoding="utf-8"))
+        url, key = url or info["base_url"], key or info["operator_key"]
+    if not url or not key:
+        raise SystemExit("give --url and --operator-key (or REVGOV_URL / REVGOV_OPERATOR_KEY, or a local state file)")
+    return OperatorApi(url, key)
+
+
+def _fail(console: Any, status: int, problem: Any) -> int:
+    detail = problem.get("detail") if isinstance(problem, dict) else problem
+    console.print(f"[red]{status}[/red] {detail}")
+    for error in (problem or {}).get("errors", []) if isinstance(problem, dict) else []:
+        console.print(f"  {error['path'] or '/'}: {error['message']}")
+    return 1
+
+
+def provision(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .domain.errors import RevgovError
+    from .tenant_files import load_tenant_file
+
+    console = Console()
+    try:
+        config = load_tenant_file(Path(args.path))
+    except (RevgovError, OSError) as refused:
+        detail = refused.detail if isinstance(refused, RevgovError) else str(refused)
+        errors = [e.as_dict() for e in refused.errors] if isinstance(refused, RevgovError) else []
+        _fail(console, 400, {"detail": detail, "errors": errors})
+        return 2
+    api = _operator(args)
+    with console.status(f"Provisioning {config['tenant_id']} at {api.base_url}…"):
+        status, body = api.call("POST", "/v1/tenants", config)
+    if status != 201:
+        return _fail(console, status, body)
+    tenant = body["tenant"]
+    table = Table(
+        title=f"Tenant {tenant['tenant_id']} provisioned ({tenant['tier']}, policy {tenant['policy_version']})"
+    )
+    table.add_column("what")
+    table.add_column("value (shown once: store it now)", overflow="fold")
+    table.add_row("admin key", body["admin_key"]["key"])
+    table.add_row("webhook secret", body["webhook_secret"])
+    console.print(table)
+    if tenant["tier"] == "silo":
+        console.print(
+            f"Silo tenant: deploy its stack with\n  cd stacks && cdk deploy Revgov-{args.stage}-Tenant-"
+            f"{tenant['tenant_id']} -c stage={args.stage}"
+        )
+    return 0
+
+
+def offboard(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console()
+    api = _operator(args)
+    out = Path(args.out or f"{args.tenant_id}-export.jsonl")
+    with console.status(f"Exporting and deleting {args.tenant_id}…"):
+        status, body = api.call("DELETE", f"/v1/tenants/{args.tenant_id}")
+    if status != 200:
+        return _fail(console, status, body)
+    out.write_text("".join(json.dumps(item, sort_keys=True) + "\n" for item in body["export"]), encoding="utf-8")
+    out.chmod(0o600)
+    console.print(
+        f"exported {body['exported_items']} items to [bold]{out}[/bold]; deleted {body['deleted_items']}; "
+        f"remaining [bold]{body['remaining_items']}[/bold]"
+    )
+    return 0 if body["remaining_items"] == 0 else 1
+
+
+def restore(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .domain.access import PLATFORM, Principal, Role
+
+    console = Console()
+    if Path(args.state_file).exists() and not os.environ.get("AWS_ENDPOINT_URL"):
+        from .local.emulator import LOCAL_CREDENTIALS
+
+        info = json.loads(Path(args.state_file).read_text(encoding="utf-8"))
+        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
+    from .runtime import runtime
+    from .services.tenants import import_tenant
+
+    lines = Path(args.path).read_text(encoding="utf-8").splitlines()
+    items = [json.loads(line) for line in lines if line.strip()]
+    actor = Principal(PLATFORM, Role.OPERATOR, "cli")
+    with console.status(f"Importing {len(items)} items…"):
+        result = import_tenant(runtime(), actor, items)
+    chain = result["audit_chain"]
+    console.print(
+        f"imported {result['imported_items']} items into [bold]{result['tenant_id']}[/bold]; audit chain "
+        f"{'valid' if chain['valid'] else 'BROKEN at ' + str(chain['first_invalid'])} "
+        f"({chain['records']} records)"
+    )
+    console.print(f"new webhook secret (shown once): {result['webhook_secret']}")
+    return 0 if chain["valid"] else 1
+
+
+def register(commands: Any) -> None:
+    tenants = commands.add_parser("tenants", help="MSP operations: provision, offboard, import")
+    sub = tenants.add_subparsers(dest="tenants_command", required=True)
+
+    def operator_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--url", help="the API's base URL (default: REVGOV_URL or the local stack's)")
+        parser.add_argument("--operator-key", help="an operator key (default: REVGOV_OPERATOR_KEY or the local one)")
+        parser.add_argument("--state-file", default=_DEFAULT_STATE, help="the local stack's state file")
+
+    p = sub.add_parser("provision", help="validate tenants/<id>/tenant.yaml and register it; prints its keys once")
+    p.add_argument("path", help="the tenant.yaml")
+    p.add_argument("--stage", default="dev", help="the stage, for the silo deploy command (default dev)")
+    operator_options(p)
+    p.set_defaults(run=provision)
+    o = sub.add_parser("offboard", help="export every item as JSON lines, delete them all, prove nothing is left")
+    o.add_argument("tenant_id")
+    o.add_argument("--out", help="the export file (default <tenant>-export.jsonl)")
+    operator_options(o)
+    o.set_defaults(run=offboard)
+    i = sub.add_parser("import", help="restore an offboarding export (needs the table's credentials)")
+    i.add_argument("path", help="the .jsonl export")
+    i.add_argument("--state-file", default=_DEFAULT_STATE, help="reach the local stack's emulator")
+    i.set_defaults(run=restore)
