@@ -115,19 +115,14 @@ def restore(args: argparse.Namespace) -> int:
     from .domain.access import PLATFORM, Principal, Role
 
     console = Console()
-    if Path(args.state_file).exists() and not os.environ.get("AWS_ENDPOINT_URL"):
-        from .local.emulator import LOCAL_CREDENTIALS
-
-        info = json.loads(Path(args.state_file).read_text(encoding="utf-8"))
-        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
-    from .runtime import runtime
+    rt = _direct_store(args)
     from .services.tenants import import_tenant
 
     lines = Path(args.path).read_text(encoding="utf-8").splitlines()
     items = [json.loads(line) for line in lines if line.strip()]
     actor = Principal(PLATFORM, Role.OPERATOR, "cli")
     with console.status(f"Importing {len(items)} items…"):
-        result = import_tenant(runtime(), actor, items)
+        result = import_tenant(rt, actor, items)
     chain = result["audit_chain"]
     console.print(
         f"imported {result['imported_items']} items into [bold]{result['tenant_id']}[/bold]; audit chain "
@@ -136,6 +131,29 @@ def restore(args: argparse.Namespace) -> int:
     )
     console.print(f"new webhook secret (shown once): {result['webhook_secret']}")
     return 0 if chain["valid"] else 1
+
+
+def _direct_store(args: argparse.Namespace) -> Any:
+    """The runtime on the table itself (AWS credentials, or the local stack's emulator through its state file)."""
+    if Path(args.state_file).exists() and not os.environ.get("AWS_ENDPOINT_URL"):
+        from .local.emulator import LOCAL_CREDENTIALS
+
+        info = json.loads(Path(args.state_file).read_text(encoding="utf-8"))
+        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
+    from .runtime import runtime
+
+    return runtime()
+
+
+def operator_key(args: argparse.Namespace) -> int:
+    """Bootstrap: mint an operator key straight into the table (there is no operator yet to ask the API)."""
+    from rich.console import Console
+
+    from .services.keys import mint_operator_key
+
+    key = mint_operator_key(_direct_store(args), args.label)
+    Console().print(f"operator key (shown once): {key}")
+    return 0
 
 
 def register(commands: Any) -> None:
@@ -161,3 +179,7 @@ def register(commands: Any) -> None:
     i.add_argument("path", help="the .jsonl export")
     i.add_argument("--state-file", default=_DEFAULT_STATE, help="reach the local stack's emulator")
     i.set_defaults(run=restore)
+    k = sub.add_parser("operator-key", help="bootstrap: mint an operator key directly in the table (shown once)")
+    k.add_argument("--label", default="operator", help="what the key is for")
+    k.add_argument("--state-file", default=_DEFAULT_STATE, help="reach the local stack's emulator")
+    k.set_defaults(run=operator_key)

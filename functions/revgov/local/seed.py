@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.access import PLATFORM, Principal, Role
-from ..domain.audit import AuditEntry
-from ..ports import Changes
 from ..runtime import Runtime
 from ..services import keys, tenants
 from ..tenant_files import load_tenant_file, tenant_files
@@ -16,30 +14,9 @@ SYSTEM = Principal(PLATFORM, Role.OPERATOR, "local-stack")
 DEMO_ROLES = (Role.FINANCE, Role.CHANNEL_OPS, Role.LEGAL, Role.CUSTOMER_SUCCESS, Role.SALES, Role.VIEWER)
 
 
-def mint_operator_key(rt: Runtime, label: str) -> str:
-    public, put = keys.new_key(rt, PLATFORM, Role.OPERATOR, None, label, SYSTEM.actor)
-    rt.commit(
-        PLATFORM,
-        Changes(
-            puts=[put],
-            audit=[
-                AuditEntry(
-                    actor=SYSTEM.actor,
-                    actor_role="operator",
-                    action="key.created",
-                    subject=public["key_id"],
-                    outcome="created",
-                    inputs={"role": "operator", "label": label},
-                )
-            ],
-        ),
-    )
-    return str(public["key"])
-
-
 def seed(rt: Runtime) -> dict[str, Any]:
     """Everything `.revgov/local.json` lists: the operator key and, per tenant, its keys and webhook secret."""
-    operator_key = mint_operator_key(rt, "local operator")
+    operator_key = keys.mint_operator_key(rt, "local operator")
     out: dict[str, Any] = {"operator_key": operator_key, "tenants": {}}
     for path in tenant_files(rt.settings.tenants_dir):
         created = tenants.create_tenant(rt, SYSTEM, load_tenant_file(path))
