@@ -4,6 +4,9 @@ from revgov.edge.api import api_key, app  # noqa: F401  (the API and its authori
 from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     bill_erp_event,
     billing_sla_sweep,
+    deliver_webhooks,
     flush_outbox,
     log_event,
+    run_agent,
+    update_kpis,
 )

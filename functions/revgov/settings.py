@@ -54,6 +54,7 @@ class Settings:
     max_body_bytes: int
     service_name: str = "revgov"
     copilot: CopilotSettings = field(default_factory=lambda: CopilotSettings.from_env({}))
+    outbound_allow_loopback: bool = False  # outbound webhooks to loopback URLs; honoured on the local stage only
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,6 +70,7 @@ class Settings:
             tenants_dir=Path(e.get("REVGOV_TENANTS_DIR", _REPO / "tenants")),
             max_body_bytes=int(e.get("REVGOV_MAX_BODY_BYTES", str(256 * 1024))),
             copilot=CopilotSettings.from_env(e),
+            outbound_allow_loopback=e.get("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "") in ("1", "true"),
         )
 
 

@@ -61,6 +61,21 @@ def bill_erp_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _bill)
 
 
+def _deliver(bus_event: dict[str, Any]) -> None:
+    from ..services import subscriptions
+
+    subscriptions.deliver(runtime(), bus_event)
+
+
+@app.lambda_function(name="deliver_webhooks")
+def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Domain events from the outbound-webhooks rule: POSTed, signed, to each subscription that wants them.
+
+    A subscriber that does not answer 2xx fails the record, so the queue delivers it again (to that subscriber
+    only) and dead-letters it after max_receive_count deliveries."""
+    return drain(event.get("Records", []), _deliver)
+
+
 def _tenant_ids() -> Iterator[str]:
     from ..domain.access import PLATFORM
     from ..services.tenants import REGISTRY
@@ -94,7 +109,34 @@ def billing_sla_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"opened": sum(billing.sweep_sla(rt, tenant_id) for tenant_id in _tenant_ids())}
 
 
+def _count(bus_event: dict[str, Any]) -> None:
+    from ..services import analytics
+
+    analytics.record_fact(runtime(), bus_event)
+
+
+@app.lambda_function(name="update_kpis")
+def update_kpis(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Facts from the kpi-rollups rule (lines posted, quotes checked, pricing approvals decided, exceptions opened,
+    support time logged, partner changes) fold into the tenant's per-month KPI rollups, each fact once."""
+    return drain(event.get("Records", []), _count)
+
+
+@app.lambda_function(name="run_agent")
+def run_agent(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled, one EventBridge schedule per agent with the input `{"agent": "<name>"}`: run that bounded agent
+    for every active tenant (it opens tasks and exceptions, or escalates; it never approves, settles or prices)."""
+    from ..services import agents
+
+    name = str((event or {}).get("agent", ""))
+    reports = agents.run(runtime(), name)
+    logger.info("agent ran", extra={"agent": name, "reports": reports})
+    return {"agent": name, "reports": reports}
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "log_event": log_event,
+    "update_kpis": update_kpis,
     "bill_erp_event": bill_erp_event,
+    "deliver_webhooks": deliver_webhooks,
 }

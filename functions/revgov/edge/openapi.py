@@ -32,13 +32,18 @@ def _operation(op: Operation) -> dict[str, Any]:
         "tags": [op.tag],
         "x-revgov-roles": sorted(r.value for r in op.roles),
         "responses": {
-            str(op.status): {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}},
+            str(op.status): {
+                "description": "Success",
+                "content": {op.produces: {"schema": {"type": "object" if op.produces.endswith("json") else "string"}}},
+            },
             "400": _PROBLEM,
             "404": _PROBLEM,
             "422": _PROBLEM,
             "500": _PROBLEM,
         },
     }
+    if op.description:
+        doc["description"] = op.description
     if not op.public:
         doc["responses"].update({"401": _PROBLEM, "403": _PROBLEM})
     else:

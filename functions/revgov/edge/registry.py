@@ -40,6 +40,8 @@ class Operation:
     paginated: bool = False
     id_params: dict[str, str] = field(default_factory=dict)  # path param -> required id prefix
     raw_body: bool = False
+    description: str | None = None  # longer text for the OpenAPI operation (definitions, methods)
+    produces: str = "application/json"  # the success response's media type (the portal page is text/html)
 
     @property
     def public(self) -> bool:

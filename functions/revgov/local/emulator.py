@@ -25,6 +25,9 @@ class Emulator:
 
 
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+# Reads too: moto's get_item on a missing partition inserts an empty entry into the table's defaultdict, which
+# breaks a concurrent transaction's deepcopy of the table ("dictionary changed size during iteration").
+_READS = ("get_item", "query", "scan")  # (batch gets go through get_item)
 _serialized = False
 
 
@@ -40,7 +43,7 @@ def _serialize_dynamodb_writes() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
-    for name in _WRITES:
+    for name in (*_WRITES, *_READS):
         original = getattr(DynamoDBBackend, name)
 
         def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:

@@ -18,12 +18,15 @@ class LocalStack:
     router: Any
     runtime: Any
     info: dict[str, Any] = field(default_factory=dict)
+    scheduler: Any = None  # runs the agents at their schedules (revgov.local.scheduler)
 
     @property
     def base_url(self) -> str:
         return str(self.server.base_url)
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.router.stop()
         self.server.stop()
         self.emulator.stop()
@@ -32,6 +35,7 @@ class LocalStack:
 def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_port: int = 0) -> LocalStack:
     emulator = start_emulator(emulator_port)
     os.environ.setdefault("REVGOV_STAGE", "local")
+    os.environ.setdefault("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "1")  # outbound webhooks to a local n8n (stage local only)
 
     from ..runtime import runtime
     from ..settings import settings
@@ -66,7 +70,12 @@ def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_po
             index_tenant(rt.clause_index, rt.settings.tenants_dir, tenant_id)
     server = DevServer(app, port=port)
     server.start()
-    stack = LocalStack(emulator, server, router, rt)
+    from .scheduler import agent_scheduler
+
+    every = os.environ.get("REVGOV_AGENT_EVERY_SECONDS")
+    scheduler = agent_scheduler(rt, int(every) if every else None)
+    scheduler.start()
+    stack = LocalStack(emulator, server, router, rt, scheduler=scheduler)
     stack.info = {"base_url": server.base_url, "aws_endpoint_url": emulator.endpoint_url, **seeded}
     if state_file is not None:
         state_file.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 
 def load_all() -> None:
     from . import (
+        analytics,  # noqa: F401
         billing,  # noqa: F401
         cases,  # noqa: F401
         copilot,  # noqa: F401
@@ -10,5 +11,7 @@ def load_all() -> None:
         events,  # noqa: F401
         partners,  # noqa: F401
         platform,  # noqa: F401
+        portal,  # noqa: F401
         pricing,  # noqa: F401
+        subscriptions,  # noqa: F401
     )
