@@ -241,14 +241,109 @@ def pricing_http(stack: Any) -> list[Row]:
     ]
 
 
+def _erp_samples() -> dict[str, dict[str, Any]]:
+    return {p.stem: json.loads(p.read_text()) for p in (ROOT / "events" / "revgov.erp").glob("*.json")}
+
+
+def billing_core() -> list[Row]:
+    """The billing core on one core: shipments and usage to invoice lines and sales facts, no I/O."""
+    from decimal import Decimal
+
+    from revgov.domain import billing
+    from revgov.tenant_files import load_tenant_file
+
+    book = billing.BillingPolicy.from_policy(load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"])
+    samples = _erp_samples()
+    shipment = samples["shipment.confirmed"]["detail"]["data"]
+    usage = samples["usage.reported"]["detail"]["data"]
+    invoice = billing.new_invoice(
+        invoice_id="inv_X", partner_id="ptr_X", period="2026-10", currency="USD", opened_at="2026-10-01T00:00:00Z"
+    )
+
+    def one_shipment() -> None:
+        drafts = billing.shipment_drafts(book, shipment)
+        updated, lines = billing.add_lines(invoice, drafts, event_id="evt_X", erp_event_id="E", posted_at="t")
+        for line in lines:
+            billing.sales_fact(line, updated, event_id="evt_X")
+
+    def one_usage() -> None:
+        billing.rate_usage(book.usage[usage["metric"]], Decimal(usage["quantity"]))
+
+    rows = []
+    for name, work, n in (
+        ("shipment.confirmed -> lines + sales facts", one_shipment, 20000),
+        ("usage.reported -> rated (graduated tiers)", one_usage, 20000),
+    ):
+        started = time.perf_counter()
+        for _ in range(n):
+            work()
+        per_second = n / (time.perf_counter() - started)
+        rows.append({"metric": name, "events_per_s": round(per_second), "goal": ">= 5000"})
+    return rows
+
+
+def billing_http(stack: Any) -> list[Row]:
+    """Webhook to invoice line on the local stack: throughput and event-to-invoice latency (signed batches of 25)."""
+    import uuid
+    from datetime import datetime
+
+    from billing_support import ErpSender
+    from support import Api
+
+    tenant = stack.info["tenants"]["northwind"]
+    partner_id = next(p["partner_id"] for p in tenant["partners"] if p["status"] == "active")
+    erp = ErpSender(stack.base_url, "northwind", tenant["webhook_secret"])
+    admin = Api(stack.base_url, tenant["admin_key"])
+    shipment = _erp_samples()["shipment.confirmed"]["detail"]["data"]
+    today = datetime.now().date().isoformat()
+    sent_at: dict[str, float] = {}
+    started = time.perf_counter()
+    for _ in range(8):
+        events = [
+            {
+                "id": f"BENCH-{uuid.uuid4().hex[:12]}",
+                "type": "shipment.confirmed",
+                "occurred_at": f"{today}T00:00:00Z",
+                "data": {**shipment, "partner_id": partner_id, "shipped_on": today, "order_ref": f"SO-{i}"},
+            }
+            for i in range(25)
+        ]
+        response = erp.post({"events": events})
+        assert response.status_code == 202, response.text
+        now = time.time()
+        for result in response.json()["results"]:
+            sent_at[result["event_id"]] = now
+    done: dict[str, float] = {}
+    deadline = time.monotonic() + 120
+    while len(done) < len(sent_at) and time.monotonic() < deadline:
+        for event_id in [e for e in sent_at if e not in done]:
+            status = admin.get(f"/v1/events/{event_id}").json()
+            if status.get("status") == "processed":
+                done[event_id] = datetime.fromisoformat(status["updated_at"].replace("Z", "+00:00")).timestamp()
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    latencies = [(done[e] - sent_at[e]) * 1000 for e in done]
+    return [
+        {
+            "metric": "webhook -> bus -> handler -> invoice line (200 shipments)",
+            "processed": f"{len(done)}/{len(sent_at)}",
+            "events_per_s": round(len(done) / elapsed, 1),
+            "p50_ms": round(statistics.median(latencies)),
+            "p99_ms": round(_pct(latencies, 0.99)),
+        }
+    ]
+
+
 SECTIONS: dict[str, Callable[..., list[Row]]] = {
     "cold_start": cold_start,
     "request_overhead": request_overhead,
     "pricing_core": pricing_core,
     "pricing_http": pricing_http,
+    "billing_core": billing_core,
+    "billing_http": billing_http,
     "copilot": copilot,
 }
-NEEDS_STACK = {"request_overhead", "pricing_http"}
+NEEDS_STACK = {"request_overhead", "pricing_http", "billing_http"}
 
 
 def main(selected: list[str]) -> int:

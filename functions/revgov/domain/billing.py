@@ -374,6 +374,30 @@ def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str,
     }
 
 
+def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft]:
+    """Shipped goods at list price, one line per shipped SKU, for the day they shipped (SKUs already checked)."""
+    shipped_on = parse_day(data["shipped_on"])
+    drafts = []
+    for entry in data["lines"]:
+        item, quantity = book.prices[entry["sku"]], Decimal(entry["quantity"])
+        drafts.append(
+            LineDraft(
+                kind="shipment",
+                description=f"{item.name}, order {data['order_ref']}",
+                family=item.family,
+                sku=item.sku,
+                quantity=quantity,
+                unit_price=item.list_price,
+                amount=round_money(item.list_price * quantity),
+                cost=round_money(item.unit_cost * quantity),
+                service_period=ServicePeriod.day(shipped_on),
+                order_ref=data["order_ref"],
+                rules=(item.rule, book.invoicing),
+            )
+        )
+    return drafts
+
+
 def line_record(
     invoice: dict[str, Any], number: int, draft: LineDraft, *, event_id: str, erp_event_id: str, posted_at: str
 ) -> dict[str, Any]:

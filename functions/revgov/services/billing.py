@@ -507,25 +507,7 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
             rules=(book.invoicing,),
         )
     shipped_on = core.parse_day(data["shipped_on"])
-    drafts = []
-    for entry in data["lines"]:
-        item, quantity = book.prices[entry["sku"]], Decimal(entry["quantity"])
-        drafts.append(
-            LineDraft(
-                kind="shipment",
-                description=f"{item.name}, order {data['order_ref']}",
-                family=item.family,
-                sku=item.sku,
-                quantity=quantity,
-                unit_price=item.list_price,
-                amount=round_money(item.list_price * quantity),
-                cost=round_money(item.unit_cost * quantity),
-                service_period=ServicePeriod.day(shipped_on),
-                order_ref=data["order_ref"],
-                rules=(item.rule, book.invoicing),
-            )
-        )
-    _post_lines(posting, partner["partner_id"], core.period_of(shipped_on), drafts)
+    _post_lines(posting, partner["partner_id"], core.period_of(shipped_on), core.shipment_drafts(book, data))
     return Outcome("processed", posted=True)
 
 
