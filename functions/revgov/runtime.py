@@ -22,6 +22,7 @@ class Runtime:
     ids: IdGenerator
     clause_index: ClauseIndex | None = None  # the copilot's retrieval; None where the copilot is not wired
     answerer: Answerer | None = None
+    rate_limiter: Any = None  # adapters.ratelimit.DynamoRateLimiter; None: requests are not rate limited
 
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
         """Commit the change, its audit records and its events (as outbox items) atomically, then publish.
@@ -78,14 +79,25 @@ class Runtime:
 def build_runtime(config: Settings) -> Runtime:
     from .adapters.dynamo import DynamoDocumentStore
     from .adapters.eventbridge import EventBridgePublisher
+    from .adapters.ratelimit import DynamoRateLimiter
     from .adapters.system import RandomIds, SystemClock
 
     clock = SystemClock()
     ids = RandomIds(clock)
-    store = DynamoDocumentStore(config.table_name, config.region, clock, ids, host=config.endpoint_url)
+    sessions = None
+    if config.tenant_role_arn:  # isolation by IAM: each tenant's partition through its own TenantAccessRole session
+        from .adapters.tenant_sessions import tenant_sessions
+
+        sessions = tenant_sessions(config.tenant_role_arn, config.region, config.endpoint_url)
+    store = DynamoDocumentStore(
+        config.table_name, config.region, clock, ids, host=config.endpoint_url, sessions=sessions
+    )
     publisher = EventBridgePublisher(config.event_bus, config.region, config.endpoint_url)
     clause_index, answerer = build_copilot(config)
-    return Runtime(config, store, publisher, clock, ids, clause_index=clause_index, answerer=answerer)
+    limiter = DynamoRateLimiter(config.table_name, config.region, clock, endpoint_url=config.endpoint_url)
+    return Runtime(
+        config, store, publisher, clock, ids, clause_index=clause_index, answerer=answerer, rate_limiter=limiter
+    )
 
 
 def build_copilot(config: Settings) -> tuple[ClauseIndex, Answerer]:

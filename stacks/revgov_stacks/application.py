@@ -3,15 +3,23 @@ queues and DLQs, the outbox schedule, tenant-scoped data access, Bedrock and sea
 
 The control-plane stack builds one for the pooled tenants; each silo tenant's stack builds its own.
 
-Isolation by IAM. No function role can read or write the table broadly:
+Isolation by IAM. Only the operator function can read or write the table broadly:
 - the API, event and schedule functions hold no DynamoDB permission at all. To touch data they assume
-  `TenantAccessRole` with the session tag `TenantId=<tenant>` (`sts:AssumeRole` + `sts:TagSession`); that role's
-  only DynamoDB statement is conditioned on `dynamodb:LeadingKeys` matching `T#${aws:PrincipalTag/TenantId}#*`,
-  so a session opened for one tenant cannot reach another tenant's items, whatever the code asks for.
-- the api_key authorizer is the one exception, because it runs before any tenant is known: the tenant is only
+  `TenantAccessRole` with the session tag `TenantId=<tenant>` (`sts:AssumeRole` + `sts:TagSession`; the app does it
+  per tenant when `REVGOV_TENANT_ROLE_ARN` is set, see revgov.adapters.tenant_sessions); that role's only DynamoDB
+  statement is conditioned on `dynamodb:LeadingKeys` matching `T#${aws:PrincipalTag/TenantId}#*`, so a session
+  opened for one tenant cannot reach another tenant's items, whatever the code asks for. The platform partition
+  (`T#_platform#...`: tenant registry, operator keys, platform audit and outbox) is reached the same way, with a
+  session tagged `TenantId=_platform`; a Deny keeps every tenant session from writing the registry and operator keys.
+- the operator-only routes (roles exactly {operator}: provisioning, suspension, offboarding, operator key creation,
+  webhook-secret rotation) run in `OperatorApi`, the same code without `REVGOV_TENANT_ROLE_ARN`: they write the
+  platform registry and the new tenant in one transaction and offboarding scans, which no tenant session can do.
+  Its role has item read/write and Scan on the table (not its indexes) and nothing of TenantAccessRole.
+- the api_key authorizer is the other exception, because it runs before any tenant is known: the tenant is only
   claimed by the bearer token until the key's hash has been compared. It gets GetItem/BatchGetItem only, and only
   on the two partitions authentication reads (`T#<tenant>#KEY`, `T#<tenant>#TENANT`): no Query, no Scan, no write.
-- no role is granted Scan: a `ForAllValues` condition is vacuously true when a request carries no leading key.
+- no role but the operator function's is granted Scan: a `ForAllValues` condition is vacuously true when a request
+  carries no leading key.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from revgov.domain.access import PLATFORM
 from revgov.resources import TABLE, EventRule, load_rules, load_schedules
 
 from . import chalice_app
@@ -60,6 +69,13 @@ TENANT_DATA_ACTIONS = [
 TENANT_LEADING_KEYS = [f"T#${{aws:PrincipalTag/{TENANT_TAG}}}#*"]
 AUTHORIZER_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
 AUTHORIZER_LEADING_KEYS = ["T#*#KEY", "T#*#TENANT"]  # revgov.services.keys.authenticate reads these two only
+WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
+# Written by the operator function only (provisioning, suspension, offboarding, operator keys): tenant sessions are
+# denied writes there even when tagged TenantId=_platform.
+PLATFORM_PROTECTED = [f"T#{PLATFORM}#TENANTS", f"T#{PLATFORM}#KEY"]
+# The operator function's own grant: every item operation on the table, and Scan (offboarding exports and deletes a
+# tenant by scanning for its prefix). Not the indexes: no operator route queries them.
+OPERATOR_TABLE_ACTIONS = [*TENANT_DATA_ACTIONS, "dynamodb:Scan"]
 BEDROCK_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]  # Converse uses these
 _PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "jp.", "au.", "ca.", "global.")
 
@@ -163,6 +179,10 @@ class RevgovApplication(Construct):
         self.api_handler = self._function(
             "Api", chalice_app.API_HANDLER, "Revgov API (Chalice routes)", memory=1024, timeout=28
         )
+        self.operator_handler = self._function(
+            "OperatorApi", chalice_app.API_HANDLER, "Revgov operator API (operator-only Chalice routes)",
+            memory=1024, timeout=28,
+        )
         self.authorizers = {
             auth: self._function(
                 f"Authorizer{_camel(auth)}", handler, f"Revgov {auth} authorizer: bearer key -> principal",
@@ -178,7 +198,8 @@ class RevgovApplication(Construct):
         self.tenant_role = self._tenant_access_role()
         for authorizer in self.authorizers.values():
             self._grant_key_lookup(authorizer)
-        for fn in [self.api_handler, *self.functions.values()]:
+        self._grant_operator_table(self.operator_handler)
+        for fn in [self.api_handler, self.operator_handler, *self.functions.values()]:
             self.bus.grant_put_events_to(fn)
         self._grant_bedrock(self.api_handler)
         self.search_access = self._search(search) if search else None
@@ -200,7 +221,7 @@ class RevgovApplication(Construct):
         self.rest_api = ChaliceRestApi(
             self, "RestApi", config=config, name=name, app=handlers.app, handler=self.api_handler,
             authorizers=self.authorizers, manage_cloudwatch_role=manage_api_cloudwatch_role,
-            domain_name=domain_name,
+            domain_name=domain_name, operator_handler=self.operator_handler, operator_routes=handlers.operator_routes,
         )
         CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
         CfnOutput(self, "TableName", value=self.table.table_name)
@@ -273,8 +294,8 @@ class RevgovApplication(Construct):
         trust_conditions: dict[str, dict[str, object]] = {
             "ForAllValues:StringEquals": {"aws:TagKeys": [TENANT_TAG]},
         }
-        if self.tenancy.silo_tenant:
-            trust_conditions["StringEquals"] = {tag: self.tenancy.silo_tenant}
+        if self.tenancy.silo_tenant:  # its tenant, and its own table's platform partition (registry, outbox)
+            trust_conditions["StringEquals"] = {tag: [self.tenancy.silo_tenant, PLATFORM]}
         else:
             trust_conditions["StringLike"] = {tag: "?*"}
         role = iam.Role(
@@ -289,15 +310,26 @@ class RevgovApplication(Construct):
             ),
             max_session_duration=Duration.hours(1),
             inline_policies={
-                "tenant-items": iam.PolicyDocument(statements=[iam.PolicyStatement(
-                    sid="TenantItemsOnly",
-                    actions=TENANT_DATA_ACTIONS,
-                    resources=[self.table.table_arn, f"{self.table.table_arn}/index/*"],
-                    conditions={
-                        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": TENANT_LEADING_KEYS},
-                        "Null": {"dynamodb:LeadingKeys": "false"},
-                    },
-                )]),
+                "tenant-items": iam.PolicyDocument(statements=[
+                    iam.PolicyStatement(
+                        sid="TenantItemsOnly",
+                        actions=TENANT_DATA_ACTIONS,
+                        resources=[self.table.table_arn, f"{self.table.table_arn}/index/*"],
+                        conditions={
+                            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": TENANT_LEADING_KEYS},
+                            "Null": {"dynamodb:LeadingKeys": "false"},
+                        },
+                    ),
+                    # Every scoped function may open a _platform session (registry reads, the platform outbox and
+                    # audit chain), but only the operator function may change who exists and who is an operator.
+                    iam.PolicyStatement(
+                        sid="NoPlatformRegistryOrKeyWrites",
+                        effect=iam.Effect.DENY,
+                        actions=WRITE_ACTIONS,
+                        resources=[self.table.table_arn],
+                        conditions={"ForAnyValue:StringEquals": {"dynamodb:LeadingKeys": PLATFORM_PROTECTED}},
+                    ),
+                ]),
             },
         )
         table_id = Stack.of(self).get_logical_id(self.table.node.default_child)  # type: ignore[arg-type]
@@ -311,6 +343,11 @@ class RevgovApplication(Construct):
             ))
             fn.add_environment("REVGOV_TENANT_ROLE_ARN", role.role_arn)
         return role
+
+    def _grant_operator_table(self, fn: lambda_.Function) -> None:
+        fn.add_to_role_policy(iam.PolicyStatement(
+            sid="OperatorTableAccess", actions=OPERATOR_TABLE_ACTIONS, resources=[self.table.table_arn],
+        ))
 
     def _grant_key_lookup(self, authorizer: lambda_.Function) -> None:
         authorizer.add_to_role_policy(iam.PolicyStatement(

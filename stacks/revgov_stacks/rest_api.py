@@ -3,6 +3,9 @@
 Chalice's `SwaggerGenerator` (what `chalice package` uses) turns `app.routes` and the built-in authorizer into a
 Swagger document; here its integration URIs point at the CDK functions instead of Chalice-deployed ones. No
 `chalice package` run (it pip-installs and needs the network), no SAM transform, nothing slow at synth.
+
+Two functions serve the routes, both running the same Chalice app: the operator-only routes go to the operator
+function (broad table access), every other route to the tenant-scoped API function (no table access of its own).
 """
 
 from __future__ import annotations
@@ -102,13 +105,27 @@ def _invoke_uri(function: lambda_.IFunction) -> str:
 class _CdkSwagger(SwaggerGenerator):  # type: ignore[misc]
     """Chalice's Swagger generator with integration URIs pointing at CDK-defined functions."""
 
-    def __init__(self, handler: lambda_.IFunction, authorizers: dict[str, lambda_.IFunction]) -> None:
+    def __init__(
+        self,
+        handler: lambda_.IFunction,
+        authorizers: dict[str, lambda_.IFunction],
+        operator_handler: lambda_.IFunction | None = None,
+        operator_routes: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
         super().__init__(region="", deployed_resources={})
         self._handler = handler
         self._authorizers = authorizers
+        self._operator_handler = operator_handler
+        self._operator_routes = operator_routes
 
     def _uri(self, lambda_arn: str | None = None) -> str:
         return _invoke_uri(self._handler)
+
+    def _generate_apig_integ(self, view: Any) -> dict[str, Any]:
+        integration = dict(super()._generate_apig_integ(view))
+        if self._operator_handler is not None and (view.uri_pattern, view.method.upper()) in self._operator_routes:
+            integration["uri"] = _invoke_uri(self._operator_handler)
+        return integration
 
     def _auth_uri(self, authorizer: ChaliceAuthorizer) -> str:
         return _invoke_uri(self._authorizers[authorizer.name])
@@ -124,14 +141,22 @@ class _CdkSwagger(SwaggerGenerator):  # type: ignore[misc]
 
 
 def swagger_from_chalice(
-    app: Chalice, handler: lambda_.IFunction, authorizers: dict[str, lambda_.IFunction]
+    app: Chalice,
+    handler: lambda_.IFunction,
+    authorizers: dict[str, lambda_.IFunction],
+    operator_handler: lambda_.IFunction | None = None,
+    operator_routes: frozenset[tuple[str, str]] = frozenset(),
 ) -> dict[str, Any]:
-    """Chalice's Swagger for `app`, plus the problem+json gateway responses.
+    """Chalice's Swagger for `app`, plus the problem+json gateway responses; `operator_routes` go to `operator_handler`.
 
     The gateway responses live in the definition rather than as separate AWS::ApiGateway::GatewayResponse
     resources: CloudFormation imports an inline Body in overwrite mode, which would drop responses defined beside it.
     """
-    swagger = dict(_CdkSwagger(handler, authorizers).generate_swagger(app))
+    routes = {(path, method.upper()) for path, methods in app.routes.items() for method in methods}
+    unknown = sorted(operator_routes - routes)
+    if unknown:
+        raise ValueError(f"operator routes the Chalice app does not have: {unknown}")
+    swagger = dict(_CdkSwagger(handler, authorizers, operator_handler, operator_routes).generate_swagger(app))
     swagger["x-amazon-apigateway-gateway-responses"] = {p.response_type: p.swagger() for p in GATEWAY_PROBLEMS}
     return swagger
 
@@ -151,9 +176,11 @@ class ChaliceRestApi(Construct):
         authorizers: dict[str, lambda_.Function],
         manage_cloudwatch_role: bool,
         domain_name: str | None,
+        operator_handler: lambda_.Function | None = None,
+        operator_routes: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         super().__init__(scope, construct_id)
-        self.swagger = swagger_from_chalice(app, handler, dict(authorizers))
+        self.swagger = swagger_from_chalice(app, handler, dict(authorizers), operator_handler, operator_routes)
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=config.log_retention
         )
@@ -184,11 +211,12 @@ class ChaliceRestApi(Construct):
         # gateway responses would never reach the stage.
         self.api.latest_deployment.add_to_logical_id({"swagger": self.swagger})  # type: ignore[union-attr]
         stack = Stack.of(self)
-        handler.add_permission(
-            "InvokeFromApi",
-            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            source_arn=self.api.arn_for_execute_api(),
-        )
+        for function in [handler, *([operator_handler] if operator_handler else [])]:
+            function.add_permission(
+                "InvokeFromApi",
+                principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                source_arn=self.api.arn_for_execute_api(),
+            )
         for auth_name, function in authorizers.items():
             function.add_permission(
                 f"InvokeAuthorizer{auth_name.title().replace('_', '')}",

@@ -52,8 +52,32 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+OPERATOR_FUNCTION = "Revgov operator API"  # the description the operator function's starts with
+
+
+def is_operator_function(function: dict[str, Any]) -> bool:
+    return str(function["Properties"].get("Description", "")).startswith(OPERATOR_FUNCTION)
+
+
 def functions_by_handler(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-    return {r["Properties"]["Handler"]: (k, r) for k, r in resources(template, "AWS::Lambda::Function").items()}
+    """Every function but the operator API (which runs the same `app.app` handler as the tenant-scoped API)."""
+    return {r["Properties"]["Handler"]: (k, r) for k, r in resources(template, "AWS::Lambda::Function").items()
+            if not is_operator_function(r)}
+
+
+def operator_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    [(key, function)] = [(k, r) for k, r in resources(template, "AWS::Lambda::Function").items()
+                         if is_operator_function(r)]
+    return key, function
+
+
+def operator_routes() -> set[tuple[str, str]]:
+    """(path, METHOD) of every operation whose roles are exactly {operator}, from the route table."""
+    from revgov.domain.access import Role
+    from revgov.edge.api import app  # noqa: F401  (registers the routes)
+    from revgov.edge.registry import OPERATIONS
+
+    return {(op.path, op.method.upper()) for op in OPERATIONS if op.roles == frozenset({Role.OPERATOR})}
 
 
 def role_of(function: dict[str, Any]) -> str:
@@ -110,8 +134,9 @@ def test_functions_are_traced_logged_and_packaged_without_docker(synth: Synth, s
     expected = {"app.app", "app.api_key", *(f"app.{r['handler']}" for r in RULES["rules"]),
                 *(f"app.{s['handler']}" for s in SCHEDULES["schedules"])}
     assert set(handlers) == expected
+    assert operator_function(template)[1]["Properties"]["Handler"] == "app.app"  # the same Chalice app
     layer_key, _ = one(template, "AWS::Lambda::LayerVersion")
-    for handler, (_, function) in handlers.items():
+    for handler, (_, function) in [*handlers.items(), ("app.app (operator)", operator_function(template))]:
         props = function["Properties"]
         assert props["Runtime"] == "python3.11" and props["Architectures"] == ["arm64"]
         assert props["TracingConfig"] == {"Mode": "Active"}, handler
@@ -200,14 +225,22 @@ def test_every_catalog_rule_feeds_its_handler_through_a_queue_with_dlq_and_alarm
         assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
 
 
+def _rate(minutes: int) -> str:
+    """The schedule expression CDK writes for a rate of `minutes` (whole days or hours in those units)."""
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0:
+            count = minutes // size
+            return f"rate({count} {unit}{'s' if count != 1 else ''})"
+    raise AssertionError(minutes)
+
+
 @pytest.mark.parametrize("stack", ALL_STACKS)
 def test_every_schedule_runs_its_handler_on_its_cadence(synth: Synth, stack: str) -> None:
     template = synth.templates[stack]
     for schedule in SCHEDULES["schedules"]:
         key, _ = functions_by_handler(template)[f"app.{schedule['handler']}"]
-        minutes = schedule["every_minutes"]
         Template.from_json(template).has_resource_properties("AWS::Events::Rule", {
-            "ScheduleExpression": f"rate({minutes} minute{'s' if minutes != 1 else ''})",
+            "ScheduleExpression": _rate(schedule["every_minutes"]),
             "State": "ENABLED",
             "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [key, "Arn"]}})],
         })
@@ -228,14 +261,17 @@ def test_api_routes_come_from_the_chalice_app_and_are_authorized(synth: Synth, s
     assert routes == {(path, method) for path, methods in app.routes.items() for method in methods}
     api_key, _ = functions_by_handler(template)["app.api_key"]
     api_handler, _ = functions_by_handler(template)["app.app"]
+    operator_handler, _ = operator_function(template)
     authorizer = body["securityDefinitions"]["api_key"]["x-amazon-apigateway-authorizer"]
     assert authorizer["type"] == "token" and authorizer["authorizerResultTtlInSeconds"] == 0
     assert {"Fn::GetAtt": [api_key, "Arn"]} in authorizer["authorizerUri"]["Fn::Join"][1]
+    operator_only = operator_routes()
     for path, methods in app.routes.items():
         for method, view in methods.items():
             operation = body["paths"][path][method.lower()]
             uri = operation["x-amazon-apigateway-integration"]["uri"]
-            assert {"Fn::GetAtt": [api_handler, "Arn"]} in uri["Fn::Join"][1]
+            served_by = operator_handler if (path, method) in operator_only else api_handler
+            assert {"Fn::GetAtt": [served_by, "Arn"]} in uri["Fn::Join"][1], f"{method} {path}"
             if view.authorizer is not None:
                 assert operation["security"] == [{"api_key": []}], f"{method} {path} is not behind the authorizer"
     public = {(p, m) for p, ms in app.routes.items() for m, v in ms.items() if v.authorizer is None}
@@ -300,18 +336,26 @@ def test_tenant_access_role_is_fenced_by_leading_keys(synth: Synth, stack: str) 
     Template.from_json(template).has_resource_properties("AWS::IAM::Role", {
         "Policies": [{
             "PolicyName": "tenant-items",
-            "PolicyDocument": Match.object_like({"Statement": [Match.object_like({
+            "PolicyDocument": Match.object_like({"Statement": Match.array_with([Match.object_like({
                 "Effect": "Allow",
                 "Condition": Match.object_like({
                     "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#${aws:PrincipalTag/TenantId}#*"]},
                 }),
-            })]}),
+            })])}),
         }],
     })
-    [statement] = statements_of_role(template, role_key)
+    statements = list(statements_of_role(template, role_key))
+    [statement] = [s for s in statements if s["Effect"] == "Allow"]
     assert "dynamodb:Scan" not in statement["Action"] and "dynamodb:*" not in statement["Action"]
     table_key, _ = one(template, "AWS::DynamoDB::Table")
     assert {"Fn::GetAtt": [table_key, "Arn"]} in statement["Resource"]
+    # A _platform session (registry reads, platform outbox and audit) still cannot write the registry or operator keys
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"ForAnyValue:StringEquals": {
+        "dynamodb:LeadingKeys": ["T#_platform#TENANTS", "T#_platform#KEY"]}}
+    assert sorted(deny["Action"]) == ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
+                                      "dynamodb:UpdateItem"]
+    assert deny["Resource"] == {"Fn::GetAtt": [table_key, "Arn"]}
     trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     handlers = functions_by_handler(template)
     callers = {role_of(fn) for handler, (_, fn) in handlers.items() if handler != "app.api_key"}
@@ -319,8 +363,8 @@ def test_tenant_access_role_is_fenced_by_leading_keys(synth: Synth, stack: str) 
     for s in trust:
         assert sorted(s["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
         assert s["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["TenantId"]}
-        if stack in SILO_STACKS:  # a silo's role opens sessions for its own tenant only
-            assert s["Condition"]["StringEquals"] == {"aws:RequestTag/TenantId": SILO_STACKS[stack]}
+        if stack in SILO_STACKS:  # a silo's role opens sessions for its own tenant (and its table's platform items)
+            assert s["Condition"]["StringEquals"] == {"aws:RequestTag/TenantId": [SILO_STACKS[stack], "_platform"]}
     for caller in callers:
         assume = [s for s in statements_of_role(template, caller) if "sts:TagSession" in as_list(s["Action"])]
         assert assume == [{"Action": ["sts:AssumeRole", "sts:TagSession"], "Effect": "Allow",
@@ -333,7 +377,8 @@ def test_tenant_access_role_is_fenced_by_leading_keys(synth: Synth, stack: str) 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
 def test_function_roles_have_no_broad_table_access(synth: Synth, stack: str) -> None:
-    """Only the authorizer touches the table with its own role: reads of the KEY and TENANT partitions, nothing else."""
+    """Besides the operator function (next test), only the authorizer touches the table with its own role: reads of
+    the KEY and TENANT partitions, nothing else."""
     template = synth.templates[stack]
     for handler, (_, fn) in functions_by_handler(template).items():
         dynamo = [s for s in statements_of_role(template, role_of(fn))
@@ -351,10 +396,62 @@ def test_function_roles_have_no_broad_table_access(synth: Synth, stack: str) -> 
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
+def test_operator_routes_run_in_their_own_function_with_table_access(synth: Synth, stack: str) -> None:
+    """Operator-only operations (one transaction over the registry and a tenant; offboarding's Scan) run in the
+    operator function: table access of its own, no TenantAccessRole. Every other route stays tenant-scoped."""
+    template = synth.templates[stack]
+    operator_key, operator = operator_function(template)
+    api_key_fn, api = functions_by_handler(template)["app.app"]
+    operator_only = operator_routes()
+    assert {("/v1/tenants", "POST"), ("/v1/tenants/{tenant_id}", "DELETE"), ("/v1/tenants/{tenant_id}/suspend", "POST"),
+            ("/v1/tenants/{tenant_id}/keys", "POST"),
+            ("/v1/tenants/{tenant_id}/webhook-secret/rotate", "POST")} <= operator_only
+    assert ("/v1/keys", "POST") not in operator_only and ("/v1/audit", "GET") not in operator_only
+    body = _api(template)
+    served = {(path, method.upper()): op["x-amazon-apigateway-integration"]["uri"]["Fn::Join"][1]
+              for path, methods in body["paths"].items() for method, op in methods.items()}
+    assert {route for route, uri in served.items() if {"Fn::GetAtt": [operator_key, "Arn"]} in uri} == operator_only
+    assert {route for route, uri in served.items() if {"Fn::GetAtt": [api_key_fn, "Arn"]} in uri} == (
+        set(served) - operator_only
+    )
+    # API Gateway may invoke it (as it may the tenant-scoped function)
+    invokers = [r["Properties"] for r in resources(template, "AWS::Lambda::Permission").values()
+                if r["Properties"]["FunctionName"] == {"Fn::GetAtt": [operator_key, "Arn"]}]
+    assert [p["Principal"] for p in invokers] == ["apigateway.amazonaws.com"]
+
+    operator_env = operator["Properties"]["Environment"]["Variables"]
+    assert "REVGOV_TENANT_ROLE_ARN" not in operator_env
+    assert "REVGOV_TENANT_ROLE_ARN" in api["Properties"]["Environment"]["Variables"]
+    operator_role = role_of(operator)
+    table_key, _ = one(template, "AWS::DynamoDB::Table")
+    [table] = [s for s in statements_of_role(template, operator_role)
+               if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+    assert table["Sid"] == "OperatorTableAccess" and "Condition" not in table
+    assert {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+            "dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem"} <= set(table["Action"])
+    assert table["Resource"] == {"Fn::GetAtt": [table_key, "Arn"]}, "the table only"
+    assert not [s for s in statements_of_role(template, operator_role) if "sts:AssumeRole" in as_list(s["Action"])]
+    [(_, tenant_role)] = [(k, r) for k, r in resources(template, "AWS::IAM::Role").items() if "TenantAccessRole" in k]
+    trusted = {s["Principal"]["AWS"]["Fn::GetAtt"][0] for s in tenant_role["Properties"]["AssumeRolePolicyDocument"][
+        "Statement"]}
+    assert operator_role not in trusted and role_of(api) in trusted
+    # the tenant-scoped API function: no table statement at all, only the way into TenantAccessRole
+    assert not [s for s in statements_of_role(template, role_of(api))
+                if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
 def test_no_statement_allows_scans_or_wildcard_resources_beyond_xray(synth: Synth, stack: str) -> None:
-    for key, statement in all_statements(synth.templates[stack]):
+    """Scan only for the operator function (offboarding), on the table and nothing else."""
+    template = synth.templates[stack]
+    operator_role = role_of(operator_function(template)[1])
+    table_key, _ = one(template, "AWS::DynamoDB::Table")
+    for key, statement in all_statements(template):
         actions = as_list(statement["Action"])
-        assert not {"dynamodb:Scan", "dynamodb:*", "dynamodb:PartiQLSelect", "*"} & set(actions), key
+        assert not {"dynamodb:*", "dynamodb:PartiQLSelect", "*"} & set(actions), key
+        if "dynamodb:Scan" in actions:
+            assert template["Resources"][key]["Properties"].get("Roles") == [{"Ref": operator_role}], key
+            assert statement["Resource"] == {"Fn::GetAtt": [table_key, "Arn"]}, key
         assert not any(a.endswith(":*") for a in actions), f"{key}: wildcard action {actions}"
         if "*" in as_list(statement.get("Resource")):
             assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, f"{key}: {actions} on *"

@@ -6,15 +6,17 @@ import base64
 import binascii
 import json
 import random
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.connection import Connection, TableConnection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -23,6 +25,10 @@ from ..domain.audit import GENESIS, seal
 from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest
 from ..ports import Changes, Clock, IdGenerator, Page, Stored
 from ..resources import TABLE
+from .tenant_sessions import CrossTenantWrite, TenantScopeError
+
+if TYPE_CHECKING:
+    from .tenant_sessions import TenantCredentials, TenantSessions
 
 _AUDIT = "AUDIT"
 _HEAD = "HEAD"
@@ -76,6 +82,46 @@ def document_model(table_name: str, region: str, host: str | None) -> type[Docum
     return type(f"Document_{table_name}", (DocumentBase,), {"Meta": meta})  # type: ignore[return-value]
 
 
+class _CredentialedSession:
+    """What pynamodb's Connection asks its botocore session for (`create_client`), answered with a client signed by one
+    tenant session's credentials and nothing else."""
+
+    def __init__(self, sessions: TenantSessions, credentials: TenantCredentials) -> None:
+        self._sessions = sessions
+        self._credentials = credentials
+
+    def create_client(self, service: str, region: str | None = None, **kwargs: Any) -> Any:
+        return self._sessions.client(service, self._credentials, region_name=region, **kwargs)
+
+
+class _ScopedConnection(Connection):
+    """A pynamodb Connection whose every request is signed with one tenant's `TenantAccessRole` session."""
+
+    def __init__(self, region: str, host: str | None, sessions: TenantSessions, credentials: TenantCredentials) -> None:
+        super().__init__(region=region, host=host)
+        self.credentials = credentials
+        self._credentialed = _CredentialedSession(sessions, credentials)
+
+    @property
+    def session(self) -> Any:  # botocore would otherwise fall back to the function's own credentials
+        return self._credentialed
+
+
+def scoped_document_model(
+    table_name: str, region: str, host: str | None, connection: Connection
+) -> type[DocumentBase]:
+    """The table's model, with every request (item, query, index, batch) going through `connection`."""
+    # The key schema, as pynamodb derives it from the model (no DescribeTable).
+    meta_table = document_model(table_name, region, host)._get_connection().get_meta_table()
+    table = TableConnection(table_name, region=region, host=host)
+    table.connection = connection
+    connection.add_meta_table(meta_table)
+    meta = type("Meta", (), {"table_name": table_name, "region": region, "host": host})
+    namespace = {"Meta": meta, "_connection": table}  # a connection of its own: never the shared model's
+    model: type[DocumentBase] = type(f"Document_{table_name}_scoped", (DocumentBase,), namespace)
+    return model
+
+
 def _encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     if not last_key:
         return None
@@ -101,37 +147,90 @@ def _decode_cursor(cursor: str | None, partition_key: str, expected: str) -> dic
 
 
 class DynamoDocumentStore:
-    """The DocumentStore port on DynamoDB. Audit records go in the same TransactWrite as the change."""
+    """The DocumentStore port on DynamoDB. Audit records go in the same TransactWrite as the change.
 
-    def __init__(self, table_name: str, region: str, clock: Clock, ids: IdGenerator, host: str | None = None) -> None:
+    With `sessions` (REVGOV_TENANT_ROLE_ARN set), every request on a tenant's partition is signed with that tenant's
+    `TenantAccessRole` session, so IAM (dynamodb:LeadingKeys) refuses anything outside `T#<tenant>#`; a transaction
+    spanning two tenants and the whole-table scans of offboarding are refused here, before IAM would.
+    Without it, the function's own credentials are used for everything (the local stack, the operator function).
+    """
+
+    MAX_SCOPED_TENANTS = 256  # tenant clients kept per process (each ~0.2 MB); least recently used go first
+
+    def __init__(
+        self,
+        table_name: str,
+        region: str,
+        clock: Clock,
+        ids: IdGenerator,
+        host: str | None = None,
+        sessions: TenantSessions | None = None,
+    ) -> None:
         self.model = document_model(table_name, region, host)
         self._clock = clock
         self._ids = ids
+        self._table_name = table_name
+        self._region = region
+        self._host = host
         self._connection = Connection(region=region, host=host)
+        self._sessions = sessions
+        self._scoped: OrderedDict[str, tuple[TenantCredentials, type[DocumentBase], Connection]] = OrderedDict()
+        self._scoped_lock = threading.Lock()
+
+    @property
+    def scoped(self) -> bool:
+        return self._sessions is not None
+
+    def _scoped_to(self, tenant_id: str) -> tuple[type[DocumentBase], Connection]:
+        """The model and connection for one tenant's partitions: its own session's, or the shared ones unscoped."""
+        if self._sessions is None:
+            return self.model, self._connection
+        credentials = self._sessions.credentials(tenant_id)
+        with self._scoped_lock:
+            current = self._scoped.get(tenant_id)
+            if current is None or current[0] is not credentials:  # first use, or the session was renewed
+                connection = _ScopedConnection(self._region, self._host, self._sessions, credentials)
+                model = scoped_document_model(self._table_name, self._region, self._host, connection)
+                current = (credentials, model, connection)
+                self._scoped[tenant_id] = current
+            self._scoped.move_to_end(tenant_id)
+            while len(self._scoped) > self.MAX_SCOPED_TENANTS:
+                self._scoped.popitem(last=False)
+            return current[1], current[2]
+
+    def _model(self, tenant_id: str) -> type[DocumentBase]:
+        return self._scoped_to(tenant_id)[0]
 
     # --- reads -------------------------------------------------------------------------------
     def _stored(self, item: DocumentBase) -> Stored:
         return Stored(key=item.sk, data=json.loads(item.data), version=int(item.version))
 
     def get(self, tenant_id: str, collection: str, key: str) -> Stored | None:
+        model = self._model(tenant_id)
         try:
-            return self._stored(self.model.get(partition(tenant_id, collection), key, consistent_read=True))
-        except self.model.DoesNotExist:
+            return self._stored(model.get(partition(tenant_id, collection), key, consistent_read=True))
+        except DoesNotExist:
             return None
 
     def get_many(self, refs: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Stored]:
         wanted = {(partition(t, c), k): (t, c, k) for t, c, k in refs}
+        by_tenant: dict[str | None, list[tuple[str, str]]] = {}  # scoped: one batch per tenant, each on its session
+        for item_key, (t, _, _) in wanted.items():
+            by_tenant.setdefault(t if self.scoped else None, []).append(item_key)
         found: dict[tuple[str, str, str], Stored] = {}
-        for item in self.model.batch_get(list(wanted), consistent_read=True):
-            found[wanted[(item.pk, item.sk)]] = self._stored(item)
+        for tenant_id, keys in by_tenant.items():
+            model = self.model if tenant_id is None else self._model(tenant_id)
+            for item in model.batch_get(keys, consistent_read=True):
+                found[wanted[(item.pk, item.sk)]] = self._stored(item)
         return found
 
     def query(
         self, tenant_id: str, collection: str, *, limit: int, cursor: str | None = None, prefix: str = ""
     ) -> Page:
         pk = partition(tenant_id, collection)
-        condition = self.model.sk.startswith(prefix) if prefix else None
-        result = self.model.query(
+        model = self._model(tenant_id)
+        condition = model.sk.startswith(prefix) if prefix else None
+        result = model.query(
             pk,
             range_key_condition=condition,
             limit=limit,
@@ -145,9 +244,10 @@ class DynamoDocumentStore:
         self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None, prefix: str = ""
     ) -> Page:
         gpk = partition(tenant_id, index_partition)
-        result = self.model.lookup.query(
+        model = self._model(tenant_id)
+        result = model.lookup.query(
             gpk,
-            range_key_condition=self.model.gsi1sk.startswith(prefix) if prefix else None,
+            range_key_condition=model.gsi1sk.startswith(prefix) if prefix else None,
             limit=limit,
             last_evaluated_key=_decode_cursor(cursor, "gsi1pk", gpk),
         )
@@ -161,16 +261,16 @@ class DynamoDocumentStore:
 
     def audit_records(self, tenant_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         pk = partition(tenant_id, _AUDIT)
-        result = self.model.query(
-            pk, range_key_condition=self.model.sk > f"R#{after_seq:012d}", limit=limit, consistent_read=True
+        model = self._model(tenant_id)
+        result = model.query(
+            pk, range_key_condition=model.sk > f"R#{after_seq:012d}", limit=limit, consistent_read=True
         )
         return [json.loads(item.data) for item in result if item.sk.startswith("R#")]
 
     def iter_audit_records(self, tenant_id: str) -> Iterator[dict[str, Any]]:
         """Every record in chain order, paged lazily; a record whose JSON was mangled still comes out."""
-        for item in self.model.query(
-            partition(tenant_id, _AUDIT), self.model.sk.startswith("R#"), consistent_read=True
-        ):
+        model = self._model(tenant_id)
+        for item in model.query(partition(tenant_id, _AUDIT), model.sk.startswith("R#"), consistent_read=True):
             try:
                 yield json.loads(item.data)
             except ValueError:
@@ -181,6 +281,10 @@ class DynamoDocumentStore:
 
     # --- writes ------------------------------------------------------------------------------
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
+        written = self._tenants_written(tenant_id, changes)
+        if self.scoped and len(written) > 1:
+            raise CrossTenantWrite(sorted(written))
+        session_tenant = next(iter(written), tenant_id)
         for attempt in range(_MAX_CHAIN_RETRIES):
             if attempt:
                 # Full jitter: contenders for the same chain head spread out instead of colliding again.
@@ -188,7 +292,7 @@ class DynamoDocumentStore:
             seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
             sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
             try:
-                self._transact(tenant_id, changes, sealed, seq)
+                self._transact(tenant_id, changes, sealed, seq, session_tenant)
                 return sealed
             except TransactWriteError as exc:
                 business = self._business_conflict(changes, list(exc.cancellation_reasons or []))
@@ -198,6 +302,15 @@ class DynamoDocumentStore:
                     raise
                 # The chain head moved (another request appended first): re-read it and seal again.
         raise ConcurrentUpdate("the audit chain moved under this request too many times; retry")
+
+    @staticmethod
+    def _tenants_written(tenant_id: str, changes: Changes) -> set[str]:
+        """Whose partitions the transaction writes: the audit chain's tenant and each put's and delete's."""
+        written = {put.tenant_id or tenant_id for put in changes.puts}
+        written |= {delete.tenant_id or tenant_id for delete in changes.deletes}
+        if changes.audit:
+            written.add(tenant_id)
+        return written
 
     def _seal_all(self, tenant_id: str, changes: Changes, seq: int, prev_hash: str) -> list[dict[str, Any]]:
         sealed = []
@@ -211,9 +324,11 @@ class DynamoDocumentStore:
             prev_hash = record["hash"]
         return sealed
 
-    def _transact(self, tenant_id: str, changes: Changes, sealed: list[dict[str, Any]], seq: int) -> None:
-        model = self.model
-        with TransactWrite(connection=self._connection) as tx:
+    def _transact(
+        self, tenant_id: str, changes: Changes, sealed: list[dict[str, Any]], seq: int, session_tenant: str
+    ) -> None:
+        model, connection = self._scoped_to(session_tenant)
+        with TransactWrite(connection=connection) as tx:
             for put in changes.puts:
                 item = model(
                     partition(put.tenant_id or tenant_id, put.collection),
@@ -257,6 +372,11 @@ class DynamoDocumentStore:
 
     # --- whole-tenant operations (offboarding) -----------------------------------------------
     def _scan_tenant(self, tenant_id: str) -> list[DocumentBase]:
+        if self.scoped:
+            raise TenantScopeError(
+                f"exporting or deleting all of tenant {tenant_id!r} scans the table, and a Scan carries no leading key "
+                "for TenantAccessRole to fence: offboarding runs in the operator function (no REVGOV_TENANT_ROLE_ARN)"
+            )
         return list(self.model.scan(self.model.pk.startswith(f"T#{tenant_id}#"), consistent_read=True))
 
     def export_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
@@ -277,11 +397,12 @@ class DynamoDocumentStore:
 
     def import_tenant(self, tenant_id: str, items: list[dict[str, Any]]) -> int:
         """Write exported items back verbatim (keys, versions, lookups, TTLs) under this tenant's prefix."""
-        with self.model.batch_write() as batch:
+        model = self._model(tenant_id)
+        with model.batch_write() as batch:
             for entry in items:
                 if entry.get("data") is None:
                     continue  # an in-flight idempotency record: nothing to restore
-                item = self.model(
+                item = model(
                     partition(tenant_id, entry["collection"]),
                     entry["key"],
                     data=_dumps(entry["data"]),

@@ -4,11 +4,15 @@ Records live under `T#{tenant}#IDEMPOTENCY` (the `pk`/`sk` of the one table), so
 holds for every other item holds for them too; they expire after 48 h through the table's TTL attribute.
 The key is the Revgov event id and its replay count: a redelivery is answered from the record, a deliberate replay
 runs again (the billing guards still make its effect happen once).
+With REVGOV_TENANT_ROLE_ARN set, the layer's DynamoDB client is signed with the tenant's `TenantAccessRole` session
+(the same sessions as the document store), so the fence is enforced by IAM on these records as well.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -47,8 +51,7 @@ def _client(region: str, endpoint_url: str | None) -> Any:
     return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url)
 
 
-@lru_cache(maxsize=512)
-def _store(tenant_id: str, table_name: str, region: str, endpoint_url: str | None) -> DynamoDBPersistenceLayer:
+def _layer(tenant_id: str, table_name: str, client: Any) -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(
         table_name=table_name,
         key_attr=TABLE.partition_key,
@@ -56,13 +59,45 @@ def _store(tenant_id: str, table_name: str, region: str, endpoint_url: str | Non
         static_pk_value=f"T#{tenant_id}#IDEMPOTENCY",
         expiry_attr=TABLE.ttl_attribute,
         data_attr="data",
-        boto3_client=_client(region, endpoint_url),
+        boto3_client=client,
     )
+
+
+@lru_cache(maxsize=512)
+def _store(tenant_id: str, table_name: str, region: str, endpoint_url: str | None) -> DynamoDBPersistenceLayer:
+    return _layer(tenant_id, table_name, _client(region, endpoint_url))
+
+
+_scoped_stores: OrderedDict[tuple[str, ...], tuple[Any, DynamoDBPersistenceLayer]] = OrderedDict()
+_scoped_lock = threading.Lock()
+_MAX_SCOPED = 256
+
+
+def _scoped_store(config: Settings, role_arn: str, tenant_id: str) -> DynamoDBPersistenceLayer:
+    """The tenant's layer on a client signed with its TenantAccessRole session; rebuilt when the session renews."""
+    from .tenant_sessions import tenant_sessions
+
+    sessions = tenant_sessions(role_arn, config.region, config.endpoint_url)
+    credentials = sessions.credentials(tenant_id)
+    key = (tenant_id, config.table_name, role_arn, config.region, config.endpoint_url or "")
+    with _scoped_lock:
+        current = _scoped_stores.get(key)
+        if current is None or current[0] is not credentials:
+            client = sessions.client("dynamodb", credentials, endpoint_url=config.endpoint_url)
+            current = (credentials, _layer(tenant_id, config.table_name, client))
+            _scoped_stores[key] = current
+        _scoped_stores.move_to_end(key)
+        while len(_scoped_stores) > _MAX_SCOPED:
+            _scoped_stores.popitem(last=False)
+        return current[1]
 
 
 def once(config: Settings, tenant_id: str, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """`function` guarded per tenant; call it with the bus event as the keyword argument `bus_event`."""
-    store = _store(tenant_id, config.table_name, config.region, config.endpoint_url)
+    if config.tenant_role_arn:
+        store = _scoped_store(config, config.tenant_role_arn, tenant_id)
+    else:
+        store = _store(tenant_id, config.table_name, config.region, config.endpoint_url)
     guarded: Callable[..., Any] = idempotent_function(
         function, data_keyword_argument="bus_event", persistence_store=store, config=CONFIG, key_prefix=name
     )
