@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck clean
+.PHONY: run test test-n8n fuzz bench lint typecheck clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -19,7 +19,16 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# the n8n flows alone, run for real (installs the pinned n8n once per machine: see tests/n8n/n8n_harness.py)
+test-n8n: $(STAMP)
+	$(BIN)/python -m pytest tests/n8n $(PYTEST_ARGS)
+
+# API fuzzing, longer than `make test`'s bounded run: schemathesis on every operation with fresh randomness
+fuzz: $(STAMP)
+	REVGOV_FUZZ_EXAMPLES=$(or $(EXAMPLES),150) REVGOV_FUZZ_RANDOM=1 \
+		$(BIN)/python -m pytest -n 2 -p no:cacheprovider tests/security/test_fuzz_api.py $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python tests/perf/bench.py $(SECTIONS)

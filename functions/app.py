@@ -2,11 +2,15 @@
 
 from revgov.edge.api import api_key, app  # noqa: F401  (the API and its authorizer)
 from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
+    accrue_rebates,
+    agent_billing_reconciler,
+    agent_certification_watcher,
+    agent_discount_drift,
+    agent_threshold_watcher,
     bill_erp_event,
     billing_sla_sweep,
     deliver_webhooks,
     flush_outbox,
     log_event,
-    run_agent,
     update_kpis,
 )

@@ -109,6 +109,15 @@ def wait_until(check: Callable[[], bool], seconds: float = 30, *, what: Any = No
         time.sleep(0.2)
 
 
+def settle(stack: Any, seconds: float = 30) -> None:
+    """Let every rule's handler finish what is on its queue (the KPI rollups, outbound webhooks...), best effort:
+    events of other tests still being retried may keep a queue busy longer."""
+    try:
+        wait_until(stack.router.idle, seconds, what="the event router's queues")
+    except AssertionError:
+        pass
+
+
 def billing_tenant_in(api: Api, operator: Api, stack: Any) -> Iterator[BillingTenant]:
     """A throwaway tenant with northwind's policy (its billing rules, tiers and routing), offboarded afterwards."""
     config = load_tenant_file(Path(ROOT / "tenants" / "northwind" / "tenant.yaml"))
@@ -132,6 +141,7 @@ def billing_tenant_in(api: Api, operator: Api, stack: Any) -> Iterator[BillingTe
     # let the handlers finish what the test sent, so nothing is written after the tenant is gone
     rt = stack.runtime
     wait_until(lambda: not rt.store.lookup(config["tenant_id"], "EVENT#received", limit=1).items, 30, what="handlers")
+    settle(stack)
     offboarded = operator.delete(f"/v1/tenants/{config['tenant_id']}")  # idempotency records and all
     assert offboarded.status_code == 200, offboarded.text[:500]
     assert offboarded.json()["remaining_items"] == 0

@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("REVGOV_SCHEDULE_EVERY_SECONDS", "0")  # no scheduled runs mid-test: tests run handlers on demand
 
 from support import Api  # noqa: E402
 

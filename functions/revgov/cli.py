@@ -159,9 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     agent_parser = commands.add_parser("agents", help="bounded agents: run one on demand")
     agent_commands = agent_parser.add_subparsers(dest="agents_command", required=True)
     agent_run = agent_commands.add_parser("run", help="run an agent now (it opens tasks or exceptions, or escalates)")
-    from .services.agents import SCHEDULES
+    from .services.agents import AGENTS
 
-    agent_run.add_argument("name", choices=sorted(SCHEDULES), help="the agent")
+    agent_run.add_argument("name", choices=sorted(AGENTS), help="the agent")
     agent_run.add_argument("--tenant", action="append", help="only this tenant (repeatable); default: every active one")
     agent_run.add_argument(
         "--state-file",

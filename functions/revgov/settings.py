@@ -55,6 +55,9 @@ class Settings:
     service_name: str = "revgov"
     copilot: CopilotSettings = field(default_factory=lambda: CopilotSettings.from_env({}))
     outbound_allow_loopback: bool = False  # outbound webhooks to loopback URLs; honoured on the local stage only
+    # TenantAccessRole: when set, every DynamoDB request on a tenant's partition is signed with an STS session tagged
+    # TenantId=<tenant> (adapters.tenant_sessions). Unset: the function's own credentials (local stack, operator API).
+    tenant_role_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -71,6 +74,7 @@ class Settings:
             max_body_bytes=int(e.get("REVGOV_MAX_BODY_BYTES", str(256 * 1024))),
             copilot=CopilotSettings.from_env(e),
             outbound_allow_loopback=e.get("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "") in ("1", "true"),
+            tenant_role_arn=e.get("REVGOV_TENANT_ROLE_ARN") or None,
         )
 
 

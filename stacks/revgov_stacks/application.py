@@ -17,7 +17,8 @@ Isolation by IAM. Only the operator function can read or write the table broadly
   Its role has item read/write and Scan on the table (not its indexes) and nothing of TenantAccessRole.
 - the api_key authorizer is the other exception, because it runs before any tenant is known: the tenant is only
   claimed by the bearer token until the key's hash has been compared. It gets GetItem/BatchGetItem only, and only
-  on the two partitions authentication reads (`T#<tenant>#KEY`, `T#<tenant>#TENANT`): no Query, no Scan, no write.
+  on the two partitions authentication reads (`T#<tenant>#KEY`, `T#<tenant>#TENANT`): no Query, no Scan; its one
+  write is UpdateItem on `T#<tenant>#RATELIMIT`, the request counters of the tenant plan's rate limits.
 - no role but the operator function's is granted Scan: a `ForAllValues` condition is vacuously true when a request
   carries no leading key.
 """
@@ -69,6 +70,7 @@ TENANT_DATA_ACTIONS = [
 TENANT_LEADING_KEYS = [f"T#${{aws:PrincipalTag/{TENANT_TAG}}}#*"]
 AUTHORIZER_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
 AUTHORIZER_LEADING_KEYS = ["T#*#KEY", "T#*#TENANT"]  # revgov.services.keys.authenticate reads these two only
+AUTHORIZER_COUNT_LEADING_KEYS = ["T#*#RATELIMIT"]  # revgov.adapters.ratelimit counts requests there (UpdateItem)
 WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
 # Written by the operator function only (provisioning, suspension, offboarding, operator keys): tenant sessions are
 # denied writes there even when tagged TenantId=_platform.
@@ -356,6 +358,15 @@ class RevgovApplication(Construct):
             resources=[self.table.table_arn],
             conditions={
                 "ForAllValues:StringLike": {"dynamodb:LeadingKeys": AUTHORIZER_LEADING_KEYS},
+                "Null": {"dynamodb:LeadingKeys": "false"},
+            },
+        ))
+        authorizer.add_to_role_policy(iam.PolicyStatement(
+            sid="CountRequestsOnly",
+            actions=["dynamodb:UpdateItem"],
+            resources=[self.table.table_arn],
+            conditions={
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": AUTHORIZER_COUNT_LEADING_KEYS},
                 "Null": {"dynamodb:LeadingKeys": "false"},
             },
         ))

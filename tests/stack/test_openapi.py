@@ -68,7 +68,7 @@ class Replay:
             self.extra_tenants.append(config["tenant_id"])
             self.onboarding_policy = config["policy"]
             admin = self.api.as_key(created["admin_key"]["key"])
-            for role in ("channel_ops", "sales"):
+            for role in ("channel_ops", "sales", "finance"):
                 key = admin.post("/v1/keys", {"role": role, "label": role}).json()["key"]
                 self.by_role[f"partners:{role}"] = self.api.as_key(key)
         return self.extra_tenants[0], self.onboarding_policy
@@ -94,6 +94,42 @@ def _in_60_days() -> str:
     return (date.today() + timedelta(days=60)).isoformat()
 
 
+def _rebate_statement(r: Replay) -> tuple[str, str]:
+    """A 2026-Q2 settlement with a volume rebate line for a silver partner (settled by another finance key), made
+    once per replay: a period is settled once."""
+    from revgov.ports import Changes, Put
+    from revgov.services import rebates
+
+    if hasattr(r, "rebate_statement"):
+        return r.rebate_statement  # type: ignore[no-any-return]
+    tid, _ = r.onboarding_tenant()
+    partner_id = r.rt.ids.new("ptr")
+    cert = {"cert_id": "cert-network-core", "earned_at": "2025-01-01", "expires_at": "2027-12-31"}
+    partner = {"partner_id": partner_id, "partner_type": "reseller", "status": "active", "tier": "silver",
+               "certifications": {"cert-network-core": cert}, "activated_at": "2025-01-10T00:00:00Z", "history": []}
+    fact = {"line_id": f"inv_{partner_id[4:]}.1", "invoice_id": f"inv_{partner_id[4:]}", "partner_id": partner_id,
+            "period": "2026-05", "service_period": {"start": "2026-05-04", "end": "2026-05-04"}, "kind": "shipment",
+            "family": "networking", "sku": "NW-SW-24P", "quantity": "100", "net_amount": "125000.00",
+            "cost": "90000.00", "currency": "USD", "event_id": r.rt.ids.new("evt")}
+    r.rt.store.commit(tid, Changes(puts=[Put("PARTNER", partner_id, partner)]))
+    rebates.project(r.rt, tid, [fact])
+    finance = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000FIN")
+    _, settled = rebates.settle(r.rt, finance, {"period": "2026-Q2"})
+    r.rebate_statement = (settled["settlement_id"], partner_id)  # type: ignore[attr-defined]
+    return r.rebate_statement  # type: ignore[attr-defined,no-any-return]
+
+
+def _rebate_dispute(r: Replay) -> str:
+    from revgov.services import rebates
+
+    settlement_id, partner_id = _rebate_statement(r)
+    tid, _ = r.onboarding_tenant()
+    ops = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000OPS")
+    body = {"settlement_id": settlement_id, "partner_id": partner_id, "program_id": "RBT-VOLUME", "amount": "1250.00",
+            "reason": "a May order is missing", "evidence": [{"kind": "order", "reference": "SO-1"}]}
+    return str(rebates.file_dispute(r.rt, ops, body)["dispute_id"])
+
+
 # What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
 # fields that must name objects of this stack (ids, dates relative to today) instead of the documented ones.
 PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
@@ -108,6 +144,10 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "resume_tenant": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "create_tenant_key": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "create_key": lambda r: ({}, "admin"),
+    # loopback is accepted on a local stack only; a type the replay never emits, so nothing is delivered to it
+    "create_subscription": lambda r: (
+        {}, "admin", {"url": "http://127.0.0.1:9/revgov-events", "event_types": ["invoice.finalized"]}
+    ),
     "rotate_webhook_secret": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "decide_approval": lambda r: ({"approval_id": r.open_case("approval")}, "channel_ops"),
     "resolve_exception": lambda r: ({"exception_id": r.open_case("exception")}, "channel_ops"),
@@ -119,6 +159,11 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "suspend_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
     "reinstate_partner": lambda r: ({"partner_id": r.partner("suspended")}, "partners:channel_ops"),
     "terminate_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
+    "settle_period": lambda r: ({}, "partners:finance"),
+    "file_dispute": lambda r: (
+        {}, "partners:channel_ops", dict(zip(("settlement_id", "partner_id"), _rebate_statement(r), strict=True))
+    ),
+    "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 

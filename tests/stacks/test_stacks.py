@@ -378,7 +378,7 @@ def test_tenant_access_role_is_fenced_by_leading_keys(synth: Synth, stack: str) 
 @pytest.mark.parametrize("stack", ALL_STACKS)
 def test_function_roles_have_no_broad_table_access(synth: Synth, stack: str) -> None:
     """Besides the operator function (next test), only the authorizer touches the table with its own role: reads of
-    the KEY and TENANT partitions, nothing else."""
+    the KEY and TENANT partitions and the request counters of the rate limits, nothing else."""
     template = synth.templates[stack]
     for handler, (_, fn) in functions_by_handler(template).items():
         dynamo = [s for s in statements_of_role(template, role_of(fn))
@@ -388,7 +388,13 @@ def test_function_roles_have_no_broad_table_access(synth: Synth, stack: str) -> 
             assert "REVGOV_TENANT_ROLE_ARN" in fn["Properties"]["Environment"]["Variables"]
             continue
         assert "REVGOV_TENANT_ROLE_ARN" not in fn["Properties"]["Environment"]["Variables"]
-        [statement] = dynamo
+        by_sid = {s["Sid"]: s for s in dynamo}
+        assert set(by_sid) == {"ResolveApiKeysOnly", "CountRequestsOnly"}
+        count = by_sid["CountRequestsOnly"]
+        assert as_list(count["Action"]) == ["dynamodb:UpdateItem"]
+        assert count["Condition"]["ForAllValues:StringLike"] == {"dynamodb:LeadingKeys": ["T#*#RATELIMIT"]}
+        assert count["Condition"]["Null"] == {"dynamodb:LeadingKeys": "false"}
+        statement = by_sid["ResolveApiKeysOnly"]
         assert sorted(statement["Action"]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
         assert statement["Condition"]["ForAllValues:StringLike"] == {"dynamodb:LeadingKeys": ["T#*#KEY", "T#*#TENANT"]}
         assert statement["Condition"]["Null"] == {"dynamodb:LeadingKeys": "false"}

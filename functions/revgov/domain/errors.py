@@ -73,6 +73,12 @@ class RateLimited(RevgovError):
     status, slug, title = 429, "rate-limited", "Too many requests"
 
 
+class Unavailable(RevgovError):
+    """A dependency (the table, the bus, the clause index, the model) is throttling, failing or timing out."""
+
+    status, slug, title = 503, "unavailable", "Temporarily unavailable, retry"
+
+
 class ConcurrentUpdate(RevgovError):
     """Optimistic concurrency lost too many times in a row; safe for the caller to retry."""
 

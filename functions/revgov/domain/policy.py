@@ -47,5 +47,6 @@ def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) 
                     )
                 )
     from .partners import onboarding_problems
+    from .rebates.policy import rebate_problems
 
-    return problems + onboarding_problems(policy)
+    return problems + onboarding_problems(policy) + rebate_problems(policy)

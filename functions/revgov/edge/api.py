@@ -23,16 +23,28 @@ _CORRELATION = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 @app.authorizer(ttl_seconds=0, name="api_key")
 def api_key(auth_request: Any) -> AuthResponse:
-    """Resolve the bearer key into a principal. The verdict travels in the context; the route enforces it."""
-    from ..services.keys import authenticate
+    """Resolve the bearer key into a principal and count it against its tenant's and its own rate limits.
 
+    The verdict travels in the context; the route enforces it (so every refusal is the same problem+json)."""
+    from ..services.keys import resolve_key
+
+    rt = runtime()
     try:
-        who = authenticate(runtime(), auth_request.token)
+        who, plan = resolve_key(rt, auth_request.token)
     except RevgovError as error:
         verdict = "forbidden" if error.status == 403 else "unauthenticated"
         return AuthResponse(
             routes=["*"], principal_id="anonymous", context={"verdict": verdict, "reason": error.detail}
         )
+    except Exception as exc:  # the key store is throttling or unreachable: the route answers 503, not a gateway 500
+        error = http.unexpected(exc)
+        logger.warning("authorizer failed", extra={"error": str(exc), "status": error.status})
+        verdict = "unavailable" if error.status == 503 else "error"
+        context = {"verdict": verdict, "reason": error.detail}
+        return AuthResponse(routes=["*"], principal_id="anonymous", context=context)
+    limited = _rate_limited(rt, who.tenant_id, who.key_id, plan)
+    if limited is not None:
+        return AuthResponse(routes=["*"], principal_id=who.key_id, context=limited)
     context = {
         "verdict": "ok",
         "tenant_id": who.tenant_id,
@@ -41,6 +53,23 @@ def api_key(auth_request: Any) -> AuthResponse:
         "partner_id": who.partner_id or "",
     }
     return AuthResponse(routes=["*"], principal_id=who.key_id, context=context)
+
+
+def _rate_limited(rt: Any, tenant_id: str, key_id: str, plan: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The context of a refused request (429), or None when the tenant's plan lets it through."""
+    from ..adapters.ratelimit import Limits
+
+    limits = Limits.from_plan(plan)
+    if limits is None or rt.rate_limiter is None:
+        return None
+    verdict = rt.rate_limiter.hit(tenant_id, key_id, limits)
+    if verdict.allowed:
+        return None
+    reason = (
+        f"the {'tenant' if verdict.scope == 'tenant' else 'API key'} made more than {verdict.limit} requests this "
+        f"minute (plan limit); retry after {verdict.retry_after} s"
+    )
+    return {"verdict": "rate_limited", "reason": reason, "retry_after": verdict.retry_after, "limit": verdict.limit}
 
 
 def _respond(result: http.Answer) -> Response:
@@ -74,9 +103,12 @@ def _view(op: Operation) -> Callable[..., Response]:
             if error.status >= 500:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})
             result = http.problem(error, request.path, correlation_id)
-        except Exception:
-            logger.exception("unhandled error", extra={"operation": op.name})
-            error = RevgovError("an unexpected error occurred; it has been logged with the correlation id")
+        except Exception as exc:
+            error = http.unexpected(exc)
+            if error.status == 503:
+                logger.warning("dependency unavailable", extra={"operation": op.name, "error": str(exc)})
+            else:
+                logger.exception("unhandled error", extra={"operation": op.name})
             result = http.problem(error, request.path, correlation_id)
         response = _respond(result)
         response.headers["X-Correlation-Id"] = correlation_id

@@ -76,6 +76,20 @@ def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _deliver)
 
 
+def _accrue(bus_event: dict[str, Any]) -> None:
+    from ..services import rebates
+
+    rebates.accrue_from_event(runtime(), bus_event)
+
+
+@app.lambda_function(name="accrue_rebates")
+def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lines billed (invoice.lines_posted, rule rebate-accruals) become rebate lines and re-rate each touched
+    partner's accrual. Idempotent by construction: lines are upserted by id and content hash, accruals recomputed
+    from them, so a redelivery changes nothing."""
+    return drain(event.get("Records", []), _accrue)
+
+
 def _tenant_ids() -> Iterator[str]:
     from ..domain.access import PLATFORM
     from ..services.tenants import REGISTRY
@@ -122,16 +136,38 @@ def update_kpis(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _count)
 
 
-@app.lambda_function(name="run_agent")
-def run_agent(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Scheduled, one EventBridge schedule per agent with the input `{"agent": "<name>"}`: run that bounded agent
-    for every active tenant (it opens tasks and exceptions, or escalates; it never approves, settles or prices)."""
+def _agent(name: str) -> dict[str, Any]:
+    """Run one bounded agent for every active tenant: it opens tasks and exceptions, or escalates; it never
+    approves, settles or prices (see revgov.services.agents.desk)."""
     from ..services import agents
 
-    name = str((event or {}).get("agent", ""))
     reports = agents.run(runtime(), name)
     logger.info("agent ran", extra={"agent": name, "reports": reports})
     return {"agent": name, "reports": reports}
+
+
+@app.lambda_function(name="agent_threshold_watcher")
+def agent_threshold_watcher(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: partners likely to miss a volume threshold this quarter -> a task for channel ops."""
+    return _agent("threshold_watcher")
+
+
+@app.lambda_function(name="agent_billing_reconciler")
+def agent_billing_reconciler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: fulfilments or activations still unbilled at 3/4 of the invoice SLA -> an exception for finance."""
+    return _agent("billing_reconciler")
+
+
+@app.lambda_function(name="agent_certification_watcher")
+def agent_certification_watcher(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: certifications expired or lapsing on live deal registrations -> an exception or a task."""
+    return _agent("certification_watcher")
+
+
+@app.lambda_function(name="agent_discount_drift")
+def agent_discount_drift(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: a significant rise of the override rate -> a task for finance."""
+    return _agent("discount_drift")
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
@@ -139,4 +175,5 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "update_kpis": update_kpis,
     "bill_erp_event": bill_erp_event,
     "deliver_webhooks": deliver_webhooks,
+    "accrue_rebates": accrue_rebates,
 }

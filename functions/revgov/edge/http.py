@@ -16,8 +16,10 @@ from ..domain.errors import (
     MalformedRequest,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     RevgovError,
     Unauthenticated,
+    Unavailable,
     UnsupportedMediaType,
 )
 from ..domain.ids import is_typed_id
@@ -28,6 +30,26 @@ PROBLEM = "application/problem+json"
 PROBLEM_BASE = "https://revgov.dev/problems/"
 MAX_LIMIT = 200
 _LIMIT = re.compile(r"^[1-9]\d{0,2}$")
+RETRY_UNAVAILABLE_SECONDS = 2
+# Error codes of AWS services (DynamoDB, EventBridge, Bedrock…) that mean "not now": a 503 with Retry-After.
+_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalServerError",
+        "InternalFailure",
+        "ModelTimeoutException",
+        "ModelNotReadyException",
+    }
+)
 
 
 @dataclass
@@ -83,8 +105,36 @@ def problem(error: RevgovError, instance: str, correlation_id: str) -> Answer:
     if error.errors:
         body["errors"] = [e.as_dict() for e in error.errors]
     body.update(error.extra)
-    headers = {"Retry-After": str(error.extra["retry_after"])} if "retry_after" in error.extra else {}
+    retry_after = error.extra.get("retry_after", RETRY_UNAVAILABLE_SECONDS if error.status == 503 else None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     return Answer(error.status, body, headers, PROBLEM)
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain and len(chain) < 8:
+        chain.append(current)
+        current = getattr(current, "cause", None) or current.__cause__ or current.__context__
+    return chain
+
+
+def unexpected(error: Exception) -> RevgovError:
+    """An exception no use case named: a dependency throttling, failing or timing out is a 503 with Retry-After
+    (the caller may retry; nothing was half-done, since every change commits atomically); anything else is a bug."""
+    for cause in _causes(error):
+        response = getattr(cause, "response", None)
+        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+        code = code or getattr(cause, "cause_response_code", None)
+        module = type(cause).__module__
+        timed_out = isinstance(cause, TimeoutError | ConnectionError) or (
+            module.startswith(("botocore", "urllib3", "opensearchpy"))
+            and any(word in type(cause).__name__ for word in ("Timeout", "Connection", "Endpoint"))
+        )
+        if code in _TRANSIENT_CODES or timed_out:
+            what = type(cause).__name__ if timed_out else code
+            return Unavailable(f"a backing service is busy or unreachable ({what}); retry after the delay")
+    return RevgovError("an unexpected error occurred; it has been logged with the correlation id")
 
 
 def principal_from_context(context: Mapping[str, Any]) -> Principal:
@@ -92,6 +142,13 @@ def principal_from_context(context: Mapping[str, Any]) -> Principal:
     verdict = context.get("verdict")
     if verdict == "forbidden":
         raise Forbidden(str(context.get("reason", "not allowed")))
+    if verdict == "rate_limited":
+        raise RateLimited(
+            str(context.get("reason") or "too many requests"),
+            extra={"retry_after": int(context.get("retry_after") or 1), "limit": int(context.get("limit") or 0)},
+        )
+    if verdict == "unavailable":
+        raise Unavailable(str(context.get("reason") or "the key store is unavailable; retry"))
     if verdict != "ok":
         raise Unauthenticated(str(context.get("reason") or "send Authorization: Bearer <api key>"))
     return Principal(

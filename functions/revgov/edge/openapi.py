@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from functools import lru_cache
 from typing import Any
@@ -19,10 +20,65 @@ def _component(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", name.removesuffix(".schema.json"))
 
 
+def _localized(node: Any, name: str) -> Any:
+    """A schema of schemas/ as a component: each $ref (relative to the file, or to its $id) points into
+    #/components/schemas, and no $id is left to rebase it, so any OpenAPI tool resolves it without fetching."""
+    if isinstance(node, list):
+        return [_localized(item, name) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in ("$id", "$schema"):
+            continue
+        if key == "$ref" and isinstance(value, str):
+            target, _, pointer = value.removeprefix(schemas.BASE_URI).partition("#")
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target)) if target else name
+            out[key] = f"#/components/schemas/{_component(resolved)}{pointer}"
+        else:
+            out[key] = _localized(value, name)
+    return out
+
+
 def example_body(op: Operation) -> Any:
     if isinstance(op.example, str):
         return json.loads((settings().schemas_dir / "examples" / op.example).read_text(encoding="utf-8"))
     return op.example
+
+
+def _success_schema(op: Operation) -> dict[str, Any]:
+    if not op.produces.endswith("json"):
+        return {"type": "string"}
+    if op.paginated:
+        return {"$ref": "#/components/schemas/Page"}
+    return {"type": "object"}
+
+
+def _error_responses(op: Operation) -> dict[str, Any]:
+    """The problem+json answers this operation can give (RFC 9457), as the HTTP edge produces them."""
+    codes = ["400", "404", "413", "422"]  # malformed input, unknown id or route, body over the limit, broken rule
+    if not op.public or op.raw_body:
+        codes += ["401", "403"]  # no or bad credentials (a key, or a signature); role or tenant not allowed
+    if op.body_schema or op.raw_body:
+        codes += ["415"]
+    if op.method in ("POST", "PUT", "PATCH", "DELETE"):
+        codes += ["409"]  # state conflict: already decided, changed meanwhile, already exists
+    responses: dict[str, Any] = {code: _PROBLEM for code in codes}
+    if not op.public:
+        responses["429"] = {"$ref": "#/components/responses/RateLimited"}
+    if op.name not in _STATIC:
+        responses["503"] = {"$ref": "#/components/responses/Unavailable"}
+    return dict(sorted(responses.items()))
+
+
+_STATIC = frozenset({"health", "openapi_document"})  # answered from memory: no backing service to be unavailable
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+    }
+}
 
 
 def _operation(op: Operation) -> dict[str, Any]:
@@ -34,19 +90,14 @@ def _operation(op: Operation) -> dict[str, Any]:
         "responses": {
             str(op.status): {
                 "description": "Success",
-                "content": {op.produces: {"schema": {"type": "object" if op.produces.endswith("json") else "string"}}},
+                "content": {op.produces: {"schema": _success_schema(op)}},
             },
-            "400": _PROBLEM,
-            "404": _PROBLEM,
-            "422": _PROBLEM,
-            "500": _PROBLEM,
+            **_error_responses(op),
         },
     }
     if op.description:
         doc["description"] = op.description
-    if not op.public:
-        doc["responses"].update({"401": _PROBLEM, "403": _PROBLEM})
-    else:
+    if op.public:
         doc["security"] = []
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAM.findall(op.path)
@@ -95,9 +146,14 @@ def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
-    components = {
-        _component(name): {k: v for k, v in schemas.schema(name).items() if k not in ("$schema",)}
-        for name in schemas.names()
+    components = {_component(name): _localized(schemas.schema(name), name) for name in schemas.names()}
+    components["Page"] = {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "maxItems": 200, "items": {"type": "object"}},
+            "next_cursor": {"type": ["string", "null"], "description": "pass as ?cursor= for the next page"},
+        },
     }
     components["Problem"] = {
         "type": "object",
@@ -141,7 +197,17 @@ def document() -> dict[str, Any]:
                 "Problem": {
                     "description": "An error",
                     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                }
+                },
+                "RateLimited": {
+                    "description": "The tenant's or the key's requests per minute (tenant plan) are used up",
+                    "headers": _RETRY_AFTER,
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                },
+                "Unavailable": {
+                    "description": "A backing service is throttling or unreachable; nothing was changed, retry",
+                    "headers": _RETRY_AFTER,
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                },
             },
         },
     }

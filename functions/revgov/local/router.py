@@ -57,6 +57,16 @@ class EventRouter:
             self._deliver(rq, rq.queue_url, dead=False) + self._deliver(rq, rq.dlq_url, dead=True) for rq in self._wired
         )
 
+    def idle(self) -> bool:
+        """Nothing waiting or in flight on any rule's queue: every handler has finished what was sent (tests wait
+        for this before they offboard a tenant, so no handler writes into a tenant being deleted)."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        for rq in self._wired:
+            attributes = self._sqs.get_queue_attributes(QueueUrl=rq.queue_url, AttributeNames=names)["Attributes"]
+            if any(int(attributes.get(name, 0)) for name in names):
+                return False
+        return True
+
     def _poll(self, rq: RuleQueues, url: str, dead: bool) -> None:
         while not self._stop.is_set():
             try:

@@ -18,7 +18,7 @@ class LocalStack:
     router: Any
     runtime: Any
     info: dict[str, Any] = field(default_factory=dict)
-    scheduler: Any = None  # runs the agents at their schedules (revgov.local.scheduler)
+    scheduler: Any = None  # runs events/schedules.json's handlers on their cadence (revgov.local.scheduler)
 
     @property
     def base_url(self) -> str:
@@ -70,10 +70,11 @@ def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_po
             index_tenant(rt.clause_index, rt.settings.tenants_dir, tenant_id)
     server = DevServer(app, port=port)
     server.start()
-    from .scheduler import agent_scheduler
+    from ..edge import handlers as app_handlers
+    from .scheduler import from_schedules
 
-    every = os.environ.get("REVGOV_AGENT_EVERY_SECONDS")
-    scheduler = agent_scheduler(rt, int(every) if every else None)
+    every = os.environ.get("REVGOV_SCHEDULE_EVERY_SECONDS")
+    scheduler = from_schedules(rt.settings.events_dir, vars(app_handlers), float(every) if every else None)
     scheduler.start()
     stack = LocalStack(emulator, server, router, rt, scheduler=scheduler)
     stack.info = {"base_url": server.base_url, "aws_endpoint_url": emulator.endpoint_url, **seeded}

@@ -21,6 +21,7 @@ CASES = "CASE"
 # effect name -> "module:function(rt, decided_case, who) -> Changes", imported when first needed
 EFFECTS: dict[str, str] = {
     "pricing.approval": "revgov.services.pricing:apply_approval",
+    "rebate.dispute": "revgov.services.rebates:apply_dispute_decision",
     "deal.registration": "revgov.services.deals:apply_review",
     "partner.activation": "revgov.services.partners:apply_activation_decision",
 }

@@ -112,6 +112,7 @@ class Reply:
     rejected: list[dict[str, str]]
     notes: list[str]
     mode: str
+    degraded: str | None = None  # why the answer is the retrieved clauses quoted, not the model's (it failed)
 
 
 def respond(
@@ -135,8 +136,14 @@ def respond(
     rejected: list[dict[str, str]] = []
     notes: list[str] = []
     draft = core.Draft("", (), refused=True)
+    degraded = None
     if chosen:
-        draft = answerer.answer(question, chosen, context=context or [])
+        try:
+            draft = answerer.answer(question, chosen, context=context or [])
+        except Exception as error:  # the model is throttled, down or timing out: answer with the clauses' own words
+            degraded = f"the language model did not answer ({type(error).__name__}); the clauses are quoted instead"
+            logger.warning("copilot degraded to retrieval only", extra={"error": str(error)})
+            draft = core.compose_answer(question, chosen, context=context or [])
         check = core.check_citations(draft.citations, retrieved, scope)
         rejected = [{**c.as_dict(), "reason": why} for c, why in check.rejected]
         if rejected:
@@ -147,7 +154,7 @@ def respond(
             draft = core.Draft("", (), refused=True)
         else:
             draft = core.Draft(draft.answer, check.accepted)
-    return Reply(hits, retrieved, draft, rejected, notes, mode)
+    return Reply(hits, retrieved, draft, rejected, notes, mode, degraded)
 
 
 def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
@@ -194,6 +201,7 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
                 "citations": [c.as_dict() for c in draft.citations],
                 "rejected_citations": rejected,
                 "notes": notes,
+                "degraded": reply.degraded,
             },
             clauses=cited,
             sources=tuple(retrieved),
@@ -209,6 +217,7 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
         "citations": [c.as_dict() for c in draft.citations],
         "grounded": not draft.refused and bool(draft.citations),
         "refused": draft.refused,
+        "degraded": reply.degraded,
         "searched": searched,
         "audit_id": sealed.get("record_id"),
     }

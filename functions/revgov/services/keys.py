@@ -105,6 +105,11 @@ def revoke_key(rt: Runtime, actor: Principal, tenant_id: str, key_id: str) -> di
 
 def authenticate(rt: Runtime, authorization: str | None) -> Principal:
     """Bearer token → principal. One batched read: the key and its tenant's profile."""
+    return resolve_key(rt, authorization)[0]
+
+
+def resolve_key(rt: Runtime, authorization: str | None) -> tuple[Principal, dict[str, Any] | None]:
+    """Bearer token → principal and its tenant's plan (None for the platform's keys), from the same batched read."""
     token = bearer_token(authorization)
     parts = parse_key(token) if token else None
     if token is None or parts is None:
@@ -121,7 +126,8 @@ def authenticate(rt: Runtime, authorization: str | None) -> Principal:
             raise Unauthenticated("the API key is unknown or revoked")
         if tenant.data["status"] != "active":
             raise Forbidden(f"tenant {parts.tenant_id} is {tenant.data['status']}")
-    return Principal(parts.tenant_id, Role(key.data["role"]), parts.key_id, key.data.get("partner_id"))
+    plan = found[tenant_ref].data.get("config", {}).get("plan") if parts.tenant_id != PLATFORM else None
+    return Principal(parts.tenant_id, Role(key.data["role"]), parts.key_id, key.data.get("partner_id")), plan
 
 
 def mint_operator_key(rt: Runtime, label: str, minted_by: str = "system:bootstrap") -> str:

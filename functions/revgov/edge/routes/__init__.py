@@ -13,5 +13,6 @@ def load_all() -> None:
         platform,  # noqa: F401
         portal,  # noqa: F401
         pricing,  # noqa: F401
+        rebates,  # noqa: F401
         subscriptions,  # noqa: F401
     )

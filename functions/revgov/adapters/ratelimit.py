@@ -1,0 +1,114 @@
+"""Request rate limits per tenant and per API key: fixed one-minute windows counted in DynamoDB.
+
+One UpdateItem per request counts both the tenant's and the key's request in the window's item (tenant-prefixed
+key, TTL), conditioned on both being under their limits, so the limit holds across every Lambda instance. A refused
+request is not counted, and once a window is known to be exhausted this process answers from memory until it ends
+(a flood costs no extra writes). If the counter cannot be reached the request is let through: rate limiting protects
+availability, so it never takes the API down with it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ..logs import logger
+from ..ports import Clock
+from ..resources import TABLE
+
+WINDOW_SECONDS = 60
+COLLECTION = "RATELIMIT"
+_TENANT_COUNT = "requests"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Requests per minute: across all the tenant's keys, and for any one key."""
+
+    tenant_per_minute: int
+    key_per_minute: int
+
+    @classmethod
+    def from_plan(cls, plan: dict[str, Any] | None) -> Limits | None:
+        """The tenant plan's limits (`requests_per_minute`, optional `requests_per_minute_per_key`, default half)."""
+        if not plan or not plan.get("requests_per_minute"):
+            return None
+        tenant = int(plan["requests_per_minute"])
+        per_key = int(plan.get("requests_per_minute_per_key") or max(1, (tenant + 1) // 2))
+        return cls(tenant, min(per_key, tenant))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int = 0  # seconds until the window ends, when refused
+    scope: str = ""  # "tenant" or "key": the limit that was reached (when refused)
+    limit: int = 0
+
+
+class DynamoRateLimiter:
+    """The counter. `hit` is called once per authenticated request, after the key is resolved."""
+
+    def __init__(self, table_name: str, region: str, clock: Clock, *, endpoint_url: str | None = None,
+                 client: Any = None) -> None:
+        self._table = table_name
+        self._region = region
+        self._endpoint = endpoint_url
+        self._clock = clock
+        self._client = client
+        self._exhausted: dict[tuple[str, str], int] = {}  # (tenant, "tenant"|key id) -> window start it is full in
+        self._lock = threading.Lock()
+
+    def _dynamodb(self) -> Any:
+        if self._client is None:  # created on first use: keeps botocore's client out of the cold-start import path
+            import botocore.session
+
+            self._client = botocore.session.get_session().create_client(
+                "dynamodb", region_name=self._region, endpoint_url=self._endpoint
+            )
+        return self._client
+
+    def hit(self, tenant_id: str, key_id: str, limits: Limits) -> Verdict:
+        now = self._clock.now_ms() // 1000
+        window = now - now % WINDOW_SECONDS
+        retry_after = max(1, window + WINDOW_SECONDS - now)
+        for scope, who, limit in (("tenant", "tenant", limits.tenant_per_minute), ("key", key_id,
+                                                                                   limits.key_per_minute)):
+            if self._exhausted.get((tenant_id, who)) == window:
+                return Verdict(False, retry_after, scope, limit)
+        try:
+            self._dynamodb().update_item(
+                TableName=self._table,
+                Key={TABLE.partition_key: {"S": f"T#{tenant_id}#{COLLECTION}"},
+                     TABLE.sort_key: {"S": f"W#{window}"}},
+                UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD #t :one, #k :one",
+                ConditionExpression="(attribute_not_exists(#t) OR #t < :tl) AND (attribute_not_exists(#k) OR #k < :kl)",
+                ExpressionAttributeNames={"#t": _TENANT_COUNT, "#k": f"k_{key_id}", "#ttl": TABLE.ttl_attribute},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":ttl": {"N": str(window + 2 * WINDOW_SECONDS)},
+                    ":tl": {"N": str(limits.tenant_per_minute)},
+                    ":kl": {"N": str(limits.key_per_minute)},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as error:  # any failure of the counter must not fail the request
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            if code != "ConditionalCheckFailedException":
+                logger.warning("rate limit counter unavailable; request let through", extra={"error": str(error)})
+                return Verdict(True)
+            # Which limit was reached: from the item as it was. Unknown, only this key is held back in memory.
+            old = getattr(error, "response", {}).get("Item") or {}
+            tenant_count = int(old.get(_TENANT_COUNT, {}).get("N", "0"))
+            scope = "tenant" if tenant_count >= limits.tenant_per_minute else "key"
+            with self._lock:
+                self._forget_before(window)
+                self._exhausted[(tenant_id, "tenant" if scope == "tenant" else key_id)] = window
+            limit = limits.tenant_per_minute if scope == "tenant" else limits.key_per_minute
+            return Verdict(False, retry_after, scope, limit)
+        return Verdict(True)
+
+    def _forget_before(self, window: int) -> None:
+        for stale in [k for k, w in self._exhausted.items() if w < window]:
+            self._exhausted.pop(stale, None)

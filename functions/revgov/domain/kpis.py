@@ -1,0 +1,340 @@
+"""KPIs from rollups: mergeable per-period counters that facts fold into, and the figures computed from them.
+
+Pure. A rollup is one JSON document per tenant, billing month and scope (`all`, `tier:<tier>`, `partner:<id>`):
+integer counters (money in minor units, support time in minutes) and a fixed-bucket histogram of invoice cycle
+times, so any set of rollups merges by addition and a quarter is three months merged. The definitions of every
+figure are in docs/kpis.md; `DEFINITIONS` below is the same text, served with the OpenAPI operation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+MINOR = 100  # every tenant currency has 2 decimal places (DESIGN: rounding half-even at 2 places)
+ALL = "all"
+_PERIOD = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
+
+# Invoice cycle time buckets, in hours: hourly up to 48 h (the invoice SLA), then coarser. A value goes in the
+# first bucket whose upper edge is >= it; "inf" holds the rest. p50/p90 report the upper edge of the bucket that
+# holds the percentile, so within the SLA a percentile is exact to the hour.
+CYCLE_EDGES: tuple[int, ...] = (
+    *range(1, 49),
+    54, 60, 66, 72, 84, 96, 120, 144, 168, 216, 264, 336, 504, 720,
+)
+OVERFLOW = "inf"
+
+COUNTERS = (
+    "revenue_minor",  # Σ net amount of sales facts (credits negative), minor units
+    "margin_revenue_minor",  # Σ net amount of the facts that carry a cost
+    "cost_minor",  # Σ cost of those facts
+    "lines",  # sales facts counted
+    "billed_events",  # ERP events that posted at least one invoice line (each once)
+    "cycle_events",  # fulfilments or activations whose first line was posted (each once)
+    "support_minutes",  # support time logged (support.logged), minutes
+    "quotes",  # pricing checks
+    "overrides",  # pricing checks that needed an approval to go ahead
+    "approvals_decided",  # pricing approvals decided
+    "approvals_approved",  # ... of which approved
+    "exceptions",  # exceptions opened (any category, any opener)
+)
+
+
+def empty(period: str, scope: str) -> dict[str, Any]:
+    return {"period": period, "scope": scope, **dict.fromkeys(COUNTERS, 0), "cycle": {}, "partners": {}}
+
+
+# --- periods -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Period:
+    """A billing month (2026-11) or a quarter (2026-Q4): the months it covers and its first and last day."""
+
+    name: str
+    months: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, name: str) -> Period:
+        match = _PERIOD.match(name)
+        if not match:
+            raise ValueError(f"a period is a month (2026-11) or a quarter (2026-Q4), not {name!r}")
+        year, month, quarter = match.groups()
+        if month:
+            return cls(name, (name,))
+        first = (int(quarter) - 1) * 3 + 1
+        return cls(name, tuple(f"{year}-{m:02d}" for m in range(first, first + 3)))
+
+    @property
+    def first_day(self) -> date:
+        return month_bounds(self.months[0])[0]
+
+    @property
+    def last_day(self) -> date:
+        return month_bounds(self.months[-1])[1]
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    year, number = (int(part) for part in month.split("-"))
+    first = date(year, number, 1)
+    following = date(year + number // 12, number % 12 + 1, 1)
+    return first, date.fromordinal(following.toordinal() - 1)
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def shift_month(month: str, by: int) -> str:
+    year, number = (int(part) for part in month.split("-"))
+    index = year * 12 + number - 1 + by
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+# --- folding facts into a rollup ---------------------------------------------------------------------------
+def minor(amount: Decimal) -> int:
+    """Money (already rounded to cents by billing) as integer minor units."""
+    return int((amount * MINOR).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def cycle_bucket(hours: float) -> str:
+    for edge in CYCLE_EDGES:
+        if hours <= edge:
+            return str(edge)
+    return OVERFLOW
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What one fact adds to (or, for a re-rated line, moves in) the rollups of its month and scopes."""
+
+    revenue_minor: int = 0
+    margin_revenue_minor: int = 0
+    cost_minor: int = 0
+    lines: int = 0
+    billed_events: int = 0
+    cycle_events: int = 0
+    support_minutes: int = 0
+    quotes: int = 0
+    overrides: int = 0
+    approvals_decided: int = 0
+    approvals_approved: int = 0
+    exceptions: int = 0
+    cycle_bucket: str | None = None
+    partner_id: str | None = None  # revenue also goes to this partner's entry in the tier and `all` maps
+
+    @property
+    def is_zero(self) -> bool:
+        return self.cycle_bucket is None and not any(getattr(self, c) for c in COUNTERS)
+
+
+def sales_delta(net_amount: Decimal, cost: Decimal | None, partner_id: str, *, new_line: bool) -> Delta:
+    """A sales fact's net amount and cost (cost None: a service line with no cost of goods; it counts in revenue
+    but not in the margin base)."""
+    revenue = minor(net_amount)
+    return Delta(
+        revenue_minor=revenue,
+        margin_revenue_minor=revenue if cost is not None else 0,
+        cost_minor=minor(cost) if cost is not None else 0,
+        lines=1 if new_line else 0,
+        partner_id=partner_id,
+    )
+
+
+def apply(rollup: dict[str, Any], delta: Delta, *, per_partner: bool) -> dict[str, Any]:
+    """The rollup with `delta` added. `per_partner`: keep the revenue per partner (tier and `all` scopes)."""
+    updated = {**rollup, **{c: int(rollup.get(c, 0)) + getattr(delta, c) for c in COUNTERS}}
+    if delta.cycle_bucket is not None:
+        cycle = dict(rollup.get("cycle", {}))
+        cycle[delta.cycle_bucket] = int(cycle.get(delta.cycle_bucket, 0)) + 1
+        updated["cycle"] = cycle
+    if per_partner and delta.partner_id and delta.revenue_minor:
+        partners = dict(rollup.get("partners", {}))
+        partners[delta.partner_id] = int(partners.get(delta.partner_id, 0)) + delta.revenue_minor
+        updated["partners"] = partners
+    return updated
+
+
+def merge(rollups: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Rollups of several months (or scopes) added up."""
+    total: dict[str, Any] = {**dict.fromkeys(COUNTERS, 0), "cycle": {}, "partners": {}}
+    for rollup in rollups:
+        for counter in COUNTERS:
+            total[counter] += int(rollup.get(counter, 0))
+        for bucket, count in rollup.get("cycle", {}).items():
+            total["cycle"][bucket] = total["cycle"].get(bucket, 0) + int(count)
+        for partner_id, revenue in rollup.get("partners", {}).items():
+            total["partners"][partner_id] = total["partners"].get(partner_id, 0) + int(revenue)
+    return total
+
+
+# --- figures -----------------------------------------------------------------------------------------------
+def percentile_hours(cycle: Mapping[str, int], q: float) -> int | None:
+    """The upper edge of the bucket holding the q-th value (nearest rank); None without data or past the last edge
+    (then `overflow` says so)."""
+    count = sum(int(c) for c in cycle.values())
+    if count == 0:
+        return None
+    rank = max(1, math.ceil(q * count))
+    seen = 0
+    for edge in CYCLE_EDGES:
+        seen += int(cycle.get(str(edge), 0))
+        if seen >= rank:
+            return edge
+    return None
+
+
+def _money(minor_units: int) -> str:
+    return f"{Decimal(minor_units) / MINOR:.2f}"
+
+
+def _ratio(numerator: Decimal, denominator: Decimal, places: int) -> str | None:
+    if denominator == 0:
+        return None
+    quantum = Decimal(1).scaleb(-places)
+    return f"{(numerator / denominator).quantize(quantum, rounding=ROUND_HALF_EVEN):f}"
+
+
+def margin(rollup: Mapping[str, Any], rebates_minor: int = 0) -> dict[str, Any]:
+    base = int(rollup["margin_revenue_minor"])
+    net = base - int(rollup["cost_minor"]) - rebates_minor
+    return {
+        "revenue": _money(int(rollup["revenue_minor"])),
+        "margin_base_revenue": _money(base),
+        "cost": _money(int(rollup["cost_minor"])),
+        "rebates_accrued": _money(rebates_minor),
+        "net_margin": _money(net),
+        "net_margin_percent": _ratio(Decimal(net) * 100, Decimal(base), 2),
+    }
+
+
+def cycle_time(rollup: Mapping[str, Any], sla_hours: int | None) -> dict[str, Any]:
+    cycle = rollup["cycle"]
+    within = None
+    if sla_hours is not None and rollup["cycle_events"]:
+        inside = sum(int(n) for edge, n in cycle.items() if edge != OVERFLOW and int(edge) <= sla_hours)
+        within = _ratio(Decimal(inside) * 100, Decimal(int(rollup["cycle_events"])), 2)
+    return {
+        "events": int(rollup["cycle_events"]),
+        "p50_hours": percentile_hours(cycle, 0.5),
+        "p90_hours": percentile_hours(cycle, 0.9),
+        "over_720_hours": int(cycle.get(OVERFLOW, 0)),
+        "sla_hours": sla_hours,
+        "within_sla_percent": within,
+    }
+
+
+def support_economics(rollup: Mapping[str, Any]) -> dict[str, Any]:
+    hours = Decimal(int(rollup["support_minutes"])) / 60
+    revenue = Decimal(int(rollup["revenue_minor"])) / MINOR
+    return {
+        "support_hours": f"{hours.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):f}",
+        "revenue": _money(int(rollup["revenue_minor"])),
+        "hours_per_revenue_dollar": _ratio(hours, revenue, 8) if revenue > 0 else None,
+        "hours_per_1000_revenue": _ratio(hours * 1000, revenue, 4) if revenue > 0 else None,
+    }
+
+
+def compliance(rollup: Mapping[str, Any]) -> dict[str, Any]:
+    transactions = int(rollup["quotes"]) + int(rollup["billed_events"])
+    return {
+        "exceptions": int(rollup["exceptions"]),
+        "transactions": transactions,
+        "quotes_checked": int(rollup["quotes"]),
+        "erp_events_billed": int(rollup["billed_events"]),
+        "per_100_transactions": _ratio(Decimal(int(rollup["exceptions"])) * 100, Decimal(transactions), 2),
+    }
+
+
+def override_and_approval(rollup: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "quotes_checked": int(rollup["quotes"]),
+        "quotes_needing_approval": int(rollup["overrides"]),
+        "override_rate_percent": _ratio(Decimal(int(rollup["overrides"])) * 100, Decimal(int(rollup["quotes"])), 2),
+        "approvals_decided": int(rollup["approvals_decided"]),
+        "approvals_approved": int(rollup["approvals_approved"]),
+        "approval_rate_percent": _ratio(
+            Decimal(int(rollup["approvals_approved"])) * 100, Decimal(int(rollup["approvals_decided"])), 2
+        ),
+    }
+
+
+# --- thresholds ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Threshold:
+    """A volume a partner is measured against in a period: a rebate program level or a tier commitment's pace."""
+
+    program_id: str
+    program: str
+    level: str  # the level's name, e.g. "1.0%" or "silver commitment"
+    amount: Decimal  # for the period asked (a commitment is prorated to it)
+    clause: str
+    source: str  # rebate_program | tier_commitment
+    tiers: frozenset[str] | None = None  # the tiers it applies to; None: every tier
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "program_id": self.program_id,
+            "program": self.program,
+            "level": self.level,
+            "threshold": f"{self.amount:.2f}",
+            "clause": self.clause,
+            "source": self.source,
+        }
+
+
+def attainment(
+    thresholds: list[Threshold], revenue_by_partner: Mapping[str, int], tier_of: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Per threshold: how many of the partners it applies to reached it, and their median attainment."""
+    rows = []
+    for threshold in thresholds:
+        members = [p for p, tier in tier_of.items() if threshold.tiers is None or tier in threshold.tiers]
+        ratios = sorted(
+            Decimal(int(revenue_by_partner.get(p, 0))) / MINOR / threshold.amount for p in members
+        ) if threshold.amount > 0 else []
+        reached = sum(1 for r in ratios if r >= 1)
+        median = ratios[(len(ratios) - 1) // 2] if ratios else None
+        rows.append(
+            {
+                **threshold.as_dict(),
+                "partners": len(members),
+                "reached": reached,
+                "reached_percent": _ratio(Decimal(reached) * 100, Decimal(len(members)), 2),
+                "median_attainment_percent": None
+                if median is None
+                else f"{(median * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):f}",
+            }
+        )
+    return rows
+
+
+DEFINITIONS = """\
+All figures are for the period asked (a billing month `2026-11` or a quarter `2026-Q4`, i.e. its three months),
+optionally for one partner (`partner_id`) or one partner tier (`tier`), and are read from rollups that the
+`update_kpis` handler maintains as facts arrive.
+
+- **Net realized margin by partner tier**: (Σ net amount − Σ cost of goods − Σ rebates accrued) / Σ net amount,
+  over the invoice lines (sales facts) of invoices of the period that carry a cost; credits count negative. Lines
+  without a cost of goods (milestones, support overage) count in revenue only. A partner counts in the tier it
+  held when its line was first counted. Rebates are included once the rebates module publishes accruals.
+- **Invoice cycle time**: for each shipment, subscription activation or accepted milestone, the hours from when
+  it occurred (ERP time) to the posting of its first invoice line, counted in the month of posting; p50 and p90
+  by nearest rank over hourly buckets up to 48 h (coarser to 720 h), reported as the bucket's upper edge.
+- **Threshold attainment per program**: for each threshold (each level of a rebate program with volume
+  thresholds, and each tier's annual commitment prorated to the period), the share of the partners it applies to
+  whose invoiced revenue in the period reached it, and their median attainment (revenue / threshold).
+- **Support hours per revenue dollar**: hours logged through `support.logged` events performed in the period,
+  divided by the net invoiced revenue of the period (also given per 1,000 of revenue).
+- **Policy exceptions per 100 transactions**: exceptions opened in the period (any category, by billing,
+  agents or people) × 100 / transactions, where transactions = quotes checked + ERP events billed.
+- **Override rate**: quotes checked in the period that needed an approval to go ahead / quotes checked.
+- **Approval rate**: pricing approvals decided in the period that were approved / pricing approvals decided.
+"""

@@ -1,0 +1,110 @@
+"""The one interface every program model implements, and what a model is handed and hands back.
+
+A model is one module of this package named after `program.model` (tiered_retroactive.py, growth.py...), exposing
+`MODEL`, a `RebateModel` subclass: so a new model is a new file (and a new name in the schema's enum).
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from ..money import format_money, round_money
+from .ledger import Flags, Ints, SalesLedger
+from .policy import PartnerFacts, Period, Program, Rule
+
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class PartnerAmount:
+    """One program's result for one partner: the basis it rated, the amount (rounded once) and why."""
+
+    basis: int  # cents of revenue (units in thousandths for per-unit programs)
+    amount: Decimal
+    rule: Rule
+    rate: str
+    reached: dict[str, Any] | None = None
+    next: dict[str, Any] | None = None
+    needed: int | None = None  # cents (or thousandths of a unit) still needed for `next`
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProgramRating:
+    program: Program
+    counted: Flags  # the period's lines this program counted: its trace
+    partners: dict[int, PartnerAmount]
+
+
+@dataclass
+class RatingContext:
+    """A period's ledger, the partners, and the lines a program may count after eligibility and exclusions."""
+
+    ledger: SalesLedger
+    period: Period
+    partners: Mapping[str, PartnerFacts]
+    eligible: Flags  # in any month: growth compares against other periods
+    _sums: dict[tuple[int, int], Ints] = field(default_factory=dict)
+
+    def in_period(self, period: Period | None = None) -> Flags:
+        p = period or self.period
+        mask: Flags = self.eligible & self.ledger.in_months(p.first, p.last)
+        return mask
+
+    def basis(self, period: Period | None = None) -> Ints:
+        """Basis revenue per partner in the period (the rated one by default), summed once per period."""
+        p = period or self.period
+        if (p.first, p.last) not in self._sums:
+            self._sums[(p.first, p.last)] = self.ledger.per_partner(self.ledger.amount, self.in_period(p))
+        return self._sums[(p.first, p.last)]
+
+    def active_partners(self, mask: Flags) -> list[int]:
+        """Partners with at least one line in `mask`, in ledger order."""
+        present = np.zeros(len(self.ledger.partners), dtype=np.bool_)
+        present[self.ledger.partner[mask]] = True
+        return [int(i) for i in np.flatnonzero(present)]
+
+    def facts(self, index: int) -> PartnerFacts:
+        partner_id = self.ledger.partners[index]
+        return self.partners.get(partner_id) or PartnerFacts(partner_id, None)
+
+
+def money_of(cents: int) -> Decimal:
+    return Decimal(cents) / HUNDRED
+
+
+def percent_of(cents: int, percent: Decimal) -> Decimal:
+    """`percent` of an amount in cents, rounded once (half-even, 2 places)."""
+    return round_money(Decimal(cents) * percent / (HUNDRED * HUNDRED))
+
+
+def shown(cents: int) -> str:
+    return format_money(money_of(cents))
+
+
+def tier_view(rule: Rule, threshold: int, percent: Decimal) -> dict[str, Any]:
+    return {**rule.as_dict(), "from": shown(threshold), "percent": f"{percent:f}"}
+
+
+class RebateModel(ABC):
+    """Rates one program over a period's eligible lines, for every partner at once."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+
+    @abstractmethod
+    def rate(self, ctx: RatingContext) -> ProgramRating:
+        """The amount per partner and the lines counted. Amounts are rounded once here, per partner."""
+
+
+def model_for(program: Program) -> RebateModel:
+    module = importlib.import_module(f"{__package__}.{program.model}")
+    model: type[RebateModel] = module.MODEL
+    return model(program)

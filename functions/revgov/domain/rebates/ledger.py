@@ -1,0 +1,236 @@
+"""The sales ledger: rebate lines as numpy columns (money in integer cents), with duplicates found as it is built.
+
+Columns rather than objects so a period of a million lines is rated with a handful of vectorized passes; money is
+int64 cents end to end (exact), and turns into Decimal only per partner and program, where it is rounded once.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .lines import FIELDS
+
+Ints = npt.NDArray[np.int64]
+Flags = npt.NDArray[np.bool_]
+# Why a line counts once only (0: it is not a duplicate)
+SAME_LINE, SAME_EVENT, SAME_ORDER_LINE = 1, 2, 3
+DUPLICATE_KINDS = {SAME_LINE: "same_line_twice", SAME_EVENT: "billed_twice", SAME_ORDER_LINE: "order_line_twice"}
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Building columns allocates millions of small tuples and no reference cycle; the cyclic collector would
+    rescan every live line dict many times over for nothing, so it is paused for the build."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> dict[str, Sequence[Any]]:
+    """Rows (in FIELDS order) turned into one sequence per field."""
+    if not rows:
+        return {name: () for name in FIELDS}
+    return dict(zip(FIELDS, zip(*rows, strict=True), strict=True))
+
+
+def _encode(values: Sequence[Any]) -> tuple[Ints, list[Any]]:
+    """Values as small integer codes, and the distinct values in first-seen order (hashing done in C)."""
+    distinct = list(dict.fromkeys(values))
+    index = dict(zip(distinct, range(len(distinct)), strict=True))
+    return np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values)), distinct
+
+
+def _ints(values: Sequence[int | None], missing: int) -> tuple[Ints, Flags]:
+    """Integers with None as `missing`, and where a value was present."""
+    objects = np.array(values, dtype=object)
+    present: Flags = np.asarray(objects != None, dtype=np.bool_)  # noqa: E711 - elementwise, in C
+    return np.where(present, objects, missing).astype(np.int64), present
+
+
+def _repeated(values: Sequence[Any], among: Flags) -> Flags:
+    """Rows of `among` whose value may occur in another row of `among`: equal hashes (Python caches a string's
+    hash), found by sorting integers. A superset of the true repeats; the caller compares exactly."""
+    rows = np.flatnonzero(among)
+    flags = np.zeros(len(among), dtype=np.bool_)
+    if len(rows) < 2:
+        return flags
+    picked = values if len(rows) == len(values) else [values[i] for i in rows.tolist()]
+    hashes = np.fromiter(map(hash, picked), dtype=np.int64, count=len(rows))
+    order = np.argsort(hashes, kind="stable")
+    same = hashes[order][1:] == hashes[order][:-1]
+    flags[rows[order[1:][same]]] = True
+    flags[rows[order[:-1][same]]] = True
+    return flags
+
+
+@dataclass
+class SalesLedger:
+    """One row per rebate line. Code columns index into the name lists (`partners`, `families`...)."""
+
+    line_ids: list[str]
+    invoice_ids: list[str]
+    partners: list[str]
+    families: list[str]
+    skus: list[str]
+    kinds: list[str]
+    channels: list[str]
+    partner: Ints
+    family: Ints
+    sku: Ints
+    kind: Ints  # the kind of the line, or for a credit note the kind of the line it credits
+    channel: Ints
+    amount: Ints  # cents, negative for a credit note
+    cost: Ints  # cents (0 where unknown)
+    has_cost: Flags
+    units: Ints  # thousandths of a unit, negative for a credit note
+    month: Ints  # month index of the invoice the revenue belongs to
+    day: Ints  # ordinal of the service date
+    credited_day: Ints  # ordinal of the credited line's service date, -1 for a line that credits nothing
+    exclusive_promotion: Flags
+    discount_bp: Ints  # combined discount in hundredths of a percent (0 when not known)
+    paid: Flags
+    duplicate: Ints  # 0, or SAME_LINE / SAME_EVENT / SAME_ORDER_LINE
+    duplicate_of: Ints  # index of the line this one repeats, -1
+
+    def __len__(self) -> int:
+        return len(self.line_ids)
+
+    def partner_index(self, partner_id: str) -> int | None:
+        try:
+            return self.partners.index(partner_id)
+        except ValueError:
+            return None
+
+    def per_partner(self, values: Ints, mask: Flags) -> Ints:
+        """Sum of `values` over the lines in `mask`, per partner (exact, int64)."""
+        out = np.zeros(len(self.partners), dtype=np.int64)
+        np.add.at(out, self.partner[mask], values[mask])
+        return out
+
+    def in_months(self, first: int, last: int) -> Flags:
+        return (self.month >= first) & (self.month <= last)
+
+    def lookup(self, names: Sequence[str], allowed: frozenset[str] | None, codes: Ints) -> Flags:
+        """Rows whose code names a value in `allowed` (every row when `allowed` is None)."""
+        if allowed is None:
+            return np.ones(len(codes), dtype=np.bool_)
+        table = np.fromiter((n in allowed for n in names), dtype=np.bool_, count=len(names))
+        return table[codes] if len(names) else np.zeros(len(codes), dtype=np.bool_)
+
+    @classmethod
+    def from_lines(cls, lines: Sequence[Mapping[str, Any]], exclusive_promotions: frozenset[str]) -> SalesLedger:
+        """Columns from rebate lines (`lines.rebate_line`)."""
+        with _no_cycle_collection():
+            return cls.from_rows(list(map(itemgetter(*FIELDS), lines)), exclusive_promotions)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[Any]], exclusive_promotions: frozenset[str]) -> SalesLedger:
+        """Columns from rebate lines as rows in FIELDS order (`lines.rebate_row`); the first of two lines that bill
+        the same thing counts, the later one is marked a duplicate of it."""
+        with _no_cycle_collection():
+            return cls._build(_columns(rows), len(rows), exclusive_promotions)
+
+    @classmethod
+    def _build(cls, c: dict[str, Sequence[Any]], n: int, exclusive_promotions: frozenset[str]) -> SalesLedger:
+        line_ids = list(c["line_id"])
+        partner, partners = _encode(c["partner_id"])
+        family, families = _encode(c["family"])
+        sku, skus = _encode(c["sku"])
+        kind, kinds = _encode(c["rule_kind"])
+        channel, channels = _encode(c["channel"])
+        cost, has_cost = _ints(c["cost_cents"], 0)
+        credited_day, _ = _ints(c["credited_day"], -1)
+        promotions = c["promotions"]
+        exclusive = np.fromiter(map(bool, promotions), dtype=np.bool_, count=n)
+        for i in np.flatnonzero(exclusive).tolist():
+            exclusive[i] = not exclusive_promotions.isdisjoint(promotions[i])
+        discount_codes, discounts = _encode(c["discount_percent"])
+        discount_table = np.asarray([0 if d is None else int(Decimal(d) * 100) for d in discounts], dtype=np.int64)
+        paid_codes, paid_on = _encode(c["paid_on"])
+        paid_table = np.asarray([d is not None for d in paid_on], dtype=np.bool_)
+        duplicate, duplicate_of = _duplicates(c, line_ids, partner)
+        return cls(
+            line_ids=line_ids,
+            invoice_ids=list(c["invoice_id"]),
+            partners=partners,
+            families=families,
+            skus=skus,
+            kinds=kinds,
+            channels=channels,
+            partner=partner,
+            family=family,
+            sku=sku,
+            kind=kind,
+            channel=channel,
+            amount=np.fromiter(c["net_cents"], dtype=np.int64, count=n),
+            cost=cost,
+            has_cost=has_cost,
+            units=np.fromiter(c["units_milli"], dtype=np.int64, count=n),
+            month=np.fromiter(c["month_index"], dtype=np.int64, count=n),
+            day=np.fromiter(c["day"], dtype=np.int64, count=n),
+            credited_day=credited_day,
+            exclusive_promotion=exclusive,
+            discount_bp=discount_table[discount_codes] if n else np.zeros(0, dtype=np.int64),
+            paid=paid_table[paid_codes] if n else np.zeros(0, dtype=np.bool_),
+            duplicate=duplicate,
+            duplicate_of=duplicate_of,
+        )
+
+
+def _duplicates(c: dict[str, Sequence[Any]], line_ids: list[str], partner: Ints) -> tuple[Ints, Ints]:
+    """The same line twice, the same billing event billed twice, or the same order line invoiced twice (PA-7.7(d)).
+
+    An event's line is known by (event, kind, sku, credited line, quantity, amount); an order line by (order,
+    service date, kind, sku, credited line, quantity, amount). A usage line re-rated keeps its line id, so it is
+    one line; a credit and its re-invoice differ in sign, so they never match each other. Checked in that order:
+    a line already found a duplicate is not looked at again. Only lines whose line id, event or order occurs more
+    than once are compared, exactly, on the whole key; the first line with a key counts.
+    """
+    n = len(line_ids)
+    duplicate = np.zeros(n, dtype=np.int64)
+    duplicate_of = np.full(n, -1, dtype=np.int64)
+    events, orders = c["event_id"], c["order_ref"]
+    with_event = np.asarray(np.array(events, dtype=object) != None, dtype=np.bool_)  # noqa: E711
+    with_order = np.asarray(np.array(orders, dtype=object) != None, dtype=np.bool_)  # noqa: E711
+
+    def key(kind: int, i: int) -> tuple[Any, ...]:
+        if kind == SAME_LINE:
+            return (line_ids[i],)
+        what = (
+            int(partner[i]),
+            c["kind"][i],
+            c["sku"][i],
+            c["credited_line"][i],
+            c["units_milli"][i],
+            c["net_cents"][i],
+        )
+        return (events[i], *what) if kind == SAME_EVENT else (orders[i], c["day"][i], *what)
+
+    candidates = np.ones(n, dtype=np.bool_)
+    checks: tuple[tuple[int, Sequence[Any], Flags | None], ...] = (
+        (SAME_LINE, line_ids, None),
+        (SAME_EVENT, events, with_event),
+        (SAME_ORDER_LINE, orders, with_order),
+    )
+    for kind, lead, present in checks:
+        among = candidates if present is None else candidates & present
+        seen: dict[tuple[Any, ...], int] = {}
+        for i in np.flatnonzero(_repeated(lead, among)).tolist():
+            first = seen.setdefault(key(kind, i), i)
+            if first != i:
+                duplicate[i], duplicate_of[i] = kind, first
+                candidates[i] = False
+    return duplicate, duplicate_of

@@ -1,0 +1,84 @@
+"""Rebate lines: what rebates read of a billed sales fact, with a credit note counted where its invoice line was.
+
+A credit note reduces the revenue of the period of the invoice it is issued against, whenever it is issued
+(PA-1.2, CPA-1.2), and follows that line's eligibility (family, kind, channel, promotions, discount, paid status):
+so a rebate line carries the month, kind and attributes of the line it credits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..canonical import sha256_hex
+
+# What billing's sales fact may carry beyond its fixed fields; absent today means the neutral value.
+OPTIONAL_ATTRIBUTES = ("order_ref", "promotions", "discount_percent", "paid_on", "channel")
+# What rating reads of a rebate line, in the order of a row (`rebate_row`).
+FIELDS = (
+    "line_id", "invoice_id", "partner_id", "family", "sku", "kind", "rule_kind", "channel", "net_cents",
+    "cost_cents", "units_milli", "month_index", "day", "credited_day", "credited_line", "promotions",
+    "discount_percent", "paid_on", "event_id", "order_ref",
+)  # fmt: skip
+
+
+def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The rebate line of one sales fact; `credited` is the sales fact of the line a credit note is issued against."""
+    source = credited if credited is not None else fact
+    line = {
+        "line_id": fact["line_id"],
+        "invoice_id": fact["invoice_id"],
+        "partner_id": fact["partner_id"],
+        "invoice_period": fact["period"],
+        "month": source["period"],
+        "kind": fact["kind"],
+        "rule_kind": source["kind"],
+        "family": fact.get("family") or source.get("family"),
+        "sku": fact.get("sku") or source.get("sku"),
+        "quantity": str(fact.get("quantity") or "0"),
+        "net_amount": fact["net_amount"],
+        "cost": fact.get("cost"),
+        "service_date": fact["service_period"]["start"],
+        "credited_line": credited["line_id"] if credited is not None else fact.get("references_line"),
+        "credited_service_date": credited["service_period"]["start"] if credited is not None else None,
+        "event_id": fact.get("event_id"),
+        "order_ref": fact.get("order_ref") or (credited or {}).get("order_ref"),
+        "promotions": list(source.get("promotions") or []),
+        "discount_percent": source.get("discount_percent"),
+        "paid_on": source.get("paid_on"),
+        "channel": source.get("channel") or "resale",
+    }
+    line["fact_hash"] = sha256_hex({k: v for k, v in fact.items() if k != "event_ids"})[:16]
+    return with_numbers(line)
+
+
+def _cents(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
+def _ordinal(day: str | None) -> int:
+    return date.fromisoformat(day).toordinal() if day else -1
+
+
+def with_numbers(line: dict[str, Any]) -> dict[str, Any]:
+    """The line with its amounts in integer cents, quantity in signed thousandths of a unit and dates as ordinals,
+    worked out once when the line is projected, so rating reads numbers, never strings."""
+    cents = _cents(line["net_amount"])
+    quantity = abs(int(Decimal(line["quantity"]) * 1000))
+    year, month = (int(x) for x in str(line["month"]).split("-"))
+    return {
+        **line,
+        "net_cents": cents,
+        "cost_cents": None if line["cost"] is None else _cents(line["cost"]),
+        "units_milli": -quantity if cents < 0 else quantity,
+        "month_index": year * 12 + month - 1,
+        "day": _ordinal(line["service_date"]),
+        "credited_day": _ordinal(line["credited_service_date"]),
+    }
+
+
+def rebate_row(line: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A rebate line as a row in FIELDS order: what the ledger and a per-line loop read."""
+    return tuple(line[name] for name in FIELDS)

@@ -1,0 +1,422 @@
+"""The rebate policy compiled once per policy version, its consistency checks, and the periods programs measure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any
+
+from ..errors import FieldError, RuleViolation
+from ..money import CENT
+
+QUARTER, MONTH = "quarter", "month"
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    clause: str
+
+    @classmethod
+    def of(cls, node: Mapping[str, Any]) -> Rule:
+        return cls(str(node["id"]), str(node["clause"]))
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule_id": self.rule_id, "clause": self.clause}
+
+
+def cents(amount: str | Decimal) -> int:
+    """A money amount as integer cents (exact: amounts have at most 2 places)."""
+    value = Decimal(amount)
+    if value != value.quantize(CENT):
+        raise ValueError(f"{amount} has more than 2 decimal places")
+    return int(value * 100)
+
+
+# --- periods ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, order=True)
+class Period:
+    """A calendar quarter (2026-Q3) or month (2026-10), as a range of month indexes (year * 12 + month - 1)."""
+
+    first: int
+    last: int
+    kind: str
+
+    @classmethod
+    def parse(cls, name: str) -> Period:
+        try:
+            year_text, rest = name.split("-")
+            year = int(year_text)
+            if rest.startswith("Q"):
+                quarter = int(rest[1:])
+                if not 1 <= quarter <= 4 or len(rest) != 2:
+                    raise ValueError(name)
+                first = year * 12 + (quarter - 1) * 3
+                return cls(first, first + 2, QUARTER)
+            month = int(rest)
+            if not 1 <= month <= 12 or len(rest) != 2 or len(year_text) != 4:
+                raise ValueError(name)
+            return cls(year * 12 + month - 1, year * 12 + month - 1, MONTH)
+        except ValueError as exc:
+            raise RuleViolation(f"{name!r} is not a period; use a quarter (2026-Q3) or a month (2026-10)") from exc
+
+    @classmethod
+    def containing(cls, month: int, kind: str) -> Period:
+        if kind == MONTH:
+            return cls(month, month, MONTH)
+        first = month - month % 3
+        return cls(first, first + 2, QUARTER)
+
+    @property
+    def name(self) -> str:
+        year, month = divmod(self.first, 12)
+        return f"{year:04d}-Q{month // 3 + 1}" if self.kind == QUARTER else f"{year:04d}-{month + 1:02d}"
+
+    @property
+    def months(self) -> range:
+        return range(self.first, self.last + 1)
+
+    @property
+    def start(self) -> date:
+        return date(self.first // 12, self.first % 12 + 1, 1)
+
+    @property
+    def end(self) -> date:
+        after = self.last + 1
+        return date.fromordinal(date(after // 12, after % 12 + 1, 1).toordinal() - 1)
+
+    def shifted(self, months: int) -> Period:
+        return Period(self.first + months, self.last + months, self.kind)
+
+    @property
+    def year_before(self) -> Period:
+        return self.shifted(-12)
+
+    @property
+    def following(self) -> Period:
+        return self.shifted(self.last - self.first + 1)
+
+
+def month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def month_name(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def first_full_period(activated_on: date, kind: str) -> Period:
+    """The first period a partner approved on `activated_on` was approved for in full."""
+    period = Period.containing(month_index(activated_on), kind)
+    return period if activated_on == period.start else period.following
+
+
+# --- partners ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PartnerFacts:
+    """What rating needs to know of a partner: its tier on the last day of the period, its type, when it was
+    approved and when it was suspended (inclusive ordinal days; `None` end: still suspended)."""
+
+    partner_id: str
+    tier: str | None
+    partner_type: str | None = None
+    activated_on: int | None = None  # ordinal day
+    suspended: tuple[tuple[int, int | None], ...] = ()
+
+
+def facts_of_partner(
+    policy: Mapping[str, Any], partner: Mapping[str, Any], period: Period, today: date
+) -> PartnerFacts:
+    """The partner as rating sees it for `period`: its effective tier on the period's last day (or today, while the
+    period runs), when it was activated, and its suspensions from its status history."""
+    from ..partners import effective_tier
+
+    day = min(period.end, today)
+    tier = effective_tier(dict(policy), dict(partner), day)
+    windows: list[tuple[int, int | None]] = []
+    start: int | None = None
+    for step in partner.get("history", []):
+        at = date.fromisoformat(str(step["at"])[:10]).toordinal()
+        if step.get("to") == "suspended":
+            start = at
+        elif step.get("from") == "suspended" and start is not None:
+            windows.append((start, at - 1 if at > start else at))
+            start = None
+    if start is not None:
+        windows.append((start, None))
+    activated = partner.get("activated_at")
+    return PartnerFacts(
+        partner_id=str(partner["partner_id"]),
+        tier=str(tier["tier"]) if tier else None,
+        partner_type=partner.get("partner_type"),
+        activated_on=date.fromisoformat(str(activated)[:10]).toordinal() if activated else None,
+        suspended=tuple(windows),
+    )
+
+
+# --- the compiled policy ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Eligibility:
+    """Which lines and partners a program counts; None means any."""
+
+    families: frozenset[str] | None = None
+    skus: frozenset[str] | None = None
+    kinds: frozenset[str] | None = None
+    tiers: frozenset[str] | None = None
+    partner_types: frozenset[str] | None = None
+    channels: frozenset[str] = frozenset({"resale"})
+    max_discount_percent: Decimal | None = None
+
+    @classmethod
+    def of(cls, node: Mapping[str, Any]) -> Eligibility:
+        def names(key: str) -> frozenset[str] | None:
+            return frozenset(node[key]) if key in node else None
+
+        limit = node.get("max_discount_percent")
+        return cls(
+            families=names("families"),
+            skus=names("skus"),
+            kinds=names("kinds"),
+            tiers=names("tiers"),
+            partner_types=names("partner_types"),
+            channels=names("channels") or frozenset({"resale"}),
+            max_discount_percent=None if limit is None else Decimal(limit),
+        )
+
+
+@dataclass(frozen=True)
+class Tier:
+    rule: Rule
+    threshold: int  # cents
+    percent: Decimal
+
+
+@dataclass(frozen=True)
+class Program:
+    """One program: the shared fields every model reads, plus the model's own (tiers, percent, units...)."""
+
+    rule: Rule
+    name: str
+    model: str
+    period: str
+    basis: str
+    payout: str
+    eligibility: Eligibility
+    tiers: tuple[Tier, ...] = ()
+    percent: Decimal | None = None
+    percent_by_tier: Mapping[str, tuple[Rule, Decimal]] = field(default_factory=dict)
+    min_growth_percent: Decimal | None = None
+    new_partner_rule: Rule | None = None
+    new_partner_minimum: int = 0  # cents
+    amount_per_unit: int = 0  # cents
+    unit_cap_rule: Rule | None = None
+    unit_cap: int | None = None
+    return_window_days: int | None = None
+
+    @property
+    def program_id(self) -> str:
+        return self.rule.rule_id
+
+    @classmethod
+    def of(cls, node: Mapping[str, Any]) -> Program:
+        tiers = tuple(Tier(Rule.of(t), cents(t["from"]), Decimal(t["percent"])) for t in node.get("tiers", []))
+        baseline = node.get("new_partner_baseline")
+        cap = node.get("unit_cap")
+        return cls(
+            rule=Rule.of(node),
+            name=str(node["name"]),
+            model=str(node["model"]),
+            period=str(node["period"]),
+            basis=str(node["basis"]),
+            payout=str(node["payout"]),
+            eligibility=Eligibility.of(node.get("eligibility", {})),
+            tiers=tiers,
+            percent=Decimal(node["percent"]) if "percent" in node else None,
+            percent_by_tier={
+                tier: (Rule.of(rate), Decimal(rate["percent"]))
+                for tier, rate in node.get("percent_by_tier", {}).items()
+            },
+            min_growth_percent=Decimal(node["min_growth_percent"]) if "min_growth_percent" in node else None,
+            new_partner_rule=Rule.of(baseline) if baseline else None,
+            new_partner_minimum=cents(baseline["minimum"]) if baseline else 0,
+            amount_per_unit=cents(node["amount_per_unit"]) if "amount_per_unit" in node else 0,
+            unit_cap_rule=Rule.of(cap) if cap else None,
+            unit_cap=int(cap["units"]) if cap else None,
+            return_window_days=node.get("return_window_days"),
+        )
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Lines earning any of `earning` do not count for `excluded`."""
+
+    rule: Rule
+    earning: frozenset[str]
+    excluded: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Cap:
+    rule: Rule
+    programs: tuple[str, ...]
+    percent: Decimal | None
+    of_program: str | None
+    max_amount: int | None  # cents
+    reduce_first: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RebateBook:
+    """`policy.rebates` compiled: programs in rating order (a program after every program that excludes lines from
+    it), exclusions, caps and the control rules. Built once per policy version."""
+
+    programs: tuple[Program, ...]
+    exclusions: tuple[Exclusion, ...]
+    caps: tuple[Cap, ...]
+    exclusive_promotion_rule: Rule | None
+    excluded_by_promotion: frozenset[str]
+    exclusive_promotions: frozenset[str]  # promotion codes marked exclusive in pricing.promotions
+    qualifying_revenue: Rule
+    suspended_rule: Rule
+    duplicate_rule: Rule
+    margin_rule: Rule
+    margin_floor: Decimal
+    settlement_rule: Rule
+    retroactive_rule: Rule
+    dispute_rule: Rule
+    dispute_window_days: int
+    dispute_category: str
+
+    def program(self, program_id: str) -> Program:
+        for program in self.programs:
+            if program.program_id == program_id:
+                return program
+        raise KeyError(program_id)
+
+    def programs_for(self, kind: str) -> tuple[Program, ...]:
+        return tuple(p for p in self.programs if p.period == kind)
+
+    def excluded_from(self, program_id: str) -> list[Exclusion]:
+        return [e for e in self.exclusions if program_id in e.excluded]
+
+
+def _ordered(programs: list[Program], exclusions: list[Exclusion]) -> tuple[Program, ...]:
+    """Programs whose lines are excluded elsewhere are rated first; a cycle is a policy problem."""
+    before = {p.program_id: {x for e in exclusions if p.program_id in e.excluded for x in e.earning} for p in programs}
+    ordered: list[Program] = []
+    placed: set[str] = set()
+    while len(ordered) < len(programs):
+        ready = [p for p in programs if p.program_id not in placed and before[p.program_id] <= placed]
+        if not ready:
+            stuck = sorted(p.program_id for p in programs if p.program_id not in placed)
+            raise ValueError(f"exclusivity between {', '.join(stuck)} is circular")
+        ordered.extend(ready)
+        placed.update(p.program_id for p in ready)
+    return tuple(ordered)
+
+
+def compile_rebates(policy: Mapping[str, Any]) -> RebateBook:
+    rebates = policy.get("rebates")
+    if not rebates:
+        raise RuleViolation("the tenant's policy has no rebate programs")
+    programs = [Program.of(node) for node in rebates["programs"]]
+    exclusions = [
+        Exclusion(Rule.of(e), frozenset(e["lines_earning"]), frozenset(e["excluded_from"]))
+        for e in rebates.get("exclusivity", [])
+    ]
+    promo = rebates.get("exclusive_promotions")
+    return RebateBook(
+        programs=_ordered(programs, exclusions),
+        exclusions=tuple(exclusions),
+        caps=tuple(
+            Cap(
+                Rule.of(c),
+                tuple(c["programs"]),
+                Decimal(c["percent"]) if "percent" in c else None,
+                c.get("of_program"),
+                cents(c["max_amount"]) if "max_amount" in c else None,
+                tuple(c["reduce_first"]),
+            )
+            for c in rebates.get("caps", [])
+        ),
+        exclusive_promotion_rule=Rule.of(promo) if promo else None,
+        excluded_by_promotion=frozenset(promo["excluded_from"]) if promo else frozenset(),
+        exclusive_promotions=frozenset(
+            p["code"] for p in policy.get("pricing", {}).get("promotions", []) if p.get("exclusive")
+        ),
+        qualifying_revenue=Rule.of(rebates["qualifying_revenue"]),
+        suspended_rule=Rule.of(rebates["suspended_partners"]),
+        duplicate_rule=Rule.of(rebates["no_double_counting"]),
+        margin_rule=Rule.of(rebates["margin_floor"]),
+        margin_floor=Decimal(rebates["margin_floor"]["percent"]),
+        settlement_rule=Rule.of(rebates["settlement"]),
+        retroactive_rule=Rule.of(rebates["retroactive_credits"]),
+        dispute_rule=Rule.of(rebates["disputes"]),
+        dispute_window_days=int(rebates["disputes"]["window_days"]),
+        dispute_category=str(rebates["disputes"]["category"]),
+    )
+
+
+_COMPILED: dict[str, RebateBook] = {}
+_COMPILED_MAX = 64
+
+
+def rebate_book(policy: Mapping[str, Any], version: str) -> RebateBook:
+    """The compiled rebate policy, once per policy version (the version is the policy's content hash)."""
+    book = _COMPILED.get(version)
+    if book is None:
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        book = _COMPILED[version] = compile_rebates(policy)
+    return book
+
+
+def rebate_problems(policy: Mapping[str, Any]) -> list[FieldError]:
+    """What the schema cannot say about `policy.rebates`: references resolve, thresholds increase, no cycle."""
+    rebates = policy.get("rebates")
+    if not isinstance(rebates, dict):
+        return []
+    base = "/policy/rebates"
+    problems: list[FieldError] = []
+    ids = [p["id"] for p in rebates.get("programs", [])]
+    known = set(ids)
+    tiers = {t["tier"] for t in policy.get("partner_tiers", [])}
+
+    def unknown(path: str, names: list[str], among: set[str], what: str) -> None:
+        problems.extend(FieldError(path, f"unknown {what} {n}") for n in names if n not in among)
+
+    promo = rebates.get("exclusive_promotions")
+    if promo:
+        unknown(f"{base}/exclusive_promotions/excluded_from", promo["excluded_from"], known, "program")
+    for i, rule in enumerate(rebates.get("exclusivity", [])):
+        unknown(f"{base}/exclusivity/{i}/lines_earning", rule["lines_earning"], known, "program")
+        unknown(f"{base}/exclusivity/{i}/excluded_from", rule["excluded_from"], known, "program")
+        both = set(rule["lines_earning"]) & set(rule["excluded_from"])
+        problems.extend(FieldError(f"{base}/exclusivity/{i}", f"{p} cannot exclude its own lines") for p in both)
+    for i, cap in enumerate(rebates.get("caps", [])):
+        unknown(f"{base}/caps/{i}/programs", cap["programs"], known, "program")
+        unknown(f"{base}/caps/{i}/reduce_first", cap["reduce_first"], set(cap["programs"]), "capped program")
+        if cap.get("of_program"):
+            unknown(f"{base}/caps/{i}/of_program", [cap["of_program"]], known, "program")
+    for i, node in enumerate(rebates.get("programs", [])):
+        path = f"{base}/programs/{i}"
+        unknown(f"{path}/eligibility/tiers", node.get("eligibility", {}).get("tiers", []), tiers, "tier")
+        unknown(f"{path}/percent_by_tier", list(node.get("percent_by_tier", {})), tiers, "tier")
+        thresholds = [cents(t["from"]) for t in node.get("tiers", [])]
+        if thresholds and (thresholds[0] != 0 or any(b <= a for a, b in pairwise(thresholds))):
+            problems.append(FieldError(f"{path}/tiers", "tiers start from 0.00 and their thresholds increase"))
+    if len(set(ids)) != len(ids):
+        problems.append(FieldError(f"{base}/programs", "program ids must be unique"))
+    categories = set(policy.get("exception_routing", {}).get("categories", {}))
+    disputes = rebates.get("disputes", {})
+    if disputes.get("category") and disputes["category"] not in categories:
+        unknown(f"{base}/disputes/category", [disputes["category"]], categories, "exception_routing category")
+    if not problems:
+        try:
+            compile_rebates(policy)
+        except ValueError as exc:
+            problems.append(FieldError(f"{base}/exclusivity", str(exc)))
+    return problems

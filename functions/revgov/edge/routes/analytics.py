@@ -1,0 +1,77 @@
+"""Operational intelligence: KPIs, partner forecasts and the tasks that agents opened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.access import Role
+from ...domain.kpis import DEFINITIONS
+from ...services import analytics, tasks
+from ..http import Call
+from ..registry import STAFF, QueryParam, operation
+
+READERS = frozenset(STAFF | {Role.PARTNER})
+_PERIOD = QueryParam(
+    "period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=r"\d{4}-(0[1-9]|1[0-2]|Q[1-4])"
+)
+_QUEUE = QueryParam("queue", "only this queue", enum=("finance", "channel_ops", "legal", "customer_success"))
+
+
+def _required_period(call: Call) -> str:
+    from ...domain.errors import FieldError, MalformedRequest
+
+    period = call.query.get("period")
+    if not period:
+        raise MalformedRequest("period is required", errors=[FieldError("/query/period", "e.g. 2026-11 or 2026-Q4")])
+    return period
+
+
+@operation(
+    "GET",
+    "/v1/kpis",
+    summary="Revenue-governance KPIs for a month or quarter, optionally one partner or tier (a partner key: its own)",
+    roles=READERS,
+    tag="analytics",
+    query=(
+        _PERIOD,
+        QueryParam("partner_id", "only this partner", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"),
+        QueryParam("tier", "only this partner tier (its machine name)", pattern=r"[a-z][a-z0-9_-]{0,39}"),
+    ),
+    description=DEFINITIONS,
+)
+def get_kpis(call: Call) -> dict[str, Any]:
+    return analytics.kpis(
+        call.runtime,
+        call.who,
+        _required_period(call),
+        partner_id=call.query.get("partner_id"),
+        tier=call.query.get("tier"),
+    )
+
+
+@operation(
+    "GET",
+    "/v1/partners/{partner_id}/forecast",
+    summary="Projected volume for the period and the probability of missing each threshold (method stated)",
+    roles=READERS,
+    tag="analytics",
+    id_params={"partner_id": "ptr"},
+    query=(_PERIOD,),
+)
+def get_forecast(call: Call) -> dict[str, Any]:
+    return analytics.forecast(call.runtime, call.who, call.params["partner_id"], _required_period(call))
+
+
+@operation(
+    "GET",
+    "/v1/tasks",
+    summary="Open tasks that agents opened (evidence, drafted message, confidence), by queue then age",
+    roles=STAFF,
+    tag="analytics",
+    paginated=True,
+    query=(_QUEUE,),
+)
+def list_tasks(call: Call) -> Any:
+    return tasks.list_tasks(
+        call.runtime, call.who.tenant_id, queue=call.query.get("queue"), limit=call.limit, cursor=call.cursor
+    )

@@ -1,0 +1,127 @@
+"""Rebates and commissions: accruals, period settlements and their statements, disputes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.access import Role
+from ...services import rebates, request_keys
+from ..http import Answer, Call
+from ..registry import STAFF, QueryParam, operation
+
+FINANCE = frozenset({Role.FINANCE})
+READERS = frozenset(STAFF | {Role.PARTNER})
+DISPUTERS = frozenset({Role.PARTNER, Role.ADMIN, Role.CHANNEL_OPS, Role.FINANCE})
+_PERIOD = r"\d{4}-(Q[1-4]|0[1-9]|1[0-2])"
+_PARTNER = QueryParam(
+    "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
+)
+
+
+@operation(
+    "GET",
+    "/v1/rebates/accruals",
+    summary="Accruals of a period per partner and program: tier reached, next tier and the volume still needed",
+    roles=READERS,
+    tag="rebates",
+    paginated=True,
+    query=(
+        _PARTNER,
+        QueryParam("period", "a quarter (2026-Q4) or month (2026-10); default the running quarter", pattern=_PERIOD),
+    ),
+)
+def list_accruals(call: Call) -> dict[str, Any]:
+    return rebates.accruals(
+        call.runtime,
+        call.who,
+        partner_id=call.query.get("partner_id"),
+        period=call.query.get("period"),
+        limit=call.limit,
+        cursor=call.cursor,
+    )
+
+
+@operation(
+    "POST",
+    "/v1/rebates/settlements",
+    summary="Settle a period once per run (finance): statements traced to sales lines and rules, accrual differences, "
+    "adjustments; Idempotency-Key supported",
+    roles=FINANCE,
+    tag="rebates",
+    status=201,
+    body_schema="api/rebate-settlement.schema.json",
+    example={"period": "2026-Q3", "run": 1},
+)
+def settle_period(call: Call) -> Answer:
+    status, body = request_keys.remember(
+        call.runtime,
+        call.who,
+        "settle_period",
+        call.headers.get("idempotency-key"),
+        call.body,
+        lambda: rebates.settle(call.runtime, call.who, call.body),
+    )
+    return Answer(status, body)
+
+
+@operation(
+    "GET",
+    "/v1/rebates/settlements/{settlement_id}",
+    summary="A settlement; with partner_id (a partner key: its own) that partner's statement and every line trace",
+    roles=READERS,
+    tag="rebates",
+    id_params={"settlement_id": "set"},
+    query=(_PARTNER,),
+)
+def get_settlement(call: Call) -> dict[str, Any]:
+    return rebates.get_settlement(call.runtime, call.who, call.params["settlement_id"], call.query.get("partner_id"))
+
+
+@operation(
+    "POST",
+    "/v1/rebates/disputes",
+    summary="Dispute a statement line with evidence, within the window; finance decides through the approvals queue",
+    roles=DISPUTERS,
+    tag="rebates",
+    status=201,
+    body_schema="api/rebate-dispute.schema.json",
+    example={
+        "settlement_id": "set_01JX0000000000000000000000",
+        "partner_id": "ptr_01JX0000000000000000000000",
+        "program_id": "RBT-VOLUME",
+        "amount": "1250.00",
+        "reason": "Invoice inv_01JX0000000000000000000001 of September is missing from the quarter's revenue",
+        "evidence": [
+            {"kind": "invoice", "reference": "inv_01JX0000000000000000000001"},
+            {"kind": "calculation", "reference": "dms://partner/rebates/2026-Q3.xlsx", "note": "our calculation"},
+        ],
+    },
+)
+def file_dispute(call: Call) -> dict[str, Any]:
+    return rebates.file_dispute(call.runtime, call.who, call.body)
+
+
+@operation(
+    "GET",
+    "/v1/rebates/disputes/{dispute_id}",
+    summary="Read a dispute (a partner: its own)",
+    roles=READERS,
+    tag="rebates",
+    id_params={"dispute_id": "dsp"},
+)
+def get_dispute(call: Call) -> dict[str, Any]:
+    return rebates.get_dispute(call.runtime, call.who, call.params["dispute_id"])[0]
+
+
+@operation(
+    "POST",
+    "/v1/rebates/disputes/{dispute_id}/resolve",
+    summary="Accept (all or part, paid in the next run) or reject with a reason; never by the settlement's preparer",
+    roles=FINANCE,
+    tag="rebates",
+    id_params={"dispute_id": "dsp"},
+    body_schema="api/rebate-dispute-resolution.schema.json",
+    example={"outcome": "accepted", "amount": "1250.00", "reason": "the invoice was missed; upheld under PA-7.9"},
+)
+def resolve_dispute(call: Call) -> dict[str, Any]:
+    return rebates.resolve_dispute(call.runtime, call.who, call.params["dispute_id"], call.body)

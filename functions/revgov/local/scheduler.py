@@ -1,0 +1,63 @@
+"""The local stand-in for EventBridge schedules: runs every handler of `events/schedules.json` (outbox flush, SLA
+sweep, agents) on its cadence, as the stacks schedule them in AWS.
+
+`REVGOV_SCHEDULE_EVERY_SECONDS` overrides every cadence (e.g. 30 to watch the agents work in `revgov dev`); 0 turns
+the scheduler off. Each handler's first run comes one interval after start. A run that fails is logged and runs
+again at the next tick, as a scheduled Lambda would.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..logs import logger
+from ..resources import load_schedules
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class Scheduler:
+    """Runs each job (name -> (every seconds, handler)) until `stop`; `runs` counts the runs per job."""
+
+    def __init__(self, jobs: dict[str, tuple[float, Handler]]) -> None:
+        self._jobs = jobs
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="scheduler")
+        self.runs: dict[str, int] = dict.fromkeys(jobs, 0)
+
+    def start(self) -> None:
+        if self._jobs:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        due = {name: time.monotonic() + every for name, (every, _) in self._jobs.items()}
+        while not self._stop.is_set():
+            for name, at in due.items():
+                if time.monotonic() >= at and not self._stop.is_set():
+                    every, handler = self._jobs[name]
+                    try:
+                        handler({"source": "aws.events", "detail-type": "Scheduled Event", "local": True}, None)
+                        self.runs[name] += 1
+                    except Exception:
+                        logger.exception("scheduled run failed", extra={"job": name})
+                    due[name] = time.monotonic() + every
+            self._stop.wait(min(1.0, max(0.05, min(due.values()) - time.monotonic())))
+
+
+def from_schedules(events_dir: Path, handlers: dict[str, Handler], every_override: float | None) -> Scheduler:
+    """The schedules of `events/schedules.json` against the handlers of the app (edge.handlers)."""
+    if every_override == 0:
+        return Scheduler({})
+    jobs = {
+        s.name: (every_override or s.every_minutes * 60, handlers[s.handler]) for s in load_schedules(events_dir)
+    }
+    return Scheduler(jobs)

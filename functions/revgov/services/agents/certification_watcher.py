@@ -1,0 +1,78 @@
+"""Certification watcher: a live deal registration whose partner's certification for the deal's family has expired
+becomes a `certification_expired_active_deal` exception; one that lapses before the deal closes (or within 30 days)
+gets a renewal task with a drafted reminder. A family the partner never held a certification for is escalated."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from ...domain.agents import CertificationGap, Finding, certification_gap
+from .desk import AgentDesk
+
+NAME = "certification_watcher"
+HORIZON_DAYS = 30
+
+
+def run(desk: AgentDesk) -> None:
+    by_family: dict[str, list[str]] = {}
+    for cert in desk.policy.get("certifications", []):
+        by_family.setdefault(cert["product_family"], []).append(cert["id"])
+    partners = {p["partner_id"]: p for p in desk.active_partners()}
+    for deal in desk.live_deals():
+        desk.report.looked_at += 1
+        partner = partners.get(deal["partner_id"])
+        if partner is None:
+            continue
+        until = max(date.fromisoformat(deal["expected_close"]), desk.today + timedelta(days=HORIZON_DAYS))
+        gap = certification_gap(by_family.get(deal["family"], []), partner.get("certifications", {}), desk.today,
+                                until)
+        if gap is not None:
+            desk.handle(_finding(deal, partner, gap, until))
+
+
+def _finding(deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, until: date) -> Finding:
+    name = partner.get("legal_name", partner["partner_id"])
+    evidence = {
+        "deal_id": deal["deal_id"],
+        "customer": deal["customer"],
+        "family": deal["family"],
+        "expected_close": deal["expected_close"],
+        "exclusivity_ends": deal["expires_at"],
+        "certification_id": gap.certification_id,
+        "certification_expires_on": gap.expires_on.isoformat() if gap.expires_on else None,
+        "checked_through": until.isoformat(),
+    }
+    subject = {"kind": "deal", "id": deal["deal_id"]}
+    if gap.certification_id is None:
+        return Finding(
+            agent=NAME, key=f"{NAME}#{deal['deal_id']}#none", action="exception",
+            category="certification_expired_active_deal", kind="certification_missing",
+            title=f"{name} holds no {deal['family']} certification on record for live deal {deal['deal_id']}",
+            subject=subject, partner_id=partner["partner_id"], evidence=evidence, confidence=0.5,
+            why_unsure="no certification record at all: the family may be exempt or the record incomplete",
+        )
+    if gap.expired:
+        return Finding(
+            agent=NAME, key=f"{NAME}#{deal['deal_id']}#{gap.certification_id}#expired", action="exception",
+            category="certification_expired_active_deal", kind="certification_expired",
+            title=f"{gap.certification_id} of {name} expired on {evidence['certification_expires_on']} while deal "
+            f"{deal['deal_id']} ({deal['family']}) is live",
+            subject=subject, partner_id=partner["partner_id"], evidence=evidence, confidence=1.0,
+        )
+    return Finding(
+        agent=NAME, key=f"{NAME}#{deal['deal_id']}#{gap.certification_id}#{gap.expires_on}", action="task",
+        kind="certification_renewal", queue="channel_ops",
+        title=f"{gap.certification_id} of {name} lapses on {evidence['certification_expires_on']}, before live "
+        f"deal {deal['deal_id']} closes ({deal['expected_close']})",
+        subject=subject, partner_id=partner["partner_id"], evidence=evidence, confidence=0.9,
+        draft_message={
+            "to": (partner.get("contact") or {}).get("email"),
+            "subject": f"Renew {gap.certification_id} before {evidence['certification_expires_on']}",
+            "body": f"Hello {name},\n\nYour certification {gap.certification_id} expires on "
+            f"{evidence['certification_expires_on']}. Your registered {deal['family']} deal for "
+            f"{deal['customer'].get('name', deal['customer']['id'])} is expected to close on {deal['expected_close']}; "
+            "without a valid certification the deal's entitlements lapse (PA-4.3). Please renew in time.\n\n"
+            "Channel Operations",
+        },
+    )

@@ -1,0 +1,218 @@
+"""The agent desk: everything an agent may do, and nothing else.
+
+An agent is handed an `AgentDesk` for one tenant. It can read (partners, live deals, unbilled fulfilments, KPI
+rollups, forecasts) and it can hand in a `Finding`; the desk then opens a task, opens an exception, or, below the
+confidence bar, escalates: each once per finding, each audited with the actor `agent:<name>`. There is no method
+that approves, decides, settles, finalizes, prices or sends, and the desk's one write path refuses any document
+other than tasks, their dedupe keys, exceptions and the outbox (`BoundaryViolation`), so an agent cannot move money
+even by mistake.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ...domain import agents as core
+from ...domain.billing import parse_instant
+from ...domain.cases import route_for
+from ...domain.errors import Conflict
+from ...domain.kpis import Period
+from ...ports import Changes, Put
+from ...runtime import OUTBOX, Runtime
+from .. import analytics, cases, tasks, tenants
+
+WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, cases.CASES, OUTBOX})
+# The desk's whole public surface; tests hold it to exactly this.
+CAPABILITIES = frozenset(
+    {
+        "agent", "tenant_id", "now", "today", "policy", "report",  # who, when, under which policy
+        "active_partners", "live_deals", "unbilled_fulfilments", "rollups", "forecast",  # reads
+        "handle",  # hand in a finding: opens a task or an exception, or escalates
+    }
+)
+
+
+class BoundaryViolation(RuntimeError):
+    """An agent's change tried to write something an agent may not write."""
+
+
+class AgentDesk:
+    __slots__ = ("_now", "_policy", "_rt", "agent", "report", "tenant_id")
+
+    def __init__(self, rt: Runtime, agent: str, tenant_id: str) -> None:
+        self._rt = rt
+        self.agent = agent
+        self.tenant_id = tenant_id
+        tenant, _ = tenants.load_tenant(rt, tenant_id)
+        self._policy = tenant.policy
+        self._now = rt.clock.now_iso()
+        self.report = core.RunReport(agent, tenant_id)
+
+    # --- when, and under which policy -------------------------------------------------------------------------
+    @property
+    def now(self) -> str:
+        return self._now
+
+    @property
+    def today(self) -> date:
+        return parse_instant(self._now).date()
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        return self._policy
+
+    # --- reads ------------------------------------------------------------------------------------------------
+    def _all(self, collection: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = self._rt.store.query(self.tenant_id, collection, limit=200, cursor=cursor)
+            found += [item.data for item in page.items]
+            cursor = page.next_cursor
+            if not cursor:
+                return found
+
+    def active_partners(self) -> list[dict[str, Any]]:
+        from ..keys import PARTNERS
+
+        return [p for p in self._all(PARTNERS) if p.get("status") == "active"]
+
+    def live_deals(self) -> list[dict[str, Any]]:
+        from ...domain.deals import is_live
+        from ..deals import DEALS
+
+        return [d for d in self._all(DEALS) if is_live(d, self._now)]
+
+    def unbilled_fulfilments(self) -> list[dict[str, Any]]:
+        """Billable ERP events (shipments, activations, milestones) with no invoice line yet, oldest first, with
+        what billing says about each: its settled marker and its event-log status."""
+        from .. import billing, erp, events
+
+        found = []
+        cursor = None
+        while True:
+            page = self._rt.store.lookup(self.tenant_id, f"{erp.SLA_WATCH}#open", limit=100, cursor=cursor)
+            for item in page.items:
+                watch = self._rt.store.get(self.tenant_id, erp.SLA_WATCH, item.key)  # the index may lag
+                if watch is None:
+                    continue
+                settled = self._rt.store.get(self.tenant_id, billing.BILLED, watch.data["erp_event_id"])
+                logged = self._rt.store.get(self.tenant_id, events.EVENTS, item.key)
+                age = (parse_instant(self._now) - parse_instant(watch.data["occurred_at"])).total_seconds() / 3600
+                found.append(
+                    {
+                        **watch.data,
+                        "age_hours": round(age, 2),
+                        "billed_marker": settled.data if settled else None,
+                        "log_status": logged.data.get("status") if logged else None,
+                        "log_reason": logged.data.get("reason") if logged else None,
+                    }
+                )
+            cursor = page.next_cursor
+            if not cursor:
+                return found
+
+    def rollups(self, scope: str, months: list[str]) -> dict[str, dict[str, Any]]:
+        """KPI rollups (month -> rollup) of one scope: `all`, `tier:<tier>` or `partner:<id>`."""
+        refs = [(self.tenant_id, analytics.ROLLUPS, analytics.rollup_key(m, scope)) for m in months]
+        stored = self._rt.store.get_many(refs)
+        return {ref[2].split("#", 1)[0]: item.data for ref, item in stored.items()}
+
+    def forecast(self, partner: dict[str, Any], period: str) -> dict[str, Any]:
+        """The partner's projection for the period and P(miss) for each threshold that applies to its tier."""
+        from ...domain import forecast as projections
+
+        target = Period.parse(period)
+        history, to_date = analytics.partner_history(self._rt, self.tenant_id, partner["partner_id"], target)
+        projection = projections.project(history, target.name, self.today, to_date)
+        applicable = [
+            t for t in analytics.thresholds(self._policy, len(target.months))
+            if t.tiers is None or partner.get("tier") in t.tiers
+        ]
+        return projections.describe(projection, [(t.as_dict(), float(t.amount)) for t in applicable])
+
+    # --- the one way to act -----------------------------------------------------------------------------------
+    def handle(self, finding: core.Finding) -> str | None:
+        """Open the finding's task or exception, or escalate it; nothing when it is already open. Returns the id."""
+        if finding.agent != self.agent:
+            raise BoundaryViolation(f"agent {self.agent} handed in a finding of {finding.agent}")
+        if tasks.already_opened(self._rt, self.tenant_id, finding.key):
+            self.report.already_open += 1
+            return None
+        if not finding.acts:
+            opened = self._task(finding, escalated=True)
+            self.report.escalated += int(opened is not None)
+        elif finding.action == "exception":
+            opened = self._exception(finding)
+            self.report.exceptions_opened += int(opened is not None)
+        else:
+            opened = self._task(finding, escalated=False)
+            self.report.tasks_opened += int(opened is not None)
+        if opened:
+            self.report.opened.append(opened)
+        return opened
+
+    def _task(self, finding: core.Finding, *, escalated: bool) -> str | None:
+        queue = finding.queue
+        if finding.action == "exception" and finding.category:
+            queue = route_for(self._policy, finding.category).queue
+        evidence = dict(finding.evidence)
+        if escalated:
+            evidence["escalation"] = {
+                "proposed": finding.action if finding.action == "task" else f"exception {finding.category}",
+                "confidence": round(finding.confidence, 4),
+                "required": max(core.MIN_CONFIDENCE, finding.min_confidence),
+                "why": finding.why_unsure or "confidence below the agent's threshold",
+            }
+        task, changes = tasks.new_task(
+            self._rt,
+            agent=self.agent,
+            kind="escalation" if escalated else finding.kind,
+            queue=queue,
+            title=("Please review: " if escalated else "") + finding.title,
+            dedupe_key=finding.key,
+            subject=finding.subject,
+            partner_id=finding.partner_id,
+            evidence=evidence,
+            confidence=finding.confidence,
+            draft_message=None if escalated else finding.draft_message,
+            escalated=escalated,
+        )
+        return task["task_id"] if self._commit(changes) else None
+
+    def _exception(self, finding: core.Finding) -> str | None:
+        assert finding.category is not None
+        case, changes = cases.open_case(
+            self._rt,
+            self._policy,
+            kind="exception",
+            category=finding.category,
+            subject_kind=str(finding.subject.get("kind", "agent_finding")),
+            subject_id=str(finding.subject.get("id", finding.key)),
+            requested_by=f"agent:{self.agent}",
+            reasons=[{"rule_id": None, "clause": None, "message": finding.title}],
+            risk_score=round(finding.confidence * 60),
+            partner_id=finding.partner_id,
+            context={"agent": self.agent, "dedupe_key": finding.key, "evidence": finding.evidence,
+                     "confidence": round(finding.confidence, 4), "draft_message": finding.draft_message},
+        )
+        changes.puts.append(  # the exception is the work item; its dedupe key makes it once per finding
+            Put(tasks.TASK_KEYS, finding.key, {"case_id": case["case_id"], "agent": self.agent}, must_be_absent=True)
+        )
+        return case["case_id"] if self._commit(changes) else None
+
+    def _commit(self, changes: Changes) -> bool:
+        for put in changes.puts:
+            if put.collection not in WRITABLE or put.tenant_id not in (None, self.tenant_id):
+                raise BoundaryViolation(f"agent {self.agent} may not write {put.collection}")
+            if put.collection == cases.CASES and (put.data.get("kind") != "exception" or put.expected_version):
+                raise BoundaryViolation(f"agent {self.agent} may only open exceptions, never decide a case")
+        if changes.deletes:
+            raise BoundaryViolation(f"agent {self.agent} may not delete anything")
+        try:
+            self._rt.commit(self.tenant_id, changes)
+        except Conflict:  # another run opened the same finding first
+            self.report.already_open += 1
+            return False
+        return True

@@ -1,0 +1,68 @@
+"""Threshold watcher: partners likely to miss a volume threshold this quarter get a task for channel ops, with the
+forecast as evidence and a drafted note to the partner. Short history means an unsure forecast: escalated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.agents import Finding
+from ...domain.billing import quarter_of
+from .desk import AgentDesk
+
+NAME = "threshold_watcher"
+LIKELY = 0.5  # P(miss) from which a partner is "likely to miss"
+FULL_HISTORY_MONTHS = 6  # months of the partner's own history behind a fully trusted forecast
+
+
+def run(desk: AgentDesk) -> None:
+    period = quarter_of(desk.today)
+    for partner in desk.active_partners():
+        desk.report.looked_at += 1
+        outlook = desk.forecast(partner, period)
+        by_program: dict[str, dict[str, Any]] = {}
+        for threshold in outlook["thresholds"]:  # per program, the lowest level not yet reached
+            if float(threshold["threshold"]) > float(outlook["to_date"]):
+                by_program.setdefault(threshold["program_id"], threshold)
+        for threshold in by_program.values():
+            if threshold["p_miss"] >= LIKELY:
+                desk.handle(_finding(desk, partner, period, outlook, threshold))
+
+
+def _finding(
+    desk: AgentDesk, partner: dict[str, Any], period: str, outlook: dict[str, Any], threshold: dict[str, Any]
+) -> Finding:
+    months = outlook["history_months"]
+    confidence = min(1.0, months / FULL_HISTORY_MONTHS)
+    name = partner.get("legal_name", partner["partner_id"])
+    gap = float(threshold["threshold"]) - float(outlook["to_date"])
+    return Finding(
+        agent=NAME,
+        key=f"{NAME}#{partner['partner_id']}#{threshold['program_id']}#{period}",
+        action="task",
+        kind="threshold_at_risk",
+        queue="channel_ops",
+        title=f"{name} is likely to miss {threshold['program']} ({threshold['level']}) in {period}: "
+        f"P(miss) {threshold['p_miss']:.0%}",
+        subject={"kind": "partner", "id": partner["partner_id"]},
+        partner_id=partner["partner_id"],
+        evidence={
+            "period": period,
+            "threshold": threshold,
+            "to_date": outlook["to_date"],
+            "projected": outlook["projected"],
+            "interval_80": outlook["interval_80"],
+            "elapsed_percent": outlook["elapsed_percent"],
+            "history_months": months,
+            "method": outlook["method"],
+        },
+        confidence=confidence,
+        why_unsure=None if confidence >= 1 else f"only {months} month(s) of the partner's own history",
+        draft_message={
+            "to": (partner.get("contact") or {}).get("email"),
+            "subject": f"Your {period} progress toward {threshold['program']}",
+            "body": f"Hello {name},\n\nYou have invoiced {outlook['to_date']} so far in {period}; "
+            f"{threshold['program']} ({threshold['level']}) needs {threshold['threshold']}, "
+            f"{gap:.2f} more. At the current pace the quarter is projected at {outlook['projected']}. "
+            "Could we plan the rest of the quarter together?\n\nChannel Operations",
+        },
+    )

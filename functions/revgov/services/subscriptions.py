@@ -1,0 +1,280 @@
+"""Outbound webhooks: a tenant subscribes a URL to Revgov's domain events; each matching event is POSTed to it,
+signed like the inbound ERP webhook, and retried until the subscriber answers 2xx.
+
+Signature: `Revgov-Signature: t=<unix>,v1=<hex HMAC-SHA256 of '{t}.{raw body}'>` with the subscription's signing
+secret (shown once, at creation). URL policy: https to public addresses only, checked at creation and again at
+each delivery (the name may resolve elsewhere by then); redirects are never followed. A local stack
+(`REVGOV_STAGE=local` and `REVGOV_OUTBOUND_ALLOW_LOOPBACK=1`, which `revgov dev` sets) also accepts loopback
+URLs, http included, so flows in a local n8n can be driven by real deliveries.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..domain.audit import AuditEntry
+from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
+from ..domain.webhooks import signature_header
+from ..ports import Changes, Delete, Put
+from ..runtime import Runtime
+from ..settings import Settings
+
+SUBSCRIPTIONS = "WEBHOOKSUB"
+DELIVERIES = "WEBHOOKDELIVERY"  # `{event_id}#{subscription_id}` -> what became of that delivery
+MAX_PER_TENANT = 25
+TIMEOUT_SECONDS = 10
+KEEP_DELIVERIES_SECONDS = 7 * 24 * 3600
+USER_AGENT = "Revgov-Webhooks/1"
+_ENVELOPE = ("tenant_id", "event_id", "occurred_at")
+_PUBLIC = ("subscription_id", "url", "event_types", "description", "status", "created_at", "created_by")
+_TYPE = re.compile(r"^(\*|[a-z][a-z_]{0,39}\.(\*|[a-z][a-z_]{0,59}))$")
+
+Resolver = Callable[[str], list[str]]
+Sender = Callable[[str, bytes, dict[str, str]], int]
+
+
+class DeliveryFailed(Exception):
+    """At least one subscriber did not answer 2xx; the bus event is delivered again (only to those)."""
+
+
+# --- the URL policy (pure, given the addresses the host resolves to) ----------------------------------------------
+def loopback_allowed(config: Settings) -> bool:
+    return config.outbound_allow_loopback and config.stage == "local"
+
+
+def url_problems(url: str, addresses: list[str], *, allow_loopback: bool) -> list[str]:
+    """Why Revgov will not POST to `url` (empty: it may). `addresses` are what its host resolves to."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return ["send an absolute https URL"]
+    if parts.username or parts.password:
+        return ["credentials in the URL are not accepted; authenticate with the signature instead"]
+    if parts.fragment:
+        return ["a URL fragment is never sent; remove it"]
+    if not addresses:
+        return [f"{parts.hostname} does not resolve"]
+    problems = []
+    ips = [ipaddress.ip_address(a.split("%", 1)[0]) for a in addresses]
+    loopback = all(ip.is_loopback for ip in ips)
+    for ip in ips:
+        if ip.is_loopback and allow_loopback:
+            continue
+        if not ip.is_global or ip.is_multicast:
+            problems.append(f"{parts.hostname} resolves to {ip}, which is not a public address")
+    if parts.scheme == "http" and not (allow_loopback and loopback):
+        problems.append("deliveries go over https only")
+    return problems
+
+
+def resolve(host: str) -> list[str]:
+    try:
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+    except (socket.gaierror, UnicodeError):
+        return []
+
+
+def check_url(url: str, config: Settings, resolver: Resolver = resolve) -> None:
+    host = urlsplit(url).hostname or ""
+    problems = url_problems(url, resolver(host) if host else [], allow_loopback=loopback_allowed(config))
+    if problems:
+        raise RuleViolation(
+            "; ".join(problems), errors=[FieldError("/url", problem) for problem in problems]
+        )
+
+
+def matches(event_types: list[str], detail_type: str) -> bool:
+    area = detail_type.split(".", 1)[0]
+    return any(t in ("*", detail_type, f"{area}.*") for t in event_types)
+
+
+# --- subscriptions --------------------------------------------------------------------------------------------------
+def public_view(data: dict[str, Any]) -> dict[str, Any]:
+    """What callers see: never the signing secret."""
+    return {k: data.get(k) for k in _PUBLIC}
+
+
+def _all(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
+    page = rt.store.query(tenant_id, SUBSCRIPTIONS, limit=MAX_PER_TENANT + 1)
+    return [item.data for item in page.items]
+
+
+def create(rt: Runtime, who: Any, body: dict[str, Any], resolver: Resolver = resolve) -> dict[str, Any]:
+    """A new subscription; its signing secret is in this answer only."""
+    check_url(body["url"], rt.settings, resolver)
+    for event_type in body["event_types"]:
+        if not _TYPE.match(event_type):  # the schema says so too; this keeps the use case safe on its own
+            raise RuleViolation(f"{event_type!r} is not an event type", errors=[FieldError("/event_types", "bad")])
+    if len(_all(rt, who.tenant_id)) >= MAX_PER_TENANT:
+        raise Conflict(f"a tenant has at most {MAX_PER_TENANT} subscriptions; delete one first")
+    subscription_id = rt.ids.new("sub")
+    data = {
+        "subscription_id": subscription_id,
+        "url": body["url"],
+        "event_types": list(body["event_types"]),
+        "description": body.get("description"),
+        "status": "active",
+        "created_at": rt.clock.now_iso(),
+        "created_by": who.actor,
+        "secret": "whsec_" + rt.ids.secret(),
+    }
+    rt.commit(
+        who.tenant_id,
+        Changes(
+            puts=[Put(SUBSCRIPTIONS, subscription_id, data, must_be_absent=True)],
+            audit=[
+                AuditEntry(
+                    actor=who.actor,
+                    actor_role=who.role.value,
+                    action="subscription.created",
+                    subject=subscription_id,
+                    outcome="created",
+                    inputs={"url": body["url"], "event_types": data["event_types"]},
+                )
+            ],
+        ),
+    )
+    return {**public_view(data), "signing_secret": data["secret"]}
+
+
+def list_subscriptions(rt: Runtime, tenant_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    page = rt.store.query(tenant_id, SUBSCRIPTIONS, limit=limit, cursor=cursor)
+    return {"items": [public_view(item.data) for item in page.items], "next_cursor": page.next_cursor}
+
+
+def get(rt: Runtime, tenant_id: str, subscription_id: str) -> dict[str, Any]:
+    stored = rt.store.get(tenant_id, SUBSCRIPTIONS, subscription_id)
+    if stored is None:
+        raise NotFound(f"no subscription {subscription_id}")
+    return public_view(stored.data)
+
+
+def delete(rt: Runtime, who: Any, subscription_id: str) -> dict[str, Any]:
+    stored = rt.store.get(who.tenant_id, SUBSCRIPTIONS, subscription_id)
+    if stored is None:
+        raise NotFound(f"no subscription {subscription_id}")
+    rt.commit(
+        who.tenant_id,
+        Changes(
+            deletes=[Delete(SUBSCRIPTIONS, subscription_id)],
+            audit=[
+                AuditEntry(
+                    actor=who.actor,
+                    actor_role=who.role.value,
+                    action="subscription.deleted",
+                    subject=subscription_id,
+                    outcome="deleted",
+                    inputs={"url": stored.data["url"]},
+                )
+            ],
+        ),
+    )
+    return {**public_view(stored.data), "status": "deleted"}
+
+
+def deliveries(rt: Runtime, tenant_id: str, event_id: str) -> list[dict[str, Any]]:
+    """What became of one event's deliveries, one entry per subscription it matched."""
+    page = rt.store.query(tenant_id, DELIVERIES, limit=MAX_PER_TENANT, prefix=f"{event_id}#")
+    return [item.data for item in page.items]
+
+
+# --- delivery (the deliver_webhooks handler) ------------------------------------------------------------------------
+def delivery_body(bus_event: dict[str, Any]) -> bytes:
+    """What a subscriber receives: the event's envelope and its payload, as compact JSON (the signed bytes)."""
+    detail = bus_event["detail"]
+    body = {
+        "event_id": detail["event_id"],
+        "type": bus_event.get("detail-type") or bus_event.get("detail_type"),
+        "source": bus_event.get("source"),
+        "tenant_id": detail["tenant_id"],
+        "occurred_at": detail["occurred_at"],
+        "data": {k: v for k, v in detail.items() if k not in _ENVELOPE},
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is an answer like any other non-2xx: the URL policy is never bypassed by a Location
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects, urllib.request.ProxyHandler({}))
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (URL policy checked)
+    try:
+        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as answered:
+        return int(answered.code)
+
+
+def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, resolver: Resolver = resolve) -> int:
+    """POST one bus event to every active subscription of its tenant that wants its type; returns how many got it.
+
+    Each (event, subscription) pair is delivered at most once successfully: a redelivery of the bus event skips
+    the subscribers that already answered 2xx. Raises DeliveryFailed if any did not, so the bus retries.
+    """
+    detail = bus_event.get("detail")
+    detail_type = bus_event.get("detail-type") or bus_event.get("detail_type")
+    if not isinstance(detail, dict) or not detail.get("tenant_id") or not detail.get("event_id") or not detail_type:
+        return 0  # not a Revgov domain event: nothing anyone subscribed to
+    tenant_id, event_id = str(detail["tenant_id"]), str(detail["event_id"])
+    wanted = [s for s in _all(rt, tenant_id) if s["status"] == "active" and matches(s["event_types"], detail_type)]
+    if not wanted:
+        return 0
+    body = delivery_body(bus_event)
+    delivered, failed = 0, []
+    for subscription in wanted:
+        key = f"{event_id}#{subscription['subscription_id']}"
+        previous = rt.store.get(tenant_id, DELIVERIES, key)
+        if previous is not None and previous.data["status"] == "delivered":
+            continue
+        attempt = (previous.data["attempts"] if previous else 0) + 1
+        status, error = None, None
+        try:
+            check_url(subscription["url"], rt.settings, resolver)
+            stamp = rt.clock.now_ms() // 1000
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                "Revgov-Signature": signature_header(subscription["secret"], stamp, body),
+                "Revgov-Event-Id": event_id,
+                "Revgov-Event-Type": str(detail_type),
+                "Revgov-Subscription-Id": subscription["subscription_id"],
+                "Revgov-Delivery-Attempt": str(attempt),
+            }
+            status = send(subscription["url"], body, headers)
+            if not 200 <= status < 300:
+                error = f"the subscriber answered {status}"
+        except RuleViolation as refused:
+            error = f"not delivered: {refused.detail}"
+        except (OSError, ValueError) as unreachable:  # URLError, timeouts and refused connections are OSErrors
+            error = f"not delivered: {unreachable}"
+        record = {
+            "event_id": event_id,
+            "subscription_id": subscription["subscription_id"],
+            "event_type": detail_type,
+            "status": "failed" if error else "delivered",
+            "attempts": attempt,
+            "last_status": status,
+            "last_error": error,
+            "updated_at": rt.clock.now_iso(),
+        }
+        expires = rt.clock.now_ms() // 1000 + KEEP_DELIVERIES_SECONDS
+        rt.store.commit(tenant_id, Changes(puts=[Put(DELIVERIES, key, record, expires_at=expires)]))
+        if error:
+            failed.append(f"{subscription['subscription_id']}: {error}")
+        else:
+            delivered += 1
+    if failed:
+        raise DeliveryFailed(f"event {event_id}: " + "; ".join(failed))
+    return delivered

@@ -1,0 +1,256 @@
+"""A real n8n for the workflow tests: the pinned release installed once per machine, the Revgov community node
+built from source, and an n8n home per run (credentials and workflows imported with n8n's own CLI).
+
+Nothing here reaches beyond loopback: telemetry, version checks, templates, banners, AI features and the
+license server are switched off, and every URL a flow calls comes from the environment set below.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / "n8n-workflows"
+NODE_PACKAGE = WORKFLOWS / "n8n-nodes-revgov"
+RUNTIME_SPEC = Path(__file__).resolve().parent / "runtime"  # package.json (n8n pinned) + package-lock.json
+N8N_VERSION = json.loads((RUNTIME_SPEC / "package.json").read_text())["dependencies"]["n8n"]
+MIN_NODE = (20, 19)  # n8n 2.8's engines: >=20.19 <=24.x
+
+
+class N8nSetupError(RuntimeError):
+    """n8n could not be installed, built or started: the tests fail (never skip) with what went wrong."""
+
+
+def _run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float, what: str) -> str:
+    try:
+        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise N8nSetupError(f"{what}: `{' '.join(cmd)}` did not finish in {timeout:.0f} s") from exc
+    except FileNotFoundError as exc:
+        raise N8nSetupError(f"{what}: `{cmd[0]}` is not installed (n8n needs Node.js >= 20.19 and npm)") from exc
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr)[-4000:]
+        raise N8nSetupError(f"{what}: `{' '.join(cmd)}` exited {done.returncode}:\n{tail}")
+    return done.stdout
+
+
+def check_node() -> str:
+    version = _run(["node", "--version"], cwd=ROOT, timeout=30, what="Node.js").strip()
+    major, minor = (int(x) for x in version.lstrip("v").split(".")[:2])
+    if (major, minor) < MIN_NODE:
+        raise N8nSetupError(f"n8n {N8N_VERSION} needs Node.js >= 20.19; this machine has {version}")
+    return version
+
+
+def install_dir() -> Path:
+    """Once per machine, keyed by the lock file: CI's fresh clones reuse it (an install takes minutes)."""
+    if os.environ.get("REVGOV_N8N_DIR"):
+        return Path(os.environ["REVGOV_N8N_DIR"])
+    spec = hashlib.sha256()
+    for name in ("package.json", "package-lock.json"):
+        spec.update((RUNTIME_SPEC / name).read_bytes())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "revgov" / f"n8n-{N8N_VERSION}-{spec.hexdigest()[:12]}"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_n8n() -> Path:
+    """The pinned n8n, installed with `npm ci` from the committed lock file unless already there.
+
+    `--ignore-scripts`: nothing runs that would download a binary (sqlite3 ships its own); the `xlsx` override
+    (`@e965/xlsx`) keeps the install on the npm registry."""
+    check_node()
+    target = install_dir()
+    binary = target / "node_modules" / "n8n" / "bin" / "n8n"
+    marker = target / ".installed"
+    with _locked(target.parent / f".{target.name}.lock"):
+        if marker.exists() and binary.exists():
+            return binary
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(RUNTIME_SPEC / name, target / name)
+        _run(
+            ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", "--prefer-offline"],
+            cwd=target,
+            timeout=1500,
+            what=f"installing n8n {N8N_VERSION}",
+        )
+        installed = json.loads((target / "node_modules" / "n8n" / "package.json").read_text())["version"]
+        if installed != N8N_VERSION:
+            raise N8nSetupError(f"npm installed n8n {installed}, not the pinned {N8N_VERSION}")
+        marker.write_text(N8N_VERSION)
+    return binary
+
+
+def build_node_package() -> Path:
+    """`n8n-nodes-revgov` compiled with tsc (its pinned devDependencies); returns the package folder."""
+    stamp = NODE_PACKAGE / "node_modules" / ".package-lock.json"
+    lock = NODE_PACKAGE / "package-lock.json"
+    with _locked(Path(tempfile.gettempdir()) / "revgov-n8n-nodes-revgov-build.lock"):
+        if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
+            _run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", "--prefer-offline"],
+                 cwd=NODE_PACKAGE, timeout=600, what="installing the Revgov node's build tools")
+        _run(["npm", "run", "build", "--silent"], cwd=NODE_PACKAGE, timeout=300, what="building n8n-nodes-revgov")
+    return NODE_PACKAGE
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class N8n:
+    """One n8n home (SQLite database, credentials, community nodes) and the CLI and server that use it."""
+
+    def __init__(self, binary: Path, home: Path, env: dict[str, str]) -> None:
+        self.binary, self.home = binary, home
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {**quiet_environment(home, self.port), **env}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = home / "n8n-server.log"
+
+    def install_node_package(self, package: Path) -> None:
+        """As n8n keeps community packages: `$N8N_USER_FOLDER/.n8n/nodes/node_modules/<name>`."""
+        target = self.home / ".n8n" / "nodes" / "node_modules" / "n8n-nodes-revgov"
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in ("package.json", "index.js"):
+            shutil.copy(package / name, target / name)
+        shutil.copytree(package / "dist", target / "dist")
+        (self.home / ".n8n" / "nodes" / "package.json").write_text(
+            json.dumps({"name": "installed-nodes", "private": True, "dependencies": {"n8n-nodes-revgov": "0.1.0"}})
+        )
+
+    def cli(self, *args: str, timeout: float = 240) -> str:
+        return _run(["node", str(self.binary), *args], cwd=self.home, env=self.env, timeout=timeout,
+                    what=f"n8n {args[0]}")
+
+    def execute_batch(self, ids: list[str], snapshots: Path, timeout: float = 300) -> dict[str, Any]:
+        """`n8n execute-batch` of the flows' Manual Trigger paths: its JSON report (an execution that fails is
+        reported there, with its error, rather than raised) and each node's output under `snapshots`."""
+        report = snapshots / "report.json"
+        cmd = ["node", str(self.binary), "execute-batch", f"--ids={','.join(ids)}", f"--snapshot={snapshots}",
+               f"--output={report}", "--retries=0"]
+        done = subprocess.run(cmd, cwd=self.home, env=self.env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+        if not report.exists():
+            raise N8nSetupError(f"n8n execute-batch wrote no report (exit {done.returncode}):\n"
+                                f"{(done.stdout + done.stderr)[-4000:]}")
+        result: dict[str, Any] = json.loads(report.read_text())
+        return result
+
+    def start(self, timeout: float = 240) -> None:
+        log = open(self.log, "wb")
+        self.process = subprocess.Popen(
+            ["node", str(self.binary), "start"], cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise N8nSetupError(f"n8n start exited {self.process.returncode}:\n{self.server_log()[-4000:]}")
+            try:
+                if requests.get(f"{self.base_url}/healthz/readiness", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise N8nSetupError(f"n8n did not become ready in {timeout:.0f} s:\n{self.server_log()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def server_log(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def post_webhook(self, path: str, body: Any, *, headers: dict[str, str] | None = None,
+                     raw: bytes | None = None, timeout: float = 180) -> requests.Response:
+        """POST to a production webhook; retried briefly while n8n is still registering the published flows."""
+        data = raw if raw is not None else json.dumps(body).encode()
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        deadline = time.monotonic() + 20
+        while True:
+            answer = requests.post(f"{self.base_url}/webhook/{path}", data=data, headers=sent, timeout=timeout)
+            if answer.status_code != 404 or time.monotonic() > deadline:
+                return answer
+            time.sleep(0.5)
+
+
+def quiet_environment(home: Path, port: int) -> dict[str, str]:
+    """n8n with every phone-home switched off, bound to loopback, env access and `crypto` allowed in flows."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "SYSTEMROOT")}
+    return {
+        **keep,
+        "N8N_USER_FOLDER": str(home),
+        "N8N_ENCRYPTION_KEY": "revgov-test-only-not-a-secret",
+        "N8N_DIAGNOSTICS_ENABLED": "false",
+        "N8N_DIAGNOSTICS_CONFIG_FRONTEND": "",
+        "N8N_DIAGNOSTICS_CONFIG_BACKEND": "",
+        "N8N_VERSION_NOTIFICATIONS_ENABLED": "false",
+        "N8N_TEMPLATES_ENABLED": "false",
+        "N8N_PERSONALIZATION_ENABLED": "false",
+        "N8N_HIRING_BANNER_ENABLED": "false",
+        "N8N_DYNAMIC_BANNERS_ENABLED": "false",
+        "N8N_AI_ENABLED": "false",
+        "N8N_LICENSE_AUTO_RENEW_ENABLED": "false",
+        "N8N_LICENSE_SERVER_URL": "http://127.0.0.1:9/",  # nothing listens: no license call leaves the machine
+        "EXTERNAL_FRONTEND_HOOKS_URLS": "",
+        "N8N_PUBLIC_API_DISABLED": "true",
+        "N8N_COMMUNITY_PACKAGES_ENABLED": "true",
+        "N8N_UNVERIFIED_PACKAGES_ENABLED": "false",
+        "N8N_BLOCK_ENV_ACCESS_IN_NODE": "false",
+        "NODE_FUNCTION_ALLOW_BUILTIN": "crypto",
+        "N8N_RUNNERS_BROKER_PORT": str(free_port()),
+        "N8N_HOST": "127.0.0.1",
+        "N8N_LISTEN_ADDRESS": "127.0.0.1",
+        "N8N_PORT": str(port),
+        "N8N_PROTOCOL": "http",
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/",
+        "N8N_SECURE_COOKIE": "false",
+        "N8N_LOG_LEVEL": "warn",
+        "N8N_RESTRICT_FILE_ACCESS_TO": str(home),
+        "N8N_GRACEFUL_SHUTDOWN_TIMEOUT": "5",
+        "DB_TYPE": "sqlite",
+    }
+
+
+def workflow_files() -> list[Path]:
+    return sorted(WORKFLOWS.glob("*.json"))
+
+
+def load_workflows() -> dict[str, dict[str, Any]]:
+    return {data["id"]: data for data in (json.loads(p.read_text()) for p in workflow_files())}

@@ -1,0 +1,502 @@
+"""Every flow in n8n-workflows/ run for real: a pinned n8n, the local stack, Revgov's own outbound webhooks.
+
+One run (the `run` fixture) imports the credentials and flows with n8n's CLI, publishes the webhook flows and
+serves them with `n8n start`, drives them as a portal, an ERP and an applicant would, then runs the scheduled
+flows once with `n8n execute-batch --snapshot`. Each test then checks what the flows left in Revgov (partners,
+decisions, events, invoices, exceptions, deals) and what they told the outside world (portal, notifications,
+accounting hand-off), not only n8n's exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+from n8n_harness import (
+    ROOT,
+    N8n,
+    build_node_package,
+    ensure_n8n,
+    install_dir,
+    load_workflows,
+    workflow_files,
+)
+
+from billing_support import wait_until
+from revgov.domain.partners import required_documents, tiers_by_rank
+from revgov.domain.webhooks import signature_header
+from revgov.local.demo_partners import demo_application
+from revgov.tenant_files import load_tenant_file
+from support import Api, scenario
+
+TENANT = "northwind"
+WEBHOOK_FLOWS = ("RgvPartnerIntake", "RgvQuoteDesk0001", "RgvErpBridge0001", "RgvRebateClose01", "RgvCopilotQna001")
+BATCH_FLOWS = ("RgvErpBridge0001", "RgvInvoiceRels01", "RgvExcEscalate01", "RgvNodeDealDesk1")
+REBATE_ROUTES = ("/v1/rebates/settlements", "/v1/rebates/disputes")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+class OutsideWorld:
+    """What the flows talk to besides Revgov, on loopback: the portal, the notification hook, accounting,
+    and an ERP export to poll. Records every POST by path."""
+
+    def __init__(self) -> None:
+        self.posts: dict[str, list[Any]] = {}
+        self.export: dict[str, Any] = {"events": []}
+        world = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                world.posts.setdefault(self.path, []).append(json.loads(body or b"null"))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"ok":true}')
+
+            def do_GET(self) -> None:
+                body = json.dumps(world.export).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, path: str, check: Any, seconds: float = 30) -> Any:
+        wait_until(lambda: any(check(p) for p in self.posts.get(path, [])), seconds, what=f"a POST to {path}")
+        return next(p for p in self.posts[path] if check(p))
+
+
+@dataclass
+class Run:
+    n8n: N8n
+    world: OutsideWorld
+    keys: dict[str, Any]
+    api: Api
+    partner_id: str
+    rebates: bool
+    node_types: list[dict[str, Any]] = field(default_factory=list)
+    answers: dict[str, requests.Response] = field(default_factory=dict)
+    quote: dict[str, Any] = field(default_factory=dict)
+    dispute: dict[str, Any] = field(default_factory=dict)
+    erp_events: list[dict[str, Any]] = field(default_factory=list)
+    batch: dict[str, Any] = field(default_factory=dict)
+    snapshots: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
+
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def as_role(self, role: str) -> Api:
+        return self.api.as_key(self.keys["keys"][role])
+
+    def attempt(self, name: str, step: Any) -> None:
+        """Drive one flow; what goes wrong is kept for that flow's test, so one flow never hides the others."""
+        try:
+            step()
+        except Exception as error:  # the test of this flow reports it
+            self.failures[name] = f"{type(error).__name__}: {error}"
+
+    def answer(self, name: str) -> requests.Response:
+        assert name not in self.failures, self.failures[name]
+        assert name in self.answers, f"the {name} flow was not driven: {self.failures or 'see the run fixture'}"
+        return self.answers[name]
+
+
+def _erp_export(partner_id: str) -> list[dict[str, Any]]:
+    """Three shipments (two of last month, one of the previous quarter's last month: billable now that those months
+    have ended, and posted late, so each also opens an invoice SLA exception for finance) and one event the ERP got
+    wrong (refused by the schema)."""
+    today = datetime.now(UTC)
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=3, hour=10, minute=0, second=0)
+    quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    last_quarter = (quarter_start - timedelta(days=1)).replace(day=10, hour=9, minute=0, second=0)
+    run = uuid.uuid4().hex[:8].upper()
+    shipments = [
+        {
+            "id": f"N8N-{run}-SHP-{n}",
+            "type": "shipment.confirmed",
+            "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "data": {
+                "partner_id": partner_id,
+                "order_ref": f"SO-N8N-{run}-{n}",
+                "shipped_on": at.strftime("%Y-%m-%d"),
+                "lines": [{"sku": "NW-SW-24P", "quantity": 2 + n}, {"sku": "NW-FW-200", "quantity": 1}],
+            },
+        }
+        for n, at in ((1, last_month + timedelta(days=1)), (2, last_month + timedelta(days=2)), (3, last_quarter))
+    ]
+    broken = {"id": f"N8N-{run}-BAD", "type": "usage.reported", "occurred_at": "not a time", "data": {}}
+    return [*shipments, broken]
+
+
+def _intake(policy: dict[str, Any]) -> dict[str, Any]:
+    """A reseller application with two of the documents its type needs: the rest must be reported missing."""
+    application = demo_application(f"Intake Reseller {uuid.uuid4().hex[:6]}", "reseller", tiers_by_rank(policy)[0])
+    today = datetime.now(UTC).date()
+    catalogue = policy["onboarding"]["document_types"]
+    filed = sorted(k for k in required_documents(policy, "reseller") if not catalogue[k]["has_expiry"])[:2]
+    documents = [
+        {
+            "document_type": kind,
+            "reference": f"dms://intake/{kind}.pdf",
+            "checksum": "sha256:" + "a" * 64,
+            "issued_at": (today - timedelta(days=10)).isoformat(),
+        }
+        for kind in filed
+    ]
+    return {"application": application, "documents": documents, "certifications": []}
+
+
+def _timed(run: Run, stage: str, started: float) -> None:  # seconds, written to tests/artifacts/n8n-timings.json
+    run.timings[stage] = round(time.monotonic() - started, 1)
+
+
+@pytest.fixture(scope="module")
+def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    begun = time.monotonic()
+    cached = install_dir().joinpath(".installed").exists()
+    binary = ensure_n8n()  # fails loudly (N8nSetupError) if n8n cannot be installed: never a skip
+    package = build_node_package()
+    tenant = stack.info["tenants"][TENANT]
+    policy = load_tenant_file(ROOT / "tenants" / TENANT / "tenant.yaml")["policy"]
+    partner_id = next(p["partner_id"] for p in tenant["partners"] if p["status"] == "active")
+    paths = api.get("/v1/openapi.json").json()["paths"]
+    world = OutsideWorld()
+    home = tmp_path_factory.mktemp("n8n-home")
+    env = {
+        "REVGOV_BASE_URL": stack.base_url,
+        "REVGOV_TENANT": TENANT,
+        "REVGOV_WEBHOOK_SECRET": tenant["webhook_secret"],
+        "REVGOV_NOTIFY_URL": f"{world.url}/notify",
+        "REVGOV_PORTAL_CALLBACK_URL": f"{world.url}/portal",
+        "REVGOV_HANDOFF_URL": f"{world.url}/handoff",
+        "REVGOV_ERP_EXPORT_URL": f"{world.url}/erp-export",
+        "REVGOV_ERP_BATCH_SIZE": "2",
+        "REVGOV_INVOICE_REVIEW_DAYS": "0",
+        "REVGOV_ESCALATION_QUEUES": "finance",
+        "REVGOV_ESCALATION_WARN_HOURS": "100000",
+    }
+    n8n = N8n(binary, home, env)
+    admin = api.as_key(tenant["admin_key"])
+    subscription = admin.post(
+        "/v1/subscriptions",
+        {"url": f"{n8n.base_url}/webhook/revgov/events", "event_types": ["quote.approved", "quote.rejected"],
+         "description": "n8n quote desk"},
+    )
+    assert subscription.status_code == 201, subscription.text
+    n8n.env["REVGOV_SUBSCRIPTION_SECRET"] = subscription.json()["signing_secret"]
+    result = Run(n8n, world, tenant, api, partner_id, all(p in paths for p in REBATE_ROUTES))
+    _timed(result, "install_n8n_and_build_node" if not cached else "build_node", begun)
+    result.timings["n8n_was_cached"] = cached
+
+    # --- set up: the community node, credentials by name, every workflow, then publish the webhook flows --------
+    started = time.monotonic()
+    n8n.install_node_package(package)
+    credentials = [
+        {"id": "RgvCredApi000001", "name": "Revgov API", "type": "httpHeaderAuth",
+         "data": {"name": "Authorization", "value": f"Bearer {tenant['keys']['sales']}"}},
+        {"id": "RgvCredFinance01", "name": "Revgov API (finance)", "type": "httpHeaderAuth",
+         "data": {"name": "Authorization", "value": f"Bearer {tenant['keys']['finance']}"}},
+        {"id": "RgvCredNode00001", "name": "Revgov API (node)", "type": "revgovApi",
+         "data": {"baseUrl": stack.base_url, "apiKey": tenant["keys"]["sales"]}},
+    ]
+    (home / "credentials.json").write_text(json.dumps(credentials))
+    n8n.cli("import:credentials", f"--input={home / 'credentials.json'}")
+    flows = home / "workflows"
+    flows.mkdir()
+    for path in workflow_files():
+        shutil.copy(path, flows / path.name)
+    n8n.cli("import:workflow", "--separate", f"--input={flows}")
+    n8n.cli("export:nodes", f"--output={home / 'nodes.json'}")
+    result.node_types = json.loads((home / "nodes.json").read_text())
+    for workflow_id in WEBHOOK_FLOWS:
+        n8n.cli("publish:workflow", f"--id={workflow_id}")
+    _timed(result, "import_and_publish", started)
+
+    # --- webhook flows under `n8n start` -------------------------------------------------------------------------
+    started = time.monotonic()
+    n8n.start()
+    try:
+        def intake() -> None:
+            result.answers["intake"] = n8n.post_webhook("revgov/partner-intake", _intake(policy))
+
+        def copilot() -> None:
+            question = {"question": "What is the margin floor on a quote line, and who approves below it?"}
+            result.answers["copilot"] = n8n.post_webhook("revgov/copilot", question)
+
+        def quote_desk() -> None:
+            quote = {**scenario("pricing/http.json")["above_cap"], "partner_id": partner_id,
+                     "quote_ref": f"Q-N8N-{uuid.uuid4().hex[:6]}"}
+            result.quote = quote
+            result.answers["quote"] = n8n.post_webhook("revgov/quote-desk", quote)
+            if result.answers["quote"].status_code == 202:
+                approval_id = result.answers["quote"].json()["approvals"][0]["approval_id"]
+                decided = result.as_role("channel_ops").post(
+                    f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "approved in the n8n test"}
+                )
+                assert decided.status_code == 200, decided.text
+                world.wait_for("/portal", lambda p: p.get("quote_ref") == quote["quote_ref"], seconds=90)
+
+        def bad_quote() -> None:
+            body = {**scenario("pricing/http.json")["above_cap"], "partner_id": partner_id, "discount": "99"}
+            result.answers["bad_quote"] = n8n.post_webhook("revgov/quote-desk", body)
+
+        def forged() -> None:
+            raw = json.dumps({"event_id": "evt_forged", "type": "quote.approved", "data": {}}).encode()
+            result.answers["forged"] = n8n.post_webhook(
+                "revgov/events", None, raw=raw,
+                headers={"Revgov-Signature": signature_header("not-the-secret", int(time.time()), raw)},
+            )
+
+        def erp() -> None:
+            result.answers["erp"] = n8n.post_webhook("revgov/erp-export", {"events": result.erp_events})
+            received = result.answers["erp"].json().get("event_ids", []) if result.answers["erp"].ok else []
+            finance = result.as_role("finance")
+            wait_until(
+                lambda: all(finance.get(f"/v1/events/{e}").json().get("status") not in (None, "received")
+                            for e in received), 120, what=f"the billing handler on {received}",
+            )
+
+        result.erp_events = _erp_export(partner_id)
+        for name, step in (("intake", intake), ("copilot", copilot), ("quote", quote_desk), ("bad_quote", bad_quote),
+                           ("forged", forged), ("erp", erp)):
+            result.attempt(name, step)
+    finally:
+        n8n.stop()
+    _timed(result, "webhook_flows", started)
+
+    # --- scheduled flows, once, with `n8n execute-batch` ---------------------------------------------------------
+    started = time.monotonic()
+    world.export = {"events": result.erp_events[:3]}  # the ERP's export, polled: already pushed, so duplicates
+    ids = [*BATCH_FLOWS, *(["RgvRebateClose01"] if result.rebates else [])]
+    snapshots = home / "snapshots"
+    snapshots.mkdir()
+    result.batch = n8n.execute_batch(ids, snapshots)
+    for path in snapshots.glob("*-snapshot.json"):
+        result.snapshots[path.stem.split("-")[0]] = json.loads(path.read_text())
+    _timed(result, "batch_flows", started)
+
+    # --- a partner disputes the statement the close flow sent: the dispute comes back in through n8n -----------
+    if result.rebates and result.snapshots.get("RgvRebateClose01"):
+        started = time.monotonic()
+        statements = [s["statement"] for s in _node_output(result, "RgvRebateClose01", "Fetch statement")]
+        ours = next((s for s in statements if s["partner_id"] == partner_id and s["lines"]), None)
+        if ours is None:
+            result.failures["dispute"] = f"the close flow sent no statement with lines for {partner_id}"
+        else:
+            n8n.start()
+            try:
+                result.dispute = {
+                    "settlement_id": _node_output(result, "RgvRebateClose01", "Run settlement")[0]["settlement_id"],
+                    "partner_id": partner_id,
+                    "program_id": ours["lines"][0]["program_id"],
+                    "amount": "150.00",
+                    "reason": "the shipment of SO-N8N is missing from the volume basis",
+                    "evidence": [{"kind": "order", "reference": result.erp_events[2]["data"]["order_ref"]}],
+                }
+                result.attempt("dispute", lambda: result.answers.__setitem__(
+                    "dispute", n8n.post_webhook("revgov/rebate-dispute", result.dispute)))
+            finally:
+                n8n.stop()
+        _timed(result, "dispute_flow", started)
+    result.timings["total"] = round(time.monotonic() - begun, 1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "n8n-timings.json").write_text(json.dumps(result.timings, indent=2))
+    yield result
+    admin.delete(f"/v1/subscriptions/{subscription.json()['subscription_id']}")
+    world.server.shutdown()
+
+
+def _execution(run: Run, workflow_id: str) -> dict[str, Any]:
+    found = [e for e in run.batch.get("executions", []) if e["workflowId"] == workflow_id]
+    assert found, f"{workflow_id} did not run: {json.dumps(run.batch)[:2000]}"
+    return dict(found[0])
+
+
+def _node_output(run: Run, workflow_id: str, node: str) -> list[dict[str, Any]]:
+    """A node's output items in the --snapshot of the batch run."""
+    snapshot = run.snapshots.get(workflow_id)
+    assert snapshot is not None, f"no snapshot for {workflow_id}: {sorted(run.snapshots)}"
+    runs = snapshot["data"]["resultData"]["runData"][node]
+    return [item["json"] for task in runs for item in (task.get("data", {}).get("main") or [[]])[0]]
+
+
+# --- the flows as files -----------------------------------------------------------------------------------------
+def test_every_node_type_and_version_exists_in_the_pinned_n8n(run):
+    known = {}
+    for node in run.node_types:
+        versions = node["version"] if isinstance(node["version"], list) else [node["version"]]
+        known.setdefault(node["name"], set()).update(versions)
+    for workflow_id, workflow in load_workflows().items():
+        for node in workflow["nodes"]:
+            assert node["type"] in known, f"{workflow_id}: {node['name']} is a {node['type']}, unknown to n8n"
+            assert node["typeVersion"] in known[node["type"]], (workflow_id, node["name"], node["typeVersion"])
+
+
+def test_flows_hold_no_secret_and_name_credentials_only():
+    secret = re.compile(r"rgk\.[a-z]|whsec_[A-Za-z0-9]|Bearer [A-Za-z0-9]|v1=[0-9a-f]{8}")
+    for path in workflow_files():
+        text = path.read_text()
+        assert not secret.search(text), (path.name, secret.search(text))
+        workflow = json.loads(text)
+        assert len(workflow["id"]) == 16 and workflow["name"].startswith("Revgov · ")
+        assert any(n["type"] == "n8n-nodes-base.stickyNote" for n in workflow["nodes"]), path.name
+        for node in workflow["nodes"]:
+            for credential in (node.get("credentials") or {}).values():
+                assert credential == {"id": None, "name": credential["name"]}, (path.name, node["name"])
+            url = node["parameters"].get("url", "")
+            if "/v1/" in url:  # the API base URL is one setting: REVGOV_BASE_URL, read by a Settings node
+                assert url.startswith("={{ $('Settings"), (path.name, node["name"], url)
+
+
+# --- webhook flows ----------------------------------------------------------------------------------------------
+def test_onboarding_intake_files_the_application_and_notifies_what_is_missing(run):
+    answer = run.answer("intake")
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["status"] == "pending_documents" and body["approval"] is None
+    partner = run.as_role("channel_ops").get(f"/v1/partners/{body['partner_id']}").json()
+    assert partner["status"] == "pending_documents"
+    filed = set(partner["documents"])
+    missing = {m["name"] for m in body["missing"] if m["kind"] == "document"}
+    assert len(filed) == 2 and missing and not filed & missing
+    notice = run.world.wait_for("/notify", lambda p: p.get("partner_id") == body["partner_id"], seconds=5)
+    assert {m["name"] for m in notice["missing"]} == {m["name"] for m in body["missing"]}
+    assert notice["to"].startswith("onboarding@") and all(name in notice["text"] for name in missing)
+
+
+def test_quote_desk_answers_pending_then_posts_the_approved_decision_to_the_portal(run):
+    answer = run.answer("quote")
+    assert answer.status_code == 202, answer.text
+    pending = answer.json()
+    assert pending["status"] == "pending" and pending["approver_roles"] == ["channel_ops"]
+    final = run.world.wait_for("/portal", lambda p: p.get("quote_ref") == run.quote["quote_ref"], seconds=5)
+    assert final["decision_id"] == pending["decision_id"] and final["outcome"] == "allow"
+    assert final["decision_status"] == "approved" and final["approvals"][0]["outcome"] == "approved"
+    decision = run.as_role("sales").get(f"/v1/decisions/{pending['decision_id']}").json()
+    assert decision["outcome"] == "allow" and decision["status"] == "approved"
+
+
+def test_quote_desk_relays_revgovs_problem_for_a_quote_it_refuses(run):
+    answer = run.answer("bad_quote")
+    assert answer.status_code == 400, answer.text
+    problem = answer.json()
+    assert problem["type"].endswith("/malformed-request") and problem["errors"]
+
+
+def test_quote_desk_refuses_an_event_whose_signature_does_not_verify(run):
+    assert run.answer("forged").status_code == 401
+    assert "no v1 signature matches" in run.answer("forged").json()["error"]
+    assert not [p for p in run.world.posts.get("/portal", []) if p.get("decision_id") is None]
+
+
+def test_copilot_qa_answers_with_citations_from_the_contracts(run):
+    answer = run.answer("copilot")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["grounded"] is True and body["refused"] is False and body["citations"]
+    assert all(c["document"] and c["clause"] and c["quote"] for c in body["citations"])
+    assert "Sources:" in body["text"] and body["citations"][0]["clause"] in body["text"]
+
+
+def test_erp_bridge_signs_batches_and_revgov_bills_each_event_once(run):
+    answer = run.answer("erp")
+    assert answer.status_code == 202, answer.text
+    summary = answer.json()
+    assert summary["batches"] == 2 and summary["received"] == 3 and summary["rejected"] == 1  # batch size 2
+    report = run.world.wait_for("/notify", lambda p: "rejected" in p.get("text", ""), seconds=5)
+    assert report["rejected_events"][0]["erp_event_id"] == run.erp_events[3]["id"]
+    finance = run.as_role("finance")
+    statuses = {finance.get(f"/v1/events/{e}").json()["status"] for e in summary["event_ids"]}
+    assert statuses == {"processed"}
+    polled = _node_output(run, "RgvErpBridge0001", "Summarize")[0]  # the scheduled path: the same export, polled
+    assert polled["duplicate"] == 3 and polled["received"] == 0
+    assert _execution(run, "RgvErpBridge0001")["executionStatus"] == "success"
+
+
+# --- scheduled flows --------------------------------------------------------------------------------------------
+def test_invoice_release_finalizes_the_drafts_past_review_and_hands_them_off(run):
+    assert _execution(run, "RgvInvoiceRels01")["executionStatus"] == "success", run.batch
+    period = run.erp_events[0]["occurred_at"][:7]
+    finance = run.as_role("finance")
+    ours = [i for i in finance.get("/v1/invoices", status="finalized", period=period, limit=200).json()["items"]
+            if i["partner_id"] == run.partner_id]
+    assert len(ours) == 1, ours
+    invoice = finance.get(f"/v1/invoices/{ours[0]['invoice_id']}").json()
+    orders = {line["order_ref"] for line in invoice["lines"]}
+    assert {e["data"]["order_ref"] for e in run.erp_events[:2]} <= orders
+    assert invoice["finalized_by"].startswith("finance")
+    handed = [p["invoice"] for p in run.world.posts.get("/handoff", [])]
+    assert invoice["invoice_id"] in {h["invoice_id"] for h in handed}
+    assert not finance.get("/v1/invoices", status="draft", period=period, limit=200).json()["items"] or all(
+        i["partner_id"] != run.partner_id for i in finance.get("/v1/invoices", period=period).json()["items"]
+    )
+
+
+def test_exception_escalation_sends_each_open_finance_exception_with_a_cited_summary(run):
+    assert _execution(run, "RgvExcEscalate01")["executionStatus"] == "success", run.batch
+    open_ = run.as_role("finance").get("/v1/exceptions", queue="finance", status="open", limit=200).json()["items"]
+    ours = {e["case_id"] for e in open_ if e["category"] == "invoice_sla_breach" and e["partner_id"] == run.partner_id}
+    assert len(ours) >= 2  # one per late shipment
+    sent = {p["exception_id"]: p for p in run.world.posts.get("/notify", []) if "exception_id" in p}
+    assert ours <= set(sent)
+    for case_id in ours:
+        message = sent[case_id]
+        assert message["queue"] == "finance" and message["due_at"] and "SOP-2.1" in message["text"]
+        assert message["copilot"]["citations"] or message["copilot"]["refused"]
+    assert any(sent[c]["copilot"]["citations"] for c in ours)
+
+
+def test_the_revgov_community_node_registers_and_reads_a_deal(run):
+    assert _execution(run, "RgvNodeDealDesk1")["executionStatus"] == "success", run.batch
+    registered = _node_output(run, "RgvNodeDealDesk1", "Register deal")[0]
+    deal = run.as_role("sales").get(f"/v1/deals/{registered['deal_id']}").json()
+    assert deal["partner_id"] == run.partner_id and deal["customer"]["id"].startswith("N8N-")
+    assert _node_output(run, "RgvNodeDealDesk1", "Read deal")[0]["deal_id"] == registered["deal_id"]
+    answer = _node_output(run, "RgvNodeDealDesk1", "Ask about registration")[0]
+    assert "answer" in answer and "citations" in answer
+
+
+def test_rebate_quarter_close_settles_sends_statements_and_takes_disputes(run):
+    if not run.rebates:
+        pytest.skip("the rebates API (POST /v1/rebates/settlements, /v1/rebates/disputes) is not in the served "
+                    "OpenAPI yet; the flow is built against API.md and runs here once it is")
+    assert _execution(run, "RgvRebateClose01")["executionStatus"] == "success", run.batch
+    settled = _node_output(run, "RgvRebateClose01", "Run settlement")[0]
+    finance = run.as_role("finance")
+    stored = finance.get(f"/v1/rebates/settlements/{settled['settlement_id']}").json()
+    assert stored["status"] == "settled" and stored["period"] == settled["period"]
+    sent = {p["partner_id"]: p for p in run.world.posts.get("/notify", []) if p.get("settlement_id")}
+    assert {p["partner_id"] for p in stored["partners"]} == set(sent)
+    ours = sent[run.partner_id]
+    statement = finance.get(f"/v1/rebates/settlements/{settled['settlement_id']}", partner_id=run.partner_id).json()
+    assert ours["total"] == statement["statement"]["total"]
+    assert len(ours["lines"]) == len(statement["statement"]["lines"])
+    answer = run.answer("dispute")
+    assert answer.status_code == 201, answer.text
+    dispute = finance.get(f"/v1/rebates/disputes/{answer.json()['dispute_id']}").json()
+    assert dispute["status"] == "open" and dispute["program_id"] == run.dispute["program_id"]
+    assert dispute["settlement_id"] == settled["settlement_id"] and dispute["amount"] == "150.00"
+
+
+def test_the_n8n_part_stays_within_its_time_budget(run):
+    """8 minutes on 2 cores, install included once n8n is cached on the machine (a first install alone takes
+    5-7 minutes of npm ci, see tests/artifacts/n8n-timings.json)."""
+    spent = run.timings["total"] - run.timings.get("install_n8n_and_build_node", 0)
+    assert spent < 8 * 60, run.timings

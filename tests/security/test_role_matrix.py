@@ -1,0 +1,100 @@
+"""Role × endpoint × method is deny by default, with the one allow list in the route table (edge/registry.py).
+
+Every Chalice route is an operation of the registry and every operation is a route, with the authorizer on exactly the
+non-public ones; every role that an operation does not list gets 403 from it, whatever it sends; and the lists of
+public operations, of operations open to partner keys and of operations open to the operator are pinned here, so a
+route that widens access fails until someone looks at it and adds it on purpose.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+import revgov.edge.api as edge
+from revgov.domain.access import Role
+from revgov.edge.openapi import example_body
+from revgov.edge.registry import OPERATIONS, Operation
+from security_support import Party, random_id, write_figures
+
+PUBLIC = {"health", "openapi_document", "receive_erp_events", "portal"}
+# Operations a partner key may call; each one filters or checks objects by the key's partner (see the isolation suite).
+PARTNER_OPEN = {
+    "get_kpis", "get_forecast", "ask_copilot", "explain_decision", "get_partner", "add_partner_document",
+    "add_partner_certification", "list_partner_entitlements", "get_partner_entitlement", "check_quote",
+    "register_deal", "list_deals", "get_deal", "withdraw_deal", "get_decision", "list_accruals", "get_settlement",
+    "file_dispute", "get_dispute",
+}
+# The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
+OPERATOR_OPEN = {
+    "create_tenant", "list_tenants", "get_tenant", "suspend_tenant", "resume_tenant", "offboard_tenant",
+    "create_tenant_key", "rotate_webhook_secret", "list_audit", "verify_audit",
+}
+ALL_ROLES = [r.value for r in Role]
+FIGURES = {"requests": 0, "denied_as_expected": 0, "allowed_roles_tried": 0}
+
+
+def test_every_route_is_an_operation_of_the_registry_and_back():
+    routes = {
+        (path, method): entry for path, methods in edge.app.routes.items() for method, entry in methods.items()
+    }
+    operations = {(op.path, op.method): op for op in OPERATIONS}
+    assert set(routes) == set(operations), set(routes) ^ set(operations)
+    assert len(operations) == len(OPERATIONS), "two operations share a method and path"
+    for key, op in operations.items():
+        entry = routes[key]
+        assert entry.view_name == op.name
+        assert (entry.authorizer is None) == op.public, f"{op.name}: the authorizer must guard every non-public route"
+
+
+def test_access_is_widened_only_on_purpose():
+    public = {op.name for op in OPERATIONS if op.public}
+    assert public == PUBLIC, f"public operations changed: {public ^ PUBLIC}"
+    partner = {op.name for op in OPERATIONS if Role.PARTNER in op.roles}
+    assert partner == PARTNER_OPEN, f"operations open to partner keys changed: {partner ^ PARTNER_OPEN}"
+    operator = {op.name for op in OPERATIONS if Role.OPERATOR in op.roles}
+    assert operator == OPERATOR_OPEN, f"operations open to the operator changed: {operator ^ OPERATOR_OPEN}"
+    for op in OPERATIONS:
+        assert op.roles <= set(Role), op.name
+        assert not (Role.OPERATOR in op.roles and op.roles - {Role.OPERATOR, Role.ADMIN, Role.FINANCE, Role.LEGAL}), (
+            f"{op.name} mixes the platform operator with tenant roles"
+        )
+
+
+def _request(op: Operation) -> tuple[str, Any]:
+    values = {}
+    for name in re.findall(r"{([a-z_]+)}", op.path):
+        prefix = op.id_params.get(name) or {"decision_id": "dec", "event_id": "evt"}.get(name)
+        values[name] = random_id(prefix) if prefix else ("no-such-tenant" if name == "tenant_id" else "support_level")
+    body = copy.deepcopy(example_body(op)) if op.body_schema else None
+    if op.name == "create_tenant":
+        body["tenant_id"] = "no-such-tenant"  # refused below with 403 for every role but the operator's
+    return op.path.format(**values), body
+
+
+@pytest.fixture(scope="module")
+def principals(attacker: Party, operator: Any) -> dict[str, Any]:
+    return {"operator": operator, **attacker.by_role, "partner": attacker.partner_keys[attacker.partners[0]]}
+
+
+@pytest.mark.parametrize("op", [op for op in OPERATIONS if not op.public], ids=lambda op: op.name)
+def test_a_role_not_listed_is_refused_and_a_listed_one_is_not(op, principals):
+    path, body = _request(op)
+    query = {q.name: "2026-Q4" for q in op.query if q.name == "period"}
+    for role in ALL_ROLES:
+        if op.name == "create_tenant" and role == "operator":
+            continue  # would provision a tenant; the operator's access to it is pinned above
+        response = principals[role].request(op.method, path, body, **query)
+        FIGURES["requests"] += 1
+        denied = response.status_code == 403 and response.json()["detail"].startswith(f"role {role} may not")
+        assert response.status_code < 500, (op.name, role, response.text[:300])
+        if Role(role) in op.roles:
+            FIGURES["allowed_roles_tried"] += 1
+            assert not denied, (op.name, role, response.text[:300])
+        else:
+            FIGURES["denied_as_expected"] += int(denied)
+            assert denied, (op.name, role, response.status_code, response.text[:300])
+    write_figures("roles", FIGURES)

@@ -1,0 +1,266 @@
+"""Helpers for the security and fault suites: tenants with a key per role and partner, and real objects in them.
+
+A `Party` is a throwaway tenant made from one of the demo tenants' configurations (northwind's or contoso's policy,
+currency and contracts) with its plan's rate limit raised, so the suites can send thousands of requests. Its keys are
+real API keys minted through the API; its partners are onboarded through the same use cases as the demo seed; its
+objects (decisions, approvals, deals, invoices, exceptions, events, keys, subscriptions, settlements, audit records)
+are made through the API or the ERP webhook, as a user would make them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from billing_support import ErpSender, wait_until
+from revgov.domain.access import Principal, Role
+from revgov.local.demo_partners import demo_application, onboard
+from revgov.tenant_files import load_tenant_file
+from support import ROOT, Api
+
+STAFF_ROLES = ("admin", "finance", "channel_ops", "legal", "customer_success", "sales", "viewer")
+UNTHROTTLED = {"requests_per_minute": 100000, "requests_per_minute_per_key": 100000}
+TYPED_ID = re.compile(r"\b([a-z]{2,4})_[0-9A-HJKMNP-TV-Z]{26}\b")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def random_id(prefix: str) -> str:
+    """A well-formed id of `prefix` that no object has."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    n = uuid.uuid4().int
+    return f"{prefix}_01" + "".join(alphabet[(n >> (5 * i)) & 31] for i in range(24))
+
+
+@dataclass
+class Party:
+    """One tenant as its users see it: a key per role, active partners with their own keys, and the ERP."""
+
+    tenant_id: str
+    source: str
+    policy: dict[str, Any]
+    by_role: dict[str, Api]
+    key_ids: dict[str, str]
+    partners: list[str]  # active partners, each with a key in partner_keys
+    partner_keys: dict[str, Api]
+    erp: ErpSender
+    rt: Any
+    objects: dict[str, list[str]] = field(default_factory=dict)  # id prefix -> ids of real objects of this tenant
+
+    @property
+    def admin(self) -> Api:
+        return self.by_role["admin"]
+
+    def principal(self, role: str) -> Principal:
+        return Principal(self.tenant_id, Role(role), self.key_ids[role])
+
+    def keep(self, prefix: str, object_id: str | None) -> None:
+        if object_id:
+            self.objects.setdefault(prefix, []).append(object_id)
+
+
+def make_party(api: Api, operator: Api, stack: Any, source: str, *, plan: dict[str, int] | None = None) -> Party:
+    """A fresh tenant with `source`'s configuration (northwind or contoso), its keys and two active partners."""
+    config = load_tenant_file(Path(ROOT / "tenants" / source / "tenant.yaml"))
+    config["tenant_id"] = f"{source[:4]}-{uuid.uuid4().hex[:10]}"
+    config["plan"] = {**config["plan"], **(plan or UNTHROTTLED)}
+    created = operator.post("/v1/tenants", config)
+    assert created.status_code == 201, created.text[:500]
+    body = created.json()
+    admin = api.as_key(body["admin_key"]["key"])
+    by_role, key_ids = {"admin": admin}, {"admin": body["admin_key"]["key_id"]}
+    for role in STAFF_ROLES[1:]:
+        minted = admin.post("/v1/keys", {"role": role, "label": f"{role} key"})
+        assert minted.status_code == 201, minted.text
+        by_role[role], key_ids[role] = api.as_key(minted.json()["key"]), minted.json()["key_id"]
+    party = Party(
+        config["tenant_id"],
+        source,
+        config["policy"],
+        by_role,
+        key_ids,
+        [],
+        {},
+        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"]),
+        stack.runtime,
+    )
+    for prefix, role in (("key", "admin"), ("key", "viewer")):
+        party.keep(prefix, key_ids[role])
+    tiers = sorted(config["policy"]["partner_tiers"], key=lambda t: t["rank"])
+    for n in range(2):
+        partner_id = _onboard(party, f"Active Reseller {n}", "reseller", tiers[min(1, len(tiers) - 1)], "active")
+        minted = admin.post("/v1/keys", {"role": "partner", "partner_id": partner_id, "label": f"portal {n}"})
+        assert minted.status_code == 201, minted.text
+        party.partners.append(partner_id)
+        party.partner_keys[partner_id] = api.as_key(minted.json()["key"])
+        party.keep("ptr", partner_id)
+        party.keep("key", minted.json()["key_id"])
+    return party
+
+
+def _onboard(party: Party, name: str, partner_type: str, tier: dict[str, Any], goal: str) -> str:
+    application = demo_application(name, partner_type, tier)
+    partner = onboard(
+        party.rt,
+        party.policy,
+        application,
+        goal,
+        sales=party.principal("sales"),
+        approver=party.principal("channel_ops"),
+    )
+    return str(partner["partner_id"])
+
+
+def offboard(operator: Api, party: Party) -> None:
+    rt = party.rt
+    wait_until(lambda: not rt.store.lookup(party.tenant_id, "EVENT#received", limit=1).items, 30, what="handlers")
+    operator.delete(f"/v1/tenants/{party.tenant_id}")
+
+
+# --- real objects of every kind ------------------------------------------------------------------------------------
+def _price_list(policy: dict[str, Any], billing: str) -> list[dict[str, Any]]:
+    return [p for p in policy.get("billing", {}).get("price_list", []) if p.get("billing") == billing]
+
+
+def quote_for(party: Party, partner_id: str, *, discount: str = "35.00") -> dict[str, Any]:
+    """A one-line quote for a shipped product of the tenant's price list, discounted enough to need approval."""
+    item = _price_list(party.policy, "shipment")[0]
+    return {
+        "partner_id": partner_id,
+        "quote_ref": f"Q-{uuid.uuid4().hex[:8]}",
+        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Probe Customer"},
+        "lines": [
+            {
+                "line_id": "1",
+                "sku": item["sku"],
+                "family": item["family"],
+                "quantity": 3,
+                "list_price": item["list_price"],
+                "unit_cost": item["unit_cost"],
+                "discount_percent": discount,
+            }
+        ],
+        "promotions": [],
+        "terms": {"payment_days": 30},
+    }
+
+
+def shipment(party: Party, partner_id: str) -> dict[str, Any]:
+    item = _price_list(party.policy, "shipment")[0]
+    today = date.today().isoformat()
+    return {
+        "id": f"ERP-{uuid.uuid4().hex[:16]}",
+        "type": "shipment.confirmed",
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "data": {
+            "partner_id": partner_id,
+            "order_ref": f"SO-{uuid.uuid4().hex[:8]}",
+            "shipped_on": today,
+            "lines": [{"sku": item["sku"], "quantity": 2}],
+        },
+    }
+
+
+def populate(party: Party, api: Api) -> dict[str, list[str]]:
+    """Make one real object of every kind the API names by id, through the API; returns what could not be made."""
+    missing: dict[str, list[str]] = {}
+    sales, finance, admin = party.by_role["sales"], party.by_role["finance"], party.admin
+    own = party.partners[0]
+
+    checked = sales.post("/v1/pricing/check", quote_for(party, own))
+    if checked.status_code == 200:
+        party.keep("dec", checked.json()["decision_id"])
+        for approval in checked.json()["approvals"]:
+            party.keep("apr", approval["approval_id"])
+    else:
+        missing.setdefault("dec", []).append(checked.text[:300])
+    # a pending partner's activation approval
+    tiers = sorted(party.policy["partner_tiers"], key=lambda t: t["rank"])
+    pending = _onboard(party, "Pending Reseller", "reseller", tiers[0], "pending_approval")
+    party.keep("ptr", pending)
+    for item in admin.get("/v1/approvals", limit=200).json()["items"]:
+        party.keep("apr", item["case_id"])
+
+    families = sorted(
+        {c["product_family"] for c in party.policy.get("certifications", [])}
+        | set(party.policy["deal_registration"]["eligibility"].get("certification_exempt_families", []))
+    )
+    for family in families:
+        deal = sales.post(
+            "/v1/deals",
+            {
+                "partner_id": own,
+                "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Deal Customer"},
+                "family": family,
+                "estimated_value": "50000.00",
+                "expected_close": (date.today() + timedelta(days=45)).isoformat(),
+            },
+        )
+        if deal.status_code == 201:
+            party.keep("dl", deal.json()["deal_id"])
+            party.keep("apr", deal.json()["approval_id"])
+            break
+    else:
+        missing.setdefault("dl", []).append("no family the partner may register")
+
+    # ERP events: a shipment bills the partner's invoice; one for an unknown partner opens an exception
+    good, orphan = shipment(party, own), shipment(party, random_id("ptr"))
+    sent = party.erp.post({"events": [good, orphan]})
+    assert sent.status_code == 202, sent.text
+    event_ids = [r["event_id"] for r in sent.json()["results"]]
+    for event_id in event_ids:
+        party.keep("evt", event_id)
+    wait_until(
+        lambda: all(admin.get(f"/v1/events/{e}").json().get("status") not in (None, "received") for e in event_ids),
+        30,
+        what=event_ids,
+    )
+    wait_until(lambda: bool(finance.get("/v1/invoices", limit=1).json()["items"]), 30, what="an invoice")
+    wait_until(lambda: bool(admin.get("/v1/exceptions", limit=1).json()["items"]), 30, what="an exception")
+    for invoice in finance.get("/v1/invoices", limit=200).json()["items"]:
+        party.keep("inv", invoice["invoice_id"])
+    for exception in admin.get("/v1/exceptions", limit=200).json()["items"]:
+        party.keep("exc", exception["case_id"])
+
+    subscribed = admin.post(
+        "/v1/subscriptions", {"url": "http://127.0.0.1:9/revgov-probe", "event_types": ["tenant.offboarded"]}
+    )
+    if subscribed.status_code == 201:
+        party.keep("sub", subscribed.json()["subscription_id"])
+    else:
+        missing.setdefault("sub", []).append(subscribed.text[:300])
+
+    settled = finance.post("/v1/rebates/settlements", {"period": _last_quarter()})
+    if settled.status_code in (200, 201):
+        settlement = settled.json()
+        party.keep("set", settlement.get("settlement_id"))
+    else:
+        missing.setdefault("set", []).append(settled.text[:300])
+
+    for record in admin.get("/v1/audit", limit=200).json()["items"]:
+        party.keep("aud", record.get("record_id"))
+    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "aud"):
+        if not party.objects.get(kind):
+            missing.setdefault(kind, []).append("none made")
+    return missing
+
+
+def _last_quarter() -> str:
+    today = date.today()
+    quarter = (today.month - 1) // 3  # the running quarter's index, 0-based; the last one ended before it
+    year = today.year if quarter else today.year - 1
+    return f"{year}-Q{quarter if quarter else 4}"
+
+
+def write_figures(name: str, figures: dict[str, Any]) -> None:
+    """Figures for SECURITY.md: tests/artifacts/<name>-<worker>.json (each xdist worker writes its own)."""
+    import os
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (ARTIFACTS / f"{name}-{worker}.json").write_text(json.dumps(figures, indent=2, sort_keys=True))

@@ -1,0 +1,428 @@
+"""Rebates on the running stack: ERP events → billing → sales facts → accruals (event driven) → settlement, with
+partner keys seeing only their own accruals, statements and disputes (tests/scenarios/rebates/http/flows.json)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from billing_support import ErpSender, erp_event, wait_until
+from revgov.ports import Changes, Put
+from revgov.tenant_files import load_tenant_file
+from support import ROOT, Api, assert_problem, scenario
+
+FLOWS = scenario("rebates/http/flows.json")
+CERT = {"cert_id": "cert-network-core", "holder": "R. Engineer", "earned_at": "2025-01-01", "expires_at": "2027-12-31"}
+
+
+@dataclass
+class RebateTenant:
+    tenant_id: str
+    admin: Api
+    finance: Api
+    finance_2: Api
+    channel_ops: Api
+    erp: ErpSender
+    rt: Any
+    partner_ids: dict[str, str] = field(default_factory=dict)
+    partner_keys: dict[str, Api] = field(default_factory=dict)
+
+    def send(self, events: list[dict[str, Any]]) -> list[str]:
+        sent = []
+        for event in events:
+            data = {**event["data"], "partner_id": self.partner_ids[event["data"]["partner"]]}
+            del data["partner"]
+            body = erp_event(
+                event["type"], data, occurred_at=event["occurred_at"], erp_id=f"{event['id']}-{uuid.uuid4().hex[:6]}"
+            )
+            response = self.erp.post(body)
+            assert response.status_code == 202, response.text
+            sent.append(response.json()["event_id"])
+        wait_until(lambda: all(self._status(e) == "processed" for e in sent), 60, what=sent)
+        return sent
+
+    def _status(self, event_id: str) -> str | None:
+        response = self.admin.get(f"/v1/events/{event_id}")
+        return response.json()["status"] if response.status_code == 200 else None
+
+    def accrual(self, who: Api, partner: str, period: str) -> dict[str, Any] | None:
+        items = who.get("/v1/rebates/accruals", partner_id=self.partner_ids[partner], period=period).json()["items"]
+        return items[0] if items else None
+
+    def wait_for_accrual(self, partner: str, period: str, total: str) -> dict[str, Any]:
+        wait_until(
+            lambda: (self.accrual(self.finance, partner, period) or {}).get("total") == total,
+            60,
+            what=(partner, period, total),
+        )
+        return self.accrual(self.finance, partner, period) or {}
+
+    def all_facts_projected(self) -> bool:
+        facts = sum(1 for _ in self._all("SALESFACT"))
+        lines = sum(1 for _ in self._all("RBTLINE"))
+        return facts == lines
+
+    def _all(self, collection: str) -> list[Any]:
+        items, cursor = [], None
+        while True:
+            page = self.rt.store.query(self.tenant_id, collection, limit=200, cursor=cursor)
+            items += page.items
+            cursor = page.next_cursor
+            if not cursor:
+                return items
+
+
+def _partner(rt: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    partner_id = rt.ids.new("ptr")
+    history = [{"from": "pending_approval", "to": "active", "at": spec["activated_at"], "by": "test", "reason": None}]
+    if spec.get("suspended"):
+        start, end = spec["suspended"]
+        history += [
+            {"from": "active", "to": "suspended", "at": start, "by": "test", "reason": "insurance lapsed"},
+            {"from": "suspended", "to": "active", "at": end, "by": "test", "reason": "renewed"},
+        ]
+    return {
+        "partner_id": partner_id,
+        "legal_name": f"Rebate Partner {partner_id[-4:]}",
+        "partner_type": "reseller",
+        "status": "active",
+        "tier": spec["tier"],
+        "certifications": {"cert-network-core": CERT},
+        "activated_at": spec["activated_at"],
+        "history": history,
+    }
+
+
+@pytest.fixture
+def tenant(api, operator, stack):
+    """A throwaway tenant with northwind's policy, two finance keys, partners A, B, C each with a partner key."""
+    config = load_tenant_file(Path(ROOT / "tenants" / "northwind" / "tenant.yaml"))
+    config["tenant_id"] = f"t-{uuid.uuid4().hex[:12]}"
+    created = operator.post("/v1/tenants", config)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    admin = api.as_key(body["admin_key"]["key"])
+
+    def key(role: str, **extra: Any) -> Api:
+        made = admin.post("/v1/keys", {"role": role, "label": role, **extra})
+        assert made.status_code == 201, made.text
+        return api.as_key(made.json()["key"])
+
+    rt = stack.runtime
+    made = RebateTenant(
+        config["tenant_id"],
+        admin,
+        key("finance"),
+        key("finance"),
+        key("channel_ops"),
+        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"]),
+        rt,
+    )
+    records = {name: _partner(rt, spec) for name, spec in FLOWS["partners"].items()}
+    rt.store.commit(made.tenant_id, Changes(puts=[Put("PARTNER", p["partner_id"], p) for p in records.values()]))
+    made.partner_ids = {name: p["partner_id"] for name, p in records.items()}
+    made.partner_keys = {name: key("partner", partner_id=pid) for name, pid in made.partner_ids.items()}
+    yield made
+    wait_until(lambda: not rt.store.lookup(made.tenant_id, "EVENT#received", limit=1).items, 30, what="billing")
+    wait_until(made.all_facts_projected, 30, what="rebate lines")
+    offboarded = operator.delete(f"/v1/tenants/{made.tenant_id}")
+    assert offboarded.status_code == 200, offboarded.text[:500]
+
+
+def _programs(accrual: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["program_id"]: p for p in accrual["programs"]}
+
+
+def _check(view: dict[str, Any], expected: dict[str, Any]) -> None:
+    for name, value in expected.items():
+        if name == "why":
+            continue
+        got = view[name]["rule_id"] if name in ("next_tier", "tier_reached") and view[name] else view[name]
+        assert got == value, (name, view)
+
+
+def _settle(tenant: RebateTenant, period: str, run: int = 1, **headers: str) -> Any:
+    return tenant.finance.post("/v1/rebates/settlements", {"period": period, "run": run}, headers=headers or None)
+
+
+def _statement(tenant: RebateTenant, who: Api, settlement_id: str, partner: str | None = None) -> Any:
+    params = {"partner_id": tenant.partner_ids[partner]} if partner else {}
+    return who.get(f"/v1/rebates/settlements/{settlement_id}", **params)
+
+
+# --- accruals ------------------------------------------------------------------------------------------------------
+def test_accruals_follow_billed_lines_with_the_tier_reached_and_the_volume_still_needed(tenant):
+    tenant.send(FLOWS["q3"])
+    for partner, expected in FLOWS["q3_accruals"].items():
+        accrual = tenant.wait_for_accrual(partner, "2026-Q3", expected["total"])
+        programs = _programs(accrual)
+        for program_id, wanted in expected["programs"].items():
+            _check(programs[program_id], wanted)
+        assert all(p["clause"].startswith("PA-7.") and p["rule_clause"] for p in accrual["programs"])
+    volume = _programs(tenant.accrual(tenant.finance, "A", "2026-Q3"))["RBT-VOLUME"]
+    assert volume["tier_reached"] == {
+        "rule_id": "RBT-VOLUME-T1",
+        "clause": "PA-7.2",
+        "from": "100000.00",
+        "percent": "1.0",
+    }
+    trail = tenant.finance.get("/v1/audit", subject=tenant.partner_ids["A"]).json()["items"]
+    assert any(r["action"] == "rebate_accrual.updated" and "RBT-VOLUME-T1" in r["rule_ids"] for r in trail)
+
+
+def test_a_partner_key_sees_only_its_own_accruals(tenant):
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    a, b = tenant.partner_keys["A"], tenant.partner_keys["B"]
+    mine = a.get("/v1/rebates/accruals", period="2026-Q3").json()["items"]
+    assert [x["partner_id"] for x in mine] == [tenant.partner_ids["A"]]
+    assert b.get("/v1/rebates/accruals", period="2026-Q3").json()["items"] == []
+    assert b.get("/v1/rebates/accruals", period="2026-Q3", partner_id=tenant.partner_ids["A"]).json()["items"] == []
+    staff = tenant.channel_ops.get("/v1/rebates/accruals", period="2026-Q3").json()["items"]
+    assert [x["partner_id"] for x in staff] == [tenant.partner_ids["A"]]
+
+
+# --- settlement ----------------------------------------------------------------------------------------------------
+def test_settling_a_period_twice_yields_one_settlement_and_an_idempotency_key_replays_the_first_answer(tenant):
+    tenant.send(FLOWS["q3"])
+    for partner, expected in FLOWS["q3_accruals"].items():
+        tenant.wait_for_accrual(partner, "2026-Q3", expected["total"])
+    first = _settle(tenant, "2026-Q3", **{"Idempotency-Key": "close-2026-Q3"})
+    assert first.status_code == 201, first.text
+    settled = first.json()
+    again = _settle(tenant, "2026-Q3", **{"Idempotency-Key": "close-2026-Q3"})
+    assert again.status_code == 201 and again.json() == settled
+    plain = _settle(tenant, "2026-Q3")
+    assert plain.status_code == 200 and plain.json()["settlement_id"] == settled["settlement_id"]
+    assert plain.json()["replayed"] is True
+    other_body = _settle(tenant, "2026-Q3", run=2, **{"Idempotency-Key": "close-2026-Q3"})
+    assert_problem(other_body, 422)
+    totals = {p["partner_id"]: p for p in settled["partners"]}
+    assert totals[tenant.partner_ids["A"]]["total"] == "1092.00"
+    assert totals[tenant.partner_ids["B"]]["total"] == "1550.00"
+    assert all(p["difference_from_accruals"] == "0.00" for p in settled["partners"])
+    assert settled["totals"] == {"payable": "2642.00", "accrued": "2642.00", "difference_from_accruals": "0.00"}
+    statement = _statement(tenant, tenant.finance, settled["settlement_id"], "A").json()["statement"]
+    volume = next(line for line in statement["lines"] if line["program_id"] == "RBT-VOLUME")
+    assert volume["kind"] == "settlement" and volume["amount"] == "1052.00" and volume["accrued"] == "1052.00"
+    assert {"rule_id": "RBT-VOLUME-T1", "clause": "PA-7.2"} in volume["rules"] and volume["payout"] == "credit_note"
+    counted = [page for page in statement["traces"] if page["section"] == "counted"]
+    facts = {f.key for f in tenant._all("SALESFACT") if f.data["partner_id"] == tenant.partner_ids["A"]}
+    traced = {row[0] for page in counted if page["program_or_reason"] == "RBT-VOLUME" for row in page["lines"]}
+    assert traced == facts and all(page["rule_id"] for page in counted)
+    records = tenant.finance.get("/v1/audit", subject=settled["settlement_id"]).json()["items"]
+    assert [r["action"] for r in records] == ["rebate_settlement.settled"]
+    assert "PA-7.8" in records[0]["clauses"]
+    assert tenant.admin.get("/v1/audit/verify").json()["valid"] is True
+
+
+def test_a_partner_key_sees_only_its_own_statement(tenant, northwind):
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    settled = _settle(tenant, "2026-Q3").json()
+    own = _statement(tenant, tenant.partner_keys["A"], settled["settlement_id"]).json()
+    assert [p["partner_id"] for p in own["partners"]] == [tenant.partner_ids["A"]]
+    assert own["statement"]["partner_id"] == tenant.partner_ids["A"] and "totals" not in own
+    assert_problem(_statement(tenant, tenant.partner_keys["B"], settled["settlement_id"]), 404)
+    assert_problem(_statement(tenant, tenant.partner_keys["B"], settled["settlement_id"], "A"), 404)
+    assert_problem(northwind.get(f"/v1/rebates/settlements/{settled['settlement_id']}"), 404)
+    assert_problem(tenant.partner_keys["A"].post("/v1/rebates/settlements", {"period": "2026-Q3"}), 403)
+
+
+def test_a_credit_note_after_settlement_is_an_adjustment_in_the_next_run_and_the_settled_run_stays(tenant):
+    tenant.send(FLOWS["q3"])
+    tenant.wait_for_accrual("B", "2026-Q3", "1550.00")
+    first = _settle(tenant, "2026-Q3").json()
+    before = _statement(tenant, tenant.finance, first["settlement_id"], "B").json()["statement"]
+    cancellation = FLOWS["q3_cancellation"]
+    tenant.send([cancellation])
+    tenant.wait_for_accrual("B", "2026-Q3", "0.00")
+    second = _settle(tenant, "2026-Q3", run=2)
+    assert second.status_code == 201, second.text
+    adjustment = _statement(tenant, tenant.finance, second.json()["settlement_id"], "B").json()["statement"]
+    [line] = [ln for ln in adjustment["lines"] if ln["program_id"] == "RBT-VOLUME"]
+    assert line["kind"] == "adjustment" and line["period"] == "2026-Q3"
+    assert (line["amount"], line["previously_settled"], line["recomputed"]) == ("-1550.00", "1550.00", "0.00")
+    assert {"rule_id": "RBT-RETROACTIVE-CREDIT", "clause": "PA-7.10"} in line["rules"]
+    credit = next(f.data for f in tenant._all("SALESFACT") if f.data["net_amount"] == cancellation["credit"])
+    assert line["references"]["credit_notes"] == [credit["line_id"]]
+    assert _statement(tenant, tenant.finance, first["settlement_id"], "B").json()["statement"] == before
+    assert_problem(_settle(tenant, "2026-Q3", run=4), 422)  # runs go in order
+
+
+def test_duplicates_and_leakage_become_exceptions_for_finance_and_earn_nothing(tenant):
+    tenant.send(FLOWS["q2"])
+    wait_until(tenant.all_facts_projected, 30, what="projection")
+    settled = _settle(tenant, "2026-Q2")
+    assert settled.status_code == 201, settled.text
+    header = settled.json()
+    for partner, expected in FLOWS["q2_settled"].items():
+        statement = _statement(tenant, tenant.finance, header["settlement_id"], partner).json()["statement"]
+        volume = next(ln for ln in statement["lines"] if ln["program_id"] == "RBT-VOLUME")
+        assert volume["amount"] == expected["RBT-VOLUME"], expected["why"]
+    assert header["findings"] == {"duplicate_rebate": 1, "rebate_leakage": 1}
+    exceptions = tenant.finance.get("/v1/exceptions", queue="finance", limit=200).json()["items"]
+    mine = {e["category"]: e for e in exceptions if e["subject"]["id"] == header["settlement_id"]}
+    assert set(mine) == {"duplicate_rebate", "rebate_leakage"} and set(header["exceptions"]) == {
+        e["case_id"] for e in mine.values()
+    }
+    duplicate, leak = mine["duplicate_rebate"], mine["rebate_leakage"]
+    assert duplicate["partner_id"] == tenant.partner_ids["A"] and duplicate["context"]["kinds"] == {
+        "order_line_twice": 1
+    }
+    assert leak["partner_id"] == tenant.partner_ids["C"] and leak["context"]["kinds"] == {"partner_suspended": 1}
+    assert {r["clause"] for r in duplicate["reasons"]} >= {"PA-7.7"} and {r["clause"] for r in leak["reasons"]} >= {
+        "PA-7.1"
+    }
+    excluded = _statement(tenant, tenant.finance, header["settlement_id"], "C").json()["statement"]["traces"]
+    assert any(page["section"] == "excluded" and page["rule_id"] == "RBT-SUSPENDED-PARTNER" for page in excluded)
+
+
+# --- disputes ------------------------------------------------------------------------------------------------------
+def _dispute(tenant: RebateTenant, settlement_id: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "settlement_id": settlement_id,
+        "partner_id": tenant.partner_ids["A"],
+        "program_id": "RBT-VOLUME",
+        "amount": "500.00",
+        "reason": "the September order SO-RB-9 is missing from the quarter",
+        "evidence": [
+            {"kind": "order", "reference": "SO-RB-9"},
+            {"kind": "calculation", "reference": "dms://a/q3.xlsx"},
+        ],
+        **changes,
+    }
+
+
+def test_a_partner_disputes_a_line_and_an_accepted_amount_is_paid_in_the_next_run(tenant):
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    settled = _settle(tenant, "2026-Q3").json()
+    a, b = tenant.partner_keys["A"], tenant.partner_keys["B"]
+    filed = a.post("/v1/rebates/disputes", _dispute(tenant, settled["settlement_id"]))
+    assert filed.status_code == 201, filed.text
+    dispute = filed.json()
+    assert dispute["status"] == "open" and dispute["settled_amount"] == "1052.00" and dispute["clause"] == "PA-7.9"
+    assert_problem(b.get(f"/v1/rebates/disputes/{dispute['dispute_id']}"), 404)
+    assert_problem(b.post("/v1/rebates/disputes", _dispute(tenant, settled["settlement_id"])), 404)
+    assert a.get(f"/v1/rebates/disputes/{dispute['dispute_id']}").json()["dispute_id"] == dispute["dispute_id"]
+    approval = tenant.finance.get(f"/v1/approvals/{dispute['approval_id']}").json()
+    assert approval["category"] == "rebate_dispute" and approval["queue"] == "finance"
+    decision = {"outcome": "accepted", "amount": "300.00", "reason": "SO-RB-9 was invoiced in Q3; upheld in part"}
+    assert_problem(tenant.finance.post(f"/v1/rebates/disputes/{dispute['dispute_id']}/resolve", decision), 403)
+    assert_problem(a.post(f"/v1/rebates/disputes/{dispute['dispute_id']}/resolve", decision), 403)
+    too_much = {**decision, "amount": "500.01"}
+    assert_problem(tenant.finance_2.post(f"/v1/rebates/disputes/{dispute['dispute_id']}/resolve", too_much), 422)
+    resolved = tenant.finance_2.post(f"/v1/rebates/disputes/{dispute['dispute_id']}/resolve", decision)
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["status"] == "accepted" and resolved.json()["resolution"]["amount"] == "300.00"
+    assert tenant.finance.get(f"/v1/approvals/{dispute['approval_id']}").json()["status"] == "approved"
+    assert_problem(tenant.finance_2.post(f"/v1/rebates/disputes/{dispute['dispute_id']}/resolve", decision), 409)
+    next_run = _settle(tenant, "2026-Q3", run=2).json()
+    statement = _statement(tenant, a, next_run["settlement_id"]).json()["statement"]
+    [paid] = [ln for ln in statement["lines"] if ln["kind"] == "dispute_adjustment"]
+    assert paid["amount"] == "300.00" and paid["references"]["dispute_id"] == dispute["dispute_id"]
+    assert paid["clause"] == "PA-7.9" and statement["total"] == "300.00"
+    trail = tenant.finance.get("/v1/audit", subject=dispute["dispute_id"]).json()["items"]
+    assert [r["action"] for r in trail] == ["rebate_dispute.filed", "rebate_dispute.accepted"]
+
+
+def test_a_dispute_rejected_through_the_approvals_queue_keeps_its_reason_and_pays_nothing(tenant):
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    settled = _settle(tenant, "2026-Q3").json()
+    dispute = tenant.partner_keys["A"].post("/v1/rebates/disputes", _dispute(tenant, settled["settlement_id"])).json()
+    decided = tenant.finance_2.post(
+        f"/v1/approvals/{dispute['approval_id']}/decision", {"outcome": "rejected", "note": "SO-RB-9 shipped in Q4"}
+    )
+    assert decided.status_code == 200, decided.text
+    after = tenant.partner_keys["A"].get(f"/v1/rebates/disputes/{dispute['dispute_id']}").json()
+    assert after["status"] == "rejected" and after["resolution"]["reason"] == "SO-RB-9 shipped in Q4"
+    next_run = _settle(tenant, "2026-Q3", run=2).json()
+    assert next_run["dispute_adjustments"] == [] and next_run["partners"] == []
+
+
+# --- bad input -----------------------------------------------------------------------------------------------------
+def test_bad_settlement_and_dispute_requests_are_refused_with_the_rule(tenant):
+    refused = assert_problem(_settle(tenant, "2026-Q4"), 422)
+    assert "has not ended" in refused["detail"] and "PA-7.8" in refused["detail"]
+    assert_problem(_settle(tenant, "2026-Q5"), 400)
+    assert_problem(tenant.finance.post("/v1/rebates/settlements", {"period": "2026-Q3", "partner_id": "x"}), 400)
+    assert_problem(tenant.finance.post("/v1/rebates/settlements", {"period": "2026-Q3", "run": 0}), 400)
+    assert_problem(_settle(tenant, "2026-Q3", run=2), 422)
+    assert_problem(_settle(tenant, "2026-Q3", **{"Idempotency-Key": "bad key with spaces"}), 400)
+    assert_problem(tenant.finance.get("/v1/rebates/accruals", period="2026-13"), 400)
+    assert_problem(tenant.finance.get("/v1/rebates/settlements/set_01JX0000000000000000000000"), 404)
+    assert_problem(tenant.finance.get("/v1/rebates/settlements/not-an-id"), 404)
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    settlement_id = _settle(tenant, "2026-Q3").json()["settlement_id"]
+    a = tenant.partner_keys["A"]
+    assert_problem(a.post("/v1/rebates/disputes", _dispute(tenant, settlement_id, evidence=[])), 400)
+    assert_problem(a.post("/v1/rebates/disputes", _dispute(tenant, settlement_id, amount="12.345")), 400)
+    assert_problem(a.post("/v1/rebates/disputes", _dispute(tenant, settlement_id, amount="0.00")), 422)
+    assert_problem(a.post("/v1/rebates/disputes", _dispute(tenant, settlement_id, program_id="RBT-REFERRAL")), 422)
+    assert_problem(a.post("/v1/rebates/disputes", _dispute(tenant, settlement_id, status="accepted")), 400)
+    stored = tenant.rt.store.get(tenant.tenant_id, "RBTSETTLEMENT", settlement_id)
+    old = {**stored.data, "settled_at": "2026-09-01T00:00:00.000Z"}
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=[Put("RBTSETTLEMENT", settlement_id, old)]))
+    late = assert_problem(a.post("/v1/rebates/disputes", _dispute(tenant, settlement_id)), 422)
+    assert "PA-7.9" in late["detail"]
+    assert Decimal(_statement(tenant, a, settlement_id).json()["statement"]["total"]) == Decimal("1092.00")
+
+
+# --- events --------------------------------------------------------------------------------------------------------
+class Recorder:
+    """An event publisher that keeps what it is given (and publishes nothing)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def publish(self, tenant_id: str, events: list[dict[str, Any]]) -> list[str]:
+        self.events += events
+        return []
+
+
+def test_every_rebate_event_matches_the_catalogue_schema_and_has_a_sample(tenant, stack):
+    import json
+
+    from revgov import schemas
+    from revgov.domain.access import Principal, Role
+    from revgov.runtime import Runtime
+    from revgov.services import rebates
+
+    recorder = Recorder()
+    base = stack.runtime
+    rt = Runtime(base.settings, base.store, recorder, base.clock, base.ids)
+    tid, partner_id = tenant.tenant_id, tenant.partner_ids["A"]
+    line_id = f"inv_{partner_id[4:]}.1"
+    fact = {"line_id": line_id, "invoice_id": line_id[:-2], "partner_id": partner_id, "period": "2026-09",
+            "service_period": {"start": "2026-09-02", "end": "2026-09-02"}, "kind": "shipment", "family": "networking",
+            "sku": "NW-SW-24P", "quantity": "100", "net_amount": "125000.00", "cost": "90000.00", "currency": "USD",
+            "event_id": rt.ids.new("evt")}  # fmt: skip
+    rt.store.commit(tid, Changes(puts=[Put("SALESFACT", line_id, fact, lookup=("SALESFACT#2026-09", line_id))]))
+    posted = {"tenant_id": tid, "event_id": rt.ids.new("evt"), "line_ids": [line_id]}
+    rebates.accrue_from_event(rt, {"source": "revgov.billing", "detail-type": "invoice.lines_posted", "detail": posted})
+    _, settled = rebates.settle(
+        rt, Principal(tid, Role.FINANCE, "key_01JX00000000000000000FIN01"), {"period": "2026-Q3"}
+    )
+    body = {"settlement_id": settled["settlement_id"], "partner_id": partner_id, "program_id": "RBT-VOLUME",
+            "amount": "10.00", "reason": "x", "evidence": [{"kind": "invoice", "reference": line_id}]}  # fmt: skip
+    dispute = rebates.file_dispute(rt, Principal(tid, Role.PARTNER, "key_01JX00000000000000000PTR01", partner_id), body)
+    decision = {"outcome": "rejected", "reason": "the line was counted"}
+    rebates.resolve_dispute(
+        rt, Principal(tid, Role.FINANCE, "key_01JX00000000000000000FIN02"), dispute["dispute_id"], decision
+    )
+    mine = [e for e in recorder.events if e["source"] == "revgov.rebates"]
+    samples = {p.stem: json.loads(p.read_text()) for p in (ROOT / "events" / "revgov.rebates").glob("*.json")}
+    assert {e["detail_type"] for e in mine} == set(samples)
+    for envelope in mine:
+        event = {"source": envelope["source"], "detail-type": envelope["detail_type"], "detail": envelope["detail"]}
+        assert schemas.problems("events/revgov.rebates.schema.json", event) == [], event
+    for name, sample in samples.items():
+        assert schemas.problems("events/revgov.rebates.schema.json", sample) == [], name
