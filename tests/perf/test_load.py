@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import run  # noqa: E402
+from load import run
 
 
 def test_mixed_traffic_on_loopback_answers_without_errors(stack):
