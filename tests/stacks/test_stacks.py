@@ -110,7 +110,6 @@ def test_one_control_plane_and_one_stack_per_silo_tenant(synth: Synth) -> None:
     assert sorted(synth.templates) == sorted(ALL_STACKS)
     for pool_tenant in TIERS["pool"]:
         assert not any(pool_tenant in name for name in synth.templates), f"pool tenant {pool_tenant} got a stack"
-    assert synth.seconds < 60, f"synthesis took {synth.seconds:.1f} s"
 
 
 def test_every_lambda_handler_exists_in_functions_app_py(synth: Synth) -> None:
