@@ -118,6 +118,7 @@ def _onboard(party: Party, name: str, partner_type: str, tier: dict[str, Any], g
 
 def offboard(operator: Api, party: Party) -> None:
     rt = party.rt
+    rt.flush_outbox(party.tenant_id)  # what a test's injected bus outage left behind
     wait_until(lambda: not rt.store.lookup(party.tenant_id, "EVENT#received", limit=1).items, 30, what="handlers")
     operator.delete(f"/v1/tenants/{party.tenant_id}")
 

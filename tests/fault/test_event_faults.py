@@ -78,9 +78,9 @@ def test_a_partly_failed_put_keeps_the_failed_entries_for_the_next_flush(party, 
     count = iter(range(1000))
 
     def half_fail(params: dict[str, Any], send: Any) -> dict[str, Any]:
-        """Every other entry (across calls: each accepted ERP event is published on its own) fails."""
+        """Every other ERP entry (across calls: each accepted ERP event is published on its own) fails."""
         entries = params["Entries"]
-        fails = [next(count) % 2 == 1 for _ in entries]
+        fails = [e["Source"] == "revgov.erp" and next(count) % 2 == 1 for e in entries]
         kept = [e for e, fail in zip(entries, fails, strict=True) if not fail]
         sent = iter(send({**params, "Entries": kept})["Entries"] if kept else [])
         failed = {"ErrorCode": "InternalFailure", "ErrorMessage": "injected"}
@@ -90,7 +90,7 @@ def test_a_partly_failed_put_keeps_the_failed_entries_for_the_next_flush(party, 
         event_ids = _send(party, partner, 4)
     FIGURES["faults_injected"] += fault.hits
     left = {item.key for item in stack.runtime.store.query(party.tenant_id, "OUTBOX", limit=100).items}
-    assert left == set(event_ids[1::2])
+    assert left & set(event_ids) == set(event_ids[1::2])
     flush_outbox({}, None)
     _settle(party, event_ids, 4)
 

@@ -202,7 +202,7 @@ class N8n:
         """POST to a production webhook; retried briefly while n8n is still registering the published flows."""
         data = raw if raw is not None else json.dumps(body).encode()
         sent = {"Content-Type": "application/json", **(headers or {})}
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # n8n activates published flows after it reports ready
         while True:
             answer = requests.post(f"{self.base_url}/webhook/{path}", data=data, headers=sent, timeout=timeout)
             if answer.status_code != 404 or time.monotonic() > deadline:

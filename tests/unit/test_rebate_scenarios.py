@@ -120,3 +120,22 @@ def test_planted_duplicates_are_all_found_and_nothing_else_is_called_a_duplicate
     assert planted - duplicates == set(), "missed"
     assert duplicates - planted == set(), "false alarms"
     assert sum(1 for f in result.findings if f.category == "duplicate_rebate") == 600
+
+
+@pytest.mark.parametrize("name", ["0000-Q1", "1899-12", "3000-01", "2026-Q5", "2026-13", "2026-00", "26-Q1", "2026"])
+def test_a_period_is_a_quarter_or_a_month_of_a_program_year(name):
+    from revgov.domain.errors import RuleViolation
+
+    with pytest.raises(RuleViolation):
+        Period.parse(name)
+
+
+def test_periods_name_their_months_and_the_same_period_a_year_before():
+    q3 = Period.parse("2026-Q3")
+    assert (q3.start.isoformat(), q3.end.isoformat(), q3.year_before.name, q3.following.name) == (
+        "2026-07-01",
+        "2026-09-30",
+        "2025-Q3",
+        "2026-Q4",
+    )
+    assert Period.parse("2026-02").end.isoformat() == "2026-02-28" and Period.parse("2024-02").end.day == 29

@@ -13,6 +13,7 @@ from ..errors import FieldError, RuleViolation
 from ..money import CENT
 
 QUARTER, MONTH = "quarter", "month"
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # program years a period can be named in (its baseline year included)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Period:
         try:
             year_text, rest = name.split("-")
             year = int(year_text)
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                raise ValueError(name)
             if rest.startswith("Q"):
                 quarter = int(rest[1:])
                 if not 1 <= quarter <= 4 or len(rest) != 2:
@@ -61,7 +64,9 @@ class Period:
                 raise ValueError(name)
             return cls(year * 12 + month - 1, year * 12 + month - 1, MONTH)
         except ValueError as exc:
-            raise RuleViolation(f"{name!r} is not a period; use a quarter (2026-Q3) or a month (2026-10)") from exc
+            raise RuleViolation(
+                f"{name!r} is not a period; use a quarter (2026-Q3) or a month (2026-10) of {FIRST_YEAR}-{LAST_YEAR}"
+            ) from exc
 
     @classmethod
     def containing(cls, month: int, kind: str) -> Period:

@@ -12,7 +12,7 @@ from ..registry import STAFF, QueryParam, operation
 FINANCE = frozenset({Role.FINANCE})
 READERS = frozenset(STAFF | {Role.PARTNER})
 DISPUTERS = frozenset({Role.PARTNER, Role.ADMIN, Role.CHANNEL_OPS, Role.FINANCE})
-_PERIOD = r"\d{4}-(Q[1-4]|0[1-9]|1[0-2])"
+_PERIOD = r"(19|20|21)\d{2}-(Q[1-4]|0[1-9]|1[0-2])"
 _PARTNER = QueryParam(
     "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
 )
