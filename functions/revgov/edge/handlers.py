@@ -23,11 +23,26 @@ def drain(records: list[dict[str, Any]], handle: BusHandler) -> dict[str, Any]:
     failures = []
     for record in records:
         try:
-            handle(json.loads(record["body"]))
+            bus_event = json.loads(record["body"])
+            if _tenant_gone(bus_event):
+                logger.info("event for an offboarded tenant dropped", extra={"message_id": record.get("messageId")})
+                continue
+            handle(bus_event)
         except Exception:
             logger.exception("event handling failed", extra={"message_id": record.get("messageId")})
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
+
+
+def _tenant_gone(bus_event: Any) -> bool:
+    """A late event for a tenant that was offboarded meanwhile must not write its items back."""
+    from ..domain.access import PLATFORM
+
+    detail = bus_event.get("detail") if isinstance(bus_event, dict) else None
+    tenant_id = detail.get("tenant_id") if isinstance(detail, dict) else None
+    if not isinstance(tenant_id, str) or tenant_id == PLATFORM:
+        return False
+    return runtime().store.get(tenant_id, "TENANT", "PROFILE") is None
 
 
 def _log(bus_event: dict[str, Any]) -> None:
