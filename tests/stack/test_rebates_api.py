@@ -198,7 +198,7 @@ def test_settling_a_period_twice_yields_one_settlement_and_an_idempotency_key_re
     again = _settle(tenant, "2026-Q3", **{"Idempotency-Key": "close-2026-Q3"})
     assert again.status_code == 201 and again.json() == settled
     plain = _settle(tenant, "2026-Q3")
-    assert plain.status_code == 200 and plain.json()["settlement_id"] == settled["settlement_id"]
+    assert plain.status_code == 201 and plain.json()["settlement_id"] == settled["settlement_id"]
     assert plain.json()["replayed"] is True
     other_body = _settle(tenant, "2026-Q3", run=2, **{"Idempotency-Key": "close-2026-Q3"})
     assert_problem(other_body, 422)

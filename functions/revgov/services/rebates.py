@@ -372,7 +372,8 @@ def accruals(
 
 # --- settlement ----------------------------------------------------------------------------------------------------
 def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Close a period: once per (period, run). 201 with the new settlement, or 200 with the one already made."""
+    """Close a period: once per (period, run). 201 with the settlement: the one made now, or the one made before
+    (`replayed`: true), so a retry always gets the first answer."""
     tenant, book = _book(rt, who.tenant_id)
     period = Period.parse(body["period"])
     run = int(body.get("run", 1))
@@ -386,7 +387,7 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
         raise RuleViolation(f"no program of this policy is measured per {period.kind}")
     existing = rt.store.get(who.tenant_id, SETTLEMENT_KEYS, f"{period.name}#{run}")
     if existing is not None:
-        return 200, {**summary(_settlement(rt, who.tenant_id, existing.data["settlement_id"]), who), "replayed": True}
+        return 201, {**summary(_settlement(rt, who.tenant_id, existing.data["settlement_id"]), who), "replayed": True}
     if run > 1 and rt.store.get(who.tenant_id, SETTLEMENT_KEYS, f"{period.name}#{run - 1}") is None:
         raise RuleViolation(f"run {run - 1} of {period.name} has not been settled; runs are settled in order")
     growth = any(p.model == "growth" for p in book.programs_for(period.kind))
@@ -398,7 +399,7 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
         winner = rt.store.get(who.tenant_id, SETTLEMENT_KEYS, f"{period.name}#{run}")
         if winner is None:
             raise
-        return 200, {**summary(_settlement(rt, who.tenant_id, winner.data["settlement_id"]), who), "replayed": True}
+        return 201, {**summary(_settlement(rt, who.tenant_id, winner.data["settlement_id"]), who), "replayed": True}
     header = _open_exceptions(rt, tenant, book, draft)
     return 201, {**summary(header, who), "replayed": False}
 
