@@ -65,6 +65,7 @@ _PAGE_ROWS = 2000
 _MAX_RETRO_PERIODS = 8
 _MAX_DISPUTE_ADJUSTMENTS = 25
 _ATTEMPTS = 8
+_CREDIT_MONTHS = 12
 
 
 # --- shared reads --------------------------------------------------------------------------------------------------
@@ -216,14 +217,20 @@ def _mark_retro(rt: Runtime, tenant_id: str, touched: dict[Period, list[str]]) -
                 continue
 
 
-def _sync(rt: Runtime, tenant: Tenant, book: RebateBook, first: int, last: int) -> None:
+def _sync_months(book: RebateBook, period: Period, today: date) -> list[int]:
+    """The billing months a settlement re-reads: the period's, its growth baseline's, and the months after it where
+    credit notes against it are invoiced (up to a year; later ones reach the projection through the events)."""
+    months = set(period.months)
+    if any(p.model == "growth" for p in book.programs_for(period.kind)):
+        months |= set(period.year_before.months)
+    months |= set(range(period.last + 1, min(month_index(today), period.last + _CREDIT_MONTHS) + 1))
+    return sorted(months)
+
+
+def _sync(rt: Runtime, tenant: Tenant, book: RebateBook, months: list[int]) -> None:
     """Bring the projection level with billing's sales facts of these months (a lagging or dead-lettered
     accrual must never make a settlement miss a line)."""
-    facts = [
-        item.data
-        for m in range(first, last + 1)
-        for item in _looked_up(rt, tenant.tenant_id, f"{SALES_FACTS}#{month_name(m)}")
-    ]
+    facts = [item.data for m in months for item in _looked_up(rt, tenant.tenant_id, f"{SALES_FACTS}#{month_name(m)}")]
     changed = project(rt, tenant.tenant_id, facts)
     _mark_retro(rt, tenant.tenant_id, _retro(_periods(book, changed)))
 
@@ -390,8 +397,7 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
         return 201, {**summary(_settlement(rt, who.tenant_id, existing.data["settlement_id"]), who), "replayed": True}
     if run > 1 and rt.store.get(who.tenant_id, SETTLEMENT_KEYS, f"{period.name}#{run - 1}") is None:
         raise RuleViolation(f"run {run - 1} of {period.name} has not been settled; runs are settled in order")
-    growth = any(p.model == "growth" for p in book.programs_for(period.kind))
-    _sync(rt, tenant, book, period.year_before.first if growth else period.first, month_index(today))
+    _sync(rt, tenant, book, _sync_months(book, period, today))
     draft = _draft(rt, who, tenant, book, period, run, today)
     try:
         rt.commit(who.tenant_id, draft.final)
