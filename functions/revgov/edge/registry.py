@@ -52,12 +52,21 @@ OPERATIONS: list[Operation] = []
 
 
 def operation(
-    method: str, path: str, *, summary: str, roles: frozenset[Role], tag: str, **options: Any
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    roles: frozenset[Role],
+    tag: str,
+    name: str | None = None,
+    **options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare an HTTP operation. The function receives a `Call` and returns a JSON-able value."""
+    """Declare an HTTP operation. The function receives a `Call` and returns a JSON-able value.
+
+    The operation id is the function's name, or `name` for a handler declared by a helper for several operations."""
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        OPERATIONS.append(Operation(method, path, func.__name__, summary, roles, func, tag, **options))
+        OPERATIONS.append(Operation(method, path, name or func.__name__, summary, roles, func, tag, **options))
         return func
 
     return register

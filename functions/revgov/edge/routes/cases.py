@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...domain.cases import OPEN, OUTCOMES
 from ...services import cases
 from ..http import Call
 from ..registry import STAFF, QueryParam, operation
@@ -12,105 +13,88 @@ QUEUES = ("finance", "channel_ops", "legal", "customer_success")
 _QUEUE = QueryParam("queue", "only this queue", enum=QUEUES)
 
 
-@operation(
-    "GET",
-    "/v1/approvals",
-    summary="Approvals by status (pending first by due time), optionally one queue",
-    roles=STAFF,
-    tag="approvals",
-    paginated=True,
-    query=(
-        QueryParam("status", "pending (default), approved or rejected", enum=("pending", "approved", "rejected")),
-        _QUEUE,
-    ),
-)
-def list_approvals(call: Call) -> Any:
-    return cases.list_cases(
-        call.runtime,
-        call.who.tenant_id,
-        "approval",
-        status=call.query.get("status", "pending"),
-        queue=call.query.get("queue"),
-        limit=call.limit,
-        cursor=call.cursor,
+def _case_routes(
+    kind: str,
+    *,
+    id_prefix: str,
+    listing: str,
+    reading: str,
+    verb: str,
+    action: str,
+    deciding: str,
+    body_schema: str,
+    example: dict[str, str],
+) -> None:
+    """Declare one kind of case's operations: `list_{kind}s`, `get_{kind}` and `{verb}_{kind}` (POST `/{action}`)."""
+    collection, id_param = f"/v1/{kind}s", f"{kind}_id"
+    ids = {id_param: id_prefix}
+    opened, (done, dropped) = OPEN[kind], OUTCOMES[kind]
+    status = QueryParam("status", f"{opened} (default), {done} or {dropped}", enum=(opened, done, dropped))
+
+    @operation(
+        "GET",
+        collection,
+        name=f"list_{kind}s",
+        summary=listing,
+        roles=STAFF,
+        tag=f"{kind}s",
+        paginated=True,
+        query=(status, _QUEUE),
     )
+    def list_cases(call: Call) -> Any:
+        return cases.list_cases(
+            call.runtime,
+            call.who.tenant_id,
+            kind,
+            status=call.query.get("status", opened),
+            queue=call.query.get("queue"),
+            limit=call.limit,
+            cursor=call.cursor,
+        )
+
+    @operation(
+        "GET", f"{collection}/{{{id_param}}}", name=f"get_{kind}", summary=reading, roles=STAFF, tag=f"{kind}s",
+        id_params=ids,
+    )
+    def get_case(call: Call) -> dict[str, Any]:
+        return cases.get_case(call.runtime, call.who.tenant_id, kind, call.params[id_param])[0]
+
+    @operation(
+        "POST",
+        f"{collection}/{{{id_param}}}/{action}",
+        name=f"{verb}_{kind}",
+        summary=deciding,
+        roles=STAFF,
+        tag=f"{kind}s",
+        id_params=ids,
+        body_schema=body_schema,
+        example=example,
+    )
+    def decide_case(call: Call) -> dict[str, Any]:
+        return cases.decide_case(
+            call.runtime, call.who, kind, call.params[id_param], call.body["outcome"], call.body.get("note")
+        )
 
 
-@operation(
-    "GET",
-    "/v1/approvals/{approval_id}",
-    summary="Read an approval",
-    roles=STAFF,
-    tag="approvals",
-    id_params={"approval_id": "apr"},
-)
-def get_approval(call: Call) -> dict[str, Any]:
-    return cases.get_case(call.runtime, call.who.tenant_id, "approval", call.params["approval_id"])[0]
-
-
-@operation(
-    "POST",
-    "/v1/approvals/{approval_id}/decision",
-    summary="Approve or reject (the approving queue; never the requester)",
-    roles=STAFF,
-    tag="approvals",
-    id_params={"approval_id": "apr"},
+_case_routes(
+    "approval",
+    id_prefix="apr",
+    listing="Approvals by status (pending first by due time), optionally one queue",
+    reading="Read an approval",
+    verb="decide",
+    action="decision",
+    deciding="Approve or reject (the approving queue; never the requester)",
     body_schema="api/case-decision.schema.json",
     example={"outcome": "approved", "note": "terms checked against PA-2.3"},
 )
-def decide_approval(call: Call) -> dict[str, Any]:
-    return cases.decide_case(
-        call.runtime, call.who, "approval", call.params["approval_id"], call.body["outcome"], call.body.get("note")
-    )
-
-
-@operation(
-    "GET",
-    "/v1/exceptions",
-    summary="Exceptions by status (open first by due time), optionally one queue",
-    roles=STAFF,
-    tag="exceptions",
-    paginated=True,
-    query=(
-        QueryParam("status", "open (default), resolved or dismissed", enum=("open", "resolved", "dismissed")),
-        _QUEUE,
-    ),
-)
-def list_exceptions(call: Call) -> Any:
-    return cases.list_cases(
-        call.runtime,
-        call.who.tenant_id,
-        "exception",
-        status=call.query.get("status", "open"),
-        queue=call.query.get("queue"),
-        limit=call.limit,
-        cursor=call.cursor,
-    )
-
-
-@operation(
-    "GET",
-    "/v1/exceptions/{exception_id}",
-    summary="Read an exception",
-    roles=STAFF,
-    tag="exceptions",
-    id_params={"exception_id": "exc"},
-)
-def get_exception(call: Call) -> dict[str, Any]:
-    return cases.get_case(call.runtime, call.who.tenant_id, "exception", call.params["exception_id"])[0]
-
-
-@operation(
-    "POST",
-    "/v1/exceptions/{exception_id}/resolve",
-    summary="Resolve or dismiss an exception (its queue only)",
-    roles=STAFF,
-    tag="exceptions",
-    id_params={"exception_id": "exc"},
+_case_routes(
+    "exception",
+    id_prefix="exc",
+    listing="Exceptions by status (open first by due time), optionally one queue",
+    reading="Read an exception",
+    verb="resolve",
+    action="resolve",
+    deciding="Resolve or dismiss an exception (its queue only)",
     body_schema="api/case-resolution.schema.json",
     example={"outcome": "resolved", "note": "invoice line issued by hand"},
 )
-def resolve_exception(call: Call) -> dict[str, Any]:
-    return cases.decide_case(
-        call.runtime, call.who, "exception", call.params["exception_id"], call.body["outcome"], call.body.get("note")
-    )
