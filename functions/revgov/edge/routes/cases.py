@@ -53,7 +53,12 @@ def _case_routes(
         )
 
     @operation(
-        "GET", f"{collection}/{{{id_param}}}", name=f"get_{kind}", summary=reading, roles=STAFF, tag=f"{kind}s",
+        "GET",
+        f"{collection}/{{{id_param}}}",
+        name=f"get_{kind}",
+        summary=reading,
+        roles=STAFF,
+        tag=f"{kind}s",
         id_params=ids,
     )
     def get_case(call: Call) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from ...domain.partners import STATUSES
 from ...services import partners
 from ..http import Call
 from ..registry import STAFF, TENANT, QueryParam, operation
+from .status_changes import StatusChanges
 
 ONBOARDING = frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.SALES})
 EVIDENCE = ONBOARDING | {Role.PARTNER}
@@ -150,46 +151,28 @@ def submit_partner(call: Call) -> dict[str, Any]:
     return partners.submit(call.runtime, call.who, _own(call))
 
 
-@operation(
-    "POST",
-    "/v1/partners/{partner_id}/suspend",
+_LIFECYCLE = StatusChanges("/v1/partners/{partner_id}", "partner", "partners", _own, partners.change_status, _PARTNER)
+_LIFECYCLE.declare(
+    "suspend",
+    to="suspended",
     summary="Suspend an active partner (entitlements the policy withholds stop)",
     roles=SUSPENDERS,
-    tag="partners",
-    id_params=_PARTNER,
-    body_schema="api/status-change.schema.json",
-    example={"reason": "insurance certificate expired more than 15 days ago (PA-2.7)"},
+    reason="insurance certificate expired more than 15 days ago (PA-2.7)",
 )
-def suspend_partner(call: Call) -> dict[str, Any]:
-    return partners.change_status(call.runtime, call.who, _own(call), "suspended", call.body["reason"])
-
-
-@operation(
-    "POST",
-    "/v1/partners/{partner_id}/reinstate",
+_LIFECYCLE.declare(
+    "reinstate",
+    to="active",
     summary="Lift a suspension once its reason is cured",
     roles=SUSPENDERS,
-    tag="partners",
-    id_params=_PARTNER,
-    body_schema="api/status-change.schema.json",
-    example={"reason": "renewed insurance certificate verified"},
+    reason="renewed insurance certificate verified",
 )
-def reinstate_partner(call: Call) -> dict[str, Any]:
-    return partners.change_status(call.runtime, call.who, _own(call), "active", call.body["reason"])
-
-
-@operation(
-    "POST",
-    "/v1/partners/{partner_id}/terminate",
+_LIFECYCLE.declare(
+    "terminate",
+    to="terminated",
     summary="Terminate an active or suspended partner: every entitlement ends",
     roles=TERMINATORS,
-    tag="partners",
-    id_params=_PARTNER,
-    body_schema="api/status-change.schema.json",
-    example={"reason": "notice of termination for convenience, 90 days elapsed"},
+    reason="notice of termination for convenience, 90 days elapsed",
 )
-def terminate_partner(call: Call) -> dict[str, Any]:
-    return partners.change_status(call.runtime, call.who, _own(call), "terminated", call.body["reason"])
 
 
 @operation(

@@ -10,6 +10,7 @@ from ...domain.errors import NotFound
 from ...services import audit, keys, tenants
 from ..http import Answer, Call
 from ..registry import ADMIN, OPERATOR, PUBLIC, QueryParam, operation
+from .status_changes import StatusChanges
 
 _TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
 AUDITORS = frozenset({Role.ADMIN, Role.FINANCE, Role.LEGAL, Role.OPERATOR})
@@ -61,30 +62,15 @@ def get_tenant(call: Call) -> dict[str, Any]:
     return tenants.get_tenant(call.runtime, _tenant_id(call))
 
 
-@operation(
-    "POST",
-    "/v1/tenants/{tenant_id}/suspend",
+_STANDING = StatusChanges("/v1/tenants/{tenant_id}", "tenant", "tenants", _tenant_id, tenants.set_status)
+_STANDING.declare(
+    "suspend",
+    to="suspended",
     summary="Suspend a tenant: its keys get 403",
     roles=OPERATOR,
-    tag="tenants",
-    body_schema="api/status-change.schema.json",
-    example={"reason": "invoice 2026-10 unpaid"},
+    reason="invoice 2026-10 unpaid",
 )
-def suspend_tenant(call: Call) -> dict[str, Any]:
-    return tenants.set_status(call.runtime, call.who, _tenant_id(call), "suspended", call.body["reason"])
-
-
-@operation(
-    "POST",
-    "/v1/tenants/{tenant_id}/resume",
-    summary="Resume a suspended tenant",
-    roles=OPERATOR,
-    tag="tenants",
-    body_schema="api/status-change.schema.json",
-    example={"reason": "payment received"},
-)
-def resume_tenant(call: Call) -> dict[str, Any]:
-    return tenants.set_status(call.runtime, call.who, _tenant_id(call), "active", call.body["reason"])
+_STANDING.declare("resume", to="active", summary="Resume a suspended tenant", roles=OPERATOR, reason="payment received")
 
 
 @operation(
