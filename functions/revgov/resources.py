@@ -45,6 +45,28 @@ TABLE = TableSpec()
 
 
 @dataclass(frozen=True)
+class SearchSpec:
+    """Index names in the copilot's OpenSearch collection, for the adapter and the stack's data access policy alike.
+
+    Every index of a tenant starts with `<tenant>_`, and each tenant's search role may touch `<tenant>_*` only. Tenant
+    ids are `[a-z][a-z0-9-]*` (schemas/tenant.schema.json): no `_`, so one tenant's pattern never matches another's
+    index (`north_*` does not match `north-wind_clauses`), and no upper case, which OpenSearch refuses in index names.
+    """
+
+    clauses: str = "clauses"
+
+    def clause_index(self, tenant_id: str) -> str:
+        return f"{tenant_id}_{self.clauses}"
+
+    def tenant_indexes(self, tenant_id: str) -> str:
+        """The pattern a tenant's search role is allowed onto (after `index/<collection>/`)."""
+        return f"{tenant_id}_*"
+
+
+SEARCH = SearchSpec()
+
+
+@dataclass(frozen=True)
 class EventRule:
     """An EventBridge rule from `events/rules.json`: a pattern and the handler its SQS target feeds."""
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .domain.audit import AuditEntry
 from .ports import Answerer, Changes, ClauseIndex, Clock, Delete, DocumentStore, EventPublisher, IdGenerator, Put
 from .settings import Settings, settings
+
+if TYPE_CHECKING:
+    from .adapters.tenant_sessions import TenantSessions
 
 OUTBOX = "OUTBOX"
 
@@ -113,7 +116,8 @@ def build_copilot(config: Settings) -> tuple[ClauseIndex, Answerer]:
         from .adapters.opensearch_index import OpenSearchClauseIndex
 
         index = OpenSearchClauseIndex(
-            embedder, endpoint=c.opensearch_endpoint, region=config.region, service=c.opensearch_service
+            embedder, endpoint=c.opensearch_endpoint, region=config.region, service=c.opensearch_service,
+            sessions=search_sessions(config),
         )
     else:
         from .adapters.local_index import SqliteClauseIndex
@@ -121,6 +125,18 @@ def build_copilot(config: Settings) -> tuple[ClauseIndex, Answerer]:
         index = SqliteClauseIndex(c.index_path, embedder, query_embedder=model)
     answerer = BedrockAnswerer(c.answer_model, config.region) if c.answerer == "bedrock" else LocalAnswerer()
     return index, answerer
+
+
+def search_sessions(config: Settings) -> TenantSessions | None:
+    """The tenants' search-role sessions (one role per tenant, untagged), or None: the process's own credentials."""
+    template = config.copilot.search_role_arn_template
+    if not template:
+        return None
+    from .adapters.tenant_sessions import TENANT_PLACEHOLDER, tenant_sessions
+
+    if TENANT_PLACEHOLDER not in template:  # one role for every tenant would fence no tenant from another
+        raise ValueError(f"REVGOV_SEARCH_ROLE_ARN_TEMPLATE must contain {TENANT_PLACEHOLDER}: {template!r}")
+    return tenant_sessions(template, config.region, config.endpoint_url, tag_sessions=False)
 
 
 @lru_cache(maxsize=1)

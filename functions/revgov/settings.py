@@ -24,6 +24,9 @@ class CopilotSettings:
     opensearch_service: str
     embedding_model: str
     answer_model: str
+    # One search role per tenant (`{tenant_id}` in the ARN): when set, each tenant's OpenSearch requests are signed with
+    # an STS session of its own role. Unset: the process's own credentials (the local stage, the CLI).
+    search_role_arn_template: str | None = None
 
     @classmethod
     def from_env(cls, e: Mapping[str, str]) -> CopilotSettings:
@@ -38,6 +41,7 @@ class CopilotSettings:
             opensearch_service=e.get("REVGOV_OPENSEARCH_SERVICE", "aoss"),
             embedding_model=e.get("REVGOV_EMBEDDING_MODEL", "amazon.titan-embed-text-v2:0"),
             answer_model=e.get("REVGOV_ANSWER_MODEL", "anthropic.claude-3-5-haiku-20241022-v1:0"),
+            search_role_arn_template=e.get("REVGOV_SEARCH_ROLE_ARN_TEMPLATE") or None,
         )
 
 

@@ -142,9 +142,9 @@ def _bodies(method, path_part):
 
 
 def test_opensearch_search_is_one_hybrid_query_fenced_to_the_tenant_and_partner_on_both_sides():
-    client = _client({("POST", "/revgov-clauses-northwind/_search"): (200, {"hits": {"hits": [
+    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": [
         _hit(CLAUSES["PA-6.3"], 0.9), _hit(CLAUSES["PA-6.6"], 0.4, (0.6, 0.8, 0.0, 0.0))]}}),
-        ("HEAD", "/revgov-clauses-northwind"): (200, {})})
+        ("HEAD", "/northwind_clauses"): (200, {})})
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
     hits = index.search(Scope("northwind", PARTNER), "margin floor", k=5)
     assert [h.passage.clause_id for h in hits] == ["PA-6.3", "PA-6.6"]
@@ -171,14 +171,14 @@ def test_opensearch_drops_a_hit_outside_the_scope_even_if_the_cluster_returns_on
                              .read_text(), name="pa")
     foreign = {**_hit(rival.passages[0], 1.0), "_source": {**_hit(rival.passages[0], 1.0)["_source"],
                                                            "tenant_id": "contoso"}}
-    client = _client({("POST", "/revgov-clauses-northwind/_search"): (200, {"hits": {"hits": [foreign]}})})
+    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": [foreign]}})})
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
     assert index.search(Scope("northwind"), "anything") == []
 
 
 def test_opensearch_ingestion_skips_an_unchanged_document_and_bulk_writes_a_changed_one():
     client = _client({
-        ("GET", "/revgov-clauses-northwind/_doc/document%3APA"): (200, {"found": True, "_source": {
+        ("GET", "/northwind_clauses/_doc/document%3APA"): (200, {"found": True, "_source": {
             "document_hash": PA.document_hash, "model": "fake-4"}}),
     })
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
@@ -186,15 +186,15 @@ def test_opensearch_ingestion_skips_an_unchanged_document_and_bulk_writes_a_chan
     assert not [s for s in FakeConnection.sent if "_bulk" in s[1]]
 
     client = _client({
-        ("GET", "/revgov-clauses-northwind/_doc/document%3APA"): (404, {"found": False}),
-        ("POST", "/revgov-clauses-northwind/_search"): (200, {"hits": {"hits": []}}),
+        ("GET", "/northwind_clauses/_doc/document%3APA"): (404, {"found": False}),
+        ("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": []}}),
         ("POST", "/_bulk"): (200, {"errors": False, "items": []}),
-        ("HEAD", "/revgov-clauses-northwind"): (404, {}),
+        ("HEAD", "/northwind_clauses"): (404, {}),
     })
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
     result = index.index_document(PA)
     assert (result.status, result.embedded) == ("added", len(PA.passages))
-    created = [b for m, p, _, b in FakeConnection.sent if m == "PUT" and p == "/revgov-clauses-northwind"]
+    created = [b for m, p, _, b in FakeConnection.sent if m == "PUT" and p == "/northwind_clauses"]
     assert json.loads(created[0])["mappings"]["properties"]["vector"]["dimension"] == 4
     bulk = next(b for _, p, _, b in FakeConnection.sent if p.endswith("/_bulk"))
     lines = [json.loads(line) for line in bulk.strip().split("\n")]
@@ -205,7 +205,7 @@ def test_opensearch_ingestion_skips_an_unchanged_document_and_bulk_writes_a_chan
 
 def test_the_service_pipeline_refuses_when_opensearch_finds_nothing_close():
     far = (0.0, 1.0, 0.0, 0.0)
-    client = _client({("POST", "/revgov-clauses-northwind/_search"): (200, {"hits": {"hits": [
+    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": [
         _hit(CLAUSES["PA-6.3"], 0.2, far)]}})})
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
     reply = respond(index, BedrockAnswerer("m", "us-east-1", client=object()), Scope("northwind"),

@@ -75,3 +75,18 @@ def test_clients_are_signed_with_the_tenant_credentials_only() -> None:
         credentials.access_key_id, credentials.secret_access_key, credentials.session_token
     )
     assert client.meta.region_name == "eu-west-1"
+
+
+def test_a_role_per_tenant_template_opens_each_tenant_on_its_own_role_and_can_leave_the_tag_out() -> None:
+    clock = [1_800_000_000.0]
+    sts = FakeSts(clock)
+    template = "arn:aws:iam::111122223333:role/revgov-dev-search-{tenant_id}"
+    sessions = TenantSessions(template, "eu-west-1", tag_sessions=False, sts_client=sts, clock=lambda: clock[0])
+    northwind, contoso = sessions.credentials("northwind"), sessions.credentials("contoso")
+    assert northwind.access_key_id != contoso.access_key_id and sessions.credentials("northwind") is northwind
+    assert sts.calls == [
+        {"RoleArn": "arn:aws:iam::111122223333:role/revgov-dev-search-northwind",
+         "RoleSessionName": "revgov-northwind", "DurationSeconds": 900},
+        {"RoleArn": "arn:aws:iam::111122223333:role/revgov-dev-search-contoso",
+         "RoleSessionName": "revgov-contoso", "DurationSeconds": 900},
+    ]

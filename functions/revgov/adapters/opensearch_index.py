@@ -1,15 +1,24 @@
 """The AWS clause index: OpenSearch, one index per tenant, BM25 + k-NN in one `hybrid` query whose scores a search
 pipeline's normalization processor (min-max, weighted mean) combines. The tenant and partner filters are inside both
 sub-queries, so neither side can surface another tenant's or partner's clause. opensearch-py loads on first use.
+
+In AWS each tenant's requests are signed with an STS session of that tenant's search role
+(`REVGOV_SEARCH_ROLE_ARN_TEMPLATE`), which the collection's data access policy lets onto that tenant's indexes only
+(`resources.SEARCH`); the sessions come from the same cache as the DynamoDB ones (`tenant_sessions`). Without a
+template (the CLI with the caller's own credentials, tests) requests are signed with the process's credentials.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.copilot import Hit, IndexedDocument, IngestResult, Passage, Scope
 from ..ports import Embedder
+from ..resources import SEARCH
+
+if TYPE_CHECKING:
+    from .tenant_sessions import TenantSessions
 
 PIPELINE = "revgov-hybrid"
 CANDIDATES = 50
@@ -90,6 +99,21 @@ def _passage(source: dict[str, Any]) -> Passage:
     return Passage(**{name: source.get(name) for name in _FIELDS})
 
 
+class TenantSearchCredentials:
+    """What the SigV4 signer reads before every request: the tenant's current search-role session from the shared
+    cache, which renews it; never the function's own credentials, never another tenant's."""
+
+    def __init__(self, sessions: TenantSessions, tenant_id: str) -> None:
+        self.sessions = sessions
+        self.tenant_id = tenant_id
+
+    def get_frozen_credentials(self) -> Any:
+        from botocore.credentials import ReadOnlyCredentials
+
+        granted = self.sessions.credentials(self.tenant_id)
+        return ReadOnlyCredentials(granted.access_key_id, granted.secret_access_key, granted.session_token)
+
+
 class OpenSearchClauseIndex:
     def __init__(
         self,
@@ -98,41 +122,60 @@ class OpenSearchClauseIndex:
         endpoint: str | None = None,
         region: str = "us-east-1",
         service: str = "aoss",
-        prefix: str = "revgov-clauses",
+        sessions: TenantSessions | None = None,
         client: Any = None,
+        connection_class: Any = None,
         refresh: bool = False,
     ) -> None:
         self._embedder = embedder
         self._endpoint = endpoint
         self._region = region
         self._service = service
-        self._prefix = prefix
-        self._client = client
+        self._sessions = sessions  # one search role per tenant; None: the process's own credentials
+        self._client = client  # one given client for every tenant (tests)
+        self._connection_class = connection_class
+        self._clients: dict[str, Any] = {}  # tenant id ("" without sessions) -> client signing as that tenant
         self._refresh = refresh
         self._ready: set[str] = set()
         self._pipeline = False
 
-    def _os(self) -> Any:
-        if self._client is None:
-            import boto3
-            from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth, Urllib3HttpConnection
+    def _os(self, tenant_id: str) -> Any:
+        """The client for this tenant's requests: signed with the tenant's search role when there are sessions."""
+        if self._client is not None:
+            return self._client
+        if self._sessions is not None:
+            # Open (or check) the session here, so a bad tenant id or a refused AssumeRole fails as itself, not as a
+            # retried ConnectionError from inside the transport's signer.
+            self._sessions.credentials(tenant_id)
+        key = tenant_id if self._sessions is not None else ""
+        if key not in self._clients:
+            self._clients[key] = self._connect(tenant_id)
+        return self._clients[key]
 
-            if not self._endpoint:
-                raise RuntimeError("REVGOV_OPENSEARCH_ENDPOINT is not set")
-            auth = Urllib3AWSV4SignerAuth(boto3.Session().get_credentials(), self._region, self._service)
-            host = self._endpoint.removeprefix("https://").rstrip("/")
-            self._client = OpenSearch(
-                hosts=[{"host": host, "port": 443}], http_auth=auth, use_ssl=True, verify_certs=True,
-                connection_class=Urllib3HttpConnection, timeout=10,
-            )
-        return self._client
+    def _connect(self, tenant_id: str) -> Any:
+        from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth, Urllib3HttpConnection
+
+        if not self._endpoint:
+            raise RuntimeError("REVGOV_OPENSEARCH_ENDPOINT is not set")
+        if self._sessions is not None:
+            credentials: Any = TenantSearchCredentials(self._sessions, tenant_id)
+        else:
+            import boto3
+
+            credentials = boto3.Session().get_credentials()
+        auth = Urllib3AWSV4SignerAuth(credentials, self._region, self._service)
+        host = self._endpoint.removeprefix("https://").rstrip("/")
+        return OpenSearch(
+            hosts=[{"host": host, "port": 443}], http_auth=auth, use_ssl=True, verify_certs=True,
+            connection_class=self._connection_class or Urllib3HttpConnection, timeout=10,
+        )
 
     def index_name(self, tenant_id: str) -> str:
-        return f"{self._prefix}-{tenant_id}"
+        return SEARCH.clause_index(tenant_id)
 
     def _ensure(self, tenant_id: str) -> str:
         index = self.index_name(tenant_id)
-        client = self._os()
+        client = self._os(tenant_id)
         if not self._pipeline:
             client.transport.perform_request("PUT", f"/_search/pipeline/{PIPELINE}", body=pipeline_body())
             self._pipeline = True
@@ -145,7 +188,7 @@ class OpenSearchClauseIndex:
     # --- ingestion ----------------------------------------------------------------------------------------------
     def index_document(self, document: IndexedDocument) -> IngestResult:
         index = self._ensure(document.tenant_id)
-        client = self._os()
+        client = self._os(document.tenant_id)
         model = self._embedder.model_id
         known = client.get(index=index, id=f"document:{document.document}", ignore=[404])
         source = known.get("_source") if known.get("found") else None
@@ -208,7 +251,7 @@ class OpenSearchClauseIndex:
 
     def documents(self, tenant_id: str) -> dict[str, str | None]:
         index = self._ensure(tenant_id)
-        hits = self._os().search(
+        hits = self._os(tenant_id).search(
             index=index,
             body={"size": 1000, "_source": ["document", "partner_id"],
                   "query": {"bool": {"filter": scope_filter(Scope(tenant_id, all_partners=True), "document")}}},
@@ -218,7 +261,7 @@ class OpenSearchClauseIndex:
 
     def remove_document(self, tenant_id: str, document: str) -> int:
         index = self._ensure(tenant_id)
-        response = self._os().delete_by_query(
+        response = self._os(tenant_id).delete_by_query(
             index=index,
             body={"query": {"bool": {"filter": [{"term": {"tenant_id": tenant_id}},
                                                 {"term": {"document": document}}]}}},
@@ -226,7 +269,7 @@ class OpenSearchClauseIndex:
         return max(0, int(response.get("deleted", 0)) - 1)
 
     def delete_tenant(self, tenant_id: str) -> int:
-        self._os().indices.delete(index=self.index_name(tenant_id), ignore=[404])
+        self._os(tenant_id).indices.delete(index=self.index_name(tenant_id), ignore=[404])
         self._ready.discard(self.index_name(tenant_id))
         return 1
 
@@ -234,7 +277,7 @@ class OpenSearchClauseIndex:
     def get(self, scope: Scope, clause_ids: list[str]) -> list[Passage]:
         if not clause_ids:
             return []
-        hits = self._os().search(
+        hits = self._os(scope.tenant_id).search(
             index=self._ensure(scope.tenant_id),
             body={"size": len(clause_ids), "_source": list(_FIELDS),
                   "query": {"bool": {"filter": [*scope_filter(scope), {"terms": {"clause_id": clause_ids}}]}}},
@@ -246,7 +289,7 @@ class OpenSearchClauseIndex:
         index = self._ensure(scope.tenant_id)
         vector = self._embedder.embed([query])[0]
         params = {"search_pipeline": PIPELINE} if mode == "hybrid" else None
-        response = self._os().search(index=index, body=search_body(scope, query, vector, k=k, mode=mode),
+        response = self._os(scope.tenant_id).search(index=index, body=search_body(scope, query, vector, k=k, mode=mode),
                                      params=params)
         hits = []
         for rank, raw in enumerate(response["hits"]["hits"], start=1):

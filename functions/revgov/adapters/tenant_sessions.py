@@ -1,12 +1,18 @@
-"""Tenant-scoped AWS credentials: one STS session of `TenantAccessRole` per tenant, tagged `TenantId=<tenant>`.
+"""Tenant-scoped AWS credentials: one STS session per tenant, cached until shortly before it expires.
 
-The role's only DynamoDB statement is fenced by `dynamodb:LeadingKeys` = `T#${aws:PrincipalTag/TenantId}#*`, so a
-client signed with a tenant's session reaches that tenant's items and nothing else, whatever the code asks for. The
+Two kinds of role are assumed through it. `TenantAccessRole` (DynamoDB) is one role for every tenant, so each session
+is tagged `TenantId=<tenant>` and the role's policy is fenced by that tag. The copilot's search roles are one per
+tenant (`REVGOV_SEARCH_ROLE_ARN_TEMPLATE`, `{tenant_id}` filled in): the role itself is the fence, so those
+sessions carry no tag.
+
+`TenantAccessRole`'s only DynamoDB statement is fenced by `dynamodb:LeadingKeys` = `T#${aws:PrincipalTag/TenantId}#*`,
+so a client signed with a tenant's session reaches that tenant's items and nothing else, whatever the code asks for. The
 platform partition (`T#_platform#...`: the tenant registry, operator keys, the platform's audit chain and outbox) is
 one more "tenant" here: it gets its own session tagged `TenantId=_platform`.
 
-Used when `REVGOV_TENANT_ROLE_ARN` is set (the API, event and schedule functions in AWS). Without it (the local stack,
-the tests, the operator function) nothing here runs and the function's own credentials are used.
+Used when `REVGOV_TENANT_ROLE_ARN` (or, for search, `REVGOV_SEARCH_ROLE_ARN_TEMPLATE`) is set: the API, event and
+schedule functions in AWS. Without it (the local stack, the tests, the operator function) nothing here runs and the
+function's own credentials are used.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 TAG = "TenantId"
+TENANT_PLACEHOLDER = "{tenant_id}"  # in a role ARN template: one role per tenant
 SESSION_SECONDS = 900  # the STS minimum: a leaked session is worth 15 minutes
 REFRESH_MARGIN_SECONDS = 180  # renewed this long before it expires, so no request starts on credentials about to lapse
 MAX_TENANTS = 1024  # sessions kept per process (least recently used go first)
@@ -55,7 +62,12 @@ class TenantCredentials:
 
 
 class TenantSessions:
-    """Per-tenant STS sessions of one role, cached (thread-safe) until shortly before they expire.
+    """Per-tenant STS sessions of one role (or of one role per tenant), cached (thread-safe) until shortly before they
+    expire.
+
+    `role_arn` is either one role for all tenants, whose sessions are then tagged `TenantId=<tenant>`, or a template
+    with `{tenant_id}` in it, one role per tenant; `tag_sessions=False` leaves the tag out (a role whose trust policy
+    does not allow `sts:TagSession`).
 
     Clients for a tenant are created from one shared botocore session with the tenant's credentials passed
     explicitly: a new tenant costs a client (~0.2 MB, milliseconds), not a botocore session (~10 MB of models).
@@ -67,6 +79,7 @@ class TenantSessions:
         region: str,
         endpoint_url: str | None = None,
         *,
+        tag_sessions: bool = True,
         sts_client: Any = None,
         clock: Callable[[], float] = time.time,
         max_tenants: int = MAX_TENANTS,
@@ -74,6 +87,7 @@ class TenantSessions:
         self.role_arn = role_arn
         self.region = region
         self.endpoint_url = endpoint_url
+        self.tag_sessions = tag_sessions
         self._sts = sts_client
         self._clock = clock
         self._max = max_tenants
@@ -107,6 +121,10 @@ class TenantSessions:
                     self._tenant_locks.pop(evicted, None)
             return opened
 
+    def role_for(self, tenant_id: str) -> str:
+        """The role a tenant's session is opened on (the template filled in, or the one shared role)."""
+        return self.role_arn.replace(TENANT_PLACEHOLDER, tenant_id)
+
     def _fresh(self, tenant_id: str) -> TenantCredentials | None:
         cached = self._cache.get(tenant_id)
         if cached is None or cached.expires_at - self._clock() <= REFRESH_MARGIN_SECONDS:
@@ -117,12 +135,14 @@ class TenantSessions:
     def _assume(self, tenant_id: str) -> TenantCredentials:
         if self._sts is None:
             self._sts = self._create("sts", endpoint_url=self.endpoint_url)  # the function's own credentials
-        answer = self._sts.assume_role(
-            RoleArn=self.role_arn,
-            RoleSessionName=f"revgov-{tenant_id}",
-            Tags=[{"Key": TAG, "Value": tenant_id}],
-            DurationSeconds=SESSION_SECONDS,
-        )
+        request: dict[str, Any] = {
+            "RoleArn": self.role_for(tenant_id),
+            "RoleSessionName": f"revgov-{tenant_id}",
+            "DurationSeconds": SESSION_SECONDS,
+        }
+        if self.tag_sessions:
+            request["Tags"] = [{"Key": TAG, "Value": tenant_id}]
+        answer = self._sts.assume_role(**request)
         granted = answer["Credentials"]
         expiration = granted["Expiration"]
         expires_at = expiration.timestamp() if hasattr(expiration, "timestamp") else float(expiration)
@@ -156,6 +176,7 @@ class TenantSessions:
 
 
 @lru_cache(maxsize=8)
-def tenant_sessions(role_arn: str, region: str, endpoint_url: str | None) -> TenantSessions:
-    """The process's sessions for one role: the document store and the idempotency layer share them."""
-    return TenantSessions(role_arn, region, endpoint_url)
+def tenant_sessions(role_arn: str, region: str, endpoint_url: str | None, tag_sessions: bool = True) -> TenantSessions:
+    """The process's sessions for one role (template): the document store and the idempotency layer share
+    TenantAccessRole's, the copilot's search index the search roles'."""
+    return TenantSessions(role_arn, region, endpoint_url, tag_sessions=tag_sessions)
