@@ -393,8 +393,11 @@ class RevgovApplication(Construct):
             collection_arn=search.collection_arn,
             trusted=[self.api_handler.role],  # type: ignore[list-item]
         )
-        self.api_handler.add_environment("REVGOV_SEARCH_ENDPOINT", search.endpoint)
-        self.api_handler.add_environment("REVGOV_SEARCH_COLLECTION", search.collection_name)
+        # revgov.settings.CopilotSettings: the collection is OpenSearch Serverless (SigV4 service `aoss`), and each
+        # tenant's requests are signed with its own search role, never the function's (which has no data access).
+        self.api_handler.add_environment("REVGOV_COPILOT_INDEX", "opensearch")
+        self.api_handler.add_environment("REVGOV_OPENSEARCH_ENDPOINT", search.endpoint)
+        self.api_handler.add_environment("REVGOV_OPENSEARCH_SERVICE", "aoss")
         self.api_handler.add_environment("REVGOV_SEARCH_ROLE_ARN_TEMPLATE", search_role_arn_template(self.config))
         return access
 

@@ -1,9 +1,11 @@
 """OpenSearch Serverless: one vector-search collection per stage, each tenant fenced to its own indexes.
 
 Data access policies cannot read IAM session tags, so tenant fencing here uses one IAM role per tenant
-(`revgov-<stage>-search-<tenant>`) that the API function assumes for that tenant's retrieval, and a data access
-rule that lets that role touch only `index/<collection>/<tenant>_*`. Tenant ids never contain `_`, so one tenant's
-pattern cannot match another's indexes (`north_*` does not match `north-wind_contracts`).
+(`revgov-<stage>-search-<tenant>`) that the API function assumes for that tenant's retrieval
+(`REVGOV_SEARCH_ROLE_ARN_TEMPLATE`, read by revgov.adapters.opensearch_index), and a data access rule that lets that
+role touch only `index/<collection>/<tenant>_*`. The app names its indexes with the same spec
+(`revgov.resources.SEARCH`: `<tenant>_clauses`). Tenant ids never contain `_`, so one tenant's pattern cannot match
+another's indexes (`north_*` does not match `north-wind_clauses`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchserverless as aoss
 from constructs import Construct
+
+from revgov.adapters.tenant_sessions import TENANT_PLACEHOLDER
+from revgov.resources import SEARCH
 
 from .config import DeployConfig
 
@@ -46,11 +51,11 @@ def search_role_name(config: DeployConfig, tenant_id: str) -> str:
 
 def search_role_arn_template(config: DeployConfig) -> str:
     """What the functions get: the role ARN for a tenant is this with `{tenant_id}` filled in."""
-    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{config.prefix}-search-{{tenant_id}}"
+    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{search_role_name(config, TENANT_PLACEHOLDER)}"
 
 
 def index_pattern(config: DeployConfig, tenant_id: str) -> str:
-    return f"index/{collection_name(config)}/{tenant_id}_*"
+    return f"index/{collection_name(config)}/{SEARCH.tenant_indexes(tenant_id)}"
 
 
 class SearchCollection(Construct):

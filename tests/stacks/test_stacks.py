@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import re
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.xdist_group("cdk-synth")  # one synthesis per worker; w
 
 from aws_cdk.assertions import Match, Template  # noqa: E402
 
-from revgov.resources import TABLE, load_rules  # noqa: E402
+from revgov.resources import SEARCH, TABLE, load_rules  # noqa: E402
 
 RULES = json.loads((REPO / "events" / "rules.json").read_text(encoding="utf-8"))
 SCHEDULES = json.loads((REPO / "events" / "schedules.json").read_text(encoding="utf-8"))
@@ -491,6 +492,12 @@ def test_search_indexes_are_fenced_per_tenant(synth: Synth, stack: str) -> None:
         [rule] = entry["Rules"]
         assert rule["ResourceType"] == "index"
         assert rule["Resource"] == [f"index/revgov-{STAGE}/{tenant}_*"]  # `_` never occurs in a tenant id
+        # the app's index for the tenant (revgov.resources.SEARCH) is inside the pattern, and no other tenant's is
+        assert SEARCH.clause_index(tenant) == f"{tenant}_clauses"
+        pattern = rule["Resource"][0].removeprefix(f"index/revgov-{STAGE}/")
+        assert fnmatch.fnmatchcase(SEARCH.clause_index(tenant), pattern)
+        others = [t for t in [*TIERS["pool"], *TIERS["silo"], f"{tenant}-2", tenant[:-1]] if t != tenant]
+        assert not [t for t in others if fnmatch.fnmatchcase(SEARCH.clause_index(t), pattern)]
         assert "aoss:*" not in rule["Permission"] and "aoss:ReadDocument" in rule["Permission"]
         [principal] = entry["Principal"]
         role = roles[principal.removeprefix("<ref:").removesuffix(">")]
@@ -501,6 +508,46 @@ def test_search_indexes_are_fenced_per_tenant(synth: Synth, stack: str) -> None:
         security = resources(template, "AWS::OpenSearchServerless::SecurityPolicy").values()
         kinds = {p["Properties"]["Type"] for p in security}
         assert kinds == {"encryption", "network"}
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_the_api_function_reaches_search_only_as_each_tenant_search_role(synth: Synth, stack: str) -> None:
+    """The API function has no data access of its own: it assumes `revgov-<stage>-search-<tenant>` (named by the
+    template it is given), whose trust policy admits the API function's role and nothing else."""
+    template = synth.templates[stack]
+    tenants = TIERS["pool"] if stack == CONTROL_PLANE else [SILO_STACKS[stack]]
+    handlers = functions_by_handler(template)
+    _, api = handlers["app.app"]
+    api_role = role_of(api)
+    env = api["Properties"]["Environment"]["Variables"]
+    assert (env["REVGOV_COPILOT_INDEX"], env["REVGOV_OPENSEARCH_SERVICE"]) == ("opensearch", "aoss")
+    assert "CollectionEndpoint" in json.dumps(env["REVGOV_OPENSEARCH_ENDPOINT"])
+    arn_template = _flattened(env["REVGOV_SEARCH_ROLE_ARN_TEMPLATE"])
+    assert arn_template == f"arn:<AWS::Partition>:iam::<AWS::AccountId>:role/revgov-{STAGE}-search-{{tenant_id}}"
+    roles = {r["Properties"]["RoleName"]: k for k, r in resources(template, "AWS::IAM::Role").items()
+             if "search" in str(r["Properties"].get("RoleName", ""))}
+    assert sorted(roles) == sorted(arn_template.format(tenant_id=t).rsplit("/", 1)[1] for t in tenants)
+    for key in roles.values():
+        [trust] = template["Resources"][key]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Action"] == "sts:AssumeRole" and trust["Effect"] == "Allow"
+        assert trust["Principal"] == {"AWS": {"Fn::GetAtt": [api_role, "Arn"]}}
+    search_arns = sorted(({"Fn::GetAtt": [key, "Arn"]} for key in roles.values()), key=json.dumps)
+    assumed = [s for s in statements_of_role(template, api_role)
+               if s["Action"] == "sts:AssumeRole" and s["Resource"] != {"Fn::GetAtt": [api_role, "Arn"]}]
+    assert [sorted(as_list(s["Resource"]), key=json.dumps) for s in assumed] == [search_arns]
+    for _, fn in handlers.values():  # no other function may open a search session
+        if role_of(fn) != api_role:
+            granted = json.dumps(list(statements_of_role(template, role_of(fn))))
+            assert not [key for key in roles.values() if key in granted]
+    own = list(statements_of_role(template, api_role))  # the function's own role: no search data access at all
+    assert not [s for s in own if any(str(a).startswith("aoss:") for a in as_list(s["Action"]))]
+
+
+def _flattened(value: Any) -> str:
+    """An Fn::Join of strings and pseudo-parameter Refs, written with <AWS::...> for each Ref."""
+    if isinstance(value, str):
+        return value
+    return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in value["Fn::Join"][1])
 
 
 def _joined(value: Any) -> str:
