@@ -57,7 +57,7 @@ STATEMENTS = "RBTSTATEMENT"  # settlement#partner#page -> the partner's statemen
 CLAIMS = "RBTCLAIM"  # period#settlement#program#chunk -> line ids the program counted
 DISPUTES = "RBTDISPUTE"
 ADJUSTMENTS = "RBTADJUSTMENT"  # dispute id -> an accepted amount waiting for the next run; lookup by status
-SALES_FACTS, INVOICE_LINES = "SALESFACT", "INVOICELINE"  # billing's (services.billing)
+SALES_FACTS, INVOICE_LINES, INVOICES = "SALESFACT", "INVOICELINE", "INVOICE"  # billing's (services.billing)
 SOURCE = "revgov.rebates"
 ACTOR = "system:rebates"
 DISPUTE_EFFECT = "rebate.dispute"
@@ -129,6 +129,13 @@ def _line_key(line: dict[str, Any]) -> str:
     return f"{line['partner_id']}#{line['month']}#{line['line_id']}"
 
 
+def _with_payments(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts with the day their invoice was paid (`paid_on`, set on the invoice by the ERP's invoice.paid), which
+    a `paid` basis reads: a sales fact is written when its line is posted, long before the invoice is paid."""
+    invoices = _get_many(rt, tenant_id, INVOICES, sorted({str(f["invoice_id"]) for f in facts}))
+    return [{**f, "paid_on": f.get("paid_on") or invoices.get(str(f["invoice_id"]), {}).get("paid_on")} for f in facts]
+
+
 def _with_invoice_lines(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Facts completed from billing's invoice lines with what rebates need and a sales fact may not carry yet:
     the order reference (to tell one order line invoiced twice) and the line a credit note credits."""
@@ -154,9 +161,12 @@ def _with_invoice_lines(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
 def project(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Write the rebate line of each fact that is new or changed (a usage line re-rated); returns those lines.
     A credit note is projected into the period of the line it credits (`lines.rebate_line`)."""
-    facts = _with_invoice_lines(rt, tenant_id, facts)
+    facts = _with_payments(rt, tenant_id, _with_invoice_lines(rt, tenant_id, facts))
     references = sorted({str(f["references_line"]) for f in facts if f.get("references_line")})
-    credited = _get_many(rt, tenant_id, SALES_FACTS, references)
+    credited = {
+        str(f["line_id"]): f
+        for f in _with_payments(rt, tenant_id, list(_get_many(rt, tenant_id, SALES_FACTS, references).values()))
+    }
     lines = [rebate_line(fact, credited.get(str(fact.get("references_line")))) for fact in facts]
     stored = _get_many(rt, tenant_id, PROJECTION, [_line_key(ln) for ln in lines])
     changed = [ln for ln in lines if stored.get(_line_key(ln), {}).get("fact_hash") != ln["fact_hash"]]
@@ -236,23 +246,37 @@ def _sync(rt: Runtime, tenant: Tenant, book: RebateBook, months: list[int]) -> N
 
 
 # --- accruals ------------------------------------------------------------------------------------------------------
-def accrue_from_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
-    """The handler's use case for `invoice.lines_posted`: project its lines, refresh each touched accrual."""
+def _event_detail(bus_event: dict[str, Any]) -> dict[str, Any]:
     detail = bus_event.get("detail")
+    kind = bus_event.get("detail-type")
+    wanted = {"invoice.lines_posted": ("line_ids", list), "invoice.paid": ("invoice_id", str)}.get(str(kind))
     if (
         bus_event.get("source") != "revgov.billing"
-        or bus_event.get("detail-type") != "invoice.lines_posted"
+        or wanted is None
         or not isinstance(detail, dict)
         or not isinstance(detail.get("tenant_id"), str)
-        or not isinstance(detail.get("line_ids"), list)
+        or not isinstance(detail.get(wanted[0]), wanted[1])
     ):
-        raise MalformedRequest("not an invoice.lines_posted event with tenant_id and line_ids")
+        raise MalformedRequest(
+            "not an invoice.lines_posted event with tenant_id and line_ids, or an invoice.paid event with tenant_id "
+            "and invoice_id"
+        )
+    return detail
+
+
+def accrue_from_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
+    """The handler's use case for `invoice.lines_posted` (project its lines) and `invoice.paid` (project the paid
+    invoice's lines again, now paid): then refresh each touched accrual."""
+    detail = _event_detail(bus_event)
     tenant_id = detail["tenant_id"]
     try:
         tenant, book = _book(rt, tenant_id)
     except (NotFound, RuleViolation) as why:  # offboarded meanwhile, or no programs: nothing accrues
         return {"status": "skipped", "reason": why.detail}
-    facts = list(_get_many(rt, tenant_id, SALES_FACTS, [str(x) for x in detail["line_ids"]]).values())
+    if "line_ids" in detail:
+        facts = list(_get_many(rt, tenant_id, SALES_FACTS, [str(x) for x in detail["line_ids"]]).values())
+    else:
+        facts = [item.data for item in _pages(rt, tenant_id, SALES_FACTS, f"{detail['invoice_id']}.")]
     changed = project(rt, tenant_id, facts)
     touched = _periods(book, changed)
     _mark_retro(rt, tenant_id, _retro(touched))
