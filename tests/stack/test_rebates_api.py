@@ -324,6 +324,45 @@ def test_signed_erp_events_carry_channel_promotions_and_payment_so_commissions_a
     assert partners == {tenant.partner_ids["A"]: live["commission_A"]["payable"]}  # B's revenue is unpaid
 
 
+class LostFinalCommit:
+    """The table, except that the commit that writes a settlement header is lost (a dropped connection)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def commit(self, tenant_id: str, changes: Any) -> Any:
+        if any(put.collection == "RBTSETTLEMENT" for put in changes.puts):
+            raise ConnectionError("connection lost")
+        return self.store.commit(tenant_id, changes)
+
+
+def test_a_settlement_and_its_exceptions_are_one_commit_so_neither_exists_without_the_other(tenant, stack):
+    from revgov.domain.access import Principal, Role
+    from revgov.runtime import Runtime
+    from revgov.services import rebates
+
+    tenant.send(FLOWS["q2"])
+    wait_until(tenant.all_facts_projected, 30, what="projection")
+    base = stack.runtime
+    lost = Runtime(base.settings, LostFinalCommit(base.store), base.publisher, base.clock, base.ids)
+    who = Principal(tenant.tenant_id, Role.FINANCE, "key_01JX00000000000000000FIN01")
+
+    def settlement_exceptions() -> list[Any]:
+        return [c for c in tenant._all("CASE") if c.data["subject"]["kind"] == "rebate_settlement"]
+
+    with pytest.raises(ConnectionError):
+        rebates.settle(lost, who, {"period": "2026-Q2"})
+    assert settlement_exceptions() == [] and tenant._all("RBTSETTLEMENT") == []
+    _, settled = rebates.settle(base, who, {"period": "2026-Q2"})
+    opened = settlement_exceptions()
+    assert sorted(c.key for c in opened) == sorted(settled["exceptions"]) and len(opened) == 2
+    assert {c.data["subject"]["id"] for c in opened} == {settled["settlement_id"]}
+    assert {c.data["category"] for c in opened} == {"duplicate_rebate", "rebate_leakage"}
+
+
 # --- disputes ------------------------------------------------------------------------------------------------------
 def _dispute(tenant: RebateTenant, settlement_id: str, **changes: Any) -> dict[str, Any]:
     return {

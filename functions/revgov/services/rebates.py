@@ -424,14 +424,13 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
     _sync(rt, tenant, book, _sync_months(book, period, today))
     draft = _draft(rt, who, tenant, book, period, run, today)
     try:
-        rt.commit(who.tenant_id, draft.final)
+        rt.commit(who.tenant_id, draft.final)  # the settlement, its exceptions and its audit records, or nothing
     except Conflict:  # the same period and run was settled meanwhile: answer that one
         winner = rt.store.get(who.tenant_id, SETTLEMENT_KEYS, f"{period.name}#{run}")
         if winner is None:
             raise
         return 201, {**summary(_settlement(rt, who.tenant_id, winner.data["settlement_id"]), who), "replayed": True}
-    header = _open_exceptions(rt, tenant, book, draft)
-    return 201, {**summary(header, who), "replayed": False}
+    return 201, {**summary(draft.header, who), "replayed": False}
 
 
 class _Draft:
@@ -681,7 +680,7 @@ def _draft(
         "partners": header_partners,
         "totals": totals,
         "findings": dict(counts),
-        "exceptions": [],
+        "exceptions": _exceptions(rt, tenant, draft, period),
         "rule_id": book.settlement_rule.rule_id,
         "clause": book.settlement_rule.clause,
     }
@@ -829,23 +828,37 @@ def _adjustment_put(adjustment: dict[str, Any], version: int | None) -> Put:
     )
 
 
-def _open_exceptions(rt: Runtime, tenant: Tenant, book: RebateBook, draft: _Draft) -> dict[str, Any]:
-    """One exception per category and partner for what the run found, then the header names them."""
-    grouped: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+_MAX_PARTNERS_NAMED = 100  # per exception; every finding is in its partner's statement anyway
+
+
+def _partner_findings(found: list[Finding]) -> dict[str, Any]:
+    kinds: dict[str, int] = defaultdict(int)
+    for f in found:
+        kinds[f.kind] += 1
+    return {
+        "kinds": dict(kinds),
+        "lines": len(found),
+        "revenue": format_money(Decimal(sum(f.revenue for f in found)) / 100),
+        "line_ids": [f.line_id for f in found[:50]],
+    }
+
+
+def _exceptions(rt: Runtime, tenant: Tenant, draft: _Draft, period: Period) -> list[str]:
+    """One exception per category the run found (duplicate claims, leakage), naming each partner and its lines,
+    added to the settlement's own commit: a settlement never exists without its exceptions, and one per category
+    (not per partner) keeps that commit inside DynamoDB's 100 items however many partners are affected."""
+    grouped: dict[str, dict[str, list[Finding]]] = defaultdict(lambda: defaultdict(list))
     for finding in draft.findings:
-        grouped[(finding.category, finding.partner_id)].append(finding)
+        grouped[finding.category][finding.partner_id].append(finding)
     opened: list[str] = []
-    batch = Changes()
-    for (category, partner_id), found in sorted(grouped.items()):
-        kinds: dict[str, int] = defaultdict(int)
-        for f in found:
-            kinds[f.kind] += 1
+    for category, by_partner in sorted(grouped.items()):
+        found = [f for partner_id in sorted(by_partner) for f in by_partner[partner_id]]
         reasons = list(
             {
                 (f.rule.rule_id, f.kind): {**f.rule.as_dict(), "message": f"{f.kind}: {f.message}"} for f in found
             }.values()
         )
-        revenue = sum(f.revenue for f in found)
+        ranked = sorted(by_partner, key=lambda pid: (-sum(f.revenue for f in by_partner[pid]), pid))
         case, changes = cases.open_case(
             rt,
             tenant.policy,
@@ -856,40 +869,21 @@ def _open_exceptions(rt: Runtime, tenant: Tenant, book: RebateBook, draft: _Draf
             requested_by=ACTOR,
             reasons=reasons[:10],
             risk_score=min(100, 40 + len(found)),
-            partner_id=partner_id,
+            partner_id=ranked[0] if len(ranked) == 1 else None,
             context={
                 "settlement_id": draft.settlement_id,
-                "period": draft.header["period"],
-                "kinds": dict(kinds),
-                "lines": len(found),
-                "revenue": format_money(Decimal(revenue) / 100),
-                "line_ids": [f.line_id for f in found[:50]],
+                "period": period.name,
+                **_partner_findings(found),
+                "partner_count": len(ranked),
+                "partners": {pid: _partner_findings(by_partner[pid]) for pid in ranked[:_MAX_PARTNERS_NAMED]},
             },
             policy_version=tenant.policy_version,
         )
         opened.append(case["case_id"])
-        for attr in ("puts", "audit", "events"):
-            getattr(batch, attr).extend(getattr(changes, attr))
-        if len(opened) % 20 == 0:
-            rt.commit(tenant.tenant_id, batch)
-            batch = Changes()
-    if batch.puts:
-        rt.commit(tenant.tenant_id, batch)
-    header = draft.header
-    if opened:
-        for _ in range(_ATTEMPTS):
-            stored = rt.store.get(tenant.tenant_id, SETTLEMENTS, draft.settlement_id)
-            assert stored is not None
-            header = {**stored.data, "exceptions": opened}
-            try:
-                rt.store.commit(
-                    tenant.tenant_id,
-                    Changes(puts=[Put(SETTLEMENTS, draft.settlement_id, header, expected_version=stored.version)]),
-                )
-                break
-            except Conflict:
-                continue
-    return header
+        draft.final.puts += changes.puts
+        draft.final.audit += changes.audit
+        draft.final.events += changes.events
+    return opened
 
 
 def _settlement(rt: Runtime, tenant_id: str, settlement_id: str) -> dict[str, Any]:
