@@ -27,6 +27,17 @@ def test_openapi_lists_every_operation_with_its_roles(api):
             assert documented["requestBody"]["content"]["application/json"]["examples"]["default"]["value"]
 
 
+def test_the_idempotency_key_header_of_a_settlement_is_documented_with_the_keys_it_accepts(api):
+    import re
+
+    params = api.get("/v1/openapi.json").json()["paths"]["/v1/rebates/settlements"]["post"]["parameters"]
+    [header] = [p for p in params if p["in"] == "header"]
+    assert (header["name"], header["required"]) == ("Idempotency-Key", False)
+    assert "422" in header["description"]
+    pattern = header["schema"]["pattern"]
+    assert re.fullmatch(pattern, "close-2026-Q3") and not re.fullmatch(pattern, "bad key with spaces")
+
+
 class Replay:
     """A fresh tenant with a key per role, to replay examples in."""
 

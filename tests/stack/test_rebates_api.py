@@ -283,6 +283,86 @@ def test_duplicates_and_leakage_become_exceptions_for_finance_and_earn_nothing(t
     assert any(page["section"] == "excluded" and page["rule_id"] == "RBT-SUSPENDED-PARTNER" for page in excluded)
 
 
+# --- live ERP data: channel, promotions, discount, payment -----------------------------------------------------------
+def _payable(accrual: dict[str, Any] | None, program_id: str) -> str:
+    return _programs(accrual or {"programs": []}).get(program_id, {}).get("payable", "0.00")
+
+
+def test_signed_erp_events_carry_channel_promotions_and_payment_so_commissions_accrue_on_paid_revenue_only(tenant):
+    live = FLOWS["live_october"]
+    tenant.send(live["events"])
+    volume = _programs(tenant.wait_for_accrual("A", "2026-Q4", "1080.00"))
+    assert volume["RBT-VOLUME"]["basis_revenue"] == live["q4_volume_A"]["basis_revenue"], live["q4_volume_A"]["why"]
+    assert volume["RBT-VOLUME"]["payable"] == live["q4_volume_A"]["payable"]
+    assert volume["RBT-HW-SPIFF"]["payable"] == live["q4_spiff_A"]["payable"], live["q4_spiff_A"]["why"]
+    assert _payable(tenant.accrual(tenant.finance, "A", "2026-10"), "RBT-SALES-AGENT") == "0.00"  # not paid yet
+    drafts = tenant.finance.get("/v1/invoices", status="draft", period="2026-10").json()["items"]
+    invoices = {p: next(i for i in drafts if i["partner_id"] == tenant.partner_ids[p]) for p in ("A", "B")}
+    assert {p: i["total"] for p, i in invoices.items()} == live["invoice_totals"], live["why"]
+    paid = erp_event(
+        "invoice.paid",
+        {"partner_id": tenant.partner_ids["A"], "invoice_id": invoices["A"]["invoice_id"], "paid_on": live["paid_on"]},
+        occurred_at=f"{live['paid_on']}T09:00:00Z",
+    )
+    early = tenant.erp.post(paid)  # a draft cannot be paid: the event fails with an exception, nothing changes
+    assert early.status_code == 202, early.text
+    wait_until(lambda: tenant._status(early.json()["event_id"]) == "failed", 60, what="payment of a draft")
+    assert _payable(tenant.accrual(tenant.finance, "A", "2026-10"), "RBT-SALES-AGENT") == "0.00"
+    for invoice in invoices.values():
+        finalized = tenant.finance.post(f"/v1/invoices/{invoice['invoice_id']}/finalize")
+        assert finalized.status_code == 200, finalized.text
+    tenant.send([{**paid, "id": "RB-LIVE-A-PAID", "data": {**paid["data"], "partner": "A"}}])
+    header = tenant.finance.get(f"/v1/invoices/{invoices['A']['invoice_id']}").json()
+    assert header["paid_on"] == live["paid_on"] and header["status"] == "finalized"
+    commission = _programs(tenant.wait_for_accrual("A", "2026-10", live["commission_A"]["payable"]))["RBT-SALES-AGENT"]
+    assert commission["basis_revenue"] == live["commission_A"]["basis_revenue"], live["commission_A"]["why"]
+    assert (commission["rule_id"], commission["clause"]) == ("RBT-SALES-AGENT", "PA-8.2")
+    assert _payable(tenant.accrual(tenant.finance, "B", "2026-10"), "RBT-SALES-AGENT") == live["commission_B"]
+    settled = _settle(tenant, "2026-10")
+    assert settled.status_code == 201, settled.text
+    partners = {p["partner_id"]: p["total"] for p in settled.json()["partners"]}
+    assert partners == {tenant.partner_ids["A"]: live["commission_A"]["payable"]}  # B's revenue is unpaid
+
+
+class LostFinalCommit:
+    """The table, except that the commit that writes a settlement header is lost (a dropped connection)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def commit(self, tenant_id: str, changes: Any) -> Any:
+        if any(put.collection == "RBTSETTLEMENT" for put in changes.puts):
+            raise ConnectionError("connection lost")
+        return self.store.commit(tenant_id, changes)
+
+
+def test_a_settlement_and_its_exceptions_are_one_commit_so_neither_exists_without_the_other(tenant, stack):
+    from revgov.domain.access import Principal, Role
+    from revgov.runtime import Runtime
+    from revgov.services import rebates
+
+    tenant.send(FLOWS["q2"])
+    wait_until(tenant.all_facts_projected, 30, what="projection")
+    base = stack.runtime
+    lost = Runtime(base.settings, LostFinalCommit(base.store), base.publisher, base.clock, base.ids)
+    who = Principal(tenant.tenant_id, Role.FINANCE, "key_01JX00000000000000000FIN01")
+
+    def settlement_exceptions() -> list[Any]:
+        return [c for c in tenant._all("CASE") if c.data["subject"]["kind"] == "rebate_settlement"]
+
+    with pytest.raises(ConnectionError):
+        rebates.settle(lost, who, {"period": "2026-Q2"})
+    assert settlement_exceptions() == [] and tenant._all("RBTSETTLEMENT") == []
+    _, settled = rebates.settle(base, who, {"period": "2026-Q2"})
+    opened = settlement_exceptions()
+    assert sorted(c.key for c in opened) == sorted(settled["exceptions"]) and len(opened) == 2
+    assert {c.data["subject"]["id"] for c in opened} == {settled["settlement_id"]}
+    assert {c.data["category"] for c in opened} == {"duplicate_rebate", "rebate_leakage"}
+
+
 # --- disputes ------------------------------------------------------------------------------------------------------
 def _dispute(tenant: RebateTenant, settlement_id: str, **changes: Any) -> dict[str, Any]:
     return {

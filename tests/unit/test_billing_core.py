@@ -276,3 +276,40 @@ def test_every_rule_of_both_billing_policies_cites_a_clause(northwind, contoso):
         ]
         assert all(r.rule_id and r.clause for r in rules)
     assert northwind.sla_hours == contoso.sla_hours == 48
+
+
+def test_a_discounted_shipment_line_is_billed_at_net_price_and_keeps_how_it_was_sold(northwind):
+    data = {
+        "order_ref": "SO-7",
+        "shipped_on": "2026-10-06",
+        "channel": "sales_agent",
+        "lines": [
+            {"sku": "NW-SW-24P", "quantity": 3, "discount_percent": "7.5", "promotions": ["NET-REFRESH-26"]},
+            {"sku": "NW-FW-200", "quantity": 1},
+        ],
+    }
+    discounted, plain = billing.shipment_drafts(northwind, data)
+    assert discounted.amount == D("3468.75")  # 1,250.00 x 92.5% = 1,156.25 a unit, x 3
+    assert discounted.cost == D("2700.00") and discounted.unit_price == D("1156.25")
+    assert (discounted.channel, discounted.promotions, discounted.discount_percent) == (
+        "sales_agent",
+        ("NET-REFRESH-26",),
+        D("7.5"),
+    )
+    assert (plain.amount, plain.promotions, plain.discount_percent) == (D("3400.00"), (), None)  # list price
+    invoice, (line, _) = billing.add_lines(
+        _invoice(), [discounted, plain], event_id="e", erp_event_id="E", posted_at="t"
+    )
+    fact = billing.sales_fact(line, invoice, event_id="e")
+    assert (fact["channel"], fact["promotions"], fact["discount_percent"]) == ("sales_agent", ["NET-REFRESH-26"], "7.5")
+    assert fact["net_amount"] == "3468.75"
+
+
+def test_only_an_issued_invoice_can_be_paid_and_it_keeps_the_day():
+    invoice, _ = billing.add_lines(_invoice(), [_draft("5000.00")], event_id="e", erp_event_id="E", posted_at="t")
+    with pytest.raises(RuleViolation, match="only an issued"):
+        billing.mark_paid(invoice, paid_on="2026-11-20", payment_ref=None, rule=RULE)
+    final = billing.finalize(invoice, actor="finance:k", at="2026-11-01T00:00:00.000Z", rule=RULE)
+    assert final["paid_on"] is None
+    paid = billing.mark_paid(final, paid_on="2026-11-20", payment_ref="RCPT-1", rule=RULE)
+    assert (paid["status"], paid["paid_on"], paid["payment_ref"]) == ("finalized", "2026-11-20", "RCPT-1")

@@ -42,6 +42,31 @@ def test_a_sale_without_cost_counts_in_revenue_but_not_in_the_margin_base():
     assert rollup["partners"] == {"p1": 500000, "p2": 300000} and rollup["lines"] == 2
 
 
+def test_net_realized_margin_subtracts_rebates_settled_for_closed_periods_and_accrued_for_open_ones():
+    quarter = Period.parse("2026-Q4")
+    assert kpis.rebate_periods_within(quarter, {"quarter", "month"}) == ["2026-10", "2026-11", "2026-12", "2026-Q4"]
+    assert kpis.rebate_periods_within(Period.parse("2026-11"), {"quarter", "month"}) == ["2026-11"]
+    assert kpis.rebate_periods_within(Period.parse("2026-11"), {"quarter"}) == []
+    periods = [
+        kpis.RebatePeriod("2026-10", {"p1": {"RBT-SALES-AGENT": "720.00"}}, {"p1": "999.00"}),  # settled wins
+        kpis.RebatePeriod("2026-11", None, {"p1": "15.50", "p2": "0.00"}),  # open: the accrual
+        kpis.RebatePeriod("2026-Q4", None, {"p1": "1092.00", "p3": "300.00"}),
+    ]
+    assert [p.source for p in periods] == ["settled", "accrued", "accrued"]
+    rebates = kpis.rebates_by_partner(periods)
+    assert rebates == {"p1": 182750, "p2": 0, "p3": 30000}  # 720.00 + 15.50 + 1,092.00 = 1,827.50
+    rollup = kpis.empty("2026-10", "tier:silver")
+    rollup = kpis.apply(rollup, kpis.sales_delta(Decimal("100000.00"), Decimal("80000.00"), "p1", new_line=True),
+                        per_partner=True)
+    figures = kpis.margin(rollup, sum(rebates.get(p, 0) for p in rollup["partners"]))
+    # 100,000.00 - 80,000.00 - 1,827.50 = 18,172.50, 18.1725% -> 18.17
+    assert (figures["rebates_deducted"], figures["net_margin"], figures["net_margin_percent"]) == (
+        "1827.50",
+        "18172.50",
+        "18.17",
+    )
+
+
 def test_ratios_round_half_even_and_are_none_without_a_denominator():
     rollup = {**kpis.empty("2026-11", "all"), "quotes": 3, "overrides": 2, "billed_events": 4, "exceptions": 1}
     assert kpis.override_and_approval(rollup)["override_rate_percent"] == "66.67"

@@ -352,6 +352,10 @@ class LineDraft:
     rules: tuple[RuleRef, ...]
     references_line: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # How it was sold, as the ERP says: what rebate and commission programs select lines by (PA-6.5, PA-8.x).
+    channel: str = "resale"
+    promotions: tuple[str, ...] = ()
+    discount_percent: Decimal | None = None
 
 
 def _quantity(value: Decimal) -> str:
@@ -371,15 +375,24 @@ def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str,
         "opened_at": opened_at,
         "finalized_at": None,
         "finalized_by": None,
+        "paid_on": None,  # set by the ERP's invoice.paid
     }
 
 
+def net_unit_price(list_price: Decimal, discount_percent: Decimal | None) -> Decimal:
+    """List price less the line's discount (PA-1.2 "Net Price"), exact: the line amount is rounded once."""
+    return list_price if not discount_percent else list_price * (HUNDRED - discount_percent) / HUNDRED
+
+
 def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft]:
-    """Shipped goods at list price, one line per shipped SKU, for the day they shipped (SKUs already checked)."""
+    """Shipped goods at list price less the line's discount, one line per shipped SKU, for the day they shipped
+    (SKUs already checked); the channel, promotions and discount travel with the line for rebates."""
     shipped_on = parse_day(data["shipped_on"])
     drafts = []
     for entry in data["lines"]:
         item, quantity = book.prices[entry["sku"]], Decimal(entry["quantity"])
+        discount = Decimal(entry["discount_percent"]) if entry.get("discount_percent") else None
+        unit_price = net_unit_price(item.list_price, discount)
         drafts.append(
             LineDraft(
                 kind="shipment",
@@ -387,12 +400,15 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
                 family=item.family,
                 sku=item.sku,
                 quantity=quantity,
-                unit_price=item.list_price,
-                amount=round_money(item.list_price * quantity),
+                unit_price=unit_price,
+                amount=round_money(unit_price * quantity),
                 cost=round_money(item.unit_cost * quantity),
                 service_period=ServicePeriod.day(shipped_on),
                 order_ref=data["order_ref"],
                 rules=(item.rule, book.invoicing),
+                channel=data.get("channel") or "resale",
+                promotions=tuple(entry.get("promotions") or ()),
+                discount_percent=discount,
             )
         )
     return drafts
@@ -422,6 +438,9 @@ def line_record(
         "rule_ids": [r.rule_id for r in draft.rules],
         "clauses": [r.clause for r in draft.rules],
         "detail": draft.detail,
+        "channel": draft.channel,
+        "promotions": list(draft.promotions),
+        "discount_percent": None if draft.discount_percent is None else f"{draft.discount_percent:f}",
         "posted_at": posted_at,
         "updated_at": posted_at,
     }
@@ -481,8 +500,19 @@ def finalize(invoice: dict[str, Any], *, actor: str, at: str, rule: RuleRef) -> 
     return {**invoice, "status": "finalized", "finalized_at": at, "finalized_by": actor}
 
 
+def mark_paid(invoice: dict[str, Any], *, paid_on: str, payment_ref: str | None, rule: RuleRef) -> dict[str, Any]:
+    """An issued invoice paid in full on `paid_on`; a draft is not issued yet and cannot be paid."""
+    if invoice["status"] != "finalized":
+        raise RuleViolation(
+            f"invoice {invoice['invoice_id']} is {invoice['status']}; only an issued (finalized) invoice can be paid "
+            f"({rule.rule_id}, {rule.clause})"
+        )
+    return {**invoice, "paid_on": paid_on, "payment_ref": payment_ref}
+
+
 def sales_fact(line: dict[str, Any], invoice: dict[str, Any], *, event_id: str) -> dict[str, Any]:
-    """What rebates and KPIs read about a billed transaction: who, what, how much, at what cost, when."""
+    """What rebates and KPIs read about a billed transaction: who, what, how much, at what cost, when, and how it
+    was sold (channel, promotions, discount). Whether it is paid is on the invoice (`paid_on`), read with it."""
     return {
         "line_id": line["line_id"],
         "invoice_id": invoice["invoice_id"],
@@ -498,4 +528,7 @@ def sales_fact(line: dict[str, Any], invoice: dict[str, Any], *, event_id: str) 
         "currency": invoice["currency"],
         "event_id": event_id,
         "event_ids": line["event_ids"],
+        "channel": line.get("channel") or "resale",
+        "promotions": list(line.get("promotions") or []),
+        "discount_percent": line.get("discount_percent"),
     }

@@ -202,6 +202,43 @@ def _ratio(numerator: Decimal, denominator: Decimal, places: int) -> str | None:
     return f"{(numerator / denominator).quantize(quantum, rounding=ROUND_HALF_EVEN):f}"
 
 
+@dataclass(frozen=True)
+class RebatePeriod:
+    """One rebate or commission period inside the KPI period: per partner, what its settlement runs made payable
+    (once settled: `settled` is partner -> program -> amount) or else what is accrued (partner -> total)."""
+
+    name: str
+    settled: Mapping[str, Mapping[str, str]] | None
+    accrued: Mapping[str, str]
+
+    @property
+    def source(self) -> str:
+        return "settled" if self.settled is not None else "accrued"
+
+    def per_partner(self) -> dict[str, int]:
+        if self.settled is not None:
+            return {p: sum(minor(Decimal(a)) for a in programs.values()) for p, programs in self.settled.items()}
+        return {p: minor(Decimal(total)) for p, total in self.accrued.items()}
+
+
+def rebate_periods_within(period: Period, kinds: set[str]) -> list[str]:
+    """The program periods a KPI period holds whole: its months for monthly programs and, asked for a quarter, the
+    quarter for quarterly ones (a quarter's rebate is not spread over its months)."""
+    names = list(period.months) if "month" in kinds else []
+    if "quarter" in kinds and "Q" in period.name:
+        names.append(period.name)
+    return names
+
+
+def rebates_by_partner(periods: Iterable[RebatePeriod]) -> dict[str, int]:
+    """Minor units of rebates and commissions per partner over the periods: settled where settled, else accrued."""
+    total: dict[str, int] = {}
+    for period in periods:
+        for partner_id, amount in period.per_partner().items():
+            total[partner_id] = total.get(partner_id, 0) + amount
+    return total
+
+
 def margin(rollup: Mapping[str, Any], rebates_minor: int = 0) -> dict[str, Any]:
     base = int(rollup["margin_revenue_minor"])
     net = base - int(rollup["cost_minor"]) - rebates_minor
@@ -209,7 +246,7 @@ def margin(rollup: Mapping[str, Any], rebates_minor: int = 0) -> dict[str, Any]:
         "revenue": _money(int(rollup["revenue_minor"])),
         "margin_base_revenue": _money(base),
         "cost": _money(int(rollup["cost_minor"])),
-        "rebates_accrued": _money(rebates_minor),
+        "rebates_deducted": _money(rebates_minor),
         "net_margin": _money(net),
         "net_margin_percent": _ratio(Decimal(net) * 100, Decimal(base), 2),
     }
@@ -321,10 +358,12 @@ All figures are for the period asked (a billing month `2026-11` or a quarter `20
 optionally for one partner (`partner_id`) or one partner tier (`tier`), and are read from rollups that the
 `update_kpis` handler maintains as facts arrive.
 
-- **Net realized margin by partner tier**: (Σ net amount − Σ cost of goods − Σ rebates accrued) / Σ net amount,
+- **Net realized margin by partner tier**: (Σ net amount − Σ cost of goods − Σ rebates) / Σ net amount,
   over the invoice lines (sales facts) of invoices of the period that carry a cost; credits count negative. Lines
   without a cost of goods (milestones, support overage) count in revenue only. A partner counts in the tier it
-  held when its line was first counted. Rebates are included once the rebates module publishes accruals.
+  held when its line was first counted. Rebates and commissions are those of the program periods the period holds
+  whole (its months; a quarter also its quarter): the amounts settled for a settled period, the accruals for an
+  open one (`rebates.periods` says which); a tier's are those of the partners counted in it.
 - **Invoice cycle time**: for each shipment, subscription activation or accepted milestone, the hours from when
   it occurred (ERP time) to the posting of its first invoice line, counted in the month of posting; p50 and p90
   by nearest rank over hourly buckets up to 48 h (coarser to 720 h), reported as the bucket's upper edge.

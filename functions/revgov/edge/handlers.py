@@ -99,9 +99,9 @@ def _accrue(bus_event: dict[str, Any]) -> None:
 
 @app.lambda_function(name="accrue_rebates")
 def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lines billed (invoice.lines_posted, rule rebate-accruals) become rebate lines and re-rate each touched
-    partner's accrual. Idempotent by construction: lines are upserted by id and content hash, accruals recomputed
-    from them, so a redelivery changes nothing."""
+    """Lines billed (invoice.lines_posted) and paid (invoice.paid), rule rebate-accruals, become rebate lines and
+    re-rate each touched partner's accrual. Idempotent by construction: lines are upserted by id and content hash,
+    accruals recomputed from them, so a redelivery changes nothing."""
     return drain(event.get("Records", []), _accrue)
 
 

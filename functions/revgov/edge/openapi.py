@@ -116,6 +116,16 @@ def _operation(op: Operation) -> dict[str, Any]:
         }
         for q in op.query
     ]
+    params += [
+        {
+            "name": h.name,
+            "in": "header",
+            "required": False,
+            "description": h.description,
+            "schema": {"type": "string", **({"pattern": h.pattern} if h.pattern else {})},
+        }
+        for h in op.headers
+    ]
     if op.paginated:
         params += [
             {

@@ -25,6 +25,15 @@ class QueryParam:
 
 
 @dataclass(frozen=True)
+class HeaderParam:
+    """A request header the operation reads beyond authentication (e.g. Idempotency-Key); never required."""
+
+    name: str
+    description: str
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
 class Operation:
     method: str
     path: str
@@ -37,6 +46,7 @@ class Operation:
     example: dict[str, Any] | str | None = None  # a body, or a file name under schemas/examples/
     status: int = 200
     query: tuple[QueryParam, ...] = ()
+    headers: tuple[HeaderParam, ...] = ()
     paginated: bool = False
     id_params: dict[str, str] = field(default_factory=dict)  # path param -> required id prefix
     raw_body: bool = False

@@ -429,11 +429,7 @@ def kpis(rt: Runtime, who: Principal, period: str, *, partner_id: str | None, ti
         "definitions": "docs/kpis.md (also in the OpenAPI description of GET /v1/kpis)",
         "net_realized_margin": {"withheld": "the distributor's margin is not shown to a partner key"}
         if confidential
-        else {
-            **core.margin(total),
-            "by_tier": [{"tier": t, **core.margin(rollup)} for t, rollup in by_tier.items()],
-            "rebates": _rebates_note(policy),
-        },
+        else _net_margin(rt, who.tenant_id, policy, target, total, by_tier, partner_id, tier),
         "invoice_cycle_time": core.cycle_time(total, int(sla) if sla else None),
         "threshold_attainment": _attainment(
             policy, target, stored.get((who.tenant_id, ROLLUPS, DIRECTORY)), invoiced_in, total, partner_id, tier
@@ -445,12 +441,63 @@ def kpis(rt: Runtime, who: Principal, period: str, *, partner_id: str | None, ti
     return answer
 
 
-def _rebates_note(policy: dict[str, Any]) -> dict[str, Any]:
+def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target: Period) -> list[core.RebatePeriod]:
+    """The rebate and commission periods the KPI period holds whole, each as settled or, while open, as accrued."""
+    from .rebates import ACCRUALS, PERIODS
+
+    kinds = {str(p.get("period")) for p in rebate_programs(policy) or []}
+    periods = []
+    for name in core.rebate_periods_within(target, kinds):
+        state = rt.store.get(tenant_id, PERIODS, name)
+        accrued: dict[str, str] = {}
+        if state is None:
+            cursor = None
+            while True:
+                page = rt.store.query(tenant_id, ACCRUALS, limit=200, cursor=cursor, prefix=f"{name}#")
+                accrued.update({i.data["partner_id"]: i.data["total"] for i in page.items})
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+        periods.append(core.RebatePeriod(name, state.data["settled"] if state else None, accrued))
+    return periods
+
+
+def _net_margin(
+    rt: Runtime,
+    tenant_id: str,
+    policy: dict[str, Any],
+    target: Period,
+    total: dict[str, Any],
+    by_tier: dict[str, dict[str, Any]],
+    partner_id: str | None,
+    tier: str | None,
+) -> dict[str, Any]:
+    """Margin after rebates and commissions, for the scope asked and by tier (each tier: its partners' rebates)."""
+    periods = _rebate_periods(rt, tenant_id, policy, target)
+    rebates = core.rebates_by_partner(periods)
+
+    def of(partners: Any) -> int:
+        return sum(rebates.get(str(p), 0) for p in partners)
+
+    if partner_id:
+        scoped = rebates.get(partner_id, 0)
+    elif tier is not None:
+        scoped = of(by_tier[tier]["partners"])
+    else:
+        scoped = sum(rebates.values())
     if rebate_programs(policy) is None:
-        reason = "this tenant's policy has no rebate programs yet; margin is before rebates"
-        return {"included": False, "reason": reason}
-    return {"included": False, "reason": "rebate accruals are not fed into the KPI rollups yet; margin is before "
-                                         "rebates"}
+        note = {"included": False, "reason": "this tenant's policy has no rebate programs; margin is before rebates"}
+    else:
+        note = {
+            "included": True,
+            "periods": [{"period": p.name, "source": p.source} for p in periods],
+            "basis": "settled amounts for settled periods, accruals for open ones",
+        }
+    return {
+        **core.margin(total, scoped),
+        "by_tier": [{"tier": t, **core.margin(rollup, of(rollup["partners"]))} for t, rollup in by_tier.items()],
+        "rebates": note,
+    }
 
 
 def _attainment(

@@ -549,6 +549,7 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
         order_ref=data["order_ref"],
         rules=(item.rule, book.proration),
         detail={"monthly_price": format_money(monthly), "days": charge.days, "days_in_month": charge.divisor},
+        channel=data.get("channel") or "resale",
     )
     (line,) = _post_lines(posting, partner["partner_id"], core.period_of(charge.period.start), [draft])
     subscription = {
@@ -560,6 +561,7 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
         "monthly_cost": format_money(item.unit_cost * quantity),
         "activated_on": data["activated_on"],
         "order_ref": data["order_ref"],
+        "channel": draft.channel,
         "status": "active",
         "billed": [{"line_id": line["line_id"], "service_period": line["service_period"]}],
         "parked": parked,  # released right after this commit (_release_parked)
@@ -669,6 +671,7 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
             rules=(item.rule, book.cancellation),
             references_line=billed["line_id"],
             detail={"days": credit.days, "days_in_month": credit.divisor, "monthly_price": sub["monthly_price"]},
+            channel=sub.get("channel") or "resale",
         )
         credited += _post_lines(posting, sub["partner_id"], core.period_of(credit.period.start), [draft])
     posting.changes.puts.append(
@@ -753,6 +756,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
             "month_total": format_money(rating.amount),
             "invoiced_before": format_money(billed_before),
         },
+        channel=sub.data.get("channel") or "resale",
     )
     if here is not None:
         line_stored = posting.get(LINES, _line_key(here))
@@ -898,6 +902,67 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
     return Outcome("processed")
 
 
+def invoice_paid(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    """The ERP recorded the partner's payment of an issued invoice: the invoice keeps the day it was paid, which
+    programs with a `paid` basis read (commissions are paid on paid revenue, PA-8.2)."""
+    data, book = posting.data, posting.book
+    stored = posting.get(INVOICES, data["invoice_id"])
+    if stored is None or stored.data["partner_id"] != partner["partner_id"]:
+        return _fail(
+            posting,
+            "rating_failure",
+            f"invoice {data['invoice_id']} is not an invoice of partner {partner['partner_id']}",
+            partner_id=partner["partner_id"],
+            rules=(book.finalization,),
+        )
+    invoice = stored.data
+    if invoice.get("paid_on"):
+        return Outcome("processed", f"invoice {invoice['invoice_id']} was already paid on {invoice['paid_on']}")
+    try:
+        paid = core.mark_paid(
+            invoice, paid_on=data["paid_on"], payment_ref=data.get("payment_ref"), rule=book.finalization
+        )
+    except RuleViolation as why:  # a draft: replayable once it is issued
+        return _fail(
+            posting, "rating_failure", why.detail, partner_id=partner["partner_id"], rules=(book.finalization,)
+        )
+    posting.changes.puts.append(_invoice_put(paid, stored.version))
+    posting.changes.audit.append(
+        AuditEntry(
+            actor=ACTOR,
+            action="invoice.paid",
+            subject=invoice["invoice_id"],
+            outcome=f"paid on {data['paid_on']}",
+            inputs={
+                "event_id": posting.event_id,
+                "erp_event_id": posting.erp_event_id,
+                "partner_id": invoice["partner_id"],
+                "total": invoice["total"],
+                "paid_on": data["paid_on"],
+                "payment_ref": data.get("payment_ref"),
+            },
+            policy_version=posting.tenant.policy_version,
+            rule_ids=(book.finalization.rule_id,),
+            clauses=(book.finalization.clause,),
+        )
+    )
+    posting.changes.events.append(
+        DomainEvent(
+            "revgov.billing",
+            "invoice.paid",
+            {
+                "invoice_id": invoice["invoice_id"],
+                "partner_id": invoice["partner_id"],
+                "period": invoice["period"],
+                "total": invoice["total"],
+                "paid_on": data["paid_on"],
+                "source_event_id": posting.event_id,
+            },
+        )
+    )
+    return Outcome("processed")
+
+
 USE_CASES: dict[str, Callable[[Posting, dict[str, Any]], Outcome]] = {
     "shipment.confirmed": shipment_confirmed,
     "subscription.activated": subscription_activated,
@@ -905,6 +970,7 @@ USE_CASES: dict[str, Callable[[Posting, dict[str, Any]], Outcome]] = {
     "service.completed": service_completed,
     "usage.reported": usage_reported,
     "support.logged": support_logged,
+    "invoice.paid": invoice_paid,
 }
 
 

@@ -57,7 +57,7 @@ STATEMENTS = "RBTSTATEMENT"  # settlement#partner#page -> the partner's statemen
 CLAIMS = "RBTCLAIM"  # period#settlement#program#chunk -> line ids the program counted
 DISPUTES = "RBTDISPUTE"
 ADJUSTMENTS = "RBTADJUSTMENT"  # dispute id -> an accepted amount waiting for the next run; lookup by status
-SALES_FACTS, INVOICE_LINES = "SALESFACT", "INVOICELINE"  # billing's (services.billing)
+SALES_FACTS, INVOICE_LINES, INVOICES = "SALESFACT", "INVOICELINE", "INVOICE"  # billing's (services.billing)
 SOURCE = "revgov.rebates"
 ACTOR = "system:rebates"
 DISPUTE_EFFECT = "rebate.dispute"
@@ -129,6 +129,13 @@ def _line_key(line: dict[str, Any]) -> str:
     return f"{line['partner_id']}#{line['month']}#{line['line_id']}"
 
 
+def _with_payments(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts with the day their invoice was paid (`paid_on`, set on the invoice by the ERP's invoice.paid), which
+    a `paid` basis reads: a sales fact is written when its line is posted, long before the invoice is paid."""
+    invoices = _get_many(rt, tenant_id, INVOICES, sorted({str(f["invoice_id"]) for f in facts}))
+    return [{**f, "paid_on": f.get("paid_on") or invoices.get(str(f["invoice_id"]), {}).get("paid_on")} for f in facts]
+
+
 def _with_invoice_lines(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Facts completed from billing's invoice lines with what rebates need and a sales fact may not carry yet:
     the order reference (to tell one order line invoiced twice) and the line a credit note credits."""
@@ -154,9 +161,12 @@ def _with_invoice_lines(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
 def project(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Write the rebate line of each fact that is new or changed (a usage line re-rated); returns those lines.
     A credit note is projected into the period of the line it credits (`lines.rebate_line`)."""
-    facts = _with_invoice_lines(rt, tenant_id, facts)
+    facts = _with_payments(rt, tenant_id, _with_invoice_lines(rt, tenant_id, facts))
     references = sorted({str(f["references_line"]) for f in facts if f.get("references_line")})
-    credited = _get_many(rt, tenant_id, SALES_FACTS, references)
+    credited = {
+        str(f["line_id"]): f
+        for f in _with_payments(rt, tenant_id, list(_get_many(rt, tenant_id, SALES_FACTS, references).values()))
+    }
     lines = [rebate_line(fact, credited.get(str(fact.get("references_line")))) for fact in facts]
     stored = _get_many(rt, tenant_id, PROJECTION, [_line_key(ln) for ln in lines])
     changed = [ln for ln in lines if stored.get(_line_key(ln), {}).get("fact_hash") != ln["fact_hash"]]
@@ -236,23 +246,37 @@ def _sync(rt: Runtime, tenant: Tenant, book: RebateBook, months: list[int]) -> N
 
 
 # --- accruals ------------------------------------------------------------------------------------------------------
-def accrue_from_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
-    """The handler's use case for `invoice.lines_posted`: project its lines, refresh each touched accrual."""
+def _event_detail(bus_event: dict[str, Any]) -> dict[str, Any]:
     detail = bus_event.get("detail")
+    kind = bus_event.get("detail-type")
+    wanted = {"invoice.lines_posted": ("line_ids", list), "invoice.paid": ("invoice_id", str)}.get(str(kind))
     if (
         bus_event.get("source") != "revgov.billing"
-        or bus_event.get("detail-type") != "invoice.lines_posted"
+        or wanted is None
         or not isinstance(detail, dict)
         or not isinstance(detail.get("tenant_id"), str)
-        or not isinstance(detail.get("line_ids"), list)
+        or not isinstance(detail.get(wanted[0]), wanted[1])
     ):
-        raise MalformedRequest("not an invoice.lines_posted event with tenant_id and line_ids")
+        raise MalformedRequest(
+            "not an invoice.lines_posted event with tenant_id and line_ids, or an invoice.paid event with tenant_id "
+            "and invoice_id"
+        )
+    return detail
+
+
+def accrue_from_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
+    """The handler's use case for `invoice.lines_posted` (project its lines) and `invoice.paid` (project the paid
+    invoice's lines again, now paid): then refresh each touched accrual."""
+    detail = _event_detail(bus_event)
     tenant_id = detail["tenant_id"]
     try:
         tenant, book = _book(rt, tenant_id)
     except (NotFound, RuleViolation) as why:  # offboarded meanwhile, or no programs: nothing accrues
         return {"status": "skipped", "reason": why.detail}
-    facts = list(_get_many(rt, tenant_id, SALES_FACTS, [str(x) for x in detail["line_ids"]]).values())
+    if "line_ids" in detail:
+        facts = list(_get_many(rt, tenant_id, SALES_FACTS, [str(x) for x in detail["line_ids"]]).values())
+    else:
+        facts = [item.data for item in _pages(rt, tenant_id, SALES_FACTS, f"{detail['invoice_id']}.")]
     changed = project(rt, tenant_id, facts)
     touched = _periods(book, changed)
     _mark_retro(rt, tenant_id, _retro(touched))
@@ -400,14 +424,13 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
     _sync(rt, tenant, book, _sync_months(book, period, today))
     draft = _draft(rt, who, tenant, book, period, run, today)
     try:
-        rt.commit(who.tenant_id, draft.final)
+        rt.commit(who.tenant_id, draft.final)  # the settlement, its exceptions and its audit records, or nothing
     except Conflict:  # the same period and run was settled meanwhile: answer that one
         winner = rt.store.get(who.tenant_id, SETTLEMENT_KEYS, f"{period.name}#{run}")
         if winner is None:
             raise
         return 201, {**summary(_settlement(rt, who.tenant_id, winner.data["settlement_id"]), who), "replayed": True}
-    header = _open_exceptions(rt, tenant, book, draft)
-    return 201, {**summary(header, who), "replayed": False}
+    return 201, {**summary(draft.header, who), "replayed": False}
 
 
 class _Draft:
@@ -657,7 +680,7 @@ def _draft(
         "partners": header_partners,
         "totals": totals,
         "findings": dict(counts),
-        "exceptions": [],
+        "exceptions": _exceptions(rt, tenant, draft, period),
         "rule_id": book.settlement_rule.rule_id,
         "clause": book.settlement_rule.clause,
     }
@@ -805,23 +828,37 @@ def _adjustment_put(adjustment: dict[str, Any], version: int | None) -> Put:
     )
 
 
-def _open_exceptions(rt: Runtime, tenant: Tenant, book: RebateBook, draft: _Draft) -> dict[str, Any]:
-    """One exception per category and partner for what the run found, then the header names them."""
-    grouped: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+_MAX_PARTNERS_NAMED = 100  # per exception; every finding is in its partner's statement anyway
+
+
+def _partner_findings(found: list[Finding]) -> dict[str, Any]:
+    kinds: dict[str, int] = defaultdict(int)
+    for f in found:
+        kinds[f.kind] += 1
+    return {
+        "kinds": dict(kinds),
+        "lines": len(found),
+        "revenue": format_money(Decimal(sum(f.revenue for f in found)) / 100),
+        "line_ids": [f.line_id for f in found[:50]],
+    }
+
+
+def _exceptions(rt: Runtime, tenant: Tenant, draft: _Draft, period: Period) -> list[str]:
+    """One exception per category the run found (duplicate claims, leakage), naming each partner and its lines,
+    added to the settlement's own commit: a settlement never exists without its exceptions, and one per category
+    (not per partner) keeps that commit inside DynamoDB's 100 items however many partners are affected."""
+    grouped: dict[str, dict[str, list[Finding]]] = defaultdict(lambda: defaultdict(list))
     for finding in draft.findings:
-        grouped[(finding.category, finding.partner_id)].append(finding)
+        grouped[finding.category][finding.partner_id].append(finding)
     opened: list[str] = []
-    batch = Changes()
-    for (category, partner_id), found in sorted(grouped.items()):
-        kinds: dict[str, int] = defaultdict(int)
-        for f in found:
-            kinds[f.kind] += 1
+    for category, by_partner in sorted(grouped.items()):
+        found = [f for partner_id in sorted(by_partner) for f in by_partner[partner_id]]
         reasons = list(
             {
                 (f.rule.rule_id, f.kind): {**f.rule.as_dict(), "message": f"{f.kind}: {f.message}"} for f in found
             }.values()
         )
-        revenue = sum(f.revenue for f in found)
+        ranked = sorted(by_partner, key=lambda pid: (-sum(f.revenue for f in by_partner[pid]), pid))
         case, changes = cases.open_case(
             rt,
             tenant.policy,
@@ -832,40 +869,21 @@ def _open_exceptions(rt: Runtime, tenant: Tenant, book: RebateBook, draft: _Draf
             requested_by=ACTOR,
             reasons=reasons[:10],
             risk_score=min(100, 40 + len(found)),
-            partner_id=partner_id,
+            partner_id=ranked[0] if len(ranked) == 1 else None,
             context={
                 "settlement_id": draft.settlement_id,
-                "period": draft.header["period"],
-                "kinds": dict(kinds),
-                "lines": len(found),
-                "revenue": format_money(Decimal(revenue) / 100),
-                "line_ids": [f.line_id for f in found[:50]],
+                "period": period.name,
+                **_partner_findings(found),
+                "partner_count": len(ranked),
+                "partners": {pid: _partner_findings(by_partner[pid]) for pid in ranked[:_MAX_PARTNERS_NAMED]},
             },
             policy_version=tenant.policy_version,
         )
         opened.append(case["case_id"])
-        for attr in ("puts", "audit", "events"):
-            getattr(batch, attr).extend(getattr(changes, attr))
-        if len(opened) % 20 == 0:
-            rt.commit(tenant.tenant_id, batch)
-            batch = Changes()
-    if batch.puts:
-        rt.commit(tenant.tenant_id, batch)
-    header = draft.header
-    if opened:
-        for _ in range(_ATTEMPTS):
-            stored = rt.store.get(tenant.tenant_id, SETTLEMENTS, draft.settlement_id)
-            assert stored is not None
-            header = {**stored.data, "exceptions": opened}
-            try:
-                rt.store.commit(
-                    tenant.tenant_id,
-                    Changes(puts=[Put(SETTLEMENTS, draft.settlement_id, header, expected_version=stored.version)]),
-                )
-                break
-            except Conflict:
-                continue
-    return header
+        draft.final.puts += changes.puts
+        draft.final.audit += changes.audit
+        draft.final.events += changes.events
+    return opened
 
 
 def _settlement(rt: Runtime, tenant_id: str, settlement_id: str) -> dict[str, Any]:

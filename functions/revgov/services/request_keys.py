@@ -15,7 +15,12 @@ from ..runtime import Runtime
 
 REQUEST_KEYS = "REQUESTKEY"
 KEEP_SECONDS = 48 * 3600
-_KEY = re.compile(r"^[A-Za-z0-9._:~-]{1,128}$")
+KEY_PATTERN = r"^[A-Za-z0-9._:~-]{1,128}$"
+KEY_HELP = (
+    "Makes the request safe to retry: the same key and body answer the first response (kept 48 h); the same key "
+    "with another body is refused (422). 1 to 128 letters, digits or ._:~-"
+)
+_KEY = re.compile(KEY_PATTERN)
 
 
 def remember(

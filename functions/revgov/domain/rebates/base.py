@@ -17,7 +17,7 @@ import numpy as np
 
 from ..money import format_money, round_money
 from .ledger import Flags, Ints, SalesLedger
-from .policy import PartnerFacts, Period, Program, Rule
+from .policy import PartnerFacts, Period, Program, Rule, Tier
 
 HUNDRED = Decimal(100)
 
@@ -91,6 +91,40 @@ def shown(cents: int) -> str:
 
 def tier_view(rule: Rule, threshold: int, percent: Decimal) -> dict[str, Any]:
     return {**rule.as_dict(), "from": shown(threshold), "percent": f"{percent:f}"}
+
+
+@dataclass(frozen=True)
+class TierStanding:
+    """Where a partner's basis stands on a tiered program: the tier reached and the next one, if any."""
+
+    basis: int  # cents
+    reached: Tier
+    following: Tier | None
+
+    @property
+    def views(self) -> dict[str, Any]:
+        """What a PartnerAmount says of the standing: tier reached, next tier, volume still needed."""
+        nxt = self.following
+        return {
+            "reached": tier_view(self.reached.rule, self.reached.threshold, self.reached.percent),
+            "next": tier_view(nxt.rule, nxt.threshold, nxt.percent) if nxt else None,
+            "needed": nxt.threshold - self.basis if nxt else None,
+        }
+
+
+def tier_standings(program: Program, ctx: RatingContext) -> tuple[Flags, dict[int, TierStanding]]:
+    """The lines a tiered program counts in the period and, per partner with any, its basis and tier standing:
+    the setup every tiered model shares."""
+    tiers = program.tiers
+    counted = ctx.in_period()
+    basis = ctx.ledger.per_partner(ctx.ledger.amount, counted)
+    thresholds = np.asarray([t.threshold for t in tiers], dtype=np.int64)
+    reached = np.searchsorted(thresholds, np.maximum(basis, 0), side="right") - 1
+    standings = {}
+    for p in ctx.active_partners(counted):
+        top = int(reached[p])
+        standings[p] = TierStanding(int(basis[p]), tiers[top], tiers[top + 1] if top + 1 < len(tiers) else None)
+    return counted, standings
 
 
 class RebateModel(ABC):

@@ -50,7 +50,11 @@ def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = No
         "paid_on": source.get("paid_on"),
         "channel": source.get("channel") or "resale",
     }
-    line["fact_hash"] = sha256_hex({k: v for k, v in fact.items() if k != "event_ids"})[:16]
+    # A credit note's line changes when the line it credits does (its invoice paid, say): both are in the hash.
+    hashed = {k: v for k, v in fact.items() if k != "event_ids"}
+    if credited is not None:
+        hashed["credited"] = {k: line[k] for k in ("promotions", "discount_percent", "paid_on", "channel")}
+    line["fact_hash"] = sha256_hex(hashed)[:16]
     return with_numbers(line)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from ...domain.access import Role
 from ...services import rebates, request_keys
 from ..http import Answer, Call
-from ..registry import STAFF, QueryParam, operation
+from ..registry import STAFF, HeaderParam, QueryParam, operation
 
 FINANCE = frozenset({Role.FINANCE})
 READERS = frozenset(STAFF | {Role.PARTNER})
@@ -51,6 +51,7 @@ def list_accruals(call: Call) -> dict[str, Any]:
     status=201,
     body_schema="api/rebate-settlement.schema.json",
     example={"period": "2026-Q3", "run": 1},
+    headers=(HeaderParam("Idempotency-Key", request_keys.KEY_HELP, request_keys.KEY_PATTERN),),
 )
 def settle_period(call: Call) -> Answer:
     status, body = request_keys.remember(
