@@ -324,6 +324,46 @@ def test_signed_erp_events_carry_channel_promotions_and_payment_so_commissions_a
     assert partners == {tenant.partner_ids["A"]: live["commission_A"]["payable"]}  # B's revenue is unpaid
 
 
+def _invoice_of(tenant: RebateTenant, partner: str, period: str, status: str) -> dict[str, Any]:
+    invoices = tenant.finance.get("/v1/invoices", status=status, period=period).json()["items"]
+    return next(i for i in invoices if i["partner_id"] == tenant.partner_ids[partner])
+
+
+def test_paying_an_invoice_also_pays_the_later_credit_note_against_it_so_the_commission_accrues_net(tenant):
+    flow = FLOWS["paid_credit_note"]
+    tenant.send([flow["activation"]])
+    october = _invoice_of(tenant, "A", "2026-10", "draft")
+    assert october["total"] == flow["october_total"], flow["why"]
+    assert tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize").status_code == 200
+    tenant.send([flow["cancellation"]])
+    november = tenant.finance.get(f"/v1/invoices/{_invoice_of(tenant, 'A', '2026-11', 'draft')['invoice_id']}").json()
+    [credit] = [ln for ln in november["lines"] if ln["amount"].startswith("-")]
+    assert credit["amount"] == flow["credit"] and credit["references_line"].startswith(october["invoice_id"])
+    wait_until(tenant.all_facts_projected, 30, what="the credit note projected before the payment")
+    assert _payable(tenant.accrual(tenant.finance, "A", "2026-10"), "RBT-SALES-AGENT") == "0.00"  # not paid yet
+    tenant.send(
+        [
+            {
+                "id": "RB-PCN-A-PAID",
+                "type": "invoice.paid",
+                "occurred_at": f"{flow['paid_on']}T09:00:00Z",
+                "data": {"partner": "A", "invoice_id": october["invoice_id"], "paid_on": flow["paid_on"]},
+            }
+        ]
+    )
+    wait_until(lambda: _payable(tenant.accrual(tenant.finance, "A", "2026-10"), "RBT-SALES-AGENT") != "0.00", 60)
+    commission = _programs(tenant.accrual(tenant.finance, "A", "2026-10") or {})["RBT-SALES-AGENT"]
+    expected = flow["commission_A"]
+    assert (commission["basis_revenue"], commission["payable"]) == (expected["basis_revenue"], expected["payable"]), (
+        expected["why"]
+    )
+    settled = _settle(tenant, "2026-10")
+    assert settled.status_code == 201, settled.text
+    assert {p["partner_id"]: p["total"] for p in settled.json()["partners"]} == {
+        tenant.partner_ids["A"]: expected["payable"]
+    }  # the settlement agrees with the accrual: nothing was waiting for it to re-rate
+
+
 class LostFinalCommit:
     """The table, except that the commit that writes a settlement header is lost (a dropped connection)."""
 

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from revgov.domain import billing
-from revgov.domain.billing import BillingPolicy, LineDraft, RateTable, RuleRef, ServicePeriod
+from revgov.domain.billing import BillingPolicy, LineDraft, RateTable, ServicePeriod
 from revgov.domain.errors import Conflict, RuleViolation
+from revgov.domain.rules import Rule
 from revgov.tenant_files import load_tenant_file
 
 TENANTS = Path(__file__).resolve().parents[2] / "tenants"
 D = Decimal
-RULE = RuleRef("BILL-FINALIZATION", "SOP-2.2")
+RULE = Rule("BILL-FINALIZATION", "SOP-2.2")
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +195,7 @@ def _draft(amount, kind="shipment"):
         cost=None,
         service_period=ServicePeriod.day(date(2026, 10, 5)),
         order_ref="SO-1",
-        rules=(RuleRef("PRICE-NW-SW-24P", "PA-6.1"),),
+        rules=(Rule("PRICE-NW-SW-24P", "PA-6.1"),),
     )
 
 

@@ -17,23 +17,12 @@ from typing import Any
 from .cases import due_at
 from .errors import Conflict, RuleViolation
 from .money import format_money, round_money
+from .rules import Rule
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 # ERP detail-types that must be posted as an invoice line within the invoice SLA (PA-10.7, SOP-2.1, COP-2.1)
 SLA_TRACKED = frozenset({"shipment.confirmed", "subscription.activated", "service.completed"})
-
-
-@dataclass(frozen=True)
-class RuleRef:
-    """A policy rule as cited by a decision: its id and the contract clause it comes from."""
-
-    rule_id: str
-    clause: str
-
-    @classmethod
-    def of(cls, node: dict[str, Any]) -> RuleRef:
-        return cls(str(node["id"]), str(node["clause"]))
 
 
 # --- periods -----------------------------------------------------------------------------------------------
@@ -193,7 +182,7 @@ class RateTable:
     round_up_to_whole_unit: bool
     bands: tuple[Band, ...]
     unit_cost: Decimal | None
-    rule: RuleRef
+    rule: Rule
 
     @classmethod
     def from_policy(cls, node: dict[str, Any]) -> RateTable:
@@ -216,7 +205,7 @@ class RateTable:
             round_up_to_whole_unit=node.get("quantity_rounding", "up_to_whole_unit") == "up_to_whole_unit",
             bands=bands,
             unit_cost=None if node.get("unit_cost") is None else Decimal(node["unit_cost"]),
-            rule=RuleRef.of(node),
+            rule=Rule.of(node),
         )
 
 
@@ -260,7 +249,7 @@ class PriceItem:
     billing: str  # shipment | subscription
     list_price: Decimal  # per unit, or per month for a subscription
     unit_cost: Decimal
-    rule: RuleRef
+    rule: Rule
 
 
 @dataclass(frozen=True)
@@ -268,27 +257,27 @@ class MilestoneService:
     service: str
     name: str
     entitlement: str | None  # the partner entitlement that puts the service in contracted scope
-    rule: RuleRef
+    rule: Rule
 
 
 @dataclass(frozen=True)
 class BillingPolicy:
     sla_hours: int
-    sla: RuleRef
-    invoicing: RuleRef
-    finalization: RuleRef
-    late_events: RuleRef
-    proration: RuleRef
-    cancellation: RuleRef
+    sla: Rule
+    invoicing: Rule
+    finalization: Rule
+    late_events: Rule
+    proration: Rule
+    cancellation: Rule
     prices: dict[str, PriceItem]
     usage: dict[str, RateTable]
     milestones: dict[str, Decimal]
-    milestone_rule: RuleRef
+    milestone_rule: Rule
     services: dict[str, MilestoneService]
     overage_rate: Decimal
     overage_entitlement: str
     overage_sku: str
-    overage: RuleRef
+    overage: Rule
 
     @classmethod
     def from_policy(cls, policy: dict[str, Any]) -> BillingPolicy:
@@ -302,12 +291,12 @@ class BillingPolicy:
         support = billing["support_overage"]
         return cls(
             sla_hours=int(billing["invoice_sla"]["hours"]),
-            sla=RuleRef.of(billing["invoice_sla"]),
-            invoicing=RuleRef.of(billing["invoicing"]),
-            finalization=RuleRef.of(billing["finalization"]),
-            late_events=RuleRef.of(billing["late_events"]),
-            proration=RuleRef.of(billing["proration"]),
-            cancellation=RuleRef.of(billing["cancellation_credit"]),
+            sla=Rule.of(billing["invoice_sla"]),
+            invoicing=Rule.of(billing["invoicing"]),
+            finalization=Rule.of(billing["finalization"]),
+            late_events=Rule.of(billing["late_events"]),
+            proration=Rule.of(billing["proration"]),
+            cancellation=Rule.of(billing["cancellation_credit"]),
             prices={
                 p["sku"]: PriceItem(
                     p["sku"],
@@ -316,21 +305,21 @@ class BillingPolicy:
                     p["billing"],
                     Decimal(p["list_price"]),
                     Decimal(p["unit_cost"]),
-                    RuleRef.of(p),
+                    Rule.of(p),
                 )
                 for p in billing["price_list"]
             },
             usage={t["metric"]: RateTable.from_policy(t) for t in billing["usage_rates"]},
             milestones=percents,
-            milestone_rule=RuleRef.of(schedule),
+            milestone_rule=Rule.of(schedule),
             services={
-                s["service"]: MilestoneService(s["service"], s["name"], s.get("entitlement"), RuleRef.of(s))
+                s["service"]: MilestoneService(s["service"], s["name"], s.get("entitlement"), Rule.of(s))
                 for s in billing["services"]
             },
             overage_rate=Decimal(support["hourly_rate"]),
             overage_entitlement=support["entitlement"],
             overage_sku=support["sku"],
-            overage=RuleRef.of(support),
+            overage=Rule.of(support),
         )
 
 
@@ -349,7 +338,7 @@ class LineDraft:
     cost: Decimal | None
     service_period: ServicePeriod
     order_ref: str | None
-    rules: tuple[RuleRef, ...]
+    rules: tuple[Rule, ...]
     references_line: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     # How it was sold, as the ERP says: what rebate and commission programs select lines by (PA-6.5, PA-8.x).
@@ -483,7 +472,7 @@ def rerate_line(
     return {**invoice, "total": format_money(Decimal(invoice["total"]) + delta)}, updated
 
 
-def finalize(invoice: dict[str, Any], *, actor: str, at: str, rule: RuleRef) -> dict[str, Any]:
+def finalize(invoice: dict[str, Any], *, actor: str, at: str, rule: Rule) -> dict[str, Any]:
     """Issue a draft invoice: only after its month has ended, never with nothing to pay; immutable afterwards."""
     if invoice["status"] != "draft":
         raise Conflict(
@@ -500,7 +489,7 @@ def finalize(invoice: dict[str, Any], *, actor: str, at: str, rule: RuleRef) -> 
     return {**invoice, "status": "finalized", "finalized_at": at, "finalized_by": actor}
 
 
-def mark_paid(invoice: dict[str, Any], *, paid_on: str, payment_ref: str | None, rule: RuleRef) -> dict[str, Any]:
+def mark_paid(invoice: dict[str, Any], *, paid_on: str, payment_ref: str | None, rule: Rule) -> dict[str, Any]:
     """An issued invoice paid in full on `paid_on`; a draft is not issued yet and cannot be paid."""
     if invoice["status"] != "finalized":
         raise RuleViolation(

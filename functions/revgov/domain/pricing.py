@@ -12,17 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from .money import format_money, round_money
+from .rules import Rule
 
 HUNDRED = Decimal(100)
 PCT = Decimal("0.01")
 ALLOW, APPROVAL, DENY = "allow", "approval_required", "deny"
 _SEVERITY = {ALLOW: 0, APPROVAL: 1, DENY: 2}
-
-
-@dataclass(frozen=True)
-class Rule:
-    rule_id: str
-    clause: str
 
 
 @dataclass(frozen=True)
@@ -65,10 +60,6 @@ class PricingIndex:
     quote_validity_days: int
 
 
-def _rule(node: dict[str, Any]) -> Rule:
-    return Rule(node["id"], node["clause"])
-
-
 def compile_pricing(pricing: dict[str, Any]) -> PricingIndex:
     caps = pricing["discount_caps"]
     stacking = pricing["stacking"]
@@ -81,7 +72,7 @@ def compile_pricing(pricing: dict[str, Any]) -> PricingIndex:
             p["starts_on"],
             p["ends_on"],
             bool(p.get("exclusive", False)),
-            _rule(p),
+            Rule.of(p),
         )
         for p in pricing.get("promotions", [])
     }
@@ -91,27 +82,27 @@ def compile_pricing(pricing: dict[str, Any]) -> PricingIndex:
             for tier, by_family in caps["caps"].items()
             for family, pct in by_family.items()
         },
-        cap_rule=_rule(caps),
+        cap_rule=Rule.of(caps),
         max_combined=Decimal(stacking["max_combined_percent"]),
         max_combined_rule=Rule(stacking["max_combined_id"], stacking["clause"]),
         finance_threshold=Decimal(pricing["finance_approval"]["above_percent"]),
-        finance_rule=_rule(pricing["finance_approval"]),
+        finance_rule=Rule.of(pricing["finance_approval"]),
         margin_floor=Decimal(pricing["margin_floor"]["percent"]),
-        margin_rule=_rule(pricing["margin_floor"]),
-        below_cost_rule=_rule(pricing["below_cost"]),
+        margin_rule=Rule.of(pricing["margin_floor"]),
+        below_cost_rule=Rule.of(pricing["below_cost"]),
         stacking=stacking["mode"],
-        stacking_rule=_rule(stacking),
+        stacking_rule=Rule.of(stacking),
         registration_discount=Decimal(pricing["registration_discount"]["percent"]),
-        registration_rule=_rule(pricing["registration_discount"]),
-        conflict_rule=_rule(pricing["channel_conflict"]),
+        registration_rule=Rule.of(pricing["registration_discount"]),
+        conflict_rule=Rule.of(pricing["channel_conflict"]),
         promotions=promotions,
-        exclusive_rule=_rule(pricing["exclusive_promotions"]),
+        exclusive_rule=Rule.of(pricing["exclusive_promotions"]),
         standard_terms={tier: frozenset(days) for tier, days in terms.get("standard_days_by_tier", {}).items()},
         default_terms=frozenset(terms["standard_days"]),
         max_payment_days=terms.get("max_days"),
-        terms_rule=_rule(terms),
-        partner_status_rule=_rule(pricing["partner_must_be_active"]),
-        certification_rule=_rule(pricing["certification_required"]),
+        terms_rule=Rule.of(terms),
+        partner_status_rule=Rule.of(pricing["partner_must_be_active"]),
+        certification_rule=Rule.of(pricing["certification_required"]),
         quote_validity_days=int(pricing.get("quote_validity_days", 30)),
     )
 
@@ -160,8 +151,7 @@ class Finding:
 
     def as_dict(self) -> dict[str, Any]:
         found = {
-            "rule_id": self.rule.rule_id,
-            "clause": self.rule.clause,
+            **self.rule.as_dict(),
             "outcome": self.outcome,
             "message": self.message,
         }
@@ -321,8 +311,7 @@ def _check_line(
         "quantity": line["quantity"],
         "list_price": format_money(list_price),
         "discount_components": [
-            {"source": source, "percent": _pct(pct)}
-            | ({"rule_id": rule.rule_id, "clause": rule.clause} if rule else {})
+            {"source": source, "percent": _pct(pct)} | (rule.as_dict() if rule else {})
             for source, pct, rule in components
         ],
         "combined_discount_percent": _pct(combined),
@@ -386,9 +375,7 @@ def check_quote(
     reasons: dict[tuple[str, str], dict[str, str]] = {}
     for finding in every:
         key = (finding.rule.rule_id, finding.message)
-        reasons.setdefault(
-            key, {"rule_id": finding.rule.rule_id, "clause": finding.rule.clause, "message": finding.message}
-        )
+        reasons.setdefault(key, {**finding.rule.as_dict(), "message": finding.message})
     return {
         "outcome": outcome,
         "approval_categories": categories if outcome == APPROVAL else [],

@@ -20,9 +20,10 @@ from .. import schemas
 from ..domain import billing as core
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.billing import BillingPolicy, LineDraft, RuleRef, ServicePeriod
+from ..domain.billing import BillingPolicy, LineDraft, ServicePeriod
 from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, NotFound, RevgovError, RuleViolation
 from ..domain.money import format_money, round_money
+from ..domain.rules import Rule
 from ..domain.tenants import Tenant
 from ..ports import Changes, Delete, DomainEvent, Page, Put, Stored
 from ..runtime import Runtime
@@ -362,14 +363,14 @@ def _open_exception(
     message: str,
     *,
     partner_id: str | None,
-    rules: tuple[RuleRef, ...] = (),
+    rules: tuple[Rule, ...] = (),
     context: dict[str, Any] | None = None,
 ) -> str | None:
     """One exception per event and category, in this commit; None when this event already opened it."""
     marker = f"{posting.erp_event_id}#{category}"
     if posting.get(CASE_MARKERS, marker) is not None:
         return None
-    reasons = [{"rule_id": r.rule_id, "clause": r.clause, "message": message} for r in rules] or [
+    reasons = [{**r.as_dict(), "message": message} for r in rules] or [
         {"rule_id": None, "clause": None, "message": message}
     ]
     case, opened = cases.open_case(
@@ -402,7 +403,7 @@ def _open_exception(
 
 
 def _fail(
-    posting: Posting, category: str, message: str, *, partner_id: str | None, rules: tuple[RuleRef, ...] = ()
+    posting: Posting, category: str, message: str, *, partner_id: str | None, rules: tuple[Rule, ...] = ()
 ) -> Outcome:
     """Not billable as it stands (unknown partner or SKU, rating failure): an exception; replayable once fixed."""
     case_id = _open_exception(posting, category, message, partner_id=partner_id, rules=rules)
@@ -809,11 +810,11 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
             partner_id=partner["partner_id"],
             rules=(book.milestone_rule,),
         )
-    rules: tuple[RuleRef, ...] = (service.rule, book.milestone_rule)
+    rules: tuple[Rule, ...] = (service.rule, book.milestone_rule)
     if service.entitlement:
         answer = entitlement(posting, partner["partner_id"], service.entitlement, data["accepted_on"])
         if answer["rule_id"]:
-            rules += (RuleRef(answer["rule_id"], answer["clause"]),)
+            rules += (Rule(answer["rule_id"], answer["clause"]),)
         if not answer["entitled"] and not data.get("change_order_ref"):
             case_id = _open_exception(
                 posting,
@@ -869,9 +870,9 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
         "allowance": f"{allowance:f}",
     }
     posting.changes.puts.append(_put_over(SUPPORT_HOURS, key, counter, stored))
-    rules: tuple[RuleRef, ...] = (book.overage,)
+    rules: tuple[Rule, ...] = (book.overage,)
     if answer["rule_id"]:
-        rules += (RuleRef(answer["rule_id"], answer["clause"]),)
+        rules += (Rule(answer["rule_id"], answer["clause"]),)
     if over == 0:
         return Outcome("processed", f"{used + hours} of {allowance} support hours used in {quarter}")
     if data["severity"] != 1 and not data.get("overage_approved"):

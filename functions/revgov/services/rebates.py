@@ -277,6 +277,7 @@ def accrue_from_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
         facts = list(_get_many(rt, tenant_id, SALES_FACTS, [str(x) for x in detail["line_ids"]]).values())
     else:
         facts = [item.data for item in _pages(rt, tenant_id, SALES_FACTS, f"{detail['invoice_id']}.")]
+        facts += _credit_notes_against(rt, tenant_id, facts)
     changed = project(rt, tenant_id, facts)
     touched = _periods(book, changed)
     _mark_retro(rt, tenant_id, _retro(touched))
@@ -284,6 +285,21 @@ def accrue_from_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
         refresh_accrual(rt, tenant, book, pid, period, detail.get("event_id")) for pid, period in sorted(touched)
     ]
     return {"status": "processed", "lines": len(changed), "accruals": [a for a in refreshed if a]}
+
+
+def _credit_notes_against(rt: Runtime, tenant_id: str, paid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sales facts of the credit notes, on later invoices, already projected against the lines of a paid invoice:
+    a credit note is as paid as the line it credits, so the payment re-rates them with the invoice's own lines
+    (a settlement would, but a `paid` basis accrual must not count the line in full until then)."""
+    credited = {str(f["line_id"]) for f in paid}
+    projected = sorted({f"{f['partner_id']}#{f['period']}#" for f in paid})  # credit notes sit in their line's month
+    notes = [
+        str(item.data["line_id"])
+        for prefix in projected
+        for item in _pages(rt, tenant_id, PROJECTION, prefix)
+        if item.data.get("credited_line") in credited and item.data["line_id"] not in credited
+    ]
+    return list(_get_many(rt, tenant_id, SALES_FACTS, notes).values())
 
 
 def _months_needed(book: RebateBook, period: Period, partners: dict[str, PartnerFacts]) -> set[int]:

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..money import format_money, round_money
+from ..rules import Rule
 from .ledger import Flags, Ints, SalesLedger
-from .policy import PartnerFacts, Period, Program, Rule, Tier
+from .policy import PartnerFacts, Period, Program, Tier
 
 HUNDRED = Decimal(100)
 

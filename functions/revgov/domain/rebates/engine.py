@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..money import format_money
+from ..rules import Rule
 from .base import ProgramRating, RatingContext, model_for, money_of, percent_of, shown
 from .ledger import DUPLICATE_KINDS, Flags, Ints, SalesLedger
-from .policy import PartnerFacts, Period, Program, RebateBook, Rule, month_name
+from .policy import PartnerFacts, Period, Program, RebateBook, month_name
 
 DUPLICATE, LEAKAGE = "duplicate_rebate", "rebate_leakage"
 ZERO = Decimal("0.00")

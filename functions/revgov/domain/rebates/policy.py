@@ -11,22 +11,10 @@ from typing import Any
 
 from ..errors import FieldError, RuleViolation
 from ..money import CENT
+from ..rules import Rule
 
 QUARTER, MONTH = "quarter", "month"
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # program years a period can be named in (its baseline year included)
-
-
-@dataclass(frozen=True)
-class Rule:
-    rule_id: str
-    clause: str
-
-    @classmethod
-    def of(cls, node: Mapping[str, Any]) -> Rule:
-        return cls(str(node["id"]), str(node["clause"]))
-
-    def as_dict(self) -> dict[str, str]:
-        return {"rule_id": self.rule_id, "clause": self.clause}
 
 
 def cents(amount: str | Decimal) -> int:
