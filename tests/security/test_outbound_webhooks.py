@@ -6,6 +6,7 @@ webhook and retried by the queue until answered 2xx."""
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import socket
 import ssl
@@ -156,6 +157,82 @@ def test_a_failed_delivery_is_retried_until_answered_and_then_never_again(victim
         assert attempts == ["1", "2", "3"]
     finally:
         subscriptions.delete(rt, victim.principal("admin"), made["subscription_id"])
+
+
+def test_retries_back_off_exponentially_with_jitter_up_to_a_cap():
+    from revgov.domain.webhooks import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS, retry_delay
+
+    lows = [retry_delay(attempt, 0.0) for attempt in range(1, 12)]
+    highs = [retry_delay(attempt, 0.999) for attempt in range(1, 12)]
+    assert highs[0] == RETRY_BASE_SECONDS and lows[0] == RETRY_BASE_SECONDS // 2
+    assert all(b == min(2 * a, RETRY_CAP_SECONDS) for a, b in itertools.pairwise(highs))
+    assert max(highs) == RETRY_CAP_SECONDS and all(lo * 2 == hi for lo, hi in zip(lows, highs, strict=True))
+
+
+def test_the_webhook_queue_keeps_an_event_as_long_as_its_deliveries_have_attempts():
+    from revgov.domain.webhooks import MAX_DELIVERY_ATTEMPTS
+    from revgov.resources import load_rules
+    from support import ROOT
+
+    [rule] = [r for r in load_rules(ROOT / "events") if r.handler == "deliver_webhooks"]
+    assert rule.max_receive_count == MAX_DELIVERY_ATTEMPTS
+
+
+def test_a_delivery_that_keeps_failing_backs_off_then_fails_for_good(victim, stack, receiver, monkeypatch):
+    from revgov.domain.webhooks import MAX_DELIVERY_ATTEMPTS
+
+    base, handler = receiver
+    handler.answer = 503
+    rt = _runtime(stack, loopback=True)
+    made = _subscribe(rt, victim, f"{base}/hook")
+    event, waits = _event(victim, 9), []
+    try:
+        for attempt in range(1, MAX_DELIVERY_ATTEMPTS):
+            with pytest.raises(subscriptions.DeliveryFailed) as failed:
+                subscriptions.deliver(rt, event)
+            waits.append(failed.value.retry_in)
+            [record] = subscriptions.deliveries(rt, victim.tenant_id, event["detail"]["event_id"])
+            assert (record["status"], record["attempts"]) == ("retrying", attempt) and record["next_attempt_at"]
+        assert subscriptions.deliver(rt, event) == 0  # the last attempt: not retried again
+        [record] = subscriptions.deliveries(rt, victim.tenant_id, event["detail"]["event_id"])
+        assert (record["status"], record["attempts"], record["next_attempt_at"]) == ("failed", 8, None)
+        assert len(handler.seen) == MAX_DELIVERY_ATTEMPTS
+        assert waits[-1] > 4 * waits[0], waits  # exponential, whatever the jitter drew
+    finally:
+        subscriptions.delete(rt, victim.principal("admin"), made["subscription_id"])
+
+
+def test_the_handler_delays_a_failed_events_redelivery_on_its_queue(victim, stack, receiver):
+    """deliver_webhooks changes the message's visibility to the backoff delay: with a queue that would hand the
+    message back at once (visibility 0), it is not receivable again until the delay has passed."""
+    import boto3
+
+    from revgov.edge.handlers import deliver_webhooks
+
+    base, handler = receiver
+    handler.answer = 500
+    config = stack.runtime.settings
+    sqs = boto3.client("sqs", region_name=config.region, endpoint_url=config.endpoint_url)
+    url = sqs.create_queue(QueueName=f"probe-backoff-{victim.tenant_id}", Attributes={"VisibilityTimeout": "0"})[
+        "QueueUrl"
+    ]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    made = _subscribe(stack.runtime, victim, f"{base}/hook")
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(_event(victim, 10)))
+        [message] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+        record = {
+            "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
+            "eventSource": "aws:sqs", "eventSourceARN": arn,
+        }
+        assert deliver_webhooks({"Records": [record]}, None)["batchItemFailures"] == [
+            {"itemIdentifier": message["MessageId"]}
+        ]
+        assert len(handler.seen) == 1
+        assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages"), "redelivered without delay"
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+        subscriptions.delete(stack.runtime, victim.principal("admin"), made["subscription_id"])
 
 
 def test_a_name_that_now_resolves_inside_is_not_delivered_to(victim, stack):

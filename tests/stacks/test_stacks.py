@@ -210,7 +210,7 @@ def test_every_catalog_rule_feeds_its_handler_through_a_queue_with_dlq_and_alarm
         queue_key = target["Arn"]["Fn::GetAtt"][0]
         queue = queues[queue_key]["Properties"]
         dlq_key = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-        assert queue["RedrivePolicy"]["maxReceiveCount"] == RULES["max_receive_count"]
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == rule.max_receive_count
         assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_key, "Arn"]}
         assert queue["SqsManagedSseEnabled"] and queues[dlq_key]["Properties"]["SqsManagedSseEnabled"]
         function_key, _ = handlers[f"app.{rule.handler}"]

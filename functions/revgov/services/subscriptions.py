@@ -15,17 +15,19 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
+import random
 import re
 import socket
 import ssl
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
-from ..domain.webhooks import signature_header
+from ..domain.webhooks import MAX_DELIVERY_ATTEMPTS, retry_delay, signature_header
 from ..ports import Changes, Delete, Put
 from ..runtime import Runtime
 from ..settings import Settings
@@ -46,7 +48,12 @@ Sender = Callable[[str, list[str], bytes, dict[str, str]], int]
 
 
 class DeliveryFailed(Exception):
-    """At least one subscriber did not answer 2xx; the bus event is delivered again (only to those)."""
+    """At least one subscriber did not answer 2xx and has attempts left; the bus event is delivered again (only to
+    those) in `retry_in` seconds."""
+
+    def __init__(self, message: str, retry_in: int) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
 
 
 # --- the URL policy (pure, given the addresses the host resolves to) ----------------------------------------------
@@ -272,7 +279,9 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
     """POST one bus event to every active subscription of its tenant that wants its type; returns how many got it.
 
     Each (event, subscription) pair is delivered at most once successfully: a redelivery of the bus event skips
-    the subscribers that already answered 2xx. Raises DeliveryFailed if any did not, so the bus retries.
+    the subscribers that already answered 2xx. A pair that failed is `retrying` with its `next_attempt_at` (backing
+    off exponentially, with jitter, up to a cap), and `failed` for good after MAX_DELIVERY_ATTEMPTS. Raises
+    DeliveryFailed while any is retrying, so the queue delivers the event again when the first retry is due.
     """
     detail = bus_event.get("detail")
     detail_type = bus_event.get("detail-type") or bus_event.get("detail_type")
@@ -283,7 +292,7 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
     if not wanted:
         return 0
     body = delivery_body(bus_event)
-    delivered, failed = 0, []
+    delivered, failed, retry_in = 0, [], []
     for subscription in wanted:
         key = f"{event_id}#{subscription['subscription_id']}"
         previous = rt.store.get(tenant_id, DELIVERIES, key)
@@ -310,22 +319,32 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
             error = f"not delivered: {refused.detail}"
         except (OSError, ValueError, http.client.HTTPException) as unreachable:  # timeouts, refusals, TLS: OSErrors
             error = f"not delivered: {unreachable}"
+        retrying = error is not None and attempt < MAX_DELIVERY_ATTEMPTS
+        delay = retry_delay(attempt, random.random()) if retrying else None  # noqa: S311 (jitter, not a secret)
         record = {
             "event_id": event_id,
             "subscription_id": subscription["subscription_id"],
             "event_type": detail_type,
-            "status": "failed" if error else "delivered",
+            "status": ("retrying" if retrying else "failed") if error else "delivered",
             "attempts": attempt,
+            "max_attempts": MAX_DELIVERY_ATTEMPTS,
+            "next_attempt_at": _iso_after(rt, delay) if delay else None,
             "last_status": status,
             "last_error": error,
             "updated_at": rt.clock.now_iso(),
         }
         expires = rt.clock.now_ms() // 1000 + KEEP_DELIVERIES_SECONDS
         rt.store.commit(tenant_id, Changes(puts=[Put(DELIVERIES, key, record, expires_at=expires)]))
-        if error:
+        if delay:
             failed.append(f"{subscription['subscription_id']}: {error}")
-        else:
+            retry_in.append(delay)
+        elif not error:
             delivered += 1
     if failed:
-        raise DeliveryFailed(f"event {event_id}: " + "; ".join(failed))
+        raise DeliveryFailed(f"event {event_id}: " + "; ".join(failed), retry_in=min(retry_in))
     return delivered
+
+
+def _iso_after(rt: Runtime, seconds: int) -> str:
+    at = datetime.fromtimestamp(rt.clock.now_ms() / 1000 + seconds, tz=UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
