@@ -272,6 +272,9 @@ def _sell_in(party: Party, partner_id: str, period: str) -> None:
 
     wait_until(lambda: party.admin.get(f"/v1/events/{event_id}").json().get("status") == "processed", 30, what=event_id)
     wait_until(accrued, 30, what=f"an accrual of {partner_id} for {period}")
+    for invoice in finance.get("/v1/invoices", limit=200).json()["items"]:  # the period's invoice is new
+        if invoice["invoice_id"] not in party.objects.get("inv", []):
+            party.keep("inv", invoice["invoice_id"])
 
 
 def _dispute(party: Party, partner_id: str, settlement_id: str, missing: dict[str, list[str]]) -> None:
