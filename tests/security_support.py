@@ -3,8 +3,8 @@
 A `Party` is a throwaway tenant made from one of the demo tenants' configurations (northwind's or contoso's policy,
 currency and contracts) with its plan's rate limit raised, so the suites can send thousands of requests. Its keys are
 real API keys minted through the API; its partners are onboarded through the same use cases as the demo seed; its
-objects (decisions, approvals, deals, invoices, exceptions, events, keys, subscriptions, settlements, audit records)
-are made through the API or the ERP webhook, as a user would make them.
+objects (decisions, approvals, deals, invoices, exceptions, events, keys, subscriptions, settlements, disputes, audit
+records) are made through the API or the ERP webhook, as a user would make them.
 """
 
 from __future__ import annotations
@@ -236,19 +236,70 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
     else:
         missing.setdefault("sub", []).append(subscribed.text[:300])
 
-    settled = finance.post("/v1/rebates/settlements", {"period": _last_quarter()})
+    period = _last_quarter()
+    _sell_in(party, own, period)
+    settled = finance.post("/v1/rebates/settlements", {"period": period})
     if settled.status_code in (200, 201):
         settlement = settled.json()
         party.keep("set", settlement.get("settlement_id"))
+        _dispute(party, own, settlement["settlement_id"], missing)
     else:
         missing.setdefault("set", []).append(settled.text[:300])
 
     for record in admin.get("/v1/audit", limit=200).json()["items"]:
         party.keep("aud", record.get("record_id"))
-    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "aud"):
+    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "aud"):
         if not party.objects.get(kind):
             missing.setdefault(kind, []).append("none made")
     return missing
+
+
+def _sell_in(party: Party, partner_id: str, period: str) -> None:
+    """A shipment dated inside `period`, sent through the signed ERP webhook, billed and accrued as a rebate."""
+    year, quarter = int(period[:4]), int(period[-1])
+    shipped = date(year, 3 * quarter - 1, 15)  # the middle month of the quarter
+    event = shipment(party, partner_id)
+    event["occurred_at"] = f"{shipped.isoformat()}T10:00:00Z"
+    event["data"]["shipped_on"] = shipped.isoformat()
+    sent = party.erp.post({"events": [event]})
+    assert sent.status_code == 202, sent.text
+    event_id = sent.json()["results"][0]["event_id"]
+    party.keep("evt", event_id)
+    finance = party.by_role["finance"]
+
+    def accrued() -> bool:
+        return bool(finance.get("/v1/rebates/accruals", partner_id=partner_id, period=period).json().get("items"))
+
+    wait_until(lambda: party.admin.get(f"/v1/events/{event_id}").json().get("status") == "processed", 30, what=event_id)
+    wait_until(accrued, 30, what=f"an accrual of {partner_id} for {period}")
+    for invoice in finance.get("/v1/invoices", limit=200).json()["items"]:  # the period's invoice is new
+        if invoice["invoice_id"] not in party.objects.get("inv", []):
+            party.keep("inv", invoice["invoice_id"])
+
+
+def _dispute(party: Party, partner_id: str, settlement_id: str, missing: dict[str, list[str]]) -> None:
+    """The partner disputes a line of its statement, with its own key, as a reseller's portal would."""
+    partner = party.partner_keys[partner_id]
+    statement = partner.get(f"/v1/rebates/settlements/{settlement_id}").json().get("statement") or {}
+    lines = statement.get("lines", [])
+    if not lines:
+        missing.setdefault("dsp", []).append(f"no statement line for {partner_id} in {settlement_id}")
+        return
+    filed = partner.post(
+        "/v1/rebates/disputes",
+        {
+            "settlement_id": settlement_id,
+            "partner_id": partner_id,
+            "program_id": lines[0]["program_id"],
+            "amount": "100.00",
+            "reason": "an order of the quarter is missing from the statement",
+            "evidence": [{"kind": "order", "reference": "SO-PROBE-1"}],
+        },
+    )
+    if filed.status_code == 201:
+        party.keep("dsp", filed.json()["dispute_id"])
+    else:
+        missing.setdefault("dsp", []).append(filed.text[:300])
 
 
 def _last_quarter() -> str:

@@ -74,6 +74,7 @@ class EventRule:
     description: str
     pattern: dict[str, Any]
     handler: str
+    max_receive_count: int = 3  # deliveries before the rule's DLQ: the rule's own, or the file's default
 
     @property
     def queue_name(self) -> str:
@@ -86,7 +87,11 @@ class EventRule:
 
 def load_rules(events_dir: Path) -> list[EventRule]:
     raw = json.loads((events_dir / "rules.json").read_text(encoding="utf-8"))
-    return [EventRule(r["name"], r["description"], r["pattern"], r["handler"]) for r in raw["rules"]]
+    default = int(raw["max_receive_count"])
+    return [
+        EventRule(r["name"], r["description"], r["pattern"], r["handler"], int(r.get("max_receive_count", default)))
+        for r in raw["rules"]
+    ]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ Isolation by IAM. Only the operator function can read or write the table broadly
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
@@ -144,7 +143,6 @@ class RevgovApplication(Construct):
         handlers = chalice_app.load()
         rules = load_rules(config.repo / "events")
         schedules = load_schedules(config.repo / "events")
-        max_receive_count = int(json.loads((config.repo / "events" / "rules.json").read_text())["max_receive_count"])
         for rule in rules:
             if rule.handler not in handlers.functions:
                 raise ValueError(f"events/rules.json rule {rule.name!r}: no @app.lambda_function {rule.handler!r}")
@@ -210,7 +208,7 @@ class RevgovApplication(Construct):
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for rule in rules:
-            self._event_rule(rule, max_receive_count)
+            self._event_rule(rule, rule.max_receive_count)
         for sch in schedules:
             events.Rule(
                 self, f"{_camel(sch.handler)}Schedule",

@@ -88,8 +88,14 @@ def test_a_clause_index_that_is_down_is_a_503_with_retry_after(error, northwind,
 
 
 def _tail(client: Any, after_seq: int) -> list[dict[str, Any]]:
-    """The tenant's audit records after `after_seq` (the chain's cursor is the last sequence number read)."""
-    return list(client.get("/v1/audit", cursor=str(after_seq), limit=200).json()["items"]) if after_seq else []
+    """The tenant's audit records after the first `after_seq` (the chain read in order, page by page)."""
+    records, cursor = [], None
+    while True:
+        page = client.get("/v1/audit", limit=200, **({"cursor": cursor} if cursor else {})).json()
+        records += [r for r in page["items"] if r["seq"] > after_seq]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return records
 
 
 def _audit_record(client: Any, record_id: str) -> dict[str, Any]:

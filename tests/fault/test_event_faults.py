@@ -123,9 +123,54 @@ def test_a_handler_that_fails_midway_is_redelivered_and_bills_once(party, partne
     _settle(party, event_ids, 1)
 
 
+def _idempotency_records(stack: Any, tenant_id: str) -> dict[str, str]:
+    """The tenant's powertools idempotency records: key -> status."""
+    import boto3
+
+    from revgov.resources import TABLE
+
+    settings = stack.runtime.settings
+    ddb = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.endpoint_url)
+    items = ddb.query(
+        TableName=settings.table_name,
+        KeyConditionExpression="#pk = :pk",
+        ExpressionAttributeNames={"#pk": TABLE.partition_key},
+        ExpressionAttributeValues={":pk": {"S": f"T#{tenant_id}#IDEMPOTENCY"}},
+        ConsistentRead=True,
+    )["Items"]
+    return {item[TABLE.sort_key]["S"]: item["status"]["S"] for item in items}
+
+
+def test_a_crash_after_the_commit_expires_with_the_invocation_and_the_redelivery_completes_it(
+    party, partner, faults, stack
+):
+    """As in Lambda, the local router's invocation has a deadline: the record a crashed run left in progress expires
+    with it, so the queue's redelivery runs again (the bill's own guard makes that a no-op) and completes the record,
+    with no replay and no dead letter."""
+    tenant = party.tenant_id
+    before = set(_idempotency_records(stack, tenant))
+
+    def completes(params: dict[str, Any]) -> bool:
+        text = json.dumps(params, default=str)
+        return f"T#{tenant}#IDEMPOTENCY" in text and "COMPLETED" in text
+
+    with faults.inject(Fault("UpdateItem", completes, code="InternalServerError", times=1)) as fault:
+        event_ids = _send(party, partner, 1)
+        wait_until(lambda: fault.hits >= 1, 30, what="the crash after the commit")
+    FIGURES["faults_injected"] += fault.hits
+
+    def mine() -> dict[str, str]:
+        return {k: v for k, v in _idempotency_records(stack, tenant).items() if k not in before}
+
+    wait_until(lambda: list(mine().values()) == ["COMPLETED"], 30, what=f"the record of {event_ids} completed")
+    assert _status(party, event_ids[0]) == "processed"
+    _settle(party, event_ids, 1)
+
+
 def test_a_crash_after_the_commit_never_bills_twice_even_replayed(party, partner, faults, stack):
-    """The bill is committed but the handler dies before its idempotency record says so: redeliveries find the record
-    in progress and give up (dead-lettered), and a replay finds the bill's own guard. One line, whatever happens."""
+    """The bill is committed but every attempt to mark the idempotency record completed fails: redeliveries find the
+    record expired with its invocation and run again, the bill's own guard makes them no-ops (or they are
+    dead-lettered), and a replay finds the guard too. One line, whatever happens."""
     tenant = party.tenant_id
 
     def completes(params: dict[str, Any]) -> bool:

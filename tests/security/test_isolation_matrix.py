@@ -162,6 +162,7 @@ def _snapshot(victim: Party, prefixes: tuple[str, ...] | None = None) -> dict[st
         "evt": lambda i: admin.get(f"/v1/events/{i}"),
         "sub": lambda i: admin.get(f"/v1/subscriptions/{i}"),
         "set": lambda i: finance.get(f"/v1/rebates/settlements/{i}"),
+        "dsp": lambda i: finance.get(f"/v1/rebates/disputes/{i}"),
         "tenant": lambda i: victim.admin.get("/v1/audit/verify"),
     }
     wanted = [p for p in reads if prefixes is None or p in prefixes]
@@ -263,9 +264,36 @@ def _partner_objects(victim: Party, partner_id: str) -> dict[str, list[str]]:
     for prefix, path in (("dec", "/v1/decisions/"), ("dl", "/v1/deals/")):
         ids = victim.objects.get(prefix, [])
         owned[prefix] = [i for i in ids if admin.get(path + i).json().get("partner_id") == partner_id]
-    # Settlements are the tenant's period closes, not a partner's: its statement in one is what partner 1 owns, and
-    # `get_settlement:query:partner_id` tries that.
+    # Settlements are the tenant's period closes, not a partner's: its statement in one is what partner 1 owns (the
+    # other partner has none in it), and `get_settlement:query:partner_id` tries that too.
+    mine = victim.partner_keys[partner_id]
+    settlements = victim.objects.get("set", [])
+    owned["set"] = [i for i in settlements if mine.get(f"/v1/rebates/settlements/{i}").status_code == 200]
+    disputes = victim.objects.get("dsp", [])
+    owned["dsp"] = [i for i in disputes if admin.get(f"/v1/rebates/disputes/{i}").json()["partner_id"] == partner_id]
     return owned
+
+
+def test_a_partner_cannot_tell_whether_a_settlement_exists(victim, attacker):
+    """Disputing a settlement of its own tenant it has no statement in, another tenant's settlement and one never
+    made: one answer, so a partner key cannot probe settlement ids."""
+    partner = victim.partners[1]  # partner 0 sold in the settled period; partner 1 did not
+    client = victim.partner_keys[partner]
+    answers = []
+    for settlement_id in (victim.objects["set"][0], attacker.objects["set"][0], random_id("set")):
+        body = {
+            "settlement_id": settlement_id,
+            "partner_id": partner,
+            "program_id": "RBT-VOLUME",
+            "amount": "100.00",
+            "reason": "probe",
+            "evidence": [{"kind": "other", "reference": "probe"}],
+        }
+        FIGURES["requests"] += 1
+        response = client.post("/v1/rebates/disputes", body)
+        assert response.status_code == 404, response.text[:300]
+        answers.append(_masked(response, settlement_id))
+    assert answers[0] == answers[1] == answers[2], answers
 
 
 def test_the_owner_reads_every_object_the_matrix_tried(victim):
@@ -279,13 +307,22 @@ def test_a_cursor_from_another_tenants_list_is_refused(victim, attacker):
     for path, role in (("/v1/keys", "admin"), ("/v1/audit", "admin"), ("/v1/partners", "admin")):
         page = victim.by_role[role].get(path, limit=1).json()
         assert page["next_cursor"], path
+        own = victim.by_role[role].get(path, limit=1, cursor=page["next_cursor"])
+        assert own.status_code == 200, own.text[:300]  # the owner follows it
         FIGURES["requests"] += 1
         stolen = attacker.by_role[role].get(path, limit=1, cursor=page["next_cursor"])
-        assert stolen.status_code in (200, 400), stolen.text[:300]
+        assert stolen.status_code == 400, (path, stolen.text[:300])
+        assert stolen.headers["Content-Type"].startswith("application/problem+json")
         assert victim.tenant_id not in stolen.text
-        if stolen.status_code == 200:  # a cursor that is only a position: the attacker's own list from there
-            items = stolen.json()["items"]
-            assert all(item.get("tenant_id", attacker.tenant_id) == attacker.tenant_id for item in items)
+
+
+@pytest.mark.parametrize("cursor", ["1", "0", "999999999999", "eyJwayI6ICJUI3gjQVVESVQiLCAic2siOiAiUiMxIn0"])
+def test_a_forged_audit_cursor_is_refused(attacker, cursor):
+    """A bare sequence number (what the cursor used to be) or a cursor naming another tenant's chain is not a cursor."""
+    FIGURES["requests"] += 1
+    forged = attacker.admin.get("/v1/audit", limit=1, cursor=cursor)
+    assert forged.status_code == 400, forged.text[:300]
+    assert forged.headers["Content-Type"].startswith("application/problem+json")
 
 
 def test_an_erp_system_cannot_post_into_another_tenant(victim, attacker):

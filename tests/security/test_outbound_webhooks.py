@@ -1,12 +1,15 @@
 """Outbound webhooks cannot be turned against Revgov's own network: https to public addresses only, checked at
-subscription and again at every delivery, no redirects followed, the loopback exception a local-stage setting that is
-off by default; deliveries are signed like the inbound webhook and retried by the queue until answered 2xx."""
+subscription and again at every delivery, connected to at an address that was checked (no DNS rebinding), no redirects
+followed, the loopback exception a local-stage setting that is off by default; deliveries are signed like the inbound
+webhook and retried by the queue until answered 2xx."""
 
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -156,6 +159,82 @@ def test_a_failed_delivery_is_retried_until_answered_and_then_never_again(victim
         subscriptions.delete(rt, victim.principal("admin"), made["subscription_id"])
 
 
+def test_retries_back_off_exponentially_with_jitter_up_to_a_cap():
+    from revgov.domain.webhooks import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS, retry_delay
+
+    lows = [retry_delay(attempt, 0.0) for attempt in range(1, 12)]
+    highs = [retry_delay(attempt, 0.999) for attempt in range(1, 12)]
+    assert highs[0] == RETRY_BASE_SECONDS and lows[0] == RETRY_BASE_SECONDS // 2
+    assert all(b == min(2 * a, RETRY_CAP_SECONDS) for a, b in itertools.pairwise(highs))
+    assert max(highs) == RETRY_CAP_SECONDS and all(lo * 2 == hi for lo, hi in zip(lows, highs, strict=True))
+
+
+def test_the_webhook_queue_keeps_an_event_as_long_as_its_deliveries_have_attempts():
+    from revgov.domain.webhooks import MAX_DELIVERY_ATTEMPTS
+    from revgov.resources import load_rules
+    from support import ROOT
+
+    [rule] = [r for r in load_rules(ROOT / "events") if r.handler == "deliver_webhooks"]
+    assert rule.max_receive_count == MAX_DELIVERY_ATTEMPTS
+
+
+def test_a_delivery_that_keeps_failing_backs_off_then_fails_for_good(victim, stack, receiver, monkeypatch):
+    from revgov.domain.webhooks import MAX_DELIVERY_ATTEMPTS
+
+    base, handler = receiver
+    handler.answer = 503
+    rt = _runtime(stack, loopback=True)
+    made = _subscribe(rt, victim, f"{base}/hook")
+    event, waits = _event(victim, 9), []
+    try:
+        for attempt in range(1, MAX_DELIVERY_ATTEMPTS):
+            with pytest.raises(subscriptions.DeliveryFailed) as failed:
+                subscriptions.deliver(rt, event)
+            waits.append(failed.value.retry_in)
+            [record] = subscriptions.deliveries(rt, victim.tenant_id, event["detail"]["event_id"])
+            assert (record["status"], record["attempts"]) == ("retrying", attempt) and record["next_attempt_at"]
+        assert subscriptions.deliver(rt, event) == 0  # the last attempt: not retried again
+        [record] = subscriptions.deliveries(rt, victim.tenant_id, event["detail"]["event_id"])
+        assert (record["status"], record["attempts"], record["next_attempt_at"]) == ("failed", 8, None)
+        assert len(handler.seen) == MAX_DELIVERY_ATTEMPTS
+        assert waits[-1] > 4 * waits[0], waits  # exponential, whatever the jitter drew
+    finally:
+        subscriptions.delete(rt, victim.principal("admin"), made["subscription_id"])
+
+
+def test_the_handler_delays_a_failed_events_redelivery_on_its_queue(victim, stack, receiver):
+    """deliver_webhooks changes the message's visibility to the backoff delay: with a queue that would hand the
+    message back at once (visibility 0), it is not receivable again until the delay has passed."""
+    import boto3
+
+    from revgov.edge.handlers import deliver_webhooks
+
+    base, handler = receiver
+    handler.answer = 500
+    config = stack.runtime.settings
+    sqs = boto3.client("sqs", region_name=config.region, endpoint_url=config.endpoint_url)
+    url = sqs.create_queue(QueueName=f"probe-backoff-{victim.tenant_id}", Attributes={"VisibilityTimeout": "0"})[
+        "QueueUrl"
+    ]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    made = _subscribe(stack.runtime, victim, f"{base}/hook")
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(_event(victim, 10)))
+        [message] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+        record = {
+            "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
+            "eventSource": "aws:sqs", "eventSourceARN": arn,
+        }
+        assert deliver_webhooks({"Records": [record]}, None)["batchItemFailures"] == [
+            {"itemIdentifier": message["MessageId"]}
+        ]
+        assert len(handler.seen) == 1
+        assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages"), "redelivered without delay"
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+        subscriptions.delete(stack.runtime, victim.principal("admin"), made["subscription_id"])
+
+
 def test_a_name_that_now_resolves_inside_is_not_delivered_to(victim, stack):
     """Checked at every delivery: a subscription made while its name was public is not followed inside later."""
     rt = _runtime(stack, loopback=False)
@@ -164,7 +243,7 @@ def test_a_name_that_now_resolves_inside_is_not_delivered_to(victim, stack):
     try:
         with pytest.raises(subscriptions.DeliveryFailed, match="not a public address"):
             subscriptions.deliver(
-                rt, _event(victim, 4), send=lambda url, body, headers: sent.append(url) or 200,
+                rt, _event(victim, 4), send=lambda url, addresses, body, headers: sent.append(url) or 200,
                 resolver=lambda host: ["169.254.169.254"],
             )
         assert sent == []
@@ -172,13 +251,9 @@ def test_a_name_that_now_resolves_inside_is_not_delivered_to(victim, stack):
         subscriptions.delete(rt, victim.principal("admin"), public["subscription_id"])
 
 
-@pytest.mark.xfail(
-    reason="DNS rebinding: the delivery checks the addresses a name resolves to, then urllib resolves the name again "
-    "to connect; a name that answers public then internal gets through (services/subscriptions.py: connect to the "
-    "checked address). Reported.",
-    strict=False,
-)
 def test_a_name_that_rebinds_between_the_check_and_the_connection_is_not_followed(victim, stack, monkeypatch):
+    """The name answers a public address when checked, loopback afterwards: the delivery connects to the checked
+    address (refused here, so no test ever reaches the internet) and never to a second resolution of the name."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -198,21 +273,121 @@ def test_a_name_that_rebinds_between_the_check_and_the_connection_is_not_followe
     watcher.start()
     rt = _runtime(stack, loopback=False)
     made = _subscribe(rt, victim, f"https://rebind.example:{port}/hook", resolver=lambda host: [PUBLIC])
-    real, answers = socket.getaddrinfo, iter([PUBLIC])
+    real_resolve, real_connect, answers = socket.getaddrinfo, socket.create_connection, iter([PUBLIC])
+    connected_to: list[Any] = []
 
     def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:
         if host != "rebind.example":
-            return real(host, *args, **kwargs)
+            return real_resolve(host, *args, **kwargs)
         address = next(answers, "127.0.0.1")  # public when checked, loopback when connected to
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
+    def connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        connected_to.append(address[0])
+        if address[0] == PUBLIC:
+            raise ConnectionRefusedError("the checked public address (unreachable from a test)")
+        return real_connect(address, *args, **kwargs)
+
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", connect)
     try:
         with pytest.raises(subscriptions.DeliveryFailed):
             subscriptions.deliver(rt, _event(victim, 5))
         watcher.join(timeout=15)
         assert accepted == [], "the delivery connected to an address that was never checked"
+        assert connected_to == [PUBLIC]
     finally:
         monkeypatch.undo()
         listener.close()
         subscriptions.delete(rt, victim.principal("admin"), made["subscription_id"])
+
+
+def test_a_delivery_names_the_host_it_was_checked_for_though_it_connects_to_the_address(victim, stack, receiver):
+    """`hooks.revgov.test` resolves nowhere but in the resolver the check used: only a connection to the checked
+    address reaches the receiver, and the request still says `Host: hooks.revgov.test`."""
+    base, handler = receiver
+    port = base.rsplit(":", 1)[1]
+    rt = _runtime(stack, loopback=True)
+    made = _subscribe(rt, victim, f"http://hooks.revgov.test:{port}/hook", resolver=lambda host: ["127.0.0.1"])
+    try:
+        assert subscriptions.deliver(rt, _event(victim, 6), resolver=lambda host: ["127.0.0.1"]) == 1
+        assert handler.seen[-1]["headers"]["Host"] == f"hooks.revgov.test:{port}"
+    finally:
+        subscriptions.delete(rt, victim.principal("admin"), made["subscription_id"])
+
+
+@pytest.mark.parametrize(("certified", "delivered"), [("hooks.revgov.test", True), ("other.revgov.test", False)])
+def test_tls_is_verified_against_the_host_name_not_the_address_connected_to(victim, stack, certified, delivered):
+    """https to the checked address: SNI names the host, and a certificate for another name is refused."""
+    from functools import partial
+
+    pem, server = _tls_receiver(certified)
+    seen: list[str | None] = []
+    server.context.sni_callback = lambda sock, name, ctx: seen.append(name)  # type: ignore[assignment]
+    trust = ssl.create_default_context(cadata=pem)
+    rt = _runtime(stack, loopback=True)
+    url = f"https://hooks.revgov.test:{server.port}/hook"
+    made = _subscribe(rt, victim, url, resolver=lambda host: ["127.0.0.1"])
+    send, resolver = partial(subscriptions.post, tls=trust), (lambda host: ["127.0.0.1"])
+    try:
+        if delivered:
+            assert subscriptions.deliver(rt, _event(victim, 7), send=send, resolver=resolver) == 1
+        else:
+            with pytest.raises(subscriptions.DeliveryFailed, match="certificate"):
+                subscriptions.deliver(rt, _event(victim, 8), send=send, resolver=resolver)
+        assert seen and seen[0] == "hooks.revgov.test"
+    finally:
+        server.stop()
+        subscriptions.delete(rt, victim.principal("admin"), made["subscription_id"])
+
+
+class _TlsServer:
+    """One-thread https receiver on 127.0.0.1 answering 200 to every POST."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.context = context
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _tls_receiver(name: str) -> tuple[str, _TlsServer]:
+    """A self-signed certificate for `name` (its PEM, to trust) and a receiver that presents it."""
+    import datetime
+    import tempfile
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as chain:
+        chain.write(private + pem)
+        chain.flush()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(chain.name)
+    return pem, _TlsServer(context)

@@ -211,7 +211,7 @@ def test_every_catalog_rule_feeds_its_handler_through_a_queue_with_dlq_and_alarm
         queue_key = target["Arn"]["Fn::GetAtt"][0]
         queue = queues[queue_key]["Properties"]
         dlq_key = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-        assert queue["RedrivePolicy"]["maxReceiveCount"] == RULES["max_receive_count"]
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == rule.max_receive_count
         assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_key, "Arn"]}
         assert queue["SqsManagedSseEnabled"] and queues[dlq_key]["Properties"]["SqsManagedSseEnabled"]
         function_key, _ = handlers[f"app.{rule.handler}"]
@@ -223,6 +223,20 @@ def test_every_catalog_rule_feeds_its_handler_through_a_queue_with_dlq_and_alarm
         assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert alarm["Properties"]["Threshold"] == 0
         assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_the_webhook_handler_may_delay_its_own_queues_messages_only(synth: Synth, stack: str) -> None:
+    """deliver_webhooks backs off by changing a failed message's visibility: on its own queue, no other."""
+    template = synth.templates[stack]
+    _, function = functions_by_handler(template)["app.deliver_webhooks"]
+    [rule] = [r for r in load_rules(REPO / "events") if r.handler == "deliver_webhooks"]
+    [cfn_rule] = [r for r in resources(template, "AWS::Events::Rule").values()
+                  if r["Properties"].get("Description") == rule.description[:512]]
+    queue_arn = {"Fn::GetAtt": [cfn_rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0], "Arn"]}
+    allowing = [st for st in statements_of_role(template, role_of(function))
+                if "sqs:ChangeMessageVisibility" in as_list(st["Action"])]
+    assert allowing and all(as_list(st["Resource"]) == [queue_arn] for st in allowing)
 
 
 def _rate(minutes: int) -> str:

@@ -267,6 +267,9 @@ class DynamoDocumentStore:
         )
         return [json.loads(item.data) for item in result if item.sk.startswith("R#")]
 
+    def audit_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page:
+        return self.query(tenant_id, _AUDIT, limit=limit, cursor=cursor, prefix="R#")
+
     def iter_audit_records(self, tenant_id: str) -> Iterator[dict[str, Any]]:
         """Every record in chain order, paged lazily; a record whose JSON was mangled still comes out."""
         model = self._model(tenant_id)

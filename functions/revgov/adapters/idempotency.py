@@ -26,22 +26,25 @@ from aws_lambda_powertools.utilities.idempotency import (
 from ..resources import TABLE
 from ..settings import Settings
 
-# Outside Lambda (the local router) there is no invocation context to bound an in-progress record by; in Lambda
-# `register_context` hands it over, so the warning only ever says "not in Lambda".
+# Called without an invocation context (a test calling a handler directly), powertools warns that it cannot bound an
+# in-progress record; Lambda and the local router always hand one over.
 warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left", category=UserWarning)
 KEEP_SECONDS = 48 * 3600
-CONFIG = IdempotencyConfig(
-    event_key_jmespath="detail.[event_id, replay]",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=KEEP_SECONDS,
-    use_local_cache=False,
-)
 
 
-def register_context(context: Any) -> None:
-    """In Lambda, an in-progress record expires with the invocation, so a crashed run does not block redelivery."""
+def _config(context: Any) -> IdempotencyConfig:
+    """One configuration per invocation: an in-progress record expires with `context`'s remaining time, so a run
+    that crashed after its commit does not block the redeliveries (a shared, mutable one would let concurrent
+    invocations of the local router bound each other's records)."""
+    config = IdempotencyConfig(
+        event_key_jmespath="detail.[event_id, replay]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=KEEP_SECONDS,
+        use_local_cache=False,
+    )
     if context is not None:
-        CONFIG.register_lambda_context(context)
+        config.register_lambda_context(context)
+    return config
 
 
 @lru_cache(maxsize=4)
@@ -92,13 +95,16 @@ def _scoped_store(config: Settings, role_arn: str, tenant_id: str) -> DynamoDBPe
         return current[1]
 
 
-def once(config: Settings, tenant_id: str, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    """`function` guarded per tenant; call it with the bus event as the keyword argument `bus_event`."""
+def once(
+    config: Settings, tenant_id: str, name: str, function: Callable[..., Any], context: Any = None
+) -> Callable[..., Any]:
+    """`function` guarded per tenant; call it with the bus event as the keyword argument `bus_event`. `context` is
+    the invocation's (Lambda's, or the local router's): it bounds how long a crashed run's record stays in progress."""
     if config.tenant_role_arn:
         store = _scoped_store(config, config.tenant_role_arn, tenant_id)
     else:
         store = _store(tenant_id, config.table_name, config.region, config.endpoint_url)
     guarded: Callable[..., Any] = idempotent_function(
-        function, data_keyword_argument="bus_event", persistence_store=store, config=CONFIG, key_prefix=name
+        function, data_keyword_argument="bus_event", persistence_store=store, config=_config(context), key_prefix=name
     )
     return guarded

@@ -106,3 +106,16 @@ def rotate(
         if _instant(until) > now:  # a zero grace (or an already lapsed one) drops the secret now
             kept.append({"secret": entry["secret"], "valid_until": until})
     return [{"secret": new_secret, "valid_until": None}, *kept], grace_ends
+
+
+# --- outbound retries ------------------------------------------------------------------------------------------------
+RETRY_BASE_SECONDS = 10
+RETRY_CAP_SECONDS = 900
+MAX_DELIVERY_ATTEMPTS = 8  # then the delivery is `failed` for good (events/rules.json dead-letters the rule after it)
+
+
+def retry_delay(attempt: int, jitter: float) -> int:
+    """Seconds before attempt `attempt + 1`: exponential from RETRY_BASE_SECONDS, capped at RETRY_CAP_SECONDS, with
+    "equal jitter" (`jitter` in [0, 1)), so subscribers that failed together do not all come back at once."""
+    ceiling: int = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
+    return max(1, round(ceiling / 2 + min(max(jitter, 0.0), 1.0) * ceiling / 2))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from ..logs import logger
@@ -16,10 +17,14 @@ from ..services import events as event_log
 from .api import app
 
 BusHandler = Callable[[dict[str, Any]], None]
+_12H = 43200  # the longest an SQS message can be kept invisible
 
 
-def drain(records: list[dict[str, Any]], handle: BusHandler) -> dict[str, Any]:
-    """Run `handle` on each bus event in the batch; report the ones that failed for redelivery."""
+def drain(
+    records: list[dict[str, Any]], handle: BusHandler, *, retry_in: Callable[[Exception], int | None] | None = None
+) -> dict[str, Any]:
+    """Run `handle` on each bus event in the batch; report the ones that failed for redelivery. `retry_in` may say
+    when a failed one should come back (seconds); otherwise the queue's visibility timeout decides."""
     failures = []
     for record in records:
         try:
@@ -28,10 +33,37 @@ def drain(records: list[dict[str, Any]], handle: BusHandler) -> dict[str, Any]:
                 logger.info("event for an offboarded tenant dropped", extra={"message_id": record.get("messageId")})
                 continue
             handle(bus_event)
-        except Exception:
+        except Exception as failed:
             logger.exception("event handling failed", extra={"message_id": record.get("messageId")})
             failures.append({"itemIdentifier": record["messageId"]})
+            seconds = retry_in(failed) if retry_in else None
+            if seconds is not None:
+                _come_back_in(record, seconds)
     return {"batchItemFailures": failures}
+
+
+def _come_back_in(record: dict[str, Any], seconds: int) -> None:
+    """Make a failed message visible again in `seconds` (SQS ChangeMessageVisibility, at most 12 h); if that fails,
+    the queue's own visibility timeout applies."""
+    arn = record.get("eventSourceARN", "")
+    try:
+        queue_url, handle = _queue_url(arn.rsplit(":", 1)[1]), record["receiptHandle"]
+        _sqs().change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=min(seconds, _12H))
+    except Exception:
+        logger.exception("could not delay the redelivery", extra={"message_id": record.get("messageId")})
+
+
+@lru_cache(maxsize=1)
+def _sqs() -> Any:
+    import boto3
+
+    config = runtime().settings
+    return boto3.client("sqs", region_name=config.region, endpoint_url=config.endpoint_url)
+
+
+@lru_cache(maxsize=32)
+def _queue_url(queue_name: str) -> str:
+    return str(_sqs().get_queue_url(QueueName=queue_name)["QueueUrl"])
 
 
 def _tenant_gone(bus_event: Any) -> bool:
@@ -54,7 +86,7 @@ def log_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _log)
 
 
-def _bill(bus_event: dict[str, Any]) -> None:
+def _bill(bus_event: dict[str, Any], context: Any) -> None:
     from ..adapters.idempotency import once
     from ..services import billing
 
@@ -64,16 +96,13 @@ def _bill(bus_event: dict[str, Any]) -> None:
     if not isinstance(tenant_id, str) or not tenant_id:
         billing.bill_erp_event(rt, bus_event)  # refuses it: poison, to the DLQ
         return
-    once(rt.settings, tenant_id, "bill_erp_event", billing.bill_erp_event)(rt, bus_event=bus_event)
+    once(rt.settings, tenant_id, "bill_erp_event", billing.bill_erp_event, context)(rt, bus_event=bus_event)
 
 
 @app.lambda_function(name="bill_erp_event")
 def bill_erp_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """ERP events from the erp-billing rule: invoice lines, sales facts and exceptions, each event once."""
-    from ..adapters.idempotency import register_context
-
-    register_context(context)
-    return drain(event.get("Records", []), _bill)
+    return drain(event.get("Records", []), lambda bus_event: _bill(bus_event, context))
 
 
 def _deliver(bus_event: dict[str, Any]) -> None:
@@ -87,8 +116,14 @@ def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Domain events from the outbound-webhooks rule: POSTed, signed, to each subscription that wants them.
 
     A subscriber that does not answer 2xx fails the record, so the queue delivers it again (to that subscriber
-    only) and dead-letters it after max_receive_count deliveries."""
-    return drain(event.get("Records", []), _deliver)
+    only), backing off exponentially with jitter (the message's visibility is changed to the delay), until the
+    subscriber answers or its delivery is `failed` after MAX_DELIVERY_ATTEMPTS."""
+    from ..services.subscriptions import DeliveryFailed
+
+    def retry_in(failed: Exception) -> int | None:
+        return failed.retry_in if isinstance(failed, DeliveryFailed) else None
+
+    return drain(event.get("Records", []), _deliver, retry_in=retry_in)
 
 
 def _accrue(bus_event: dict[str, Any]) -> None:

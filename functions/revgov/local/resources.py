@@ -15,9 +15,13 @@ class RuleQueues:
     rule: EventRule
     queue_url: str
     dlq_url: str
+    queue_arn: str = ""
 
 
-def create_resources(config: Settings, *, visibility_timeout: int = 2) -> list[RuleQueues]:
+VISIBILITY_SECONDS = 2  # a failed event comes back this soon (in AWS: six times its function's timeout)
+
+
+def create_resources(config: Settings, *, visibility_timeout: int = VISIBILITY_SECONDS) -> list[RuleQueues]:
     import boto3
 
     ddb = boto3.client("dynamodb", region_name=config.region, endpoint_url=config.endpoint_url)
@@ -34,12 +38,11 @@ def create_resources(config: Settings, *, visibility_timeout: int = 2) -> list[R
     if config.event_bus not in buses:
         events.create_event_bus(Name=config.event_bus)
 
-    raw = json.loads((config.events_dir / "rules.json").read_text(encoding="utf-8"))
     wired = []
     for rule in load_rules(config.events_dir):
         dlq_url = sqs.create_queue(QueueName=rule.dlq_name)["QueueUrl"]
         dlq_arn = _arn(sqs, dlq_url)
-        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(raw["max_receive_count"])}
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(rule.max_receive_count)}
         queue_url = sqs.create_queue(
             QueueName=rule.queue_name,
             Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(visibility_timeout)},
@@ -50,7 +53,7 @@ def create_resources(config: Settings, *, visibility_timeout: int = 2) -> list[R
             EventBusName=config.event_bus,
             Targets=[{"Id": rule.queue_name, "Arn": _arn(sqs, queue_url)}],
         )
-        wired.append(RuleQueues(rule, queue_url, dlq_url))
+        wired.append(RuleQueues(rule, queue_url, dlq_url, _arn(sqs, queue_url)))
     return wired
 
 

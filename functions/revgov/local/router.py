@@ -2,20 +2,38 @@
 
 Like the Lambda event-source mapping: batches of up to 10, partial-batch failures stay on the queue and come
 back after the visibility timeout; after `max_receive_count` deliveries SQS moves them to the rule's DLQ,
-where the router marks them dead-lettered in the tenant's event log.
+where the router marks them dead-lettered in the tenant's event log. Each invocation gets a Lambda-like context whose
+remaining time runs out with the visibility timeout, as a Lambda's runs out before its queue's, so a handler that
+crashed leaves an idempotency record that expires before the message comes back.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..logs import logger
 from .resources import RuleQueues
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class InvocationContext:
+    """What Lambda hands a handler, as far as Revgov's handlers and powertools use it."""
+
+    function_name: str
+    timeout_seconds: float
+    started: float = field(default_factory=time.monotonic)
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
 
 
 class EventRouter:
@@ -27,12 +45,14 @@ class EventRouter:
         sqs: Any,
         on_dead_letter: Callable[[dict[str, Any], str], None],
         wait_seconds: int = 1,
+        invocation_seconds: float = 2.0,
     ) -> None:
         self._wired = wired
         self._handlers = handlers
         self._sqs = sqs
         self._on_dead_letter = on_dead_letter
         self._wait = wait_seconds
+        self._invocation_seconds = invocation_seconds  # at most the queues' visibility timeout, as in the stacks
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.delivered = 0
@@ -95,10 +115,12 @@ class EventRouter:
                 "body": m["Body"],
                 "attributes": m.get("Attributes", {}),
                 "eventSource": "aws:sqs",
+                "eventSourceARN": rq.queue_arn,
             }
             for m in messages
         ]
-        result = self._handlers[rq.rule.handler]({"Records": records}, None)
+        context = InvocationContext(rq.rule.handler, self._invocation_seconds)
+        result = self._handlers[rq.rule.handler]({"Records": records}, context)
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         for message in messages:
             if message["MessageId"] not in failed:

@@ -49,7 +49,7 @@ def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_po
     from ..edge.api import app
     from ..edge.handlers import HANDLERS
     from ..services import events as event_log
-    from .resources import create_resources
+    from .resources import VISIBILITY_SECONDS, create_resources
     from .router import EventRouter
     from .seed import seed
     from .server import DevServer
@@ -60,7 +60,9 @@ def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_po
     def dead_letter(bus_event: dict[str, Any], rule: str) -> None:
         event_log.record(rt, bus_event, status="dead_lettered", reason=f"failed every delivery on rule {rule}")
 
-    router = EventRouter(wired, HANDLERS, sqs=sqs, on_dead_letter=dead_letter)
+    router = EventRouter(
+        wired, HANDLERS, sqs=sqs, on_dead_letter=dead_letter, invocation_seconds=VISIBILITY_SECONDS
+    )
     router.start()
     seeded = seed(rt)
     if rt.clause_index is not None:  # the copilot's index: unchanged contracts are no-ops, so restarts stay fast

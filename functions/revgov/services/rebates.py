@@ -956,12 +956,16 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
     """A partner (or staff for it) disputes a settlement line within the window, with evidence (PA-7.9)."""
     tenant, book = _book(rt, who.tenant_id)
     partner_id, settlement_id = body["partner_id"], body["settlement_id"]
+    # One answer for another partner's, another tenant's and a never-made settlement, and for one without a
+    # statement for this partner: a partner key must not learn which settlement ids exist.
+    unknown = NotFound(f"no settlement {settlement_id} for partner {partner_id}")
     if not who.sees_partner(partner_id):
-        raise NotFound(f"no settlement {settlement_id} for partner {partner_id}")
-    header = _settlement(rt, who.tenant_id, settlement_id)
+        raise unknown
     statement = _statement(rt, who.tenant_id, settlement_id, partner_id)
-    if statement is None:
-        raise NotFound(f"no settlement {settlement_id} for partner {partner_id}")
+    settled = rt.store.get(who.tenant_id, SETTLEMENTS, settlement_id) if statement is not None else None
+    if statement is None or settled is None:
+        raise unknown
+    header = settled.data
     rule = book.dispute_rule
     lines = [ln for ln in statement["lines"] if ln["program_id"] == body["program_id"]]
     if not lines:

@@ -3,26 +3,31 @@ signed like the inbound ERP webhook, and retried until the subscriber answers 2x
 
 Signature: `Revgov-Signature: t=<unix>,v1=<hex HMAC-SHA256 of '{t}.{raw body}'>` with the subscription's signing
 secret (shown once, at creation). URL policy: https to public addresses only, checked at creation and again at
-each delivery (the name may resolve elsewhere by then); redirects are never followed. A local stack
+each delivery (the name may resolve elsewhere by then), and the delivery connects to an address it just checked, never
+to a second resolution of the name (DNS rebinding); Host and TLS (SNI, certificate) still name the host; redirects are
+never followed. A local stack
 (`REVGOV_STAGE=local` and `REVGOV_OUTBOUND_ALLOW_LOOPBACK=1`, which `revgov dev` sets) also accepts loopback
 URLs, http included, so flows in a local n8n can be driven by real deliveries.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
+import random
 import re
 import socket
-import urllib.error
-import urllib.request
+import ssl
 from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
-from ..domain.webhooks import signature_header
+from ..domain.webhooks import MAX_DELIVERY_ATTEMPTS, retry_delay, signature_header
 from ..ports import Changes, Delete, Put
 from ..runtime import Runtime
 from ..settings import Settings
@@ -38,11 +43,17 @@ _PUBLIC = ("subscription_id", "url", "event_types", "description", "status", "cr
 _TYPE = re.compile(r"^(\*|[a-z][a-z_]{0,39}\.(\*|[a-z][a-z_]{0,59}))$")
 
 Resolver = Callable[[str], list[str]]
-Sender = Callable[[str, bytes, dict[str, str]], int]
+# (url, the checked addresses of its host, body, headers) -> the subscriber's status
+Sender = Callable[[str, list[str], bytes, dict[str, str]], int]
 
 
 class DeliveryFailed(Exception):
-    """At least one subscriber did not answer 2xx; the bus event is delivered again (only to those)."""
+    """At least one subscriber did not answer 2xx and has attempts left; the bus event is delivered again (only to
+    those) in `retry_in` seconds."""
+
+    def __init__(self, message: str, retry_in: int) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
 
 
 # --- the URL policy (pure, given the addresses the host resolves to) ----------------------------------------------
@@ -81,13 +92,16 @@ def resolve(host: str) -> list[str]:
         return []
 
 
-def check_url(url: str, config: Settings, resolver: Resolver = resolve) -> None:
+def check_url(url: str, config: Settings, resolver: Resolver = resolve) -> list[str]:
+    """The addresses `url`'s host resolves to, all of them allowed; the only ones a delivery may connect to."""
     host = urlsplit(url).hostname or ""
-    problems = url_problems(url, resolver(host) if host else [], allow_loopback=loopback_allowed(config))
+    addresses = resolver(host) if host else []
+    problems = url_problems(url, addresses, allow_loopback=loopback_allowed(config))
     if problems:
         raise RuleViolation(
             "; ".join(problems), errors=[FieldError("/url", problem) for problem in problems]
         )
+    return addresses
 
 
 def matches(event_types: list[str], detail_type: str) -> bool:
@@ -200,28 +214,74 @@ def delivery_body(bus_event: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is an answer like any other non-2xx: the URL policy is never bypassed by a Location
+def _connect(addresses: list[str], port: int) -> socket.socket:
+    """A TCP connection to the first checked address that answers; the host name is never resolved again."""
+    last: OSError = OSError("no address to connect to")
+    for address in addresses:
+        try:
+            return socket.create_connection((address.split("%", 1)[0], port), timeout=TIMEOUT_SECONDS)
+        except OSError as refused:
+            last = refused
+    raise last
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects, urllib.request.ProxyHandler({}))
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Plain http (a local stack's loopback only): connects to the checked addresses, sends `Host: <host>`."""
+
+    def __init__(self, host: str, port: int, addresses: list[str]) -> None:
+        super().__init__(host, port, timeout=TIMEOUT_SECONDS)
+        self.addresses = addresses
+
+    def connect(self) -> None:
+        self.sock = _connect(self.addresses, self.port)
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (URL policy checked)
+@lru_cache(maxsize=1)
+def _system_trust() -> ssl.SSLContext:
+    return ssl.create_default_context()  # certificate and host name verification on, the system's CAs
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """https to the checked addresses; SNI and the certificate are verified against the host name, not the IP."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], tls: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=TIMEOUT_SECONDS, context=tls)
+        self.tls = tls
+        self.addresses = addresses
+
+    def connect(self) -> None:
+        self.sock = self.tls.wrap_socket(_connect(self.addresses, self.port), server_hostname=self.host)
+
+
+def post(
+    url: str, addresses: list[str], body: bytes, headers: dict[str, str], *, tls: ssl.SSLContext | None = None
+) -> int:
+    """POST to `url` over a connection to one of `addresses` (`tls`: the trust to verify its certificate with; the
+    system's by default). A 3xx is an answer like any other non-2xx: nothing follows a Location, so the URL policy is
+    never bypassed by one."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)  # explicit: http.client misreads a bare IPv6 host
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = _PinnedHTTPSConnection(host, port, addresses, tls or _system_trust())
+    else:
+        connection = _PinnedHTTPConnection(host, port, addresses)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as answered:
-        return int(answered.code)
+        connection.request("POST", target, body=body, headers=headers)
+        return int(connection.getresponse().status)
+    finally:
+        connection.close()
 
 
 def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, resolver: Resolver = resolve) -> int:
     """POST one bus event to every active subscription of its tenant that wants its type; returns how many got it.
 
     Each (event, subscription) pair is delivered at most once successfully: a redelivery of the bus event skips
-    the subscribers that already answered 2xx. Raises DeliveryFailed if any did not, so the bus retries.
+    the subscribers that already answered 2xx. A pair that failed is `retrying` with its `next_attempt_at` (backing
+    off exponentially, with jitter, up to a cap), and `failed` for good after MAX_DELIVERY_ATTEMPTS. Raises
+    DeliveryFailed while any is retrying, so the queue delivers the event again when the first retry is due.
     """
     detail = bus_event.get("detail")
     detail_type = bus_event.get("detail-type") or bus_event.get("detail_type")
@@ -232,7 +292,7 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
     if not wanted:
         return 0
     body = delivery_body(bus_event)
-    delivered, failed = 0, []
+    delivered, failed, retry_in = 0, [], []
     for subscription in wanted:
         key = f"{event_id}#{subscription['subscription_id']}"
         previous = rt.store.get(tenant_id, DELIVERIES, key)
@@ -241,7 +301,7 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
         attempt = (previous.data["attempts"] if previous else 0) + 1
         status, error = None, None
         try:
-            check_url(subscription["url"], rt.settings, resolver)
+            addresses = check_url(subscription["url"], rt.settings, resolver)
             stamp = rt.clock.now_ms() // 1000
             headers = {
                 "Content-Type": "application/json",
@@ -252,29 +312,39 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
                 "Revgov-Subscription-Id": subscription["subscription_id"],
                 "Revgov-Delivery-Attempt": str(attempt),
             }
-            status = send(subscription["url"], body, headers)
+            status = send(subscription["url"], addresses, body, headers)
             if not 200 <= status < 300:
                 error = f"the subscriber answered {status}"
         except RuleViolation as refused:
             error = f"not delivered: {refused.detail}"
-        except (OSError, ValueError) as unreachable:  # URLError, timeouts and refused connections are OSErrors
+        except (OSError, ValueError, http.client.HTTPException) as unreachable:  # timeouts, refusals, TLS: OSErrors
             error = f"not delivered: {unreachable}"
+        retrying = error is not None and attempt < MAX_DELIVERY_ATTEMPTS
+        delay = retry_delay(attempt, random.random()) if retrying else None  # noqa: S311 (jitter, not a secret)
         record = {
             "event_id": event_id,
             "subscription_id": subscription["subscription_id"],
             "event_type": detail_type,
-            "status": "failed" if error else "delivered",
+            "status": ("retrying" if retrying else "failed") if error else "delivered",
             "attempts": attempt,
+            "max_attempts": MAX_DELIVERY_ATTEMPTS,
+            "next_attempt_at": _iso_after(rt, delay) if delay else None,
             "last_status": status,
             "last_error": error,
             "updated_at": rt.clock.now_iso(),
         }
         expires = rt.clock.now_ms() // 1000 + KEEP_DELIVERIES_SECONDS
         rt.store.commit(tenant_id, Changes(puts=[Put(DELIVERIES, key, record, expires_at=expires)]))
-        if error:
+        if delay:
             failed.append(f"{subscription['subscription_id']}: {error}")
-        else:
+            retry_in.append(delay)
+        elif not error:
             delivered += 1
     if failed:
-        raise DeliveryFailed(f"event {event_id}: " + "; ".join(failed))
+        raise DeliveryFailed(f"event {event_id}: " + "; ".join(failed), retry_in=min(retry_in))
     return delivered
+
+
+def _iso_after(rt: Runtime, seconds: int) -> str:
+    at = datetime.fromtimestamp(rt.clock.now_ms() / 1000 + seconds, tz=UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -54,7 +54,7 @@ def delete_subscription(call: Call) -> dict[str, Any]:
 @operation(
     "GET",
     "/v1/subscriptions/{subscription_id}/deliveries/{event_id}",
-    summary="What became of one event's delivery to this subscription: delivered or failed, attempts, last answer",
+    summary="One event's delivery to this subscription: delivered, retrying or failed, attempts, last answer",
     roles=ADMIN,
     tag="subscriptions",
     id_params=_SUBSCRIPTION,
