@@ -56,6 +56,13 @@ class Replay:
             self.by_role[role] = api.as_key(self.admin.post("/v1/keys", {"role": role, "label": role}).json()["key"])
         self.onboarding_tenant()
 
+    def tenant_standing(self, status: str) -> str:
+        """The replay tenant, suspended or active as asked (each example stands alone: xdist may split the module)."""
+        verb = {"active": "resume", "suspended": "suspend"}[status]
+        moved = self.operator.post(f"/v1/tenants/{self.tenant_id}/{verb}", {"reason": "replaying an example"})
+        assert moved.status_code in (200, 409), moved.text  # 409: already there
+        return self.tenant_id
+
     def open_case(self, kind: str) -> str:
         requester = Principal(self.tenant_id, Role.SALES, "key_01JX0000000000000000000000")
         case, changes = cases.open_case(
@@ -151,8 +158,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {"partner_id": r.partner("active", 1), "expected_close": _in_60_days()},
     ),
     "create_tenant": lambda r: ({}, "operator"),
-    "suspend_tenant": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
-    "resume_tenant": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
+    "suspend_tenant": lambda r: ({"tenant_id": r.tenant_standing("active")}, "operator"),
+    "resume_tenant": lambda r: ({"tenant_id": r.tenant_standing("suspended")}, "operator"),
     "create_tenant_key": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "create_key": lambda r: ({}, "admin"),
     # loopback is accepted on a local stack only; a type the replay never emits, so nothing is delivered to it
