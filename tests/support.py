@@ -40,7 +40,7 @@ class Api:
         sent.update(headers or {})
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         return self.session.request(
-            method, self.base_url + path, data=data, headers=sent, params=params or None, timeout=30
+            method, self.base_url + path, data=data, headers=sent, params=params or None, timeout=90
         )
 
     def get(self, path: str, **params: Any) -> requests.Response:
