@@ -12,10 +12,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "n8n"))
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("REVGOV_SCHEDULE_EVERY_SECONDS", "0")  # no scheduled runs mid-test: tests run handlers on demand
 
 from support import Api  # noqa: E402
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The pinned n8n takes minutes to install on a fresh machine: start it now, in the background, so it overlaps
+    the other tests (the controller only, not each xdist worker; only when the n8n tests are collected). With
+    `--dist loadgroup` the n8n group starts at once on a worker anyway (xdist hands out the largest groups first),
+    and waits there for the install while the other worker runs the rest."""
+    from n8n_harness import start_background_install, wants_n8n
+
+    if not hasattr(session.config, "workerinput") and wants_n8n(list(session.config.args)):
+        start_background_install()
 
 
 @pytest.fixture(scope="session")

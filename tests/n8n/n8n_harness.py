@@ -14,7 +14,7 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +29,7 @@ NODE_PACKAGE = WORKFLOWS / "n8n-nodes-revgov"
 RUNTIME_SPEC = Path(__file__).resolve().parent / "runtime"  # package.json (n8n pinned) + package-lock.json
 N8N_VERSION = json.loads((RUNTIME_SPEC / "package.json").read_text())["dependencies"]["n8n"]
 MIN_NODE = (20, 19)  # n8n 2.8's engines: >=20.19 <=24.x
+NPM_FLAGS = ("--no-audit", "--no-fund", "--loglevel=error", "--prefer-offline")
 
 
 class N8nSetupError(RuntimeError):
@@ -78,45 +79,105 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_n8n() -> Path:
+def _failure_note(target: Path) -> Path:
+    """Where an install run in the background (see `start_background_install`) leaves why it failed."""
+    return target.parent / f".{target.name}.failed"
+
+
+def ensure_n8n(*, background: bool = False) -> Path:
     """The pinned n8n, installed with `npm ci` from the committed lock file unless already there.
 
-    `--ignore-scripts`: nothing runs that would download a binary (sqlite3 ships its own); the `xlsx` override
-    (`@e965/xlsx`) keeps the install on the npm registry."""
+    Waits for an install already under way (the one `start_background_install` started with the test session, or
+    another worktree's): the install directory is locked while npm runs. If that background install failed, its
+    error is raised here rather than paying for a second attempt; the next run tries again."""
     check_node()
     target = install_dir()
     binary = target / "node_modules" / "n8n" / "bin" / "n8n"
     marker = target / ".installed"
+    failed = _failure_note(target)
     with _locked(target.parent / f".{target.name}.lock"):
         if marker.exists() and binary.exists():
             return binary
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(RUNTIME_SPEC / name, target / name)
-        _run(
-            ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", "--prefer-offline"],
-            cwd=target,
-            timeout=1500,
-            what=f"installing n8n {N8N_VERSION}",
-        )
-        installed = json.loads((target / "node_modules" / "n8n" / "package.json").read_text())["version"]
-        if installed != N8N_VERSION:
-            raise N8nSetupError(f"npm installed n8n {installed}, not the pinned {N8N_VERSION}")
+        if failed.exists() and not background:
+            reason = failed.read_text()
+            failed.unlink()
+            raise N8nSetupError(f"the n8n install started in the background with this test session failed (the "
+                                f"next run tries again):\n{reason}")
+        failed.unlink(missing_ok=True)
+        try:
+            _install(target)
+        except N8nSetupError as error:
+            if background:
+                failed.write_text(str(error))
+            raise
         marker.write_text(N8N_VERSION)
     return binary
 
 
-def build_node_package() -> Path:
-    """`n8n-nodes-revgov` compiled with tsc (its pinned devDependencies); returns the package folder."""
-    stamp = NODE_PACKAGE / "node_modules" / ".package-lock.json"
-    lock = NODE_PACKAGE / "package-lock.json"
-    with _locked(Path(tempfile.gettempdir()) / "revgov-n8n-nodes-revgov-build.lock"):
-        if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
-            _run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", "--prefer-offline"],
-                 cwd=NODE_PACKAGE, timeout=600, what="installing the Revgov node's build tools")
-        _run(["npm", "run", "build", "--silent"], cwd=NODE_PACKAGE, timeout=300, what="building n8n-nodes-revgov")
-    return NODE_PACKAGE
+def _install(target: Path) -> None:
+    """`npm ci` of the committed lock with `--ignore-scripts` (no install script may download a binary: only the npm
+    registry is reachable, and the `xlsx` override, `@e965/xlsx`, keeps that dependency there too), then the one
+    native module n8n needs, sqlite3, compiled with node-gyp: against the machine's SQLite when its headers are
+    there (seconds), else from the amalgamation sqlite3 ships (a minute or more of one core)."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(RUNTIME_SPEC / name, target / name)
+    _run(["npm", "ci", "--ignore-scripts", *NPM_FLAGS], cwd=target, timeout=1500, what=f"installing n8n {N8N_VERSION}")
+    system_sqlite = ["--sqlite=/usr"] if Path("/usr/include/sqlite3.h").exists() else []
+    _run(["npm", "rebuild", "sqlite3", "--build-from-source", *system_sqlite, *NPM_FLAGS], cwd=target,
+         env={**os.environ, "JOBS": "max"}, timeout=900, what="building sqlite3 for n8n (node-gyp)")
+    installed = json.loads((target / "node_modules" / "n8n" / "package.json").read_text())["version"]
+    if installed != N8N_VERSION:
+        raise N8nSetupError(f"npm installed n8n {installed}, not the pinned {N8N_VERSION}")
+
+
+def build_node_package(binary: Path) -> Path:
+    """`n8n-nodes-revgov` compiled with the TypeScript and `@types/node` the n8n install carries (pinned in
+    tests/n8n/runtime/package.json at the node's own devDependency versions, beside the n8n-workflow n8n brings),
+    so no second npm install is needed. Built into the machine's cache, once per source; returns the package."""
+    tree = binary.parents[2]  # <install>/node_modules
+    digest = hashlib.sha256(str(tree).encode())
+    sources = sorted(p for p in NODE_PACKAGE.rglob("*") if p.is_file() and not {"node_modules", "dist"} & set(
+        p.relative_to(NODE_PACKAGE).parts))
+    for path in sources:
+        digest.update(str(path.relative_to(NODE_PACKAGE)).encode() + b"\0" + path.read_bytes())
+    built = tree.parent.parent / f"n8n-nodes-revgov-{digest.hexdigest()[:12]}"
+    with _locked(built.parent / f".{built.name}.lock"):
+        if (built / ".built").exists():
+            return built
+        shutil.rmtree(built, ignore_errors=True)
+        for path in sources:
+            (built / path.relative_to(NODE_PACKAGE)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, built / path.relative_to(NODE_PACKAGE))
+        (built / "node_modules").symlink_to(tree)  # tsc, @types/node and n8n-workflow resolve as in a normal build
+        _run(["npm", "run", "build", "--silent"], cwd=built, timeout=300, what="building n8n-nodes-revgov")
+        (built / "node_modules").unlink()
+        (built / ".built").write_text("")
+    return built
+
+
+def wants_n8n(args: list[str]) -> bool:
+    """Whether a pytest run of these paths (`config.args`) collects the n8n tests."""
+    here = Path(__file__).resolve().parent
+    paths = [Path(arg.split("::")[0]).resolve() for arg in args] or [ROOT / "tests"]
+    return any(path == here or path in here.parents or here in path.parents for path in paths)
+
+
+def start_background_install() -> Path | None:
+    """Install n8n and build the node in a detached process, so the minutes of `npm ci` overlap the other tests;
+    `ensure_n8n` waits for it. Returns the log it writes, or None when n8n is already installed."""
+    target = install_dir()
+    if (target / ".installed").exists():
+        return None
+    log = target.parent / f"{target.name}.background.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve())],
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    return log
 
 
 def free_port() -> int:
@@ -254,3 +315,11 @@ def workflow_files() -> list[Path]:
 
 def load_workflows() -> dict[str, dict[str, Any]]:
     return {data["id"]: data for data in (json.loads(p.read_text()) for p in workflow_files())}
+
+
+if __name__ == "__main__":  # the detached install of `start_background_install`
+    try:
+        build_node_package(ensure_n8n(background=True))
+    except N8nSetupError as error:
+        print(error, file=sys.stderr)
+        sys.exit(1)

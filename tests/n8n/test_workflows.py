@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 import requests
 from n8n_harness import (
+    NODE_PACKAGE,
     ROOT,
+    RUNTIME_SPEC,
     N8n,
     build_node_package,
     ensure_n8n,
@@ -170,9 +172,10 @@ def _timed(run: Run, stage: str, started: float) -> None:  # seconds, written to
 @pytest.fixture(scope="module")
 def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
     begun = time.monotonic()
-    cached = install_dir().joinpath(".installed").exists()
-    binary = ensure_n8n()  # fails loudly (N8nSetupError) if n8n cannot be installed: never a skip
-    package = build_node_package()
+    ready = install_dir().joinpath(".installed").exists()
+    binary = ensure_n8n()  # waits for the install begun with the session; fails loudly (N8nSetupError), never skips
+    package = build_node_package(binary)
+    waited = round(time.monotonic() - begun, 1)
     tenant = stack.info["tenants"][TENANT]
     policy = load_tenant_file(ROOT / "tenants" / TENANT / "tenant.yaml")["policy"]
     partner_id = next(p["partner_id"] for p in tenant["partners"] if p["status"] == "active")
@@ -202,8 +205,8 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
     assert subscription.status_code == 201, subscription.text
     n8n.env["REVGOV_SUBSCRIPTION_SECRET"] = subscription.json()["signing_secret"]
     result = Run(n8n, world, tenant, api, partner_id, all(p in paths for p in REBATE_ROUTES))
-    _timed(result, "install_n8n_and_build_node" if not cached else "build_node", begun)
-    result.timings["n8n_was_cached"] = cached
+    result.timings["n8n_installed_when_its_tests_began"] = ready
+    result.timings["waited_for_install_and_node_build"] = waited
 
     # --- set up: the community node, credentials by name, every workflow, then publish the webhook flows --------
     started = time.monotonic()
@@ -365,6 +368,14 @@ def test_flows_hold_no_secret_and_name_credentials_only():
                 assert url.startswith("={{ $('Settings"), (path.name, node["name"], url)
 
 
+def test_the_node_is_built_with_the_versions_its_own_package_pins():
+    """The tests compile n8n-nodes-revgov with the n8n install's TypeScript, @types/node and n8n-workflow: those
+    must be the versions a reseller's `npm ci && npm run build` of the node uses."""
+    installed = json.loads((RUNTIME_SPEC / "package-lock.json").read_text())["packages"]
+    pinned = json.loads((NODE_PACKAGE / "package.json").read_text())["devDependencies"]
+    assert {name: installed[f"node_modules/{name}"]["version"] for name in pinned} == pinned
+
+
 # --- webhook flows ----------------------------------------------------------------------------------------------
 def test_onboarding_intake_files_the_application_and_notifies_what_is_missing(run):
     answer = run.answer("intake")
@@ -496,7 +507,7 @@ def test_rebate_quarter_close_settles_sends_statements_and_takes_disputes(run):
 
 
 def test_the_n8n_part_stays_within_its_time_budget(run):
-    """8 minutes on 2 cores, install included once n8n is cached on the machine (a first install alone takes
-    5-7 minutes of npm ci, see tests/artifacts/n8n-timings.json)."""
-    spent = run.timings["total"] - run.timings.get("install_n8n_and_build_node", 0)
+    """8 minutes on 2 cores for the flows themselves; a first install of n8n runs in the background from the start
+    of the session, and what the tests still had to wait for it is reported in tests/artifacts/n8n-timings.json."""
+    spent = run.timings["total"] - run.timings["waited_for_install_and_node_build"]
     assert spent < 8 * 60, run.timings

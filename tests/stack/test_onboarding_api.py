@@ -5,6 +5,7 @@ Scenario data: tests/scenarios/onboarding/northwind.json, with dates relative to
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,6 +115,21 @@ def test_a_reseller_goes_from_application_to_active_through_a_human_approval(des
     assert actions[0] == "partner.applied" and actions[-1] == "partner.activated"
     assert actions.count("partner.submitted") == 2 and actions.count("partner.document_recorded") == 5
     assert all(r["rule_ids"] and set(r["clauses"]) <= CLAUSES for r in trail)
+    assert desk.admin.get("/v1/audit/verify").json()["valid"] is True
+
+
+def test_documents_uploaded_at_once_to_one_partner_are_all_filed_on_an_unbroken_audit_chain(desk):
+    """An applicant's portal sends every document together: none of them may be refused for racing the others."""
+    partner_id = desk.apply("gold_reseller")
+    documents = S["documents"]["all_partners"] + S["documents"]["reseller"]
+    uploads = [(desk.ops.as_key(desk.ops.key), document) for document in documents]  # one connection each
+    with ThreadPoolExecutor(max_workers=len(uploads)) as pool:
+        answers = list(pool.map(lambda u: u[0].post(f"/v1/partners/{partner_id}/documents", u[1]), uploads))
+    assert [a.status_code for a in answers] == [201] * len(documents), [a.text for a in answers if a.status_code != 201]
+    partner = desk.ops.get(f"/v1/partners/{partner_id}").json()
+    assert set(partner["documents"]) == {d["document_type"] for d in documents}
+    trail = desk.admin.get("/v1/audit", subject=partner_id).json()["items"]
+    assert [r["action"] for r in trail].count("partner.document_recorded") == len(documents)
     assert desk.admin.get("/v1/audit/verify").json()["valid"] is True
 
 

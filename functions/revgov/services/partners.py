@@ -6,12 +6,15 @@ Other areas read partners through `load_partner` and ask about entitlements thro
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..domain import partners
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound
+from ..domain.errors import ConcurrentUpdate, Conflict, NotFound
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from . import cases, tenants
@@ -19,6 +22,9 @@ from .keys import PARTNERS
 
 SOURCE = "revgov.partner"
 EFFECT = "partner.activation"
+# (policy, partner as read, policy version, now) -> (partner as it should be written, its audit entry, its event)
+Recording = Callable[[dict[str, Any], dict[str, Any], str | None, str], tuple[dict[str, Any], AuditEntry, DomainEvent]]
+_FILING_ATTEMPTS = 12  # concurrent uploads to one partner: each re-reads and re-applies, with jittered backoff
 _STATUS_ACTIONS = {"suspended": "suspended", "active": "reinstated", "terminated": "terminated"}
 
 
@@ -154,74 +160,85 @@ def apply(rt: Runtime, who: Principal, application: dict[str, Any]) -> dict[str,
     return {**view(partner), "outstanding": _outstanding(policy, partner, at)}
 
 
-def amend_terms(rt: Runtime, who: Principal, partner_id: str, terms: dict[str, Any]) -> dict[str, Any]:
-    partner, version = _visible(rt, who, partner_id)
+def _filed(
+    rt: Runtime,
+    who: Principal,
+    partner_id: str,
+    record: Recording,
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Record something onto a partner (a document, a certification, terms) and return the partner as written, the
+    policy and the time. Uploads to one partner race (an applicant's portal sends its documents at once), and each
+    touches its own part of the record, so a write that finds the partner changed meanwhile reads it again and
+    applies its change to what is there now, after a jittered pause, rather than answering 409."""
     policy, policy_version = _policy(rt, who.tenant_id)
-    at = rt.clock.now_iso()
-    amended = partners.amended_terms(policy, partner, terms, at=at)
-    rules = list(partners.required_terms(policy, partner["partner_type"]).values())
-    rt.commit(
-        who.tenant_id,
-        Changes(
-            puts=[_put(amended, version=version)],
-            audit=[_audit(who, "partner.terms_amended", amended, rules, {"terms": terms}, policy_version)],
-            events=[_event("terms_amended", amended, terms=sorted(terms))],
-        ),
-    )
+    for attempt in range(_FILING_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not a secret
+        partner, version = _visible(rt, who, partner_id)
+        at = rt.clock.now_iso()
+        updated, audit, event = record(policy, partner, policy_version, at)  # a business refusal raises here
+        try:
+            rt.commit(who.tenant_id, Changes(puts=[_put(updated, version=version)], audit=[audit], events=[event]))
+        except Conflict:
+            continue  # the partner changed between the read and the write: read it again
+        return updated, policy, at
+    raise ConcurrentUpdate(f"partner {partner_id} kept changing under this write; retry")
+
+
+def amend_terms(rt: Runtime, who: Principal, partner_id: str, terms: dict[str, Any]) -> dict[str, Any]:
+    def record(
+        policy: dict[str, Any], partner: dict[str, Any], policy_version: str | None, at: str
+    ) -> tuple[dict[str, Any], AuditEntry, DomainEvent]:
+        amended = partners.amended_terms(policy, partner, terms, at=at)
+        rules = list(partners.required_terms(policy, partner["partner_type"]).values())
+        audit = _audit(who, "partner.terms_amended", amended, rules, {"terms": terms}, policy_version)
+        return amended, audit, _event("terms_amended", amended, terms=sorted(terms))
+
+    amended, policy, at = _filed(rt, who, partner_id, record)
     return {**view(amended), "outstanding": _outstanding(policy, amended, at)}
 
 
 def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[str, Any]) -> dict[str, Any]:
-    partner, version = _visible(rt, who, partner_id)
-    policy, policy_version = _policy(rt, who.tenant_id)
-    at = rt.clock.now_iso()
-    updated = partners.record_document(policy, partner, document, by=who, at=at)
     kind = document["document_type"]
-    record = updated["documents"][kind]
-    rules = [
-        policy["onboarding"]["document_types"][kind],
-        partners.required_documents(policy, partner["partner_type"])[kind],
-    ]
-    rt.commit(
-        who.tenant_id,
-        Changes(
-            puts=[_put(updated, version=version)],
-            audit=[_audit(who, "partner.document_recorded", updated, rules, {"document": record}, policy_version)],
-            events=[_event("document_recorded", updated, document_type=kind, expires_at=record["expires_at"])],
-        ),
-    )
+
+    def record(
+        policy: dict[str, Any], partner: dict[str, Any], policy_version: str | None, at: str
+    ) -> tuple[dict[str, Any], AuditEntry, DomainEvent]:
+        updated = partners.record_document(policy, partner, document, by=who, at=at)
+        filed = updated["documents"][kind]
+        rules = [
+            policy["onboarding"]["document_types"][kind],
+            partners.required_documents(policy, partner["partner_type"])[kind],
+        ]
+        audit = _audit(who, "partner.document_recorded", updated, rules, {"document": filed}, policy_version)
+        return updated, audit, _event("document_recorded", updated, document_type=kind, expires_at=filed["expires_at"])
+
+    updated, policy, at = _filed(rt, who, partner_id, record)
     outstanding = _outstanding(policy, updated, at)
     counts = not any(gap["kind"] == "document" and gap["name"] == kind for gap in outstanding)
-    return {"partner_id": partner_id, "document": record, "counts": counts, "outstanding": outstanding}
+    filed = updated["documents"][kind]
+    return {"partner_id": partner_id, "document": filed, "counts": counts, "outstanding": outstanding}
 
 
 def add_certification(rt: Runtime, who: Principal, partner_id: str, certification: dict[str, Any]) -> dict[str, Any]:
-    partner, version = _visible(rt, who, partner_id)
-    policy, policy_version = _policy(rt, who.tenant_id)
-    at = rt.clock.now_iso()
-    updated = partners.record_certification(policy, partner, certification, by=who, at=at)
     cert_id = certification["certification_id"]
-    record = updated["certifications"][cert_id]
-    rule = next(c for c in policy["certifications"] if c["id"] == cert_id)
-    rt.commit(
-        who.tenant_id,
-        Changes(
-            puts=[_put(updated, version=version)],
-            audit=[
-                _audit(
-                    who, "partner.certification_recorded", updated, [rule], {"certification": record}, policy_version
-                )
-            ],
-            events=[
-                _event("certification_recorded", updated, certification_id=cert_id, expires_at=record["expires_at"])
-            ],
-        ),
-    )
-    valid = partners.valid_on(record, partners.parse_instant(at).date())
+
+    def record(
+        policy: dict[str, Any], partner: dict[str, Any], policy_version: str | None, at: str
+    ) -> tuple[dict[str, Any], AuditEntry, DomainEvent]:
+        updated = partners.record_certification(policy, partner, certification, by=who, at=at)
+        filed = updated["certifications"][cert_id]
+        rule = next(c for c in policy["certifications"] if c["id"] == cert_id)
+        audit = _audit(who, "partner.certification_recorded", updated, [rule], {"certification": filed}, policy_version)
+        event = _event("certification_recorded", updated, certification_id=cert_id, expires_at=filed["expires_at"])
+        return updated, audit, event
+
+    updated, policy, at = _filed(rt, who, partner_id, record)
+    filed = updated["certifications"][cert_id]
     return {
         "partner_id": partner_id,
-        "certification": record,
-        "valid": valid,
+        "certification": filed,
+        "valid": partners.valid_on(filed, partners.parse_instant(at).date()),
         "outstanding": _outstanding(policy, updated, at),
     }
 
