@@ -114,3 +114,36 @@ def test_events_wait_in_the_outbox_when_the_bus_fails_and_go_out_on_flush(rt, mo
     assert rt.flush_outbox(t) == 1
     assert rt.store.query(t, "OUTBOX", limit=10).items == []
     assert published[0]["detail"]["tenant_id"] == t and published[0]["detail"]["n"] == 1
+
+
+def test_a_chain_that_grows_while_it_is_verified_is_valid(rt, monkeypatch):
+    """Handlers append records while `GET /v1/audit/verify` walks the chain: that is not a broken chain."""
+    from revgov.services.audit import verify_chain
+
+    t = tenant()
+    for i in range(3):
+        rt.commit(t, Changes(audit=[entry(f"s{i}")]))
+    walked = rt.store.iter_audit_records
+
+    def other_writers_commit_around_the_walk(tenant_id):
+        rt.commit(t, Changes(audit=[entry("early")]))  # as the walk starts
+        yield from walked(tenant_id)
+        rt.commit(t, Changes(audit=[entry("late")]))  # after the walk's query passed the end
+
+    monkeypatch.setattr(rt.store, "iter_audit_records", other_writers_commit_around_the_walk)
+    assert verify_chain(rt, t) == {"records": 5, "valid": True, "first_invalid": None}
+
+
+def test_a_record_beyond_the_head_is_found_by_verification(rt):
+    from revgov.services.audit import verify_chain
+
+    t = tenant()
+    for i in range(2):
+        rt.commit(t, Changes(audit=[entry(f"s{i}")]))
+    ddb = boto3.client("dynamodb", endpoint_url=rt.settings.endpoint_url, region_name=rt.settings.region)
+    key = {"pk": {"S": f"T#{t}#AUDIT"}, "sk": {"S": "R#000000000002"}}
+    item = ddb.get_item(TableName=rt.settings.table_name, Key=key)["Item"]
+    forged = item["data"]["S"].replace('"seq":2', '"seq":3')
+    ddb.put_item(TableName=rt.settings.table_name, Item={**item, "sk": {"S": "R#000000000003"}, "data": {"S": forged}})
+    result = verify_chain(rt, t)
+    assert result["valid"] is False and result["first_invalid"]["seq"] == 3

@@ -60,33 +60,51 @@ class Verification:
         return {"records": self.records, "valid": self.valid, "first_invalid": self.first_invalid}
 
 
-def verify(records: Iterable[dict[str, Any]], head: tuple[int, str] | None = None) -> Verification:
-    """Walk the chain in order and name the first record whose sequence, link or hash does not hold.
+class ChainWalk:
+    """Walks a chain record by record, in order, remembering the first record whose sequence, link or hash does
+    not hold; `result(head)` then checks the walk ends where the head pointer says (a truncated tail)."""
 
-    `head` is the (seq, hash) the chain's head pointer holds: it catches a truncated tail.
-    """
-    prev_hash, expected_seq, count = GENESIS, 1, 0
-    first_invalid: dict[str, Any] | None = None
-    for record in records:
-        count += 1
+    def __init__(self) -> None:
+        self.count = 0
+        self.last_seq = 0
+        self.last_hash = GENESIS
+        self.first_invalid: dict[str, Any] | None = None
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.count += 1
+        expected_seq = self.last_seq + 1
         body = {k: v for k, v in record.items() if k != "hash"}
         problem = None
         if record.get("seq") != expected_seq:
             problem = f"expected seq {expected_seq}, found {record.get('seq')}"
-        elif record.get("prev_hash") != prev_hash:
+        elif record.get("prev_hash") != self.last_hash:
             problem = "prev_hash does not match the hash of the record before it"
         elif sha256_hex(body) != record.get("hash"):
             problem = "content does not match its hash"
         elif body.get("inputs_hash") != sha256_hex(body.get("inputs", {})):
             problem = "inputs do not match inputs_hash"
-        if problem and first_invalid is None:
-            first_invalid = {"seq": expected_seq, "record_id": record.get("record_id"), "reason": problem}
-        prev_hash = str(record.get("hash"))
-        expected_seq = int(record.get("seq") or expected_seq) + 1
-    if first_invalid is None and head is not None and head != (count, prev_hash if count else GENESIS):
-        first_invalid = {
-            "seq": count + 1,
-            "record_id": None,
-            "reason": f"chain ends at seq {count} but its head says {head[0]}",
-        }
-    return Verification(count, first_invalid is None, first_invalid)
+        if problem and self.first_invalid is None:
+            self.first_invalid = {"seq": expected_seq, "record_id": record.get("record_id"), "reason": problem}
+        self.last_hash = str(record.get("hash"))
+        self.last_seq = int(record.get("seq") or expected_seq)
+
+    def result(self, head: tuple[int, str] | None = None) -> Verification:
+        first_invalid = self.first_invalid
+        if first_invalid is None and head is not None and head != (self.count, self.last_hash):
+            first_invalid = {
+                "seq": self.count + 1,
+                "record_id": None,
+                "reason": f"chain ends at seq {self.count} but its head says {head[0]}",
+            }
+        return Verification(self.count, first_invalid is None, first_invalid)
+
+
+def verify(records: Iterable[dict[str, Any]], head: tuple[int, str] | None = None) -> Verification:
+    """Walk the chain in order and name the first record whose sequence, link or hash does not hold.
+
+    `head` is the (seq, hash) the chain's head pointer holds: it catches a truncated tail.
+    """
+    walk = ChainWalk()
+    for record in records:
+        walk.add(record)
+    return walk.result(head)
