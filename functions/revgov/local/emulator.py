@@ -113,6 +113,40 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
             raise TransactionCanceledException(cancelled) from failed
 
 
+def _query_one_partition() -> None:
+    """moto answers a query on the table's own key by sorting every item of the table and keeping the partition's
+    (O(table) per query, where DynamoDB reads only the partition). For such queries the first item listing a query
+    asks for is the partition alone; index queries are left as moto does them."""
+    import threading
+
+    from moto.dynamodb.models.table import Table
+
+    hint = threading.local()
+    query, all_items = Table.query, Table.all_items
+
+    def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        hint.partition = None if index_name or hash_key is None else hash_key
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            hint.partition = None
+
+    def partition_items(self: Any) -> Any:
+        key = getattr(hint, "partition", None)
+        if key is None:
+            return all_items(self)
+        hint.partition = None  # once: the listing of candidates
+        bucket = self.items.get(key)
+        if bucket is None:
+            return []
+        items = list(bucket.values()) if self.range_key_attr else [bucket]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    Table.query = partition_query  # type: ignore[method-assign]
+    Table.all_items = partition_items  # type: ignore[method-assign]
+
+
 def _serialize_dynamodb_writes() -> None:
     """DynamoDB checks a condition and writes atomically, and transactions are serializable; moto's threaded
     server does neither across threads. One lock around its write operations restores what the code relies on."""
@@ -125,6 +159,7 @@ def _serialize_dynamodb_writes() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    _query_one_partition()
     lock = threading.RLock()
     for name in (*_WRITES, *_READS):
         original = getattr(DynamoDBBackend, name)
