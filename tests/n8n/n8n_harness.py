@@ -274,6 +274,9 @@ class N8n:
 def quiet_environment(home: Path, port: int) -> dict[str, str]:
     """n8n with every phone-home switched off, bound to loopback, env access and `crypto` allowed in flows."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "SYSTEMROOT")}
+    # A suite run under libfaketime (`faketime '2027-03-31 23:30:00' make test`) runs n8n on the same clock as Revgov:
+    # the flows' "now" (signatures, review days, the default quarter) must be the API's.
+    keep |= {k: v for k, v in os.environ.items() if k == "LD_PRELOAD" or k.startswith("FAKETIME")}
     return {
         **keep,
         "N8N_USER_FOLDER": str(home),
