@@ -498,12 +498,13 @@ def _unknown_partner(posting: Posting) -> Outcome:
 
 def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
-    unknown = [x["sku"] for x in data["lines"] if getattr(book.prices.get(x["sku"]), "billing", None) != "shipment"]
+    shipped = core.parse_day(data["shipped_on"])
+    unknown = [x["sku"] for x in data["lines"] if getattr(book.price(x["sku"], shipped), "billing", None) != "shipment"]
     if unknown:
         return _fail(
             posting,
             "unknown_partner_or_sku",
-            f"SKU {', '.join(unknown)} is not a shipment item of the price list",
+            f"SKU {', '.join(unknown)} is not a shipment item of the price list on {shipped.isoformat()}",
             partner_id=partner["partner_id"],
             rules=(book.invoicing,),
         )
@@ -514,12 +515,12 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
 
 def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
-    item = book.prices.get(data["sku"])
+    item = book.price(data["sku"], core.parse_day(data["activated_on"]))
     if item is None or item.billing != "subscription":
         return _fail(
             posting,
             "unknown_partner_or_sku",
-            f"SKU {data['sku']} is not a subscription of the price list",
+            f"SKU {data['sku']} is not a subscription of the price list on {data['activated_on']}",
             partner_id=partner["partner_id"],
             rules=(book.invoicing,),
         )
@@ -650,7 +651,9 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
     if sub["status"] == "cancelled":
         return Outcome("processed", f"subscription already cancelled effective {sub['cancelled_on']}; no new credit")
     effective_on = core.parse_day(data["effective_on"])
-    item = book.prices[sub["sku"]]
+    item = book.price(sub["sku"], core.parse_day(sub["activated_on"]))
+    if item is None:  # the subscription was billed from this item; a price list without it is a policy error
+        raise RuleViolation(f"SKU {sub['sku']} of subscription {sub['subscription_id']} is not on the price list")
     credited = []
     for billed in sub["billed"]:
         credit = core.cancellation_credit(
