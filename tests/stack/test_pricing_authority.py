@@ -169,3 +169,25 @@ def test_a_losing_partner_reads_no_rival_and_no_cost_or_margin_by_any_route(nw, 
     reasons = {r["rule_id"]: r for r in seen["decision"]["result"]["reasons"]}
     assert "PRC-CHANNEL-CONFLICT" in reasons and "PRC-MARGIN-FLOOR" in reasons
     assert reasons["PRC-MARGIN-FLOOR"]["clause"] == "PA-6.3"
+
+
+# --- 4. records that fit ---------------------------------------------------------------------------------------------
+def test_a_quote_of_the_documented_maximum_of_1000_lines_is_decided_stored_audited_and_replayed(nw):
+    """API.md / the request schema: "Quote lines (at most 1000)". Every line is 5% off NW-SW-24P for a silver
+    partner: within the 10% networking cap (PA-6.2), margin (1187.50 - 900.00) / 1187.50 = 24.21% above the 12%
+    floor (PA-6.3): allow. Net total 1000 x 1250.00 x 0.95 = 1187500.00."""
+    partner_id, _ = nw["partners"][0]
+    sales, admin = nw["roles"]["sales"], nw["roles"]["admin"]
+    lines = [{"line_id": str(n), "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "5.00"} for n in range(1000)]
+    checked = sales.post("/v1/pricing/check", _quote(partner_id, lines))
+    assert checked.status_code == 200, checked.text[:500]
+    body = checked.json()
+    assert body["outcome"] == "allow" and body["totals"]["net_total"] == "1187500.00" and len(body["lines"]) == 1000
+    stored = sales.get(f"/v1/decisions/{body['decision_id']}").json()
+    assert stored["result"] == {k: v for k, v in stored["result"].items()} and len(stored["result"]["lines"]) == 1000
+    assert stored["result"]["totals"] == body["totals"] and len(stored["inputs"]["quote"]["lines"]) == 1000
+    replay = nw["roles"]["finance"].get(f"/v1/decisions/{body['decision_id']}/replay").json()
+    assert replay["identical"] is True
+    trail = admin.get("/v1/audit", subject=body["decision_id"]).json()["items"]
+    assert trail[0]["action"] == "pricing.checked" and trail[0]["outcome"] == "allow"
+    assert admin.get("/v1/audit/verify").json()["valid"] is True

@@ -22,7 +22,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ..domain.audit import GENESIS, seal
-from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest
+from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge, RevgovError, Unavailable
 from ..ports import Changes, Clock, IdGenerator, Page, Stored
 from ..resources import TABLE
 from .tenant_sessions import CrossTenantWrite, TenantScopeError
@@ -44,6 +44,30 @@ def _json_default(value: Any) -> str:
 
 def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+# Cancellation reasons after which sealing again and retrying can succeed: the audit head moved
+# (ConditionalCheckFailed on an audit item; a put's own condition is a business conflict, raised before this) or
+# another transaction held one of the items.
+_RETRY_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict", "None"})
+_THROTTLED = frozenset({"ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"})
+
+
+def _cancellation_cause(reasons: list[Any]) -> RevgovError | None:
+    """The true cause of a cancelled transaction that retrying cannot fix (or that needs the caller to wait), or
+    None when the only reasons are a moved audit head or a transaction conflict."""
+    found = [(str(r.code), str(r.message or "")) for r in reasons if r is not None and r.code]
+    for code, message in found:
+        if code in _RETRY_REASONS:
+            continue
+        if code in _THROTTLED:
+            return Unavailable(f"DynamoDB throttled this write ({code}); retry after the delay")
+        if code == "ItemSizeTooLarge" or "size" in message.lower():
+            return PayloadTooLarge(
+                f"a record of this request exceeds DynamoDB's 400 KB item limit ({code}); retrying will not help"
+            )
+        return RevgovError(f"DynamoDB refused the transaction ({code}: {message[:200]})")
+    return None
 
 
 def partition(tenant_id: str, collection: str) -> str:
@@ -298,13 +322,19 @@ class DynamoDocumentStore:
                 self._transact(tenant_id, changes, sealed, seq, session_tenant)
                 return sealed
             except TransactWriteError as exc:
-                business = self._business_conflict(changes, list(exc.cancellation_reasons or []))
+                reasons = list(exc.cancellation_reasons or [])
+                business = self._business_conflict(changes, reasons)
                 if business:
                     raise business from exc
                 if exc.cause_response_code != "TransactionCanceledException":
                     raise
+                cause = _cancellation_cause(reasons)
+                if cause is not None:
+                    raise cause from exc
                 # The chain head moved (another request appended first): re-read it and seal again.
-        raise ConcurrentUpdate("the audit chain moved under this request too many times; retry")
+        raise ConcurrentUpdate(
+            f"other requests appended to this tenant's audit chain first {_MAX_CHAIN_RETRIES} times in a row; retry"
+        )
 
     @staticmethod
     def _tenants_written(tenant_id: str, changes: Changes) -> set[str]:
