@@ -312,6 +312,7 @@ class DynamoDocumentStore:
         if self.scoped and len(written) > 1:
             raise CrossTenantWrite(sorted(written))
         session_tenant = next(iter(written), tenant_id)
+        seen: set[str] = set()  # the cancellation reasons met, for the message if every attempt loses
         for attempt in range(_MAX_CHAIN_RETRIES):
             if attempt:
                 # Full jitter: contenders for the same chain head spread out instead of colliding again.
@@ -332,8 +333,10 @@ class DynamoDocumentStore:
                 if cause is not None:
                     raise cause from exc
                 # The chain head moved (another request appended first): re-read it and seal again.
+                seen.update(str(r.code) for r in reasons if r is not None and r.code and str(r.code) != "None")
+        why = " and ".join(sorted(seen)) or "no reason given"
         raise ConcurrentUpdate(
-            f"other requests appended to this tenant's audit chain first {_MAX_CHAIN_RETRIES} times in a row; retry"
+            f"other writes to this tenant's audit chain won {_MAX_CHAIN_RETRIES} times in a row ({why}); retry"
         )
 
     @staticmethod

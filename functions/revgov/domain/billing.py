@@ -283,6 +283,8 @@ class BillingPolicy:
         if sum(percents.values(), ZERO) != HUNDRED:
             raise ValueError(f"milestones {schedule['id']} must total 100%")
         support = billing["support_overage"]
+        if not billing.get("price_list"):
+            raise ValueError("the billing policy has no price list")
         return cls(
             sla_hours=int(billing["invoice_sla"]["hours"]),
             sla=Rule.of(billing["invoice_sla"]),

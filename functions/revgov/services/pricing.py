@@ -175,8 +175,12 @@ def partner_view(rt: Runtime, who: Principal, decision: dict[str, Any]) -> dict[
     """The decision as `who` may read it: staff the whole record, a partner no rival, no cost, no margin."""
     if who.role is not Role.PARTNER:
         return decision
-    policy = policy_at(rt, who.tenant_id, decision["policy_version"])
-    wording = pricing.partner_wording(pricing.pricing_index(policy, decision["policy_version"]))
+    try:
+        policy, version = policy_at(rt, who.tenant_id, decision["policy_version"]), decision["policy_version"]
+    except NotFound:  # a version no longer kept: the rules' ids are the tenant's current ones
+        tenant, _ = load_tenant(rt, who.tenant_id)
+        policy, version = tenant.policy, tenant.policy_version
+    wording = pricing.partner_wording(pricing.pricing_index(policy, version))
     return audience.partner_decision(decision, wording)
 
 
