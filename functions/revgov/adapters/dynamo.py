@@ -22,7 +22,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ..domain.audit import GENESIS, seal
-from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge, RevgovError, Unavailable
+from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge, RevgovError
 from ..ports import Changes, Clock, IdGenerator, Page, Stored
 from ..resources import TABLE
 from .tenant_sessions import CrossTenantWrite, TenantScopeError
@@ -46,22 +46,26 @@ def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, default=_json_default, separators=(",", ":"), ensure_ascii=False)
 
 
-# Cancellation reasons after which sealing again and retrying can succeed: the audit head moved
-# (ConditionalCheckFailed on an audit item; a put's own condition is a business conflict, raised before this) or
-# another transaction held one of the items.
-_RETRY_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict", "None"})
-_THROTTLED = frozenset({"ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"})
+# Cancellation reasons after which sealing again and retrying (with backoff) can succeed: the audit head moved
+# (ConditionalCheckFailed on an audit item; a put's own condition is a business conflict, raised before this),
+# another transaction held one of the items, or the table throttled the write.
+_RETRY_MEANING = {
+    "ConditionalCheckFailed": "another request appended to this tenant's audit chain first",
+    "TransactionConflict": "another transaction was writing the same items",
+    "ProvisionedThroughputExceeded": "DynamoDB throttled the write",
+    "ThrottlingError": "DynamoDB throttled the write",
+    "RequestLimitExceeded": "DynamoDB throttled the write",
+}
+_RETRY_REASONS = frozenset(_RETRY_MEANING) | {"None"}
 
 
 def _cancellation_cause(reasons: list[Any]) -> RevgovError | None:
-    """The true cause of a cancelled transaction that retrying cannot fix (or that needs the caller to wait), or
-    None when the only reasons are a moved audit head or a transaction conflict."""
+    """The true cause of a cancelled transaction that retrying cannot fix, or None when every reason is one that
+    sealing again and retrying can get past (`_RETRY_MEANING`)."""
     found = [(str(r.code), str(r.message or "")) for r in reasons if r is not None and r.code]
     for code, message in found:
         if code in _RETRY_REASONS:
             continue
-        if code in _THROTTLED:
-            return Unavailable(f"DynamoDB throttled this write ({code}); retry after the delay")
         if code == "ItemSizeTooLarge" or "size" in message.lower():
             return PayloadTooLarge(
                 f"a record of this request exceeds DynamoDB's 400 KB item limit ({code}); retrying will not help"
@@ -334,10 +338,8 @@ class DynamoDocumentStore:
                     raise cause from exc
                 # The chain head moved (another request appended first): re-read it and seal again.
                 seen.update(str(r.code) for r in reasons if r is not None and r.code and str(r.code) != "None")
-        why = " and ".join(sorted(seen)) or "no reason given"
-        raise ConcurrentUpdate(
-            f"other writes to this tenant's audit chain won {_MAX_CHAIN_RETRIES} times in a row ({why}); retry"
-        )
+        why = "; ".join(f"{_RETRY_MEANING.get(code, code)} ({code})" for code in sorted(seen)) or "no reason given"
+        raise ConcurrentUpdate(f"the write was cancelled {_MAX_CHAIN_RETRIES} times in a row: {why}; retry")
 
     @staticmethod
     def _tenants_written(tenant_id: str, changes: Changes) -> set[str]:
