@@ -63,3 +63,17 @@ def test_every_quote_line_whose_sku_is_not_listed_is_named_in_one_422():
         price_lines(policy_catalog(NORTHWIND), lines, "2026-11-27")
     assert [e.path for e in refused.value.errors] == ["/lines/1/sku", "/lines/2/sku"]
     assert "line b" in refused.value.errors[0].message and "NO-SUCH" in refused.value.errors[0].message
+
+
+def test_a_policy_whose_price_list_versions_overlap_or_run_backwards_is_refused():
+    from revgov.domain.policy import policy_problems
+
+    overlapping = copy.deepcopy(NORTHWIND)
+    overlapping["billing"]["price_list"] += [
+        {**SWITCH, "id": "PRICE-NW-SW-24P-NEXT", "effective_from": "2027-01-01", "list_price": "1300.00"}
+    ]  # the first version is open-ended: both would be in force on 2027-01-01
+    assert [p.path for p in policy_problems(overlapping)] == ["/policy/billing/price_list"]
+    backwards = copy.deepcopy(NORTHWIND)
+    backwards["billing"]["price_list"][0] |= {"effective_from": "2027-02-01", "effective_to": "2027-01-01"}
+    assert [p.path for p in policy_problems(backwards)] == ["/policy/billing/price_list/0/effective_to"]
+    assert policy_problems(NORTHWIND) == []

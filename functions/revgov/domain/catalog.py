@@ -17,6 +17,7 @@ from itertools import pairwise
 from typing import Any, Protocol
 
 from .canonical import sha256_hex
+from .errors import FieldError
 from .rules import Rule
 
 
@@ -99,6 +100,22 @@ class PriceListCatalog:
     def items(self) -> list[CatalogItem]:
         """Every version of every SKU, by SKU then effective date."""
         return [version for sku in sorted(self._versions) for version in self._versions[sku]]
+
+
+def price_list_problems(policy: Mapping[str, Any]) -> list[FieldError]:
+    """A price list whose versions of one SKU overlap, or end before they start, cannot answer "SKU X on day D"."""
+    entries = (policy.get("billing") or {}).get("price_list") or []
+    problems = [
+        FieldError(f"/policy/billing/price_list/{n}/effective_to", f"{e['sku']}: effective_to is not after its start")
+        for n, e in enumerate(entries)
+        if e.get("effective_from") and e.get("effective_to") and e["effective_to"] <= e["effective_from"]
+    ]
+    if not problems:
+        try:
+            PriceListCatalog((item_from_entry(e) for e in entries), "cat_check")
+        except ValueError as why:
+            problems.append(FieldError("/policy/billing/price_list", str(why)))
+    return problems
 
 
 _FROM_POLICY: dict[str, PriceListCatalog] = {}
