@@ -138,7 +138,10 @@ def view(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
     decision, _ = load(rt, who, decision_id)
     if who.role is not Role.PARTNER:
         return decision
-    module, _, function = VIEWS[decision["kind"]].partition(":")
+    named = VIEWS.get(decision["kind"])
+    if named is None:  # a kind with no partner view of its own: the outcome without the facts behind it
+        return {k: v for k, v in decision.items() if k not in ("inputs", "result")}
+    module, _, function = named.partition(":")
     shown: dict[str, Any] = getattr(importlib.import_module(module), function)(rt, who, decision)
     return shown
 
