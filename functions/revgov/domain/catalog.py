@@ -10,14 +10,17 @@ can answer through the same protocol.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any, Protocol
 
 from .canonical import sha256_hex
 from .errors import FieldError
+from .money import parse_money
 from .rules import Rule
 
 
@@ -132,3 +135,117 @@ def policy_catalog(policy: Mapping[str, Any]) -> PriceListCatalog:
             _FROM_POLICY.pop(next(iter(_FROM_POLICY)))
         catalog = _FROM_POLICY[version] = PriceListCatalog((item_from_entry(e) for e in entries), version)
     return catalog
+
+
+# --- imports: a whole price list, validated row by row -------------------------------------------------------------
+COLUMNS = ("sku", "name", "family", "billing", "list_price", "unit_cost", "currency", "effective_from", "effective_to")
+_SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
+_FAMILY = re.compile(r"^[a-z][a-z0-9-]*$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day(text: str) -> bool:
+    try:
+        return bool(_DAY.match(text)) and date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
+def _row_problems(n: int, row: Mapping[str, Any], currency: str, families: frozenset[str]) -> list[FieldError]:
+    at = f"/rows/{n}"
+    found: list[FieldError] = []
+
+    def bad(column: str, message: str) -> None:
+        found.append(FieldError(f"{at}/{column}", f"row {n + 1}: {message}"))
+
+    extra = sorted(set(row) - set(COLUMNS))
+    if extra:
+        bad(extra[0], f"unknown column(s) {', '.join(extra)}")
+    for column in ("sku", "name", "family", "billing", "list_price", "unit_cost", "currency"):
+        if not isinstance(row.get(column), str) or not row.get(column):
+            bad(column, f"{column} is required (a string)")
+    if found:
+        return found
+    text: dict[str, str] = {c: row.get(c) or "" for c in COLUMNS}
+    if not _SKU.match(text["sku"]):
+        bad("sku", f"SKU {text['sku']!r} is not uppercase letters, digits and hyphens (2-40)")
+    if len(text["name"]) > 120:
+        bad("name", "name is longer than 120 characters")
+    if not _FAMILY.match(text["family"]) or (families and text["family"] not in families):
+        bad("family", f"family {text['family']!r} is not one of the tenant's ({', '.join(sorted(families))})")
+    if text["billing"] not in ("shipment", "subscription"):
+        bad("billing", f"billing {text['billing']!r} is not shipment or subscription")
+    for column in ("list_price", "unit_cost"):
+        try:
+            if parse_money(text[column]) < 0:
+                bad(column, f"{column} cannot be negative")
+        except ValueError as why:
+            bad(column, str(why))
+    if text["currency"] != currency:
+        bad("currency", f"currency {text['currency']!r} is not the tenant's {currency}")
+    for column in ("effective_from", "effective_to"):
+        value = row.get(column)
+        if value not in (None, "") and (not isinstance(value, str) or not _day(value)):
+            bad(column, f"{column} {value!r} is not a date (YYYY-MM-DD)")
+    start, end = text["effective_from"] or None, text["effective_to"] or None
+    if not found and start and end and end <= start:
+        bad("effective_to", f"effective_to {end} is not after effective_from {start}")
+    return found
+
+
+def catalog_entries(
+    rows: list[Mapping[str, Any]], *, currency: str, families: frozenset[str], clause: str
+) -> tuple[list[dict[str, Any]], list[FieldError]]:
+    """Price-list entries from imported rows (CSV or JSON, the columns of `COLUMNS`), or every bad row named.
+
+    A row is one version of one SKU; the versions of a SKU may not overlap. Each entry cites `clause` (the tenant's
+    price-list clause) under the rule id PRICE-<SKU>[-<effective_from>].
+    """
+    problems: list[FieldError] = []
+    entries: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for n, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            problems.append(FieldError(f"/rows/{n}", f"row {n + 1}: not an object"))
+            continue
+        found = _row_problems(n, row, currency, families)
+        if found:
+            problems.extend(found)
+            continue
+        start = str(row.get("effective_from") or "") or None
+        end = str(row.get("effective_to") or "") or None
+        key = (str(row["sku"]), start or "")
+        if key in seen:
+            problems.append(FieldError(f"/rows/{n}/sku", f"row {n + 1}: repeats {row['sku']} from row {seen[key] + 1}"))
+            continue
+        seen[key] = n
+        entry = {c: row[c] for c in ("sku", "name", "family", "billing", "list_price", "unit_cost")}
+        entry |= {"id": f"PRICE-{row['sku']}" + (f"-{start}" if start else ""), "clause": clause}
+        entries.append(entry | ({"effective_from": start} if start else {}) | ({"effective_to": end} if end else {}))
+    if not problems:
+        try:
+            PriceListCatalog((item_from_entry(e) for e in entries), "cat_check")
+        except ValueError as why:
+            problems.append(FieldError("/rows", str(why)))
+    return entries, problems
+
+
+def entry_key(entry: Mapping[str, Any]) -> str:
+    """One SKU-version: the SKU and the day it takes effect."""
+    return f"{entry['sku']}#{entry.get('effective_from') or '0000-00-00'}"
+
+
+def diff(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """What changed between two catalogs, each SKU-version (`entry_key`) -> entry: added, removed, changed fields."""
+    changed = []
+    for key in sorted(before.keys() & after.keys()):
+        fields = sorted(f for f in set(before[key]) | set(after[key]) if before[key].get(f) != after[key].get(f))
+        if fields:
+            changed.append(
+                {"key": key, "fields": {f: {"from": before[key].get(f), "to": after[key].get(f)} for f in fields}}
+            )
+    return {
+        "added": [dict(after[k]) for k in sorted(after.keys() - before.keys())],
+        "removed": [dict(before[k]) for k in sorted(before.keys() - after.keys())],
+        "changed": changed,
+    }

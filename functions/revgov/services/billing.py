@@ -28,6 +28,7 @@ from ..domain.tenants import Tenant
 from ..ports import Changes, Delete, DomainEvent, Page, Put, Stored
 from ..runtime import Runtime
 from . import cases, erp, events, partners, tenants
+from .catalog import tenant_catalog
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
 INVOICES = "INVOICE"
@@ -105,6 +106,7 @@ def bill_erp_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
             book = BillingPolicy.from_policy(tenant.policy)
         except (KeyError, ValueError) as exc:
             raise RuleViolation(f"the tenant's billing policy cannot be used: {exc}") from exc
+        book = replace(book, catalog=tenant_catalog(rt, tenant.tenant_id, tenant.policy))  # the imported one, if any
         for attempt in range(_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not a secret

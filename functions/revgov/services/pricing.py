@@ -77,7 +77,7 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     if len(set(line_ids)) != len(line_ids):
         raise RuleViolation("line_id values must be unique within a quote")
     quote_date = now[:10]
-    catalog = tenant_catalog(policy)
+    catalog = tenant_catalog(rt, who.tenant_id, policy)
     items = price_lines(catalog, quote["lines"], quote_date)
     customer_id = quote["customer"]["id"]
     own = None
