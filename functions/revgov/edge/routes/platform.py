@@ -47,6 +47,7 @@ def openapi_document(call: Call) -> Answer:
     body_schema="tenant.schema.json",
     status=201,
     example="tenant-create.json",
+    secret_fields=("admin_key", "webhook_secret"),
 )
 def create_tenant(call: Call) -> dict[str, Any]:
     return tenants.create_tenant(call.runtime, call.who, call.body)
@@ -93,6 +94,7 @@ def offboard_tenant(call: Call) -> dict[str, Any]:
     body_schema="api/key-create.schema.json",
     status=201,
     example={"role": "admin", "label": "MSP on-call admin"},
+    secret_fields=("key",),
 )
 def create_tenant_key(call: Call) -> dict[str, Any]:
     tenant_id = _tenant_id(call)
@@ -111,6 +113,7 @@ def create_tenant_key(call: Call) -> dict[str, Any]:
     body_schema="api/key-create.schema.json",
     status=201,
     example={"role": "finance", "label": "finance team"},
+    secret_fields=("key",),
 )
 def create_key(call: Call) -> dict[str, Any]:
     body = call.body
