@@ -103,14 +103,14 @@ def _view(op: Operation) -> Callable[..., Response]:
         except RevgovError as error:
             if error.status >= 500:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})
-            result = http.problem(error, request.path, correlation_id)
+            result = http.problem(error, op.path.format(**params), correlation_id)
         except Exception as exc:
             error = http.unexpected(exc)
             if error.status == 503:
                 logger.warning("dependency unavailable", extra={"operation": op.name, "error": str(exc)})
             else:
                 logger.exception("unhandled error", extra={"operation": op.name})
-            result = http.problem(error, request.path, correlation_id)
+            result = http.problem(error, op.path.format(**params), correlation_id)
         response = _respond(result)
         response.headers["X-Correlation-Id"] = correlation_id
         return response

@@ -164,7 +164,7 @@ class RequestKeys:
         if data["state"] == "done":
             headers = {**data.get("headers", {}), REPLAYED_HEADER: "true"}
             content_type = data.get("content_type", "application/json")
-            return Answer(int(data["status"]), _unpack(data), content_type, headers)
+            return Answer(int(data["status"]), _unpack(data), headers, content_type)
         if now_ms < int(data["locked_until_ms"]):
             raise Conflict(
                 f"a request with {HEADER} {key} is still in progress; retry after it finished",
