@@ -1,0 +1,130 @@
+"""Refused governance actions leave an audit record, and a conflicting deal registration ends as a decision.
+
+SOP-4.3: "A requester can never approve their own request. [...] Any attempt to self-approve is rejected and recorded
+in the audit log." (contoso COP-4.3 likewise.) DESIGN.md: every "refused governance action (self-approval, wrong
+queue)" produces one audit record.
+PA-5.5: "If two or more Partners register the same Customer and Product Family, the first approved registration wins.
+[...] A registration that conflicts with an approved, unexpired registration is rejected with reference to this
+clause, and the rejected Partner is told the date on which the conflicting exclusivity period ends but not the
+identity of the other Partner."
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from test_pricing_api import QUOTES, nw, quote  # noqa: F401 - two active silver partners of northwind
+
+from support import assert_problem
+
+pytestmark = pytest.mark.stack
+
+
+def _trail(admin: Any, subject: str) -> list[dict[str, Any]]:
+    return list(admin.get("/v1/audit", subject=subject, limit=200).json()["items"])
+
+
+def test_a_self_approval_is_refused_403_and_recorded_on_the_chain_with_sop_4_3(nw):  # noqa: F811
+    ops, admin = nw["roles"]["channel_ops"], nw["roles"]["admin"]
+    partner_id, _ = nw["partners"][0]
+    checked = ops.post("/v1/pricing/check", quote("above_cap", partner_id)).json()
+    approval_id = checked["approvals"][0]["approval_id"]
+    assert_problem(ops.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "mine"}), 403)
+    refusals = [r for r in _trail(admin, approval_id) if r["action"] == "approval.decision_refused"]
+    assert len(refusals) == 1
+    record = refusals[0]
+    assert record["outcome"] == "refused" and "SOP-4.3" in record["clauses"]
+    assert record["inputs"]["refusal"] == "self_approval" and record["inputs"]["attempted_outcome"] == "approved"
+    assert ops.get(f"/v1/approvals/{approval_id}").json()["status"] == "pending"  # nothing changed
+    assert admin.get("/v1/audit/verify").json()["valid"] is True
+
+
+def test_a_wrong_queue_and_a_second_decision_are_refused_and_recorded(nw):  # noqa: F811
+    sales, ops, finance, admin = (nw["roles"][r] for r in ("sales", "channel_ops", "finance", "admin"))
+    partner_id, _ = nw["partners"][0]
+    checked = sales.post("/v1/pricing/check", quote("above_cap", partner_id)).json()
+    approval_id = checked["approvals"][0]["approval_id"]
+    assert_problem(finance.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved"}), 403)
+    assert ops.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved"}).status_code == 200
+    assert_problem(ops.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "rejected", "note": "again"}), 409)
+    refusals = {r["inputs"]["refusal"]: r for r in _trail(admin, approval_id) if r["outcome"] == "refused"}
+    assert set(refusals) == {"wrong_queue", "already_decided"}
+    assert refusals["wrong_queue"]["actor_role"] == "finance" and refusals["wrong_queue"]["clauses"] == ["SOP-4.1"]
+    assert admin.get("/v1/audit/verify").json()["valid"] is True
+
+
+def _registration(partner_id: str, customer: str) -> dict[str, Any]:
+    return {
+        "partner_id": partner_id,
+        "customer": {"id": customer, "name": "Harbor Logistics"},
+        "family": "networking",
+        "estimated_value": "84000.00",
+        "expected_close": QUOTES["close_date"],
+    }
+
+
+def test_approving_a_registration_that_lost_to_an_earlier_approval_rejects_it_with_pa_5_5(nw, stack, monkeypatch):  # noqa: F811,E501
+    tap = Tap(stack.runtime.publisher)
+    monkeypatch.setattr(stack.runtime, "publisher", tap)
+    (alpha_id, alpha), (beta_id, beta) = nw["partners"]
+    ops, admin = nw["roles"]["channel_ops"], nw["roles"]["admin"]
+    customer = f"CUST-{uuid.uuid4().hex[:8]}"
+    first = alpha.post("/v1/deals", _registration(alpha_id, customer)).json()
+    second = beta.post("/v1/deals", _registration(beta_id, customer)).json()
+    assert first["status"] == second["status"] == "pending"
+    assert ops.post(f"/v1/approvals/{first['approval_id']}/decision", {"outcome": "approved"}).status_code == 200
+    winner = alpha.get(f"/v1/deals/{first['deal_id']}").json()
+
+    decided = ops.post(f"/v1/approvals/{second['approval_id']}/decision", {"outcome": "approved"})
+    assert decided.status_code == 200, decided.text  # a decision, not a 409
+    case = decided.json()
+    assert case["status"] == "rejected" and case["decision"]["requested_outcome"] == "approved"
+    assert case["decision"]["resolved_by_rule"]["clause"] == "PA-5.5"
+    assert ops.get(f"/v1/approvals/{second['approval_id']}").json()["status"] == "rejected"
+
+    seen = beta.get(f"/v1/deals/{second['deal_id']}")
+    assert seen.status_code == 200
+    lost = seen.json()
+    assert lost["status"] == "rejected" and lost["rejection"]["clause"] == "PA-5.5"
+    assert lost["rejection"]["exclusivity_ends"] == winner["expires_at"]
+    assert winner["expires_at"][:10] in lost["rejection_reason"]
+    assert alpha_id not in seen.text and first["deal_id"] not in seen.text  # PA-11.1: never the winner's identity
+
+    trail = _trail(admin, second["deal_id"])
+    assert [r["action"] for r in trail][-1] == "deal.rejected" and "PA-5.5" in trail[-1]["clauses"]
+    events = [
+        e for e in tap.events if e["detail_type"] == "deal.rejected" and e["detail"]["deal_id"] == second["deal_id"]
+    ]
+    assert len(events) == 1
+    detail = events[0]["detail"]
+    assert detail["partner_id"] == beta_id and detail["reason"]["clause"] == "PA-5.5"
+    assert alpha_id not in str(detail) and first["deal_id"] not in str(detail)
+    from revgov import schemas
+
+    envelope = {"source": events[0]["source"], "detail-type": "deal.rejected", "detail": detail}
+    assert schemas.problems("events/revgov.deals.schema.json", envelope) == []
+    assert admin.get("/v1/audit/verify").json()["valid"] is True
+
+
+class Tap:
+    """The bus as it is, plus a copy of every event put on it."""
+
+    def __init__(self, publisher: Any) -> None:
+        self.publisher, self.events = publisher, []  # type: ignore[var-annotated]
+
+    def publish(self, tenant_id: str, events: list[dict[str, Any]]) -> list[str]:
+        self.events += events
+        return list(self.publisher.publish(tenant_id, events))
+
+
+def test_a_registration_against_a_live_one_is_rejected_citing_pa_5_5_not_pa_5_4(nw):  # noqa: F811
+    (alpha_id, alpha), (beta_id, beta) = nw["partners"]
+    ops = nw["roles"]["channel_ops"]
+    customer = f"CUST-{uuid.uuid4().hex[:8]}"
+    first = alpha.post("/v1/deals", _registration(alpha_id, customer)).json()
+    ops.post(f"/v1/approvals/{first['approval_id']}/decision", {"outcome": "approved"})
+    refused = assert_problem(beta.post("/v1/deals", _registration(beta_id, customer)), 409)
+    assert refused["clause"] == "PA-5.5" and refused["reasons"][0]["clause"] == "PA-5.5"
+    assert alpha_id not in str(refused) and first["deal_id"] not in str(refused)
