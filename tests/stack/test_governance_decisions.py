@@ -65,7 +65,7 @@ def _registration(partner_id: str, customer: str) -> dict[str, Any]:
     }
 
 
-def test_approving_a_registration_that_lost_to_an_earlier_approval_rejects_it_with_pa_5_5(nw, stack, monkeypatch):  # noqa: F811,E501
+def test_approving_a_registration_that_lost_to_an_earlier_approval_rejects_it_with_pa_5_5(nw, stack, monkeypatch):  # noqa: F811
     tap = Tap(stack.runtime.publisher)
     monkeypatch.setattr(stack.runtime, "publisher", tap)
     (alpha_id, alpha), (beta_id, beta) = nw["partners"]

@@ -111,7 +111,7 @@ def test_the_same_key_twice_on_a_rebate_dispute_files_one_dispute(tenant):  # no
 
 
 def test_the_key_is_scoped_to_the_api_key_that_sent_it(nw):  # noqa: F811
-    """"keys kept 24 h, scoped to the tenant and the API key's principal": another key may use the same string."""
+    """ "keys kept 24 h, scoped to the tenant and the API key's principal": another key may use the same string."""
     sales, ops = nw["roles"]["sales"], nw["roles"]["channel_ops"]
     partner_id, _ = nw["partners"][0]
     key = _key()
@@ -276,8 +276,13 @@ def test_a_secret_shown_once_is_not_stored_for_a_replay(rt):
 
     def run() -> Answer:
         return keys.run(
-            who, "secret", "fp", create, to_text=__import__("json").dumps,
-            on_error=lambda e: problem(e, "/v1/keys", "c"), secret_fields=("key",),
+            who,
+            "secret",
+            "fp",
+            create,
+            to_text=__import__("json").dumps,
+            on_error=lambda e: problem(e, "/v1/keys", "c"),
+            secret_fields=("key",),
         )
 
     assert run().body["key"] == "rg_live_secret"

@@ -24,6 +24,7 @@ from typing import Any
 from ..domain.access import Principal
 from ..domain.canonical import sha256_hex
 from ..domain.errors import Conflict, FieldError, MalformedRequest, RevgovError, RuleViolation
+from ..logs import logger
 from ..ports import Changes, Delete, DocumentStore, Put, Stored
 from .http import Answer, Call, problem, to_json
 from .registry import IDEMPOTENCY_KEY, Operation
@@ -213,8 +214,8 @@ class RequestKeys:
     def _release(self, tenant_id: str, name: str) -> None:
         try:
             self.store.commit(tenant_id, Changes(deletes=[Delete(RECORDS, name)]))
-        except Exception:  # noqa: BLE001 - the lease ends the claim anyway
-            pass
+        except Exception as exc:  # the lease ends the claim anyway
+            logger.warning("could not release an Idempotency-Key claim", extra={"error": str(exc)})
 
 
 def run_operation(op: Operation, call: Call, correlation_id: str, execute: Callable[[], Answer]) -> Answer:

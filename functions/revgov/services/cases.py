@@ -159,6 +159,7 @@ def decide_case(rt: Runtime, who: Principal, kind: str, case_id: str, outcome: s
     if isinstance(extra, Resolved):
         decided, extra = extra.case, extra.changes
     final = decided["status"]
+    overridden = {"requested_outcome": outcome, "reason": decided["decision"]["note"]} if final != outcome else {}
     resolution = decided["decision"].get("resolved_by_rule")
     rules = [(r["rule_id"], r["clause"]) for r in case["reasons"] if r.get("rule_id")]
     if resolution:
@@ -176,7 +177,7 @@ def decide_case(rt: Runtime, who: Principal, kind: str, case_id: str, outcome: s
                     "note": note,
                     "category": case["category"],
                     "subject": case["subject"],
-                    **({"requested_outcome": outcome, "reason": decided["decision"]["note"]} if final != outcome else {}),
+                    **overridden,
                 },
                 policy_version=case.get("policy_version"),
                 rule_ids=tuple(rule for rule, _ in rules),
