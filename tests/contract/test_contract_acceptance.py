@@ -20,7 +20,7 @@ from revgov.domain import cases, deals
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.calendar import BusinessCalendar
-from revgov.domain.errors import Forbidden
+from revgov.domain.errors import Forbidden, RuleViolation
 from revgov.tenant_files import load_tenant_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,7 +110,7 @@ def _pa_5_2() -> None:
     "CPA-5.1",
     "Partners of all tiers may register opportunities through the Partner Portal, for a "
     "Product Family in which they hold a valid certification, or, for Authorized Partners, for the collaboration "
-    "and devices Product Families without certification.",
+    "and devices Product Families without certification. … an expected close date within 120 days.",
 )
 def _cpa_5_1() -> None:
     eligibility = CT["deal_registration"]["eligibility"]
@@ -119,6 +119,9 @@ def _cpa_5_1() -> None:
     assert deals.certification_exempt(eligibility, "collaboration", "authorized")
     assert not deals.certification_exempt(eligibility, "devices", "advanced")  # the exemption is Authorized only
     assert not deals.certification_exempt(eligibility, "security", "authorized")
+    deals.check_dates("2027-03-01", "2026-11-01T10:00:00.000Z", eligibility["max_close_days"])  # 120 days
+    with pytest.raises(RuleViolation):
+        deals.check_dates("2027-03-02", "2026-11-01T10:00:00.000Z", eligibility["max_close_days"])  # 121 days
     # "Channel Operations decides within 3 business days": Friday 2026-12-04 -> Wednesday 2026-12-09
     review = cases.route_for(CT, "deal_registration_review")
     assert review.queue == "channel_ops" and review.due("2026-12-04T15:00:00.000Z") == "2026-12-09T15:00:00.000Z"
@@ -205,7 +208,7 @@ def _cpa_4_3() -> None:
     "northwind",
     "PA-5.1",
     "Deal registration is an entitlement of the Silver, Gold and Platinum tiers. "
-    "Registered tier Partners may not register deals.",
+    "Registered tier Partners may not register deals. … an expected close date within 180 days.",
 )
 def _pa_5_1() -> None:
     assert {t["tier"]: ent(NW, t["tier"], "deal_registration") for t in NW["partner_tiers"]} == {
@@ -222,6 +225,9 @@ def _pa_5_1() -> None:
         NW, partner_status="active", entitled=True, certified=False, family="networking", tier="silver"
     )
     assert problems and problems[0]["clause"] == "PA-5.1"
+    deals.check_dates("2027-04-30", "2026-11-01T10:00:00.000Z", eligibility["max_close_days"])  # 180 days
+    with pytest.raises(RuleViolation):
+        deals.check_dates("2027-05-01", "2026-11-01T10:00:00.000Z", eligibility["max_close_days"])  # 181 days
 
 
 @clause(
@@ -1241,8 +1247,9 @@ def test_clause(tenant_ref: tuple[str, str]) -> None:
 def test_every_quote_is_the_contract_text(tenant_ref: tuple[str, str]) -> None:
     tenant, ref = tenant_ref
     quote, _ = ACCEPTANCE[tenant_ref]
-    section = CONTRACTS[tenant].split(f"### {ref} ")[1].split("\n### ")[0]
-    assert " ".join(quote.split()) in " ".join(section.split()), f"{ref} does not say: {quote}"
+    section = " ".join(CONTRACTS[tenant].split(f"### {ref} ")[1].split("\n### ")[0].split())
+    for part in quote.split(" … "):  # a quote may join several passages of the clause
+        assert " ".join(part.split()) in section, f"{ref} does not say: {part}"
 
 
 def cited_clauses(policy: Any) -> set[str]:

@@ -12,10 +12,12 @@ identity of the other Partner."
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from test_pricing_api import QUOTES, nw, quote  # noqa: F401 - two active silver partners of northwind
+from test_idempotency_api import close_date
+from test_pricing_api import nw, quote  # noqa: F401 - two active silver partners of northwind
 
 from support import assert_problem
 
@@ -55,13 +57,13 @@ def test_a_wrong_queue_and_a_second_decision_are_refused_and_recorded(nw):  # no
     assert admin.get("/v1/audit/verify").json()["valid"] is True
 
 
-def _registration(partner_id: str, customer: str) -> dict[str, Any]:
+def _registration(partner_id: str, customer: str, close: str) -> dict[str, Any]:
     return {
         "partner_id": partner_id,
         "customer": {"id": customer, "name": "Harbor Logistics"},
         "family": "networking",
         "estimated_value": "84000.00",
-        "expected_close": QUOTES["close_date"],
+        "expected_close": close,
     }
 
 
@@ -71,8 +73,8 @@ def test_approving_a_registration_that_lost_to_an_earlier_approval_rejects_it_wi
     (alpha_id, alpha), (beta_id, beta) = nw["partners"]
     ops, admin = nw["roles"]["channel_ops"], nw["roles"]["admin"]
     customer = f"CUST-{uuid.uuid4().hex[:8]}"
-    first = alpha.post("/v1/deals", _registration(alpha_id, customer)).json()
-    second = beta.post("/v1/deals", _registration(beta_id, customer)).json()
+    first = alpha.post("/v1/deals", _registration(alpha_id, customer, close_date(stack))).json()
+    second = beta.post("/v1/deals", _registration(beta_id, customer, close_date(stack))).json()
     assert first["status"] == second["status"] == "pending"
     assert ops.post(f"/v1/approvals/{first['approval_id']}/decision", {"outcome": "approved"}).status_code == 200
     winner = alpha.get(f"/v1/deals/{first['deal_id']}").json()
@@ -119,12 +121,29 @@ class Tap:
         return list(self.publisher.publish(tenant_id, events))
 
 
-def test_a_registration_against_a_live_one_is_rejected_citing_pa_5_5_not_pa_5_4(nw):  # noqa: F811
+def test_a_registration_against_a_live_one_is_rejected_citing_pa_5_5_not_pa_5_4(nw, stack):  # noqa: F811
     (alpha_id, alpha), (beta_id, beta) = nw["partners"]
     ops = nw["roles"]["channel_ops"]
     customer = f"CUST-{uuid.uuid4().hex[:8]}"
-    first = alpha.post("/v1/deals", _registration(alpha_id, customer)).json()
+    first = alpha.post("/v1/deals", _registration(alpha_id, customer, close_date(stack))).json()
     ops.post(f"/v1/approvals/{first['approval_id']}/decision", {"outcome": "approved"})
-    refused = assert_problem(beta.post("/v1/deals", _registration(beta_id, customer)), 409)
+    refused = assert_problem(beta.post("/v1/deals", _registration(beta_id, customer, close_date(stack))), 409)
     assert refused["clause"] == "PA-5.5" and refused["reasons"][0]["clause"] == "PA-5.5"
     assert alpha_id not in str(refused) and first["deal_id"] not in str(refused)
+
+
+def test_a_family_whose_certification_expired_cannot_be_registered_pa_4_3(nw, stack):  # noqa: F811
+    """PA-4.3: "From the moment a certification expires [...] (b) where the Partner holds no other valid
+    certification in the same Product Family, the Partner may not quote, order or register deals for Products of that
+    Product Family"."""
+    _, (beta_id, beta) = nw["partners"]
+    today = date.fromisoformat(stack.runtime.clock.now_iso()[:10])
+    lapsed = {
+        "certification_id": "cert-security-pro",
+        "earned_at": (today - timedelta(days=400)).isoformat(),
+        "expires_at": (today - timedelta(days=1)).isoformat(),
+    }
+    assert nw["roles"]["sales"].post(f"/v1/partners/{beta_id}/certifications", lapsed).status_code == 201
+    registration = {**_registration(beta_id, f"CUST-{uuid.uuid4().hex[:8]}", close_date(stack)), "family": "security"}
+    refused = assert_problem(beta.post("/v1/deals", registration), 422)
+    assert "PA-4.3" in {reason["clause"] for reason in refused["reasons"]}

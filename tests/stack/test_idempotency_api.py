@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,11 @@ from revgov.edge.idempotency import KEEP_SECONDS, RequestKeys, fingerprint
 from support import assert_problem
 
 pytestmark = pytest.mark.stack
+
+
+def close_date(stack: Any) -> str:
+    """An expected close 60 days after the stack's clock (PA-5.1: within 180 days), whatever today is."""
+    return (date.fromisoformat(stack.runtime.clock.now_iso()[:10]) + timedelta(days=60)).isoformat()
 
 
 def _key() -> dict[str, str]:
@@ -121,14 +127,14 @@ def test_the_key_is_scoped_to_the_api_key_that_sent_it(nw):  # noqa: F811
     assert theirs.json()["decision_id"] != mine["decision_id"]
 
 
-def test_the_same_key_twice_on_a_deal_registration_registers_once(nw):  # noqa: F811
+def test_the_same_key_twice_on_a_deal_registration_registers_once(nw, stack):  # noqa: F811
     (alpha_id, alpha), _ = nw["partners"]
     registration = {
         "partner_id": alpha_id,
         "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Idempotent Logistics"},
         "family": "networking",
         "estimated_value": "84000.00",
-        "expected_close": "2027-03-31",
+        "expected_close": close_date(stack),
     }
     key = _key()
     first = alpha.post("/v1/deals", registration, headers=key)

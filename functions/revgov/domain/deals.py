@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import Conflict, RuleViolation
+from .errors import Conflict, FieldError, RuleViolation
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
 _NEXT = {PENDING: {APPROVED, REJECTED, WITHDRAWN}, APPROVED: {WITHDRAWN}}
@@ -126,8 +126,12 @@ def moved_to(deal: dict[str, Any], status: str) -> dict[str, Any]:
 
 
 def check_dates(expected_close: str, registered_on: str, max_days: int = 180) -> None:
+    """The expected close date is not past and falls within the policy's window (PA-5.1: 180 days; CPA-5.1: 120)."""
     close, today = datetime.fromisoformat(expected_close), datetime.fromisoformat(registered_on[:10])
     if close < today:
         raise RuleViolation(f"expected_close {expected_close} is in the past")
     if (close - today).days > max_days:
-        raise RuleViolation(f"expected_close must be within {max_days} days of registration")
+        raise RuleViolation(
+            f"expected_close must be within {max_days} days of registration",
+            errors=[FieldError("/expected_close", f"within {max_days} days")],
+        )

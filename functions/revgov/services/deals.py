@@ -56,7 +56,8 @@ def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any
 
     partner, _ = load_partner(rt, who.tenant_id, partner_id)
     now = rt.clock.now_iso()
-    deals.check_dates(body["expected_close"], now)
+    eligibility_rule = policy["deal_registration"]["eligibility"]
+    deals.check_dates(body["expected_close"], now, int(eligibility_rule.get("max_close_days", 180)))
     family = body["family"]
     known_families = {c["product_family"] for c in policy.get("certifications", [])}
     if family not in known_families | set(
@@ -79,6 +80,15 @@ def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any
         family=family,
         tier=tier["tier"] if tier else "none",
     )
+    if family in partner_rules.barred_families(policy, partner, day):  # PA-4.3(b) / CPA-4.3(b)
+        lapse = policy["onboarding"]["certification_lapse"]
+        problems.append(
+            {
+                "rule_id": lapse["id"],
+                "clause": lapse["clause"],
+                "message": f"the partner's certification for {family} has expired and it holds no other valid one",
+            }
+        )
     if problems:
         raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
     live, _ = _live(rt, who.tenant_id, body["customer"]["id"], family, now)
