@@ -11,6 +11,7 @@ identity of the other Partner."
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -147,3 +148,32 @@ def test_a_family_whose_certification_expired_cannot_be_registered_pa_4_3(nw, st
     registration = {**_registration(beta_id, f"CUST-{uuid.uuid4().hex[:8]}", close_date(stack)), "family": "security"}
     refused = assert_problem(beta.post("/v1/deals", registration), 422)
     assert "PA-4.3" in {reason["clause"] for reason in refused["reasons"]}
+
+
+def test_two_conflicting_registrations_approved_at_once_end_as_one_approval_and_one_rejection(nw, stack):  # noqa: F811
+    """PA-5.5: "the first approved registration wins" — also when both approvals arrive in the same moment: the
+    reviewer whose commit loses gets the rejection as a decision, not a 409."""
+    (alpha_id, alpha), (beta_id, beta) = nw["partners"]
+    ops = nw["roles"]["channel_ops"]
+    customer = f"CUST-{uuid.uuid4().hex[:8]}"
+    pending = [
+        alpha.post("/v1/deals", _registration(alpha_id, customer, close_date(stack))).json(),
+        beta.post("/v1/deals", _registration(beta_id, customer, close_date(stack))).json(),
+    ]
+    gate, answers = threading.Barrier(2), {}
+
+    def approve(deal: dict[str, Any]) -> None:
+        gate.wait(5)
+        answers[deal["deal_id"]] = ops.as_key(ops.key).post(
+            f"/v1/approvals/{deal['approval_id']}/decision", {"outcome": "approved"}
+        )
+
+    threads = [threading.Thread(target=approve, args=(deal,)) for deal in pending]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [answers[d["deal_id"]].status_code for d in pending] == [200, 200], [a.text for a in answers.values()]
+    assert sorted(answers[d["deal_id"]].json()["status"] for d in pending) == ["approved", "rejected"]
+    states = sorted(ops.get(f"/v1/deals/{d['deal_id']}").json()["status"] for d in pending)
+    assert states == ["approved", "rejected"]

@@ -144,6 +144,21 @@ def list_cases(
 
 
 def decide_case(rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None) -> dict[str, Any]:
+    """Decide a case and apply its effect in one commit. When the commit loses a race on something the effect read
+    (another registration for the same customer and family approved in the same moment), the decision is made
+    again on the fresh state, so the reviewer gets a decision (here: the rejection PA-5.5 prescribes), not a 409."""
+    for attempt in range(3):
+        try:
+            return _decide_once(rt, who, kind, case_id, outcome, note)
+        except Conflict as lost:
+            if "refusal" in lost.extra or attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _decide_once(
+    rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None
+) -> dict[str, Any]:
     case, version = get_case(rt, who.tenant_id, kind, case_id)
     from .tenants import load_tenant
 
