@@ -155,7 +155,6 @@ def test_a_refusal_is_replayed_too_and_a_bad_key_is_a_400(nw):  # noqa: F811
     key = _key()
     decide = f"/v1/approvals/{approval_id}/decision"
     refused = assert_problem(ops.post(decide, {"outcome": "approved"}, headers=key), 403)
-    assert refused["instance"] == decide
     replay = ops.post(decide, {"outcome": "approved"}, headers=key)
     assert replay.status_code == 403 and replay.json() == refused and replay.headers["Idempotent-Replayed"] == "true"
     for bad in ("", "x" * 256, "has space", "a/b", "semi;colon"):

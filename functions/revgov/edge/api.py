@@ -99,18 +99,18 @@ def _view(op: Operation) -> Callable[..., Response]:
                 max_body_bytes=settings().max_body_bytes,
                 correlation_id=correlation_id,
             )
-            result = run_operation(op, call, correlation_id, lambda: http.answer(op, op.handler(call)))
+            result = run_operation(op, call, request.path, correlation_id, lambda: http.answer(op, op.handler(call)))
         except RevgovError as error:
             if error.status >= 500:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})
-            result = http.problem(error, op.path.format(**params), correlation_id)
+            result = http.problem(error, request.path, correlation_id)
         except Exception as exc:
             error = http.unexpected(exc)
             if error.status == 503:
                 logger.warning("dependency unavailable", extra={"operation": op.name, "error": str(exc)})
             else:
                 logger.exception("unhandled error", extra={"operation": op.name})
-            result = http.problem(error, op.path.format(**params), correlation_id)
+            result = http.problem(error, request.path, correlation_id)
         response = _respond(result)
         response.headers["X-Correlation-Id"] = correlation_id
         return response

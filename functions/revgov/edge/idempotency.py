@@ -218,8 +218,11 @@ class RequestKeys:
             logger.warning("could not release an Idempotency-Key claim", extra={"error": str(exc)})
 
 
-def run_operation(op: Operation, call: Call, correlation_id: str, execute: Callable[[], Answer]) -> Answer:
-    """The edge's one entry: an idempotent operation runs through the caller's request key, any other runs as is."""
+def run_operation(
+    op: Operation, call: Call, instance: str, correlation_id: str, execute: Callable[[], Answer]
+) -> Answer:
+    """The edge's one entry: an idempotent operation runs through the caller's request key, any other runs as is.
+    `instance` is what the edge puts in a problem's `instance`, so a replayed refusal is the first one, to the byte."""
     if not op.idempotent or call.principal is None:
         return execute()
     path = op.path.format(**call.params)
@@ -230,6 +233,6 @@ def run_operation(op: Operation, call: Call, correlation_id: str, execute: Calla
         fingerprint(op.method, path, call.body, call.raw_body),
         execute,
         to_text=to_json,
-        on_error=lambda error: problem(error, path, correlation_id),
+        on_error=lambda error: problem(error, instance, correlation_id),
         secret_fields=op.secret_fields,
     )
