@@ -294,3 +294,23 @@ def test_a_secret_shown_once_is_not_stored_for_a_replay(rt):
     stored = rt.store.get(who.tenant_id, "REQUESTKEY", f"{who.key_id}#secret")
     assert "rg_live_secret" not in str(stored.data)
     assert '"key": "withheld' in run().body
+
+
+def test_an_operator_retry_of_a_tenant_creation_creates_one_tenant_and_never_replays_its_secrets(operator):
+    from support import example_tenant
+
+    config, key = example_tenant(), _key()
+    first = operator.post("/v1/tenants", config, headers=key)
+    assert first.status_code == 201, first.text
+    try:
+        again = operator.post("/v1/tenants", config, headers=key)
+        assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json()["tenant"] == first.json()["tenant"]
+        secrets = (first.json()["admin_key"]["key"], first.json()["webhook_secret"])
+        assert all(secret not in again.text for secret in secrets)
+        assert again.json()["admin_key"]["key_id"] == first.json()["admin_key"]["key_id"]
+        assert again.json()["admin_key"]["key"].startswith("withheld")
+        listed = operator.get("/v1/tenants", limit=200).json()["items"]
+        assert [t["tenant_id"] for t in listed].count(config["tenant_id"]) == 1
+    finally:
+        operator.delete(f"/v1/tenants/{config['tenant_id']}")

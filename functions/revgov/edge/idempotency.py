@@ -36,6 +36,9 @@ RECORDS = "REQUESTKEY"
 KEEP_SECONDS = 24 * 3600
 LEASE_MS = 60_000  # longer than any request may run (the Lambda timeout is 30 s)
 WITHHELD = "withheld: shown once, in the first response"
+# Response fields that carry a credential shown once (API keys, webhook and signing secrets), wherever they appear:
+# a stored answer never holds them, so a replay withholds them.
+SECRET_FIELDS = ("key", "secret", "signing_secret", "webhook_secret")
 _KEY = re.compile(IDEMPOTENCY_KEY.pattern or "")
 _INLINE_LIMIT = 32 * 1024  # larger bodies are stored compressed (a DynamoDB item holds at most 400 KB)
 
@@ -234,5 +237,5 @@ def run_operation(
         execute,
         to_text=to_json,
         on_error=lambda error: problem(error, instance, correlation_id),
-        secret_fields=op.secret_fields,
+        secret_fields=SECRET_FIELDS,
     )

@@ -62,7 +62,6 @@ class Operation:
     raw_body: bool = False
     description: str | None = None  # longer text for the OpenAPI operation (definitions, methods)
     produces: str = "application/json"  # the success response's media type (the portal page is text/html)
-    secret_fields: tuple[str, ...] = ()  # response fields shown once (keys, secrets): never stored for a replay
 
     @property
     def public(self) -> bool:

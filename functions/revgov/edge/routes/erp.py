@@ -41,7 +41,6 @@ def receive_erp_events(call: Call) -> dict[str, Any]:
     tag="tenants",
     body_schema="api/webhook-secret-rotation.schema.json",
     example={"grace_seconds": 86400},
-    secret_fields=("webhook_secret",),
 )
 def rotate_webhook_secret(call: Call) -> dict[str, Any]:
     return erp.rotate_secret(call.runtime, call.who, _tenant_id(call), int(call.body.get("grace_seconds", 86400)))

@@ -47,7 +47,6 @@ def openapi_document(call: Call) -> Answer:
     body_schema="tenant.schema.json",
     status=201,
     example="tenant-create.json",
-    secret_fields=("admin_key", "webhook_secret"),
 )
 def create_tenant(call: Call) -> dict[str, Any]:
     return tenants.create_tenant(call.runtime, call.who, call.body)
@@ -94,7 +93,6 @@ def offboard_tenant(call: Call) -> dict[str, Any]:
     body_schema="api/key-create.schema.json",
     status=201,
     example={"role": "admin", "label": "MSP on-call admin"},
-    secret_fields=("key",),
 )
 def create_tenant_key(call: Call) -> dict[str, Any]:
     tenant_id = _tenant_id(call)
@@ -113,7 +111,6 @@ def create_tenant_key(call: Call) -> dict[str, Any]:
     body_schema="api/key-create.schema.json",
     status=201,
     example={"role": "finance", "label": "finance team"},
-    secret_fields=("key",),
 )
 def create_key(call: Call) -> dict[str, Any]:
     body = call.body
