@@ -11,6 +11,7 @@ identity of the other Partner."
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import date, timedelta
@@ -20,7 +21,7 @@ import pytest
 from test_idempotency_api import close_date
 from test_pricing_api import nw, quote  # noqa: F401 - two active silver partners of northwind
 
-from support import assert_problem
+from support import ROOT, assert_problem
 
 pytestmark = pytest.mark.stack
 
@@ -106,8 +107,13 @@ def test_approving_a_registration_that_lost_to_an_earlier_approval_rejects_it_wi
     assert alpha_id not in str(detail) and first["deal_id"] not in str(detail)
     from revgov import schemas
 
-    envelope = {"source": events[0]["source"], "detail-type": "deal.rejected", "detail": detail}
-    assert schemas.problems("events/revgov.deals.schema.json", envelope) == []
+    mine = [e for e in tap.events if e["source"] == "revgov.deals"]
+    assert {e["detail_type"] for e in mine} == {p.stem for p in (ROOT / "events" / "revgov.deals").glob("*.json")}
+    for event in mine:  # every deal event matches the catalogue schema
+        envelope = {"source": event["source"], "detail-type": event["detail_type"], "detail": event["detail"]}
+        assert schemas.problems("events/revgov.deals.schema.json", envelope) == [], envelope
+    for sample in (ROOT / "events" / "revgov.deals").glob("*.json"):
+        assert schemas.problems("events/revgov.deals.schema.json", json.loads(sample.read_text())) == [], sample.name
     assert admin.get("/v1/audit/verify").json()["valid"] is True
 
 
