@@ -183,3 +183,36 @@ def test_two_conflicting_registrations_approved_at_once_end_as_one_approval_and_
     assert sorted(answers[d["deal_id"]].json()["status"] for d in pending) == ["approved", "rejected"]
     states = sorted(ops.get(f"/v1/deals/{d['deal_id']}").json()["status"] for d in pending)
     assert states == ["approved", "rejected"]
+
+
+def test_a_registered_partner_without_certifications_may_quote_pa_3_2(nw, stack, api):  # noqa: F811
+    """PA-3.2: "The Registered tier has no annual commitment (USD 0.00) and requires no certification. Registered
+    Partners may quote and order Products at the Registered discount caps". PA-4.3(b) bars a family only once a held
+    certification has expired."""
+    from revgov.domain.access import Principal, Role
+    from revgov.domain.partners import tiers_by_rank
+    from revgov.local.demo_partners import demo_application, onboard
+    from revgov.services import keys as key_service
+
+    rt = stack.runtime
+    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    registered = tiers_by_rank(policy)[0]
+    application = demo_application(f"Registered Quotes {uuid.uuid4().hex[:6]}", "reseller", registered)
+    sales = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
+    approver = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
+    partner = onboard(rt, policy, application, "active", sales=sales, approver=approver)
+    from revgov.ports import Changes, Put
+    from revgov.services.partners import PARTNERS
+
+    stored = rt.store.get("northwind", PARTNERS, partner["partner_id"])  # the demo helper certifies; this one is not
+    uncertified = {**stored.data, "certifications": {}}
+    listed = (f"{PARTNERS}#active", f"registered#{partner['partner_id']}")
+    put = Put(PARTNERS, stored.key, uncertified, expected_version=stored.version, lookup=listed)
+    rt.store.commit("northwind", Changes(puts=[put]))
+    assert partner["tier"] == "registered"
+    admin = Principal("northwind", Role.ADMIN, "key_01JX0000000000000000ADMIN0")
+    key = key_service.create_key(rt, admin, "northwind", Role.PARTNER, partner["partner_id"], "registered")["key"]
+    checked = api.as_key(key).post("/v1/pricing/check", quote("within_cap", partner["partner_id"]))
+    assert checked.status_code == 200, checked.text
+    assert "PRC-CERT-REQUIRED" not in {r["rule_id"] for r in checked.json()["reasons"]}
+    assert checked.json()["outcome"] != "deny"
