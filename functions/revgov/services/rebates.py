@@ -799,6 +799,8 @@ def _trace_pages(traces: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             "period": trace["period"],
                             "section": section,
                             "program_or_reason": reason,
+                            "program_id": entry.get("program_id", reason),
+                            "reason": entry.get("reason"),
                             "rule_id": entry["rule_id"],
                             "clause": entry["clause"],
                             "columns": trace["columns"],
