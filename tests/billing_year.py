@@ -33,10 +33,21 @@ class Subscription:
     activated_on: date
     cancelled_on: date | None = None  # effective day
     cancel_requested_on: date | None = None
+    changed_on: date | None = None  # a quantity change effective that day
+    new_quantity: int | None = None
 
     @property
-    def monthly(self) -> Decimal:
-        return SUBSCRIPTION_PRICES[self.sku] * self.quantity
+    def unit(self) -> Decimal:
+        return SUBSCRIPTION_PRICES[self.sku]
+
+    def quantity_on(self, day: date) -> int:
+        """PA-10.3: an increase counts "from the date the increase takes effect"; SOP-2.4: a reduction "takes effect
+        at the end of that day"."""
+        if self.changed_on is None or self.new_quantity is None:
+            return self.quantity
+        increase = self.new_quantity > self.quantity
+        in_force = self.changed_on <= day if increase else self.changed_on < day
+        return self.new_quantity if in_force else self.quantity
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -53,11 +64,23 @@ def expected_net(sub: Subscription, year: int, month: int) -> Decimal:
     if sub.activated_on > last or (sub.cancelled_on and sub.cancelled_on < first):
         return Decimal(0)
     start = max(first, sub.activated_on)
-    charge = _cents(sub.monthly * ((last - start).days + 1) / days)
+    charge = _cents(sub.unit * sub.quantity_on(start) * ((last - start).days + 1) / days)
+    change = Decimal(0)
+    if (
+        sub.changed_on
+        and sub.new_quantity
+        and first <= sub.changed_on <= last
+        and sub.quantity_on(start) == sub.quantity
+    ):
+        delta = sub.new_quantity - sub.quantity
+        from_day = sub.changed_on if delta > 0 else sub.changed_on + timedelta(days=1)
+        if from_day <= last:
+            change = _cents(sub.unit * delta * ((last - from_day).days + 1) / days)
     credit = Decimal(0)
     if sub.cancelled_on and sub.cancelled_on <= last:
-        credit = _cents(sub.monthly * (last - sub.cancelled_on).days / days)
-    return charge - credit
+        final = sub.new_quantity or sub.quantity
+        credit = _cents(sub.unit * final * (last - sub.cancelled_on).days / days)
+    return charge + change - credit
 
 
 def active_months(sub: Subscription, year: int) -> list[str]:
@@ -91,11 +114,20 @@ def generate(
                     later = rng.random() < 0.3  # the partner names a later effective date (SOP-2.4)
                     sub.cancel_requested_on = requested
                     sub.cancelled_on = requested + timedelta(days=rng.randint(1, 25)) if later else requested
+            end = sub.cancelled_on or date(year, 12, 31)
+            if rng.random() < 0.3 and (end - activated).days > 10:
+                sub.changed_on = activated + timedelta(days=rng.randint(5, (end - activated).days - 1))
+                sub.new_quantity = rng.choice([q for q in range(1, 7) if q != sub.quantity])
             subs.append(sub)
             events.append((f"{activated}T09:00:00Z", "subscription.activated",
                            {"partner_id": pid, "subscription_id": sub.subscription_id, "sku": sub.sku,
                             "quantity": sub.quantity, "activated_on": activated.isoformat(),
                             "order_ref": f"SO-{sub.subscription_id}"}))  # fmt: skip
+            if sub.changed_on and sub.new_quantity:
+                known = min(sub.changed_on, sub.cancel_requested_on or sub.changed_on)  # before any cancellation
+                events.append((f"{known}T07:00:00Z", "subscription.changed",
+                               {"partner_id": pid, "subscription_id": sub.subscription_id,
+                                "quantity": sub.new_quantity, "effective_on": sub.changed_on.isoformat()}))  # fmt: skip
             if sub.cancel_requested_on and sub.cancelled_on:
                 events.append((f"{sub.cancel_requested_on}T15:00:00Z", "subscription.cancelled",
                                {"partner_id": pid, "subscription_id": sub.subscription_id,

@@ -48,7 +48,13 @@ def test_a_cancellation_in_a_month_billed_in_advance_nets_the_charge_less_the_un
     # 99.00 x 20 / 30 = 66.00; the month nets 33.00.
     credit = core.cancellation_credit(D("99.00"), date(2026, 11, 10), core.ServicePeriod.month("2026-11"))
     assert credit is not None and credit.amount == D("66.00") and credit.days == 20
-    sub = {"status": "cancelled", "monthly_price": "99.00", "activated_on": "2026-10-10", "cancelled_on": "2026-11-10"}
+    sub = {
+        "status": "cancelled",
+        "monthly_price": "99.00",
+        "quantity": 1,
+        "activated_on": "2026-10-10",
+        "cancelled_on": "2026-11-10",
+    }
     assert core.expected_net(sub, "2026-11") == D("33.00")
     assert core.expected_net(sub, "2026-12") == D("0")
     # SOP-2.4: "A cancellation effective on the last day of the month produces no credit."
@@ -76,6 +82,7 @@ def test_reconciliation_finds_a_month_without_its_subscription_line():
         "partner_id": P1,
         "status": "active",
         "monthly_price": "99.00",
+        "quantity": 1,
         "activated_on": "2026-10-10",
     }
     line = {
@@ -316,3 +323,102 @@ def test_an_event_for_a_partner_awaiting_approval_is_held_not_billed():
     )
     assert answer["status"] == "failed" and "pending_approval" in answer["reason"]
     assert [c["category"] for c in ledger.exceptions()] == ["implausible_event"]
+
+
+# --- quantity changes, prorated both ways ----------------------------------------------------------------------------
+def test_an_increase_is_charged_from_its_effective_day_and_a_reduction_credited_after_it():
+    # PA-10.3: "Quantity increases during a period are prorated in the same way from the date the increase takes
+    # effect": 99.00 x 2 more seats from 11 November (20 days of 30) = 132.00.
+    november = core.ServicePeriod.month("2026-11")
+    up = core.quantity_change(D("99.00"), 1, 3, date(2026, 11, 11), november)
+    assert up is not None and (up.amount, up.days, up.period.start) == (D("132.00"), 20, date(2026, 11, 11))
+    # PA-10.4: "a quantity is reduced with effect during a service period already invoiced ... the number of full
+    # days after the effective date"; SOP-2.4: the effective day itself is not credited. 99.00 x 2 x 20 / 30.
+    down = core.quantity_change(D("99.00"), 3, 1, date(2026, 11, 10), november)
+    assert down is not None and (down.amount, down.days, down.period.start) == (D("-132.00"), 20, date(2026, 11, 11))
+    assert core.quantity_change(D("99.00"), 3, 1, date(2026, 11, 30), november) is None  # last day: nothing
+
+
+def _change(ledger: Ledger, quantity: int, on: str, *, occurred_at: str | None = None) -> dict:
+    answer = ledger.bill(
+        "subscription.changed",
+        {"partner_id": P1, "subscription_id": "SUB-1", "quantity": quantity, "effective_on": on},
+        occurred_at=occurred_at or f"{on}T08:00:00Z",
+    )
+    return answer
+
+
+def test_a_quantity_change_prorates_the_month_charged_and_later_months_use_the_new_quantity():
+    ledger = Ledger("2026-10-10T10:00:00Z")
+    _activate(ledger)
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    ledger.clock.set("2026-11-11T09:00:00Z")
+    assert _change(ledger, 3, "2026-11-11")["status"] == "processed"
+    november = ledger.invoice(P1, "2026-11")
+    charge = next(x for x in november["lines"] if x["kind"] == "subscription" and "quantity_change" not in x["detail"])
+    change = next(x for x in november["lines"] if "quantity_change" in x["detail"])
+    assert (change["amount"], change["references_line"]) == ("132.00", charge["line_id"])
+    ledger.clock.set("2026-12-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    assert _sub_lines(ledger.invoice(P1, "2026-12")) == [("subscription", "297.00", "2026-12-01")]  # 3 x 99.00
+    ledger.clock.set("2026-12-20T09:00:00Z")
+    assert _change(ledger, 2, "2026-12-20")["status"] == "processed"  # 99.00 x 1 x 11 / 31 = 35.13 credited
+    assert ("credit", "-35.13", "2026-12-21") in _sub_lines(ledger.invoice(P1, "2026-12"))
+    assert subscription_billing.reconcile(ledger.rt, "northwind", "2026-11") == []
+    assert subscription_billing.reconcile(ledger.rt, "northwind", "2026-12") == []
+    ledger.clock.set("2027-01-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    assert _sub_lines(ledger.invoice(P1, "2027-01")) == [("subscription", "198.00", "2027-01-01")]
+
+
+def test_a_change_known_before_the_run_is_prorated_when_the_month_is_charged():
+    ledger = Ledger("2026-10-10T10:00:00Z")
+    _activate(ledger)
+    ledger.clock.set("2026-10-28T09:00:00Z")
+    # an increase from 16 November, known in October: 99.00 x 15 / 30 = 49.50
+    assert _change(ledger, 2, "2026-11-16", occurred_at="2026-10-28T08:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    assert sorted(_sub_lines(ledger.invoice(P1, "2026-11"))) == [
+        ("subscription", "49.50", "2026-11-16"),
+        ("subscription", "99.00", "2026-11-01"),
+    ]
+    assert subscription_billing.reconcile(ledger.rt, "northwind", "2026-11") == []
+
+
+def test_a_change_of_a_cancelled_or_someone_elses_subscription_is_refused():
+    ledger = Ledger("2026-10-10T10:00:00Z")
+    _activate(ledger)
+    ledger.clock.set("2026-10-20T18:00:00Z")
+    ledger.bill(
+        "subscription.cancelled",
+        {"partner_id": P1, "subscription_id": "SUB-1", "effective_on": "2026-10-20"},
+        occurred_at="2026-10-20T17:00:00Z",
+    )
+    answer = _change(ledger, 2, "2026-10-20")
+    assert answer["status"] == "failed" and "cancelled" in answer["reason"]
+    other = ledger.bill(
+        "subscription.changed",
+        {"partner_id": P2, "subscription_id": "SUB-1", "quantity": 5, "effective_on": "2026-10-20"},
+        occurred_at="2026-10-20T17:30:00Z",
+    )
+    assert other["status"] == "failed" and "another partner" in other["reason"]
+
+
+def test_the_catalog_sample_of_a_quantity_change_bills_as_the_contract_says():
+    # SUB-7001: 310.00 activated 10 October (310.00 x 22 / 31 = 220.00); 3 seats from 15 October:
+    # 310.00 x 2 x 17 / 31 = 340.00 (PA-10.3).
+    import json
+
+    from support import ROOT
+
+    ledger = Ledger("2026-10-15T12:00:00Z")
+    for name in ("subscription.activated", "subscription.changed"):
+        bus = json.loads((ROOT / "events" / "revgov.erp" / f"{name}.json").read_text())["detail"]
+        answer = ledger.bill(name, bus["data"], occurred_at=bus["occurred_at"], erp_id=bus["erp_event_id"])
+        assert answer["status"] == "processed", answer
+    assert sorted(_sub_lines(ledger.invoice(P1, "2026-10"), "SUB-7001")) == [
+        ("subscription", "220.00", "2026-10-10"),
+        ("subscription", "340.00", "2026-10-15"),
+    ]

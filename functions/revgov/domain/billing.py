@@ -584,23 +584,130 @@ def charged_month(entry: dict[str, Any]) -> str:
     return str(entry.get("month") or entry["service_period"]["start"][:7])
 
 
+def quantity_change(
+    unit_price: Decimal, before: int, after: int, effective_on: date, billed: ServicePeriod
+) -> DailyCharge | None:
+    """What a quantity change does to a period already charged: an increase is charged from the day it takes effect,
+    that day included (PA-10.3: "Quantity increases during a period are prorated in the same way from the date the
+    increase takes effect"); a reduction is credited for the full days after its effective day (PA-10.4, SOP-2.4:
+    "A cancellation or quantity reduction requested on a given day takes effect at the end of that day"). The amount
+    is signed (negative: a credit), rounded once; None when no day of the period is affected."""
+    delta = after - before
+    start = max(effective_on if delta > 0 else effective_on + timedelta(days=1), billed.start)
+    if delta == 0 or start > billed.end:
+        return None
+    divisor = days_in_month(billed.start)
+    days = (billed.end - start).days + 1
+    return DailyCharge(
+        round_money(unit_price * delta * days / divisor), days, divisor, ServicePeriod(start, billed.end)
+    )
+
+
+def quantity_change_draft(
+    subscription: dict[str, Any],
+    item: PriceItem | None,
+    unit_cost: Decimal,
+    before: int,
+    after: int,
+    prorated: DailyCharge,
+    book: BillingPolicy,
+    references_line: str,
+) -> LineDraft:
+    """The line of a quantity change in a charged month: a charge for an increase, a credit for a reduction."""
+    name = item.name if item else subscription["sku"]
+    rules = (item.rule,) if item else ()
+    increase = after > before
+    return LineDraft(
+        kind="subscription" if increase else "credit",
+        description=f"{name}: quantity {before} -> {after} from {prorated.period.start}, "
+        f"{prorated.days}/{prorated.divisor} days",
+        family=item.family if item else subscription.get("family", "unknown"),
+        sku=subscription["sku"],
+        quantity=Decimal(abs(after - before)),
+        unit_price=unit_price_of(subscription),
+        amount=prorated.amount,
+        cost=round_money(unit_cost * (after - before) * prorated.days / prorated.divisor),
+        service_period=prorated.period,
+        order_ref=subscription.get("order_ref"),
+        rules=(*rules, book.proration if increase else book.cancellation),
+        references_line=references_line,
+        detail={
+            "subscription_id": subscription["subscription_id"],
+            "quantity_change": {"from": before, "to": after},
+            "days": prorated.days,
+            "days_in_month": prorated.divisor,
+        },
+        channel=subscription.get("channel") or "resale",
+    )
+
+
+def _in_force(change: dict[str, Any], day: date) -> bool:
+    """An increase counts from its effective day, a reduction from the day after it (it takes effect at its end)."""
+    effective = parse_day(change["effective_on"])
+    return effective <= day if change["to_quantity"] > change["from_quantity"] else effective < day
+
+
+def quantity_on(subscription: dict[str, Any], day: date) -> int:
+    """The quantity of a subscription in force on a day, from its recorded changes (in effective order)."""
+    changes = subscription.get("changes") or []
+    quantity = int(changes[0]["from_quantity"]) if changes else int(subscription["quantity"])
+    for change in changes:
+        if _in_force(change, day):
+            quantity = int(change["to_quantity"])
+    return quantity
+
+
+def unit_price_of(subscription: dict[str, Any]) -> Decimal:
+    if subscription.get("unit_price"):
+        return Decimal(subscription["unit_price"])
+    return Decimal(subscription["monthly_price"]) / Decimal(subscription["quantity"])
+
+
+def charge_in_advance(subscription: dict[str, Any], period: str) -> tuple[DailyCharge, int] | None:
+    """The month's charge in advance at the quantity in force on its first charged day, and that quantity."""
+    activated = parse_day(subscription["activated_on"])
+    start = max(activated, period_bounds(period)[0])
+    quantity = quantity_on(subscription, start)
+    charge = month_charge(unit_price_of(subscription) * quantity, activated, period)
+    return None if charge is None else (charge, quantity)
+
+
+def changes_within(subscription: dict[str, Any], charged: ServicePeriod) -> list[tuple[dict[str, Any], DailyCharge]]:
+    """The quantity changes that take effect inside a charged period after its first day, each with its proration."""
+    found = []
+    for change in subscription.get("changes") or []:
+        if _in_force(change, charged.start):
+            continue
+        prorated = quantity_change(
+            unit_price_of(subscription),
+            int(change["from_quantity"]),
+            int(change["to_quantity"]),
+            parse_day(change["effective_on"]),
+            charged,
+        )
+        if prorated is not None:
+            found.append((change, prorated))
+    return found
+
+
 def expected_net(subscription: dict[str, Any], period: str) -> Decimal:
-    """What the subscription records say a month should carry net (SOP-2.2): the charge in advance for the month,
-    less the cancellation credit of the full days after the effective day (PA-10.4, SOP-2.4), each rounded once."""
+    """What the subscription records say a month should carry net (SOP-2.2): the charge in advance for the month at
+    the quantity in force on its first day, the quantity changes within it prorated both ways, less the cancellation
+    credit of the full days after the effective day (PA-10.3, PA-10.4, SOP-2.4), each line rounded once."""
     if subscription.get("status") not in ("active", "cancelled"):
         return ZERO
-    monthly = Decimal(subscription["monthly_price"])
-    charge = month_charge(monthly, parse_day(subscription["activated_on"]), period)
-    if charge is None:
-        return ZERO
     cancelled_on = subscription.get("cancelled_on")
+    if cancelled_on and parse_day(cancelled_on) < period_bounds(period)[0]:
+        return ZERO
+    charged = charge_in_advance(subscription, period)
+    if charged is None:
+        return ZERO
+    charge, _ = charged
+    net = charge.amount + sum((p.amount for _, p in changes_within(subscription, charge.period)), ZERO)
     if cancelled_on:
-        effective = parse_day(cancelled_on)
-        if effective < period_bounds(period)[0]:
-            return ZERO
-        credit = cancellation_credit(monthly, effective, charge.period)
-        return charge.amount - (credit.amount if credit else ZERO)
-    return charge.amount
+        credit = cancellation_credit(Decimal(subscription["monthly_price"]), parse_day(cancelled_on), charge.period)
+        net -= credit.amount if credit else ZERO
+    return net
 
 
 @dataclass(frozen=True)

@@ -589,8 +589,11 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
         "partner_id": partner["partner_id"],
         "sku": item.sku,
         "quantity": data["quantity"],
+        "unit_price": f"{item.list_price:f}",
+        "unit_cost": f"{item.unit_cost:f}",
         "monthly_price": format_money(monthly),
         "monthly_cost": format_money(item.unit_cost * quantity),
+        "changes": [],
         "activated_on": data["activated_on"],
         "order_ref": data["order_ref"],
         "channel": draft.channel,
@@ -622,6 +625,7 @@ def credit_entry(line: dict[str, Any]) -> dict[str, Any]:
         "line_id": line["line_id"],
         "invoice_id": line["invoice_id"],
         "amount": line["amount"],
+        "service_period": line["service_period"],
         "references_line": line["references_line"],
     }
 
@@ -754,6 +758,71 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
         )
     )
     return Outcome("processed", None if credited else "nothing billed after the effective day; no credit")
+
+
+def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    """A quantity change of an active subscription, effective on a day: every month already charged from that day
+    on gets the difference prorated both ways (an increase charged from its effective day, PA-10.3; a reduction
+    credited for the full days after it, PA-10.4, SOP-2.4), each referencing the month's charge; the months charged
+    later are charged at the new quantity. A plan change is a cancellation and an activation."""
+    data, book = posting.data, posting.book
+    stored = posting.get(SUBSCRIPTIONS, data["subscription_id"])
+    if stored is None or stored.data["status"] == "pending_activation":
+        return _park(posting, stored)
+    sub = stored.data
+    problem = None
+    effective = data["effective_on"]
+    last = (sub.get("changes") or [{}])[-1].get("effective_on")
+    if _not_theirs(posting, stored):
+        problem = f"subscription {data['subscription_id']} belongs to another partner"
+    elif sub["status"] != "active":
+        problem = f"subscription {data['subscription_id']} is {sub['status']}; its quantity cannot change"
+    elif effective < sub["activated_on"] or (last and effective < last):
+        problem = f"a change effective {effective} comes before the activation or the last change ({last})"
+    if problem:
+        return _fail(posting, "rating_failure", problem, partner_id=partner["partner_id"], rules=(book.proration,))
+    before, after = int(sub["quantity"]), int(data["quantity"])
+    if before == after:
+        return Outcome("processed", f"the quantity is already {after}; nothing to prorate")
+    unit = core.unit_price_of(sub)
+    item = book.prices.get(sub["sku"])
+    unit_cost = Decimal(sub.get("unit_cost") or (item.unit_cost if item else 0))
+    posted = []
+    for charge in sub["billed"]:
+        prorated = core.quantity_change(
+            unit, before, after, core.parse_day(effective), ServicePeriod.from_dict(charge["service_period"])
+        )
+        if prorated is None:
+            continue
+        posted += _post_lines(
+            posting,
+            sub["partner_id"],
+            core.period_of(prorated.period.start),
+            [core.quantity_change_draft(sub, item, unit_cost, before, after, prorated, book, charge["line_id"])],
+        )
+    change = {"effective_on": effective, "from_quantity": before, "to_quantity": after, "event_id": posting.event_id}
+    updated = {
+        **sub,
+        "quantity": after,
+        "monthly_price": format_money(unit * after),
+        "monthly_cost": format_money(unit_cost * after),
+        "changes": [*(sub.get("changes") or []), change],
+        "adjusted": [*(sub.get("adjusted") or []), *(adjustment_entry(x) for x in posted)],
+    }
+    posting.changes.puts.append(_subscription_put(updated, stored))
+    return Outcome("processed", None if posted else "no month charged yet is affected; later months use the quantity")
+
+
+def adjustment_entry(line: dict[str, Any]) -> dict[str, Any]:
+    """What a subscription record keeps of a quantity change posted against a month already charged."""
+    return {
+        "month": line["service_period"]["start"][:7],
+        "line_id": line["line_id"],
+        "invoice_id": line["invoice_id"],
+        "amount": line["amount"],
+        "service_period": line["service_period"],
+        "references_line": line["references_line"],
+    }
 
 
 def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -1059,6 +1128,7 @@ USE_CASES: dict[str, Callable[[Posting, dict[str, Any]], Outcome]] = {
     "shipment.confirmed": shipment_confirmed,
     "subscription.activated": subscription_activated,
     "subscription.cancelled": subscription_cancelled,
+    "subscription.changed": subscription_changed,
     "service.completed": service_completed,
     "usage.reported": usage_reported,
     "support.logged": support_logged,

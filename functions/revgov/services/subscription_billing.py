@@ -85,10 +85,14 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
     item = book.prices.get(sub["sku"])
     name, family = (item.name, item.family) if item else (sub["sku"], sub.get("family", "unknown"))
     rules = (item.rule, book.invoicing) if item else (book.invoicing,)
-    monthly, quantity = Decimal(sub["monthly_price"]), Decimal(sub["quantity"])
-    charge = core.month_charge(monthly, core.parse_day(sub["activated_on"]), month)
-    if charge is None:  # pragma: no cover - months_due starts at the activation month
+    charged = core.charge_in_advance(sub, month)
+    if charged is None:  # pragma: no cover - months_due starts at the activation month
         return
+    charge, in_force = charged
+    quantity, unit = Decimal(in_force), core.unit_price_of(sub)
+    unit_cost = (
+        Decimal(sub["unit_cost"]) if sub.get("unit_cost") else Decimal(sub["monthly_cost"]) / Decimal(sub["quantity"])
+    )
     event_id = f"{sub['subscription_id']}:{month}"
     posting = billing.Posting(
         rt,
@@ -104,13 +108,13 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
     detail = {"subscription_id": sub["subscription_id"], "monthly_price": sub["monthly_price"]}
     draft = LineDraft(
         kind="subscription",
-        description=f"{name} x {sub['quantity']}, {month} in advance ({charge.days}/{charge.divisor} days)",
+        description=f"{name} x {in_force}, {month} in advance ({charge.days}/{charge.divisor} days)",
         family=family,
         sku=sub["sku"],
         quantity=quantity,
-        unit_price=item.list_price if item else None,
+        unit_price=unit,
         amount=charge.amount,
-        cost=round_money(Decimal(sub["monthly_cost"]) * charge.days / charge.divisor),
+        cost=round_money(unit_cost * quantity * charge.days / charge.divisor),
         service_period=charge.period,
         order_ref=sub.get("order_ref"),
         rules=(*rules, book.proration) if charge.days != charge.divisor else rules,
@@ -119,7 +123,23 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
     )
     (line,) = billing._post_lines(posting, sub["partner_id"], month, [draft])
     entries = {"billed": [*sub.get("billed", []), billing.charge_entry(line, month)]}
+    adjusted = []
+    for change, prorated in core.changes_within(sub, charge.period):  # changes known before the month was charged
+        draft = core.quantity_change_draft(
+            sub,
+            item,
+            unit_cost,
+            int(change["from_quantity"]),
+            int(change["to_quantity"]),
+            prorated,
+            book,
+            line["line_id"],
+        )
+        adjusted += billing._post_lines(posting, sub["partner_id"], month, [draft])
+    if adjusted:
+        entries["adjusted"] = [*sub.get("adjusted", []), *(billing.adjustment_entry(x) for x in adjusted)]
     if sub.get("cancelled_on"):
+        monthly = Decimal(sub["monthly_price"])
         credit = core.cancellation_credit(monthly, core.parse_day(sub["cancelled_on"]), charge.period)
         if credit is not None:
             credit_draft = LineDraft(
@@ -127,8 +147,8 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
                 description=f"Credit: {name} after {sub['cancelled_on']}, {credit.days}/{credit.divisor} days",
                 family=family,
                 sku=sub["sku"],
-                quantity=quantity,
-                unit_price=item.list_price if item else None,
+                quantity=Decimal(sub["quantity"]),
+                unit_price=unit,
                 amount=-credit.amount,
                 cost=-round_money(Decimal(sub["monthly_cost"]) * credit.days / credit.divisor),
                 service_period=credit.period,
@@ -217,7 +237,7 @@ def _month_lines(rt: Runtime, tenant_id: str, records: list[dict[str, Any]], per
             if not cursor:
                 break
     for record in records:
-        for entry in [*record.get("billed", []), *record.get("credited", [])]:
+        for entry in [*record.get("billed", []), *record.get("credited", []), *record.get("adjusted", [])]:
             if entry.get("month", core.charged_month(entry)) == period and entry["line_id"] not in lines:
                 stored = rt.store.get(tenant_id, billing.LINES, _line_key(entry["line_id"]))
                 if stored is not None:
@@ -239,9 +259,10 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         months.setdefault(month, {"month": month, "charges": [], "credits": []})["charges"].append(
             {k: entry.get(k) for k in ("line_id", "invoice_id", "amount", "service_period")}
         )
-    for entry in record.get("credited", []):
-        months.setdefault(entry["month"], {"month": entry["month"], "charges": [], "credits": []})["credits"].append(
-            {k: entry.get(k) for k in ("line_id", "invoice_id", "amount", "references_line")}
+    for entry in [*record.get("credited", []), *record.get("adjusted", [])]:
+        section = "credits" if entry["amount"].startswith("-") else "charges"
+        months.setdefault(entry["month"], {"month": entry["month"], "charges": [], "credits": []})[section].append(
+            {k: entry.get(k) for k in ("line_id", "invoice_id", "amount", "service_period", "references_line")}
         )
     for month in months.values():
         net = sum((Decimal(x["amount"]) for x in [*month["charges"], *month["credits"]] if x["amount"]), Decimal(0))
@@ -255,6 +276,9 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         "monthly_price": record.get("monthly_price"),
         "activated_on": record.get("activated_on"),
         "cancelled_on": record.get("cancelled_on"),
+        "quantity_changes": [
+            {k: c[k] for k in ("effective_on", "from_quantity", "to_quantity")} for c in record.get("changes") or []
+        ],
         "order_ref": record.get("order_ref"),
         "channel": record.get("channel"),
         "months": [months[m] for m in sorted(months)],
