@@ -422,3 +422,16 @@ def test_the_catalog_sample_of_a_quantity_change_bills_as_the_contract_says():
         ("subscription", "220.00", "2026-10-10"),
         ("subscription", "340.00", "2026-10-15"),
     ]
+
+
+def test_the_scheduled_handler_charges_the_month_and_reconciles_the_previous_one_in_its_first_days(monkeypatch):
+    from revgov.edge import handlers
+
+    ledger = Ledger("2026-10-10T10:00:00Z")
+    _activate(ledger)
+    monkeypatch.setattr(handlers, "runtime", lambda: ledger.rt)
+    monkeypatch.setattr(handlers, "_tenant_ids", lambda: iter(["northwind"]))
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    assert handlers.subscription_billing_run({}, None) == {"charged": 1, "mismatches": 0}
+    assert handlers.subscription_billing_run({}, None) == {"charged": 0, "mismatches": 0}
+    assert _sub_lines(ledger.invoice(P1, "2026-11")) == [("subscription", "99.00", "2026-11-01")]
