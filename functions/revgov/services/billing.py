@@ -589,6 +589,7 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
         "partner_id": partner["partner_id"],
         "sku": item.sku,
         "quantity": data["quantity"],
+        "family": item.family,
         "unit_price": f"{item.list_price:f}",
         "unit_cost": f"{item.unit_cost:f}",
         "monthly_price": format_money(monthly),
