@@ -435,3 +435,29 @@ def test_the_scheduled_handler_charges_the_month_and_reconciles_the_previous_one
     assert handlers.subscription_billing_run({}, None) == {"charged": 1, "mismatches": 0}
     assert handlers.subscription_billing_run({}, None) == {"charged": 0, "mismatches": 0}
     assert _sub_lines(ledger.invoice(P1, "2026-11")) == [("subscription", "99.00", "2026-11-01")]
+
+
+def test_two_runs_at_once_charge_each_subscription_and_month_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    ledger = Ledger("2026-10-10T10:00:00Z")
+    for n in range(12):
+        _activate(ledger, f"SUB-C{n}")
+    ledger.clock.set("2026-12-01T00:05:00Z")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: subscription_billing.run(ledger.rt, "northwind"), range(4)))
+    assert sum(r["charged"] for r in results) == 12 * 2  # November and December, each once
+    for month in ("2026-11", "2026-12"):
+        charges = [x for x in ledger.invoice(P1, month)["lines"] if x["kind"] == "subscription"]
+        assert len(charges) == 12 and len({x["detail"]["subscription_id"] for x in charges}) == 12
+
+
+def test_a_suspended_partners_subscriptions_are_still_charged():
+    # PA-13.2: a suspension stops "new quotes, orders, deal registrations and incentive accrual ... Orders already
+    # accepted are fulfilled"; PA-13.3: "subscriptions continue to the end of their committed term".
+    ledger = Ledger("2026-10-10T10:00:00Z")
+    _activate(ledger)
+    ledger.add_partners([{**ledger.partners[0], "status": "suspended"}])
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 1
+    assert _sub_lines(ledger.invoice(P1, "2026-11")) == [("subscription", "99.00", "2026-11-01")]

@@ -81,6 +81,7 @@ class PeriodResult:
     # program -> why a line does not count for it, in the order the reasons are checked (the first that applies)
     why_not: dict[str, list[Exclusion]] = field(default_factory=dict)
     _order: Ints | None = None
+    _in_period: Flags | None = None
     _bounds: Ints | None = None
 
     @property
@@ -169,7 +170,9 @@ class PeriodResult:
                 units // 1000 if units % 1000 == 0 else f"{Decimal(units) / 1000:f}",
             ]
 
-        rows = rows[ledger.in_months(self.period.first, self.period.last)[rows]]
+        if self._in_period is None:
+            self._in_period = ledger.in_months(self.period.first, self.period.last)
+        rows = rows[self._in_period[rows]]
         counted: dict[str, Any] = {}
         excluded: dict[str, Any] = {}
         for program_id, rating in self.ratings.items():
