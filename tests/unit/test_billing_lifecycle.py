@@ -461,3 +461,61 @@ def test_a_suspended_partners_subscriptions_are_still_charged():
     ledger.clock.set("2026-11-01T00:05:00Z")
     assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 1
     assert _sub_lines(ledger.invoice(P1, "2026-11")) == [("subscription", "99.00", "2026-11-01")]
+
+
+def test_contoso_prorates_charges_monthly_and_credits_as_cop_2_3_says():
+    # COP-2.3: "EUR 45.00 per month activated on 2026-06-11 (30 days) is charged 45.00 x 20 / 30 = EUR 30.00; the
+    # same subscription cancelled with effect from the end of 2026-06-25 is credited 45.00 x 5 / 30 = EUR 7.50."
+    # CPA-10.2: "Subscriptions are billed in advance for the Billing Month as service period."
+    ledger = Ledger("2026-06-11T10:00:00Z", tenant="contoso")
+    sub = {"partner_id": P1, "subscription_id": "CT-1", "sku": "CT-COLLAB-SEAT", "quantity": 1,
+           "activated_on": "2026-06-11", "order_ref": "SO-CT-1"}  # fmt: skip
+    assert ledger.bill("subscription.activated", sub, occurred_at="2026-06-11T09:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-06-25T18:00:00Z")
+    cancelled = {"partner_id": P1, "subscription_id": "CT-1", "effective_on": "2026-06-25"}
+    assert ledger.bill("subscription.cancelled", cancelled, occurred_at="2026-06-25T17:00:00Z")["status"] == "processed"
+    assert sorted(_sub_lines(ledger.invoice(P1, "2026-06"), "CT-1")) == [
+        ("credit", "-7.50", "2026-06-26"),
+        ("subscription", "30.00", "2026-06-11"),
+    ]
+    ledger.clock.set("2026-07-01T00:05:00Z")
+    assert subscription_billing.run(ledger.rt, "contoso")["charged"] == 0  # nothing after the cancellation
+
+
+def test_contoso_charges_every_following_month_in_full():
+    ledger = Ledger("2026-06-11T10:00:00Z", tenant="contoso")
+    sub = {"partner_id": P1, "subscription_id": "CT-2", "sku": "CT-COLLAB-SEAT", "quantity": 4,
+           "activated_on": "2026-06-11", "order_ref": "SO-CT-2"}  # fmt: skip
+    ledger.bill("subscription.activated", sub, occurred_at="2026-06-11T09:00:00Z")
+    ledger.clock.set("2026-08-01T00:05:00Z")
+    assert subscription_billing.run(ledger.rt, "contoso")["charged"] == 2
+    for month in ("2026-07", "2026-08"):  # 4 seats x 45.00
+        assert _sub_lines(ledger.invoice(P1, month), "CT-2") == [("subscription", "180.00", f"{month}-01")]
+    assert ledger.invoice(P1, "2026-07")["currency"] == "EUR"
+
+
+def test_a_cancellation_after_the_months_invoice_was_issued_is_credited_on_the_next_one():
+    # PA-10.4: "Credits are issued as credit notes on the next monthly invoice"; PA-10.7: an event discovered after
+    # the invoice for its month was issued "is billed on the next invoice with its original service period".
+    ledger = Ledger("2026-10-10T10:00:00Z")
+    _activate(ledger)
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    ledger.clock.set("2026-12-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    november = ledger.invoice(P1, "2026-11")
+    billing.finalize_invoice(ledger.rt, Principal("northwind", Role.FINANCE, "key_fin"), november["invoice_id"])
+    ledger.clock.set("2026-12-03T10:00:00Z")
+    late = {"partner_id": P1, "subscription_id": "SUB-1", "effective_on": "2026-11-10"}
+    assert ledger.bill("subscription.cancelled", late, occurred_at="2026-12-03T09:00:00Z")["status"] == "processed"
+    december = ledger.invoice(P1, "2026-12")
+    charges = {x["service_period"]["start"][:7]: x["line_id"] for x in november["lines"] + december["lines"]
+               if x["kind"] == "subscription"}  # fmt: skip
+    credits = sorted(
+        (x["service_period"]["start"], x["amount"], x["references_line"])
+        for x in december["lines"]
+        if x["kind"] == "credit"
+    )
+    assert credits == [("2026-11-11", "-66.00", charges["2026-11"]), ("2026-12-01", "-99.00", charges["2026-12"])]
+    assert subscription_billing.reconcile(ledger.rt, "northwind", "2026-11") == []
+    assert subscription_billing.reconcile(ledger.rt, "northwind", "2026-12") == []
