@@ -116,10 +116,7 @@ def build_copilot(config: Settings) -> tuple[ClauseIndex, Answerer]:
         from .adapters.opensearch_index import OpenSearchClauseIndex
 
         index = OpenSearchClauseIndex(
-            embedder,
-            endpoint=c.opensearch_endpoint,
-            region=config.region,
-            service=c.opensearch_service,
+            embedder, endpoint=c.opensearch_endpoint, region=config.region, service=c.opensearch_service,
             sessions=search_sessions(config),
         )
     else:

@@ -107,7 +107,9 @@ class _ScopedConnection(Connection):
         return self._credentialed
 
 
-def scoped_document_model(table_name: str, region: str, host: str | None, connection: Connection) -> type[DocumentBase]:
+def scoped_document_model(
+    table_name: str, region: str, host: str | None, connection: Connection
+) -> type[DocumentBase]:
     """The table's model, with every request (item, query, index, batch) going through `connection`."""
     # The key schema, as pynamodb derives it from the model (no DescribeTable).
     meta_table = document_model(table_name, region, host)._get_connection().get_meta_table()

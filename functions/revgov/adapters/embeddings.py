@@ -49,9 +49,8 @@ class MiniLMEmbedder:
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(model_path()), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(str(model_path()), sess_options=options,
+                                             providers=["CPUExecutionProvider"])
         self._tokenizer = tokenizer
 
     def embed(self, texts: list[str]) -> list[list[float]]:

@@ -56,16 +56,8 @@ def _scope_args(scope: Scope) -> tuple[Any, ...]:
 
 def _passage(row: tuple[Any, ...]) -> Passage:
     return Passage(
-        tenant_id=row[1],
-        document=row[2],
-        document_title=row[3],
-        document_version=row[4],
-        clause_id=row[5],
-        title=row[6],
-        text=row[7],
-        partner_id=row[8],
-        clause_hash=row[9],
-        document_hash=row[10],
+        tenant_id=row[1], document=row[2], document_title=row[3], document_version=row[4], clause_id=row[5],
+        title=row[6], text=row[7], partner_id=row[8], clause_hash=row[9], document_hash=row[10],
     )
 
 
@@ -152,32 +144,13 @@ class SqliteClauseIndex:
                 " document_title = excluded.document_title, document_version = excluded.document_version,"
                 " clause_hash = excluded.clause_hash, document_hash = excluded.document_hash,"
                 " model = excluded.model, vector = excluded.vector",
-                (
-                    p.tenant_id,
-                    p.document,
-                    p.clause_id,
-                    p.partner_id,
-                    p.title,
-                    p.text,
-                    p.document_title,
-                    p.document_version,
-                    p.clause_hash,
-                    p.document_hash,
-                    model,
-                    vector,
-                ),
+                (p.tenant_id, p.document, p.clause_id, p.partner_id, p.title, p.text, p.document_title,
+                 p.document_version, p.clause_hash, p.document_hash, model, vector),
             )
         self._db.execute(
             "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
-            (
-                document.tenant_id,
-                document.document,
-                document.partner_id,
-                document.title,
-                document.version,
-                document.document_hash,
-                model,
-            ),
+            (document.tenant_id, document.document, document.partner_id, document.title, document.version,
+             document.document_hash, model),
         )
         return IngestResult(document.document, "added" if new else "updated", len(ids), len(fresh), removed)
 

@@ -23,18 +23,8 @@ if TYPE_CHECKING:
 PIPELINE = "revgov-hybrid"
 CANDIDATES = 50
 LEXICAL_WEIGHT, DENSE_WEIGHT = 0.4, 0.6
-_FIELDS = (
-    "tenant_id",
-    "document",
-    "document_title",
-    "document_version",
-    "clause_id",
-    "title",
-    "text",
-    "partner_id",
-    "clause_hash",
-    "document_hash",
-)
+_FIELDS = ("tenant_id", "document", "document_title", "document_version", "clause_id", "title", "text",
+           "partner_id", "clause_hash", "document_hash")
 
 
 def mapping(dimension: int) -> dict[str, Any]:
@@ -44,19 +34,10 @@ def mapping(dimension: int) -> dict[str, Any]:
         "mappings": {
             "dynamic": "strict",
             "properties": {
-                "kind": keyword,
-                "tenant_id": keyword,
-                "partner_id": keyword,
-                "visibility": keyword,
-                "document": keyword,
-                "document_title": {"type": "text"},
-                "document_version": keyword,
-                "clause_id": keyword,
-                "title": {"type": "text"},
-                "text": {"type": "text"},
-                "clause_hash": keyword,
-                "document_hash": keyword,
-                "model": keyword,
+                "kind": keyword, "tenant_id": keyword, "partner_id": keyword, "visibility": keyword,
+                "document": keyword, "document_title": {"type": "text"}, "document_version": keyword,
+                "clause_id": keyword, "title": {"type": "text"}, "text": {"type": "text"},
+                "clause_hash": keyword, "document_hash": keyword, "model": keyword,
                 "vector": {
                     "type": "knn_vector",
                     "dimension": dimension,
@@ -185,12 +166,8 @@ class OpenSearchClauseIndex:
         auth = Urllib3AWSV4SignerAuth(credentials, self._region, self._service)
         host = self._endpoint.removeprefix("https://").rstrip("/")
         return OpenSearch(
-            hosts=[{"host": host, "port": 443}],
-            http_auth=auth,
-            use_ssl=True,
-            verify_certs=True,
-            connection_class=self._connection_class or Urllib3HttpConnection,
-            timeout=10,
+            hosts=[{"host": host, "port": 443}], http_auth=auth, use_ssl=True, verify_certs=True,
+            connection_class=self._connection_class or Urllib3HttpConnection, timeout=10,
         )
 
     def index_name(self, tenant_id: str) -> str:
@@ -223,12 +200,10 @@ class OpenSearchClauseIndex:
             body={
                 "size": 1,
                 "_source": ["clause_id", "document"],
-                "query": {
-                    "bool": {
-                        "filter": [{"term": {"kind": "clause"}}, {"terms": {"clause_id": ids}}],
-                        "must_not": [{"term": {"document": document.document}}],
-                    }
-                },
+                "query": {"bool": {
+                    "filter": [{"term": {"kind": "clause"}}, {"terms": {"clause_id": ids}}],
+                    "must_not": [{"term": {"document": document.document}}],
+                }},
             },
         )["hits"]["hits"]
         if clash:
@@ -241,52 +216,33 @@ class OpenSearchClauseIndex:
                 body={
                     "size": 1000,
                     "_source": ["clause_id", "clause_hash", "vector", "model"],
-                    "query": {
-                        "bool": {"filter": [{"term": {"kind": "clause"}}, {"term": {"document": document.document}}]}
-                    },
+                    "query": {"bool": {"filter": [{"term": {"kind": "clause"}},
+                                                  {"term": {"document": document.document}}]}},
                 },
             )["hits"]["hits"]
         }
         stale = [
-            p
-            for p in document.passages
+            p for p in document.passages
             if existing.get(p.clause_id, {}).get("clause_hash") != p.clause_hash
             or existing.get(p.clause_id, {}).get("model") != model
         ]
-        fresh = dict(
-            zip((p.clause_id for p in stale), self._embedder.embed([p.indexed_text for p in stale]), strict=True)
-        )
+        fresh = dict(zip((p.clause_id for p in stale), self._embedder.embed([p.indexed_text for p in stale]),
+                         strict=True))
         actions: list[dict[str, Any]] = []
         visibility = "partner" if document.partner_id else "public"
         for p in document.passages:
             vector = fresh.get(p.clause_id) or existing[p.clause_id]["vector"]
             actions.append({"index": {"_index": index, "_id": f"clause:{p.clause_id}"}})
-            actions.append(
-                {
-                    **{name: getattr(p, name) for name in _FIELDS},
-                    "kind": "clause",
-                    "visibility": visibility,
-                    "model": model,
-                    "vector": vector,
-                }
-            )
+            actions.append({**{name: getattr(p, name) for name in _FIELDS}, "kind": "clause",
+                            "visibility": visibility, "model": model, "vector": vector})
         removed = [c for c in existing if c not in set(ids)]
         for clause_id in removed:
             actions.append({"delete": {"_index": index, "_id": f"clause:{clause_id}"}})
         actions.append({"index": {"_index": index, "_id": f"document:{document.document}"}})
-        actions.append(
-            {
-                "kind": "document",
-                "tenant_id": document.tenant_id,
-                "partner_id": document.partner_id,
-                "visibility": visibility,
-                "document": document.document,
-                "document_title": document.title,
-                "document_version": document.version,
-                "document_hash": document.document_hash,
-                "model": model,
-            }
-        )
+        actions.append({"kind": "document", "tenant_id": document.tenant_id, "partner_id": document.partner_id,
+                        "visibility": visibility, "document": document.document, "document_title": document.title,
+                        "document_version": document.version, "document_hash": document.document_hash,
+                        "model": model})
         response = client.bulk(body=actions, params={"refresh": "true"} if self._refresh else None)
         if response.get("errors"):
             failed = [item for item in response.get("items", []) if any("error" in v for v in item.values())]
@@ -297,24 +253,18 @@ class OpenSearchClauseIndex:
         index = self._ensure(tenant_id)
         hits = self._os(tenant_id).search(
             index=index,
-            body={
-                "size": 1000,
-                "_source": ["document", "partner_id"],
-                "query": {"bool": {"filter": scope_filter(Scope(tenant_id, all_partners=True), "document")}},
-            },
+            body={"size": 1000, "_source": ["document", "partner_id"],
+                  "query": {"bool": {"filter": scope_filter(Scope(tenant_id, all_partners=True), "document")}}},
         )["hits"]["hits"]
-        return {
-            h["_source"]["document"]: h["_source"].get("partner_id")
-            for h in sorted(hits, key=lambda h: h["_source"]["document"])
-        }
+        return {h["_source"]["document"]: h["_source"].get("partner_id") for h in sorted(
+            hits, key=lambda h: h["_source"]["document"])}
 
     def remove_document(self, tenant_id: str, document: str) -> int:
         index = self._ensure(tenant_id)
         response = self._os(tenant_id).delete_by_query(
             index=index,
-            body={
-                "query": {"bool": {"filter": [{"term": {"tenant_id": tenant_id}}, {"term": {"document": document}}]}}
-            },
+            body={"query": {"bool": {"filter": [{"term": {"tenant_id": tenant_id}},
+                                                {"term": {"document": document}}]}}},
         )
         return max(0, int(response.get("deleted", 0)) - 1)
 
@@ -329,11 +279,8 @@ class OpenSearchClauseIndex:
             return []
         hits = self._os(scope.tenant_id).search(
             index=self._ensure(scope.tenant_id),
-            body={
-                "size": len(clause_ids),
-                "_source": list(_FIELDS),
-                "query": {"bool": {"filter": [*scope_filter(scope), {"terms": {"clause_id": clause_ids}}]}},
-            },
+            body={"size": len(clause_ids), "_source": list(_FIELDS),
+                  "query": {"bool": {"filter": [*scope_filter(scope), {"terms": {"clause_id": clause_ids}}]}}},
         )["hits"]["hits"]
         found = {h["_source"]["clause_id"]: _passage(h["_source"]) for h in hits}
         return [found[c] for c in dict.fromkeys(clause_ids) if c in found and scope.admits(found[c])]
@@ -342,9 +289,8 @@ class OpenSearchClauseIndex:
         index = self._ensure(scope.tenant_id)
         vector = self._embedder.embed([query])[0]
         params = {"search_pipeline": PIPELINE} if mode == "hybrid" else None
-        response = self._os(scope.tenant_id).search(
-            index=index, body=search_body(scope, query, vector, k=k, mode=mode), params=params
-        )
+        response = self._os(scope.tenant_id).search(index=index, body=search_body(scope, query, vector, k=k, mode=mode),
+                                     params=params)
         hits = []
         for rank, raw in enumerate(response["hits"]["hits"], start=1):
             source = raw["_source"]

@@ -50,9 +50,8 @@ class Verdict:
 class DynamoRateLimiter:
     """The counter. `hit` is called once per authenticated request, after the key is resolved."""
 
-    def __init__(
-        self, table_name: str, region: str, clock: Clock, *, endpoint_url: str | None = None, client: Any = None
-    ) -> None:
+    def __init__(self, table_name: str, region: str, clock: Clock, *, endpoint_url: str | None = None,
+                 client: Any = None) -> None:
         self._table = table_name
         self._region = region
         self._endpoint = endpoint_url
@@ -74,16 +73,15 @@ class DynamoRateLimiter:
         now = self._clock.now_ms() // 1000
         window = now - now % WINDOW_SECONDS
         retry_after = max(1, window + WINDOW_SECONDS - now)
-        for scope, who, limit in (
-            ("tenant", "tenant", limits.tenant_per_minute),
-            ("key", key_id, limits.key_per_minute),
-        ):
+        for scope, who, limit in (("tenant", "tenant", limits.tenant_per_minute), ("key", key_id,
+                                                                                   limits.key_per_minute)):
             if self._exhausted.get((tenant_id, who)) == window:
                 return Verdict(False, retry_after, scope, limit)
         try:
             self._dynamodb().update_item(
                 TableName=self._table,
-                Key={TABLE.partition_key: {"S": f"T#{tenant_id}#{COLLECTION}"}, TABLE.sort_key: {"S": f"W#{window}"}},
+                Key={TABLE.partition_key: {"S": f"T#{tenant_id}#{COLLECTION}"},
+                     TABLE.sort_key: {"S": f"W#{window}"}},
                 UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD #t :one, #k :one",
                 ConditionExpression="(attribute_not_exists(#t) OR #t < :tl) AND (attribute_not_exists(#k) OR #k < :kl)",
                 ExpressionAttributeNames={"#t": _TENANT_COUNT, "#k": f"k_{key_id}", "#ttl": TABLE.ttl_attribute},

@@ -109,9 +109,8 @@ def prepare_document(tenant_id: str, markdown: str, *, name: str) -> IndexedDocu
         )
         for c, h in zip(contract.clauses, hashes, strict=True)
     )
-    return IndexedDocument(
-        tenant_id, contract.document, contract.title, contract.version, partner_id, document_hash, passages
-    )
+    return IndexedDocument(tenant_id, contract.document, contract.title, contract.version, partner_id, document_hash,
+                           passages)
 
 
 def clause_collisions(documents: Sequence[IndexedDocument]) -> list[str]:

@@ -118,9 +118,8 @@ def _assemble(
     for reason in reasons:
         clause_id = str(reason.get("clause") or "")
         passage = clauses.get(clause_id)
-        quotes = (
-            best_quotes(str(reason.get("message") or reason.get("rule_id") or ""), passage, limit=1) if passage else []
-        )
+        quotes = best_quotes(str(reason.get("message") or reason.get("rule_id") or ""), passage, limit=1) if passage \
+            else []
         citations.extend(Citation(passage.document, passage.clause_id, q) for q in quotes if passage)
         message = str(reason.get("message") or "")
         sentence = f"Rule {reason.get('rule_id')} ({clause_id or 'no clause'})" + (f": {message}." if message else ".")

@@ -153,7 +153,9 @@ def project(history: Mapping[str, float], period: str, as_of: date, to_date: flo
     mu = math.log(max(mean_remaining, 1e-9)) - sigma**2 / 2
     low = to_date + math.exp(mu - Z80 * sigma)
     high = to_date + math.exp(mu + Z80 * sigma)
-    return Projection(period, as_of, elapsed, to_date, to_date + mean_remaining, low, high, mu, sigma, len(months))
+    return Projection(
+        period, as_of, elapsed, to_date, to_date + mean_remaining, low, high, mu, sigma, len(months)
+    )
 
 
 def describe(projection: Projection, thresholds: Sequence[tuple[dict[str, Any], float]]) -> dict[str, Any]:

@@ -25,20 +25,7 @@ _PERIOD = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
 # holds the percentile, so within the SLA a percentile is exact to the hour.
 CYCLE_EDGES: tuple[int, ...] = (
     *range(1, 49),
-    54,
-    60,
-    66,
-    72,
-    84,
-    96,
-    120,
-    144,
-    168,
-    216,
-    264,
-    336,
-    504,
-    720,
+    54, 60, 66, 72, 84, 96, 120, 144, 168, 216, 264, 336, 504, 720,
 )
 OVERFLOW = "inf"
 
@@ -347,11 +334,9 @@ def attainment(
     rows = []
     for threshold in thresholds:
         members = [p for p, tier in tier_of.items() if threshold.tiers is None or tier in threshold.tiers]
-        ratios = (
-            sorted(Decimal(int(revenue_by_partner.get(p, 0))) / MINOR / threshold.amount for p in members)
-            if threshold.amount > 0
-            else []
-        )
+        ratios = sorted(
+            Decimal(int(revenue_by_partner.get(p, 0))) / MINOR / threshold.amount for p in members
+        ) if threshold.amount > 0 else []
         reached = sum(1 for r in ratios if r >= 1)
         median = ratios[(len(ratios) - 1) // 2] if ratios else None
         rows.append(

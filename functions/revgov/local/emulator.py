@@ -77,11 +77,8 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
                 op["ConditionExpression"], op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
             )
             if not condition.expr(current):
-                old = (
-                    current.to_json()["Attributes"]
-                    if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
-                    else None
-                )
+                old = current.to_json()["Attributes"] if current and op.get(
+                    "ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None
                 error = ("ConditionalCheckFailed", ConditionalCheckFailed(item=old).message, old)
         errors.append(error)
         checked.append((op_type, op, table_name, key, copy.deepcopy(current)))
@@ -109,7 +106,9 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
                     self.delete_item(name, touched)
                 else:
                     self.put_item(name, old.to_json()["Attributes"])
-            cancelled: list[tuple[str | None, str | None, dict[str, Any] | None]] = [(None, None, None)] * len(checked)
+            cancelled: list[tuple[str | None, str | None, dict[str, Any] | None]] = [(None, None, None)] * len(
+                checked
+            )
             cancelled[index] = (type(failed).__name__, str(failed), None)
             raise TransactionCanceledException(cancelled) from failed
 

@@ -57,5 +57,7 @@ def from_schedules(events_dir: Path, handlers: dict[str, Handler], every_overrid
     """The schedules of `events/schedules.json` against the handlers of the app (edge.handlers)."""
     if every_override == 0:
         return Scheduler({})
-    jobs = {s.name: (every_override or s.every_minutes * 60, handlers[s.handler]) for s in load_schedules(events_dir)}
+    jobs = {
+        s.name: (every_override or s.every_minutes * 60, handlers[s.handler]) for s in load_schedules(events_dir)
+    }
     return Scheduler(jobs)

@@ -60,7 +60,9 @@ def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_po
     def dead_letter(bus_event: dict[str, Any], rule: str) -> None:
         event_log.record(rt, bus_event, status="dead_lettered", reason=f"failed every delivery on rule {rule}")
 
-    router = EventRouter(wired, HANDLERS, sqs=sqs, on_dead_letter=dead_letter, invocation_seconds=VISIBILITY_SECONDS)
+    router = EventRouter(
+        wired, HANDLERS, sqs=sqs, on_dead_letter=dead_letter, invocation_seconds=VISIBILITY_SECONDS
+    )
     router.start()
     seeded = seed(rt)
     if rt.clause_index is not None:  # the copilot's index: unchanged contracts are no-ops, so restarts stay fast

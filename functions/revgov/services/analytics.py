@@ -213,7 +213,9 @@ def _cycle(rt: Runtime, tenant_id: str, source_event_id: str, posted_at: str) ->
     return core.cycle_bucket(hours), round(hours, 3)
 
 
-def _counted_once(rt: Runtime, tenant_id: str, key: str, month: str, partner_id: str | None, delta: Delta) -> str:
+def _counted_once(
+    rt: Runtime, tenant_id: str, key: str, month: str, partner_id: str | None, delta: Delta
+) -> str:
     if _seen(rt, tenant_id, key):
         return "already counted"
     changes = Changes(puts=[_marker(rt, key, {"partner_id": partner_id})])
@@ -525,10 +527,8 @@ def _attainment(
     return {
         "rebate_programs": {"available": True}
         if programs
-        else {
-            "available": False,
-            "reason": "no rebate programs in this tenant's policy yet: only tier commitments are measured",
-        },
+        else {"available": False, "reason": "no rebate programs in this tenant's policy yet: only tier commitments "
+                                             "are measured"},
         "partners_counted": len(members),
         "thresholds": core.attainment(found, revenue, members),
     }

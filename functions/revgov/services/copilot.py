@@ -97,8 +97,7 @@ def scope_for(who: Principal, partner_id: str | None) -> core.Scope:
 
 def _visible_documents(index: ClauseIndex, scope: core.Scope) -> list[str]:
     return [
-        doc
-        for doc, owner in index.documents(scope.tenant_id).items()
+        doc for doc, owner in index.documents(scope.tenant_id).items()
         if owner is None or scope.all_partners or owner == scope.partner_id
     ]
 
@@ -167,10 +166,8 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
     pinned: list[core.Hit] = []
     if decision_id:
         record, explained = _explained(rt, who, decision_id)
-        context = [
-            explained["summary"],
-            *(f"{r['rule_id']} ({r['clause']}): {r['message']}" for r in explained["reasons"] if r["message"]),
-        ]
+        context = [explained["summary"], *(f"{r['rule_id']} ({r['clause']}): {r['message']}"
+                                           for r in explained["reasons"] if r["message"])]
         cited = [r["clause"] for r in explained["reasons"] if r["clause"]]
         pinned = [core.Hit(p, 1.0) for p in index.get(_record_scope(scope, record), cited)]
         pinned = [h for h in pinned if scope.admits(h.passage)]
@@ -212,13 +209,8 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
     )
     logger.info(
         "copilot answered",
-        extra={
-            "question": question,
-            "outcome": outcome,
-            "sources": list(retrieved),
-            "cited": list(cited),
-            "audit_id": sealed.get("record_id"),
-        },
+        extra={"question": question, "outcome": outcome, "sources": list(retrieved), "cited": list(cited),
+               "audit_id": sealed.get("record_id")},
     )
     return {
         "answer": answer,

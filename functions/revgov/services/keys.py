@@ -133,13 +133,7 @@ def resolve_key(rt: Runtime, authorization: str | None) -> tuple[Principal, dict
 def mint_operator_key(rt: Runtime, label: str, minted_by: str = "system:bootstrap") -> str:
     """Bootstrap an operator key straight into the platform (the local stack, `revgov tenants operator-key`)."""
     public, put = new_key(rt, PLATFORM, Role.OPERATOR, None, label, minted_by)
-    audit = AuditEntry(
-        actor=minted_by,
-        actor_role="operator",
-        action="key.created",
-        subject=public["key_id"],
-        outcome="created",
-        inputs={"role": "operator", "label": label},
-    )
+    audit = AuditEntry(actor=minted_by, actor_role="operator", action="key.created", subject=public["key_id"],
+                       outcome="created", inputs={"role": "operator", "label": label})
     rt.commit(PLATFORM, Changes(puts=[put], audit=[audit]))
     return str(public["key"])

@@ -98,7 +98,9 @@ def check_url(url: str, config: Settings, resolver: Resolver = resolve) -> list[
     addresses = resolver(host) if host else []
     problems = url_problems(url, addresses, allow_loopback=loopback_allowed(config))
     if problems:
-        raise RuleViolation("; ".join(problems), errors=[FieldError("/url", problem) for problem in problems])
+        raise RuleViolation(
+            "; ".join(problems), errors=[FieldError("/url", problem) for problem in problems]
+        )
     return addresses
 
 

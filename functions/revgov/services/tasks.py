@@ -52,13 +52,8 @@ def new_task(
     }
     changes = Changes(
         puts=[
-            Put(
-                TASK_KEYS,
-                dedupe_key,
-                {"task_id": task["task_id"], "agent": agent},
-                must_be_absent=True,
-                conflict_detail=f"a task for {dedupe_key} is already open",
-            ),
+            Put(TASK_KEYS, dedupe_key, {"task_id": task["task_id"], "agent": agent}, must_be_absent=True,
+                conflict_detail=f"a task for {dedupe_key} is already open"),
             Put(TASKS, task["task_id"], task, lookup=(f"{TASKS}#open", f"{queue}#{now}#{task['task_id']}")),
         ],
         audit=[
@@ -69,15 +64,8 @@ def new_task(
                 subject=task["task_id"],
                 outcome="escalated" if escalated else "open",
                 inputs=_exact(
-                    {
-                        "kind": kind,
-                        "queue": queue,
-                        "subject": subject,
-                        "partner_id": partner_id,
-                        "confidence": task["confidence"],
-                        "evidence": evidence,
-                        "dedupe_key": dedupe_key,
-                    }
+                    {"kind": kind, "queue": queue, "subject": subject, "partner_id": partner_id,
+                     "confidence": task["confidence"], "evidence": evidence, "dedupe_key": dedupe_key}
                 ),
             )
         ],
@@ -85,14 +73,8 @@ def new_task(
             DomainEvent(
                 "revgov.agents",
                 "task.opened",
-                {
-                    "task_id": task["task_id"],
-                    "agent": agent,
-                    "kind": kind,
-                    "queue": queue,
-                    "escalated": escalated,
-                    "partner_id": partner_id,
-                },
+                {"task_id": task["task_id"], "agent": agent, "kind": kind, "queue": queue, "escalated": escalated,
+                 "partner_id": partner_id},
             )
         ],
     )
@@ -115,4 +97,6 @@ def already_opened(rt: Runtime, tenant_id: str, dedupe_key: str) -> bool:
 
 
 def list_tasks(rt: Runtime, tenant_id: str, *, queue: str | None, limit: int, cursor: str | None) -> Page:
-    return rt.store.lookup(tenant_id, f"{TASKS}#open", limit=limit, cursor=cursor, prefix=f"{queue}#" if queue else "")
+    return rt.store.lookup(
+        tenant_id, f"{TASKS}#open", limit=limit, cursor=cursor, prefix=f"{queue}#" if queue else ""
+    )

@@ -13,12 +13,9 @@ ASKERS = frozenset(STAFF | {Role.PARTNER})
 
 
 @operation(
-    "POST",
-    "/v1/copilot/ask",
+    "POST", "/v1/copilot/ask",
     summary="Ask about the contracts: an answer quoting the clauses it rests on, or a refusal naming what was searched",
-    roles=ASKERS,
-    tag="copilot",
-    body_schema="api/copilot-ask.schema.json",
+    roles=ASKERS, tag="copilot", body_schema="api/copilot-ask.schema.json",
     example={"question": "What is the margin floor on a quote line, and who approves a line below it?"},
 )
 def ask_copilot(call: Call) -> dict[str, Any]:
@@ -26,11 +23,9 @@ def ask_copilot(call: Call) -> dict[str, Any]:
 
 
 @operation(
-    "GET",
-    "/v1/decisions/{decision_id}/explain",
+    "GET", "/v1/decisions/{decision_id}/explain",
     summary="A decision in words: outcome, rules, arithmetic and the text of the clauses it cites",
-    roles=ASKERS,
-    tag="decisions",
+    roles=ASKERS, tag="decisions",
 )
 def explain_decision(call: Call) -> dict[str, Any]:
     return copilot.explain(call.runtime, call.who, call.params["decision_id"])

@@ -103,9 +103,8 @@ def portal(call: Call) -> Answer:
 
     tenant_id = call.query.get("tenant")
     if not tenant_id:
-        raise MalformedRequest(
-            "open the portal as /portal?tenant=<tenant id>", errors=[FieldError("/query/tenant", "required")]
-        )
+        raise MalformedRequest("open the portal as /portal?tenant=<tenant id>", errors=[FieldError("/query/tenant",
+                                                                                                  "required")])
     tenant, _ = tenants.load_tenant(call.runtime, tenant_id)
     page, headers = render(tenant.tenant_id, tenant.display_name, tenant.config["branding"])
     return Answer(200, page, headers, content_type="text/html; charset=utf-8")

@@ -16,15 +16,8 @@ _EXAMPLE_QUOTE = {
     "quote_ref": "Q-2026-1042",
     "customer": {"id": "US-EIN-12-3456789", "name": "Lakeside Clinics"},
     "lines": [
-        {
-            "line_id": "1",
-            "sku": "NW-SW-48P",
-            "family": "networking",
-            "quantity": 12,
-            "list_price": "1450.00",
-            "unit_cost": "980.00",
-            "discount_percent": "8.00",
-        },
+        {"line_id": "1", "sku": "NW-SW-48P", "family": "networking", "quantity": 12, "list_price": "1450.00",
+         "unit_cost": "980.00", "discount_percent": "8.00"},
     ],
     "promotions": [],
     "terms": {"payment_days": 30},
@@ -32,25 +25,16 @@ _EXAMPLE_QUOTE = {
 
 
 @operation(
-    "POST",
-    "/v1/pricing/check",
-    summary="Check a quote: allow, approval_required (approvals opened) or deny",
-    roles=SELLERS,
-    tag="pricing",
-    body_schema="api/pricing-check.schema.json",
-    example=_EXAMPLE_QUOTE,
+    "POST", "/v1/pricing/check", summary="Check a quote: allow, approval_required (approvals opened) or deny",
+    roles=SELLERS, tag="pricing", body_schema="api/pricing-check.schema.json", example=_EXAMPLE_QUOTE,
 )
 def check_quote(call: Call) -> dict[str, Any]:
     return pricing.check(call.runtime, call.who, call.body)
 
 
 @operation(
-    "POST",
-    "/v1/deals",
-    summary="Register a deal (channel ops reviews; first approved registration wins)",
-    roles=frozenset({Role.ADMIN, Role.SALES, Role.CHANNEL_OPS, Role.PARTNER}),
-    tag="deals",
-    status=201,
+    "POST", "/v1/deals", summary="Register a deal (channel ops reviews; first approved registration wins)",
+    roles=frozenset({Role.ADMIN, Role.SALES, Role.CHANNEL_OPS, Role.PARTNER}), tag="deals", status=201,
     body_schema="api/deal-registration.schema.json",
     example={
         "partner_id": "ptr_01JX0000000000000000000000",
@@ -64,61 +48,32 @@ def register_deal(call: Call) -> dict[str, Any]:
     return deals.register(call.runtime, call.who, call.body)
 
 
-@operation(
-    "GET",
-    "/v1/deals",
-    summary="Deal registrations (a partner sees its own)",
-    roles=READERS,
-    tag="deals",
-    paginated=True,
-)
+@operation("GET", "/v1/deals", summary="Deal registrations (a partner sees its own)", roles=READERS, tag="deals",
+           paginated=True)
 def list_deals(call: Call) -> dict[str, Any]:
     return deals.list_deals(call.runtime, call.who, limit=call.limit, cursor=call.cursor)
 
 
-@operation(
-    "GET",
-    "/v1/deals/{deal_id}",
-    summary="Read a deal registration",
-    roles=READERS,
-    tag="deals",
-    id_params={"deal_id": "dl"},
-)
+@operation("GET", "/v1/deals/{deal_id}", summary="Read a deal registration", roles=READERS, tag="deals",
+           id_params={"deal_id": "dl"})
 def get_deal(call: Call) -> dict[str, Any]:
     return dict(deals.get(call.runtime, call.who, call.params["deal_id"]))
 
 
-@operation(
-    "POST",
-    "/v1/deals/{deal_id}/withdraw",
-    summary="Withdraw a registration (ends its exclusivity)",
-    roles=frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.PARTNER}),
-    tag="deals",
-    id_params={"deal_id": "dl"},
-)
+@operation("POST", "/v1/deals/{deal_id}/withdraw", summary="Withdraw a registration (ends its exclusivity)",
+           roles=frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.PARTNER}), tag="deals", id_params={"deal_id": "dl"})
 def withdraw_deal(call: Call) -> dict[str, Any]:
     return deals.withdraw(call.runtime, call.who, call.params["deal_id"])
 
 
-@operation(
-    "GET",
-    "/v1/decisions/{decision_id}",
-    summary="The full record of a decision",
-    roles=READERS,
-    tag="decisions",
-    id_params={"decision_id": "dec"},
-)
+@operation("GET", "/v1/decisions/{decision_id}", summary="The full record of a decision", roles=READERS,
+           tag="decisions", id_params={"decision_id": "dec"})
 def get_decision(call: Call) -> dict[str, Any]:
     return decisions.load(call.runtime, call.who, call.params["decision_id"])[0]
 
 
-@operation(
-    "GET",
-    "/v1/decisions/{decision_id}/replay",
-    summary="Re-evaluate a decision as of its policy version; `identical` must be true",
-    roles=STAFF,
-    tag="decisions",
-    id_params={"decision_id": "dec"},
-)
+@operation("GET", "/v1/decisions/{decision_id}/replay",
+           summary="Re-evaluate a decision as of its policy version; `identical` must be true",
+           roles=STAFF, tag="decisions", id_params={"decision_id": "dec"})
 def replay_decision(call: Call) -> dict[str, Any]:
     return decisions.replay(call.runtime, call.who, call.params["decision_id"])

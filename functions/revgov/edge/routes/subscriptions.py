@@ -33,38 +33,20 @@ def create_subscription(call: Call) -> dict[str, Any]:
     return subscriptions.create(call.runtime, call.who, call.body)
 
 
-@operation(
-    "GET",
-    "/v1/subscriptions",
-    summary="Subscriptions (never their secrets)",
-    roles=ADMIN,
-    tag="subscriptions",
-    paginated=True,
-)
+@operation("GET", "/v1/subscriptions", summary="Subscriptions (never their secrets)", roles=ADMIN,
+           tag="subscriptions", paginated=True)
 def list_subscriptions(call: Call) -> dict[str, Any]:
     return subscriptions.list_subscriptions(call.runtime, call.who.tenant_id, limit=call.limit, cursor=call.cursor)
 
 
-@operation(
-    "GET",
-    "/v1/subscriptions/{subscription_id}",
-    summary="Read a subscription",
-    roles=ADMIN,
-    tag="subscriptions",
-    id_params=_SUBSCRIPTION,
-)
+@operation("GET", "/v1/subscriptions/{subscription_id}", summary="Read a subscription", roles=ADMIN,
+           tag="subscriptions", id_params=_SUBSCRIPTION)
 def get_subscription(call: Call) -> dict[str, Any]:
     return subscriptions.get(call.runtime, call.who.tenant_id, call.params["subscription_id"])
 
 
-@operation(
-    "DELETE",
-    "/v1/subscriptions/{subscription_id}",
-    summary="Delete a subscription: deliveries stop",
-    roles=ADMIN,
-    tag="subscriptions",
-    id_params=_SUBSCRIPTION,
-)
+@operation("DELETE", "/v1/subscriptions/{subscription_id}", summary="Delete a subscription: deliveries stop",
+           roles=ADMIN, tag="subscriptions", id_params=_SUBSCRIPTION)
 def delete_subscription(call: Call) -> dict[str, Any]:
     return subscriptions.delete(call.runtime, call.who, call.params["subscription_id"])
 

@@ -25,7 +25,8 @@ def run(desk: AgentDesk) -> None:
         if partner is None:
             continue
         until = max(date.fromisoformat(deal["expected_close"]), desk.today + timedelta(days=HORIZON_DAYS))
-        gap = certification_gap(by_family.get(deal["family"], []), partner.get("certifications", {}), desk.today, until)
+        gap = certification_gap(by_family.get(deal["family"], []), partner.get("certifications", {}), desk.today,
+                                until)
         if gap is not None:
             desk.handle(_finding(deal, partner, gap, until))
 
@@ -45,44 +46,26 @@ def _finding(deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGa
     subject = {"kind": "deal", "id": deal["deal_id"]}
     if gap.certification_id is None:
         return Finding(
-            agent=NAME,
-            key=f"{NAME}#{deal['deal_id']}#none",
-            action="exception",
-            category="certification_expired_active_deal",
-            kind="certification_missing",
+            agent=NAME, key=f"{NAME}#{deal['deal_id']}#none", action="exception",
+            category="certification_expired_active_deal", kind="certification_missing",
             title=f"{name} holds no {deal['family']} certification on record for live deal {deal['deal_id']}",
-            subject=subject,
-            partner_id=partner["partner_id"],
-            evidence=evidence,
-            confidence=0.5,
+            subject=subject, partner_id=partner["partner_id"], evidence=evidence, confidence=0.5,
             why_unsure="no certification record at all: the family may be exempt or the record incomplete",
         )
     if gap.expired:
         return Finding(
-            agent=NAME,
-            key=f"{NAME}#{deal['deal_id']}#{gap.certification_id}#expired",
-            action="exception",
-            category="certification_expired_active_deal",
-            kind="certification_expired",
+            agent=NAME, key=f"{NAME}#{deal['deal_id']}#{gap.certification_id}#expired", action="exception",
+            category="certification_expired_active_deal", kind="certification_expired",
             title=f"{gap.certification_id} of {name} expired on {evidence['certification_expires_on']} while deal "
             f"{deal['deal_id']} ({deal['family']}) is live",
-            subject=subject,
-            partner_id=partner["partner_id"],
-            evidence=evidence,
-            confidence=1.0,
+            subject=subject, partner_id=partner["partner_id"], evidence=evidence, confidence=1.0,
         )
     return Finding(
-        agent=NAME,
-        key=f"{NAME}#{deal['deal_id']}#{gap.certification_id}#{gap.expires_on}",
-        action="task",
-        kind="certification_renewal",
-        queue="channel_ops",
+        agent=NAME, key=f"{NAME}#{deal['deal_id']}#{gap.certification_id}#{gap.expires_on}", action="task",
+        kind="certification_renewal", queue="channel_ops",
         title=f"{gap.certification_id} of {name} lapses on {evidence['certification_expires_on']}, before live "
         f"deal {deal['deal_id']} closes ({deal['expected_close']})",
-        subject=subject,
-        partner_id=partner["partner_id"],
-        evidence=evidence,
-        confidence=0.9,
+        subject=subject, partner_id=partner["partner_id"], evidence=evidence, confidence=0.9,
         draft_message={
             "to": (partner.get("contact") or {}).get("email"),
             "subject": f"Renew {gap.certification_id} before {evidence['certification_expires_on']}",

@@ -26,17 +26,8 @@ WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, cases.CASES, OUTBOX})
 # The desk's whole public surface; tests hold it to exactly this.
 CAPABILITIES = frozenset(
     {
-        "agent",
-        "tenant_id",
-        "now",
-        "today",
-        "policy",
-        "report",  # who, when, under which policy
-        "active_partners",
-        "live_deals",
-        "unbilled_fulfilments",
-        "rollups",
-        "forecast",  # reads
+        "agent", "tenant_id", "now", "today", "policy", "report",  # who, when, under which policy
+        "active_partners", "live_deals", "unbilled_fulfilments", "rollups", "forecast",  # reads
         "handle",  # hand in a finding: opens a task or an exception, or escalates
     }
 )
@@ -136,8 +127,7 @@ class AgentDesk:
         history, to_date = analytics.partner_history(self._rt, self.tenant_id, partner["partner_id"], target)
         projection = projections.project(history, target.name, self.today, to_date)
         applicable = [
-            t
-            for t in analytics.thresholds(self._policy, len(target.months))
+            t for t in analytics.thresholds(self._policy, len(target.months))
             if t.tiers is None or partner.get("tier") in t.tiers
         ]
         return projections.describe(projection, [(t.as_dict(), float(t.amount)) for t in applicable])
@@ -204,13 +194,8 @@ class AgentDesk:
             reasons=[{"rule_id": None, "clause": None, "message": finding.title}],
             risk_score=round(finding.confidence * 60),
             partner_id=finding.partner_id,
-            context={
-                "agent": self.agent,
-                "dedupe_key": finding.key,
-                "evidence": finding.evidence,
-                "confidence": round(finding.confidence, 4),
-                "draft_message": finding.draft_message,
-            },
+            context={"agent": self.agent, "dedupe_key": finding.key, "evidence": finding.evidence,
+                     "confidence": round(finding.confidence, 4), "draft_message": finding.draft_message},
         )
         changes.puts.append(  # the exception is the work item; its dedupe key makes it once per finding
             Put(tasks.TASK_KEYS, finding.key, {"case_id": case["case_id"], "agent": self.agent}, must_be_absent=True)
