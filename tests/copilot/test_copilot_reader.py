@@ -8,8 +8,8 @@ from revgov.domain import copilot_reader as reader
 from revgov.domain.copilot import Scope
 from revgov.services.copilot import respond
 
-SOP_3_2 = """Cloud-services usage is rated with the following graduated tiers per Partner per Billing Month. Each band is \
-charged at its own rate; the band rates are not applied retroactively to lower bands.
+SOP_3_2 = """Cloud-services usage is rated with the following graduated tiers per Partner per Billing Month. \
+Each band is charged at its own rate; the band rates are not applied retroactively to lower bands.
 
 | Band | Units in the month | Rate per CUH (USD) |
 |---|---|---|
@@ -72,7 +72,8 @@ def test_an_approved_registration_is_answered_from_pa_5_3_with_its_90_days(index
 
 def test_pa_2_7_is_quoted_with_the_sentence_that_holds_the_reminder_days(index):
     # PA-2.7: "The Distributor sends reminders 30 days and 7 days before expiry."
-    reply = ask(index, "northwind", "When does Northwind remind partners that an insurance certificate is about to expire?")
+    question = "When does Northwind remind partners that an insurance certificate is about to expire?"
+    reply = ask(index, "northwind", question)
     assert "PA-2.7" in {c.clause for c in reply.draft.citations}
     assert "30 days and 7 days" in reply.draft.answer
 

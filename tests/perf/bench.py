@@ -207,7 +207,7 @@ def copilot() -> list[Row]:
 
 def copilot_unseen() -> list[Row]:
     """Questions written before tuning (a real public agreement + new demo questions), per split."""
-    from copilot.evaluation import full_index, evaluate_split
+    from copilot.evaluation import evaluate_split, full_index
 
     index = full_index()
     out: list[Row] = []

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canonical import sha256_hex
 from . import copilot_reader as reader
+from .canonical import sha256_hex
 from .contracts import parse_contract
 
 _PARTNER_HEADER = re.compile(r"^Partner:\s*(ptr_[0-9A-HJKMNP-TV-Z]{26})\s*$", re.MULTILINE)

@@ -1,0 +1,143 @@
+"""Contracts through the API: a tenant provisioned with its contracts, then uploaded, replaced, amended and removed
+by legal or an admin; every write checked against the policy's clause citations, versioned, audited and re-indexed
+so the copilot answers from the new text at once. Offboarding and re-provisioning leave no clause behind."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from support import Api, assert_problem, example_tenant
+
+pytestmark = pytest.mark.stack
+
+FRA = """# Fabrikam Reseller Agreement
+
+Document: FRA
+Version: 2026.1
+Effective: 2026-01-01
+
+## 1. Payment
+
+### FRA-1.1 Payment terms
+Invoices are payable within 30 days of the invoice date.
+
+### FRA-1.2 Late payment
+Overdue invoices bear interest of 1% per month.
+"""
+
+
+@pytest.fixture
+def tenant(api: Api, operator: Api):
+    config = example_tenant()
+    created = operator.post("/v1/tenants", config)
+    assert created.status_code == 201, created.text
+    admin = api.as_key(created.json()["admin_key"]["key"])
+    keys = {role: api.as_key(admin.post("/v1/keys", {"role": role, "label": role}).json()["key"])
+            for role in ("legal", "sales")}
+    yield {"id": config["tenant_id"], "config": config, "admin": admin, **keys}
+    operator.delete(f"/v1/tenants/{config['tenant_id']}")
+
+
+def ask(who: Api, question: str) -> dict:
+    response = who.post("/v1/copilot/ask", {"question": question})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_policy_citing_a_clause_no_contract_has_is_refused_and_no_tenant_is_made(operator: Api):
+    config = example_tenant()
+    config["policy"]["exception_routing"]["triage"]["clause"] = "ZZ-99.9"
+    assert_problem(operator.post("/v1/tenants", config), 422)
+    assert operator.get(f"/v1/tenants/{config['tenant_id']}").status_code == 404
+    without = {k: v for k, v in example_tenant().items() if k != "contracts"}  # cites FPA-… with no contract given
+    problem = assert_problem(operator.post("/v1/tenants", without), 422)
+    assert any("FPA-2.1" in e["message"] for e in problem["errors"])
+
+
+def test_a_tenant_provisioned_through_the_api_answers_from_the_contracts_it_was_given(tenant):
+    listed = tenant["legal"].get("/v1/contracts").json()["items"]
+    assert [(c["document"], c["revision"]) for c in listed] == [("FPA", 1)]
+    # FPA-4.1: "Channel Operations triages every exception within 8 hours."
+    reply = ask(tenant["legal"], "How quickly does Channel Operations triage an exception?")
+    assert not reply["refused"] and reply["citations"][0]["clause"] == "FPA-4.1" and "8 hours" in reply["answer"]
+
+
+def test_upload_amend_and_remove_are_versioned_audited_and_reindexed(tenant):
+    legal = tenant["legal"]
+    put = legal.request("PUT", "/v1/contracts/FRA", {"markdown": FRA, "reason": "signed"})
+    assert put.status_code == 200, put.text
+    assert put.json()["status"] == "uploaded" and put.json()["contract"]["revision"] == 1
+    again = legal.request("PUT", "/v1/contracts/FRA", {"markdown": FRA})
+    assert again.json()["status"] == "unchanged" and again.json()["contract"]["revision"] == 1
+    reply = ask(legal, "Within how many days must an invoice be paid?")
+    assert "FRA-1.1" in {c["clause"] for c in reply["citations"]} and "30 days" in reply["answer"]
+
+    amended = legal.post("/v1/contracts/FRA/amendments", {
+        "reason": "amendment no. 1",
+        "clauses": [{"clause_id": "FRA-1.1", "title": "Payment terms",
+                     "text": "Invoices are payable within 45 days of the invoice date."}],
+    })
+    assert amended.status_code == 200, amended.text
+    assert amended.json()["status"] == "amended" and amended.json()["contract"]["revision"] == 2
+    reply = ask(legal, "Within how many days must an invoice be paid?")
+    assert "45 days" in reply["answer"] and "30 days" not in reply["answer"]
+
+    history = legal.get("/v1/contracts/FRA").json()["revisions"]
+    assert [(r["revision"], r["action"]) for r in history] == [(1, "uploaded"), (2, "amended")]
+    trail = tenant["admin"].get("/v1/audit", limit=50).json()["items"]
+    assert {"contract.uploaded", "contract.amended"} <= {r["action"] for r in trail}
+
+    removed = legal.delete("/v1/contracts/FRA")
+    assert removed.status_code == 200, removed.text
+    reply = ask(legal, "Within how many days must an invoice be paid?")
+    assert "FRA-1.1" not in {c["clause"] for c in reply["citations"]}
+    assert legal.get("/v1/contracts/FRA").json()["revisions"][-1]["action"] == "removed"
+
+
+def test_bad_contract_writes_change_nothing(tenant):
+    legal, fpa = tenant["legal"], tenant["config"]["contracts"][0]["markdown"]
+    # the path and the Document header disagree
+    assert_problem(legal.request("PUT", "/v1/contracts/FRB", {"markdown": FRA}), 422)
+    # no clause headings, no header, an unknown field, a lower-case code in the path
+    assert_problem(legal.request("PUT", "/v1/contracts/FRA", {"markdown": "# FRA\n\nDocument: FRA\nVersion: 1\n"
+                                                                         "Effective: 2026-01-01\n\nno clauses"}), 400)
+    assert_problem(legal.request("PUT", "/v1/contracts/FRA", {"markdown": "just text"}), 400)
+    assert_problem(legal.request("PUT", "/v1/contracts/FRA", {"markdown": FRA, "tenant_id": "other"}), 400)
+    assert_problem(legal.request("PUT", "/v1/contracts/fra", {"markdown": FRA}), 404)
+    # a replacement that drops a clause the policy cites (FPA-4.1), and removing a cited document
+    dropped = fpa.split("## 4. Exceptions")[0]
+    problem = assert_problem(legal.request("PUT", "/v1/contracts/FPA", {"markdown": dropped}), 422)
+    assert any("FPA-4.1" in e["message"] for e in problem["errors"])
+    assert_problem(legal.delete("/v1/contracts/FPA"), 422)
+    # an amendment naming another document's clause, or smuggling a heading into a clause
+    legal.request("PUT", "/v1/contracts/FRA", {"markdown": FRA})
+    assert_problem(legal.post("/v1/contracts/FRA/amendments", {
+        "reason": "x", "clauses": [{"clause_id": "FPA-4.1", "title": "t", "text": "nothing"}]}), 422)
+    assert_problem(legal.post("/v1/contracts/FRA/amendments", {
+        "reason": "x", "clauses": [{"clause_id": "FRA-1.2", "title": "t", "text": "a\n### FRA-9.9 Sneaky\nb"}]}), 400)
+    assert_problem(legal.request("PUT", "/v1/contracts/FRA", {"markdown": FRA, "expected_revision": 7}), 409)
+    assert [c["revision"] for c in legal.get("/v1/contracts").json()["items"]] == [1, 1]
+    # only legal and admin write; a sales key reads nothing it may not
+    assert_problem(tenant["sales"].request("PUT", "/v1/contracts/FRA", {"markdown": FRA}), 403)
+    assert_problem(tenant["sales"].delete("/v1/contracts/FRA"), 403)
+
+
+def test_offboarding_and_reprovisioning_leave_no_old_clause_behind(api: Api, operator: Api):
+    config = example_tenant()
+    first = operator.post("/v1/tenants", config)
+    legal = api.as_key(api.as_key(first.json()["admin_key"]["key"]).post(
+        "/v1/keys", {"role": "legal", "label": "legal"}).json()["key"])
+    assert legal.request("PUT", "/v1/contracts/FRA", {"markdown": FRA}).status_code == 200
+    assert operator.delete(f"/v1/tenants/{config['tenant_id']}").status_code == 200
+    again = operator.post("/v1/tenants", copy.deepcopy(config))
+    assert again.status_code == 201, again.text
+    admin = api.as_key(again.json()["admin_key"]["key"])
+    try:
+        assert [c["document"] for c in admin.get("/v1/contracts").json()["items"]] == ["FPA"]
+        reply = ask(admin, "Within how many days must an invoice be paid?")
+        assert not {c["clause"] for c in reply["citations"]} & {"FRA-1.1", "FRA-1.2"}
+        assert "FRA" not in reply["searched"]["documents"]
+    finally:
+        operator.delete(f"/v1/tenants/{config['tenant_id']}")
