@@ -141,3 +141,20 @@ def test_offboarding_and_reprovisioning_leave_no_old_clause_behind(api: Api, ope
         assert "FRA" not in reply["searched"]["documents"]
     finally:
         operator.delete(f"/v1/tenants/{config['tenant_id']}")
+
+
+def test_the_contract_changed_event_rebuilds_the_tenants_index_from_the_stored_contracts(tenant, rt):
+    from revgov.domain.copilot import Scope
+    from revgov.domain.errors import RuleViolation
+    from revgov.services import contracts
+
+    index = rt.clause_index
+    index.delete_tenant(tenant["id"])  # an index that lost the tenant's clauses (or never had them: a new region)
+    assert not index.get(Scope(tenant["id"]), ["FPA-4.1"])
+    done = contracts.index_from_event(rt, {"source": "revgov.contract", "detail-type": "contract.changed",
+                                           "detail": {"tenant_id": tenant["id"], "document": "FPA"}})
+    assert [(r["document"], r["status"]) for r in done] == [("FPA", "added")]
+    assert [p.clause_id for p in index.get(Scope(tenant["id"]), ["FPA-4.1"])] == ["FPA-4.1"]
+    with pytest.raises(RuleViolation):
+        contracts.index_from_event(rt, {"source": "revgov.partner", "detail-type": "contract.changed",
+                                        "detail": {"tenant_id": tenant["id"]}})

@@ -103,11 +103,12 @@ def holds_fact(kind: str | None, text: str) -> bool:
 
 _CODE = re.compile(r"\b[A-Za-z]+-?\d[\w-]*\b")
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
-_CAPITAL = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-zA-Z]+\b")
+_CAPITAL = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+(?:[A-Z][a-z]+)*\b")  # Diamond, NorthWind; not EIN or VAT
 
 
 def names(question: str) -> list[str]:
-    """Names the question depends on: codes (NW-2400), quoted phrases and capitalised words inside the sentence."""
+    """Names the question depends on: codes (NW-2400), quoted phrases and capitalised words inside the sentence
+    (acronyms are left out: they are as often labels of masked data, like EIN, as names)."""
     found = [m.group(0) for m in _CODE.finditer(question)]
     found += [m.group(1) for m in _QUOTED.finditer(question)]
     found += [w for w in _CAPITAL.findall(question) if w.lower() not in _STOP]

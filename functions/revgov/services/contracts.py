@@ -17,7 +17,6 @@ from ..domain.errors import Conflict, NotFound, RuleViolation
 from ..logs import logger
 from ..ports import Changes, Delete, DomainEvent, Put
 from ..runtime import Runtime
-from .copilot import index_documents
 
 CURRENT = "CONTRACT"
 REVISIONS = "CONTRACT_REV"
@@ -73,7 +72,7 @@ def _audit(who: Principal, action: str, document: str, revision: int, sha: str |
     )
 
 
-def _event(action: str, document: str, revision: int, sha: str | None) -> DomainEvent:
+def changed_event(action: str, document: str, revision: int, sha: str | None) -> DomainEvent:
     return DomainEvent(SOURCE, "contract.changed",
                        {"document": document, "revision": revision, "action": action, "sha256": sha})
 
@@ -82,10 +81,27 @@ def reindex(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     """The copilot's index made to match the stored contracts exactly (documents no longer stored are dropped)."""
     if rt.clause_index is None:
         return []
+    from .copilot import index_documents  # copilot -> decisions -> tenants -> contracts: imported when used
+
     stored = _stored(rt, tenant_id)
     texts = [(d["name"], d["markdown"]) for d in stored.values()]
     results = index_documents(rt.clause_index, tenant_id, texts, prune=True)
     return [r.as_dict() for r in results]
+
+
+def index_from_event(rt: Runtime, bus_event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The indexer's use case for `contract.changed`: re-index the event's tenant (raises, so the queue retries)."""
+    detail = bus_event.get("detail")
+    if (bus_event.get("source") != SOURCE or bus_event.get("detail-type") != "contract.changed"
+            or not isinstance(detail, dict) or not isinstance(detail.get("tenant_id"), str)):
+        raise RuleViolation("not a revgov.contract contract.changed event")
+    return reindex(rt, detail["tenant_id"])
+
+
+def inline_indexing(rt: Runtime) -> bool:
+    """Index within the request where the index is embedded (local); OpenSearch is left to the event's indexer,
+    so an API call never waits for a whole document's embeddings from Bedrock."""
+    return rt.settings.copilot.index != "opensearch"
 
 
 def _write(rt: Runtime, who: Principal, document: str, name: str, markdown: str, *, action: str,
@@ -111,14 +127,16 @@ def _write(rt: Runtime, who: Principal, document: str, name: str, markdown: str,
                            version=(before or {}).get("_version")),
         audit=[_audit(who, action, document, revision, text.sha256, reason, [c.clause_id for c in
                                                                                text.contract.clauses])],
-        events=[_event(action, document, revision, text.sha256)],
+        events=[changed_event(action, document, revision, text.sha256)],
     ))
-    indexed = _reindex_quietly(rt, tenant_id)
+    indexed = reindex_after_write(rt, tenant_id)
     current = _view(_stored(rt, tenant_id)[document])
     return {"contract": current, "status": action, "index": indexed}
 
 
-def _reindex_quietly(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
+def reindex_after_write(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
+    if not inline_indexing(rt):
+        return [{"status": "queued", "by": "contract.changed"}]
     try:
         return reindex(rt, tenant_id)
     except Exception as error:  # the write stands; the `contract.changed` event lets an indexer catch up
@@ -159,10 +177,10 @@ def remove_contract(rt: Runtime, who: Principal, document: str, reason: str | No
                    "by": who.actor, "markdown": None, "sha256": None}, must_be_absent=True)],
         deletes=[Delete(CURRENT, document)],
         audit=[_audit(who, "removed", document, revision, None, reason, [])],
-        events=[_event("removed", document, revision, None)],
+        events=[changed_event("removed", document, revision, None)],
     ))
     return {"document": document, "status": "removed", "revision": revision,
-            "index": _reindex_quietly(rt, tenant_id)}
+            "index": reindex_after_write(rt, tenant_id)}
 
 
 def list_contracts(rt: Runtime, who: Principal) -> dict[str, Any]:
