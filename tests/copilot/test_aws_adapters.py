@@ -211,3 +211,60 @@ def test_the_service_pipeline_refuses_when_opensearch_finds_nothing_close():
     reply = respond(index, BedrockAnswerer("m", "us-east-1", client=object()), Scope("northwind"),
                     "What is the dress code?")
     assert reply.draft.refused and list(reply.retrieved) == ["PA-6.3"]
+
+
+@pytest.fixture
+def small_index():
+    from revgov.adapters.local_index import SqliteClauseIndex
+
+    index = SqliteClauseIndex(":memory:", FakeEmbedder())
+    index.index_document(PA)
+    return index
+
+
+def _respond_with(small_index, citations, text="Quote lines need a 12% margin."):
+    """The whole service path (retrieve, evidence, Converse, citation checks) with Converse answering `citations`.
+    Returns the reply and the clause ids sent to Converse as documents, in order."""
+    client = bedrock()
+    answerer = BedrockAnswerer("m", "us-east-1", client=client)
+    sent: list[list[str]] = []
+    ask = answerer.answer
+
+    def spying(question, hits, *, context):
+        sent.append([h.passage.clause_id for h in hits])
+        return ask(question, hits, context=context)
+
+    answerer.answer = spying  # type: ignore[method-assign]
+    question = "What margin floor applies to a quote line?"
+    with Stubber(client) as stub:
+        stub.add_response("converse", _converse_reply(text, citations), None)
+        reply = respond(small_index, answerer, Scope("northwind", all_partners=True), question)
+    return reply, sent[0]
+
+
+def test_a_bedrock_answer_leaves_only_with_citations_that_are_the_given_clauses_own_words(small_index):
+    # PA-6.3: "No quote line may be priced with a Line Margin below 12% without Finance approval, regardless of the
+    # discount applied."
+    quote = "No quote line may be priced with a Line Margin below 12% without Finance approval"
+    _, documents = _respond_with(small_index, [])
+    reply, _ = _respond_with(small_index, [_citation(documents.index("PA-6.3"), quote)])
+    assert not reply.draft.refused and [(c.clause, c.quote) for c in reply.draft.citations] == [("PA-6.3", quote)]
+
+
+def test_a_bedrock_answer_without_any_citation_is_refused(small_index):
+    reply, documents = _respond_with(small_index, [])
+    assert documents and reply.draft.refused and not reply.draft.citations
+
+
+def test_a_bedrock_answer_citing_a_clause_it_was_not_given_is_refused_whole(small_index):
+    reply, documents = _respond_with(small_index, [_citation(7, "Margins are waived for partners")],
+                                     text="Margins are waived for partners.")
+    assert len(documents) < 8
+    assert reply.draft.refused and not reply.draft.citations and reply.draft.answer == ""
+    assert reply.rejected and reply.rejected[0]["reason"] == "clause was not retrieved for this request"
+
+
+def test_a_bedrock_answer_whose_quote_is_not_the_clauses_text_is_refused_whole(small_index):
+    made_up = [_citation(0, "Partners may ignore the margin floor")]
+    reply, _ = _respond_with(small_index, made_up, text="Partners may ignore the margin floor.")
+    assert reply.draft.refused and reply.rejected[0]["reason"] == "quote is not the clause's text"
