@@ -52,7 +52,7 @@ def stem(word: str) -> str:
 
 
 def content_terms(text: str) -> list[str]:
-    return [stem(w) for w in _WORD.findall(_fold(text)) if w not in _STOP and len(w) > 1]
+    return [stem(w) for w in _WORD.findall(_fold(text)) if w not in _STOP and (len(w) > 1 or w.isdigit())]
 
 
 # --- what the question asks for -----------------------------------------------------------------------------------
@@ -83,6 +83,18 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("place", re.compile(r"\bwhich court|\bwhere\b|\bwhich law\b|\bjurisdiction\b", re.I)),
     ("party", re.compile(r"\bwho\b|\bwhich (?:team|party|queue|role)\b|\bto whom\b", re.I)),
 )
+
+
+_ASKS_LIMIT = re.compile(r"\b(?:highest|maximum|max|ceiling|most|largest|upper limit|cap|lowest|minimum|min|floor|"
+                         r"least|smallest|lower limit)\b", re.I)
+_STATES_LIMIT = re.compile(r"\b(?:not exceed|may never exceed|exceed|at most|up to|no more than|not more than|"
+                           r"at least|no less than|not less than|minimum|maximum|capped|cap|ceiling|floor|limit)\b",
+                           re.I)
+
+
+def asked_limit(question: str) -> bool:
+    """A question about a ceiling or a floor ("the highest combined discount", "the most a partner can earn")."""
+    return bool(_ASKS_LIMIT.search(question))
 
 
 def asked_fact(question: str) -> str | None:
@@ -201,9 +213,11 @@ class Reading:
 
 def read(question: str, title: str, text: str) -> list[Reading]:
     """Every unit of a clause scored for this question, best first: shared content (the clause title counts for
-    every unit) plus a bonus when the unit holds a fact of the asked kind."""
+    every unit) plus a bonus when the unit holds a fact of the asked kind, and another when the question asks for a
+    ceiling or floor and the unit states one."""
     wanted = set(content_terms(question))
     kind = asked_fact(question)
+    limit = asked_limit(question)
     title_terms = set(content_terms(title))
     readings = []
     for unit in structured_units(text):
@@ -211,7 +225,8 @@ def read(question: str, title: str, text: str) -> list[Reading]:
         overlap = len(wanted & have) / len(wanted) if wanted else 0.0
         own = len(wanted & set(content_terms(unit.text))) / len(wanted) if wanted else 0.0
         fact = holds_fact(kind, unit.text)
-        score = overlap + 0.5 * own + (0.6 if fact else 0.0) - 0.0005 * len(unit.text)
+        states_limit = limit and bool(_STATES_LIMIT.search(unit.text))
+        score = overlap + 0.5 * own + (0.6 if fact else 0.0) + (0.4 if states_limit else 0.0) - 0.0005 * len(unit.text)
         readings.append(Reading(unit, score, overlap, fact))
     return sorted(readings, key=lambda r: -r.score)
 
