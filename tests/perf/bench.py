@@ -261,15 +261,20 @@ def copilot_scale(clauses: int = 5000, queries: int = 60) -> list[Row]:
     questions = [q["question"] for q in demo_questions()]
     scope = Scope("scale", all_partners=True)
     index.search(scope, "warm-up", k=5)
-    samples = []
+    samples, cpu = [], []
     for i in range(queries):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         index.search(scope, questions[i % len(questions)], k=5)
         samples.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
     samples.sort()
-    return [{"metric": f"retrieval over {docs * per_doc} clauses, one tenant: p50 / p95 ms",
+    cpu.sort()
+    # CPU time is what one query costs this process; on a shared machine wall time also counts waiting for a core
+    return [{"metric": f"retrieval over {docs * per_doc} clauses, one tenant: p50 / p95 ms (wall)",
              "hybrid": f"{samples[len(samples) // 2]:.1f} / {samples[int(0.95 * len(samples)) - 1]:.1f}",
-             "goal": "p95 <= 50 ms"}]
+             "goal": "p95 <= 50 ms"},
+            {"metric": f"retrieval over {docs * per_doc} clauses, one tenant: p50 / p95 ms (CPU time)",
+             "hybrid": f"{cpu[len(cpu) // 2]:.1f} / {cpu[int(0.95 * len(cpu)) - 1]:.1f}"}]
 
 
 def pricing_http(stack: Any) -> list[Row]:
