@@ -158,3 +158,21 @@ def test_the_contract_changed_event_rebuilds_the_tenants_index_from_the_stored_c
     with pytest.raises(RuleViolation):
         contracts.index_from_event(rt, {"source": "revgov.partner", "detail-type": "contract.changed",
                                         "detail": {"tenant_id": tenant["id"]}})
+
+
+def test_an_offboarding_export_imported_again_answers_from_its_contracts(api: Api, operator: Api, stack):
+    from revgov.domain.access import PLATFORM, Principal, Role
+    from revgov.services.tenants import import_tenant
+
+    config = example_tenant()
+    created = operator.post("/v1/tenants", config)
+    admin = api.as_key(created.json()["admin_key"]["key"])
+    assert admin.request("PUT", "/v1/contracts/FRA", {"markdown": FRA}).status_code == 200
+    offboarded = operator.delete(f"/v1/tenants/{config['tenant_id']}").json()
+    try:
+        restored = import_tenant(stack.runtime, Principal(PLATFORM, Role.OPERATOR, "test"), offboarded["export"])
+        assert {(r["document"], r["status"]) for r in restored["index"]} == {("FPA", "added"), ("FRA", "added")}
+        reply = ask(admin, "Within how many days must an invoice be paid?")
+        assert "FRA-1.1" in {c["clause"] for c in reply["citations"]} and "30 days" in reply["answer"]
+    finally:
+        operator.delete(f"/v1/tenants/{config['tenant_id']}")

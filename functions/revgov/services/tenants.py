@@ -237,4 +237,8 @@ def import_tenant(rt: Runtime, actor: Principal, items: list[dict[str, Any]]) ->
             ],
         ),
     )
-    return {"tenant_id": tenant.tenant_id, "imported_items": written, "audit_chain": chain, "webhook_secret": secret}
+    if not contracts.inline_indexing(rt):  # the indexer rebuilds the tenant's index from its restored contracts
+        rt.commit(tenant.tenant_id, Changes(events=[contracts.changed_event("imported", "*", 0, None)]))
+    indexed = contracts.reindex_after_write(rt, tenant.tenant_id)
+    return {"tenant_id": tenant.tenant_id, "imported_items": written, "audit_chain": chain, "webhook_secret": secret,
+            "index": indexed}
