@@ -54,6 +54,15 @@ def test_a_policy_citing_a_clause_no_contract_has_is_refused_and_no_tenant_is_ma
     without = {k: v for k, v in example_tenant().items() if k != "contracts"}  # cites FPA-… with no contract given
     problem = assert_problem(operator.post("/v1/tenants", without), 422)
     assert any("FPA-2.1" in e["message"] for e in problem["errors"])
+    owned = example_tenant()  # a partner's own contract before the tenant has any partner
+    owned["contracts"].append({"name": "side.md", "markdown": FRA.replace(
+        "Effective: 2026-01-01", "Effective: 2026-01-01\nPartner: ptr_01JX00000000000000000000ZZ")})
+    assert_problem(operator.post("/v1/tenants", owned), 422)
+    broken = example_tenant()
+    broken["contracts"][0]["markdown"] = "no header, no clauses"
+    assert_problem(operator.post("/v1/tenants", broken), 400)
+    for config in (owned, broken):
+        assert operator.get(f"/v1/tenants/{config['tenant_id']}").status_code == 404
 
 
 def test_a_tenant_provisioned_through_the_api_answers_from_the_contracts_it_was_given(tenant):
@@ -176,3 +185,48 @@ def test_an_offboarding_export_imported_again_answers_from_its_contracts(api: Ap
         assert "FRA-1.1" in {c["clause"] for c in reply["citations"]} and "30 days" in reply["answer"]
     finally:
         operator.delete(f"/v1/tenants/{config['tenant_id']}")
+
+
+def test_revisions_count_on_after_a_document_is_withdrawn_and_uploaded_again(tenant):
+    legal = tenant["legal"]
+    assert legal.request("PUT", "/v1/contracts/FRA", {"markdown": FRA}).json()["contract"]["revision"] == 1
+    assert legal.delete("/v1/contracts/FRA").json()["revision"] == 2
+    again = legal.request("PUT", "/v1/contracts/FRA", {"markdown": FRA})
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "uploaded" and again.json()["contract"]["revision"] == 3
+    history = legal.get("/v1/contracts/FRA").json()["revisions"]
+    assert [(r["revision"], r["action"]) for r in history] == [(1, "uploaded"), (2, "removed"), (3, "uploaded")]
+
+
+def test_a_partners_own_contract_is_seen_by_that_partner_only_and_must_name_a_partner_of_the_tenant(api: Api, keys):
+    northwind = keys["tenants"]["northwind"]
+    legal = api.as_key(northwind["keys"]["legal"])
+    active = next(p["partner_id"] for p in northwind["partners"] if p["status"] == "active")
+    other = next(p["partner_id"] for p in northwind["partners"] if p["partner_id"] != active)
+    letter = """# Acme side letter
+
+Document: ASL
+Version: 2026.1
+Effective: 2026-01-01
+Partner: {partner}
+
+## 1. Special terms
+
+### ASL-1.1 Special rebate
+Acme earns an extra special rebate of 7% on fiber optic transceivers, paid quarterly by credit note.
+"""
+    unknown = "ptr_01JX00000000000000000000ZZ"
+    problem = assert_problem(legal.request("PUT", "/v1/contracts/ASL", {"markdown": letter.format(partner=unknown)}),
+                             422)
+    assert unknown in problem["detail"]
+    put = legal.request("PUT", "/v1/contracts/ASL", {"markdown": letter.format(partner=active)})
+    assert put.status_code == 200, put.text
+    try:
+        question = "What extra special rebate does Acme earn on fiber optic transceivers?"
+        own = ask(api.as_key(northwind["keys"][active]), question)
+        assert own["citations"] and own["citations"][0]["clause"] == "ASL-1.1" and "7%" in own["answer"]
+        response = legal.post("/v1/copilot/ask", {"question": question, "partner_id": other})
+        assert "ASL-1.1" not in {c["clause"] for c in response.json()["citations"]}
+        assert "ASL" not in response.json()["searched"]["documents"]
+    finally:
+        assert legal.delete("/v1/contracts/ASL").status_code == 200

@@ -42,6 +42,31 @@ def _stored(rt: Runtime, tenant_id: str) -> dict[str, dict[str, Any]]:
             return out
 
 
+def _next_revision(rt: Runtime, tenant_id: str, document: str) -> int:
+    """Revisions count on across a removal: a document uploaded again after it was withdrawn continues its history."""
+    last = 0
+    cursor = None
+    while True:
+        page = rt.store.query(tenant_id, REVISIONS, limit=200, cursor=cursor, prefix=f"{document}#")
+        last = max([last, *(int(item.data.get("revision") or 0) for item in page.items)])
+        cursor = page.next_cursor
+        if cursor is None:
+            return last + 1
+
+
+def _check_partner(rt: Runtime, tenant_id: str, text: contract_set.ContractText) -> None:
+    """A `Partner: ptr_…` header must name a partner of this tenant: the contract becomes that partner's own."""
+    if text.partner_id is None:
+        return
+    from .partners import load_partner
+
+    try:
+        load_partner(rt, tenant_id, text.partner_id)
+    except NotFound as missing:
+        raise RuleViolation(f"the contract names partner {text.partner_id}, which this tenant does not have") \
+            from missing
+
+
 def _texts(stored: dict[str, dict[str, Any]]) -> list[contract_set.ContractText]:
     return [contract_set.parse(d["name"], d["markdown"]) for d in stored.values()]
 
@@ -117,9 +142,10 @@ def _write(rt: Runtime, who: Principal, document: str, name: str, markdown: str,
                        f"{expected_revision}", extra={"revision": (before or {}).get("revision", 0)})
     others = [t for t in _texts(stored) if t.document != document]
     contract_set.check_set([*others, text], _policy(rt, tenant_id), what=f"contract {document}")
+    _check_partner(rt, tenant_id, text)
     if before is not None and before["sha256"] == text.sha256:
         return {"contract": _view(before), "status": "unchanged", "index": []}
-    revision = (before or {}).get("revision", 0) + 1
+    revision = _next_revision(rt, tenant_id, document)
     action = action if before is not None or action == "amended" else "uploaded"
     at = rt.clock.now_iso()
     rt.commit(tenant_id, Changes(
@@ -169,7 +195,7 @@ def remove_contract(rt: Runtime, who: Principal, document: str, reason: str | No
         raise NotFound(f"no contract {document}")
     others = [t for t in _texts(stored) if t.document != document]
     contract_set.check_set(others, _policy(rt, tenant_id), what=f"removing contract {document}")
-    revision = before["revision"] + 1
+    revision = _next_revision(rt, tenant_id, document)
     at = rt.clock.now_iso()
     rt.commit(tenant_id, Changes(
         puts=[Put(REVISIONS, f"{document}#{revision:05d}",

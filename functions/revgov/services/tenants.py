@@ -66,6 +66,10 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
              for i, d in enumerate(documents)]
     # every clause the policy cites must be in the contracts given with it (none given: the policy may cite none)
     contract_set.check_set(texts, config.get("policy", {}), what="the tenant")
+    owned = [t.name for t in texts if t.partner_id is not None]
+    if owned:  # a new tenant has no partners yet: a partner's own contract is uploaded once the partner exists
+        raise RuleViolation(f"{', '.join(owned)} name a partner (Partner: header); upload it with PUT /v1/contracts "
+                            "once that partner exists")
     tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
     secret = rt.ids.secret()
     admin_key, admin_put = keys.new_key(rt, tenant.tenant_id, Role.ADMIN, None, "initial admin key", actor.actor)
