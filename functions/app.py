@@ -13,5 +13,6 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     flush_outbox,
     index_contracts,
     log_event,
+    subscription_billing_run,
     update_kpis,
 )
