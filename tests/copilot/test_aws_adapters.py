@@ -15,7 +15,7 @@ from opensearchpy import Connection, OpenSearch
 
 from revgov.adapters.answerers import BedrockAnswerer
 from revgov.adapters.embeddings import TitanEmbedder
-from revgov.adapters.opensearch_index import PIPELINE, OpenSearchClauseIndex
+from revgov.adapters.opensearch_index import OpenSearchClauseIndex
 from revgov.domain.copilot import Hit, Scope, check_citations, prepare_document
 from revgov.services.copilot import respond
 
@@ -149,10 +149,11 @@ def test_opensearch_search_is_one_hybrid_query_fenced_to_the_tenant_and_partner_
     hits = index.search(Scope("northwind", PARTNER), "margin floor", k=5)
     assert [h.passage.clause_id for h in hits] == ["PA-6.3", "PA-6.6"]
     assert hits[1].dense == pytest.approx(0.6)
-    pipeline = [b for m, p, _, b in FakeConnection.sent if p == f"/_search/pipeline/{PIPELINE}"]
+    # the tenant's own pipeline, named after its index (so its data access rule `northwind_*` covers it)
+    pipeline = [b for m, p, _, b in FakeConnection.sent if p == "/_search/pipeline/northwind_clauses-revgov-hybrid"]
     assert "normalization-processor" in pipeline[0]
     (_, _, params, raw), = [s for s in FakeConnection.sent if s[1].endswith("/_search")]
-    assert params == {"search_pipeline": PIPELINE}
+    assert params == {"search_pipeline": "northwind_clauses-revgov-hybrid"}
     body = json.loads(raw)
     lexical, dense = body["query"]["hybrid"]["queries"]
     fence = [
@@ -268,3 +269,17 @@ def test_a_bedrock_answer_whose_quote_is_not_the_clauses_text_is_refused_whole(s
     made_up = [_citation(0, "Partners may ignore the margin floor")]
     reply, _ = _respond_with(small_index, made_up, text="Partners may ignore the margin floor.")
     assert reply.draft.refused and reply.rejected[0]["reason"] == "quote is not the clause's text"
+
+
+def test_each_tenant_gets_its_own_search_pipeline_and_offboarding_deletes_it():
+    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": []}}),
+                      ("POST", "/contoso_clauses/_search"): (200, {"hits": {"hits": []}})})
+    index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
+    index.search(Scope("northwind"), "margin floor")
+    index.search(Scope("contoso"), "margin floor")
+    index.search(Scope("northwind"), "margin floor")
+    puts = [p for m, p, _, _ in FakeConnection.sent if m == "PUT" and p.startswith("/_search/pipeline/")]
+    assert puts == ["/_search/pipeline/northwind_clauses-revgov-hybrid", "/_search/pipeline/contoso_clauses-revgov-hybrid"]
+    index.delete_tenant("contoso")
+    deleted = [p for m, p, _, _ in FakeConnection.sent if m == "DELETE"]
+    assert deleted == ["/contoso_clauses", "/_search/pipeline/contoso_clauses-revgov-hybrid"]
