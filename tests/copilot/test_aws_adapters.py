@@ -279,7 +279,8 @@ def test_each_tenant_gets_its_own_search_pipeline_and_offboarding_deletes_it():
     index.search(Scope("contoso"), "margin floor")
     index.search(Scope("northwind"), "margin floor")
     puts = [p for m, p, _, _ in FakeConnection.sent if m == "PUT" and p.startswith("/_search/pipeline/")]
-    assert puts == ["/_search/pipeline/northwind_clauses-revgov-hybrid", "/_search/pipeline/contoso_clauses-revgov-hybrid"]
+    assert puts == ["/_search/pipeline/northwind_clauses-revgov-hybrid",
+                    "/_search/pipeline/contoso_clauses-revgov-hybrid"]
     index.delete_tenant("contoso")
     deleted = [p for m, p, _, _ in FakeConnection.sent if m == "DELETE"]
     assert deleted == ["/contoso_clauses", "/_search/pipeline/contoso_clauses-revgov-hybrid"]
