@@ -112,7 +112,7 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
         events=[DomainEvent("revgov.tenant", "tenant.provisioned", {"tier": tenant.tier, "status": tenant.status})],
     )
     rt.commit(PLATFORM, changes)
-    if texts and not contracts.inline_indexing(rt):
+    if not contracts.inline_indexing(rt):  # even with no contracts: the indexer drops what a former tenant left
         rt.commit(tenant.tenant_id, Changes(events=[contracts.changed_event("provisioned", "*", 1, None)]))
     indexed = contracts.reindex_after_write(rt, tenant.tenant_id)  # also drops clauses a former same-id tenant left
     return {"tenant": tenant.as_dict(), "admin_key": admin_key, "webhook_secret": secret,
