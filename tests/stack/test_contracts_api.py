@@ -230,3 +230,18 @@ Acme earns an extra special rebate of 7% on fiber optic transceivers, paid quart
         assert "ASL" not in response.json()["searched"]["documents"]
     finally:
         assert legal.delete("/v1/contracts/ASL").status_code == 200
+
+
+def test_with_opensearch_the_request_leaves_indexing_to_the_contract_changed_event(tenant, rt, monkeypatch):
+    """In AWS (REVGOV_COPILOT_INDEX=opensearch) a contract write does not wait for embeddings: rule contract-index
+    delivers contract.changed to the index_contracts handler, which indexes the tenant's stored contracts."""
+    from billing_support import wait_until
+    from revgov.domain.copilot import Scope
+    from revgov.services import contracts
+
+    monkeypatch.setattr(contracts, "inline_indexing", lambda _rt: False)
+    put = tenant["legal"].request("PUT", "/v1/contracts/FRA", {"markdown": FRA})
+    assert put.status_code == 200, put.text
+    assert put.json()["index"] == [{"status": "queued", "by": "contract.changed"}]
+    wait_until(lambda: bool(rt.clause_index.get(Scope(tenant["id"]), ["FRA-1.1"])), 60,
+               what="the event-driven indexer to index FRA")
