@@ -62,6 +62,11 @@ class Settings:
     # TenantAccessRole: when set, every DynamoDB request on a tenant's partition is signed with an STS session tagged
     # TenantId=<tenant> (adapters.tenant_sessions). Unset: the function's own credentials (local stack, operator API).
     tenant_role_arn: str | None = None
+    # Metrics also written as CloudWatch embedded metric format on stdout (revgov.metrics): on in Lambda.
+    metrics_emf: bool = False
+    # The copilot's refusal rate on its evaluation set (tests/copilot/questions.json, `make bench` copilot section:
+    # 23 of 24 unanswerable and 1 of 75 answerable questions refused = 0.24): what its live refusal rate drifts from.
+    copilot_refusal_baseline: float = 0.24
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -79,6 +84,8 @@ class Settings:
             copilot=CopilotSettings.from_env(e),
             outbound_allow_loopback=e.get("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "") in ("1", "true"),
             tenant_role_arn=e.get("REVGOV_TENANT_ROLE_ARN") or None,
+            metrics_emf=e.get("REVGOV_METRICS_EMF", "1" if e.get("AWS_LAMBDA_FUNCTION_NAME") else "") in ("1", "true"),
+            copilot_refusal_baseline=float(e.get("REVGOV_COPILOT_REFUSAL_BASELINE", "0.24")),
         )
 
 

@@ -10,6 +10,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from .. import observe
 from ..domain import cases
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
@@ -165,6 +166,7 @@ def decide_case(rt: Runtime, who: Principal, kind: str, case_id: str, outcome: s
         changes.audit.extend(extra.audit)
         changes.events.extend(extra.events)
     rt.commit(who.tenant_id, changes)
+    observe.case_decided(who.tenant_id, decided)
     return decided
 
 

@@ -1,0 +1,62 @@
+"""Observability: the process's own metrics (JSON or Prometheus text) and the channel-equity comparisons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.access import Role
+from ..http import Answer, Call
+from ..registry import OPERATOR, STAFF, QueryParam, operation
+
+METRIC_READERS = frozenset(STAFF | OPERATOR)
+
+
+@operation(
+    "GET",
+    "/v1/metrics",
+    summary="Revgov's own metrics in this process: latency, workflow failures, exception volumes, overrides, "
+    "copilot retrieval quality, model drift, channel equity (a tenant key: its own tenant's series)",
+    roles=METRIC_READERS,
+    tag="observability",
+    query=(
+        QueryParam("format", "json (default) or prometheus (text exposition format 0.0.4)",
+                   enum=("json", "prometheus")),
+        QueryParam("signal", "only the metrics of this signal", enum=(
+            "latency", "workflow_failures", "exception_volumes", "user_overrides", "retrieval_quality",
+            "model_drift", "channel_equity")),
+    ),
+    description="Every metric is declared once in `revgov.metrics.CATALOG` (name, unit, labels, CloudWatch dimension "
+    "sets, signal). Counters give count and sum, distributions also min, max, p50/p90/p99 (log buckets, ~5%), gauges "
+    "their last value; each series has its per-minute history (last 120 minutes). A tenant's staff see only the "
+    "series about their tenant (the `tenant` label removed); the operator sees every series. In AWS this is one "
+    "function instance's view since it started: CloudWatch (namespace Revgov, from the embedded metric format) has "
+    "them all.",
+)
+def get_metrics(call: Call) -> Any:
+    from ... import metrics
+
+    tenant = None if call.who.role is Role.OPERATOR else call.who.tenant_id
+    view = metrics.snapshot(tenant, signal=call.query.get("signal"))
+    if call.query.get("format") == "prometheus":
+        return Answer(200, metrics.prometheus_text(view), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return view
+
+
+@operation(
+    "GET",
+    "/v1/equity",
+    summary="Channel equity: outcomes compared across partner segments over a rolling window, with the findings "
+    "(significant unexplained gaps) the monitor turns into exceptions",
+    roles=STAFF,
+    tag="observability",
+    query=(QueryParam("window_days", "the rolling window, 7 to 365 days (default 90)", pattern=r"[0-9]{1,3}"),),
+    description="Method in docs/equity.md: approval rates, discounts granted as a share of the tier cap, exceptions "
+    "per quote, hours to decision and rebate disputes upheld, each segment (tier, partner type, region, size band) "
+    "against the rest, stratified by tier; Fisher's exact / exact conditional tests for counts, permutation tests "
+    "for continuous outcomes; Holm's correction at alpha 0.05; a finding also needs a material gap. Read only: the "
+    "scheduled `equity-monitor` opens the exceptions.",
+)
+def get_equity(call: Call) -> dict[str, Any]:
+    from ...services import equity
+
+    return equity.report(call.runtime, call.who, equity.window_days(call.query.get("window_days")))
