@@ -145,7 +145,7 @@ def _bucket(value: float) -> int:
 class Series:
     """One metric at one label set: count, sum, min, max, last; buckets for distributions; a per-minute history."""
 
-    __slots__ = ("count", "total", "low", "high", "last", "buckets", "minutes")
+    __slots__ = ("buckets", "count", "high", "last", "low", "minutes", "total")
 
     def __init__(self) -> None:
         self.count = 0
@@ -325,11 +325,12 @@ def snapshot(tenant_id: str | None, *, signal: str | None = None, name: str | No
                 p99=_round(quantile(series.buckets, 0.99, series.low, series.high)),
             )
         point["per_minute"] = [
-            {"minute": _minute_iso(m), "count": int(c), "sum": round(s, 6)} for m, (c, s) in sorted(series.minutes.items())
+            {"minute": _minute_iso(m), "count": int(c), "sum": round(s, 6)}
+            for m, (c, s) in sorted(series.minutes.items())
         ]
         entry["series"].append(point)
     return {
-        "scope": "this process since it started" if tenant_id is None else "this tenant, in this process since it started",
+        "scope": "every tenant, this process" if tenant_id is None else "this tenant, this process",
         "since": _minute_iso(int(rec.started_at // 60)),
         "metrics": dict(sorted(out.items())),
     }

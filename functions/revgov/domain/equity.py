@@ -139,6 +139,11 @@ class Report:
         return [c for c in self.comparisons if c.finding]
 
 
+def _whole(value: Any) -> int:
+    """A count held as a float (observations carry floats) as an int."""
+    return int(np.rint(value))
+
+
 def _num(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 4)
 
@@ -221,7 +226,8 @@ def stratified_permutations(values: np.ndarray, strata: np.ndarray, count: int, 
     """`count` rows of `values`, each shuffled within strata (a value stays in its stratum)."""
     rng = np.random.default_rng(seed)
     keys = rng.random((count, strata.size)) + strata[np.newaxis, :].astype(float) * 2.0
-    return values[np.argsort(keys, axis=1)]
+    shuffled: np.ndarray = values[np.argsort(keys, axis=1)]
+    return shuffled
 
 
 def permutation_p(
@@ -235,7 +241,7 @@ def permutation_p(
     if shuffled is not None:
         totals = shuffled @ mask.astype(float)
         extreme = int(np.count_nonzero(np.abs(totals - expected) >= observed - 1e-9))
-        p = (1 + extreme) / (1 + shuffled.shape[0])
+        p = (1 + extreme) / (1 + int(shuffled.shape[0]))
         if p > TAIL_P:
             return p
     variance = 0.0
@@ -308,11 +314,11 @@ def _compare(
         pmfs, expected = [], 0.0
         for s in np.unique(strata):
             inside = strata == s
-            events = int(round(values[inside].sum()))
+            events = _whole(values[inside].sum())
             share = float(exposure[inside & mask].sum() / exposure[inside].sum())
             pmfs.append(binomial_pmf(events, share))
             expected += events * share
-        observed = int(round(values[mask].sum()))
+        observed = _whole(values[mask].sum())
         p = exact_two_sided(convolve(pmfs), observed)
         return seg_value, rest_value, expected / float(exposure[mask].sum()), p, "exact conditional binomial"
     seg_value, rest_value = float(values[mask].mean()), float(values[~mask].mean())
@@ -323,11 +329,11 @@ def _compare(
     n = int(mask.sum())
     if measure.kind == "binary":
         pmfs = [
-            hypergeometric_pmf(int((strata == s).sum()), int(round(values[strata == s].sum())),
+            hypergeometric_pmf(int((strata == s).sum()), _whole(values[strata == s].sum()),
                                int(((strata == s) & mask).sum()))
             for s in np.unique(strata)
         ]
-        p = exact_two_sided(convolve(pmfs), int(round(values[mask].sum())))
+        p = exact_two_sided(convolve(pmfs), _whole(values[mask].sum()))
         test = "Fisher's exact" if len(pmfs) == 1 else "exact conditional (stratified Fisher)"
         return seg_value, rest_value, expected / n, p, test
     shuffled = None

@@ -211,6 +211,18 @@ def equity_monitor(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"opened": sum(len(r["opened"]) for r in runs.values())}
 
 
+@app.lambda_function(name="model_drift")
+def model_drift(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: score every tenant's threshold forecasts on the last closed quarter against the naive rule
+    (gauges ForecastBrierScore and ForecastBrierVsNaive; revgov.services.drift)."""
+    from ..services import drift
+
+    rt = runtime()
+    with _scheduled("model-drift"):
+        scored = {tenant_id: drift.forecast_calibration(rt, tenant_id) for tenant_id in _tenant_ids()}
+    return {"scored": {t: s.get("predictions", 0) for t, s in scored.items()}}
+
+
 def _count(bus_event: dict[str, Any]) -> None:
     from ..services import analytics
 

@@ -18,7 +18,7 @@ from ..domain import equity as core
 from ..domain.access import Principal
 from ..domain.cases import OPEN
 from ..domain.errors import FieldError, MalformedRequest
-from ..ports import Changes, Put
+from ..ports import Put
 from ..runtime import Runtime
 from . import cases, tenants
 from .decisions import DECISIONS
