@@ -311,3 +311,23 @@ def test_a_partner_key_cannot_read_equity_or_metrics(api, keys):
     partner = api.as_key(next(k for role, k in northwind["keys"].items() if role.startswith("ptr_")))
     assert_problem(partner.get("/v1/equity"), 403)
     assert_problem(partner.get("/v1/metrics"), 403)
+
+
+# --- baselines ---------
+def test_each_kpi_shows_the_configured_baseline_period_beside_the_current_one(api, operator, stack):
+    for tenant in analytics_tenant_in(api, operator, stack, kpi_baseline_period="2025-06"):
+        tenant.onboard("a", 1)
+        partner = tenant.partners["a"]
+        rollups = monthly_revenue_rollups(partner["partner_id"], partner["tier"], {"2025-06": 1_000.0,
+                                                                                   "2026-03": 3_000.0})
+        alls = []
+        for r in rollups:
+            for scope in ("all", f"tier:{partner['tier']}"):
+                alls.append({**r, "scope": scope, "partners": {partner["partner_id"]: r["revenue_minor"]}})
+        tenant.write_rollups(rollups + alls)
+        k = tenant.roles["finance"].get("/v1/kpis", period="2026-03").json()
+        assert k["baseline"]["period"] == "2025-06" and k["baseline"]["source"] == "configured"
+        assert k["net_realized_margin"]["revenue"] == "3000.00"
+        assert k["net_realized_margin"]["baseline"]["revenue"] == "1000.00"
+        assert k["net_realized_margin"]["baseline"]["period"] == "2025-06"
+        assert "baseline" in k["overrides_and_approvals"] and "baseline" in k["invoice_cycle_time"]
