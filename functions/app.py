@@ -10,7 +10,9 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     bill_erp_event,
     billing_sla_sweep,
     deliver_webhooks,
+    equity_monitor,
     flush_outbox,
     log_event,
+    model_drift,
     update_kpis,
 )

@@ -219,7 +219,7 @@ def test_every_catalog_rule_feeds_its_handler_through_a_queue_with_dlq_and_alarm
         assert mapping["Properties"]["FunctionName"] == {"Ref": function_key}
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         dlq_name = {"Fn::GetAtt": [dlq_key, "QueueName"]}
-        [alarm] = [a for a in alarms if a["Properties"]["Dimensions"][0]["Value"] == dlq_name]
+        [alarm] = [a for a in alarms if a["Properties"].get("Dimensions", [{}])[0].get("Value") == dlq_name]
         assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert alarm["Properties"]["Threshold"] == 0
         assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
