@@ -290,8 +290,8 @@ def status_class(status: int) -> str:
 
 # --- reading: the JSON view and the Prometheus text format -------------------------------------------------------
 def snapshot(tenant_id: str | None, *, signal: str | None = None, name: str | None = None) -> dict[str, Any]:
-    """What `GET /v1/metrics` answers. `tenant_id`: only that tenant's series (the tenant label is then dropped);
-    None (the operator): every series."""
+    """What `GET /v1/metrics` answers: only the series about `tenant_id`, with the tenant label dropped; None: every
+    series (in-process readers such as the bench and the tests)."""
     rec = recorder()
     out: dict[str, Any] = {}
     for metric, labels, series in rec.series():

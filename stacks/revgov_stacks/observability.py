@@ -161,8 +161,10 @@ class Observability(Construct):
             "CopilotRefusalSpike",
             f"Revgov {name}: the copilot refused {REFUSAL_SPIKE:.0%} more of the questions than its evaluation "
             "baseline over an hour (retrieval or index trouble)",
-            cw.MathExpression(expression=f"IF(answered + refused >= 10, refused / (answered + refused) - {baseline}, 0)",
-                              using_metrics=answers, label="refusal rate above baseline", period=Duration.hours(1)),
+            cw.MathExpression(
+                expression=f"IF(answered + refused >= 10, refused / (answered + refused) - {baseline}, 0)",
+                using_metrics=answers, label="refusal rate above baseline", period=Duration.hours(1),
+            ),
             REFUSAL_SPIKE, 1,
         )
         self._alarm("EquityFinding", f"Revgov {name}: the channel-equity monitor opened an exception",

@@ -90,11 +90,16 @@ def test_a_slow_failing_operation_moves_its_latency_and_5xx_count(nw, monkeypatc
 
 def test_metrics_are_for_staff_and_each_tenant_sees_only_its_own_series(api, keys, nw, contoso, operator):
     nw["finance"].get("/v1/partners")
+    contoso.get("/v1/partners", limit=1)
     contoso_view = contoso.get("/v1/metrics").json()
     assert all("tenant" not in s["labels"] for m in contoso_view["metrics"].values() for s in m["series"])
-    everyone = operator.get("/v1/metrics").json()
+    everyone = metrics.snapshot(None)
     tenants = {s["labels"].get("tenant") for s in everyone["metrics"]["Requests"]["series"]}
     assert {"northwind", "contoso"} <= tenants
+    ours = sum(s["count"] for s in contoso_view["metrics"]["Requests"]["series"])
+    theirs = sum(s["count"] for s in everyone["metrics"]["Requests"]["series"] if s["labels"]["tenant"] == "contoso")
+    assert ours == theirs  # contoso's view holds contoso's requests and nothing of northwind's
+    assert_problem(operator.get("/v1/metrics"), 403)  # the platform operator reads CloudWatch, not tenants' figures
     northwind = keys["tenants"]["northwind"]
     partner_key = next(k for role, k in northwind["keys"].items() if role.startswith("ptr_"))
     assert_problem(api.as_key(partner_key).get("/v1/metrics"), 403)

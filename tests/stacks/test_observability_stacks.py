@@ -12,9 +12,9 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Synth
 from test_stacks import ALL_STACKS, resources
 
+from conftest import Synth
 from revgov.metrics import CATALOG, NAMESPACE
 
 

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain.access import Role
 from ..http import Answer, Call
-from ..registry import OPERATOR, STAFF, QueryParam, operation
-
-METRIC_READERS = frozenset(STAFF | OPERATOR)
+from ..registry import STAFF, QueryParam, operation
 
 
 @operation(
     "GET",
     "/v1/metrics",
     summary="Revgov's own metrics in this process: latency, workflow failures, exception volumes, overrides, "
-    "copilot retrieval quality, model drift, channel equity (a tenant key: its own tenant's series)",
-    roles=METRIC_READERS,
+    "copilot retrieval quality, model drift, channel equity (the caller's tenant's series)",
+    roles=STAFF,
     tag="observability",
     query=(
         QueryParam("format", "json (default) or prometheus (text exposition format 0.0.4)",
@@ -27,16 +24,15 @@ METRIC_READERS = frozenset(STAFF | OPERATOR)
     ),
     description="Every metric is declared once in `revgov.metrics.CATALOG` (name, unit, labels, CloudWatch dimension "
     "sets, signal). Counters give count and sum, distributions also min, max, p50/p90/p99 (log buckets, ~5%), gauges "
-    "their last value; each series has its per-minute history (last 120 minutes). A tenant's staff see only the "
-    "series about their tenant (the `tenant` label removed); the operator sees every series. In AWS this is one "
-    "function instance's view since it started: CloudWatch (namespace Revgov, from the embedded metric format) has "
-    "them all.",
+    "their last value; each series has its per-minute history (last 120 minutes). Staff see only the series "
+    "about their own tenant (the `tenant` label removed); platform-wide series (scheduled jobs, unauthenticated "
+    "requests) are in CloudWatch only. In AWS this is one function instance's view since it started: CloudWatch "
+    "(namespace Revgov, from the embedded metric format) has them all.",
 )
 def get_metrics(call: Call) -> Any:
     from ... import metrics
 
-    tenant = None if call.who.role is Role.OPERATOR else call.who.tenant_id
-    view = metrics.snapshot(tenant, signal=call.query.get("signal"))
+    view = metrics.snapshot(call.who.tenant_id, signal=call.query.get("signal"))
     if call.query.get("format") == "prometheus":
         return Answer(200, metrics.prometheus_text(view), content_type="text/plain; version=0.0.4; charset=utf-8")
     return view
