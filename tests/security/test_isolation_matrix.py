@@ -191,7 +191,7 @@ def test_every_id_location_of_every_endpoint_is_in_the_matrix():
         "list_tasks", "list_invoices", "list_approvals", "list_exceptions", "list_partners", "create_tenant",
         "create_key", "create_partner", "settle_period", "create_subscription", "suspend_tenant", "resume_tenant",
         "create_tenant_key", "rotate_webhook_secret", "offboard_tenant", "get_tenant",
-        "get_metrics", "get_equity",  # query options only (format, signal, window_days); the caller's tenant's data
+        "get_metrics", "get_metrics_prometheus", "get_equity",  # query options only; the caller's tenant's data
     } | {t.op.name for t in TARGETS}, sorted(without)
 
 

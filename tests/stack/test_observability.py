@@ -105,9 +105,9 @@ def test_metrics_are_for_staff_and_each_tenant_sees_only_its_own_series(api, key
     northwind = keys["tenants"]["northwind"]
     partner_key = next(k for role, k in northwind["keys"].items() if role.startswith("ptr_"))
     assert_problem(api.as_key(partner_key).get("/v1/metrics"), 403)
-    assert_problem(nw["finance"].get("/v1/metrics", format="xml"), 400)
+    assert_problem(nw["finance"].get("/v1/metrics", signal="everything"), 400)
     assert_problem(nw["finance"].get("/v1/metrics", tenant="contoso"), 400)
-    text = nw["finance"].get("/v1/metrics", format="prometheus")
+    text = nw["finance"].get("/v1/metrics/prometheus")
     assert text.status_code == 200 and text.headers["Content-Type"].startswith("text/plain")
     assert "# TYPE revgov_requests_total counter" in text.text
     p50 = 'revgov_request_latency_milliseconds{operation="list_partners",quantile="0.5",status_class="2xx"}'
@@ -318,6 +318,7 @@ def test_a_partner_key_cannot_read_equity_or_metrics(api, keys):
     partner = api.as_key(next(k for role, k in northwind["keys"].items() if role.startswith("ptr_")))
     assert_problem(partner.get("/v1/equity"), 403)
     assert_problem(partner.get("/v1/metrics"), 403)
+    assert_problem(partner.get("/v1/metrics/prometheus"), 403)
 
 
 # --- baselines ---------

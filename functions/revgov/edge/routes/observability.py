@@ -7,6 +7,10 @@ from typing import Any
 from ..http import Answer, Call
 from ..registry import STAFF, QueryParam, operation
 
+_SIGNAL = QueryParam("signal", "only the metrics of this signal", enum=(
+    "latency", "workflow_failures", "exception_volumes", "user_overrides", "retrieval_quality", "model_drift",
+    "channel_equity"))
+
 
 @operation(
     "GET",
@@ -15,13 +19,7 @@ from ..registry import STAFF, QueryParam, operation
     "copilot retrieval quality, model drift, channel equity (the caller's tenant's series)",
     roles=STAFF,
     tag="observability",
-    query=(
-        QueryParam("format", "json (default) or prometheus (text exposition format 0.0.4)",
-                   enum=("json", "prometheus")),
-        QueryParam("signal", "only the metrics of this signal", enum=(
-            "latency", "workflow_failures", "exception_volumes", "user_overrides", "retrieval_quality",
-            "model_drift", "channel_equity")),
-    ),
+    query=(_SIGNAL,),
     description="Every metric is declared once in `revgov.metrics.CATALOG` (name, unit, labels, CloudWatch dimension "
     "sets, signal). Counters give count and sum, distributions also min, max, p50/p90/p99 (log buckets, ~5%), gauges "
     "their last value; each series has its per-minute history (last 120 minutes). Staff see only the series "
@@ -32,10 +30,23 @@ from ..registry import STAFF, QueryParam, operation
 def get_metrics(call: Call) -> Any:
     from ... import metrics
 
+    return metrics.snapshot(call.who.tenant_id, signal=call.query.get("signal"))
+
+
+@operation(
+    "GET",
+    "/v1/metrics/prometheus",
+    summary="The same metrics in the Prometheus text exposition format 0.0.4 (counters, summaries, gauges)",
+    roles=STAFF,
+    tag="observability",
+    query=(_SIGNAL,),
+    produces="text/plain",
+)
+def get_metrics_prometheus(call: Call) -> Answer:
+    from ... import metrics
+
     view = metrics.snapshot(call.who.tenant_id, signal=call.query.get("signal"))
-    if call.query.get("format") == "prometheus":
-        return Answer(200, metrics.prometheus_text(view), content_type="text/plain; version=0.0.4; charset=utf-8")
-    return view
+    return Answer(200, metrics.prometheus_text(view), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @operation(
