@@ -37,6 +37,7 @@ SIGNALS = (
     "retrieval_quality",
     "model_drift",
     "channel_equity",
+    "business_kpis",
 )
 # Distribution buckets: upper edges growing by 10% from 0.001 (enough for milliseconds, seconds and 0..1 scores).
 _GROWTH = 1.1
@@ -128,6 +129,15 @@ CATALOG: dict[str, Metric] = {
            "channel_equity", "Segment comparisons the equity monitor made, by outcome (finding, no finding)."),
         _m("EquityFindings", "Count", "counter", ("tenant", "measure", "dimension"), (("tenant",), ()),
            "channel_equity", "Significant unexplained gaps between partner segments that opened a new exception."),
+        # --- business KPIs (for the executive dashboard; definitions in docs/kpis.md) --------------------------------
+        _m("KpiNetMarginPercent", "Percent", "gauge", ("tenant",), (("tenant",),), "business_kpis",
+           "Net realized margin % of the current month so far (GET /v1/kpis), sampled hourly."),
+        _m("KpiInvoiceCycleP50Hours", "None", "gauge", ("tenant",), (("tenant",),), "business_kpis",
+           "Invoice cycle time p50 in hours of the current month so far, sampled hourly."),
+        _m("KpiThresholdsReachedPercent", "Percent", "gauge", ("tenant",), (("tenant",),), "business_kpis",
+           "Share of (partner, threshold) pairs of the current quarter already reached, sampled hourly."),
+        _m("KpiExceptionsPer100", "None", "gauge", ("tenant",), (("tenant",),), "business_kpis",
+           "Policy exceptions per 100 transactions of the current month so far, sampled hourly."),
     )
 }
 

@@ -67,10 +67,17 @@ class Observability(Construct):
         board = cw.Dashboard(self, "Executive", dashboard_name=f"{name}-executive")
         board.add_widgets(
             cw.TextWidget(
-                markdown="## Revenue governance\nMargin, invoice cycle time and threshold attainment per period, with "
-                         "their baseline before go-live: `GET /v1/kpis?period=…` (figures defined in docs/kpis.md).",
+                markdown="## Revenue governance\nPer tenant, sampled hourly from `GET /v1/kpis` (definitions in "
+                         "docs/kpis.md; each period with its baseline before go-live there).",
                 width=24, height=2,
             ),
+            _graph("Net realized margin % (month so far)", [search("KpiNetMarginPercent", ("tenant",), "Average")],
+                   width=6),
+            _graph("Invoice cycle p50 (h)", [search("KpiInvoiceCycleP50Hours", ("tenant",), "Average")], width=6),
+            _graph("Thresholds reached % (quarter)",
+                   [search("KpiThresholdsReachedPercent", ("tenant",), "Average")], width=6),
+            _graph("Exceptions per 100 transactions", [search("KpiExceptionsPer100", ("tenant",), "Average")],
+                   width=6),
             _graph("Leakage exceptions opened (by category)",
                    [metric("CasesOpened", label=c, kind="exception", category=c) for c in LEAKAGE], width=12),
             _graph("Overrides: approvals a person let through", [metric("Overrides", label="overrides")], width=6),

@@ -23,7 +23,7 @@ from revgov.domain import cases as case_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.copilot import Citation, Draft
 from revgov.ports import Changes, Put
-from revgov.services import analytics, cases, drift, equity
+from revgov.services import analytics, cases, drift, equity, kpi_gauges
 from revgov.services import copilot as copilot_service
 from revgov.services.keys import PARTNERS
 from support import assert_problem, scenario
@@ -249,6 +249,18 @@ def test_a_forecast_that_misses_on_a_closed_quarter_moves_the_brier_gauges(shop,
     drift.forecast_calibration(clocked, shop.tenant_id, "2025-Q4")
     assert metrics.recorder().last("ForecastBrierScore", tenant=shop.tenant_id, period="2025-Q4") > calm
     assert metrics.recorder().last("ForecastBrierVsNaive", tenant=shop.tenant_id, period="2025-Q4") is not None
+
+
+def test_the_executive_kpis_are_sampled_as_gauges(shop, rt):
+    rollup = {"period": "2026-03", "scope": "all", "revenue_minor": 100_000, "margin_revenue_minor": 100_000,
+              "cost_minor": 60_000, "lines": 4}
+    base = analytics.core.empty("2026-03", "all")
+    shop.write_rollups([{**base, **rollup}])
+    clocked = dataclasses.replace(rt, clock=FixedClock("2026-03-20T12:00:00.000Z"))
+    sampled = kpi_gauges.record_kpi_gauges(clocked, shop.tenant_id)
+    # docs/kpis.md: net margin % = (net amount - cost - rebates) / net amount = (1000 - 600 - 0) / 1000
+    assert sampled["KpiNetMarginPercent"] == 40.0
+    assert metrics.recorder().last("KpiNetMarginPercent", tenant=shop.tenant_id) == 40.0
 
 
 # --- channel equity ---------

@@ -53,6 +53,8 @@ def test_three_dashboards_show_only_declared_metrics_and_every_signal(synth: Syn
         boards["channel-ops"])
     assert "ApproximateNumberOfMessagesVisible" in boards["platform"]  # the DLQs' depth
     assert "/v1/kpis" in boards["executive"] and "CasesOpened" in boards["executive"]
+    assert {"KpiNetMarginPercent", "KpiInvoiceCycleP50Hours", "KpiThresholdsReachedPercent"} <= metric_names(
+        boards["executive"])  # margin, cycle time, attainment
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)

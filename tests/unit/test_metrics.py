@@ -22,7 +22,7 @@ def test_each_of_the_seeds_six_signals_has_at_least_one_metric():
 
 
 def test_every_metric_declares_a_cloudwatch_unit_and_dimension_sets_from_its_labels():
-    units = {"Count", "Milliseconds", "Seconds", "None"}  # CloudWatch StandardUnit values used here
+    units = {"Count", "Milliseconds", "Seconds", "Percent", "None"}  # CloudWatch StandardUnit values used here
     for metric in CATALOG.values():
         assert metric.unit in units and metric.kind in ("counter", "distribution", "gauge")
         assert metric.dimension_sets and all(set(s) <= set(metric.labels) for s in metric.dimension_sets)

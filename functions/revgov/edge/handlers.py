@@ -223,6 +223,18 @@ def model_drift(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"scored": {t: s.get("predictions", 0) for t, s in scored.items()}}
 
 
+@app.lambda_function(name="kpi_gauges")
+def kpi_gauges(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: every tenant's current KPIs (margin, cycle time, exceptions, attainment) as gauges for the
+    executive dashboard (revgov.services.kpi_gauges)."""
+    from ..services.kpi_gauges import record_kpi_gauges
+
+    rt = runtime()
+    with _scheduled("kpi-gauges"):
+        sampled = {tenant_id: record_kpi_gauges(rt, tenant_id) for tenant_id in _tenant_ids()}
+    return {"sampled": {t: len(s) for t, s in sampled.items()}}
+
+
 def _count(bus_event: dict[str, Any]) -> None:
     from ..services import analytics
 
