@@ -351,3 +351,14 @@ def test_each_kpi_shows_the_configured_baseline_period_beside_the_current_one(ap
         assert k["net_realized_margin"]["baseline"]["revenue"] == "1000.00"
         assert k["net_realized_margin"]["baseline"]["period"] == "2025-06"
         assert "baseline" in k["overrides_and_approvals"] and "baseline" in k["invoice_cycle_time"]
+
+
+def test_equity_with_no_history_compares_nothing_and_refuses_bad_windows(shop):
+    report = shop.roles["viewer"].get("/v1/equity")
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["window"]["days"] == 90 and body["findings"] == [] and set(body["measures"]) == {
+        "approval_rate", "discount_to_cap", "exception_rate", "time_to_decision", "disputes_upheld"}
+    for bad in ("0", "6", "366", "999", "-1", "1e2", ""):
+        assert_problem(shop.roles["viewer"].get("/v1/equity", window_days=bad), 400)
+    assert_problem(shop.roles["viewer"].get("/v1/equity", window=30), 400)
