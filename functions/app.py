@@ -15,5 +15,6 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     kpi_gauges,
     log_event,
     model_drift,
+    subscription_billing_run,
     update_kpis,
 )
