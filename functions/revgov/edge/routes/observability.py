@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import json
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ..http import Answer, Call
-from ..registry import STAFF, QueryParam, operation
+from ..registry import PUBLIC, STAFF, QueryParam, operation
 
 _SIGNAL = QueryParam("signal", "only the metrics of this signal", enum=(
     "latency", "workflow_failures", "exception_volumes", "user_overrides", "retrieval_quality", "model_drift",
@@ -67,3 +71,50 @@ def get_equity(call: Call) -> dict[str, Any]:
     from ...services import equity
 
     return equity.report(call.runtime, call.who, equity.window_days(call.query.get("window_days")))
+
+
+_OPS_ASSETS = Path(__file__).resolve().parents[1] / "ops"
+
+
+@lru_cache(maxsize=1)
+def _ops_assets() -> tuple[str, str, str]:
+    css = (_OPS_ASSETS.parent / "portal" / "portal.css").read_text(encoding="utf-8") + "\n.contents{display:contents}"
+    return (_OPS_ASSETS / "ops.html").read_text(encoding="utf-8"), css, (_OPS_ASSETS / "ops.js").read_text(
+        encoding="utf-8")
+
+
+@operation(
+    "GET",
+    "/ops",
+    summary="The operations view in the tenant's branding: the metrics over the last hour as charts, and the "
+    "channel-equity comparisons (staff keys)",
+    roles=PUBLIC,
+    tag="observability",
+    query=(QueryParam("tenant", "the tenant whose branding to show", pattern=r"[a-z][a-z0-9-]{2,39}"),),
+    produces="text/html",
+    description="Public HTML like /portal: `?tenant=<id>` chooses the branding only; no data until a staff API key is "
+    "entered (kept in sessionStorage, sent only in the Authorization header); it reads GET /v1/metrics and "
+    "GET /v1/equity. Same Content-Security-Policy as the portal.",
+)
+def operations_view(call: Call) -> Answer:
+    from ...domain.errors import FieldError, MalformedRequest
+    from ...services import tenants
+    from .portal import content_security_policy
+
+    tenant_id = call.query.get("tenant")
+    if not tenant_id:
+        raise MalformedRequest("open the view as /ops?tenant=<tenant id>",
+                               errors=[FieldError("/query/tenant", "required")])
+    tenant, _ = tenants.load_tenant(call.runtime, tenant_id)
+    branding = tenant.config["branding"]
+    page, base_css, js = _ops_assets()
+    css = f":root{{--primary:{branding['primary_color']};--accent:{branding['accent_color']};}}\n{base_css}"
+    config = json.dumps({"tenant_id": tenant.tenant_id, "api_base": ""}).replace("<", "\\u003c")
+    values = {"title": html.escape(branding["portal_title"]), "display_name": html.escape(tenant.display_name),
+              "tenant_id": html.escape(tenant.tenant_id), "logo_url": html.escape(branding["logo_url"], quote=True),
+              "config": config, "css": css, "js": js}
+    for name, value in values.items():
+        page = page.replace(f"@@{name}@@", value)
+    headers = {"Content-Security-Policy": content_security_policy(branding, css, js), "Referrer-Policy": "no-referrer",
+               "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+    return Answer(200, page, headers, content_type="text/html; charset=utf-8")
