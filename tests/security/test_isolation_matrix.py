@@ -27,7 +27,7 @@ from security_support import TYPED_ID, Party, random_id, write_figures
 from support import Api
 
 # Operations that are public by design and not about any tenant's objects (the ERP webhook is tried separately).
-NOT_TENANT_SCOPED = {"health", "openapi_document", "portal", "receive_erp_events"}
+NOT_TENANT_SCOPED = {"health", "openapi_document", "portal", "operations_view", "receive_erp_events"}
 PATH_PREFIXES = {"decision_id": "dec", "event_id": "evt", "subscription_id": "sub"}
 _PATTERN_PREFIX = re.compile(r"^\^\(?([a-z|]+)\)?_")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
