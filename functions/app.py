@@ -12,6 +12,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     deliver_webhooks,
     equity_monitor,
     flush_outbox,
+    index_contracts,
     kpi_gauges,
     log_event,
     model_drift,

@@ -24,10 +24,10 @@ def kpi_tenant(api, operator, stack):
             data = {**event["data"], "partner_id": tenant.partners[event["partner"]]["partner_id"]}
             day = {"shipment.confirmed": "shipped_on", "service.completed": "accepted_on",
                    "support.logged": "performed_on"}[event["type"]]
-            # the business date is the day the event occurred: billing holds a shipment dated after its own event
+            # the fact is dated the day its event occurred: a shipment cannot be dated after the event reporting it
             # (BILL-PLAUSIBILITY, PA-2.2)
-            occurred = (datetime.now(UTC) - timedelta(hours=event["hours_ago"])).date().isoformat()
-            sent.append(tenant.send(event["type"], {**data, day: occurred}, hours_ago=event["hours_ago"]))
+            occurred_on = (datetime.now(UTC) - timedelta(hours=event["hours_ago"])).date().isoformat()
+            sent.append(tenant.send(event["type"], {**data, day: occurred_on}, hours_ago=event["hours_ago"]))
         tenant.wait_for(sent)
         for step in SCENARIO["quotes"]:
             body = {**QUOTES[step["quote"]], "partner_id": tenant.partners[step["partner"]]["partner_id"]}
