@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from revgov.metrics import CATALOG, NAMESPACE
+from revgov.settings import COPILOT_REFUSAL_BASELINE
 
 PERIOD = Duration.minutes(5)
 QUEUES = ("finance", "channel_ops", "legal", "customer_success")
@@ -22,7 +23,7 @@ LEAKAGE = ("rebate_leakage", "duplicate_rebate", "invoice_sla_breach", "unbilled
 P99_LATENCY_MS = 3000  # an API request answered in more than 3 s at p99 over 15 minutes
 FIVE_XX_PERCENT = 1  # of requests, over 15 minutes
 SLA_BREACHES_PER_HOUR = 5
-REFUSAL_SPIKE = 0.25  # the copilot refusing this much more often than its evaluation baseline (0.24) over an hour
+REFUSAL_SPIKE = 0.25  # the copilot refusing this much more often than its evaluation baseline over an hour
 
 
 def metric(name: str, statistic: str = "Sum", label: str | None = None, **dimensions: str) -> cw.Metric:
@@ -163,7 +164,7 @@ class Observability(Construct):
                               period=Duration.hours(1)), SLA_BREACHES_PER_HOUR, 1)
         answers = {o: cw.Metric(namespace=NAMESPACE, metric_name="CopilotAnswers", dimensions_map={"outcome": o},
                                 statistic="Sum", period=Duration.hours(1)) for o in ("answered", "refused")}
-        baseline = 0.24  # revgov.settings: the refusal rate on the copilot's evaluation set
+        baseline = COPILOT_REFUSAL_BASELINE  # the refusal rate on the copilot's evaluation set
         self._alarm(
             "CopilotRefusalSpike",
             f"Revgov {name}: the copilot refused {REFUSAL_SPIKE:.0%} more of the questions than its evaluation "

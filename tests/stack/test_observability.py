@@ -212,7 +212,7 @@ def test_a_refused_question_moves_the_refusal_count_latency_evidence_score_and_r
     assert counted("CopilotAnswerLatency", tenant="northwind") == latency_before + 3
     assert counted("CopilotTopEvidenceScore", tenant="northwind") >= 3
     drift_view = nw["finance"].get("/v1/metrics", signal="model_drift").json()["metrics"]["CopilotRefusalDrift"]
-    assert drift_view["series"][0]["value"] > -0.24  # the live refusal rate is a rate minus the 0.24 baseline
+    assert drift_view["series"][0]["value"] > -0.28  # the live refusal rate (some refusals) minus the 0.28 baseline
 
 
 class CitingOutsideRetrieval:

@@ -74,7 +74,7 @@ def test_product_alarms_watch_their_metrics_and_notify_the_alarm_topic(synth: Sy
     assert "server" in json.dumps(errors["Metrics"]) and errors["Threshold"] == 1
     [sla] = named("ApprovalSlaBreaches")
     [refusals] = named("CopilotAnswers")
-    assert "0.24" in json.dumps(refusals["Metrics"]) and refusals["Threshold"] == 0.25
+    assert "0.28" in json.dumps(refusals["Metrics"]) and refusals["Threshold"] == 0.25
     [equity] = named("EquityFindings")
     assert equity["Threshold"] == 0 and equity["ComparisonOperator"] == "GreaterThanThreshold"
     assert sla["Namespace"] == NAMESPACE
