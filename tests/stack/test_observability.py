@@ -307,9 +307,10 @@ def test_an_unexplained_gap_opens_one_exception_for_the_policy_owner_with_eviden
         assert len(first["opened"]) == 1, first
         assert recorded("EquityFindings", tenant=tenant.tenant_id) == before + 1
         case = tenant.roles["channel_ops"].get(f"/v1/exceptions/{first['opened'][0]}").json()
-        # routed as the policy says: channel_equity -> channel_ops, ROUTE-CHANNEL-EQUITY (SOP-4.1)
+        # SOP-4.1's matrix has no channel_equity row: "An item that matches no category goes to channel_ops for
+        # triage within 8 hours."
         assert case["category"] == "channel_equity" and case["queue"] == "channel_ops"
-        assert case["reasons"][0]["rule_id"] == "ROUTE-CHANNEL-EQUITY"
+        assert case["reasons"][0]["rule_id"] == "ROUTE-TRIAGE" and case["sla_hours"] == 8
         assert {"rule_id": "PRC-TIER-CAPS", "clause": "PA-6.2"}.items() <= case["reasons"][2].items()
         comparison = case["context"]["comparison"]
         assert (comparison["measure"], comparison["dimension"], comparison["segment"]) == (
