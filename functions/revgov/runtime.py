@@ -26,6 +26,7 @@ class Runtime:
     clause_index: ClauseIndex | None = None  # the copilot's retrieval; None where the copilot is not wired
     answerer: Answerer | None = None
     rate_limiter: Any = None  # adapters.ratelimit.DynamoRateLimiter; None: requests are not rate limited
+    queues: Any = None  # the rules' queues, SQS-shaped (adapters.sqlite_bus.SqliteQueues); None: SQS itself
 
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
         """Commit the change, its audit records and its events (as outbox items) atomically, then publish.
@@ -80,6 +81,10 @@ class Runtime:
 
 
 def build_runtime(config: Settings) -> Runtime:
+    if config.backend == "sqlite":
+        return build_embedded_runtime(config)
+    if config.backend != "dynamodb":
+        raise ValueError(f"REVGOV_BACKEND must be dynamodb or sqlite, not {config.backend!r}")
     from .adapters.dynamo import DynamoDocumentStore
     from .adapters.eventbridge import EventBridgePublisher
     from .adapters.ratelimit import DynamoRateLimiter
@@ -100,6 +105,28 @@ def build_runtime(config: Settings) -> Runtime:
     limiter = DynamoRateLimiter(config.table_name, config.region, clock, endpoint_url=config.endpoint_url)
     return Runtime(
         config, store, publisher, clock, ids, clause_index=clause_index, answerer=answerer, rate_limiter=limiter
+    )
+
+
+def build_embedded_runtime(config: Settings) -> Runtime:
+    """The embedded engine: every port on one SQLite file (document store and audit chain, outbox, the rules' durable
+    queues, rate limits, idempotency records), no AWS service and no emulator."""
+    from .adapters.ratelimit import SqliteRateLimiter
+    from .adapters.sqlite_bus import SqliteEventBus, SqliteQueues
+    from .adapters.sqlite_db import database
+    from .adapters.sqlite_store import SqliteDocumentStore
+    from .adapters.system import RandomIds, SystemClock
+    from .resources import load_rules
+
+    clock = SystemClock()
+    ids = RandomIds(clock)
+    db = database(config.data_file)
+    queues = SqliteQueues(db)
+    publisher = SqliteEventBus(queues, db, load_rules(config.events_dir), region=config.region)
+    clause_index, answerer = build_copilot(config)
+    return Runtime(
+        config, SqliteDocumentStore(db, clock, ids), publisher, clock, ids, clause_index=clause_index,
+        answerer=answerer, rate_limiter=SqliteRateLimiter(db, clock), queues=queues,
     )
 
 

@@ -1,11 +1,12 @@
-"""The DynamoDB store against the emulator: atomic commits, the audit chain under concurrency, fenced cursors."""
+"""The stack's store (the embedded engine, as `make run`) through the runtime: atomic commits, the audit chain under
+concurrency, fenced cursors, tampering found. The same properties on every backend: test_store_contract.py."""
 
 import threading
 import uuid
 
-import boto3
 import pytest
 
+from engine_support import overwrite, raw_data
 from revgov.domain.audit import AuditEntry
 from revgov.domain.errors import Conflict, MalformedRequest
 from revgov.ports import Changes, Put
@@ -84,16 +85,8 @@ def test_tampering_with_a_stored_record_is_found_by_verification(rt):
     t = tenant()
     for i in range(3):
         rt.commit(t, Changes(audit=[entry(f"s{i}")]))
-    ddb = boto3.client("dynamodb", endpoint_url=rt.settings.endpoint_url, region_name=rt.settings.region)
-    key = {"pk": {"S": f"T#{t}#AUDIT"}, "sk": {"S": "R#000000000002"}}
-    data = ddb.get_item(TableName=rt.settings.table_name, Key=key)["Item"]["data"]["S"]
-    ddb.update_item(
-        TableName=rt.settings.table_name,
-        Key=key,
-        UpdateExpression="SET #d = :d",
-        ExpressionAttributeNames={"#d": "data"},
-        ExpressionAttributeValues={":d": {"S": data.replace('"created"', '"approved"')}},
-    )
+    data = raw_data(rt, t, "AUDIT", "R#000000000002")
+    overwrite(rt, t, "AUDIT", "R#000000000002", data.replace('"created"', '"approved"'))
     result = verify_chain(rt, t)
     assert result["valid"] is False and result["first_invalid"]["seq"] == 2
 
@@ -140,10 +133,7 @@ def test_a_record_beyond_the_head_is_found_by_verification(rt):
     t = tenant()
     for i in range(2):
         rt.commit(t, Changes(audit=[entry(f"s{i}")]))
-    ddb = boto3.client("dynamodb", endpoint_url=rt.settings.endpoint_url, region_name=rt.settings.region)
-    key = {"pk": {"S": f"T#{t}#AUDIT"}, "sk": {"S": "R#000000000002"}}
-    item = ddb.get_item(TableName=rt.settings.table_name, Key=key)["Item"]
-    forged = item["data"]["S"].replace('"seq":2', '"seq":3')
-    ddb.put_item(TableName=rt.settings.table_name, Item={**item, "sk": {"S": "R#000000000003"}, "data": {"S": forged}})
+    forged = raw_data(rt, t, "AUDIT", "R#000000000002").replace('"seq":2', '"seq":3')
+    overwrite(rt, t, "AUDIT", "R#000000000003", forged, lookup=("AUDIT#s1", "000000000003"))
     result = verify_chain(rt, t)
     assert result["valid"] is False and result["first_invalid"]["seq"] == 3

@@ -54,7 +54,7 @@ class CountingIds:
 @pytest.fixture(scope="module")
 def dynamodb_endpoint() -> Iterator[str]:
     """moto's server (with the serialization patches the AWS adapters' tests need), one table per test."""
-    from revgov.local.emulator import start_emulator
+    from aws_emulator import start_emulator
 
     emulator = start_emulator(0)
     yield emulator.endpoint_url
@@ -183,6 +183,19 @@ def test_a_put_into_another_tenants_partition_lands_there_only(store):
     store.commit(platform, Changes(puts=[Put("REGISTRY", t, {"t": t}), Put("PROFILE", "P", {"x": 1}, tenant_id=t)]))
     assert store.get(t, "PROFILE", "P").data == {"x": 1}
     assert store.get(platform, "PROFILE", "P") is None
+
+
+def test_a_commit_of_more_than_100_items_is_refused_whole_on_every_backend(store):
+    """DynamoDB's TransactWriteItems holds at most 100 items; the embedded backends refuse what AWS would."""
+    from revgov.adapters.store_base import TransactionTooLarge
+
+    t = tenant()
+    # 98 puts, their audit record and the chain head: 100 items, the most one transaction holds
+    store.commit(t, Changes(puts=[Put("THING", f"k{i:03d}", {}) for i in range(98)], audit=[entry("fits")]))
+    with pytest.raises(TransactionTooLarge):
+        store.commit(t, Changes(puts=[Put("MORE", f"k{i:03d}", {}) for i in range(100)], audit=[entry("too many")]))
+    assert store.query(t, "MORE", limit=5).items == []
+    assert store.audit_head(t)[0] == 1
 
 
 # --- pages and cursors -----------------------------------------------------------------------------------------
@@ -386,3 +399,14 @@ def test_every_backend_gives_the_same_answers_to_the_same_script(tmp_path, reque
     assert results["sqlite"] == results["memory"] == results["dynamodb"]
     assert results["sqlite"]["lookup_pages"] == [["p0", "p3"], ["p1", "p4"]]
     assert results["sqlite"]["head"][0] == 3
+
+
+def test_the_embedded_ttl_sweep_deletes_only_expired_items(tmp_path, request):
+    """DynamoDB's TTL: an item whose `expires_at` (epoch seconds) has passed is deleted; the embedded engine's sweep
+    (run hourly by `revgov dev`) does the same, and nothing else."""
+    store = make_store("sqlite", tmp_path, request, SystemClock(), RandomIds(SystemClock()))
+    t = tenant()
+    store.commit(t, Changes(puts=[Put("X", "old", {}, expires_at=1000), Put("X", "new", {}, expires_at=5000),
+                                  Put("X", "kept", {})]))
+    assert store.purge_expired(2000) == 1
+    assert keys(store.query(t, "X", limit=10)) == ["kept", "new"]

@@ -87,18 +87,19 @@ def generate_rollups(seed: int = 5) -> tuple[list[dict[str, Any]], dict[str, Any
 
 
 def _bulk_load(rt: Any, tenant_id: str, rollups: list[dict[str, Any]]) -> None:
-    """Rollup documents written with BatchWriteItem (25 a request), as a backfill would: the same items the
-    handler's commits write (T#<tenant>#KPI, key <month>#<scope>, version 1), without one transaction each."""
-    from revgov.adapters.dynamo import _dumps, partition
+    """Rollup documents written in bulk (BatchWriteItem on DynamoDB, batched inserts on SQLite), as a backfill would:
+    the same items the handler's commits write (T#<tenant>#KPI, key <month>#<scope>, version 1), without one
+    transaction each."""
+    from revgov.adapters.store_base import Row, dumps, partition
     from revgov.services import analytics
 
-    model = rt.store.model
-    with model.batch_write() as batch:
-        for rollup in rollups:
-            key = analytics.DIRECTORY if rollup["scope"] is None else analytics.rollup_key(rollup["period"],
-                                                                                            rollup["scope"])
-            data = {k: v for k, v in rollup.items() if rollup["scope"] is not None or k == "partners"}
-            batch.save(model(partition(tenant_id, analytics.ROLLUPS), key, data=_dumps(data), version=1))
+    rows = []
+    for rollup in rollups:
+        scope = rollup["scope"]
+        key = analytics.DIRECTORY if scope is None else analytics.rollup_key(rollup["period"], scope)
+        data = {k: v for k, v in rollup.items() if rollup["scope"] is not None or k == "partners"}
+        rows.append(Row(partition(tenant_id, analytics.ROLLUPS), key, dumps(data), version=1))
+    rt.store.bulk_put(tenant_id, rows)
 
 
 def kpis_section(stack: Any) -> list[Row]:

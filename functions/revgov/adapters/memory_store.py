@@ -108,6 +108,3 @@ class MemoryDocumentStore(BaseDocumentStore):
         with self._lock:
             for row in rows:
                 self._remove(row.pk, row.sk)
-
-    def bulk_put(self, rows: list[Row]) -> None:
-        self._write_rows("", rows)

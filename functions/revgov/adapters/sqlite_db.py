@@ -10,10 +10,12 @@ could drop the last transactions.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 # Each migration runs once, in order, inside one transaction; `PRAGMA user_version` records how many ran.
@@ -44,10 +46,9 @@ MIGRATIONS: tuple[str, ...] = (
         receive_count INTEGER NOT NULL DEFAULT 0,
         receipt TEXT,
         sent_at REAL NOT NULL,
-        seq INTEGER NOT NULL,
         PRIMARY KEY (queue, id)
     );
-    CREATE INDEX messages_ready ON messages (queue, visible_at, seq);
+    CREATE INDEX messages_ready ON messages (queue, visible_at);
     CREATE UNIQUE INDEX messages_receipt ON messages (receipt) WHERE receipt IS NOT NULL;
     """,
     # 3: schedules' last runs (a restart keeps each job's cadence)
@@ -56,6 +57,33 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT PRIMARY KEY,
         last_run REAL NOT NULL,
         runs INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+    # 4: powertools idempotency records and request-rate windows, per tenant (offboarding deletes both)
+    """
+    CREATE TABLE idempotency (
+        tenant TEXT NOT NULL,
+        key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        expiry INTEGER NOT NULL,
+        in_progress_expiry INTEGER,
+        data TEXT,
+        validation TEXT,
+        PRIMARY KEY (tenant, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE rate_counts (
+        tenant TEXT NOT NULL,
+        window INTEGER NOT NULL,
+        who TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, window, who)
+    ) WITHOUT ROWID;
+    """,
+    # 5: what `revgov dev` keeps about itself (the demo seed: its keys, so local.json lists the same ones each start)
+    """
+    CREATE TABLE local_state (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
     );
     """,
 )
@@ -75,6 +103,8 @@ class Database:
         self.path = path if str(path) == ":memory:" else Path(path)
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():  # it holds the local demo keys: its owner's only (WAL files inherit the mode)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -161,3 +191,9 @@ class Database:
                     pass
             self._all.clear()
             self._idle.clear()
+
+
+@lru_cache(maxsize=8)
+def database(path: Path) -> Database:
+    """The one Database object of a file in this process (the runtime, the idempotency layers and the CLI share it)."""
+    return Database(path)

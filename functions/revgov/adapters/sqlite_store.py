@@ -138,9 +138,14 @@ class SqliteDocumentStore(BaseDocumentStore):
                 c.executemany("DELETE FROM items WHERE pk = ? AND sk = ?",
                               [(row.pk, row.sk) for row in rows[start : start + 500]])
 
-    def bulk_put(self, rows: list[Row]) -> None:
-        """Unconditional puts without one transaction each (a backfill, a benchmark's history)."""
-        self._write_rows("", rows)
+    def delete_tenant(self, tenant_id: str) -> int:
+        """The tenant's items, and with them its idempotency records and rate windows (kept beside the items)."""
+        deleted = super().delete_tenant(tenant_id)
+        with self.db.write() as c:
+            c.execute("DELETE FROM idempotency WHERE tenant = ?", (tenant_id,))
+            c.execute("DELETE FROM rate_counts WHERE tenant = ?", (tenant_id,))
+        return deleted
+
 
     def purge_expired(self, now_seconds: int, *, limit: int = 1000) -> int:
         """Delete items whose TTL (`expires_at`, epoch seconds) has passed, as DynamoDB's TTL sweeper does."""
@@ -151,4 +156,3 @@ class SqliteDocumentStore(BaseDocumentStore):
                 (now_seconds, limit),
             )
             return int(cursor.rowcount)
-

@@ -34,6 +34,7 @@ from ..ports import Changes, Clock, IdGenerator, Page, Stored
 AUDIT = "AUDIT"
 HEAD = "HEAD"
 MAX_CHAIN_RETRIES = 25
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit: every backend holds changes to it
 BACKOFF_CAP_SECONDS = 0.25
 
 
@@ -84,6 +85,10 @@ class ConditionFailed(Exception):  # a signal between the base and its backends,
     def __init__(self, indexes: list[int]) -> None:
         super().__init__(f"condition failed at {indexes}")
         self.indexes = indexes
+
+
+class TransactionTooLarge(ValueError):  # DynamoDB refuses it too (ValidationException)
+    """A commit of more items than one transaction holds: a defect of the use case, on every backend alike."""
 
 
 def encode_cursor(last_key: dict[str, str] | None) -> str | None:
@@ -242,8 +247,13 @@ class BaseDocumentStore(ABC):
                 time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, 0.005 * 2**attempt)))  # noqa: S311
             seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
             sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
+            writes = self._writes(tenant_id, changes, sealed, seq)
+            if len(writes) > MAX_TRANSACTION_ITEMS:
+                raise TransactionTooLarge(
+                    f"one commit writes {len(writes)} items; a transaction holds at most {MAX_TRANSACTION_ITEMS}"
+                )
             try:
-                self._transact(scope_tenant, self._writes(tenant_id, changes, sealed, seq))
+                self._transact(scope_tenant, writes)
                 return sealed
             except ConditionFailed as failed:
                 for index in failed.indexes:
@@ -349,6 +359,14 @@ class BaseDocumentStore(ABC):
         ]
         self._write_rows(tenant_id, rows)
         return len(rows)
+
+    def bulk_put(self, tenant_id: str, rows: list[Row]) -> None:
+        """Unconditional puts into one tenant's partitions without a transaction each (a backfill, a benchmark's
+        generated history); no audit record: never for a use case's change."""
+        prefix = f"T#{tenant_id}#"
+        if any(not row.pk.startswith(prefix) for row in rows):
+            raise ValueError(f"bulk_put writes only tenant {tenant_id!r}'s partitions")
+        self._write_rows(tenant_id, rows)
 
     def delete_tenant(self, tenant_id: str) -> int:
         rows = self._tenant_rows(tenant_id)
