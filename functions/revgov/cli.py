@@ -15,6 +15,7 @@ def _dev(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from .adapters.sqlite_db import SchemaTooNew
     from .local.seed import PartialSeed
     from .local.stack import start_stack
 
@@ -34,14 +35,14 @@ def _dev(args: argparse.Namespace) -> int:
         except OSError as exc:
             console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)")
             return 1
-        except PartialSeed as exc:
+        except (PartialSeed, SchemaTooNew) as exc:
             console.print(f"[red]{exc}[/red]")
             return 1
     table = Table(title=f"Revgov on {stack.base_url}", show_lines=False)
     table.add_column("tenant")
     table.add_column("role")
     table.add_column("key", overflow="fold")
-    table.add_row("(platform)", "operator", str(stack.info["operator_key"]))
+    table.add_row("(platform)", "operator", stack.info["operator_key"] or "(the table had tenants: keys not known)")
     for tenant_id, tenant in stack.info["tenants"].items():
         for role, key in tenant["keys"].items():
             table.add_row(tenant_id, role, key)

@@ -232,6 +232,43 @@ def test_eventbridge_content_filters(pattern, event, expected):
     assert matches(pattern, event) is expected
 
 
+def test_a_commits_events_land_on_their_queues_with_it_or_not_at_all(db):
+    """The embedded engine's transactional outbox, in one transaction: Runtime.commit's events are on their rules'
+    queues exactly when the change is committed, with no OUTBOX item left to flush."""
+    from revgov.adapters.sqlite_store import SqliteDocumentStore
+    from revgov.adapters.system import RandomIds, SystemClock
+    from revgov.domain.audit import AuditEntry
+    from revgov.domain.errors import Conflict
+    from revgov.ports import Changes, DomainEvent, Put
+    from revgov.runtime import Runtime
+
+    rules = load_rules(ROOT / "events")
+    queues = SqliteQueues(db)
+    for rule in rules:
+        _queue(queues, rule.queue_name, visibility=30)
+    bus = SqliteEventBus(queues, db, rules)
+    clock = SystemClock()
+    store = SqliteDocumentStore(db, clock, RandomIds(clock), bus=bus)
+    rt = Runtime(Settings.from_env({}), store, bus, clock, RandomIds(clock))
+    audit = AuditEntry(actor="t", action="thing.made", subject="a", outcome="made", inputs={})
+
+    def logged() -> list[str]:
+        url = queues.get_queue_url(QueueName="revgov-event-log")["QueueUrl"]
+        found = queues.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        for m in found:
+            queues.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return [json.loads(m["Body"])["detail-type"] for m in found]
+
+    rt.commit("t1", Changes(puts=[Put("THING", "a", {}, must_be_absent=True)], audit=[audit],
+                            events=[DomainEvent("revgov.test", "thing.made", {"n": 1})]))
+    assert logged() == ["thing.made"]
+    assert store.query("t1", "OUTBOX", limit=5).items == []
+    with pytest.raises(Conflict):
+        rt.commit("t1", Changes(puts=[Put("THING", "a", {}, must_be_absent=True)], audit=[audit],
+                                events=[DomainEvent("revgov.test", "thing.remade", {"n": 2})]))
+    assert logged() == []
+
+
 # --- rate limits --------------------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..resources import EventRule
 from .sqlite_db import Database
+from .store_base import json_default
 
 _URL = "sqlite://queues/"
 _ARN = "arn:aws:sqs:local:000000000000:"
@@ -252,21 +253,30 @@ class SqliteEventBus:
 
     def publish(self, tenant_id: str, events: list[dict[str, Any]]) -> list[str]:
         with self._db.write() as c:
-            for event in events:
-                envelope = {
-                    "version": "0",
-                    "id": str(uuid.uuid4()),
-                    "detail-type": event["detail_type"],
-                    "source": event["source"],
-                    "account": "000000000000",
-                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "region": self._region,
-                    "resources": [f"tenant/{tenant_id}"],
-                    "detail": event["detail"],
-                }
-                body = json.dumps(envelope, separators=(",", ":"))
-                for rule in self._rules:
-                    if matches(rule.pattern, envelope):
-                        self._queues.send(c, rule.queue_name, body)
+            self.enqueue(c, tenant_id, events)
         self._queues.notify()
         return []
+
+    def notify(self) -> None:
+        self._queues.notify()
+
+    def enqueue(self, connection: Any, tenant_id: str, events: list[dict[str, Any]]) -> None:
+        """Put `events` on their rules' queues inside the caller's write transaction (the document store's commit:
+        the events land if and only if the change does)."""
+        c = connection
+        for event in events:
+            envelope = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": event["detail_type"],
+                "source": event["source"],
+                "account": "000000000000",
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "region": self._region,
+                "resources": [f"tenant/{tenant_id}"],
+                "detail": event["detail"],
+            }
+            body = json.dumps(envelope, separators=(",", ":"), default=json_default)
+            for rule in self._rules:
+                if matches(rule.pattern, envelope):
+                    self._queues.send(c, rule.queue_name, body)

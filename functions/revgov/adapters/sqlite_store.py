@@ -6,12 +6,18 @@ checks every condition under the write lock before it writes anything, and write
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from ..ports import Clock, IdGenerator
 from .sqlite_db import Database
 from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write
 
+_OUTBOX = "#OUTBOX"  # Runtime.commit's outbox collection (revgov.runtime.OUTBOX)
+_PUBLISHING: ContextVar[bool] = ContextVar("revgov_sqlite_publishing", default=False)
 _SELECT = "SELECT pk, sk, data, version, gsi1pk, gsi1sk, expires_at FROM items"
 _GET = _SELECT + " WHERE pk = ? AND sk = ?"
 _UPSERT = (
@@ -35,9 +41,23 @@ def _prefix_end(prefix: str) -> str:
 
 
 class SqliteDocumentStore(BaseDocumentStore):
-    def __init__(self, db: Database, clock: Clock, ids: IdGenerator) -> None:
+    """With a `bus` (the embedded engine's), a commit made `publishing()` puts its outbox items (the events
+    Runtime.commit adds as `OUTBOX` puts) on their rules' queues in the commit's own transaction instead of storing
+    them: the transactional outbox collapsed into one local transaction, nothing left to publish or delete after."""
+
+    def __init__(self, db: Database, clock: Clock, ids: IdGenerator, *, bus: Any = None) -> None:
         super().__init__(clock, ids)
         self.db = db
+        self.bus = bus
+
+    @contextmanager
+    def publishing(self) -> Iterator[None]:
+        """Within: commits enqueue their outbox items on the bus (Runtime.commit, when its publisher is this bus)."""
+        token = _PUBLISHING.set(True)
+        try:
+            yield
+        finally:
+            _PUBLISHING.reset(token)
 
     def _get(self, tenant_id: str, pk: str, sk: str) -> Row | None:
         with self.db.read() as c:
@@ -97,6 +117,9 @@ class SqliteDocumentStore(BaseDocumentStore):
         return rows, key
 
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
+        outbox: list[Row] = []
+        if self.bus is not None and _PUBLISHING.get():
+            outbox = [w.row for w in writes if not w.delete and w.row.pk.endswith(_OUTBOX)]
         with self.db.write() as c:
             failed = []
             for number, write in enumerate(writes):
@@ -115,8 +138,13 @@ class SqliteDocumentStore(BaseDocumentStore):
             for write in writes:
                 if write.delete:
                     c.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (write.row.pk, write.row.sk))
-                else:
+                elif write.row not in outbox:
                     c.execute(_UPSERT, _values(write.row))
+            for row in outbox:  # on the rules' queues, in this transaction: the event exists iff the change does
+                tenant_id = row.pk[2 : -len(_OUTBOX)]
+                self.bus.enqueue(c, tenant_id, [json.loads(row.data or "{}")])
+        if outbox:
+            self.bus.notify()
 
     def _tenant_rows(self, tenant_id: str) -> list[Row]:
         prefix = f"T#{tenant_id}#"

@@ -238,6 +238,7 @@ class BaseDocumentStore(ABC):
 
     # --- the commit protocol -----------------------------------------------------------------
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
+        """Apply `changes` atomically; returns the sealed audit records."""
         written = self._tenants_written(tenant_id, changes)
         self._check_writers(tenant_id, written)
         scope_tenant = next(iter(written), tenant_id)
