@@ -38,3 +38,34 @@ def test_the_demo_seed_runs_service_level_on_the_memory_engine():
     detail = activated["detail"]
     logged = rt.store.get(detail["tenant_id"], event_log.EVENTS, detail["event_id"])
     assert logged is not None and logged.data["status"] == "processed"
+
+
+class FakeEmbedder:
+    model_id, dimension = "fake-4", 4
+
+    def embed(self, texts):
+        return [[1.0, 0.0, 0.0, 0.0] for _ in texts]
+
+
+def test_the_clause_index_drops_tenants_the_database_no_longer_has_so_a_recreated_id_starts_empty(tmp_path):
+    """Issue #17: "keep the copilot's local index in step with the tenants (a re-created tenant id must not see an
+    old tenant's clauses)". `revgov dev` sweeps the index at every start (revgov.local.seed.sweep_index)."""
+    from dataclasses import replace
+
+    from revgov.adapters.local_index import SqliteClauseIndex
+    from revgov.local.seed import sweep_index
+    from revgov.services.copilot import contract_files, index_tenant
+
+    config = Settings.from_env({"REVGOV_BACKEND": "memory"})
+    rt = build_memory_runtime(config)
+    seed(rt)  # northwind and contoso, registered
+    index = SqliteClauseIndex(tmp_path / "index.sqlite", FakeEmbedder())
+    rt = replace(rt, clause_index=index)
+    (tmp_path / "tenants" / "gone" / "contracts").mkdir(parents=True)
+    for path in contract_files(config.tenants_dir, "northwind"):  # an old tenant's contracts, left in the index
+        (tmp_path / "tenants" / "gone" / "contracts" / path.name).write_text(path.read_text())
+    index_tenant(index, tmp_path / "tenants", "gone")
+    index_tenant(index, config.tenants_dir, "northwind")
+    assert index.documents("gone") and index.documents("northwind")
+    assert sweep_index(rt) == ["gone"]
+    assert index.documents("gone") == {} and index.tenants() == ["northwind"]

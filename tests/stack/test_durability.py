@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS, BATCH, KILL_AFTER = 1000, 10, 400
 
 
-def _start(where: Path) -> subprocess.Popen[bytes]:
+def _start(where: Path, *extra: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "REVGOV_SCHEDULE_EVERY_SECONDS": "0",
@@ -42,7 +42,7 @@ def _start(where: Path) -> subprocess.Popen[bytes]:
     (where / "local.json").unlink(missing_ok=True)
     process = subprocess.Popen(  # the product's own CLI
         [sys.executable, "-m", "revgov.cli", "dev", "--port", "0", "--data-file", str(where / "revgov.sqlite"),
-         "--state-file", str(where / "local.json")],
+         "--state-file", str(where / "local.json"), *extra],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(where / "dev.log").open("ab"),
     )
     waited = subprocess.run(  # `revgov wait`, as the README uses it
@@ -148,3 +148,24 @@ def test_sigkill_mid_stream_loses_nothing_bills_each_accepted_event_once_and_kee
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
+
+
+def test_reset_starts_over_with_new_keys_and_the_old_ones_stop_working(tmp_path):
+    """`revgov dev --reset` starts over: a new database, seeded again, new keys; the old keys are unknown to it."""
+    first = _start(tmp_path)
+    before = json.loads((tmp_path / "local.json").read_text())
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=60) == 0
+    assert oct((tmp_path / "local.json").stat().st_mode & 0o777) == "0o600"
+    second = _start(tmp_path, "--reset")
+    try:
+        after = json.loads((tmp_path / "local.json").read_text())
+        old_key, new_key = before["tenants"]["northwind"]["admin_key"], after["tenants"]["northwind"]["admin_key"]
+        assert old_key != new_key and before["operator_key"] != after["operator_key"]
+        keys_url = f"{after['base_url']}/v1/keys"
+        assert requests.get(keys_url, headers={"Authorization": f"Bearer {new_key}"}, timeout=30).status_code == 200
+        refused = requests.get(keys_url, headers={"Authorization": f"Bearer {old_key}"}, timeout=30)
+        assert refused.status_code == 401 and refused.headers["Content-Type"].startswith("application/problem+json")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=60)
