@@ -8,6 +8,8 @@ import pytest
 
 import revgov.edge.api  # noqa: F401  (fills the route table)
 from revgov.domain.access import Principal, Role
+from revgov.domain.errors import Conflict
+from revgov.edge.openapi import example_body
 from revgov.edge.registry import OPERATIONS
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.services import cases, partners
@@ -145,7 +147,19 @@ def _rebate_dispute(r: Replay) -> str:
     ops = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000OPS")
     body = {"settlement_id": settlement_id, "partner_id": partner_id, "program_id": "RBT-VOLUME", "amount": "1250.00",
             "reason": "a May order is missing", "evidence": [{"kind": "order", "reference": "SO-1"}]}
-    return str(rebates.file_dispute(r.rt, ops, body)["dispute_id"])
+    try:
+        return str(rebates.file_dispute(r.rt, ops, body)["dispute_id"])
+    except Conflict as still_open:  # one open dispute per statement line: the one the file_dispute example opened
+        return str(still_open.extra["open_dispute_id"])
+
+
+def _contract(r: Replay, document: str) -> str:
+    """The put_contract example stored in the replay tenant (a no-op if it is there already)."""
+    op = next(o for o in OPERATIONS if o.name == "put_contract")
+    body = example_body(op)
+    response = r.by_role["admin"].request("PUT", f"/v1/contracts/{document}", body)
+    assert response.status_code == 200, response.text
+    return document
 
 
 # What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
@@ -170,6 +184,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "decide_approval": lambda r: ({"approval_id": r.open_case("approval")}, "channel_ops"),
     "resolve_exception": lambda r: ({"exception_id": r.open_case("exception")}, "channel_ops"),
     "ask_copilot": lambda r: ({}, "legal"),
+    "put_contract": lambda r: ({"document": "FRA"}, "admin"),
+    "amend_contract": lambda r: ({"document": _contract(r, "FRA")}, "admin"),
     "create_partner": lambda r: ({}, "partners:sales"),
     "amend_partner_terms": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:sales"),
     "add_partner_document": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:channel_ops"),

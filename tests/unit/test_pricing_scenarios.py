@@ -20,7 +20,11 @@ def evaluate(case):
     d = SUITE["defaults"]
     partner = {**d["partner"], **case.get("partner", {})}
     facts = PartnerFacts(
-        partner["partner_id"], partner["status"], partner["tier"], frozenset(partner["certified_families"])
+        partner["partner_id"],
+        partner["status"],
+        partner["tier"],
+        frozenset(partner["certified_families"]),
+        frozenset(partner.get("barred_families", [])),
     )
     quote = {**d["quote"], **case.get("quote", {}), "lines": [{**d["line"], **case.get("line", {})}]}
     reg = case.get("registration")

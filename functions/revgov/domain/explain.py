@@ -124,7 +124,7 @@ def _assemble(
         message = str(reason.get("message") or "")
         sentence = f"Rule {reason.get('rule_id')} ({clause_id or 'no clause'})" + (f": {message}." if message else ".")
         if quotes:
-            sentence += f" {clause_id} says: “{quotes[0]}”"
+            sentence += f" {clause_id} says: " + " … ".join(f"“{q}”" for q in quotes)
         elif clause_id:
             sentence += f" The text of {clause_id} is not in the index."
         sentences.append(sentence)
@@ -134,7 +134,7 @@ def _assemble(
                 "clause": clause_id or None,
                 "message": message,
                 "clause_title": passage.title if passage else None,
-                "quote": quotes[0] if quotes else None,
+                "quote": quotes[-1] if quotes else None,  # the unit itself; a lead-in or header row precedes it
             }
         )
     if not reasons:

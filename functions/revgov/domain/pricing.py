@@ -129,6 +129,10 @@ class PartnerFacts:
     status: str
     tier: str
     certified_families: frozenset[str]
+    # Families barred by PA-4.3(b) / CPA-4.3(b): a certification the partner held there has expired and it holds no
+    # other valid one there. A partner that never held one may quote (PA-3.2: the lowest tier "requires no
+    # certification" and "may quote").
+    barred_families: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -195,10 +199,12 @@ def _check_line(
     family = line["family"]
     quote_date = quote["quote_date"]
     add = result.findings.append
-    if family not in partner.certified_families:
+    if family in partner.barred_families:
         add(
             Finding(
-                index.certification_rule, DENY, f"partner holds no valid certification for {family} on {quote_date}"
+                index.certification_rule,
+                DENY,
+                f"the partner's certification for {family} has expired and it holds no other valid one on {quote_date}",
             )
         )
 

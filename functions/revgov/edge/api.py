@@ -14,6 +14,7 @@ from ..logs import logger
 from ..runtime import runtime
 from ..settings import settings
 from . import http
+from .idempotency import run_operation
 from .registry import OPERATIONS, Operation
 from .routes import load_all
 
@@ -98,7 +99,7 @@ def _view(op: Operation) -> Callable[..., Response]:
                 max_body_bytes=settings().max_body_bytes,
                 correlation_id=correlation_id,
             )
-            result = http.answer(op, op.handler(call))
+            result = run_operation(op, call, request.path, correlation_id, lambda: http.answer(op, op.handler(call)))
         except RevgovError as error:
             if error.status >= 500:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -142,6 +143,19 @@ def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _accrue)
 
 
+def _index_contracts(bus_event: dict[str, Any]) -> None:
+    from ..services import contracts
+
+    contracts.index_from_event(runtime(), bus_event)
+
+
+@app.lambda_function(name="index_contracts")
+def index_contracts(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Contract documents changed (contract.changed), rule contract-index: the tenant's clause index is made to
+    match its stored contracts. A failure (the index unreachable) is redelivered, then dead-lettered."""
+    return drain(event.get("Records", []), _index_contracts)
+
+
 def _tenant_ids() -> Iterator[str]:
     from ..domain.access import PLATFORM
     from ..services.tenants import REGISTRY
@@ -173,6 +187,26 @@ def billing_sla_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     return {"opened": sum(billing.sweep_sla(rt, tenant_id) for tenant_id in _tenant_ids())}
+
+
+@app.lambda_function(name="subscription_billing_run")
+def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: every active subscription charged in advance for the current Billing Month (and any month it
+    missed), once per subscription and month; in a month's first three days, the previous month reconciled with the
+    subscription records (before its invoices are issued, 48 h after month end)."""
+    from ..domain import billing as core
+    from ..services import subscription_billing
+
+    rt = runtime()
+    month = core.period_of(core.parse_instant(rt.clock.now_iso()).date())
+    previous = core.period_of(core.period_bounds(month)[0] - timedelta(days=1))
+    charged = mismatches = 0
+    closing = core.parse_instant(rt.clock.now_iso()).day <= 3  # finance validates last month's invoices (SOP-2.2)
+    for tenant_id in _tenant_ids():
+        charged += subscription_billing.run(rt, tenant_id, through=month)["charged"]
+        if closing:
+            mismatches += len(subscription_billing.reconcile(rt, tenant_id, previous))
+    return {"charged": charged, "mismatches": mismatches}
 
 
 def _count(bus_event: dict[str, Any]) -> None:
@@ -228,4 +262,5 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "bill_erp_event": bill_erp_event,
     "deliver_webhooks": deliver_webhooks,
     "accrue_rebates": accrue_rebates,
+    "index_contracts": index_contracts,
 }

@@ -21,9 +21,11 @@ PRICING_EFFECT = "pricing.approval"
 def evaluate(policy: dict[str, Any], version: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """The pure evaluation from stored inputs: what a check computes, and what a replay recomputes."""
     facts = inputs["partner"]
-    partner = pricing.PartnerFacts(
-        facts["partner_id"], facts["status"], facts["tier"], frozenset(facts["certified_families"])
-    )
+    certified = frozenset(facts["certified_families"])
+    # Decisions recorded before `barred_families` existed barred every uncertified family: replay them as made.
+    families = {c["product_family"] for c in policy.get("certifications", [])}
+    barred = frozenset(facts["barred_families"]) if "barred_families" in facts else frozenset(families - certified)
+    partner = pricing.PartnerFacts(facts["partner_id"], facts["status"], facts["tier"], certified, barred)
     own = inputs.get("registration")
     registration = pricing.Registration(**own) if own else None
     rivals = {family: pricing.Registration(**reg) for family, reg in inputs.get("rivals", {}).items()}
@@ -41,6 +43,7 @@ def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> d
         "status": partner["status"],
         "tier": tier["tier"] if tier else "none",
         "certified_families": certified,
+        "barred_families": sorted(partner_rules.barred_families(policy, partner, day)),
     }
 
 
