@@ -198,6 +198,18 @@ def test_a_commit_of_more_than_100_items_is_refused_whole_on_every_backend(store
     assert store.audit_head(t)[0] == 1
 
 
+def test_an_item_over_400_kb_is_refused_whole_on_every_backend(store):
+    """DynamoDB: "The maximum item size in DynamoDB is 400 KB, which includes both attribute name binary length
+    (UTF-8 length) and attribute value lengths"; the embedded backends refuse what AWS would, at once, not retried."""
+    from revgov.domain.errors import PayloadTooLarge
+
+    t = tenant()
+    store.commit(t, Changes(puts=[Put("THING", "fits", {"x": "a" * 380_000})], audit=[entry("fits")]))
+    with pytest.raises(PayloadTooLarge, match="400 KB"):
+        store.commit(t, Changes(puts=[Put("THING", "big", {"x": "é" * 210_000})], audit=[entry("big")]))
+    assert store.get(t, "THING", "big") is None and store.audit_head(t)[0] == 1
+
+
 # --- pages and cursors -----------------------------------------------------------------------------------------
 
 

@@ -15,15 +15,31 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from ..domain.errors import PayloadTooLarge, RevgovError
 from ..ports import Clock, IdGenerator
 from ..resources import TABLE
-from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write, partition
+from .store_base import ABSENT, RETRY_REASONS, BaseDocumentStore, ConditionFailed, Row, Write, partition
 from .tenant_sessions import CrossTenantWrite, TenantScopeError
 
 if TYPE_CHECKING:
     from .tenant_sessions import TenantCredentials, TenantSessions
 
 __all__ = ["DocumentBase", "DynamoDocumentStore", "document_model", "partition", "scoped_document_model"]
+
+
+def _cancellation_cause(reasons: list[Any]) -> RevgovError | None:
+    """The true cause of a cancelled transaction that retrying cannot fix, or None when every reason is one that
+    sealing again and retrying can get past (`store_base.RETRY_MEANING`)."""
+    found = [(str(r.code), str(r.message or "")) for r in reasons if r is not None and r.code]
+    for code, message in found:
+        if code in RETRY_REASONS:
+            continue
+        if code == "ItemSizeTooLarge" or "size" in message.lower():
+            return PayloadTooLarge(
+                f"a record of this request exceeds DynamoDB's 400 KB item limit ({code}); retrying will not help"
+            )
+        return RevgovError(f"DynamoDB refused the transaction ({code}: {message[:200]})")
+    return None
 
 
 class _Lookup(GlobalSecondaryIndex["DocumentBase"]):
@@ -241,10 +257,16 @@ class DynamoDocumentStore(BaseDocumentStore):
             # pynamodb sends the deletes before the puts: map each reason back to its write's place in `writes`.
             sent = [i for i, w in enumerate(writes) if w.delete] + [i for i, w in enumerate(writes) if not w.delete]
             reasons = list(exc.cancellation_reasons or [])
-            failed = sorted(
-                sent[n] for n, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"
+            failed = sorted(  # a reason past the writes sent (a doctored answer) counts as the audit head's
+                sent[n] if n < len(sent) else len(writes)
+                for n, r in enumerate(reasons)
+                if r is not None and r.code == "ConditionalCheckFailed"
             )
-            raise ConditionFailed(failed) from exc
+            cause = None if failed else _cancellation_cause(reasons)
+            if cause is not None:  # retrying cannot get past it (an item over 400 KB, a validation error)
+                raise cause from exc
+            codes = [str(r.code) for r in reasons if r is not None and r.code and str(r.code) != "None"]
+            raise ConditionFailed(failed, codes) from exc
 
     # --- whole-tenant operations (offboarding) -----------------------------------------------
     def _tenant_rows(self, tenant_id: str) -> list[Row]:

@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain.audit import GENESIS, seal
-from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest
+from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge
 from ..ports import Changes, Clock, IdGenerator, Page, Stored
 
 AUDIT = "AUDIT"
@@ -80,11 +80,37 @@ class Write:
 
 class ConditionFailed(Exception):  # a signal between the base and its backends, never raised further
     """The transaction wrote nothing: the writes at `indexes` failed their condition (empty: it was cancelled for
-    another reason a retry can cure, such as DynamoDB's TransactionConflict)."""
+    another reason a retry can cure, such as DynamoDB's TransactionConflict). `codes`: the reasons, by name."""
 
-    def __init__(self, indexes: list[int]) -> None:
+    def __init__(self, indexes: list[int], codes: list[str] | None = None) -> None:
         super().__init__(f"condition failed at {indexes}")
         self.indexes = indexes
+        self.codes = codes if codes is not None else (["ConditionalCheckFailed"] if indexes else [])
+
+
+# Reasons after which sealing again and retrying (with backoff) can succeed: the audit head moved (a condition on an
+# audit item; a put's own condition is a business conflict, raised before this), another transaction held one of the
+# items, or DynamoDB throttled the write. Named in the 503 when every attempt loses.
+RETRY_MEANING = {
+    "ConditionalCheckFailed": "another request appended to this tenant's audit chain first",
+    "TransactionConflict": "another transaction was writing the same items",
+    "ProvisionedThroughputExceeded": "DynamoDB throttled the write",
+    "ThrottlingError": "DynamoDB throttled the write",
+    "RequestLimitExceeded": "DynamoDB throttled the write",
+}
+RETRY_REASONS = frozenset(RETRY_MEANING) | {"None"}
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (names and values, UTF-8): every backend holds items to it
+
+
+def item_bytes(row: Row) -> int:
+    """A row's size as DynamoDB counts an item: each attribute's name plus its value (strings in UTF-8, numbers up to
+    21 bytes)."""
+    size = 0
+    for name in ("pk", "sk", "data", "gsi1pk", "gsi1sk"):
+        value = getattr(row, name)
+        if value is not None:
+            size += len(name) + len(value.encode())
+    return size + len("version") + 21 + (len("expires_at") + 21 if row.expires_at is not None else 0)
 
 
 class TransactionTooLarge(ValueError):  # DynamoDB refuses it too (ValidationException)
@@ -242,6 +268,7 @@ class BaseDocumentStore(ABC):
         written = self._tenants_written(tenant_id, changes)
         self._check_writers(tenant_id, written)
         scope_tenant = next(iter(written), tenant_id)
+        seen: set[str] = set()  # the reasons attempts were cancelled for, named if every attempt loses
         for attempt in range(MAX_CHAIN_RETRIES):
             if attempt:
                 # Full jitter: contenders for the same chain head spread out instead of colliding again.
@@ -253,6 +280,11 @@ class BaseDocumentStore(ABC):
                 raise TransactionTooLarge(
                     f"one commit writes {len(writes)} items; a transaction holds at most {MAX_TRANSACTION_ITEMS}"
                 )
+            if any(not w.delete and item_bytes(w.row) > MAX_ITEM_BYTES for w in writes):
+                raise PayloadTooLarge(
+                    "a record of this request exceeds DynamoDB's 400 KB item limit (held on every engine); "
+                    "retrying will not help"
+                )
             try:
                 self._transact(scope_tenant, writes)
                 return sealed
@@ -261,7 +293,9 @@ class BaseDocumentStore(ABC):
                     if index < len(changes.puts):
                         raise Conflict(changes.puts[index].conflict_detail) from failed
                 # The chain head moved (another request appended first): re-read it and seal again.
-        raise ConcurrentUpdate("the audit chain moved under this request too many times; retry")
+                seen.update(failed.codes)
+        why = "; ".join(f"{RETRY_MEANING.get(code, code)} ({code})" for code in sorted(seen)) or "no reason given"
+        raise ConcurrentUpdate(f"the write was cancelled {MAX_CHAIN_RETRIES} times in a row: {why}; retry")
 
     @staticmethod
     def _tenants_written(tenant_id: str, changes: Changes) -> set[str]:
