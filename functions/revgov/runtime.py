@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from . import observe
 from .domain.audit import AuditEntry
 from .ports import Answerer, Changes, ClauseIndex, Clock, Delete, DocumentStore, EventPublisher, IdGenerator, Put
 from .settings import Settings, settings
@@ -43,8 +44,11 @@ class Runtime:
             # The embedded engine: its store puts the outbox items on the queues in the change's own transaction,
             # so there is nothing left to publish or to delete from the outbox afterwards.
             with store.publishing():
-                return list(store.commit(tenant_id, changes))
+                sealed = list(store.commit(tenant_id, changes))
+            observe.committed(tenant_id, changes.audit)
+            return sealed
         sealed = self.store.commit(tenant_id, changes)
+        observe.committed(tenant_id, changes.audit)
         if envelopes:
             self._publish(tenant_id, envelopes)
         return sealed
