@@ -23,6 +23,7 @@ CASES = "CASE"
 EFFECTS: dict[str, str] = {
     "pricing.approval": "revgov.services.pricing:apply_approval",
     "rebate.dispute": "revgov.services.rebates:apply_dispute_decision",
+    "invoice.dispute": "revgov.services.invoice_disputes:apply_decision",
     "deal.registration": "revgov.services.deals:apply_review",
     "partner.activation": "revgov.services.partners:apply_activation_decision",
 }
