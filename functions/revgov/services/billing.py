@@ -646,7 +646,7 @@ def _release_parked(rt: Runtime, tenant_id: str, subscription_id: str) -> int:
         for event_id in batch:
             try:
                 again = erp.republish(rt, tenant_id, event_id, f"re-applied after the activation of {subscription_id}")
-            except NotFound:  # kept for replay no longer (35 days): nothing left to re-apply
+            except NotFound:  # kept for replay no longer (36 days): nothing left to re-apply
                 continue
             changes.puts += again.puts
             changes.events += again.events
