@@ -12,6 +12,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     deliver_webhooks,
     flush_outbox,
     log_event,
+    month_close_watch,
     subscription_billing_run,
     update_kpis,
 )
