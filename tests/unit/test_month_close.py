@@ -40,7 +40,7 @@ def _close_cases(ledger: Ledger) -> list[dict[str, Any]]:
 def test_the_deadline_is_48_hours_after_the_end_of_the_billing_month():
     # SOP-2.1: "within 48 hours after the end of the Billing Month"
     assert month_close._iso(month_close.issue_deadline("2026-10", 48)) == "2026-11-03T00:00:00Z"
-    assert month_close._iso(month_close.issue_deadline("2028-02", 48)) == "2028-03-03T00:00:00Z"  # 29 February 2028 ends it
+    assert month_close._iso(month_close.issue_deadline("2028-02", 48)) == "2028-03-03T00:00:00Z"  # 29 Feb 2028
 
 
 def test_a_draft_of_an_ended_month_past_its_deadline_is_one_exception_for_finance_refreshed_later():
