@@ -11,6 +11,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     billing_sla_sweep,
     deliver_webhooks,
     flush_outbox,
+    index_contracts,
     log_event,
     month_close_watch,
     subscription_billing_run,

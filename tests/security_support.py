@@ -139,10 +139,7 @@ def quote_for(party: Party, partner_id: str, *, discount: str = "35.00") -> dict
             {
                 "line_id": "1",
                 "sku": item["sku"],
-                "family": item["family"],
                 "quantity": 3,
-                "list_price": item["list_price"],
-                "unit_cost": item["unit_cost"],
                 "discount_percent": discount,
             }
         ],

@@ -45,7 +45,15 @@ def _validator(name: str) -> Any:
 
 def problems(name: str, payload: Any) -> list[FieldError]:
     errors = sorted(_validator(name).iter_errors(payload), key=lambda e: list(e.absolute_path))
-    return [FieldError("".join(f"/{p}" for p in error.absolute_path), error.message) for error in errors[:50]]
+    return [FieldError("".join(f"/{p}" for p in error.absolute_path), _message(error)) for error in errors[:50]]
+
+
+def _message(error: Any) -> str:
+    """A field a schema refuses outright (`"not": {}`) is named with the schema's reason, not "should not be valid"."""
+    if error.validator == "not" and error.validator_value == {} and isinstance(error.schema, dict):
+        field = error.absolute_path[-1] if error.absolute_path else "this field"
+        return f"{field} is not accepted. {error.schema.get('description', '')}".strip()
+    return str(error.message)
 
 
 def validate(name: str, payload: Any, *, what: str = "request body") -> None:

@@ -389,14 +389,16 @@ class RevgovApplication(Construct):
             policy_label=self.tenancy.silo_tenant or "pool",
             tenant_ids=list(self.tenancy.tenant_ids),
             collection_arn=search.collection_arn,
-            trusted=[self.api_handler.role],  # type: ignore[list-item]
+            # the API (questions, offboarding) and the contract indexer (contract.changed) act for a tenant
+            trusted=[self.api_handler.role, self.functions["index_contracts"].role],  # type: ignore[list-item]
         )
         # revgov.settings.CopilotSettings: the collection is OpenSearch Serverless (SigV4 service `aoss`), and each
         # tenant's requests are signed with its own search role, never the function's (which has no data access).
-        self.api_handler.add_environment("REVGOV_COPILOT_INDEX", "opensearch")
-        self.api_handler.add_environment("REVGOV_OPENSEARCH_ENDPOINT", search.endpoint)
-        self.api_handler.add_environment("REVGOV_OPENSEARCH_SERVICE", "aoss")
-        self.api_handler.add_environment("REVGOV_SEARCH_ROLE_ARN_TEMPLATE", search_role_arn_template(self.config))
+        for fn in (self.api_handler, self.functions["index_contracts"]):
+            fn.add_environment("REVGOV_COPILOT_INDEX", "opensearch")
+            fn.add_environment("REVGOV_OPENSEARCH_ENDPOINT", search.endpoint)
+            fn.add_environment("REVGOV_OPENSEARCH_SERVICE", "aoss")
+            fn.add_environment("REVGOV_SEARCH_ROLE_ARN_TEMPLATE", search_role_arn_template(self.config))
         return access
 
     def _event_rule(self, rule: EventRule, max_receive_count: int) -> None:

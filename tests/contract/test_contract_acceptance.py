@@ -848,9 +848,7 @@ def _cpa_10_3() -> None:
     assert CT["billing"]["cancellation_credit"]["method"] == "unused_full_days"
 
 
-@clause(
-    "northwind", "SOP-6.1", "A Partner may dispute an invoice line within 30 days of the invoice date through the Partner"
-)
+@clause("northwind", "SOP-6.1", "A Partner may dispute an invoice line within 30 days of the invoice date")
 def _sop_6_1() -> None:
     disputes = NW["billing"]["invoice_disputes"]
     assert (disputes["window_days"], disputes["category"]) == (30, "invoice_dispute")

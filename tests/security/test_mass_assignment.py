@@ -99,7 +99,8 @@ def _tenant_param(op: Any, party: Party) -> dict[str, str]:
 
 def test_computed_prices_on_quote_lines_are_refused(attacker):
     quote = quote_for(attacker, attacker.partners[0])
-    for field in ("net_price", "net_total", "margin_percent", "approved"):
+    # list_price, unit_cost and family are the price list's (PA-1.2, PA-6.1), never the caller's
+    for field in ("net_price", "net_total", "margin_percent", "approved", "list_price", "unit_cost", "family"):
         tampered = copy.deepcopy(quote)
         tampered["lines"][0][field] = "0.01"
         problem = assert_problem(attacker.by_role["sales"].post("/v1/pricing/check", tampered), 400)

@@ -9,6 +9,7 @@ import pytest
 import revgov.edge.api  # noqa: F401  (fills the route table)
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
+from revgov.edge.openapi import example_body
 from revgov.edge.registry import OPERATIONS
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.services import cases, partners
@@ -184,6 +185,15 @@ def _issued_invoice(r: Replay) -> str:
     return str(header["invoice_id"])
 
 
+def _contract(r: Replay, document: str) -> str:
+    """The put_contract example stored in the replay tenant (a no-op if it is there already)."""
+    op = next(o for o in OPERATIONS if o.name == "put_contract")
+    body = example_body(op)
+    response = r.by_role["admin"].request("PUT", f"/v1/contracts/{document}", body)
+    assert response.status_code == 200, response.text
+    return document
+
+
 # What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
 # fields that must name objects of this stack (ids, dates relative to today) instead of the documented ones.
 PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
@@ -206,6 +216,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "decide_approval": lambda r: ({"approval_id": r.open_case("approval")}, "channel_ops"),
     "resolve_exception": lambda r: ({"exception_id": r.open_case("exception")}, "channel_ops"),
     "ask_copilot": lambda r: ({}, "legal"),
+    "put_contract": lambda r: ({"document": "FRA"}, "admin"),
+    "amend_contract": lambda r: ({"document": _contract(r, "FRA")}, "admin"),
     "create_partner": lambda r: ({}, "partners:sales"),
     "amend_partner_terms": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:sales"),
     "add_partner_document": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:channel_ops"),

@@ -15,8 +15,9 @@ from itertools import pairwise
 from typing import Any
 
 from .cases import due_at
+from .catalog import Catalog, CatalogItem, policy_catalog
 from .errors import Conflict, RuleViolation
-from .money import format_money, round_money
+from .money import format_money, less_percent, line_amount, percent_of, round_money, share_of
 from .rules import Rule
 
 HUNDRED = Decimal(100)
@@ -103,7 +104,7 @@ def prorate(monthly_price: Decimal, activated_on: date) -> DailyCharge:
     divisor = days_in_month(activated_on)
     days = divisor - activated_on.day + 1
     end = activated_on.replace(day=divisor)
-    return DailyCharge(round_money(monthly_price * days / divisor), days, divisor, ServicePeriod(activated_on, end))
+    return DailyCharge(share_of(monthly_price, days, divisor), days, divisor, ServicePeriod(activated_on, end))
 
 
 def cancellation_credit(monthly_price: Decimal, effective_on: date, billed: ServicePeriod) -> DailyCharge | None:
@@ -116,7 +117,7 @@ def cancellation_credit(monthly_price: Decimal, effective_on: date, billed: Serv
         return None
     divisor = days_in_month(billed.start)
     days = (billed.end - start).days + 1
-    return DailyCharge(round_money(monthly_price * days / divisor), days, divisor, ServicePeriod(start, billed.end))
+    return DailyCharge(share_of(monthly_price, days, divisor), days, divisor, ServicePeriod(start, billed.end))
 
 
 # --- usage rating -------------------------------------------------------------------------------------------
@@ -232,7 +233,7 @@ def rate_usage(table: RateTable, quantity: Decimal) -> Rating:
 
 # --- services and support -------------------------------------------------------------------------------------
 def milestone_amount(contract_value: Decimal, percent: Decimal) -> Decimal:
-    return round_money(contract_value * percent / HUNDRED)
+    return percent_of(contract_value, percent)
 
 
 def overage_hours(used_before: Decimal, hours: Decimal, allowance: Decimal) -> Decimal:
@@ -241,17 +242,6 @@ def overage_hours(used_before: Decimal, hours: Decimal, allowance: Decimal) -> D
 
 
 # --- the tenant's billing policy -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PriceItem:
-    sku: str
-    name: str
-    family: str
-    billing: str  # shipment | subscription
-    list_price: Decimal  # per unit, or per month for a subscription
-    unit_cost: Decimal
-    rule: Rule
-
-
 @dataclass(frozen=True)
 class MilestoneService:
     service: str
@@ -276,7 +266,7 @@ class BillingPolicy:
     late_events: Rule
     proration: Rule
     cancellation: Rule
-    prices: dict[str, PriceItem]
+    catalog: Catalog  # prices and costs: the one place that answers "SKU X on day D"
     usage: dict[str, RateTable]
     milestones: dict[str, Decimal]
     milestone_rule: Rule
@@ -299,6 +289,10 @@ class BillingPolicy:
     dispute_window_days: int = 30
     dispute_category: str = "invoice_dispute"
 
+    def price(self, sku: str, on: date) -> CatalogItem | None:
+        """The price-list item in force on `on`, or None: not on the price list that day."""
+        return self.catalog.item(sku, on.isoformat())
+
     @classmethod
     def from_policy(cls, policy: dict[str, Any]) -> BillingPolicy:
         billing = policy.get("billing")
@@ -309,6 +303,8 @@ class BillingPolicy:
         if sum(percents.values(), ZERO) != HUNDRED:
             raise ValueError(f"milestones {schedule['id']} must total 100%")
         support = billing["support_overage"]
+        if not billing.get("price_list"):
+            raise ValueError("the billing policy has no price list")
         plausible = billing.get("plausibility") or {}
         reconciled = billing.get("subscription_reconciliation") or {}
         credit_notes = billing.get("credit_notes") or {}
@@ -321,18 +317,7 @@ class BillingPolicy:
             late_events=Rule.of(billing["late_events"]),
             proration=Rule.of(billing["proration"]),
             cancellation=Rule.of(billing["cancellation_credit"]),
-            prices={
-                p["sku"]: PriceItem(
-                    p["sku"],
-                    p["name"],
-                    p["family"],
-                    p["billing"],
-                    Decimal(p["list_price"]),
-                    Decimal(p["unit_cost"]),
-                    Rule.of(p),
-                )
-                for p in billing["price_list"]
-            },
+            catalog=policy_catalog(policy),
             usage={t["metric"]: RateTable.from_policy(t) for t in billing["usage_rates"]},
             milestones=percents,
             milestone_rule=Rule.of(schedule),
@@ -401,20 +386,17 @@ def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str,
     }
 
 
-def net_unit_price(list_price: Decimal, discount_percent: Decimal | None) -> Decimal:
-    """List price less the line's discount (PA-1.2 "Net Price"), exact: the line amount is rounded once."""
-    return list_price if not discount_percent else list_price * (HUNDRED - discount_percent) / HUNDRED
-
-
 def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft]:
     """Shipped goods at list price less the line's discount, one line per shipped SKU, for the day they shipped
     (SKUs already checked); the channel, promotions and discount travel with the line for rebates."""
     shipped_on = parse_day(data["shipped_on"])
     drafts = []
     for entry in data["lines"]:
-        item, quantity = book.prices[entry["sku"]], Decimal(entry["quantity"])
+        item, quantity = book.price(entry["sku"], shipped_on), Decimal(entry["quantity"])
+        if item is None:
+            raise RuleViolation(f"SKU {entry['sku']} is not on the price list on {shipped_on}")
         discount = Decimal(entry["discount_percent"]) if entry.get("discount_percent") else None
-        unit_price = net_unit_price(item.list_price, discount)
+        unit_price = less_percent(item.list_price, discount)
         drafts.append(
             LineDraft(
                 kind="shipment",
@@ -423,7 +405,7 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
                 sku=item.sku,
                 quantity=quantity,
                 unit_price=unit_price,
-                amount=round_money(unit_price * quantity),
+                amount=line_amount(item.list_price, quantity, discount),
                 cost=round_money(item.unit_cost * quantity),
                 service_period=ServicePeriod.day(shipped_on),
                 order_ref=data["order_ref"],
@@ -618,7 +600,7 @@ def quantity_change(
 
 def quantity_change_draft(
     subscription: dict[str, Any],
-    item: PriceItem | None,
+    item: CatalogItem | None,
     unit_cost: Decimal,
     before: int,
     after: int,

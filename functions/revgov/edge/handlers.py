@@ -141,6 +141,19 @@ def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _accrue)
 
 
+def _index_contracts(bus_event: dict[str, Any]) -> None:
+    from ..services import contracts
+
+    contracts.index_from_event(runtime(), bus_event)
+
+
+@app.lambda_function(name="index_contracts")
+def index_contracts(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Contract documents changed (contract.changed), rule contract-index: the tenant's clause index is made to
+    match its stored contracts. A failure (the index unreachable) is redelivered, then dead-lettered."""
+    return drain(event.get("Records", []), _index_contracts)
+
+
 def _tenant_ids() -> Iterator[str]:
     from ..domain.access import PLATFORM
     from ..services.tenants import REGISTRY
@@ -261,4 +274,5 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "bill_erp_event": bill_erp_event,
     "deliver_webhooks": deliver_webhooks,
     "accrue_rebates": accrue_rebates,
+    "index_contracts": index_contracts,
 }

@@ -62,6 +62,8 @@ class Operation:
     raw_body: bool = False
     description: str | None = None  # longer text for the OpenAPI operation (definitions, methods)
     produces: str = "application/json"  # the success response's media type (the portal page is text/html)
+    response_schema: str | None = None  # a schema under schemas/ describing the success body
+    response_example: dict[str, Any] | str | None = None  # a success body, or a file name under schemas/examples/
 
     @property
     def public(self) -> bool:

@@ -28,6 +28,7 @@ from ..domain.tenants import Tenant
 from ..ports import Changes, Delete, DomainEvent, Page, Put, Stored
 from ..runtime import Runtime
 from . import cases, erp, events, partners, tenants
+from .catalog import tenant_catalog
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
 INVOICES = "INVOICE"
@@ -106,6 +107,7 @@ def bill_erp_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
             book = BillingPolicy.from_policy(tenant.policy)
         except (KeyError, ValueError) as exc:
             raise RuleViolation(f"the tenant's billing policy cannot be used: {exc}") from exc
+        book = replace(book, catalog=tenant_catalog(rt, tenant.tenant_id, tenant.policy))  # the imported one, if any
         for attempt in range(_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not a secret
@@ -524,12 +526,13 @@ def _implausible(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
 
 def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
-    unknown = [x["sku"] for x in data["lines"] if getattr(book.prices.get(x["sku"]), "billing", None) != "shipment"]
+    shipped = core.parse_day(data["shipped_on"])
+    unknown = [x["sku"] for x in data["lines"] if getattr(book.price(x["sku"], shipped), "billing", None) != "shipment"]
     if unknown:
         return _fail(
             posting,
             "unknown_partner_or_sku",
-            f"SKU {', '.join(unknown)} is not a shipment item of the price list",
+            f"SKU {', '.join(unknown)} is not a shipment item of the price list on {shipped.isoformat()}",
             partner_id=partner["partner_id"],
             rules=(book.invoicing,),
         )
@@ -540,12 +543,12 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
 
 def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
-    item = book.prices.get(data["sku"])
+    item = book.price(data["sku"], core.parse_day(data["activated_on"]))
     if item is None or item.billing != "subscription":
         return _fail(
             posting,
             "unknown_partner_or_sku",
-            f"SKU {data['sku']} is not a subscription of the price list",
+            f"SKU {data['sku']} is not a subscription of the price list on {data['activated_on']}",
             partner_id=partner["partner_id"],
             rules=(book.invoicing,),
         )
@@ -716,7 +719,9 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
     if sub["status"] == "cancelled":
         return Outcome("processed", f"subscription already cancelled effective {sub['cancelled_on']}; no new credit")
     effective_on = core.parse_day(data["effective_on"])
-    item = book.prices[sub["sku"]]
+    item = book.price(sub["sku"], core.parse_day(sub["activated_on"]))
+    if item is None:  # the subscription was billed from this item; a price list without it is a policy error
+        raise RuleViolation(f"SKU {sub['sku']} of subscription {sub['subscription_id']} is not on the price list")
     credited = []
     for billed in sub["billed"]:
         credit = core.cancellation_credit(
@@ -786,7 +791,7 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if before == after:
         return Outcome("processed", f"the quantity is already {after}; nothing to prorate")
     unit = core.unit_price_of(sub)
-    item = book.prices.get(sub["sku"])
+    item = book.price(sub["sku"], core.parse_day(sub["activated_on"]))
     unit_cost = Decimal(sub.get("unit_cost") or (item.unit_cost if item else 0))
     posted = []
     for charge in sub["billed"]:

@@ -246,7 +246,7 @@ def _audit_record(rt: Runtime, who: Principal, record_id: str) -> dict[str, Any]
 def _explained(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     index = _index(rt)
     if is_typed_id(decision_id, "dec"):
-        record, _ = decisions.load(rt, who, decision_id)
+        record = decisions.view(rt, who, decision_id)
         reasons = (record.get("result") or {}).get("reasons") or []
         explain: Callable[..., dict[str, Any]] = explain_decision
     elif is_typed_id(decision_id, "aud"):

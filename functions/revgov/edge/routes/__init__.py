@@ -6,6 +6,7 @@ def load_all() -> None:
         analytics,  # noqa: F401
         billing,  # noqa: F401
         cases,  # noqa: F401
+        contracts,  # noqa: F401
         copilot,  # noqa: F401
         erp,  # noqa: F401
         events,  # noqa: F401
