@@ -21,6 +21,7 @@ from typing import Any
 from billing_support import ErpSender, wait_until
 from revgov.domain.access import Principal, Role
 from revgov.local.demo_partners import demo_application, onboard
+from revgov.ports import Changes, Put
 from revgov.tenant_files import load_tenant_file
 from support import ROOT, Api
 
@@ -256,6 +257,11 @@ def _sell_in(party: Party, partner_id: str, period: str) -> None:
     """A shipment dated inside `period`, sent through the signed ERP webhook, billed and accrued as a rebate."""
     year, quarter = int(period[:4]), int(period[-1])
     shipped = date(year, 3 * quarter - 1, 15)  # the middle month of the quarter
+    # PA-2.2: no incentive accrues before activation, so the partner selling then was activated before it
+    stored = party.rt.store.get(party.tenant_id, "PARTNER", partner_id)
+    assert stored is not None, partner_id
+    activated = {**stored.data, "activated_at": f"{year - 1}-12-01T09:00:00Z"}
+    party.rt.store.commit(party.tenant_id, Changes(puts=[Put("PARTNER", partner_id, activated)]))
     event = shipment(party, partner_id)
     event["occurred_at"] = f"{shipped.isoformat()}T10:00:00Z"
     event["data"]["shipped_on"] = shipped.isoformat()
