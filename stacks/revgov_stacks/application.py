@@ -35,6 +35,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -48,6 +49,7 @@ from revgov.resources import TABLE, EventRule, load_rules, load_schedules
 from . import chalice_app
 from .config import DeployConfig
 from .nag import acknowledge
+from .observability import Observability
 from .packaging import PYTHON_VERSION
 from .rest_api import ChaliceRestApi
 from .search import TenantSearchAccess, search_role_arn_template
@@ -204,6 +206,13 @@ class RevgovApplication(Construct):
         self._grant_bedrock(self.api_handler)
         self.search_access = self._search(search) if search else None
 
+        # --- alarms go to the configured topic, or to one of this application's own ------------------------------
+        self.alarm_topic: sns.ITopic = (
+            sns.Topic.from_topic_arn(self, "AlarmTopic", config.alarm_topic_arn) if config.alarm_topic_arn
+            else sns.Topic(self, "AlarmTopic", display_name=f"Revgov {name} alarms", enforce_ssl=True,
+                           master_key=kms.Alias.from_alias_name(self, "AlarmTopicKey", "alias/aws/sns"))
+        )
+
         # --- events: rules.json -> queue (+DLQ, alarm) -> handler; schedules.json -> EventBridge schedules ----
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
@@ -223,6 +232,12 @@ class RevgovApplication(Construct):
             authorizers=self.authorizers, manage_cloudwatch_role=manage_api_cloudwatch_role,
             domain_name=domain_name, operator_handler=self.operator_handler, operator_routes=handlers.operator_routes,
         )
+        # --- dashboards (executive, channel ops, platform) and the product's alarms over its own metrics ---------
+        self.observability = Observability(
+            self, "Observability", name=name, topic=self.alarm_topic, dead_letter_queues=self.dead_letter_queues,
+            handlers=sorted({rule.handler for rule in rules}),
+        )
+        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
         CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
         CfnOutput(self, "TableName", value=self.table.table_name)
         CfnOutput(self, "TenantAccessRoleArn", value=self.tenant_role.role_arn)
@@ -443,9 +458,7 @@ class RevgovApplication(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        if self.config.alarm_topic_arn:
-            topic = sns.Topic.from_topic_arn(self, f"{rid}AlarmTopic", self.config.alarm_topic_arn)
-            alarm.add_alarm_action(cw_actions.SnsAction(topic))
+        alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
         self.queues[rule.name] = queue
         self.dead_letter_queues[rule.name] = dlq
         CfnOutput(self, f"{rid}DlqUrl", value=dlq.queue_url, description=f"DLQ of rule {rule.name} (replay from here)")

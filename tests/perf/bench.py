@@ -416,6 +416,7 @@ def billing_http(stack: Any) -> list[Row]:
 
 from bench_analytics import forecast_section, kpis_section  # noqa: E402  (tests/perf is on the path)
 from bench_billing_run import billing_run_section  # noqa: E402
+from bench_observability import equity_section, metrics_overhead  # noqa: E402
 from bench_rebates import rebates_section  # noqa: E402
 from load import load, unthrottle_demo_tenants  # noqa: E402
 
@@ -432,8 +433,10 @@ SECTIONS: dict[str, Callable[..., list[Row]]] = {
     "forecast": forecast_section,
     "rebates": rebates_section,
     "load": load,
+    "equity": equity_section,
+    "metrics_overhead": metrics_overhead,
 }
-NEEDS_STACK = {"request_overhead", "pricing_http", "billing_http", "kpis", "load"}
+NEEDS_STACK = {"request_overhead", "pricing_http", "billing_http", "kpis", "load", "metrics_overhead"}
 
 
 def main(selected: list[str]) -> int:

@@ -27,7 +27,7 @@ from security_support import TYPED_ID, Party, random_id, write_figures
 from support import Api
 
 # Operations that are public by design and not about any tenant's objects (the ERP webhook is tried separately).
-NOT_TENANT_SCOPED = {"health", "openapi_document", "portal", "receive_erp_events"}
+NOT_TENANT_SCOPED = {"health", "openapi_document", "portal", "operations_view", "receive_erp_events"}
 PATH_PREFIXES = {"decision_id": "dec", "event_id": "evt", "subscription_id": "sub"}
 _PATTERN_PREFIX = re.compile(r"^\^\(?([a-z|]+)\)?_")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
@@ -192,6 +192,7 @@ def test_every_id_location_of_every_endpoint_is_in_the_matrix():
         "list_tasks", "list_invoices", "list_approvals", "list_exceptions", "list_partners", "create_tenant",
         "create_key", "create_partner", "settle_period", "create_subscription", "suspend_tenant", "resume_tenant",
         "create_tenant_key", "rotate_webhook_secret", "offboard_tenant", "get_tenant",
+        "get_metrics", "get_metrics_prometheus", "get_equity",  # query options only; the caller's tenant's data
         # a contract's document code (FPA) is a name inside the caller's own tenant, not an id that could name another
         # tenant's object: the store is read in the principal's partition (tests/stack/test_contracts_api.py)
         "get_contract", "put_contract", "amend_contract", "remove_contract",

@@ -93,8 +93,11 @@ def test_a_server_owned_field_is_refused_by_name(op, attacker, operator):
     assert attacker.admin.get("/v1/audit/verify").json()["records"] == before
 
 
+NAMED_PARAMS = {"tenant_id": "no-such-tenant", "document": "FPA"}  # path parameters that are names, not typed ids
+
+
 def _tenant_param(op: Any, party: Party) -> dict[str, str]:
-    return {"tenant_id": "no-such-tenant"} if "{tenant_id}" in op.path else {}
+    return {name: value for name, value in NAMED_PARAMS.items() if f"{{{name}}}" in op.path}
 
 
 def test_computed_prices_on_quote_lines_are_refused(attacker):

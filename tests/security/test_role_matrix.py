@@ -20,7 +20,7 @@ from revgov.edge.openapi import example_body
 from revgov.edge.registry import OPERATIONS, Operation
 from security_support import Party, random_id, write_figures
 
-PUBLIC = {"health", "openapi_document", "receive_erp_events", "portal"}
+PUBLIC = {"health", "openapi_document", "receive_erp_events", "portal", "operations_view"}
 # Operations a partner key may call; each one filters or checks objects by the key's partner (see the isolation suite).
 PARTNER_OPEN = {
     "get_kpis", "get_forecast", "ask_copilot", "explain_decision", "get_partner", "add_partner_document",

@@ -22,6 +22,8 @@ from revgov.domain.errors import RuleViolation
 from revgov.services import catalog
 from security_support import make_party, offboard, shipment
 
+pytestmark = pytest.mark.xdist_group("catalog-store")  # one tenant whose catalog versions build on each other
+
 TODAY = date.today()
 NEXT_MONTH = (TODAY + timedelta(days=30)).isoformat()
 

@@ -97,7 +97,11 @@ def test_a_quarter_is_its_months_merged(kpi_tenant):
     q = kpi_tenant.roles["finance"].get("/v1/kpis", period=quarter).json()
     assert len(q["months"]) == 3 and MONTH in q["months"]
     assert q["net_realized_margin"]["revenue"] == month["net_realized_margin"]["revenue"]
-    assert q["invoice_cycle_time"] == month["invoice_cycle_time"]
+    # each section also holds its baseline, which is the quarter before go-live here and the month before there
+    def current(section):
+        return {k: v for k, v in section.items() if k != "baseline"}
+
+    assert current(q["invoice_cycle_time"]) == current(month["invoice_cycle_time"])
 
 
 def test_one_partner_and_one_tier(kpi_tenant):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ from chalice import AuthResponse, Chalice, Response
 
 from ..domain.errors import MethodNotAllowed, RevgovError, UnsupportedMediaType
 from ..logs import logger
+from ..metrics import record, status_class
 from ..runtime import runtime
 from ..settings import settings
 from . import http
@@ -81,6 +83,7 @@ def _respond(result: http.Answer) -> Response:
 
 def _view(op: Operation) -> Callable[..., Response]:
     def view(**params: str) -> Response:
+        started = time.perf_counter()
         request = app.current_request
         headers = {k.lower(): v for k, v in (request.headers or {}).items()}
         given = headers.get("x-correlation-id", "")
@@ -113,10 +116,19 @@ def _view(op: Operation) -> Callable[..., Response]:
             result = http.problem(error, request.path, correlation_id)
         response = _respond(result)
         response.headers["X-Correlation-Id"] = correlation_id
+        _observe(op, context, result.status, started)
         return response
 
     view.__name__ = op.name
     return view
+
+
+def _observe(op: Operation, context: dict[str, Any], status: int, started: float) -> None:
+    """Latency and status class per operation (and per tenant when the caller was authenticated)."""
+    tenant = context.get("tenant_id") if context.get("verdict") == "ok" else None
+    labels = {"operation": op.name, "tenant": tenant, "status_class": status_class(status)}
+    record("RequestLatency", (time.perf_counter() - started) * 1000, **labels)
+    record("Requests", 1, **labels)
 
 
 @app.middleware("http")

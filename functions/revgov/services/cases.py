@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import observe
 from ..domain import cases
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
@@ -220,6 +221,7 @@ def _decide_once(
     changes.audit.extend(extra.audit)
     changes.events.extend(extra.events)
     rt.commit(who.tenant_id, changes)
+    observe.case_decided(who.tenant_id, decided)
     return decided
 
 
