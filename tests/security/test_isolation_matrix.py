@@ -163,6 +163,7 @@ def _snapshot(victim: Party, prefixes: tuple[str, ...] | None = None) -> dict[st
         "sub": lambda i: admin.get(f"/v1/subscriptions/{i}"),
         "set": lambda i: finance.get(f"/v1/rebates/settlements/{i}"),
         "dsp": lambda i: finance.get(f"/v1/rebates/disputes/{i}"),
+        "ivd": lambda i: finance.get(f"/v1/invoice-disputes/{i}"),
         "tenant": lambda i: victim.admin.get("/v1/audit/verify"),
     }
     wanted = [p for p in reads if prefixes is None or p in prefixes]
@@ -278,6 +279,13 @@ def _partner_objects(victim: Party, partner_id: str) -> dict[str, list[str]]:
     owned["set"] = [i for i in settlements if mine.get(f"/v1/rebates/settlements/{i}").status_code == 200]
     disputes = victim.objects.get("dsp", [])
     owned["dsp"] = [i for i in disputes if admin.get(f"/v1/rebates/disputes/{i}").json()["partner_id"] == partner_id]
+    # Invoices are per partner and month (issue 24: a partner key reads its own and no one else's).
+    invoices = victim.objects.get("inv", [])
+    owned["inv"] = [i for i in invoices if admin.get(f"/v1/invoices/{i}").json().get("partner_id") == partner_id]
+    invoice_disputes = victim.objects.get("ivd", [])
+    owned["ivd"] = [
+        i for i in invoice_disputes if admin.get(f"/v1/invoice-disputes/{i}").json()["partner_id"] == partner_id
+    ]
     return owned
 
 

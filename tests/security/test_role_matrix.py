@@ -27,6 +27,8 @@ PARTNER_OPEN = {
     "add_partner_certification", "list_partner_entitlements", "get_partner_entitlement", "check_quote",
     "register_deal", "list_deals", "get_deal", "withdraw_deal", "get_decision", "list_accruals", "get_settlement",
     "file_dispute", "get_dispute", "list_billing_subscriptions", "get_billing_subscription",
+    # issue 24: a partner reads its own invoices and disputes their lines (SOP-6.1 "through the Partner Portal")
+    "list_invoices", "get_invoice", "file_invoice_dispute", "get_invoice_dispute",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

@@ -153,6 +153,38 @@ def _rebate_dispute(r: Replay) -> str:
         return str(still_open.extra["open_dispute_id"])
 
 
+def _issued_invoice(r: Replay) -> str:
+    """An invoice of a partner issued now (so inside the SOP-6.1 window), with one 1,250.00 line to dispute."""
+    from decimal import Decimal
+
+    from revgov.domain import billing as core
+    from revgov.ports import Changes, Put
+    from revgov.services import billing
+
+    tid, _ = r.onboarding_tenant()
+    now = r.rt.clock.now_iso()
+    header = core.new_invoice(
+        invoice_id=r.rt.ids.new("inv"), partner_id=r.rt.ids.new("ptr"), period="2026-05", currency="USD", opened_at=now
+    )
+    draft = core.LineDraft(
+        kind="shipment", description="24-port managed switch", family="networking", sku="NW-SW-24P",
+        quantity=Decimal(1), unit_price=Decimal("1250.00"), amount=Decimal("1250.00"), cost=Decimal("900.00"),
+        service_period=core.ServicePeriod.month("2026-05"), order_ref="SO-1", rules=(),
+    )  # fmt: skip
+    header, (line,) = core.add_lines(header, [draft], event_id="evt", erp_event_id="ERP-1", posted_at=now)
+    header = {**header, "status": "finalized", "finalized_at": now, "finalized_by": "finance:key_x"}
+    r.rt.store.commit(
+        tid,
+        Changes(
+            puts=[
+                Put(billing.INVOICES, header["invoice_id"], header),
+                Put(billing.LINES, f"{header['invoice_id']}#00001", line),
+            ]
+        ),
+    )
+    return str(header["invoice_id"])
+
+
 def _contract(r: Replay, document: str) -> str:
     """The put_contract example stored in the replay tenant (a no-op if it is there already)."""
     op = next(o for o in OPERATIONS if o.name == "put_contract")
@@ -198,6 +230,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {}, "partners:channel_ops", dict(zip(("settlement_id", "partner_id"), _rebate_statement(r), strict=True))
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
+    "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 
