@@ -1,7 +1,8 @@
 """`revgov tenants …`: provision, offboard and re-import tenants; what an MSP runs against local or deployed Revgov.
 
 Provision and offboard go through the operator API (a local stack's or a deployed one's); import writes the export
-back through the document store, so it needs the table's credentials (the operator's, or the local emulator).
+back through the document store, so it needs the store itself (the operator's AWS credentials, or the local SQLite file
+named by `revgov dev`'s state file).
 """
 
 from __future__ import annotations
@@ -136,10 +137,9 @@ def restore(args: argparse.Namespace) -> int:
 def _direct_store(args: argparse.Namespace) -> Any:
     """The runtime on the table itself (AWS credentials, or the local stack's emulator through its state file)."""
     if Path(args.state_file).exists() and not os.environ.get("AWS_ENDPOINT_URL"):
-        from .local.emulator import LOCAL_CREDENTIALS
+        from .cli import _local_engine
 
-        info = json.loads(Path(args.state_file).read_text(encoding="utf-8"))
-        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
+        _local_engine(args.state_file)
     from .runtime import runtime
 
     return runtime()
