@@ -130,7 +130,7 @@
     const m = k.net_realized_margin || {};
     cards.replaceChildren(
       card("Net margin", m.net_margin_percent !== undefined ? (m.net_margin_percent === null ? null : m.net_margin_percent + "%") : "withheld"),
-      card("Revenue (" + k.currency + ")", k.support_hours_per_revenue_dollar.revenue),
+      card("Revenue", money(k.support_hours_per_revenue_dollar.revenue, k.currency)),
       card("Invoice cycle p50 / p90 (h)", (k.invoice_cycle_time.p50_hours ?? "–") + " / " + (k.invoice_cycle_time.p90_hours ?? "–")),
       card("Exceptions per 100 transactions", k.policy_exceptions_per_100_transactions.per_100_transactions),
       card("Override rate", k.overrides_and_approvals.override_rate_percent === null ? null : k.overrides_and_approvals.override_rate_percent + "%"),
@@ -151,7 +151,7 @@
       { label: "p90", value: c.p90_hours },
       { label: "SLA", value: c.sla_hours, color: config.accent_color },
     ], Math.max(48, c.p90_hours || 0, c.sla_hours || 0), " h");
-    const rows = k.threshold_attainment.thresholds.map((t) => [t.program + " · " + t.level, t.threshold,
+    const rows = k.threshold_attainment.thresholds.map((t) => [t.program + " · " + t.level, money(t.threshold, k.currency),
       t.reached + " / " + t.partners, t.median_attainment_percent === null ? "–" : t.median_attainment_percent + "%"]);
     table($("attainment"), ["Threshold", "Amount", "Reached", "Median attainment"], rows);
   }
@@ -172,7 +172,7 @@
       chart.append(svg("line", { x1: scale(t.threshold), x2: scale(t.threshold), y1: y - 10, y2: y + 2, stroke: "#8a1c1c", "stroke-width": 2 }));
       chart.append(svg("text", { x: Math.min(scale(t.threshold) + 4, width - 60), y }, "P(miss) " + Math.round(t.p_miss * 100) + "%"));
     });
-    const info = el("p", { class: "muted" }, "To date " + f.to_date + ", projected " + f.projected + " (" + f.method + ")");
+    const info = el("p", { class: "muted" }, "To date " + money(f.to_date, viewer.currency) + ", projected " + money(f.projected, viewer.currency) + " (" + f.method + ")");
     target.replaceChildren(chart, info);
   }
 
