@@ -223,9 +223,14 @@ class RevgovApplication(Construct):
             authorizers=self.authorizers, manage_cloudwatch_role=manage_api_cloudwatch_role,
             domain_name=domain_name, operator_handler=self.operator_handler, operator_routes=handlers.operator_routes,
         )
-        CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
-        CfnOutput(self, "TableName", value=self.table.table_name)
-        CfnOutput(self, "TenantAccessRoleArn", value=self.tenant_role.role_arn)
+        # The outputs keep the names stacks/README.md gives them (not construct-path hashes like PoolTableName09E96691).
+        for name, value in (
+            ("EventBusName", self.bus.event_bus_name),
+            ("TableName", self.table.table_name),
+            ("TenantAccessRoleArn", self.tenant_role.role_arn),
+            ("ApiUrl", self.rest_api.api.url),
+        ):
+            CfnOutput(self, name, value=value).override_logical_id(name)
 
     # ---------------------------------------------------------------------------------------------------------
     def _table(self) -> dynamodb.Table:
