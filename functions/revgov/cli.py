@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -12,8 +13,8 @@ from typing import Any
 
 def _dev(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
 
+    from .cli_support import print_keys
     from .local.stack import start_stack
 
     console = Console()
@@ -24,15 +25,8 @@ def _dev(args: argparse.Namespace) -> int:
         except OSError as exc:
             console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)")
             return 1
-    table = Table(title=f"Revgov is serving on {stack.base_url}", show_lines=False)
-    table.add_column("tenant")
-    table.add_column("role")
-    table.add_column("key", overflow="fold")
-    table.add_row("(platform)", "operator", stack.info["operator_key"])
-    for tenant_id, tenant in stack.info["tenants"].items():
-        for role, key in tenant["keys"].items():
-            table.add_row(tenant_id, role, key)
-    console.print(table)
+    console.print(f"[bold]Revgov is serving on {stack.base_url}[/bold]")
+    print_keys(console, stack.info)  # one key per line, never folded at the terminal's width
     console.print(
         f"Keys and webhook secrets are in [bold]{state}[/bold]. State is in memory and re-seeded at every start."
     )
@@ -49,46 +43,49 @@ def _dev(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     """Re-publish a tenant's dead-lettered or failed ERP events (or the ones named) after their cause is fixed."""
     import getpass
-    import json
-    import os
 
-    if args.state_file:
-        from .local.emulator import LOCAL_CREDENTIALS
+    from .cli_support import CliError, emit, require_tenants, use_product
 
-        info = json.loads(Path(args.state_file).read_text(encoding="utf-8"))
-        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
+    use_product(args.state_file)
+    from .domain.ids import is_typed_id
     from .runtime import runtime
     from .services import erp
 
+    bad = [e for e in args.event_id or [] if not is_typed_id(e, "evt")]
+    if bad:
+        raise CliError(f"not an event id: {', '.join(bad)} (ERP event ids look like evt_…)")
     rt = runtime()
+    require_tenants(rt, [args.tenant])
     event_ids = args.event_id or erp.replayable(rt, args.tenant, tuple(args.status))
     results = erp.replay(rt, args.tenant, event_ids, actor=f"cli:{getpass.getuser()}")
-    for result in results:
-        print(json.dumps(result))
-    print(json.dumps({"replayed": sum(r["status"] == "replayed" for r in results), "of": len(results)}))
-    return 0 if all(r["status"] == "replayed" for r in results) else 1
+    replayed = sum(r["status"] == "replayed" for r in results)
+    emit(results, as_json=args.json, title=f"{replayed} of {len(results)} ERP events replayed for {args.tenant}",
+         columns=_columns(results, ("event_id", "status")))
+    if args.json:
+        print(json.dumps({"replayed": replayed, "of": len(results)}))
+    return 0 if replayed == len(results) else 1
+
+
+def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
+    seen = list(first)
+    for row in rows:
+        seen += [k for k in row if k not in seen]
+    return seen
 
 
 def _agents_run(args: argparse.Namespace) -> int:
-    """Run one bounded agent now, for the named tenants or every active one; prints one JSON report per tenant."""
-    import json
-    import os
+    """Run one bounded agent now, for the named tenants or every active one; one report per tenant."""
+    from .cli_support import emit, require_tenants, use_product
 
-    if args.state_file:
-        from .local.emulator import LOCAL_CREDENTIALS
-
-        info = json.loads(Path(args.state_file).read_text(encoding="utf-8"))
-        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
+    use_product(args.state_file)
     from .runtime import runtime
     from .services import agents
 
-    try:
-        reports = agents.run(runtime(), args.name, args.tenant)
-    except LookupError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    for report in reports:
-        print(json.dumps(report))
+    rt = runtime()
+    if args.tenant:
+        require_tenants(rt, args.tenant)
+    reports = agents.run(rt, args.name, args.tenant)
+    emit(reports, as_json=args.json, title=f"agent {args.name}", columns=_columns(reports, ("tenant_id",)))
     return 0
 
 
@@ -102,7 +99,13 @@ def _copilot_index(args: argparse.Namespace) -> int:
 
     config = settings()
     index, _ = build_copilot(config)
-    tenants = args.tenant or sorted(p.parent.name for p in config.tenants_dir.glob("*/tenant.yaml"))
+    known = sorted(p.parent.name for p in config.tenants_dir.glob("*/tenant.yaml"))
+    unknown = [t for t in args.tenant or [] if t not in known]
+    if unknown:
+        from .cli_support import CliError
+
+        raise CliError(f"no tenant {', '.join(unknown)} in {config.tenants_dir} (tenants: {', '.join(known)})")
+    tenants = args.tenant or known
     total = sum(len(contract_files(config.tenants_dir, t)) for t in tenants)
     console = Console()
     counts: dict[str, int] = {}
@@ -128,7 +131,10 @@ def _copilot_index(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="revgov", description="Revgov: revenue governance for partner programs")
+    parser.add_argument("--version", action="version", version=f"revgov {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="serve the whole product locally with the demo tenants")
     dev.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (default 8000)")
@@ -147,11 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["dead_lettered", "failed"],
         help="which events to replay when no --event-id is given (default: both)",
     )
-    replay.add_argument(
-        "--state-file",
-        help="reach the local stack of `revgov dev` through its state file (.revgov/local.json); "
-        "without it the AWS settings of the environment are used",
-    )
+    _product_options(replay)
     replay.set_defaults(run=_replay)
     from .cli_tenants import register as register_tenants
 
@@ -163,11 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     agent_run.add_argument("name", choices=sorted(AGENTS), help="the agent")
     agent_run.add_argument("--tenant", action="append", help="only this tenant (repeatable); default: every active one")
-    agent_run.add_argument(
-        "--state-file",
-        help="reach the local stack of `revgov dev` through its state file (.revgov/local.json); "
-        "without it the AWS settings of the environment are used",
-    )
+    _product_options(agent_run)
     agent_run.set_defaults(run=_agents_run)
     copilot = commands.add_parser("copilot", help="the contract copilot")
     copilot_commands = copilot.add_subparsers(dest="copilot_command", required=True)
@@ -177,7 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "events_command", None) == "replay" and not args.status:
         args.status = ["dead_lettered", "failed"]
-    return int(args.run(args))
+    from .cli_support import run_safely
+
+    return run_safely(lambda: args.run(args))
+
+
+def _product_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-file",
+        help="the local stack's state file (default .revgov/local.json, written by `make run`); when it is not given "
+        "and REVGOV_TABLE or AWS_ENDPOINT_URL is set, the deployed table of the environment is used",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per line, for scripts")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ import subprocess
 
 import pytest
 import yaml
+from test_portal import _chromium, _playwright_core
 
 from support import ROOT
-from test_portal import _chromium, _playwright_core
 
 pytestmark = pytest.mark.stack
 

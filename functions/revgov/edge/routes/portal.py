@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ...domain.errors import NotFound
 from ...services import tenants
 from ..http import Answer, Call
-from ...domain.errors import NotFound
 from ..registry import PUBLIC, TENANT, QueryParam, operation
 
 _ASSETS = Path(__file__).resolve().parents[1] / "portal"
