@@ -31,6 +31,7 @@ class HeaderParam:
     name: str
     description: str
     pattern: str | None = None
+    required: bool = False  # a signed webhook's headers are required; API headers never are
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class Operation:
     raw_body: bool = False
     description: str | None = None  # longer text for the OpenAPI operation (definitions, methods)
     produces: str = "application/json"  # the success response's media type (the portal page is text/html)
+    # The success response's schema, a file under schemas/ (e.g. api/responses/me.schema.json); None: an object.
+    response_schema: str | None = None
+    # For a raw_body operation (checked by the handler itself): the schemas its body may match, for the OpenAPI.
+    raw_body_schemas: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:

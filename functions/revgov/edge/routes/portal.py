@@ -158,6 +158,7 @@ def favicon(call: Call) -> Answer:
     summary="Who this key is: tenant, role, key id, partner id (partner keys) and the queues the role decides",
     roles=TENANT,
     tag="portal",
+    response_schema="api/responses/me.schema.json",
     description="What a portal or a client needs to show only the actions the key may take: `decides` lists the "
     "approval and exception queues this role decides (cases it requested itself excepted).",
 )
