@@ -30,8 +30,11 @@ def _localized(node: Any, name: str) -> Any:
     if not isinstance(node, dict):
         return node
     out = {}
+    # A date-time whose pattern demands `Z`: a generator would turn `format: date-time` into a datetime that it
+    # writes back as `+00:00`, which the pattern refuses; as a plain pattern-checked string it round-trips.
+    zulu_only = node.get("format") == "date-time" and "Z$" in str(node.get("pattern", ""))
     for key, value in node.items():
-        if key in ("$id", "$schema"):
+        if key in ("$id", "$schema") or (zulu_only and key == "format"):
             continue
         if key == "$ref" and isinstance(value, str):
             target, _, pointer = value.removeprefix(schemas.BASE_URI).partition("#")
