@@ -1,5 +1,7 @@
-"""A Python client generated from GET /v1/openapi.json (openapi-python-client, from PyPI through the dev extra) makes
-real calls against the running local product: no schema or operation dropped, the ERP webhook included.
+"""Clients generated from GET /v1/openapi.json make real calls against the running local product, the ERP webhook
+included: Python (openapi-python-client, from PyPI through the dev extra; no schema or operation dropped) and
+TypeScript (openapi-typescript + openapi-fetch, `npm ci` from tests/clients/typescript/package-lock.json, the program
+type-checked under `strict`).
 
 Issue #20: "nested `$defs` references make openapi-python-client drop 16 schemas and the `POST /v1/tenants`
 operation"; "`POST /v1/webhooks/erp` declares no request body and neither `Revgov-Tenant` nor `Revgov-Signature`".
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from billing_support import sample, wait_until, webhook_body
 from revgov.domain.webhooks import signature_header
@@ -51,6 +54,44 @@ def generated(api, tmp_path_factory) -> tuple[Any, dict[str, Any], str]:
         sys.path.remove(str(folder))
         for name in [m for m in sys.modules if m == "revgov_client" or m.startswith("revgov_client.")]:
             del sys.modules[name]
+
+
+TS_SOURCE = ROOT / "tests" / "clients" / "typescript"  # package.json + committed package-lock.json, check.ts
+TS_DIR = ROOT / ".revgov" / "ts-client"  # the npm install (gitignored), redone when the lock changes
+
+
+def _typescript_check(base_url: str, admin_key: str, tenant_id: str, secret: str) -> dict[str, Any]:
+    import hashlib
+    import shutil
+
+    npm = shutil.which("npm")
+    assert npm, "npm (Node >= 20) is needed for the TypeScript client"
+    lock = (TS_SOURCE / "package-lock.json").read_bytes()
+    stamp = TS_DIR / ".lock-sha256"
+    TS_DIR.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json", "check.ts", "tsconfig.json"):
+        shutil.copy(TS_SOURCE / name, TS_DIR / name)
+    if not stamp.exists() or stamp.read_text() != hashlib.sha256(lock).hexdigest():
+        done = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=TS_DIR,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        stamp.write_text(hashlib.sha256(lock).hexdigest())
+    spec = requests.get(f"{base_url}/v1/openapi.json", timeout=30).text
+    (TS_DIR / "openapi.json").write_text(spec)
+    node = shutil.which("node")
+    steps = [
+        [node, "node_modules/openapi-typescript/bin/cli.js", "openapi.json", "-o", "schema.d.ts"],
+        [node, "node_modules/typescript/bin/tsc", "-p", "."],
+    ]
+    for step in steps:
+        done = subprocess.run(step, cwd=TS_DIR, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{step[1]}: {done.stdout[-3000:]} {done.stderr[-2000:]}"
+    event = {**webhook_body(sample("shipment.confirmed")), "id": f"TS-{os.urandom(6).hex()}"}  # not the Python one's
+    env = {**os.environ, "API_BASE": base_url, "ADMIN_KEY": admin_key, "TENANT_ID": tenant_id,
+           "WEBHOOK_SECRET": secret, "ERP_EVENT": json.dumps(event)}
+    run = subprocess.run([node, "out/check.js"], cwd=TS_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return dict(json.loads(run.stdout.strip().splitlines()[-1]))
 
 
 def _module(client_package: Any, tag: str, operation_id: str) -> Any:
@@ -117,6 +158,14 @@ def test_the_generated_client_calls_the_product_for_real(generated, api, keys, s
             client=Client(base_url=stack.base_url), body=event, revgov_tenant=tenant_id,
             revgov_signature=signature_header("not-the-secret", stamp, raw))
         assert refused.status_code == 401 and refused.parsed.status == 401  # the Problem model
+
+        # the TypeScript client (openapi-typescript + openapi-fetch), type-checked under strict, against the same
+        seen = _typescript_check(stack.base_url, provisioned["admin_key"]["key"], tenant_id, secret)
+        assert seen["health"] == 200 and seen["minted"] == 201, seen
+        assert seen["me"] == {"status": 200, "tenant_id": tenant_id, "role": "admin"}, seen
+        assert seen["keys"] == {"status": 200, "count": 3}, seen  # admin, the Python client's, the TypeScript one's
+        assert seen["received"]["status"] == 202 and seen["received"]["body"]["status"] == "received", seen
+        assert seen["unsigned"] == {"status": 401, "problem_status": 401}, seen
     finally:
         rt = stack.runtime
         wait_until(lambda: not rt.store.lookup(tenant_id, "EVENT#received", limit=1).items, 30, what="handlers")
