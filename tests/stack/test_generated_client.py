@@ -94,6 +94,17 @@ def _typescript_check(base_url: str, admin_key: str, tenant_id: str, secret: str
     return dict(json.loads(run.stdout.strip().splitlines()[-1]))
 
 
+def conforms(operation_id: str, response: Any) -> None:
+    """The success answer matches the response schema the route table declares for the operation."""
+    from revgov import schemas
+    from revgov.edge.registry import OPERATIONS
+
+    op = next(op for op in OPERATIONS if op.name == operation_id)
+    assert op.response_schema, f"{operation_id} declares no response schema"
+    found = schemas.problems(op.response_schema, json.loads(response.content))
+    assert not found, (operation_id, [e.as_dict() for e in found])
+
+
 def _module(client_package: Any, tag: str, operation_id: str) -> Any:
     return importlib.import_module(f"{client_package.__name__}.api.{tag}.{operation_id}")
 
@@ -115,6 +126,7 @@ def test_the_generated_client_calls_the_product_for_real(generated, api, keys, s
     public = Client(base_url=stack.base_url, raise_on_unexpected_status=True)
     health = call("platform", "health", public)
     assert health.status_code == 200
+    conforms("health", health)
 
     # the operator provisions a tenant through POST /v1/tenants (dropped by the generator before)
     operator = AuthenticatedClient(base_url=stack.base_url, token=keys["operator_key"])
@@ -135,12 +147,15 @@ def test_the_generated_client_calls_the_product_for_real(generated, api, keys, s
         admin = AuthenticatedClient(base_url=stack.base_url, token=provisioned["admin_key"]["key"])
         me = call("portal", "me", admin)
         assert me.status_code == 200 and me.parsed.tenant_id == tenant_id and me.parsed.role.value == "admin"
+        conforms("me", me)
         from revgov_client.models import KeyCreate  # type: ignore[import-not-found]
 
         minted = call("keys", "create_key", admin, body=KeyCreate.from_dict({"role": "finance", "label": "gen"}))
         assert minted.status_code == 201, minted.content[:500]
+        conforms("create_key", minted)
         listed = call("keys", "list_keys", admin)
         assert listed.status_code == 200 and len(json.loads(listed.content)["items"]) == 2
+        conforms("list_keys", listed)
 
         # the signed ERP webhook: the body model, and the two headers the contract now declares
         from revgov_client.models import ErpEvent  # type: ignore[import-not-found]
@@ -154,6 +169,7 @@ def test_the_generated_client_calls_the_product_for_real(generated, api, keys, s
                         revgov_signature=signature_header(secret, stamp, raw))
         assert received.status_code == 202, received.content[:500]
         assert json.loads(received.content)["status"] == "received"
+        conforms("receive_erp_events", received)
         refused = _module(package, "events", "receive_erp_events").sync_detailed(
             client=Client(base_url=stack.base_url), body=event, revgov_tenant=tenant_id,
             revgov_signature=signature_header("not-the-secret", stamp, raw))

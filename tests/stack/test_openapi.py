@@ -219,6 +219,10 @@ def test_the_example_request_is_accepted_by_the_running_stack(op, replay, api):
         example = {**example, "tenant_id": example_tenant()["tenant_id"]}
     response = replay.by_role[role].request(op.method, op.path.format(**values), example)
     assert 200 <= response.status_code < 300, (op.name, response.status_code, response.text)
+    if op.response_schema:  # the answer is what the contract says it is
+        from revgov import schemas
+
+        assert not schemas.problems(op.response_schema, response.json()), (op.name, response.text[:800])
     if op.name == "create_tenant":
         replay.operator.delete(f"/v1/tenants/{example['tenant_id']}")
 

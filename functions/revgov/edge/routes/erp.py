@@ -22,6 +22,7 @@ from .platform import _tenant_id
     status=202,
     raw_body=True,
     raw_body_schemas=("events/erp-event.schema.json", "api/erp-event-batch.schema.json"),
+    response_schema="api/responses/erp-accepted.schema.json",
     headers=(
         HeaderParam("Revgov-Tenant", "the tenant whose webhook secret signed the body", r"[a-z][a-z0-9-]{2,39}", True),
         HeaderParam(

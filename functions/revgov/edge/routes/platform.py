@@ -23,7 +23,10 @@ def _tenant_id(call: Call) -> str:
     return tenant_id
 
 
-@operation("GET", "/v1/health", summary="Liveness and version", roles=PUBLIC, tag="platform")
+@operation(
+    "GET", "/v1/health", summary="Liveness and version", roles=PUBLIC, tag="platform",
+    response_schema="api/responses/health.schema.json",
+)
 def health(call: Call) -> dict[str, Any]:
     from ... import __version__
 
@@ -93,6 +96,7 @@ def offboard_tenant(call: Call) -> dict[str, Any]:
     body_schema="api/key-create.schema.json",
     status=201,
     example={"role": "admin", "label": "MSP on-call admin"},
+    response_schema="api/responses/key-created.schema.json",
 )
 def create_tenant_key(call: Call) -> dict[str, Any]:
     tenant_id = _tenant_id(call)
@@ -111,6 +115,7 @@ def create_tenant_key(call: Call) -> dict[str, Any]:
     body_schema="api/key-create.schema.json",
     status=201,
     example={"role": "finance", "label": "finance team"},
+    response_schema="api/responses/key-created.schema.json",
 )
 def create_key(call: Call) -> dict[str, Any]:
     body = call.body
@@ -119,7 +124,10 @@ def create_key(call: Call) -> dict[str, Any]:
     )
 
 
-@operation("GET", "/v1/keys", summary="List keys (never their secrets)", roles=ADMIN, tag="keys", paginated=True)
+@operation(
+    "GET", "/v1/keys", summary="List keys (never their secrets)", roles=ADMIN, tag="keys", paginated=True,
+    response_schema="api/responses/key-page.schema.json",
+)
 def list_keys(call: Call) -> dict[str, Any]:
     page = keys.list_keys(call.runtime, call.who.tenant_id, limit=call.limit, cursor=call.cursor)
     return {"items": [keys.public_view(item.data) for item in page.items], "next_cursor": page.next_cursor}
