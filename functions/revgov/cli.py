@@ -57,7 +57,15 @@ def _replay(args: argparse.Namespace) -> int:
     rt = runtime()
     require_tenants(rt, [args.tenant])
     event_ids = args.event_id or erp.replayable(rt, args.tenant, tuple(args.status))
-    results = erp.replay(rt, args.tenant, event_ids, actor=f"cli:{getpass.getuser()}")
+    actor = f"cli:{getpass.getuser()}"
+    if args.json:
+        results = erp.replay(rt, args.tenant, event_ids, actor=actor)
+    else:  # people get a progress bar: a replay of thousands of dead-lettered events takes a while
+        from rich.progress import track
+
+        results = []
+        for event_id in track(event_ids, description=f"Replaying {len(event_ids)} events", transient=True):
+            results += erp.replay(rt, args.tenant, [event_id], actor=actor)
     replayed = sum(r["status"] == "replayed" for r in results)
     emit(results, as_json=args.json, title=f"{replayed} of {len(results)} ERP events replayed for {args.tenant}",
          columns=_columns(results, ("event_id", "status")))
