@@ -12,5 +12,6 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     deliver_webhooks,
     flush_outbox,
     log_event,
+    subscription_billing_run,
     update_kpis,
 )

@@ -26,7 +26,7 @@ PARTNER_OPEN = {
     "get_kpis", "get_forecast", "ask_copilot", "explain_decision", "get_partner", "add_partner_document",
     "add_partner_certification", "list_partner_entitlements", "get_partner_entitlement", "check_quote",
     "register_deal", "list_deals", "get_deal", "withdraw_deal", "get_decision", "list_accruals", "get_settlement",
-    "file_dispute", "get_dispute",
+    "file_dispute", "get_dispute", "list_billing_subscriptions", "get_billing_subscription",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

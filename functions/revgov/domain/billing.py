@@ -260,6 +260,11 @@ class MilestoneService:
     rule: Rule
 
 
+DEFAULT_PLAUSIBILITY = Rule("BILL-PLAUSIBILITY", "PA-2.2")
+DEFAULT_RECONCILIATION = Rule("BILL-SUBSCRIPTION-RECONCILIATION", "SOP-2.2")
+DEFAULT_TOLERANCE = timedelta(minutes=5)
+
+
 @dataclass(frozen=True)
 class BillingPolicy:
     sla_hours: int
@@ -278,6 +283,14 @@ class BillingPolicy:
     overage_entitlement: str
     overage_sku: str
     overage: Rule
+    # What holds an implausible event, what a reconciliation mismatch and a milestone beyond its SOW open
+    # (defaults when a tenant's policy predates them).
+    plausibility: Rule = DEFAULT_PLAUSIBILITY
+    future_tolerance: timedelta = DEFAULT_TOLERANCE
+    implausible_category: str = "implausible_event"
+    reconciliation: Rule = DEFAULT_RECONCILIATION
+    mismatch_category: str = "subscription_mismatch"
+    sow_category: str = "milestone_beyond_sow"
 
     @classmethod
     def from_policy(cls, policy: dict[str, Any]) -> BillingPolicy:
@@ -289,6 +302,8 @@ class BillingPolicy:
         if sum(percents.values(), ZERO) != HUNDRED:
             raise ValueError(f"milestones {schedule['id']} must total 100%")
         support = billing["support_overage"]
+        plausible = billing.get("plausibility") or {}
+        reconciled = billing.get("subscription_reconciliation") or {}
         return cls(
             sla_hours=int(billing["invoice_sla"]["hours"]),
             sla=Rule.of(billing["invoice_sla"]),
@@ -320,6 +335,11 @@ class BillingPolicy:
             overage_entitlement=support["entitlement"],
             overage_sku=support["sku"],
             overage=Rule.of(support),
+            plausibility=Rule.of(plausible) if plausible else cls.plausibility,
+            future_tolerance=timedelta(seconds=int(plausible.get("future_tolerance_seconds", 300))),
+            implausible_category=plausible.get("category", cls.implausible_category),
+            reconciliation=Rule.of(reconciled) if reconciled else cls.reconciliation,
+            mismatch_category=reconciled.get("category", cls.mismatch_category),
         )
 
 
@@ -521,3 +541,313 @@ def sales_fact(line: dict[str, Any], invoice: dict[str, Any], *, event_id: str) 
         "promotions": list(line.get("promotions") or []),
         "discount_percent": line.get("discount_percent"),
     }
+
+
+# --- recurring subscription charges (the billing run) ----------------------------------------------------------
+def month_charge(monthly_price: Decimal, activated_on: date, period: str) -> DailyCharge | None:
+    """What a subscription is charged in advance for a Billing Month (PA-10.2, CPA-10.2): the whole month, or from
+    the activation day to the month end when activated during it (PA-10.3, SOP-2.3); None before its activation."""
+    first, last = period_bounds(period)
+    if activated_on > last:
+        return None
+    if activated_on > first:
+        return prorate(monthly_price, activated_on)
+    divisor = days_in_month(first)
+    return DailyCharge(round_money(monthly_price), divisor, divisor, ServicePeriod(first, last))
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Billing months from `first` to `last`, both included (empty when `last` is before `first`)."""
+    months, period = [], first
+    while period <= last:
+        months.append(period)
+        period = next_period(period)
+    return months
+
+
+def months_due(subscription: dict[str, Any], through: str) -> list[str]:
+    """The months a subscription still has to be charged for, up to `through`: every month from its activation on
+    that no charge covers yet, and none starting after its cancellation took effect (billed in advance: a month in
+    which it is cancelled is charged, then credited for the unused days, PA-10.4)."""
+    if subscription.get("status") not in ("active", "cancelled"):
+        return []
+    activated = parse_day(subscription["activated_on"])
+    last = through
+    if subscription.get("cancelled_on"):
+        last = min(last, period_of(parse_day(subscription["cancelled_on"])))
+    billed = {charged_month(entry) for entry in subscription.get("billed", [])}
+    return [m for m in months_between(period_of(activated), last) if m not in billed]
+
+
+def charged_month(entry: dict[str, Any]) -> str:
+    """The Billing Month a charge entry of a subscription record covers."""
+    return str(entry.get("month") or entry["service_period"]["start"][:7])
+
+
+def quantity_change(
+    unit_price: Decimal, before: int, after: int, effective_on: date, billed: ServicePeriod
+) -> DailyCharge | None:
+    """What a quantity change does to a period already charged: an increase is charged from the day it takes effect,
+    that day included (PA-10.3: "Quantity increases during a period are prorated in the same way from the date the
+    increase takes effect"); a reduction is credited for the full days after its effective day (PA-10.4, SOP-2.4:
+    "A cancellation or quantity reduction requested on a given day takes effect at the end of that day"). The amount
+    is signed (negative: a credit), rounded once; None when no day of the period is affected."""
+    delta = after - before
+    start = max(effective_on if delta > 0 else effective_on + timedelta(days=1), billed.start)
+    if delta == 0 or start > billed.end:
+        return None
+    divisor = days_in_month(billed.start)
+    days = (billed.end - start).days + 1
+    return DailyCharge(
+        round_money(unit_price * delta * days / divisor), days, divisor, ServicePeriod(start, billed.end)
+    )
+
+
+def quantity_change_draft(
+    subscription: dict[str, Any],
+    item: PriceItem | None,
+    unit_cost: Decimal,
+    before: int,
+    after: int,
+    prorated: DailyCharge,
+    book: BillingPolicy,
+    references_line: str,
+) -> LineDraft:
+    """The line of a quantity change in a charged month: a charge for an increase, a credit for a reduction."""
+    name = item.name if item else subscription["sku"]
+    rules = (item.rule,) if item else ()
+    increase = after > before
+    return LineDraft(
+        kind="subscription" if increase else "credit",
+        description=f"{name}: quantity {before} -> {after} from {prorated.period.start}, "
+        f"{prorated.days}/{prorated.divisor} days",
+        family=item.family if item else subscription.get("family", "unknown"),
+        sku=subscription["sku"],
+        quantity=Decimal(abs(after - before)),
+        unit_price=unit_price_of(subscription),
+        amount=prorated.amount,
+        cost=round_money(unit_cost * (after - before) * prorated.days / prorated.divisor),
+        service_period=prorated.period,
+        order_ref=subscription.get("order_ref"),
+        rules=(*rules, book.proration if increase else book.cancellation),
+        references_line=references_line,
+        detail={
+            "subscription_id": subscription["subscription_id"],
+            "quantity_change": {"from": before, "to": after},
+            "days": prorated.days,
+            "days_in_month": prorated.divisor,
+        },
+        channel=subscription.get("channel") or "resale",
+    )
+
+
+def _in_force(change: dict[str, Any], day: date) -> bool:
+    """An increase counts from its effective day, a reduction from the day after it (it takes effect at its end)."""
+    effective = parse_day(change["effective_on"])
+    return effective <= day if change["to_quantity"] > change["from_quantity"] else effective < day
+
+
+def quantity_on(subscription: dict[str, Any], day: date) -> int:
+    """The quantity of a subscription in force on a day, from its recorded changes (in effective order)."""
+    changes = subscription.get("changes") or []
+    quantity = int(changes[0]["from_quantity"]) if changes else int(subscription["quantity"])
+    for change in changes:
+        if _in_force(change, day):
+            quantity = int(change["to_quantity"])
+    return quantity
+
+
+def unit_price_of(subscription: dict[str, Any]) -> Decimal:
+    if subscription.get("unit_price"):
+        return Decimal(subscription["unit_price"])
+    return Decimal(subscription["monthly_price"]) / Decimal(subscription["quantity"])
+
+
+def charge_in_advance(subscription: dict[str, Any], period: str) -> tuple[DailyCharge, int] | None:
+    """The month's charge in advance at the quantity in force on its first charged day, and that quantity."""
+    activated = parse_day(subscription["activated_on"])
+    start = max(activated, period_bounds(period)[0])
+    quantity = quantity_on(subscription, start)
+    charge = month_charge(unit_price_of(subscription) * quantity, activated, period)
+    return None if charge is None else (charge, quantity)
+
+
+def changes_within(subscription: dict[str, Any], charged: ServicePeriod) -> list[tuple[dict[str, Any], DailyCharge]]:
+    """The quantity changes that take effect inside a charged period after its first day, each with its proration."""
+    found = []
+    for change in subscription.get("changes") or []:
+        if _in_force(change, charged.start):
+            continue
+        prorated = quantity_change(
+            unit_price_of(subscription),
+            int(change["from_quantity"]),
+            int(change["to_quantity"]),
+            parse_day(change["effective_on"]),
+            charged,
+        )
+        if prorated is not None:
+            found.append((change, prorated))
+    return found
+
+
+def expected_net(subscription: dict[str, Any], period: str) -> Decimal:
+    """What the subscription records say a month should carry net (SOP-2.2): the charge in advance for the month at
+    the quantity in force on its first day, the quantity changes within it prorated both ways, less the cancellation
+    credit of the full days after the effective day (PA-10.3, PA-10.4, SOP-2.4), each line rounded once."""
+    if subscription.get("status") not in ("active", "cancelled"):
+        return ZERO
+    cancelled_on = subscription.get("cancelled_on")
+    if cancelled_on and parse_day(cancelled_on) < period_bounds(period)[0]:
+        return ZERO
+    charged = charge_in_advance(subscription, period)
+    if charged is None:
+        return ZERO
+    charge, _ = charged
+    net = charge.amount + sum((p.amount for _, p in changes_within(subscription, charge.period)), ZERO)
+    if cancelled_on:
+        credit = cancellation_credit(Decimal(subscription["monthly_price"]), parse_day(cancelled_on), charge.period)
+        net -= credit.amount if credit else ZERO
+    return net
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A subscription whose invoiced net for a month differs from what its record says (SOP-2.2)."""
+
+    subscription_id: str
+    partner_id: str
+    period: str
+    expected: Decimal
+    invoiced: Decimal
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "subscription_id": self.subscription_id,
+            "partner_id": self.partner_id,
+            "period": self.period,
+            "expected": format_money(self.expected),
+            "invoiced": format_money(self.invoiced),
+            "difference": format_money(self.invoiced - self.expected),
+        }
+
+
+def reconcile(subscriptions: Sequence[dict[str, Any]], lines: Sequence[dict[str, Any]], period: str) -> list[Mismatch]:
+    """Subscription lines of a month's invoices (charges and their credits, wherever posted, whose service period
+    lies in the month) against the subscription records: every difference, to the cent, is a mismatch. A line of a
+    subscription no record knows is a mismatch too (expected 0.00)."""
+    invoiced: dict[str, Decimal] = {}
+    owner: dict[str, str] = {}
+    for line in lines:
+        sub_id = (line.get("detail") or {}).get("subscription_id")
+        if sub_id and line["service_period"]["start"][:7] == period:
+            invoiced[sub_id] = invoiced.get(sub_id, ZERO) + Decimal(line["amount"])
+            owner[sub_id] = line["partner_id"]
+    found = []
+    records = {s["subscription_id"]: s for s in subscriptions}
+    for sub_id in sorted(set(records) | set(invoiced)):
+        record = records.get(sub_id)
+        expected = expected_net(record, period) if record else ZERO
+        got = invoiced.get(sub_id, ZERO)
+        if expected != got:
+            partner = record["partner_id"] if record else owner[sub_id]
+            found.append(Mismatch(sub_id, partner, period, expected, got))
+    return found
+
+
+# --- statements of work -----------------------------------------------------------------------------------------
+def beyond_statement_of_work(
+    sow: dict[str, Any] | None, milestone: str, percent: Decimal, value: Decimal
+) -> str | None:
+    """Why a milestone cannot be billed on its statement of work, or None: each milestone is billed once, whatever
+    ERP id it arrives under, and the milestones billed never total more than 100% of the SOW's value (PA-10.6,
+    CPA-10.5: "Milestone percentages in a statement of work must total 100%")."""
+    if sow is None:
+        return None if percent <= HUNDRED else f"{percent}% is more than the whole statement of work"
+    billed = sow["milestones"].get(milestone)
+    if billed is not None:
+        return (
+            f"milestone {milestone} of {sow['sow_ref']} was already billed ({billed['line_id']}, ERP event "
+            f"{billed['erp_event_id']}); billing it again would take the statement of work beyond 100%"
+        )
+    if Decimal(sow["sow_value"]) != value:
+        return (
+            f"{sow['sow_ref']} was billed at a value of {sow['sow_value']}; this milestone says {format_money(value)}"
+        )
+    total = Decimal(sow["billed_percent"]) + percent
+    if total > HUNDRED:
+        return f"{sow['sow_ref']} would reach {total}% with {milestone}; milestones total 100%"
+    return None
+
+
+def with_milestone(
+    sow: dict[str, Any] | None,
+    *,
+    partner_id: str,
+    sow_ref: str,
+    milestone: str,
+    percent: Decimal,
+    value: Decimal,
+    line_id: str,
+    erp_event_id: str,
+) -> dict[str, Any]:
+    """The statement of work record with one more milestone billed."""
+    base = sow or {
+        "partner_id": partner_id,
+        "sow_ref": sow_ref,
+        "sow_value": format_money(value),
+        "billed_percent": "0",
+        "milestones": {},
+    }
+    return {
+        **base,
+        "billed_percent": f"{Decimal(base['billed_percent']) + percent:f}",
+        "milestones": {
+            **base["milestones"],
+            milestone: {"percent": f"{percent:f}", "line_id": line_id, "erp_event_id": erp_event_id},
+        },
+    }
+
+
+# --- plausibility ----------------------------------------------------------------------------------------------
+# The day each ERP event says its fact happened. A cancellation's effective day may lie ahead (SOP-2.4: "unless the
+# Partner specifies a later date"), so it is not here.
+FACT_DAYS = {
+    "shipment.confirmed": "shipped_on",
+    "subscription.activated": "activated_on",
+    "service.completed": "accepted_on",
+    "usage.reported": "usage_date",
+    "support.logged": "performed_on",
+    "invoice.paid": "paid_on",
+}
+# PA-2.2 / CPA-2.2: no order before onboarding is verified; an approved partner stays billable when suspended
+# (PA-13.2: orders already accepted are fulfilled) or terminated (PA-13.3: subscriptions run to their term).
+BILLABLE_PARTNER_STATUSES = frozenset({"active", "suspended", "terminated"})
+
+
+def implausible(
+    detail_type: str,
+    occurred_at: str,
+    data: dict[str, Any],
+    partner_status: str,
+    *,
+    now: datetime,
+    tolerance: timedelta,
+) -> str | None:
+    """Why an ERP event cannot be true as sent, or None: it occurred in the future (beyond the clock tolerance),
+    the fact it reports is dated after today or after the event itself, or its partner is not onboarded yet."""
+    if partner_status not in BILLABLE_PARTNER_STATUSES:
+        return (
+            f"partner {data.get('partner_id')} is {partner_status}: a partner may not order before onboarding is "
+            "verified"
+        )
+    occurred = parse_instant(occurred_at)
+    if occurred > now + tolerance:
+        return f"it occurred at {occurred_at}, later than now ({now.isoformat()}) beyond the clock tolerance"
+    field_name = FACT_DAYS.get(detail_type)
+    if field_name and data.get(field_name):
+        day = parse_day(data[field_name])
+        if day > (now + tolerance).date():
+            return f"{field_name} {day} is in the future"
+        if day > occurred.date():
+            return f"{field_name} {day} is after the event itself occurred ({occurred_at})"
+    return None

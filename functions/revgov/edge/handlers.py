@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -171,6 +172,26 @@ def billing_sla_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     return {"opened": sum(billing.sweep_sla(rt, tenant_id) for tenant_id in _tenant_ids())}
+
+
+@app.lambda_function(name="subscription_billing_run")
+def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: every active subscription charged in advance for the current Billing Month (and any month it
+    missed), once per subscription and month; in a month's first three days, the previous month reconciled with the
+    subscription records (before its invoices are issued, 48 h after month end)."""
+    from ..domain import billing as core
+    from ..services import subscription_billing
+
+    rt = runtime()
+    month = core.period_of(core.parse_instant(rt.clock.now_iso()).date())
+    previous = core.period_of(core.period_bounds(month)[0] - timedelta(days=1))
+    charged = mismatches = 0
+    closing = core.parse_instant(rt.clock.now_iso()).day <= 3  # finance validates last month's invoices (SOP-2.2)
+    for tenant_id in _tenant_ids():
+        charged += subscription_billing.run(rt, tenant_id, through=month)["charged"]
+        if closing:
+            mismatches += len(subscription_billing.reconcile(rt, tenant_id, previous))
+    return {"charged": charged, "mismatches": mismatches}
 
 
 def _count(bus_event: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ LINES = "INVOICELINE"  # invoice#number -> line
 SALES_FACTS = "SALESFACT"
 SUBSCRIPTIONS = "SUBSCRIPTION"
 USAGE = "USAGE"  # partner#metric#period -> the month's metered quantity and what was invoiced for it
+STATEMENTS_OF_WORK = "SOW"  # partner#sow_ref -> the milestones billed on it
 SUPPORT_HOURS = "SUPPORTHOURS"  # partner#quarter -> hours used
 CASE_MARKERS = "BILLINGCASE"  # ERP event id#category -> the exception opened for it (one per event and category)
 ACTOR = "system:billing"
@@ -125,7 +126,9 @@ def bill_erp_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
             else:
                 try:
                     partner = load_partner(rt, tenant.tenant_id, posting.data["partner_id"])
-                    outcome = USE_CASES[detail_type](posting, partner) if partner else _unknown_partner(posting)
+                    outcome = _implausible(posting, partner) if partner else _unknown_partner(posting)
+                    if outcome is None and partner:
+                        outcome = USE_CASES[detail_type](posting, partner)
                     _commit(posting, outcome)
                 except Conflict:
                     continue  # someone else moved what this decision read: read again
@@ -496,6 +499,29 @@ def _unknown_partner(posting: Posting) -> Outcome:
     )
 
 
+def _implausible(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
+    """An event that cannot be true as sent is held as an exception for the policy's queue, not billed; it can be
+    replayed once it has become true (the partner onboarded) or been corrected."""
+    book = posting.book
+    why = core.implausible(
+        posting.detail_type,
+        posting.occurred_at,
+        posting.data,
+        partner.get("status", "active"),
+        now=core.parse_instant(posting.now),
+        tolerance=book.future_tolerance,
+    )
+    if why is None:
+        return None
+    return _fail(
+        posting,
+        book.implausible_category,
+        f"held, not billed: {why} ({book.plausibility.rule_id}, {book.plausibility.clause})",
+        partner_id=partner["partner_id"],
+        rules=(book.plausibility,),
+    )
+
+
 def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
     unknown = [x["sku"] for x in data["lines"] if getattr(book.prices.get(x["sku"]), "billing", None) != "shipment"]
@@ -549,7 +575,12 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
         service_period=charge.period,
         order_ref=data["order_ref"],
         rules=(item.rule, book.proration),
-        detail={"monthly_price": format_money(monthly), "days": charge.days, "days_in_month": charge.divisor},
+        detail={
+            "subscription_id": data["subscription_id"],
+            "monthly_price": format_money(monthly),
+            "days": charge.days,
+            "days_in_month": charge.divisor,
+        },
         channel=data.get("channel") or "resale",
     )
     (line,) = _post_lines(posting, partner["partner_id"], core.period_of(charge.period.start), [draft])
@@ -558,19 +589,46 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
         "partner_id": partner["partner_id"],
         "sku": item.sku,
         "quantity": data["quantity"],
+        "family": item.family,
+        "unit_price": f"{item.list_price:f}",
+        "unit_cost": f"{item.unit_cost:f}",
         "monthly_price": format_money(monthly),
         "monthly_cost": format_money(item.unit_cost * quantity),
+        "changes": [],
         "activated_on": data["activated_on"],
         "order_ref": data["order_ref"],
         "channel": draft.channel,
         "status": "active",
-        "billed": [{"line_id": line["line_id"], "service_period": line["service_period"]}],
+        "billed": [charge_entry(line, core.period_of(charge.period.start))],
         "parked": parked,  # released right after this commit (_release_parked)
         "activation_event_id": posting.event_id,
     }
     posting.changes.puts.append(_subscription_put(subscription, stored))
     reason = f"re-applies {len(parked)} event(s) parked for the subscription" if parked else None
     return Outcome("processed", reason, posted=True)
+
+
+def charge_entry(line: dict[str, Any], month: str) -> dict[str, Any]:
+    """What a subscription record keeps of a month charged in advance: the line, its invoice and amount."""
+    return {
+        "month": month,
+        "line_id": line["line_id"],
+        "invoice_id": line["invoice_id"],
+        "amount": line["amount"],
+        "service_period": line["service_period"],
+    }
+
+
+def credit_entry(line: dict[str, Any]) -> dict[str, Any]:
+    """What a subscription record keeps of a cancellation credit: the credit line and the charge it credits."""
+    return {
+        "month": line["service_period"]["start"][:7],
+        "line_id": line["line_id"],
+        "invoice_id": line["invoice_id"],
+        "amount": line["amount"],
+        "service_period": line["service_period"],
+        "references_line": line["references_line"],
+    }
 
 
 def _release_parked(rt: Runtime, tenant_id: str, subscription_id: str) -> int:
@@ -604,7 +662,15 @@ def _not_theirs(posting: Posting, stored: Stored) -> bool:
 
 
 def _subscription_put(subscription: dict[str, Any], stored: Stored | None) -> Put:
-    return _put_over(SUBSCRIPTIONS, subscription["subscription_id"], subscription, stored)
+    """Listed by partner (GET /v1/billing/subscriptions?partner_id=, a partner key's own)."""
+    return Put(
+        SUBSCRIPTIONS,
+        subscription["subscription_id"],
+        subscription,
+        must_be_absent=stored is None,
+        expected_version=stored.version if stored else None,
+        lookup=(f"{SUBSCRIPTIONS}#{subscription['partner_id']}", subscription["subscription_id"]),
+    )
 
 
 def _put_over(collection: str, key: str, data: dict[str, Any], stored: Stored | None) -> Put:
@@ -671,7 +737,12 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
             order_ref=data.get("order_ref") or sub.get("order_ref"),
             rules=(item.rule, book.cancellation),
             references_line=billed["line_id"],
-            detail={"days": credit.days, "days_in_month": credit.divisor, "monthly_price": sub["monthly_price"]},
+            detail={
+                "subscription_id": sub["subscription_id"],
+                "days": credit.days,
+                "days_in_month": credit.divisor,
+                "monthly_price": sub["monthly_price"],
+            },
             channel=sub.get("channel") or "resale",
         )
         credited += _post_lines(posting, sub["partner_id"], core.period_of(credit.period.start), [draft])
@@ -682,11 +753,77 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
                 "status": "cancelled",
                 "cancelled_on": data["effective_on"],
                 "credits": [c["line_id"] for c in credited],
+                "credited": [*sub.get("credited", []), *(credit_entry(c) for c in credited)],
             },
             stored,
         )
     )
     return Outcome("processed", None if credited else "nothing billed after the effective day; no credit")
+
+
+def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    """A quantity change of an active subscription, effective on a day: every month already charged from that day
+    on gets the difference prorated both ways (an increase charged from its effective day, PA-10.3; a reduction
+    credited for the full days after it, PA-10.4, SOP-2.4), each referencing the month's charge; the months charged
+    later are charged at the new quantity. A plan change is a cancellation and an activation."""
+    data, book = posting.data, posting.book
+    stored = posting.get(SUBSCRIPTIONS, data["subscription_id"])
+    if stored is None or stored.data["status"] == "pending_activation":
+        return _park(posting, stored)
+    sub = stored.data
+    problem = None
+    effective = data["effective_on"]
+    last = (sub.get("changes") or [{}])[-1].get("effective_on")
+    if _not_theirs(posting, stored):
+        problem = f"subscription {data['subscription_id']} belongs to another partner"
+    elif sub["status"] != "active":
+        problem = f"subscription {data['subscription_id']} is {sub['status']}; its quantity cannot change"
+    elif effective < sub["activated_on"] or (last and effective < last):
+        problem = f"a change effective {effective} comes before the activation or the last change ({last})"
+    if problem:
+        return _fail(posting, "rating_failure", problem, partner_id=partner["partner_id"], rules=(book.proration,))
+    before, after = int(sub["quantity"]), int(data["quantity"])
+    if before == after:
+        return Outcome("processed", f"the quantity is already {after}; nothing to prorate")
+    unit = core.unit_price_of(sub)
+    item = book.prices.get(sub["sku"])
+    unit_cost = Decimal(sub.get("unit_cost") or (item.unit_cost if item else 0))
+    posted = []
+    for charge in sub["billed"]:
+        prorated = core.quantity_change(
+            unit, before, after, core.parse_day(effective), ServicePeriod.from_dict(charge["service_period"])
+        )
+        if prorated is None:
+            continue
+        posted += _post_lines(
+            posting,
+            sub["partner_id"],
+            core.period_of(prorated.period.start),
+            [core.quantity_change_draft(sub, item, unit_cost, before, after, prorated, book, charge["line_id"])],
+        )
+    change = {"effective_on": effective, "from_quantity": before, "to_quantity": after, "event_id": posting.event_id}
+    updated = {
+        **sub,
+        "quantity": after,
+        "monthly_price": format_money(unit * after),
+        "monthly_cost": format_money(unit_cost * after),
+        "changes": [*(sub.get("changes") or []), change],
+        "adjusted": [*(sub.get("adjusted") or []), *(adjustment_entry(x) for x in posted)],
+    }
+    posting.changes.puts.append(_subscription_put(updated, stored))
+    return Outcome("processed", None if posted else "no month charged yet is affected; later months use the quantity")
+
+
+def adjustment_entry(line: dict[str, Any]) -> dict[str, Any]:
+    """What a subscription record keeps of a quantity change posted against a month already charged."""
+    return {
+        "month": line["service_period"]["start"][:7],
+        "line_id": line["line_id"],
+        "invoice_id": line["invoice_id"],
+        "amount": line["amount"],
+        "service_period": line["service_period"],
+        "references_line": line["references_line"],
+    }
 
 
 def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -828,6 +965,19 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
             return Outcome("processed", f"out of contracted scope; exception {case_id}; not billed", settles_sla=True)
     accepted_on = core.parse_day(data["accepted_on"])
     value = Decimal(data["sow_value"])
+    sow_key = f"{partner['partner_id']}#{data['sow_ref']}"
+    sow = posting.get(STATEMENTS_OF_WORK, sow_key)
+    beyond = core.beyond_statement_of_work(sow.data if sow else None, data["milestone"], percent, value)
+    if beyond is not None:
+        case_id = _open_exception(
+            posting,
+            book.sow_category,
+            f"not billed: {beyond}",
+            partner_id=partner["partner_id"],
+            rules=(book.milestone_rule,),
+            context={"sow_ref": data["sow_ref"], "milestone": data["milestone"]},
+        )
+        return Outcome("processed", f"not billed: {beyond}; exception {case_id}", settles_sla=True)
     draft = LineDraft(
         kind="milestone",
         description=f"{service.name}: {data['milestone']} ({percent}% of {data['sow_ref']})",
@@ -847,7 +997,18 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
             "change_order_ref": data.get("change_order_ref"),
         },
     )
-    _post_lines(posting, partner["partner_id"], core.period_of(accepted_on), [draft])
+    (line,) = _post_lines(posting, partner["partner_id"], core.period_of(accepted_on), [draft])
+    billed = core.with_milestone(
+        sow.data if sow else None,
+        partner_id=partner["partner_id"],
+        sow_ref=data["sow_ref"],
+        milestone=data["milestone"],
+        percent=percent,
+        value=value,
+        line_id=line["line_id"],
+        erp_event_id=posting.erp_event_id,
+    )
+    posting.changes.puts.append(_put_over(STATEMENTS_OF_WORK, sow_key, billed, sow))
     return Outcome("processed", posted=True)
 
 
@@ -968,6 +1129,7 @@ USE_CASES: dict[str, Callable[[Posting, dict[str, Any]], Outcome]] = {
     "shipment.confirmed": shipment_confirmed,
     "subscription.activated": subscription_activated,
     "subscription.cancelled": subscription_cancelled,
+    "subscription.changed": subscription_changed,
     "service.completed": service_completed,
     "usage.reported": usage_reported,
     "support.logged": support_logged,

@@ -56,6 +56,7 @@ PERIODS = "RBTPERIOD"  # period -> runs and the amounts settled so far per partn
 STATEMENTS = "RBTSTATEMENT"  # settlement#partner#page -> the partner's statement (page 0) and line traces
 CLAIMS = "RBTCLAIM"  # period#settlement#program#chunk -> line ids the program counted
 DISPUTES = "RBTDISPUTE"
+DISPUTE_LINES = "RBTDISPUTELINE"  # settlement#partner#program -> the dispute filed on that statement line
 ADJUSTMENTS = "RBTADJUSTMENT"  # dispute id -> an accepted amount waiting for the next run; lookup by status
 SALES_FACTS, INVOICE_LINES, INVOICES = "SALESFACT", "INVOICELINE", "INVOICE"  # billing's (services.billing)
 SOURCE = "revgov.rebates"
@@ -799,6 +800,8 @@ def _trace_pages(traces: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             "period": trace["period"],
                             "section": section,
                             "program_or_reason": reason,
+                            "program_id": entry.get("program_id", reason),
+                            "reason": entry.get("reason"),
                             "rule_id": entry["rule_id"],
                             "clause": entry["clause"],
                             "columns": trace["columns"],
@@ -973,6 +976,8 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
     amount = parse_money(body["amount"])
     if amount <= 0:
         raise RuleViolation("the disputed amount must be more than 0.00")
+    line_key = f"{settlement_id}#{partner_id}#{body['program_id']}"
+    claimed = _open_dispute_on(rt, who.tenant_id, line_key)
     now = rt.clock.now_iso()
     closes = date.fromisoformat(header["settled_at"][:10]) + timedelta(days=book.dispute_window_days)
     if _today(rt) > closes:
@@ -1017,6 +1022,21 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
     )
     dispute["approval_id"] = case["case_id"]
     changes.puts.append(_dispute_put(dispute, None))
+    changes.puts.append(
+        Put(
+            DISPUTE_LINES,
+            line_key,
+            {
+                "dispute_id": dispute["dispute_id"],
+                "settlement_id": settlement_id,
+                "partner_id": partner_id,
+                "program_id": body["program_id"],
+            },
+            must_be_absent=claimed is None,
+            expected_version=claimed.version if claimed else None,
+            conflict_detail="a dispute was filed on this statement line meanwhile",
+        )
+    )
     changes.audit.insert(
         0,
         AuditEntry(
@@ -1034,8 +1054,28 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
         ),
     )
     changes.events.append(DomainEvent(SOURCE, "dispute.filed", _dispute_event(dispute)))
-    rt.commit(who.tenant_id, changes)
+    try:
+        rt.commit(who.tenant_id, changes)
+    except Conflict:
+        _open_dispute_on(rt, who.tenant_id, line_key)  # names the dispute that won the race
+        raise
     return dispute
+
+
+def _open_dispute_on(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
+    """The statement line's claim marker (None: never disputed); a Conflict naming the dispute while it is open:
+    one open dispute per statement line, a second filing waits for the first to be decided."""
+    marker = rt.store.get(tenant_id, DISPUTE_LINES, line_key)
+    if marker is None:
+        return None
+    current = rt.store.get(tenant_id, DISPUTES, marker.data["dispute_id"])
+    if current is not None and current.data["status"] == "open":
+        raise Conflict(
+            f"dispute {marker.data['dispute_id']} on this statement line is still open; add to it or wait for its "
+            "decision",
+            extra={"open_dispute_id": marker.data["dispute_id"]},
+        )
+    return marker
 
 
 def _dispute_event(dispute: dict[str, Any]) -> dict[str, Any]:

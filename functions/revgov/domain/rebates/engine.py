@@ -51,6 +51,16 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Exclusion:
+    """One reason a line is not counted by a program: the key it is traced under, the rule, and which lines."""
+
+    key: str
+    rule: Rule
+    reason: str
+    mask: Flags
+
+
+@dataclass(frozen=True)
 class CapApplied:
     rule: Rule
     partner_id: str
@@ -68,7 +78,10 @@ class PeriodResult:
     caps: list[CapApplied]
     findings: list[Finding]
     excluded: dict[str, tuple[Rule, Flags]] = field(default_factory=dict)  # reason -> (rule, lines of the period)
+    # program -> why a line does not count for it, in the order the reasons are checked (the first that applies)
+    why_not: dict[str, list[Exclusion]] = field(default_factory=dict)
     _order: Ints | None = None
+    _in_period: Flags | None = None
     _bounds: Ints | None = None
 
     @property
@@ -157,7 +170,11 @@ class PeriodResult:
                 units // 1000 if units % 1000 == 0 else f"{Decimal(units) / 1000:f}",
             ]
 
-        counted = {}
+        if self._in_period is None:
+            self._in_period = ledger.in_months(self.period.first, self.period.last)
+        rows = rows[self._in_period[rows]]
+        counted: dict[str, Any] = {}
+        excluded: dict[str, Any] = {}
         for program_id, rating in self.ratings.items():
             mine = rows[rating.counted[rows]]
             if len(mine) and p is not None and p in rating.partners:
@@ -165,13 +182,58 @@ class PeriodResult:
                     **rating.partners[p].rule.as_dict(),
                     "lines": [row(int(i)) for i in mine],
                 }
-        excluded = {}
-        for reason, (rule, mask) in self.excluded.items():
-            mine = rows[mask[rows]]
-            if len(mine):
-                excluded[reason] = {**rule.as_dict(), "lines": [row(int(i)) for i in mine]}
+            left = rows[~rating.counted[rows]]
+            reasons = [
+                *self.why_not.get(program_id, []),
+                Exclusion(f"{rating.program.rule.rule_id}:{program_id}", rating.program.rule, "not rated", _ALL),
+            ]
+            for why in reasons:
+                if not len(left):
+                    break
+                hit = left[why.mask[left]] if why.mask is not _ALL else left
+                left = left[~why.mask[left]] if why.mask is not _ALL else left[:0]
+                if len(hit):
+                    entry = excluded.setdefault(
+                        why.key, {**why.rule.as_dict(), "program_id": program_id, "reason": why.reason, "lines": []}
+                    )
+                    entry["lines"] += [row(int(i)) for i in hit]
         columns = ["line_id", "invoice_id", "month", "amount", "units"]
         return {"columns": columns, "counted": counted, "excluded": excluded}
+
+
+_ALL: Flags = np.ones(1, dtype=np.bool_)  # "every line left": the catch-all reason of a partition
+
+
+def _ineligible(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> list[Exclusion]:
+    """Each eligibility criterion of the program, as the lines it turns away (PA-7.x: eligible tiers, families,
+    SKUs, kinds, channels, the maximum discount, the paid basis)."""
+    e, pid, rule = program.eligibility, program.program_id, program.rule
+    checks: list[tuple[str, str, Flags]] = [
+        ("partner", "the partner's tier or type is not eligible", _partner_table(ledger, partners, program)),
+        (
+            "family",
+            f"its family is not one of {sorted(e.families or ())}",
+            ledger.lookup(ledger.families, e.families, ledger.family),
+        ),
+        ("sku", f"its SKU is not one of {sorted(e.skus or ())}", ledger.lookup(ledger.skus, e.skus, ledger.sku)),
+        ("kind", f"its kind is not one of {sorted(e.kinds or ())}", ledger.lookup(ledger.kinds, e.kinds, ledger.kind)),
+        (
+            "channel",
+            f"sold through a channel other than {sorted(e.channels)}",
+            ledger.lookup(ledger.channels, e.channels, ledger.channel),
+        ),
+    ]
+    if e.max_discount_percent is not None:
+        checks.append(
+            (
+                "max_discount_percent",
+                f"sold at a discount above {e.max_discount_percent}%",
+                ledger.discount_bp <= int(e.max_discount_percent * 100),
+            )
+        )
+    if program.basis == "paid":
+        checks.append(("paid", "its invoice is not paid (the program's basis is paid revenue)", ledger.paid))
+    return [Exclusion(f"{rule.rule_id}.{name}:{pid}", rule, why, ~ok) for name, why, ok in checks if not ok.all()]
 
 
 def _partner_table(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> Flags:
@@ -278,7 +340,16 @@ def rate_period(
     claimed: dict[str, Flags] = {}
     ratings: dict[str, ProgramRating] = {}
     admitted_any = np.zeros(len(ledger), dtype=np.bool_)
+    why_not: dict[str, list[Exclusion]] = {}
     for program in book.programs:
+        pid = program.program_id
+        reasons = [
+            Exclusion(f"{book.duplicate_rule.rule_id}:{pid}", book.duplicate_rule, "repeats another line", ~valid),
+            Exclusion(
+                f"{book.suspended_rule.rule_id}:{pid}", book.suspended_rule, "dated during a suspension", suspended
+            ),
+            *_ineligible(ledger, partners, program),
+        ]
         admitted = _lines_eligible(ledger, partners, program)
         eligible = admitted & valid & ~suspended
         for exclusion in book.excluded_from(program.program_id):
@@ -286,11 +357,22 @@ def rate_period(
                 if other in claimed:
                     taken = eligible & claimed[other]
                     eligible &= ~claimed[other]
+                    reasons.append(
+                        Exclusion(f"{exclusion.rule.rule_id}:{pid}", exclusion.rule, f"earns {other}", claimed[other])
+                    )
                     _note(excluded, f"{exclusion.rule.rule_id}:{program.program_id}", exclusion.rule, taken & in_period)
         promo_rule = book.exclusive_promotion_rule
         if program.program_id in book.excluded_by_promotion and promo_rule:
             taken = eligible & ledger.exclusive_promotion
             eligible &= ~ledger.exclusive_promotion
+            reasons.append(
+                Exclusion(
+                    f"{promo_rule.rule_id}:{pid}",
+                    promo_rule,
+                    "carries an exclusive promotion",
+                    ledger.exclusive_promotion,
+                )
+            )
             _note(excluded, f"{promo_rule.rule_id}:{program.program_id}", promo_rule, taken & in_period)
         if program.period == period.kind and prior_claims:
             blocked = frozenset().union(
@@ -300,6 +382,11 @@ def rate_period(
             if blocked:
                 again = _claimed_before(ledger, eligible & in_period, blocked)
                 eligible &= ~again
+                reasons.append(
+                    Exclusion(
+                        f"{book.duplicate_rule.rule_id}.claimed:{pid}", book.duplicate_rule, "settled before", again
+                    )
+                )
                 findings += _findings(
                     ledger,
                     in_period,
@@ -313,6 +400,7 @@ def rate_period(
                 _note(excluded, f"{book.duplicate_rule.rule_id}:claimed", book.duplicate_rule, again)
         claimed[program.program_id] = eligible
         if program.period == period.kind:
+            why_not[pid] = reasons
             admitted_any |= admitted
             ratings[program.program_id] = model_for(program).rate(RatingContext(ledger, period, partners, eligible))
     duplicates = ~valid & admitted_any
@@ -340,7 +428,7 @@ def rate_period(
     findings += _both_exclusive(book, ledger, in_period, ratings)
     findings += _below_floor(book, ledger, in_period, ratings)
     payable, caps = _capped(book, ledger, ratings)
-    return PeriodResult(period, ledger, ratings, payable, caps, findings, excluded)
+    return PeriodResult(period, ledger, ratings, payable, caps, findings, excluded, why_not)
 
 
 def _note(excluded: dict[str, tuple[Rule, Flags]], reason: str, rule: Rule, mask: Flags) -> None:

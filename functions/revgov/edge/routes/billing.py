@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ...domain.access import Role
-from ...services import billing
+from ...domain.errors import NotFound
+from ...services import billing, subscription_billing
 from ..http import Call
 from ..registry import STAFF, QueryParam, operation
 
@@ -57,3 +59,44 @@ def get_invoice(call: Call) -> dict[str, Any]:
 )
 def finalize_invoice(call: Call) -> dict[str, Any]:
     return billing.finalize_invoice(call.runtime, call.who, call.params["invoice_id"])
+
+
+# Subscriptions as billing knows them (the ERP's subscription ids), not the outbound webhook subscriptions of
+# /v1/subscriptions.
+READERS = frozenset(STAFF | {Role.PARTNER})
+_ERP_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+
+
+@operation(
+    "GET",
+    "/v1/billing/subscriptions",
+    summary="Subscriptions billed in advance each month, with what was charged and credited per month "
+    "(a partner key: its own)",
+    roles=READERS,
+    tag="billing",
+    paginated=True,
+    query=(
+        QueryParam(
+            "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
+        ),
+    ),
+)
+def list_billing_subscriptions(call: Call) -> Any:
+    return subscription_billing.list_subscriptions(
+        call.runtime, call.who, partner_id=call.query.get("partner_id"), limit=call.limit, cursor=call.cursor
+    )
+
+
+@operation(
+    "GET",
+    "/v1/billing/subscriptions/{erp_subscription_id}",
+    summary="One subscription (the ERP's id) with every month charged in advance, its credits and the net "
+    "(a partner key: its own)",
+    roles=READERS,
+    tag="billing",
+)
+def get_billing_subscription(call: Call) -> dict[str, Any]:
+    subscription_id = call.params["erp_subscription_id"]
+    if not _ERP_REFERENCE.match(subscription_id):
+        raise NotFound(f"no subscription {subscription_id}")
+    return subscription_billing.get_subscription(call.runtime, call.who, subscription_id)

@@ -1,0 +1,309 @@
+"""Subscription billing as a lifecycle: the monthly billing run, the month's reconciliation, the partner's view.
+
+Each active subscription is charged in advance for every Billing Month (PA-10.2, CPA-10.2) by a scheduled run
+(`events/schedules.json`, `subscription_billing_run`). The activation charges its own month prorated (SOP-2.3);
+the run charges every later month it is active, once: a CHARGE marker per subscription and month is written with
+must_be_absent in the same commit as the line and the subscription record, so a rerun, a retry or a concurrent run
+changes nothing. A subscription cancelled with effect during a month not charged yet is charged for the month and
+credited for the unused full days in the same commit, the credit referencing the charge (PA-10.4, SOP-2.4).
+After a month, its subscription lines are reconciled with the subscription records (SOP-2.2, COP-2.2); a mismatch
+is an exception for finance. The arithmetic is in the pure core (domain/billing.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from ..domain import billing as core
+from ..domain.access import Principal, Role
+from ..domain.billing import BillingPolicy, LineDraft
+from ..domain.errors import ConcurrentUpdate, Conflict, NotFound
+from ..domain.money import format_money, round_money
+from ..domain.tenants import Tenant
+from ..ports import Put, Stored
+from ..runtime import Runtime
+from . import billing, tenants
+
+CHARGES = "SUBCHARGE"  # subscription#month -> the line that charged it; the once-only guard of the run
+RUN = "subscription.billing_run"  # how the run's postings are named in audit records and lines
+_ATTEMPTS = 12
+
+
+def _book(tenant: Tenant) -> BillingPolicy | None:
+    try:
+        return BillingPolicy.from_policy(tenant.policy)
+    except (KeyError, ValueError):
+        return None
+
+
+def subscriptions(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
+    cursor = None
+    while True:
+        page = rt.store.query(tenant_id, billing.SUBSCRIPTIONS, limit=200, cursor=cursor)
+        yield from page.items
+        cursor = page.next_cursor
+        if not cursor:
+            return
+
+
+# --- the billing run ----------------------------------------------------------------------------------------------
+def run(rt: Runtime, tenant_id: str, *, through: str | None = None) -> dict[str, int]:
+    """Charge every subscription for each month up to `through` (default: the current month) it is due for."""
+    tenant, _ = tenants.load_tenant(rt, tenant_id)
+    book = _book(tenant)
+    if book is None:
+        return {"subscriptions": 0, "charged": 0}
+    through = through or core.period_of(core.parse_instant(rt.clock.now_iso()).date())
+    seen = charged = 0
+    for stored in subscriptions(rt, tenant_id):
+        seen += 1
+        for month in core.months_due(stored.data, through):
+            charged += charge_month(rt, tenant, book, stored.key, month)
+    return {"subscriptions": seen, "charged": charged}
+
+
+def charge_month(rt: Runtime, tenant: Tenant, book: BillingPolicy, subscription_id: str, month: str) -> int:
+    """Charge one subscription for one month in advance, once; 1 if this call charged it, 0 if already charged."""
+    for _ in range(_ATTEMPTS):
+        stored = rt.store.get(tenant.tenant_id, billing.SUBSCRIPTIONS, subscription_id)
+        if stored is None or month not in core.months_due(stored.data, month):
+            return 0
+        try:
+            _commit_charge(rt, tenant, book, stored, month)
+        except Conflict:
+            if rt.store.get(tenant.tenant_id, CHARGES, f"{subscription_id}#{month}") is not None:
+                return 0  # another run charged it meanwhile
+            continue  # the invoice or the subscription moved: read again
+        return 1
+    raise ConcurrentUpdate(f"subscription {subscription_id} {month} lost the race {_ATTEMPTS} times")
+
+
+def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Stored, month: str) -> None:
+    sub = stored.data
+    item = book.prices.get(sub["sku"])
+    name, family = (item.name, item.family) if item else (sub["sku"], sub.get("family", "unknown"))
+    rules = (item.rule, book.invoicing) if item else (book.invoicing,)
+    charged = core.charge_in_advance(sub, month)
+    if charged is None:  # pragma: no cover - months_due starts at the activation month
+        return
+    charge, in_force = charged
+    quantity, unit = Decimal(in_force), core.unit_price_of(sub)
+    unit_cost = (
+        Decimal(sub["unit_cost"]) if sub.get("unit_cost") else Decimal(sub["monthly_cost"]) / Decimal(sub["quantity"])
+    )
+    event_id = f"{sub['subscription_id']}:{month}"
+    posting = billing.Posting(
+        rt,
+        tenant,
+        book,
+        RUN,
+        event_id,
+        event_id,
+        rt.clock.now_iso(),
+        {"partner_id": sub["partner_id"]},
+        rt.clock.now_iso(),
+    )
+    detail = {"subscription_id": sub["subscription_id"], "monthly_price": sub["monthly_price"]}
+    draft = LineDraft(
+        kind="subscription",
+        description=f"{name} x {in_force}, {month} in advance ({charge.days}/{charge.divisor} days)",
+        family=family,
+        sku=sub["sku"],
+        quantity=quantity,
+        unit_price=unit,
+        amount=charge.amount,
+        cost=round_money(unit_cost * quantity * charge.days / charge.divisor),
+        service_period=charge.period,
+        order_ref=sub.get("order_ref"),
+        rules=(*rules, book.proration) if charge.days != charge.divisor else rules,
+        detail={**detail, "days": charge.days, "days_in_month": charge.divisor, "billing_month": month},
+        channel=sub.get("channel") or "resale",
+    )
+    (line,) = billing._post_lines(posting, sub["partner_id"], month, [draft])
+    entries = {"billed": [*sub.get("billed", []), billing.charge_entry(line, month)]}
+    adjusted = []
+    for change, prorated in core.changes_within(sub, charge.period):  # changes known before the month was charged
+        draft = core.quantity_change_draft(
+            sub,
+            item,
+            unit_cost,
+            int(change["from_quantity"]),
+            int(change["to_quantity"]),
+            prorated,
+            book,
+            line["line_id"],
+        )
+        adjusted += billing._post_lines(posting, sub["partner_id"], month, [draft])
+    if adjusted:
+        entries["adjusted"] = [*sub.get("adjusted", []), *(billing.adjustment_entry(x) for x in adjusted)]
+    if sub.get("cancelled_on"):
+        monthly = Decimal(sub["monthly_price"])
+        credit = core.cancellation_credit(monthly, core.parse_day(sub["cancelled_on"]), charge.period)
+        if credit is not None:
+            credit_draft = LineDraft(
+                kind="credit",
+                description=f"Credit: {name} after {sub['cancelled_on']}, {credit.days}/{credit.divisor} days",
+                family=family,
+                sku=sub["sku"],
+                quantity=Decimal(sub["quantity"]),
+                unit_price=unit,
+                amount=-credit.amount,
+                cost=-round_money(Decimal(sub["monthly_cost"]) * credit.days / credit.divisor),
+                service_period=credit.period,
+                order_ref=sub.get("order_ref"),
+                rules=(*rules, book.cancellation),
+                references_line=line["line_id"],
+                detail={**detail, "days": credit.days, "days_in_month": credit.divisor},
+                channel=sub.get("channel") or "resale",
+            )
+            (credited,) = billing._post_lines(posting, sub["partner_id"], month, [credit_draft])
+            entries["credited"] = [*sub.get("credited", []), billing.credit_entry(credited)]
+            entries["credits"] = [*sub.get("credits", []), credited["line_id"]]
+    changes = posting.changes
+    for invoice_id in sorted(posting.touched):
+        header, version = posting.invoices[invoice_id]
+        changes.puts.append(billing._invoice_put(header, version))
+        billing._record_lines(posting, header, [x for x in posting.lines if x["invoice_id"] == invoice_id])
+    changes.puts += [
+        Put(
+            CHARGES,
+            f"{sub['subscription_id']}#{month}",
+            {"subscription_id": sub["subscription_id"], "month": month, "line_id": line["line_id"]},
+            must_be_absent=True,
+            conflict_detail="already charged for the month",
+        ),
+        billing._subscription_put({**sub, **entries}, stored),
+    ]
+    rt.commit(tenant.tenant_id, changes)
+
+
+# --- reconciliation (SOP-2.2) --------------------------------------------------------------------------------------
+def reconcile(rt: Runtime, tenant_id: str, period: str) -> list[dict[str, Any]]:
+    """The month's subscription lines against the subscription records; each partner with a difference gets one
+    exception for finance (once per partner and month), naming every subscription that differs."""
+    tenant, _ = tenants.load_tenant(rt, tenant_id)
+    book = _book(tenant)
+    if book is None:
+        return []
+    records = [s.data for s in subscriptions(rt, tenant_id) if s.data.get("status") != "pending_activation"]
+    mismatches = core.reconcile(records, _month_lines(rt, tenant_id, records, period), period)
+    by_partner: dict[str, list[core.Mismatch]] = {}
+    for mismatch in mismatches:
+        by_partner.setdefault(mismatch.partner_id, []).append(mismatch)
+    for partner_id, found in sorted(by_partner.items()):
+        marker = f"reconciliation:{partner_id}:{period}"
+        posting = billing.Posting(
+            rt,
+            tenant,
+            book,
+            "subscription.reconciliation",
+            marker,
+            marker,
+            rt.clock.now_iso(),
+            {"partner_id": partner_id},
+            rt.clock.now_iso(),
+        )
+        difference = sum((m.invoiced - m.expected for m in found), Decimal(0))
+        billing._open_exception(
+            posting,
+            book.mismatch_category,
+            f"{period}: subscription lines differ from the subscription records by {format_money(difference)} "
+            f"({len(found)} subscription(s)); subscription lines must match the active subscription records",
+            partner_id=partner_id,
+            rules=(book.reconciliation,),
+            context={"period": period, "mismatches": [m.as_dict() for m in found[:50]]},
+        )
+        if posting.changes.puts:
+            try:
+                rt.commit(tenant_id, posting.changes)
+            except Conflict:  # opened by a concurrent reconciliation
+                pass
+    return [m.as_dict() for m in mismatches]
+
+
+def _month_lines(rt: Runtime, tenant_id: str, records: list[dict[str, Any]], period: str) -> list[dict[str, Any]]:
+    """Every line of the month's invoices, and the lines the records say they posted elsewhere for the month."""
+    lines: dict[str, dict[str, Any]] = {}
+    for status in ("draft", "finalized"):
+        cursor = None
+        while True:
+            page = billing.list_invoices(rt, tenant_id, status=status, period=period, limit=100, cursor=cursor)
+            for item in page.items:
+                for line in billing.invoice_lines(rt, tenant_id, item.data["invoice_id"]):
+                    lines[line["line_id"]] = line
+            cursor = page.next_cursor
+            if not cursor:
+                break
+    for record in records:
+        for entry in [*record.get("billed", []), *record.get("credited", []), *record.get("adjusted", [])]:
+            if entry.get("month", core.charged_month(entry)) == period and entry["line_id"] not in lines:
+                stored = rt.store.get(tenant_id, billing.LINES, _line_key(entry["line_id"]))
+                if stored is not None:
+                    lines[entry["line_id"]] = stored.data
+    return list(lines.values())
+
+
+def _line_key(line_id: str) -> str:
+    invoice_id, number = line_id.rsplit(".", 1)
+    return f"{invoice_id}#{int(number):05d}"
+
+
+# --- the partner's subscriptions ------------------------------------------------------------------------------------
+def view(record: dict[str, Any]) -> dict[str, Any]:
+    """A subscription as its partner and staff see it: terms, status, and per month what was charged and credited."""
+    months: dict[str, dict[str, Any]] = {}
+    for entry in record.get("billed", []):
+        month = core.charged_month(entry)
+        months.setdefault(month, {"month": month, "charges": [], "credits": []})["charges"].append(
+            {k: entry.get(k) for k in ("line_id", "invoice_id", "amount", "service_period")}
+        )
+    for entry in [*record.get("credited", []), *record.get("adjusted", [])]:
+        section = "credits" if entry["amount"].startswith("-") else "charges"
+        months.setdefault(entry["month"], {"month": entry["month"], "charges": [], "credits": []})[section].append(
+            {k: entry.get(k) for k in ("line_id", "invoice_id", "amount", "service_period", "references_line")}
+        )
+    for month in months.values():
+        net = sum((Decimal(x["amount"]) for x in [*month["charges"], *month["credits"]] if x["amount"]), Decimal(0))
+        month["net"] = format_money(net)
+    return {
+        "subscription_id": record["subscription_id"],
+        "partner_id": record["partner_id"],
+        "status": record["status"],
+        "sku": record.get("sku"),
+        "quantity": record.get("quantity"),
+        "monthly_price": record.get("monthly_price"),
+        "activated_on": record.get("activated_on"),
+        "cancelled_on": record.get("cancelled_on"),
+        "quantity_changes": [
+            {k: c[k] for k in ("effective_on", "from_quantity", "to_quantity")} for c in record.get("changes") or []
+        ],
+        "order_ref": record.get("order_ref"),
+        "channel": record.get("channel"),
+        "months": [months[m] for m in sorted(months)],
+    }
+
+
+def list_subscriptions(
+    rt: Runtime, who: Principal, *, partner_id: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Subscriptions of the tenant, or of one partner; a partner key sees only its own, whatever it asks."""
+    wanted = who.partner_id if who.role is Role.PARTNER else partner_id
+    if wanted is None:
+        page = rt.store.query(who.tenant_id, billing.SUBSCRIPTIONS, limit=limit, cursor=cursor)
+    else:
+        page = rt.store.lookup(who.tenant_id, f"{billing.SUBSCRIPTIONS}#{wanted}", limit=limit, cursor=cursor)
+    items = [view(s.data) for s in page.items if s.data.get("status") != "pending_activation"]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+def get_subscription(rt: Runtime, who: Principal, subscription_id: str) -> dict[str, Any]:
+    stored = rt.store.get(who.tenant_id, billing.SUBSCRIPTIONS, subscription_id)
+    if (
+        stored is None
+        or stored.data.get("status") == "pending_activation"
+        or not who.sees_partner(stored.data["partner_id"])
+    ):
+        raise NotFound(f"no subscription {subscription_id}")
+    return view(stored.data)
