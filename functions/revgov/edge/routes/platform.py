@@ -133,7 +133,10 @@ def list_keys(call: Call) -> dict[str, Any]:
     return {"items": [keys.public_view(item.data) for item in page.items], "next_cursor": page.next_cursor}
 
 
-@operation("DELETE", "/v1/keys/{key_id}", summary="Revoke a key", roles=ADMIN, tag="keys", id_params={"key_id": "key"})
+@operation(
+    "DELETE", "/v1/keys/{key_id}", summary="Revoke a key", roles=ADMIN, tag="keys", id_params={"key_id": "key"},
+    response_schema="api/responses/key.schema.json",
+)
 def revoke_key(call: Call) -> dict[str, Any]:
     return keys.revoke_key(call.runtime, call.who, call.who.tenant_id, call.params["key_id"])
 
@@ -155,7 +158,8 @@ def list_audit(call: Call) -> dict[str, Any]:
 
 
 @operation(
-    "GET", "/v1/audit/verify", summary="Walk the chain; name the first broken record", roles=AUDITORS, tag="audit"
+    "GET", "/v1/audit/verify", summary="Walk the chain; name the first broken record", roles=AUDITORS, tag="audit",
+    response_schema="api/responses/audit-verification.schema.json",
 )
 def verify_audit(call: Call) -> dict[str, Any]:
     return audit.verify_chain(call.runtime, call.who.tenant_id)
