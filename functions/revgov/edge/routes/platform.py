@@ -50,17 +50,24 @@ def openapi_document(call: Call) -> Answer:
     body_schema="tenant.schema.json",
     status=201,
     example="tenant-create.json",
+    response_schema="api/responses/tenant-created.schema.json",
 )
 def create_tenant(call: Call) -> dict[str, Any]:
     return tenants.create_tenant(call.runtime, call.who, call.body)
 
 
-@operation("GET", "/v1/tenants", summary="List tenants", roles=OPERATOR, tag="tenants", paginated=True)
+@operation(
+    "GET", "/v1/tenants", summary="List tenants", roles=OPERATOR, tag="tenants", paginated=True,
+    response_schema="api/responses/tenant-page.schema.json",
+)
 def list_tenants(call: Call) -> Any:
     return tenants.list_tenants(call.runtime, limit=call.limit, cursor=call.cursor)
 
 
-@operation("GET", "/v1/tenants/{tenant_id}", summary="Read a tenant", roles=OPERATOR, tag="tenants")
+@operation(
+    "GET", "/v1/tenants/{tenant_id}", summary="Read a tenant", roles=OPERATOR, tag="tenants",
+    response_schema="api/responses/tenant.schema.json",
+)
 def get_tenant(call: Call) -> dict[str, Any]:
     return tenants.get_tenant(call.runtime, _tenant_id(call))
 
@@ -82,6 +89,7 @@ _STANDING.declare("resume", to="active", summary="Resume a suspended tenant", ro
     summary="Offboard: export every item, then delete them all",
     roles=OPERATOR,
     tag="tenants",
+    response_schema="api/responses/tenant-offboarded.schema.json",
 )
 def offboard_tenant(call: Call) -> dict[str, Any]:
     return tenants.offboard(call.runtime, call.who, _tenant_id(call))
