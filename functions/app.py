@@ -10,8 +10,13 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     bill_erp_event,
     billing_sla_sweep,
     deliver_webhooks,
+    equity_monitor,
     flush_outbox,
+    index_contracts,
+    kpi_gauges,
     log_event,
+    model_drift,
+    month_close_watch,
     subscription_billing_run,
     update_kpis,
 )

@@ -81,9 +81,10 @@ def monthly_revenue_rollups(partner_id: str, tier: str, revenue_by_month: dict[s
     return made
 
 
-def analytics_tenant_in(api: Api, operator: Api, stack: Any) -> Iterator[AnalyticsTenant]:
+def analytics_tenant_in(api: Api, operator: Api, stack: Any, **config_changes: Any) -> Iterator[AnalyticsTenant]:
     config = load_tenant_file(Path(ROOT / "tenants" / "northwind" / "tenant.yaml"))
     config["tenant_id"] = f"t-{uuid.uuid4().hex[:12]}"
+    config.update(config_changes)
     created = operator.post("/v1/tenants", config)
     assert created.status_code == 201, created.text
     body = created.json()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from . import observe
 from .domain.audit import AuditEntry
 from .ports import Answerer, Changes, ClauseIndex, Clock, Delete, DocumentStore, EventPublisher, IdGenerator, Put
 from .settings import Settings, settings
@@ -38,6 +39,7 @@ class Runtime:
         ]
         changes.puts.extend(Put(OUTBOX, env["detail"]["event_id"], env) for env in envelopes)
         sealed = self.store.commit(tenant_id, changes)
+        observe.committed(tenant_id, changes.audit)
         if envelopes:
             self._publish(tenant_id, envelopes)
         return sealed

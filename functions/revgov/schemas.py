@@ -69,12 +69,20 @@ def _located(error: Any) -> list[FieldError]:
         )
         if extra and error.validator_value is False:
             return [FieldError(_pointer([*where, k]), f"{k!r} is not a field of this object") for k in extra]
-    return [FieldError(_pointer(where), error.message)]
+    return [FieldError(_pointer(where), _message(error))]
 
 
 def problems(name: str, payload: Any) -> list[FieldError]:
     errors = sorted(_validator(name).iter_errors(payload), key=lambda e: list(e.absolute_path))
     return [found for error in errors for found in _located(error)][:50]
+
+
+def _message(error: Any) -> str:
+    """A field a schema refuses outright (`"not": {}`) is named with the schema's reason, not "should not be valid"."""
+    if error.validator == "not" and error.validator_value == {} and isinstance(error.schema, dict):
+        field = error.absolute_path[-1] if error.absolute_path else "this field"
+        return f"{field} is not accepted. {error.schema.get('description', '')}".strip()
+    return str(error.message)
 
 
 def validate(name: str, payload: Any, *, what: str = "request body") -> None:

@@ -9,6 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parents[2]
+# The copilot's refusal rate on its evaluation set (tests/copilot/questions.json; README, `make bench` copilot: all 24
+# unanswerable and 4 of the 75 answerable questions refused = 28 / 99): what its live refusal rate drifts from.
+COPILOT_REFUSAL_BASELINE = 0.28
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class Settings:
     # TenantAccessRole: when set, every DynamoDB request on a tenant's partition is signed with an STS session tagged
     # TenantId=<tenant> (adapters.tenant_sessions). Unset: the function's own credentials (local stack, operator API).
     tenant_role_arn: str | None = None
+    # Metrics also written as CloudWatch embedded metric format on stdout (revgov.metrics): on in Lambda.
+    metrics_emf: bool = False
+    copilot_refusal_baseline: float = COPILOT_REFUSAL_BASELINE  # REVGOV_COPILOT_REFUSAL_BASELINE
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -79,6 +85,8 @@ class Settings:
             copilot=CopilotSettings.from_env(e),
             outbound_allow_loopback=e.get("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "") in ("1", "true"),
             tenant_role_arn=e.get("REVGOV_TENANT_ROLE_ARN") or None,
+            metrics_emf=e.get("REVGOV_METRICS_EMF", "1" if e.get("AWS_LAMBDA_FUNCTION_NAME") else "") in ("1", "true"),
+            copilot_refusal_baseline=float(e.get("REVGOV_COPILOT_REFUSAL_BASELINE", COPILOT_REFUSAL_BASELINE)),
         )
 
 

@@ -21,15 +21,16 @@ def load_tenant_file(path: Path) -> dict[str, Any]:
     schemas.validate("tenant.schema.json", config, what=str(path))
     if path.parent.name != config["tenant_id"]:
         raise MalformedRequest(f"{path}: tenant_id {config['tenant_id']!r} must match its folder {path.parent.name!r}")
-    contracts = [
-        parse_contract(doc.read_text(encoding="utf-8"), name=str(doc))
-        for doc in sorted((path.parent / "contracts").glob("*.md"))
-    ]
+    files = sorted((path.parent / "contracts").glob("*.md"))
+    texts = [(doc.name, doc.read_text(encoding="utf-8")) for doc in files]
+    contracts = [parse_contract(markdown, name=str(doc)) for doc, (_, markdown) in zip(files, texts, strict=True)]
     clause_ids = set().union(*(c.clause_ids() for c in contracts)) if contracts else set()
     problems = policy_problems(config["policy"], clause_ids)
     if problems:
         raise RuleViolation(f"{path}: the policy is inconsistent", errors=problems)
-    return dict(config)
+    # provisioning through the API carries the contracts with the config (POST /v1/tenants `contracts`)
+    return {**config, "contracts": [{"name": name, "markdown": markdown} for name, markdown in texts]} if texts \
+        else dict(config)
 
 
 def tenant_files(tenants_dir: Path) -> list[Path]:

@@ -35,6 +35,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -48,6 +49,7 @@ from revgov.resources import TABLE, EventRule, load_rules, load_schedules
 from . import chalice_app
 from .config import DeployConfig
 from .nag import acknowledge
+from .observability import Observability
 from .packaging import PYTHON_VERSION
 from .rest_api import ChaliceRestApi
 from .search import TenantSearchAccess, search_role_arn_template
@@ -204,6 +206,13 @@ class RevgovApplication(Construct):
         self._grant_bedrock(self.api_handler)
         self.search_access = self._search(search) if search else None
 
+        # --- alarms go to the configured topic, or to one of this application's own ------------------------------
+        self.alarm_topic: sns.ITopic = (
+            sns.Topic.from_topic_arn(self, "AlarmTopic", config.alarm_topic_arn) if config.alarm_topic_arn
+            else sns.Topic(self, "AlarmTopic", display_name=f"Revgov {name} alarms", enforce_ssl=True,
+                           master_key=kms.Alias.from_alias_name(self, "AlarmTopicKey", "alias/aws/sns"))
+        )
+
         # --- events: rules.json -> queue (+DLQ, alarm) -> handler; schedules.json -> EventBridge schedules ----
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
@@ -223,14 +232,20 @@ class RevgovApplication(Construct):
             authorizers=self.authorizers, manage_cloudwatch_role=manage_api_cloudwatch_role,
             domain_name=domain_name, operator_handler=self.operator_handler, operator_routes=handlers.operator_routes,
         )
+        # --- dashboards (executive, channel ops, platform) and the product's alarms over its own metrics ---------
+        self.observability = Observability(
+            self, "Observability", name=name, topic=self.alarm_topic, dead_letter_queues=self.dead_letter_queues,
+            handlers=sorted({rule.handler for rule in rules}),
+        )
         # The outputs keep the names stacks/README.md gives them (not construct-path hashes like PoolTableName09E96691).
-        for name, value in (
+        for name_, value in (
+            ("AlarmTopicArn", self.alarm_topic.topic_arn),
             ("EventBusName", self.bus.event_bus_name),
             ("TableName", self.table.table_name),
             ("TenantAccessRoleArn", self.tenant_role.role_arn),
             ("ApiUrl", self.rest_api.api.url),
         ):
-            CfnOutput(self, name, value=value).override_logical_id(name)
+            CfnOutput(self, name_, value=value).override_logical_id(name_)
 
     # ---------------------------------------------------------------------------------------------------------
     def _table(self) -> dynamodb.Table:
@@ -394,14 +409,16 @@ class RevgovApplication(Construct):
             policy_label=self.tenancy.silo_tenant or "pool",
             tenant_ids=list(self.tenancy.tenant_ids),
             collection_arn=search.collection_arn,
-            trusted=[self.api_handler.role],  # type: ignore[list-item]
+            # the API (questions, offboarding) and the contract indexer (contract.changed) act for a tenant
+            trusted=[self.api_handler.role, self.functions["index_contracts"].role],  # type: ignore[list-item]
         )
         # revgov.settings.CopilotSettings: the collection is OpenSearch Serverless (SigV4 service `aoss`), and each
         # tenant's requests are signed with its own search role, never the function's (which has no data access).
-        self.api_handler.add_environment("REVGOV_COPILOT_INDEX", "opensearch")
-        self.api_handler.add_environment("REVGOV_OPENSEARCH_ENDPOINT", search.endpoint)
-        self.api_handler.add_environment("REVGOV_OPENSEARCH_SERVICE", "aoss")
-        self.api_handler.add_environment("REVGOV_SEARCH_ROLE_ARN_TEMPLATE", search_role_arn_template(self.config))
+        for fn in (self.api_handler, self.functions["index_contracts"]):
+            fn.add_environment("REVGOV_COPILOT_INDEX", "opensearch")
+            fn.add_environment("REVGOV_OPENSEARCH_ENDPOINT", search.endpoint)
+            fn.add_environment("REVGOV_OPENSEARCH_SERVICE", "aoss")
+            fn.add_environment("REVGOV_SEARCH_ROLE_ARN_TEMPLATE", search_role_arn_template(self.config))
         return access
 
     def _event_rule(self, rule: EventRule, max_receive_count: int) -> None:
@@ -446,9 +463,7 @@ class RevgovApplication(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        if self.config.alarm_topic_arn:
-            topic = sns.Topic.from_topic_arn(self, f"{rid}AlarmTopic", self.config.alarm_topic_arn)
-            alarm.add_alarm_action(cw_actions.SnsAction(topic))
+        alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
         self.queues[rule.name] = queue
         self.dead_letter_queues[rule.name] = dlq
         CfnOutput(self, f"{rid}DlqUrl", value=dlq.queue_url, description=f"DLQ of rule {rule.name} (replay from here)")

@@ -16,7 +16,7 @@ from revgov.adapters.answerers import LocalAnswerer
 from revgov.adapters.local_index import SqliteClauseIndex
 from revgov.domain.copilot import Scope
 from revgov.runtime import build_copilot
-from revgov.services.copilot import index_tenant, respond
+from revgov.services.copilot import index_documents, index_tenant, respond
 from revgov.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +80,76 @@ def evaluate(index: SqliteClauseIndex, *, mode: str = "hybrid") -> dict[str, Any
         "refusal_rate_unanswerable": sum(r["refused"] for r in unanswerable) / len(unanswerable),
         "false_refusal_rate": sum(r["refused"] for r in answerable) / len(answerable),
         "citations_outside_retrieved": sum(len(r["outside"]) for r in rows),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": _pct(latencies, 0.95),
+        "rows": rows,
+    }
+
+
+# --- questions written before tuning: a real public agreement and new questions on both demo tenants ----------------
+
+UNSEEN = Path(__file__).with_name("questions_unseen.json")
+CORPUS = Path(__file__).with_name("corpus")
+PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
+SPLITS = ("tuning", "heldout")
+
+
+def unseen_questions(split: str) -> list[dict[str, Any]]:
+    if split not in SPLITS:
+        raise ValueError(f"split is one of {SPLITS}")
+    return [q for q in json.loads(UNSEEN.read_text(encoding="utf-8"))["questions"] if q["split"] == split]
+
+
+def full_index(path: Path | str = ":memory:") -> SqliteClauseIndex:
+    """Both demo tenants and the public agreement's tenant."""
+    index = demo_index(path)
+    texts = [(str(p), p.read_text(encoding="utf-8")) for p in sorted(CORPUS.glob("*.md"))]
+    index_documents(index, PUBLIC_TENANT, texts)
+    return index
+
+
+def _verbatim(citation: Any, passage: Any) -> bool:
+    squash = " ".join(citation.quote.split())
+    return bool(squash) and squash in " ".join(passage.text.split())
+
+
+def evaluate_split(index: SqliteClauseIndex, split: str) -> dict[str, Any]:
+    """Per question: gold clause retrieved / cited, refused, the asked fact in the answer, every quote verbatim."""
+    answerer = LocalAnswerer()
+    rows, latencies = [], []
+    for item in unseen_questions(split):
+        scope = Scope(item["tenant"], all_partners=True)
+        started = time.perf_counter()
+        reply = respond(index, answerer, scope, item["question"])
+        latencies.append((time.perf_counter() - started) * 1000)
+        gold = set(item["gold"])
+        cited = [c.clause for c in reply.draft.citations]
+        fact = item.get("fact")
+        rows.append({
+            "id": item["id"],
+            "answerable": bool(gold),
+            "retrieved_gold": bool(gold & {h.passage.clause_id for h in reply.hits}),
+            "cited_gold": bool(gold & set(cited)),
+            "refused": reply.draft.refused,
+            "fact": None if not fact or reply.draft.refused else fact.lower() in reply.draft.answer.lower(),
+            "verbatim": all(c.clause in reply.retrieved and _verbatim(c, reply.retrieved[c.clause])
+                            for c in reply.draft.citations),
+            "cited": cited,
+            "ranked": [h.passage.clause_id for h in reply.hits],
+        })
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    with_fact = [r for r in answerable if any(q["id"] == r["id"] and q.get("fact") for q in unseen_questions(split))]
+    return {
+        "split": split,
+        "questions": len(rows),
+        "unanswerable": len(unanswerable),
+        "gold_retrieved": statistics.mean(r["retrieved_gold"] for r in answerable),
+        "gold_cited": statistics.mean(r["cited_gold"] for r in answerable),
+        "refusal_rate_unanswerable": statistics.mean(r["refused"] for r in unanswerable),
+        "false_refusal_rate": statistics.mean(r["refused"] for r in answerable),
+        "fact_in_answer": statistics.mean(bool(r["fact"]) for r in with_fact),
+        "citations_verbatim": statistics.mean(r["verbatim"] for r in rows),
         "p50_ms": statistics.median(latencies),
         "p95_ms": _pct(latencies, 0.95),
         "rows": rows,

@@ -15,7 +15,7 @@ from opensearchpy import Connection, OpenSearch
 
 from revgov.adapters.answerers import BedrockAnswerer
 from revgov.adapters.embeddings import TitanEmbedder
-from revgov.adapters.opensearch_index import PIPELINE, OpenSearchClauseIndex
+from revgov.adapters.opensearch_index import OpenSearchClauseIndex
 from revgov.domain.copilot import Hit, Scope, check_citations, prepare_document
 from revgov.services.copilot import respond
 
@@ -149,10 +149,11 @@ def test_opensearch_search_is_one_hybrid_query_fenced_to_the_tenant_and_partner_
     hits = index.search(Scope("northwind", PARTNER), "margin floor", k=5)
     assert [h.passage.clause_id for h in hits] == ["PA-6.3", "PA-6.6"]
     assert hits[1].dense == pytest.approx(0.6)
-    pipeline = [b for m, p, _, b in FakeConnection.sent if p == f"/_search/pipeline/{PIPELINE}"]
+    # the tenant's own pipeline, named after its index (so its data access rule `northwind_*` covers it)
+    pipeline = [b for m, p, _, b in FakeConnection.sent if p == "/_search/pipeline/northwind_clauses-revgov-hybrid"]
     assert "normalization-processor" in pipeline[0]
     (_, _, params, raw), = [s for s in FakeConnection.sent if s[1].endswith("/_search")]
-    assert params == {"search_pipeline": PIPELINE}
+    assert params == {"search_pipeline": "northwind_clauses-revgov-hybrid"}
     body = json.loads(raw)
     lexical, dense = body["query"]["hybrid"]["queries"]
     fence = [
@@ -211,3 +212,75 @@ def test_the_service_pipeline_refuses_when_opensearch_finds_nothing_close():
     reply = respond(index, BedrockAnswerer("m", "us-east-1", client=object()), Scope("northwind"),
                     "What is the dress code?")
     assert reply.draft.refused and list(reply.retrieved) == ["PA-6.3"]
+
+
+@pytest.fixture
+def small_index():
+    from revgov.adapters.local_index import SqliteClauseIndex
+
+    index = SqliteClauseIndex(":memory:", FakeEmbedder())
+    index.index_document(PA)
+    return index
+
+
+def _respond_with(small_index, citations, text="Quote lines need a 12% margin."):
+    """The whole service path (retrieve, evidence, Converse, citation checks) with Converse answering `citations`.
+    Returns the reply and the clause ids sent to Converse as documents, in order."""
+    client = bedrock()
+    answerer = BedrockAnswerer("m", "us-east-1", client=client)
+    sent: list[list[str]] = []
+    ask = answerer.answer
+
+    def spying(question, hits, *, context):
+        sent.append([h.passage.clause_id for h in hits])
+        return ask(question, hits, context=context)
+
+    answerer.answer = spying  # type: ignore[method-assign]
+    question = "What margin floor applies to a quote line?"
+    with Stubber(client) as stub:
+        stub.add_response("converse", _converse_reply(text, citations), None)
+        reply = respond(small_index, answerer, Scope("northwind", all_partners=True), question)
+    return reply, sent[0]
+
+
+def test_a_bedrock_answer_leaves_only_with_citations_that_are_the_given_clauses_own_words(small_index):
+    # PA-6.3: "No quote line may be priced with a Line Margin below 12% without Finance approval, regardless of the
+    # discount applied."
+    quote = "No quote line may be priced with a Line Margin below 12% without Finance approval"
+    _, documents = _respond_with(small_index, [])
+    reply, _ = _respond_with(small_index, [_citation(documents.index("PA-6.3"), quote)])
+    assert not reply.draft.refused and [(c.clause, c.quote) for c in reply.draft.citations] == [("PA-6.3", quote)]
+
+
+def test_a_bedrock_answer_without_any_citation_is_refused(small_index):
+    reply, documents = _respond_with(small_index, [])
+    assert documents and reply.draft.refused and not reply.draft.citations
+
+
+def test_a_bedrock_answer_citing_a_clause_it_was_not_given_is_refused_whole(small_index):
+    reply, documents = _respond_with(small_index, [_citation(7, "Margins are waived for partners")],
+                                     text="Margins are waived for partners.")
+    assert len(documents) < 8
+    assert reply.draft.refused and not reply.draft.citations and reply.draft.answer == ""
+    assert reply.rejected and reply.rejected[0]["reason"] == "clause was not retrieved for this request"
+
+
+def test_a_bedrock_answer_whose_quote_is_not_the_clauses_text_is_refused_whole(small_index):
+    made_up = [_citation(0, "Partners may ignore the margin floor")]
+    reply, _ = _respond_with(small_index, made_up, text="Partners may ignore the margin floor.")
+    assert reply.draft.refused and reply.rejected[0]["reason"] == "quote is not the clause's text"
+
+
+def test_each_tenant_gets_its_own_search_pipeline_and_offboarding_deletes_it():
+    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": []}}),
+                      ("POST", "/contoso_clauses/_search"): (200, {"hits": {"hits": []}})})
+    index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
+    index.search(Scope("northwind"), "margin floor")
+    index.search(Scope("contoso"), "margin floor")
+    index.search(Scope("northwind"), "margin floor")
+    puts = [p for m, p, _, _ in FakeConnection.sent if m == "PUT" and p.startswith("/_search/pipeline/")]
+    assert puts == ["/_search/pipeline/northwind_clauses-revgov-hybrid",
+                    "/_search/pipeline/contoso_clauses-revgov-hybrid"]
+    index.delete_tenant("contoso")
+    deleted = [p for m, p, _, _ in FakeConnection.sent if m == "DELETE"]
+    assert deleted == ["/contoso_clauses", "/_search/pipeline/contoso_clauses-revgov-hybrid"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from copilot.evaluation import ROOT, demo_index, evaluate, questions
+from copilot.evaluation import ROOT, demo_index, evaluate, evaluate_split, full_index, questions, unseen_questions
 from revgov.adapters.answerers import LocalAnswerer
 from revgov.domain.copilot import Scope
 from revgov.services.copilot import index_documents, index_tenant, respond
@@ -65,6 +65,37 @@ def test_no_answer_cites_a_clause_that_was_not_retrieved_for_it(results):
 def test_unanswerable_questions_are_refused_and_answerable_ones_are_not(results):
     assert results["hybrid"]["refusal_rate_unanswerable"] >= 0.9
     assert results["hybrid"]["false_refusal_rate"] <= 0.1
+
+
+@pytest.fixture(scope="module")
+def heldout():
+    """The held-out split of questions_unseen.json: never looked at while the thresholds were chosen."""
+    return evaluate_split(full_index(), "heldout")
+
+
+def test_the_unseen_questions_were_split_before_tuning_and_cover_a_real_agreement_and_both_demo_tenants():
+    tuning, held = unseen_questions("tuning"), unseen_questions("heldout")
+    assert not {q["id"] for q in tuning} & {q["id"] for q in held}
+    assert {q["tenant"] for q in held} == {"commonpaper", "northwind", "contoso"}
+    assert sum(not q["gold"] for q in held) >= 0.2 * len(held)
+
+
+def test_heldout_every_citation_is_verbatim_and_the_figures_reached_do_not_regress(heldout):
+    # Reached on the held-out split when the thresholds were frozen (README, docs/copilot.md): gold cited 0.883,
+    # refusal 0.833, false refusals 0.067, fact in the answer 0.867, citations verbatim 1.0.
+    assert heldout["citations_verbatim"] == 1.0
+    assert heldout["gold_cited"] >= 0.85
+    assert heldout["refusal_rate_unanswerable"] >= 0.80
+    assert heldout["false_refusal_rate"] <= 0.10
+    assert heldout["fact_in_answer"] >= 0.83
+
+
+@pytest.mark.xfail(strict=True, reason="held-out goals not reached yet (see docs/copilot.md); strict: passes => update")
+def test_heldout_goals(heldout):
+    assert heldout["gold_cited"] >= 0.95
+    assert heldout["refusal_rate_unanswerable"] >= 0.95
+    assert heldout["false_refusal_rate"] <= 0.05
+    assert heldout["fact_in_answer"] >= 0.90
 
 
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):

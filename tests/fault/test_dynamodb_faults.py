@@ -82,6 +82,23 @@ def test_a_transaction_cancelled_by_throttling_is_retried_with_the_chain_intact(
     assert _records(party) == records + 1
 
 
+def test_a_chain_that_keeps_moving_is_a_503_that_says_so_and_changes_nothing(party, faults):
+    """Every attempt cancelled because the audit head moved: the 503 names that cause, not another."""
+    records = _records(party)
+    moved = Fault(
+        "TransactWriteItems",
+        writes_collection(party.tenant_id, "KEY"),
+        code="TransactionCanceledException",
+        cancellation=["None"] * 40 + ["ConditionalCheckFailed"],  # past every put: the audit head's condition
+        times=None,
+    )
+    with faults.inject(moved) as fault:
+        problem = _unavailable(party.admin.post("/v1/keys", {"role": "viewer", "label": "never"}))
+    FIGURES["faults_injected"] += fault.hits
+    assert "another request appended to this tenant's audit chain first" in problem["detail"]
+    assert _records(party) == records
+
+
 def test_concurrent_decisions_on_one_approval_one_wins_and_one_is_audited(party, stack):
     requester = Principal(party.tenant_id, Role.SALES, party.key_ids["sales"])
     case, changes = cases.open_case(

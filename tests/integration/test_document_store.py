@@ -147,3 +147,19 @@ def test_a_record_beyond_the_head_is_found_by_verification(rt):
     ddb.put_item(TableName=rt.settings.table_name, Item={**item, "sk": {"S": "R#000000000003"}, "data": {"S": forged}})
     result = verify_chain(rt, t)
     assert result["valid"] is False and result["first_invalid"]["seq"] == 3
+
+
+def test_an_item_over_dynamodbs_400_kb_limit_is_refused_with_its_true_cause_not_a_chain_retry(rt):
+    """A cancelled transaction whose reason is the item size is not "the audit chain moved": retrying cannot help,
+    so the store says what happened at once (DynamoDB caps an item at 400 KB) and writes nothing."""
+    from revgov.adapters.dynamo import DynamoDocumentStore
+    from revgov.domain.errors import PayloadTooLarge
+
+    if not isinstance(rt.store, DynamoDocumentStore):
+        pytest.skip("the 400 KB item limit is DynamoDB's")
+    t = tenant()
+    rt.commit(t, Changes(puts=[Put("THING", "a", {"v": 1})], audit=[entry("a")]))
+    with pytest.raises(PayloadTooLarge, match="400 KB item limit") as refused:
+        rt.store.commit(t, Changes(puts=[Put("THING", "big", {"x": "a" * 420_000})], audit=[entry("big")]))
+    assert "retry" not in str(refused.value).replace("retrying will not help", "")
+    assert rt.store.get(t, "THING", "big") is None and len(rt.store.audit_records(t)) == 1

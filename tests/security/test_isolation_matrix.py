@@ -27,7 +27,7 @@ from security_support import TYPED_ID, Party, random_id, write_figures
 from support import Api
 
 # Operations that are public by design and not about any tenant's objects (the ERP webhook is tried separately).
-NOT_TENANT_SCOPED = {"health", "openapi_document", "portal", "receive_erp_events"}
+NOT_TENANT_SCOPED = {"health", "openapi_document", "portal", "operations_view", "receive_erp_events"}
 PATH_PREFIXES = {"decision_id": "dec", "event_id": "evt", "subscription_id": "sub"}
 _PATTERN_PREFIX = re.compile(r"^\^\(?([a-z|]+)\)?_")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
@@ -173,6 +173,7 @@ def _snapshot(victim: Party, prefixes: tuple[str, ...] | None = None) -> dict[st
         "sub": lambda i: admin.get(f"/v1/subscriptions/{i}"),
         "set": lambda i: finance.get(f"/v1/rebates/settlements/{i}"),
         "dsp": lambda i: finance.get(f"/v1/rebates/disputes/{i}"),
+        "ivd": lambda i: finance.get(f"/v1/invoice-disputes/{i}"),
         "tenant": lambda i: victim.admin.get("/v1/audit/verify"),
     }
     wanted = [p for p in reads if prefixes is None or p in prefixes]
@@ -201,6 +202,10 @@ def test_every_id_location_of_every_endpoint_is_in_the_matrix():
         "list_tasks", "list_invoices", "list_approvals", "list_exceptions", "list_partners", "create_tenant",
         "create_key", "create_partner", "settle_period", "create_subscription", "suspend_tenant", "resume_tenant",
         "create_tenant_key", "rotate_webhook_secret", "offboard_tenant", "get_tenant",
+        "get_metrics", "get_metrics_prometheus", "get_equity",  # query options only; the caller's tenant's data
+        # a contract's document code (FPA) is a name inside the caller's own tenant, not an id that could name another
+        # tenant's object: the store is read in the principal's partition (tests/stack/test_contracts_api.py)
+        "get_contract", "put_contract", "amend_contract", "remove_contract",
         # the ERP's own subscription id (not a Revgov typed id): a partner key of another partner gets 404, tested in
         # tests/unit/test_billing_lifecycle.py; the partner_id query of the list is in the matrix
         "get_billing_subscription",
@@ -285,6 +290,13 @@ def _partner_objects(victim: Party, partner_id: str) -> dict[str, list[str]]:
     owned["set"] = [i for i in settlements if mine.get(f"/v1/rebates/settlements/{i}").status_code == 200]
     disputes = victim.objects.get("dsp", [])
     owned["dsp"] = [i for i in disputes if admin.get(f"/v1/rebates/disputes/{i}").json()["partner_id"] == partner_id]
+    # Invoices are per partner and month (issue 24: a partner key reads its own and no one else's).
+    invoices = victim.objects.get("inv", [])
+    owned["inv"] = [i for i in invoices if admin.get(f"/v1/invoices/{i}").json().get("partner_id") == partner_id]
+    invoice_disputes = victim.objects.get("ivd", [])
+    owned["ivd"] = [
+        i for i in invoice_disputes if admin.get(f"/v1/invoice-disputes/{i}").json()["partner_id"] == partner_id
+    ]
     return owned
 
 

@@ -93,13 +93,17 @@ def test_a_server_owned_field_is_refused_by_name(op, attacker, operator):
     assert attacker.admin.get("/v1/audit/verify").json()["records"] == before
 
 
+NAMED_PARAMS = {"tenant_id": "no-such-tenant", "document": "FPA"}  # path parameters that are names, not typed ids
+
+
 def _tenant_param(op: Any, party: Party) -> dict[str, str]:
-    return {"tenant_id": "no-such-tenant"} if "{tenant_id}" in op.path else {}
+    return {name: value for name, value in NAMED_PARAMS.items() if f"{{{name}}}" in op.path}
 
 
 def test_computed_prices_on_quote_lines_are_refused(attacker):
     quote = quote_for(attacker, attacker.partners[0])
-    for field in ("net_price", "net_total", "margin_percent", "approved"):
+    # list_price, unit_cost and family are the price list's (PA-1.2, PA-6.1), never the caller's
+    for field in ("net_price", "net_total", "margin_percent", "approved", "list_price", "unit_cost", "family"):
         tampered = copy.deepcopy(quote)
         tampered["lines"][0][field] = "0.01"
         problem = assert_problem(attacker.by_role["sales"].post("/v1/pricing/check", tampered), 400)

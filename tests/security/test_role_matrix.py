@@ -20,13 +20,15 @@ from revgov.edge.openapi import example_body
 from revgov.edge.registry import OPERATIONS, Operation
 from security_support import Party, random_id, write_figures
 
-PUBLIC = {"health", "openapi_document", "receive_erp_events", "portal"}
+PUBLIC = {"health", "openapi_document", "receive_erp_events", "portal", "operations_view"}
 # Operations a partner key may call; each one filters or checks objects by the key's partner (see the isolation suite).
 PARTNER_OPEN = {
     "get_kpis", "get_forecast", "ask_copilot", "explain_decision", "get_partner", "add_partner_document",
     "add_partner_certification", "list_partner_entitlements", "get_partner_entitlement", "check_quote",
     "register_deal", "list_deals", "get_deal", "withdraw_deal", "get_decision", "list_accruals", "get_settlement",
     "file_dispute", "get_dispute", "list_billing_subscriptions", "get_billing_subscription",
+    # issue 24: a partner reads its own invoices and disputes their lines (SOP-6.1 "through the Partner Portal")
+    "list_invoices", "get_invoice", "file_invoice_dispute", "get_invoice_dispute",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

@@ -11,6 +11,7 @@ import pytest
 import revgov.edge.api  # noqa: F401  (fills the route table)
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
+from revgov.edge.openapi import example_body
 from revgov.edge.registry import OPERATIONS
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.services import cases, partners
@@ -154,6 +155,47 @@ def _rebate_dispute(r: Replay) -> str:
         return str(still_open.extra["open_dispute_id"])
 
 
+def _issued_invoice(r: Replay) -> str:
+    """An invoice of a partner issued now (so inside the SOP-6.1 window), with one 1,250.00 line to dispute."""
+    from decimal import Decimal
+
+    from revgov.domain import billing as core
+    from revgov.ports import Changes, Put
+    from revgov.services import billing
+
+    tid, _ = r.onboarding_tenant()
+    now = r.rt.clock.now_iso()
+    header = core.new_invoice(
+        invoice_id=r.rt.ids.new("inv"), partner_id=r.rt.ids.new("ptr"), period="2026-05", currency="USD", opened_at=now
+    )
+    draft = core.LineDraft(
+        kind="shipment", description="24-port managed switch", family="networking", sku="NW-SW-24P",
+        quantity=Decimal(1), unit_price=Decimal("1250.00"), amount=Decimal("1250.00"), cost=Decimal("900.00"),
+        service_period=core.ServicePeriod.month("2026-05"), order_ref="SO-1", rules=(),
+    )  # fmt: skip
+    header, (line,) = core.add_lines(header, [draft], event_id="evt", erp_event_id="ERP-1", posted_at=now)
+    header = {**header, "status": "finalized", "finalized_at": now, "finalized_by": "finance:key_x"}
+    r.rt.store.commit(
+        tid,
+        Changes(
+            puts=[
+                Put(billing.INVOICES, header["invoice_id"], header),
+                Put(billing.LINES, f"{header['invoice_id']}#00001", line),
+            ]
+        ),
+    )
+    return str(header["invoice_id"])
+
+
+def _contract(r: Replay, document: str) -> str:
+    """The put_contract example stored in the replay tenant (a no-op if it is there already)."""
+    op = next(o for o in OPERATIONS if o.name == "put_contract")
+    body = example_body(op)
+    response = r.by_role["admin"].request("PUT", f"/v1/contracts/{document}", body)
+    assert response.status_code == 200, response.text
+    return document
+
+
 # What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
 # fields that must name objects of this stack (ids, dates relative to today) instead of the documented ones.
 PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
@@ -176,6 +218,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "decide_approval": lambda r: ({"approval_id": r.open_case("approval")}, "channel_ops"),
     "resolve_exception": lambda r: ({"exception_id": r.open_case("exception")}, "channel_ops"),
     "ask_copilot": lambda r: ({}, "legal"),
+    "put_contract": lambda r: ({"document": "FRA"}, "admin"),
+    "amend_contract": lambda r: ({"document": _contract(r, "FRA")}, "admin"),
     "create_partner": lambda r: ({}, "partners:sales"),
     "amend_partner_terms": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:sales"),
     "add_partner_document": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:channel_ops"),
@@ -188,6 +232,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {}, "partners:channel_ops", dict(zip(("settlement_id", "partner_id"), _rebate_statement(r), strict=True))
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
+    "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 

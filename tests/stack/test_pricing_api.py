@@ -46,7 +46,10 @@ def test_a_quote_within_the_cap_is_allowed_stored_and_replays_identically(nw):
     partner_id, _ = nw["partners"][0]
     checked = sales.post("/v1/pricing/check", quote("within_cap", partner_id)).json()
     assert checked["outcome"] == "allow" and checked["approvals"] == []
-    assert checked["lines"][0]["net_unit_price"] == "920.00" and checked["totals"]["net_total"] == "9200.00"
+    # PA-6.1 price list: NW-SW-24P at 1250.00; 5% discretionary + 3% NET-REFRESH-26 = 8% (PA-6.4, additive):
+    # 1250.00 x 0.92 = 1150.00 a unit, x 8 = 9200.00 (PA-1.3: rounded once at line level).
+    assert checked["lines"][0]["list_price"] == "1250.00" and checked["lines"][0]["family"] == "networking"
+    assert checked["lines"][0]["net_unit_price"] == "1150.00" and checked["totals"]["net_total"] == "9200.00"
     assert checked["policy_version"].startswith("pv_") and all(r["clause"] for r in checked["reasons"])
     record = sales.get(f"/v1/decisions/{checked['decision_id']}").json()
     assert record["inputs"]["partner"]["tier"] == "silver" and record["result"]["outcome"] == "allow"

@@ -219,7 +219,7 @@ def test_every_catalog_rule_feeds_its_handler_through_a_queue_with_dlq_and_alarm
         assert mapping["Properties"]["FunctionName"] == {"Ref": function_key}
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         dlq_name = {"Fn::GetAtt": [dlq_key, "QueueName"]}
-        [alarm] = [a for a in alarms if a["Properties"]["Dimensions"][0]["Value"] == dlq_name]
+        [alarm] = [a for a in alarms if a["Properties"].get("Dimensions", [{}])[0].get("Value") == dlq_name]
         assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert alarm["Properties"]["Threshold"] == 0
         assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
@@ -289,11 +289,11 @@ def test_api_routes_come_from_the_chalice_app_and_are_authorized(synth: Synth, s
             if view.authorizer is not None:
                 assert operation["security"] == [{"api_key": []}], f"{method} {path} is not behind the authorizer"
     public = {(p, m) for p, ms in app.routes.items() for m, v in ms.items() if v.authorizer is None}
-    # Health, the spec and the portal's HTML shell are public (the page asks for a key before it shows data);
-    # the ERP webhook authenticates by HMAC signature instead of a key.
+    # Health, the spec and the HTML shells of the portal and the operations view are public (each page asks for a key
+    # before it shows data); the ERP webhook authenticates by HMAC signature instead of a key.
     # CORS preflights (OPTIONS, no key: a browser sends none) are answered by the app itself (revgov.edge.cors).
     expected = {("/v1/health", "GET"), ("/v1/openapi.json", "GET"), ("/v1/webhooks/erp", "POST"), ("/portal", "GET"),
-                ("/favicon.ico", "GET")} | {(path, "OPTIONS") for path in app.routes}
+                ("/ops", "GET"), ("/favicon.ico", "GET")} | {(path, "OPTIONS") for path in app.routes}
     assert public <= expected, f"unexpected public routes {public}"
 
 
@@ -528,35 +528,42 @@ def test_search_indexes_are_fenced_per_tenant(synth: Synth, stack: str) -> None:
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
 def test_the_api_function_reaches_search_only_as_each_tenant_search_role(synth: Synth, stack: str) -> None:
-    """The API function has no data access of its own: it assumes `revgov-<stage>-search-<tenant>` (named by the
-    template it is given), whose trust policy admits the API function's role and nothing else."""
+    """The API function and the contract indexer (rule contract-index) have no data access of their own: they assume
+    `revgov-<stage>-search-<tenant>` (named by the template they are given), whose trust policy admits those two
+    functions' roles and nothing else."""
     template = synth.templates[stack]
     tenants = TIERS["pool"] if stack == CONTROL_PLANE else [SILO_STACKS[stack]]
     handlers = functions_by_handler(template)
     _, api = handlers["app.app"]
-    api_role = role_of(api)
-    env = api["Properties"]["Environment"]["Variables"]
-    assert (env["REVGOV_COPILOT_INDEX"], env["REVGOV_OPENSEARCH_SERVICE"]) == ("opensearch", "aoss")
-    assert "CollectionEndpoint" in json.dumps(env["REVGOV_OPENSEARCH_ENDPOINT"])
-    arn_template = _flattened(env["REVGOV_SEARCH_ROLE_ARN_TEMPLATE"])
-    assert arn_template == f"arn:<AWS::Partition>:iam::<AWS::AccountId>:role/revgov-{STAGE}-search-{{tenant_id}}"
+    _, indexer = handlers["app.index_contracts"]
+    searchers = [role_of(api), role_of(indexer)]
+    for fn in (api, indexer):
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert (env["REVGOV_COPILOT_INDEX"], env["REVGOV_OPENSEARCH_SERVICE"]) == ("opensearch", "aoss")
+        assert "CollectionEndpoint" in json.dumps(env["REVGOV_OPENSEARCH_ENDPOINT"])
+        arn_template = _flattened(env["REVGOV_SEARCH_ROLE_ARN_TEMPLATE"])
+        assert arn_template == f"arn:<AWS::Partition>:iam::<AWS::AccountId>:role/revgov-{STAGE}-search-{{tenant_id}}"
     roles = {r["Properties"]["RoleName"]: k for k, r in resources(template, "AWS::IAM::Role").items()
              if "search" in str(r["Properties"].get("RoleName", ""))}
     assert sorted(roles) == sorted(arn_template.format(tenant_id=t).rsplit("/", 1)[1] for t in tenants)
     for key in roles.values():
-        [trust] = template["Resources"][key]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-        assert trust["Action"] == "sts:AssumeRole" and trust["Effect"] == "Allow"
-        assert trust["Principal"] == {"AWS": {"Fn::GetAtt": [api_role, "Arn"]}}
+        trust = template["Resources"][key]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert all(s["Action"] == "sts:AssumeRole" and s["Effect"] == "Allow" for s in trust)
+        assert all(set(s["Principal"]) == {"AWS"} for s in trust)
+        principals = [p for s in trust for p in as_list(s["Principal"]["AWS"])]
+        assert sorted(principals, key=json.dumps) == sorted(({"Fn::GetAtt": [r, "Arn"]} for r in searchers),
+                                                             key=json.dumps)
     search_arns = sorted(({"Fn::GetAtt": [key, "Arn"]} for key in roles.values()), key=json.dumps)
-    assumed = [s for s in statements_of_role(template, api_role)
-               if s["Action"] == "sts:AssumeRole" and s["Resource"] != {"Fn::GetAtt": [api_role, "Arn"]}]
-    assert [sorted(as_list(s["Resource"]), key=json.dumps) for s in assumed] == [search_arns]
+    for searcher in searchers:
+        assumed = [s for s in statements_of_role(template, searcher)
+                   if s["Action"] == "sts:AssumeRole" and s["Resource"] != {"Fn::GetAtt": [searcher, "Arn"]}]
+        assert [sorted(as_list(s["Resource"]), key=json.dumps) for s in assumed] == [search_arns]
+        own = list(statements_of_role(template, searcher))  # the function's own role: no search data access at all
+        assert not [s for s in own if any(str(a).startswith("aoss:") for a in as_list(s["Action"]))]
     for _, fn in handlers.values():  # no other function may open a search session
-        if role_of(fn) != api_role:
+        if role_of(fn) not in searchers:
             granted = json.dumps(list(statements_of_role(template, role_of(fn))))
             assert not [key for key in roles.values() if key in granted]
-    own = list(statements_of_role(template, api_role))  # the function's own role: no search data access at all
-    assert not [s for s in own if any(str(a).startswith("aoss:") for a in as_list(s["Action"]))]
 
 
 def _flattened(value: Any) -> str:

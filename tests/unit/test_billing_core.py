@@ -271,7 +271,7 @@ def test_every_rule_of_both_billing_policies_cites_a_clause(northwind, contoso):
             book.cancellation,
             book.milestone_rule,
             book.overage,
-            *(p.rule for p in book.prices.values()),
+            *(p.rule for p in book.catalog.items()),
             *(t.rule for t in book.usage.values()),
             *(s.rule for s in book.services.values()),
         ]

@@ -172,7 +172,12 @@ def test_a_pricing_decision_is_explained_with_its_arithmetic_and_the_clauses_it_
     assert "discretionary 13.00% + registration 5.00% = combined discount 18.00%" in text
     assert "above the tier cap of 15.00%" in text and "line margin 17.58%" in text
     assert explained["reasons"][0]["clause"] == "PA-6.2" and explained["reasons"][0]["quote"] in passages["PA-6.2"].text
-    assert explained["citations"] == [{"document": "PA", "clause": "PA-6.2", "quote": explained["reasons"][0]["quote"]}]
+    # a table row is quoted after its header row (issue #16): PA-6.2's "| Gold | 15% | …" row holds the 15% cap
+    assert explained["reasons"][0]["quote"].startswith("| Gold | 15% |")
+    assert explained["citations"] == [
+        {"document": "PA", "clause": "PA-6.2", "quote": "| Tier | networking | security | cloud-services | hardware |"},
+        {"document": "PA", "clause": "PA-6.2", "quote": explained["reasons"][0]["quote"]},
+    ]
 
 
 def test_an_onboarding_audit_record_is_explained_from_what_it_holds():

@@ -1,7 +1,7 @@
 """Quote checks, one scenario per check and in combination, with boundaries (tests/scenarios/pricing/)."""
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,11 @@ def evaluate(case):
     d = SUITE["defaults"]
     partner = {**d["partner"], **case.get("partner", {})}
     facts = PartnerFacts(
-        partner["partner_id"], partner["status"], partner["tier"], frozenset(partner["certified_families"])
+        partner["partner_id"],
+        partner["status"],
+        partner["tier"],
+        frozenset(partner["certified_families"]),
+        frozenset(partner.get("barred_families", [])),
     )
     quote = {**d["quote"], **case.get("quote", {}), "lines": [{**d["line"], **case.get("line", {})}]}
     reg = case.get("registration")
@@ -76,6 +80,10 @@ def test_a_thousand_lines_reconcile_to_the_cent():
     facts = PartnerFacts("ptr_A", "active", "platinum", frozenset({"networking"}))
     result = check_quote(POLICY, VERSION, {**d["quote"], "lines": lines}, facts, None, {})
     assert Decimal(result["totals"]["net_total"]) == sum(Decimal(line["net_total"]) for line in result["lines"])
-    for line in result["lines"]:
-        assert Decimal(line["net_total"]) == Decimal(line["net_unit_price"]) * line["quantity"]
+    # PA-1.3: "Percentages are applied to the unrounded base and the result is rounded at line level", half to
+    # even, once: the line is list price x quantity less the combined discount, not a rounded unit price x quantity.
+    for line, asked in zip(result["lines"], lines, strict=True):
+        base = Decimal(asked["list_price"]) * asked["quantity"]
+        exact = base * (100 - Decimal(line["combined_discount_percent"])) / 100
+        assert Decimal(line["net_total"]) == exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
     assert all(isinstance(v, str) for v in result["totals"].values())

@@ -22,7 +22,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ..domain.audit import GENESIS, seal
-from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest
+from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge, RevgovError
 from ..ports import Changes, Clock, IdGenerator, Page, Stored
 from ..resources import TABLE
 from .tenant_sessions import CrossTenantWrite, TenantScopeError
@@ -44,6 +44,34 @@ def _json_default(value: Any) -> str:
 
 def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+# Cancellation reasons after which sealing again and retrying (with backoff) can succeed: the audit head moved
+# (ConditionalCheckFailed on an audit item; a put's own condition is a business conflict, raised before this),
+# another transaction held one of the items, or the table throttled the write.
+_RETRY_MEANING = {
+    "ConditionalCheckFailed": "another request appended to this tenant's audit chain first",
+    "TransactionConflict": "another transaction was writing the same items",
+    "ProvisionedThroughputExceeded": "DynamoDB throttled the write",
+    "ThrottlingError": "DynamoDB throttled the write",
+    "RequestLimitExceeded": "DynamoDB throttled the write",
+}
+_RETRY_REASONS = frozenset(_RETRY_MEANING) | {"None"}
+
+
+def _cancellation_cause(reasons: list[Any]) -> RevgovError | None:
+    """The true cause of a cancelled transaction that retrying cannot fix, or None when every reason is one that
+    sealing again and retrying can get past (`_RETRY_MEANING`)."""
+    found = [(str(r.code), str(r.message or "")) for r in reasons if r is not None and r.code]
+    for code, message in found:
+        if code in _RETRY_REASONS:
+            continue
+        if code == "ItemSizeTooLarge" or "size" in message.lower():
+            return PayloadTooLarge(
+                f"a record of this request exceeds DynamoDB's 400 KB item limit ({code}); retrying will not help"
+            )
+        return RevgovError(f"DynamoDB refused the transaction ({code}: {message[:200]})")
+    return None
 
 
 def partition(tenant_id: str, collection: str) -> str:
@@ -288,6 +316,7 @@ class DynamoDocumentStore:
         if self.scoped and len(written) > 1:
             raise CrossTenantWrite(sorted(written))
         session_tenant = next(iter(written), tenant_id)
+        seen: set[str] = set()  # the cancellation reasons met, for the message if every attempt loses
         for attempt in range(_MAX_CHAIN_RETRIES):
             if attempt:
                 # Full jitter: contenders for the same chain head spread out instead of colliding again.
@@ -298,13 +327,19 @@ class DynamoDocumentStore:
                 self._transact(tenant_id, changes, sealed, seq, session_tenant)
                 return sealed
             except TransactWriteError as exc:
-                business = self._business_conflict(changes, list(exc.cancellation_reasons or []))
+                reasons = list(exc.cancellation_reasons or [])
+                business = self._business_conflict(changes, reasons)
                 if business:
                     raise business from exc
                 if exc.cause_response_code != "TransactionCanceledException":
                     raise
+                cause = _cancellation_cause(reasons)
+                if cause is not None:
+                    raise cause from exc
                 # The chain head moved (another request appended first): re-read it and seal again.
-        raise ConcurrentUpdate("the audit chain moved under this request too many times; retry")
+                seen.update(str(r.code) for r in reasons if r is not None and r.code and str(r.code) != "None")
+        why = "; ".join(f"{_RETRY_MEANING.get(code, code)} ({code})" for code in sorted(seen)) or "no reason given"
+        raise ConcurrentUpdate(f"the write was cancelled {_MAX_CHAIN_RETRIES} times in a row: {why}; retry")
 
     @staticmethod
     def _tenants_written(tenant_id: str, changes: Changes) -> set[str]:

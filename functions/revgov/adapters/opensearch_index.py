@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from .tenant_sessions import TenantSessions
 
 PIPELINE = "revgov-hybrid"
+
+
+def pipeline_name(tenant_id: str) -> str:
+    """Each tenant's own search pipeline, created with that tenant's search role (never one tenant's for all), named
+    after its index so the tenant's data access rule (`<tenant>_*`) covers it."""
+    return f"{SEARCH.clause_index(tenant_id)}-{PIPELINE}"
 CANDIDATES = 50
 LEXICAL_WEIGHT, DENSE_WEIGHT = 0.4, 0.6
 _FIELDS = ("tenant_id", "document", "document_title", "document_version", "clause_id", "title", "text",
@@ -137,7 +143,7 @@ class OpenSearchClauseIndex:
         self._clients: dict[str, Any] = {}  # tenant id ("" without sessions) -> client signing as that tenant
         self._refresh = refresh
         self._ready: set[str] = set()
-        self._pipeline = False
+        self._pipelines: set[str] = set()  # tenants whose search pipeline this process has put
 
     def _os(self, tenant_id: str) -> Any:
         """The client for this tenant's requests: signed with the tenant's search role when there are sessions."""
@@ -176,9 +182,10 @@ class OpenSearchClauseIndex:
     def _ensure(self, tenant_id: str) -> str:
         index = self.index_name(tenant_id)
         client = self._os(tenant_id)
-        if not self._pipeline:
-            client.transport.perform_request("PUT", f"/_search/pipeline/{PIPELINE}", body=pipeline_body())
-            self._pipeline = True
+        if tenant_id not in self._pipelines:
+            client.transport.perform_request("PUT", f"/_search/pipeline/{pipeline_name(tenant_id)}",
+                                             body=pipeline_body())
+            self._pipelines.add(tenant_id)
         if index not in self._ready:
             if not client.indices.exists(index=index):
                 client.indices.create(index=index, body=mapping(self._embedder.dimension))
@@ -269,8 +276,11 @@ class OpenSearchClauseIndex:
         return max(0, int(response.get("deleted", 0)) - 1)
 
     def delete_tenant(self, tenant_id: str) -> int:
-        self._os(tenant_id).indices.delete(index=self.index_name(tenant_id), ignore=[404])
+        client = self._os(tenant_id)
+        client.indices.delete(index=self.index_name(tenant_id), ignore=[404])
+        client.transport.perform_request("DELETE", f"/_search/pipeline/{pipeline_name(tenant_id)}", ignore=(404,))
         self._ready.discard(self.index_name(tenant_id))
+        self._pipelines.discard(tenant_id)
         return 1
 
     # --- reads --------------------------------------------------------------------------------------------------
@@ -288,7 +298,7 @@ class OpenSearchClauseIndex:
     def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         index = self._ensure(scope.tenant_id)
         vector = self._embedder.embed([query])[0]
-        params = {"search_pipeline": PIPELINE} if mode == "hybrid" else None
+        params = {"search_pipeline": pipeline_name(scope.tenant_id)} if mode == "hybrid" else None
         response = self._os(scope.tenant_id).search(index=index, body=search_body(scope, query, vector, k=k, mode=mode),
                                      params=params)
         hits = []

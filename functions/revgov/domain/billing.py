@@ -15,8 +15,9 @@ from itertools import pairwise
 from typing import Any
 
 from .cases import due_at
+from .catalog import Catalog, CatalogItem, policy_catalog
 from .errors import Conflict, RuleViolation
-from .money import format_money, round_money
+from .money import format_money, less_percent, line_amount, percent_of, round_money, share_of
 from .rules import Rule
 
 HUNDRED = Decimal(100)
@@ -103,7 +104,7 @@ def prorate(monthly_price: Decimal, activated_on: date) -> DailyCharge:
     divisor = days_in_month(activated_on)
     days = divisor - activated_on.day + 1
     end = activated_on.replace(day=divisor)
-    return DailyCharge(round_money(monthly_price * days / divisor), days, divisor, ServicePeriod(activated_on, end))
+    return DailyCharge(share_of(monthly_price, days, divisor), days, divisor, ServicePeriod(activated_on, end))
 
 
 def cancellation_credit(monthly_price: Decimal, effective_on: date, billed: ServicePeriod) -> DailyCharge | None:
@@ -116,7 +117,7 @@ def cancellation_credit(monthly_price: Decimal, effective_on: date, billed: Serv
         return None
     divisor = days_in_month(billed.start)
     days = (billed.end - start).days + 1
-    return DailyCharge(round_money(monthly_price * days / divisor), days, divisor, ServicePeriod(start, billed.end))
+    return DailyCharge(share_of(monthly_price, days, divisor), days, divisor, ServicePeriod(start, billed.end))
 
 
 # --- usage rating -------------------------------------------------------------------------------------------
@@ -232,7 +233,7 @@ def rate_usage(table: RateTable, quantity: Decimal) -> Rating:
 
 # --- services and support -------------------------------------------------------------------------------------
 def milestone_amount(contract_value: Decimal, percent: Decimal) -> Decimal:
-    return round_money(contract_value * percent / HUNDRED)
+    return percent_of(contract_value, percent)
 
 
 def overage_hours(used_before: Decimal, hours: Decimal, allowance: Decimal) -> Decimal:
@@ -241,17 +242,6 @@ def overage_hours(used_before: Decimal, hours: Decimal, allowance: Decimal) -> D
 
 
 # --- the tenant's billing policy -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PriceItem:
-    sku: str
-    name: str
-    family: str
-    billing: str  # shipment | subscription
-    list_price: Decimal  # per unit, or per month for a subscription
-    unit_cost: Decimal
-    rule: Rule
-
-
 @dataclass(frozen=True)
 class MilestoneService:
     service: str
@@ -262,6 +252,8 @@ class MilestoneService:
 
 DEFAULT_PLAUSIBILITY = Rule("BILL-PLAUSIBILITY", "PA-2.2")
 DEFAULT_RECONCILIATION = Rule("BILL-SUBSCRIPTION-RECONCILIATION", "SOP-2.2")
+DEFAULT_CREDIT_NOTES = Rule("BILL-CREDIT-NOTES", "SOP-2.5")
+DEFAULT_INVOICE_DISPUTES = Rule("BILL-INVOICE-DISPUTES", "SOP-6.1")
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 
 
@@ -274,7 +266,7 @@ class BillingPolicy:
     late_events: Rule
     proration: Rule
     cancellation: Rule
-    prices: dict[str, PriceItem]
+    catalog: Catalog  # prices and costs: the one place that answers "SKU X on day D"
     usage: dict[str, RateTable]
     milestones: dict[str, Decimal]
     milestone_rule: Rule
@@ -291,6 +283,15 @@ class BillingPolicy:
     reconciliation: Rule = DEFAULT_RECONCILIATION
     mismatch_category: str = "subscription_mismatch"
     sow_category: str = "milestone_beyond_sow"
+    # Corrections of issued invoices and the partner's invoice-line disputes (SOP-2.5, SOP-6.1).
+    credit_notes: Rule = DEFAULT_CREDIT_NOTES
+    disputes: Rule = DEFAULT_INVOICE_DISPUTES
+    dispute_window_days: int = 30
+    dispute_category: str = "invoice_dispute"
+
+    def price(self, sku: str, on: date) -> CatalogItem | None:
+        """The price-list item in force on `on`, or None: not on the price list that day."""
+        return self.catalog.item(sku, on.isoformat())
 
     @classmethod
     def from_policy(cls, policy: dict[str, Any]) -> BillingPolicy:
@@ -302,8 +303,12 @@ class BillingPolicy:
         if sum(percents.values(), ZERO) != HUNDRED:
             raise ValueError(f"milestones {schedule['id']} must total 100%")
         support = billing["support_overage"]
+        if not billing.get("price_list"):
+            raise ValueError("the billing policy has no price list")
         plausible = billing.get("plausibility") or {}
         reconciled = billing.get("subscription_reconciliation") or {}
+        credit_notes = billing.get("credit_notes") or {}
+        disputes = billing.get("invoice_disputes") or {}
         return cls(
             sla_hours=int(billing["invoice_sla"]["hours"]),
             sla=Rule.of(billing["invoice_sla"]),
@@ -312,18 +317,7 @@ class BillingPolicy:
             late_events=Rule.of(billing["late_events"]),
             proration=Rule.of(billing["proration"]),
             cancellation=Rule.of(billing["cancellation_credit"]),
-            prices={
-                p["sku"]: PriceItem(
-                    p["sku"],
-                    p["name"],
-                    p["family"],
-                    p["billing"],
-                    Decimal(p["list_price"]),
-                    Decimal(p["unit_cost"]),
-                    Rule.of(p),
-                )
-                for p in billing["price_list"]
-            },
+            catalog=policy_catalog(policy),
             usage={t["metric"]: RateTable.from_policy(t) for t in billing["usage_rates"]},
             milestones=percents,
             milestone_rule=Rule.of(schedule),
@@ -340,6 +334,10 @@ class BillingPolicy:
             implausible_category=plausible.get("category", cls.implausible_category),
             reconciliation=Rule.of(reconciled) if reconciled else cls.reconciliation,
             mismatch_category=reconciled.get("category", cls.mismatch_category),
+            credit_notes=Rule.of(credit_notes) if credit_notes else cls.credit_notes,
+            disputes=Rule.of(disputes) if disputes else cls.disputes,
+            dispute_window_days=int(disputes.get("window_days", cls.dispute_window_days)),
+            dispute_category=disputes.get("category", cls.dispute_category),
         )
 
 
@@ -348,7 +346,7 @@ class BillingPolicy:
 class LineDraft:
     """What one billable fact puts on an invoice, before it has a number."""
 
-    kind: str  # shipment | subscription | credit | usage | usage_adjustment | milestone | support_overage
+    kind: str  # shipment | subscription | credit | credit_note | usage | usage_adjustment | milestone | support_overage
     description: str
     family: str
     sku: str | None
@@ -388,20 +386,17 @@ def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str,
     }
 
 
-def net_unit_price(list_price: Decimal, discount_percent: Decimal | None) -> Decimal:
-    """List price less the line's discount (PA-1.2 "Net Price"), exact: the line amount is rounded once."""
-    return list_price if not discount_percent else list_price * (HUNDRED - discount_percent) / HUNDRED
-
-
 def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft]:
     """Shipped goods at list price less the line's discount, one line per shipped SKU, for the day they shipped
     (SKUs already checked); the channel, promotions and discount travel with the line for rebates."""
     shipped_on = parse_day(data["shipped_on"])
     drafts = []
     for entry in data["lines"]:
-        item, quantity = book.prices[entry["sku"]], Decimal(entry["quantity"])
+        item, quantity = book.price(entry["sku"], shipped_on), Decimal(entry["quantity"])
+        if item is None:
+            raise RuleViolation(f"SKU {entry['sku']} is not on the price list on {shipped_on}")
         discount = Decimal(entry["discount_percent"]) if entry.get("discount_percent") else None
-        unit_price = net_unit_price(item.list_price, discount)
+        unit_price = less_percent(item.list_price, discount)
         drafts.append(
             LineDraft(
                 kind="shipment",
@@ -410,7 +405,7 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
                 sku=item.sku,
                 quantity=quantity,
                 unit_price=unit_price,
-                amount=round_money(unit_price * quantity),
+                amount=line_amount(item.list_price, quantity, discount),
                 cost=round_money(item.unit_cost * quantity),
                 service_period=ServicePeriod.day(shipped_on),
                 order_ref=data["order_ref"],
@@ -605,7 +600,7 @@ def quantity_change(
 
 def quantity_change_draft(
     subscription: dict[str, Any],
-    item: PriceItem | None,
+    item: CatalogItem | None,
     unit_cost: Decimal,
     before: int,
     after: int,
@@ -851,3 +846,76 @@ def implausible(
         if day > occurred.date():
             return f"{field_name} {day} is after the event itself occurred ({occurred_at})"
     return None
+
+
+# --- invoice-line disputes (SOP-6.1 / COP-6.1) and their credit notes (SOP-2.5 / COP-2.4) ------------------------
+CREDIT_NOTE_REASONS = ("billing_error", "return", "cancellation", "dispute_outcome", "rebate_settlement", "goodwill")
+
+
+def dispute_window_closes(invoice: dict[str, Any], window_days: int) -> date:
+    """The last day a line of an issued invoice may be disputed: `window_days` after the invoice date (the day it
+    was finalized and issued)."""
+    return parse_instant(invoice["finalized_at"]).date() + timedelta(days=window_days)
+
+
+def disputable_amount(line: dict[str, Any], credited: Decimal) -> Decimal:
+    """What of a charged line may still be disputed: its amount less what credit notes already gave back."""
+    return Decimal(line["amount"]) - credited
+
+
+def check_dispute(
+    invoice: dict[str, Any],
+    line: dict[str, Any],
+    amount: Decimal,
+    credited: Decimal,
+    *,
+    today: date,
+    book: BillingPolicy,
+) -> None:
+    """A partner may dispute a charged line of its issued invoice within the window, for at most what it was charged
+    less what was already credited; raises RuleViolation naming the rule otherwise."""
+    rule = book.disputes
+    cite = f"({rule.rule_id}, {rule.clause})"
+    if invoice["status"] != "finalized":
+        raise RuleViolation(
+            f"invoice {invoice['invoice_id']} is a draft: only an issued invoice's lines are disputed {cite}"
+        )
+    closes = dispute_window_closes(invoice, book.dispute_window_days)
+    if today > closes:
+        raise RuleViolation(
+            f"disputes on invoice {invoice['invoice_id']} closed on {closes.isoformat()}, {book.dispute_window_days} "
+            f"days after the invoice date {cite}"
+        )
+    if Decimal(line["amount"]) <= 0:
+        raise RuleViolation(f"line {line['number']} is a credit, not a charge: nothing to dispute {cite}")
+    if amount <= 0:
+        raise RuleViolation("the disputed amount must be more than 0.00")
+    left = disputable_amount(line, credited)
+    if amount > left:
+        raise RuleViolation(f"at most {format_money(left)} of line {line['number']} can be disputed {cite}")
+
+
+def credit_note_draft(
+    line: dict[str, Any], amount: Decimal, *, reason: str, rules: tuple[Rule, ...], detail: dict[str, Any]
+) -> LineDraft:
+    """A credit note for `amount` of an issued line: negative, referencing the line, with the line's service period,
+    family, SKU and order (SOP-2.5: "a credit note referencing the original invoice and lines ... states its reason
+    code"). Rebates count it where the credited line was (PA-1.2 net of credit notes)."""
+    if reason not in CREDIT_NOTE_REASONS:
+        raise ValueError(f"unknown credit note reason {reason!r}")
+    return LineDraft(
+        kind="credit_note",
+        description=f"Credit note ({reason.replace('_', ' ')}) for line {line['number']} of {line['invoice_id']}",
+        family=line["family"],
+        sku=line["sku"],
+        quantity=ZERO,
+        unit_price=None,
+        amount=-round_money(amount),
+        cost=None,
+        service_period=ServicePeriod.from_dict(line["service_period"]),
+        order_ref=line["order_ref"],
+        rules=rules,
+        references_line=line["line_id"],
+        detail={"reason": reason, "credited_invoice_id": line["invoice_id"], **detail},
+        channel=line.get("channel") or "resale",
+    )

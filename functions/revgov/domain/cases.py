@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .access import Principal, Role
+from .calendar import BusinessCalendar
 from .errors import Conflict, Forbidden, RuleViolation
 
 QUEUE_ROLES = {
@@ -25,18 +26,38 @@ OPEN = {"approval": "pending", "exception": "open"}
 
 @dataclass(frozen=True)
 class Route:
+    """A category's queue and SLA: elapsed hours (`sla_hours`) or business days on the tenant's calendar."""
+
     rule_id: str
     queue: str
-    sla_hours: int
+    sla_hours: int | None
     clause: str
     category: str
+    sla_business_days: int | None = None
+    calendar: BusinessCalendar | None = None
+
+    def due(self, opened_at: str) -> str:
+        if self.sla_business_days is not None:
+            calendar = self.calendar or BusinessCalendar.from_policy({})
+            moment = calendar.add_business_days(_parse(opened_at), self.sla_business_days)
+            return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return due_at(opened_at, int(self.sla_hours or 0))
 
 
 def route_for(policy: dict[str, Any], category: str) -> Route:
     """The queue and SLA for a category; an unknown category goes to triage, as the SOP says."""
     routing = policy["exception_routing"]
     rule = routing["categories"].get(category) or routing["triage"]
-    return Route(rule["id"], rule["queue"], int(rule["sla_hours"]), rule["clause"], category)
+    days = rule.get("sla_business_days")
+    return Route(
+        rule["id"],
+        rule["queue"],
+        int(rule["sla_hours"]) if rule.get("sla_hours") is not None else None,
+        rule["clause"],
+        category,
+        sla_business_days=int(days) if days is not None else None,
+        calendar=BusinessCalendar.from_policy(policy) if days is not None else None,
+    )
 
 
 def _parse(ts: str) -> datetime:
@@ -75,8 +96,9 @@ def new_case(
         "queue": route.queue,
         "status": OPEN[kind],
         "sla_hours": route.sla_hours,
+        "sla_business_days": route.sla_business_days,
         "opened_at": opened_at,
-        "due_at": due_at(opened_at, route.sla_hours),
+        "due_at": route.due(opened_at),
         "risk_score": max(0, min(100, risk_score)),
         "subject": {"kind": subject_kind, "id": subject_id},
         "partner_id": partner_id,
@@ -93,22 +115,60 @@ def new_case(
     }
 
 
-def decide(case: dict[str, Any], who: Principal, outcome: str, note: str | None, at: str) -> dict[str, Any]:
-    """A person of the case's queue decides. Never the requester; never a partner; a refusal needs a reason."""
+SELF_APPROVAL, WRONG_QUEUE, ALREADY_DECIDED = "self_approval", "wrong_queue", "already_decided"
+
+
+def decide(
+    case: dict[str, Any],
+    who: Principal,
+    outcome: str,
+    note: str | None,
+    at: str,
+    *,
+    segregation: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A person of the case's queue decides. Never the requester; never a partner; a refusal needs a reason.
+
+    A refused governance action (decided twice, wrong queue, self-approval) raises with `extra.refusal` naming it
+    and the rule and clause that refuse it, so the caller can record the attempt on the audit chain."""
     kind = case["kind"]
+    route_rule = {"rule_id": case["reasons"][0]["rule_id"], "clause": case["reasons"][0]["clause"]}
     if case["status"] != OPEN[kind]:
         raise Conflict(
             f"{kind} {case['case_id']} is already {case['status']}",
-            extra={"current_status": case["status"], "allowed_next": []},
+            extra={"current_status": case["status"], "allowed_next": [], "refusal": ALREADY_DECIDED, **route_rule},
         )
     if outcome not in OUTCOMES[kind]:
         raise RuleViolation(f"an {kind} is decided as one of {', '.join(OUTCOMES[kind])}")
     queue_role = QUEUE_ROLES[case["queue"]]
     if who.role is not queue_role:
-        raise Forbidden(f"only the {case['queue']} queue ({queue_role.value} role) decides this {kind}")
+        raise Forbidden(
+            f"only the {case['queue']} queue ({queue_role.value} role) decides this {kind}",
+            extra={"refusal": WRONG_QUEUE, **route_rule},
+        )
     if case.get("requested_by_key") and case["requested_by_key"] == who.key_id:
-        raise Forbidden("segregation of duties: a requester can never decide their own request (SOP 4.3)")
+        rule = {"rule_id": segregation["id"], "clause": segregation["clause"]} if segregation else route_rule
+        raise Forbidden(
+            f"segregation of duties: a requester can never decide their own request ({rule['clause']})",
+            extra={"refusal": SELF_APPROVAL, **rule},
+        )
     if outcome in ("rejected", "dismissed") and not (note and note.strip()):
         raise RuleViolation(f"a {outcome} {kind} needs a reason in `note`")
     decision = {"outcome": outcome, "by": who.actor, "role": who.role.value, "note": note, "at": at}
+    return {**case, "status": outcome, "decision": decision}
+
+
+def resolved_otherwise(case: dict[str, Any], outcome: str, reason: dict[str, Any]) -> dict[str, Any]:
+    """A decided case whose effect could not be applied as asked and settled another way, by a rule: e.g. approving
+    a registration that lost to one approved first rejects it (PA-5.5 / CPA-5.4). The reviewer's request, the rule
+    and the reason stay on the decision."""
+    if outcome not in OUTCOMES[case["kind"]]:
+        raise ValueError(f"an {case['kind']} is decided as one of {', '.join(OUTCOMES[case['kind']])}")
+    decision = {
+        **case["decision"],
+        "outcome": outcome,
+        "requested_outcome": case["decision"]["outcome"],
+        "note": reason["message"],
+        "resolved_by_rule": {"rule_id": reason["rule_id"], "clause": reason["clause"]},
+    }
     return {**case, "status": outcome, "decision": decision}

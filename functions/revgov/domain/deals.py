@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import Conflict, RuleViolation
+from .errors import Conflict, FieldError, RuleViolation
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
 _NEXT = {PENDING: {APPROVED, REJECTED, WITHDRAWN}, APPROVED: {WITHDRAWN}}
@@ -43,20 +43,68 @@ def eligibility_problems(
         problems.append({**cite, "message": f"partner is {partner_status}, not active"})
     if not entitled:
         problems.append({**cite, "message": f"tier {tier} carries no {eligibility['entitlement']} entitlement"})
-    if not certified and family not in eligibility.get("certification_exempt_families", []):
+    if not certified and not certification_exempt(eligibility, family, tier):
         problems.append({**cite, "message": f"no valid certification for {family}"})
     return problems
+
+
+def certification_exempt(eligibility: dict[str, Any], family: str, tier: str) -> bool:
+    """CPA-5.1: "for Authorized Partners, for the collaboration and devices Product Families without certification"
+    — the exemption holds for the families listed and, when tiers are listed, for those tiers only."""
+    if family not in eligibility.get("certification_exempt_families", []):
+        return False
+    tiers = eligibility.get("certification_exempt_tiers")
+    return tiers is None or tier in tiers
+
+
+def conflict_rule(policy: dict[str, Any]) -> dict[str, Any]:
+    """The clause that rejects a conflicting registration (PA-5.5 / CPA-5.4); older policies name only the
+    one-per-customer rule."""
+    rules = policy["deal_registration"]
+    return dict(rules.get("conflict") or rules["one_per_customer_family"])
+
+
+def conflict_reason(policy: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    """Why a registration loses to a live one: the rule, the clause and when the winner's exclusivity ends — never
+    who holds it (PA-5.5, PA-11.1)."""
+    rule = conflict_rule(policy)
+    return {
+        "rule_id": rule["id"],
+        "clause": rule["clause"],
+        "message": (
+            f"another partner's approved registration for this customer and {live['family']} is in force; the first "
+            f"approved registration wins ({rule['clause']}). Its exclusivity ends {live['expires_at'][:10]}; you may "
+            "register again after that date"
+        ),
+        "exclusivity_ends": live["expires_at"],
+    }
 
 
 def conflict(policy: dict[str, Any], live: dict[str, Any] | None, partner_id: str) -> Conflict | None:
     """Another partner's live registration wins; the refused partner learns when it ends, never who holds it."""
     if live is None or live["partner_id"] == partner_id:
         return None
-    rule = policy["deal_registration"]["one_per_customer_family"]
+    reason = conflict_reason(policy, live)
     return Conflict(
-        f"the customer is already registered for {live['family']}; exclusivity ends {live['expires_at'][:10]}",
-        extra={"exclusivity_ends": live["expires_at"], "rule_id": rule["id"], "clause": rule["clause"]},
+        f"registration rejected: {reason['message']}",
+        extra={
+            "exclusivity_ends": live["expires_at"],
+            "rule_id": reason["rule_id"],
+            "clause": reason["clause"],
+            "reasons": [{k: reason[k] for k in ("rule_id", "clause", "message")}],
+        },
     )
+
+
+def rejected_for_conflict(deal: dict[str, Any], reason: dict[str, Any], at: str) -> dict[str, Any]:
+    """A pending registration that lost to a live one: rejected, with the clause and the reason it may read."""
+    moved = moved_to(deal, REJECTED)
+    return {
+        **moved,
+        "decided_at": at,
+        "rejection_reason": reason["message"],
+        "rejection": {k: reason[k] for k in ("rule_id", "clause", "message", "exclusivity_ends")},
+    }
 
 
 def decided(deal: dict[str, Any], outcome: str, at: str, policy: dict[str, Any]) -> dict[str, Any]:
@@ -78,8 +126,12 @@ def moved_to(deal: dict[str, Any], status: str) -> dict[str, Any]:
 
 
 def check_dates(expected_close: str, registered_on: str, max_days: int = 180) -> None:
+    """The expected close date is not past and falls within the policy's window (PA-5.1: 180 days; CPA-5.1: 120)."""
     close, today = datetime.fromisoformat(expected_close), datetime.fromisoformat(registered_on[:10])
     if close < today:
         raise RuleViolation(f"expected_close {expected_close} is in the past")
     if (close - today).days > max_days:
-        raise RuleViolation(f"expected_close must be within {max_days} days of registration")
+        raise RuleViolation(
+            f"expected_close must be within {max_days} days of registration",
+            errors=[FieldError("/expected_close", f"within {max_days} days")],
+        )

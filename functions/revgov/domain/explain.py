@@ -29,11 +29,13 @@ def _line_words(line: Mapping[str, Any]) -> list[str]:
         if cap is not None and combined is not None
         else "with no tier cap on record"
     )
+    # A reader's view may leave out the line margin (internal review, PA-6.1): then the sentence does too.
+    margin = f"line margin {line['margin_percent']}%; " if line.get("margin_percent") is not None else ""
     return [
         f"Line {line.get('line_id')} ({line.get('sku')}, {line.get('family')}, quantity {line.get('quantity')}, "
         f"list price {line.get('list_price')}): {parts} = combined discount {combined}%, {versus}; "
         f"net unit price {line.get('net_unit_price')}, net total {line.get('net_total')}, "
-        f"line margin {line.get('margin_percent')}%; outcome {line.get('outcome', 'n/a')}."
+        f"{margin}outcome {line.get('outcome', 'n/a')}."
     ]
 
 
@@ -50,10 +52,9 @@ def _pricing(result: Mapping[str, Any]) -> list[str]:
         words.extend(_line_words(line))
     totals = result.get("totals") or {}
     if totals:
-        words.append(
-            f"Quote totals: list {totals.get('list_total')}, net {totals.get('net_total')}, cost "
-            f"{totals.get('cost_total')}, margin {totals.get('margin_percent')}%."
-        )
+        cost, margin = totals.get("cost_total"), totals.get("margin_percent")
+        internal = f", cost {cost}, margin {margin}%" if "cost_total" in totals else ""
+        words.append(f"Quote totals: list {totals.get('list_total')}, net {totals.get('net_total')}{internal}.")
     categories = result.get("approval_categories") or []
     if categories:
         words.append("Approvals needed: " + ", ".join(categories) + ".")
@@ -124,7 +125,7 @@ def _assemble(
         message = str(reason.get("message") or "")
         sentence = f"Rule {reason.get('rule_id')} ({clause_id or 'no clause'})" + (f": {message}." if message else ".")
         if quotes:
-            sentence += f" {clause_id} says: “{quotes[0]}”"
+            sentence += f" {clause_id} says: " + " … ".join(f"“{q}”" for q in quotes)
         elif clause_id:
             sentence += f" The text of {clause_id} is not in the index."
         sentences.append(sentence)
@@ -134,7 +135,7 @@ def _assemble(
                 "clause": clause_id or None,
                 "message": message,
                 "clause_title": passage.title if passage else None,
-                "quote": quotes[0] if quotes else None,
+                "quote": quotes[-1] if quotes else None,  # the unit itself; a lead-in or header row precedes it
             }
         )
     if not reasons:

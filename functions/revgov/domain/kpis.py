@@ -377,3 +377,39 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
 - **Override rate**: quotes checked in the period that needed an approval to go ahead / quotes checked.
 - **Approval rate**: pricing approvals decided in the period that were approved / pricing approvals decided.
 """
+
+
+# --- baselines ----------------------------------------------------------------------------------------------
+def baseline_period(asked: Period, went_live: date, configured: str | None = None) -> tuple[Period, str]:
+    """The period a KPI is compared with, and why: the configured one, else the month or quarter (as asked) that
+    ended before the tenant went live."""
+    if configured:
+        return Period.parse(configured), "configured"
+    if len(asked.months) == 1:
+        return Period.parse(shift_month(month_of(went_live), -1)), "before_go_live"
+    quarter = (went_live.month - 1) // 3  # the go-live quarter's index; the one before it ended before go-live
+    year = went_live.year if quarter else went_live.year - 1
+    return Period.parse(f"{year}-Q{quarter or 4}"), "before_go_live"
+
+
+BASELINE_SECTIONS = (
+    "net_realized_margin",
+    "invoice_cycle_time",
+    "threshold_attainment",
+    "support_hours_per_revenue_dollar",
+    "policy_exceptions_per_100_transactions",
+    "overrides_and_approvals",
+)
+
+
+def with_baseline(current: Mapping[str, Any], baseline: Mapping[str, Any], period: Period, source: str,
+                  went_live: date) -> dict[str, Any]:
+    """The KPI answer with, inside each KPI, the same figures for the baseline period (`baseline`), and what the
+    baseline is (`baseline` at the top)."""
+    out = {**current}
+    for section in BASELINE_SECTIONS:
+        if isinstance(current.get(section), dict) and isinstance(baseline.get(section), dict):
+            out[section] = {**current[section], "baseline": {**baseline[section], "period": period.name}}
+    out["baseline"] = {"period": period.name, "months": list(period.months), "source": source,
+                       "went_live_on": went_live.isoformat()}
+    return out

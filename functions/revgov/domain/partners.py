@@ -393,6 +393,21 @@ def valid_certifications(partner: dict[str, Any], day: date) -> set[str]:
     return {cid for cid, record in partner.get("certifications", {}).items() if valid_on(record, day)}
 
 
+def barred_families(policy: dict[str, Any], partner: dict[str, Any], day: date) -> set[str]:
+    """Families the partner may not quote, order or register on `day` (PA-4.3(b) / CPA-4.3(b)): a certification it
+    held there has expired, and it holds no other valid certification in that family. A family where it never held
+    one is not barred by expiry (eligibility rules such as PA-5.1 still ask for a valid certification)."""
+    families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
+    held = partner.get("certifications", {})
+    lapsed = {
+        families[cid]
+        for cid, record in held.items()
+        if cid in families and record.get("expires_at") and _day(record["expires_at"]) < day
+    }
+    certified = {families[cid] for cid in valid_certifications(partner, day) if cid in families}
+    return lapsed - certified
+
+
 def _tier_unmet(
     tier: dict[str, Any], partner: dict[str, Any], day: date, commitment: Decimal | None
 ) -> list[dict[str, Any]]:

@@ -46,7 +46,8 @@ def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) 
                         f"/policy/partner_tiers/{i}/requirements/certifications", f"unknown certification {cert}"
                     )
                 )
+    from .catalog import price_list_problems
     from .partners import onboarding_problems
     from .rebates.policy import rebate_problems
 
-    return problems + onboarding_problems(policy) + rebate_problems(policy)
+    return problems + onboarding_problems(policy) + rebate_problems(policy) + price_list_problems(policy)

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .money import format_money, round_money
+from .money import format_money, format_unit_price, less_percent, line_amount, round_money
 from .rules import Rule
 
 HUNDRED = Decimal(100)
 PCT = Decimal("0.01")
 ALLOW, APPROVAL, DENY = "allow", "approval_required", "deny"
+# How line amounts are computed. LINE_ROUNDING is the contracts' rule (PA-1.3, CPA-1.3). UNIT_ROUNDING (the net unit
+# price rounded, then multiplied) is what decisions stored before that fix were computed with: replay only.
+LINE_ROUNDING, UNIT_ROUNDING = "line", "unit"
 _SEVERITY = {ALLOW: 0, APPROVAL: 1, DENY: 2}
 
 
@@ -121,6 +124,14 @@ def pricing_index(policy: dict[str, Any], version: str) -> PricingIndex:
     return index
 
 
+def partner_wording(index: PricingIndex) -> dict[str, str]:
+    """Rule id -> what a partner reads instead of a finding that states the Distributor's cost or margin."""
+    return {
+        index.margin_rule.rule_id: "the line margin is below the floor; Finance reviews the line",
+        index.below_cost_rule.rule_id: "the net price is below the Distributor's cost; the line cannot be approved",
+    }
+
+
 @dataclass(frozen=True)
 class PartnerFacts:
     """What the check needs to know about the partner at quote time (taken from onboarding)."""
@@ -129,6 +140,10 @@ class PartnerFacts:
     status: str
     tier: str
     certified_families: frozenset[str]
+    # Families barred by PA-4.3(b) / CPA-4.3(b): a certification the partner held there has expired and it holds no
+    # other valid one there. A partner that never held one may quote (PA-3.2: the lowest tier "requires no
+    # certification" and "may quote").
+    barred_families: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,10 @@ class LineResult:
         return max((f.outcome for f in self.findings), key=_SEVERITY.__getitem__, default=ALLOW)
 
 
+def _unit(price: Decimal, arithmetic: str) -> str:
+    return format_unit_price(price) if arithmetic == LINE_ROUNDING else format_money(price)
+
+
 def _pct(value: Decimal) -> str:
     return f"{value.quantize(PCT):f}"
 
@@ -190,15 +209,18 @@ def _check_line(
     quote: dict[str, Any],
     registration: Registration | None,
     rivals: dict[str, Registration],
+    arithmetic: str,
 ) -> LineResult:
     result = LineResult(str(line["line_id"]))
     family = line["family"]
     quote_date = quote["quote_date"]
     add = result.findings.append
-    if family not in partner.certified_families:
+    if family in partner.barred_families:
         add(
             Finding(
-                index.certification_rule, DENY, f"partner holds no valid certification for {family} on {quote_date}"
+                index.certification_rule,
+                DENY,
+                f"the partner's certification for {family} has expired and it holds no other valid one on {quote_date}",
             )
         )
 
@@ -282,8 +304,12 @@ def _check_line(
     quantity = Decimal(line["quantity"])
     list_price = Decimal(line["list_price"])
     unit_cost = Decimal(line["unit_cost"])
-    net_unit = round_money(list_price * (1 - combined / HUNDRED))
-    net_total = round_money(net_unit * quantity)
+    if arithmetic == LINE_ROUNDING:  # PA-1.3 / CPA-1.3: percentages on the unrounded base, the line rounded once
+        net_unit = less_percent(list_price, combined)
+        net_total = line_amount(list_price, quantity, combined)
+    else:  # UNIT_ROUNDING: how decisions made before the fix were computed; kept so that they replay identically
+        net_unit = round_money(list_price * (1 - combined / HUNDRED))
+        net_total = round_money(net_unit * quantity)
     cost_total = round_money(unit_cost * quantity)
     margin = ((net_unit - unit_cost) / net_unit * HUNDRED) if net_unit > 0 else Decimal("-100")
     if net_unit < unit_cost:
@@ -291,7 +317,7 @@ def _check_line(
             Finding(
                 index.below_cost_rule,
                 DENY,
-                f"net price {format_money(net_unit)} is below cost {format_money(unit_cost)}",
+                f"net price {_unit(net_unit, arithmetic)} is below cost {format_money(unit_cost)}",
             )
         )
     elif margin < index.margin_floor:
@@ -316,7 +342,7 @@ def _check_line(
         ],
         "combined_discount_percent": _pct(combined),
         "tier_cap_percent": _pct(cap) if cap is not None else None,
-        "net_unit_price": format_money(net_unit),
+        "net_unit_price": _unit(net_unit, arithmetic),
         "net_total": format_money(net_total),
         "cost_total": format_money(cost_total),
         "margin_percent": _pct(margin),
@@ -331,9 +357,13 @@ def check_quote(
     partner: PartnerFacts,
     registration: Registration | None,
     rivals: dict[str, Registration],
+    *,
+    arithmetic: str = LINE_ROUNDING,
 ) -> dict[str, Any]:
-    """Evaluate a quote. `registration` is the partner's own (validated) registration, `rivals` other partners'
-    approved registrations of this customer by family."""
+    """Evaluate a quote whose lines are priced: each carries the `family`, `list_price` and `unit_cost` of its SKU
+    as the catalog had them on the quote date (the service looks them up; a caller never supplies them).
+    `registration` is the partner's own (validated) registration, `rivals` other partners' approved registrations
+    of this customer by family."""
     index = pricing_index(policy, version)
     quote_findings: list[Finding] = []
     if partner.status != "active":
@@ -356,7 +386,7 @@ def check_quote(
             )
         )
 
-    lines = [_check_line(index, line, partner, quote, registration, rivals) for line in quote["lines"]]
+    lines = [_check_line(index, line, partner, quote, registration, rivals, arithmetic) for line in quote["lines"]]
     every = quote_findings + [f for line in lines for f in line.findings]
     outcome = max((f.outcome for f in every), key=_SEVERITY.__getitem__, default=ALLOW)
     categories = sorted({f.category for f in every if f.category and f.outcome == APPROVAL})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -11,9 +12,11 @@ from chalice import AuthResponse, Chalice, Response
 
 from ..domain.errors import MethodNotAllowed, RevgovError, UnsupportedMediaType
 from ..logs import logger
+from ..metrics import record, status_class
 from ..runtime import runtime
 from ..settings import settings
 from . import cors, http
+from .idempotency import run_operation
 from .registry import OPERATIONS, Operation
 from .routes import load_all
 
@@ -80,6 +83,7 @@ def _respond(result: http.Answer) -> Response:
 
 def _view(op: Operation) -> Callable[..., Response]:
     def view(**params: str) -> Response:
+        started = time.perf_counter()
         request = app.current_request
         headers = {k.lower(): v for k, v in (request.headers or {}).items()}
         given = headers.get("x-correlation-id", "")
@@ -100,7 +104,7 @@ def _view(op: Operation) -> Callable[..., Response]:
                 max_body_bytes=settings().max_body_bytes,
                 correlation_id=correlation_id,
             )
-            result = http.answer(op, op.handler(call))
+            result = run_operation(op, call, instance, correlation_id, lambda: http.answer(op, op.handler(call)))
         except RevgovError as error:
             if error.status >= 500:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})
@@ -116,6 +120,7 @@ def _view(op: Operation) -> Callable[..., Response]:
         response.headers["X-Correlation-Id"] = correlation_id
         tenant_id = context.get("tenant_id") if context.get("verdict") == "ok" else None
         response.headers.update(_cors_headers(headers.get("origin"), tenant_id or None))
+        _observe(op, context, result.status, started)
         return response
 
     view.__name__ = op.name
@@ -157,6 +162,14 @@ def _preflight(path: str, methods: list[str]) -> Callable[..., Response]:
 
     view.__name__ = "preflight_" + "_".join(p for p in path.replace("{", "").replace("}", "").split("/") if p)
     return view
+
+
+def _observe(op: Operation, context: dict[str, Any], status: int, started: float) -> None:
+    """Latency and status class per operation (and per tenant when the caller was authenticated)."""
+    tenant = context.get("tenant_id") if context.get("verdict") == "ok" else None
+    labels = {"operation": op.name, "tenant": tenant, "status_class": status_class(status)}
+    record("RequestLatency", (time.perf_counter() - started) * 1000, **labels)
+    record("Requests", 1, **labels)
 
 
 @app.middleware("http")

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
+from .. import observe
 from ..logs import logger
+from ..metrics import record as record_metric
 from ..runtime import runtime
 from ..services import events as event_log
 from .api import app
@@ -22,20 +25,28 @@ _12H = 43200  # the longest an SQS message can be kept invisible
 
 
 def drain(
-    records: list[dict[str, Any]], handle: BusHandler, *, retry_in: Callable[[Exception], int | None] | None = None
+    records: list[dict[str, Any]],
+    handle: BusHandler,
+    *,
+    retry_in: Callable[[Exception], int | None] | None = None,
+    handler: str = "unnamed",
 ) -> dict[str, Any]:
     """Run `handle` on each bus event in the batch; report the ones that failed for redelivery. `retry_in` may say
-    when a failed one should come back (seconds); otherwise the queue's visibility timeout decides."""
+    when a failed one should come back (seconds); otherwise the queue's visibility timeout decides. `handler` names
+    the handler in the workflow metrics (failures, retries)."""
     failures = []
     for record in records:
+        bus_event: Any = None
         try:
             bus_event = json.loads(record["body"])
             if _tenant_gone(bus_event):
                 logger.info("event for an offboarded tenant dropped", extra={"message_id": record.get("messageId")})
                 continue
             handle(bus_event)
+            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=False)
         except Exception as failed:
             logger.exception("event handling failed", extra={"message_id": record.get("messageId")})
+            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=True)
             failures.append({"itemIdentifier": record["messageId"]})
             seconds = retry_in(failed) if retry_in else None
             if seconds is not None:
@@ -84,7 +95,7 @@ def _log(bus_event: dict[str, Any]) -> None:
 
 @app.lambda_function(name="log_event")
 def log_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return drain(event.get("Records", []), _log)
+    return drain(event.get("Records", []), _log, handler="log_event")
 
 
 def _bill(bus_event: dict[str, Any], context: Any) -> None:
@@ -103,7 +114,7 @@ def _bill(bus_event: dict[str, Any], context: Any) -> None:
 @app.lambda_function(name="bill_erp_event")
 def bill_erp_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """ERP events from the erp-billing rule: invoice lines, sales facts and exceptions, each event once."""
-    return drain(event.get("Records", []), lambda bus_event: _bill(bus_event, context))
+    return drain(event.get("Records", []), lambda bus_event: _bill(bus_event, context), handler="bill_erp_event")
 
 
 def _deliver(bus_event: dict[str, Any]) -> None:
@@ -124,7 +135,7 @@ def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def retry_in(failed: Exception) -> int | None:
         return failed.retry_in if isinstance(failed, DeliveryFailed) else None
 
-    return drain(event.get("Records", []), _deliver, retry_in=retry_in)
+    return drain(event.get("Records", []), _deliver, retry_in=retry_in, handler="deliver_webhooks")
 
 
 def _accrue(bus_event: dict[str, Any]) -> None:
@@ -138,7 +149,20 @@ def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lines billed (invoice.lines_posted) and paid (invoice.paid), rule rebate-accruals, become rebate lines and
     re-rate each touched partner's accrual. Idempotent by construction: lines are upserted by id and content hash,
     accruals recomputed from them, so a redelivery changes nothing."""
-    return drain(event.get("Records", []), _accrue)
+    return drain(event.get("Records", []), _accrue, handler="accrue_rebates")
+
+
+def _index_contracts(bus_event: dict[str, Any]) -> None:
+    from ..services import contracts
+
+    contracts.index_from_event(runtime(), bus_event)
+
+
+@app.lambda_function(name="index_contracts")
+def index_contracts(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Contract documents changed (contract.changed), rule contract-index: the tenant's clause index is made to
+    match its stored contracts. A failure (the index unreachable) is redelivered, then dead-lettered."""
+    return drain(event.get("Records", []), _index_contracts)
 
 
 def _tenant_ids() -> Iterator[str]:
@@ -154,14 +178,27 @@ def _tenant_ids() -> Iterator[str]:
             return
 
 
+@contextmanager
+def _scheduled(job: str) -> Iterator[None]:
+    """One run of a scheduled job (its name in events/schedules.json), counted as ok or failed (a failure still
+    raises, for Lambda to report)."""
+    try:
+        yield
+    except Exception:
+        record_metric("ScheduledRuns", 1, job=job, outcome="failed")
+        raise
+    record_metric("ScheduledRuns", 1, job=job, outcome="ok")
+
+
 @app.lambda_function(name="flush_outbox")
 def flush_outbox(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: publish events a failed publish left in any tenant's outbox."""
     from ..domain.access import PLATFORM
 
     rt = runtime()
-    published = rt.flush_outbox(PLATFORM)
-    published += sum(rt.flush_outbox(tenant_id) for tenant_id in _tenant_ids())
+    with _scheduled("flush-outbox"):
+        published = rt.flush_outbox(PLATFORM)
+        published += sum(rt.flush_outbox(tenant_id) for tenant_id in _tenant_ids())
     return {"published": published}
 
 
@@ -171,7 +208,45 @@ def billing_sla_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from ..services import billing
 
     rt = runtime()
-    return {"opened": sum(billing.sweep_sla(rt, tenant_id) for tenant_id in _tenant_ids())}
+    with _scheduled("billing-sla-sweep"):
+        opened = sum(billing.sweep_sla(rt, tenant_id) for tenant_id in _tenant_ids())
+    return {"opened": opened}
+
+
+@app.lambda_function(name="equity_monitor")
+def equity_monitor(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: compare outcomes across partner segments for every tenant; each new significant unexplained gap
+    becomes a channel_equity exception for the policy's owner (revgov.services.equity)."""
+    from ..services import equity
+
+    rt = runtime()
+    with _scheduled("equity-monitor"):
+        runs = {tenant_id: equity.run(rt, tenant_id) for tenant_id in _tenant_ids()}
+    return {"opened": sum(len(r["opened"]) for r in runs.values())}
+
+
+@app.lambda_function(name="model_drift")
+def model_drift(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: score every tenant's threshold forecasts on the last closed quarter against the naive rule
+    (gauges ForecastBrierScore and ForecastBrierVsNaive; revgov.services.drift)."""
+    from ..services import drift
+
+    rt = runtime()
+    with _scheduled("model-drift"):
+        scored = {tenant_id: drift.forecast_calibration(rt, tenant_id) for tenant_id in _tenant_ids()}
+    return {"scored": {t: s.get("predictions", 0) for t, s in scored.items()}}
+
+
+@app.lambda_function(name="kpi_gauges")
+def kpi_gauges(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: every tenant's current KPIs (margin, cycle time, exceptions, attainment) as gauges for the
+    executive dashboard (revgov.services.kpi_gauges)."""
+    from ..services.kpi_gauges import record_kpi_gauges
+
+    rt = runtime()
+    with _scheduled("kpi-gauges"):
+        sampled = {tenant_id: record_kpi_gauges(rt, tenant_id) for tenant_id in _tenant_ids()}
+    return {"sampled": {t: len(s) for t, s in sampled.items()}}
 
 
 @app.lambda_function(name="subscription_billing_run")
@@ -187,11 +262,26 @@ def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, A
     previous = core.period_of(core.period_bounds(month)[0] - timedelta(days=1))
     charged = mismatches = 0
     closing = core.parse_instant(rt.clock.now_iso()).day <= 3  # finance validates last month's invoices (SOP-2.2)
-    for tenant_id in _tenant_ids():
-        charged += subscription_billing.run(rt, tenant_id, through=month)["charged"]
-        if closing:
-            mismatches += len(subscription_billing.reconcile(rt, tenant_id, previous))
+    with _scheduled("subscription-billing-run"):
+        for tenant_id in _tenant_ids():
+            charged += subscription_billing.run(rt, tenant_id, through=month)["charged"]
+            if closing:
+                mismatches += len(subscription_billing.reconcile(rt, tenant_id, previous))
     return {"charged": charged, "mismatches": mismatches}
+
+
+@app.lambda_function(name="month_close_watch")
+def month_close_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: drafts of ended months not issued within the invoice SLA after month end (SOP-2.1), and events
+    parked past that window, become exceptions for finance: one per finding, refreshed on later runs."""
+    from ..services import month_close
+
+    rt = runtime()
+    totals = {"opened": 0, "refreshed": 0, "looked_at": 0}
+    for tenant_id in _tenant_ids():
+        for name, count in month_close.watch(rt, tenant_id).items():
+            totals[name] += count
+    return totals
 
 
 def _count(bus_event: dict[str, Any]) -> None:
@@ -204,7 +294,7 @@ def _count(bus_event: dict[str, Any]) -> None:
 def update_kpis(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Facts from the kpi-rollups rule (lines posted, quotes checked, pricing approvals decided, exceptions opened,
     support time logged, partner changes) fold into the tenant's per-month KPI rollups, each fact once."""
-    return drain(event.get("Records", []), _count)
+    return drain(event.get("Records", []), _count, handler="update_kpis")
 
 
 def _agent(name: str) -> dict[str, Any]:
@@ -212,7 +302,8 @@ def _agent(name: str) -> dict[str, Any]:
     approves, settles or prices (see revgov.services.agents.desk)."""
     from ..services import agents
 
-    reports = agents.run(runtime(), name)
+    with _scheduled(f"agent-{name.replace('_', '-')}"):
+        reports = agents.run(runtime(), name)
     logger.info("agent ran", extra={"agent": name, "reports": reports})
     return {"agent": name, "reports": reports}
 
@@ -247,4 +338,5 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "bill_erp_event": bill_erp_event,
     "deliver_webhooks": deliver_webhooks,
     "accrue_rebates": accrue_rebates,
+    "index_contracts": index_contracts,
 }

@@ -61,6 +61,16 @@ def _success_schema(op: Operation) -> dict[str, Any]:
     return {"type": "object"}
 
 
+def _success_content(op: Operation) -> dict[str, Any]:
+    content: dict[str, Any] = {"schema": _success_schema(op)}
+    if op.response_example is not None:
+        example = op.response_example
+        if isinstance(example, str):
+            example = json.loads((settings().schemas_dir / "examples" / example).read_text(encoding="utf-8"))
+        content["examples"] = {"default": {"value": example}}
+    return content
+
+
 def _error_responses(op: Operation) -> dict[str, Any]:
     """The problem+json answers this operation can give (RFC 9457), as the HTTP edge produces them."""
     codes = ["400", "404", "413", "422"]  # malformed input, unknown id or route, body over the limit, broken rule
@@ -97,7 +107,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "responses": {
             str(op.status): {
                 "description": "Success",
-                "content": {op.produces: {"schema": _success_schema(op)}},
+                "content": {op.produces: _success_content(op)},
             },
             **_error_responses(op),
         },

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..domain.access import STAFF_ROLES, TENANT_ROLES, Role
@@ -34,6 +34,16 @@ class HeaderParam:
     required: bool = False  # a signed webhook's headers are required; API headers never are
 
 
+IDEMPOTENCY_KEY = HeaderParam(
+    "Idempotency-Key",
+    "Makes the request safe to retry (Stripe's semantics): recorded before the work runs; the same key and body "
+    "answer the first response again (status and body, with `Idempotent-Replayed: true`), kept 24 h per tenant and "
+    "API key; the same key with another body is refused (422); a duplicate sent while the first is still running is "
+    "refused (409). Secrets a response shows once are withheld from a replay. 1 to 255 letters, digits or ._:~-",
+    r"^[A-Za-z0-9._:~-]{1,255}$",
+)
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
@@ -53,14 +63,20 @@ class Operation:
     raw_body: bool = False
     description: str | None = None  # longer text for the OpenAPI operation (definitions, methods)
     produces: str = "application/json"  # the success response's media type (the portal page is text/html)
-    # The success response's schema, a file under schemas/ (e.g. api/responses/me.schema.json); None: an object.
-    response_schema: str | None = None
+    response_schema: str | None = None  # a schema under schemas/ describing the success body
+    response_example: dict[str, Any] | str | None = None  # a success body, or a file name under schemas/examples/
     # For a raw_body operation (checked by the handler itself): the schemas its body may match, for the OpenAPI.
     raw_body_schemas: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:
         return not self.roles
+
+    @property
+    def idempotent(self) -> bool:
+        """Every authenticated POST honours Idempotency-Key (edge/idempotency.py); public POSTs (the signed ERP
+        webhook) deduplicate by their own event ids."""
+        return self.method == "POST" and not self.public
 
 
 OPERATIONS: list[Operation] = []
@@ -81,7 +97,10 @@ def operation(
     The operation id is the function's name, or `name` for a handler declared by a helper for several operations."""
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        OPERATIONS.append(Operation(method, path, name or func.__name__, summary, roles, func, tag, **options))
+        op = Operation(method, path, name or func.__name__, summary, roles, func, tag, **options)
+        if op.idempotent and IDEMPOTENCY_KEY not in op.headers:
+            op = replace(op, headers=(*op.headers, IDEMPOTENCY_KEY))
+        OPERATIONS.append(op)
         return func
 
     return register

@@ -3,7 +3,8 @@ sweep, agents) on its cadence, as the stacks schedule them in AWS.
 
 `REVGOV_SCHEDULE_EVERY_SECONDS` overrides every cadence (e.g. 30 to watch the agents work in `revgov dev`); 0 turns
 the scheduler off. Each handler's first run comes one interval after start. A run that fails is logged and runs
-again at the next tick, as a scheduled Lambda would.
+again at the next tick, as a scheduled Lambda would. A run that starts more than one interval after it was due (the
+process was busy or asleep) counts as a missed run (metric ScheduledRuns, outcome missed) before it runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..logs import logger
+from ..metrics import record
 from ..resources import load_schedules
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -44,6 +46,8 @@ class Scheduler:
             for name, at in due.items():
                 if time.monotonic() >= at and not self._stop.is_set():
                     every, handler = self._jobs[name]
+                    if time.monotonic() - at > every:
+                        record("ScheduledRuns", 1, job=name, outcome="missed")
                     try:
                         handler({"source": "aws.events", "detail-type": "Scheduled Event", "local": True}, None)
                         self.runs[name] += 1

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import observe
 from .emulator import Emulator, start_emulator
 
 
@@ -59,6 +60,7 @@ def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_po
 
     def dead_letter(bus_event: dict[str, Any], rule: str) -> None:
         event_log.record(rt, bus_event, status="dead_lettered", reason=f"failed every delivery on rule {rule}")
+        observe.dead_lettered(rule, bus_event)
 
     router = EventRouter(
         wired, HANDLERS, sqs=sqs, on_dead_letter=dead_letter, invocation_seconds=VISIBILITY_SECONDS

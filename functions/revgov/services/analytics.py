@@ -23,6 +23,7 @@ from ..domain.billing import SLA_TRACKED, parse_instant
 from ..domain.errors import ConcurrentUpdate, Conflict, Forbidden, MalformedRequest, NotFound
 from ..domain.kpis import Delta, Period, Threshold
 from ..domain.partners import tiers_by_rank
+from ..domain.tenants import Tenant
 from ..logs import logger
 from ..ports import Changes, Put, Stored
 from ..runtime import Runtime
@@ -394,9 +395,20 @@ def _scope(
 
 
 def kpis(rt: Runtime, who: Principal, period: str, *, partner_id: str | None, tier: str | None) -> dict[str, Any]:
+    """The KPIs of the period, each with its baseline beside it (the period before go-live, or the configured one)."""
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
-    policy = tenant.policy
     target = _period(period)
+    went_live = date.fromisoformat(tenant.created_at[:10])
+    base, source = core.baseline_period(target, went_live, tenant.config.get("kpi_baseline_period"))
+    current = _kpis(rt, who, tenant, target, partner_id=partner_id, tier=tier)
+    before = _kpis(rt, who, tenant, base, partner_id=partner_id, tier=tier)
+    return core.with_baseline(current, before, base, source, went_live)
+
+
+def _kpis(
+    rt: Runtime, who: Principal, tenant: Tenant, target: Period, *, partner_id: str | None, tier: str | None
+) -> dict[str, Any]:
+    policy = tenant.policy
     if tier is not None and tier not in {t["tier"] for t in policy.get("partner_tiers", [])}:
         raise NotFound(f"no tier {tier}")
     scope, partner_id, tier, partner_tier = _scope(rt, who, partner_id, tier)

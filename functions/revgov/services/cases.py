@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from .. import observe
 from ..domain import cases
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound
+from ..domain.errors import Conflict, Forbidden, NotFound, RevgovError
 from ..ports import Changes, DomainEvent, Page, Put
 from ..runtime import Runtime
 
@@ -22,10 +24,22 @@ CASES = "CASE"
 EFFECTS: dict[str, str] = {
     "pricing.approval": "revgov.services.pricing:apply_approval",
     "rebate.dispute": "revgov.services.rebates:apply_dispute_decision",
+    "invoice.dispute": "revgov.services.invoice_disputes:apply_decision",
     "deal.registration": "revgov.services.deals:apply_review",
     "partner.activation": "revgov.services.partners:apply_activation_decision",
 }
-Effect = Callable[[Runtime, dict[str, Any], Principal], Changes]
+
+
+@dataclass
+class Resolved:
+    """What an effect returns when a rule settles the case another way than the reviewer asked (e.g. approving a
+    registration that lost to one approved first rejects it): its changes and the case as finally decided."""
+
+    changes: Changes
+    case: dict[str, Any]
+
+
+Effect = Callable[[Runtime, dict[str, Any], Principal], "Changes | Resolved"]
 
 
 def _index(case: dict[str, Any]) -> tuple[str, str]:
@@ -116,6 +130,13 @@ def open_case(
     return case, changes
 
 
+def refresh_case(case: dict[str, Any], version: int, *, context: dict[str, Any], at: str) -> Put:
+    """An open case brought up to date by a watcher that found the same thing again: its context replaced and the
+    number of times it was seen counted, instead of a second case for one finding."""
+    refreshed = {**case, "context": context, "seen_count": int(case.get("seen_count", 1)) + 1, "last_seen_at": at}
+    return _put(refreshed, version=version, new=False)
+
+
 def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[dict[str, Any], int]:
     stored = rt.store.get(tenant_id, CASES, case_id)
     if stored is None or stored.data["kind"] != kind:
@@ -132,40 +153,98 @@ def list_cases(
 
 
 def decide_case(rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None) -> dict[str, Any]:
+    """Decide a case and apply its effect in one commit. When the commit loses a race on something the effect read
+    (another registration for the same customer and family approved in the same moment), the decision is made
+    again on the fresh state, so the reviewer gets a decision (here: the rejection PA-5.5 prescribes), not a 409."""
+    for attempt in range(3):
+        try:
+            return _decide_once(rt, who, kind, case_id, outcome, note)
+        except Conflict as lost:
+            if "refusal" in lost.extra or attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _decide_once(
+    rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None
+) -> dict[str, Any]:
     case, version = get_case(rt, who.tenant_id, kind, case_id)
-    decided = cases.decide(case, who, outcome, note, rt.clock.now_iso())
+    from .tenants import load_tenant
+
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    segregation = tenant.policy["exception_routing"].get("segregation_of_duties")
+    try:
+        decided = cases.decide(case, who, outcome, note, rt.clock.now_iso(), segregation=segregation)
+    except (Forbidden, Conflict) as refused:
+        if "refusal" in refused.extra:  # a refused governance action leaves a record (SOP-4.3 / COP-4.3)
+            rt.audit_only(who.tenant_id, _refusal_record(case, who, outcome, refused))
+        raise
+    extra = _effect(decided["effect"])(rt, decided, who) if decided.get("effect") else Changes()
+    if isinstance(extra, Resolved):
+        decided, extra = extra.case, extra.changes
+    final = decided["status"]
+    overridden = {"requested_outcome": outcome, "reason": decided["decision"]["note"]} if final != outcome else {}
+    resolution = decided["decision"].get("resolved_by_rule")
+    rules = [(r["rule_id"], r["clause"]) for r in case["reasons"] if r.get("rule_id")]
+    if resolution:
+        rules.append((resolution["rule_id"], resolution["clause"]))
     changes = Changes(
         puts=[_put(decided, version=version, new=False)],
         audit=[
             AuditEntry(
                 actor=who.actor,
                 actor_role=who.role.value,
-                action=f"{kind}.{outcome}",
+                action=f"{kind}.{final}",
                 subject=case_id,
-                outcome=outcome,
-                inputs={"note": note, "category": case["category"], "subject": case["subject"]},
+                outcome=final,
+                inputs={
+                    "note": note,
+                    "category": case["category"],
+                    "subject": case["subject"],
+                    **overridden,
+                },
                 policy_version=case.get("policy_version"),
-                rule_ids=tuple(r["rule_id"] for r in case["reasons"] if r.get("rule_id")),
-                clauses=tuple(r["clause"] for r in case["reasons"] if r.get("clause")),
+                rule_ids=tuple(rule for rule, _ in rules),
+                clauses=tuple(clause for _, clause in rules),
             )
         ],
         events=[
             DomainEvent(
                 f"revgov.{kind}s",
                 f"{kind}.decided",
-                {"case_id": case_id, "outcome": outcome, "subject": case["subject"]},
+                {"case_id": case_id, "outcome": final, "subject": case["subject"]},
             )
         ],
     )
-    if decided.get("effect"):
-        effect = _effect(decided["effect"])
-        extra = effect(rt, decided, who)
-        changes.puts.extend(extra.puts)
-        changes.deletes.extend(extra.deletes)
-        changes.audit.extend(extra.audit)
-        changes.events.extend(extra.events)
+    changes.puts.extend(extra.puts)
+    changes.deletes.extend(extra.deletes)
+    changes.audit.extend(extra.audit)
+    changes.events.extend(extra.events)
     rt.commit(who.tenant_id, changes)
+    observe.case_decided(who.tenant_id, decided)
     return decided
+
+
+def _refusal_record(case: dict[str, Any], who: Principal, outcome: str, refused: RevgovError) -> AuditEntry:
+    return AuditEntry(
+        actor=who.actor,
+        actor_role=who.role.value,
+        action=f"{case['kind']}.decision_refused",
+        subject=case["case_id"],
+        outcome="refused",
+        inputs={
+            "refusal": refused.extra["refusal"],
+            "attempted_outcome": outcome,
+            "status": refused.status,
+            "detail": refused.detail,
+            "queue": case["queue"],
+            "case_status": case["status"],
+            "requested_by": case.get("requested_by"),
+        },
+        policy_version=case.get("policy_version"),
+        rule_ids=(refused.extra["rule_id"],),
+        clauses=(refused.extra["clause"],),
+    )
 
 
 def _effect(name: str) -> Effect:

@@ -7,11 +7,13 @@ an embedded instruction is withheld, and every answer or refusal is audited with
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import observe
 from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
@@ -158,6 +160,7 @@ def respond(
 
 
 def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
     index = _index(rt)
     question = core.mask_sensitive(str(body["question"]))
     decision_id = body.get("decision_id")
@@ -207,6 +210,14 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
             sources=tuple(retrieved),
         ),
     )
+    observe.copilot_answered(
+        who.tenant_id,
+        refused=draft.refused,
+        rejected_citations=len(rejected),
+        seconds=time.perf_counter() - started,
+        top_score=max((h.score for h in reply.hits), default=0.0),
+        baseline=rt.settings.copilot_refusal_baseline,
+    )
     logger.info(
         "copilot answered",
         extra={"question": question, "outcome": outcome, "sources": list(retrieved), "cited": list(cited),
@@ -246,7 +257,7 @@ def _audit_record(rt: Runtime, who: Principal, record_id: str) -> dict[str, Any]
 def _explained(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     index = _index(rt)
     if is_typed_id(decision_id, "dec"):
-        record, _ = decisions.load(rt, who, decision_id)
+        record = decisions.view(rt, who, decision_id)
         reasons = (record.get("result") or {}).get("reasons") or []
         explain: Callable[..., dict[str, Any]] = explain_decision
     elif is_typed_id(decision_id, "aud"):

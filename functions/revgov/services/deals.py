@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain import cases as case_rules
 from ..domain import deals
 from ..domain import partners as partner_rules
 from ..domain.access import Principal
@@ -55,7 +56,8 @@ def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any
 
     partner, _ = load_partner(rt, who.tenant_id, partner_id)
     now = rt.clock.now_iso()
-    deals.check_dates(body["expected_close"], now)
+    eligibility_rule = policy["deal_registration"]["eligibility"]
+    deals.check_dates(body["expected_close"], now, int(eligibility_rule.get("max_close_days", 180)))
     family = body["family"]
     known_families = {c["product_family"] for c in policy.get("certifications", [])}
     if family not in known_families | set(
@@ -78,6 +80,15 @@ def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any
         family=family,
         tier=tier["tier"] if tier else "none",
     )
+    if family in partner_rules.barred_families(policy, partner, day):  # PA-4.3(b) / CPA-4.3(b)
+        lapse = policy["onboarding"]["certification_lapse"]
+        problems.append(
+            {
+                "rule_id": lapse["id"],
+                "clause": lapse["clause"],
+                "message": f"the partner's certification for {family} has expired and it holds no other valid one",
+            }
+        )
     if problems:
         raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
     live, _ = _live(rt, who.tenant_id, body["customer"]["id"], family, now)
@@ -131,7 +142,9 @@ def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any
     )
     changes.events.append(
         DomainEvent(
-            "revgov.deals", "deal.registered", {"deal_id": deal["deal_id"], "partner_id": partner_id, "family": family}
+            "revgov.deals",
+            "deal.registered",
+            {"deal_id": deal["deal_id"], "partner_id": partner_id, "family": family, "status": deals.PENDING},
         )
     )
     rt.commit(who.tenant_id, changes)
@@ -143,35 +156,43 @@ def _entitled(entitlements: dict[str, Any], name: str) -> bool:
     return bool(found and found.get("entitled"))
 
 
-def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
-    """Channel ops decided a registration: approval starts exclusivity, unless another approval won first."""
+def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
+    """Channel ops decided a registration: approval starts exclusivity. A registration that conflicts with one
+    approved first (and still in force) is rejected instead, with the clause and a reason (PA-5.5 / CPA-5.4); the
+    reviewer's decision resolves as that rejection and the partner is told by a `deal.rejected` event."""
     tenant, _ = load_tenant(rt, who.tenant_id)
+    policy = tenant.policy
     stored = rt.store.get(who.tenant_id, DEALS, case["subject"]["id"])
     if stored is None:
         raise NotFound(f"no deal registration {case['subject']['id']}")
     deal, now = stored.data, rt.clock.now_iso()
     outcome = deals.APPROVED if case["status"] == "approved" else deals.REJECTED
     changes = Changes()
+    resolved: dict[str, Any] | None = None
+    rule = policy["deal_registration"]["exclusivity"]
     if outcome == deals.APPROVED:
         live, lock_version = _live(rt, who.tenant_id, deal["customer"]["id"], deal["family"], now)
-        refused = deals.conflict(tenant.policy, live, deal["partner_id"])
-        if refused:
-            raise refused
-        deal = deals.decided(deal, outcome, now, tenant.policy)
-        changes.puts.append(
-            Put(
-                LOCKS,
-                _lock_key(deal["customer"]["id"], deal["family"]),
-                deal,
-                must_be_absent=lock_version is None,
-                expected_version=lock_version,
-                conflict_detail="another registration for this customer and family was approved first",
+        if live is not None and live["partner_id"] != deal["partner_id"]:
+            reason = deals.conflict_reason(policy, live)
+            outcome, rule = deals.REJECTED, deals.conflict_rule(policy)
+            deal = deals.rejected_for_conflict(deal, reason, now)
+            resolved = case_rules.resolved_otherwise(case, "rejected", reason)
+        else:
+            deal = deals.decided(deal, outcome, now, policy)
+            changes.puts.append(
+                Put(
+                    LOCKS,
+                    _lock_key(deal["customer"]["id"], deal["family"]),
+                    deal,
+                    must_be_absent=lock_version is None,
+                    expected_version=lock_version,
+                    conflict_detail="another registration for this customer and family was approved first; retry",
+                )
             )
-        )
     else:
-        deal = {**deals.moved_to(deal, outcome), "rejection_reason": (case.get("decision") or {}).get("note")}
+        note = (case.get("decision") or {}).get("note")
+        deal = {**deals.moved_to(deal, outcome), "decided_at": now, "rejection_reason": note}
     changes.puts.append(_put(deal, version=stored.version))
-    rule = tenant.policy["deal_registration"]["exclusivity"]
     changes.audit.append(
         AuditEntry(
             actor=who.actor,
@@ -179,16 +200,28 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
             action=f"deal.{outcome}",
             subject=deal["deal_id"],
             outcome=outcome,
-            inputs={"approval_id": case["case_id"], "expires_at": deal.get("expires_at")},
+            inputs={
+                "approval_id": case["case_id"],
+                "expires_at": deal.get("expires_at"),
+                **({"rejection": deal["rejection"]} if deal.get("rejection") else {}),
+            },
             policy_version=tenant.policy_version,
             rule_ids=(rule["id"],),
             clauses=(rule["clause"],),
         )
     )
-    changes.events.append(
-        DomainEvent("revgov.deals", f"deal.{outcome}", {"deal_id": deal["deal_id"], "partner_id": deal["partner_id"]})
-    )
-    return changes
+    detail: dict[str, Any] = {
+        "deal_id": deal["deal_id"],
+        "partner_id": deal["partner_id"],
+        "family": deal["family"],
+        "status": outcome,
+    }
+    if outcome == deals.APPROVED:
+        detail["expires_at"] = deal["expires_at"]
+    else:
+        detail["reason"] = deal.get("rejection") or {"message": deal.get("rejection_reason") or "rejected"}
+    changes.events.append(DomainEvent("revgov.deals", f"deal.{outcome}", detail))
+    return cases.Resolved(changes, resolved) if resolved is not None else changes
 
 
 def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from collections.abc import Callable
 from typing import Any
 
-from ..domain.access import Principal
-from ..domain.canonical import canonical_json
-from ..domain.errors import NotFound
+from ..domain.access import Principal, Role
+from ..domain.canonical import canonical_json, sha256_hex
+from ..domain.errors import NotFound, Unavailable
 from ..ports import Put
 from ..runtime import Runtime
 from .tenants import policy_at
 
 DECISIONS = "DECISION"
+PARTS = "DECISION_PART"  # the body of a decision too large for one item (`new_decision_puts`)
+BODY_INLINE_CHARS = 200_000
+PART_CHARS = 120_000
+AUDIT_INLINE_CHARS = 100_000
 # decision kind -> "module:function(policy, policy_version, inputs) -> result": the pure evaluation to replay
 EVALUATORS: dict[str, str] = {"pricing": "revgov.services.pricing:evaluate"}
+# decision kind -> "module:function(rt, who, decision) -> decision": the record as that reader may see it
+VIEWS: dict[str, str] = {"pricing": "revgov.services.pricing:partner_view"}
 
 
 def new_decision(
@@ -47,6 +55,65 @@ def new_decision(
     }
 
 
+def new_decision_puts(decision: dict[str, Any]) -> list[Put]:
+    """A new decision as stored items: one when it fits, else a head item and its body in parts.
+
+    DynamoDB caps an item at 400 KB and a transaction at 4 MB: a decision whose inputs and result are larger than
+    `BODY_INLINE_CHARS` keeps them as canonical JSON cut into parts of `PART_CHARS` ASCII characters (escaped once
+    more when stored: at most twice as long, so a part stays under 250 KB), bound by their SHA-256 in the head. The
+    head holds everything else (status, outcome, approvals, history), so approving a quote rewrites only the head.
+    """
+    body = {"inputs": decision["inputs"], "result": decision["result"]}
+    text = canonical_json(body)
+    if not text.isascii():  # ASCII parts can be cut anywhere; escaping the rest keeps the same JSON value
+        text = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    if len(text) <= BODY_INLINE_CHARS:
+        return [decision_put(decision, version=None)]
+    chunks = [text[start : start + PART_CHARS] for start in range(0, len(text), PART_CHARS)]
+    head = {k: v for k, v in decision.items() if k not in body}
+    head["body"] = {"parts": len(chunks), "chars": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    parts = [
+        Put(PARTS, _part_key(decision["decision_id"], number), {"decision_id": decision["decision_id"], "text": chunk},
+            must_be_absent=True)
+        for number, chunk in enumerate(chunks)
+    ]
+    return [decision_put(head, version=None), *parts]
+
+
+def _part_key(decision_id: str, number: int) -> str:
+    return f"{decision_id}#{number:04d}"
+
+
+def _whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
+    """A decision stored in parts, put back together and checked against the hash its head holds."""
+    body = head.get("body")
+    if body is None:
+        return head
+    refs = [(tenant_id, PARTS, _part_key(head["decision_id"], n)) for n in range(int(body["parts"]))]
+    found = rt.store.get_many(refs)
+    missing = [ref[2] for ref in refs if ref not in found]
+    if missing:
+        raise Unavailable(f"decision {head['decision_id']} is stored in parts and {len(missing)} cannot be read")
+    text = "".join(found[ref].data["text"] for ref in refs)
+    if hashlib.sha256(text.encode()).hexdigest() != body["sha256"]:
+        raise Unavailable(f"decision {head['decision_id']}: its stored parts do not match the hash of its head")
+    return {**{k: v for k, v in head.items() if k != "body"}, **json.loads(text)}
+
+
+def audit_inputs(decision_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """What the audit record of a decision carries: its inputs, or, when they would not fit one audit item, their
+    SHA-256 and size with a pointer to the decision that keeps them (the hash binds them into the chain)."""
+    text = canonical_json(inputs)
+    if len(text) <= AUDIT_INLINE_CHARS:
+        return inputs
+    return {
+        "decision_id": decision_id,
+        "inputs_kept_with": f"decision {decision_id}",
+        "inputs_sha256": sha256_hex(inputs),
+        "inputs_chars": len(text),
+    }
+
+
 def decision_put(decision: dict[str, Any], *, version: int | None) -> Put:
     return Put(
         DECISIONS,
@@ -59,10 +126,24 @@ def decision_put(decision: dict[str, Any], *, version: int | None) -> Put:
 
 
 def load(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any], int]:
+    """The whole stored record (staff, replay, approvals); a reader's own view is `view`."""
     stored = rt.store.get(who.tenant_id, DECISIONS, decision_id)
     if stored is None or not who.sees_partner(stored.data.get("partner_id")):
         raise NotFound(f"no decision {decision_id}")
-    return stored.data, stored.version
+    return _whole(rt, who.tenant_id, stored.data), stored.version
+
+
+def view(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
+    """The decision as `who` may read it: staff see the whole record, a partner what its audience view keeps."""
+    decision, _ = load(rt, who, decision_id)
+    if who.role is not Role.PARTNER:
+        return decision
+    named = VIEWS.get(decision["kind"])
+    if named is None:  # a kind with no partner view of its own: the outcome without the facts behind it
+        return {k: v for k, v in decision.items() if k not in ("inputs", "result")}
+    module, _, function = named.partition(":")
+    shown: dict[str, Any] = getattr(importlib.import_module(module), function)(rt, who, decision)
+    return shown
 
 
 def replay(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:

@@ -5,29 +5,47 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ..domain import audience, pricing
 from ..domain import partners as partner_rules
-from ..domain import pricing
-from ..domain.access import Principal
+from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.errors import NotFound, RuleViolation
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import cases, deals, decisions
-from .tenants import load_tenant
+from .catalog import price_lines, tenant_catalog
+from .tenants import load_tenant, policy_at
 
 PRICING_EFFECT = "pricing.approval"
 
 
 def evaluate(policy: dict[str, Any], version: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The pure evaluation from stored inputs: what a check computes, and what a replay recomputes."""
+    """The pure evaluation from stored inputs: what a check computes, and what a replay recomputes.
+
+    The inputs hold the catalog items the lines were priced from (`catalog.items`, by SKU), so a replay needs no
+    catalog. Decisions stored before that carried the prices on their lines and were computed with the net unit
+    price rounded first (`arithmetic` absent): they replay as they were made.
+    """
     facts = inputs["partner"]
-    partner = pricing.PartnerFacts(
-        facts["partner_id"], facts["status"], facts["tier"], frozenset(facts["certified_families"])
-    )
+    quote = inputs["quote"]
+    catalog = inputs.get("catalog")
+    if catalog is not None:
+        items = catalog["items"]
+        quote = {**quote, "lines": [{**line, **_priced(items[line["sku"]])} for line in quote["lines"]]}
+    certified = frozenset(facts["certified_families"])
+    # Decisions recorded before `barred_families` existed barred every uncertified family: replay them as made.
+    families = {c["product_family"] for c in policy.get("certifications", [])}
+    barred = frozenset(facts["barred_families"]) if "barred_families" in facts else frozenset(families - certified)
+    partner = pricing.PartnerFacts(facts["partner_id"], facts["status"], facts["tier"], certified, barred)
     own = inputs.get("registration")
     registration = pricing.Registration(**own) if own else None
     rivals = {family: pricing.Registration(**reg) for family, reg in inputs.get("rivals", {}).items()}
-    return pricing.check_quote(policy, version, inputs["quote"], partner, registration, rivals)
+    arithmetic = inputs.get("arithmetic", pricing.UNIT_ROUNDING)
+    return pricing.check_quote(policy, version, quote, partner, registration, rivals, arithmetic=arithmetic)
+
+
+def _priced(item: dict[str, str]) -> dict[str, str]:
+    return {"family": item["family"], "list_price": item["list_price"], "unit_cost": item["unit_cost"]}
 
 
 def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> dict[str, Any]:
@@ -41,6 +59,7 @@ def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> d
         "status": partner["status"],
         "tier": tier["tier"] if tier else "none",
         "certified_families": certified,
+        "barred_families": sorted(partner_rules.barred_families(policy, partner, day)),
     }
 
 
@@ -60,20 +79,25 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     line_ids = [str(line["line_id"]) for line in quote["lines"]]
     if len(set(line_ids)) != len(line_ids):
         raise RuleViolation("line_id values must be unique within a quote")
+    quote_date = now[:10]
+    catalog = tenant_catalog(rt, who.tenant_id, policy)
+    items = price_lines(catalog, quote["lines"], quote_date)
     customer_id = quote["customer"]["id"]
     own = None
     if quote.get("deal_registration_id"):
         own = deals.registration_for_quote(
             rt, who.tenant_id, quote["deal_registration_id"], quote["partner_id"], customer_id, now
         )
-    families = sorted({line["family"] for line in quote["lines"]})
+    families = sorted({item.family for item in items.values()})
     rivals = deals.live_registrations(rt, who.tenant_id, customer_id, families, now)
     inputs = {
         "quote": {
             **{k: v for k, v in quote.items() if k != "deal_registration_id"},
-            "quote_date": now[:10],
+            "quote_date": quote_date,
             "customer_id": customer_id,
         },
+        "catalog": {"version": catalog.version, "items": {sku: item.facts() for sku, item in sorted(items.items())}},
+        "arithmetic": pricing.LINE_ROUNDING,
         "partner": partner_facts(policy, partner, now),
         "registration": own,
         "rivals": {family: reg for family, reg in rivals.items() if reg["partner_id"] != quote["partner_id"]},
@@ -115,7 +139,7 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
         )
         _merge(changes, case_changes)
     decision["approvals"] = [o["approval_id"] for o in opened]
-    changes.puts.append(decisions.decision_put(decision, version=None))
+    changes.puts.extend(decisions.new_decision_puts(decision))
     rules = [r["rule_id"] for r in result["reasons"]]
     changes.audit.insert(
         0,
@@ -125,7 +149,7 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
             action="pricing.checked",
             subject=decision_id,
             outcome=result["outcome"],
-            inputs=inputs,
+            inputs=decisions.audit_inputs(decision_id, inputs),
             policy_version=version,
             rule_ids=tuple(dict.fromkeys(rules)),
             clauses=tuple(dict.fromkeys(r["clause"] for r in result["reasons"])),
@@ -145,7 +169,22 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
         )
     )
     rt.commit(who.tenant_id, changes)
+    if who.role is Role.PARTNER:
+        decision = audience.partner_decision(decision, pricing.partner_wording(pricing.pricing_index(policy, version)))
     return response(decision, opened)
+
+
+def partner_view(rt: Runtime, who: Principal, decision: dict[str, Any]) -> dict[str, Any]:
+    """The decision as `who` may read it: staff the whole record, a partner no rival, no cost, no margin."""
+    if who.role is not Role.PARTNER:
+        return decision
+    try:
+        policy, version = policy_at(rt, who.tenant_id, decision["policy_version"]), decision["policy_version"]
+    except NotFound:  # a version no longer kept: the rules' ids are the tenant's current ones
+        tenant, _ = load_tenant(rt, who.tenant_id)
+        policy, version = tenant.policy, tenant.policy_version
+    wording = pricing.partner_wording(pricing.pricing_index(policy, version))
+    return audience.partner_decision(decision, wording)
 
 
 def response(decision: dict[str, Any], approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:

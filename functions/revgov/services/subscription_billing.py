@@ -13,6 +13,7 @@ is an exception for finance. The arithmetic is in the pure core (domain/billing.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -25,17 +26,19 @@ from ..domain.tenants import Tenant
 from ..ports import Put, Stored
 from ..runtime import Runtime
 from . import billing, tenants
+from .catalog import tenant_catalog
 
 CHARGES = "SUBCHARGE"  # subscription#month -> the line that charged it; the once-only guard of the run
 RUN = "subscription.billing_run"  # how the run's postings are named in audit records and lines
 _ATTEMPTS = 12
 
 
-def _book(tenant: Tenant) -> BillingPolicy | None:
+def _book(rt: Runtime, tenant: Tenant) -> BillingPolicy | None:
     try:
-        return BillingPolicy.from_policy(tenant.policy)
+        book = BillingPolicy.from_policy(tenant.policy)
     except (KeyError, ValueError):
         return None
+    return replace(book, catalog=tenant_catalog(rt, tenant.tenant_id, tenant.policy))  # the imported one, if any
 
 
 def subscriptions(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
@@ -52,7 +55,7 @@ def subscriptions(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
 def run(rt: Runtime, tenant_id: str, *, through: str | None = None) -> dict[str, int]:
     """Charge every subscription for each month up to `through` (default: the current month) it is due for."""
     tenant, _ = tenants.load_tenant(rt, tenant_id)
-    book = _book(tenant)
+    book = _book(rt, tenant)
     if book is None:
         return {"subscriptions": 0, "charged": 0}
     through = through or core.period_of(core.parse_instant(rt.clock.now_iso()).date())
@@ -82,7 +85,7 @@ def charge_month(rt: Runtime, tenant: Tenant, book: BillingPolicy, subscription_
 
 def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Stored, month: str) -> None:
     sub = stored.data
-    item = book.prices.get(sub["sku"])
+    item = book.price(sub["sku"], core.parse_day(sub["activated_on"]))
     name, family = (item.name, item.family) if item else (sub["sku"], sub.get("family", "unknown"))
     rules = (item.rule, book.invoicing) if item else (book.invoicing,)
     charged = core.charge_in_advance(sub, month)
@@ -184,7 +187,7 @@ def reconcile(rt: Runtime, tenant_id: str, period: str) -> list[dict[str, Any]]:
     """The month's subscription lines against the subscription records; each partner with a difference gets one
     exception for finance (once per partner and month), naming every subscription that differs."""
     tenant, _ = tenants.load_tenant(rt, tenant_id)
-    book = _book(tenant)
+    book = _book(rt, tenant)
     if book is None:
         return []
     records = [s.data for s in subscriptions(rt, tenant_id) if s.data.get("status") != "pending_activation"]

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import metrics
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
 from ..domain.webhooks import MAX_DELIVERY_ATTEMPTS, retry_delay, signature_header
@@ -335,6 +336,7 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
         }
         expires = rt.clock.now_ms() // 1000 + KEEP_DELIVERIES_SECONDS
         rt.store.commit(tenant_id, Changes(puts=[Put(DELIVERIES, key, record, expires_at=expires)]))
+        metrics.record("WebhookDeliveries", 1, tenant=tenant_id, outcome=record["status"])
         if delay:
             failed.append(f"{subscription['subscription_id']}: {error}")
             retry_in.append(delay)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain import contract_set
 from ..domain.access import PLATFORM, Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, NotFound, RuleViolation
@@ -11,7 +12,7 @@ from ..domain.policy import policy_problems
 from ..domain.tenants import Tenant
 from ..ports import Changes, Delete, DomainEvent, Page, Put
 from ..runtime import Runtime
-from . import keys
+from . import contracts, keys
 
 PROFILE = ("TENANT", "PROFILE")
 REGISTRY = "TENANTS"
@@ -56,9 +57,19 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
 
     Returns the tenant with its first admin key and its webhook secret, both shown this once.
     """
+    config = dict(config)
+    documents = config.pop("contracts", None) or []
     problems = policy_problems(config.get("policy", {}))
     if problems:
         raise RuleViolation("the tenant policy is inconsistent", errors=problems)
+    texts = [contract_set.parse(d["name"], d["markdown"], path=f"/contracts/{i}/markdown")
+             for i, d in enumerate(documents)]
+    # every clause the policy cites must be in the contracts given with it (none given: the policy may cite none)
+    contract_set.check_set(texts, config.get("policy", {}), what="the tenant")
+    owned = [t.name for t in texts if t.partner_id is not None]
+    if owned:  # a new tenant has no partners yet: a partner's own contract is uploaded once the partner exists
+        raise RuleViolation(f"{', '.join(owned)} name a partner (Partner: header); upload it with PUT /v1/contracts "
+                            "once that partner exists")
     tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
     secret = rt.ids.secret()
     admin_key, admin_put = keys.new_key(rt, tenant.tenant_id, Role.ADMIN, None, "initial admin key", actor.actor)
@@ -73,6 +84,9 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
             ),
             Put(admin_put.collection, admin_put.key, admin_put.data, must_be_absent=True, tenant_id=tenant.tenant_id),
             policy_put(tenant),
+            *(put for text in texts for put in contracts.contract_puts(
+                tenant.tenant_id, text, revision=1, at=tenant.created_at, by=actor.actor, action="uploaded",
+                reason="provisioned with the tenant", version=None)),
         ],
         audit=[
             AuditEntry(
@@ -81,7 +95,9 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
                 action="tenant.created",
                 subject=tenant.tenant_id,
                 outcome="active" if tenant.status == "active" else tenant.status,
-                inputs={"tier": tenant.tier, "currency": tenant.currency, "display_name": tenant.display_name},
+                inputs={"tier": tenant.tier, "currency": tenant.currency, "display_name": tenant.display_name,
+                        "contracts": [{"document": t.document, "sha256": t.sha256,
+                                       "clauses": len(t.contract.clauses)} for t in texts]},
                 policy_version=tenant.policy_version,
             ),
             AuditEntry(
@@ -96,7 +112,11 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
         events=[DomainEvent("revgov.tenant", "tenant.provisioned", {"tier": tenant.tier, "status": tenant.status})],
     )
     rt.commit(PLATFORM, changes)
-    return {"tenant": tenant.as_dict(), "admin_key": admin_key, "webhook_secret": secret}
+    if not contracts.inline_indexing(rt):  # even with no contracts: the indexer drops what a former tenant left
+        rt.commit(tenant.tenant_id, Changes(events=[contracts.changed_event("provisioned", "*", 1, None)]))
+    indexed = contracts.reindex_after_write(rt, tenant.tenant_id)  # also drops clauses a former same-id tenant left
+    return {"tenant": tenant.as_dict(), "admin_key": admin_key, "webhook_secret": secret,
+            "contracts": [{**t.summary(), "revision": 1} for t in texts], "index": indexed}
 
 
 def load_tenant(rt: Runtime, tenant_id: str) -> tuple[Tenant, int]:
@@ -221,4 +241,8 @@ def import_tenant(rt: Runtime, actor: Principal, items: list[dict[str, Any]]) ->
             ],
         ),
     )
-    return {"tenant_id": tenant.tenant_id, "imported_items": written, "audit_chain": chain, "webhook_secret": secret}
+    if not contracts.inline_indexing(rt):  # the indexer rebuilds the tenant's index from its restored contracts
+        rt.commit(tenant.tenant_id, Changes(events=[contracts.changed_event("imported", "*", 0, None)]))
+    indexed = contracts.reindex_after_write(rt, tenant.tenant_id)
+    return {"tenant_id": tenant.tenant_id, "imported_items": written, "audit_chain": chain, "webhook_secret": secret,
+            "index": indexed}

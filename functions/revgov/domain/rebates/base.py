@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..money import format_money, round_money
+from .. import money
+from ..money import format_money
 from ..rules import Rule
 from .ledger import Flags, Ints, SalesLedger
 from .policy import PartnerFacts, Period, Program, Tier
@@ -82,8 +83,8 @@ def money_of(cents: int) -> Decimal:
 
 
 def percent_of(cents: int, percent: Decimal) -> Decimal:
-    """`percent` of an amount in cents, rounded once (half-even, 2 places)."""
-    return round_money(Decimal(cents) * percent / (HUNDRED * HUNDRED))
+    """`percent` of an amount in cents, rounded once (half-even, 2 places): the money module's rule."""
+    return money.percent_of(money_of(cents), percent)
 
 
 def shown(cents: int) -> str:

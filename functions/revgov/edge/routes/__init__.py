@@ -6,9 +6,11 @@ def load_all() -> None:
         analytics,  # noqa: F401
         billing,  # noqa: F401
         cases,  # noqa: F401
+        contracts,  # noqa: F401
         copilot,  # noqa: F401
         erp,  # noqa: F401
         events,  # noqa: F401
+        observability,  # noqa: F401
         partners,  # noqa: F401
         platform,  # noqa: F401
         portal,  # noqa: F401

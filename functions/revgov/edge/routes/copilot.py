@@ -17,6 +17,7 @@ ASKERS = frozenset(STAFF | {Role.PARTNER})
     summary="Ask about the contracts: an answer quoting the clauses it rests on, or a refusal naming what was searched",
     roles=ASKERS, tag="copilot", body_schema="api/copilot-ask.schema.json",
     example={"question": "What is the margin floor on a quote line, and who approves a line below it?"},
+    response_schema="api/copilot-answer.schema.json", response_example="copilot-answer.json",
 )
 def ask_copilot(call: Call) -> dict[str, Any]:
     return copilot.ask(call.runtime, call.who, call.body)
@@ -26,6 +27,7 @@ def ask_copilot(call: Call) -> dict[str, Any]:
     "GET", "/v1/decisions/{decision_id}/explain",
     summary="A decision in words: outcome, rules, arithmetic and the text of the clauses it cites",
     roles=ASKERS, tag="decisions",
+    response_schema="api/decision-explanation.schema.json", response_example="decision-explanation.json",
 )
 def explain_decision(call: Call) -> dict[str, Any]:
     return copilot.explain(call.runtime, call.who, call.params["decision_id"])

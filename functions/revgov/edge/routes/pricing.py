@@ -16,8 +16,7 @@ _EXAMPLE_QUOTE = {
     "quote_ref": "Q-2026-1042",
     "customer": {"id": "US-EIN-12-3456789", "name": "Lakeside Clinics"},
     "lines": [
-        {"line_id": "1", "sku": "NW-SW-48P", "family": "networking", "quantity": 12, "list_price": "1450.00",
-         "unit_cost": "980.00", "discount_percent": "8.00"},
+        {"line_id": "1", "sku": "NW-SW-24P", "quantity": 12, "discount_percent": "8.00"},
     ],
     "promotions": [],
     "terms": {"payment_days": 30},
@@ -71,7 +70,7 @@ def withdraw_deal(call: Call) -> dict[str, Any]:
 @operation("GET", "/v1/decisions/{decision_id}", summary="The full record of a decision", roles=READERS,
            tag="decisions", id_params={"decision_id": "dec"})
 def get_decision(call: Call) -> dict[str, Any]:
-    return decisions.load(call.runtime, call.who, call.params["decision_id"])[0]
+    return decisions.view(call.runtime, call.who, call.params["decision_id"])
 
 
 @operation("GET", "/v1/decisions/{decision_id}/replay",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.access import Role
-from ...services import rebates, request_keys
+from ...services import rebates
 from ..http import Answer, Call
-from ..registry import STAFF, HeaderParam, QueryParam, operation
+from ..registry import STAFF, QueryParam, operation
 
 FINANCE = frozenset({Role.FINANCE})
 READERS = frozenset(STAFF | {Role.PARTNER})
@@ -51,17 +51,9 @@ def list_accruals(call: Call) -> dict[str, Any]:
     status=201,
     body_schema="api/rebate-settlement.schema.json",
     example={"period": "2026-Q3", "run": 1},
-    headers=(HeaderParam("Idempotency-Key", request_keys.KEY_HELP, request_keys.KEY_PATTERN),),
 )
 def settle_period(call: Call) -> Answer:
-    status, body = request_keys.remember(
-        call.runtime,
-        call.who,
-        "settle_period",
-        call.headers.get("idempotency-key"),
-        call.body,
-        lambda: rebates.settle(call.runtime, call.who, call.body),
-    )
+    status, body = rebates.settle(call.runtime, call.who, call.body)
     return Answer(status, body)
 
 

@@ -1,0 +1,120 @@
+"""A tenant's contracts as one set: parsed, clause ids unique across documents, the policy's citations resolved.
+
+The same checks guard every write that can break the link between the policy and the contracts: provisioning a
+tenant, uploading, replacing, amending or removing a contract. Pure: the service hands in texts and the policy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .canonical import sha256_hex
+from .contracts import Contract, parse_contract
+from .copilot import partner_of
+from .errors import FieldError, MalformedRequest, RuleViolation
+from .policy import policy_problems
+
+DOCUMENT_CODE = re.compile(r"^[A-Z]{2,5}$")
+MAX_MARKDOWN = 200_000
+_HEADING = re.compile(r"^#{1,6} ", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ContractText:
+    """One contract document as stored: its Markdown and what parsing it found."""
+
+    name: str
+    markdown: str
+    contract: Contract
+    partner_id: str | None
+
+    @property
+    def document(self) -> str:
+        return self.contract.document
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex({"markdown": self.markdown})
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "document": self.document,
+            "name": self.name,
+            "title": self.contract.title,
+            "version": self.contract.version,
+            "effective": self.contract.effective,
+            "partner_id": self.partner_id,
+            "clauses": [c.clause_id for c in self.contract.clauses],
+            "sha256": self.sha256,
+        }
+
+
+def parse(name: str, markdown: str, *, path: str = "/markdown") -> ContractText:
+    """A contract's Markdown parsed, or a 400 naming what is wrong with it."""
+    if len(markdown) > MAX_MARKDOWN:
+        raise MalformedRequest(f"{name}: a contract is at most {MAX_MARKDOWN} characters",
+                               errors=[FieldError(path, "too long")])
+    try:
+        contract = parse_contract(markdown, name=name)
+    except ValueError as invalid:
+        raise MalformedRequest(f"{name} is not a contract Revgov can split into clauses: {invalid}",
+                               errors=[FieldError(path, str(invalid))]) from invalid
+    if not DOCUMENT_CODE.match(contract.document):
+        raise MalformedRequest(f"{name}: the Document code must be 2 to 5 capital letters",
+                               errors=[FieldError(path, f"Document: {contract.document}")])
+    if not contract.clauses:
+        raise MalformedRequest(f"{name}: no clause headings (### {contract.document}-1.1 Title) were found",
+                               errors=[FieldError(path, "no clauses")])
+    return ContractText(name, markdown, contract, partner_of(markdown))
+
+
+def set_problems(texts: Sequence[ContractText], policy: Mapping[str, Any] | None) -> list[FieldError]:
+    """Two files with one document code, a clause id in two documents, or a policy rule citing a clause that no
+    contract of the set contains."""
+    problems: list[FieldError] = []
+    documents: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for text in texts:
+        if text.document in documents:
+            problems.append(FieldError("/contracts", f"document {text.document} is in both {documents[text.document]}"
+                                                     f" and {text.name}"))
+        documents[text.document] = text.name
+        for clause in text.contract.clauses:
+            if clause.clause_id in owner and owner[clause.clause_id] != text.document:
+                problems.append(FieldError("/contracts", f"clause {clause.clause_id} is in two documents"))
+            owner[clause.clause_id] = text.document
+    if policy is not None:
+        problems.extend(policy_problems(dict(policy), set(owner)))
+    return problems
+
+
+def check_set(texts: Sequence[ContractText], policy: Mapping[str, Any] | None, *, what: str) -> None:
+    problems = set_problems(texts, policy)
+    if problems:
+        raise RuleViolation(f"{what}: the contracts and the policy do not fit together", errors=problems)
+
+
+def amended(markdown: str, document: str, clauses: Sequence[Mapping[str, str]]) -> str:
+    """The Markdown with each given clause's heading and text replaced, or appended if the clause is new."""
+    out = markdown.rstrip("\n") + "\n"
+    for i, clause in enumerate(clauses):
+        clause_id, title, text = clause["clause_id"], clause["title"].strip(), clause["text"].strip()
+        path = f"/clauses/{i}"
+        if not clause_id.startswith(document + "-"):
+            raise RuleViolation(f"clause {clause_id} does not belong to document {document}",
+                                errors=[FieldError(path + "/clause_id", f"must start with {document}-")])
+        if _HEADING.search(text) or "\n" in title:
+            raise MalformedRequest("an amended clause's text may not contain Markdown headings",
+                                   errors=[FieldError(path + "/text", "contains a heading line")])
+        block = f"### {clause_id} {title}\n{text}\n"
+        existing = re.search(rf"^### {re.escape(clause_id)} .*$", out, re.MULTILINE)
+        if existing is None:
+            out = out + "\n" + block
+            continue
+        following = _HEADING.search(out, existing.end())
+        end = following.start() if following else len(out)
+        out = out[: existing.start()] + block + ("\n" if following else "") + out[end:]
+    return out

@@ -1,0 +1,255 @@
+"""Extractive reading of retrieved clauses: which unit of which clause answers the question, and whether any does.
+
+Clauses are split into quotable units that keep their structure: a sentence; a list item with the lead-in line that
+introduces its list; a table row with the table's header row. A question is read for the kind of fact it asks for
+(a duration, an amount, a percentage, a count, a party, a place, a date) and for its content words and names; a unit
+answers when it shares the question's content and holds a fact of the asked kind. Every quote is a verbatim line or
+sentence of the clause, so citation checks hold for whatever is chosen.
+
+Answerability is decided by evidence, not by a similarity score alone: the question's names (capitalised words,
+codes, quoted phrases) must occur in the clause, and enough of its content words (weighted by how rare they are
+among the clauses retrieved for it) must be covered by the clause.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_STOP = frozenset(
+    """a an the and or of to in on for at by with from as is are was were be been being it its this that these those
+    what which who whom whose when where why how do does did done can could should would may might must shall will
+    there their they them our we us you your i me my he she his her not no if then than so such any all each every
+    about into over under after before between within without per up down out off more most less least other some
+    same only also just very too much many one get gets got have has had having tell say says said doesn't
+    whether please explain describe happens happen need needs apply applies rule rules long soon quickly often big
+    large kind kinds type types ask asks asking given give gives allowed early late make makes count counts highest
+    lowest maximum minimum largest smallest""".split()
+)
+_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).replace("’", "'").lower()
+
+
+_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5"}
+
+
+def stem(word: str) -> str:
+    """A light stem cut to seven letters, so exclusive/exclusivity and approve/approved/approval meet."""
+    if word[0].isdigit():
+        return word
+    if word in _ORDINALS:
+        return _ORDINALS[word]
+    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "al", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
+            break
+    return word.removesuffix("e")[:7]
+
+
+def content_terms(text: str) -> list[str]:
+    return [stem(w) for w in _WORD.findall(_fold(text)) if w not in _STOP and (len(w) > 1 or w.isdigit())]
+
+
+# --- what the question asks for -----------------------------------------------------------------------------------
+
+_NUM = r"(?:\d[\d,]*(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|thirty|sixty|ninety)"
+_UNIT_OF_TIME = r"(?:business |calendar |consecutive |full )?(?:days?|hours?|weeks?|months?|years?|quarters?)"
+FACT_PATTERNS: dict[str, re.Pattern[str]] = {
+    "duration": re.compile(rf"\b{_NUM}(?:\s+or more)?(?:\s*\(\d+\))?\s+{_UNIT_OF_TIME}\b|\bnet \d+\b", re.I),
+    "percent": re.compile(r"\d(?:[\d.,]*)\s?%|\bpercent(?:age)? points?\b|\bpercent\b", re.I),
+    "amount": re.compile(r"\b(?:USD|EUR|GBP|US\$|\$|€)\s?\d|\d\s?(?:USD|EUR)\b|\d\s?%|\b\d+\.\d{2}\b", re.I),
+    "count": re.compile(rf"\b{_NUM}\b", re.I),
+    "date": re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}(?:st|nd|rd|th)? (?:of )?(?:January|February|March|April|May"
+                       r"|June|July|August|September|October|November|December)\b|\bend date\b|\beffective date\b",
+                       re.I),
+    "party": re.compile(r"\b(?:[A-Z][a-z]+(?: [A-Z][a-z]+)*|party|parties)\b"),
+    "place": re.compile(r"\b(?:courts?|jurisdiction|venue|law|laws|located|country|countries|state)\b", re.I),
+}
+
+_ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("duration", re.compile(r"\bhow (?:long|soon|quickly|early|late|often)\b|\bhow many (?:business |calendar )?"
+                            r"(?:days|hours|weeks|months|years)\b|\bwithin (?:how|what)\b|\bwhat (?:notice|period|"
+                            r"deadline|time)\b|\bafter how\b|\bfor how\b|\bnotice period\b|\bwhen\b", re.I)),
+    ("percent", re.compile(r"\bpercent|\bwhat (?:share|rate|portion|proportion)\b|\bwhat margin\b|\bwhat ownership\b",
+                           re.I)),
+    ("amount", re.compile(r"\bhow much\b|\bwhat (?:amount|price|fee|cost|rate|commitment)\b|\bceiling\b|\bcap\b"
+                          r"|\bmaximum\b|\bminimum\b|\bhighest\b|\blowest\b|\bcost\b|\brate\b", re.I)),
+    ("count", re.compile(r"\bhow many\b", re.I)),
+    ("place", re.compile(r"\bwhich court|\bwhere\b|\bwhich law\b|\bjurisdiction\b", re.I)),
+    ("party", re.compile(r"\bwho\b|\bwhich (?:team|party|queue|role)\b|\bto whom\b", re.I)),
+)
+
+
+_ASKS_LIMIT = re.compile(r"\b(?:highest|maximum|max|ceiling|most|largest|upper limit|cap|lowest|minimum|min|floor|"
+                         r"least|smallest|lower limit)\b", re.I)
+_STATES_LIMIT = re.compile(r"\b(?:not exceed|may never exceed|exceed|at most|up to|no more than|not more than|"
+                           r"at least|no less than|not less than|minimum|maximum|capped|cap|ceiling|floor|limit)\b",
+                           re.I)
+
+
+def asked_limit(question: str) -> bool:
+    """A question about a ceiling or a floor ("the highest combined discount", "the most a partner can earn")."""
+    return bool(_ASKS_LIMIT.search(question))
+
+
+def asked_fact(question: str) -> str | None:
+    """The kind of fact a question asks for: duration, percent, amount, count, place, party, or None."""
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def holds_fact(kind: str | None, text: str) -> bool:
+    if kind is None:
+        return False
+    if kind == "amount":
+        return bool(FACT_PATTERNS["amount"].search(text) or FACT_PATTERNS["percent"].search(text))
+    return bool(FACT_PATTERNS[kind].search(text))
+
+
+_CODE = re.compile(r"\b[A-Za-z]+-?\d[\w-]*\b")
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
+_CAPITAL = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+(?:[A-Z][a-z]+)*\b")  # Diamond, NorthWind; not EIN or VAT
+
+
+def names(question: str) -> list[str]:
+    """Names the question depends on: codes (NW-2400), quoted phrases and capitalised words inside the sentence
+    (acronyms are left out: they are as often labels of masked data, like EIN, as names)."""
+    found = [m.group(0) for m in _CODE.finditer(question)]
+    found += [m.group(1) for m in _QUOTED.finditer(question)]
+    found += [w for w in _CAPITAL.findall(question) if w.lower() not in _STOP]
+    return list(dict.fromkeys(found))
+
+
+# --- quotable units -----------------------------------------------------------------------------------------------
+
+_ITEM = re.compile(r"^(?:[-*•]|\(?[a-z]{1,2}\)|[a-z]{1,2}\.|\(?\d{1,2}[.)]|\([ivx]+\))\s+")
+_DEFINITION = re.compile(r"^[\"“][^\"”]{1,60}[\"”] (?:means|has the meaning|includes|refers to)\b")
+_SEPARATOR = re.compile(r"^\|?[\s:|-]+\|?$")
+_ABBREVIATION = re.compile(r"(?:\b[A-Za-z]|\b(?:[A-Za-z]\.)+[A-Za-z]|\b(?:e\.g|i\.e|etc|No|no|vs|Inc|Ltd|Co|Art|Sec)"
+                           r")\.$")
+
+
+def sentences(line: str) -> list[str]:
+    """A paragraph's sentences; a full stop after an abbreviation (U.S., e.g., No.) ends none."""
+    out, start = [], 0
+    for match in re.finditer(r"[.!?](?=\s+[A-Z(\"“])", line):
+        end = match.end()
+        if _ABBREVIATION.search(line[start:end].rsplit(None, 1)[-1] if line[start:end].split() else ""):
+            continue
+        piece = line[start:end].strip()
+        if piece:
+            out.append(piece)
+        start = end
+    tail = line[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A verbatim piece of a clause that can be quoted, with the verbatim line that gives it meaning (list lead-in
+    or table header), if any."""
+
+    text: str
+    context: str = ""
+    kind: str = "sentence"  # sentence | item | row
+
+    @property
+    def quotes(self) -> tuple[str, ...]:
+        return (self.context, self.text) if self.context else (self.text,)
+
+    @property
+    def full(self) -> str:
+        return f"{self.context} {self.text}".strip()
+
+
+def structured_units(text: str) -> list[Unit]:
+    """Sentences; list items with their lead-in; table rows with their header row. Headers are never units."""
+    out: list[Unit] = []
+    header = ""
+    lead_in = ""
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            header = ""
+            continue
+        if line.startswith("|"):
+            if _SEPARATOR.match(line):
+                continue
+            if not header:
+                header = line
+                continue
+            out.append(Unit(line, header, "row"))
+            continue
+        header = ""
+        if _ITEM.match(line) and lead_in:
+            out.append(Unit(line, lead_in, "item"))
+            continue
+        parts = [line] if _DEFINITION.match(line) else sentences(line)
+        out.extend(Unit(s) for s in parts)
+        last = parts[-1] if parts else ""
+        lead_in = last if last.endswith(":") else ""
+    return out
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    unit: Unit
+    score: float
+    overlap: float
+    has_fact: bool
+
+
+def read(question: str, title: str, text: str) -> list[Reading]:
+    """Every unit of a clause scored for this question, best first: shared content (the clause title counts for
+    every unit) plus a bonus when the unit holds a fact of the asked kind, and another when the question asks for a
+    ceiling or floor and the unit states one."""
+    wanted = set(content_terms(question))
+    kind = asked_fact(question)
+    limit = asked_limit(question)
+    title_terms = set(content_terms(title))
+    readings = []
+    for unit in structured_units(text):
+        have = set(content_terms(unit.full)) | title_terms
+        overlap = len(wanted & have) / len(wanted) if wanted else 0.0
+        own = len(wanted & set(content_terms(unit.text))) / len(wanted) if wanted else 0.0
+        fact = holds_fact(kind, unit.text)
+        states_limit = limit and bool(_STATES_LIMIT.search(unit.text))
+        score = overlap + 0.5 * own + (0.6 if fact else 0.0) + (0.4 if states_limit else 0.0) - 0.0005 * len(unit.text)
+        readings.append(Reading(unit, score, overlap, fact))
+    return sorted(readings, key=lambda r: -r.score)
+
+
+def coverage(question: str, text: str) -> float:
+    wanted = set(content_terms(question))
+    if not wanted:
+        return 0.0
+    return len(wanted & set(content_terms(text))) / len(wanted)
+
+
+def weighted_coverage(question: str, text: str, others: Sequence[str]) -> float:
+    """Share of the question's content words found in the text, each weighted by its rarity among `others` (the
+    texts retrieved with it): a word every clause has says little, a word no clause has says most."""
+    wanted = list(dict.fromkeys(content_terms(question)))
+    if not wanted:
+        return 0.0
+    bags = [set(content_terms(o)) for o in others] or [set()]
+    have = set(content_terms(text))
+    weights = {w: 1.0 + len(bags) - sum(w in b for b in bags) for w in wanted}
+    return sum(weights[w] for w in wanted if w in have) / sum(weights.values())
+
+
+def missing_names(question: str, text: str) -> list[str]:
+    folded = _fold(text)
+    return [n for n in names(question) if _fold(n) not in folded and stem(_fold(n)) not in folded]

@@ -1,0 +1,82 @@
+"""A tenant's contract documents: read by staff; uploaded, replaced, amended and removed by legal or an admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.access import Role
+from ...domain.contract_set import DOCUMENT_CODE
+from ...domain.errors import NotFound
+from ...services import contracts
+from ..http import Call
+from ..registry import STAFF, operation
+
+EDITORS = frozenset({Role.LEGAL, Role.ADMIN})
+
+_EXAMPLE = """# Fabrikam Reseller Agreement
+
+Document: FRA
+Version: 2026.1
+Effective: 2026-01-01
+
+## 1. Pricing
+
+### FRA-1.1 Payment terms
+Invoices are payable within 30 days of the invoice date.
+
+### FRA-1.2 Discount cap
+The combined discount on a line may not exceed 20% of list price.
+"""
+
+
+def _document(call: Call) -> str:
+    document = call.params["document"]
+    if not DOCUMENT_CODE.match(document):
+        raise NotFound(f"no contract {document}")
+    return document
+
+
+@operation("GET", "/v1/contracts", summary="The tenant's contract documents (current revision of each)", roles=STAFF,
+           tag="contracts")
+def list_contracts(call: Call) -> dict[str, Any]:
+    return contracts.list_contracts(call.runtime, call.who)
+
+
+@operation("GET", "/v1/contracts/{document}", summary="A contract document: its current text and every revision",
+           roles=STAFF, tag="contracts")
+def get_contract(call: Call) -> dict[str, Any]:
+    return contracts.get_contract(call.runtime, call.who, _document(call))
+
+
+@operation(
+    "PUT", "/v1/contracts/{document}",
+    summary="Upload or replace a contract document: validated, versioned, audited and re-indexed for the copilot",
+    roles=EDITORS, tag="contracts", body_schema="api/contract-document.schema.json",
+    example={"name": "fabrikam-reseller-agreement.md", "markdown": _EXAMPLE, "reason": "signed 2026 agreement"},
+    description="The text is split into clauses by `### FRA-1.1 Title` headings under a `Document: FRA` header that "
+    "must match the path. Refused (422) if a clause id is in another document or if the policy cites a clause the "
+    "contracts would no longer contain. The same text again is a no-op (`status: unchanged`).",
+)
+def put_contract(call: Call) -> dict[str, Any]:
+    return contracts.put_contract(call.runtime, call.who, _document(call), call.body)
+
+
+@operation(
+    "POST", "/v1/contracts/{document}/amendments",
+    summary="Amend clauses of a contract document (replace their text or add clauses): a new revision",
+    roles=EDITORS, tag="contracts", body_schema="api/contract-amendment.schema.json", status=200,
+    example={"reason": "amendment no. 1 signed 2026-03-01",
+             "clauses": [{"clause_id": "FRA-1.1", "title": "Payment terms",
+                          "text": "Invoices are payable within 45 days of the invoice date."}]},
+)
+def amend_contract(call: Call) -> dict[str, Any]:
+    return contracts.amend_contract(call.runtime, call.who, _document(call), call.body)
+
+
+@operation(
+    "DELETE", "/v1/contracts/{document}",
+    summary="Withdraw a contract document (refused while the policy cites its clauses); its revisions are kept",
+    roles=EDITORS, tag="contracts",
+)
+def remove_contract(call: Call) -> dict[str, Any]:
+    return contracts.remove_contract(call.runtime, call.who, _document(call), None)

@@ -1,0 +1,196 @@
+"""The tenant's catalog: the one place use cases ask "price, cost and family of SKU X on day D".
+
+Until a tenant imports a price list, its catalog is the price list of its policy. An import stores one item per
+SKU-version it adds, changes or removes (immutable; a removal is a tombstone), each tagged with the import's
+sequence number and id; the catalog head names the imports that committed. Readers see an import only once the
+head names it, so an import is all or nothing although its items are written in many transactions, and a
+concurrent or abandoned import's items stay invisible. The price of a SKU on a day is one query (the SKU's items),
+whatever the catalog's size; a diff between two catalog sequence numbers compares what each made visible.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.canonical import sha256_hex
+from ..domain.catalog import Catalog, CatalogItem, catalog_entries, diff, entry_key, item_from_entry, policy_catalog
+from ..domain.errors import FieldError, NotFound, RuleViolation
+from ..ports import Changes, Put
+from ..runtime import Runtime
+from .tenants import load_tenant
+
+ITEMS = "CATALOG"  # one item per SKU-version per import that changed it
+HEAD = ("CATALOG_HEAD", "current")
+_BATCH = 90  # puts per transaction (DynamoDB takes 100 items)
+_PAGE = 500
+
+
+class StoredCatalog:
+    """The imported catalog as of one committed import (`seq`)."""
+
+    def __init__(self, rt: Runtime, tenant_id: str, head: dict[str, Any], seq: int | None = None) -> None:
+        self._rt, self._tenant_id = rt, tenant_id
+        self._imports: dict[str, str] = head["imports"]
+        self.seq = int(head["seq"] if seq is None else seq)
+        self.version = str(head["versions"][str(self.seq)]) if self.seq else "cat_none"
+
+    def _visible(self, data: dict[str, Any]) -> bool:
+        since = int(data["since"])
+        return since <= self.seq and self._imports.get(str(since)) == data["import_id"]
+
+    def _latest(self, prefix: str = "") -> dict[str, dict[str, Any]]:
+        """SKU-version key -> its latest visible item (a tombstone included)."""
+        latest: dict[str, dict[str, Any]] = {}
+        cursor = None
+        while True:
+            page = self._rt.store.query(self._tenant_id, ITEMS, limit=_PAGE, cursor=cursor, prefix=prefix)
+            for stored in page.items:
+                data = stored.data
+                key = entry_key(data["entry"])
+                if self._visible(data) and int(data["since"]) >= int(latest.get(key, {"since": -1})["since"]):
+                    latest[key] = data
+            cursor = page.next_cursor
+            if not cursor:
+                return latest
+
+    def entries(self) -> dict[str, dict[str, Any]]:
+        return {k: d["entry"] for k, d in self._latest().items() if not d.get("removed")}
+
+    def item(self, sku: str, on: str) -> CatalogItem | None:
+        for data in self._latest(prefix=f"{sku}#").values():
+            if data.get("removed"):
+                continue
+            item = item_from_entry(data["entry"])
+            if item.in_force_on(on):
+                return item
+        return None
+
+
+def _head(rt: Runtime, tenant_id: str) -> tuple[dict[str, Any] | None, int | None]:
+    stored = rt.store.get(tenant_id, *HEAD)
+    return (stored.data, stored.version) if stored else (None, None)
+
+
+def tenant_catalog(rt: Runtime, tenant_id: str, policy: dict[str, Any]) -> Catalog:
+    """The catalog in force for a tenant: its last import, or else the price list of its policy."""
+    head, _ = _head(rt, tenant_id)
+    return StoredCatalog(rt, tenant_id, head) if head else policy_catalog(policy)
+
+
+def price_lines(catalog: Catalog, lines: list[dict[str, Any]], on: str) -> dict[str, CatalogItem]:
+    """The catalog item of every line's SKU on day `on`, by SKU; every line whose SKU is not on the price list that
+    day is named in one 422 (PA-6.1: products are quoted from the price list in force on the quote date)."""
+    found: dict[str, CatalogItem] = {}
+    missing: list[FieldError] = []
+    for number, line in enumerate(lines):
+        sku = str(line["sku"])
+        item = found.get(sku) or catalog.item(sku, on)
+        if item is None:
+            said = f"line {line['line_id']}: SKU {sku} is not on the price list on {on}"
+            missing.append(FieldError(f"/lines/{number}/sku", said))
+        else:
+            found[sku] = item
+    if missing:
+        shown = ", ".join(e.message.split(":")[0].removeprefix("line ") for e in missing[:10])
+        raise RuleViolation(
+            f"{len(missing)} quote line(s) name a SKU that is not on the price list on {on} (lines {shown})",
+            errors=missing[:50],
+            extra={"catalog_version": catalog.version},
+        )
+    return found
+
+
+def _families(policy: dict[str, Any]) -> frozenset[str]:
+    caps = policy.get("pricing", {}).get("discount_caps", {}).get("caps", {})
+    listed = {e["family"] for e in (policy.get("billing") or {}).get("price_list") or []}
+    return frozenset({f for by_family in caps.values() for f in by_family} | listed)
+
+
+def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, source: str) -> dict[str, Any]:
+    """Replace the tenant's catalog with `rows` (every SKU-version in force or scheduled). Bad rows: one 422 naming
+    each of them, and nothing is stored."""
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    policy = tenant.policy
+    listed = (policy.get("billing") or {}).get("price_list") or []
+    clause = str(listed[0]["clause"]) if listed else str(policy["pricing"]["discount_caps"]["clause"])
+    entries, problems = catalog_entries(rows, currency=tenant.currency, families=_families(policy), clause=clause)
+    if problems:
+        rows_named = sorted({p.path.split("/")[2] for p in problems if p.path.count("/") >= 2})
+        raise RuleViolation(f"{len(rows_named) or 1} row(s) of {source} cannot be imported", errors=problems)
+    head, head_version = _head(rt, who.tenant_id)
+    stored = StoredCatalog(rt, who.tenant_id, head).entries() if head else {}
+    seq = int(head["seq"]) + 1 if head else 1
+    import_id = rt.ids.new("imp")
+    after = {entry_key(e): e for e in entries}
+    puts = [
+        Put(ITEMS, f"{key}#{seq:08d}#{import_id}", {"entry": entry, "since": seq, "import_id": import_id})
+        for key, entry in sorted(after.items())
+        if stored.get(key) != entry
+    ]
+    puts += [
+        Put(ITEMS, f"{key}#{seq:08d}#{import_id}", {"entry": e, "since": seq, "import_id": import_id, "removed": True})
+        for key, e in sorted(stored.items())
+        if key not in after
+    ]
+    for start in range(0, len(puts), _BATCH):  # invisible until the head names this import
+        rt.commit(who.tenant_id, Changes(puts=puts[start : start + _BATCH]))
+    version = "cat_" + sha256_hex(sorted(after.values(), key=entry_key))[:16]
+    changes = diff(stored if head else _policy_entries(policy), after)  # the first import: against the policy's
+    summary = {
+        "version": version,
+        "seq": seq,
+        "import_id": import_id,
+        "source": source,
+        "rows": len(entries),
+        "added": len(changes["added"]),
+        "removed": len(changes["removed"]),
+        "changed": len(changes["changed"]),
+    }
+    new_head = {
+        "seq": seq,
+        "imports": {**(head or {}).get("imports", {}), str(seq): import_id},
+        "versions": {**(head or {}).get("versions", {}), str(seq): version},
+        "imported_at": rt.clock.now_iso(),
+        "imported_by": who.actor,
+    }
+    rt.commit(
+        who.tenant_id,
+        Changes(
+            puts=[
+                Put(*HEAD, new_head, must_be_absent=head is None, expected_version=head_version,
+                    conflict_detail="another catalog import committed first; import again")
+            ],
+            audit=[
+                AuditEntry(
+                    actor=who.actor,
+                    actor_role=who.role.value,
+                    action="catalog.imported",
+                    subject=version,
+                    outcome="imported",
+                    inputs={**summary, "entries_sha256": sha256_hex(sorted(after.values(), key=entry_key))},
+                    clauses=(clause,),
+                )
+            ],
+        ),
+    )
+    return summary
+
+
+def _policy_entries(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry_key(e): dict(e) for e in (policy.get("billing") or {}).get("price_list") or []}
+
+
+def catalog_diff(rt: Runtime, tenant_id: str, policy: dict[str, Any], before: int, after: int) -> dict[str, Any]:
+    """What changed from catalog sequence number `before` to `after` (0: the policy's own price list)."""
+    head, _ = _head(rt, tenant_id)
+    last = int(head["seq"]) if head else 0
+    for seq in (before, after):
+        if not 0 <= seq <= last:
+            raise NotFound(f"no catalog import {seq} (imports run from 1 to {last}; 0 is the policy's price list)")
+
+    def at(seq: int) -> dict[str, dict[str, Any]]:
+        return StoredCatalog(rt, tenant_id, head, seq).entries() if seq and head else _policy_entries(policy)
+
+    return {"from": before, "to": after, **diff(at(before), at(after))}

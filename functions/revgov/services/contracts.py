@@ -1,0 +1,225 @@
+"""A tenant's contract documents through the API: upload, replace, amend and remove, each a new revision, audited,
+checked against the policy's clause citations, and re-indexed for the copilot when it lands.
+
+Stored per tenant: `CONTRACT/<document>` (the current text and what it holds) and `CONTRACT_REV/<document>#<n>`
+(every revision's text, kept when a document is replaced or removed). A `revgov.contract` `contract.changed` event
+says which document moved, for an indexer that runs elsewhere (in AWS, the tenant's OpenSearch index).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import contract_set
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.errors import Conflict, NotFound, RuleViolation
+from ..logs import logger
+from ..ports import Changes, Delete, DomainEvent, Put
+from ..runtime import Runtime
+
+CURRENT = "CONTRACT"
+REVISIONS = "CONTRACT_REV"
+SOURCE = "revgov.contract"
+_PROFILE = ("TENANT", "PROFILE")
+
+
+def _policy(rt: Runtime, tenant_id: str) -> dict[str, Any]:
+    stored = rt.store.get(tenant_id, *_PROFILE)
+    if stored is None:
+        raise NotFound(f"no tenant {tenant_id}")
+    return dict((stored.data.get("config") or {}).get("policy") or {})
+
+
+def _stored(rt: Runtime, tenant_id: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    cursor = None
+    while True:
+        page = rt.store.query(tenant_id, CURRENT, limit=200, cursor=cursor)
+        out.update({item.key: {**item.data, "_version": item.version} for item in page.items})
+        cursor = page.next_cursor
+        if cursor is None:
+            return out
+
+
+def _next_revision(rt: Runtime, tenant_id: str, document: str) -> int:
+    """Revisions count on across a removal: a document uploaded again after it was withdrawn continues its history."""
+    last = 0
+    cursor = None
+    while True:
+        page = rt.store.query(tenant_id, REVISIONS, limit=200, cursor=cursor, prefix=f"{document}#")
+        last = max([last, *(int(item.data.get("revision") or 0) for item in page.items)])
+        cursor = page.next_cursor
+        if cursor is None:
+            return last + 1
+
+
+def _check_partner(rt: Runtime, tenant_id: str, text: contract_set.ContractText) -> None:
+    """A `Partner: ptr_…` header must name a partner of this tenant: the contract becomes that partner's own."""
+    if text.partner_id is None:
+        return
+    from .partners import load_partner
+
+    try:
+        load_partner(rt, tenant_id, text.partner_id)
+    except NotFound as missing:
+        raise RuleViolation(f"the contract names partner {text.partner_id}, which this tenant does not have") \
+            from missing
+
+
+def _texts(stored: dict[str, dict[str, Any]]) -> list[contract_set.ContractText]:
+    return [contract_set.parse(d["name"], d["markdown"]) for d in stored.values()]
+
+
+def _view(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def contract_puts(tenant_id: str | None, text: contract_set.ContractText, *, revision: int, at: str, by: str,
+                  action: str, reason: str | None, version: int | None) -> list[Put]:
+    current = {**text.summary(), "markdown": text.markdown, "revision": revision, "updated_at": at,
+               "updated_by": by}
+    history = {**text.summary(), "markdown": text.markdown, "revision": revision, "action": action,
+               "reason": reason, "at": at, "by": by}
+    return [
+        Put(CURRENT, text.document, current, must_be_absent=version is None, expected_version=version,
+            conflict_detail=f"contract {text.document} changed meanwhile; read it again", tenant_id=tenant_id),
+        Put(REVISIONS, f"{text.document}#{revision:05d}", history, must_be_absent=True, tenant_id=tenant_id),
+    ]
+
+
+def _audit(who: Principal, action: str, document: str, revision: int, sha: str | None, reason: str | None,
+           clauses: list[str]) -> AuditEntry:
+    return AuditEntry(
+        actor=who.actor, actor_role=who.role.value, action=f"contract.{action}", subject=document,
+        outcome=action, inputs={"document": document, "revision": revision, "sha256": sha, "reason": reason,
+                                "clauses": len(clauses)},
+    )
+
+
+def changed_event(action: str, document: str, revision: int, sha: str | None) -> DomainEvent:
+    return DomainEvent(SOURCE, "contract.changed",
+                       {"document": document, "revision": revision, "action": action, "sha256": sha})
+
+
+def reindex(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
+    """The copilot's index made to match the stored contracts exactly (documents no longer stored are dropped)."""
+    if rt.clause_index is None:
+        return []
+    from .copilot import index_documents  # copilot -> decisions -> tenants -> contracts: imported when used
+
+    stored = _stored(rt, tenant_id)
+    texts = [(d["name"], d["markdown"]) for d in stored.values()]
+    results = index_documents(rt.clause_index, tenant_id, texts, prune=True)
+    return [r.as_dict() for r in results]
+
+
+def index_from_event(rt: Runtime, bus_event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The indexer's use case for `contract.changed`: re-index the event's tenant (raises, so the queue retries)."""
+    detail = bus_event.get("detail")
+    if (bus_event.get("source") != SOURCE or bus_event.get("detail-type") != "contract.changed"
+            or not isinstance(detail, dict) or not isinstance(detail.get("tenant_id"), str)):
+        raise RuleViolation("not a revgov.contract contract.changed event")
+    return reindex(rt, detail["tenant_id"])
+
+
+def inline_indexing(rt: Runtime) -> bool:
+    """Index within the request where the index is embedded (local); OpenSearch is left to the event's indexer,
+    so an API call never waits for a whole document's embeddings from Bedrock."""
+    return rt.settings.copilot.index != "opensearch"
+
+
+def _write(rt: Runtime, who: Principal, document: str, name: str, markdown: str, *, action: str,
+           reason: str | None, expected_revision: int | None) -> dict[str, Any]:
+    tenant_id = who.tenant_id
+    text = contract_set.parse(name, markdown)
+    if text.document != document:
+        raise RuleViolation(f"the text says Document: {text.document}, the path says {document}")
+    stored = _stored(rt, tenant_id)
+    before = stored.get(document)
+    if expected_revision is not None and (before or {}).get("revision", 0) != expected_revision:
+        raise Conflict(f"contract {document} is at revision {(before or {}).get('revision', 0)}, not "
+                       f"{expected_revision}", extra={"revision": (before or {}).get("revision", 0)})
+    others = [t for t in _texts(stored) if t.document != document]
+    contract_set.check_set([*others, text], _policy(rt, tenant_id), what=f"contract {document}")
+    _check_partner(rt, tenant_id, text)
+    if before is not None and before["sha256"] == text.sha256:
+        return {"contract": _view(before), "status": "unchanged", "index": []}
+    revision = _next_revision(rt, tenant_id, document)
+    action = action if before is not None or action == "amended" else "uploaded"
+    at = rt.clock.now_iso()
+    rt.commit(tenant_id, Changes(
+        puts=contract_puts(None, text, revision=revision, at=at, by=who.actor, action=action, reason=reason,
+                           version=(before or {}).get("_version")),
+        audit=[_audit(who, action, document, revision, text.sha256, reason, [c.clause_id for c in
+                                                                               text.contract.clauses])],
+        events=[changed_event(action, document, revision, text.sha256)],
+    ))
+    indexed = reindex_after_write(rt, tenant_id)
+    current = _view(_stored(rt, tenant_id)[document])
+    return {"contract": current, "status": action, "index": indexed}
+
+
+def reindex_after_write(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
+    if not inline_indexing(rt):
+        return [{"status": "queued", "by": "contract.changed"}]
+    try:
+        return reindex(rt, tenant_id)
+    except Exception as error:  # the write stands; the `contract.changed` event lets an indexer catch up
+        logger.warning("contract re-index failed", extra={"tenant_id": tenant_id, "error": str(error)})
+        return [{"status": "failed", "error": type(error).__name__}]
+
+
+def put_contract(rt: Runtime, who: Principal, document: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Upload a new contract document or replace the current text of one."""
+    return _write(rt, who, document, str(body.get("name") or f"{document.lower()}.md"), str(body["markdown"]),
+                  action="replaced", reason=body.get("reason"), expected_revision=body.get("expected_revision"))
+
+
+def amend_contract(rt: Runtime, who: Principal, document: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Replace the text of some clauses (or add clauses) of a stored contract: a new revision like any other."""
+    before = rt.store.get(who.tenant_id, CURRENT, document)
+    if before is None:
+        raise NotFound(f"no contract {document}")
+    markdown = contract_set.amended(before.data["markdown"], document, body["clauses"])
+    return _write(rt, who, document, before.data["name"], markdown, action="amended", reason=body["reason"],
+                  expected_revision=body.get("expected_revision"))
+
+
+def remove_contract(rt: Runtime, who: Principal, document: str, reason: str | None) -> dict[str, Any]:
+    """Withdraw a contract document; refused while the policy cites one of its clauses. Its revisions stay."""
+    tenant_id = who.tenant_id
+    stored = _stored(rt, tenant_id)
+    before = stored.get(document)
+    if before is None:
+        raise NotFound(f"no contract {document}")
+    others = [t for t in _texts(stored) if t.document != document]
+    contract_set.check_set(others, _policy(rt, tenant_id), what=f"removing contract {document}")
+    revision = _next_revision(rt, tenant_id, document)
+    at = rt.clock.now_iso()
+    rt.commit(tenant_id, Changes(
+        puts=[Put(REVISIONS, f"{document}#{revision:05d}",
+                  {"document": document, "revision": revision, "action": "removed", "reason": reason, "at": at,
+                   "by": who.actor, "markdown": None, "sha256": None}, must_be_absent=True)],
+        deletes=[Delete(CURRENT, document)],
+        audit=[_audit(who, "removed", document, revision, None, reason, [])],
+        events=[changed_event("removed", document, revision, None)],
+    ))
+    return {"document": document, "status": "removed", "revision": revision,
+            "index": reindex_after_write(rt, tenant_id)}
+
+
+def list_contracts(rt: Runtime, who: Principal) -> dict[str, Any]:
+    items = [{k: v for k, v in _view(d).items() if k != "markdown"} for d in _stored(rt, who.tenant_id).values()]
+    return {"items": sorted(items, key=lambda d: d["document"])}
+
+
+def get_contract(rt: Runtime, who: Principal, document: str) -> dict[str, Any]:
+    stored = rt.store.get(who.tenant_id, CURRENT, document)
+    history = rt.store.query(who.tenant_id, REVISIONS, limit=200, prefix=f"{document}#")
+    if stored is None and not history.items:
+        raise NotFound(f"no contract {document}")
+    return {
+        "contract": stored.data if stored else None,
+        "revisions": [{k: v for k, v in item.data.items() if k != "markdown"} for item in history.items],
+    }

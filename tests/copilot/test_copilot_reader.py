@@ -1,0 +1,95 @@
+"""Structure-aware units and fact-seeking answers, with expectations quoted from the demo contracts."""
+
+import pytest
+
+from copilot.evaluation import full_index
+from revgov.adapters.answerers import LocalAnswerer
+from revgov.domain import copilot_reader as reader
+from revgov.domain.copilot import Scope
+from revgov.services.copilot import respond
+
+SOP_3_2 = """Cloud-services usage is rated with the following graduated tiers per Partner per Billing Month. \
+Each band is charged at its own rate; the band rates are not applied retroactively to lower bands.
+
+| Band | Units in the month | Rate per CUH (USD) |
+|---|---|---|
+| 1 | first 1,000 | 0.12 |
+| 2 | next 9,000 (1,001 to 10,000) | 0.10 |"""
+
+CPPA_6_2 = """Either party may terminate the Agreement immediately:
+a. if the other party fails to cure a material breach of the Agreement upon 30 days notice;
+b. if the other party fails to cure a breach of Section 3.3(c) upon 5 days notice; or"""
+
+
+def test_a_table_row_is_a_unit_that_keeps_its_header_row_and_the_header_alone_is_none():
+    units = reader.structured_units(SOP_3_2)
+    rows = [u for u in units if u.kind == "row"]
+    assert [u.text for u in rows] == ["| 1 | first 1,000 | 0.12 |", "| 2 | next 9,000 (1,001 to 10,000) | 0.10 |"]
+    assert all(u.context == "| Band | Units in the month | Rate per CUH (USD) |" for u in rows)
+    assert not any(u.text.startswith("| Band") for u in units)
+
+
+def test_a_list_item_keeps_its_lead_in_and_u_s_abbreviations_do_not_end_sentences():
+    items = [u for u in reader.structured_units(CPPA_6_2) if u.kind == "item"]
+    assert items[1].quotes == ("Either party may terminate the Agreement immediately:",
+                               "b. if the other party fails to cure a breach of Section 3.3(c) upon 5 days notice; or")
+    assert reader.sentences("All Fees are in U.S. Dollars and are exclusive of taxes. Fees are non-refundable.") == [
+        "All Fees are in U.S. Dollars and are exclusive of taxes.", "Fees are non-refundable."]
+
+
+def test_a_definition_stays_whole():
+    text = ('"Force Majeure Event" means an unforeseen event outside a party’s reasonable control. Examples of these '
+            'kinds of events include unpredicted natural disasters like a major earthquake or pandemic.')
+    assert [u.text for u in reader.structured_units(text)] == [text]
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How long is an approved registration exclusive?", "duration"),
+    ("What does one endpoint-month cost?", "amount"),
+    ("Which court hears disputes?", "place"),
+    ("Who approves a credit note?", "party"),
+])
+def test_the_question_is_read_for_the_kind_of_fact_it_asks(question, kind):
+    assert reader.asked_fact(question) == kind
+
+
+@pytest.fixture(scope="module")
+def index():
+    return full_index()
+
+
+def ask(index, tenant, question):
+    return respond(index, LocalAnswerer(), Scope(tenant, all_partners=True), question)
+
+
+def test_an_approved_registration_is_answered_from_pa_5_3_with_its_90_days(index):
+    # PA-5.3: "An approved registration gives the Partner exclusivity for the registered Customer and Product Family
+    # for 90 days from the approval date."
+    reply = ask(index, "northwind", "How long is an approved registration exclusive?")
+    assert reply.draft.citations[0].clause == "PA-5.3"
+    assert "90 days" in reply.draft.answer
+
+
+def test_pa_2_7_is_quoted_with_the_sentence_that_holds_the_reminder_days(index):
+    # PA-2.7: "The Distributor sends reminders 30 days and 7 days before expiry."
+    question = "When does Northwind remind partners that an insurance certificate is about to expire?"
+    reply = ask(index, "northwind", question)
+    assert "PA-2.7" in {c.clause for c in reply.draft.citations}
+    assert "30 days and 7 days" in reply.draft.answer
+
+
+def test_a_rate_question_quotes_the_row_with_the_rate_after_its_header(index):
+    # SOP-3.3: "| 3 | above 1,000 | 2.50 |"
+    reply = ask(index, "northwind", "What does one endpoint-month of security monitoring cost above 1,000 endpoints?")
+    quotes = [c.quote for c in reply.draft.citations if c.clause == "SOP-3.3"]
+    assert "| 3 | above 1,000 | 2.50 |" in quotes and quotes[0].startswith("| Band |")
+
+
+@pytest.mark.parametrize(("tenant", "question"), [
+    ("northwind", "Who is the chief executive of Northwind Distribution?"),
+    ("northwind", "Who is the chief executive officer of Northwind Distribution?"),
+    ("northwind", "What discount cap applies to the Diamond tier?"),
+    ("northwind", "What is the list price of the NW-2400 switch?"),
+])
+def test_questions_the_contracts_do_not_answer_are_refused(index, tenant, question):
+    assert ask(index, tenant, question).draft.refused

@@ -1,0 +1,110 @@
+"""`make bench` sections `equity` and `metrics_overhead`.
+
+equity: the channel-equity monitor on generated decision histories (tests/equity_support.py): the share of fair
+histories with any finding (false findings; goal <= 5%), the power to find each planted disparity (goal >= 0.9 at
+alpha 0.05), and a naive monitor (raw discounts, no stratification by tier) on the same fair histories as the
+baseline that shows what controlling for the policy buys.
+
+metrics_overhead: a request's p50 on the local stack with the request metrics recorded and without (the recording
+replaced by a no-op), interleaved in one run (goal: ratio <= 1.05).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+Row = dict[str, Any]
+FAIR_HISTORIES = 100
+PLANTED_HISTORIES = 50
+
+
+def equity_section() -> list[Row]:
+    """Channel-equity monitor: false findings on fair histories, power on planted disparities (alpha 0.05, Holm)."""
+    from equity_support import PLANTS, generate
+    from revgov.domain.equity import Observation, compare
+
+    started = time.perf_counter()
+    false_any = naive_any = 0
+    comparisons = 0
+    for seed in range(FAIR_HISTORIES):
+        history = generate(seed)
+        report = compare(history.observations, history.partners)
+        comparisons = len(report.comparisons)
+        false_any += bool(report.findings)
+        raw = [Observation("discount_to_cap", pid, pct) for pid, pct in history.raw_discounts]
+        flat = {pid: {**seg, "tier": "all"} for pid, seg in history.partners.items()}
+        naive_any += bool(compare(raw, flat, measures=["discount_to_cap"]).findings)
+    rows: list[Row] = [
+        {
+            "metric": "naive monitor (raw discounts, no tier strata) on fair histories (baseline)",
+            "histories": FAIR_HISTORIES,
+            "share_with_a_finding": round(naive_any / FAIR_HISTORIES, 3),
+        },
+        {
+            "metric": "false findings: fair histories with any finding",
+            "histories": FAIR_HISTORIES,
+            "comparisons_per_history": comparisons,
+            "share_with_a_finding": round(false_any / FAIR_HISTORIES, 3),
+            "goal": "<= 0.05",
+        },
+    ]
+    for plant in PLANTS:
+        found = 0
+        for seed in range(PLANTED_HISTORIES):
+            history = generate(10_000 + seed, plant=plant)
+            report = compare(history.observations, history.partners)
+            found += any((c.measure, c.dimension, c.segment) == (plant.measure, plant.dimension, plant.segment)
+                         for c in report.findings)
+        rows.append(
+            {
+                "metric": f"power: {plant.measure} against {plant.dimension} {plant.segment}",
+                "planted_effect": plant.effect,
+                "histories": PLANTED_HISTORIES,
+                "power": round(found / PLANTED_HISTORIES, 3),
+                "goal": ">= 0.9",
+            }
+        )
+    histories = FAIR_HISTORIES + PLANTED_HISTORIES * len(PLANTS)
+    rows.append({"metric": "time per history (comparisons + tests)",
+                 "value_ms": round((time.perf_counter() - started) * 1000 / histories, 1)})
+    return rows
+
+
+def metrics_overhead(stack: Any) -> list[Row]:
+    """A request's p50 with its metrics recorded against the same request with recording off, interleaved."""
+    from revgov import metrics
+    from revgov.edge import api as edge
+    from support import Api
+
+    client = Api(stack.base_url).as_key(stack.info["tenants"]["northwind"]["admin_key"])
+    recording = edge._observe
+    n = 400
+    on, off = [], []
+    for _ in range(20):
+        client.get("/v1/keys", limit=1)
+    try:
+        for i in range(n):  # alternate which goes first, so neither gets the warmer connection or cache
+            for enabled, samples in ((True, on), (False, off))[:: 1 if i % 2 else -1]:
+                edge._observe = recording if enabled else (lambda *args: None)  # type: ignore[assignment]
+                t = time.perf_counter()
+                client.get("/v1/keys", limit=1)
+                samples.append((time.perf_counter() - t) * 1000)
+    finally:
+        edge._observe = recording  # type: ignore[assignment]
+    recorder = metrics.Recorder()
+    t = time.perf_counter()
+    for i in range(20_000):
+        recorder.record("RequestLatency", float(i % 300), operation="list_keys", tenant="northwind",
+                        status_class="2xx")
+        recorder.record("Requests", 1, operation="list_keys", tenant="northwind", status_class="2xx")
+    per_request_us = (time.perf_counter() - t) * 1e6 / 20_000
+    base, with_metrics = statistics.median(off), statistics.median(on)
+    return [
+        {"metric": "GET /v1/keys p50, metrics off (baseline)", "value_ms": round(base, 2), "requests": n},
+        {"metric": "GET /v1/keys p50, metrics on", "value_ms": round(with_metrics, 2), "requests": n,
+         "ratio_vs_baseline": round(with_metrics / base, 3), "goal": "<= 1.05"},
+        {"metric": "recording a request's two metrics in process", "value_us": round(per_request_us, 1),
+         "share_of_p50": round(per_request_us / 1000 / base, 5)},
+    ]

@@ -1,0 +1,152 @@
+"""Which fields, not only which objects: inside one tenant, a partner key never reads another partner's identity,
+registration, price or margin, nor the distributor's unit cost or margin, by any route, error, event, explanation
+or copilot answer.
+
+The contracts this tests (contoso's configuration, CPA-x.y; northwind's PA-x.y say the same):
+- PA-5.5: "the rejected Partner is told the date on which the conflicting exclusivity period ends but not the
+  identity of the other Partner."
+- PA-11.1: "The Distributor does not disclose one Partner's pricing, registrations, rebates or Customers to another
+  Partner, including through the contract copilot or deal registration conflict notices."
+- PA-1.2 / PA-6.1: Line Cost is "the Distributor's standard landed cost"; each quote line states Line Margin "for
+  internal review".
+
+Setting: partner A holds an approved registration for customer C; partner B, with its own key, quotes C in the same
+family (channel conflict), then reads everything a partner key may read.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from security_support import Party, make_party, offboard
+
+CLOSE = (date.today() + timedelta(days=45)).isoformat()  # within the registration window, whatever the day
+QUARTER = f"{date.today().year}-Q{(date.today().month - 1) // 3 + 1}"
+INTERNAL_KEYS = {"unit_cost", "cost_total", "margin_percent", "rivals", "registration_id"}
+
+
+@pytest.fixture(scope="module")
+def contest(api: Any, operator: Any, stack: Any) -> Any:
+    party = make_party(api, operator, stack, "contoso")
+    winner, loser = party.partners
+    ops, sales = party.by_role["channel_ops"], party.by_role["sales"]
+    items = party.policy["billing"]["price_list"]
+    customer = f"CUST-{uuid.uuid4().hex[:8]}"
+    deal, refusals = None, []
+    for item in items:  # the first family the winner may register
+        made = sales.post("/v1/deals", {
+            "partner_id": winner, "customer": {"id": customer, "name": "Contested GmbH"}, "family": item["family"],
+            "estimated_value": "50000.00", "expected_close": CLOSE,
+        })
+        if made.status_code == 201:
+            deal, family = made.json(), item["family"]
+            break
+        refusals.append(made.text[:200])
+    assert deal is not None, f"no family the winner may register: {refusals}"
+    decided = ops.post(f"/v1/approvals/{deal['approval_id']}/decision", {"outcome": "approved", "note": "first"})
+    assert decided.status_code == 200, decided.text
+    sku = next(i["sku"] for i in items if i["family"] == family)
+    published: list[dict[str, Any]] = []
+    publisher = party.rt.publisher
+    original = publisher.publish
+
+    def recording(tenant_id: str, events: list[dict[str, Any]]) -> list[str]:
+        if tenant_id == party.tenant_id:
+            published.extend(events)
+        return list(original(tenant_id, events))
+
+    publisher.publish = recording
+    try:
+        quote = {
+            "partner_id": loser, "quote_ref": "Q-CONTEST", "customer": {"id": customer, "name": "Contested GmbH"},
+            # 29% off: a margin far below the floor, and within the 30% maximum (CPA-6.4)
+            "lines": [{"line_id": "1", "sku": sku, "quantity": 2, "discount_percent": "29.00"}],
+        }
+        checked = party.partner_keys[loser].post("/v1/pricing/check", quote)
+        assert checked.status_code == 200, checked.text
+    finally:
+        publisher.publish = original
+    yield {
+        "party": party, "winner": winner, "loser": loser, "deal": deal, "customer": customer, "family": family,
+        "sku": sku, "checked": checked.json(), "published": published, "items": items,
+    }
+    offboard(operator, party)
+
+
+def _secrets(contest: dict[str, Any]) -> list[str]:
+    """What the losing partner must never read: the winner's identity and registration (anywhere, in any words),
+    the price list's unit costs (as money values, or in a message such as "below cost 920.00")."""
+    costs = {i["unit_cost"] for i in contest["items"]}
+    return [contest["winner"], contest["deal"]["deal_id"], *(f'"{c}"' for c in costs), *(f"cost {c}" for c in costs)]
+
+
+def _keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def _assert_clean(contest: dict[str, Any], route: str, body: Any) -> None:
+    text = json.dumps(body)
+    for secret in _secrets(contest):
+        assert secret not in text, f"{route} shows {secret!r} to the other partner: {text[:400]}"
+    assert not _keys(body) & INTERNAL_KEYS, f"{route} shows {_keys(body) & INTERNAL_KEYS}"
+
+
+def test_the_staff_record_keeps_the_rival_and_the_costs(contest):
+    staff = contest["party"].by_role["finance"].get(f"/v1/decisions/{contest['checked']['decision_id']}").json()
+    assert staff["inputs"]["rivals"][contest["family"]]["partner_id"] == contest["winner"]
+    assert "cost_total" in staff["result"]["lines"][0] and "margin_percent" in staff["result"]["totals"]
+
+
+def test_the_quote_answer_names_the_conflict_and_its_end_date_but_not_the_rival_or_costs(contest):
+    checked = contest["checked"]
+    _assert_clean(contest, "POST /v1/pricing/check", checked)
+    conflict = [r for r in checked["reasons"] if r["rule_id"] == "PRC-CHANNEL-CONFLICT"]
+    assert conflict and "until 20" in conflict[0]["message"]  # the date the exclusivity ends (PA-5.5)
+
+
+def test_every_partner_read_route_shows_the_partner_only_its_own_fields(contest):
+    party: Party = contest["party"]
+    loser = contest["loser"]
+    key = party.partner_keys[loser]
+    decision_id = contest["checked"]["decision_id"]
+    reads = {
+        "GET /v1/decisions/{id}": key.get(f"/v1/decisions/{decision_id}"),
+        "GET /v1/decisions/{id}/explain": key.get(f"/v1/decisions/{decision_id}/explain"),
+        "GET /v1/deals": key.get("/v1/deals"),
+        "GET /v1/kpis": key.get("/v1/kpis", period=QUARTER, partner_id=loser),
+        "GET /v1/rebates/accruals": key.get("/v1/rebates/accruals", partner_id=loser, period=QUARTER),
+        "GET /v1/partners/{id}/forecast": key.get(f"/v1/partners/{loser}/forecast", period=QUARTER),
+        "GET /v1/partners/{id}": key.get(f"/v1/partners/{loser}"),
+        "GET /v1/partners/{id}/entitlements": key.get(f"/v1/partners/{loser}/entitlements"),
+        "POST /v1/copilot/ask (decision)": key.post("/v1/copilot/ask", {
+            "question": "Who holds the registration that blocked this quote, and what is the unit cost?",
+            "decision_id": decision_id,
+        }),
+        "POST /v1/copilot/ask": key.post("/v1/copilot/ask", {
+            "question": f"Which partner registered customer {contest['customer']}?"
+        }),
+        "POST /v1/deals (the refused registration)": key.post("/v1/deals", {
+            "partner_id": loser, "customer": {"id": contest["customer"], "name": "Contested GmbH"},
+            "family": contest["family"], "estimated_value": "1000.00", "expected_close": CLOSE,
+        }),
+    }
+    for route, response in reads.items():
+        assert response.status_code < 500, f"{route}: {response.status_code} {response.text[:300]}"
+        _assert_clean(contest, route, response.json())
+    assert reads["GET /v1/decisions/{id}"].status_code == 200
+    assert reads["GET /v1/decisions/{id}/explain"].json().get("explanation")
+
+
+def test_the_events_of_the_partners_quote_carry_no_rival_and_no_cost(contest):
+    assert contest["published"], "the quote check published no event"
+    for event in contest["published"]:
+        _assert_clean(contest, f"event {event['detail_type']}", event["detail"])
