@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -14,23 +15,38 @@ from typing import Any
 def _dev(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from .adapters.sqlite_db import SchemaTooNew
     from .cli_support import print_keys
+    from .local.seed import PartialSeed
     from .local.stack import start_stack
 
     console = Console()
     state = Path(args.state_file)
-    with console.status("Starting the AWS emulator, resources, event router and demo tenants…"):
+    if args.backend == "dynamodb" and not os.environ.get("AWS_ENDPOINT_URL"):
+        console.print("--backend dynamodb talks to AWS itself (real credentials) or to AWS_ENDPOINT_URL when set")
+    with console.status(f"Starting Revgov on the {args.backend} engine: queues, event router, tenants, API…"):
         try:
-            stack = start_stack(port=args.port, state_file=state)
+            stack = start_stack(
+                port=args.port,
+                state_file=state,
+                backend=args.backend,
+                data_file=Path(args.data_file) if args.data_file else None,
+                reset=args.reset,
+            )
         except OSError as exc:
             console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)")
             return 1
-    console.print(f"[bold]Revgov is serving on {stack.base_url}[/bold]")
+        except (PartialSeed, SchemaTooNew) as exc:
+            console.print(f"[red]{exc}[/red]")
+            return 1
+    console.print(f"[bold]Revgov on {stack.base_url}[/bold]")
     print_keys(console, stack.info)  # one key per line, never folded at the terminal's width
-    console.print(
-        f"Keys and webhook secrets are in [bold]{state}[/bold]. State is in memory and re-seeded at every start."
-    )
-    console.print(f"Try: curl -s {stack.base_url}/v1/health   ·   Ctrl-C stops.")
+    if args.backend == "sqlite":
+        kept = "seeded the demo tenants into a new database" if stack.seeded else "kept from the last run"
+        console.print(f"Data in [bold]{stack.info['data_file']}[/bold] ({kept}; `revgov dev --reset` starts over).")
+    console.print(f"Keys and webhook secrets are in [bold]{state}[/bold] (mode 600).   Ctrl-C stops.")
+    # The ready line: scripts wait for it (or run `revgov wait`), then read the state file.
+    print(f"revgov ready: {stack.base_url} backend={args.backend} state={state}", flush=True)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -38,6 +54,43 @@ def _dev(args: argparse.Namespace) -> int:
     console.print("Stopping…")
     stack.stop()
     return 0
+
+
+def _wait(args: argparse.Namespace) -> int:
+    """Return when the local product answers: the state file names its base URL, `GET /v1/health` answers 200 and
+    the state file was rewritten by the process that answers (its keys are the ones that work now)."""
+    import json
+    import time
+    import urllib.request
+
+    state = Path(args.state_file)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        try:
+            info = json.loads(state.read_text(encoding="utf-8"))
+            with urllib.request.urlopen(f"{info['base_url']}/v1/health", timeout=2) as answer:  # noqa: S310 - local
+                if answer.status == 200 and json.loads(state.read_text(encoding="utf-8")) == info:
+                    print(f"revgov ready: {info['base_url']}")
+                    return 0
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    print(f"revgov is not answering after {args.timeout:g}s (is `make run` running? see {state})", file=sys.stderr)
+    return 1
+
+
+def _local_engine(state_file: str | None) -> None:
+    """Point this process at the engine of the `revgov dev` whose state file is given (its SQLite file, or the
+    AWS endpoint it used)."""
+    import json
+
+    if not state_file:
+        return
+    info = json.loads(Path(state_file).read_text(encoding="utf-8"))
+    if info.get("backend", "sqlite") == "sqlite" and info.get("data_file"):
+        os.environ.update({"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": info["data_file"]})
+    elif info.get("aws_endpoint_url"):
+        os.environ.update({"REVGOV_BACKEND": "dynamodb", "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -147,7 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     dev = commands.add_parser("dev", help="serve the whole product locally with the demo tenants")
     dev.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (default 8000)")
     dev.add_argument("--state-file", default=".revgov/local.json", help="where to write the base URL and demo keys")
+    dev.add_argument(
+        "--backend", choices=["sqlite", "dynamodb"], default="sqlite",
+        help="sqlite (default): the embedded engine, data kept in --data-file across restarts; dynamodb: DynamoDB, "
+        "EventBridge and SQS at AWS_ENDPOINT_URL or with your AWS credentials",
+    )
+    dev.add_argument("--data-file", help="the embedded engine's database (default .revgov/revgov.sqlite)")
+    dev.add_argument("--reset", action="store_true", help="start over: delete the local database and re-seed")
     dev.set_defaults(run=_dev)
+    wait = commands.add_parser("wait", help="wait until `revgov dev` answers (for scripts and the README)")
+    wait.add_argument("--state-file", default=".revgov/local.json", help="the state file `revgov dev` writes")
+    wait.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (default 120)")
+    wait.set_defaults(run=_wait)
     events = commands.add_parser("events", help="ERP events: replay what failed or was dead-lettered")
     event_commands = events.add_subparsers(dest="events_command", required=True)
     replay = event_commands.add_parser("replay", help="put failed or dead-lettered ERP events back on the bus")

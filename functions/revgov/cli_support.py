@@ -44,10 +44,10 @@ def use_product(state_file: str | None) -> str:
         raise CliError(f"{path} is not a Revgov state file: {exc}") from exc
     if not isinstance(info, dict):
         raise CliError(f"{path} is not a Revgov state file")
-    if info.get("aws_endpoint_url"):
-        from .local.emulator import LOCAL_CREDENTIALS
-
-        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": str(info["aws_endpoint_url"])})
+    if info.get("backend", "sqlite") == "sqlite" and info.get("data_file"):  # `revgov dev`'s SQLite database
+        os.environ.update({"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": str(info["data_file"])})
+    elif info.get("aws_endpoint_url"):
+        os.environ.update({"REVGOV_BACKEND": "dynamodb", "AWS_ENDPOINT_URL": str(info["aws_endpoint_url"])})
     for name, value in (info.get("env") or {}).items():  # whatever else the local stack says its clients need
         os.environ[str(name)] = str(value)
     return f"the local stack ({path})"
@@ -118,7 +118,7 @@ def _cell(value: Any) -> str:
 
 
 def key_lines(info: dict[str, Any]) -> list[tuple[str, str, str]]:
-    rows = [("(platform)", "operator", str(info["operator_key"]))]
+    rows = [("(platform)", "operator", str(info["operator_key"] or "(kept from the last run: not known)"))]
     for tenant_id, tenant in info["tenants"].items():
         rows += [(tenant_id, role, str(key)) for role, key in tenant["keys"].items()]
     return rows

@@ -1,7 +1,8 @@
 """`revgov tenants …`: provision, offboard and re-import tenants; what an MSP runs against local or deployed Revgov.
 
 Provision and offboard go through the operator API (a local stack's or a deployed one's); import writes the export
-back through the document store, so it needs the table's credentials (the operator's, or the local emulator).
+back through the document store, so it needs the store itself (the operator's AWS credentials, or the local SQLite file
+named by `revgov dev`'s state file).
 """
 
 from __future__ import annotations

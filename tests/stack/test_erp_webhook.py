@@ -42,7 +42,8 @@ def test_a_duplicate_answers_202_with_the_first_event_id_and_changes_nothing(bil
     dedupe = billing_tenant.rt.store.get(billing_tenant.tenant_id, "ERPEVENT", SHIPMENT["id"])
     assert dedupe.version == 1 and dedupe.data["event_id"] == first["event_id"]
     kept_days = (
-        billing_tenant.rt.store.model.get(f"T#{billing_tenant.tenant_id}#ERPEVENT", SHIPMENT["id"]).expires_at
+        billing_tenant.rt.store._get(billing_tenant.tenant_id, f"T#{billing_tenant.tenant_id}#ERPEVENT", SHIPMENT["id"])
+        .expires_at
         - time.time()
     ) / 86400
     assert kept_days >= 35

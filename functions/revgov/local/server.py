@@ -66,8 +66,9 @@ class DevServer:
     """The API on http://127.0.0.1:<port>, served from a background thread until `stop`."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
-        CustomLocalChalice.__bases__ = (LocalChalice, type(app))
-        app.__class__ = CustomLocalChalice  # per-thread current_request, as `chalice local` does
+        if not isinstance(app, CustomLocalChalice):  # once per process: a second server (a restart) reuses it
+            CustomLocalChalice.__bases__ = (LocalChalice, type(app))
+            app.__class__ = CustomLocalChalice  # per-thread current_request, as `chalice local` does
         config = Config.create(chalice_stage="dev", app_name="revgov", lambda_timeout=30, lambda_memory_size=1024)
         self._server = LocalDevServer(app, config, host, port, handler_cls=ProblemRequestHandler)
         self.host, self.port = host, self._server.server.server_address[1]
