@@ -30,8 +30,9 @@ class CliError(Exception):
 def use_product(state_file: str | None) -> str:
     """Point this process at the product to act on and say which: an explicit `--state-file`; else a deployed
     table when REVGOV_TABLE or AWS_ENDPOINT_URL is set; else the local stack of `make run` (`.revgov/local.json`)."""
-    if state_file is None and (os.environ.get("REVGOV_TABLE") or os.environ.get("AWS_ENDPOINT_URL")):
-        return "the table of the environment (REVGOV_TABLE / AWS settings)"
+    named = ("REVGOV_TABLE", "AWS_ENDPOINT_URL", "REVGOV_DATA_FILE")
+    if state_file is None and any(os.environ.get(name) for name in named):
+        return "the store the environment names (REVGOV_TABLE / AWS settings / REVGOV_DATA_FILE)"
     path = Path(state_file or DEFAULT_STATE)
     if not path.exists():
         raise CliError(
