@@ -53,7 +53,10 @@ class ProblemRequestHandler(ChaliceRequestHandler):
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         code, body = _gateway_problem(error)
-        self._send_http_response(code, {"Content-Type": PROBLEM}, body)
+        headers = {"Content-Type": PROBLEM}
+        if code == 401:  # as API Gateway's UNAUTHORIZED response in the stacks: RFC 6750 §3
+            headers["WWW-Authenticate"] = 'Bearer realm="revgov"'
+        self._send_http_response(code, headers, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # requests are logged as JSON by the app; the stdlib's access log would only add noise
