@@ -27,7 +27,7 @@ $(RUN_STAMP): pyproject.toml
 	@touch $(RUN_STAMP)
 
 run: $(RUN_STAMP)
-	@echo "Starting Revgov: the local AWS emulator, resources, event router, demo tenants, then the API…"
+	@echo "Starting Revgov: the embedded engine (SQLite under .revgov/), event router, demo tenants, then the API…"
 	$(BIN)/revgov dev $(ARGS)
 
 test: $(STAMP)
