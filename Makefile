@@ -6,14 +6,28 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-n8n fuzz bench lint typecheck clean
 
+RUN_STAMP := $(VENV)/.installed-run
+
+# `make test` (and lint, fuzz, bench): everything, development tools included.
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
+	@echo "Setting up $(VENV) for development and tests (revgov[dev]: the run extra plus pytest, CDK, linters)…"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUN_STAMP)
 
-run: $(STAMP)
+# `make run`: only what running needs (revgov[run]); a development setup already has it.
+$(RUN_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
+	@echo "Setting up $(VENV) with what running Revgov needs (revgov[run]); the first time takes a minute or two…"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -e '.[run]'
+	@touch $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	@echo "Starting Revgov: the embedded engine (SQLite under .revgov/), event router, demo tenants, then the API…"
 	$(BIN)/revgov dev $(ARGS)
 
 test: $(STAMP)

@@ -16,6 +16,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     kpi_gauges,
     log_event,
     model_drift,
+    month_close_watch,
     subscription_billing_run,
     update_kpis,
 )

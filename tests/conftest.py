@@ -1,4 +1,5 @@
-"""Shared fixtures: one local stack (emulator + API + router) per test worker, and an HTTP client for it."""
+"""Shared fixtures: one local stack (the embedded SQLite engine + API + router, as `make run`) per test worker, and an
+HTTP client for it."""
 
 from __future__ import annotations
 
@@ -30,14 +31,36 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         start_background_install()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `aws` get the stack on the AWS engine (DynamoDB, EventBridge, SQS on moto): the fault suites that
+    inject errors at the botocore boundary and the tests of the AWS adapters. pytest groups tests by this session
+    parameter, so a worker switches engines once per group, not per test."""
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("aws") is not None:
+        metafunc.parametrize("engine", ["dynamodb"], indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def engine(request: pytest.FixtureRequest) -> str:
+    """The stack's engine: the embedded SQLite one, as `make run`, unless the test is marked `aws`."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def stack(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from revgov.local.stack import start_stack
 
-    state = tmp_path_factory.mktemp("revgov") / "local.json"
-    running = start_stack(port=0, state_file=state)
+    where = tmp_path_factory.mktemp(f"revgov-{engine}")
+    emulator = None
+    if engine == "dynamodb":
+        from aws_emulator import start_emulator
+
+        emulator = start_emulator(0)
+    running = start_stack(port=0, state_file=where / "local.json", backend=engine, data_file=where / "revgov.sqlite")
     yield running
     running.stop()
+    if emulator is not None:
+        emulator.stop()
+        os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 @pytest.fixture(scope="session")

@@ -156,6 +156,12 @@ def settle_by_loop(
         day = ln[DAY]
         return any(s <= day and (e is None or day <= e) for s, e in (facts.suspended if facts else ()))
 
+    def before_activation(ln: Sequence[Any]) -> bool:
+        """PA-2.2: nothing accrues before activation; a credit is dated where the line it credits was."""
+        facts = partners.get(ln[PARTNER_ID])
+        day = ln[CREDITED_DAY] if ln[CREDITED_DAY] >= 0 else ln[DAY]
+        return bool(facts and facts.activated_on is not None and day < facts.activated_on)
+
     def admits(program: Any, ln: Sequence[Any]) -> bool:
         e = program.eligibility
         facts = partners.get(ln[PARTNER_ID])
@@ -187,7 +193,7 @@ def settle_by_loop(
                 continue
             if program.period == period.kind:
                 admitted_any.add(i)
-            if i in duplicate or suspended(ln):
+            if i in duplicate or suspended(ln) or before_activation(ln):
                 continue
             if any(i in claimed.get(x, ()) for ex in book.excluded_from(pid) for x in ex.earning):
                 continue

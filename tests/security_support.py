@@ -21,6 +21,7 @@ from typing import Any
 from billing_support import ErpSender, wait_until
 from revgov.domain.access import Principal, Role
 from revgov.local.demo_partners import demo_application, onboard
+from revgov.ports import Changes, Put
 from revgov.tenant_files import load_tenant_file
 from support import ROOT, Api
 
@@ -242,10 +243,11 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
         _dispute(party, own, settlement["settlement_id"], missing)
     else:
         missing.setdefault("set", []).append(settled.text[:300])
+    _invoice_dispute(party, own, missing)
 
     for record in admin.get("/v1/audit", limit=200).json()["items"]:
         party.keep("aud", record.get("record_id"))
-    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "aud"):
+    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud"):
         if not party.objects.get(kind):
             missing.setdefault(kind, []).append("none made")
     return missing
@@ -255,6 +257,11 @@ def _sell_in(party: Party, partner_id: str, period: str) -> None:
     """A shipment dated inside `period`, sent through the signed ERP webhook, billed and accrued as a rebate."""
     year, quarter = int(period[:4]), int(period[-1])
     shipped = date(year, 3 * quarter - 1, 15)  # the middle month of the quarter
+    # PA-2.2: no incentive accrues before activation, so the partner selling then was activated before it
+    stored = party.rt.store.get(party.tenant_id, "PARTNER", partner_id)
+    assert stored is not None, partner_id
+    activated = {**stored.data, "activated_at": f"{year - 1}-12-01T09:00:00Z"}
+    party.rt.store.commit(party.tenant_id, Changes(puts=[Put("PARTNER", partner_id, activated)]))
     event = shipment(party, partner_id)
     event["occurred_at"] = f"{shipped.isoformat()}T10:00:00Z"
     event["data"]["shipped_on"] = shipped.isoformat()
@@ -272,6 +279,26 @@ def _sell_in(party: Party, partner_id: str, period: str) -> None:
     for invoice in finance.get("/v1/invoices", limit=200).json()["items"]:  # the period's invoice is new
         if invoice["invoice_id"] not in party.objects.get("inv", []):
             party.keep("inv", invoice["invoice_id"])
+
+
+def _invoice_dispute(party: Party, partner_id: str, missing: dict[str, list[str]]) -> None:
+    """Finance issues the partner's invoice of an ended month and the partner disputes its first line (SOP-6.1)."""
+    finance, partner = party.by_role["finance"], party.partner_keys[partner_id]
+    this_month = date.today().isoformat()[:7]
+    ended = [
+        i for i in partner.get("/v1/invoices", limit=200).json().get("items", []) if i["period"] < this_month
+    ]
+    if not ended:
+        missing.setdefault("ivd", []).append(f"no invoice of an ended month for {partner_id}")
+        return
+    invoice_id = ended[0]["invoice_id"]
+    issued = finance.post(f"/v1/invoices/{invoice_id}/finalize")
+    filed = partner.post(f"/v1/invoices/{invoice_id}/disputes", {"line_no": 1, "amount": "1.00", "reason": "probe"})
+    if issued.status_code == 200 and filed.status_code == 201:
+        party.keep("ivd", filed.json()["dispute_id"])
+        party.keep("apr", filed.json()["approval_id"])
+    else:
+        missing.setdefault("ivd", []).append(f"{issued.text[:200]} {filed.text[:200]}")
 
 
 def _dispute(party: Party, partner_id: str, settlement_id: str, missing: dict[str, list[str]]) -> None:

@@ -39,9 +39,11 @@ class Api:
             sent["Authorization"] = f"Bearer {self.key}"
         sent.update(headers or {})
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        return self.session.request(
+        response = self.session.request(
             method, self.base_url + path, data=data, headers=sent, params=params or None, timeout=90
         )
+        check_response_schema(method, path, response)
+        return response
 
     def get(self, path: str, **params: Any) -> requests.Response:
         return self.request("GET", path, **params)
@@ -51,6 +53,38 @@ class Api:
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
+
+
+_ROUTES: list[tuple[str, Any, str]] | None = None
+
+
+def check_response_schema(method: str, path: str, response: requests.Response) -> None:
+    """Every success answer any stack test receives matches the response schema its operation declares in the route
+    table (`response_schema`), so a declared schema is checked against everything the suite does."""
+    global _ROUTES
+    if not 200 <= response.status_code < 300 or not response.headers.get("Content-Type", "").startswith(
+        "application/json"
+    ):
+        return
+    if _ROUTES is None:
+        import re
+
+        from revgov.edge.registry import OPERATIONS
+        from revgov.edge.routes import load_all
+
+        load_all()
+        _ROUTES = [
+            (op.method, re.compile("^" + re.sub(r"{[a-z_]+}", "[^/]+", op.path) + "$"), op.response_schema)
+            for op in OPERATIONS
+            if op.response_schema
+        ]
+    schema = next((s for m, pattern, s in _ROUTES if m == method.upper() and pattern.match(path.split("?")[0])), None)
+    if schema is None:
+        return
+    from revgov import schemas
+
+    found = schemas.problems(schema, response.json())
+    assert not found, f"{method} {path} answered outside {schema}: {[e.as_dict() for e in found][:5]}"
 
 
 def example_tenant(tenant_id: str | None = None) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import csv
 import getpass
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,10 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _runtime(state_file: str | None) -> Any:
-    if state_file:
-        from .local.emulator import LOCAL_CREDENTIALS
+    if state_file:  # the engine of the `revgov dev` that wrote it: its SQLite file (or the AWS endpoint it used)
+        from .cli import _local_engine
 
-        info = json.loads(Path(state_file).read_text(encoding="utf-8"))
-        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
+        _local_engine(state_file)
     from .runtime import runtime
 
     return runtime()

@@ -1,7 +1,8 @@
 """`revgov tenants …`: provision, offboard and re-import tenants; what an MSP runs against local or deployed Revgov.
 
 Provision and offboard go through the operator API (a local stack's or a deployed one's); import writes the export
-back through the document store, so it needs the table's credentials (the operator's, or the local emulator).
+back through the document store, so it needs the store itself (the operator's AWS credentials, or the local SQLite file
+named by `revgov dev`'s state file).
 """
 
 from __future__ import annotations
@@ -27,11 +28,23 @@ class OperatorApi:
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
         request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)  # noqa: S310
+        from .cli_support import UNREACHABLE, CliError
+
         try:
             with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - an operator-given URL
-                return response.status, json.loads(response.read() or b"null")
+                return response.status, _json(response.read())
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+            return error.code, _json(error.read())
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise CliError(f"cannot reach {self.base_url}: {reason}", UNREACHABLE) from error
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        return {"detail": raw[:200].decode("utf-8", "replace")}
 
 
 def _operator(args: argparse.Namespace) -> OperatorApi:
@@ -41,15 +54,24 @@ def _operator(args: argparse.Namespace) -> OperatorApi:
         info = json.loads(state.read_text(encoding="utf-8"))
         url, key = url or info["base_url"], key or info["operator_key"]
     if not url or not key:
-        raise SystemExit("give --url and --operator-key (or REVGOV_URL / REVGOV_OPERATOR_KEY, or a local state file)")
+        from .cli_support import CliError
+
+        raise CliError("give --url and --operator-key (or REVGOV_URL / REVGOV_OPERATOR_KEY, or a local state file)")
+    if not url.startswith(("http://", "https://")):
+        from .cli_support import CliError
+
+        raise CliError(f"--url must be an http(s) URL, not {url!r}")
     return OperatorApi(url, key)
 
 
 def _fail(console: Any, status: int, problem: Any) -> int:
+    """The API's refusal as one line on stderr: the status, the detail and the fields it names."""
+    import sys
+
     detail = problem.get("detail") if isinstance(problem, dict) else problem
-    console.print(f"[red]{status}[/red] {detail}")
-    for error in (problem or {}).get("errors", []) if isinstance(problem, dict) else []:
-        console.print(f"  {error['path'] or '/'}: {error['message']}")
+    errors = (problem or {}).get("errors", []) if isinstance(problem, dict) else []
+    fields = "; ".join(f"{error.get('path') or '/'}: {error.get('message')}" for error in errors)
+    print(f"revgov: error: {status} {detail}" + (f" ({fields})" if fields else ""), file=sys.stderr)
     return 1
 
 
@@ -112,14 +134,20 @@ def offboard(args: argparse.Namespace) -> int:
 def restore(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from .cli_support import CliError
     from .domain.access import PLATFORM, Principal, Role
 
     console = Console()
+    lines = Path(args.path).read_text(encoding="utf-8").splitlines()
+    try:
+        items = [json.loads(line) for line in lines if line.strip()]
+    except ValueError as exc:
+        raise CliError(f"{args.path} is not an offboarding export (JSON lines): {exc}") from exc
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise CliError(f"{args.path} is not an offboarding export (JSON lines of items)")
     rt = _direct_store(args)
     from .services.tenants import import_tenant
 
-    lines = Path(args.path).read_text(encoding="utf-8").splitlines()
-    items = [json.loads(line) for line in lines if line.strip()]
     actor = Principal(PLATFORM, Role.OPERATOR, "cli")
     with console.status(f"Importing {len(items)} items…"):
         result = import_tenant(rt, actor, items)
@@ -134,12 +162,11 @@ def restore(args: argparse.Namespace) -> int:
 
 
 def _direct_store(args: argparse.Namespace) -> Any:
-    """The runtime on the table itself (AWS credentials, or the local stack's emulator through its state file)."""
-    if Path(args.state_file).exists() and not os.environ.get("AWS_ENDPOINT_URL"):
-        from .local.emulator import LOCAL_CREDENTIALS
+    """The runtime on the table itself: an explicit --state-file's local stack; else the table the environment names
+    (REVGOV_TABLE / AWS_ENDPOINT_URL: never the local emulator behind the operator's back); else the local stack."""
+    from .cli_support import use_product
 
-        info = json.loads(Path(args.state_file).read_text(encoding="utf-8"))
-        os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
+    use_product(args.state_file)
     from .runtime import runtime
 
     return runtime()
@@ -177,9 +204,9 @@ def register(commands: Any) -> None:
     o.set_defaults(run=offboard)
     i = sub.add_parser("import", help="restore an offboarding export (needs the table's credentials)")
     i.add_argument("path", help="the .jsonl export")
-    i.add_argument("--state-file", default=_DEFAULT_STATE, help="reach the local stack's emulator")
+    i.add_argument("--state-file", help="reach the local stack (default .revgov/local.json unless REVGOV_TABLE is set)")
     i.set_defaults(run=restore)
     k = sub.add_parser("operator-key", help="bootstrap: mint an operator key directly in the table (shown once)")
     k.add_argument("--label", default="operator", help="what the key is for")
-    k.add_argument("--state-file", default=_DEFAULT_STATE, help="reach the local stack's emulator")
+    k.add_argument("--state-file", help="reach the local stack (default .revgov/local.json unless REVGOV_TABLE is set)")
     k.set_defaults(run=operator_key)

@@ -27,6 +27,7 @@ class Runtime:
     clause_index: ClauseIndex | None = None  # the copilot's retrieval; None where the copilot is not wired
     answerer: Answerer | None = None
     rate_limiter: Any = None  # adapters.ratelimit.DynamoRateLimiter; None: requests are not rate limited
+    queues: Any = None  # the rules' queues, SQS-shaped (adapters.sqlite_bus.SqliteQueues); None: SQS itself
 
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
         """Commit the change, its audit records and its events (as outbox items) atomically, then publish.
@@ -38,6 +39,14 @@ class Runtime:
             for e in changes.events
         ]
         changes.puts.extend(Put(OUTBOX, env["detail"]["event_id"], env) for env in envelopes)
+        store: Any = self.store
+        if envelopes and getattr(store, "bus", None) is self.publisher and hasattr(store, "publishing"):
+            # The embedded engine: its store puts the outbox items on the queues in the change's own transaction,
+            # so there is nothing left to publish or to delete from the outbox afterwards.
+            with store.publishing():
+                sealed = list(store.commit(tenant_id, changes))
+            observe.committed(tenant_id, changes.audit)
+            return sealed
         sealed = self.store.commit(tenant_id, changes)
         observe.committed(tenant_id, changes.audit)
         if envelopes:
@@ -82,6 +91,12 @@ class Runtime:
 
 
 def build_runtime(config: Settings) -> Runtime:
+    if config.backend == "sqlite":
+        return build_embedded_runtime(config)
+    if config.backend == "memory":
+        return build_memory_runtime(config)
+    if config.backend != "dynamodb":
+        raise ValueError(f"REVGOV_BACKEND must be dynamodb, sqlite or memory, not {config.backend!r}")
     from .adapters.dynamo import DynamoDocumentStore
     from .adapters.eventbridge import EventBridgePublisher
     from .adapters.ratelimit import DynamoRateLimiter
@@ -103,6 +118,42 @@ def build_runtime(config: Settings) -> Runtime:
     return Runtime(
         config, store, publisher, clock, ids, clause_index=clause_index, answerer=answerer, rate_limiter=limiter
     )
+
+
+def build_embedded_runtime(config: Settings) -> Runtime:
+    """The embedded engine: every port on one SQLite file (document store and audit chain, outbox, the rules' durable
+    queues, rate limits, idempotency records), no AWS service and no emulator."""
+    from .adapters.ratelimit import SqliteRateLimiter
+    from .adapters.sqlite_bus import SqliteEventBus, SqliteQueues
+    from .adapters.sqlite_db import database
+    from .adapters.sqlite_store import SqliteDocumentStore
+    from .adapters.system import RandomIds, SystemClock
+    from .resources import load_rules
+
+    clock = SystemClock()
+    ids = RandomIds(clock)
+    db = database(config.data_file)
+    queues = SqliteQueues(db)
+    publisher = SqliteEventBus(queues, db, load_rules(config.events_dir), region=config.region)
+    clause_index, answerer = build_copilot(config)
+    return Runtime(
+        config, SqliteDocumentStore(db, clock, ids, bus=publisher), publisher, clock, ids, clause_index=clause_index,
+        answerer=answerer, rate_limiter=SqliteRateLimiter(db, clock), queues=queues,
+    )
+
+
+def build_memory_runtime(config: Settings, clock: Clock | None = None, ids: IdGenerator | None = None) -> Runtime:
+    """Everything in memory, for service-level tests: the same commit protocol on dicts, a bus whose events a test
+    delivers when it chooses (adapters.memory_bus), no rate limiter, no copilot, no file, no thread."""
+    from .adapters.memory_bus import MemoryEventBus
+    from .adapters.memory_store import MemoryDocumentStore
+    from .adapters.system import RandomIds, SystemClock
+    from .resources import load_rules
+
+    clock = clock or SystemClock()
+    ids = ids or RandomIds(clock)
+    bus = MemoryEventBus(load_rules(config.events_dir))
+    return Runtime(config, MemoryDocumentStore(clock, ids), bus, clock, ids)
 
 
 def build_copilot(config: Settings) -> tuple[ClauseIndex, Answerer]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,37 @@ def _validator(name: str) -> Any:
     return Draft202012Validator(schema(name), registry=registry, format_checker=FormatChecker())
 
 
+def _pointer(parts: Any) -> str:
+    """A JSON pointer (RFC 6901): `~` and `/` in a name escaped."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _located(error: Any) -> list[FieldError]:
+    """One error per field: a missing required field or an unexpected one is located at that field's own pointer
+    (`/status`), not at the object that holds it (``)."""
+    where = list(error.absolute_path)
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [n for n in error.validator_value if n not in instance and error.message.startswith(repr(n))]
+        if missing:
+            return [FieldError(_pointer([*where, missing[0]]), error.message)]
+    if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        known = set(schema.get("properties", {}))
+        patterns = list(schema.get("patternProperties", {}))
+        extra = sorted(
+            k
+            for k in instance
+            if k not in known and not any(re.search(p, k) for p in patterns) and repr(k) in error.message
+        )
+        if extra and error.validator_value is False:
+            return [FieldError(_pointer([*where, k]), f"{k!r} is not a field of this object") for k in extra]
+    return [FieldError(_pointer(where), _message(error))]
+
+
 def problems(name: str, payload: Any) -> list[FieldError]:
     errors = sorted(_validator(name).iter_errors(payload), key=lambda e: list(e.absolute_path))
-    return [FieldError("".join(f"/{p}" for p in error.absolute_path), _message(error)) for error in errors[:50]]
+    return [found for error in errors for found in _located(error)][:50]
 
 
 def _message(error: Any) -> str:

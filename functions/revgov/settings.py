@@ -65,6 +65,10 @@ class Settings:
     # TenantAccessRole: when set, every DynamoDB request on a tenant's partition is signed with an STS session tagged
     # TenantId=<tenant> (adapters.tenant_sessions). Unset: the function's own credentials (local stack, operator API).
     tenant_role_arn: str | None = None
+    # The engine behind the ports: "dynamodb" (DynamoDB, EventBridge, SQS: AWS, or AWS_ENDPOINT_URL) or "sqlite" (the
+    # embedded engine of `revgov dev`: one SQLite file, `data_file`). Lambda sets nothing and gets DynamoDB.
+    backend: str = "dynamodb"
+    data_file: Path = _REPO / ".revgov" / "revgov.sqlite"
     # Metrics also written as CloudWatch embedded metric format on stdout (revgov.metrics): on in Lambda.
     metrics_emf: bool = False
     copilot_refusal_baseline: float = COPILOT_REFUSAL_BASELINE  # REVGOV_COPILOT_REFUSAL_BASELINE
@@ -85,6 +89,8 @@ class Settings:
             copilot=CopilotSettings.from_env(e),
             outbound_allow_loopback=e.get("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "") in ("1", "true"),
             tenant_role_arn=e.get("REVGOV_TENANT_ROLE_ARN") or None,
+            backend=e.get("REVGOV_BACKEND", "dynamodb"),
+            data_file=Path(e.get("REVGOV_DATA_FILE", _REPO / ".revgov" / "revgov.sqlite")),
             metrics_emf=e.get("REVGOV_METRICS_EMF", "1" if e.get("AWS_LAMBDA_FUNCTION_NAME") else "") in ("1", "true"),
             copilot_refusal_baseline=float(e.get("REVGOV_COPILOT_REFUSAL_BASELINE", COPILOT_REFUSAL_BASELINE)),
         )

@@ -237,10 +237,15 @@ class RevgovApplication(Construct):
             self, "Observability", name=name, topic=self.alarm_topic, dead_letter_queues=self.dead_letter_queues,
             handlers=sorted({rule.handler for rule in rules}),
         )
-        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
-        CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
-        CfnOutput(self, "TableName", value=self.table.table_name)
-        CfnOutput(self, "TenantAccessRoleArn", value=self.tenant_role.role_arn)
+        # The outputs keep the names stacks/README.md gives them (not construct-path hashes like PoolTableName09E96691).
+        for name_, value in (
+            ("AlarmTopicArn", self.alarm_topic.topic_arn),
+            ("EventBusName", self.bus.event_bus_name),
+            ("TableName", self.table.table_name),
+            ("TenantAccessRoleArn", self.tenant_role.role_arn),
+            ("ApiUrl", self.rest_api.api.url),
+        ):
+            CfnOutput(self, name_, value=value).override_logical_id(name_)
 
     # ---------------------------------------------------------------------------------------------------------
     def _table(self) -> dynamodb.Table:

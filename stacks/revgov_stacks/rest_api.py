@@ -53,9 +53,12 @@ class GatewayProblem:
 
     def swagger(self) -> dict[str, Any]:
         """The `x-amazon-apigateway-gateway-responses` entry for this response type."""
+        parameters = {"gatewayresponse.header.Content-Type": f"'{PROBLEM_JSON}'"}
+        if self.status == 401:  # RFC 9110 §11.6.1 / RFC 6750 §3: a 401 names its scheme (the app's 401s do too)
+            parameters["gatewayresponse.header.WWW-Authenticate"] = "'Bearer realm=\"revgov\"'"
         return {
             "statusCode": self.status,
-            "responseParameters": {"gatewayresponse.header.Content-Type": f"'{PROBLEM_JSON}'"},
+            "responseParameters": parameters,
             "responseTemplates": {"application/json": self.template()},
         }
 

@@ -1,5 +1,6 @@
 // Drives the branded portal in headless Chromium (Debian's /usr/bin/chromium) with playwright-core.
-// Input (env): PORTAL_URL, PORTAL_KEY, APPROVAL_ID, SCREENSHOT, CHROMIUM. Output: one JSON line with what it saw.
+// Input (env): PORTAL_URL, PORTAL_KEY, APPROVAL_ID, SCREENSHOT, CHROMIUM, and optionally FINANCE_KEY, PARTNER_KEY.
+// Without PORTAL_KEY only the branding before sign-in is checked. Output: one JSON line with what it saw.
 const { chromium } = require("playwright-core");
 
 (async () => {
@@ -22,8 +23,29 @@ const { chromium } = require("playwright-core");
     seen.tenant_name = await page.textContent("#tenant-name");
     seen.header_background = await page.evaluate(() => getComputedStyle(document.querySelector("header")).backgroundColor);
     seen.logo_src = await page.getAttribute("#logo", "src");
+    seen.logo_loaded = await page.evaluate(() => {
+      const img = document.getElementById("logo");
+      return img.complete && img.naturalWidth > 0;
+    });
+    seen.logo_visible = await page.isVisible("#logo");
+    seen.h2_colour = await page.evaluate(() => getComputedStyle(document.querySelector("section h2")).color);
     seen.signin_visible = await page.isVisible("#signin");
     seen.app_visible_before_key = await page.isVisible("#app");
+    if (!process.env.PORTAL_KEY) {
+      await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
+      return;
+    }
+    if (process.env.FINANCE_KEY) {  // a finance key: the channel-ops approval is listed, without buttons for it
+      const financePage = await (await browser.newContext()).newPage();
+      await financePage.goto(process.env.PORTAL_URL, { waitUntil: "load" });
+      await financePage.fill("#key", process.env.FINANCE_KEY);
+      await financePage.click("#signin-form button[type=submit]");
+      await financePage.waitForSelector("body[data-loaded=true]", { timeout: 20000 });
+      const row = `#approvals tr:has(span[title="${process.env.APPROVAL_ID}"])`;
+      seen.finance_who = await financePage.textContent("#who");
+      seen.finance_sees_row = (await financePage.$(row)) !== null;
+      seen.finance_buttons = await financePage.$$eval(`${row} button`, (b) => b.length);
+    }
     await page.fill("#key", process.env.PORTAL_KEY);
     await page.click("#signin-form button[type=submit]");
     await page.waitForSelector("body[data-loaded=true]", { timeout: 20000 });
@@ -33,6 +55,7 @@ const { chromium } = require("playwright-core");
     seen.charts = await page.$$eval("main svg", (svgs) => svgs.length);
     const approve = `button[data-approval="${process.env.APPROVAL_ID}"][data-action="approve"]`;
     await page.waitForSelector(approve, { timeout: 10000 });
+    seen.approval_row = await page.$eval(`#approvals tr:has(${approve})`, (tr) => [...tr.cells].map((c) => c.textContent));
     await page.fill(`input[aria-label="note for ${process.env.APPROVAL_ID}"]`, "approved from the portal");
     await page.click(approve);
     await page.waitForFunction(
@@ -58,9 +81,14 @@ const { chromium } = require("playwright-core");
       seen.partner_forecast_chart = (await partnerPage.$("#forecast svg")) !== null;
       seen.partner_sees_approvals = await partnerPage.isVisible("#approvals-section");
       seen.partner_margin_card = await partnerPage.textContent("#kpi-cards .card .value");
+      seen.partner_sections = await partnerPage.$$eval("section.partner", (ss) =>
+        ss.filter((s) => !s.classList.contains("hidden")).map((s) => s.id));
+      seen.partner_entitlements = await partnerPage.$$eval("#partner-entitlements tr", (rows) =>
+        rows.slice(1).map((r) => [...r.cells].map((c) => c.textContent)));
+      await partnerPage.screenshot({ path: process.env.SCREENSHOT.replace(/\.png$/, "-partner.png"), fullPage: true });
     }
   } finally {
     await browser.close();
+    console.log(JSON.stringify(seen));
   }
-  console.log(JSON.stringify(seen));
 })().catch((error) => { console.error(error); process.exit(1); });

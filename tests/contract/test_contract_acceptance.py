@@ -848,6 +848,42 @@ def _cpa_10_3() -> None:
     assert CT["billing"]["cancellation_credit"]["method"] == "unused_full_days"
 
 
+@clause("northwind", "SOP-6.1", "A Partner may dispute an invoice line within 30 days of the invoice date")
+def _sop_6_1() -> None:
+    disputes = NW["billing"]["invoice_disputes"]
+    assert (disputes["window_days"], disputes["category"]) == (30, "invoice_dispute")
+    assert route(NW, "invoice_dispute")["queue"] == "finance"  # "Finance decides within 10 business days"
+
+
+@clause("contoso", "COP-6.1", "Partners may dispute invoice lines within 21 days of the invoice date via the Partner")
+def _cop_6_1() -> None:
+    disputes = CT["billing"]["invoice_disputes"]
+    assert (disputes["window_days"], disputes["category"]) == (21, "invoice_dispute")
+    assert route(CT, "invoice_dispute")["queue"] == "finance"
+
+
+@clause(
+    "northwind",
+    "SOP-2.5",
+    "Every credit note states its reason code (billing error, return, cancellation, dispute outcome, rebate",
+)
+def _sop_2_5() -> None:
+    from revgov.domain.billing import CREDIT_NOTE_REASONS
+
+    assert NW["billing"]["credit_notes"]["clause"] == "SOP-2.5"
+    assert CREDIT_NOTE_REASONS == (
+        "billing_error", "return", "cancellation", "dispute_outcome", "rebate_settlement", "goodwill"
+    )
+
+
+@clause("contoso", "COP-2.4", "states a reason code (billing error, return, cancellation, dispute outcome, rebate")
+def _cop_2_4() -> None:
+    from revgov.domain.billing import CREDIT_NOTE_REASONS
+
+    assert CT["billing"]["credit_notes"]["clause"] == "COP-2.4"
+    assert "dispute_outcome" in CREDIT_NOTE_REASONS
+
+
 @clause(
     "northwind",
     "PA-13.2",

@@ -7,11 +7,17 @@ import itertools
 import threading
 from typing import Any
 
+import pytest
+
 from fault_support import Fault, mentions, writes_collection
 from revgov.domain.access import Principal, Role
 from revgov.services import cases
 from security_support import Party, write_figures
 from support import assert_problem
+
+# botocore-level faults on DynamoDB calls: the stack on the AWS engine
+pytestmark = [pytest.mark.aws]
+
 
 AUDITED = ("KEY", "PARTNER", "CASE", "DECISION", "DEAL")
 FIGURES: dict[str, Any] = {"faults_injected": 0, "answered_503": 0, "raw_500": 0, "unaudited_changes": 0}

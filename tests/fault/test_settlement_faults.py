@@ -11,7 +11,8 @@ from fault_support import Fault, mentions
 from security_support import Party, _last_quarter
 from support import assert_problem
 
-pytestmark = pytest.mark.xdist_group("settlement-faults")  # one tenant, three periods
+# one tenant, three periods; botocore-level faults: the stack on the AWS engine
+pytestmark = [pytest.mark.xdist_group("settlement-faults"), pytest.mark.aws]
 
 
 def _race(party: Party, body: dict[str, Any], headers: dict[str, str] | None = None, n: int = 5) -> list[Any]:

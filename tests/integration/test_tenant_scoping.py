@@ -33,6 +33,10 @@ from revgov.domain.access import PLATFORM
 from revgov.domain.audit import AuditEntry
 from revgov.ports import Changes, Delete, Put
 
+# tenant sessions signing DynamoDB requests (moto answers STS): the stack on the AWS engine
+pytestmark = [pytest.mark.aws]
+
+
 ROLE_ARN = "arn:aws:iam::123456789012:role/revgov-test-TenantAccessRole"  # moto's default account: same table
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/")
 _PARTITION = re.compile(r"T#([^#\"]+)#")

@@ -134,6 +134,16 @@ def _masked(response: Any, sent: str) -> tuple[int, Any]:
     return response.status_code, body
 
 
+def _without_echo(response: Any) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return str(response.text)
+    if isinstance(body, dict):
+        body.pop("instance", None)
+    return json.dumps(body)
+
+
 def _send(client: Api, op: Operation, path: str, query: dict[str, str], body: Any) -> Any:
     FIGURES["requests"] += 1
     return client.request(op.method, path, body, **query)
@@ -163,6 +173,7 @@ def _snapshot(victim: Party, prefixes: tuple[str, ...] | None = None) -> dict[st
         "sub": lambda i: admin.get(f"/v1/subscriptions/{i}"),
         "set": lambda i: finance.get(f"/v1/rebates/settlements/{i}"),
         "dsp": lambda i: finance.get(f"/v1/rebates/disputes/{i}"),
+        "ivd": lambda i: finance.get(f"/v1/invoice-disputes/{i}"),
         "tenant": lambda i: victim.admin.get("/v1/audit/verify"),
     }
     wanted = [p for p in reads if prefixes is None or p in prefixes]
@@ -220,8 +231,9 @@ def test_another_tenants_object_is_indistinguishable_from_one_that_does_not_exis
             control = _send(client, target.op, path, query, body)
             assert foreign.status_code < 500, (role, foreign.text[:300])
             same = _masked(foreign, victim_id) == _masked(control, control_id)
-            leaked = victim.tenant_id in foreign.text or any(
-                other in foreign.text for ids in victim.objects.values() for other in ids if other != victim_id
+            answered = _without_echo(foreign)  # a problem's `instance` is the path the attacker sent: no leak
+            leaked = victim.tenant_id in answered or any(
+                other in answered for ids in victim.objects.values() for other in ids if other != victim_id
             )
             if not same or leaked:
                 FIGURES["cross_tenant_successes"] += 1
@@ -278,6 +290,13 @@ def _partner_objects(victim: Party, partner_id: str) -> dict[str, list[str]]:
     owned["set"] = [i for i in settlements if mine.get(f"/v1/rebates/settlements/{i}").status_code == 200]
     disputes = victim.objects.get("dsp", [])
     owned["dsp"] = [i for i in disputes if admin.get(f"/v1/rebates/disputes/{i}").json()["partner_id"] == partner_id]
+    # Invoices are per partner and month (issue 24: a partner key reads its own and no one else's).
+    invoices = victim.objects.get("inv", [])
+    owned["inv"] = [i for i in invoices if admin.get(f"/v1/invoices/{i}").json().get("partner_id") == partner_id]
+    invoice_disputes = victim.objects.get("ivd", [])
+    owned["ivd"] = [
+        i for i in invoice_disputes if admin.get(f"/v1/invoice-disputes/{i}").json()["partner_id"] == partner_id
+    ]
     return owned
 
 

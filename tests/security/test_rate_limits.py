@@ -19,6 +19,10 @@ from revgov.adapters.ratelimit import COLLECTION, WINDOW_SECONDS, DynamoRateLimi
 from security_support import Party, make_party, offboard
 from support import assert_problem
 
+# the DynamoDB rate limiter, its counter item and botocore-level faults: the stack on the AWS engine
+pytestmark = [pytest.mark.aws]
+
+
 PLAN = {"requests_per_minute": 10, "requests_per_minute_per_key": 4}
 
 

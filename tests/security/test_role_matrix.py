@@ -20,13 +20,17 @@ from revgov.edge.openapi import example_body
 from revgov.edge.registry import OPERATIONS, Operation
 from security_support import Party, random_id, write_figures
 
-PUBLIC = {"health", "openapi_document", "receive_erp_events", "portal", "operations_view"}
+PUBLIC = {"health", "openapi_document", "receive_erp_events", "portal", "operations_view", "favicon"}
 # Operations a partner key may call; each one filters or checks objects by the key's partner (see the isolation suite).
 PARTNER_OPEN = {
     "get_kpis", "get_forecast", "ask_copilot", "explain_decision", "get_partner", "add_partner_document",
     "add_partner_certification", "list_partner_entitlements", "get_partner_entitlement", "check_quote",
     "register_deal", "list_deals", "get_deal", "withdraw_deal", "get_decision", "list_accruals", "get_settlement",
     "file_dispute", "get_dispute", "list_billing_subscriptions", "get_billing_subscription",
+    # issue 24: a partner reads its own invoices and disputes their lines (SOP-6.1 "through the Partner Portal")
+    "list_invoices", "get_invoice", "file_invoice_dispute", "get_invoice_dispute",
+    # issue 20: the key's own tenant, role, partner and queues (what the portal shows), nothing of anyone else
+    "me",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {
@@ -40,9 +44,17 @@ FIGURES = {"requests": 0, "denied_as_expected": 0, "allowed_roles_tried": 0}
 def test_every_route_is_an_operation_of_the_registry_and_back():
     routes = {
         (path, method): entry for path, methods in edge.app.routes.items() for method, entry in methods.items()
+        if method != "OPTIONS"
     }
     operations = {(op.path, op.method): op for op in OPERATIONS}
     assert set(routes) == set(operations), set(routes) ^ set(operations)
+    # A CORS preflight carries no credentials (Fetch standard, "CORS-preflight request"), so each path's OPTIONS is
+    # unauthenticated, answered by the preflight view, and exists only for paths that have operations
+    preflights = {
+        path: methods["OPTIONS"] for path, methods in edge.app.routes.items() if "OPTIONS" in methods
+    }
+    assert set(preflights) == {op.path for op in OPERATIONS}
+    assert all(entry.view_name.startswith("preflight") and entry.authorizer is None for entry in preflights.values())
     assert len(operations) == len(OPERATIONS), "two operations share a method and path"
     for key, op in operations.items():
         entry = routes[key]

@@ -26,10 +26,10 @@ def test_malformed_json_is_400(northwind, raw, why):
 @pytest.mark.parametrize(
     ("body", "path"),
     [
-        ({"role": "finance"}, ""),
+        ({"role": "finance"}, "/label"),  # a missing field is named by its own pointer, not the object's ""
         ({"role": "finance", "label": 5}, "/label"),
         ({"role": "owner", "label": "x"}, "/role"),
-        ({"role": "finance", "label": "x", "tenant_id": "contoso"}, ""),
+        ({"role": "finance", "label": "x", "tenant_id": "contoso"}, "/tenant_id"),  # so is an unknown one
         ({"role": "partner", "label": "x", "partner_id": "ptr_../../etc"}, "/partner_id"),
         ([KEY_BODY], ""),
         ("finance", ""),

@@ -5,10 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import boto3
 import pytest
 
 from billing_support import SAMPLES, billing_tenant_in, erp_event, sample, webhook_body
+from engine_support import put_on_bus
 from revgov import cli
 from revgov.edge import handlers
 from revgov.ports import Changes, Put
@@ -260,9 +260,7 @@ def test_a_bus_event_that_does_not_match_its_schema_is_dead_lettered_with_the_re
     event_id = rt.ids.new("evt")
     detail = {**sample("shipment.confirmed")["detail"], "tenant_id": billing_tenant.tenant_id, "event_id": event_id}
     detail["data"] = {**detail["data"], "lines": [{"sku": "NW-SW-24P", "quantity": "four"}]}
-    bus = boto3.client("events", endpoint_url=rt.settings.endpoint_url, region_name=rt.settings.region)
-    entry = {"EventBusName": rt.settings.event_bus, "Source": "revgov.erp", "DetailType": "shipment.confirmed"}
-    bus.put_events(Entries=[{**entry, "Detail": json.dumps(detail)}])
+    put_on_bus(rt, billing_tenant.tenant_id, "revgov.erp", "shipment.confirmed", detail)
     billing_tenant.wait_for([event_id], ("dead_lettered",), seconds=40)
     logged = billing_tenant.event(event_id)
     assert "failed every delivery" in logged["reason"] and "/detail/data/lines/0/quantity" in logged["last_error"]

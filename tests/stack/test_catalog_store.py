@@ -117,7 +117,22 @@ def test_an_import_prices_quotes_from_its_effective_date_and_old_decisions_keep_
     assert trail[0]["action"] == "catalog.imported" and trail[0]["clauses"] == ["PA-6.1"]
 
 
-def test_the_diff_between_versions_names_what_was_added_removed_and_changed(party):
+@pytest.fixture
+def own_party(api: Any, operator: Any, stack: Any) -> Any:
+    """A tenant of the diff test's own: its versions do not depend on which other test ran first."""
+    made = make_party(api, operator, stack, "northwind")
+    yield made
+    offboard(operator, made)
+
+
+def test_the_diff_between_versions_names_what_was_added_removed_and_changed(own_party):
+    party = own_party
+    first = [
+        _row("NW-SW-24P", "1250.00", "900.00", effective_to=NEXT_MONTH),
+        _row("NW-SW-24P", "1300.00", "910.00", effective_from=NEXT_MONTH),
+        _row("NW-SW-48P", "1450.00", "980.00"),
+    ]
+    catalog.import_catalog(party.rt, _admin(party), first, source="first.json")
     rows = [
         _row("NW-SW-24P", "1250.00", "900.00", effective_to=NEXT_MONTH),
         _row("NW-SW-24P", "1325.00", "910.00", effective_from=NEXT_MONTH),  # the scheduled price changed

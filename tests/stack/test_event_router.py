@@ -1,10 +1,8 @@
 """Bus events reach the same handlers Lambda runs; a poison event ends dead-lettered, not lost."""
 
-import json
 import time
 
-import boto3
-
+from engine_support import put_on_bus
 from support import assert_problem
 
 
@@ -26,18 +24,9 @@ def test_a_domain_event_is_delivered_and_its_status_is_queryable(api, fresh_tena
     # tenant.provisioned went on the platform bus; a suspension emits on the tenant's behalf too.
     outbox = rt.store.query(tid, "OUTBOX", limit=10).items
     assert outbox == []  # published right after commit
-    bus = boto3.client("events", endpoint_url=rt.settings.endpoint_url, region_name=rt.settings.region)
     event_id = rt.ids.new("evt")
-    bus.put_events(
-        Entries=[
-            {
-                "EventBusName": rt.settings.event_bus,
-                "Source": "revgov.test",
-                "DetailType": "probe.sent",
-                "Detail": json.dumps({"tenant_id": tid, "event_id": event_id, "occurred_at": "2026-11-27T00:00:00Z"}),
-            }
-        ]
-    )
+    put_on_bus(rt, tid, "revgov.test", "probe.sent",
+               {"tenant_id": tid, "event_id": event_id, "occurred_at": "2026-11-27T00:00:00Z"})
     status = wait_for(lambda: admin.get(f"/v1/events/{event_id}"), lambda r: r.status_code == 200)
     assert status.status_code == 200 and status.json()["status"] == "processed"
     assert status.json()["detail_type"] == "probe.sent"
@@ -47,19 +36,9 @@ def test_a_poison_event_is_retried_then_dead_lettered(api, fresh_tenant, stack):
     tid = fresh_tenant["tenant"]["tenant_id"]
     admin = api.as_key(fresh_tenant["admin_key"]["key"])
     rt = stack.runtime
-    bus = boto3.client("events", endpoint_url=rt.settings.endpoint_url, region_name=rt.settings.region)
     event_id = rt.ids.new("evt")
     # No occurred_at and a detail the handler refuses: a detail-type that the log handler cannot record.
-    bus.put_events(
-        Entries=[
-            {
-                "EventBusName": rt.settings.event_bus,
-                "Source": "revgov.test",
-                "DetailType": "probe.poison",
-                "Detail": json.dumps({"tenant_id": tid, "event_id": event_id, "poison": True}),
-            }
-        ]
-    )
+    put_on_bus(rt, tid, "revgov.test", "probe.poison", {"tenant_id": tid, "event_id": event_id, "poison": True})
     status = wait_for(
         lambda: admin.get(f"/v1/events/{event_id}"),
         lambda r: r.status_code == 200 and r.json()["status"] == "dead_lettered",

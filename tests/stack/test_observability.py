@@ -6,18 +6,17 @@ latency, exception volumes, and user override patterns."
 """
 
 import dataclasses
-import json
 import threading
 import time
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
 import numpy as np
 import pytest
 
 from analytics_support import analytics_tenant_in, monthly_revenue_rollups
 from billing_support import wait_until
+from engine_support import put_on_bus
 from revgov import metrics
 from revgov.domain import cases as case_rules
 from revgov.domain.access import Principal, Role
@@ -119,11 +118,8 @@ def test_metrics_are_for_staff_and_each_tenant_sees_only_its_own_series(api, key
 def test_a_poison_event_moves_handler_failures_retries_and_dead_letters(api, fresh_tenant, stack):
     tid = fresh_tenant["tenant"]["tenant_id"]
     rt = stack.runtime
-    bus = boto3.client("events", endpoint_url=rt.settings.endpoint_url, region_name=rt.settings.region)
-    bus.put_events(Entries=[{
-        "EventBusName": rt.settings.event_bus, "Source": "revgov.test", "DetailType": "probe.poison",
-        "Detail": json.dumps({"tenant_id": tid, "event_id": rt.ids.new("evt"), "poison": True}),
-    }])
+    poison = {"tenant_id": tid, "event_id": rt.ids.new("evt"), "poison": True}
+    put_on_bus(rt, tid, "revgov.test", "probe.poison", poison)
     wait_until(lambda: recorded("DeadLetters", tenant=tid) >= 1, 45, what="the dead letter")
     assert recorded("HandlerFailures", handler="log_event", tenant=tid) >= 2  # every delivery failed
     assert recorded("HandlerRetries", handler="log_event", tenant=tid) >= 1  # delivered again after a failure

@@ -1,5 +1,7 @@
 """The served OpenAPI document matches the routes, and every example request works against the stack."""
 
+import json
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -153,6 +155,38 @@ def _rebate_dispute(r: Replay) -> str:
         return str(still_open.extra["open_dispute_id"])
 
 
+def _issued_invoice(r: Replay) -> str:
+    """An invoice of a partner issued now (so inside the SOP-6.1 window), with one 1,250.00 line to dispute."""
+    from decimal import Decimal
+
+    from revgov.domain import billing as core
+    from revgov.ports import Changes, Put
+    from revgov.services import billing
+
+    tid, _ = r.onboarding_tenant()
+    now = r.rt.clock.now_iso()
+    header = core.new_invoice(
+        invoice_id=r.rt.ids.new("inv"), partner_id=r.rt.ids.new("ptr"), period="2026-05", currency="USD", opened_at=now
+    )
+    draft = core.LineDraft(
+        kind="shipment", description="24-port managed switch", family="networking", sku="NW-SW-24P",
+        quantity=Decimal(1), unit_price=Decimal("1250.00"), amount=Decimal("1250.00"), cost=Decimal("900.00"),
+        service_period=core.ServicePeriod.month("2026-05"), order_ref="SO-1", rules=(),
+    )  # fmt: skip
+    header, (line,) = core.add_lines(header, [draft], event_id="evt", erp_event_id="ERP-1", posted_at=now)
+    header = {**header, "status": "finalized", "finalized_at": now, "finalized_by": "finance:key_x"}
+    r.rt.store.commit(
+        tid,
+        Changes(
+            puts=[
+                Put(billing.INVOICES, header["invoice_id"], header),
+                Put(billing.LINES, f"{header['invoice_id']}#00001", line),
+            ]
+        ),
+    )
+    return str(header["invoice_id"])
+
+
 def _contract(r: Replay, document: str) -> str:
     """The put_contract example stored in the replay tenant (a no-op if it is there already)."""
     op = next(o for o in OPERATIONS if o.name == "put_contract")
@@ -198,6 +232,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {}, "partners:channel_ops", dict(zip(("settlement_id", "partner_id"), _rebate_statement(r), strict=True))
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
+    "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 
@@ -233,5 +268,58 @@ def test_the_example_request_is_accepted_by_the_running_stack(op, replay, api):
         example = {**example, "tenant_id": example_tenant()["tenant_id"]}
     response = replay.by_role[role].request(op.method, op.path.format(**values), example)
     assert 200 <= response.status_code < 300, (op.name, response.status_code, response.text)
+    if op.response_schema:  # the answer is what the contract says it is
+        from revgov import schemas
+
+        assert not schemas.problems(op.response_schema, response.json()), (op.name, response.text[:800])
     if op.name == "create_tenant":
         replay.operator.delete(f"/v1/tenants/{example['tenant_id']}")
+
+
+def test_the_contract_is_versioned_and_the_changelog_names_the_version(api):
+    """docs/api-changelog.md: "its `info.version` is the newest entry here"."""
+    spec = api.get("/v1/openapi.json").json()
+    changelog = (ROOT / "docs" / "api-changelog.md").read_text()
+    newest = re.search(r"^## (\d+\.\d+\.\d+)", changelog, re.M)
+    assert newest and spec["info"]["version"] == newest.group(1)
+
+
+def test_every_reference_names_a_whole_component(api):
+    """openapi-python-client resolves only `#/components/schemas/<name>`: references into `$defs` or properties of a
+    component made it drop schemas and POST /v1/tenants."""
+    spec = api.get("/v1/openapi.json").json()
+    text = json.dumps(spec)
+    refs = set(re.findall(r'"\$ref": "([^"]+)"', text))
+    schemas = spec["components"]["schemas"]
+    for ref in refs:
+        parts = ref.split("/")
+        assert parts[:3] == ["#", "components", parts[2]] and len(parts) == 4, ref
+        assert parts[3] in spec["components"][parts[2]], ref
+
+    def keys(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            return set(node).union(*(keys(v) for v in node.values()))
+        return set().union(*(keys(v) for v in node)) if isinstance(node, list) else set()
+
+    assert "$defs" not in keys(schemas)
+
+
+def test_the_erp_webhook_declares_its_body_and_signed_headers(api):
+    spec = api.get("/v1/openapi.json").json()
+    webhook = spec["paths"]["/v1/webhooks/erp"]["post"]
+    headers = {p["name"]: p for p in webhook["parameters"] if p["in"] == "header"}
+    assert headers["Revgov-Tenant"]["required"] and headers["Revgov-Signature"]["required"]
+    body = webhook["requestBody"]["content"]["application/json"]["schema"]
+    assert {r["$ref"] for r in body["oneOf"]} == {
+        "#/components/schemas/events_erp_event", "#/components/schemas/api_erp_event_batch"}
+
+
+def test_outbound_events_are_under_webhooks(api):
+    spec = api.get("/v1/openapi.json").json()
+    hooks = spec["webhooks"]
+    assert {"quote.approved", "quote.rejected", "partner.activated", "settlement.completed"} <= set(hooks)
+    for hook in hooks.values():
+        post = hook["post"]
+        assert post["requestBody"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/events_webhook_delivery"}
+        assert any(p["name"] == "Revgov-Signature" and p["required"] for p in post["parameters"])

@@ -1,7 +1,6 @@
 """The platform over HTTP on the running local stack: tenants, keys, suspension, isolation, audit."""
 
-import boto3
-
+from engine_support import overwrite, raw_data
 from support import assert_problem, example_tenant
 
 
@@ -109,14 +108,8 @@ def test_changing_a_stored_audit_record_is_reported_with_the_first_broken_one(ap
     for role in ("finance", "legal", "viewer"):
         admin.post("/v1/keys", {"role": role, "label": role})
     assert admin.get("/v1/audit/verify").json() == {"records": 3, "valid": True, "first_invalid": None}
-    settings = stack.runtime.settings
-    ddb = boto3.client("dynamodb", endpoint_url=settings.endpoint_url, region_name=settings.region)
-    key = {"pk": {"S": f"T#{tid}#AUDIT"}, "sk": {"S": "R#000000000002"}}
-    data = ddb.get_item(TableName=settings.table_name, Key=key)["Item"]["data"]["S"]
-    ddb.put_item(
-        TableName=settings.table_name,
-        Item={**key, "data": {"S": data.replace('"legal"', '"admin"')}, "version": {"N": "1"}},
-    )
+    data = raw_data(stack.runtime, tid, "AUDIT", "R#000000000002")
+    overwrite(stack.runtime, tid, "AUDIT", "R#000000000002", data.replace('"legal"', '"admin"'))
     verdict = admin.get("/v1/audit/verify").json()
     assert verdict["valid"] is False and verdict["first_invalid"]["seq"] == 2
 

@@ -255,7 +255,20 @@ def test_a_credit_note_after_settlement_is_an_adjustment_in_the_next_run_and_the
     assert_problem(_settle(tenant, "2026-Q3", run=4), 422)  # runs go in order
 
 
+def _activated_before_q2(tenant: RebateTenant) -> None:
+    """The partners as activated before they sell in Q2 (PA-2.2: nothing accrues before activation)."""
+    at = FLOWS["q2_activated_at"]["at"]
+    puts = []
+    for partner_id in tenant.partner_ids.values():
+        stored = tenant.rt.store.get(tenant.tenant_id, "PARTNER", partner_id)
+        assert stored is not None
+        history = [{**stored.data["history"][0], "at": at}, *stored.data["history"][1:]]
+        puts.append(Put("PARTNER", partner_id, {**stored.data, "activated_at": at, "history": history}))
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=puts))
+
+
 def test_duplicates_and_leakage_become_exceptions_for_finance_and_earn_nothing(tenant):
+    _activated_before_q2(tenant)
     tenant.send(FLOWS["q2"])
     wait_until(tenant.all_facts_projected, 30, what="projection")
     settled = _settle(tenant, "2026-Q2")
@@ -384,6 +397,7 @@ def test_a_settlement_and_its_exceptions_are_one_commit_so_neither_exists_withou
     from revgov.runtime import Runtime
     from revgov.services import rebates
 
+    _activated_before_q2(tenant)
     tenant.send(FLOWS["q2"])
     wait_until(tenant.all_facts_projected, 30, what="projection")
     base = stack.runtime

@@ -76,4 +76,4 @@ def test_provisioning_an_invalid_file_fails_before_calling_the_api(tmp_path, sta
     config["currency"] = "dollars"
     path.write_text(yaml.safe_dump(config))
     assert main(["tenants", "provision", str(path), "--url", "http://127.0.0.1:9", "--operator-key", "unused"]) == 2
-    assert "/currency" in capsys.readouterr().out
+    assert "/currency" in capsys.readouterr().err  # errors go to stderr, one line (issue #20)

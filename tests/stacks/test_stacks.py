@@ -291,8 +291,9 @@ def test_api_routes_come_from_the_chalice_app_and_are_authorized(synth: Synth, s
     public = {(p, m) for p, ms in app.routes.items() for m, v in ms.items() if v.authorizer is None}
     # Health, the spec and the HTML shells of the portal and the operations view are public (each page asks for a key
     # before it shows data); the ERP webhook authenticates by HMAC signature instead of a key.
+    # CORS preflights (OPTIONS, no key: a browser sends none) are answered by the app itself (revgov.edge.cors).
     expected = {("/v1/health", "GET"), ("/v1/openapi.json", "GET"), ("/v1/webhooks/erp", "POST"), ("/portal", "GET"),
-                ("/ops", "GET")}
+                ("/ops", "GET"), ("/favicon.ico", "GET")} | {(path, "OPTIONS") for path in app.routes}
     assert public <= expected, f"unexpected public routes {public}"
 
 
@@ -659,3 +660,13 @@ def test_config_reads_context_then_environment_and_rejects_bad_values() -> None:
                 {"log_retention_days": 31}, {"alarm_topic_arn": "topic"}):
         with pytest.raises(ConfigError):
             DeployConfig.load(bad, {})
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_the_outputs_are_named_as_stacks_readme_says(synth: Synth, stack: str) -> None:
+    """stacks/README.md: `REVGOV_TABLE=<TableName output>` and `--url <ApiUrl output>`."""
+    readme = (Path(__file__).resolve().parents[2] / "stacks" / "README.md").read_text()
+    named = set(re.findall(r"<(\w+) output>", readme))
+    assert {"TableName", "ApiUrl"} <= named
+    outputs = synth.templates[stack]["Outputs"]
+    assert named <= set(outputs), sorted(outputs)

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import random
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from decimal import Decimal
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,50 +15,24 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from ..domain.audit import GENESIS, seal
-from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge, RevgovError
-from ..ports import Changes, Clock, IdGenerator, Page, Stored
+from ..domain.errors import PayloadTooLarge, RevgovError
+from ..ports import Clock, IdGenerator
 from ..resources import TABLE
+from .store_base import ABSENT, RETRY_REASONS, BaseDocumentStore, ConditionFailed, Row, Write, partition
 from .tenant_sessions import CrossTenantWrite, TenantScopeError
 
 if TYPE_CHECKING:
     from .tenant_sessions import TenantCredentials, TenantSessions
 
-_AUDIT = "AUDIT"
-_HEAD = "HEAD"
-_MAX_CHAIN_RETRIES = 25
-_BACKOFF_CAP_SECONDS = 0.25
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    raise TypeError(f"cannot store {type(value).__name__}")
-
-
-def _dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, default=_json_default, separators=(",", ":"), ensure_ascii=False)
-
-
-# Cancellation reasons after which sealing again and retrying (with backoff) can succeed: the audit head moved
-# (ConditionalCheckFailed on an audit item; a put's own condition is a business conflict, raised before this),
-# another transaction held one of the items, or the table throttled the write.
-_RETRY_MEANING = {
-    "ConditionalCheckFailed": "another request appended to this tenant's audit chain first",
-    "TransactionConflict": "another transaction was writing the same items",
-    "ProvisionedThroughputExceeded": "DynamoDB throttled the write",
-    "ThrottlingError": "DynamoDB throttled the write",
-    "RequestLimitExceeded": "DynamoDB throttled the write",
-}
-_RETRY_REASONS = frozenset(_RETRY_MEANING) | {"None"}
+__all__ = ["DocumentBase", "DynamoDocumentStore", "document_model", "partition", "scoped_document_model"]
 
 
 def _cancellation_cause(reasons: list[Any]) -> RevgovError | None:
     """The true cause of a cancelled transaction that retrying cannot fix, or None when every reason is one that
-    sealing again and retrying can get past (`_RETRY_MEANING`)."""
+    sealing again and retrying can get past (`store_base.RETRY_MEANING`)."""
     found = [(str(r.code), str(r.message or "")) for r in reasons if r is not None and r.code]
     for code, message in found:
-        if code in _RETRY_REASONS:
+        if code in RETRY_REASONS:
             continue
         if code == "ItemSizeTooLarge" or "size" in message.lower():
             return PayloadTooLarge(
@@ -72,10 +40,6 @@ def _cancellation_cause(reasons: list[Any]) -> RevgovError | None:
             )
         return RevgovError(f"DynamoDB refused the transaction ({code}: {message[:200]})")
     return None
-
-
-def partition(tenant_id: str, collection: str) -> str:
-    return f"T#{tenant_id}#{collection}"
 
 
 class _Lookup(GlobalSecondaryIndex["DocumentBase"]):
@@ -150,32 +114,9 @@ def scoped_document_model(
     return model
 
 
-def _encode_cursor(last_key: dict[str, Any] | None) -> str | None:
-    if not last_key:
-        return None
-    plain = {k: next(iter(v.values())) if isinstance(v, dict) else v for k, v in last_key.items()}
-    return base64.urlsafe_b64encode(_dumps(plain).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None, partition_key: str, expected: str) -> dict[str, Any] | None:
-    """Cursors are opaque to callers but checked here: one minted for another partition is refused."""
-    if not cursor:
-        return None
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise MalformedRequest("cursor is not valid") from exc
-    if (
-        not isinstance(plain, dict)
-        or plain.get(partition_key) != expected
-        or not all(isinstance(v, str) for v in plain.values())
-    ):
-        raise MalformedRequest("cursor is not valid for this list")
-    return {k: {"S": v} for k, v in plain.items()}
-
-
-class DynamoDocumentStore:
-    """The DocumentStore port on DynamoDB. Audit records go in the same TransactWrite as the change.
+class DynamoDocumentStore(BaseDocumentStore):
+    """The DocumentStore port on DynamoDB: the primitives of `BaseDocumentStore` on one table (the commit protocol
+    is the base's); a change, its audit records and the chain head go in one TransactWrite.
 
     With `sessions` (REVGOV_TENANT_ROLE_ARN set), every request on a tenant's partition is signed with that tenant's
     `TenantAccessRole` session, so IAM (dynamodb:LeadingKeys) refuses anything outside `T#<tenant>#`; a transaction
@@ -194,9 +135,8 @@ class DynamoDocumentStore:
         host: str | None = None,
         sessions: TenantSessions | None = None,
     ) -> None:
+        super().__init__(clock, ids)
         self.model = document_model(table_name, region, host)
-        self._clock = clock
-        self._ids = ids
         self._table_name = table_name
         self._region = region
         self._host = host
@@ -229,235 +169,128 @@ class DynamoDocumentStore:
     def _model(self, tenant_id: str) -> type[DocumentBase]:
         return self._scoped_to(tenant_id)[0]
 
-    # --- reads -------------------------------------------------------------------------------
-    def _stored(self, item: DocumentBase) -> Stored:
-        return Stored(key=item.sk, data=json.loads(item.data), version=int(item.version))
+    # --- primitives ----------------------------------------------------------------------------
+    @staticmethod
+    def _row(item: DocumentBase) -> Row:
+        return Row(
+            item.pk,
+            item.sk,
+            item.data,
+            version=int(item.version),
+            gsi1pk=item.gsi1pk,
+            gsi1sk=item.gsi1sk,
+            expires_at=int(item.expires_at) if item.expires_at is not None else None,
+        )
 
-    def get(self, tenant_id: str, collection: str, key: str) -> Stored | None:
-        model = self._model(tenant_id)
+    def _get(self, tenant_id: str, pk: str, sk: str) -> Row | None:
         try:
-            return self._stored(model.get(partition(tenant_id, collection), key, consistent_read=True))
+            return self._row(self._model(tenant_id).get(pk, sk, consistent_read=True))
         except DoesNotExist:
             return None
 
-    def get_many(self, refs: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Stored]:
-        wanted = {(partition(t, c), k): (t, c, k) for t, c, k in refs}
+    def _get_many(self, keys: list[tuple[str, str, str]]) -> list[Row]:
         by_tenant: dict[str | None, list[tuple[str, str]]] = {}  # scoped: one batch per tenant, each on its session
-        for item_key, (t, _, _) in wanted.items():
-            by_tenant.setdefault(t if self.scoped else None, []).append(item_key)
-        found: dict[tuple[str, str, str], Stored] = {}
-        for tenant_id, keys in by_tenant.items():
+        for tenant_id, pk, sk in keys:
+            by_tenant.setdefault(tenant_id if self.scoped else None, []).append((pk, sk))
+        rows: list[Row] = []
+        for tenant_id, item_keys in by_tenant.items():
             model = self.model if tenant_id is None else self._model(tenant_id)
-            for item in model.batch_get(keys, consistent_read=True):
-                found[wanted[(item.pk, item.sk)]] = self._stored(item)
-        return found
+            rows.extend(self._row(item) for item in model.batch_get(list(dict.fromkeys(item_keys)),
+                                                                     consistent_read=True))
+        return rows
 
-    def query(
-        self, tenant_id: str, collection: str, *, limit: int, cursor: str | None = None, prefix: str = ""
-    ) -> Page:
-        pk = partition(tenant_id, collection)
+    def _range(
+        self,
+        tenant_id: str,
+        pk: str,
+        *,
+        limit: int | None,
+        start: dict[str, str] | None = None,
+        prefix: str = "",
+        after: str | None = None,
+        index: bool = False,
+    ) -> tuple[list[Row], dict[str, str] | None]:
         model = self._model(tenant_id)
-        condition = model.sk.startswith(prefix) if prefix else None
-        result = model.query(
-            pk,
-            range_key_condition=condition,
-            limit=limit,
-            last_evaluated_key=_decode_cursor(cursor, "pk", pk),
-            consistent_read=True,
-        )
-        items = [self._stored(item) for item in result]
-        return Page(items, _encode_cursor(result.last_evaluated_key))
+        sort_key = model.gsi1sk if index else model.sk
+        condition = None
+        if after is not None:
+            condition = sort_key > after
+        elif prefix:
+            condition = sort_key.startswith(prefix)
+        last_key = {k: {"S": v} for k, v in start.items()} if start else None
+        if index:
+            result = model.lookup.query(pk, range_key_condition=condition, limit=limit, last_evaluated_key=last_key)
+        else:
+            result = model.query(
+                pk, range_key_condition=condition, limit=limit, last_evaluated_key=last_key, consistent_read=True
+            )
+        rows = [self._row(item) for item in result]
+        last = result.last_evaluated_key
+        plain = {k: next(iter(v.values())) if isinstance(v, dict) else v for k, v in last.items()} if last else None
+        return rows, plain
 
-    def lookup(
-        self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None, prefix: str = ""
-    ) -> Page:
-        gpk = partition(tenant_id, index_partition)
-        model = self._model(tenant_id)
-        result = model.lookup.query(
-            gpk,
-            range_key_condition=model.gsi1sk.startswith(prefix) if prefix else None,
-            limit=limit,
-            last_evaluated_key=_decode_cursor(cursor, "gsi1pk", gpk),
-        )
-        items = [self._stored(item) for item in result]
-        return Page(items, _encode_cursor(result.last_evaluated_key))
-
-    # --- the audit chain ---------------------------------------------------------------------
-    def audit_head(self, tenant_id: str) -> tuple[int, str]:
-        head = self.get(tenant_id, _AUDIT, _HEAD)
-        return (int(head.data["seq"]), str(head.data["hash"])) if head else (0, GENESIS)
-
-    def audit_records(self, tenant_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        pk = partition(tenant_id, _AUDIT)
-        model = self._model(tenant_id)
-        result = model.query(
-            pk, range_key_condition=model.sk > f"R#{after_seq:012d}", limit=limit, consistent_read=True
-        )
-        return [json.loads(item.data) for item in result if item.sk.startswith("R#")]
-
-    def audit_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page:
-        return self.query(tenant_id, _AUDIT, limit=limit, cursor=cursor, prefix="R#")
-
-    def iter_audit_records(self, tenant_id: str) -> Iterator[dict[str, Any]]:
-        """Every record in chain order, paged lazily; a record whose JSON was mangled still comes out."""
-        model = self._model(tenant_id)
-        for item in model.query(partition(tenant_id, _AUDIT), model.sk.startswith("R#"), consistent_read=True):
-            try:
-                yield json.loads(item.data)
-            except ValueError:
-                yield {"record_id": None, "seq": None, "unreadable": item.sk}
-
-    def audit_by_subject(self, tenant_id: str, subject: str, *, limit: int, cursor: str | None) -> Page:
-        return self.lookup(tenant_id, f"{_AUDIT}#{subject}", limit=limit, cursor=cursor)
-
-    # --- writes ------------------------------------------------------------------------------
-    def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
-        written = self._tenants_written(tenant_id, changes)
+    def _check_writers(self, tenant_id: str, written: set[str]) -> None:
         if self.scoped and len(written) > 1:
             raise CrossTenantWrite(sorted(written))
-        session_tenant = next(iter(written), tenant_id)
-        seen: set[str] = set()  # the cancellation reasons met, for the message if every attempt loses
-        for attempt in range(_MAX_CHAIN_RETRIES):
-            if attempt:
-                # Full jitter: contenders for the same chain head spread out instead of colliding again.
-                time.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, 0.005 * 2**attempt)))  # noqa: S311
-            seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
-            sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
-            try:
-                self._transact(tenant_id, changes, sealed, seq, session_tenant)
-                return sealed
-            except TransactWriteError as exc:
-                reasons = list(exc.cancellation_reasons or [])
-                business = self._business_conflict(changes, reasons)
-                if business:
-                    raise business from exc
-                if exc.cause_response_code != "TransactionCanceledException":
-                    raise
-                cause = _cancellation_cause(reasons)
-                if cause is not None:
-                    raise cause from exc
-                # The chain head moved (another request appended first): re-read it and seal again.
-                seen.update(str(r.code) for r in reasons if r is not None and r.code and str(r.code) != "None")
-        why = "; ".join(f"{_RETRY_MEANING.get(code, code)} ({code})" for code in sorted(seen)) or "no reason given"
-        raise ConcurrentUpdate(f"the write was cancelled {_MAX_CHAIN_RETRIES} times in a row: {why}; retry")
 
-    @staticmethod
-    def _tenants_written(tenant_id: str, changes: Changes) -> set[str]:
-        """Whose partitions the transaction writes: the audit chain's tenant and each put's and delete's."""
-        written = {put.tenant_id or tenant_id for put in changes.puts}
-        written |= {delete.tenant_id or tenant_id for delete in changes.deletes}
-        if changes.audit:
-            written.add(tenant_id)
-        return written
-
-    def _seal_all(self, tenant_id: str, changes: Changes, seq: int, prev_hash: str) -> list[dict[str, Any]]:
-        sealed = []
-        at = self._clock.now_iso()
-        for entry in changes.audit:
-            seq += 1
-            record = seal(
-                entry, tenant_id=tenant_id, seq=seq, record_id=self._ids.new("aud"), at=at, prev_hash=prev_hash
+    def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
+        model, connection = self._scoped_to(scope_tenant)
+        try:
+            with TransactWrite(connection=connection) as tx:
+                for write in writes:
+                    row = write.row
+                    if write.delete:
+                        tx.delete(model(row.pk, row.sk), add_version_condition=False)
+                        continue
+                    item = model(row.pk, row.sk, data=row.data, version=row.version, expires_at=row.expires_at)
+                    if row.gsi1pk:
+                        item.gsi1pk, item.gsi1sk = row.gsi1pk, row.gsi1sk
+                    condition = None
+                    if write.condition == ABSENT:
+                        condition = model.pk.does_not_exist()
+                    elif write.condition is not None:
+                        condition = model.version == write.condition
+                    tx.save(item, condition=condition)
+        except TransactWriteError as exc:
+            if exc.cause_response_code != "TransactionCanceledException":
+                raise
+            # pynamodb sends the deletes before the puts: map each reason back to its write's place in `writes`.
+            sent = [i for i, w in enumerate(writes) if w.delete] + [i for i, w in enumerate(writes) if not w.delete]
+            reasons = list(exc.cancellation_reasons or [])
+            failed = sorted(  # a reason past the writes sent (a doctored answer) counts as the audit head's
+                sent[n] if n < len(sent) else len(writes)
+                for n, r in enumerate(reasons)
+                if r is not None and r.code == "ConditionalCheckFailed"
             )
-            sealed.append(record)
-            prev_hash = record["hash"]
-        return sealed
-
-    def _transact(
-        self, tenant_id: str, changes: Changes, sealed: list[dict[str, Any]], seq: int, session_tenant: str
-    ) -> None:
-        model, connection = self._scoped_to(session_tenant)
-        with TransactWrite(connection=connection) as tx:
-            for put in changes.puts:
-                item = model(
-                    partition(put.tenant_id or tenant_id, put.collection),
-                    put.key,
-                    data=_dumps(put.data),
-                    version=(put.expected_version or 0) + 1,
-                    expires_at=put.expires_at,
-                )
-                if put.lookup:
-                    item.gsi1pk, item.gsi1sk = partition(put.tenant_id or tenant_id, put.lookup[0]), put.lookup[1]
-                condition = None
-                if put.must_be_absent:
-                    condition = model.pk.does_not_exist()
-                elif put.expected_version is not None:
-                    condition = model.version == put.expected_version
-                tx.save(item, condition=condition)
-            for delete in changes.deletes:
-                tx.delete(
-                    model(partition(delete.tenant_id or tenant_id, delete.collection), delete.key),
-                    add_version_condition=False,
-                )
-            if sealed:
-                audit_pk = partition(tenant_id, _AUDIT)
-                for record in sealed:
-                    entry = model(audit_pk, f"R#{record['seq']:012d}", data=_dumps(record))
-                    entry.gsi1pk = partition(tenant_id, f"{_AUDIT}#{record['subject']}")
-                    entry.gsi1sk = f"{record['seq']:012d}"
-                    tx.save(entry, condition=model.pk.does_not_exist())
-                last = sealed[-1]
-                head = model(
-                    audit_pk, _HEAD, data=_dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"]
-                )
-                tx.save(head, condition=model.pk.does_not_exist() if seq == 0 else model.version == seq)
-
-    @staticmethod
-    def _business_conflict(changes: Changes, reasons: list[Any]) -> Conflict | None:
-        for put, reason in zip(changes.puts, reasons, strict=False):  # reasons also cover deletes and audit
-            if reason is not None and reason.code == "ConditionalCheckFailed":
-                return Conflict(put.conflict_detail)
-        return None
+            cause = None if failed else _cancellation_cause(reasons)
+            if cause is not None:  # retrying cannot get past it (an item over 400 KB, a validation error)
+                raise cause from exc
+            codes = [str(r.code) for r in reasons if r is not None and r.code and str(r.code) != "None"]
+            raise ConditionFailed(failed, codes) from exc
 
     # --- whole-tenant operations (offboarding) -----------------------------------------------
-    def _scan_tenant(self, tenant_id: str) -> list[DocumentBase]:
+    def _tenant_rows(self, tenant_id: str) -> list[Row]:
         if self.scoped:
             raise TenantScopeError(
                 f"exporting or deleting all of tenant {tenant_id!r} scans the table, and a Scan carries no leading key "
                 "for TenantAccessRole to fence: offboarding runs in the operator function (no REVGOV_TENANT_ROLE_ARN)"
             )
-        return list(self.model.scan(self.model.pk.startswith(f"T#{tenant_id}#"), consistent_read=True))
+        scan = self.model.scan(self.model.pk.startswith(f"T#{tenant_id}#"), consistent_read=True)
+        return [self._row(item) for item in scan]
 
-    def export_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
-        """Every item of the tenant as plain JSON, with what `import_tenant` needs to put it back as it was."""
-        prefix = f"T#{tenant_id}#"
-        return [
-            {
-                "collection": item.pk.removeprefix(prefix),
-                "key": item.sk,
-                "version": int(item.version),
-                # powertools idempotency records (T#{tenant}#IDEMPOTENCY) have no data while in progress
-                "data": json.loads(item.data) if item.data is not None else None,
-                "lookup": [item.gsi1pk.removeprefix(prefix), item.gsi1sk] if item.gsi1pk else None,
-                "expires_at": int(item.expires_at) if item.expires_at is not None else None,
-            }
-            for item in sorted(self._scan_tenant(tenant_id), key=lambda i: (i.pk, i.sk))
-        ]
-
-    def import_tenant(self, tenant_id: str, items: list[dict[str, Any]]) -> int:
-        """Write exported items back verbatim (keys, versions, lookups, TTLs) under this tenant's prefix."""
+    def _write_rows(self, tenant_id: str, rows: list[Row]) -> None:
         model = self._model(tenant_id)
         with model.batch_write() as batch:
-            for entry in items:
-                if entry.get("data") is None:
-                    continue  # an in-flight idempotency record: nothing to restore
-                item = model(
-                    partition(tenant_id, entry["collection"]),
-                    entry["key"],
-                    data=_dumps(entry["data"]),
-                    version=int(entry["version"]),
-                    expires_at=entry.get("expires_at"),
-                )
-                if entry.get("lookup"):
-                    item.gsi1pk, item.gsi1sk = partition(tenant_id, entry["lookup"][0]), entry["lookup"][1]
+            for row in rows:
+                item = model(row.pk, row.sk, data=row.data, version=row.version, expires_at=row.expires_at)
+                if row.gsi1pk:
+                    item.gsi1pk, item.gsi1sk = row.gsi1pk, row.gsi1sk
                 batch.save(item)
-        return sum(1 for entry in items if entry.get("data") is not None)
 
-    def delete_tenant(self, tenant_id: str) -> int:
-        items = self._scan_tenant(tenant_id)
+    def _delete_rows(self, rows: list[Row]) -> None:
         with self.model.batch_write() as batch:
-            for item in items:
-                batch.delete(item)
-        return len(items)
+            for row in rows:
+                batch.delete(self.model(row.pk, row.sk))
 
 
 StoreFactory = Callable[[], DynamoDocumentStore]

@@ -15,6 +15,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -95,12 +96,24 @@ def _scoped_store(config: Settings, role_arn: str, tenant_id: str) -> DynamoDBPe
         return current[1]
 
 
+@lru_cache(maxsize=512)
+def _embedded_store(data_file: Path, tenant_id: str) -> Any:
+    """The embedded engine's layer (adapters.sqlite_idempotency): the same powertools protocol on the SQLite file."""
+    from .sqlite_db import database
+    from .sqlite_idempotency import SqlitePersistenceLayer
+
+    return SqlitePersistenceLayer(database(data_file), tenant_id)
+
+
 def once(
     config: Settings, tenant_id: str, name: str, function: Callable[..., Any], context: Any = None
 ) -> Callable[..., Any]:
     """`function` guarded per tenant; call it with the bus event as the keyword argument `bus_event`. `context` is
     the invocation's (Lambda's, or the local router's): it bounds how long a crashed run's record stays in progress."""
-    if config.tenant_role_arn:
+    store: Any
+    if config.backend == "sqlite":
+        store = _embedded_store(config.data_file, tenant_id)
+    elif config.tenant_role_arn:
         store = _scoped_store(config, config.tenant_role_arn, tenant_id)
     else:
         store = _store(tenant_id, config.table_name, config.region, config.endpoint_url)

@@ -161,6 +161,12 @@ class SqliteClauseIndex:
             ).fetchall()
         return dict(rows)
 
+    def tenants(self) -> list[str]:
+        """Every tenant with something indexed (the local stack drops those its database no longer has)."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT tenant_id FROM documents ORDER BY tenant_id").fetchall()
+        return [str(row[0]) for row in rows]
+
     def remove_document(self, tenant_id: str, document: str) -> int:
         with self._lock:
             removed = self._db.execute(

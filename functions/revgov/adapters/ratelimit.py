@@ -112,3 +112,38 @@ class DynamoRateLimiter:
     def _forget_before(self, window: int) -> None:
         for stale in [k for k, w in self._exhausted.items() if w < window]:
             self._exhausted.pop(stale, None)
+
+
+class SqliteRateLimiter:
+    """The same fixed one-minute windows in the embedded database: one write transaction checks both counts and
+    counts the request only when both are under their limits (a refused request is not counted)."""
+
+    def __init__(self, db: Any, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def hit(self, tenant_id: str, key_id: str, limits: Limits) -> Verdict:
+        now = self._clock.now_ms() // 1000
+        window = now - now % WINDOW_SECONDS
+        retry_after = max(1, window + WINDOW_SECONDS - now)
+        key_counter = f"k_{key_id}"
+        try:
+            with self._db.write() as c:
+                counts = dict(c.execute(
+                    "SELECT who, count FROM rate_counts WHERE tenant = ? AND window = ? AND who IN (?, ?)",
+                    (tenant_id, window, _TENANT_COUNT, key_counter),
+                ).fetchall())
+                for scope, who, limit in (("tenant", _TENANT_COUNT, limits.tenant_per_minute),
+                                          ("key", key_counter, limits.key_per_minute)):
+                    if counts.get(who, 0) >= limit:
+                        return Verdict(False, retry_after, scope, limit)
+                c.executemany(
+                    "INSERT INTO rate_counts (tenant, window, who, count) VALUES (?, ?, ?, 1) "
+                    "ON CONFLICT (tenant, window, who) DO UPDATE SET count = count + 1",
+                    [(tenant_id, window, _TENANT_COUNT), (tenant_id, window, key_counter)],
+                )
+                if not counts:  # the window's first request: forget the windows that ended (a TTL's work)
+                    c.execute("DELETE FROM rate_counts WHERE tenant = ? AND window < ?", (tenant_id, window))
+        except Exception as error:  # the counter must never take the API down with it
+            logger.warning("rate limit counter unavailable; request let through", extra={"error": str(error)})
+        return Verdict(True)

@@ -252,6 +252,8 @@ class MilestoneService:
 
 DEFAULT_PLAUSIBILITY = Rule("BILL-PLAUSIBILITY", "PA-2.2")
 DEFAULT_RECONCILIATION = Rule("BILL-SUBSCRIPTION-RECONCILIATION", "SOP-2.2")
+DEFAULT_CREDIT_NOTES = Rule("BILL-CREDIT-NOTES", "SOP-2.5")
+DEFAULT_INVOICE_DISPUTES = Rule("BILL-INVOICE-DISPUTES", "SOP-6.1")
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 
 
@@ -281,6 +283,11 @@ class BillingPolicy:
     reconciliation: Rule = DEFAULT_RECONCILIATION
     mismatch_category: str = "subscription_mismatch"
     sow_category: str = "milestone_beyond_sow"
+    # Corrections of issued invoices and the partner's invoice-line disputes (SOP-2.5, SOP-6.1).
+    credit_notes: Rule = DEFAULT_CREDIT_NOTES
+    disputes: Rule = DEFAULT_INVOICE_DISPUTES
+    dispute_window_days: int = 30
+    dispute_category: str = "invoice_dispute"
 
     def price(self, sku: str, on: date) -> CatalogItem | None:
         """The price-list item in force on `on`, or None: not on the price list that day."""
@@ -300,6 +307,8 @@ class BillingPolicy:
             raise ValueError("the billing policy has no price list")
         plausible = billing.get("plausibility") or {}
         reconciled = billing.get("subscription_reconciliation") or {}
+        credit_notes = billing.get("credit_notes") or {}
+        disputes = billing.get("invoice_disputes") or {}
         return cls(
             sla_hours=int(billing["invoice_sla"]["hours"]),
             sla=Rule.of(billing["invoice_sla"]),
@@ -325,6 +334,10 @@ class BillingPolicy:
             implausible_category=plausible.get("category", cls.implausible_category),
             reconciliation=Rule.of(reconciled) if reconciled else cls.reconciliation,
             mismatch_category=reconciled.get("category", cls.mismatch_category),
+            credit_notes=Rule.of(credit_notes) if credit_notes else cls.credit_notes,
+            disputes=Rule.of(disputes) if disputes else cls.disputes,
+            dispute_window_days=int(disputes.get("window_days", cls.dispute_window_days)),
+            dispute_category=disputes.get("category", cls.dispute_category),
         )
 
 
@@ -333,7 +346,7 @@ class BillingPolicy:
 class LineDraft:
     """What one billable fact puts on an invoice, before it has a number."""
 
-    kind: str  # shipment | subscription | credit | usage | usage_adjustment | milestone | support_overage
+    kind: str  # shipment | subscription | credit | credit_note | usage | usage_adjustment | milestone | support_overage
     description: str
     family: str
     sku: str | None
@@ -833,3 +846,76 @@ def implausible(
         if day > occurred.date():
             return f"{field_name} {day} is after the event itself occurred ({occurred_at})"
     return None
+
+
+# --- invoice-line disputes (SOP-6.1 / COP-6.1) and their credit notes (SOP-2.5 / COP-2.4) ------------------------
+CREDIT_NOTE_REASONS = ("billing_error", "return", "cancellation", "dispute_outcome", "rebate_settlement", "goodwill")
+
+
+def dispute_window_closes(invoice: dict[str, Any], window_days: int) -> date:
+    """The last day a line of an issued invoice may be disputed: `window_days` after the invoice date (the day it
+    was finalized and issued)."""
+    return parse_instant(invoice["finalized_at"]).date() + timedelta(days=window_days)
+
+
+def disputable_amount(line: dict[str, Any], credited: Decimal) -> Decimal:
+    """What of a charged line may still be disputed: its amount less what credit notes already gave back."""
+    return Decimal(line["amount"]) - credited
+
+
+def check_dispute(
+    invoice: dict[str, Any],
+    line: dict[str, Any],
+    amount: Decimal,
+    credited: Decimal,
+    *,
+    today: date,
+    book: BillingPolicy,
+) -> None:
+    """A partner may dispute a charged line of its issued invoice within the window, for at most what it was charged
+    less what was already credited; raises RuleViolation naming the rule otherwise."""
+    rule = book.disputes
+    cite = f"({rule.rule_id}, {rule.clause})"
+    if invoice["status"] != "finalized":
+        raise RuleViolation(
+            f"invoice {invoice['invoice_id']} is a draft: only an issued invoice's lines are disputed {cite}"
+        )
+    closes = dispute_window_closes(invoice, book.dispute_window_days)
+    if today > closes:
+        raise RuleViolation(
+            f"disputes on invoice {invoice['invoice_id']} closed on {closes.isoformat()}, {book.dispute_window_days} "
+            f"days after the invoice date {cite}"
+        )
+    if Decimal(line["amount"]) <= 0:
+        raise RuleViolation(f"line {line['number']} is a credit, not a charge: nothing to dispute {cite}")
+    if amount <= 0:
+        raise RuleViolation("the disputed amount must be more than 0.00")
+    left = disputable_amount(line, credited)
+    if amount > left:
+        raise RuleViolation(f"at most {format_money(left)} of line {line['number']} can be disputed {cite}")
+
+
+def credit_note_draft(
+    line: dict[str, Any], amount: Decimal, *, reason: str, rules: tuple[Rule, ...], detail: dict[str, Any]
+) -> LineDraft:
+    """A credit note for `amount` of an issued line: negative, referencing the line, with the line's service period,
+    family, SKU and order (SOP-2.5: "a credit note referencing the original invoice and lines ... states its reason
+    code"). Rebates count it where the credited line was (PA-1.2 net of credit notes)."""
+    if reason not in CREDIT_NOTE_REASONS:
+        raise ValueError(f"unknown credit note reason {reason!r}")
+    return LineDraft(
+        kind="credit_note",
+        description=f"Credit note ({reason.replace('_', ' ')}) for line {line['number']} of {line['invoice_id']}",
+        family=line["family"],
+        sku=line["sku"],
+        quantity=ZERO,
+        unit_price=None,
+        amount=-round_money(amount),
+        cost=None,
+        service_period=ServicePeriod.from_dict(line["service_period"]),
+        order_ref=line["order_ref"],
+        rules=rules,
+        references_line=line["line_id"],
+        detail={"reason": reason, "credited_invoice_id": line["invoice_id"], **detail},
+        channel=line.get("channel") or "resale",
+    )

@@ -15,7 +15,7 @@ from ..logs import logger
 from ..metrics import record, status_class
 from ..runtime import runtime
 from ..settings import settings
-from . import http
+from . import cors, http
 from .idempotency import run_operation
 from .registry import OPERATIONS, Operation
 from .routes import load_all
@@ -90,6 +90,8 @@ def _view(op: Operation) -> Callable[..., Response]:
         correlation_id = given if _CORRELATION.match(given) else str(uuid.uuid4())
         context = (request.context or {}).get("authorizer") or {}
         logger.append_keys(correlation_id=correlation_id, tenant_id=context.get("tenant_id"))
+        instance = _request_path(request)
+        credentials_sent = bool(headers.get("authorization"))
         try:
             call = http.build_call(
                 op,
@@ -102,24 +104,63 @@ def _view(op: Operation) -> Callable[..., Response]:
                 max_body_bytes=settings().max_body_bytes,
                 correlation_id=correlation_id,
             )
-            result = run_operation(op, call, request.path, correlation_id, lambda: http.answer(op, op.handler(call)))
+            result = run_operation(op, call, instance, correlation_id, lambda: http.answer(op, op.handler(call)))
         except RevgovError as error:
             if error.status >= 500:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})
-            result = http.problem(error, request.path, correlation_id)
+            result = http.problem(error, instance, correlation_id, credentials_sent=credentials_sent)
         except Exception as exc:
             error = http.unexpected(exc)
             if error.status == 503:
                 logger.warning("dependency unavailable", extra={"operation": op.name, "error": str(exc)})
             else:
                 logger.exception("unhandled error", extra={"operation": op.name})
-            result = http.problem(error, request.path, correlation_id)
+            result = http.problem(error, instance, correlation_id, credentials_sent=credentials_sent)
         response = _respond(result)
         response.headers["X-Correlation-Id"] = correlation_id
+        tenant_id = context.get("tenant_id") if context.get("verdict") == "ok" else None
+        response.headers.update(_cors_headers(headers.get("origin"), tenant_id or None))
         _observe(op, context, result.status, started)
         return response
 
     view.__name__ = op.name
+    return view
+
+
+def _request_path(request: Any) -> str:
+    """The path the client asked for (`/v1/partners/ptr_…`), not the route template Chalice matched: a problem's
+    `instance` identifies this occurrence (RFC 9457 §3.1.5)."""
+    try:
+        event = request.to_original_event()
+    except Exception:
+        event = {}
+    if not isinstance(event, dict):
+        return str(request.path)
+    # API Gateway: `path` (without the stage); Chalice's local gateway: only `requestContext.path`.
+    path = event.get("path") or (event.get("requestContext") or {}).get("path")
+    return str(path) if isinstance(path, str) and path else str(request.path)
+
+
+def _cors_headers(origin: str | None, tenant_id: str | None) -> dict[str, str]:
+    return cors.response_headers(runtime(), origin, tenant_id)
+
+
+def _preflight(path: str, methods: list[str]) -> Callable[..., Response]:
+    """OPTIONS on a path: the methods it has (`Allow`) and, for an origin some tenant lists, the CORS grant."""
+
+    def view(**params: str) -> Response:
+        request = app.current_request
+        headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+        granted = cors.preflight(
+            runtime(),
+            headers.get("origin"),
+            headers.get("access-control-request-method"),
+            headers.get("access-control-request-headers"),
+            methods,
+        )
+        return Response(body="", status_code=204, headers=granted)
+
+    view.__name__ = "preflight_" + "_".join(p for p in path.replace("{", "").replace("}", "").split("/") if p)
     return view
 
 
@@ -138,14 +179,25 @@ def chalice_errors_as_problems(event: Any, get_response: Callable[[Any], Respons
     if response.status_code in (405, 415) and response.headers.get("Content-Type") != http.PROBLEM:
         error_class = MethodNotAllowed if response.status_code == 405 else UnsupportedMediaType
         error = error_class(
-            "this operation does not accept that" if response.status_code == 405 else "send application/json"
+            f"{_request_path(event)} does not accept that method; it accepts {response.headers.get('Allow')}"
+            if response.status_code == 405
+            else "send application/json"
         )
-        return _respond(http.problem(error, getattr(event, "path", ""), str(uuid.uuid4())))
+        answered = _respond(http.problem(error, _request_path(event), str(uuid.uuid4())))
+        if response.status_code == 405:  # RFC 9110 §15.5.6: a 405 MUST list the methods the resource supports
+            answered.headers["Allow"] = _allow(response.headers.get("Allow", ""))
+        answered.headers.update(_cors_headers((event.headers or {}).get("origin"), None))
+        return answered
     return response
+
+
+def _allow(chalice_allow: str) -> str:
+    return ", ".join(sorted({m.strip() for m in chalice_allow.split(",") if m.strip()}))
 
 
 def _register() -> None:
     load_all()
+    methods: dict[str, list[str]] = {}
     for op in OPERATIONS:
         app.route(
             op.path,
@@ -154,6 +206,10 @@ def _register() -> None:
             authorizer=None if op.public else api_key,
             content_types=["application/json"],
         )(_view(op))
+        methods.setdefault(op.path, []).append(op.method)
+    for path, path_methods in methods.items():  # CORS preflights, answered by the app (locally and in AWS)
+        view = _preflight(path, path_methods)
+        app.route(path, methods=["OPTIONS"], name=view.__name__)(view)
 
 
 _register()

@@ -93,7 +93,7 @@ def to_json(value: Any) -> str:
     return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
 
 
-def problem(error: RevgovError, instance: str, correlation_id: str) -> Answer:
+def problem(error: RevgovError, instance: str, correlation_id: str, *, credentials_sent: bool = False) -> Answer:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + error.slug,
         "title": error.title,
@@ -107,7 +107,16 @@ def problem(error: RevgovError, instance: str, correlation_id: str) -> Answer:
     body.update(error.extra)
     retry_after = error.extra.get("retry_after", RETRY_UNAVAILABLE_SECONDS if error.status == 503 else None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = www_authenticate(credentials_sent)
     return Answer(error.status, body, headers, PROBLEM)
+
+
+def www_authenticate(credentials_sent: bool) -> str:
+    """RFC 9110 §11.6.1: a 401 names its scheme. RFC 6750 §3: `Bearer`, with `error="invalid_token"` when a
+    credential was sent and refused, and no error code when the request carried none (§3.1)."""
+    challenge = 'Bearer realm="revgov"'
+    return challenge + ', error="invalid_token"' if credentials_sent else challenge
 
 
 def _causes(error: BaseException) -> list[BaseException]:
@@ -256,9 +265,14 @@ def build_call(
         from ..schemas import validate
 
         validate(op.body_schema, body)
-    elif raw_body.strip() and not op.raw_body:
-        raise MalformedRequest("this operation takes no body")
+    elif raw_body.strip() and not op.raw_body and not _empty_object(raw_body):
+        raise MalformedRequest("this operation takes no body (an empty object {} is accepted)")
     return Call(principal, body, dict(params), dict(query), headers, raw_body, runtime, correlation_id, limit, cursor)
+
+
+def _empty_object(raw: bytes) -> bool:
+    """`{}`, which n8n and many generated clients send to operations that take no body."""
+    return re.fullmatch(rb"\s*\{\s*\}\s*", raw) is not None
 
 
 def answer(op: Operation, result: Any) -> Answer:

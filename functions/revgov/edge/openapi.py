@@ -8,11 +8,13 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from .. import __version__, schemas
+from .. import schemas
 from ..settings import settings
 from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
+# The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
+API_VERSION = "1.1.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -28,8 +30,11 @@ def _localized(node: Any, name: str) -> Any:
     if not isinstance(node, dict):
         return node
     out = {}
+    # A date-time whose pattern demands `Z`: a generator would turn `format: date-time` into a datetime that it
+    # writes back as `+00:00`, which the pattern refuses; as a plain pattern-checked string it round-trips.
+    zulu_only = node.get("format") == "date-time" and "Z$" in str(node.get("pattern", ""))
     for key, value in node.items():
-        if key in ("$id", "$schema"):
+        if key in ("$id", "$schema") or (zulu_only and key == "format"):
             continue
         if key == "$ref" and isinstance(value, str):
             target, _, pointer = value.removeprefix(schemas.BASE_URI).partition("#")
@@ -49,10 +54,10 @@ def example_body(op: Operation) -> Any:
 def _success_schema(op: Operation) -> dict[str, Any]:
     if not op.produces.endswith("json"):
         return {"type": "string"}
-    if op.paginated:
-        return {"$ref": "#/components/schemas/Page"}
     if op.response_schema:
         return {"$ref": f"#/components/schemas/{_component(op.response_schema)}"}
+    if op.paginated:
+        return {"$ref": "#/components/schemas/Page"}
     return {"type": "object"}
 
 
@@ -132,7 +137,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         {
             "name": h.name,
             "in": "header",
-            "required": False,
+            "required": h.required,
             "description": h.description,
             "schema": {"type": "string", **({"pattern": h.pattern} if h.pattern else {})},
         }
@@ -160,7 +165,96 @@ def _operation(op: Operation) -> dict[str, Any]:
             },
         }
         doc["responses"]["413"] = _PROBLEM
+    elif op.raw_body_schemas:  # checked by the handler over the raw bytes (a signature first), described here
+        refs = [{"$ref": f"#/components/schemas/{_component(name)}"} for name in op.raw_body_schemas]
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}},
+        }
     return doc
+
+
+def _flattened(document: dict[str, Any]) -> dict[str, Any]:
+    """Every `$defs` entry of a component becomes a component of its own (`Tenant_hex_color`) and every reference
+    to it points there: generators (openapi-python-client, openapi-typescript) resolve only references to whole
+    components, and dropped the schemas (and operations) that used nested ones."""
+    schemas_ = document["components"]["schemas"]
+    renamed: dict[str, str] = {}
+    pending = list(schemas_)
+    while pending:
+        name = pending.pop()
+        defs = schemas_[name].pop("$defs", None) if isinstance(schemas_[name], dict) else None
+        for def_name, definition in (defs or {}).items():
+            flat = f"{name}_{re.sub(r'[^A-Za-z0-9]', '_', def_name)}"
+            renamed[f"#/components/schemas/{name}/$defs/{def_name}"] = f"#/components/schemas/{flat}"
+            schemas_[flat] = definition
+            pending.append(flat)
+
+    def resolve(pointer: str) -> Any:
+        node: Any = document
+        for part in pointer.removeprefix("#/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                while value in renamed:
+                    value = renamed[value]
+                if value.startswith("#/components/schemas/") and value.count("/") > 3:
+                    # a reference into a component (…/tenant/properties/tenant_id): inlined, so every reference
+                    # left names a whole component
+                    return rewrite({**resolve(value), **{k: v for k, v in node.items() if k != "$ref"}})
+                out[key] = value
+            else:
+                out[key] = rewrite(value)
+        return out
+
+    return dict(rewrite(document))
+
+
+_WEBHOOK_EVENTS = ("quote.approved", "quote.rejected")  # README: the quote desk's subscription
+
+
+def _webhooks() -> dict[str, Any]:
+    """Outbound events (OpenAPI 3.1 `webhooks`): what a subscription (POST /v1/subscriptions) receives, one entry per
+    event type with a sample under events/ and the decisions the README's quote desk subscribes to."""
+    events_dir = settings().events_dir
+    types = sorted(
+        {*_WEBHOOK_EVENTS}
+        | {p.stem for source in ("revgov.partner", "revgov.rebates") for p in (events_dir / source).glob("*.json")}
+    )
+    signature = {
+        "name": "Revgov-Signature",
+        "in": "header",
+        "required": True,
+        "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of '{t}.{raw body}' with the subscription's secret>",
+        "schema": {"type": "string"},
+    }
+    hooks = {}
+    for event_type in types:
+        hooks[event_type] = {
+            "post": {
+                "operationId": "webhook_" + re.sub(r"[^A-Za-z0-9]", "_", event_type),
+                "summary": f"{event_type}: delivered to each subscription that wants it",
+                "parameters": [signature],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/events_webhook_delivery"}
+                        }
+                    },
+                },
+                "responses": {"2XX": {"description": "Received; any other answer is retried with backoff"}},
+            }
+        }
+    return hooks
 
 
 @lru_cache(maxsize=1)
@@ -193,12 +287,12 @@ def document() -> dict[str, Any]:
             },
         },
     }
-    return {
+    return _flattened({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
             "title": "Revgov API",
-            "version": __version__,
+            "version": API_VERSION,
             "description": "Revenue governance for distributors that run white-label partner programs. "
             "Money is a decimal string; errors are application/problem+json (RFC 9457).",
         },
@@ -206,6 +300,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "tags": [{"name": tag} for tag in sorted({op.tag for op in OPERATIONS})],
         "paths": paths,
+        "webhooks": _webhooks(),
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -232,7 +327,7 @@ def document() -> dict[str, Any]:
                 },
             },
         },
-    }
+    })
 
 
 @lru_cache(maxsize=1)

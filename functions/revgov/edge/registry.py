@@ -31,6 +31,7 @@ class HeaderParam:
     name: str
     description: str
     pattern: str | None = None
+    required: bool = False  # a signed webhook's headers are required; API headers never are
 
 
 IDEMPOTENCY_KEY = HeaderParam(
@@ -64,6 +65,8 @@ class Operation:
     produces: str = "application/json"  # the success response's media type (the portal page is text/html)
     response_schema: str | None = None  # a schema under schemas/ describing the success body
     response_example: dict[str, Any] | str | None = None  # a success body, or a file name under schemas/examples/
+    # For a raw_body operation (checked by the handler itself): the schemas its body may match, for the OpenAPI.
+    raw_body_schemas: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:

@@ -57,5 +57,21 @@ def create_resources(config: Settings, *, visibility_timeout: int = VISIBILITY_S
     return wired
 
 
+def create_embedded_queues(rt: Any, *, visibility_timeout: int = VISIBILITY_SECONDS) -> list[RuleQueues]:
+    """The same queues on the embedded engine: one durable queue per rule, with its dead-letter queue after the
+    rule's `max_receive_count` deliveries (the SQLite bus routes the runtime's events onto them)."""
+    queues = rt.queues
+    wired = []
+    for rule in load_rules(rt.settings.events_dir):
+        dlq_url = queues.create_queue(QueueName=rule.dlq_name)["QueueUrl"]
+        redrive = {"deadLetterTargetArn": queues.arn(rule.dlq_name), "maxReceiveCount": str(rule.max_receive_count)}
+        queue_url = queues.create_queue(
+            QueueName=rule.queue_name,
+            Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(visibility_timeout)},
+        )["QueueUrl"]
+        wired.append(RuleQueues(rule, queue_url, dlq_url, queues.arn(rule.queue_name)))
+    return wired
+
+
 def _arn(sqs: Any, url: str) -> str:
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])

@@ -22,11 +22,33 @@ from ..resources import load_schedules
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-class Scheduler:
-    """Runs each job (name -> (every seconds, handler)) until `stop`; `runs` counts the runs per job."""
+class SqliteScheduleState:
+    """Each job's last run, in the embedded database: a restart keeps the cadence (a daily job that ran an hour ago
+    runs in 23 hours, not one interval after every start)."""
 
-    def __init__(self, jobs: dict[str, tuple[float, Handler]]) -> None:
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    def last_runs(self) -> dict[str, float]:
+        with self._db.read() as c:
+            return {str(n): float(at) for n, at in c.execute("SELECT name, last_run FROM schedule_runs").fetchall()}
+
+    def ran(self, name: str, at: float) -> None:
+        with self._db.write() as c:
+            c.execute(
+                "INSERT INTO schedule_runs (name, last_run, runs) VALUES (?, ?, 1) "
+                "ON CONFLICT (name) DO UPDATE SET last_run = excluded.last_run, runs = runs + 1",
+                (name, at),
+            )
+
+
+class Scheduler:
+    """Runs each job (name -> (every seconds, handler)) until `stop`; `runs` counts the runs per job. With a `state`
+    (the embedded engine's), a job's first run after a restart comes one interval after its last run."""
+
+    def __init__(self, jobs: dict[str, tuple[float, Handler]], state: SqliteScheduleState | None = None) -> None:
         self._jobs = jobs
+        self._state = state
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="scheduler")
         self.runs: dict[str, int] = dict.fromkeys(jobs, 0)
@@ -40,8 +62,18 @@ class Scheduler:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    def first_due(self) -> dict[str, float]:
+        """When each job first runs (monotonic): one interval after start, or after its last run if one is known."""
+        last = self._state.last_runs() if self._state is not None else {}
+        now, wall = time.monotonic(), time.time()
+        due = {}
+        for name, (every, _) in self._jobs.items():
+            since = wall - last[name] if name in last else 0.0
+            due[name] = now + max(0.0, every - since) if 0 <= since else now + every
+        return due
+
     def _loop(self) -> None:
-        due = {name: time.monotonic() + every for name, (every, _) in self._jobs.items()}
+        due = self.first_due()
         while not self._stop.is_set():
             for name, at in due.items():
                 if time.monotonic() >= at and not self._stop.is_set():
@@ -51,17 +83,28 @@ class Scheduler:
                     try:
                         handler({"source": "aws.events", "detail-type": "Scheduled Event", "local": True}, None)
                         self.runs[name] += 1
+                        if self._state is not None:
+                            self._state.ran(name, time.time())
                     except Exception:
                         logger.exception("scheduled run failed", extra={"job": name})
                     due[name] = time.monotonic() + every
             self._stop.wait(min(1.0, max(0.05, min(due.values()) - time.monotonic())))
 
 
-def from_schedules(events_dir: Path, handlers: dict[str, Handler], every_override: float | None) -> Scheduler:
-    """The schedules of `events/schedules.json` against the handlers of the app (edge.handlers)."""
+def from_schedules(
+    events_dir: Path,
+    handlers: dict[str, Handler],
+    every_override: float | None,
+    extra: dict[str, tuple[float, Handler]] | None = None,
+    state: SqliteScheduleState | None = None,
+) -> Scheduler:
+    """The schedules of `events/schedules.json` against the handlers of the app (edge.handlers), plus the engine's own
+    housekeeping (`extra`, e.g. the embedded engine's TTL sweep)."""
     if every_override == 0:
         return Scheduler({})
     jobs = {
         s.name: (every_override or s.every_minutes * 60, handlers[s.handler]) for s in load_schedules(events_dir)
     }
-    return Scheduler(jobs)
+    for name, (every, handler) in (extra or {}).items():
+        jobs[name] = (every_override or every, handler)
+    return Scheduler(jobs, state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..domain.access import PLATFORM, Principal, Role
@@ -39,3 +40,57 @@ def seed(rt: Runtime) -> dict[str, Any]:
             "partners": demo_partners,
         }
     return out
+
+
+class PartialSeed(RuntimeError):
+    """The database has tenants but no record of the demo seed (a first start was killed while seeding)."""
+
+
+def _registry_tenants(rt: Runtime) -> list[str]:
+    found, cursor = [], None
+    while True:
+        page = rt.store.query(PLATFORM, tenants.REGISTRY, limit=100, cursor=cursor)
+        found += [item.key for item in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            return found
+
+
+def seed_once(rt: Runtime) -> tuple[dict[str, Any], bool]:
+    """Seed the demo tenants into an empty database only; returns what local.json lists and whether it seeded now.
+
+    On the embedded engine the seed's keys are kept in the database file (its `local_state`), so every restart lists
+    the same working keys: the one place they are kept in the clear besides local.json, both on this machine only.
+    """
+    db = getattr(rt.store, "db", None)
+    if db is None:  # DynamoDB: seed an empty table; a table that has tenants keeps them, and their keys are not known
+        if _registry_tenants(rt):
+            return {"operator_key": None, "tenants": {}}, False
+        return seed(rt), True
+    with db.read() as c:
+        kept = c.execute("SELECT value FROM local_state WHERE name = 'seed'").fetchone()
+    if kept is not None:
+        return dict(json.loads(kept[0])), False
+    if _registry_tenants(rt):
+        raise PartialSeed(
+            f"{db.path} has tenants but no record of the demo seed (was the first start interrupted?): "
+            "run `revgov dev --reset` to start over"
+        )
+    info = seed(rt)
+    with db.write() as c:
+        c.execute("INSERT INTO local_state (name, value) VALUES ('seed', ?)", (json.dumps(info),))
+    return info, True
+
+
+def sweep_index(rt: Runtime) -> list[str]:
+    """Keep the copilot's local index in step with the tenants: a tenant the database no longer has (reset, or
+    offboarded by a process that died before it cleaned the index) loses its clauses, so a tenant re-created with the
+    same id never sees an old tenant's contracts."""
+    index = rt.clause_index
+    if index is None or not hasattr(index, "tenants"):
+        return []
+    live = set(_registry_tenants(rt))
+    stale = [tenant_id for tenant_id in index.tenants() if tenant_id not in live]
+    for tenant_id in stale:
+        index.delete_tenant(tenant_id)
+    return stale

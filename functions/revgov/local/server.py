@@ -53,7 +53,10 @@ class ProblemRequestHandler(ChaliceRequestHandler):
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         code, body = _gateway_problem(error)
-        self._send_http_response(code, {"Content-Type": PROBLEM}, body)
+        headers = {"Content-Type": PROBLEM}
+        if code == 401:  # as API Gateway's UNAUTHORIZED response in the stacks: RFC 6750 §3
+            headers["WWW-Authenticate"] = 'Bearer realm="revgov"'
+        self._send_http_response(code, headers, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # requests are logged as JSON by the app; the stdlib's access log would only add noise
@@ -63,8 +66,9 @@ class DevServer:
     """The API on http://127.0.0.1:<port>, served from a background thread until `stop`."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
-        CustomLocalChalice.__bases__ = (LocalChalice, type(app))
-        app.__class__ = CustomLocalChalice  # per-thread current_request, as `chalice local` does
+        if not isinstance(app, CustomLocalChalice):  # once per process: a second server (a restart) reuses it
+            CustomLocalChalice.__bases__ = (LocalChalice, type(app))
+            app.__class__ = CustomLocalChalice  # per-thread current_request, as `chalice local` does
         config = Config.create(chalice_stage="dev", app_name="revgov", lambda_timeout=30, lambda_memory_size=1024)
         self._server = LocalDevServer(app, config, host, port, handler_cls=ProblemRequestHandler)
         self.host, self.port = host, self._server.server.server_address[1]

@@ -1,4 +1,11 @@
-"""`revgov dev`: the whole product on one machine — emulator, resources, event router, seeded tenants, API."""
+"""`revgov dev`: the whole product on one machine — engine, queues, event router, scheduler, seeded tenants, API.
+
+Two engines behind the same ports (DESIGN.md):
+- `sqlite` (the default): the embedded engine, one SQLite file under `.revgov/`. Data survives restarts; the demo
+  tenants are seeded only into an empty database, and the keys they were given are kept with it, so
+  `.revgov/local.json` lists the same working keys at every start. `reset=True` starts over.
+- `dynamodb`: DynamoDB, EventBridge and SQS, at AWS_ENDPOINT_URL (an emulator you run) or with real credentials.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from .. import observe
-from .emulator import Emulator, start_emulator
+from ..settings import _REPO
+
+DEFAULT_DATA_FILE = _REPO / ".revgov" / "revgov.sqlite"
+BACKENDS = ("sqlite", "dynamodb")
 
 
 @dataclass
 class LocalStack:
-    emulator: Emulator
     server: Any
     router: Any
     runtime: Any
     info: dict[str, Any] = field(default_factory=dict)
     scheduler: Any = None  # runs events/schedules.json's handlers on their cadence (revgov.local.scheduler)
+    backend: str = "sqlite"
+    seeded: bool = False  # this start seeded the demo tenants (the database was empty)
 
     @property
     def base_url(self) -> str:
@@ -30,33 +41,78 @@ class LocalStack:
             self.scheduler.stop()
         self.router.stop()
         self.server.stop()
-        self.emulator.stop()
 
 
-def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_port: int = 0) -> LocalStack:
-    emulator = start_emulator(emulator_port)
-    os.environ.setdefault("REVGOV_STAGE", "local")
-    os.environ.setdefault("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "1")  # outbound webhooks to a local n8n (stage local only)
+def reset_data(data_file: Path, index_file: Path | None) -> None:
+    """Start over: the database (with its WAL files) and the copilot's local index go."""
+    from ..adapters.idempotency import _embedded_store
+    from ..adapters.sqlite_db import database
 
+    database.cache_clear()
+    _embedded_store.cache_clear()
+    for path in (data_file, index_file):
+        if path is None:
+            continue
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _clear_process_caches() -> None:
+    from ..edge import handlers
     from ..runtime import runtime
     from ..settings import settings
 
     settings.cache_clear()
     runtime.cache_clear()
-    rt = runtime()
+    handlers._sqs.cache_clear()
+    handlers._queue_url.cache_clear()
 
-    import boto3
+
+def start_stack(
+    *,
+    port: int = 8000,
+    state_file: Path | None = None,
+    backend: str = "sqlite",
+    data_file: Path | None = None,
+    reset: bool = False,
+) -> LocalStack:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    os.environ["REVGOV_BACKEND"] = backend
+    os.environ.setdefault("REVGOV_STAGE", "local")
+    os.environ.setdefault("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "1")  # outbound webhooks to a local n8n (stage local only)
+    if backend == "sqlite":
+        data = Path(data_file or os.environ.get("REVGOV_DATA_FILE") or DEFAULT_DATA_FILE)
+        os.environ["REVGOV_DATA_FILE"] = str(data)
+        if os.environ.get("REVGOV_COPILOT_INDEX_PATH") in (None, os.environ.get("_REVGOV_INDEX_BESIDE_DATA")):
+            # the copilot's local index lives beside the database it indexes, so the two stay in step
+            index = str(data.parent / "copilot-index.sqlite")
+            os.environ["REVGOV_COPILOT_INDEX_PATH"] = os.environ["_REVGOV_INDEX_BESIDE_DATA"] = index
+        if reset:
+            from ..settings import Settings
+
+            reset_data(data, Settings.from_env().copilot.index_path)
+    _clear_process_caches()
 
     from ..edge.api import app
     from ..edge.handlers import HANDLERS
+    from ..runtime import runtime
     from ..services import events as event_log
-    from .resources import VISIBILITY_SECONDS, create_resources
     from .router import EventRouter
-    from .seed import seed
     from .server import DevServer
 
-    wired = create_resources(rt.settings)
-    sqs = boto3.client("sqs", region_name=rt.settings.region, endpoint_url=rt.settings.endpoint_url)
+    rt = runtime()
+    if backend == "sqlite":
+        from .resources import VISIBILITY_SECONDS, create_embedded_queues
+
+        wired, sqs = create_embedded_queues(rt), rt.queues
+    else:
+        import boto3
+
+        from .resources import VISIBILITY_SECONDS, create_resources
+
+        wired = create_resources(rt.settings)
+        sqs = boto3.client("sqs", region_name=rt.settings.region, endpoint_url=rt.settings.endpoint_url)
 
     def dead_letter(bus_event: dict[str, Any], rule: str) -> None:
         event_log.record(rt, bus_event, status="dead_lettered", reason=f"failed every delivery on rule {rule}")
@@ -66,24 +122,49 @@ def start_stack(*, port: int = 8000, state_file: Path | None = None, emulator_po
         wired, HANDLERS, sqs=sqs, on_dead_letter=dead_letter, invocation_seconds=VISIBILITY_SECONDS
     )
     router.start()
-    seeded = seed(rt)
+    from ..edge.handlers import flush_outbox
+    from .seed import seed_once
+
+    flush_outbox({}, None)  # publish what a crash left in the outboxes (committed, not yet on the bus) before serving
+
+    seeded, fresh = seed_once(rt)
     if rt.clause_index is not None:  # the copilot's index: unchanged contracts are no-ops, so restarts stay fast
         from ..services.copilot import index_tenant
+        from .seed import sweep_index
 
+        sweep_index(rt)
         for tenant_id in seeded["tenants"]:
             index_tenant(rt.clause_index, rt.settings.tenants_dir, tenant_id)
-    server = DevServer(app, port=port)
-    server.start()
+    server = DevServer(app, port=port)  # bound now, serving from `start`: the state file is written in between
     from ..edge import handlers as app_handlers
     from .scheduler import from_schedules
 
     every = os.environ.get("REVGOV_SCHEDULE_EVERY_SECONDS")
-    scheduler = from_schedules(rt.settings.events_dir, vars(app_handlers), float(every) if every else None)
+    housekeeping: dict[str, Any] = {}
+    state = None
+    if backend == "sqlite":  # jobs keep their cadence across restarts; DynamoDB's TTL becomes an hourly sweep
+        from .scheduler import SqliteScheduleState
+
+        state = SqliteScheduleState(rt.store.db)
+        housekeeping["ttl-sweep"] = (3600.0, lambda *_: rt.store.purge_expired(rt.clock.now_ms() // 1000))
+    scheduler = from_schedules(
+        rt.settings.events_dir, vars(app_handlers), float(every) if every else None, extra=housekeeping, state=state
+    )
     scheduler.start()
-    stack = LocalStack(emulator, server, router, rt, scheduler=scheduler)
-    stack.info = {"base_url": server.base_url, "aws_endpoint_url": emulator.endpoint_url, **seeded}
+    stack = LocalStack(server, router, rt, scheduler=scheduler, backend=backend, seeded=fresh)
+    where = {"data_file": str(rt.settings.data_file)} if backend == "sqlite" else {
+        "aws_endpoint_url": rt.settings.endpoint_url}
+    stack.info = {"base_url": server.base_url, "backend": backend, **where, **seeded}
     if state_file is not None:
-        state_file.parent.mkdir(parents=True, exist_ok=True)
-        state_file.write_text(json.dumps(stack.info, indent=2), encoding="utf-8")
-        state_file.chmod(0o600)
+        write_state(state_file, stack.info)
+    server.start()
     return stack
+
+
+def write_state(state_file: Path, info: dict[str, Any]) -> None:
+    """`.revgov/local.json`, readable by its owner only (it holds live keys), rewritten at every start."""
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(info, indent=2))
+    state_file.chmod(0o600)

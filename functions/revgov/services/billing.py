@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import schemas
 from ..domain import billing as core
-from ..domain.access import Principal
+from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.billing import BillingPolicy, LineDraft, ServicePeriod
 from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, NotFound, RevgovError, RuleViolation
@@ -649,7 +649,7 @@ def _release_parked(rt: Runtime, tenant_id: str, subscription_id: str) -> int:
         for event_id in batch:
             try:
                 again = erp.republish(rt, tenant_id, event_id, f"re-applied after the activation of {subscription_id}")
-            except NotFound:  # kept for replay no longer (35 days): nothing left to re-apply
+            except NotFound:  # kept for replay no longer (36 days): nothing left to re-apply
                 continue
             changes.puts += again.puts
             changes.events += again.events
@@ -1151,6 +1151,32 @@ def list_invoices(
     )
 
 
+def list_invoices_for(
+    rt: Runtime,
+    who: Principal,
+    *,
+    status: str,
+    period: str | None,
+    limit: int,
+    cursor: str | None,
+    partner_id: str | None = None,
+) -> dict[str, Any]:
+    """Staff: the tenant's invoices of a status by month then partner (or one partner's). A partner key: only its
+    own, whatever partner_id it asks for, read through its partner#period pointers so no other invoice is read."""
+    if who.role is Role.PARTNER:
+        partner_id = who.partner_id
+    if partner_id is None:
+        listed = list_invoices(rt, who.tenant_id, status=status, period=period, limit=limit, cursor=cursor)
+        return {"items": [item.data for item in listed.items], "next_cursor": listed.next_cursor}
+    page = rt.store.query(
+        who.tenant_id, INVOICE_KEYS, limit=limit, cursor=cursor, prefix=f"{partner_id}#{period or ''}"
+    )
+    refs = [(who.tenant_id, INVOICES, p.data["invoice_id"]) for p in page.items]
+    found = rt.store.get_many(refs) if refs else {}
+    items = [found[ref].data for ref in refs if ref in found and found[ref].data["status"] == status]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
 def load_invoice(rt: Runtime, tenant_id: str, invoice_id: str) -> tuple[dict[str, Any], int]:
     stored = rt.store.get(tenant_id, INVOICES, invoice_id)
     if stored is None:
@@ -1172,6 +1198,44 @@ def invoice_lines(rt: Runtime, tenant_id: str, invoice_id: str) -> list[dict[str
 def get_invoice(rt: Runtime, tenant_id: str, invoice_id: str) -> dict[str, Any]:
     header, _ = load_invoice(rt, tenant_id, invoice_id)
     return {**header, "lines": invoice_lines(rt, tenant_id, invoice_id)}
+
+
+def read_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]:
+    """An invoice with its lines; a partner key reads only its own (another partner's answers like one that does
+    not exist)."""
+    header, _ = load_invoice(rt, who.tenant_id, invoice_id)
+    if not who.sees_partner(header["partner_id"]):
+        raise NotFound(f"no invoice {invoice_id}")
+    return get_invoice(rt, who.tenant_id, invoice_id)
+
+
+def line_of(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> Stored | None:
+    return rt.store.get(tenant_id, LINES, f"{invoice_id}#{number:05d}")
+
+
+def post_correction(
+    rt: Runtime, tenant: Tenant, partner_id: str, drafts: list[LineDraft], *, source_id: str, detail_type: str
+) -> Changes:
+    """Lines that correct issued invoices (credit notes, SOP-2.5) on the partner's open invoice for this month (or
+    the next draft), with their sales facts, header and audit record, as changes for the caller's commit."""
+    posting = Posting(
+        rt=rt,
+        tenant=tenant,
+        book=BillingPolicy.from_policy(tenant.policy),
+        detail_type=detail_type,
+        event_id=source_id,
+        erp_event_id=source_id,
+        occurred_at=rt.clock.now_iso(),
+        data={},
+        now=rt.clock.now_iso(),
+    )
+    period = core.period_of(core.parse_instant(posting.now).date())
+    _post_lines(posting, partner_id, period, drafts)
+    for invoice_id in sorted(posting.touched):
+        header, version = posting.invoices[invoice_id]
+        posting.changes.puts.append(_invoice_put(header, version))
+        _record_lines(posting, header, [line for line in posting.lines if line["invoice_id"] == invoice_id])
+    return posting.changes
 
 
 def finalize_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]:

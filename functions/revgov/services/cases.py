@@ -24,6 +24,7 @@ CASES = "CASE"
 EFFECTS: dict[str, str] = {
     "pricing.approval": "revgov.services.pricing:apply_approval",
     "rebate.dispute": "revgov.services.rebates:apply_dispute_decision",
+    "invoice.dispute": "revgov.services.invoice_disputes:apply_decision",
     "deal.registration": "revgov.services.deals:apply_review",
     "partner.activation": "revgov.services.partners:apply_activation_decision",
 }
@@ -127,6 +128,13 @@ def open_case(
         ],
     )
     return case, changes
+
+
+def refresh_case(case: dict[str, Any], version: int, *, context: dict[str, Any], at: str) -> Put:
+    """An open case brought up to date by a watcher that found the same thing again: its context replaced and the
+    number of times it was seen counted, instead of a second case for one finding."""
+    refreshed = {**case, "context": context, "seen_count": int(case.get("seen_count", 1)) + 1, "last_seen_at": at}
+    return _put(refreshed, version=version, new=False)
 
 
 def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[dict[str, Any], int]:

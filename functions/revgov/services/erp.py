@@ -24,7 +24,7 @@ SOURCE = "revgov.erp"
 DEDUPE = "ERPEVENT"  # ERP event id -> the Revgov event id it was received as
 INBOUND = "INBOUND"  # Revgov event id -> the bus event, for replay and for re-applying parked events
 SLA_WATCH = "SLAWATCH"  # Revgov event id -> when its invoice line is due (billable events only)
-KEEP_SECONDS = 36 * 24 * 3600  # at least the 35 days an ERP event id is deduplicated for
+KEEP_SECONDS = 36 * 24 * 3600  # an ERP event id is deduplicated (and kept for replay) 36 days
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 _TENANT = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
 _ENVELOPE = ("tenant_id", "event_id", "occurred_at")
@@ -158,7 +158,7 @@ def republish(rt: Runtime, tenant_id: str, event_id: str, reason: str) -> Change
     idempotency record does not answer for it; the billing guards still bill it at most once)."""
     stored = rt.store.get(tenant_id, INBOUND, event_id)
     if stored is None:
-        raise NotFound(f"no ERP event {event_id} is kept for replay (unknown, or older than 35 days)")
+        raise NotFound(f"no ERP event {event_id} is kept for replay (unknown, or older than 36 days)")
     bus_event = stored.data
     detail = {k: v for k, v in bus_event["detail"].items() if k not in _ENVELOPE}
     detail["replay"] = int(detail.get("replay", 0)) + 1

@@ -58,6 +58,7 @@ CLAIMS = "RBTCLAIM"  # period#settlement#program#chunk -> line ids the program c
 DISPUTES = "RBTDISPUTE"
 DISPUTE_LINES = "RBTDISPUTELINE"  # settlement#partner#program -> the dispute filed on that statement line
 ADJUSTMENTS = "RBTADJUSTMENT"  # dispute id -> an accepted amount waiting for the next run; lookup by status
+FINDING_CASES = "RBTFINDINGCASE"  # category#period -> the exception its findings opened (one, refreshed by later runs)
 SALES_FACTS, INVOICE_LINES, INVOICES = "SALESFACT", "INVOICELINE", "INVOICE"  # billing's (services.billing)
 SOURCE = "revgov.rebates"
 ACTOR = "system:rebates"
@@ -878,6 +879,28 @@ def _exceptions(rt: Runtime, tenant: Tenant, draft: _Draft, period: Period) -> l
             }.values()
         )
         ranked = sorted(by_partner, key=lambda pid: (-sum(f.revenue for f in by_partner[pid]), pid))
+        context = {
+            "settlement_id": draft.settlement_id,
+            "period": period.name,
+            **_partner_findings(found),
+            "partner_count": len(ranked),
+            "partners": {pid: _partner_findings(by_partner[pid]) for pid in ranked[:_MAX_PARTNERS_NAMED]},
+        }
+        # One exception per finding: a later run of the period that finds the same lines again refreshes the open
+        # exception (or, once finance closed it, opens nothing); different lines open a new one.
+        findings_hash = sha256_hex(sorted([f.kind, f.line_id] for f in found))[:32]
+        marker = rt.store.get(tenant.tenant_id, FINDING_CASES, f"{category}#{period.name}")
+        known = rt.store.get(tenant.tenant_id, cases.CASES, marker.data["case_id"]) if marker else None
+        if marker and known and known.data["status"] == "open":
+            settlements = [*known.data["context"].get("settlement_ids", [known.data["subject"]["id"]])]
+            context["settlement_ids"] = [*settlements, draft.settlement_id]
+            refreshed = cases.refresh_case(known.data, known.version, context=context, at=rt.clock.now_iso())
+            draft.final.puts.append(refreshed)
+            draft.final.puts.append(_finding_marker(category, period, known.data["case_id"], findings_hash, marker))
+            opened.append(known.data["case_id"])
+            continue
+        if marker and known and marker.data["findings_hash"] == findings_hash:
+            continue  # finance closed the exception for exactly these lines
         case, changes = cases.open_case(
             rt,
             tenant.policy,
@@ -889,20 +912,26 @@ def _exceptions(rt: Runtime, tenant: Tenant, draft: _Draft, period: Period) -> l
             reasons=reasons[:10],
             risk_score=min(100, 40 + len(found)),
             partner_id=ranked[0] if len(ranked) == 1 else None,
-            context={
-                "settlement_id": draft.settlement_id,
-                "period": period.name,
-                **_partner_findings(found),
-                "partner_count": len(ranked),
-                "partners": {pid: _partner_findings(by_partner[pid]) for pid in ranked[:_MAX_PARTNERS_NAMED]},
-            },
+            context={**context, "settlement_ids": [draft.settlement_id]},
             policy_version=tenant.policy_version,
         )
         opened.append(case["case_id"])
         draft.final.puts += changes.puts
+        draft.final.puts.append(_finding_marker(category, period, case["case_id"], findings_hash, marker))
         draft.final.audit += changes.audit
         draft.final.events += changes.events
     return opened
+
+
+def _finding_marker(category: str, period: Period, case_id: str, findings_hash: str, marker: Stored | None) -> Put:
+    return Put(
+        FINDING_CASES,
+        f"{category}#{period.name}",
+        {"case_id": case_id, "category": category, "period": period.name, "findings_hash": findings_hash},
+        must_be_absent=marker is None,
+        expected_version=marker.version if marker else None,
+        conflict_detail=f"the {category} exception of {period.name} changed meanwhile",
+    )
 
 
 def _settlement(rt: Runtime, tenant_id: str, settlement_id: str) -> dict[str, Any]:

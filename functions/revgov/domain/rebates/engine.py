@@ -278,6 +278,18 @@ def _suspended(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> Fla
     return mask
 
 
+def _before_activation(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> Flags:
+    """Lines dated before their partner's activation (PA-2.2: no incentive accrues before onboarding is complete); a
+    credit counts where the line it credits was dated, so it nets out only what earned something."""
+    mask = np.zeros(len(ledger), dtype=np.bool_)
+    day = np.where(ledger.credited_day >= 0, ledger.credited_day, ledger.day)
+    for index, partner_id in enumerate(ledger.partners):
+        facts = partners.get(partner_id)
+        if facts is not None and facts.activated_on is not None:
+            mask |= (ledger.partner == index) & (day < facts.activated_on)
+    return mask
+
+
 def _exclusive_with(book: RebateBook, program_id: str) -> set[str]:
     related: set[str] = set()
     for e in book.exclusions:
@@ -335,6 +347,7 @@ def rate_period(
     in_period = ledger.in_months(period.first, period.last)
     valid = ledger.duplicate == 0
     suspended = _suspended(ledger, partners)
+    early = _before_activation(ledger, partners)
     findings: list[Finding] = []
     excluded: dict[str, tuple[Rule, Flags]] = {}
     claimed: dict[str, Flags] = {}
@@ -348,10 +361,18 @@ def rate_period(
             Exclusion(
                 f"{book.suspended_rule.rule_id}:{pid}", book.suspended_rule, "dated during a suspension", suspended
             ),
+            Exclusion(
+                f"{book.before_activation_rule.rule_id}:{pid}",
+                book.before_activation_rule,
+                "dated before the partner's activation",
+                early,
+            ),
             *_ineligible(ledger, partners, program),
         ]
         admitted = _lines_eligible(ledger, partners, program)
-        eligible = admitted & valid & ~suspended
+        before = book.before_activation_rule
+        _note(excluded, before.rule_id, before, admitted & early & in_period)
+        eligible = admitted & valid & ~suspended & ~early
         for exclusion in book.excluded_from(program.program_id):
             for other in exclusion.earning:
                 if other in claimed:

@@ -120,6 +120,11 @@ class PartnerFacts:
     suspended: tuple[tuple[int, int | None], ...] = ()
 
 
+def _optional_rule(node: Mapping[str, Any], name: str, field_name: str) -> dict[str, Rule]:
+    """A rule a tenant's policy may leave out (its default then applies), as a keyword for RebateBook."""
+    return {field_name: Rule.of(node[name])} if node.get(name) else {}
+
+
 def facts_of_partner(
     policy: Mapping[str, Any], partner: Mapping[str, Any], period: Period, today: date
 ) -> PartnerFacts:
@@ -261,6 +266,9 @@ class Cap:
     reduce_first: tuple[str, ...]
 
 
+BEFORE_ACTIVATION = Rule("RBT-BEFORE-ACTIVATION", "PA-2.2")  # when a tenant's policy predates the rule
+
+
 @dataclass(frozen=True)
 class RebateBook:
     """`policy.rebates` compiled: programs in rating order (a program after every program that excludes lines from
@@ -282,6 +290,9 @@ class RebateBook:
     dispute_rule: Rule
     dispute_window_days: int
     dispute_category: str
+    # PA-2.2: "Before the Partner may ... accrue any incentive" onboarding must be complete: no line dated before
+    # the partner's activation earns anything.
+    before_activation_rule: Rule = BEFORE_ACTIVATION
 
     def program(self, program_id: str) -> Program:
         for program in self.programs:
@@ -342,6 +353,7 @@ def compile_rebates(policy: Mapping[str, Any]) -> RebateBook:
         ),
         qualifying_revenue=Rule.of(rebates["qualifying_revenue"]),
         suspended_rule=Rule.of(rebates["suspended_partners"]),
+        **_optional_rule(rebates, "before_activation", "before_activation_rule"),
         duplicate_rule=Rule.of(rebates["no_double_counting"]),
         margin_rule=Rule.of(rebates["margin_floor"]),
         margin_floor=Decimal(rebates["margin_floor"]["percent"]),

@@ -6,7 +6,39 @@
   const storageKey = "revgov.portal." + config.tenant_id + ".key";
   const SVG = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
-  let viewer = { partnerId: null };
+  let viewer = { partnerId: null, role: null, keyId: null, decides: [], currency: null };
+  const partnerNames = {};
+
+  // What a person reads: "Channel ops", 1,234.50 USD as the browser's locale writes it, 6 Dec 2026, 14:05.
+  function words(code) {
+    if (code === null || code === undefined || code === "") return "–";
+    const text = String(code).replace(/_/g, " ");
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+  function money(amount, currency) {
+    if (amount === null || amount === undefined || amount === "") return "–";
+    const value = Number(amount);
+    if (!currency || !isFinite(value)) return String(amount);
+    try {
+      return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(value);
+    } catch (e) {
+      return amount + " " + currency;
+    }
+  }
+  function when(iso) {
+    if (!iso) return "–";
+    const date = new Date(iso);
+    if (isNaN(date.getTime())) return String(iso);
+    const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(iso);
+    return new Intl.DateTimeFormat(undefined, dateOnly ? { dateStyle: "medium", timeZone: "UTC" } : { dateStyle: "medium", timeStyle: "short" }).format(date);
+  }
+  async function partnerName(partnerId) {
+    if (!partnerId) return "–";
+    if (!(partnerId in partnerNames)) {
+      partnerNames[partnerId] = api("GET", "v1/partners/" + partnerId).then((p) => p.legal_name || partnerId, () => partnerId);
+    }
+    return partnerNames[partnerId];
+  }
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -98,7 +130,7 @@
     const m = k.net_realized_margin || {};
     cards.replaceChildren(
       card("Net margin", m.net_margin_percent !== undefined ? (m.net_margin_percent === null ? null : m.net_margin_percent + "%") : "withheld"),
-      card("Revenue (" + k.currency + ")", k.support_hours_per_revenue_dollar.revenue),
+      card("Revenue", money(k.support_hours_per_revenue_dollar.revenue, k.currency)),
       card("Invoice cycle p50 / p90 (h)", (k.invoice_cycle_time.p50_hours ?? "–") + " / " + (k.invoice_cycle_time.p90_hours ?? "–")),
       card("Exceptions per 100 transactions", k.policy_exceptions_per_100_transactions.per_100_transactions),
       card("Override rate", k.overrides_and_approvals.override_rate_percent === null ? null : k.overrides_and_approvals.override_rate_percent + "%"),
@@ -119,7 +151,7 @@
       { label: "p90", value: c.p90_hours },
       { label: "SLA", value: c.sla_hours, color: config.accent_color },
     ], Math.max(48, c.p90_hours || 0, c.sla_hours || 0), " h");
-    const rows = k.threshold_attainment.thresholds.map((t) => [t.program + " · " + t.level, t.threshold,
+    const rows = k.threshold_attainment.thresholds.map((t) => [t.program + " · " + t.level, money(t.threshold, k.currency),
       t.reached + " / " + t.partners, t.median_attainment_percent === null ? "–" : t.median_attainment_percent + "%"]);
     table($("attainment"), ["Threshold", "Amount", "Reached", "Median attainment"], rows);
   }
@@ -140,7 +172,7 @@
       chart.append(svg("line", { x1: scale(t.threshold), x2: scale(t.threshold), y1: y - 10, y2: y + 2, stroke: "#8a1c1c", "stroke-width": 2 }));
       chart.append(svg("text", { x: Math.min(scale(t.threshold) + 4, width - 60), y }, "P(miss) " + Math.round(t.p_miss * 100) + "%"));
     });
-    const info = el("p", { class: "muted" }, "To date " + f.to_date + ", projected " + f.projected + " (" + f.method + ")");
+    const info = el("p", { class: "muted" }, "To date " + money(f.to_date, viewer.currency) + ", projected " + money(f.projected, viewer.currency) + " (" + f.method + ")");
     target.replaceChildren(chart, info);
   }
 
@@ -159,36 +191,72 @@
     }
   }
 
+  // Only the role of the case's queue decides, and never on its own request (the API refuses the rest with 403):
+  // the buttons are shown only where they would work.
+  function mayDecide(c) {
+    return viewer.decides.includes(c.queue) && c.requested_by_key !== viewer.keyId;
+  }
+
   async function loadApprovals() {
     const page = await api("GET", "v1/approvals?status=pending&limit=50");
-    const rows = page.items.map((a) => {
+    const rows = await Promise.all(page.items.map(async (a) => {
       const actions = el("div");
-      const note = el("input", { placeholder: "note", "aria-label": "note for " + a.case_id });
-      const approve = el("button", { type: "button", "data-approval": a.case_id, "data-action": "approve" }, "Approve");
-      const reject = el("button", { type: "button", class: "reject", "data-approval": a.case_id, "data-action": "reject" }, "Reject");
-      actions.append(note, approve, reject);
-      approve.addEventListener("click", () => decide(a, "approved", note.value, actions));
-      reject.addEventListener("click", () => decide(a, "rejected", note.value, actions));
-      return [a.case_id, a.category, a.queue, a.due_at, (a.context && a.context.net_total) || "", actions];
-    });
-    table($("approvals"), ["Approval", "Category", "Queue", "Due", "Net total", ""], rows);
+      if (mayDecide(a)) {
+        const note = el("input", { placeholder: "note", "aria-label": "note for " + a.case_id });
+        const approve = el("button", { type: "button", "data-approval": a.case_id, "data-action": "approve" }, "Approve");
+        const reject = el("button", { type: "button", class: "reject", "data-approval": a.case_id, "data-action": "reject" }, "Reject");
+        actions.append(note, approve, reject);
+        approve.addEventListener("click", () => decide(a, "approved", note.value, actions));
+        reject.addEventListener("click", () => decide(a, "rejected", note.value, actions));
+      } else {
+        actions.append(el("span", { class: "muted" }, "for " + words(a.queue)));
+      }
+      const total = a.context && a.context.net_total;
+      const what = el("span", { title: a.case_id }, words(a.category));
+      return [what, await partnerName(a.partner_id), words(a.queue), when(a.due_at),
+        total ? money(total, (a.context && a.context.currency) || viewer.currency) : "–", actions];
+    }));
+    table($("approvals"), ["Request", "Partner", "Queue", "Due", "Net total", ""], rows);
   }
 
   async function loadStaff() {
     await loadApprovals();
     const exceptions = await api("GET", "v1/exceptions?status=open&limit=50");
-    table($("exceptions"), ["Exception", "Category", "Queue", "Due"],
-      exceptions.items.map((e) => [e.case_id, e.category, e.queue, e.due_at]));
+    table($("exceptions"), ["Exception", "Partner", "Queue", "Due"], await Promise.all(exceptions.items.map(async (e) =>
+      [el("span", { title: e.case_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at)])));
     const tasks = await api("GET", "v1/tasks?limit=50");
     table($("tasks"), ["Task", "Agent", "Queue", "Confidence"],
-      tasks.items.map((t) => [t.title, t.agent + (t.escalated ? " (escalated)" : ""), t.queue, t.confidence]));
+      tasks.items.map((t) => [t.title, words(t.agent) + (t.escalated ? " (escalated)" : ""), words(t.queue),
+        t.confidence === null || t.confidence === undefined ? "–" : Math.round(Number(t.confidence) * 100) + "%"]));
+  }
+
+  async function loadPartner(period) {
+    document.querySelectorAll(".partner").forEach((s) => s.classList.remove("hidden"));
+    const deals = await api("GET", "v1/deals?limit=50");
+    table($("partner-deals"), ["Customer", "Family", "Estimated value", "Expected close", "Status"], deals.items.map((d) => [
+      (d.customer && d.customer.name) || d.customer || "–", words(d.family), money(d.estimated_value, viewer.currency),
+      when(d.expected_close), words(d.status)]));
+    const quarter = /Q/.test(period) ? "?period=" + encodeURIComponent(period) : "";
+    const accruals = await api("GET", "v1/rebates/accruals" + quarter).catch(() => ({ items: [] }));
+    table($("partner-rebates"), ["Program", "Accrued", "Tier reached"], (accruals.items || []).map((r) => [
+      words(r.program_name || r.program_id || r.program), money(r.accrued ?? r.amount, r.currency || viewer.currency),
+      words(r.tier_reached ?? r.tier ?? null)]));
+    const ent = await api("GET", "v1/partners/" + viewer.partnerId + "/entitlements");
+    const rows = Object.entries(ent.entitlements || {}).map(([name, value]) => {
+      const v = value && typeof value === "object" ? (value.value ?? value.allowed ?? value.granted) : value;
+      return [words(name), v === true ? "Yes" : v === false ? "No" : v === null || v === undefined ? "–" : String(v)];
+    });
+    table($("partner-entitlements"), ["Entitlement", "Value"], rows);
   }
 
   async function load() {
     const period = $("period").value;
     status("Loading " + period + "…");
+    const me = await api("GET", "v1/me");
+    Object.assign(viewer, { role: me.role, keyId: me.key_id, decides: me.decides || [] });
     const k = await api("GET", "v1/kpis?period=" + encodeURIComponent(period));
     viewer.partnerId = k.scope.partner_id;
+    viewer.currency = k.currency;
     renderKpis(k);
     if (viewer.partnerId) {
       document.querySelectorAll(".staff").forEach((s) => s.classList.add("hidden"));
@@ -196,8 +264,9 @@
       const partner = await api("GET", "v1/partners/" + viewer.partnerId);
       $("who").textContent = "Partner view · " + partner.legal_name + " (" + (partner.tier || "no tier") + ")";
       renderForecast(await api("GET", "v1/partners/" + viewer.partnerId + "/forecast?period=" + encodeURIComponent(period)));
+      await loadPartner(period);
     } else {
-      $("who").textContent = "Staff view";
+      $("who").textContent = "Staff view · " + words(viewer.role);
       await loadStaff();
     }
     status("Up to date: " + period + ".");
@@ -244,7 +313,7 @@
     event.preventDefault();
     const value = $("key").value.trim();
     $("key").value = "";
-    if (!value.startsWith("rgk." + config.tenant_id + ".")) {
+    if (!value.startsWith("rgk." + (config.tenant_id ? config.tenant_id + "." : ""))) {
       status("That is not a key of " + config.display_name + ".", true);
       return;
     }
@@ -252,6 +321,8 @@
     signedIn();
   });
   $("signout").addEventListener("click", signOut);
+  // A logo that cannot be loaded gives way to the tenant's name, never a broken image.
+  $("logo").addEventListener("error", () => { $("logo").classList.add("hidden"); });
   $("copilot-form").addEventListener("submit", ask);
   if (key()) signedIn();
 })();

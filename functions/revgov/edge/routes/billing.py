@@ -7,46 +7,83 @@ from typing import Any
 
 from ...domain.access import Role
 from ...domain.errors import NotFound
-from ...services import billing, subscription_billing
+from ...services import billing, invoice_disputes, subscription_billing
 from ..http import Call
 from ..registry import STAFF, QueryParam, operation
 
 FINANCE = frozenset({Role.FINANCE})
+# A partner key reads its own invoices and disputes their lines (SOP-6.1 "through the Partner Portal").
+INVOICE_READERS = frozenset(STAFF | {Role.PARTNER})
+DISPUTERS = frozenset({Role.PARTNER, Role.FINANCE, Role.ADMIN})
 
 
 @operation(
     "GET",
     "/v1/invoices",
-    summary="Invoices by status (draft by default), by month then partner, optionally one month",
-    roles=STAFF,
+    summary="Invoices by status (draft by default), by month then partner, optionally one month or one partner "
+    "(a partner key: its own)",
+    roles=INVOICE_READERS,
     tag="billing",
     paginated=True,
     query=(
         QueryParam("status", "draft (default) or finalized", enum=("draft", "finalized")),
         QueryParam("period", "only this billing month, e.g. 2026-10", pattern=r"\d{4}-(0[1-9]|1[0-2])"),
+        QueryParam(
+            "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
+        ),
     ),
 )
 def list_invoices(call: Call) -> Any:
-    return billing.list_invoices(
+    return billing.list_invoices_for(
         call.runtime,
-        call.who.tenant_id,
+        call.who,
         status=call.query.get("status", "draft"),
         period=call.query.get("period"),
         limit=call.limit,
         cursor=call.cursor,
+        partner_id=call.query.get("partner_id"),
     )
 
 
 @operation(
     "GET",
     "/v1/invoices/{invoice_id}",
-    summary="An invoice with its lines: each with its event, service period, order reference, family, rules",
-    roles=STAFF,
+    summary="An invoice with its lines: each with its event, service period, order reference, family, rules "
+    "(a partner key: its own)",
+    roles=INVOICE_READERS,
     tag="billing",
     id_params={"invoice_id": "inv"},
 )
 def get_invoice(call: Call) -> dict[str, Any]:
-    return billing.get_invoice(call.runtime, call.who.tenant_id, call.params["invoice_id"])
+    return billing.read_invoice(call.runtime, call.who, call.params["invoice_id"])
+
+
+@operation(
+    "POST",
+    "/v1/invoices/{invoice_id}/disputes",
+    summary="Dispute a line of an issued invoice within the window (SOP-6.1); the policy's queue decides it through "
+    "the approvals; upheld, a credit note on the next invoice",
+    roles=DISPUTERS,
+    tag="billing",
+    status=201,
+    id_params={"invoice_id": "inv"},
+    body_schema="api/invoice-dispute.schema.json",
+    example={"line_no": 1, "amount": "250.00", "reason": "Shipped 4 switches, invoiced 5 (delivery note DN-1182)"},
+)
+def file_invoice_dispute(call: Call) -> dict[str, Any]:
+    return invoice_disputes.file_dispute(call.runtime, call.who, call.params["invoice_id"], call.body)
+
+
+@operation(
+    "GET",
+    "/v1/invoice-disputes/{invoice_dispute_id}",
+    summary="An invoice-line dispute with its decision (a partner key: its own)",
+    roles=INVOICE_READERS,
+    tag="billing",
+    id_params={"invoice_dispute_id": "ivd"},
+)
+def get_invoice_dispute(call: Call) -> dict[str, Any]:
+    return invoice_disputes.get_dispute(call.runtime, call.who, call.params["invoice_dispute_id"])
 
 
 @operation(

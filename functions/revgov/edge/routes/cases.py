@@ -40,6 +40,7 @@ def _case_routes(
         tag=f"{kind}s",
         paginated=True,
         query=(status, _QUEUE),
+        response_schema="api/responses/case-page.schema.json",
     )
     def list_cases(call: Call) -> Any:
         return cases.list_cases(
@@ -60,6 +61,7 @@ def _case_routes(
         roles=STAFF,
         tag=f"{kind}s",
         id_params=ids,
+        response_schema="api/responses/case.schema.json",
     )
     def get_case(call: Call) -> dict[str, Any]:
         return cases.get_case(call.runtime, call.who.tenant_id, kind, call.params[id_param])[0]
@@ -74,6 +76,7 @@ def _case_routes(
         id_params=ids,
         body_schema=body_schema,
         example=example,
+        response_schema="api/responses/case.schema.json",
     )
     def decide_case(call: Call) -> dict[str, Any]:
         return cases.decide_case(

@@ -7,7 +7,7 @@ from typing import Any
 from ...domain.errors import UnsupportedMediaType
 from ...services import erp
 from ..http import Call, parse_json
-from ..registry import OPERATOR, PUBLIC, operation
+from ..registry import OPERATOR, PUBLIC, HeaderParam, operation
 from .platform import _tenant_id
 
 
@@ -21,6 +21,18 @@ from .platform import _tenant_id
     tag="events",
     status=202,
     raw_body=True,
+    raw_body_schemas=("events/erp-event.schema.json", "api/erp-event-batch.schema.json"),
+    response_schema="api/responses/erp-accepted.schema.json",
+    headers=(
+        HeaderParam("Revgov-Tenant", "the tenant whose webhook secret signed the body", r"[a-z][a-z0-9-]{2,39}", True),
+        HeaderParam(
+            "Revgov-Signature",
+            "t=<unix seconds>,v1=<hex HMAC-SHA256 of '{t}.{raw body}' with the tenant's webhook secret> (300 s "
+            "tolerance; several v1= accepted while a rotated secret is in its grace period)",
+            None,
+            True,
+        ),
+    ),
 )
 def receive_erp_events(call: Call) -> dict[str, Any]:
     # The signature is checked over the raw bytes before anything in the body is trusted or even parsed.

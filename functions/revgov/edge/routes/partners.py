@@ -183,6 +183,7 @@ _LIFECYCLE.declare(
     tag="partners",
     id_params=_PARTNER,
     query=(_AT,),
+    response_schema="api/responses/entitlements.schema.json",
 )
 def list_partner_entitlements(call: Call) -> dict[str, Any]:
     at = call.query.get("at") or call.runtime.clock.now_iso()
@@ -197,6 +198,7 @@ def list_partner_entitlements(call: Call) -> dict[str, Any]:
     tag="partners",
     id_params=_PARTNER,
     query=(_AT,),
+    response_schema="api/responses/entitlement.schema.json",
 )
 def get_partner_entitlement(call: Call) -> dict[str, Any]:
     name = call.params["name"]

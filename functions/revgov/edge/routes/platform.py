@@ -23,7 +23,10 @@ def _tenant_id(call: Call) -> str:
     return tenant_id
 
 
-@operation("GET", "/v1/health", summary="Liveness and version", roles=PUBLIC, tag="platform")
+@operation(
+    "GET", "/v1/health", summary="Liveness and version", roles=PUBLIC, tag="platform",
+    response_schema="api/responses/health.schema.json",
+)
 def health(call: Call) -> dict[str, Any]:
     from ... import __version__
 
@@ -47,17 +50,24 @@ def openapi_document(call: Call) -> Answer:
     body_schema="tenant.schema.json",
     status=201,
     example="tenant-create.json",
+    response_schema="api/responses/tenant-created.schema.json",
 )
 def create_tenant(call: Call) -> dict[str, Any]:
     return tenants.create_tenant(call.runtime, call.who, call.body)
 
 
-@operation("GET", "/v1/tenants", summary="List tenants", roles=OPERATOR, tag="tenants", paginated=True)
+@operation(
+    "GET", "/v1/tenants", summary="List tenants", roles=OPERATOR, tag="tenants", paginated=True,
+    response_schema="api/responses/tenant-page.schema.json",
+)
 def list_tenants(call: Call) -> Any:
     return tenants.list_tenants(call.runtime, limit=call.limit, cursor=call.cursor)
 
 
-@operation("GET", "/v1/tenants/{tenant_id}", summary="Read a tenant", roles=OPERATOR, tag="tenants")
+@operation(
+    "GET", "/v1/tenants/{tenant_id}", summary="Read a tenant", roles=OPERATOR, tag="tenants",
+    response_schema="api/responses/tenant.schema.json",
+)
 def get_tenant(call: Call) -> dict[str, Any]:
     return tenants.get_tenant(call.runtime, _tenant_id(call))
 
@@ -79,6 +89,7 @@ _STANDING.declare("resume", to="active", summary="Resume a suspended tenant", ro
     summary="Offboard: export every item, then delete them all",
     roles=OPERATOR,
     tag="tenants",
+    response_schema="api/responses/tenant-offboarded.schema.json",
 )
 def offboard_tenant(call: Call) -> dict[str, Any]:
     return tenants.offboard(call.runtime, call.who, _tenant_id(call))
@@ -93,6 +104,7 @@ def offboard_tenant(call: Call) -> dict[str, Any]:
     body_schema="api/key-create.schema.json",
     status=201,
     example={"role": "admin", "label": "MSP on-call admin"},
+    response_schema="api/responses/key-created.schema.json",
 )
 def create_tenant_key(call: Call) -> dict[str, Any]:
     tenant_id = _tenant_id(call)
@@ -111,6 +123,7 @@ def create_tenant_key(call: Call) -> dict[str, Any]:
     body_schema="api/key-create.schema.json",
     status=201,
     example={"role": "finance", "label": "finance team"},
+    response_schema="api/responses/key-created.schema.json",
 )
 def create_key(call: Call) -> dict[str, Any]:
     body = call.body
@@ -119,13 +132,19 @@ def create_key(call: Call) -> dict[str, Any]:
     )
 
 
-@operation("GET", "/v1/keys", summary="List keys (never their secrets)", roles=ADMIN, tag="keys", paginated=True)
+@operation(
+    "GET", "/v1/keys", summary="List keys (never their secrets)", roles=ADMIN, tag="keys", paginated=True,
+    response_schema="api/responses/key-page.schema.json",
+)
 def list_keys(call: Call) -> dict[str, Any]:
     page = keys.list_keys(call.runtime, call.who.tenant_id, limit=call.limit, cursor=call.cursor)
     return {"items": [keys.public_view(item.data) for item in page.items], "next_cursor": page.next_cursor}
 
 
-@operation("DELETE", "/v1/keys/{key_id}", summary="Revoke a key", roles=ADMIN, tag="keys", id_params={"key_id": "key"})
+@operation(
+    "DELETE", "/v1/keys/{key_id}", summary="Revoke a key", roles=ADMIN, tag="keys", id_params={"key_id": "key"},
+    response_schema="api/responses/key.schema.json",
+)
 def revoke_key(call: Call) -> dict[str, Any]:
     return keys.revoke_key(call.runtime, call.who, call.who.tenant_id, call.params["key_id"])
 
@@ -147,7 +166,8 @@ def list_audit(call: Call) -> dict[str, Any]:
 
 
 @operation(
-    "GET", "/v1/audit/verify", summary="Walk the chain; name the first broken record", roles=AUDITORS, tag="audit"
+    "GET", "/v1/audit/verify", summary="Walk the chain; name the first broken record", roles=AUDITORS, tag="audit",
+    response_schema="api/responses/audit-verification.schema.json",
 )
 def verify_audit(call: Call) -> dict[str, Any]:
     return audit.verify_chain(call.runtime, call.who.tenant_id)

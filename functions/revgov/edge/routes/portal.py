@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ...domain.errors import NotFound
 from ...services import tenants
 from ..http import Answer, Call
-from ..registry import PUBLIC, QueryParam, operation
+from ..registry import PUBLIC, TENANT, QueryParam, operation
 
 _ASSETS = Path(__file__).resolve().parents[1] / "portal"
 
@@ -52,10 +53,31 @@ def content_security_policy(branding: dict[str, Any], css: str, js: str) -> str:
     )
 
 
+# Before sign-in the page must not tell whether a tenant id exists: an unknown, suspended or offboarded tenant, and
+# no `?tenant` at all, get this neutral page (same status, same shape); a key then decides what it may see.
+NEUTRAL_BRANDING: dict[str, Any] = {
+    "primary_color": "#334155",
+    "accent_color": "#0EA5E9",
+    "logo_url": "data:image/svg+xml;base64,"
+    + base64.b64encode(
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">'
+        b'<rect width="32" height="32" rx="6" fill="#334155"/><path d="M9 23V9h8a4 4 0 0 1 0 8h-8m7 0 6 6" '
+        b'stroke="#fff" stroke-width="3" fill="none"/></svg>'
+    ).decode(),
+    "portal_title": "Partner portal",
+    "allowed_origins": [],
+}
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#334155"/>'
+    '<path d="M9 23V9h8a4 4 0 0 1 0 8h-8m7 0 6 6" stroke="#fff" stroke-width="3" fill="none"/></svg>'
+)
+
+
 def render(tenant_id: str, display_name: str, branding: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """The page and its security headers for one tenant's branding."""
+    """The page and its security headers for one tenant's branding (`tenant_id` "" for the neutral page)."""
     page, base_css, js = _assets()
-    css = f":root{{--primary:{branding['primary_color']};--accent:{branding['accent_color']};}}\n{base_css}"
+    # The tenant's colours come after portal.css, so they win over its defaults.
+    css = f"{base_css}\n:root{{--primary:{branding['primary_color']};--accent:{branding['accent_color']};}}\n"
     config = {
         "tenant_id": tenant_id,
         "display_name": display_name,
@@ -69,6 +91,7 @@ def render(tenant_id: str, display_name: str, branding: dict[str, Any]) -> tuple
         "title": html.escape(branding["portal_title"]),
         "display_name": html.escape(display_name),
         "tenant_id": html.escape(tenant_id),
+        "key_hint": html.escape(f"rgk.{tenant_id or '<tenant>'}.key_…", quote=True),
         "logo_url": html.escape(branding["logo_url"], quote=True),
         "config": config_json,
         "css": css,
@@ -85,26 +108,68 @@ def render(tenant_id: str, display_name: str, branding: dict[str, Any]) -> tuple
     return page, headers
 
 
+def _branding_of(call: Call, tenant_id: str | None) -> tuple[str, str, dict[str, Any]]:
+    if tenant_id:
+        try:
+            tenant, _ = tenants.load_tenant(call.runtime, tenant_id)
+        except NotFound:
+            tenant = None
+        if tenant is not None and tenant.status == "active":
+            return tenant.tenant_id, tenant.display_name, tenant.config["branding"]
+    return "", "Partner portal", NEUTRAL_BRANDING
+
+
 @operation(
     "GET",
     "/portal",
-    summary="The tenant-branded portal page (dashboard, approvals, exceptions, copilot); embeddable by the tenant's "
-    "allowed origins only",
+    summary="The tenant-branded portal page (dashboard, approvals, exceptions, partner view, copilot); embeddable by "
+    "the tenant's allowed origins only",
     roles=PUBLIC,
     tag="portal",
     query=(QueryParam("tenant", "the tenant whose branding to show", pattern=r"[a-z][a-z0-9-]{2,39}"),),
     produces="text/html",
     description="Public HTML: `?tenant=<id>` chooses the branding only; the page shows no data until an API key is "
     "entered, keeps the key in sessionStorage and sends it only in the Authorization header. Its CSP "
-    "`frame-ancestors` lists the tenant's `branding.allowed_origins` ('none' when empty).",
+    "`frame-ancestors` lists the tenant's `branding.allowed_origins` ('none' when empty). Without `?tenant`, or "
+    "for a tenant id that is unknown or not active, the answer is the same neutral page (200), so the page never "
+    "tells whether a tenant exists.",
 )
 def portal(call: Call) -> Answer:
-    from ...domain.errors import FieldError, MalformedRequest
-
-    tenant_id = call.query.get("tenant")
-    if not tenant_id:
-        raise MalformedRequest("open the portal as /portal?tenant=<tenant id>", errors=[FieldError("/query/tenant",
-                                                                                                  "required")])
-    tenant, _ = tenants.load_tenant(call.runtime, tenant_id)
-    page, headers = render(tenant.tenant_id, tenant.display_name, tenant.config["branding"])
+    tenant_id, display_name, branding = _branding_of(call, call.query.get("tenant"))
+    page, headers = render(tenant_id, display_name, branding)
     return Answer(200, page, headers, content_type="text/html; charset=utf-8")
+
+
+@operation(
+    "GET",
+    "/favicon.ico",
+    summary="The portal's icon (SVG)",
+    roles=PUBLIC,
+    tag="portal",
+    produces="image/svg+xml",
+)
+def favicon(call: Call) -> Answer:
+    return Answer(200, FAVICON, {"Cache-Control": "public, max-age=86400"}, content_type="image/svg+xml")
+
+
+@operation(
+    "GET",
+    "/v1/me",
+    summary="Who this key is: tenant, role, key id, partner id (partner keys) and the queues the role decides",
+    roles=TENANT,
+    tag="portal",
+    response_schema="api/responses/me.schema.json",
+    description="What a portal or a client needs to show only the actions the key may take: `decides` lists the "
+    "approval and exception queues this role decides (cases it requested itself excepted).",
+)
+def me(call: Call) -> dict[str, Any]:
+    from ...domain.cases import QUEUE_ROLES
+
+    who = call.who
+    return {
+        "tenant_id": who.tenant_id,
+        "role": who.role.value,
+        "key_id": who.key_id,
+        "partner_id": who.partner_id,
+        "decides": sorted(queue for queue, role in QUEUE_ROLES.items() if role is who.role),
+    }

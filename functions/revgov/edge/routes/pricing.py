@@ -42,25 +42,27 @@ def check_quote(call: Call) -> dict[str, Any]:
         "estimated_value": "84000.00",
         "expected_close": "2027-02-15",
     },
+    response_schema="api/responses/deal.schema.json",
 )
 def register_deal(call: Call) -> dict[str, Any]:
     return deals.register(call.runtime, call.who, call.body)
 
 
 @operation("GET", "/v1/deals", summary="Deal registrations (a partner sees its own)", roles=READERS, tag="deals",
-           paginated=True)
+           paginated=True, response_schema="api/responses/deal-page.schema.json")
 def list_deals(call: Call) -> dict[str, Any]:
     return deals.list_deals(call.runtime, call.who, limit=call.limit, cursor=call.cursor)
 
 
 @operation("GET", "/v1/deals/{deal_id}", summary="Read a deal registration", roles=READERS, tag="deals",
-           id_params={"deal_id": "dl"})
+           id_params={"deal_id": "dl"}, response_schema="api/responses/deal.schema.json")
 def get_deal(call: Call) -> dict[str, Any]:
     return dict(deals.get(call.runtime, call.who, call.params["deal_id"]))
 
 
 @operation("POST", "/v1/deals/{deal_id}/withdraw", summary="Withdraw a registration (ends its exclusivity)",
-           roles=frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.PARTNER}), tag="deals", id_params={"deal_id": "dl"})
+           roles=frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.PARTNER}), tag="deals", id_params={"deal_id": "dl"},
+           response_schema="api/responses/deal.schema.json")
 def withdraw_deal(call: Call) -> dict[str, Any]:
     return deals.withdraw(call.runtime, call.who, call.params["deal_id"])
 

@@ -28,25 +28,27 @@ _SUBSCRIPTION = {"subscription_id": "sub"}
         "event_types": ["quote.approved", "quote.rejected", "exception.*"],
         "description": "n8n quote desk",
     },
+    response_schema="api/responses/subscription-created.schema.json",
 )
 def create_subscription(call: Call) -> dict[str, Any]:
     return subscriptions.create(call.runtime, call.who, call.body)
 
 
 @operation("GET", "/v1/subscriptions", summary="Subscriptions (never their secrets)", roles=ADMIN,
-           tag="subscriptions", paginated=True)
+           tag="subscriptions", paginated=True, response_schema="api/responses/subscription-page.schema.json")
 def list_subscriptions(call: Call) -> dict[str, Any]:
     return subscriptions.list_subscriptions(call.runtime, call.who.tenant_id, limit=call.limit, cursor=call.cursor)
 
 
 @operation("GET", "/v1/subscriptions/{subscription_id}", summary="Read a subscription", roles=ADMIN,
-           tag="subscriptions", id_params=_SUBSCRIPTION)
+           tag="subscriptions", id_params=_SUBSCRIPTION, response_schema="api/responses/subscription.schema.json")
 def get_subscription(call: Call) -> dict[str, Any]:
     return subscriptions.get(call.runtime, call.who.tenant_id, call.params["subscription_id"])
 
 
 @operation("DELETE", "/v1/subscriptions/{subscription_id}", summary="Delete a subscription: deliveries stop",
-           roles=ADMIN, tag="subscriptions", id_params=_SUBSCRIPTION)
+           roles=ADMIN, tag="subscriptions", id_params=_SUBSCRIPTION,
+           response_schema="api/responses/subscription.schema.json")
 def delete_subscription(call: Call) -> dict[str, Any]:
     return subscriptions.delete(call.runtime, call.who, call.params["subscription_id"])
 

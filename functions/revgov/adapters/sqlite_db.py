@@ -1,0 +1,203 @@
+"""The embedded engine's database: one SQLite file (WAL), its schema versioned by ordered migrations.
+
+Every embedded adapter (document store, bus queues, rate limiter, idempotency records, schedules) keeps its tables
+in this one file, so one `revgov dev` process, or a CLI next to it, sees one consistent state. Writes go through
+`BEGIN IMMEDIATE` transactions (one writer at a time, conditions checked under the write lock: the serializable
+transactions DynamoDB gives); readers never block writers (WAL). `synchronous=NORMAL` in WAL mode loses nothing on a
+crash or SIGKILL of the process (a committed transaction is in the WAL file before COMMIT returns); only a power loss
+could drop the last transactions.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+# Each migration runs once, in order, inside one transaction; `PRAGMA user_version` records how many ran.
+# Append new ones; never edit one that shipped.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the document store (the DynamoDB table's attributes, its lookup index and TTL attribute)
+    """
+    CREATE TABLE items (
+        pk TEXT NOT NULL,
+        sk TEXT NOT NULL,
+        data TEXT,
+        version INTEGER NOT NULL DEFAULT 1,
+        gsi1pk TEXT,
+        gsi1sk TEXT,
+        expires_at INTEGER,
+        PRIMARY KEY (pk, sk)
+    ) WITHOUT ROWID;
+    CREATE INDEX items_lookup ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
+    CREATE INDEX items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
+    """,
+    # 2: the bus: one durable queue per rule (and its dead-letter queue)
+    """
+    CREATE TABLE messages (
+        queue TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        visible_at REAL NOT NULL,
+        receive_count INTEGER NOT NULL DEFAULT 0,
+        receipt TEXT,
+        sent_at REAL NOT NULL,
+        PRIMARY KEY (queue, id)
+    );
+    CREATE INDEX messages_ready ON messages (queue, visible_at);
+    CREATE UNIQUE INDEX messages_receipt ON messages (receipt) WHERE receipt IS NOT NULL;
+    """,
+    # 3: schedules' last runs (a restart keeps each job's cadence)
+    """
+    CREATE TABLE schedule_runs (
+        name TEXT PRIMARY KEY,
+        last_run REAL NOT NULL,
+        runs INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+    # 4: powertools idempotency records and request-rate windows, per tenant (offboarding deletes both)
+    """
+    CREATE TABLE idempotency (
+        tenant TEXT NOT NULL,
+        key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        expiry INTEGER NOT NULL,
+        in_progress_expiry INTEGER,
+        data TEXT,
+        validation TEXT,
+        PRIMARY KEY (tenant, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE rate_counts (
+        tenant TEXT NOT NULL,
+        window INTEGER NOT NULL,
+        who TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, window, who)
+    ) WITHOUT ROWID;
+    """,
+    # 5: what `revgov dev` keeps about itself (the demo seed: its keys, so local.json lists the same ones each start)
+    """
+    CREATE TABLE local_state (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+_MAX_IDLE = 16
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was written by a newer Revgov: this one will not guess at a schema it does not know."""
+
+
+class Database:
+    """One SQLite file shared by the embedded adapters, through a small pool of connections on it (a request thread
+    borrows one for one transaction and gives it back, so short-lived server threads leave no connection behind)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path if str(path) == ":memory:" else Path(path)
+        if isinstance(self.path, Path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():  # it holds the local demo keys: its owner's only (WAL files inherit the mode)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._idle: list[sqlite3.Connection] = []
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        # One writer at a time in this process, queued on a lock that wakes the next at once: SQLite's own busy
+        # handler would make each waiting writer sleep and poll (1, 2, 5 ... 100 ms), which shows as tail latency.
+        # Other processes on the file (a CLI) still meet SQLite's lock and its busy timeout.
+        self._writer = threading.RLock()
+        self.migrate()
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA busy_timeout=30000")
+        with self._lock:
+            self._all.append(connection)
+        return connection
+
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = self._open()
+        try:
+            yield connection
+        finally:
+            if connection.in_transaction:  # never hand back a connection mid-transaction
+                connection.execute("ROLLBACK")
+            with self._lock:
+                kept = len(self._idle) < _MAX_IDLE
+                if kept:
+                    self._idle.append(connection)
+                else:
+                    self._all.remove(connection)
+            if not kept:
+                connection.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE takes the write lock first, so what it reads stays true until
+        COMMIT; anything raised rolls every statement back."""
+        with self._writer, self._borrow() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for the reads inside (WAL: it never waits for a writer)."""
+        with self._borrow() as connection:
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                if connection.in_transaction:
+                    connection.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        with self.read() as connection:
+            return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> int:
+        """Bring the file to SCHEMA_VERSION; returns how many migrations ran."""
+        with self.write() as connection:
+            current = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{self.path} has schema version {current}; this Revgov knows up to {SCHEMA_VERSION}"
+                )
+            for number in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {number + 1}")
+        return SCHEMA_VERSION - current
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._all:
+                try:
+                    connection.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+            self._idle.clear()
+
+
+@lru_cache(maxsize=8)
+def database(path: Path) -> Database:
+    """The one Database object of a file in this process (the runtime, the idempotency layers and the CLI share it)."""
+    return Database(path)

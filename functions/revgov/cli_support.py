@@ -1,0 +1,136 @@
+"""What every `revgov` command shares: finding the product (the local stack by default), one-line errors with exit
+codes instead of tracebacks, `--json` for scripts and tables for people, keys printed whole.
+
+Exit codes: 0 done; 1 the operation ran and failed (a refusal, a replay that did not go through); 2 bad input
+(usage, a missing or unreadable file, an unknown tenant or agent); 3 the product or a backing service cannot be
+reached; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_STATE = ".revgov/local.json"
+BAD_INPUT, FAILED, UNREACHABLE, INTERRUPTED = 2, 1, 3, 130
+
+
+class CliError(Exception):
+    """A user error: printed as one line on stderr, with its exit code; never a traceback."""
+
+    def __init__(self, message: str, code: int = BAD_INPUT) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def use_product(state_file: str | None) -> str:
+    """Point this process at the product to act on and say which: an explicit `--state-file`; else a deployed
+    table when REVGOV_TABLE or AWS_ENDPOINT_URL is set; else the local stack of `make run` (`.revgov/local.json`)."""
+    named = ("REVGOV_TABLE", "AWS_ENDPOINT_URL", "REVGOV_DATA_FILE")
+    if state_file is None and any(os.environ.get(name) for name in named):
+        return "the store the environment names (REVGOV_TABLE / AWS settings / REVGOV_DATA_FILE)"
+    path = Path(state_file or DEFAULT_STATE)
+    if not path.exists():
+        raise CliError(
+            f"no local Revgov at {path} (start one with `make run`), and no REVGOV_TABLE set for a deployed one",
+            UNREACHABLE,
+        )
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{path} is not a Revgov state file: {exc}") from exc
+    if not isinstance(info, dict):
+        raise CliError(f"{path} is not a Revgov state file")
+    if info.get("backend", "sqlite") == "sqlite" and info.get("data_file"):  # `revgov dev`'s SQLite database
+        os.environ.update({"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": str(info["data_file"])})
+    elif info.get("aws_endpoint_url"):
+        os.environ.update({"REVGOV_BACKEND": "dynamodb", "AWS_ENDPOINT_URL": str(info["aws_endpoint_url"])})
+    for name, value in (info.get("env") or {}).items():  # whatever else the local stack says its clients need
+        os.environ[str(name)] = str(value)
+    return f"the local stack ({path})"
+
+
+def require_tenants(rt: Any, tenant_ids: Sequence[str]) -> None:
+    from .services.tenants import PROFILE
+
+    for tenant_id in tenant_ids:
+        if rt.store.get(tenant_id, *PROFILE) is None:
+            raise CliError(f"no tenant {tenant_id!r}")
+
+
+def run_safely(command: Callable[[], int]) -> int:
+    """Run a command; any error a user can cause or fix becomes one line on stderr and an exit code."""
+    from .domain.errors import RevgovError
+
+    try:
+        return int(command())
+    except CliError as error:
+        return _say(error.message, error.code)
+    except KeyboardInterrupt:
+        return _say("interrupted", INTERRUPTED)
+    except RevgovError as error:
+        code = UNREACHABLE if error.status == 503 else BAD_INPUT if error.status in (400, 404, 422) else FAILED
+        return _say(error.detail, code)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as error:
+        return _say(f"{error.strerror}: {error.filename}", BAD_INPUT)
+    except Exception as error:
+        if os.environ.get("REVGOV_DEBUG"):
+            raise
+        from .edge.http import unexpected
+
+        known = unexpected(error)
+        if known.status == 503:
+            return _say(f"cannot reach the product: {known.detail} (is `make run` running?)", UNREACHABLE)
+        return _say(f"unexpected {type(error).__name__}: {error} (REVGOV_DEBUG=1 shows the traceback)", FAILED)
+
+
+def _say(message: str, code: int) -> int:
+    print(f"revgov: error: {message}", file=sys.stderr)
+    return code
+
+
+def emit(rows: list[dict[str, Any]], *, as_json: bool, title: str, columns: Sequence[str]) -> None:
+    """JSON lines for scripts (`--json`), or a table for people."""
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for index, column in enumerate(columns):
+        table.add_column(column, overflow="fold", no_wrap=index == 0)  # the row's name stays whole
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    Console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, list | dict):
+        return json.dumps(value, default=str) if value else "–"
+    return str(value)
+
+
+def key_lines(info: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = [("(platform)", "operator", str(info["operator_key"] or "(kept from the last run: not known)"))]
+    for tenant_id, tenant in info["tenants"].items():
+        rows += [(tenant_id, role, str(key)) for role, key in tenant["keys"].items()]
+    return rows
+
+
+def print_keys(console: Any, info: dict[str, Any]) -> None:
+    """The demo keys, one per line and never folded or cropped (a key copied from a folded line is broken)."""
+    rows = key_lines(info)
+    tenant_width = max(len(r[0]) for r in rows)
+    role_width = max(len(r[1]) for r in rows)
+    console.print(f"{'tenant':<{tenant_width}}  {'role':<{role_width}}  key", style="bold", soft_wrap=True)
+    for tenant_id, role, key in rows:
+        line = f"{tenant_id:<{tenant_width}}  {role:<{role_width}}  {key}"
+        console.print(line, soft_wrap=True, highlight=False, markup=False)

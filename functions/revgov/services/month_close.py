@@ -1,0 +1,177 @@
+"""The month-end close watcher (SOP-2.1 / COP-2.1): "The monthly invoice must be finalised and issued within 48
+hours after the end of the Billing Month."
+
+Scheduled (`month_close_watch`, events/schedules.json), per tenant:
+- every draft invoice of an ended month still not issued `invoice_sla.hours` after the month's end (a draft of
+  0.00 is never issued, SOP-2.2, so it is not late) becomes one `invoice_sla_breach` exception for finance citing
+  the invoice SLA rule and clause;
+- every event parked (waiting for a subscription's activation) longer than the same window after it occurred
+  becomes one `subscription_mismatch` exception for finance: the activation it waits for may never come.
+One exception per finding: a marker per invoice or event names its case; a later run refreshes the open case
+(context, times seen) instead of opening another, and leaves a case finance closed alone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..domain import billing as core
+from ..domain.billing import BillingPolicy
+from ..domain.errors import Conflict
+from ..domain.rules import Rule
+from ..domain.tenants import Tenant
+from ..ports import Changes, Put
+from ..runtime import Runtime
+from . import billing, cases, erp, events, tenants
+
+FINDINGS = "MONTHCLOSE"  # invoice:<id> | parked:<event id> -> the exception opened for it
+ACTOR = "system:month_close"
+LATE_CATEGORY = "invoice_sla_breach"
+PARKED_CATEGORY = "subscription_mismatch"
+
+
+def issue_deadline(period: str, hours: int) -> datetime:
+    """When the invoice of `period` must be issued: `hours` after the end of the month (00:00 UTC of the next)."""
+    first_of_next = core.period_bounds(period)[1] + timedelta(days=1)
+    return datetime(first_of_next.year, first_of_next.month, first_of_next.day, tzinfo=UTC) + timedelta(hours=hours)
+
+
+def _iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def watch(rt: Runtime, tenant_id: str) -> dict[str, int]:
+    """One pass for one tenant: {opened, refreshed, looked_at}."""
+    tenant, _ = tenants.load_tenant(rt, tenant_id)
+    if not tenant.policy.get("billing"):
+        return {"opened": 0, "refreshed": 0, "looked_at": 0}
+    book = BillingPolicy.from_policy(tenant.policy)
+    now = core.parse_instant(rt.clock.now_iso())
+    counts = {"opened": 0, "refreshed": 0, "looked_at": 0}
+    for invoice in _all(rt, tenant_id, f"{billing.INVOICES}#draft"):
+        counts["looked_at"] += 1
+        due = issue_deadline(invoice["period"], book.sla_hours)
+        if now <= due or invoice["total"] == "0.00":
+            continue
+        hours_late = round((now - due).total_seconds() / 3600, 1)
+        context = {
+            "invoice_id": invoice["invoice_id"],
+            "period": invoice["period"],
+            "total": invoice["total"],
+            "line_count": invoice["line_count"],
+            "issue_by": _iso(due),
+            "hours_late": hours_late,
+        }
+        message = (
+            f"invoice {invoice['invoice_id']} of {invoice['period']} is still a draft {hours_late} h after its "
+            f"deadline {_iso(due)} ({book.sla_hours} h after the end of the month)"
+        )
+        _report(
+            rt,
+            tenant,
+            f"invoice:{invoice['invoice_id']}",
+            LATE_CATEGORY,
+            message,
+            (book.sla,),
+            subject=("invoice", invoice["invoice_id"]),
+            partner_id=invoice["partner_id"],
+            context=context,
+            counts=counts,
+        )
+    for entry in _all(rt, tenant_id, f"{events.EVENTS}#parked"):
+        counts["looked_at"] += 1
+        occurred = core.parse_instant(entry["occurred_at"])
+        due = occurred + timedelta(hours=book.sla_hours)
+        if now <= due:
+            continue
+        inbound = rt.store.get(tenant_id, erp.INBOUND, entry["event_id"])
+        data = (inbound.data.get("detail") or {}).get("data", {}) if inbound else {}
+        hours = round((now - occurred).total_seconds() / 3600, 1)
+        context = {
+            "event_id": entry["event_id"],
+            "detail_type": entry["detail_type"],
+            "occurred_at": entry["occurred_at"],
+            "subscription_id": data.get("subscription_id"),
+            "parked_hours": hours,
+            "reason": entry.get("reason"),
+        }
+        message = (
+            f"{entry['detail_type']} {entry['event_id']} has waited {hours} h for the activation of subscription "
+            f"{data.get('subscription_id')} (more than the {book.sla_hours} h invoice SLA): no such activation may come"
+        )
+        _report(
+            rt,
+            tenant,
+            f"parked:{entry['event_id']}",
+            PARKED_CATEGORY,
+            message,
+            (book.sla, book.reconciliation),
+            subject=("erp_event", entry["event_id"]),
+            partner_id=data.get("partner_id"),
+            context=context,
+            counts=counts,
+        )
+    return counts
+
+
+def _all(rt: Runtime, tenant_id: str, partition: str) -> list[dict[str, Any]]:
+    """Documents listed under a status partition that still have that status (an index may lag its items)."""
+    status = partition.rsplit("#", 1)[1]
+    found, cursor = [], None
+    while True:
+        page = rt.store.lookup(tenant_id, partition, limit=200, cursor=cursor)
+        found += [item.data for item in page.items if item.data.get("status") == status]
+        cursor = page.next_cursor
+        if not cursor:
+            return found
+
+
+def _report(
+    rt: Runtime,
+    tenant: Tenant,
+    key: str,
+    category: str,
+    message: str,
+    rules: tuple[Rule, ...],
+    *,
+    subject: tuple[str, str],
+    partner_id: str | None,
+    context: dict[str, Any],
+    counts: dict[str, int],
+) -> None:
+    """Open the finding's exception once; on a later run refresh it while it is open."""
+    marker = rt.store.get(tenant.tenant_id, FINDINGS, key)
+    now = rt.clock.now_iso()
+    if marker is not None:
+        stored = rt.store.get(tenant.tenant_id, cases.CASES, marker.data["case_id"])
+        if stored is None or stored.data["status"] != "open":
+            return  # finance has dealt with it: one exception per finding
+        try:
+            rt.commit(
+                tenant.tenant_id,
+                Changes(puts=[cases.refresh_case(stored.data, stored.version, context=context, at=now)]),
+            )
+            counts["refreshed"] += 1
+        except Conflict:  # decided meanwhile
+            pass
+        return
+    case, changes = cases.open_case(
+        rt,
+        tenant.policy,
+        kind="exception",
+        category=category,
+        subject_kind=subject[0],
+        subject_id=subject[1],
+        requested_by=ACTOR,
+        reasons=[{**r.as_dict(), "message": message} for r in rules],
+        partner_id=partner_id,
+        context=context,
+        policy_version=tenant.policy_version,
+    )
+    changes.puts.append(Put(FINDINGS, key, {"case_id": case["case_id"], "opened_at": now}, must_be_absent=True))
+    try:
+        rt.commit(tenant.tenant_id, changes)
+        counts["opened"] += 1
+    except Conflict:  # another run opened it meanwhile
+        pass

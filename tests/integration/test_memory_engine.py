@@ -1,0 +1,71 @@
+"""The in-memory engine (REVGOV_BACKEND=memory): the same use cases and commit protocol with no file, no HTTP, no
+thread and no sleep, for service-level tests. Here: the whole demo seed (two tenants provisioned, keys minted,
+partners onboarded and approved through the use cases) and the event log fed by the bus the test drains itself."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from revgov.local.seed import seed
+from revgov.runtime import build_memory_runtime
+from revgov.services import events as event_log
+from revgov.services import keys
+from revgov.services.audit import verify_chain
+from revgov.settings import Settings
+
+
+def test_the_demo_seed_runs_service_level_on_the_memory_engine():
+    rt = build_memory_runtime(Settings.from_env({"REVGOV_BACKEND": "memory"}))
+    info = seed(rt)
+    assert set(info["tenants"]) == {"northwind", "contoso"}
+    for tenant_id, tenant in info["tenants"].items():
+        for role, key in tenant["keys"].items():
+            principal = keys.authenticate(rt, f"Bearer {key}")
+            assert principal.tenant_id == tenant_id and principal.role.value in (role, "partner")
+        assert verify_chain(rt, tenant_id)["valid"] is True
+    published: list[dict[str, Any]] = rt.publisher.published
+    assert {"tenant.provisioned", "partner.activated"} <= {e["detail-type"] for e in published}
+
+    def log_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        for record in event["Records"]:
+            event_log.accept(rt, json.loads(record["body"]))
+        return {"batchItemFailures": []}
+
+    handled = rt.publisher.deliver({"log_event": log_event})
+    assert handled == sum(1 for e in published if not e["source"].startswith("revgov.erp"))
+    activated = next(e for e in published if e["detail-type"] == "partner.activated")
+    detail = activated["detail"]
+    logged = rt.store.get(detail["tenant_id"], event_log.EVENTS, detail["event_id"])
+    assert logged is not None and logged.data["status"] == "processed"
+
+
+class FakeEmbedder:
+    model_id, dimension = "fake-4", 4
+
+    def embed(self, texts):
+        return [[1.0, 0.0, 0.0, 0.0] for _ in texts]
+
+
+def test_the_clause_index_drops_tenants_the_database_no_longer_has_so_a_recreated_id_starts_empty(tmp_path):
+    """Issue #17: "keep the copilot's local index in step with the tenants (a re-created tenant id must not see an
+    old tenant's clauses)". `revgov dev` sweeps the index at every start (revgov.local.seed.sweep_index)."""
+    from dataclasses import replace
+
+    from revgov.adapters.local_index import SqliteClauseIndex
+    from revgov.local.seed import sweep_index
+    from revgov.services.copilot import contract_files, index_tenant
+
+    config = Settings.from_env({"REVGOV_BACKEND": "memory"})
+    rt = build_memory_runtime(config)
+    seed(rt)  # northwind and contoso, registered
+    index = SqliteClauseIndex(tmp_path / "index.sqlite", FakeEmbedder())
+    rt = replace(rt, clause_index=index)
+    (tmp_path / "tenants" / "gone" / "contracts").mkdir(parents=True)
+    for path in contract_files(config.tenants_dir, "northwind"):  # an old tenant's contracts, left in the index
+        (tmp_path / "tenants" / "gone" / "contracts" / path.name).write_text(path.read_text())
+    index_tenant(index, tmp_path / "tenants", "gone")
+    index_tenant(index, config.tenants_dir, "northwind")
+    assert index.documents("gone") and index.documents("northwind")
+    assert sweep_index(rt) == ["gone"]
+    assert index.documents("gone") == {} and index.tenants() == ["northwind"]
