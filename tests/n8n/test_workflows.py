@@ -42,6 +42,9 @@ from billing_support import wait_until
 from revgov.domain.partners import required_documents, tiers_by_rank
 from revgov.domain.webhooks import signature_header
 from revgov.local.demo_partners import demo_application
+from revgov.ports import Changes
+from revgov.services import partners as partner_service
+from revgov.services.keys import PARTNERS
 from revgov.tenant_files import load_tenant_file
 from support import Api, scenario
 
@@ -179,7 +182,9 @@ def _step(timings: dict[str, Any], name: str, timing: str | None = None) -> Iter
         timings[timing] = round(time.monotonic() - started, 1)
 
 
-def _onboard_partner(api: Api, tenant: dict[str, Any], policy: dict[str, Any], dates: BusinessDates) -> str:
+def _onboard_partner(
+    api: Api, rt: Any, tenant: dict[str, Any], policy: dict[str, Any], dates: BusinessDates
+) -> str:
     """The run's own reseller, onboarded through the API at the second tier, certified a month before the settled
     quarter began: it holds that tier on the quarter's last day, so the quarter's rebate programs count its sales
     (RBT-VOLUME: `eligibility: {tiers: [silver, gold, platinum]}`, PA-7.2) whatever day the suite runs."""
@@ -209,6 +214,12 @@ def _onboard_partner(api: Api, tenant: dict[str, Any], policy: dict[str, Any], d
     assert decided.status_code == 200, decided.text
     partner = approver.get(f"/v1/partners/{partner_id}").json()
     assert partner["status"] == "active" and partner["tier"] == tier["tier"], partner
+    # Approved today, it may earn nothing on lines dated before today (PA-2.2, RBT-BEFORE-ACTIVATION), and the API
+    # activates only "now": the record says it was activated when it was certified, before the settled quarter, as a
+    # partner of some standing would be. Written with the partners service's own writer (same lookup, same version).
+    stored = rt.store.get(TENANT, PARTNERS, partner_id)
+    backdated = {**stored.data, "activated_at": f"{dates.certified_on.isoformat()}T00:00:00.000Z"}
+    rt.store.commit(TENANT, Changes(puts=[partner_service._put(backdated, version=stored.version)]))
     return partner_id
 
 
@@ -231,7 +242,7 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
         dates = BusinessDates.from_clock(stack.runtime.clock.now_iso())  # the one clock: Revgov's own
         tenant = stack.info["tenants"][TENANT]
         policy = load_tenant_file(ROOT / "tenants" / TENANT / "tenant.yaml")["policy"]
-        partner_id = _onboard_partner(api, tenant, policy, dates)
+        partner_id = _onboard_partner(api, stack.runtime, tenant, policy, dates)
         paths = api.get("/v1/openapi.json").json()["paths"]
     world = OutsideWorld()
     home = tmp_path_factory.mktemp("n8n-home")
