@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -271,9 +272,27 @@ class N8n:
             time.sleep(0.5)
 
 
+def _faketime(home: Path, keep: dict[str, str]) -> dict[str, str]:
+    """A suite run under libfaketime (see README, "n8n flows") runs n8n on the same clock as Revgov: the flows' "now"
+    (signatures, review days, the default quarter) must be the API's. n8n starts its Code-node task runner as `node`
+    from PATH with an environment of its own choosing, without libfaketime's variables, so under faketime PATH leads
+    to a `node` that sets them first. Without FAKETIME in the environment this does nothing."""
+    fake = {k: v for k, v in os.environ.items() if k == "LD_PRELOAD" or k.startswith("FAKETIME")}
+    real = shutil.which("node")
+    if not fake.get("FAKETIME") or real is None:
+        return {}
+    shim = home / ".faketime-bin"
+    shim.mkdir(exist_ok=True)
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(fake.items()))
+    (shim / "node").write_text(f"#!/bin/sh\nexport {exports}\nexec {shlex.quote(real)} \"$@\"\n")
+    (shim / "node").chmod(0o755)
+    return {**fake, "PATH": f"{shim}{os.pathsep}{keep.get('PATH', '')}"}
+
+
 def quiet_environment(home: Path, port: int) -> dict[str, str]:
     """n8n with every phone-home switched off, bound to loopback, env access and `crypto` allowed in flows."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "SYSTEMROOT")}
+    keep |= _faketime(home, keep)
     return {
         **keep,
         "N8N_USER_FOLDER": str(home),
