@@ -45,6 +45,22 @@ def engine(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))
 
 
+def _unthrottle_demo_tenants(rt: Any) -> None:
+    """Every stack test of a worker shares the demo tenants; on the embedded engine the suite sends them more than
+    the 600 requests a minute of northwind's plan. The plan's limit is a product figure, not a test's: the rate-limit
+    suite (tests/security/test_rate_limits.py) proves the limits on tenants of its own with small plans."""
+    from revgov.ports import Changes, Put
+    from security_support import UNTHROTTLED
+
+    for tenant_id in ("northwind", "contoso"):
+        profile = rt.store.get(tenant_id, "TENANT", "PROFILE")
+        if profile is None:
+            continue
+        config = {**profile.data["config"], "plan": {**profile.data["config"].get("plan", {}), **UNTHROTTLED}}
+        data = {**profile.data, "config": config}
+        rt.store.commit(tenant_id, Changes(puts=[Put("TENANT", "PROFILE", data, expected_version=profile.version)]))
+
+
 @pytest.fixture(scope="session")
 def stack(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from revgov.local.stack import start_stack
@@ -56,6 +72,7 @@ def stack(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
 
         emulator = start_emulator(0)
     running = start_stack(port=0, state_file=where / "local.json", backend=engine, data_file=where / "revgov.sqlite")
+    _unthrottle_demo_tenants(running.runtime)
     yield running
     running.stop()
     if emulator is not None:
