@@ -28,6 +28,18 @@ def test_the_view_is_a_branded_page_with_the_portals_security_headers(api):
     assert_problem(api.get("/ops", tenant="<script>"), 400)
 
 
+@pytest.mark.parametrize("tenant", sorted(p.name for p in (ROOT / "tenants").iterdir() if p.is_dir()))
+def test_the_view_wears_each_tenants_own_colours(api, tenant):
+    """Issue 20: a tenant's colours (tenant.yaml `branding`) must win over the stylesheet's defaults, so they are
+    declared after it; the last declaration of a custom property is the one the page uses (CSS cascade, order)."""
+    import yaml
+
+    branding = yaml.safe_load((ROOT / "tenants" / tenant / "tenant.yaml").read_text())["branding"]
+    page = api.get("/ops", tenant=tenant).text
+    assert page.rsplit("--primary:", 1)[1].startswith(branding["primary_color"])
+    assert page.rsplit("--accent:", 1)[1].startswith(branding["accent_color"])
+
+
 def test_in_chromium_the_view_charts_the_tenants_metrics_over_time(api, keys, stack):
     chromium, modules = _chromium(), _playwright_core()
     finance = keys["tenants"]["northwind"]["keys"]["finance"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -99,22 +97,15 @@ def _ops_assets() -> tuple[str, str, str]:
 def operations_view(call: Call) -> Answer:
     from ...domain.errors import FieldError, MalformedRequest
     from ...services import tenants
-    from .portal import content_security_policy
+    from .portal import branded_page
 
     tenant_id = call.query.get("tenant")
     if not tenant_id:
         raise MalformedRequest("open the view as /ops?tenant=<tenant id>",
                                errors=[FieldError("/query/tenant", "required")])
     tenant, _ = tenants.load_tenant(call.runtime, tenant_id)
-    branding = tenant.config["branding"]
-    page, base_css, js = _ops_assets()
-    css = f":root{{--primary:{branding['primary_color']};--accent:{branding['accent_color']};}}\n{base_css}"
-    config = json.dumps({"tenant_id": tenant.tenant_id, "api_base": ""}).replace("<", "\\u003c")
-    values = {"title": html.escape(branding["portal_title"]), "display_name": html.escape(tenant.display_name),
-              "tenant_id": html.escape(tenant.tenant_id), "logo_url": html.escape(branding["logo_url"], quote=True),
-              "config": config, "css": css, "js": js}
-    for name, value in values.items():
-        page = page.replace(f"@@{name}@@", value)
-    headers = {"Content-Security-Policy": content_security_policy(branding, css, js), "Referrer-Policy": "no-referrer",
-               "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+    template, base_css, js = _ops_assets()
+    page, headers = branded_page(template, base_css, js, tenant_id=tenant.tenant_id, display_name=tenant.display_name,
+                                 branding=tenant.config["branding"],
+                                 config={"tenant_id": tenant.tenant_id, "api_base": ""})
     return Answer(200, page, headers, content_type="text/html; charset=utf-8")

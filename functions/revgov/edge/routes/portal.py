@@ -73,30 +73,33 @@ FAVICON = (
 )
 
 
-def render(tenant_id: str, display_name: str, branding: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """The page and its security headers for one tenant's branding (`tenant_id` "" for the neutral page)."""
-    page, base_css, js = _assets()
-    # The tenant's colours come after portal.css, so they win over its defaults.
+def branded_page(
+    template: str,
+    base_css: str,
+    js: str,
+    *,
+    tenant_id: str,
+    display_name: str,
+    branding: dict[str, Any],
+    config: dict[str, Any],
+    extra: dict[str, str] | None = None,
+) -> tuple[str, dict[str, str]]:
+    """A page of the tenant's branding (the portal, the operations view) and its security headers: the template's
+    `@@name@@` slots filled (escaped), the tenant's colours after the base CSS so they win over its defaults, the
+    config as inert JSON, and a CSP that allows exactly this page's script and style."""
     css = f"{base_css}\n:root{{--primary:{branding['primary_color']};--accent:{branding['accent_color']};}}\n"
-    config = {
-        "tenant_id": tenant_id,
-        "display_name": display_name,
-        "primary_color": branding["primary_color"],
-        "accent_color": branding["accent_color"],
-        "api_base": "",  # relative to the page: /portal -> /v1/..., /<stage>/portal -> /<stage>/v1/...
-    }
     # `</` can never close the JSON block early; the JSON is data (type application/json), never executed.
-    config_json = json.dumps(config).replace("<", "\\u003c")
     values = {
         "title": html.escape(branding["portal_title"]),
         "display_name": html.escape(display_name),
         "tenant_id": html.escape(tenant_id),
-        "key_hint": html.escape(f"rgk.{tenant_id or '<tenant>'}.key_…", quote=True),
         "logo_url": html.escape(branding["logo_url"], quote=True),
-        "config": config_json,
+        "config": json.dumps(config).replace("<", "\\u003c"),
+        **(extra or {}),
         "css": css,
         "js": js,
     }
+    page = template
     for name, value in values.items():
         page = page.replace(f"@@{name}@@", value)
     headers = {
@@ -106,6 +109,21 @@ def render(tenant_id: str, display_name: str, branding: dict[str, Any]) -> tuple
         "Cache-Control": "no-store",
     }
     return page, headers
+
+
+def render(tenant_id: str, display_name: str, branding: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The portal page and its security headers for one tenant's branding (`tenant_id` "" for the neutral page)."""
+    page, base_css, js = _assets()
+    config = {
+        "tenant_id": tenant_id,
+        "display_name": display_name,
+        "primary_color": branding["primary_color"],
+        "accent_color": branding["accent_color"],
+        "api_base": "",  # relative to the page: /portal -> /v1/..., /<stage>/portal -> /<stage>/v1/...
+    }
+    key_hint = html.escape(f"rgk.{tenant_id or '<tenant>'}.key_…", quote=True)
+    return branded_page(page, base_css, js, tenant_id=tenant_id, display_name=display_name, branding=branding,
+                        config=config, extra={"key_hint": key_hint})
 
 
 def _branding_of(call: Call, tenant_id: str | None) -> tuple[str, str, dict[str, Any]]:
