@@ -622,8 +622,9 @@ def charge_entry(line: dict[str, Any], month: str) -> dict[str, Any]:
     }
 
 
-def credit_entry(line: dict[str, Any]) -> dict[str, Any]:
-    """What a subscription record keeps of a cancellation credit: the credit line and the charge it credits."""
+def posted_against_entry(line: dict[str, Any]) -> dict[str, Any]:
+    """What a subscription record keeps of a line posted against a month already charged (a cancellation credit, a
+    quantity change): the line, its invoice and amount, and the charge it references."""
     return {
         "month": line["service_period"]["start"][:7],
         "line_id": line["line_id"],
@@ -758,7 +759,7 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
                 "status": "cancelled",
                 "cancelled_on": data["effective_on"],
                 "credits": [c["line_id"] for c in credited],
-                "credited": [*sub.get("credited", []), *(credit_entry(c) for c in credited)],
+                "credited": [*sub.get("credited", []), *(posted_against_entry(c) for c in credited)],
             },
             stored,
         )
@@ -813,22 +814,10 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
         "monthly_price": format_money(unit * after),
         "monthly_cost": format_money(unit_cost * after),
         "changes": [*(sub.get("changes") or []), change],
-        "adjusted": [*(sub.get("adjusted") or []), *(adjustment_entry(x) for x in posted)],
+        "adjusted": [*(sub.get("adjusted") or []), *(posted_against_entry(x) for x in posted)],
     }
     posting.changes.puts.append(_subscription_put(updated, stored))
     return Outcome("processed", None if posted else "no month charged yet is affected; later months use the quantity")
-
-
-def adjustment_entry(line: dict[str, Any]) -> dict[str, Any]:
-    """What a subscription record keeps of a quantity change posted against a month already charged."""
-    return {
-        "month": line["service_period"]["start"][:7],
-        "line_id": line["line_id"],
-        "invoice_id": line["invoice_id"],
-        "amount": line["amount"],
-        "service_period": line["service_period"],
-        "references_line": line["references_line"],
-    }
 
 
 def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:

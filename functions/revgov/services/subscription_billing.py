@@ -140,7 +140,7 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
         )
         adjusted += billing._post_lines(posting, sub["partner_id"], month, [draft])
     if adjusted:
-        entries["adjusted"] = [*sub.get("adjusted", []), *(billing.adjustment_entry(x) for x in adjusted)]
+        entries["adjusted"] = [*sub.get("adjusted", []), *(billing.posted_against_entry(x) for x in adjusted)]
     if sub.get("cancelled_on"):
         monthly = Decimal(sub["monthly_price"])
         credit = core.cancellation_credit(monthly, core.parse_day(sub["cancelled_on"]), charge.period)
@@ -162,7 +162,7 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
                 channel=sub.get("channel") or "resale",
             )
             (credited,) = billing._post_lines(posting, sub["partner_id"], month, [credit_draft])
-            entries["credited"] = [*sub.get("credited", []), billing.credit_entry(credited)]
+            entries["credited"] = [*sub.get("credited", []), billing.posted_against_entry(credited)]
             entries["credits"] = [*sub.get("credits", []), credited["line_id"]]
     changes = posting.changes
     for invoice_id in sorted(posting.touched):
