@@ -103,3 +103,29 @@ def assert_problem(response: requests.Response, status: int) -> dict[str, Any]:
     body = response.json()
     assert body["status"] == status and body["type"].startswith("https://") and body["title"] and body["detail"]
     return dict(body)
+
+
+def northwind_silver_partners(stack: Any, api: Api, labels: tuple[str, ...], name: str) -> dict[str, Any]:
+    """Northwind's staff keys (by role) and fresh active silver resellers, one per label, each with its own partner
+    key, onboarded through the use cases: {"roles", "partners": [(partner_id, client)], "rt"}."""
+    from revgov.domain.access import Principal, Role
+    from revgov.domain.partners import tiers_by_rank
+    from revgov.local.demo_partners import demo_application, onboard
+    from revgov.services import keys as key_service
+
+    rt = stack.runtime
+    tenant = stack.info["tenants"]["northwind"]
+    by_role = {role: api.as_key(key) for role, key in tenant["keys"].items() if not role.startswith("ptr_")}
+    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    silver = tiers_by_rank(policy)[1]
+    sales = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
+    approver = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
+    admin = Principal("northwind", Role.ADMIN, "key_01JX0000000000000000ADMIN0")
+    made = []
+    for label in labels:
+        application = demo_application(f"{name} {label} {uuid.uuid4().hex[:6]}", "reseller", silver)
+        partner = onboard(rt, policy, application, "active", sales=sales, approver=approver)
+        assert partner["status"] == "active" and partner["tier"] == "silver", partner
+        key = key_service.create_key(rt, admin, "northwind", Role.PARTNER, partner["partner_id"], label)["key"]
+        made.append((partner["partner_id"], api.as_key(key)))
+    return {"roles": by_role, "partners": made, "rt": rt}

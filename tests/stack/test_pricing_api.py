@@ -4,11 +4,7 @@ import uuid
 
 import pytest
 
-from revgov.domain.access import Principal, Role
-from revgov.domain.partners import tiers_by_rank
-from revgov.local.demo_partners import demo_application, onboard
-from revgov.services import keys as key_service
-from support import assert_problem, scenario
+from support import assert_problem, northwind_silver_partners, scenario
 
 QUOTES = scenario("pricing/http.json")
 
@@ -16,22 +12,7 @@ QUOTES = scenario("pricing/http.json")
 @pytest.fixture(scope="module")
 def nw(stack, api):
     """Northwind's staff keys and two fresh active silver partners (each with its own partner key)."""
-    rt = stack.runtime
-    tenant = stack.info["tenants"]["northwind"]
-    by_role = {role: api.as_key(key) for role, key in tenant["keys"].items() if not role.startswith("ptr_")}
-    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
-    silver = tiers_by_rank(policy)[1]
-    sales = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
-    approver = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
-    admin = Principal("northwind", Role.ADMIN, "key_01JX0000000000000000ADMIN0")
-    made = []
-    for label in ("Alpha", "Beta"):
-        application = demo_application(f"Pricing {label} {uuid.uuid4().hex[:6]}", "reseller", silver)
-        partner = onboard(rt, policy, application, "active", sales=sales, approver=approver)
-        assert partner["status"] == "active" and partner["tier"] == "silver"
-        key = key_service.create_key(rt, admin, "northwind", Role.PARTNER, partner["partner_id"], label)["key"]
-        made.append((partner["partner_id"], api.as_key(key)))
-    return {"roles": by_role, "partners": made}
+    return northwind_silver_partners(stack, api, ("Alpha", "Beta"), "Pricing")
 
 
 def quote(name, partner_id, customer=None):

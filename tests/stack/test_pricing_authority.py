@@ -8,11 +8,7 @@ import uuid
 
 import pytest
 
-from revgov.domain.access import Principal, Role
-from revgov.domain.partners import tiers_by_rank
-from revgov.local.demo_partners import demo_application, onboard
-from revgov.services import keys as key_service
-from support import assert_problem
+from support import assert_problem, northwind_silver_partners
 
 PRICE_LIST = {  # tenants/northwind/tenant.yaml, billing.price_list (PA-6.1)
     "NW-SW-24P": ("networking", "1250.00", "900.00"),
@@ -24,21 +20,7 @@ PRICE_LIST = {  # tenants/northwind/tenant.yaml, billing.price_list (PA-6.1)
 @pytest.fixture(scope="module")
 def nw(stack, api):
     """Northwind's staff keys and two fresh active silver partners, each with its own partner key."""
-    rt = stack.runtime
-    tenant = stack.info["tenants"]["northwind"]
-    by_role = {role: api.as_key(key) for role, key in tenant["keys"].items() if not role.startswith("ptr_")}
-    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
-    silver = tiers_by_rank(policy)[1]
-    sales = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
-    approver = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
-    admin = Principal("northwind", Role.ADMIN, "key_01JX0000000000000000ADMIN0")
-    made = []
-    for label in ("Winner", "Loser"):
-        application = demo_application(f"Authority {label} {uuid.uuid4().hex[:6]}", "reseller", silver)
-        partner = onboard(rt, policy, application, "active", sales=sales, approver=approver)
-        key = key_service.create_key(rt, admin, "northwind", Role.PARTNER, partner["partner_id"], label)["key"]
-        made.append((partner["partner_id"], api.as_key(key)))
-    return {"roles": by_role, "partners": made, "rt": rt}
+    return northwind_silver_partners(stack, api, ("Winner", "Loser"), "Authority")
 
 
 def _quote(partner_id, lines, customer=None):
