@@ -926,7 +926,9 @@ def credit_note_draft(
         unit_price=None,
         amount=-round_money(amount),
         cost=None if not units or line.get("cost") is None else -credited_cost(line, units),
-        service_period=ServicePeriod.day(returned_on) if returned_on else ServicePeriod.from_dict(line["service_period"]),
+        service_period=(
+            ServicePeriod.day(returned_on) if returned_on else ServicePeriod.from_dict(line["service_period"])
+        ),
         order_ref=line["order_ref"],
         rules=rules,
         references_line=line["line_id"],
