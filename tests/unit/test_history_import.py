@@ -41,10 +41,19 @@ HISTORY: dict[str, Any] = {
     "lines": [
         _line("A100-1", "2025-10-31", "50000.00", "40", service_date="2025-10-14"),
         _line("A101-1", "2025-11-30", "40000.00", "32", service_date="2025-11-10"),
-        {"partner_id": P1, "invoice_ref": "INV-C102", "invoice_date": "2025-12-15", "line_ref": "C102-1",
-         "kind": "credit_note", "sku": "NW-SW-24P", "quantity": "4", "amount": "-5000.00",
-         "credits_line_ref": "A100-1", "reason": "billing_error"},
-    ],  # fmt: skip
+        {
+            "partner_id": P1,
+            "invoice_ref": "INV-C102",
+            "invoice_date": "2025-12-15",
+            "line_ref": "C102-1",
+            "kind": "credit_note",
+            "sku": "NW-SW-24P",
+            "quantity": "4",
+            "amount": "-5000.00",
+            "credits_line_ref": "A100-1",
+            "reason": "billing_error",
+        },
+    ],
     "payments": [
         {"partner_id": P1, "invoice_ref": "INV-A100", "paid_on": "2025-11-20", "payment_ref": "RCPT-1"},
     ],
@@ -124,8 +133,12 @@ def test_an_imported_partners_growth_rebate_matches_the_hand_computation():
     ledger.clock.set("2026-10-12T12:00:00Z")
     answer = ledger.bill(
         "shipment.confirmed",
-        {"partner_id": P1, "order_ref": "SO-LIVE", "shipped_on": "2026-10-12",
-         "lines": [{"sku": "NW-SW-24P", "quantity": 100}]},  # fmt: skip
+        {
+            "partner_id": P1,
+            "order_ref": "SO-LIVE",
+            "shipped_on": "2026-10-12",
+            "lines": [{"sku": "NW-SW-24P", "quantity": 100}],
+        },
         occurred_at="2026-10-12T10:00:00Z",
     )
     assert answer["status"] == "processed", answer
@@ -197,8 +210,12 @@ def test_history_cannot_overwrite_a_month_revgov_already_billed_nor_another_file
     ledger.clock.set("2026-09-10T12:00:00Z")
     ledger.bill(
         "shipment.confirmed",
-        {"partner_id": P1, "order_ref": "SO-SEP", "shipped_on": "2026-09-10",
-         "lines": [{"sku": "NW-SW-24P", "quantity": 1}]},  # fmt: skip
+        {
+            "partner_id": P1,
+            "order_ref": "SO-SEP",
+            "shipped_on": "2026-09-10",
+            "lines": [{"sku": "NW-SW-24P", "quantity": 1}],
+        },
         occurred_at="2026-09-10T10:00:00Z",
     )
     ledger.clock.set(GO_LIVE)
