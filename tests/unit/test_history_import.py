@@ -227,3 +227,26 @@ def test_history_cannot_overwrite_a_month_revgov_already_billed_nor_another_file
     with pytest.raises(RuleViolation) as again:
         history.import_history(ledger.rt, FINANCE, other_file)
     assert [e.path for e in again.value.errors] == ["/lines/0/line_ref"]
+
+
+def test_kpi_rollups_and_the_forecast_read_imported_history_as_live_lines():
+    # "forecasts and KPIs use it as if it had arrived live": the import announces each invoice's lines as billing
+    # does (invoice.lines_posted), and the rollups fold them; the partner's monthly revenue before 2026-Q4 is the
+    # imported one: October 2025 50,000.00, November 40,000.00, December -5,000.00 (the credit note's month).
+    from revgov.services import analytics
+
+    ledger = _ledger()
+    history.import_history(ledger.rt, FINANCE, HISTORY)
+    posted = [e for e in ledger.rt.publisher.published if e["detail_type"] == "invoice.lines_posted"]
+    assert len(posted) == 3
+    for envelope in posted:
+        bus_event = {"source": envelope["source"], "detail-type": envelope["detail_type"], "detail": envelope["detail"]}
+        assert analytics.record_fact(ledger.rt, bus_event) != "ignored"
+    months, _ = analytics.partner_history(ledger.rt, "northwind", P1, analytics._period("2026-Q4"))
+    assert {m: months[m] for m in ("2025-10", "2025-11", "2025-12")} == {
+        "2025-10": 50000.0,
+        "2025-11": 40000.0,
+        "2025-12": -5000.0,
+    }
+    forecast = analytics.forecast(ledger.rt, FINANCE, P1, "2026-Q4")
+    assert forecast["partner_id"] == P1

@@ -22,7 +22,6 @@ from ..domain.billing import BillingPolicy
 from ..domain.canonical import sha256_hex
 from ..domain.errors import RuleViolation
 from ..domain.ids import typed_id
-from ..domain.rules import Rule
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from . import billing, tenants
@@ -34,7 +33,6 @@ HISTORY_INVOICES = "HISTORYINVOICE"  # partner#ERP invoice ref -> the Revgov inv
 PARTNERS = "PARTNER"
 SOURCE = "revgov.billing"
 _BATCH = 90  # items per commit: under DynamoDB's 100-item transaction limit
-IMPORT_RULE = Rule("BILL-HISTORY-IMPORT", "PA-10.1")  # monthly invoices (PA-10.1), as billing keeps them
 
 
 def import_id_of(lines: list[Any], payments: list[Any]) -> str:
