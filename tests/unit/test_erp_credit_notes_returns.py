@@ -281,3 +281,20 @@ def test_malformed_credit_notes_and_returns_are_refused_at_the_door(detail_type,
     with pytest.raises(MalformedRequest) as refused:
         schemas.validate("events/erp-event.schema.json", body)
     assert any(e.path.startswith(pointer) for e in refused.value.errors), refused.value.errors
+
+
+# --- routing: events/rules.json (CDK and the local bus both build from it) ------------------------------------------
+@pytest.mark.parametrize("detail_type", ["credit_note.issued", "return.received"])
+def test_the_new_erp_events_go_to_billing_and_kpis_see_their_lines(detail_type):
+    import json
+
+    from revgov.adapters.sqlite_bus import matches
+    from support import ROOT
+
+    rules = {r["name"]: r for r in json.loads((ROOT / "events" / "rules.json").read_text())["rules"]}
+    sample = json.loads((ROOT / "events" / "revgov.erp" / f"{detail_type}.json").read_text())
+    routed = sorted(name for name, rule in rules.items() if matches(rule["pattern"], sample))
+    assert routed == ["erp-billing"]  # billed once; the lines it posts are announced as invoice.lines_posted
+    assert detail_type in billing.USE_CASES
+    posted = {"source": "revgov.billing", "detail-type": "invoice.lines_posted", "detail": {}}
+    assert matches(rules["rebate-accruals"]["pattern"], posted) and matches(rules["kpi-rollups"]["pattern"], posted)
