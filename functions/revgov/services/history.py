@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from .. import schemas
@@ -22,6 +23,7 @@ from ..domain.billing import BillingPolicy
 from ..domain.canonical import sha256_hex
 from ..domain.errors import RuleViolation
 from ..domain.ids import typed_id
+from ..domain.money import format_money
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from . import billing, tenants
@@ -64,6 +66,8 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
             errors=problems[:1000],
         )
     now = rt.clock.now_iso()
+    periods = sorted({m.period for m in months})
+    total = sum((d.amount for m in months for d in m.drafts), Decimal("0.00"))
     for month in months:
         _write_month(rt, tenant_id, import_id, month, currency=tenant.currency, now=now)
     summary = {
@@ -75,10 +79,9 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
         "payments": len(payments),
         "partners": len({m.partner_id for m in months}),
         "invoices": len(months),
-        "periods": sorted({m.period for m in months}),
-        "total": core.format_money(sum((sum((d.amount for d in m.drafts), core.ZERO) for m in months), core.ZERO)),
+        "periods": [periods[0], periods[-1]] if periods else [],  # the first and the last month
+        "total": format_money(total),
     }
-    summary["periods"] = [summary["periods"][0], summary["periods"][-1]] if summary["periods"] else []
     rt.commit(
         tenant_id,
         Changes(
