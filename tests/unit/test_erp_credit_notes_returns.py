@@ -298,3 +298,19 @@ def test_the_new_erp_events_go_to_billing_and_kpis_see_their_lines(detail_type):
     assert detail_type in billing.USE_CASES
     posted = {"source": "revgov.billing", "detail-type": "invoice.lines_posted", "detail": {}}
     assert matches(rules["rebate-accruals"]["pattern"], posted) and matches(rules["kpi-rollups"]["pattern"], posted)
+
+
+def test_contoso_devices_returned_within_14_days_of_delivery_earn_no_spiff():
+    # CPA-7.5: "Partners earn a SPIFF of EUR 15.00 per unit for devices Product Family items marked SPIFF-eligible in
+    # the price list, invoiced in the Quarter and not returned within 14 days of delivery." 10 laptops (CT-DEV-LAPTOP14)
+    # delivered 3 Aug 2026; 1 back on 17 Aug (14 days: within), 2 back on 18 Aug (15 days: not within).
+    # SPIFF units 10 - 1 = 9 -> 9 x 15.00 = 135.00.
+    ledger = Ledger("2026-08-03T10:00:00Z", tenant="contoso")
+    august = _ship(ledger, P1, "CT-DEV-LAPTOP14", 10, "2026-08-03", "SO-C1")
+    for units, on, rma in ((1, "2026-08-17", "RMA-C1"), (2, "2026-08-18", "RMA-C2")):
+        assert _return(ledger, august, units, on, rma)["status"] == "processed"
+    ledger.clock.set("2026-10-05T09:00:00Z")
+    finance = Principal("contoso", Role.FINANCE, "key_fin")
+    _, settled = rebates.settle(ledger.rt, finance, {"period": "2026-Q3", "run": 1})
+    statement = rebates.get_settlement(ledger.rt, finance, settled["settlement_id"], P1)["statement"]
+    assert _program(statement, "RBT-DEVICES-SPIFF")["amount"] == "135.00"
