@@ -250,3 +250,40 @@ def test_kpi_rollups_and_the_forecast_read_imported_history_as_live_lines():
     }
     forecast = analytics.forecast(ledger.rt, FINANCE, P1, "2026-Q4")
     assert forecast["partner_id"] == P1
+
+
+def _q4_2026_statement(with_history: bool) -> dict[str, dict[str, Any]]:
+    ledger = _ledger()
+    if with_history:
+        history.import_history(ledger.rt, FINANCE, {"lines": [_line("B200-1", "2025-10-31", "1500000.00", "1200")]})
+    ledger.clock.set("2026-10-12T12:00:00Z")
+    ledger.bill(
+        "shipment.confirmed",
+        {
+            "partner_id": P1,
+            "order_ref": "SO-BIG",
+            "shipped_on": "2026-10-12",
+            "lines": [{"sku": "NW-SW-24P", "quantity": 1600}],
+        },
+        occurred_at="2026-10-12T10:00:00Z",
+    )
+    ledger.clock.set("2027-01-05T09:00:00Z")
+    _, settled = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q4", "run": 1})
+    statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
+    return {ln["program_id"]: ln for ln in statement["lines"]}
+
+
+def test_with_its_history_an_imported_partners_cap_binds_only_as_the_contract_says():
+    # PA-7.6: "The sum of the quarterly volume rebate and the growth rebate ... may not exceed the lower of (a) 5.0% of
+    # the Partner's Qualifying Revenue for that Quarter and (b) USD 150,000.00. Where the cap applies, the growth
+    # rebate is reduced first." 2026-Q4: 1,600 switches = 2,000,000.00 -> volume 4.0% (PA-7.2, from 1,000,000.00) =
+    # 80,000.00; cap = min(5.0% x 2,000,000.00, 150,000.00) = 100,000.00.
+    # Imported baseline 2025-Q4 = 1,500,000.00 (1,200 switches): 2,000,000.00 >= 1,650,000.00 (10% above), growth =
+    # 2.0% x 500,000.00 = 10,000.00; 90,000.00 is under the cap: nothing reduced.
+    lines = _q4_2026_statement(with_history=True)
+    assert (lines["RBT-VOLUME"]["amount"], lines["RBT-GROWTH"]["amount"]) == ("80000.00", "10000.00")
+    assert lines["RBT-GROWTH"]["cap_reduction"] == "0.00"
+    # Without it (the issue's "every partner starts from zero"): baseline 0.00, growth 2.0% x 2,000,000.00 = 40,000.00,
+    # 120,000.00 > 100,000.00, so growth is reduced first, by 20,000.00, to 20,000.00.
+    without = _q4_2026_statement(with_history=False)
+    assert (without["RBT-GROWTH"]["amount"], without["RBT-GROWTH"]["cap_reduction"]) == ("20000.00", "20000.00")
