@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -88,7 +88,7 @@ def history_invoice_id(tenant_id: str, partner_id: str, period: str) -> str:
     from .canonical import sha256_hex
 
     first, _ = core.period_bounds(period)
-    ms = int(datetime(first.year, first.month, first.day).timestamp() * 1000)
+    ms = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp() * 1000)
     return typed_id("inv", max(ms, 0), bytes.fromhex(sha256_hex(f"history#{tenant_id}#{partner_id}#{period}")[:20]))
 
 

@@ -21,6 +21,7 @@ IMPORTERS = frozenset({Role.FINANCE, Role.ADMIN})
     tag="billing",
     status=201,
     body_schema="api/history-import.schema.json",
+    response_schema="api/responses/history-import.schema.json",
     example={
         "source": "nw-history-2024-2026.csv",
         "lines": [
