@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from .errors import Conflict, FieldError, RuleViolation
@@ -24,10 +24,49 @@ def is_live(deal: dict[str, Any], now: str) -> bool:
     return deal["status"] == APPROVED and bool(deal.get("expires_at")) and _at(now) < _at(deal["expires_at"])
 
 
-def view(deal: dict[str, Any], now: str) -> dict[str, Any]:
-    """What callers see: an approved registration past its exclusivity reads as expired."""
+SUSPENDED, LAPSED = "suspended", "lapsed"
+
+
+def certification_hold(policy: dict[str, Any], deal: dict[str, Any], expired_on: date | None, now: str) -> Any:
+    """PA-4.3(d): "approved deal registrations in that Product Family are suspended, with the exclusivity period
+    continuing to run, and they lapse if a valid certification is not recorded within 30 days after expiry"
+    (CPA-4.3(d): "frozen and lapse if no valid certification is recorded within 21 days").
+
+    `expired_on` is the last valid day of the certification whose expiry left the partner with none in the deal's
+    family (None: it holds one). A certification expires at 23:59:59 UTC on that day, so the registration lapses
+    `days` days after 00:00 UTC of the next day. Returns None (no hold) or the hold: status, rule, clause, dates."""
+    rule = policy["deal_registration"].get("certification_lapse")
+    if rule is None or expired_on is None or deal["status"] != APPROVED:
+        return None
+    expired_at = datetime.combine(expired_on + timedelta(days=1), time(0), tzinfo=UTC)
+    lapses_at = expired_at + timedelta(days=int(rule["days"]))
+    lapsed = _at(now) >= lapses_at
+    return {
+        "status": LAPSED if lapsed else SUSPENDED,
+        "rule_id": rule["id"],
+        "clause": rule["clause"],
+        "certification_expired_at": _iso(expired_at),
+        "lapses_at": _iso(lapses_at),
+        "message": (
+            f"the partner's certification for {deal['family']} expired on {expired_on.isoformat()} and it holds no "
+            f"other valid one: the registration is {'lapsed' if lapsed else 'suspended'} ({rule['clause']}); "
+            + ("" if lapsed else f"it lapses on {_iso(lapses_at)[:10]} unless a valid certification is recorded")
+        ),
+    }
+
+
+def protects(deal: dict[str, Any], hold: dict[str, Any] | None, now: str) -> bool:
+    """Still bars other partners: live, and not lapsed (a suspended registration's exclusivity keeps running)."""
+    return is_live(deal, now) and (hold is None or hold["status"] != LAPSED)
+
+
+def view(deal: dict[str, Any], now: str, hold: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What callers see: an approved registration past its exclusivity reads as expired; one in a family whose
+    certification expired reads as suspended or lapsed, with the hold (PA-4.3(d) / CPA-4.3(d))."""
     if deal["status"] == APPROVED and not is_live(deal, now):
         return {**deal, "status": "expired"}
+    if hold is not None:
+        return {**deal, "status": hold["status"], "certification_hold": hold}
     return deal
 
 
@@ -92,6 +131,43 @@ def conflict(policy: dict[str, Any], live: dict[str, Any] | None, partner_id: st
             "rule_id": reason["rule_id"],
             "clause": reason["clause"],
             "reasons": [{k: reason[k] for k in ("rule_id", "clause", "message")}],
+        },
+    )
+
+
+OUT_OF_ORDER = "out_of_order"
+
+
+def _submitted(deal: dict[str, Any]) -> tuple[str, str]:
+    return (str(deal["registered_at"]), str(deal["deal_id"]))
+
+
+def earlier_pending(deal: dict[str, Any], same_opportunity: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """PA-5.5 / CPA-5.4: "Pending registrations are decided in order of submission time": the first registration of
+    another partner for the same customer and family that was submitted before `deal` and is still pending, or None.
+    Submission order is `registered_at`, ties broken by id (the store's order)."""
+    waiting = [
+        other
+        for other in same_opportunity
+        if other["status"] == PENDING
+        and other["partner_id"] != deal["partner_id"]
+        and _submitted(other) < _submitted(deal)
+    ]
+    return min(waiting, key=_submitted) if waiting else None
+
+
+def out_of_order(policy: dict[str, Any], earlier: dict[str, Any]) -> Conflict:
+    """The reviewer decided a registration while another partner's, submitted earlier for the same customer and
+    family, still waits: refused (and recorded as a refused governance action), naming the one to decide first."""
+    rule = conflict_rule(policy)
+    return Conflict(
+        f"pending registrations for this customer and {earlier['family']} are decided in order of submission "
+        f"({rule['clause']}): decide {earlier['deal_id']}, submitted {earlier['registered_at']}, first",
+        extra={
+            "refusal": OUT_OF_ORDER,
+            "rule_id": rule["id"],
+            "clause": rule["clause"],
+            "decide_first": earlier["deal_id"],
         },
     )
 

@@ -408,6 +408,20 @@ def barred_families(policy: dict[str, Any], partner: dict[str, Any], day: date) 
     return lapsed - certified
 
 
+def family_expired_on(policy: dict[str, Any], partner: dict[str, Any], family: str, day: date) -> date | None:
+    """When `family` is barred on `day` (see `barred_families`): the last day of the latest certification the partner
+    held in it, i.e. the expiry that put it there; else None."""
+    if family not in barred_families(policy, partner, day):
+        return None
+    families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
+    held = partner.get("certifications", {})
+    return max(
+        _day(record["expires_at"])
+        for cid, record in held.items()
+        if families.get(cid) == family and record.get("expires_at")
+    )
+
+
 def _tier_unmet(
     tier: dict[str, Any], partner: dict[str, Any], day: date, commitment: Decimal | None
 ) -> list[dict[str, Any]]:

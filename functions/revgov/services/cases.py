@@ -175,11 +175,13 @@ def _decide_once(
     segregation = tenant.policy["exception_routing"].get("segregation_of_duties")
     try:
         decided = cases.decide(case, who, outcome, note, rt.clock.now_iso(), segregation=segregation)
+        extra = _effect(decided["effect"])(rt, decided, who) if decided.get("effect") else Changes()
     except (Forbidden, Conflict) as refused:
-        if "refusal" in refused.extra:  # a refused governance action leaves a record (SOP-4.3 / COP-4.3)
+        # a refused governance action leaves a record (SOP-4.3 / COP-4.3), also one its effect refuses (a
+        # registration decided out of submission order, PA-5.5 / CPA-5.4)
+        if "refusal" in refused.extra:
             rt.audit_only(who.tenant_id, _refusal_record(case, who, outcome, refused))
         raise
-    extra = _effect(decided["effect"])(rt, decided, who) if decided.get("effect") else Changes()
     if isinstance(extra, Resolved):
         decided, extra = extra.case, extra.changes
     final = decided["status"]

@@ -37,13 +37,38 @@ def _put(deal: dict[str, Any], *, version: int | None) -> Put:
     )
 
 
+def _hold(
+    rt: Runtime,
+    tenant_id: str,
+    policy: dict[str, Any],
+    deal: dict[str, Any],
+    now: str,
+    partners: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
+    """The PA-4.3(d) / CPA-4.3(d) hold on an approved registration, from its partner's certifications now."""
+    if deal["status"] != deals.APPROVED or "certification_lapse" not in policy["deal_registration"]:
+        return None
+    cache = partners if partners is not None else {}
+    if deal["partner_id"] not in cache:
+        from .partners import load_partner
+
+        cache[deal["partner_id"]], _ = load_partner(rt, tenant_id, deal["partner_id"])
+    day = partner_rules.parse_instant(now).date()
+    expired_on = partner_rules.family_expired_on(policy, cache[deal["partner_id"]], deal["family"], day)
+    return deals.certification_hold(policy, deal, expired_on, now)  # type: ignore[no-any-return]
+
+
 def _live(
-    rt: Runtime, tenant_id: str, customer_id: str, family: str, now: str
+    rt: Runtime, tenant_id: str, customer_id: str, family: str, now: str, policy: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, int | None]:
+    """The registration that protects this customer and family now: approved, in its exclusivity period and not
+    lapsed under PA-4.3(d) (a suspended one still protects: "the exclusivity period continuing to run")."""
     lock = rt.store.get(tenant_id, LOCKS, _lock_key(customer_id, family))
     if lock is None:
         return None, None
-    return (lock.data if deals.is_live(lock.data, now) else None), lock.version
+    live = deals.is_live(lock.data, now)
+    hold = _hold(rt, tenant_id, policy, lock.data, now) if live else None
+    return (lock.data if deals.protects(lock.data, hold, now) else None), lock.version
 
 
 def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +116,7 @@ def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any
         )
     if problems:
         raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
-    live, _ = _live(rt, who.tenant_id, body["customer"]["id"], family, now)
+    live, _ = _live(rt, who.tenant_id, body["customer"]["id"], family, now, policy)
     refused = deals.conflict(policy, live, partner_id)
     if refused:
         raise refused
@@ -166,12 +191,15 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     if stored is None:
         raise NotFound(f"no deal registration {case['subject']['id']}")
     deal, now = stored.data, rt.clock.now_iso()
+    earlier = deals.earlier_pending(deal, _same_opportunity(rt, who.tenant_id, deal))
+    if earlier is not None:  # PA-5.5 / CPA-5.4: decided in order of submission
+        raise deals.out_of_order(policy, earlier)
     outcome = deals.APPROVED if case["status"] == "approved" else deals.REJECTED
     changes = Changes()
     resolved: dict[str, Any] | None = None
     rule = policy["deal_registration"]["exclusivity"]
     if outcome == deals.APPROVED:
-        live, lock_version = _live(rt, who.tenant_id, deal["customer"]["id"], deal["family"], now)
+        live, lock_version = _live(rt, who.tenant_id, deal["customer"]["id"], deal["family"], now, policy)
         if live is not None and live["partner_id"] != deal["partner_id"]:
             reason = deals.conflict_reason(policy, live)
             outcome, rule = deals.REJECTED, deals.conflict_rule(policy)
@@ -224,6 +252,19 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     return cases.Resolved(changes, resolved) if resolved is not None else changes
 
 
+def _same_opportunity(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every registration for the deal's customer and family submitted up to it (by the lookup's submission order)."""
+    partition = f"{DEALS}#{deal['customer']['id']}#{deal['family']}"
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = rt.store.lookup(tenant_id, partition, limit=100, cursor=cursor)
+        found.extend(item.data for item in page.items)
+        cursor = page.next_cursor
+        if cursor is None or any(d["deal_id"] == deal["deal_id"] for d in found):
+            return found
+
+
 def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:
     deal, version = get(rt, who, deal_id, raw=True)
     withdrawn = deals.moved_to(deal, deals.WITHDRAWN)
@@ -253,18 +294,34 @@ def get(rt: Runtime, who: Principal, deal_id: str, *, raw: bool = False) -> Any:
     stored = rt.store.get(who.tenant_id, DEALS, deal_id)
     if stored is None or not who.sees_partner(stored.data["partner_id"]):
         raise NotFound(f"no deal registration {deal_id}")
-    return (stored.data, stored.version) if raw else deals.view(stored.data, rt.clock.now_iso())
+    if raw:
+        return stored.data, stored.version
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    now = rt.clock.now_iso()
+    return deals.view(stored.data, now, _hold(rt, who.tenant_id, tenant.policy, stored.data, now))
 
 
 def list_deals(rt: Runtime, who: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
     page: Page = rt.store.query(who.tenant_id, DEALS, limit=limit, cursor=cursor)
     now = rt.clock.now_iso()
-    items = [deals.view(item.data, now) for item in page.items if who.sees_partner(item.data["partner_id"])]
+    policy = load_tenant(rt, who.tenant_id)[0].policy
+    seen: dict[str, dict[str, Any]] = {}
+    items = [
+        deals.view(item.data, now, _hold(rt, who.tenant_id, policy, item.data, now, seen))
+        for item in page.items
+        if who.sees_partner(item.data["partner_id"])
+    ]
     return {"items": items, "next_cursor": page.next_cursor}
 
 
 def registration_for_quote(
-    rt: Runtime, tenant_id: str, deal_id: str, partner_id: str, customer_id: str, now: str
+    rt: Runtime,
+    tenant_id: str,
+    deal_id: str,
+    partner_id: str,
+    customer_id: str,
+    now: str,
+    policy: dict[str, Any],
 ) -> dict[str, Any]:
     stored = rt.store.get(tenant_id, DEALS, deal_id)
     if stored is None or stored.data["partner_id"] != partner_id:
@@ -274,15 +331,27 @@ def registration_for_quote(
         raise RuleViolation(f"deal registration {deal_id} is for another customer")
     if not deals.is_live(deal, now):
         raise RuleViolation(f"deal registration {deal_id} is {deals.view(deal, now)['status']}, not live")
+    hold = _hold(rt, tenant_id, policy, deal, now)
+    if hold is not None:  # PA-4.3(d) / CPA-4.3(d): no registration discount while suspended or after it lapsed
+        raise RuleViolation(
+            f"deal registration {deal_id} is {hold['status']}: {hold['message']}",
+            extra={"rule_id": hold["rule_id"], "clause": hold["clause"]},
+        )
     return _facts(deal)
 
 
 def live_registrations(
-    rt: Runtime, tenant_id: str, customer_id: str, families: list[str], now: str
+    rt: Runtime,
+    tenant_id: str,
+    customer_id: str,
+    families: list[str],
+    now: str,
+    policy: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
+    """The registration protecting each family for this customer (a lapsed one under PA-4.3(d) does not)."""
     found = {}
     for family in families:
-        live, _ = _live(rt, tenant_id, customer_id, family, now)
+        live, _ = _live(rt, tenant_id, customer_id, family, now, policy)
         if live is not None:
             found[family] = _facts(live)
     return found
