@@ -101,9 +101,9 @@ def price_lines(
     if missing:
         shown = ", ".join(e.message.split(":")[0].removeprefix("line ") for e in missing[:10])
         cited = {"rule_id": rule["id"], "clause": rule["clause"]} if rule else {}
-        clause = f" ({rule['clause']}: products are quoted from the price list in force on the quote date)" if rule else ""
+        said = f" ({rule['clause']}: quoted only from the price list in force on the quote date)" if rule else ""
         raise RuleViolation(
-            f"{len(missing)} quote line(s) name a SKU that is not on the price list on {on} (lines {shown}){clause}",
+            f"{len(missing)} quote line(s) name a SKU that is not on the price list on {on} (lines {shown}){said}",
             errors=missing[:50],
             extra={"catalog_version": catalog.version, **cited},
         )
