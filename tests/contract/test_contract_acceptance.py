@@ -84,17 +84,32 @@ def _pa_1_3() -> None:
     assert not calendar.is_business_day(date(2026, 11, 28)) and not calendar.is_business_day(date(2026, 11, 29))
     assert not calendar.is_business_day(date(2026, 11, 26))  # Thanksgiving 2026, a published holiday
     assert NW["calendar"]["clause"] == "PA-1.3"
+    # one list "for the Program Year", whatever the partner's country (unlike CPA-1.3)
+    assert "holidays_by_country" not in NW["calendar"]
+    assert BusinessCalendar.from_policy(NW, "IE").holidays == calendar.holidays
 
 
 @clause(
     "contoso",
     "CPA-1.3",
-    '"Business day" means Monday to Friday excluding the public holidays listed in the Partner Portal',
+    '"Business day" means Monday to Friday excluding the public holidays listed in the Partner Portal for the '
+    "Partner's country of establishment.",
 )
 def _cpa_1_3() -> None:
     calendar = BusinessCalendar.from_policy(CT)
     assert not calendar.is_business_day(date(2026, 12, 25)) and calendar.is_business_day(date(2026, 12, 28))
     assert not calendar.is_business_day(date(2026, 12, 27))  # a Sunday
+    # "for the Partner's country of establishment": each partner's own country's public holidays
+    ireland, germany = BusinessCalendar.from_policy(CT, "IE"), BusinessCalendar.from_policy(CT, "DE")
+    assert not ireland.is_business_day(date(2026, 3, 17)) and germany.is_business_day(date(2026, 3, 17))  # St Patrick
+    assert germany.is_business_day(date(2026, 10, 26))  # Austria's national day is not Germany's
+    assert not BusinessCalendar.from_policy(CT, "AT").is_business_day(date(2026, 10, 26))
+    assert not germany.is_business_day(date(2026, 5, 14)) and calendar.is_business_day(date(2026, 5, 14))  # Ascension
+    review = cases.route_for(CT, "deal_registration_review", "IE")  # CPA-5.1: 3 business days
+    assert review.due("2026-03-16T10:00:00.000Z") == "2026-03-20T10:00:00.000Z"
+    assert cases.route_for(CT, "deal_registration_review", "DE").due("2026-03-16T10:00:00.000Z") == (
+        "2026-03-19T10:00:00.000Z"
+    )
 
 
 @clause("northwind", "PA-5.2", "Channel Operations approves or rejects a registration within 2 business days.")

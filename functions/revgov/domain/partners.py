@@ -176,6 +176,7 @@ def new_application(
         "status": "applied",
         "terms": _normal_terms(policy, application.get("terms", {}), "/terms"),
         "contact": application["contact"],
+        "country": application.get("country"),
         "documents": {},
         "certifications": {},
         "assessment": None,

@@ -73,9 +73,11 @@ def open_case(
     effect: str | None = None,
     context: dict[str, Any] | None = None,
     policy_version: str | None = None,
+    country: str | None = None,
 ) -> tuple[dict[str, Any], Changes]:
-    """A new approval or exception, as changes for the caller to commit with the state change that caused it."""
-    route = cases.route_for(policy, category)
+    """A new approval or exception, as changes for the caller to commit with the state change that caused it.
+    `country`: the partner's country of establishment, whose holidays a business-day SLA skips (CPA-1.3)."""
+    route = cases.route_for(policy, category, country)
     case = cases.new_case(
         case_id=rt.ids.new("apr" if kind == "approval" else "exc"),
         kind=kind,

@@ -147,6 +147,7 @@ def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any
         risk_score=30,
         context={"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"]},
         policy_version=tenant.policy_version,
+        country=partner.get("country"),
     )
     deal["approval_id"] = case["case_id"]
     changes.puts.append(_put(deal, version=None))
