@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from memory_store import memory_runtime
 
+from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
