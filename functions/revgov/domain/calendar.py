@@ -2,8 +2,9 @@
 
 The contracts define a business day as "Monday to Friday excluding public holidays published in the Partner Portal"
 (PA-1.3: "for the Program Year"; CPA-1.3: "for the Partner's country of establishment"). An SLA of N business days
-runs N whole business days of elapsed time: time stops on weekends and holidays. Opened on a business day at 10:00, it is due at 10:00 on the Nth business day after; opened on a day off,
-the clock starts at 00:00 UTC of the next business day.
+runs N whole business days of elapsed time: time stops on weekends and holidays. Opened on a business day at 10:00,
+it is due at 10:00 on the Nth business day after; opened on a day off, the clock starts at 00:00 UTC of the next
+business day.
 """
 
 from __future__ import annotations
