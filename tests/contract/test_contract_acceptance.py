@@ -311,17 +311,47 @@ def _pa_5_1() -> None:
     "northwind",
     "PA-5.3",
     "An approved registration gives the Partner exclusivity for the registered Customer "
-    "and Product Family for 90 days from the approval date.",
+    "and Product Family for 90 days from the approval date. … The Partner may request one extension of 30 days, "
+    "before the period ends, where the opportunity has reached the proposal stage; Channel Operations decides on the "
+    "extension within 2 business days.",
 )
 def _pa_5_3() -> None:
     approved = deals.decided({"deal_id": "dl_1", "status": "pending"}, "approved", "2026-11-01T10:00:00.000Z", NW)
     assert approved["expires_at"] == "2027-01-30T10:00:00.000Z"
+    _one_extension(NW, "PA-5.3", approved, counts_refused=True)
+    review = cases.route_for(NW, "deal_extension_review")  # "within 2 business days"
+    assert review.queue == "channel_ops" and review.due("2026-11-20T10:00:00.000Z") == "2026-11-24T10:00:00.000Z"
 
 
-@clause("contoso", "CPA-5.2", "An approved registration protects the Partner for 60 days from approval")
+def _one_extension(policy: dict[str, Any], ref: str, approved: dict[str, Any], *, counts_refused: bool) -> None:
+    live = {**approved, "partner_id": "ptr_X", "customer": {"id": "C"}, "family": "networking"}
+    before_end = "2026-12-01T00:00:00.000Z"
+    assert deals.extension_problem(policy, live, None, before_end) is None
+    after_end = deals.extension_problem(policy, live, None, approved["expires_at"])  # "before the period ends"
+    assert after_end is not None and after_end.status == 422 and after_end.extra["clause"] == ref
+    body = {"proposal_reference": "PROP-1", "proposal_date": "2026-11-30"}
+    asked = deals.extension_requested(policy, live, body, approval_id="apr_1", at=before_end)
+    again = deals.extension_problem(policy, asked, None, before_end)  # "one extension"
+    assert again is not None and again.status == 409 and again.extra["clause"] == ref
+    granted = deals.extension_decided(asked, "approved", "2026-12-02T00:00:00.000Z", None)
+    assert (at(granted["expires_at"]) - at(approved["expires_at"])).days == 30  # "one extension of 30 days"
+    assert deals.extension_problem(policy, granted, None, before_end) is not None
+    refused = deals.extension_decided(asked, "rejected", "2026-12-02T00:00:00.000Z", "no proposal seen")
+    assert refused["expires_at"] == approved["expires_at"]
+    # PA-5.3 "may request one extension": one request; CPA-5.2 "may be granted": a refused one may be asked again
+    assert (deals.extension_problem(policy, refused, None, before_end) is not None) is counts_refused
+
+
+@clause(
+    "contoso",
+    "CPA-5.2",
+    "An approved registration protects the Partner for 60 days from approval … One extension of 30 days may be "
+    "granted where the Partner shows a submitted proposal.",
+)
 def _cpa_5_2() -> None:
     approved = deals.decided({"deal_id": "dl_1", "status": "pending"}, "approved", "2026-11-01T10:00:00.000Z", CT)
     assert approved["expires_at"] == "2026-12-31T10:00:00.000Z"
+    _one_extension(CT, "CPA-5.2", approved, counts_refused=False)
 
 
 @clause(

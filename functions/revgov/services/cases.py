@@ -26,6 +26,7 @@ EFFECTS: dict[str, str] = {
     "rebate.dispute": "revgov.services.rebates:apply_dispute_decision",
     "invoice.dispute": "revgov.services.invoice_disputes:apply_decision",
     "deal.registration": "revgov.services.deals:apply_review",
+    "deal.extension": "revgov.services.deals:apply_extension",
     "partner.activation": "revgov.services.partners:apply_activation_decision",
 }
 

@@ -9,7 +9,7 @@ from ..domain import deals
 from ..domain import partners as partner_rules
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound, RuleViolation
+from ..domain.errors import FieldError, NotFound, RuleViolation
 from ..ports import Changes, DomainEvent, Page, Put
 from ..runtime import Runtime
 from . import cases
@@ -18,6 +18,7 @@ from .tenants import load_tenant
 DEALS = "DEAL"
 LOCKS = "DEALLOCK"  # customer#family -> the live registration: makes "first approved wins" atomic
 REVIEW_EFFECT = "deal.registration"
+EXTENSION_EFFECT = "deal.extension"
 
 
 def _lock_key(customer_id: str, family: str) -> str:
@@ -250,6 +251,106 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     else:
         detail["reason"] = deal.get("rejection") or {"message": deal.get("rejection_reason") or "rejected"}
     changes.events.append(DomainEvent("revgov.deals", f"deal.{outcome}", detail))
+    return cases.Resolved(changes, resolved) if resolved is not None else changes
+
+
+def request_extension(rt: Runtime, who: Principal, deal_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """PA-5.3 / CPA-5.2: the partner asks, before the exclusivity ends and with the proposal it submitted, for the one
+    30-day extension; channel ops decides it as an approval (PA-5.3: "within 2 business days")."""
+    deal, version = get(rt, who, deal_id, raw=True)
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    policy, now = tenant.policy, rt.clock.now_iso()
+    if body["proposal_date"] > now[:10]:
+        raise RuleViolation(
+            f"proposal_date {body['proposal_date']} is in the future",
+            errors=[FieldError("/proposal_date", "on or before today")],
+        )
+    refused = deals.extension_problem(policy, deal, _hold(rt, who.tenant_id, policy, deal, now), now)
+    if refused is not None:
+        raise refused
+    from .partners import load_partner
+
+    partner, _ = load_partner(rt, who.tenant_id, deal["partner_id"])
+    rule = policy["deal_registration"]["extension"]
+    case, changes = cases.open_case(
+        rt,
+        policy,
+        kind="approval",
+        category="deal_extension_review",
+        subject_kind="deal",
+        subject_id=deal_id,
+        requested_by=who,
+        reasons=[{"rule_id": rule["id"], "clause": rule["clause"], "message": f"extension of {rule['days']} days"}],
+        partner_id=deal["partner_id"],
+        effect=EXTENSION_EFFECT,
+        risk_score=20,
+        context={"expires_at": deal["expires_at"], "proposal_reference": body["proposal_reference"]},
+        policy_version=tenant.policy_version,
+        country=partner.get("country"),
+    )
+    asked = deals.extension_requested(policy, deal, body, approval_id=case["case_id"], at=now)
+    changes.puts.append(_put(asked, version=version))
+    changes.audit.insert(
+        0,
+        AuditEntry(
+            actor=who.actor,
+            actor_role=who.role.value,
+            action="deal.extension_requested",
+            subject=deal_id,
+            outcome=deals.PENDING,
+            inputs={"proposal": asked["extension"]["proposal"], "expires_at": deal["expires_at"]},
+            policy_version=tenant.policy_version,
+            rule_ids=(rule["id"],),
+            clauses=(rule["clause"],),
+        ),
+    )
+    rt.commit(who.tenant_id, changes)
+    return dict(deals.view(asked, now, _hold(rt, who.tenant_id, policy, asked, now)))
+
+
+def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
+    """Channel ops decided an extension: approved, the registration's exclusivity (and its lock) ends `days` later.
+    If another partner's registration was approved for the opportunity meanwhile (the period had ended before the
+    decision), the extension cannot be given and the decision resolves as a rejection saying so."""
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    rule = tenant.policy["deal_registration"]["extension"]
+    stored = rt.store.get(who.tenant_id, DEALS, case["subject"]["id"])
+    if stored is None:
+        raise NotFound(f"no deal registration {case['subject']['id']}")
+    deal, now = stored.data, rt.clock.now_iso()
+    outcome = deals.APPROVED if case["status"] == "approved" else deals.REJECTED
+    note = (case.get("decision") or {}).get("note")
+    changes = Changes()
+    resolved: dict[str, Any] | None = None
+    lock = rt.store.get(who.tenant_id, LOCKS, _lock_key(deal["customer"]["id"], deal["family"]))
+    if outcome == deals.APPROVED and (lock is None or lock.data["deal_id"] != deal["deal_id"]):
+        reason = {
+            "rule_id": rule["id"],
+            "clause": rule["clause"],
+            "message": "the registration no longer holds the opportunity (withdrawn, or another was approved after "
+            "its exclusivity ended): nothing to extend",
+        }
+        outcome, note = deals.REJECTED, reason["message"]
+        resolved = case_rules.resolved_otherwise(case, "rejected", reason)
+    deal = deals.extension_decided(deal, outcome, now, note)
+    changes.puts.append(_put(deal, version=stored.version))
+    if outcome == deals.APPROVED and lock is not None:
+        changes.puts.append(
+            Put(LOCKS, lock.key, {**lock.data, "expires_at": deal["expires_at"]}, expected_version=lock.version)
+        )
+    changes.audit.append(
+        AuditEntry(
+            actor=who.actor,
+            actor_role=who.role.value,
+            action=f"deal.extension_{outcome}",
+            subject=deal["deal_id"],
+            outcome=outcome,
+            inputs={"approval_id": case["case_id"], "expires_at": deal["expires_at"], "note": note},
+            policy_version=tenant.policy_version,
+            rule_ids=(rule["id"],),
+            clauses=(rule["clause"],),
+        )
+    )
     return cases.Resolved(changes, resolved) if resolved is not None else changes
 
 
