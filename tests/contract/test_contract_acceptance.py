@@ -220,7 +220,15 @@ def _pa_4_3() -> None:
     gone = _hold(NW, lapsed, deal, "2026-02-09T00:00:00.000Z")
     assert gone["status"] == "lapsed" and not deals.protects(deal, gone, "2026-02-09T00:00:00.000Z")
     renewed = partner({"cert-security-pro": ("2026-01-20", "2028-01-19")})  # recorded within the 30 days
+    renewed["certifications"]["cert-security-pro"]["expiry_gaps"] = [
+        {"expired_on": "2026-01-09", "recorded_again_at": "2026-01-20T08:00:00.000Z"}
+    ]
     assert _hold(NW, renewed, deal, "2026-01-25T00:00:00.000Z") is None
+    late = partner({"cert-security-pro": ("2026-02-10", "2028-02-09")})  # recorded on day 32: the lapse stands
+    late["certifications"]["cert-security-pro"]["expiry_gaps"] = [
+        {"expired_on": "2026-01-09", "recorded_again_at": "2026-02-10T08:00:00.000Z"}
+    ]
+    assert _hold(NW, late, deal, "2026-02-11T00:00:00.000Z")["status"] == "lapsed"
     other_family = _approved_registration("networking", "2025-12-01T10:00:00.000Z", "2026-03-01T10:00:00.000Z")
     assert _hold(NW, lapsed, other_family, "2026-01-20T00:00:00.000Z") is None  # only "in that Product Family"
 
@@ -259,8 +267,7 @@ def _approved_registration(family: str, approved_at: str, expires_at: str, **mor
 
 
 def _hold(policy: dict[str, Any], holder: dict[str, Any], deal: dict[str, Any], now: str) -> Any:
-    expired_on = partner_rules.family_expired_on(policy, holder, deal["family"], at(now).date())
-    return deals.certification_hold(policy, deal, expired_on, now)
+    return deals.hold_on(policy, deal, holder, now)
 
 
 def _pending(deal_id: str, partner_id: str, registered_at: str, status: str = "pending") -> dict[str, Any]:

@@ -82,3 +82,23 @@ def test_a_registration_is_suspended_while_exclusivity_runs_then_lapses_pa_4_3_d
     # a lapsed registration protects nobody: the rival may register the opportunity afresh
     fresh = rival.post("/v1/deals", _registration(rival_id, customer, close_date(stack)))
     assert fresh.status_code == 201, fresh.text
+    # a certification recorded after the lapse does not bring the registration back ("they lapse if a valid
+    # certification is not recorded within 30 days after expiry")
+    renewed = {"certification_id": "cert-network-core", "earned_at": today.isoformat()}
+    assert pair["roles"]["sales"].post(f"/v1/partners/{holder_id}/certifications", renewed).status_code == 201
+    still = holder.get(f"/v1/deals/{deal['deal_id']}").json()
+    assert still["status"] == "lapsed" and "recorded only on" in still["certification_hold"]["message"]
+
+
+def test_a_certification_recorded_within_the_30_days_lifts_the_suspension_pa_4_3_d(pair, stack):
+    (holder_id, holder), _ = pair["partners"]
+    ops = pair["roles"]["channel_ops"]
+    today = date.fromisoformat(stack.runtime.clock.now_iso()[:10])
+    deal = holder.post("/v1/deals", _registration(holder_id, f"CUST-{uuid.uuid4().hex[:8]}", close_date(stack))).json()
+    assert ops.post(f"/v1/approvals/{deal['approval_id']}/decision", {"outcome": "approved"}).status_code == 200
+    _expire(pair, holder_id, today, days_ago=1)
+    assert holder.get(f"/v1/deals/{deal['deal_id']}").json()["status"] == "suspended"
+    renewed = {"certification_id": "cert-network-core", "earned_at": today.isoformat()}
+    assert pair["roles"]["sales"].post(f"/v1/partners/{holder_id}/certifications", renewed).status_code == 201
+    back = holder.get(f"/v1/deals/{deal['deal_id']}").json()
+    assert back["status"] == "approved" and "certification_hold" not in back

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from . import partners as partner_rules
 from .errors import Conflict, FieldError, RuleViolation
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
@@ -53,6 +54,38 @@ def certification_hold(policy: dict[str, Any], deal: dict[str, Any], expired_on:
             + ("" if lapsed else f"it lapses on {_iso(lapses_at)[:10]} unless a valid certification is recorded")
         ),
     }
+
+
+def lapsed_in_past_gap(
+    policy: dict[str, Any], deal: dict[str, Any], gaps: list[tuple[date, str]], now: str
+) -> Any:
+    """The PA-4.3(d) lapse that already happened in a past spell without certification (see `family_expiry_gaps`):
+    the spell began before the exclusivity ended and ended (validity recorded again) after the registration was
+    approved, and only after the lapse; None when no such spell. A lapse stays a lapse."""
+    rule = policy["deal_registration"].get("certification_lapse")
+    if rule is None or deal["status"] != APPROVED or not deal.get("approved_at"):
+        return None
+    for expired_on, recorded_again_at in sorted(gaps):
+        expired_at = datetime.combine(expired_on + timedelta(days=1), time(0), tzinfo=UTC)
+        if not (expired_at < _at(deal["expires_at"]) and _at(deal["approved_at"]) < _at(recorded_again_at)):
+            continue  # the spell ended before the registration was approved, or began after its exclusivity
+        if _at(recorded_again_at) >= expired_at + timedelta(days=int(rule["days"])):
+            lapsed = certification_hold(policy, deal, expired_on, recorded_again_at)
+            late = f"; a valid certification was recorded only on {recorded_again_at[:10]}"
+            return {**lapsed, "message": lapsed["message"].rstrip("; ") + late}
+    return None
+
+
+def hold_on(policy: dict[str, Any], deal: dict[str, Any], partner: dict[str, Any], now: str) -> Any:
+    """The PA-4.3(d) / CPA-4.3(d) hold on an approved registration from its partner's certification records: held
+    now (no valid certification in the family), or lapsed in a past spell that ended too late; None: no hold."""
+    day = partner_rules.parse_instant(now).date()
+    expired_on = partner_rules.family_expired_on(policy, partner, deal["family"], day)
+    held = certification_hold(policy, deal, expired_on, now)
+    if held is None:
+        gaps = partner_rules.family_expiry_gaps(policy, partner, deal["family"])
+        held = lapsed_in_past_gap(policy, deal, gaps, now)
+    return held
 
 
 def protects(deal: dict[str, Any], hold: dict[str, Any] | None, now: str) -> bool:

@@ -54,9 +54,7 @@ def _hold(
         from .partners import load_partner
 
         cache[deal["partner_id"]], _ = load_partner(rt, tenant_id, deal["partner_id"])
-    day = partner_rules.parse_instant(now).date()
-    expired_on = partner_rules.family_expired_on(policy, cache[deal["partner_id"]], deal["family"], day)
-    return deals.certification_hold(policy, deal, expired_on, now)  # type: ignore[no-any-return]
+    return deals.hold_on(policy, deal, cache[deal["partner_id"]], now)  # type: ignore[no-any-return]
 
 
 def _live(
