@@ -292,7 +292,6 @@ def _offboarded_event(at="2026-03-02T10:00:00Z"):
     """Offboard northwind on a runtime like the AWS operator function's (no clause index: no search access) and
     return that runtime and the `tenant.offboarded` event as EventBridge hands it to the indexer's queue."""
     from memory_store import memory_runtime
-
     from revgov.domain.access import PLATFORM, Principal, Role
     from revgov.services import tenants
 

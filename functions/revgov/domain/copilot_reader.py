@@ -73,14 +73,14 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("duration", re.compile(r"\bhow (?:long|soon|quickly|early|late|often|overdue|old)\b|\bhow many (?:business |calendar )?"
-                            r"(?:days|hours|weeks|months|years)\b|\bwithin (?:how|what)\b|\bwhat (?:notice|period|"
-                            r"deadline|time)\b|\bafter how\b|\bfor how\b|\bnotice period\b|\bwhen\b", re.I)),
+    ("duration", re.compile(r"\bhow (?:long|soon|quickly|early|late|often|overdue|old)\b"
+                            r"|\bhow many (?:business |calendar )?(?:days|hours|weeks|months|years)\b"
+                            r"|\bwithin (?:how|what)\b|\bwhat (?:notice|period|deadline|time)\b|\bafter how\b|\bfor how\b|\bnotice period\b|\bwhen\b", re.I)),
     ("percent", re.compile(r"\bpercent|\bwhat (?:share|rate|portion|proportion)\b|\bwhat margin\b|\bwhat ownership\b",
                            re.I)),
     ("amount", re.compile(r"\bhow much\b|\bwhat (?:amount|price|fee|cost|rate|commitment)\b|\bceiling\b|\bcap\b"
-                          r"|\bmaximum\b|\bminimum\b|\bhighest\b|\blowest\b|\bcost\b|\brate\b|\bthe most\b|\bthe least\b",
-                          re.I)),
+                          r"|\bmaximum\b|\bminimum\b|\bhighest\b|\blowest\b|\bcost\b|\brate\b"
+                          r"|\bthe most\b|\bthe least\b", re.I)),
     ("count", re.compile(r"\bhow many\b", re.I)),
     ("place", re.compile(r"\bwhich court|\bwhere\b|\bwhich law\b|\bjurisdiction\b", re.I)),
     ("party", re.compile(r"\bwho\b|\bwhich (?:team|party|queue|role)\b|\bto whom\b", re.I)),
