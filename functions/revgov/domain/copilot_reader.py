@@ -75,7 +75,8 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
 _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("duration", re.compile(r"\bhow (?:long|soon|quickly|early|late|often|overdue|old)\b"
                             r"|\bhow many (?:business |calendar )?(?:days|hours|weeks|months|years)\b"
-                            r"|\bwithin (?:how|what)\b|\bwhat (?:notice|period|deadline|time)\b|\bafter how\b|\bfor how\b|\bnotice period\b|\bwhen\b", re.I)),
+                            r"|\bwithin (?:how|what)\b|\bwhat (?:notice|period|deadline|time)\b|\bafter how\b"
+                            r"|\bfor how\b|\bnotice period\b|\bwhen\b", re.I)),
     ("percent", re.compile(r"\bpercent|\bwhat (?:share|rate|portion|proportion)\b|\bwhat margin\b|\bwhat ownership\b",
                            re.I)),
     ("amount", re.compile(r"\bhow much\b|\bwhat (?:amount|price|fee|cost|rate|commitment)\b|\bceiling\b|\bcap\b"
