@@ -111,6 +111,13 @@ def test_a_hyphenated_or_open_ended_period_is_a_duration(text):
     assert reader.holds_fact("duration", text)
 
 
+def test_when_asks_for_a_time_only_as_the_question_word_not_as_a_condition():
+    assert reader.asked_fact("When is a notice sent by email deemed given?") == "duration"
+    # BCT-17.5 answers this with what Provider "may" do, not with a period
+    assert reader.asked_fact("What may the provider do when the service is accused of infringing someone's "
+                             "intellectual property?") is None
+
+
 def test_how_overdue_asks_for_a_duration():
     # BCT-13: "“Suspension Event” means (a) Customer’s account is 30 days or more overdue, …"
     assert reader.asked_fact("How overdue must the customer's account be before the provider may suspend access?") \

@@ -76,7 +76,8 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("duration", re.compile(r"\bhow (?:long|soon|quickly|early|late|often|overdue|old)\b"
                             r"|\bhow many (?:business |calendar )?(?:days|hours|weeks|months|years)\b"
                             r"|\bwithin (?:how|what)\b|\bwhat (?:notice|period|deadline|time)\b|\bafter how\b"
-                            r"|\bfor how\b|\bnotice period\b|\bwhen\b", re.I)),
+                            # "When is …?" asks for a time; "what happens when the agreement ends" sets a condition
+                            r"|\bfor how\b|\bnotice period\b|^\s*when\b|\bby when\b|\buntil when\b", re.I)),
     ("percent", re.compile(r"\bpercent|\bwhat (?:share|rate|portion|proportion)\b|\bwhat margin\b|\bwhat ownership\b",
                            re.I)),
     ("amount", re.compile(r"\bhow much\b|\bwhat (?:amount|price|fee|cost|rate|commitment)\b|\bceiling\b|\bcap\b"
