@@ -1,9 +1,9 @@
 """Copilot goals on the question set, ingestion as a no-op when nothing changed, injection and isolation guardrails."""
 
-import pytest
-
 import hashlib
 import json
+
+import pytest
 
 from copilot.evaluation import (
     FRESH,
@@ -112,7 +112,7 @@ def test_heldout_goals(heldout):
     assert heldout["fact_in_answer"] >= 0.90
 
 
-# --- the fresh held-out split: questions_fresh.json (Bonterms Cloud Terms), written before this round's tuning ---------
+# --- the fresh held-out split: questions_fresh.json (Bonterms Cloud Terms), written before this round's tuning --------
 
 
 def test_the_fresh_questions_are_split_by_hash_stratified_by_answerability():
