@@ -314,3 +314,19 @@ def test_contoso_devices_returned_within_14_days_of_delivery_earn_no_spiff():
     _, settled = rebates.settle(ledger.rt, finance, {"period": "2026-Q3", "run": 1})
     statement = rebates.get_settlement(ledger.rt, finance, settled["settlement_id"], P1)["statement"]
     assert _program(statement, "RBT-DEVICES-SPIFF")["amount"] == "135.00"
+
+
+def test_a_return_nets_the_partners_kpi_revenue_of_the_month():
+    # KPIs read net invoiced revenue (docs/kpis.md): 4 switches shipped (5,000.00) and 2 returned in the same month
+    # (-2,500.00) leave the partner 2,500.00 for October; the credit note's line is folded like any posted line.
+    from revgov.services import analytics
+
+    ledger = Ledger("2026-10-05T10:00:00Z")
+    october = _ship(ledger, P1, "NW-SW-24P", 4, "2026-10-05", "SO-K1")
+    assert _return(ledger, october, 2, "2026-10-19", "RMA-K1")["status"] == "processed"
+    for envelope in ledger.rt.publisher.published:
+        if envelope["detail_type"] == "invoice.lines_posted":
+            event = {"source": envelope["source"], "detail-type": envelope["detail_type"], "detail": envelope["detail"]}
+            analytics.record_fact(ledger.rt, event)
+    _, october_revenue = analytics.partner_history(ledger.rt, "northwind", P1, analytics._period("2026-10"))
+    assert october_revenue == 2500.0
