@@ -287,3 +287,18 @@ def test_with_its_history_an_imported_partners_cap_binds_only_as_the_contract_sa
     # 120,000.00 > 100,000.00, so growth is reduced first, by 20,000.00, to 20,000.00.
     without = _q4_2026_statement(with_history=False)
     assert (without["RBT-GROWTH"]["amount"], without["RBT-GROWTH"]["cap_reduction"]) == ("20000.00", "20000.00")
+
+
+def test_a_credit_note_without_a_sku_takes_the_family_of_the_line_it_credits():
+    # ERP credit notes often carry only the amount and the line they credit (SOP-2.5 "referencing the original
+    # invoice and lines"): the family (what rebates select lines by) is the credited line's, in this file or an
+    # earlier import.
+    ledger = _ledger()
+    first = {"lines": [_line("D300-1", "2025-10-31", "2500.00", "2")]}
+    history.import_history(ledger.rt, FINANCE, first)
+    note = {"partner_id": P1, "invoice_ref": "INV-D301", "invoice_date": "2025-11-30", "line_ref": "D301-1",
+            "kind": "credit_note", "amount": "-1250.00", "credits_line_ref": "D300-1"}  # fmt: skip
+    history.import_history(ledger.rt, FINANCE, {"lines": [note]})
+    (credit,) = ledger.invoice(P1, "2025-11")["lines"]
+    assert (credit["family"], credit["amount"]) == ("networking", "-1250.00")
+    assert credit["references_line"] == ledger.invoice(P1, "2025-10")["lines"][0]["line_id"]

@@ -107,6 +107,7 @@ def plan(
     errors: list[FieldError] = []
     months: dict[str, Month] = {}
     seen_lines: dict[str, tuple[str, int, Decimal, str]] = {}  # partner#line_ref -> (period, index, amount, kind)
+    families: dict[str, str] = {}  # partner#line_ref -> its family (a credit note without SKU takes its line's)
     current = core.period_of(today)
     credit_total: dict[str, Decimal] = {}  # partner#line_ref -> credited by earlier rows
 
@@ -152,6 +153,9 @@ def plan(
         elif sku is not None and invoiced is not None:
             item = known.price(str(sku), invoiced)
         family = row.get("family") or (item.family if item else None)
+        if family is None and kind == "credit_note" and sku is None:
+            target_key = f"{partner_id}#{row.get('credits_line_ref')}"
+            family = families.get(target_key) or (known.imported_lines.get(target_key) or {}).get("family")
         if family is None:
             bad(f"{at}/family", f"SKU {sku} is not on the price list on {invoiced}: give its family" if sku
                 else "a line without a SKU names its product family")  # fmt: skip
@@ -253,6 +257,7 @@ def plan(
         month.rows.append(i)
         month.erp_invoices.setdefault(invoice_ref, None)
         seen_lines[key] = (period, i, amount, kind)
+        families[key] = str(family)
     _resolve_references(months)
     _apply_payments(payments, months, known, errors)
     return list(months.values()), errors

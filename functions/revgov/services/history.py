@@ -180,7 +180,13 @@ def _write_month(rt: Runtime, tenant_id: str, import_id: str, month: history.Mon
             Put(
                 HISTORY_LINES,
                 f"{month.partner_id}#{ref}",
-                {"line_id": line["line_id"], "amount": line["amount"], "import_id": import_id, "period": month.period},
+                {
+                    "line_id": line["line_id"],
+                    "amount": line["amount"],
+                    "family": line["family"],
+                    "import_id": import_id,
+                    "period": month.period,
+                },
             ),
         ]
     puts += [
