@@ -97,7 +97,7 @@ def _replay(args: argparse.Namespace) -> int:
     """Re-publish a tenant's dead-lettered or failed ERP events (or the ones named) after their cause is fixed."""
     import getpass
 
-    from .cli_support import CliError, emit, require_tenants, use_product
+    from .cli_support import CliError, emit, progress, require_tenants, use_product
 
     use_product(args.state_file)
     from .domain.ids import is_typed_id
@@ -111,14 +111,9 @@ def _replay(args: argparse.Namespace) -> int:
     require_tenants(rt, [args.tenant])
     event_ids = args.event_id or erp.replayable(rt, args.tenant, tuple(args.status))
     actor = f"cli:{getpass.getuser()}"
-    if args.json:
-        results = erp.replay(rt, args.tenant, event_ids, actor=actor)
-    else:  # people get a progress bar: a replay of thousands of dead-lettered events takes a while
-        from rich.progress import track
-
-        results = []
-        for event_id in track(event_ids, description=f"Replaying {len(event_ids)} events", transient=True):
-            results += erp.replay(rt, args.tenant, [event_id], actor=actor)
+    results = []  # a replay of thousands of dead-lettered events takes a while: a bar on a terminal's stderr
+    for event_id in progress(event_ids, f"Replaying {len(event_ids)} events", as_json=args.json):
+        results += erp.replay(rt, args.tenant, [event_id], actor=actor)
     replayed = sum(r["status"] == "replayed" for r in results)
     emit(results, as_json=args.json, title=f"{replayed} of {len(results)} ERP events replayed for {args.tenant}",
          columns=_columns(results, ("event_id", "status")))
@@ -152,8 +147,8 @@ def _agents_run(args: argparse.Namespace) -> int:
 
 def _copilot_index(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .cli_support import counting
     from .runtime import build_copilot
     from .services.copilot import contract_files, index_tenant
     from .settings import settings
@@ -170,20 +165,18 @@ def _copilot_index(args: argparse.Namespace) -> int:
     total = sum(len(contract_files(config.tenants_dir, t)) for t in tenants)
     console = Console()
     counts: dict[str, int] = {}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("Indexing contracts", total=total)
+    with counting("Indexing contracts", total) as step:  # the bar on a terminal's stderr; the report on stdout
         for tenant_id in tenants:
-            progress.update(task, description=f"Indexing {tenant_id}")
+            step(0, f"Indexing {tenant_id}")
 
             def done(result: Any, tenant_id: str = tenant_id) -> None:
                 counts[result.status] = counts.get(result.status, 0) + 1
-                progress.console.print(
+                console.print(
                     f"{tenant_id}/{result.document}: {result.status}, {result.clauses} clauses, "
                     f"{result.embedded} embedded, {result.removed} removed"
                 )
                 if result.status != "removed":
-                    progress.advance(task)
+                    step()
 
             index_tenant(index, config.tenants_dir, tenant_id, on_document=done)
     where = config.copilot.opensearch_endpoint if config.copilot.index == "opensearch" else config.copilot.index_path

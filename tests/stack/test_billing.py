@@ -1,5 +1,6 @@
 """ERP events become invoices on the running stack (webhook → bus → billing handler), checked to the cent."""
 
+import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -226,7 +227,16 @@ def test_edge_cases_from_the_scenario_file(billing_tenant, case):
     assert categories == sorted(case["expected_exceptions"])
 
 
-def test_an_unknown_partner_fails_with_an_exception_and_bills_once_replayed_after_onboarding(billing_tenant):
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal (where `revgov` draws its progress bars)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_an_unknown_partner_fails_with_an_exception_and_bills_once_replayed_after_onboarding(
+    billing_tenant, monkeypatch, capsys
+):
     stranger = EDGE["unknown_partner"]
     event = erp_event(
         "shipment.confirmed",
@@ -247,7 +257,13 @@ def test_an_unknown_partner_fails_with_an_exception_and_bills_once_replayed_afte
     assert case["subject"] == {"kind": "erp_event", "id": event_id} and case["context"]["erp_event_id"] == event["id"]
     assert billing_tenant.invoices() == []
     billing_tenant.add_partners([stranger])
-    assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id]) == 0
+    # #20: with --json a script gets JSON lines only, and no progress bar even on a terminal's stderr
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stderr", terminal := _Terminal())
+    assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id, "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["event_id"] == event_id and lines[0]["status"] == "replayed"
+    assert lines[-1] == {"replayed": 1, "of": 1} and terminal.getvalue() == ""
     billing_tenant.wait_for([event_id])
     (invoice,) = billing_tenant.invoices()
     assert invoice["total"] == "4200.00"
@@ -268,7 +284,7 @@ def test_a_bus_event_that_does_not_match_its_schema_is_dead_lettered_with_the_re
     assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id, "--event-id", event_id]) == 1
 
 
-def test_a_dead_lettered_event_is_billed_once_replayed_after_its_cause_is_fixed(billing_tenant):
+def test_a_dead_lettered_event_is_billed_once_replayed_after_its_cause_is_fixed(billing_tenant, monkeypatch, capsys):
     """The tenant's billing policy is broken: every delivery fails, the event is dead-lettered; once the policy is
     mended, `revgov events replay` puts it back on the bus and it is billed."""
     rt, tenant_id = billing_tenant.rt, billing_tenant.tenant_id
@@ -281,7 +297,13 @@ def test_a_dead_lettered_event_is_billed_once_replayed_after_its_cause_is_fixed(
     billing_tenant.wait_for([event_id], ("dead_lettered",), seconds=40)
     assert "billing policy cannot be used" in billing_tenant.event(event_id)["last_error"]
     rt.store.commit(tenant_id, Changes(puts=[Put("TENANT", "PROFILE", profile)]))
+    # #20: a person at a terminal sees a progress bar on stderr; stdout keeps the table alone
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stderr", terminal := _Terminal())
     assert cli.main(["events", "replay", "--tenant", tenant_id]) == 0
+    assert "Replaying 1 events" in terminal.getvalue() and "1/1" in terminal.getvalue()
+    table = capsys.readouterr().out
+    assert "1 of 1 ERP events replayed" in table and "Replaying" not in table
     billing_tenant.wait_for([event_id])
     (invoice,) = billing_tenant.invoices()
     assert invoice["total"] == "8400.00"
