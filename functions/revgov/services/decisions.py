@@ -155,6 +155,15 @@ def summary(decision: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def tier_at_decision(decision: dict[str, Any]) -> str | None:
+    """The tier the partner held when the decision was made, as the decision's inputs recorded it (`none` for a
+    partner without one); None when not recorded (a decision of another kind, or a head whose inputs are kept in
+    parts), for the caller to fall back on the partner's tier now."""
+    partner = (decision.get("inputs") or {}).get("partner") or {}
+    tier = partner.get("tier") if isinstance(partner, dict) else None
+    return str(tier) if tier else None
+
+
 def list_for(
     rt: Runtime, who: Principal, *, partner_id: str | None, limit: int, cursor: str | None
 ) -> dict[str, Any]:
