@@ -17,7 +17,7 @@ from typing import Any
 
 Row = dict[str, Any]
 FAIR_HISTORIES = 100
-PLANTED_HISTORIES = 50
+PLANTED_HISTORIES = 100
 # Seeds: the "tuning" sets are those the monitor's method was developed and checked against (fair 0..99, planted
 # 10,000..); the "held-out" sets were never looked at while choosing the method or its constants, and are the
 # figures to judge it by.
