@@ -34,8 +34,8 @@ def _runtime(state_file: str | None) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .domain.access import Principal, Role
     from .cli_support import working
+    from .domain.access import Principal, Role
     from .domain.errors import RevgovError
     from .services.catalog import import_catalog
 
