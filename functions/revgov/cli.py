@@ -122,6 +122,40 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if replayed == len(results) else 1
 
 
+def _settle(args: argparse.Namespace) -> int:
+    """Settle a period's rebates for a tenant, as finance would through POST /v1/rebates/settlements (once per period
+    and run; a settled run answers the settlement made before)."""
+    import getpass
+
+    from .cli_support import CliError, emit, require_tenants, use_product, working
+
+    use_product(args.state_file)
+    from . import schemas
+    from .domain.access import Principal, Role
+    from .runtime import runtime
+    from .services import rebates
+
+    body = {"period": args.period, "run": args.settlement_run}
+    problems = schemas.problems("api/rebate-settlement.schema.json", body)
+    if problems:
+        raise CliError(f"--period {args.period!r} / --run {args.settlement_run}: a quarter (2026-Q3) or month "
+                       "(2026-09) that has ended, and a run from 1 to 99")
+    rt = runtime()
+    require_tenants(rt, [args.tenant])
+    who = Principal(args.tenant, Role.FINANCE, f"cli-{getpass.getuser()}")
+    with working(f"Settling {args.period} (run {args.settlement_run}) for {args.tenant}…", as_json=args.json):
+        _, settlement = rebates.settle(rt, who, body)
+    rows = [{k: p[k] for k in ("partner_id", "total", "accrued", "difference_from_accruals", "lines")}
+            for p in settlement["partners"]]
+    state = "already settled before" if settlement.get("replayed") else "settled"
+    emit(rows, as_json=args.json, columns=("partner_id", "total", "accrued", "difference_from_accruals", "lines"),
+         title=f"{settlement['settlement_id']}: {args.period} run {args.settlement_run} {state}, payable "
+         f"{settlement['totals']['payable']} {settlement['currency']}")
+    if args.json:
+        print(json.dumps({k: settlement[k] for k in ("settlement_id", "period", "run", "totals", "replayed")}))
+    return 0
+
+
 def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
     seen = list(first)
     for row in rows:
@@ -220,6 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     _product_options(replay)
     replay.set_defaults(run=_replay)
+    rebates = commands.add_parser("rebates", help="rebates: settle a period")
+    rebate_commands = rebates.add_subparsers(dest="rebates_command", required=True)
+    settle = rebate_commands.add_parser("settle", help="settle a period's rebates (finance), once per period and run")
+    settle.add_argument("--tenant", required=True, help="the tenant id")
+    settle.add_argument("--period", required=True, help="a quarter (2026-Q3) or month (2026-09) that has ended")
+    settle.add_argument("--run", dest="settlement_run", type=int, default=1,
+                        help="the run of the period, 1 (default) then 2, 3… in order")
+    _product_options(settle)
+    settle.set_defaults(run=_settle)
     from .cli_tenants import register as register_tenants
 
     register_tenants(commands)

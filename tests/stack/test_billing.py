@@ -348,3 +348,26 @@ def test_the_largest_shipment_the_schema_allows_is_billed_in_one_transaction(bil
     (invoice,) = billing_tenant.invoices()
     assert (len(invoice["lines"]), invoice["total"]) == (40, "50000.00")  # 40 x 1250.00
     assert [e["category"] for e in billing_tenant.exceptions()] == ["invoice_sla_breach"]
+
+
+def test_the_cli_settles_a_period_with_a_spinner_for_people_and_json_for_scripts(billing_tenant, monkeypatch, capsys):
+    """#20: "progress bars on long work (imports, replays, settlements)": `revgov rebates settle` shows its spinner
+    on a terminal's stderr, never with --json; it is finance's settlement (once per period and run, the API's)."""
+    from datetime import date
+
+    today = date.fromisoformat(billing_tenant.rt.clock.now_iso()[:10])  # the stack's clock
+    quarter = (today.month - 1) // 3  # the running quarter's index; the one before it has ended
+    period = f"{today.year if quarter else today.year - 1}-Q{quarter or 4}"
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stderr", terminal := _Terminal())
+    assert cli.main(["rebates", "settle", "--tenant", billing_tenant.tenant_id, "--period", period]) == 0
+    table = " ".join(capsys.readouterr().out.split())
+    assert f"{period} run 1 settled" in table and "Settling" not in table, table
+    assert f"Settling {period} (run 1)" in terminal.getvalue()
+    monkeypatch.setattr("sys.stderr", quiet := _Terminal())
+    assert cli.main(["rebates", "settle", "--tenant", billing_tenant.tenant_id, "--period", period, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert answer["period"] == period and answer["run"] == 1 and answer["replayed"] is True  # the same settlement
+    assert quiet.getvalue() == ""
+    settled = billing_tenant.finance.get(f"/v1/rebates/settlements/{answer['settlement_id']}")
+    assert settled.status_code == 200 and settled.json()["settled_by"].startswith("finance:cli-"), settled.text
