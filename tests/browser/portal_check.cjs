@@ -27,7 +27,15 @@ async function partnerOnly(page, seen) {
   seen.invoice_title = await page.textContent("#partner-invoice-title");
   seen.invoice_lines = await rows("partner-invoice-lines");
   const form = "#partner-invoice-lines form.dispute[data-line='1']";
+  // bad input first: an amount with three decimals is refused by the API, said on the page, and files nothing
+  await page.fill(`${form} input[name=amount]`, "12.345");
   await page.fill(`${form} input[name=reason]`, process.env.DISPUTE_REASON);
+  await page.click(`${form} button[type=submit]`);
+  await page.waitForFunction(() => /Could not dispute line 1/.test(document.getElementById("status").textContent),
+    null, { timeout: 10000 });
+  seen.bad_amount_status = await page.textContent("#status");
+  await page.fill(`${form} input[name=amount]`, "");
+  await page.evaluate(() => { document.getElementById("status").textContent = ""; });
   await page.click(`${form} button[type=submit]`);
   await page.waitForFunction(() => /Dispute of line 1 filed|Could not dispute/.test(document.getElementById("status").textContent),
     null, { timeout: 10000 });
@@ -37,6 +45,8 @@ async function partnerOnly(page, seen) {
   seen.page_text = await page.evaluate(() => document.body.innerText);
   seen.page_html = await page.content();
   seen.api_answers = answered.join("\n");
+  await page.click("#signout");  // signing out leaves nothing of the partner on the page
+  seen.text_after_signout = await page.evaluate(() => document.body.innerText);
 }
 
 (async () => {

@@ -262,6 +262,8 @@ def test_in_chromium_a_partner_sees_its_own_quotes_and_invoices_disputes_a_line_
             assert seen["rebates"] and all(row[0] not in ("", "–") and "_" not in row[0] for row in seen["rebates"])
             assert all(currency in row[-1] or any(s in row[-1] for s in "$€£") for row in seen["rebates"])
             assert not any("object" in cell or "_" in cell for row in seen["rebates"] for cell in row), seen["rebates"]
+        # bad input (an amount with three decimals) is refused with the API's reason, and files nothing
+        assert "Could not dispute line 1" in seen["bad_amount_status"] and "amount" in seen["bad_amount_status"]
         # the dispute filed from the page is in the API, the partner's, for line 1, with the reason typed
         assert "Dispute of line 1 filed" in seen["status"], seen["status"]
         dispute = party.by_role["finance"].get(f"/v1/invoice-disputes/{seen['dispute_id']}")
@@ -274,6 +276,10 @@ def test_in_chromium_a_partner_sees_its_own_quotes_and_invoices_disputes_a_line_
                            theirs["order_ref"]):
                 assert secret not in shown, f"{secret} of the other partner reached the partner's portal"
         assert own["invoice_id"] in seen["api_answers"] and own["quote_ref"] in seen["page_text"]
+        assert own["quote_ref"] not in seen["text_after_signout"] and own["order_ref"] not in seen["text_after_signout"]
+        # exactly one dispute was filed: the refused attempt changed nothing
+        approvals = party.by_role["finance"].get("/v1/approvals", limit=200).json()["items"]
+        assert [a["subject"]["id"] for a in approvals if a["category"] == "invoice_dispute"] == [seen["dispute_id"]]
         assert not [e for e in seen["console_errors"] if "Content Security Policy" in e], seen["console_errors"]
     finally:
         offboard(operator, party)

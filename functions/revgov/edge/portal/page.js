@@ -35,7 +35,10 @@ const revgovPage = (configId, storagePrefix) => {
     });
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
-      const error = new Error((data && (data.detail || data.title)) || response.statusText);
+      // the problem's detail, and which field was wrong and why when the API says (`errors`: path and message)
+      const fields = ((data && data.errors) || []).map((e) => (e.path || "").replace(/^\//, "") + ": " + e.message);
+      const error = new Error(((data && (data.detail || data.title)) || response.statusText) +
+        (fields.length ? " (" + fields.join("; ") + ")" : ""));
       error.status = response.status;
       throw error;
     }

@@ -336,6 +336,10 @@
   }
   function signOut() {
     forget();
+    // nothing of this key's data stays on the page for the next key to see
+    document.querySelectorAll(".partner, #partner-invoice-section").forEach((s) => s.classList.add("hidden"));
+    ["partner-quotes", "partner-invoices", "partner-invoice-lines", "partner-deals", "partner-rebates",
+      "partner-entitlements", "approvals", "exceptions", "tasks", "kpi-cards", "answer"].forEach((id) => $(id).replaceChildren());
     $("app").classList.add("hidden");
     $("signout").classList.add("hidden");
     $("signin").classList.remove("hidden");
