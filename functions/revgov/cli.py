@@ -146,7 +146,7 @@ def _replay(args: argparse.Namespace) -> int:
     """Re-publish a tenant's dead-lettered or failed ERP events (or the ones named) after their cause is fixed."""
     import getpass
 
-    from .cli_support import CliError, emit, require_tenants, use_product
+    from .cli_support import CliError, emit, progress, require_tenants, use_product
 
     use_product(args.state_file)
     from .domain.ids import is_typed_id
@@ -160,20 +160,49 @@ def _replay(args: argparse.Namespace) -> int:
     require_tenants(rt, [args.tenant])
     event_ids = args.event_id or erp.replayable(rt, args.tenant, tuple(args.status))
     actor = f"cli:{getpass.getuser()}"
-    if args.json:
-        results = erp.replay(rt, args.tenant, event_ids, actor=actor)
-    else:  # people get a progress bar: a replay of thousands of dead-lettered events takes a while
-        from rich.progress import track
-
-        results = []
-        for event_id in track(event_ids, description=f"Replaying {len(event_ids)} events", transient=True):
-            results += erp.replay(rt, args.tenant, [event_id], actor=actor)
+    results = []  # a replay of thousands of dead-lettered events takes a while: a bar on a terminal's stderr
+    for event_id in progress(event_ids, f"Replaying {len(event_ids)} events", as_json=args.json):
+        results += erp.replay(rt, args.tenant, [event_id], actor=actor)
     replayed = sum(r["status"] == "replayed" for r in results)
     emit(results, as_json=args.json, title=f"{replayed} of {len(results)} ERP events replayed for {args.tenant}",
          columns=_columns(results, ("event_id", "status")))
     if args.json:
         print(json.dumps({"replayed": replayed, "of": len(results)}))
     return 0 if replayed == len(results) else 1
+
+
+def _settle(args: argparse.Namespace) -> int:
+    """Settle a period's rebates for a tenant, as finance would through POST /v1/rebates/settlements (once per period
+    and run; a settled run answers the settlement made before)."""
+    import getpass
+
+    from .cli_support import CliError, emit, require_tenants, use_product, working
+
+    use_product(args.state_file)
+    from . import schemas
+    from .domain.access import Principal, Role
+    from .runtime import runtime
+    from .services import rebates
+
+    body = {"period": args.period, "run": args.settlement_run}
+    problems = schemas.problems("api/rebate-settlement.schema.json", body)
+    if problems:
+        raise CliError(f"--period {args.period!r} / --run {args.settlement_run}: a quarter (2026-Q3) or month "
+                       "(2026-09) that has ended, and a run from 1 to 99")
+    rt = runtime()
+    require_tenants(rt, [args.tenant])
+    who = Principal(args.tenant, Role.FINANCE, f"cli-{getpass.getuser()}")
+    with working(f"Settling {args.period} (run {args.settlement_run}) for {args.tenant}…", as_json=args.json):
+        _, settlement = rebates.settle(rt, who, body)
+    rows = [{k: p[k] for k in ("partner_id", "total", "accrued", "difference_from_accruals", "lines")}
+            for p in settlement["partners"]]
+    state = "already settled before" if settlement.get("replayed") else "settled"
+    emit(rows, as_json=args.json, columns=("partner_id", "total", "accrued", "difference_from_accruals", "lines"),
+         title=f"{settlement['settlement_id']}: {args.period} run {args.settlement_run} {state}, payable "
+         f"{settlement['totals']['payable']} {settlement['currency']}")
+    if args.json:
+        print(json.dumps({k: settlement[k] for k in ("settlement_id", "period", "run", "totals", "replayed")}))
+    return 0
 
 
 def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
@@ -201,8 +230,8 @@ def _agents_run(args: argparse.Namespace) -> int:
 
 def _copilot_index(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .cli_support import counting
     from .runtime import build_copilot
     from .services.copilot import contract_files, index_tenant
     from .settings import settings
@@ -219,20 +248,18 @@ def _copilot_index(args: argparse.Namespace) -> int:
     total = sum(len(contract_files(config.tenants_dir, t)) for t in tenants)
     console = Console()
     counts: dict[str, int] = {}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("Indexing contracts", total=total)
+    with counting("Indexing contracts", total) as step:  # the bar on a terminal's stderr; the report on stdout
         for tenant_id in tenants:
-            progress.update(task, description=f"Indexing {tenant_id}")
+            step(0, f"Indexing {tenant_id}")
 
             def done(result: Any, tenant_id: str = tenant_id) -> None:
                 counts[result.status] = counts.get(result.status, 0) + 1
-                progress.console.print(
+                console.print(
                     f"{tenant_id}/{result.document}: {result.status}, {result.clauses} clauses, "
                     f"{result.embedded} embedded, {result.removed} removed"
                 )
                 if result.status != "removed":
-                    progress.advance(task)
+                    step()
 
             index_tenant(index, config.tenants_dir, tenant_id, on_document=done)
     where = config.copilot.opensearch_endpoint if config.copilot.index == "opensearch" else config.copilot.index_path
@@ -276,6 +303,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     _product_options(replay)
     replay.set_defaults(run=_replay)
+    rebates = commands.add_parser("rebates", help="rebates: settle a period")
+    rebate_commands = rebates.add_subparsers(dest="rebates_command", required=True)
+    settle = rebate_commands.add_parser("settle", help="settle a period's rebates (finance), once per period and run")
+    settle.add_argument("--tenant", required=True, help="the tenant id")
+    settle.add_argument("--period", required=True, help="a quarter (2026-Q3) or month (2026-09) that has ended")
+    settle.add_argument("--run", dest="settlement_run", type=int, default=1,
+                        help="the run of the period, 1 (default) then 2, 3… in order")
+    _product_options(settle)
+    settle.set_defaults(run=_settle)
     from .cli_tenants import register as register_tenants
 
     register_tenants(commands)

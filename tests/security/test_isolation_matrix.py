@@ -203,6 +203,7 @@ def test_every_id_location_of_every_endpoint_is_in_the_matrix():
         "create_key", "create_partner", "settle_period", "create_subscription", "suspend_tenant", "resume_tenant",
         "create_tenant_key", "rotate_webhook_secret", "offboard_tenant", "get_tenant",
         "get_metrics", "get_metrics_prometheus", "get_equity",  # query options only; the caller's tenant's data
+        "get_workflow_metrics",  # a period only; the caller's tenant's cases
         # a contract's document code (FPA) is a name inside the caller's own tenant, not an id that could name another
         # tenant's object: the store is read in the principal's partition (tests/stack/test_contracts_api.py)
         "get_contract", "put_contract", "amend_contract", "remove_contract",
