@@ -223,6 +223,27 @@ def test_an_upheld_dispute_above_the_limit_needs_a_second_finance_member():
     assert credit_notes.get_hold(ledger.rt, PARTNER1, held["hold_id"])["status"] == "posted"
 
 
+def test_finance_that_filed_the_dispute_cannot_approve_the_credit_note_it_asked_for():
+    # SOP-4.3: "The person who created or last changed a ... credit note ... may not approve it" and "A requester can
+    # never approve their own request": finance key A files for the partner, B upholds (prepares the credit note),
+    # so neither A nor B approves it; a third finance member does.
+    ledger = Ledger("2026-10-12T10:00:00Z")
+    issued = _issued_servers(ledger)
+    ledger.clock.set("2026-11-10T08:00:00Z")
+    dispute = invoice_disputes.file_dispute(
+        ledger.rt, FINANCE, issued["invoice_id"], {"line_no": 1, "amount": "15600.00", "reason": "never ordered"}
+    )
+    cases.decide_case(ledger.rt, FINANCE2, "approval", dispute["approval_id"], "approved", "no order found")
+    (held,) = _holds(ledger)
+    for involved in (FINANCE, FINANCE2):
+        with pytest.raises(Forbidden):
+            cases.decide_case(ledger.rt, involved, "approval", held["approval_id"], "approved", "mine")
+    assert _notes(ledger, "2026-11") == []
+    third = Principal("northwind", Role.FINANCE, "key_fin3")
+    cases.decide_case(ledger.rt, third, "approval", held["approval_id"], "approved", "agreed")
+    assert [n["amount"] for n in _notes(ledger, "2026-11")] == ["-15600.00"]
+
+
 def test_an_upheld_dispute_of_exactly_the_limit_posts_at_once():
     ledger = Ledger("2026-10-12T10:00:00Z")
     issued = _issued_servers(ledger)

@@ -60,6 +60,7 @@ def hold(
     prepared_by: str | None,
     source: dict[str, Any],
     reserved: dict[str, Any],
+    requested_by: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], Changes]:
     """A credit note above the limit, kept unposted, and its finance approval, as changes for the caller's commit.
     `reserved`: the marker (collection, key) whose credited amount (and units) already counts it, released when it
@@ -83,6 +84,8 @@ def hold(
         "returned_on": returned_on.isoformat() if returned_on else None,
         "detail": detail,
         "prepared_by": prepared_by or actor,
+        # who asked for it (the filer of the dispute it settles): no more an approver than the preparer (SOP-4.3)
+        "requested_by": [r for r in requested_by if r],
         "submitted_by": actor,
         "source": source,
         "reserved": reserved,
@@ -168,11 +171,12 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     if stored is None:
         raise NotFound(f"no credit note {case['subject']['id']}")
     entry = stored.data
-    if who.actor == entry["prepared_by"] or who.key_id == entry["prepared_by"]:
+    involved = {entry["prepared_by"], *entry.get("requested_by", [])}
+    if who.actor in involved or who.key_id in involved:
         segregation = tenant.policy["exception_routing"].get("segregation_of_duties") or rule.as_dict()
         clause = segregation.get("clause", rule.clause)
         raise Forbidden(
-            f"segregation of duties: {entry['prepared_by']} prepared this credit note and cannot approve it "
+            f"segregation of duties: {who.actor} prepared or asked for this credit note and cannot approve it "
             f"({rule.clause}, {clause})",
             extra={"refusal": "self_approval", "rule_id": segregation.get("id", rule.rule_id), "clause": clause},
         )

@@ -216,6 +216,7 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
                 prepared_by=None,
                 source={"detail_type": "invoice_dispute", "dispute_id": dispute["dispute_id"]},
                 reserved={"collection": DISPUTED_LINES, "key": line_key},
+                requested_by=(dispute["filed_by"],),
             )
             resolution["credit_note_hold_id"] = entry["hold_id"]
             resolution["credit_note_approval_id"] = entry["approval_id"]
