@@ -25,7 +25,7 @@ from memory_store import Ledger
 from revgov import tenant_files
 from revgov.domain.access import Principal, Role
 from revgov.domain.billing import BillingPolicy, credit_note_needs_approval
-from revgov.domain.errors import Forbidden
+from revgov.domain.errors import Forbidden, RuleViolation
 from revgov.services import billing, cases, credit_notes, invoice_disputes
 from support import ROOT
 
@@ -171,6 +171,9 @@ def test_rejected_nothing_is_posted_the_line_is_released_and_the_rejection_is_au
     issued = _issued_servers(ledger)
     _credit_note(ledger, issued, "15000.00", "CN-NO")
     (held,) = _holds(ledger)
+    with pytest.raises(RuleViolation):  # a rejection needs a reason; nothing is decided without one
+        cases.decide_case(ledger.rt, FINANCE, "approval", held["approval_id"], "rejected", "  ")
+    assert _holds(ledger)[0]["status"] == "pending_approval"
     cases.decide_case(ledger.rt, FINANCE, "approval", held["approval_id"], "rejected", "no billing error found")
     assert _notes(ledger, "2026-11") == []
     (after,) = _holds(ledger)
@@ -292,3 +295,44 @@ def test_contoso_holds_credit_notes_above_eur_5000():
     assert ledger2.bill("credit_note.issued", data, occurred_at="2026-09-10T16:00:00Z")["status"] == "processed"
     (held,) = _holds(ledger2)
     assert (held["amount"], held["currency"], held["clause"]) == ("5000.01", "EUR", "COP-2.4")
+
+
+# --- bad policies: refused with the field named, nothing provisioned --------------------------------------------------
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"approval_above": "-1.00"}, "approval_above"),  # a negative limit would hold every credit note
+        ({"approval_above": "10000.001"}, "approval_above"),  # money has two decimals
+        ({"approval_above": 10000}, "approval_above"),  # never a JSON number
+        ({"approval_category": "nowhere"}, "approval_category"),  # not routed: it would fall to triage
+    ],
+)
+def test_a_bad_approval_limit_in_a_tenant_policy_is_refused(change, path):
+    import copy
+
+    from revgov import schemas
+    from revgov.domain.errors import MalformedRequest
+    from revgov.domain.policy import policy_problems
+
+    config = copy.deepcopy(tenant_files.load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml"))
+    config.pop("contracts", None)
+    config["policy"]["billing"]["credit_notes"].update(change)
+    try:
+        schemas.validate("tenant.schema.json", config, what="tenant")
+    except MalformedRequest as refused:
+        assert any(path in e.path for e in refused.errors), refused.errors
+        return
+    problems = policy_problems(config["policy"])
+    assert any(path in p.path for p in problems), problems
+
+
+def test_an_approval_category_routed_away_from_finance_is_refused():
+    # SOP-2.5: "approval by a member of the finance queue"
+    import copy
+
+    from revgov.domain.policy import policy_problems
+
+    policy = copy.deepcopy(tenant_files.load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"])
+    policy["exception_routing"]["categories"]["credit_note_approval"]["queue"] = "channel_ops"
+    (problem,) = policy_problems(policy)
+    assert problem.path.endswith("credit_note_approval/queue") and "finance" in problem.message
