@@ -102,6 +102,29 @@ def test_a_received_message_is_invisible_for_the_visibility_timeout_then_comes_b
     assert not queues.receive_message(QueueUrl=url)
 
 
+def test_a_batch_delete_removes_exactly_the_messages_its_current_receipts_name(db):
+    """SQS DeleteMessageBatch (what the router acknowledges a handled batch with): each entry deletes the message its
+    receipt handle names; the others stay and come back after the visibility timeout; at most 10 entries."""
+    queues = SqliteQueues(db)
+    url = _queue(queues, "q", visibility=0.3)
+    for body in ("a", "b", "c"):
+        queues.send_message(QueueUrl=url, MessageBody=body)
+    received = {m["Body"]: m for m in queues.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]}
+    assert set(received) == {"a", "b", "c"}
+    entries = [{"Id": body, "ReceiptHandle": received[body]["ReceiptHandle"]} for body in ("a", "b")]
+    assert queues.delete_message_batch(QueueUrl=url, Entries=entries)["Successful"] == [{"Id": "a"}, {"Id": "b"}]
+    (left,) = queues.receive_message(QueueUrl=url, WaitTimeSeconds=2)["Messages"]
+    assert left["Body"] == "c"
+    stale = [{"Id": "c", "ReceiptHandle": received["c"]["ReceiptHandle"]}]  # from before it was received again
+    queues.delete_message_batch(QueueUrl=url, Entries=stale)
+    (still,) = queues.receive_message(QueueUrl=url, WaitTimeSeconds=2)["Messages"]
+    assert still["Body"] == "c"
+    with pytest.raises(ValueError):
+        queues.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": "x"} for n in range(11)])
+    with pytest.raises(ValueError):
+        queues.delete_message_batch(QueueUrl=url, Entries=[])
+
+
 def test_a_message_received_max_receive_count_times_goes_to_the_dead_letter_queue(db):
     """SQS redrive: "maxReceiveCount: the number of times a message is delivered to the source queue before being
     moved to the dead-letter queue"; events/rules.json: "a DLQ after max_receive_count deliveries"."""

@@ -363,21 +363,22 @@ def billing_core() -> list[Row]:
 
 
 def billing_http(stack: Any) -> list[Row]:
-    """Webhook to invoice line on the local stack: throughput and event-to-invoice latency (signed batches of 25)."""
+    """Webhook to invoice line on the local stack: throughput and event-to-invoice latency (signed batches of 25).
+
+    Each event's end is the `updated_at` the product wrote when it logged the event processed; the bench reads the
+    event log from the store in-process (not 200 HTTP status reads every round, which would be load of its own)."""
     import uuid
     from datetime import datetime
 
     from billing_support import ErpSender
-    from support import Api
 
     tenant = stack.info["tenants"]["northwind"]
     partner_id = next(p["partner_id"] for p in tenant["partners"] if p["status"] == "active")
     erp = ErpSender(stack.base_url, "northwind", tenant["webhook_secret"])
-    admin = Api(stack.base_url, tenant["admin_key"])
     shipment = _erp_samples()["shipment.confirmed"]["detail"]["data"]
     today = datetime.now().date().isoformat()
     sent_at: dict[str, float] = {}
-    started = time.perf_counter()
+    started, started_wall = time.perf_counter(), time.time()
     for _ in range(8):
         events = [
             {
@@ -398,11 +399,11 @@ def billing_http(stack: Any) -> list[Row]:
     deadline = time.monotonic() + 120
     while len(done) < len(sent_at) and time.monotonic() < deadline:
         for event_id in [e for e in sent_at if e not in done]:
-            status = admin.get(f"/v1/events/{event_id}").json()
-            if status.get("status") == "processed":
-                done[event_id] = datetime.fromisoformat(status["updated_at"].replace("Z", "+00:00")).timestamp()
-        time.sleep(0.2)
-    elapsed = time.perf_counter() - started
+            logged = stack.runtime.store.get("northwind", "EVENT", event_id)
+            if logged is not None and logged.data.get("status") == "processed":
+                done[event_id] = datetime.fromisoformat(logged.data["updated_at"].replace("Z", "+00:00")).timestamp()
+        time.sleep(0.05)
+    elapsed = max(done.values(), default=time.time()) - started_wall  # to the last line billed, as the product logged
     latencies = [(done[e] - sent_at[e]) * 1000 for e in done]
     return [
         {

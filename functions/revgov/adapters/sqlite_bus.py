@@ -5,11 +5,11 @@ content filters: exact values, `prefix`, `anything-but`) and enqueues it, shaped
 on every matching rule's queue, in one transaction.
 
 `SqliteQueues` answers the SQS calls the event router and the handlers make (`receive_message`, `delete_message`,
-`change_message_visibility`, `get_queue_attributes`, `get_queue_url`, `create_queue`) with SQS's semantics: a received
-message is invisible for the queue's visibility timeout and comes back if it is not deleted; each receive counts
-(`ApproximateReceiveCount`); a message received more than the redrive policy's `maxReceiveCount` times moves to the
-queue's dead-letter queue instead of being delivered again. Messages survive a restart of the process: one that was
-in flight when the process died comes back when its visibility timeout ends.
+`delete_message_batch`, `change_message_visibility`, `get_queue_attributes`, `get_queue_url`, `create_queue`) with
+SQS's semantics: a received message is invisible for the queue's visibility timeout and comes back if it is not
+deleted; each receive counts (`ApproximateReceiveCount`); a message received more than the redrive policy's
+`maxReceiveCount` times moves to the queue's dead-letter queue instead of being delivered again. Messages survive a
+restart of the process: one that was in flight when the process died comes back when its visibility timeout ends.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .store_base import json_default
 
 _URL = "sqlite://queues/"
 _ARN = "arn:aws:sqs:local:000000000000:"
+_READY = "SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1"
 
 
 @dataclass(frozen=True)
@@ -146,10 +147,9 @@ class SqliteQueues:
         now = time.time()
         out: list[dict[str, Any]] = []
         moved = False
-        with self._db.read() as c:  # an empty queue costs a read, never the write lock
-            if c.execute("SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1", (name, now)).fetchone() \
-                    is None:
-                return out
+        # an empty queue costs one read statement, never the write lock
+        if self._db.fetch_one(_READY, (name, now)) is None:
+            return out
         with self._db.write() as c:
             rows = c.execute(
                 "SELECT id, body, receive_count, sent_at FROM messages WHERE queue = ? AND visible_at <= ? "
@@ -191,6 +191,18 @@ class SqliteQueues:
         with self._db.write() as c:
             c.execute("DELETE FROM messages WHERE queue = ? AND receipt = ?", (_name(QueueUrl), ReceiptHandle))
         return {}
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        """SQS DeleteMessageBatch: up to 10 messages by receipt, in one transaction (the router acknowledges a handled
+        batch with one write instead of one per message)."""
+        if not 1 <= len(Entries) <= 10:
+            raise ValueError("DeleteMessageBatch takes 1 to 10 entries")
+        name = _name(QueueUrl)
+        with self._db.write() as c:
+            c.executemany(
+                "DELETE FROM messages WHERE queue = ? AND receipt = ?", [(name, e["ReceiptHandle"]) for e in Entries]
+            )
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
 
     def change_message_visibility(
         self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: float

@@ -60,8 +60,7 @@ class SqliteDocumentStore(BaseDocumentStore):
             _PUBLISHING.reset(token)
 
     def _get(self, tenant_id: str, pk: str, sk: str) -> Row | None:
-        with self.db.read() as c:
-            found = c.execute(_GET, (pk, sk)).fetchone()
+        found = self.db.fetch_one(_GET, (pk, sk))
         return _row(found) if found else None
 
     def _get_many(self, keys: list[tuple[str, str, str]]) -> list[Row]:
@@ -105,8 +104,7 @@ class SqliteDocumentStore(BaseDocumentStore):
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit + 1)  # one more tells whether another page follows
-        with self.db.read() as c:
-            found = [_row(values) for values in c.execute(sql, args).fetchall()]
+        found = [_row(values) for values in self.db.fetch_all(sql, args)]
         if limit is None or len(found) <= limit:  # a cursor only when another row follows
             return found, None
         rows = found[:limit]
