@@ -420,6 +420,7 @@ def billing_http(stack: Any) -> list[Row]:
 
 from bench_analytics import forecast_section, kpis_section  # noqa: E402  (tests/perf is on the path)
 from bench_billing_run import billing_run_section  # noqa: E402
+from bench_catalog import catalog_section  # noqa: E402
 from bench_observability import equity_section, metrics_overhead  # noqa: E402
 from bench_rebates import rebates_section  # noqa: E402
 from load import load, unthrottle_demo_tenants  # noqa: E402
@@ -432,6 +433,7 @@ SECTIONS: dict[str, Callable[..., list[Row]]] = {
     "billing_core": billing_core,
     "billing_http": billing_http,
     "billing_run": billing_run_section,
+    "catalog": catalog_section,
     "copilot": copilot,
     "kpis": kpis_section,
     "forecast": forecast_section,
@@ -440,7 +442,7 @@ SECTIONS: dict[str, Callable[..., list[Row]]] = {
     "equity": equity_section,
     "metrics_overhead": metrics_overhead,
 }
-NEEDS_STACK = {"request_overhead", "pricing_http", "billing_http", "kpis", "load", "metrics_overhead"}
+NEEDS_STACK = {"request_overhead", "pricing_http", "billing_http", "kpis", "load", "metrics_overhead", "catalog"}
 
 
 def main(selected: list[str]) -> int:
