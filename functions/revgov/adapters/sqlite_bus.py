@@ -52,7 +52,12 @@ class SqliteQueues:
         self._db = db
         self._configs: dict[str, QueueConfig] = {}
         self._poll = poll_seconds
-        self._arrived = threading.Condition()
+        # One wake-up signal per queue: a send wakes only the pollers of the queues it sent to (not every rule's), and
+        # a counter per queue, so a send between a poller's empty read and its wait is not missed.
+        self._arrived = threading.Lock()
+        self._waiting: dict[str, threading.Condition] = {}  # per queue, all on the one lock
+        self._sent: dict[str, int] = {}
+        self._mine = threading.local()  # the queues this thread sent to since its last notify
 
     # --- queues ----------------------------------------------------------------------------------------
     def create_queue(self, QueueName: str, Attributes: dict[str, str] | None = None) -> dict[str, Any]:
@@ -107,6 +112,7 @@ class SqliteQueues:
         """Enqueue inside the caller's write transaction (the publisher sends to every matching queue at once)."""
         message_id = str(uuid.uuid4())
         now = time.time()
+        self._touched().add(queue)
         connection.execute(
             "INSERT INTO messages (queue, id, body, visible_at, receive_count, sent_at) VALUES (?, ?, ?, ?, 0, ?)",
             (queue, message_id, body, now + delay, now),
@@ -120,9 +126,23 @@ class SqliteQueues:
         self.notify()
         return {"MessageId": message_id}
 
+    def _touched(self) -> set[str]:
+        touched: set[str] | None = getattr(self._mine, "queues", None)
+        if touched is None:
+            touched = self._mine.queues = set()
+        return touched
+
     def notify(self) -> None:
+        """Wake the pollers of the queues this thread sent to (after its transaction committed)."""
+        touched = self._touched()
+        if not touched:
+            return
         with self._arrived:
-            self._arrived.notify_all()
+            for name in touched:
+                self._sent[name] = self._sent.get(name, 0) + 1
+                if name in self._waiting:
+                    self._waiting[name].notify_all()
+        touched.clear()
 
     def receive_message(
         self,
@@ -133,15 +153,19 @@ class SqliteQueues:
         VisibilityTimeout: float | None = None,
     ) -> dict[str, Any]:
         config = self._config(QueueUrl)
+        name = _name(QueueUrl)
         deadline = time.monotonic() + WaitTimeSeconds
         while True:
-            messages = self._receive(_name(QueueUrl), config, min(10, max(1, MaxNumberOfMessages)),
+            seen = self._sent.get(name, 0)
+            messages = self._receive(name, config, min(10, max(1, MaxNumberOfMessages)),
                                      config.visibility_timeout if VisibilityTimeout is None else VisibilityTimeout)
             left = deadline - time.monotonic()
             if messages or left <= 0:
                 return {"Messages": messages} if messages else {}
-            with self._arrived:  # woken by a send in this process; other processes' sends are seen by polling
-                self._arrived.wait(min(left, max(self._poll, 0.25)))
+            with self._arrived:  # woken by a send to this queue in this process; other processes' by polling
+                if self._sent.get(name, 0) == seen:
+                    waiting = self._waiting.setdefault(name, threading.Condition(self._arrived))
+                    waiting.wait(min(left, max(self._poll, 0.25)))
 
     def _receive(self, name: str, config: QueueConfig, limit: int, visibility: float) -> list[dict[str, Any]]:
         now = time.time()
@@ -183,7 +207,8 @@ class SqliteQueues:
                         "SentTimestamp": str(int(sent_at * 1000)),
                     },
                 })
-        if moved:
+        if moved and config.dead_letter:
+            self._touched().add(config.dead_letter)
             self.notify()
         return out
 
@@ -212,6 +237,7 @@ class SqliteQueues:
                 "UPDATE messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
                 (time.time() + VisibilityTimeout, _name(QueueUrl), ReceiptHandle),
             )
+        self._touched().add(_name(QueueUrl))
         self.notify()
         return {}
 
