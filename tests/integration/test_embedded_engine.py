@@ -125,6 +125,32 @@ def test_a_batch_delete_removes_exactly_the_messages_its_current_receipts_name(d
         queues.delete_message_batch(QueueUrl=url, Entries=[])
 
 
+def test_a_waiting_receive_is_woken_by_a_send_to_its_queue_at_once_not_by_its_polling(db):
+    """A long poll (WaitTimeSeconds) returns as soon as a message arrives, as SQS's does: a send in this process wakes
+    the pollers of the queue it sent to (here polling alone would take 5 s)."""
+    import threading
+
+    queues = SqliteQueues(db, poll_seconds=5)
+    url, other = _queue(queues, "q", visibility=30), _queue(queues, "other", visibility=30)
+    got: list[tuple[float, Any]] = []
+
+    def wait() -> None:
+        started = time.monotonic()
+        answer = queues.receive_message(QueueUrl=url, WaitTimeSeconds=10)
+        got.append((time.monotonic() - started, answer))
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.3)
+    queues.send_message(QueueUrl=other, MessageBody="not for it")
+    time.sleep(0.3)
+    assert not got  # a send to another queue does not end its wait
+    queues.send_message(QueueUrl=url, MessageBody="for it")
+    waiter.join(timeout=10)
+    (seconds, answer), = got
+    assert answer["Messages"][0]["Body"] == "for it" and seconds < 2.5
+
+
 def test_a_message_received_max_receive_count_times_goes_to_the_dead_letter_queue(db):
     """SQS redrive: "maxReceiveCount: the number of times a message is delivered to the source queue before being
     moved to the dead-letter queue"; events/rules.json: "a DLQ after max_receive_count deliveries"."""
