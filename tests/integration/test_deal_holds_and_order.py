@@ -275,3 +275,36 @@ def test_pa_5_5_queue_follows_withdrawal(world):
     assert json.loads(json.dumps(rt.store.get("northwind", "DEALQUEUE", f"{customer}#networking").data))[
         "pending"] == []
     assert ROOT.exists()
+
+
+def test_contoso_cop_4_1_routes_the_exception_to_channel_ops_in_12_hours_cpa_4_3_d_21_days():
+    """COP-4.1: "| certification_expired_active_deal | channel_ops | 12 |"; CPA-4.3: "(d) protected opportunity
+    registrations in that Product Family are frozen and lapse if no valid certification is recorded within 21 days"."""
+    rt, clock = memory_runtime(T0, tenant="contoso")
+    sales = Principal("contoso", Role.SALES, "key_01JX00000000000000000SALES")
+    ops = Principal("contoso", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
+    policy = rt.store.get("contoso", "TENANT", "PROFILE").data["config"]["policy"]
+    tier = tiers_by_rank(policy)[1]
+    application = demo_application(f"Hold contoso {uuid.uuid4().hex[:6]}", "reseller", tier)
+    partner_id = str(onboard(rt, policy, application, "active", sales=sales, approver=ops)["partner_id"])
+    stored = rt.store.get("contoso", "PARTNER", partner_id)
+    held = {**(stored.data.get("certifications") or {}),
+            "cert-secops-analyst": {"earned_at": "2026-01-01", "expires_at": "2027-06-30"}}
+    rt.store.commit("contoso", Changes(puts=[Put("PARTNER", partner_id, {**stored.data, "certifications": held},
+                                                 expected_version=stored.version)]))
+    body = {"partner_id": partner_id, "customer": {"id": "CUST-CONTOSO-1", "name": "Fabrikam"}, "family": "security",
+            "estimated_value": "50000.00", "expected_close": "2027-01-15"}
+    deal = deal_service.register(rt, sales, body)
+    cases.decide_case(rt, ops, "approval", deal["approval_id"], "approved", None)
+    stored = rt.store.get("contoso", "PARTNER", partner_id)
+    held = {**stored.data["certifications"], "cert-secops-analyst": {"earned_at": "2026-01-01",
+                                                                     "expires_at": "2026-11-10"}}
+    rt.store.commit("contoso", Changes(puts=[Put("PARTNER", partner_id, {**stored.data, "certifications": held},
+                                                 expected_version=stored.version)]))
+    clock.set("2026-11-12T08:00:00.000Z")
+    assert deal_holds.sweep(rt, "contoso")["opened"] == 1
+    page = cases.list_cases(rt, "contoso", "exception", status="open", queue=None, limit=50, cursor=None)
+    (raised,) = [i.data for i in page.items if i.data["subject"]["id"] == deal["deal_id"]]
+    assert raised["queue"] == "channel_ops" and raised["sla_hours"] == 12
+    assert [r["clause"] for r in raised["reasons"]] == ["COP-4.1", "CPA-4.3"]
+    assert raised["context"]["hold"]["lapses_at"] == "2026-12-02T00:00:00.000Z"  # 21 days after 11 Nov 00:00
