@@ -308,3 +308,45 @@ def test_contoso_cop_4_1_routes_the_exception_to_channel_ops_in_12_hours_cpa_4_3
     assert raised["queue"] == "channel_ops" and raised["sla_hours"] == 12
     assert [r["clause"] for r in raised["reasons"]] == ["COP-4.1", "CPA-4.3"]
     assert raised["context"]["hold"]["lapses_at"] == "2026-12-02T00:00:00.000Z"  # 21 days after 11 Nov 00:00
+
+
+class RivalFirst:
+    """The store, with another partner's registration for the same opportunity committed just before the next
+    registration's commit (two partners registering in the same moment)."""
+
+    def __init__(self, store: Any, rival: Any) -> None:
+        self._store, self._rival, self.raced = store, rival, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def commit(self, tenant_id: str, changes: Any) -> Any:
+        if self._rival is not None and any(p.collection == "DEALQUEUE" for p in changes.puts):
+            rival, self._rival = self._rival, None
+            rival()
+            self.raced += 1
+        return self._store.commit(tenant_id, changes)
+
+
+def test_two_registrations_for_one_opportunity_in_the_same_moment_both_register_in_submission_order(world):
+    """PA-5.5: "Pending registrations are decided in order of submission time": a registration that loses the race
+    for the opportunity's queue is registered again on the fresh state (both wait, in order), not refused."""
+    rt, clock = world["rt"], world["clock"]
+    a, b = _partner(rt, "racer-a"), _partner(rt, "racer-b")
+    for partner_id in (a, b):
+        _certification(rt, partner_id, "2027-12-31")
+    customer = f"CUST-{uuid.uuid4().hex[:8]}"
+    store = rt.store
+    rival_made: list[dict[str, Any]] = []
+
+    def rival() -> None:
+        rival_made.append(_register(plain, a, customer))
+        clock.advance(seconds=1)  # the losing registration is made again a moment later
+
+    racing = replace(rt, store=RivalFirst(store, rival))
+    plain = replace(rt, store=store)
+    clock.advance(seconds=1)
+    mine = _register(racing, b, customer)
+    assert racing.store.raced == 1 and mine["status"] == "pending"
+    queue = store.get("northwind", "DEALQUEUE", f"{customer}#networking").data["pending"]
+    assert [e["deal_id"] for e in queue] == [rival_made[0]["deal_id"], mine["deal_id"]]

@@ -9,7 +9,7 @@ from ..domain import deals
 from ..domain import partners as partner_rules
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.errors import FieldError, NotFound, RuleViolation
+from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
 from ..ports import Changes, DomainEvent, Page, Put, Stored
 from ..runtime import Runtime
 from . import cases
@@ -18,6 +18,7 @@ from .tenants import load_tenant
 DEALS = "DEAL"
 LOCKS = "DEALLOCK"  # customer#family -> the live registration: makes "first approved wins" atomic
 QUEUES = "DEALQUEUE"  # customer#family -> the pending registrations in order of submission (PA-5.5, read consistently)
+QUEUE_RACE = "another registration for this customer and family was submitted or decided meanwhile; retry"
 REVIEW_EFFECT = "deal.registration"
 EXTENSION_EFFECT = "deal.extension"
 
@@ -72,6 +73,19 @@ def _live(
 
 
 def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Register a deal. Registrations for one customer and family serialize on the opportunity's pending queue
+    (PA-5.5): one that loses that race to another registration is made again on the fresh state, so the partner gets
+    its registration (or the conflict PA-5.5 prescribes), not a 409 for a race."""
+    for attempt in range(3):
+        try:
+            return _register_once(rt, who, body)
+        except Conflict as lost:
+            if lost.detail != QUEUE_RACE or attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
     tenant, _ = load_tenant(rt, who.tenant_id)
     policy = tenant.policy
     partner_id = body["partner_id"]
@@ -404,7 +418,7 @@ def _queue_put(rt: Runtime, tenant_id: str, deal: dict[str, Any], change: Any, s
         {"customer_id": deal["customer"]["id"], "family": deal["family"], "pending": change(current)},
         must_be_absent=stored is None,
         expected_version=stored.version if stored else None,
-        conflict_detail="another registration for this customer and family was submitted or decided meanwhile; retry",
+        conflict_detail=QUEUE_RACE,
     )
 
 
