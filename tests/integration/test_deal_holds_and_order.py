@@ -31,6 +31,7 @@ from revgov.local.demo_partners import demo_application, onboard
 from revgov.ports import Changes, Put
 from revgov.services import cases, deal_holds
 from revgov.services import deals as deal_service
+from revgov.services.audit import verify_chain
 from support import ROOT
 
 T0 = "2026-11-02T09:00:00.000Z"
@@ -136,6 +137,10 @@ def test_sweep_opens_one_exception_per_suspended_registration_routed_by_sop_4_1_
     assert back["detail"]["status"] == "approved"
     assert deal_holds.sweep(rt, "northwind") == {"looked_at": 1, "opened": 0, "refreshed": 0, "annotated": 0,
                                                  "closed": 0}
+    trail = [r for r in rt.store.iter_audit_records("northwind") if r["actor"] == "system:deal_holds"]
+    assert [r["action"] for r in trail] == ["exception.opened", "deal.suspended", "exception.resolved",
+                                            "deal.reinstated"]
+    assert verify_chain(rt, "northwind")["valid"] is True
 
 
 def test_a_registration_that_lapses_annotates_its_open_exception_pa_4_3_d(world):
@@ -350,3 +355,31 @@ def test_two_registrations_for_one_opportunity_in_the_same_moment_both_register_
     assert racing.store.raced == 1 and mine["status"] == "pending"
     queue = store.get("northwind", "DEALQUEUE", f"{customer}#networking").data["pending"]
     assert [e["deal_id"] for e in queue] == [rival_made[0]["deal_id"], mine["deal_id"]]
+
+
+def test_a_rejected_extension_publishes_deal_extension_rejected_with_the_reason(world):
+    rt, clock, holder, deal = world["rt"], world["clock"], world["holder"], world["deal"]
+    partner = Principal("northwind", Role.PARTNER, "key_01JX0000000000000000PRTNR0", partner_id=holder)
+    clock.set("2026-12-20T09:00:00.000Z")
+    asked = deal_service.request_extension(
+        rt, partner, deal["deal_id"], {"proposal_reference": "PROP-2", "proposal_date": "2026-12-19"}
+    )
+    cases.decide_case(rt, OPS, "approval", asked["extension"]["approval_id"], "rejected", "no proposal on file")
+    (rejected,) = _events(rt, "deal.extension_rejected", deal["deal_id"])
+    _valid(rejected)
+    assert rejected["detail"]["extension"]["reason"] == "no proposal on file"
+    assert rejected["detail"]["expires_at"] == asked["expires_at"]  # the exclusivity end did not move
+    assert _events(rt, "deal.extended", deal["deal_id"]) == []
+
+
+def test_a_suspended_registration_withdrawn_closes_its_exception(world):
+    rt, clock, holder, deal = world["rt"], world["clock"], world["holder"], world["deal"]
+    _certification(rt, holder, "2026-11-10")
+    clock.set("2026-11-12T08:00:00.000Z")
+    deal_holds.sweep(rt, "northwind")
+    deal_service.withdraw(rt, SALES, deal["deal_id"])
+    clock.set("2026-11-12T09:00:00.000Z")
+    assert deal_holds.sweep(rt, "northwind")["closed"] == 1
+    (closed,) = _exceptions(rt, deal["deal_id"])
+    assert closed["status"] == "resolved" and "no longer holds the opportunity" in closed["decision"]["note"]
+    assert _events(rt, "deal.reinstated", deal["deal_id"]) == []  # withdrawn is not reinstated
