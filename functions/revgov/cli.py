@@ -22,6 +22,7 @@ def _dev(args: argparse.Namespace) -> int:
 
     console = Console()
     state = Path(args.state_file)
+    stopped = _stop_on_signals()
     if args.backend == "dynamodb" and not os.environ.get("AWS_ENDPOINT_URL"):
         console.print("--backend dynamodb talks to AWS itself (real credentials) or to AWS_ENDPOINT_URL when set")
     with console.status(f"Starting Revgov on the {args.backend} engine: queues, event router, tenants, API…"):
@@ -47,13 +48,61 @@ def _dev(args: argparse.Namespace) -> int:
     console.print(f"Keys and webhook secrets are in [bold]{state}[/bold] (mode 600).   Ctrl-C stops.")
     # The ready line: scripts wait for it (or run `revgov wait`), then read the state file.
     print(f"revgov ready: {stack.base_url} backend={args.backend} state={state}", flush=True)
-    stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
-    stopped.wait()
+    _READY.set()
+    while not stopped.wait(timeout=1.0):  # a timed wait: the main thread stays responsive to signals
+        pass
     console.print("Stopping…")
-    stack.stop()
+    _stop_within(stack.stop, STOP_GRACE_SECONDS)
     return 0
+
+
+STOP_GRACE_SECONDS = 5.0  # SIGINT/SIGTERM: what is not stopped by then is abandoned (SQLite rolls it back)
+_READY = threading.Event()
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGINT/SIGTERM stop `revgov dev` within a few seconds whatever it is doing. While it is starting (seeding,
+    migrating) the process exits at once: every write is a SQLite transaction, so an unfinished one is rolled back
+    and the next start carries on. Once ready, the first signal asks the stack to stop (HTTP, router, scheduler),
+    bounded by STOP_GRACE_SECONDS; a second signal exits at once."""
+    stopped = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if not _READY.is_set() or stopped.is_set():
+            _exit_now(f"revgov: signal {signum}, exiting now", 128 + signum)
+        stopped.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    return stopped
+
+
+def _stop_within(stop: Any, seconds: float) -> None:
+    """Run `stop` with a deadline; past it (a handler stuck in a long run, a client that never closes), exit the
+    process anyway: the listening socket, the SQLite file lock and every thread go with it."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            stop()
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="stop").start()
+    if not done.wait(timeout=seconds):
+        _exit_now(f"revgov: not stopped within {seconds:g} s; exiting without waiting", 0)
+    # The interpreter's exit joins non-daemon threads and executor pools: bound that too.
+    watchdog = threading.Timer(seconds, _exit_now, args=("revgov: exit took too long; exiting now", 0))
+    watchdog.daemon = True
+    watchdog.start()
+
+
+def _exit_now(message: str, code: int) -> None:
+    try:
+        print(message, file=sys.stderr, flush=True)
+        sys.stdout.flush()
+    finally:
+        os._exit(code)
 
 
 def _wait(args: argparse.Namespace) -> int:
@@ -233,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     from .cli_catalog import register as register_catalog
 
     register_catalog(commands)
+    from .cli_history import register as register_history
+
+    register_history(commands)
     agent_parser = commands.add_parser("agents", help="bounded agents: run one on demand")
     agent_commands = agent_parser.add_subparsers(dest="agents_command", required=True)
     agent_run = agent_commands.add_parser("run", help="run an agent now (it opens tasks or exceptions, or escalates)")
