@@ -202,3 +202,21 @@ def test_a_number_question_is_refused_when_no_clause_states_a_number_about_it(in
     reply = respond(index, LocalAnswerer(), Scope("bonterms-psa", all_partners=True),
                     "What is the most the customer reimburses for travel expenses per year?")
     assert reply.draft.refused
+
+
+BCT_16_5 = """The following definitions apply unless modified on the Cover Page.
+“Enhanced Cap” means three times (3x) the General Cap.
+“Enhanced Claims” means Provider’s breach of Section 5.2 (Security) or either party’s breach of Section 5.3 (DPA)."""
+
+
+def test_a_which_question_reads_the_definition_of_the_kind_it_asks_for(index):
+    """BCT-16.5: "which claims …" is answered by the definition of "Enhanced Claims" (“Enhanced Claims” means
+    Provider’s breach of Section 5.2 (Security) or …), not only by that of "Enhanced Cap"."""
+    assert reader.asked_kind_of("Which claims are subject to the enhanced cap instead of the general cap?") == "claim"
+    readings = reader.read("Which claims does the enhanced cap apply to?", "Liability Definitions", BCT_16_5)
+    claims = next(r for r in readings if r.unit.text.startswith("“Enhanced Claims” means"))
+    cap = next(r for r in readings if r.unit.text.startswith("“Enhanced Cap” means"))
+    assert claims.score >= 0.75 * cap.score  # quoted beside it (a second unit within 75% of the best is quoted)
+    reply = respond(index, LocalAnswerer(), Scope("bonterms", all_partners=True),
+                    "Which claims does the enhanced cap apply to?")
+    assert "Section 5.2 (Security)" in reply.draft.answer

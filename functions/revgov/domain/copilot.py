@@ -409,7 +409,7 @@ def best_quotes(question: str, passage: Passage, *, limit: int = 2) -> list[str]
         return []
     chosen = [readings[0]]
     for extra in readings[1:limit]:
-        if extra.score >= 0.85 * readings[0].score and extra.score > 0:
+        if extra.score >= 0.75 * readings[0].score and extra.score > 0:
             chosen.append(extra)
     quotes = [q for r in chosen for q in r.unit.quotes]
     order = {u: i for i, u in enumerate(_lines_and_units(passage.text))}

@@ -237,6 +237,26 @@ def asked_head(question: str) -> str | None:
     return None
 
 
+_WHICH = re.compile(r"^\s*(?:which|what) (?:[\w-]+ )?(\w+?)(?:s)? (?:are|is|does|do|count|counts|fall|falls|qualify|"
+                    r"qualifies|must|may|can|will)\b", re.I)
+_DEFINED = re.compile(r"^[\"“]([^\"”]{1,60})[\"”] (?:means|has the meaning|includes|refers to)\b")
+
+
+def asked_kind_of(question: str) -> str | None:
+    """The noun a "Which claims are …?" / "What events count as …?" question asks for members of, stemmed; or the
+    head noun of a "What is the X?" question. A definition of a term ending in that noun ("Enhanced Claims" means …)
+    is the unit that lists them."""
+    match = _WHICH.match(question)
+    if match and match.group(1).lower() not in _STOP:
+        return stem(match.group(1).lower())
+    return asked_head(question)
+
+
+def defined_term(text: str) -> str | None:
+    match = _DEFINED.match(text)
+    return match.group(1) if match else None
+
+
 # --- quotable units -----------------------------------------------------------------------------------------------
 
 _ITEM = re.compile(r"^(?:[-*•]|\(?[a-z]{1,2}\)|[a-z]{1,2}\.|\(?\d{1,2}[.)]|\([ivx]+\))\s+")
@@ -331,6 +351,7 @@ def read(question: str, title: str, text: str) -> list[Reading]:
     limit = asked_limit(question)
     default = asked_default(question)
     action = asked_action(question)
+    kind_of = asked_kind_of(question)
     title_terms = set(content_terms(title))
     readings = []
     for unit in structured_units(text):
@@ -341,8 +362,11 @@ def read(question: str, title: str, text: str) -> list[Reading]:
         states_limit = limit and bool(_STATES_LIMIT.search(unit.text))
         states_default = default and bool(_STATES_DEFAULT.search(unit.text))
         states_duty = action and bool(_STATES_DUTY.search(unit.text))
+        term = defined_term(unit.text)
+        defines = bool(kind_of and term and (content_terms(term) or [""])[-1] == kind_of)
         score = (overlap + 0.5 * own + (0.6 if fact else 0.0) + (0.4 if states_limit else 0.0)
-                 + (0.6 if states_default else 0.0) + (0.3 if states_duty else 0.0) - 0.0005 * len(unit.text))
+                 + (0.6 if states_default else 0.0) + (0.3 if states_duty else 0.0) + (0.5 if defines else 0.0)
+                 - 0.0005 * len(unit.text))
         readings.append(Reading(unit, score, overlap, fact))
     return sorted(readings, key=lambda r: -r.score)
 
