@@ -424,6 +424,7 @@ def billing_http(stack: Any) -> list[Row]:
 
 from bench_analytics import forecast_section, kpis_section  # noqa: E402  (tests/perf is on the path)
 from bench_billing_run import billing_run_section  # noqa: E402
+from bench_history import history_import_section  # noqa: E402
 from bench_observability import equity_section, metrics_overhead  # noqa: E402
 from bench_rebates import rebates_section  # noqa: E402
 from load import load, unthrottle_demo_tenants  # noqa: E402
@@ -436,6 +437,7 @@ SECTIONS: dict[str, Callable[..., list[Row]]] = {
     "billing_core": billing_core,
     "billing_http": billing_http,
     "billing_run": billing_run_section,
+    "history_import": history_import_section,
     "copilot": copilot,
     "kpis": kpis_section,
     "forecast": forecast_section,
