@@ -16,12 +16,14 @@ import time
 from typing import Any
 
 Row = dict[str, Any]
-FAIR_HISTORIES = 100
+FAIR_HISTORIES = 200  # family-wise error is judged over at least 200 fair histories
 PLANTED_HISTORIES = 100
-# Seeds: the "tuning" sets are those the monitor's method was developed and checked against (fair 0..99, planted
-# 10,000..); the "held-out" sets were never looked at while choosing the method or its constants, and are the
-# figures to judge it by.
-SEED_SETS = (("tuning", 0, 10_000), ("held-out", 500_000, 600_000))
+# Seeds: the "tuning" sets are those the monitor's method was developed and checked against (fair 0..199, planted
+# 10,000..); the first held-out sets (fair 500,000.., planted 600,000..) were reported once on 2026-12-06 and have
+# been seen since, so they count as tuning too; the "held-out" sets (fair 700,000.., planted 800,000..), fixed here
+# before the multiplicity procedure was revisited, were never looked at while choosing the method or its constants,
+# and are the figures to judge it by.
+SEED_SETS = (("tuning", 0, 10_000), ("tuning (first held-out)", 500_000, 600_000), ("held-out", 700_000, 800_000))
 
 
 def equity_section() -> list[Row]:
