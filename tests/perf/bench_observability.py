@@ -31,6 +31,7 @@ def equity_section() -> list[Row]:
     """Channel-equity monitor: false findings on fair histories, power on planted disparities (alpha 0.05, Holm),
     on the tuning seeds and on held-out seeds."""
     from equity_closed import closed_findings
+
     from equity_support import PLANTS, generate
     from revgov.domain.equity import Observation, compare
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "perf"))
-from equity_closed import Family, chi2_sf, closed_adjusted, omnibus  # noqa: E402
+from equity_closed import Family, chi2_sf, closed_adjusted, omnibus
 
 
 @pytest.mark.parametrize(("x", "df"), [(3.841, 1), (5.991, 2), (7.815, 3), (9.488, 4), (11.070, 5)])
