@@ -1,0 +1,104 @@
+"""What-if: the difference a draft policy makes to stored quote decisions, one by one and summed. Pure.
+
+Each stored decision keeps the inputs it was evaluated on (partner facts, the catalog items its lines were priced
+from, registrations), so it can be evaluated again under any policy; `compare` says what changes for one decision
+and `summarize` sums the comparisons, so the summary is by construction the sum of one-by-one replays.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from .money import format_money
+
+
+def queues(result: dict[str, Any], queue_of: dict[str, str]) -> list[str]:
+    """The queues the decision's approvals open (one approval per queue)."""
+    return sorted({queue_of.get(category, queue_of.get("*", "triage")) for category in result["approval_categories"]})
+
+
+def _margin(result: dict[str, Any]) -> Decimal:
+    totals = result["totals"]
+    return Decimal(totals["net_total"]) - Decimal(totals["cost_total"])
+
+
+def compare(decision: dict[str, Any], before: dict[str, Any], after: dict[str, Any], queues_before: dict[str, str],
+            queues_after: dict[str, str]) -> dict[str, Any]:
+    """One decision: its outcome, approval queues, net total and margin as decided (`before`) and under the draft
+    (`after`), and its partner segment (the tier it was priced at)."""
+    return {
+        "decision_id": decision["decision_id"],
+        "segment": decision["inputs"]["partner"]["tier"],
+        "before": {"outcome": before["outcome"], "queues": queues(before, queues_before),
+                   "net_total": before["totals"]["net_total"], "margin": format_money(_margin(before))},
+        "after": {"outcome": after["outcome"], "queues": queues(after, queues_after),
+                  "net_total": after["totals"]["net_total"], "margin": format_money(_margin(after))},
+    }
+
+
+def _bucket() -> dict[str, Any]:
+    return {"decisions": 0, "outcome_changed": 0, "net_before": Decimal(0), "net_after": Decimal(0),
+            "margin_before": Decimal(0), "margin_after": Decimal(0), "approvals_before": Counter(),
+            "approvals_after": Counter(), "outcomes_before": Counter(), "outcomes_after": Counter()}
+
+
+def _add(bucket: dict[str, Any], row: dict[str, Any]) -> None:
+    before, after = row["before"], row["after"]
+    bucket["decisions"] += 1
+    bucket["outcome_changed"] += before["outcome"] != after["outcome"]
+    bucket["net_before"] += Decimal(before["net_total"])
+    bucket["net_after"] += Decimal(after["net_total"])
+    bucket["margin_before"] += Decimal(before["margin"])
+    bucket["margin_after"] += Decimal(after["margin"])
+    bucket["approvals_before"].update(before["queues"])
+    bucket["approvals_after"].update(after["queues"])
+    bucket["outcomes_before"][before["outcome"]] += 1
+    bucket["outcomes_after"][after["outcome"]] += 1
+
+
+def _shown(bucket: dict[str, Any]) -> dict[str, Any]:
+    queues_seen = sorted(set(bucket["approvals_before"]) | set(bucket["approvals_after"]))
+    return {
+        "decisions": bucket["decisions"],
+        "outcome_changed": bucket["outcome_changed"],
+        "outcomes": {"before": dict(sorted(bucket["outcomes_before"].items())),
+                     "after": dict(sorted(bucket["outcomes_after"].items()))},
+        "approvals_by_queue": {q: {"before": bucket["approvals_before"][q], "after": bucket["approvals_after"][q],
+                                   "change": bucket["approvals_after"][q] - bucket["approvals_before"][q]}
+                               for q in queues_seen},
+        "net_total": {"before": format_money(bucket["net_before"]), "after": format_money(bucket["net_after"]),
+                      "change": format_money(bucket["net_after"] - bucket["net_before"])},
+        "margin": {"before": format_money(bucket["margin_before"]), "after": format_money(bucket["margin_after"]),
+                   "change": format_money(bucket["margin_after"] - bucket["margin_before"])},
+    }
+
+
+def summarize(rows: Iterable[dict[str, Any]], *, examples: int = 5) -> dict[str, Any]:
+    """The comparisons summed: overall and by partner segment, each outcome transition (allow → approval_required…)
+    with up to `examples` decision ids, and decisions whose approval queues change."""
+    total = _bucket()
+    segments: dict[str, dict[str, Any]] = {}
+    transitions: dict[tuple[str, str], dict[str, Any]] = {}
+    rerouted: dict[str, Any] = {"count": 0, "examples": []}
+    for row in rows:
+        _add(total, row)
+        _add(segments.setdefault(row["segment"], _bucket()), row)
+        before, after = row["before"]["outcome"], row["after"]["outcome"]
+        if before != after:
+            moved = transitions.setdefault((before, after), {"from": before, "to": after, "count": 0, "examples": []})
+            moved["count"] += 1
+            if len(moved["examples"]) < examples:
+                moved["examples"].append(row["decision_id"])
+        elif row["before"]["queues"] != row["after"]["queues"]:
+            rerouted["count"] += 1
+            if len(rerouted["examples"]) < examples:
+                rerouted["examples"].append(row["decision_id"])
+    return {
+        **_shown(total),
+        "outcome_changes": [transitions[k] for k in sorted(transitions)],
+        "approvals_rerouted": rerouted,
+        "by_segment": {segment: _shown(bucket) for segment, bucket in sorted(segments.items())},
+    }
