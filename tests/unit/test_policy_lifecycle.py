@@ -101,7 +101,8 @@ def test_the_diff_names_each_changed_rule_with_its_clause(world):
     rt, _ = world
     draft = _margin_floor_draft(rt)
     diff = policy_drafts.diff_draft(rt, FINANCE, draft["draft_id"])
-    assert diff["changed"] == [{"rule_id": "PRC-MARGIN-FLOOR", "clause": "PA-6.3", "path": "/policy/pricing/margin_floor",
+    assert diff["changed"] == [{"rule_id": "PRC-MARGIN-FLOOR", "clause": "PA-6.3",
+                                "path": "/policy/pricing/margin_floor",
                                 "changes": [{"path": "/percent", "from": "12", "to": "16"}]}]
     assert diff["added"] == diff["removed"] == diff["other"] == []
 
@@ -218,7 +219,7 @@ def test_bad_proposals_are_refused_and_change_nothing(world):
         policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], {"effective_at": "2026-11-10T09:59:59.000Z"})
     with pytest.raises(RuleViolation, match="UTC"):
         policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], {"effective_at": "2026-12-01T00:00:00"})
-    with pytest.raises(RuleViolation, match="schemas/tenant.schema.json"):
+    with pytest.raises(RuleViolation, match=r"schemas/tenant\.schema\.json"):
         policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": [
             {"op": "remove", "path": "/exception_routing"}]})
     with pytest.raises(Conflict, match="revision"):

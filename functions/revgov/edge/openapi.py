@@ -227,7 +227,8 @@ def _webhooks() -> dict[str, Any]:
     events_dir = settings().events_dir
     types = sorted(
         {*_WEBHOOK_EVENTS}
-        | {p.stem for source in ("revgov.partner", "revgov.rebates") for p in (events_dir / source).glob("*.json")}
+        | {p.stem for source in ("revgov.partner", "revgov.rebates", "revgov.policy", "revgov.catalog")
+           for p in (events_dir / source).glob("*.json")}
     )
     signature = {
         "name": "Revgov-Signature",

@@ -19,6 +19,17 @@ from ..registry import STAFF, QueryParam, operation
 IMPORTERS = frozenset({Role.ADMIN, Role.FINANCE})
 _DAY = r"^\d{4}-\d{2}-\d{2}$"
 _SEQ = r"^(0|[1-9]\d{0,8})$"
+# The demo price list, with the switch's price rising from 2031 (a change dated ahead: today's quotes keep 1250.00)
+_EXAMPLE_CSV = """sku,name,family,billing,list_price,unit_cost,currency,effective_from,effective_to
+NW-SW-24P,24-port managed switch,networking,shipment,1250.00,900.00,USD,,2031-01-01
+NW-SW-24P,24-port managed switch,networking,shipment,1300.00,910.00,USD,2031-01-01,
+NW-RTR-EDGE,Edge router,networking,shipment,2100.00,1470.00,USD,,
+NW-FW-200,Next-generation firewall appliance,security,shipment,3400.00,2380.00,USD,,
+NW-SRV-R2,2U rack server,hardware,shipment,5200.00,4160.00,USD,,
+NW-NET-MGMT,Cloud network management licence,networking,subscription,99.00,35.00,USD,,
+NW-CLOUD-PLATFORM,Managed cloud platform,cloud-services,subscription,310.00,186.00,USD,,
+NW-SEC-SUITE,Security operations suite,security,subscription,300.00,165.00,USD,,
+"""
 
 
 @operation(
@@ -26,10 +37,7 @@ _SEQ = r"^(0|[1-9]\d{0,8})$"
     summary="Import a price list (CSV or JSON rows): the tenant's catalog becomes a new version",
     roles=IMPORTERS, tag="catalog", status=201, body_schema="api/catalog-import.schema.json",
     response_schema="api/responses/catalog-import.schema.json",
-    example={"source": "price-list-2027-01.csv",
-             "csv": "sku,name,family,billing,list_price,unit_cost,currency,effective_from,effective_to\n"
-                    "NW-SW-24P,24-port managed switch,networking,shipment,1250.00,900.00,USD,,2027-01-01\n"
-                    "NW-SW-24P,24-port managed switch,networking,shipment,1300.00,910.00,USD,2027-01-01,\n"},
+    example={"source": "northwind-price-list.csv", "csv": _EXAMPLE_CSV},
     description="Replaces the catalog with the rows given (every SKU-version in force or scheduled). Every bad row "
     "is named in one 422 (`errors[].path` = `/rows/<n>/<column>`) and nothing is imported. A price change dated "
     "ahead (`effective_from`) leaves quotes until that day untouched and prices them from it (PA-6.1); decisions "

@@ -36,7 +36,8 @@ def get_policy_draft(call: Call) -> dict[str, Any]:
 
 
 @operation("PUT", "/v1/policy/drafts/{draft_id}/policy", summary="Replace the draft's whole policy document",
-           roles=DRAFTERS, tag="policy", id_params=_DRAFT, body_schema="api/policy-draft-document.schema.json")
+           roles=DRAFTERS, tag="policy", id_params=_DRAFT, body_schema="api/policy-draft-document.schema.json",
+           example="policy-draft-document.json")
 def replace_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.replace_policy(call.runtime, call.who, call.params["draft_id"], call.body)
 
