@@ -158,3 +158,39 @@ def test_whatif_over_http_names_the_decisions_that_would_change(party):
     assert set(made[1:]) & changed or report["outcome_changes"][0]["count"] > 5
     assert_problem(finance.post(f"{path}/whatif", {"from": today, "to": "2020-01-01"}), 422)
     assert_problem(finance.post(f"{path}/whatif", {"from": "2026-02-30", "to": today}), 422)
+
+
+def test_the_policy_cli_diffs_proposes_whatifs_and_approves_a_tenant_yaml(party, tmp_path, capsys):
+    import json
+
+    import yaml
+
+    from revgov import cli
+    from support import ROOT
+
+    config = yaml.safe_load((ROOT / "tenants" / "northwind" / "tenant.yaml").read_text())
+    active = party.by_role["finance"].get("/v1/policy").json()
+    config["policy"] = json.loads(json.dumps(active["policy"]))
+    config["policy"]["pricing"]["payment_terms"]["standard_days"] = [30, 45]
+    edited = tmp_path / "tenant.yaml"
+    edited.write_text(yaml.safe_dump(config))
+
+    def run(*argv: str, role: str) -> Any:
+        key = party.by_role[role].key
+        code = cli.main(["policy", *argv, "--url", party.admin.base_url, "--key", key, "--json"])
+        out = capsys.readouterr()
+        return code, (json.loads(out.out) if out.out.strip() else None), out.err
+
+    code, diff, _ = run("diff", str(edited), role="finance")
+    assert code == 0 and [c["rule_id"] for c in diff["changed"]] == ["PRC-PAYMENT-TERMS"]
+    code, proposed, _ = run("propose", str(edited), "--note", "net 45 for all", role="channel_ops")
+    assert code == 0 and proposed["status"] == "proposed", proposed
+    today = party.rt.clock.now_iso()[:10]
+    code, report, _ = run("whatif", proposed["draft_id"], "--from", today, "--to", today, role="finance")
+    assert code == 0 and report["draft_id"] == proposed["draft_id"] and "by_segment" in report
+    code, _, err = run("approve", proposed["draft_id"], role="channel_ops")  # its proposer
+    assert code == 1 and "403" in err and "not by channel_ops" in err
+    assert run("approve", proposed["draft_id"], role="finance")[0] == 0
+    code, approved, _ = run("approve", proposed["draft_id"], "--note", "terms reviewed", role="legal")
+    assert code == 0 and approved["status"] == "active"
+    assert party.by_role["finance"].get("/v1/policy").json()["policy_version"] == approved["policy_version"]

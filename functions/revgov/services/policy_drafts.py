@@ -384,3 +384,8 @@ def history(rt: Runtime, who: Principal, *, limit: int, cursor: str | None) -> d
     tenant, _ = load_tenant(rt, who.tenant_id)
     return {"active_version": tenant.policy_version, "items": [item.data for item in page.items],
             "next_cursor": page.next_cursor}
+
+
+def active_policy(rt: Runtime, who: Principal) -> dict[str, Any]:
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    return {"policy_version": tenant.policy_version, "policy": tenant.policy}

@@ -121,3 +121,8 @@ def list_policy_versions(call: Call) -> dict[str, Any]:
            id_params={**_DRAFT, "decision_id": "dec"})
 def whatif_policy_decision(call: Call) -> dict[str, Any]:
     return policy_whatif.whatif_decision(call.runtime, call.who, call.params["draft_id"], call.params["decision_id"])
+
+
+@operation("GET", "/v1/policy", summary="The policy in force: its version and document", roles=STAFF, tag="policy")
+def get_active_policy(call: Call) -> dict[str, Any]:
+    return policy_drafts.active_policy(call.runtime, call.who)
