@@ -420,6 +420,7 @@ def billing_http(stack: Any) -> list[Row]:
 from bench_analytics import forecast_section, kpis_section  # noqa: E402  (tests/perf is on the path)
 from bench_billing_run import billing_run_section  # noqa: E402
 from bench_observability import equity_section, metrics_overhead  # noqa: E402
+from bench_policy import policy_whatif_section  # noqa: E402
 from bench_rebates import rebates_section  # noqa: E402
 from load import load, unthrottle_demo_tenants  # noqa: E402
 
@@ -438,8 +439,9 @@ SECTIONS: dict[str, Callable[..., list[Row]]] = {
     "load": load,
     "equity": equity_section,
     "metrics_overhead": metrics_overhead,
+    "policy_whatif": policy_whatif_section,
 }
-NEEDS_STACK = {"request_overhead", "pricing_http", "billing_http", "kpis", "load", "metrics_overhead"}
+NEEDS_STACK = {"request_overhead", "pricing_http", "billing_http", "kpis", "load", "metrics_overhead", "policy_whatif"}
 
 
 def main(selected: list[str]) -> int:
