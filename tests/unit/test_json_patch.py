@@ -65,3 +65,11 @@ def test_a_failing_operation_fails_the_whole_patch_naming_it(name: str, document
         apply_patch(document, [{"op": "add", "path": "/added", "value": 1}, *patch])
     assert refused.value.errors[0].path == "/operations/1"
     assert "added" not in document
+
+
+def test_copies_cannot_blow_a_document_up():
+    """A patch of 1,000 operations each copying the array into itself would double it 1,000 times."""
+    document = {"tiers": [{"id": "T", "text": "x" * 1000}]}
+    patch = [{"op": "copy", "from": "/tiers", "path": "/tiers/-"} for _ in range(1000)]
+    with pytest.raises(RuleViolation, match="copies"):
+        apply_patch(document, patch)

@@ -8,6 +8,7 @@ proposed it: SOP-4.3 / COP-4.3) and only then activated. The draft never names i
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ DRAFT, PROPOSED, APPROVED, ACTIVE, REJECTED, WITHDRAWN, SUPERSEDED = (
 SELF_APPROVAL, WRONG_ROLE, ALREADY_APPROVED, NOT_PROPOSED = (
     "self_approval", "wrong_role", "already_approved", "not_proposed")
 DEFAULT_APPROVERS = ("finance", "legal")
+COPY_BUDGET_CHARS = 512 * 1024  # what `copy` operations may add in all: a patch cannot double a document 1,000 times
 
 
 # --- RFC 6902 JSON Patch over RFC 6901 pointers ---------------------------------------------------------------------
@@ -105,6 +107,7 @@ def apply_patch(document: dict[str, Any], operations: list[Any]) -> dict[str, An
     """RFC 6902: the operations applied in order to a copy; any failing operation (a `test` included) fails the
     whole patch (§5), named by its index, and the document is left as it was."""
     doc: Any = copy.deepcopy(document)
+    copied = 0
     for n, op in enumerate(operations):
         try:
             if not isinstance(op, dict) or "op" not in op or "path" not in op:
@@ -126,7 +129,11 @@ def apply_patch(document: dict[str, Any], operations: list[Any]) -> dict[str, An
                 doc, value = _remove(doc, op["from"])
                 doc = _add(doc, path, value)
             elif kind == "copy":
-                doc = _add(doc, path, _get(doc, op["from"]))
+                value = _get(doc, op["from"])
+                copied += len(json.dumps(value, default=str))
+                if copied > COPY_BUDGET_CHARS:
+                    raise PatchError(f"the copies of this patch add more than {COPY_BUDGET_CHARS} characters")
+                doc = _add(doc, path, value)
             elif kind == "test":
                 if not _same(_get(doc, path), op["value"]):
                     raise PatchError(f"test failed: {path} is not the value given")
