@@ -67,6 +67,16 @@ def withdraw_deal(call: Call) -> dict[str, Any]:
     return deals.withdraw(call.runtime, call.who, call.params["deal_id"])
 
 
+@operation("POST", "/v1/deals/{deal_id}/extension",
+           summary="Ask for the one 30-day extension of an approved registration (PA-5.3; channel ops decides)",
+           roles=frozenset({Role.ADMIN, Role.SALES, Role.CHANNEL_OPS, Role.PARTNER}), tag="deals", status=201,
+           id_params={"deal_id": "dl"}, body_schema="api/deal-extension.schema.json",
+           example={"proposal_reference": "PROP-2026-118", "proposal_date": "2026-12-01"},
+           response_schema="api/responses/deal.schema.json")
+def request_deal_extension(call: Call) -> dict[str, Any]:
+    return dict(deals.request_extension(call.runtime, call.who, call.params["deal_id"], call.body))
+
+
 @operation("GET", "/v1/decisions/{decision_id}", summary="The full record of a decision", roles=READERS,
            tag="decisions", id_params={"decision_id": "dec"})
 def get_decision(call: Call) -> dict[str, Any]:
