@@ -278,3 +278,23 @@ def test_whatif_figures_match_replaying_each_decision_one_by_one(world):
     assert empty["decisions"] == 0
     with pytest.raises(RuleViolation, match="ends before"):
         policy_whatif.whatif(rt, FINANCE, draft["draft_id"], {"from": "2026-11-30", "to": "2026-11-01"})
+
+
+def test_two_roles_approving_in_the_same_moment_both_count(world, monkeypatch):
+    """The second approval's write loses to the first (the draft changed meanwhile): it is made again on the draft
+    as it now is, so both approvals count and the change takes effect."""
+    rt, _ = world
+    draft = _margin_floor_draft(rt)
+    policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], {})
+    stale = policy_drafts.load(rt, "northwind", draft["draft_id"])
+    original = policy_drafts.load
+    calls = {"n": 0}
+
+    def first_read_is_stale(rt_: Any, tenant_id: str, draft_id: str) -> Any:
+        calls["n"] += 1
+        return stale if calls["n"] == 1 else original(rt_, tenant_id, draft_id)
+
+    policy_drafts.approve(rt, FINANCE, draft["draft_id"], {})
+    monkeypatch.setattr(policy_drafts, "load", first_read_is_stale)
+    assert policy_drafts.approve(rt, LEGAL, draft["draft_id"], {})["status"] == "active"
+    assert calls["n"] == 2

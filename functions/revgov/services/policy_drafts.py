@@ -213,7 +213,18 @@ def propose(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
 
 
 def approve(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """One required role's approval; the last one activates the draft at once when its effective time has come."""
+    """One required role's approval; the last one activates the draft at once when its effective time has come.
+    Two roles approving in the same moment: the one whose write loses reads the draft again and approves it then."""
+    for attempt in range(3):
+        try:
+            return _approve_once(rt, who, draft_id, body)
+        except Conflict as lost:
+            if "refusal" in lost.extra or "active_version" in lost.extra or attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
     draft, version = load(rt, who.tenant_id, draft_id)
     try:
         policy_change.refuse_approval(draft, who.role.value, who.key_id)
