@@ -134,7 +134,8 @@ def test_a_policy_change_needs_finance_and_legal_and_never_its_proposer(party):
     assert requoted["policy_version"] == done.json()["policy_version"] != active
     assert requoted["outcome"] == "approval_required"  # 15% off: 15.3% margin, under the new 16% floor
     history = finance.get("/v1/policy/versions").json()
-    assert [h["policy_version"] for h in history["items"]] == [done.json()["policy_version"]]
+    assert history["items"][-1]["policy_version"] == history["active_version"] == done.json()["policy_version"]
+    assert history["items"][-1]["previous_version"] == active
     actions = [r["action"] for r in admin.get("/v1/audit", subject=draft_id, limit=50).json()["items"]]
     assert {"policy.proposed", "policy.approved", "policy.activated", "policy.approval_refused"} <= set(actions)
     assert admin.get("/v1/audit/verify").json()["valid"] is True
@@ -194,3 +195,30 @@ def test_the_policy_cli_diffs_proposes_whatifs_and_approves_a_tenant_yaml(party,
     code, approved, _ = run("approve", proposed["draft_id"], "--note", "terms reviewed", role="legal")
     assert code == 0 and approved["status"] == "active"
     assert party.by_role["finance"].get("/v1/policy").json()["policy_version"] == approved["policy_version"]
+
+
+def test_a_draft_takes_an_rfc6902_patch_document_with_its_own_media_type(party):
+    """RFC 6902 §1: "This document defines the media type 'application/json-patch+json'"; §5: if an operation is
+    not successful, "application of the entire patch document SHALL NOT be deemed successful"."""
+    ops = party.by_role["channel_ops"]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    media = {"Content-Type": "application/json-patch+json"}
+    floor = ops.get(f"/v1/policy/drafts/{draft_id}").json()["policy"]["pricing"]["margin_floor"]["percent"]
+    raised = str(int(floor) + 1)
+    patch = [{"op": "test", "path": "/pricing/margin_floor/percent", "value": floor},
+             {"op": "replace", "path": "/pricing/margin_floor/percent", "value": raised}]
+    patched = ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", patch, headers=media)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["policy"]["pricing"]["margin_floor"]["percent"] == raised
+    failing = [{"op": "replace", "path": "/pricing/margin_floor/percent", "value": "40"},
+               {"op": "test", "path": "/pricing/margin_floor/percent", "value": floor}]
+    problem = assert_problem(ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", failing, headers=media), 422)
+    assert problem["errors"][0]["path"] == "/operations/1"
+    assert ops.get(f"/v1/policy/drafts/{draft_id}").json()["revision"] == 2  # nothing changed
+    assert_problem(ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", [{"op": "jump", "path": "/x"}],
+                               headers=media), 400)
+    assert_problem(ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", raw=b"[]", headers=media), 400)
+    assert_problem(ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", patch,
+                               headers={"Content-Type": "text/plain"}), 415)
+    assert_problem(party.by_role["viewer"].request("PATCH", f"/v1/policy/drafts/{draft_id}", patch,
+                                                   headers=media), 403)

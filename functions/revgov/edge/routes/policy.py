@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.access import Role
+from ...domain.errors import MalformedRequest, UnsupportedMediaType
 from ...services import policy_drafts, policy_whatif
-from ..http import Call
+from ..http import Call, parse_json
 from ..registry import STAFF, QueryParam, operation
 
 DRAFTERS = frozenset({Role.ADMIN, Role.FINANCE, Role.LEGAL, Role.CHANNEL_OPS})
@@ -48,6 +49,27 @@ def replace_policy_draft(call: Call) -> dict[str, Any]:
                                    {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "14"}]})
 def patch_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.patch_policy(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("PATCH", "/v1/policy/drafts/{draft_id}", summary="Edit the draft's policy with a JSON Patch document "
+           "(RFC 6902, Content-Type application/json-patch+json)", roles=DRAFTERS, tag="policy", id_params=_DRAFT,
+           raw_body=True, raw_body_schemas=("api/json-patch.schema.json",),
+           content_types=("application/json-patch+json", "application/json"),
+           description="The same edit as `POST …/patch` with the patch as the whole body (RFC 5789 PATCH with the "
+           "RFC 6902 media type `application/json-patch+json`; `application/json` is accepted too, and is the one "
+           "listed here, for client generators). A failing operation, a `test` included, fails the whole patch (422 "
+           "naming `/operations/<n>`) and nothing changes.")
+def json_patch_policy_draft(call: Call) -> dict[str, Any]:
+    media = (call.headers.get("content-type") or "application/json-patch+json").split(";")[0].strip().lower()
+    if media not in ("application/json-patch+json", "application/json"):
+        raise UnsupportedMediaType(f"send application/json-patch+json, not {media}")
+    if not call.raw_body.strip():
+        raise MalformedRequest("this operation needs a JSON Patch document (an array of operations)")
+    from ...schemas import validate
+
+    operations = parse_json(call.raw_body)
+    validate("api/json-patch.schema.json", operations)
+    return policy_drafts.patch_policy(call.runtime, call.who, call.params["draft_id"], {"operations": operations})
 
 
 @operation("GET", "/v1/policy/drafts/{draft_id}/validation", summary="Check the draft against schemas/ and the "
