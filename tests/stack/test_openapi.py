@@ -277,6 +277,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {"draft_id": _policy_draft(r)}, "partners:channel_ops", {"policy": r.onboarding_tenant()[1]}
     ),
     "whatif_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
+    "whatif_policy_draft_rebates": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
     "propose_policy_draft": lambda r: (
         {"draft_id": _policy_draft(r, changed=True)}, "partners:channel_ops", {"expected_revision": 2}
     ),

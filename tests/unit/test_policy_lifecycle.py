@@ -298,3 +298,38 @@ def test_two_roles_approving_in_the_same_moment_both_count(world, monkeypatch):
     monkeypatch.setattr(policy_drafts, "load", first_read_is_stale)
     assert policy_drafts.approve(rt, LEGAL, draft["draft_id"], {})["status"] == "active"
     assert calls["n"] == 2
+
+
+def test_rebate_whatif_rates_the_period_under_the_draft_beside_the_policy_in_force(world):
+    """PA-7.2: "the rate of the highest threshold reached applies to all Qualifying Revenue of the Quarter [...]
+    USD 100,000.00 to 249,999.99 | 1.0%". 125,000.00 of a silver partner's Q2 revenue earns 1,250.00 under the
+    policy in force; a draft raising that tier to 1.5% would pay 1,875.00. Nothing is settled."""
+    rt, _ = world
+    from revgov.ports import Changes, Put
+    from revgov.services import rebates
+
+    partner_id = rt.ids.new("ptr")
+    cert = {"cert_id": "cert-network-core", "earned_at": "2025-01-01", "expires_at": "2027-12-31"}
+    rt.store.commit("northwind", Changes(puts=[Put("PARTNER", partner_id, {
+        "partner_id": partner_id, "partner_type": "reseller", "status": "active", "tier": "silver",
+        "certifications": {"cert-network-core": cert}, "activated_at": "2025-01-10T00:00:00Z", "history": []})]))
+    rebates.project(rt, "northwind", [{
+        "line_id": f"inv_{partner_id[4:]}.1", "invoice_id": f"inv_{partner_id[4:]}", "partner_id": partner_id,
+        "period": "2026-05", "service_period": {"start": "2026-05-04", "end": "2026-05-04"}, "kind": "shipment",
+        "family": "networking", "sku": "NW-SW-24P", "quantity": "100", "net_amount": "125000.00",
+        "cost": "90000.00", "currency": "USD", "event_id": rt.ids.new("evt")}])
+    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {})
+    policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": [
+        {"op": "test", "path": "/rebates/programs/0/tiers/1/id", "value": "RBT-VOLUME-T1"},
+        {"op": "replace", "path": "/rebates/programs/0/tiers/1/percent", "value": "1.5"}]})
+    before = audit.verify_chain(rt, "northwind")["records"]
+    report = policy_whatif.whatif_rebates(rt, FINANCE, draft["draft_id"], {"period": "2026-Q2"})
+    volume = next(r for r in report["changed"] if r["program_id"] == "RBT-VOLUME")
+    assert (volume["partner_id"], volume["segment"]) == (partner_id, "silver")
+    assert volume["before"]["payable"] == "1250.00" and volume["after"]["payable"] == "1875.00"
+    assert [volume[k]["tier_reached"]["rule_id"] for k in ("before", "after")] == ["RBT-VOLUME-T1"] * 2
+    assert [volume[k]["tier_reached"]["percent"] for k in ("before", "after")] == ["1.0", "1.5"]
+    assert report["by_segment"]["silver"]["change"] == report["payable"]["change"]
+    assert audit.verify_chain(rt, "northwind")["records"] == before  # nothing written
+    with pytest.raises(RuleViolation, match="is not a period"):
+        policy_whatif.whatif_rebates(rt, FINANCE, draft["draft_id"], {"period": "2026-Q5"})

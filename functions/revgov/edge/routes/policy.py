@@ -92,6 +92,16 @@ def whatif_policy_draft(call: Call) -> dict[str, Any]:
     return policy_whatif.whatif(call.runtime, call.who, call.params["draft_id"], call.body)
 
 
+@operation("POST", "/v1/policy/drafts/{draft_id}/rebates-whatif", summary="Rate a rebate or commission period "
+           "under the draft: payable and tier reached per partner and program, by partner tier", roles=STAFF,
+           tag="policy", id_params=_DRAFT, body_schema="api/policy-whatif-rebates.schema.json", status=200,
+           example={"period": "2026-Q3"},
+           description="The period's stored rebate lines (the sales already projected for rebates) rated as the "
+           "policy in force rates them and as the draft would; nothing is settled or written.")
+def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
+    return policy_whatif.whatif_rebates(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
 @operation("POST", "/v1/policy/drafts/{draft_id}/propose", summary="Propose the draft: the roles the active policy "
            "names approve it", roles=DRAFTERS, tag="policy", id_params=_DRAFT, status=200,
            body_schema="api/policy-proposal.schema.json", example={"effective_at": None, "note": "margin floor 14%"},
