@@ -333,3 +333,31 @@ def test_rebate_whatif_rates_the_period_under_the_draft_beside_the_policy_in_for
     assert audit.verify_chain(rt, "northwind")["records"] == before  # nothing written
     with pytest.raises(RuleViolation, match="is not a period"):
         policy_whatif.whatif_rebates(rt, FINANCE, draft["draft_id"], {"period": "2026-Q5"})
+
+
+def test_the_policy_and_catalog_events_match_their_schemas_and_samples(world):
+    """Each event type emitted has a sample under events/ and matches schemas/events/ (what n8n flows rely on)."""
+    from revgov import schemas
+
+    rt, _ = world
+    catalog.import_catalog(rt, ADMIN, [_row("NW-SW-24P", "1250.00", "900.00")], source="one.csv")
+    for outcome in ("approve", "reject"):
+        draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {})
+        draft = policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": [
+            {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "17" if outcome == "approve" else "9"}]})
+        policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], {})
+        if outcome == "approve":
+            policy_drafts.approve(rt, FINANCE, draft["draft_id"], {})
+            policy_drafts.approve(rt, LEGAL, draft["draft_id"], {})
+        else:
+            policy_drafts.reject(rt, LEGAL, draft["draft_id"], {"note": "not this quarter"})
+    for source in ("revgov.policy", "revgov.catalog"):
+        emitted = [e for e in rt.publisher.published if e["source"] == source]
+        samples = {p.stem: json.loads(p.read_text()) for p in (ROOT / "events" / source).glob("*.json")}
+        assert {e["detail_type"] for e in emitted} == set(samples)
+        name = f"events/{source}.schema.json"
+        for event in emitted:
+            envelope = {"source": event["source"], "detail-type": event["detail_type"], "detail": event["detail"]}
+            assert schemas.problems(name, envelope) == [], envelope
+        for sample in samples.values():
+            assert schemas.problems(name, sample) == [], sample
