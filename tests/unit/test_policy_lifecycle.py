@@ -344,7 +344,8 @@ def test_the_policy_and_catalog_events_match_their_schemas_and_samples(world):
     for outcome in ("approve", "reject"):
         draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {})
         draft = policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": [
-            {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "17" if outcome == "approve" else "9"}]})
+            {"op": "replace", "path": "/pricing/margin_floor/percent",
+             "value": "17" if outcome == "approve" else "9"}]})
         policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], {})
         if outcome == "approve":
             policy_drafts.approve(rt, FINANCE, draft["draft_id"], {})
