@@ -40,6 +40,10 @@ def _templates(rt: Any, tenant_id: str) -> list[dict[str, Any]]:
 
 
 def _store_copies(rt: Any, tenant_id: str, templates: list[dict[str, Any]], n: int) -> None:
+    import os
+    from datetime import datetime
+
+    from revgov.domain.ids import typed_id
     from revgov.ports import Changes, Put
     from revgov.services import decisions
 
@@ -48,7 +52,8 @@ def _store_copies(rt: Any, tenant_id: str, templates: list[dict[str, Any]], n: i
         template = templates[i % len(templates)]
         day = 1 + (i * 89 // n)  # spread over 89 days of a quarter
         created = f"2026-{7 + (day - 1) // 31:02d}-{(day - 1) % 31 % 28 + 1:02d}T10:00:00.000Z"
-        copy = {**template, "decision_id": rt.ids.new("dec"), "created_at": created}
+        ms = int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() * 1000)
+        copy = {**template, "decision_id": typed_id("dec", ms, os.urandom(10)), "created_at": created}  # made then
         puts.append(Put(decisions.DECISIONS, copy["decision_id"], copy))
         if len(puts) == 90:
             rt.store.commit(tenant_id, Changes(puts=puts))

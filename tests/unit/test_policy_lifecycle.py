@@ -362,3 +362,22 @@ def test_the_policy_and_catalog_events_match_their_schemas_and_samples(world):
             assert schemas.problems(name, envelope) == [], envelope
         for sample in samples.values():
             assert schemas.problems(name, sample) == [], sample
+
+
+def test_a_windows_id_prefixes_cover_every_moment_of_it_and_not_the_rest_of_history():
+    """Decision ids are ULIDs: their first ten characters are the millisecond they were made. The what-if reads only
+    the ids under the window's prefixes, so these must cover every moment of the window."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from revgov.domain.ids import typed_id
+    from revgov.domain.policy_whatif import id_prefixes
+
+    prefixes = id_prefixes("dec", "2026-07-01", "2026-09-30")
+    moment = datetime(2026, 7, 1, tzinfo=UTC)
+    while moment < datetime(2026, 10, 1, tzinfo=UTC):
+        made = typed_id("dec", int(moment.timestamp() * 1000), os.urandom(10))
+        assert any(made.startswith(p) for p in prefixes), moment
+        moment += timedelta(minutes=37)
+    long_before = typed_id("dec", int(datetime(2026, 4, 1, tzinfo=UTC).timestamp() * 1000), os.urandom(10))
+    assert not any(long_before.startswith(p) for p in prefixes)

@@ -9,10 +9,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .ids import typed_id
 from .money import format_money
+
+_SLACK = timedelta(days=1)
+
+
+_BUCKET_BITS = 30  # the first 4 of a ULID's 10 time characters fix its top 18 of 48 bits: 2**30 ms, about 12.4 days
+
+
+def id_prefixes(kind: str, first_day: str, last_day: str) -> list[str]:
+    """Key prefixes, in order, that every `kind` id made from `first_day` to `last_day` starts with: ids are ULIDs
+    whose first characters are their millisecond time, so a window is a few runs of about 12.4 days (with a day of
+    slack each side: an id is made a moment after the time its record states)."""
+    start = datetime.fromisoformat(first_day).replace(tzinfo=UTC) - _SLACK
+    end = datetime.fromisoformat(last_day).replace(tzinfo=UTC) + 2 * _SLACK
+    first, last = (int(moment.timestamp() * 1000) >> _BUCKET_BITS for moment in (start, end))
+    return [typed_id(kind, bucket << _BUCKET_BITS, bytes(10))[: len(kind) + 5] for bucket in range(first, last + 1)]
 
 
 def queues(result: dict[str, Any], queue_of: dict[str, str]) -> list[str]:

@@ -46,17 +46,19 @@ def _window(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def stored_quote_decisions(rt: Runtime, who: Principal, start: str, end: str) -> Iterator[dict[str, Any]]:
-    """Every stored pricing decision made from day `start` to day `end` (inclusive), whole (parts joined)."""
-    cursor = None
-    while True:
-        page = rt.store.query(who.tenant_id, decisions.DECISIONS, limit=_PAGE, cursor=cursor)
-        for item in page.items:
-            data = item.data
-            if data.get("kind") == "pricing" and start <= data["created_at"][:10] <= end:
-                yield decisions.whole(rt, who.tenant_id, data) if "body" in data else data
-        cursor = page.next_cursor
-        if not cursor:
-            return
+    """Every stored pricing decision made from day `start` to day `end` (inclusive), whole (parts joined). Only the
+    decisions whose ids fall in the window's time range are read (ids are time-ordered ULIDs)."""
+    for prefix in policy_whatif.id_prefixes("dec", start, end):  # the window's ids, not the whole history
+        cursor = None
+        while True:
+            page = rt.store.query(who.tenant_id, decisions.DECISIONS, limit=_PAGE, cursor=cursor, prefix=prefix)
+            for item in page.items:
+                data = item.data
+                if data.get("kind") == "pricing" and start <= data["created_at"][:10] <= end:
+                    yield decisions.whole(rt, who.tenant_id, data) if "body" in data else data
+            cursor = page.next_cursor
+            if not cursor:
+                break
 
 
 class _Replayer:
