@@ -33,6 +33,8 @@ PARTNER_OPEN = {
     "me",
     # issue 15: PA-5.3 "The Partner may request one extension of 30 days" (of its own registration)
     "request_deal_extension",
+    # issue 20: the partner view of its quotes: summaries of its own decisions only (tests/stack/test_decisions_list)
+    "list_decisions",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

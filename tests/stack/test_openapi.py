@@ -187,6 +187,17 @@ def _issued_invoice(r: Replay) -> str:
     return str(header["invoice_id"])
 
 
+def _history_rows(partner_id: str) -> dict[str, Any]:
+    """The import_history example's rows for a partner of this stack, dated in a month that has ended."""
+    op = next(o for o in OPERATIONS if o.name == "import_history")
+    body = example_body(op)
+    last_month_end = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    lines = [{**row, "partner_id": partner_id, "invoice_date": last_month_end, "service_date": last_month_end}
+             for row in body["lines"]]  # fmt: skip
+    payments = [{**row, "partner_id": partner_id, "paid_on": last_month_end} for row in body["payments"]]
+    return {"lines": lines, "payments": payments}
+
+
 def _approved_deal(r: Replay) -> str:
     """An approved registration of an active silver partner in the replay tenant (PA-5.3: only such a one may ask for
     its extension), registered by sales and approved by another key of channel ops."""
@@ -283,6 +294,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     ),
     "approve_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
     "reject_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
+    "import_history": lambda r: ({}, "partners:finance", _history_rows(r.partner("active"))),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 

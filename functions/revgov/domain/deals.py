@@ -302,3 +302,58 @@ def check_dates(expected_close: str, registered_on: str, max_days: int = 180) ->
             f"expected_close must be within {max_days} days of registration",
             errors=[FieldError("/expected_close", f"within {max_days} days")],
         )
+
+
+# --- PA-5.5 / CPA-5.4 submission order, read consistently ----------------------------------------------------
+def queue_entry(deal: dict[str, Any]) -> dict[str, str]:
+    """What the per-opportunity queue keeps of a pending registration: enough to order and name it."""
+    return {
+        "deal_id": deal["deal_id"],
+        "partner_id": deal["partner_id"],
+        "family": deal["family"],
+        "registered_at": deal["registered_at"],
+        "status": PENDING,
+    }
+
+
+def queue_with(queue: list[dict[str, Any]], deal: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pending queue with `deal` added (once), in order of submission."""
+    kept = [entry for entry in queue if entry["deal_id"] != deal["deal_id"]]
+    return sorted([*kept, queue_entry(deal)], key=_submitted)
+
+
+def queue_without(queue: list[dict[str, Any]], deal_id: str) -> list[dict[str, Any]]:
+    """The pending queue once `deal_id` is decided or withdrawn."""
+    return [entry for entry in queue if entry["deal_id"] != deal_id]
+
+
+# --- PA-4.3(d) / CPA-4.3(d) holds found by the scheduled sweep -----------------------------------------------
+HOLD_OPEN, HOLD_REFRESH, HOLD_LAPSED, HOLD_LIFTED, HOLD_ENDED, HOLD_NONE = (
+    "open", "refresh", "lapsed", "lifted", "ended", "none",
+)
+
+
+def hold_step(deal: dict[str, Any], hold: dict[str, Any] | None, marker: dict[str, Any] | None, now: str) -> str:
+    """What the sweep does for one registration, from its hold now and what it recorded last (`marker`: the
+    exception opened for the hold, its `state` and the hold's `certification_expired_at`; None: nothing recorded).
+
+    - open: a suspended registration with no exception for this spell (none yet, or the last one was for an earlier
+      spell, or closed and the certification expired again);
+    - refresh: the registration's exception is still open and it is still suspended;
+    - lapsed: the watched registration lapsed (no valid certification recorded within the days of PA-4.3(d));
+    - lifted: the watched registration is no longer held (a valid certification was recorded in time);
+    - ended: the watched registration no longer holds the opportunity (its exclusivity ended, or it was withdrawn);
+    - none: nothing to do."""
+    watching = marker is not None and marker.get("state") == HOLD_OPEN
+    if deal["status"] != APPROVED or not is_live(deal, now):
+        return HOLD_ENDED if watching else HOLD_NONE
+    if hold is None:
+        return HOLD_LIFTED if watching else HOLD_NONE
+    same_spell = marker is not None and marker.get("certification_expired_at") == hold["certification_expired_at"]
+    if hold["status"] == LAPSED:
+        return HOLD_LAPSED if watching else HOLD_NONE
+    if watching:
+        return HOLD_REFRESH  # the same registration finding, brought up to date (even across a new spell)
+    if same_spell:
+        return HOLD_NONE  # this spell's exception was already closed or annotated: one exception per finding
+    return HOLD_OPEN

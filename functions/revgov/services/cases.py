@@ -140,6 +140,16 @@ def refresh_case(case: dict[str, Any], version: int, *, context: dict[str, Any],
     return _put(refreshed, version=version, new=False)
 
 
+def closed_by_watcher(
+    case: dict[str, Any], version: int, *, actor: str, note: str, rule: dict[str, Any], at: str
+) -> Put:
+    """An open exception a scheduled watcher closes because what it reported no longer holds (e.g. the
+    certification was recorded in time): resolved by the watcher, with the rule and the reason on the decision."""
+    decision = {"outcome": "resolved", "by": actor, "role": "system", "note": note, "at": at,
+                "resolved_by_rule": {"rule_id": rule["rule_id"], "clause": rule["clause"]}}
+    return _put({**case, "status": "resolved", "decision": decision}, version=version, new=False)
+
+
 def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[dict[str, Any], int]:
     stored = rt.store.get(tenant_id, CASES, case_id)
     if stored is None or stored.data["kind"] != kind:

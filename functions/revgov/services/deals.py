@@ -9,14 +9,16 @@ from ..domain import deals
 from ..domain import partners as partner_rules
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.errors import FieldError, NotFound, RuleViolation
-from ..ports import Changes, DomainEvent, Page, Put
+from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
+from ..ports import Changes, DomainEvent, Page, Put, Stored
 from ..runtime import Runtime
 from . import cases
 from .tenants import load_tenant
 
 DEALS = "DEAL"
 LOCKS = "DEALLOCK"  # customer#family -> the live registration: makes "first approved wins" atomic
+QUEUES = "DEALQUEUE"  # customer#family -> the pending registrations in order of submission (PA-5.5, read consistently)
+QUEUE_RACE = "another registration for this customer and family was submitted or decided meanwhile; retry"
 REVIEW_EFFECT = "deal.registration"
 EXTENSION_EFFECT = "deal.extension"
 
@@ -71,6 +73,19 @@ def _live(
 
 
 def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Register a deal. Registrations for one customer and family serialize on the opportunity's pending queue
+    (PA-5.5): one that loses that race to another registration is made again on the fresh state, so the partner gets
+    its registration (or the conflict PA-5.5 prescribes), not a 409 for a race."""
+    for attempt in range(3):
+        try:
+            return _register_once(rt, who, body)
+        except Conflict as lost:
+            if lost.detail != QUEUE_RACE or attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
     tenant, _ = load_tenant(rt, who.tenant_id)
     policy = tenant.policy
     partner_id = body["partner_id"]
@@ -150,6 +165,7 @@ def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any
     )
     deal["approval_id"] = case["case_id"]
     changes.puts.append(_put(deal, version=None))
+    changes.puts.append(_queue_put(rt, who.tenant_id, deal, lambda queue: deals.queue_with(queue, deal)))
     eligibility = policy["deal_registration"]["eligibility"]
     changes.audit.insert(
         0,
@@ -191,11 +207,14 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     if stored is None:
         raise NotFound(f"no deal registration {case['subject']['id']}")
     deal, now = stored.data, rt.clock.now_iso()
-    earlier = deals.earlier_pending(deal, _same_opportunity(rt, who.tenant_id, deal))
+    queue = rt.store.get(who.tenant_id, QUEUES, _lock_key(deal["customer"]["id"], deal["family"]))
+    earlier = deals.earlier_pending(deal, _same_opportunity(rt, who.tenant_id, deal, queue))
     if earlier is not None:  # PA-5.5 / CPA-5.4: decided in order of submission
         raise deals.out_of_order(policy, earlier)
     outcome = deals.APPROVED if case["status"] == "approved" else deals.REJECTED
-    changes = Changes()
+    # the decision commits only if the queue it was checked against is unchanged (a registration submitted meanwhile)
+    leaves = _queue_put(rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal["deal_id"]), stored=queue)
+    changes = Changes(puts=[leaves])
     resolved: dict[str, Any] | None = None
     rule = policy["deal_registration"]["exclusivity"]
     if outcome == deals.APPROVED:
@@ -302,6 +321,7 @@ def request_extension(rt: Runtime, who: Principal, deal_id: str, body: dict[str,
             clauses=(rule["clause"],),
         ),
     )
+    changes.events.append(DomainEvent("revgov.deals", "deal.extension_requested", _extension_detail(asked)))
     rt.commit(who.tenant_id, changes)
     return dict(deals.view(asked, now, _hold(rt, who.tenant_id, policy, asked, now)))
 
@@ -349,11 +369,24 @@ def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Change
             clauses=(rule["clause"],),
         )
     )
+    kind = "deal.extended" if outcome == deals.APPROVED else "deal.extension_rejected"
+    changes.events.append(DomainEvent("revgov.deals", kind, _extension_detail(deal)))
     return cases.Resolved(changes, resolved) if resolved is not None else changes
 
 
-def _same_opportunity(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every registration for the deal's customer and family submitted up to it (by the lookup's submission order)."""
+def _same_opportunity(
+    rt: Runtime, tenant_id: str, deal: dict[str, Any], queue: Stored | None
+) -> list[dict[str, Any]]:
+    """The pending registrations for the deal's customer and family, read consistently from the per-opportunity
+    queue item (the lookup index is eventually consistent on DynamoDB: a registration submitted a moment earlier could
+    be missing from it). An opportunity registered before the queue existed has none: its lookup is read instead."""
+    if queue is not None:
+        return list(queue.data["pending"])
+    return _indexed(rt, tenant_id, deal)
+
+
+def _indexed(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every registration for the deal's customer and family by the lookup's submission order (not read-consistent)."""
     partition = f"{DEALS}#{deal['customer']['id']}#{deal['family']}"
     found: list[dict[str, Any]] = []
     cursor: str | None = None
@@ -361,8 +394,50 @@ def _same_opportunity(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> list
         page = rt.store.lookup(tenant_id, partition, limit=100, cursor=cursor)
         found.extend(item.data for item in page.items)
         cursor = page.next_cursor
-        if cursor is None or any(d["deal_id"] == deal["deal_id"] for d in found):
+        if cursor is None:
             return found
+
+
+_UNREAD: Any = object()
+
+
+def _queue_put(rt: Runtime, tenant_id: str, deal: dict[str, Any], change: Any, stored: Any = _UNREAD) -> Put:
+    """The opportunity's pending queue after `change`, conditional on the version read (so two registrations, or a
+    registration and a decision, for one customer and family serialize). Created from the lookup when missing."""
+    key = _lock_key(deal["customer"]["id"], deal["family"])
+    if stored is _UNREAD:
+        stored = rt.store.get(tenant_id, QUEUES, key)
+    if stored is None:
+        current = [deals.queue_entry(d) for d in _indexed(rt, tenant_id, deal)
+                   if d["status"] == deals.PENDING and d["deal_id"] != deal["deal_id"]]
+    else:
+        current = list(stored.data["pending"])
+    return Put(
+        QUEUES,
+        key,
+        {"customer_id": deal["customer"]["id"], "family": deal["family"], "pending": change(current)},
+        must_be_absent=stored is None,
+        expected_version=stored.version if stored else None,
+        conflict_detail=QUEUE_RACE,
+    )
+
+
+def _extension_detail(deal: dict[str, Any]) -> dict[str, Any]:
+    """The extension event's facts: the registration, its exclusivity end, and the extension as its partner sees it."""
+    extension = deal["extension"]
+    shown = {k: extension[k] for k in ("status", "days", "rule_id", "clause", "requested_at") if k in extension}
+    if extension.get("previous_expires_at"):
+        shown["previous_expires_at"] = extension["previous_expires_at"]
+    if extension["status"] == deals.REJECTED:
+        shown["reason"] = extension.get("decision_note") or "rejected"
+    return {
+        "deal_id": deal["deal_id"],
+        "partner_id": deal["partner_id"],
+        "family": deal["family"],
+        "status": deal["status"],
+        "expires_at": deal["expires_at"],
+        "extension": shown,
+    }
 
 
 def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:
@@ -386,6 +461,8 @@ def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:
         changes.puts.append(
             Put(LOCKS, lock.key, {**lock.data, "status": deals.WITHDRAWN}, expected_version=lock.version)
         )
+    if deal["status"] == deals.PENDING:
+        changes.puts.append(_queue_put(rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal_id)))
     rt.commit(who.tenant_id, changes)
     return withdrawn
 
