@@ -18,7 +18,7 @@ _STATUSES = ("draft", "proposed", "approved", "active", "rejected")
 
 @operation("POST", "/v1/policy/drafts", summary="Start a policy draft from the active policy (or an earlier version: "
            "a rollback)", roles=DRAFTERS, tag="policy", status=201, body_schema="api/policy-draft-create.schema.json",
-           example={"reason": "2027 discount caps"})
+           example={"reason": "2027 discount caps"}, response_schema="api/responses/policy-draft.schema.json")
 def create_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.create_draft(call.runtime, call.who, call.body)
 
@@ -31,14 +31,14 @@ def list_policy_drafts(call: Call) -> dict[str, Any]:
 
 
 @operation("GET", "/v1/policy/drafts/{draft_id}", summary="A policy draft: its document, status, approvals",
-           roles=STAFF, tag="policy", id_params=_DRAFT)
+           roles=STAFF, tag="policy", id_params=_DRAFT, response_schema="api/responses/policy-draft.schema.json")
 def get_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.get_draft(call.runtime, call.who, call.params["draft_id"])
 
 
 @operation("PUT", "/v1/policy/drafts/{draft_id}/policy", summary="Replace the draft's whole policy document",
            roles=DRAFTERS, tag="policy", id_params=_DRAFT, body_schema="api/policy-draft-document.schema.json",
-           example="policy-draft-document.json")
+           example="policy-draft-document.json", response_schema="api/responses/policy-draft.schema.json")
 def replace_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.replace_policy(call.runtime, call.who, call.params["draft_id"], call.body)
 
@@ -46,7 +46,8 @@ def replace_policy_draft(call: Call) -> dict[str, Any]:
 @operation("POST", "/v1/policy/drafts/{draft_id}/patch", summary="Edit the draft with an RFC 6902 JSON Patch",
            roles=DRAFTERS, tag="policy", id_params=_DRAFT, body_schema="api/policy-draft-patch.schema.json", status=200,
            example={"operations": [{"op": "test", "path": "/pricing/margin_floor/percent", "value": "12"},
-                                   {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "14"}]})
+                                   {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "14"}]},
+           response_schema="api/responses/policy-draft.schema.json")
 def patch_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.patch_policy(call.runtime, call.who, call.params["draft_id"], call.body)
 
@@ -58,7 +59,7 @@ def patch_policy_draft(call: Call) -> dict[str, Any]:
            description="The same edit as `POST …/patch` with the patch as the whole body (RFC 5789 PATCH with the "
            "RFC 6902 media type `application/json-patch+json`; `application/json` is accepted too, and is the one "
            "listed here, for client generators). A failing operation, a `test` included, fails the whole patch (422 "
-           "naming `/operations/<n>`) and nothing changes.")
+           "naming `/operations/<n>`) and nothing changes.", response_schema="api/responses/policy-draft.schema.json")
 def json_patch_policy_draft(call: Call) -> dict[str, Any]:
     media = (call.headers.get("content-type") or "application/json-patch+json").split(";")[0].strip().lower()
     if media not in ("application/json-patch+json", "application/json"):
@@ -73,13 +74,15 @@ def json_patch_policy_draft(call: Call) -> dict[str, Any]:
 
 
 @operation("GET", "/v1/policy/drafts/{draft_id}/validation", summary="Check the draft against schemas/ and the "
-           "tenant's contracts (every clause cited exists)", roles=STAFF, tag="policy", id_params=_DRAFT)
+           "tenant's contracts (every clause cited exists)", roles=STAFF, tag="policy", id_params=_DRAFT,
+           response_schema="api/responses/policy-validation.schema.json")
 def validate_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.validate_draft(call.runtime, call.who, call.params["draft_id"])
 
 
 @operation("GET", "/v1/policy/drafts/{draft_id}/diff", summary="What the draft changes against the active policy, "
-           "rule by rule", roles=STAFF, tag="policy", id_params=_DRAFT)
+           "rule by rule", roles=STAFF, tag="policy", id_params=_DRAFT,
+           response_schema="api/responses/policy-diff.schema.json")
 def diff_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.diff_draft(call.runtime, call.who, call.params["draft_id"])
 
@@ -87,7 +90,8 @@ def diff_policy_draft(call: Call) -> dict[str, Any]:
 @operation("POST", "/v1/policy/drafts/{draft_id}/whatif", summary="Replay a window of stored quote decisions under "
            "the draft: outcome changes, approvals per queue, margin, by partner tier", roles=STAFF, tag="policy",
            id_params=_DRAFT, body_schema="api/policy-whatif.schema.json", status=200,
-           example={"from": "2026-10-01", "to": "2026-12-31"})
+           example={"from": "2026-10-01", "to": "2026-12-31"},
+           response_schema="api/responses/policy-whatif.schema.json")
 def whatif_policy_draft(call: Call) -> dict[str, Any]:
     return policy_whatif.whatif(call.runtime, call.who, call.params["draft_id"], call.body)
 
@@ -107,7 +111,7 @@ def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
            body_schema="api/policy-proposal.schema.json", example={"effective_at": None, "note": "margin floor 14%"},
            description="Refused (422) if the draft has problems (schema, an unknown clause), changes nothing, or "
            "`effective_at` is in the past; 409 if the active policy moved since the draft was made. Emits "
-           "`policy.proposed`.")
+           "`policy.proposed`.", response_schema="api/responses/policy-draft.schema.json")
 def propose_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.propose(call.runtime, call.who, call.params["draft_id"], call.body)
 
@@ -118,26 +122,30 @@ def propose_policy_draft(call: Call) -> dict[str, Any]:
            description="403 for a role the change does not need or for whoever created, changed or proposed it "
            "(segregation of duties, recorded on the audit chain as `policy.approval_refused`); 409 when the role "
            "already approved or the draft is not proposed. The last approval activates the change at once when its "
-           "effective time has come (`policy.approved`, `policy.activated`).")
+           "effective time has come (`policy.approved`, `policy.activated`).",
+           response_schema="api/responses/policy-draft.schema.json")
 def approve_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.approve(call.runtime, call.who, call.params["draft_id"], call.body)
 
 
 @operation("POST", "/v1/policy/drafts/{draft_id}/reject", summary="Reject a proposed policy change (a required role, "
            "with a reason)", roles=STAFF, tag="policy", id_params=_DRAFT, status=200,
-           body_schema="api/policy-rejection.schema.json", example={"note": "the cap exceeds PA-6.2"})
+           body_schema="api/policy-rejection.schema.json", example={"note": "the cap exceeds PA-6.2"},
+           response_schema="api/responses/policy-draft.schema.json")
 def reject_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.reject(call.runtime, call.who, call.params["draft_id"], call.body)
 
 
 @operation("POST", "/v1/policy/drafts/{draft_id}/withdraw", summary="Take a proposal back to draft (its approvals "
-           "are void)", roles=DRAFTERS, tag="policy", id_params=_DRAFT, status=200)
+           "are void)", roles=DRAFTERS, tag="policy", id_params=_DRAFT, status=200,
+           response_schema="api/responses/policy-draft.schema.json")
 def withdraw_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.withdraw(call.runtime, call.who, call.params["draft_id"])
 
 
 @operation("POST", "/v1/policy/drafts/{draft_id}/activate", summary="Activate an approved draft whose effective time "
-           "has come (the schedule does it too)", roles=ACTIVATORS, tag="policy", id_params=_DRAFT, status=200)
+           "has come (the schedule does it too)", roles=ACTIVATORS, tag="policy", id_params=_DRAFT, status=200,
+           response_schema="api/responses/policy-draft.schema.json")
 def activate_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.activate(call.runtime, call.who, call.params["draft_id"])
 
