@@ -318,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     from .cli_catalog import register as register_catalog
 
     register_catalog(commands)
+    from .cli_policy import register as register_policy
+
+    register_policy(commands)
+
     from .cli_history import register as register_history
 
     register_history(commands)
