@@ -13,6 +13,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -65,9 +66,13 @@ class Party:
             self.objects.setdefault(prefix, []).append(object_id)
 
 
-def make_party(api: Api, operator: Api, stack: Any, source: str, *, plan: dict[str, int] | None = None) -> Party:
-    """A fresh tenant with `source`'s configuration (northwind or contoso), its keys and two active partners."""
+def make_party(api: Api, operator: Api, stack: Any, source: str, *, plan: dict[str, int] | None = None,
+               edit: Callable[[dict[str, Any]], None] | None = None) -> Party:
+    """A fresh tenant with `source`'s configuration (northwind or contoso; `edit` may change it first), its keys and
+    two active partners."""
     config = load_tenant_file(Path(ROOT / "tenants" / source / "tenant.yaml"))
+    if edit is not None:
+        edit(config)
     config["tenant_id"] = f"{source[:4]}-{uuid.uuid4().hex[:10]}"
     config["plan"] = {**config["plan"], **(plan or UNTHROTTLED)}
     created = operator.post("/v1/tenants", config)

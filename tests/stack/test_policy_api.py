@@ -24,11 +24,55 @@ pytestmark = pytest.mark.stack
 HEADER = "sku,name,family,billing,list_price,unit_cost,currency,effective_from,effective_to\n"
 
 
+def without_change_calendar(config: dict[str, Any]) -> None:
+    """The stack runs on the machine's clock, so a lifecycle test that takes effect at once cannot meet SOP-7.3's
+    calendar ("take effect only on the first day of a Billing Month") on every day: these parties have none. The
+    calendar is tested with an injected clock in tests/unit/test_policy_calendar.py, and over HTTP below by a party
+    that keeps it, on dates that break it whatever today is."""
+    del config["policy"]["policy_change_calendar"]
+
+
 @pytest.fixture(scope="module")
 def party(api: Any, operator: Any, stack: Any) -> Any:
+    made = make_party(api, operator, stack, "northwind", edit=without_change_calendar)
+    yield made
+    offboard(operator, made)
+
+
+@pytest.fixture(scope="module")
+def calendar_party(api: Any, operator: Any, stack: Any) -> Any:
     made = make_party(api, operator, stack, "northwind")
     yield made
     offboard(operator, made)
+
+
+def test_a_policy_change_off_the_change_calendar_is_a_problem_citing_sop_7_3_and_changes_nothing(calendar_party):
+    """SOP-7.3: "Changes to the tenant policy [...] take effect only on the first day of a Billing Month and are not
+    made during the last 5 business days of a Quarter or before the rebate run for the Quarter is approved." Whatever
+    today is, the 2nd of a month is refused (and so is anything made in a freeze: the same clause)."""
+    ops, finance = calendar_party.by_role["channel_ops"], calendar_party.by_role["finance"]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+    assert ops.post(f"{path}/patch", {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "14"}]}).status_code == 200
+    year = _today(calendar_party).year + 1
+    problem = assert_problem(ops.post(f"{path}/propose", {"effective_at": f"{year}-03-02T00:00:00.000Z"}), 422)
+    assert problem["clause"] == "SOP-7.3" and problem["rule_id"] == "POLICY-CHANGE-CALENDAR"
+    assert problem["errors"] == [{"path": "/effective_at", "message": "not the first day of a Billing Month"}]
+    assert finance.get(path).json()["status"] == "draft"
+    trail = [r["action"] for r in calendar_party.admin.get("/v1/audit", subject=draft_id).json()["items"]]
+    assert "policy.proposed" not in trail
+
+
+def test_a_price_change_with_less_than_30_days_notice_is_a_problem_naming_the_row(calendar_party):
+    """PA-6.1: "The Distributor may change the price list with 30 days' notice in the Partner Portal"."""
+    finance = calendar_party.by_role["finance"]
+    soon = (_today(calendar_party) + timedelta(days=29)).isoformat()
+    rows = HEADER + (f"NW-SW-24P,24-port managed switch,networking,shipment,1250.00,900.00,USD,,{soon}\n"
+                     f"NW-SW-24P,24-port managed switch,networking,shipment,1300.00,910.00,USD,{soon},\n")
+    problem = assert_problem(finance.post("/v1/catalog/imports", {"source": "soon.csv", "csv": rows}), 422)
+    assert problem["clause"] == "PA-6.1" and [e["path"] for e in problem["errors"]] == ["/rows/1/list_price"]
+    assert finance.get("/v1/catalog/versions").json()["current"] == 0  # nothing imported
 
 
 def _today(party: Any) -> date:

@@ -17,6 +17,8 @@ from typing import Any
 from ..domain import contract_set, policy_change
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
+from ..domain.calendar import BusinessCalendar
+from ..domain.change_calendar import ChangeCalendar, previous_quarter
 from ..domain.errors import Conflict, FieldError, Forbidden, NotFound, RevgovError, RuleViolation
 from ..domain.policy_change import ACTIVE, APPROVED, DRAFT, PROPOSED, REJECTED
 from ..domain.tenants import Tenant, policy_version
@@ -197,6 +199,10 @@ def propose(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
     found = problems_of(rt, who.tenant_id, draft["policy"])
     if found:
         raise RuleViolation(f"the draft cannot be proposed: {len(found)} problem(s)", errors=found)
+    calendar = ChangeCalendar.from_policy(tenant.policy)
+    if calendar is not None:
+        calendar.check_effective(_at(effective_at) if effective_at else None, _at(now))
+        _may_be_made(rt, tenant, calendar, now)
     rule = policy_change.change_rule(tenant.policy)
     proposed = {**draft, "status": PROPOSED, "hands": sorted({*draft["hands"], who.key_id}),
                 "required_roles": sorted(rule["approver_roles"]), "approval_rule": rule, "approvals": [],
@@ -232,6 +238,17 @@ def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, An
         _record_refusal(rt, who, draft, "approve", refused)
         raise
     now = rt.clock.now_iso()
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    calendar = ChangeCalendar.from_policy(tenant.policy)
+    if calendar is not None:  # approving makes the change: not in the freeze, nor after its effective day has passed
+        try:
+            _may_be_made(rt, tenant, calendar, now)
+            effective = draft["proposal"]["effective_at"]
+            calendar.check_still_first_day(_at(effective) if effective else None, _at(now))
+        except RuleViolation as refused:
+            _record_refusal(rt, who, draft, "approve", RuleViolation(
+                refused.detail, extra={**refused.extra, "refusal": "change_calendar"}))
+            raise
     approvals = [*draft["approvals"], {"role": who.role.value, "by": who.actor, "key_id": who.key_id, "at": now,
                                        "note": body.get("note"), "revision": draft["revision"]}]
     done = {a["role"] for a in approvals} >= set(draft["required_roles"])
@@ -295,6 +312,21 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _may_be_made(rt: Runtime, tenant: Tenant, calendar: ChangeCalendar, now: str) -> None:
+    """The change calendar's freeze (SOP-7.3 / COP-7.2): the business days are the tenant's calendar's; the rebate
+    run of the Quarter just ended is pending when the tenant has a quarterly program, existed before that Quarter
+    ended, and has no settlement of it."""
+    from .rebates import SETTLEMENT_KEYS
+
+    moment = _at(now)
+    name, end = previous_quarter(moment.date())
+    quarterly = any(p.get("period") == "quarter" for p in (tenant.policy.get("rebates") or {}).get("programs", []))
+    pending = (calendar.until_rebate_run and quarterly and tenant.created_at[:10] <= end.isoformat()
+               and rt.store.get(tenant.tenant_id, SETTLEMENT_KEYS, f"{name}#1") is None)
+    calendar.check_may_be_made(moment, BusinessCalendar.from_policy(tenant.policy), previous_quarter=name,
+                               previous_run_pending=pending)
+
+
 def _merge(into: Changes, extra: Changes) -> None:
     into.puts.extend(extra.puts)
     into.audit.extend(extra.audit)
@@ -314,6 +346,10 @@ def _activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict
         raise Conflict(f"the active policy changed since this draft was made (from {draft['base_version']} to "
                        f"{tenant.policy_version}); it cannot take effect over that change: create a new draft",
                        extra={"active_version": tenant.policy_version})
+    calendar = ChangeCalendar.from_policy(tenant.policy)
+    if calendar is not None:  # SOP-7.3 / COP-7.2: it takes effect on the first day of a Billing Month, no other day
+        effective = draft["proposal"]["effective_at"]
+        calendar.check_still_first_day(_at(effective) if effective else None, _at(now))
     document = draft["policy"]
     moved = replace(tenant, config={**tenant.config, "policy": document}, policy_version=policy_version(document))
     activation = {"activated_at": now, "activated_by": actor[0],
@@ -381,7 +417,7 @@ def activate_due(rt: Runtime, tenant_id: str) -> list[str]:
     for _, draft, version in sorted(due, key=lambda d: d[0]):
         try:
             active, changes = _activation(rt, tenant_id, ("system:policy-activation", "system"), draft, now)
-        except Conflict:
+        except (Conflict, RuleViolation):  # moved under it, or its first day has passed: reported, never forced
             continue
         changes.puts.insert(0, _put(active, version))
         rt.commit(tenant_id, changes)

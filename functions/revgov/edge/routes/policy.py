@@ -110,8 +110,11 @@ def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
            "names approve it", roles=DRAFTERS, tag="policy", id_params=_DRAFT, status=200,
            body_schema="api/policy-proposal.schema.json", example={"effective_at": None, "note": "margin floor 14%"},
            description="Refused (422) if the draft has problems (schema, an unknown clause), changes nothing, or "
-           "`effective_at` is in the past; 409 if the active policy moved since the draft was made. Emits "
-           "`policy.proposed`.", response_schema="api/responses/policy-draft.schema.json")
+           "`effective_at` is in the past; and, where the policy in force has a `policy_change_calendar` (SOP-7.3 / "
+           "COP-7.2), if the change would not take effect on the first day of a Billing Month (`effective_at`, or "
+           "at once on another day) or is proposed in a Quarter's last 5 business days or before the last "
+           "Quarter's rebate run is settled (422 with `rule_id` and `clause`). 409 if the active policy moved since "
+           "the draft was made. Emits `policy.proposed`.", response_schema="api/responses/policy-draft.schema.json")
 def propose_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.propose(call.runtime, call.who, call.params["draft_id"], call.body)
 
@@ -121,8 +124,10 @@ def propose_policy_draft(call: Call) -> dict[str, Any]:
            body_schema="api/policy-approval.schema.json", example={"note": "checked against the 2027 agreement"},
            description="403 for a role the change does not need or for whoever created, changed or proposed it "
            "(segregation of duties, recorded on the audit chain as `policy.approval_refused`); 409 when the role "
-           "already approved or the draft is not proposed. The last approval activates the change at once when its "
-           "effective time has come (`policy.approved`, `policy.activated`).",
+           "already approved or the draft is not proposed; 422 (recorded too) when the change calendar refuses it "
+           "(SOP-7.3 / COP-7.2: approved in a freeze, or after the change's first day of a Billing Month has "
+           "passed). The last approval activates the change at once when its effective time has come "
+           "(`policy.approved`, `policy.activated`).",
            response_schema="api/responses/policy-draft.schema.json")
 def approve_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.approve(call.runtime, call.who, call.params["draft_id"], call.body)
@@ -145,6 +150,8 @@ def withdraw_policy_draft(call: Call) -> dict[str, Any]:
 
 @operation("POST", "/v1/policy/drafts/{draft_id}/activate", summary="Activate an approved draft whose effective time "
            "has come (the schedule does it too)", roles=ACTIVATORS, tag="policy", id_params=_DRAFT, status=200,
+           description="409 unless approved and due; 422 (SOP-7.3 / COP-7.2) when the change's first day of a "
+           "Billing Month has passed: it never takes effect on a later day.",
            response_schema="api/responses/policy-draft.schema.json")
 def activate_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.activate(call.runtime, call.who, call.params["draft_id"])

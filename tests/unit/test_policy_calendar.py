@@ -1,0 +1,215 @@
+"""Issue #19: the contracts' change calendar on policy changes, and the notice a catalog import gives of a price change.
+In-memory engine, injected clock: no test depends on today's date.
+
+Clauses the expectations come from:
+- SOP-7.3 (tenants/northwind/contracts/billing-sop.md): "Changes to the tenant policy (tiers, discount caps, rebate
+  programs, rate tables and routing) take effect only on the first day of a Billing Month and are not made during the
+  last 5 business days of a Quarter or before the rebate run for the Quarter is approved."
+- COP-7.2 (tenants/contoso/contracts/operations-sop.md): "Policy changes are not made in the last 5 business days of a
+  Quarter or before the rebate run is approved, and take effect on the first day of a Billing Month."
+- PA-1.3: "'Business day' means Monday to Friday excluding public holidays published in the Partner Portal for the
+  Program Year" (northwind's list has 2026-12-25), and "a day runs from 00:00:00 to 23:59:59 UTC".
+- PA-6.1: "The Distributor may change the price list with 30 days' notice in the Partner Portal; price increases do
+  not apply to quotes issued and accepted before the effective date."
+- CPA-6.1: "Contoso gives 30 days' notice of price changes in the Partner Portal."
+Neither calendar clause gives an emergency path, and neither notice clause excepts decreases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from memory_store import memory_runtime
+from revgov.domain.access import Principal, Role
+from revgov.domain.errors import RuleViolation
+from revgov.services import audit, catalog, policy_drafts, rebates
+from revgov.services.tenants import load_tenant
+
+
+def _staff(tenant: str, role: str, key: str | None = None) -> Principal:
+    return Principal(tenant, Role(role), key or f"key_{role.upper():0<26}"[:30])
+
+
+def _who(tenant: str) -> tuple[Principal, Principal, Principal, Principal]:
+    return tuple(_staff(tenant, r) for r in ("channel_ops", "finance", "legal", "admin"))  # type: ignore[return-value]
+
+
+CLAUSE = {"northwind": "SOP-7.3", "contoso": "COP-7.2"}
+MARGIN_FLOOR = {"northwind": ("12", "16"), "contoso": ("10", "14")}
+
+
+def _draft(rt: Any, tenant: str) -> str:
+    ops = _who(tenant)[0]
+    before, after = MARGIN_FLOOR[tenant]
+    draft = policy_drafts.create_draft(rt, ops, {"reason": "margin floor"})
+    policy_drafts.patch_policy(rt, ops, draft["draft_id"], {"operations": [
+        {"op": "test", "path": "/pricing/margin_floor/percent", "value": before},
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": after}]})
+    return str(draft["draft_id"])
+
+
+def _refused(call: Any, clause: str) -> RuleViolation:
+    with pytest.raises(RuleViolation) as refused:
+        call()
+    assert refused.value.extra["clause"] == clause and refused.value.extra["rule_id"] == "POLICY-CHANGE-CALENDAR"
+    assert clause in refused.value.detail
+    return refused.value
+
+
+# --- take effect only on the first day of a Billing Month -----------------------------------------------------------
+@pytest.mark.parametrize("tenant", ["northwind", "contoso"])
+def test_a_change_takes_effect_only_on_the_first_day_of_a_billing_month(tenant):
+    rt, clock = memory_runtime("2026-11-10T10:00:00.000Z", tenant=tenant)
+    ops, finance, legal, _ = _who(tenant)
+    draft = _draft(rt, tenant)
+    for bad in ("2026-12-02T00:00:00.000Z", "2026-11-30T23:59:59.000Z", "2027-01-15T00:00:00.000Z"):
+        refused = _refused(lambda b=bad: policy_drafts.propose(rt, ops, draft, {"effective_at": b}), CLAUSE[tenant])
+        assert [e.path for e in refused.errors] == ["/effective_at"]
+    # at once is 2026-11-10: not the first day of a Billing Month either
+    _refused(lambda: policy_drafts.propose(rt, ops, draft, {}), CLAUSE[tenant])
+    assert policy_drafts.get_draft(rt, finance, draft)["status"] == "draft"  # nothing changed
+    assert not [r for r in rt.store.iter_audit_records(tenant) if r["action"] == "policy.proposed"]
+    assert not [e for e in rt.publisher.published if e["detail_type"] == "policy.proposed"]
+
+    # any time of the first day is the first day ("a day runs from 00:00:00 to 23:59:59 UTC")
+    policy_drafts.propose(rt, ops, draft, {"effective_at": "2026-12-01T00:00:00.000Z"})
+    policy_drafts.approve(rt, finance, draft, {})
+    assert policy_drafts.approve(rt, legal, draft, {})["status"] == "approved"
+    clock.set("2026-12-01T00:05:00.000Z")
+    assert policy_drafts.activate_due(rt, tenant) == [draft]
+    assert load_tenant(rt, tenant)[0].policy_version == policy_drafts.get_draft(rt, finance, draft)["policy_version"]
+    assert audit.verify_chain(rt, tenant)["valid"] is True
+
+
+def test_at_once_is_allowed_on_the_first_day_of_a_billing_month_only():
+    rt, clock = memory_runtime("2026-12-01T08:00:00.000Z")
+    ops, finance, legal, _ = _who("northwind")
+    draft = _draft(rt, "northwind")
+    policy_drafts.propose(rt, ops, draft, {})  # at once, on 2026-12-01
+    policy_drafts.approve(rt, finance, draft, {})
+    clock.set("2026-12-02T08:00:00.000Z")  # legal approves a day later: at once would now be the 2nd
+    _refused(lambda: policy_drafts.approve(rt, legal, draft, {}), "SOP-7.3")
+    assert policy_drafts.get_draft(rt, finance, draft)["status"] == "proposed"
+    refused = [r for r in rt.store.iter_audit_records("northwind") if r["action"] == "policy.approval_refused"]
+    assert refused[-1]["inputs"]["refusal"] == "change_calendar" and refused[-1]["clauses"] == ["SOP-7.3"]
+
+
+def test_a_change_whose_first_day_passed_unactivated_never_takes_effect_on_a_later_day():
+    rt, clock = memory_runtime("2026-11-10T10:00:00.000Z")
+    ops, finance, legal, admin = _who("northwind")
+    before = load_tenant(rt, "northwind")[0].policy_version
+    late = _draft(rt, "northwind")
+    policy_drafts.propose(rt, ops, late, {"effective_at": "2026-12-01T00:00:00.000Z"})
+    policy_drafts.approve(rt, finance, late, {})
+    clock.set("2026-12-02T09:00:00.000Z")  # the last approval comes after the first day
+    _refused(lambda: policy_drafts.approve(rt, legal, late, {}), "SOP-7.3")
+    assert policy_drafts.get_draft(rt, finance, late)["status"] == "proposed"
+
+    rt, clock = memory_runtime("2026-11-10T10:00:00.000Z")
+    missed = _draft(rt, "northwind")
+    policy_drafts.propose(rt, ops, missed, {"effective_at": "2026-12-01T00:00:00.000Z"})
+    policy_drafts.approve(rt, finance, missed, {})
+    policy_drafts.approve(rt, legal, missed, {})
+    clock.set("2026-12-02T00:00:00.000Z")  # the schedule did not run on the 1st
+    assert policy_drafts.activate_due(rt, "northwind") == []
+    _refused(lambda: policy_drafts.activate(rt, admin, missed), "SOP-7.3")
+    assert load_tenant(rt, "northwind")[0].policy_version == before
+    assert policy_drafts.get_draft(rt, finance, missed)["status"] == "approved"
+
+
+# --- not made during the last 5 business days of a Quarter ----------------------------------------------------------
+@pytest.mark.parametrize("tenant", ["northwind", "contoso"])
+def test_no_change_is_made_in_the_last_5_business_days_of_a_quarter(tenant):
+    # Q4 2026 ends Thursday 31 December; business days back: 31, 30, 29, 28 and (25 December a holiday in both
+    # tenants' calendars, 26-27 a weekend) Thursday 24 December: the freeze starts at 2026-12-24T00:00:00Z.
+    rt, clock = memory_runtime("2026-12-23T23:59:59.000Z", tenant=tenant)
+    ops, finance, legal, _ = _who(tenant)
+    january = {"effective_at": "2027-01-01T00:00:00.000Z"}
+    proposed = _draft(rt, tenant)
+    policy_drafts.propose(rt, ops, proposed, january)  # the last second before the freeze
+    other = _draft(rt, tenant)
+    clock.set("2026-12-24T00:00:00.000Z")
+    refused = _refused(lambda: policy_drafts.propose(rt, ops, other, january), CLAUSE[tenant])
+    assert "2026-12-24" in refused.detail
+    _refused(lambda: policy_drafts.approve(rt, finance, proposed, {}), CLAUSE[tenant])  # approving makes it too
+    clock.set("2026-12-31T23:59:59.000Z")
+    _refused(lambda: policy_drafts.approve(rt, legal, proposed, {}), CLAUSE[tenant])
+    assert policy_drafts.get_draft(rt, finance, proposed)["approvals"] == []
+    assert policy_drafts.get_draft(rt, finance, other)["status"] == "draft"
+
+
+# --- nor before the rebate run for the Quarter is approved ----------------------------------------------------------
+def test_no_change_is_made_after_a_quarter_ends_until_its_rebate_run_is_approved():
+    rt, clock = memory_runtime("2026-09-01T10:00:00.000Z")  # the tenant existed in 2026-Q3
+    ops, finance, _, _ = _who("northwind")
+    clock.set("2026-10-05T10:00:00.000Z")
+    draft = _draft(rt, "northwind")
+    november = {"effective_at": "2026-11-01T00:00:00.000Z"}
+    refused = _refused(lambda: policy_drafts.propose(rt, ops, draft, november), "SOP-7.3")
+    assert "2026-Q3" in refused.detail
+    status, _ = rebates.settle(rt, finance, {"period": "2026-Q3"})  # the rebate run for 2026-Q3
+    assert status == 201
+    assert policy_drafts.propose(rt, ops, draft, november)["status"] == "proposed"
+
+
+def test_a_tenant_that_started_after_the_quarter_ended_has_no_rebate_run_to_wait_for():
+    rt, _ = memory_runtime("2026-10-05T10:00:00.000Z")
+    ops = _who("northwind")[0]
+    assert policy_drafts.propose(rt, ops, _draft(rt, "northwind"),
+                                 {"effective_at": "2026-11-01T00:00:00.000Z"})["status"] == "proposed"
+
+
+# --- PA-6.1 / CPA-6.1: 30 days' notice of a price change ------------------------------------------------------------
+def _row(sku: str, price: str, cost: str, family: str, currency: str, **dates: str) -> dict[str, str]:
+    return {"sku": sku, "name": sku, "family": family, "billing": "shipment", "list_price": price,
+            "unit_cost": cost, "currency": currency, **dates}
+
+
+SKU = {"northwind": ("NW-SW-24P", "1250.00", "900.00", "networking", "USD", "PA-6.1")}
+
+
+def _listed(tenant: str) -> tuple[str, str, str, str, str, str]:
+    if tenant in SKU:
+        return SKU[tenant]
+    rt, _ = memory_runtime("2026-11-10T10:00:00.000Z", tenant=tenant)
+    first = load_tenant(rt, tenant)[0].policy["billing"]["price_list"][0]
+    return first["sku"], first["list_price"], first["unit_cost"], first["family"], "EUR", "CPA-6.1"
+
+
+@pytest.mark.parametrize("tenant", ["northwind", "contoso"])
+def test_a_price_change_sooner_than_30_days_is_refused_naming_each_row_and_nothing_is_imported(tenant):
+    sku, price, cost, family, currency, clause = _listed(tenant)
+    rt, _ = memory_runtime("2026-11-10T10:00:00.000Z", tenant=tenant)
+    admin = _who(tenant)[3]
+    higher, lower = f"{float(price) + 50:.2f}", f"{float(price) - 50:.2f}"
+    rows = [
+        _row(sku, price, cost, family, currency, effective_to="2026-12-09"),  # 2026-11-10 + 29 days
+        _row(sku, higher, cost, family, currency, effective_from="2026-12-09"),
+    ]
+    with pytest.raises(RuleViolation) as refused:
+        catalog.import_catalog(rt, admin, rows, source="increase.csv")
+    assert refused.value.extra == {"rule_id": "PRC-PRICE-CHANGE-NOTICE", "clause": clause}
+    assert [e.path for e in refused.value.errors] == ["/rows/1/list_price"]
+    assert "increase" in refused.value.errors[0].message and "2026-12-10" in refused.value.errors[0].message
+    # a decrease needs the same notice ("change the price list" / "price changes"), a past day's price too
+    for bad in ([_row(sku, lower, cost, family, currency, effective_from="2026-11-20")],
+                [_row(sku, lower, cost, family, currency)]):
+        with pytest.raises(RuleViolation) as refused:
+            catalog.import_catalog(rt, admin, bad, source="decrease.csv")
+        assert [e.path for e in refused.value.errors] == ["/rows/0/list_price"]
+        assert "decrease" in refused.value.errors[0].message
+    assert catalog.catalog_versions(rt, tenant)["current"] == 0  # nothing imported
+    assert not [r for r in rt.store.iter_audit_records(tenant) if r["action"] == "catalog.imported"]
+
+    # exactly 30 days' notice; a new SKU and a Line Cost change need none
+    done = catalog.import_catalog(rt, admin, [
+        _row(sku, price, f"{float(cost) + 1:.2f}", family, currency, effective_to="2026-12-10"),
+        _row(sku, higher, cost, family, currency, effective_from="2026-12-10"),
+        _row(f"{sku}-NEW", "10.00", "5.00", family, currency, effective_from="2026-11-11"),
+    ], source="ok.csv")
+    assert done["seq"] == 1
+    policy = load_tenant(rt, tenant)[0].policy
+    assert catalog.price_on(rt, tenant, policy, sku, "2026-12-09")["list_price"] == price
+    assert catalog.price_on(rt, tenant, policy, sku, "2026-12-10")["list_price"] == higher
