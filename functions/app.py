@@ -20,5 +20,6 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     month_close_watch,
     policy_activation,
     subscription_billing_run,
+    sync_tenant_registry,
     update_kpis,
 )

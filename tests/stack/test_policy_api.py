@@ -187,6 +187,29 @@ def test_a_policy_change_needs_finance_and_legal_and_never_its_proposer(party):
     assert_problem(finance.post(f"{path}/reject", {"note": " "}), 400)  # a rejection needs a reason
 
 
+def test_the_operators_registry_lists_the_version_in_force_after_an_activation(party, operator):
+    """The activation commits in the tenant's partition; `policy.activated` (rule tenant-registry) brings the new
+    `policy_version` to the platform's registry that `GET /v1/tenants` lists (SOP-7.3: "Every change creates a new
+    policy version"). Runs after the activation above (same module party)."""
+    from billing_support import wait_until
+
+    in_force = party.by_role["finance"].get("/v1/policy").json()["policy_version"]
+    assert party.by_role["finance"].get("/v1/policy/versions").json()["items"], "an activation happened above"
+
+    def listed() -> Any:
+        cursor = None
+        while True:
+            page = operator.get("/v1/tenants", limit=100, **({"cursor": cursor} if cursor else {})).json()
+            for item in page["items"]:
+                if item["tenant_id"] == party.tenant_id:
+                    return item["policy_version"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return None
+
+    wait_until(lambda: listed() == in_force, 30, what="the registry's policy_version")
+
+
 def test_whatif_over_http_names_the_decisions_that_would_change(party):
     ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
     made = [_quote(party, d).json()["decision_id"] for d in ("0", "10", "15")]

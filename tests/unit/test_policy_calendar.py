@@ -213,3 +213,52 @@ def test_a_price_change_sooner_than_30_days_is_refused_naming_each_row_and_nothi
     policy = load_tenant(rt, tenant)[0].policy
     assert catalog.price_on(rt, tenant, policy, sku, "2026-12-09")["list_price"] == price
     assert catalog.price_on(rt, tenant, policy, sku, "2026-12-10")["list_price"] == higher
+
+
+# --- the platform registry follows an activation (policy.activated, rule tenant-registry) ---------------------------
+def _bus_event(published: dict[str, Any]) -> dict[str, Any]:
+    return {"source": published["source"], "detail-type": published["detail_type"], "detail": published["detail"]}
+
+
+def test_the_tenant_registry_takes_the_policy_version_an_activation_gave_idempotently():
+    """SOP-7.3: "Every change creates a new policy version": the platform's registry (GET /v1/tenants) names the version
+    in force. The activation's tenant-scoped commit cannot write the registry; `policy.activated` brings it there."""
+    from revgov.domain.access import PLATFORM
+    from revgov.services import tenant_registry
+    from revgov.services.tenants import REGISTRY
+
+    rt, clock = memory_runtime("2026-12-01T08:00:00.000Z")
+    ops, finance, legal, _ = _who("northwind")
+    first = load_tenant(rt, "northwind")[0].policy_version
+    draft = _draft(rt, "northwind")
+    policy_drafts.propose(rt, ops, draft, {})
+    policy_drafts.approve(rt, finance, draft, {})
+    active = policy_drafts.approve(rt, legal, draft, {})
+    assert active["status"] == "active"
+    registry = rt.store.get(PLATFORM, REGISTRY, "northwind")
+    assert registry is not None and registry.data["policy_version"] == first  # the defect: stale until the event
+
+    [activated] = [e for e in rt.publisher.published if e["detail_type"] == "policy.activated"]
+    assert tenant_registry.sync_from_event(rt, _bus_event(activated))["status"] == "updated"
+    registry = rt.store.get(PLATFORM, REGISTRY, "northwind")
+    assert registry is not None and registry.data["policy_version"] == active["policy_version"]
+    assert registry.data["policy_version"] == load_tenant(rt, "northwind")[0].policy_version
+    assert tenant_registry.sync_from_event(rt, _bus_event(activated))["status"] == "unchanged"  # redelivered
+
+    # a rollback activates the first version again; the first event arriving late never puts an old version back
+    back = policy_drafts.create_draft(rt, ops, {"from_version": first})
+    policy_drafts.propose(rt, ops, back["draft_id"], {})
+    policy_drafts.approve(rt, finance, back["draft_id"], {})
+    policy_drafts.approve(rt, legal, back["draft_id"], {})
+    late = _bus_event(activated)
+    assert tenant_registry.sync_from_event(rt, late)["policy_version"] == first
+    assert tenant_registry.sync_from_event(rt, late)["status"] == "unchanged"
+    clock.advance(hours=1)
+
+    for bad in ({**late, "detail-type": "policy.proposed"}, {**late, "detail": {"tenant_id": 7}},
+                {**late, "detail": {"tenant_id": PLATFORM}}, {"source": "revgov.policy"}):
+        with pytest.raises(RuleViolation):
+            tenant_registry.sync_from_event(rt, bad)
+    # an offboarded tenant (no profile, no registry entry) is never put back in the registry
+    assert tenant_registry.sync(rt, "no-such-tenant")["status"] == "skipped"
+    assert rt.store.get(PLATFORM, REGISTRY, "no-such-tenant") is None

@@ -187,6 +187,19 @@ def index_contracts(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _index_contracts)
 
 
+def _sync_tenant_registry(bus_event: dict[str, Any]) -> None:
+    from ..services import tenant_registry
+
+    tenant_registry.sync_from_event(runtime(), bus_event)
+
+
+@app.lambda_function(name="sync_tenant_registry")
+def sync_tenant_registry(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A policy activated (policy.activated), rule tenant-registry: the platform's registry entry of the tenant is
+    made to match its profile (policy_version), which the tenant-scoped activation commit cannot write."""
+    return drain(event.get("Records", []), _sync_tenant_registry, handler="sync_tenant_registry")
+
+
 def _tenant_ids() -> Iterator[str]:
     from ..domain.access import PLATFORM
     from ..services.tenants import REGISTRY
@@ -388,4 +401,5 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "deliver_webhooks": deliver_webhooks,
     "accrue_rebates": accrue_rebates,
     "index_contracts": index_contracts,
+    "sync_tenant_registry": sync_tenant_registry,
 }
