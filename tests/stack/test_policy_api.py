@@ -289,3 +289,40 @@ def test_a_draft_takes_an_rfc6902_patch_document_with_its_own_media_type(party):
                                headers={"Content-Type": "text/plain"}), 415)
     assert_problem(party.by_role["viewer"].request("PATCH", f"/v1/policy/drafts/{draft_id}", patch,
                                                    headers=media), 403)
+
+
+def test_a_contract_amendment_takes_effect_over_http_only_with_the_policy_change_it_carries(party):
+    """A draft carries the amendment it implements; both take effect in the activation (docs/policy.md). SOP-4.3:
+    "The person who created or last changed [...] may not approve it" (attaching the amendment changes the draft)."""
+    ops, finance, legal, admin = (party.by_role[r] for r in ("channel_ops", "finance", "legal", "admin"))
+    floor = finance.get("/v1/policy").json()["policy"]["pricing"]["margin_floor"]["percent"]
+    raised = str(int(floor) + 1)
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+    assert ops.post(f"{path}/patch", {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": raised}]}).status_code == 200
+    clause = {"clause_id": "PA-6.3", "title": "Margin floor",
+              "text": f"No quote line may be priced with a Line Margin below {raised}% without Finance approval."}
+    body = {"document": "PA", "reason": "amendment: margin floor", "clauses": [clause]}
+    before = finance.get("/v1/contracts/PA").json()["contract"]
+    assert_problem(ops.request("PUT", f"{path}/amendment", body), 403)  # channel ops does not amend contracts
+    assert_problem(admin.request("PUT", f"{path}/amendment", {**body, "document": "ZZ"}), 404)
+    assert_problem(admin.request("PUT", f"{path}/amendment", {**body, "clauses": [
+        {**clause, "clause_id": "SOP-1.1"}]}), 422)
+    assert_problem(admin.request("PUT", f"{path}/amendment", {**body, "extra": 1}), 400)
+    assert_problem(admin.request("DELETE", f"{path}/amendment"), 404)  # none yet
+    attached = admin.request("PUT", f"{path}/amendment", body)
+    assert attached.status_code == 200, attached.text
+    assert attached.json()["amendment"]["base_revision"] == before["revision"]
+    assert ops.post(f"{path}/propose", {}).status_code == 200
+    assert_problem(admin.post(f"{path}/approve", {}), 403)  # not a role the policy names
+    assert finance.post(f"{path}/approve", {}).json()["status"] == "proposed"
+    assert finance.get("/v1/contracts/PA").json()["contract"]["revision"] == before["revision"]
+    done = legal.post(f"{path}/approve", {})
+    assert done.status_code == 200 and done.json()["status"] == "active", done.text
+    after = finance.get("/v1/contracts/PA").json()["contract"]
+    assert after["revision"] == done.json()["activation"]["amendment"]["revision"] == before["revision"] + 1
+    assert f"below {raised}% without Finance approval" in after["markdown"]
+    trail = [r["action"] for r in admin.get("/v1/audit", subject="PA", limit=50).json()["items"]]
+    assert "contract.amended" in trail
+    assert admin.get("/v1/audit/verify").json()["valid"] is True

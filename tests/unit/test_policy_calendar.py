@@ -1,5 +1,6 @@
-"""Issue #19: the contracts' change calendar on policy changes, and the notice a catalog import gives of a price change.
-In-memory engine, injected clock: no test depends on today's date.
+"""Issue #19: the contracts' change calendar on policy changes, the notice a catalog import gives of a price change, the
+platform registry following an activation, and a contract amendment taking effect with the policy change that
+implements it. In-memory engine, injected clock: no test depends on today's date.
 
 Clauses the expectations come from:
 - SOP-7.3 (tenants/northwind/contracts/billing-sop.md): "Changes to the tenant policy (tiers, discount caps, rebate
@@ -262,3 +263,95 @@ def test_the_tenant_registry_takes_the_policy_version_an_activation_gave_idempot
     # an offboarded tenant (no profile, no registry entry) is never put back in the registry
     assert tenant_registry.sync(rt, "no-such-tenant")["status"] == "skipped"
     assert rt.store.get(PLATFORM, REGISTRY, "no-such-tenant") is None
+
+
+# --- a contract amendment approved together with the policy change that implements it ------------------------------
+PA_6_3_AT_16 = {"clause_id": "PA-6.3", "title": "Margin floor",
+                "text": "The Net Price of each quote line must preserve a gross margin of at least 16% over Line Cost."}
+
+
+def _pa(rt: Any) -> dict[str, Any]:
+    from revgov.services import contracts
+
+    return contracts.get_contract(rt, _who("northwind")[1], "PA")["contract"]
+
+
+def test_an_amendment_and_the_policy_change_implementing_it_take_effect_together_in_one_audited_commit():
+    rt, _ = memory_runtime("2026-12-01T08:00:00.000Z")  # SOP-7.3: at once on the first day of a Billing Month
+    ops, finance, legal, _ = _who("northwind")
+    drafting_legal = _staff("northwind", "legal", "key_LEGALDRAFTER00000000000000")
+    before = _pa(rt)
+    draft = _draft(rt, "northwind")
+    carried = policy_drafts.attach_amendment(rt, drafting_legal, draft, {
+        "document": "PA", "reason": "amendment no. 2: 16% margin floor", "clauses": [PA_6_3_AT_16]})
+    assert carried["amendment"]["base_revision"] == before["revision"] and carried["amendment"]["clauses"] == ["PA-6.3"]
+    assert policy_drafts.diff_draft(rt, finance, draft)["amendment"]["document"] == "PA"
+    policy_drafts.propose(rt, ops, draft, {})
+    assert _pa(rt)["revision"] == before["revision"]  # proposed: the contract has not moved
+    with pytest.raises(Exception, match="segregation of duties"):  # attaching the amendment made it its hand
+        policy_drafts.approve(rt, drafting_legal, draft, {})
+    policy_drafts.approve(rt, finance, draft, {})
+    assert _pa(rt)["revision"] == before["revision"]  # one approval: nothing took effect
+    active = policy_drafts.approve(rt, legal, draft, {})
+    assert active["status"] == "active"
+    after = _pa(rt)
+    assert after["revision"] == active["activation"]["amendment"]["revision"] == before["revision"] + 1
+    assert "at least 16% over Line Cost" in after["markdown"] and after["sha256"] == carried["amendment"]["sha256"]
+    assert load_tenant(rt, "northwind")[0].policy["pricing"]["margin_floor"]["percent"] == "16"
+    records = list(rt.store.iter_audit_records("northwind"))
+    amended = [r for r in records if r["action"] == "contract.amended"]
+    activated = [r for r in records if r["action"] == "policy.activated"]
+    assert len(amended) == len(activated) == 1
+    assert amended[0]["inputs"]["draft_id"] == draft and amended[0]["inputs"]["policy_version"] == \
+        active["policy_version"] and amended[0]["seq"] == activated[0]["seq"] + 1  # the same commit, in order
+    changed = [e for e in rt.publisher.published if e["detail_type"] == "contract.changed"]
+    assert [e["detail"]["revision"] for e in changed] == [after["revision"]]
+    assert audit.verify_chain(rt, "northwind")["valid"] is True
+
+
+def test_a_linked_amendment_never_takes_effect_alone_and_bad_amendments_change_nothing():
+    from revgov.domain.errors import Conflict, NotFound
+    from revgov.services import contracts
+
+    rt, _ = memory_runtime("2026-12-01T08:00:00.000Z")
+    ops, finance, legal, admin = _who("northwind")
+    drafting_legal = _staff("northwind", "legal", "key_LEGALDRAFTER00000000000000")
+    before = _pa(rt)
+    draft = _draft(rt, "northwind")
+    amend = {"document": "PA", "reason": "amendment no. 2", "clauses": [PA_6_3_AT_16]}
+    for bad, error in (({**amend, "document": "ZZ"}, NotFound),
+                       ({**amend, "clauses": [{**PA_6_3_AT_16, "clause_id": "SOP-1.1"}]}, RuleViolation),
+                       ({**amend, "clauses": [{**PA_6_3_AT_16, "text": "x\n### PA-9.9 Smuggled\ny"}]}, Exception),
+                       ({**amend, "expected_revision": 1}, Conflict)):
+        with pytest.raises(error):
+            policy_drafts.attach_amendment(rt, drafting_legal, draft, bad)
+    same = _pa(rt)["markdown"].split("### PA-6.3 Margin floor\n")[1].split("\n")[0]
+    with pytest.raises(RuleViolation, match="changes nothing"):
+        policy_drafts.attach_amendment(rt, drafting_legal, draft,
+                                       {**amend, "clauses": [{**PA_6_3_AT_16, "text": same}]})
+    with pytest.raises(NotFound):
+        policy_drafts.detach_amendment(rt, drafting_legal, draft)
+    assert policy_drafts.get_draft(rt, finance, draft)["revision"] == 2  # nothing changed
+
+    policy_drafts.attach_amendment(rt, drafting_legal, draft, amend)
+    policy_drafts.propose(rt, ops, draft, {})
+    with pytest.raises(Conflict, match="only a draft is edited"):
+        policy_drafts.attach_amendment(rt, drafting_legal, draft, amend)
+    policy_drafts.approve(rt, finance, draft, {})
+    # the document moves by another route meanwhile: the pair cannot take effect, neither half does
+    contracts.amend_contract(rt, admin, "PA", {"reason": "other amendment", "clauses": [
+        {"clause_id": "PA-6.1", "title": "Price lists and quote validity", "text": "Quotes are valid for 30 days."}]})
+    moved = _pa(rt)
+    with pytest.raises(Conflict, match="together or not at all"):
+        policy_drafts.approve(rt, legal, draft, {})
+    assert load_tenant(rt, "northwind")[0].policy["pricing"]["margin_floor"]["percent"] == "12"
+    assert _pa(rt)["revision"] == moved["revision"] == before["revision"] + 1
+    assert "at least 16%" not in _pa(rt)["markdown"]
+    assert not [r for r in rt.store.iter_audit_records("northwind") if r["action"] == "policy.activated"]
+
+    # a rejected draft's amendment never takes effect either
+    other = _draft(rt, "northwind")
+    policy_drafts.attach_amendment(rt, drafting_legal, other, amend)
+    policy_drafts.propose(rt, ops, other, {})
+    policy_drafts.reject(rt, legal, other, {"note": "not this amendment"})
+    assert "at least 16%" not in _pa(rt)["markdown"]

@@ -12,6 +12,7 @@ from ..registry import STAFF, QueryParam, operation
 
 DRAFTERS = frozenset({Role.ADMIN, Role.FINANCE, Role.LEGAL, Role.CHANNEL_OPS})
 ACTIVATORS = frozenset({Role.ADMIN, Role.FINANCE, Role.LEGAL})
+AMENDERS = frozenset({Role.ADMIN, Role.LEGAL})  # who may amend a contract (routes/contracts.py)
 _DRAFT = {"draft_id": "pdr"}
 _STATUSES = ("draft", "proposed", "approved", "active", "rejected")
 
@@ -50,6 +51,33 @@ def replace_policy_draft(call: Call) -> dict[str, Any]:
            response_schema="api/responses/policy-draft.schema.json")
 def patch_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.patch_policy(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("PUT", "/v1/policy/drafts/{draft_id}/amendment", summary="Attach the contract amendment this policy change "
+           "implements (takes effect only with it)", roles=AMENDERS, tag="policy", id_params=_DRAFT,
+           body_schema="api/policy-draft-amendment.schema.json", status=200,
+           example={"document": "PA", "reason": "amendment no. 2: 14% margin floor",
+                    "clauses": [{"clause_id": "PA-6.3", "title": "Margin floor",
+                                 "text": "The Net Price of each quote line must preserve a gross margin of at least "
+                                         "14% over Line Cost."}]},
+           description="New text for clauses of one stored contract document, as `POST /v1/contracts/{document}/"
+           "amendments` takes it, kept in the draft (an edit: a new revision, and its author may not approve). The "
+           "draft's validation and proposal check its clause citations against the contracts as amended. On "
+           "activation the amendment becomes the document's next revision in the same commit as the policy "
+           "(`contract.amended` audited with the draft id, `contract.changed` emitted); it never takes effect alone, "
+           "and if the document moved meanwhile neither does (409). 404 for an unknown document, 422 for an "
+           "amendment that changes nothing or a clause id of another document, 409 unless the draft is a draft.",
+           response_schema="api/responses/policy-draft.schema.json")
+def attach_policy_amendment(call: Call) -> dict[str, Any]:
+    return policy_drafts.attach_amendment(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("DELETE", "/v1/policy/drafts/{draft_id}/amendment", summary="Detach the draft's contract amendment",
+           roles=AMENDERS, tag="policy", id_params=_DRAFT, status=200,
+           description="404 if the draft carries none; 409 unless the draft is a draft.",
+           response_schema="api/responses/policy-draft.schema.json")
+def detach_policy_amendment(call: Call) -> dict[str, Any]:
+    return policy_drafts.detach_amendment(call.runtime, call.who, call.params["draft_id"])
 
 
 @operation("PATCH", "/v1/policy/drafts/{draft_id}", summary="Edit the draft's policy with a JSON Patch document "
