@@ -295,6 +295,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {"draft_id": _policy_draft(r, changed=True)}, "partners:channel_ops", {"expected_revision": 2}
     ),
     "attach_policy_amendment": lambda r: ({"draft_id": _policy_draft(r)}, "partners:legal"),
+    "set_policy_shadow": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:channel_ops"),
     "approve_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
     "reject_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
     "import_history": lambda r: ({}, "partners:finance", _history_rows(r.partner("active"))),

@@ -326,3 +326,38 @@ def test_a_contract_amendment_takes_effect_over_http_only_with_the_policy_change
     trail = [r["action"] for r in admin.get("/v1/audit", subject="PA", limit=50).json()["items"]]
     assert "contract.amended" in trail
     assert admin.get("/v1/audit/verify").json()["valid"] is True
+
+
+def test_shadow_mode_over_http_records_live_checks_under_a_proposed_draft_without_effect(party):
+    """PA-6.3: "No quote line may be priced with a Line Margin below 12% without Finance approval" (the floor the
+    draft moves to 30%): 1,250.00 over a 900.00 cost without discount is a 28% margin, allowed by the floor in force
+    (at most 17% after the tests above) and needing finance under the draft."""
+    from billing_support import wait_until
+
+    ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
+    assert int(finance.get("/v1/policy").json()["policy"]["pricing"]["margin_floor"]["percent"]) < 28
+    draft_floor, live, shadowed = "30", "allow", "approval_required"
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+    ops.post(f"{path}/patch", {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": draft_floor}]})
+    assert_problem(ops.request("PUT", f"{path}/shadow", {"enabled": True}), 409)  # not proposed yet
+    assert ops.post(f"{path}/propose", {}).status_code == 200
+    assert_problem(ops.request("PUT", f"{path}/shadow", {"enabled": "yes"}), 400)
+    assert_problem(party.by_role["viewer"].request("PUT", f"{path}/shadow", {"enabled": True}), 403)
+    started = ops.request("PUT", f"{path}/shadow", {"enabled": True})
+    assert started.status_code == 200 and started.json()["shadowing"] is True, started.text
+    checked = _quote(party, "0").json()
+    assert checked["outcome"] == live  # the live answer is the policy in force's
+
+    def recorded() -> list[dict[str, Any]]:
+        return [r for r in finance.get(f"{path}/shadow", all="true").json()["items"]
+                if r["decision_id"] == checked["decision_id"]]
+
+    wait_until(lambda: bool(recorded()), 30, what="the shadow evaluation of the quote")
+    [row] = recorded()
+    assert (row["before"]["outcome"], row["after"]["outcome"], row["differs"]) == (live, shadowed, True)
+    report = finance.get(f"{path}/shadow").json()
+    assert report["differing"] >= 1 and checked["decision_id"] in {r["decision_id"] for r in report["items"]}
+    assert finance.get(f"/v1/decisions/{checked['decision_id']}").json()["outcome"] == live  # without effect
+    assert ops.request("PUT", f"{path}/shadow", {"enabled": False}).json()["shadowing"] is False

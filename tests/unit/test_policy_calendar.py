@@ -355,3 +355,65 @@ def test_a_linked_amendment_never_takes_effect_alone_and_bad_amendments_change_n
     policy_drafts.propose(rt, ops, other, {})
     policy_drafts.reject(rt, legal, other, {"note": "not this amendment"})
     assert "at least 16%" not in _pa(rt)["markdown"]
+
+
+# --- shadow mode: a proposed draft evaluated on live quote checks, without effect ----------------------------------
+def test_shadow_mode_records_what_a_proposed_draft_would_decide_on_live_checks_and_changes_nothing():
+    """PA-6.3: "No quote line may be priced with a Line Margin below 12% without Finance approval": 15% off 1,250.00
+    over a 900.00 cost leaves 15.3%, allowed today, and needs finance under the draft's 16% floor."""
+    import json
+
+    from revgov.ports import Changes, Put
+    from revgov.services import decisions, policy_shadow, pricing
+    from support import ROOT
+
+    rt, clock = memory_runtime("2026-11-10T10:00:00.000Z")
+    partners = json.loads((ROOT / "tests" / "scenarios" / "billing" / "erp-samples.json").read_text())["partners"]
+    rt.store.commit("northwind", Changes(puts=[Put("PARTNER", p["partner_id"], p) for p in partners]))
+    ops, finance, _, _ = _who("northwind")
+    sales = _staff("northwind", "sales")
+
+    def quote(discount: str) -> dict[str, Any]:
+        return pricing.check(rt, sales, {"partner_id": "ptr_01JBNWPARTNER0000000000001",
+                                         "customer": {"id": "CUST-1", "name": "Lakeside"},
+                                         "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 2,
+                                                    "discount_percent": discount}]})
+
+    def deliver() -> list[dict[str, Any]]:
+        events = [_bus_event(e) for e in rt.publisher.published if e["detail_type"] == "quote.checked"]
+        return [policy_shadow.shadow_quote(rt, e) for e in events]
+
+    draft = _draft(rt, "northwind")
+    with pytest.raises(Exception, match="only a proposed or approved draft"):
+        policy_shadow.set_shadow(rt, ops, draft, {"enabled": True})
+    policy_drafts.propose(rt, ops, draft, {"effective_at": "2026-12-01T00:00:00.000Z"})
+    started = policy_shadow.set_shadow(rt, ops, draft, {"enabled": True})
+    assert started["shadowing"] is True and started["evaluated"] == 0
+    assert policy_shadow.set_shadow(rt, ops, draft, {"enabled": True})["shadowing"] is True  # idempotent
+    allowed, low = quote("15"), quote("4")
+    assert allowed["outcome"] == "allow"  # the live decision is the policy in force's
+    deliver()
+    deliver()  # redelivered: the same records
+    report = policy_shadow.report(rt, finance, draft, differences_only=True, limit=50, cursor=None)
+    assert (report["evaluated"], report["differing"]) == (2, 1)
+    [row] = report["items"]
+    assert row["decision_id"] == allowed["decision_id"] and row["differs"] is True
+    assert (row["before"]["outcome"], row["after"]["outcome"]) == ("allow", "approval_required")
+    assert "finance" in row["after"]["queues"]
+    assert report["summary"]["outcome_changes"][0]["examples"] == [allowed["decision_id"]]
+    every = policy_shadow.report(rt, finance, draft, differences_only=False, limit=50, cursor=None)["items"]
+    assert {r["decision_id"] for r in every} == {allowed["decision_id"], low["decision_id"]}
+    stored, _ = decisions.load(rt, finance, allowed["decision_id"])
+    assert stored["outcome"] == "allow" and stored["approvals"] == []  # without effect
+    audited = [r["action"] for r in rt.store.iter_audit_records("northwind") if r["subject"] == draft]
+    assert audited.count("policy.shadow_started") == 1
+
+    policy_shadow.set_shadow(rt, ops, draft, {"enabled": False})
+    quote("15")
+    deliver()
+    assert policy_shadow.report(rt, finance, draft, differences_only=True, limit=50, cursor=None)["evaluated"] == 2
+    for bad in ({"source": "revgov.pricing", "detail-type": "quote.checked", "detail": {"tenant_id": "northwind"}},
+                {"source": "revgov.billing", "detail-type": "quote.checked", "detail": {}}):
+        with pytest.raises(RuleViolation):
+            policy_shadow.shadow_quote(rt, bad)
+    clock.advance(hours=1)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ...domain.access import Role
 from ...domain.errors import MalformedRequest, UnsupportedMediaType
-from ...services import policy_drafts, policy_whatif
+from ...services import policy_drafts, policy_shadow, policy_whatif
 from ..http import Call, parse_json
 from ..registry import STAFF, QueryParam, operation
 
@@ -78,6 +78,31 @@ def attach_policy_amendment(call: Call) -> dict[str, Any]:
            response_schema="api/responses/policy-draft.schema.json")
 def detach_policy_amendment(call: Call) -> dict[str, Any]:
     return policy_drafts.detach_amendment(call.runtime, call.who, call.params["draft_id"])
+
+
+@operation("PUT", "/v1/policy/drafts/{draft_id}/shadow", summary="Start or stop shadow mode: live quote checks "
+           "evaluated under the draft, without effect", roles=DRAFTERS, tag="policy", id_params=_DRAFT,
+           body_schema="api/policy-shadow.schema.json", status=200, example={"enabled": True},
+           description="Only a proposed or approved draft is shadowed (409 otherwise); idempotent; audited "
+           "(`policy.shadow_started`, `policy.shadow_stopped`). Each quote checked afterwards is evaluated under the "
+           "draft after its own commit (rule `policy-shadow`) and the comparison recorded; the quote is unchanged. "
+           "Answers what `GET …/shadow` answers.")
+def set_policy_shadow(call: Call) -> dict[str, Any]:
+    return policy_shadow.set_shadow(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("GET", "/v1/policy/drafts/{draft_id}/shadow", summary="Live quote checks evaluated under the draft in "
+           "shadow mode: totals and the checks it would decide otherwise", roles=STAFF, tag="policy",
+           id_params=_DRAFT, paginated=True,
+           query=(QueryParam("all", "Every evaluated check, not only those the draft decides otherwise",
+                             enum=("true", "false")),),
+           description="`evaluated`, `differing` and `summary` (as the what-if sums: outcomes, approvals per queue, "
+           "net total and margin before and after, by partner segment) over every check recorded; `items`: a page "
+           "of the records (decision id, segment, before, after, differs).")
+def get_policy_shadow(call: Call) -> dict[str, Any]:
+    return policy_shadow.report(call.runtime, call.who, call.params["draft_id"],
+                                differences_only=call.query.get("all") != "true", limit=call.limit,
+                                cursor=call.cursor)
 
 
 @operation("PATCH", "/v1/policy/drafts/{draft_id}", summary="Edit the draft's policy with a JSON Patch document "
