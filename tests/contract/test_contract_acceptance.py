@@ -1438,7 +1438,9 @@ def _automation_holds_credit_notes_above(tenant: str, sku: str, quantity: int, a
     assert [h.data["amount"] for h in held] == [amount] and held[0].data["prepared_by"] == billing.ACTOR
 
 
-def _billing_run_holds_cancellation_credits_above(tenant: str, sku: str, seats: int, effective: str, amount: str) -> None:
+def _billing_run_holds_cancellation_credits_above(
+    tenant: str, sku: str, seats: int, effective: str, amount: str
+) -> None:
     """The monthly billing run (an automated workflow) charges November for a subscription whose cancellation it
     already knows: the unused-days credit above the limit is held for finance, not issued by the run."""
     from memory_store import Ledger

@@ -29,8 +29,8 @@ import pytest
 from memory_store import Ledger
 from revgov.domain import billing as core
 from revgov.domain.access import Principal, Role
-from revgov.domain.rules import Rule
 from revgov.domain.errors import Conflict, Forbidden
+from revgov.domain.rules import Rule
 from revgov.services import billing, cases, credit_notes, subscription_billing
 
 P1 = "ptr_01JBNWPARTNER0000000000001"

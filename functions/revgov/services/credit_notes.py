@@ -1,16 +1,17 @@
 """Credit notes above the approval limit (SOP-2.5 / COP-2.4): held until finance approves them.
 
 SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the
-preparer." SOP-9 (automation): automated workflows "may not ... issue credit notes above USD 10,000.00" (COP-2.4 and
-its automation clause: EUR 5,000.00). The limit is the policy's `billing.credit_notes.approval_above`.
+preparer." SOP-8.1 (automation): automated workflows "may not ... issue credit notes above USD 10,000.00" (COP-2.4
+and COP-8.1: EUR 5,000.00). The limit is the policy's `billing.credit_notes.approval_above`.
 
 A credit note above it, whoever prepares it (the ERP's `credit_note.issued` and `return.received`, an upheld invoice
 dispute, a subscription's cancellation or quantity-reduction credit from `subscription.cancelled`,
-`subscription.changed` or the monthly billing run), is not posted: it is kept as a hold with its preparer and becomes an approval of the finance queue
-(category `credit_note_approval`). Only a finance key other than the preparer decides it (services.cases: the queue's
-role, never the requester's key; a preparer the ERP names is compared with the approver here); an automated workflow
-has no key and never decides. Approved, the credit note is posted on the partner's open invoice; rejected, nothing is
-posted, the amount it reserved on the credited line is released, and the reason is on the audit trail.
+`subscription.changed` or the monthly billing run), is not posted: it is kept as a hold with its preparer and
+becomes an approval of the finance queue (category `credit_note_approval`). Only a finance key other than the
+preparer decides it (services.cases: the queue's role, never the requester's key; a preparer the ERP names is
+compared with the approver here); an automated workflow has no key and never decides. Approved, the credit note is
+posted on the partner's open invoice; rejected, nothing is posted, the amount it reserved on the credited line is
+released, and the reason is on the audit trail.
 
 A subscription credit keeps the line it would have posted (`draft`) and is noted on the subscription record (`held`),
 so the month's reconciliation (SOP-2.2) counts it as pending rather than as a mismatch, and the month's invoice is not
@@ -297,8 +298,7 @@ def post_or_hold(
         detail={"subscription_id": subscription["subscription_id"], "month": period},
         preparer=billing.ACTOR,
         prepared_by=None,
-        source={"detail_type": posting.detail_type, "event_id": posting.event_id,
-                "erp_event_id": posting.erp_event_id},  # fmt: skip
+        source={"detail_type": posting.detail_type, "event_id": posting.event_id, "erp_event_id": posting.erp_event_id},
         reserved={"collection": billing.SUBSCRIPTIONS, "key": subscription["subscription_id"]},
         draft=draft,
     )
@@ -327,9 +327,7 @@ def held_note(held: list[dict[str, Any]]) -> str | None:
     return f"credit(s) above the approval limit held for finance: {named} (SOP-2.5)"
 
 
-def _settle_subscription(
-    rt: Runtime, tenant_id: str, entry: dict[str, Any], line: dict[str, Any] | None
-) -> Put:
+def _settle_subscription(rt: Runtime, tenant_id: str, entry: dict[str, Any], line: dict[str, Any] | None) -> Put:
     """The subscription record learns what became of its held credit: posted (with the line, among its credits) or
     rejected (released: the month no longer expects it)."""
     stored = rt.store.get(tenant_id, billing.SUBSCRIPTIONS, entry["reserved"]["key"])

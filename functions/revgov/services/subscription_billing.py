@@ -166,9 +166,9 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
             )
             posted, kept = credit_notes.post_or_hold(posting, sub, credit_draft, charged_entry)
             held += kept
-            for credited in posted:
-                entries["credited"] = [*sub.get("credited", []), billing.posted_against_entry(credited)]
-                entries["credits"] = [*sub.get("credits", []), credited["line_id"]]
+            if posted:
+                entries["credited"] = [*sub.get("credited", []), *map(billing.posted_against_entry, posted)]
+                entries["credits"] = [*sub.get("credits", []), *(c["line_id"] for c in posted)]
     if held:  # SOP-8.1: the run is an automated workflow; credits above the limit wait for finance
         entries["held"] = [*sub.get("held", []), *held]
     changes = posting.changes
