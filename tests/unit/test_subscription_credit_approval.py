@@ -31,7 +31,7 @@ from revgov.domain import billing as core
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, Forbidden
 from revgov.domain.rules import Rule
-from revgov.services import billing, cases, credit_notes, subscription_billing
+from revgov.services import billing, cases, credit_notes, month_close, subscription_billing
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
 FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
@@ -152,6 +152,21 @@ def test_a_cancellation_credit_above_the_limit_is_held_not_posted_and_the_month_
         billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-11")["invoice_id"])
     assert held["approval_id"] in refused.value.detail and "SOP-2.2" in refused.value.detail
     assert ledger.invoice(P1, "2026-11")["status"] == "draft"
+
+
+def test_a_draft_left_past_the_deadline_for_its_pending_credit_is_the_month_close_exception_naming_the_approval():
+    # SOP-2.1: "The monthly invoice must be finalised and issued within 48 hours after the end of the Billing Month":
+    # a credit finance leaves undecided does not excuse the late draft; the exception says what it waits for.
+    ledger = Ledger("2026-10-01T10:00:00Z")
+    _charged_november(ledger)
+    _cancel(ledger, "2026-11-10", "2026-11-10T18:00:00Z")
+    (held,) = _holds(ledger)
+    ledger.clock.set("2026-12-03T06:00:00Z")  # 54 h after the end of November
+    month_close.watch(ledger.rt, "northwind")
+    late = {c["context"]["period"]: c for c in ledger.exceptions() if c["category"] == "invoice_sla_breach"}
+    assert late["2026-11"]["context"]["pending_credit_approvals"] == [held["approval_id"]]
+    assert any(held["approval_id"] in r["message"] and "SOP-2.5" in r["message"] for r in late["2026-11"]["reasons"])
+    assert "pending_credit_approvals" not in late["2026-10"]["context"]  # October owes no credit
 
 
 def test_approved_the_credit_posts_on_the_months_open_invoice_with_its_service_period_and_the_month_reconciles():
