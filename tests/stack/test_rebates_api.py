@@ -241,6 +241,10 @@ def test_a_credit_note_after_settlement_is_an_adjustment_in_the_next_run_and_the
     before = _statement(tenant, tenant.finance, first["settlement_id"], "B").json()["statement"]
     cancellation = FLOWS["q3_cancellation"]
     tenant.send([cancellation])
+    # SOP-2.2: the month is validated against the subscription records before issue; the credit they owe waits
+    september = _invoice_of(tenant, "B", "2026-09", "draft")
+    refused = assert_problem(tenant.finance.post(f"/v1/invoices/{september['invoice_id']}/finalize", {}), 409)
+    assert "SOP-2.2" in refused["detail"] and refused["pending_credit_approvals"], refused
     _approve_held_credit(tenant, cancellation["credit"])
     tenant.wait_for_accrual("B", "2026-Q3", "0.00")
     second = _settle(tenant, "2026-Q3", run=2)

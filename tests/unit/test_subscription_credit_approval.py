@@ -29,7 +29,7 @@ import pytest
 from memory_store import Ledger
 from revgov.domain import billing as core
 from revgov.domain.access import Principal, Role
-from revgov.domain.errors import Conflict, Forbidden
+from revgov.domain.errors import Conflict, Forbidden, RuleViolation
 from revgov.domain.rules import Rule
 from revgov.services import billing, cases, credit_notes, month_close, subscription_billing
 
@@ -328,3 +328,25 @@ def test_contoso_holds_a_cancellation_credit_above_eur_5000(effective_on, credit
         assert (hold["amount"], hold["currency"], hold["clause"], credits) == (credit, "EUR", "COP-2.4", [])
     else:
         assert (_holds(ledger), credits) == ([], [f"-{credit}"])
+
+
+def test_bad_decisions_change_nothing_and_a_decided_credit_is_not_decided_again():
+    # Tried: a partner key and channel ops deciding (403), a rejection without a reason (refused), a second decision
+    # after the approval (refused): the credit posts once.
+    ledger = Ledger("2026-10-01T10:00:00Z")
+    _charged_november(ledger)
+    _cancel(ledger, "2026-11-10", "2026-11-10T18:00:00Z")
+    (held,) = _holds(ledger)
+    partner = Principal("northwind", Role.PARTNER, "key_p1", P1)
+    for stranger in (partner, CHANNEL):
+        with pytest.raises(Forbidden):
+            cases.decide_case(ledger.rt, stranger, "approval", held["approval_id"], "approved", "ok")
+    with pytest.raises(RuleViolation):
+        cases.decide_case(ledger.rt, FINANCE, "approval", held["approval_id"], "rejected", " ")
+    assert _holds(ledger)[0]["status"] == "pending_approval" and _record(ledger)["held"][0]["status"] == (
+        "pending_approval")  # fmt: skip
+    assert _lines(ledger, "2026-11") == [("subscription", "18000.00", "2026-11-01")]
+    cases.decide_case(ledger.rt, FINANCE, "approval", held["approval_id"], "approved", "ok")
+    with pytest.raises((Conflict, RuleViolation)):
+        cases.decide_case(ledger.rt, FINANCE, "approval", held["approval_id"], "rejected", "changed my mind")
+    assert [x[1] for x in _lines(ledger, "2026-11")] == ["18000.00", "-12000.00"]
