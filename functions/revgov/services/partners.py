@@ -287,7 +287,10 @@ def submit(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
         "missing": list(assessment.missing),
         "approval": None
         if approval is None
-        else {k: approval[k] for k in ("case_id", "category", "queue", "due_at", "status")},
+        else {
+            "approval_id": approval["case_id"],
+            **{k: approval[k] for k in ("case_id", "category", "queue", "due_at", "status")},
+        },
         "decision_id": sealed[0]["record_id"],
         "policy_version": policy_version,
         "reasons": list(assessment.reasons),

@@ -1,0 +1,190 @@
+"""Every operation's success answer is what the contract declares, for each audience that may call it (#15, #20).
+
+The OpenAPI (generated from the route table) names a schema under `schemas/` for every JSON success answer. Here a
+tenant with a real object of every kind (`security_support.populate`, as the isolation suite builds it) is read
+through every reading operation, once with a staff key and once with a partner key where partners may call it, and
+each answer is validated against the declared schema. Fields a schema marks `"x-revgov-audience": "staff"` never
+reach a partner key (PA-11.1 / CPA-11.1: "The Distributor does not disclose one Partner's pricing, registrations,
+rebates or Customers to another Partner"; PA-6.1: Line Margin is stated "for internal review"). Schemas whose shape is
+fixed say `additionalProperties: false`, so a field leaked into an answer fails here.
+
+Operations with a request body are validated the same way by the example replay in test_openapi.py.
+Set REVGOV_DUMP_RESPONSES=<dir> to write every answer read here to that folder (to write or review a schema).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import revgov.edge.api  # noqa: F401  (fills the route table)
+from revgov import schemas
+from revgov.domain.access import Role
+from revgov.edge.openapi import document
+from revgov.edge.registry import OPERATIONS, Operation
+from security_support import Party, make_party, offboard, populate
+from security_support import _last_quarter as last_quarter
+
+# path parameter -> the id prefix of the object it names (security_support.populate keeps them by prefix)
+PREFIX = {
+    "partner_id": "ptr", "decision_id": "dec", "deal_id": "dl", "approval_id": "apr", "exception_id": "exc",
+    "invoice_id": "inv", "invoice_dispute_id": "ivd", "settlement_id": "set", "dispute_id": "dsp", "event_id": "evt",
+    "subscription_id": "sub", "key_id": "key",
+}  # fmt: skip
+STAFF_ORDER = (Role.ADMIN, Role.FINANCE, Role.CHANNEL_OPS, Role.SALES, Role.LEGAL, Role.VIEWER, Role.OPERATOR)
+# Reads that change nothing but need an object this suite does not make: named, so the list cannot grow silently.
+NOT_READ = {
+    "get_billing_subscription": "needs an ERP subscription.activated event (tests/stack/test_billing_subscriptions.py)",
+    "get_delivery": "needs a delivered outbound event (tests/security/test_outbound_webhooks.py)",
+}
+
+
+def _json_reads() -> list[Operation]:
+    return [op for op in OPERATIONS if op.method == "GET" and op.produces.endswith("json") and op.name not in NOT_READ]
+
+
+def test_every_json_operation_declares_a_typed_success_schema():
+    """#20: "50 of 62 success responses are `{"type": "object"}`" — a client generated from that has no types."""
+    spec = document()
+    untyped = []
+    for op in OPERATIONS:
+        content = spec["paths"][op.path][op.method.lower()]["responses"][str(op.status)]["content"]
+        if op.produces.endswith("json") and (not op.response_schema or content[op.produces]["schema"] == {
+            "type": "object"
+        }):
+            untyped.append(op.name)
+    assert not untyped, f"operations whose success answer has no schema: {untyped}"
+
+
+def test_every_response_schema_has_a_valid_example():
+    for op in OPERATIONS:
+        if not op.response_schema:
+            continue
+        declared = schemas.schema(op.response_schema)
+        examples = declared.get("examples") or []
+        assert examples, f"{op.response_schema} has no example"
+        for example in examples:
+            assert not schemas.problems(op.response_schema, example), (op.response_schema, example)
+
+
+def staff_only_fields(name: str, seen: set[str] | None = None) -> set[str]:
+    """Property names a schema (and the schemas it references) marks `x-revgov-audience: staff`."""
+    seen = seen if seen is not None else set()
+    if name in seen:
+        return set()
+    seen.add(name)
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in (node.get("properties") or {}).items():
+                if isinstance(value, dict) and value.get("x-revgov-audience") == "staff":
+                    found.add(key)
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                target = ref.removeprefix(schemas.BASE_URI).split("#")[0]
+                if not ref.startswith(schemas.BASE_URI):
+                    target = os.path.normpath(os.path.join(os.path.dirname(name), target))
+                found.update(staff_only_fields(target, seen))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schemas.schema(name))
+    return found
+
+
+def _present(body: Any, fields: set[str]) -> set[str]:
+    """The `fields` that occur in `body` with a value (a partner view may keep a staff-only field as null)."""
+    if isinstance(body, dict):
+        here = {k for k, v in body.items() if k in fields and v not in (None, [], {})}
+        return here.union(*(_present(v, fields) for v in body.values()))
+    if isinstance(body, list):
+        return set().union(*(_present(v, fields) for v in body))
+    return set()
+
+
+@pytest.fixture(scope="module")
+def party(api: Any, operator: Any, stack: Any) -> Any:
+    party = make_party(api, operator, stack, "contoso")
+    missing = populate(party, api)
+    yield party, missing
+    offboard(operator, party)
+
+
+def _quarter(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def _path_values(party: Party, op: Operation, own: bool) -> dict[str, str] | None:
+    admin = party.admin
+    values: dict[str, str] = {}
+    for name in __import__("re").findall(r"{([a-z_]+)}", op.path):
+        if name == "tenant_id":
+            values[name] = party.tenant_id
+        elif name == "partner_id":
+            values[name] = party.partners[0]
+        elif name == "document":
+            documents = admin.get("/v1/contracts").json()["items"]
+            values[name] = documents[0]["document"]
+        elif name == "name":
+            entitlements = admin.get(f"/v1/partners/{party.partners[0]}/entitlements").json()["entitlements"]
+            values[name] = sorted(entitlements)[0]
+        elif name in PREFIX and party.objects.get(PREFIX[name]):
+            values[name] = party.objects[PREFIX[name]][0]
+        else:
+            return None
+    return values
+
+
+def _query(party: Party, op: Operation) -> dict[str, str]:
+    """Required query values: a quarter where the operation takes one (`populate` sold in the last quarter)."""
+    if op.name in ("get_kpis", "get_forecast"):
+        return {"period": _quarter(date.today())}
+    if op.name == "list_accruals":
+        return {"period": last_quarter(), "partner_id": party.partners[0]}
+    return {}
+
+
+def _audiences(party: Party, op: Operation) -> list[tuple[str, Any]]:
+    out = []
+    staff = next((r for r in STAFF_ORDER if r in op.roles), None)
+    if staff is Role.OPERATOR:
+        out.append(("operator", None))
+    elif staff is not None:
+        out.append((staff.value, party.by_role[staff.value]))
+    if Role.PARTNER in op.roles:
+        out.append(("partner", party.partner_keys[party.partners[0]]))
+    if not op.roles:
+        out.append(("public", party.admin.as_key(None)))
+    return out
+
+
+@pytest.mark.parametrize("op", _json_reads(), ids=lambda op: op.name)
+def test_each_audience_reads_what_the_schema_declares(op, party, operator):
+    party, missing = party
+    values = _path_values(party, op, own=True)
+    assert values is not None, f"{op.name}: no object to read ({missing})"
+    dump = os.environ.get("REVGOV_DUMP_RESPONSES")
+    for audience, key in _audiences(party, op):
+        caller = operator if audience == "operator" else key
+        response = caller.get(op.path.format(**values), **_query(party, op))
+        assert response.status_code == op.status, (op.name, audience, response.status_code, response.text[:500])
+        body = response.json()
+        if dump:
+            Path(dump).mkdir(parents=True, exist_ok=True)
+            (Path(dump) / f"{op.name}.{audience}.json").write_text(json.dumps(body, indent=1))
+            continue
+        assert op.response_schema, f"{op.name} declares no response schema"
+        found = schemas.problems(op.response_schema, body)
+        assert not found, (op.name, audience, [f"{e.path}: {e.message}" for e in found[:8]])
+        if audience == "partner":
+            leaked = _present(body, staff_only_fields(op.response_schema))
+            assert not leaked, f"{op.name}: a partner key reads staff-only fields {leaked}"
