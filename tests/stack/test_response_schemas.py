@@ -188,3 +188,46 @@ def test_each_audience_reads_what_the_schema_declares(op, party, operator):
         if audience == "partner":
             leaked = _present(body, staff_only_fields(op.response_schema))
             assert not leaked, f"{op.name}: a partner key reads staff-only fields {leaked}"
+
+
+def _checked(op_name: str, audience: str, response: Any, status: int = 200) -> Any:
+    """Validate one answer of `op_name` read by `audience` (and dump it when asked)."""
+    op = next(o for o in OPERATIONS if o.name == op_name)
+    assert response.status_code == status, (op_name, audience, response.status_code, response.text[:500])
+    body = response.json()
+    dump = os.environ.get("REVGOV_DUMP_RESPONSES")
+    if dump:
+        Path(dump).mkdir(parents=True, exist_ok=True)
+        (Path(dump) / f"{op_name}.{audience}.2.json").write_text(json.dumps(body, indent=1))
+        return body
+    assert op.response_schema, f"{op_name} declares no response schema"
+    found = schemas.problems(op.response_schema, body)
+    assert not found, (op_name, audience, [f"{e.path}: {e.message}" for e in found[:8]])
+    if audience == "partner":
+        leaked = _present(body, staff_only_fields(op.response_schema))
+        assert not leaked, f"{op_name}: a partner key reads staff-only fields {leaked}"
+    return body
+
+
+def test_a_quote_and_its_decision_as_staff_and_as_the_partner_read_them(party):
+    """#15: "OpenAPI response schemas for pricing, decisions, deals, approvals and exceptions (not
+    `{"type": "object"}`)". A quote that needs approval, checked by the partner itself and by sales, decided by the
+    queues, then read back by both: every answer matches its schema, and the partner's carries no field the schema
+    keeps for staff (unit cost, cost total, margin, rivals: PA-6.1 "for internal review", PA-11.1)."""
+    party, _ = party
+    own = party.partners[0]
+    partner, sales = party.partner_keys[own], party.by_role["sales"]
+    item = next(p for p in party.policy["billing"]["price_list"] if p.get("billing") == "shipment")
+    for audience, key in (("partner", partner), ("staff", sales)):
+        quote = {
+            "partner_id": own, "quote_ref": f"Q-SCHEMA-{audience}", "customer": {"id": "CUST-SCHEMA", "name": "S"},
+            "lines": [{"line_id": "1", "sku": item["sku"], "quantity": 2, "discount_percent": "12.00"}],
+        }  # fmt: skip
+        checked = _checked("check_quote", audience, key.post("/v1/pricing/check", quote))
+        for approval in checked["approvals"]:
+            decider = party.by_role[approval["queue"]]
+            _checked("decide_approval", "staff", decider.post(
+                f"/v1/approvals/{approval['approval_id']}/decision", {"outcome": "approved", "note": "fine"}
+            ))  # fmt: skip
+        for reader, reading in (("partner", partner), ("staff", party.by_role["finance"])):
+            _checked("get_decision", reader, reading.get(f"/v1/decisions/{checked['decision_id']}"))

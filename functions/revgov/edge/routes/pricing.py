@@ -26,6 +26,7 @@ _EXAMPLE_QUOTE = {
 @operation(
     "POST", "/v1/pricing/check", summary="Check a quote: allow, approval_required (approvals opened) or deny",
     roles=SELLERS, tag="pricing", body_schema="api/pricing-check.schema.json", example=_EXAMPLE_QUOTE,
+    response_schema="api/responses/pricing-decision.schema.json",
 )
 def check_quote(call: Call) -> dict[str, Any]:
     return pricing.check(call.runtime, call.who, call.body)
@@ -68,13 +69,14 @@ def withdraw_deal(call: Call) -> dict[str, Any]:
 
 
 @operation("GET", "/v1/decisions/{decision_id}", summary="The full record of a decision", roles=READERS,
-           tag="decisions", id_params={"decision_id": "dec"})
+           tag="decisions", id_params={"decision_id": "dec"}, response_schema="api/responses/decision.schema.json")
 def get_decision(call: Call) -> dict[str, Any]:
     return decisions.view(call.runtime, call.who, call.params["decision_id"])
 
 
 @operation("GET", "/v1/decisions/{decision_id}/replay",
            summary="Re-evaluate a decision as of its policy version; `identical` must be true",
-           roles=STAFF, tag="decisions", id_params={"decision_id": "dec"})
+           roles=STAFF, tag="decisions", id_params={"decision_id": "dec"},
+           response_schema="api/responses/decision-replay.schema.json")
 def replay_decision(call: Call) -> dict[str, Any]:
     return decisions.replay(call.runtime, call.who, call.params["decision_id"])
