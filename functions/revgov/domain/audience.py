@@ -15,6 +15,7 @@ from typing import Any
 # Fields of a priced line, of the quote totals and of a catalog item that are the Distributor's own.
 INTERNAL_LINE_FIELDS = frozenset({"cost_total", "margin_percent", "unit_cost"})
 INTERNAL_TOTAL_FIELDS = frozenset({"cost_total", "margin_percent"})
+INTERNAL_INVOICE_LINE_FIELDS = frozenset({"cost"})  # an invoice line's Line Cost (PA-1.2), kept for margin KPIs
 
 
 def _without(node: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
@@ -69,6 +70,11 @@ def partner_decision(decision: Mapping[str, Any], internal: Mapping[str, str]) -
         "inputs": partner_inputs(decision.get("inputs") or {}),
         "result": partner_result(decision.get("result") or {}, internal),
     }
+
+
+def partner_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:
+    """An invoice as its partner reads it: every line without the Distributor's Line Cost (`cost`, PA-1.2)."""
+    return {**invoice, "lines": [_without(line, INTERNAL_INVOICE_LINE_FIELDS) for line in invoice.get("lines", [])]}
 
 
 # An actor as records keep it: "<role>:<key id>" (Principal.actor).
