@@ -568,7 +568,9 @@ def test_invoice_release_finalizes_the_drafts_past_review_and_hands_them_off(run
 def test_exception_escalation_sends_each_open_finance_exception_with_a_cited_summary(run):
     assert _execution(run, "RgvExcEscalate01")["executionStatus"] == "success", run.batch
     open_ = run.as_role("finance").get("/v1/exceptions", queue="finance", status="open", limit=200).json()["items"]
-    ours = {e["exception_id"] for e in open_ if e["category"] == "invoice_sla_breach" and e["partner_id"] == run.partner_id}
+    ours = {
+        e["exception_id"] for e in open_ if e["category"] == "invoice_sla_breach" and e["partner_id"] == run.partner_id
+    }
     assert len(ours) >= 2  # one per late shipment
     sent = {p["exception_id"]: p for p in run.world.posts.get("/notify", []) if "exception_id" in p}
     assert ours <= set(sent)
