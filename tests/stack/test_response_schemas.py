@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -126,10 +127,11 @@ def _quarter(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-def _path_values(party: Party, op: Operation, own: bool) -> dict[str, str] | None:
+def _path_values(party: Party, op: Operation) -> dict[str, str] | None:
+    """The path's values: the tenant's own objects, the first partner's where a partner id is asked."""
     admin = party.admin
     values: dict[str, str] = {}
-    for name in __import__("re").findall(r"{([a-z_]+)}", op.path):
+    for name in re.findall(r"{([a-z_]+)}", op.path):
         if name == "tenant_id":
             values[name] = party.tenant_id
         elif name == "partner_id":
@@ -173,7 +175,7 @@ def _audiences(party: Party, op: Operation) -> list[tuple[str, Any]]:
 @pytest.mark.parametrize("op", _json_reads(), ids=lambda op: op.name)
 def test_each_audience_reads_what_the_schema_declares(op, party, operator):
     party, missing = party
-    values = _path_values(party, op, own=True)
+    values = _path_values(party, op)
     assert values is not None, f"{op.name}: no object to read ({missing})"
     dump = os.environ.get("REVGOV_DUMP_RESPONSES")
     for audience, key in _audiences(party, op):
@@ -234,3 +236,29 @@ def test_a_quote_and_its_decision_as_staff_and_as_the_partner_read_them(party):
             ))  # fmt: skip
         for reader, reading in (("partner", partner), ("staff", party.by_role["finance"])):
             _checked("get_decision", reader, reading.get(f"/v1/decisions/{checked['decision_id']}"))
+
+
+def test_an_approval_and_an_exception_answer_their_id_under_the_name_their_paths_use(party):
+    """#20: "approvals are `case_id` in responses and `approval_id` in paths". Now one name: an approval's answers
+    carry `approval_id`, an exception's `exception_id`, the `{approval_id}` / `{exception_id}` of their paths, so a
+    client reads the id and calls the path with the same field. `case_id` stays, the same value, until 2.0
+    (docs/api-changelog.md 1.2.0)."""
+    party, _ = party
+    admin = party.admin
+    for kind, prefix in (("approval", "apr"), ("exception", "exc")):
+        case_id = party.objects[prefix][0]
+        read = admin.get(f"/v1/{kind}s/{case_id}").json()
+        assert read[f"{kind}_id"] == case_id == read["case_id"]
+        listed = admin.get(f"/v1/{kind}s", limit=200).json()["items"]
+        assert listed and all(item[f"{kind}_id"] == item["case_id"] for item in listed)
+        spec = document()
+        [param] = spec["paths"][f"/v1/{kind}s/{{{kind}_id}}"]["get"]["parameters"]
+        assert param["name"] == f"{kind}_id" and f"{kind}_id" in spec["components"]["schemas"][
+            "api_responses_case"]["properties"]
+    pending = admin.get("/v1/approvals", queue="channel_ops", limit=200).json()["items"]
+    open_ = [a for a in pending if a["requested_by_key"] != party.key_ids["channel_ops"]]
+    if open_:
+        decided = party.by_role["channel_ops"].post(
+            f"/v1/approvals/{open_[0]['approval_id']}/decision", {"outcome": "rejected", "note": "schema check"}
+        )
+        assert decided.status_code == 200 and decided.json()["approval_id"] == open_[0]["approval_id"], decided.text
