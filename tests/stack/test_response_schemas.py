@@ -262,3 +262,20 @@ def test_an_approval_and_an_exception_answer_their_id_under_the_name_their_paths
             f"/v1/approvals/{open_[0]['approval_id']}/decision", {"outcome": "rejected", "note": "schema check"}
         )
         assert decided.status_code == 200 and decided.json()["approval_id"] == open_[0]["approval_id"], decided.text
+
+
+def test_a_partner_reads_its_invoice_lines_without_the_distributors_line_cost(party):
+    """An invoice line kept `cost` (the Line Cost, for the margin KPIs) and a partner key read it. PA-1.2: "'Line Cost'
+    means the Distributor's standard landed cost recorded in the price list"; PA-11.1: each party keeps "the other's
+    confidential information, including pricing […] confidential". Staff keep it."""
+    party, _ = party
+    own = party.partners[0]
+    invoice_id = next(
+        i["invoice_id"] for i in party.partner_keys[own].get("/v1/invoices", limit=200).json()["items"]
+        if i["line_count"]
+    )
+    staff = party.by_role["finance"].get(f"/v1/invoices/{invoice_id}").json()
+    partner = party.partner_keys[own].get(f"/v1/invoices/{invoice_id}").json()
+    assert staff["lines"] and all("cost" in line for line in staff["lines"])
+    assert [line["line_id"] for line in partner["lines"]] == [line["line_id"] for line in staff["lines"]]
+    assert not [line for line in partner["lines"] if "cost" in line], partner["lines"][0]
