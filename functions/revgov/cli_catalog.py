@@ -34,6 +34,7 @@ def _runtime(state_file: str | None) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from .cli_support import working
     from .domain.access import Principal, Role
     from .domain.errors import RevgovError
     from .services.catalog import import_catalog
@@ -41,7 +42,10 @@ def _import(args: argparse.Namespace) -> int:
     rt = _runtime(args.state_file)
     who = Principal(args.tenant, Role.ADMIN, f"cli-{getpass.getuser()}")
     try:
-        print(json.dumps(import_catalog(rt, who, read_rows(Path(args.file)), source=Path(args.file).name)))
+        rows = read_rows(Path(args.file))
+        with working(f"Importing {len(rows)} catalog rows into {args.tenant}…"):  # stderr, on a terminal only
+            imported = import_catalog(rt, who, rows, source=Path(args.file).name)
+        print(json.dumps(imported))
     except RevgovError as refused:
         problem = {"status": refused.status, "detail": refused.detail, "errors": [e.as_dict() for e in refused.errors]}
         print(json.dumps(problem, indent=1))

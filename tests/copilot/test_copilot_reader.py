@@ -93,3 +93,58 @@ def test_a_rate_question_quotes_the_row_with_the_rate_after_its_header(index):
 ])
 def test_questions_the_contracts_do_not_answer_are_refused(index, tenant, question):
     assert ask(index, tenant, question).draft.refused
+
+
+# --- this round's reader rules, with expectations quoted from the Bonterms Cloud Terms (tests/copilot/corpus) ---------
+
+BCT_5_2 = ("Provider will implement and maintain the Security Measures identified on the Cover Page. If no Security "
+           "Measures are identified, Provider will use appropriate technical and organizational measures designed to "
+           "prevent unauthorized access, use, alteration or disclosure of Customer Data.")
+
+
+@pytest.mark.parametrize("text", [
+    "Each Subscription Term will last for an initial 12-month period unless the Order states otherwise.",  # BCT-14.1
+    "the parties will seek to resolve the dispute over a 15-day discussion period.",  # BCT-12.3
+    "If a Force Majeure materially adversely affects the Cloud Service for 15 or more consecutive days",  # BCT-22.9
+])
+def test_a_hyphenated_or_open_ended_period_is_a_duration(text):
+    assert reader.holds_fact("duration", text)
+
+
+def test_when_asks_for_a_time_only_as_the_question_word_not_as_a_condition():
+    assert reader.asked_fact("When is a notice sent by email deemed given?") == "duration"
+    # BCT-17.5 answers this with what Provider "may" do, not with a period
+    assert reader.asked_fact("What may the provider do when the service is accused of infringing someone's "
+                             "intellectual property?") is None
+
+
+def test_how_overdue_asks_for_a_duration():
+    # BCT-13: "“Suspension Event” means (a) Customer’s account is 30 days or more overdue, …"
+    assert reader.asked_fact("How overdue must the customer's account be before the provider may suspend access?") \
+        == "duration"
+
+
+def test_a_question_about_what_holds_when_the_cover_page_is_silent_reads_the_default_rule():
+    best = reader.read("What security does the provider owe if the cover page lists no security measures?",
+                       "Security", BCT_5_2)[0]
+    assert best.unit.text.startswith("If no Security Measures are identified")
+
+
+@pytest.mark.parametrize(("question", "head"), [
+    ("Who is the managing director of Contoso Channel Services?", "directo"),
+    ("What is the name of Contoso's data protection officer?", "offic"),
+    ("What is the absolute ceiling on the combined discount of a single quote line?", None),  # a measure: no head
+    ("What is each party's total cumulative liability capped at?", "liabili"),
+    ("What is charged per hour for support above the included hours?", None),
+    ("How long is the first subscription term?", None),
+])
+def test_the_head_noun_of_a_what_is_question(question, head):
+    assert reader.asked_head(question) == head
+
+
+def test_a_clause_without_the_thing_asked_about_supports_no_answer():
+    """CPA-1.1 defines "Contoso" as "Contoso Channel Services, the operator of the channel program": every name of the
+    question is there, but nothing about a managing director, so the copilot refuses."""
+    reply = respond(full_index(), LocalAnswerer(), Scope("contoso", all_partners=True),
+                    "Who is the managing director of Contoso Channel Services?")
+    assert reply.draft.refused

@@ -203,12 +203,17 @@ def test_every_id_location_of_every_endpoint_is_in_the_matrix():
         "create_key", "create_partner", "settle_period", "create_subscription", "suspend_tenant", "resume_tenant",
         "create_tenant_key", "rotate_webhook_secret", "offboard_tenant", "get_tenant",
         "get_metrics", "get_metrics_prometheus", "get_equity",  # query options only; the caller's tenant's data
+        "get_workflow_metrics",  # a period only; the caller's tenant's cases
         # a contract's document code (FPA) is a name inside the caller's own tenant, not an id that could name another
         # tenant's object: the store is read in the principal's partition (tests/stack/test_contracts_api.py)
         "get_contract", "put_contract", "amend_contract", "remove_contract",
         # the ERP's own subscription id (not a Revgov typed id): a partner key of another partner gets 404, tested in
         # tests/unit/test_billing_lifecycle.py; the partner_id query of the list is in the matrix
         "get_billing_subscription",
+        # history rows name partners by id: read in the caller's tenant only, so another tenant's partner is "no
+        # partner ... in this tenant" like one that does not exist; partner keys get 403 (tests/stack/
+        # test_history_api.py, tests/unit/test_history_import.py)
+        "import_history",
     } | {t.op.name for t in TARGETS}, sorted(without)
 
 

@@ -189,6 +189,33 @@ def _issued_invoice(r: Replay) -> str:
     return str(header["invoice_id"])
 
 
+def _history_rows(partner_id: str) -> dict[str, Any]:
+    """The import_history example's rows for a partner of this stack, dated in a month that has ended."""
+    op = next(o for o in OPERATIONS if o.name == "import_history")
+    body = example_body(op)
+    last_month_end = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    lines = [{**row, "partner_id": partner_id, "invoice_date": last_month_end, "service_date": last_month_end}
+             for row in body["lines"]]  # fmt: skip
+    payments = [{**row, "partner_id": partner_id, "paid_on": last_month_end} for row in body["payments"]]
+    return {"lines": lines, "payments": payments}
+
+
+def _approved_deal(r: Replay) -> str:
+    """An approved registration of an active silver partner in the replay tenant (PA-5.3: only such a one may ask for
+    its extension), registered by sales and approved by another key of channel ops."""
+    from revgov.services import deals
+
+    tid, _ = r.onboarding_tenant()
+    sales = Principal(tid, Role.SALES, "key_01JX0000000000000000000SLS")
+    ops = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000OPS")
+    customer = {"id": f"CUST-{r.rt.ids.new('dl')[-8:]}", "name": "Replay Customer"}
+    body = {"partner_id": r.partner("active", 1), "customer": customer, "family": "networking",
+            "estimated_value": "84000.00", "expected_close": _in_60_days()}
+    deal = deals.register(r.rt, sales, body)
+    cases.decide_case(r.rt, ops, "approval", deal["approval_id"], "approved", None)
+    return str(deal["deal_id"])
+
+
 def _contract(r: Replay, document: str) -> str:
     """The put_contract example stored in the replay tenant (a no-op if it is there already)."""
     op = next(o for o in OPERATIONS if o.name == "put_contract")
@@ -206,6 +233,11 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {},
         "partners:sales",
         {"partner_id": r.partner("active", 1), "expected_close": _in_60_days()},
+    ),
+    "request_deal_extension": lambda r: (
+        {"deal_id": _approved_deal(r)},
+        "partners:sales",
+        {"proposal_date": date.today().isoformat()},
     ),
     "create_tenant": lambda r: ({}, "operator"),
     "suspend_tenant": lambda r: ({"tenant_id": r.tenant_standing("active")}, "operator"),
@@ -235,6 +267,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
+    "import_history": lambda r: ({}, "partners:finance", _history_rows(r.partner("active"))),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 

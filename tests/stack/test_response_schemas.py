@@ -151,7 +151,7 @@ def _path_values(party: Party, op: Operation) -> dict[str, str] | None:
 
 def _query(party: Party, op: Operation) -> dict[str, str]:
     """Required query values: a quarter where the operation takes one (`populate` sold in the last quarter)."""
-    if op.name in ("get_kpis", "get_forecast"):
+    if op.name in ("get_kpis", "get_forecast", "get_workflow_metrics"):
         return {"period": _quarter(date.today())}
     if op.name == "list_accruals":
         return {"period": last_quarter(), "partner_id": party.partners[0]}

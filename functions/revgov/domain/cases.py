@@ -44,8 +44,9 @@ class Route:
         return due_at(opened_at, int(self.sla_hours or 0))
 
 
-def route_for(policy: dict[str, Any], category: str) -> Route:
-    """The queue and SLA for a category; an unknown category goes to triage, as the SOP says."""
+def route_for(policy: dict[str, Any], category: str, country: str | None = None) -> Route:
+    """The queue and SLA for a category; an unknown category goes to triage, as the SOP says. Business days run on
+    the calendar of the partner's country of establishment where the policy lists holidays by country (CPA-1.3)."""
     routing = policy["exception_routing"]
     rule = routing["categories"].get(category) or routing["triage"]
     days = rule.get("sla_business_days")
@@ -56,7 +57,7 @@ def route_for(policy: dict[str, Any], category: str) -> Route:
         rule["clause"],
         category,
         sla_business_days=int(days) if days is not None else None,
-        calendar=BusinessCalendar.from_policy(policy) if days is not None else None,
+        calendar=BusinessCalendar.from_policy(policy, country) if days is not None else None,
     )
 
 

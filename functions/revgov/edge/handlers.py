@@ -286,6 +286,22 @@ def month_close_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return totals
 
 
+@app.lambda_function(name="deal_certification_sweep")
+def deal_certification_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: approved registrations suspended under PA-4.3(d) / CPA-4.3(d) become one
+    certification_expired_active_deal exception each (SOP-4.1 / COP-4.1), refreshed, annotated on a lapse and
+    closed when the hold lifts (revgov.services.deal_holds)."""
+    from ..services import deal_holds
+
+    rt = runtime()
+    totals = {"looked_at": 0, "opened": 0, "refreshed": 0, "annotated": 0, "closed": 0}
+    with _scheduled("deal-certification-sweep"):
+        for tenant_id in _tenant_ids():
+            for name, count in deal_holds.sweep(rt, tenant_id).items():
+                totals[name] += count
+    return totals
+
+
 def _count(bus_event: dict[str, Any]) -> None:
     from ..services import analytics
 

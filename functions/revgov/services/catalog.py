@@ -79,9 +79,15 @@ def tenant_catalog(rt: Runtime, tenant_id: str, policy: dict[str, Any]) -> Catal
     return StoredCatalog(rt, tenant_id, head) if head else policy_catalog(policy)
 
 
-def price_lines(catalog: Catalog, lines: list[dict[str, Any]], on: str) -> dict[str, CatalogItem]:
+def price_lines(
+    catalog: Catalog, lines: list[dict[str, Any]], on: str, rule: dict[str, Any] | None = None
+) -> dict[str, CatalogItem]:
     """The catalog item of every line's SKU on day `on`, by SKU; every line whose SKU is not on the price list that
-    day is named in one 422 (PA-6.1: products are quoted from the price list in force on the quote date)."""
+    day is named in one 422 (PA-6.1: products are quoted from the price list in force on the quote date).
+
+    No clause of either demo contract routes an item off the price list to an approval: "Products" are the items
+    listed in the price list (PA-1.1 / CPA-1.1) and are quoted from it (PA-6.1 / CPA-6.1), so such a line is refused,
+    citing the policy's `pricing.price_list_only` rule when it has one."""
     found: dict[str, CatalogItem] = {}
     missing: list[FieldError] = []
     for number, line in enumerate(lines):
@@ -94,10 +100,12 @@ def price_lines(catalog: Catalog, lines: list[dict[str, Any]], on: str) -> dict[
             found[sku] = item
     if missing:
         shown = ", ".join(e.message.split(":")[0].removeprefix("line ") for e in missing[:10])
+        cited = {"rule_id": rule["id"], "clause": rule["clause"]} if rule else {}
+        said = f" ({rule['clause']}: quoted only from the price list in force on the quote date)" if rule else ""
         raise RuleViolation(
-            f"{len(missing)} quote line(s) name a SKU that is not on the price list on {on} (lines {shown})",
+            f"{len(missing)} quote line(s) name a SKU that is not on the price list on {on} (lines {shown}){said}",
             errors=missing[:50],
-            extra={"catalog_version": catalog.version},
+            extra={"catalog_version": catalog.version, **cited},
         )
     return found
 

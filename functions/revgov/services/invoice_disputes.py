@@ -23,7 +23,7 @@ from ..runtime import Runtime
 from . import billing, cases, tenants
 
 DISPUTES = "INVOICEDISPUTE"  # dispute id -> the dispute
-DISPUTED_LINES = "INVOICEDISPUTELINE"  # invoice#number -> the last dispute on it and what was credited for it
+DISPUTED_LINES = billing.DISPUTED_LINES
 EFFECT = "invoice.dispute"
 SOURCE = "revgov.billing"
 
@@ -77,8 +77,10 @@ def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, A
     line_key = _line_key(invoice_id, number)
     marker = _claim(rt, who.tenant_id, line_key)
     credited = Decimal(marker.data["credited"]) if marker else Decimal(0)
-    amount = parse_money(body["amount"]) if body.get("amount") is not None else core.disputable_amount(line, credited)
-    core.check_dispute(invoice, line, amount, credited, today=_today(rt), book=book)
+    # what the ERP's credit notes and returns gave back of the line counts too: a line is never credited twice
+    already = billing.credited_against(rt, who.tenant_id, invoice_id, number).amount
+    amount = parse_money(body["amount"]) if body.get("amount") is not None else core.disputable_amount(line, already)
+    core.check_dispute(invoice, line, amount, already, today=_today(rt), book=book)
     now = rt.clock.now_iso()
     dispute: dict[str, Any] = {
         "dispute_id": rt.ids.new("ivd"),

@@ -273,6 +273,7 @@ def submit(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
             effect=EFFECT,
             context={"proposed_tier": assessment.qualified_tier, "submitted_by": who.actor},
             policy_version=policy_version,
+            country=partner.get("country"),
         )
         moved = partners.awaiting_approval(moved, approval["case_id"])
         changes.audit += opened.audit

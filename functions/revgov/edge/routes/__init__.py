@@ -10,6 +10,7 @@ def load_all() -> None:
         copilot,  # noqa: F401
         erp,  # noqa: F401
         events,  # noqa: F401
+        history,  # noqa: F401
         observability,  # noqa: F401
         partners,  # noqa: F401
         platform,  # noqa: F401

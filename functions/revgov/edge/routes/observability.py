@@ -54,6 +54,35 @@ def get_metrics_prometheus(call: Call) -> Answer:
 
 @operation(
     "GET",
+    "/v1/metrics/workflow",
+    summary="Workflow metrics of a month or quarter (approvals opened, decided, approval rate, hours to decision, SLA "
+    "breaches; exceptions opened by category, closed, SLA breaches), each beside its baseline period's value",
+    roles=STAFF,
+    tag="observability",
+    query=(
+        QueryParam(
+            "period", "a billing month (2026-11) or a quarter (2026-Q4); required",
+            pattern=r"\d{4}-(0[1-9]|1[0-2]|Q[1-4])",
+        ),
+    ),
+    description="Figured from the tenant's durable case records, so each metric has the value of the baseline "
+    "period beside it: the month or quarter before the tenant went live, or the tenant's `kpi_baseline_period` "
+    "(the KPIs' baseline). A case counts by the instant its figure is about: opened, decided, or due (an SLA "
+    "breach: due in the period and not decided by its due time). docs/observability.md.",
+    response_schema="api/responses/workflow-metrics.schema.json",
+)
+def get_workflow_metrics(call: Call) -> dict[str, Any]:
+    from ...domain.errors import FieldError, MalformedRequest
+    from ...services import workflow_metrics
+
+    period = call.query.get("period")
+    if not period:
+        raise MalformedRequest("period is required", errors=[FieldError("/query/period", "e.g. 2026-11 or 2026-Q4")])
+    return workflow_metrics.report(call.runtime, call.who, period)
+
+
+@operation(
+    "GET",
     "/v1/equity",
     summary="Channel equity: outcomes compared across partner segments over a rolling window, with the findings "
     "(significant unexplained gaps) the monitor turns into exceptions",
