@@ -6,6 +6,7 @@ numbers. Runs in-process against the embedded index and the local answerer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 import time
@@ -90,17 +91,36 @@ def evaluate(index: SqliteClauseIndex, *, mode: str = "hybrid") -> dict[str, Any
 
 UNSEEN = Path(__file__).with_name("questions_unseen.json")
 FRESH = Path(__file__).with_name("questions_fresh.json")
-QUESTION_SETS = {"unseen": UNSEEN, "fresh": FRESH}
+PSA = Path(__file__).with_name("questions_psa.json")
+QUESTION_SETS = {"unseen": UNSEEN, "fresh": FRESH, "psa": PSA}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
 # Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
-PUBLIC_TENANTS = {PUBLIC_TENANT: ("partnership-agreement.md",), "bonterms": ("bonterms-cloud-terms.md",)}
+PUBLIC_TENANTS = {
+    PUBLIC_TENANT: ("partnership-agreement.md",),
+    "bonterms": ("bonterms-cloud-terms.md",),
+    "bonterms-psa": ("bonterms-professional-services.md",),
+}
 SPLITS = ("tuning", "heldout")
+
+
+def hash_split(items: list[dict[str, Any]], salt: str) -> dict[str, str]:
+    """The split committed with a question set before any tuning: within the answerable and the unanswerable
+    questions, the half (rounded up) with the smallest sha256(salt + id) is `heldout`, the rest `tuning`."""
+    split: dict[str, str] = {}
+    for answerable in (True, False):
+        group = sorted((q for q in items if bool(q["gold"]) is answerable),
+                       key=lambda q: hashlib.sha256((salt + q["id"]).encode()).hexdigest())
+        for i, q in enumerate(group):
+            split[q["id"]] = "heldout" if i < (len(group) + 1) // 2 else "tuning"
+    return split
 
 
 def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, Any]]:
     """One split of a question set written before tuning: `unseen` (questions_unseen.json: Common Paper + demo
-    tenants; its held-out split has been looked at several times) or `fresh` (questions_fresh.json: Bonterms)."""
+    tenants; its held-out split has been looked at several times), `fresh` (questions_fresh.json: Bonterms Cloud
+    Terms; its held-out split was evaluated once and is burnt too) or `psa` (questions_psa.json: Bonterms
+    Professional Services Agreement, the held-out set of the round after)."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
     text = QUESTION_SETS[source].read_text(encoding="utf-8")

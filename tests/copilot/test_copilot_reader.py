@@ -148,3 +148,75 @@ def test_a_clause_without_the_thing_asked_about_supports_no_answer():
     reply = respond(full_index(), LocalAnswerer(), Scope("contoso", all_partners=True),
                     "Who is the managing director of Contoso Channel Services?")
     assert reply.draft.refused
+
+
+# --- this round: contract paraphrases, quantity questions, duties (tuned on the PSA tuning split, never its held-out)
+
+BPSA_7_4 = ("Provider represents and warrants that there are no pending Actions pertaining to Provider, the Services "
+            "or the Deliverables that could affect either party’s ability to fully perform its duties, exercise its "
+            "rights or expose it to liability under this Agreement. Provider will notify Customer immediately if "
+            "Provider becomes aware of any such actual or threatened Actions.")
+
+
+def test_a_question_about_what_someone_must_do_reads_the_sentence_that_states_the_duty():
+    """BPSA-7.4 No Litigation: the answer to "what must the provider do" is "Provider will notify Customer
+    immediately …", not the warranty sentence that shares more words; "lawsuit" is the clause's "Action"."""
+    best = reader.read("What must the provider do if it learns of a threatened lawsuit against it?",
+                       "No Litigation", BPSA_7_4)[0]
+    assert best.unit.text.startswith("Provider will notify Customer immediately")
+
+
+@pytest.mark.parametrize(("question_word", "clause_word"), [
+    ("share", "disclose"), ("changes", "modifications"), ("lawsuit", "Actions"), ("fix", "correct"),
+    ("cancel", "terminate"), ("subsidiary", "Affiliates"), ("staff", "employees"), ("ask", "request"),
+])
+def test_common_contract_paraphrases_are_one_term(question_word, clause_word):
+    assert reader.content_terms(question_word) == reader.content_terms(clause_word)
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("How many days does the provider have to correct a breach?", True),
+    ("What is the maximum number of subcontractors the provider may engage?", True),
+    ("What is the provider's annual cap on travel expenses?", True),
+    ("When does the agreement end?", False),  # BPSA-11.1 answers with an event: "until the end of all SOW Terms"
+    ("How is the general cap calculated?", False),
+])
+def test_a_question_that_can_only_be_answered_by_a_number(question, asks):
+    assert reader.asked_quantity(question) is asks
+
+
+@pytest.mark.parametrize(("text", "holds"), [
+    ("Except to the limited extent Customer is authorized pursuant to Section 6.3(g) (Attorney-in-Fact)", False),
+    ("subject to Section 365(n) of the United States Bankruptcy Code", False),
+    ("To the extent one or more subcontractors are approved by Customer", False),  # BPSA-3.5
+    ("all amounts are due within 30 days after the invoice date", True),  # BPSA-10.1
+    ("Late payments are subject to a charge of 1.5% per month", True),  # BPSA-10.3
+])
+def test_section_references_are_not_quantities(text, holds):
+    assert reader.holds_quantity(text) is holds
+
+
+def test_a_number_question_is_refused_when_no_clause_states_a_number_about_it(index):
+    """BPSA-10.2 Expenses: "Customer will pay reasonable, pre-approved travel and related expenses incurred by
+    Provider …, subject to Customer's then-current travel and expense policies" — no amount, so no cap to quote."""
+    reply = respond(index, LocalAnswerer(), Scope("bonterms-psa", all_partners=True),
+                    "What is the most the customer reimburses for travel expenses per year?")
+    assert reply.draft.refused
+
+
+BCT_16_5 = """The following definitions apply unless modified on the Cover Page.
+“Enhanced Cap” means three times (3x) the General Cap.
+“Enhanced Claims” means Provider’s breach of Section 5.2 (Security) or either party’s breach of Section 5.3 (DPA)."""
+
+
+def test_a_which_question_reads_the_definition_of_the_kind_it_asks_for(index):
+    """BCT-16.5: "which claims …" is answered by the definition of "Enhanced Claims" (“Enhanced Claims” means
+    Provider’s breach of Section 5.2 (Security) or …), not only by that of "Enhanced Cap"."""
+    assert reader.asked_kind_of("Which claims are subject to the enhanced cap instead of the general cap?") == "claim"
+    readings = reader.read("Which claims does the enhanced cap apply to?", "Liability Definitions", BCT_16_5)
+    claims = next(r for r in readings if r.unit.text.startswith("“Enhanced Claims” means"))
+    cap = next(r for r in readings if r.unit.text.startswith("“Enhanced Cap” means"))
+    assert claims.score >= 0.75 * cap.score  # quoted beside it (a second unit within 75% of the best is quoted)
+    reply = respond(index, LocalAnswerer(), Scope("bonterms", all_partners=True),
+                    "Which claims does the enhanced cap apply to?")
+    assert "Section 5.2 (Security)" in reply.draft.answer

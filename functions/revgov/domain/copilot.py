@@ -232,6 +232,9 @@ class EvidencePolicy:
     fact_dense: float = 0.40
     fact_coverage: float = 0.25
     fact_overlap: float = 0.40
+    # a question that asks for a number ("how many days", "the cap on") needs a unit holding a number that covers
+    # this much of the question's rarity-weighted words (the relation asked, not just the words, must be there)
+    quantity_coverage: float = 0.15
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
 
@@ -253,6 +256,13 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
         return False
     if reader.missing_head(question, f"{p.document_title} {p.indexed_text}"):
         return False
+    others = [h.passage.indexed_text for h in hits or [hit]]
+    if reader.asked_quantity(question) and not any(
+        reader.holds_quantity(u.text)
+        and reader.weighted_coverage(question, f"{p.title} {u.full}", others) >= policy.quantity_coverage
+        for u in reader.structured_units(p.text)
+    ):
+        return False  # the question asks for a number: a clause without one about the thing asked answers nothing
     dense = hit.dense if hit.dense is not None else 0.0
     covered = _weighted(question, hit, hits or [hit])
     if dense >= policy.strong_dense and covered >= policy.strong_coverage:
@@ -399,7 +409,7 @@ def best_quotes(question: str, passage: Passage, *, limit: int = 2) -> list[str]
         return []
     chosen = [readings[0]]
     for extra in readings[1:limit]:
-        if extra.score >= 0.85 * readings[0].score and extra.score > 0:
+        if extra.score >= 0.75 * readings[0].score and extra.score > 0:
             chosen.append(extra)
     quotes = [q for r in chosen for q in r.unit.quotes]
     order = {u: i for i, u in enumerate(_lines_and_units(passage.text))}

@@ -51,8 +51,34 @@ def stem(word: str) -> str:
     return word.removesuffix("e")[:7]
 
 
+# Contract English says one thing in several words: a question says "share", "fix", "lawsuit", "subsidiary", the
+# clause "disclose", "correct", "Action", "Affiliate". Each group below is read as one term (its first word's stem),
+# on both the question's side and the clause's. Only paraphrases common in commercial agreements are listed.
+_SAME = (
+    "disclose disclosed discloses disclosure share shared shares reveal revealed divulge",
+    "modify modified modification modifications change changes changed alter altered alteration",
+    "action actions lawsuit lawsuits suit suits litigation proceeding proceedings",
+    "correct corrects corrected fix fixes fixed cure cures cured remediate remediation",
+    "terminate terminates terminated termination cancel cancels cancelled cancellation end ends ended expire "
+    "expires expired expiry expiration",
+    "refund refunds refunded repay repaid",
+    "request requests requested ask asks",
+    "affiliate affiliates affiliated subsidiary subsidiaries",
+    "employee employees staff personnel workers",
+    "aware learn learns learning learned discover discovers",
+    "sign signs signed signature execute executed",
+)
+_SYNONYMS = {word: group.split()[0] for group in _SAME for word in group.split()}
+
+
 def content_terms(text: str) -> list[str]:
-    return [stem(w) for w in _WORD.findall(_fold(text)) if w not in _STOP and (len(w) > 1 or w.isdigit())]
+    out = []
+    for w in _WORD.findall(_fold(text)):
+        if w in _SYNONYMS:
+            out.append(stem(_SYNONYMS[w]))
+        elif w not in _STOP and (len(w) > 1 or w.isdigit()):
+            out.append(stem(w))
+    return out
 
 
 # --- what the question asks for -----------------------------------------------------------------------------------
@@ -104,6 +130,18 @@ _STATES_DEFAULT = re.compile(r"\b(?:if no|if none|unless|if not|otherwise|in the
                              r"(?:does not|omits))\b", re.I)
 
 
+# "What must the provider do if …?", "what should the customer do …": the answer is what someone will do, so the
+# unit that states a duty ("Provider will notify …", "must return") reads better than one that states a fact.
+_ASKS_ACTION = re.compile(r"\bwhat (?:must|should|shall|will|does|do|has|have|is|are)\b[^?]*\b(?:do|to do|required)\b",
+                          re.I)
+_STATES_DUTY = re.compile(r"\b(?:will|must|shall|agrees? to|is required to|are required to)\s+(?:\w+ly\s+)?(?!not\b)"
+                          r"(?!be\b)[a-z]+", re.I)
+
+
+def asked_action(question: str) -> bool:
+    return bool(_ASKS_ACTION.search(question))
+
+
 def asked_default(question: str) -> bool:
     return bool(_ASKS_DEFAULT.search(question))
 
@@ -119,6 +157,27 @@ def asked_fact(question: str) -> str | None:
         if pattern.search(question):
             return kind
     return None
+
+
+_ASKS_QUANTITY = re.compile(r"\bhow (?:long|many|much|old|late|early)\b|\b(?:within|for|after|by) how\b"
+                            r"|\bwhat (?:percentage|percent|share|amount|price|fee|cost|rate|number)\b"
+                            r"|\b(?:maximum|minimum|cap|ceiling|limit) (?:on|of|for)\b"
+                            r"|\bnumber of\b|\b(?:the most|the least|highest|lowest|maximum|minimum)\b", re.I)
+# "Section 6.3(g)", "Section 365(n)", "Title 17": references, not quantities; nor is "one or more"
+_REFERENCE = re.compile(r"\b(?:Sections?|Title|Article|clause)\s+\d+(?:\.\d+)*(?:\([a-z0-9]+\))*|\b\d+\.\d+(?:\.\d+)*"
+                        r"(?:\([a-z0-9]+\))+|\b\d+(?:\.\d+)+(?= \()|\bone or more\b", re.I)
+
+
+def asked_quantity(question: str) -> bool:
+    """A question that can only be answered with a number: "how long", "how many", "what percentage", "the cap on".
+    ("When …?", "how quickly" may be answered by an event or "promptly"; they are not quantity questions.)"""
+    return bool(_ASKS_QUANTITY.search(question))
+
+
+def holds_quantity(text: str) -> bool:
+    """Any number, duration, percentage or amount."""
+    text = _REFERENCE.sub(" ", text)
+    return any(FACT_PATTERNS[k].search(text) for k in ("duration", "percent", "amount", "count"))
 
 
 def holds_fact(kind: str | None, text: str) -> bool:
@@ -176,6 +235,26 @@ def asked_head(question: str) -> str | None:
         if not (terms and separator == "of"):
             return None  # "the absolute ceiling on …" asks for the ceiling; only "the name of X" looks on to X
     return None
+
+
+_WHICH = re.compile(r"^\s*(?:which|what) (?:[\w-]+ )?(\w+?)(?:s)? (?:are|is|does|do|count|counts|fall|falls|qualify|"
+                    r"qualifies|must|may|can|will)\b", re.I)
+_DEFINED = re.compile(r"^[\"“]([^\"”]{1,60})[\"”] (?:means|has the meaning|includes|refers to)\b")
+
+
+def asked_kind_of(question: str) -> str | None:
+    """The noun a "Which claims are …?" / "What events count as …?" question asks for members of, stemmed; or the
+    head noun of a "What is the X?" question. A definition of a term ending in that noun ("Enhanced Claims" means …)
+    is the unit that lists them."""
+    match = _WHICH.match(question)
+    if match and match.group(1).lower() not in _STOP:
+        return stem(match.group(1).lower())
+    return asked_head(question)
+
+
+def defined_term(text: str) -> str | None:
+    match = _DEFINED.match(text)
+    return match.group(1) if match else None
 
 
 # --- quotable units -----------------------------------------------------------------------------------------------
@@ -271,6 +350,8 @@ def read(question: str, title: str, text: str) -> list[Reading]:
     kind = asked_fact(question)
     limit = asked_limit(question)
     default = asked_default(question)
+    action = asked_action(question)
+    kind_of = asked_kind_of(question)
     title_terms = set(content_terms(title))
     readings = []
     for unit in structured_units(text):
@@ -280,8 +361,12 @@ def read(question: str, title: str, text: str) -> list[Reading]:
         fact = holds_fact(kind, unit.text)
         states_limit = limit and bool(_STATES_LIMIT.search(unit.text))
         states_default = default and bool(_STATES_DEFAULT.search(unit.text))
+        states_duty = action and bool(_STATES_DUTY.search(unit.text))
+        term = defined_term(unit.text)
+        defines = bool(kind_of and term and (content_terms(term) or [""])[-1] == kind_of)
         score = (overlap + 0.5 * own + (0.6 if fact else 0.0) + (0.4 if states_limit else 0.0)
-                 + (0.6 if states_default else 0.0) - 0.0005 * len(unit.text))
+                 + (0.6 if states_default else 0.0) + (0.3 if states_duty else 0.0) + (0.5 if defines else 0.0)
+                 - 0.0005 * len(unit.text))
         readings.append(Reading(unit, score, overlap, fact))
     return sorted(readings, key=lambda r: -r.score)
 

@@ -140,18 +140,38 @@ def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _deliver, retry_in=retry_in, handler="deliver_webhooks")
 
 
-def _accrue(bus_event: dict[str, Any]) -> None:
-    from ..services import rebates
-
-    rebates.accrue_from_event(runtime(), bus_event)
-
-
 @app.lambda_function(name="accrue_rebates")
 def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lines billed (invoice.lines_posted) and paid (invoice.paid), rule rebate-accruals, become rebate lines and
     re-rate each touched partner's accrual. Idempotent by construction: lines are upserted by id and content hash,
-    accruals recomputed from them, so a redelivery changes nothing."""
-    return drain(event.get("Records", []), _accrue, handler="accrue_rebates")
+    accruals recomputed from them, so a redelivery changes nothing.
+
+    The batch's lines are projected record by record, then each touched accrual is re-rated once, after the last
+    record that touched it (a re-rating reads every line of the partner's period, so one per event would cost a
+    busy month's billing quadratically). A failed re-rating fails every record that touched that accrual: they
+    come back, project nothing new, and re-rate it again."""
+    from ..services import rebates
+
+    rt = runtime()
+    failures: list[dict[str, str]] = []
+    due: dict[tuple[str, str, str], tuple[rebates.DueRefresh, list[str]]] = {}
+    for record in event.get("Records", []):
+
+        def project(bus_event: dict[str, Any], message_id: str = record["messageId"]) -> None:
+            for refresh in rebates.project_event(rt, bus_event)[1]:
+                touched_by = due.pop(refresh.key, (refresh, []))[1]
+                due[refresh.key] = (refresh, [*touched_by, message_id])  # the latest record's event is cited
+
+        failures += drain([record], project, handler="accrue_rebates")["batchItemFailures"]
+    failed = {f["itemIdentifier"] for f in failures}
+    for refresh, message_ids in due.values():
+        try:
+            refresh.run(rt)
+        except Exception:
+            logger.exception("accrual re-rating failed", extra={"accrual": refresh.key, "message_ids": message_ids})
+            failures += [{"itemIdentifier": m} for m in message_ids if m not in failed]
+            failed.update(message_ids)
+    return {"batchItemFailures": failures}
 
 
 def _index_contracts(bus_event: dict[str, Any]) -> None:
