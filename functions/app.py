@@ -18,6 +18,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     log_event,
     model_drift,
     month_close_watch,
+    policy_activation,
     subscription_billing_run,
     update_kpis,
 )

@@ -318,9 +318,16 @@ def main(argv: list[str] | None = None) -> int:
     from .cli_catalog import register as register_catalog
 
     register_catalog(commands)
+    from .cli_policy import register as register_policy
+
+    register_policy(commands)
+
     from .cli_history import register as register_history
 
     register_history(commands)
+    from .cli_maintenance import register as register_maintenance
+
+    register_maintenance(commands)
     agent_parser = commands.add_parser("agents", help="bounded agents: run one on demand")
     agent_commands = agent_parser.add_subparsers(dest="agents_command", required=True)
     agent_run = agent_commands.add_parser("run", help="run an agent now (it opens tasks or exceptions, or escalates)")

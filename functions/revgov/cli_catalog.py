@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,9 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of a CSV file (a header line naming the columns) or a JSON file (a list, or {"items": [...]})."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".csv":
-        return [{k: v for k, v in row.items() if k is not None} for row in csv.DictReader(io.StringIO(text))]
+        from .domain.catalog import csv_rows
+
+        return csv_rows(text)
     loaded = json.loads(text)
     rows = loaded.get("items") if isinstance(loaded, dict) else loaded
     if not isinstance(rows, list):

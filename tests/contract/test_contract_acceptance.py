@@ -992,6 +992,9 @@ def _sop_2_5() -> None:
     assert CREDIT_NOTE_REASONS == (
         "billing_error", "return", "cancellation", "dispute_outcome", "rebate_settlement", "goodwill"
     )
+    # "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the preparer."
+    assert NW["billing"]["credit_notes"]["approval_above"] == "10000.00"
+    assert route(NW, NW["billing"]["credit_notes"]["approval_category"])["queue"] == "finance"
 
 
 @clause("contoso", "COP-2.4", "states a reason code (billing error, return, cancellation, dispute outcome, rebate")
@@ -1000,6 +1003,9 @@ def _cop_2_4() -> None:
 
     assert CT["billing"]["credit_notes"]["clause"] == "COP-2.4"
     assert "dispute_outcome" in CREDIT_NOTE_REASONS
+    # "Credit notes above EUR 5,000.00 are approved by a finance queue member other than the preparer."
+    assert CT["billing"]["credit_notes"]["approval_above"] == "5000.00"  # in the tenant currency, EUR
+    assert route(CT, CT["billing"]["credit_notes"]["approval_category"])["queue"] == "finance"
 
 
 @clause(
@@ -1408,6 +1414,38 @@ def _pa_13_3() -> None:
 @clause("contoso", "CPA-13.3", "Contoso may terminate immediately for a confirmed screening match")
 def _cpa_13_3() -> None:
     assert CT["onboarding"]["termination"]["clause"] == "CPA-13.3"
+
+
+def _automation_holds_credit_notes_above(tenant: str, sku: str, quantity: int, amount: str) -> None:
+    """The ERP bridge (an automated workflow, `system:billing`) sends a credit note just above the limit: it is
+    held for a finance approval, not posted."""
+    from memory_store import Ledger
+    from revgov.services import billing, credit_notes
+
+    partner = "ptr_01JBNWPARTNER0000000000001"
+    ledger = Ledger("2026-08-03T12:00:00Z", tenant=tenant)
+    data = {"partner_id": partner, "order_ref": "SO-A", "shipped_on": "2026-08-03",
+            "lines": [{"sku": sku, "quantity": quantity}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-08-03T10:00:00Z")["status"] == "processed"
+    invoice = ledger.invoice(partner, "2026-08")
+    ledger.clock.set("2026-08-20T12:00:00Z")
+    note = {"partner_id": partner, "credit_note_ref": "CN-A", "invoice_id": invoice["invoice_id"], "line_no": 1,
+            "reason": "goodwill", "amount": amount, "issued_on": "2026-08-20"}  # fmt: skip
+    assert ledger.bill("credit_note.issued", note, occurred_at="2026-08-20T10:00:00Z")["status"] == "processed"
+    lines = ledger.invoice(partner, "2026-08")["lines"]
+    assert [x for x in lines if x["kind"] == "credit_note"] == []
+    held = ledger.rt.store.query(tenant, credit_notes.HOLDS, limit=10).items
+    assert [h.data["amount"] for h in held] == [amount] and held[0].data["prepared_by"] == billing.ACTOR
+
+
+@clause("northwind", "SOP-8.1", "They may not approve exceptions, issue credit notes above USD 10,000.00")
+def _sop_8_1() -> None:
+    _automation_holds_credit_notes_above("northwind", "NW-SRV-R2", 3, "10000.01")  # 3 x 5,200.00 = 15,600.00
+
+
+@clause("contoso", "COP-8.1", "they may not approve exceptions, issue credit notes above EUR 5,000.00")
+def _cop_8_1() -> None:
+    _automation_holds_credit_notes_above("contoso", "CT-DEV-LAPTOP14", 5, "5000.01")  # 5 x 1,150.00 = 5,750.00
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------

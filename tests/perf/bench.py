@@ -428,6 +428,7 @@ from bench_billing_run import billing_run_section  # noqa: E402
 from bench_catalog import catalog_section  # noqa: E402
 from bench_history import history_import_section  # noqa: E402
 from bench_observability import equity_section, metrics_overhead  # noqa: E402
+from bench_policy import policy_whatif_section  # noqa: E402
 from bench_rebates import rebates_section  # noqa: E402
 from load import load, unthrottle_demo_tenants  # noqa: E402
 
@@ -448,8 +449,11 @@ SECTIONS: dict[str, Callable[..., list[Row]]] = {
     "load": load,
     "equity": equity_section,
     "metrics_overhead": metrics_overhead,
+    "policy_whatif": policy_whatif_section,
 }
-NEEDS_STACK = {"request_overhead", "pricing_http", "billing_http", "kpis", "load", "metrics_overhead", "catalog"}
+NEEDS_STACK = {
+    "request_overhead", "pricing_http", "billing_http", "kpis", "load", "metrics_overhead", "catalog", "policy_whatif",
+}
 
 
 def main(selected: list[str]) -> int:

@@ -118,6 +118,10 @@ BAD_INPUT = [
     (("rebates", "settle", "--tenant", "no-such-tenant", "--period", "2026-Q1"), 2, "no-such-tenant"),
     (("rebates", "settle", "--tenant", "northwind", "--period", "2099-Q1"), 2, "has not ended"),
     (("dev", "--port", "not-a-port"), 2, "invalid int"),
+    (("maintenance", "backfill-decisions"), 2, "--tenant"),
+    (("maintenance", "backfill-decisions", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
+    (("maintenance", "backfill-decisions", "--tenant", "northwind", "--state-file", "/nonexistent/local.json"), 3,
+     "/nonexistent"),
 ]
 
 

@@ -65,3 +65,47 @@ def test_the_return_and_credit_note_samples_credit_the_billed_line(billing_tenan
     assert returned["references_line"] == noted["references_line"] == line["line_id"]
     assert november["total"] == "-3750.00"
     assert tenant.finance.get(f"/v1/invoices/{october['invoice_id']}").json() == before  # never edited
+
+
+def test_a_credit_note_above_10000_waits_for_finance_through_the_api(billing_tenant):
+    # SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the
+    # preparer." 10 x NW-SW-24P at 1,250.00 = 12,500.00 shipped; a credit note of 10,000.01 is held (no line) until
+    # finance approves it through /v1/approvals; channel ops may not. Where it then posts (the open invoice of the
+    # approval's month) depends on the day the test runs, so the line is found by what it references, not by month.
+    import json
+
+    from support import ROOT
+
+    tenant = billing_tenant
+    tenant.add_partners(json.loads((ROOT / SCENARIO_PARTNERS).read_text())["partners"])
+    shipment = webhook_body(sample("shipment.confirmed"))
+    shipment["data"] = {**shipment["data"], "lines": [{"sku": "NW-SW-24P", "quantity": 10}]}
+    tenant.wait_for([tenant.send(shipment)["event_id"]])
+    (october,) = [i for i in tenant.invoices() if i["period"] == "2026-10"]
+    line = october["lines"][0]
+    assert line["amount"] == "12500.00"
+
+    big = _against("credit_note.issued", october["invoice_id"])
+    big["data"] = {**big["data"], "amount": "10000.01", "quantity": 8, "prepared_by": "jdoe@northwind-erp"}
+    for bad in ("", "x" * 121, "jdoe\u0007"):  # empty, too long, a control character: 400 at the door
+        refused = {**big, "id": f"NW-ERP-BAD-{len(bad)}", "data": {**big["data"], "prepared_by": bad}}
+        problem = assert_problem(tenant.erp.post(refused), 400)
+        assert any(e["path"] == "/data/prepared_by" for e in problem["errors"]), problem
+    assert [i["period"] for i in tenant.invoices()] == ["2026-10"]  # the refused ones changed nothing
+
+    tenant.wait_for([tenant.send(big)["event_id"]])
+    credit_lines = [x for i in tenant.invoices() for x in i["lines"] if x["kind"] == "credit_note"]
+    assert credit_lines == []  # held, not posted
+    pending = tenant.finance.get("/v1/approvals", status="pending", queue="finance", limit=50).json()["items"]
+    (approval,) = [a for a in pending if a["category"] == "credit_note_approval"]
+    assert approval["subject"]["kind"] == "credit_note" and approval["context"]["prepared_by"] == "jdoe@northwind-erp"
+    assert any(r["clause"] == "SOP-2.5" for r in approval["reasons"])
+    path = f"/v1/approvals/{approval['case_id']}/decision"
+    assert_problem(tenant.channel_ops.post(path, {"outcome": "approved", "note": "ok"}), 403)
+    assert_problem(tenant.finance.post(path, {"outcome": "approved", "note": "ok", "extra": 1}), 400)
+    assert [x for i in tenant.invoices() for x in i["lines"] if x["kind"] == "credit_note"] == []
+    decided = tenant.finance.post(path, {"outcome": "approved", "note": "checked against SO-2026-1001"})
+    assert decided.status_code == 200, decided.text
+    (note,) = [x for i in tenant.invoices() for x in i["lines"] if x["kind"] == "credit_note"]
+    assert (note["amount"], note["references_line"]) == ("-10000.01", line["line_id"])
+    assert note["detail"]["prepared_by"] == "jdoe@northwind-erp"

@@ -225,6 +225,22 @@ def _contract(r: Replay, document: str) -> str:
     return document
 
 
+def _policy_draft(r: Replay, *, changed: bool = False, proposed: bool = False) -> str:
+    """A draft of the onboarding tenant's policy (its margin floor raised when asked, and proposed) by a channel ops
+    key of its own, so the replaying finance key may approve or reject it."""
+    from revgov.services import policy_drafts
+
+    tid, _ = r.onboarding_tenant()
+    author = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000PDR")
+    draft = policy_drafts.create_draft(r.rt, author, {"reason": "replay"})
+    if changed or proposed:
+        policy_drafts.patch_policy(r.rt, author, draft["draft_id"], {"operations": [
+            {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "13"}]})
+    if proposed:
+        policy_drafts.propose(r.rt, author, draft["draft_id"], {})
+    return str(draft["draft_id"])
+
+
 # What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
 # fields that must name objects of this stack (ids, dates relative to today) instead of the documented ones.
 PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
@@ -267,6 +283,19 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
+    "import_catalog": lambda r: ({}, "partners:finance"),
+    "create_policy_draft": lambda r: ({}, "partners:channel_ops"),
+    "patch_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:channel_ops"),
+    "replace_policy_draft": lambda r: (
+        {"draft_id": _policy_draft(r)}, "partners:channel_ops", {"policy": r.onboarding_tenant()[1]}
+    ),
+    "whatif_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
+    "whatif_policy_draft_rebates": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
+    "propose_policy_draft": lambda r: (
+        {"draft_id": _policy_draft(r, changed=True)}, "partners:channel_ops", {"expected_revision": 2}
+    ),
+    "approve_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
+    "reject_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
     "import_history": lambda r: ({}, "partners:finance", _history_rows(r.partner("active"))),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]

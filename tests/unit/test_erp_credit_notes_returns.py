@@ -27,7 +27,7 @@ from memory_store import Ledger
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import MalformedRequest, RuleViolation
-from revgov.services import billing, invoice_disputes, rebates
+from revgov.services import billing, cases, credit_notes, invoice_disputes, rebates
 
 P1 = "ptr_01JBNWPARTNER0000000000001"  # platinum
 P2 = "ptr_01JBNWPARTNER0000000000002"
@@ -150,6 +150,13 @@ def test_units_returned_within_30_days_of_shipment_earn_no_spiff_later_returns_k
     august = _ship(ledger, P1, "NW-SRV-R2", 10, "2026-08-03", "SO-4")
     for units, on, rma in ((2, "2026-08-20", "RMA-1"), (1, "2026-09-02", "RMA-2"), (3, "2026-09-03", "RMA-3")):
         assert _return(ledger, august, units, on, rma)["status"] == "processed"
+    # SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the
+    # preparer": RMA-1 (2 x 5,200.00 = 10,400.00) and RMA-3 (3 x 5,200.00 = 15,600.00) post once finance approves
+    held = [s.data for s in ledger.rt.store.query("northwind", credit_notes.HOLDS, limit=10).items]
+    assert sorted(h["amount"] for h in held) == ["10400.00", "15600.00"]
+    ledger.clock.set("2026-09-04T09:00:00Z")
+    for hold in held:
+        cases.decide_case(ledger.rt, FINANCE, "approval", hold["approval_id"], "approved", "goods received")
     statement = _statement(ledger, "2026-Q3", 1, "2026-10-05T09:00:00Z")
     spiff = _program(statement, "RBT-HW-SPIFF")
     assert spiff["amount"] == "280.00"

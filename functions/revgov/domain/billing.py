@@ -288,6 +288,10 @@ class BillingPolicy:
     disputes: Rule = DEFAULT_INVOICE_DISPUTES
     dispute_window_days: int = 30
     dispute_category: str = "invoice_dispute"
+    # SOP-2.5 / COP-2.4: a credit note above this amount (tenant currency) posts only once a finance queue member
+    # other than its preparer approved it, through an approval of `credit_note_approval_category`. None: no limit.
+    credit_note_approval_above: Decimal | None = None
+    credit_note_approval_category: str = "credit_note_approval"
 
     def price(self, sku: str, on: date) -> CatalogItem | None:
         """The price-list item in force on `on`, or None: not on the price list that day."""
@@ -338,6 +342,10 @@ class BillingPolicy:
             disputes=Rule.of(disputes) if disputes else cls.disputes,
             dispute_window_days=int(disputes.get("window_days", cls.dispute_window_days)),
             dispute_category=disputes.get("category", cls.dispute_category),
+            credit_note_approval_above=(
+                Decimal(credit_notes["approval_above"]) if credit_notes.get("approval_above") is not None else None
+            ),
+            credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
         )
 
 
@@ -935,6 +943,13 @@ def credit_note_draft(
         detail={"reason": reason, "credited_invoice_id": line["invoice_id"], **detail},
         channel=line.get("channel") or "resale",
     )
+
+
+def credit_note_needs_approval(amount: Decimal, book: BillingPolicy) -> bool:
+    """SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the
+    preparer" (COP-2.4: above EUR 5,000.00). Strictly above: a credit note of exactly the limit posts at once."""
+    limit = book.credit_note_approval_above
+    return limit is not None and abs(amount) > limit
 
 
 # --- credit notes the ERP issues and returns it records (SOP-2.5 / COP-2.4, PA-7.5 / CPA-7.5) ---------------------

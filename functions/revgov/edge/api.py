@@ -206,7 +206,7 @@ def _register() -> None:
             methods=[op.method],
             name=op.name,
             authorizer=None if op.public else api_key,
-            content_types=["application/json"],
+            content_types=list(op.content_types),
         )(_view(op))
         methods.setdefault(op.path, []).append(op.method)
     for path, path_methods in methods.items():  # CORS preflights, answered by the app (locally and in AWS)

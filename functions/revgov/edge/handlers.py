@@ -224,6 +224,17 @@ def flush_outbox(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"published": published}
 
 
+@app.lambda_function(name="policy_activation")
+def policy_activation(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: every approved policy draft whose effective time has come takes effect (services.policy_drafts)."""
+    from ..services import policy_drafts
+
+    rt = runtime()
+    with _scheduled("policy-activation"):
+        activated = {tenant_id: policy_drafts.activate_due(rt, tenant_id) for tenant_id in _tenant_ids()}
+    return {"activated": {t: ids for t, ids in activated.items() if ids}}
+
+
 @app.lambda_function(name="billing_sla_sweep")
 def billing_sla_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: an invoice_sla_breach exception for each billable ERP event still without a line past the SLA."""

@@ -14,7 +14,7 @@ from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.2.0"
+API_VERSION = "1.3.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -230,7 +230,8 @@ def _webhooks() -> dict[str, Any]:
     events_dir = settings().events_dir
     types = sorted(
         {*_WEBHOOK_EVENTS}
-        | {p.stem for source in ("revgov.partner", "revgov.rebates") for p in (events_dir / source).glob("*.json")}
+        | {p.stem for source in ("revgov.partner", "revgov.rebates", "revgov.policy", "revgov.catalog")
+           for p in (events_dir / source).glob("*.json")}
     )
     signature = {
         "name": "Revgov-Signature",

@@ -1215,16 +1215,40 @@ def _erp_credit(
         core.check_erp_credit(line, credit, units, credited, reason=reason, returned_on=returned_on, rule=rule)
     except RuleViolation as why:
         return _fail(posting, "rating_failure", why.detail, partner_id=partner_id, rules=(rule,))
-    draft = core.credit_note_draft(
-        line,
-        credit,
-        reason=reason,
-        rules=(rule,),
-        detail={"credit_note_ref": ref, "units": units, "returned_on": returned_on and returned_on.isoformat()},
-        units=units,
-        returned_on=returned_on,
-    )
-    _post_lines(posting, partner_id, core.period_of(dated), [draft])
+    detail = {"credit_note_ref": ref, "units": units, "returned_on": returned_on and returned_on.isoformat()}
+    held = core.credit_note_needs_approval(credit, posting.book)
+    if held:  # SOP-2.5 / COP-2.4: above the limit, finance approves it before it is issued
+        from . import credit_notes
+
+        entry, approval = credit_notes.hold(
+            posting.rt,
+            posting.tenant,
+            posting.book,
+            partner_id=partner_id,
+            line=line,
+            amount=credit,
+            reason=reason,
+            units=units,
+            returned_on=returned_on,
+            detail=detail,
+            preparer=ACTOR,
+            prepared_by=data.get("prepared_by"),
+            source={
+                "detail_type": posting.detail_type,
+                "event_id": posting.event_id,
+                "erp_event_id": posting.erp_event_id,
+                "ref": ref,
+            },
+            reserved={"collection": LINE_CREDITS, "key": key},
+        )
+        posting.changes.puts += approval.puts
+        posting.changes.audit += approval.audit
+        posting.changes.events += approval.events
+    else:
+        draft = core.credit_note_draft(
+            line, credit, reason=reason, rules=(rule,), detail=detail, units=units, returned_on=returned_on
+        )
+        _post_lines(posting, partner_id, core.period_of(dated), [draft])
     posting.changes.puts.append(
         Put(
             LINE_CREDITS,
@@ -1240,6 +1264,14 @@ def _erp_credit(
             conflict_detail=f"line {line['line_id']} was credited meanwhile",
         )
     )
+    if held:
+        return Outcome(
+            "processed",
+            f"credit note {ref} of {format_money(credit)} is above "
+            f"{format_money(posting.book.credit_note_approval_above or credit)}: held for finance approval "
+            f"{entry['approval_id']} ({rule.rule_id}, {rule.clause})",
+            settles_sla=True,
+        )
     return Outcome("processed", posted=True)
 
 

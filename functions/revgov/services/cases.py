@@ -25,6 +25,7 @@ EFFECTS: dict[str, str] = {
     "pricing.approval": "revgov.services.pricing:apply_approval",
     "rebate.dispute": "revgov.services.rebates:apply_dispute_decision",
     "invoice.dispute": "revgov.services.invoice_disputes:apply_decision",
+    "credit_note.approval": "revgov.services.credit_notes:apply_decision",
     "deal.registration": "revgov.services.deals:apply_review",
     "deal.extension": "revgov.services.deals:apply_extension",
     "partner.activation": "revgov.services.partners:apply_activation_decision",

@@ -71,6 +71,11 @@ def _texts(stored: dict[str, dict[str, Any]]) -> list[contract_set.ContractText]
     return [contract_set.parse(d["name"], d["markdown"]) for d in stored.values()]
 
 
+def contract_texts(rt: Runtime, tenant_id: str) -> list[contract_set.ContractText]:
+    """The tenant's stored contract documents, parsed (what a policy's clause citations are checked against)."""
+    return _texts(_stored(rt, tenant_id))
+
+
 def _view(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 

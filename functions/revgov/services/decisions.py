@@ -85,7 +85,7 @@ def _part_key(decision_id: str, number: int) -> str:
     return f"{decision_id}#{number:04d}"
 
 
-def _whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
+def whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
     """A decision stored in parts, put back together and checked against the hash its head holds."""
     body = head.get("body")
     if body is None:
@@ -185,7 +185,7 @@ def load(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any],
     stored = rt.store.get(who.tenant_id, DECISIONS, decision_id)
     if stored is None or not who.sees_partner(stored.data.get("partner_id")):
         raise NotFound(f"no decision {decision_id}")
-    return _whole(rt, who.tenant_id, stored.data), stored.version
+    return whole(rt, who.tenant_id, stored.data), stored.version
 
 
 def view(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:

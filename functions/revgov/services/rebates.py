@@ -550,6 +550,17 @@ def _rate(
     return rate_period(book, ledger, period, facts, _prior_claims(rt, tenant.tenant_id, period)), facts
 
 
+def rate_under(
+    rt: Runtime, tenant: Tenant, policy: dict[str, Any], version: str, period: Period
+) -> tuple[PeriodResult, dict[str, PartnerFacts]]:
+    """The period rated under `policy` (the tenant's, or a draft's) over the stored rebate lines, writing nothing:
+    what a settlement run would compute, and the partners' facts (policy what-if, services.policy_whatif)."""
+    from dataclasses import replace
+
+    under = replace(tenant, config={**tenant.config, "policy": policy}, policy_version=version)
+    return _rate(rt, under, rebate_book(policy, version), period, _today(rt))
+
+
 def _prior_claims(rt: Runtime, tenant_id: str, period: Period) -> dict[str, frozenset[str]]:
     """Lines settled before under programs of the other period kind overlapping these months (a monthly
     commission inside a quarter): a line claimed there is not claimed again by a program exclusive with it."""
