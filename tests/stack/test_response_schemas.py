@@ -26,7 +26,7 @@ import pytest
 import revgov.edge.api  # noqa: F401  (fills the route table)
 from revgov import schemas
 from revgov.domain.access import Role
-from revgov.edge.openapi import document
+from revgov.edge.openapi import document, example_body
 from revgov.edge.registry import OPERATIONS, Operation
 from security_support import Party, make_party, offboard, populate
 from security_support import _last_quarter as last_quarter
@@ -35,7 +35,7 @@ from security_support import _last_quarter as last_quarter
 PREFIX = {
     "partner_id": "ptr", "decision_id": "dec", "deal_id": "dl", "approval_id": "apr", "exception_id": "exc",
     "invoice_id": "inv", "invoice_dispute_id": "ivd", "settlement_id": "set", "dispute_id": "dsp", "event_id": "evt",
-    "subscription_id": "sub", "key_id": "key",
+    "subscription_id": "sub", "key_id": "key", "draft_id": "pdr",
 }  # fmt: skip
 STAFF_ORDER = (Role.ADMIN, Role.FINANCE, Role.CHANNEL_OPS, Role.SALES, Role.LEGAL, Role.VIEWER, Role.OPERATOR)
 # Reads that change nothing but need an object this suite does not make: named, so the list cannot grow silently.
@@ -119,6 +119,12 @@ def _present(body: Any, fields: set[str]) -> set[str]:
 def party(api: Any, operator: Any, stack: Any) -> Any:
     party = make_party(api, operator, stack, "contoso")
     missing = populate(party, api)
+    draft = next(op for op in OPERATIONS if op.name == "create_policy_draft")  # a policy draft to read
+    made = party.by_role["channel_ops"].post(draft.path, example_body(draft))
+    if made.status_code == 201:
+        party.keep("pdr", made.json()["draft_id"])
+    else:
+        missing.setdefault("pdr", []).append(made.text[:300])
     yield party, missing
     offboard(operator, party)
 
@@ -142,6 +148,9 @@ def _path_values(party: Party, op: Operation) -> dict[str, str] | None:
         elif name == "name":
             entitlements = admin.get(f"/v1/partners/{party.partners[0]}/entitlements").json()["entitlements"]
             values[name] = sorted(entitlements)[0]
+        elif name == "sku":
+            shipped = [p for p in party.policy["billing"]["price_list"] if p.get("billing") == "shipment"]
+            values[name] = shipped[0]["sku"]
         elif name in PREFIX and party.objects.get(PREFIX[name]):
             values[name] = party.objects[PREFIX[name]][0]
         else:
@@ -155,6 +164,9 @@ def _query(party: Party, op: Operation) -> dict[str, str]:
         return {"period": _quarter(date.today())}
     if op.name == "list_accruals":
         return {"period": last_quarter(), "partner_id": party.partners[0]}
+    if op.name == "diff_catalog":
+        seqs = [str(v["seq"]) for v in party.admin.get("/v1/catalog/versions").json()["items"]]
+        return {"from": seqs[0], "to": seqs[-1]}
     return {}
 
 
@@ -242,7 +254,7 @@ def test_an_approval_and_an_exception_answer_their_id_under_the_name_their_paths
     """#20: "approvals are `case_id` in responses and `approval_id` in paths". Now one name: an approval's answers
     carry `approval_id`, an exception's `exception_id`, the `{approval_id}` / `{exception_id}` of their paths, so a
     client reads the id and calls the path with the same field. `case_id` stays, the same value, until 2.0
-    (docs/api-changelog.md 1.2.0)."""
+    (docs/api-changelog.md 1.4.0)."""
     party, _ = party
     admin = party.admin
     for kind, prefix in (("approval", "apr"), ("exception", "exc")):

@@ -182,5 +182,5 @@ def id_field(kind: str) -> str:
 
 def view(case: dict[str, Any]) -> dict[str, Any]:
     """A case as answers show it: its id under `approval_id` / `exception_id`, the name its paths use. `case_id`, the
-    stored name, stays in the answer with the same value until contract 2.0 (docs/api-changelog.md, 1.2.0)."""
+    stored name, stays in the answer with the same value until contract 2.0 (docs/api-changelog.md, 1.4.0)."""
     return {id_field(case["kind"]): case["case_id"], **case}
