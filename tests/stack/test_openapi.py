@@ -1,9 +1,11 @@
 """The served OpenAPI document matches the routes, and every example request works against the stack."""
 
 import json
+import os
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -330,6 +332,9 @@ def test_the_example_request_is_accepted_by_the_running_stack(op, replay, api):
         example = {**example, "tenant_id": example_tenant()["tenant_id"]}
     response = replay.by_role[role].request(op.method, op.path.format(**values), example)
     assert 200 <= response.status_code < 300, (op.name, response.status_code, response.text)
+    dump = os.environ.get("REVGOV_DUMP_RESPONSES")  # test_response_schemas.py: answers to write a schema from
+    if dump:
+        Path(dump, f"{op.name}.{role.split(':')[-1]}.json").write_text(json.dumps(response.json(), indent=1))
     if op.response_schema:  # the answer is what the contract says it is
         from revgov import schemas
 
