@@ -390,3 +390,18 @@ def test_outbound_events_are_under_webhooks(api):
         assert post["requestBody"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/events_webhook_delivery"}
         assert any(p["name"] == "Revgov-Signature" and p["required"] for p in post["parameters"])
+
+
+def test_every_sku_in_the_contracts_examples_is_on_a_demo_price_list():
+    # #15: "OpenAPI response schemas ... and examples that use SKUs of the demo price list"; PA-6.1: products are
+    # "quoted from the Distributor's price list in force on the quote date", so an example SKU that no price list
+    # carries shows a client a call that can only fail.
+    from revgov.edge.openapi import document
+
+    listed: set[str] = set()
+    for tenant_dir in (ROOT / "tenants").iterdir():
+        if (tenant_dir / "tenant.yaml").exists():
+            listed |= set(re.findall(r'"sku": "([^"]+)"', json.dumps(load_tenant_file(tenant_dir / "tenant.yaml"))))
+    used = set(re.findall(r'"sku": "([^"]+)"', json.dumps(document())))
+    assert used, "the contract's examples name no SKU at all"
+    assert used <= listed, f"example SKUs on no demo price list: {sorted(used - listed)}"
