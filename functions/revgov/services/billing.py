@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import schemas
+from ..domain import audience
 from ..domain import billing as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
@@ -1354,7 +1355,8 @@ def read_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]
     header, _ = load_invoice(rt, who.tenant_id, invoice_id)
     if not who.sees_partner(header["partner_id"]):
         raise NotFound(f"no invoice {invoice_id}")
-    return get_invoice(rt, who.tenant_id, invoice_id)
+    invoice = get_invoice(rt, who.tenant_id, invoice_id)
+    return audience.partner_invoice(invoice) if who.role is Role.PARTNER else invoice
 
 
 def line_of(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> Stored | None:
