@@ -267,7 +267,7 @@ def _approve_held_credit(tenant: RebateTenant, amount: str) -> None:
     pending = tenant.finance.get("/v1/approvals", status="pending", queue="finance", limit=50).json()["items"]
     (approval,) = [a for a in pending if a["category"] == "credit_note_approval"]
     assert "-" + approval["context"]["amount"] == amount and approval["context"]["reason"] == "cancellation"
-    decided = tenant.finance.post(f"/v1/approvals/{approval['case_id']}/decision", {"outcome": "approved",
+    decided = tenant.finance.post(f"/v1/approvals/{approval['approval_id']}/decision", {"outcome": "approved",
                                   "note": "cancellation confirmed"})  # fmt: skip
     assert decided.status_code == 200, decided.text
 
