@@ -38,6 +38,7 @@ from n8n_harness import (
     workflow_files,
 )
 
+import clock_support
 from billing_support import wait_until
 from revgov.domain.partners import required_documents, tiers_by_rank
 from revgov.domain.webhooks import signature_header
@@ -330,7 +331,9 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
                 raw = json.dumps({"event_id": "evt_forged", "type": "quote.approved", "data": {}}).encode()
                 result.answers["forged"] = n8n.post_webhook(
                     "revgov/events", None, raw=raw,
-                    headers={"Revgov-Signature": signature_header("not-the-secret", int(time.time()), raw)},
+                    headers={
+                        "Revgov-Signature": signature_header("not-the-secret", clock_support.epoch_seconds(), raw)
+                    },
                 )
 
             def erp() -> None:

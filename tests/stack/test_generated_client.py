@@ -14,13 +14,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+import clock_support
 from billing_support import sample, wait_until, webhook_body
 from revgov.domain.webhooks import signature_header
 from revgov.tenant_files import load_tenant_file
@@ -164,7 +164,7 @@ def test_the_generated_client_calls_the_product_for_real(generated, api, keys, s
         import httpx
 
         raw = httpx.Request("POST", stack.base_url, json=event.to_dict()).content  # the bytes the client sends
-        stamp = int(time.time())
+        stamp = clock_support.epoch_seconds()
         received = call("events", "receive_erp_events", public, body=event, revgov_tenant=tenant_id,
                         revgov_signature=signature_header(secret, stamp, raw))
         assert received.status_code == 202, received.content[:500]

@@ -3,11 +3,12 @@
 import json
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+import clock_support
 import revgov.edge.api  # noqa: F401  (fills the route table)
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
@@ -113,7 +114,7 @@ _SEEDERS = (Role.SALES, Role.CHANNEL_OPS)
 
 
 def _in_60_days() -> str:
-    return (date.today() + timedelta(days=60)).isoformat()
+    return (clock_support.today() + timedelta(days=60)).isoformat()
 
 
 def _rebate_statement(r: Replay) -> tuple[str, str]:
