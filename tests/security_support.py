@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -156,7 +155,7 @@ def shipment(party: Party, partner_id: str) -> dict[str, Any]:
     return {
         "id": f"ERP-{uuid.uuid4().hex[:16]}",
         "type": "shipment.confirmed",
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "occurred_at": clock_support.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "data": {
             "partner_id": partner_id,
             "order_ref": f"SO-{uuid.uuid4().hex[:8]}",

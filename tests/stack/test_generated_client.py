@@ -88,7 +88,7 @@ def _typescript_check(base_url: str, admin_key: str, tenant_id: str, secret: str
         assert done.returncode == 0, f"{step[1]}: {done.stdout[-3000:]} {done.stderr[-2000:]}"
     event = {**webhook_body(sample("shipment.confirmed")), "id": f"TS-{os.urandom(6).hex()}"}  # not the Python one's
     env = {**os.environ, "API_BASE": base_url, "ADMIN_KEY": admin_key, "TENANT_ID": tenant_id,
-           "WEBHOOK_SECRET": secret, "ERP_EVENT": json.dumps(event)}
+           "WEBHOOK_SECRET": secret, "ERP_EVENT": json.dumps(event), "SIGNED_AT": str(clock_support.epoch_seconds())}
     run = subprocess.run([node, "out/check.js"], cwd=TS_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     return dict(json.loads(run.stdout.strip().splitlines()[-1]))

@@ -136,3 +136,27 @@ def test_iso_of_ms_is_the_shape_now_iso_answers() -> None:
     assert iso_of_ms(1798761605000) == "2027-01-01T00:00:05.000Z"
     assert iso_of_ms(1798761605999) == "2027-01-01T00:00:05.999Z"
     assert iso_of_ms(1798761605001) == "2027-01-01T00:00:05.001Z"
+
+
+TESTS = Path(__file__).resolve().parents[1]
+# tests that read the real clock on purpose: machinery that runs on real time, not business dates
+REAL_TIME_ON_PURPOSE = {
+    "integration/test_embedded_engine.py": "powertools idempotency expiry and the scheduler's cadence (real_time)",
+    "integration/test_tenant_scoping.py": "STS credential expiry is real time",
+    "security/test_isolation_matrix.py": "a unique probe id, not a date",
+    "perf/bench.py": "timings",
+    "unit/test_clock_source.py": "this file: it compares the clock with the real one",
+}
+
+
+def test_tests_take_now_and_today_from_the_products_clock() -> None:
+    """A test that reads the calendar instead of `tests/clock_support.py` runs as of the machine's date, not the
+    product's, and breaks under `REVGOV_CLOCK_START` (signatures 401, facts dated in another month)."""
+    offenders = {
+        name: reads
+        for path in sorted(TESTS.rglob("*.py"))
+        if (name := str(path.relative_to(TESTS))) not in REAL_TIME_ON_PURPOSE
+        and "node_modules" not in path.parts
+        and (reads := wall_clock_reads(path.read_text()))
+    }
+    assert offenders == {}, f"use clock_support.now()/today()/epoch_seconds(): {offenders}"
