@@ -369,7 +369,9 @@ def _tls_receiver(name: str) -> tuple[str, _TlsServer]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = clock_support.now()
+    from revgov.adapters.system import real_time
+
+    now = datetime.datetime.fromtimestamp(real_time(), datetime.UTC)  # OpenSSL checks validity by the real clock
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
