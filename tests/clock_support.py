@@ -8,10 +8,11 @@ before that a `SystemClock` like the one the stack builds. Both follow `REVGOV_C
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from revgov.adapters.system import SystemClock
+from revgov.adapters.system import CLOCK_ANCHOR, CLOCK_START, SystemClock, real_time
 
 _clock: Any = None
 
@@ -60,4 +61,11 @@ def within_one_month(hours_back: float, minutes_ahead: float = 30) -> str:
     wanted = max(current, month_start + timedelta(hours=hours_back, minutes=5))
     if wanted > current:
         clock().offset_ms += int((wanted - current).total_seconds() * 1000)
+        _export()
     return now().strftime("%Y-%m")
+
+
+def _export() -> None:
+    """Processes started from here on (a `revgov dev` subprocess, n8n) start on this clock, moved or not."""
+    os.environ[CLOCK_START] = now_iso()
+    os.environ[CLOCK_ANCHOR] = str(int(real_time() * 1000))
