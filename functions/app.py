@@ -9,6 +9,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     agent_threshold_watcher,
     bill_erp_event,
     billing_sla_sweep,
+    deal_certification_sweep,
     deliver_webhooks,
     equity_monitor,
     flush_outbox,
@@ -17,6 +18,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     log_event,
     model_drift,
     month_close_watch,
+    policy_activation,
     subscription_billing_run,
     update_kpis,
 )

@@ -178,6 +178,11 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
             party.keep("apr", approval["approval_id"])
     else:
         missing.setdefault("dec", []).append(checked.text[:300])
+    drafted = admin.post("/v1/policy/drafts", {"reason": "a policy draft of the tenant's own (issue 19)"})
+    if drafted.status_code == 201:
+        party.keep("pdr", drafted.json()["draft_id"])
+    else:
+        missing.setdefault("pdr", []).append(drafted.text[:300])
     # a pending partner's activation approval
     tiers = sorted(party.policy["partner_tiers"], key=lambda t: t["rank"])
     pending = _onboard(party, "Pending Reseller", "reseller", tiers[0], "pending_approval")

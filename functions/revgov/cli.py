@@ -22,6 +22,7 @@ def _dev(args: argparse.Namespace) -> int:
 
     console = Console()
     state = Path(args.state_file)
+    stopped = _stop_on_signals()
     if args.backend == "dynamodb" and not os.environ.get("AWS_ENDPOINT_URL"):
         console.print("--backend dynamodb talks to AWS itself (real credentials) or to AWS_ENDPOINT_URL when set")
     with console.status(f"Starting Revgov on the {args.backend} engine: queues, event router, tenants, API…"):
@@ -47,13 +48,61 @@ def _dev(args: argparse.Namespace) -> int:
     console.print(f"Keys and webhook secrets are in [bold]{state}[/bold] (mode 600).   Ctrl-C stops.")
     # The ready line: scripts wait for it (or run `revgov wait`), then read the state file.
     print(f"revgov ready: {stack.base_url} backend={args.backend} state={state}", flush=True)
-    stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
-    stopped.wait()
+    _READY.set()
+    while not stopped.wait(timeout=1.0):  # a timed wait: the main thread stays responsive to signals
+        pass
     console.print("Stopping…")
-    stack.stop()
+    _stop_within(stack.stop, STOP_GRACE_SECONDS)
     return 0
+
+
+STOP_GRACE_SECONDS = 5.0  # SIGINT/SIGTERM: what is not stopped by then is abandoned (SQLite rolls it back)
+_READY = threading.Event()
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGINT/SIGTERM stop `revgov dev` within a few seconds whatever it is doing. While it is starting (seeding,
+    migrating) the process exits at once: every write is a SQLite transaction, so an unfinished one is rolled back
+    and the next start carries on. Once ready, the first signal asks the stack to stop (HTTP, router, scheduler),
+    bounded by STOP_GRACE_SECONDS; a second signal exits at once."""
+    stopped = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if not _READY.is_set() or stopped.is_set():
+            _exit_now(f"revgov: signal {signum}, exiting now", 128 + signum)
+        stopped.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    return stopped
+
+
+def _stop_within(stop: Any, seconds: float) -> None:
+    """Run `stop` with a deadline; past it (a handler stuck in a long run, a client that never closes), exit the
+    process anyway: the listening socket, the SQLite file lock and every thread go with it."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            stop()
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="stop").start()
+    if not done.wait(timeout=seconds):
+        _exit_now(f"revgov: not stopped within {seconds:g} s; exiting without waiting", 0)
+    # The interpreter's exit joins non-daemon threads and executor pools: bound that too.
+    watchdog = threading.Timer(seconds, _exit_now, args=("revgov: exit took too long; exiting now", 0))
+    watchdog.daemon = True
+    watchdog.start()
+
+
+def _exit_now(message: str, code: int) -> None:
+    try:
+        print(message, file=sys.stderr, flush=True)
+        sys.stdout.flush()
+    finally:
+        os._exit(code)
 
 
 def _wait(args: argparse.Namespace) -> int:
@@ -97,7 +146,7 @@ def _replay(args: argparse.Namespace) -> int:
     """Re-publish a tenant's dead-lettered or failed ERP events (or the ones named) after their cause is fixed."""
     import getpass
 
-    from .cli_support import CliError, emit, require_tenants, use_product
+    from .cli_support import CliError, emit, progress, require_tenants, use_product
 
     use_product(args.state_file)
     from .domain.ids import is_typed_id
@@ -111,20 +160,49 @@ def _replay(args: argparse.Namespace) -> int:
     require_tenants(rt, [args.tenant])
     event_ids = args.event_id or erp.replayable(rt, args.tenant, tuple(args.status))
     actor = f"cli:{getpass.getuser()}"
-    if args.json:
-        results = erp.replay(rt, args.tenant, event_ids, actor=actor)
-    else:  # people get a progress bar: a replay of thousands of dead-lettered events takes a while
-        from rich.progress import track
-
-        results = []
-        for event_id in track(event_ids, description=f"Replaying {len(event_ids)} events", transient=True):
-            results += erp.replay(rt, args.tenant, [event_id], actor=actor)
+    results = []  # a replay of thousands of dead-lettered events takes a while: a bar on a terminal's stderr
+    for event_id in progress(event_ids, f"Replaying {len(event_ids)} events", as_json=args.json):
+        results += erp.replay(rt, args.tenant, [event_id], actor=actor)
     replayed = sum(r["status"] == "replayed" for r in results)
     emit(results, as_json=args.json, title=f"{replayed} of {len(results)} ERP events replayed for {args.tenant}",
          columns=_columns(results, ("event_id", "status")))
     if args.json:
         print(json.dumps({"replayed": replayed, "of": len(results)}))
     return 0 if replayed == len(results) else 1
+
+
+def _settle(args: argparse.Namespace) -> int:
+    """Settle a period's rebates for a tenant, as finance would through POST /v1/rebates/settlements (once per period
+    and run; a settled run answers the settlement made before)."""
+    import getpass
+
+    from .cli_support import CliError, emit, require_tenants, use_product, working
+
+    use_product(args.state_file)
+    from . import schemas
+    from .domain.access import Principal, Role
+    from .runtime import runtime
+    from .services import rebates
+
+    body = {"period": args.period, "run": args.settlement_run}
+    problems = schemas.problems("api/rebate-settlement.schema.json", body)
+    if problems:
+        raise CliError(f"--period {args.period!r} / --run {args.settlement_run}: a quarter (2026-Q3) or month "
+                       "(2026-09) that has ended, and a run from 1 to 99")
+    rt = runtime()
+    require_tenants(rt, [args.tenant])
+    who = Principal(args.tenant, Role.FINANCE, f"cli-{getpass.getuser()}")
+    with working(f"Settling {args.period} (run {args.settlement_run}) for {args.tenant}…", as_json=args.json):
+        _, settlement = rebates.settle(rt, who, body)
+    rows = [{k: p[k] for k in ("partner_id", "total", "accrued", "difference_from_accruals", "lines")}
+            for p in settlement["partners"]]
+    state = "already settled before" if settlement.get("replayed") else "settled"
+    emit(rows, as_json=args.json, columns=("partner_id", "total", "accrued", "difference_from_accruals", "lines"),
+         title=f"{settlement['settlement_id']}: {args.period} run {args.settlement_run} {state}, payable "
+         f"{settlement['totals']['payable']} {settlement['currency']}")
+    if args.json:
+        print(json.dumps({k: settlement[k] for k in ("settlement_id", "period", "run", "totals", "replayed")}))
+    return 0
 
 
 def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
@@ -152,8 +230,8 @@ def _agents_run(args: argparse.Namespace) -> int:
 
 def _copilot_index(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .cli_support import counting
     from .runtime import build_copilot
     from .services.copilot import contract_files, index_tenant
     from .settings import settings
@@ -170,20 +248,18 @@ def _copilot_index(args: argparse.Namespace) -> int:
     total = sum(len(contract_files(config.tenants_dir, t)) for t in tenants)
     console = Console()
     counts: dict[str, int] = {}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("Indexing contracts", total=total)
+    with counting("Indexing contracts", total) as step:  # the bar on a terminal's stderr; the report on stdout
         for tenant_id in tenants:
-            progress.update(task, description=f"Indexing {tenant_id}")
+            step(0, f"Indexing {tenant_id}")
 
             def done(result: Any, tenant_id: str = tenant_id) -> None:
                 counts[result.status] = counts.get(result.status, 0) + 1
-                progress.console.print(
+                console.print(
                     f"{tenant_id}/{result.document}: {result.status}, {result.clauses} clauses, "
                     f"{result.embedded} embedded, {result.removed} removed"
                 )
                 if result.status != "removed":
-                    progress.advance(task)
+                    step()
 
             index_tenant(index, config.tenants_dir, tenant_id, on_document=done)
     where = config.copilot.opensearch_endpoint if config.copilot.index == "opensearch" else config.copilot.index_path
@@ -227,12 +303,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     _product_options(replay)
     replay.set_defaults(run=_replay)
+    rebates = commands.add_parser("rebates", help="rebates: settle a period")
+    rebate_commands = rebates.add_subparsers(dest="rebates_command", required=True)
+    settle = rebate_commands.add_parser("settle", help="settle a period's rebates (finance), once per period and run")
+    settle.add_argument("--tenant", required=True, help="the tenant id")
+    settle.add_argument("--period", required=True, help="a quarter (2026-Q3) or month (2026-09) that has ended")
+    settle.add_argument("--run", dest="settlement_run", type=int, default=1,
+                        help="the run of the period, 1 (default) then 2, 3… in order")
+    _product_options(settle)
+    settle.set_defaults(run=_settle)
     from .cli_tenants import register as register_tenants
 
     register_tenants(commands)
     from .cli_catalog import register as register_catalog
 
     register_catalog(commands)
+    from .cli_policy import register as register_policy
+
+    register_policy(commands)
+
+    from .cli_history import register as register_history
+
+    register_history(commands)
+    from .cli_maintenance import register as register_maintenance
+
+    register_maintenance(commands)
     agent_parser = commands.add_parser("agents", help="bounded agents: run one on demand")
     agent_commands = agent_parser.add_subparsers(dest="agents_command", required=True)
     agent_run = agent_commands.add_parser("run", help="run an agent now (it opens tasks or exceptions, or escalates)")

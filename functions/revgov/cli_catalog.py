@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,9 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of a CSV file (a header line naming the columns) or a JSON file (a list, or {"items": [...]})."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".csv":
-        return [{k: v for k, v in row.items() if k is not None} for row in csv.DictReader(io.StringIO(text))]
+        from .domain.catalog import csv_rows
+
+        return csv_rows(text)
     loaded = json.loads(text)
     rows = loaded.get("items") if isinstance(loaded, dict) else loaded
     if not isinstance(rows, list):
@@ -34,6 +34,7 @@ def _runtime(state_file: str | None) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from .cli_support import working
     from .domain.access import Principal, Role
     from .domain.errors import RevgovError
     from .services.catalog import import_catalog
@@ -41,7 +42,10 @@ def _import(args: argparse.Namespace) -> int:
     rt = _runtime(args.state_file)
     who = Principal(args.tenant, Role.ADMIN, f"cli-{getpass.getuser()}")
     try:
-        print(json.dumps(import_catalog(rt, who, read_rows(Path(args.file)), source=Path(args.file).name)))
+        rows = read_rows(Path(args.file))
+        with working(f"Importing {len(rows)} catalog rows into {args.tenant}…"):  # stderr, on a terminal only
+            imported = import_catalog(rt, who, rows, source=Path(args.file).name)
+        print(json.dumps(imported))
     except RevgovError as refused:
         problem = {"status": refused.status, "detail": refused.detail, "errors": [e.as_dict() for e in refused.errors]}
         print(json.dumps(problem, indent=1))

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 DEFAULT_STATE = ".revgov/local.json"
 BAD_INPUT, FAILED, UNREACHABLE, INTERRUPTED = 2, 1, 3, 130
@@ -108,6 +111,55 @@ def emit(rows: list[dict[str, Any]], *, as_json: bool, title: str, columns: Sequ
     for row in rows:
         table.add_row(*(_cell(row.get(column)) for column in columns))
     Console().print(table)
+
+
+def shows_progress(as_json: bool = False) -> bool:
+    """Progress is for a person watching: on stderr, only when stderr is a terminal, never with `--json` (scripts
+    read stdout, and a bar would be noise in their logs)."""
+    return not as_json and sys.stderr.isatty()
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(file=sys.stderr, force_terminal=True)
+
+
+def progress(items: Sequence[T], description: str, *, as_json: bool = False) -> Iterator[T]:
+    """`items` one by one, with a progress bar (done / total, elapsed) on stderr when `shows_progress`."""
+    with counting(description, len(items), as_json=as_json) as step:
+        for item in items:
+            yield item
+            step()
+
+
+@contextmanager
+def counting(description: str, total: int, *, as_json: bool = False) -> Iterator[Callable[..., None]]:
+    """A progress bar of `total` steps on stderr when `shows_progress`; yields `step(advance=1, description=None)`
+    (a no-op when there is no bar)."""
+    if not shows_progress(as_json):
+        yield lambda advance=1, description=None: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def step(advance: int = 1, description: str | None = None) -> None:
+            bar.update(task, advance=advance, **({"description": description} if description else {}))
+
+        yield step
+
+
+@contextmanager
+def working(description: str, *, as_json: bool = False) -> Iterator[None]:
+    """A spinner on stderr (when `shows_progress`) while one long step that cannot be counted runs."""
+    if not shows_progress(as_json):
+        yield
+        return
+    with _stderr_console().status(description):
+        yield
 
 
 def _cell(value: Any) -> str:

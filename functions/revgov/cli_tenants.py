@@ -134,7 +134,7 @@ def offboard(args: argparse.Namespace) -> int:
 def restore(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .cli_support import CliError
+    from .cli_support import CliError, working
     from .domain.access import PLATFORM, Principal, Role
 
     console = Console()
@@ -149,7 +149,7 @@ def restore(args: argparse.Namespace) -> int:
     from .services.tenants import import_tenant
 
     actor = Principal(PLATFORM, Role.OPERATOR, "cli")
-    with console.status(f"Importing {len(items)} items…"):
+    with working(f"Importing {len(items)} items…"):  # a spinner on a terminal's stderr, never on stdout
         result = import_tenant(rt, actor, items)
     chain = result["audit_chain"]
     console.print(

@@ -1,7 +1,53 @@
 // Drives the branded portal in headless Chromium (Debian's /usr/bin/chromium) with playwright-core.
 // Input (env): PORTAL_URL, PORTAL_KEY, APPROVAL_ID, SCREENSHOT, CHROMIUM, and optionally FINANCE_KEY, PARTNER_KEY.
-// Without PORTAL_KEY only the branding before sign-in is checked. Output: one JSON line with what it saw.
+// Without PORTAL_KEY only the branding before sign-in is checked. With PARTNER_ONLY=1 (PARTNER_KEY, DISPUTE_INVOICE,
+// DISPUTE_REASON) the partner view alone: its quotes and invoices, a line disputed from the page, and everything the
+// page showed and the API answered it (to check no other partner's data is among it). Output: one JSON line.
 const { chromium } = require("playwright-core");
+
+async function partnerOnly(page, seen) {
+  const answered = [];
+  page.on("response", async (r) => {
+    if (r.url().includes("/v1/")) answered.push(r.url() + " " + (await r.text().catch(() => "")));
+  });
+  await page.fill("#key", process.env.PARTNER_KEY);
+  await page.click("#signin-form button[type=submit]");
+  await page.waitForSelector("body[data-loaded=true]", { timeout: 30000 });
+  const rows = (id) => page.$$eval(`#${id} tr`, (trs) => trs.slice(1).map((r) => [...r.cells].map((c) => c.textContent)));
+  seen.partner_who = await page.textContent("#who");
+  seen.period = await page.inputValue("#period");
+  seen.partner_sections = await page.$$eval("section.partner", (ss) =>
+    ss.filter((s) => !s.classList.contains("hidden")).map((s) => s.id));
+  seen.quotes = await rows("partner-quotes");
+  seen.invoices = await rows("partner-invoices");
+  seen.rebates = await rows("partner-rebates");
+  const invoice = process.env.DISPUTE_INVOICE;
+  await page.click(`button[data-invoice="${invoice}"]`);
+  await page.waitForSelector("#partner-invoice-lines form.dispute", { timeout: 10000 });
+  seen.invoice_title = await page.textContent("#partner-invoice-title");
+  seen.invoice_lines = await rows("partner-invoice-lines");
+  const form = "#partner-invoice-lines form.dispute[data-line='1']";
+  // bad input first: an amount with three decimals is refused by the API, said on the page, and files nothing
+  await page.fill(`${form} input[name=amount]`, "12.345");
+  await page.fill(`${form} input[name=reason]`, process.env.DISPUTE_REASON);
+  await page.click(`${form} button[type=submit]`);
+  await page.waitForFunction(() => /Could not dispute line 1/.test(document.getElementById("status").textContent),
+    null, { timeout: 10000 });
+  seen.bad_amount_status = await page.textContent("#status");
+  await page.fill(`${form} input[name=amount]`, "");
+  await page.evaluate(() => { document.getElementById("status").textContent = ""; });
+  await page.click(`${form} button[type=submit]`);
+  await page.waitForFunction(() => /Dispute of line 1 filed|Could not dispute/.test(document.getElementById("status").textContent),
+    null, { timeout: 10000 });
+  seen.status = await page.textContent("#status");
+  seen.dispute_id = await page.getAttribute("#partner-invoice-lines [data-dispute]", "data-dispute").catch(() => null);
+  await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
+  seen.page_text = await page.evaluate(() => document.body.innerText);
+  seen.page_html = await page.content();
+  seen.api_answers = answered.join("\n");
+  await page.click("#signout");  // signing out leaves nothing of the partner on the page
+  seen.text_after_signout = await page.evaluate(() => document.body.innerText);
+}
 
 (async () => {
   const browser = await chromium.launch({
@@ -31,6 +77,10 @@ const { chromium } = require("playwright-core");
     seen.h2_colour = await page.evaluate(() => getComputedStyle(document.querySelector("section h2")).color);
     seen.signin_visible = await page.isVisible("#signin");
     seen.app_visible_before_key = await page.isVisible("#app");
+    if (process.env.PARTNER_ONLY) {
+      await partnerOnly(page, seen);
+      return;
+    }
     if (!process.env.PORTAL_KEY) {
       await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
       return;

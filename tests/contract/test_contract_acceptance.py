@@ -20,7 +20,9 @@ from revgov.domain import cases, deals
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.calendar import BusinessCalendar
+from revgov.domain.catalog import policy_catalog
 from revgov.domain.errors import Forbidden, RuleViolation
+from revgov.services.catalog import price_lines
 from revgov.tenant_files import load_tenant_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,17 +84,32 @@ def _pa_1_3() -> None:
     assert not calendar.is_business_day(date(2026, 11, 28)) and not calendar.is_business_day(date(2026, 11, 29))
     assert not calendar.is_business_day(date(2026, 11, 26))  # Thanksgiving 2026, a published holiday
     assert NW["calendar"]["clause"] == "PA-1.3"
+    # one list "for the Program Year", whatever the partner's country (unlike CPA-1.3)
+    assert "holidays_by_country" not in NW["calendar"]
+    assert BusinessCalendar.from_policy(NW, "IE").holidays == calendar.holidays
 
 
 @clause(
     "contoso",
     "CPA-1.3",
-    '"Business day" means Monday to Friday excluding the public holidays listed in the Partner Portal',
+    '"Business day" means Monday to Friday excluding the public holidays listed in the Partner Portal for the '
+    "Partner's country of establishment.",
 )
 def _cpa_1_3() -> None:
     calendar = BusinessCalendar.from_policy(CT)
     assert not calendar.is_business_day(date(2026, 12, 25)) and calendar.is_business_day(date(2026, 12, 28))
     assert not calendar.is_business_day(date(2026, 12, 27))  # a Sunday
+    # "for the Partner's country of establishment": each partner's own country's public holidays
+    ireland, germany = BusinessCalendar.from_policy(CT, "IE"), BusinessCalendar.from_policy(CT, "DE")
+    assert not ireland.is_business_day(date(2026, 3, 17)) and germany.is_business_day(date(2026, 3, 17))  # St Patrick
+    assert germany.is_business_day(date(2026, 10, 26))  # Austria's national day is not Germany's
+    assert not BusinessCalendar.from_policy(CT, "AT").is_business_day(date(2026, 10, 26))
+    assert not germany.is_business_day(date(2026, 5, 14)) and calendar.is_business_day(date(2026, 5, 14))  # Ascension
+    review = cases.route_for(CT, "deal_registration_review", "IE")  # CPA-5.1: 3 business days
+    assert review.due("2026-03-16T10:00:00.000Z") == "2026-03-20T10:00:00.000Z"
+    assert cases.route_for(CT, "deal_registration_review", "DE").due("2026-03-16T10:00:00.000Z") == (
+        "2026-03-19T10:00:00.000Z"
+    )
 
 
 @clause("northwind", "PA-5.2", "Channel Operations approves or rejects a registration within 2 business days.")
@@ -179,7 +196,9 @@ def _cpa_3_2() -> None:
     "northwind",
     "PA-4.3",
     "where the Partner holds no other valid certification in the same Product Family, the "
-    "Partner may not quote, order or register deals for Products of that Product Family",
+    "Partner may not quote, order or register deals for Products of that Product Family … (d) approved deal "
+    "registrations in that Product Family are suspended, with the exclusivity period continuing to run, and they "
+    "lapse if a valid certification is not recorded within 30 days after expiry.",
 )
 def _pa_4_3() -> None:
     lapsed = partner({"cert-security-pro": ("2024-01-10", "2026-01-09")})
@@ -189,21 +208,86 @@ def _pa_4_3() -> None:
     both["certifications"]["cert-network-advanced"]["expires_at"] = "2027-05-31"
     assert partner_rules.barred_families(NW, both, date(2026, 3, 1)) == set()  # another valid one in the family
     assert NW["pricing"]["certification_required"]["clause"] == "PA-4.3"
+    # (d): a registration approved before the expiry (last valid day 2026-01-09) ...
+    deal = _approved_registration("security", "2025-12-01T10:00:00.000Z", "2026-03-01T10:00:00.000Z")
+    assert _hold(NW, lapsed, deal, "2026-01-09T23:59:59.000Z") is None  # still certified
+    suspended = _hold(NW, lapsed, deal, "2026-01-10T00:00:00.000Z")
+    assert suspended["status"] == "suspended" and suspended["clause"] == "PA-4.3"
+    assert deals.protects(deal, suspended, "2026-01-10T00:00:00.000Z")  # "the exclusivity period continuing to run"
+    assert deals.view(deal, "2026-01-10T00:00:00.000Z", suspended)["status"] == "suspended"
+    # "lapse if a valid certification is not recorded within 30 days after expiry": expiry 2026-01-10T00:00
+    assert _hold(NW, lapsed, deal, "2026-02-08T23:59:59.000Z")["status"] == "suspended"
+    gone = _hold(NW, lapsed, deal, "2026-02-09T00:00:00.000Z")
+    assert gone["status"] == "lapsed" and not deals.protects(deal, gone, "2026-02-09T00:00:00.000Z")
+    renewed = partner({"cert-security-pro": ("2026-01-20", "2028-01-19")})  # recorded within the 30 days
+    renewed["certifications"]["cert-security-pro"]["expiry_gaps"] = [
+        {"expired_on": "2026-01-09", "recorded_again_at": "2026-01-20T08:00:00.000Z"}
+    ]
+    assert _hold(NW, renewed, deal, "2026-01-25T00:00:00.000Z") is None
+    late = partner({"cert-security-pro": ("2026-02-10", "2028-02-09")})  # recorded on day 32: the lapse stands
+    late["certifications"]["cert-security-pro"]["expiry_gaps"] = [
+        {"expired_on": "2026-01-09", "recorded_again_at": "2026-02-10T08:00:00.000Z"}
+    ]
+    assert _hold(NW, late, deal, "2026-02-11T00:00:00.000Z")["status"] == "lapsed"
+    other_family = _approved_registration("networking", "2025-12-01T10:00:00.000Z", "2026-03-01T10:00:00.000Z")
+    assert _hold(NW, lapsed, other_family, "2026-01-20T00:00:00.000Z") is None  # only "in that Product Family"
 
 
 @clause(
     "contoso",
     "CPA-4.3",
     "where the Partner has no other valid certification in that Product Family, it may not "
-    "quote, order or register opportunities for Products of that Product Family",
+    "quote, order or register opportunities for Products of that Product Family … (d) protected opportunity "
+    "registrations in that Product Family are frozen and lapse if no valid certification is recorded within 21 days.",
 )
 def _cpa_4_3() -> None:
     lapsed = partner({"cert-secops-analyst": ("2025-01-01", "2025-12-31")}, "advanced")
     assert partner_rules.barred_families(CT, lapsed, date(2026, 1, 1)) == {"security"}
     assert "devices" not in partner_rules.barred_families(CT, lapsed, date(2026, 1, 1))  # never held: not barred
+    deal = _approved_registration("security", "2025-12-15T10:00:00.000Z", "2026-02-13T10:00:00.000Z")
+    frozen = _hold(CT, lapsed, deal, "2026-01-01T00:00:00.000Z")
+    assert frozen["status"] == "suspended" and frozen["clause"] == "CPA-4.3"
+    assert _hold(CT, lapsed, deal, "2026-01-21T23:59:59.000Z")["status"] == "suspended"  # day 21 after expiry
+    assert _hold(CT, lapsed, deal, "2026-01-22T00:00:00.000Z")["status"] == "lapsed"
 
 
 # --- deal registration -------------------------------------------------------------------------------------------
+def _approved_registration(family: str, approved_at: str, expires_at: str, **more: Any) -> dict[str, Any]:
+    return {
+        "deal_id": "dl_1",
+        "partner_id": "ptr_X",
+        "customer": {"id": "CUST-1"},
+        "family": family,
+        "status": "approved",
+        "registered_at": approved_at,
+        "approved_at": approved_at,
+        "expires_at": expires_at,
+        **more,
+    }
+
+
+def _hold(policy: dict[str, Any], holder: dict[str, Any], deal: dict[str, Any], now: str) -> Any:
+    return deals.hold_on(policy, deal, holder, now)
+
+
+def _pending(deal_id: str, partner_id: str, registered_at: str, status: str = "pending") -> dict[str, Any]:
+    return {"deal_id": deal_id, "partner_id": partner_id, "family": "networking", "status": status,
+            "registered_at": registered_at}
+
+
+def _decided_in_order(policy: dict[str, Any], ref: str) -> None:
+    first = _pending("dl_A", "ptr_A", "2026-11-02T09:00:00.000Z")
+    second = _pending("dl_B", "ptr_B", "2026-11-02T09:05:00.000Z")
+    own_earlier = _pending("dl_C", "ptr_B", "2026-11-02T09:02:00.000Z")  # B's own, between them
+    assert deals.earlier_pending(second, [own_earlier, first, second]) == first  # another partner's, earlier
+    assert deals.earlier_pending(first, [own_earlier, first, second]) is None  # the first submitted goes first
+    decided = _pending("dl_A", "ptr_A", "2026-11-02T09:00:00.000Z", status="rejected")
+    assert deals.earlier_pending(second, [decided, second]) is None  # once the earlier one is decided
+    refused = deals.out_of_order(policy, first)
+    assert refused.status == 409 and refused.extra["clause"] == ref and refused.extra["decide_first"] == "dl_A"
+    assert refused.extra["refusal"] == "out_of_order"
+
+
 @clause(
     "northwind",
     "PA-5.1",
@@ -234,17 +318,47 @@ def _pa_5_1() -> None:
     "northwind",
     "PA-5.3",
     "An approved registration gives the Partner exclusivity for the registered Customer "
-    "and Product Family for 90 days from the approval date.",
+    "and Product Family for 90 days from the approval date. … The Partner may request one extension of 30 days, "
+    "before the period ends, where the opportunity has reached the proposal stage; Channel Operations decides on the "
+    "extension within 2 business days.",
 )
 def _pa_5_3() -> None:
     approved = deals.decided({"deal_id": "dl_1", "status": "pending"}, "approved", "2026-11-01T10:00:00.000Z", NW)
     assert approved["expires_at"] == "2027-01-30T10:00:00.000Z"
+    _one_extension(NW, "PA-5.3", approved, counts_refused=True)
+    review = cases.route_for(NW, "deal_extension_review")  # "within 2 business days"
+    assert review.queue == "channel_ops" and review.due("2026-11-20T10:00:00.000Z") == "2026-11-24T10:00:00.000Z"
 
 
-@clause("contoso", "CPA-5.2", "An approved registration protects the Partner for 60 days from approval")
+def _one_extension(policy: dict[str, Any], ref: str, approved: dict[str, Any], *, counts_refused: bool) -> None:
+    live = {**approved, "partner_id": "ptr_X", "customer": {"id": "C"}, "family": "networking"}
+    before_end = "2026-12-01T00:00:00.000Z"
+    assert deals.extension_problem(policy, live, None, before_end) is None
+    after_end = deals.extension_problem(policy, live, None, approved["expires_at"])  # "before the period ends"
+    assert after_end is not None and after_end.status == 422 and after_end.extra["clause"] == ref
+    body = {"proposal_reference": "PROP-1", "proposal_date": "2026-11-30"}
+    asked = deals.extension_requested(policy, live, body, approval_id="apr_1", at=before_end)
+    again = deals.extension_problem(policy, asked, None, before_end)  # "one extension"
+    assert again is not None and again.status == 409 and again.extra["clause"] == ref
+    granted = deals.extension_decided(asked, "approved", "2026-12-02T00:00:00.000Z", None)
+    assert (at(granted["expires_at"]) - at(approved["expires_at"])).days == 30  # "one extension of 30 days"
+    assert deals.extension_problem(policy, granted, None, before_end) is not None
+    refused = deals.extension_decided(asked, "rejected", "2026-12-02T00:00:00.000Z", "no proposal seen")
+    assert refused["expires_at"] == approved["expires_at"]
+    # PA-5.3 "may request one extension": one request; CPA-5.2 "may be granted": a refused one may be asked again
+    assert (deals.extension_problem(policy, refused, None, before_end) is not None) is counts_refused
+
+
+@clause(
+    "contoso",
+    "CPA-5.2",
+    "An approved registration protects the Partner for 60 days from approval … One extension of 30 days may be "
+    "granted where the Partner shows a submitted proposal.",
+)
 def _cpa_5_2() -> None:
     approved = deals.decided({"deal_id": "dl_1", "status": "pending"}, "approved", "2026-11-01T10:00:00.000Z", CT)
     assert approved["expires_at"] == "2026-12-31T10:00:00.000Z"
+    _one_extension(CT, "CPA-5.2", approved, counts_refused=False)
 
 
 @clause(
@@ -293,22 +407,26 @@ def _conflict_cites(policy: dict[str, Any], ref: str) -> None:
 @clause(
     "northwind",
     "PA-5.5",
-    "A registration that conflicts with an approved, unexpired registration is rejected "
+    "Pending registrations are decided in order of submission time. A registration that conflicts with an approved, "
+    "unexpired registration is rejected "
     "with reference to this clause, and the rejected Partner is told the date on which the conflicting "
     "exclusivity period ends but not the identity of the other Partner.",
 )
 def _pa_5_5() -> None:
     _conflict_cites(NW, "PA-5.5")
+    _decided_in_order(NW, "PA-5.5")
 
 
 @clause(
     "contoso",
     "CPA-5.4",
-    "A conflicting registration is refused with reference to this clause and the refused "
+    "Pending registrations are decided in order of submission. A conflicting registration is refused with reference "
+    "to this clause and the refused "
     "Partner is told when the existing protection ends, without the name of the other Partner.",
 )
 def _cpa_5_4() -> None:
     _conflict_cites(CT, "CPA-5.4")
+    _decided_in_order(CT, "CPA-5.4")
 
 
 @clause(
@@ -874,6 +992,9 @@ def _sop_2_5() -> None:
     assert CREDIT_NOTE_REASONS == (
         "billing_error", "return", "cancellation", "dispute_outcome", "rebate_settlement", "goodwill"
     )
+    # "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the preparer."
+    assert NW["billing"]["credit_notes"]["approval_above"] == "10000.00"
+    assert route(NW, NW["billing"]["credit_notes"]["approval_category"])["queue"] == "finance"
 
 
 @clause("contoso", "COP-2.4", "states a reason code (billing error, return, cancellation, dispute outcome, rebate")
@@ -882,6 +1003,9 @@ def _cop_2_4() -> None:
 
     assert CT["billing"]["credit_notes"]["clause"] == "COP-2.4"
     assert "dispute_outcome" in CREDIT_NOTE_REASONS
+    # "Credit notes above EUR 5,000.00 are approved by a finance queue member other than the preparer."
+    assert CT["billing"]["credit_notes"]["approval_above"] == "5000.00"  # in the tenant currency, EUR
+    assert route(CT, CT["billing"]["credit_notes"]["approval_category"])["queue"] == "finance"
 
 
 @clause(
@@ -1034,16 +1158,36 @@ def _cpa_3_1() -> None:
 
 
 # --- price lists, promotions, rebates bookkeeping --------------------------------------------------------------------
-@clause("northwind", "PA-6.1", "A quote is valid for 30 days from its issue date.")
+def _off_list_line_refused(policy: dict[str, Any], ref: str) -> None:
+    """No clause routes an item that is not on the price list to an approval: it is refused, citing the clause."""
+    lines = [{"line_id": "ok", "sku": policy["billing"]["price_list"][0]["sku"]}, {"line_id": "x", "sku": "OFF-LIST"}]
+    with pytest.raises(RuleViolation) as refused:
+        price_lines(policy_catalog(policy), lines, "2026-11-27", policy["pricing"]["price_list_only"])
+    assert [e.path for e in refused.value.errors] == ["/lines/1/sku"]
+    assert refused.value.extra["clause"] == ref and ref in refused.value.detail
+
+
+@clause(
+    "northwind",
+    "PA-6.1",
+    "Products are quoted from the Distributor's price list in force on the quote date. … "
+    "A quote is valid for 30 days from its issue date.",
+)
 def _pa_6_1() -> None:
     assert NW["pricing"]["quote_validity_days"] == 30
     families = {"networking", "security", "cloud-services", "hardware"}  # PA-1.1: "exactly one Product Family"
     assert all(item["family"] in families for item in NW["billing"]["price_list"])
+    _off_list_line_refused(NW, "PA-6.1")
 
 
-@clause("contoso", "CPA-6.1", "Quotes are valid for 21 days.")
+@clause(
+    "contoso",
+    "CPA-6.1",
+    "Prices are taken from the Contoso price list in force on the quote date. … Quotes are valid for 21 days.",
+)
 def _cpa_6_1() -> None:
     assert CT["pricing"]["quote_validity_days"] == 21
+    _off_list_line_refused(CT, "CPA-6.1")
 
 
 @clause(
@@ -1270,6 +1414,38 @@ def _pa_13_3() -> None:
 @clause("contoso", "CPA-13.3", "Contoso may terminate immediately for a confirmed screening match")
 def _cpa_13_3() -> None:
     assert CT["onboarding"]["termination"]["clause"] == "CPA-13.3"
+
+
+def _automation_holds_credit_notes_above(tenant: str, sku: str, quantity: int, amount: str) -> None:
+    """The ERP bridge (an automated workflow, `system:billing`) sends a credit note just above the limit: it is
+    held for a finance approval, not posted."""
+    from memory_store import Ledger
+    from revgov.services import billing, credit_notes
+
+    partner = "ptr_01JBNWPARTNER0000000000001"
+    ledger = Ledger("2026-08-03T12:00:00Z", tenant=tenant)
+    data = {"partner_id": partner, "order_ref": "SO-A", "shipped_on": "2026-08-03",
+            "lines": [{"sku": sku, "quantity": quantity}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-08-03T10:00:00Z")["status"] == "processed"
+    invoice = ledger.invoice(partner, "2026-08")
+    ledger.clock.set("2026-08-20T12:00:00Z")
+    note = {"partner_id": partner, "credit_note_ref": "CN-A", "invoice_id": invoice["invoice_id"], "line_no": 1,
+            "reason": "goodwill", "amount": amount, "issued_on": "2026-08-20"}  # fmt: skip
+    assert ledger.bill("credit_note.issued", note, occurred_at="2026-08-20T10:00:00Z")["status"] == "processed"
+    lines = ledger.invoice(partner, "2026-08")["lines"]
+    assert [x for x in lines if x["kind"] == "credit_note"] == []
+    held = ledger.rt.store.query(tenant, credit_notes.HOLDS, limit=10).items
+    assert [h.data["amount"] for h in held] == [amount] and held[0].data["prepared_by"] == billing.ACTOR
+
+
+@clause("northwind", "SOP-8.1", "They may not approve exceptions, issue credit notes above USD 10,000.00")
+def _sop_8_1() -> None:
+    _automation_holds_credit_notes_above("northwind", "NW-SRV-R2", 3, "10000.01")  # 3 x 5,200.00 = 15,600.00
+
+
+@clause("contoso", "COP-8.1", "they may not approve exceptions, issue credit notes above EUR 5,000.00")
+def _cop_8_1() -> None:
+    _automation_holds_credit_notes_above("contoso", "CT-DEV-LAPTOP14", 5, "5000.01")  # 5 x 1,150.00 = 5,750.00
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ numbers. Runs in-process against the embedded index and the local answerer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 import time
@@ -89,22 +90,49 @@ def evaluate(index: SqliteClauseIndex, *, mode: str = "hybrid") -> dict[str, Any
 # --- questions written before tuning: a real public agreement and new questions on both demo tenants ----------------
 
 UNSEEN = Path(__file__).with_name("questions_unseen.json")
+FRESH = Path(__file__).with_name("questions_fresh.json")
+PSA = Path(__file__).with_name("questions_psa.json")
+QUESTION_SETS = {"unseen": UNSEEN, "fresh": FRESH, "psa": PSA}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
+# Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
+PUBLIC_TENANTS = {
+    PUBLIC_TENANT: ("partnership-agreement.md",),
+    "bonterms": ("bonterms-cloud-terms.md",),
+    "bonterms-psa": ("bonterms-professional-services.md",),
+}
 SPLITS = ("tuning", "heldout")
 
 
-def unseen_questions(split: str) -> list[dict[str, Any]]:
+def hash_split(items: list[dict[str, Any]], salt: str) -> dict[str, str]:
+    """The split committed with a question set before any tuning: within the answerable and the unanswerable
+    questions, the half (rounded up) with the smallest sha256(salt + id) is `heldout`, the rest `tuning`."""
+    split: dict[str, str] = {}
+    for answerable in (True, False):
+        group = sorted((q for q in items if bool(q["gold"]) is answerable),
+                       key=lambda q: hashlib.sha256((salt + q["id"]).encode()).hexdigest())
+        for i, q in enumerate(group):
+            split[q["id"]] = "heldout" if i < (len(group) + 1) // 2 else "tuning"
+    return split
+
+
+def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, Any]]:
+    """One split of a question set written before tuning: `unseen` (questions_unseen.json: Common Paper + demo
+    tenants; its held-out split has been looked at several times), `fresh` (questions_fresh.json: Bonterms Cloud
+    Terms; its held-out split was evaluated once and is burnt too) or `psa` (questions_psa.json: Bonterms
+    Professional Services Agreement, the held-out set of the round after)."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
-    return [q for q in json.loads(UNSEEN.read_text(encoding="utf-8"))["questions"] if q["split"] == split]
+    text = QUESTION_SETS[source].read_text(encoding="utf-8")
+    return [q for q in json.loads(text)["questions"] if q["split"] == split]
 
 
 def full_index(path: Path | str = ":memory:") -> SqliteClauseIndex:
-    """Both demo tenants and the public agreement's tenant."""
+    """Both demo tenants and a tenant per public agreement."""
     index = demo_index(path)
-    texts = [(str(p), p.read_text(encoding="utf-8")) for p in sorted(CORPUS.glob("*.md"))]
-    index_documents(index, PUBLIC_TENANT, texts)
+    for tenant_id, files in PUBLIC_TENANTS.items():
+        texts = [(str(CORPUS / name), (CORPUS / name).read_text(encoding="utf-8")) for name in files]
+        index_documents(index, tenant_id, texts)
     return index
 
 
@@ -113,11 +141,12 @@ def _verbatim(citation: Any, passage: Any) -> bool:
     return bool(squash) and squash in " ".join(passage.text.split())
 
 
-def evaluate_split(index: SqliteClauseIndex, split: str) -> dict[str, Any]:
+def evaluate_split(index: SqliteClauseIndex, split: str, *, source: str = "unseen") -> dict[str, Any]:
     """Per question: gold clause retrieved / cited, refused, the asked fact in the answer, every quote verbatim."""
     answerer = LocalAnswerer()
     rows, latencies = [], []
-    for item in unseen_questions(split):
+    items = unseen_questions(split, source=source)
+    for item in items:
         scope = Scope(item["tenant"], all_partners=True)
         started = time.perf_counter()
         reply = respond(index, answerer, scope, item["question"])
@@ -139,9 +168,10 @@ def evaluate_split(index: SqliteClauseIndex, split: str) -> dict[str, Any]:
         })
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
-    with_fact = [r for r in answerable if any(q["id"] == r["id"] and q.get("fact") for q in unseen_questions(split))]
+    with_fact = [r for r in answerable if any(q["id"] == r["id"] and q.get("fact") for q in items)]
     return {
         "split": split,
+        "source": source,
         "questions": len(rows),
         "unanswerable": len(unanswerable),
         "gold_retrieved": statistics.mean(r["retrieved_gold"] for r in answerable),

@@ -284,3 +284,71 @@ def test_each_tenant_gets_its_own_search_pipeline_and_offboarding_deletes_it():
     index.delete_tenant("contoso")
     deleted = [p for m, p, _, _ in FakeConnection.sent if m == "DELETE"]
     assert deleted == ["/contoso_clauses", "/_search/pipeline/contoso_clauses-revgov-hybrid"]
+
+
+# --- offboarding in AWS: the operator function has no search access, the contract indexer deletes the index ---------
+
+def _offboarded_event(at="2026-03-02T10:00:00Z"):
+    """Offboard northwind on a runtime like the AWS operator function's (no clause index: no search access) and
+    return that runtime and the `tenant.offboarded` event as EventBridge hands it to the indexer's queue."""
+    from memory_store import memory_runtime
+    from revgov.domain.access import PLATFORM, Principal, Role
+    from revgov.services import tenants
+
+    rt, _ = memory_runtime(at)
+    assert rt.clause_index is None
+    operator = Principal(tenant_id=PLATFORM, role=Role.OPERATOR, key_id="key_test")
+    tenants.offboard(rt, operator, "northwind")
+    [envelope] = [e for e in rt.publisher.published if e["detail_type"] == "tenant.offboarded"]
+    return rt, {"source": envelope["source"], "detail-type": envelope["detail_type"], "detail": envelope["detail"]}
+
+
+def _indexer(rt):
+    """The contract indexer's runtime: the same table, OpenSearch through the recording fake connection."""
+    from dataclasses import replace
+
+    return replace(rt, clause_index=OpenSearchClauseIndex(FakeEmbedder(), client=_client({})))
+
+
+def test_offboarding_a_tenant_in_aws_deletes_its_opensearch_index_and_search_pipeline():
+    """Issue #16: "Offboarding and re-provisioning leave no old clauses behind" — in AWS the operator function that
+    offboards cannot reach the search collection, so the event it publishes is routed (rule offboarded-index) to the
+    contract indexer, which deletes the tenant's `<tenant>_clauses` index and its search pipeline."""
+    from revgov.adapters.sqlite_bus import matches
+    from revgov.resources import load_rules
+    from revgov.services.contracts import index_from_event
+
+    rt, event = _offboarded_event()
+    assert event["detail"]["offboarded_tenant_id"] == "northwind"
+    routed = [r.handler for r in load_rules(ROOT / "events") if matches(r.pattern, event)]
+    assert "index_contracts" in routed
+    assert index_from_event(_indexer(rt), event) == [{"status": "deleted", "tenant_id": "northwind"}]
+    deleted = [p for m, p, _, _ in FakeConnection.sent if m == "DELETE"]
+    assert deleted == ["/northwind_clauses", "/_search/pipeline/northwind_clauses-revgov-hybrid"]
+    index_from_event(_indexer(rt), event)  # redelivered: the 404s are ignored, nothing fails
+    assert [p for m, p, _, _ in FakeConnection.sent if m == "DELETE"] == deleted
+
+
+def test_a_late_offboarding_event_leaves_the_index_of_a_tenant_provisioned_again_under_the_same_id():
+    from revgov.domain.access import PLATFORM, Principal, Role
+    from revgov.services import tenants
+    from revgov.services.contracts import index_from_event
+    from revgov.tenant_files import load_tenant_file
+
+    rt, event = _offboarded_event()
+    operator = Principal(tenant_id=PLATFORM, role=Role.OPERATOR, key_id="key_test")
+    tenants.create_tenant(rt, operator, load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml"))
+    assert index_from_event(_indexer(rt), event)[0]["status"] == "kept"
+    assert not [p for m, p, _, _ in FakeConnection.sent if m == "DELETE"]
+
+
+@pytest.mark.parametrize("detail", [{}, {"offboarded_tenant_id": ""}, {"offboarded_tenant_id": "_platform"},
+                                    {"offboarded_tenant_id": 7}])
+def test_an_offboarding_event_naming_no_tenant_deletes_nothing_and_fails_to_the_dlq(detail):
+    from revgov.domain.errors import RuleViolation
+    from revgov.services.contracts import index_from_event
+
+    rt, event = _offboarded_event()
+    with pytest.raises(RuleViolation):
+        index_from_event(_indexer(rt), {**event, "detail": {**event["detail"], "offboarded_tenant_id": None, **detail}})
+    assert not [p for m, p, _, _ in FakeConnection.sent if m == "DELETE"]

@@ -1,8 +1,21 @@
 """Copilot goals on the question set, ingestion as a no-op when nothing changed, injection and isolation guardrails."""
 
+import json
+
 import pytest
 
-from copilot.evaluation import ROOT, demo_index, evaluate, evaluate_split, full_index, questions, unseen_questions
+from copilot.evaluation import (
+    FRESH,
+    PSA,
+    ROOT,
+    demo_index,
+    evaluate,
+    evaluate_split,
+    full_index,
+    hash_split,
+    questions,
+    unseen_questions,
+)
 from revgov.adapters.answerers import LocalAnswerer
 from revgov.domain.copilot import Scope
 from revgov.services.copilot import index_documents, index_tenant, respond
@@ -69,7 +82,8 @@ def test_unanswerable_questions_are_refused_and_answerable_ones_are_not(results)
 
 @pytest.fixture(scope="module")
 def heldout():
-    """The held-out split of questions_unseen.json: never looked at while the thresholds were chosen."""
+    """The held-out split of questions_unseen.json. Evaluated after three rounds of tuning, it is burnt: this round
+    tuned on it as well, so its figures are tuning figures now (the fresh split below is the held-out one)."""
     return evaluate_split(full_index(), "heldout")
 
 
@@ -81,8 +95,9 @@ def test_the_unseen_questions_were_split_before_tuning_and_cover_a_real_agreemen
 
 
 def test_heldout_every_citation_is_verbatim_and_the_figures_reached_do_not_regress(heldout):
-    # Reached on the held-out split when the thresholds were frozen (README, docs/copilot.md): gold cited 0.883,
-    # refusal 0.833, false refusals 0.067, fact in the answer 0.867, citations verbatim 1.0.
+    # Reached on this split when the thresholds were frozen last round: gold cited 0.883, refusal 0.833, false
+    # refusals 0.067, fact in the answer 0.867; after this round's rules (tuned on it too, so no held-out claim):
+    # 0.933, 0.875, 0.017, 0.917 (docs/copilot.md). Citations verbatim 1.0 both times.
     assert heldout["citations_verbatim"] == 1.0
     assert heldout["gold_cited"] >= 0.85
     assert heldout["refusal_rate_unanswerable"] >= 0.80
@@ -96,6 +111,87 @@ def test_heldout_goals(heldout):
     assert heldout["refusal_rate_unanswerable"] >= 0.95
     assert heldout["false_refusal_rate"] <= 0.05
     assert heldout["fact_in_answer"] >= 0.90
+
+
+# --- the fresh held-out split: questions_fresh.json (Bonterms Cloud Terms), written before this round's tuning --------
+
+
+def test_the_fresh_questions_are_split_by_hash_stratified_by_answerability():
+    """The split was committed with the questions, before any tuning: within the answerable and the unanswerable
+    questions, the half with the smallest sha256(salt + id) is held out. Recomputed here, so nobody moves a question
+    between splits by hand."""
+    data = json.loads(FRESH.read_text(encoding="utf-8"))
+    items = data["questions"]
+    assert len(items) >= 60 and {q["tenant"] for q in items} == {"bonterms"}
+    assert {q["id"]: q["split"] for q in items} == hash_split(items, data["split_salt"])
+    held_items = unseen_questions("heldout", source="fresh")
+    assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
+
+
+def test_the_psa_questions_are_split_by_the_same_hash_before_tuning():
+    """questions_psa.json (Bonterms Professional Services Agreement) was committed with its split before the code
+    of the round that tuned on its other half was touched; recomputed here like the fresh split."""
+    data = json.loads(PSA.read_text(encoding="utf-8"))
+    items = data["questions"]
+    assert len(items) >= 60 and {q["tenant"] for q in items} == {"bonterms-psa"}
+    assert {q["id"]: q["split"] for q in items} == hash_split(items, data["split_salt"])
+    held_items = unseen_questions("heldout", source="psa")
+    assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
+
+
+@pytest.fixture(scope="module")
+def fresh_heldout():
+    return evaluate_split(full_index(), "heldout", source="fresh")
+
+
+def test_fresh_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(fresh_heldout):
+    # Measured once, after tuning was frozen at 458e7c8 (docs/copilot.md): gold clause cited 0.84, refusal on
+    # unanswerable 0.778, false refusals 0.08, the asked fact in the answer 0.76, citations verbatim 1.0. The round
+    # after looked at it and tuned on it (burnt): 0.88, 0.778, 0.04, 0.92. Floors are the second figures minus a
+    # margin (a question or so), never below the first round's floors.
+    assert fresh_heldout["citations_verbatim"] == 1.0
+    assert fresh_heldout["gold_cited"] >= 0.84
+    assert fresh_heldout["refusal_rate_unanswerable"] >= 0.70
+    assert fresh_heldout["false_refusal_rate"] <= 0.08
+    assert fresh_heldout["fact_in_answer"] >= 0.84
+
+
+@pytest.mark.xfail(strict=True, reason="fresh held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_fresh_heldout_goals(fresh_heldout):
+    assert fresh_heldout["gold_cited"] >= 0.95
+    assert fresh_heldout["refusal_rate_unanswerable"] >= 0.95
+    assert fresh_heldout["false_refusal_rate"] <= 0.05
+    assert fresh_heldout["fact_in_answer"] >= 0.90
+
+
+# --- the PSA held-out split: questions_psa.json (Bonterms Professional Services Agreement), this round's held-out ---
+
+
+@pytest.fixture(scope="module")
+def psa_heldout():
+    return evaluate_split(full_index(), "heldout", source="psa")
+
+
+def test_psa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(psa_heldout):
+    # Measured once, after this round's rules were frozen at 2fcc455 (docs/copilot.md): 42 questions (31 answerable,
+    # 11 unanswerable); gold clause retrieved 1.0, cited 0.839 (26 of 31), refusal on unanswerable 0.636 (7 of 11),
+    # false refusals 0.065 (2 of 31), the asked fact in the answer 0.839, citations verbatim 1.0. (The rules of the
+    # round before, run on the same split afterwards: 0.806, 0.636, 0.065, 0.774.) Floors are the measured figures
+    # minus about one question.
+    assert psa_heldout["citations_verbatim"] == 1.0
+    assert psa_heldout["gold_retrieved"] >= 0.95
+    assert psa_heldout["gold_cited"] >= 0.80
+    assert psa_heldout["refusal_rate_unanswerable"] >= 0.54
+    assert psa_heldout["false_refusal_rate"] <= 0.10
+    assert psa_heldout["fact_in_answer"] >= 0.80
+
+
+@pytest.mark.xfail(strict=True, reason="PSA held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_psa_heldout_goals(psa_heldout):
+    assert psa_heldout["gold_cited"] >= 0.95
+    assert psa_heldout["refusal_rate_unanswerable"] >= 0.95
+    assert psa_heldout["false_refusal_rate"] <= 0.05
+    assert psa_heldout["fact_in_answer"] >= 0.90
 
 
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):

@@ -93,3 +93,130 @@ def test_a_rate_question_quotes_the_row_with_the_rate_after_its_header(index):
 ])
 def test_questions_the_contracts_do_not_answer_are_refused(index, tenant, question):
     assert ask(index, tenant, question).draft.refused
+
+
+# --- this round's reader rules, with expectations quoted from the Bonterms Cloud Terms (tests/copilot/corpus) ---------
+
+BCT_5_2 = ("Provider will implement and maintain the Security Measures identified on the Cover Page. If no Security "
+           "Measures are identified, Provider will use appropriate technical and organizational measures designed to "
+           "prevent unauthorized access, use, alteration or disclosure of Customer Data.")
+
+
+@pytest.mark.parametrize("text", [
+    "Each Subscription Term will last for an initial 12-month period unless the Order states otherwise.",  # BCT-14.1
+    "the parties will seek to resolve the dispute over a 15-day discussion period.",  # BCT-12.3
+    "If a Force Majeure materially adversely affects the Cloud Service for 15 or more consecutive days",  # BCT-22.9
+])
+def test_a_hyphenated_or_open_ended_period_is_a_duration(text):
+    assert reader.holds_fact("duration", text)
+
+
+def test_when_asks_for_a_time_only_as_the_question_word_not_as_a_condition():
+    assert reader.asked_fact("When is a notice sent by email deemed given?") == "duration"
+    # BCT-17.5 answers this with what Provider "may" do, not with a period
+    assert reader.asked_fact("What may the provider do when the service is accused of infringing someone's "
+                             "intellectual property?") is None
+
+
+def test_how_overdue_asks_for_a_duration():
+    # BCT-13: "“Suspension Event” means (a) Customer’s account is 30 days or more overdue, …"
+    assert reader.asked_fact("How overdue must the customer's account be before the provider may suspend access?") \
+        == "duration"
+
+
+def test_a_question_about_what_holds_when_the_cover_page_is_silent_reads_the_default_rule():
+    best = reader.read("What security does the provider owe if the cover page lists no security measures?",
+                       "Security", BCT_5_2)[0]
+    assert best.unit.text.startswith("If no Security Measures are identified")
+
+
+@pytest.mark.parametrize(("question", "head"), [
+    ("Who is the managing director of Contoso Channel Services?", "directo"),
+    ("What is the name of Contoso's data protection officer?", "offic"),
+    ("What is the absolute ceiling on the combined discount of a single quote line?", None),  # a measure: no head
+    ("What is each party's total cumulative liability capped at?", "liabili"),
+    ("What is charged per hour for support above the included hours?", None),
+    ("How long is the first subscription term?", None),
+])
+def test_the_head_noun_of_a_what_is_question(question, head):
+    assert reader.asked_head(question) == head
+
+
+def test_a_clause_without_the_thing_asked_about_supports_no_answer():
+    """CPA-1.1 defines "Contoso" as "Contoso Channel Services, the operator of the channel program": every name of the
+    question is there, but nothing about a managing director, so the copilot refuses."""
+    reply = respond(full_index(), LocalAnswerer(), Scope("contoso", all_partners=True),
+                    "Who is the managing director of Contoso Channel Services?")
+    assert reply.draft.refused
+
+
+# --- this round: contract paraphrases, quantity questions, duties (tuned on the PSA tuning split, never its held-out)
+
+BPSA_7_4 = ("Provider represents and warrants that there are no pending Actions pertaining to Provider, the Services "
+            "or the Deliverables that could affect either party’s ability to fully perform its duties, exercise its "
+            "rights or expose it to liability under this Agreement. Provider will notify Customer immediately if "
+            "Provider becomes aware of any such actual or threatened Actions.")
+
+
+def test_a_question_about_what_someone_must_do_reads_the_sentence_that_states_the_duty():
+    """BPSA-7.4 No Litigation: the answer to "what must the provider do" is "Provider will notify Customer
+    immediately …", not the warranty sentence that shares more words; "lawsuit" is the clause's "Action"."""
+    best = reader.read("What must the provider do if it learns of a threatened lawsuit against it?",
+                       "No Litigation", BPSA_7_4)[0]
+    assert best.unit.text.startswith("Provider will notify Customer immediately")
+
+
+@pytest.mark.parametrize(("question_word", "clause_word"), [
+    ("share", "disclose"), ("changes", "modifications"), ("lawsuit", "Actions"), ("fix", "correct"),
+    ("cancel", "terminate"), ("subsidiary", "Affiliates"), ("staff", "employees"), ("ask", "request"),
+])
+def test_common_contract_paraphrases_are_one_term(question_word, clause_word):
+    assert reader.content_terms(question_word) == reader.content_terms(clause_word)
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("How many days does the provider have to correct a breach?", True),
+    ("What is the maximum number of subcontractors the provider may engage?", True),
+    ("What is the provider's annual cap on travel expenses?", True),
+    ("When does the agreement end?", False),  # BPSA-11.1 answers with an event: "until the end of all SOW Terms"
+    ("How is the general cap calculated?", False),
+])
+def test_a_question_that_can_only_be_answered_by_a_number(question, asks):
+    assert reader.asked_quantity(question) is asks
+
+
+@pytest.mark.parametrize(("text", "holds"), [
+    ("Except to the limited extent Customer is authorized pursuant to Section 6.3(g) (Attorney-in-Fact)", False),
+    ("subject to Section 365(n) of the United States Bankruptcy Code", False),
+    ("To the extent one or more subcontractors are approved by Customer", False),  # BPSA-3.5
+    ("all amounts are due within 30 days after the invoice date", True),  # BPSA-10.1
+    ("Late payments are subject to a charge of 1.5% per month", True),  # BPSA-10.3
+])
+def test_section_references_are_not_quantities(text, holds):
+    assert reader.holds_quantity(text) is holds
+
+
+def test_a_number_question_is_refused_when_no_clause_states_a_number_about_it(index):
+    """BPSA-10.2 Expenses: "Customer will pay reasonable, pre-approved travel and related expenses incurred by
+    Provider …, subject to Customer's then-current travel and expense policies" — no amount, so no cap to quote."""
+    reply = respond(index, LocalAnswerer(), Scope("bonterms-psa", all_partners=True),
+                    "What is the most the customer reimburses for travel expenses per year?")
+    assert reply.draft.refused
+
+
+BCT_16_5 = """The following definitions apply unless modified on the Cover Page.
+“Enhanced Cap” means three times (3x) the General Cap.
+“Enhanced Claims” means Provider’s breach of Section 5.2 (Security) or either party’s breach of Section 5.3 (DPA)."""
+
+
+def test_a_which_question_reads_the_definition_of_the_kind_it_asks_for(index):
+    """BCT-16.5: "which claims …" is answered by the definition of "Enhanced Claims" (“Enhanced Claims” means
+    Provider’s breach of Section 5.2 (Security) or …), not only by that of "Enhanced Cap"."""
+    assert reader.asked_kind_of("Which claims are subject to the enhanced cap instead of the general cap?") == "claim"
+    readings = reader.read("Which claims does the enhanced cap apply to?", "Liability Definitions", BCT_16_5)
+    claims = next(r for r in readings if r.unit.text.startswith("“Enhanced Claims” means"))
+    cap = next(r for r in readings if r.unit.text.startswith("“Enhanced Cap” means"))
+    assert claims.score >= 0.75 * cap.score  # quoted beside it (a second unit within 75% of the best is quoted)
+    reply = respond(index, LocalAnswerer(), Scope("bonterms", all_partners=True),
+                    "Which claims does the enhanced cap apply to?")
+    assert "Section 5.2 (Security)" in reply.draft.answer

@@ -102,6 +102,55 @@ def test_a_received_message_is_invisible_for_the_visibility_timeout_then_comes_b
     assert not queues.receive_message(QueueUrl=url)
 
 
+def test_a_batch_delete_removes_exactly_the_messages_its_current_receipts_name(db):
+    """SQS DeleteMessageBatch (what the router acknowledges a handled batch with): each entry deletes the message its
+    receipt handle names; the others stay and come back after the visibility timeout; at most 10 entries."""
+    queues = SqliteQueues(db)
+    url = _queue(queues, "q", visibility=0.3)
+    for body in ("a", "b", "c"):
+        queues.send_message(QueueUrl=url, MessageBody=body)
+    received = {m["Body"]: m for m in queues.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]}
+    assert set(received) == {"a", "b", "c"}
+    entries = [{"Id": body, "ReceiptHandle": received[body]["ReceiptHandle"]} for body in ("a", "b")]
+    assert queues.delete_message_batch(QueueUrl=url, Entries=entries)["Successful"] == [{"Id": "a"}, {"Id": "b"}]
+    (left,) = queues.receive_message(QueueUrl=url, WaitTimeSeconds=2)["Messages"]
+    assert left["Body"] == "c"
+    stale = [{"Id": "c", "ReceiptHandle": received["c"]["ReceiptHandle"]}]  # from before it was received again
+    queues.delete_message_batch(QueueUrl=url, Entries=stale)
+    (still,) = queues.receive_message(QueueUrl=url, WaitTimeSeconds=2)["Messages"]
+    assert still["Body"] == "c"
+    with pytest.raises(ValueError):
+        queues.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": "x"} for n in range(11)])
+    with pytest.raises(ValueError):
+        queues.delete_message_batch(QueueUrl=url, Entries=[])
+
+
+def test_a_waiting_receive_is_woken_by_a_send_to_its_queue_at_once_not_by_its_polling(db):
+    """A long poll (WaitTimeSeconds) returns as soon as a message arrives, as SQS's does: a send in this process wakes
+    the pollers of the queue it sent to (here polling alone would take 5 s)."""
+    import threading
+
+    queues = SqliteQueues(db, poll_seconds=5)
+    url, other = _queue(queues, "q", visibility=30), _queue(queues, "other", visibility=30)
+    got: list[tuple[float, Any]] = []
+
+    def wait() -> None:
+        started = time.monotonic()
+        answer = queues.receive_message(QueueUrl=url, WaitTimeSeconds=10)
+        got.append((time.monotonic() - started, answer))
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.3)
+    queues.send_message(QueueUrl=other, MessageBody="not for it")
+    time.sleep(0.3)
+    assert not got  # a send to another queue does not end its wait
+    queues.send_message(QueueUrl=url, MessageBody="for it")
+    waiter.join(timeout=10)
+    (seconds, answer), = got
+    assert answer["Messages"][0]["Body"] == "for it" and seconds < 2.5
+
+
 def test_a_message_received_max_receive_count_times_goes_to_the_dead_letter_queue(db):
     """SQS redrive: "maxReceiveCount: the number of times a message is delivered to the source queue before being
     moved to the dead-letter queue"; events/rules.json: "a DLQ after max_receive_count deliveries"."""

@@ -177,6 +177,18 @@ def test_get_many_finds_across_tenants_and_collections_and_leaves_out_the_missin
     }
 
 
+def test_get_many_of_a_thousand_keys_with_repeats_finds_exactly_the_stored_ones(store):
+    """More keys than one request or statement takes (DynamoDB BatchGetItem: 100; SQLite: 400 a statement), some
+    missing, some asked twice: each stored item once, with its data and version."""
+    t = tenant()
+    for start in range(0, 500, 100):
+        store.commit(t, Changes(puts=[Put("THING", f"{n:04d}", {"n": n}) for n in range(start, start + 100)]))
+    asked = [(t, "THING", f"{n:04d}") for n in range(0, 1000, 1)] + [(t, "THING", "0007"), (t, "THING", "0499")]
+    found = store.get_many(asked)
+    assert sorted(found) == [(t, "THING", f"{n:04d}") for n in range(500)]
+    assert all(s.data == {"n": int(ref[2])} and s.version == 1 for ref, s in found.items())
+
+
 def test_a_put_into_another_tenants_partition_lands_there_only(store):
     """Put.tenant_id: "another tenant's partition (only the platform registry uses this)"."""
     platform, t = tenant(), tenant()

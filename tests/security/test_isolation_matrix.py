@@ -174,6 +174,7 @@ def _snapshot(victim: Party, prefixes: tuple[str, ...] | None = None) -> dict[st
         "set": lambda i: finance.get(f"/v1/rebates/settlements/{i}"),
         "dsp": lambda i: finance.get(f"/v1/rebates/disputes/{i}"),
         "ivd": lambda i: finance.get(f"/v1/invoice-disputes/{i}"),
+        "pdr": lambda i: admin.get(f"/v1/policy/drafts/{i}"),
         "tenant": lambda i: victim.admin.get("/v1/audit/verify"),
     }
     wanted = [p for p in reads if prefixes is None or p in prefixes]
@@ -203,12 +204,20 @@ def test_every_id_location_of_every_endpoint_is_in_the_matrix():
         "create_key", "create_partner", "settle_period", "create_subscription", "suspend_tenant", "resume_tenant",
         "create_tenant_key", "rotate_webhook_secret", "offboard_tenant", "get_tenant",
         "get_metrics", "get_metrics_prometheus", "get_equity",  # query options only; the caller's tenant's data
+        "get_workflow_metrics",  # a period only; the caller's tenant's cases
         # a contract's document code (FPA) is a name inside the caller's own tenant, not an id that could name another
         # tenant's object: the store is read in the principal's partition (tests/stack/test_contracts_api.py)
         "get_contract", "put_contract", "amend_contract", "remove_contract",
         # the ERP's own subscription id (not a Revgov typed id): a partner key of another partner gets 404, tested in
         # tests/unit/test_billing_lifecycle.py; the partner_id query of the list is in the matrix
         "get_billing_subscription",
+        # issue 19: a price list, catalog sequence numbers, a SKU and a day, a draft-status filter, and a policy version
+        # (a content hash, read in the caller's own tenant's POLICY partition): names inside the caller's tenant
+        "import_catalog", "diff_catalog", "get_catalog_price", "list_policy_drafts", "create_policy_draft",
+        # history rows name partners by id: read in the caller's tenant only, so another tenant's partner is "no
+        # partner ... in this tenant" like one that does not exist; partner keys get 403 (tests/stack/
+        # test_history_api.py, tests/unit/test_history_import.py)
+        "import_history",
     } | {t.op.name for t in TARGETS}, sorted(without)
 
 

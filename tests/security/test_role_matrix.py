@@ -31,6 +31,10 @@ PARTNER_OPEN = {
     "list_invoices", "get_invoice", "file_invoice_dispute", "get_invoice_dispute",
     # issue 20: the key's own tenant, role, partner and queues (what the portal shows), nothing of anyone else
     "me",
+    # issue 15: PA-5.3 "The Partner may request one extension of 30 days" (of its own registration)
+    "request_deal_extension",
+    # issue 20: the partner view of its quotes: summaries of its own decisions only (tests/stack/test_decisions_list)
+    "list_decisions",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

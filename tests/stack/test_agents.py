@@ -16,7 +16,7 @@ from revgov.domain import kpis
 from revgov.domain.billing import sla_due
 from revgov.ports import Changes, Delete, Put
 from revgov.runtime import OUTBOX
-from revgov.services import agents, cases, tasks
+from revgov.services import agents, cases, deal_holds, tasks
 from revgov.services.agents.desk import CAPABILITIES, AgentDesk, BoundaryViolation
 
 AGENT_DIR = Path(agents.__file__).parent
@@ -98,6 +98,7 @@ def world(api, operator, stack):
             "uncertified": _deal(rt, tid, steady["partner_id"], "hardware", 30),
         }
         reports = {name: agents.run(rt, name, [tid])[0] for name in agents.AGENTS}
+        reports["deal_holds"] = deal_holds.sweep(rt, tid)  # owns certification_expired_active_deal (PA-4.3(d))
         yield {"tenant": tenant, "partners": tenant.partners, "watches": watches, "deals": deals, "reports": reports}
 
 
@@ -139,8 +140,10 @@ def test_billing_reconciler_raises_unbilled_fulfilments_for_finance_and_escalate
 
 
 def test_certification_watcher_flags_expired_and_lapsing_certifications_on_live_deals(world):
+    # one exception for the expired certification, opened by the deal-certification sweep (not also by the agent)
     (expired,) = _exceptions(world, "certification_expired_active_deal")
     assert expired["subject"] == {"kind": "deal", "id": world["deals"]["expired"]} and expired["queue"] == "channel_ops"
+    assert expired["requested_by"] == "system:deal_holds"
     opened = {t["subject"]["id"]: t for t in _tasks(world, "certification_watcher")}
     renewal = opened[world["deals"]["lapsing"]]
     assert renewal["kind"] == "certification_renewal"

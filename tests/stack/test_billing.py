@@ -1,5 +1,6 @@
 """ERP events become invoices on the running stack (webhook → bus → billing handler), checked to the cent."""
 
+import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -46,7 +47,7 @@ def _by_month(tenant):
 
 
 def test_the_scenario_uses_every_sample_of_the_catalog():
-    used = SCENARIO["samples"] + SCENARIO["payment_samples"] + SCENARIO["change_samples"]
+    used = SCENARIO["samples"] + SCENARIO["payment_samples"] + SCENARIO["change_samples"] + SCENARIO["credit_samples"]
     assert sorted(used) == sorted(p.stem for p in SAMPLES.glob("*.json"))
 
 
@@ -226,7 +227,16 @@ def test_edge_cases_from_the_scenario_file(billing_tenant, case):
     assert categories == sorted(case["expected_exceptions"])
 
 
-def test_an_unknown_partner_fails_with_an_exception_and_bills_once_replayed_after_onboarding(billing_tenant):
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal (where `revgov` draws its progress bars)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_an_unknown_partner_fails_with_an_exception_and_bills_once_replayed_after_onboarding(
+    billing_tenant, monkeypatch, capsys
+):
     stranger = EDGE["unknown_partner"]
     event = erp_event(
         "shipment.confirmed",
@@ -247,7 +257,13 @@ def test_an_unknown_partner_fails_with_an_exception_and_bills_once_replayed_afte
     assert case["subject"] == {"kind": "erp_event", "id": event_id} and case["context"]["erp_event_id"] == event["id"]
     assert billing_tenant.invoices() == []
     billing_tenant.add_partners([stranger])
-    assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id]) == 0
+    # #20: with --json a script gets JSON lines only, and no progress bar even on a terminal's stderr
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stderr", terminal := _Terminal())
+    assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id, "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["event_id"] == event_id and lines[0]["status"] == "replayed"
+    assert lines[-1] == {"replayed": 1, "of": 1} and terminal.getvalue() == ""
     billing_tenant.wait_for([event_id])
     (invoice,) = billing_tenant.invoices()
     assert invoice["total"] == "4200.00"
@@ -268,7 +284,7 @@ def test_a_bus_event_that_does_not_match_its_schema_is_dead_lettered_with_the_re
     assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id, "--event-id", event_id]) == 1
 
 
-def test_a_dead_lettered_event_is_billed_once_replayed_after_its_cause_is_fixed(billing_tenant):
+def test_a_dead_lettered_event_is_billed_once_replayed_after_its_cause_is_fixed(billing_tenant, monkeypatch, capsys):
     """The tenant's billing policy is broken: every delivery fails, the event is dead-lettered; once the policy is
     mended, `revgov events replay` puts it back on the bus and it is billed."""
     rt, tenant_id = billing_tenant.rt, billing_tenant.tenant_id
@@ -281,7 +297,13 @@ def test_a_dead_lettered_event_is_billed_once_replayed_after_its_cause_is_fixed(
     billing_tenant.wait_for([event_id], ("dead_lettered",), seconds=40)
     assert "billing policy cannot be used" in billing_tenant.event(event_id)["last_error"]
     rt.store.commit(tenant_id, Changes(puts=[Put("TENANT", "PROFILE", profile)]))
+    # #20: a person at a terminal sees a progress bar on stderr; stdout keeps the table alone
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stderr", terminal := _Terminal())
     assert cli.main(["events", "replay", "--tenant", tenant_id]) == 0
+    assert "Replaying 1 events" in terminal.getvalue() and "1/1" in terminal.getvalue()
+    table = capsys.readouterr().out
+    assert "1 of 1 ERP events replayed" in table and "Replaying" not in table
     billing_tenant.wait_for([event_id])
     (invoice,) = billing_tenant.invoices()
     assert invoice["total"] == "8400.00"
@@ -326,3 +348,26 @@ def test_the_largest_shipment_the_schema_allows_is_billed_in_one_transaction(bil
     (invoice,) = billing_tenant.invoices()
     assert (len(invoice["lines"]), invoice["total"]) == (40, "50000.00")  # 40 x 1250.00
     assert [e["category"] for e in billing_tenant.exceptions()] == ["invoice_sla_breach"]
+
+
+def test_the_cli_settles_a_period_with_a_spinner_for_people_and_json_for_scripts(billing_tenant, monkeypatch, capsys):
+    """#20: "progress bars on long work (imports, replays, settlements)": `revgov rebates settle` shows its spinner
+    on a terminal's stderr, never with --json; it is finance's settlement (once per period and run, the API's)."""
+    from datetime import date
+
+    today = date.fromisoformat(billing_tenant.rt.clock.now_iso()[:10])  # the stack's clock
+    quarter = (today.month - 1) // 3  # the running quarter's index; the one before it has ended
+    period = f"{today.year if quarter else today.year - 1}-Q{quarter or 4}"
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stderr", terminal := _Terminal())
+    assert cli.main(["rebates", "settle", "--tenant", billing_tenant.tenant_id, "--period", period]) == 0
+    table = " ".join(capsys.readouterr().out.split())
+    assert f"{period} run 1 settled" in table and "Settling" not in table, table
+    assert f"Settling {period} (run 1)" in terminal.getvalue()
+    monkeypatch.setattr("sys.stderr", quiet := _Terminal())
+    assert cli.main(["rebates", "settle", "--tenant", billing_tenant.tenant_id, "--period", period, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert answer["period"] == period and answer["run"] == 1 and answer["replayed"] is True  # the same settlement
+    assert quiet.getvalue() == ""
+    settled = billing_tenant.finance.get(f"/v1/rebates/settlements/{answer['settlement_id']}")
+    assert settled.status_code == 200 and settled.json()["settled_by"].startswith("finance:cli-"), settled.text

@@ -110,7 +110,18 @@ BAD_INPUT = [
     (("tenants", "import", "README.md"), 2, "not an offboarding export"),
     (("tenants", "operator-key", "--state-file", "README.md"), 2, "not a Revgov state file"),
     (("copilot", "index", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
+    (("rebates", "settle", "--tenant", "northwind"), 2, "--period"),
+    (("rebates", "settle", "--tenant", "northwind", "--period", "2026-Q5"), 2, "--period"),
+    (("rebates", "settle", "--tenant", "northwind", "--period", "2026-07-01"), 2, "--period"),
+    (("rebates", "settle", "--tenant", "northwind", "--period", "2026-Q1", "--run", "0"), 2, "--run"),
+    (("rebates", "settle", "--tenant", "northwind", "--period", "2026-Q1", "--run", "x"), 2, "invalid int"),
+    (("rebates", "settle", "--tenant", "no-such-tenant", "--period", "2026-Q1"), 2, "no-such-tenant"),
+    (("rebates", "settle", "--tenant", "northwind", "--period", "2099-Q1"), 2, "has not ended"),
     (("dev", "--port", "not-a-port"), 2, "invalid int"),
+    (("maintenance", "backfill-decisions"), 2, "--tenant"),
+    (("maintenance", "backfill-decisions", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
+    (("maintenance", "backfill-decisions", "--tenant", "northwind", "--state-file", "/nonexistent/local.json"), 3,
+     "/nonexistent"),
 ]
 
 

@@ -199,3 +199,58 @@ def test_a_suspended_tenant_is_403_once_its_signature_is_proven(billing_tenant, 
     assert "suspended" in assert_problem(billing_tenant.erp.post(_fresh()), 403)["detail"]
     assert operator.post(f"/v1/tenants/{tenant_id}/resume", {"reason": "paid"}).status_code == 200
     assert billing_tenant.erp.post(_fresh()).status_code == 202
+
+
+def test_a_full_batch_is_received_in_groups_each_event_once_on_the_bus_and_once_in_the_log(billing_tenant):
+    """API.md: a batch of up to 100 events is "answered one by one in the same order". The 100 new events are
+    committed in several transactions (at most 100 items each, every event with its deduplication record, log entry,
+    replay copy and outbox entry): each must be received exactly once."""
+    events = [_fresh() for _ in range(100)]
+    body = billing_tenant.send({"events": events})
+    assert body["received"] == 100 and (body["duplicate"], body["rejected"]) == (0, 0)
+    assert [r["index"] for r in body["results"]] == list(range(100))
+    assert [r["erp_event_id"] for r in body["results"]] == [e["id"] for e in events]
+    assert len({r["event_id"] for r in body["results"]}) == 100
+    for result in body["results"]:
+        dedupe = billing_tenant.rt.store.get(billing_tenant.tenant_id, "ERPEVENT", result["erp_event_id"])
+        assert dedupe.data["event_id"] == result["event_id"]
+        assert billing_tenant.rt.store.get(billing_tenant.tenant_id, "INBOUND", result["event_id"]) is not None
+    again = billing_tenant.send({"events": events})
+    assert again["duplicate"] == 100
+    assert [r["event_id"] for r in again["results"]] == [r["event_id"] for r in body["results"]]
+
+
+def test_an_event_of_a_batch_received_meanwhile_by_another_delivery_is_its_duplicate_and_the_rest_are_received(
+    billing_tenant,
+):
+    """A concurrent delivery wins the race for one event of a batch after the batch read it as new: that event is
+    answered as the other delivery's duplicate (its event id), and the batch's other events are still received."""
+    from dataclasses import replace
+
+    from revgov.services import erp, tenants
+
+    rt, tenant_id = billing_tenant.rt, billing_tenant.tenant_id
+    events = [_fresh() for _ in range(3)]
+    raced = billing_tenant.send(events[1])  # the other delivery, already committed
+    store = rt.store
+
+    class ReadsBeforeTheRace:
+        """The store as the batch saw it when it checked for duplicates: the raced event not yet there."""
+
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def get(self, tenant, collection, key):
+            first_read = collection == "ERPEVENT" and key == events[1]["id"] and not self.__dict__.get("read")
+            if first_read:
+                self.__dict__["read"] = True
+                return None
+            return store.get(tenant, collection, key)
+
+    tenant, _ = tenants.load_tenant(rt, tenant_id)
+    answer = erp.accept(replace(rt, store=ReadsBeforeTheRace()), tenant, {"events": events})
+    assert [r["status"] for r in answer["results"]] == ["received", "duplicate", "received"]
+    assert answer["results"][1]["event_id"] == raced["event_id"]
+    for index in (0, 2):
+        stored = store.get(tenant_id, "ERPEVENT", events[index]["id"])
+        assert stored.data["event_id"] == answer["results"][index]["event_id"]

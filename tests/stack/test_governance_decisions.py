@@ -108,7 +108,12 @@ def test_approving_a_registration_that_lost_to_an_earlier_approval_rejects_it_wi
     from revgov import schemas
 
     mine = [e for e in tap.events if e["source"] == "revgov.deals"]
-    assert {e["detail_type"] for e in mine} == {p.stem for p in (ROOT / "events" / "revgov.deals").glob("*.json")}
+    samples = {p.stem for p in (ROOT / "events" / "revgov.deals").glob("*.json")}
+    assert {e["detail_type"] for e in mine} == {"deal.registered", "deal.approved", "deal.rejected"}
+    # the catalogue: a sample per detail-type the schema names (extension and hold events are published in
+    # tests/integration/test_deal_holds_and_order.py)
+    assert samples == set(json.loads((ROOT / "schemas" / "events" / "revgov.deals.schema.json").read_text())[
+        "properties"]["detail-type"]["enum"])
     for event in mine:  # every deal event matches the catalogue schema
         envelope = {"source": event["source"], "detail-type": event["detail_type"], "detail": event["detail"]}
         assert schemas.problems("events/revgov.deals.schema.json", envelope) == [], envelope
@@ -179,10 +184,45 @@ def test_two_conflicting_registrations_approved_at_once_end_as_one_approval_and_
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert [answers[d["deal_id"]].status_code for d in pending] == [200, 200], [a.text for a in answers.values()]
-    assert sorted(answers[d["deal_id"]].json()["status"] for d in pending) == ["approved", "rejected"]
-    states = sorted(ops.get(f"/v1/deals/{d['deal_id']}").json()["status"] for d in pending)
+    first, second = (answers[d["deal_id"]] for d in pending)
+    assert first.status_code == 200 and first.json()["status"] == "approved", first.text
+    # PA-5.5 "Pending registrations are decided in order of submission time": the later one is either refused while
+    # the earlier waits (409 naming it) or, once the earlier is approved, rejected as the losing registration
+    assert second.status_code in (200, 409), second.text
+    if second.status_code == 409:
+        assert second.json()["clause"] == "PA-5.5"
+        second = ops.post(f"/v1/approvals/{pending[1]['approval_id']}/decision", {"outcome": "approved"})
+    assert second.status_code == 200 and second.json()["status"] == "rejected", second.text
+    states = [ops.get(f"/v1/deals/{d['deal_id']}").json()["status"] for d in pending]
     assert states == ["approved", "rejected"]
+
+
+def test_pending_registrations_are_decided_in_order_of_submission_pa_5_5(nw, stack):  # noqa: F811
+    """PA-5.5: "If two or more Partners register the same Customer and Product Family, the first approved registration
+    wins. Pending registrations are decided in order of submission time." Deciding the later one first is refused
+    (409, the clause, the registration to decide first), recorded as a refused governance action, and changes
+    nothing; once the earlier one is decided, the later one is decided."""
+    (alpha_id, alpha), (beta_id, beta) = nw["partners"]
+    ops, admin = nw["roles"]["channel_ops"], nw["roles"]["admin"]
+    customer = f"CUST-{uuid.uuid4().hex[:8]}"
+    first = alpha.post("/v1/deals", _registration(alpha_id, customer, close_date(stack))).json()
+    second = beta.post("/v1/deals", _registration(beta_id, customer, close_date(stack))).json()
+    for outcome in ({"outcome": "approved"}, {"outcome": "rejected", "note": "duplicate"}):
+        refused = assert_problem(ops.post(f"/v1/approvals/{second['approval_id']}/decision", outcome), 409)
+        assert refused["clause"] == "PA-5.5" and refused["decide_first"] == first["deal_id"]
+    assert ops.get(f"/v1/deals/{second['deal_id']}").json()["status"] == "pending"  # nothing changed
+    assert ops.get(f"/v1/approvals/{second['approval_id']}").json()["status"] == "pending"
+    refusals = [r for r in _trail(admin, second["approval_id"]) if r["action"] == "approval.decision_refused"]
+    assert [r["inputs"]["refusal"] for r in refusals] == ["out_of_order", "out_of_order"]
+    assert all(r["clauses"] == ["PA-5.5"] for r in refusals)
+    # the partner's own view of its waiting registration names no rival
+    assert alpha_id not in beta.get(f"/v1/deals/{second['deal_id']}").text
+    # the earlier one decided (here: rejected), the later one may be approved
+    decided = ops.post(f"/v1/approvals/{first['approval_id']}/decision", {"outcome": "rejected", "note": "no proof"})
+    assert decided.status_code == 200, decided.text
+    approved = ops.post(f"/v1/approvals/{second['approval_id']}/decision", {"outcome": "approved"})
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+    assert admin.get("/v1/audit/verify").json()["valid"] is True
 
 
 def test_a_registered_partner_without_certifications_may_quote_pa_3_2(nw, stack, api):  # noqa: F811

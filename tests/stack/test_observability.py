@@ -328,6 +328,7 @@ def test_a_partner_key_cannot_read_equity_or_metrics(api, keys):
     assert_problem(partner.get("/v1/equity"), 403)
     assert_problem(partner.get("/v1/metrics"), 403)
     assert_problem(partner.get("/v1/metrics/prometheus"), 403)
+    assert_problem(partner.get("/v1/metrics/workflow", period="2026-11"), 403)
 
 
 # --- baselines ---------
@@ -359,3 +360,17 @@ def test_equity_with_no_history_compares_nothing_and_refuses_bad_windows(shop):
     for bad in ("0", "6", "366", "999", "-1", "1e2", ""):
         assert_problem(shop.roles["viewer"].get("/v1/equity", window_days=bad), 400)
     assert_problem(shop.roles["viewer"].get("/v1/equity", window=30), 400)
+
+
+def test_each_workflow_metric_shows_the_baseline_period_beside_the_current_one_over_http(shop):
+    """#18: "each KPI and workflow metric keeps the value of the period before a tenant went live (or a configured
+    baseline period) beside its current value" (figures worked in tests/unit/test_workflow_metrics.py)."""
+    answer = shop.roles["viewer"].get("/v1/metrics/workflow", period="2026-Q4")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["period"] == "2026-Q4" and body["baseline"]["source"] in ("before_go_live", "configured")
+    assert body["metrics"] and all("baseline" in m and "value" in m for m in body["metrics"].values())
+    for bad in ("", "2026-13", "2026-Q0", "11-2026", "2026-11-01"):
+        assert_problem(shop.roles["viewer"].get("/v1/metrics/workflow", period=bad), 400)
+    assert_problem(shop.roles["viewer"].get("/v1/metrics/workflow"), 400)
+    assert_problem(shop.api.get("/v1/metrics/workflow", period="2026-11"), 401)

@@ -1,9 +1,11 @@
 """The served OpenAPI document matches the routes, and every example request works against the stack."""
 
 import json
+import os
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -188,6 +190,33 @@ def _issued_invoice(r: Replay) -> str:
     return str(header["invoice_id"])
 
 
+def _history_rows(partner_id: str) -> dict[str, Any]:
+    """The import_history example's rows for a partner of this stack, dated in a month that has ended."""
+    op = next(o for o in OPERATIONS if o.name == "import_history")
+    body = example_body(op)
+    last_month_end = (clock_support.today().replace(day=1) - timedelta(days=1)).isoformat()
+    lines = [{**row, "partner_id": partner_id, "invoice_date": last_month_end, "service_date": last_month_end}
+             for row in body["lines"]]  # fmt: skip
+    payments = [{**row, "partner_id": partner_id, "paid_on": last_month_end} for row in body["payments"]]
+    return {"lines": lines, "payments": payments}
+
+
+def _approved_deal(r: Replay) -> str:
+    """An approved registration of an active silver partner in the replay tenant (PA-5.3: only such a one may ask for
+    its extension), registered by sales and approved by another key of channel ops."""
+    from revgov.services import deals
+
+    tid, _ = r.onboarding_tenant()
+    sales = Principal(tid, Role.SALES, "key_01JX0000000000000000000SLS")
+    ops = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000OPS")
+    customer = {"id": f"CUST-{r.rt.ids.new('dl')[-8:]}", "name": "Replay Customer"}
+    body = {"partner_id": r.partner("active", 1), "customer": customer, "family": "networking",
+            "estimated_value": "84000.00", "expected_close": _in_60_days()}
+    deal = deals.register(r.rt, sales, body)
+    cases.decide_case(r.rt, ops, "approval", deal["approval_id"], "approved", None)
+    return str(deal["deal_id"])
+
+
 def _contract(r: Replay, document: str) -> str:
     """The put_contract example stored in the replay tenant (a no-op if it is there already)."""
     op = next(o for o in OPERATIONS if o.name == "put_contract")
@@ -195,6 +224,22 @@ def _contract(r: Replay, document: str) -> str:
     response = r.by_role["admin"].request("PUT", f"/v1/contracts/{document}", body)
     assert response.status_code == 200, response.text
     return document
+
+
+def _policy_draft(r: Replay, *, changed: bool = False, proposed: bool = False) -> str:
+    """A draft of the onboarding tenant's policy (its margin floor raised when asked, and proposed) by a channel ops
+    key of its own, so the replaying finance key may approve or reject it."""
+    from revgov.services import policy_drafts
+
+    tid, _ = r.onboarding_tenant()
+    author = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000PDR")
+    draft = policy_drafts.create_draft(r.rt, author, {"reason": "replay"})
+    if changed or proposed:
+        policy_drafts.patch_policy(r.rt, author, draft["draft_id"], {"operations": [
+            {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "13"}]})
+    if proposed:
+        policy_drafts.propose(r.rt, author, draft["draft_id"], {})
+    return str(draft["draft_id"])
 
 
 # What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
@@ -205,6 +250,11 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {},
         "partners:sales",
         {"partner_id": r.partner("active", 1), "expected_close": _in_60_days()},
+    ),
+    "request_deal_extension": lambda r: (
+        {"deal_id": _approved_deal(r)},
+        "partners:sales",
+        {"proposal_date": clock_support.today().isoformat()},
     ),
     "create_tenant": lambda r: ({}, "operator"),
     "suspend_tenant": lambda r: ({"tenant_id": r.tenant_standing("active")}, "operator"),
@@ -234,6 +284,20 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
+    "import_catalog": lambda r: ({}, "partners:finance"),
+    "create_policy_draft": lambda r: ({}, "partners:channel_ops"),
+    "patch_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:channel_ops"),
+    "replace_policy_draft": lambda r: (
+        {"draft_id": _policy_draft(r)}, "partners:channel_ops", {"policy": r.onboarding_tenant()[1]}
+    ),
+    "whatif_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
+    "whatif_policy_draft_rebates": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
+    "propose_policy_draft": lambda r: (
+        {"draft_id": _policy_draft(r, changed=True)}, "partners:channel_ops", {"expected_revision": 2}
+    ),
+    "approve_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
+    "reject_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
+    "import_history": lambda r: ({}, "partners:finance", _history_rows(r.partner("active"))),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 
@@ -269,6 +333,9 @@ def test_the_example_request_is_accepted_by_the_running_stack(op, replay, api):
         example = {**example, "tenant_id": example_tenant()["tenant_id"]}
     response = replay.by_role[role].request(op.method, op.path.format(**values), example)
     assert 200 <= response.status_code < 300, (op.name, response.status_code, response.text)
+    dump = os.environ.get("REVGOV_DUMP_RESPONSES")  # test_response_schemas.py: answers to write a schema from
+    if dump:
+        Path(dump, f"{op.name}.{role.split(':')[-1]}.json").write_text(json.dumps(response.json(), indent=1))
     if op.response_schema:  # the answer is what the contract says it is
         from revgov import schemas
 
@@ -324,3 +391,18 @@ def test_outbound_events_are_under_webhooks(api):
         assert post["requestBody"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/events_webhook_delivery"}
         assert any(p["name"] == "Revgov-Signature" and p["required"] for p in post["parameters"])
+
+
+def test_every_sku_in_the_contracts_examples_is_on_a_demo_price_list():
+    # #15: "OpenAPI response schemas ... and examples that use SKUs of the demo price list"; PA-6.1: products are
+    # "quoted from the Distributor's price list in force on the quote date", so an example SKU that no price list
+    # carries shows a client a call that can only fail.
+    from revgov.edge.openapi import document
+
+    listed: set[str] = set()
+    for tenant_dir in (ROOT / "tenants").iterdir():
+        if (tenant_dir / "tenant.yaml").exists():
+            listed |= set(re.findall(r'"sku": "([^"]+)"', json.dumps(load_tenant_file(tenant_dir / "tenant.yaml"))))
+    used = set(re.findall(r'"sku": "([^"]+)"', json.dumps(document())))
+    assert used, "the contract's examples name no SKU at all"
+    assert used <= listed, f"example SKUs on no demo price list: {sorted(used - listed)}"

@@ -177,7 +177,109 @@ def test_in_chromium_the_portal_loads_branded_and_an_approval_made_there_is_in_t
     assert SCREENSHOT.stat().st_size > 10_000
     assert seen["partner_who"].startswith("Partner view") and seen["partner_forecast_chart"]
     assert not seen["partner_sees_approvals"] and seen["partner_margin_card"] == "withheld"
-    # the partner view: its deal registrations, rebate accruals and entitlements, in words
+    # the partner view (#20: "its quotes and deals, rebate statements, invoices, entitlements"), in words
     assert set(seen["partner_sections"]) == {
-        "partner-deals-section", "partner-rebates-section", "partner-entitlements-section"}
+        "partner-quotes-section", "partner-invoices-section", "partner-deals-section", "partner-rebates-section",
+        "partner-entitlements-section"}
     assert seen["partner_entitlements"] and all(not re.search(r"_", name) for name, _ in seen["partner_entitlements"])
+
+
+def _quote_and_issued_invoice(party, partner_id: str) -> dict:
+    """Through the API as its users would: sales checks a quote for the partner (a decision), the ERP ships to it
+    in the month before the stack's today (billed on that month's draft invoice), finance issues that invoice."""
+    from datetime import date, timedelta
+
+    from billing_support import wait_until
+    from revgov.ports import Changes, Put
+    from security_support import quote_for, shipment
+
+    quote = quote_for(party, partner_id, discount="5.00")
+    checked = party.by_role["sales"].post("/v1/pricing/check", quote)
+    assert checked.status_code == 200, checked.text
+    today = date.fromisoformat(party.rt.clock.now_iso()[:10])  # the stack's clock, not the machine's calendar
+    shipped = today.replace(day=1) - timedelta(days=10)  # inside the month before: an ended month, issuable
+    stored = party.rt.store.get(party.tenant_id, "PARTNER", partner_id)
+    # PA-2.2: nothing is billed for a partner before its activation, so it was active before it shipped
+    activated = {**stored.data, "activated_at": f"{shipped.year - 1}-12-01T09:00:00Z"}
+    party.rt.store.commit(party.tenant_id, Changes(puts=[Put("PARTNER", partner_id, activated)]))
+    event = shipment(party, partner_id)
+    event["occurred_at"] = f"{shipped.isoformat()}T10:00:00Z"
+    event["data"]["shipped_on"] = shipped.isoformat()
+    sent = party.erp.post({"events": [event]})
+    assert sent.status_code == 202, sent.text
+    finance, period = party.by_role["finance"], shipped.isoformat()[:7]
+
+    def invoice() -> list:
+        return finance.get("/v1/invoices", partner_id=partner_id, period=period).json()["items"]
+
+    wait_until(lambda: bool(invoice()), 30, what=f"{partner_id}'s invoice for {period}")
+    invoice_id = invoice()[0]["invoice_id"]
+    issued = finance.post(f"/v1/invoices/{invoice_id}/finalize")
+    assert issued.status_code == 200, issued.text
+    return {"quote_ref": quote["quote_ref"], "decision_id": checked.json()["decision_id"], "invoice_id": invoice_id,
+            "order_ref": event["data"]["order_ref"], "period": period, "total": issued.json()["total"]}
+
+
+@pytest.mark.parametrize("tenant_id", TENANTS)
+def test_in_chromium_a_partner_sees_its_own_quotes_and_invoices_disputes_a_line_and_never_sees_another_partner(
+    api, operator, stack, tenant_id
+):
+    """#20: "a partner view (its quotes and deals, rebate statements, invoices, entitlements), readable names,
+    amounts with currency and dates a person reads". SOP-6.1 (northwind) / COP-6.1 (contoso): a partner disputes a
+    line of an issued invoice "through the Partner Portal". Two partners of one tenant each have a quote and an
+    issued invoice; the first signs in: it sees its own, disputes a line there, and nothing of the other's is on
+    the page or in any answer the API gave the page."""
+    from security_support import make_party, offboard
+
+    party = make_party(api, operator, stack, tenant_id)
+    try:
+        mine, rival = party.partners
+        own, theirs = (_quote_and_issued_invoice(party, p) for p in (mine, rival))
+        rival_name = party.admin.get(f"/v1/partners/{rival}").json()["legal_name"]
+        reason = "Shipped 1 unit fewer than invoiced (portal test)"
+        seen = _drive(stack, party.tenant_id, PARTNER_ONLY="1", PARTNER_KEY=party.partner_keys[mine].key,
+                      DISPUTE_INVOICE=own["invoice_id"], DISPUTE_REASON=reason,
+                      SCREENSHOT=str(SCREENSHOT.with_name(f"portal-{tenant_id}-partner.png")))
+        currency = _config(tenant_id)["currency"]
+        assert seen["partner_who"].startswith("Partner view"), seen["partner_who"]
+        assert {"partner-quotes-section", "partner-invoices-section", "partner-deals-section",
+                "partner-rebates-section", "partner-entitlements-section"} <= set(seen["partner_sections"])
+        # its quote, by its own reference, with a readable date, money and outcome
+        (quote_row,) = [row for row in seen["quotes"] if row[0] == own["quote_ref"]]
+        _, checked_on, net_total, outcome, _ = quote_row
+        assert not re.search(r"T\d{2}:|\.\d{3}Z|\d{4}-\d{2}-\d{2}", checked_on), checked_on
+        assert currency in net_total or any(sign in net_total for sign in "$€£"), net_total
+        assert outcome in ("Allow", "Approval required", "Deny") and "_" not in outcome
+        # its issued invoice: the month in words, the total with its currency
+        (invoice_row,) = [row for row in seen["invoices"] if row[1].startswith("Issued")]
+        month, issued_on, _, total, _ = invoice_row
+        assert not re.search(r"\d{4}-\d{2}", month) and month.split()[-1] == own["period"][:4], month
+        assert not re.search(r"T\d{2}:|\.\d{3}Z", issued_on), issued_on
+        assert currency in total or any(sign in total for sign in "$€£"), total
+        assert any(own["order_ref"] in cell for row in seen["invoice_lines"] for cell in row), seen["invoice_lines"]
+        # its rebate accruals of the running quarter (the default period): each program by name, money in currency
+        if own["period"][:4] + "-Q" + str((int(own["period"][5:]) - 1) // 3 + 1) == seen["period"]:
+            assert seen["rebates"] and all(row[0] not in ("", "–") and "_" not in row[0] for row in seen["rebates"])
+            assert all(currency in row[-1] or any(s in row[-1] for s in "$€£") for row in seen["rebates"])
+            assert not any("object" in cell or "_" in cell for row in seen["rebates"] for cell in row), seen["rebates"]
+        # bad input (an amount with three decimals) is refused with the API's reason, and files nothing
+        assert "Could not dispute line 1" in seen["bad_amount_status"] and "amount" in seen["bad_amount_status"]
+        # the dispute filed from the page is in the API, the partner's, for line 1, with the reason typed
+        assert "Dispute of line 1 filed" in seen["status"], seen["status"]
+        dispute = party.by_role["finance"].get(f"/v1/invoice-disputes/{seen['dispute_id']}")
+        assert dispute.status_code == 200, dispute.text
+        assert dispute.json()["partner_id"] == mine and dispute.json()["invoice_id"] == own["invoice_id"]
+        assert dispute.json()["line_no"] == 1 and dispute.json()["reason"] == reason
+        # never another partner's data: not on the page, not in any answer the API gave this page
+        for shown in (seen["page_text"], seen["page_html"], seen["api_answers"]):
+            for secret in (rival, rival_name, theirs["quote_ref"], theirs["decision_id"], theirs["invoice_id"],
+                           theirs["order_ref"]):
+                assert secret not in shown, f"{secret} of the other partner reached the partner's portal"
+        assert own["invoice_id"] in seen["api_answers"] and own["quote_ref"] in seen["page_text"]
+        assert own["quote_ref"] not in seen["text_after_signout"] and own["order_ref"] not in seen["text_after_signout"]
+        # exactly one dispute was filed: the refused attempt changed nothing
+        approvals = party.by_role["finance"].get("/v1/approvals", limit=200).json()["items"]
+        assert [a["subject"]["id"] for a in approvals if a["category"] == "invoice_dispute"] == [seen["dispute_id"]]
+        assert not [e for e in seen["console_errors"] if "Content Security Policy" in e], seen["console_errors"]
+    finally:
+        offboard(operator, party)

@@ -98,6 +98,8 @@ def test_an_unknown_sku_is_a_422_naming_each_line_and_changes_nothing(nw):
     problem = assert_problem(own_key.post("/v1/pricing/check", _quote(partner_id, lines)), 422)
     assert [e["path"] for e in problem["errors"]] == ["/lines/1/sku"]
     assert "ghost" in problem["errors"][0]["message"] and "NW-SW-48P" in problem["errors"][0]["message"]
+    # no clause routes an off-list item to an approval (PA-1.1 "Products" are the listed items): refused, citing it
+    assert problem["clause"] == "PA-6.1" and problem["rule_id"] == "PRC-PRICE-LIST-ONLY"
     assert _head(nw) == before
 
 

@@ -562,3 +562,84 @@ def test_every_rebate_event_matches_the_catalogue_schema_and_has_a_sample(tenant
         assert schemas.problems("events/revgov.rebates.schema.json", event) == [], event
     for name, sample in samples.items():
         assert schemas.problems("events/revgov.rebates.schema.json", sample) == [], name
+
+
+# --- the accrual handler's batches (#17: "posting the 10,000th line of a month costs what the first did ... Same for
+# anything else that grows per partner-period") ----------------------------------------------------------------------
+def _posted_records(tenant: RebateTenant, partner_id: str, amounts: list[str]) -> list[dict[str, Any]]:
+    """One stored sales fact per amount (September 2026) and the SQS records of their `invoice.lines_posted` events."""
+    import json
+
+    rt, tid = tenant.rt, tenant.tenant_id
+    records = []
+    for number, amount in enumerate(amounts, start=1):
+        line_id = f"inv_{partner_id[4:]}.{number}"
+        fact = {"line_id": line_id, "invoice_id": line_id.split(".")[0], "partner_id": partner_id,
+                "period": "2026-09", "service_period": {"start": "2026-09-02", "end": "2026-09-02"},
+                "kind": "shipment", "family": "networking", "sku": "NW-SW-24P", "quantity": "10",
+                "net_amount": amount, "cost": "1.00", "currency": "USD", "event_id": rt.ids.new("evt")}  # fmt: skip
+        rt.store.commit(tid, Changes(puts=[Put("SALESFACT", line_id, fact, lookup=("SALESFACT#2026-09", line_id))]))
+        detail = {"tenant_id": tid, "event_id": rt.ids.new("evt"), "occurred_at": "2026-09-02T00:00:00Z",
+                  "line_ids": [line_id]}  # fmt: skip
+        event = {"source": "revgov.billing", "detail-type": "invoice.lines_posted", "detail": detail}
+        records.append({"messageId": f"m-{partner_id}-{number}", "body": json.dumps(event), "attributes": {}})
+    return records
+
+
+def _accrual_updates(tenant: RebateTenant, partner_id: str) -> list[dict[str, Any]]:
+    rt = tenant.rt
+    return [r for r in rt.store.iter_audit_records(tenant.tenant_id)
+            if r.get("action") == "rebate_accrual.updated" and r.get("subject") == partner_id]  # fmt: skip
+
+
+def _accrual_figures(tenant: RebateTenant, partner_id: str) -> dict[str, Any]:
+    found = tenant.rt.store.query(tenant.tenant_id, "RBTACCRUAL", limit=10, prefix="2026-Q3#" + partner_id)
+    assert found.items, "no accrual"
+    data = found.items[0].data
+    return {k: data[k] for k in ("total", "programs", "line_count", "tier")}
+
+
+def test_a_batch_of_billed_lines_re_rates_each_accrual_once_to_the_figure_event_by_event_gives(tenant):
+    """The accrual is the partner's period re-rated from all its lines (services/rebates.py), so re-rating it once
+    after a batch's projections must give what re-rating after each event gives, with one audit record, not one per
+    event."""
+    import json
+
+    from revgov.edge import handlers
+    from revgov.services import rebates
+
+    amounts = ["40000.00", "35000.00", "30000.00"]
+    one_by_one = tenant.partner_ids["A"]
+    for record in _posted_records(tenant, one_by_one, amounts):
+        rebates.accrue_from_event(tenant.rt, json.loads(record["body"]))
+    batched = tenant.partner_ids["B"]
+    answer = handlers.accrue_rebates({"Records": _posted_records(tenant, batched, amounts)}, None)
+    assert answer == {"batchItemFailures": []}
+    assert _accrual_figures(tenant, batched)["total"] == _accrual_figures(tenant, one_by_one)["total"]
+    assert _accrual_figures(tenant, batched)["programs"] == _accrual_figures(tenant, one_by_one)["programs"]
+    assert _accrual_figures(tenant, batched)["line_count"] == 3
+    per_period = len(_accrual_updates(tenant, one_by_one)) // len(amounts)
+    assert per_period >= 1 and len(_accrual_updates(tenant, batched)) == per_period
+
+
+def test_a_failed_re_rating_fails_every_record_of_the_batch_that_touched_it_and_their_redelivery_repairs_it(
+    tenant, monkeypatch
+):
+    """SQS partial-batch failures: a record is deleted only when its work is done. Its lines projected but its accrual
+    not re-rated is not done, whichever record's re-rating failed."""
+    from revgov.edge import handlers
+    from revgov.services import rebates
+
+    partner_id = tenant.partner_ids["C"]
+    records = _posted_records(tenant, partner_id, ["20000.00", "25000.00"])
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the store is away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(rebates, "refresh_accrual", broken)
+        answer = handlers.accrue_rebates({"Records": records}, None)
+    assert sorted(f["itemIdentifier"] for f in answer["batchItemFailures"]) == sorted(r["messageId"] for r in records)
+    assert not tenant.rt.store.query(tenant.tenant_id, "RBTACCRUAL", limit=1, prefix="2026-Q3#" + partner_id).items
+    assert handlers.accrue_rebates({"Records": records}, None) == {"batchItemFailures": []}
+    assert _accrual_figures(tenant, partner_id)["line_count"] == 2

@@ -5,11 +5,11 @@ content filters: exact values, `prefix`, `anything-but`) and enqueues it, shaped
 on every matching rule's queue, in one transaction.
 
 `SqliteQueues` answers the SQS calls the event router and the handlers make (`receive_message`, `delete_message`,
-`change_message_visibility`, `get_queue_attributes`, `get_queue_url`, `create_queue`) with SQS's semantics: a received
-message is invisible for the queue's visibility timeout and comes back if it is not deleted; each receive counts
-(`ApproximateReceiveCount`); a message received more than the redrive policy's `maxReceiveCount` times moves to the
-queue's dead-letter queue instead of being delivered again. Messages survive a restart of the process: one that was
-in flight when the process died comes back when its visibility timeout ends.
+`delete_message_batch`, `change_message_visibility`, `get_queue_attributes`, `get_queue_url`, `create_queue`) with
+SQS's semantics: a received message is invisible for the queue's visibility timeout and comes back if it is not
+deleted; each receive counts (`ApproximateReceiveCount`); a message received more than the redrive policy's
+`maxReceiveCount` times moves to the queue's dead-letter queue instead of being delivered again. Messages survive a
+restart of the process: one that was in flight when the process died comes back when its visibility timeout ends.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .system import real_time
 
 _URL = "sqlite://queues/"
 _ARN = "arn:aws:sqs:local:000000000000:"
+_READY = "SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1"
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,12 @@ class SqliteQueues:
         self._db = db
         self._configs: dict[str, QueueConfig] = {}
         self._poll = poll_seconds
-        self._arrived = threading.Condition()
+        # One wake-up signal per queue: a send wakes only the pollers of the queues it sent to (not every rule's), and
+        # a counter per queue, so a send between a poller's empty read and its wait is not missed.
+        self._arrived = threading.Lock()
+        self._waiting: dict[str, threading.Condition] = {}  # per queue, all on the one lock
+        self._sent: dict[str, int] = {}
+        self._mine = threading.local()  # the queues this thread sent to since its last notify
 
     # --- queues ----------------------------------------------------------------------------------------
     def create_queue(self, QueueName: str, Attributes: dict[str, str] | None = None) -> dict[str, Any]:
@@ -108,6 +114,7 @@ class SqliteQueues:
         """Enqueue inside the caller's write transaction (the publisher sends to every matching queue at once)."""
         message_id = str(uuid.uuid4())
         now = real_time()
+        self._touched().add(queue)
         connection.execute(
             "INSERT INTO messages (queue, id, body, visible_at, receive_count, sent_at) VALUES (?, ?, ?, ?, 0, ?)",
             (queue, message_id, body, now + delay, now),
@@ -121,9 +128,23 @@ class SqliteQueues:
         self.notify()
         return {"MessageId": message_id}
 
+    def _touched(self) -> set[str]:
+        touched: set[str] | None = getattr(self._mine, "queues", None)
+        if touched is None:
+            touched = self._mine.queues = set()
+        return touched
+
     def notify(self) -> None:
+        """Wake the pollers of the queues this thread sent to (after its transaction committed)."""
+        touched = self._touched()
+        if not touched:
+            return
         with self._arrived:
-            self._arrived.notify_all()
+            for name in touched:
+                self._sent[name] = self._sent.get(name, 0) + 1
+                if name in self._waiting:
+                    self._waiting[name].notify_all()
+        touched.clear()
 
     def receive_message(
         self,
@@ -134,24 +155,27 @@ class SqliteQueues:
         VisibilityTimeout: float | None = None,
     ) -> dict[str, Any]:
         config = self._config(QueueUrl)
+        name = _name(QueueUrl)
         deadline = time.monotonic() + WaitTimeSeconds
         while True:
-            messages = self._receive(_name(QueueUrl), config, min(10, max(1, MaxNumberOfMessages)),
+            seen = self._sent.get(name, 0)
+            messages = self._receive(name, config, min(10, max(1, MaxNumberOfMessages)),
                                      config.visibility_timeout if VisibilityTimeout is None else VisibilityTimeout)
             left = deadline - time.monotonic()
             if messages or left <= 0:
                 return {"Messages": messages} if messages else {}
-            with self._arrived:  # woken by a send in this process; other processes' sends are seen by polling
-                self._arrived.wait(min(left, max(self._poll, 0.25)))
+            with self._arrived:  # woken by a send to this queue in this process; other processes' by polling
+                if self._sent.get(name, 0) == seen:
+                    waiting = self._waiting.setdefault(name, threading.Condition(self._arrived))
+                    waiting.wait(min(left, max(self._poll, 0.25)))
 
     def _receive(self, name: str, config: QueueConfig, limit: int, visibility: float) -> list[dict[str, Any]]:
         now = real_time()
         out: list[dict[str, Any]] = []
         moved = False
-        with self._db.read() as c:  # an empty queue costs a read, never the write lock
-            if c.execute("SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1", (name, now)).fetchone() \
-                    is None:
-                return out
+        # an empty queue costs one read statement, never the write lock
+        if self._db.fetch_one(_READY, (name, now)) is None:
+            return out
         with self._db.write() as c:
             rows = c.execute(
                 "SELECT id, body, receive_count, sent_at FROM messages WHERE queue = ? AND visible_at <= ? "
@@ -185,7 +209,8 @@ class SqliteQueues:
                         "SentTimestamp": str(int(sent_at * 1000)),
                     },
                 })
-        if moved:
+        if moved and config.dead_letter:
+            self._touched().add(config.dead_letter)
             self.notify()
         return out
 
@@ -193,6 +218,18 @@ class SqliteQueues:
         with self._db.write() as c:
             c.execute("DELETE FROM messages WHERE queue = ? AND receipt = ?", (_name(QueueUrl), ReceiptHandle))
         return {}
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        """SQS DeleteMessageBatch: up to 10 messages by receipt, in one transaction (the router acknowledges a handled
+        batch with one write instead of one per message)."""
+        if not 1 <= len(Entries) <= 10:
+            raise ValueError("DeleteMessageBatch takes 1 to 10 entries")
+        name = _name(QueueUrl)
+        with self._db.write() as c:
+            c.executemany(
+                "DELETE FROM messages WHERE queue = ? AND receipt = ?", [(name, e["ReceiptHandle"]) for e in Entries]
+            )
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
 
     def change_message_visibility(
         self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: float
@@ -202,6 +239,7 @@ class SqliteQueues:
                 "UPDATE messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
                 (real_time() + VisibilityTimeout, _name(QueueUrl), ReceiptHandle),
             )
+        self._touched().add(_name(QueueUrl))
         self.notify()
         return {}
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 # Each migration runs once, in order, inside one transaction; `PRAGMA user_version` records how many ran.
 # Append new ones; never edit one that shipped.
@@ -166,6 +167,19 @@ class Database:
             finally:
                 if connection.in_transaction:
                     connection.execute("COMMIT")
+
+    def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """One read statement, outside an explicit transaction: SQLite runs a lone statement in a transaction of its
+        own (a snapshot for its duration), so a single read needs no BEGIN/COMMIT round trips. Several reads that must
+        agree with each other use `read()`."""
+        with self._borrow() as connection:
+            found: tuple[Any, ...] | None = connection.execute(sql, args).fetchone()
+            return found
+
+    def fetch_all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Every row of one read statement (a snapshot for its duration, as `fetch_one`)."""
+        with self._borrow() as connection:
+            return list(connection.execute(sql, args).fetchall())
 
     def schema_version(self) -> int:
         with self.read() as connection:

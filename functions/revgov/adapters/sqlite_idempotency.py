@@ -21,6 +21,10 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import S
 from .sqlite_db import Database
 from .system import real_time
 
+_SELECT = (
+    "SELECT key, status, expiry, in_progress_expiry, data, validation FROM idempotency WHERE tenant = ? AND key = ?"
+)
+
 
 class SqlitePersistenceLayer(BasePersistenceLayer):
     def __init__(self, db: Database, tenant_id: str) -> None:
@@ -40,16 +44,11 @@ class SqlitePersistenceLayer(BasePersistenceLayer):
         )
 
     def _select(self, c: Any, key: str) -> tuple[Any, ...] | None:
-        found: tuple[Any, ...] | None = c.execute(
-            "SELECT key, status, expiry, in_progress_expiry, data, validation FROM idempotency "
-            "WHERE tenant = ? AND key = ?",
-            (self._tenant, key),
-        ).fetchone()
+        found: tuple[Any, ...] | None = c.execute(_SELECT, (self._tenant, key)).fetchone()
         return found
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
-        with self._db.read() as c:
-            found = self._select(c, idempotency_key)
+        found = self._db.fetch_one(_SELECT, (self._tenant, idempotency_key))
         if found is None:
             raise IdempotencyItemNotFoundError
         return self._record(found)

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 from ..ports import Clock, IdGenerator
@@ -25,6 +26,21 @@ _UPSERT = (
     "ON CONFLICT (pk, sk) DO UPDATE SET data = excluded.data, version = excluded.version, "
     "gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk, expires_at = excluded.expires_at"
 )
+
+
+_MANY = 400  # keys per statement (800 bound values: under SQLite's oldest default limit of 999)
+
+
+@lru_cache(maxsize=64)
+def _get_many_sql(count: int) -> str:
+    # a join on the keys, not `(pk, sk) IN (VALUES ...)`: SQLite plans that one as a scan of the whole table
+    keys = ", ".join(["(?, ?)"] * count)  # placeholders only: the values are bound
+    select = "SELECT i.pk, i.sk, i.data, i.version, i.gsi1pk, i.gsi1sk, i.expires_at FROM (VALUES "
+    return select + keys + ") AS k JOIN items AS i ON i.pk = k.column1 AND i.sk = k.column2"
+
+
+def _flat(keys: list[tuple[str, str]]) -> list[str]:
+    return [part for key in keys for part in key]
 
 
 def _row(values: tuple[Any, ...]) -> Row:
@@ -60,17 +76,21 @@ class SqliteDocumentStore(BaseDocumentStore):
             _PUBLISHING.reset(token)
 
     def _get(self, tenant_id: str, pk: str, sk: str) -> Row | None:
-        with self.db.read() as c:
-            found = c.execute(_GET, (pk, sk)).fetchone()
+        found = self.db.fetch_one(_GET, (pk, sk))
         return _row(found) if found else None
 
     def _get_many(self, keys: list[tuple[str, str, str]]) -> list[Row]:
-        rows = []
+        """One statement per 400 keys (a join of the keys on the primary key), all in one snapshot."""
+        wanted = [(pk, sk) for _, pk, sk in dict.fromkeys(keys)]
+        chunks = [wanted[start : start + _MANY] for start in range(0, len(wanted), _MANY)]
+        if not chunks:
+            return []
+        if len(chunks) == 1:  # a lone statement is its own snapshot
+            return [_row(values) for values in self.db.fetch_all(_get_many_sql(len(chunks[0])), _flat(chunks[0]))]
+        rows: list[Row] = []
         with self.db.read() as c:
-            for _, pk, sk in dict.fromkeys(keys):
-                found = c.execute(_GET, (pk, sk)).fetchone()
-                if found:
-                    rows.append(_row(found))
+            for chunk in chunks:
+                rows += [_row(values) for values in c.execute(_get_many_sql(len(chunk)), _flat(chunk)).fetchall()]
         return rows
 
     def _range(
@@ -105,8 +125,7 @@ class SqliteDocumentStore(BaseDocumentStore):
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit + 1)  # one more tells whether another page follows
-        with self.db.read() as c:
-            found = [_row(values) for values in c.execute(sql, args).fetchall()]
+        found = [_row(values) for values in self.db.fetch_all(sql, args)]
         if limit is None or len(found) <= limit:  # a cursor only when another row follows
             return found, None
         rows = found[:limit]

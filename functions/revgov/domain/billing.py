@@ -288,6 +288,10 @@ class BillingPolicy:
     disputes: Rule = DEFAULT_INVOICE_DISPUTES
     dispute_window_days: int = 30
     dispute_category: str = "invoice_dispute"
+    # SOP-2.5 / COP-2.4: a credit note above this amount (tenant currency) posts only once a finance queue member
+    # other than its preparer approved it, through an approval of `credit_note_approval_category`. None: no limit.
+    credit_note_approval_above: Decimal | None = None
+    credit_note_approval_category: str = "credit_note_approval"
 
     def price(self, sku: str, on: date) -> CatalogItem | None:
         """The price-list item in force on `on`, or None: not on the price list that day."""
@@ -338,6 +342,10 @@ class BillingPolicy:
             disputes=Rule.of(disputes) if disputes else cls.disputes,
             dispute_window_days=int(disputes.get("window_days", cls.dispute_window_days)),
             dispute_category=disputes.get("category", cls.dispute_category),
+            credit_note_approval_above=(
+                Decimal(credit_notes["approval_above"]) if credit_notes.get("approval_above") is not None else None
+            ),
+            credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
         )
 
 
@@ -813,6 +821,8 @@ FACT_DAYS = {
     "usage.reported": "usage_date",
     "support.logged": "performed_on",
     "invoice.paid": "paid_on",
+    "credit_note.issued": "issued_on",
+    "return.received": "returned_on",
 }
 # PA-2.2 / CPA-2.2: no order before onboarding is verified; an approved partner stays billable when suspended
 # (PA-13.2: orders already accepted are fulfilled) or terminated (PA-13.3: subscriptions run to their term).
@@ -896,11 +906,23 @@ def check_dispute(
 
 
 def credit_note_draft(
-    line: dict[str, Any], amount: Decimal, *, reason: str, rules: tuple[Rule, ...], detail: dict[str, Any]
+    line: dict[str, Any],
+    amount: Decimal,
+    *,
+    reason: str,
+    rules: tuple[Rule, ...],
+    detail: dict[str, Any],
+    units: int = 0,
+    returned_on: date | None = None,
 ) -> LineDraft:
     """A credit note for `amount` of an issued line: negative, referencing the line, with the line's service period,
     family, SKU and order (SOP-2.5: "a credit note referencing the original invoice and lines ... states its reason
-    code"). Rebates count it where the credited line was (PA-1.2 net of credit notes)."""
+    code"). Rebates count it where the credited line was (PA-1.2 net of credit notes).
+
+    `units` are the units it takes back (a return, units billed in error): a per-unit program (SPIFF) loses them
+    when the credit is dated within its return window of the credited line. A return is dated the day the goods
+    came back (`returned_on`), so "not returned within 30 days of shipment" (PA-7.5) can be told; any other credit
+    note keeps the credited line's service period."""
     if reason not in CREDIT_NOTE_REASONS:
         raise ValueError(f"unknown credit note reason {reason!r}")
     return LineDraft(
@@ -908,14 +930,86 @@ def credit_note_draft(
         description=f"Credit note ({reason.replace('_', ' ')}) for line {line['number']} of {line['invoice_id']}",
         family=line["family"],
         sku=line["sku"],
-        quantity=ZERO,
+        quantity=Decimal(units),
         unit_price=None,
         amount=-round_money(amount),
-        cost=None,
-        service_period=ServicePeriod.from_dict(line["service_period"]),
+        cost=None if not units or line.get("cost") is None else -credited_cost(line, units),
+        service_period=(
+            ServicePeriod.day(returned_on) if returned_on else ServicePeriod.from_dict(line["service_period"])
+        ),
         order_ref=line["order_ref"],
         rules=rules,
         references_line=line["line_id"],
         detail={"reason": reason, "credited_invoice_id": line["invoice_id"], **detail},
         channel=line.get("channel") or "resale",
     )
+
+
+def credit_note_needs_approval(amount: Decimal, book: BillingPolicy) -> bool:
+    """SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the
+    preparer" (COP-2.4: above EUR 5,000.00). Strictly above: a credit note of exactly the limit posts at once."""
+    limit = book.credit_note_approval_above
+    return limit is not None and abs(amount) > limit
+
+
+# --- credit notes the ERP issues and returns it records (SOP-2.5 / COP-2.4, PA-7.5 / CPA-7.5) ---------------------
+@dataclass(frozen=True)
+class Credited:
+    """What credit notes (the ERP's, returns, upheld disputes) have already taken back of one charged line."""
+
+    amount: Decimal = ZERO
+    units: int = 0
+
+
+def line_units(line: dict[str, Any]) -> int:
+    return int(Decimal(line["quantity"]))
+
+
+def credited_cost(line: dict[str, Any], units: int) -> Decimal:
+    """The cost of `units` of a line (unit cost x units, rounded once), taken back with them."""
+    return round_money(Decimal(line["cost"]) * units / Decimal(line_units(line)))
+
+
+def return_amount(line: dict[str, Any], units: int, credited: Credited) -> Decimal:
+    """The credit for `units` returned of a shipped line: its net unit price x units, rounded once half-even; the
+    last units of the line take whatever of it is left, so a line returned in full nets to 0.00."""
+    if credited.units + units >= line_units(line):
+        return Decimal(line["amount"]) - credited.amount
+    return round_money(Decimal(line["unit_price"]) * units)
+
+
+def check_erp_credit(
+    line: dict[str, Any],
+    amount: Decimal,
+    units: int,
+    credited: Credited,
+    *,
+    reason: str,
+    returned_on: date | None,
+    rule: Rule,
+) -> None:
+    """A credit note credits a charged line, for at most what is left of it (amount and units); a return takes back
+    shipped goods, on or after the day they shipped. RuleViolation naming the rule otherwise."""
+    cite = f"({rule.rule_id}, {rule.clause})"
+    what = f"line {line['number']} of invoice {line['invoice_id']}"
+    if Decimal(line["amount"]) <= 0:
+        raise RuleViolation(f"{what} is a credit, not a charge: a credit note credits a charge {cite}")
+    if reason == "return":
+        if line["kind"] != "shipment":
+            raise RuleViolation(f"{what} is a {line['kind']} line: only shipped goods are returned {cite}")
+        if units <= 0:
+            raise RuleViolation(f"a return names the units returned of {what} {cite}")
+        shipped = parse_day(line["service_period"]["start"])
+        if returned_on is None or returned_on < shipped:
+            raise RuleViolation(f"{what} shipped on {shipped}; goods cannot come back before they left {cite}")
+    if amount <= 0:
+        raise RuleViolation(f"a credit note for {what} must be more than 0.00 {cite}")
+    left = Decimal(line["amount"]) - credited.amount
+    if amount > left:
+        raise RuleViolation(
+            f"at most {format_money(left)} of {what} is left to credit ({format_money(credited.amount)} already "
+            f"credited) {cite}"
+        )
+    units_left = line_units(line) - credited.units
+    if units > units_left:
+        raise RuleViolation(f"at most {units_left} unit(s) of {what} are left to credit {cite}")

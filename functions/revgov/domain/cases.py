@@ -44,8 +44,9 @@ class Route:
         return due_at(opened_at, int(self.sla_hours or 0))
 
 
-def route_for(policy: dict[str, Any], category: str) -> Route:
-    """The queue and SLA for a category; an unknown category goes to triage, as the SOP says."""
+def route_for(policy: dict[str, Any], category: str, country: str | None = None) -> Route:
+    """The queue and SLA for a category; an unknown category goes to triage, as the SOP says. Business days run on
+    the calendar of the partner's country of establishment where the policy lists holidays by country (CPA-1.3)."""
     routing = policy["exception_routing"]
     rule = routing["categories"].get(category) or routing["triage"]
     days = rule.get("sla_business_days")
@@ -56,7 +57,7 @@ def route_for(policy: dict[str, Any], category: str) -> Route:
         rule["clause"],
         category,
         sla_business_days=int(days) if days is not None else None,
-        calendar=BusinessCalendar.from_policy(policy) if days is not None else None,
+        calendar=BusinessCalendar.from_policy(policy, country) if days is not None else None,
     )
 
 
@@ -172,3 +173,14 @@ def resolved_otherwise(case: dict[str, Any], outcome: str, reason: dict[str, Any
         "resolved_by_rule": {"rule_id": reason["rule_id"], "clause": reason["clause"]},
     }
     return {**case, "status": outcome, "decision": decision}
+
+
+def id_field(kind: str) -> str:
+    """The name of a case's id in answers, paths and events: `approval_id` or `exception_id` (#20: one name)."""
+    return f"{kind}_id"
+
+
+def view(case: dict[str, Any]) -> dict[str, Any]:
+    """A case as answers show it: its id under `approval_id` / `exception_id`, the name its paths use. `case_id`, the
+    stored name, stays in the answer with the same value until contract 2.0 (docs/api-changelog.md, 1.4.0)."""
+    return {id_field(case["kind"]): case["case_id"], **case}

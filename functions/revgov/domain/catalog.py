@@ -10,6 +10,8 @@ can answer through the same protocol.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -142,6 +144,16 @@ COLUMNS = ("sku", "name", "family", "billing", "list_price", "unit_cost", "curre
 _SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 _FAMILY = re.compile(r"^[a-z][a-z0-9-]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def csv_rows(text: str) -> list[dict[str, Any]]:
+    """The rows of a CSV price list (a header line naming the columns of `COLUMNS`); a cell beyond the header's
+    columns is kept as `extra_cells` so that the row is refused, not silently shortened."""
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        extra = row.pop(None, None)
+        rows.append({**row, **({"extra_cells": ",".join(extra)} if extra else {})})
+    return rows
 
 
 def _day(text: str) -> bool:

@@ -217,14 +217,24 @@ class EvidencePolicy:
     """When a retrieved clause counts as support (see `copilot_reader`). The thresholds were chosen on the tuning
     split of `tests/copilot/questions_unseen.json` (and the older `questions.json`); the held-out split never was.
 
-    A clause supports an answer when every name in the question occurs in its document, and either its cosine
+    A clause supports an answer when every name in the question occurs in its document, the thing a "What is the
+    X …?" question asks about (its head noun X) occurs in the clause, and either its cosine
     similarity is high and it covers some of the question's rarity-weighted content words, or its similarity is
-    moderate and it covers most of them."""
+    moderate and it covers most of them, or a unit of it holds the kind of fact the question asks for and shares
+    enough of its words."""
 
     strong_dense: float = 0.62
     strong_coverage: float = 0.20
     dense: float = 0.40
     min_coverage: float = 0.40
+    # a clause one of whose units holds the kind of fact asked for (a duration for "how long", a place for "which
+    # court") and shares enough of the question needs less word coverage: the fact itself is evidence
+    fact_dense: float = 0.40
+    fact_coverage: float = 0.25
+    fact_overlap: float = 0.40
+    # a question that asks for a number ("how many days", "the cap on") needs a unit holding a number that covers
+    # this much of the question's rarity-weighted words (the relation asked, not just the words, must be there)
+    quantity_coverage: float = 0.15
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
 
@@ -244,11 +254,24 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
     p = hit.passage
     if reader.missing_names(question, f"{p.document_title} {p.indexed_text}"):
         return False
+    if reader.missing_head(question, f"{p.document_title} {p.indexed_text}"):
+        return False
+    others = [h.passage.indexed_text for h in hits or [hit]]
+    if reader.asked_quantity(question) and not any(
+        reader.holds_quantity(u.text)
+        and reader.weighted_coverage(question, f"{p.title} {u.full}", others) >= policy.quantity_coverage
+        for u in reader.structured_units(p.text)
+    ):
+        return False  # the question asks for a number: a clause without one about the thing asked answers nothing
     dense = hit.dense if hit.dense is not None else 0.0
     covered = _weighted(question, hit, hits or [hit])
     if dense >= policy.strong_dense and covered >= policy.strong_coverage:
         return True
-    return dense >= policy.dense and covered >= policy.min_coverage
+    if dense >= policy.dense and covered >= policy.min_coverage:
+        return True
+    if dense >= policy.fact_dense and covered >= policy.fact_coverage and reader.asked_fact(question):
+        return any(r.has_fact and r.overlap >= policy.fact_overlap for r in reader.read(question, p.title, p.text))
+    return False
 
 
 def answer_score(question: str, hit: Hit, rank: int) -> float:
@@ -386,7 +409,7 @@ def best_quotes(question: str, passage: Passage, *, limit: int = 2) -> list[str]
         return []
     chosen = [readings[0]]
     for extra in readings[1:limit]:
-        if extra.score >= 0.85 * readings[0].score and extra.score > 0:
+        if extra.score >= 0.75 * readings[0].score and extra.score > 0:
             chosen.append(extra)
     quotes = [q for r in chosen for q in r.unit.quotes]
     order = {u: i for i, u in enumerate(_lines_and_units(passage.text))}

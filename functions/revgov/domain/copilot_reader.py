@@ -51,8 +51,34 @@ def stem(word: str) -> str:
     return word.removesuffix("e")[:7]
 
 
+# Contract English says one thing in several words: a question says "share", "fix", "lawsuit", "subsidiary", the
+# clause "disclose", "correct", "Action", "Affiliate". Each group below is read as one term (its first word's stem),
+# on both the question's side and the clause's. Only paraphrases common in commercial agreements are listed.
+_SAME = (
+    "disclose disclosed discloses disclosure share shared shares reveal revealed divulge",
+    "modify modified modification modifications change changes changed alter altered alteration",
+    "action actions lawsuit lawsuits suit suits litigation proceeding proceedings",
+    "correct corrects corrected fix fixes fixed cure cures cured remediate remediation",
+    "terminate terminates terminated termination cancel cancels cancelled cancellation end ends ended expire "
+    "expires expired expiry expiration",
+    "refund refunds refunded repay repaid",
+    "request requests requested ask asks",
+    "affiliate affiliates affiliated subsidiary subsidiaries",
+    "employee employees staff personnel workers",
+    "aware learn learns learning learned discover discovers",
+    "sign signs signed signature execute executed",
+)
+_SYNONYMS = {word: group.split()[0] for group in _SAME for word in group.split()}
+
+
 def content_terms(text: str) -> list[str]:
-    return [stem(w) for w in _WORD.findall(_fold(text)) if w not in _STOP and (len(w) > 1 or w.isdigit())]
+    out = []
+    for w in _WORD.findall(_fold(text)):
+        if w in _SYNONYMS:
+            out.append(stem(_SYNONYMS[w]))
+        elif w not in _STOP and (len(w) > 1 or w.isdigit()):
+            out.append(stem(w))
+    return out
 
 
 # --- what the question asks for -----------------------------------------------------------------------------------
@@ -60,7 +86,8 @@ def content_terms(text: str) -> list[str]:
 _NUM = r"(?:\d[\d,]*(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|thirty|sixty|ninety)"
 _UNIT_OF_TIME = r"(?:business |calendar |consecutive |full )?(?:days?|hours?|weeks?|months?|years?|quarters?)"
 FACT_PATTERNS: dict[str, re.Pattern[str]] = {
-    "duration": re.compile(rf"\b{_NUM}(?:\s+or more)?(?:\s*\(\d+\))?\s+{_UNIT_OF_TIME}\b|\bnet \d+\b", re.I),
+    # "30 days", "thirty (30) days", "15 or more consecutive days", "a 15-day period", "an initial 12-month period"
+    "duration": re.compile(rf"\b{_NUM}(?:\s+or more)?(?:\s*\(\d+\))?(?:\s+|-){_UNIT_OF_TIME}\b|\bnet \d+\b", re.I),
     "percent": re.compile(r"\d(?:[\d.,]*)\s?%|\bpercent(?:age)? points?\b|\bpercent\b", re.I),
     "amount": re.compile(r"\b(?:USD|EUR|GBP|US\$|\$|€)\s?\d|\d\s?(?:USD|EUR)\b|\d\s?%|\b\d+\.\d{2}\b", re.I),
     "count": re.compile(rf"\b{_NUM}\b", re.I),
@@ -72,13 +99,16 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("duration", re.compile(r"\bhow (?:long|soon|quickly|early|late|often)\b|\bhow many (?:business |calendar )?"
-                            r"(?:days|hours|weeks|months|years)\b|\bwithin (?:how|what)\b|\bwhat (?:notice|period|"
-                            r"deadline|time)\b|\bafter how\b|\bfor how\b|\bnotice period\b|\bwhen\b", re.I)),
+    ("duration", re.compile(r"\bhow (?:long|soon|quickly|early|late|often|overdue|old)\b"
+                            r"|\bhow many (?:business |calendar )?(?:days|hours|weeks|months|years)\b"
+                            r"|\bwithin (?:how|what)\b|\bwhat (?:notice|period|deadline|time)\b|\bafter how\b"
+                            # "When is …?" asks for a time; "what happens when the agreement ends" sets a condition
+                            r"|\bfor how\b|\bnotice period\b|^\s*when\b|\bby when\b|\buntil when\b", re.I)),
     ("percent", re.compile(r"\bpercent|\bwhat (?:share|rate|portion|proportion)\b|\bwhat margin\b|\bwhat ownership\b",
                            re.I)),
     ("amount", re.compile(r"\bhow much\b|\bwhat (?:amount|price|fee|cost|rate|commitment)\b|\bceiling\b|\bcap\b"
-                          r"|\bmaximum\b|\bminimum\b|\bhighest\b|\blowest\b|\bcost\b|\brate\b", re.I)),
+                          r"|\bmaximum\b|\bminimum\b|\bhighest\b|\blowest\b|\bcost\b|\brate\b"
+                          r"|\bthe most\b|\bthe least\b", re.I)),
     ("count", re.compile(r"\bhow many\b", re.I)),
     ("place", re.compile(r"\bwhich court|\bwhere\b|\bwhich law\b|\bjurisdiction\b", re.I)),
     ("party", re.compile(r"\bwho\b|\bwhich (?:team|party|queue|role)\b|\bto whom\b", re.I)),
@@ -92,6 +122,30 @@ _STATES_LIMIT = re.compile(r"\b(?:not exceed|may never exceed|exceed|at most|up 
                            re.I)
 
 
+# A question about what holds when something is left unsaid ("if the order does not say", "when no SLA is named")
+# is answered by the clause's default rule, the unit that says what applies otherwise.
+_ASKS_DEFAULT = re.compile(r"\b(?:if|when|where|unless)\b[^?]*\b(?:no|not|nothing|none|silent|unspecified|doesn't|"
+                           r"omits?|lacks?)\b|\bby default\b|\botherwise\b", re.I)
+_STATES_DEFAULT = re.compile(r"\b(?:if no|if none|unless|if not|otherwise|in the absence|absent|if (?:the|an?) \w+ "
+                             r"(?:does not|omits))\b", re.I)
+
+
+# "What must the provider do if …?", "what should the customer do …": the answer is what someone will do, so the
+# unit that states a duty ("Provider will notify …", "must return") reads better than one that states a fact.
+_ASKS_ACTION = re.compile(r"\bwhat (?:must|should|shall|will|does|do|has|have|is|are)\b[^?]*\b(?:do|to do|required)\b",
+                          re.I)
+_STATES_DUTY = re.compile(r"\b(?:will|must|shall|agrees? to|is required to|are required to)\s+(?:\w+ly\s+)?(?!not\b)"
+                          r"(?!be\b)[a-z]+", re.I)
+
+
+def asked_action(question: str) -> bool:
+    return bool(_ASKS_ACTION.search(question))
+
+
+def asked_default(question: str) -> bool:
+    return bool(_ASKS_DEFAULT.search(question))
+
+
 def asked_limit(question: str) -> bool:
     """A question about a ceiling or a floor ("the highest combined discount", "the most a partner can earn")."""
     return bool(_ASKS_LIMIT.search(question))
@@ -103,6 +157,27 @@ def asked_fact(question: str) -> str | None:
         if pattern.search(question):
             return kind
     return None
+
+
+_ASKS_QUANTITY = re.compile(r"\bhow (?:long|many|much|old|late|early)\b|\b(?:within|for|after|by) how\b"
+                            r"|\bwhat (?:percentage|percent|share|amount|price|fee|cost|rate|number)\b"
+                            r"|\b(?:maximum|minimum|cap|ceiling|limit) (?:on|of|for)\b"
+                            r"|\bnumber of\b|\b(?:the most|the least|highest|lowest|maximum|minimum)\b", re.I)
+# "Section 6.3(g)", "Section 365(n)", "Title 17": references, not quantities; nor is "one or more"
+_REFERENCE = re.compile(r"\b(?:Sections?|Title|Article|clause)\s+\d+(?:\.\d+)*(?:\([a-z0-9]+\))*|\b\d+\.\d+(?:\.\d+)*"
+                        r"(?:\([a-z0-9]+\))+|\b\d+(?:\.\d+)+(?= \()|\bone or more\b", re.I)
+
+
+def asked_quantity(question: str) -> bool:
+    """A question that can only be answered with a number: "how long", "how many", "what percentage", "the cap on".
+    ("When …?", "how quickly" may be answered by an event or "promptly"; they are not quantity questions.)"""
+    return bool(_ASKS_QUANTITY.search(question))
+
+
+def holds_quantity(text: str) -> bool:
+    """Any number, duration, percentage or amount."""
+    text = _REFERENCE.sub(" ", text)
+    return any(FACT_PATTERNS[k].search(text) for k in ("duration", "percent", "amount", "count"))
 
 
 def holds_fact(kind: str | None, text: str) -> bool:
@@ -125,6 +200,61 @@ def names(question: str) -> list[str]:
     found += [m.group(1) for m in _QUOTED.finditer(question)]
     found += [w for w in _CAPITAL.findall(question) if w.lower() not in _STOP]
     return list(dict.fromkeys(found))
+
+
+# --- what the question is about: its head noun ----------------------------------------------------------------------
+
+_WHAT_IS = re.compile(r"^(?:who|what)(?:'s|’s| is| are| was| were)\s+(?:the |a |an )?(?P<focus>.+?)\s*\??$", re.I)
+_PHRASE_END = re.compile(r"\s(of|for|in|on|at|per|a|an|the|that|which|to|can|may|will|must|should|is|are|under|"
+                         r"when|if|after|before|between|from|with|by|and|or)\s|\?", re.I)
+# Words that name a measure or a limit rather than a thing: "the rate of X", "the name of Y", "the ceiling on Z".
+_MEASURES = frozenset(content_terms("name names number amount length period time date percentage rate level kind type "
+                                    "term figure value duration ceiling cap limit maximum minimum floor dollar dollars "
+                                    "euro percent hours days"))
+
+
+def asked_head(question: str) -> str | None:
+    """The head noun of a "What is the X …?" / "Who is the X of …?" question, stemmed: what the answer must be
+    about ("director" in "Who is the managing director of Contoso?", "officer" in "What is the name of Contoso's data
+    protection officer?"). None when the question has no such head (a measure word like rate or ceiling, a verb)."""
+    match = _WHAT_IS.match(question.strip())
+    if not match:
+        return None
+    focus = re.sub(r"^(?:each|every|any|one)\s+", "", match.group("focus"), flags=re.I)
+    if re.match(r"^\w+ed\b", focus):  # "What is charged per hour …": a verb, no head noun
+        return None
+    pieces = _PHRASE_END.split(focus + " ?")
+    for i in range(0, len(pieces), 2):
+        phrase = pieces[i]
+        owners = {stem(w) for w in re.findall(r"(\w+)(?:'s|’s)\b", _fold(phrase))}
+        words = [w for w in _WORD.findall(_fold(phrase)) if not w.endswith("ed")]  # "capped", "charged": verbs
+        terms = [t for t in content_terms(" ".join(words)) if t not in owners]
+        if terms and terms[-1] not in _MEASURES:
+            return terms[-1]  # the phrase's last noun is its head: "managing director", "protection officer"
+        separator = (pieces[i + 1] or "").lower() if i + 1 < len(pieces) else ""
+        if not (terms and separator == "of"):
+            return None  # "the absolute ceiling on …" asks for the ceiling; only "the name of X" looks on to X
+    return None
+
+
+_WHICH = re.compile(r"^\s*(?:which|what) (?:[\w-]+ )?(\w+?)(?:s)? (?:are|is|does|do|count|counts|fall|falls|qualify|"
+                    r"qualifies|must|may|can|will)\b", re.I)
+_DEFINED = re.compile(r"^[\"“]([^\"”]{1,60})[\"”] (?:means|has the meaning|includes|refers to)\b")
+
+
+def asked_kind_of(question: str) -> str | None:
+    """The noun a "Which claims are …?" / "What events count as …?" question asks for members of, stemmed; or the
+    head noun of a "What is the X?" question. A definition of a term ending in that noun ("Enhanced Claims" means …)
+    is the unit that lists them."""
+    match = _WHICH.match(question)
+    if match and match.group(1).lower() not in _STOP:
+        return stem(match.group(1).lower())
+    return asked_head(question)
+
+
+def defined_term(text: str) -> str | None:
+    match = _DEFINED.match(text)
+    return match.group(1) if match else None
 
 
 # --- quotable units -----------------------------------------------------------------------------------------------
@@ -213,11 +343,15 @@ class Reading:
 
 def read(question: str, title: str, text: str) -> list[Reading]:
     """Every unit of a clause scored for this question, best first: shared content (the clause title counts for
-    every unit) plus a bonus when the unit holds a fact of the asked kind, and another when the question asks for a
-    ceiling or floor and the unit states one."""
+    every unit) plus a bonus when the unit holds a fact of the asked kind, another when the question asks for a
+    ceiling or floor and the unit states one, and another when the question asks what holds when something is left
+    unsaid and the unit states the default ("If no SLA is identified, …", "unless the Order states otherwise")."""
     wanted = set(content_terms(question))
     kind = asked_fact(question)
     limit = asked_limit(question)
+    default = asked_default(question)
+    action = asked_action(question)
+    kind_of = asked_kind_of(question)
     title_terms = set(content_terms(title))
     readings = []
     for unit in structured_units(text):
@@ -226,7 +360,13 @@ def read(question: str, title: str, text: str) -> list[Reading]:
         own = len(wanted & set(content_terms(unit.text))) / len(wanted) if wanted else 0.0
         fact = holds_fact(kind, unit.text)
         states_limit = limit and bool(_STATES_LIMIT.search(unit.text))
-        score = overlap + 0.5 * own + (0.6 if fact else 0.0) + (0.4 if states_limit else 0.0) - 0.0005 * len(unit.text)
+        states_default = default and bool(_STATES_DEFAULT.search(unit.text))
+        states_duty = action and bool(_STATES_DUTY.search(unit.text))
+        term = defined_term(unit.text)
+        defines = bool(kind_of and term and (content_terms(term) or [""])[-1] == kind_of)
+        score = (overlap + 0.5 * own + (0.6 if fact else 0.0) + (0.4 if states_limit else 0.0)
+                 + (0.6 if states_default else 0.0) + (0.3 if states_duty else 0.0) + (0.5 if defines else 0.0)
+                 - 0.0005 * len(unit.text))
         readings.append(Reading(unit, score, overlap, fact))
     return sorted(readings, key=lambda r: -r.score)
 
@@ -248,6 +388,12 @@ def weighted_coverage(question: str, text: str, others: Sequence[str]) -> float:
     have = set(content_terms(text))
     weights = {w: 1.0 + len(bags) - sum(w in b for b in bags) for w in wanted}
     return sum(weights[w] for w in wanted if w in have) / sum(weights.values())
+
+
+def missing_head(question: str, text: str) -> str | None:
+    """The question's head noun when the text does not have it (see `asked_head`), else None."""
+    head = asked_head(question)
+    return head if head is not None and head not in set(content_terms(text)) else None
 
 
 def missing_names(question: str, text: str) -> list[str]:

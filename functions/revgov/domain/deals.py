@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from . import partners as partner_rules
 from .errors import Conflict, FieldError, RuleViolation
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
@@ -24,10 +25,81 @@ def is_live(deal: dict[str, Any], now: str) -> bool:
     return deal["status"] == APPROVED and bool(deal.get("expires_at")) and _at(now) < _at(deal["expires_at"])
 
 
-def view(deal: dict[str, Any], now: str) -> dict[str, Any]:
-    """What callers see: an approved registration past its exclusivity reads as expired."""
+SUSPENDED, LAPSED = "suspended", "lapsed"
+
+
+def certification_hold(policy: dict[str, Any], deal: dict[str, Any], expired_on: date | None, now: str) -> Any:
+    """PA-4.3(d): "approved deal registrations in that Product Family are suspended, with the exclusivity period
+    continuing to run, and they lapse if a valid certification is not recorded within 30 days after expiry"
+    (CPA-4.3(d): "frozen and lapse if no valid certification is recorded within 21 days").
+
+    `expired_on` is the last valid day of the certification whose expiry left the partner with none in the deal's
+    family (None: it holds one). A certification expires at 23:59:59 UTC on that day, so the registration lapses
+    `days` days after 00:00 UTC of the next day. Returns None (no hold) or the hold: status, rule, clause, dates."""
+    rule = policy["deal_registration"].get("certification_lapse")
+    if rule is None or expired_on is None or deal["status"] != APPROVED:
+        return None
+    expired_at = datetime.combine(expired_on + timedelta(days=1), time(0), tzinfo=UTC)
+    lapses_at = expired_at + timedelta(days=int(rule["days"]))
+    lapsed = _at(now) >= lapses_at
+    return {
+        "status": LAPSED if lapsed else SUSPENDED,
+        "rule_id": rule["id"],
+        "clause": rule["clause"],
+        "certification_expired_at": _iso(expired_at),
+        "lapses_at": _iso(lapses_at),
+        "message": (
+            f"the partner's certification for {deal['family']} expired on {expired_on.isoformat()} and it holds no "
+            f"other valid one: the registration is {'lapsed' if lapsed else 'suspended'} ({rule['clause']}); "
+            + ("" if lapsed else f"it lapses on {_iso(lapses_at)[:10]} unless a valid certification is recorded")
+        ),
+    }
+
+
+def lapsed_in_past_gap(
+    policy: dict[str, Any], deal: dict[str, Any], gaps: list[tuple[date, str]], now: str
+) -> Any:
+    """The PA-4.3(d) lapse that already happened in a past spell without certification (see `family_expiry_gaps`):
+    the spell began before the exclusivity ended and ended (validity recorded again) after the registration was
+    approved, and only after the lapse; None when no such spell. A lapse stays a lapse."""
+    rule = policy["deal_registration"].get("certification_lapse")
+    if rule is None or deal["status"] != APPROVED or not deal.get("approved_at"):
+        return None
+    for expired_on, recorded_again_at in sorted(gaps):
+        expired_at = datetime.combine(expired_on + timedelta(days=1), time(0), tzinfo=UTC)
+        if not (expired_at < _at(deal["expires_at"]) and _at(deal["approved_at"]) < _at(recorded_again_at)):
+            continue  # the spell ended before the registration was approved, or began after its exclusivity
+        if _at(recorded_again_at) >= expired_at + timedelta(days=int(rule["days"])):
+            lapsed = certification_hold(policy, deal, expired_on, recorded_again_at)
+            late = f"; a valid certification was recorded only on {recorded_again_at[:10]}"
+            return {**lapsed, "message": lapsed["message"].rstrip("; ") + late}
+    return None
+
+
+def hold_on(policy: dict[str, Any], deal: dict[str, Any], partner: dict[str, Any], now: str) -> Any:
+    """The PA-4.3(d) / CPA-4.3(d) hold on an approved registration from its partner's certification records: held
+    now (no valid certification in the family), or lapsed in a past spell that ended too late; None: no hold."""
+    day = partner_rules.parse_instant(now).date()
+    expired_on = partner_rules.family_expired_on(policy, partner, deal["family"], day)
+    held = certification_hold(policy, deal, expired_on, now)
+    if held is None:
+        gaps = partner_rules.family_expiry_gaps(policy, partner, deal["family"])
+        held = lapsed_in_past_gap(policy, deal, gaps, now)
+    return held
+
+
+def protects(deal: dict[str, Any], hold: dict[str, Any] | None, now: str) -> bool:
+    """Still bars other partners: live, and not lapsed (a suspended registration's exclusivity keeps running)."""
+    return is_live(deal, now) and (hold is None or hold["status"] != LAPSED)
+
+
+def view(deal: dict[str, Any], now: str, hold: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What callers see: an approved registration past its exclusivity reads as expired; one in a family whose
+    certification expired reads as suspended or lapsed, with the hold (PA-4.3(d) / CPA-4.3(d))."""
     if deal["status"] == APPROVED and not is_live(deal, now):
         return {**deal, "status": "expired"}
+    if hold is not None:
+        return {**deal, "status": hold["status"], "certification_hold": hold}
     return deal
 
 
@@ -96,6 +168,101 @@ def conflict(policy: dict[str, Any], live: dict[str, Any] | None, partner_id: st
     )
 
 
+OUT_OF_ORDER = "out_of_order"
+
+
+def _submitted(deal: dict[str, Any]) -> tuple[str, str]:
+    return (str(deal["registered_at"]), str(deal["deal_id"]))
+
+
+def earlier_pending(deal: dict[str, Any], same_opportunity: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """PA-5.5 / CPA-5.4: "Pending registrations are decided in order of submission time": the first registration of
+    another partner for the same customer and family that was submitted before `deal` and is still pending, or None.
+    Submission order is `registered_at`, ties broken by id (the store's order)."""
+    waiting = [
+        other
+        for other in same_opportunity
+        if other["status"] == PENDING
+        and other["partner_id"] != deal["partner_id"]
+        and _submitted(other) < _submitted(deal)
+    ]
+    return min(waiting, key=_submitted) if waiting else None
+
+
+def out_of_order(policy: dict[str, Any], earlier: dict[str, Any]) -> Conflict:
+    """The reviewer decided a registration while another partner's, submitted earlier for the same customer and
+    family, still waits: refused (and recorded as a refused governance action), naming the one to decide first."""
+    rule = conflict_rule(policy)
+    return Conflict(
+        f"pending registrations for this customer and {earlier['family']} are decided in order of submission "
+        f"({rule['clause']}): decide {earlier['deal_id']}, submitted {earlier['registered_at']}, first",
+        extra={
+            "refusal": OUT_OF_ORDER,
+            "rule_id": rule["id"],
+            "clause": rule["clause"],
+            "decide_first": earlier["deal_id"],
+        },
+    )
+
+
+def extension_problem(
+    policy: dict[str, Any], deal: dict[str, Any], hold: Any, now: str
+) -> RuleViolation | Conflict | None:
+    """Why this registration may not ask for its extension now (None: it may). PA-5.3: "The Partner may request one
+    extension of 30 days, before the period ends"; CPA-5.2: "One extension of 30 days may be granted"."""
+    rule = policy["deal_registration"].get("extension")
+    if rule is None:
+        return RuleViolation("this program grants no extension of a registration's exclusivity")
+    cite = {"rule_id": rule["id"], "clause": rule["clause"]}
+    if not is_live(deal, now):
+        status = view(deal, now)["status"]
+        return RuleViolation(
+            f"only an approved registration may be extended, before its exclusivity ends ({rule['clause']}); "
+            f"this one is {status}",
+            extra=cite,
+        )
+    if hold is not None and hold["status"] == LAPSED:
+        return RuleViolation(f"the registration has lapsed ({hold['clause']})", extra=cite)
+    previous = deal.get("extension")
+    counted = ("pending", "approved") if rule["once"] == "granted" else ("pending", "approved", "rejected")
+    if previous and previous["status"] in counted:
+        return Conflict(
+            f"a registration has one extension ({rule['clause']}); its extension request is {previous['status']}",
+            extra={**cite, "extension_status": previous["status"]},
+        )
+    return None
+
+
+def extension_requested(
+    policy: dict[str, Any], deal: dict[str, Any], body: dict[str, Any], *, approval_id: str, at: str
+) -> dict[str, Any]:
+    """The registration with its pending extension (who asked is on the audit chain, not on the record a partner
+    reads)."""
+    rule = policy["deal_registration"]["extension"]
+    proposal = {k: body[k] for k in ("proposal_reference", "proposal_date")}
+    extension = {
+        "status": PENDING,
+        "days": int(rule["days"]),
+        "proposal": proposal,
+        "note": body.get("note"),
+        "requested_at": at,
+        "approval_id": approval_id,
+        "rule_id": rule["id"],
+        "clause": rule["clause"],
+    }
+    return {**deal, "extension": extension}
+
+
+def extension_decided(deal: dict[str, Any], outcome: str, at: str, note: str | None) -> dict[str, Any]:
+    """Approved: the exclusivity ends `days` later than it did (the period runs on from its end, whenever decided)."""
+    extension = {**deal["extension"], "status": outcome, "decided_at": at, "decision_note": note}
+    if outcome != APPROVED:
+        return {**deal, "extension": extension}
+    extended = _iso(_at(deal["expires_at"]) + timedelta(days=int(extension["days"])))
+    extension["previous_expires_at"] = deal["expires_at"]
+    return {**deal, "expires_at": extended, "extension": extension}
+
+
 def rejected_for_conflict(deal: dict[str, Any], reason: dict[str, Any], at: str) -> dict[str, Any]:
     """A pending registration that lost to a live one: rejected, with the clause and the reason it may read."""
     moved = moved_to(deal, REJECTED)
@@ -135,3 +302,58 @@ def check_dates(expected_close: str, registered_on: str, max_days: int = 180) ->
             f"expected_close must be within {max_days} days of registration",
             errors=[FieldError("/expected_close", f"within {max_days} days")],
         )
+
+
+# --- PA-5.5 / CPA-5.4 submission order, read consistently ----------------------------------------------------
+def queue_entry(deal: dict[str, Any]) -> dict[str, str]:
+    """What the per-opportunity queue keeps of a pending registration: enough to order and name it."""
+    return {
+        "deal_id": deal["deal_id"],
+        "partner_id": deal["partner_id"],
+        "family": deal["family"],
+        "registered_at": deal["registered_at"],
+        "status": PENDING,
+    }
+
+
+def queue_with(queue: list[dict[str, Any]], deal: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pending queue with `deal` added (once), in order of submission."""
+    kept = [entry for entry in queue if entry["deal_id"] != deal["deal_id"]]
+    return sorted([*kept, queue_entry(deal)], key=_submitted)
+
+
+def queue_without(queue: list[dict[str, Any]], deal_id: str) -> list[dict[str, Any]]:
+    """The pending queue once `deal_id` is decided or withdrawn."""
+    return [entry for entry in queue if entry["deal_id"] != deal_id]
+
+
+# --- PA-4.3(d) / CPA-4.3(d) holds found by the scheduled sweep -----------------------------------------------
+HOLD_OPEN, HOLD_REFRESH, HOLD_LAPSED, HOLD_LIFTED, HOLD_ENDED, HOLD_NONE = (
+    "open", "refresh", "lapsed", "lifted", "ended", "none",
+)
+
+
+def hold_step(deal: dict[str, Any], hold: dict[str, Any] | None, marker: dict[str, Any] | None, now: str) -> str:
+    """What the sweep does for one registration, from its hold now and what it recorded last (`marker`: the
+    exception opened for the hold, its `state` and the hold's `certification_expired_at`; None: nothing recorded).
+
+    - open: a suspended registration with no exception for this spell (none yet, or the last one was for an earlier
+      spell, or closed and the certification expired again);
+    - refresh: the registration's exception is still open and it is still suspended;
+    - lapsed: the watched registration lapsed (no valid certification recorded within the days of PA-4.3(d));
+    - lifted: the watched registration is no longer held (a valid certification was recorded in time);
+    - ended: the watched registration no longer holds the opportunity (its exclusivity ended, or it was withdrawn);
+    - none: nothing to do."""
+    watching = marker is not None and marker.get("state") == HOLD_OPEN
+    if deal["status"] != APPROVED or not is_live(deal, now):
+        return HOLD_ENDED if watching else HOLD_NONE
+    if hold is None:
+        return HOLD_LIFTED if watching else HOLD_NONE
+    same_spell = marker is not None and marker.get("certification_expired_at") == hold["certification_expired_at"]
+    if hold["status"] == LAPSED:
+        return HOLD_LAPSED if watching else HOLD_NONE
+    if watching:
+        return HOLD_REFRESH  # the same registration finding, brought up to date (even across a new spell)
+    if same_spell:
+        return HOLD_NONE  # this spell's exception was already closed or annotated: one exception per finding
+    return HOLD_OPEN

@@ -70,7 +70,9 @@ MEASURES: dict[str, Measure] = {
 
 @dataclass(frozen=True)
 class Observation:
-    """One outcome of one partner. For a `rate` measure: `value` events over `exposure` transactions."""
+    """One outcome of one partner. For a `rate` measure: `value` events over `exposure` transactions. It is
+    compared within (or, on `across_tiers` measures, across) the tier the partner held when it was decided, which
+    may not be its tier now: a partner promoted since is judged by the caps and rules it was under then."""
 
     measure: str
     partner_id: str
@@ -78,6 +80,7 @@ class Observation:
     evidence_id: str = ""
     rule_ids: tuple[str, ...] = ()
     exposure: float = 1.0
+    tier: str = ""  # the tier the partner held when the outcome was decided; "" for its tier now (its segments)
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,8 @@ def _frame(measure: Measure, observations: Sequence[Observation], segments: Mapp
         measure,
         np.array([o.value for o in kept], dtype=float),
         np.array([o.exposure for o in kept], dtype=float),
-        {d: [segments[o.partner_id][d] for o in kept] for d in DIMENSIONS},
+        {d: [(o.tier or segments[o.partner_id][d]) if d == "tier" else segments[o.partner_id][d] for o in kept]
+         for d in DIMENSIONS},
         [o.evidence_id for o in kept],
         [o.rule_ids for o in kept],
     )

@@ -376,6 +376,8 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
   agents or people) × 100 / transactions, where transactions = quotes checked + ERP events billed.
 - **Override rate**: quotes checked in the period that needed an approval to go ahead / quotes checked.
 - **Approval rate**: pricing approvals decided in the period that were approved / pricing approvals decided.
+  By tier, a quote and its approval count in the tier the partner held when the quote was decided (its decision
+  records it), not the tier it holds when the figure is read.
 """
 
 

@@ -176,6 +176,7 @@ def new_application(
         "status": "applied",
         "terms": _normal_terms(policy, application.get("terms", {}), "/terms"),
         "contact": application["contact"],
+        "country": application.get("country"),
         "documents": {},
         "certifications": {},
         "assessment": None,
@@ -289,6 +290,13 @@ def record_certification(
         "recorded_at": at,
         "recorded_by": by.actor,
     }
+    gaps = list((previous or {}).get("expiry_gaps", []))
+    if previous and previous.get("expires_at") and _day(previous["expires_at"]) < parse_instant(at).date():
+        # recorded after the previous one had expired: keep when it expired and when validity was recorded again,
+        # which PA-4.3(d) / CPA-4.3(d) measure ("lapse if a valid certification is not recorded within 30 days")
+        gaps.append({"expired_on": previous["expires_at"], "recorded_again_at": at})
+    if gaps:
+        record["expiry_gaps"] = gaps[-20:]
     certifications = {**partner.get("certifications", {}), cert_id: record}
     return {**partner, "certifications": certifications, "updated_at": at}
 
@@ -406,6 +414,37 @@ def barred_families(policy: dict[str, Any], partner: dict[str, Any], day: date) 
     }
     certified = {families[cid] for cid in valid_certifications(partner, day) if cid in families}
     return lapsed - certified
+
+
+def family_expired_on(policy: dict[str, Any], partner: dict[str, Any], family: str, day: date) -> date | None:
+    """When `family` is barred on `day` (see `barred_families`): the last day of the latest certification the partner
+    held in it, i.e. the expiry that put it there; else None."""
+    if family not in barred_families(policy, partner, day):
+        return None
+    families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
+    held = partner.get("certifications", {})
+    return max(
+        _day(record["expires_at"])
+        for cid, record in held.items()
+        if families.get(cid) == family and record.get("expires_at")
+    )
+
+
+def family_expiry_gaps(policy: dict[str, Any], partner: dict[str, Any], family: str) -> list[tuple[date, str]]:
+    """Past spells without a valid certification in `family` that ended when one was recorded again: (last valid day,
+    when validity was recorded again), for each such spell no other certification of the family covered."""
+    families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
+    held = [r for cid, r in partner.get("certifications", {}).items() if families.get(cid) == family]
+    found = []
+    for record in held:
+        for gap in record.get("expiry_gaps", []):
+            first_day_out = _day(gap["expired_on"]) + timedelta(days=1)
+            covered = any(
+                other is not record and valid_on(other, first_day_out) for other in held
+            )
+            if not covered:
+                found.append((_day(gap["expired_on"]), str(gap["recorded_again_at"])))
+    return found
 
 
 def _tier_unmet(

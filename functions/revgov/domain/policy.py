@@ -46,8 +46,26 @@ def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) 
                         f"/policy/partner_tiers/{i}/requirements/certifications", f"unknown certification {cert}"
                     )
                 )
+    problems += _credit_note_problems(policy)
     from .catalog import price_list_problems
     from .partners import onboarding_problems
     from .rebates.policy import rebate_problems
 
     return problems + onboarding_problems(policy) + rebate_problems(policy) + price_list_problems(policy)
+
+
+def _credit_note_problems(policy: dict[str, Any]) -> list[FieldError]:
+    """A credit note above `approval_above` is approved by "a member of the finance queue" (SOP-2.5 / COP-2.4): its
+    approval category must be routed, and to the finance queue (not to triage)."""
+    notes = (policy.get("billing") or {}).get("credit_notes") or {}
+    if notes.get("approval_above") is None:
+        return []
+    category = notes.get("approval_category", "credit_note_approval")
+    route = ((policy.get("exception_routing") or {}).get("categories") or {}).get(category)
+    if route is None:
+        where, why = "/policy/billing/credit_notes/approval_category", f"{category} is not a routed category"
+        return [FieldError(where, why)]
+    if route.get("queue") != "finance":
+        where = f"/policy/exception_routing/categories/{category}/queue"
+        return [FieldError(where, f"a credit note above the limit is approved by finance, not {route.get('queue')}")]
+    return []

@@ -104,7 +104,9 @@ def _view(op: Operation) -> Callable[..., Response]:
                 max_body_bytes=settings().max_body_bytes,
                 correlation_id=correlation_id,
             )
-            result = run_operation(op, call, instance, correlation_id, lambda: http.answer(op, op.handler(call)))
+            result = run_operation(
+                op, call, instance, correlation_id, lambda: http.answer(op, op.handler(call), call.principal)
+            )
         except RevgovError as error:
             if error.status >= 500:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})
@@ -204,7 +206,7 @@ def _register() -> None:
             methods=[op.method],
             name=op.name,
             authorizer=None if op.public else api_key,
-            content_types=["application/json"],
+            content_types=list(op.content_types),
         )(_view(op))
         methods.setdefault(op.path, []).append(op.method)
     for path, path_methods in methods.items():  # CORS preflights, answered by the app (locally and in AWS)

@@ -140,18 +140,38 @@ def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _deliver, retry_in=retry_in, handler="deliver_webhooks")
 
 
-def _accrue(bus_event: dict[str, Any]) -> None:
-    from ..services import rebates
-
-    rebates.accrue_from_event(runtime(), bus_event)
-
-
 @app.lambda_function(name="accrue_rebates")
 def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lines billed (invoice.lines_posted) and paid (invoice.paid), rule rebate-accruals, become rebate lines and
     re-rate each touched partner's accrual. Idempotent by construction: lines are upserted by id and content hash,
-    accruals recomputed from them, so a redelivery changes nothing."""
-    return drain(event.get("Records", []), _accrue, handler="accrue_rebates")
+    accruals recomputed from them, so a redelivery changes nothing.
+
+    The batch's lines are projected record by record, then each touched accrual is re-rated once, after the last
+    record that touched it (a re-rating reads every line of the partner's period, so one per event would cost a
+    busy month's billing quadratically). A failed re-rating fails every record that touched that accrual: they
+    come back, project nothing new, and re-rate it again."""
+    from ..services import rebates
+
+    rt = runtime()
+    failures: list[dict[str, str]] = []
+    due: dict[tuple[str, str, str], tuple[rebates.DueRefresh, list[str]]] = {}
+    for record in event.get("Records", []):
+
+        def project(bus_event: dict[str, Any], message_id: str = record["messageId"]) -> None:
+            for refresh in rebates.project_event(rt, bus_event)[1]:
+                touched_by = due.pop(refresh.key, (refresh, []))[1]
+                due[refresh.key] = (refresh, [*touched_by, message_id])  # the latest record's event is cited
+
+        failures += drain([record], project, handler="accrue_rebates")["batchItemFailures"]
+    failed = {f["itemIdentifier"] for f in failures}
+    for refresh, message_ids in due.values():
+        try:
+            refresh.run(rt)
+        except Exception:
+            logger.exception("accrual re-rating failed", extra={"accrual": refresh.key, "message_ids": message_ids})
+            failures += [{"itemIdentifier": m} for m in message_ids if m not in failed]
+            failed.update(message_ids)
+    return {"batchItemFailures": failures}
 
 
 def _index_contracts(bus_event: dict[str, Any]) -> None:
@@ -202,6 +222,17 @@ def flush_outbox(event: dict[str, Any], context: Any) -> dict[str, Any]:
         published = rt.flush_outbox(PLATFORM)
         published += sum(rt.flush_outbox(tenant_id) for tenant_id in _tenant_ids())
     return {"published": published}
+
+
+@app.lambda_function(name="policy_activation")
+def policy_activation(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: every approved policy draft whose effective time has come takes effect (services.policy_drafts)."""
+    from ..services import policy_drafts
+
+    rt = runtime()
+    with _scheduled("policy-activation"):
+        activated = {tenant_id: policy_drafts.activate_due(rt, tenant_id) for tenant_id in _tenant_ids()}
+    return {"activated": {t: ids for t, ids in activated.items() if ids}}
 
 
 @app.lambda_function(name="billing_sla_sweep")
@@ -283,6 +314,22 @@ def month_close_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for tenant_id in _tenant_ids():
         for name, count in month_close.watch(rt, tenant_id).items():
             totals[name] += count
+    return totals
+
+
+@app.lambda_function(name="deal_certification_sweep")
+def deal_certification_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: approved registrations suspended under PA-4.3(d) / CPA-4.3(d) become one
+    certification_expired_active_deal exception each (SOP-4.1 / COP-4.1), refreshed, annotated on a lapse and
+    closed when the hold lifts (revgov.services.deal_holds)."""
+    from ..services import deal_holds
+
+    rt = runtime()
+    totals = {"looked_at": 0, "opened": 0, "refreshed": 0, "annotated": 0, "closed": 0}
+    with _scheduled("deal-certification-sweep"):
+        for tenant_id in _tenant_ids():
+            for name, count in deal_holds.sweep(rt, tenant_id).items():
+                totals[name] += count
     return totals
 
 

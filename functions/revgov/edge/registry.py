@@ -67,6 +67,8 @@ class Operation:
     response_example: dict[str, Any] | str | None = None  # a success body, or a file name under schemas/examples/
     # For a raw_body operation (checked by the handler itself): the schemas its body may match, for the OpenAPI.
     raw_body_schemas: tuple[str, ...] = ()
+    # The request media types the route accepts (Chalice answers 415 to others); a raw_body handler checks its own.
+    content_types: tuple[str, ...] = ("application/json",)
 
     @property
     def public(self) -> bool:

@@ -122,8 +122,9 @@ class EventRouter:
         context = InvocationContext(rq.rule.handler, self._invocation_seconds)
         result = self._handlers[rq.rule.handler]({"Records": records}, context)
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        for message in messages:
-            if message["MessageId"] not in failed:
-                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        self.delivered += len(messages) - len(failed)
+        handled = [m for m in messages if m["MessageId"] not in failed]
+        if handled:  # acknowledged in one call, as Lambda's event-source mapping deletes a batch's successes
+            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(handled)]
+            self._sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+        self.delivered += len(handled)
         return len(messages)

@@ -215,12 +215,14 @@ def _cycle(rt: Runtime, tenant_id: str, source_event_id: str, posted_at: str) ->
 
 
 def _counted_once(
-    rt: Runtime, tenant_id: str, key: str, month: str, partner_id: str | None, delta: Delta
+    rt: Runtime, tenant_id: str, key: str, month: str, partner_id: str | None, delta: Delta, tier: str | None = None
 ) -> str:
+    """Fold `delta` once, into the scope of `tier` (the tier the partner held when it was decided), else of the
+    partner's tier now."""
     if _seen(rt, tenant_id, key):
         return "already counted"
     changes = Changes(puts=[_marker(rt, key, {"partner_id": partner_id})])
-    _fold(rt, tenant_id, [(month, _tier_of(rt, tenant_id, partner_id), partner_id, delta)], changes)
+    _fold(rt, tenant_id, [(month, tier or _tier_of(rt, tenant_id, partner_id), partner_id, delta)], changes)
     rt.store.commit(tenant_id, changes)
     return "counted"
 
@@ -229,7 +231,17 @@ def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
     override = detail.get("outcome") == "approval_required" or bool(detail.get("approvals"))
     delta = Delta(quotes=1, overrides=1 if override else 0)
     month = _month_of_instant(detail["occurred_at"])
-    return _counted_once(rt, tenant_id, f"quote#{detail['decision_id']}", month, detail.get("partner_id"), delta)
+    return _counted_once(rt, tenant_id, f"quote#{detail['decision_id']}", month, detail.get("partner_id"), delta,
+                         _decision_tier(rt, tenant_id, detail["decision_id"]))
+
+
+def _decision_tier(rt: Runtime, tenant_id: str, decision_id: str | None) -> str | None:
+    """The tier the decision recorded for its partner (KPIs by tier count a quote and its approval in the tier
+    the partner held when it was decided, not its tier when the event is handled); None when not recorded."""
+    from .decisions import DECISIONS, tier_at_decision
+
+    stored = rt.store.get(tenant_id, DECISIONS, decision_id) if decision_id else None
+    return tier_at_decision(stored.data) if stored else None
 
 
 def _case_partner(rt: Runtime, tenant_id: str, case_id: str) -> str | None:
@@ -245,7 +257,8 @@ def _approval_decided(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> st
     delta = Delta(approvals_decided=1, approvals_approved=1 if detail.get("outcome") == "approved" else 0)
     month = _month_of_instant(detail["occurred_at"])
     partner_id = _case_partner(rt, tenant_id, detail["case_id"])
-    return _counted_once(rt, tenant_id, f"approval#{detail['case_id']}", month, partner_id, delta)
+    tier = _decision_tier(rt, tenant_id, (detail.get("subject") or {}).get("id"))
+    return _counted_once(rt, tenant_id, f"approval#{detail['case_id']}", month, partner_id, delta, tier)
 
 
 def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:

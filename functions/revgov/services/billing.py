@@ -17,12 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 from .. import schemas
+from ..domain import audience
 from ..domain import billing as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.billing import BillingPolicy, LineDraft, ServicePeriod
 from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, NotFound, RevgovError, RuleViolation
-from ..domain.money import format_money, round_money
+from ..domain.money import format_money, parse_money, round_money
 from ..domain.rules import Rule
 from ..domain.tenants import Tenant
 from ..ports import Changes, Delete, DomainEvent, Page, Put, Stored
@@ -39,6 +40,8 @@ SUBSCRIPTIONS = "SUBSCRIPTION"
 USAGE = "USAGE"  # partner#metric#period -> the month's metered quantity and what was invoiced for it
 STATEMENTS_OF_WORK = "SOW"  # partner#sow_ref -> the milestones billed on it
 SUPPORT_HOURS = "SUPPORTHOURS"  # partner#quarter -> hours used
+LINE_CREDITS = "LINECREDIT"  # invoice#number -> what the ERP's credit notes and returns credited of the line
+DISPUTED_LINES = "INVOICEDISPUTELINE"  # invoice#number -> the last dispute on it and what it credited (disputes)
 CASE_MARKERS = "BILLINGCASE"  # ERP event id#category -> the exception opened for it (one per event and category)
 ACTOR = "system:billing"
 _ATTEMPTS = 12
@@ -1119,6 +1122,159 @@ def invoice_paid(posting: Posting, partner: dict[str, Any]) -> Outcome:
     return Outcome("processed")
 
 
+def credit_note_issued(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    """The ERP issued a credit note against a line of one of the partner's invoices (a billing error, goodwill, a
+    return...): it goes on the partner's draft invoice of the month it was issued, negative, referencing the line
+    and stating its reason code (SOP-2.5); rebates count it in the credited line's period (PA-1.2), and a settled
+    period is adjusted in the next settlement (PA-7.10)."""
+    data = posting.data
+    returned = core.parse_day(data["returned_on"]) if data.get("returned_on") else None
+    return _erp_credit(
+        posting,
+        partner,
+        reason=data["reason"],
+        ref=data["credit_note_ref"],
+        units=int(data.get("quantity") or 0),
+        amount=lambda _line, _credited: parse_money(data["amount"]),
+        returned_on=returned,
+        dated=returned or core.parse_day(data["issued_on"]),
+    )
+
+
+def return_received(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    """The ERP received shipped goods back: a credit note with reason code `return` for the units at the line's net
+    unit price, dated the day they came back, so the SPIFF's return window can tell (PA-7.5: "not returned within
+    30 days of shipment")."""
+    data = posting.data
+    returned = core.parse_day(data["returned_on"])
+    units = int(data["quantity"])
+    return _erp_credit(
+        posting,
+        partner,
+        reason="return",
+        ref=data["rma_ref"],
+        units=units,
+        amount=lambda line, credited: core.return_amount(line, units, credited),
+        returned_on=returned,
+        dated=returned,
+    )
+
+
+def credited_against(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> core.Credited:
+    """What the ERP's credit notes and returns and upheld disputes have credited of one line so far."""
+    key = f"{invoice_id}#{number:05d}"
+    found = rt.store.get_many([(tenant_id, LINE_CREDITS, key), (tenant_id, DISPUTED_LINES, key)])
+    erp_credits = found.get((tenant_id, LINE_CREDITS, key))
+    disputed = found.get((tenant_id, DISPUTED_LINES, key))
+    amount = Decimal(erp_credits.data["credited"]) if erp_credits else Decimal("0.00")
+    amount += Decimal(disputed.data["credited"]) if disputed else Decimal("0.00")
+    return core.Credited(amount, int(erp_credits.data["units"]) if erp_credits else 0)
+
+
+def _erp_credit(
+    posting: Posting,
+    partner: dict[str, Any],
+    *,
+    reason: str,
+    ref: str,
+    units: int,
+    amount: Callable[[dict[str, Any], core.Credited], Decimal],
+    returned_on: Any,
+    dated: Any,
+) -> Outcome:
+    data, rule = posting.data, posting.book.credit_notes
+    partner_id = partner["partner_id"]
+    invoice = posting.get(INVOICES, data["invoice_id"])
+    if invoice is None or invoice.data["partner_id"] != partner_id:
+        return _fail(
+            posting,
+            "rating_failure",
+            f"invoice {data['invoice_id']} is not an invoice of partner {partner_id}",
+            partner_id=partner_id,
+            rules=(rule,),
+        )
+    number = int(data["line_no"])
+    stored = line_of(posting.rt, posting.tenant_id, data["invoice_id"], number)
+    if stored is None:
+        return _fail(
+            posting,
+            "rating_failure",
+            f"invoice {data['invoice_id']} has no line {number}",
+            partner_id=partner_id,
+            rules=(rule,),
+        )
+    line, key = stored.data, f"{data['invoice_id']}#{number:05d}"
+    marker = posting.get(LINE_CREDITS, key)
+    record = marker.data if marker else {"invoice_id": data["invoice_id"], "line_no": number, "credited": "0.00",
+                                         "units": 0, "refs": []}  # fmt: skip
+    if ref in record["refs"]:
+        return Outcome("processed", f"credit note {ref} is already recorded against line {line['line_id']}")
+    credited = credited_against(posting.rt, posting.tenant_id, data["invoice_id"], number)
+    credit = amount(line, credited)
+    try:
+        core.check_erp_credit(line, credit, units, credited, reason=reason, returned_on=returned_on, rule=rule)
+    except RuleViolation as why:
+        return _fail(posting, "rating_failure", why.detail, partner_id=partner_id, rules=(rule,))
+    detail = {"credit_note_ref": ref, "units": units, "returned_on": returned_on and returned_on.isoformat()}
+    held = core.credit_note_needs_approval(credit, posting.book)
+    if held:  # SOP-2.5 / COP-2.4: above the limit, finance approves it before it is issued
+        from . import credit_notes
+
+        entry, approval = credit_notes.hold(
+            posting.rt,
+            posting.tenant,
+            posting.book,
+            partner_id=partner_id,
+            line=line,
+            amount=credit,
+            reason=reason,
+            units=units,
+            returned_on=returned_on,
+            detail=detail,
+            preparer=ACTOR,
+            prepared_by=data.get("prepared_by"),
+            source={
+                "detail_type": posting.detail_type,
+                "event_id": posting.event_id,
+                "erp_event_id": posting.erp_event_id,
+                "ref": ref,
+            },
+            reserved={"collection": LINE_CREDITS, "key": key},
+        )
+        posting.changes.puts += approval.puts
+        posting.changes.audit += approval.audit
+        posting.changes.events += approval.events
+    else:
+        draft = core.credit_note_draft(
+            line, credit, reason=reason, rules=(rule,), detail=detail, units=units, returned_on=returned_on
+        )
+        _post_lines(posting, partner_id, core.period_of(dated), [draft])
+    posting.changes.puts.append(
+        Put(
+            LINE_CREDITS,
+            key,
+            {
+                **record,
+                "credited": format_money(Decimal(record["credited"]) + credit),
+                "units": int(record["units"]) + units,
+                "refs": [*record["refs"], ref][-200:],
+            },
+            must_be_absent=marker is None,
+            expected_version=marker.version if marker else None,
+            conflict_detail=f"line {line['line_id']} was credited meanwhile",
+        )
+    )
+    if held:
+        return Outcome(
+            "processed",
+            f"credit note {ref} of {format_money(credit)} is above "
+            f"{format_money(posting.book.credit_note_approval_above or credit)}: held for finance approval "
+            f"{entry['approval_id']} ({rule.rule_id}, {rule.clause})",
+            settles_sla=True,
+        )
+    return Outcome("processed", posted=True)
+
+
 USE_CASES: dict[str, Callable[[Posting, dict[str, Any]], Outcome]] = {
     "shipment.confirmed": shipment_confirmed,
     "subscription.activated": subscription_activated,
@@ -1128,6 +1284,8 @@ USE_CASES: dict[str, Callable[[Posting, dict[str, Any]], Outcome]] = {
     "usage.reported": usage_reported,
     "support.logged": support_logged,
     "invoice.paid": invoice_paid,
+    "credit_note.issued": credit_note_issued,
+    "return.received": return_received,
 }
 
 
@@ -1195,7 +1353,8 @@ def read_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]
     header, _ = load_invoice(rt, who.tenant_id, invoice_id)
     if not who.sees_partner(header["partner_id"]):
         raise NotFound(f"no invoice {invoice_id}")
-    return get_invoice(rt, who.tenant_id, invoice_id)
+    invoice = get_invoice(rt, who.tenant_id, invoice_id)
+    return audience.partner_invoice(invoice) if who.role is Role.PARTNER else invoice
 
 
 def line_of(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> Stored | None:

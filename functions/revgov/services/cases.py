@@ -25,7 +25,9 @@ EFFECTS: dict[str, str] = {
     "pricing.approval": "revgov.services.pricing:apply_approval",
     "rebate.dispute": "revgov.services.rebates:apply_dispute_decision",
     "invoice.dispute": "revgov.services.invoice_disputes:apply_decision",
+    "credit_note.approval": "revgov.services.credit_notes:apply_decision",
     "deal.registration": "revgov.services.deals:apply_review",
+    "deal.extension": "revgov.services.deals:apply_extension",
     "partner.activation": "revgov.services.partners:apply_activation_decision",
 }
 
@@ -73,9 +75,11 @@ def open_case(
     effect: str | None = None,
     context: dict[str, Any] | None = None,
     policy_version: str | None = None,
+    country: str | None = None,
 ) -> tuple[dict[str, Any], Changes]:
-    """A new approval or exception, as changes for the caller to commit with the state change that caused it."""
-    route = cases.route_for(policy, category)
+    """A new approval or exception, as changes for the caller to commit with the state change that caused it.
+    `country`: the partner's country of establishment, whose holidays a business-day SLA skips (CPA-1.3)."""
+    route = cases.route_for(policy, category, country)
     case = cases.new_case(
         case_id=rt.ids.new("apr" if kind == "approval" else "exc"),
         kind=kind,
@@ -118,6 +122,7 @@ def open_case(
                 f"revgov.{kind}s",
                 f"{kind}.opened",
                 {
+                    cases.id_field(kind): case["case_id"],
                     "case_id": case["case_id"],
                     "category": category,
                     "queue": route.queue,
@@ -135,6 +140,16 @@ def refresh_case(case: dict[str, Any], version: int, *, context: dict[str, Any],
     number of times it was seen counted, instead of a second case for one finding."""
     refreshed = {**case, "context": context, "seen_count": int(case.get("seen_count", 1)) + 1, "last_seen_at": at}
     return _put(refreshed, version=version, new=False)
+
+
+def closed_by_watcher(
+    case: dict[str, Any], version: int, *, actor: str, note: str, rule: dict[str, Any], at: str
+) -> Put:
+    """An open exception a scheduled watcher closes because what it reported no longer holds (e.g. the
+    certification was recorded in time): resolved by the watcher, with the rule and the reason on the decision."""
+    decision = {"outcome": "resolved", "by": actor, "role": "system", "note": note, "at": at,
+                "resolved_by_rule": {"rule_id": rule["rule_id"], "clause": rule["clause"]}}
+    return _put({**case, "status": "resolved", "decision": decision}, version=version, new=False)
 
 
 def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[dict[str, Any], int]:
@@ -175,11 +190,13 @@ def _decide_once(
     segregation = tenant.policy["exception_routing"].get("segregation_of_duties")
     try:
         decided = cases.decide(case, who, outcome, note, rt.clock.now_iso(), segregation=segregation)
+        extra = _effect(decided["effect"])(rt, decided, who) if decided.get("effect") else Changes()
     except (Forbidden, Conflict) as refused:
-        if "refusal" in refused.extra:  # a refused governance action leaves a record (SOP-4.3 / COP-4.3)
+        # a refused governance action leaves a record (SOP-4.3 / COP-4.3), also one its effect refuses (a
+        # registration decided out of submission order, PA-5.5 / CPA-5.4)
+        if "refusal" in refused.extra:
             rt.audit_only(who.tenant_id, _refusal_record(case, who, outcome, refused))
         raise
-    extra = _effect(decided["effect"])(rt, decided, who) if decided.get("effect") else Changes()
     if isinstance(extra, Resolved):
         decided, extra = extra.case, extra.changes
     final = decided["status"]

@@ -17,7 +17,7 @@ from ..domain.audit import AuditEntry
 from ..domain.canonical import sha256_hex
 from ..domain.catalog import Catalog, CatalogItem, catalog_entries, diff, entry_key, item_from_entry, policy_catalog
 from ..domain.errors import FieldError, NotFound, RuleViolation
-from ..ports import Changes, Put
+from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from .tenants import load_tenant
 
@@ -79,9 +79,15 @@ def tenant_catalog(rt: Runtime, tenant_id: str, policy: dict[str, Any]) -> Catal
     return StoredCatalog(rt, tenant_id, head) if head else policy_catalog(policy)
 
 
-def price_lines(catalog: Catalog, lines: list[dict[str, Any]], on: str) -> dict[str, CatalogItem]:
+def price_lines(
+    catalog: Catalog, lines: list[dict[str, Any]], on: str, rule: dict[str, Any] | None = None
+) -> dict[str, CatalogItem]:
     """The catalog item of every line's SKU on day `on`, by SKU; every line whose SKU is not on the price list that
-    day is named in one 422 (PA-6.1: products are quoted from the price list in force on the quote date)."""
+    day is named in one 422 (PA-6.1: products are quoted from the price list in force on the quote date).
+
+    No clause of either demo contract routes an item off the price list to an approval: "Products" are the items
+    listed in the price list (PA-1.1 / CPA-1.1) and are quoted from it (PA-6.1 / CPA-6.1), so such a line is refused,
+    citing the policy's `pricing.price_list_only` rule when it has one."""
     found: dict[str, CatalogItem] = {}
     missing: list[FieldError] = []
     for number, line in enumerate(lines):
@@ -94,10 +100,12 @@ def price_lines(catalog: Catalog, lines: list[dict[str, Any]], on: str) -> dict[
             found[sku] = item
     if missing:
         shown = ", ".join(e.message.split(":")[0].removeprefix("line ") for e in missing[:10])
+        cited = {"rule_id": rule["id"], "clause": rule["clause"]} if rule else {}
+        said = f" ({rule['clause']}: quoted only from the price list in force on the quote date)" if rule else ""
         raise RuleViolation(
-            f"{len(missing)} quote line(s) name a SKU that is not on the price list on {on} (lines {shown})",
+            f"{len(missing)} quote line(s) name a SKU that is not on the price list on {on} (lines {shown}){said}",
             errors=missing[:50],
-            extra={"catalog_version": catalog.version},
+            extra={"catalog_version": catalog.version, **cited},
         )
     return found
 
@@ -154,6 +162,9 @@ def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, s
         "versions": {**(head or {}).get("versions", {}), str(seq): version},
         "imported_at": rt.clock.now_iso(),
         "imported_by": who.actor,
+        # what each import was, for `catalog_versions` (the import's summary, when and by whom)
+        "log": {**(head or {}).get("log", {}), str(seq): {**summary, "imported_at": rt.clock.now_iso(),
+                                                          "imported_by": who.actor}},
     }
     rt.commit(
         who.tenant_id,
@@ -173,6 +184,7 @@ def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, s
                     clauses=(clause,),
                 )
             ],
+            events=[DomainEvent("revgov.catalog", "catalog.imported", {**summary, "clause": clause})],
         ),
     )
     return summary
@@ -194,3 +206,26 @@ def catalog_diff(rt: Runtime, tenant_id: str, policy: dict[str, Any], before: in
         return StoredCatalog(rt, tenant_id, head, seq).entries() if seq and head else _policy_entries(policy)
 
     return {"from": before, "to": after, **diff(at(before), at(after))}
+
+
+def catalog_versions(rt: Runtime, tenant_id: str) -> dict[str, Any]:
+    """Every catalog version the tenant has had: 0 is its policy's price list, then one per committed import."""
+    head, _ = _head(rt, tenant_id)
+    items: list[dict[str, Any]] = [{"seq": 0, "source": "policy price list"}]
+    if head is None:
+        return {"current": 0, "items": items}
+    log = head.get("log", {})
+    for seq in range(1, int(head["seq"]) + 1):  # imports made before the log was kept: what the head still knows
+        known = {"seq": seq, "version": head["versions"][str(seq)], "import_id": head["imports"][str(seq)]}
+        items.append(dict(log.get(str(seq)) or known))
+    return {"current": int(head["seq"]), "items": items}
+
+
+def price_on(rt: Runtime, tenant_id: str, policy: dict[str, Any], sku: str, on: str) -> dict[str, Any]:
+    """The version of `sku` in force on day `on`, as the quote check and billing would price it."""
+    found = tenant_catalog(rt, tenant_id, policy)
+    item = found.item(sku, on)
+    if item is None:
+        raise NotFound(f"SKU {sku} is not on the price list on {on}", extra={"catalog_version": found.version})
+    return {"sku": sku, "on": on, "catalog_version": found.version, "name": item.name, "billing": item.billing,
+            **item.facts(), "effective_from": item.effective_from, "effective_to": item.effective_to}

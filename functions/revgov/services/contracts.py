@@ -71,6 +71,11 @@ def _texts(stored: dict[str, dict[str, Any]]) -> list[contract_set.ContractText]
     return [contract_set.parse(d["name"], d["markdown"]) for d in stored.values()]
 
 
+def contract_texts(rt: Runtime, tenant_id: str) -> list[contract_set.ContractText]:
+    """The tenant's stored contract documents, parsed (what a policy's clause citations are checked against)."""
+    return _texts(_stored(rt, tenant_id))
+
+
 def _view(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
@@ -115,12 +120,32 @@ def reindex(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
 
 
 def index_from_event(rt: Runtime, bus_event: dict[str, Any]) -> list[dict[str, Any]]:
-    """The indexer's use case for `contract.changed`: re-index the event's tenant (raises, so the queue retries)."""
+    """The indexer's use case (raises, so the queue retries): `contract.changed` re-indexes the event's tenant;
+    `tenant.offboarded` (rule offboarded-index) deletes the offboarded tenant's index."""
     detail = bus_event.get("detail")
-    if (bus_event.get("source") != SOURCE or bus_event.get("detail-type") != "contract.changed"
+    kind = (bus_event.get("source"), bus_event.get("detail-type"))
+    if kind == ("revgov.tenant", "tenant.offboarded") and isinstance(detail, dict):
+        return forget_offboarded(rt, detail.get("offboarded_tenant_id"))
+    if (kind != (SOURCE, "contract.changed")
             or not isinstance(detail, dict) or not isinstance(detail.get("tenant_id"), str)):
         raise RuleViolation("not a revgov.contract contract.changed event")
     return reindex(rt, detail["tenant_id"])
+
+
+def forget_offboarded(rt: Runtime, tenant_id: Any) -> list[dict[str, Any]]:
+    """Delete an offboarded tenant's clause index (in AWS its OpenSearch index and search pipeline, signed with that
+    tenant's search role). Only while the id is still gone: a tenant provisioned again under the same id meanwhile
+    keeps the index its own provisioning built."""
+    from ..domain.access import PLATFORM
+
+    if not isinstance(tenant_id, str) or not tenant_id or tenant_id == PLATFORM:
+        raise RuleViolation("tenant.offboarded names no offboarded_tenant_id")
+    if rt.clause_index is None:
+        return []
+    if rt.store.get(tenant_id, *_PROFILE) is not None:
+        return [{"status": "kept", "tenant_id": tenant_id, "reason": "provisioned again"}]
+    rt.clause_index.delete_tenant(tenant_id)
+    return [{"status": "deleted", "tenant_id": tenant_id}]
 
 
 def inline_indexing(rt: Runtime) -> bool:

@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ..domain.access import Principal, Role
@@ -84,7 +85,7 @@ def _part_key(decision_id: str, number: int) -> str:
     return f"{decision_id}#{number:04d}"
 
 
-def _whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
+def whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
     """A decision stored in parts, put back together and checked against the hash its head holds."""
     body = head.get("body")
     if body is None:
@@ -115,14 +116,68 @@ def audit_inputs(decision_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def decision_put(decision: dict[str, Any], *, version: int | None) -> Put:
+    partner_id = decision.get("partner_id")
     return Put(
         DECISIONS,
         decision["decision_id"],
         decision,
+        # a partner's decisions, newest first (`list_for`); every rewrite of the head keeps the same lookup
+        lookup=(f"{DECISIONS}#{partner_id}", f"{_newest_first(decision['created_at'])}#{decision['decision_id']}")
+        if partner_id
+        else None,
         must_be_absent=version is None,
         expected_version=version,
         conflict_detail=f"decision {decision['decision_id']} changed meanwhile",
     )
+
+
+def _newest_first(at: str) -> str:
+    """A sort key that orders ISO-8601 UTC instants from the newest: 10^13 ms minus the instant, zero-padded."""
+    instant = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return f"{10**13 - int(instant.timestamp() * 1000):013d}"
+
+
+def summary(decision: dict[str, Any]) -> dict[str, Any]:
+    """A decision in a list: what it was about and how it ended, with its list and net totals when it has them.
+    Nothing of its inputs or findings, so the same summary is safe for every reader who may see the decision."""
+    totals = (decision.get("result") or {}).get("totals") or {}
+    return {
+        "decision_id": decision["decision_id"],
+        "kind": decision["kind"],
+        "subject": decision["subject"],
+        "partner_id": decision.get("partner_id"),
+        "outcome": decision["outcome"],
+        "status": decision["status"],
+        "policy_version": decision["policy_version"],
+        "created_at": decision["created_at"],
+        "list_total": totals.get("list_total"),
+        "net_total": totals.get("net_total"),
+    }
+
+
+def tier_at_decision(decision: dict[str, Any]) -> str | None:
+    """The tier the partner held when the decision was made, as the decision's inputs recorded it (`none` for a
+    partner without one); None when not recorded (a decision of another kind, or a head whose inputs are kept in
+    parts), for the caller to fall back on the partner's tier now."""
+    partner = (decision.get("inputs") or {}).get("partner") or {}
+    tier = partner.get("tier") if isinstance(partner, dict) else None
+    return str(tier) if tier else None
+
+
+def list_for(
+    rt: Runtime, who: Principal, *, partner_id: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Decisions as summaries. A partner key: only its own, newest first, whatever `partner_id` it asks for, read
+    through its own lookup partition so no other partner's decision is read. Staff: one partner's newest first, or
+    the tenant's in id order."""
+    if who.role is Role.PARTNER:
+        partner_id = who.partner_id
+    if partner_id is None:
+        page = rt.store.query(who.tenant_id, DECISIONS, limit=limit, cursor=cursor)
+    else:
+        page = rt.store.lookup(who.tenant_id, f"{DECISIONS}#{partner_id}", limit=limit, cursor=cursor)
+    items = [summary(item.data) for item in page.items if who.sees_partner(item.data.get("partner_id"))]
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
 def load(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any], int]:
@@ -130,7 +185,7 @@ def load(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any],
     stored = rt.store.get(who.tenant_id, DECISIONS, decision_id)
     if stored is None or not who.sees_partner(stored.data.get("partner_id")):
         raise NotFound(f"no decision {decision_id}")
-    return _whole(rt, who.tenant_id, stored.data), stored.version
+    return whole(rt, who.tenant_id, stored.data), stored.version
 
 
 def view(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:

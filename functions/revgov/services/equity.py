@@ -20,7 +20,7 @@ from ..domain.cases import OPEN
 from ..domain.errors import FieldError, MalformedRequest
 from ..ports import Put
 from ..runtime import Runtime
-from . import cases, tenants
+from . import cases, decisions, tenants
 from .decisions import DECISIONS
 from .keys import PARTNERS
 
@@ -76,12 +76,21 @@ def gather(
     caps = policy.get("pricing", {}).get("discount_caps", {})
     cap_rule = (str(caps.get("id", "")), str(caps.get("clause", "")))
     observations: list[core.Observation] = []
-    quotes: dict[str, int] = {}
+    # Outcomes are compared by the tier the partner held when the quote was decided (its decision's inputs), not
+    # its tier now: a partner promoted since was under its old tier's caps and rules (docs/equity.md).
+    tier_of_decision: dict[str, str] = {}
+    quote_tiers: dict[str, list[tuple[str, str]]] = {}  # partner -> (decided at, tier then), for its exceptions
+    quotes: dict[tuple[str, str], int] = {}  # (partner, tier then) -> quotes checked in the window
     for decision in _all(rt, tenant_id, DECISIONS):
         partner_id = decision.get("partner_id")
-        if decision.get("kind") != "pricing" or not partner_id or decision.get("created_at", "") < since:
+        if decision.get("kind") != "pricing" or not partner_id:
             continue
-        quotes[partner_id] = quotes.get(partner_id, 0) + 1
+        tier = decisions.tier_at_decision(decision) or segments.get(partner_id, {}).get("tier", "")
+        tier_of_decision[decision["decision_id"]] = tier
+        if decision.get("created_at", "") < since:
+            continue
+        quote_tiers.setdefault(partner_id, []).append((decision.get("created_at", ""), tier))
+        quotes[(partner_id, tier)] = quotes.get((partner_id, tier), 0) + 1
         if decision.get("outcome") != "allow":
             continue  # pending, rejected or denied: no discount was granted
         shares = [
@@ -93,9 +102,9 @@ def gather(
             clauses[cap_rule[0]] = cap_rule[1]
             observations.append(
                 core.Observation("discount_to_cap", partner_id, sum(shares) / len(shares),
-                                 decision["decision_id"], (cap_rule[0],))
+                                 decision["decision_id"], (cap_rule[0],), tier=tier)
             )
-    exceptions: dict[str, int] = {}
+    exceptions: dict[tuple[str, str], int] = {}
     for status in ("approved", "rejected", "open", "resolved", "dismissed"):
         kind = "exception" if status in ("open", "resolved", "dismissed") else "approval"
         for case in _all(rt, tenant_id, f"{cases.CASES}#{kind}#{status}", lookup=True):
@@ -106,7 +115,9 @@ def gather(
             clauses.update({r["rule_id"]: r.get("clause", "") for r in case.get("reasons", []) if r.get("rule_id")})
             if kind == "exception":
                 if case.get("opened_at", "") >= since:
-                    exceptions[partner_id] = exceptions.get(partner_id, 0) + 1
+                    at_then = _tier_when(quote_tiers.get(partner_id, []), case.get("opened_at", ""))
+                    key = (partner_id, at_then or segments.get(partner_id, {}).get("tier", ""))
+                    exceptions[key] = exceptions.get(key, 0) + 1
                 continue
             decided = case.get("decision") or {}
             if decided.get("at", "") < since:
@@ -117,17 +128,30 @@ def gather(
                 continue
             if (case.get("subject") or {}).get("kind") != "decision":
                 continue
-            observations.append(core.Observation("approval_rate", partner_id, approved, case["case_id"], rules))
+            tier = tier_of_decision.get(str((case.get("subject") or {}).get("id")), "")
+            observations.append(
+                core.Observation("approval_rate", partner_id, approved, case["case_id"], rules, tier=tier)
+            )
             observations.append(
                 core.Observation("time_to_decision", partner_id, _hours(case["opened_at"], decided["at"]),
-                                 case["case_id"], rules)
+                                 case["case_id"], rules, tier=tier)
             )
-    for partner_id, count in quotes.items():
+    for (partner_id, tier), count in quotes.items():
         observations.append(
-            core.Observation("exception_rate", partner_id, float(exceptions.get(partner_id, 0)), partner_id,
-                             (), exposure=float(count))
+            core.Observation("exception_rate", partner_id, float(exceptions.get((partner_id, tier), 0)), partner_id,
+                             (), exposure=float(count), tier=tier)
         )
     return observations, segments, clauses
+
+
+def _tier_when(decided: list[tuple[str, str]], at: str) -> str | None:
+    """The partner's tier as of its last quote decided at or before `at` (its first quote's, if none was before):
+    an exception is counted against the quotes of the tier the partner held when it was opened."""
+    if not decided:
+        return None
+    ordered = sorted(decided)
+    before = [tier for when, tier in ordered if when <= at]
+    return before[-1] if before else ordered[0][1]
 
 
 def _compare(rt: Runtime, tenant_id: str, days: int) -> tuple[core.Report, dict[str, str], dict[str, Any], str]:

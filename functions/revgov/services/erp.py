@@ -6,6 +6,7 @@ An accepted event is committed with its deduplication record, its event-log entr
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -50,28 +51,94 @@ def authenticate(rt: Runtime, tenant_id: str | None, signature: str | None, raw_
 
 
 def accept(rt: Runtime, tenant: Tenant, body: Any) -> dict[str, Any]:
-    """One event, or `{"events": [...]}` of up to 100 answered one by one in the same order."""
-    if isinstance(body, dict) and "events" in body:
-        schemas.validate("api/erp-event-batch.schema.json", body)
-        results = []
-        for index, event in enumerate(body["events"]):
-            try:
-                results.append({"index": index, **_accept_one(rt, tenant, event)})
-            except MalformedRequest as error:
-                results.append(
-                    {
-                        "index": index,
-                        "erp_event_id": event.get("id") if isinstance(event, dict) else None,
-                        "status": "rejected",
-                        "errors": [FieldError(f"/events/{index}{e.path}", e.message).as_dict() for e in error.errors],
-                    }
-                )
-        counts = {s: sum(r["status"] == s for r in results) for s in ("received", "duplicate", "rejected")}
-        return {"results": results, **counts}
-    return _accept_one(rt, tenant, body)
+    """One event, or `{"events": [...]}` of up to 100 answered one by one in the same order.
+
+    A batch's new events are committed together, as many as one transaction holds (`_GROUP_ITEMS`), each with its own
+    deduplication record: when any of a group's conditions fails (a concurrent delivery of one of them), the group is
+    committed again event by event, so each event is still received, or found a duplicate, on its own."""
+    if not (isinstance(body, dict) and "events" in body):
+        prepared = _prepare(rt, tenant, body)
+        return prepared if isinstance(prepared, dict) else _commit_one(rt, tenant.tenant_id, *prepared)
+    schemas.validate("api/erp-event-batch.schema.json", body)
+    results: list[dict[str, Any] | None] = [None] * len(body["events"])
+    new: list[tuple[int, Changes, dict[str, Any]]] = []
+    first_at: dict[str, int] = {}  # ERP event id -> the index that received it in this batch
+    repeats: list[int] = []
+    for index, event in enumerate(body["events"]):
+        try:
+            if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"] in first_at:
+                schemas.validate("events/erp-event.schema.json", event, what="ERP event")
+                repeats.append(index)  # the same ERP event twice in one batch: answered once the first is committed
+                continue
+            prepared = _prepare(rt, tenant, event)
+        except MalformedRequest as error:
+            results[index] = {
+                "erp_event_id": event.get("id") if isinstance(event, dict) else None,
+                "status": "rejected",
+                "errors": [FieldError(f"/events/{index}{e.path}", e.message).as_dict() for e in error.errors],
+            }
+            continue
+        if isinstance(prepared, dict):
+            results[index] = prepared
+        else:
+            first_at[event["id"]] = index
+            new.append((index, *prepared))
+    for group in _groups(new):
+        try:
+            _commit_together(rt, tenant.tenant_id, [changes for _, changes, _ in group])
+            for index, _, received in group:
+                results[index] = received
+        except Conflict:
+            for index, changes, received in group:
+                results[index] = _commit_one(rt, tenant.tenant_id, changes, received)
+    for index in repeats:
+        seen = rt.store.get(tenant.tenant_id, DEDUPE, body["events"][index]["id"])
+        if seen is None:  # pragma: no cover - the first of them was committed or found a duplicate above
+            raise Conflict(f"ERP event {body['events'][index]['id']} could not be received; send it again")
+        results[index] = _duplicate(seen.data)
+    answered = [{"index": index, **result} for index, result in enumerate(results) if result is not None]
+    counts = {s: sum(r["status"] == s for r in answered) for s in ("received", "duplicate", "rejected")}
+    return {"results": answered, **counts}
 
 
-def _accept_one(rt: Runtime, tenant: Tenant, event: Any) -> dict[str, Any]:
+_GROUP_ITEMS = 100  # items in one transaction (DynamoDB's limit; every engine holds changes to it)
+_GROUP_BYTES = 1_000_000  # well under DynamoDB's 4 MB per transaction
+
+
+def _size(changes: Changes) -> tuple[int, int]:
+    """Items (each event is one more: its outbox entry) and about how many bytes they hold (the event's data is
+    stored twice: the copy kept for replay and the outbox entry)."""
+    data = sum(len(json.dumps(e.detail, default=str)) for e in changes.events)
+    return len(changes.puts) + len(changes.events), 2 * data + 2048 * len(changes.puts)
+
+
+def _groups(
+    new: list[tuple[int, Changes, dict[str, Any]]],
+) -> list[list[tuple[int, Changes, dict[str, Any]]]]:
+    groups: list[list[tuple[int, Changes, dict[str, Any]]]] = []
+    items = size = 0
+    for entry in new:
+        more_items, more_bytes = _size(entry[1])
+        if not groups or items + more_items > _GROUP_ITEMS or size + more_bytes > _GROUP_BYTES:
+            groups.append([])
+            items = size = 0
+        groups[-1].append(entry)
+        items, size = items + more_items, size + more_bytes
+    return groups
+
+
+def _commit_together(rt: Runtime, tenant_id: str, changes: list[Changes]) -> None:
+    if len(changes) == 1:
+        rt.commit(tenant_id, changes[0])
+        return
+    rt.commit(
+        tenant_id,
+        Changes(puts=[p for c in changes for p in c.puts], events=[e for c in changes for e in c.events]),
+    )
+
+
+def _prepare(rt: Runtime, tenant: Tenant, event: Any) -> dict[str, Any] | tuple[Changes, dict[str, Any]]:
+    """A valid event's answer if it is a duplicate, otherwise the change that receives it and the answer it gets."""
     schemas.validate("events/erp-event.schema.json", event, what="ERP event")
     erp_id, tenant_id = event["id"], tenant.tenant_id
     seen = rt.store.get(tenant_id, DEDUPE, erp_id)
@@ -114,14 +181,18 @@ def _accept_one(rt: Runtime, tenant: Tenant, event: Any) -> dict[str, Any]:
         ],
         events=[DomainEvent(SOURCE, event["type"], detail, event_id=event_id, occurred_at=event["occurred_at"])],
     )
+    return changes, {"event_id": event_id, "erp_event_id": erp_id, "duplicate": False, "status": "received"}
+
+
+def _commit_one(rt: Runtime, tenant_id: str, changes: Changes, received: dict[str, Any]) -> dict[str, Any]:
     try:
         rt.commit(tenant_id, changes)
     except Conflict:
-        seen = rt.store.get(tenant_id, DEDUPE, erp_id)
+        seen = rt.store.get(tenant_id, DEDUPE, received["erp_event_id"])
         if seen is None:
             raise
         return _duplicate(seen.data)  # a concurrent delivery of the same event won
-    return {"event_id": event_id, "erp_event_id": erp_id, "duplicate": False, "status": "received"}
+    return received
 
 
 def _duplicate(seen: dict[str, Any]) -> dict[str, Any]:

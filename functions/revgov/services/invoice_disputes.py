@@ -20,10 +20,10 @@ from ..domain.errors import Conflict, NotFound
 from ..domain.money import format_money, parse_money
 from ..ports import Changes, DomainEvent, Put, Stored
 from ..runtime import Runtime
-from . import billing, cases, tenants
+from . import billing, cases, credit_notes, tenants
 
 DISPUTES = "INVOICEDISPUTE"  # dispute id -> the dispute
-DISPUTED_LINES = "INVOICEDISPUTELINE"  # invoice#number -> the last dispute on it and what was credited for it
+DISPUTED_LINES = billing.DISPUTED_LINES
 EFFECT = "invoice.dispute"
 SOURCE = "revgov.billing"
 
@@ -77,8 +77,10 @@ def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, A
     line_key = _line_key(invoice_id, number)
     marker = _claim(rt, who.tenant_id, line_key)
     credited = Decimal(marker.data["credited"]) if marker else Decimal(0)
-    amount = parse_money(body["amount"]) if body.get("amount") is not None else core.disputable_amount(line, credited)
-    core.check_dispute(invoice, line, amount, credited, today=_today(rt), book=book)
+    # what the ERP's credit notes and returns gave back of the line counts too: a line is never credited twice
+    already = billing.credited_against(rt, who.tenant_id, invoice_id, number).amount
+    amount = parse_money(body["amount"]) if body.get("amount") is not None else core.disputable_amount(line, already)
+    core.check_dispute(invoice, line, amount, already, today=_today(rt), book=book)
     now = rt.clock.now_iso()
     dispute: dict[str, Any] = {
         "dispute_id": rt.ids.new("ivd"),
@@ -195,19 +197,44 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
         line = billing.line_of(rt, who.tenant_id, dispute["invoice_id"], int(dispute["line_no"]))
         if line is None:  # pragma: no cover - issued lines are never deleted
             raise NotFound(f"invoice {dispute['invoice_id']} has no line {dispute['line_no']}")
-        draft = core.credit_note_draft(
-            line.data,
-            Decimal(dispute["amount"]),
-            reason="dispute_outcome",
-            rules=rules,
-            detail={"dispute_id": dispute["dispute_id"]},
-        )
-        changes = billing.post_correction(
-            rt, tenant, dispute["partner_id"], [draft], source_id=dispute["dispute_id"], detail_type="invoice_dispute"
-        )
-        posted = [p for p in changes.puts if p.collection == billing.LINES]
-        resolution["credit_note_line_id"] = posted[0].data["line_id"]
-        marker = rt.store.get(who.tenant_id, DISPUTED_LINES, _line_key(dispute["invoice_id"], int(dispute["line_no"])))
+        line_key = _line_key(dispute["invoice_id"], int(dispute["line_no"]))
+        if core.credit_note_needs_approval(Decimal(dispute["amount"]), book):
+            # SOP-2.5 / COP-2.4: above the limit, the credit note waits for a second finance member's approval;
+            # whoever upheld the dispute prepared it and may not approve it
+            entry, changes = credit_notes.hold(
+                rt,
+                tenant,
+                book,
+                partner_id=dispute["partner_id"],
+                line=line.data,
+                amount=Decimal(dispute["amount"]),
+                reason="dispute_outcome",
+                units=0,
+                returned_on=None,
+                detail={"dispute_id": dispute["dispute_id"]},
+                preparer=who,
+                prepared_by=None,
+                source={"detail_type": "invoice_dispute", "dispute_id": dispute["dispute_id"]},
+                reserved={"collection": DISPUTED_LINES, "key": line_key},
+                requested_by=(dispute["filed_by"],),
+            )
+            resolution["credit_note_hold_id"] = entry["hold_id"]
+            resolution["credit_note_approval_id"] = entry["approval_id"]
+        else:
+            draft = core.credit_note_draft(
+                line.data,
+                Decimal(dispute["amount"]),
+                reason="dispute_outcome",
+                rules=rules,
+                detail={"dispute_id": dispute["dispute_id"]},
+            )
+            changes = billing.post_correction(
+                rt, tenant, dispute["partner_id"], [draft], source_id=dispute["dispute_id"],
+                detail_type="invoice_dispute",
+            )  # fmt: skip
+            posted = [p for p in changes.puts if p.collection == billing.LINES]
+            resolution["credit_note_line_id"] = posted[0].data["line_id"]
+        marker = rt.store.get(who.tenant_id, DISPUTED_LINES, line_key)
         if marker is not None:
             credited = Decimal(marker.data["credited"]) + Decimal(dispute["amount"])
             changes.puts.append(
@@ -233,6 +260,7 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
                 "disputed": dispute["amount"],
                 "credited": dispute["amount"] if upheld else "0.00",
                 "credit_note_line_id": resolution["credit_note_line_id"],
+                "credit_note_approval_id": resolution.get("credit_note_approval_id"),
                 "reason": resolution["reason"],
                 "approval_id": case["case_id"],
             },

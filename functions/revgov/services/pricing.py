@@ -81,15 +81,15 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
         raise RuleViolation("line_id values must be unique within a quote")
     quote_date = now[:10]
     catalog = tenant_catalog(rt, who.tenant_id, policy)
-    items = price_lines(catalog, quote["lines"], quote_date)
+    items = price_lines(catalog, quote["lines"], quote_date, policy["pricing"].get("price_list_only"))
     customer_id = quote["customer"]["id"]
     own = None
     if quote.get("deal_registration_id"):
         own = deals.registration_for_quote(
-            rt, who.tenant_id, quote["deal_registration_id"], quote["partner_id"], customer_id, now
+            rt, who.tenant_id, quote["deal_registration_id"], quote["partner_id"], customer_id, now, policy
         )
     families = sorted({item.family for item in items.values()})
-    rivals = deals.live_registrations(rt, who.tenant_id, customer_id, families, now)
+    rivals = deals.live_registrations(rt, who.tenant_id, customer_id, families, now, policy)
     inputs = {
         "quote": {
             **{k: v for k, v in quote.items() if k != "deal_registration_id"},

@@ -16,6 +16,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -163,6 +164,13 @@ def _with_invoice_lines(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
 def project(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Write the rebate line of each fact that is new or changed (a usage line re-rated); returns those lines.
     A credit note is projected into the period of the line it credits (`lines.rebate_line`)."""
+    return _project(rt, tenant_id, facts)[1]
+
+
+def _project(
+    rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`project`, returning the rebate line of every fact and those of them it wrote."""
     facts = _with_payments(rt, tenant_id, _with_invoice_lines(rt, tenant_id, facts))
     references = sorted({str(f["references_line"]) for f in facts if f.get("references_line")})
     credited = {
@@ -179,9 +187,9 @@ def project(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[di
         for ln in changed
     ]
     if puts and rt.store.get(tenant_id, *tenants.PROFILE) is None:
-        return []  # offboarded while this ran: write nothing into a deleted tenant
+        return [], []  # offboarded while this ran: write nothing into a deleted tenant
     _commit_in_chunks(rt, tenant_id, puts)
-    return changed
+    return lines, changed
 
 
 def _periods(book: RebateBook, lines: list[dict[str, Any]]) -> dict[tuple[str, Period], list[str]]:
@@ -266,27 +274,58 @@ def _event_detail(bus_event: dict[str, Any]) -> dict[str, Any]:
     return detail
 
 
-def accrue_from_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
-    """The handler's use case for `invoice.lines_posted` (project its lines) and `invoice.paid` (project the paid
-    invoice's lines again, now paid): then refresh each touched accrual."""
+@dataclass(frozen=True)
+class DueRefresh:
+    """An accrual an event's lines changed, to be re-rated (`refresh_accrual`) once they are projected."""
+
+    tenant: Tenant
+    book: RebateBook
+    partner_id: str
+    period: Period
+    event_id: str | None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.tenant.tenant_id, self.partner_id, self.period.name)
+
+    def run(self, rt: Runtime) -> dict[str, Any] | None:
+        return refresh_accrual(rt, self.tenant, self.book, self.partner_id, self.period, self.event_id)
+
+
+def project_event(rt: Runtime, bus_event: dict[str, Any]) -> tuple[dict[str, Any], list[DueRefresh]]:
+    """`accrue_from_event` without its refreshes: the event's lines projected (and retro-marked), and the accruals
+    they changed. A handler holding several such events re-rates each accrual once, after the last of them (an accrual
+    is recomputed from every projected line of its period, so one refresh after several projections is the refresh
+    after each of them)."""
     detail = _event_detail(bus_event)
     tenant_id = detail["tenant_id"]
     try:
         tenant, book = _book(rt, tenant_id)
     except (NotFound, RuleViolation) as why:  # offboarded meanwhile, or no programs: nothing accrues
-        return {"status": "skipped", "reason": why.detail}
+        return {"status": "skipped", "reason": why.detail}, []
     if "line_ids" in detail:
         facts = list(_get_many(rt, tenant_id, SALES_FACTS, [str(x) for x in detail["line_ids"]]).values())
     else:
         facts = [item.data for item in _pages(rt, tenant_id, SALES_FACTS, f"{detail['invoice_id']}.")]
         facts += _credit_notes_against(rt, tenant_id, facts)
-    changed = project(rt, tenant_id, facts)
-    touched = _periods(book, changed)
-    _mark_retro(rt, tenant_id, _retro(touched))
-    refreshed = [
-        refresh_accrual(rt, tenant, book, pid, period, detail.get("event_id")) for pid, period in sorted(touched)
+    lines, changed = _project(rt, tenant_id, facts)
+    _mark_retro(rt, tenant_id, _retro(_periods(book, changed)))
+    # every accrual the event's lines fall in, changed or not: a redelivery after a failed re-rating (its lines
+    # projected by the first delivery) must re-rate them
+    due = [
+        DueRefresh(tenant, book, pid, period, detail.get("event_id")) for pid, period in sorted(_periods(book, lines))
     ]
-    return {"status": "processed", "lines": len(changed), "accruals": [a for a in refreshed if a]}
+    return {"status": "processed", "lines": len(changed)}, due
+
+
+def accrue_from_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
+    """The use case for `invoice.lines_posted` (project its lines) and `invoice.paid` (project the paid invoice's
+    lines again, now paid): then refresh each touched accrual."""
+    outcome, due = project_event(rt, bus_event)
+    if outcome["status"] != "processed":
+        return outcome
+    refreshed = [refresh.run(rt) for refresh in due]
+    return {**outcome, "accruals": [a for a in refreshed if a]}
 
 
 def _credit_notes_against(rt: Runtime, tenant_id: str, paid: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -509,6 +548,17 @@ def _rate(
     lines += month_lines(_months_needed(book, period, facts) - set(period.months))
     ledger = _ledger(book, lines)
     return rate_period(book, ledger, period, facts, _prior_claims(rt, tenant.tenant_id, period)), facts
+
+
+def rate_under(
+    rt: Runtime, tenant: Tenant, policy: dict[str, Any], version: str, period: Period
+) -> tuple[PeriodResult, dict[str, PartnerFacts]]:
+    """The period rated under `policy` (the tenant's, or a draft's) over the stored rebate lines, writing nothing:
+    what a settlement run would compute, and the partners' facts (policy what-if, services.policy_whatif)."""
+    from dataclasses import replace
+
+    under = replace(tenant, config={**tenant.config, "policy": policy}, policy_version=version)
+    return _rate(rt, under, rebate_book(policy, version), period, _today(rt))
 
 
 def _prior_claims(rt: Runtime, tenant_id: str, period: Period) -> dict[str, frozenset[str]]:

@@ -190,7 +190,10 @@ def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
                     policy_version=tenant.policy_version,
                 )
             ],
-            events=[DomainEvent("revgov.tenant", "tenant.offboarded", {"exported_items": len(export)})],
+            # on the platform chain, so the envelope's tenant_id is the platform's: the tenant offboarded is named
+            # here, for the contract indexer that deletes its search index where this function has no search access
+            events=[DomainEvent("revgov.tenant", "tenant.offboarded",
+                                {"exported_items": len(export), "offboarded_tenant_id": tenant_id})],
         ),
     )
     return {

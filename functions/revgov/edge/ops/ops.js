@@ -1,11 +1,7 @@
-"use strict";
 // The operations view: Revgov's own metrics over time (GET /v1/metrics, per minute) and the channel-equity
-// comparisons (GET /v1/equity). No build step, no dependencies; values from the API go on the page as text only.
+// comparisons (GET /v1/equity). No build step, no dependencies; it runs after the shared prelude (page.js).
 (function () {
-  const config = JSON.parse(document.getElementById("ops-config").textContent);
-  const storageKey = "revgov.ops." + config.tenant_id + ".key";
-  const SVG = "http://www.w3.org/2000/svg";
-  const $ = (id) => document.getElementById(id);
+  const { $, el, svg, status, key, remember, forget, api } = revgovPage("ops-config", "revgov.ops.");
   // [title, metric, how to read each minute (count | mean | sum), split by this label (optional)]
   const CHARTS = [
     ["Requests per minute", "Requests", "count", "status_class"],
@@ -18,36 +14,6 @@
     ["Copilot answers", "CopilotAnswers", "sum", "outcome"],
   ];
   const COLOURS = ["#1F4E79", "#F2A900", "#8a1c1c", "#2e7d32", "#6a1b9a", "#00838f"];
-
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, String(v)));
-    if (text !== undefined) node.textContent = String(text);
-    return node;
-  }
-  function status(message, isError) {
-    $("status").textContent = message || "";
-    $("status").className = isError ? "error" : "";
-  }
-  function key() { return sessionStorage.getItem(storageKey); }
-  async function api(path) {
-    const response = await fetch(config.api_base + path, {
-      headers: { Authorization: "Bearer " + key() }, credentials: "omit",
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error((data && (data.detail || data.title)) || response.statusText);
-      error.status = response.status;
-      throw error;
-    }
-    return data;
-  }
 
   // One line per split value: minute -> value, over the last hour.
   function lines(metric, how, split) {
@@ -136,7 +102,7 @@
 
   async function load() {
     status("Loading…");
-    const [view, equity] = await Promise.all([api("v1/metrics"), api("v1/equity")]);
+    const [view, equity] = await Promise.all([api("GET", "v1/metrics"), api("GET", "v1/equity")]);
     render(view, equity);
     $("who").textContent = "Since " + view.since;
     status("Up to date.");
@@ -153,7 +119,7 @@
     });
   }
   function signOut() {
-    sessionStorage.removeItem(storageKey);
+    forget();
     $("app").classList.add("hidden");
     $("signout").classList.add("hidden");
     $("signin").classList.remove("hidden");
@@ -163,7 +129,7 @@
     const value = $("key").value.trim();
     $("key").value = "";
     if (!value) return;
-    sessionStorage.setItem(storageKey, value);
+    remember(value);
     signedIn();
   });
   $("signout").addEventListener("click", signOut);

@@ -1,11 +1,7 @@
-"use strict";
-// The branded portal: no build step, no dependencies. The API key lives in sessionStorage and travels only in the
-// Authorization header; every value from the API is put on the page as text (never as HTML).
+// The branded portal: no build step, no dependencies. It runs after the shared prelude (page.js: the key in
+// sessionStorage, sent only in the Authorization header; every value from the API put on the page as text).
 (function () {
-  const config = JSON.parse(document.getElementById("portal-config").textContent);
-  const storageKey = "revgov.portal." + config.tenant_id + ".key";
-  const SVG = "http://www.w3.org/2000/svg";
-  const $ = (id) => document.getElementById(id);
+  const { config, $, el, svg, status, key, remember, forget, api } = revgovPage("portal-config", "revgov.portal.");
   let viewer = { partnerId: null, role: null, keyId: null, decides: [], currency: null };
   const partnerNames = {};
 
@@ -38,39 +34,6 @@
       partnerNames[partnerId] = api("GET", "v1/partners/" + partnerId).then((p) => p.legal_name || partnerId, () => partnerId);
     }
     return partnerNames[partnerId];
-  }
-
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, String(v)));
-    if (text !== undefined) node.textContent = String(text);
-    return node;
-  }
-  function status(message, isError) {
-    $("status").textContent = message || "";
-    $("status").className = isError ? "error" : "";
-  }
-  function key() { return sessionStorage.getItem(storageKey); }
-
-  async function api(method, path, body) {
-    const headers = { Authorization: "Bearer " + key() };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(config.api_base + path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit",
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error((data && (data.detail || data.title)) || response.statusText);
-      error.status = response.status;
-      throw error;
-    }
-    return data;
   }
 
   function periods() {
@@ -181,12 +144,12 @@
     try {
       const body = { outcome };
       if (note) body.note = note;
-      await api("POST", "v1/approvals/" + approval.case_id + "/decision", body);
+      await api("POST", "v1/approvals/" + approval.approval_id + "/decision", body);
       row.setAttribute("data-decided", outcome);
       await loadApprovals();
-      status("Approval " + approval.case_id + " " + outcome + ".");
+      status("Approval " + approval.approval_id + " " + outcome + ".");
     } catch (error) {
-      status("Could not decide " + approval.case_id + ": " + error.message, true);
+      status("Could not decide " + approval.approval_id + ": " + error.message, true);
       row.querySelectorAll("button").forEach((b) => (b.disabled = false));
     }
   }
@@ -202,9 +165,9 @@
     const rows = await Promise.all(page.items.map(async (a) => {
       const actions = el("div");
       if (mayDecide(a)) {
-        const note = el("input", { placeholder: "note", "aria-label": "note for " + a.case_id });
-        const approve = el("button", { type: "button", "data-approval": a.case_id, "data-action": "approve" }, "Approve");
-        const reject = el("button", { type: "button", class: "reject", "data-approval": a.case_id, "data-action": "reject" }, "Reject");
+        const note = el("input", { placeholder: "note", "aria-label": "note for " + a.approval_id });
+        const approve = el("button", { type: "button", "data-approval": a.approval_id, "data-action": "approve" }, "Approve");
+        const reject = el("button", { type: "button", class: "reject", "data-approval": a.approval_id, "data-action": "reject" }, "Reject");
         actions.append(note, approve, reject);
         approve.addEventListener("click", () => decide(a, "approved", note.value, actions));
         reject.addEventListener("click", () => decide(a, "rejected", note.value, actions));
@@ -212,7 +175,7 @@
         actions.append(el("span", { class: "muted" }, "for " + words(a.queue)));
       }
       const total = a.context && a.context.net_total;
-      const what = el("span", { title: a.case_id }, words(a.category));
+      const what = el("span", { title: a.approval_id }, words(a.category));
       return [what, await partnerName(a.partner_id), words(a.queue), when(a.due_at),
         total ? money(total, (a.context && a.context.currency) || viewer.currency) : "–", actions];
     }));
@@ -223,30 +186,102 @@
     await loadApprovals();
     const exceptions = await api("GET", "v1/exceptions?status=open&limit=50");
     table($("exceptions"), ["Exception", "Partner", "Queue", "Due"], await Promise.all(exceptions.items.map(async (e) =>
-      [el("span", { title: e.case_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at)])));
+      [el("span", { title: e.exception_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at)])));
     const tasks = await api("GET", "v1/tasks?limit=50");
     table($("tasks"), ["Task", "Agent", "Queue", "Confidence"],
       tasks.items.map((t) => [t.title, words(t.agent) + (t.escalated ? " (escalated)" : ""), words(t.queue),
         t.confidence === null || t.confidence === undefined ? "–" : Math.round(Number(t.confidence) * 100) + "%"]));
   }
 
+  function month(period) {  // "2026-10" -> "Oct 2026" as the browser's locale writes it
+    if (!/^\d{4}-\d{2}$/.test(period || "")) return period || "–";
+    return new Intl.DateTimeFormat(undefined, { month: "short", year: "numeric", timeZone: "UTC" })
+      .format(new Date(period + "-01T00:00:00Z"));
+  }
+
   async function loadPartner(period) {
     document.querySelectorAll(".partner").forEach((s) => s.classList.remove("hidden"));
+    const quotes = await api("GET", "v1/decisions?limit=50");
+    table($("partner-quotes"), ["Quote", "Checked", "Net total", "Outcome", "Status"], quotes.items
+      .filter((d) => d.kind === "pricing")
+      .map((d) => [el("span", { title: d.decision_id }, d.subject.id), when(d.created_at),
+        money(d.net_total, viewer.currency), words(d.outcome), words(d.status)]));
     const deals = await api("GET", "v1/deals?limit=50");
     table($("partner-deals"), ["Customer", "Family", "Estimated value", "Expected close", "Status"], deals.items.map((d) => [
       (d.customer && d.customer.name) || d.customer || "–", words(d.family), money(d.estimated_value, viewer.currency),
       when(d.expected_close), words(d.status)]));
+    await loadInvoices();
     const quarter = /Q/.test(period) ? "?period=" + encodeURIComponent(period) : "";
     const accruals = await api("GET", "v1/rebates/accruals" + quarter).catch(() => ({ items: [] }));
-    table($("partner-rebates"), ["Program", "Accrued", "Tier reached"], (accruals.items || []).map((r) => [
-      words(r.program_name || r.program_id || r.program), money(r.accrued ?? r.amount, r.currency || viewer.currency),
-      words(r.tier_reached ?? r.tier ?? null)]));
+    // one accrual per period, one row per program of it: the level reached, what the next needs, what is payable
+    table($("partner-rebates"), ["Program", "Level reached", "Next level", "Accrued"], (accruals.items || []).flatMap((a) =>
+      (a.programs || []).map((p) => [p.name || words(p.program_id), level(p.tier_reached),
+        p.next_tier ? level(p.next_tier) + (p.volume_needed === null || p.volume_needed === undefined ? "" :
+          " (" + (p.units !== null && p.units !== undefined ? p.volume_needed + " units" : money(p.volume_needed, viewer.currency)) + " more)") : "–",
+        money(p.payable, viewer.currency)])));
     const ent = await api("GET", "v1/partners/" + viewer.partnerId + "/entitlements");
     const rows = Object.entries(ent.entitlements || {}).map(([name, value]) => {
       const v = value && typeof value === "object" ? (value.value ?? value.allowed ?? value.granted) : value;
       return [words(name), v === true ? "Yes" : v === false ? "No" : v === null || v === undefined ? "–" : String(v)];
     });
     table($("partner-entitlements"), ["Entitlement", "Value"], rows);
+  }
+
+  function level(tier) {  // a program's level: "2.0% from $250,000.00"
+    if (!tier || typeof tier !== "object") return "–";
+    return Number(tier.percent) + "% from " + money(tier.from, viewer.currency);
+  }
+
+  // The partner's own invoices (the API answers a partner key with its own only), newest month first; an issued
+  // (finalized) invoice's lines can be disputed here, as SOP-6.1 has it "through the Partner Portal".
+  async function loadInvoices() {
+    const [finalized, drafts] = await Promise.all(["finalized", "draft"].map((s) =>
+      api("GET", "v1/invoices?status=" + s + "&limit=50").then((page) => page.items, () => [])));
+    const invoices = finalized.concat(drafts).sort((a, b) => (a.period < b.period ? 1 : a.period > b.period ? -1 : 0));
+    table($("partner-invoices"), ["Month", "Status", "Lines", "Total", ""], invoices.map((i) => {
+      const open = el("button", { type: "button", "data-invoice": i.invoice_id }, "Lines");
+      open.addEventListener("click", () => showInvoice(i.invoice_id).catch((e) => status(e.message, true)));
+      return [el("span", { title: i.invoice_id }, month(i.period)),
+        i.status === "finalized" ? "Issued " + when(i.finalized_at) : "Open (draft)", String(i.line_count),
+        money(i.total, i.currency), open];
+    }));
+  }
+
+  async function showInvoice(invoiceId) {
+    const invoice = await api("GET", "v1/invoices/" + invoiceId);
+    $("partner-invoice-title").textContent = "Invoice for " + month(invoice.period) + " · " +
+      money(invoice.total, invoice.currency);
+    const issued = invoice.status === "finalized";
+    table($("partner-invoice-lines"), ["#", "Description", "Quantity", "Amount", issued ? "Dispute" : ""],
+      invoice.lines.map((line) => [String(line.number), line.description || words(line.kind),
+        line.quantity === null || line.quantity === undefined ? "–" : String(line.quantity),
+        money(line.amount, invoice.currency), issued ? disputeForm(invoice, line) : el("span", { class: "muted" }, "not issued yet")]));
+    $("partner-invoice-section").classList.remove("hidden");
+  }
+
+  function disputeForm(invoice, line) {
+    const form = el("form", { class: "dispute", "data-line": String(line.number) });
+    const amount = el("input", { name: "amount", inputmode: "decimal", placeholder: "whole line",
+      "aria-label": "disputed amount of line " + line.number });
+    const reason = el("input", { name: "reason", placeholder: "why the line is wrong", required: "required",
+      "aria-label": "reason for disputing line " + line.number });
+    form.append(amount, reason, el("button", { type: "submit" }, "Dispute"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { line_no: line.number, reason: reason.value.trim() };
+      if (amount.value.trim()) body.amount = amount.value.trim();
+      form.querySelectorAll("button").forEach((b) => (b.disabled = true));
+      try {
+        const filed = await api("POST", "v1/invoices/" + invoice.invoice_id + "/disputes", body);
+        form.replaceChildren(el("span", { "data-dispute": filed.dispute_id }, "Disputed " +
+          money(filed.amount, invoice.currency) + " · " + words(filed.status)));
+        status("Dispute of line " + line.number + " filed (" + money(filed.amount, invoice.currency) + "); finance decides it.");
+      } catch (error) {
+        status("Could not dispute line " + line.number + ": " + error.message, true);
+        form.querySelectorAll("button").forEach((b) => (b.disabled = false));
+      }
+    });
+    return form;
   }
 
   async function load() {
@@ -300,7 +335,11 @@
     });
   }
   function signOut() {
-    sessionStorage.removeItem(storageKey);
+    forget();
+    // nothing of this key's data stays on the page for the next key to see
+    document.querySelectorAll(".partner, #partner-invoice-section").forEach((s) => s.classList.add("hidden"));
+    ["partner-quotes", "partner-invoices", "partner-invoice-lines", "partner-deals", "partner-rebates",
+      "partner-entitlements", "approvals", "exceptions", "tasks", "kpi-cards", "answer"].forEach((id) => $(id).replaceChildren());
     $("app").classList.add("hidden");
     $("signout").classList.add("hidden");
     $("signin").classList.remove("hidden");
@@ -317,7 +356,7 @@
       status("That is not a key of " + config.display_name + ".", true);
       return;
     }
-    sessionStorage.setItem(storageKey, value);
+    remember(value);
     signedIn();
   });
   $("signout").addEventListener("click", signOut);

@@ -6,13 +6,16 @@ def load_all() -> None:
         analytics,  # noqa: F401
         billing,  # noqa: F401
         cases,  # noqa: F401
+        catalog,  # noqa: F401
         contracts,  # noqa: F401
         copilot,  # noqa: F401
         erp,  # noqa: F401
         events,  # noqa: F401
+        history,  # noqa: F401
         observability,  # noqa: F401
         partners,  # noqa: F401
         platform,  # noqa: F401
+        policy,  # noqa: F401
         portal,  # noqa: F401
         pricing,  # noqa: F401
         rebates,  # noqa: F401

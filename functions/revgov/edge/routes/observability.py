@@ -28,6 +28,7 @@ _SIGNAL = QueryParam("signal", "only the metrics of this signal", enum=(
     "about their own tenant (the `tenant` label removed); platform-wide series (scheduled jobs, unauthenticated "
     "requests) are in CloudWatch only. In AWS this is one function instance's view since it started: CloudWatch "
     "(namespace Revgov, from the embedded metric format) has them all.",
+    response_schema="api/responses/metrics.schema.json",
 )
 def get_metrics(call: Call) -> Any:
     from ... import metrics
@@ -53,6 +54,35 @@ def get_metrics_prometheus(call: Call) -> Answer:
 
 @operation(
     "GET",
+    "/v1/metrics/workflow",
+    summary="Workflow metrics of a month or quarter (approvals opened, decided, approval rate, hours to decision, SLA "
+    "breaches; exceptions opened by category, closed, SLA breaches), each beside its baseline period's value",
+    roles=STAFF,
+    tag="observability",
+    query=(
+        QueryParam(
+            "period", "a billing month (2026-11) or a quarter (2026-Q4); required",
+            pattern=r"\d{4}-(0[1-9]|1[0-2]|Q[1-4])",
+        ),
+    ),
+    description="Figured from the tenant's durable case records, so each metric has the value of the baseline "
+    "period beside it: the month or quarter before the tenant went live, or the tenant's `kpi_baseline_period` "
+    "(the KPIs' baseline). A case counts by the instant its figure is about: opened, decided, or due (an SLA "
+    "breach: due in the period and not decided by its due time). docs/observability.md.",
+    response_schema="api/responses/workflow-metrics.schema.json",
+)
+def get_workflow_metrics(call: Call) -> dict[str, Any]:
+    from ...domain.errors import FieldError, MalformedRequest
+    from ...services import workflow_metrics
+
+    period = call.query.get("period")
+    if not period:
+        raise MalformedRequest("period is required", errors=[FieldError("/query/period", "e.g. 2026-11 or 2026-Q4")])
+    return workflow_metrics.report(call.runtime, call.who, period)
+
+
+@operation(
+    "GET",
     "/v1/equity",
     summary="Channel equity: outcomes compared across partner segments over a rolling window, with the findings "
     "(significant unexplained gaps) the monitor turns into exceptions",
@@ -64,6 +94,7 @@ def get_metrics_prometheus(call: Call) -> Answer:
     "against the rest, stratified by tier; Fisher's exact / exact conditional tests for counts, permutation tests "
     "for continuous outcomes; Holm's correction at alpha 0.05; a finding also needs a material gap. Read only: the "
     "scheduled `equity-monitor` opens the exceptions.",
+    response_schema="api/responses/equity.schema.json",
 )
 def get_equity(call: Call) -> dict[str, Any]:
     from ...services import equity

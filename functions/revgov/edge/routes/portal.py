@@ -25,6 +25,12 @@ _ASSETS = Path(__file__).resolve().parents[1] / "portal"
 
 
 @lru_cache(maxsize=1)
+def prelude() -> str:
+    """page.js: the script every branded page runs before its own (config, DOM helpers, key, API calls)."""
+    return (_ASSETS / "page.js").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
 def _assets() -> tuple[str, str, str]:
     return tuple(  # type: ignore[return-value]
         (_ASSETS / name).read_text(encoding="utf-8") for name in ("portal.html", "portal.css", "portal.js")
@@ -86,7 +92,9 @@ def branded_page(
 ) -> tuple[str, dict[str, str]]:
     """A page of the tenant's branding (the portal, the operations view) and its security headers: the template's
     `@@name@@` slots filled (escaped), the tenant's colours after the base CSS so they win over its defaults, the
-    config as inert JSON, and a CSP that allows exactly this page's script and style."""
+    config as inert JSON, the shared prelude (page.js) before the page's own script, and a CSP that allows exactly
+    this page's script and style."""
+    js = f"{prelude()}\n{js}"
     css = f"{base_css}\n:root{{--primary:{branding['primary_color']};--accent:{branding['accent_color']};}}\n"
     # `</` can never close the JSON block early; the JSON is data (type application/json), never executed.
     values = {

@@ -7,7 +7,7 @@ from typing import Any
 from ...domain.access import Role
 from ...services import deals, decisions, pricing
 from ..http import Call
-from ..registry import STAFF, operation
+from ..registry import STAFF, QueryParam, operation
 
 SELLERS = frozenset({Role.ADMIN, Role.SALES, Role.CHANNEL_OPS, Role.FINANCE, Role.PARTNER})
 READERS = frozenset(STAFF | {Role.PARTNER})
@@ -26,6 +26,7 @@ _EXAMPLE_QUOTE = {
 @operation(
     "POST", "/v1/pricing/check", summary="Check a quote: allow, approval_required (approvals opened) or deny",
     roles=SELLERS, tag="pricing", body_schema="api/pricing-check.schema.json", example=_EXAMPLE_QUOTE,
+    response_schema="api/responses/pricing-decision.schema.json",
 )
 def check_quote(call: Call) -> dict[str, Any]:
     return pricing.check(call.runtime, call.who, call.body)
@@ -67,14 +68,48 @@ def withdraw_deal(call: Call) -> dict[str, Any]:
     return deals.withdraw(call.runtime, call.who, call.params["deal_id"])
 
 
+@operation("POST", "/v1/deals/{deal_id}/extension",
+           summary="Ask for the one 30-day extension of an approved registration (PA-5.3; channel ops decides)",
+           roles=frozenset({Role.ADMIN, Role.SALES, Role.CHANNEL_OPS, Role.PARTNER}), tag="deals", status=201,
+           id_params={"deal_id": "dl"}, body_schema="api/deal-extension.schema.json",
+           example={"proposal_reference": "PROP-2026-118", "proposal_date": "2026-12-01"},
+           response_schema="api/responses/deal.schema.json")
+def request_deal_extension(call: Call) -> dict[str, Any]:
+    return dict(deals.request_extension(call.runtime, call.who, call.params["deal_id"], call.body))
+
+
+@operation(
+    "GET",
+    "/v1/decisions",
+    summary="Decisions as summaries (kind, subject, outcome, status, totals): one partner's newest first, or the "
+    "tenant's (a partner key: always its own)",
+    roles=READERS,
+    tag="decisions",
+    paginated=True,
+    query=(
+        QueryParam(
+            "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
+        ),
+    ),
+    description="A summary carries no inputs, findings or cost: read one decision in full with "
+    "GET /v1/decisions/{decision_id} (a partner key gets its own view).",
+    response_schema="api/responses/decision-page.schema.json",
+)
+def list_decisions(call: Call) -> dict[str, Any]:
+    return decisions.list_for(
+        call.runtime, call.who, partner_id=call.query.get("partner_id"), limit=call.limit, cursor=call.cursor
+    )
+
+
 @operation("GET", "/v1/decisions/{decision_id}", summary="The full record of a decision", roles=READERS,
-           tag="decisions", id_params={"decision_id": "dec"})
+           tag="decisions", id_params={"decision_id": "dec"}, response_schema="api/responses/decision.schema.json")
 def get_decision(call: Call) -> dict[str, Any]:
     return decisions.view(call.runtime, call.who, call.params["decision_id"])
 
 
 @operation("GET", "/v1/decisions/{decision_id}/replay",
            summary="Re-evaluate a decision as of its policy version; `identical` must be true",
-           roles=STAFF, tag="decisions", id_params={"decision_id": "dec"})
+           roles=STAFF, tag="decisions", id_params={"decision_id": "dec"},
+           response_schema="api/responses/decision-replay.schema.json")
 def replay_decision(call: Call) -> dict[str, Any]:
     return decisions.replay(call.runtime, call.who, call.params["decision_id"])

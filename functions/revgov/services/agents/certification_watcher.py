@@ -1,6 +1,8 @@
 """Certification watcher: a live deal registration whose partner's certification for the deal's family has expired
-becomes a `certification_expired_active_deal` exception; one that lapses before the deal closes (or within 30 days)
-gets a renewal task with a drafted reminder. A family the partner never held a certification for is escalated."""
+becomes a `certification_expired_active_deal` exception (where the policy holds registrations under PA-4.3(d) /
+CPA-4.3(d), the deal-certification sweep of revgov.services.deal_holds opens it instead, once); one that lapses
+before the deal closes (or within 30 days) gets a renewal task with a drafted reminder. A family the partner never
+held a certification for is escalated."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ def run(desk: AgentDesk) -> None:
     for cert in desk.policy.get("certifications", []):
         by_family.setdefault(cert["product_family"], []).append(cert["id"])
     partners = {p["partner_id"]: p for p in desk.active_partners()}
+    held_by_sweep = "certification_lapse" in desk.policy.get("deal_registration", {})  # PA-4.3(d) / CPA-4.3(d)
     for deal in desk.live_deals():
         desk.report.looked_at += 1
         partner = partners.get(deal["partner_id"])
@@ -27,6 +30,8 @@ def run(desk: AgentDesk) -> None:
         until = max(date.fromisoformat(deal["expected_close"]), desk.today + timedelta(days=HORIZON_DAYS))
         gap = certification_gap(by_family.get(deal["family"], []), partner.get("certifications", {}), desk.today,
                                 until)
+        if gap is not None and gap.expired and gap.certification_id and held_by_sweep:
+            continue  # the deal-certification sweep owns this exception (revgov.services.deal_holds): never two
         if gap is not None:
             desk.handle(_finding(deal, partner, gap, until))
 

@@ -1,0 +1,282 @@
+"""Policy changes as governed requests: JSON Patch edits, a rule-by-rule diff, and four-eyes approval. Pure.
+
+A draft copies the active policy; it is edited (whole document, or RFC 6902 JSON Patch), proposed with an effective
+time, approved by each role the ACTIVE policy names under `policy_changes` (never by whoever created, last changed or
+proposed it: SOP-4.3 / COP-4.3) and only then activated. The draft never names its own approvers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from .errors import Conflict, FieldError, Forbidden, RuleViolation
+
+DRAFT, PROPOSED, APPROVED, ACTIVE, REJECTED, WITHDRAWN, SUPERSEDED = (
+    "draft", "proposed", "approved", "active", "rejected", "withdrawn", "superseded")
+SELF_APPROVAL, WRONG_ROLE, ALREADY_APPROVED, NOT_PROPOSED = (
+    "self_approval", "wrong_role", "already_approved", "not_proposed")
+DEFAULT_APPROVERS = ("finance", "legal")
+COPY_BUDGET_CHARS = 512 * 1024  # what `copy` operations may add in all: a patch cannot double a document 1,000 times
+
+
+# --- RFC 6902 JSON Patch over RFC 6901 pointers ---------------------------------------------------------------------
+class PatchError(ValueError):
+    pass
+
+
+def _tokens(pointer: Any) -> list[str]:
+    if not isinstance(pointer, str) or (pointer and not pointer.startswith("/")):
+        raise PatchError(f"{pointer!r} is not a JSON pointer (RFC 6901: empty, or starting with /)")
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+
+
+def _index(container: list[Any], token: str, *, adding: bool) -> int:
+    if token == "-" and adding:
+        return len(container)
+    if not token.isdigit() or (len(token) > 1 and token.startswith("0")):
+        raise PatchError(f"{token!r} is not an array index")
+    index = int(token)
+    if index > len(container) or (index == len(container) and not adding):
+        raise PatchError(f"index {index} is beyond the array's end ({len(container)} items)")
+    return index
+
+
+def _parent(doc: Any, tokens: list[str], pointer: str) -> Any:
+    node = doc
+    for token in tokens[:-1]:
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list):
+            node = node[_index(node, token, adding=False)]
+        else:
+            raise PatchError(f"{pointer}: {token!r} does not exist")
+    return node
+
+
+def _get(doc: Any, pointer: str) -> Any:
+    node = doc
+    for token in _tokens(pointer):
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list):
+            node = node[_index(node, token, adding=False)]
+        else:
+            raise PatchError(f"{pointer}: {token!r} does not exist")
+    return node
+
+
+def _remove(doc: Any, pointer: str) -> tuple[Any, Any]:
+    tokens = _tokens(pointer)
+    if not tokens:
+        raise PatchError("the whole document cannot be removed")
+    parent = _parent(doc, tokens, pointer)
+    if isinstance(parent, dict):
+        if tokens[-1] not in parent:
+            raise PatchError(f"{pointer} does not exist")
+        return doc, parent.pop(tokens[-1])
+    if isinstance(parent, list):
+        return doc, parent.pop(_index(parent, tokens[-1], adding=False))
+    raise PatchError(f"{pointer}: the parent is not an object or array")
+
+
+def _add(doc: Any, pointer: str, value: Any, *, replace: bool = False) -> Any:
+    tokens = _tokens(pointer)
+    if not tokens:
+        return copy.deepcopy(value)
+    parent = _parent(doc, tokens, pointer)
+    if isinstance(parent, dict):
+        if replace and tokens[-1] not in parent:
+            raise PatchError(f"{pointer} does not exist (replace needs an existing value)")
+        parent[tokens[-1]] = copy.deepcopy(value)
+    elif isinstance(parent, list):
+        index = _index(parent, tokens[-1], adding=not replace)
+        if replace:
+            parent[index] = copy.deepcopy(value)
+        else:
+            parent.insert(index, copy.deepcopy(value))
+    else:
+        raise PatchError(f"{pointer}: the parent is not an object or array")
+    return doc
+
+
+def apply_patch(document: dict[str, Any], operations: list[Any]) -> dict[str, Any]:
+    """RFC 6902: the operations applied in order to a copy; any failing operation (a `test` included) fails the
+    whole patch (§5), named by its index, and the document is left as it was."""
+    doc: Any = copy.deepcopy(document)
+    copied = 0
+    for n, op in enumerate(operations):
+        try:
+            if not isinstance(op, dict) or "op" not in op or "path" not in op:
+                raise PatchError("an operation is an object with `op` and `path`")
+            kind, path = op["op"], op["path"]
+            if kind in ("add", "replace", "test") and "value" not in op:
+                raise PatchError(f"{kind} needs a `value`")
+            if kind in ("move", "copy") and "from" not in op:
+                raise PatchError(f"{kind} needs a `from`")
+            if kind == "add":
+                doc = _add(doc, path, op["value"])
+            elif kind == "remove":
+                doc, _ = _remove(doc, path)
+            elif kind == "replace":
+                doc = _add(doc, path, op["value"], replace=True)
+            elif kind == "move":
+                if path != op["from"] and path.startswith(op["from"] + "/"):
+                    raise PatchError("a value cannot be moved into one of its own children")
+                doc, value = _remove(doc, op["from"])
+                doc = _add(doc, path, value)
+            elif kind == "copy":
+                value = _get(doc, op["from"])
+                copied += len(json.dumps(value, default=str))
+                if copied > COPY_BUDGET_CHARS:
+                    raise PatchError(f"the copies of this patch add more than {COPY_BUDGET_CHARS} characters")
+                doc = _add(doc, path, value)
+            elif kind == "test":
+                if not _same(_get(doc, path), op["value"]):
+                    raise PatchError(f"test failed: {path} is not the value given")
+            else:
+                raise PatchError(f"op {kind!r} is not one of add, remove, replace, move, copy, test")
+        except PatchError as why:
+            raise RuleViolation(f"the patch cannot be applied: operation {n} ({why})",
+                                errors=[FieldError(f"/operations/{n}", str(why))]) from why
+    if not isinstance(doc, dict):
+        raise RuleViolation("the patched policy is not an object", errors=[FieldError("/operations", "not an object")])
+    return dict(doc)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """RFC 6902 §4.6 equality: same type and value, objects regardless of key order (1 and true are not equal)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if _number(a) and _number(b):
+        return bool(a == b)
+    return type(a) is type(b) and bool(a == b)
+
+
+def _number(value: Any) -> bool:
+    from decimal import Decimal
+
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+# --- rule-by-rule diff ----------------------------------------------------------------------------------------------
+def _escape(token: Any) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _leaves(node: Any, path: str, owner: tuple[str, str] | None) -> Iterator[tuple[tuple[str, str] | None, str, Any]]:
+    """(owning rule (id, its path), path relative to that rule or absolute, value) for every leaf of the policy; a leaf
+    belongs to the innermost object with an `id` and a `clause` around it."""
+    if isinstance(node, dict):
+        if isinstance(node.get("id"), str) and isinstance(node.get("clause"), str):
+            owner, path = (node["id"], path), ""
+        if not node:
+            yield owner, path, {}
+        for key, value in node.items():
+            yield from _leaves(value, f"{path}/{_escape(key)}", owner)
+    elif isinstance(node, list):
+        if not node:
+            yield owner, path, []
+        for index, value in enumerate(node):  # a rule in an array is compared by its id, wherever it sits
+            yield from _leaves(value, f"{path}/{index}", owner)
+    else:
+        yield owner, path, node
+
+
+def _by_owner(policy: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, str]]:
+    rules: dict[str, dict[str, Any]] = {}
+    where: dict[str, str] = {}
+    other: dict[str, Any] = {}
+    for owner, path, value in _leaves(policy, "/policy", None):
+        if owner is None:
+            other[path] = value
+        else:
+            rules.setdefault(owner[0], {})[path] = value
+            where[owner[0]] = owner[1]
+    return rules, where, other
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"path": p, "from": before.get(p), "to": after.get(p)}
+            for p in sorted(before.keys() | after.keys()) if p not in before or p not in after or
+            not _same(before[p], after[p])]
+
+
+def rule_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a draft changes, rule by rule (by rule id, wherever the rule sits): rules added, removed and changed (each
+    changed field with its old and new value, and the clause the rule cites before and after), and changes to
+    settings that belong to no rule."""
+    rules_a, where_a, other_a = _by_owner(before)
+    rules_b, where_b, other_b = _by_owner(after)
+
+    def clause(rules: dict[str, dict[str, Any]], rule_id: str) -> Any:
+        return rules[rule_id].get("/clause")
+
+    changed = []
+    for rule_id in sorted(rules_a.keys() & rules_b.keys()):
+        fields = _changes(rules_a[rule_id], rules_b[rule_id])
+        moved = where_a[rule_id] != where_b[rule_id]
+        if fields or moved:
+            changed.append({"rule_id": rule_id, "clause": clause(rules_b, rule_id), "path": where_b[rule_id],
+                            **({"moved_from": where_a[rule_id]} if moved else {}), "changes": fields})
+    return {
+        "added": [{"rule_id": r, "clause": clause(rules_b, r), "path": where_b[r]}
+                  for r in sorted(rules_b.keys() - rules_a.keys())],
+        "removed": [{"rule_id": r, "clause": clause(rules_a, r), "path": where_a[r]}
+                    for r in sorted(rules_a.keys() - rules_b.keys())],
+        "changed": changed,
+        "other": _changes(other_a, other_b),
+    }
+
+
+# --- four eyes -----------------------------------------------------------------------------------------------------
+def change_rule(policy: dict[str, Any]) -> dict[str, Any]:
+    """Who approves a change to this policy: the policy's `policy_changes` rule, or else finance and legal under the
+    segregation-of-duties rule (a policy governs money and contract terms: both owners sign)."""
+    declared = policy.get("policy_changes")
+    if declared:
+        return dict(declared)
+    segregation = (policy.get("exception_routing") or {}).get("segregation_of_duties") or {}
+    return {"id": segregation.get("id", "POLICY-CHANGE-APPROVAL"), "clause": segregation.get("clause"),
+            "approver_roles": list(DEFAULT_APPROVERS)}
+
+
+def parse_instant(text: str, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as bad:
+        raise RuleViolation(f"{field} {text!r} is not a time", errors=[FieldError(f"/{field}", "not a time")]) from bad
+    if moment.tzinfo is None or moment.utcoffset() is None or not text.endswith("Z"):
+        raise RuleViolation(f"{field} must be a UTC time ending in Z",
+                            errors=[FieldError(f"/{field}", "a UTC time ending in Z")])
+    return moment
+
+
+def refuse_approval(draft: dict[str, Any], role: str, key_id: str, *, approving: bool = True) -> None:
+    """Raise if `key_id` acting as `role` may not approve (or reject) `draft`; `extra.refusal` names the refused
+    action and the rule and clause refusing it, so the attempt can be recorded."""
+    declared = draft.get("approval_rule") or {}  # set when proposed
+    rule = {"rule_id": declared.get("id"), "clause": declared.get("clause")}
+    if draft["status"] != PROPOSED:
+        raise Conflict(f"policy draft {draft['draft_id']} is {draft['status']}; only a proposed draft is approved",
+                       extra={"current_status": draft["status"], "refusal": NOT_PROPOSED, **rule})
+    if role not in draft["required_roles"]:
+        raise Forbidden(f"this policy change is approved by {', '.join(draft['required_roles'])}; not by {role}",
+                        extra={"refusal": WRONG_ROLE, **rule})
+    if key_id in draft["hands"]:
+        raise Forbidden(f"segregation of duties: whoever created, changed or proposed a policy change may not "
+                        f"approve it ({rule['clause']})", extra={"refusal": SELF_APPROVAL, **rule})
+    given = {a["role"]: a for a in draft["approvals"]}
+    if not approving:
+        return
+    if role in given or any(a["key_id"] == key_id for a in draft["approvals"]):
+        raise Conflict(f"the {role} approval of policy draft {draft['draft_id']} is already given"
+                       if role in given else "one person gives one approval: two approvals need two people "
+                       f"({rule['clause']})", extra={"refusal": ALREADY_APPROVED, **rule})

@@ -1,0 +1,254 @@
+"""Credit notes above the approval limit (SOP-2.5 / COP-2.4): held until finance approves them.
+
+SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the
+preparer." SOP-9 (automation): automated workflows "may not ... issue credit notes above USD 10,000.00" (COP-2.4 and
+its automation clause: EUR 5,000.00). The limit is the policy's `billing.credit_notes.approval_above`.
+
+A credit note above it, whoever prepares it (the ERP's `credit_note.issued` and `return.received`, an upheld invoice
+dispute), is not posted: it is kept as a hold with its preparer and becomes an approval of the finance queue
+(category `credit_note_approval`). Only a finance key other than the preparer decides it (services.cases: the queue's
+role, never the requester's key; a preparer the ERP names is compared with the approver here); an automated workflow
+has no key and never decides. Approved, the credit note is posted on the partner's open invoice; rejected, nothing is
+posted, the amount it reserved on the credited line is released, and the reason is on the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..domain import billing as core
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.billing import BillingPolicy
+from ..domain.errors import Forbidden, NotFound
+from ..domain.money import format_money
+from ..domain.tenants import Tenant
+from ..ports import Changes, Put
+from ..runtime import Runtime
+from . import billing, cases, tenants
+
+HOLDS = "CREDITNOTEHOLD"  # hold id -> a credit note above the limit, waiting for its approval
+EFFECT = "credit_note.approval"
+
+
+def _hold_put(hold: dict[str, Any], version: int | None) -> Put:
+    return Put(
+        HOLDS,
+        hold["hold_id"],
+        hold,
+        must_be_absent=version is None,
+        expected_version=version,
+        conflict_detail=f"credit note {hold['hold_id']} changed meanwhile; read it again",
+    )
+
+
+def hold(
+    rt: Runtime,
+    tenant: Tenant,
+    book: BillingPolicy,
+    *,
+    partner_id: str,
+    line: dict[str, Any],
+    amount: Decimal,
+    reason: str,
+    units: int,
+    returned_on: date | None,
+    detail: dict[str, Any],
+    preparer: Principal | str,
+    prepared_by: str | None,
+    source: dict[str, Any],
+    reserved: dict[str, Any],
+    requested_by: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], Changes]:
+    """A credit note above the limit, kept unposted, and its finance approval, as changes for the caller's commit.
+    `reserved`: the marker (collection, key) whose credited amount (and units) already counts it, released when it
+    is rejected, so the line is never credited twice while it waits."""
+    rule = book.credit_notes
+    limit = format_money(book.credit_note_approval_above or Decimal(0))
+    currency = tenant.currency
+    actor = preparer.actor if isinstance(preparer, Principal) else preparer
+    entry: dict[str, Any] = {
+        "hold_id": rt.ids.new("cnh"),
+        "status": "pending_approval",
+        "partner_id": partner_id,
+        "invoice_id": line["invoice_id"],
+        "line_no": int(line["number"]),
+        "line_id": line["line_id"],
+        "amount": format_money(amount),
+        "currency": currency,
+        "approval_above": limit,
+        "reason": reason,
+        "units": units,
+        "returned_on": returned_on.isoformat() if returned_on else None,
+        "detail": detail,
+        "prepared_by": prepared_by or actor,
+        # who asked for it (the filer of the dispute it settles): no more an approver than the preparer (SOP-4.3)
+        "requested_by": [r for r in requested_by if r],
+        "submitted_by": actor,
+        "source": source,
+        "reserved": reserved,
+        "held_at": rt.clock.now_iso(),
+        "rule_id": rule.rule_id,
+        "clause": rule.clause,
+        "credit_note_line_id": None,
+        "decision": None,
+    }
+    case, changes = cases.open_case(
+        rt,
+        tenant.policy,
+        kind="approval",
+        category=book.credit_note_approval_category,
+        subject_kind="credit_note",
+        subject_id=entry["hold_id"],
+        requested_by=preparer,
+        reasons=[
+            {
+                **rule.as_dict(),
+                "message": f"credit note of {currency} {entry['amount']} ({reason.replace('_', ' ')}) for line "
+                f"{entry['line_no']} of {entry['invoice_id']} is above {currency} {limit}: a member of the finance "
+                f"queue other than the preparer ({entry['prepared_by']}) approves it before it is issued",
+            }
+        ],
+        partner_id=partner_id,
+        effect=EFFECT,
+        context={
+            "invoice_id": entry["invoice_id"],
+            "line_no": entry["line_no"],
+            "amount": entry["amount"],
+            "reason": reason,
+            "prepared_by": entry["prepared_by"],
+        },
+        policy_version=tenant.policy_version,
+    )
+    entry.update(approval_id=case["case_id"], queue=case["queue"], due_at=case["due_at"])
+    changes.puts.insert(0, _hold_put(entry, None))
+    changes.audit.insert(
+        0,
+        AuditEntry(
+            actor=actor,
+            actor_role=preparer.role.value if isinstance(preparer, Principal) else None,
+            action="credit_note.held",
+            subject=entry["hold_id"],
+            outcome="pending_approval",
+            inputs={
+                k: entry[k]
+                for k in (
+                    "partner_id",
+                    "invoice_id",
+                    "line_id",
+                    "amount",
+                    "approval_above",
+                    "reason",
+                    "prepared_by",
+                    "source",
+                )
+            },
+            policy_version=tenant.policy_version,
+            rule_ids=(rule.rule_id,),
+            clauses=(rule.clause,),
+        ),
+    )
+    return entry, changes
+
+
+def get_hold(rt: Runtime, who: Principal, hold_id: str) -> dict[str, Any]:
+    stored = rt.store.get(who.tenant_id, HOLDS, hold_id)
+    if stored is None or not who.sees_partner(stored.data["partner_id"]):
+        raise NotFound(f"no credit note {hold_id}")
+    return stored.data
+
+
+def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
+    """The credit note's approval was decided by the finance queue: approved, it is posted on the partner's open
+    invoice, referencing the line; rejected, nothing is posted and the line's reservation is released. Effect of
+    `credit_note.approval` (services.cases.EFFECTS)."""
+    tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+    book = BillingPolicy.from_policy(tenant.policy)
+    rule = book.credit_notes
+    stored = rt.store.get(who.tenant_id, HOLDS, case["subject"]["id"])
+    if stored is None:
+        raise NotFound(f"no credit note {case['subject']['id']}")
+    entry = stored.data
+    involved = {entry["prepared_by"], *entry.get("requested_by", [])}
+    if who.actor in involved or who.key_id in involved:
+        segregation = tenant.policy["exception_routing"].get("segregation_of_duties") or rule.as_dict()
+        clause = segregation.get("clause", rule.clause)
+        raise Forbidden(
+            f"segregation of duties: {who.actor} prepared or asked for this credit note and cannot approve it "
+            f"({rule.clause}, {clause})",
+            extra={"refusal": "self_approval", "rule_id": segregation.get("id", rule.rule_id), "clause": clause},
+        )
+    approved = case["status"] == "approved"
+    decision = {"outcome": case["status"], "by": who.actor, "at": case["decision"]["at"],
+                "note": case["decision"].get("note"), "approval_id": case["case_id"]}  # fmt: skip
+    changes = Changes()
+    amount = Decimal(entry["amount"])
+    if approved:
+        line = billing.line_of(rt, who.tenant_id, entry["invoice_id"], int(entry["line_no"]))
+        if line is None:  # pragma: no cover - issued lines are never deleted
+            raise NotFound(f"invoice {entry['invoice_id']} has no line {entry['line_no']}")
+        rules = (book.disputes, rule) if entry["reason"] == "dispute_outcome" else (rule,)
+        draft = core.credit_note_draft(
+            line.data,
+            amount,
+            reason=entry["reason"],
+            rules=rules,
+            detail={
+                **entry["detail"],
+                "credit_note_approval_id": case["case_id"],
+                "prepared_by": entry["prepared_by"],
+                "approved_by": who.actor,
+            },
+            units=int(entry["units"]),
+            returned_on=date.fromisoformat(entry["returned_on"]) if entry["returned_on"] else None,
+        )
+        changes = billing.post_correction(
+            rt, tenant, entry["partner_id"], [draft], source_id=entry["hold_id"],
+            detail_type=entry["source"]["detail_type"],
+        )  # fmt: skip
+        posted = [p for p in changes.puts if p.collection == billing.LINES]
+        entry = {**entry, "status": "posted", "credit_note_line_id": posted[0].data["line_id"]}
+    else:
+        changes.puts += _release(rt, who.tenant_id, entry)
+        entry = {**entry, "status": "rejected"}
+    entry["decision"] = decision
+    changes.puts.append(_hold_put(entry, stored.version))
+    changes.audit.append(
+        AuditEntry(
+            actor=who.actor,
+            actor_role=who.role.value,
+            action=f"credit_note.{entry['status']}",
+            subject=entry["hold_id"],
+            outcome=entry["status"],
+            inputs={
+                "partner_id": entry["partner_id"],
+                "invoice_id": entry["invoice_id"],
+                "line_id": entry["line_id"],
+                "amount": entry["amount"],
+                "posted": entry["amount"] if approved else "0.00",
+                "credit_note_line_id": entry["credit_note_line_id"],
+                "prepared_by": entry["prepared_by"],
+                "note": decision["note"],
+                "approval_id": case["case_id"],
+            },
+            policy_version=tenant.policy_version,
+            rule_ids=(rule.rule_id,),
+            clauses=(rule.clause,),
+        )
+    )
+    return changes
+
+
+def _release(rt: Runtime, tenant_id: str, entry: dict[str, Any]) -> list[Put]:
+    """A rejected credit note gives back what it reserved on the credited line's marker."""
+    reserved = entry["reserved"]
+    marker = rt.store.get(tenant_id, reserved["collection"], reserved["key"])
+    if marker is None:  # pragma: no cover - the hold was committed with its marker
+        return []
+    data = {**marker.data, "credited": format_money(Decimal(marker.data["credited"]) - Decimal(entry["amount"]))}
+    if "units" in data:
+        data["units"] = int(data["units"]) - int(entry["units"])
+    return [Put(reserved["collection"], marker.key, data, expected_version=marker.version,
+                conflict_detail="the credited line changed meanwhile; decide again")]  # fmt: skip

@@ -1,0 +1,230 @@
+"""Go-live history import: past invoice lines and payments per partner become the finalized invoices, lines and
+sales facts billing keeps, announced as billing announces lines (`invoice.lines_posted`), so rebates (growth
+baselines PA-7.3, caps PA-7.6), KPIs and forecasts use them as if they had arrived live (domain/history.py).
+
+Idempotent per file: the import's id is the hash of its rows; the same rows again answer the first import
+(`replayed: true`) and write nothing; a crash halfway is finished by importing the file again (every record has the
+same key and content the second time). Any bad row refuses the whole file (422 naming each row), nothing written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .. import schemas
+from ..domain import billing as core
+from ..domain import history
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.billing import BillingPolicy
+from ..domain.canonical import sha256_hex
+from ..domain.errors import RuleViolation
+from ..domain.ids import typed_id
+from ..domain.money import format_money
+from ..ports import Changes, DomainEvent, Put
+from ..runtime import Runtime
+from . import billing, tenants
+from .catalog import _families, tenant_catalog
+
+IMPORTS = "HISTORYIMPORT"  # import id -> its summary (written last: the import is done)
+HISTORY_LINES = "HISTORYLINE"  # partner#ERP line ref -> the Revgov line it became
+HISTORY_INVOICES = "HISTORYINVOICE"  # partner#ERP invoice ref -> the Revgov invoice (partner-month) that holds it
+PARTNERS = "PARTNER"
+SOURCE = "revgov.billing"
+_BATCH = 90  # items per commit: under DynamoDB's 100-item transaction limit
+
+
+def import_id_of(lines: list[Any], payments: list[Any]) -> str:
+    digest = sha256_hex({"lines": lines, "payments": payments})
+    return typed_id("imp", 0, bytes.fromhex(digest[:20]))
+
+
+def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Import one file of history (`{source, lines, payments}`) for the caller's tenant; see the module doc."""
+    schemas.validate("api/history-import.schema.json", body)
+    lines, payments = list(body.get("lines") or []), list(body.get("payments") or [])
+    tenant_id = who.tenant_id
+    import_id = import_id_of(lines, payments)
+    done = rt.store.get(tenant_id, IMPORTS, import_id)
+    if done is not None:
+        return {**done.data, "replayed": True}
+    tenant, _ = tenants.load_tenant(rt, tenant_id)
+    book = BillingPolicy.from_policy(tenant.policy)
+    catalog = tenant_catalog(rt, tenant_id, tenant.policy)
+    today = date.fromisoformat(rt.clock.now_iso()[:10])
+    known = _known(rt, tenant_id, lines, payments, catalog, tenant.policy)
+    months, problems = history.plan(
+        tenant_id, import_id, lines, payments, known, today=today, rule=book.invoicing, credit_rule=book.credit_notes
+    )
+    if problems:
+        rows = sorted({"/".join(p.path.split("/")[:3]) for p in problems})
+        raise RuleViolation(
+            f"{len(rows)} row(s) of {body.get('source') or 'the file'} cannot be imported; nothing was imported",
+            errors=problems[:1000],
+        )
+    now = rt.clock.now_iso()
+    periods = sorted({m.period for m in months})
+    total = sum((d.amount for m in months for d in m.drafts), Decimal("0.00"))
+    for month in months:
+        _write_month(rt, tenant_id, import_id, month, currency=tenant.currency, now=now)
+    summary = {
+        "import_id": import_id,
+        "source": body.get("source"),
+        "imported_at": now,
+        "imported_by": who.actor,
+        "lines": len(lines),
+        "payments": len(payments),
+        "partners": len({m.partner_id for m in months}),
+        "invoices": len(months),
+        "periods": [periods[0], periods[-1]] if periods else [],  # the first and the last month
+        "total": format_money(total),
+    }
+    rt.commit(
+        tenant_id,
+        Changes(
+            puts=[Put(IMPORTS, import_id, summary, must_be_absent=True, conflict_detail="imported meanwhile")],
+            audit=[
+                AuditEntry(
+                    actor=who.actor,
+                    actor_role=who.role.value,
+                    action="history.imported",
+                    subject=import_id,
+                    outcome=f"{len(months)} invoice(s), {len(lines)} line(s), {len(payments)} payment(s)",
+                    inputs={k: v for k, v in summary.items() if k not in ("imported_at", "imported_by")},
+                    policy_version=tenant.policy_version,
+                    rule_ids=(book.invoicing.rule_id, book.credit_notes.rule_id),
+                    clauses=(book.invoicing.clause, book.credit_notes.clause),
+                )
+            ],
+        ),
+    )
+    return {**summary, "replayed": False}
+
+
+def _known(
+    rt: Runtime, tenant_id: str, lines: list[Any], payments: list[Any], catalog: Any, policy: dict[str, Any]
+) -> history.Known:
+    rows = [r for r in lines if isinstance(r, dict)]
+    partner_ids = sorted({str(r.get("partner_id")) for r in rows + [p for p in payments if isinstance(p, dict)]})
+    partners = _get_many(rt, tenant_id, PARTNERS, partner_ids)
+    month_keys = sorted(
+        {f"{r.get('partner_id')}#{str(r.get('invoice_date'))[:7]}" for r in rows if r.get("partner_id") in partners}
+    )
+    pointers = _get_many(rt, tenant_id, billing.INVOICE_KEYS, month_keys)
+    invoices = _get_many(rt, tenant_id, billing.INVOICES, sorted({p["invoice_id"] for p in pointers.values()}))
+    billed = {
+        key: (invoices.get(p["invoice_id"]) or {}).get("imported", {}).get("import_id") for key, p in pointers.items()
+    }
+    refs = sorted(
+        {f"{r.get('partner_id')}#{r.get(k)}" for r in rows for k in ("line_ref", "credits_line_ref") if r.get(k)}
+    )
+    invoice_refs = sorted({f"{p.get('partner_id')}#{p.get('invoice_ref')}" for p in payments if isinstance(p, dict)})
+    families = set(_families(policy)) | {
+        str(r["family"]) for r in (policy.get("billing") or {}).get("usage_rates") or []
+    }
+    families |= {item.family for item in catalog.items()} if hasattr(catalog, "items") else set()
+    return history.Known(
+        partners=partners,
+        billed_months=billed,
+        imported_lines=_get_many(rt, tenant_id, HISTORY_LINES, refs),
+        imported_invoices=_get_many(rt, tenant_id, HISTORY_INVOICES, invoice_refs),
+        price=lambda sku, on: catalog.item(sku, on.isoformat()),
+        families=frozenset(families),
+    )
+
+
+def _get_many(rt: Runtime, tenant_id: str, collection: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), 100):
+        chunk = [(tenant_id, collection, k) for k in keys[start : start + 100]]
+        for ref, stored in rt.store.get_many(chunk).items():
+            found[ref[2]] = stored.data
+    return found
+
+
+def _write_month(rt: Runtime, tenant_id: str, import_id: str, month: history.Month, *, currency: str, now: str) -> None:
+    """One partner-month: lines, sales facts and references first, the invoice and its pointer last, so a reader
+    never sees an invoice whose lines are missing; every key is the same on a second try (idempotent)."""
+    first, last = core.period_bounds(month.period)
+    header = core.new_invoice(
+        invoice_id=month.invoice_id,
+        partner_id=month.partner_id,
+        period=month.period,
+        currency=currency,
+        opened_at=f"{first.isoformat()}T00:00:00.000Z",
+    )
+    updated, lines = core.add_lines(header, month.drafts, event_id=import_id, erp_event_id=import_id, posted_at=now)
+    final = {
+        **updated,
+        "status": "finalized",
+        "finalized_at": f"{last.isoformat()}T23:59:59.000Z",
+        "finalized_by": f"history:{import_id}",
+        "paid_on": history.paid_on(month),
+        "imported": {"import_id": import_id, "erp_invoices": sorted(month.erp_invoices)},
+    }
+    puts: list[Put] = []
+    for line, ref in zip(lines, month.line_refs, strict=True):
+        line = {**line, "event_ids": [import_id], "erp_event_ids": [import_id]}
+        fact = core.sales_fact(line, final, event_id=import_id)
+        puts += [
+            Put(billing.LINES, billing._line_key(line), line),
+            Put(
+                billing.SALES_FACTS,
+                line["line_id"],
+                fact,
+                lookup=(f"{billing.SALES_FACTS}#{month.period}", line["line_id"]),
+            ),
+            Put(
+                HISTORY_LINES,
+                f"{month.partner_id}#{ref}",
+                {
+                    "line_id": line["line_id"],
+                    "amount": line["amount"],
+                    "family": line["family"],
+                    "import_id": import_id,
+                    "period": month.period,
+                },
+            ),
+        ]
+    puts += [
+        Put(HISTORY_INVOICES, f"{month.partner_id}#{ref}",
+            {"invoice_id": month.invoice_id, "period": month.period, "import_id": import_id})
+        for ref in sorted(month.erp_invoices)
+    ]  # fmt: skip
+    for start in range(0, len(puts), _BATCH):
+        rt.store.commit(tenant_id, Changes(puts=puts[start : start + _BATCH]))
+    rt.commit(
+        tenant_id,
+        Changes(
+            puts=[
+                _header_put(final),
+                Put(
+                    billing.INVOICE_KEYS,
+                    f"{month.partner_id}#{month.period}",
+                    {"invoice_id": month.invoice_id, "partner_id": month.partner_id, "period": month.period},
+                ),
+            ],
+            events=[
+                DomainEvent(
+                    SOURCE,
+                    "invoice.lines_posted",
+                    {
+                        "invoice_id": month.invoice_id,
+                        "partner_id": month.partner_id,
+                        "period": month.period,
+                        "total": final["total"],
+                        "line_ids": [line["line_id"] for line in lines],
+                        "source_event_id": import_id,
+                    },
+                )
+            ],
+        ),
+    )
+
+
+def _header_put(header: dict[str, Any]) -> Put:
+    base = billing._invoice_put(header, None)
+    return replace(base, must_be_absent=False, expected_version=None)

@@ -1,0 +1,224 @@
+"""Issue #19 over HTTP on the running stack: the catalog (import, versions, diff, price in force), and a policy change
+through drafts, JSON Patch, validation, proposal and four-eyes approval, with every bad input a problem+json that
+changes nothing.
+
+PA-6.1: "Products are quoted from the Distributor's price list in force on the quote date. The Distributor may change
+the price list with 30 days' notice". SOP-4.3: "A requester can never approve their own request. [...] Where a
+request needs two approvals [...] they must be given by two different people, neither of whom is the requester.
+[...] Any attempt to self-approve is rejected and recorded in the audit log." Dates are relative to the stack's own
+clock, so no test depends on the calendar.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from security_support import make_party, offboard
+from support import assert_problem
+
+pytestmark = pytest.mark.stack
+
+HEADER = "sku,name,family,billing,list_price,unit_cost,currency,effective_from,effective_to\n"
+
+
+@pytest.fixture(scope="module")
+def party(api: Any, operator: Any, stack: Any) -> Any:
+    made = make_party(api, operator, stack, "northwind")
+    yield made
+    offboard(operator, made)
+
+
+def _today(party: Any) -> date:
+    return date.fromisoformat(party.rt.clock.now_iso()[:10])
+
+
+def _quote(party: Any, discount: str = "0") -> Any:
+    partner = party.partners[0]
+    return party.partner_keys[partner].post("/v1/pricing/check", {
+        "partner_id": partner, "customer": {"id": "CUST-POLICY", "name": "Policy Co"},
+        "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 2, "discount_percent": discount}]})
+
+
+def test_the_catalog_over_http_prices_from_each_effective_date(party):
+    finance, viewer = party.by_role["finance"], party.by_role["viewer"]
+    partner = party.partner_keys[party.partners[0]]
+    before = _quote(party).json()
+    assert before["lines"][0]["list_price"] == "1250.00"
+    change = (_today(party) + timedelta(days=31)).isoformat()
+
+    bad = HEADER + ("NW-SW-24P,Switch,networking,shipment,1250.00,900.00,USD,,\n"
+                    "nw-bad,Lower,networking,shipment,1.00,1.00,USD,,\n"
+                    "NW-X-1,Other,networking,shipment,1.999,1.00,EUR,2027-02-30,\n")
+    problem = assert_problem(finance.post("/v1/catalog/imports", {"source": "bad.csv", "csv": bad}), 422)
+    assert [e["path"] for e in problem["errors"]] == ["/rows/1/sku", "/rows/2/list_price", "/rows/2/currency",
+                                                      "/rows/2/effective_from"]
+    assert finance.get("/v1/catalog/versions").json()["current"] == 0  # nothing imported
+    assert_problem(partner.post("/v1/catalog/imports", {"source": "x.csv", "csv": HEADER}), 403)
+    assert_problem(viewer.post("/v1/catalog/imports", {"source": "x.csv", "csv": HEADER}), 403)
+    assert_problem(partner.get("/v1/catalog/skus/NW-SW-24P"), 403)  # unit costs are the Distributor's
+    assert_problem(finance.post("/v1/catalog/imports", {"source": "x", "csv": HEADER, "rows": []}), 400)
+
+    good = HEADER + (f"NW-SW-24P,24-port managed switch,networking,shipment,1250.00,900.00,USD,,{change}\n"
+                     f"NW-SW-24P,24-port managed switch,networking,shipment,1300.00,910.00,USD,{change},\n"
+                     "NW-RTR-EDGE,Edge router,networking,shipment,2100.00,1470.00,USD,,\n")
+    imported = finance.post("/v1/catalog/imports", {"source": "next-month.csv", "csv": good})
+    assert imported.status_code == 201, imported.text
+    summary = imported.json()
+    assert (summary["seq"], summary["rows"]) == (1, 3)
+    versions = viewer.get("/v1/catalog/versions").json()
+    assert versions["current"] == 1 and versions["items"][1]["source"] == "next-month.csv"
+    diff = viewer.get("/v1/catalog/diff", **{"from": "0", "to": "1"}).json()
+    assert {e["sku"] for e in diff["added"]} == {"NW-SW-24P"}  # the scheduled version
+    assert_problem(viewer.get("/v1/catalog/diff", **{"from": "0", "to": "9"}), 404)
+    assert_problem(viewer.get("/v1/catalog/diff", **{"from": "0"}), 400)
+
+    today = viewer.get("/v1/catalog/skus/NW-SW-24P").json()
+    assert (today["list_price"], today["catalog_version"]) == ("1250.00", summary["version"])
+    assert viewer.get("/v1/catalog/skus/NW-SW-24P", on=change).json()["list_price"] == "1300.00"
+    assert_problem(viewer.get("/v1/catalog/skus/NW-SW-24P", on="2027-02-30"), 400)
+    assert_problem(viewer.get("/v1/catalog/skus/NW-SEC-SUITE"), 404)  # not in the import: off the price list
+
+    after = _quote(party).json()
+    assert after["lines"][0]["list_price"] == "1250.00"  # today's quotes untouched
+    staff = party.by_role["finance"]
+    assert staff.get(f"/v1/decisions/{before['decision_id']}/replay").json()["identical"] is True
+    trail = party.admin.get("/v1/audit", subject=summary["version"]).json()["items"]
+    assert trail[0]["action"] == "catalog.imported"
+
+
+def test_a_policy_change_needs_finance_and_legal_and_never_its_proposer(party):
+    ops, finance, legal, admin = (party.by_role[r] for r in ("channel_ops", "finance", "legal", "admin"))
+    active = _quote(party, "15").json()["policy_version"]
+    created = ops.post("/v1/policy/drafts", {"reason": "raise the margin floor"})
+    assert created.status_code == 201, created.text
+    draft_id = created.json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+
+    bad_patch = ops.post(f"{path}/patch", {"operations": [{"op": "replace", "path": "/pricing/nope", "value": 1}]})
+    assert assert_problem(bad_patch, 422)["errors"][0]["path"] == "/operations/0"
+    assert_problem(ops.post(f"{path}/patch", {"operations": [{"op": "merge", "path": "/x"}]}), 400)
+    unknown = ops.post(f"{path}/patch", {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/clause", "value": "ZZ-99.9"}]})
+    assert unknown.status_code == 200, unknown.text
+    assert finance.get(f"{path}/validation").json()["problems"][0]["path"] == "/policy/pricing/margin_floor/clause"
+    assert_problem(ops.post(f"{path}/propose", {}), 422)  # an unknown clause is never proposed
+    patched = ops.post(f"{path}/patch", {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/clause", "value": "PA-6.3"},
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "16"}]})
+    assert patched.status_code == 200 and patched.json()["revision"] == 3
+    diff = finance.get(f"{path}/diff").json()
+    assert [(c["rule_id"], c["clause"], c["changes"]) for c in diff["changed"]] == [
+        ("PRC-MARGIN-FLOOR", "PA-6.3", [{"path": "/percent", "from": "12", "to": "16"}])]
+    assert finance.get(f"{path}/validation").json() == {"draft_id": draft_id, "revision": 3, "valid": True,
+                                                        "problems": []}
+
+    past = party.rt.clock.now_iso()[:10] + "T00:00:00.000Z"
+    assert_problem(ops.post(f"{path}/propose", {"effective_at": past}), 422)
+    proposed = ops.post(f"{path}/propose", {"note": "16% floor", "expected_revision": 3})
+    assert proposed.status_code == 200, proposed.text
+    assert proposed.json()["required_roles"] == ["finance", "legal"]
+    assert_problem(ops.post(f"{path}/patch", {"operations": [{"op": "remove", "path": "/calendar"}]}), 409)
+
+    assert_problem(ops.post(f"{path}/approve", {}), 403)  # the proposer, and not a role the policy names
+    assert_problem(party.partner_keys[party.partners[0]].post(f"{path}/approve", {}), 403)
+    assert finance.post(f"{path}/approve", {"note": "margin checked"}).json()["status"] == "proposed"
+    assert_problem(finance.post(f"{path}/approve", {}), 409)  # approving twice
+    assert_problem(admin.post(f"{path}/activate", {}), 409)  # unapproved: never takes effect
+    assert _quote(party, "15").json()["policy_version"] == active
+    done = legal.post(f"{path}/approve", {})
+    assert done.status_code == 200 and done.json()["status"] == "active", done.text
+    requoted = _quote(party, "15").json()
+    assert requoted["policy_version"] == done.json()["policy_version"] != active
+    assert requoted["outcome"] == "approval_required"  # 15% off: 15.3% margin, under the new 16% floor
+    history = finance.get("/v1/policy/versions").json()
+    assert history["items"][-1]["policy_version"] == history["active_version"] == done.json()["policy_version"]
+    assert history["items"][-1]["previous_version"] == active
+    actions = [r["action"] for r in admin.get("/v1/audit", subject=draft_id, limit=50).json()["items"]]
+    assert {"policy.proposed", "policy.approved", "policy.activated", "policy.approval_refused"} <= set(actions)
+    assert admin.get("/v1/audit/verify").json()["valid"] is True
+    assert_problem(legal.post(f"{path}/reject", {"note": "too late"}), 409)  # it is active now
+    assert_problem(finance.post(f"{path}/reject", {"note": " "}), 400)  # a rejection needs a reason
+
+
+def test_whatif_over_http_names_the_decisions_that_would_change(party):
+    ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
+    made = [_quote(party, d).json()["decision_id"] for d in ("0", "10", "15")]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+    ops.post(f"{path}/patch", {"operations": [{"op": "replace", "path": "/pricing/margin_floor/percent",
+                                                "value": "25"}]})
+    today = party.rt.clock.now_iso()[:10]
+    report = finance.post(f"{path}/whatif", {"from": today, "to": today}).json()
+    assert report["decisions"] >= 3
+    rows = [finance.get(f"{path}/whatif/{d}").json() for d in made]
+    assert [r["after"]["outcome"] for r in rows] == ["allow", "approval_required", "approval_required"]
+    changed = {e for c in report["outcome_changes"] for e in c["examples"]}
+    assert set(made[1:]) & changed or report["outcome_changes"][0]["count"] > 5
+    assert_problem(finance.post(f"{path}/whatif", {"from": today, "to": "2020-01-01"}), 422)
+    assert_problem(finance.post(f"{path}/whatif", {"from": "2026-02-30", "to": today}), 422)
+
+
+def test_the_policy_cli_diffs_proposes_whatifs_and_approves_a_tenant_yaml(party, tmp_path, capsys):
+    import json
+
+    import yaml
+
+    from revgov import cli
+    from support import ROOT
+
+    config = yaml.safe_load((ROOT / "tenants" / "northwind" / "tenant.yaml").read_text())
+    active = party.by_role["finance"].get("/v1/policy").json()
+    config["policy"] = json.loads(json.dumps(active["policy"]))
+    config["policy"]["pricing"]["payment_terms"]["standard_days"] = [30, 45]
+    edited = tmp_path / "tenant.yaml"
+    edited.write_text(yaml.safe_dump(config))
+
+    def run(*argv: str, role: str) -> Any:
+        key = party.by_role[role].key
+        code = cli.main(["policy", *argv, "--url", party.admin.base_url, "--key", key, "--json"])
+        out = capsys.readouterr()
+        return code, (json.loads(out.out) if out.out.strip() else None), out.err
+
+    code, diff, _ = run("diff", str(edited), role="finance")
+    assert code == 0 and [c["rule_id"] for c in diff["changed"]] == ["PRC-PAYMENT-TERMS"]
+    code, proposed, _ = run("propose", str(edited), "--note", "net 45 for all", role="channel_ops")
+    assert code == 0 and proposed["status"] == "proposed", proposed
+    today = party.rt.clock.now_iso()[:10]
+    code, report, _ = run("whatif", proposed["draft_id"], "--from", today, "--to", today, role="finance")
+    assert code == 0 and report["draft_id"] == proposed["draft_id"] and "by_segment" in report
+    code, _, err = run("approve", proposed["draft_id"], role="channel_ops")  # its proposer
+    assert code == 1 and "403" in err and "not by channel_ops" in err
+    assert run("approve", proposed["draft_id"], role="finance")[0] == 0
+    code, approved, _ = run("approve", proposed["draft_id"], "--note", "terms reviewed", role="legal")
+    assert code == 0 and approved["status"] == "active"
+    assert party.by_role["finance"].get("/v1/policy").json()["policy_version"] == approved["policy_version"]
+
+
+def test_a_draft_takes_an_rfc6902_patch_document_with_its_own_media_type(party):
+    """RFC 6902 §1: "This document defines the media type 'application/json-patch+json'"; §5: if an operation is
+    not successful, "application of the entire patch document SHALL NOT be deemed successful"."""
+    ops = party.by_role["channel_ops"]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    media = {"Content-Type": "application/json-patch+json"}
+    floor = ops.get(f"/v1/policy/drafts/{draft_id}").json()["policy"]["pricing"]["margin_floor"]["percent"]
+    raised = str(int(floor) + 1)
+    patch = [{"op": "test", "path": "/pricing/margin_floor/percent", "value": floor},
+             {"op": "replace", "path": "/pricing/margin_floor/percent", "value": raised}]
+    patched = ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", patch, headers=media)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["policy"]["pricing"]["margin_floor"]["percent"] == raised
+    failing = [{"op": "replace", "path": "/pricing/margin_floor/percent", "value": "40"},
+               {"op": "test", "path": "/pricing/margin_floor/percent", "value": floor}]
+    problem = assert_problem(ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", failing, headers=media), 422)
+    assert problem["errors"][0]["path"] == "/operations/1"
+    assert ops.get(f"/v1/policy/drafts/{draft_id}").json()["revision"] == 2  # nothing changed
+    assert_problem(ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", [{"op": "jump", "path": "/x"}],
+                               headers=media), 400)
+    assert_problem(ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", raw=b"[]", headers=media), 400)
+    assert_problem(ops.request("PATCH", f"/v1/policy/drafts/{draft_id}", patch,
+                               headers={"Content-Type": "text/plain"}), 415)
+    assert_problem(party.by_role["viewer"].request("PATCH", f"/v1/policy/drafts/{draft_id}", patch,
+                                                   headers=media), 403)
