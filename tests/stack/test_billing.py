@@ -3,11 +3,11 @@
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+import clock_support
 from billing_support import SAMPLES, billing_tenant_in, erp_event, sample, webhook_body
 from engine_support import put_on_bus
 from revgov import cli
@@ -157,7 +157,7 @@ def test_finalize_after_month_end_then_immutable_and_late_events_go_on_the_next_
 
 def test_the_invoice_of_the_running_month_cannot_be_finalized(billing_tenant):
     billing_tenant.add_partners(SCENARIO["partners"])
-    today = datetime.now(UTC).date().isoformat()
+    today = clock_support.now().date().isoformat()
     data = {**sample("shipment.confirmed")["detail"]["data"], "shipped_on": today}
     event = erp_event("shipment.confirmed", data, occurred_at=f"{today}T00:00:01Z")
     billing_tenant.wait_for([billing_tenant.send(event)["event_id"]])
