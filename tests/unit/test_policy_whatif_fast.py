@@ -167,3 +167,16 @@ def test_the_evaluation_of_identical_inputs_is_made_once(tmp_path, monkeypatch):
     report = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
     distinct = {json.dumps(decisions.load(rt, FINANCE, d)[0]["inputs"], sort_keys=True) for d in inside}
     assert report["decisions"] == len(inside) > len(distinct) == calls["n"]
+
+
+def test_the_figures_are_the_same_when_the_reuse_is_full_or_off(tmp_path, monkeypatch):
+    """The reuse is bounded (at most `_MEMO_MAX` inputs kept): past the bound every decision is evaluated on its own,
+    with the same figures."""
+    rt, clock = _runtime("sqlite", tmp_path)
+    _history(rt, clock, monkeypatch)
+    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": "bounded"})
+    policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": MANY_RULES})
+    reused = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
+    for bound in (0, 2):
+        monkeypatch.setattr(policy_whatif, "_MEMO_MAX", bound)
+        assert policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW) == reused
