@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -95,6 +95,14 @@ class DocumentStore(Protocol):
         self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None, prefix: str = ""
     ) -> Page:
         """Documents by their secondary lookup key (eventually consistent), optionally by sort-key prefix."""
+        ...
+
+    def project(
+        self, tenant_id: str, collection: str, paths: Sequence[str], *, prefix: str = ""
+    ) -> Iterator[tuple[str, list[str]]]:
+        """Each document of the collection whose key starts with `prefix`, in key order: its key and, for each path
+        (`$.name.name…`), the JSON text of the value there (`null` when absent). Reads only those values where the
+        engine can: for scans that need a few fields of many documents (the policy what-if)."""
         ...
 
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:

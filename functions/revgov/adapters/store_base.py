@@ -20,9 +20,10 @@ import base64
 import binascii
 import json
 import random
+import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,9 @@ def json_default(value: Any) -> str:
 
 def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, default=json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")  # a projection path: object members only
 
 
 def partition(tenant_id: str, collection: str) -> str:
@@ -232,6 +236,39 @@ class BaseDocumentStore(ABC):
     ) -> Page:
         return self._page(tenant_id, partition(tenant_id, index_partition), limit=limit, cursor=cursor,
                           prefix=prefix, index=True)
+
+    def project(
+        self, tenant_id: str, collection: str, paths: Sequence[str], *, prefix: str = "", page_size: int = 500
+    ) -> Iterator[tuple[str, list[str]]]:
+        """Each document whose key starts with `prefix`, in key order: its key and the JSON text of the value at each
+        path (`null` when absent), read a page at a time. A backend that can extract values in the engine does
+        (`_project_page`); here the whole document is decoded and the values written back as compact JSON."""
+        for path in paths:
+            if not _PATH.fullmatch(path):
+                raise ValueError(f"not a projection path: {path!r} ($.name.name…)")
+        pk, start = partition(tenant_id, collection), None
+        while True:
+            found, start = self._project_page(tenant_id, pk, paths, limit=page_size, start=start, prefix=prefix)
+            yield from found
+            if start is None:
+                return
+
+    def _project_page(
+        self, tenant_id: str, pk: str, paths: Sequence[str], *, limit: int, start: dict[str, str] | None, prefix: str
+    ) -> tuple[list[tuple[str, list[str]]], dict[str, str] | None]:
+        rows, last = self._range(tenant_id, pk, limit=limit, start=start, prefix=prefix)
+        steps = [path.split(".")[1:] for path in paths]
+        found = []
+        for row in rows:
+            data = json.loads(row.data or "null")
+            values = []
+            for names in steps:
+                value = data
+                for name in names:
+                    value = value.get(name) if isinstance(value, dict) else None
+                values.append(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+            found.append((row.sk, values))
+        return found, last
 
     # --- the audit chain ---------------------------------------------------------------------
     def audit_head(self, tenant_id: str) -> tuple[int, str]:
