@@ -26,17 +26,17 @@ pytestmark = pytest.mark.stack
 APPROVED = "2025-01-01T00:00:00Z"
 
 
-def _approved_since_2025(tenant: Any) -> None:
+def _approved_since_2025(rebates: Any) -> None:
     puts = []
-    for partner_id in tenant.partner_ids.values():
-        stored = tenant.rt.store.get(tenant.tenant_id, "PARTNER", partner_id)
+    for partner_id in rebates.partner_ids.values():
+        stored = rebates.rt.store.get(rebates.tenant_id, "PARTNER", partner_id)
         history = [{**stored.data["history"][0], "at": APPROVED}, *stored.data["history"][1:]]
         puts.append(Put("PARTNER", partner_id, {**stored.data, "activated_at": APPROVED, "history": history}))
-    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=puts))
+    rebates.rt.store.commit(rebates.tenant_id, Changes(puts=puts))
 
 
-def _programs(tenant: Any, partner: str) -> dict[str, dict[str, Any]]:
-    accrual = tenant.accrual(tenant.finance, partner, "2026-Q3")
+def _programs(rebates: Any, partner: str) -> dict[str, dict[str, Any]]:
+    accrual = rebates.accrual(rebates.finance, partner, "2026-Q3")
     return {p["program_id"]: p for p in accrual["programs"]}
 
 

@@ -22,7 +22,6 @@ post at once) against that line: Q3 falls to 245,000.00, band 1.0%: 2,450.00. Ad
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from test_rebates_api import _settle, _statement, tenant  # noqa: F401  (the throwaway rebate tenant fixture)

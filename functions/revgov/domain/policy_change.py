@@ -248,7 +248,9 @@ def change_rule(policy: dict[str, Any]) -> dict[str, Any]:
             "approver_roles": list(DEFAULT_APPROVERS)}
 
 
-def effective_problem(policy: dict[str, Any], effective_at: str | None, moment: datetime | None) -> RuleViolation | None:
+def effective_problem(
+    policy: dict[str, Any], effective_at: str | None, moment: datetime | None
+) -> RuleViolation | None:
     """SOP-7.3: "Changes to the tenant policy ... take effect only on the first day of a Billing Month" (COP-7.2:
     "take effect on the first day of a Billing Month"); a day runs from 00:00:00 UTC (PA-1.3 / CPA-1.3), so a change
     given a time takes effect at 00:00:00 UTC on day 1 of a month. The policy's `policy_changes.takes_effect` names
