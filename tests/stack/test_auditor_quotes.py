@@ -138,3 +138,34 @@ def test_pa_6_4_the_registration_discount_stacks_additively_under_the_cap(nw, st
     assert over["outcome"] == "approval_required" and over["approver_roles"] == ["channel_ops"]
     within = _check(nw, [("NW-NET-MGMT", 1, "5.00")], customer=customer, deal_registration_id=deal["deal_id"])
     assert (within["outcome"], within["lines"][0]["net_total"]) == ("allow", "89.10")
+
+
+# PA-6.1: "Products are quoted from the Distributor's price list in force on the quote date." A SKU that is not on it
+# cannot be quoted: refused, naming the line, citing PA-6.1, and nothing is decided.
+def test_pa_6_1_a_sku_off_the_price_list_is_refused_naming_the_line(nw):
+    partner_id, own_key = nw["partners"][0]
+    body = {
+        "partner_id": partner_id,
+        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Audit Customer"},
+        "lines": [{"line_id": "1", "sku": "NW-NET-MGMT", "quantity": 1},
+                  {"line_id": "2", "sku": "NW-NOT-ON-THE-LIST", "quantity": 1}],
+    }
+    before = nw["rt"].store.audit_head("northwind")
+    answer = own_key.post("/v1/pricing/check", body)
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["clause"] == "PA-6.1" and [e["path"] for e in problem["errors"]] == ["/lines/1/sku"]
+    assert nw["rt"].store.audit_head("northwind") == before
+
+
+# PA-6.1: "Each quote line states the Product Family, List Price, each discount component, Net Price and, for
+# internal review, Line Margin." Staff see the Line Margin; the partner's own answer states the rest, not the margin.
+# NW-NET-MGMT at 5%: 99.00 x 0.95 = 94.05; margin (94.05 - 35.00) / 94.05 = 62.79%.
+def test_pa_6_1_the_line_margin_is_for_internal_review(nw):
+    mine = _check(nw, [("NW-NET-MGMT", 1, "5.00")])
+    line = mine["lines"][0]
+    assert (line["family"], line["list_price"], line["net_total"]) == ("networking", "99.00", "94.05")
+    assert line["discount_components"] == [{"source": "discretionary", "percent": "5.00"}]
+    assert line.get("margin_percent") is None
+    staff = nw["roles"]["finance"].get(f"/v1/decisions/{mine['decision_id']}").json()
+    assert staff["result"]["lines"][0]["margin_percent"] == "62.79"
