@@ -34,9 +34,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from bench import _erp_samples
-    from billing_support import ErpSender
     from load import unthrottle_demo_tenants
 
+    from billing_support import ErpSender
     from revgov.local.stack import start_stack
 
     where = Path(tempfile.mkdtemp(prefix="revgov-profile-"))

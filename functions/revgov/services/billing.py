@@ -28,7 +28,7 @@ from ..domain.tenants import Tenant
 from ..ports import Changes, Delete, DomainEvent, Page, Put, Stored
 from ..runtime import Runtime
 from . import cases, erp, events, partners, tenants
-from .catalog import tenant_catalog
+from .catalog import imported_catalog
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
 INVOICES = "INVOICE"
@@ -105,11 +105,10 @@ def bill_erp_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
     try:
         detail_type, detail = _validated(rt, bus_event)
         tenant, _ = tenants.load_tenant(rt, detail["tenant_id"])
-        try:
-            book = BillingPolicy.from_policy(tenant.policy)
-        except (KeyError, ValueError) as exc:
-            raise RuleViolation(f"the tenant's billing policy cannot be used: {exc}") from exc
-        book = replace(book, catalog=tenant_catalog(rt, tenant.tenant_id, tenant.policy))  # the imported one, if any
+        book = _billing_policy(tenant)  # its catalog is the policy's price list ...
+        imported = imported_catalog(rt, tenant.tenant_id)
+        if imported is not None:  # ... unless a catalog was imported
+            book = replace(book, catalog=imported)
         for attempt in range(_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not a secret
@@ -144,6 +143,23 @@ def bill_erp_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:
         _record_failure(rt, bus_event, exc)
         raise
+
+
+_POLICIES: dict[str, tuple[Tenant, BillingPolicy]] = {}  # tenant id -> (the shared Tenant, its billing policy)
+
+
+def _billing_policy(tenant: Tenant) -> BillingPolicy:
+    """The tenant's billing policy, built once per profile: `load_tenant` hands out one frozen Tenant while the stored
+    profile is unchanged, so the same object means the same policy."""
+    cached = _POLICIES.get(tenant.tenant_id)
+    if cached is not None and cached[0] is tenant:
+        return cached[1]
+    try:
+        book = BillingPolicy.from_policy(tenant.policy)
+    except (KeyError, ValueError) as exc:
+        raise RuleViolation(f"the tenant's billing policy cannot be used: {exc}") from exc
+    _POLICIES[tenant.tenant_id] = (tenant, book)
+    return book
 
 
 def _validated(rt: Runtime, bus_event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
