@@ -68,6 +68,17 @@ def _clear_process_caches() -> None:
     handlers._queue_url.cache_clear()
 
 
+def _preload_handler_modules() -> None:
+    """Queue handlers import their heavy modules on first use (a Lambda loads only its own). The local product runs
+    every handler in this process, so it loads them before it serves: otherwise the first invoice lines posted pay
+    for importing the rebate engine and numpy (about 0.3 s holding the interpreter lock, while billing waits)."""
+    import importlib
+
+    for name in ("revgov.domain.rebates.engine", "revgov.domain.rebates.ledger", "revgov.services.rebates",
+                 "revgov.services.analytics", "revgov.services.billing"):
+        importlib.import_module(name)
+
+
 def start_stack(
     *,
     port: int = 8000,
@@ -121,6 +132,7 @@ def start_stack(
     router = EventRouter(
         wired, HANDLERS, sqs=sqs, on_dead_letter=dead_letter, invocation_seconds=VISIBILITY_SECONDS
     )
+    _preload_handler_modules()
     router.start()
     from ..edge.handlers import flush_outbox
     from .seed import seed_once
