@@ -45,6 +45,17 @@ _KINDS = {  # status -> (type slug, title), the same slugs and titles as revgov.
 }
 
 
+# CORS on answers API Gateway makes itself (401 from the authorizer, 403, 429 throttling, 4XX/5XX defaults). The
+# app answers CORS per tenant from `branding.allowed_origins` (revgov.edge.cors), but these answers are made before
+# the app runs or without it: the gateway knows neither the caller's tenant nor any tenant's origins, so it cannot
+# tell a reseller's listed origin from any other. Reflecting `Origin` would let every site read them; a fixed list
+# would be one tenant's. The safe choice: no `Access-Control-Allow-Origin` (and never
+# `Access-Control-Allow-Credentials`), only `Vary: Origin`, so that no cache between browser and API serves one
+# origin's answer to another. A browser app sees such an answer as a failed request (a network error, no status); it
+# should retry with backoff and, when it keeps failing, check its key (docs: README "CORS").
+GATEWAY_CORS_HEADERS = {"gatewayresponse.header.Vary": "'Origin'"}
+
+
 @dataclass(frozen=True)
 class GatewayProblem:
     response_type: str
@@ -53,7 +64,7 @@ class GatewayProblem:
 
     def swagger(self) -> dict[str, Any]:
         """The `x-amazon-apigateway-gateway-responses` entry for this response type."""
-        parameters = {"gatewayresponse.header.Content-Type": f"'{PROBLEM_JSON}'"}
+        parameters = {"gatewayresponse.header.Content-Type": f"'{PROBLEM_JSON}'", **GATEWAY_CORS_HEADERS}
         if self.status == 401:  # RFC 9110 §11.6.1 / RFC 6750 §3: a 401 names its scheme (the app's 401s do too)
             parameters["gatewayresponse.header.WWW-Authenticate"] = "'Bearer realm=\"revgov\"'"
         return {

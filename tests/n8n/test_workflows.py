@@ -209,7 +209,7 @@ def _onboard_partner(
     assert submitted.status_code == 200 and submitted.json()["approval"], submitted.text
     approval = submitted.json()["approval"]
     assert approval["queue"] == "channel_ops", approval
-    decided = approver.post(f"/v1/approvals/{approval['case_id']}/decision",
+    decided = approver.post(f"/v1/approvals/{approval['approval_id']}/decision",
                             {"outcome": "approved", "note": "the n8n run's reseller"})
     assert decided.status_code == 200, decided.text
     partner = approver.get(f"/v1/partners/{partner_id}").json()
@@ -568,12 +568,14 @@ def test_invoice_release_finalizes_the_drafts_past_review_and_hands_them_off(run
 def test_exception_escalation_sends_each_open_finance_exception_with_a_cited_summary(run):
     assert _execution(run, "RgvExcEscalate01")["executionStatus"] == "success", run.batch
     open_ = run.as_role("finance").get("/v1/exceptions", queue="finance", status="open", limit=200).json()["items"]
-    ours = {e["case_id"] for e in open_ if e["category"] == "invoice_sla_breach" and e["partner_id"] == run.partner_id}
+    ours = {
+        e["exception_id"] for e in open_ if e["category"] == "invoice_sla_breach" and e["partner_id"] == run.partner_id
+    }
     assert len(ours) >= 2  # one per late shipment
     sent = {p["exception_id"]: p for p in run.world.posts.get("/notify", []) if "exception_id" in p}
     assert ours <= set(sent)
-    for case_id in ours:
-        message = sent[case_id]
+    for exception_id in ours:
+        message = sent[exception_id]
         assert message["queue"] == "finance" and message["due_at"] and "SOP-2.1" in message["text"]
         assert message["copilot"]["citations"] or message["copilot"]["refused"]
     assert any(sent[c]["copilot"]["citations"] for c in ours)

@@ -152,3 +152,46 @@ def test_the_events_of_the_partners_quote_carry_no_rival_and_no_cost(contest):
     assert contest["published"], "the quote check published no event"
     for event in contest["published"]:
         _assert_clean(contest, f"event {event['detail_type']}", event["detail"])
+
+
+def test_a_partner_reads_which_team_acted_on_its_records_never_the_staff_key(contest):
+    """#15: a partner read the approver's key id in `history[].by` of its decision (and the staff key that registered
+    its deal in `registered_by`). PA-11.1 / CPA-11.1: "Each party keeps the other's confidential information […]
+    confidential, uses it only to perform this Agreement and discloses it only to employees and contractors who need
+    it"; which of the distributor's keys (people) acted is the distributor's own. A partner reads the team (the queue
+    that decided: `finance`, `channel_ops`); staff keep the key id for the audit."""
+    party: Party = contest["party"]
+    winner = contest["winner"]
+    key = party.partner_keys[winner]
+    staff_keys = set(party.key_ids.values())
+    quote = {"partner_id": winner, "quote_ref": "Q-WHO-ACTED", "customer": {"id": contest["customer"], "name": "C"}}
+    checked: dict[str, Any] = {}
+    for discount in ("12.00", "9.00", "6.00"):  # above the partner's tier cap, within the 28% maximum (CPA-6.4)
+        line = {"line_id": "1", "sku": contest["sku"], "quantity": 1, "discount_percent": discount}
+        checked = key.post("/v1/pricing/check", {**quote, "quote_ref": f"Q-WHO-{discount}", "lines": [line]}).json()
+        if checked.get("outcome") == "approval_required":
+            break
+    assert checked.get("outcome") == "approval_required", checked
+    for approval in checked["approvals"]:
+        decided = party.by_role[approval["queue"]].post(
+            f"/v1/approvals/{approval['approval_id']}/decision", {"outcome": "approved", "note": "ok"}
+        )
+        assert decided.status_code == 200, decided.text
+    decision_id = checked["decision_id"]
+    staff_view = party.by_role["finance"].get(f"/v1/decisions/{decision_id}").json()
+    assert sorted(h["by"] for h in staff_view["history"]) == sorted(
+        f"{a['queue']}:{party.key_ids[a['queue']]}" for a in checked["approvals"]
+    )  # staff keep who decided, for the audit
+    partner_reads = {
+        "GET /v1/decisions/{id}": key.get(f"/v1/decisions/{decision_id}").json(),
+        "GET /v1/deals/{id}": key.get(f"/v1/deals/{contest['deal']['deal_id']}").json(),
+        "GET /v1/deals": key.get("/v1/deals").json(),
+        "GET /v1/partners/{id}": key.get(f"/v1/partners/{winner}").json(),
+    }
+    assert sorted(h["by"] for h in partner_reads["GET /v1/decisions/{id}"]["history"]) == sorted(
+        a["queue"] for a in checked["approvals"]
+    )
+    assert partner_reads["GET /v1/deals/{id}"]["registered_by"] == "sales"  # the contest registered it with sales
+    for route, body in partner_reads.items():
+        text = json.dumps(body)
+        assert not [k for k in staff_keys if k in text], f"{route} shows a staff key id to the partner: {text[:300]}"

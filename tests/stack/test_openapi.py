@@ -1,9 +1,11 @@
 """The served OpenAPI document matches the routes, and every example request works against the stack."""
 
 import json
+import os
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -330,6 +332,9 @@ def test_the_example_request_is_accepted_by_the_running_stack(op, replay, api):
         example = {**example, "tenant_id": example_tenant()["tenant_id"]}
     response = replay.by_role[role].request(op.method, op.path.format(**values), example)
     assert 200 <= response.status_code < 300, (op.name, response.status_code, response.text)
+    dump = os.environ.get("REVGOV_DUMP_RESPONSES")  # test_response_schemas.py: answers to write a schema from
+    if dump:
+        Path(dump, f"{op.name}.{role.split(':')[-1]}.json").write_text(json.dumps(response.json(), indent=1))
     if op.response_schema:  # the answer is what the contract says it is
         from revgov import schemas
 
@@ -385,3 +390,18 @@ def test_outbound_events_are_under_webhooks(api):
         assert post["requestBody"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/events_webhook_delivery"}
         assert any(p["name"] == "Revgov-Signature" and p["required"] for p in post["parameters"])
+
+
+def test_every_sku_in_the_contracts_examples_is_on_a_demo_price_list():
+    # #15: "OpenAPI response schemas ... and examples that use SKUs of the demo price list"; PA-6.1: products are
+    # "quoted from the Distributor's price list in force on the quote date", so an example SKU that no price list
+    # carries shows a client a call that can only fail.
+    from revgov.edge.openapi import document
+
+    listed: set[str] = set()
+    for tenant_dir in (ROOT / "tenants").iterdir():
+        if (tenant_dir / "tenant.yaml").exists():
+            listed |= set(re.findall(r'"sku": "([^"]+)"', json.dumps(load_tenant_file(tenant_dir / "tenant.yaml"))))
+    used = set(re.findall(r'"sku": "([^"]+)"', json.dumps(document())))
+    assert used, "the contract's examples name no SKU at all"
+    assert used <= listed, f"example SKUs on no demo price list: {sorted(used - listed)}"

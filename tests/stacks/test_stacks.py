@@ -327,6 +327,27 @@ def test_api_gateway_errors_are_problem_json(synth: Synth, stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
+def test_gateway_made_answers_vary_by_origin_and_allow_no_origin(synth: Synth, stack: str) -> None:
+    """#20: API Gateway's own answers (401, 403, 429, 4XX/5XX defaults) had no CORS headers at all. They come before
+    the app knows the caller's tenant, so the gateway cannot tell a tenant's listed origin from any other: README
+    ("In AWS, the answers API Gateway makes itself … carry `Vary: Origin` and no `Access-Control-Allow-Origin`").
+    Fetch standard, CORS protocol: a response that depends on `Origin` must say `Vary: Origin`; credentials are
+    never allowed (keys travel in `Authorization`)."""
+    responses = _api(synth.templates[stack])["x-amazon-apigateway-gateway-responses"]
+    assert {"UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED", "QUOTA_EXCEEDED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(
+        responses
+    )
+    for response_type, response in responses.items():
+        headers = {
+            name.removeprefix("gatewayresponse.header.").lower(): value
+            for name, value in response["responseParameters"].items()
+        }
+        assert headers["vary"] == "'Origin'", response_type
+        assert "access-control-allow-credentials" not in headers, response_type
+        assert "access-control-allow-origin" not in headers, response_type  # neither `*` nor a reflected Origin
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
 def test_api_stage_is_traced_logged_and_throttled(synth: Synth, stack: str) -> None:
     Template.from_json(synth.templates[stack]).has_resource_properties("AWS::ApiGateway::Stage", {
         "TracingEnabled": True,

@@ -8,12 +8,14 @@ margin floor or below cost is still told, in words that name neither the cost no
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 # Fields of a priced line, of the quote totals and of a catalog item that are the Distributor's own.
 INTERNAL_LINE_FIELDS = frozenset({"cost_total", "margin_percent", "unit_cost"})
 INTERNAL_TOTAL_FIELDS = frozenset({"cost_total", "margin_percent"})
+INTERNAL_INVOICE_LINE_FIELDS = frozenset({"cost"})  # an invoice line's Line Cost (PA-1.2), kept for margin KPIs
 
 
 def _without(node: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
@@ -68,3 +70,39 @@ def partner_decision(decision: Mapping[str, Any], internal: Mapping[str, str]) -
         "inputs": partner_inputs(decision.get("inputs") or {}),
         "result": partner_result(decision.get("result") or {}, internal),
     }
+
+
+def partner_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:
+    """An invoice as its partner reads it: every line without the Distributor's Line Cost (`cost`, PA-1.2)."""
+    return {**invoice, "lines": [_without(line, INTERNAL_INVOICE_LINE_FIELDS) for line in invoice.get("lines", [])]}
+
+
+# An actor as records keep it: "<role>:<key id>" (Principal.actor).
+_ACTOR = re.compile(r"^([a-z][a-z_]*):key_[0-9A-Za-z]+$")
+
+
+def _is_actor_field(name: str) -> bool:
+    return name == "by" or name.endswith("_by")
+
+
+def actors_as_roles(value: Any) -> Any:
+    """What a partner reads of who acted: the team (`finance`), never which of the distributor's keys (PA-11.1 /
+    CPA-11.1 keep the parties' confidential information between them; a key id is the distributor's own).
+
+    Every `by` / `…_by` field holding an actor (`finance:key_…`) reads as its role, and every `…_by_key` field (the
+    requester's key id kept for segregation of duties) reads as null, at any depth: decisions' `history[].by` and
+    `decided_by`, deals' `registered_by`, approvals' `requested_by` and `decision.by`, invoices' `finalized_by`."""
+    if isinstance(value, Mapping):
+        shown: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, str) and key.endswith("_by_key"):
+                shown[key] = None
+            elif isinstance(key, str) and _is_actor_field(key) and isinstance(item, str):
+                actor = _ACTOR.match(item)
+                shown[key] = actor.group(1) if actor else item
+            else:
+                shown[key] = actors_as_roles(item)
+        return shown
+    if isinstance(value, list | tuple):
+        return [actors_as_roles(item) for item in value]
+    return value

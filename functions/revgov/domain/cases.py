@@ -173,3 +173,14 @@ def resolved_otherwise(case: dict[str, Any], outcome: str, reason: dict[str, Any
         "resolved_by_rule": {"rule_id": reason["rule_id"], "clause": reason["clause"]},
     }
     return {**case, "status": outcome, "decision": decision}
+
+
+def id_field(kind: str) -> str:
+    """The name of a case's id in answers, paths and events: `approval_id` or `exception_id` (#20: one name)."""
+    return f"{kind}_id"
+
+
+def view(case: dict[str, Any]) -> dict[str, Any]:
+    """A case as answers show it: its id under `approval_id` / `exception_id`, the name its paths use. `case_id`, the
+    stored name, stays in the answer with the same value until contract 2.0 (docs/api-changelog.md, 1.4.0)."""
+    return {id_field(case["kind"]): case["case_id"], **case}

@@ -104,7 +104,9 @@ def _view(op: Operation) -> Callable[..., Response]:
                 max_body_bytes=settings().max_body_bytes,
                 correlation_id=correlation_id,
             )
-            result = run_operation(op, call, instance, correlation_id, lambda: http.answer(op, op.handler(call)))
+            result = run_operation(
+                op, call, instance, correlation_id, lambda: http.answer(op, op.handler(call), call.principal)
+            )
         except RevgovError as error:
             if error.status >= 500:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})

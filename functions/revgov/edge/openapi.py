@@ -14,7 +14,7 @@ from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.3.0"
+API_VERSION = "1.4.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -62,11 +62,14 @@ def _success_schema(op: Operation) -> dict[str, Any]:
 
 
 def _success_content(op: Operation) -> dict[str, Any]:
+    """The success body's schema and example: the operation's own, else the first of its schema's `examples`."""
     content: dict[str, Any] = {"schema": _success_schema(op)}
-    if op.response_example is not None:
-        example = op.response_example
-        if isinstance(example, str):
-            example = json.loads((settings().schemas_dir / "examples" / example).read_text(encoding="utf-8"))
+    example = op.response_example
+    if isinstance(example, str):
+        example = json.loads((settings().schemas_dir / "examples" / example).read_text(encoding="utf-8"))
+    if example is None and op.response_schema:
+        example = next(iter(schemas.schema(op.response_schema).get("examples") or []), None)
+    if example is not None:
         content["examples"] = {"default": {"value": example}}
     return content
 

@@ -122,6 +122,7 @@ def open_case(
                 f"revgov.{kind}s",
                 f"{kind}.opened",
                 {
+                    cases.id_field(kind): case["case_id"],
                     "case_id": case["case_id"],
                     "category": category,
                     "queue": route.queue,

@@ -54,21 +54,9 @@ def view(partner: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in partner.items() if not k.endswith("_key")}
 
 
-def _roles_only(value: Any) -> Any:
-    """A partner is told which team acted (`channel_ops`), never which of the distributor's keys."""
-    if isinstance(value, dict):
-        return {
-            k: v.split(":", 1)[0] if (k == "by" or k.endswith("_by")) and isinstance(v, str) else _roles_only(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_roles_only(v) for v in value]
-    return value
-
-
 def get_partner(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
-    shown = view(_visible(rt, who, partner_id)[0])
-    return dict(_roles_only(shown)) if who.role is Role.PARTNER else shown
+    """A partner key reads which team acted, never which key: the edge's partner view (domain/audience.py)."""
+    return view(_visible(rt, who, partner_id)[0])
 
 
 def list_partners(
@@ -300,7 +288,10 @@ def submit(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
         "missing": list(assessment.missing),
         "approval": None
         if approval is None
-        else {k: approval[k] for k in ("case_id", "category", "queue", "due_at", "status")},
+        else {
+            "approval_id": approval["case_id"],
+            **{k: approval[k] for k in ("case_id", "category", "queue", "due_at", "status")},
+        },
         "decision_id": sealed[0]["record_id"],
         "policy_version": policy_version,
         "reasons": list(assessment.reasons),

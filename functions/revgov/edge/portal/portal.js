@@ -144,12 +144,12 @@
     try {
       const body = { outcome };
       if (note) body.note = note;
-      await api("POST", "v1/approvals/" + approval.case_id + "/decision", body);
+      await api("POST", "v1/approvals/" + approval.approval_id + "/decision", body);
       row.setAttribute("data-decided", outcome);
       await loadApprovals();
-      status("Approval " + approval.case_id + " " + outcome + ".");
+      status("Approval " + approval.approval_id + " " + outcome + ".");
     } catch (error) {
-      status("Could not decide " + approval.case_id + ": " + error.message, true);
+      status("Could not decide " + approval.approval_id + ": " + error.message, true);
       row.querySelectorAll("button").forEach((b) => (b.disabled = false));
     }
   }
@@ -165,9 +165,9 @@
     const rows = await Promise.all(page.items.map(async (a) => {
       const actions = el("div");
       if (mayDecide(a)) {
-        const note = el("input", { placeholder: "note", "aria-label": "note for " + a.case_id });
-        const approve = el("button", { type: "button", "data-approval": a.case_id, "data-action": "approve" }, "Approve");
-        const reject = el("button", { type: "button", class: "reject", "data-approval": a.case_id, "data-action": "reject" }, "Reject");
+        const note = el("input", { placeholder: "note", "aria-label": "note for " + a.approval_id });
+        const approve = el("button", { type: "button", "data-approval": a.approval_id, "data-action": "approve" }, "Approve");
+        const reject = el("button", { type: "button", class: "reject", "data-approval": a.approval_id, "data-action": "reject" }, "Reject");
         actions.append(note, approve, reject);
         approve.addEventListener("click", () => decide(a, "approved", note.value, actions));
         reject.addEventListener("click", () => decide(a, "rejected", note.value, actions));
@@ -175,7 +175,7 @@
         actions.append(el("span", { class: "muted" }, "for " + words(a.queue)));
       }
       const total = a.context && a.context.net_total;
-      const what = el("span", { title: a.case_id }, words(a.category));
+      const what = el("span", { title: a.approval_id }, words(a.category));
       return [what, await partnerName(a.partner_id), words(a.queue), when(a.due_at),
         total ? money(total, (a.context && a.context.currency) || viewer.currency) : "–", actions];
     }));
@@ -186,7 +186,7 @@
     await loadApprovals();
     const exceptions = await api("GET", "v1/exceptions?status=open&limit=50");
     table($("exceptions"), ["Exception", "Partner", "Queue", "Due"], await Promise.all(exceptions.items.map(async (e) =>
-      [el("span", { title: e.case_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at)])));
+      [el("span", { title: e.exception_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at)])));
     const tasks = await api("GET", "v1/tasks?limit=50");
     table($("tasks"), ["Task", "Agent", "Queue", "Confidence"],
       tasks.items.map((t) => [t.title, words(t.agent) + (t.escalated ? " (escalated)" : ""), words(t.queue),

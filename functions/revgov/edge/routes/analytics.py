@@ -38,6 +38,7 @@ def _required_period(call: Call) -> str:
         QueryParam("tier", "only this partner tier (its machine name)", pattern=r"[a-z][a-z0-9_-]{0,39}"),
     ),
     description=DEFINITIONS,
+    response_schema="api/responses/kpis.schema.json",
 )
 def get_kpis(call: Call) -> dict[str, Any]:
     return analytics.kpis(
@@ -57,6 +58,7 @@ def get_kpis(call: Call) -> dict[str, Any]:
     tag="analytics",
     id_params={"partner_id": "ptr"},
     query=(_PERIOD,),
+    response_schema="api/responses/forecast.schema.json",
 )
 def get_forecast(call: Call) -> dict[str, Any]:
     return analytics.forecast(call.runtime, call.who, call.params["partner_id"], _required_period(call))
@@ -70,6 +72,7 @@ def get_forecast(call: Call) -> dict[str, Any]:
     tag="analytics",
     paginated=True,
     query=(_QUEUE,),
+    response_schema="api/responses/task-page.schema.json",
 )
 def list_tasks(call: Call) -> Any:
     return tasks.list_tasks(

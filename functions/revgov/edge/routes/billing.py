@@ -32,6 +32,7 @@ DISPUTERS = frozenset({Role.PARTNER, Role.FINANCE, Role.ADMIN})
             "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
         ),
     ),
+    response_schema="api/responses/invoice-page.schema.json",
 )
 def list_invoices(call: Call) -> Any:
     return billing.list_invoices_for(
@@ -53,6 +54,7 @@ def list_invoices(call: Call) -> Any:
     roles=INVOICE_READERS,
     tag="billing",
     id_params={"invoice_id": "inv"},
+    response_schema="api/responses/invoice.schema.json",
 )
 def get_invoice(call: Call) -> dict[str, Any]:
     return billing.read_invoice(call.runtime, call.who, call.params["invoice_id"])
@@ -69,6 +71,7 @@ def get_invoice(call: Call) -> dict[str, Any]:
     id_params={"invoice_id": "inv"},
     body_schema="api/invoice-dispute.schema.json",
     example={"line_no": 1, "amount": "250.00", "reason": "Shipped 4 switches, invoiced 5 (delivery note DN-1182)"},
+    response_schema="api/responses/invoice-dispute.schema.json",
 )
 def file_invoice_dispute(call: Call) -> dict[str, Any]:
     return invoice_disputes.file_dispute(call.runtime, call.who, call.params["invoice_id"], call.body)
@@ -81,6 +84,7 @@ def file_invoice_dispute(call: Call) -> dict[str, Any]:
     roles=INVOICE_READERS,
     tag="billing",
     id_params={"invoice_dispute_id": "ivd"},
+    response_schema="api/responses/invoice-dispute.schema.json",
 )
 def get_invoice_dispute(call: Call) -> dict[str, Any]:
     return invoice_disputes.get_dispute(call.runtime, call.who, call.params["invoice_dispute_id"])
@@ -93,6 +97,7 @@ def get_invoice_dispute(call: Call) -> dict[str, Any]:
     roles=FINANCE,
     tag="billing",
     id_params={"invoice_id": "inv"},
+    response_schema="api/responses/invoice.schema.json",
 )
 def finalize_invoice(call: Call) -> dict[str, Any]:
     return billing.finalize_invoice(call.runtime, call.who, call.params["invoice_id"])
@@ -117,6 +122,7 @@ _ERP_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
             "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
         ),
     ),
+    response_schema="api/responses/billing-subscription-page.schema.json",
 )
 def list_billing_subscriptions(call: Call) -> Any:
     return subscription_billing.list_subscriptions(
@@ -131,6 +137,7 @@ def list_billing_subscriptions(call: Call) -> Any:
     "(a partner key: its own)",
     roles=READERS,
     tag="billing",
+    response_schema="api/responses/billing-subscription.schema.json",
 )
 def get_billing_subscription(call: Call) -> dict[str, Any]:
     subscription_id = call.params["erp_subscription_id"]

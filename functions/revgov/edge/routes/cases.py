@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...domain import cases as domain
 from ...domain.cases import OPEN, OUTCOMES
 from ...services import cases
 from ..http import Call
@@ -43,7 +44,7 @@ def _case_routes(
         response_schema="api/responses/case-page.schema.json",
     )
     def list_cases(call: Call) -> Any:
-        return cases.list_cases(
+        page = cases.list_cases(
             call.runtime,
             call.who.tenant_id,
             kind,
@@ -52,6 +53,7 @@ def _case_routes(
             limit=call.limit,
             cursor=call.cursor,
         )
+        return {"items": [domain.view(item.data) for item in page.items], "next_cursor": page.next_cursor}
 
     @operation(
         "GET",
@@ -64,7 +66,7 @@ def _case_routes(
         response_schema="api/responses/case.schema.json",
     )
     def get_case(call: Call) -> dict[str, Any]:
-        return cases.get_case(call.runtime, call.who.tenant_id, kind, call.params[id_param])[0]
+        return domain.view(cases.get_case(call.runtime, call.who.tenant_id, kind, call.params[id_param])[0])
 
     @operation(
         "POST",
@@ -79,8 +81,10 @@ def _case_routes(
         response_schema="api/responses/case.schema.json",
     )
     def decide_case(call: Call) -> dict[str, Any]:
-        return cases.decide_case(
-            call.runtime, call.who, kind, call.params[id_param], call.body["outcome"], call.body.get("note")
+        return domain.view(
+            cases.decide_case(
+                call.runtime, call.who, kind, call.params[id_param], call.body["outcome"], call.body.get("note")
+            )
         )
 
 

@@ -51,7 +51,8 @@ def import_catalog(call: Call) -> dict[str, Any]:
 
 
 @operation("GET", "/v1/catalog/versions", summary="The catalog's versions: 0 is the policy's price list, then one "
-           "per import", roles=STAFF, tag="catalog")
+           "per import", roles=STAFF, tag="catalog",
+           response_schema="api/responses/catalog-versions.schema.json")
 def list_catalog_versions(call: Call) -> dict[str, Any]:
     return catalog.catalog_versions(call.runtime, call.who.tenant_id)
 
@@ -61,6 +62,7 @@ def list_catalog_versions(call: Call) -> dict[str, Any]:
     roles=STAFF, tag="catalog",
     query=(QueryParam("from", "The earlier version's sequence number (0: the policy's price list)", _SEQ),
            QueryParam("to", "The later version's sequence number", _SEQ)),
+    response_schema="api/responses/catalog-diff.schema.json",
 )
 def diff_catalog(call: Call) -> dict[str, Any]:
     missing = [name for name in ("from", "to") if name not in call.query]

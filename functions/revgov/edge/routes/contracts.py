@@ -37,13 +37,13 @@ def _document(call: Call) -> str:
 
 
 @operation("GET", "/v1/contracts", summary="The tenant's contract documents (current revision of each)", roles=STAFF,
-           tag="contracts")
+           tag="contracts", response_schema="api/responses/contract-page.schema.json")
 def list_contracts(call: Call) -> dict[str, Any]:
     return contracts.list_contracts(call.runtime, call.who)
 
 
 @operation("GET", "/v1/contracts/{document}", summary="A contract document: its current text and every revision",
-           roles=STAFF, tag="contracts")
+           roles=STAFF, tag="contracts", response_schema="api/responses/contract-read.schema.json")
 def get_contract(call: Call) -> dict[str, Any]:
     return contracts.get_contract(call.runtime, call.who, _document(call))
 
@@ -56,6 +56,7 @@ def get_contract(call: Call) -> dict[str, Any]:
     description="The text is split into clauses by `### FRA-1.1 Title` headings under a `Document: FRA` header that "
     "must match the path. Refused (422) if a clause id is in another document or if the policy cites a clause the "
     "contracts would no longer contain. The same text again is a no-op (`status: unchanged`).",
+    response_schema="api/responses/contract-changed.schema.json",
 )
 def put_contract(call: Call) -> dict[str, Any]:
     return contracts.put_contract(call.runtime, call.who, _document(call), call.body)
@@ -68,6 +69,7 @@ def put_contract(call: Call) -> dict[str, Any]:
     example={"reason": "amendment no. 1 signed 2026-03-01",
              "clauses": [{"clause_id": "FRA-1.1", "title": "Payment terms",
                           "text": "Invoices are payable within 45 days of the invoice date."}]},
+    response_schema="api/responses/contract-changed.schema.json",
 )
 def amend_contract(call: Call) -> dict[str, Any]:
     return contracts.amend_contract(call.runtime, call.who, _document(call), call.body)
@@ -77,6 +79,7 @@ def amend_contract(call: Call) -> dict[str, Any]:
     "DELETE", "/v1/contracts/{document}",
     summary="Withdraw a contract document (refused while the policy cites its clauses); its revisions are kept",
     roles=EDITORS, tag="contracts",
+    response_schema="api/responses/contract-removed.schema.json",
 )
 def remove_contract(call: Call) -> dict[str, Any]:
     return contracts.remove_contract(call.runtime, call.who, _document(call), None)

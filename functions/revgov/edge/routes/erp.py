@@ -53,6 +53,7 @@ def receive_erp_events(call: Call) -> dict[str, Any]:
     tag="tenants",
     body_schema="api/webhook-secret-rotation.schema.json",
     example={"grace_seconds": 86400},
+    response_schema="api/responses/webhook-secret-rotated.schema.json",
 )
 def rotate_webhook_secret(call: Call) -> dict[str, Any]:
     return erp.rotate_secret(call.runtime, call.who, _tenant_id(call), int(call.body.get("grace_seconds", 86400)))

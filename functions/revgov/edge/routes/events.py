@@ -16,6 +16,7 @@ from ..registry import STAFF, operation
     roles=STAFF,
     tag="events",
     id_params={"event_id": "evt"},
+    response_schema="api/responses/event-status.schema.json",
 )
 def get_event(call: Call) -> dict[str, Any]:
     return events.get(call.runtime, call.who.tenant_id, call.params["event_id"])

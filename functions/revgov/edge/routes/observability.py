@@ -28,6 +28,7 @@ _SIGNAL = QueryParam("signal", "only the metrics of this signal", enum=(
     "about their own tenant (the `tenant` label removed); platform-wide series (scheduled jobs, unauthenticated "
     "requests) are in CloudWatch only. In AWS this is one function instance's view since it started: CloudWatch "
     "(namespace Revgov, from the embedded metric format) has them all.",
+    response_schema="api/responses/metrics.schema.json",
 )
 def get_metrics(call: Call) -> Any:
     from ... import metrics
@@ -68,6 +69,7 @@ def get_metrics_prometheus(call: Call) -> Answer:
     "period beside it: the month or quarter before the tenant went live, or the tenant's `kpi_baseline_period` "
     "(the KPIs' baseline). A case counts by the instant its figure is about: opened, decided, or due (an SLA "
     "breach: due in the period and not decided by its due time). docs/observability.md.",
+    response_schema="api/responses/workflow-metrics.schema.json",
 )
 def get_workflow_metrics(call: Call) -> dict[str, Any]:
     from ...domain.errors import FieldError, MalformedRequest
@@ -92,6 +94,7 @@ def get_workflow_metrics(call: Call) -> dict[str, Any]:
     "against the rest, stratified by tier; Fisher's exact / exact conditional tests for counts, permutation tests "
     "for continuous outcomes; Holm's correction at alpha 0.05; a finding also needs a material gap. Read only: the "
     "scheduled `equity-monitor` opens the exceptions.",
+    response_schema="api/responses/equity.schema.json",
 )
 def get_equity(call: Call) -> dict[str, Any]:
     from ...services import equity

@@ -50,6 +50,7 @@ def _own(call: Call) -> str:
         "terms": _TERMS_EXAMPLE,
         "contact": {"name": "Dana Reyes", "email": "dana.reyes@contour.example"},
     },
+    response_schema="api/responses/partner.schema.json",
 )
 def create_partner(call: Call) -> dict[str, Any]:
     return partners.apply(call.runtime, call.who, call.body)
@@ -66,6 +67,7 @@ def create_partner(call: Call) -> dict[str, Any]:
         QueryParam("status", "only partners in this status", enum=STATUSES),
         QueryParam("tier", "only partners holding this tier", pattern=r"[a-z][a-z0-9_]{0,39}"),
     ),
+    response_schema="api/responses/partner-page.schema.json",
 )
 def list_partners(call: Call) -> dict[str, Any]:
     return partners.list_partners(
@@ -85,6 +87,7 @@ def list_partners(call: Call) -> dict[str, Any]:
     roles=TENANT,
     tag="partners",
     id_params=_PARTNER,
+    response_schema="api/responses/partner.schema.json",
 )
 def get_partner(call: Call) -> dict[str, Any]:
     return partners.get_partner(call.runtime, call.who, _own(call))
@@ -99,6 +102,7 @@ def get_partner(call: Call) -> dict[str, Any]:
     id_params=_PARTNER,
     body_schema="api/partner-terms.schema.json",
     example=_TERMS_EXAMPLE,
+    response_schema="api/responses/partner.schema.json",
 )
 def amend_partner_terms(call: Call) -> dict[str, Any]:
     return partners.amend_terms(call.runtime, call.who, _own(call), call.body)
@@ -119,6 +123,7 @@ def amend_partner_terms(call: Call) -> dict[str, Any]:
         "checksum": "sha256:" + "5" * 64,
         "issued_at": "2026-11-02",
     },
+    response_schema="api/responses/partner-document-recorded.schema.json",
 )
 def add_partner_document(call: Call) -> dict[str, Any]:
     return partners.add_document(call.runtime, call.who, _own(call), call.body)
@@ -134,6 +139,7 @@ def add_partner_document(call: Call) -> dict[str, Any]:
     body_schema="api/partner-certification.schema.json",
     status=201,
     example={"certification_id": "cert-network-core", "earned_at": "2026-10-01"},
+    response_schema="api/responses/partner-certification-recorded.schema.json",
 )
 def add_partner_certification(call: Call) -> dict[str, Any]:
     return partners.add_certification(call.runtime, call.who, _own(call), call.body)
@@ -146,12 +152,16 @@ def add_partner_certification(call: Call) -> dict[str, Any]:
     roles=ONBOARDING,
     tag="partners",
     id_params=_PARTNER,
+    response_schema="api/responses/partner-submission.schema.json",
 )
 def submit_partner(call: Call) -> dict[str, Any]:
     return partners.submit(call.runtime, call.who, _own(call))
 
 
-_LIFECYCLE = StatusChanges("/v1/partners/{partner_id}", "partner", "partners", _own, partners.change_status, _PARTNER)
+_LIFECYCLE = StatusChanges(
+    "/v1/partners/{partner_id}", "partner", "partners", _own, partners.change_status, _PARTNER,
+    "api/responses/partner.schema.json",
+)
 _LIFECYCLE.declare(
     "suspend",
     to="suspended",

@@ -33,7 +33,8 @@ def health(call: Call) -> dict[str, Any]:
     return {"status": "ok", "version": __version__, "stage": call.runtime.settings.stage}
 
 
-@operation("GET", "/v1/openapi.json", summary="This API as OpenAPI 3.1", roles=PUBLIC, tag="platform")
+@operation("GET", "/v1/openapi.json", summary="This API as OpenAPI 3.1", roles=PUBLIC, tag="platform",
+           response_schema="api/responses/openapi-document.schema.json")
 def openapi_document(call: Call) -> Answer:
     from ..openapi import document_json
 
@@ -72,7 +73,10 @@ def get_tenant(call: Call) -> dict[str, Any]:
     return tenants.get_tenant(call.runtime, _tenant_id(call))
 
 
-_STANDING = StatusChanges("/v1/tenants/{tenant_id}", "tenant", "tenants", _tenant_id, tenants.set_status)
+_STANDING = StatusChanges(
+    "/v1/tenants/{tenant_id}", "tenant", "tenants", _tenant_id, tenants.set_status,
+    response_schema="api/responses/tenant.schema.json",
+)
 _STANDING.declare(
     "suspend",
     to="suspended",
@@ -158,6 +162,7 @@ def revoke_key(call: Call) -> dict[str, Any]:
     tag="audit",
     paginated=True,
     query=(QueryParam("subject", "only records about this subject id", pattern=r"[A-Za-z0-9_.:#-]{1,128}"),),
+    response_schema="api/responses/audit-page.schema.json",
 )
 def list_audit(call: Call) -> dict[str, Any]:
     return audit.list_records(

@@ -24,7 +24,8 @@ def create_policy_draft(call: Call) -> dict[str, Any]:
 
 
 @operation("GET", "/v1/policy/drafts", summary="Policy drafts and proposals", roles=STAFF, tag="policy",
-           paginated=True, query=(QueryParam("status", "Only drafts in this status", enum=_STATUSES),))
+           paginated=True, query=(QueryParam("status", "Only drafts in this status", enum=_STATUSES),),
+           response_schema="api/responses/policy-draft-page.schema.json")
 def list_policy_drafts(call: Call) -> dict[str, Any]:
     return policy_drafts.list_drafts(call.runtime, call.who, status=call.query.get("status"), limit=call.limit,
                                      cursor=call.cursor)
@@ -101,7 +102,8 @@ def whatif_policy_draft(call: Call) -> dict[str, Any]:
            tag="policy", id_params=_DRAFT, body_schema="api/policy-whatif-rebates.schema.json", status=200,
            example={"period": "2026-Q3"},
            description="The period's stored rebate lines (the sales already projected for rebates) rated as the "
-           "policy in force rates them and as the draft would; nothing is settled or written.")
+           "policy in force rates them and as the draft would; nothing is settled or written.",
+           response_schema="api/responses/policy-rebate-whatif.schema.json")
 def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
     return policy_whatif.whatif_rebates(call.runtime, call.who, call.params["draft_id"], call.body)
 
@@ -151,18 +153,21 @@ def activate_policy_draft(call: Call) -> dict[str, Any]:
 
 
 @operation("GET", "/v1/policy/versions", summary="The policy's activations, oldest first (version, draft, approvers)",
-           roles=STAFF, tag="policy", paginated=True)
+           roles=STAFF, tag="policy", paginated=True,
+           response_schema="api/responses/policy-version-page.schema.json")
 def list_policy_versions(call: Call) -> dict[str, Any]:
     return policy_drafts.history(call.runtime, call.who, limit=call.limit, cursor=call.cursor)
 
 
 @operation("GET", "/v1/policy/drafts/{draft_id}/whatif/{decision_id}", summary="One stored quote decision replayed "
            "under the draft (the row the what-if sums for it)", roles=STAFF, tag="policy",
-           id_params={**_DRAFT, "decision_id": "dec"})
+           id_params={**_DRAFT, "decision_id": "dec"},
+           response_schema="api/responses/policy-decision-whatif.schema.json")
 def whatif_policy_decision(call: Call) -> dict[str, Any]:
     return policy_whatif.whatif_decision(call.runtime, call.who, call.params["draft_id"], call.params["decision_id"])
 
 
-@operation("GET", "/v1/policy", summary="The policy in force: its version and document", roles=STAFF, tag="policy")
+@operation("GET", "/v1/policy", summary="The policy in force: its version and document", roles=STAFF, tag="policy",
+           response_schema="api/responses/active-policy.schema.json")
 def get_active_policy(call: Call) -> dict[str, Any]:
     return policy_drafts.active_policy(call.runtime, call.who)

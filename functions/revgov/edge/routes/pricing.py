@@ -26,6 +26,7 @@ _EXAMPLE_QUOTE = {
 @operation(
     "POST", "/v1/pricing/check", summary="Check a quote: allow, approval_required (approvals opened) or deny",
     roles=SELLERS, tag="pricing", body_schema="api/pricing-check.schema.json", example=_EXAMPLE_QUOTE,
+    response_schema="api/responses/pricing-decision.schema.json",
 )
 def check_quote(call: Call) -> dict[str, Any]:
     return pricing.check(call.runtime, call.who, call.body)
@@ -92,6 +93,7 @@ def request_deal_extension(call: Call) -> dict[str, Any]:
     ),
     description="A summary carries no inputs, findings or cost: read one decision in full with "
     "GET /v1/decisions/{decision_id} (a partner key gets its own view).",
+    response_schema="api/responses/decision-page.schema.json",
 )
 def list_decisions(call: Call) -> dict[str, Any]:
     return decisions.list_for(
@@ -100,13 +102,14 @@ def list_decisions(call: Call) -> dict[str, Any]:
 
 
 @operation("GET", "/v1/decisions/{decision_id}", summary="The full record of a decision", roles=READERS,
-           tag="decisions", id_params={"decision_id": "dec"})
+           tag="decisions", id_params={"decision_id": "dec"}, response_schema="api/responses/decision.schema.json")
 def get_decision(call: Call) -> dict[str, Any]:
     return decisions.view(call.runtime, call.who, call.params["decision_id"])
 
 
 @operation("GET", "/v1/decisions/{decision_id}/replay",
            summary="Re-evaluate a decision as of its policy version; `identical` must be true",
-           roles=STAFF, tag="decisions", id_params={"decision_id": "dec"})
+           roles=STAFF, tag="decisions", id_params={"decision_id": "dec"},
+           response_schema="api/responses/decision-replay.schema.json")
 def replay_decision(call: Call) -> dict[str, Any]:
     return decisions.replay(call.runtime, call.who, call.params["decision_id"])

@@ -29,6 +29,7 @@ _PARTNER = QueryParam(
         _PARTNER,
         QueryParam("period", "a quarter (2026-Q4) or month (2026-10); default the running quarter", pattern=_PERIOD),
     ),
+    response_schema="api/responses/accrual-page.schema.json",
 )
 def list_accruals(call: Call) -> dict[str, Any]:
     return rebates.accruals(
@@ -51,6 +52,7 @@ def list_accruals(call: Call) -> dict[str, Any]:
     status=201,
     body_schema="api/rebate-settlement.schema.json",
     example={"period": "2026-Q3", "run": 1},
+    response_schema="api/responses/settlement.schema.json",
 )
 def settle_period(call: Call) -> Answer:
     status, body = rebates.settle(call.runtime, call.who, call.body)
@@ -65,6 +67,7 @@ def settle_period(call: Call) -> Answer:
     tag="rebates",
     id_params={"settlement_id": "set"},
     query=(_PARTNER,),
+    response_schema="api/responses/settlement.schema.json",
 )
 def get_settlement(call: Call) -> dict[str, Any]:
     return rebates.get_settlement(call.runtime, call.who, call.params["settlement_id"], call.query.get("partner_id"))
@@ -89,6 +92,7 @@ def get_settlement(call: Call) -> dict[str, Any]:
             {"kind": "calculation", "reference": "dms://partner/rebates/2026-Q3.xlsx", "note": "our calculation"},
         ],
     },
+    response_schema="api/responses/rebate-dispute.schema.json",
 )
 def file_dispute(call: Call) -> dict[str, Any]:
     return rebates.file_dispute(call.runtime, call.who, call.body)
@@ -101,6 +105,7 @@ def file_dispute(call: Call) -> dict[str, Any]:
     roles=READERS,
     tag="rebates",
     id_params={"dispute_id": "dsp"},
+    response_schema="api/responses/rebate-dispute.schema.json",
 )
 def get_dispute(call: Call) -> dict[str, Any]:
     return rebates.get_dispute(call.runtime, call.who, call.params["dispute_id"])[0]
@@ -115,6 +120,7 @@ def get_dispute(call: Call) -> dict[str, Any]:
     id_params={"dispute_id": "dsp"},
     body_schema="api/rebate-dispute-resolution.schema.json",
     example={"outcome": "accepted", "amount": "1250.00", "reason": "the invoice was missed; upheld under PA-7.9"},
+    response_schema="api/responses/rebate-dispute.schema.json",
 )
 def resolve_dispute(call: Call) -> dict[str, Any]:
     return rebates.resolve_dispute(call.runtime, call.who, call.params["dispute_id"], call.body)

@@ -24,6 +24,7 @@ class StatusChanges:
     subject_id: Callable[[Call], str]  # the path's id, once the caller may act on it
     change: ChangeStatus  # (runtime, who, id, status, reason) -> the changed subject
     id_params: dict[str, str] = field(default_factory=dict)
+    response_schema: str | None = None  # the changed subject's schema under schemas/
 
     def declare(self, verb: str, *, to: str, summary: str, roles: frozenset[Role], reason: str) -> None:
         """`reason` is the documented example of why."""
@@ -41,4 +42,5 @@ class StatusChanges:
             id_params=self.id_params,
             body_schema="api/status-change.schema.json",
             example={"reason": reason},
+            response_schema=self.response_schema,
         )(change_status)

@@ -60,6 +60,7 @@ def delete_subscription(call: Call) -> dict[str, Any]:
     roles=ADMIN,
     tag="subscriptions",
     id_params=_SUBSCRIPTION,
+    response_schema="api/responses/delivery.schema.json",
 )
 def get_delivery(call: Call) -> dict[str, Any]:
     subscription_id, event_id = call.params["subscription_id"], call.params["event_id"]
