@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .domain.audit import AuditEntry
 from .domain.copilot import Draft, Hit, IndexedDocument, IngestResult, Passage, Scope
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -84,6 +86,10 @@ class DocumentStore(Protocol):
     """Tenant-fenced documents plus the tenant's audit chain. Every call names the tenant."""
 
     def get(self, tenant_id: str, collection: str, key: str) -> Stored | None: ...
+
+    def get_parsed(self, tenant_id: str, collection: str, key: str, parse: Callable[[Any], T]) -> tuple[T, int] | None:
+        """`parse(data)` and the version, parsed again only when the stored document changed (read-only values)."""
+        ...
 
     def get_many(self, refs: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Stored]: ...
 

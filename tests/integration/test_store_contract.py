@@ -114,6 +114,27 @@ def test_a_put_reads_back_with_its_version_and_decimals_as_strings(store):
     assert store.get(t, "THING", "missing") is None
 
 
+def test_get_parsed_parses_a_document_again_only_when_it_changed_and_sees_every_change(store, tmp_path, request):
+    """#17: `get_parsed` answers what `get` would, parsed; the parsed value is reused while the stored document is
+    unchanged, and a change (by this store or another one on the same data) is seen on the next read."""
+    t, parsed = tenant(), []
+
+    def parse(data: dict[str, Any]) -> tuple[str, ...]:
+        parsed.append(data)
+        return tuple(sorted(data.items()))
+
+    assert store.get_parsed(t, "THING", "a", parse) is None
+    store.commit(t, Changes(puts=[Put("THING", "a", {"v": "1"})]))
+    first = store.get_parsed(t, "THING", "a", parse)
+    assert first == ((("v", "1"),), 1) and store.get_parsed(t, "THING", "a", parse) == first and len(parsed) == 1
+    assert store.get_parsed(t, "THING", "a", parse)[0] is first[0]  # the same value, not parsed again
+    store.commit(t, Changes(puts=[Put("THING", "a", {"v": "2"}, expected_version=1)]))
+    assert store.get_parsed(t, "THING", "a", parse) == ((("v", "2"),), 2) and len(parsed) == 2
+    assert store.get_parsed(tenant(), "THING", "a", parse) is None  # another tenant's key is not this one
+    store.commit(t, Changes(deletes=[Delete("THING", "a")]))
+    assert store.get_parsed(t, "THING", "a", parse) is None
+
+
 def test_must_be_absent_refuses_an_existing_key_with_the_puts_own_detail(store):
     t = tenant()
     store.commit(t, Changes(puts=[Put("THING", "a", {"v": 1}, must_be_absent=True)]))

@@ -284,6 +284,37 @@ def test_a_bus_event_that_does_not_match_its_schema_is_dead_lettered_with_the_re
     assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id, "--event-id", event_id]) == 1
 
 
+def test_an_event_received_through_the_webhook_is_validated_once_at_intake(billing_tenant, monkeypatch):
+    """#17: intake verified the signature and validated the event before storing it (docs/billing.md "verify ·
+    validate · dedupe"); the billing handler trusts that stored form and does not validate it again. A bus event
+    that differs from what intake stored under its id (here: its data altered on the way) is validated as before
+    and dead-lettered with the validation error."""
+    from revgov import schemas
+
+    billing_tenant.add_partners(SCENARIO["partners"])
+    real, checked = schemas.validate, []
+
+    def spy(name, payload, **kwargs):
+        checked.append(name)
+        return real(name, payload, **kwargs)
+
+    monkeypatch.setattr(schemas, "validate", spy)
+    event_id = billing_tenant.send(webhook_body(sample("shipment.confirmed")))["event_id"]
+    billing_tenant.wait_for([event_id])
+    assert "events/erp-event.schema.json" in checked  # at intake
+    assert "events/shipment.confirmed.schema.json" not in checked  # not again in billing
+    rt = billing_tenant.rt
+    stored = rt.store.get(billing_tenant.tenant_id, "INBOUND", event_id).data
+    altered = {**stored["detail"], "replay": 1}
+    altered["data"] = {**altered["data"], "lines": [{"sku": "NW-SW-24P", "quantity": "four"}]}
+    put_on_bus(rt, billing_tenant.tenant_id, "revgov.erp", "shipment.confirmed", altered)
+    billing_tenant.wait_for([event_id], ("dead_lettered",), seconds=40)
+    assert "events/shipment.confirmed.schema.json" in checked
+    assert "/detail/data/lines/0/quantity" in billing_tenant.event(event_id)["last_error"]
+    (invoice,) = billing_tenant.invoices()
+    assert invoice["total"] == "8400.00"  # billed once, by the event intake received
+
+
 def test_a_dead_lettered_event_is_billed_once_replayed_after_its_cause_is_fixed(billing_tenant, monkeypatch, capsys):
     """The tenant's billing policy is broken: every delivery fails, the event is dead-lettered; once the policy is
     mended, `revgov events replay` puts it back on the bus and it is billed."""

@@ -23,10 +23,10 @@ import random
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from ..domain.audit import GENESIS, seal
 from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge
@@ -37,6 +37,8 @@ HEAD = "HEAD"
 MAX_CHAIN_RETRIES = 25
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit: every backend holds changes to it
 BACKOFF_CAP_SECONDS = 0.25
+_PARSED_MEMO_SIZE = 64  # parsed documents kept per store (`get_parsed`): a few per tenant
+T = TypeVar("T")
 
 
 def json_default(value: Any) -> str:
@@ -211,6 +213,28 @@ class BaseDocumentStore(ABC):
     def get(self, tenant_id: str, collection: str, key: str) -> Stored | None:
         row = self._get(tenant_id, partition(tenant_id, collection), key)
         return self._stored(row) if row is not None else None
+
+    def get_parsed(self, tenant_id: str, collection: str, key: str, parse: Callable[[Any], T]) -> tuple[T, int] | None:
+        """`parse(data)` of one document and its version, the parsed value kept while the stored text is unchanged.
+
+        For a large document read on nearly every request and event (the tenant's profile holds its whole policy):
+        the row is read every time, as by `get`, but decoded and parsed only when its text differs from the last one
+        seen, so a change committed by any process is seen at once. The value is shared between readers: `parse`
+        must build one nobody mutates."""
+        pk = partition(tenant_id, collection)
+        row = self._get(tenant_id, pk, key)
+        if row is None:
+            return None
+        memo: dict[tuple[str, str, Any], tuple[Any, Any]] = self.__dict__.setdefault("_parsed_memo", {})
+        slot = (pk, key, parse)
+        hit = memo.get(slot)
+        if hit is not None and hit[0] == row.data:
+            return hit[1], int(row.version)
+        value = parse(json.loads(row.data or "null"))
+        if len(memo) >= _PARSED_MEMO_SIZE:
+            memo.clear()
+        memo[slot] = (row.data, value)
+        return value, int(row.version)
 
     def get_many(self, refs: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Stored]:
         wanted = {(partition(t, c), k): (t, c, k) for t, c, k in refs}
