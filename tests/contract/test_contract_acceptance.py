@@ -1214,13 +1214,16 @@ def _change_calendar(policy: dict[str, Any], ref: str) -> None:
     Quarter's rebate run is approved (tests/unit/test_policy_calendar.py runs it through proposals and approvals)."""
     from revgov.domain.change_calendar import ChangeCalendar
 
+    _policy_change_takes_effect_on_month_start(policy, ref)
     calendar = ChangeCalendar.from_policy(policy)
-    assert calendar is not None and calendar.clause == ref
+    assert calendar is not None and calendar.freeze == ("POLICY-CHANGE-FREEZE", ref)
+    assert calendar.effective == ("POLICY-CHANGE-MONTH-START", ref)
     assert (calendar.freeze_days, calendar.until_rebate_run) == (5, True)
     now = datetime(2026, 11, 10, 10, tzinfo=UTC)
     calendar.check_effective(datetime(2026, 12, 1, tzinfo=UTC), now)
-    with pytest.raises(RuleViolation, match=ref):
-        calendar.check_effective(datetime(2026, 12, 2, tzinfo=UTC), now)
+    for refused in (datetime(2026, 12, 2, tzinfo=UTC), None):  # at once on 2026-11-10 is not a first day either
+        with pytest.raises(RuleViolation, match=ref):
+            calendar.check_effective(refused, now)
     business = BusinessCalendar.from_policy(policy)
     assert calendar.freeze_start(date(2026, 12, 31), business) == date(2026, 12, 24)  # 25 Dec a holiday, 26-27 weekend
     calendar.check_may_be_made(datetime(2026, 12, 23, 23, 59, tzinfo=UTC), business, previous_quarter="2026-Q3",
@@ -1534,6 +1537,22 @@ def _cop_8_1() -> None:
     _automation_holds_credit_notes_above("contoso", "CT-DEV-LAPTOP14", 5, "5000.01")  # 5 x 1,150.00 = 5,750.00
     # 25 x CT-DATA-WORKSPACE at 600.00 = 15,000.00 a month; cancelled after 19 Nov: 15,000.00 x 11 / 30 = 5,500.00
     _billing_run_holds_cancellation_credits_above("contoso", "CT-DATA-WORKSPACE", 25, "2026-11-19", "5500.00")
+
+
+# --- when a policy change takes effect (SOP-7.3 / COP-7.2) ---------------------------------------------------------
+def _policy_change_takes_effect_on_month_start(policy: dict[str, Any], ref: str) -> None:
+    from revgov.domain import policy_change
+
+    rule = policy["policy_changes"]["takes_effect"]
+    assert rule["clause"] == ref
+    for refused in ("2026-12-15T00:00:00Z", "2026-12-01T00:00:01Z", "2026-11-30T23:59:59Z"):
+        problem = policy_change.effective_problem(policy, refused, at(refused))
+        assert problem is not None and problem.extra["clause"] == ref, refused
+    for accepted in ("2026-12-01T00:00:00Z", "2027-01-01T00:00:00.000Z"):
+        assert policy_change.effective_problem(policy, accepted, at(accepted)) is None, accepted
+
+
+# SOP-7.3 / COP-7.2 are registered once, with the freeze, under "price lists, promotions" above.
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------

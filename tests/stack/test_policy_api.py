@@ -30,6 +30,7 @@ def without_change_calendar(config: dict[str, Any]) -> None:
     calendar is tested with an injected clock in tests/unit/test_policy_calendar.py, and over HTTP below by a party
     that keeps it, on dates that break it whatever today is."""
     del config["policy"]["policy_change_calendar"]
+    del config["policy"]["policy_changes"]["takes_effect"]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +58,8 @@ def test_a_policy_change_off_the_change_calendar_is_a_problem_citing_sop_7_3_and
         {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "14"}]}).status_code == 200
     year = _today(calendar_party).year + 1
     problem = assert_problem(ops.post(f"{path}/propose", {"effective_at": f"{year}-03-02T00:00:00.000Z"}), 422)
-    assert problem["clause"] == "SOP-7.3" and problem["rule_id"] == "POLICY-CHANGE-CALENDAR"
-    assert problem["errors"] == [{"path": "/effective_at", "message": "not the first day of a Billing Month"}]
+    assert problem["clause"] == "SOP-7.3" and problem["rule_id"] == "POLICY-CHANGE-MONTH-START"
+    assert [e["path"] for e in problem["errors"]] == ["/effective_at"]
     assert finance.get(path).json()["status"] == "draft"
     trail = [r["action"] for r in calendar_party.admin.get("/v1/audit", subject=draft_id).json()["items"]]
     assert "policy.proposed" not in trail

@@ -271,7 +271,7 @@ def propose(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
     found = problems_of(rt, who.tenant_id, draft["policy"], draft.get("amendment"))
     if found:
         raise RuleViolation(f"the draft cannot be proposed: {len(found)} problem(s)", errors=found)
-    calendar = ChangeCalendar.from_policy(tenant.policy)
+    calendar = ChangeCalendar.from_policy(tenant.policy)  # SOP-7.3 / COP-7.2 (policy_change.effective_problem)
     if calendar is not None:
         calendar.check_effective(_at(effective_at) if effective_at else None, _at(now))
         _may_be_made(rt, tenant, calendar, now)

@@ -166,11 +166,12 @@ def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
            "names approve it", roles=DRAFTERS, tag="policy", id_params=_DRAFT, status=200,
            body_schema="api/policy-proposal.schema.json", example={"effective_at": None, "note": "margin floor 14%"},
            description="Refused (422) if the draft has problems (schema, an unknown clause), changes nothing, or "
-           "`effective_at` is in the past; and, where the policy in force has a `policy_change_calendar` (SOP-7.3 / "
-           "COP-7.2), if the change would not take effect on the first day of a Billing Month (`effective_at`, or "
-           "at once on another day) or is proposed in a Quarter's last 5 business days or before the last "
-           "Quarter's rebate run is settled (422 with `rule_id` and `clause`). 409 if the active policy moved since "
-           "the draft was made. Emits `policy.proposed`.", response_schema="api/responses/policy-draft.schema.json")
+           "`effective_at` is in the past; under the policy in force's `policy_changes.takes_effect` (SOP-7.3 / "
+           "COP-7.2: \"take effect only on the first day of a Billing Month\") an `effective_at` that is not "
+           "00:00:00Z on day 1 of a month, or none (at once) on another day than a first of a month; under its "
+           "`policy_change_calendar`, a proposal in a Quarter's last 5 business days or before the last Quarter's "
+           "rebate run is settled (each 422 with `rule_id` and `clause`). 409 if the active policy moved since the "
+           "draft was made. Emits `policy.proposed`.", response_schema="api/responses/policy-draft.schema.json")
 def propose_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.propose(call.runtime, call.who, call.params["draft_id"], call.body)
 
