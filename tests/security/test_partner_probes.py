@@ -1,0 +1,88 @@
+"""Red-team probes of the routes added in 1.2.0-1.4.0, each written as an attacker holding a partner key would try
+them, with the clause the answer must keep. Found defects have a test here that failed before the fix; the probes
+that found nothing are listed in the session report and covered by the isolation and field-isolation matrices.
+
+- PA-4.2 (northwind): "Certification records are updated in the Partner Portal within 2 business days of receipt of
+  evidence from the certifying body." PA-4.3: from expiry "and until a valid certification of the same id is
+  recorded" the partner may not quote, order or register deals in the family, and its approved registrations are
+  suspended (d). A certification is the Distributor's record of the certifying body's evidence: a partner key that
+  could record its own would lift PA-4.3's bar and reinstate suspended registrations by saying so.
+- PA-11.1 / CPA-11.1 and SOP-6.1: a partner reads its invoice dispute's resolution, with the team that decided it,
+  never a staff key id; the answer is the documented InvoiceDisputeRecord.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from billing_support import wait_until
+from security_support import Party, make_party, offboard
+from support import assert_problem
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def party(api: Any, operator: Any, stack: Any) -> Any:
+    made = make_party(api, operator, stack, "northwind")
+    yield made
+    offboard(operator, made)
+
+
+def test_a_partner_key_cannot_record_its_own_certification(party: Party):
+    """PA-4.2 / PA-4.3 (quoted above): the Distributor records a certification on the certifying body's evidence."""
+    partner_id = party.partners[1]
+    key = party.partner_keys[partner_id]
+    certification = party.policy["certifications"][-1]["id"]
+    before = party.admin.get(f"/v1/partners/{partner_id}").json()
+    body = {"certification_id": certification, "earned_at": date.today().isoformat()}
+    assert_problem(key.post(f"/v1/partners/{partner_id}/certifications", body), 403)
+    assert party.admin.get(f"/v1/partners/{partner_id}").json() == before  # nothing recorded
+    # channel ops records it on the evidence (the documented path)
+    recorded = party.by_role["channel_ops"].post(f"/v1/partners/{partner_id}/certifications", body)
+    assert recorded.status_code == 201, recorded.text
+
+
+def test_a_partner_reads_its_upheld_invoice_dispute_as_documented_and_without_staff_keys(party: Party):
+    """SOP-6.1 (a partner disputes an invoice line through the portal), SOP-2.5 (above USD 10,000.00 the credit note
+    waits for a finance approval other than the preparer), PA-11.1 (the distributor's key ids are its own). The
+    resolution of an upheld dispute is an object (outcome, reason, by, at, approval and credit note references): the
+    InvoiceDisputeRecord schema declared it a string, so every client generated from the contract broke on it."""
+    partner_id = party.partners[0]
+    key, finance = party.partner_keys[partner_id], party.by_role["finance"]
+    item = next(p for p in party.policy["billing"]["price_list"] if p.get("billing") == "shipment")
+    shipped = (date.today().replace(day=1) - timedelta(days=1)).replace(day=15)  # a day of the month that ended
+    quantity = int(Decimal("10500") / Decimal(item["list_price"])) + 1  # a line above the USD 10,000.00 limit
+    event = {
+        "id": f"ERP-{uuid.uuid4().hex[:12]}", "type": "shipment.confirmed", "occurred_at": f"{shipped}T10:00:00Z",
+        "data": {"partner_id": partner_id, "order_ref": f"SO-{uuid.uuid4().hex[:6]}", "shipped_on": shipped.isoformat(),
+                 "lines": [{"sku": item["sku"], "quantity": quantity}]},
+    }  # fmt: skip
+    assert party.erp.post(event).status_code == 202
+
+    def invoice() -> dict[str, Any] | None:
+        found = [i for i in key.get("/v1/invoices").json()["items"] if i["period"] == shipped.isoformat()[:7]]
+        return found[0] if found else None
+
+    wait_until(lambda: invoice() is not None, 30, what="the month's invoice")
+    invoice_id = invoice()["invoice_id"]  # type: ignore[index]
+    assert finance.post(f"/v1/invoices/{invoice_id}/finalize").status_code == 200
+    lines = key.get(f"/v1/invoices/{invoice_id}").json()["lines"]
+    line = next(x for x in lines if Decimal(x["amount"]) > Decimal("10000.00"))
+    filed = key.post(f"/v1/invoices/{invoice_id}/disputes",
+                     {"line_no": line["number"], "amount": "10000.01", "reason": "billed twice"})
+    assert filed.status_code == 201, filed.text
+    dispute = filed.json()
+    upheld = finance.post(f"/v1/approvals/{dispute['approval_id']}/decision", {"outcome": "approved", "note": "ok"})
+    assert upheld.status_code == 200, upheld.text
+    read = key.get(f"/v1/invoice-disputes/{dispute['dispute_id']}")  # support.Api checks the declared schema
+    assert read.status_code == 200, read.text
+    resolution = read.json()["resolution"]
+    assert resolution["outcome"] == "upheld" and resolution["by"] == "finance", resolution
+    assert resolution["credit_note_approval_id"]  # held for the second finance approval (SOP-2.5)
+    assert not [k for k in party.key_ids.values() if k in read.text], read.text
