@@ -86,3 +86,74 @@ def test_a_partner_reads_its_upheld_invoice_dispute_as_documented_and_without_st
     assert resolution["outcome"] == "upheld" and resolution["by"] == "finance", resolution
     assert resolution["credit_note_approval_id"]  # held for the second finance approval (SOP-2.5)
     assert not [k for k in party.key_ids.values() if k in read.text], read.text
+
+
+def _fresh_key(party: Party, api: Any, minter: Any, role: str) -> Any:
+    minted = minter.post("/v1/keys", {"role": role, "label": f"second hat: {role}"})
+    assert minted.status_code == 201, minted.text
+    return api.as_key(minted.json()["key"])
+
+
+def test_a_drafter_cannot_approve_its_policy_change_through_keys_it_minted_for_it(party: Party, api: Any):
+    """SOP-4.3: "A requester can never approve their own request. The person who created or last changed a [...]
+    request [...] may not approve it, even if they [...] hold an admin role. Where a request needs two approvals [...]
+    they must be given by two different people, neither of whom is the requester. Any attempt to self-approve is
+    rejected and recorded in the audit log." A key's secret is shown once, to whoever minted it: an admin that drafts
+    a change and then mints a finance and a legal key holds both. Found: the change went active on those two keys."""
+    admin = party.admin
+    draft = admin.post("/v1/policy/drafts", {"reason": "red team: one person, three keys"}).json()
+    path = f"/v1/policy/drafts/{draft['draft_id']}"
+    floor = draft["policy"]["pricing"]["margin_floor"]["percent"]
+    edit = {"operations": [{"op": "replace", "path": "/pricing/margin_floor/percent", "value": str(int(floor) + 1)}]}
+    assert admin.post(f"{path}/patch", edit).status_code == 200
+    proposed = admin.post(f"{path}/propose", {"note": "red team"})
+    assert proposed.status_code == 200, proposed.text
+    for role in proposed.json()["required_roles"]:  # finance and legal (SOP-4.3 via POLICY-CHANGE-APPROVAL)
+        second_hat = _fresh_key(party, api, admin, role)
+        refused = assert_problem(second_hat.post(f"{path}/approve", {"note": "ok"}), 403)
+        assert "segregation of duties" in refused["detail"], refused
+    assert admin.get(path).json()["status"] == "proposed"  # nothing approved, nothing active
+    trail = admin.get("/v1/audit", subject=draft["draft_id"], limit=200).json()["items"]
+    assert [r for r in trail if r["action"] == "policy.approval_refused"], trail  # recorded (SOP-4.3)
+    # the keys that existed before the change began are other people's: they approve it
+    for role in proposed.json()["required_roles"]:
+        assert party.by_role[role].post(f"{path}/approve", {"note": "checked"}).status_code == 200
+    assert admin.get(path).json()["status"] == "active"
+
+
+def test_one_person_gives_one_approval_even_through_two_keys_it_minted(party: Party, api: Any):
+    """SOP-4.3: two approvals "must be given by two different people". An admin that did not draft the change mints a
+    finance and a legal key after it was proposed: the first approval is its, the second would be its too."""
+    ops, admin = party.by_role["channel_ops"], party.admin
+    draft = ops.post("/v1/policy/drafts", {"reason": "red team: one approver, two keys"}).json()
+    path = f"/v1/policy/drafts/{draft['draft_id']}"
+    floor = draft["policy"]["pricing"]["margin_floor"]["percent"]
+    edit = {"operations": [{"op": "replace", "path": "/pricing/margin_floor/percent", "value": str(int(floor) + 2)}]}
+    assert ops.post(f"{path}/patch", edit).status_code == 200
+    roles = ops.post(f"{path}/propose", {"note": "red team"}).json()["required_roles"]
+    first, second = (_fresh_key(party, api, admin, role) for role in roles)
+    assert first.post(f"{path}/approve", {"note": "ok"}).status_code == 200
+    refused = assert_problem(second.post(f"{path}/approve", {"note": "ok"}), 409)
+    assert "two different people" in refused["detail"] or "two people" in refused["detail"], refused
+    assert admin.get(path).json()["status"] == "proposed"
+    ops.post(f"{path}/withdraw", {})  # leave no proposal pending for the module's other tests
+
+
+def test_an_admin_cannot_approve_its_own_quote_through_queue_keys_it_minted(party: Party, api: Any):
+    """SOP-4.3: "The person who created or last changed a quote [or] discount request [...] may not approve it, even
+    if they are a member of the approving queue or hold an admin role." An admin checks a quote above the partner's
+    discount cap (approvals opened for it), then mints a key of each approving queue: refused, and recorded."""
+    from security_support import quote_for
+
+    admin = party.admin
+    checked = admin.post("/v1/pricing/check", quote_for(party, party.partners[0], discount="12.00")).json()
+    assert checked["outcome"] == "approval_required", checked
+    for approval in checked["approvals"]:
+        path = f"/v1/approvals/{approval['approval_id']}/decision"
+        second_hat = _fresh_key(party, api, admin, approval["queue"])
+        refused = assert_problem(second_hat.post(path, {"outcome": "approved", "note": "ok"}), 403)
+        assert "segregation of duties" in refused["detail"], refused
+        trail = admin.get("/v1/audit", subject=approval["approval_id"], limit=50).json()["items"]
+        assert [r for r in trail if r["outcome"] == "refused" or "refus" in r["action"]], trail
+        # a key of the queue that existed before the quote is someone else's: it decides
+        assert party.by_role[approval["queue"]].post(path, {"outcome": "approved", "note": "ok"}).status_code == 200
