@@ -157,3 +157,31 @@ def test_an_admin_cannot_approve_its_own_quote_through_queue_keys_it_minted(part
         assert [r for r in trail if r["outcome"] == "refused" or "refus" in r["action"]], trail
         # a key of the queue that existed before the quote is someone else's: it decides
         assert party.by_role[approval["queue"]].post(path, {"outcome": "approved", "note": "ok"}).status_code == 200
+
+
+def test_two_queues_approvals_of_one_quote_are_two_people_not_two_keys_minted_by_one(party: Party, api: Any):
+    """SOP-4.3: "Where a request needs two approvals, for example Channel Operations and Finance under PA-6.6, they
+    must be given by two different people, neither of whom is the requester." Sales checks a quote above the tier cap
+    and the finance threshold (PA-6.6: channel ops and finance); an admin then mints a channel-ops and a finance key
+    and approves both: the second approval is the same person's, refused and recorded."""
+    from security_support import quote_for
+
+    admin, sales = party.admin, party.by_role["sales"]
+    checked = sales.post("/v1/pricing/check", quote_for(party, party.partners[0], discount="26.00")).json()
+    queues = {a["queue"] for a in checked.get("approvals", [])}
+    assert {"channel_ops", "finance"} <= queues, checked
+    hats = {queue: _fresh_key(party, api, admin, queue) for queue in queues}
+    first, *rest = sorted(checked["approvals"], key=lambda a: a["queue"] != "channel_ops")
+    path = "/v1/approvals/{}/decision"
+    assert hats[first["queue"]].post(path.format(first["approval_id"]), {"outcome": "approved", "note": "ok"}).ok
+    second = next(a for a in rest if a["queue"] != first["queue"])
+    refused = assert_problem(hats[second["queue"]].post(path.format(second["approval_id"]),
+                                                        {"outcome": "approved", "note": "ok"}), 403)
+    assert "two different people" in refused["detail"], refused
+    trail = admin.get("/v1/audit", subject=second["approval_id"], limit=50).json()["items"]
+    assert [r for r in trail if r["action"].endswith("decision_refused")], trail
+    decision = party.by_role["finance"].get(f"/v1/decisions/{checked['decision_id']}").json()
+    assert decision["status"] == "pending_approval", decision["status"]  # not allowed on one person's word
+    # another person of that queue (a key that existed before the quote) approves it
+    assert party.by_role[second["queue"]].post(path.format(second["approval_id"]),
+                                               {"outcome": "approved", "note": "ok"}).status_code == 200

@@ -117,6 +117,7 @@ def new_case(
 
 
 SELF_APPROVAL, WRONG_QUEUE, ALREADY_DECIDED = "self_approval", "wrong_queue", "already_decided"
+SAME_PERSON = "same_person"  # a second approval of one request by whoever gave another (SOP-4.3)
 
 
 def decide(

@@ -34,3 +34,8 @@ def holders(rt: Runtime, tenant_id: str, key_id: str, *, since: str) -> frozense
         held.add(minter)
         current = minter
     return frozenset(held)
+
+
+def same_person(rt: Runtime, tenant_id: str, first: tuple[str, str], second: tuple[str, str]) -> bool:
+    """Whether two keys, each with the instant of the request it acted on (`(key_id, since)`), are one holder's."""
+    return bool(holders(rt, tenant_id, first[0], since=first[1]) & holders(rt, tenant_id, second[0], since=second[1]))
