@@ -1438,14 +1438,41 @@ def _automation_holds_credit_notes_above(tenant: str, sku: str, quantity: int, a
     assert [h.data["amount"] for h in held] == [amount] and held[0].data["prepared_by"] == billing.ACTOR
 
 
+def _billing_run_holds_cancellation_credits_above(
+    tenant: str, sku: str, seats: int, effective: str, amount: str
+) -> None:
+    """The monthly billing run (an automated workflow) charges November for a subscription whose cancellation it
+    already knows: the unused-days credit above the limit is held for finance, not issued by the run."""
+    from memory_store import Ledger
+    from revgov.services import credit_notes, subscription_billing
+
+    partner = "ptr_01JBNWPARTNER0000000000001"
+    ledger = Ledger("2026-10-01T10:00:00Z", tenant=tenant)
+    data = {"partner_id": partner, "subscription_id": "SUB-A", "sku": sku, "quantity": seats,
+            "activated_on": "2026-10-01", "order_ref": "SO-A"}  # fmt: skip
+    assert ledger.bill("subscription.activated", data, occurred_at="2026-10-01T09:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-10-25T10:00:00Z")
+    cancel = {"partner_id": partner, "subscription_id": "SUB-A", "effective_on": effective}
+    assert ledger.bill("subscription.cancelled", cancel, occurred_at="2026-10-25T09:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    assert subscription_billing.run(ledger.rt, tenant)["charged"] == 1
+    assert [x["kind"] for x in ledger.invoice(partner, "2026-11")["lines"]] == ["subscription"]
+    held = ledger.rt.store.query(tenant, credit_notes.HOLDS, limit=10).items
+    assert [(h.data["amount"], h.data["reason"]) for h in held] == [(amount, "cancellation")]
+
+
 @clause("northwind", "SOP-8.1", "They may not approve exceptions, issue credit notes above USD 10,000.00")
 def _sop_8_1() -> None:
     _automation_holds_credit_notes_above("northwind", "NW-SRV-R2", 3, "10000.01")  # 3 x 5,200.00 = 15,600.00
+    # 60 x NW-SEC-SUITE at 300.00 = 18,000.00 a month; cancelled after 10 Nov: 18,000.00 x 20 / 30 = 12,000.00
+    _billing_run_holds_cancellation_credits_above("northwind", "NW-SEC-SUITE", 60, "2026-11-10", "12000.00")
 
 
 @clause("contoso", "COP-8.1", "they may not approve exceptions, issue credit notes above EUR 5,000.00")
 def _cop_8_1() -> None:
     _automation_holds_credit_notes_above("contoso", "CT-DEV-LAPTOP14", 5, "5000.01")  # 5 x 1,150.00 = 5,750.00
+    # 25 x CT-DATA-WORKSPACE at 600.00 = 15,000.00 a month; cancelled after 19 Nov: 15,000.00 x 11 / 30 = 5,500.00
+    _billing_run_holds_cancellation_credits_above("contoso", "CT-DATA-WORKSPACE", 25, "2026-11-19", "5500.00")
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------

@@ -241,6 +241,11 @@ def test_a_credit_note_after_settlement_is_an_adjustment_in_the_next_run_and_the
     before = _statement(tenant, tenant.finance, first["settlement_id"], "B").json()["statement"]
     cancellation = FLOWS["q3_cancellation"]
     tenant.send([cancellation])
+    # SOP-2.2: the month is validated against the subscription records before issue; the credit they owe waits
+    september = _invoice_of(tenant, "B", "2026-09", "draft")
+    refused = assert_problem(tenant.finance.post(f"/v1/invoices/{september['invoice_id']}/finalize", {}), 409)
+    assert "SOP-2.2" in refused["detail"] and refused["pending_credit_approvals"], refused
+    _approve_held_credit(tenant, cancellation["credit"])
     tenant.wait_for_accrual("B", "2026-Q3", "0.00")
     second = _settle(tenant, "2026-Q3", run=2)
     assert second.status_code == 201, second.text
@@ -253,6 +258,18 @@ def test_a_credit_note_after_settlement_is_an_adjustment_in_the_next_run_and_the
     assert line["references"]["credit_notes"] == [credit["line_id"]]
     assert _statement(tenant, tenant.finance, first["settlement_id"], "B").json()["statement"] == before
     assert_problem(_settle(tenant, "2026-Q3", run=4), 422)  # runs go in order
+
+
+def _approve_held_credit(tenant: RebateTenant, amount: str) -> None:
+    """SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the
+    preparer" (SOP-8.1: the billing automation "may not ... issue credit notes above USD 10,000.00"): the credit waits
+    in the finance queue, and a finance key (not the preparer, system:billing) approves it before it posts."""
+    pending = tenant.finance.get("/v1/approvals", status="pending", queue="finance", limit=50).json()["items"]
+    (approval,) = [a for a in pending if a["category"] == "credit_note_approval"]
+    assert "-" + approval["context"]["amount"] == amount and approval["context"]["reason"] == "cancellation"
+    decided = tenant.finance.post(f"/v1/approvals/{approval['approval_id']}/decision", {"outcome": "approved",
+                                  "note": "cancellation confirmed"})  # fmt: skip
+    assert decided.status_code == 200, decided.text
 
 
 def _activated_before_q2(tenant: RebateTenant) -> None:

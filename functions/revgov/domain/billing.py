@@ -373,6 +373,49 @@ class LineDraft:
     discount_percent: Decimal | None = None
 
 
+def draft_as_dict(draft: LineDraft) -> dict[str, Any]:
+    """A line not posted yet, as a record can keep it (a credit held for approval, SOP-2.5); `draft_from_dict` reads
+    it back unchanged."""
+    return {
+        "kind": draft.kind,
+        "description": draft.description,
+        "family": draft.family,
+        "sku": draft.sku,
+        "quantity": f"{draft.quantity:f}",
+        "unit_price": None if draft.unit_price is None else f"{draft.unit_price:f}",
+        "amount": format_money(draft.amount),
+        "cost": None if draft.cost is None else format_money(draft.cost),
+        "service_period": draft.service_period.as_dict(),
+        "order_ref": draft.order_ref,
+        "rules": [r.as_dict() for r in draft.rules],
+        "references_line": draft.references_line,
+        "detail": draft.detail,
+        "channel": draft.channel,
+        "promotions": list(draft.promotions),
+        "discount_percent": None if draft.discount_percent is None else f"{draft.discount_percent:f}",
+    }
+
+
+def draft_from_dict(data: dict[str, Any]) -> LineDraft:
+    def number(text: str | None) -> Decimal | None:
+        return None if text is None else Decimal(text)
+
+    return LineDraft(
+        **{
+            **data,
+            "quantity": Decimal(data["quantity"]),
+            "unit_price": number(data["unit_price"]),
+            "amount": Decimal(data["amount"]),
+            "cost": number(data["cost"]),
+            "service_period": ServicePeriod.from_dict(data["service_period"]),
+            "rules": tuple(Rule(r["rule_id"], r["clause"]) for r in data["rules"]),
+            "detail": dict(data["detail"]),
+            "promotions": tuple(data["promotions"]),
+            "discount_percent": number(data["discount_percent"]),
+        }
+    )
+
+
 def _quantity(value: Decimal) -> str:
     text = f"{value.normalize():f}"
     return "0" if text in ("-0", "0E0") else text
@@ -713,6 +756,24 @@ def expected_net(subscription: dict[str, Any], period: str) -> Decimal:
     return net
 
 
+def held_credits(subscription: dict[str, Any] | None, period: str, status: str) -> Decimal:
+    """The credits of a month held for approval above the credit note limit (SOP-2.5) that are in `status`
+    (`pending_approval`, `posted`, `rejected`), summed (negative: credits)."""
+    held = (subscription or {}).get("held") or []
+    return sum((Decimal(h["amount"]) for h in held if h["month"] == period and h["status"] == status), ZERO)
+
+
+def pending_credits(subscriptions: Sequence[dict[str, Any]], period: str) -> list[dict[str, Any]]:
+    """The credits of a month's subscriptions still waiting for their approval (SOP-2.5): the month's invoice does
+    not yet carry them, so it cannot be validated against the records (SOP-2.2) as if they had posted."""
+    return [
+        {**h, "subscription_id": s["subscription_id"], "partner_id": s["partner_id"]}
+        for s in subscriptions
+        for h in s.get("held") or []
+        if h["month"] == period and h["status"] == "pending_approval"
+    ]
+
+
 @dataclass(frozen=True)
 class Mismatch:
     """A subscription whose invoiced net for a month differs from what its record says (SOP-2.2)."""
@@ -722,22 +783,27 @@ class Mismatch:
     period: str
     expected: Decimal
     invoiced: Decimal
+    pending: Decimal = ZERO  # credits held for approval (SOP-2.5): owed by the record, not invoiced yet
 
     def as_dict(self) -> dict[str, str]:
-        return {
+        found = {
             "subscription_id": self.subscription_id,
             "partner_id": self.partner_id,
             "period": self.period,
             "expected": format_money(self.expected),
             "invoiced": format_money(self.invoiced),
-            "difference": format_money(self.invoiced - self.expected),
+            "difference": format_money(self.invoiced + self.pending - self.expected),
         }
+        return {**found, "pending_approval": format_money(self.pending)} if self.pending else found
 
 
 def reconcile(subscriptions: Sequence[dict[str, Any]], lines: Sequence[dict[str, Any]], period: str) -> list[Mismatch]:
     """Subscription lines of a month's invoices (charges and their credits, wherever posted, whose service period
     lies in the month) against the subscription records: every difference, to the cent, is a mismatch. A line of a
-    subscription no record knows is a mismatch too (expected 0.00)."""
+    subscription no record knows is a mismatch too (expected 0.00).
+
+    A credit held for approval above the credit note limit (SOP-2.5) is owed but not invoiced: while it waits it is
+    counted as pending, not as a difference; rejected, it is released and the month no longer expects it."""
     invoiced: dict[str, Decimal] = {}
     owner: dict[str, str] = {}
     for line in lines:
@@ -749,11 +815,11 @@ def reconcile(subscriptions: Sequence[dict[str, Any]], lines: Sequence[dict[str,
     records = {s["subscription_id"]: s for s in subscriptions}
     for sub_id in sorted(set(records) | set(invoiced)):
         record = records.get(sub_id)
-        expected = expected_net(record, period) if record else ZERO
-        got = invoiced.get(sub_id, ZERO)
-        if expected != got:
+        expected = expected_net(record, period) - held_credits(record, period, "rejected") if record else ZERO
+        got, pending = invoiced.get(sub_id, ZERO), held_credits(record, period, "pending_approval")
+        if expected != got + pending:
             partner = record["partner_id"] if record else owner[sub_id]
-            found.append(Mismatch(sub_id, partner, period, expected, got))
+            found.append(Mismatch(sub_id, partner, period, expected, got, pending))
     return found
 
 

@@ -28,7 +28,7 @@ from ..domain.rules import Rule
 from ..domain.tenants import Tenant
 from ..ports import Changes, Delete, DomainEvent, Page, Put, Stored
 from ..runtime import Runtime
-from . import cases, erp, events, partners, tenants
+from . import cases, credit_notes, erp, events, partners, tenants
 from .catalog import tenant_catalog
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
@@ -726,7 +726,8 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
     item = book.price(sub["sku"], core.parse_day(sub["activated_on"]))
     if item is None:  # the subscription was billed from this item; a price list without it is a policy error
         raise RuleViolation(f"SKU {sub['sku']} of subscription {sub['subscription_id']} is not on the price list")
-    credited = []
+    credited: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
     for billed in sub["billed"]:
         credit = core.cancellation_credit(
             Decimal(sub["monthly_price"]), effective_on, ServicePeriod.from_dict(billed["service_period"])
@@ -754,7 +755,8 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
             },
             channel=sub.get("channel") or "resale",
         )
-        credited += _post_lines(posting, sub["partner_id"], core.period_of(credit.period.start), [draft])
+        lines, kept = credit_notes.post_or_hold(posting, sub, draft, billed)
+        credited, held = credited + lines, held + kept
     posting.changes.puts.append(
         _subscription_put(
             {
@@ -763,11 +765,13 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
                 "cancelled_on": data["effective_on"],
                 "credits": [c["line_id"] for c in credited],
                 "credited": [*sub.get("credited", []), *(posted_against_entry(c) for c in credited)],
+                "held": [*sub.get("held", []), *held],
             },
             stored,
         )
     )
-    return Outcome("processed", None if credited else "nothing billed after the effective day; no credit")
+    nothing = None if credited or held else "nothing billed after the effective day; no credit"
+    return Outcome("processed", credit_notes.held_note(held) or nothing)
 
 
 def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -797,19 +801,17 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     unit = core.unit_price_of(sub)
     item = book.price(sub["sku"], core.parse_day(sub["activated_on"]))
     unit_cost = Decimal(sub.get("unit_cost") or (item.unit_cost if item else 0))
-    posted = []
+    posted: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
     for charge in sub["billed"]:
         prorated = core.quantity_change(
             unit, before, after, core.parse_day(effective), ServicePeriod.from_dict(charge["service_period"])
         )
         if prorated is None:
             continue
-        posted += _post_lines(
-            posting,
-            sub["partner_id"],
-            core.period_of(prorated.period.start),
-            [core.quantity_change_draft(sub, item, unit_cost, before, after, prorated, book, charge["line_id"])],
-        )
+        draft = core.quantity_change_draft(sub, item, unit_cost, before, after, prorated, book, charge["line_id"])
+        lines, kept = credit_notes.post_or_hold(posting, sub, draft, charge)  # an increase is never held
+        posted, held = posted + lines, held + kept
     change = {"effective_on": effective, "from_quantity": before, "to_quantity": after, "event_id": posting.event_id}
     updated = {
         **sub,
@@ -818,9 +820,11 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
         "monthly_cost": format_money(unit_cost * after),
         "changes": [*(sub.get("changes") or []), change],
         "adjusted": [*(sub.get("adjusted") or []), *(posted_against_entry(x) for x in posted)],
+        "held": [*(sub.get("held") or []), *held],
     }
     posting.changes.puts.append(_subscription_put(updated, stored))
-    return Outcome("processed", None if posted else "no month charged yet is affected; later months use the quantity")
+    nothing = None if posted or held else "no month charged yet is affected; later months use the quantity"
+    return Outcome("processed", credit_notes.held_note(held) or nothing)
 
 
 def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -1218,8 +1222,6 @@ def _erp_credit(
     detail = {"credit_note_ref": ref, "units": units, "returned_on": returned_on and returned_on.isoformat()}
     held = core.credit_note_needs_approval(credit, posting.book)
     if held:  # SOP-2.5 / COP-2.4: above the limit, finance approves it before it is issued
-        from . import credit_notes
-
         entry, approval = credit_notes.hold(
             posting.rt,
             posting.tenant,
@@ -1362,10 +1364,18 @@ def line_of(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> Stored
 
 
 def post_correction(
-    rt: Runtime, tenant: Tenant, partner_id: str, drafts: list[LineDraft], *, source_id: str, detail_type: str
+    rt: Runtime,
+    tenant: Tenant,
+    partner_id: str,
+    drafts: list[LineDraft],
+    *,
+    source_id: str,
+    detail_type: str,
+    period: str | None = None,
 ) -> Changes:
-    """Lines that correct issued invoices (credit notes, SOP-2.5) on the partner's open invoice for this month (or
-    the next draft), with their sales facts, header and audit record, as changes for the caller's commit."""
+    """Lines that correct issued invoices (credit notes, SOP-2.5) on the partner's open invoice for this month, or
+    for `period` (a held subscription credit's month), or the next draft, with their sales facts, header and audit
+    record, as changes for the caller's commit."""
     posting = Posting(
         rt=rt,
         tenant=tenant,
@@ -1377,8 +1387,7 @@ def post_correction(
         data={},
         now=rt.clock.now_iso(),
     )
-    period = core.period_of(core.parse_instant(posting.now).date())
-    _post_lines(posting, partner_id, period, drafts)
+    _post_lines(posting, partner_id, period or core.period_of(core.parse_instant(posting.now).date()), drafts)
     for invoice_id in sorted(posting.touched):
         header, version = posting.invoices[invoice_id]
         posting.changes.puts.append(_invoice_put(header, version))
@@ -1390,8 +1399,10 @@ def finalize_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, 
     """Finance issues a draft invoice once its month has ended; it is immutable from then on."""
     header, version = load_invoice(rt, who.tenant_id, invoice_id)
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
-    rule = BillingPolicy.from_policy(tenant.policy).finalization
+    book = BillingPolicy.from_policy(tenant.policy)
+    rule = book.finalization
     final = core.finalize(header, actor=who.actor, at=rt.clock.now_iso(), rule=rule)
+    credit_notes.refuse_finalizing_over_pending(rt, who.tenant_id, header, book)
     rt.commit(
         who.tenant_id,
         Changes(

@@ -1,19 +1,28 @@
 """Credit notes above the approval limit (SOP-2.5 / COP-2.4): held until finance approves them.
 
 SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the
-preparer." SOP-9 (automation): automated workflows "may not ... issue credit notes above USD 10,000.00" (COP-2.4 and
-its automation clause: EUR 5,000.00). The limit is the policy's `billing.credit_notes.approval_above`.
+preparer." SOP-8.1 (automation): automated workflows "may not ... issue credit notes above USD 10,000.00" (COP-2.4
+and COP-8.1: EUR 5,000.00). The limit is the policy's `billing.credit_notes.approval_above`.
 
 A credit note above it, whoever prepares it (the ERP's `credit_note.issued` and `return.received`, an upheld invoice
-dispute), is not posted: it is kept as a hold with its preparer and becomes an approval of the finance queue
-(category `credit_note_approval`). Only a finance key other than the preparer decides it (services.cases: the queue's
-role, never the requester's key; a preparer the ERP names is compared with the approver here); an automated workflow
-has no key and never decides. Approved, the credit note is posted on the partner's open invoice; rejected, nothing is
-posted, the amount it reserved on the credited line is released, and the reason is on the audit trail.
+dispute, a subscription's cancellation or quantity-reduction credit from `subscription.cancelled`,
+`subscription.changed` or the monthly billing run), is not posted: it is kept as a hold with its preparer and
+becomes an approval of the finance queue (category `credit_note_approval`). Only a finance key other than the
+preparer decides it (services.cases: the queue's role, never the requester's key; a preparer the ERP names is
+compared with the approver here); an automated workflow has no key and never decides. Approved, the credit note is
+posted on the partner's open invoice; rejected, nothing is posted, the amount it reserved on the credited line is
+released, and the reason is on the audit trail.
+
+A subscription credit keeps the line it would have posted (`draft`) and is noted on the subscription record (`held`),
+so the month's reconciliation (SOP-2.2) counts it as pending rather than as a mismatch, and the month's invoice is not
+finalized as if it had posted. Approved, the line posts with its original service period on the month's invoice if
+it is still open, else the next open one (SOP-2.5: "on the next open invoice with the original service period");
+rejected, the month no longer expects it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,8 +30,8 @@ from typing import Any
 from ..domain import billing as core
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.billing import BillingPolicy
-from ..domain.errors import Forbidden, NotFound
+from ..domain.billing import BillingPolicy, LineDraft
+from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.money import format_money
 from ..domain.tenants import Tenant
 from ..ports import Changes, Put
@@ -61,10 +70,12 @@ def hold(
     source: dict[str, Any],
     reserved: dict[str, Any],
     requested_by: tuple[str, ...] = (),
+    draft: LineDraft | None = None,
 ) -> tuple[dict[str, Any], Changes]:
     """A credit note above the limit, kept unposted, and its finance approval, as changes for the caller's commit.
     `reserved`: the marker (collection, key) whose credited amount (and units) already counts it, released when it
-    is rejected, so the line is never credited twice while it waits."""
+    is rejected, so the line is never credited twice while it waits. `draft`: the line to post once approved (a
+    subscription credit); without it, a credit note of `amount` against `line`."""
     rule = book.credit_notes
     limit = format_money(book.credit_note_approval_above or Decimal(0))
     currency = tenant.currency
@@ -94,6 +105,7 @@ def hold(
         "clause": rule.clause,
         "credit_note_line_id": None,
         "decision": None,
+        "draft": core.draft_as_dict(draft) if draft else None,
     }
     case, changes = cases.open_case(
         rt,
@@ -185,7 +197,13 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
                 "note": case["decision"].get("note"), "approval_id": case["case_id"]}  # fmt: skip
     changes = Changes()
     amount = Decimal(entry["amount"])
-    if approved:
+    approval = {"credit_note_approval_id": case["case_id"], "prepared_by": entry["prepared_by"],
+                "approved_by": who.actor}  # fmt: skip
+    if approved and entry.get("draft"):  # a subscription credit: the line it would have posted, as it was
+        held_line = core.draft_from_dict(entry["draft"])
+        draft = replace(held_line, detail={**held_line.detail, **approval, "credit_note_hold_id": entry["hold_id"]})
+        period = core.period_of(draft.service_period.start)  # the month's invoice while open, else the next one
+    elif approved:
         line = billing.line_of(rt, who.tenant_id, entry["invoice_id"], int(entry["line_no"]))
         if line is None:  # pragma: no cover - issued lines are never deleted
             raise NotFound(f"invoice {entry['invoice_id']} has no line {entry['line_no']}")
@@ -195,24 +213,23 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
             amount,
             reason=entry["reason"],
             rules=rules,
-            detail={
-                **entry["detail"],
-                "credit_note_approval_id": case["case_id"],
-                "prepared_by": entry["prepared_by"],
-                "approved_by": who.actor,
-            },
+            detail={**entry["detail"], **approval},
             units=int(entry["units"]),
             returned_on=date.fromisoformat(entry["returned_on"]) if entry["returned_on"] else None,
         )
+        period = None
+    if approved:
         changes = billing.post_correction(
             rt, tenant, entry["partner_id"], [draft], source_id=entry["hold_id"],
-            detail_type=entry["source"]["detail_type"],
+            detail_type=entry["source"]["detail_type"], period=period,
         )  # fmt: skip
-        posted = [p for p in changes.puts if p.collection == billing.LINES]
-        entry = {**entry, "status": "posted", "credit_note_line_id": posted[0].data["line_id"]}
+        posted = [p.data for p in changes.puts if p.collection == billing.LINES]
+        entry = {**entry, "status": "posted", "credit_note_line_id": posted[0]["line_id"]}
+        if entry["reserved"]["collection"] == billing.SUBSCRIPTIONS:
+            changes.puts.append(_settle_subscription(rt, who.tenant_id, entry, posted[0]))
     else:
-        changes.puts += _release(rt, who.tenant_id, entry)
         entry = {**entry, "status": "rejected"}
+        changes.puts += _release(rt, who.tenant_id, entry)
     entry["decision"] = decision
     changes.puts.append(_hold_put(entry, stored.version))
     changes.audit.append(
@@ -242,8 +259,11 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
 
 
 def _release(rt: Runtime, tenant_id: str, entry: dict[str, Any]) -> list[Put]:
-    """A rejected credit note gives back what it reserved on the credited line's marker."""
+    """A rejected credit note gives back what it reserved on the credited line's marker (a subscription credit: the
+    month no longer expects it)."""
     reserved = entry["reserved"]
+    if reserved["collection"] == billing.SUBSCRIPTIONS:
+        return [_settle_subscription(rt, tenant_id, entry, None)]
     marker = rt.store.get(tenant_id, reserved["collection"], reserved["key"])
     if marker is None:  # pragma: no cover - the hold was committed with its marker
         return []
@@ -252,3 +272,103 @@ def _release(rt: Runtime, tenant_id: str, entry: dict[str, Any]) -> list[Put]:
         data["units"] = int(data["units"]) - int(entry["units"])
     return [Put(reserved["collection"], marker.key, data, expected_version=marker.version,
                 conflict_detail="the credited line changed meanwhile; decide again")]  # fmt: skip
+
+
+# --- subscription credits (cancellations and quantity reductions, PA-10.4 / SOP-2.4) -------------------------------
+def post_or_hold(
+    posting: billing.Posting, subscription: dict[str, Any], draft: LineDraft, charge: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A subscription credit for a month already charged (`charge`: the charge entry it references): posted on the
+    month's invoice, or above the limit (SOP-2.5; SOP-8.1: automated workflows "may not ... issue credit notes above
+    USD 10,000.00") held for finance. Returns (the lines posted, the `held` entries for the subscription record)."""
+    period = core.period_of(draft.service_period.start)
+    if not core.credit_note_needs_approval(draft.amount, posting.book):
+        return billing._post_lines(posting, subscription["partner_id"], period, [draft]), []
+    invoice_id, number = charge["line_id"].rsplit(".", 1)
+    entry, approval = hold(
+        posting.rt,
+        posting.tenant,
+        posting.book,
+        partner_id=subscription["partner_id"],
+        line={"invoice_id": invoice_id, "number": int(number), "line_id": charge["line_id"]},
+        amount=-draft.amount,
+        reason="cancellation",  # SOP-2.5's reason code for a cancellation or a quantity reduction credit
+        units=0,
+        returned_on=None,
+        detail={"subscription_id": subscription["subscription_id"], "month": period},
+        preparer=billing.ACTOR,
+        prepared_by=None,
+        source={"detail_type": posting.detail_type, "event_id": posting.event_id, "erp_event_id": posting.erp_event_id},
+        reserved={"collection": billing.SUBSCRIPTIONS, "key": subscription["subscription_id"]},
+        draft=draft,
+    )
+    posting.changes.puts += approval.puts
+    posting.changes.audit += approval.audit
+    posting.changes.events += approval.events
+    posting.case_ids.append(entry["approval_id"])
+    held = {
+        "hold_id": entry["hold_id"],
+        "approval_id": entry["approval_id"],
+        "month": period,
+        "amount": format_money(draft.amount),
+        "service_period": draft.service_period.as_dict(),
+        "references_line": charge["line_id"],
+        "quantity_change": draft.detail.get("quantity_change"),
+        "status": "pending_approval",
+    }
+    return [], [held]
+
+
+def held_note(held: list[dict[str, Any]]) -> str | None:
+    """What an ERP event's outcome says of the credits it held."""
+    if not held:
+        return None
+    named = ", ".join(f"{h['amount']} for {h['month']} (approval {h['approval_id']})" for h in held)
+    return f"credit(s) above the approval limit held for finance: {named} (SOP-2.5)"
+
+
+def _settle_subscription(rt: Runtime, tenant_id: str, entry: dict[str, Any], line: dict[str, Any] | None) -> Put:
+    """The subscription record learns what became of its held credit: posted (with the line, among its credits) or
+    rejected (released: the month no longer expects it)."""
+    stored = rt.store.get(tenant_id, billing.SUBSCRIPTIONS, entry["reserved"]["key"])
+    if stored is None:  # pragma: no cover - the hold was committed with the record
+        raise NotFound(f"no subscription {entry['reserved']['key']}")
+    sub = dict(stored.data)
+    held = [
+        {**h, "status": entry["status"], "line_id": line["line_id"] if line else None}
+        if h["hold_id"] == entry["hold_id"] else h
+        for h in sub.get("held") or []
+    ]  # fmt: skip
+    sub["held"] = held
+    if line is not None:
+        section = "adjusted" if line["detail"].get("quantity_change") else "credited"
+        sub[section] = [*(sub.get(section) or []), billing.posted_against_entry(line)]
+        if section == "credited":
+            sub["credits"] = [*(sub.get("credits") or []), line["line_id"]]
+    return billing._subscription_put(sub, stored)
+
+
+def pending_for_month(rt: Runtime, tenant_id: str, partner_id: str, period: str) -> list[dict[str, Any]]:
+    """The partner's subscription credits of `period` still waiting for their approval."""
+    records, cursor = [], None
+    while True:
+        page = rt.store.lookup(tenant_id, f"{billing.SUBSCRIPTIONS}#{partner_id}", limit=200, cursor=cursor)
+        records += [s.data for s in page.items if s.data.get("held")]
+        cursor = page.next_cursor
+        if not cursor:
+            return core.pending_credits(records, period)
+
+
+def refuse_finalizing_over_pending(rt: Runtime, tenant_id: str, invoice: dict[str, Any], book: BillingPolicy) -> None:
+    """SOP-2.2: before issue, "subscription lines match the active subscription records"; a credit the records owe
+    that waits for its approval (SOP-2.5) is not on the invoice yet, so the month's invoice is not issued as if it
+    had posted: finance decides the credit first (its approval is in the finance queue)."""
+    pending = pending_for_month(rt, tenant_id, invoice["partner_id"], invoice["period"])
+    if pending:
+        named = ", ".join(f"{p['subscription_id']} {p['amount']} (approval {p['approval_id']})" for p in pending)
+        raise Conflict(
+            f"invoice {invoice['invoice_id']} cannot be finalized while credits of {invoice['period']} wait for "
+            f"approval: {named}; subscription lines must match the subscription records before issue "
+            f"({book.reconciliation.clause}, {book.credit_notes.clause})",
+            extra={"pending_credit_approvals": [p["approval_id"] for p in pending]},
+        )

@@ -23,7 +23,7 @@ from ..domain.rules import Rule
 from ..domain.tenants import Tenant
 from ..ports import Changes, Put
 from ..runtime import Runtime
-from . import billing, cases, erp, events, tenants
+from . import billing, cases, credit_notes, erp, events, tenants
 
 FINDINGS = "MONTHCLOSE"  # invoice:<id> | parked:<event id> -> the exception opened for it
 ACTOR = "system:month_close"
@@ -67,6 +67,13 @@ def watch(rt: Runtime, tenant_id: str) -> dict[str, int]:
             f"invoice {invoice['invoice_id']} of {invoice['period']} is still a draft {hours_late} h after its "
             f"deadline {_iso(due)} ({book.sla_hours} h after the end of the month)"
         )
+        waiting = credit_notes.pending_for_month(rt, tenant_id, invoice["partner_id"], invoice["period"])
+        if waiting:  # it cannot be issued before they are decided (SOP-2.2 / SOP-2.5)
+            context["pending_credit_approvals"] = [w["approval_id"] for w in waiting]
+            message += (
+                f"; it waits for the finance approval of {len(waiting)} credit(s) above the credit note limit "
+                f"({', '.join(context['pending_credit_approvals'])}, {book.credit_notes.clause})"
+            )
         _report(
             rt,
             tenant,

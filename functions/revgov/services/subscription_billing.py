@@ -5,7 +5,8 @@ Each active subscription is charged in advance for every Billing Month (PA-10.2,
 the run charges every later month it is active, once: a CHARGE marker per subscription and month is written with
 must_be_absent in the same commit as the line and the subscription record, so a rerun, a retry or a concurrent run
 changes nothing. A subscription cancelled with effect during a month not charged yet is charged for the month and
-credited for the unused full days in the same commit, the credit referencing the charge (PA-10.4, SOP-2.4).
+credited for the unused full days in the same commit, the credit referencing the charge (PA-10.4, SOP-2.4); a credit
+above the credit note limit is held for finance instead (SOP-2.5, SOP-8.1: services.credit_notes).
 After a month, its subscription lines are reconciled with the subscription records (SOP-2.2, COP-2.2); a mismatch
 is an exception for finance. The arithmetic is in the pure core (domain/billing.py).
 """
@@ -25,7 +26,7 @@ from ..domain.money import format_money, round_money
 from ..domain.tenants import Tenant
 from ..ports import Put, Stored
 from ..runtime import Runtime
-from . import billing, tenants
+from . import billing, credit_notes, tenants
 from .catalog import tenant_catalog
 
 CHARGES = "SUBCHARGE"  # subscription#month -> the line that charged it; the once-only guard of the run
@@ -125,8 +126,9 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
         channel=sub.get("channel") or "resale",
     )
     (line,) = billing._post_lines(posting, sub["partner_id"], month, [draft])
-    entries = {"billed": [*sub.get("billed", []), billing.charge_entry(line, month)]}
-    adjusted = []
+    charged_entry = billing.charge_entry(line, month)
+    entries = {"billed": [*sub.get("billed", []), charged_entry]}
+    adjusted, held = [], []
     for change, prorated in core.changes_within(sub, charge.period):  # changes known before the month was charged
         draft = core.quantity_change_draft(
             sub,
@@ -138,7 +140,8 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
             book,
             line["line_id"],
         )
-        adjusted += billing._post_lines(posting, sub["partner_id"], month, [draft])
+        lines, kept = credit_notes.post_or_hold(posting, sub, draft, charged_entry)  # a reduction above the limit
+        adjusted, held = adjusted + lines, held + kept
     if adjusted:
         entries["adjusted"] = [*sub.get("adjusted", []), *(billing.posted_against_entry(x) for x in adjusted)]
     if sub.get("cancelled_on"):
@@ -161,9 +164,13 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
                 detail={**detail, "days": credit.days, "days_in_month": credit.divisor},
                 channel=sub.get("channel") or "resale",
             )
-            (credited,) = billing._post_lines(posting, sub["partner_id"], month, [credit_draft])
-            entries["credited"] = [*sub.get("credited", []), billing.posted_against_entry(credited)]
-            entries["credits"] = [*sub.get("credits", []), credited["line_id"]]
+            posted, kept = credit_notes.post_or_hold(posting, sub, credit_draft, charged_entry)
+            held += kept
+            if posted:
+                entries["credited"] = [*sub.get("credited", []), *map(billing.posted_against_entry, posted)]
+                entries["credits"] = [*sub.get("credits", []), *(c["line_id"] for c in posted)]
+    if held:  # SOP-8.1: the run is an automated workflow; credits above the limit wait for finance
+        entries["held"] = [*sub.get("held", []), *held]
     changes = posting.changes
     for invoice_id in sorted(posting.touched):
         header, version = posting.invoices[invoice_id]
