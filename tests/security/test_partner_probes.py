@@ -185,3 +185,31 @@ def test_two_queues_approvals_of_one_quote_are_two_people_not_two_keys_minted_by
     # another person of that queue (a key that existed before the quote) approves it
     assert party.by_role[second["queue"]].post(path.format(second["approval_id"]),
                                                {"outcome": "approved", "note": "ok"}).status_code == 200
+
+
+def test_a_partner_reads_explanations_of_its_records_without_staff_key_ids(party: Party):
+    """PA-11.1 / CPA-11.1 (the distributor's confidential information, here which of its keys acted) and the rule of
+    contract 1.4.0: a partner reads who acted as the team (`sales`), never a staff key id. Found: the explanation of
+    an audit record about the partner (its application, documents, activation: `GET /v1/decisions/aud_…/explain`)
+    said "by sales:key_…" in its summary and explanation."""
+    from security_support import quote_for
+
+    partner_id = party.partners[0]
+    key = party.partner_keys[partner_id]
+    staff_keys = set(party.key_ids.values())
+    records = party.admin.get("/v1/audit", subject=partner_id, limit=50).json()["items"]
+    assert records, "no audit record about the partner"
+    checked = key.post("/v1/pricing/check", quote_for(party, partner_id, discount="12.00")).json()
+    for approval in checked.get("approvals", []):
+        decided = party.by_role[approval["queue"]].post(
+            f"/v1/approvals/{approval['approval_id']}/decision", {"outcome": "approved", "note": "ok"})
+        assert decided.status_code == 200, decided.text
+    ids = [r["record_id"] for r in records] + [checked["decision_id"]]
+    for record_id in ids:
+        explained = key.get(f"/v1/decisions/{record_id}/explain")
+        assert explained.status_code == 200, explained.text
+        assert not [k for k in staff_keys if k in explained.text], explained.text[:400]
+    first = key.get(f"/v1/decisions/{records[0]['record_id']}/explain").json()
+    assert f"by {records[0]['actor_role']} at" in first["summary"], first["summary"]
+    staff = party.admin.get(f"/v1/decisions/{records[0]['record_id']}/explain").json()
+    assert records[0]["actor"] in staff["summary"]  # staff keep which key acted, for the audit
