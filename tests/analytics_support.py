@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import clock_support
 from billing_support import ErpSender, erp_event, settle, wait_until
 from revgov.domain import kpis
 from revgov.domain.access import Principal, Role
@@ -50,7 +51,7 @@ class AnalyticsTenant:
         return partner
 
     def send(self, detail_type: str, data: dict[str, Any], *, hours_ago: float) -> str:
-        at = datetime.now(UTC) - timedelta(hours=hours_ago)
+        at = clock_support.now() - timedelta(hours=hours_ago)
         body = erp_event(detail_type, data, occurred_at=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
         response = self.erp.post(body)
         assert response.status_code == 202, response.text

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+import clock_support
 from revgov.domain.webhooks import signature_header
 from revgov.ports import Changes, Put
 from revgov.tenant_files import load_tenant_file
@@ -59,7 +60,7 @@ class ErpSender:
         headers: dict[str, str] | None = None,
     ) -> requests.Response:
         data = raw if raw is not None else json.dumps(body).encode()
-        stamp = int(time.time()) if at is None else at
+        stamp = clock_support.epoch_seconds() if at is None else at
         sent = {
             "Content-Type": "application/json",
             "Revgov-Tenant": self.tenant_id,

@@ -17,6 +17,11 @@ sys.path.insert(0, str(ROOT / "tests" / "n8n"))
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("REVGOV_SCHEDULE_EVERY_SECONDS", "0")  # no scheduled runs mid-test: tests run handlers on demand
 
+from revgov.adapters.system import clock_offset_ms  # noqa: E402
+
+clock_offset_ms()  # REVGOV_CLOCK_START anchored once here, so xdist workers, the stack and n8n share one "now"
+
+import clock_support  # noqa: E402
 from support import Api  # noqa: E402
 
 
@@ -73,6 +78,7 @@ def stack(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
         emulator = start_emulator(0)
     running = start_stack(port=0, state_file=where / "local.json", backend=engine, data_file=where / "revgov.sqlite")
     _unthrottle_demo_tenants(running.runtime)
+    clock_support.use(running.runtime.clock)  # every test's "now" is the stack's (tests/clock_support.py)
     yield running
     running.stop()
     if emulator is not None:

@@ -145,7 +145,7 @@ def settle_by_loop(
                 duplicate[i] = "billed_twice"
                 continue
             seen_event.add((ln[EVENT_ID], *what))
-        if ln[ORDER_REF]:
+        if ln[ORDER_REF] and ln[NET_CENTS] >= 0:  # PA-1.2: every credit note counts; a credit is never a repeat
             if (ln[ORDER_REF], ln[DAY], *what) in seen_order:
                 duplicate[i] = "order_line_twice"
                 continue

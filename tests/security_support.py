@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import clock_support
 from billing_support import ErpSender, wait_until
 from revgov.domain.access import Principal, Role
 from revgov.local.demo_partners import demo_application, onboard
@@ -151,11 +151,11 @@ def quote_for(party: Party, partner_id: str, *, discount: str = "35.00") -> dict
 
 def shipment(party: Party, partner_id: str) -> dict[str, Any]:
     item = _price_list(party.policy, "shipment")[0]
-    today = date.today().isoformat()
+    today = clock_support.today().isoformat()
     return {
         "id": f"ERP-{uuid.uuid4().hex[:16]}",
         "type": "shipment.confirmed",
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "occurred_at": clock_support.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "data": {
             "partner_id": partner_id,
             "order_ref": f"SO-{uuid.uuid4().hex[:8]}",
@@ -202,7 +202,7 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
                 "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Deal Customer"},
                 "family": family,
                 "estimated_value": "50000.00",
-                "expected_close": (date.today() + timedelta(days=45)).isoformat(),
+                "expected_close": (clock_support.today() + timedelta(days=45)).isoformat(),
             },
         )
         if deal.status_code == 201:
@@ -289,7 +289,7 @@ def _sell_in(party: Party, partner_id: str, period: str) -> None:
 def _invoice_dispute(party: Party, partner_id: str, missing: dict[str, list[str]]) -> None:
     """Finance issues the partner's invoice of an ended month and the partner disputes its first line (SOP-6.1)."""
     finance, partner = party.by_role["finance"], party.partner_keys[partner_id]
-    this_month = date.today().isoformat()[:7]
+    this_month = clock_support.today().isoformat()[:7]
     ended = [
         i for i in partner.get("/v1/invoices", limit=200).json().get("items", []) if i["period"] < this_month
     ]
@@ -332,7 +332,7 @@ def _dispute(party: Party, partner_id: str, settlement_id: str, missing: dict[st
 
 
 def _last_quarter() -> str:
-    today = date.today()
+    today = clock_support.today()
     quarter = (today.month - 1) // 3  # the running quarter's index, 0-based; the last one ended before it
     year = today.year if quarter else today.year - 1
     return f"{year}-Q{quarter if quarter else 4}"

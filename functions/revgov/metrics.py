@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .adapters.system import real_time
+
 NAMESPACE = "Revgov"
 HISTORY_MINUTES = 120
 SIGNALS = (
@@ -207,7 +209,7 @@ class Recorder:
         self._stream = stream
         self._lock = threading.Lock()
         self._series: dict[tuple[str, tuple[tuple[str, str], ...]], Series] = {}
-        self.started_at = time.time()
+        self.started_at = real_time()
 
     def record(self, name: str, value: float = 1.0, **labels: str | None) -> None:
         metric = CATALOG.get(name)
@@ -217,7 +219,7 @@ class Recorder:
         if unknown:
             raise KeyError(f"metric {name} has no label(s) {', '.join(sorted(unknown))}")
         key = (name, tuple((k, str(labels.get(k) or "")) for k in metric.labels))
-        now = time.time()
+        now = real_time()
         with self._lock:
             series = self._series.get(key)
             if series is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .domain.audit import AuditEntry
 from .domain.copilot import Draft, Hit, IndexedDocument, IngestResult, Passage, Scope
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -85,6 +87,10 @@ class DocumentStore(Protocol):
 
     def get(self, tenant_id: str, collection: str, key: str) -> Stored | None: ...
 
+    def get_parsed(self, tenant_id: str, collection: str, key: str, parse: Callable[[Any], T]) -> tuple[T, int] | None:
+        """`parse(data)` and the version, parsed again only when the stored document changed (read-only values)."""
+        ...
+
     def get_many(self, refs: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Stored]: ...
 
     def query(
@@ -95,6 +101,14 @@ class DocumentStore(Protocol):
         self, tenant_id: str, index_partition: str, *, limit: int, cursor: str | None = None, prefix: str = ""
     ) -> Page:
         """Documents by their secondary lookup key (eventually consistent), optionally by sort-key prefix."""
+        ...
+
+    def project(
+        self, tenant_id: str, collection: str, paths: Sequence[str], *, prefix: str = ""
+    ) -> Iterator[tuple[str, list[str]]]:
+        """Each document of the collection whose key starts with `prefix`, in key order: its key and, for each path
+        (`$.name.name…`), the JSON text of the value there (`null` when absent). Reads only those values where the
+        engine can: for scans that need a few fields of many documents (the policy what-if)."""
         ...
 
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:

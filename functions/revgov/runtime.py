@@ -134,7 +134,7 @@ def build_embedded_runtime(config: Settings) -> Runtime:
     ids = RandomIds(clock)
     db = database(config.data_file)
     queues = SqliteQueues(db)
-    publisher = SqliteEventBus(queues, db, load_rules(config.events_dir), region=config.region)
+    publisher = SqliteEventBus(queues, db, load_rules(config.events_dir), region=config.region, clock=clock)
     clause_index, answerer = build_copilot(config)
     return Runtime(
         config, SqliteDocumentStore(db, clock, ids, bus=publisher), publisher, clock, ids, clause_index=clause_index,

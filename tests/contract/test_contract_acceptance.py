@@ -1475,6 +1475,31 @@ def _cop_8_1() -> None:
     _billing_run_holds_cancellation_credits_above("contoso", "CT-DATA-WORKSPACE", 25, "2026-11-19", "5500.00")
 
 
+# --- when a policy change takes effect (SOP-7.3 / COP-7.2) ---------------------------------------------------------
+def _policy_change_takes_effect_on_month_start(policy: dict[str, Any], ref: str) -> None:
+    from revgov.domain import policy_change
+
+    rule = policy["policy_changes"]["takes_effect"]
+    assert rule["clause"] == ref
+    for refused in ("2026-12-15T00:00:00Z", "2026-12-01T00:00:01Z", "2026-11-30T23:59:59Z"):
+        problem = policy_change.effective_problem(policy, refused, at(refused))
+        assert problem is not None and problem.extra["clause"] == ref, refused
+    for accepted in ("2026-12-01T00:00:00Z", "2027-01-01T00:00:00.000Z"):
+        assert policy_change.effective_problem(policy, accepted, at(accepted)) is None, accepted
+
+
+@clause("northwind", "SOP-7.3", "Changes to the tenant policy (tiers, discount caps, rebate programs, rate tables and "
+        "routing) take effect only on the first day of a Billing Month")
+def _sop_7_3() -> None:
+    _policy_change_takes_effect_on_month_start(NW, "SOP-7.3")
+
+
+@clause("contoso", "COP-7.2", "Policy changes are not made in the last 5 business days of a Quarter or before the "
+        "rebate run is approved, and take effect on the first day of a Billing Month.")
+def _cop_7_2() -> None:
+    _policy_change_takes_effect_on_month_start(CT, "COP-7.2")
+
+
 # --- the suite's own guarantees --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("tenant_ref", sorted(ACCEPTANCE), ids=[f"{t}:{r}" for t, r in sorted(ACCEPTANCE)])
 def test_clause(tenant_ref: tuple[str, str]) -> None:

@@ -219,6 +219,74 @@ def test_the_router_keeps_a_partial_batchs_failures_on_the_queue_and_deletes_the
     assert router.idle()
 
 
+def _two_rules(queues: SqliteQueues) -> tuple[list[Any], dict[str, str]]:
+    from revgov.local.resources import RuleQueues
+
+    wired, urls = [], {}
+    for name in ("billing", "accruals"):
+        urls[name] = _queue(queues, f"revgov-{name}", visibility=30, dlq=f"revgov-{name}-dlq")
+        dlq = queues.get_queue_url(QueueName=f"revgov-{name}-dlq")["QueueUrl"]
+        wired.append(RuleQueues(EventRule(name, "", {}, name, 3), urls[name], dlq, queues.arn(f"revgov-{name}")))
+    return wired, urls
+
+
+def test_the_router_lets_the_latency_rule_drain_a_burst_before_the_others_and_starves_none(db):
+    """#17: one interpreter lock runs every handler locally, so while the rule users wait on (ERP event -> invoice
+    line) works through a burst, the other rules' pollers wait for it; each waits at most `yield_seconds` per batch,
+    so a rule that never rests cannot starve them. Every message is still handled once and acknowledged."""
+    from revgov.local.router import EventRouter
+
+    queues = SqliteQueues(db)
+    wired, urls = _two_rules(queues)
+    handled: dict[str, list[float]] = {"billing": [], "accruals": []}
+
+    def handler(name: str, seconds: float) -> Any:
+        def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            time.sleep(seconds)
+            handled[name] += [time.monotonic()] * len(event["Records"])
+            return {"batchItemFailures": []}
+
+        return handle
+
+    router = EventRouter(wired, {"billing": handler("billing", 0.03), "accruals": handler("accruals", 0.0)},
+                         sqs=queues, on_dead_letter=lambda e, r: None, first=frozenset({"billing"}),
+                         yield_seconds=5.0)
+    for n in range(60):  # six batches of ten: about 0.2 s of work
+        queues.send_message(QueueUrl=urls["billing"], MessageBody=json.dumps({"n": n}))
+    for n in range(3):
+        queues.send_message(QueueUrl=urls["accruals"], MessageBody=json.dumps({"n": n}))
+    router.start()
+    try:
+        deadline = time.monotonic() + 10
+        while (len(handled["billing"]) < 60 or len(handled["accruals"]) < 3) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        router.stop()
+    assert len(handled["billing"]) == 60 and len(handled["accruals"]) == 3
+    assert min(handled["accruals"]) >= max(handled["billing"])  # after the burst's last batch
+    assert router.idle()
+
+    # a latency rule that is never idle: the others still get a batch every `yield_seconds`
+    handled = {"billing": [], "accruals": []}
+    router = EventRouter(wired, {"billing": handler("billing", 0.02), "accruals": handler("accruals", 0.0)},
+                         sqs=queues, on_dead_letter=lambda e, r: None, first=frozenset({"billing"}),
+                         yield_seconds=0.3)
+    queues.send_message(QueueUrl=urls["accruals"], MessageBody=json.dumps({"n": "late"}))
+    for n in range(10):
+        queues.send_message(QueueUrl=urls["billing"], MessageBody=json.dumps({"n": n}))
+    started = time.monotonic()
+    router.start()
+    try:
+        while not handled["accruals"] and time.monotonic() - started < 5:
+            for n in range(10):  # keep billing busy
+                queues.send_message(QueueUrl=urls["billing"], MessageBody=json.dumps({"n": n}))
+            time.sleep(0.02)
+    finally:
+        router.stop()
+    assert handled["accruals"] and handled["accruals"][0] - started < 2.0
+    assert handled["accruals"][0] < max(handled["billing"])  # served while billing was still busy
+
+
 # --- the bus: events/rules.json ---------------------------------------------------------------------------------
 
 

@@ -114,6 +114,27 @@ def test_a_put_reads_back_with_its_version_and_decimals_as_strings(store):
     assert store.get(t, "THING", "missing") is None
 
 
+def test_get_parsed_parses_a_document_again_only_when_it_changed_and_sees_every_change(store, tmp_path, request):
+    """#17: `get_parsed` answers what `get` would, parsed; the parsed value is reused while the stored document is
+    unchanged, and a change (by this store or another one on the same data) is seen on the next read."""
+    t, parsed = tenant(), []
+
+    def parse(data: dict[str, Any]) -> tuple[str, ...]:
+        parsed.append(data)
+        return tuple(sorted(data.items()))
+
+    assert store.get_parsed(t, "THING", "a", parse) is None
+    store.commit(t, Changes(puts=[Put("THING", "a", {"v": "1"})]))
+    first = store.get_parsed(t, "THING", "a", parse)
+    assert first == ((("v", "1"),), 1) and store.get_parsed(t, "THING", "a", parse) == first and len(parsed) == 1
+    assert store.get_parsed(t, "THING", "a", parse)[0] is first[0]  # the same value, not parsed again
+    store.commit(t, Changes(puts=[Put("THING", "a", {"v": "2"}, expected_version=1)]))
+    assert store.get_parsed(t, "THING", "a", parse) == ((("v", "2"),), 2) and len(parsed) == 2
+    assert store.get_parsed(tenant(), "THING", "a", parse) is None  # another tenant's key is not this one
+    store.commit(t, Changes(deletes=[Delete("THING", "a")]))
+    assert store.get_parsed(t, "THING", "a", parse) is None
+
+
 def test_must_be_absent_refuses_an_existing_key_with_the_puts_own_detail(store):
     t = tenant()
     store.commit(t, Changes(puts=[Put("THING", "a", {"v": 1}, must_be_absent=True)]))
@@ -240,6 +261,30 @@ def test_pages_follow_cursors_in_key_order_with_a_prefix(store):
     assert keys(store.query(t, "THING", limit=100)) == ["a1", *seen, "z1"]
     everything = store.query(t, "THING", limit=100)
     assert everything.next_cursor is None
+
+
+def test_a_projection_reads_the_values_at_its_paths_page_by_page_in_key_order_within_the_tenant(store):
+    """DocumentStore.project: each document under the prefix, in key order, with the JSON text of the value at each
+    path (`null` when absent); the same values on every backend (compared decoded: the texts may differ in spacing)."""
+    t, other = tenant(), tenant()
+    docs = {f"k{i:02d}": {"kind": "pricing" if i % 2 else "other", "at": f"2026-11-{i + 1:02d}",
+                          "inputs": {"lines": [{"q": i, "d": "1.50"}], "note": "café \"quoted\""},
+                          "result": {"totals": {"net": f"{i}.00"}}} for i in range(7)}
+    docs["k03"].pop("result")  # a document without one of the paths
+    store.commit(t, Changes(puts=[Put("THING", k, v) for k, v in docs.items()] + [Put("THING", "z1", {"kind": "z"})]))
+    store.commit(other, Changes(puts=[Put("THING", "k99", {"kind": "theirs"})]))
+    paths = ("$.kind", "$.inputs", "$.result.totals.net", "$.missing.deeper")
+    seen = list(store.project(t, "THING", paths, prefix="k", page_size=3))
+    assert [key for key, _ in seen] == sorted(docs)  # in key order, over pages of 3; not z1, not the other tenant's
+    for key, texts in seen:
+        doc = docs[key]
+        assert [json.loads(text) for text in texts] == [
+            doc["kind"], doc["inputs"], doc.get("result", {}).get("totals", {}).get("net"), None]
+    assert [key for key, _ in store.project(t, "THING", ("$.kind",))] == [*sorted(docs), "z1"]
+    assert list(store.project(tenant(), "THING", ("$.kind",))) == []
+    for bad in ("kind", "$", "$.a[0]", "$.a.", "$.a'); DROP TABLE items; --"):
+        with pytest.raises(ValueError, match="not a projection path"):
+            list(store.project(t, "THING", (bad,)))
 
 
 def test_a_cursor_cannot_cross_tenants_collections_or_be_forged(store):

@@ -190,11 +190,11 @@ def free_port() -> int:
 class N8n:
     """One n8n home (SQLite database, credentials, community nodes) and the CLI and server that use it."""
 
-    def __init__(self, binary: Path, home: Path, env: dict[str, str]) -> None:
+    def __init__(self, binary: Path, home: Path, env: dict[str, str], *, clock_offset_ms: int = 0) -> None:
         self.binary, self.home = binary, home
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {**quiet_environment(home, self.port), **env}
+        self.env = {**quiet_environment(home, self.port, clock_offset_ms), **env}
         self.process: subprocess.Popen[bytes] | None = None
         self.log = home / "n8n-server.log"
 
@@ -289,10 +289,30 @@ def _faketime(home: Path, keep: dict[str, str]) -> dict[str, str]:
     return {**fake, "PATH": f"{shim}{os.pathsep}{keep.get('PATH', '')}"}
 
 
-def quiet_environment(home: Path, port: int) -> dict[str, str]:
-    """n8n with every phone-home switched off, bound to loopback, env access and `crypto` allowed in flows."""
+def _shifted_clock(home: Path, keep: dict[str, str], offset_ms: int) -> dict[str, str]:
+    """n8n on Revgov's clock when the suite runs as of another date (REVGOV_CLOCK_START, tests/clock_support.py):
+    `clock_shift.cjs` preloaded into n8n and into the Code-node task runner, which n8n starts as `node` from PATH with
+    an environment of its own choosing, so PATH leads to a `node` that preloads it. At offset 0 this does nothing."""
+    real = shutil.which("node", path=keep.get("PATH"))
+    if not offset_ms or real is None:
+        return {}
+    shim = home / ".clock-bin"
+    shim.mkdir(exist_ok=True)
+    preload = Path(__file__).resolve().with_name("clock_shift.cjs")
+    (shim / "node").write_text(
+        f"#!/bin/sh\nexport REVGOV_CLOCK_OFFSET_MS={int(offset_ms)}\n"
+        f"exec {shlex.quote(real)} --require {shlex.quote(str(preload))} \"$@\"\n"
+    )
+    (shim / "node").chmod(0o755)
+    return {"REVGOV_CLOCK_OFFSET_MS": str(int(offset_ms)), "PATH": f"{shim}{os.pathsep}{keep.get('PATH', '')}"}
+
+
+def quiet_environment(home: Path, port: int, clock_offset_ms: int = 0) -> dict[str, str]:
+    """n8n with every phone-home switched off, bound to loopback, env access and `crypto` allowed in flows, on
+    Revgov's clock (`clock_offset_ms`: how far the stack's clock is from the real one)."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "SYSTEMROOT")}
     keep |= _faketime(home, keep)
+    keep |= _shifted_clock(home, keep, clock_offset_ms)
     return {
         **keep,
         "N8N_USER_FOLDER": str(home),

@@ -38,6 +38,7 @@ from n8n_harness import (
     workflow_files,
 )
 
+import clock_support
 from billing_support import wait_until
 from revgov.domain.partners import required_documents, tiers_by_rank
 from revgov.domain.webhooks import signature_header
@@ -260,7 +261,8 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
         "REVGOV_ESCALATION_WARN_HOURS": "100000",
         "REVGOV_REBATE_AS_OF": dates.today.isoformat(),  # the close flow settles the quarter before this day
     }
-    n8n = N8n(binary, home, env)
+    # n8n on the stack's clock (REVGOV_CLOCK_START): its signatures, review days and SLA windows judged as Revgov's
+    n8n = N8n(binary, home, env, clock_offset_ms=int(getattr(stack.runtime.clock, "offset_ms", 0)))
     admin = api.as_key(tenant["admin_key"])
     with _step(timings, "subscribe n8n to quote decisions"):
         subscription = admin.post(
@@ -336,7 +338,9 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
                 raw = json.dumps({"event_id": "evt_forged", "type": "quote.approved", "data": {}}).encode()
                 result.answers["forged"] = n8n.post_webhook(
                     "revgov/events", None, raw=raw,
-                    headers={"Revgov-Signature": signature_header("not-the-secret", int(time.time()), raw)},
+                    headers={
+                        "Revgov-Signature": signature_header("not-the-secret", clock_support.epoch_seconds(), raw)
+                    },
                 )
 
             def erp() -> None:

@@ -375,13 +375,14 @@ def billing_http(stack: Any) -> list[Row]:
     import uuid
     from datetime import datetime
 
+    import clock_support
     from billing_support import ErpSender
 
     tenant = stack.info["tenants"]["northwind"]
     partner_id = next(p["partner_id"] for p in tenant["partners"] if p["status"] == "active")
     erp = ErpSender(stack.base_url, "northwind", tenant["webhook_secret"])
     shipment = _erp_samples()["shipment.confirmed"]["detail"]["data"]
-    today = datetime.now().date().isoformat()
+    today = clock_support.today().isoformat()  # the stack's clock (REVGOV_CLOCK_START), as the API judges dates
     sent_at: dict[str, float] = {}
     started, started_wall = time.perf_counter(), time.time()
     for _ in range(8):
@@ -396,7 +397,7 @@ def billing_http(stack: Any) -> list[Row]:
         ]
         response = erp.post({"events": events})
         assert response.status_code == 202, response.text
-        now = time.time()
+        now = clock_support.clock().now_ms() / 1000  # the clock the events' updated_at is read on
         for result in response.json()["results"]:
             sent_at[result["event_id"]] = now
     accepting = time.perf_counter() - started

@@ -2,9 +2,10 @@
 
 The decisions are real quote checks (12 kinds: two partner tiers × six discounts, three lines each) stored 100,000
 times over a quarter in the embedded engine's database; the what-if reads each one and evaluates it again under a
-draft that lowers the margin floor to 5%. Baseline in the same run: reading the same decisions without evaluating
-them. Wall and CPU seconds are both given: on a machine shared with other work, wall time is CPU time stretched by
-the load.
+draft that lowers the margin floor to 5%. Baseline in the same run: reading the same decisions whole without
+evaluating them. The history repeats 12 distinct quotes, so the what-if evaluates 12 inputs and reuses them; a second
+row turns that reuse off (every decision decoded and evaluated: a history where no two quotes are alike). Wall and CPU
+seconds are both given: on a machine shared with other work, wall time is CPU time stretched by the load.
 """
 
 from __future__ import annotations
@@ -84,13 +85,27 @@ def policy_whatif_section(stack: Any) -> list[Row]:
     t, cpu = time.perf_counter(), time.process_time()
     report = policy_whatif.whatif(rt, finance, draft["draft_id"], window)
     whatif_s, whatif_cpu = time.perf_counter() - t, time.process_time() - cpu
+    kept = policy_whatif._MEMO_MAX
+    policy_whatif._MEMO_MAX = 0  # as if no two stored decisions had the same inputs: every one decoded and evaluated
+    try:
+        t, cpu = time.perf_counter(), time.process_time()
+        distinct = policy_whatif.whatif(rt, finance, draft["draft_id"], window)
+        distinct_s, distinct_cpu = time.perf_counter() - t, time.process_time() - cpu
+    finally:
+        policy_whatif._MEMO_MAX = kept
+    assert distinct == report  # the same figures either way
     return [
         {"metric": f"store {DECISIONS:,} decisions (setup)", "seconds": round(stored_s, 2)},
-        {"metric": "read the window's decisions (baseline)", "decisions": read, "seconds": round(read_s, 2),
+        {"metric": "read the window's decisions whole (baseline)", "decisions": read, "seconds": round(read_s, 2),
          "cpu_seconds": round(read_cpu, 2)},
         {"metric": "what-if: read + evaluate under the draft + sum", "decisions": report["decisions"],
          "outcome_changed": report["outcome_changed"], "seconds": round(whatif_s, 2),
-         "cpu_seconds": round(whatif_cpu, 2),
-         "ratio_vs_baseline": round(whatif_s / read_s, 2), "goal": f"<= {GOAL_SECONDS:g} s",
+         "cpu_seconds": round(whatif_cpu, 2), "ratio_vs_baseline": round(whatif_s / read_s, 2),
+         "cpu_ratio_vs_baseline": round(whatif_cpu / read_cpu, 2), "goal": f"<= {GOAL_SECONDS:g} s",
          "met": whatif_s <= GOAL_SECONDS},
+        {"metric": "what-if, every decision evaluated (no two inputs alike)", "decisions": distinct["decisions"],
+         "outcome_changed": distinct["outcome_changed"], "seconds": round(distinct_s, 2),
+         "cpu_seconds": round(distinct_cpu, 2), "ratio_vs_baseline": round(distinct_s / read_s, 2),
+         "cpu_ratio_vs_baseline": round(distinct_cpu / read_cpu, 2), "goal": f"<= {GOAL_SECONDS:g} s",
+         "met": distinct_s <= GOAL_SECONDS},
     ]

@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+import clock_support
 from security_support import Party, make_party, offboard
 
-CLOSE = (date.today() + timedelta(days=45)).isoformat()  # within the registration window, whatever the day
-QUARTER = f"{date.today().year}-Q{(date.today().month - 1) // 3 + 1}"
+CLOSE = (clock_support.today() + timedelta(days=45)).isoformat()  # within the registration window, whatever the day
+QUARTER = f"{clock_support.today().year}-Q{(clock_support.today().month - 1) // 3 + 1}"
 INTERNAL_KEYS = {"unit_cost", "cost_total", "margin_percent", "rivals", "registration_id"}
 
 

@@ -11,13 +11,13 @@ import json
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, ClassVar
 
 import pytest
 
+import clock_support
 from revgov.domain.webhooks import verify
 from revgov.runtime import Runtime
 from revgov.services import subscriptions
@@ -121,7 +121,8 @@ def test_a_delivery_is_signed_like_the_inbound_webhook_and_verifies(victim, stac
     try:
         assert subscriptions.deliver(rt, _event(victim, 1)) == 1
         sent = handler.seen[-1]
-        verify(sent["headers"]["Revgov-Signature"], sent["body"], [made["signing_secret"]], now=int(time.time()))
+        now = clock_support.epoch_seconds()
+        verify(sent["headers"]["Revgov-Signature"], sent["body"], [made["signing_secret"]], now=now)
         assert json.loads(sent["body"])["tenant_id"] == victim.tenant_id
     finally:
         subscriptions.delete(rt, victim.principal("admin"), made["subscription_id"])
@@ -368,7 +369,9 @@ def _tls_receiver(name: str) -> tuple[str, _TlsServer]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
+    from revgov.adapters.system import real_time
+
+    now = datetime.datetime.fromtimestamp(real_time(), datetime.UTC)  # OpenSSL checks validity by the real clock
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import clock_support
 from fault_support import Fault, installed, writes_collection
 from revgov.adapters.ratelimit import COLLECTION, WINDOW_SECONDS, DynamoRateLimiter, Limits
 from security_support import Party, make_party, offboard
@@ -28,7 +29,7 @@ PLAN = {"requests_per_minute": 10, "requests_per_minute_per_key": 4}
 
 def _fresh_window(margin: int = 25) -> None:
     """Start well inside a minute window, so a test's requests all fall in the same one."""
-    left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
+    left = WINDOW_SECONDS - clock_support.clock().now_ms() / 1000 % WINDOW_SECONDS
     if left < margin:
         time.sleep(left + 0.2)
 
@@ -51,7 +52,7 @@ def _limit(stack: Any, party: Party, plan: dict[str, int]) -> None:
     stored = stack.runtime.store.get(party.tenant_id, *PROFILE)
     profile = {**stored.data, "config": {**stored.data["config"], "plan": {**stored.data["config"]["plan"], **plan}}}
     stack.runtime.store.commit(party.tenant_id, Changes(puts=[Put(*PROFILE, profile, expected_version=stored.version)]))
-    window = int(time.time()) // WINDOW_SECONDS * WINDOW_SECONDS
+    window = clock_support.epoch_seconds() // WINDOW_SECONDS * WINDOW_SECONDS
     stack.runtime.rate_limiter._dynamodb().delete_item(
         TableName=stack.runtime.settings.table_name,
         Key={"pk": {"S": f"T#{party.tenant_id}#{COLLECTION}"}, "sk": {"S": f"W#{window}"}},
@@ -86,7 +87,7 @@ def test_the_counter_is_tenant_prefixed_expires_and_counts_no_refused_or_unauthe
     assert all(api.as_key(forged).get("/v1/keys").status_code == 401 for _ in range(12))
     viewer = small.by_role["viewer"]
     assert [viewer.get("/v1/invoices").status_code for _ in range(6)] == [200] * 4 + [429] * 2
-    window = int(time.time()) // WINDOW_SECONDS * WINDOW_SECONDS
+    window = clock_support.epoch_seconds() // WINDOW_SECONDS * WINDOW_SECONDS
     client = stack.runtime.rate_limiter._dynamodb()
     item = client.get_item(
         TableName=stack.runtime.settings.table_name,
@@ -94,7 +95,7 @@ def test_the_counter_is_tenant_prefixed_expires_and_counts_no_refused_or_unauthe
         ConsistentRead=True,
     )["Item"]
     assert item["requests"]["N"] == "4"  # the 2 refused and the 12 forged were not counted
-    assert int(item["expires_at"]["N"]) > time.time()
+    assert int(item["expires_at"]["N"]) > clock_support.epoch_seconds()
 
 
 def test_a_counter_that_cannot_be_reached_lets_requests_through(small, stack):

@@ -4,11 +4,12 @@ the actor agent:<name>, and provably never touches anything that moves money."""
 import ast
 import copy
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+import clock_support
 from analytics_support import analytics_tenant_in, monthly_revenue_rollups
 from revgov import cli
 from revgov.domain import kpis
@@ -18,8 +19,6 @@ from revgov.runtime import OUTBOX
 from revgov.services import agents, cases, deal_holds, tasks
 from revgov.services.agents.desk import CAPABILITIES, AgentDesk, BoundaryViolation
 
-NOW = datetime.now(UTC)
-MONTH = NOW.strftime("%Y-%m")
 AGENT_DIR = Path(agents.__file__).parent
 
 
@@ -30,7 +29,7 @@ def _iso(moment):
 def _watch(rt, tenant_id, partner_id, hours_ago, *, billed_lines=None):
     """A billable ERP event with no invoice line yet (its SLA watch), as erp.accept leaves it."""
     event_id = rt.ids.new("evt")
-    occurred = _iso(NOW - timedelta(hours=hours_ago))
+    occurred = _iso(clock_support.now() - timedelta(hours=hours_ago))
     due = sla_due(occurred, 48)
     watch = {"event_id": event_id, "erp_event_id": f"ERP-{event_id[-8:]}", "detail_type": "shipment.confirmed",
              "partner_id": partner_id, "occurred_at": occurred, "due_at": due, "breached": False}
@@ -44,11 +43,12 @@ def _watch(rt, tenant_id, partner_id, hours_ago, *, billed_lines=None):
 
 def _deal(rt, tenant_id, partner_id, family, days_to_close):
     deal_id = rt.ids.new("dl")
+    now = clock_support.now()
     deal = {"deal_id": deal_id, "partner_id": partner_id, "customer": {"id": f"C-{deal_id[-6:]}", "name": "Acme"},
             "family": family, "estimated_value": "50000.00",
-            "expected_close": (NOW.date() + timedelta(days=days_to_close)).isoformat(), "status": "approved",
-            "registered_at": _iso(NOW - timedelta(days=5)), "approved_at": _iso(NOW - timedelta(days=4)),
-            "expires_at": _iso(NOW + timedelta(days=86)), "approval_id": None}
+            "expected_close": (now.date() + timedelta(days=days_to_close)).isoformat(), "status": "approved",
+            "registered_at": _iso(now - timedelta(days=5)), "approved_at": _iso(now - timedelta(days=4)),
+            "expires_at": _iso(now + timedelta(days=86)), "approval_id": None}
     rt.store.commit(tenant_id, Changes(puts=[Put("DEAL", deal_id, deal)]))
     return deal_id
 
@@ -62,18 +62,20 @@ def _with_certification(rt, tenant_id, partner, cert_id, expires_on):
 @pytest.fixture(scope="module")
 def world(api, operator, stack):
     """One tenant holding a finding for every agent, and one that each agent should leave alone."""
+    # the rollups are written for "this month" and the agents run at once: not across a month's end
+    this_month = clock_support.within_one_month(0, minutes_ahead=10)
     for tenant in analytics_tenant_in(api, operator, stack):
         rt, tid = stack.runtime, tenant.tenant_id
         steady = tenant.onboard("steady", 1)  # silver, a year of ~5,000 a month: far below its commitment
         newcomer = tenant.onboard("newcomer", 1)  # silver, two months of history: an unsure forecast
         lapsing = tenant.onboard("lapsing", 1)
         expired = tenant.onboard("expired", 1)
-        history = {kpis.shift_month(MONTH, -i): 5000.0 + 250 * (i % 3) for i in range(1, 13)}
+        history = {kpis.shift_month(this_month, -i): 5000.0 + 250 * (i % 3) for i in range(1, 13)}
         rollups = monthly_revenue_rollups(steady["partner_id"], "silver", history)
         rollups += monthly_revenue_rollups(newcomer["partner_id"], "silver",
-                                           {kpis.shift_month(MONTH, -i): 9000.0 for i in (1, 2)})
-        base = [kpis.shift_month(MONTH, -i) for i in (4, 3, 2)]
-        recent = [kpis.shift_month(MONTH, -1), MONTH]
+                                           {kpis.shift_month(this_month, -i): 9000.0 for i in (1, 2)})
+        base = [kpis.shift_month(this_month, -i) for i in (4, 3, 2)]
+        recent = [kpis.shift_month(this_month, -1), this_month]
         for month in base:  # tenant-wide: 10% of quotes needed an approval; the steady partner: 20%
             rollups.append({**kpis.empty(month, "all"), "quotes": 40, "overrides": 4})
         for month in recent:  # ... and now 60% tenant-wide, 50% for the steady partner (too few quotes to be sure)
@@ -87,8 +89,8 @@ def world(api, operator, stack):
             "contradictory": _watch(rt, tid, steady["partner_id"], 44, billed_lines=["inv_x.1"]),
             "fresh": _watch(rt, tid, steady["partner_id"], 10),
         }
-        _with_certification(rt, tid, lapsing, "cert-network-core", NOW.date() + timedelta(days=10))
-        _with_certification(rt, tid, expired, "cert-network-core", NOW.date() - timedelta(days=3))
+        _with_certification(rt, tid, lapsing, "cert-network-core", clock_support.now().date() + timedelta(days=10))
+        _with_certification(rt, tid, expired, "cert-network-core", clock_support.now().date() - timedelta(days=3))
         deals = {
             "lapsing": _deal(rt, tid, lapsing["partner_id"], "networking", 60),
             "expired": _deal(rt, tid, expired["partner_id"], "networking", 30),

@@ -3,11 +3,11 @@
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+import clock_support
 from billing_support import SAMPLES, billing_tenant_in, erp_event, sample, webhook_body
 from engine_support import put_on_bus
 from revgov import cli
@@ -157,7 +157,7 @@ def test_finalize_after_month_end_then_immutable_and_late_events_go_on_the_next_
 
 def test_the_invoice_of_the_running_month_cannot_be_finalized(billing_tenant):
     billing_tenant.add_partners(SCENARIO["partners"])
-    today = datetime.now(UTC).date().isoformat()
+    today = clock_support.now().date().isoformat()
     data = {**sample("shipment.confirmed")["detail"]["data"], "shipped_on": today}
     event = erp_event("shipment.confirmed", data, occurred_at=f"{today}T00:00:01Z")
     billing_tenant.wait_for([billing_tenant.send(event)["event_id"]])
@@ -282,6 +282,37 @@ def test_a_bus_event_that_does_not_match_its_schema_is_dead_lettered_with_the_re
     assert "failed every delivery" in logged["reason"] and "/detail/data/lines/0/quantity" in logged["last_error"]
     # never received through the webhook, so there is nothing to replay: the CLI says so and exits non-zero
     assert cli.main(["events", "replay", "--tenant", billing_tenant.tenant_id, "--event-id", event_id]) == 1
+
+
+def test_an_event_received_through_the_webhook_is_validated_once_at_intake(billing_tenant, monkeypatch):
+    """#17: intake verified the signature and validated the event before storing it (docs/billing.md "verify ·
+    validate · dedupe"); the billing handler trusts that stored form and does not validate it again. A bus event
+    that differs from what intake stored under its id (here: its data altered on the way) is validated as before
+    and dead-lettered with the validation error."""
+    from revgov import schemas
+
+    billing_tenant.add_partners(SCENARIO["partners"])
+    real, checked = schemas.validate, []
+
+    def spy(name, payload, **kwargs):
+        checked.append(name)
+        return real(name, payload, **kwargs)
+
+    monkeypatch.setattr(schemas, "validate", spy)
+    event_id = billing_tenant.send(webhook_body(sample("shipment.confirmed")))["event_id"]
+    billing_tenant.wait_for([event_id])
+    assert "events/erp-event.schema.json" in checked  # at intake
+    assert "events/shipment.confirmed.schema.json" not in checked  # not again in billing
+    rt = billing_tenant.rt
+    stored = rt.store.get(billing_tenant.tenant_id, "INBOUND", event_id).data
+    altered = {**stored["detail"], "replay": 1}
+    altered["data"] = {**altered["data"], "lines": [{"sku": "NW-SW-24P", "quantity": "four"}]}
+    put_on_bus(rt, billing_tenant.tenant_id, "revgov.erp", "shipment.confirmed", altered)
+    billing_tenant.wait_for([event_id], ("dead_lettered",), seconds=40)
+    assert "events/shipment.confirmed.schema.json" in checked
+    assert "/detail/data/lines/0/quantity" in billing_tenant.event(event_id)["last_error"]
+    (invoice,) = billing_tenant.invoices()
+    assert invoice["total"] == "8400.00"  # billed once, by the event intake received
 
 
 def test_a_dead_lettered_event_is_billed_once_replayed_after_its_cause_is_fixed(billing_tenant, monkeypatch, capsys):

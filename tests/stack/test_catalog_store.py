@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+import clock_support
 from billing_support import wait_until
 from revgov import cli
 from revgov.domain.access import Principal, Role
@@ -24,7 +25,7 @@ from security_support import make_party, offboard, shipment
 
 pytestmark = pytest.mark.xdist_group("catalog-store")  # one tenant whose catalog versions build on each other
 
-TODAY = date.today()
+TODAY = clock_support.today()
 NEXT_MONTH = (TODAY + timedelta(days=30)).isoformat()
 
 

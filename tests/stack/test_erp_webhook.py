@@ -1,10 +1,10 @@
 """The signed ERP webhook: who may post (signature, tolerance, rotation), what is accepted, and what is said back."""
 
 import json
-import time
 
 import pytest
 
+import clock_support
 from billing_support import billing_tenant_in, erp_event, sample, wait_until, webhook_body
 from revgov.domain.webhooks import sign
 from support import assert_problem
@@ -44,13 +44,13 @@ def test_a_duplicate_answers_202_with_the_first_event_id_and_changes_nothing(bil
     kept_days = (
         billing_tenant.rt.store._get(billing_tenant.tenant_id, f"T#{billing_tenant.tenant_id}#ERPEVENT", SHIPMENT["id"])
         .expires_at
-        - time.time()
+        - clock_support.epoch_seconds()
     ) / 86400
     assert kept_days >= 35
 
 
 def test_a_signature_older_or_newer_than_300_seconds_is_401(billing_tenant):
-    now = int(time.time())
+    now = clock_support.epoch_seconds()
     # 30 s of margin either side of the tolerance, so a slow request cannot move a case across the boundary.
     for at in (now - 330, now + 330):
         problem = assert_problem(billing_tenant.erp.post(_fresh(), at=at), 401)
@@ -62,14 +62,14 @@ def test_a_signature_older_or_newer_than_300_seconds_is_401(billing_tenant):
 def test_a_replayed_signature_from_more_than_300_seconds_ago_is_401(billing_tenant):
     """A captured request (body and header together) cannot be sent again once the tolerance has passed."""
     body = json.dumps(_fresh()).encode()
-    stamp = int(time.time()) - 400
+    stamp = clock_support.epoch_seconds() - 400
     header = f"t={stamp},v1={sign(billing_tenant.erp.secret, stamp, body)}"
     assert_problem(billing_tenant.erp.post(raw=body, signature=header), 401)
 
 
 def test_a_body_changed_after_signing_is_401(billing_tenant):
     original = json.dumps(_fresh()).encode()
-    stamp = int(time.time())
+    stamp = clock_support.epoch_seconds()
     header = f"t={stamp},v1={sign(billing_tenant.erp.secret, stamp, original)}"
     tampered = original.replace(b'"quantity": 4', b'"quantity": 40')
     assert tampered != original
@@ -94,7 +94,7 @@ def test_a_body_changed_after_signing_is_401(billing_tenant):
 )
 def test_missing_malformed_or_wrong_signatures_are_401_problems(billing_tenant, header):
     body = json.dumps(_fresh()).encode()
-    now = int(time.time())
+    now = clock_support.epoch_seconds()
     header = header.format(
         now=now, good=sign(billing_tenant.erp.secret, now, body), good_other_secret=sign("not-the-secret", now, body)
     )
@@ -103,7 +103,7 @@ def test_missing_malformed_or_wrong_signatures_are_401_problems(billing_tenant, 
 
 def test_several_v1_signatures_are_accepted_and_other_schemes_ignored(billing_tenant):
     body = json.dumps(_fresh()).encode()
-    now = int(time.time())
+    now = clock_support.epoch_seconds()
     good = sign(billing_tenant.erp.secret, now, body)
     header = f"t={now},v0=deadbeef,v1={'ab' * 32},v1={good},v2=whatever"
     assert billing_tenant.erp.post(raw=body, signature=header).status_code == 202

@@ -14,13 +14,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+import clock_support
 from billing_support import sample, wait_until, webhook_body
 from revgov.domain.webhooks import signature_header
 from revgov.tenant_files import load_tenant_file
@@ -88,7 +88,7 @@ def _typescript_check(base_url: str, admin_key: str, tenant_id: str, secret: str
         assert done.returncode == 0, f"{step[1]}: {done.stdout[-3000:]} {done.stderr[-2000:]}"
     event = {**webhook_body(sample("shipment.confirmed")), "id": f"TS-{os.urandom(6).hex()}"}  # not the Python one's
     env = {**os.environ, "API_BASE": base_url, "ADMIN_KEY": admin_key, "TENANT_ID": tenant_id,
-           "WEBHOOK_SECRET": secret, "ERP_EVENT": json.dumps(event)}
+           "WEBHOOK_SECRET": secret, "ERP_EVENT": json.dumps(event), "SIGNED_AT": str(clock_support.epoch_seconds())}
     run = subprocess.run([node, "out/check.js"], cwd=TS_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     return dict(json.loads(run.stdout.strip().splitlines()[-1]))
@@ -164,7 +164,7 @@ def test_the_generated_client_calls_the_product_for_real(generated, api, keys, s
         import httpx
 
         raw = httpx.Request("POST", stack.base_url, json=event.to_dict()).content  # the bytes the client sends
-        stamp = int(time.time())
+        stamp = clock_support.epoch_seconds()
         received = call("events", "receive_erp_events", public, body=event, revgov_tenant=tenant_id,
                         revgov_signature=signature_header(secret, stamp, raw))
         assert received.status_code == 202, received.content[:500]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import clock_support
 from revgov import cli
 from revgov.domain.billing import period_bounds, period_of
 from security_support import make_party, offboard
@@ -27,7 +28,7 @@ def party(api: Any, operator: Any, stack: Any) -> Any:
 
 def _months_ago(n: int) -> str:
     """The last day of the month n months before this one (an ended month)."""
-    today = date.today()
+    today = clock_support.today()
     index = today.year * 12 + today.month - 1 - n
     return period_bounds(f"{index // 12:04d}-{index % 12 + 1:02d}")[1].isoformat()
 

@@ -1,21 +1,30 @@
 """KPIs on the running stack, checked against figures computed by hand (tests/scenarios/kpis/small-month.json):
 facts go in through the real paths (signed ERP webhook, pricing checks, approvals) and the update_kpis handler."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+import clock_support
 from analytics_support import analytics_tenant_in
 from billing_support import wait_until
 from support import assert_problem, scenario
 
 SCENARIO = scenario("kpis/small-month.json")
 QUOTES = scenario("pricing/http.json")
-MONTH = datetime.now(UTC).strftime("%Y-%m")
+EARLIEST_HOURS = max(event["hours_ago"] for event in SCENARIO["erp_events"])
 
 
 @pytest.fixture(scope="module")
-def kpi_tenant(api, operator, stack):
+def month(stack):
+    """The month every fact of the scenario falls in, on the product's clock. The facts go back EARLIEST_HOURS, so in
+    the first hours of a month (or its last minutes) the stack's clock first moves on to where a whole scenario fits
+    in one month: the figures are those of "a small month", whatever day the suite runs (issue #22)."""
+    return clock_support.within_one_month(EARLIEST_HOURS)
+
+
+@pytest.fixture(scope="module")
+def kpi_tenant(api, operator, stack, month):
     for tenant in analytics_tenant_in(api, operator, stack):
         for partner in SCENARIO["partners"]:
             tenant.onboard(partner["label"], partner["tier_rank"])
@@ -26,7 +35,7 @@ def kpi_tenant(api, operator, stack):
                    "support.logged": "performed_on"}[event["type"]]
             # the fact is dated the day its event occurred: a shipment cannot be dated after the event reporting it
             # (BILL-PLAUSIBILITY, PA-2.2)
-            occurred_on = (datetime.now(UTC) - timedelta(hours=event["hours_ago"])).date().isoformat()
+            occurred_on = (clock_support.now() - timedelta(hours=event["hours_ago"])).date().isoformat()
             sent.append(tenant.send(event["type"], {**data, day: occurred_on}, hours_ago=event["hours_ago"]))
         tenant.wait_for(sent)
         for step in SCENARIO["quotes"]:
@@ -41,7 +50,7 @@ def kpi_tenant(api, operator, stack):
         yield tenant
 
 
-def _settled(tenant, **query):
+def _settled(tenant, month, **query):
     """The KPIs once every fact of the scenario has been counted (the handler runs behind the bus)."""
     expected = SCENARIO["expected"]["all"]
     want = (expected["policy_exceptions_per_100_transactions"]["transactions"],
@@ -52,7 +61,7 @@ def _settled(tenant, **query):
     seen = {}
 
     def counted():
-        seen["kpis"] = tenant.roles["finance"].get("/v1/kpis", period=MONTH).json()
+        seen["kpis"] = tenant.roles["finance"].get("/v1/kpis", period=month).json()
         k = seen["kpis"]
         return (k["policy_exceptions_per_100_transactions"]["transactions"],
                 k["overrides_and_approvals"]["approvals_decided"],
@@ -61,13 +70,13 @@ def _settled(tenant, **query):
                 k["net_realized_margin"]["revenue"]) == want
 
     wait_until(counted, 40, what="the KPI rollups")
-    return tenant.roles["finance"].get("/v1/kpis", period=MONTH, **query).json() if query else seen["kpis"]
+    return tenant.roles["finance"].get("/v1/kpis", period=month, **query).json() if query else seen["kpis"]
 
 
-def test_kpis_of_the_month_match_the_hand_computed_figures(kpi_tenant):
-    k = _settled(kpi_tenant)
+def test_kpis_of_the_month_match_the_hand_computed_figures(kpi_tenant, month):
+    k = _settled(kpi_tenant, month)
     expected = SCENARIO["expected"]["all"]
-    assert k["period"] == MONTH and k["months"] == [MONTH] and k["currency"] == "USD"
+    assert k["period"] == month and k["months"] == [month] and k["currency"] == "USD"
     assert {key: k["net_realized_margin"][key] for key in expected["net_realized_margin"]} == (
         expected["net_realized_margin"]
     )
@@ -75,7 +84,7 @@ def test_kpis_of_the_month_match_the_hand_computed_figures(kpi_tenant):
     for tier, figures in expected["by_tier"].items():
         assert {key: by_tier[tier][key] for key in figures} == figures, tier
     rebates = k["net_realized_margin"]["rebates"]  # northwind's monthly commissions: nothing accrued this month
-    assert rebates["included"] is True and rebates["periods"] == [{"period": MONTH, "source": "accrued"}]
+    assert rebates["included"] is True and rebates["periods"] == [{"period": month, "source": "accrued"}]
     for section in ("invoice_cycle_time", "support_hours_per_revenue_dollar",
                     "policy_exceptions_per_100_transactions", "overrides_and_approvals"):
         assert {key: k[section][key] for key in expected[section]} == expected[section], section
@@ -91,24 +100,24 @@ def test_kpis_of_the_month_match_the_hand_computed_figures(kpi_tenant):
         assert row["clause"].startswith("PA-")
 
 
-def test_a_quarter_is_its_months_merged(kpi_tenant):
-    month = _settled(kpi_tenant)
-    quarter = f"{MONTH[:4]}-Q{(int(MONTH[5:]) - 1) // 3 + 1}"
+def test_a_quarter_is_its_months_merged(kpi_tenant, month):
+    of_month = _settled(kpi_tenant, month)
+    quarter = f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
     q = kpi_tenant.roles["finance"].get("/v1/kpis", period=quarter).json()
-    assert len(q["months"]) == 3 and MONTH in q["months"]
-    assert q["net_realized_margin"]["revenue"] == month["net_realized_margin"]["revenue"]
+    assert len(q["months"]) == 3 and month in q["months"]
+    assert q["net_realized_margin"]["revenue"] == of_month["net_realized_margin"]["revenue"]
     # each section also holds its baseline, which is the quarter before go-live here and the month before there
     def current(section):
         return {k: v for k, v in section.items() if k != "baseline"}
 
-    assert current(q["invoice_cycle_time"]) == current(month["invoice_cycle_time"])
+    assert current(q["invoice_cycle_time"]) == current(of_month["invoice_cycle_time"])
 
 
-def test_one_partner_and_one_tier(kpi_tenant):
-    _settled(kpi_tenant)
+def test_one_partner_and_one_tier(kpi_tenant, month):
+    _settled(kpi_tenant, month)
     a = SCENARIO["expected"]["partner_A"]
     partner_id = kpi_tenant.partners["A"]["partner_id"]
-    k = kpi_tenant.roles["finance"].get("/v1/kpis", period=MONTH, partner_id=partner_id).json()
+    k = kpi_tenant.roles["finance"].get("/v1/kpis", period=month, partner_id=partner_id).json()
     assert k["scope"] == {"partner_id": partner_id, "tier": None}
     assert k["net_realized_margin"]["revenue"] == a["revenue"]
     assert {key: k["invoice_cycle_time"][key] for key in a["invoice_cycle_time"]} == a["invoice_cycle_time"]
@@ -116,37 +125,37 @@ def test_one_partner_and_one_tier(kpi_tenant):
     compliance = k["policy_exceptions_per_100_transactions"]
     assert (compliance["exceptions"], compliance["transactions"], compliance["per_100_transactions"]) == (
         a["exceptions"], a["transactions"], a["per_100_transactions"])
-    gold = kpi_tenant.roles["finance"].get("/v1/kpis", period=MONTH, tier="gold").json()
+    gold = kpi_tenant.roles["finance"].get("/v1/kpis", period=month, tier="gold").json()
     assert gold["net_realized_margin"]["revenue"] == SCENARIO["expected"]["all"]["by_tier"]["gold"]["revenue"]
     assert [row["tier"] for row in gold["net_realized_margin"]["by_tier"]] == ["gold"]
 
 
-def test_a_partner_key_sees_its_own_figures_without_the_distributors_margin(kpi_tenant):
-    _settled(kpi_tenant)
+def test_a_partner_key_sees_its_own_figures_without_the_distributors_margin(kpi_tenant, month):
+    _settled(kpi_tenant, month)
     a, b = kpi_tenant.partner_keys["A"], kpi_tenant.partners["B"]["partner_id"]
-    own = a.get("/v1/kpis", period=MONTH).json()
+    own = a.get("/v1/kpis", period=month).json()
     assert own["scope"]["partner_id"] == kpi_tenant.partners["A"]["partner_id"]
     assert "withheld" in own["net_realized_margin"]
     assert own["support_hours_per_revenue_dollar"]["revenue"] == SCENARIO["expected"]["partner_A"]["revenue"]
-    assert_problem(a.get("/v1/kpis", period=MONTH, partner_id=b), 404)
-    assert_problem(a.get("/v1/kpis", period=MONTH, tier="gold"), 403)
+    assert_problem(a.get("/v1/kpis", period=month, partner_id=b), 404)
+    assert_problem(a.get("/v1/kpis", period=month, tier="gold"), 403)
     assert_problem(a.get("/v1/tasks"), 403)
 
 
-def test_bad_kpi_queries_are_refused(kpi_tenant, northwind):
+def test_bad_kpi_queries_are_refused(kpi_tenant, northwind, month):
     finance = kpi_tenant.roles["finance"]
     assert_problem(finance.get("/v1/kpis"), 400)
     assert_problem(finance.get("/v1/kpis", period="2026-13"), 400)
     assert_problem(finance.get("/v1/kpis", period="2026-Q5"), 400)
-    assert_problem(finance.get("/v1/kpis", period=MONTH, tier="diamond"), 404)
+    assert_problem(finance.get("/v1/kpis", period=month, tier="diamond"), 404)
     other = kpi_tenant.partners["A"]["partner_id"]
-    assert_problem(northwind.get("/v1/kpis", period=MONTH, partner_id=other), 404)  # another tenant's partner
+    assert_problem(northwind.get("/v1/kpis", period=month, partner_id=other), 404)  # another tenant's partner
 
 
-def test_a_fact_delivered_again_is_not_counted_twice(kpi_tenant, stack):
+def test_a_fact_delivered_again_is_not_counted_twice(kpi_tenant, stack, month):
     from revgov.services import analytics
 
-    before = _settled(kpi_tenant)
+    before = _settled(kpi_tenant, month)
     rt = stack.runtime
     line = next(
         item.data for item in rt.store.query(kpi_tenant.tenant_id, "SALESFACT", limit=50).items
@@ -155,19 +164,19 @@ def test_a_fact_delivered_again_is_not_counted_twice(kpi_tenant, stack):
         "source": "revgov.billing",
         "detail-type": "invoice.lines_posted",
         "detail": {"tenant_id": kpi_tenant.tenant_id, "event_id": "evt_01JX0000000000000000000001",
-                   "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                   "occurred_at": clock_support.now_iso(),
                    "invoice_id": line["invoice_id"], "partner_id": line["partner_id"], "period": line["period"],
                    "line_ids": [line["line_id"]], "source_event_id": line["event_id"]},
     }
     assert analytics.record_fact(rt, again) == "already counted"
-    after = kpi_tenant.roles["finance"].get("/v1/kpis", period=MONTH).json()
+    after = kpi_tenant.roles["finance"].get("/v1/kpis", period=month).json()
     assert after == before
 
 
-def test_the_forecast_states_its_method_and_a_probability_per_threshold(kpi_tenant):
-    _settled(kpi_tenant)
+def test_the_forecast_states_its_method_and_a_probability_per_threshold(kpi_tenant, month):
+    _settled(kpi_tenant, month)
     partner_id = kpi_tenant.partners["A"]["partner_id"]
-    quarter = f"{MONTH[:4]}-Q{(int(MONTH[5:]) - 1) // 3 + 1}"
+    quarter = f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
     f = kpi_tenant.partner_keys["A"].get(f"/v1/partners/{partner_id}/forecast", period=quarter).json()
     assert f["partner_id"] == partner_id and f["tier"] == "silver" and "seasonal run-rate" in f["method"]
     assert float(f["to_date"]) == 10200.0 and float(f["projected"]) >= 10200.0

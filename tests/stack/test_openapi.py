@@ -4,12 +4,13 @@ import json
 import os
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import clock_support
 import revgov.edge.api  # noqa: F401  (fills the route table)
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
@@ -115,7 +116,7 @@ _SEEDERS = (Role.SALES, Role.CHANNEL_OPS)
 
 
 def _in_60_days() -> str:
-    return (date.today() + timedelta(days=60)).isoformat()
+    return (clock_support.today() + timedelta(days=60)).isoformat()
 
 
 def _rebate_statement(r: Replay) -> tuple[str, str]:
@@ -193,7 +194,7 @@ def _history_rows(partner_id: str) -> dict[str, Any]:
     """The import_history example's rows for a partner of this stack, dated in a month that has ended."""
     op = next(o for o in OPERATIONS if o.name == "import_history")
     body = example_body(op)
-    last_month_end = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    last_month_end = (clock_support.today().replace(day=1) - timedelta(days=1)).isoformat()
     lines = [{**row, "partner_id": partner_id, "invoice_date": last_month_end, "service_date": last_month_end}
              for row in body["lines"]]  # fmt: skip
     payments = [{**row, "partner_id": partner_id, "paid_on": last_month_end} for row in body["payments"]]
@@ -253,7 +254,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "request_deal_extension": lambda r: (
         {"deal_id": _approved_deal(r)},
         "partners:sales",
-        {"proposal_date": date.today().isoformat()},
+        {"proposal_date": clock_support.today().isoformat()},
     ),
     "create_tenant": lambda r: ({}, "operator"),
     "suspend_tenant": lambda r: ({"tenant_id": r.tenant_standing("active")}, "operator"),

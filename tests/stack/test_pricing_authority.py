@@ -5,10 +5,17 @@ Expectations come from the contracts (quoted beside each) and the demo price lis
 """
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
+import clock_support
 from support import assert_problem, northwind_silver_partners
+
+
+def _in_60_days() -> str:
+    """A close date inside northwind's 180-day registration window (PA-5.1), counted from the product's today."""
+    return (clock_support.today() + timedelta(days=60)).isoformat()
 
 PRICE_LIST = {  # tenants/northwind/tenant.yaml, billing.price_list (PA-6.1)
     "NW-SW-24P": ("networking", "1250.00", "900.00"),
@@ -116,7 +123,7 @@ def test_a_losing_partner_reads_no_rival_and_no_cost_or_margin_by_any_route(nw, 
     customer = f"CUST-{uuid.uuid4().hex[:8]}"
     deal = winner.post("/v1/deals", {
         "partner_id": winner_id, "customer": {"id": customer, "name": "Contested Co"}, "family": "networking",
-        "estimated_value": "50000.00", "expected_close": "2027-03-31",
+        "estimated_value": "50000.00", "expected_close": _in_60_days(),
     }).json()
     ops.post(f"/v1/approvals/{deal['approval_id']}/decision", {"outcome": "approved", "note": "first"})
 

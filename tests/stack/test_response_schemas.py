@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+import clock_support
 import revgov.edge.api  # noqa: F401  (fills the route table)
 from revgov import schemas
 from revgov.domain.access import Role
@@ -161,7 +162,7 @@ def _path_values(party: Party, op: Operation) -> dict[str, str] | None:
 def _query(party: Party, op: Operation) -> dict[str, str]:
     """Required query values: a quarter where the operation takes one (`populate` sold in the last quarter)."""
     if op.name in ("get_kpis", "get_forecast", "get_workflow_metrics"):
-        return {"period": _quarter(date.today())}
+        return {"period": _quarter(clock_support.today())}
     if op.name == "list_accruals":
         return {"period": last_quarter(), "partner_id": party.partners[0]}
     if op.name == "diff_catalog":

@@ -2,11 +2,11 @@
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+import clock_support
 from billing_support import wait_until
 from revgov.domain.webhooks import verify
 from revgov.services.subscriptions import url_problems
@@ -76,7 +76,7 @@ def test_a_quote_decided_by_an_approver_is_delivered_signed_with_the_subscriptio
     nw["ops"].post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "webhook test"})
     wait_until(lambda: receiver.of_type("quote.approved"), 20, what="the quote.approved delivery")
     headers, body = receiver.of_type("quote.approved")[0]
-    verify(headers["Revgov-Signature"], body, [subscribed["signing_secret"]], now=int(time.time()))
+    verify(headers["Revgov-Signature"], body, [subscribed["signing_secret"]], now=clock_support.epoch_seconds())
     event = json.loads(body)
     assert event["type"] == "quote.approved" and event["tenant_id"] == "northwind"
     assert event["data"] == {"decision_id": checked["decision_id"], "outcome": "allow"}

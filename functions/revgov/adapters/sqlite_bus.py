@@ -21,9 +21,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from ..ports import Clock
 from ..resources import EventRule
 from .sqlite_db import Database
 from .store_base import json_default
+from .system import real_time
 
 _URL = "sqlite://queues/"
 _ARN = "arn:aws:sqs:local:000000000000:"
@@ -93,7 +95,7 @@ class SqliteQueues:
     def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, Any]:
         name = _name(QueueUrl)
         self._config(QueueUrl)
-        now = time.time()
+        now = real_time()
         with self._db.read() as c:
             visible, hidden = c.execute(
                 "SELECT COALESCE(SUM(visible_at <= ?), 0), COALESCE(SUM(visible_at > ?), 0) FROM messages "
@@ -111,7 +113,7 @@ class SqliteQueues:
     def send(self, connection: Any, queue: str, body: str, *, delay: float = 0.0) -> str:
         """Enqueue inside the caller's write transaction (the publisher sends to every matching queue at once)."""
         message_id = str(uuid.uuid4())
-        now = time.time()
+        now = real_time()
         self._touched().add(queue)
         connection.execute(
             "INSERT INTO messages (queue, id, body, visible_at, receive_count, sent_at) VALUES (?, ?, ?, ?, 0, ?)",
@@ -168,7 +170,7 @@ class SqliteQueues:
                     waiting.wait(min(left, max(self._poll, 0.25)))
 
     def _receive(self, name: str, config: QueueConfig, limit: int, visibility: float) -> list[dict[str, Any]]:
-        now = time.time()
+        now = real_time()
         out: list[dict[str, Any]] = []
         moved = False
         # an empty queue costs one read statement, never the write lock
@@ -235,7 +237,7 @@ class SqliteQueues:
         with self._db.write() as c:
             c.execute(
                 "UPDATE messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
-                (time.time() + VisibilityTimeout, _name(QueueUrl), ReceiptHandle),
+                (real_time() + VisibilityTimeout, _name(QueueUrl), ReceiptHandle),
             )
         self._touched().add(_name(QueueUrl))
         self.notify()
@@ -283,7 +285,13 @@ class SqliteEventBus:
     """The EventPublisher: events to the queues of the rules whose patterns they match, shaped as EventBridge
     hands them to SQS (`source`, `detail-type`, `detail`, `resources`, `time`, `id`)."""
 
-    def __init__(self, queues: SqliteQueues, db: Database, rules: list[EventRule], *, region: str = "local") -> None:
+    def __init__(
+        self, queues: SqliteQueues, db: Database, rules: list[EventRule], *, region: str = "local",
+        clock: Clock | None = None,
+    ) -> None:
+        from .system import SystemClock
+
+        self._clock = clock or SystemClock()
         self._queues = queues
         self._db = db
         self._rules = rules
@@ -309,7 +317,7 @@ class SqliteEventBus:
                 "detail-type": event["detail_type"],
                 "source": event["source"],
                 "account": "000000000000",
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "time": self._clock.now_iso()[:19] + "Z",  # EventBridge's envelope time: whole seconds, UTC
                 "region": self._region,
                 "resources": [f"tenant/{tenant_id}"],
                 "detail": event["detail"],

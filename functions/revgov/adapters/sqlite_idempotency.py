@@ -9,7 +9,6 @@ with the tenant when it is offboarded.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -20,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
 from .sqlite_db import Database
+from .system import real_time
 
 _SELECT = (
     "SELECT key, status, expiry, in_progress_expiry, data, validation FROM idempotency WHERE tenant = ? AND key = ?"
@@ -54,16 +54,16 @@ class SqlitePersistenceLayer(BasePersistenceLayer):
         return self._record(found)
 
     def _put_record(self, data_record: DataRecord) -> None:
-        now = dt.datetime.now()
+        now = real_time()  # powertools dates its records by the real clock (datetime.now()), so expiry is judged by it
         with self._db.write() as c:
             found = self._select(c, data_record.idempotency_key)
             if found is not None:
                 _, status, expiry, in_progress_expiry, _, _ = found
-                expired = expiry < int(now.timestamp())
+                expired = expiry < int(now)
                 crashed = (
                     status == STATUS_CONSTANTS["INPROGRESS"]
                     and in_progress_expiry is not None
-                    and in_progress_expiry < int(now.timestamp() * 1000)
+                    and in_progress_expiry < int(now * 1000)
                 )
                 if not (expired or crashed):
                     old = self._record(found)

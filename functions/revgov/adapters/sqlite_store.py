@@ -7,7 +7,7 @@ checks every condition under the write lock before it writes anything, and write
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -92,6 +92,17 @@ class SqliteDocumentStore(BaseDocumentStore):
             for chunk in chunks:
                 rows += [_row(values) for values in c.execute(_get_many_sql(len(chunk)), _flat(chunk)).fetchall()]
         return rows
+
+    def _project_page(
+        self, tenant_id: str, pk: str, paths: Sequence[str], *, limit: int, start: dict[str, str] | None, prefix: str
+    ) -> tuple[list[tuple[str, list[str]]], dict[str, str] | None]:
+        """The values extracted by SQLite's JSON functions in the query: only they come back to Python."""
+        columns = ", ".join(["json_quote(json_extract(data, ?))"] * len(paths))  # placeholders: the paths are bound
+        sql = f"SELECT sk, {columns} FROM items WHERE pk = ? AND sk >= ? AND sk < ? AND sk > ? ORDER BY sk LIMIT ?"  # noqa: S608
+        after = start["sk"] if start else ""
+        found = self.db.fetch_all(sql, [*paths, pk, prefix, _prefix_end(prefix), after, limit + 1])
+        page = [(values[0], list(values[1:])) for values in found[:limit]]
+        return page, ({"pk": pk, "sk": page[-1][0]} if len(found) > limit else None)
 
     def _range(
         self,

@@ -20,12 +20,13 @@ import base64
 import binascii
 import json
 import random
+import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from ..domain.audit import GENESIS, seal
 from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge
@@ -36,6 +37,8 @@ HEAD = "HEAD"
 MAX_CHAIN_RETRIES = 25
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit: every backend holds changes to it
 BACKOFF_CAP_SECONDS = 0.25
+_PARSED_MEMO_SIZE = 64  # parsed documents kept per store (`get_parsed`): a few per tenant
+T = TypeVar("T")
 
 
 def json_default(value: Any) -> str:
@@ -46,6 +49,9 @@ def json_default(value: Any) -> str:
 
 def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, default=json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")  # a projection path: object members only
 
 
 def partition(tenant_id: str, collection: str) -> str:
@@ -208,6 +214,28 @@ class BaseDocumentStore(ABC):
         row = self._get(tenant_id, partition(tenant_id, collection), key)
         return self._stored(row) if row is not None else None
 
+    def get_parsed(self, tenant_id: str, collection: str, key: str, parse: Callable[[Any], T]) -> tuple[T, int] | None:
+        """`parse(data)` of one document and its version, the parsed value kept while the stored text is unchanged.
+
+        For a large document read on nearly every request and event (the tenant's profile holds its whole policy):
+        the row is read every time, as by `get`, but decoded and parsed only when its text differs from the last one
+        seen, so a change committed by any process is seen at once. The value is shared between readers: `parse`
+        must build one nobody mutates."""
+        pk = partition(tenant_id, collection)
+        row = self._get(tenant_id, pk, key)
+        if row is None:
+            return None
+        memo: dict[tuple[str, str, Any], tuple[Any, Any]] = self.__dict__.setdefault("_parsed_memo", {})
+        slot = (pk, key, parse)
+        hit = memo.get(slot)
+        if hit is not None and hit[0] == row.data:
+            return hit[1], int(row.version)
+        value = parse(json.loads(row.data or "null"))
+        if len(memo) >= _PARSED_MEMO_SIZE:
+            memo.clear()
+        memo[slot] = (row.data, value)
+        return value, int(row.version)
+
     def get_many(self, refs: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Stored]:
         wanted = {(partition(t, c), k): (t, c, k) for t, c, k in refs}
         rows = self._get_many([(t, partition(t, c), k) for t, c, k in refs])
@@ -232,6 +260,39 @@ class BaseDocumentStore(ABC):
     ) -> Page:
         return self._page(tenant_id, partition(tenant_id, index_partition), limit=limit, cursor=cursor,
                           prefix=prefix, index=True)
+
+    def project(
+        self, tenant_id: str, collection: str, paths: Sequence[str], *, prefix: str = "", page_size: int = 500
+    ) -> Iterator[tuple[str, list[str]]]:
+        """Each document whose key starts with `prefix`, in key order: its key and the JSON text of the value at each
+        path (`null` when absent), read a page at a time. A backend that can extract values in the engine does
+        (`_project_page`); here the whole document is decoded and the values written back as compact JSON."""
+        for path in paths:
+            if not _PATH.fullmatch(path):
+                raise ValueError(f"not a projection path: {path!r} ($.name.name…)")
+        pk, start = partition(tenant_id, collection), None
+        while True:
+            found, start = self._project_page(tenant_id, pk, paths, limit=page_size, start=start, prefix=prefix)
+            yield from found
+            if start is None:
+                return
+
+    def _project_page(
+        self, tenant_id: str, pk: str, paths: Sequence[str], *, limit: int, start: dict[str, str] | None, prefix: str
+    ) -> tuple[list[tuple[str, list[str]]], dict[str, str] | None]:
+        rows, last = self._range(tenant_id, pk, limit=limit, start=start, prefix=prefix)
+        steps = [path.split(".")[1:] for path in paths]
+        found = []
+        for row in rows:
+            data = json.loads(row.data or "null")
+            values = []
+            for names in steps:
+                value = data
+                for name in names:
+                    value = value.get(name) if isinstance(value, dict) else None
+                values.append(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+            found.append((row.sk, values))
+        return found, last
 
     # --- the audit chain ---------------------------------------------------------------------
     def audit_head(self, tenant_id: str) -> tuple[int, str]:

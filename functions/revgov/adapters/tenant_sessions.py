@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+
+from .system import real_time
 
 TAG = "TenantId"
 TENANT_PLACEHOLDER = "{tenant_id}"  # in a role ARN template: one role per tenant
@@ -81,7 +82,7 @@ class TenantSessions:
         *,
         tag_sessions: bool = True,
         sts_client: Any = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = real_time,
         max_tenants: int = MAX_TENANTS,
     ) -> None:
         self.role_arn = role_arn

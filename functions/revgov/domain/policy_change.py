@@ -248,6 +248,26 @@ def change_rule(policy: dict[str, Any]) -> dict[str, Any]:
             "approver_roles": list(DEFAULT_APPROVERS)}
 
 
+def effective_problem(
+    policy: dict[str, Any], effective_at: str | None, moment: datetime | None
+) -> RuleViolation | None:
+    """SOP-7.3: "Changes to the tenant policy ... take effect only on the first day of a Billing Month" (COP-7.2:
+    "take effect on the first day of a Billing Month"); a day runs from 00:00:00 UTC (PA-1.3 / CPA-1.3), so a change
+    given a time takes effect at 00:00:00 UTC on day 1 of a month. The policy's `policy_changes.takes_effect` names
+    the rule; without it any time is accepted. None: `effective_at` is fine."""
+    rule = (policy.get("policy_changes") or {}).get("takes_effect")
+    if rule is None or effective_at is None or moment is None:
+        return None
+    if (moment.day, moment.hour, moment.minute, moment.second, moment.microsecond) == (1, 0, 0, 0, 0):
+        return None
+    return RuleViolation(
+        f"a policy change takes effect only on the first day of a Billing Month ({rule['clause']}): "
+        f"effective_at {effective_at} is not 00:00:00 UTC on day 1 of a month",
+        errors=[FieldError("/effective_at", "00:00:00Z on the first day of a month")],
+        extra={"rule_id": rule["id"], "clause": rule["clause"]},
+    )
+
+
 def parse_instant(text: str, field: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

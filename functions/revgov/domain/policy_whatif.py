@@ -42,6 +42,13 @@ def _margin(result: dict[str, Any]) -> Decimal:
     return Decimal(totals["net_total"]) - Decimal(totals["cost_total"])
 
 
+def side(result: dict[str, Any], queue_of: dict[str, str]) -> dict[str, Any]:
+    """What the comparison keeps of one evaluation: its outcome, the queues its approvals open, net total and margin
+    (net − cost). Only `outcome`, `approval_categories` and `totals.net_total`/`cost_total` of `result` are read."""
+    return {"outcome": result["outcome"], "queues": queues(result, queue_of),
+            "net_total": result["totals"]["net_total"], "margin": format_money(_margin(result))}
+
+
 def compare(decision: dict[str, Any], before: dict[str, Any], after: dict[str, Any], queues_before: dict[str, str],
             queues_after: dict[str, str]) -> dict[str, Any]:
     """One decision: its outcome, approval queues, net total and margin as decided (`before`) and under the draft
@@ -49,10 +56,8 @@ def compare(decision: dict[str, Any], before: dict[str, Any], after: dict[str, A
     return {
         "decision_id": decision["decision_id"],
         "segment": decision["inputs"]["partner"]["tier"],
-        "before": {"outcome": before["outcome"], "queues": queues(before, queues_before),
-                   "net_total": before["totals"]["net_total"], "margin": format_money(_margin(before))},
-        "after": {"outcome": after["outcome"], "queues": queues(after, queues_after),
-                  "net_total": after["totals"]["net_total"], "margin": format_money(_margin(after))},
+        "before": side(before, queues_before),
+        "after": side(after, queues_after),
     }
 
 
@@ -62,18 +67,27 @@ def _bucket() -> dict[str, Any]:
             "approvals_after": Counter(), "outcomes_before": Counter(), "outcomes_after": Counter()}
 
 
-def _add(bucket: dict[str, Any], row: dict[str, Any]) -> None:
-    before, after = row["before"], row["after"]
-    bucket["decisions"] += 1
-    bucket["outcome_changed"] += before["outcome"] != after["outcome"]
-    bucket["net_before"] += Decimal(before["net_total"])
-    bucket["net_after"] += Decimal(after["net_total"])
-    bucket["margin_before"] += Decimal(before["margin"])
-    bucket["margin_after"] += Decimal(after["margin"])
-    bucket["approvals_before"].update(before["queues"])
-    bucket["approvals_after"].update(after["queues"])
-    bucket["outcomes_before"][before["outcome"]] += 1
-    bucket["outcomes_after"][after["outcome"]] += 1
+_Side = tuple[str, tuple[str, ...], str, str]  # outcome, queues, net total, margin
+
+
+def _frozen(side: dict[str, Any]) -> _Side:
+    return side["outcome"], tuple(side["queues"]), side["net_total"], side["margin"]
+
+
+def _add(bucket: dict[str, Any], before: _Side, after: _Side, count: int) -> None:
+    """`count` decisions that compare alike (same outcome, queues, net and margin before and after) added at once."""
+    bucket["decisions"] += count
+    bucket["outcome_changed"] += count if before[0] != after[0] else 0
+    bucket["net_before"] += Decimal(before[2]) * count
+    bucket["net_after"] += Decimal(after[2]) * count
+    bucket["margin_before"] += Decimal(before[3]) * count
+    bucket["margin_after"] += Decimal(after[3]) * count
+    for queue in before[1]:
+        bucket["approvals_before"][queue] += count
+    for queue in after[1]:
+        bucket["approvals_after"][queue] += count
+    bucket["outcomes_before"][before[0]] += count
+    bucket["outcomes_after"][after[0]] += count
 
 
 def _shown(bucket: dict[str, Any]) -> dict[str, Any]:
@@ -100,9 +114,9 @@ def summarize(rows: Iterable[dict[str, Any]], *, examples: int = 5) -> dict[str,
     segments: dict[str, dict[str, Any]] = {}
     transitions: dict[tuple[str, str], dict[str, Any]] = {}
     rerouted: dict[str, Any] = {"count": 0, "examples": []}
+    alike: Counter[tuple[str, _Side, _Side]] = Counter()  # rows that compare alike, summed once (exact: Decimal)
     for row in rows:
-        _add(total, row)
-        _add(segments.setdefault(row["segment"], _bucket()), row)
+        alike[row["segment"], _frozen(row["before"]), _frozen(row["after"])] += 1
         before, after = row["before"]["outcome"], row["after"]["outcome"]
         if before != after:
             moved = transitions.setdefault((before, after), {"from": before, "to": after, "count": 0, "examples": []})
@@ -113,6 +127,11 @@ def summarize(rows: Iterable[dict[str, Any]], *, examples: int = 5) -> dict[str,
             rerouted["count"] += 1
             if len(rerouted["examples"]) < examples:
                 rerouted["examples"].append(row["decision_id"])
+    for (segment, was, now), count in alike.items():
+        _add(total, was, now, count)
+        if segment not in segments:
+            segments[segment] = _bucket()
+        _add(segments[segment], was, now, count)
     return {
         **_shown(total),
         "outcome_changes": [transitions[k] for k in sorted(transitions)],

@@ -88,7 +88,9 @@ def _tenant_gone(bus_event: Any) -> bool:
     tenant_id = detail.get("tenant_id") if isinstance(detail, dict) else None
     if not isinstance(tenant_id, str) or tenant_id == PLATFORM:
         return False
-    return runtime().store.get(tenant_id, "TENANT", "PROFILE") is None
+    from ..services import tenants
+
+    return not tenants.exists(runtime(), tenant_id)
 
 
 def _log(bus_event: dict[str, Any]) -> None:

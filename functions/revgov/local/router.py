@@ -21,6 +21,8 @@ from ..logs import logger
 from .resources import RuleQueues
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+BUSY_SECONDS = 0.1  # a `first` rule that delivered a batch this recently is still working through a burst
+YIELD_SECONDS = 0.5  # the longest another rule's poller waits for it, per batch
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class EventRouter:
         on_dead_letter: Callable[[dict[str, Any], str], None],
         wait_seconds: int = 1,
         invocation_seconds: float = 2.0,
+        first: frozenset[str] = frozenset(),
+        yield_seconds: float = YIELD_SECONDS,
     ) -> None:
         self._wired = wired
         self._handlers = handlers
@@ -56,6 +60,12 @@ class EventRouter:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.delivered = 0
+        # Rules whose latency a user sees (an ERP event to its invoice line): while one of them has just delivered a
+        # batch, the other rules' pollers wait for it, each at most `yield_seconds` per batch, so they lag a burst
+        # but are never starved. Every handler shares this one interpreter lock; Lambda gives each its own.
+        self._first = first
+        self._yield = yield_seconds
+        self._first_busy_at = float("-inf")  # monotonic time of the last non-empty batch of a `first` rule
 
     def start(self) -> None:
         for rq in self._wired:
@@ -90,11 +100,20 @@ class EventRouter:
     def _poll(self, rq: RuleQueues, url: str, dead: bool) -> None:
         while not self._stop.is_set():
             try:
+                if self._first and rq.rule.name not in self._first:
+                    self._let_first_go()
                 self._deliver(rq, url, dead, wait=self._wait)
             except Exception:  # the emulator is shutting down or hiccupped: keep the router alive
                 if not self._stop.is_set():
                     logger.exception("router poll failed", extra={"rule": rq.rule.name})
                     self._stop.wait(self._wait)
+
+    def _let_first_go(self) -> None:
+        """Wait while a `first` rule is busy (delivered a batch within BUSY_SECONDS), at most `yield_seconds`."""
+        until = time.monotonic() + self._yield
+        while time.monotonic() - self._first_busy_at < BUSY_SECONDS and time.monotonic() < until:
+            if self._stop.wait(BUSY_SECONDS / 4):
+                return
 
     def _deliver(self, rq: RuleQueues, url: str, dead: bool, wait: int = 0) -> int:
         response = self._sqs.receive_message(
@@ -119,8 +138,14 @@ class EventRouter:
             }
             for m in messages
         ]
+        if rq.rule.name in self._first:
+            self._first_busy_at = time.monotonic()
         context = InvocationContext(rq.rule.handler, self._invocation_seconds)
-        result = self._handlers[rq.rule.handler]({"Records": records}, context)
+        try:
+            result = self._handlers[rq.rule.handler]({"Records": records}, context)
+        finally:
+            if rq.rule.name in self._first:
+                self._first_busy_at = time.monotonic()
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         handled = [m for m in messages if m["MessageId"] not in failed]
         if handled:  # acknowledged in one call, as Lambda's event-source mapping deletes a batch's successes

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..adapters.system import real_time
 from ..logs import logger
 from ..metrics import record
 from ..resources import load_schedules
@@ -65,7 +66,7 @@ class Scheduler:
     def first_due(self) -> dict[str, float]:
         """When each job first runs (monotonic): one interval after start, or after its last run if one is known."""
         last = self._state.last_runs() if self._state is not None else {}
-        now, wall = time.monotonic(), time.time()
+        now, wall = time.monotonic(), real_time()
         due = {}
         for name, (every, _) in self._jobs.items():
             since = wall - last[name] if name in last else 0.0
@@ -84,7 +85,7 @@ class Scheduler:
                         handler({"source": "aws.events", "detail-type": "Scheduled Event", "local": True}, None)
                         self.runs[name] += 1
                         if self._state is not None:
-                            self._state.ran(name, time.time())
+                            self._state.ran(name, real_time())
                     except Exception:
                         logger.exception("scheduled run failed", extra={"job": name})
                     due[name] = time.monotonic() + every

@@ -75,8 +75,13 @@ def _head(rt: Runtime, tenant_id: str) -> tuple[dict[str, Any] | None, int | Non
 
 def tenant_catalog(rt: Runtime, tenant_id: str, policy: dict[str, Any]) -> Catalog:
     """The catalog in force for a tenant: its last import, or else the price list of its policy."""
+    return imported_catalog(rt, tenant_id) or policy_catalog(policy)
+
+
+def imported_catalog(rt: Runtime, tenant_id: str) -> Catalog | None:
+    """The tenant's last catalog import, if it has one (else its policy's price list is the catalog)."""
     head, _ = _head(rt, tenant_id)
-    return StoredCatalog(rt, tenant_id, head) if head else policy_catalog(policy)
+    return StoredCatalog(rt, tenant_id, head) if head else None
 
 
 def price_lines(

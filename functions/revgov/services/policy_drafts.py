@@ -189,6 +189,11 @@ def propose(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
         raise RuleViolation(f"effective_at {effective_at} is in the past (now {now}); give a later time or none "
                             "(at once)", errors=[FieldError("/effective_at", "in the past")])
     tenant, _ = load_tenant(rt, who.tenant_id)
+    timing = policy_change.effective_problem(
+        tenant.policy, effective_at,
+        None if effective_at is None else policy_change.parse_instant(effective_at, "effective_at"))
+    if timing is not None:
+        raise timing
     if draft["base_version"] != tenant.policy_version:
         raise Conflict(f"the active policy changed since this draft was made (from {draft['base_version']} to "
                        f"{tenant.policy_version}); create a new draft", extra={"active_version": tenant.policy_version})

@@ -6,6 +6,7 @@ under the draft with the same pure evaluation a quote check and a replay use (se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -61,14 +62,29 @@ def stored_quote_decisions(rt: Runtime, who: Principal, start: str, end: str) ->
                 break
 
 
+# What the summed what-if reads of each stored decision (the rest of the record, its lines and findings, is not
+# decoded): the engine extracts these values (DocumentStore.project), so a scan costs a few short strings a decision.
+_FIELDS = ("$.kind", "$.created_at", "$.policy_version", "$.body", "$.inputs", "$.result.outcome",
+           "$.result.approval_categories", "$.result.totals.net_total", "$.result.totals.cost_total")
+_PRICING = json.dumps("pricing")
+_MEMO_MAX = 20_000  # evaluations kept per what-if (keys are the inputs' JSON text, about 1–3 KB each)
+
+
 class _Replayer:
-    """Compares decisions with their replay under one draft; the policies they were made under are read once."""
+    """Compares decisions with their replay under one draft; the policies they were made under are read once.
+
+    The evaluation is a pure function of (policy, version, inputs) (services.pricing.evaluate), so decisions with the
+    same stored inputs get the same evaluation under the draft: it is made once per distinct inputs (keyed by their
+    stored JSON text, decoded only when not seen before) and reused. The figures are those of evaluating every
+    decision one by one (tests/unit/test_policy_whatif_fast.py checks both ways agree)."""
 
     def __init__(self, rt: Runtime, tenant_id: str, draft: dict[str, Any]) -> None:
         self.rt, self.tenant_id = rt, tenant_id
         self.draft_policy, self.draft_version = draft["policy"], draft["policy_version"]
         self.draft_queues = queue_of(self.draft_policy)
         self._queues: dict[str, dict[str, str]] = {}
+        self._after: dict[str, tuple[str, dict[str, Any]]] = {}  # inputs JSON text -> (segment, side under the draft)
+        self._before: dict[tuple[str, ...], dict[str, Any]] = {}  # the same, as JSON text -> side
 
     def _queues_of(self, version: str) -> dict[str, str]:
         if version not in self._queues:
@@ -80,6 +96,46 @@ class _Replayer:
         return policy_whatif.compare(decision, decision["result"], after,
                                      self._queues_of(decision["policy_version"]), self.draft_queues)
 
+    def _after_of(self, inputs_text: str) -> tuple[str, dict[str, Any]]:
+        known = self._after.get(inputs_text)
+        if known is None:
+            inputs = json.loads(inputs_text)
+            after = evaluate(self.draft_policy, self.draft_version, inputs)
+            known = (inputs["partner"]["tier"], policy_whatif.side(after, self.draft_queues))
+            if len(self._after) < _MEMO_MAX:
+                self._after[inputs_text] = known
+        return known
+
+    def _before_of(self, *values: str) -> dict[str, Any]:
+        """The decision as made, from the JSON text of its version, outcome, categories, net and cost totals."""
+        known = self._before.get(values)
+        if known is None:
+            version, outcome, categories, net, cost = (json.loads(text) for text in values)
+            decided = {"outcome": outcome, "approval_categories": categories,
+                       "totals": {"net_total": net, "cost_total": cost}}
+            known = policy_whatif.side(decided, self._queues_of(version))
+            if len(self._before) < _MEMO_MAX:
+                self._before[values] = known
+        return known
+
+    def rows(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        """The comparison of every stored quote decision made from day `start` to day `end` (inclusive): the rows
+        `compare` makes, read from the few values each needs (only the ids of the window's time range are read)."""
+        loads = json.loads
+        for prefix in policy_whatif.id_prefixes("dec", start, end):
+            for key, values in self.rt.store.project(self.tenant_id, decisions.DECISIONS, _FIELDS, prefix=prefix):
+                kind, created, version, body, inputs, outcome, categories, net, cost = values
+                if kind != _PRICING or not start <= loads(created)[:10] <= end:
+                    continue
+                if body != "null":  # stored in parts: read whole
+                    stored = self.rt.store.get(self.tenant_id, decisions.DECISIONS, key)
+                    if stored is not None:
+                        yield self.compare(decisions.whole(self.rt, self.tenant_id, stored.data))
+                    continue
+                segment, after = self._after_of(inputs)
+                before = self._before_of(version, outcome, categories, net, cost)
+                yield {"decision_id": key, "segment": segment, "before": before, "after": after}
+
 
 def whatif(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """The window's stored quote decisions replayed under the draft: outcome changes (with example decision ids),
@@ -87,8 +143,7 @@ def whatif(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> 
     start, end = _window(body)
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
     replayer = _Replayer(rt, who.tenant_id, draft)
-    rows = (replayer.compare(d) for d in stored_quote_decisions(rt, who, start, end))
-    summary = policy_whatif.summarize(rows, examples=int(body.get("examples", 5)))
+    summary = policy_whatif.summarize(replayer.rows(start, end), examples=int(body.get("examples", 5)))
     return {"draft_id": draft_id, "draft_version": draft["policy_version"], "revision": draft["revision"],
             "window": {"from": start, "to": end}, **summary}
 

@@ -186,7 +186,7 @@ def _project(
         )
         for ln in changed
     ]
-    if puts and rt.store.get(tenant_id, *tenants.PROFILE) is None:
+    if puts and not tenants.exists(rt, tenant_id):
         return [], []  # offboarded while this ran: write nothing into a deleted tenant
     _commit_in_chunks(rt, tenant_id, puts)
     return lines, changed
@@ -432,7 +432,7 @@ def refresh_accrual(
             ],
         )
         try:
-            if rt.store.get(tenant.tenant_id, *tenants.PROFILE) is None:
+            if not tenants.exists(rt, tenant.tenant_id):
                 return None  # offboarded while this ran: write nothing into a deleted tenant
             rt.commit(tenant.tenant_id, changes)
             return accrual

@@ -120,10 +120,17 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
 
 
 def load_tenant(rt: Runtime, tenant_id: str) -> tuple[Tenant, int]:
-    stored = rt.store.get(tenant_id, *PROFILE)
-    if stored is None:
+    """The tenant as stored now. Its profile holds the whole policy and is read by nearly every request and event,
+    so it is decoded again only when it changed (`get_parsed`); the Tenant is frozen and shared: never mutate it."""
+    found = rt.store.get_parsed(tenant_id, *PROFILE, Tenant.from_dict)
+    if found is None:
         raise NotFound(f"no tenant {tenant_id}")
-    return Tenant.from_dict(stored.data), stored.version
+    return found
+
+
+def exists(rt: Runtime, tenant_id: str) -> bool:
+    """The tenant is provisioned (not offboarded meanwhile)."""
+    return rt.store.get_parsed(tenant_id, *PROFILE, Tenant.from_dict) is not None
 
 
 def get_tenant(rt: Runtime, tenant_id: str) -> dict[str, Any]:

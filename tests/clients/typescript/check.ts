@@ -1,7 +1,8 @@
 // Calls the running Revgov with a client generated from its OpenAPI: types from openapi-typescript (schema.d.ts,
 // generated next to this file by the test), requests by openapi-fetch. It must type-check under `strict` (so no
 // operation or schema is missing) and every call must succeed. Input (env): API_BASE, ADMIN_KEY, TENANT_ID,
-// WEBHOOK_SECRET, ERP_EVENT (JSON). Output: one JSON line with what it saw.
+// WEBHOOK_SECRET, ERP_EVENT (JSON), SIGNED_AT (unix seconds on Revgov's clock, which need not be this machine's:
+// REVGOV_CLOCK_START). Output: one JSON line with what it saw.
 import { createHmac } from "node:crypto";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema.js";
@@ -26,7 +27,7 @@ const keys = await client.GET("/v1/keys", { ...auth, params: { query: { limit: 1
 
 const event: ErpEvent = JSON.parse(env("ERP_EVENT")) as ErpEvent;
 const raw = JSON.stringify(event);
-const stamp = Math.floor(Date.now() / 1000);
+const stamp = Number(env("SIGNED_AT"));
 const v1 = createHmac("sha256", env("WEBHOOK_SECRET")).update(`${stamp}.${raw}`).digest("hex");
 const received = await client.POST("/v1/webhooks/erp", {
   body: event,

@@ -197,7 +197,9 @@ def _duplicates(c: dict[str, Sequence[Any]], line_ids: list[str], partner: Ints)
     service date, kind, sku, credited line, quantity, amount). A usage line re-rated keeps its line id, so it is
     one line; a credit and its re-invoice differ in sign, so they never match each other. Checked in that order:
     a line already found a duplicate is not looked at again. Only lines whose line id, event or order occurs more
-    than once are compared, exactly, on the whole key; the first line with a key counts.
+    than once are compared, exactly, on the whole key; the first line with a key counts. Credits (negative lines)
+    are never order-line duplicates: billing already holds each credit note to its own reference and to what is
+    left of the credited line, and Qualifying Revenue is net of all of them (PA-1.2).
     """
     n = len(line_ids)
     duplicate = np.zeros(n, dtype=np.int64)
@@ -205,6 +207,11 @@ def _duplicates(c: dict[str, Sequence[Any]], line_ids: list[str], partner: Ints)
     events, orders = c["event_id"], c["order_ref"]
     with_event = np.asarray(np.array(events, dtype=object) != None, dtype=np.bool_)  # noqa: E711
     with_order = np.asarray(np.array(orders, dtype=object) != None, dtype=np.bool_)  # noqa: E711
+    # A credit is never an order line invoiced twice: each credit note billing accepted (its own reference, within
+    # what is left of the line it credits) reduces Qualifying Revenue, "net of all credit notes issued against those
+    # invoices, whenever issued" (PA-1.2; PA-7.10 "reduced by the credit note amount"). Two equal credit notes of one
+    # day against one line are two credit notes, not a duplicate claim (PA-7.7(d) is about earning twice).
+    with_order &= np.asarray(c["net_cents"], dtype=np.int64) >= 0
 
     def key(kind: int, i: int) -> tuple[Any, ...]:
         if kind == SAME_LINE:

@@ -112,7 +112,8 @@ def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
            "names approve it", roles=DRAFTERS, tag="policy", id_params=_DRAFT, status=200,
            body_schema="api/policy-proposal.schema.json", example={"effective_at": None, "note": "margin floor 14%"},
            description="Refused (422) if the draft has problems (schema, an unknown clause), changes nothing, or "
-           "`effective_at` is in the past; 409 if the active policy moved since the draft was made. Emits "
+           "`effective_at` is in the past or, under the policy's `policy_changes.takes_effect` (SOP-7.3 / COP-7.2), "
+           "not 00:00:00Z on the first day of a month; 409 if the active policy moved since the draft was made. Emits "
            "`policy.proposed`.", response_schema="api/responses/policy-draft.schema.json")
 def propose_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.propose(call.runtime, call.who, call.params["draft_id"], call.body)
