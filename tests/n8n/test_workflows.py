@@ -301,6 +301,12 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     # --- webhook flows under `n8n start` -------------------------------------------------------------------------
     with _step(timings, "webhook flows (n8n start)", "webhook_flows"):
+        # the reseller portal's own partner key: webhooks reached from a portal act as the portal's partner
+        minted = result.as_role("admin").post(
+            "/v1/keys", {"role": "partner", "partner_id": partner_id, "label": "reseller portal"})
+        assert minted.status_code == 201, minted.text
+        portal = {"Authorization": f"Bearer {minted.json()['key']}"}
+        staff = {"Authorization": f"Bearer {result.keys['keys']['sales']}"}
         n8n.start()
         try:
             def intake() -> None:
@@ -308,13 +314,15 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
             def copilot() -> None:
                 question = {"question": "What is the margin floor on a quote line, and who approves below it?"}
-                result.answers["copilot"] = n8n.post_webhook("revgov/copilot", question)
+                result.answers["copilot"] = n8n.post_webhook("revgov/copilot", question, headers=staff)
+                result.answers["copilot_without_key"] = n8n.post_webhook("revgov/copilot", question)
 
             def quote_desk() -> None:
                 quote = {**scenario("pricing/http.json")["above_cap"], "partner_id": partner_id,
                          "quote_ref": f"Q-N8N-{uuid.uuid4().hex[:6]}"}
                 result.quote = quote
-                result.answers["quote"] = n8n.post_webhook("revgov/quote-desk", quote)
+                result.answers["quote_without_key"] = n8n.post_webhook("revgov/quote-desk", quote)
+                result.answers["quote"] = n8n.post_webhook("revgov/quote-desk", quote, headers=portal)
                 if result.answers["quote"].status_code == 202:
                     approval_id = result.answers["quote"].json()["approvals"][0]["approval_id"]
                     decided = result.as_role("channel_ops").post(
@@ -323,10 +331,8 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
                     )
                     assert decided.status_code == 200, decided.text
                     world.wait_for("/portal", lambda p: p.get("quote_ref") == quote["quote_ref"], seconds=90)
-
-            def bad_quote() -> None:
-                body = {**scenario("pricing/http.json")["above_cap"], "partner_id": partner_id, "discount": "99"}
-                result.answers["bad_quote"] = n8n.post_webhook("revgov/quote-desk", body)
+                result.answers["bad_quote"] = n8n.post_webhook(
+                    "revgov/quote-desk", {**quote, "discount": "99"}, headers=portal)
 
             def forged() -> None:
                 raw = json.dumps({"event_id": "evt_forged", "type": "quote.approved", "data": {}}).encode()
@@ -348,7 +354,7 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
             result.erp_events = _erp_export(partner_id, dates)
             for name, step in (("intake", intake), ("copilot", copilot), ("quote", quote_desk),
-                               ("bad_quote", bad_quote), ("forged", forged), ("erp", erp)):
+                               ("forged", forged), ("erp", erp)):
                 result.attempt(name, step)
         finally:
             n8n.stop()
@@ -400,7 +406,9 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
                         "evidence": [{"kind": "order", "reference": result.erp_events[2]["data"]["order_ref"]}],
                     }
                     result.attempt("dispute", lambda: result.answers.__setitem__(
-                        "dispute", n8n.post_webhook("revgov/rebate-dispute", result.dispute)))
+                        "dispute", n8n.post_webhook("revgov/rebate-dispute", result.dispute, headers=portal)))
+                    result.attempt("dispute_without_key", lambda: result.answers.__setitem__(
+                        "dispute_without_key", n8n.post_webhook("revgov/rebate-dispute", result.dispute)))
                 finally:
                     n8n.stop()
     result.timings["total"] = round(time.monotonic() - begun, 1)
@@ -509,8 +517,31 @@ def test_quote_desk_answers_pending_then_posts_the_approved_decision_to_the_port
     final = run.world.wait_for("/portal", lambda p: p.get("quote_ref") == run.quote["quote_ref"], seconds=5)
     assert final["decision_id"] == pending["decision_id"] and final["outcome"] == "allow"
     assert final["decision_status"] == "approved" and final["approvals"][0]["outcome"] == "approved"
+    # PA-11.1 / CPA-11.1, PA-6.1: the portal reads its partner's view: no Line Cost, no margin (stated "for internal
+    # review"), and who approved as the team, never a staff key id
+    assert not {"cost_total", "margin_percent"} & set(pending.get("totals") or {}), pending
+    assert final["approvals"][0]["by"] == "channel_ops", final["approvals"]
+    assert "key_" not in json.dumps(final), final
     decision = run.as_role("sales").get(f"/v1/decisions/{pending['decision_id']}").json()
     assert decision["outcome"] == "allow" and decision["status"] == "approved"
+
+
+def test_quote_desk_checks_the_quote_as_the_portals_own_partner_key(run):
+    """The quote desk's webhook is reached from a reseller's portal. Checked with the flow's staff credential, any
+    caller could price a quote as any partner of the tenant and read the Distributor's Line Cost and margin (PA-6.1:
+    "for internal review"; PA-11.1). The portal's own partner key is passed through; without one, Revgov's 401."""
+    refused = run.answer("quote_without_key")
+    assert refused.status_code == 401, refused.text
+    assert refused.json()["type"].endswith("/unauthenticated"), refused.text
+
+
+def test_the_portal_webhooks_act_as_their_caller_never_as_the_flows_staff_credential(run):
+    """The copilot and the rebate-dispute webhooks, like the quote desk, are reached from portals and chat: acting with
+    the flow's staff or finance credential, any caller could file a dispute for any partner or ask about any
+    partner's decision (PA-11.1 / CPA-11.1). The caller's own key is passed through; without one, Revgov's 401."""
+    for name in ("copilot_without_key", "dispute_without_key"):
+        refused = run.answer(name)
+        assert refused.status_code == 401, (name, refused.text)
 
 
 def test_quote_desk_relays_revgovs_problem_for_a_quote_it_refuses(run):

@@ -18,7 +18,6 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ def main() -> None:
     from bench import _erp_samples
     from load import unthrottle_demo_tenants
 
+    import clock_support
     from billing_support import ErpSender
     from revgov.local.stack import start_stack
 
@@ -49,7 +49,7 @@ def main() -> None:
     partner_id = next(p["partner_id"] for p in tenant["partners"] if p["status"] == "active")
     erp = ErpSender(stack.base_url, "northwind", tenant["webhook_secret"])
     shipment = _erp_samples()["shipment.confirmed"]["detail"]["data"]
-    today = datetime.now().date().isoformat()
+    today = clock_support.today().isoformat()  # the stack's clock (REVGOV_CLOCK_START), like the suite
     for _ in range(args.events // 25):
         events = [
             {

@@ -24,7 +24,7 @@ PUBLIC = {"health", "openapi_document", "receive_erp_events", "portal", "operati
 # Operations a partner key may call; each one filters or checks objects by the key's partner (see the isolation suite).
 PARTNER_OPEN = {
     "get_kpis", "get_forecast", "ask_copilot", "explain_decision", "get_partner", "add_partner_document",
-    "add_partner_certification", "list_partner_entitlements", "get_partner_entitlement", "check_quote",
+    "list_partner_entitlements", "get_partner_entitlement", "check_quote",
     "register_deal", "list_deals", "get_deal", "withdraw_deal", "get_decision", "list_accruals", "get_settlement",
     "file_dispute", "get_dispute", "list_billing_subscriptions", "get_billing_subscription",
     # issue 24: a partner reads its own invoices and disputes their lines (SOP-6.1 "through the Partner Portal")

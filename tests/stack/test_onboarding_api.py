@@ -310,12 +310,10 @@ def test_a_partner_key_sees_and_changes_only_its_own_partner(desk):
     assert own["partner_id"] == mine and own["created_by"] == "channel_ops"  # the team, not the staff key
     document = _s()["documents"]["all_partners"][0]
     assert partner.post(f"/v1/partners/{mine}/documents", document).status_code == 201
-    assert partner.post(f"/v1/partners/{mine}/certifications", _s()["certifications"]["silver"][0]).status_code == 201
     assert partner.get(f"/v1/partners/{mine}/entitlements").status_code == 200
     for response in (
         partner.get(f"/v1/partners/{theirs}"),
         partner.post(f"/v1/partners/{theirs}/documents", document),
-        partner.post(f"/v1/partners/{theirs}/certifications", _s()["certifications"]["silver"][0]),
         partner.get(f"/v1/partners/{theirs}/entitlements"),
         partner.get(f"/v1/partners/{theirs}/entitlements/support_level"),
         partner.get("/v1/partners/ptr_01JX0000000000000000000000"),
@@ -323,6 +321,10 @@ def test_a_partner_key_sees_and_changes_only_its_own_partner(desk):
         assert_problem(response, 404)
     assert desk.ops.get(f"/v1/partners/{theirs}").json()["documents"] == {}
     for response in (
+        # PA-4.2: certification records follow the certifying body's evidence; a partner key records none, its own
+        # included (tests/security/test_partner_probes.py)
+        partner.post(f"/v1/partners/{mine}/certifications", _s()["certifications"]["silver"][0]),
+        partner.post(f"/v1/partners/{theirs}/certifications", _s()["certifications"]["silver"][0]),
         partner.post(f"/v1/partners/{mine}/submit"),
         partner.post(f"/v1/partners/{mine}/terms", _s()["regional_terms"]),
         partner.post(f"/v1/partners/{mine}/suspend", {"reason": "self-suspend"}),

@@ -85,6 +85,16 @@ def _is_actor_field(name: str) -> bool:
     return name == "by" or name.endswith("_by")
 
 
+def partner_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record (a decision, an audit record) as a partner may read it before it is put in words: every actor read
+    as its team, the audit record's own `actor` included, so no explanation quotes a staff key id."""
+    shown: dict[str, Any] = actors_as_roles(record)
+    actor = _ACTOR.match(str(shown.get("actor") or ""))
+    if actor:
+        shown["actor"] = actor.group(1)
+    return shown
+
+
 def actors_as_roles(value: Any) -> Any:
     """What a partner reads of who acted: the team (`finance`), never which of the distributor's keys (PA-11.1 /
     CPA-11.1 keep the parties' confidential information between them; a key id is the distributor's own).

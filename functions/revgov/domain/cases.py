@@ -117,6 +117,7 @@ def new_case(
 
 
 SELF_APPROVAL, WRONG_QUEUE, ALREADY_DECIDED = "self_approval", "wrong_queue", "already_decided"
+SAME_PERSON = "same_person"  # a second approval of one request by whoever gave another (SOP-4.3)
 
 
 def decide(
@@ -127,6 +128,7 @@ def decide(
     at: str,
     *,
     segregation: dict[str, Any] | None = None,
+    holders: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """A person of the case's queue decides. Never the requester; never a partner; a refusal needs a reason.
 
@@ -147,7 +149,8 @@ def decide(
             f"only the {case['queue']} queue ({queue_role.value} role) decides this {kind}",
             extra={"refusal": WRONG_QUEUE, **route_rule},
         )
-    if case.get("requested_by_key") and case["requested_by_key"] == who.key_id:
+    # `holders`: the keys whose holder also holds the deciding key (minted for the purpose: services/key_lineage.py)
+    if case.get("requested_by_key") and case["requested_by_key"] in {who.key_id, *holders}:
         rule = {"rule_id": segregation["id"], "clause": segregation["clause"]} if segregation else route_rule
         raise Forbidden(
             f"segregation of duties: a requester can never decide their own request ({rule['clause']})",

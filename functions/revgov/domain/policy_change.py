@@ -279,7 +279,9 @@ def parse_instant(text: str, field: str) -> datetime:
     return moment
 
 
-def refuse_approval(draft: dict[str, Any], role: str, key_id: str, *, approving: bool = True) -> None:
+def refuse_approval(
+    draft: dict[str, Any], role: str, key_id: str, *, approving: bool = True, holders: frozenset[str] = frozenset()
+) -> None:
     """Raise if `key_id` acting as `role` may not approve (or reject) `draft`; `extra.refusal` names the refused
     action and the rule and clause refusing it, so the attempt can be recorded."""
     declared = draft.get("approval_rule") or {}  # set when proposed
@@ -290,13 +292,16 @@ def refuse_approval(draft: dict[str, Any], role: str, key_id: str, *, approving:
     if role not in draft["required_roles"]:
         raise Forbidden(f"this policy change is approved by {', '.join(draft['required_roles'])}; not by {role}",
                         extra={"refusal": WRONG_ROLE, **rule})
-    if key_id in draft["hands"]:
+    # `holders`: the keys whose holder also holds `key_id` (keys minted for the purpose: services/key_lineage.py)
+    mine = {key_id, *holders}
+    if mine & set(draft["hands"]):
         raise Forbidden(f"segregation of duties: whoever created, changed or proposed a policy change may not "
                         f"approve it ({rule['clause']})", extra={"refusal": SELF_APPROVAL, **rule})
     given = {a["role"]: a for a in draft["approvals"]}
     if not approving:
         return
-    if role in given or any(a["key_id"] == key_id for a in draft["approvals"]):
+    approved_by = {a["key_id"] for a in draft["approvals"]} | set(draft.get("approved_hands") or ())
+    if role in given or mine & approved_by:
         raise Conflict(f"the {role} approval of policy draft {draft['draft_id']} is already given"
                        if role in given else "one person gives one approval: two approvals need two people "
                        f"({rule['clause']})", extra={"refusal": ALREADY_APPROVED, **rule})

@@ -18,6 +18,7 @@ from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, Forbidden, NotFound, RevgovError
 from ..ports import Changes, DomainEvent, Page, Put
 from ..runtime import Runtime
+from . import key_lineage
 
 CASES = "CASE"
 # effect name -> "module:function(rt, decided_case, who) -> Changes", imported when first needed
@@ -189,7 +190,8 @@ def _decide_once(
     tenant, _ = load_tenant(rt, who.tenant_id)
     segregation = tenant.policy["exception_routing"].get("segregation_of_duties")
     try:
-        decided = cases.decide(case, who, outcome, note, rt.clock.now_iso(), segregation=segregation)
+        holders = key_lineage.holders(rt, who.tenant_id, who.key_id, since=case["opened_at"])
+        decided = cases.decide(case, who, outcome, note, rt.clock.now_iso(), segregation=segregation, holders=holders)
         extra = _effect(decided["effect"])(rt, decided, who) if decided.get("effect") else Changes()
     except (Forbidden, Conflict) as refused:
         # a refused governance action leaves a record (SOP-4.3 / COP-4.3), also one its effect refuses (a

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import observe
+from ..domain import audience
 from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
@@ -266,6 +267,8 @@ def _explained(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str,
         explain = explain_audit_record
     else:
         raise NotFound(f"no decision {decision_id}")
+    if who.role is Role.PARTNER:  # PA-11.1 / CPA-11.1: the team that acted, never a staff key id
+        record = audience.partner_record(record)
     clause_ids = [str(r["clause"]) for r in reasons if r.get("clause")]
     scope = _record_scope(core.Scope(who.tenant_id), record)
     clauses = {p.clause_id: p for p in index.get(scope, clause_ids)}

@@ -27,13 +27,13 @@ from ..domain.policy_change import ACTIVE, APPROVED, DRAFT, PROPOSED, REJECTED
 from ..domain.tenants import Tenant, policy_version
 from ..ports import Changes, DomainEvent, Page, Put
 from ..runtime import Runtime
-from . import contracts
+from . import contracts, key_lineage
 from .tenants import PROFILE, load_tenant, policy_at, policy_put
 
 DRAFTS = "POLICY_DRAFT"
 ACTIVATIONS = "POLICY_ACTIVATION"  # one item per activation, keyed by time: the tenant's policy history
 SOURCE = "revgov.policy"
-_VIEW_HIDDEN = ("hands",)
+_VIEW_HIDDEN = ("hands", "approved_hands")
 
 
 def load(rt: Runtime, tenant_id: str, draft_id: str) -> tuple[dict[str, Any], int]:
@@ -305,8 +305,9 @@ def approve(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
 
 def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
     draft, version = load(rt, who.tenant_id, draft_id)
+    mine = key_lineage.holders(rt, who.tenant_id, who.key_id, since=draft["created_at"])
     try:
-        policy_change.refuse_approval(draft, who.role.value, who.key_id)
+        policy_change.refuse_approval(draft, who.role.value, who.key_id, holders=mine)
     except (Forbidden, Conflict) as refused:
         _record_refusal(rt, who, draft, "approve", refused)
         raise
@@ -325,7 +326,8 @@ def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, An
     approvals = [*draft["approvals"], {"role": who.role.value, "by": who.actor, "key_id": who.key_id, "at": now,
                                        "note": body.get("note"), "revision": draft["revision"]}]
     done = {a["role"] for a in approvals} >= set(draft["required_roles"])
-    approved = {**draft, "approvals": approvals, "status": APPROVED if done else PROPOSED}
+    approved = {**draft, "approvals": approvals, "status": APPROVED if done else PROPOSED,
+                "approved_hands": sorted({*(draft.get("approved_hands") or ()), *mine})}
     rule = draft["approval_rule"]
     changes = Changes(audit=[_entry(who, "approved", approved, approved["status"],
                                     {"role": who.role.value, "note": body.get("note"),
@@ -345,7 +347,9 @@ def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, An
 def reject(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
     draft, version = load(rt, who.tenant_id, draft_id)
     try:
-        policy_change.refuse_approval(draft, who.role.value, who.key_id, approving=False)
+        policy_change.refuse_approval(draft, who.role.value, who.key_id, approving=False,
+                                      holders=key_lineage.holders(rt, who.tenant_id, who.key_id,
+                                                                  since=draft["created_at"]))
     except (Forbidden, Conflict) as refused:
         _record_refusal(rt, who, draft, "reject", refused)
         raise
@@ -365,7 +369,8 @@ def withdraw(rt: Runtime, who: Principal, draft_id: str) -> dict[str, Any]:
     if draft["status"] not in (PROPOSED, APPROVED):
         raise Conflict(f"policy draft {draft_id} is {draft['status']}; only a proposal is withdrawn",
                        extra={"current_status": draft["status"]})
-    back = {**draft, "status": DRAFT, "approvals": [], "proposal": None, "required_roles": [], "approval_rule": None}
+    back = {**draft, "status": DRAFT, "approvals": [], "approved_hands": [], "proposal": None, "required_roles": [],
+            "approval_rule": None}
     rt.commit(who.tenant_id, Changes(puts=[_put(back, version)],
                                      audit=[_entry(who, "withdrawn", back, DRAFT, {"was": draft["status"]})]))
     return view(back)

@@ -9,10 +9,11 @@ from ..domain import audience, pricing
 from ..domain import partners as partner_rules
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound, RuleViolation
+from ..domain.cases import SAME_PERSON
+from ..domain.errors import Forbidden, NotFound, RuleViolation
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import cases, deals, decisions
+from . import cases, deals, decisions, key_lineage
 from .catalog import price_lines, tenant_catalog
 from .tenants import load_tenant, policy_at
 
@@ -225,6 +226,27 @@ def _merge(into: Changes, extra: Changes) -> None:
     into.events.extend(extra.events)
 
 
+def _two_people(rt: Runtime, who: Principal, case: dict[str, Any], others: list[dict[str, Any]]) -> None:
+    """SOP-4.3 / COP-4.3: "Where a request needs two approvals, for example Channel Operations and Finance under
+    PA-6.6, they must be given by two different people". Another queue's approval of the same quote given by whoever
+    holds this key (a key minted for the purpose: services/key_lineage.py) is refused."""
+    for other in others:
+        given = other.get("decision") or {}
+        other_key = str(given.get("by") or "").partition(":")[2]
+        if other["queue"] == case["queue"] or other["status"] != "approved" or not other_key.startswith("key_"):
+            continue
+        if key_lineage.same_person(rt, who.tenant_id, (who.key_id, case["opened_at"]),
+                                   (other_key, other["opened_at"])):
+            tenant, _ = load_tenant(rt, who.tenant_id)
+            rule = tenant.policy["exception_routing"].get("segregation_of_duties") or {
+                "id": case["reasons"][0]["rule_id"], "clause": case["reasons"][0]["clause"]}
+            raise Forbidden(
+                f"segregation of duties: this quote's {other['queue']} approval was given by whoever holds this key; "
+                f"its two approvals must be given by two different people ({rule['clause']})",
+                extra={"refusal": SAME_PERSON, "rule_id": rule["id"], "clause": rule["clause"]},
+            )
+
+
 def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
     """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny."""
     decision_id = case["subject"]["id"]
@@ -235,6 +257,8 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     others = [
         c for c in (rt.store.get(who.tenant_id, cases.CASES, cid) for cid in decision["approvals"]) if c is not None
     ]
+    if case["status"] == "approved":
+        _two_people(rt, who, case, [c.data for c in others])
     statuses = {c.data["case_id"]: c.data["status"] for c in others} | {case["case_id"]: case["status"]}
     history = [
         *decision["history"],

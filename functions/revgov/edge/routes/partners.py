@@ -132,8 +132,10 @@ def add_partner_document(call: Call) -> dict[str, Any]:
 @operation(
     "POST",
     "/v1/partners/{partner_id}/certifications",
-    summary="Record a certification from the catalogue (a renewal replaces it); a partner key: only its own",
-    roles=EVIDENCE,
+    summary="Record a certification from the catalogue on the certifying body's evidence (a renewal replaces it)",
+    # PA-4.2: the Distributor updates the records on the certifying body's evidence; a partner key recording its own
+    # would lift PA-4.3's bar on a family and reinstate its suspended registrations by saying so
+    roles=ONBOARDING,
     tag="partners",
     id_params=_PARTNER,
     body_schema="api/partner-certification.schema.json",
