@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from billing_support import wait_until
-from security_support import Party, make_party, offboard
+from security_support import Party, make_party, offboard, without_change_calendar
 from support import assert_problem
 
 pytestmark = pytest.mark.stack
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(scope="module")
 def party(api: Any, operator: Any, stack: Any) -> Any:
-    made = make_party(api, operator, stack, "northwind")
+    made = make_party(api, operator, stack, "northwind", edit=without_change_calendar)  # proposals at once
     yield made
     offboard(operator, made)
 

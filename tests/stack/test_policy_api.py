@@ -16,21 +16,12 @@ from typing import Any
 
 import pytest
 
-from security_support import make_party, offboard
+from security_support import make_party, offboard, without_change_calendar
 from support import assert_problem
 
 pytestmark = pytest.mark.stack
 
 HEADER = "sku,name,family,billing,list_price,unit_cost,currency,effective_from,effective_to\n"
-
-
-def without_change_calendar(config: dict[str, Any]) -> None:
-    """The stack runs on the machine's clock, so a lifecycle test that takes effect at once cannot meet SOP-7.3's
-    calendar ("take effect only on the first day of a Billing Month") on every day: these parties have none. The
-    calendar is tested with an injected clock in tests/unit/test_policy_calendar.py, and over HTTP below by a party
-    that keeps it, on dates that break it whatever today is."""
-    del config["policy"]["policy_change_calendar"]
-    del config["policy"]["policy_changes"]["takes_effect"]
 
 
 @pytest.fixture(scope="module")
