@@ -252,7 +252,9 @@ class DynamoDocumentStore(BaseDocumentStore):
                         condition = model.version == write.condition
                     tx.save(item, condition=condition)
         except TransactWriteError as exc:
-            if exc.cause_response_code != "TransactionCanceledException":
+            # not `exc.cause_response_code`: for a cause with no response (a read timeout) it raises AttributeError
+            response = getattr(exc.cause, "response", None)
+            if not isinstance(response, dict) or response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             # pynamodb sends the deletes before the puts: map each reason back to its write's place in `writes`.
             sent = [i for i, w in enumerate(writes) if w.delete] + [i for i, w in enumerate(writes) if not w.delete]
