@@ -19,6 +19,8 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     model_drift,
     month_close_watch,
     policy_activation,
+    shadow_policy_drafts,
     subscription_billing_run,
+    sync_tenant_registry,
     update_kpis,
 )

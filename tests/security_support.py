@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -65,9 +66,22 @@ class Party:
             self.objects.setdefault(prefix, []).append(object_id)
 
 
-def make_party(api: Api, operator: Api, stack: Any, source: str, *, plan: dict[str, int] | None = None) -> Party:
-    """A fresh tenant with `source`'s configuration (northwind or contoso), its keys and two active partners."""
+def without_change_calendar(config: dict[str, Any]) -> None:
+    """For `make_party(edit=...)`: the stack runs on the machine's clock, so a test that proposes a policy change at
+    once cannot meet SOP-7.3 / COP-7.2 ("take effect only on the first day of a Billing Month", "not made during the
+    last 5 business days of a Quarter") on every day: its party has neither rule. The calendar itself is tested with
+    an injected clock (tests/unit/test_policy_calendar.py) and over HTTP on dates that break it whatever today is."""
+    del config["policy"]["policy_change_calendar"]
+    del config["policy"]["policy_changes"]["takes_effect"]
+
+
+def make_party(api: Api, operator: Api, stack: Any, source: str, *, plan: dict[str, int] | None = None,
+               edit: Callable[[dict[str, Any]], None] | None = None) -> Party:
+    """A fresh tenant with `source`'s configuration (northwind or contoso; `edit` may change it first), its keys and
+    two active partners."""
     config = load_tenant_file(Path(ROOT / "tenants" / source / "tenant.yaml"))
+    if edit is not None:
+        edit(config)
     config["tenant_id"] = f"{source[:4]}-{uuid.uuid4().hex[:10]}"
     config["plan"] = {**config["plan"], **(plan or UNTHROTTLED)}
     created = operator.post("/v1/tenants", config)

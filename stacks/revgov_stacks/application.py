@@ -79,6 +79,11 @@ PLATFORM_PROTECTED = [f"T#{PLATFORM}#TENANTS", f"T#{PLATFORM}#KEY"]
 # The operator function's own grant: every item operation on the table, and Scan (offboarding exports and deletes a
 # tenant by scanning for its prefix). Not the indexes: no operator route queries them.
 OPERATOR_TABLE_ACTIONS = [*TENANT_DATA_ACTIONS, "dynamodb:Scan"]
+# The registry sync (rule tenant-registry, revgov.services.tenant_registry): reads tenant profiles, rewrites registry
+# entries; nothing else. A tenant session cannot write the registry, so it runs with this role of its own.
+REGISTRY_SYNC_FUNCTION = "sync_tenant_registry"
+REGISTRY_SYNC_READ_KEYS = ["T#*#TENANT", f"T#{PLATFORM}#TENANTS"]
+REGISTRY_SYNC_WRITE_KEYS = [f"T#{PLATFORM}#TENANTS"]
 BEDROCK_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]  # Converse uses these
 _PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "jp.", "au.", "ca.", "global.")
 
@@ -198,6 +203,7 @@ class RevgovApplication(Construct):
                            timeout=timeouts.get(fn_name, 60), key=fn_name)
 
         self.tenant_role = self._tenant_access_role()
+        self._grant_registry_sync(self.functions[REGISTRY_SYNC_FUNCTION])
         for authorizer in self.authorizers.values():
             self._grant_key_lookup(authorizer)
         self._grant_operator_table(self.operator_handler)
@@ -309,7 +315,7 @@ class RevgovApplication(Construct):
         return fn
 
     def _tenant_access_role(self) -> iam.Role:
-        callers = [self.api_handler, *self.functions.values()]
+        callers = [self.api_handler, *(fn for key, fn in self.functions.items() if key != REGISTRY_SYNC_FUNCTION)]
         tag = f"aws:RequestTag/{TENANT_TAG}"
         trust_conditions: dict[str, dict[str, object]] = {
             "ForAllValues:StringEquals": {"aws:TagKeys": [TENANT_TAG]},
@@ -368,6 +374,15 @@ class RevgovApplication(Construct):
         fn.add_to_role_policy(iam.PolicyStatement(
             sid="OperatorTableAccess", actions=OPERATOR_TABLE_ACTIONS, resources=[self.table.table_arn],
         ))
+
+    def _grant_registry_sync(self, fn: lambda_.Function) -> None:
+        for sid, actions, keys in (("ReadProfilesAndRegistry", ["dynamodb:GetItem"], REGISTRY_SYNC_READ_KEYS),
+                                   ("WriteRegistryOnly", ["dynamodb:PutItem"], REGISTRY_SYNC_WRITE_KEYS)):
+            fn.add_to_role_policy(iam.PolicyStatement(
+                sid=sid, actions=actions, resources=[self.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys},
+                            "Null": {"dynamodb:LeadingKeys": "false"}},
+            ))
 
     def _grant_key_lookup(self, authorizer: lambda_.Function) -> None:
         authorizer.add_to_role_policy(iam.PolicyStatement(

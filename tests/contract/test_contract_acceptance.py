@@ -1168,27 +1168,91 @@ def _off_list_line_refused(policy: dict[str, Any], ref: str) -> None:
     assert refused.value.extra["clause"] == ref and ref in refused.value.detail
 
 
+def _price_change_needs_notice(policy: dict[str, Any], ref: str, days: int) -> None:
+    """A List Price change (up or down) in force before `days` after the import's day is named; from that day, not."""
+    from revgov.domain.price_notice import notice_problems
+
+    notice = policy["pricing"]["price_change_notice"]
+    assert (notice["clause"], notice["days"]) == (ref, days)
+    listed = policy["billing"]["price_list"][0]
+    today = date(2026, 11, 10)
+    for price in (Decimal(listed["list_price"]) + 1, Decimal(listed["list_price"]) - 1):
+        soon = {**listed, "list_price": f"{price:.2f}", "effective_from": "2026-12-09"}
+        named = notice_problems([listed], [soon], today=today, days=days, clause=ref)
+        assert [e.path for e in named] == ["/rows/0/list_price"] and ref in named[0].message
+        assert notice_problems([listed], [{**soon, "effective_from": "2026-12-10"}], today=today, days=days,
+                               clause=ref) == []
+
+
 @clause(
     "northwind",
     "PA-6.1",
-    "Products are quoted from the Distributor's price list in force on the quote date. … "
-    "A quote is valid for 30 days from its issue date.",
+    "Products are quoted from the Distributor's price list in force on the quote date. The Distributor may change "
+    "the price list with 30 days' notice in the Partner Portal; … A quote is valid for 30 days from its issue date.",
 )
 def _pa_6_1() -> None:
     assert NW["pricing"]["quote_validity_days"] == 30
     families = {"networking", "security", "cloud-services", "hardware"}  # PA-1.1: "exactly one Product Family"
     assert all(item["family"] in families for item in NW["billing"]["price_list"])
     _off_list_line_refused(NW, "PA-6.1")
+    _price_change_needs_notice(NW, "PA-6.1", 30)
 
 
 @clause(
     "contoso",
     "CPA-6.1",
-    "Prices are taken from the Contoso price list in force on the quote date. … Quotes are valid for 21 days.",
+    "Prices are taken from the Contoso price list in force on the quote date. Contoso gives 30 days' notice of price "
+    "changes in the Partner Portal. Quotes are valid for 21 days.",
 )
 def _cpa_6_1() -> None:
     assert CT["pricing"]["quote_validity_days"] == 21
     _off_list_line_refused(CT, "CPA-6.1")
+    _price_change_needs_notice(CT, "CPA-6.1", 30)
+
+
+def _change_calendar(policy: dict[str, Any], ref: str) -> None:
+    """First day of a Billing Month only; no change made from the 5th last business day of a Quarter, nor until the
+    Quarter's rebate run is approved (tests/unit/test_policy_calendar.py runs it through proposals and approvals)."""
+    from revgov.domain.change_calendar import ChangeCalendar
+
+    _policy_change_takes_effect_on_month_start(policy, ref)
+    calendar = ChangeCalendar.from_policy(policy)
+    assert calendar is not None and calendar.freeze == ("POLICY-CHANGE-FREEZE", ref)
+    assert calendar.effective == ("POLICY-CHANGE-MONTH-START", ref)
+    assert (calendar.freeze_days, calendar.until_rebate_run) == (5, True)
+    now = datetime(2026, 11, 10, 10, tzinfo=UTC)
+    calendar.check_effective(datetime(2026, 12, 1, tzinfo=UTC), now)
+    for refused in (datetime(2026, 12, 2, tzinfo=UTC), None):  # at once on 2026-11-10 is not a first day either
+        with pytest.raises(RuleViolation, match=ref):
+            calendar.check_effective(refused, now)
+    business = BusinessCalendar.from_policy(policy)
+    assert calendar.freeze_start(date(2026, 12, 31), business) == date(2026, 12, 24)  # 25 Dec a holiday, 26-27 weekend
+    calendar.check_may_be_made(datetime(2026, 12, 23, 23, 59, tzinfo=UTC), business, previous_quarter="2026-Q3",
+                               previous_run_pending=False)
+    for moment, pending in ((datetime(2026, 12, 24, tzinfo=UTC), False), (now, True)):
+        with pytest.raises(RuleViolation, match=ref):
+            calendar.check_may_be_made(moment, business, previous_quarter="2026-Q3", previous_run_pending=pending)
+
+
+@clause(
+    "northwind",
+    "SOP-7.3",
+    "Changes to the tenant policy (tiers, discount caps, rebate programs, rate tables and routing) take effect only on "
+    "the first day of a Billing Month and are not made during the last 5 business days of a Quarter or before the "
+    "rebate run for the Quarter is approved.",
+)
+def _sop_7_3() -> None:
+    _change_calendar(NW, "SOP-7.3")
+
+
+@clause(
+    "contoso",
+    "COP-7.2",
+    "Policy changes are not made in the last 5 business days of a Quarter or before the rebate run is approved, and "
+    "take effect on the first day of a Billing Month.",
+)
+def _cop_7_2() -> None:
+    _change_calendar(CT, "COP-7.2")
 
 
 @clause(
@@ -1491,16 +1555,7 @@ def _policy_change_takes_effect_on_month_start(policy: dict[str, Any], ref: str)
         assert policy_change.effective_problem(policy, accepted, at(accepted)) is None, accepted
 
 
-@clause("northwind", "SOP-7.3", "Changes to the tenant policy (tiers, discount caps, rebate programs, rate tables and "
-        "routing) take effect only on the first day of a Billing Month")
-def _sop_7_3() -> None:
-    _policy_change_takes_effect_on_month_start(NW, "SOP-7.3")
-
-
-@clause("contoso", "COP-7.2", "Policy changes are not made in the last 5 business days of a Quarter or before the "
-        "rebate run is approved, and take effect on the first day of a Billing Month.")
-def _cop_7_2() -> None:
-    _policy_change_takes_effect_on_month_start(CT, "COP-7.2")
+# SOP-7.3 / COP-7.2 are registered once, with the freeze, under "price lists, promotions" above.
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------

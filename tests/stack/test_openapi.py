@@ -89,11 +89,14 @@ class Replay:
         if not self.extra_tenants:
             config = {**load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")}
             config["tenant_id"] = example_tenant()["tenant_id"]
+            # the examples propose changes at once on the machine's date: no SOP-7.3 calendar (tested elsewhere)
+            del config["policy"]["policy_change_calendar"]
+            del config["policy"]["policy_changes"]["takes_effect"]
             created = self.operator.post("/v1/tenants", config).json()
             self.extra_tenants.append(config["tenant_id"])
             self.onboarding_policy = config["policy"]
             admin = self.api.as_key(created["admin_key"]["key"])
-            for role in ("channel_ops", "sales", "finance"):
+            for role in ("channel_ops", "sales", "finance", "legal"):
                 key = admin.post("/v1/keys", {"role": role, "label": role}).json()["key"]
                 self.by_role[f"partners:{role}"] = self.api.as_key(key)
         return self.extra_tenants[0], self.onboarding_policy
@@ -295,6 +298,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "propose_policy_draft": lambda r: (
         {"draft_id": _policy_draft(r, changed=True)}, "partners:channel_ops", {"expected_revision": 2}
     ),
+    "attach_policy_amendment": lambda r: ({"draft_id": _policy_draft(r)}, "partners:legal"),
+    "set_policy_shadow": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:channel_ops"),
     "approve_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
     "reject_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
     "import_history": lambda r: ({}, "partners:finance", _history_rows(r.partner("active"))),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from security_support import make_party, offboard
+from security_support import make_party, offboard, without_change_calendar
 from support import assert_problem
 
 pytestmark = pytest.mark.stack
@@ -26,9 +26,45 @@ HEADER = "sku,name,family,billing,list_price,unit_cost,currency,effective_from,e
 
 @pytest.fixture(scope="module")
 def party(api: Any, operator: Any, stack: Any) -> Any:
+    made = make_party(api, operator, stack, "northwind", edit=without_change_calendar)
+    yield made
+    offboard(operator, made)
+
+
+@pytest.fixture(scope="module")
+def calendar_party(api: Any, operator: Any, stack: Any) -> Any:
     made = make_party(api, operator, stack, "northwind")
     yield made
     offboard(operator, made)
+
+
+def test_a_policy_change_off_the_change_calendar_is_a_problem_citing_sop_7_3_and_changes_nothing(calendar_party):
+    """SOP-7.3: "Changes to the tenant policy [...] take effect only on the first day of a Billing Month and are not
+    made during the last 5 business days of a Quarter or before the rebate run for the Quarter is approved." Whatever
+    today is, the 2nd of a month is refused (and so is anything made in a freeze: the same clause)."""
+    ops, finance = calendar_party.by_role["channel_ops"], calendar_party.by_role["finance"]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+    assert ops.post(f"{path}/patch", {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "14"}]}).status_code == 200
+    year = _today(calendar_party).year + 1
+    problem = assert_problem(ops.post(f"{path}/propose", {"effective_at": f"{year}-03-02T00:00:00.000Z"}), 422)
+    assert problem["clause"] == "SOP-7.3" and problem["rule_id"] == "POLICY-CHANGE-MONTH-START"
+    assert [e["path"] for e in problem["errors"]] == ["/effective_at"]
+    assert finance.get(path).json()["status"] == "draft"
+    trail = [r["action"] for r in calendar_party.admin.get("/v1/audit", subject=draft_id).json()["items"]]
+    assert "policy.proposed" not in trail
+
+
+def test_a_price_change_with_less_than_30_days_notice_is_a_problem_naming_the_row(calendar_party):
+    """PA-6.1: "The Distributor may change the price list with 30 days' notice in the Partner Portal"."""
+    finance = calendar_party.by_role["finance"]
+    soon = (_today(calendar_party) + timedelta(days=29)).isoformat()
+    rows = HEADER + (f"NW-SW-24P,24-port managed switch,networking,shipment,1250.00,900.00,USD,,{soon}\n"
+                     f"NW-SW-24P,24-port managed switch,networking,shipment,1300.00,910.00,USD,{soon},\n")
+    problem = assert_problem(finance.post("/v1/catalog/imports", {"source": "soon.csv", "csv": rows}), 422)
+    assert problem["clause"] == "PA-6.1" and [e["path"] for e in problem["errors"]] == ["/rows/1/list_price"]
+    assert finance.get("/v1/catalog/versions").json()["current"] == 0  # nothing imported
 
 
 def _today(party: Any) -> date:
@@ -143,6 +179,29 @@ def test_a_policy_change_needs_finance_and_legal_and_never_its_proposer(party):
     assert_problem(finance.post(f"{path}/reject", {"note": " "}), 400)  # a rejection needs a reason
 
 
+def test_the_operators_registry_lists_the_version_in_force_after_an_activation(party, operator):
+    """The activation commits in the tenant's partition; `policy.activated` (rule tenant-registry) brings the new
+    `policy_version` to the platform's registry that `GET /v1/tenants` lists (SOP-7.3: "Every change creates a new
+    policy version"). Runs after the activation above (same module party)."""
+    from billing_support import wait_until
+
+    in_force = party.by_role["finance"].get("/v1/policy").json()["policy_version"]
+    assert party.by_role["finance"].get("/v1/policy/versions").json()["items"], "an activation happened above"
+
+    def listed() -> Any:
+        cursor = None
+        while True:
+            page = operator.get("/v1/tenants", limit=100, **({"cursor": cursor} if cursor else {})).json()
+            for item in page["items"]:
+                if item["tenant_id"] == party.tenant_id:
+                    return item["policy_version"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return None
+
+    wait_until(lambda: listed() == in_force, 30, what="the registry's policy_version")
+
+
 def test_whatif_over_http_names_the_decisions_that_would_change(party):
     ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
     made = [_quote(party, d).json()["decision_id"] for d in ("0", "10", "15")]
@@ -222,3 +281,75 @@ def test_a_draft_takes_an_rfc6902_patch_document_with_its_own_media_type(party):
                                headers={"Content-Type": "text/plain"}), 415)
     assert_problem(party.by_role["viewer"].request("PATCH", f"/v1/policy/drafts/{draft_id}", patch,
                                                    headers=media), 403)
+
+
+def test_a_contract_amendment_takes_effect_over_http_only_with_the_policy_change_it_carries(party):
+    """A draft carries the amendment it implements; both take effect in the activation (docs/policy.md). SOP-4.3:
+    "The person who created or last changed [...] may not approve it" (attaching the amendment changes the draft)."""
+    ops, finance, legal, admin = (party.by_role[r] for r in ("channel_ops", "finance", "legal", "admin"))
+    floor = finance.get("/v1/policy").json()["policy"]["pricing"]["margin_floor"]["percent"]
+    raised = str(int(floor) + 1)
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+    assert ops.post(f"{path}/patch", {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": raised}]}).status_code == 200
+    clause = {"clause_id": "PA-6.3", "title": "Margin floor",
+              "text": f"No quote line may be priced with a Line Margin below {raised}% without Finance approval."}
+    body = {"document": "PA", "reason": "amendment: margin floor", "clauses": [clause]}
+    before = finance.get("/v1/contracts/PA").json()["contract"]
+    assert_problem(ops.request("PUT", f"{path}/amendment", body), 403)  # channel ops does not amend contracts
+    assert_problem(admin.request("PUT", f"{path}/amendment", {**body, "document": "ZZ"}), 404)
+    assert_problem(admin.request("PUT", f"{path}/amendment", {**body, "clauses": [
+        {**clause, "clause_id": "SOP-1.1"}]}), 422)
+    assert_problem(admin.request("PUT", f"{path}/amendment", {**body, "extra": 1}), 400)
+    assert_problem(admin.request("DELETE", f"{path}/amendment"), 404)  # none yet
+    attached = admin.request("PUT", f"{path}/amendment", body)
+    assert attached.status_code == 200, attached.text
+    assert attached.json()["amendment"]["base_revision"] == before["revision"]
+    assert ops.post(f"{path}/propose", {}).status_code == 200
+    assert_problem(admin.post(f"{path}/approve", {}), 403)  # not a role the policy names
+    assert finance.post(f"{path}/approve", {}).json()["status"] == "proposed"
+    assert finance.get("/v1/contracts/PA").json()["contract"]["revision"] == before["revision"]
+    done = legal.post(f"{path}/approve", {})
+    assert done.status_code == 200 and done.json()["status"] == "active", done.text
+    after = finance.get("/v1/contracts/PA").json()["contract"]
+    assert after["revision"] == done.json()["activation"]["amendment"]["revision"] == before["revision"] + 1
+    assert f"below {raised}% without Finance approval" in after["markdown"]
+    trail = [r["action"] for r in admin.get("/v1/audit", subject="PA", limit=50).json()["items"]]
+    assert "contract.amended" in trail
+    assert admin.get("/v1/audit/verify").json()["valid"] is True
+
+
+def test_shadow_mode_over_http_records_live_checks_under_a_proposed_draft_without_effect(party):
+    """PA-6.3: "No quote line may be priced with a Line Margin below 12% without Finance approval" (the floor the
+    draft moves to 30%): 1,250.00 over a 900.00 cost without discount is a 28% margin, allowed by the floor in force
+    (at most 17% after the tests above) and needing finance under the draft."""
+    from billing_support import wait_until
+
+    ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
+    assert int(finance.get("/v1/policy").json()["policy"]["pricing"]["margin_floor"]["percent"]) < 28
+    draft_floor, live, shadowed = "30", "allow", "approval_required"
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+    ops.post(f"{path}/patch", {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": draft_floor}]})
+    assert_problem(ops.request("PUT", f"{path}/shadow", {"enabled": True}), 409)  # not proposed yet
+    assert ops.post(f"{path}/propose", {}).status_code == 200
+    assert_problem(ops.request("PUT", f"{path}/shadow", {"enabled": "yes"}), 400)
+    assert_problem(party.by_role["viewer"].request("PUT", f"{path}/shadow", {"enabled": True}), 403)
+    started = ops.request("PUT", f"{path}/shadow", {"enabled": True})
+    assert started.status_code == 200 and started.json()["shadowing"] is True, started.text
+    checked = _quote(party, "0").json()
+    assert checked["outcome"] == live  # the live answer is the policy in force's
+
+    def recorded() -> list[dict[str, Any]]:
+        return [r for r in finance.get(f"{path}/shadow", all="true").json()["items"]
+                if r["decision_id"] == checked["decision_id"]]
+
+    wait_until(lambda: bool(recorded()), 30, what="the shadow evaluation of the quote")
+    [row] = recorded()
+    assert (row["before"]["outcome"], row["after"]["outcome"], row["differs"]) == (live, shadowed, True)
+    report = finance.get(f"{path}/shadow").json()
+    assert report["differing"] >= 1 and checked["decision_id"] in {r["decision_id"] for r in report["items"]}
+    assert finance.get(f"/v1/decisions/{checked['decision_id']}").json()["outcome"] == live  # without effect
+    assert ops.request("PUT", f"{path}/shadow", {"enabled": False}).json()["shadowing"] is False

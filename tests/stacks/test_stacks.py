@@ -395,7 +395,9 @@ def test_tenant_access_role_is_fenced_by_leading_keys(synth: Synth, stack: str) 
     assert deny["Resource"] == {"Fn::GetAtt": [table_key, "Arn"]}
     trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     handlers = functions_by_handler(template)
-    callers = {role_of(fn) for handler, (_, fn) in handlers.items() if handler != "app.api_key"}
+    # the authorizer, and the registry sync (next test: it writes the registry, which no tenant session may)
+    callers = {role_of(fn) for handler, (_, fn) in handlers.items()
+               if handler not in ("app.api_key", "app.sync_tenant_registry")}
     assert {s["Principal"]["AWS"]["Fn::GetAtt"][0] for s in trust} == callers
     for s in trust:
         assert sorted(s["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
@@ -420,6 +422,20 @@ def test_function_roles_have_no_broad_table_access(synth: Synth, stack: str) -> 
     for handler, (_, fn) in functions_by_handler(template).items():
         dynamo = [s for s in statements_of_role(template, role_of(fn))
                   if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+        if handler == "app.sync_tenant_registry":
+            # policy.activated -> the platform registry entry (a tenant session may not write it): profile and
+            # registry reads, registry writes, nothing else
+            assert "REVGOV_TENANT_ROLE_ARN" not in fn["Properties"]["Environment"]["Variables"]
+            by_sid = {s["Sid"]: s for s in dynamo}
+            assert set(by_sid) == {"ReadProfilesAndRegistry", "WriteRegistryOnly"}
+            assert as_list(by_sid["ReadProfilesAndRegistry"]["Action"]) == ["dynamodb:GetItem"]
+            assert by_sid["ReadProfilesAndRegistry"]["Condition"]["ForAllValues:StringLike"] == {
+                "dynamodb:LeadingKeys": ["T#*#TENANT", "T#_platform#TENANTS"]}
+            assert as_list(by_sid["WriteRegistryOnly"]["Action"]) == ["dynamodb:PutItem"]
+            assert by_sid["WriteRegistryOnly"]["Condition"]["ForAllValues:StringLike"] == {
+                "dynamodb:LeadingKeys": ["T#_platform#TENANTS"]}
+            assert all(s["Condition"]["Null"] == {"dynamodb:LeadingKeys": "false"} for s in dynamo)
+            continue
         if handler != "app.api_key":
             assert dynamo == [], f"{handler} must reach the table only through TenantAccessRole"
             assert "REVGOV_TENANT_ROLE_ARN" in fn["Properties"]["Environment"]["Variables"]

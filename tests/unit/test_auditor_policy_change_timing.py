@@ -59,16 +59,14 @@ def test_sop_7_3_the_first_day_of_a_billing_month_is_accepted_and_the_change_wai
     assert policy_drafts.activate_due(rt, "northwind") == [draft["draft_id"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SOP-7.3 mismatch left open: a proposal without effective_at still takes effect 'at once' when approved "
-    "(mid-month); the stack, CLI, n8n template and their tests rely on 'at once'. Reported to the lead.",
-)
 def test_sop_7_3_a_change_approved_mid_month_does_not_take_effect_at_once():
+    """Fixed (#19, tests/unit/test_policy_calendar.py): a proposal without effective_at ("at once") mid-month is
+    refused citing SOP-7.3, so it can never take effect on 2026-11-10."""
     rt, _ = memory_runtime("2026-11-10T10:00:00.000Z")
     before = load_tenant(rt, "northwind")[0].policy_version
     draft = _draft(rt)
-    policy_drafts.propose(rt, OPS, draft["draft_id"], {})
-    policy_drafts.approve(rt, FINANCE, draft["draft_id"], {})
-    policy_drafts.approve(rt, LEGAL, draft["draft_id"], {})
+    with pytest.raises(RuleViolation) as refused:
+        policy_drafts.propose(rt, OPS, draft["draft_id"], {})
+    assert refused.value.extra["clause"] == "SOP-7.3"
+    assert policy_drafts.get_draft(rt, FINANCE, draft["draft_id"])["status"] == "draft"
     assert load_tenant(rt, "northwind")[0].policy_version == before  # not before 2026-12-01T00:00:00Z

@@ -38,6 +38,8 @@ def _staff(role: str, key: str | None = None) -> Principal:
 
 ADMIN, FINANCE, LEGAL, CHANNEL_OPS = (_staff(r) for r in ("admin", "finance", "legal", "channel_ops"))
 FINANCE_2 = Principal("northwind", Role.FINANCE, "key_FINANCE2000000000000000000")
+# SOP-7.3: policy changes "take effect only on the first day of a Billing Month" (tests/unit/test_policy_calendar.py)
+FIRST_OF_DECEMBER = {"effective_at": "2026-12-01T00:00:00.000Z"}
 
 
 @pytest.fixture
@@ -68,14 +70,14 @@ def test_a_price_change_imported_for_next_month_leaves_todays_quotes_untouched_a
     rt, clock = world
     today = _quote(rt, "0")
     assert today["lines"][0]["list_price"] == "1250.00"
-    summary = catalog.import_catalog(rt, ADMIN, [
-        _row("NW-SW-24P", "1250.00", "900.00", effective_to="2026-12-01"),
-        _row("NW-SW-24P", "1300.00", "910.00", effective_from="2026-12-01"),
+    summary = catalog.import_catalog(rt, ADMIN, [  # PA-6.1: "with 30 days' notice": 2026-11-10 + 30 days
+        _row("NW-SW-24P", "1250.00", "900.00", effective_to="2026-12-10"),
+        _row("NW-SW-24P", "1300.00", "910.00", effective_from="2026-12-10"),
     ], source="2026-12.csv")
     assert _quote(rt, "0")["lines"][0]["list_price"] == "1250.00"  # PA-6.1: in force on the quote date
     assert catalog.price_on(rt, "northwind", load_tenant(rt, "northwind")[0].policy, "NW-SW-24P",
-                            "2026-11-30")["list_price"] == "1250.00"
-    clock.set("2026-12-01T00:00:00.000Z")
+                            "2026-12-09")["list_price"] == "1250.00"
+    clock.set("2026-12-10T00:00:00.000Z")
     later = _quote(rt, "0")
     assert later["lines"][0]["list_price"] == "1300.00"  # from its effective date
     # a quote dated before the change replays identically afterwards, from the items it recorded
@@ -111,7 +113,7 @@ def test_an_unapproved_draft_never_takes_effect(world):
     rt, clock = world
     before = load_tenant(rt, "northwind")[0].policy_version
     draft = _margin_floor_draft(rt)
-    policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], {"effective_at": None})
+    policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], FIRST_OF_DECEMBER)
     policy_drafts.approve(rt, FINANCE, draft["draft_id"], {})  # legal has not approved
     with pytest.raises(Conflict, match="only an approved draft is activated"):
         policy_drafts.activate(rt, ADMIN, draft["draft_id"])
@@ -126,7 +128,7 @@ def test_segregation_of_duties_refuses_self_approval_and_records_the_attempt(wor
     rt, _ = world
     author = Principal("northwind", Role.FINANCE, "key_AUTHOR00000000000000000000")
     draft = _margin_floor_draft(rt, by=author)
-    policy_drafts.propose(rt, author, draft["draft_id"], {})
+    policy_drafts.propose(rt, author, draft["draft_id"], FIRST_OF_DECEMBER)
     with pytest.raises(Forbidden, match="segregation of duties"):
         policy_drafts.approve(rt, author, draft["draft_id"], {})
     refused = [r for r in rt.store.iter_audit_records("northwind") if r["action"] == "policy.approval_refused"]
@@ -145,7 +147,7 @@ def test_an_editor_of_the_draft_may_not_approve_it(world):
     draft = _margin_floor_draft(rt, by=CHANNEL_OPS)
     policy_drafts.patch_policy(rt, LEGAL, draft["draft_id"], {"operations": [
         {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "15"}]})
-    policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], {})
+    policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], FIRST_OF_DECEMBER)
     with pytest.raises(Forbidden, match="segregation of duties"):  # SOP-4.3: "created or last changed"
         policy_drafts.approve(rt, LEGAL, draft["draft_id"], {})
 
@@ -183,7 +185,7 @@ def test_approved_change_takes_effect_at_its_time_and_decisions_replay_under_the
     back = policy_drafts.create_draft(rt, CHANNEL_OPS, {"from_version": old_version, "reason": "roll back"})
     assert policy_drafts.diff_draft(rt, FINANCE, back["draft_id"])["changed"][0]["changes"] == [
         {"path": "/percent", "from": "16", "to": "12"}]
-    policy_drafts.propose(rt, CHANNEL_OPS, back["draft_id"], {})
+    policy_drafts.propose(rt, CHANNEL_OPS, back["draft_id"], {})  # at once: it is the first day of a Billing Month
     policy_drafts.approve(rt, FINANCE, back["draft_id"], {})
     assert policy_drafts.approve(rt, LEGAL, back["draft_id"], {})["status"] == "active"  # at once
     assert load_tenant(rt, "northwind")[0].policy_version == old_version
@@ -234,7 +236,8 @@ def test_bad_proposals_are_refused_and_change_nothing(world):
 
 
 def test_a_draft_made_before_another_change_took_effect_cannot_be_proposed_over_it(world):
-    rt, _ = world
+    rt, clock = world
+    clock.set("2026-12-01T09:00:00.000Z")  # SOP-7.3: at once only on the first day of a Billing Month
     stale = _margin_floor_draft(rt, "14")
     fresh = _margin_floor_draft(rt, "16")
     policy_drafts.propose(rt, CHANNEL_OPS, fresh["draft_id"], {})
@@ -283,7 +286,8 @@ def test_whatif_figures_match_replaying_each_decision_one_by_one(world):
 def test_two_roles_approving_in_the_same_moment_both_count(world, monkeypatch):
     """The second approval's write loses to the first (the draft changed meanwhile): it is made again on the draft
     as it now is, so both approvals count and the change takes effect."""
-    rt, _ = world
+    rt, clock = world
+    clock.set("2026-12-01T09:00:00.000Z")  # SOP-7.3: at once only on the first day of a Billing Month
     draft = _margin_floor_draft(rt)
     policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], {})
     stale = policy_drafts.load(rt, "northwind", draft["draft_id"])
@@ -339,7 +343,8 @@ def test_the_policy_and_catalog_events_match_their_schemas_and_samples(world):
     """Each event type emitted has a sample under events/ and matches schemas/events/ (what n8n flows rely on)."""
     from revgov import schemas
 
-    rt, _ = world
+    rt, clock = world
+    clock.set("2026-12-01T09:00:00.000Z")  # SOP-7.3: at once only on the first day of a Billing Month
     catalog.import_catalog(rt, ADMIN, [_row("NW-SW-24P", "1250.00", "900.00")], source="one.csv")
     for outcome in ("approve", "reject"):
         draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {})

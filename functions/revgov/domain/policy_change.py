@@ -45,9 +45,10 @@ def _index(container: list[Any], token: str, *, adding: bool) -> int:
     return index
 
 
-def _parent(doc: Any, tokens: list[str], pointer: str) -> Any:
+def _walk(doc: Any, tokens: list[str], pointer: str) -> Any:
+    """The value `tokens` lead to from `doc`; a token that leads nowhere fails `pointer` (RFC 6901 §4)."""
     node = doc
-    for token in tokens[:-1]:
+    for token in tokens:
         if isinstance(node, dict) and token in node:
             node = node[token]
         elif isinstance(node, list):
@@ -55,18 +56,14 @@ def _parent(doc: Any, tokens: list[str], pointer: str) -> Any:
         else:
             raise PatchError(f"{pointer}: {token!r} does not exist")
     return node
+
+
+def _parent(doc: Any, tokens: list[str], pointer: str) -> Any:
+    return _walk(doc, tokens[:-1], pointer)
 
 
 def _get(doc: Any, pointer: str) -> Any:
-    node = doc
-    for token in _tokens(pointer):
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list):
-            node = node[_index(node, token, adding=False)]
-        else:
-            raise PatchError(f"{pointer}: {token!r} does not exist")
-    return node
+    return _walk(doc, _tokens(pointer), pointer)
 
 
 def _remove(doc: Any, pointer: str) -> tuple[Any, Any]:

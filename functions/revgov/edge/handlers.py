@@ -189,6 +189,32 @@ def index_contracts(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), _index_contracts)
 
 
+def _sync_tenant_registry(bus_event: dict[str, Any]) -> None:
+    from ..services import tenant_registry
+
+    tenant_registry.sync_from_event(runtime(), bus_event)
+
+
+@app.lambda_function(name="sync_tenant_registry")
+def sync_tenant_registry(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A policy activated (policy.activated), rule tenant-registry: the platform's registry entry of the tenant is
+    made to match its profile (policy_version), which the tenant-scoped activation commit cannot write."""
+    return drain(event.get("Records", []), _sync_tenant_registry, handler="sync_tenant_registry")
+
+
+def _shadow_quote(bus_event: dict[str, Any]) -> None:
+    from ..services import policy_shadow
+
+    policy_shadow.shadow_quote(runtime(), bus_event)
+
+
+@app.lambda_function(name="shadow_policy_drafts")
+def shadow_policy_drafts(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A quote checked (quote.checked), rule policy-shadow: the decision is evaluated under each policy draft in
+    shadow mode and the comparison recorded, without effect on the quote."""
+    return drain(event.get("Records", []), _shadow_quote, handler="shadow_policy_drafts")
+
+
 def _tenant_ids() -> Iterator[str]:
     from ..domain.access import PLATFORM
     from ..services.tenants import REGISTRY
@@ -390,4 +416,6 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "deliver_webhooks": deliver_webhooks,
     "accrue_rebates": accrue_rebates,
     "index_contracts": index_contracts,
+    "sync_tenant_registry": sync_tenant_registry,
+    "shadow_policy_drafts": shadow_policy_drafts,
 }

@@ -10,6 +10,7 @@ whatever the catalog's size; a diff between two catalog sequence numbers compare
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from ..domain.access import Principal
@@ -17,6 +18,7 @@ from ..domain.audit import AuditEntry
 from ..domain.canonical import sha256_hex
 from ..domain.catalog import Catalog, CatalogItem, catalog_entries, diff, entry_key, item_from_entry, policy_catalog
 from ..domain.errors import FieldError, NotFound, RuleViolation
+from ..domain.price_notice import notice_problems
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from .tenants import load_tenant
@@ -134,6 +136,15 @@ def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, s
         raise RuleViolation(f"{len(rows_named) or 1} row(s) of {source} cannot be imported", errors=problems)
     head, head_version = _head(rt, who.tenant_id)
     stored = StoredCatalog(rt, who.tenant_id, head).entries() if head else {}
+    notice = policy.get("pricing", {}).get("price_change_notice")
+    if notice:  # PA-6.1 / CPA-6.1: a price change only after the notice; every row that comes sooner is named
+        late = notice_problems((stored if head else _policy_entries(policy)).values(), entries,
+                               today=date.fromisoformat(rt.clock.now_iso()[:10]), days=int(notice["days"]),
+                               clause=str(notice["clause"]))
+        if late:
+            raise RuleViolation(f"{len(late)} row(s) of {source} change a price with less than {notice['days']} "
+                                f"days' notice ({notice['id']}, {notice['clause']})", errors=late,
+                                extra={"rule_id": notice["id"], "clause": notice["clause"]})
     seq = int(head["seq"]) + 1 if head else 1
     import_id = rt.ids.new("imp")
     after = {entry_key(e): e for e in entries}

@@ -54,6 +54,11 @@ def _next_revision(rt: Runtime, tenant_id: str, document: str) -> int:
             return last + 1
 
 
+def next_revision(rt: Runtime, tenant_id: str, document: str) -> int:
+    """The revision number a new write of `document` takes (a policy draft's amendment, at its activation)."""
+    return _next_revision(rt, tenant_id, document)
+
+
 def _check_partner(rt: Runtime, tenant_id: str, text: contract_set.ContractText) -> None:
     """A `Partner: ptr_…` header must name a partner of this tenant: the contract becomes that partner's own."""
     if text.partner_id is None:

@@ -5,7 +5,10 @@ Every step is one commit with its audit record on the tenant's chain and, from p
 ACTIVE policy names (`policy_changes.approver_roles`, by default finance and legal), fixed when the draft is proposed;
 nobody who created, changed or proposed the draft approves it (SOP-4.3 / COP-4.3), and a draft takes effect only once
 every role has approved and its effective time has come. Activation makes the draft the tenant's policy; every
-version stays stored (POLICY collection), so each decision replays under the version it recorded.
+version stays stored (POLICY collection), so each decision replays under the version it recorded. A draft may carry
+the contract amendment it implements; it becomes the document's next revision in the activation's own commit, never
+alone. Where the policy in force has a change calendar (SOP-7.3 / COP-7.2), proposals, approvals and activations keep
+to it (`domain/change_calendar.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 from ..domain import contract_set, policy_change
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
+from ..domain.calendar import BusinessCalendar
+from ..domain.change_calendar import ChangeCalendar, previous_quarter
 from ..domain.errors import Conflict, FieldError, Forbidden, NotFound, RevgovError, RuleViolation
 from ..domain.policy_change import ACTIVE, APPROVED, DRAFT, PROPOSED, REJECTED
 from ..domain.tenants import Tenant, policy_version
@@ -90,7 +95,7 @@ def create_draft(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
         "from_version": source, "policy": document, "policy_version": policy_version(document), "revision": 1,
         "reason": body.get("reason"), "created_at": now, "created_by": who.actor, "hands": [who.key_id],
         "edits": [], "proposal": None, "required_roles": [], "approval_rule": None, "approvals": [],
-        "rejection": None, "activation": None,
+        "rejection": None, "activation": None, "amendment": None,
     }
     action = "draft_created" if source == tenant.policy_version else "rollback_drafted"
     rt.commit(who.tenant_id, Changes(puts=[_put(draft, None)],
@@ -141,6 +146,67 @@ def patch_policy(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any
     return _edit(rt, who, draft_id, body, lambda doc: policy_change.apply_patch(doc, operations), "json_patch")
 
 
+# --- a contract amendment carried by the draft ---------------------------------------------------------------------
+def attach_amendment(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The contract amendment this policy change implements (new text for clauses of one stored contract document,
+    as `POST /v1/contracts/{document}/amendments` takes it). It is stored in the draft only: it takes effect with the
+    policy, in the activation's commit, and never alone; it replaces any amendment attached before."""
+    draft, version = load(rt, who.tenant_id, draft_id)
+    _must_be_editable(draft)
+    _expect_revision(draft, body)
+    document = body["document"]
+    stored = rt.store.get(who.tenant_id, contracts.CURRENT, document)
+    if stored is None:
+        raise NotFound(f"no contract {document}")
+    markdown = contract_set.amended(stored.data["markdown"], document, body["clauses"])
+    text = contract_set.parse(stored.data["name"], markdown)
+    if text.sha256 == stored.data["sha256"]:
+        raise RuleViolation(f"the amendment changes nothing in contract {document}",
+                            errors=[FieldError("/clauses", "the clauses already read so")])
+    now = rt.clock.now_iso()
+    amendment = {"document": document, "name": stored.data["name"], "base_revision": stored.data["revision"],
+                 "clauses": [c["clause_id"] for c in body["clauses"]], "reason": body["reason"],
+                 "markdown": markdown, "sha256": text.sha256, "by": who.actor, "at": now}
+    return _commit_edit(rt, who, draft, version, body, {"amendment": amendment}, "contract_amendment",
+                        {"document": document, "base_revision": amendment["base_revision"],
+                         "clauses": amendment["clauses"], "sha256": text.sha256})
+
+
+def detach_amendment(rt: Runtime, who: Principal, draft_id: str) -> dict[str, Any]:
+    draft, version = load(rt, who.tenant_id, draft_id)
+    _must_be_editable(draft)
+    if not draft.get("amendment"):
+        raise NotFound(f"policy draft {draft_id} carries no contract amendment")
+    return _commit_edit(rt, who, draft, version, {}, {"amendment": None}, "contract_amendment_removed",
+                        {"document": draft["amendment"]["document"]})
+
+
+def _commit_edit(rt: Runtime, who: Principal, draft: dict[str, Any], version: int, body: dict[str, Any],
+                 fields: dict[str, Any], kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    changed = {**draft, **fields, "revision": draft["revision"] + 1, "hands": sorted({*draft["hands"], who.key_id}),
+               "edits": [*draft["edits"], {"revision": draft["revision"] + 1, "kind": kind, "by": who.actor,
+                                           "at": rt.clock.now_iso(), "reason": body.get("reason")}]}
+    rt.commit(who.tenant_id, Changes(puts=[_put(changed, version)],
+                                     audit=[_entry(who, "draft_edited", changed, DRAFT, {"kind": kind, **inputs})]))
+    return view(changed)
+
+
+def _amended_contract_current(rt: Runtime, tenant_id: str, draft: dict[str, Any]) -> Any:
+    """The stored contract the draft's amendment was made on, still at that revision (else 409: both take effect
+    together or neither does)."""
+    amendment = draft.get("amendment")
+    if not amendment:
+        return None
+    stored = rt.store.get(tenant_id, contracts.CURRENT, amendment["document"])
+    if stored is None or stored.data["revision"] != amendment["base_revision"]:
+        now = stored.data["revision"] if stored else None
+        raise Conflict(f"contract {amendment['document']} moved since the draft's amendment was made on revision "
+                       f"{amendment['base_revision']} (now {now or 'removed'}); the amendment and the policy change "
+                       "take effect together or not at all: attach the amendment again",
+                       extra={"document": amendment["document"], "contract_revision": now})
+    return stored
+
+
 # --- validate, diff -------------------------------------------------------------------------------------------------
 def _schema_problems(rt: Runtime, tenant_id: str, document: Any) -> list[FieldError]:
     from ..schemas import problems
@@ -152,19 +218,23 @@ def _schema_problems(rt: Runtime, tenant_id: str, document: Any) -> list[FieldEr
         [] if isinstance(document, dict) else [FieldError("/policy", "not an object")])
 
 
-def problems_of(rt: Runtime, tenant_id: str, document: dict[str, Any]) -> list[FieldError]:
+def problems_of(rt: Runtime, tenant_id: str, document: dict[str, Any],
+                amendment: dict[str, Any] | None = None) -> list[FieldError]:
     """What keeps a policy from being activated: its schema, its own consistency, and every clause it cites being in
-    the tenant's stored contracts."""
+    the tenant's stored contracts (with the draft's contract amendment applied, since both take effect together)."""
     found = _schema_problems(rt, tenant_id, document)
     if found:
         return found
     texts = contracts.contract_texts(rt, tenant_id)
+    if amendment:
+        texts = [t for t in texts if t.document != amendment["document"]]
+        texts.append(contract_set.parse(amendment["name"], amendment["markdown"]))
     return contract_set.set_problems(texts, document)
 
 
 def validate_draft(rt: Runtime, who: Principal, draft_id: str) -> dict[str, Any]:
     draft, _ = load(rt, who.tenant_id, draft_id)
-    found = problems_of(rt, who.tenant_id, draft["policy"])
+    found = problems_of(rt, who.tenant_id, draft["policy"], draft.get("amendment"))
     return {"draft_id": draft_id, "revision": draft["revision"], "valid": not found,
             "problems": [e.as_dict() for e in found]}
 
@@ -172,9 +242,12 @@ def validate_draft(rt: Runtime, who: Principal, draft_id: str) -> dict[str, Any]
 def diff_draft(rt: Runtime, who: Principal, draft_id: str) -> dict[str, Any]:
     draft, _ = load(rt, who.tenant_id, draft_id)
     tenant, _ = load_tenant(rt, who.tenant_id)
+    amendment = draft.get("amendment")
     return {"draft_id": draft_id, "revision": draft["revision"], "active_version": tenant.policy_version,
             "draft_version": draft["policy_version"],
-            **policy_change.rule_diff(tenant.policy, draft["policy"])}
+            **policy_change.rule_diff(tenant.policy, draft["policy"]),
+            "amendment": {k: amendment[k] for k in ("document", "base_revision", "clauses", "reason")}
+            if amendment else None}
 
 
 # --- propose, approve, reject, withdraw -----------------------------------------------------------------------------
@@ -189,19 +262,19 @@ def propose(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
         raise RuleViolation(f"effective_at {effective_at} is in the past (now {now}); give a later time or none "
                             "(at once)", errors=[FieldError("/effective_at", "in the past")])
     tenant, _ = load_tenant(rt, who.tenant_id)
-    timing = policy_change.effective_problem(
-        tenant.policy, effective_at,
-        None if effective_at is None else policy_change.parse_instant(effective_at, "effective_at"))
-    if timing is not None:
-        raise timing
     if draft["base_version"] != tenant.policy_version:
         raise Conflict(f"the active policy changed since this draft was made (from {draft['base_version']} to "
                        f"{tenant.policy_version}); create a new draft", extra={"active_version": tenant.policy_version})
-    if draft["policy_version"] == tenant.policy_version:
+    if draft["policy_version"] == tenant.policy_version and not draft.get("amendment"):
         raise RuleViolation("the draft is the active policy: there is nothing to propose")
-    found = problems_of(rt, who.tenant_id, draft["policy"])
+    _amended_contract_current(rt, who.tenant_id, draft)
+    found = problems_of(rt, who.tenant_id, draft["policy"], draft.get("amendment"))
     if found:
         raise RuleViolation(f"the draft cannot be proposed: {len(found)} problem(s)", errors=found)
+    calendar = ChangeCalendar.from_policy(tenant.policy)  # SOP-7.3 / COP-7.2 (policy_change.effective_problem)
+    if calendar is not None:
+        calendar.check_effective(_at(effective_at) if effective_at else None, _at(now))
+        _may_be_made(rt, tenant, calendar, now)
     rule = policy_change.change_rule(tenant.policy)
     proposed = {**draft, "status": PROPOSED, "hands": sorted({*draft["hands"], who.key_id}),
                 "required_roles": sorted(rule["approver_roles"]), "approval_rule": rule, "approvals": [],
@@ -224,7 +297,8 @@ def approve(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
         try:
             return _approve_once(rt, who, draft_id, body)
         except Conflict as lost:
-            if "refusal" in lost.extra or "active_version" in lost.extra or attempt == 2:
+            if "refusal" in lost.extra or "active_version" in lost.extra or "contract_revision" in lost.extra \
+                    or attempt == 2:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -238,6 +312,17 @@ def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, An
         _record_refusal(rt, who, draft, "approve", refused)
         raise
     now = rt.clock.now_iso()
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    calendar = ChangeCalendar.from_policy(tenant.policy)
+    if calendar is not None:  # approving makes the change: not in the freeze, nor after its effective day has passed
+        try:
+            _may_be_made(rt, tenant, calendar, now)
+            effective = draft["proposal"]["effective_at"]
+            calendar.check_still_first_day(_at(effective) if effective else None, _at(now))
+        except RuleViolation as refused:
+            _record_refusal(rt, who, draft, "approve", RuleViolation(
+                refused.detail, extra={**refused.extra, "refusal": "change_calendar"}))
+            raise
     approvals = [*draft["approvals"], {"role": who.role.value, "by": who.actor, "key_id": who.key_id, "at": now,
                                        "note": body.get("note"), "revision": draft["revision"]}]
     done = {a["role"] for a in approvals} >= set(draft["required_roles"])
@@ -305,6 +390,21 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _may_be_made(rt: Runtime, tenant: Tenant, calendar: ChangeCalendar, now: str) -> None:
+    """The change calendar's freeze (SOP-7.3 / COP-7.2): the business days are the tenant's calendar's; the rebate
+    run of the Quarter just ended is pending when the tenant has a quarterly program, existed before that Quarter
+    ended, and has no settlement of it."""
+    from .rebates import SETTLEMENT_KEYS
+
+    moment = _at(now)
+    name, end = previous_quarter(moment.date())
+    quarterly = any(p.get("period") == "quarter" for p in (tenant.policy.get("rebates") or {}).get("programs", []))
+    pending = (calendar.until_rebate_run and quarterly and tenant.created_at[:10] <= end.isoformat()
+               and rt.store.get(tenant.tenant_id, SETTLEMENT_KEYS, f"{name}#1") is None)
+    calendar.check_may_be_made(moment, BusinessCalendar.from_policy(tenant.policy), previous_quarter=name,
+                               previous_run_pending=pending)
+
+
 def _merge(into: Changes, extra: Changes) -> None:
     into.puts.extend(extra.puts)
     into.audit.extend(extra.audit)
@@ -324,6 +424,11 @@ def _activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict
         raise Conflict(f"the active policy changed since this draft was made (from {draft['base_version']} to "
                        f"{tenant.policy_version}); it cannot take effect over that change: create a new draft",
                        extra={"active_version": tenant.policy_version})
+    calendar = ChangeCalendar.from_policy(tenant.policy)
+    if calendar is not None:  # SOP-7.3 / COP-7.2: it takes effect on the first day of a Billing Month, no other day
+        effective = draft["proposal"]["effective_at"]
+        calendar.check_still_first_day(_at(effective) if effective else None, _at(now))
+    contract = _amended_contract_current(rt, tenant_id, draft)
     document = draft["policy"]
     moved = replace(tenant, config={**tenant.config, "policy": document}, policy_version=policy_version(document))
     activation = {"activated_at": now, "activated_by": actor[0],
@@ -331,6 +436,10 @@ def _activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict
                   "effective_at": draft["proposal"]["effective_at"], "draft_id": draft["draft_id"],
                   "from_version": draft["from_version"],
                   "approvals": [{k: a[k] for k in ("role", "by", "at")} for a in draft["approvals"]]}
+    if contract is not None:  # the amendment's new revision of its document, written in this same commit
+        amendment = draft["amendment"]
+        activation["amendment"] = {"document": amendment["document"], "sha256": amendment["sha256"],
+                                   "revision": contracts.next_revision(rt, tenant_id, amendment["document"])}
     active = {**draft, "status": ACTIVE, "activation": activation}
     entry = AuditEntry(actor=actor[0], actor_role=actor[1],
                        action="policy.activated", subject=draft["draft_id"], outcome=ACTIVE,
@@ -347,7 +456,32 @@ def _activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict
         events=[_event("activated", active, previous_version=tenant.policy_version, activated_at=now,
                        effective_at=activation["effective_at"])],
     )
+    if contract is not None:
+        _merge(changes, _amendment_changes(actor, draft, activation, contract.version, now))
     return active, changes
+
+
+def _amendment_changes(actor: tuple[str, str], draft: dict[str, Any], activation: dict[str, Any],
+                       contract_version: int, now: str) -> Changes:
+    """The draft's contract amendment as a new revision of its document, in the activation's own commit: audited
+    (`contract.amended`, naming the draft and the policy version it came with) and announced (`contract.changed`)."""
+    amendment = draft["amendment"]
+    text = contract_set.parse(amendment["name"], amendment["markdown"])
+    revision = activation["amendment"]["revision"]
+    reason = f"{amendment['reason']} (with policy draft {draft['draft_id']})"
+    return Changes(
+        puts=contracts.contract_puts(None, text, revision=revision, at=now, by=amendment["by"], action="amended",
+                                     reason=reason, version=contract_version),
+        audit=[AuditEntry(actor=actor[0], actor_role=actor[1], action="contract.amended",
+                          subject=amendment["document"], outcome="amended",
+                          inputs={"document": amendment["document"], "revision": revision, "sha256": text.sha256,
+                                  "reason": reason, "clauses": amendment["clauses"], "draft_id": draft["draft_id"],
+                                  "policy_version": activation["policy_version"],
+                                  "approved_by": [a["by"] for a in draft["approvals"]]},
+                          policy_version=activation["policy_version"],
+                          rule_ids=(draft["approval_rule"]["id"],), clauses=(draft["approval_rule"]["clause"],))],
+        events=[contracts.changed_event("amended", amendment["document"], revision, text.sha256)],
+    )
 
 
 def activate(rt: Runtime, who: Principal, draft_id: str) -> dict[str, Any]:
@@ -391,7 +525,7 @@ def activate_due(rt: Runtime, tenant_id: str) -> list[str]:
     for _, draft, version in sorted(due, key=lambda d: d[0]):
         try:
             active, changes = _activation(rt, tenant_id, ("system:policy-activation", "system"), draft, now)
-        except Conflict:
+        except (Conflict, RuleViolation):  # moved under it, or its first day has passed: reported, never forced
             continue
         changes.puts.insert(0, _put(active, version))
         rt.commit(tenant_id, changes)

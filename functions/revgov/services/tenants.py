@@ -20,7 +20,7 @@ SECRETS = ("SECRET", "WEBHOOK")
 POLICIES = "POLICY"
 
 
-def _registry_entry(tenant: Tenant) -> dict[str, Any]:
+def registry_entry(tenant: Tenant) -> dict[str, Any]:
     return {k: v for k, v in tenant.as_dict().items() if k != "config"}
 
 
@@ -35,7 +35,7 @@ def _tenant_puts(tenant: Tenant, *, version: int | None, new: bool) -> list[Put]
             expected_version=version,
             conflict_detail=f"tenant {tenant.tenant_id} already exists",
         ),
-        Put(REGISTRY, tenant.tenant_id, _registry_entry(tenant), tenant_id=PLATFORM),
+        Put(REGISTRY, tenant.tenant_id, registry_entry(tenant), tenant_id=PLATFORM),
     ]
 
 
@@ -237,7 +237,7 @@ def import_tenant(rt: Runtime, actor: Principal, items: list[dict[str, Any]]) ->
     rt.commit(
         PLATFORM,
         Changes(
-            puts=[Put(REGISTRY, tenant.tenant_id, _registry_entry(tenant), tenant_id=PLATFORM)],
+            puts=[Put(REGISTRY, tenant.tenant_id, registry_entry(tenant), tenant_id=PLATFORM)],
             audit=[
                 AuditEntry(
                     actor=actor.actor,

@@ -41,7 +41,9 @@ NW-SEC-SUITE,Security operations suite,security,subscription,300.00,165.00,USD,,
     description="Replaces the catalog with the rows given (every SKU-version in force or scheduled). Every bad row "
     "is named in one 422 (`errors[].path` = `/rows/<n>/<column>`) and nothing is imported. A price change dated "
     "ahead (`effective_from`) leaves quotes until that day untouched and prices them from it (PA-6.1); decisions "
-    "keep the items they were priced from, so they replay identically afterwards. Audited "
+    "keep the items they were priced from, so they replay identically afterwards. A List Price change (up or "
+    "down) sooner than the policy's `pricing.price_change_notice` (PA-6.1 / CPA-6.1: 30 days' notice) after the "
+    "import's day: 422 naming each such row (`/rows/<n>/list_price`) with `rule_id` and `clause`. Audited "
     "(`catalog.imported`) and announced on the bus (`revgov.catalog` / `catalog.imported`).",
 )
 def import_catalog(call: Call) -> dict[str, Any]:

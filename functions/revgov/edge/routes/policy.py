@@ -6,12 +6,13 @@ from typing import Any
 
 from ...domain.access import Role
 from ...domain.errors import MalformedRequest, UnsupportedMediaType
-from ...services import policy_drafts, policy_whatif
+from ...services import policy_drafts, policy_shadow, policy_whatif
 from ..http import Call, parse_json
 from ..registry import STAFF, QueryParam, operation
 
 DRAFTERS = frozenset({Role.ADMIN, Role.FINANCE, Role.LEGAL, Role.CHANNEL_OPS})
 ACTIVATORS = frozenset({Role.ADMIN, Role.FINANCE, Role.LEGAL})
+AMENDERS = frozenset({Role.ADMIN, Role.LEGAL})  # who may amend a contract (routes/contracts.py)
 _DRAFT = {"draft_id": "pdr"}
 _STATUSES = ("draft", "proposed", "approved", "active", "rejected")
 
@@ -51,6 +52,59 @@ def replace_policy_draft(call: Call) -> dict[str, Any]:
            response_schema="api/responses/policy-draft.schema.json")
 def patch_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.patch_policy(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("PUT", "/v1/policy/drafts/{draft_id}/amendment", summary="Attach the contract amendment this policy change "
+           "implements (takes effect only with it)", roles=AMENDERS, tag="policy", id_params=_DRAFT,
+           body_schema="api/policy-draft-amendment.schema.json", status=200,
+           example={"document": "PA", "reason": "amendment no. 2: 14% margin floor",
+                    "clauses": [{"clause_id": "PA-6.3", "title": "Margin floor",
+                                 "text": "The Net Price of each quote line must preserve a gross margin of at least "
+                                         "14% over Line Cost."}]},
+           description="New text for clauses of one stored contract document, as `POST /v1/contracts/{document}/"
+           "amendments` takes it, kept in the draft (an edit: a new revision, and its author may not approve). The "
+           "draft's validation and proposal check its clause citations against the contracts as amended. On "
+           "activation the amendment becomes the document's next revision in the same commit as the policy "
+           "(`contract.amended` audited with the draft id, `contract.changed` emitted); it never takes effect alone, "
+           "and if the document moved meanwhile neither does (409). 404 for an unknown document, 422 for an "
+           "amendment that changes nothing or a clause id of another document, 409 unless the draft is a draft.",
+           response_schema="api/responses/policy-draft.schema.json")
+def attach_policy_amendment(call: Call) -> dict[str, Any]:
+    return policy_drafts.attach_amendment(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("DELETE", "/v1/policy/drafts/{draft_id}/amendment", summary="Detach the draft's contract amendment",
+           roles=AMENDERS, tag="policy", id_params=_DRAFT, status=200,
+           description="404 if the draft carries none; 409 unless the draft is a draft.",
+           response_schema="api/responses/policy-draft.schema.json")
+def detach_policy_amendment(call: Call) -> dict[str, Any]:
+    return policy_drafts.detach_amendment(call.runtime, call.who, call.params["draft_id"])
+
+
+@operation("PUT", "/v1/policy/drafts/{draft_id}/shadow", summary="Start or stop shadow mode: live quote checks "
+           "evaluated under the draft, without effect", roles=DRAFTERS, tag="policy", id_params=_DRAFT,
+           body_schema="api/policy-shadow.schema.json", status=200, example={"enabled": True},
+           description="Only a proposed or approved draft is shadowed (409 otherwise); idempotent; audited "
+           "(`policy.shadow_started`, `policy.shadow_stopped`). Each quote checked afterwards is evaluated under the "
+           "draft after its own commit (rule `policy-shadow`) and the comparison recorded; the quote is unchanged. "
+           "Answers what `GET …/shadow` answers.", response_schema="api/responses/policy-shadow.schema.json")
+def set_policy_shadow(call: Call) -> dict[str, Any]:
+    return policy_shadow.set_shadow(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("GET", "/v1/policy/drafts/{draft_id}/shadow", summary="Live quote checks evaluated under the draft in "
+           "shadow mode: totals and the checks it would decide otherwise", roles=STAFF, tag="policy",
+           id_params=_DRAFT, paginated=True,
+           query=(QueryParam("all", "Every evaluated check, not only those the draft decides otherwise",
+                             enum=("true", "false")),),
+           description="`evaluated`, `differing` and `summary` (as the what-if sums: outcomes, approvals per queue, "
+           "net total and margin before and after, by partner segment) over every check recorded; `items`: a page "
+           "of the records (decision id, segment, before, after, differs).",
+           response_schema="api/responses/policy-shadow.schema.json")
+def get_policy_shadow(call: Call) -> dict[str, Any]:
+    return policy_shadow.report(call.runtime, call.who, call.params["draft_id"],
+                                differences_only=call.query.get("all") != "true", limit=call.limit,
+                                cursor=call.cursor)
 
 
 @operation("PATCH", "/v1/policy/drafts/{draft_id}", summary="Edit the draft's policy with a JSON Patch document "
@@ -112,9 +166,12 @@ def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
            "names approve it", roles=DRAFTERS, tag="policy", id_params=_DRAFT, status=200,
            body_schema="api/policy-proposal.schema.json", example={"effective_at": None, "note": "margin floor 14%"},
            description="Refused (422) if the draft has problems (schema, an unknown clause), changes nothing, or "
-           "`effective_at` is in the past or, under the policy's `policy_changes.takes_effect` (SOP-7.3 / COP-7.2), "
-           "not 00:00:00Z on the first day of a month; 409 if the active policy moved since the draft was made. Emits "
-           "`policy.proposed`.", response_schema="api/responses/policy-draft.schema.json")
+           "`effective_at` is in the past; under the policy in force's `policy_changes.takes_effect` (SOP-7.3 / "
+           "COP-7.2: \"take effect only on the first day of a Billing Month\") an `effective_at` that is not "
+           "00:00:00Z on day 1 of a month, or none (at once) on another day than a first of a month; under its "
+           "`policy_change_calendar`, a proposal in a Quarter's last 5 business days or before the last Quarter's "
+           "rebate run is settled (each 422 with `rule_id` and `clause`). 409 if the active policy moved since the "
+           "draft was made. Emits `policy.proposed`.", response_schema="api/responses/policy-draft.schema.json")
 def propose_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.propose(call.runtime, call.who, call.params["draft_id"], call.body)
 
@@ -124,8 +181,10 @@ def propose_policy_draft(call: Call) -> dict[str, Any]:
            body_schema="api/policy-approval.schema.json", example={"note": "checked against the 2027 agreement"},
            description="403 for a role the change does not need or for whoever created, changed or proposed it "
            "(segregation of duties, recorded on the audit chain as `policy.approval_refused`); 409 when the role "
-           "already approved or the draft is not proposed. The last approval activates the change at once when its "
-           "effective time has come (`policy.approved`, `policy.activated`).",
+           "already approved or the draft is not proposed; 422 (recorded too) when the change calendar refuses it "
+           "(SOP-7.3 / COP-7.2: approved in a freeze, or after the change's first day of a Billing Month has "
+           "passed). The last approval activates the change at once when its effective time has come "
+           "(`policy.approved`, `policy.activated`).",
            response_schema="api/responses/policy-draft.schema.json")
 def approve_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.approve(call.runtime, call.who, call.params["draft_id"], call.body)
@@ -148,6 +207,8 @@ def withdraw_policy_draft(call: Call) -> dict[str, Any]:
 
 @operation("POST", "/v1/policy/drafts/{draft_id}/activate", summary="Activate an approved draft whose effective time "
            "has come (the schedule does it too)", roles=ACTIVATORS, tag="policy", id_params=_DRAFT, status=200,
+           description="409 unless approved and due; 422 (SOP-7.3 / COP-7.2) when the change's first day of a "
+           "Billing Month has passed: it never takes effect on a later day.",
            response_schema="api/responses/policy-draft.schema.json")
 def activate_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.activate(call.runtime, call.who, call.params["draft_id"])
