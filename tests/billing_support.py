@@ -125,9 +125,10 @@ def settle(stack: Any, seconds: float = 30) -> None:
         pass
 
 
-def billing_tenant_in(api: Api, operator: Api, stack: Any) -> Iterator[BillingTenant]:
-    """A throwaway tenant with northwind's policy (its billing rules, tiers and routing), offboarded afterwards."""
-    config = load_tenant_file(Path(ROOT / "tenants" / "northwind" / "tenant.yaml"))
+def billing_tenant_in(api: Api, operator: Api, stack: Any, policy_of: str = "northwind") -> Iterator[BillingTenant]:
+    """A throwaway tenant with northwind's policy (or `policy_of`'s: its billing rules, tiers and routing),
+    offboarded afterwards."""
+    config = load_tenant_file(Path(ROOT / "tenants" / policy_of / "tenant.yaml"))
     config["tenant_id"] = f"t-{uuid.uuid4().hex[:12]}"
     created = operator.post("/v1/tenants", config)
     assert created.status_code == 201, created.text

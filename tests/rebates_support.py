@@ -111,7 +111,7 @@ def scenario_lines(scenario: dict[str, Any]) -> list[dict[str, Any]]:
 # --- the straightforward loop -------------------------------------------------------------------------------------
 (
     LINE_ID, INVOICE_ID, PARTNER_ID, FAMILY, SKU, KIND, RULE_KIND, CHANNEL, NET_CENTS, COST_CENTS, UNITS_MILLI,
-    MONTH_INDEX, DAY, CREDITED_DAY, CREDITED_LINE, PROMOTIONS, DISCOUNT, PAID_ON, EVENT_ID, ORDER_REF,
+    MONTH_INDEX, DAY, CREDITED_DAY, CREDITED_LINE, PROMOTIONS, DISCOUNT, PAID_ON, EVENT_ID, ORDER_REF, DELIVERED_DAY,
 ) = range(len(FIELDS))  # fmt: skip
 assert FIELDS[CREDITED_LINE] == "credited_line" and FIELDS[ORDER_REF] == "order_ref"
 
@@ -212,7 +212,12 @@ def settle_by_loop(
                 continue
             amount = ln[NET_CENTS]
             if program.model == "per_unit":
-                if amount < 0 and program.return_window_days is not None:
+                if program.return_window_days is not None and program.return_window_from == "delivery":
+                    # CPA-7.5 "not returned within 14 days of delivery": undelivered units have not earned yet
+                    delivered = ln[DELIVERED_DAY]
+                    if delivered < 0 or (amount < 0 and ln[DAY] - delivered > program.return_window_days):
+                        continue
+                elif amount < 0 and program.return_window_days is not None:
                     credited = ln[CREDITED_DAY]
                     if credited < 0 or ln[DAY] - credited > program.return_window_days:
                         continue
@@ -462,6 +467,9 @@ def generated_rows(
     qty = np.where(credit, back, qty)
     cost = np.where(credit, -1, cost)
     credited_day = np.where(credit, day[src], -1)
+    # Delivered two days after shipping (the credited line's delivery for a credit); every 13th line not yet.
+    delivered_day = np.where(credit, day[src] + 2, day + 2)
+    delivered_day = np.where(np.where(credit, src, np.arange(lines)) % 13 == 0, -1, delivered_day)
     day = np.where(credit, day[src] + rng.choice([5, 20, 45], lines), day)
     for values in (partner, sku, month, channel, promo, discount, paid):  # a credit follows the line it credits
         values[credit] = values[src[credit]]
@@ -491,6 +499,7 @@ def generated_rows(
             [paid_on[p] for p in paid.tolist()],
             [f"evt_{i:08d}" for i in range(lines)],
             [f"SO-{i:08d}" for i in range(lines)],
+            delivered_day.tolist(),
             strict=True,
         )
     )

@@ -284,6 +284,8 @@ def _sell_in(party: Party, partner_id: str, period: str) -> None:
     event = shipment(party, partner_id)
     event["occurred_at"] = f"{shipped.isoformat()}T10:00:00Z"
     event["data"]["shipped_on"] = shipped.isoformat()
+    # delivered the day it shipped: a SPIFF counted from delivery (CPA-7.5) pays only delivered units
+    event["data"]["delivered_on"] = shipped.isoformat()
     sent = party.erp.post({"events": [event]})
     assert sent.status_code == 202, sent.text
     event_id = sent.json()["results"][0]["event_id"]

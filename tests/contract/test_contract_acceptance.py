@@ -847,6 +847,7 @@ def _pa_7_5() -> None:
     spiff = _program(NW, "RBT-HW-SPIFF")
     assert Decimal(spiff["amount_per_unit"]) == 40 and spiff["unit_cap"]["units"] == 500
     assert spiff["return_window_days"] == 30 and Decimal(spiff["eligibility"]["max_discount_percent"]) == 25
+    assert spiff["return_window_from"] == {"id": "RBT-HW-SPIFF-RETURN-WINDOW", "clause": "PA-7.5", "from": "shipment"}
 
 
 @clause(
@@ -1338,6 +1339,8 @@ def _cpa_7_5() -> None:
     spiff = _program(CT, "RBT-DEVICES-SPIFF")
     assert Decimal(spiff["amount_per_unit"]) == 15 and spiff["unit_cap"]["units"] == 1000
     assert spiff["return_window_days"] == 14 and spiff["eligibility"]["families"] == ["devices"]
+    window = {"id": "RBT-DEVICES-SPIFF-RETURN-WINDOW", "clause": "CPA-7.5", "from": "delivery"}
+    assert spiff["return_window_from"] == window
 
 
 @clause("northwind", "PA-7.8", "Finance calculates and settles rebates within 45 days after the end of each Quarter.")

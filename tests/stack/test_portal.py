@@ -205,6 +205,7 @@ def _quote_and_issued_invoice(party, partner_id: str) -> dict:
     event = shipment(party, partner_id)
     event["occurred_at"] = f"{shipped.isoformat()}T10:00:00Z"
     event["data"]["shipped_on"] = shipped.isoformat()
+    event["data"]["delivered_on"] = shipped.isoformat()  # CPA-7.5's SPIFF pays delivered units
     sent = party.erp.post({"events": [event]})
     assert sent.status_code == 202, sent.text
     finance, period = party.by_role["finance"], shipped.isoformat()[:7]

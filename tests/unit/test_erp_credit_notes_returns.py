@@ -35,13 +35,14 @@ FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
 PARTNER1 = Principal("northwind", Role.PARTNER, "key_p1", P1)
 
 
-def _ship(ledger: Ledger, partner: str, sku: str, quantity: int, on: str, order: str) -> dict:
-    ledger.clock.set(f"{on}T12:00:00Z")
-    answer = ledger.bill(
-        "shipment.confirmed",
-        {"partner_id": partner, "order_ref": order, "shipped_on": on, "lines": [{"sku": sku, "quantity": quantity}]},
-        occurred_at=f"{on}T10:00:00Z",
-    )
+def _ship(
+    ledger: Ledger, partner: str, sku: str, quantity: int, on: str, order: str, delivered_on: str | None = None
+) -> dict:
+    ledger.clock.set(f"{delivered_on or on}T12:00:00Z")
+    data = {"partner_id": partner, "order_ref": order, "shipped_on": on, "lines": [{"sku": sku, "quantity": quantity}]}
+    if delivered_on:
+        data["delivered_on"] = delivered_on
+    answer = ledger.bill("shipment.confirmed", data, occurred_at=f"{delivered_on or on}T10:00:00Z")
     assert answer["status"] == "processed", answer
     return ledger.invoice(partner, on[:7])
 
@@ -313,7 +314,7 @@ def test_contoso_devices_returned_within_14_days_of_delivery_earn_no_spiff():
     # delivered 3 Aug 2026; 1 back on 17 Aug (14 days: within), 2 back on 18 Aug (15 days: not within).
     # SPIFF units 10 - 1 = 9 -> 9 x 15.00 = 135.00.
     ledger = Ledger("2026-08-03T10:00:00Z", tenant="contoso")
-    august = _ship(ledger, P1, "CT-DEV-LAPTOP14", 10, "2026-08-03", "SO-C1")
+    august = _ship(ledger, P1, "CT-DEV-LAPTOP14", 10, "2026-08-03", "SO-C1", delivered_on="2026-08-03")
     for units, on, rma in ((1, "2026-08-17", "RMA-C1"), (2, "2026-08-18", "RMA-C2")):
         assert _return(ledger, august, units, on, rma)["status"] == "processed"
     ledger.clock.set("2026-10-05T09:00:00Z")

@@ -441,6 +441,8 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
     """Shipped goods at list price less the line's discount, one line per shipped SKU, for the day they shipped
     (SKUs already checked); the channel, promotions and discount travel with the line for rebates."""
     shipped_on = parse_day(data["shipped_on"])
+    # The delivery day (proof of delivery), when the ERP knows it: where CPA-7.5's return window starts.
+    detail = {"delivered_on": data["delivered_on"]} if data.get("delivered_on") else {}
     drafts = []
     for entry in data["lines"]:
         item, quantity = book.price(entry["sku"], shipped_on), Decimal(entry["quantity"])
@@ -464,6 +466,7 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
                 channel=data.get("channel") or "resale",
                 promotions=tuple(entry.get("promotions") or ()),
                 discount_percent=discount,
+                detail=dict(detail),
             )
         )
     return drafts
@@ -586,6 +589,8 @@ def sales_fact(line: dict[str, Any], invoice: dict[str, Any], *, event_id: str) 
         "channel": line.get("channel") or "resale",
         "promotions": list(line.get("promotions") or []),
         "discount_percent": line.get("discount_percent"),
+        # Only when known, so the facts of lines without one keep their shape (and hash).
+        **({"delivered_on": delivered} if (delivered := (line.get("detail") or {}).get("delivered_on")) else {}),
     }
 
 
@@ -914,6 +919,12 @@ def implausible(
     occurred = parse_instant(occurred_at)
     if occurred > now + tolerance:
         return f"it occurred at {occurred_at}, later than now ({now.isoformat()}) beyond the clock tolerance"
+    if detail_type == "shipment.confirmed" and data.get("delivered_on"):
+        delivered = parse_day(data["delivered_on"])
+        if delivered < parse_day(data["shipped_on"]):
+            return f"delivered_on {delivered} is before shipped_on {data['shipped_on']}"
+        if delivered > occurred.date():
+            return f"delivered_on {delivered} is after the event itself occurred ({occurred_at})"
     field_name = FACT_DAYS.get(detail_type)
     if field_name and data.get(field_name):
         day = parse_day(data[field_name])

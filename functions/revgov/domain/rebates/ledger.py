@@ -99,6 +99,7 @@ class SalesLedger:
     month: Ints  # month index of the invoice the revenue belongs to
     day: Ints  # ordinal of the service date
     credited_day: Ints  # ordinal of the credited line's service date, -1 for a line that credits nothing
+    delivered_day: Ints  # ordinal of the delivery day (the credited line's, for a credit note), -1 when not known
     exclusive_promotion: Flags
     discount_bp: Ints  # combined discount in hundredths of a percent (0 when not known)
     paid: Flags
@@ -153,6 +154,7 @@ class SalesLedger:
         channel, channels = _encode(c["channel"])
         cost, has_cost = _ints(c["cost_cents"], 0)
         credited_day, _ = _ints(c["credited_day"], -1)
+        delivered_day, _ = _ints(c["delivered_day"], -1)
         promotions = c["promotions"]
         exclusive = np.fromiter(map(bool, promotions), dtype=np.bool_, count=n)
         for i in np.flatnonzero(exclusive).tolist():
@@ -182,6 +184,7 @@ class SalesLedger:
             month=np.fromiter(c["month_index"], dtype=np.int64, count=n),
             day=np.fromiter(c["day"], dtype=np.int64, count=n),
             credited_day=credited_day,
+            delivered_day=delivered_day,
             exclusive_promotion=exclusive,
             discount_bp=discount_table[discount_codes] if n else np.zeros(0, dtype=np.int64),
             paid=paid_table[paid_codes] if n else np.zeros(0, dtype=np.bool_),

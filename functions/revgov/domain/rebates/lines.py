@@ -15,12 +15,12 @@ from typing import Any
 from ..canonical import sha256_hex
 
 # What billing's sales fact may carry beyond its fixed fields; absent today means the neutral value.
-OPTIONAL_ATTRIBUTES = ("order_ref", "promotions", "discount_percent", "paid_on", "channel")
+OPTIONAL_ATTRIBUTES = ("order_ref", "promotions", "discount_percent", "paid_on", "channel", "delivered_on")
 # What rating reads of a rebate line, in the order of a row (`rebate_row`).
 FIELDS = (
     "line_id", "invoice_id", "partner_id", "family", "sku", "kind", "rule_kind", "channel", "net_cents",
     "cost_cents", "units_milli", "month_index", "day", "credited_day", "credited_line", "promotions",
-    "discount_percent", "paid_on", "event_id", "order_ref",
+    "discount_percent", "paid_on", "event_id", "order_ref", "delivered_day",
 )  # fmt: skip
 
 
@@ -49,6 +49,9 @@ def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = No
         "discount_percent": source.get("discount_percent"),
         "paid_on": source.get("paid_on"),
         "channel": source.get("channel") or "resale",
+        # The day the goods were delivered (of the credited line, for a credit note), when the ERP said so: where a
+        # return window counted from delivery starts (CPA-7.5).
+        "delivered_on": source.get("delivered_on"),
     }
     # A credit note's line changes when the line it credits does (its invoice paid, say): both are in the hash.
     hashed = {k: v for k, v in fact.items() if k != "event_ids"}
@@ -80,6 +83,7 @@ def with_numbers(line: dict[str, Any]) -> dict[str, Any]:
         "month_index": year * 12 + month - 1,
         "day": _ordinal(line["service_date"]),
         "credited_day": _ordinal(line["credited_service_date"]),
+        "delivered_day": _ordinal(line.get("delivered_on")),
     }
 
 

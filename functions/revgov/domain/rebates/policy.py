@@ -213,6 +213,10 @@ class Program:
     unit_cap_rule: Rule | None = None
     unit_cap: int | None = None
     return_window_days: int | None = None
+    # Where the return window starts: `shipment` (PA-7.5 "30 days of shipment") or `delivery` (CPA-7.5 "14 days of
+    # delivery"), with the clause that says so.
+    return_window_from: str = "shipment"
+    return_window_rule: Rule | None = None
 
     @property
     def program_id(self) -> str:
@@ -244,6 +248,8 @@ class Program:
             unit_cap_rule=Rule.of(cap) if cap else None,
             unit_cap=int(cap["units"]) if cap else None,
             return_window_days=node.get("return_window_days"),
+            return_window_from=str((node.get("return_window_from") or {}).get("from", "shipment")),
+            return_window_rule=Rule.of(node["return_window_from"]) if node.get("return_window_from") else None,
         )
 
 
