@@ -254,7 +254,8 @@ class DynamoDocumentStore(BaseDocumentStore):
         except TransactWriteError as exc:
             # not `exc.cause_response_code`: for a cause with no response (a read timeout) it raises AttributeError
             response = getattr(exc.cause, "response", None)
-            if not isinstance(response, dict) or response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+            if code != "TransactionCanceledException":
                 raise
             # pynamodb sends the deletes before the puts: map each reason back to its write's place in `writes`.
             sent = [i for i, w in enumerate(writes) if w.delete] + [i for i, w in enumerate(writes) if not w.delete]
