@@ -26,7 +26,10 @@ from security_support import make_party, offboard, shipment
 pytestmark = pytest.mark.xdist_group("catalog-store")  # one tenant whose catalog versions build on each other
 
 TODAY = clock_support.today()
-NEXT_MONTH = (TODAY + timedelta(days=30)).isoformat()
+# PA-6.1: a price change needs 30 days' notice from the day it is imported. One day more than that, because TODAY is
+# read when the module is collected and a run may cross midnight before the import (a run started 2027-03-31 23:59
+# imported on 04-01 and was refused with 29 days' notice).
+NEXT_MONTH = (TODAY + timedelta(days=31)).isoformat()
 
 
 def _row(sku: str, list_price: str, unit_cost: str, **more: str) -> dict[str, str]:
