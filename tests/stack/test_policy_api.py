@@ -19,7 +19,8 @@ import pytest
 from security_support import make_party, offboard, without_change_calendar
 from support import assert_problem
 
-pytestmark = pytest.mark.stack
+# one worker runs the module in order: the registry test reads the activation an earlier test made on the module party
+pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("policy-api")]
 
 HEADER = "sku,name,family,billing,list_price,unit_cost,currency,effective_from,effective_to\n"
 

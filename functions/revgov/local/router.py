@@ -109,11 +109,24 @@ class EventRouter:
                     self._stop.wait(self._wait)
 
     def _let_first_go(self) -> None:
-        """Wait while a `first` rule is busy (delivered a batch within BUSY_SECONDS), at most `yield_seconds`."""
+        """Wait while a `first` rule is busy, at most `yield_seconds`."""
         until = time.monotonic() + self._yield
-        while time.monotonic() - self._first_busy_at < BUSY_SECONDS and time.monotonic() < until:
+        while self._first_busy() and time.monotonic() < until:
             if self._stop.wait(BUSY_SECONDS / 4):
                 return
+
+    def _first_busy(self) -> bool:
+        """A `first` rule delivered a batch within BUSY_SECONDS, or its queue holds messages waiting or in flight
+        (a burst it has not picked up yet, e.g. the router just started, or a batch its handler is working on)."""
+        if time.monotonic() - self._first_busy_at < BUSY_SECONDS:
+            return True
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        for rq in self._wired:
+            if rq.rule.name in self._first:
+                attributes = self._sqs.get_queue_attributes(QueueUrl=rq.queue_url, AttributeNames=names)["Attributes"]
+                if any(int(attributes.get(name, 0)) for name in names):
+                    return True
+        return False
 
     def _deliver(self, rq: RuleQueues, url: str, dead: bool, wait: int = 0) -> int:
         response = self._sqs.receive_message(
