@@ -12,6 +12,7 @@ clock, so no test depends on the calendar.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -19,8 +20,7 @@ import pytest
 from security_support import make_party, offboard, without_change_calendar
 from support import assert_problem
 
-# one worker runs the module in order: the registry test reads the activation an earlier test made on the module party
-pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("policy-api")]
+pytestmark = pytest.mark.stack
 
 HEADER = "sku,name,family,billing,list_price,unit_cost,currency,effective_from,effective_to\n"
 
@@ -183,11 +183,23 @@ def test_a_policy_change_needs_finance_and_legal_and_never_its_proposer(party):
 def test_the_operators_registry_lists_the_version_in_force_after_an_activation(party, operator):
     """The activation commits in the tenant's partition; `policy.activated` (rule tenant-registry) brings the new
     `policy_version` to the platform's registry that `GET /v1/tenants` lists (SOP-7.3: "Every change creates a new
-    policy version"). Runs after the activation above (same module party)."""
+    policy version"). The test makes its own activation, so it does not depend on the order tests run in."""
     from billing_support import wait_until
 
-    in_force = party.by_role["finance"].get("/v1/policy").json()["policy_version"]
-    assert party.by_role["finance"].get("/v1/policy/versions").json()["items"], "an activation happened above"
+    ops, finance, legal = (party.by_role[r] for r in ("channel_ops", "finance", "legal"))
+    created = ops.post("/v1/policy/drafts", {"reason": "a change for the registry"})
+    assert created.status_code == 201, created.text
+    path = f"/v1/policy/drafts/{created.json()['draft_id']}"
+    floor = finance.get("/v1/policy").json()["policy"]["pricing"]["margin_floor"]["percent"]
+    patched = ops.post(f"{path}/patch", {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": str(Decimal(floor) + 1)}]})
+    assert patched.status_code == 200, patched.text
+    assert ops.post(f"{path}/propose", {"note": "registry"}).status_code == 200
+    assert finance.post(f"{path}/approve", {}).status_code == 200
+    activated = legal.post(f"{path}/approve", {})
+    assert activated.status_code == 200 and activated.json()["status"] == "active", activated.text
+    in_force = finance.get("/v1/policy").json()["policy_version"]
+    assert in_force == activated.json()["policy_version"]
 
     def listed() -> Any:
         cursor = None
