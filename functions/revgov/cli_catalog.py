@@ -16,11 +16,21 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         from .domain.catalog import csv_rows
 
         return csv_rows(text)
-    loaded = json.loads(text)
+    loaded = _json(path, text)
     rows = loaded.get("items") if isinstance(loaded, dict) else loaded
     if not isinstance(rows, list):
         raise ValueError(f"{path}: a JSON catalog is a list of rows or an object with `items`")
     return rows
+
+
+def _json(path: Path, text: str) -> Any:
+    """A file's JSON, or a ValueError naming the file and where it stops being JSON (a CSV file ends in `.csv`)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as why:
+        from .cli_support import CliError
+
+        raise CliError(f"{path}: not JSON ({why.msg}, line {why.lineno}); a CSV file's name ends in .csv") from None
 
 
 def _runtime(state_file: str | None) -> Any:

@@ -12,14 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .cli_catalog import _runtime, read_rows
+from .cli_catalog import _json, _runtime, read_rows
 
 
 def read_history(lines_file: Path, payments_file: Path | None) -> dict[str, Any]:
     """`{source, lines, payments}` from a CSV of lines (and one of payments), or one JSON file holding all three;
     empty CSV cells are absent columns."""
     if lines_file.suffix.lower() == ".json" and payments_file is None:
-        loaded = json.loads(lines_file.read_text(encoding="utf-8"))
+        loaded = _json(lines_file, lines_file.read_text(encoding="utf-8"))
         if isinstance(loaded, dict) and "lines" in loaded:
             return {"source": lines_file.name, **loaded}
     body: dict[str, Any] = {"source": lines_file.name, "lines": _cells(read_rows(lines_file))}

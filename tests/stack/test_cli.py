@@ -110,6 +110,8 @@ BAD_INPUT = [
     (("tenants", "import", "README.md"), 2, "not an offboarding export"),
     (("tenants", "operator-key", "--state-file", "README.md"), 2, "not a Revgov state file"),
     (("copilot", "index", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
+    (("history", "import", "README.md", "--tenant", "northwind"), 2, "not JSON"),
+    (("catalog", "import", "README.md", "--tenant", "northwind"), 2, "not JSON"),
     (("rebates", "settle", "--tenant", "northwind"), 2, "--period"),
     (("rebates", "settle", "--tenant", "northwind", "--period", "2026-Q5"), 2, "--period"),
     (("rebates", "settle", "--tenant", "northwind", "--period", "2026-07-01"), 2, "--period"),
