@@ -147,6 +147,8 @@ def test_bad_kpi_queries_are_refused(kpi_tenant, northwind, month):
     assert_problem(finance.get("/v1/kpis"), 400)
     assert_problem(finance.get("/v1/kpis", period="2026-13"), 400)
     assert_problem(finance.get("/v1/kpis", period="2026-Q5"), 400)
+    for year_out_of_range in ("0000-Q1", "9999-12", "1899-12"):  # periods are named in years 1900-2199
+        assert_problem(finance.get("/v1/kpis", period=year_out_of_range), 400)
     assert_problem(finance.get("/v1/kpis", period=month, tier="diamond"), 404)
     other = kpi_tenant.partners["A"]["partner_id"]
     assert_problem(northwind.get("/v1/kpis", period=month, partner_id=other), 404)  # another tenant's partner

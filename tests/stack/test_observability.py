@@ -370,7 +370,7 @@ def test_each_workflow_metric_shows_the_baseline_period_beside_the_current_one_o
     body = answer.json()
     assert body["period"] == "2026-Q4" and body["baseline"]["source"] in ("before_go_live", "configured")
     assert body["metrics"] and all("baseline" in m and "value" in m for m in body["metrics"].values())
-    for bad in ("", "2026-13", "2026-Q0", "11-2026", "2026-11-01"):
+    for bad in ("", "2026-13", "2026-Q0", "11-2026", "2026-11-01", "0000-Q1", "9999-12"):
         assert_problem(shop.roles["viewer"].get("/v1/metrics/workflow", period=bad), 400)
     assert_problem(shop.roles["viewer"].get("/v1/metrics/workflow"), 400)
     assert_problem(shop.api.get("/v1/metrics/workflow", period="2026-11"), 401)

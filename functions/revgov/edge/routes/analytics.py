@@ -8,11 +8,11 @@ from ...domain.access import Role
 from ...domain.kpis import DEFINITIONS
 from ...services import analytics, tasks
 from ..http import Call
-from ..registry import STAFF, QueryParam, operation
+from ..registry import PERIOD_PATTERN, STAFF, QueryParam, operation
 
 READERS = frozenset(STAFF | {Role.PARTNER})
 _PERIOD = QueryParam(
-    "period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=r"\d{4}-(0[1-9]|1[0-2]|Q[1-4])"
+    "period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN
 )
 _QUEUE = QueryParam("queue", "only this queue", enum=("finance", "channel_ops", "legal", "customer_success"))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..http import Answer, Call
-from ..registry import PUBLIC, STAFF, QueryParam, operation
+from ..registry import PERIOD_PATTERN, PUBLIC, STAFF, QueryParam, operation
 
 _SIGNAL = QueryParam("signal", "only the metrics of this signal", enum=(
     "latency", "workflow_failures", "exception_volumes", "user_overrides", "retrieval_quality", "model_drift",
@@ -62,7 +62,7 @@ def get_metrics_prometheus(call: Call) -> Answer:
     query=(
         QueryParam(
             "period", "a billing month (2026-11) or a quarter (2026-Q4); required",
-            pattern=r"\d{4}-(0[1-9]|1[0-2]|Q[1-4])",
+            pattern=PERIOD_PATTERN,
         ),
     ),
     description="Figured from the tenant's durable case records, so each metric has the value of the baseline "

@@ -7,12 +7,11 @@ from typing import Any
 from ...domain.access import Role
 from ...services import rebates
 from ..http import Answer, Call
-from ..registry import STAFF, QueryParam, operation
+from ..registry import PERIOD_PATTERN, STAFF, QueryParam, operation
 
 FINANCE = frozenset({Role.FINANCE})
 READERS = frozenset(STAFF | {Role.PARTNER})
 DISPUTERS = frozenset({Role.PARTNER, Role.ADMIN, Role.CHANNEL_OPS, Role.FINANCE})
-_PERIOD = r"(19|20|21)\d{2}-(Q[1-4]|0[1-9]|1[0-2])"
 _PARTNER = QueryParam(
     "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
 )
@@ -27,7 +26,9 @@ _PARTNER = QueryParam(
     paginated=True,
     query=(
         _PARTNER,
-        QueryParam("period", "a quarter (2026-Q4) or month (2026-10); default the running quarter", pattern=_PERIOD),
+        QueryParam(
+            "period", "a quarter (2026-Q4) or month (2026-10); default the running quarter", pattern=PERIOD_PATTERN
+        ),
     ),
     response_schema="api/responses/accrual-page.schema.json",
 )
