@@ -96,6 +96,11 @@ async function partnerOnly(page, seen) {
       seen.finance_sees_row = (await financePage.$(row)) !== null;
       seen.finance_buttons = await financePage.$$eval(`${row} button`, (b) => b.length);
     }
+    // another tenant's key is refused on the page, before any call, and the page stays signed out
+    await page.fill("#key", "rgk.another-tenant.key_01ABCDEFGHJKMNPQRSTVWXYZ00.secret");
+    await page.click("#signin-form button[type=submit]");
+    seen.foreign_key_status = await page.textContent("#status");
+    seen.app_visible_after_foreign_key = await page.isVisible("#app");
     await page.fill("#key", process.env.PORTAL_KEY);
     await page.click("#signin-form button[type=submit]");
     await page.waitForSelector("body[data-loaded=true]", { timeout: 20000 });

@@ -158,6 +158,9 @@ def test_in_chromium_the_portal_loads_branded_and_an_approval_made_there_is_in_t
     assert seen["tenant_name"] == "Northwind Distribution"
     assert seen["header_background"] == "rgb(31, 78, 121)"  # #1F4E79, the tenant's primary colour
     assert seen["signin_visible"] and not seen["app_visible_before_key"]
+    # a portal is one tenant's: a key of another tenant is refused on the page and never used
+    assert seen["foreign_key_status"] == "That is not a key of Northwind Distribution."
+    assert not seen["app_visible_after_foreign_key"]
     assert seen["key_in_session_storage"] and not seen["key_in_any_url"]
     assert seen["who"] == "Staff view · Channel ops" and len(seen["kpi_cards"]) >= 6 and seen["charts"] >= 2
     # "only that queue decides" (README, Human in the loop): finance sees the channel-ops item, with no buttons

@@ -1,7 +1,7 @@
 // The operations view: Revgov's own metrics over time (GET /v1/metrics, per minute) and the channel-equity
 // comparisons (GET /v1/equity). No build step, no dependencies; it runs after the shared prelude (page.js).
 (function () {
-  const { $, el, svg, status, key, remember, forget, api } = revgovPage("ops-config", "revgov.ops.");
+  const { $, el, svg, status, api, session } = revgovPage("ops-config", "revgov.ops.");
   // [title, metric, how to read each minute (count | mean | sum), split by this label (optional)]
   const CHARTS = [
     ["Requests per minute", "Requests", "count", "status_class"],
@@ -109,29 +109,5 @@
     document.body.setAttribute("data-loaded", "true");
   }
 
-  function signedIn() {
-    $("signin").classList.add("hidden");
-    $("app").classList.remove("hidden");
-    $("signout").classList.remove("hidden");
-    load().catch((error) => {
-      status(error.status === 401 || error.status === 403 ? "This key is not accepted here: " + error.message : error.message, true);
-      if (error.status === 401) signOut();
-    });
-  }
-  function signOut() {
-    forget();
-    $("app").classList.add("hidden");
-    $("signout").classList.add("hidden");
-    $("signin").classList.remove("hidden");
-  }
-  $("signin-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const value = $("key").value.trim();
-    $("key").value = "";
-    if (!value) return;
-    remember(value);
-    signedIn();
-  });
-  $("signout").addEventListener("click", signOut);
-  if (key()) signedIn();
+  session({ load });
 })();

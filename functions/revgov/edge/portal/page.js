@@ -44,5 +44,41 @@ const revgovPage = (configId, storagePrefix) => {
     }
     return data;
   }
-  return { config, $, el, svg, status, key, remember, forget, api };
+  // The sign-in flow both pages share: the key form, sign-out, and a key kept from earlier in this tab. `load` fills
+  // the page; `check(value)` says why a key cannot be used here (nothing when it can); `clear` empties what the page
+  // showed, so nothing of one key's data stays for the next.
+  function session({ load, check, clear }) {
+    function signOut() {
+      forget();
+      if (clear) clear();
+      $("app").classList.add("hidden");
+      $("signout").classList.add("hidden");
+      $("signin").classList.remove("hidden");
+    }
+    function signedIn() {
+      $("signin").classList.add("hidden");
+      $("app").classList.remove("hidden");
+      $("signout").classList.remove("hidden");
+      load().catch((error) => {
+        status(error.status === 401 || error.status === 403 ? "This key is not accepted here: " + error.message : error.message, true);
+        if (error.status === 401) signOut();
+      });
+    }
+    $("signin-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const value = $("key").value.trim();
+      $("key").value = "";
+      const refused = check ? check(value) : null;
+      if (refused) {
+        status(refused, true);
+        return;
+      }
+      if (!value) return;
+      remember(value);
+      signedIn();
+    });
+    $("signout").addEventListener("click", signOut);
+    if (key()) signedIn();
+  }
+  return { config, $, el, svg, status, key, remember, forget, api, session };
 };

@@ -1,7 +1,7 @@
 // The branded portal: no build step, no dependencies. It runs after the shared prelude (page.js: the key in
 // sessionStorage, sent only in the Authorization header; every value from the API put on the page as text).
 (function () {
-  const { config, $, el, svg, status, key, remember, forget, api } = revgovPage("portal-config", "revgov.portal.");
+  const { config, $, el, svg, status, api, session } = revgovPage("portal-config", "revgov.portal.");
   let viewer = { partnerId: null, role: null, keyId: null, decides: [], currency: null };
   const partnerNames = {};
 
@@ -325,43 +325,20 @@
     }
   }
 
-  function signedIn() {
-    $("signin").classList.add("hidden");
-    $("app").classList.remove("hidden");
-    $("signout").classList.remove("hidden");
-    load().catch((error) => {
-      status(error.status === 401 || error.status === 403 ? "This key is not accepted here: " + error.message : error.message, true);
-      if (error.status === 401) signOut();
-    });
-  }
-  function signOut() {
-    forget();
-    // nothing of this key's data stays on the page for the next key to see
+  // nothing of this key's data stays on the page for the next key to see
+  function clear() {
     document.querySelectorAll(".partner, #partner-invoice-section").forEach((s) => s.classList.add("hidden"));
     ["partner-quotes", "partner-invoices", "partner-invoice-lines", "partner-deals", "partner-rebates",
       "partner-entitlements", "approvals", "exceptions", "tasks", "kpi-cards", "answer"].forEach((id) => $(id).replaceChildren());
-    $("app").classList.add("hidden");
-    $("signout").classList.add("hidden");
-    $("signin").classList.remove("hidden");
     $("who").textContent = "";
   }
+  const check = (value) =>
+    value.startsWith("rgk." + (config.tenant_id ? config.tenant_id + "." : "")) ? null : "That is not a key of " + config.display_name + ".";
 
   periods().forEach((p) => $("period").append(el("option", { value: p }, p)));
   $("period").addEventListener("change", () => load().catch((e) => status(e.message, true)));
-  $("signin-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const value = $("key").value.trim();
-    $("key").value = "";
-    if (!value.startsWith("rgk." + (config.tenant_id ? config.tenant_id + "." : ""))) {
-      status("That is not a key of " + config.display_name + ".", true);
-      return;
-    }
-    remember(value);
-    signedIn();
-  });
-  $("signout").addEventListener("click", signOut);
   // A logo that cannot be loaded gives way to the tenant's name, never a broken image.
   $("logo").addEventListener("error", () => { $("logo").classList.add("hidden"); });
   $("copilot-form").addEventListener("submit", ask);
-  if (key()) signedIn();
+  session({ load, check, clear });
 })();
