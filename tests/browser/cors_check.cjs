@@ -3,7 +3,7 @@
 // Each page is served at https://<origin>/reseller.html (playwright answers the page request; the API is the real
 // local stack on http://127.0.0.1). Input (env): API_BASE, API_KEY, API_PATH, ORIGINS (JSON list), CHROMIUM.
 // Output: one JSON line {"<origin>": {"ok": bool, "status": n|null, "error": text|null, "body": {...}|null}}.
-const { chromium } = require("playwright-core");
+const { launch } = require("./launch.cjs");
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>reseller</title></head><body>
 <pre id="out">running</pre>
@@ -24,16 +24,10 @@ const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>reseller</
 </script></body></html>`;
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    // The reseller's page is public (https) and the API under test is on loopback: Chromium's local-network
-    // checks (not CORS) would stop that before CORS is asked; in production both are public.
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync",
-           "--disable-features=PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults," +
-           "BlockInsecurePrivateNetworkRequests,LocalNetworkAccessChecks"],
-  });
+  // The reseller's page is public (https) and the API under test is on loopback: Chromium's local-network checks
+  // (not CORS) would stop that before CORS is asked; in production both are public.
+  const browser = await launch(["--disable-features=PrivateNetworkAccessSendPreflights," +
+    "PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests,LocalNetworkAccessChecks"]);
   const seen = {};
   try {
     for (const origin of JSON.parse(process.env.ORIGINS)) {

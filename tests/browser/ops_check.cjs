@@ -1,14 +1,9 @@
 // Drives the operations view (/ops) in headless Chromium with playwright-core, like portal_check.cjs.
 // Input (env): OPS_URL, OPS_KEY, SCREENSHOT, CHROMIUM. Output: one JSON line with what it saw.
-const { chromium } = require("playwright-core");
+const { launch } = require("./launch.cjs");
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch();
   const seen = { console_errors: [], page_errors: [] };
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });

@@ -3,7 +3,7 @@
 // Without PORTAL_KEY only the branding before sign-in is checked. With PARTNER_ONLY=1 (PARTNER_KEY, DISPUTE_INVOICE,
 // DISPUTE_REASON) the partner view alone: its quotes and invoices, a line disputed from the page, and everything the
 // page showed and the API answered it (to check no other partner's data is among it). Output: one JSON line.
-const { chromium } = require("playwright-core");
+const { launch } = require("./launch.cjs");
 
 async function partnerOnly(page, seen) {
   const answered = [];
@@ -50,12 +50,7 @@ async function partnerOnly(page, seen) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch();
   const seen = { console_errors: [], csp_violations: [] };
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
