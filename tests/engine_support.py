@@ -3,7 +3,10 @@ DynamoDB/EventBridge on the emulator): put an event straight on the bus, read or
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+_ROOT = Path(__file__).resolve().parents[1]
 
 
 def put_on_bus(rt: Any, tenant_id: str, source: str, detail_type: str, detail: dict[str, Any]) -> None:
@@ -52,3 +55,44 @@ def idempotency_records(rt: Any, tenant_id: str) -> dict[str, str]:
     )["Items"]
     return {item["sk"]["S"]: item["status"]["S"] for item in items}
 
+
+
+def spawn_dev(where: Any, *extra: str) -> Any:
+    """`revgov dev` (the command `make run` runs) in its own process, its database and state file under `where`
+    (a Path), on a free port, schedules off; its log goes to `where/dev.log`."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "revgov.cli", "dev", "--port", "0", "--data-file", str(where / "revgov.sqlite"),
+         "--state-file", str(where / "local.json"), *extra],
+        cwd=_ROOT, env=_dev_env(where), stdout=subprocess.DEVNULL, stderr=(where / "dev.log").open("ab"),
+    )  # fmt: skip
+
+
+def wait_dev(where: Any) -> dict[str, Any]:
+    """`revgov wait`, as the README uses it, for the product `spawn_dev(where)` started; its state file."""
+    import json
+    import subprocess
+    import sys
+
+    waited = subprocess.run(
+        [sys.executable, "-m", "revgov.cli", "wait", "--state-file", str(where / "local.json"), "--timeout", "180"],
+        cwd=_ROOT, env=_dev_env(where), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert waited.returncode == 0, (waited.stderr, (where / "dev.log").read_text()[-3000:])
+    return dict(json.loads((where / "local.json").read_text()))
+
+
+def _dev_env(where: Any) -> dict[str, str]:
+    import os
+
+    env = {
+        **os.environ,
+        "REVGOV_SCHEDULE_EVERY_SECONDS": "0",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "REVGOV_COPILOT_INDEX_PATH": str(where / "copilot-index.sqlite"),
+    }
+    env.pop("REVGOV_BACKEND", None)
+    env.pop("REVGOV_DATA_FILE", None)
+    return env

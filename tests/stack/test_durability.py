@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,33 +22,17 @@ import pytest
 import requests
 
 from billing_support import ErpSender
+from engine_support import spawn_dev, wait_dev
 
 pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("durability")]
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS, BATCH, KILL_AFTER = 1000, 10, 400
 
 
 def _start(where: Path, *extra: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "REVGOV_SCHEDULE_EVERY_SECONDS": "0",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "REVGOV_COPILOT_INDEX_PATH": str(where / "copilot-index.sqlite"),
-    }
-    env.pop("REVGOV_BACKEND", None)
-    env.pop("REVGOV_DATA_FILE", None)
     (where / "local.json").unlink(missing_ok=True)
-    process = subprocess.Popen(  # the product's own CLI
-        [sys.executable, "-m", "revgov.cli", "dev", "--port", "0", "--data-file", str(where / "revgov.sqlite"),
-         "--state-file", str(where / "local.json"), *extra],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(where / "dev.log").open("ab"),
-    )
-    waited = subprocess.run(  # `revgov wait`, as the README uses it
-        [sys.executable, "-m", "revgov.cli", "wait", "--state-file", str(where / "local.json"), "--timeout", "180"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-    )
-    assert waited.returncode == 0, (waited.stderr, (where / "dev.log").read_text()[-3000:])
+    process = spawn_dev(where, *extra)
+    wait_dev(where)
     return process
 
 

@@ -8,12 +8,9 @@ seconds and its port is free again. A signal while it is still starting (seeding
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,40 +20,19 @@ import pytest
 import requests
 
 from billing_support import ErpSender
+from engine_support import spawn_dev, wait_dev
 
 pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("shutdown")]
 
-ROOT = Path(__file__).resolve().parents[2]
 STOP_WITHIN = 8.0  # seconds: the product's grace is 5 s (revgov.cli.STOP_GRACE_SECONDS), plus process teardown
 
 
-def _env(where: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "REVGOV_SCHEDULE_EVERY_SECONDS": "0",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "REVGOV_COPILOT_INDEX_PATH": str(where / "copilot-index.sqlite"),
-    }
-    env.pop("REVGOV_BACKEND", None)
-    env.pop("REVGOV_DATA_FILE", None)
-    return env
-
-
 def _spawn(where: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # the command `make run` runs
-        [sys.executable, "-m", "revgov.cli", "dev", "--port", "0", "--data-file", str(where / "revgov.sqlite"),
-         "--state-file", str(where / "local.json")],
-        cwd=ROOT, env=_env(where), stdout=subprocess.DEVNULL, stderr=(where / "dev.log").open("ab"),
-    )  # fmt: skip
+    return spawn_dev(where)
 
 
 def _ready(where: Path) -> dict:
-    waited = subprocess.run(
-        [sys.executable, "-m", "revgov.cli", "wait", "--state-file", str(where / "local.json"), "--timeout", "180"],
-        cwd=ROOT, env=_env(where), capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert waited.returncode == 0, (waited.stderr, (where / "dev.log").read_text()[-3000:])
-    return json.loads((where / "local.json").read_text())
+    return wait_dev(where)
 
 
 def _port_free(port: int) -> bool:
