@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from datetime import datetime
 from typing import Any
 
+from .domain.time import instant
 from .metrics import record
 
 # The copilot's recent outcomes per tenant (1 refused, 0 answered): its live refusal rate, against the baseline.
 REFUSAL_WINDOW = 100
 _refusals: dict[str, deque[int]] = {}
 _refusals_lock = threading.Lock()
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def committed(tenant_id: str, audit: list[Any]) -> None:
@@ -40,10 +36,10 @@ def case_decided(tenant_id: str, case: dict[str, Any]) -> None:
     decision = case.get("decision") or {}
     kind, queue, outcome = str(case["kind"]), str(case["queue"]), str(decision.get("outcome") or case["status"])
     record("CaseDecisions", 1, tenant=tenant_id, kind=kind, queue=queue, outcome=outcome)
-    decided_at = _instant(str(decision["at"]))
-    seconds = max(0.0, (decided_at - _instant(str(case["opened_at"]))).total_seconds())
+    decided_at = instant(str(decision["at"]))
+    seconds = max(0.0, (decided_at - instant(str(case["opened_at"]))).total_seconds())
     record("TimeToDecision", seconds, tenant=tenant_id, kind=kind, queue=queue)
-    if decided_at > _instant(str(case["due_at"])):
+    if decided_at > instant(str(case["due_at"])):
         record("ApprovalSlaBreaches", 1, tenant=tenant_id, kind=kind, queue=queue)
     if kind == "approval" and outcome == "approved":
         routing = case["reasons"][0].get("rule_id") if case.get("reasons") else None

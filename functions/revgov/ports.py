@@ -68,6 +68,14 @@ class Changes:
     audit: list[AuditEntry] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
 
+    def merge(self, other: Changes) -> Changes:
+        """Add `other`'s documents, deletes, audit records and events to this change (in order); returns self."""
+        self.puts.extend(other.puts)
+        self.deletes.extend(other.deletes)
+        self.audit.extend(other.audit)
+        self.events.extend(other.events)
+        return self
+
 
 @dataclass(frozen=True)
 class Stored:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .canonical import sha256_hex
+
+if TYPE_CHECKING:
+    from .access import Principal
 
 GENESIS = "0" * 64
 
@@ -25,6 +28,34 @@ class AuditEntry:
     clauses: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     actor_role: str | None = None
+
+    @classmethod
+    def by(
+        cls,
+        who: Principal,
+        action: str,
+        subject: str,
+        outcome: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        policy_version: str | None = None,
+        rule_ids: Iterable[str] = (),
+        clauses: Iterable[str] = (),
+        sources: Iterable[str] = (),
+    ) -> AuditEntry:
+        """The entry for an action an authenticated caller took: actor and role come from the principal only."""
+        return cls(
+            actor=who.actor,
+            actor_role=who.role.value,
+            action=action,
+            subject=subject,
+            outcome=outcome,
+            inputs=dict(inputs or {}),
+            policy_version=policy_version,
+            rule_ids=tuple(rule_ids),
+            clauses=tuple(clauses),
+            sources=tuple(sources),
+        )
 
 
 def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str, prev_hash: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from .catalog import Catalog, CatalogItem, policy_catalog
 from .errors import Conflict, RuleViolation
 from .money import format_money, less_percent, line_amount, percent_of, round_money, share_of
 from .rules import Rule
+from .time import instant, next_period, parse_day, period_bounds, period_of
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -27,28 +28,6 @@ SLA_TRACKED = frozenset({"shipment.confirmed", "subscription.activated", "servic
 
 
 # --- periods -----------------------------------------------------------------------------------------------
-def parse_day(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def parse_instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def period_of(day: date) -> str:
-    """The billing month a day falls in, named like 2026-10."""
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    year, month = (int(part) for part in period.split("-"))
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-
-
-def next_period(period: str) -> str:
-    return period_of(period_bounds(period)[1] + timedelta(days=1))
-
-
 def days_in_month(day: date) -> int:
     return calendar.monthrange(day.year, day.month)[1]
 
@@ -548,7 +527,7 @@ def finalize(invoice: dict[str, Any], *, actor: str, at: str, rule: Rule) -> dic
             f"invoice {invoice['invoice_id']} is already {invoice['status']}",
             extra={"current_status": invoice["status"], "allowed_next": []},
         )
-    if not period_ended(invoice["period"], parse_instant(at)):
+    if not period_ended(invoice["period"], instant(at)):
         raise RuleViolation(
             f"the billing month {invoice['period']} has not ended; its invoice is finalized after month end "
             f"({rule.rule_id}, {rule.clause})"
@@ -916,7 +895,7 @@ def implausible(
             f"partner {data.get('partner_id')} is {partner_status}: a partner may not order before onboarding is "
             "verified"
         )
-    occurred = parse_instant(occurred_at)
+    occurred = instant(occurred_at)
     if occurred > now + tolerance:
         return f"it occurred at {occurred_at}, later than now ({now.isoformat()}) beyond the clock tolerance"
     if detail_type == "shipment.confirmed" and data.get("delivered_on"):
@@ -942,7 +921,7 @@ CREDIT_NOTE_REASONS = ("billing_error", "return", "cancellation", "dispute_outco
 def dispute_window_closes(invoice: dict[str, Any], window_days: int) -> date:
     """The last day a line of an issued invoice may be disputed: `window_days` after the invoice date (the day it
     was finalized and issued)."""
-    return parse_instant(invoice["finalized_at"]).date() + timedelta(days=window_days)
+    return instant(invoice["finalized_at"]).date() + timedelta(days=window_days)
 
 
 def disputable_amount(line: dict[str, Any], credited: Decimal) -> Decimal:

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import partners as partner_rules
 from .errors import Conflict, FieldError, RuleViolation
+from .time import parse_instant
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
 _NEXT = {PENDING: {APPROVED, REJECTED, WITHDRAWN}, APPROVED: {WITHDRAWN}}
@@ -79,7 +80,7 @@ def lapsed_in_past_gap(
 def hold_on(policy: dict[str, Any], deal: dict[str, Any], partner: dict[str, Any], now: str) -> Any:
     """The PA-4.3(d) / CPA-4.3(d) hold on an approved registration from its partner's certification records: held
     now (no valid certification in the family), or lapsed in a past spell that ended too late; None: no hold."""
-    day = partner_rules.parse_instant(now).date()
+    day = parse_instant(now).date()
     expired_on = partner_rules.family_expired_on(policy, partner, deal["family"], day)
     held = certification_hold(policy, deal, expired_on, now)
     if held is None:

@@ -24,6 +24,7 @@ from .errors import FieldError
 from .ids import typed_id
 from .money import round_money
 from .rules import Rule
+from .time import period_bounds, period_of
 
 KINDS = ("shipment", "subscription", "usage", "milestone", "support_overage", "credit_note")
 CHANNELS = ("resale", "referral", "sales_agent")
@@ -87,7 +88,7 @@ def history_invoice_id(tenant_id: str, partner_id: str, period: str) -> str:
     writes the same records instead of a second invoice."""
     from .canonical import sha256_hex
 
-    first, _ = core.period_bounds(period)
+    first, _ = period_bounds(period)
     ms = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp() * 1000)
     return typed_id("inv", max(ms, 0), bytes.fromhex(sha256_hex(f"history#{tenant_id}#{partner_id}#{period}")[:20]))
 
@@ -108,7 +109,7 @@ def plan(
     months: dict[str, Month] = {}
     seen_lines: dict[str, tuple[str, int, Decimal, str]] = {}  # partner#line_ref -> (period, index, amount, kind)
     families: dict[str, str] = {}  # partner#line_ref -> its family (a credit note without SKU takes its line's)
-    current = core.period_of(today)
+    current = period_of(today)
     credit_total: dict[str, Decimal] = {}  # partner#line_ref -> credited by earlier rows
 
     def bad(path: str, message: str) -> None:
@@ -130,7 +131,7 @@ def plan(
         if not _REFERENCE.match(invoice_ref):
             bad(f"{at}/invoice_ref", "an ERP invoice reference (letters, digits, ._/-, up to 64)")
         invoiced = _day(row.get("invoice_date"))
-        period = core.period_of(invoiced) if invoiced else None
+        period = period_of(invoiced) if invoiced else None
         if invoiced is None:
             bad(f"{at}/invoice_date", "a day, YYYY-MM-DD")
         elif period is not None and period >= current:
@@ -303,7 +304,7 @@ def _apply_payments(
             errors.append(FieldError(f"{at}/invoice_ref", message))
             continue
         if paid is not None:
-            first = core.period_bounds(month.period)[0]
+            first = period_bounds(month.period)[0]
             if paid < first:
                 errors.append(FieldError(f"{at}/paid_on", f"{paid} is before the invoice's month {month.period}"))
             elif month.erp_invoices.get(invoice_ref):

@@ -6,17 +6,17 @@ contract clause it rests on, taken from `policy.onboarding`, `policy.partner_tie
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from .access import Principal
-from .errors import Conflict, FieldError, Forbidden, MalformedRequest, NotFound, RuleViolation
+from .errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation
 from .money import format_money, parse_money
+from .time import add_months, parse_day, parse_instant
 
 # applied → pending_documents ⇄ (resubmit) → pending_approval → active ⇄ suspended → terminated; or rejected.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -34,33 +34,11 @@ TAKES_TERMS = frozenset({"applied", "pending_documents"})
 _MONEY = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
 
 
-# --- time ------------------------------------------------------------------------------------
-def parse_instant(text: str, *, field_path: str = "/at") -> datetime:
-    """A UTC ISO-8601 instant ending in Z, e.g. 2027-03-10T00:00:00Z."""
-    if not isinstance(text, str) or not text.endswith("Z"):
-        raise MalformedRequest(f"{text!r} is not a UTC time", errors=[FieldError(field_path, "use ISO-8601 with Z")])
-    try:
-        return datetime.fromisoformat(text[:-1] + "+00:00").astimezone(UTC)
-    except ValueError as exc:
-        raise MalformedRequest(f"{text!r} is not a UTC time", errors=[FieldError(field_path, str(exc))]) from exc
-
-
-def _day(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
 def valid_on(record: dict[str, Any], day: date) -> bool:
     """A dated record counts from its start day through its expiry day (to 23:59:59 UTC, PA-4.2)."""
-    start = _day(record.get("earned_at") or record["issued_at"])
+    start = parse_day(record.get("earned_at") or record["issued_at"])
     expires = record.get("expires_at")
-    return start <= day and (expires is None or day <= _day(expires))
+    return start <= day and (expires is None or day <= parse_day(expires))
 
 
 # --- policy lookups --------------------------------------------------------------------------
@@ -215,7 +193,7 @@ def record_document(
             errors=[FieldError("/document_type", f"one of {', '.join(sorted(required))}")],
         )
     rule = catalogue[kind]
-    issued, expires = _day(document["issued_at"]), document.get("expires_at")
+    issued, expires = parse_day(document["issued_at"]), document.get("expires_at")
     today = parse_instant(at).date()
     if issued > today:
         raise RuleViolation(
@@ -227,7 +205,7 @@ def record_document(
             f"a {kind} carries an expiry date ({rule['id']}, {rule['clause']})",
             errors=[FieldError("/expires_at", "required for this document type")],
         )
-    if expires is not None and _day(expires) <= issued:
+    if expires is not None and parse_day(expires) <= issued:
         raise RuleViolation(
             f"expires_at {expires} is not after issued_at {document['issued_at']}",
             errors=[FieldError("/expires_at", "must be after issued_at")],
@@ -259,7 +237,7 @@ def record_certification(
             f"{cert_id} is not in this program's certification catalogue",
             errors=[FieldError("/certification_id", f"one of {known}")],
         )
-    earned = _day(certification["earned_at"])
+    earned = parse_day(certification["earned_at"])
     if earned > parse_instant(at).date():
         raise RuleViolation(
             f"a certification cannot be earned in the future ({certification['earned_at']})",
@@ -267,17 +245,17 @@ def record_certification(
         )
     months = int(rule["validity_months"])
     previous = partner.get("certifications", {}).get(cert_id)
-    if previous and previous.get("expires_at") and earned <= _day(previous["expires_at"]):
-        latest = add_months(_day(previous["expires_at"]), months)
+    if previous and previous.get("expires_at") and earned <= parse_day(previous["expires_at"]):
+        latest = add_months(parse_day(previous["expires_at"]), months)
     else:
         latest = add_months(earned, months) - timedelta(days=1)
     given = certification.get("expires_at")
-    if given is not None and _day(given) <= earned:
+    if given is not None and parse_day(given) <= earned:
         raise RuleViolation(
             f"expires_at {given} is not after earned_at {certification['earned_at']}",
             errors=[FieldError("/expires_at", "must be after earned_at")],
         )
-    if given is not None and _day(given) > latest:
+    if given is not None and parse_day(given) > latest:
         raise RuleViolation(
             f"{cert_id} is valid for {months} months, so it expires by {latest.isoformat()} ({rule['clause']})",
             errors=[FieldError("/expires_at", f"on or before {latest.isoformat()}")],
@@ -291,7 +269,7 @@ def record_certification(
         "recorded_by": by.actor,
     }
     gaps = list((previous or {}).get("expiry_gaps", []))
-    if previous and previous.get("expires_at") and _day(previous["expires_at"]) < parse_instant(at).date():
+    if previous and previous.get("expires_at") and parse_day(previous["expires_at"]) < parse_instant(at).date():
         # recorded after the previous one had expired: keep when it expired and when validity was recorded again,
         # which PA-4.3(d) / CPA-4.3(d) measure ("lapse if a valid certification is not recorded within 30 days")
         gaps.append({"expired_on": previous["expires_at"], "recorded_again_at": at})
@@ -382,7 +360,7 @@ def _document_gaps(policy: dict[str, Any], partner: dict[str, Any], day: date) -
                     f"file a renewed {kind} document",
                 )
             )
-        elif rule.get("max_age_months") and add_months(_day(record["issued_at"]), rule["max_age_months"]) < day:
+        elif rule.get("max_age_months") and add_months(parse_day(record["issued_at"]), rule["max_age_months"]) < day:
             gaps.append(
                 _gap(
                     "document",
@@ -410,7 +388,7 @@ def barred_families(policy: dict[str, Any], partner: dict[str, Any], day: date) 
     lapsed = {
         families[cid]
         for cid, record in held.items()
-        if cid in families and record.get("expires_at") and _day(record["expires_at"]) < day
+        if cid in families and record.get("expires_at") and parse_day(record["expires_at"]) < day
     }
     certified = {families[cid] for cid in valid_certifications(partner, day) if cid in families}
     return lapsed - certified
@@ -424,7 +402,7 @@ def family_expired_on(policy: dict[str, Any], partner: dict[str, Any], family: s
     families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
     held = partner.get("certifications", {})
     return max(
-        _day(record["expires_at"])
+        parse_day(record["expires_at"])
         for cid, record in held.items()
         if families.get(cid) == family and record.get("expires_at")
     )
@@ -438,12 +416,12 @@ def family_expiry_gaps(policy: dict[str, Any], partner: dict[str, Any], family: 
     found = []
     for record in held:
         for gap in record.get("expiry_gaps", []):
-            first_day_out = _day(gap["expired_on"]) + timedelta(days=1)
+            first_day_out = parse_day(gap["expired_on"]) + timedelta(days=1)
             covered = any(
                 other is not record and valid_on(other, first_day_out) for other in held
             )
             if not covered:
-                found.append((_day(gap["expired_on"]), str(gap["recorded_again_at"])))
+                found.append((parse_day(gap["expired_on"]), str(gap["recorded_again_at"])))
     return found
 
 
@@ -468,7 +446,7 @@ def _tier_unmet(
             unmet.append(rule_ref(tier, f"{cert_id}, required for {tier['name']}, is not held"))
         elif not valid_on(record, day):
             when = f"expired on {record['expires_at']}" if record.get("expires_at") else "is not yet valid"
-            if _day(record["earned_at"]) > day:
+            if parse_day(record["earned_at"]) > day:
                 when = f"was not yet earned ({record['earned_at']})"
             unmet.append(rule_ref(tier, f"{cert_id}, required for {tier['name']}, {when}"))
     return unmet

@@ -265,17 +265,6 @@ def effective_problem(
     )
 
 
-def parse_instant(text: str, field: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as bad:
-        raise RuleViolation(f"{field} {text!r} is not a time", errors=[FieldError(f"/{field}", "not a time")]) from bad
-    if moment.tzinfo is None or moment.utcoffset() is None or not text.endswith("Z"):
-        raise RuleViolation(f"{field} must be a UTC time ending in Z",
-                            errors=[FieldError(f"/{field}", "a UTC time ending in Z")])
-    return moment
-
-
 def refuse_approval(
     draft: dict[str, Any], role: str, key_id: str, *, approving: bool = True, holders: frozenset[str] = frozenset()
 ) -> None:

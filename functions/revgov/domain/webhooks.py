@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import Unauthenticated
+from .time import instant
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"
@@ -75,18 +76,14 @@ def verify(
         raise Unauthenticated("no v1 signature matches this body with a current webhook secret")
 
 
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def current_secrets(stored: Sequence[dict[str, Any]], now_iso: str) -> list[str]:
     """The secrets valid now: those without `valid_until` and those whose grace has not ended."""
-    now = _instant(now_iso)
-    return [s["secret"] for s in stored if s.get("valid_until") is None or now < _instant(s["valid_until"])]
+    now = instant(now_iso)
+    return [s["secret"] for s in stored if s.get("valid_until") is None or now < instant(s["valid_until"])]
 
 
 def rotate(
@@ -96,14 +93,14 @@ def rotate(
 
     Returns the new list and the end of the grace period.
     """
-    now = _instant(now_iso)
+    now = instant(now_iso)
     grace_ends = _iso(now + timedelta(seconds=grace_seconds))
     kept = []
     for entry in stored:
         until = entry.get("valid_until")
-        if until is None or _instant(until) > _instant(grace_ends):
+        if until is None or instant(until) > instant(grace_ends):
             until = grace_ends
-        if _instant(until) > now:  # a zero grace (or an already lapsed one) drops the secret now
+        if instant(until) > now:  # a zero grace (or an already lapsed one) drops the secret now
             kept.append({"secret": entry["secret"], "valid_until": until})
     return [{"secret": new_secret, "valid_until": None}, *kept], grace_ends
 

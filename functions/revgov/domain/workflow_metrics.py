@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .kpis import Period
+from .time import instant
 
 # name -> (unit, description): one definition each, served with the figures
 DEFINITIONS: dict[str, tuple[str, str]] = {
@@ -30,9 +31,7 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
 
 
 def _instant(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return instant(text) if text else None
 
 
 def _in(period: Period, at: str | None) -> bool:

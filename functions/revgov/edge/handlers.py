@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from .. import observe
+from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..metrics import record as record_metric
 from ..runtime import runtime
@@ -315,14 +316,13 @@ def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, A
     """Scheduled: every active subscription charged in advance for the current Billing Month (and any month it
     missed), once per subscription and month; in a month's first three days, the previous month reconciled with the
     subscription records (before its invoices are issued, 48 h after month end)."""
-    from ..domain import billing as core
     from ..services import subscription_billing
 
     rt = runtime()
-    month = core.period_of(core.parse_instant(rt.clock.now_iso()).date())
-    previous = core.period_of(core.period_bounds(month)[0] - timedelta(days=1))
+    month = period_of(instant(rt.clock.now_iso()).date())
+    previous = period_of(period_bounds(month)[0] - timedelta(days=1))
     charged = mismatches = 0
-    closing = core.parse_instant(rt.clock.now_iso()).day <= 3  # finance validates last month's invoices (SOP-2.2)
+    closing = instant(rt.clock.now_iso()).day <= 3  # finance validates last month's invoices (SOP-2.2)
     with _scheduled("subscription-billing-run"):
         for tenant_id in _tenant_ids():
             charged += subscription_billing.run(rt, tenant_id, through=month)["charged"]

@@ -19,11 +19,12 @@ from typing import Any
 from ..domain import forecast as projections
 from ..domain import kpis as core
 from ..domain.access import Principal, Role
-from ..domain.billing import SLA_TRACKED, parse_instant
+from ..domain.billing import SLA_TRACKED
 from ..domain.errors import ConcurrentUpdate, Conflict, Forbidden, MalformedRequest, NotFound
 from ..domain.kpis import Delta, Period, Threshold
 from ..domain.partners import tiers_by_rank
 from ..domain.tenants import Tenant
+from ..domain.time import instant
 from ..logs import logger
 from ..ports import Changes, Put, Stored
 from ..runtime import Runtime
@@ -131,7 +132,7 @@ def _fold(rt: Runtime, tenant_id: str, deltas: list[tuple[str, str, str | None, 
 
 
 def _month_of_instant(text: str) -> str:
-    return core.month_of(parse_instant(text).date())
+    return core.month_of(instant(text).date())
 
 
 def _lines_posted(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
@@ -209,8 +210,8 @@ def _cycle(rt: Runtime, tenant_id: str, source_event_id: str, posted_at: str) ->
     received = rt.store.get(tenant_id, INBOUND, source_event_id)
     if received is None or received.data.get("detail-type") not in SLA_TRACKED:
         return None, None
-    occurred = parse_instant(received.data["detail"]["occurred_at"])
-    hours = max(0.0, (parse_instant(posted_at) - occurred).total_seconds() / 3600)
+    occurred = instant(received.data["detail"]["occurred_at"])
+    hours = max(0.0, (instant(posted_at) - occurred).total_seconds() / 3600)
     return core.cycle_bucket(hours), round(hours, 3)
 
 
@@ -584,7 +585,7 @@ def forecast(rt: Runtime, who: Principal, partner_id: str, period: str) -> dict[
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     target = _period(period)
     history, to_date = partner_history(rt, who.tenant_id, partner_id, target)
-    today = parse_instant(rt.clock.now_iso()).date()
+    today = instant(rt.clock.now_iso()).date()
     projection = projections.project(history, target.name, today, to_date)
     tier = partner.get("tier")
     applicable = [t for t in thresholds(tenant.policy, len(target.months)) if t.tiers is None or tier in t.tiers]

@@ -26,6 +26,7 @@ from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, NotFou
 from ..domain.money import format_money, parse_money, round_money
 from ..domain.rules import Rule
 from ..domain.tenants import Tenant
+from ..domain.time import instant, next_period, parse_day, period_of
 from ..ports import Changes, Delete, DomainEvent, Page, Put, Stored
 from ..runtime import Runtime
 from . import cases, credit_notes, erp, events, partners, tenants
@@ -296,7 +297,7 @@ def _draft_invoice(posting: Posting, partner_id: str, period: str) -> dict[str, 
         header = posting.invoices[invoice_id][0]
         if header["status"] == "draft":
             break
-        period = core.next_period(period)
+        period = next_period(period)
     else:  # pragma: no cover - ten years of finalized invoices ahead of an event
         raise RuleViolation(f"no draft invoice can take a line for partner {partner_id}")
     posting.by_month[asked] = posting.by_month[f"{partner_id}#{header['period']}"] = header["invoice_id"]
@@ -465,7 +466,7 @@ def _close_sla_watch(posting: Posting, outcome: Outcome) -> None:
         posting.changes.deletes.append(Delete(erp.SLA_WATCH, posting.event_id))
     due = core.sla_due(posting.occurred_at, posting.book.sla_hours)
     if outcome.posted and posting.now > due:
-        late_hours = (core.parse_instant(posting.now) - core.parse_instant(posting.occurred_at)).total_seconds() / 3600
+        late_hours = (instant(posting.now) - instant(posting.occurred_at)).total_seconds() / 3600
         _open_exception(
             posting,
             "invoice_sla_breach",
@@ -549,7 +550,7 @@ def _implausible(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
         posting.occurred_at,
         posting.data,
         partner.get("status", "active"),
-        now=core.parse_instant(posting.now),
+        now=instant(posting.now),
         tolerance=book.future_tolerance,
     )
     if why is None:
@@ -565,7 +566,7 @@ def _implausible(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
 
 def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
-    shipped = core.parse_day(data["shipped_on"])
+    shipped = parse_day(data["shipped_on"])
     unknown = [x["sku"] for x in data["lines"] if getattr(book.price(x["sku"], shipped), "billing", None) != "shipment"]
     if unknown:
         return _fail(
@@ -575,14 +576,14 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
             partner_id=partner["partner_id"],
             rules=(book.invoicing,),
         )
-    shipped_on = core.parse_day(data["shipped_on"])
-    _post_lines(posting, partner["partner_id"], core.period_of(shipped_on), core.shipment_drafts(book, data))
+    shipped_on = parse_day(data["shipped_on"])
+    _post_lines(posting, partner["partner_id"], period_of(shipped_on), core.shipment_drafts(book, data))
     return Outcome("processed", posted=True)
 
 
 def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
-    item = book.price(data["sku"], core.parse_day(data["activated_on"]))
+    item = book.price(data["sku"], parse_day(data["activated_on"]))
     if item is None or item.billing != "subscription":
         return _fail(
             posting,
@@ -604,7 +605,7 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
         )
     quantity = Decimal(data["quantity"])
     monthly = item.list_price * quantity
-    charge = core.prorate(monthly, core.parse_day(data["activated_on"]))
+    charge = core.prorate(monthly, parse_day(data["activated_on"]))
     draft = LineDraft(
         kind="subscription",
         description=f"{item.name} x {data['quantity']}, {charge.days}/{charge.divisor} days",
@@ -625,7 +626,7 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
         },
         channel=data.get("channel") or "resale",
     )
-    (line,) = _post_lines(posting, partner["partner_id"], core.period_of(charge.period.start), [draft])
+    (line,) = _post_lines(posting, partner["partner_id"], period_of(charge.period.start), [draft])
     subscription = {
         "subscription_id": data["subscription_id"],
         "partner_id": partner["partner_id"],
@@ -641,7 +642,7 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
         "order_ref": data["order_ref"],
         "channel": draft.channel,
         "status": "active",
-        "billed": [charge_entry(line, core.period_of(charge.period.start))],
+        "billed": [charge_entry(line, period_of(charge.period.start))],
         "parked": parked,  # released right after this commit (_release_parked)
         "activation_event_id": posting.event_id,
     }
@@ -758,8 +759,8 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
         )
     if sub["status"] == "cancelled":
         return Outcome("processed", f"subscription already cancelled effective {sub['cancelled_on']}; no new credit")
-    effective_on = core.parse_day(data["effective_on"])
-    item = book.price(sub["sku"], core.parse_day(sub["activated_on"]))
+    effective_on = parse_day(data["effective_on"])
+    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
     if item is None:  # the subscription was billed from this item; a price list without it is a policy error
         raise RuleViolation(f"SKU {sub['sku']} of subscription {sub['subscription_id']} is not on the price list")
     credited: list[dict[str, Any]] = []
@@ -835,13 +836,13 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if before == after:
         return Outcome("processed", f"the quantity is already {after}; nothing to prorate")
     unit = core.unit_price_of(sub)
-    item = book.price(sub["sku"], core.parse_day(sub["activated_on"]))
+    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
     unit_cost = Decimal(sub.get("unit_cost") or (item.unit_cost if item else 0))
     posted: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     for charge in sub["billed"]:
         prorated = core.quantity_change(
-            unit, before, after, core.parse_day(effective), ServicePeriod.from_dict(charge["service_period"])
+            unit, before, after, parse_day(effective), ServicePeriod.from_dict(charge["service_period"])
         )
         if prorated is None:
             continue
@@ -885,7 +886,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
             partner_id=partner["partner_id"],
             rules=(table.rule,),
         )
-    month = core.period_of(core.parse_day(data["usage_date"]))
+    month = period_of(parse_day(data["usage_date"]))
     key = f"{partner['partner_id']}#{table.metric}#{month}"
     stored = posting.get(USAGE, key)
     usage = (
@@ -905,7 +906,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     cost = round_money(table.unit_cost * rating.units) if table.unit_cost is not None else None
     # Billed in arrears on the next month's invoice; a month re-rated after that invoice was issued is adjusted by
     # the difference on the next draft (SOP-3.4, COP-3.4).
-    header = _draft_invoice(posting, partner["partner_id"], core.next_period(month))
+    header = _draft_invoice(posting, partner["partner_id"], next_period(month))
     elsewhere = [x for x in usage["invoiced"] if x["invoice_id"] != header["invoice_id"]]
     here = next((x for x in usage["invoiced"] if x["invoice_id"] == header["invoice_id"]), None)
     billed_before = sum((Decimal(x["amount"]) for x in elsewhere), Decimal(0))
@@ -1000,7 +1001,7 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
                 context={"service": data["service"], "sow_ref": data["sow_ref"], "milestone": data["milestone"]},
             )
             return Outcome("processed", f"out of contracted scope; exception {case_id}; not billed", settles_sla=True)
-    accepted_on = core.parse_day(data["accepted_on"])
+    accepted_on = parse_day(data["accepted_on"])
     value = Decimal(data["sow_value"])
     sow_key = f"{partner['partner_id']}#{data['sow_ref']}"
     sow = posting.get(STATEMENTS_OF_WORK, sow_key)
@@ -1034,7 +1035,7 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
             "change_order_ref": data.get("change_order_ref"),
         },
     )
-    (line,) = _post_lines(posting, partner["partner_id"], core.period_of(accepted_on), [draft])
+    (line,) = _post_lines(posting, partner["partner_id"], period_of(accepted_on), [draft])
     billed = core.with_milestone(
         sow.data if sow else None,
         partner_id=partner["partner_id"],
@@ -1054,7 +1055,7 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
     answer = entitlement(posting, partner["partner_id"], book.overage_entitlement, data["performed_on"])
     value = answer["value"]
     allowance = Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else Decimal(0)
-    performed_on = core.parse_day(data["performed_on"])
+    performed_on = parse_day(data["performed_on"])
     quarter = core.quarter_of(performed_on)
     key = f"{partner['partner_id']}#{quarter}"
     stored = posting.get(SUPPORT_HOURS, key)
@@ -1097,7 +1098,7 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
         rules=rules,
         detail={"severity": data["severity"], "overage_approved": bool(data.get("overage_approved"))},
     )
-    _post_lines(posting, partner["partner_id"], core.period_of(performed_on), [draft])
+    _post_lines(posting, partner["partner_id"], period_of(performed_on), [draft])
     return Outcome("processed")
 
 
@@ -1168,7 +1169,7 @@ def credit_note_issued(posting: Posting, partner: dict[str, Any]) -> Outcome:
     and stating its reason code (SOP-2.5); rebates count it in the credited line's period (PA-1.2), and a settled
     period is adjusted in the next settlement (PA-7.10)."""
     data = posting.data
-    returned = core.parse_day(data["returned_on"]) if data.get("returned_on") else None
+    returned = parse_day(data["returned_on"]) if data.get("returned_on") else None
     return _erp_credit(
         posting,
         partner,
@@ -1177,7 +1178,7 @@ def credit_note_issued(posting: Posting, partner: dict[str, Any]) -> Outcome:
         units=int(data.get("quantity") or 0),
         amount=lambda _line, _credited: parse_money(data["amount"]),
         returned_on=returned,
-        dated=returned or core.parse_day(data["issued_on"]),
+        dated=returned or parse_day(data["issued_on"]),
     )
 
 
@@ -1186,7 +1187,7 @@ def return_received(posting: Posting, partner: dict[str, Any]) -> Outcome:
     unit price, dated the day they came back, so the SPIFF's return window can tell (PA-7.5: "not returned within
     30 days of shipment")."""
     data = posting.data
-    returned = core.parse_day(data["returned_on"])
+    returned = parse_day(data["returned_on"])
     units = int(data["quantity"])
     return _erp_credit(
         posting,
@@ -1286,7 +1287,7 @@ def _erp_credit(
         draft = core.credit_note_draft(
             line, credit, reason=reason, rules=(rule,), detail=detail, units=units, returned_on=returned_on
         )
-        _post_lines(posting, partner_id, core.period_of(dated), [draft])
+        _post_lines(posting, partner_id, period_of(dated), [draft])
     posting.changes.puts.append(
         Put(
             LINE_CREDITS,
@@ -1423,7 +1424,7 @@ def post_correction(
         data={},
         now=rt.clock.now_iso(),
     )
-    _post_lines(posting, partner_id, period or core.period_of(core.parse_instant(posting.now).date()), drafts)
+    _post_lines(posting, partner_id, period or period_of(instant(posting.now).date()), drafts)
     for invoice_id in sorted(posting.touched):
         header, version = posting.invoices[invoice_id]
         posting.changes.puts.append(_invoice_put(header, version))

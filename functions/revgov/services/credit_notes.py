@@ -34,6 +34,7 @@ from ..domain.billing import BillingPolicy, LineDraft
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.money import format_money
 from ..domain.tenants import Tenant
+from ..domain.time import period_of
 from ..ports import Changes, Put
 from ..runtime import Runtime
 from . import billing, cases, tenants
@@ -202,7 +203,7 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     if approved and entry.get("draft"):  # a subscription credit: the line it would have posted, as it was
         held_line = core.draft_from_dict(entry["draft"])
         draft = replace(held_line, detail={**held_line.detail, **approval, "credit_note_hold_id": entry["hold_id"]})
-        period = core.period_of(draft.service_period.start)  # the month's invoice while open, else the next one
+        period = period_of(draft.service_period.start)  # the month's invoice while open, else the next one
     elif approved:
         line = billing.line_of(rt, who.tenant_id, entry["invoice_id"], int(entry["line_no"]))
         if line is None:  # pragma: no cover - issued lines are never deleted
@@ -281,7 +282,7 @@ def post_or_hold(
     """A subscription credit for a month already charged (`charge`: the charge entry it references): posted on the
     month's invoice, or above the limit (SOP-2.5; SOP-8.1: automated workflows "may not ... issue credit notes above
     USD 10,000.00") held for finance. Returns (the lines posted, the `held` entries for the subscription record)."""
-    period = core.period_of(draft.service_period.start)
+    period = period_of(draft.service_period.start)
     if not core.credit_note_needs_approval(draft.amount, posting.book):
         return billing._post_lines(posting, subscription["partner_id"], period, [draft]), []
     invoice_id, number = charge["line_id"].rsplit(".", 1)

@@ -10,6 +10,7 @@ from ..domain import partners as partner_rules
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
+from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent, Page, Put, Stored
 from ..runtime import Runtime
 from . import cases
@@ -103,7 +104,7 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
         policy["deal_registration"]["eligibility"].get("certification_exempt_families", [])
     ):
         raise RuleViolation(f"unknown product family {family}")
-    day = partner_rules.parse_instant(now).date()
+    day = parse_instant(now).date()
     entitled = partner_rules.entitlements(policy, partner, now)
     name = policy["deal_registration"]["eligibility"]["entitlement"]
     certified = any(

@@ -24,6 +24,7 @@ from ..domain.canonical import sha256_hex
 from ..domain.errors import RuleViolation
 from ..domain.ids import typed_id
 from ..domain.money import format_money
+from ..domain.time import period_bounds
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from . import billing, tenants
@@ -148,7 +149,7 @@ def _get_many(rt: Runtime, tenant_id: str, collection: str, keys: list[str]) -> 
 def _write_month(rt: Runtime, tenant_id: str, import_id: str, month: history.Month, *, currency: str, now: str) -> None:
     """One partner-month: lines, sales facts and references first, the invoice and its pointer last, so a reader
     never sees an invoice whose lines are missing; every key is the same on a second try (idempotent)."""
-    first, last = core.period_bounds(month.period)
+    first, last = period_bounds(month.period)
     header = core.new_invoice(
         invoice_id=month.invoice_id,
         partner_id=month.partner_id,

@@ -16,11 +16,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..domain import billing as core
 from ..domain.billing import BillingPolicy
 from ..domain.errors import Conflict
 from ..domain.rules import Rule
 from ..domain.tenants import Tenant
+from ..domain.time import instant, period_bounds
 from ..ports import Changes, Put
 from ..runtime import Runtime
 from . import billing, cases, credit_notes, erp, events, tenants
@@ -33,7 +33,7 @@ PARKED_CATEGORY = "subscription_mismatch"
 
 def issue_deadline(period: str, hours: int) -> datetime:
     """When the invoice of `period` must be issued: `hours` after the end of the month (00:00 UTC of the next)."""
-    first_of_next = core.period_bounds(period)[1] + timedelta(days=1)
+    first_of_next = period_bounds(period)[1] + timedelta(days=1)
     return datetime(first_of_next.year, first_of_next.month, first_of_next.day, tzinfo=UTC) + timedelta(hours=hours)
 
 
@@ -47,7 +47,7 @@ def watch(rt: Runtime, tenant_id: str) -> dict[str, int]:
     if not tenant.policy.get("billing"):
         return {"opened": 0, "refreshed": 0, "looked_at": 0}
     book = BillingPolicy.from_policy(tenant.policy)
-    now = core.parse_instant(rt.clock.now_iso())
+    now = instant(rt.clock.now_iso())
     counts = {"opened": 0, "refreshed": 0, "looked_at": 0}
     for invoice in _all(rt, tenant_id, f"{billing.INVOICES}#draft"):
         counts["looked_at"] += 1
@@ -88,7 +88,7 @@ def watch(rt: Runtime, tenant_id: str) -> dict[str, int]:
         )
     for entry in _all(rt, tenant_id, f"{events.EVENTS}#parked"):
         counts["looked_at"] += 1
-        occurred = core.parse_instant(entry["occurred_at"])
+        occurred = instant(entry["occurred_at"])
         due = occurred + timedelta(hours=book.sla_hours)
         if now <= due:
             continue

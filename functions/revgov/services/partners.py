@@ -15,6 +15,7 @@ from ..domain import partners
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.errors import ConcurrentUpdate, Conflict, NotFound
+from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from . import cases, tenants
@@ -226,7 +227,7 @@ def add_certification(rt: Runtime, who: Principal, partner_id: str, certificatio
     return {
         "partner_id": partner_id,
         "certification": filed,
-        "valid": partners.valid_on(filed, partners.parse_instant(at).date()),
+        "valid": partners.valid_on(filed, parse_instant(at).date()),
         "outstanding": _outstanding(policy, updated, at),
     }
 

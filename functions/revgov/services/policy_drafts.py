@@ -14,7 +14,6 @@ to it (`domain/change_calendar.py`).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from ..domain import contract_set, policy_change
@@ -25,6 +24,7 @@ from ..domain.change_calendar import ChangeCalendar, previous_quarter
 from ..domain.errors import Conflict, FieldError, Forbidden, NotFound, RevgovError, RuleViolation
 from ..domain.policy_change import ACTIVE, APPROVED, DRAFT, PROPOSED, REJECTED
 from ..domain.tenants import Tenant, policy_version
+from ..domain.time import instant, parse_instant
 from ..ports import Changes, DomainEvent, Page, Put
 from ..runtime import Runtime
 from . import contracts, key_lineage
@@ -258,7 +258,9 @@ def propose(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
     _expect_revision(draft, body)
     now = rt.clock.now_iso()
     effective_at = body.get("effective_at")
-    if effective_at is not None and policy_change.parse_instant(effective_at, "effective_at") < _at(now):
+    starts = None if effective_at is None else parse_instant(effective_at, field_path="/effective_at",
+                                                             problem=RuleViolation)
+    if starts is not None and starts < instant(now):
         raise RuleViolation(f"effective_at {effective_at} is in the past (now {now}); give a later time or none "
                             "(at once)", errors=[FieldError("/effective_at", "in the past")])
     tenant, _ = load_tenant(rt, who.tenant_id)
@@ -273,7 +275,7 @@ def propose(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
         raise RuleViolation(f"the draft cannot be proposed: {len(found)} problem(s)", errors=found)
     calendar = ChangeCalendar.from_policy(tenant.policy)  # SOP-7.3 / COP-7.2 (policy_change.effective_problem)
     if calendar is not None:
-        calendar.check_effective(_at(effective_at) if effective_at else None, _at(now))
+        calendar.check_effective(instant(effective_at) if effective_at else None, instant(now))
         _may_be_made(rt, tenant, calendar, now)
     rule = policy_change.change_rule(tenant.policy)
     proposed = {**draft, "status": PROPOSED, "hands": sorted({*draft["hands"], who.key_id}),
@@ -318,7 +320,7 @@ def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, An
         try:
             _may_be_made(rt, tenant, calendar, now)
             effective = draft["proposal"]["effective_at"]
-            calendar.check_still_first_day(_at(effective) if effective else None, _at(now))
+            calendar.check_still_first_day(instant(effective) if effective else None, instant(now))
         except RuleViolation as refused:
             _record_refusal(rt, who, draft, "approve", RuleViolation(
                 refused.detail, extra={**refused.extra, "refusal": "change_calendar"}))
@@ -335,7 +337,7 @@ def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, An
                                                                {a["role"] for a in approvals})}, rule)],
                       events=[_event("approved", approved, role=who.role.value, complete=done)])
     effective_at = approved["proposal"]["effective_at"]
-    due = done and (effective_at is None or _at(effective_at) <= _at(now))
+    due = done and (effective_at is None or instant(effective_at) <= instant(now))
     if due:
         approved, activation = _activation(rt, who.tenant_id, (who.actor, who.role.value), approved, now)
         _merge(changes, activation)
@@ -386,17 +388,13 @@ def _record_refusal(rt: Runtime, who: Principal, draft: dict[str, Any], attempte
 
 
 # --- activate -------------------------------------------------------------------------------------------------------
-def _at(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _may_be_made(rt: Runtime, tenant: Tenant, calendar: ChangeCalendar, now: str) -> None:
     """The change calendar's freeze (SOP-7.3 / COP-7.2): the business days are the tenant's calendar's; the rebate
     run of the Quarter just ended is pending when the tenant has a quarterly program, existed before that Quarter
     ended, and has no settlement of it."""
     from .rebates import SETTLEMENT_KEYS
 
-    moment = _at(now)
+    moment = instant(now)
     name, end = previous_quarter(moment.date())
     quarterly = any(p.get("period") == "quarter" for p in (tenant.policy.get("rebates") or {}).get("programs", []))
     pending = (calendar.until_rebate_run and quarterly and tenant.created_at[:10] <= end.isoformat()
@@ -427,7 +425,7 @@ def _activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict
     calendar = ChangeCalendar.from_policy(tenant.policy)
     if calendar is not None:  # SOP-7.3 / COP-7.2: it takes effect on the first day of a Billing Month, no other day
         effective = draft["proposal"]["effective_at"]
-        calendar.check_still_first_day(_at(effective) if effective else None, _at(now))
+        calendar.check_still_first_day(instant(effective) if effective else None, instant(now))
     contract = _amended_contract_current(rt, tenant_id, draft)
     document = draft["policy"]
     moved = replace(tenant, config={**tenant.config, "policy": document}, policy_version=policy_version(document))
@@ -493,7 +491,7 @@ def activate(rt: Runtime, who: Principal, draft_id: str) -> dict[str, Any]:
                        extra={"current_status": draft["status"], "missing_roles": _missing(draft)})
     now = rt.clock.now_iso()
     effective_at = draft["proposal"]["effective_at"]
-    if effective_at is not None and _at(effective_at) > _at(now):
+    if effective_at is not None and instant(effective_at) > instant(now):
         raise Conflict(f"policy draft {draft_id} takes effect at {effective_at}, not before",
                        extra={"effective_at": effective_at})
     active, changes = _activation(rt, who.tenant_id, (who.actor, who.role.value), draft, now)
@@ -516,7 +514,7 @@ def activate_due(rt: Runtime, tenant_id: str) -> list[str]:
         page: Page = rt.store.query(tenant_id, DRAFTS, limit=200, cursor=cursor)
         for item in page.items:
             effective_at = (item.data.get("proposal") or {}).get("effective_at")
-            if item.data["status"] == APPROVED and (effective_at is None or _at(effective_at) <= _at(now)):
+            if item.data["status"] == APPROVED and (effective_at is None or instant(effective_at) <= instant(now)):
                 due.append((effective_at or "", item.data, item.version))
         cursor = page.next_cursor
         if not cursor:

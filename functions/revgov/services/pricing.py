@@ -11,6 +11,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.cases import SAME_PERSON
 from ..domain.errors import Forbidden, NotFound, RuleViolation
+from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import cases, deals, decisions, key_lineage
@@ -51,7 +52,7 @@ def _priced(item: dict[str, str]) -> dict[str, str]:
 
 def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> dict[str, Any]:
     """Status, effective tier (lowered by lapsed certifications) and the families certified on the quote date."""
-    day = partner_rules.parse_instant(at).date()
+    day = parse_instant(at).date()
     tier = partner_rules.effective_tier(policy, partner, day)
     families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
     certified = sorted({families[c] for c in partner_rules.valid_certifications(partner, day) if c in families})

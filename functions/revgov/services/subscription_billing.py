@@ -24,6 +24,7 @@ from ..domain.billing import BillingPolicy, LineDraft
 from ..domain.errors import ConcurrentUpdate, Conflict, NotFound
 from ..domain.money import format_money, round_money
 from ..domain.tenants import Tenant
+from ..domain.time import instant, parse_day, period_of
 from ..ports import Put, Stored
 from ..runtime import Runtime
 from . import billing, credit_notes, tenants
@@ -59,7 +60,7 @@ def run(rt: Runtime, tenant_id: str, *, through: str | None = None) -> dict[str,
     book = _book(rt, tenant)
     if book is None:
         return {"subscriptions": 0, "charged": 0}
-    through = through or core.period_of(core.parse_instant(rt.clock.now_iso()).date())
+    through = through or period_of(instant(rt.clock.now_iso()).date())
     seen = charged = 0
     for stored in subscriptions(rt, tenant_id):
         seen += 1
@@ -86,7 +87,7 @@ def charge_month(rt: Runtime, tenant: Tenant, book: BillingPolicy, subscription_
 
 def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Stored, month: str) -> None:
     sub = stored.data
-    item = book.price(sub["sku"], core.parse_day(sub["activated_on"]))
+    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
     name, family = (item.name, item.family) if item else (sub["sku"], sub.get("family", "unknown"))
     rules = (item.rule, book.invoicing) if item else (book.invoicing,)
     charged = core.charge_in_advance(sub, month)
@@ -146,7 +147,7 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
         entries["adjusted"] = [*sub.get("adjusted", []), *(billing.posted_against_entry(x) for x in adjusted)]
     if sub.get("cancelled_on"):
         monthly = Decimal(sub["monthly_price"])
-        credit = core.cancellation_credit(monthly, core.parse_day(sub["cancelled_on"]), charge.period)
+        credit = core.cancellation_credit(monthly, parse_day(sub["cancelled_on"]), charge.period)
         if credit is not None:
             credit_draft = LineDraft(
                 kind="credit",

@@ -14,10 +14,10 @@ from datetime import date
 from typing import Any
 
 from ...domain import agents as core
-from ...domain.billing import parse_instant
 from ...domain.cases import route_for
 from ...domain.errors import Conflict
 from ...domain.kpis import Period
+from ...domain.time import instant
 from ...ports import Changes, Put
 from ...runtime import OUTBOX, Runtime
 from .. import analytics, cases, tasks, tenants
@@ -56,7 +56,7 @@ class AgentDesk:
 
     @property
     def today(self) -> date:
-        return parse_instant(self._now).date()
+        return instant(self._now).date()
 
     @property
     def policy(self) -> dict[str, Any]:
@@ -99,7 +99,7 @@ class AgentDesk:
                     continue
                 settled = self._rt.store.get(self.tenant_id, billing.BILLED, watch.data["erp_event_id"])
                 logged = self._rt.store.get(self.tenant_id, events.EVENTS, item.key)
-                age = (parse_instant(self._now) - parse_instant(watch.data["occurred_at"])).total_seconds() / 3600
+                age = (instant(self._now) - instant(watch.data["occurred_at"])).total_seconds() / 3600
                 found.append(
                     {
                         **watch.data,
