@@ -58,6 +58,8 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class CapApplied:
+    """A cap that reduced a partner's programs: its limit, the total before it, and the cut per program."""
+
     rule: Rule
     partner_id: str
     limit: Decimal
@@ -67,6 +69,9 @@ class CapApplied:
 
 @dataclass
 class PeriodResult:
+    """A rated period: per program its rating, per partner and program the payable amount after caps, the caps
+    applied, the findings, and why each line was left out (the partners' traces)."""
+
     period: Period
     ledger: SalesLedger
     ratings: dict[str, ProgramRating]

@@ -258,14 +258,9 @@ def statement(
 
 
 def _header_partner(statement: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "partner_id": statement["partner_id"],
-        "total": statement["total"],
-        "accrued": statement["accrued"],
-        "difference_from_accruals": statement["difference_from_accruals"],
-        "lines": len(statement["lines"]),
-        "statement_hash": sha256_hex(statement),
-    }
+    """The statement's line of the settlement header, with the hash that binds the header to the statement."""
+    shown = {k: statement[k] for k in ("partner_id", "total", "accrued", "difference_from_accruals")}
+    return {**shown, "lines": len(statement["lines"]), "statement_hash": sha256_hex(statement)}
 
 
 def _totals(header_partners: Sequence[Mapping[str, Any]]) -> dict[str, str]:

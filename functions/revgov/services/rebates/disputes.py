@@ -117,20 +117,27 @@ def _filing(
     )
     dispute["approval_id"] = case["case_id"]
     changes.puts.append(repository.dispute_put(dispute, None))
-    filed = ("settlement_id", "partner_id", "program_id", "amount", "reason", "evidence")
-    entry = AuditEntry.by(
+    filed = {k: dispute[k] for k in ("settlement_id", "partner_id", "program_id", "amount", "reason", "evidence")}
+    changes.audit.insert(0, _audit(who, tenant, rebates, "filed", dispute, filed))
+    changes.events.append(DomainEvent(SOURCE, "dispute.filed", _dispute_event(dispute)))
+    return changes
+
+
+def _audit(
+    who: Principal, tenant: Tenant, rebates: RebateBook, step: str, dispute: Dispute, inputs: dict[str, Any]
+) -> AuditEntry:
+    """The audit record of a dispute filed (outcome open) or decided (accepted, rejected), citing the dispute rule."""
+    rule = rebates.dispute_rule
+    return AuditEntry.by(
         who,
-        "rebate_dispute.filed",
+        f"rebate_dispute.{step}",
         dispute["dispute_id"],
-        "open",
-        inputs={k: dispute[k] for k in filed},  # type: ignore[literal-required]
+        dispute["status"],
+        inputs=inputs,
         policy_version=tenant.policy_version,
         rule_ids=(rule.rule_id,),
         clauses=(rule.clause,),
     )
-    changes.audit.insert(0, entry)
-    changes.events.append(DomainEvent(SOURCE, "dispute.filed", _dispute_event(dispute)))
-    return changes
 
 
 def _open_dispute_on(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
@@ -218,23 +225,14 @@ def apply_dispute_decision(rt: Runtime, case: dict[str, Any], who: Principal) ->
         "approval_id": case["case_id"],
     }
     resolved: Dispute = {**dispute, "status": resolution["outcome"], "resolution": resolution}
-    rule = rebates.dispute_rule
-    entry = AuditEntry.by(
-        who,
-        f"rebate_dispute.{resolution['outcome']}",
-        dispute["dispute_id"],
-        resolution["outcome"],
-        inputs={
-            "disputed": dispute["amount"],
-            "settled_amount": dispute["settled_amount"],
-            "accepted": resolution["amount"],
-            "reason": resolution["reason"],
-            "approval_id": case["case_id"],
-        },
-        policy_version=tenant.policy_version,
-        rule_ids=(rule.rule_id,),
-        clauses=(rule.clause,),
-    )
+    decided = {
+        "disputed": dispute["amount"],
+        "settled_amount": dispute["settled_amount"],
+        "accepted": resolution["amount"],
+        "reason": resolution["reason"],
+        "approval_id": case["case_id"],
+    }
+    entry = _audit(who, tenant, rebates, resolution["outcome"], resolved, decided)
     event = DomainEvent(SOURCE, "dispute.resolved", _dispute_event(resolved))
     changes = Changes(puts=[repository.dispute_put(resolved, version)], audit=[entry], events=[event])
     if accepted:

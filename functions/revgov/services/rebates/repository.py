@@ -7,6 +7,7 @@ partner records through services.keys'.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, TypedDict, cast
 
 from ...domain.errors import NotFound
@@ -121,6 +122,24 @@ def partner(rt: Runtime, tenant_id: str, partner_id: str) -> dict[str, Any] | No
     return stored.data if stored else None
 
 
+def _over(
+    collection: str,
+    key: str,
+    data: dict[str, Any],
+    version: int | None,
+    detail: str | None = None,
+    lookup: tuple[str, str] | None = None,
+) -> Put:
+    """A write over the document as read at `version` (None: read as absent): a Conflict (naming `detail`) if another
+    writer moved it meanwhile."""
+    optimistic = Put(collection, key, data, must_be_absent=version is None, expected_version=version, lookup=lookup)
+    return replace(optimistic, conflict_detail=detail) if detail else optimistic
+
+
+def _version(stored: Stored | None) -> int | None:
+    return stored.version if stored else None
+
+
 # --- billing's facts ---------------------------------------------------------------------------------------------
 def sales_facts(rt: Runtime, tenant_id: str, line_ids: list[str]) -> list[dict[str, Any]]:
     return list(get_many(rt, tenant_id, SALES_FACTS, line_ids).values())
@@ -180,13 +199,7 @@ def retro_markers(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
 
 
 def retro_put(marker: dict[str, Any], stored: Stored | None) -> Put:
-    return Put(
-        RETRO,
-        marker["period"],
-        marker,
-        must_be_absent=stored is None,
-        expected_version=stored.version if stored else None,
-    )
+    return _over(RETRO, marker["period"], marker, _version(stored))
 
 
 def retro_delete(period: str) -> Delete:
@@ -199,13 +212,7 @@ def accrual(rt: Runtime, tenant_id: str, period: str, partner_id: str) -> Stored
 
 
 def accrual_put(accrual: Accrual, stored: Stored | None) -> Put:
-    return Put(
-        ACCRUALS,
-        f"{accrual['period']}#{accrual['partner_id']}",
-        dict(accrual),
-        must_be_absent=stored is None,
-        expected_version=stored.version if stored else None,
-    )
+    return _over(ACCRUALS, f"{accrual['period']}#{accrual['partner_id']}", dict(accrual), _version(stored))
 
 
 def accrual_page(
@@ -264,14 +271,7 @@ def period_state(rt: Runtime, tenant_id: str, period: str) -> Stored | None:
 
 
 def period_put(state: dict[str, Any], stored: Stored | None) -> Put:
-    return Put(
-        PERIODS,
-        state["period"],
-        state,
-        must_be_absent=stored is None,
-        expected_version=stored.version if stored else None,
-        conflict_detail=f"{state['period']} was settled meanwhile",
-    )
+    return _over(PERIODS, state["period"], state, _version(stored), f"{state['period']} was settled meanwhile")
 
 
 def statement(rt: Runtime, tenant_id: str, settlement_id: str, partner_id: str) -> dict[str, Any] | None:
@@ -311,14 +311,9 @@ def finding_case(rt: Runtime, tenant_id: str, category: str, period: str) -> Sto
 
 
 def finding_case_put(category: str, period: str, case_id: str, findings_hash: str, marker: Stored | None) -> Put:
-    return Put(
-        FINDING_CASES,
-        f"{category}#{period}",
-        {"case_id": case_id, "category": category, "period": period, "findings_hash": findings_hash},
-        must_be_absent=marker is None,
-        expected_version=marker.version if marker else None,
-        conflict_detail=f"the {category} exception of {period} changed meanwhile",
-    )
+    found = {"case_id": case_id, "category": category, "period": period, "findings_hash": findings_hash}
+    detail = f"the {category} exception of {period} changed meanwhile"
+    return _over(FINDING_CASES, f"{category}#{period}", found, _version(marker), detail)
 
 
 # --- disputes and their adjustments --------------------------------------------------------------------------------
@@ -328,14 +323,8 @@ def dispute(rt: Runtime, tenant_id: str, dispute_id: str) -> tuple[Dispute, int]
 
 
 def dispute_put(dispute: Dispute, version: int | None) -> Put:
-    return Put(
-        DISPUTES,
-        dispute["dispute_id"],
-        dict(dispute),
-        must_be_absent=version is None,
-        expected_version=version,
-        conflict_detail=f"dispute {dispute['dispute_id']} changed meanwhile; read it again",
-    )
+    detail = f"dispute {dispute['dispute_id']} changed meanwhile; read it again"
+    return _over(DISPUTES, dispute["dispute_id"], dict(dispute), version, detail)
 
 
 def dispute_line(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
@@ -344,13 +333,9 @@ def dispute_line(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
 
 
 def dispute_line_put(dispute: Dispute, line_key: str, marker: Stored | None) -> Put:
-    return Put(
-        DISPUTE_LINES,
-        line_key,
-        {k: dispute[k] for k in ("dispute_id", "settlement_id", "partner_id", "program_id")},
-        must_be_absent=marker is None,
-        expected_version=marker.version if marker else None,
-        conflict_detail="a dispute was filed on this statement line meanwhile",
+    claim = {k: dispute[k] for k in ("dispute_id", "settlement_id", "partner_id", "program_id")}
+    return _over(
+        DISPUTE_LINES, line_key, claim, _version(marker), "a dispute was filed on this statement line meanwhile"
     )
 
 
@@ -362,12 +347,7 @@ def pending_adjustments(rt: Runtime, tenant_id: str) -> list[tuple[Adjustment, i
 
 
 def adjustment_put(adjustment: Adjustment, version: int | None) -> Put:
-    return Put(
-        ADJUSTMENTS,
-        adjustment["dispute_id"],
-        dict(adjustment),
-        lookup=(f"{ADJUSTMENTS}#{adjustment['status']}", adjustment["dispute_id"]),
-        must_be_absent=version is None,
-        expected_version=version,
-        conflict_detail=f"the adjustment of {adjustment['dispute_id']} changed meanwhile",
-    )
+    dispute_id = adjustment["dispute_id"]
+    detail = f"the adjustment of {dispute_id} changed meanwhile"
+    lookup = (f"{ADJUSTMENTS}#{adjustment['status']}", dispute_id)
+    return _over(ADJUSTMENTS, dispute_id, dict(adjustment), version, detail, lookup)
