@@ -8,15 +8,15 @@ effect in the case's payload, so deciding is one commit.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from ...domain import cases as case_rules
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from ...domain.money import format_money, parse_money
+from ...domain.rebates import disputes as rules
 from ...domain.rebates.policy import RebateBook
 from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent, Stored
@@ -34,21 +34,11 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
     tenant, rebates = book(rt, who.tenant_id)
     partner_id, settlement_id, program_id = body["partner_id"], body["settlement_id"], body["program_id"]
     statement, header = _disputed_statement(rt, who, settlement_id, partner_id)
-    rule = rebates.dispute_rule
-    lines = [ln for ln in statement["lines"] if ln["program_id"] == program_id]
-    if not lines:
-        raise RuleViolation(f"the statement has no line for {program_id} ({rule.rule_id}, {rule.clause})")
     amount = parse_money(body["amount"])
-    if amount <= 0:
-        raise RuleViolation("the disputed amount must be more than 0.00")
+    lines = rules.disputed_lines(rebates, statement, program_id, amount)
     line_key = f"{settlement_id}#{partner_id}#{program_id}"
     claimed = _open_dispute_on(rt, who.tenant_id, line_key)
-    closes = date.fromisoformat(header["settled_at"][:10]) + timedelta(days=rebates.dispute_window_days)
-    if today(rt) > closes:
-        raise RuleViolation(
-            f"disputes on this statement closed on {closes.isoformat()}, {rebates.dispute_window_days} days after it "
-            f"({rule.rule_id}, {rule.clause})"
-        )
+    closes = rules.window_closes(rebates, header["settled_at"], today(rt))
     dispute: Dispute = {
         "dispute_id": rt.ids.new("dsp"),
         "settlement_id": settlement_id,
@@ -56,7 +46,7 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
         "period": header["period"],
         "program_id": program_id,
         "line_nos": [ln["line_no"] for ln in lines],
-        "settled_amount": format_money(sum((Decimal(ln["amount"]) for ln in lines), Decimal(0))),
+        "settled_amount": rules.settled_amount(lines),
         "amount": format_money(amount),
         "reason": body["reason"],
         "evidence": body["evidence"],
@@ -66,10 +56,10 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
         "window_closes_on": closes.isoformat(),
         "approval_id": None,
         "resolution": None,
-        "rule_id": rule.rule_id,
-        "clause": rule.clause,
+        "rule_id": rebates.dispute_rule.rule_id,
+        "clause": rebates.dispute_rule.clause,
     }
-    changes = _filing(rt, who, tenant, rebates, dispute, amount)
+    changes = _filing(rt, who, tenant, rebates, dispute)
     changes.puts.append(repository.dispute_line_put(dispute, line_key, claimed))
     try:
         rt.commit(who.tenant_id, changes)
@@ -95,25 +85,18 @@ def _disputed_statement(
     return statement, header
 
 
-def _filing(
-    rt: Runtime, who: Principal, tenant: Tenant, rebates: RebateBook, dispute: Dispute, amount: Decimal
-) -> Changes:
+def _filing(rt: Runtime, who: Principal, tenant: Tenant, rebates: RebateBook, dispute: Dispute) -> Changes:
     """The dispute's approval opened, the dispute stored with it, audited and announced (its approval id set)."""
-    rule, partner_id, program_id = rebates.dispute_rule, dispute["partner_id"], dispute["program_id"]
     case, changes = cases.open_case(
         rt,
         tenant.policy,
         kind="approval",
-        category=rebates.dispute_category,
         subject_kind="rebate_dispute",
         subject_id=dispute["dispute_id"],
         requested_by=who,
-        reasons=[{**rule.as_dict(), "message": f"{partner_id} disputes {dispute['amount']} of {program_id}"}],
-        risk_score=min(100, 30 + int(amount) // 1000),
-        partner_id=partner_id,
         effect=EFFECT,
-        context={"settlement_id": dispute["settlement_id"], "program_id": program_id, "amount": dispute["amount"]},
         policy_version=tenant.policy_version,
+        **rules.approval_fields(rebates, dispute),
     )
     dispute["approval_id"] = case["case_id"]
     changes.puts.append(repository.dispute_put(dispute, None))
@@ -214,16 +197,7 @@ def apply_dispute_decision(rt: Runtime, case: dict[str, Any], who: Principal) ->
         raise NotFound(f"no dispute {case['subject']['id']}")
     dispute, version = found
     _not_the_preparer(rt, who, dispute)
-    decision, payload = case["decision"], case.get("payload") or {}
-    accepted = case["status"] == "approved"
-    resolution = {
-        "outcome": "accepted" if accepted else "rejected",
-        "amount": (payload.get("amount") or dispute["amount"]) if accepted else None,
-        "reason": payload.get("reason") or decision.get("note"),
-        "by": who.actor,
-        "at": decision["at"],
-        "approval_id": case["case_id"],
-    }
+    resolution = rules.resolution(dispute, case, who.actor, case.get("payload") or {})
     resolved: Dispute = {**dispute, "status": resolution["outcome"], "resolution": resolution}
     decided = {
         "disputed": dispute["amount"],
@@ -235,19 +209,6 @@ def apply_dispute_decision(rt: Runtime, case: dict[str, Any], who: Principal) ->
     entry = _audit(who, tenant, rebates, resolution["outcome"], resolved, decided)
     event = DomainEvent(SOURCE, "dispute.resolved", _dispute_event(resolved))
     changes = Changes(puts=[repository.dispute_put(resolved, version)], audit=[entry], events=[event])
-    if accepted:
-        changes.puts.append(repository.adjustment_put(_adjustment(dispute, resolution), None))
+    if resolution["outcome"] == "accepted":
+        changes.puts.append(repository.adjustment_put(cast(Adjustment, rules.adjustment(dispute, resolution)), None))
     return changes
-
-
-def _adjustment(dispute: Dispute, resolution: dict[str, Any]) -> Adjustment:
-    return {
-        "dispute_id": dispute["dispute_id"],
-        "settlement_id": dispute["settlement_id"],
-        "partner_id": dispute["partner_id"],
-        "program_id": dispute["program_id"],
-        "period": dispute["period"],
-        "amount": resolution["amount"],
-        "status": "pending",
-        "accepted_at": resolution["at"],
-    }
