@@ -5,7 +5,7 @@ projects the facts into rebate lines (a credit note counted in the period of the
 touched partner's accrual current, and marks an already settled period for a retroactive adjustment.
 `settle` rates a period for every partner with the same engine (revgov.domain.rebates.engine), once per
 (period, run): the statement lines, the difference from accruals, adjustments for credit notes after an earlier
-settlement and for accepted disputes, and an exception per partner for duplicates and leakage.
+settlement and for accepted disputes, and one exception per category (duplicates, leakage) naming each partner.
 
 One module per use case: `projection` (sales facts as rebate lines), `accrual`, `settlement` (with `findings`, the
 exceptions a run opens), `disputes`; `rating` reads what a period's rating needs; `repository` owns the collections.
