@@ -6,7 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..money import format_money, percent_of
-from .periods import HUNDRED, ZERO
+from ..rules import Rule
+from ..time import parse_day
+from .invoices import LineDraft
+from .periods import HUNDRED, ZERO, ServicePeriod
 
 
 # --- services and support -------------------------------------------------------------------------------------
@@ -71,3 +74,28 @@ def with_milestone(
             milestone: {"percent": f"{percent:f}", "line_id": line_id, "erp_event_id": erp_event_id},
         },
     }
+
+
+def milestone_draft(service_name: str, data: dict[str, Any], percent: Decimal, rules: tuple[Rule, ...]) -> LineDraft:
+    """The line of an accepted milestone (`service.completed` data): its percentage of the statement of work's value,
+    dated the day it was accepted."""
+    value = Decimal(data["sow_value"])
+    return LineDraft(
+        kind="milestone",
+        description=f"{service_name}: {data['milestone']} ({percent}% of {data['sow_ref']})",
+        family=data["family"],
+        sku=None,
+        quantity=Decimal(1),
+        unit_price=None,
+        amount=milestone_amount(value, percent),
+        cost=None,
+        service_period=ServicePeriod.day(parse_day(data["accepted_on"])),
+        order_ref=data["sow_ref"],
+        rules=rules,
+        detail={
+            "milestone": data["milestone"],
+            "percent": f"{percent:f}",
+            "sow_value": format_money(value),
+            "change_order_ref": data.get("change_order_ref"),
+        },
+    )

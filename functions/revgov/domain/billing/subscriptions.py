@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..catalog import CatalogItem
-from ..money import round_money, share_of
+from ..money import format_money, round_money, share_of
+from ..rules import Rule
 from ..time import next_period, parse_day, period_bounds, period_of
 from .invoices import LineDraft
 from .periods import ZERO, ServicePeriod, days_in_month
@@ -231,3 +232,116 @@ def pending_credits(subscriptions: Sequence[dict[str, Any]], period: str) -> lis
         for h in s.get("held") or []
         if h["month"] == period and h["status"] == "pending_approval"
     ]
+
+
+# --- what subscription records keep -------------------------------------------------------------------------------
+def charge_entry(line: dict[str, Any], month: str) -> dict[str, Any]:
+    """What a subscription record keeps of a month charged in advance: the line, its invoice and amount."""
+    return {
+        "month": month,
+        "line_id": line["line_id"],
+        "invoice_id": line["invoice_id"],
+        "amount": line["amount"],
+        "service_period": line["service_period"],
+    }
+
+
+def posted_against_entry(line: dict[str, Any]) -> dict[str, Any]:
+    """What a subscription record keeps of a line posted against a month already charged (a cancellation credit, a
+    quantity change): the line, its invoice and amount, and the charge it references."""
+    return {
+        "month": line["service_period"]["start"][:7],
+        "line_id": line["line_id"],
+        "invoice_id": line["invoice_id"],
+        "amount": line["amount"],
+        "service_period": line["service_period"],
+        "references_line": line["references_line"],
+    }
+
+
+def activation_draft(item: CatalogItem, data: dict[str, Any], book: BillingPolicy) -> LineDraft:
+    """The activation month's charge: the monthly price (list price x quantity) prorated from the activation day to
+    the month end, both included (PA-10.3, SOP-2.3, COP-2.3)."""
+    quantity = Decimal(data["quantity"])
+    monthly = item.list_price * quantity
+    charge = prorate(monthly, parse_day(data["activated_on"]))
+    return LineDraft(
+        kind="subscription",
+        description=f"{item.name} x {data['quantity']}, {charge.days}/{charge.divisor} days",
+        family=item.family,
+        sku=item.sku,
+        quantity=quantity,
+        unit_price=item.list_price,
+        amount=charge.amount,
+        cost=round_money(item.unit_cost * quantity * charge.days / charge.divisor),
+        service_period=charge.period,
+        order_ref=data["order_ref"],
+        rules=(item.rule, book.proration),
+        detail={
+            "subscription_id": data["subscription_id"],
+            "monthly_price": format_money(monthly),
+            "days": charge.days,
+            "days_in_month": charge.divisor,
+        },
+        channel=data.get("channel") or "resale",
+    )
+
+
+def activated_subscription(
+    item: CatalogItem, data: dict[str, Any], line: dict[str, Any], *, parked: list[str], event_id: str
+) -> dict[str, Any]:
+    """The record of a subscription just activated, its activation month charged by `line`; the events parked for it
+    stay listed until they are re-applied."""
+    quantity = Decimal(data["quantity"])
+    return {
+        "subscription_id": data["subscription_id"],
+        "partner_id": line["partner_id"],
+        "sku": item.sku,
+        "quantity": data["quantity"],
+        "family": item.family,
+        "unit_price": f"{item.list_price:f}",
+        "unit_cost": f"{item.unit_cost:f}",
+        "monthly_price": format_money(item.list_price * quantity),
+        "monthly_cost": format_money(item.unit_cost * quantity),
+        "changes": [],
+        "activated_on": data["activated_on"],
+        "order_ref": data["order_ref"],
+        "channel": line["channel"],
+        "status": "active",
+        "billed": [charge_entry(line, line["service_period"]["start"][:7])],
+        "parked": parked,
+        "activation_event_id": event_id,
+    }
+
+
+def cancellation_draft(
+    subscription: dict[str, Any],
+    credit: DailyCharge,
+    *,
+    name: str,
+    family: str,
+    effective_on: str,
+    unit_price: Decimal,
+    rules: tuple[Rule, ...],
+    order_ref: str | None,
+    references_line: str,
+    detail: dict[str, Any],
+) -> LineDraft:
+    """The credit of a charged month for the full days after a cancellation's effective day (PA-10.4, SOP-2.4),
+    referencing the month's charge; its cost is the monthly cost for those days."""
+    return LineDraft(
+        kind="credit",
+        description=f"Credit: {name} after {effective_on}, {credit.days}/{credit.divisor} days",
+        family=family,
+        sku=subscription["sku"],
+        quantity=Decimal(subscription["quantity"]),
+        unit_price=unit_price,
+        amount=-credit.amount,
+        cost=-round_money(Decimal(subscription["monthly_cost"]) * credit.days / credit.divisor),
+        service_period=credit.period,
+        order_ref=order_ref,
+        rules=rules,
+        references_line=references_line,
+        detail=detail,
+        channel=subscription.get("channel") or "resale",
+    )

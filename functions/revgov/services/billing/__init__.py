@@ -15,6 +15,7 @@ the event, another line on the same invoice) is a Conflict: read again and decid
 
 from __future__ import annotations
 
+from ...domain.billing import charge_entry, posted_against_entry
 from .activation import release_parked, subscription_activated
 from .cancellation import subscription_cancelled
 from .credits import credit_note_issued, return_received
@@ -50,7 +51,6 @@ from .repository import (
 )
 from .shipment import shipment_confirmed
 from .sla import sweep_sla
-from .subscription_records import charge_entry, posted_against_entry
 from .support import support_logged
 from .usage import usage_reported
 

@@ -3,13 +3,10 @@ parked for the subscription are re-applied after it."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from ...domain import billing as core
-from ...domain.billing import LineDraft
 from ...domain.errors import Conflict, NotFound
-from ...domain.money import format_money, round_money
 from ...domain.time import parse_day, period_of
 from ...ports import Changes
 from ...runtime import Runtime
@@ -18,7 +15,7 @@ from .exceptions import fail
 from .lines import post_lines
 from .posting import Outcome, Posting
 from .repository import SUBSCRIPTIONS, subscription_put
-from .subscription_records import charge_entry, not_theirs
+from .subscription_records import not_theirs
 
 
 def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -43,49 +40,10 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
             partner_id=partner["partner_id"],
             rules=(book.proration,),
         )
-    quantity = Decimal(data["quantity"])
-    monthly = item.list_price * quantity
-    charge = core.prorate(monthly, parse_day(data["activated_on"]))
-    draft = LineDraft(
-        kind="subscription",
-        description=f"{item.name} x {data['quantity']}, {charge.days}/{charge.divisor} days",
-        family=item.family,
-        sku=item.sku,
-        quantity=quantity,
-        unit_price=item.list_price,
-        amount=charge.amount,
-        cost=round_money(item.unit_cost * quantity * charge.days / charge.divisor),
-        service_period=charge.period,
-        order_ref=data["order_ref"],
-        rules=(item.rule, book.proration),
-        detail={
-            "subscription_id": data["subscription_id"],
-            "monthly_price": format_money(monthly),
-            "days": charge.days,
-            "days_in_month": charge.divisor,
-        },
-        channel=data.get("channel") or "resale",
-    )
-    (line,) = post_lines(posting, partner["partner_id"], period_of(charge.period.start), [draft])
-    subscription = {
-        "subscription_id": data["subscription_id"],
-        "partner_id": partner["partner_id"],
-        "sku": item.sku,
-        "quantity": data["quantity"],
-        "family": item.family,
-        "unit_price": f"{item.list_price:f}",
-        "unit_cost": f"{item.unit_cost:f}",
-        "monthly_price": format_money(monthly),
-        "monthly_cost": format_money(item.unit_cost * quantity),
-        "changes": [],
-        "activated_on": data["activated_on"],
-        "order_ref": data["order_ref"],
-        "channel": draft.channel,
-        "status": "active",
-        "billed": [charge_entry(line, period_of(charge.period.start))],
-        "parked": parked,  # released right after this commit (release_parked)
-        "activation_event_id": posting.event_id,
-    }
+    draft = core.activation_draft(item, data, book)
+    (line,) = post_lines(posting, partner["partner_id"], period_of(draft.service_period.start), [draft])
+    # the parked events stay listed until release_parked re-applies them, right after this commit
+    subscription = core.activated_subscription(item, data, line, parked=parked, event_id=posting.event_id)
     posting.changes.puts.append(subscription_put(subscription, stored))
     reason = f"re-applies {len(parked)} event(s) parked for the subscription" if parked else None
     return Outcome("processed", reason, posted=True)

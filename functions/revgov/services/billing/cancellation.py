@@ -6,15 +6,14 @@ from decimal import Decimal
 from typing import Any
 
 from ...domain import billing as core
-from ...domain.billing import LineDraft, ServicePeriod
+from ...domain.billing import ServicePeriod
+from ...domain.catalog import CatalogItem
 from ...domain.errors import RuleViolation
-from ...domain.money import round_money
 from ...domain.time import parse_day
 from .. import credit_notes
-from .exceptions import fail
 from .posting import Outcome, Posting
 from .repository import SUBSCRIPTIONS, subscription_put
-from .subscription_records import not_theirs, park, posted_against_entry
+from .subscription_records import park, refuse_foreign
 
 
 def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -23,20 +22,34 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
     if stored is None or stored.data["status"] == "pending_activation":
         return park(posting, stored)
     sub = stored.data
-    if not_theirs(posting, stored):
-        return fail(
-            posting,
-            "rating_failure",
-            f"subscription {data['subscription_id']} belongs to another partner",
-            partner_id=partner["partner_id"],
-            rules=(book.cancellation,),
-        )
+    if (refused := refuse_foreign(posting, stored, book.cancellation)) is not None:
+        return refused
     if sub["status"] == "cancelled":
         return Outcome("processed", f"subscription already cancelled effective {sub['cancelled_on']}; no new credit")
-    effective_on = parse_day(data["effective_on"])
     item = book.price(sub["sku"], parse_day(sub["activated_on"]))
     if item is None:  # the subscription was billed from this item; a price list without it is a policy error
         raise RuleViolation(f"SKU {sub['sku']} of subscription {sub['subscription_id']} is not on the price list")
+    credited, held = _credit_charged_months(posting, sub, item)
+    cancelled = {
+        **sub,
+        "status": "cancelled",
+        "cancelled_on": data["effective_on"],
+        "credits": [c["line_id"] for c in credited],
+        "credited": [*sub.get("credited", []), *(core.posted_against_entry(c) for c in credited)],
+        "held": [*sub.get("held", []), *held],
+    }
+    posting.changes.puts.append(subscription_put(cancelled, stored))
+    nothing = None if credited or held else "nothing billed after the effective day; no credit"
+    return Outcome("processed", credit_notes.held_note(held) or nothing)
+
+
+def _credit_charged_months(
+    posting: Posting, sub: dict[str, Any], item: CatalogItem
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each month charged gets its credit for the full days after the effective day, posted (the lines) or, above the
+    credit note limit, held for finance (the held entries)."""
+    data, book = posting.data, posting.book
+    effective_on = parse_day(data["effective_on"])
     credited: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     for billed in sub["billed"]:
@@ -45,18 +58,15 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
         )
         if credit is None:
             continue
-        draft = LineDraft(
-            kind="credit",
-            description=f"Credit: {item.name} after {data['effective_on']}, {credit.days}/{credit.divisor} days",
+        draft = core.cancellation_draft(
+            sub,
+            credit,
+            name=item.name,
             family=item.family,
-            sku=item.sku,
-            quantity=Decimal(sub["quantity"]),
+            effective_on=data["effective_on"],
             unit_price=item.list_price,
-            amount=-credit.amount,
-            cost=-round_money(Decimal(sub["monthly_cost"]) * credit.days / credit.divisor),
-            service_period=credit.period,
-            order_ref=data.get("order_ref") or sub.get("order_ref"),
             rules=(item.rule, book.cancellation),
+            order_ref=data.get("order_ref") or sub.get("order_ref"),
             references_line=billed["line_id"],
             detail={
                 "subscription_id": sub["subscription_id"],
@@ -64,22 +74,7 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
                 "days_in_month": credit.divisor,
                 "monthly_price": sub["monthly_price"],
             },
-            channel=sub.get("channel") or "resale",
         )
         lines, kept = credit_notes.post_or_hold(posting, sub, draft, billed)
         credited, held = credited + lines, held + kept
-    posting.changes.puts.append(
-        subscription_put(
-            {
-                **sub,
-                "status": "cancelled",
-                "cancelled_on": data["effective_on"],
-                "credits": [c["line_id"] for c in credited],
-                "credited": [*sub.get("credited", []), *(posted_against_entry(c) for c in credited)],
-                "held": [*sub.get("held", []), *held],
-            },
-            stored,
-        )
-    )
-    nothing = None if credited or held else "nothing billed after the effective day; no credit"
-    return Outcome("processed", credit_notes.held_note(held) or nothing)
+    return credited, held

@@ -13,7 +13,7 @@ from .. import credit_notes
 from .exceptions import fail
 from .posting import Outcome, Posting
 from .repository import SUBSCRIPTIONS, subscription_put
-from .subscription_records import not_theirs, park, posted_against_entry
+from .subscription_records import not_theirs, park
 
 
 def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -61,7 +61,7 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
         "monthly_price": format_money(unit * after),
         "monthly_cost": format_money(unit_cost * after),
         "changes": [*(sub.get("changes") or []), change],
-        "adjusted": [*(sub.get("adjusted") or []), *(posted_against_entry(x) for x in posted)],
+        "adjusted": [*(sub.get("adjusted") or []), *(core.posted_against_entry(x) for x in posted)],
         "held": [*(sub.get("held") or []), *held],
     }
     posting.changes.puts.append(subscription_put(updated, stored))

@@ -1,40 +1,27 @@
-"""What subscription records keep of their charges and credits, and events parked until an activation."""
+"""Subscription records as the ERP event kinds read them: whose they are, and events parked until an activation.
+
+What a record keeps of its charges and credits (`charge_entry`, `posted_against_entry`) is pure: domain/billing.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
+from ...domain.rules import Rule
 from ...ports import Stored
+from .exceptions import fail
 from .posting import Outcome, Posting
 from .repository import subscription_put
 
 
-def charge_entry(line: dict[str, Any], month: str) -> dict[str, Any]:
-    """What a subscription record keeps of a month charged in advance: the line, its invoice and amount."""
-    return {
-        "month": month,
-        "line_id": line["line_id"],
-        "invoice_id": line["invoice_id"],
-        "amount": line["amount"],
-        "service_period": line["service_period"],
-    }
-
-
-def posted_against_entry(line: dict[str, Any]) -> dict[str, Any]:
-    """What a subscription record keeps of a line posted against a month already charged (a cancellation credit, a
-    quantity change): the line, its invoice and amount, and the charge it references."""
-    return {
-        "month": line["service_period"]["start"][:7],
-        "line_id": line["line_id"],
-        "invoice_id": line["invoice_id"],
-        "amount": line["amount"],
-        "service_period": line["service_period"],
-        "references_line": line["references_line"],
-    }
-
-
 def not_theirs(posting: Posting, stored: Stored) -> bool:
     return bool(stored.data["partner_id"] != posting.data["partner_id"])
+
+
+def refuse_foreign(posting: Posting, stored: Stored, rule: Rule) -> Outcome | None:
+    """A subscription of another partner is not billed for this one: a rating failure citing `rule`; None if theirs."""
+    if not not_theirs(posting, stored):
+        return None
+    problem = f"subscription {posting.data['subscription_id']} belongs to another partner"
+    return fail(posting, "rating_failure", problem, partner_id=posting.data["partner_id"], rules=(rule,))
 
 
 def park(posting: Posting, stored: Stored | None) -> Outcome:

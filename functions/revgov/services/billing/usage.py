@@ -12,7 +12,7 @@ from .exceptions import fail
 from .lines import draft_invoice, post_lines, rerate_line
 from .posting import Outcome, Posting
 from .repository import LINES, SUBSCRIPTIONS, USAGE, line_key, put_over
-from .subscription_records import not_theirs, park
+from .subscription_records import park, refuse_foreign
 
 
 def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -29,14 +29,8 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     sub = posting.get(SUBSCRIPTIONS, data["subscription_id"])
     if sub is None or sub.data["status"] == "pending_activation":
         return park(posting, sub)
-    if not_theirs(posting, sub):
-        return fail(
-            posting,
-            "rating_failure",
-            f"subscription {data['subscription_id']} belongs to another partner",
-            partner_id=partner["partner_id"],
-            rules=(table.rule,),
-        )
+    if (refused := refuse_foreign(posting, sub, table.rule)) is not None:
+        return refused
     month = period_of(parse_day(data["usage_date"]))
     key = f"{partner['partner_id']}#{table.metric}#{month}"
     stored = posting.get(USAGE, key)
