@@ -345,3 +345,54 @@ def cancellation_draft(
         detail=detail,
         channel=subscription.get("channel") or "resale",
     )
+
+
+def unit_cost_of(subscription: dict[str, Any]) -> Decimal:
+    if subscription.get("unit_cost"):
+        return Decimal(subscription["unit_cost"])
+    return Decimal(subscription["monthly_cost"]) / Decimal(subscription["quantity"])
+
+
+def priced_as(
+    subscription: dict[str, Any], item: CatalogItem | None, book: BillingPolicy
+) -> tuple[str, str, tuple[Rule, ...]]:
+    """Name, family and rules of a subscription's lines: from its price-list item, or from the record if the price
+    list no longer has it."""
+    if item is None:
+        return subscription["sku"], subscription.get("family", "unknown"), (book.invoicing,)
+    return item.name, item.family, (item.rule, book.invoicing)
+
+
+def advance_charge_draft(
+    subscription: dict[str, Any],
+    item: CatalogItem | None,
+    month: str,
+    charged: tuple[DailyCharge, int],
+    book: BillingPolicy,
+) -> LineDraft:
+    """A Billing Month charged in advance by the billing run (PA-10.2): at the quantity in force on its first charged
+    day, prorated (citing the proration rule) when the subscription was activated during the month."""
+    charge, in_force = charged
+    name, family, rules = priced_as(subscription, item, book)
+    quantity = Decimal(in_force)
+    return LineDraft(
+        kind="subscription",
+        description=f"{name} x {in_force}, {month} in advance ({charge.days}/{charge.divisor} days)",
+        family=family,
+        sku=subscription["sku"],
+        quantity=quantity,
+        unit_price=unit_price_of(subscription),
+        amount=charge.amount,
+        cost=round_money(unit_cost_of(subscription) * quantity * charge.days / charge.divisor),
+        service_period=charge.period,
+        order_ref=subscription.get("order_ref"),
+        rules=(*rules, book.proration) if charge.days != charge.divisor else rules,
+        detail={
+            "subscription_id": subscription["subscription_id"],
+            "monthly_price": subscription["monthly_price"],
+            "days": charge.days,
+            "days_in_month": charge.divisor,
+            "billing_month": month,
+        },
+        channel=subscription.get("channel") or "resale",
+    )

@@ -22,7 +22,7 @@ from .credits import credit_note_issued, return_received
 from .exceptions import fail, open_exception
 from .intake import USE_CASES, bill_erp_event
 from .invoices import finalize_invoice, get_invoice, list_invoices_for, post_correction, read_invoice
-from .lines import post_lines, record_lines
+from .lines import post_lines, record_lines, stage_invoices
 from .milestones import service_completed
 from .payment import invoice_paid
 from .posting import ACTOR, Outcome, Posting, entitlement, load_partner
@@ -106,6 +106,7 @@ __all__ = [
     "return_received",
     "service_completed",
     "shipment_confirmed",
+    "stage_invoices",
     "subscription_activated",
     "subscription_cancelled",
     "subscription_changed",

@@ -25,7 +25,7 @@ from .milestones import service_completed
 from .payment import invoice_paid
 from .posting import ATTEMPTS, Outcome, Posting, load_partner
 from .quantity_change import subscription_changed
-from .repository import BILLED
+from .repository import SettledEvent, settled_event
 from .shipment import shipment_confirmed
 from .support import support_logged
 from .unit_of_work import answer_duplicate, commit_posting
@@ -60,7 +60,7 @@ def bill_erp_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
 
 def _bill(
     rt: Runtime, tenant: Tenant, book: BillingPolicy, detail_type: str, detail: dict[str, Any]
-) -> tuple[Posting, dict[str, Any], dict[str, Any] | None]:
+) -> tuple[Posting, dict[str, Any], SettledEvent | None]:
     """One attempt: read, decide with the event's use case, commit; or what the event was settled as before."""
     posting = Posting(
         rt,
@@ -73,9 +73,9 @@ def _bill(
         detail["data"],
         rt.clock.now_iso(),
     )
-    settled = posting.get(BILLED, posting.erp_event_id)
+    settled = settled_event(rt, tenant.tenant_id, posting.erp_event_id)
     if settled is not None:
-        return posting, {}, settled.data
+        return posting, {}, settled
     partner = load_partner(rt, tenant.tenant_id, posting.data["partner_id"])
     outcome = _implausible(posting, partner) if partner else _unknown_partner(posting)
     if outcome is None and partner:

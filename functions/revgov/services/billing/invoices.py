@@ -15,7 +15,7 @@ from ...domain.time import instant, period_of
 from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
 from .. import credit_notes, tenants
-from .lines import post_lines, record_lines
+from .lines import post_lines, stage_invoices
 from .posting import Posting
 from .repository import INVOICE_KEYS, INVOICES, invoice_lines, invoice_put, list_invoices, load_invoice
 
@@ -86,10 +86,7 @@ def post_correction(
         now=rt.clock.now_iso(),
     )
     post_lines(posting, partner_id, period or period_of(instant(posting.now).date()), drafts)
-    for invoice_id in sorted(posting.touched):
-        header, version = posting.invoices[invoice_id]
-        posting.changes.puts.append(invoice_put(header, version))
-        record_lines(posting, header, [line for line in posting.lines if line["invoice_id"] == invoice_id])
+    stage_invoices(posting)
     return posting.changes
 
 

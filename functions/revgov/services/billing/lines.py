@@ -13,7 +13,7 @@ from ...domain.errors import Conflict, RuleViolation
 from ...domain.time import next_period
 from ...ports import DomainEvent, Put, Stored
 from .posting import ACTOR, Posting
-from .repository import INVOICE_KEYS, INVOICES, LINES, fact_put, line_key
+from .repository import INVOICE_KEYS, INVOICES, LINES, fact_put, invoice_put, line_key
 
 
 def draft_invoice(posting: Posting, partner_id: str, period: str) -> dict[str, Any]:
@@ -144,3 +144,11 @@ def record_lines(posting: Posting, invoice: dict[str, Any], lines: list[dict[str
             },
         )
     )
+
+
+def stage_invoices(posting: Posting) -> None:
+    """Every invoice the posting touched, with the audit record and domain event of its lines, into the commit."""
+    for invoice_id in sorted(posting.touched):
+        header, version = posting.invoices[invoice_id]
+        posting.changes.puts.append(invoice_put(header, version))
+        record_lines(posting, header, [line for line in posting.lines if line["invoice_id"] == invoice_id])

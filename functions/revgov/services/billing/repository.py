@@ -3,7 +3,7 @@ conditions and index entries) and read back."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from ...domain import billing as core
 from ...domain.errors import NotFound
@@ -11,39 +11,40 @@ from ...ports import Page, Put, Stored
 from ...runtime import Runtime
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
-
-
 INVOICES = "INVOICE"
-
-
 INVOICE_KEYS = "INVOICEKEY"  # partner#period -> the invoice of that month
-
-
 LINES = "INVOICELINE"  # invoice#number -> line
-
-
 SALES_FACTS = "SALESFACT"
-
-
 SUBSCRIPTIONS = "SUBSCRIPTION"
-
-
 USAGE = "USAGE"  # partner#metric#period -> the month's metered quantity and what was invoiced for it
-
-
 STATEMENTS_OF_WORK = "SOW"  # partner#sow_ref -> the milestones billed on it
-
-
 SUPPORT_HOURS = "SUPPORTHOURS"  # partner#quarter -> hours used
-
-
 LINE_CREDITS = "LINECREDIT"  # invoice#number -> what the ERP's credit notes and returns credited of the line
-
-
 DISPUTED_LINES = "INVOICEDISPUTELINE"  # invoice#number -> the last dispute on it and what it credited (disputes)
-
-
 CASE_MARKERS = "BILLINGCASE"  # ERP event id#category -> the exception opened for it (one per event and category)
+
+
+class SettledEvent(TypedDict):
+    """The BILLED marker of an ERP event (schemas: what billing produced for it); its absence is what lets it bill."""
+
+    erp_event_id: str
+    event_id: str
+    detail_type: str
+    reason: str | None
+    line_ids: list[str]
+    case_ids: list[str]
+    settled_at: str
+
+
+def billed_put(settled: SettledEvent) -> Put:
+    """The once-only guard: written must_be_absent in the event's commit, so a second delivery conflicts."""
+    return Put(BILLED, settled["erp_event_id"], dict(settled), must_be_absent=True, conflict_detail="already billed")
+
+
+def settled_event(rt: Runtime, tenant_id: str, erp_event_id: str) -> SettledEvent | None:
+    """What an ERP event was settled as, or None while it is not."""
+    stored = rt.store.get(tenant_id, BILLED, erp_event_id)
+    return cast(SettledEvent, stored.data) if stored else None
 
 
 def invoice_put(header: dict[str, Any], version: int | None) -> Put:

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...ports import Changes, Put
+from ...ports import Changes
 from .. import events
-from .lines import record_lines
+from .lines import stage_invoices
 from .posting import Outcome, Posting, log_put
-from .repository import BILLED, invoice_put
+from .repository import SettledEvent, billed_put
 from .sla import close_sla_watch
 
 
 def commit_posting(posting: Posting, outcome: Outcome) -> None:
+    """The event's single commit: its SLA watch closed, the invoices it touched, the BILLED marker once it is settled
+    for good, and its event-log entry."""
     changes = posting.changes
     close_sla_watch(posting, outcome)
-    for invoice_id in sorted(posting.touched):
-        header, version = posting.invoices[invoice_id]
-        changes.puts.append(invoice_put(header, version))
-        record_lines(posting, header, [line for line in posting.lines if line["invoice_id"] == invoice_id])
+    stage_invoices(posting)
     if outcome.done:
-        settled = {
+        settled: SettledEvent = {
             "erp_event_id": posting.erp_event_id,
             "event_id": posting.event_id,
             "detail_type": posting.detail_type,
@@ -30,16 +29,14 @@ def commit_posting(posting: Posting, outcome: Outcome) -> None:
             "case_ids": posting.case_ids,
             "settled_at": posting.now,
         }
-        changes.puts.append(
-            Put(BILLED, posting.erp_event_id, settled, must_be_absent=True, conflict_detail="already billed")
-        )
+        changes.puts.append(billed_put(settled))
     changes.puts.append(log_put(posting, outcome.status, outcome.reason))
     posting.rt.commit(posting.tenant_id, changes)
 
 
-def answer_duplicate(posting: Posting, settled: dict[str, Any]) -> dict[str, Any]:
+def answer_duplicate(posting: Posting, settled: SettledEvent) -> dict[str, Any]:
     """A settled event delivered again: answer what it became; make sure the event log says so."""
     current = posting.get(events.EVENTS, posting.event_id)
     if current is None or current.data.get("status") != "processed":
-        posting.rt.store.commit(posting.tenant_id, Changes(puts=[log_put(posting, "processed", settled.get("reason"))]))
-    return {"event_id": posting.event_id, "status": "processed", "reason": settled.get("reason"), "duplicate": True}
+        posting.rt.store.commit(posting.tenant_id, Changes(puts=[log_put(posting, "processed", settled["reason"])]))
+    return {"event_id": posting.event_id, "status": "processed", "reason": settled["reason"], "duplicate": True}
