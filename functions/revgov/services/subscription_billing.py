@@ -14,13 +14,13 @@ is an exception for finance. The arithmetic is in the pure core (domain/billing/
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from ..domain import billing as core
 from ..domain.access import Principal, Role
-from ..domain.billing import BillingPolicy
+from ..domain.billing import BillingPolicy, ServicePeriod
 from ..domain.catalog import CatalogItem
 from ..domain.errors import ConcurrentUpdate, Conflict, NotFound
 from ..domain.money import format_money
@@ -93,8 +93,9 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
     entry = core.charge_entry(line, month)
     entries: dict[str, Any] = {"billed": [*sub.get("billed", []), entry]}
     # the quantity changes known before the month was charged, then the cancellation's credit of the month
-    adjusted, held = _adjust_for_changes(posting, sub, item, charged[0], entry)
-    credited, kept = _credit_cancellation(posting, sub, item, charged[0], entry)
+    month_charged = _Charged(sub, item, charged[0].period, entry)
+    adjusted, held = _adjust_for_changes(posting, month_charged)
+    credited, kept = _credit_cancellation(posting, month_charged)
     held += kept
     if adjusted:
         entries["adjusted"] = [*sub.get("adjusted", []), *(core.posted_against_entry(x) for x in adjusted)]
@@ -123,42 +124,45 @@ def _posting(rt: Runtime, tenant: Tenant, book: BillingPolicy, name: str, partne
     return billing.Posting(rt, tenant, book, RUN, name, name, now, {"partner_id": partner_id}, now)
 
 
-def _adjust_for_changes(
-    posting: billing.Posting,
-    sub: dict[str, Any],
-    item: CatalogItem | None,
-    charge: core.DailyCharge,
-    entry: dict[str, Any],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class _Charged:
+    """A subscription's month just charged in advance: the record, its price-list item, the period and charge entry."""
+
+    sub: dict[str, Any]
+    item: CatalogItem | None
+    period: ServicePeriod
+    entry: dict[str, Any]
+
+
+_Posted = tuple[list[dict[str, Any]], list[dict[str, Any]]]  # the lines posted, the credits held for approval
+
+
+def _adjust_for_changes(posting: billing.Posting, charged: _Charged) -> _Posted:
     """Each quantity change taking effect inside the charged month after its first day, prorated both ways against
     the month's charge; a reduction above the credit note limit is held for finance."""
+    sub, entry = charged.sub, charged.entry
     adjusted: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
-    for change, prorated in core.changes_within(sub, charge.period):
+    for change, prorated in core.changes_within(sub, charged.period):
         before, after = int(change["from_quantity"]), int(change["to_quantity"])
         draft = core.quantity_change_draft(
-            sub, item, core.unit_cost_of(sub), before, after, prorated, posting.book, entry["line_id"]
+            sub, charged.item, core.unit_cost_of(sub), before, after, prorated, posting.book, entry["line_id"]
         )
         lines, kept = credit_notes.post_or_hold(posting, sub, draft, entry)
         adjusted, held = adjusted + lines, held + kept
     return adjusted, held
 
 
-def _credit_cancellation(
-    posting: billing.Posting,
-    sub: dict[str, Any],
-    item: CatalogItem | None,
-    charge: core.DailyCharge,
-    entry: dict[str, Any],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _credit_cancellation(posting: billing.Posting, charged: _Charged) -> _Posted:
     """A subscription cancelled with effect during the month charged: the unused full days credited against the
     charge (PA-10.4, SOP-2.4), or held for finance above the credit note limit (SOP-2.5)."""
+    sub, entry = charged.sub, charged.entry
     if not sub.get("cancelled_on"):
         return [], []
-    credit = core.cancellation_credit(Decimal(sub["monthly_price"]), parse_day(sub["cancelled_on"]), charge.period)
+    credit = core.cancellation_credit(Decimal(sub["monthly_price"]), parse_day(sub["cancelled_on"]), charged.period)
     if credit is None:
         return [], []
-    name, family, rules = core.priced_as(sub, item, posting.book)
+    name, family, rules = core.priced_as(sub, charged.item, posting.book)
     draft = core.cancellation_draft(
         sub,
         credit,
@@ -257,9 +261,9 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         months.setdefault(entry["month"], {"month": entry["month"], "charges": [], "credits": []})[section].append(
             {k: entry.get(k) for k in ("line_id", "invoice_id", "amount", "service_period", "references_line")}
         )
-    for month in months.values():
-        net = sum((Decimal(x["amount"]) for x in [*month["charges"], *month["credits"]] if x["amount"]), Decimal(0))
-        month["net"] = format_money(net)
+    for entries in months.values():
+        net = sum((Decimal(x["amount"]) for x in [*entries["charges"], *entries["credits"]] if x["amount"]), Decimal(0))
+        entries["net"] = format_money(net)
     return {
         "subscription_id": record["subscription_id"],
         "partner_id": record["partner_id"],

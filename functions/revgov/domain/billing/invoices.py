@@ -185,13 +185,7 @@ def add_lines(
 
 
 def rerate_line(
-    invoice: dict[str, Any],
-    line: dict[str, Any],
-    draft: LineDraft,
-    *,
-    event_id: str,
-    erp_event_id: str,
-    at: str,
+    invoice: dict[str, Any], line: dict[str, Any], draft: LineDraft, *, event_id: str, erp_event_id: str, at: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A usage line re-rated with more of the month's usage: the line takes the new amount, the total the delta."""
     if invoice["status"] != "draft":

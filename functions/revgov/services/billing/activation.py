@@ -22,24 +22,16 @@ def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome
     data, book = posting.data, posting.book
     item = book.price(data["sku"], parse_day(data["activated_on"]))
     if item is None or item.billing != "subscription":
-        return fail(
-            posting,
-            "unknown_partner_or_sku",
-            f"SKU {data['sku']} is not a subscription of the price list on {data['activated_on']}",
-            partner_id=partner["partner_id"],
-            rules=(book.invoicing,),
-        )
+        problem = f"SKU {data['sku']} is not a subscription of the price list on {data['activated_on']}"
+        return fail(posting, "unknown_partner_or_sku", problem, book.invoicing)
     stored = posting.get(SUBSCRIPTIONS, data["subscription_id"])
     parked = stored.data.get("parked", []) if stored else []
     if stored is not None and (stored.data["status"] != "pending_activation" or not_theirs(posting, stored)):
-        return fail(
-            posting,
-            "rating_failure",
+        problem = (
             f"subscription {data['subscription_id']} is already {stored.data['status']} for partner "
-            f"{stored.data['partner_id']}; a second activation is not billed",
-            partner_id=partner["partner_id"],
-            rules=(book.proration,),
+            f"{stored.data['partner_id']}; a second activation is not billed"
         )
+        return fail(posting, "rating_failure", problem, book.proration)
     draft = core.activation_draft(item, data, book)
     (line,) = post_lines(posting, partner["partner_id"], period_of(draft.service_period.start), [draft])
     # the parked events stay listed until release_parked re-applies them, right after this commit

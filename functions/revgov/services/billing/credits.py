@@ -87,7 +87,7 @@ def _erp_credit(posting: Posting, partner_id: str, credit: _Credit) -> Outcome:
             line, amount, credit.units, credited, reason=credit.reason, returned_on=credit.returned_on, rule=rule
         )
     except RuleViolation as why:
-        return fail(posting, "rating_failure", why.detail, partner_id=partner_id, rules=(rule,))
+        return fail(posting, "rating_failure", why.detail, rule)
     returned_on = credit.returned_on and credit.returned_on.isoformat()
     detail = {"credit_note_ref": credit.ref, "units": credit.units, "returned_on": returned_on}
     if core.credit_note_needs_approval(amount, posting.book):
@@ -120,7 +120,7 @@ def _charged_line(posting: Posting, partner_id: str) -> Stored | Outcome:
         problem = f"invoice {data['invoice_id']} has no line {number}"
     else:
         return stored
-    return fail(posting, "rating_failure", problem, partner_id=partner_id, rules=(rule,))
+    return fail(posting, "rating_failure", problem, rule)
 
 
 def _hold(

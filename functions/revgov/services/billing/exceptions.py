@@ -24,9 +24,8 @@ def open_exception(
     marker = f"{posting.erp_event_id}#{category}"
     if posting.get(CASE_MARKERS, marker) is not None:
         return None
-    reasons = [{**r.as_dict(), "message": message} for r in rules] or [
-        {"rule_id": None, "clause": None, "message": message}
-    ]
+    reasons: list[dict[str, str | None]] = [{**r.as_dict(), "message": message} for r in rules]
+    reasons = reasons or [{"rule_id": None, "clause": None, "message": message}]
     case, opened = cases.open_case(
         posting.rt,
         posting.tenant.policy,
@@ -56,10 +55,9 @@ def open_exception(
     return str(case["case_id"])
 
 
-def fail(
-    posting: Posting, category: str, message: str, *, partner_id: str | None, rules: tuple[Rule, ...] = ()
-) -> Outcome:
-    """Not billable as it stands (unknown partner or SKU, rating failure): an exception; replayable once fixed."""
-    case_id = open_exception(posting, category, message, partner_id=partner_id, rules=rules)
+def fail(posting: Posting, category: str, message: str, *rules: Rule) -> Outcome:
+    """Not billable as it stands (unknown partner or SKU, rating failure): an exception for the event's partner citing
+    `rules`; replayable once fixed."""
+    case_id = open_exception(posting, category, message, partner_id=posting.data["partner_id"], rules=rules)
     note = f"; exception {case_id}" if case_id else "; its exception is already open"
     return Outcome("failed", message + note, done=False)

@@ -77,9 +77,10 @@ def _bill(
     if settled is not None:
         return posting, {}, settled
     partner = load_partner(rt, tenant.tenant_id, posting.data["partner_id"])
-    outcome = _implausible(posting, partner) if partner else _unknown_partner(posting)
-    if outcome is None and partner:
-        outcome = USE_CASES[detail_type](posting, partner)
+    if partner is None:
+        outcome = _unknown_partner(posting)
+    else:
+        outcome = _implausible(posting, partner) or USE_CASES[detail_type](posting, partner)
     commit_posting(posting, outcome)
     return posting, {"event_id": posting.event_id, "status": outcome.status, "reason": outcome.reason}, None
 
@@ -143,14 +144,8 @@ def _record_failure(rt: Runtime, bus_event: dict[str, Any], exc: Exception) -> N
 
 
 def _unknown_partner(posting: Posting) -> Outcome:
-    partner_id = posting.data["partner_id"]
-    return fail(
-        posting,
-        "unknown_partner_or_sku",
-        f"partner {partner_id} is not known in this tenant",
-        partner_id=partner_id,
-        rules=(posting.book.invoicing,),
-    )
+    problem = f"partner {posting.data['partner_id']} is not known in this tenant"
+    return fail(posting, "unknown_partner_or_sku", problem, posting.book.invoicing)
 
 
 def _implausible(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
@@ -167,13 +162,8 @@ def _implausible(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
     )
     if why is None:
         return None
-    return fail(
-        posting,
-        book.implausible_category,
-        f"held, not billed: {why} ({book.plausibility.rule_id}, {book.plausibility.clause})",
-        partner_id=partner["partner_id"],
-        rules=(book.plausibility,),
-    )
+    problem = f"held, not billed: {why} ({book.plausibility.rule_id}, {book.plausibility.clause})"
+    return fail(posting, book.implausible_category, problem, book.plausibility)
 
 
 USE_CASES: dict[str, Callable[[Posting, dict[str, Any]], Outcome]] = {

@@ -98,40 +98,30 @@ def finalize_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, 
     rule = book.finalization
     final = core.finalize(header, actor=who.actor, at=rt.clock.now_iso(), rule=rule)
     credit_notes.refuse_finalizing_over_pending(rt, who.tenant_id, header, book)
-    rt.commit(
-        who.tenant_id,
-        Changes(
-            puts=[invoice_put(final, version)],
-            audit=[
-                AuditEntry(
-                    actor=who.actor,
-                    actor_role=who.role.value,
-                    action="invoice.finalized",
-                    subject=invoice_id,
-                    outcome="finalized",
-                    inputs={
-                        "partner_id": final["partner_id"],
-                        "period": final["period"],
-                        "total": final["total"],
-                        "line_count": final["line_count"],
-                    },
-                    policy_version=tenant.policy_version,
-                    rule_ids=(rule.rule_id,),
-                    clauses=(rule.clause,),
-                )
-            ],
-            events=[
-                DomainEvent(
-                    "revgov.billing",
-                    "invoice.finalized",
-                    {
-                        "invoice_id": invoice_id,
-                        "partner_id": final["partner_id"],
-                        "period": final["period"],
-                        "total": final["total"],
-                    },
-                )
-            ],
-        ),
+    audit = AuditEntry.by(
+        who,
+        "invoice.finalized",
+        invoice_id,
+        "finalized",
+        inputs={
+            "partner_id": final["partner_id"],
+            "period": final["period"],
+            "total": final["total"],
+            "line_count": final["line_count"],
+        },
+        policy_version=tenant.policy_version,
+        rule_ids=(rule.rule_id,),
+        clauses=(rule.clause,),
     )
+    finalized = DomainEvent(
+        "revgov.billing",
+        "invoice.finalized",
+        {
+            "invoice_id": invoice_id,
+            "partner_id": final["partner_id"],
+            "period": final["period"],
+            "total": final["total"],
+        },
+    )
+    rt.commit(who.tenant_id, Changes(puts=[invoice_put(final, version)], audit=[audit], events=[finalized]))
     return {**final, "lines": invoice_lines(rt, who.tenant_id, invoice_id)}

@@ -7,12 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 from ...domain import billing as core
-from ...domain.audit import AuditEntry
 from ...domain.billing import LineDraft
 from ...domain.errors import Conflict, RuleViolation
 from ...domain.time import next_period
-from ...ports import DomainEvent, Put, Stored
-from .posting import ACTOR, Posting
+from ...ports import Put, Stored
+from .posting import Posting, record
 from .repository import INVOICE_KEYS, INVOICES, LINES, fact_put, invoice_put, line_key
 
 
@@ -100,49 +99,29 @@ def record_lines(posting: Posting, invoice: dict[str, Any], lines: list[dict[str
         return
     rule_ids = dict.fromkeys(r for line in lines for r in line["rule_ids"])
     clauses = dict.fromkeys(c for line in lines for c in line["clauses"])
-    posting.changes.audit.append(
-        AuditEntry(
-            actor=ACTOR,
-            action="invoice_lines.posted",
-            subject=invoice["invoice_id"],
-            outcome=f"{len(lines)} line(s), total {invoice['total']}",
-            inputs={
-                "event_id": posting.event_id,
-                "erp_event_id": posting.erp_event_id,
-                "detail_type": posting.detail_type,
-                "partner_id": invoice["partner_id"],
-                "lines": [
-                    {
-                        "line_id": line["line_id"],
-                        "kind": line["kind"],
-                        "sku": line["sku"],
-                        "quantity": line["quantity"],
-                        "amount": line["amount"],
-                        "service_period": line["service_period"],
-                        "references_line": line["references_line"],
-                        "rerated": bool(line.get("rerated")),
-                    }
-                    for line in lines
-                ],
-            },
-            policy_version=posting.tenant.policy_version,
-            rule_ids=tuple(rule_ids),
-            clauses=tuple(clauses),
-        )
-    )
-    posting.changes.events.append(
-        DomainEvent(
-            "revgov.billing",
-            "invoice.lines_posted",
-            {
-                "invoice_id": invoice["invoice_id"],
-                "partner_id": invoice["partner_id"],
-                "period": invoice["period"],
-                "total": invoice["total"],
-                "line_ids": [line["line_id"] for line in lines],
-                "source_event_id": posting.event_id,
-            },
-        )
+    entries = [
+        {
+            "line_id": line["line_id"],
+            "kind": line["kind"],
+            "sku": line["sku"],
+            "quantity": line["quantity"],
+            "amount": line["amount"],
+            "service_period": line["service_period"],
+            "references_line": line["references_line"],
+            "rerated": bool(line.get("rerated")),
+        }
+        for line in lines
+    ]
+    record(
+        posting,
+        "invoice_lines.posted",
+        "invoice.lines_posted",
+        invoice,
+        f"{len(lines)} line(s), total {invoice['total']}",
+        {"detail_type": posting.detail_type, "partner_id": invoice["partner_id"], "lines": entries},
+        {"line_ids": [line["line_id"] for line in lines], "source_event_id": posting.event_id},
+        rule_ids=rule_ids,
+        clauses=clauses,
     )
 
 

@@ -21,11 +21,11 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     service = book.services.get(data["service"])
     if service is None:
         problem = f"service {data['service']} is not a milestone service of the policy"
-        return fail(posting, "unknown_partner_or_sku", problem, partner_id=partner_id, rules=(book.milestone_rule,))
+        return fail(posting, "unknown_partner_or_sku", problem, book.milestone_rule)
     percent = book.milestones.get(data["milestone"])
     if percent is None:
         problem = f"milestone {data['milestone']} is not in the schedule ({', '.join(book.milestones)})"
-        return fail(posting, "rating_failure", problem, partner_id=partner_id, rules=(book.milestone_rule,))
+        return fail(posting, "rating_failure", problem, book.milestone_rule)
     rules, out_of_scope = _in_scope(posting, partner_id, service)
     if out_of_scope is not None:
         return out_of_scope

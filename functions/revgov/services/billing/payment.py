@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain import billing as core
-from ...domain.audit import AuditEntry
 from ...domain.errors import RuleViolation
-from ...ports import DomainEvent
 from .exceptions import fail
-from .posting import ACTOR, Outcome, Posting
+from .posting import Outcome, Posting, record
 from .repository import INVOICES, invoice_put
 
 
@@ -19,13 +17,8 @@ def invoice_paid(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
     stored = posting.get(INVOICES, data["invoice_id"])
     if stored is None or stored.data["partner_id"] != partner["partner_id"]:
-        return fail(
-            posting,
-            "rating_failure",
-            f"invoice {data['invoice_id']} is not an invoice of partner {partner['partner_id']}",
-            partner_id=partner["partner_id"],
-            rules=(book.finalization,),
-        )
+        problem = f"invoice {data['invoice_id']} is not an invoice of partner {partner['partner_id']}"
+        return fail(posting, "rating_failure", problem, book.finalization)
     invoice = stored.data
     if invoice.get("paid_on"):
         return Outcome("processed", f"invoice {invoice['invoice_id']} was already paid on {invoice['paid_on']}")
@@ -34,39 +27,22 @@ def invoice_paid(posting: Posting, partner: dict[str, Any]) -> Outcome:
             invoice, paid_on=data["paid_on"], payment_ref=data.get("payment_ref"), rule=book.finalization
         )
     except RuleViolation as why:  # a draft: replayable once it is issued
-        return fail(posting, "rating_failure", why.detail, partner_id=partner["partner_id"], rules=(book.finalization,))
+        return fail(posting, "rating_failure", why.detail, book.finalization)
     posting.changes.puts.append(invoice_put(paid, stored.version))
-    posting.changes.audit.append(
-        AuditEntry(
-            actor=ACTOR,
-            action="invoice.paid",
-            subject=invoice["invoice_id"],
-            outcome=f"paid on {data['paid_on']}",
-            inputs={
-                "event_id": posting.event_id,
-                "erp_event_id": posting.erp_event_id,
-                "partner_id": invoice["partner_id"],
-                "total": invoice["total"],
-                "paid_on": data["paid_on"],
-                "payment_ref": data.get("payment_ref"),
-            },
-            policy_version=posting.tenant.policy_version,
-            rule_ids=(book.finalization.rule_id,),
-            clauses=(book.finalization.clause,),
-        )
-    )
-    posting.changes.events.append(
-        DomainEvent(
-            "revgov.billing",
-            "invoice.paid",
-            {
-                "invoice_id": invoice["invoice_id"],
-                "partner_id": invoice["partner_id"],
-                "period": invoice["period"],
-                "total": invoice["total"],
-                "paid_on": data["paid_on"],
-                "source_event_id": posting.event_id,
-            },
-        )
+    record(
+        posting,
+        "invoice.paid",
+        "invoice.paid",
+        invoice,
+        f"paid on {data['paid_on']}",
+        {
+            "partner_id": invoice["partner_id"],
+            "total": invoice["total"],
+            "paid_on": data["paid_on"],
+            "payment_ref": data.get("payment_ref"),
+        },
+        {"paid_on": data["paid_on"], "source_event_id": posting.event_id},
+        rule_ids=(book.finalization.rule_id,),
+        clauses=(book.finalization.clause,),
     )
     return Outcome("processed")

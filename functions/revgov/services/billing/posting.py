@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...domain.audit import AuditEntry
 from ...domain.billing import BillingPolicy
 from ...domain.errors import NotFound
 from ...domain.tenants import Tenant
-from ...ports import Changes, Put, Stored
+from ...ports import Changes, DomainEvent, Put, Stored
 from ...runtime import Runtime
 from .. import erp, events, partners
 
@@ -80,3 +82,33 @@ def log_put(posting: Posting, status: str, reason: str | None) -> Put:
         status=status,
         reason=reason,
     )
+
+
+def record(
+    posting: Posting,
+    action: str,
+    event_type: str,
+    invoice: dict[str, Any],
+    outcome: str,
+    inputs: dict[str, Any],
+    event: dict[str, Any],
+    *,
+    rule_ids: Iterable[str],
+    clauses: Iterable[str],
+) -> None:
+    """What billing did to an invoice for the event, into its commit: an audit record (actor `system:billing`,
+    naming the event) and the domain event `event_type` (naming the invoice and, in `event`, the event)."""
+    posting.changes.audit.append(
+        AuditEntry(
+            actor=ACTOR,
+            action=action,
+            subject=invoice["invoice_id"],
+            outcome=outcome,
+            inputs={"event_id": posting.event_id, "erp_event_id": posting.erp_event_id, **inputs},
+            policy_version=posting.tenant.policy_version,
+            rule_ids=tuple(rule_ids),
+            clauses=tuple(clauses),
+        )
+    )
+    detail = {k: invoice[k] for k in ("invoice_id", "partner_id", "period", "total")}
+    posting.changes.events.append(DomainEvent("revgov.billing", event_type, {**detail, **event}))

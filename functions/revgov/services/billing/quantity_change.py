@@ -36,7 +36,7 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     elif effective < sub["activated_on"] or (last and effective < last):
         problem = f"a change effective {effective} comes before the activation or the last change ({last})"
     if problem:
-        return fail(posting, "rating_failure", problem, partner_id=partner["partner_id"], rules=(book.proration,))
+        return fail(posting, "rating_failure", problem, book.proration)
     before, after = int(sub["quantity"]), int(data["quantity"])
     if before == after:
         return Outcome("processed", f"the quantity is already {after}; nothing to prorate")

@@ -9,6 +9,7 @@ from ...domain import billing as core
 from ...domain.errors import NotFound
 from ...ports import Page, Put, Stored
 from ...runtime import Runtime
+from .. import toolkit
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
 INVOICES = "INVOICE"
@@ -96,14 +97,7 @@ def load_invoice(rt: Runtime, tenant_id: str, invoice_id: str) -> tuple[dict[str
 
 
 def invoice_lines(rt: Runtime, tenant_id: str, invoice_id: str) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = rt.store.query(tenant_id, LINES, limit=200, cursor=cursor, prefix=f"{invoice_id}#")
-        lines += [item.data for item in page.items]
-        cursor = page.next_cursor
-        if not cursor:
-            return lines
+    return [item.data for item in toolkit.pages(rt.store, tenant_id, LINES, prefix=f"{invoice_id}#")]
 
 
 def line_of(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> Stored | None:

@@ -16,13 +16,7 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     shipped = parse_day(data["shipped_on"])
     unknown = [x["sku"] for x in data["lines"] if getattr(book.price(x["sku"], shipped), "billing", None) != "shipment"]
     if unknown:
-        return fail(
-            posting,
-            "unknown_partner_or_sku",
-            f"SKU {', '.join(unknown)} is not a shipment item of the price list on {shipped.isoformat()}",
-            partner_id=partner["partner_id"],
-            rules=(book.invoicing,),
-        )
-    shipped_on = parse_day(data["shipped_on"])
-    post_lines(posting, partner["partner_id"], period_of(shipped_on), core.shipment_drafts(book, data))
+        problem = f"SKU {', '.join(unknown)} is not a shipment item of the price list on {shipped.isoformat()}"
+        return fail(posting, "unknown_partner_or_sku", problem, book.invoicing)
+    post_lines(posting, partner["partner_id"], period_of(shipped), core.shipment_drafts(book, data))
     return Outcome("processed", posted=True)

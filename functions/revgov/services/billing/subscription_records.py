@@ -21,7 +21,7 @@ def refuse_foreign(posting: Posting, stored: Stored, rule: Rule) -> Outcome | No
     if not not_theirs(posting, stored):
         return None
     problem = f"subscription {posting.data['subscription_id']} belongs to another partner"
-    return fail(posting, "rating_failure", problem, partner_id=posting.data["partner_id"], rules=(rule,))
+    return fail(posting, "rating_failure", problem, rule)
 
 
 def park(posting: Posting, stored: Stored | None) -> Outcome:

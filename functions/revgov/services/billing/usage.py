@@ -19,13 +19,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
     table = book.usage.get(data["metric"])
     if table is None:
-        return fail(
-            posting,
-            "rating_failure",
-            f"no rate table for metric {data['metric']}",
-            partner_id=partner["partner_id"],
-            rules=(book.invoicing,),
-        )
+        return fail(posting, "rating_failure", f"no rate table for metric {data['metric']}", book.invoicing)
     sub = posting.get(SUBSCRIPTIONS, data["subscription_id"])
     if sub is None or sub.data["status"] == "pending_activation":
         return park(posting, sub)
