@@ -38,6 +38,13 @@ SECURITY = core.RateTable.from_policy(
 P1 = "ptr_01JBNWPARTNER0000000000001"
 
 
+def _invoiced_once(quantity: str, invoice_id: str) -> dict:
+    """The month's usage record after 1,000 endpoints were invoiced (3,125.00, cost 1.10 each) on `invoice_id`."""
+    entry = {"invoice_id": invoice_id, "line_id": f"{invoice_id}.1", "number": 1, "amount": "3125.00", "units": "1000"}
+    usage = core.new_usage(P1, "security_monitoring", "2026-10")
+    return {**usage, "quantity": quantity, "invoiced": [{**entry, "cost": "1100.00"}]}
+
+
 def _rerate(usage: dict, more: str, invoice_id: str) -> core.Rerated:
     return core.rerate_month(
         SECURITY,
@@ -63,20 +70,7 @@ def test_a_month_first_rated_is_one_usage_line_for_its_whole_quantity():
 def test_more_usage_after_the_month_was_invoiced_is_the_difference_to_the_rerated_total():
     # invoiced 1,000 endpoints (3,125.00) on inv_A; 200 more arrive: the month re-rates to 3,625.00 (SOP-3.3's example)
     # and the adjustment is 3,625.00 - 3,125.00 = 500.00 for 200 endpoints (SOP-3.4), on the next invoice.
-    usage = {
-        **core.new_usage(P1, "security_monitoring", "2026-10"),
-        "quantity": "1000",
-        "invoiced": [
-            {
-                "invoice_id": "inv_A",
-                "line_id": "inv_A.1",
-                "number": 1,
-                "amount": "3125.00",
-                "units": "1000",
-                "cost": "1100.00",
-            }
-        ],
-    }
+    usage = _invoiced_once("1000", "inv_A")
     rerated = _rerate(usage, "200", "inv_B")
     assert rerated.draft.kind == "usage_adjustment"
     assert rerated.draft.amount == Decimal("500.00")
@@ -99,20 +93,7 @@ def test_more_usage_after_the_month_was_invoiced_is_the_difference_to_the_rerate
 
 
 def test_more_usage_on_the_same_draft_rerates_its_line_to_the_month_total():
-    usage = {
-        **core.new_usage(P1, "security_monitoring", "2026-10"),
-        "quantity": "1000",
-        "invoiced": [
-            {
-                "invoice_id": "inv_B",
-                "line_id": "inv_B.1",
-                "number": 1,
-                "amount": "3125.00",
-                "units": "1000",
-                "cost": "1100.00",
-            }
-        ],
-    }
+    usage = _invoiced_once("1000", "inv_B")
     rerated = _rerate(usage, "200", "inv_B")
     assert rerated.replaces == usage["invoiced"][0]
     assert rerated.draft.kind == "usage" and rerated.draft.amount == Decimal("3625.00")
@@ -138,20 +119,7 @@ def test_more_usage_on_the_same_draft_rerates_its_line_to_the_month_total():
 
 def test_usage_that_leaves_the_rated_total_of_an_invoiced_month_unchanged_posts_nothing():
     # rounded up to whole endpoints: 999.2 and 999.6 are both 1,000 rated units, 3,125.00
-    usage = {
-        **core.new_usage(P1, "security_monitoring", "2026-10"),
-        "quantity": "999.2",
-        "invoiced": [
-            {
-                "invoice_id": "inv_A",
-                "line_id": "inv_A.1",
-                "number": 1,
-                "amount": "3125.00",
-                "units": "1000",
-                "cost": "1100.00",
-            }
-        ],
-    }
+    usage = _invoiced_once("999.2", "inv_A")
     rerated = _rerate(usage, "0.4", "inv_B")
     assert rerated.unchanged and rerated.draft.amount == 0
     assert core.with_usage(usage, rerated, None, event_id="evt_3")["invoiced"] == usage["invoiced"]

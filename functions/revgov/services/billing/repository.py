@@ -3,6 +3,7 @@ conditions and index entries) and read back."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, TypedDict, cast
 
 from ...domain import billing as core
@@ -62,14 +63,8 @@ def invoice_put(header: dict[str, Any], version: int | None) -> Put:
 
 def subscription_put(subscription: dict[str, Any], stored: Stored | None) -> Put:
     """Listed by partner (GET /v1/billing/subscriptions?partner_id=, a partner key's own)."""
-    return Put(
-        SUBSCRIPTIONS,
-        subscription["subscription_id"],
-        subscription,
-        must_be_absent=stored is None,
-        expected_version=stored.version if stored else None,
-        lookup=(f"{SUBSCRIPTIONS}#{subscription['partner_id']}", subscription["subscription_id"]),
-    )
+    lookup = (f"{SUBSCRIPTIONS}#{subscription['partner_id']}", subscription["subscription_id"])
+    return replace(put_over(SUBSCRIPTIONS, subscription["subscription_id"], subscription, stored), lookup=lookup)
 
 
 def put_over(collection: str, key: str, data: dict[str, Any], stored: Stored | None) -> Put:
@@ -123,11 +118,6 @@ def credited_against(rt: Runtime, tenant_id: str, invoice_id: str, number: int) 
 
 def line_credits_put(key: str, record: dict[str, Any], stored: Stored | None, line_id: str) -> Put:
     """What the ERP's credit notes and returns credited of a line, over what was read: a concurrent credit conflicts."""
-    return Put(
-        LINE_CREDITS,
-        key,
-        record,
-        must_be_absent=stored is None,
-        expected_version=stored.version if stored else None,
-        conflict_detail=f"line {line_id} was credited meanwhile",
+    return replace(
+        put_over(LINE_CREDITS, key, record, stored), conflict_detail=f"line {line_id} was credited meanwhile"
     )
