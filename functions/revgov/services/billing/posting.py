@@ -15,9 +15,7 @@ from ...runtime import Runtime
 from .. import erp, events, partners
 
 ACTOR = "system:billing"
-
-
-ATTEMPTS = 12
+ATTEMPTS = 12  # an event that lost the race this often is retried by the queue (ConcurrentUpdate)
 
 
 def load_partner(rt: Runtime, tenant_id: str, partner_id: str) -> dict[str, Any] | None:
