@@ -118,7 +118,9 @@ from .subscriptions import (
     unit_price_of,
 )
 from .usage import (
+    Invoiced,
     Rerated,
+    UsageRecord,
     new_usage,
     rerate_month,
     with_usage,
@@ -143,6 +145,7 @@ __all__ = [
     "ChargeModel",
     "Credited",
     "DailyCharge",
+    "Invoiced",
     "LineDraft",
     "MilestoneService",
     "Mismatch",
@@ -150,6 +153,7 @@ __all__ = [
     "Rating",
     "Rerated",
     "ServicePeriod",
+    "UsageRecord",
     "activated_subscription",
     "activation_draft",
     "add_lines",

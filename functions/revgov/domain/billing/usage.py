@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from ..money import format_money, round_money
 from ..rules import Rule
@@ -19,7 +19,30 @@ from .periods import ZERO, ServicePeriod
 from .rating import RateTable, rate_usage, rated_units
 
 
-def new_usage(partner_id: str, metric: str, period: str) -> dict[str, Any]:
+class Invoiced(TypedDict):
+    """What one invoice carries for a month's usage: its line, amount, rated units and cost."""
+
+    invoice_id: str
+    line_id: str
+    number: int
+    amount: str
+    units: str
+    cost: str | None
+
+
+class UsageRecord(TypedDict):
+    """A partner's metered usage of one metric in one month (billing's USAGE record): the quantity so far, the events
+    that reported it, and what each invoice carries for it."""
+
+    partner_id: str
+    metric: str
+    period: str
+    quantity: str
+    event_ids: list[str]
+    invoiced: list[Invoiced]
+
+
+def new_usage(partner_id: str, metric: str, period: str) -> UsageRecord:
     """The usage record of a partner's metric for a month before any usage was reported."""
     return {
         "partner_id": partner_id,
@@ -38,7 +61,7 @@ class Rerated:
 
     quantity: Decimal
     draft: LineDraft
-    replaces: dict[str, Any] | None  # what this invoice already carries for the month: re-rate that line
+    replaces: Invoiced | None  # what this invoice already carries for the month: re-rate that line
     adjusts: bool  # the month was invoiced elsewhere before: the draft is the difference
 
     @property
@@ -49,7 +72,7 @@ class Rerated:
 
 def rerate_month(
     table: RateTable,
-    usage: dict[str, Any],
+    usage: UsageRecord,
     more: Decimal,
     *,
     invoice_id: str,
@@ -93,9 +116,7 @@ def rerate_month(
     return Rerated(quantity, draft, here, bool(elsewhere))
 
 
-def with_usage(
-    usage: dict[str, Any], rerated: Rerated, line: dict[str, Any] | None, *, event_id: str
-) -> dict[str, Any]:
+def with_usage(usage: UsageRecord, rerated: Rerated, line: dict[str, Any] | None, *, event_id: str) -> UsageRecord:
     """The usage record after the event: its new quantity and event, and the line (posted or re-rated) in place of the
     invoice entry it replaces."""
     invoiced = [x for x in usage["invoiced"] if x is not rerated.replaces]

@@ -3,6 +3,7 @@ conditions and index entries) and read back."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, TypedDict, cast
 
@@ -74,7 +75,7 @@ def put_over(collection: str, key: str, data: dict[str, Any], stored: Stored | N
     )
 
 
-def line_key(line: dict[str, Any]) -> str:
+def line_key(line: Mapping[str, Any]) -> str:
     return f"{line['invoice_id']}#{int(line['number']):05d}"
 
 

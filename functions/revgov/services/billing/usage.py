@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from ...domain import billing as core
 from ...domain.errors import Conflict
@@ -28,7 +28,9 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     month = period_of(parse_day(data["usage_date"]))
     key = f"{partner['partner_id']}#{table.metric}#{month}"
     stored = posting.get(USAGE, key)
-    usage = stored.data if stored else core.new_usage(partner["partner_id"], table.metric, month)
+    usage = (
+        cast(core.UsageRecord, stored.data) if stored else core.new_usage(partner["partner_id"], table.metric, month)
+    )
     # Billed in arrears on the next month's invoice; a month re-rated after that invoice was issued is adjusted by
     # the difference on the next draft (SOP-3.4, COP-3.4).
     header = draft_invoice(posting, partner["partner_id"], next_period(month))
@@ -43,7 +45,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     )
     line = _post(posting, partner["partner_id"], header["period"], rerated)
     updated = core.with_usage(usage, rerated, line, event_id=posting.event_id)
-    posting.changes.puts.append(put_over(USAGE, key, updated, stored))
+    posting.changes.puts.append(put_over(USAGE, key, dict(updated), stored))
     return Outcome("processed", None if line else "month re-rated to the same total; no adjustment")
 
 
