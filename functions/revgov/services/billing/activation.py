@@ -58,8 +58,7 @@ def release_parked(rt: Runtime, tenant_id: str, subscription_id: str) -> int:
                 again = erp.republish(rt, tenant_id, event_id, f"re-applied after the activation of {subscription_id}")
             except NotFound:  # kept for replay no longer (36 days): nothing left to re-apply
                 continue
-            changes.puts += again.puts
-            changes.events += again.events
+            changes.merge(again)
         try:
             rt.commit(tenant_id, changes)
         except Conflict:

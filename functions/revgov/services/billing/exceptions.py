@@ -45,12 +45,9 @@ def open_exception(
         },
         policy_version=posting.tenant.policy_version,
     )
-    posting.changes.puts += [
-        *opened.puts,
-        Put(CASE_MARKERS, marker, {"case_id": case["case_id"], "event_id": posting.event_id}, must_be_absent=True),
-    ]
-    posting.changes.audit += opened.audit
-    posting.changes.events += opened.events
+    posting.changes.merge(opened).puts.append(
+        Put(CASE_MARKERS, marker, {"case_id": case["case_id"], "event_id": posting.event_id}, must_be_absent=True)
+    )
     posting.case_ids.append(case["case_id"])
     return str(case["case_id"])
 
