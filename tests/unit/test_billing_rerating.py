@@ -160,3 +160,41 @@ def test_a_failure_billing_cannot_record_in_the_event_log_is_logged_not_swallowe
     message, extra = warnings[0]
     assert "event log" in message
     assert extra["error"] == "event log unavailable" and extra["detail_type"] == "shipment.confirmed"
+
+
+@pytest.mark.parametrize(
+    ("case", "line_no", "why"),
+    [("a line the invoice does not have", 9, "has no line 9"), ("a credit line", 2, "is a credit, not a charge")],
+)
+def test_a_credit_note_for_a_line_that_is_not_a_charge_of_the_invoice_is_a_rating_failure_and_posts_nothing(
+    case, line_no, why
+):
+    # SOP-2.5: "An error is corrected by a credit note referencing the original invoice and lines": only a charged
+    # line of the partner's own invoice can be credited.
+    ledger = Ledger("2026-10-05T12:00:00Z")
+    shipped = {
+        "partner_id": P1,
+        "order_ref": "SO-1",
+        "shipped_on": "2026-10-05",
+        "lines": [{"sku": "NW-SW-24P", "quantity": 2}],
+    }
+    assert ledger.bill("shipment.confirmed", shipped, occurred_at="2026-10-05T10:00:00Z")["status"] == "processed"
+    invoice = ledger.invoice(P1, "2026-10")
+    ledger.clock.set("2026-10-06T17:00:00Z")  # the credit notes come after the shipment, never from the future
+    first = {
+        "partner_id": P1,
+        "credit_note_ref": "CN-1",
+        "invoice_id": invoice["invoice_id"],
+        "line_no": 1,
+        "amount": "100.00",
+        "reason": "goodwill",
+        "issued_on": "2026-10-06",
+    }
+    assert ledger.bill("credit_note.issued", first, occurred_at="2026-10-06T10:00:00Z")["status"] == "processed"
+    before = ledger.invoice(P1, "2026-10")
+    note = {**first, "credit_note_ref": "CN-2", "line_no": line_no}
+    answer = ledger.bill("credit_note.issued", note, occurred_at="2026-10-06T11:00:00Z")
+    assert answer["status"] == "failed" and why in answer["reason"], case
+    assert ledger.invoice(P1, "2026-10") == before
+    (opened,) = [c for c in ledger.exceptions() if c["category"] == "rating_failure"]
+    assert "SOP-2.5" in [r["clause"] for r in opened["reasons"]]
