@@ -106,16 +106,7 @@ def build(
     pages = {partner_id: trace_pages(traces.get(partner_id, [])) for partner_id in partners}
     statements = [statement(run, pid, lines[pid], accrued.get(pid, {}), findings, len(pages[pid])) for pid in partners]
     header_partners = [_header_partner(s) for s in statements]
-    return Built(
-        statements=statements,
-        trace_pages=pages,
-        period_states=states,
-        claims=claims,
-        adjustments=paid,
-        header_partners=header_partners,
-        totals=_totals(header_partners),
-        findings=findings,
-    )
+    return Built(statements, pages, states, claims, paid, header_partners, _totals(header_partners), findings)
 
 
 def _rate_lines(
