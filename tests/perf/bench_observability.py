@@ -1,10 +1,12 @@
 """`make bench` sections `equity` and `metrics_overhead`.
 
 equity: the channel-equity monitor on generated decision histories (tests/equity_support.py): the share of fair
-histories with any finding (false findings; goal <= 5%), the power to find each planted disparity (goal >= 0.9 at
-alpha 0.05), and a naive monitor (raw discounts, no stratification by tier) on the same fair histories as the
-baseline that shows what controlling for the policy buys; and, on the same histories, a closed testing procedure
-that was evaluated as an alternative to Holm's correction and not adopted (tests/perf/equity_closed.py).
+histories with any finding (false findings; goal <= 5%) and the power to find each planted disparity (goal >= 0.9
+at alpha 0.05), with Holm's correction over the comparison family northwind's policy declares (tenants/northwind/
+tenant.yaml `policy.equity`), beside every comparison as the family (no declaration) on the same histories; a naive
+monitor (raw discounts, no stratification by tier) on the same fair histories as the baseline that shows what
+controlling for the policy buys; and a closed testing procedure that was evaluated as an alternative to Holm's
+correction and not adopted (tests/perf/equity_closed.py).
 
 metrics_overhead: a request's p50 on the local stack with the request metrics recorded and without (the recording
 replaced by a no-op), interleaved in one run (goal: ratio <= 1.05).
