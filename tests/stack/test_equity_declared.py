@@ -101,16 +101,18 @@ def _bad(config: dict[str, Any], equity_section: dict[str, Any]) -> dict[str, An
 
 def test_a_tenant_with_a_bad_declaration_is_refused_naming_the_field_and_not_created(operator):
     config = load_tenant_file(Path(ROOT / "tenants" / "northwind" / "tenant.yaml"))
-    segment = _bad(config, {"comparisons": {"id": "EQ-X", "clause": "PA-2.1", "family": [
-        {"dimension": "partner_type", "measures": ["approval_rate"], "segments": ["msp", "distributor"]}]}})
-    problem = assert_problem(operator.post("/v1/tenants", segment), 422)
-    assert [e["path"] for e in problem["errors"]] == [f"{FAMILY}/0/segments/1"]
-    assert operator.get(f"/v1/tenants/{segment['tenant_id']}").status_code == 404
-    outcome = _bad(config, {"comparisons": {"id": "EQ-X", "clause": "PA-2.1", "family": [
-        {"dimension": "partner_type", "measures": ["approvals"]}]}})
-    problem = assert_problem(operator.post("/v1/tenants", outcome), 400)
-    assert [e["path"] for e in problem["errors"]] == [f"{FAMILY}/0/measures/0"]
-    assert operator.get(f"/v1/tenants/{outcome['tenant_id']}").status_code == 404
+    for status, entry, field in (
+        # a tier the policy does not define (policy.partner_tiers): the policy check
+        (422, {"dimension": "tier", "measures": ["discount_to_cap"], "segments": ["gold", "diamond"]}, "segments/1"),
+        # a partner type no tenant admits, an unknown outcome: the schema
+        (400, {"dimension": "partner_type", "measures": ["approval_rate"], "segments": ["distributor"]},
+         "segments/0"),
+        (400, {"dimension": "partner_type", "measures": ["approvals"]}, "measures/0"),
+    ):
+        bad = _bad(config, {"comparisons": {"id": "EQ-X", "clause": "PA-2.1", "family": [entry]}})
+        problem = assert_problem(operator.post("/v1/tenants", bad), status)
+        assert [e["path"] for e in problem["errors"]] == [f"{FAMILY}/0/{field}"], problem
+        assert operator.get(f"/v1/tenants/{bad['tenant_id']}").status_code == 404
 
 
 @pytest.fixture(scope="module")
@@ -124,10 +126,12 @@ def test_a_policy_draft_with_a_bad_declaration_names_the_field_and_is_never_prop
     ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
     draft_id = ops.post("/v1/policy/drafts", {"reason": "declare regions"}).json()["draft_id"]
     path = f"/v1/policy/drafts/{draft_id}"
-    unknown_outcome = ops.post(f"{path}/patch", {"operations": [
-        {"op": "add", "path": "/equity/comparisons/family/-", "value": {"dimension": "region",
-                                                                        "measures": ["approval_ratio"]}}]})
-    assert [e["path"] for e in assert_problem(unknown_outcome, 422)["errors"]] == [f"{FAMILY}/1/measures/0"]
+    for entry, field in (({"dimension": "region", "measures": ["approval_ratio"]}, "measures/0"),
+                         ({"dimension": "size_band", "measures": ["approval_rate"], "segments": ["huge"]},
+                          "segments/0")):
+        refused = ops.post(f"{path}/patch", {"operations": [
+            {"op": "add", "path": "/equity/comparisons/family/-", "value": entry}]})
+        assert [e["path"] for e in assert_problem(refused, 422)["errors"]] == [f"{FAMILY}/1/{field}"]
     assert finance.get(path).json()["revision"] == 1  # nothing changed
     unknown_tier = ops.post(f"{path}/patch", {"operations": [
         {"op": "add", "path": "/equity/comparisons/family/-", "value": {

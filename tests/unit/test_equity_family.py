@@ -170,6 +170,16 @@ def test_a_bad_declaration_is_a_problem_naming_its_field(equity, path, says):
     assert says in found[0][1]
 
 
+def test_a_partner_type_the_tenant_does_not_admit_is_a_problem_naming_it():
+    # the keys of onboarding.partner_types are "the partner_type values of applications" (its schema)
+    config = _config()
+    del config["policy"]["onboarding"]["partner_types"]["msp"]
+    config["policy"]["equity"] = _declaring({"dimension": "partner_type", "measures": ["approval_rate"],
+                                             "segments": ["reseller", "msp"]})
+    found = [(e.path, e.message) for e in policy_problems(config["policy"], _clauses())]
+    assert [p for p, _ in found] == [f"{FAMILY}/0/segments/1"] and "'msp'" in found[0][1], found
+
+
 def test_a_good_declaration_has_no_problem():
     equity = _declaring({"dimension": "tier", "measures": ["discount_to_cap"], "segments": ["gold", "silver"]},
                         {"dimension": "partner_type", "measures": ["approval_rate", "exception_rate"]},
