@@ -1,5 +1,7 @@
 """The channel-equity monitor's use cases: gather a window of outcomes per partner, compare segments
-(revgov.domain.equity), and open one exception per significant unexplained gap for the policy's owner.
+(revgov.domain.equity) with Holm's correction over the comparison family the tenant's policy declares
+(`policy.equity.comparisons`, revgov.domain.equity_policy; every comparison when it declares none), and open one
+exception per significant unexplained gap in that family for the policy's owner.
 
 `report` answers `GET /v1/equity` and changes nothing. `run` is the scheduled job (`equity-monitor` in
 events/schedules.json): a gap already reported with an exception still open is not reported again; after its
