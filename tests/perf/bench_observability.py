@@ -23,11 +23,11 @@ Row = dict[str, Any]
 FAIR_HISTORIES = 200  # family-wise error is judged over at least 200 fair histories
 PLANTED_HISTORIES = 100
 # Seeds: the "tuning" sets are those the monitor's method was developed and checked against (fair 0..199, planted
-# 10,000..); the first held-out sets (fair 500,000.., planted 600,000..) were reported once on 2026-12-06 and have
-# been seen since, so they count as tuning too; the "held-out" sets (fair 700,000.., planted 800,000..), fixed here
-# before the multiplicity procedure was revisited, were never looked at while choosing the method or its constants,
-# and are the figures to judge it by.
-SEED_SETS = (("tuning", 0, 10_000), ("tuning (first held-out)", 500_000, 600_000), ("held-out", 700_000, 800_000))
+# 10,000..); the first held-out sets (fair 500,000.., planted 600,000..) and the second (fair 700,000.., planted
+# 800,000..) were each evaluated once by an earlier session and reported, so both have been seen. The fresh set below
+# is the one to judge the declared family by.
+SEED_SETS = (("tuning", 0, 10_000), ("first held-out (seen)", 500_000, 600_000),
+             ("second held-out (seen)", 700_000, 800_000))
 # Fresh held-out seeds for the policy-declared comparison family (issue #18, fifth session), fixed here before the
 # declared family was implemented and before any history of theirs was generated: fair 900,000..900,199 and planted
 # 1,000,000..1,000,199 (200 per plant, for a standard error of about 0.02 on the power). The 700,000/800,000 set
