@@ -171,4 +171,9 @@ def get_settlement(rt: Runtime, who: Principal, settlement_id: str, partner_id: 
     if statement is None:
         raise NotFound(f"no settlement {settlement_id}" + ("" if who.role is Role.PARTNER else f" for {partner_id}"))
     traces = repository.trace_pages(rt, who.tenant_id, settlement_id, partner_id)
-    return {**summary(header, who), "statement": {**statement, "traces": traces}}
+    view = summary(header, who)
+    if who.role is Role.PARTNER:  # PA-11.1: a rival's accepted dispute is its rebate, not this partner's business
+        lines = statement["lines"]
+        own = {ln["references"].get("dispute_id") for ln in lines if ln.get("kind") == "dispute_adjustment"}
+        view["dispute_adjustments"] = [d for d in header["dispute_adjustments"] if d in own]
+    return {**view, "statement": {**statement, "traces": traces}}
