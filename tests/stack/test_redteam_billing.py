@@ -1,0 +1,102 @@
+"""Red-team probes of invoices and invoice-line disputes as a hostile or careless caller would send them.
+
+SOP-6.1: a Partner disputes an invoice line; "where the line was wrong, a credit note is issued under SOP-2.5".
+schemas/api/invoice-dispute.schema.json: a dispute is for at most "the whole line less what was already credited";
+SOP-2.5 credit notes correct an issued line; a line is never credited more than it charged (the ERP's credit notes
+are refused beyond what is left of the line: services/billing/credits.py, "for at most what is left of it").
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from billing_support import billing_tenant_in, sample, webhook_body
+from support import ROOT, Api, assert_problem
+
+pytestmark = pytest.mark.stack
+
+PARTNERS = json.loads((ROOT / "tests/scenarios/billing/erp-samples.json").read_text())["partners"]
+
+
+@pytest.fixture
+def billing_tenant(api, operator, stack):
+    yield from billing_tenant_in(api, operator, stack)
+
+
+def _issued_october(tenant: Any, api: Api) -> tuple[dict[str, Any], Api, Api]:
+    """The sample shipment billed (line 1: 4 x NW-SW-24P = 5,000.00) on October's invoice, issued by finance; a
+    partner key for its partner and one for the rival."""
+    tenant.add_partners(PARTNERS)
+    tenant.wait_for([tenant.send(webhook_body(sample("shipment.confirmed")))["event_id"]])
+    (october,) = [i for i in tenant.invoices() if i["period"] == "2026-10"]
+    issued = tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize")
+    assert issued.status_code == 200, issued.text
+    keys = []
+    for partner in PARTNERS:
+        minted = tenant.admin.post("/v1/keys", {"role": "partner", "partner_id": partner["partner_id"], "label": "p"})
+        assert minted.status_code == 201, minted.text
+        keys.append(api.as_key(minted.json()["key"]))
+    return issued.json(), keys[0], keys[1]
+
+
+def _credited(tenant: Any, line_id: str) -> Decimal:
+    notes = [x for i in tenant.invoices() for x in i["lines"] if x.get("references_line") == line_id]
+    return -sum((Decimal(x["amount"]) for x in notes), Decimal(0))
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: services/invoice_disputes.apply_decision credits the disputed amount "
+                   "without re-reading what the ERP credited of the line while the dispute was open")
+def test_an_upheld_dispute_never_credits_a_line_beyond_what_it_charged(billing_tenant, api) -> None:
+    """The partner disputes all of line 1 (5,000.00); while the dispute is open the ERP credits the same line in
+    full (a credit note the ERP may issue: nothing of the line is credited yet). Finance then upholds the dispute:
+    the line must not end up credited 10,000.00 for a 5,000.00 charge. Either the decision credits only what is
+    left (nothing) or it is refused; whichever, the line is credited at most 5,000.00."""
+    tenant = billing_tenant
+    october, own, _ = _issued_october(tenant, api)
+    line = october["lines"][0]
+    assert line["amount"] == "5000.00"
+    filed = own.post(f"/v1/invoices/{october['invoice_id']}/disputes",
+                     {"line_no": 1, "amount": "5000.00", "reason": "the switches were never delivered"})  # fmt: skip
+    assert filed.status_code == 201, filed.text
+    erp_credit = webhook_body(sample("credit_note.issued"))
+    erp_credit["data"] = {**erp_credit["data"], "invoice_id": october["invoice_id"], "line_no": 1,
+                          "amount": "5000.00", "quantity": 4, "issued_on": "2026-11-24"}  # fmt: skip
+    tenant.wait_for([tenant.send(erp_credit)["event_id"]])
+    assert _credited(tenant, line["line_id"]) == Decimal("5000.00")
+    tenant.finance.post(f"/v1/approvals/{filed.json()['approval_id']}/decision",
+                        {"outcome": "approved", "note": "not delivered"})  # fmt: skip
+    assert _credited(tenant, line["line_id"]) <= Decimal("5000.00")
+
+
+def test_a_partner_key_reads_and_disputes_only_its_own_invoices(billing_tenant, api) -> None:
+    """API.md: another partner's object answers 404 ("never confirm it exists"), a partner's view carries no Line
+    Cost (PA-1.2), and `partner_id` in a query never widens what a partner key reads."""
+    tenant = billing_tenant
+    october, own, rival = _issued_october(tenant, api)
+    invoice_id = october["invoice_id"]
+    assert_problem(rival.get(f"/v1/invoices/{invoice_id}"), 404)
+    dispute = {"line_no": 1, "amount": "1.00", "reason": "probe"}
+    assert_problem(rival.post(f"/v1/invoices/{invoice_id}/disputes", dispute), 404)
+    listed = rival.get("/v1/invoices", status="finalized", partner_id=october["partner_id"]).json()["items"]
+    assert listed == []
+    mine = own.get(f"/v1/invoices/{invoice_id}").json()
+    assert all("cost" not in x for x in mine["lines"]) and mine["finalized_by"] == "finance"
+    filed = own.post(f"/v1/invoices/{invoice_id}/disputes", dispute).json()
+    assert_problem(rival.get(f"/v1/invoice-disputes/{filed['dispute_id']}"), 404)
+    assert_problem(own.post(f"/v1/approvals/{filed['approval_id']}/decision", {"outcome": "approved"}), 403)
+    # a second dispute on the same line while the first is open, and hostile bodies: refused, nothing filed
+    assert own.post(f"/v1/invoices/{invoice_id}/disputes", dispute).status_code == 409
+    hostile: list[dict[str, Any]] = [
+        {"line_no": 0}, {"line_no": "1"}, {"line_no": 1.5}, {"amount": "-1.00"}, {"amount": "NaN"}, {"amount": 1},
+        {"partner_id": october["partner_id"]}, {"status": "upheld"}, {"reason": ""},
+    ]
+    for bad in hostile:
+        assert_problem(own.post(f"/v1/invoices/{invoice_id}/disputes", {**dispute, **bad}), 400)
+    assert_problem(own.post(f"/v1/invoices/{invoice_id}/disputes", {**dispute, "line_no": 99}), 404)
+    assert_problem(own.post(f"/v1/invoices/{invoice_id}/finalize"), 403)
+    pending = tenant.finance.get("/v1/approvals", status="pending", queue="finance").json()["items"]
+    assert [a["case_id"] for a in pending] == [filed["approval_id"]]
