@@ -100,3 +100,26 @@ def test_a_partner_key_reads_and_disputes_only_its_own_invoices(billing_tenant, 
     assert_problem(own.post(f"/v1/invoices/{invoice_id}/finalize"), 403)
     pending = tenant.finance.get("/v1/approvals", status="pending", queue="finance").json()["items"]
     assert [a["case_id"] for a in pending] == [filed["approval_id"]]
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: domain/billing/plausibility.implausible checks the partner's status "
+                   "today, not the fact's day against activated_at; a 1999 shipment opens a 1999-01 invoice")
+def test_an_order_dated_before_the_partner_was_onboarded_is_held_not_billed(billing_tenant) -> None:
+    """PA-2.2: "Before the Partner may quote, order, register deals or accrue any incentive, the following must be
+    received and verified in the Partner Portal"; domain/billing/plausibility.py holds an event that "cannot be true
+    as sent" (PA-2.2) instead of billing it. A partner activated on 2026-08-01 cannot have had goods shipped on its
+    order on 2026-05-12, nor in 1999: the event is held as an exception citing PA-2.2, and no invoice is opened for
+    a month before the partner existed."""
+    tenant = billing_tenant
+    partner = {**PARTNERS[0], "activated_at": "2026-08-01T09:00:00Z"}
+    tenant.add_partners([partner])
+    sent = []
+    for n, day in enumerate(("2026-05-12", "1999-01-05")):
+        event = webhook_body(sample("shipment.confirmed"))
+        event = {**event, "id": f"NW-ERP-EARLY-{n}", "occurred_at": f"{day}T10:00:00Z",
+                 "data": {**event["data"], "shipped_on": day}}  # fmt: skip
+        sent.append(tenant.send(event)["event_id"])
+    tenant.wait_for(sent, statuses=("processed", "failed", "exception"))
+    assert [i["period"] for i in tenant.invoices()] == []
+    held = [e for e in tenant.exceptions() if "PA-2.2" in json.dumps(e)]
+    assert len(held) >= 1, tenant.exceptions()
