@@ -8,6 +8,7 @@ for another tenant's or partner's object: never confirm it exists)".
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from test_rebates_api import (  # noqa: F401  (the throwaway rebate tenant fixtu
     tenant,
 )
 
+from billing_support import wait_until
 from support import assert_problem
 
 
@@ -136,3 +138,28 @@ def test_money_in_non_ascii_digits_is_refused(tenant: RebateTenant) -> None:  # 
     for amount in ("１００.00", "\u0661\u0660\u0660"):  # full-width 100.00, Arabic-Indic 100
         assert_problem(a.post("/v1/rebates/disputes", _dispute(tenant, settlement_id, amount=amount)), 400)
     assert tenant.finance.get("/v1/approvals", status="pending", queue="finance").json()["items"] == []
+
+
+def test_a_partner_statement_tells_a_below_floor_finding_without_the_distributors_margin(
+    tenant: RebateTenant,  # noqa: F811
+) -> None:
+    """API.md: "a partner never sees ... the distributor's costs and margins"; PA-1.2 Line Cost is "the
+    Distributor's standard landed cost" and PA-6.1 states Line Margin "for internal review". A's 80 switches sold at
+    20% off (1,000.00 each against a 900.00 landed cost: a 10.00% margin, under PA-6.3's 12% floor) earn a finding on
+    its statement. Finance reads the figure; A reads that the line is below the floor (rule and clause), never the
+    margin, from which its unit cost follows (1,000.00 x (1 - 10%) = 900.00)."""
+    event = {**FLOWS["q3"][0], "id": "RB-Q3-A-THIN"}
+    event["data"] = {**event["data"], "lines": [{"sku": "NW-SW-24P", "quantity": 80, "discount_percent": "20"}]}
+    tenant.send([event])
+    wait_until(tenant.all_facts_projected, 60, what="projection")
+    settled = _settle(tenant, "2026-Q3")
+    assert settled.status_code == 201, settled.text
+    settlement_id = settled.json()["settlement_id"]
+    staff = _statement(tenant, tenant.finance, settlement_id, "A").json()["statement"]
+    thin = [f for f in staff["findings"] if f["kind"] == "below_margin_floor"]
+    assert thin and "10.00%" in thin[0]["message"], staff["findings"]  # finance: the figure, for internal review
+    own = _statement(tenant, tenant.partner_keys["A"], settlement_id)
+    assert own.status_code == 200, own.text
+    told = [f for f in own.json()["statement"]["findings"] if f["kind"] == "below_margin_floor"]
+    assert told and told[0]["clause"] == "PA-6.3", own.json()["statement"]["findings"]
+    assert "10.00" not in json.dumps(told) and "margin 1" not in own.text, told
