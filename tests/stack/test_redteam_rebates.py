@@ -163,3 +163,33 @@ def test_a_partner_statement_tells_a_below_floor_finding_without_the_distributor
     told = [f for f in own.json()["statement"]["findings"] if f["kind"] == "below_margin_floor"]
     assert told and told[0]["clause"] == "PA-6.3", own.json()["statement"]["findings"]
     assert "10.00" not in json.dumps(told) and "margin 1" not in own.text, told
+
+
+def test_whoever_files_a_dispute_cannot_decide_it_even_through_a_key_minted_after(
+    tenant: RebateTenant, api: Any  # noqa: F811
+) -> None:
+    """SOP-4.3: "A requester can never approve their own request ... even if they are a member of the approving
+    queue or hold an admin role". Finance files a dispute for partner A and tries to decide it (403); an admin files
+    one for B, mints a finance key afterwards and decides with it (403: the new key is in the filer's hands,
+    services/key_lineage.py); another finance member decides (200)."""
+    tenant.send(FLOWS["q3"])
+    tenant.wait_for_accrual("B", "2026-Q3", "1550.00")
+    settlement_id = _settle(tenant, "2026-Q3").json()["settlement_id"]
+    decision = {"outcome": "rejected", "reason": "no evidence of a missing order"}
+    by_finance = tenant.finance_2.post("/v1/rebates/disputes", _dispute(tenant, settlement_id))
+    assert by_finance.status_code == 201, by_finance.text
+    assert_problem(tenant.finance_2.post(f"/v1/rebates/disputes/{by_finance.json()['dispute_id']}/resolve",
+                                         decision), 403)  # fmt: skip
+    for_b = _dispute(tenant, settlement_id, partner_id=tenant.partner_ids["B"])
+    by_admin = tenant.admin.post("/v1/rebates/disputes", for_b)
+    assert by_admin.status_code == 201, by_admin.text
+    minted = tenant.admin.post("/v1/keys", {"role": "finance", "label": "minted after filing"})
+    assert minted.status_code == 201, minted.text
+    own_finance = api.as_key(minted.json()["key"])
+    dispute_id = by_admin.json()["dispute_id"]
+    assert_problem(own_finance.post(f"/v1/rebates/disputes/{dispute_id}/resolve", decision), 403)
+    path = f"/v1/approvals/{by_admin.json()['approval_id']}/decision"
+    assert_problem(own_finance.post(path, {"outcome": "rejected", "note": "mine"}), 403)
+    assert tenant.partner_keys["B"].get(f"/v1/rebates/disputes/{dispute_id}").json()["status"] == "open"
+    decided = tenant.finance_2.post(f"/v1/rebates/disputes/{dispute_id}/resolve", decision)
+    assert decided.status_code == 200, decided.text
