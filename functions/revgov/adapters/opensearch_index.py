@@ -102,7 +102,8 @@ def _cosine(a: list[float], b: list[float]) -> float:
 
 
 def _passage(source: dict[str, Any]) -> Passage:
-    return Passage(**{name: source.get(name) for name in _FIELDS})
+    fields: dict[str, Any] = {name: source.get(name) for name in _FIELDS}
+    return Passage(**fields)
 
 
 class TenantSearchCredentials:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.access import Role
+from ...domain.errors import FieldError, MalformedRequest
 from ...domain.kpis import DEFINITIONS
 from ...services import analytics, tasks
 from ..http import Call
@@ -18,8 +19,6 @@ _QUEUE = QueryParam("queue", "only this queue", enum=("finance", "channel_ops", 
 
 
 def _required_period(call: Call) -> str:
-    from ...domain.errors import FieldError, MalformedRequest
-
     period = call.query.get("period")
     if not period:
         raise MalformedRequest("period is required", errors=[FieldError("/query/period", "e.g. 2026-11 or 2026-Q4")])
