@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cli_catalog, cli_history, cli_maintenance, cli_policy, cli_tenants
+from . import __version__, cli_catalog, cli_history, cli_maintenance, cli_policy, cli_tenants, schemas
 from .cli_support import (
     CliError,
     counting,
@@ -173,7 +173,6 @@ def _settle(args: argparse.Namespace) -> int:
     """Settle a period's rebates for a tenant, as finance would through POST /v1/rebates/settlements (once per period
     and run; a settled run answers the settlement made before)."""
     use_product(args.state_file)
-    from . import schemas
     from .runtime import runtime
     from .services import rebates
 

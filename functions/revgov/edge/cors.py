@@ -18,6 +18,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..domain.access import PLATFORM
+from ..services.tenants import PROFILE, REGISTRY
+
 TTL_SECONDS = 60.0
 ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id")
 EXPOSE_HEADERS = ("X-Correlation-Id", "Retry-After", "Location", "WWW-Authenticate", "Allow")
@@ -62,8 +65,6 @@ def tenant_origins(rt: Any, tenant_id: str) -> frozenset[str]:
     """The origins the tenant lists (none for an unknown tenant)."""
 
     def compute() -> frozenset[str]:
-        from ..services.tenants import PROFILE
-
         stored = rt.store.get(tenant_id, *PROFILE)
         return _origins_of(stored.data.get("config")) if stored is not None else frozenset()
 
@@ -74,9 +75,6 @@ def any_tenant_origins(rt: Any) -> frozenset[str]:
     """Every origin some active tenant lists: what a preflight, which carries no key, may be allowed for."""
 
     def compute() -> frozenset[str]:
-        from ..domain.access import PLATFORM
-        from ..services.tenants import REGISTRY
-
         origins: set[str] = set()
         cursor = None
         while True:

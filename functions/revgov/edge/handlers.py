@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from .. import observe
+from ..domain.access import PLATFORM
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..metrics import record as record_metric
@@ -83,8 +84,6 @@ def _queue_url(queue_name: str) -> str:
 
 def _tenant_gone(bus_event: Any) -> bool:
     """A late event for a tenant that was offboarded meanwhile must not write its items back."""
-    from ..domain.access import PLATFORM
-
     detail = bus_event.get("detail") if isinstance(bus_event, dict) else None
     tenant_id = detail.get("tenant_id") if isinstance(detail, dict) else None
     if not isinstance(tenant_id, str) or tenant_id == PLATFORM:
@@ -217,7 +216,6 @@ def shadow_policy_drafts(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _tenant_ids() -> Iterator[str]:
-    from ..domain.access import PLATFORM
     from ..services.tenants import REGISTRY
 
     cursor = None
@@ -244,8 +242,6 @@ def _scheduled(job: str) -> Iterator[None]:
 @app.lambda_function(name="flush_outbox")
 def flush_outbox(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: publish events a failed publish left in any tenant's outbox."""
-    from ..domain.access import PLATFORM
-
     rt = runtime()
     with _scheduled("flush-outbox"):
         published = rt.flush_outbox(PLATFORM)

@@ -25,6 +25,7 @@ from ..domain.errors import (
 )
 from ..domain.ids import is_typed_id
 from ..ports import Page
+from ..schemas import validate
 from .registry import Operation
 
 PROBLEM = "application/problem+json"
@@ -263,7 +264,6 @@ def build_call(
         if not raw_body.strip():
             raise MalformedRequest("this operation needs a JSON body")
         body = parse_json(raw_body)
-        from ..schemas import validate
 
         validate(op.body_schema, body)
     elif raw_body.strip() and not op.raw_body and not _empty_object(raw_body):

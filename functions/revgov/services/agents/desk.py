@@ -14,13 +14,17 @@ from datetime import date
 from typing import Any
 
 from ...domain import agents as core
+from ...domain import forecast as projections
 from ...domain.cases import route_for
+from ...domain.deals import is_live
 from ...domain.errors import Conflict
 from ...domain.kpis import Period
 from ...domain.time import instant
 from ...ports import Changes, Put
 from ...runtime import OUTBOX, Runtime
-from .. import analytics, cases, tasks, tenants
+from .. import analytics, billing, cases, erp, events, tasks, tenants
+from ..deals import DEALS
+from ..keys import PARTNERS
 
 WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, cases.CASES, OUTBOX})
 # The desk's whole public surface; tests hold it to exactly this.
@@ -74,21 +78,14 @@ class AgentDesk:
                 return found
 
     def active_partners(self) -> list[dict[str, Any]]:
-        from ..keys import PARTNERS
-
         return [p for p in self._all(PARTNERS) if p.get("status") == "active"]
 
     def live_deals(self) -> list[dict[str, Any]]:
-        from ...domain.deals import is_live
-        from ..deals import DEALS
-
         return [d for d in self._all(DEALS) if is_live(d, self._now)]
 
     def unbilled_fulfilments(self) -> list[dict[str, Any]]:
         """Billable ERP events (shipments, activations, milestones) with no invoice line yet, oldest first, with
         what billing says about each: its settled marker and its event-log status."""
-        from .. import billing, erp, events
-
         found = []
         cursor = None
         while True:
@@ -121,8 +118,6 @@ class AgentDesk:
 
     def forecast(self, partner: dict[str, Any], period: str) -> dict[str, Any]:
         """The partner's projection for the period and P(miss) for each threshold that applies to its tier."""
-        from ...domain import forecast as projections
-
         target = Period.parse(period)
         history, to_date = analytics.partner_history(self._rt, self.tenant_id, partner["partner_id"], target)
         projection = projections.project(history, target.name, self.today, to_date)
