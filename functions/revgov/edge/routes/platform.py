@@ -111,6 +111,10 @@ def offboard_tenant(call: Call) -> dict[str, Any]:
 def create_tenant_key(call: Call) -> dict[str, Any]:
     tenant_id = _tenant_id(call)
     tenants.load_tenant(call.runtime, tenant_id)
+    return _create_key(call, tenant_id)
+
+
+def _create_key(call: Call, tenant_id: str) -> dict[str, Any]:
     body = call.body
     return keys.create_key(call.runtime, call.who, tenant_id, Role(body["role"]), body.get("partner_id"), body["label"])
 
@@ -128,10 +132,7 @@ def create_tenant_key(call: Call) -> dict[str, Any]:
     response_schema="api/responses/key-created.schema.json",
 )
 def create_key(call: Call) -> dict[str, Any]:
-    body = call.body
-    return keys.create_key(
-        call.runtime, call.who, call.who.tenant_id, Role(body["role"]), body.get("partner_id"), body["label"]
-    )
+    return _create_key(call, call.who.tenant_id)
 
 
 @operation(

@@ -37,6 +37,7 @@ from .rollups import (
     _month_of_instant,
     _seen,
     _tier_of,
+    replacing,
 )
 
 _ATTEMPTS = 10
@@ -131,15 +132,7 @@ def _line_change(
         "margin_revenue_minor": core.minor(net) if cost is not None else 0,
         "cost_minor": core.minor(Decimal(cost)) if cost is not None else 0,
     }
-    put = Put(
-        LINES,
-        line_id,
-        line,
-        must_be_absent=before is None,
-        expected_version=before.version if before else None,
-        expires_at=expires_at,
-    )
-    return now, put
+    return now, replacing(LINES, line_id, line, before, expires_at=expires_at)
 
 
 def _cycle(rt: Runtime, tenant_id: str, source_event_id: str, posted_at: str) -> tuple[str | None, float | None]:
@@ -221,14 +214,7 @@ def _partner_changed(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str
     if previous and previous.get("at", "") > entry["at"]:
         return "older than what is recorded"
     directory = {**directory, "partners": {**directory["partners"], partner_id: entry}}
-    put = Put(
-        ROLLUPS,
-        DIRECTORY,
-        directory,
-        must_be_absent=stored is None,
-        expected_version=stored.version if stored else None,
-    )
-    rt.store.commit(tenant_id, Changes(puts=[put]))
+    rt.store.commit(tenant_id, Changes(puts=[replacing(ROLLUPS, DIRECTORY, directory, stored)]))
     return "directory updated"
 
 

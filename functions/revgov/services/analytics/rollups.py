@@ -6,6 +6,7 @@ redelivery a no-op; the directory records each partner's tier and status for thr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ...domain import kpis as core
@@ -26,6 +27,22 @@ HISTORY_MONTHS = 36
 
 def rollup_key(month: str, scope: str) -> str:
     return f"{month}#{scope}"
+
+
+def replacing(
+    collection: str, key: str, data: dict[str, Any], current: Stored | None, *, expires_at: int | None = None,
+    conflict_detail: str | None = None,
+) -> Put:
+    """A put of `data` over what was read (`current`): created only if still absent, else only at the version read."""
+    put = Put(
+        collection,
+        key,
+        data,
+        must_be_absent=current is None,
+        expected_version=current.version if current else None,
+        expires_at=expires_at,
+    )
+    return replace(put, conflict_detail=conflict_detail) if conflict_detail else put
 
 
 def _marker(rt: Runtime, key: str, data: dict[str, Any]) -> Put:
@@ -78,14 +95,8 @@ def _fold(rt: Runtime, tenant_id: str, deltas: list[tuple[str, str, str | None, 
         for delta in list_of_deltas:
             rollup = core.apply(rollup, delta, per_partner=per_partner)
         changes.puts.append(
-            Put(
-                ROLLUPS,
-                rollup_key(month, scope),
-                rollup,
-                must_be_absent=current is None,
-                expected_version=current.version if current else None,
-                conflict_detail="the KPI rollup moved meanwhile",
-            )
+            replacing(ROLLUPS, rollup_key(month, scope), rollup, current,
+                      conflict_detail="the KPI rollup moved meanwhile")
         )
 
 
