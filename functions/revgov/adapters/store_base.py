@@ -147,6 +147,12 @@ def decode_cursor(cursor: str | None, partition_attr: str, expected: str) -> dic
     return plain
 
 
+def page_key(last: Row, index: bool) -> dict[str, str]:
+    """The key a next page starts after: the last row's (pk, sk), with (gsi1pk, gsi1sk) first for the index."""
+    key = {"pk": last.pk, "sk": last.sk}
+    return {"gsi1pk": str(last.gsi1pk), "gsi1sk": str(last.gsi1sk), **key} if index else key
+
+
 def start_key_valid(start: dict[str, str], index: bool) -> bool:
     """A decoded cursor names the attributes of its list's key: (pk, sk), or (gsi1pk, gsi1sk, pk, sk) for the index."""
     wanted = {"gsi1pk", "gsi1sk", "pk", "sk"} if index else {"pk", "sk"}

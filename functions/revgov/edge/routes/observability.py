@@ -11,6 +11,7 @@ from ...domain.errors import FieldError, MalformedRequest
 from ...services import equity, tenants, workflow_metrics
 from ..http import Answer, Call
 from ..pages import branded_page
+from ..query import required_period
 from ..registry import PERIOD_PATTERN, PUBLIC, STAFF, QueryParam, operation
 
 _SIGNAL = QueryParam("signal", "only the metrics of this signal", enum=(
@@ -72,10 +73,7 @@ def get_metrics_prometheus(call: Call) -> Answer:
     response_schema="api/responses/workflow-metrics.schema.json",
 )
 def get_workflow_metrics(call: Call) -> dict[str, Any]:
-    period = call.query.get("period")
-    if not period:
-        raise MalformedRequest("period is required", errors=[FieldError("/query/period", "e.g. 2026-11 or 2026-Q4")])
-    return workflow_metrics.report(call.runtime, call.who, period)
+    return workflow_metrics.report(call.runtime, call.who, required_period(call))
 
 
 @operation(
