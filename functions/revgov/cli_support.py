@@ -39,6 +39,22 @@ def use_product(state_file: str | None) -> str:
     if state_file is None and any(os.environ.get(name) for name in named):
         return "the store the environment names (REVGOV_TABLE / AWS settings / REVGOV_DATA_FILE)"
     path = Path(state_file or DEFAULT_STATE)
+    info = _state(path)
+    _engine_of(info)
+    for name, value in (info.get("env") or {}).items():  # whatever else the local stack says its clients need
+        os.environ[str(name)] = str(value)
+    return f"the local stack ({path})"
+
+
+def local_engine(state_file: str | None) -> None:
+    """Point this process at the engine of the `revgov dev` whose state file is given (its SQLite file, or the
+    AWS endpoint it used)."""
+    if state_file:
+        _engine_of(_state(Path(state_file)))
+
+
+def _state(path: Path) -> dict[str, Any]:
+    """What `revgov dev` wrote to its state file; a missing or unreadable file is the user's error, in one line."""
     if not path.exists():
         raise CliError(
             f"no local Revgov at {path} (start one with `make run`), and no REVGOV_TABLE set for a deployed one",
@@ -50,17 +66,7 @@ def use_product(state_file: str | None) -> str:
         raise CliError(f"{path} is not a Revgov state file: {exc}") from exc
     if not isinstance(info, dict):
         raise CliError(f"{path} is not a Revgov state file")
-    _engine_of(info)
-    for name, value in (info.get("env") or {}).items():  # whatever else the local stack says its clients need
-        os.environ[str(name)] = str(value)
-    return f"the local stack ({path})"
-
-
-def local_engine(state_file: str | None) -> None:
-    """Point this process at the engine of the `revgov dev` whose state file is given (its SQLite file, or the
-    AWS endpoint it used)."""
-    if state_file:
-        _engine_of(json.loads(Path(state_file).read_text(encoding="utf-8")))
+    return info
 
 
 def _engine_of(info: dict[str, Any]) -> None:
