@@ -20,6 +20,7 @@ from typing import Any
 
 from ..domain.access import PLATFORM
 from ..services.tenants import PROFILE, REGISTRY
+from ..services.toolkit import pages
 
 TTL_SECONDS = 60.0
 ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id")
@@ -76,15 +77,10 @@ def any_tenant_origins(rt: Any) -> frozenset[str]:
 
     def compute() -> frozenset[str]:
         origins: set[str] = set()
-        cursor = None
-        while True:
-            page = rt.store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
-            for item in page.items:
-                if item.data.get("status", "active") == "active":
-                    origins |= tenant_origins(rt, item.key)
-            cursor = page.next_cursor
-            if not cursor:
-                return frozenset(origins)
+        for item in pages(rt.store, PLATFORM, REGISTRY, page_size=100):
+            if item.data.get("status", "active") == "active":
+                origins |= tenant_origins(rt, item.key)
+        return frozenset(origins)
 
     return _cache.get(_ALL, compute)
 

@@ -20,6 +20,7 @@ from ..logs import logger
 from ..metrics import record as record_metric
 from ..runtime import runtime
 from ..services import events as event_log
+from ..services.toolkit import pages
 from .api import app
 
 BusHandler = Callable[[dict[str, Any]], None]
@@ -218,13 +219,7 @@ def shadow_policy_drafts(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _tenant_ids() -> Iterator[str]:
     from ..services.tenants import REGISTRY
 
-    cursor = None
-    while True:
-        page = runtime().store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
-        yield from (item.key for item in page.items)
-        cursor = page.next_cursor
-        if not cursor:
-            return
+    yield from (item.key for item in pages(runtime().store, PLATFORM, REGISTRY, page_size=100))
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from ...runtime import OUTBOX, Runtime
 from .. import analytics, billing, cases, erp, events, tasks, tenants
 from ..deals import DEALS
 from ..keys import PARTNERS
+from ..toolkit import pages
 
 WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, cases.CASES, OUTBOX})
 # The desk's whole public surface; tests hold it to exactly this.
@@ -68,14 +69,7 @@ class AgentDesk:
 
     # --- reads ------------------------------------------------------------------------------------------------
     def _all(self, collection: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            page = self._rt.store.query(self.tenant_id, collection, limit=200, cursor=cursor)
-            found += [item.data for item in page.items]
-            cursor = page.next_cursor
-            if not cursor:
-                return found
+        return [item.data for item in pages(self._rt.store, self.tenant_id, collection)]
 
     def active_partners(self) -> list[dict[str, Any]]:
         return [p for p in self._all(PARTNERS) if p.get("status") == "active"]
