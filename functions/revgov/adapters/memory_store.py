@@ -10,7 +10,7 @@ import threading
 from bisect import bisect_right, insort
 
 from ..ports import Clock, IdGenerator
-from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write, page_key
+from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write, cut_page
 
 
 class MemoryDocumentStore(BaseDocumentStore):
@@ -51,10 +51,7 @@ class MemoryDocumentStore(BaseDocumentStore):
                 candidates = [
                     bucket[s] for s in keys[position:] if s.startswith(prefix) and (after is None or s > after)
                 ]
-        if limit is None or len(candidates) <= limit:  # a cursor only when another row follows
-            return candidates, None
-        rows = candidates[:limit]
-        return rows, page_key(rows[-1], index)
+        return cut_page(candidates, limit, index=index)  # a cursor only when another row follows
 
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
         with self._lock:

@@ -147,16 +147,23 @@ def decode_cursor(cursor: str | None, partition_attr: str, expected: str) -> dic
     return plain
 
 
-def page_key(last: Row, index: bool) -> dict[str, str]:
-    """The key a next page starts after: the last row's (pk, sk), with (gsi1pk, gsi1sk) first for the index."""
-    key = {"pk": last.pk, "sk": last.sk}
-    return {"gsi1pk": str(last.gsi1pk), "gsi1sk": str(last.gsi1sk), **key} if index else key
-
-
 def start_key_valid(start: dict[str, str], index: bool) -> bool:
     """A decoded cursor names the attributes of its list's key: (pk, sk), or (gsi1pk, gsi1sk, pk, sk) for the index."""
     wanted = {"gsi1pk", "gsi1sk", "pk", "sk"} if index else {"pk", "sk"}
     return set(start) == wanted
+
+
+def cut_page(found: list[Row], limit: int | None, *, index: bool) -> tuple[list[Row], dict[str, str] | None]:
+    """A backend read up to one row more than `limit`: the page, and its last row's key when another row follows
+    (pk, sk; plus gsi1pk, gsi1sk for the lookup index), as `_range` returns them."""
+    if limit is None or len(found) <= limit:
+        return found, None
+    rows = found[:limit]
+    last = rows[-1]
+    key = {"pk": last.pk, "sk": last.sk}
+    if index:
+        key = {"gsi1pk": str(last.gsi1pk), "gsi1sk": str(last.gsi1sk), **key}
+    return rows, key
 
 
 class BaseDocumentStore(ABC):

@@ -8,7 +8,6 @@ from typing import Any
 from ..domain.access import PLATFORM, Principal, Role
 from ..runtime import Runtime
 from ..services import keys, tenants
-from ..services.toolkit import pages
 from ..tenant_files import load_tenant_file, tenant_files
 from .demo_partners import seed_partners
 
@@ -48,7 +47,13 @@ class PartialSeed(RuntimeError):
 
 
 def _registry_tenants(rt: Runtime) -> list[str]:
-    return [item.key for item in pages(rt.store, PLATFORM, tenants.REGISTRY, page_size=100)]
+    found, cursor = [], None
+    while True:
+        page = rt.store.query(PLATFORM, tenants.REGISTRY, limit=100, cursor=cursor)
+        found += [item.key for item in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            return found
 
 
 def seed_once(rt: Runtime) -> tuple[dict[str, Any], bool]:
