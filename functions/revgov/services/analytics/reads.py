@@ -15,7 +15,7 @@ from ...ports import Stored
 from ...runtime import Runtime
 from .. import tenants
 from ..partners import load_partner
-from ..rebates import ACCRUALS, PERIODS
+from ..rebates import repository as rebate_records
 from ..toolkit import pages
 from .rollups import DIRECTORY, ROLLUPS, rollup_key
 from .thresholds import rebate_programs, thresholds
@@ -113,11 +113,11 @@ def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target:
     kinds = {str(p.get("period")) for p in rebate_programs(policy) or []}
     periods = []
     for name in core.rebate_periods_within(target, kinds):
-        state = rt.store.get(tenant_id, PERIODS, name)
+        state = rebate_records.period_state(rt, tenant_id, name)
         accrued: dict[str, str] = {}
         if state is None:
-            accrued.update({i.data["partner_id"]: i.data["total"] for i in pages(rt.store, tenant_id, ACCRUALS,
-                                                                                  prefix=f"{name}#")})
+            open_accruals = pages(rt.store, tenant_id, rebate_records.ACCRUALS, prefix=f"{name}#")
+            accrued.update({i.data["partner_id"]: i.data["total"] for i in open_accruals})
         periods.append(core.RebatePeriod(name, state.data["settled"] if state else None, accrued))
     return periods
 
