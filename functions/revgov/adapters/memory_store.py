@@ -51,7 +51,7 @@ class MemoryDocumentStore(BaseDocumentStore):
                 candidates = [
                     bucket[s] for s in keys[position:] if s.startswith(prefix) and (after is None or s > after)
                 ]
-        return cut_page(candidates, limit, index=index)  # a cursor only when another row follows
+        return cut_page(candidates, limit, index=index)
 
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
         with self._lock:
