@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any, TypedDict, cast
 
 from ..domain.access import PLATFORM
@@ -85,8 +86,8 @@ def registry_entry(tenant: Tenant) -> RegistryEntry:
 
 
 def registry_put(entry: RegistryEntry, *, version: int | None = None, conflict_detail: str | None = None) -> Put:
-    detail = {"conflict_detail": conflict_detail} if conflict_detail else {}
-    return Put(REGISTRY, entry["tenant_id"], dict(entry), tenant_id=PLATFORM, expected_version=version, **detail)
+    put = Put(REGISTRY, entry["tenant_id"], dict(entry), tenant_id=PLATFORM, expected_version=version)
+    return put if conflict_detail is None else replace(put, conflict_detail=conflict_detail)
 
 
 def registry_delete(tenant_id: str) -> Delete:

@@ -63,7 +63,8 @@ def _provisioned(actor: Principal, tenant: Tenant, texts: list[contract_set.Cont
             *contract_puts,
         ],
         audit=[
-            AuditEntry.by(actor, "tenant.created", tenant.tenant_id, tenant.status, policy_version=tenant.policy_version,
+            AuditEntry.by(actor, "tenant.created", tenant.tenant_id, tenant.status,
+                          policy_version=tenant.policy_version,
                           inputs={"tier": tenant.tier, "currency": tenant.currency,
                                   "display_name": tenant.display_name, "contracts": summaries}),
             AuditEntry.by(actor, "key.created", admin_key["key_id"], "created",

@@ -11,8 +11,8 @@ from ..access import Principal
 from ..errors import FieldError, RuleViolation
 from ..time import add_months, parse_day, parse_instant
 from .lifecycle import TAKES_EVIDENCE, require
-from .rules import certification_families, onboarding, required_documents
 from .rules import certification as certification_rule
+from .rules import certification_families, onboarding, required_documents
 
 _EXPIRY_GAPS_KEPT = 20
 
