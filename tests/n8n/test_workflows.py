@@ -45,7 +45,7 @@ from revgov.domain.webhooks import signature_header
 from revgov.local.demo_partners import demo_application
 from revgov.ports import Changes
 from revgov.services import partners as partner_service
-from revgov.services.keys import PARTNERS
+from revgov.services.partner_repository import PARTNERS
 from revgov.tenant_files import load_tenant_file
 from support import Api, scenario
 

@@ -103,9 +103,14 @@ def registry_page(store: DocumentStore, *, limit: int, cursor: str | None) -> Pa
     return store.query(PLATFORM, REGISTRY, limit=limit, cursor=cursor)
 
 
+def registry_items(store: DocumentStore) -> Iterator[Stored]:
+    """Every registry entry as stored (its key is the tenant id), page by page."""
+    return pages(store, PLATFORM, REGISTRY, page_size=_REGISTRY_PAGE)
+
+
 def tenant_ids(store: DocumentStore) -> Iterator[str]:
     """Every tenant in the platform's registry, page by page."""
-    return (item.key for item in pages(store, PLATFORM, REGISTRY, page_size=_REGISTRY_PAGE))
+    return (item.key for item in registry_items(store))
 
 
 # --- policy versions -------------------------------------------------------------------------

@@ -15,21 +15,14 @@ AGENTS = ("threshold_watcher", "billing_reconciler", "certification_watcher", "d
 
 def run(rt: Any, agent: str, tenant_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """Run one agent for the named tenants (default: every active tenant); one report per tenant."""
-    from ...domain.access import PLATFORM
-    from ..tenants import REGISTRY
+    from ..tenant_repository import registry_items
     from .desk import AgentDesk
 
     if agent not in AGENTS:
         raise LookupError(f"no agent {agent!r}; agents: {', '.join(AGENTS)}")
     module = importlib.import_module(f"{__name__}.{agent}")
     if tenant_ids is None:
-        tenant_ids, cursor = [], None
-        while True:
-            page = rt.store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
-            tenant_ids += [item.key for item in page.items if item.data.get("status") == "active"]
-            cursor = page.next_cursor
-            if not cursor:
-                break
+        tenant_ids = [item.key for item in registry_items(rt.store) if item.data.get("status") == "active"]
     reports = []
     for tenant_id in tenant_ids:
         desk = AgentDesk(rt, agent, tenant_id)

@@ -74,9 +74,9 @@ class AgentDesk:
                 return found
 
     def active_partners(self) -> list[dict[str, Any]]:
-        from ..keys import PARTNERS
+        from ..partner_repository import active
 
-        return [p for p in self._all(PARTNERS) if p.get("status") == "active"]
+        return active(self._rt.store, self.tenant_id)
 
     def live_deals(self) -> list[dict[str, Any]]:
         from ...domain.deals import is_live
