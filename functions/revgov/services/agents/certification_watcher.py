@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from ...domain.agents import CertificationGap, Finding, certification_gap
+from ...domain.agents import CertificationGap, Finding, certification_gap, note_to_partner
 from .desk import AgentDesk
 
 NAME = "certification_watcher"
@@ -52,15 +52,14 @@ def _evidence(deal: dict[str, Any], gap: CertificationGap, until: date) -> dict[
 def _renewal_note(
     deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, expires_on: str
 ) -> dict[str, Any]:
-    name = partner.get("legal_name", partner["partner_id"])
-    return {
-        "to": (partner.get("contact") or {}).get("email"),
-        "subject": f"Renew {gap.certification_id} before {expires_on}",
-        "body": f"Hello {name},\n\nYour certification {gap.certification_id} expires on {expires_on}. Your registered "
-        f"{deal['family']} deal for {deal['customer'].get('name', deal['customer']['id'])} is expected to close on "
-        f"{deal['expected_close']}; without a valid certification the deal's entitlements lapse (PA-4.3). Please "
-        "renew in time.\n\nChannel Operations",
-    }
+    customer = deal["customer"].get("name", deal["customer"]["id"])
+    return note_to_partner(
+        partner,
+        f"Renew {gap.certification_id} before {expires_on}",
+        f"Your certification {gap.certification_id} expires on {expires_on}. Your registered {deal['family']} deal "
+        f"for {customer} is expected to close on {deal['expected_close']}; without a valid certification the deal's "
+        "entitlements lapse (PA-4.3). Please renew in time.",
+    )
 
 
 def _finding(deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, until: date) -> Finding:

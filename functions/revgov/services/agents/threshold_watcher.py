@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain.agents import Finding
+from ...domain.agents import Finding, note_to_partner
 from ...domain.billing import quarter_of
 from ...domain.money import parse_money  # the forecast's figures are decimal strings: never compared as float
 from .desk import AgentDesk
@@ -31,16 +31,14 @@ def run(desk: AgentDesk) -> None:
 
 def _note(partner: dict[str, Any], period: str, outlook: dict[str, Any], threshold: dict[str, Any]) -> dict[str, Any]:
     """The drafted note to the partner: where it stands, what the level needs, and the projection."""
-    name = partner.get("legal_name", partner["partner_id"])
     gap = parse_money(threshold["threshold"]) - parse_money(outlook["to_date"])
-    return {
-        "to": (partner.get("contact") or {}).get("email"),
-        "subject": f"Your {period} progress toward {threshold['program']}",
-        "body": f"Hello {name},\n\nYou have invoiced {outlook['to_date']} so far in {period}; "
-        f"{threshold['program']} ({threshold['level']}) needs {threshold['threshold']}, "
-        f"{gap:.2f} more. At the current pace the quarter is projected at {outlook['projected']}. "
-        "Could we plan the rest of the quarter together?\n\nChannel Operations",
-    }
+    return note_to_partner(
+        partner,
+        f"Your {period} progress toward {threshold['program']}",
+        f"You have invoiced {outlook['to_date']} so far in {period}; {threshold['program']} ({threshold['level']}) "
+        f"needs {threshold['threshold']}, {gap:.2f} more. At the current pace the quarter is projected at "
+        f"{outlook['projected']}. Could we plan the rest of the quarter together?",
+    )
 
 
 def _finding(partner: dict[str, Any], period: str, outlook: dict[str, Any], threshold: dict[str, Any]) -> Finding:
