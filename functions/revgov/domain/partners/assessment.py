@@ -40,16 +40,9 @@ class Assessment:
         return rule_ids, clauses
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "checked_at": self.checked_at,
-            "complete": self.complete,
-            "requested_tier": self.requested_tier,
-            "qualified_tier": self.qualified_tier,
-            "missing": list(self.missing),
-            "tier_shortfall": list(self.tier_shortfall),
-            "nonstandard_terms": list(self.nonstandard_terms),
-            "reasons": list(self.reasons),
-        }
+        """The fields in order (tuples as lists), with `complete` after `checked_at`."""
+        shown = {name: list(value) if isinstance(value, tuple) else value for name, value in vars(self).items()}
+        return {"checked_at": shown.pop("checked_at"), "complete": self.complete, **shown}
 
 
 def _gap(kind: str, name: str, problem: str, rule: Mapping[str, Any], message: str, action: str) -> dict[str, Any]:
