@@ -21,10 +21,9 @@ from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import cases, tenants
 from . import partner_repository as repository
-from .partner_repository import PARTNERS
+from .partner_repository import PARTNERS as PARTNERS  # for callers that still import it from here
 from .toolkit import retry_on_conflict
 
-__all__ = ["PARTNERS"]  # partner_repository's, kept here for callers that still import it
 SOURCE = "revgov.partner"
 EFFECT = "partner.activation"
 _FILING_ATTEMPTS = 12  # concurrent uploads to one partner: each re-reads and re-applies, with jittered backoff

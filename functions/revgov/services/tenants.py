@@ -17,9 +17,12 @@ from ..runtime import Runtime
 from . import contracts, keys
 from . import tenant_repository as repository
 from .audit import verify_chain
-from .tenant_repository import POLICIES, PROFILE, REGISTRY, SECRETS, policy_put, registry_entry
+from .tenant_repository import POLICIES as POLICIES  # the names below: for callers that still import them here
+from .tenant_repository import PROFILE as PROFILE
+from .tenant_repository import REGISTRY as REGISTRY
+from .tenant_repository import SECRETS as SECRETS
+from .tenant_repository import policy_put, registry_entry
 
-__all__ = ["POLICIES", "PROFILE", "REGISTRY", "SECRETS", "policy_put", "registry_entry"]
 SOURCE = "revgov.tenant"
 
 
