@@ -20,7 +20,7 @@ from revgov.domain.errors import ConcurrentUpdate, Conflict
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application
 from revgov.ports import Changes, Put
-from revgov.services import partner_repository, partners, tenant_repository, tenants
+from revgov.services import contracts, partner_repository, partners, tenant_repository, tenants
 
 PACKAGE = Path(__file__).resolve().parents[2] / "functions" / "revgov"
 OWNED = {
@@ -34,6 +34,7 @@ OWNED = {
 }
 NOW = "2026-11-10T10:00:00.000Z"
 OPS = Principal("northwind", Role.CHANNEL_OPS, "key_01JX0000000000000000000001")
+ADMIN = Principal("northwind", Role.ADMIN, "key_01JX0000000000000000000002")
 DOCUMENT = {"document_type": "tax_form", "reference": "dms://t/tax.pdf", "checksum": "sha256:" + "0" * 64,
             "issued_at": "2026-10-01"}
 
@@ -95,3 +96,19 @@ def test_a_refused_filing_answers_409_at_once_and_writes_nothing(monkeypatch) ->
         partners.add_document(rt, OPS, partner["partner_id"], DOCUMENT)
     assert refused.value.extra == {"current_status": "terminated", "allowed_next": []}
     assert rt.store.get("northwind", partner_repository.PARTNERS, partner["partner_id"]) == before
+
+
+def test_a_contract_read_lists_every_revision_however_long_the_history() -> None:
+    """docs/copilot.md: `GET /v1/contracts/{document}` answers "one document with its revision history"; the history
+    was cut at the store's first page of 200 revisions."""
+    rt, _ = memory_runtime(NOW)
+    history = [
+        Put(contracts.REVISIONS, f"NW-LONG#{n:05d}", {"document": "NW-LONG", "revision": n, "action": "amended",
+                                                       "markdown": "x", "sha256": None})
+        for n in range(1, 206)
+    ]
+    for start in range(0, len(history), 50):  # a store transaction holds at most 100 items
+        rt.store.commit("northwind", Changes(puts=history[start : start + 50]))
+    read = contracts.get_contract(rt, ADMIN, "NW-LONG")
+    assert [r["revision"] for r in read["revisions"]] == list(range(1, 206))
+    assert read["contract"] is None and all("markdown" not in r for r in read["revisions"])

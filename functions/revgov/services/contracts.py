@@ -223,11 +223,12 @@ def list_contracts(rt: Runtime, who: Principal) -> dict[str, Any]:
 
 
 def get_contract(rt: Runtime, who: Principal, document: str) -> dict[str, Any]:
+    """The current text and every revision's record (without its text), however long the history."""
     stored = rt.store.get(who.tenant_id, CURRENT, document)
-    history = rt.store.query(who.tenant_id, REVISIONS, limit=200, prefix=f"{document}#")
-    if stored is None and not history.items:
+    history = list(pages(rt.store, who.tenant_id, REVISIONS, prefix=f"{document}#"))
+    if stored is None and not history:
         raise NotFound(f"no contract {document}")
     return {
         "contract": stored.data if stored else None,
-        "revisions": [{k: v for k, v in item.data.items() if k != "markdown"} for item in history.items],
+        "revisions": [{k: v for k, v in item.data.items() if k != "markdown"} for item in history],
     }
