@@ -62,9 +62,9 @@ def tenant_origins(rt: Any, tenant_id: str) -> frozenset[str]:
     """The origins the tenant lists (none for an unknown tenant)."""
 
     def compute() -> frozenset[str]:
-        from ..services.tenant_repository import stored_profile
+        from ..services.tenants import PROFILE
 
-        stored = stored_profile(rt.store, tenant_id)
+        stored = rt.store.get(tenant_id, *PROFILE)
         return _origins_of(stored.data.get("config")) if stored is not None else frozenset()
 
     return _cache.get(tenant_id, compute)
@@ -74,13 +74,19 @@ def any_tenant_origins(rt: Any) -> frozenset[str]:
     """Every origin some active tenant lists: what a preflight, which carries no key, may be allowed for."""
 
     def compute() -> frozenset[str]:
-        from ..services.tenant_repository import registry_items
+        from ..domain.access import PLATFORM
+        from ..services.tenants import REGISTRY
 
         origins: set[str] = set()
-        for item in registry_items(rt.store):
-            if item.data.get("status", "active") == "active":
-                origins |= tenant_origins(rt, item.key)
-        return frozenset(origins)
+        cursor = None
+        while True:
+            page = rt.store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
+            for item in page.items:
+                if item.data.get("status", "active") == "active":
+                    origins |= tenant_origins(rt, item.key)
+            cursor = page.next_cursor
+            if not cursor:
+                return frozenset(origins)
 
     return _cache.get(_ALL, compute)
 

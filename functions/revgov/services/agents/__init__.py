@@ -15,14 +15,21 @@ AGENTS = ("threshold_watcher", "billing_reconciler", "certification_watcher", "d
 
 def run(rt: Any, agent: str, tenant_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """Run one agent for the named tenants (default: every active tenant); one report per tenant."""
-    from ..tenant_repository import registry_items
+    from ...domain.access import PLATFORM
+    from ..tenants import REGISTRY
     from .desk import AgentDesk
 
     if agent not in AGENTS:
         raise LookupError(f"no agent {agent!r}; agents: {', '.join(AGENTS)}")
     module = importlib.import_module(f"{__name__}.{agent}")
     if tenant_ids is None:
-        tenant_ids = [item.key for item in registry_items(rt.store) if item.data.get("status") == "active"]
+        tenant_ids, cursor = [], None
+        while True:
+            page = rt.store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
+            tenant_ids += [item.key for item in page.items if item.data.get("status") == "active"]
+            cursor = page.next_cursor
+            if not cursor:
+                break
     reports = []
     for tenant_id in tenant_ids:
         desk = AgentDesk(rt, agent, tenant_id)

@@ -74,9 +74,9 @@ class AgentDesk:
                 return found
 
     def active_partners(self) -> list[dict[str, Any]]:
-        from ..partner_repository import active
+        from ..keys import PARTNERS
 
-        return active(self._rt.store, self.tenant_id)
+        return [p for p in self._all(PARTNERS) if p.get("status") == "active"]
 
     def live_deals(self) -> list[dict[str, Any]]:
         from ...domain.deals import is_live
