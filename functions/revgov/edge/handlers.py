@@ -217,9 +217,16 @@ def shadow_policy_drafts(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _tenant_ids() -> Iterator[str]:
-    from ..services.tenant_repository import tenant_ids
+    from ..domain.access import PLATFORM
+    from ..services.tenants import REGISTRY
 
-    return tenant_ids(runtime().store)
+    cursor = None
+    while True:
+        page = runtime().store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
+        yield from (item.key for item in page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            return
 
 
 @contextmanager

@@ -27,12 +27,13 @@ from ..domain.money import format_money
 from ..domain.time import period_bounds
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
-from . import billing, partner_repository, tenants
+from . import billing, tenants
 from .catalog import _families, tenant_catalog
 
 IMPORTS = "HISTORYIMPORT"  # import id -> its summary (written last: the import is done)
 HISTORY_LINES = "HISTORYLINE"  # partner#ERP line ref -> the Revgov line it became
 HISTORY_INVOICES = "HISTORYINVOICE"  # partner#ERP invoice ref -> the Revgov invoice (partner-month) that holds it
+PARTNERS = "PARTNER"
 SOURCE = "revgov.billing"
 _BATCH = 90  # items per commit: under DynamoDB's 100-item transaction limit
 
@@ -109,7 +110,7 @@ def _known(
 ) -> history.Known:
     rows = [r for r in lines if isinstance(r, dict)]
     partner_ids = sorted({str(r.get("partner_id")) for r in rows + [p for p in payments if isinstance(p, dict)]})
-    partners = partner_repository.get_many(rt.store, tenant_id, partner_ids)
+    partners = _get_many(rt, tenant_id, PARTNERS, partner_ids)
     month_keys = sorted(
         {f"{r.get('partner_id')}#{str(r.get('invoice_date'))[:7]}" for r in rows if r.get("partner_id") in partners}
     )
