@@ -128,9 +128,22 @@ def policy_at(store: DocumentStore, tenant_id: str, version: str) -> dict[str, A
 
 
 # --- webhook secrets -------------------------------------------------------------------------
+def webhook_secrets(store: DocumentStore, tenant_id: str) -> Stored | None:
+    """The tenant's webhook secrets as stored (`{"secrets": [{secret, valid_until}]}`), or None."""
+    return store.get(tenant_id, *SECRETS)
+
+
 def secrets_put(tenant_id: str, secret: str) -> Put:
     """A fresh webhook secret, valid until rotated."""
     return Put(SECRETS[0], SECRETS[1], secrets_data(secret), tenant_id=tenant_id)
+
+
+def secrets_put_over(
+    tenant_id: str, secrets: list[dict[str, Any]], *, version: int | None, conflict_detail: str
+) -> Put:
+    """The secrets written over those read at `version` (None: there were none)."""
+    return Put(SECRETS[0], SECRETS[1], {"secrets": secrets}, tenant_id=tenant_id, must_be_absent=version is None,
+               expected_version=version, conflict_detail=conflict_detail)
 
 
 def secrets_data(secret: str) -> dict[str, Any]:
