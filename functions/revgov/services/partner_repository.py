@@ -29,6 +29,12 @@ def load(store: DocumentStore, tenant_id: str, partner_id: str) -> tuple[Partner
     return found
 
 
+def record(store: DocumentStore, tenant_id: str, partner_id: str) -> dict[str, Any] | None:
+    """The partner record as stored, for callers that read it field by field; None if there is no such partner."""
+    stored = store.get(tenant_id, PARTNERS, partner_id)
+    return stored.data if stored else None
+
+
 def exists(store: DocumentStore, tenant_id: str, partner_id: str) -> bool:
     return store.get(tenant_id, PARTNERS, partner_id) is not None
 
