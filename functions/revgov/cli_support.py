@@ -87,10 +87,10 @@ def product_options(parser: Any) -> None:
 
 
 def require_tenants(rt: Any, tenant_ids: Sequence[str]) -> None:
-    from .services.tenants import PROFILE
+    from .services.tenant_repository import stored_profile
 
     for tenant_id in tenant_ids:
-        if rt.store.get(tenant_id, *PROFILE) is None:
+        if stored_profile(rt.store, tenant_id) is None:
             raise CliError(f"no tenant {tenant_id!r}")
 
 
