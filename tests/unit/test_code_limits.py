@@ -72,13 +72,11 @@ LAZY_PROJECT: dict[str, tuple[str, str]] = {
 
 KNOWN_OVER = {
     "modules": {
-        "domain/partners.py",
         "services/deals.py",
         "services/policy_drafts.py",
     },
     "functions": {
         "domain/history.py:plan",
-        "domain/partners.py:assess",
         "domain/pricing.py:_check_line",
         "domain/pricing.py:check_quote",
         "services/cases.py:_decide_once",
@@ -92,11 +90,8 @@ KNOWN_OVER = {
         "services/history.py:_write_month",
         "services/invoice_disputes.py:apply_decision",
         "services/invoice_disputes.py:file_dispute",
-        "services/partners.py:submit",
         "services/pricing.py:check",
         "services/subscriptions.py:deliver",
-        "services/tasks.py:new_task",
-        "services/tenants.py:create_tenant",
     },
     "imports": {
         "adapters/sqlite_bus.py:SqliteEventBus.__init__",
@@ -105,9 +100,6 @@ KNOWN_OVER = {
         "domain/policy_change.py:_number",
         "services/agents/__init__.py:run",
         "services/cases.py:_decide_once",
-        "services/contracts.py:_check_partner",
-        "services/contracts.py:forget_offboarded",
-        "services/contracts.py:reindex",
         "services/deals.py:_hold",
         "services/deals.py:_register_once",
         "services/deals.py:request_extension",
@@ -116,7 +108,6 @@ KNOWN_OVER = {
         "services/policy_shadow.py:policy_whatif_queues",
         "services/policy_whatif.py:whatif_rebates",
         "services/pricing.py:check",
-        "services/tenants.py:import_tenant",
     },
 }
 

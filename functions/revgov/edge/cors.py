@@ -18,9 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..domain.access import PLATFORM
-from ..services.tenants import PROFILE, REGISTRY
-from ..services.toolkit import pages
+from ..services import tenant_repository
 
 TTL_SECONDS = 60.0
 ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id")
@@ -66,7 +64,7 @@ def tenant_origins(rt: Any, tenant_id: str) -> frozenset[str]:
     """The origins the tenant lists (none for an unknown tenant)."""
 
     def compute() -> frozenset[str]:
-        stored = rt.store.get(tenant_id, *PROFILE)
+        stored = tenant_repository.stored_profile(rt.store, tenant_id)
         return _origins_of(stored.data.get("config")) if stored is not None else frozenset()
 
     return _cache.get(tenant_id, compute)
@@ -77,7 +75,7 @@ def any_tenant_origins(rt: Any) -> frozenset[str]:
 
     def compute() -> frozenset[str]:
         origins: set[str] = set()
-        for item in pages(rt.store, PLATFORM, REGISTRY, page_size=100):
+        for item in tenant_repository.registry_items(rt.store):
             if item.data.get("status", "active") == "active":
                 origins |= tenant_origins(rt, item.key)
         return frozenset(origins)

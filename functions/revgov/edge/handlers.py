@@ -20,7 +20,7 @@ from ..logs import logger
 from ..metrics import record as record_metric
 from ..runtime import runtime
 from ..services import events as event_log
-from ..services.toolkit import pages
+from ..services import tenant_repository
 from .api import app
 
 BusHandler = Callable[[dict[str, Any]], None]
@@ -217,9 +217,7 @@ def shadow_policy_drafts(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _tenant_ids() -> Iterator[str]:
-    from ..services.tenants import REGISTRY
-
-    yield from (item.key for item in pages(runtime().store, PLATFORM, REGISTRY, page_size=100))
+    yield from tenant_repository.tenant_ids(runtime().store)
 
 
 @contextmanager
