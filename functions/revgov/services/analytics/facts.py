@@ -15,7 +15,7 @@ from typing import Any
 
 from ...domain import kpis as core
 from ...domain.billing import SLA_TRACKED
-from ...domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, NotFound
+from ...domain.errors import ConcurrentUpdate, MalformedRequest, NotFound, StaleWrite
 from ...domain.kpis import Delta
 from ...domain.time import instant
 from ...ports import Changes, Put, Stored
@@ -77,8 +77,8 @@ def _lines_posted(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
     tier_now: str | None = None
     for line_id in line_ids:
         fact = facts.get((tenant_id, SALES_FACTS, line_id))
-        if fact is None:
-            raise Conflict(f"sales fact {line_id} is not readable yet")
+        if fact is None:  # billing committed it, this read does not see it yet: a stale read, read again
+            raise StaleWrite(f"sales fact {line_id} is not readable yet")
         before = counted.get((tenant_id, LINES, line_id))
         if before is None:
             tier_now = tier_now or _tier_of(rt, tenant_id, str(fact.data["partner_id"]))
