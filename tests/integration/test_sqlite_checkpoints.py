@@ -86,3 +86,21 @@ def test_committed_rows_survive_the_process_being_killed_before_any_checkpoint(t
     raw = sqlite3.connect(path)
     assert raw.execute("SELECT count(*) FROM local_state").fetchone() == (200,)
     raw.close()
+
+
+def test_a_database_whose_file_was_deleted_is_not_created_again_by_its_checkpoint(tmp_path: Path) -> None:
+    """`revgov dev --reset` deletes the file while an old Database object may still be alive: its checkpoint uses only
+    a connection it already has, so the deleted file does not come back (as an empty file with the default mode)."""
+    path = tmp_path / "engine.sqlite"
+    db = Database(path, background_checkpoints=False)
+    with db.write() as c:  # a write borrowed, and the pool keeps, one connection
+        c.execute("INSERT INTO local_state (name, value) VALUES ('x', '1')")
+    with db._lock:  # the pool's connections are all in use, as by a request at that moment
+        borrowed = list(db._idle)
+        db._idle.clear()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    assert db.checkpoint() is False
+    assert not path.exists()
+    for connection in borrowed:
+        connection.close()

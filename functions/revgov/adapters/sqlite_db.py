@@ -253,12 +253,21 @@ class Database:
 
     def checkpoint(self) -> bool:
         """Copy the frames committed to the WAL into the database file, as far as readers allow (PASSIVE: it waits for
-        no reader and no writer; what it could not copy yet, the next round does). Returns whether it ran."""
+        no reader and no writer; what it could not copy yet, the next round does). Returns whether it ran.
+
+        It uses an idle connection of the pool and never opens one: after `revgov dev --reset` deleted the file, a
+        forgotten Database must not create it again."""
         commits = self._commits
-        if commits == self._checkpointed or self._closed:
+        with self._lock:
+            ready = commits != self._checkpointed and not self._closed and self._idle
+            connection = self._idle.pop() if ready else None
+        if connection is None:
             return False
-        with self._borrow() as connection:
+        try:
             _, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            with self._lock:
+                self._idle.append(connection)
         if logged == copied:  # all of it: nothing left until the next commit
             self._checkpointed = commits
         return True
