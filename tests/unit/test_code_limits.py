@@ -94,7 +94,6 @@ KNOWN_OVER = {
         "services/subscriptions.py:deliver",
     },
     "imports": {
-        "adapters/sqlite_bus.py:SqliteEventBus.__init__",
         "domain/history.py:history_invoice_id",
         "domain/policy.py:policy_problems",
         "domain/policy_change.py:_number",
