@@ -123,3 +123,22 @@ def test_an_order_dated_before_the_partner_was_onboarded_is_held_not_billed(bill
     assert [i["period"] for i in tenant.invoices()] == []
     held = [e for e in tenant.exceptions() if "PA-2.2" in json.dumps(e)]
     assert len(held) >= 1, tenant.exceptions()
+
+
+def test_a_cursor_from_another_partners_list_is_refused(billing_tenant, api) -> None:
+    """API.md: lists page with `?cursor=`; a partner reads only its own invoices (404/nothing for another's). A
+    cursor minted for partner A's list and sent by partner B's key must not page B into A's invoices: it is refused
+    (400), and A's own cursor pages A on."""
+    tenant = billing_tenant
+    _, own, rival = _issued_october(tenant, api)
+    november = webhook_body(sample("shipment.confirmed"))
+    november = {**november, "id": "NW-ERP-NOV-1", "occurred_at": "2026-11-05T10:00:00Z",
+                "data": {**november["data"], "shipped_on": "2026-11-05", "order_ref": "SO-2026-1101"}}  # fmt: skip
+    tenant.wait_for([tenant.send(november)["event_id"]])
+    first = own.get("/v1/invoices", status="draft", limit=1).json()  # October's pointer first, then November's
+    assert first["next_cursor"], first
+    assert_problem(rival.get("/v1/invoices", status="draft", limit=1, cursor=first["next_cursor"]), 400)
+    rest = own.get("/v1/invoices", status="draft", limit=1, cursor=first["next_cursor"]).json()
+    assert [i["period"] for i in first["items"] + rest["items"]] == ["2026-11"]
+    staff = tenant.finance.get("/v1/invoices", status="finalized", limit=200).json()
+    assert [i["period"] for i in staff["items"]] == ["2026-10"]
