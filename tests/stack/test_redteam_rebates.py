@@ -193,3 +193,23 @@ def test_whoever_files_a_dispute_cannot_decide_it_even_through_a_key_minted_afte
     assert tenant.partner_keys["B"].get(f"/v1/rebates/disputes/{dispute_id}").json()["status"] == "open"
     decided = tenant.finance_2.post(f"/v1/rebates/disputes/{dispute_id}/resolve", decision)
     assert decided.status_code == 200, decided.text
+
+
+def test_a_dispute_upheld_through_the_approvals_queue_states_its_reason(tenant: RebateTenant) -> None:  # noqa: F811
+    """PA-7.9: Finance "decides it within 15 business days, giving reasons and clause references"; SOP-6.3: "Every
+    decision states the reason, the amounts before and after". /resolve requires `reason`; the approvals queue takes
+    a note only for a rejection, so upholding the dispute's approval without a note must be refused (422, nothing
+    decided) rather than record an accepted dispute with no reason."""
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    settlement_id = _settle(tenant, "2026-Q3").json()["settlement_id"]
+    dispute = tenant.partner_keys["A"].post("/v1/rebates/disputes", _dispute(tenant, settlement_id)).json()
+    path = f"/v1/approvals/{dispute['approval_id']}/decision"
+    refused = assert_problem(tenant.finance_2.post(path, {"outcome": "approved"}), 422)
+    assert "PA-7.9" in refused["detail"], refused
+    assert tenant.finance.get(f"/v1/approvals/{dispute['approval_id']}").json()["status"] == "pending"
+    assert tenant.partner_keys["A"].get(f"/v1/rebates/disputes/{dispute['dispute_id']}").json()["status"] == "open"
+    decided = tenant.finance_2.post(path, {"outcome": "approved", "note": "SO-RB-9 was invoiced in Q3 (PA-7.9)"})
+    assert decided.status_code == 200, decided.text
+    after = tenant.partner_keys["A"].get(f"/v1/rebates/disputes/{dispute['dispute_id']}").json()
+    assert after["status"] == "accepted" and after["resolution"]["reason"] == "SO-RB-9 was invoiced in Q3 (PA-7.9)"
