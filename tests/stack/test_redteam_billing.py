@@ -142,3 +142,17 @@ def test_a_cursor_from_another_partners_list_is_refused(billing_tenant, api) -> 
     assert [i["period"] for i in first["items"] + rest["items"]] == ["2026-11"]
     staff = tenant.finance.get("/v1/invoices", status="finalized", limit=200).json()
     assert [i["period"] for i in staff["items"]] == ["2026-10"]
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: services/invoice_disputes.apply_decision upholds a dispute with "
+                   "reason None when the approval is given without a note")
+def test_an_invoice_dispute_upheld_without_a_reason_is_refused(billing_tenant, api) -> None:
+    """SOP-6.3 (Dispute outcomes): "A dispute is decided as upheld, partially upheld or rejected. Every decision
+    states the reason, the amounts before and after"; the approvals queue asks a note of a rejection only, so
+    upholding an invoice dispute's approval without one must be refused (422) and decide nothing."""
+    tenant = billing_tenant
+    october, own, _ = _issued_october(tenant, api)
+    filed = own.post(f"/v1/invoices/{october['invoice_id']}/disputes",
+                     {"line_no": 1, "amount": "100.00", "reason": "one switch arrived broken"}).json()  # fmt: skip
+    assert_problem(tenant.finance.post(f"/v1/approvals/{filed['approval_id']}/decision", {"outcome": "approved"}), 422)
+    assert own.get(f"/v1/invoice-disputes/{filed['dispute_id']}").json()["status"] == "open"
