@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -206,7 +206,7 @@ def _row_problems(n: int, row: Mapping[str, Any], currency: str, families: froze
 
 
 def catalog_entries(
-    rows: list[Mapping[str, Any]], *, currency: str, families: frozenset[str], clause: str
+    rows: Sequence[Mapping[str, Any]], *, currency: str, families: frozenset[str], clause: str
 ) -> tuple[list[dict[str, Any]], list[FieldError]]:
     """Price-list entries from imported rows (CSV or JSON, the columns of `COLUMNS`), or every bad row named.
 
