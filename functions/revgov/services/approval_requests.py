@@ -3,18 +3,19 @@ asks for it, keep the case's id, queue and due time on the request, audit each s
 request again when the case is decided.
 
 Used by credit-note holds (SOP-2.5 / COP-2.4) and invoice-line disputes (SOP-6.1 / COP-6.1); deal registrations,
-rebate disputes and invoice finalization write the same shapes (`versioned_put`, `cited`) and may adopt them.
+rebate disputes and invoice finalization write the same shapes (`versioned_put`, `cited`, `commit_filed`) and may
+adopt them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound
+from ..domain.errors import Conflict, NotFound
 from ..domain.rules import Rule
 from ..domain.tenants import Tenant
 from ..ports import Changes, Put, Stored
@@ -103,6 +104,29 @@ def open_request(
     entry = cited(requester, action, ask.subject_id, request["status"], inputs=inputs, tenant=tenant, rules=[ask.rule])
     changes.audit.insert(0, entry)
     return changes
+
+
+def claim(rt: Runtime, tenant_id: str, markers: str, requests: str, key: str, *, still_open: str) -> Stored | None:
+    """The marker that keeps one open request per subject (None: never claimed). While the request it names (in
+    `requests`) is open, a 409 naming it: `still_open` with `{id}` replaced, and `open_dispute_id`."""
+    marker = rt.store.get(tenant_id, markers, key)
+    if marker is None:
+        return None
+    request_id = marker.data["dispute_id"]
+    current = rt.store.get(tenant_id, requests, request_id)
+    if current is not None and current.data["status"] == "open":
+        raise Conflict(still_open.replace("{id}", request_id), extra={"open_dispute_id": request_id})
+    return marker
+
+
+def commit_filed(rt: Runtime, tenant_id: str, changes: Changes, name_winner: Callable[[], object]) -> None:
+    """Commit a filed request. When another filing on the same subject committed first, `name_winner()` raises the 409
+    that names it; otherwise the store's Conflict stands."""
+    try:
+        rt.commit(tenant_id, changes)
+    except Conflict:
+        name_winner()
+        raise
 
 
 def decided_request(rt: Runtime, tenant_id: str, collection: str, case: dict[str, Any], what: str) -> Stored:

@@ -112,18 +112,14 @@ _HELD_INPUTS = ("partner_id", "invoice_id", "line_id", "amount", "approval_above
 def _ask(entry: dict[str, Any], book: BillingPolicy) -> approval_requests.Ask:
     """The finance queue's approval of a held credit note: who may approve it, and why it waits (SOP-2.5)."""
     currency, reason = entry["currency"], entry["reason"]
-    return approval_requests.Ask(
-        category=book.credit_note_approval_category,
-        subject_kind="credit_note",
-        subject_id=entry["hold_id"],
-        rule=book.credit_notes,
-        message=f"credit note of {currency} {entry['amount']} ({reason.replace('_', ' ')}) for line "
-        f"{entry['line_no']} of {entry['invoice_id']} is above {currency} {entry['approval_above']}: a member of the "
-        f"finance queue other than the preparer ({entry['prepared_by']}) approves it before it is issued",
-        partner_id=entry["partner_id"],
-        effect=EFFECT,
-        context={k: entry[k] for k in ("invoice_id", "line_no", "amount", "reason", "prepared_by")},
+    message = (
+        f"credit note of {currency} {entry['amount']} ({reason.replace('_', ' ')}) for line {entry['line_no']} of "
+        f"{entry['invoice_id']} is above {currency} {entry['approval_above']}: a member of the finance queue other "
+        f"than the preparer ({entry['prepared_by']}) approves it before it is issued"
     )
+    context = {k: entry[k] for k in ("invoice_id", "line_no", "amount", "reason", "prepared_by")}
+    return approval_requests.Ask(book.credit_note_approval_category, "credit_note", entry["hold_id"], book.credit_notes,
+                                 message, entry["partner_id"], EFFECT, context)  # fmt: skip
 
 
 def get_hold(rt: Runtime, who: Principal, hold_id: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from ..domain import billing as core
 from ..domain.access import Principal
 from ..domain.billing import BillingPolicy
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import NotFound
 from ..domain.money import format_money, parse_money
 from ..domain.tenants import Tenant
 from ..domain.time import parse_day
@@ -39,16 +39,8 @@ def _dispute_put(dispute: dict[str, Any], version: int | None) -> Put:
 
 def _claim(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
     """The line's marker (None: never disputed); a Conflict naming the dispute while one is open on it."""
-    marker = rt.store.get(tenant_id, DISPUTED_LINES, line_key)
-    if marker is None:
-        return None
-    current = rt.store.get(tenant_id, DISPUTES, marker.data["dispute_id"])
-    if current is not None and current.data["status"] == "open":
-        raise Conflict(
-            f"dispute {marker.data['dispute_id']} on this invoice line is still open; wait for its decision",
-            extra={"open_dispute_id": marker.data["dispute_id"]},
-        )
-    return marker
+    still_open = "dispute {id} on this invoice line is still open; wait for its decision"
+    return approval_requests.claim(rt, tenant_id, DISPUTED_LINES, DISPUTES, line_key, still_open=still_open)
 
 
 def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +61,7 @@ def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, A
     already = billing.credited_against(rt, who.tenant_id, invoice_id, number).amount
     amount = parse_money(body["amount"]) if body.get("amount") is not None else core.disputable_amount(line, already)
     core.check_dispute(invoice, line, amount, already, today=parse_day(rt.clock.now_iso()[:10]), book=book)
-    dispute = _new_dispute(rt, who, invoice, line, amount, body["reason"], book)
+    dispute = _new_dispute(rt, who, invoice, line, {"amount": format_money(amount), "reason": body["reason"]}, book)
     inputs = {k: dispute[k] for k in ("invoice_id", "partner_id", "line_no", "line_id", "amount", "reason")}
     changes = approval_requests.open_request(rt, tenant, who, dispute, _ask(dispute, book),
                                              action="invoice_dispute.filed", inputs=inputs)  # fmt: skip
@@ -85,23 +77,13 @@ def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, A
                                         detail="a dispute was filed on this invoice line meanwhile"),
     ]
     changes.events.append(DomainEvent(SOURCE, "invoice_dispute.filed", _event(dispute)))
-    try:
-        rt.commit(who.tenant_id, changes)
-    except Conflict:
-        _claim(rt, who.tenant_id, line_key)  # names the dispute that won the race
-        raise
+    approval_requests.commit_filed(rt, who.tenant_id, changes, lambda: _claim(rt, who.tenant_id, line_key))
     return dispute
 
 
-def _new_dispute(
-    rt: Runtime,
-    who: Principal,
-    invoice: dict[str, Any],
-    line: dict[str, Any],
-    amount: Decimal,
-    reason: str,
-    book: BillingPolicy,
-) -> dict[str, Any]:
+def _new_dispute(rt: Runtime, who: Principal, invoice: dict[str, Any], line: dict[str, Any],
+                 claim: dict[str, str], book: BillingPolicy) -> dict[str, Any]:  # fmt: skip
+    """The open dispute of `claim` (amount, reason) against one line of the invoice."""
     return {
         "dispute_id": rt.ids.new("ivd"),
         "invoice_id": invoice["invoice_id"],
@@ -110,8 +92,7 @@ def _new_dispute(
         "line_no": int(line["number"]),
         "line_id": line["line_id"],
         "line_amount": line["amount"],
-        "amount": format_money(amount),
-        "reason": reason,
+        **claim,
         "status": "open",
         "filed_at": rt.clock.now_iso(),
         "filed_by": who.actor,
@@ -124,16 +105,10 @@ def _new_dispute(
 def _ask(dispute: dict[str, Any], book: BillingPolicy) -> approval_requests.Ask:
     """The queue's decision on a filed dispute, as the policy's exception routing names it (SOP-6.1)."""
     number, invoice_id = dispute["line_no"], dispute["invoice_id"]
-    return approval_requests.Ask(
-        category=book.dispute_category,
-        subject_kind="invoice_dispute",
-        subject_id=dispute["dispute_id"],
-        rule=book.disputes,
-        message=f"{dispute['partner_id']} disputes {dispute['amount']} of line {number} of invoice {invoice_id}",
-        partner_id=dispute["partner_id"],
-        effect=EFFECT,
-        context={"invoice_id": invoice_id, "line_no": number, "amount": dispute["amount"]},
-    )
+    message = f"{dispute['partner_id']} disputes {dispute['amount']} of line {number} of invoice {invoice_id}"
+    context = {"invoice_id": invoice_id, "line_no": number, "amount": dispute["amount"]}
+    return approval_requests.Ask(book.dispute_category, "invoice_dispute", dispute["dispute_id"], book.disputes,
+                                 message, dispute["partner_id"], EFFECT, context)  # fmt: skip
 
 
 def _event(dispute: dict[str, Any]) -> dict[str, Any]:
