@@ -30,6 +30,7 @@ from typing import Any
 from ..domain import billing as core
 from ..domain.access import Principal
 from ..domain.billing import BillingPolicy, LineDraft
+from ..domain.credit_reservations import counted
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.money import format_money
 from ..domain.tenants import Tenant
@@ -230,9 +231,7 @@ def _release(rt: Runtime, tenant_id: str, entry: dict[str, Any]) -> list[Put]:
     marker = rt.store.get(tenant_id, reserved["collection"], reserved["key"])
     if marker is None:  # pragma: no cover - the hold was committed with its marker
         return []
-    data = {**marker.data, "credited": format_money(Decimal(marker.data["credited"]) - Decimal(entry["amount"]))}
-    if "units" in data:
-        data["units"] = int(data["units"]) - int(entry["units"])
+    data = counted(marker.data, -Decimal(entry["amount"]), -int(entry["units"]))
     return [Put(reserved["collection"], marker.key, data, expected_version=marker.version,
                 conflict_detail="the credited line changed meanwhile; decide again")]  # fmt: skip
 

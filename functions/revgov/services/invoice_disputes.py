@@ -14,6 +14,7 @@ from typing import Any
 from ..domain import billing as core
 from ..domain.access import Principal
 from ..domain.billing import BillingPolicy
+from ..domain.credit_reservations import counted
 from ..domain.errors import NotFound
 from ..domain.money import format_money, parse_money
 from ..domain.tenants import Tenant
@@ -196,7 +197,6 @@ def _credit(
         resolution["credit_note_line_id"] = posted[0].data["line_id"]
     marker = rt.store.get(who.tenant_id, DISPUTED_LINES, line_key)
     if marker is not None:
-        credited = Decimal(marker.data["credited"]) + amount
-        changes.puts.append(Put(DISPUTED_LINES, marker.key, {**marker.data, "credited": format_money(credited)},
-                                expected_version=marker.version))  # fmt: skip
+        marked = counted(marker.data, amount)
+        changes.puts.append(Put(DISPUTED_LINES, marker.key, marked, expected_version=marker.version))
     return changes
