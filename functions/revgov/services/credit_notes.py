@@ -34,7 +34,7 @@ from ..domain.credit_reservations import counted
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.money import format_money
 from ..domain.tenants import Tenant
-from ..domain.time import period_of
+from ..domain.time import parse_day, period_of
 from ..ports import Changes, Put
 from ..runtime import Runtime
 from . import approval_requests, billing, tenants
@@ -218,7 +218,7 @@ def _credit_note_draft(
         rules=rules,
         detail={**entry["detail"], **approval},
         units=int(entry["units"]),
-        returned_on=date.fromisoformat(entry["returned_on"]) if entry["returned_on"] else None,
+        returned_on=parse_day(entry["returned_on"]) if entry["returned_on"] else None,
     )
 
 
