@@ -15,7 +15,6 @@ import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any, Protocol
@@ -24,6 +23,7 @@ from .canonical import sha256_hex
 from .errors import FieldError
 from .money import parse_money
 from .rules import Rule
+from .time import parse_day
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def csv_rows(text: str) -> list[dict[str, Any]]:
 
 def _day(text: str) -> bool:
     try:
-        return bool(_DAY.match(text)) and date.fromisoformat(text).isoformat() == text
+        return bool(_DAY.match(text)) and parse_day(text).isoformat() == text
     except ValueError:
         return False
 

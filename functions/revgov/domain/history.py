@@ -25,7 +25,7 @@ from .errors import FieldError
 from .ids import typed_id
 from .money import round_money
 from .rules import Rule
-from .time import period_bounds, period_of
+from .time import parse_day, period_bounds, period_of
 
 KINDS = ("shipment", "subscription", "usage", "milestone", "support_overage", "credit_note")
 CHANNELS = ("resale", "referral", "sales_agent")
@@ -70,7 +70,7 @@ class Month:
 
 def _day(text: Any) -> date | None:
     try:
-        return date.fromisoformat(str(text)) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(text)) else None
+        return parse_day(str(text)) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(text)) else None
     except ValueError:
         return None
 
