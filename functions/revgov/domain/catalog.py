@@ -205,6 +205,13 @@ def _row_problems(n: int, row: Mapping[str, Any], currency: str, families: froze
     return found
 
 
+def product_families(policy: Mapping[str, Any]) -> frozenset[str]:
+    """The tenant's product families: those its discount caps name and those of its policy's price list."""
+    caps = policy.get("pricing", {}).get("discount_caps", {}).get("caps", {})
+    listed = {e["family"] for e in (policy.get("billing") or {}).get("price_list") or []}
+    return frozenset({f for by_family in caps.values() for f in by_family} | listed)
+
+
 def catalog_entries(
     rows: Sequence[Mapping[str, Any]], *, currency: str, families: frozenset[str], clause: str
 ) -> tuple[list[dict[str, Any]], list[FieldError]]:

@@ -16,7 +16,16 @@ from typing import Any
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.canonical import sha256_hex
-from ..domain.catalog import Catalog, CatalogItem, catalog_entries, diff, entry_key, item_from_entry, policy_catalog
+from ..domain.catalog import (
+    Catalog,
+    CatalogItem,
+    catalog_entries,
+    diff,
+    entry_key,
+    item_from_entry,
+    policy_catalog,
+    product_families,
+)
 from ..domain.errors import FieldError, NotFound, RuleViolation
 from ..domain.price_notice import notice_problems
 from ..domain.time import parse_day
@@ -114,12 +123,6 @@ def price_lines(
     return found
 
 
-def _families(policy: dict[str, Any]) -> frozenset[str]:
-    caps = policy.get("pricing", {}).get("discount_caps", {}).get("caps", {})
-    listed = {e["family"] for e in (policy.get("billing") or {}).get("price_list") or []}
-    return frozenset({f for by_family in caps.values() for f in by_family} | listed)
-
-
 def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, source: str) -> dict[str, Any]:
     """Replace the tenant's catalog with `rows` (every SKU-version in force or scheduled). Bad rows: one 422 naming
     each of them, and nothing is stored."""
@@ -127,7 +130,8 @@ def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, s
     policy = tenant.policy
     listed = (policy.get("billing") or {}).get("price_list") or []
     clause = str(listed[0]["clause"]) if listed else str(policy["pricing"]["discount_caps"]["clause"])
-    entries, problems = catalog_entries(rows, currency=tenant.currency, families=_families(policy), clause=clause)
+    families = product_families(policy)
+    entries, problems = catalog_entries(rows, currency=tenant.currency, families=families, clause=clause)
     if problems:
         rows_named = sorted({p.path.split("/")[2] for p in problems if p.path.count("/") >= 2})
         raise RuleViolation(f"{len(rows_named) or 1} row(s) of {source} cannot be imported", errors=problems)

@@ -20,6 +20,7 @@ from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.billing import BillingPolicy
 from ..domain.canonical import sha256_hex
+from ..domain.catalog import product_families
 from ..domain.errors import RuleViolation
 from ..domain.ids import typed_id
 from ..domain.money import format_money
@@ -27,7 +28,7 @@ from ..domain.time import parse_day, period_bounds
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from . import billing, tenants
-from .catalog import _families, tenant_catalog
+from .catalog import tenant_catalog
 from .keys import PARTNERS
 
 IMPORTS = "HISTORYIMPORT"  # import id -> its summary (written last: the import is done)
@@ -121,7 +122,7 @@ def _known(
         {f"{r.get('partner_id')}#{r.get(k)}" for r in rows for k in ("line_ref", "credits_line_ref") if r.get(k)}
     )
     invoice_refs = sorted({f"{p.get('partner_id')}#{p.get('invoice_ref')}" for p in payments if isinstance(p, dict)})
-    families = set(_families(policy)) | {
+    families = set(product_families(policy)) | {
         str(r["family"]) for r in (policy.get("billing") or {}).get("usage_rates") or []
     }
     families |= {item.family for item in catalog.items()} if hasattr(catalog, "items") else set()
