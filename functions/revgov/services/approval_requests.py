@@ -129,6 +129,14 @@ def commit_filed(rt: Runtime, tenant_id: str, changes: Changes, name_winner: Cal
         raise
 
 
+def visible_request(rt: Runtime, who: Principal, collection: str, request_id: str, what: str) -> dict[str, Any]:
+    """A request as the caller may read it: another partner's is one that does not exist (404 naming `what`)."""
+    stored = rt.store.get(who.tenant_id, collection, request_id)
+    if stored is None or not who.sees_partner(stored.data["partner_id"]):
+        raise NotFound(f"no {what} {request_id}")
+    return stored.data
+
+
 def decided_request(rt: Runtime, tenant_id: str, collection: str, case: dict[str, Any], what: str) -> Stored:
     """The request a decided case is about (404 naming `what` when it is gone)."""
     stored = rt.store.get(tenant_id, collection, case["subject"]["id"])

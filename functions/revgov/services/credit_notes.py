@@ -124,10 +124,7 @@ def _ask(entry: dict[str, Any], book: BillingPolicy) -> approval_requests.Ask:
 
 
 def get_hold(rt: Runtime, who: Principal, hold_id: str) -> dict[str, Any]:
-    stored = rt.store.get(who.tenant_id, HOLDS, hold_id)
-    if stored is None or not who.sees_partner(stored.data["partner_id"]):
-        raise NotFound(f"no credit note {hold_id}")
-    return stored.data
+    return approval_requests.visible_request(rt, who, HOLDS, hold_id, "credit note")
 
 
 def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:

@@ -117,10 +117,7 @@ def _event(dispute: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[str, Any]:
-    stored = rt.store.get(who.tenant_id, DISPUTES, dispute_id)
-    if stored is None or not who.sees_partner(stored.data["partner_id"]):
-        raise NotFound(f"no invoice dispute {dispute_id}")
-    return stored.data
+    return approval_requests.visible_request(rt, who, DISPUTES, dispute_id, "invoice dispute")
 
 
 def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
