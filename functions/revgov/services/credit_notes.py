@@ -242,7 +242,7 @@ def post_or_hold(
     USD 10,000.00") held for finance. Returns (the lines posted, the `held` entries for the subscription record)."""
     period = period_of(draft.service_period.start)
     if not core.credit_note_needs_approval(draft.amount, posting.book):
-        return billing._post_lines(posting, subscription["partner_id"], period, [draft]), []
+        return billing.post_lines(posting, subscription["partner_id"], period, [draft]), []
     invoice_id, number = charge["line_id"].rsplit(".", 1)
     entry, approval = hold(
         posting.rt,
@@ -302,7 +302,7 @@ def _settle_subscription(rt: Runtime, tenant_id: str, entry: dict[str, Any], lin
         sub[section] = [*(sub.get(section) or []), billing.posted_against_entry(line)]
         if section == "credited":
             sub["credits"] = [*(sub.get("credits") or []), line["line_id"]]
-    return billing._subscription_put(sub, stored)
+    return billing.subscription_put(sub, stored)
 
 
 def pending_for_month(rt: Runtime, tenant_id: str, partner_id: str, period: str) -> list[dict[str, Any]]:

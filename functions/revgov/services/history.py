@@ -208,7 +208,7 @@ def _line_puts(
     fact = core.sales_fact(line, final, event_id=import_id)
     imported = {k: line[k] for k in ("line_id", "amount", "family")}
     return [
-        Put(billing.LINES, billing._line_key(line), line),
+        Put(billing.LINES, billing.line_key(line), line),
         Put(billing.SALES_FACTS, line["line_id"], fact,
             lookup=(f"{billing.SALES_FACTS}#{month.period}", line["line_id"])),
         Put(HISTORY_LINES, f"{month.partner_id}#{ref}", {**imported, "import_id": import_id, "period": month.period}),
@@ -216,5 +216,5 @@ def _line_puts(
 
 
 def _header_put(header: dict[str, Any]) -> Put:
-    base = billing._invoice_put(header, None)
+    base = billing.invoice_put(header, None)
     return replace(base, must_be_absent=False, expected_version=None)
