@@ -27,9 +27,8 @@ from ..domain.money import format_money
 from ..domain.time import parse_day, period_bounds
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
-from . import billing, tenants
+from . import billing, partner_repository, tenants
 from .catalog import tenant_catalog
-from .keys import PARTNERS
 
 IMPORTS = "HISTORYIMPORT"  # import id -> its summary (written last: the import is done)
 HISTORY_LINES = "HISTORYLINE"  # partner#ERP line ref -> the Revgov line it became
@@ -109,7 +108,7 @@ def _known(
 ) -> history.Known:
     rows = [r for r in lines if isinstance(r, dict)]
     partner_ids = sorted({str(r.get("partner_id")) for r in rows + [p for p in payments if isinstance(p, dict)]})
-    partners = _get_many(rt, tenant_id, PARTNERS, partner_ids)
+    partners = partner_repository.get_many(rt.store, tenant_id, partner_ids)
     month_keys = sorted(
         {f"{r.get('partner_id')}#{str(r.get('invoice_date'))[:7]}" for r in rows if r.get("partner_id") in partners}
     )

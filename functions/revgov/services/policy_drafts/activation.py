@@ -18,7 +18,8 @@ from ...domain.time import instant
 from ...ports import Changes, Put
 from ...runtime import Runtime
 from .. import contracts
-from ..tenants import PROFILE, load_tenant, policy_put
+from ..tenant_repository import PROFILE, policy_put, stored_profile
+from ..tenants import load_tenant
 from ..toolkit import pages
 from .repository import ACTIVATIONS, DRAFTS, draft_put, event, load, missing_roles, view
 from .validation import amended_contract_current
@@ -31,7 +32,7 @@ def activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict[
     """The draft becomes the tenant's policy: the profile's policy and version, the version stored for replay, an
     entry in the policy history, the audit record and `policy.activated`, as changes for one commit. `actor` is
     (who, role): the last approver, an operator activating, or the schedule."""
-    stored = rt.store.get(tenant_id, *PROFILE)
+    stored = stored_profile(rt.store, tenant_id)
     if stored is None:
         raise NotFound(f"no tenant {tenant_id}")
     tenant = Tenant.from_dict(stored.data)
