@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ..domain.audit import GENESIS, seal
-from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge
+from ..domain.errors import ConcurrentUpdate, MalformedRequest, PayloadTooLarge, StaleWrite
 from ..ports import Changes, Clock, IdGenerator, Page, Stored
 
 AUDIT = "AUDIT"
@@ -352,7 +352,7 @@ class BaseDocumentStore(ABC):
             except ConditionFailed as failed:
                 for index in failed.indexes:
                     if index < len(changes.puts):
-                        raise Conflict(changes.puts[index].conflict_detail) from failed
+                        raise StaleWrite(changes.puts[index].conflict_detail) from failed
                 # The chain head moved (another request appended first): re-read it and seal again.
                 seen.update(failed.codes)
         why = "; ".join(f"{RETRY_MEANING.get(code, code)} ({code})" for code in sorted(seen)) or "no reason given"

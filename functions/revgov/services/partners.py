@@ -14,7 +14,7 @@ from typing import Any, cast
 from ..domain import partners
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import ConcurrentUpdate, Conflict, NotFound
+from ..domain.errors import ConcurrentUpdate, NotFound
 from ..domain.partners import Assessment, Partner
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
@@ -149,15 +149,6 @@ class _Filing:
 _Change = Callable[[dict[str, Any], Partner, str], _Filing]
 
 
-class _Refused(Exception):
-    """A business refusal (a 409 such as "cannot change its terms once submitted") carried past
-    `retry_on_conflict`, which would otherwise take it for a lost race and retry it."""
-
-    def __init__(self, error: Conflict) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 def _filed(rt: Runtime, who: Principal, partner_id: str, change: _Change) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Record something onto a partner (a document, a certification, terms) and return the partner as written, the
     policy and the time. Uploads to one partner race (an applicant's portal sends its documents at once), and each
@@ -168,24 +159,18 @@ def _filed(rt: Runtime, who: Principal, partner_id: str, change: _Change) -> tup
     def attempt() -> tuple[dict[str, Any], dict[str, Any], str]:
         partner, version = _visible(rt, who, partner_id)
         at = rt.clock.now_iso()
-        try:
-            filing = change(policy, partner, at)
-        except Conflict as refusal:
-            raise _Refused(refusal) from refusal
+        filing = change(policy, partner, at)  # a business refusal (a plain Conflict) is not retried
         updated = filing.partner
         audit = _audit(who, f"partner.{filing.action}", updated, filing.rules, filing.inputs, policy_version)
         rt.commit(who.tenant_id, Changes(puts=[repository.put(updated, version=version)], audit=[audit],
                                          events=[_event(filing.action, updated, **filing.detail)]))
         return updated, policy, at
 
-    try:
-        return retry_on_conflict(
-            attempt,
-            attempts=_FILING_ATTEMPTS,
-            exhausted=lambda: ConcurrentUpdate(f"partner {partner_id} kept changing under this write; retry"),
-        )
-    except _Refused as refused:
-        raise refused.error from None
+    return retry_on_conflict(
+        attempt,
+        attempts=_FILING_ATTEMPTS,
+        exhausted=lambda: ConcurrentUpdate(f"partner {partner_id} kept changing under this write; retry"),
+    )
 
 
 def amend_terms(rt: Runtime, who: Principal, partner_id: str, terms: dict[str, Any]) -> dict[str, Any]:
