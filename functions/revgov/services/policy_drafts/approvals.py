@@ -10,7 +10,7 @@ from ...domain import policy_change
 from ...domain.access import Principal
 from ...domain.calendar import BusinessCalendar
 from ...domain.change_calendar import ChangeCalendar, previous_quarter
-from ...domain.errors import Conflict, FieldError, Forbidden, RevgovError, RuleViolation
+from ...domain.errors import Conflict, FieldError, Forbidden, RevgovError, RuleViolation, StaleWrite
 from ...domain.policy_change import APPROVED, DRAFT, PROPOSED, REJECTED
 from ...domain.tenants import Tenant
 from ...domain.time import instant, parse_instant
@@ -75,30 +75,18 @@ def _proposable(rt: Runtime, tenant_id: str, draft: dict[str, Any]) -> Tenant:
 
 def approve(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """One required role's approval; the last one activates the draft at once when its effective time has come.
-    Two roles approving in the same moment: the one whose write loses reads the draft again and approves it then."""
-    lost: list[Conflict] = []
+    Two roles approving in the same moment: the one whose write loses reads the draft again and approves it then
+    (a refusal, or the active policy or contract moving under the draft, is answered at once)."""
+    lost: list[StaleWrite] = []
 
     def once() -> dict[str, Any]:
         try:
             return _approve_once(rt, who, draft_id, body)
-        except Conflict as conflict:
-            if {"refusal", "active_version", "contract_revision"} & set(conflict.extra):
-                raise _Answered(conflict) from None  # a refusal, not a lost race: said at once
-            lost.append(conflict)
+        except StaleWrite as stale:
+            lost.append(stale)
             raise
 
-    try:
-        return retry_on_conflict(once, attempts=APPROVE_ATTEMPTS, exhausted=lambda: lost[-1])
-    except _Answered as answered:
-        raise answered.conflict from None
-
-
-class _Answered(Exception):
-    """Carries a Conflict that is the answer (a refusal) past the retry of lost races."""
-
-    def __init__(self, conflict: Conflict) -> None:
-        super().__init__(conflict.detail)
-        self.conflict = conflict
+    return retry_on_conflict(once, attempts=APPROVE_ATTEMPTS, exhausted=lambda: lost[-1])
 
 
 def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
