@@ -14,7 +14,7 @@ from ..time import parse_instant
 from .assessment import tier_unmet
 from .rules import entitlement_names, onboarding, rule_ref, tier, tiers_by_rank
 
-_MONEY = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
+_MONEY = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
 _STANDING = ("active", "suspended")
 
 
