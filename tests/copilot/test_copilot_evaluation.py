@@ -8,6 +8,7 @@ from copilot.evaluation import (
     FRESH,
     PSA,
     ROOT,
+    SLA,
     demo_index,
     evaluate,
     evaluate_split,
@@ -136,6 +137,17 @@ def test_the_psa_questions_are_split_by_the_same_hash_before_tuning():
     assert len(items) >= 60 and {q["tenant"] for q in items} == {"bonterms-psa"}
     assert {q["id"]: q["split"] for q in items} == hash_split(items, data["split_salt"])
     held_items = unseen_questions("heldout", source="psa")
+    assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
+
+
+def test_the_sla_questions_are_split_by_the_same_hash_before_tuning():
+    """questions_sla.json (Common Paper Software License Agreement, tenant commonpaper-sla, and new questions on
+    both demo tenants) was committed with its split before any code of the fourth round was touched."""
+    data = json.loads(SLA.read_text(encoding="utf-8"))
+    items = data["questions"]
+    assert len(items) >= 80 and {q["tenant"] for q in items} == {"commonpaper-sla", "northwind", "contoso"}
+    assert {q["id"]: q["split"] for q in items} == hash_split(items, data["split_salt"])
+    held_items = unseen_questions("heldout", source="sla")
     assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
 
 
