@@ -62,7 +62,8 @@ def convert(docx: str) -> str:
                 name, body = head.group(1), head.group(2)
             else:
                 name, body = title, text
-            out.append(f"\n### CPSLA-{section}.{sub} {name}\n{body}\n" if body else f"\n### CPSLA-{section}.{sub} {name}\n")
+            heading = f"\n### CPSLA-{section}.{sub} {name}\n"
+            out.append(f"{heading}{body}\n" if body else heading)
         elif style == "Heading3":
             out[-1] += f"({'abcdefghij'[item]}) {text}\n"
             item += 1
