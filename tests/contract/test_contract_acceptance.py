@@ -1558,6 +1558,51 @@ def _policy_change_takes_effect_on_month_start(policy: dict[str, Any], ref: str)
 # SOP-7.3 / COP-7.2 are registered once, with the freeze, under "price lists, promotions" above.
 
 
+# --- the tier a certification lapse leaves (auditor) --------------------------------------------------------------
+@clause(
+    "northwind",
+    "PA-3.7",
+    "if a Partner does not hold a certification required for its tier for more than 90 consecutive days, the Partner "
+    "is downgraded to the highest tier whose certification requirements it meets, effective on the first day of the "
+    "following Billing Month. Entitlements are already reduced from the moment of expiry under PA-4.3.",
+)
+def _pa_3_7() -> None:
+    assert NW["tier_downgrade"] == {"id": "TIER-CERT-DOWNGRADE", "clause": "PA-3.7", "certification_lapse_days": 90}
+
+
+@clause(
+    "contoso",
+    "CPA-3.6",
+    "A Partner that lacks a required certification for more than 60 consecutive days is downgraded to the highest "
+    "tier whose certification requirements it meets from the first day of the following Billing Month. Entitlements "
+    "are already reduced from the moment of expiry under CPA-4.3.",
+)
+def _cpa_3_6() -> None:
+    assert CT["tier_downgrade"] == {"id": "TIER-CERT-DOWNGRADE", "clause": "CPA-3.6", "certification_lapse_days": 60}
+
+
+@clause(
+    "northwind",
+    "PA-2.1",
+    "The partner type determines onboarding requirements; the partner tier under Section 3 determines pricing, "
+    "rebates and entitlements.",
+)
+def _pa_2_1() -> None:
+    comparisons = NW["equity"]["comparisons"]
+    assert comparisons["clause"] == "PA-2.1" and [c["dimension"] for c in comparisons["family"]] == ["partner_type"]
+
+
+@clause(
+    "contoso",
+    "CPA-2.1",
+    "The category determines admission requirements; the program tier under Section 3 determines discounts, rebates "
+    "and entitlements.",
+)
+def _cpa_2_1() -> None:
+    comparisons = CT["equity"]["comparisons"]
+    assert comparisons["clause"] == "CPA-2.1" and [c["dimension"] for c in comparisons["family"]] == ["partner_type"]
+
+
 # --- the suite's own guarantees --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("tenant_ref", sorted(ACCEPTANCE), ids=[f"{t}:{r}" for t, r in sorted(ACCEPTANCE)])
 def test_clause(tenant_ref: tuple[str, str]) -> None:
