@@ -31,7 +31,7 @@ from memory_store import Ledger
 from revgov.domain.access import Principal, Role
 from revgov.domain.partners import effective_tier, held_tier
 from revgov.ports import Changes, Put
-from revgov.services import rebates
+from revgov.services import pricing, rebates
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
 
@@ -169,3 +169,21 @@ def test_cpa_3_6_the_downgrade_takes_effect_on_the_first_day_of_the_month_after_
     partner = {"partner_id": PARTNER, "tier": "advanced", "certifications": {**CERTS, "cert-secops-analyst": lapsing}}
     assert held_tier(policy, partner, date(2026, 9, 30))["tier"] == held
     assert effective_tier(policy, partner, date(2026, 9, 30))["tier"] == "authorized"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="auditor: pricing caps follow the entitlements' tier (effective_tier) the day a certification lapses; "
+    "CPA-6.2 caps by 'the Partner's tier', which CPA-3.6 lowers only after 60 days (services/pricing.partner_facts "
+    "should use domain.partners.held_tier)",
+)
+def test_cpa_6_2_the_discount_cap_is_that_of_the_tier_held_until_the_cpa_3_6_downgrade():
+    # CPA-2.1: "the program tier under Section 3 determines discounts, rebates and entitlements"; CPA-6.2: "The
+    # combined discount on a line ... may not exceed the Partner's tier cap for the line's Product Family without
+    # approval" (Advanced collaboration 9%). secops lapsed on 2026-09-10: on 2026-09-30 the partner still holds
+    # Advanced (CPA-3.6), so a collaboration line is capped at 9%, not Authorized's 4%.
+    policy = load_tenant_file(ROOT / "tenants" / "contoso" / "tenant.yaml")["policy"]
+    lapsing = {"cert_id": "cert-secops-analyst", "earned_at": "2025-09-11", "expires_at": "2026-09-10"}
+    partner = {"partner_id": PARTNER, "status": "active", "tier": "advanced",
+               "certifications": {**CERTS, "cert-secops-analyst": lapsing}}  # fmt: skip
+    assert pricing.partner_facts(policy, partner, "2026-09-30T12:00:00Z")["tier"] == "advanced"
