@@ -215,3 +215,17 @@ def test_cpa_7_5_the_spiff_is_capped_at_1000_units_per_partner_per_quarter():
     ledger = _ledger("authorized", "2025-01-01T00:00:00Z", "2026-08-03T10:00:00Z")
     _ship(ledger, "2026-08-03", [(LAPTOP, 1050)])
     assert _statement(ledger, "2026-Q3", "2026-10-05T09:00:00Z")["RBT-DEVICES-SPIFF"]["amount"] == "15000.00"
+
+
+def test_cpa_14_2_the_settlement_is_audited_naming_the_rules_and_clauses_it_applied():
+    # CPA-14.2: "Each automated decision records the rules and clauses applied and can be explained on request."
+    # CPA-12.1: "Contoso keeps an audit trail of every automated decision and approval". The 2026-Q3 run of the
+    # CPA-7.2 example above (5,250.00 volume rebate) is one audit record naming RBT-VOLUME and CPA-7.2, by the finance
+    # key that ran it.
+    ledger = _ledger("authorized", "2025-01-01T00:00:00Z", "2026-08-03T10:00:00Z")
+    _ship(ledger, "2026-08-03", [(DOCK, 1000)])
+    _statement(ledger, "2026-Q3", "2026-10-05T09:00:00Z")
+    runs = [r for r in ledger.rt.store.audit_records("contoso") if "RBT-SETTLEMENT" in (r.get("rule_ids") or [])]
+    assert len(runs) == 1, [r["action"] for r in ledger.rt.store.audit_records("contoso")]
+    assert "RBT-VOLUME" in runs[0]["rule_ids"] and "CPA-7.2" in runs[0]["clauses"]
+    assert "key_fin" in str(runs[0]["actor"])
