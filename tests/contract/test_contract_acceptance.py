@@ -1567,7 +1567,7 @@ def _policy_change_takes_effect_on_month_start(policy: dict[str, Any], ref: str)
     "following Billing Month. Entitlements are already reduced from the moment of expiry under PA-4.3.",
 )
 def _pa_3_7() -> None:
-    assert NW["tier_downgrade"] == {"id": "TIER-CERT-DOWNGRADE", "clause": "PA-3.7", "certification_lapse_days": 90}
+    _downgrade_after(NW, "PA-3.7", 90)
 
 
 @clause(
@@ -1578,7 +1578,11 @@ def _pa_3_7() -> None:
     "are already reduced from the moment of expiry under CPA-4.3.",
 )
 def _cpa_3_6() -> None:
-    assert CT["tier_downgrade"] == {"id": "TIER-CERT-DOWNGRADE", "clause": "CPA-3.6", "certification_lapse_days": 60}
+    _downgrade_after(CT, "CPA-3.6", 60)
+
+
+def _downgrade_after(policy: dict[str, Any], ref: str, days: int) -> None:
+    assert policy["tier_downgrade"] == {"id": "TIER-CERT-DOWNGRADE", "clause": ref, "certification_lapse_days": days}
 
 
 @clause(
@@ -1588,8 +1592,7 @@ def _cpa_3_6() -> None:
     "rebates and entitlements.",
 )
 def _pa_2_1() -> None:
-    comparisons = NW["equity"]["comparisons"]
-    assert comparisons["clause"] == "PA-2.1" and [c["dimension"] for c in comparisons["family"]] == ["partner_type"]
+    _type_compared_within_tier(NW, "PA-2.1")
 
 
 @clause(
@@ -1599,8 +1602,13 @@ def _pa_2_1() -> None:
     "and entitlements.",
 )
 def _cpa_2_1() -> None:
-    comparisons = CT["equity"]["comparisons"]
-    assert comparisons["clause"] == "CPA-2.1" and [c["dimension"] for c in comparisons["family"]] == ["partner_type"]
+    _type_compared_within_tier(CT, "CPA-2.1")
+
+
+def _type_compared_within_tier(policy: dict[str, Any], ref: str) -> None:
+    """The equity monitor's declared comparison is partner type (the tier, not the type, decides the outcomes)."""
+    comparisons = policy["equity"]["comparisons"]
+    assert comparisons["clause"] == ref and [c["dimension"] for c in comparisons["family"]] == ["partner_type"]
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------
