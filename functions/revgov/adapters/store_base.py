@@ -153,6 +153,19 @@ def start_key_valid(start: dict[str, str], index: bool) -> bool:
     return set(start) == wanted
 
 
+def cut_page(found: list[Row], limit: int | None, *, index: bool) -> tuple[list[Row], dict[str, str] | None]:
+    """A backend read up to one row more than `limit`: the page, and its last row's key when another row follows
+    (pk, sk; plus gsi1pk, gsi1sk for the lookup index), as `_range` returns them."""
+    if limit is None or len(found) <= limit:
+        return found, None
+    rows = found[:limit]
+    last = rows[-1]
+    key = {"pk": last.pk, "sk": last.sk}
+    if index:
+        key = {"gsi1pk": str(last.gsi1pk), "gsi1sk": str(last.gsi1sk), **key}
+    return rows, key
+
+
 class BaseDocumentStore(ABC):
     """The DocumentStore port, once. Subclasses implement the primitives below and nothing of the protocol."""
 
