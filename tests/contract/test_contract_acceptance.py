@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import pytest
 from revgov.domain import cases, deals
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
+from revgov.domain.billing import billed_in
 from revgov.domain.calendar import BusinessCalendar
 from revgov.domain.catalog import policy_catalog
 from revgov.domain.errors import Forbidden, RuleViolation
@@ -1609,6 +1610,35 @@ def _type_compared_within_tier(policy: dict[str, Any], ref: str) -> None:
     """The equity monitor's declared comparison is partner type (the tier, not the type, decides the outcomes)."""
     comparisons = policy["equity"]["comparisons"]
     assert comparisons["clause"] == ref and [c["dimension"] for c in comparisons["family"]] == ["partner_type"]
+
+
+# --- the usage cut-off (auditor) ------------------------------------------------------------------------------------
+@clause(
+    "northwind",
+    "SOP-3.1",
+    "Usage records received up to 5 calendar days after the end of the month are included in that month's rating; "
+    "later records are rated in the next run as an adjustment carrying their original service period.",
+)
+def _sop_3_1() -> None:
+    _usage_cutoff(NW, "SOP-3.1", 5)
+
+
+@clause(
+    "contoso",
+    "COP-3.1",
+    "Records received up to 3 calendar days after month end are rated with that month; later records are rated the "
+    "following month as adjustments carrying their original service period.",
+)
+def _cop_3_1() -> None:
+    _usage_cutoff(CT, "COP-3.1", 3)
+
+
+def _usage_cutoff(policy: dict[str, Any], ref: str, days: int) -> None:
+    cutoff = policy["billing"]["usage_cutoff"]
+    assert cutoff == {"id": "BILL-USAGE-CUTOFF", "clause": ref, "days_after_month_end": days}
+    month_end = date(2026, 11, 30)
+    assert billed_in("2026-11", month_end + timedelta(days=days), days) == ("2026-12", False)
+    assert billed_in("2026-11", month_end + timedelta(days=days + 1), days) == ("2027-01", True)
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------
