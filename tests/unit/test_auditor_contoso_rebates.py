@@ -229,3 +229,15 @@ def test_cpa_14_2_the_settlement_is_audited_naming_the_rules_and_clauses_it_appl
     assert len(runs) == 1, [r["action"] for r in ledger.rt.store.audit_records("contoso")]
     assert "RBT-VOLUME" in runs[0]["rule_ids"] and "CPA-7.2" in runs[0]["clauses"]
     assert "key_fin" in str(runs[0]["actor"])
+
+
+def test_cpa_7_6_the_eur_100_000_cap_takes_all_growth_then_reduces_the_volume_rebate():
+    # Elite, 2025-Q3 baseline 500 docks = 105,000.00; 2026-Q3 14,300 docks = 3,003,000.00.
+    # Volume 3.5% x 3,003,000.00 = 105,105.00; growth 3.0% x 2,898,000.00 = 86,940.00; sum 192,045.00.
+    # Cap: lower of 4.5% x 3,003,000.00 = 135,135.00 and 100,000.00 -> 100,000.00. "The growth rebate is reduced
+    # first": growth 0.00, then the volume rebate to 100,000.00 ("Amounts above a cap are forfeited").
+    ledger = _ledger("elite", "2025-01-01T00:00:00Z", "2025-08-04T10:00:00Z")
+    _ship(ledger, "2025-08-04", [(DOCK, 500)])
+    _ship(ledger, "2026-08-03", [(DOCK, 14300)])
+    lines = _statement(ledger, "2026-Q3", "2026-10-05T09:00:00Z")
+    assert (lines["RBT-GROWTH"]["amount"], lines["RBT-VOLUME"]["amount"]) == ("0.00", "100000.00")
