@@ -1625,32 +1625,6 @@ def _downgrade_after(policy: dict[str, Any], ref: str, days: int) -> None:
     assert policy["tier_downgrade"] == {"id": "TIER-CERT-DOWNGRADE", "clause": ref, "certification_lapse_days": days}
 
 
-@clause(
-    "northwind",
-    "PA-2.1",
-    "The partner type determines onboarding requirements; the partner tier under Section 3 determines pricing, "
-    "rebates and entitlements.",
-)
-def _pa_2_1() -> None:
-    _type_compared_within_tier(NW, "PA-2.1")
-
-
-@clause(
-    "contoso",
-    "CPA-2.1",
-    "The category determines admission requirements; the program tier under Section 3 determines discounts, rebates "
-    "and entitlements.",
-)
-def _cpa_2_1() -> None:
-    _type_compared_within_tier(CT, "CPA-2.1")
-
-
-def _type_compared_within_tier(policy: dict[str, Any], ref: str) -> None:
-    """The equity monitor's declared comparison is partner type (the tier, not the type, decides the outcomes)."""
-    comparisons = policy["equity"]["comparisons"]
-    assert comparisons["clause"] == ref and [c["dimension"] for c in comparisons["family"]] == ["partner_type"]
-
-
 # --- the usage cut-off (auditor) ------------------------------------------------------------------------------------
 @clause(
     "northwind",
