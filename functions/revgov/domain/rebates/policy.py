@@ -13,6 +13,7 @@ from ..errors import FieldError, RuleViolation
 from ..money import CENT
 from ..partners import held_tier
 from ..rules import Rule
+from .withholding import Withholding
 
 QUARTER, MONTH = "quarter", "month"
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # program years a period can be named in (its baseline year included)
@@ -299,6 +300,8 @@ class RebateBook:
     # PA-2.2: "Before the Partner may ... accrue any incentive" onboarding must be complete: no line dated before
     # the partner's activation earns anything.
     before_activation_rule: Rule = BEFORE_ACTIVATION
+    # PA-7.8 / CPA-7.8: a partner with an invoice overdue beyond the limit has its settlement withheld (None: no rule)
+    withholding: Withholding | None = None
 
     def program(self, program_id: str) -> Program:
         for program in self.programs:
@@ -368,6 +371,7 @@ def compile_rebates(policy: Mapping[str, Any]) -> RebateBook:
         dispute_rule=Rule.of(rebates["disputes"]),
         dispute_window_days=int(rebates["disputes"]["window_days"]),
         dispute_category=str(rebates["disputes"]["category"]),
+        withholding=Withholding.of(policy),
     )
 
 
