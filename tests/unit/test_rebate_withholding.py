@@ -87,13 +87,14 @@ def test_pa_7_8_rebates_are_withheld_while_an_invoice_is_more_than_60_days_overd
     assert statement["status"] == ("withheld" if withheld else "payable")
     assert view["partners"][0]["status"] == statement["status"]
     if withheld:
-        assert view["totals"]["payable"] == "0.00" and view["totals"]["withheld"] == statement["total"]
+        assert view["totals"]["payable"] == "0.00" and view["withheld"]["total"] == statement["total"]
+        assert view["withheld"]["partners"] == [P1]
         held = statement["withholding"]
         assert (held["rule_id"], held["clause"], held["overdue_days"]) == ("RBT-WITHHOLDING", "PA-7.8", 60)
         assert [i["invoice_id"] for i in held["overdue_invoices"]] == [invoice_id]
         assert held["overdue_invoices"][0]["days_overdue"] == 61
     else:
-        assert view["totals"]["payable"] == statement["total"] and view["totals"]["withheld"] == "0.00"
+        assert view["totals"]["payable"] == statement["total"] and view["withheld"]["total"] == "0.00"
         assert "withholding" not in statement
     audit = [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "rebate_settlement.settled"]
     assert len(audit) == 1
@@ -134,7 +135,7 @@ def test_a_partner_reads_its_own_overdue_invoices_and_never_another_partners():
     settled = _settle(ledger, "2026-Q3", "2026-12-31T09:00:00Z")
     mine = rebates.get_settlement(ledger.rt, AS_P1, settled["settlement_id"], None)
     assert [i["invoice_id"] for i in mine["statement"]["withholding"]["overdue_invoices"]] == [invoice_id]
-    assert "totals" not in mine and [p["partner_id"] for p in mine["partners"]] == [P1]
+    assert "totals" not in mine and "withheld" not in mine and [p["partner_id"] for p in mine["partners"]] == [P1]
     if any(p["partner_id"] == P2 for p in settled["partners"]):
         theirs = rebates.get_settlement(ledger.rt, AS_P2, settled["settlement_id"], None)
         assert invoice_id not in str(theirs)

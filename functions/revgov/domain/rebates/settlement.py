@@ -305,17 +305,19 @@ def _header_partner(statement: Mapping[str, Any]) -> dict[str, Any]:
     return {**shown, "lines": len(statement["lines"]), "statement_hash": sha256_hex(statement)}
 
 
+def _withheld_total(header_partners: Sequence[Mapping[str, Any]]) -> Decimal:
+    return sum((Decimal(p["total"]) for p in header_partners if p["status"] == "withheld"), ZERO)
+
+
 def _totals(header_partners: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """The run's totals: `payable` leaves out the withheld statements (stated as `withheld`); the difference from
-    accruals is of every statement, withheld or not."""
+    """The run's totals: `payable` leaves out the withheld statements (the header's `withheld` states them); the
+    difference from accruals is of every statement, withheld or not."""
     stated = sum((Decimal(p["total"]) for p in header_partners), ZERO)
-    withheld = sum((Decimal(p["total"]) for p in header_partners if p["status"] == "withheld"), ZERO)
     accrued = sum((Decimal(p["accrued"]) for p in header_partners), ZERO)
     return {
-        "payable": format_money(stated - withheld),
+        "payable": format_money(stated - _withheld_total(header_partners)),
         "accrued": format_money(accrued),
         "difference_from_accruals": format_money(stated - accrued),
-        "withheld": format_money(withheld),
     }
 
 
@@ -386,6 +388,11 @@ def header(
         "dispute_adjustments": [a["dispute_id"] for a in built.adjustments],
         "partners": built.header_partners,
         "totals": built.totals,
+        "withheld": {  # staff only: which partners are withheld (PA-7.8 / CPA-7.8) and what the payable total leaves out
+            "total": format_money(_withheld_total(built.header_partners)),
+            "partners": [p["partner_id"] for p in built.header_partners if p["status"] == "withheld"],
+            "released": [h["settlement_id"] for h in built.released],
+        },
         "findings": built.finding_counts,
         "exceptions": exceptions,
         "rule_id": book.settlement_rule.rule_id,

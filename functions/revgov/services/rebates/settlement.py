@@ -180,7 +180,7 @@ def summary(header: dict[str, Any], who: Principal) -> dict[str, Any]:
     if who.role is not Role.PARTNER:
         return header
     mine = [p for p in header["partners"] if p["partner_id"] == who.partner_id]
-    return {**{k: v for k, v in header.items() if k not in ("totals", "findings", "exceptions")}, "partners": mine}
+    return {**{k: v for k, v in header.items() if k not in ("totals", "withheld", "findings", "exceptions")}, "partners": mine}
 
 
 def get_settlement(rt: Runtime, who: Principal, settlement_id: str, partner_id: str | None) -> dict[str, Any]:
