@@ -164,4 +164,6 @@ def _invoice(invoice_id: str, issued: str, paid_on: str | None = None, status: s
 def test_cpa_7_8_an_invoice_is_overdue_more_than_45_days_after_its_due_day(invoice, on, late):
     # CPA-6.7: "The standard payment term is 30 days from the invoice date."
     found = overdue(RULE, [invoice], {}, date.fromisoformat(on))
-    assert found == ({} if late is None else {"p": [{"invoice_id": "i1", "due_on": "2026-08-31", "days_overdue": late}]})
+    assert found == (
+        {} if late is None else {"p": [{"invoice_id": "i1", "due_on": "2026-08-31", "days_overdue": late}]}
+    )

@@ -9,6 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
+from ..compiled import ByVersion
 from ..errors import FieldError, RuleViolation
 from ..money import CENT
 from ..partners import held_tier
@@ -375,18 +376,12 @@ def compile_rebates(policy: Mapping[str, Any]) -> RebateBook:
     )
 
 
-_COMPILED: dict[str, RebateBook] = {}
-_COMPILED_MAX = 64
+_COMPILED: ByVersion[RebateBook] = ByVersion(64)
 
 
 def rebate_book(policy: Mapping[str, Any], version: str) -> RebateBook:
     """The compiled rebate policy, once per policy version (the version is the policy's content hash)."""
-    book = _COMPILED.get(version)
-    if book is None:
-        if len(_COMPILED) >= _COMPILED_MAX:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        book = _COMPILED[version] = compile_rebates(policy)
-    return book
+    return _COMPILED.get(version, lambda: compile_rebates(policy))
 
 
 def rebate_problems(policy: Mapping[str, Any]) -> list[FieldError]:

@@ -388,7 +388,8 @@ def header(
         "dispute_adjustments": [a["dispute_id"] for a in built.adjustments],
         "partners": built.header_partners,
         "totals": built.totals,
-        "withheld": {  # staff only: which partners are withheld (PA-7.8 / CPA-7.8) and what the payable total leaves out
+        # staff only: which partners are withheld (PA-7.8 / CPA-7.8) and what the payable total leaves out
+        "withheld": {
             "total": format_money(_withheld_total(built.header_partners)),
             "partners": [p["partner_id"] for p in built.header_partners if p["status"] == "withheld"],
             "released": [h["settlement_id"] for h in built.released],

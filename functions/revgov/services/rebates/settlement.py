@@ -1,9 +1,10 @@
 """Settlement: close a period once per (period, run), and read a settlement and its statements.
 
 `settle` reads what the run needs (the projection brought level with billing, the periods to rate, their settlement
-state, the accruals, the accepted disputes, the partners' unpaid issued invoices and the amounts withheld before), has the domain build every document (domain.rebates.settlement), writes
-the statements and claims (invisible until the header is), and commits the header, the period states, the exceptions
-and the audit record once: a settlement exists with all of it or not at all.
+state, the accruals, the accepted disputes, the partners' unpaid issued invoices and the amounts withheld before),
+has the domain build every document (domain.rebates.settlement), writes the statements and claims (invisible until
+the header is), and commits the header, the period states, the withheld amounts, the exceptions and the audit record
+once: a settlement exists with all of it or not at all.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .projection import sync, sync_months
 from .rating import rate
 from .repository import Adjustment
 
+STAFF_ONLY = ("totals", "withheld", "findings", "exceptions")  # header fields a partner key never reads
 MAX_RETRO_PERIODS = 8  # earlier periods a run adjusts at most (the rest wait for the next run)
 
 
@@ -180,7 +182,7 @@ def summary(header: dict[str, Any], who: Principal) -> dict[str, Any]:
     if who.role is not Role.PARTNER:
         return header
     mine = [p for p in header["partners"] if p["partner_id"] == who.partner_id]
-    return {**{k: v for k, v in header.items() if k not in ("totals", "withheld", "findings", "exceptions")}, "partners": mine}
+    return {**{k: v for k, v in header.items() if k not in STAFF_ONLY}, "partners": mine}
 
 
 def get_settlement(rt: Runtime, who: Principal, settlement_id: str, partner_id: str | None) -> dict[str, Any]:
