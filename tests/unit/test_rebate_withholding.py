@@ -117,6 +117,13 @@ def test_pa_7_8_the_withheld_amount_is_released_in_the_first_settlement_after_pa
         (withheld, q3["settlement_id"], "PA-7.8")
     ]
     assert statement["status"] == "payable" and q4["totals"]["payable"] == withheld
+    assert q4["withheld"] == {"total": "0.00", "partners": [], "released": [
+        {"partner_id": P1, "settlement_id": q3["settlement_id"], "amount": withheld}
+    ]}  # fmt: skip
+    audit = [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "rebate_settlement.settled"]
+    assert "RBT-WITHHOLDING" in audit[-1]["rule_ids"] and audit[-1]["inputs"]["released"] == [
+        f"{P1}#{q3['settlement_id']}"
+    ]
     # released once: the next quarter pays it no more
     q1 = _settle(ledger, "2027-Q1", "2027-04-06T09:00:00Z")
     assert q1["totals"]["payable"] == "0.00"

@@ -392,7 +392,7 @@ def header(
         "withheld": {
             "total": format_money(_withheld_total(built.header_partners)),
             "partners": [p["partner_id"] for p in built.header_partners if p["status"] == "withheld"],
-            "released": [h["settlement_id"] for h in built.released],
+            "released": [{k: h[k] for k in ("partner_id", "settlement_id", "amount")} for h in built.released],
         },
         "findings": built.finding_counts,
         "exceptions": exceptions,
