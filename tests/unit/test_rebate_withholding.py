@@ -21,11 +21,14 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
+from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.rebates.withholding import Withholding, overdue
 from revgov.domain.rules import Rule
 from revgov.ports import Changes, Put
 from revgov.services import billing, rebates
+from revgov.tenant_files import load_tenant_file
+from support import ROOT
 
 P1, P2 = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
 FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
@@ -174,3 +177,18 @@ def test_cpa_7_8_an_invoice_is_overdue_more_than_45_days_after_its_due_day(invoi
     assert found == (
         {} if late is None else {"p": [{"invoice_id": "i1", "due_on": "2026-08-31", "days_overdue": late}]}
     )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"id": "RBT-WITHHOLDING", "clause": "PA-7.8", "overdue_days": -1},
+        {"id": "RBT-WITHHOLDING", "clause": "PA-7.8", "overdue_days": "60"},
+        {"id": "RBT-WITHHOLDING", "overdue_days": 60},
+        {"id": "RBT-WITHHOLDING", "clause": "PA-7.8", "overdue_days": 60, "grace": 5},
+    ],
+)
+def test_a_malformed_withholding_rule_is_refused_by_the_policy_schema(bad):
+    rebates_policy = load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"]["rebates"]
+    assert schemas.problems("policy/rebates.schema.json", rebates_policy) == []
+    assert schemas.problems("policy/rebates.schema.json", {**rebates_policy, "withholding": bad}) != []
