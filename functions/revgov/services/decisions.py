@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +19,8 @@ PARTS = "DECISION_PART"  # the body of a decision too large for one item (`new_d
 BODY_INLINE_CHARS = 200_000
 PART_CHARS = 120_000
 AUDIT_INLINE_CHARS = 100_000
-# decision kind -> "module:function(policy, policy_version, inputs) -> result": the pure evaluation to replay
-EVALUATORS: dict[str, str] = {"pricing": "revgov.services.pricing:evaluate"}
-# decision kind -> "module:function(rt, who, decision) -> decision": the record as that reader may see it
-VIEWS: dict[str, str] = {"pricing": "revgov.services.pricing:partner_view"}
+# By decision kind, the composition root (`runtime.Registry`) wires the pure evaluation a replay runs again
+# (`evaluators`) and the record as a partner may read it (`views`).
 
 
 def new_decision(
@@ -121,14 +117,17 @@ def decision_put(decision: dict[str, Any], *, version: int | None) -> Put:
         DECISIONS,
         decision["decision_id"],
         decision,
-        # a partner's decisions, newest first (`list_for`); every rewrite of the head keeps the same lookup
-        lookup=(f"{DECISIONS}#{partner_id}", f"{_newest_first(decision['created_at'])}#{decision['decision_id']}")
-        if partner_id
-        else None,
+        lookup=partner_lookup(decision) if partner_id else None,
         must_be_absent=version is None,
         expected_version=version,
         conflict_detail=f"decision {decision['decision_id']} changed meanwhile",
     )
+
+
+def partner_lookup(decision: dict[str, Any]) -> tuple[str, str]:
+    """Where a partner's decision is listed: its partner's partition, newest first (`list_for`); every rewrite of the
+    head keeps the same lookup."""
+    return f"{DECISIONS}#{decision['partner_id']}", f"{_newest_first(decision['created_at'])}#{decision['decision_id']}"
 
 
 def _newest_first(at: str) -> str:
@@ -193,19 +192,17 @@ def view(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
     decision, _ = load(rt, who, decision_id)
     if who.role is not Role.PARTNER:
         return decision
-    named = VIEWS.get(decision["kind"])
-    if named is None:  # a kind with no partner view of its own: the outcome without the facts behind it
+    partner_view = rt.registry.views.get(decision["kind"])
+    if partner_view is None:  # a kind with no partner view of its own: the outcome without the facts behind it
         return {k: v for k, v in decision.items() if k not in ("inputs", "result")}
-    module, _, function = named.partition(":")
-    shown: dict[str, Any] = getattr(importlib.import_module(module), function)(rt, who, decision)
-    return shown
+    return partner_view(rt, who, decision)
 
 
 def replay(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
     """Re-evaluate the stored inputs under the stored policy version; the result must be identical."""
     decision, _ = load(rt, who, decision_id)
     policy = policy_at(rt, who.tenant_id, decision["policy_version"])
-    evaluate = _evaluator(decision["kind"])
+    evaluate = rt.registry.evaluators[decision["kind"]]
     again = evaluate(policy, decision["policy_version"], decision["inputs"])
     same = canonical_json(again) == canonical_json(decision["result"])
     return {
@@ -215,8 +212,3 @@ def replay(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
         "original_outcome": decision["result"]["outcome"],
         "replayed_outcome": again["outcome"],
     }
-
-
-def _evaluator(kind: str) -> Callable[[dict[str, Any], str, dict[str, Any]], dict[str, Any]]:
-    module, _, function = EVALUATORS[kind].partition(":")
-    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
