@@ -29,7 +29,7 @@ from ..runtime import Runtime
 from . import cases, tenants
 from .deals import repository as deal_store
 from .deals.live import hold as hold_of
-from .toolkit import pages
+from .toolkit import pages, put_over
 
 HOLDS = "DEALHOLD"  # deal id -> {case_id, state, certification_expired_at}
 ACTOR = "system:deal_holds"
@@ -212,14 +212,8 @@ def _marker(
         "certification_expired_at": hold["certification_expired_at"] if hold else previous.get(
             "certification_expired_at"),
     }
-    return Put(
-        HOLDS,
-        deal["deal_id"],
-        data,
-        must_be_absent=marker is None,
-        expected_version=marker.version if marker else None,
-        conflict_detail=f"the hold of {deal['deal_id']} was recorded meanwhile",
-    )
+    return put_over(HOLDS, deal["deal_id"], data, marker,
+                    conflict_detail=f"the hold of {deal['deal_id']} was recorded meanwhile")
 
 
 def _audit(

@@ -7,10 +7,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..domain.errors import Conflict, RevgovError
-from ..ports import DocumentStore, Stored
+from ..ports import DocumentStore, Put, Stored
 
 T = TypeVar("T")
 
@@ -47,3 +47,16 @@ def retry_on_conflict(work: Callable[[], T], *, attempts: int, exhausted: Callab
         except Conflict:
             continue  # another writer moved what this read: read again
     raise exhausted()
+
+
+def put_over(collection: str, key: str, data: dict[str, Any], stored: Stored | None, *, conflict_detail: str) -> Put:
+    """`data` written over what was read (`stored`), or as new when nothing was: either way, a writer that got there
+    first makes the commit a `Conflict` (with `conflict_detail`) instead of losing its write."""
+    return Put(
+        collection,
+        key,
+        data,
+        must_be_absent=stored is None,
+        expected_version=stored.version if stored else None,
+        conflict_detail=conflict_detail,
+    )

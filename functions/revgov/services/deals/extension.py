@@ -10,6 +10,7 @@ from ...domain import deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.errors import FieldError, RuleViolation
+from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
 from .. import cases
@@ -18,6 +19,7 @@ from ..tenants import load_tenant
 from . import repository
 from .live import hold
 from .queries import get
+from .register import open_review
 
 EXTENSION_EFFECT = "deal.extension"
 NOTHING_TO_EXTEND = (
@@ -42,28 +44,18 @@ def request_extension(rt: Runtime, who: Principal, deal_id: str, body: dict[str,
         raise refused
     partner, _ = load_partner(rt, who.tenant_id, deal["partner_id"])
     rule = policy["deal_registration"]["extension"]
-    case, changes = cases.open_case(
-        rt,
-        policy,
-        kind="approval",
+    case, changes = open_review(
+        rt, who, tenant, deal, partner,
         category="deal_extension_review",
-        subject_kind="deal",
-        subject_id=deal_id,
-        requested_by=who,
-        reasons=[{"rule_id": rule["id"], "clause": rule["clause"], "message": f"extension of {rule['days']} days"}],
-        partner_id=deal["partner_id"],
         effect=EXTENSION_EFFECT,
         risk_score=20,
         context={"expires_at": deal["expires_at"], "proposal_reference": body["proposal_reference"]},
-        policy_version=tenant.policy_version,
-        country=partner.get("country"),
+        reasons=[{"rule_id": rule["id"], "clause": rule["clause"], "message": f"extension of {rule['days']} days"}],
     )
     asked = deals.extension_requested(policy, deal, body, approval_id=case["case_id"], at=now)
     changes.puts.append(repository.deal_put(asked, version=version))
     inputs = {"proposal": asked["extension"]["proposal"], "expires_at": deal["expires_at"]}
-    changes.audit.insert(
-        0, _cited(who, "deal.extension_requested", asked, deals.PENDING, inputs, rule, tenant.policy_version)
-    )
+    changes.audit.insert(0, _cited(who, tenant, "deal.extension_requested", asked, deals.PENDING, inputs))
     changes.events.append(DomainEvent("revgov.deals", "deal.extension_requested", _extension_detail(asked)))
     rt.commit(who.tenant_id, changes)
     return dict(deals.view(asked, now, hold(rt, who.tenant_id, policy, asked, now)))
@@ -91,27 +83,18 @@ def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Change
     if outcome == deals.APPROVED and lock is not None:
         changes.puts.append(repository.lock_changed(lock, expires_at=deal["expires_at"]))
     inputs = {"approval_id": case["case_id"], "expires_at": deal["expires_at"], "note": note}
-    changes.audit.append(
-        _cited(who, f"deal.extension_{outcome}", deal, outcome, inputs, rule, tenant.policy_version)
-    )
+    changes.audit.append(_cited(who, tenant, f"deal.extension_{outcome}", deal, outcome, inputs))
     kind = "deal.extended" if outcome == deals.APPROVED else "deal.extension_rejected"
     changes.events.append(DomainEvent("revgov.deals", kind, _extension_detail(deal)))
     return cases.Resolved(changes, resolved) if resolved is not None else changes
 
 
-def _cited(
-    who: Principal,
-    action: str,
-    deal: dict[str, Any],
-    outcome: str,
-    inputs: dict[str, Any],
-    rule: dict[str, Any],
-    policy_version: str,
-) -> AuditEntry:
-    return AuditEntry.by(
-        who, action, deal["deal_id"], outcome, inputs=inputs, policy_version=policy_version,
-        rule_ids=(rule["id"],), clauses=(rule["clause"],),
-    )
+def _cited(who: Principal, tenant: Tenant, action: str, deal: dict[str, Any], outcome: str,
+           inputs: dict[str, Any]) -> AuditEntry:
+    """An audit record of the extension, citing PA-5.3 / CPA-5.2."""
+    rule = tenant.policy["deal_registration"]["extension"]
+    return AuditEntry.by(who, action, deal["deal_id"], outcome, inputs=inputs, policy_version=tenant.policy_version,
+                         rule_ids=(rule["id"],), clauses=(rule["clause"],))
 
 
 def _extension_detail(deal: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, NotFound, RuleViolation
 from ...domain.tenants import Tenant
-from ...ports import DomainEvent
+from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
 from .. import cases
 from ..partners import load_partner
@@ -52,20 +52,10 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     if refused:
         raise refused
     deal = _new_deal(rt.ids.new("dl"), body, who, now)
-    case, changes = cases.open_case(
-        rt,
-        policy,
-        kind="approval",
-        category="deal_registration_review",
-        subject_kind="deal",
-        subject_id=deal["deal_id"],
-        requested_by=who,
-        partner_id=partner_id,
-        effect=REVIEW_EFFECT,
-        risk_score=30,
-        context={"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"]},
-        policy_version=tenant.policy_version,
-        country=partner.get("country"),
+    context = {"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"]}
+    case, changes = open_review(
+        rt, who, tenant, deal, partner,
+        category="deal_registration_review", effect=REVIEW_EFFECT, risk_score=30, context=context,
     )
     deal["approval_id"] = case["case_id"]
     changes.puts.append(deal_put(deal, version=None))
@@ -80,6 +70,39 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     )
     rt.commit(who.tenant_id, changes)
     return deal
+
+
+def open_review(
+    rt: Runtime,
+    who: Principal,
+    tenant: Tenant,
+    deal: dict[str, Any],
+    partner: dict[str, Any],
+    *,
+    category: str,
+    effect: str,
+    risk_score: int,
+    context: dict[str, Any],
+    reasons: list[dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], Changes]:
+    """The approval channel ops decides for a registration (its review, or its extension), due by the business days
+    of the partner's country (CPA-1.3)."""
+    return cases.open_case(
+        rt,
+        tenant.policy,
+        kind="approval",
+        category=category,
+        subject_kind="deal",
+        subject_id=deal["deal_id"],
+        requested_by=who,
+        reasons=reasons,
+        partner_id=deal["partner_id"],
+        effect=effect,
+        risk_score=risk_score,
+        context=context,
+        policy_version=tenant.policy_version,
+        country=partner.get("country"),
+    )
 
 
 def _new_deal(deal_id: str, body: dict[str, Any], who: Principal, now: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from ...domain import deals
 from ...domain.errors import NotFound
 from ...ports import Page, Put, Stored
 from ...runtime import Runtime
-from ..toolkit import pages
+from ..toolkit import pages, put_over
 
 DEALS = "DEAL"
 LOCKS = "DEALLOCK"  # customer#family -> the live registration: makes "first approved wins" atomic
@@ -124,11 +124,5 @@ def queue_put(
                    if d["status"] == deals.PENDING and d["deal_id"] != deal["deal_id"]]
     else:
         current = list(stored.data["pending"])
-    return Put(
-        QUEUES,
-        _opportunity(deal),
-        {"customer_id": deal["customer"]["id"], "family": deal["family"], "pending": change(current)},
-        must_be_absent=stored is None,
-        expected_version=stored.version if stored else None,
-        conflict_detail=QUEUE_RACE,
-    )
+    queue = {"customer_id": deal["customer"]["id"], "family": deal["family"], "pending": change(current)}
+    return put_over(QUEUES, _opportunity(deal), queue, stored, conflict_detail=QUEUE_RACE)

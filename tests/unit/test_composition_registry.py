@@ -1,0 +1,69 @@
+"""The composition root's registries (issue #21): the use cases dispatched by a stored name are wired in
+`runtime.Registry` with real imports, and built on first use, not at import (Lambda cold start).
+
+#21: "Explicit registries built in the composition root (in the manner of cosmicpython's `bootstrap.py`) instead of
+`importlib` and `"module:function"` strings"."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from revgov.runtime import Registry
+from revgov.services import agents, credit_notes, deals, invoice_disputes, partners, pricing, rebates
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+
+
+def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
+    """A case stores its effect's name; deciding it applies that function (names unchanged: cases opened before this
+    change still resolve)."""
+    effects = Registry().effects
+    assert dict(effects) == {
+        "pricing.approval": pricing.apply_approval,
+        "rebate.dispute": rebates.apply_dispute_decision,
+        "invoice.dispute": invoice_disputes.apply_decision,
+        "credit_note.approval": credit_notes.apply_decision,
+        "deal.registration": deals.apply_review,
+        "deal.extension": deals.apply_extension,
+        "partner.activation": partners.apply_activation_decision,
+    }
+    opened_with = {pricing.PRICING_EFFECT, deals.REVIEW_EFFECT, deals.EXTENSION_EFFECT, partners.EFFECT,
+                   credit_notes.EFFECT, invoice_disputes.EFFECT}
+    assert opened_with <= set(effects)
+
+
+def test_a_decision_kind_replays_and_shows_through_its_registered_functions():
+    registry = Registry()
+    assert dict(registry.evaluators) == {"pricing": pricing.evaluate}
+    assert dict(registry.views) == {"pricing": pricing.partner_view}
+
+
+def test_every_agent_name_runs_its_own_module():
+    from revgov.services.agents import billing_reconciler, certification_watcher, discount_drift, threshold_watcher
+
+    assert set(Registry().agents) == set(agents.AGENTS)
+    assert Registry().agents["discount_drift"] is discount_drift.run
+    assert Registry().agents["threshold_watcher"] is threshold_watcher.run
+    assert Registry().agents["billing_reconciler"] is billing_reconciler.run
+    assert Registry().agents["certification_watcher"] is certification_watcher.run
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The revgov.services modules a fresh interpreter holds after running `code`."""
+    probe = code + "\nimport sys\nprint(' '.join(m for m in sys.modules if m.startswith('revgov.services.')))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=FUNCTIONS)
+    return set(out.stdout.split())
+
+
+def test_the_tables_are_built_on_first_use_not_at_import():
+    """Cold start: importing the services that dispatch by name loads none of the use cases they dispatch to; reading
+    one table loads that table's modules only (an agent's Lambda loads the agents, not pricing or rebates)."""
+    dispatching = "import revgov.services.cases, revgov.services.decisions, revgov.services.agents"
+    before = _loaded_after(dispatching)
+    assert not before & {"revgov.services.pricing", "revgov.services.rebates", "revgov.services.deals",
+                         "revgov.services.credit_notes", "revgov.services.agents.discount_drift"}
+    after = _loaded_after(dispatching + "\nfrom revgov.runtime import REGISTRY\nREGISTRY.agents")
+    assert "revgov.services.agents.discount_drift" in after
+    assert not after & {"revgov.services.pricing", "revgov.services.rebates", "revgov.services.deals"}
