@@ -15,7 +15,7 @@ from ..domain import cases
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, Forbidden, NotFound, RevgovError
-from ..ports import Changes, DomainEvent, Page, Put
+from ..ports import Changes, DomainEvent, Page, Put, Stored
 from ..runtime import Effect, Runtime
 from . import key_lineage
 from .tenants import load_tenant
@@ -132,8 +132,13 @@ def closed_by_watcher(
     return _put({**case, "status": "resolved", "decision": decision}, version=version, new=False)
 
 
+def find(rt: Runtime, tenant_id: str, case_id: str) -> Stored | None:
+    """A case of any kind as stored, or None."""
+    return rt.store.get(tenant_id, CASES, case_id)
+
+
 def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[dict[str, Any], int]:
-    stored = rt.store.get(tenant_id, CASES, case_id)
+    stored = find(rt, tenant_id, case_id)
     if stored is None or stored.data["kind"] != kind:
         raise NotFound(f"no {kind} {case_id}")
     return stored.data, stored.version

@@ -97,7 +97,7 @@ def _apply(
         changes, counted = _opened(rt, tenant, deal, hold, marker), "opened"
     else:
         assert marker is not None
-        stored = rt.store.get(tenant.tenant_id, cases.CASES, marker.data["case_id"])
+        stored = cases.find(rt, tenant.tenant_id, marker.data["case_id"])
         case = stored if stored is not None and stored.data["status"] == "open" else None
         if step == core.HOLD_REFRESH:
             assert hold is not None

@@ -17,7 +17,6 @@ from ..ports import Changes, Stored
 from ..runtime import Runtime
 from . import decisions
 from .tenants import PROFILE
-from .toolkit import pages
 
 BATCH = 25  # decision heads per commit (well under a DynamoDB transaction's 100 items with the audit record)
 ACTION = "decisions.lookup_backfilled"
@@ -35,7 +34,7 @@ def backfill_partner_lookups(rt: Runtime, tenant_id: str, *, actor: str) -> dict
         raise NotFound(f"no tenant {tenant_id}")
     scanned = written = 0
     pending: list[Stored] = []
-    for item in pages(rt.store, tenant_id, decisions.DECISIONS):
+    for item in decisions.every(rt, tenant_id):
         scanned += 1
         if item.data.get("partner_id") and not _has_lookup(rt, tenant_id, item.data):
             pending.append(item)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from ..domain.access import Principal, Role
 from ..domain.canonical import canonical_json, sha256_hex
 from ..domain.errors import NotFound, Unavailable
-from ..ports import Put
+from ..ports import Put, Stored
 from ..runtime import Runtime
 from .tenants import policy_at
+from .toolkit import pages
 
 DECISIONS = "DECISION"
 PARTS = "DECISION_PART"  # the body of a decision too large for one item (`new_decision_puts`)
@@ -177,6 +179,19 @@ def list_for(
         page = rt.store.lookup(who.tenant_id, f"{DECISIONS}#{partner_id}", limit=limit, cursor=cursor)
     items = [summary(item.data) for item in page.items if who.sees_partner(item.data.get("partner_id"))]
     return {"items": items, "next_cursor": page.next_cursor}
+
+
+def head(rt: Runtime, tenant_id: str, decision_id: str) -> Stored:
+    """A decision's head as stored (its body may be kept in parts: `whole`), with its version; NotFound if none."""
+    stored = rt.store.get(tenant_id, DECISIONS, decision_id)
+    if stored is None:
+        raise NotFound(f"no decision {decision_id}")
+    return stored
+
+
+def every(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
+    """Every decision head of the tenant, in id order, page by page."""
+    return pages(rt.store, tenant_id, DECISIONS)
 
 
 def load(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any], int]:

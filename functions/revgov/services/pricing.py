@@ -267,13 +267,9 @@ def _two_people(rt: Runtime, who: Principal, case: dict[str, Any], others: list[
 def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
     """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny."""
     decision_id = case["subject"]["id"]
-    stored = rt.store.get(who.tenant_id, decisions.DECISIONS, decision_id)
-    if stored is None:
-        raise NotFound(f"no decision {decision_id}")
+    stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
-    others = [
-        c for c in (rt.store.get(who.tenant_id, cases.CASES, cid) for cid in decision["approvals"]) if c is not None
-    ]
+    others = [c for c in (cases.find(rt, who.tenant_id, cid) for cid in decision["approvals"]) if c is not None]
     if case["status"] == "approved":
         _two_people(rt, who, case, [c.data for c in others])
     statuses = {c.data["case_id"]: c.data["status"] for c in others} | {case["case_id"]: case["status"]}
