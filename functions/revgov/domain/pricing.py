@@ -253,23 +253,32 @@ def _channel_conflict(
     return [Finding(index.conflict_rule, APPROVAL, message, "deal_registration_conflict")]
 
 
+def _stacking(index: PricingIndex, combined: Decimal) -> list[Finding]:
+    """`stacking.max_combined_percent`: a combined discount above the maximum is denied (no cap or finance check)."""
+    if combined <= index.max_combined:
+        return []
+    message = f"combined discount {_pct(combined)}% exceeds the {_pct(index.max_combined)}% maximum"
+    return [Finding(index.max_combined_rule, DENY, message)]
+
+
 def _discount_caps(index: PricingIndex, tier: str, family: str, combined: Decimal) -> list[Finding]:
-    """The stacking maximum (deny), else the tier cap and the finance threshold (each an approval)."""
-    if combined > index.max_combined:
-        message = f"combined discount {_pct(combined)}% exceeds the {_pct(index.max_combined)}% maximum"
-        return [Finding(index.max_combined_rule, DENY, message)]
-    found: list[Finding] = []
+    """`discount_caps`: above the tier's cap for the family (or no cap for it), channel ops approves."""
     cap = index.caps.get((tier, family))
     if cap is None:
-        found.append(Finding(index.cap_rule, APPROVAL, f"no discount cap for tier {tier} and {family}",
-                             "discount_above_tier_cap"))
+        message = f"no discount cap for tier {tier} and {family}"
     elif combined > cap:
         message = f"combined discount {_pct(combined)}% is above the {tier} cap of {_pct(cap)}% for {family}"
-        found.append(Finding(index.cap_rule, APPROVAL, message, "discount_above_tier_cap"))
-    if combined > index.finance_threshold:
-        message = f"combined discount {_pct(combined)}% is above {_pct(index.finance_threshold)}%"
-        found.append(Finding(index.finance_rule, APPROVAL, message, "discount_above_finance_threshold"))
-    return found
+    else:
+        return []
+    return [Finding(index.cap_rule, APPROVAL, message, "discount_above_tier_cap")]
+
+
+def _finance_approval(index: PricingIndex, combined: Decimal) -> list[Finding]:
+    """`finance_approval.above_percent`: above it, Finance approves."""
+    if combined <= index.finance_threshold:
+        return []
+    message = f"combined discount {_pct(combined)}% is above {_pct(index.finance_threshold)}%"
+    return [Finding(index.finance_rule, APPROVAL, message, "discount_above_finance_threshold")]
 
 
 def line_amounts(line: dict[str, Any], combined: Decimal, arithmetic: str) -> LineAmounts:
@@ -286,15 +295,20 @@ def line_amounts(line: dict[str, Any], combined: Decimal, arithmetic: str) -> Li
     return LineAmounts(net_unit, net_total, round_money(unit_cost * quantity), margin)
 
 
-def _margin_floor(index: PricingIndex, amounts: LineAmounts, unit_cost: Decimal, arithmetic: str) -> list[Finding]:
-    """Below cost: deny. Above cost but under the margin floor: Finance approves."""
-    if amounts.net_unit < unit_cost:
-        message = f"net price {_unit(amounts.net_unit, arithmetic)} is below cost {format_money(unit_cost)}"
-        return [Finding(index.below_cost_rule, DENY, message)]
-    if amounts.margin < index.margin_floor:
-        message = f"line margin {_pct(amounts.margin)}% is below the {_pct(index.margin_floor)}% floor"
-        return [Finding(index.margin_rule, APPROVAL, message, "margin_below_floor")]
-    return []
+def _below_cost(index: PricingIndex, amounts: LineAmounts, unit_cost: Decimal, arithmetic: str) -> list[Finding]:
+    """`below_cost`: a net price below the Distributor's cost is denied."""
+    if amounts.net_unit >= unit_cost:
+        return []
+    message = f"net price {_unit(amounts.net_unit, arithmetic)} is below cost {format_money(unit_cost)}"
+    return [Finding(index.below_cost_rule, DENY, message)]
+
+
+def _margin_floor(index: PricingIndex, amounts: LineAmounts) -> list[Finding]:
+    """`margin_floor`: a line margin under the floor, Finance approves."""
+    if amounts.margin >= index.margin_floor:
+        return []
+    message = f"line margin {_pct(amounts.margin)}% is below the {_pct(index.margin_floor)}% floor"
+    return [Finding(index.margin_rule, APPROVAL, message, "margin_below_floor")]
 
 
 def _check_line(
@@ -319,9 +333,13 @@ def _check_line(
     result.findings += _exclusive_promotions(index, applied, registered)
     result.findings += _channel_conflict(index, partner, family, rivals)
     combined = combined_discount([pct for _, pct, _ in components], index.stacking)
-    result.findings += _discount_caps(index, partner.tier, family, combined)
+    result.findings += _stacking(index, combined) or [
+        *_discount_caps(index, partner.tier, family, combined), *_finance_approval(index, combined)
+    ]
     amounts = line_amounts(line, combined, arithmetic)
-    result.findings += _margin_floor(index, amounts, Decimal(line["unit_cost"]), arithmetic)
+    result.findings += _below_cost(index, amounts, Decimal(line["unit_cost"]), arithmetic) or _margin_floor(
+        index, amounts
+    )
     cap = index.caps.get((partner.tier, family))
     result.values = {
         "line_id": result.line_id,
@@ -343,21 +361,24 @@ def _check_line(
     return result
 
 
-def _partner_and_terms(index: PricingIndex, quote: dict[str, Any], partner: PartnerFacts) -> list[Finding]:
-    """The quote's own findings: the partner must be active; payment terms within the maximum and standard."""
-    found: list[Finding] = []
-    if partner.status != "active":
-        found.append(Finding(index.partner_status_rule, DENY, f"partner is {partner.status}, not active"))
+def _partner_must_be_active(index: PricingIndex, partner: PartnerFacts) -> list[Finding]:
+    if partner.status == "active":
+        return []
+    return [Finding(index.partner_status_rule, DENY, f"partner is {partner.status}, not active")]
+
+
+def _payment_terms(index: PricingIndex, quote: dict[str, Any], tier: str) -> list[Finding]:
+    """`payment_terms`: beyond the maximum is denied; a term not standard for the tier (or marked non-standard) needs
+    an approval."""
     terms = quote.get("terms", {})
     days = int(terms.get("payment_days", 30))
-    standard = index.standard_terms.get(partner.tier, index.default_terms)
     if index.max_payment_days is not None and days > index.max_payment_days:
         message = f"payment terms of {days} days exceed the {index.max_payment_days}-day maximum"
-        found.append(Finding(index.terms_rule, DENY, message))
-    elif days not in standard or terms.get("non_standard"):
-        message = f"net {days} is not a standard term for tier {partner.tier}"
-        found.append(Finding(index.terms_rule, APPROVAL, message, "non_standard_payment_terms"))
-    return found
+        return [Finding(index.terms_rule, DENY, message)]
+    if days not in index.standard_terms.get(tier, index.default_terms) or terms.get("non_standard"):
+        message = f"net {days} is not a standard term for tier {tier}"
+        return [Finding(index.terms_rule, APPROVAL, message, "non_standard_payment_terms")]
+    return []
 
 
 def _totals(lines: list[LineResult]) -> dict[str, str | None]:
@@ -390,7 +411,7 @@ def check_quote(
     `registration` is the partner's own (validated) registration, `rivals` other partners' approved registrations
     of this customer by family."""
     index = pricing_index(policy, version)
-    quote_findings = _partner_and_terms(index, quote, partner)
+    quote_findings = _partner_must_be_active(index, partner) + _payment_terms(index, quote, partner.tier)
     lines = [_check_line(index, line, partner, quote, registration, rivals, arithmetic) for line in quote["lines"]]
     every = quote_findings + [f for line in lines for f in line.findings]
     outcome = max((f.outcome for f in every), key=_SEVERITY.__getitem__, default=ALLOW)
