@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .compiled import PerVersion
 from .money import format_money, format_unit_price, less_percent, line_amount, round_money
@@ -200,10 +200,11 @@ def combined_discount(components: list[Decimal], mode: str) -> Decimal:
 Component = tuple[str, Decimal, Rule | None]  # (source, percent, the rule that grants it; None: discretionary)
 
 
-@dataclass(frozen=True)
-class LineAmounts:
+class LineAmounts(NamedTuple):
     """A line's money: net unit price and total at the combined discount, its cost and its margin."""
 
+    list_price: Decimal
+    unit_cost: Decimal
     net_unit: Decimal
     net_total: Decimal
     cost_total: Decimal
@@ -292,14 +293,14 @@ def line_amounts(line: dict[str, Any], combined: Decimal, arithmetic: str) -> Li
         net_unit = round_money(list_price * (1 - combined / HUNDRED))
         net_total = round_money(net_unit * quantity)
     margin = ((net_unit - unit_cost) / net_unit * HUNDRED) if net_unit > 0 else Decimal("-100")
-    return LineAmounts(net_unit, net_total, round_money(unit_cost * quantity), margin)
+    return LineAmounts(list_price, unit_cost, net_unit, net_total, round_money(unit_cost * quantity), margin)
 
 
-def _below_cost(index: PricingIndex, amounts: LineAmounts, unit_cost: Decimal, arithmetic: str) -> list[Finding]:
+def _below_cost(index: PricingIndex, amounts: LineAmounts, arithmetic: str) -> list[Finding]:
     """`below_cost`: a net price below the Distributor's cost is denied."""
-    if amounts.net_unit >= unit_cost:
+    if amounts.net_unit >= amounts.unit_cost:
         return []
-    message = f"net price {_unit(amounts.net_unit, arithmetic)} is below cost {format_money(unit_cost)}"
+    message = f"net price {_unit(amounts.net_unit, arithmetic)} is below cost {format_money(amounts.unit_cost)}"
     return [Finding(index.below_cost_rule, DENY, message)]
 
 
@@ -337,16 +338,14 @@ def _check_line(
         *_discount_caps(index, partner.tier, family, combined), *_finance_approval(index, combined)
     ]
     amounts = line_amounts(line, combined, arithmetic)
-    result.findings += _below_cost(index, amounts, Decimal(line["unit_cost"]), arithmetic) or _margin_floor(
-        index, amounts
-    )
+    result.findings += _below_cost(index, amounts, arithmetic) or _margin_floor(index, amounts)
     cap = index.caps.get((partner.tier, family))
     result.values = {
         "line_id": result.line_id,
         "sku": line["sku"],
         "family": family,
         "quantity": line["quantity"],
-        "list_price": format_money(Decimal(line["list_price"])),
+        "list_price": format_money(amounts.list_price),
         "discount_components": [
             {"source": source, "percent": _pct(pct)} | (rule.as_dict() if rule else {})
             for source, pct, rule in components
