@@ -30,6 +30,20 @@ def pages(
             return
 
 
+def lookup_pages(
+    store: DocumentStore, tenant_id: str, partition: str, *, prefix: str = "", page_size: int = PAGE_SIZE
+) -> Iterator[Stored]:
+    """Every document of a tenant's secondary-lookup partition (under the sort `prefix`), in sort order, one store page
+    at a time (the lookup is eventually consistent on DynamoDB)."""
+    cursor: str | None = None
+    while True:
+        page = store.lookup(tenant_id, partition, limit=page_size, cursor=cursor, prefix=prefix)
+        yield from page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+
+
 def backoff(attempt: int) -> float:
     """Seconds to wait before retry `attempt` (1, 2, …): full jitter under a cap that doubles from 20 ms to 200 ms."""
     return random.uniform(0, min(0.2, 0.01 * 2**attempt))  # noqa: S311 - jitter, not a secret

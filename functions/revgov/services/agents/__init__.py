@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.access import PLATFORM
+from ...runtime import Runtime
 from ..tenants import REGISTRY
 from ..toolkit import pages
 from .desk import AgentDesk
@@ -18,7 +19,7 @@ from .desk import AgentDesk
 AGENTS = ("threshold_watcher", "billing_reconciler", "certification_watcher", "discount_drift")
 
 
-def run(rt: Any, agent: str, tenant_ids: list[str] | None = None) -> list[dict[str, Any]]:
+def run(rt: Runtime, agent: str, tenant_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """Run one agent for the named tenants (default: every active tenant); one report per tenant."""
     if agent not in AGENTS:
         raise LookupError(f"no agent {agent!r}; agents: {', '.join(AGENTS)}")

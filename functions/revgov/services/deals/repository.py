@@ -11,7 +11,7 @@ from ...domain import deals
 from ...domain.errors import NotFound
 from ...ports import Page, Put, Stored
 from ...runtime import Runtime
-from ..toolkit import pages, put_over
+from ..toolkit import lookup_pages, pages, put_over
 
 DEALS = "DEAL"
 LOCKS = "DEALLOCK"  # customer#family -> the live registration: makes "first approved wins" atomic
@@ -99,14 +99,7 @@ def same_opportunity(rt: Runtime, tenant_id: str, deal: dict[str, Any], queue: S
 def _indexed(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> Queue:
     """Every registration for the deal's customer and family by the lookup's submission order (not read-consistent)."""
     partition = f"{DEALS}#{deal['customer']['id']}#{deal['family']}"
-    found: Queue = []
-    cursor: str | None = None
-    while True:
-        looked = rt.store.lookup(tenant_id, partition, limit=100, cursor=cursor)
-        found.extend(item.data for item in looked.items)
-        cursor = looked.next_cursor
-        if cursor is None:
-            return found
+    return [item.data for item in lookup_pages(rt.store, tenant_id, partition, page_size=100)]
 
 
 _UNREAD: Any = object()
