@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from ..domain.errors import Conflict, RevgovError
-from ..ports import DocumentStore, Put, Stored
+from ..ports import DocumentStore, Page, Put, Stored
 
 T = TypeVar("T")
 
@@ -21,13 +21,7 @@ def pages(
     store: DocumentStore, tenant_id: str, collection: str, *, prefix: str = "", page_size: int = PAGE_SIZE
 ) -> Iterator[Stored]:
     """Every document of a tenant's collection (under `prefix`), in key order, one store page at a time."""
-    cursor: str | None = None
-    while True:
-        page = store.query(tenant_id, collection, limit=page_size, cursor=cursor, prefix=prefix)
-        yield from page.items
-        cursor = page.next_cursor
-        if cursor is None:
-            return
+    return _paged(lambda cursor: store.query(tenant_id, collection, limit=page_size, cursor=cursor, prefix=prefix))
 
 
 def lookup_pages(
@@ -35,9 +29,14 @@ def lookup_pages(
 ) -> Iterator[Stored]:
     """Every document of a tenant's secondary-lookup partition (under the sort `prefix`), in sort order, one store page
     at a time (the lookup is eventually consistent on DynamoDB)."""
+    return _paged(lambda cursor: store.lookup(tenant_id, partition, limit=page_size, cursor=cursor, prefix=prefix))
+
+
+def _paged(read: Callable[[str | None], Page]) -> Iterator[Stored]:
+    """The items of page after page, each read from the cursor the previous one returned, until none is returned."""
     cursor: str | None = None
     while True:
-        page = store.lookup(tenant_id, partition, limit=page_size, cursor=cursor, prefix=prefix)
+        page = read(cursor)
         yield from page.items
         cursor = page.next_cursor
         if cursor is None:
