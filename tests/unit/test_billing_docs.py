@@ -20,10 +20,13 @@ def test_the_dedupe_window_is_the_same_in_the_code_the_docs_and_the_schema():
 
 def test_every_line_kind_billing_posts_is_documented():
     docs = (ROOT / "docs" / "billing.md").read_text()
-    sources = "".join(
-        (ROOT / "functions" / "revgov" / p).read_text()
-        for p in ("domain/billing.py", "services/billing.py", "services/subscription_billing.py")
-    )
+    revgov = ROOT / "functions" / "revgov"
+    packages = [revgov / "domain" / "billing", revgov / "services" / "billing"]  # were domain/ and services/billing.py
+    files = [
+        *(p for package in packages for p in sorted(package.glob("*.py"))),
+        revgov / "services" / "subscription_billing.py",
+    ]
+    sources = "".join(p.read_text() for p in files)
     # the kinds of LineDraft(kind=...) in the billing sources (conditional ones included)
     drafts = re.findall(r"LineDraft\(\s*kind=([^\n]+)", sources)
     kinds = {k for expr in drafts for k in re.findall(r'"([a-z_]+)"', expr)}

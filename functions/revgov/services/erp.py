@@ -320,12 +320,11 @@ def rotate_secret(rt: Runtime, actor: Principal, tenant_id: str, grace_seconds: 
                 )
             ],
             audit=[
-                AuditEntry(
-                    actor=actor.actor,
-                    actor_role=actor.role.value,
-                    action="tenant.webhook_secret_rotated",
-                    subject=tenant_id,
-                    outcome="rotated",
+                AuditEntry.by(
+                    actor,
+                    "tenant.webhook_secret_rotated",
+                    tenant_id,
+                    "rotated",
                     inputs={"grace_seconds": grace_seconds, "previous_valid_until": grace_ends},
                     policy_version=tenant.policy_version,
                 )

@@ -44,82 +44,95 @@ def _iso(at: datetime) -> str:
 def watch(rt: Runtime, tenant_id: str) -> dict[str, int]:
     """One pass for one tenant: {opened, refreshed, looked_at}."""
     tenant, _ = tenants.load_tenant(rt, tenant_id)
+    counts = {"opened": 0, "refreshed": 0, "looked_at": 0}
     if not tenant.policy.get("billing"):
-        return {"opened": 0, "refreshed": 0, "looked_at": 0}
+        return counts
     book = BillingPolicy.from_policy(tenant.policy)
     now = instant(rt.clock.now_iso())
-    counts = {"opened": 0, "refreshed": 0, "looked_at": 0}
     for invoice in _all(rt, tenant_id, f"{billing.INVOICES}#draft"):
         counts["looked_at"] += 1
-        due = issue_deadline(invoice["period"], book.sla_hours)
-        if now <= due or invoice["total"] == "0.00":
-            continue
-        hours_late = round((now - due).total_seconds() / 3600, 1)
-        context = {
-            "invoice_id": invoice["invoice_id"],
-            "period": invoice["period"],
-            "total": invoice["total"],
-            "line_count": invoice["line_count"],
-            "issue_by": _iso(due),
-            "hours_late": hours_late,
-        }
-        message = (
-            f"invoice {invoice['invoice_id']} of {invoice['period']} is still a draft {hours_late} h after its "
-            f"deadline {_iso(due)} ({book.sla_hours} h after the end of the month)"
-        )
-        waiting = credit_notes.pending_for_month(rt, tenant_id, invoice["partner_id"], invoice["period"])
-        if waiting:  # it cannot be issued before they are decided (SOP-2.2 / SOP-2.5)
-            context["pending_credit_approvals"] = [w["approval_id"] for w in waiting]
-            message += (
-                f"; it waits for the finance approval of {len(waiting)} credit(s) above the credit note limit "
-                f"({', '.join(context['pending_credit_approvals'])}, {book.credit_notes.clause})"
-            )
-        _report(
-            rt,
-            tenant,
-            f"invoice:{invoice['invoice_id']}",
-            LATE_CATEGORY,
-            message,
-            (book.sla,),
-            subject=("invoice", invoice["invoice_id"]),
-            partner_id=invoice["partner_id"],
-            context=context,
-            counts=counts,
-        )
+        _late_invoice(rt, tenant, book, invoice, now, counts)
     for entry in _all(rt, tenant_id, f"{events.EVENTS}#parked"):
         counts["looked_at"] += 1
-        occurred = instant(entry["occurred_at"])
-        due = occurred + timedelta(hours=book.sla_hours)
-        if now <= due:
-            continue
-        inbound = rt.store.get(tenant_id, erp.INBOUND, entry["event_id"])
-        data = (inbound.data.get("detail") or {}).get("data", {}) if inbound else {}
-        hours = round((now - occurred).total_seconds() / 3600, 1)
-        context = {
-            "event_id": entry["event_id"],
-            "detail_type": entry["detail_type"],
-            "occurred_at": entry["occurred_at"],
-            "subscription_id": data.get("subscription_id"),
-            "parked_hours": hours,
-            "reason": entry.get("reason"),
-        }
-        message = (
-            f"{entry['detail_type']} {entry['event_id']} has waited {hours} h for the activation of subscription "
-            f"{data.get('subscription_id')} (more than the {book.sla_hours} h invoice SLA): no such activation may come"
-        )
-        _report(
-            rt,
-            tenant,
-            f"parked:{entry['event_id']}",
-            PARKED_CATEGORY,
-            message,
-            (book.sla, book.reconciliation),
-            subject=("erp_event", entry["event_id"]),
-            partner_id=data.get("partner_id"),
-            context=context,
-            counts=counts,
-        )
+        _parked_too_long(rt, tenant, book, entry, now, counts)
     return counts
+
+
+def _late_invoice(
+    rt: Runtime, tenant: Tenant, book: BillingPolicy, invoice: dict[str, Any], now: datetime, counts: dict[str, int]
+) -> None:
+    """A draft of an ended month still not issued the SLA's hours after the month's end (and not 0.00): reported."""
+    due = issue_deadline(invoice["period"], book.sla_hours)
+    if now <= due or invoice["total"] == "0.00":
+        return
+    hours_late = round((now - due).total_seconds() / 3600, 1)
+    context: dict[str, Any] = {
+        "invoice_id": invoice["invoice_id"],
+        "period": invoice["period"],
+        "total": invoice["total"],
+        "line_count": invoice["line_count"],
+        "issue_by": _iso(due),
+        "hours_late": hours_late,
+    }
+    message = (
+        f"invoice {invoice['invoice_id']} of {invoice['period']} is still a draft {hours_late} h after its "
+        f"deadline {_iso(due)} ({book.sla_hours} h after the end of the month)"
+    )
+    waiting = credit_notes.pending_for_month(rt, tenant.tenant_id, invoice["partner_id"], invoice["period"])
+    if waiting:  # it cannot be issued before they are decided (SOP-2.2 / SOP-2.5)
+        context["pending_credit_approvals"] = [w["approval_id"] for w in waiting]
+        message += (
+            f"; it waits for the finance approval of {len(waiting)} credit(s) above the credit note limit "
+            f"({', '.join(context['pending_credit_approvals'])}, {book.credit_notes.clause})"
+        )
+    _report(
+        rt,
+        tenant,
+        f"invoice:{invoice['invoice_id']}",
+        LATE_CATEGORY,
+        message,
+        (book.sla,),
+        subject=("invoice", invoice["invoice_id"]),
+        partner_id=invoice["partner_id"],
+        context=context,
+        counts=counts,
+    )
+
+
+def _parked_too_long(
+    rt: Runtime, tenant: Tenant, book: BillingPolicy, entry: dict[str, Any], now: datetime, counts: dict[str, int]
+) -> None:
+    """An event parked for a subscription's activation longer than the SLA's hours after it occurred: reported."""
+    occurred = instant(entry["occurred_at"])
+    if now <= occurred + timedelta(hours=book.sla_hours):
+        return
+    inbound = rt.store.get(tenant.tenant_id, erp.INBOUND, entry["event_id"])
+    data = (inbound.data.get("detail") or {}).get("data", {}) if inbound else {}
+    hours = round((now - occurred).total_seconds() / 3600, 1)
+    context = {
+        "event_id": entry["event_id"],
+        "detail_type": entry["detail_type"],
+        "occurred_at": entry["occurred_at"],
+        "subscription_id": data.get("subscription_id"),
+        "parked_hours": hours,
+        "reason": entry.get("reason"),
+    }
+    message = (
+        f"{entry['detail_type']} {entry['event_id']} has waited {hours} h for the activation of subscription "
+        f"{data.get('subscription_id')} (more than the {book.sla_hours} h invoice SLA): no such activation may come"
+    )
+    _report(
+        rt,
+        tenant,
+        f"parked:{entry['event_id']}",
+        PARKED_CATEGORY,
+        message,
+        (book.sla, book.reconciliation),
+        subject=("erp_event", entry["event_id"]),
+        partner_id=data.get("partner_id"),
+        context=context,
+        counts=counts,
+    )
 
 
 def _all(rt: Runtime, tenant_id: str, partition: str) -> list[dict[str, Any]]:

@@ -8,26 +8,27 @@ changes nothing. A subscription cancelled with effect during a month not charged
 credited for the unused full days in the same commit, the credit referencing the charge (PA-10.4, SOP-2.4); a credit
 above the credit note limit is held for finance instead (SOP-2.5, SOP-8.1: services.credit_notes).
 After a month, its subscription lines are reconciled with the subscription records (SOP-2.2, COP-2.2); a mismatch
-is an exception for finance. The arithmetic is in the pure core (domain/billing.py).
+is an exception for finance. The arithmetic is in the pure core (domain/billing/).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from ..domain import billing as core
 from ..domain.access import Principal, Role
-from ..domain.billing import BillingPolicy, LineDraft
+from ..domain.billing import BillingPolicy, ServicePeriod
+from ..domain.catalog import CatalogItem
 from ..domain.errors import ConcurrentUpdate, Conflict, NotFound
-from ..domain.money import format_money, round_money
+from ..domain.money import format_money
 from ..domain.tenants import Tenant
 from ..domain.time import instant, parse_day, period_of
 from ..ports import Put, Stored
 from ..runtime import Runtime
-from . import billing, credit_notes, tenants
+from . import billing, credit_notes, tenants, toolkit
 from .catalog import tenant_catalog
 
 CHARGES = "SUBCHARGE"  # subscription#month -> the line that charged it; the once-only guard of the run
@@ -44,13 +45,7 @@ def _book(rt: Runtime, tenant: Tenant) -> BillingPolicy | None:
 
 
 def subscriptions(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
-    cursor = None
-    while True:
-        page = rt.store.query(tenant_id, billing.SUBSCRIPTIONS, limit=200, cursor=cursor)
-        yield from page.items
-        cursor = page.next_cursor
-        if not cursor:
-            return
+    return toolkit.pages(rt.store, tenant_id, billing.SUBSCRIPTIONS)
 
 
 # --- the billing run ----------------------------------------------------------------------------------------------
@@ -87,97 +82,30 @@ def charge_month(rt: Runtime, tenant: Tenant, book: BillingPolicy, subscription_
 
 def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Stored, month: str) -> None:
     sub = stored.data
-    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
-    name, family = (item.name, item.family) if item else (sub["sku"], sub.get("family", "unknown"))
-    rules = (item.rule, book.invoicing) if item else (book.invoicing,)
     charged = core.charge_in_advance(sub, month)
     if charged is None:  # pragma: no cover - months_due starts at the activation month
         return
-    charge, in_force = charged
-    quantity, unit = Decimal(in_force), core.unit_price_of(sub)
-    unit_cost = (
-        Decimal(sub["unit_cost"]) if sub.get("unit_cost") else Decimal(sub["monthly_cost"]) / Decimal(sub["quantity"])
+    posting = _posting(rt, tenant, book, f"{sub['subscription_id']}:{month}", sub["partner_id"])
+    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
+    (line,) = billing.post_lines(
+        posting, sub["partner_id"], month, [core.advance_charge_draft(sub, item, month, charged, book)]
     )
-    event_id = f"{sub['subscription_id']}:{month}"
-    posting = billing.Posting(
-        rt,
-        tenant,
-        book,
-        RUN,
-        event_id,
-        event_id,
-        rt.clock.now_iso(),
-        {"partner_id": sub["partner_id"]},
-        rt.clock.now_iso(),
-    )
-    detail = {"subscription_id": sub["subscription_id"], "monthly_price": sub["monthly_price"]}
-    draft = LineDraft(
-        kind="subscription",
-        description=f"{name} x {in_force}, {month} in advance ({charge.days}/{charge.divisor} days)",
-        family=family,
-        sku=sub["sku"],
-        quantity=quantity,
-        unit_price=unit,
-        amount=charge.amount,
-        cost=round_money(unit_cost * quantity * charge.days / charge.divisor),
-        service_period=charge.period,
-        order_ref=sub.get("order_ref"),
-        rules=(*rules, book.proration) if charge.days != charge.divisor else rules,
-        detail={**detail, "days": charge.days, "days_in_month": charge.divisor, "billing_month": month},
-        channel=sub.get("channel") or "resale",
-    )
-    (line,) = billing._post_lines(posting, sub["partner_id"], month, [draft])
-    charged_entry = billing.charge_entry(line, month)
-    entries = {"billed": [*sub.get("billed", []), charged_entry]}
-    adjusted, held = [], []
-    for change, prorated in core.changes_within(sub, charge.period):  # changes known before the month was charged
-        draft = core.quantity_change_draft(
-            sub,
-            item,
-            unit_cost,
-            int(change["from_quantity"]),
-            int(change["to_quantity"]),
-            prorated,
-            book,
-            line["line_id"],
-        )
-        lines, kept = credit_notes.post_or_hold(posting, sub, draft, charged_entry)  # a reduction above the limit
-        adjusted, held = adjusted + lines, held + kept
+    entry = core.charge_entry(line, month)
+    entries: dict[str, Any] = {"billed": [*sub.get("billed", []), entry]}
+    # the quantity changes known before the month was charged, then the cancellation's credit of the month
+    month_charged = _Charged(sub, item, charged[0].period, entry)
+    adjusted, held = _adjust_for_changes(posting, month_charged)
+    credited, kept = _credit_cancellation(posting, month_charged)
+    held += kept
     if adjusted:
-        entries["adjusted"] = [*sub.get("adjusted", []), *(billing.posted_against_entry(x) for x in adjusted)]
-    if sub.get("cancelled_on"):
-        monthly = Decimal(sub["monthly_price"])
-        credit = core.cancellation_credit(monthly, parse_day(sub["cancelled_on"]), charge.period)
-        if credit is not None:
-            credit_draft = LineDraft(
-                kind="credit",
-                description=f"Credit: {name} after {sub['cancelled_on']}, {credit.days}/{credit.divisor} days",
-                family=family,
-                sku=sub["sku"],
-                quantity=Decimal(sub["quantity"]),
-                unit_price=unit,
-                amount=-credit.amount,
-                cost=-round_money(Decimal(sub["monthly_cost"]) * credit.days / credit.divisor),
-                service_period=credit.period,
-                order_ref=sub.get("order_ref"),
-                rules=(*rules, book.cancellation),
-                references_line=line["line_id"],
-                detail={**detail, "days": credit.days, "days_in_month": credit.divisor},
-                channel=sub.get("channel") or "resale",
-            )
-            posted, kept = credit_notes.post_or_hold(posting, sub, credit_draft, charged_entry)
-            held += kept
-            if posted:
-                entries["credited"] = [*sub.get("credited", []), *map(billing.posted_against_entry, posted)]
-                entries["credits"] = [*sub.get("credits", []), *(c["line_id"] for c in posted)]
+        entries["adjusted"] = [*sub.get("adjusted", []), *(core.posted_against_entry(x) for x in adjusted)]
+    if credited:
+        entries["credited"] = [*sub.get("credited", []), *map(core.posted_against_entry, credited)]
+        entries["credits"] = [*sub.get("credits", []), *(c["line_id"] for c in credited)]
     if held:  # SOP-8.1: the run is an automated workflow; credits above the limit wait for finance
         entries["held"] = [*sub.get("held", []), *held]
-    changes = posting.changes
-    for invoice_id in sorted(posting.touched):
-        header, version = posting.invoices[invoice_id]
-        changes.puts.append(billing._invoice_put(header, version))
-        billing._record_lines(posting, header, [x for x in posting.lines if x["invoice_id"] == invoice_id])
-    changes.puts += [
+    billing.stage_invoices(posting)
+    posting.changes.puts += [
         Put(
             CHARGES,
             f"{sub['subscription_id']}#{month}",
@@ -185,9 +113,74 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
             must_be_absent=True,
             conflict_detail="already charged for the month",
         ),
-        billing._subscription_put({**sub, **entries}, stored),
+        billing.subscription_put({**sub, **entries}, stored),
     ]
-    rt.commit(tenant.tenant_id, changes)
+    rt.commit(tenant.tenant_id, posting.changes)
+
+
+def _posting(rt: Runtime, tenant: Tenant, book: BillingPolicy, name: str, partner_id: str) -> billing.Posting:
+    """The run's own posting (no ERP event behind it): named `name`, for one partner's lines and exceptions."""
+    now = rt.clock.now_iso()
+    return billing.Posting(rt, tenant, book, RUN, name, name, now, {"partner_id": partner_id}, now)
+
+
+@dataclass(frozen=True)
+class _Charged:
+    """A subscription's month just charged in advance: the record, its price-list item, the period and charge entry."""
+
+    sub: dict[str, Any]
+    item: CatalogItem | None
+    period: ServicePeriod
+    entry: dict[str, Any]
+
+
+_Posted = tuple[list[dict[str, Any]], list[dict[str, Any]]]  # the lines posted, the credits held for approval
+
+
+def _adjust_for_changes(posting: billing.Posting, charged: _Charged) -> _Posted:
+    """Each quantity change taking effect inside the charged month after its first day, prorated both ways against
+    the month's charge; a reduction above the credit note limit is held for finance."""
+    sub, entry = charged.sub, charged.entry
+    adjusted: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
+    for change, prorated in core.changes_within(sub, charged.period):
+        before, after = int(change["from_quantity"]), int(change["to_quantity"])
+        draft = core.quantity_change_draft(
+            sub, charged.item, core.unit_cost_of(sub), before, after, prorated, posting.book, entry["line_id"]
+        )
+        lines, kept = credit_notes.post_or_hold(posting, sub, draft, entry)
+        adjusted, held = adjusted + lines, held + kept
+    return adjusted, held
+
+
+def _credit_cancellation(posting: billing.Posting, charged: _Charged) -> _Posted:
+    """A subscription cancelled with effect during the month charged: the unused full days credited against the
+    charge (PA-10.4, SOP-2.4), or held for finance above the credit note limit (SOP-2.5)."""
+    sub, entry = charged.sub, charged.entry
+    if not sub.get("cancelled_on"):
+        return [], []
+    credit = core.cancellation_credit(Decimal(sub["monthly_price"]), parse_day(sub["cancelled_on"]), charged.period)
+    if credit is None:
+        return [], []
+    name, family, rules = core.priced_as(sub, charged.item, posting.book)
+    draft = core.cancellation_draft(
+        sub,
+        credit,
+        name=name,
+        family=family,
+        effective_on=sub["cancelled_on"],
+        unit_price=core.unit_price_of(sub),
+        rules=(*rules, posting.book.cancellation),
+        order_ref=sub.get("order_ref"),
+        references_line=entry["line_id"],
+        detail={
+            "subscription_id": sub["subscription_id"],
+            "monthly_price": sub["monthly_price"],
+            "days": credit.days,
+            "days_in_month": credit.divisor,
+        },
+    )
+    return credit_notes.post_or_hold(posting, sub, draft, entry)
 
 
 # --- reconciliation (SOP-2.2) --------------------------------------------------------------------------------------
@@ -205,19 +198,12 @@ def reconcile(rt: Runtime, tenant_id: str, period: str) -> list[dict[str, Any]]:
         by_partner.setdefault(mismatch.partner_id, []).append(mismatch)
     for partner_id, found in sorted(by_partner.items()):
         marker = f"reconciliation:{partner_id}:{period}"
+        now = rt.clock.now_iso()
         posting = billing.Posting(
-            rt,
-            tenant,
-            book,
-            "subscription.reconciliation",
-            marker,
-            marker,
-            rt.clock.now_iso(),
-            {"partner_id": partner_id},
-            rt.clock.now_iso(),
+            rt, tenant, book, "subscription.reconciliation", marker, marker, now, {"partner_id": partner_id}, now
         )
         difference = sum((m.invoiced - m.expected for m in found), Decimal(0))
-        billing._open_exception(
+        billing.open_exception(
             posting,
             book.mismatch_category,
             f"{period}: subscription lines differ from the subscription records by {format_money(difference)} "
@@ -275,9 +261,9 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         months.setdefault(entry["month"], {"month": entry["month"], "charges": [], "credits": []})[section].append(
             {k: entry.get(k) for k in ("line_id", "invoice_id", "amount", "service_period", "references_line")}
         )
-    for month in months.values():
-        net = sum((Decimal(x["amount"]) for x in [*month["charges"], *month["credits"]] if x["amount"]), Decimal(0))
-        month["net"] = format_money(net)
+    for entries in months.values():
+        net = sum((Decimal(x["amount"]) for x in [*entries["charges"], *entries["credits"]] if x["amount"]), Decimal(0))
+        entries["net"] = format_money(net)
     return {
         "subscription_id": record["subscription_id"],
         "partner_id": record["partner_id"],

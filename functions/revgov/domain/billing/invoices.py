@@ -1,0 +1,253 @@
+"""Invoices: line drafts, the draft invoice and its numbered lines, finalizing, payment, and the sales fact per line.
+
+Amounts are computed in Decimal and rounded once, half-even, at line level (`money.round_money`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ..errors import Conflict, RuleViolation
+from ..money import format_money, less_percent, line_amount, round_money
+from ..rules import Rule
+from ..time import instant, parse_day
+from .periods import ZERO, ServicePeriod, period_ended
+from .policy import BillingPolicy
+from .rating import _quantity
+
+
+# --- invoices ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineDraft:
+    """What one billable fact puts on an invoice, before it has a number."""
+
+    kind: str  # shipment | subscription | credit | credit_note | usage | usage_adjustment | milestone | support_overage
+    description: str
+    family: str
+    sku: str | None
+    quantity: Decimal
+    unit_price: Decimal | None
+    amount: Decimal  # already rounded at line level; negative for a credit
+    cost: Decimal | None
+    service_period: ServicePeriod
+    order_ref: str | None
+    rules: tuple[Rule, ...]
+    references_line: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    # How it was sold, as the ERP says: what rebate and commission programs select lines by (PA-6.5, PA-8.x).
+    channel: str = "resale"
+    promotions: tuple[str, ...] = ()
+    discount_percent: Decimal | None = None
+
+
+def draft_as_dict(draft: LineDraft) -> dict[str, Any]:
+    """A line not posted yet, as a record can keep it (a credit held for approval, SOP-2.5); `draft_from_dict` reads
+    it back unchanged."""
+    return {
+        "kind": draft.kind,
+        "description": draft.description,
+        "family": draft.family,
+        "sku": draft.sku,
+        "quantity": f"{draft.quantity:f}",
+        "unit_price": None if draft.unit_price is None else f"{draft.unit_price:f}",
+        "amount": format_money(draft.amount),
+        "cost": None if draft.cost is None else format_money(draft.cost),
+        "service_period": draft.service_period.as_dict(),
+        "order_ref": draft.order_ref,
+        "rules": [r.as_dict() for r in draft.rules],
+        "references_line": draft.references_line,
+        "detail": draft.detail,
+        "channel": draft.channel,
+        "promotions": list(draft.promotions),
+        "discount_percent": None if draft.discount_percent is None else f"{draft.discount_percent:f}",
+    }
+
+
+def draft_from_dict(data: dict[str, Any]) -> LineDraft:
+    def number(text: str | None) -> Decimal | None:
+        return None if text is None else Decimal(text)
+
+    return LineDraft(
+        **{
+            **data,
+            "quantity": Decimal(data["quantity"]),
+            "unit_price": number(data["unit_price"]),
+            "amount": Decimal(data["amount"]),
+            "cost": number(data["cost"]),
+            "service_period": ServicePeriod.from_dict(data["service_period"]),
+            "rules": tuple(Rule(r["rule_id"], r["clause"]) for r in data["rules"]),
+            "detail": dict(data["detail"]),
+            "promotions": tuple(data["promotions"]),
+            "discount_percent": number(data["discount_percent"]),
+        }
+    )
+
+
+def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str, opened_at: str) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice_id,
+        "partner_id": partner_id,
+        "period": period,
+        "currency": currency,
+        "status": "draft",
+        "line_count": 0,
+        "total": "0.00",
+        "opened_at": opened_at,
+        "finalized_at": None,
+        "finalized_by": None,
+        "paid_on": None,  # set by the ERP's invoice.paid
+    }
+
+
+def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft]:
+    """Shipped goods at list price less the line's discount, one line per shipped SKU, for the day they shipped
+    (SKUs already checked); the channel, promotions and discount travel with the line for rebates."""
+    shipped_on = parse_day(data["shipped_on"])
+    # The delivery day (proof of delivery), when the ERP knows it: where CPA-7.5's return window starts.
+    detail = {"delivered_on": data["delivered_on"]} if data.get("delivered_on") else {}
+    drafts = []
+    for entry in data["lines"]:
+        item, quantity = book.price(entry["sku"], shipped_on), Decimal(entry["quantity"])
+        if item is None:
+            raise RuleViolation(f"SKU {entry['sku']} is not on the price list on {shipped_on}")
+        discount = Decimal(entry["discount_percent"]) if entry.get("discount_percent") else None
+        unit_price = less_percent(item.list_price, discount)
+        drafts.append(
+            LineDraft(
+                kind="shipment",
+                description=f"{item.name}, order {data['order_ref']}",
+                family=item.family,
+                sku=item.sku,
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=line_amount(item.list_price, quantity, discount),
+                cost=round_money(item.unit_cost * quantity),
+                service_period=ServicePeriod.day(shipped_on),
+                order_ref=data["order_ref"],
+                rules=(item.rule, book.invoicing),
+                channel=data.get("channel") or "resale",
+                promotions=tuple(entry.get("promotions") or ()),
+                discount_percent=discount,
+                detail=dict(detail),
+            )
+        )
+    return drafts
+
+
+def line_record(
+    invoice: dict[str, Any], number: int, draft: LineDraft, *, event_id: str, erp_event_id: str, posted_at: str
+) -> dict[str, Any]:
+    return {
+        "line_id": f"{invoice['invoice_id']}.{number}",
+        "invoice_id": invoice["invoice_id"],
+        "number": number,
+        "partner_id": invoice["partner_id"],
+        "kind": draft.kind,
+        "description": draft.description,
+        "family": draft.family,
+        "sku": draft.sku,
+        "quantity": _quantity(draft.quantity),
+        "unit_price": None if draft.unit_price is None else f"{draft.unit_price:f}",
+        "amount": format_money(draft.amount),
+        "cost": None if draft.cost is None else format_money(draft.cost),
+        "service_period": draft.service_period.as_dict(),
+        "order_ref": draft.order_ref,
+        "references_line": draft.references_line,
+        "event_ids": [event_id],
+        "erp_event_ids": [erp_event_id],
+        "rule_ids": [r.rule_id for r in draft.rules],
+        "clauses": [r.clause for r in draft.rules],
+        "detail": draft.detail,
+        "channel": draft.channel,
+        "promotions": list(draft.promotions),
+        "discount_percent": None if draft.discount_percent is None else f"{draft.discount_percent:f}",
+        "posted_at": posted_at,
+        "updated_at": posted_at,
+    }
+
+
+def add_lines(
+    invoice: dict[str, Any], drafts: Sequence[LineDraft], *, event_id: str, erp_event_id: str, posted_at: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The draft invoice with the lines appended (numbered on from the last) and its total moved by their amounts."""
+    if invoice["status"] != "draft":
+        raise Conflict(f"invoice {invoice['invoice_id']} is {invoice['status']}; lines go on a draft invoice")
+    first = int(invoice["line_count"]) + 1
+    lines = [
+        line_record(invoice, first + i, d, event_id=event_id, erp_event_id=erp_event_id, posted_at=posted_at)
+        for i, d in enumerate(drafts)
+    ]
+    total = Decimal(invoice["total"]) + sum((d.amount for d in drafts), ZERO)
+    return {**invoice, "line_count": first - 1 + len(drafts), "total": format_money(total)}, lines
+
+
+def rerate_line(
+    invoice: dict[str, Any], line: dict[str, Any], draft: LineDraft, *, event_id: str, erp_event_id: str, at: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A usage line re-rated with more of the month's usage: the line takes the new amount, the total the delta."""
+    if invoice["status"] != "draft":
+        raise Conflict(f"invoice {invoice['invoice_id']} is {invoice['status']}; its lines cannot change")
+    delta = draft.amount - Decimal(line["amount"])
+    updated = {
+        **line_record(invoice, int(line["number"]), draft, event_id=event_id, erp_event_id=erp_event_id, posted_at=at),
+        "event_ids": [*line["event_ids"], event_id],
+        "erp_event_ids": [*line["erp_event_ids"], erp_event_id],
+        "posted_at": line["posted_at"],
+    }
+    return {**invoice, "total": format_money(Decimal(invoice["total"]) + delta)}, updated
+
+
+def finalize(invoice: dict[str, Any], *, actor: str, at: str, rule: Rule) -> dict[str, Any]:
+    """Issue a draft invoice: only after its month has ended, never with nothing to pay; immutable afterwards."""
+    if invoice["status"] != "draft":
+        raise Conflict(
+            f"invoice {invoice['invoice_id']} is already {invoice['status']}",
+            extra={"current_status": invoice["status"], "allowed_next": []},
+        )
+    if not period_ended(invoice["period"], instant(at)):
+        raise RuleViolation(
+            f"the billing month {invoice['period']} has not ended; its invoice is finalized after month end "
+            f"({rule.rule_id}, {rule.clause})"
+        )
+    if Decimal(invoice["total"]) == 0:
+        raise RuleViolation(f"an invoice with a total of 0.00 is not issued ({rule.rule_id}, {rule.clause})")
+    return {**invoice, "status": "finalized", "finalized_at": at, "finalized_by": actor}
+
+
+def mark_paid(invoice: dict[str, Any], *, paid_on: str, payment_ref: str | None, rule: Rule) -> dict[str, Any]:
+    """An issued invoice paid in full on `paid_on`; a draft is not issued yet and cannot be paid."""
+    if invoice["status"] != "finalized":
+        raise RuleViolation(
+            f"invoice {invoice['invoice_id']} is {invoice['status']}; only an issued (finalized) invoice can be paid "
+            f"({rule.rule_id}, {rule.clause})"
+        )
+    return {**invoice, "paid_on": paid_on, "payment_ref": payment_ref}
+
+
+def sales_fact(line: dict[str, Any], invoice: dict[str, Any], *, event_id: str) -> dict[str, Any]:
+    """What rebates and KPIs read about a billed transaction: who, what, how much, at what cost, when, and how it
+    was sold (channel, promotions, discount). Whether it is paid is on the invoice (`paid_on`), read with it."""
+    return {
+        "line_id": line["line_id"],
+        "invoice_id": invoice["invoice_id"],
+        "partner_id": invoice["partner_id"],
+        "period": invoice["period"],
+        "service_period": line["service_period"],
+        "kind": line["kind"],
+        "family": line["family"],
+        "sku": line["sku"],
+        "quantity": line["quantity"],
+        "net_amount": line["amount"],
+        "cost": line["cost"],
+        "currency": invoice["currency"],
+        "event_id": event_id,
+        "event_ids": line["event_ids"],
+        "channel": line.get("channel") or "resale",
+        "promotions": list(line.get("promotions") or []),
+        "discount_percent": line.get("discount_percent"),
+        # Only when known, so the facts of lines without one keep their shape (and hash).
+        **({"delivered_on": delivered} if (delivered := (line.get("detail") or {}).get("delivered_on")) else {}),
+    }

@@ -1,0 +1,101 @@
+"""Professional services and support: milestone amounts, statements of work (PA-10.6), support overage hours."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..money import format_money, percent_of
+from ..rules import Rule
+from ..time import parse_day
+from .invoices import LineDraft
+from .periods import HUNDRED, ZERO, ServicePeriod
+
+
+# --- services and support -------------------------------------------------------------------------------------
+def milestone_amount(contract_value: Decimal, percent: Decimal) -> Decimal:
+    return percent_of(contract_value, percent)
+
+
+def overage_hours(used_before: Decimal, hours: Decimal, allowance: Decimal) -> Decimal:
+    """The part of `hours` that falls beyond the quarter's allowance."""
+    return max(ZERO, used_before + hours - max(used_before, allowance))
+
+
+# --- statements of work -----------------------------------------------------------------------------------------
+def beyond_statement_of_work(
+    sow: dict[str, Any] | None, milestone: str, percent: Decimal, value: Decimal
+) -> str | None:
+    """Why a milestone cannot be billed on its statement of work, or None: each milestone is billed once, whatever
+    ERP id it arrives under, and the milestones billed never total more than 100% of the SOW's value (PA-10.6,
+    CPA-10.5: "Milestone percentages in a statement of work must total 100%")."""
+    if sow is None:
+        return None if percent <= HUNDRED else f"{percent}% is more than the whole statement of work"
+    billed = sow["milestones"].get(milestone)
+    if billed is not None:
+        return (
+            f"milestone {milestone} of {sow['sow_ref']} was already billed ({billed['line_id']}, ERP event "
+            f"{billed['erp_event_id']}); billing it again would take the statement of work beyond 100%"
+        )
+    if Decimal(sow["sow_value"]) != value:
+        return (
+            f"{sow['sow_ref']} was billed at a value of {sow['sow_value']}; this milestone says {format_money(value)}"
+        )
+    total = Decimal(sow["billed_percent"]) + percent
+    if total > HUNDRED:
+        return f"{sow['sow_ref']} would reach {total}% with {milestone}; milestones total 100%"
+    return None
+
+
+def with_milestone(
+    sow: dict[str, Any] | None,
+    *,
+    partner_id: str,
+    sow_ref: str,
+    milestone: str,
+    percent: Decimal,
+    value: Decimal,
+    line_id: str,
+    erp_event_id: str,
+) -> dict[str, Any]:
+    """The statement of work record with one more milestone billed."""
+    base = sow or {
+        "partner_id": partner_id,
+        "sow_ref": sow_ref,
+        "sow_value": format_money(value),
+        "billed_percent": "0",
+        "milestones": {},
+    }
+    return {
+        **base,
+        "billed_percent": f"{Decimal(base['billed_percent']) + percent:f}",
+        "milestones": {
+            **base["milestones"],
+            milestone: {"percent": f"{percent:f}", "line_id": line_id, "erp_event_id": erp_event_id},
+        },
+    }
+
+
+def milestone_draft(service_name: str, data: dict[str, Any], percent: Decimal, rules: tuple[Rule, ...]) -> LineDraft:
+    """The line of an accepted milestone (`service.completed` data): its percentage of the statement of work's value,
+    dated the day it was accepted."""
+    value = Decimal(data["sow_value"])
+    return LineDraft(
+        kind="milestone",
+        description=f"{service_name}: {data['milestone']} ({percent}% of {data['sow_ref']})",
+        family=data["family"],
+        sku=None,
+        quantity=Decimal(1),
+        unit_price=None,
+        amount=milestone_amount(value, percent),
+        cost=None,
+        service_period=ServicePeriod.day(parse_day(data["accepted_on"])),
+        order_ref=data["sow_ref"],
+        rules=rules,
+        detail={
+            "milestone": data["milestone"],
+            "percent": f"{percent:f}",
+            "sow_value": format_money(value),
+            "change_order_ref": data.get("change_order_ref"),
+        },
+    )

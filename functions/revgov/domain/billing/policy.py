@@ -1,0 +1,121 @@
+"""The tenant's billing policy, read once from its policy document: rules, price list, rate tables, schedules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..catalog import Catalog, CatalogItem, policy_catalog
+from ..rules import Rule
+from .periods import HUNDRED, ZERO
+from .rating import RateTable
+
+
+# --- the tenant's billing policy -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MilestoneService:
+    service: str
+    name: str
+    entitlement: str | None  # the partner entitlement that puts the service in contracted scope
+    rule: Rule
+
+
+DEFAULT_PLAUSIBILITY = Rule("BILL-PLAUSIBILITY", "PA-2.2")
+DEFAULT_RECONCILIATION = Rule("BILL-SUBSCRIPTION-RECONCILIATION", "SOP-2.2")
+DEFAULT_CREDIT_NOTES = Rule("BILL-CREDIT-NOTES", "SOP-2.5")
+DEFAULT_INVOICE_DISPUTES = Rule("BILL-INVOICE-DISPUTES", "SOP-6.1")
+DEFAULT_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class BillingPolicy:
+    sla_hours: int
+    sla: Rule
+    invoicing: Rule
+    finalization: Rule
+    late_events: Rule
+    proration: Rule
+    cancellation: Rule
+    catalog: Catalog  # prices and costs: the one place that answers "SKU X on day D"
+    usage: dict[str, RateTable]
+    milestones: dict[str, Decimal]
+    milestone_rule: Rule
+    services: dict[str, MilestoneService]
+    overage_rate: Decimal
+    overage_entitlement: str
+    overage_sku: str
+    overage: Rule
+    # What holds an implausible event, what a reconciliation mismatch and a milestone beyond its SOW open
+    # (defaults when a tenant's policy predates them).
+    plausibility: Rule = DEFAULT_PLAUSIBILITY
+    future_tolerance: timedelta = DEFAULT_TOLERANCE
+    implausible_category: str = "implausible_event"
+    reconciliation: Rule = DEFAULT_RECONCILIATION
+    mismatch_category: str = "subscription_mismatch"
+    sow_category: str = "milestone_beyond_sow"
+    # Corrections of issued invoices and the partner's invoice-line disputes (SOP-2.5, SOP-6.1).
+    credit_notes: Rule = DEFAULT_CREDIT_NOTES
+    disputes: Rule = DEFAULT_INVOICE_DISPUTES
+    dispute_window_days: int = 30
+    dispute_category: str = "invoice_dispute"
+    # SOP-2.5 / COP-2.4: a credit note above this amount (tenant currency) posts only once a finance queue member
+    # other than its preparer approved it, through an approval of `credit_note_approval_category`. None: no limit.
+    credit_note_approval_above: Decimal | None = None
+    credit_note_approval_category: str = "credit_note_approval"
+
+    def price(self, sku: str, on: date) -> CatalogItem | None:
+        """The price-list item in force on `on`, or None: not on the price list that day."""
+        return self.catalog.item(sku, on.isoformat())
+
+    @classmethod
+    def from_policy(cls, policy: dict[str, Any]) -> BillingPolicy:
+        billing = policy.get("billing")
+        if not billing:
+            raise ValueError("the tenant policy has no billing section")
+        schedule = billing["milestones"]
+        percents = {name: Decimal(pct) for name, pct in schedule["schedule"].items()}
+        if sum(percents.values(), ZERO) != HUNDRED:
+            raise ValueError(f"milestones {schedule['id']} must total 100%")
+        support = billing["support_overage"]
+        if not billing.get("price_list"):
+            raise ValueError("the billing policy has no price list")
+        plausible = billing.get("plausibility") or {}
+        reconciled = billing.get("subscription_reconciliation") or {}
+        credit_notes = billing.get("credit_notes") or {}
+        disputes = billing.get("invoice_disputes") or {}
+        return cls(
+            sla_hours=int(billing["invoice_sla"]["hours"]),
+            sla=Rule.of(billing["invoice_sla"]),
+            invoicing=Rule.of(billing["invoicing"]),
+            finalization=Rule.of(billing["finalization"]),
+            late_events=Rule.of(billing["late_events"]),
+            proration=Rule.of(billing["proration"]),
+            cancellation=Rule.of(billing["cancellation_credit"]),
+            catalog=policy_catalog(policy),
+            usage={t["metric"]: RateTable.from_policy(t) for t in billing["usage_rates"]},
+            milestones=percents,
+            milestone_rule=Rule.of(schedule),
+            services={
+                s["service"]: MilestoneService(s["service"], s["name"], s.get("entitlement"), Rule.of(s))
+                for s in billing["services"]
+            },
+            overage_rate=Decimal(support["hourly_rate"]),
+            overage_entitlement=support["entitlement"],
+            overage_sku=support["sku"],
+            overage=Rule.of(support),
+            plausibility=Rule.of(plausible) if plausible else cls.plausibility,
+            future_tolerance=timedelta(seconds=int(plausible.get("future_tolerance_seconds", 300))),
+            implausible_category=plausible.get("category", cls.implausible_category),
+            reconciliation=Rule.of(reconciled) if reconciled else cls.reconciliation,
+            mismatch_category=reconciled.get("category", cls.mismatch_category),
+            credit_notes=Rule.of(credit_notes) if credit_notes else cls.credit_notes,
+            disputes=Rule.of(disputes) if disputes else cls.disputes,
+            dispute_window_days=int(disputes.get("window_days", cls.dispute_window_days)),
+            dispute_category=disputes.get("category", cls.dispute_category),
+            credit_note_approval_above=(
+                Decimal(credit_notes["approval_above"]) if credit_notes.get("approval_above") is not None else None
+            ),
+            credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
+        )

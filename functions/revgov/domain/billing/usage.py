@@ -1,0 +1,139 @@
+"""Usage re-rating: a month's metered usage rated as a whole each time more of it is reported, and the line that
+brings what was invoiced for the month to that total.
+
+Usage is billed in arrears on the next month's invoice; a month re-rated after that invoice was issued is adjusted by
+the difference on the next draft (SOP-3.4, COP-3.4). The month's usage record keeps the metered quantity and what was
+invoiced for it, invoice by invoice, so the difference is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypedDict
+
+from ..money import format_money, round_money
+from ..rules import Rule
+from .invoices import LineDraft
+from .periods import ZERO, ServicePeriod
+from .rating import RateTable, rate_usage, rated_units
+
+
+class Invoiced(TypedDict):
+    """What one invoice carries for a month's usage: its line, amount, rated units and cost."""
+
+    invoice_id: str
+    line_id: str
+    number: int
+    amount: str
+    units: str
+    cost: str | None
+
+
+class UsageRecord(TypedDict):
+    """A partner's metered usage of one metric in one month (billing's USAGE record): the quantity so far, the events
+    that reported it, and what each invoice carries for it."""
+
+    partner_id: str
+    metric: str
+    period: str
+    quantity: str
+    event_ids: list[str]
+    invoiced: list[Invoiced]
+
+
+def new_usage(partner_id: str, metric: str, period: str) -> UsageRecord:
+    """The usage record of a partner's metric for a month before any usage was reported."""
+    return {
+        "partner_id": partner_id,
+        "metric": metric,
+        "period": period,
+        "quantity": "0",
+        "event_ids": [],
+        "invoiced": [],
+    }
+
+
+@dataclass(frozen=True)
+class Rerated:
+    """The month re-rated with more usage: its new metered quantity, the line that brings the invoice to the new total
+    (an adjustment when the month was invoiced on another invoice already) and the invoiced entry it replaces."""
+
+    quantity: Decimal
+    draft: LineDraft
+    replaces: Invoiced | None  # what this invoice already carries for the month: re-rate that line
+    adjusts: bool  # the month was invoiced elsewhere before: the draft is the difference
+
+    @property
+    def unchanged(self) -> bool:
+        """More usage, same rated total, nothing on this invoice: nothing to post."""
+        return self.replaces is None and self.adjusts and self.draft.amount == 0
+
+
+def rerate_month(
+    table: RateTable,
+    usage: UsageRecord,
+    more: Decimal,
+    *,
+    invoice_id: str,
+    rules: tuple[Rule, ...],
+    order_ref: str,
+    channel: str,
+) -> Rerated:
+    """The month's usage with `more` metered, rated as a whole (band amounts summed, rounded once), less what invoices
+    other than `invoice_id` already billed for it: units, amount and cost alike."""
+    quantity = Decimal(usage["quantity"]) + more
+    rating = rate_usage(table, quantity)
+    cost = round_money(table.unit_cost * rating.units) if table.unit_cost is not None else None
+    elsewhere = [x for x in usage["invoiced"] if x["invoice_id"] != invoice_id]
+    here = next((x for x in usage["invoiced"] if x["invoice_id"] == invoice_id), None)
+    billed_before = sum((Decimal(x["amount"]) for x in elsewhere), ZERO)
+    units_before = sum((Decimal(x["units"]) for x in elsewhere), ZERO)
+    cost_before = sum((Decimal(x["cost"] or 0) for x in elsewhere), ZERO)
+    month = usage["period"]
+    draft = LineDraft(
+        kind="usage_adjustment" if elsewhere else "usage",
+        description=f"{table.metric}: {rated_units(table, quantity)} {table.unit} in {month}",
+        family=table.family,
+        sku=table.sku,
+        quantity=rating.units - units_before,
+        unit_price=None,
+        amount=rating.amount - billed_before,
+        cost=None if cost is None else cost - cost_before,
+        service_period=ServicePeriod.month(month),
+        order_ref=order_ref,
+        rules=rules,
+        detail={
+            "metered_quantity": f"{quantity:f}",
+            "rated_units": f"{rating.units:f}",
+            "model": table.model,
+            "bands": [b.as_dict() for b in rating.bands],
+            "month_total": format_money(rating.amount),
+            "invoiced_before": format_money(billed_before),
+        },
+        channel=channel,
+    )
+    return Rerated(quantity, draft, here, bool(elsewhere))
+
+
+def with_usage(usage: UsageRecord, rerated: Rerated, line: dict[str, Any] | None, *, event_id: str) -> UsageRecord:
+    """The usage record after the event: its new quantity and event, and the line (posted or re-rated) in place of the
+    invoice entry it replaces."""
+    invoiced = [x for x in usage["invoiced"] if x is not rerated.replaces]
+    if line is not None:
+        invoiced.append(
+            {
+                "invoice_id": line["invoice_id"],
+                "line_id": line["line_id"],
+                "number": line["number"],
+                "amount": line["amount"],
+                "units": line["quantity"],
+                "cost": line["cost"],
+            }
+        )
+    return {
+        **usage,
+        "quantity": f"{rerated.quantity:f}",
+        "event_ids": [*usage["event_ids"], event_id],
+        "invoiced": invoiced,
+    }

@@ -1,0 +1,80 @@
+"""subscription.cancelled: every charged month credited for the full days after the effective day (PA-10.4, SOP-2.4)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ...domain import billing as core
+from ...domain.billing import ServicePeriod
+from ...domain.catalog import CatalogItem
+from ...domain.errors import RuleViolation
+from ...domain.time import parse_day
+from .. import credit_notes
+from .posting import Outcome, Posting
+from .repository import SUBSCRIPTIONS, subscription_put
+from .subscription_records import park, refuse_foreign
+
+
+def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    data, book = posting.data, posting.book
+    stored = posting.get(SUBSCRIPTIONS, data["subscription_id"])
+    if stored is None or stored.data["status"] == "pending_activation":
+        return park(posting, stored)
+    sub = stored.data
+    if (refused := refuse_foreign(posting, stored, book.cancellation)) is not None:
+        return refused
+    if sub["status"] == "cancelled":
+        return Outcome("processed", f"subscription already cancelled effective {sub['cancelled_on']}; no new credit")
+    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
+    if item is None:  # the subscription was billed from this item; a price list without it is a policy error
+        raise RuleViolation(f"SKU {sub['sku']} of subscription {sub['subscription_id']} is not on the price list")
+    credited, held = _credit_charged_months(posting, sub, item)
+    cancelled = {
+        **sub,
+        "status": "cancelled",
+        "cancelled_on": data["effective_on"],
+        "credits": [c["line_id"] for c in credited],
+        "credited": [*sub.get("credited", []), *(core.posted_against_entry(c) for c in credited)],
+        "held": [*sub.get("held", []), *held],
+    }
+    posting.changes.puts.append(subscription_put(cancelled, stored))
+    nothing = None if credited or held else "nothing billed after the effective day; no credit"
+    return Outcome("processed", credit_notes.held_note(held) or nothing)
+
+
+def _credit_charged_months(
+    posting: Posting, sub: dict[str, Any], item: CatalogItem
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each month charged gets its credit for the full days after the effective day, posted (the lines) or, above the
+    credit note limit, held for finance (the held entries)."""
+    data, book = posting.data, posting.book
+    effective_on = parse_day(data["effective_on"])
+    credited: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
+    for billed in sub["billed"]:
+        credit = core.cancellation_credit(
+            Decimal(sub["monthly_price"]), effective_on, ServicePeriod.from_dict(billed["service_period"])
+        )
+        if credit is None:
+            continue
+        draft = core.cancellation_draft(
+            sub,
+            credit,
+            name=item.name,
+            family=item.family,
+            effective_on=data["effective_on"],
+            unit_price=item.list_price,
+            rules=(item.rule, book.cancellation),
+            order_ref=data.get("order_ref") or sub.get("order_ref"),
+            references_line=billed["line_id"],
+            detail={
+                "subscription_id": sub["subscription_id"],
+                "days": credit.days,
+                "days_in_month": credit.divisor,
+                "monthly_price": sub["monthly_price"],
+            },
+        )
+        lines, kept = credit_notes.post_or_hold(posting, sub, draft, billed)
+        credited, held = credited + lines, held + kept
+    return credited, held

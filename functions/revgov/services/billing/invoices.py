@@ -1,0 +1,127 @@
+"""Invoices: read and list them (a partner key only its own), post corrections, finalize a draft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain import audience
+from ...domain import billing as core
+from ...domain.access import Principal, Role
+from ...domain.audit import AuditEntry
+from ...domain.billing import BillingPolicy, LineDraft
+from ...domain.errors import NotFound
+from ...domain.tenants import Tenant
+from ...domain.time import instant, period_of
+from ...ports import Changes, DomainEvent
+from ...runtime import Runtime
+from .. import credit_notes, tenants
+from .lines import post_lines, stage_invoices
+from .posting import Posting
+from .repository import INVOICE_KEYS, INVOICES, invoice_lines, invoice_put, list_invoices, load_invoice
+
+
+def list_invoices_for(
+    rt: Runtime,
+    who: Principal,
+    *,
+    status: str,
+    period: str | None,
+    limit: int,
+    cursor: str | None,
+    partner_id: str | None = None,
+) -> dict[str, Any]:
+    """Staff: the tenant's invoices of a status by month then partner (or one partner's). A partner key: only its
+    own, whatever partner_id it asks for, read through its partner#period pointers so no other invoice is read."""
+    if who.role is Role.PARTNER:
+        partner_id = who.partner_id
+    if partner_id is None:
+        listed = list_invoices(rt, who.tenant_id, status=status, period=period, limit=limit, cursor=cursor)
+        return {"items": [item.data for item in listed.items], "next_cursor": listed.next_cursor}
+    page = rt.store.query(
+        who.tenant_id, INVOICE_KEYS, limit=limit, cursor=cursor, prefix=f"{partner_id}#{period or ''}"
+    )
+    refs = [(who.tenant_id, INVOICES, p.data["invoice_id"]) for p in page.items]
+    found = rt.store.get_many(refs) if refs else {}
+    items = [found[ref].data for ref in refs if ref in found and found[ref].data["status"] == status]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+def get_invoice(rt: Runtime, tenant_id: str, invoice_id: str) -> dict[str, Any]:
+    header, _ = load_invoice(rt, tenant_id, invoice_id)
+    return {**header, "lines": invoice_lines(rt, tenant_id, invoice_id)}
+
+
+def read_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]:
+    """An invoice with its lines; a partner key reads only its own (another partner's answers like one that does
+    not exist)."""
+    header, _ = load_invoice(rt, who.tenant_id, invoice_id)
+    if not who.sees_partner(header["partner_id"]):
+        raise NotFound(f"no invoice {invoice_id}")
+    invoice = get_invoice(rt, who.tenant_id, invoice_id)
+    return audience.partner_invoice(invoice) if who.role is Role.PARTNER else invoice
+
+
+def post_correction(
+    rt: Runtime,
+    tenant: Tenant,
+    partner_id: str,
+    drafts: list[LineDraft],
+    *,
+    source_id: str,
+    detail_type: str,
+    period: str | None = None,
+) -> Changes:
+    """Lines that correct issued invoices (credit notes, SOP-2.5) on the partner's open invoice for this month, or
+    for `period` (a held subscription credit's month), or the next draft, with their sales facts, header and audit
+    record, as changes for the caller's commit."""
+    posting = Posting(
+        rt=rt,
+        tenant=tenant,
+        book=BillingPolicy.from_policy(tenant.policy),
+        detail_type=detail_type,
+        event_id=source_id,
+        erp_event_id=source_id,
+        occurred_at=rt.clock.now_iso(),
+        data={},
+        now=rt.clock.now_iso(),
+    )
+    post_lines(posting, partner_id, period or period_of(instant(posting.now).date()), drafts)
+    stage_invoices(posting)
+    return posting.changes
+
+
+def finalize_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]:
+    """Finance issues a draft invoice once its month has ended; it is immutable from then on."""
+    header, version = load_invoice(rt, who.tenant_id, invoice_id)
+    tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+    book = BillingPolicy.from_policy(tenant.policy)
+    rule = book.finalization
+    final = core.finalize(header, actor=who.actor, at=rt.clock.now_iso(), rule=rule)
+    credit_notes.refuse_finalizing_over_pending(rt, who.tenant_id, header, book)
+    audit = AuditEntry.by(
+        who,
+        "invoice.finalized",
+        invoice_id,
+        "finalized",
+        inputs={
+            "partner_id": final["partner_id"],
+            "period": final["period"],
+            "total": final["total"],
+            "line_count": final["line_count"],
+        },
+        policy_version=tenant.policy_version,
+        rule_ids=(rule.rule_id,),
+        clauses=(rule.clause,),
+    )
+    finalized = DomainEvent(
+        "revgov.billing",
+        "invoice.finalized",
+        {
+            "invoice_id": invoice_id,
+            "partner_id": final["partner_id"],
+            "period": final["period"],
+            "total": final["total"],
+        },
+    )
+    rt.commit(who.tenant_id, Changes(puts=[invoice_put(final, version)], audit=[audit], events=[finalized]))
+    return {**final, "lines": invoice_lines(rt, who.tenant_id, invoice_id)}

@@ -1,0 +1,83 @@
+"""service.completed: an accepted milestone of a statement of work, billed once, never beyond 100% (PA-10.6)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ...domain import billing as core
+from ...domain.billing import MilestoneService
+from ...domain.rules import Rule
+from ...domain.time import period_of
+from .exceptions import fail, open_exception
+from .lines import post_lines
+from .posting import Outcome, Posting, entitlement
+from .repository import STATEMENTS_OF_WORK, put_over
+
+
+def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    data, book = posting.data, posting.book
+    partner_id = partner["partner_id"]
+    service = book.services.get(data["service"])
+    if service is None:
+        problem = f"service {data['service']} is not a milestone service of the policy"
+        return fail(posting, "unknown_partner_or_sku", problem, book.milestone_rule)
+    percent = book.milestones.get(data["milestone"])
+    if percent is None:
+        problem = f"milestone {data['milestone']} is not in the schedule ({', '.join(book.milestones)})"
+        return fail(posting, "rating_failure", problem, book.milestone_rule)
+    rules, out_of_scope = _in_scope(posting, partner_id, service)
+    if out_of_scope is not None:
+        return out_of_scope
+    value = Decimal(data["sow_value"])
+    sow_key = f"{partner_id}#{data['sow_ref']}"
+    sow = posting.get(STATEMENTS_OF_WORK, sow_key)
+    beyond = core.beyond_statement_of_work(sow.data if sow else None, data["milestone"], percent, value)
+    if beyond is not None:
+        case_id = open_exception(
+            posting,
+            book.sow_category,
+            f"not billed: {beyond}",
+            partner_id=partner_id,
+            rules=(book.milestone_rule,),
+            context={"sow_ref": data["sow_ref"], "milestone": data["milestone"]},
+        )
+        return Outcome("processed", f"not billed: {beyond}; exception {case_id}", settles_sla=True)
+    draft = core.milestone_draft(service.name, data, percent, rules)
+    (line,) = post_lines(posting, partner_id, period_of(draft.service_period.start), [draft])
+    billed = core.with_milestone(
+        sow.data if sow else None,
+        partner_id=partner_id,
+        sow_ref=data["sow_ref"],
+        milestone=data["milestone"],
+        percent=percent,
+        value=value,
+        line_id=line["line_id"],
+        erp_event_id=posting.erp_event_id,
+    )
+    posting.changes.puts.append(put_over(STATEMENTS_OF_WORK, sow_key, billed, sow))
+    return Outcome("processed", posted=True)
+
+
+def _in_scope(posting: Posting, partner_id: str, service: MilestoneService) -> tuple[tuple[Rule, ...], Outcome | None]:
+    """The rules the milestone's line cites (the partner's entitlement among them when the service needs one), or the
+    out-of-scope exception when the partner is not entitled and no change order was accepted."""
+    data, book = posting.data, posting.book
+    rules: tuple[Rule, ...] = (service.rule, book.milestone_rule)
+    if not service.entitlement:
+        return rules, None
+    answer = entitlement(posting, partner_id, service.entitlement, data["accepted_on"])
+    if answer["rule_id"]:
+        rules += (Rule(answer["rule_id"], answer["clause"]),)
+    if answer["entitled"] or data.get("change_order_ref"):
+        return rules, None
+    case_id = open_exception(
+        posting,
+        "out_of_scope_service",
+        f"{service.name} is outside the partner's contracted scope ({answer['reason']}) and has no accepted "
+        "change order: not billed",
+        partner_id=partner_id,
+        rules=rules,
+        context={"service": data["service"], "sow_ref": data["sow_ref"], "milestone": data["milestone"]},
+    )
+    return rules, Outcome("processed", f"out of contracted scope; exception {case_id}; not billed", settles_sla=True)

@@ -1,0 +1,112 @@
+"""One ERP event being billed (`Posting`), what deciding it came to (`Outcome`), and what it reads of its partner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...domain.audit import AuditEntry
+from ...domain.billing import BillingPolicy
+from ...domain.errors import NotFound
+from ...domain.tenants import Tenant
+from ...ports import Changes, DomainEvent, Put, Stored
+from ...runtime import Runtime
+from .. import erp, events, partners
+
+ACTOR = "system:billing"
+ATTEMPTS = 12  # an event that lost the race this often is retried by the queue (ConcurrentUpdate)
+
+
+def load_partner(rt: Runtime, tenant_id: str, partner_id: str) -> dict[str, Any] | None:
+    try:
+        return partners.load_partner(rt, tenant_id, partner_id)[0]
+    except NotFound:
+        return None
+
+
+def entitlement(posting: Posting, partner_id: str, name: str, day: str) -> dict[str, Any]:
+    """`{entitled, value, reason, rule_id, clause}` of the partner on that day (its tier, certifications, status)."""
+    try:
+        return partners.entitlement(posting.rt, posting.tenant_id, partner_id, name, f"{day}T00:00:00Z")
+    except NotFound:
+        return {"entitled": False, "value": None, "reason": f"no tier grants {name}", "rule_id": None, "clause": None}
+
+
+@dataclass
+class Outcome:
+    status: str  # processed | parked | failed
+    reason: str | None = None
+    done: bool = True  # write the BILLED guard: this event is settled for good
+    posted: bool = False  # a line was posted for it (closes its invoice-SLA watch)
+    settles_sla: bool = False  # no line will ever be due for it (e.g. out of scope)
+
+
+@dataclass
+class Posting:
+    """One ERP event being billed: under which policy, what it reads, and what its commit will hold."""
+
+    rt: Runtime
+    tenant: Tenant
+    book: BillingPolicy
+    detail_type: str
+    event_id: str
+    erp_event_id: str
+    occurred_at: str
+    data: dict[str, Any]
+    now: str
+    changes: Changes = field(default_factory=Changes)
+    invoices: dict[str, tuple[dict[str, Any], int | None]] = field(default_factory=dict)
+    by_month: dict[str, str] = field(default_factory=dict)  # partner#period asked -> invoice id used
+    touched: set[str] = field(default_factory=set)
+    lines: list[dict[str, Any]] = field(default_factory=list)  # posted or re-rated, in order
+    case_ids: list[str] = field(default_factory=list)
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id
+
+    def get(self, collection: str, key: str) -> Stored | None:
+        return self.rt.store.get(self.tenant_id, collection, key)
+
+
+def log_put(posting: Posting, status: str, reason: str | None) -> Put:
+    return events.entry_put(
+        posting.rt,
+        event_id=posting.event_id,
+        source=erp.SOURCE,
+        detail_type=posting.detail_type,
+        occurred_at=posting.occurred_at,
+        status=status,
+        reason=reason,
+    )
+
+
+def record(
+    posting: Posting,
+    action: str,
+    event_type: str,
+    invoice: dict[str, Any],
+    outcome: str,
+    inputs: dict[str, Any],
+    event: dict[str, Any],
+    *,
+    rule_ids: Iterable[str],
+    clauses: Iterable[str],
+) -> None:
+    """What billing did to an invoice for the event, into its commit: an audit record (actor `system:billing`,
+    naming the event) and the domain event `event_type` (naming the invoice and, in `event`, the event)."""
+    posting.changes.audit.append(
+        AuditEntry(
+            actor=ACTOR,
+            action=action,
+            subject=invoice["invoice_id"],
+            outcome=outcome,
+            inputs={"event_id": posting.event_id, "erp_event_id": posting.erp_event_id, **inputs},
+            policy_version=posting.tenant.policy_version,
+            rule_ids=tuple(rule_ids),
+            clauses=tuple(clauses),
+        )
+    )
+    detail = {k: invoice[k] for k in ("invoice_id", "partner_id", "period", "total")}
+    posting.changes.events.append(DomainEvent("revgov.billing", event_type, {**detail, **event}))

@@ -1,0 +1,124 @@
+"""Billing's documents: the collection names it owns, how its records are written (with their concurrency
+conditions and index entries) and read back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, TypedDict, cast
+
+from ...domain import billing as core
+from ...domain.errors import NotFound
+from ...ports import Page, Put, Stored
+from ...runtime import Runtime
+from .. import toolkit
+
+BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
+INVOICES = "INVOICE"
+INVOICE_KEYS = "INVOICEKEY"  # partner#period -> the invoice of that month
+LINES = "INVOICELINE"  # invoice#number -> line
+SALES_FACTS = "SALESFACT"
+SUBSCRIPTIONS = "SUBSCRIPTION"
+USAGE = "USAGE"  # partner#metric#period -> the month's metered quantity and what was invoiced for it
+STATEMENTS_OF_WORK = "SOW"  # partner#sow_ref -> the milestones billed on it
+SUPPORT_HOURS = "SUPPORTHOURS"  # partner#quarter -> hours used
+LINE_CREDITS = "LINECREDIT"  # invoice#number -> what the ERP's credit notes and returns credited of the line
+DISPUTED_LINES = "INVOICEDISPUTELINE"  # invoice#number -> the last dispute on it and what it credited (disputes)
+CASE_MARKERS = "BILLINGCASE"  # ERP event id#category -> the exception opened for it (one per event and category)
+
+
+class SettledEvent(TypedDict):
+    """The BILLED marker of an ERP event (schemas: what billing produced for it); its absence is what lets it bill."""
+
+    erp_event_id: str
+    event_id: str
+    detail_type: str
+    reason: str | None
+    line_ids: list[str]
+    case_ids: list[str]
+    settled_at: str
+
+
+def billed_put(settled: SettledEvent) -> Put:
+    """The once-only guard: written must_be_absent in the event's commit, so a second delivery conflicts."""
+    return Put(BILLED, settled["erp_event_id"], dict(settled), must_be_absent=True, conflict_detail="already billed")
+
+
+def settled_event(rt: Runtime, tenant_id: str, erp_event_id: str) -> SettledEvent | None:
+    """What an ERP event was settled as, or None while it is not."""
+    stored = rt.store.get(tenant_id, BILLED, erp_event_id)
+    return cast(SettledEvent, stored.data) if stored else None
+
+
+def invoice_put(header: dict[str, Any], version: int | None) -> Put:
+    return Put(
+        INVOICES,
+        header["invoice_id"],
+        header,
+        lookup=(f"{INVOICES}#{header['status']}", f"{header['period']}#{header['partner_id']}#{header['invoice_id']}"),
+        must_be_absent=version is None,
+        expected_version=version,
+        conflict_detail=f"invoice {header['invoice_id']} changed meanwhile; read it again",
+    )
+
+
+def subscription_put(subscription: dict[str, Any], stored: Stored | None) -> Put:
+    """Listed by partner (GET /v1/billing/subscriptions?partner_id=, a partner key's own)."""
+    lookup = (f"{SUBSCRIPTIONS}#{subscription['partner_id']}", subscription["subscription_id"])
+    return replace(put_over(SUBSCRIPTIONS, subscription["subscription_id"], subscription, stored), lookup=lookup)
+
+
+def put_over(collection: str, key: str, data: dict[str, Any], stored: Stored | None) -> Put:
+    """Write `data` over what was read (`stored`), or as new: either way a concurrent writer makes it a Conflict."""
+    return Put(
+        collection, key, data, must_be_absent=stored is None, expected_version=stored.version if stored else None
+    )
+
+
+def line_key(line: Mapping[str, Any]) -> str:
+    return f"{line['invoice_id']}#{int(line['number']):05d}"
+
+
+def fact_put(invoice: dict[str, Any], line: dict[str, Any]) -> Put:
+    """What rebates and KPIs read: one sales fact per line, listed by invoice month."""
+    fact = core.sales_fact(line, invoice, event_id=line["event_ids"][-1])
+    return Put(SALES_FACTS, line["line_id"], fact, lookup=(f"{SALES_FACTS}#{invoice['period']}", line["line_id"]))
+
+
+def load_invoice(rt: Runtime, tenant_id: str, invoice_id: str) -> tuple[dict[str, Any], int]:
+    stored = rt.store.get(tenant_id, INVOICES, invoice_id)
+    if stored is None:
+        raise NotFound(f"no invoice {invoice_id}")
+    return stored.data, stored.version
+
+
+def invoice_lines(rt: Runtime, tenant_id: str, invoice_id: str) -> list[dict[str, Any]]:
+    return [item.data for item in toolkit.pages(rt.store, tenant_id, LINES, prefix=f"{invoice_id}#")]
+
+
+def line_of(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> Stored | None:
+    return rt.store.get(tenant_id, LINES, f"{invoice_id}#{number:05d}")
+
+
+def list_invoices(
+    rt: Runtime, tenant_id: str, *, status: str, period: str | None, limit: int, cursor: str | None
+) -> Page:
+    return rt.store.lookup(
+        tenant_id, f"{INVOICES}#{status}", limit=limit, cursor=cursor, prefix=f"{period}#" if period else ""
+    )
+
+
+def credited_against(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> core.Credited:
+    """What the ERP's credit notes and returns and upheld disputes have credited of one line so far."""
+    key = f"{invoice_id}#{number:05d}"
+    found = rt.store.get_many([(tenant_id, LINE_CREDITS, key), (tenant_id, DISPUTED_LINES, key)])
+    erp_credits = found.get((tenant_id, LINE_CREDITS, key))
+    disputed = found.get((tenant_id, DISPUTED_LINES, key))
+    return core.credited_of(erp_credits.data if erp_credits else None, disputed.data if disputed else None)
+
+
+def line_credits_put(key: str, record: dict[str, Any], stored: Stored | None, line_id: str) -> Put:
+    """What the ERP's credit notes and returns credited of a line, over what was read: a concurrent credit conflicts."""
+    return replace(
+        put_over(LINE_CREDITS, key, record, stored), conflict_detail=f"line {line_id} was credited meanwhile"
+    )

@@ -1,0 +1,68 @@
+"""support.logged: support hours beyond the quarter's allowance, billed when severity 1 or approved."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ...domain import billing as core
+from ...domain.billing import LineDraft, ServicePeriod
+from ...domain.money import round_money
+from ...domain.rules import Rule
+from ...domain.time import parse_day, period_of
+from .exceptions import open_exception
+from .lines import post_lines
+from .posting import Outcome, Posting, entitlement
+from .repository import SUPPORT_HOURS, put_over
+
+
+def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    data, book = posting.data, posting.book
+    answer = entitlement(posting, partner["partner_id"], book.overage_entitlement, data["performed_on"])
+    value = answer["value"]
+    allowance = Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else Decimal(0)
+    performed_on = parse_day(data["performed_on"])
+    quarter = core.quarter_of(performed_on)
+    key = f"{partner['partner_id']}#{quarter}"
+    stored = posting.get(SUPPORT_HOURS, key)
+    used = Decimal(stored.data["hours_used"]) if stored else Decimal(0)
+    hours = Decimal(data["hours"])
+    over = core.overage_hours(used, hours, allowance)
+    counter = {
+        "partner_id": partner["partner_id"],
+        "quarter": quarter,
+        "hours_used": f"{used + hours:f}",
+        "allowance": f"{allowance:f}",
+    }
+    posting.changes.puts.append(put_over(SUPPORT_HOURS, key, counter, stored))
+    rules: tuple[Rule, ...] = (book.overage,)
+    if answer["rule_id"]:
+        rules += (Rule(answer["rule_id"], answer["clause"]),)
+    if over == 0:
+        return Outcome("processed", f"{used + hours} of {allowance} support hours used in {quarter}")
+    if data["severity"] != 1 and not data.get("overage_approved"):
+        case_id = open_exception(
+            posting,
+            "support_hours_overage",
+            f"{over} h beyond the {allowance} h of {quarter} without severity 1 or written approval",
+            partner_id=partner["partner_id"],
+            rules=rules,
+            context={"ticket_id": data["ticket_id"], "overage_hours": f"{over:f}"},
+        )
+        return Outcome("processed", f"overage not approved; exception {case_id}; not billed")
+    draft = LineDraft(
+        kind="support_overage",
+        description=f"Support overage, ticket {data['ticket_id']}: {over} h beyond {allowance} h in {quarter}",
+        family=data["family"],
+        sku=book.overage_sku,
+        quantity=over,
+        unit_price=book.overage_rate,
+        amount=round_money(over * book.overage_rate),
+        cost=None,
+        service_period=ServicePeriod.day(performed_on),
+        order_ref=data["ticket_id"],
+        rules=rules,
+        detail={"severity": data["severity"], "overage_approved": bool(data.get("overage_approved"))},
+    )
+    post_lines(posting, partner["partner_id"], period_of(performed_on), [draft])
+    return Outcome("processed")

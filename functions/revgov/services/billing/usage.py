@@ -1,0 +1,62 @@
+"""usage.reported: the month's metered usage re-rated, billed in arrears on the next month's invoice (SOP-3.4)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, cast
+
+from ...domain import billing as core
+from ...domain.errors import Conflict
+from ...domain.time import next_period, parse_day, period_of
+from .exceptions import fail
+from .lines import draft_invoice, post_lines, rerate_line
+from .posting import Outcome, Posting
+from .repository import LINES, SUBSCRIPTIONS, USAGE, line_key, put_over
+from .subscription_records import park, refuse_foreign
+
+
+def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    data, book = posting.data, posting.book
+    table = book.usage.get(data["metric"])
+    if table is None:
+        return fail(posting, "rating_failure", f"no rate table for metric {data['metric']}", book.invoicing)
+    sub = posting.get(SUBSCRIPTIONS, data["subscription_id"])
+    if sub is None or sub.data["status"] == "pending_activation":
+        return park(posting, sub)
+    if (refused := refuse_foreign(posting, sub, table.rule)) is not None:
+        return refused
+    month = period_of(parse_day(data["usage_date"]))
+    key = f"{partner['partner_id']}#{table.metric}#{month}"
+    stored = posting.get(USAGE, key)
+    usage = (
+        cast(core.UsageRecord, stored.data) if stored else core.new_usage(partner["partner_id"], table.metric, month)
+    )
+    # Billed in arrears on the next month's invoice; a month re-rated after that invoice was issued is adjusted by
+    # the difference on the next draft (SOP-3.4, COP-3.4).
+    header = draft_invoice(posting, partner["partner_id"], next_period(month))
+    rerated = core.rerate_month(
+        table,
+        usage,
+        Decimal(data["quantity"]),
+        invoice_id=header["invoice_id"],
+        rules=(table.rule, book.invoicing),
+        order_ref=data["subscription_id"],
+        channel=sub.data.get("channel") or "resale",
+    )
+    line = _post(posting, partner["partner_id"], header["period"], rerated)
+    updated = core.with_usage(usage, rerated, line, event_id=posting.event_id)
+    posting.changes.puts.append(put_over(USAGE, key, dict(updated), stored))
+    return Outcome("processed", None if line else "month re-rated to the same total; no adjustment")
+
+
+def _post(posting: Posting, partner_id: str, period: str, rerated: core.Rerated) -> dict[str, Any] | None:
+    """Re-rate the month's line on this invoice, or post a new one (an adjustment when invoiced elsewhere before)."""
+    if rerated.replaces is not None:
+        line_stored = posting.get(LINES, line_key(rerated.replaces))
+        if line_stored is None:
+            raise Conflict("the usage line is not readable yet")
+        return rerate_line(posting, line_stored, rerated.draft)
+    if rerated.unchanged:
+        return None  # more usage, same rated total: nothing to adjust
+    (line,) = post_lines(posting, partner_id, period, [rerated.draft])
+    return line
