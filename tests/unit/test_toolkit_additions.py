@@ -38,3 +38,9 @@ def test_lookup_pages_reads_a_whole_lookup_partition_in_sort_order_and_only_that
     store.commit("t2", Changes(puts=[Put("THINGS", "k9", {"n": -1}, lookup=("THINGS#red", "000"))]))
     seen = [item.data["n"] for item in toolkit.lookup_pages(store, "t1", "THINGS#red", page_size=2)]
     assert seen == [1, 2, 3, 4, 5]  # three pages, sorted, no other partition's or tenant's documents
+
+
+def test_put_over_without_a_detail_keeps_the_puts_own() -> None:
+    put = toolkit.put_over("THINGS", "a", {"n": 1}, None)
+    assert put.must_be_absent and put.expected_version is None
+    assert put.conflict_detail == Put("THINGS", "a", {}).conflict_detail

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from ..domain.errors import Conflict, RevgovError
@@ -62,14 +63,12 @@ def retry_on_conflict(work: Callable[[], T], *, attempts: int, exhausted: Callab
     raise exhausted()
 
 
-def put_over(collection: str, key: str, data: dict[str, Any], stored: Stored | None, *, conflict_detail: str) -> Put:
+def put_over(
+    collection: str, key: str, data: dict[str, Any], stored: Stored | None, *, conflict_detail: str | None = None
+) -> Put:
     """`data` written over what was read (`stored`), or as new when nothing was: either way, a writer that got there
-    first makes the commit a `Conflict` (with `conflict_detail`) instead of losing its write."""
-    return Put(
-        collection,
-        key,
-        data,
-        must_be_absent=stored is None,
-        expected_version=stored.version if stored else None,
-        conflict_detail=conflict_detail,
+    first makes the commit a `Conflict` (saying `conflict_detail` when given) instead of losing its write."""
+    put = Put(
+        collection, key, data, must_be_absent=stored is None, expected_version=stored.version if stored else None
     )
+    return replace(put, conflict_detail=conflict_detail) if conflict_detail else put
