@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from . import observe
 from .domain.access import Principal
 from .domain.audit import AuditEntry
+from .logs import logger
 from .ports import Answerer, Changes, ClauseIndex, Clock, Delete, DocumentStore, EventPublisher, IdGenerator, Put
 from .settings import Settings, settings
 
@@ -140,6 +141,10 @@ class Runtime:
         try:
             failed = set(self.publisher.publish(tenant_id, envelopes))
         except Exception:  # the bus is down: everything stays in the outbox for the next flush
+            logger.exception(
+                "event publish failed; the events stay in the outbox for the next flush",
+                extra={"tenant_id": tenant_id, "events": len(envelopes)},
+            )
             return 0
         done = [env["detail"]["event_id"] for env in envelopes if env["detail"]["event_id"] not in failed]
         for start in range(0, len(done), 25):

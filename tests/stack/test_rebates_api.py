@@ -654,7 +654,7 @@ def test_a_failed_re_rating_fails_every_record_of_the_batch_that_touched_it_and_
         raise RuntimeError("the store is away")
 
     with monkeypatch.context() as patched:
-        patched.setattr(rebates, "refresh_accrual", broken)
+        patched.setattr(rebates.accrual, "refresh_accrual", broken)
         answer = handlers.accrue_rebates({"Records": records}, None)
     assert sorted(f["itemIdentifier"] for f in answer["batchItemFailures"]) == sorted(r["messageId"] for r in records)
     assert not tenant.rt.store.query(tenant.tenant_id, "RBTACCRUAL", limit=1, prefix="2026-Q3#" + partner_id).items

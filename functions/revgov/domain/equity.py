@@ -14,7 +14,9 @@ region, size band) is compared with the rest of the partners:
   split in proportion to exposure), convolved over strata;
 - continuous outcomes (share of cap granted, hours to decision): a permutation test, values shuffled within strata;
 - two-sided p-values, corrected for the number of comparisons with Holm's step-down method (family-wise error at
-  `alpha`); a finding also needs the gap to be material (`MATERIALITY`), so a tiny but certain gap is not one.
+  `alpha`) over the family the policy owner declared (`Family`, from policy.equity: revgov.domain.equity_policy), or
+  over every comparison when none is declared; a finding also needs the gap to be material (`Measure.materiality`),
+  so a tiny but certain gap is not one. Comparisons outside a declared family are reported as exploratory only.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-DIMENSIONS = ("tier", "partner_type", "region", "size_band")
+from .equity_policy import DIMENSIONS, MEASURES, SIZE_BANDS, Family, Measure
+
 MIN_OBSERVATIONS = 5  # a segment (and the rest) needs this many observations to be compared at all
 PERMUTATIONS = 2000
 # Continuous measures: with at least LARGE observations on both sides, the permutation distribution of the segment's
@@ -36,36 +39,6 @@ PERMUTATIONS = 2000
 # run (p below TAIL_P: fewer than 20 shuffles as extreme), too coarse to judge against Holm's thresholds.
 LARGE = 30
 TAIL_P = 0.01
-SIZE_BANDS = ((100_000, "small"), (1_000_000, "medium"))  # annual commitment below each bound; above: "large"
-
-
-@dataclass(frozen=True)
-class Measure:
-    name: str
-    kind: str  # binary | rate | continuous
-    favourable: str  # higher | lower: which way is better for the partner
-    materiality: float  # the smallest gap that can be a finding, in the measure's unit
-    unit: str
-    description: str
-    across_tiers: bool = False  # normalized by the policy's tier rules, so tiers themselves may be compared on it
-
-
-MEASURES: dict[str, Measure] = {
-    m.name: m
-    for m in (
-        Measure("approval_rate", "binary", "higher", 0.05, "share",
-                "pricing approvals decided in the window that were approved"),
-        Measure("discount_to_cap", "continuous", "higher", 0.05, "share of cap",
-                "per quote that went ahead, the mean over its lines of the combined discount / the tier cap",
-                across_tiers=True),
-        Measure("exception_rate", "rate", "lower", 0.02, "per transaction",
-                "exceptions opened about the partner per quote checked for it"),
-        Measure("time_to_decision", "continuous", "lower", 1.0, "hours",
-                "hours from an approval being opened to its decision"),
-        Measure("disputes_upheld", "binary", "higher", 0.05, "share",
-                "rebate disputes decided in the window that were accepted"),
-    )
-}
 
 
 @dataclass(frozen=True)
@@ -102,6 +75,7 @@ class Comparison:
     disadvantaged: str = ""  # the segment, or "rest of <dimension>", whichever the gap goes against
     evidence_ids: tuple[str, ...] = ()
     rule_ids: tuple[str, ...] = ()
+    versus: str = ""  # with exactly two segments in the dimension: the other one (the comparison is between the two)
 
     @property
     def key(self) -> str:
@@ -133,9 +107,11 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Report:
-    comparisons: list[Comparison]
+    comparisons: list[Comparison]  # the family tested for findings (every comparison when none is declared)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     alpha: float = 0.05
+    exploratory: list[Comparison] = field(default_factory=list)  # outside a declared family: never findings
+    family: Family | None = None
 
     @property
     def findings(self) -> list[Comparison]:
@@ -357,65 +333,87 @@ def _segments_to_compare(labels: list[str], mask_counts: dict[str, float], total
     return eligible
 
 
-def compare(
-    observations: Sequence[Observation],
-    segments: Mapping[str, Mapping[str, str]],
-    *,
-    alpha: float = 0.05,
-    measures: Sequence[str] | None = None,
-) -> Report:
-    """Every eligible (measure, dimension, segment) comparison, Holm-corrected; findings are significant at `alpha`
-    after correction and at least as large as the measure's materiality."""
+def _dimension_comparisons(frame: _Frame, dimension: str, permutations: dict[str | None, dict[int, np.ndarray]],
+                           skipped: list[dict[str, Any]]) -> list[Comparison]:
+    """Each eligible segment of `dimension` against the rest, for one measure (too small ones go to `skipped`)."""
+    measure = frame.measure
+    labels = frame.labels[dimension]
+    strata, stratified_by = _strata(frame, dimension)
+    weights = frame.exposure if measure.kind == "rate" else np.ones(frame.values.size)
+    counts: dict[str, float] = {}
+    for label, w in zip(labels, weights, strict=True):
+        counts[label] = counts.get(label, 0.0) + float(w)
+    total = float(weights.sum())
+    names = sorted(set(labels))
+    chosen = _segments_to_compare(labels, counts, total)
+    for label in sorted(set(names) - set(chosen)):
+        if len(names) > 1 and counts[label] < MIN_OBSERVATIONS:
+            skipped.append({"measure": measure.name, "dimension": dimension, "segment": label,
+                            "observations": _num(counts[label]), "reason": "too few observations"})
+    permuted = permutations.setdefault(stratified_by, {})  # shared by the dimensions stratified alike
+    seed = _seed(measure.name, stratified_by, frame.values.size)
+    out = []
+    for segment in chosen:
+        seg_value, rest_value, expected, p, test = _compare(frame, dimension, segment, strata, permuted, seed)
+        gap = seg_value - expected
+        worse = gap < 0 if measure.favourable == "higher" else gap > 0
+        picked = [i for i, label in enumerate(labels) if (label == segment) == worse]
+        out.append(Comparison(
+            measure=measure.name, dimension=dimension, segment=segment, stratified_by=stratified_by,
+            segment_n=counts[segment], rest_n=total - counts[segment],
+            segment_value=seg_value, rest_value=rest_value, expected_value=expected, gap=gap, p_value=p, test=test,
+            disadvantaged=segment if worse else f"rest of {dimension}",
+            evidence_ids=tuple(dict.fromkeys(frame.evidence[i] for i in picked if frame.evidence[i]))[:20],
+            rule_ids=tuple(sorted({r for i in picked for r in frame.rules[i]})),
+            versus=names[1] if len(names) == 2 else "",
+        ))
+    return out
+
+
+def comparisons(
+    observations: Sequence[Observation], segments: Mapping[str, Mapping[str, str]], measures: Sequence[str]
+) -> tuple[list[Comparison], list[dict[str, Any]]]:
+    """Every eligible (measure, dimension, segment) comparison with its elementary p-value, and what was skipped."""
     raw: list[Comparison] = []
     skipped: list[dict[str, Any]] = []
-    for name in measures or list(MEASURES):
+    for name in measures:
         measure = MEASURES[name]
         frame = _frame(measure, [o for o in observations if o.measure == name], segments)
         if frame.values.size == 0:
             continue
         permutations: dict[str | None, dict[int, np.ndarray]] = {}
         for dimension in DIMENSIONS:
-            if dimension == "tier" and not measure.across_tiers:
-                continue
-            strata, stratified_by = _strata(frame, dimension)
-            weights = frame.exposure if measure.kind == "rate" else np.ones(frame.values.size)
-            counts: dict[str, float] = {}
-            for label, w in zip(frame.labels[dimension], weights, strict=True):
-                counts[label] = counts.get(label, 0.0) + float(w)
-            total = float(weights.sum())
-            chosen = _segments_to_compare(frame.labels[dimension], counts, total)
-            for label in sorted(set(frame.labels[dimension]) - set(chosen)):
-                if len(set(frame.labels[dimension])) > 1 and counts[label] < MIN_OBSERVATIONS:
-                    skipped.append({"measure": name, "dimension": dimension, "segment": label,
-                                    "observations": _num(counts[label]), "reason": "too few observations"})
-            permuted = permutations.setdefault(stratified_by, {})  # shared by the dimensions stratified alike
-            seed = _seed(name, stratified_by, frame.values.size)
-            for segment in chosen:
-                seg_value, rest_value, expected, p, test = _compare(frame, dimension, segment, strata, permuted, seed)
-                mask = [label == segment for label in frame.labels[dimension]]
-                gap = seg_value - expected
-                worse = gap < 0 if measure.favourable == "higher" else gap > 0
-                picked = [i for i, m in enumerate(mask) if m == worse]
-                raw.append(
-                    Comparison(
-                        measure=name, dimension=dimension, segment=segment, stratified_by=stratified_by,
-                        segment_n=counts[segment], rest_n=total - counts[segment],
-                        segment_value=seg_value, rest_value=rest_value, expected_value=expected, gap=gap,
-                        p_value=p, test=test,
-                        disadvantaged=segment if worse else f"rest of {dimension}",
-                        evidence_ids=tuple(dict.fromkeys(frame.evidence[i] for i in picked if frame.evidence[i]))[:20],
-                        rule_ids=tuple(sorted({r for i in picked for r in frame.rules[i]})),
-                    )
-                )
+            if dimension != "tier" or measure.across_tiers:
+                raw += _dimension_comparisons(frame, dimension, permutations, skipped)
+    return raw, skipped
+
+
+def corrected(raw: Sequence[Comparison], alpha: float, *, can_find: bool = True) -> list[Comparison]:
+    """Holm's correction over `raw` (one family); a finding is significant at `alpha` after it and material."""
     adjusted = holm([c.p_value for c in raw])
-    done = [
-        _with(c, adj, adj <= alpha and abs(c.gap) >= MEASURES[c.measure].materiality)
+    return [
+        replace(c, adjusted_p=adj, finding=can_find and adj <= alpha and abs(c.gap) >= MEASURES[c.measure].materiality)
         for c, adj in zip(raw, adjusted, strict=True)
     ]
-    return Report(done, skipped, alpha)
 
 
-def _with(c: Comparison, adjusted: float, finding: bool) -> Comparison:
-    from dataclasses import replace
+def compare(
+    observations: Sequence[Observation],
+    segments: Mapping[str, Mapping[str, str]],
+    *,
+    alpha: float = 0.05,
+    measures: Sequence[str] | None = None,
+    family: Family | None = None,
+) -> Report:
+    """Every eligible (measure, dimension, segment) comparison. Without a declared `family`, all of them are the family:
+    Holm-corrected together, findings significant at `alpha` after correction and at least as large as the measure's
+    materiality. With one, only the declared comparisons are the family (corrected over them alone, the only ones that
+    can be findings); the rest are exploratory, Holm-corrected among themselves and never findings."""
+    raw, skipped = comparisons(observations, segments, measures or list(MEASURES))
+    declared = [c for c in raw if family is None or _covered(family, c)]
+    exploratory = [c for c in raw if family is not None and not _covered(family, c)]
+    return Report(corrected(declared, alpha), skipped, alpha, corrected(exploratory, alpha, can_find=False), family)
 
-    return replace(c, adjusted_p=adjusted, finding=finding)
+
+def _covered(family: Family, c: Comparison) -> bool:
+    return family.covers(c.measure, c.dimension, c.segment, c.versus)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .equity_policy import declaration_problems
 from .errors import FieldError
 
 
@@ -47,6 +48,7 @@ def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) 
                     )
                 )
     problems += _credit_note_problems(policy)
+    problems += declaration_problems(policy)
     from .catalog import price_list_problems
     from .partners import onboarding_problems
     from .rebates.policy import rebate_problems

@@ -152,13 +152,22 @@ def list_cases(
     )
 
 
-def decide_case(rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None) -> dict[str, Any]:
+def decide_case(
+    rt: Runtime,
+    who: Principal,
+    kind: str,
+    case_id: str,
+    outcome: str,
+    note: str | None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Decide a case and apply its effect in one commit. When the commit loses a race on something the effect read
     (another registration for the same customer and family approved in the same moment), the decision is made
-    again on the fresh state, so the reviewer gets a decision (here: the rejection PA-5.5 prescribes), not a 409."""
+    again on the fresh state, so the reviewer gets a decision (here: the rejection PA-5.5 prescribes), not a 409.
+    `payload`: what the use case deciding it hands its effect (as `case["payload"]`; not stored on the case)."""
     for attempt in range(3):
         try:
-            return _decide_once(rt, who, kind, case_id, outcome, note)
+            return _decide_once(rt, who, kind, case_id, outcome, note, payload)
         except Conflict as lost:
             if "refusal" in lost.extra or attempt == 2:
                 raise
@@ -166,7 +175,7 @@ def decide_case(rt: Runtime, who: Principal, kind: str, case_id: str, outcome: s
 
 
 def _decide_once(
-    rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None
+    rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None, payload: dict[str, Any] | None
 ) -> dict[str, Any]:
     case, version = get_case(rt, who.tenant_id, kind, case_id)
     tenant, _ = load_tenant(rt, who.tenant_id)
@@ -174,7 +183,8 @@ def _decide_once(
     try:
         holders = key_lineage.holders(rt, who.tenant_id, who.key_id, since=case["opened_at"])
         decided = cases.decide(case, who, outcome, note, rt.clock.now_iso(), segregation=segregation, holders=holders)
-        extra = _effect(rt, decided["effect"])(rt, decided, who) if decided.get("effect") else Changes()
+        handed = {**decided, "payload": payload} if payload is not None else decided
+        extra = _effect(rt, decided["effect"])(rt, handed, who) if decided.get("effect") else Changes()
     except (Forbidden, Conflict) as refused:
         # a refused governance action leaves a record (SOP-4.3 / COP-4.3), also one its effect refuses (a
         # registration decided out of submission order, PA-5.5 / CPA-5.4)

@@ -1,12 +1,11 @@
 """The one interface every program model implements, and what a model is handed and hands back.
 
-A model is one module of this package named after `program.model` (tiered_retroactive.py, growth.py...), exposing
-`MODEL`, a `RebateModel` subclass: so a new model is a new file (and a new name in the schema's enum).
+A model is one module of this package (tiered_retroactive.py, growth.py...) with a `RebateModel` subclass, registered
+under its `program.model` name in `models.MODELS`.
 """
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -138,9 +137,3 @@ class RebateModel(ABC):
     @abstractmethod
     def rate(self, ctx: RatingContext) -> ProgramRating:
         """The amount per partner and the lines counted. Amounts are rounded once here, per partner."""
-
-
-def model_for(program: Program) -> RebateModel:
-    module = importlib.import_module(f"{__package__}.{program.model}")
-    model: type[RebateModel] = module.MODEL
-    return model(program)

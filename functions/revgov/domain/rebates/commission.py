@@ -28,6 +28,3 @@ class Commission(RebateModel):
                 detail={"tier": tier},
             )
         return ProgramRating(program, counted, partners)
-
-
-MODEL = Commission

@@ -9,199 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 
-from ..money import format_money
 from ..rules import Rule
-from .base import ProgramRating, RatingContext, model_for, money_of, percent_of, shown
-from .ledger import DUPLICATE_KINDS, Flags, Ints, SalesLedger
-from .policy import PartnerFacts, Period, Program, RebateBook, month_name
+from .base import ProgramRating, RatingContext, money_of, percent_of
+from .ledger import DUPLICATE_KINDS, Flags, SalesLedger
+from .models import model_for
+from .policy import PartnerFacts, Period, Program, RebateBook
+from .result import DUPLICATE, LEAKAGE, ZERO, CapApplied, Exclusion, Finding, PeriodResult
 
-DUPLICATE, LEAKAGE = "duplicate_rebate", "rebate_leakage"
-ZERO = Decimal("0.00")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A line that looks like a duplicate claim or a leak, with the rule it offends."""
-
-    category: str  # duplicate_rebate | rebate_leakage
-    kind: str
-    partner_id: str
-    line_id: str
-    rule: Rule
-    message: str
-    revenue: int  # cents
-    programs: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "category": self.category,
-            "kind": self.kind,
-            "partner_id": self.partner_id,
-            "line_id": self.line_id,
-            **self.rule.as_dict(),
-            "message": self.message,
-            "revenue": shown(self.revenue),
-            "programs": list(self.programs),
-        }
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    """One reason a line is not counted by a program: the key it is traced under, the rule, and which lines."""
-
-    key: str
-    rule: Rule
-    reason: str
-    mask: Flags
-
-
-@dataclass(frozen=True)
-class CapApplied:
-    rule: Rule
-    partner_id: str
-    limit: Decimal
-    before: Decimal
-    reductions: dict[str, Decimal]
-
-
-@dataclass
-class PeriodResult:
-    period: Period
-    ledger: SalesLedger
-    ratings: dict[str, ProgramRating]
-    payable: dict[str, dict[str, Decimal]]  # partner -> program -> amount after caps
-    caps: list[CapApplied]
-    findings: list[Finding]
-    excluded: dict[str, tuple[Rule, Flags]] = field(default_factory=dict)  # reason -> (rule, lines of the period)
-    # program -> why a line does not count for it, in the order the reasons are checked (the first that applies)
-    why_not: dict[str, list[Exclusion]] = field(default_factory=dict)
-    _order: Ints | None = None
-    _in_period: Flags | None = None
-    _bounds: Ints | None = None
-
-    @property
-    def partner_ids(self) -> list[str]:
-        return sorted(self.payable)
-
-    def total(self, partner_id: str) -> Decimal:
-        return sum(self.payable.get(partner_id, {}).values(), ZERO)
-
-    def programs_view(self, partner_id: str) -> list[dict[str, Any]]:
-        """Per program, what a statement or an accrual shows: basis, rate, tier reached, next tier, amounts."""
-        p = self.ledger.partner_index(partner_id)
-        views = []
-        for program_id, rating in self.ratings.items():
-            found = rating.partners.get(p) if p is not None else None
-            if found is None:
-                continue
-            program = rating.program
-            units = program.model == "per_unit"
-            payable = self.payable[partner_id][program_id]
-            views.append(
-                {
-                    "program_id": program_id,
-                    "name": program.name,
-                    "model": program.model,
-                    "clause": program.rule.clause,
-                    "payout": program.payout,
-                    "basis": program.basis,
-                    "basis_revenue": None if units else shown(found.basis),
-                    "units": found.basis // 1000 if units else None,
-                    "rate": found.rate,
-                    "rule_id": found.rule.rule_id,
-                    "rule_clause": found.rule.clause,
-                    "amount": format_money(found.amount),
-                    "cap_reduction": format_money(found.amount - payable),
-                    "payable": format_money(payable),
-                    "tier_reached": found.reached,
-                    "next_tier": found.next,
-                    "volume_needed": (
-                        None if found.needed is None else (found.needed // 1000 if units else shown(found.needed))
-                    ),
-                    "caps": [
-                        {
-                            **c.rule.as_dict(),
-                            "limit": format_money(c.limit),
-                            "reduced_by": format_money(c.reductions[program_id]),
-                        }
-                        for c in self.caps
-                        if c.partner_id == partner_id and program_id in c.reductions
-                    ],
-                    "detail": found.detail,
-                }
-            )
-        return views
-
-    def _slices(self) -> tuple[Ints, Ints]:
-        if self._order is None or self._bounds is None:
-            self._order = np.argsort(self.ledger.partner, kind="stable")
-            sorted_partners = self.ledger.partner[self._order]
-            self._bounds = np.searchsorted(sorted_partners, np.arange(len(self.ledger.partners) + 1), side="left")
-        return self._order, self._bounds
-
-    def partner_lines(self, partner_id: str) -> Ints:
-        """Ledger rows of one partner, in ledger order."""
-        p = self.ledger.partner_index(partner_id)
-        if p is None:
-            return np.zeros(0, dtype=np.int64)
-        order, bounds = self._slices()
-        rows: Ints = order[bounds[p] : bounds[p + 1]]
-        return rows
-
-    def traces(self, partner_id: str) -> dict[str, Any]:
-        """Every line of the period behind the partner's amounts: counted per program with the rule that rated it,
-        or excluded with the rule that excluded it. Rows are [line_id, invoice_id, month, amount, units]."""
-        rows = self.partner_lines(partner_id)
-        ledger = self.ledger
-        p = ledger.partner_index(partner_id)
-
-        def row(i: int) -> list[Any]:
-            units = int(ledger.units[i])
-            return [
-                ledger.line_ids[i],
-                ledger.invoice_ids[i],
-                month_name(int(ledger.month[i])),
-                shown(int(ledger.amount[i])),
-                units // 1000 if units % 1000 == 0 else f"{Decimal(units) / 1000:f}",
-            ]
-
-        if self._in_period is None:
-            self._in_period = ledger.in_months(self.period.first, self.period.last)
-        rows = rows[self._in_period[rows]]
-        counted: dict[str, Any] = {}
-        excluded: dict[str, Any] = {}
-        for program_id, rating in self.ratings.items():
-            mine = rows[rating.counted[rows]]
-            if len(mine) and p is not None and p in rating.partners:
-                counted[program_id] = {
-                    **rating.partners[p].rule.as_dict(),
-                    "lines": [row(int(i)) for i in mine],
-                }
-            left = rows[~rating.counted[rows]]
-            reasons = [
-                *self.why_not.get(program_id, []),
-                Exclusion(f"{rating.program.rule.rule_id}:{program_id}", rating.program.rule, "not rated", _ALL),
-            ]
-            for why in reasons:
-                if not len(left):
-                    break
-                hit = left[why.mask[left]] if why.mask is not _ALL else left
-                left = left[~why.mask[left]] if why.mask is not _ALL else left[:0]
-                if len(hit):
-                    entry = excluded.setdefault(
-                        why.key, {**why.rule.as_dict(), "program_id": program_id, "reason": why.reason, "lines": []}
-                    )
-                    entry["lines"] += [row(int(i)) for i in hit]
-        columns = ["line_id", "invoice_id", "month", "amount", "units"]
-        return {"columns": columns, "counted": counted, "excluded": excluded}
-
-
-_ALL: Flags = np.ones(1, dtype=np.bool_)  # "every line left": the catch-all reason of a partition
+__all__ = ["DUPLICATE", "LEAKAGE", "Finding", "PeriodResult", "rate_period"]
 
 
 def _ineligible(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> list[Exclusion]:
@@ -300,7 +120,7 @@ def _exclusive_with(book: RebateBook, program_id: str) -> set[str]:
     return related
 
 
-def _claimed_before(ledger: SalesLedger, candidates: Flags, blocked: frozenset[str]) -> Flags:
+def _claimed_again(ledger: SalesLedger, candidates: Flags, blocked: frozenset[str]) -> Flags:
     mask = np.zeros(len(ledger), dtype=np.bool_)
     for i in np.flatnonzero(candidates):
         if ledger.line_ids[i] in blocked:
@@ -344,112 +164,147 @@ def rate_period(
 
     `prior_claims`: program -> line ids settled for it in other periods; a line claimed again by the same program,
     or by a program exclusive with it, is excluded and reported as a duplicate."""
-    in_period = ledger.in_months(period.first, period.last)
-    valid = ledger.duplicate == 0
-    suspended = _suspended(ledger, partners)
-    early = _before_activation(ledger, partners)
-    findings: list[Finding] = []
-    excluded: dict[str, tuple[Rule, Flags]] = {}
-    claimed: dict[str, Flags] = {}
-    ratings: dict[str, ProgramRating] = {}
-    admitted_any = np.zeros(len(ledger), dtype=np.bool_)
-    why_not: dict[str, list[Exclusion]] = {}
+    rating = _Rating(book, ledger, period, partners, prior_claims or {})
     for program in book.programs:
-        pid = program.program_id
+        rating.program(program)
+    return rating.result()
+
+
+@dataclass
+class _Rating:
+    """One period being rated: the masks every program shares, and what each program rated and turned away so far
+    (programs are rated in the policy's order, so an exclusive program sees what the ones before it counted)."""
+
+    book: RebateBook
+    ledger: SalesLedger
+    period: Period
+    partners: Mapping[str, PartnerFacts]
+    prior_claims: Mapping[str, frozenset[str]]
+    findings: list[Finding] = field(default_factory=list)
+    excluded: dict[str, tuple[Rule, Flags]] = field(default_factory=dict)
+    claimed: dict[str, Flags] = field(default_factory=dict)
+    ratings: dict[str, ProgramRating] = field(default_factory=dict)
+    why_not: dict[str, list[Exclusion]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ledger = self.ledger
+        self.in_period = ledger.in_months(self.period.first, self.period.last)
+        self.valid: Flags = ledger.duplicate == 0
+        self.suspended = _suspended(ledger, self.partners)
+        self.early = _before_activation(ledger, self.partners)
+        self.admitted_any = np.zeros(len(ledger), dtype=np.bool_)
+
+    def program(self, program: Program) -> None:
+        """Which lines the program counts (eligible, valid, not taken by a program exclusive with it), and, for a
+        program of the period's kind, its rating and why each other line was turned away."""
+        book, pid = self.book, program.program_id
         reasons = [
-            Exclusion(f"{book.duplicate_rule.rule_id}:{pid}", book.duplicate_rule, "repeats another line", ~valid),
+            Exclusion(f"{book.duplicate_rule.rule_id}:{pid}", book.duplicate_rule, "repeats another line", ~self.valid),
             Exclusion(
-                f"{book.suspended_rule.rule_id}:{pid}", book.suspended_rule, "dated during a suspension", suspended
+                f"{book.suspended_rule.rule_id}:{pid}", book.suspended_rule, "dated during a suspension", self.suspended
             ),
             Exclusion(
                 f"{book.before_activation_rule.rule_id}:{pid}",
                 book.before_activation_rule,
                 "dated before the partner's activation",
-                early,
+                self.early,
             ),
-            *_ineligible(ledger, partners, program),
+            *_ineligible(self.ledger, self.partners, program),
         ]
-        admitted = _lines_eligible(ledger, partners, program)
-        before = book.before_activation_rule
-        _note(excluded, before.rule_id, before, admitted & early & in_period)
-        eligible = admitted & valid & ~suspended & ~early
-        for exclusion in book.excluded_from(program.program_id):
+        admitted = _lines_eligible(self.ledger, self.partners, program)
+        _note(
+            self.excluded,
+            book.before_activation_rule.rule_id,
+            book.before_activation_rule,
+            admitted & self.early & self.in_period,
+        )
+        eligible = admitted & self.valid & ~self.suspended & ~self.early
+        eligible = self._exclusive(program, eligible, reasons)
+        eligible = self._promotion(program, eligible, reasons)
+        if program.period == self.period.kind:
+            eligible = self._claimed_before(program, eligible, reasons)
+        self.claimed[pid] = eligible
+        if program.period == self.period.kind:
+            self.why_not[pid] = reasons
+            self.admitted_any |= admitted
+            context = RatingContext(self.ledger, self.period, self.partners, eligible)
+            self.ratings[pid] = model_for(program).rate(context)
+
+    def _exclusive(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
+        """Lines a program rated before, and exclusive with this one, counted there: not here."""
+        pid = program.program_id
+        for exclusion in self.book.excluded_from(pid):
             for other in exclusion.earning:
-                if other in claimed:
-                    taken = eligible & claimed[other]
-                    eligible &= ~claimed[other]
+                if other in self.claimed:
+                    taken = eligible & self.claimed[other]
+                    eligible = eligible & ~self.claimed[other]
                     reasons.append(
-                        Exclusion(f"{exclusion.rule.rule_id}:{pid}", exclusion.rule, f"earns {other}", claimed[other])
+                        Exclusion(
+                            f"{exclusion.rule.rule_id}:{pid}", exclusion.rule, f"earns {other}", self.claimed[other]
+                        )
                     )
-                    _note(excluded, f"{exclusion.rule.rule_id}:{program.program_id}", exclusion.rule, taken & in_period)
-        promo_rule = book.exclusive_promotion_rule
-        if program.program_id in book.excluded_by_promotion and promo_rule:
-            taken = eligible & ledger.exclusive_promotion
-            eligible &= ~ledger.exclusive_promotion
-            reasons.append(
-                Exclusion(
-                    f"{promo_rule.rule_id}:{pid}",
-                    promo_rule,
-                    "carries an exclusive promotion",
-                    ledger.exclusive_promotion,
-                )
-            )
-            _note(excluded, f"{promo_rule.rule_id}:{program.program_id}", promo_rule, taken & in_period)
-        if program.period == period.kind and prior_claims:
-            blocked = frozenset().union(
-                prior_claims.get(program.program_id, frozenset()),
-                *(prior_claims.get(other, frozenset()) for other in _exclusive_with(book, program.program_id)),
-            )
-            if blocked:
-                again = _claimed_before(ledger, eligible & in_period, blocked)
-                eligible &= ~again
-                reasons.append(
-                    Exclusion(
-                        f"{book.duplicate_rule.rule_id}.claimed:{pid}", book.duplicate_rule, "settled before", again
-                    )
-                )
-                findings += _findings(
-                    ledger,
-                    in_period,
-                    "claimed_twice",
-                    DUPLICATE,
-                    again,
-                    book.duplicate_rule,
-                    f"already settled under {program.program_id} or a program exclusive with it",
-                    (program.program_id,),
-                )
-                _note(excluded, f"{book.duplicate_rule.rule_id}:claimed", book.duplicate_rule, again)
-        claimed[program.program_id] = eligible
-        if program.period == period.kind:
-            why_not[pid] = reasons
-            admitted_any |= admitted
-            ratings[program.program_id] = model_for(program).rate(RatingContext(ledger, period, partners, eligible))
-    duplicates = ~valid & admitted_any
-    _note(excluded, book.duplicate_rule.rule_id, book.duplicate_rule, duplicates & in_period)
-    findings += _findings(
-        ledger,
-        in_period,
-        lambda i: DUPLICATE_KINDS[int(ledger.duplicate[i])],
-        DUPLICATE,
-        duplicates,
-        book.duplicate_rule,
-        lambda i: f"repeats line {ledger.line_ids[int(ledger.duplicate_of[i])]}: counted once",
-    )
-    leaked = suspended & valid & admitted_any
-    _note(excluded, book.suspended_rule.rule_id, book.suspended_rule, leaked & in_period)
-    findings += _findings(
-        ledger,
-        in_period,
-        "partner_suspended",
-        LEAKAGE,
-        leaked,
-        book.suspended_rule,
-        lambda i: f"dated {_date(int(ledger.day[i]))} while the partner was suspended: earns nothing",
-    )
-    findings += _both_exclusive(book, ledger, in_period, ratings)
-    findings += _below_floor(book, ledger, in_period, ratings)
-    payable, caps = _capped(book, ledger, ratings)
-    return PeriodResult(period, ledger, ratings, payable, caps, findings, excluded, why_not)
+                    _note(self.excluded, f"{exclusion.rule.rule_id}:{pid}", exclusion.rule, taken & self.in_period)
+        return eligible
+
+    def _promotion(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
+        """Lines carrying an exclusive promotion, for a program the promotion excludes."""
+        rule, pid, promoted = self.book.exclusive_promotion_rule, program.program_id, self.ledger.exclusive_promotion
+        if pid not in self.book.excluded_by_promotion or not rule:
+            return eligible
+        taken = eligible & promoted
+        reasons.append(Exclusion(f"{rule.rule_id}:{pid}", rule, "carries an exclusive promotion", promoted))
+        _note(self.excluded, f"{rule.rule_id}:{pid}", rule, taken & self.in_period)
+        return eligible & ~promoted
+
+    def _claimed_before(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
+        """Lines settled before for this program or one exclusive with it (`prior_claims`): a duplicate claim."""
+        pid, rule = program.program_id, self.book.duplicate_rule
+        blocked = frozenset().union(
+            self.prior_claims.get(pid, frozenset()),
+            *(self.prior_claims.get(other, frozenset()) for other in _exclusive_with(self.book, pid)),
+        )
+        if not blocked:
+            return eligible
+        again = _claimed_again(self.ledger, eligible & self.in_period, blocked)
+        reasons.append(Exclusion(f"{rule.rule_id}.claimed:{pid}", rule, "settled before", again))
+        message = f"already settled under {pid} or a program exclusive with it"
+        self.findings += _findings(
+            self.ledger, self.in_period, "claimed_twice", DUPLICATE, again, rule, message, (pid,)
+        )
+        _note(self.excluded, f"{rule.rule_id}:claimed", rule, again)
+        return eligible & ~again
+
+    def result(self) -> PeriodResult:
+        """The ratings capped, with the period's duplicates, leakage and exclusivity or margin findings."""
+        book, ledger, in_period = self.book, self.ledger, self.in_period
+        duplicates = ~self.valid & self.admitted_any
+        _note(self.excluded, book.duplicate_rule.rule_id, book.duplicate_rule, duplicates & in_period)
+        self.findings += _findings(
+            ledger,
+            in_period,
+            lambda i: DUPLICATE_KINDS[int(ledger.duplicate[i])],
+            DUPLICATE,
+            duplicates,
+            book.duplicate_rule,
+            lambda i: f"repeats line {ledger.line_ids[int(ledger.duplicate_of[i])]}: counted once",
+        )
+        leaked = self.suspended & self.valid & self.admitted_any
+        _note(self.excluded, book.suspended_rule.rule_id, book.suspended_rule, leaked & in_period)
+        self.findings += _findings(
+            ledger,
+            in_period,
+            "partner_suspended",
+            LEAKAGE,
+            leaked,
+            book.suspended_rule,
+            lambda i: f"dated {_date(int(ledger.day[i]))} while the partner was suspended: earns nothing",
+        )
+        self.findings += _both_exclusive(book, ledger, in_period, self.ratings)
+        self.findings += _below_floor(book, ledger, in_period, self.ratings)
+        payable, caps = _capped(book, ledger, self.ratings)
+        return PeriodResult(
+            self.period, ledger, self.ratings, payable, caps, self.findings, self.excluded, self.why_not
+        )
 
 
 def _note(excluded: dict[str, tuple[Rule, Flags]], reason: str, rule: Rule, mask: Flags) -> None:
@@ -459,8 +314,6 @@ def _note(excluded: dict[str, tuple[Rule, Flags]], reason: str, rule: Rule, mask
 
 
 def _date(ordinal: int) -> str:
-    from datetime import date
-
     return date.fromordinal(ordinal).isoformat() if ordinal > 0 else "?"
 
 

@@ -73,6 +73,3 @@ class Growth(RebateModel):
                 },
             )
         return ProgramRating(program, counted, partners)
-
-
-MODEL = Growth

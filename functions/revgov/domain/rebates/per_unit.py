@@ -72,6 +72,3 @@ class PerUnit(RebateModel):
             held = ctx.in_period() & awaiting & (ctx.ledger.units > 0) & (ctx.ledger.partner == partner)
             window["units_awaiting_delivery"] = int(ctx.ledger.units[held].sum()) // 1000
         return window
-
-
-MODEL = PerUnit

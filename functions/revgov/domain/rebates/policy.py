@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import FieldError, RuleViolation
 from ..money import CENT
+from ..partners import effective_tier
 from ..rules import Rule
 
 QUARTER, MONTH = "quarter", "month"
@@ -130,8 +131,6 @@ def facts_of_partner(
 ) -> PartnerFacts:
     """The partner as rating sees it for `period`: its effective tier on the period's last day (or today, while the
     period runs), when it was activated, and its suspensions from its status history."""
-    from ..partners import effective_tier
-
     day = min(period.end, today)
     tier = effective_tier(dict(policy), dict(partner), day)
     windows: list[tuple[int, int | None]] = []

@@ -32,6 +32,3 @@ class TieredIncremental(RebateModel):
                 **standing.views,
             )
         return ProgramRating(self.program, counted, partners)
-
-
-MODEL = TieredIncremental

@@ -19,6 +19,3 @@ class TieredRetroactive(RebateModel):
             for p, s in standings.items()
         }
         return ProgramRating(self.program, counted, partners)
-
-
-MODEL = TieredRetroactive

@@ -92,8 +92,10 @@ def get_workflow_metrics(call: Call) -> dict[str, Any]:
     description="Method in docs/equity.md: approval rates, discounts granted as a share of the tier cap, exceptions "
     "per quote, hours to decision and rebate disputes upheld, each segment (tier, partner type, region, size band) "
     "against the rest, stratified by tier; Fisher's exact / exact conditional tests for counts, permutation tests "
-    "for continuous outcomes; Holm's correction at alpha 0.05; a finding also needs a material gap. Read only: the "
-    "scheduled `equity-monitor` opens the exceptions.",
+    "for continuous outcomes; Holm's correction at alpha 0.05 over the comparison family the tenant's policy "
+    "declares (`family`; every comparison when none is declared); a finding also needs a material gap; comparisons "
+    "outside the family are `exploratory`, never findings. Read only: the scheduled `equity-monitor` opens the "
+    "exceptions.",
     response_schema="api/responses/equity.schema.json",
 )
 def get_equity(call: Call) -> dict[str, Any]:

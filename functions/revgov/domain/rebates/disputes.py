@@ -1,0 +1,78 @@
+"""The rules of a rebate dispute (PA-7.9, SOP-6.2): what may be disputed and until when, what its approval asks
+finance, and what a decision pays. Pure: services.rebates.disputes reads, calls these and commits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..errors import RuleViolation
+from ..money import format_money
+from .policy import RebateBook
+
+
+def disputed_lines(
+    book: RebateBook, statement: Mapping[str, Any], program_id: str, amount: Decimal
+) -> list[dict[str, Any]]:
+    """The statement's lines of the disputed program; a RuleViolation when it has none or the amount is not
+    positive."""
+    rule = book.dispute_rule
+    lines = [ln for ln in statement["lines"] if ln["program_id"] == program_id]
+    if not lines:
+        raise RuleViolation(f"the statement has no line for {program_id} ({rule.rule_id}, {rule.clause})")
+    if amount <= 0:
+        raise RuleViolation("the disputed amount must be more than 0.00")
+    return lines
+
+
+def window_closes(book: RebateBook, settled_at: str, today: date) -> date:
+    """The last day a statement settled at `settled_at` may be disputed; a RuleViolation once it has passed."""
+    rule, days = book.dispute_rule, book.dispute_window_days
+    closes = date.fromisoformat(settled_at[:10]) + timedelta(days=days)
+    if today > closes:
+        raise RuleViolation(
+            f"disputes on this statement closed on {closes.isoformat()}, {days} days after it "
+            f"({rule.rule_id}, {rule.clause})"
+        )
+    return closes
+
+
+def settled_amount(lines: list[dict[str, Any]]) -> str:
+    return format_money(sum((Decimal(ln["amount"]) for ln in lines), Decimal(0)))
+
+
+def approval_fields(book: RebateBook, dispute: Mapping[str, Any]) -> dict[str, Any]:
+    """What the dispute's approval is opened with: the policy's dispute category, the rule, a risk score rising
+    with the amount, and the figures finance decides on."""
+    partner_id, program_id, amount = dispute["partner_id"], dispute["program_id"], dispute["amount"]
+    return {
+        "category": book.dispute_category,
+        "reasons": [{**book.dispute_rule.as_dict(), "message": f"{partner_id} disputes {amount} of {program_id}"}],
+        "risk_score": min(100, 30 + int(Decimal(amount)) // 1000),
+        "partner_id": partner_id,
+        "context": {"settlement_id": dispute["settlement_id"], "program_id": program_id, "amount": amount},
+    }
+
+
+def resolution(
+    dispute: Mapping[str, Any], case: Mapping[str, Any], by: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The decided approval's outcome for the dispute: accepted (the amount the payload names, else the disputed
+    one) or rejected, with the reason (the payload's, else the approval's note)."""
+    decision, accepted = case["decision"], case["status"] == "approved"
+    return {
+        "outcome": "accepted" if accepted else "rejected",
+        "amount": (payload.get("amount") or dispute["amount"]) if accepted else None,
+        "reason": payload.get("reason") or decision.get("note"),
+        "by": by,
+        "at": decision["at"],
+        "approval_id": case["case_id"],
+    }
+
+
+def adjustment(dispute: Mapping[str, Any], resolved: Mapping[str, Any]) -> dict[str, Any]:
+    """An accepted dispute's amount, pending until the next settlement run pays it (PA-7.9)."""
+    kept = {k: dispute[k] for k in ("dispute_id", "settlement_id", "partner_id", "program_id", "period")}
+    return {**kept, "amount": resolved["amount"], "status": "pending", "accepted_at": resolved["at"]}

@@ -1,0 +1,350 @@
+"""A settlement built from rated periods: the statement lines, statements, trace pages, per-period state and header.
+
+Pure: the service reads (the periods' ratings and settlement state, the accruals, the pending dispute adjustments),
+this module computes every document of the settlement, and the service writes them. The first settlement of a
+period states each program's amount and its difference from the accrual; a later run (a period marked for a
+retroactive adjustment) states the difference from what was settled before (PA-7.10); an accepted dispute is paid
+as an adjustment line (PA-7.9). No numpy here: the ratings come in already made (`result.PeriodResult`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..canonical import sha256_hex
+from ..money import format_money
+from ..rules import Rule
+from .policy import Period, Program, RebateBook
+
+if TYPE_CHECKING:
+    from .result import Finding, PeriodResult
+
+TRACE_PAGE_ROWS = 2000  # rows per stored trace page, so every stored item stays small
+CLAIM_CHUNK = 8000  # line ids per stored claim
+ZERO = Decimal(0)
+
+Amounts = dict[str, dict[str, str]]  # partner -> program -> amount
+
+
+@dataclass(frozen=True)
+class RatedPeriod:
+    """A period rated for this run: its own, or an earlier one marked for a retroactive adjustment."""
+
+    period: Period
+    result: PeriodResult
+    state: Mapping[str, Any] | None  # the period's settlement state (runs, amounts settled); None: never settled
+    marked: bool  # lines changed after it was settled (its retroactive marker)
+    credit_notes: Sequence[str] = ()  # those lines
+
+
+@dataclass(frozen=True)
+class Run:
+    """What identifies this settlement run and who makes it."""
+
+    settlement_id: str
+    period: Period
+    run: int
+    at: str
+    by: str
+    currency: str
+    policy_version: str
+
+
+@dataclass
+class Built:
+    """Everything a settlement run writes except its exceptions (opened by the service from `findings`)."""
+
+    statements: list[dict[str, Any]]
+    trace_pages: dict[str, list[dict[str, Any]]]  # partner -> its statement's trace pages (page 1, 2, ...)
+    period_states: dict[str, dict[str, Any]]  # period -> its settlement state after this run
+    claims: list[dict[str, Any]]  # the lines each program counted, in chunks
+    adjustments: list[dict[str, Any]]  # the dispute adjustments this run pays, as settled
+    header_partners: list[dict[str, Any]]
+    totals: dict[str, str]
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def finding_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for finding in self.findings:
+            counts[finding.category] += 1
+        return dict(counts)
+
+
+def build(
+    book: RebateBook,
+    run: Run,
+    rated: Sequence[RatedPeriod],
+    accrued: Amounts,
+    adjustments: Sequence[Mapping[str, Any]],
+) -> Built:
+    """The settlement of `run` from its rated periods (its own first), the accruals of its own period (empty when
+    the period was settled before) and the accepted disputes waiting for a run."""
+    lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    traces: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    states: dict[str, dict[str, Any]] = {}
+    claims: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for one in rated:
+        settled = _rate_lines(book, one, accrued, lines, traces)
+        findings += one.result.findings
+        runs = [
+            *(one.state["runs"] if one.state else []),
+            {"settlement_id": run.settlement_id, "run": run.run, "at": run.at},
+        ]
+        states[one.period.name] = {"period": one.period.name, "kind": one.period.kind, "runs": runs, "settled": settled}
+        claims += _claims(run.settlement_id, one.period, one.result)
+    paid = []
+    for adjustment in adjustments:
+        lines[adjustment["partner_id"]].append(dispute_line(book, adjustment))
+        paid.append({**adjustment, "status": "settled", "settled_in": run.settlement_id, "settled_at": run.at})
+    partners = sorted(lines)  # a partner with nothing settled or adjusted gets no statement
+    pages = {partner_id: trace_pages(traces.get(partner_id, [])) for partner_id in partners}
+    statements = [statement(run, pid, lines[pid], accrued.get(pid, {}), findings, len(pages[pid])) for pid in partners]
+    header_partners = [_header_partner(s) for s in statements]
+    return Built(statements, pages, states, claims, paid, header_partners, _totals(header_partners), findings)
+
+
+def _rate_lines(
+    book: RebateBook,
+    rated: RatedPeriod,
+    accrued: Amounts,
+    lines: dict[str, list[dict[str, Any]]],
+    traces: dict[str, list[dict[str, Any]]],
+) -> Amounts:
+    """Add the period's statement lines and traces per partner; returns the amounts settled for it after this run."""
+    result, period = rated.result, rated.period
+    settled: Amounts = rated.state["settled"] if rated.state else {}
+    now_settled: Amounts = {pid: dict(v) for pid, v in settled.items()}
+    rated_lines = set(result.ledger.line_ids) if rated.credit_notes else set()
+    references = {"credit_notes": [c for c in rated.credit_notes if c in rated_lines][:200]}
+    for partner_id in sorted(set(result.partner_ids) | set(settled)):
+        views = {v["program_id"]: v for v in result.programs_view(partner_id)}
+        for program in book.programs_for(period.kind):
+            view = views.get(program.program_id)
+            new = Decimal(view["payable"]) if view else Decimal("0.00")
+            if rated.state is None:
+                if view is None:
+                    continue
+                was = accrued.get(partner_id, {}).get(program.program_id)
+                difference = format_money(new - Decimal(was or "0"))
+                line = statement_line("settlement", period, view, new, accrued=was, difference_from_accrual=difference)
+            else:
+                before = Decimal(settled.get(partner_id, {}).get(program.program_id, "0.00"))
+                if new == before:
+                    continue
+                line = statement_line(
+                    "adjustment",
+                    period,
+                    view or no_amount(program),
+                    new - before,
+                    rules=(book.retroactive_rule,),
+                    previously_settled=format_money(before),
+                    recomputed=format_money(new),
+                    references=references,
+                )
+            lines[partner_id].append(line)
+            now_settled.setdefault(partner_id, {})[program.program_id] = format_money(new)
+        traces[partner_id].append({"period": period.name, **result.traces(partner_id)})
+    return now_settled
+
+
+def statement_line(
+    kind: str, period: Period, view: Mapping[str, Any], amount: Decimal, *, rules: Sequence[Rule] = (), **extra: Any
+) -> dict[str, Any]:
+    """One program's line of a statement, from its rated view (`PeriodResult.programs_view`)."""
+    return {
+        "kind": kind,
+        "period": period.name,
+        "program_id": view["program_id"],
+        "name": view["name"],
+        "model": view["model"],
+        "payout": view["payout"],
+        "amount": format_money(amount),
+        "basis_revenue": view.get("basis_revenue"),
+        "units": view.get("units"),
+        "rate": view.get("rate"),
+        "rule_id": view["rule_id"],
+        "clause": view["rule_clause"],
+        "rules": [
+            {"rule_id": view["program_id"], "clause": view["clause"]},
+            {"rule_id": view["rule_id"], "clause": view["rule_clause"]},
+            *({"rule_id": c["rule_id"], "clause": c["clause"]} for c in view.get("caps", [])),
+            *(r.as_dict() for r in rules),
+        ],
+        "amount_before_caps": view.get("amount"),
+        "cap_reduction": view.get("cap_reduction"),
+        "tier_reached": view.get("tier_reached"),
+        "next_tier": view.get("next_tier"),
+        **extra,
+    }
+
+
+def no_amount(program: Program) -> dict[str, Any]:
+    """The statement view of a program that no longer rates anything for the partner (all of it credited)."""
+    rule = program.rule
+    return {
+        "program_id": rule.rule_id,
+        "name": program.name,
+        "model": program.model,
+        "payout": program.payout,
+        "clause": rule.clause,
+        "rule_id": rule.rule_id,
+        "rule_clause": rule.clause,
+    }
+
+
+def dispute_line(book: RebateBook, adjustment: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement line paying an accepted dispute (PA-7.9)."""
+    program = book.program(adjustment["program_id"])
+    return {
+        "kind": "dispute_adjustment",
+        "period": adjustment["period"],
+        "program_id": program.program_id,
+        "name": program.name,
+        "model": program.model,
+        "payout": program.payout,
+        "amount": adjustment["amount"],
+        "rule_id": book.dispute_rule.rule_id,
+        "clause": book.dispute_rule.clause,
+        "rules": [book.dispute_rule.as_dict(), program.rule.as_dict()],
+        "references": {"dispute_id": adjustment["dispute_id"], "settlement_id": adjustment["settlement_id"]},
+    }
+
+
+def statement(
+    run: Run,
+    partner_id: str,
+    lines: list[dict[str, Any]],
+    accrued: Mapping[str, str],
+    findings: Sequence[Finding],
+    trace_page_count: int,
+) -> dict[str, Any]:
+    """A partner's statement: its lines numbered, totals, the difference from its accruals and its findings."""
+    for number, line in enumerate(lines, start=1):
+        line["line_no"] = number
+    total = sum((Decimal(ln["amount"]) for ln in lines), ZERO)
+    accrued_total = sum((Decimal(v) for v in accrued.values()), ZERO)
+    mine = [f for f in findings if f.partner_id == partner_id]
+    return {
+        "settlement_id": run.settlement_id,
+        "partner_id": partner_id,
+        "period": run.period.name,
+        "run": run.run,
+        "currency": run.currency,
+        "statement_date": run.at[:10],
+        "lines": lines,
+        "total": format_money(total),
+        "accrued": format_money(accrued_total),
+        "difference_from_accruals": format_money(total - accrued_total),
+        "by_payout": _by_payout(lines),
+        "findings": [f.as_dict() for f in mine[:200]],
+        "finding_count": len(mine),
+        "trace_pages": trace_page_count,
+    }
+
+
+def _header_partner(statement: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement's line of the settlement header, with the hash that binds the header to the statement."""
+    shown = {k: statement[k] for k in ("partner_id", "total", "accrued", "difference_from_accruals")}
+    return {**shown, "lines": len(statement["lines"]), "statement_hash": sha256_hex(statement)}
+
+
+def _totals(header_partners: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    payable = sum((Decimal(p["total"]) for p in header_partners), ZERO)
+    accrued = sum((Decimal(p["accrued"]) for p in header_partners), ZERO)
+    return {
+        "payable": format_money(payable),
+        "accrued": format_money(accrued),
+        "difference_from_accruals": format_money(payable - accrued),
+    }
+
+
+def _by_payout(lines: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        sums[line["payout"]] += Decimal(line["amount"])
+    return {k: format_money(v) for k, v in sorted(sums.items())}
+
+
+def trace_pages(traces: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The line traces cut into pages of at most TRACE_PAGE_ROWS rows."""
+    pages: list[dict[str, Any]] = []
+    for trace in traces:
+        for section in ("counted", "excluded"):
+            for reason, entry in trace[section].items():
+                rows = entry["lines"]
+                for start in range(0, max(len(rows), 1), TRACE_PAGE_ROWS):
+                    pages.append(
+                        {
+                            "period": trace["period"],
+                            "section": section,
+                            "program_or_reason": reason,
+                            "program_id": entry.get("program_id", reason),
+                            "reason": entry.get("reason"),
+                            "rule_id": entry["rule_id"],
+                            "clause": entry["clause"],
+                            "columns": trace["columns"],
+                            "lines": rows[start : start + TRACE_PAGE_ROWS],
+                        }
+                    )
+    return pages
+
+
+def _claims(settlement_id: str, period: Period, result: PeriodResult) -> list[dict[str, Any]]:
+    """The lines each program counted in the period, in chunks (a later settlement of an overlapping period reads
+    them, so a line is never claimed twice)."""
+    claims = []
+    for program_id in result.ratings:
+        ids = result.counted_ids(program_id)
+        for n, start in enumerate(range(0, len(ids), CLAIM_CHUNK)):
+            claims.append(
+                {
+                    "key": f"{period.name}#{settlement_id}#{program_id}#{n:03d}",
+                    "program_id": program_id,
+                    "period": period.name,
+                    "line_ids": ids[start : start + CLAIM_CHUNK],
+                }
+            )
+    return claims
+
+
+def header(
+    book: RebateBook, run: Run, rated: Sequence[RatedPeriod], built: Built, exceptions: list[str]
+) -> dict[str, Any]:
+    """The settlement's header: what was settled, for whom, the totals, the findings and the exceptions opened."""
+    return {
+        "settlement_id": run.settlement_id,
+        "period": run.period.name,
+        "run": run.run,
+        "status": "settled",
+        "currency": run.currency,
+        "settled_at": run.at,
+        "settled_by": run.by,
+        "policy_version": run.policy_version,
+        "programs": [p.program_id for p in book.programs_for(run.period.kind)],
+        "periods_rated": [r.period.name for r in rated],
+        "dispute_adjustments": [a["dispute_id"] for a in built.adjustments],
+        "partners": built.header_partners,
+        "totals": built.totals,
+        "findings": built.finding_counts,
+        "exceptions": exceptions,
+        "rule_id": book.settlement_rule.rule_id,
+        "clause": book.settlement_rule.clause,
+    }
+
+
+def cited(book: RebateBook, run: Run, rated: Sequence[RatedPeriod], built: Built) -> tuple[list[str], list[str]]:
+    """The rule ids and clauses a settlement applies: settlement, qualifying revenue, the retroactive rule when a
+    period was marked, the dispute rule when a dispute is paid, and every program of the period's kind."""
+    rules = [book.settlement_rule, book.qualifying_revenue]
+    rules += [book.retroactive_rule] if any(r.marked for r in rated) else []
+    rules += [book.dispute_rule] if built.adjustments else []
+    programs = book.programs_for(run.period.kind)
+    rule_ids = list(dict.fromkeys([r.rule_id for r in rules] + [p.program_id for p in programs]))
+    clauses = list(dict.fromkeys([r.clause for r in rules] + [p.rule.clause for p in programs]))
+    return rule_ids, clauses

@@ -1,0 +1,145 @@
+"""The projection: billing's sales facts as rebate lines, and the markers of settled periods they change.
+
+A credit note is projected into the period of the line it credits (`domain.rebates.lines.rebate_line`); a line that
+lands in an already settled period marks it for the next run's retroactive adjustment (PA-7.10).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from ...domain.errors import Conflict
+from ...domain.rebates.lines import rebate_line
+from ...domain.rebates.policy import Period, RebateBook, month_index, month_name
+from ...domain.tenants import Tenant
+from ...ports import Changes
+from ...runtime import Runtime
+from .. import tenants
+from ..toolkit import retry_on_conflict
+from . import repository
+from .book import ATTEMPTS
+
+CREDIT_MONTHS = 12  # months after a period in which credit notes against it are re-read at settlement
+MAX_MARKED_LINES = 500  # line ids a retroactive marker keeps (the latest)
+
+
+def _with_payments(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts with the day their invoice was paid (`paid_on`, set on the invoice by the ERP's invoice.paid), which
+    a `paid` basis reads: a sales fact is written when its line is posted, long before the invoice is paid."""
+    invoices = repository.invoices(rt, tenant_id, sorted({str(f["invoice_id"]) for f in facts}))
+    return [{**f, "paid_on": f.get("paid_on") or invoices.get(str(f["invoice_id"]), {}).get("paid_on")} for f in facts]
+
+
+def _with_invoice_lines(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts completed from billing's invoice lines with what rebates need and a sales fact may not carry yet:
+    the order reference (to tell one order line invoiced twice) and the line a credit note credits."""
+    keys = {}
+    for fact in facts:
+        invoice_id, _, number = str(fact["line_id"]).rpartition(".")
+        if number.isdigit():
+            keys[fact["line_id"]] = f"{invoice_id}#{int(number):05d}"
+    lines = repository.invoice_lines(rt, tenant_id, sorted(set(keys.values())))
+    completed = []
+    for fact in facts:
+        line = lines.get(keys.get(fact["line_id"], ""), {})
+        completed.append(
+            {
+                **fact,
+                "order_ref": fact.get("order_ref") or line.get("order_ref"),
+                "references_line": fact.get("references_line") or line.get("references_line"),
+            }
+        )
+    return completed
+
+
+def project(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write the rebate line of each fact that is new or changed (a usage line re-rated); returns those lines.
+    A credit note is projected into the period of the line it credits (`lines.rebate_line`)."""
+    return project_all(rt, tenant_id, facts)[1]
+
+
+def project_all(
+    rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`project`, returning the rebate line of every fact and those of them it wrote."""
+    facts = _with_payments(rt, tenant_id, _with_invoice_lines(rt, tenant_id, facts))
+    references = sorted({str(f["references_line"]) for f in facts if f.get("references_line")})
+    credited_facts = _with_payments(rt, tenant_id, repository.sales_facts(rt, tenant_id, references))
+    credited = {str(f["line_id"]): f for f in credited_facts}
+    lines = [rebate_line(fact, credited.get(str(fact.get("references_line")))) for fact in facts]
+    stored = repository.projected(rt, tenant_id, lines)
+    changed = [ln for ln in lines if stored.get(repository.line_key(ln), {}).get("fact_hash") != ln["fact_hash"]]
+    if changed and not tenants.exists(rt, tenant_id):
+        return [], []  # offboarded while this ran: write nothing into a deleted tenant
+    repository.commit_in_chunks(rt, tenant_id, [repository.projection_put(ln) for ln in changed])
+    return lines, changed
+
+
+def periods_of(book: RebateBook, lines: list[dict[str, Any]]) -> dict[tuple[str, Period], list[str]]:
+    """(partner, period) of every program kind the lines fall in -> those lines' ids."""
+    kinds = {p.period for p in book.programs}
+    found: dict[tuple[str, Period], list[str]] = defaultdict(list)
+    for ln in lines:
+        for kind in kinds:
+            found[(ln["partner_id"], Period.containing(int(ln["month_index"]), kind))].append(ln["line_id"])
+    return found
+
+
+def mark_retro(rt: Runtime, tenant_id: str, book: RebateBook, changed: list[dict[str, Any]]) -> None:
+    """A line that lands in an already settled period waits there for the next run's adjustment (PA-7.10)."""
+    by_period: dict[Period, list[str]] = defaultdict(list)
+    for (_, period), line_ids in periods_of(book, changed).items():
+        by_period[period] += line_ids
+    for period, line_ids in by_period.items():
+        if repository.period_state(rt, tenant_id, period.name) is None:
+            continue
+        try:
+            retry_on_conflict(
+                lambda: _mark(rt, tenant_id, period, line_ids),  # noqa: B023 - called before the loop moves on
+                attempts=ATTEMPTS,
+                exhausted=lambda: Conflict(f"the retroactive marker of {period.name} kept changing"),  # noqa: B023
+            )
+        except Conflict:
+            continue  # as ever: a marker that kept losing races is left to the writers that won them
+
+
+def _mark(rt: Runtime, tenant_id: str, period: Period, line_ids: list[str]) -> None:
+    stored = repository.retro_marker(rt, tenant_id, period.name)
+    pending = stored.data if stored else {"period": period.name, "kind": period.kind, "line_ids": []}
+    ids = list(dict.fromkeys([*pending["line_ids"], *line_ids]))[-MAX_MARKED_LINES:]
+    marker = {**pending, "line_ids": ids, "updated_at": rt.clock.now_iso()}
+    rt.store.commit(tenant_id, Changes(puts=[repository.retro_put(marker, stored)]))
+
+
+def sync_months(book: RebateBook, period: Period, today: date) -> list[int]:
+    """The billing months a settlement re-reads: the period's, its growth baseline's, and the months after it where
+    credit notes against it are invoiced (up to a year; later ones reach the projection through the events)."""
+    months = set(period.months)
+    if any(p.model == "growth" for p in book.programs_for(period.kind)):
+        months |= set(period.year_before.months)
+    months |= set(range(period.last + 1, min(month_index(today), period.last + CREDIT_MONTHS) + 1))
+    return sorted(months)
+
+
+def sync(rt: Runtime, tenant: Tenant, book: RebateBook, months: list[int]) -> None:
+    """Bring the projection level with billing's sales facts of these months (a lagging or dead-lettered
+    accrual must never make a settlement miss a line)."""
+    facts = [f for m in months for f in repository.month_sales_facts(rt, tenant.tenant_id, month_name(m))]
+    mark_retro(rt, tenant.tenant_id, book, project(rt, tenant.tenant_id, facts))
+
+
+def credit_notes_against(rt: Runtime, tenant_id: str, paid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sales facts of the credit notes, on later invoices, already projected against the lines of a paid invoice:
+    a credit note is as paid as the line it credits, so the payment re-rates them with the invoice's own lines
+    (a settlement would, but a `paid` basis accrual must not count the line in full until then)."""
+    credited = {str(f["line_id"]) for f in paid}
+    projected = sorted({(f["partner_id"], f["period"]) for f in paid})  # credit notes sit in their line's month
+    notes = [
+        str(line["line_id"])
+        for partner_id, month in projected
+        for line in repository.partner_lines(rt, tenant_id, partner_id, month)
+        if line.get("credited_line") in credited and line["line_id"] not in credited
+    ]
+    return repository.sales_facts(rt, tenant_id, notes)

@@ -1,0 +1,353 @@
+"""The rebate documents in the store: the one module that names their collections, reads them and builds their writes.
+
+Billing's sales facts, invoices and invoice lines are read through billing's collection names (services.billing);
+partner records through services.keys'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any, TypedDict, cast
+
+from ...domain.errors import NotFound
+from ...ports import Changes, Delete, Put, Stored
+from ...runtime import Runtime
+from ..billing import INVOICES, SALES_FACTS
+from ..billing import LINES as INVOICE_LINES
+from ..keys import PARTNERS
+from ..toolkit import pages
+
+PROJECTION = "RBTLINE"  # partner#month#line -> rebate line; lookup RBTLINE#month
+ACCRUALS = "RBTACCRUAL"  # period#partner -> the partner's accrual for the period
+RETRO = "RBTRETRO"  # period -> lines that changed after the period was settled
+SETTLEMENTS = "RBTSETTLEMENT"
+SETTLEMENT_KEYS = "RBTSETTLEMENTKEY"  # period#run -> settlement id: one settlement per period and run
+SETTLED = "RBTSETTLED"  # program#period#run -> settlement id: once per program, period and run
+PERIODS = "RBTPERIOD"  # period -> runs and the amounts settled so far per partner and program
+STATEMENTS = "RBTSTATEMENT"  # settlement#partner#page -> the partner's statement (page 0) and line traces
+CLAIMS = "RBTCLAIM"  # period#settlement#program#chunk -> line ids the program counted
+DISPUTES = "RBTDISPUTE"
+DISPUTE_LINES = "RBTDISPUTELINE"  # settlement#partner#program -> the dispute filed on that statement line
+ADJUSTMENTS = "RBTADJUSTMENT"  # dispute id -> an accepted amount waiting for the next run; lookup by status
+FINDING_CASES = "RBTFINDINGCASE"  # category#period -> the exception its findings opened (one, refreshed by later runs)
+MAX_DISPUTE_ADJUSTMENTS = 25  # paid per run: the settlement's commit stays inside DynamoDB's 100 items
+
+
+class Accrual(TypedDict):
+    """A partner's accrual for a period (schemas/api/responses/accrual.schema.json)."""
+
+    partner_id: str
+    period: str
+    as_of: str
+    policy_version: str
+    tier: str | None
+    total: str
+    programs: list[dict[str, Any]]
+    line_count: int
+    findings: int
+
+
+class Dispute(TypedDict):
+    """A dispute of a statement line (schemas/api/responses/rebate-dispute.schema.json)."""
+
+    dispute_id: str
+    settlement_id: str
+    partner_id: str
+    period: str
+    program_id: str
+    line_nos: list[int]
+    settled_amount: str
+    amount: str
+    reason: str
+    evidence: list[dict[str, Any]]
+    status: str
+    filed_at: str
+    filed_by: str
+    window_closes_on: str
+    approval_id: str | None
+    resolution: dict[str, Any] | None
+    rule_id: str
+    clause: str
+
+
+class Adjustment(TypedDict, total=False):
+    """An accepted dispute's amount: pending until a settlement run pays it, then settled in that run."""
+
+    dispute_id: str
+    settlement_id: str
+    partner_id: str
+    program_id: str
+    period: str
+    amount: str
+    status: str
+    accepted_at: str
+    settled_in: str
+    settled_at: str
+
+
+# --- generic reads and writes --------------------------------------------------------------------------------------
+def get_many(rt: Runtime, tenant_id: str, collection: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The documents found under `keys` (batches of 100), by key."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), 100):
+        refs = [(tenant_id, collection, k) for k in keys[start : start + 100]]
+        found.update({ref[2]: stored.data for ref, stored in rt.store.get_many(refs).items()})
+    return found
+
+
+def looked_up(rt: Runtime, tenant_id: str, partition: str) -> Iterator[Stored]:
+    """Every entry of a lookup partition, page by page."""
+    cursor = None
+    while True:
+        page = rt.store.lookup(tenant_id, partition, limit=200, cursor=cursor)
+        yield from page.items
+        cursor = page.next_cursor
+        if not cursor:
+            return
+
+
+def commit_in_chunks(rt: Runtime, tenant_id: str, puts: list[Put], size: int = 25) -> None:
+    """Documents nothing points at yet (projection lines, statement pages, claims), written in small commits."""
+    for start in range(0, len(puts), size):
+        rt.store.commit(tenant_id, Changes(puts=puts[start : start + size]))
+
+
+def partners(rt: Runtime, tenant_id: str, partner_ids: list[str]) -> dict[str, dict[str, Any]]:
+    return get_many(rt, tenant_id, PARTNERS, partner_ids)
+
+
+def partner(rt: Runtime, tenant_id: str, partner_id: str) -> dict[str, Any] | None:
+    stored = rt.store.get(tenant_id, PARTNERS, partner_id)
+    return stored.data if stored else None
+
+
+def _over(
+    collection: str,
+    key: str,
+    data: dict[str, Any],
+    version: int | None,
+    detail: str | None = None,
+    lookup: tuple[str, str] | None = None,
+) -> Put:
+    """A write over the document as read at `version` (None: read as absent): a Conflict (naming `detail`) if another
+    writer moved it meanwhile."""
+    optimistic = Put(collection, key, data, must_be_absent=version is None, expected_version=version, lookup=lookup)
+    return replace(optimistic, conflict_detail=detail) if detail else optimistic
+
+
+def _version(stored: Stored | None) -> int | None:
+    return stored.version if stored else None
+
+
+# --- billing's facts ---------------------------------------------------------------------------------------------
+def sales_facts(rt: Runtime, tenant_id: str, line_ids: list[str]) -> list[dict[str, Any]]:
+    return list(get_many(rt, tenant_id, SALES_FACTS, line_ids).values())
+
+
+def invoice_sales_facts(rt: Runtime, tenant_id: str, invoice_id: str) -> list[dict[str, Any]]:
+    return [item.data for item in pages(rt.store, tenant_id, SALES_FACTS, prefix=f"{invoice_id}.")]
+
+
+def month_sales_facts(rt: Runtime, tenant_id: str, month: str) -> list[dict[str, Any]]:
+    return [item.data for item in looked_up(rt, tenant_id, f"{SALES_FACTS}#{month}")]
+
+
+def invoices(rt: Runtime, tenant_id: str, invoice_ids: list[str]) -> dict[str, dict[str, Any]]:
+    return get_many(rt, tenant_id, INVOICES, invoice_ids)
+
+
+def invoice_lines(rt: Runtime, tenant_id: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Billing's invoice lines by their key (invoice#00001)."""
+    return get_many(rt, tenant_id, INVOICE_LINES, keys)
+
+
+# --- the projection and its retroactive markers --------------------------------------------------------------------
+def line_key(line: dict[str, Any]) -> str:
+    return f"{line['partner_id']}#{line['month']}#{line['line_id']}"
+
+
+def projected(rt: Runtime, tenant_id: str, lines: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The stored rebate lines of these lines, by key."""
+    return get_many(rt, tenant_id, PROJECTION, [line_key(ln) for ln in lines])
+
+
+def projection_put(line: dict[str, Any]) -> Put:
+    return Put(
+        PROJECTION,
+        line_key(line),
+        line,
+        lookup=(f"{PROJECTION}#{line['month']}", f"{line['partner_id']}#{line['line_id']}"),
+    )
+
+
+def partner_lines(rt: Runtime, tenant_id: str, partner_id: str, month: str) -> list[dict[str, Any]]:
+    """A partner's rebate lines of a month (credit notes sit in the month of the line they credit)."""
+    return [item.data for item in pages(rt.store, tenant_id, PROJECTION, prefix=f"{partner_id}#{month}#")]
+
+
+def month_lines(rt: Runtime, tenant_id: str, month: str) -> list[dict[str, Any]]:
+    return [item.data for item in looked_up(rt, tenant_id, f"{PROJECTION}#{month}")]
+
+
+def retro_marker(rt: Runtime, tenant_id: str, period: str) -> Stored | None:
+    return rt.store.get(tenant_id, RETRO, period)
+
+
+def retro_markers(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
+    return pages(rt.store, tenant_id, RETRO)
+
+
+def retro_put(marker: dict[str, Any], stored: Stored | None) -> Put:
+    return _over(RETRO, marker["period"], marker, _version(stored))
+
+
+def retro_delete(period: str) -> Delete:
+    return Delete(RETRO, period)
+
+
+# --- accruals ------------------------------------------------------------------------------------------------------
+def accrual(rt: Runtime, tenant_id: str, period: str, partner_id: str) -> Stored | None:
+    return rt.store.get(tenant_id, ACCRUALS, f"{period}#{partner_id}")
+
+
+def accrual_put(accrual: Accrual, stored: Stored | None) -> Put:
+    return _over(ACCRUALS, f"{accrual['period']}#{accrual['partner_id']}", dict(accrual), _version(stored))
+
+
+def accrual_page(
+    rt: Runtime, tenant_id: str, period: str, partner_id: str | None, limit: int, cursor: str | None
+) -> tuple[list[Accrual], str | None]:
+    prefix = f"{period}#{partner_id}" if partner_id else f"{period}#"
+    page = rt.store.query(tenant_id, ACCRUALS, limit=limit, cursor=cursor, prefix=prefix)
+    return [cast(Accrual, i.data) for i in page.items], page.next_cursor
+
+
+def accrued(rt: Runtime, tenant_id: str, period: str) -> dict[str, dict[str, str]]:
+    """Partner -> program -> payable, as accrued for the period."""
+    return {
+        item.data["partner_id"]: {p["program_id"]: p["payable"] for p in item.data["programs"]}
+        for item in pages(rt.store, tenant_id, ACCRUALS, prefix=f"{period}#")
+    }
+
+
+# --- settlements ---------------------------------------------------------------------------------------------------
+def find_settlement(rt: Runtime, tenant_id: str, settlement_id: str) -> dict[str, Any] | None:
+    stored = rt.store.get(tenant_id, SETTLEMENTS, settlement_id)
+    return stored.data if stored else None
+
+
+def settlement(rt: Runtime, tenant_id: str, settlement_id: str) -> dict[str, Any]:
+    header = find_settlement(rt, tenant_id, settlement_id)
+    if header is None:
+        raise NotFound(f"no settlement {settlement_id}")
+    return header
+
+
+def settlement_of_run(rt: Runtime, tenant_id: str, period: str, run: int) -> str | None:
+    """The settlement made for this period and run, if any."""
+    stored = rt.store.get(tenant_id, SETTLEMENT_KEYS, f"{period}#{run}")
+    return str(stored.data["settlement_id"]) if stored else None
+
+
+def settlement_puts(header: dict[str, Any], program_ids: list[str]) -> list[Put]:
+    """The header and the markers that make it the one settlement of its period and run (and of each program's)."""
+    sid, period, run = header["settlement_id"], header["period"], header["run"]
+    return [
+        Put(
+            SETTLEMENT_KEYS,
+            f"{period}#{run}",
+            {"settlement_id": sid},
+            must_be_absent=True,
+            conflict_detail=f"{period} run {run} was settled meanwhile",
+        ),
+        Put(SETTLEMENTS, sid, header, must_be_absent=True),
+        *(Put(SETTLED, f"{p}#{period}#{run}", {"settlement_id": sid}, must_be_absent=True) for p in program_ids),
+    ]
+
+
+def period_state(rt: Runtime, tenant_id: str, period: str) -> Stored | None:
+    return rt.store.get(tenant_id, PERIODS, period)
+
+
+def period_put(state: dict[str, Any], stored: Stored | None) -> Put:
+    return _over(PERIODS, state["period"], state, _version(stored), f"{state['period']} was settled meanwhile")
+
+
+def statement(rt: Runtime, tenant_id: str, settlement_id: str, partner_id: str) -> dict[str, Any] | None:
+    stored = rt.store.get(tenant_id, STATEMENTS, f"{settlement_id}#{partner_id}#000")
+    return stored.data if stored else None
+
+
+def trace_pages(rt: Runtime, tenant_id: str, settlement_id: str, partner_id: str) -> list[dict[str, Any]]:
+    items = pages(rt.store, tenant_id, STATEMENTS, prefix=f"{settlement_id}#{partner_id}#")
+    return [i.data for i in items if i.data.get("page")]
+
+
+def statement_puts(statement: dict[str, Any], trace_pages: list[dict[str, Any]]) -> list[Put]:
+    """A partner's statement (page 0) and its trace pages (1, 2, ...)."""
+    key = f"{statement['settlement_id']}#{statement['partner_id']}"
+    return [
+        Put(STATEMENTS, f"{key}#000", statement),
+        *(
+            Put(STATEMENTS, f"{key}#{n:03d}", {"partner_id": statement["partner_id"], "page": n, **page})
+            for n, page in enumerate(trace_pages, start=1)
+        ),
+    ]
+
+
+def claim_puts(claims: list[dict[str, Any]]) -> list[Put]:
+    return [Put(CLAIMS, c["key"], {k: v for k, v in c.items() if k != "key"}) for c in claims]
+
+
+def claimed_lines(rt: Runtime, tenant_id: str, period: str, settlement_id: str) -> Iterator[dict[str, Any]]:
+    """What each program claimed in a settlement of a period: {program_id, line_ids} chunks."""
+    return (item.data for item in pages(rt.store, tenant_id, CLAIMS, prefix=f"{period}#{settlement_id}#"))
+
+
+def finding_case(rt: Runtime, tenant_id: str, category: str, period: str) -> Stored | None:
+    """The marker naming the exception a category's findings of the period opened."""
+    return rt.store.get(tenant_id, FINDING_CASES, f"{category}#{period}")
+
+
+def finding_case_put(category: str, period: str, case_id: str, findings_hash: str, marker: Stored | None) -> Put:
+    found = {"case_id": case_id, "category": category, "period": period, "findings_hash": findings_hash}
+    detail = f"the {category} exception of {period} changed meanwhile"
+    return _over(FINDING_CASES, f"{category}#{period}", found, _version(marker), detail)
+
+
+# --- disputes and their adjustments --------------------------------------------------------------------------------
+def dispute(rt: Runtime, tenant_id: str, dispute_id: str) -> tuple[Dispute, int] | None:
+    stored = rt.store.get(tenant_id, DISPUTES, dispute_id)
+    return (cast(Dispute, stored.data), stored.version) if stored else None
+
+
+def dispute_put(dispute: Dispute, version: int | None) -> Put:
+    detail = f"dispute {dispute['dispute_id']} changed meanwhile; read it again"
+    return _over(DISPUTES, dispute["dispute_id"], dict(dispute), version, detail)
+
+
+def dispute_line(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
+    """The statement line's claim marker: the last dispute filed on it."""
+    return rt.store.get(tenant_id, DISPUTE_LINES, line_key)
+
+
+def dispute_line_put(dispute: Dispute, line_key: str, marker: Stored | None) -> Put:
+    claim = {k: dispute[k] for k in ("dispute_id", "settlement_id", "partner_id", "program_id")}
+    return _over(
+        DISPUTE_LINES, line_key, claim, _version(marker), "a dispute was filed on this statement line meanwhile"
+    )
+
+
+def pending_adjustments(rt: Runtime, tenant_id: str) -> list[tuple[Adjustment, int]]:
+    """Accepted disputes waiting for a run (at most MAX_DISPUTE_ADJUSTMENTS), read fresh: the index may lag."""
+    page = rt.store.lookup(tenant_id, f"{ADJUSTMENTS}#pending", limit=MAX_DISPUTE_ADJUSTMENTS)
+    fresh = [rt.store.get(tenant_id, ADJUSTMENTS, item.key) for item in page.items]
+    return [(cast(Adjustment, s.data), s.version) for s in fresh if s is not None and s.data["status"] == "pending"]
+
+
+def adjustment_put(adjustment: Adjustment, version: int | None) -> Put:
+    dispute_id = adjustment["dispute_id"]
+    detail = f"the adjustment of {dispute_id} changed meanwhile"
+    lookup = (f"{ADJUSTMENTS}#{adjustment['status']}", dispute_id)
+    return _over(ADJUSTMENTS, dispute_id, dict(adjustment), version, detail, lookup)
