@@ -58,10 +58,10 @@ def use_product(state_file: str | None) -> str:
 
 
 def require_tenants(rt: Any, tenant_ids: Sequence[str]) -> None:
-    from .services.tenants import PROFILE
+    from .services.tenant_repository import stored_profile
 
     for tenant_id in tenant_ids:
-        if rt.store.get(tenant_id, *PROFILE) is None:
+        if stored_profile(rt.store, tenant_id) is None:
             raise CliError(f"no tenant {tenant_id!r}")
 
 

@@ -18,13 +18,14 @@ from ..domain import audience
 from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound, RuleViolation
+from ..domain.errors import NotFound
 from ..domain.explain import explain_audit_record, explain_decision
 from ..domain.ids import is_typed_id
 from ..logs import logger
 from ..ports import Answerer, ClauseIndex
 from ..runtime import Runtime
 from . import decisions
+from .clause_indexing import index_documents
 
 TOP_K = 5
 
@@ -46,33 +47,6 @@ def _answerer(rt: Runtime) -> Answerer:
 
 def contract_files(tenants_dir: Path, tenant_id: str) -> list[Path]:
     return sorted((tenants_dir / tenant_id / "contracts").rglob("*.md"))
-
-
-def index_documents(
-    index: ClauseIndex,
-    tenant_id: str,
-    texts: list[tuple[str, str]],
-    *,
-    prune: bool = True,
-    on_document: Callable[[core.IngestResult], None] | None = None,
-) -> list[core.IngestResult]:
-    """Index (name, markdown) documents for a tenant; unchanged ones are no-ops. `prune` drops documents not given."""
-    prepared = [core.prepare_document(tenant_id, markdown, name=name) for name, markdown in texts]
-    clashes = core.clause_collisions(prepared)
-    if clashes:
-        raise RuleViolation("clause ids must be unique within a tenant: " + "; ".join(clashes))
-    results = []
-    for document in prepared:
-        result = index.index_document(document)
-        results.append(result)
-        if on_document is not None:
-            on_document(result)
-    if prune:
-        given = {d.document for d in prepared}
-        for stale in sorted(set(index.documents(tenant_id)) - given):
-            removed = index.remove_document(tenant_id, stale)
-            results.append(core.IngestResult(stale, "removed", 0, 0, removed))
-    return results
 
 
 def index_tenant(
