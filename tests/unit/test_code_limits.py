@@ -72,41 +72,26 @@ LAZY_PROJECT: dict[str, tuple[str, str]] = {
 
 KNOWN_OVER = {
     "modules": {
-        "services/deals.py",
         "services/policy_drafts.py",
     },
     "functions": {
         "domain/history.py:plan",
-        "domain/pricing.py:_check_line",
-        "domain/pricing.py:check_quote",
-        "services/cases.py:_decide_once",
-        "services/cases.py:open_case",
         "services/catalog.py:import_catalog",
         "services/credit_notes.py:apply_decision",
         "services/credit_notes.py:hold",
-        "services/deal_holds.py:_apply",
-        "services/deals.py:_register_once",
-        "services/deals.py:apply_review",
         "services/history.py:_write_month",
         "services/invoice_disputes.py:apply_decision",
         "services/invoice_disputes.py:file_dispute",
-        "services/pricing.py:check",
         "services/subscriptions.py:deliver",
     },
     "imports": {
         "domain/history.py:history_invoice_id",
         "domain/policy.py:policy_problems",
         "domain/policy_change.py:_number",
-        "services/agents/__init__.py:run",
-        "services/cases.py:_decide_once",
-        "services/deals.py:_hold",
-        "services/deals.py:_register_once",
-        "services/deals.py:request_extension",
         "services/policy_drafts.py:_may_be_made",
         "services/policy_drafts.py:_schema_problems",
         "services/policy_shadow.py:policy_whatif_queues",
         "services/policy_whatif.py:whatif_rebates",
-        "services/pricing.py:check",
     },
 }
 
