@@ -62,6 +62,11 @@ LAZY_PROJECT: dict[str, tuple[str, str]] = {
         "one Chalice app holds every Lambda handler: each handler imports only its own use case (cold start)",
     ),
     "edge/routes/__init__.py": (r"^\.$", "importing the route modules fills the route table when the app asks"),
+    "services/agents/__init__.py": (
+        r"^\.desk$",
+        "the agents' desk reads through the analytics, billing and rebate services: loaded when an agent runs, not by "
+        "the CLI, which imports the package for the agents' names on every command (CLI start-up)",
+    ),
     "cli.py": _CLI,
     "cli_catalog.py": _CLI,
     "cli_history.py": _CLI,

@@ -60,11 +60,13 @@ def _loaded_after(code: str) -> set[str]:
 
 def test_the_tables_are_built_on_first_use_not_at_import():
     """Cold start: importing the services that dispatch by name loads none of the use cases they dispatch to; reading
-    one table loads that table's modules only (an agent's Lambda loads the agents, not pricing or rebates)."""
+    one table loads that table's modules (a replay loads pricing, not rebates)."""
     dispatching = "import revgov.services.cases, revgov.services.decisions, revgov.services.agents"
-    before = _loaded_after(dispatching)
-    assert not before & {"revgov.services.pricing", "revgov.services.rebates", "revgov.services.deals",
-                         "revgov.services.credit_notes", "revgov.services.agents.discount_drift"}
-    after = _loaded_after(dispatching + "\nfrom revgov.runtime import REGISTRY\nREGISTRY.agents")
-    assert "revgov.services.agents.discount_drift" in after
-    assert not after & {"revgov.services.pricing", "revgov.services.rebates", "revgov.services.deals"}
+    dispatched = {"revgov.services.pricing", "revgov.services.rebates", "revgov.services.deals",
+                  "revgov.services.credit_notes", "revgov.services.invoice_disputes", "revgov.services.agents.desk",
+                  "revgov.services.agents.discount_drift", "revgov.services.agents.threshold_watcher"}
+    assert not _loaded_after(dispatching) & dispatched
+    replaying = _loaded_after(dispatching + "\nfrom revgov.runtime import REGISTRY\nREGISTRY.evaluators")
+    assert "revgov.services.pricing" in replaying and "revgov.services.rebates" not in replaying
+    running = _loaded_after(dispatching + "\nfrom revgov.runtime import REGISTRY\nREGISTRY.agents")
+    assert {"revgov.services.agents.discount_drift", "revgov.services.agents.threshold_watcher"} <= running

@@ -3,7 +3,7 @@ findings. Each runs from its own Lambda handler `agent_<name>` on the cadence `e
 (EventBridge in AWS, the local scheduler in `revgov dev`), or on demand with `revgov agents run NAME`.
 
 The composition root maps each name to its module's `run` (`runtime.Registry.agents`), built on first use: importing
-this package loads no agent module.
+this package loads no agent module and not the desk (the CLI imports it for the names of the agents).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from ...domain.access import PLATFORM
 from ...runtime import Runtime
 from ..tenants import REGISTRY
 from ..toolkit import pages
-from .desk import AgentDesk
 
 AGENTS = ("threshold_watcher", "billing_reconciler", "certification_watcher", "discount_drift")
 
@@ -23,6 +22,10 @@ def run(rt: Runtime, agent: str, tenant_ids: list[str] | None = None) -> list[di
     """Run one agent for the named tenants (default: every active tenant); one report per tenant."""
     if agent not in AGENTS:
         raise LookupError(f"no agent {agent!r}; agents: {', '.join(AGENTS)}")
+    # imported here, not at the top: the desk reads through the analytics, billing and rebate services, which the
+    # CLI (it lists AGENTS for every command) and the API's cold start do not need
+    from .desk import AgentDesk
+
     work = rt.registry.agents[agent]
     if tenant_ids is None:
         tenant_ids = [item.key for item in pages(rt.store, PLATFORM, REGISTRY, page_size=100)
