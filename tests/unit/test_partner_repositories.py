@@ -16,7 +16,7 @@ import pytest
 
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
-from revgov.domain.errors import ConcurrentUpdate, Conflict
+from revgov.domain.errors import ConcurrentUpdate, Conflict, StaleWrite
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application
 from revgov.ports import Changes, Put
@@ -80,7 +80,7 @@ def test_a_filing_that_keeps_losing_the_race_gives_up_after_twelve_attempts_with
 
     def losing(tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
         attempts.append(tenant_id)
-        raise Conflict(f"partner {partner_id} changed meanwhile; read it again")
+        raise StaleWrite(f"partner {partner_id} changed meanwhile; read it again")  # what the store raises
 
     monkeypatch.setattr(rt.store, "commit", losing)
     with pytest.raises(ConcurrentUpdate, match=f"partner {partner_id} kept changing under this write; retry"):
