@@ -10,7 +10,7 @@ from typing import Any
 
 from ..domain.access import Principal, Role
 from ..domain.canonical import canonical_json, sha256_hex
-from ..domain.errors import NotFound, Unavailable
+from ..domain.errors import NotFound, RevgovError
 from ..ports import Put, Stored
 from ..runtime import Runtime
 from .tenants import policy_at
@@ -84,7 +84,9 @@ def _part_key(decision_id: str, number: int) -> str:
 
 
 def whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
-    """A decision stored in parts, put back together and checked against the hash its head holds."""
+    """A decision stored in parts, put back together and checked against the hash its head holds. The parts are
+    written in the head's own commit and read consistently, so a part missing or failing the hash is damage, not a
+    state that a retry outlives: a 500 (logged with the correlation id), never a 503 "retry"."""
     body = head.get("body")
     if body is None:
         return head
@@ -92,10 +94,10 @@ def whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
     found = rt.store.get_many(refs)
     missing = [ref[2] for ref in refs if ref not in found]
     if missing:
-        raise Unavailable(f"decision {head['decision_id']} is stored in parts and {len(missing)} cannot be read")
+        raise RevgovError(f"decision {head['decision_id']} is stored in parts and {len(missing)} of them are missing")
     text = "".join(found[ref].data["text"] for ref in refs)
     if hashlib.sha256(text.encode()).hexdigest() != body["sha256"]:
-        raise Unavailable(f"decision {head['decision_id']}: its stored parts do not match the hash of its head")
+        raise RevgovError(f"decision {head['decision_id']}: its stored parts do not match the hash of its head")
     return {**{k: v for k, v in head.items() if k != "body"}, **json.loads(text)}
 
 
