@@ -50,7 +50,10 @@ class CopilotSettings:
 
 def _whatif_workers(e: Mapping[str, str]) -> int:
     """REVGOV_WHATIF_WORKERS, else 2 processes on the embedded engine (`revgov dev`) and 1 elsewhere (Lambda)."""
-    return max(1, int(e.get("REVGOV_WHATIF_WORKERS") or (2 if e.get("REVGOV_BACKEND") == "sqlite" else 1)))
+    given = e.get("REVGOV_WHATIF_WORKERS") or ("2" if e.get("REVGOV_BACKEND") == "sqlite" else "1")
+    if not given.isdigit():
+        raise ValueError(f"REVGOV_WHATIF_WORKERS must be a whole number of processes, not {given!r}")
+    return max(1, int(given))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ and evaluates it again under a draft that lowers the margin floor to 5%. Baselin
 decisions whole without evaluating them. Rows: the what-if as the product runs it (`Settings.whatif_workers` worker
 processes); the same in one process; a draft that changes only the approval routing (no rule the evaluation reads:
 each decision keeps its stored result, read again under the new routing). Wall and CPU seconds are both given: on a
-machine shared with other work, wall time is CPU time stretched by the load (CPU seconds are this process's only).
+machine shared with other work, wall time is CPU time stretched by the load. The workers' CPU seconds are given
+apart from the reading process's: on free cores a row with workers takes about the larger of the two shares.
 """
 
 from __future__ import annotations
@@ -77,10 +78,19 @@ def _draft(rt: Any, operations: list[dict[str, Any]]) -> str:
     return str(draft["draft_id"])
 
 
-def _timed(run: Any) -> tuple[Any, float, float]:
-    t, cpu = time.perf_counter(), time.process_time()
+def _workers_cpu() -> float:
+    """CPU seconds of this process's worker processes (counted once they have ended)."""
+    import resource
+
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return workers.ru_utime + workers.ru_stime
+
+
+def _timed(run: Any) -> tuple[Any, float, float, float]:
+    """The value, wall seconds, this process's CPU seconds and its workers' CPU seconds."""
+    t, cpu, workers = time.perf_counter(), time.process_time(), _workers_cpu()
     value = run()
-    return value, time.perf_counter() - t, time.process_time() - cpu
+    return value, time.perf_counter() - t, time.process_time() - cpu, _workers_cpu() - workers
 
 
 def policy_whatif_section(stack: Any) -> list[Row]:
@@ -99,26 +109,28 @@ def policy_whatif_section(stack: Any) -> list[Row]:
     routing = _draft(rt, [{"op": "replace", "path": "/exception_routing/categories/margin_below_floor/queue",
                            "value": "legal"}])
     window = {"from": "2026-07-01", "to": "2026-09-30"}
-    read, read_s, read_cpu = _timed(lambda: sum(1 for _ in policy_whatif.stored_quote_decisions(
+    read, read_s, read_cpu, _ = _timed(lambda: sum(1 for _ in policy_whatif.stored_quote_decisions(
         rt, finance, window["from"], window["to"])))
     workers = rt.settings.whatif_workers
-    report, whatif_s, whatif_cpu = _timed(lambda: policy_whatif.whatif(rt, finance, margin, window))
+    report, whatif_s, whatif_cpu, whatif_workers = _timed(lambda: policy_whatif.whatif(rt, finance, margin, window))
     one_rt = dataclasses.replace(rt, settings=dataclasses.replace(rt.settings, whatif_workers=1))
-    alone, alone_s, alone_cpu = _timed(lambda: policy_whatif.whatif(one_rt, finance, margin, window))
+    alone, alone_s, alone_cpu, _ = _timed(lambda: policy_whatif.whatif(one_rt, finance, margin, window))
     assert alone == report  # the same figures either way
-    routed, routed_s, routed_cpu = _timed(lambda: policy_whatif.whatif(rt, finance, routing, window))
+    routed, routed_s, routed_cpu, _ = _timed(lambda: policy_whatif.whatif(rt, finance, routing, window))
 
-    def row(metric: str, figures: dict[str, Any], seconds: float, cpu: float) -> Row:
+    def row(metric: str, figures: dict[str, Any], seconds: float, cpu: float, workers: float = 0.0) -> Row:
         return {"metric": metric, "decisions": figures["decisions"], "outcome_changed": figures["outcome_changed"],
-                "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
-                "ratio_vs_baseline": round(seconds / read_s, 2), "goal": f"<= {GOAL_SECONDS:g} s",
-                "met": seconds <= GOAL_SECONDS}
+                "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "workers_cpu_seconds": round(workers, 2),
+                "ratio_vs_baseline": round(seconds / read_s, 2),
+                "cpu_ratio_vs_baseline": round((cpu + workers) / read_cpu, 2),  # all the CPU the what-if took
+                "goal": f"<= {GOAL_SECONDS:g} s", "met": seconds <= GOAL_SECONDS}
 
     return [
         {"metric": f"store {DECISIONS:,} decisions, no two inputs alike (setup)", "seconds": round(stored_s, 2)},
         {"metric": "read the window's decisions whole (baseline)", "decisions": read, "seconds": round(read_s, 2),
          "cpu_seconds": round(read_cpu, 2)},
-        row(f"what-if, margin floor 5%: read + evaluate + sum ({workers} workers)", report, whatif_s, whatif_cpu),
+        row(f"what-if, margin floor 5%: read + evaluate + sum ({workers} workers)", report, whatif_s, whatif_cpu,
+            whatif_workers),
         row("what-if, margin floor 5%, in one process", alone, alone_s, alone_cpu),
         {**row("what-if, routing only (no evaluated rule changed)", routed, routed_s, routed_cpu),
          "approvals_rerouted": routed["approvals_rerouted"]["count"]},

@@ -193,15 +193,7 @@ def test_the_figures_are_the_same_when_the_reuse_is_full_or_off(tmp_path, monkey
 
 # Changes a draft may make: rules the quote evaluation reads (pricing), the approval routing (read after it), and
 # sections no quote evaluation reads.
-_REACHING = [
-    {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "16"},
-    {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "8"},
-    {"op": "replace", "path": "/pricing/discount_caps/caps/platinum/networking", "value": "12"},
-    {"op": "replace", "path": "/pricing/finance_approval/above_percent", "value": "18"},
-    {"op": "replace", "path": "/pricing/stacking/mode", "value": "compounding"},
-    {"op": "replace", "path": "/pricing/payment_terms/standard_days", "value": [30, 60]},
-    {"op": "replace", "path": "/pricing/promotions/0/percent", "value": "5"},
-]
+_REACHING = [*MANY_RULES[:-1], {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "8"}]
 _NOT_REACHING = [
     {"op": "replace", "path": "/exception_routing/categories/margin_below_floor/queue", "value": "legal"},
     {"op": "replace", "path": "/exception_routing/triage/queue", "value": "finance"},
@@ -318,3 +310,17 @@ def test_without_a_process_pool_the_whatif_evaluates_in_its_own_process(tmp_path
     ({"REVGOV_WHATIF_WORKERS": "0"}, 1)])
 def test_whatif_workers_come_from_the_environment(env, workers):
     assert Settings.from_env(env).whatif_workers == workers
+
+
+@pytest.mark.parametrize(("window", "pointer"), [
+    ({"from": "2026-02-30", "to": "2026-03-01"}, "/from"),  # no such day
+    ({"from": "2026-03-01", "to": "2026-13-01"}, "/to"),
+    ({"from": "2026-03-02", "to": "2026-03-01"}, "/to"),  # ends before it starts
+    ({"from": "2026-01-01", "to": "2027-01-02"}, "/to"),  # 367 days: "a what-if window is at most 366 days"
+])
+def test_a_bad_window_is_refused_naming_the_field(window, pointer):
+    from revgov.domain.errors import RuleViolation
+
+    with pytest.raises(RuleViolation) as refused:
+        policy_whatif._window(window)
+    assert [e.path for e in refused.value.errors] == [pointer]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 from ..domain import policy_whatif
 from ..domain.access import Principal
 from ..domain.errors import FieldError, RuleViolation
+from ..domain.time import parse_day
 from ..runtime import Runtime
 from . import decisions, policy_drafts, policy_whatif_workers
 from .pricing import evaluate
@@ -33,7 +33,7 @@ def _window(body: dict[str, Any]) -> tuple[str, str]:
     days = []
     for field in ("from", "to"):
         try:
-            days.append(date.fromisoformat(body[field]))
+            days.append(parse_day(body[field]))
         except ValueError as bad:
             raise RuleViolation(f"{field} {body[field]!r} is not a date",
                                 errors=[FieldError(f"/{field}", "not a date")]) from bad
