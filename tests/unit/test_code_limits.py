@@ -91,7 +91,6 @@ KNOWN_OVER = {
         "services/deals.py:_hold",
         "services/deals.py:_register_once",
         "services/deals.py:request_extension",
-        "services/policy_whatif.py:whatif_rebates",
         "services/pricing.py:check",
     },
 }

@@ -13,11 +13,13 @@ from typing import Any
 from ..domain import policy_whatif
 from ..domain.access import Principal
 from ..domain.errors import FieldError, RuleViolation
+from ..domain.rebates.policy import Period
 from ..domain.time import parse_day
 from ..runtime import Runtime
 from . import decisions, policy_drafts, policy_whatif_workers
 from .pricing import evaluate
-from .tenants import policy_at
+from .rebates import rate_under
+from .tenants import load_tenant, policy_at
 
 MAX_WINDOW_DAYS = 366
 _PAGE = 500
@@ -199,10 +201,6 @@ def whatif_rebates(rt: Runtime, who: Principal, draft_id: str, body: dict[str, A
     """A rebate or commission period rated over its stored rebate lines as the policy in force rates it and as the
     draft would: the payable amount and tier reached per partner and program, totals by partner segment. The lines
     are the sales already projected for rebates; nothing is settled or written."""
-    from ..domain.rebates.policy import Period
-    from .rebates import rate_under
-    from .tenants import load_tenant
-
     period = Period.parse(body["period"])  # a RuleViolation naming the forms it takes
     tenant, _ = load_tenant(rt, who.tenant_id)
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
