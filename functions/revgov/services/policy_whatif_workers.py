@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import signal
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -39,6 +40,10 @@ _DRAFT: dict[str, Any] = {}  # a worker's draft (policy, version, queues), set o
 
 
 def _start_worker(policy: dict[str, Any], version: str, queues: dict[str, str]) -> None:
+    # A forked worker must not run the handlers `revgov dev` installed to stop the product (they touch its server and
+    # database): Ctrl-C is the reading process's to handle, and SIGTERM just ends the worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _DRAFT.update(policy=policy, version=version, queues=queues)
 
 
