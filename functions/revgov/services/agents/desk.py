@@ -22,9 +22,8 @@ from ...domain.kpis import Period
 from ...domain.time import instant
 from ...ports import Changes, Put
 from ...runtime import OUTBOX, Runtime
-from .. import analytics, billing, cases, erp, events, tasks, tenants
+from .. import analytics, billing, cases, erp, events, partner_repository, tasks, tenants
 from ..deals import DEALS
-from ..keys import PARTNERS
 from ..toolkit import pages
 
 WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, cases.CASES, OUTBOX})
@@ -72,7 +71,7 @@ class AgentDesk:
         return [item.data for item in pages(self._rt.store, self.tenant_id, collection)]
 
     def active_partners(self) -> list[dict[str, Any]]:
-        return [p for p in self._all(PARTNERS) if p.get("status") == "active"]
+        return partner_repository.active(self._rt.store, self.tenant_id)
 
     def live_deals(self) -> list[dict[str, Any]]:
         return [d for d in self._all(DEALS) if is_live(d, self._now)]

@@ -54,14 +54,6 @@ from .sla import sweep_sla
 from .support import support_logged
 from .usage import usage_reported
 
-# The names services outside billing (credit_notes, history: not billing's files) and their tests still spell.
-_post_lines = post_lines
-_invoice_put = invoice_put
-_subscription_put = subscription_put
-_line_key = line_key
-_record_lines = record_lines
-_open_exception = open_exception
-
 __all__ = [
     "ACTOR",
     "BILLED",
