@@ -224,15 +224,9 @@ def _month_lines(rt: Runtime, tenant_id: str, records: list[dict[str, Any]], per
     """Every line of the month's invoices, and the lines the records say they posted elsewhere for the month."""
     lines: dict[str, dict[str, Any]] = {}
     for status in ("draft", "finalized"):
-        cursor = None
-        while True:
-            page = billing.list_invoices(rt, tenant_id, status=status, period=period, limit=100, cursor=cursor)
-            for item in page.items:
-                for line in billing.invoice_lines(rt, tenant_id, item.data["invoice_id"]):
-                    lines[line["line_id"]] = line
-            cursor = page.next_cursor
-            if not cursor:
-                break
+        for item in billing.invoices_in(rt, tenant_id, status=status, period=period):
+            for line in billing.invoice_lines(rt, tenant_id, item.data["invoice_id"]):
+                lines[line["line_id"]] = line
     for record in records:
         for entry in [*record.get("billed", []), *record.get("credited", []), *record.get("adjusted", [])]:
             if entry.get("month", core.charged_month(entry)) == period and entry["line_id"] not in lines:

@@ -1,6 +1,6 @@
-"""What every use case needs and writes the same way: reading a whole collection page by page, and retrying a unit of
-work that lost an optimistic-concurrency race. (Merging changes is `ports.Changes.merge`; an audit entry for a
-caller's action is `domain.audit.AuditEntry.by`; instants and billing months are `domain.time`.)"""
+"""What every use case needs and writes the same way: reading a whole collection or lookup partition page by page,
+and retrying a unit of work that lost an optimistic-concurrency race. (Merging changes is `ports.Changes.merge`; an
+audit entry for a caller's action is `domain.audit.AuditEntry.by`; instants and billing months are `domain.time`.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from ..domain.errors import RevgovError, StaleWrite
-from ..ports import DocumentStore, Stored
+from ..ports import DocumentStore, Page, Stored
 
 T = TypeVar("T")
 
@@ -21,12 +21,25 @@ def pages(
     store: DocumentStore, tenant_id: str, collection: str, *, prefix: str = "", page_size: int = PAGE_SIZE
 ) -> Iterator[Stored]:
     """Every document of a tenant's collection (under `prefix`), in key order, one store page at a time."""
+    return _paged(lambda cursor: store.query(tenant_id, collection, limit=page_size, cursor=cursor, prefix=prefix))
+
+
+def lookup_pages(
+    store: DocumentStore, tenant_id: str, partition: str, *, prefix: str = "", page_size: int = PAGE_SIZE
+) -> Iterator[Stored]:
+    """Every entry of a tenant's lookup (index) partition such as `"INVOICE#draft"` (under `prefix`), in index order,
+    one store page at a time. Lazy: a caller that stops early reads no further page. An index may lag its items: a
+    caller that needs the current document re-reads it (`store.get`)."""
+    return _paged(lambda cursor: store.lookup(tenant_id, partition, limit=page_size, cursor=cursor, prefix=prefix))
+
+
+def _paged(read: Callable[[str | None], Page]) -> Iterator[Stored]:
     cursor: str | None = None
     while True:
-        page = store.query(tenant_id, collection, limit=page_size, cursor=cursor, prefix=prefix)
+        page = read(cursor)
         yield from page.items
         cursor = page.next_cursor
-        if cursor is None:
+        if not cursor:
             return
 
 
