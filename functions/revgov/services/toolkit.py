@@ -1,16 +1,17 @@
-"""What every use case needs and writes the same way: reading a whole collection or lookup partition page by page,
-and retrying a unit of work that lost an optimistic-concurrency race. (Merging changes is `ports.Changes.merge`; an
-audit entry for a caller's action is `domain.audit.AuditEntry.by`; instants and billing months are `domain.time`.)"""
+"""What every use case needs and writes the same way: reading a whole collection page by page, and retrying a unit of
+work that lost an optimistic-concurrency race. (Merging changes is `ports.Changes.merge`; an audit entry for a
+caller's action is `domain.audit.AuditEntry.by`; instants and billing months are `domain.time`.)"""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from ..domain.errors import RevgovError, StaleWrite
-from ..ports import DocumentStore, Page, Stored
+from ..ports import DocumentStore, Page, Put, Stored
 
 T = TypeVar("T")
 
@@ -27,19 +28,19 @@ def pages(
 def lookup_pages(
     store: DocumentStore, tenant_id: str, partition: str, *, prefix: str = "", page_size: int = PAGE_SIZE
 ) -> Iterator[Stored]:
-    """Every entry of a tenant's lookup (index) partition such as `"INVOICE#draft"` (under `prefix`), in index order,
-    one store page at a time. Lazy: a caller that stops early reads no further page. An index may lag its items: a
-    caller that needs the current document re-reads it (`store.get`)."""
+    """Every document of a tenant's secondary-lookup partition (under the sort `prefix`), in sort order, one store page
+    at a time (the lookup is eventually consistent on DynamoDB)."""
     return _paged(lambda cursor: store.lookup(tenant_id, partition, limit=page_size, cursor=cursor, prefix=prefix))
 
 
 def _paged(read: Callable[[str | None], Page]) -> Iterator[Stored]:
+    """The items of page after page, each read from the cursor the previous one returned, until none is returned."""
     cursor: str | None = None
     while True:
         page = read(cursor)
         yield from page.items
         cursor = page.next_cursor
-        if not cursor:
+        if cursor is None:
             return
 
 
@@ -61,3 +62,14 @@ def retry_on_conflict(work: Callable[[], T], *, attempts: int, exhausted: Callab
         except StaleWrite:
             continue  # another writer moved what this read: read again
     raise exhausted()
+
+
+def put_over(
+    collection: str, key: str, data: dict[str, Any], stored: Stored | None, *, conflict_detail: str | None = None
+) -> Put:
+    """`data` written over what was read (`stored`), or as new when nothing was: either way, a writer that got there
+    first makes the commit a `Conflict` (saying `conflict_detail` when given) instead of losing its write."""
+    put = Put(
+        collection, key, data, must_be_absent=stored is None, expected_version=stored.version if stored else None
+    )
+    return replace(put, conflict_detail=conflict_detail) if conflict_detail else put
