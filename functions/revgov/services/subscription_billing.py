@@ -230,15 +230,11 @@ def _month_lines(rt: Runtime, tenant_id: str, records: list[dict[str, Any]], per
     for record in records:
         for entry in [*record.get("billed", []), *record.get("credited", []), *record.get("adjusted", [])]:
             if entry.get("month", core.charged_month(entry)) == period and entry["line_id"] not in lines:
-                stored = rt.store.get(tenant_id, billing.LINES, _line_key(entry["line_id"]))
+                invoice_id, number = entry["line_id"].rsplit(".", 1)
+                stored = billing.line_of(rt, tenant_id, invoice_id, int(number))
                 if stored is not None:
                     lines[entry["line_id"]] = stored.data
     return list(lines.values())
-
-
-def _line_key(line_id: str) -> str:
-    invoice_id, number = line_id.rsplit(".", 1)
-    return f"{invoice_id}#{int(number):05d}"
 
 
 # --- the partner's subscriptions ------------------------------------------------------------------------------------
