@@ -17,7 +17,6 @@ from ..runtime import Runtime
 from . import contracts, keys
 from . import tenant_repository as repository
 from .audit import verify_chain
-from .tenant_repository import REGISTRY as REGISTRY  # services/agents/__init__.py still imports it from here
 from .tenant_repository import policy_put, registry_entry
 
 SOURCE = "revgov.tenant"
