@@ -1,28 +1,25 @@
-"""A policy compiled once per policy version: a small bounded cache keyed by the version (the policy's content hash).
-
-Pure and process-local: a Lambda keeps it warm across invocations; the oldest version is dropped first.
-"""
+"""Policies compiled for lookups, kept once per policy version (the version is the policy's content hash)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 
-class ByVersion(Generic[T]):
-    """What a policy compiles to, kept for at most `size` policy versions."""
+class PerVersion(Generic[T]):
+    """A compiled form of a policy per version, computed on first use; past `size` versions the oldest is dropped."""
 
-    def __init__(self, size: int = 64) -> None:
-        self._items: dict[str, T] = {}
+    def __init__(self, compile_policy: Callable[[Mapping[str, Any]], T], size: int = 64) -> None:
+        self._compile = compile_policy
         self._size = size
+        self._kept: dict[str, T] = {}
 
-    def get(self, version: str, build: Callable[[], T]) -> T:
-        """The compiled value of `version`, built (and kept) the first time it is asked for."""
-        found = self._items.get(version)
+    def get(self, policy: Mapping[str, Any], version: str) -> T:
+        found = self._kept.get(version)
         if found is None:
-            if len(self._items) >= self._size:
-                self._items.pop(next(iter(self._items)))
-            found = self._items[version] = build()
+            if len(self._kept) >= self._size:
+                self._kept.pop(next(iter(self._kept)))
+            found = self._kept[version] = self._compile(policy)
         return found

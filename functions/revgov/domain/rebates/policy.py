@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from ..compiled import ByVersion
+from ..compiled import PerVersion
 from ..errors import FieldError, RuleViolation
 from ..money import CENT
 from ..partners import held_tier
@@ -376,12 +376,12 @@ def compile_rebates(policy: Mapping[str, Any]) -> RebateBook:
     )
 
 
-_COMPILED: ByVersion[RebateBook] = ByVersion(64)
+_COMPILED: PerVersion[RebateBook] = PerVersion(compile_rebates)
 
 
 def rebate_book(policy: Mapping[str, Any], version: str) -> RebateBook:
     """The compiled rebate policy, once per policy version (the version is the policy's content hash)."""
-    return _COMPILED.get(version, lambda: compile_rebates(policy))
+    return _COMPILED.get(policy, version)
 
 
 def rebate_problems(policy: Mapping[str, Any]) -> list[FieldError]:
