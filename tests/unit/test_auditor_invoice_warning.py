@@ -43,13 +43,8 @@ def test_sop_2_1_northwind_flags_an_unposted_event_at_36_hours(age, flagged):
     assert len(desk.flagged) == flagged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor: the billing reconciler warns at 3/4 of the SLA (36 h) for every tenant; COP-2.1 says Contoso "
-    "flags at 24 hours (fix: a per-tenant warn_hours on billing.invoice_sla, 24 for contoso and 36 for northwind, "
-    "read by services/agents/billing_reconciler.run instead of WARN_SHARE)",
-)
-def test_cop_2_1_contoso_flags_an_unposted_event_at_24_hours():
-    desk = _Desk("contoso", 24.0)
+@pytest.mark.parametrize(("age", "flagged"), [(23.5, 0), (24.0, 1)])
+def test_cop_2_1_contoso_flags_an_unposted_event_at_24_hours(age, flagged):
+    desk = _Desk("contoso", age)
     billing_reconciler.run(desk)  # type: ignore[arg-type]
-    assert len(desk.flagged) == 1
+    assert len(desk.flagged) == flagged

@@ -125,7 +125,7 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     """The dispute's approval was decided by its queue: approved, the dispute is upheld and what is left of the
     disputed amount is credited by a credit note referencing the line (SOP-6.1 step 4, SOP-2.5); rejected, the
     reason is kept. A decision without a reason decides nothing (SOP-6.3 "Every decision states the reason").
-    Effect of `invoice.dispute` (services.cases.EFFECTS)."""
+    Effect of `invoice.dispute` (runtime.Registry.effects)."""
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     book = BillingPolicy.from_policy(tenant.policy)
     stored = approval_requests.decided_request(rt, who.tenant_id, DISPUTES, case, "invoice dispute")
