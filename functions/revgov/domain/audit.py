@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .canonical import sha256_hex
+from .canonical import canonical_json, canonical_object, sha256_hex, sha256_text
 
 if TYPE_CHECKING:
     from .access import Principal
@@ -59,7 +59,11 @@ class AuditEntry:
 
 
 def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str, prev_hash: str) -> dict[str, Any]:
-    """The stored record: the entry plus its place in the chain and the hash that binds it there."""
+    """The stored record: the entry plus its place in the chain and the hash that binds it there.
+
+    The inputs (a quote's lines: the bulk of the record) are serialised to canonical JSON once; that text gives
+    both `inputs_hash` and its place in the record's own canonical JSON, which `hash` covers as before."""
+    inputs_text = canonical_json(entry.inputs)
     body: dict[str, Any] = {
         "record_id": record_id,
         "tenant_id": tenant_id,
@@ -71,14 +75,15 @@ def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str
         "subject": entry.subject,
         "outcome": entry.outcome,
         "inputs": entry.inputs,
-        "inputs_hash": sha256_hex(entry.inputs),
+        "inputs_hash": sha256_text(inputs_text),
         "policy_version": entry.policy_version,
         "rule_ids": list(entry.rule_ids),
         "clauses": list(entry.clauses),
         "sources": list(entry.sources),
         "prev_hash": prev_hash,
     }
-    return {**body, "hash": sha256_hex(body)}
+    others = {k: v for k, v in body.items() if k != "inputs"}
+    return {**body, "hash": sha256_text(canonical_object(others, {"inputs": inputs_text}))}
 
 
 @dataclass(frozen=True)
