@@ -11,7 +11,7 @@ ever decide that there is nothing to report (tests/unit/test_schema_check.py pro
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 Check = Callable[[Any], bool]
@@ -73,7 +73,8 @@ class Compiler:
             checks.append(self.compile(resolved.contents, resolved.resolver))
         if "type" in schema:
             checks.append(self._type(schema["type"]))
-        checks += _string_checks(schema) + _number_checks(schema, self._is_type) + _array_checks(schema) + _value_checks(schema)
+        checks += _string_checks(schema) + _number_checks(schema, self._is_type)
+        checks += _array_checks(schema) + _value_checks(schema)
         if "format" in schema:
             fmt, conforms = schema["format"], self._conforms
             checks.append(lambda i: conforms(i, fmt))
@@ -92,8 +93,7 @@ class Compiler:
             checks.append(lambda i: not negated(i))
         for keyword, verdict in (("allOf", all), ("anyOf", any)):
             if keyword in schema:
-                parts = [self.compile(sub, resolver) for sub in schema[keyword]]
-                checks.append(lambda i, parts=parts, verdict=verdict: verdict(p(i) for p in parts))
+                checks.append(_combined([self.compile(sub, resolver) for sub in schema[keyword]], verdict))
         if "oneOf" in schema:
             choices = [self.compile(sub, resolver) for sub in schema["oneOf"]]
             checks.append(lambda i: sum(1 for c in choices if c(i)) == 1)
@@ -108,6 +108,8 @@ class Compiler:
 
     def _type(self, expected: str | list[str]) -> Check:
         names = [expected] if isinstance(expected, str) else list(expected)
+        if len(names) == 1 and names[0] in _PLAIN_TYPES:
+            return _PLAIN_TYPES[names[0]]
         is_type = self._is_type
         return lambda i: any(is_type(i, name) for name in names)
 
@@ -141,9 +143,32 @@ def _never(instance: Any) -> bool:
 
 
 def _all(checks: list[Check]) -> Check:
+    if not checks:
+        return _always
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda instance: first(instance) and second(instance)
     return lambda instance: all(check(instance) for check in checks)
+
+
+# jsonschema's own definitions of these types (jsonschema/_types.py); "integer" and "number" go to its type checker.
+_PLAIN_TYPES: dict[str, Check] = {
+    "string": lambda i: isinstance(i, str),
+    "object": lambda i: isinstance(i, dict),
+    "array": lambda i: isinstance(i, list),
+    "boolean": lambda i: isinstance(i, bool),
+    "null": lambda i: i is None,
+}
+
+
+def _combined(parts: list[Check], verdict: Callable[[Iterable[bool]], bool]) -> Check:
+    return lambda i: verdict(part(i) for part in parts)
+
+
+def _one_of_strings(members: frozenset[str]) -> Check:
+    return lambda i: isinstance(i, str) and i in members
 
 
 def _string_checks(schema: dict[str, Any]) -> list[Check]:
@@ -197,8 +222,7 @@ def _value_checks(schema: dict[str, Any]) -> list[Check]:
     for values in allowed:
         if not values or not all(isinstance(v, str) for v in values):
             raise Unsupported("enum or const of other values than strings")
-        members = frozenset(values)
-        checks.append(lambda i, members=members: isinstance(i, str) and i in members)
+        checks.append(_one_of_strings(frozenset(values)))
     return checks
 
 
