@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -63,3 +64,20 @@ def canonical_object(members: Mapping[str, Any], texts: Mapping[str, str]) -> st
     already known: equal, to the byte, to `canonical_json` of the whole object, without serialising those again."""
     parts = {k: _ENCODE(v) for k, v in _plain(dict(members)).items()} | dict(texts)
     return "{" + ",".join(_ENCODE(k) + ":" + parts[k] for k in sorted(parts)) + "}"
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A value with its canonical JSON computed once, so the steps that hash or embed it (the decision's stored body,
+    its audit record's inputs and hash) do not serialise it again. The value must not change after `of`."""
+
+    value: Any
+    text: str
+
+    @classmethod
+    def of(cls, value: Any) -> Canonical:
+        return cls(value, canonical_json(value))
+
+    @property
+    def sha256(self) -> str:
+        return sha256_text(self.text)
