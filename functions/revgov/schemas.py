@@ -55,7 +55,7 @@ def _registry() -> Any:
 @cache
 def _fast(name: str) -> schema_check.Check | None:
     """The schema's compiled yes/no check (schema_check.py), or None when it uses a keyword not compiled there."""
-    from referencing import Resource
+    from referencing import Resource  # with jsonschema, imported on first use: see `_validator`
     from referencing.jsonschema import DRAFT202012
 
     def resource(contents: dict[str, Any]) -> Any:
