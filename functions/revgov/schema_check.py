@@ -10,6 +10,7 @@ ever decide that there is nothing to report (tests/unit/test_schema_check.py pro
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -153,8 +154,10 @@ def _all(checks: list[Check]) -> Check:
     return lambda instance: all(check(instance) for check in checks)
 
 
-# jsonschema's own definitions of these types (jsonschema/_types.py); "integer" and "number" go to its type checker.
+# jsonschema's own definitions of the types (jsonschema/_types.py, Draft 6 and later: an integral float is an integer).
 _PLAIN_TYPES: dict[str, Check] = {
+    "integer": lambda i: (isinstance(i, int) and not isinstance(i, bool)) or (isinstance(i, float) and i.is_integer()),
+    "number": lambda i: isinstance(i, numbers.Number) and not isinstance(i, bool),
     "string": lambda i: isinstance(i, str),
     "object": lambda i: isinstance(i, dict),
     "array": lambda i: isinstance(i, list),

@@ -21,8 +21,8 @@ from revgov.domain.errors import MalformedRequest
 
 PARTNER = "ptr_01HZZZZZZZZZZZZZZZZZZZZZZZ"
 REPLACEMENTS: list[Any] = [
-    None, True, False, 0, 1, -1, 10**7, Decimal("1.5"), "", "x", "ptr_", "A" * 300, "2026-10-01",
-    "2026-10-01T00:00:00Z", "not an email", [], ["x", "x"], [1], {}, {"x": 1},
+    None, True, False, 0, 1, -1, 10**7, 2.0, 2.5, Decimal("1.5"), Decimal("2"), "", "x", "ptr_", "A" * 300,
+    "2026-10-01", "2026-10-01T00:00:00Z", "not an email", [], ["x", "x"], [1], {}, {"x": 1},
 ]
 
 
