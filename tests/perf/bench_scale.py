@@ -16,6 +16,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,16 @@ def _sqlite_ledger(folder: Path) -> Any:
     from revgov.tenant_files import load_tenant_file
     from support import ROOT
 
-    ledger = Ledger.__new__(Ledger)
+    ledger = Ledger.__new__(Ledger)  # the Ledger helpers over another store
     clock = FixedClock("2026-10-05T12:00:00Z")
     ids = RandomIds(clock)
-    rt = Runtime(settings(), SqliteDocumentStore(Database(folder / "scale.sqlite"), clock, ids), NoBus(), clock, ids)
+    rt = Runtime(
+        settings(),
+        SqliteDocumentStore(Database(folder / f"scale-{uuid.uuid4().hex[:8]}.sqlite"), clock, ids),
+        NoBus(),
+        clock,
+        ids,
+    )
     operator = Principal(tenant_id=PLATFORM, role=Role.OPERATOR, key_id="key_bench")
     tenants.create_tenant(rt, operator, load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml"))
     ledger.rt, ledger.clock, ledger.tenant_id, ledger._n = rt, clock, "northwind", 0
@@ -50,37 +57,56 @@ def _sqlite_ledger(folder: Path) -> Any:
     return ledger
 
 
-def _lines_posted(ledger: Any, answer: dict[str, Any]) -> dict[str, Any]:
+def _lines_posted(ledger: Any) -> dict[str, Any]:
     """The `invoice.lines_posted` bus event billing published for the event (what the accrue rule receives)."""
-    published = ledger.rt.bus.published
-    event = published[-1] if published else None
-    if event is None or event.get("detail-type") != "invoice.lines_posted":
-        raise AssertionError(f"no invoice.lines_posted for {answer}")
-    return event
+    event = ledger.rt.publisher.published[-1]
+    assert event["detail_type"] == "invoice.lines_posted", event
+    return {"source": event["source"], "detail-type": event["detail_type"], "detail": event["detail"]}
 
 
-def _run(ledger: Any, *, accrue: bool) -> dict[str, list[float]]:
-    """Bill EVENTS shipments of one partner-month; time each event's billing and (in the windows) its accrual."""
+def _full_rerating(ledger: Any) -> None:
+    """The partner's quarter and month accruals re-rated from every line (what each event cost before #17)."""
+    from revgov.domain.rebates.policy import Period
+    from revgov.services import rebates
+    from revgov.services.rebates.book import book
+
+    tenant, programs = book(ledger.rt, ledger.tenant_id)
+    for name in ("2026-Q4", "2026-10"):
+        rebates.refresh_accrual(ledger.rt, tenant, programs, PARTNER, Period.parse(name))
+
+
+def _accrual(ledger: Any) -> dict[str, Any]:
+    from revgov.services.rebates import repository
+
+    stored = repository.accrual(ledger.rt, ledger.tenant_id, "2026-Q4", PARTNER)
+    assert stored is not None
+    return {k: v for k, v in stored.data.items() if k != "as_of"}
+
+
+def _run(ledger: Any) -> dict[str, list[float]]:
+    """Bill EVENTS shipments of one partner-month; time each event's billing and its accrual update, and in the two
+    windows a full re-rating of the same accruals."""
     from revgov.services import rebates
 
-    times: dict[str, list[float]] = {"bill": [], "project": [], "accrual": []}
+    times: dict[str, list[float]] = {"bill": [], "accrue": [], "full": []}
     for n in range(1, EVENTS + 1):
         data = {"partner_id": PARTNER, "order_ref": f"SO-SCALE-{n}", "shipped_on": "2026-10-05",
                 "lines": [{"sku": "NW-SW-24P", "quantity": 1}]}  # fmt: skip
         started = time.perf_counter()
-        answer = ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T10:00:00Z")
+        ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T10:00:00Z")
         times["bill"].append(time.perf_counter() - started)
-        if not accrue:
-            continue
-        event = _lines_posted(ledger, answer)
+        event = _lines_posted(ledger)
         started = time.perf_counter()
         _, due = rebates.project_event(ledger.rt, event)
-        times["project"].append(time.perf_counter() - started)
+        for refresh in due:  # the first event (no running sums yet) re-rates in full
+            refresh.run(ledger.rt)
+        times["accrue"].append(time.perf_counter() - started)
         if n <= WINDOW or n > EVENTS - WINDOW:
+            running = _accrual(ledger)
             started = time.perf_counter()
-            for refresh in due:
-                refresh.run(ledger.rt)
-            times["accrual"].append(time.perf_counter() - started)
+            _full_rerating(ledger)
+            times["full"].append(time.perf_counter() - started)
+            assert _accrual(ledger) == running, f"running accrual differs from the full re-rating at event {n}"
     return times
 
 
@@ -118,25 +144,21 @@ def _windows(samples: list[float]) -> tuple[list[float], list[float]]:
 
 
 def scale_section() -> list[dict[str, Any]]:
-    """Per-event cost of the 10,000th event of one partner-month vs the first (billing, projection, accrual)."""
+    """Per-event cost of the 10,000th event of one partner-month vs the first (billing, accrual update)."""
     from memory_store import Ledger
 
     rows = []
-    runs: list[tuple[str, Callable[[], Any], bool]] = [
-        ("in-memory", lambda: Ledger("2026-10-05T12:00:00Z"), True),
-    ]
     with tempfile.TemporaryDirectory() as folder:
-        runs.append(("SQLite", lambda: _sqlite_ledger(Path(folder)), False))
-        for engine, make, accrue in runs:
-            times = _run(make(), accrue=accrue)
+        runs: list[tuple[str, Callable[[], Any]]] = [
+            ("SQLite", lambda: _sqlite_ledger(Path(folder))),
+            ("in-memory", lambda: Ledger("2026-10-05T12:00:00Z")),
+        ]
+        for engine, make in runs:
+            times = _run(make())
+            rows.append(_row(f"{engine}: shipment.confirmed, events 9,901-10,000 vs 1-100", *_windows(times["bill"])))
             usage = _usage_run(make())
             rows.append(_row(f"{engine}: usage.reported, one metric-month, 9,901-10,000 vs 1-100", *_windows(usage)))
-            rows.append(_row(f"{engine}: shipment.confirmed, events 9,901-10,000 vs 1-100", *_windows(times["bill"])))
-            if accrue:
-                rows.append(_row(f"{engine}: rebate projection per event", *_windows(times["project"])))
-                rows.append(_row(f"{engine}: accrual refresh per event", *times_split(times["accrual"])))
+            rows.append(_row(f"{engine}: accrual update per event (running sums)", *_windows(times["accrue"])))
+            full = times["full"]
+            rows.append(_row(f"{engine}: accrual full re-rating per event (before #17)", full[:WINDOW], full[WINDOW:]))
     return rows
-
-
-def times_split(samples: list[float]) -> tuple[list[float], list[float]]:
-    return samples[:WINDOW], samples[WINDOW:]
