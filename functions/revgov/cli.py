@@ -1,22 +1,43 @@
-"""The `revgov` command: `revgov dev` serves the whole product locally."""
+"""The `revgov` command: `revgov dev` serves the whole product locally.
+
+A command imports the product (the local stack, the runtime, services) and rich inside the function that runs it:
+`revgov --help` and `revgov wait` start without loading the API, the engine and their dependencies (CLI start-up)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import signal
 import sys
 import threading
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
+
+from . import __version__, cli_catalog, cli_history, cli_maintenance, cli_policy, cli_tenants, schemas
+from .cli_support import (
+    CliError,
+    counting,
+    emit,
+    print_keys,
+    product_options,
+    progress,
+    require_tenants,
+    run_safely,
+    use_product,
+    working,
+)
+from .domain.access import Principal, Role
+from .domain.ids import is_typed_id
 
 
 def _dev(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .adapters.sqlite_db import SchemaTooNew
-    from .cli_support import print_keys
     from .local.seed import PartialSeed
     from .local.stack import start_stack
 
@@ -108,10 +129,6 @@ def _exit_now(message: str, code: int) -> None:
 def _wait(args: argparse.Namespace) -> int:
     """Return when the local product answers: the state file names its base URL, `GET /v1/health` answers 200 and
     the state file was rewritten by the process that answers (its keys are the ones that work now)."""
-    import json
-    import time
-    import urllib.request
-
     state = Path(args.state_file)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
@@ -128,28 +145,9 @@ def _wait(args: argparse.Namespace) -> int:
     return 1
 
 
-def _local_engine(state_file: str | None) -> None:
-    """Point this process at the engine of the `revgov dev` whose state file is given (its SQLite file, or the
-    AWS endpoint it used)."""
-    import json
-
-    if not state_file:
-        return
-    info = json.loads(Path(state_file).read_text(encoding="utf-8"))
-    if info.get("backend", "sqlite") == "sqlite" and info.get("data_file"):
-        os.environ.update({"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": info["data_file"]})
-    elif info.get("aws_endpoint_url"):
-        os.environ.update({"REVGOV_BACKEND": "dynamodb", "AWS_ENDPOINT_URL": info["aws_endpoint_url"]})
-
-
 def _replay(args: argparse.Namespace) -> int:
     """Re-publish a tenant's dead-lettered or failed ERP events (or the ones named) after their cause is fixed."""
-    import getpass
-
-    from .cli_support import CliError, emit, progress, require_tenants, use_product
-
     use_product(args.state_file)
-    from .domain.ids import is_typed_id
     from .runtime import runtime
     from .services import erp
 
@@ -174,13 +172,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _settle(args: argparse.Namespace) -> int:
     """Settle a period's rebates for a tenant, as finance would through POST /v1/rebates/settlements (once per period
     and run; a settled run answers the settlement made before)."""
-    import getpass
-
-    from .cli_support import CliError, emit, require_tenants, use_product, working
-
     use_product(args.state_file)
-    from . import schemas
-    from .domain.access import Principal, Role
     from .runtime import runtime
     from .services import rebates
 
@@ -214,8 +206,6 @@ def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
 
 def _agents_run(args: argparse.Namespace) -> int:
     """Run one bounded agent now, for the named tenants or every active one; one report per tenant."""
-    from .cli_support import emit, require_tenants, use_product
-
     use_product(args.state_file)
     from .runtime import runtime
     from .services import agents
@@ -231,7 +221,6 @@ def _agents_run(args: argparse.Namespace) -> int:
 def _copilot_index(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .cli_support import counting
     from .runtime import build_copilot
     from .services.copilot import contract_files, index_tenant
     from .settings import settings
@@ -241,8 +230,6 @@ def _copilot_index(args: argparse.Namespace) -> int:
     known = sorted(p.parent.name for p in config.tenants_dir.glob("*/tenant.yaml"))
     unknown = [t for t in args.tenant or [] if t not in known]
     if unknown:
-        from .cli_support import CliError
-
         raise CliError(f"no tenant {', '.join(unknown)} in {config.tenants_dir} (tenants: {', '.join(known)})")
     tenants = args.tenant or known
     total = sum(len(contract_files(config.tenants_dir, t)) for t in tenants)
@@ -268,11 +255,23 @@ def _copilot_index(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import __version__
-
     parser = argparse.ArgumentParser(prog="revgov", description="Revgov: revenue governance for partner programs")
     parser.add_argument("--version", action="version", version=f"revgov {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _register_dev(commands)
+    _register_events(commands)
+    _register_rebates(commands)
+    for module in (cli_tenants, cli_catalog, cli_policy, cli_history, cli_maintenance):
+        module.register(commands)
+    _register_agents(commands)
+    _register_copilot(commands)
+    args = parser.parse_args(argv)
+    if getattr(args, "events_command", None) == "replay" and not args.status:
+        args.status = ["dead_lettered", "failed"]
+    return run_safely(lambda: args.run(args))
+
+
+def _register_dev(commands: Any) -> None:
     dev = commands.add_parser("dev", help="serve the whole product locally with the demo tenants")
     dev.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (default 8000)")
     dev.add_argument("--state-file", default=".revgov/local.json", help="where to write the base URL and demo keys")
@@ -288,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     wait.add_argument("--state-file", default=".revgov/local.json", help="the state file `revgov dev` writes")
     wait.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (default 120)")
     wait.set_defaults(run=_wait)
+
+
+def _register_events(commands: Any) -> None:
     events = commands.add_parser("events", help="ERP events: replay what failed or was dead-lettered")
     event_commands = events.add_subparsers(dest="events_command", required=True)
     replay = event_commands.add_parser("replay", help="put failed or dead-lettered ERP events back on the bus")
@@ -301,8 +303,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=["dead_lettered", "failed"],
         help="which events to replay when no --event-id is given (default: both)",
     )
-    _product_options(replay)
+    product_options(replay)
     replay.set_defaults(run=_replay)
+
+
+def _register_rebates(commands: Any) -> None:
     rebates = commands.add_parser("rebates", help="rebates: settle a period")
     rebate_commands = rebates.add_subparsers(dest="rebates_command", required=True)
     settle = rebate_commands.add_parser("settle", help="settle a period's rebates (finance), once per period and run")
@@ -310,53 +315,28 @@ def main(argv: list[str] | None = None) -> int:
     settle.add_argument("--period", required=True, help="a quarter (2026-Q3) or month (2026-09) that has ended")
     settle.add_argument("--run", dest="settlement_run", type=int, default=1,
                         help="the run of the period, 1 (default) then 2, 3… in order")
-    _product_options(settle)
+    product_options(settle)
     settle.set_defaults(run=_settle)
-    from .cli_tenants import register as register_tenants
 
-    register_tenants(commands)
-    from .cli_catalog import register as register_catalog
 
-    register_catalog(commands)
-    from .cli_policy import register as register_policy
+def _register_agents(commands: Any) -> None:
+    from .services.agents import AGENTS  # the agents' names, for the choices (the service layer loads only here)
 
-    register_policy(commands)
-
-    from .cli_history import register as register_history
-
-    register_history(commands)
-    from .cli_maintenance import register as register_maintenance
-
-    register_maintenance(commands)
     agent_parser = commands.add_parser("agents", help="bounded agents: run one on demand")
     agent_commands = agent_parser.add_subparsers(dest="agents_command", required=True)
     agent_run = agent_commands.add_parser("run", help="run an agent now (it opens tasks or exceptions, or escalates)")
-    from .services.agents import AGENTS
-
     agent_run.add_argument("name", choices=sorted(AGENTS), help="the agent")
     agent_run.add_argument("--tenant", action="append", help="only this tenant (repeatable); default: every active one")
-    _product_options(agent_run)
+    product_options(agent_run)
     agent_run.set_defaults(run=_agents_run)
+
+
+def _register_copilot(commands: Any) -> None:
     copilot = commands.add_parser("copilot", help="the contract copilot")
     copilot_commands = copilot.add_subparsers(dest="copilot_command", required=True)
     index = copilot_commands.add_parser("index", help="index tenants' contracts (unchanged documents are no-ops)")
     index.add_argument("--tenant", action="append", help="only this tenant (repeatable); default: every tenant")
     index.set_defaults(run=_copilot_index)
-    args = parser.parse_args(argv)
-    if getattr(args, "events_command", None) == "replay" and not args.status:
-        args.status = ["dead_lettered", "failed"]
-    from .cli_support import run_safely
-
-    return run_safely(lambda: args.run(args))
-
-
-def _product_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state-file",
-        help="the local stack's state file (default .revgov/local.json, written by `make run`); when it is not given "
-        "and REVGOV_TABLE or AWS_ENDPOINT_URL is set, the deployed table of the environment is used",
-    )
-    parser.add_argument("--json", action="store_true", help="one JSON object per line, for scripts")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .cli_support import CliError, local_engine, working
+from .domain.access import Principal, Role
+from .domain.catalog import csv_rows
+from .domain.errors import RevgovError
+
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of a CSV file (a header line naming the columns) or a JSON file (a list, or {"items": [...]})."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".csv":
-        from .domain.catalog import csv_rows
-
         return csv_rows(text)
     loaded = _json(path, text)
     rows = loaded.get("items") if isinstance(loaded, dict) else loaded
@@ -28,25 +31,18 @@ def _json(path: Path, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as why:
-        from .cli_support import CliError
-
         raise CliError(f"{path}: not JSON ({why.msg}, line {why.lineno}); a CSV file's name ends in .csv") from None
 
 
 def _runtime(state_file: str | None) -> Any:
     if state_file:  # the engine of the `revgov dev` that wrote it: its SQLite file (or the AWS endpoint it used)
-        from .cli import _local_engine
-
-        _local_engine(state_file)
+        local_engine(state_file)
     from .runtime import runtime
 
     return runtime()
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .cli_support import working
-    from .domain.access import Principal, Role
-    from .domain.errors import RevgovError
     from .services.catalog import import_catalog
 
     rt = _runtime(args.state_file)

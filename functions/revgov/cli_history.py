@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .cli_catalog import _json, _runtime, read_rows
+from .domain.access import Principal, Role
+from .domain.errors import RevgovError
 
 
 def read_history(lines_file: Path, payments_file: Path | None) -> dict[str, Any]:
@@ -33,8 +35,6 @@ def _cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .domain.access import Principal, Role
-    from .domain.errors import RevgovError
     from .services.history import import_history
 
     rt = _runtime(args.state_file)

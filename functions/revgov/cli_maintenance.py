@@ -11,10 +11,10 @@ import argparse
 import getpass
 from typing import Any
 
+from .cli_support import emit, product_options, require_tenants, use_product, working
+
 
 def _backfill_decisions(args: argparse.Namespace) -> int:
-    from .cli_support import emit, require_tenants, use_product, working
-
     use_product(args.state_file)
     from .runtime import runtime
     from .services.decision_backfill import backfill_partner_lookups
@@ -31,8 +31,6 @@ def _backfill_decisions(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    from .cli import _product_options
-
     maintenance = commands.add_parser("maintenance", help="one-off, idempotent, audited repairs of stored data")
     sub = maintenance.add_subparsers(dest="maintenance_command", required=True)
     backfill = sub.add_parser(
@@ -41,5 +39,5 @@ def register(commands: Any) -> None:
         "GET /v1/decisions); a second run changes nothing",
     )
     backfill.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
-    _product_options(backfill)
+    product_options(backfill)
     backfill.set_defaults(run=_backfill_decisions)

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .cli_support import DEFAULT_STATE, FAILED, CliError
+from .cli_tenants import OperatorApi
+from .domain.policy_change import rule_diff
 
 
 def _api(args: argparse.Namespace) -> Any:
-    from .cli_tenants import OperatorApi
-
     url, key = args.url or os.environ.get("REVGOV_URL"), args.key or os.environ.get("REVGOV_KEY")
     state = Path(args.state_file or DEFAULT_STATE)
     if (not url or not key) and state.exists():
@@ -61,8 +61,6 @@ def _print(answer: Any, as_json: bool) -> None:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from .domain.policy_change import rule_diff
-
     active = _call(_api(args), "GET", "/v1/policy")
     _print({"active_version": active["policy_version"], **rule_diff(active["policy"], _policy_file(args.file))},
            args.json)

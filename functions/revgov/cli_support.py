@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .domain.errors import RevgovError
+
 T = TypeVar("T")
 
 DEFAULT_STATE = ".revgov/local.json"
@@ -37,6 +39,22 @@ def use_product(state_file: str | None) -> str:
     if state_file is None and any(os.environ.get(name) for name in named):
         return "the store the environment names (REVGOV_TABLE / AWS settings / REVGOV_DATA_FILE)"
     path = Path(state_file or DEFAULT_STATE)
+    info = _state(path)
+    _engine_of(info)
+    for name, value in (info.get("env") or {}).items():  # whatever else the local stack says its clients need
+        os.environ[str(name)] = str(value)
+    return f"the local stack ({path})"
+
+
+def local_engine(state_file: str | None) -> None:
+    """Point this process at the engine of the `revgov dev` whose state file is given (its SQLite file, or the
+    AWS endpoint it used)."""
+    if state_file:
+        _engine_of(_state(Path(state_file)))
+
+
+def _state(path: Path) -> dict[str, Any]:
+    """What `revgov dev` wrote to its state file; a missing or unreadable file is the user's error, in one line."""
     if not path.exists():
         raise CliError(
             f"no local Revgov at {path} (start one with `make run`), and no REVGOV_TABLE set for a deployed one",
@@ -48,27 +66,36 @@ def use_product(state_file: str | None) -> str:
         raise CliError(f"{path} is not a Revgov state file: {exc}") from exc
     if not isinstance(info, dict):
         raise CliError(f"{path} is not a Revgov state file")
+    return info
+
+
+def _engine_of(info: dict[str, Any]) -> None:
     if info.get("backend", "sqlite") == "sqlite" and info.get("data_file"):  # `revgov dev`'s SQLite database
         os.environ.update({"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": str(info["data_file"])})
     elif info.get("aws_endpoint_url"):
         os.environ.update({"REVGOV_BACKEND": "dynamodb", "AWS_ENDPOINT_URL": str(info["aws_endpoint_url"])})
-    for name, value in (info.get("env") or {}).items():  # whatever else the local stack says its clients need
-        os.environ[str(name)] = str(value)
-    return f"the local stack ({path})"
+
+
+def product_options(parser: Any) -> None:
+    """`--state-file` and `--json`, for every command that acts on the product."""
+    parser.add_argument(
+        "--state-file",
+        help="the local stack's state file (default .revgov/local.json, written by `make run`); when it is not given "
+        "and REVGOV_TABLE or AWS_ENDPOINT_URL is set, the deployed table of the environment is used",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per line, for scripts")
 
 
 def require_tenants(rt: Any, tenant_ids: Sequence[str]) -> None:
-    from .services.tenants import PROFILE
+    from .services.tenant_repository import stored_profile
 
     for tenant_id in tenant_ids:
-        if rt.store.get(tenant_id, *PROFILE) is None:
+        if stored_profile(rt.store, tenant_id) is None:
             raise CliError(f"no tenant {tenant_id!r}")
 
 
 def run_safely(command: Callable[[], int]) -> int:
     """Run a command; any error a user can cause or fix becomes one line on stderr and an exit code."""
-    from .domain.errors import RevgovError
-
     try:
         return int(command())
     except CliError as error:
@@ -147,7 +174,10 @@ def counting(description: str, total: int, *, as_json: bool = False) -> Iterator
         task = bar.add_task(description, total=total)
 
         def step(advance: int = 1, description: str | None = None) -> None:
-            bar.update(task, advance=advance, **({"description": description} if description else {}))
+            if description:
+                bar.update(task, advance=advance, description=description)
+            else:
+                bar.update(task, advance=advance)
 
         yield step
 

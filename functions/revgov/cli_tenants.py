@@ -10,10 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from .cli_support import UNREACHABLE, CliError, use_product, working
+from .domain.access import PLATFORM, Principal, Role
+from .domain.errors import RevgovError
+from .tenant_files import load_tenant_file
 
 _DEFAULT_STATE = ".revgov/local.json"
 
@@ -28,7 +34,6 @@ class OperatorApi:
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
         request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)  # noqa: S310
-        from .cli_support import UNREACHABLE, CliError
 
         try:
             with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - an operator-given URL
@@ -54,20 +59,14 @@ def _operator(args: argparse.Namespace) -> OperatorApi:
         info = json.loads(state.read_text(encoding="utf-8"))
         url, key = url or info["base_url"], key or info["operator_key"]
     if not url or not key:
-        from .cli_support import CliError
-
         raise CliError("give --url and --operator-key (or REVGOV_URL / REVGOV_OPERATOR_KEY, or a local state file)")
     if not url.startswith(("http://", "https://")):
-        from .cli_support import CliError
-
         raise CliError(f"--url must be an http(s) URL, not {url!r}")
     return OperatorApi(url, key)
 
 
 def _fail(console: Any, status: int, problem: Any) -> int:
     """The API's refusal as one line on stderr: the status, the detail and the fields it names."""
-    import sys
-
     detail = problem.get("detail") if isinstance(problem, dict) else problem
     errors = (problem or {}).get("errors", []) if isinstance(problem, dict) else []
     fields = "; ".join(f"{error.get('path') or '/'}: {error.get('message')}" for error in errors)
@@ -78,9 +77,6 @@ def _fail(console: Any, status: int, problem: Any) -> int:
 def provision(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
-
-    from .domain.errors import RevgovError
-    from .tenant_files import load_tenant_file
 
     console = Console()
     try:
@@ -134,9 +130,6 @@ def offboard(args: argparse.Namespace) -> int:
 def restore(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .cli_support import CliError, working
-    from .domain.access import PLATFORM, Principal, Role
-
     console = Console()
     lines = Path(args.path).read_text(encoding="utf-8").splitlines()
     try:
@@ -164,8 +157,6 @@ def restore(args: argparse.Namespace) -> int:
 def _direct_store(args: argparse.Namespace) -> Any:
     """The runtime on the table itself: an explicit --state-file's local stack; else the table the environment names
     (REVGOV_TABLE / AWS_ENDPOINT_URL: never the local emulator behind the operator's back); else the local stack."""
-    from .cli_support import use_product
-
     use_product(args.state_file)
     from .runtime import runtime
 

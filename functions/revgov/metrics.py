@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .adapters.system import real_time
+from .settings import settings
 
 NAMESPACE = "Revgov"
 HISTORY_MINUTES = 120
@@ -285,8 +286,6 @@ def recorder() -> Recorder:
     if _recorder is None:
         with _recorder_lock:
             if _recorder is None:
-                from .settings import settings
-
                 _recorder = Recorder(emf=settings().metrics_emf)
     return _recorder
 

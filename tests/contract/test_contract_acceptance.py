@@ -112,6 +112,45 @@ def _cpa_1_3() -> None:
     )
 
 
+def _type_sets_onboarding_and_tier_sets_the_rest(policy: dict[str, Any], clause: str) -> None:
+    types = policy["onboarding"]["partner_types"]
+    # "The partner type determines onboarding requirements": each type names its own documents, citing its clause
+    assert len({tuple(t["documents"]) + tuple(t["terms"]) for t in types.values()}) >= 3
+    # "... the partner tier ... determines pricing, rebates and entitlements": no pricing, rebate or entitlement rule
+    # is keyed by partner type
+    for section in ("pricing", "rebates", "partner_tiers"):
+        assert "partner_type" not in repr(policy.get(section)), section
+    # so a partner type faring worse than its tier peers on any outcome is what the equity monitor tests for findings
+    declared = policy["equity"]["comparisons"]
+    assert declared["clause"] == clause
+    family = {d["dimension"]: set(d["measures"]) for d in declared["family"]}
+    assert family["partner_type"] == {
+        "approval_rate", "discount_to_cap", "exception_rate", "time_to_decision", "disputes_upheld"
+    }
+
+
+@clause(
+    "northwind",
+    "PA-2.1",
+    "The program recognises four partner types. … The partner type determines onboarding requirements; the "
+    "partner tier under Section 3 determines pricing, rebates and entitlements.",
+)
+def _pa_2_1() -> None:
+    assert set(NW["onboarding"]["partner_types"]) == {"reseller", "msp", "implementation_partner", "regional_reseller"}
+    _type_sets_onboarding_and_tier_sets_the_rest(NW, "PA-2.1")
+
+
+@clause(
+    "contoso",
+    "CPA-2.1",
+    "Contoso admits Partners in four categories … The category determines admission requirements; the program "
+    "tier under Section 3 determines discounts, rebates and entitlements.",
+)
+def _cpa_2_1() -> None:
+    assert len(CT["onboarding"]["partner_types"]) == 4
+    _type_sets_onboarding_and_tier_sets_the_rest(CT, "CPA-2.1")
+
+
 @clause("northwind", "PA-5.2", "Channel Operations approves or rejects a registration within 2 business days.")
 def _pa_5_2() -> None:
     review = cases.route_for(NW, "deal_registration_review")

@@ -44,8 +44,8 @@ from revgov.domain.partners import required_documents, tiers_by_rank
 from revgov.domain.webhooks import signature_header
 from revgov.local.demo_partners import demo_application
 from revgov.ports import Changes
-from revgov.services import partners as partner_service
-from revgov.services.keys import PARTNERS
+from revgov.services import partner_repository
+from revgov.services.partner_repository import PARTNERS
 from revgov.tenant_files import load_tenant_file
 from support import Api, scenario
 
@@ -217,10 +217,10 @@ def _onboard_partner(
     assert partner["status"] == "active" and partner["tier"] == tier["tier"], partner
     # Approved today, it may earn nothing on lines dated before today (PA-2.2, RBT-BEFORE-ACTIVATION), and the API
     # activates only "now": the record says it was activated when it was certified, before the settled quarter, as a
-    # partner of some standing would be. Written with the partners service's own writer (same lookup, same version).
+    # partner of some standing would be. Written with the partner repository's writer (same lookup, same version).
     stored = rt.store.get(TENANT, PARTNERS, partner_id)
     backdated = {**stored.data, "activated_at": f"{dates.certified_on.isoformat()}T00:00:00.000Z"}
-    rt.store.commit(TENANT, Changes(puts=[partner_service._put(backdated, version=stored.version)]))
+    rt.store.commit(TENANT, Changes(puts=[partner_repository.put(backdated, version=stored.version)]))
     return partner_id
 
 

@@ -132,7 +132,7 @@ def unthrottle_demo_tenants(stack: Any) -> None:
     """Raise the seeded tenants' plan limits for a benchmark: figures measure the service (the limiter's counter
     included), not the limiter refusing a benchmark's thousands of requests a minute."""
     from revgov.ports import Changes, Put
-    from revgov.services.tenants import PROFILE
+    from revgov.services.tenant_repository import PROFILE
     from security_support import UNTHROTTLED
 
     store = stack.runtime.store

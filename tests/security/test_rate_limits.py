@@ -46,7 +46,7 @@ def _limit(stack: Any, party: Party, plan: dict[str, int]) -> None:
 
     (The plan is part of the tenant profile the authorizer reads; no API changes a plan, so the test writes it.)"""
     from revgov.ports import Changes, Put
-    from revgov.services.tenants import PROFILE
+    from revgov.services.tenant_repository import PROFILE
 
     _fresh_window()
     stored = stack.runtime.store.get(party.tenant_id, *PROFILE)

@@ -112,6 +112,13 @@ BAD_INPUT = [
     (("copilot", "index", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
     (("history", "import", "README.md", "--tenant", "northwind"), 2, "not JSON"),
     (("catalog", "import", "README.md", "--tenant", "northwind"), 2, "not JSON"),
+    # a catalog or history command's --state-file that is not one: one line, not "unexpected JSONDecodeError"
+    (("catalog", "diff", "--tenant", "northwind", "--from", "1", "--to", "2", "--state-file", "README.md"), 2,
+     "not a Revgov state file"),
+    (("catalog", "diff", "--tenant", "northwind", "--from", "1", "--to", "2", "--state-file", "/nonexistent/l.json"),
+     3, "/nonexistent"),
+    (("history", "import", "README.md", "--tenant", "northwind", "--state-file", "README.md"), 2,
+     "not a Revgov state file"),
     (("rebates", "settle", "--tenant", "northwind"), 2, "--period"),
     (("rebates", "settle", "--tenant", "northwind", "--period", "2026-Q5"), 2, "--period"),
     (("rebates", "settle", "--tenant", "northwind", "--period", "2026-07-01"), 2, "--period"),

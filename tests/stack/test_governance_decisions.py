@@ -242,7 +242,7 @@ def test_a_registered_partner_without_certifications_may_quote_pa_3_2(nw, stack,
     approver = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
     partner = onboard(rt, policy, application, "active", sales=sales, approver=approver)
     from revgov.ports import Changes, Put
-    from revgov.services.partners import PARTNERS
+    from revgov.services.partner_repository import PARTNERS
 
     stored = rt.store.get("northwind", PARTNERS, partner["partner_id"])  # the demo helper certifies; this one is not
     uncertified = {**stored.data, "certifications": {}}

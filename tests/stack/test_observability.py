@@ -24,7 +24,7 @@ from revgov.domain.copilot import Citation, Draft
 from revgov.ports import Changes, Put
 from revgov.services import analytics, cases, drift, equity, kpi_gauges
 from revgov.services import copilot as copilot_service
-from revgov.services.keys import PARTNERS
+from revgov.services.partner_repository import PARTNERS
 from support import assert_problem, scenario
 
 pytestmark = pytest.mark.stack

@@ -15,7 +15,7 @@ from revgov.domain.equity import Observation, compare
 from revgov.ports import Changes, Put
 from revgov.services import cases, equity
 from revgov.services.decisions import DECISIONS, tier_at_decision
-from revgov.services.keys import PARTNERS
+from revgov.services.partner_repository import PARTNERS
 
 NOW = "2026-11-20T12:00:00.000Z"
 

@@ -228,7 +228,7 @@ def test_the_tenant_registry_takes_the_policy_version_an_activation_gave_idempot
     in force. The activation's tenant-scoped commit cannot write the registry; `policy.activated` brings it there."""
     from revgov.domain.access import PLATFORM
     from revgov.services import tenant_registry
-    from revgov.services.tenants import REGISTRY
+    from revgov.services.tenant_repository import REGISTRY
 
     rt, clock = memory_runtime("2026-12-01T08:00:00.000Z")
     ops, finance, legal, _ = _who("northwind")

@@ -299,7 +299,7 @@ def test_two_roles_approving_in_the_same_moment_both_count(world, monkeypatch):
         return stale if calls["n"] == 1 else original(rt_, tenant_id, draft_id)
 
     policy_drafts.approve(rt, FINANCE, draft["draft_id"], {})
-    monkeypatch.setattr(policy_drafts, "load", first_read_is_stale)
+    monkeypatch.setattr(policy_drafts.approvals, "load", first_read_is_stale)  # approve reads the draft there
     assert policy_drafts.approve(rt, LEGAL, draft["draft_id"], {})["status"] == "active"
     assert calls["n"] == 2
 

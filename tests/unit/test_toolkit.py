@@ -11,7 +11,7 @@ from revgov.adapters.memory_store import MemoryDocumentStore
 from revgov.adapters.system import RandomIds
 from revgov.domain.access import Principal, Role
 from revgov.domain.audit import AuditEntry
-from revgov.domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, RuleViolation
+from revgov.domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, RuleViolation, StaleWrite
 from revgov.domain.time import add_months, instant, iso, next_period, parse_instant, period_bounds
 from revgov.ports import Changes, Put
 from revgov.services import toolkit
@@ -34,7 +34,7 @@ def test_retry_on_conflict_re_runs_until_commit_and_gives_up_with_the_callers_pr
     def losing_twice() -> str:
         calls.append(1)
         if len(calls) < 3:
-            raise Conflict("moved")
+            raise StaleWrite("moved")
         return "done"
 
     assert toolkit.retry_on_conflict(losing_twice, attempts=5, exhausted=lambda: ConcurrentUpdate("x")) == "done"
@@ -42,7 +42,7 @@ def test_retry_on_conflict_re_runs_until_commit_and_gives_up_with_the_callers_pr
 
     def always_losing() -> str:
         calls.append(1)
-        raise Conflict("moved")
+        raise StaleWrite("moved")
 
     calls.clear()
     with pytest.raises(ConcurrentUpdate):
@@ -53,10 +53,15 @@ def test_retry_on_conflict_re_runs_until_commit_and_gives_up_with_the_callers_pr
         calls.append(1)
         raise RuleViolation("no")
 
-    calls.clear()
-    with pytest.raises(RuleViolation):
-        toolkit.retry_on_conflict(refused, attempts=4, exhausted=lambda: ConcurrentUpdate("x"))
-    assert len(calls) == 1
+    def refused_409() -> str:  # nor is a business 409 ("already submitted"): only the store's lost write is
+        calls.append(1)
+        raise Conflict("cannot change its terms once submitted")
+
+    for work, problem in ((refused, RuleViolation), (refused_409, Conflict)):
+        calls.clear()
+        with pytest.raises(problem) as raised:
+            toolkit.retry_on_conflict(work, attempts=4, exhausted=lambda: ConcurrentUpdate("x"))
+        assert len(calls) == 1 and not isinstance(raised.value, StaleWrite)
 
 
 def test_backoff_stays_under_its_cap() -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -42,7 +43,7 @@ def _cancellation_cause(reasons: list[Any]) -> RevgovError | None:
     return None
 
 
-class _Lookup(GlobalSecondaryIndex["DocumentBase"]):
+class _Lookup(GlobalSecondaryIndex["DocumentBase"]):  # type: ignore[no-untyped-call]  # pynamodb's hook
     class Meta:
         index_name = TABLE.lookup_index
         projection = AllProjection()
@@ -71,7 +72,7 @@ class DocumentBase(Model):
 def document_model(table_name: str, region: str, host: str | None) -> type[DocumentBase]:
     """A pynamodb model bound to one table (the pooled table, or a silo tenant's own)."""
     meta = type("Meta", (), {"table_name": table_name, "region": region, "host": host})
-    return type(f"Document_{table_name}", (DocumentBase,), {"Meta": meta})  # type: ignore[return-value]
+    return type(f"Document_{table_name}", (DocumentBase,), {"Meta": meta})
 
 
 class _CredentialedSession:
@@ -193,8 +194,8 @@ class DynamoDocumentStore(BaseDocumentStore):
         for tenant_id, pk, sk in keys:
             by_tenant.setdefault(tenant_id if self.scoped else None, []).append((pk, sk))
         rows: list[Row] = []
-        for tenant_id, item_keys in by_tenant.items():
-            model = self.model if tenant_id is None else self._model(tenant_id)
+        for owner, item_keys in by_tenant.items():
+            model = self.model if owner is None else self._model(owner)
             rows.extend(self._row(item) for item in model.batch_get(list(dict.fromkeys(item_keys)),
                                                                      consistent_read=True))
         return rows
@@ -212,7 +213,7 @@ class DynamoDocumentStore(BaseDocumentStore):
     ) -> tuple[list[Row], dict[str, str] | None]:
         model = self._model(tenant_id)
         sort_key = model.gsi1sk if index else model.sk
-        condition = None
+        condition: Condition | None = None
         if after is not None:
             condition = sort_key > after
         elif prefix:
@@ -245,7 +246,7 @@ class DynamoDocumentStore(BaseDocumentStore):
                     item = model(row.pk, row.sk, data=row.data, version=row.version, expires_at=row.expires_at)
                     if row.gsi1pk:
                         item.gsi1pk, item.gsi1sk = row.gsi1pk, row.gsi1sk
-                    condition = None
+                    condition: Condition | None = None
                     if write.condition == ABSENT:
                         condition = model.pk.does_not_exist()
                     elif write.condition is not None:

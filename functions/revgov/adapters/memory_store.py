@@ -10,7 +10,7 @@ import threading
 from bisect import bisect_right, insort
 
 from ..ports import Clock, IdGenerator
-from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write
+from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write, cut_page
 
 
 class MemoryDocumentStore(BaseDocumentStore):
@@ -51,14 +51,7 @@ class MemoryDocumentStore(BaseDocumentStore):
                 candidates = [
                     bucket[s] for s in keys[position:] if s.startswith(prefix) and (after is None or s > after)
                 ]
-        if limit is None or len(candidates) <= limit:  # a cursor only when another row follows
-            return candidates, None
-        rows = candidates[:limit]
-        last = rows[-1]
-        key = {"pk": last.pk, "sk": last.sk}
-        if index:
-            key = {"gsi1pk": str(last.gsi1pk), "gsi1sk": str(last.gsi1sk), **key}
-        return rows, key
+        return cut_page(candidates, limit, index=index)
 
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
         with self._lock:

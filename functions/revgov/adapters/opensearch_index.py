@@ -102,7 +102,8 @@ def _cosine(a: list[float], b: list[float]) -> float:
 
 
 def _passage(source: dict[str, Any]) -> Passage:
-    return Passage(**{name: source.get(name) for name in _FIELDS})
+    fields: dict[str, Any] = {name: source.get(name) for name in _FIELDS}
+    return Passage(**fields)
 
 
 class TenantSearchCredentials:
@@ -202,32 +203,8 @@ class OpenSearchClauseIndex:
         if source and source.get("document_hash") == document.document_hash and source.get("model") == model:
             return IngestResult(document.document, "unchanged", len(document.passages), 0)
         ids = [p.clause_id for p in document.passages]
-        clash = client.search(
-            index=index,
-            body={
-                "size": 1,
-                "_source": ["clause_id", "document"],
-                "query": {"bool": {
-                    "filter": [{"term": {"kind": "clause"}}, {"terms": {"clause_id": ids}}],
-                    "must_not": [{"term": {"document": document.document}}],
-                }},
-            },
-        )["hits"]["hits"]
-        if clash:
-            other = clash[0]["_source"]
-            raise ValueError(f"clause {other['clause_id']} is already indexed in document {other['document']}")
-        existing = {
-            hit["_source"]["clause_id"]: hit["_source"]
-            for hit in client.search(
-                index=index,
-                body={
-                    "size": 1000,
-                    "_source": ["clause_id", "clause_hash", "vector", "model"],
-                    "query": {"bool": {"filter": [{"term": {"kind": "clause"}},
-                                                  {"term": {"document": document.document}}]}},
-                },
-            )["hits"]["hits"]
-        }
+        _refuse_clashes(client, index, document.document, ids)
+        existing = _indexed_clauses(client, index, document.document)
         stale = [
             p for p in document.passages
             if existing.get(p.clause_id, {}).get("clause_hash") != p.clause_hash
@@ -310,3 +287,34 @@ class OpenSearchClauseIndex:
             dense = _cosine(vector, source["vector"]) if source.get("vector") else None
             hits.append(Hit(passage, float(raw.get("_score") or 0.0), dense, rank if mode != "dense" else None))
         return hits
+
+
+def _refuse_clashes(client: Any, index: str, document: str, clause_ids: list[str]) -> None:
+    """A clause id is indexed in one document only: refuse a document whose clauses another document holds."""
+    clash = client.search(
+        index=index,
+        body={
+            "size": 1,
+            "_source": ["clause_id", "document"],
+            "query": {"bool": {
+                "filter": [{"term": {"kind": "clause"}}, {"terms": {"clause_id": clause_ids}}],
+                "must_not": [{"term": {"document": document}}],
+            }},
+        },
+    )["hits"]["hits"]
+    if clash:
+        other = clash[0]["_source"]
+        raise ValueError(f"clause {other['clause_id']} is already indexed in document {other['document']}")
+
+
+def _indexed_clauses(client: Any, index: str, document: str) -> dict[str, dict[str, Any]]:
+    """The document's clauses as indexed now (hash, vector, model), by clause id."""
+    hits = client.search(
+        index=index,
+        body={
+            "size": 1000,
+            "_source": ["clause_id", "clause_hash", "vector", "model"],
+            "query": {"bool": {"filter": [{"term": {"kind": "clause"}}, {"term": {"document": document}}]}},
+        },
+    )["hits"]["hits"]
+    return {hit["_source"]["clause_id"]: hit["_source"] for hit in hits}

@@ -25,7 +25,7 @@ from ..ports import Clock
 from ..resources import EventRule
 from .sqlite_db import Database
 from .store_base import json_default
-from .system import real_time
+from .system import SystemClock, real_time
 
 _URL = "sqlite://queues/"
 _ARN = "arn:aws:sqs:local:000000000000:"
@@ -289,8 +289,6 @@ class SqliteEventBus:
         self, queues: SqliteQueues, db: Database, rules: list[EventRule], *, region: str = "local",
         clock: Clock | None = None,
     ) -> None:
-        from .system import SystemClock
-
         self._clock = clock or SystemClock()
         self._queues = queues
         self._db = db

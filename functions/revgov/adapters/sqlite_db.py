@@ -6,6 +6,10 @@ in this one file, so one `revgov dev` process, or a CLI next to it, sees one con
 transactions DynamoDB gives); readers never block writers (WAL). `synchronous=NORMAL` in WAL mode loses nothing on a
 crash or SIGKILL of the process (a committed transaction is in the WAL file before COMMIT returns); only a power loss
 could drop the last transactions.
+
+Checkpoints (copying the WAL back into the database file, with its fsyncs) run on one background thread per process,
+not in the COMMIT of whichever request crossed SQLite's 1,000-page mark: that COMMIT used to hold the write lock through
+two fsyncs (tens of milliseconds on a busy disk), and every request waiting to write waited with it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -90,17 +96,54 @@ MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 _MAX_IDLE = 16
+CHECKPOINT_SECONDS = 0.25  # how often the checkpointer copies what was committed into the database file
+_WAL_KEPT_BYTES = 32 * 1024 * 1024  # a WAL that grew past this in a burst is truncated when it restarts
 
 
 class SchemaTooNew(RuntimeError):
     """The file was written by a newer Revgov: this one will not guess at a schema it does not know."""
 
 
+class _Checkpointer:
+    """The process's one checkpoint thread, for every open Database on a file (started with the first)."""
+
+    def __init__(self) -> None:
+        self._databases: weakref.WeakSet[Database] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, db: Database) -> None:
+        with self._lock:
+            self._databases.add(db)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="sqlite-checkpoint")
+                self._thread.start()
+
+    def forget(self, db: Database) -> None:
+        with self._lock:
+            self._databases.discard(db)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(CHECKPOINT_SECONDS)
+            with self._lock:
+                databases = list(self._databases)
+            for db in databases:
+                try:
+                    db.checkpoint()
+                except sqlite3.Error:  # closed under us, or busy: the next round catches up
+                    continue
+
+
+_CHECKPOINTER = _Checkpointer()
+
+
 class Database:
     """One SQLite file shared by the embedded adapters, through a small pool of connections on it (a request thread
     borrows one for one transaction and gives it back, so short-lived server threads leave no connection behind)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, background_checkpoints: bool = True) -> None:
+        """`background_checkpoints=False`: only `checkpoint()` copies the WAL into the file (a test that watches it)."""
         self.path = path if str(path) == ":memory:" else Path(path)
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,13 +156,20 @@ class Database:
         # handler would make each waiting writer sleep and poll (1, 2, 5 ... 100 ms), which shows as tail latency.
         # Other processes on the file (a CLI) still meet SQLite's lock and its busy timeout.
         self._writer = threading.RLock()
+        self._commits = 0  # write transactions committed; `checkpoint` skips a file nothing was written to since
+        self._checkpointed = 0
+        self._closed = False
         self.migrate()
+        if isinstance(self.path, Path) and background_checkpoints:
+            _CHECKPOINTER.watch(self)
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=30000")
+        connection.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's work (see the module's docstring)
+        connection.execute(f"PRAGMA journal_size_limit={_WAL_KEPT_BYTES}")
         with self._lock:
             self._all.append(connection)
         return connection
@@ -156,6 +206,7 @@ class Database:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+            self._commits += 1
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -200,7 +251,30 @@ class Database:
                 connection.execute(f"PRAGMA user_version = {number + 1}")
         return SCHEMA_VERSION - current
 
+    def checkpoint(self) -> bool:
+        """Copy the frames committed to the WAL into the database file, as far as readers allow (PASSIVE: it waits for
+        no reader and no writer; what it could not copy yet, the next round does). Returns whether it ran.
+
+        It uses an idle connection of the pool and never opens one: after `revgov dev --reset` deleted the file, a
+        forgotten Database must not create it again."""
+        commits = self._commits
+        with self._lock:
+            ready = commits != self._checkpointed and not self._closed and self._idle
+            connection = self._idle.pop() if ready else None
+        if connection is None:
+            return False
+        try:
+            _, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            with self._lock:
+                self._idle.append(connection)
+        if logged == copied:  # all of it: nothing left until the next commit
+            self._checkpointed = commits
+        return True
+
     def close(self) -> None:
+        _CHECKPOINTER.forget(self)
+        self._closed = True
         with self._lock:
             for connection in self._all:
                 try:

@@ -28,7 +28,7 @@ _SELECT = (
 
 class SqlitePersistenceLayer(BasePersistenceLayer):
     def __init__(self, db: Database, tenant_id: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # powertools' base class is not annotated
         self._db = db
         self._tenant = tenant_id
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..ports import Clock, IdGenerator
 from .sqlite_db import Database
-from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write
+from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write, cut_page
 
 _OUTBOX = "#OUTBOX"  # Runtime.commit's outbox collection (revgov.runtime.OUTBOX)
 _PUBLISHING: ContextVar[bool] = ContextVar("revgov_sqlite_publishing", default=False)
@@ -49,6 +49,34 @@ def _row(values: tuple[Any, ...]) -> Row:
 
 def _values(row: Row) -> tuple[Any, ...]:
     return (row.pk, row.sk, row.data, row.version, row.gsi1pk, row.gsi1sk, row.expires_at)
+
+
+def _range_sql(pk: str, *, limit: int | None, start: dict[str, str] | None, prefix: str, after: str | None,
+               index: bool) -> tuple[str, list[Any]]:
+    """The statement reading one page of a partition (of the lookup index's, when `index`), in its sort order, and its
+    bound values; one row more than `limit` tells whether another page follows."""
+    part, sort = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
+    where = [f"{part} = ?"]
+    args: list[Any] = [pk]
+    if prefix:
+        where.append(f"{sort} >= ? AND {sort} < ?")
+        args += [prefix, _prefix_end(prefix)]
+    if after is not None:
+        where.append(f"{sort} > ?")
+        args.append(after)
+    if start is not None:
+        if index:  # the index's order is (gsi1sk, pk, sk): resume strictly after the last row's position
+            where.append("(gsi1sk, pk, sk) > (?, ?, ?)")
+            args += [start["gsi1sk"], start["pk"], start["sk"]]
+        else:
+            where.append("sk > ?")
+            args.append(start["sk"])
+    order = "gsi1sk, pk, sk" if index else "sk"
+    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY {order}"  # the clauses are the code's, values bound
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit + 1)
+    return sql, args
 
 
 def _prefix_end(prefix: str) -> str:
@@ -104,47 +132,11 @@ class SqliteDocumentStore(BaseDocumentStore):
         page = [(values[0], list(values[1:])) for values in found[:limit]]
         return page, ({"pk": pk, "sk": page[-1][0]} if len(found) > limit else None)
 
-    def _range(
-        self,
-        tenant_id: str,
-        pk: str,
-        *,
-        limit: int | None,
-        start: dict[str, str] | None = None,
-        prefix: str = "",
-        after: str | None = None,
-        index: bool = False,
-    ) -> tuple[list[Row], dict[str, str] | None]:
-        part, sort = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
-        where = [f"{part} = ?"]
-        args: list[Any] = [pk]
-        if prefix:
-            where.append(f"{sort} >= ? AND {sort} < ?")
-            args += [prefix, _prefix_end(prefix)]
-        if after is not None:
-            where.append(f"{sort} > ?")
-            args.append(after)
-        if start is not None:
-            if index:  # the index's order is (gsi1sk, pk, sk): resume strictly after the last row's position
-                where.append("(gsi1sk, pk, sk) > (?, ?, ?)")
-                args += [start["gsi1sk"], start["pk"], start["sk"]]
-            else:
-                where.append("sk > ?")
-                args.append(start["sk"])
-        order = "gsi1sk, pk, sk" if index else "sk"
-        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY {order}"  # the clauses are the code's, values bound
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit + 1)  # one more tells whether another page follows
-        found = [_row(values) for values in self.db.fetch_all(sql, args)]
-        if limit is None or len(found) <= limit:  # a cursor only when another row follows
-            return found, None
-        rows = found[:limit]
-        last = rows[-1]
-        key = {"pk": last.pk, "sk": last.sk}
-        if index:
-            key = {"gsi1pk": str(last.gsi1pk), "gsi1sk": str(last.gsi1sk), **key}
-        return rows, key
+    def _range(self, tenant_id: str, pk: str, *, limit: int | None, start: dict[str, str] | None = None,
+               prefix: str = "", after: str | None = None, index: bool = False,
+               ) -> tuple[list[Row], dict[str, str] | None]:
+        sql, args = _range_sql(pk, limit=limit, start=start, prefix=prefix, after=after, index=index)
+        return cut_page([_row(values) for values in self.db.fetch_all(sql, args)], limit, index=index)
 
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
         outbox: list[Row] = []

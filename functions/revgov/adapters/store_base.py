@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ..domain.audit import GENESIS, seal
-from ..domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, PayloadTooLarge
+from ..domain.errors import ConcurrentUpdate, MalformedRequest, PayloadTooLarge, StaleWrite
 from ..ports import Changes, Clock, IdGenerator, Page, Stored
 
 AUDIT = "AUDIT"
@@ -151,6 +151,19 @@ def start_key_valid(start: dict[str, str], index: bool) -> bool:
     """A decoded cursor names the attributes of its list's key: (pk, sk), or (gsi1pk, gsi1sk, pk, sk) for the index."""
     wanted = {"gsi1pk", "gsi1sk", "pk", "sk"} if index else {"pk", "sk"}
     return set(start) == wanted
+
+
+def cut_page(found: list[Row], limit: int | None, *, index: bool) -> tuple[list[Row], dict[str, str] | None]:
+    """A backend read up to one row more than `limit`: the page, and its last row's key when another row follows
+    (pk, sk; plus gsi1pk, gsi1sk for the lookup index), as `_range` returns them."""
+    if limit is None or len(found) <= limit:
+        return found, None
+    rows = found[:limit]
+    last = rows[-1]
+    key = {"pk": last.pk, "sk": last.sk}
+    if index:
+        key = {"gsi1pk": str(last.gsi1pk), "gsi1sk": str(last.gsi1sk), **key}
+    return rows, key
 
 
 class BaseDocumentStore(ABC):
@@ -352,7 +365,7 @@ class BaseDocumentStore(ABC):
             except ConditionFailed as failed:
                 for index in failed.indexes:
                     if index < len(changes.puts):
-                        raise Conflict(changes.puts[index].conflict_detail) from failed
+                        raise StaleWrite(changes.puts[index].conflict_detail) from failed
                 # The chain head moved (another request appended first): re-read it and seal again.
                 seen.update(failed.codes)
         why = "; ".join(f"{RETRY_MEANING.get(code, code)} ({code})" for code in sorted(seen)) or "no reason given"

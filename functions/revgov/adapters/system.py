@@ -20,6 +20,7 @@ from collections.abc import MutableMapping
 from datetime import UTC, datetime
 
 from ..domain.ids import typed_id
+from ..ports import Clock
 
 CLOCK_START = "REVGOV_CLOCK_START"
 CLOCK_ANCHOR = "REVGOV_CLOCK_ANCHOR"
@@ -80,7 +81,7 @@ def iso_of_ms(ms: int) -> str:
 
 
 class RandomIds:
-    def __init__(self, clock: SystemClock) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
     def new(self, prefix: str) -> str:

@@ -48,6 +48,16 @@ class Finding:
         return self.confidence >= max(MIN_CONFIDENCE, self.min_confidence)
 
 
+def note_to_partner(partner: dict[str, Any], subject: str, text: str) -> dict[str, Any]:
+    """A message drafted for channel operations to send to the partner's contact (an agent never sends it)."""
+    name = partner.get("legal_name", partner["partner_id"])
+    return {
+        "to": (partner.get("contact") or {}).get("email"),
+        "subject": subject,
+        "body": f"Hello {name},\n\n{text}\n\nChannel Operations",
+    }
+
+
 @dataclass
 class RunReport:
     agent: str

@@ -13,9 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any, Protocol
@@ -24,6 +23,7 @@ from .canonical import sha256_hex
 from .errors import FieldError
 from .money import parse_money
 from .rules import Rule
+from .time import parse_day
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def csv_rows(text: str) -> list[dict[str, Any]]:
 
 def _day(text: str) -> bool:
     try:
-        return bool(_DAY.match(text)) and date.fromisoformat(text).isoformat() == text
+        return bool(_DAY.match(text)) and parse_day(text).isoformat() == text
     except ValueError:
         return False
 
@@ -205,8 +205,15 @@ def _row_problems(n: int, row: Mapping[str, Any], currency: str, families: froze
     return found
 
 
+def product_families(policy: Mapping[str, Any]) -> frozenset[str]:
+    """The tenant's product families: those its discount caps name and those of its policy's price list."""
+    caps = policy.get("pricing", {}).get("discount_caps", {}).get("caps", {})
+    listed = {e["family"] for e in (policy.get("billing") or {}).get("price_list") or []}
+    return frozenset({f for by_family in caps.values() for f in by_family} | listed)
+
+
 def catalog_entries(
-    rows: list[Mapping[str, Any]], *, currency: str, families: frozenset[str], clause: str
+    rows: Sequence[Mapping[str, Any]], *, currency: str, families: frozenset[str], clause: str
 ) -> tuple[list[dict[str, Any]], list[FieldError]]:
     """Price-list entries from imported rows (CSV or JSON, the columns of `COLUMNS`), or every bad row named.
 

@@ -57,6 +57,12 @@ class Conflict(RevgovError):
     status, slug, title = 409, "conflict", "State conflict"
 
 
+class StaleWrite(Conflict):
+    """A conditional write lost: the document changed (or appeared) since it was read. Raised by the store only; the
+    writer may read again and decide again (`services.toolkit.retry_on_conflict`). A business refusal is a plain
+    `Conflict` and is never retried."""
+
+
 class PayloadTooLarge(RevgovError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 

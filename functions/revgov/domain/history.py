@@ -19,12 +19,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import billing as core
+from .canonical import sha256_hex
 from .catalog import CatalogItem
 from .errors import FieldError
 from .ids import typed_id
 from .money import round_money
 from .rules import Rule
-from .time import period_bounds, period_of
+from .time import parse_day, period_bounds, period_of
 
 KINDS = ("shipment", "subscription", "usage", "milestone", "support_overage", "credit_note")
 CHANNELS = ("resale", "referral", "sales_agent")
@@ -69,7 +70,7 @@ class Month:
 
 def _day(text: Any) -> date | None:
     try:
-        return date.fromisoformat(str(text)) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(text)) else None
+        return parse_day(str(text)) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(text)) else None
     except ValueError:
         return None
 
@@ -86,8 +87,6 @@ def _decimal(text: Any, pattern: re.Pattern[str]) -> Decimal | None:
 def history_invoice_id(tenant_id: str, partner_id: str, period: str) -> str:
     """The invoice of a partner-month of history: always the same id, so a file imported again after a crash
     writes the same records instead of a second invoice."""
-    from .canonical import sha256_hex
-
     first, _ = period_bounds(period)
     ms = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp() * 1000)
     return typed_id("inv", max(ms, 0), bytes.fromhex(sha256_hex(f"history#{tenant_id}#{partner_id}#{period}")[:20]))
@@ -105,163 +104,240 @@ def plan(
     credit_rule: Rule,
 ) -> tuple[list[Month], list[FieldError]]:
     """The partner-months the rows make, or every problem with them (then nothing may be written)."""
-    errors: list[FieldError] = []
-    months: dict[str, Month] = {}
-    seen_lines: dict[str, tuple[str, int, Decimal, str]] = {}  # partner#line_ref -> (period, index, amount, kind)
-    families: dict[str, str] = {}  # partner#line_ref -> its family (a credit note without SKU takes its line's)
-    current = period_of(today)
-    credit_total: dict[str, Decimal] = {}  # partner#line_ref -> credited by earlier rows
-
-    def bad(path: str, message: str) -> None:
-        errors.append(FieldError(path, message))
-
+    planner = _Planner(tenant_id, import_id, known, period_of(today), (rule, credit_rule))
     for i, row in enumerate(lines):
+        planner.take(i, row)
+    _resolve_references(planner.months)
+    _apply_payments(payments, planner.months, known, planner.errors)
+    return list(planner.months.values()), planner.errors
+
+
+@dataclass
+class _Row:
+    """One line row as its checks read it (None where a column is bad)."""
+
+    at: str
+    partner_id: str
+    invoice_ref: str
+    invoiced: date | None
+    line_ref: str
+    kind: str
+    sku: Any = None
+    item: CatalogItem | None = None
+    family: Any = None
+    quantity: Decimal | None = None
+    amount: Decimal | None = None
+    served: date | None = None
+    channel: str = "resale"
+    reason: str = "billing_error"
+    credited: tuple[str, Any] | None = None  # ("file", row index) or ("stored", imported line)
+
+    @property
+    def period(self) -> str | None:
+        return period_of(self.invoiced) if self.invoiced else None
+
+    @property
+    def key(self) -> str:
+        return f"{self.partner_id}#{self.line_ref}"
+
+
+@dataclass
+class _Planner:
+    """The rows read so far: their problems, the partner-months they make, and what later rows are checked against."""
+
+    tenant_id: str
+    import_id: str
+    known: Known
+    current: str  # the month that has not ended: history is what came before
+    rules: tuple[Rule, Rule]  # invoicing, credit notes
+    errors: list[FieldError] = field(default_factory=list)
+    months: dict[str, Month] = field(default_factory=dict)
+    # partner#line_ref -> (period, row, amount, kind) of the rows taken
+    seen_lines: dict[str, tuple[str, int, Decimal, str]] = field(default_factory=dict)
+    # partner#line_ref -> its family (a credit note without SKU takes its line's)
+    families: dict[str, str] = field(default_factory=dict)
+    credit_total: dict[str, Decimal] = field(default_factory=dict)  # key -> credited by earlier rows
+
+    def bad(self, path: str, message: str) -> None:
+        self.errors.append(FieldError(path, message))
+
+    def take(self, i: int, row: Any) -> None:
+        """Check row `i`; a good row becomes a line of its partner-month."""
         at = f"/lines/{i}"
         if not isinstance(row, dict):
-            bad(at, "a line is an object of columns")
-            continue
+            self.bad(at, "a line is an object of columns")
+            return
         for extra in sorted(set(row) - LINE_FIELDS):
-            bad(f"{at}/{extra}", f"unknown column {extra!r}")
-        before = len(errors)
-        partner_id = str(row.get("partner_id") or "")
-        partner = known.partners.get(partner_id)
-        if not _PARTNER.match(partner_id) or partner is None:
-            bad(f"{at}/partner_id", f"no partner {partner_id or '(empty)'} in this tenant")
-        invoice_ref = str(row.get("invoice_ref") or "")
-        if not _REFERENCE.match(invoice_ref):
-            bad(f"{at}/invoice_ref", "an ERP invoice reference (letters, digits, ._/-, up to 64)")
-        invoiced = _day(row.get("invoice_date"))
-        period = period_of(invoiced) if invoiced else None
-        if invoiced is None:
-            bad(f"{at}/invoice_date", "a day, YYYY-MM-DD")
-        elif period is not None and period >= current:
-            bad(f"{at}/invoice_date", f"{invoiced} is not in a month that has ended: history is what came before")
-        line_ref = str(row.get("line_ref") or "")
-        key = f"{partner_id}#{line_ref}"
-        if not _REFERENCE.match(line_ref):
-            bad(f"{at}/line_ref", "the ERP's invoice line reference (letters, digits, ._/-, up to 64)")
-        elif key in seen_lines:
-            bad(f"{at}/line_ref", f"line {line_ref} is already row {seen_lines[key][1]} of this file")
-        elif key in known.imported_lines and known.imported_lines[key].get("import_id") != import_id:
-            bad(f"{at}/line_ref", f"line {line_ref} was imported by {known.imported_lines[key].get('import_id')}")
-        kind = str(row.get("kind") or "shipment")
-        if kind not in KINDS:
-            bad(f"{at}/kind", f"one of {', '.join(KINDS)}")
-        sku = row.get("sku") or None
-        item = None
-        if sku is not None and not _SKU.match(str(sku)):
-            bad(f"{at}/sku", "a SKU (A-Z, 0-9, -)")
-        elif sku is not None and invoiced is not None:
-            item = known.price(str(sku), invoiced)
-        family = row.get("family") or (item.family if item else None)
-        if family is None and kind == "credit_note" and sku is None:
-            target_key = f"{partner_id}#{row.get('credits_line_ref')}"
-            family = families.get(target_key) or (known.imported_lines.get(target_key) or {}).get("family")
-        if family is None:
-            bad(f"{at}/family", f"SKU {sku} is not on the price list on {invoiced}: give its family" if sku
-                else "a line without a SKU names its product family")  # fmt: skip
-        elif family not in known.families:
-            bad(f"{at}/family", f"{family!r} is not a product family of this tenant")
-        elif item is not None and row.get("family") and row["family"] != item.family:
-            bad(f"{at}/family", f"SKU {sku} is of family {item.family}, not {row['family']}")
-        quantity = _decimal(str(row.get("quantity") if row.get("quantity") is not None else "1"), _QUANTITY)
-        if quantity is None:
-            bad(f"{at}/quantity", "a quantity as a decimal string, 0 or more")
-        amount = _decimal(row.get("amount"), _MONEY)
-        if amount is None:
-            bad(f"{at}/amount", "an amount as a decimal string with at most 2 places, e.g. 1250.00 or -120.50")
-        served = _day(row.get("service_date")) if row.get("service_date") else invoiced
-        if served is None:
-            bad(f"{at}/service_date", "a day, YYYY-MM-DD")
-        elif invoiced is not None and served > invoiced and kind != "subscription":
-            bad(f"{at}/service_date", f"{served} is after the invoice date {invoiced}")
-        channel = str(row.get("channel") or "resale")
-        if channel not in CHANNELS:
-            bad(f"{at}/channel", f"one of {', '.join(CHANNELS)}")
-        for ref_field in ("order_ref",):
-            if row.get(ref_field) and not _REFERENCE.match(str(row[ref_field])):
-                bad(f"{at}/{ref_field}", "an ERP reference (letters, digits, ._/-, up to 64)")
-        credited: tuple[str, Any] | None = None
-        reason = str(row.get("reason") or "billing_error")
-        if kind == "credit_note":
-            target = str(row.get("credits_line_ref") or "")
-            if reason not in core.CREDIT_NOTE_REASONS:
-                bad(f"{at}/reason", f"one of {', '.join(core.CREDIT_NOTE_REASONS)}")
-            if amount is not None and amount >= 0:
-                bad(f"{at}/amount", "a credit note is negative")
-            tkey = f"{partner_id}#{target}"
-            if tkey in seen_lines:
-                _, index, target_amount, target_kind = seen_lines[tkey]
-                credited = ("file", index)
-            elif tkey in known.imported_lines:
-                target_amount = Decimal(str(known.imported_lines[tkey]["amount"]))
-                target_kind = "imported"
-                credited = ("stored", known.imported_lines[tkey])
-            else:
-                bad(f"{at}/credits_line_ref", f"no line {target or '(empty)'} of partner {partner_id} before this row")
-                target_amount, target_kind = Decimal(0), ""
-            if credited is not None and (target_amount <= 0 or target_kind == "credit_note"):
-                bad(f"{at}/credits_line_ref", f"line {target} is not a charge")
-            elif credited is not None and amount is not None and -amount + credit_total.get(tkey, 0) > target_amount:
-                left = target_amount - credit_total.get(tkey, Decimal(0))
-                bad(f"{at}/amount", f"more than is left of line {target} ({left}) to credit")
-            elif amount is not None:
-                credit_total[tkey] = credit_total.get(tkey, Decimal(0)) - amount
+            self.bad(f"{at}/{extra}", f"unknown column {extra!r}")
+        before = len(self.errors)
+        read = self._identify(at, row)
+        self._product(read, row)
+        self._amounts(read, row)
+        if read.kind == "credit_note":
+            self._credit(read, row)
         else:
             for only in ("credits_line_ref", "reason"):
                 if row.get(only):
-                    bad(f"{at}/{only}", "only a credit_note line credits a line")
-            if amount is not None and amount < 0:
-                bad(f"{at}/amount", "only a credit_note line is negative")
-        if partner is not None and period is not None:
-            billed = known.billed_months.get(f"{partner_id}#{period}", "absent")
-            if billed not in ("absent", import_id):
-                bad(
-                    f"{at}/invoice_date",
-                    f"partner {partner_id} already has an invoice for {period}"
-                    + (f" (history import {billed})" if billed else " billed in Revgov"),
-                )
-        if len(errors) > before:
-            continue
+                    self.bad(f"{at}/{only}", "only a credit_note line credits a line")
+            if read.amount is not None and read.amount < 0:
+                self.bad(f"{at}/amount", "only a credit_note line is negative")
+        self._not_billed(read)
+        if len(self.errors) == before:
+            self._add(i, read, row)
+
+    def _identify(self, at: str, row: dict[str, Any]) -> _Row:
+        """Whose line it is, of which ERP invoice and day, and its own reference and kind."""
+        partner_id = str(row.get("partner_id") or "")
+        if not _PARTNER.match(partner_id) or partner_id not in self.known.partners:
+            self.bad(f"{at}/partner_id", f"no partner {partner_id or '(empty)'} in this tenant")
+        invoice_ref = str(row.get("invoice_ref") or "")
+        if not _REFERENCE.match(invoice_ref):
+            self.bad(f"{at}/invoice_ref", "an ERP invoice reference (letters, digits, ._/-, up to 64)")
+        invoiced = _day(row.get("invoice_date"))
+        if invoiced is None:
+            self.bad(f"{at}/invoice_date", "a day, YYYY-MM-DD")
+        elif period_of(invoiced) >= self.current:
+            self.bad(f"{at}/invoice_date", f"{invoiced} is not in a month that has ended: history is what came before")
+        read = _Row(at, partner_id, invoice_ref, invoiced, str(row.get("line_ref") or ""),
+                    str(row.get("kind") or "shipment"))  # fmt: skip
+        imported = self.known.imported_lines.get(read.key)
+        if not _REFERENCE.match(read.line_ref):
+            self.bad(f"{at}/line_ref", "the ERP's invoice line reference (letters, digits, ._/-, up to 64)")
+        elif read.key in self.seen_lines:
+            row_number = self.seen_lines[read.key][1]
+            self.bad(f"{at}/line_ref", f"line {read.line_ref} is already row {row_number} of this file")
+        elif imported is not None and imported.get("import_id") != self.import_id:
+            self.bad(f"{at}/line_ref", f"line {read.line_ref} was imported by {imported.get('import_id')}")
+        if read.kind not in KINDS:
+            self.bad(f"{at}/kind", f"one of {', '.join(KINDS)}")
+        return read
+
+    def _product(self, read: _Row, row: dict[str, Any]) -> None:
+        """The SKU on the price list of the invoice day, and the product family (a credit note's is its line's)."""
+        at, sku = read.at, row.get("sku") or None
+        read.sku = sku
+        if sku is not None and not _SKU.match(str(sku)):
+            self.bad(f"{at}/sku", "a SKU (A-Z, 0-9, -)")
+        elif sku is not None and read.invoiced is not None:
+            read.item = self.known.price(str(sku), read.invoiced)
+        item = read.item
+        family = row.get("family") or (item.family if item else None)
+        if family is None and read.kind == "credit_note" and sku is None:
+            target_key = f"{read.partner_id}#{row.get('credits_line_ref')}"
+            family = self.families.get(target_key) or (self.known.imported_lines.get(target_key) or {}).get("family")
+        read.family = family
+        if family is None:
+            self.bad(f"{at}/family", f"SKU {sku} is not on the price list on {read.invoiced}: give its family" if sku
+                     else "a line without a SKU names its product family")  # fmt: skip
+        elif family not in self.known.families:
+            self.bad(f"{at}/family", f"{family!r} is not a product family of this tenant")
+        elif item is not None and row.get("family") and row["family"] != item.family:
+            self.bad(f"{at}/family", f"SKU {sku} is of family {item.family}, not {row['family']}")
+
+    def _amounts(self, read: _Row, row: dict[str, Any]) -> None:
+        """Quantity, amount, service day, channel and order reference."""
+        at = read.at
+        read.quantity = _decimal(str(row.get("quantity") if row.get("quantity") is not None else "1"), _QUANTITY)
+        if read.quantity is None:
+            self.bad(f"{at}/quantity", "a quantity as a decimal string, 0 or more")
+        read.amount = _decimal(row.get("amount"), _MONEY)
+        if read.amount is None:
+            self.bad(f"{at}/amount", "an amount as a decimal string with at most 2 places, e.g. 1250.00 or -120.50")
+        served = _day(row.get("service_date")) if row.get("service_date") else read.invoiced
+        read.served = served
+        if served is None:
+            self.bad(f"{at}/service_date", "a day, YYYY-MM-DD")
+        elif read.invoiced is not None and served > read.invoiced and read.kind != "subscription":
+            self.bad(f"{at}/service_date", f"{served} is after the invoice date {read.invoiced}")
+        read.channel = str(row.get("channel") or "resale")
+        if read.channel not in CHANNELS:
+            self.bad(f"{at}/channel", f"one of {', '.join(CHANNELS)}")
+        if row.get("order_ref") and not _REFERENCE.match(str(row["order_ref"])):
+            self.bad(f"{at}/order_ref", "an ERP reference (letters, digits, ._/-, up to 64)")
+        read.reason = str(row.get("reason") or "billing_error")
+
+    def _credit(self, read: _Row, row: dict[str, Any]) -> None:
+        """A credit note: negative, with a reason, crediting a charge of this file or an earlier import, never beyond
+        what is left of it (PA-1.2)."""
+        at, amount = read.at, read.amount
+        target = str(row.get("credits_line_ref") or "")
+        if read.reason not in core.CREDIT_NOTE_REASONS:
+            self.bad(f"{at}/reason", f"one of {', '.join(core.CREDIT_NOTE_REASONS)}")
+        if amount is not None and amount >= 0:
+            self.bad(f"{at}/amount", "a credit note is negative")
+        tkey = f"{read.partner_id}#{target}"
+        if tkey in self.seen_lines:
+            _, index, target_amount, target_kind = self.seen_lines[tkey]
+            read.credited = ("file", index)
+        elif tkey in self.known.imported_lines:
+            target_amount = Decimal(str(self.known.imported_lines[tkey]["amount"]))
+            target_kind = "imported"
+            read.credited = ("stored", self.known.imported_lines[tkey])
+        else:
+            missing = f"no line {target or '(empty)'} of partner {read.partner_id} before this row"
+            self.bad(f"{at}/credits_line_ref", missing)
+            target_amount, target_kind = Decimal(0), ""
+        so_far = self.credit_total.get(tkey, Decimal(0))
+        if read.credited is not None and (target_amount <= 0 or target_kind == "credit_note"):
+            self.bad(f"{at}/credits_line_ref", f"line {target} is not a charge")
+        elif read.credited is not None and amount is not None and -amount + so_far > target_amount:
+            self.bad(f"{at}/amount", f"more than is left of line {target} ({target_amount - so_far}) to credit")
+        elif amount is not None:
+            self.credit_total[tkey] = so_far - amount
+
+    def _not_billed(self, read: _Row) -> None:
+        """A partner-month Revgov (or another import) already invoiced is not history."""
+        period = read.period
+        if read.partner_id not in self.known.partners or period is None:
+            return
+        billed = self.known.billed_months.get(f"{read.partner_id}#{period}", "absent")
+        if billed not in ("absent", self.import_id):
+            self.bad(
+                f"{read.at}/invoice_date",
+                f"partner {read.partner_id} already has an invoice for {period}"
+                + (f" (history import {billed})" if billed else " billed in Revgov"),
+            )
+
+    def _add(self, i: int, read: _Row, row: dict[str, Any]) -> None:
+        """A good row as a line of its partner-month (a credit note referencing the line it credits)."""
+        invoiced, period, amount, quantity = read.invoiced, read.period, read.amount, read.quantity
         assert invoiced is not None and period is not None and amount is not None and quantity is not None
-        assert served is not None and family is not None
-        month = months.get(f"{partner_id}#{period}")
+        assert read.served is not None and read.family is not None
+        partner_id, kind, item = read.partner_id, read.kind, read.item
+        month = self.months.get(f"{partner_id}#{period}")
         if month is None:
-            month = months[f"{partner_id}#{period}"] = Month(
-                partner_id, period, history_invoice_id(tenant_id, partner_id, period)
+            month = self.months[f"{partner_id}#{period}"] = Month(
+                partner_id, period, history_invoice_id(self.tenant_id, partner_id, period)
             )
         references = None
-        if credited is not None and credited[0] == "file":
-            month.credits_row[len(month.drafts)] = int(credited[1])  # its line id once every row has a number
-        elif credited is not None:
-            references = str(credited[1]["line_id"])
+        if read.credited is not None and read.credited[0] == "file":
+            month.credits_row[len(month.drafts)] = int(read.credited[1])  # its line id once every row has a number
+        elif read.credited is not None:
+            references = str(read.credited[1]["line_id"])
         month.drafts.append(
             core.LineDraft(
                 kind=kind,
-                description=f"History: {kind.replace('_', ' ')} {line_ref}, ERP invoice {invoice_ref}",
-                family=str(family),
-                sku=str(sku) if sku else None,
+                description=f"History: {kind.replace('_', ' ')} {read.line_ref}, ERP invoice {read.invoice_ref}",
+                family=str(read.family),
+                sku=str(read.sku) if read.sku else None,
                 quantity=quantity,
                 unit_price=round_money(amount / quantity) if quantity and kind != "credit_note" else None,
                 amount=amount,
                 cost=round_money(item.unit_cost * quantity) if item is not None and kind != "credit_note" else None,
-                service_period=core.ServicePeriod.day(served),
+                service_period=core.ServicePeriod.day(read.served),
                 order_ref=str(row["order_ref"]) if row.get("order_ref") else None,
-                rules=(rule, credit_rule) if kind == "credit_note" else (rule,),
+                rules=self.rules if kind == "credit_note" else self.rules[:1],
                 references_line=references,
-                detail={"erp_invoice_ref": invoice_ref, "erp_line_ref": line_ref, "import_id": import_id,
-                        **({"reason": reason} if kind == "credit_note" else {})},
-                channel=channel,
+                detail={"erp_invoice_ref": read.invoice_ref, "erp_line_ref": read.line_ref, "import_id": self.import_id,
+                        **({"reason": read.reason} if kind == "credit_note" else {})},
+                channel=read.channel,
             )
         )  # fmt: skip
-        month.line_refs.append(line_ref)
+        month.line_refs.append(read.line_ref)
         month.rows.append(i)
-        month.erp_invoices.setdefault(invoice_ref, None)
-        seen_lines[key] = (period, i, amount, kind)
-        families[key] = str(family)
-    _resolve_references(months)
-    _apply_payments(payments, months, known, errors)
-    return list(months.values()), errors
+        month.erp_invoices.setdefault(read.invoice_ref, None)
+        self.seen_lines[read.key] = (period, i, amount, kind)
+        self.families[read.key] = str(read.family)
 
 
 def _resolve_references(months: dict[str, Month]) -> None:

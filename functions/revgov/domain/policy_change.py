@@ -11,6 +11,7 @@ import copy
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from .errors import Conflict, FieldError, Forbidden, RuleViolation
@@ -158,8 +159,6 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _number(value: Any) -> bool:
-    from decimal import Decimal
-
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 

@@ -13,7 +13,7 @@ of Line Cost (internal, PA-1.2) change no price a Partner was given and need non
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,7 +23,7 @@ from .errors import FieldError
 _NEVER = "9999-12-31"
 
 
-def notice_problems(before: Iterable[Mapping[str, Any]], after: list[Mapping[str, Any]], *, today: date,
+def notice_problems(before: Iterable[Mapping[str, Any]], after: Sequence[Mapping[str, Any]], *, today: date,
                     days: int, clause: str) -> list[FieldError]:
     """Every row of `after` (indexed as imported) whose List Price differs from the one `before` has in force on some
     day before `today + days`, named with the SKU, both prices, the first such day and the first day allowed."""

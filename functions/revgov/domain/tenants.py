@@ -54,16 +54,8 @@ class Tenant:
         return replace(self, status=status, config={**self.config, "status": status})
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "tenant_id": self.tenant_id,
-            "display_name": self.display_name,
-            "status": self.status,
-            "tier": self.tier,
-            "currency": self.currency,
-            "policy_version": self.policy_version,
-            "created_at": self.created_at,
-            "config": self.config,
-        }
+        """Every field, the configuration last (the registry entry is this without it)."""
+        return {**{name: value for name, value in vars(self).items() if name != "config"}, "config": self.config}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Tenant:

@@ -6,14 +6,16 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from chalice import AuthResponse, Chalice, Response
+from chalice.app import AuthResponse, Chalice, Request, Response
 
+from ..adapters.ratelimit import Limits
 from ..domain.errors import MethodNotAllowed, RevgovError, UnsupportedMediaType
 from ..logs import logger
 from ..metrics import record, status_class
 from ..runtime import runtime
+from ..services.keys import resolve_key
 from ..settings import settings
 from . import cors, http
 from .idempotency import run_operation
@@ -29,8 +31,6 @@ def api_key(auth_request: Any) -> AuthResponse:
     """Resolve the bearer key into a principal and count it against its tenant's and its own rate limits.
 
     The verdict travels in the context; the route enforces it (so every refusal is the same problem+json)."""
-    from ..services.keys import resolve_key
-
     rt = runtime()
     try:
         who, plan = resolve_key(rt, auth_request.token)
@@ -40,10 +40,10 @@ def api_key(auth_request: Any) -> AuthResponse:
             routes=["*"], principal_id="anonymous", context={"verdict": verdict, "reason": error.detail}
         )
     except Exception as exc:  # the key store is throttling or unreachable: the route answers 503, not a gateway 500
-        error = http.unexpected(exc)
-        logger.warning("authorizer failed", extra={"error": str(exc), "status": error.status})
-        verdict = "unavailable" if error.status == 503 else "error"
-        context = {"verdict": verdict, "reason": error.detail}
+        failure = http.unexpected(exc)
+        logger.warning("authorizer failed", extra={"error": str(exc), "status": failure.status})
+        verdict = "unavailable" if failure.status == 503 else "error"
+        context = {"verdict": verdict, "reason": failure.detail}
         return AuthResponse(routes=["*"], principal_id="anonymous", context=context)
     limited = _rate_limited(rt, who.tenant_id, who.key_id, plan)
     if limited is not None:
@@ -60,8 +60,6 @@ def api_key(auth_request: Any) -> AuthResponse:
 
 def _rate_limited(rt: Any, tenant_id: str, key_id: str, plan: dict[str, Any] | None) -> dict[str, Any] | None:
     """The context of a refused request (429), or None when the tenant's plan lets it through."""
-    from ..adapters.ratelimit import Limits
-
     limits = Limits.from_plan(plan)
     if limits is None or rt.rate_limiter is None:
         return None
@@ -77,14 +75,14 @@ def _rate_limited(rt: Any, tenant_id: str, key_id: str, plan: dict[str, Any] | N
 
 def _respond(result: http.Answer) -> Response:
     body = result.body if isinstance(result.body, str) else http.to_json(result.body)
-    headers = {"Content-Type": result.content_type, **result.headers}
+    headers: dict[str, str | list[str]] = {"Content-Type": result.content_type, **result.headers}
     return Response(body=body, status_code=result.status, headers=headers)
 
 
 def _view(op: Operation) -> Callable[..., Response]:
     def view(**params: str) -> Response:
         started = time.perf_counter()
-        request = app.current_request
+        request = _current_request()
         headers = {k.lower(): v for k, v in (request.headers or {}).items()}
         given = headers.get("x-correlation-id", "")
         correlation_id = given if _CORRELATION.match(given) else str(uuid.uuid4())
@@ -99,7 +97,7 @@ def _view(op: Operation) -> Callable[..., Response]:
                 headers=headers,
                 params=params,
                 query=dict(request.query_params or {}),
-                raw_body=request.raw_body or b"",
+                raw_body=cast(bytes, request.raw_body or b""),
                 runtime=runtime(),
                 max_body_bytes=settings().max_body_bytes,
                 correlation_id=correlation_id,
@@ -112,12 +110,12 @@ def _view(op: Operation) -> Callable[..., Response]:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})
             result = http.problem(error, instance, correlation_id, credentials_sent=credentials_sent)
         except Exception as exc:
-            error = http.unexpected(exc)
-            if error.status == 503:
+            failure = http.unexpected(exc)
+            if failure.status == 503:
                 logger.warning("dependency unavailable", extra={"operation": op.name, "error": str(exc)})
             else:
                 logger.exception("unhandled error", extra={"operation": op.name})
-            result = http.problem(error, instance, correlation_id, credentials_sent=credentials_sent)
+            result = http.problem(failure, instance, correlation_id, credentials_sent=credentials_sent)
         response = _respond(result)
         response.headers["X-Correlation-Id"] = correlation_id
         tenant_id = context.get("tenant_id") if context.get("verdict") == "ok" else None
@@ -127,6 +125,14 @@ def _view(op: Operation) -> Callable[..., Response]:
 
     view.__name__ = op.name
     return view
+
+
+def _current_request() -> Request:
+    """The request Chalice is serving (set for every view call; None only outside a request)."""
+    request = app.current_request
+    if request is None:
+        raise RuntimeError("no current request: a view was called outside Chalice's dispatch")
+    return request
 
 
 def _request_path(request: Any) -> str:
@@ -151,14 +157,16 @@ def _preflight(path: str, methods: list[str]) -> Callable[..., Response]:
     """OPTIONS on a path: the methods it has (`Allow`) and, for an origin some tenant lists, the CORS grant."""
 
     def view(**params: str) -> Response:
-        request = app.current_request
+        request = _current_request()
         headers = {k.lower(): v for k, v in (request.headers or {}).items()}
-        granted = cors.preflight(
-            runtime(),
-            headers.get("origin"),
-            headers.get("access-control-request-method"),
-            headers.get("access-control-request-headers"),
-            methods,
+        granted: dict[str, str | list[str]] = dict(
+            cors.preflight(
+                runtime(),
+                headers.get("origin"),
+                headers.get("access-control-request-method"),
+                headers.get("access-control-request-headers"),
+                methods,
+            )
         )
         return Response(body="", status_code=204, headers=granted)
 
@@ -187,7 +195,7 @@ def chalice_errors_as_problems(event: Any, get_response: Callable[[Any], Respons
         )
         answered = _respond(http.problem(error, _request_path(event), str(uuid.uuid4())))
         if response.status_code == 405:  # RFC 9110 §15.5.6: a 405 MUST list the methods the resource supports
-            answered.headers["Allow"] = _allow(response.headers.get("Allow", ""))
+            answered.headers["Allow"] = _allow(str(response.headers.get("Allow", "")))
         answered.headers.update(_cors_headers((event.headers or {}).get("origin"), None))
         return answered
     return response

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..services import tenant_repository
+
 TTL_SECONDS = 60.0
 ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id")
 EXPOSE_HEADERS = ("X-Correlation-Id", "Retry-After", "Location", "WWW-Authenticate", "Allow")
@@ -62,9 +64,7 @@ def tenant_origins(rt: Any, tenant_id: str) -> frozenset[str]:
     """The origins the tenant lists (none for an unknown tenant)."""
 
     def compute() -> frozenset[str]:
-        from ..services.tenants import PROFILE
-
-        stored = rt.store.get(tenant_id, *PROFILE)
+        stored = tenant_repository.stored_profile(rt.store, tenant_id)
         return _origins_of(stored.data.get("config")) if stored is not None else frozenset()
 
     return _cache.get(tenant_id, compute)
@@ -74,19 +74,11 @@ def any_tenant_origins(rt: Any) -> frozenset[str]:
     """Every origin some active tenant lists: what a preflight, which carries no key, may be allowed for."""
 
     def compute() -> frozenset[str]:
-        from ..domain.access import PLATFORM
-        from ..services.tenants import REGISTRY
-
         origins: set[str] = set()
-        cursor = None
-        while True:
-            page = rt.store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
-            for item in page.items:
-                if item.data.get("status", "active") == "active":
-                    origins |= tenant_origins(rt, item.key)
-            cursor = page.next_cursor
-            if not cursor:
-                return frozenset(origins)
+        for item in tenant_repository.registry_items(rt.store):
+            if item.data.get("status", "active") == "active":
+                origins |= tenant_origins(rt, item.key)
+        return frozenset(origins)
 
     return _cache.get(_ALL, compute)
 

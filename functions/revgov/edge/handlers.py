@@ -14,11 +14,13 @@ from functools import lru_cache
 from typing import Any
 
 from .. import observe
+from ..domain.access import PLATFORM
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..metrics import record as record_metric
 from ..runtime import runtime
 from ..services import events as event_log
+from ..services import tenant_repository
 from .api import app
 
 BusHandler = Callable[[dict[str, Any]], None]
@@ -83,8 +85,6 @@ def _queue_url(queue_name: str) -> str:
 
 def _tenant_gone(bus_event: Any) -> bool:
     """A late event for a tenant that was offboarded meanwhile must not write its items back."""
-    from ..domain.access import PLATFORM
-
     detail = bus_event.get("detail") if isinstance(bus_event, dict) else None
     tenant_id = detail.get("tenant_id") if isinstance(detail, dict) else None
     if not isinstance(tenant_id, str) or tenant_id == PLATFORM:
@@ -217,16 +217,7 @@ def shadow_policy_drafts(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _tenant_ids() -> Iterator[str]:
-    from ..domain.access import PLATFORM
-    from ..services.tenants import REGISTRY
-
-    cursor = None
-    while True:
-        page = runtime().store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
-        yield from (item.key for item in page.items)
-        cursor = page.next_cursor
-        if not cursor:
-            return
+    yield from tenant_repository.tenant_ids(runtime().store)
 
 
 @contextmanager
@@ -244,8 +235,6 @@ def _scheduled(job: str) -> Iterator[None]:
 @app.lambda_function(name="flush_outbox")
 def flush_outbox(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: publish events a failed publish left in any tenant's outbox."""
-    from ..domain.access import PLATFORM
-
     rt = runtime()
     with _scheduled("flush-outbox"):
         published = rt.flush_outbox(PLATFORM)

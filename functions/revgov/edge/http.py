@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from .. import schemas
 from ..domain import audience
 from ..domain.access import Principal, Role
 from ..domain.errors import (
@@ -263,9 +264,7 @@ def build_call(
         if not raw_body.strip():
             raise MalformedRequest("this operation needs a JSON body")
         body = parse_json(raw_body)
-        from ..schemas import validate
-
-        validate(op.body_schema, body)
+        schemas.validate(op.body_schema, body)
     elif raw_body.strip() and not op.raw_body and not _empty_object(raw_body):
         raise MalformedRequest("this operation takes no body (an empty object {} is accepted)")
     return Call(principal, body, dict(params), dict(query), headers, raw_body, runtime, correlation_id, limit, cursor)

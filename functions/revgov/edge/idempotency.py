@@ -19,6 +19,7 @@ import json
 import re
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..domain.access import Principal
@@ -131,22 +132,8 @@ class RequestKeys:
             version = stored.version if stored is not None else None
             record = {"state": "in_flight", "fingerprint": print_, "locked_until_ms": now_ms + LEASE_MS}
             try:
-                self.store.commit(
-                    tenant_id,
-                    Changes(
-                        puts=[
-                            Put(
-                                RECORDS,
-                                name,
-                                record,
-                                must_be_absent=version is None,
-                                expected_version=version,
-                                expires_at=now_ms // 1000 + KEEP_SECONDS,
-                                conflict_detail=f"a request with {HEADER} {key} is in progress",
-                            )
-                        ]
-                    ),
-                )
+                self._save(tenant_id, name, record, version, now_ms,
+                           conflict_detail=f"a request with {HEADER} {key} is in progress")
             except Conflict:
                 continue  # another request claimed it first: look again
             return (version or 0) + 1
@@ -199,20 +186,23 @@ class RequestKeys:
             "recorded_ms": self.now_ms(),
             **_pack(text),
         }
-        self.store.commit(
-            tenant_id,
-            Changes(
-                puts=[
-                    Put(
-                        RECORDS,
-                        name,
-                        record,
-                        expected_version=version,
-                        expires_at=self.now_ms() // 1000 + KEEP_SECONDS,
-                    )
-                ]
-            ),
+        self._save(tenant_id, name, record, version, self.now_ms())
+
+    def _save(
+        self, tenant_id: str, name: str, record: dict[str, Any], version: int | None, now_ms: int,
+        conflict_detail: str | None = None,
+    ) -> None:
+        """Write the key's record at the version read (absent: None), kept KEEP_SECONDS from `now_ms`."""
+        put = Put(
+            RECORDS,
+            name,
+            record,
+            must_be_absent=version is None,
+            expected_version=version,
+            expires_at=now_ms // 1000 + KEEP_SECONDS,
         )
+        self.store.commit(tenant_id, Changes(puts=[replace(put, conflict_detail=conflict_detail) if conflict_detail
+                                                   else put]))
 
     def _release(self, tenant_id: str, name: str) -> None:
         try:

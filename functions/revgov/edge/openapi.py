@@ -119,7 +119,32 @@ def _operation(op: Operation) -> dict[str, Any]:
         doc["description"] = op.description
     if op.public:
         doc["security"] = []
-    params = [
+    params = _parameters(op)
+    if params:
+        doc["parameters"] = params
+    if op.body_schema:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{_component(op.body_schema)}"},
+                    "examples": {"default": {"value": example_body(op)}},
+                }
+            },
+        }
+        doc["responses"]["413"] = _PROBLEM
+    elif op.raw_body_schemas:  # checked by the handler over the raw bytes (a signature first), described here
+        refs = [{"$ref": f"#/components/schemas/{_component(name)}"} for name in op.raw_body_schemas]
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}},
+        }
+    return doc
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    """The operation's path, query and header parameters, then a list's `limit` and `cursor`."""
+    params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAM.findall(op.path)
     ]
     params += [
@@ -155,26 +180,7 @@ def _operation(op: Operation) -> dict[str, Any]:
             },
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
         ]
-    if params:
-        doc["parameters"] = params
-    if op.body_schema:
-        doc["requestBody"] = {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{_component(op.body_schema)}"},
-                    "examples": {"default": {"value": example_body(op)}},
-                }
-            },
-        }
-        doc["responses"]["413"] = _PROBLEM
-    elif op.raw_body_schemas:  # checked by the handler over the raw bytes (a signature first), described here
-        refs = [{"$ref": f"#/components/schemas/{_component(name)}"} for name in op.raw_body_schemas]
-        doc["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}},
-        }
-    return doc
+    return params
 
 
 def _flattened(document: dict[str, Any]) -> dict[str, Any]:
@@ -267,30 +273,8 @@ def document() -> dict[str, Any]:
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
     components = {_component(name): _localized(schemas.schema(name), name) for name in schemas.names()}
-    components["Page"] = {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "properties": {
-            "items": {"type": "array", "maxItems": 200, "items": {"type": "object"}},
-            "next_cursor": {"type": ["string", "null"], "description": "pass as ?cursor= for the next page"},
-        },
-    }
-    components["Problem"] = {
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string", "format": "uri"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
-            "correlation_id": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}},
-            },
-        },
-    }
+    components["Page"] = _page_schema()
+    components["Problem"] = _problem_schema()
     return _flattened({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -314,24 +298,57 @@ def document() -> dict[str, Any]:
                 }
             },
             "schemas": components,
-            "responses": {
-                "Problem": {
-                    "description": "An error",
-                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                },
-                "RateLimited": {
-                    "description": "The tenant's or the key's requests per minute (tenant plan) are used up",
-                    "headers": _RETRY_AFTER,
-                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                },
-                "Unavailable": {
-                    "description": "A backing service is throttling or unreachable; nothing was changed, retry",
-                    "headers": _RETRY_AFTER,
-                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                },
-            },
+            "responses": _shared_responses(),
         },
     })
+
+
+def _page_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "maxItems": 200, "items": {"type": "object"}},
+            "next_cursor": {"type": ["string", "null"], "description": "pass as ?cursor= for the next page"},
+        },
+    }
+
+
+def _problem_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "correlation_id": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}},
+            },
+        },
+    }
+
+
+def _shared_responses() -> dict[str, Any]:
+    """The error answers operations refer to: any problem, a rate limit used up, a backing service unavailable."""
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {
+        "Problem": {"description": "An error", "content": problem},
+        "RateLimited": {
+            "description": "The tenant's or the key's requests per minute (tenant plan) are used up",
+            "headers": _RETRY_AFTER,
+            "content": problem,
+        },
+        "Unavailable": {
+            "description": "A backing service is throttling or unreachable; nothing was changed, retry",
+            "headers": _RETRY_AFTER,
+            "content": problem,
+        },
+    }
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..domain.access import Principal, Role
 from ..domain.partners import required_documents, tiers_by_rank
+from ..domain.time import instant
 from ..runtime import Runtime
 from ..services import cases, keys, partners
 
@@ -56,7 +57,7 @@ def onboard(
     """Take one application to `goal` (pending_documents, pending_approval or active) through the use cases."""
     partner = partners.apply(rt, sales, application)
     if goal != "pending_documents":
-        _evidence(rt, sales, policy, partner, date.fromisoformat(rt.clock.now_iso()[:10]))
+        _evidence(rt, sales, policy, partner, instant(rt.clock.now_iso()).date())
     submitted = partners.submit(rt, sales, partner["partner_id"])
     if goal == "active" and submitted["approval"]:
         approval = submitted["approval"]

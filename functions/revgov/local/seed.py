@@ -7,7 +7,7 @@ from typing import Any
 
 from ..domain.access import PLATFORM, Principal, Role
 from ..runtime import Runtime
-from ..services import keys, tenants
+from ..services import keys, tenant_repository, tenants
 from ..tenant_files import load_tenant_file, tenant_files
 from .demo_partners import seed_partners
 
@@ -47,13 +47,7 @@ class PartialSeed(RuntimeError):
 
 
 def _registry_tenants(rt: Runtime) -> list[str]:
-    found, cursor = [], None
-    while True:
-        page = rt.store.query(PLATFORM, tenants.REGISTRY, limit=100, cursor=cursor)
-        found += [item.key for item in page.items]
-        cursor = page.next_cursor
-        if not cursor:
-            return found
+    return list(tenant_repository.tenant_ids(rt.store))
 
 
 def seed_once(rt: Runtime) -> tuple[dict[str, Any], bool]:

@@ -9,6 +9,7 @@ Two engines behind the same ports (DESIGN.md):
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -16,7 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from .. import observe
-from ..settings import _REPO
+from ..adapters.idempotency import _embedded_store
+from ..adapters.sqlite_db import database
+from ..edge import handlers
+from ..edge.api import app
+from ..runtime import Runtime, runtime
+from ..services import events as event_log
+from ..services.copilot import index_tenant
+from ..settings import _REPO, Settings, settings
+from .resources import VISIBILITY_SECONDS, RuleQueues, create_embedded_queues, create_resources
+from .router import EventRouter
+from .scheduler import Scheduler, SqliteScheduleState, from_schedules
+from .seed import seed_once, sweep_index
+from .server import DevServer
 
 DEFAULT_DATA_FILE = _REPO / ".revgov" / "revgov.sqlite"
 BACKENDS = ("sqlite", "dynamodb")
@@ -48,9 +61,6 @@ class LocalStack:
 
 def reset_data(data_file: Path, index_file: Path | None) -> None:
     """Start over: the database (with its WAL files) and the copilot's local index go."""
-    from ..adapters.idempotency import _embedded_store
-    from ..adapters.sqlite_db import database
-
     database.cache_clear()
     _embedded_store.cache_clear()
     for path in (data_file, index_file):
@@ -61,10 +71,6 @@ def reset_data(data_file: Path, index_file: Path | None) -> None:
 
 
 def _clear_process_caches() -> None:
-    from ..edge import handlers
-    from ..runtime import runtime
-    from ..settings import settings
-
     settings.cache_clear()
     runtime.cache_clear()
     handlers._sqs.cache_clear()
@@ -75,21 +81,13 @@ def _preload_handler_modules() -> None:
     """Queue handlers import their heavy modules on first use (a Lambda loads only its own). The local product runs
     every handler in this process, so it loads them before it serves: otherwise the first invoice lines posted pay
     for importing the rebate engine and numpy (about 0.3 s holding the interpreter lock, while billing waits)."""
-    import importlib
-
     for name in ("revgov.domain.rebates.engine", "revgov.domain.rebates.ledger", "revgov.services.rebates",
                  "revgov.services.analytics", "revgov.services.billing"):
         importlib.import_module(name)
 
 
-def start_stack(
-    *,
-    port: int = 8000,
-    state_file: Path | None = None,
-    backend: str = "sqlite",
-    data_file: Path | None = None,
-    reset: bool = False,
-) -> LocalStack:
+def _configure(backend: str, data_file: Path | None, reset: bool) -> None:
+    """The environment the settings are read from: the engine, the local stage, and the embedded engine's files."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     os.environ["REVGOV_BACKEND"] = backend
@@ -103,69 +101,73 @@ def start_stack(
             index = str(data.parent / "copilot-index.sqlite")
             os.environ["REVGOV_COPILOT_INDEX_PATH"] = os.environ["_REVGOV_INDEX_BESIDE_DATA"] = index
         if reset:
-            from ..settings import Settings
-
             reset_data(data, Settings.from_env().copilot.index_path)
     _clear_process_caches()
 
-    from ..edge.api import app
-    from ..edge.handlers import HANDLERS
-    from ..runtime import runtime
-    from ..services import events as event_log
-    from .router import EventRouter
-    from .server import DevServer
 
-    rt = runtime()
+def _queues(rt: Runtime, backend: str) -> tuple[list[RuleQueues], Any]:
+    """The rules' queues, wired to the bus, and the SQS-shaped client the router polls them with."""
     if backend == "sqlite":
-        from .resources import VISIBILITY_SECONDS, create_embedded_queues
+        return create_embedded_queues(rt), rt.queues
+    import boto3  # only the dynamodb engine talks to SQS (the embedded engine never loads boto3)
 
-        wired, sqs = create_embedded_queues(rt), rt.queues
-    else:
-        import boto3
+    sqs = boto3.client("sqs", region_name=rt.settings.region, endpoint_url=rt.settings.endpoint_url)
+    return create_resources(rt.settings), sqs
 
-        from .resources import VISIBILITY_SECONDS, create_resources
 
-        wired = create_resources(rt.settings)
-        sqs = boto3.client("sqs", region_name=rt.settings.region, endpoint_url=rt.settings.endpoint_url)
+def _router(rt: Runtime, backend: str) -> EventRouter:
+    wired, sqs = _queues(rt, backend)
 
     def dead_letter(bus_event: dict[str, Any], rule: str) -> None:
         event_log.record(rt, bus_event, status="dead_lettered", reason=f"failed every delivery on rule {rule}")
         observe.dead_lettered(rule, bus_event)
 
-    router = EventRouter(
-        wired, HANDLERS, sqs=sqs, on_dead_letter=dead_letter, invocation_seconds=VISIBILITY_SECONDS,
+    return EventRouter(
+        wired, handlers.HANDLERS, sqs=sqs, on_dead_letter=dead_letter, invocation_seconds=VISIBILITY_SECONDS,
         first=FIRST_RULES,
     )
-    _preload_handler_modules()
-    router.start()
-    from ..edge.handlers import flush_outbox
-    from .seed import seed_once
 
-    flush_outbox({}, None)  # publish what a crash left in the outboxes (committed, not yet on the bus) before serving
 
-    seeded, fresh = seed_once(rt)
-    if rt.clause_index is not None:  # the copilot's index: unchanged contracts are no-ops, so restarts stay fast
-        from ..services.copilot import index_tenant
-        from .seed import sweep_index
+def _index_contracts(rt: Runtime, tenant_ids: list[str]) -> None:
+    """The copilot's index: unchanged contracts are no-ops, so restarts stay fast."""
+    if rt.clause_index is None:
+        return
+    sweep_index(rt)
+    for tenant_id in tenant_ids:
+        index_tenant(rt.clause_index, rt.settings.tenants_dir, tenant_id)
 
-        sweep_index(rt)
-        for tenant_id in seeded["tenants"]:
-            index_tenant(rt.clause_index, rt.settings.tenants_dir, tenant_id)
-    server = DevServer(app, port=port)  # bound now, serving from `start`: the state file is written in between
-    from ..edge import handlers as app_handlers
-    from .scheduler import from_schedules
 
+def _scheduler(rt: Runtime, backend: str) -> Scheduler:
     every = os.environ.get("REVGOV_SCHEDULE_EVERY_SECONDS")
     housekeeping: dict[str, Any] = {}
     state = None
     if backend == "sqlite":  # jobs keep their cadence across restarts; DynamoDB's TTL becomes an hourly sweep
-        from .scheduler import SqliteScheduleState
-
-        state = SqliteScheduleState(rt.store.db)
-        housekeeping["ttl-sweep"] = (3600.0, lambda *_: rt.store.purge_expired(rt.clock.now_ms() // 1000))
-    scheduler = from_schedules(
-        rt.settings.events_dir, vars(app_handlers), float(every) if every else None, extra=housekeeping, state=state
+        store: Any = rt.store  # the embedded engine's store (SqliteDocumentStore)
+        state = SqliteScheduleState(store.db)
+        housekeeping["ttl-sweep"] = (3600.0, lambda *_: store.purge_expired(rt.clock.now_ms() // 1000))
+    return from_schedules(
+        rt.settings.events_dir, vars(handlers), float(every) if every else None, extra=housekeeping, state=state
     )
+
+
+def start_stack(
+    *,
+    port: int = 8000,
+    state_file: Path | None = None,
+    backend: str = "sqlite",
+    data_file: Path | None = None,
+    reset: bool = False,
+) -> LocalStack:
+    _configure(backend, data_file, reset)
+    rt = runtime()
+    router = _router(rt, backend)
+    _preload_handler_modules()
+    router.start()
+    handlers.flush_outbox({}, None)  # publish what a crash left in the outboxes (committed, not yet on the bus)
+    seeded, fresh = seed_once(rt)
+    _index_contracts(rt, list(seeded["tenants"]))
+    server = DevServer(app, port=port)  # bound now, serving from `start`: the state file is written in between
+    scheduler = _scheduler(rt, backend)
     scheduler.start()
     stack = LocalStack(server, router, rt, scheduler=scheduler, backend=backend, seeded=fresh)
     where = {"data_file": str(rt.settings.data_file)} if backend == "sqlite" else {

@@ -16,12 +16,23 @@ from typing import Any
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.canonical import sha256_hex
-from ..domain.catalog import Catalog, CatalogItem, catalog_entries, diff, entry_key, item_from_entry, policy_catalog
+from ..domain.catalog import (
+    Catalog,
+    CatalogItem,
+    catalog_entries,
+    diff,
+    entry_key,
+    item_from_entry,
+    policy_catalog,
+    product_families,
+)
 from ..domain.errors import FieldError, NotFound, RuleViolation
 from ..domain.price_notice import notice_problems
+from ..domain.time import parse_day
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from .tenants import load_tenant
+from .toolkit import pages
 
 ITEMS = "CATALOG"  # one item per SKU-version per import that changed it
 HEAD = ("CATALOG_HEAD", "current")
@@ -45,17 +56,12 @@ class StoredCatalog:
     def _latest(self, prefix: str = "") -> dict[str, dict[str, Any]]:
         """SKU-version key -> its latest visible item (a tombstone included)."""
         latest: dict[str, dict[str, Any]] = {}
-        cursor = None
-        while True:
-            page = self._rt.store.query(self._tenant_id, ITEMS, limit=_PAGE, cursor=cursor, prefix=prefix)
-            for stored in page.items:
-                data = stored.data
-                key = entry_key(data["entry"])
-                if self._visible(data) and int(data["since"]) >= int(latest.get(key, {"since": -1})["since"]):
-                    latest[key] = data
-            cursor = page.next_cursor
-            if not cursor:
-                return latest
+        for stored in pages(self._rt.store, self._tenant_id, ITEMS, prefix=prefix, page_size=_PAGE):
+            data = stored.data
+            key = entry_key(data["entry"])
+            if self._visible(data) and int(data["since"]) >= int(latest.get(key, {"since": -1})["since"]):
+                latest[key] = data
+        return latest
 
     def entries(self) -> dict[str, dict[str, Any]]:
         return {k: d["entry"] for k, d in self._latest().items() if not d.get("removed")}
@@ -117,12 +123,6 @@ def price_lines(
     return found
 
 
-def _families(policy: dict[str, Any]) -> frozenset[str]:
-    caps = policy.get("pricing", {}).get("discount_caps", {}).get("caps", {})
-    listed = {e["family"] for e in (policy.get("billing") or {}).get("price_list") or []}
-    return frozenset({f for by_family in caps.values() for f in by_family} | listed)
-
-
 def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, source: str) -> dict[str, Any]:
     """Replace the tenant's catalog with `rows` (every SKU-version in force or scheduled). Bad rows: one 422 naming
     each of them, and nothing is stored."""
@@ -130,38 +130,21 @@ def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, s
     policy = tenant.policy
     listed = (policy.get("billing") or {}).get("price_list") or []
     clause = str(listed[0]["clause"]) if listed else str(policy["pricing"]["discount_caps"]["clause"])
-    entries, problems = catalog_entries(rows, currency=tenant.currency, families=_families(policy), clause=clause)
+    families = product_families(policy)
+    entries, problems = catalog_entries(rows, currency=tenant.currency, families=families, clause=clause)
     if problems:
         rows_named = sorted({p.path.split("/")[2] for p in problems if p.path.count("/") >= 2})
         raise RuleViolation(f"{len(rows_named) or 1} row(s) of {source} cannot be imported", errors=problems)
     head, head_version = _head(rt, who.tenant_id)
     stored = StoredCatalog(rt, who.tenant_id, head).entries() if head else {}
-    notice = policy.get("pricing", {}).get("price_change_notice")
-    if notice:  # PA-6.1 / CPA-6.1: a price change only after the notice; every row that comes sooner is named
-        late = notice_problems((stored if head else _policy_entries(policy)).values(), entries,
-                               today=date.fromisoformat(rt.clock.now_iso()[:10]), days=int(notice["days"]),
-                               clause=str(notice["clause"]))
-        if late:
-            raise RuleViolation(f"{len(late)} row(s) of {source} change a price with less than {notice['days']} "
-                                f"days' notice ({notice['id']}, {notice['clause']})", errors=late,
-                                extra={"rule_id": notice["id"], "clause": notice["clause"]})
+    before = stored if head else _policy_entries(policy)  # the first import: against the policy's price list
+    _refuse_short_notice(policy, before, entries, today=parse_day(rt.clock.now_iso()[:10]), source=source)
     seq = int(head["seq"]) + 1 if head else 1
     import_id = rt.ids.new("imp")
     after = {entry_key(e): e for e in entries}
-    puts = [
-        Put(ITEMS, f"{key}#{seq:08d}#{import_id}", {"entry": entry, "since": seq, "import_id": import_id})
-        for key, entry in sorted(after.items())
-        if stored.get(key) != entry
-    ]
-    puts += [
-        Put(ITEMS, f"{key}#{seq:08d}#{import_id}", {"entry": e, "since": seq, "import_id": import_id, "removed": True})
-        for key, e in sorted(stored.items())
-        if key not in after
-    ]
-    for start in range(0, len(puts), _BATCH):  # invisible until the head names this import
-        rt.commit(who.tenant_id, Changes(puts=puts[start : start + _BATCH]))
+    _write_items(rt, who.tenant_id, seq, import_id, stored, after)
     version = "cat_" + sha256_hex(sorted(after.values(), key=entry_key))[:16]
-    changes = diff(stored if head else _policy_entries(policy), after)  # the first import: against the policy's
+    changes = diff(before, after)
     summary = {
         "version": version,
         "seq": seq,
@@ -172,16 +155,8 @@ def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, s
         "removed": len(changes["removed"]),
         "changed": len(changes["changed"]),
     }
-    new_head = {
-        "seq": seq,
-        "imports": {**(head or {}).get("imports", {}), str(seq): import_id},
-        "versions": {**(head or {}).get("versions", {}), str(seq): version},
-        "imported_at": rt.clock.now_iso(),
-        "imported_by": who.actor,
-        # what each import was, for `catalog_versions` (the import's summary, when and by whom)
-        "log": {**(head or {}).get("log", {}), str(seq): {**summary, "imported_at": rt.clock.now_iso(),
-                                                          "imported_by": who.actor}},
-    }
+    new_head = _next_head(head, summary, imported_at=rt.clock.now_iso(), imported_by=who.actor)
+    inputs = {**summary, "entries_sha256": sha256_hex(sorted(after.values(), key=entry_key))}
     rt.commit(
         who.tenant_id,
         Changes(
@@ -189,21 +164,72 @@ def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, s
                 Put(*HEAD, new_head, must_be_absent=head is None, expected_version=head_version,
                     conflict_detail="another catalog import committed first; import again")
             ],
-            audit=[
-                AuditEntry(
-                    actor=who.actor,
-                    actor_role=who.role.value,
-                    action="catalog.imported",
-                    subject=version,
-                    outcome="imported",
-                    inputs={**summary, "entries_sha256": sha256_hex(sorted(after.values(), key=entry_key))},
-                    clauses=(clause,),
-                )
-            ],
+            audit=[AuditEntry.by(who, "catalog.imported", version, "imported", inputs=inputs, clauses=(clause,))],
             events=[DomainEvent("revgov.catalog", "catalog.imported", {**summary, "clause": clause})],
         ),
     )
     return summary
+
+
+def _refuse_short_notice(
+    policy: dict[str, Any],
+    before: dict[str, dict[str, Any]],
+    entries: list[dict[str, Any]],
+    *,
+    today: date,
+    source: str,
+) -> None:
+    """PA-6.1 / CPA-6.1: a price change only after the notice the policy gives; every row that comes sooner is named."""
+    notice = policy.get("pricing", {}).get("price_change_notice")
+    if not notice:
+        return
+    late = notice_problems(before.values(), entries, today=today, days=int(notice["days"]),
+                           clause=str(notice["clause"]))  # fmt: skip
+    if late:
+        raise RuleViolation(f"{len(late)} row(s) of {source} change a price with less than {notice['days']} "
+                            f"days' notice ({notice['id']}, {notice['clause']})", errors=late,
+                            extra={"rule_id": notice["id"], "clause": notice["clause"]})  # fmt: skip
+
+
+def _write_items(
+    rt: Runtime,
+    tenant_id: str,
+    seq: int,
+    import_id: str,
+    stored: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]],
+) -> None:
+    """One item per SKU-version the import adds, changes or removes (a tombstone), in batches: invisible until the
+    head names this import."""
+    tag = {"since": seq, "import_id": import_id}
+    puts = [
+        Put(ITEMS, f"{key}#{seq:08d}#{import_id}", {"entry": entry, **tag})
+        for key, entry in sorted(after.items())
+        if stored.get(key) != entry
+    ]
+    puts += [
+        Put(ITEMS, f"{key}#{seq:08d}#{import_id}", {"entry": e, **tag, "removed": True})
+        for key, e in sorted(stored.items())
+        if key not in after
+    ]
+    for start in range(0, len(puts), _BATCH):
+        rt.commit(tenant_id, Changes(puts=puts[start : start + _BATCH]))
+
+
+def _next_head(
+    head: dict[str, Any] | None, summary: dict[str, Any], *, imported_at: str, imported_by: str
+) -> dict[str, Any]:
+    """The catalog head naming the import as committed, with what it was (for `catalog_versions`)."""
+    seq = summary["seq"]
+    return {
+        "seq": seq,
+        "imports": {**(head or {}).get("imports", {}), str(seq): summary["import_id"]},
+        "versions": {**(head or {}).get("versions", {}), str(seq): summary["version"]},
+        "imported_at": imported_at,
+        "imported_by": imported_by,
+        "log": {**(head or {}).get("log", {}), str(seq): {**summary, "imported_at": imported_at,
+                                                          "imported_by": imported_by}},
+    }
 
 
 def _policy_entries(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -11,47 +11,36 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain import contract_set
-from ..domain.access import Principal
+from ..domain.access import PLATFORM, Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, NotFound, RuleViolation
 from ..logs import logger
 from ..ports import Changes, Delete, DomainEvent, Put
 from ..runtime import Runtime
+from . import partner_repository, tenant_repository
+from .clause_indexing import index_documents
+from .toolkit import pages
 
 CURRENT = "CONTRACT"
 REVISIONS = "CONTRACT_REV"
 SOURCE = "revgov.contract"
-_PROFILE = ("TENANT", "PROFILE")
 
 
 def _policy(rt: Runtime, tenant_id: str) -> dict[str, Any]:
-    stored = rt.store.get(tenant_id, *_PROFILE)
+    stored = tenant_repository.stored_profile(rt.store, tenant_id)
     if stored is None:
         raise NotFound(f"no tenant {tenant_id}")
     return dict((stored.data.get("config") or {}).get("policy") or {})
 
 
 def _stored(rt: Runtime, tenant_id: str) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    cursor = None
-    while True:
-        page = rt.store.query(tenant_id, CURRENT, limit=200, cursor=cursor)
-        out.update({item.key: {**item.data, "_version": item.version} for item in page.items})
-        cursor = page.next_cursor
-        if cursor is None:
-            return out
+    return {item.key: {**item.data, "_version": item.version} for item in pages(rt.store, tenant_id, CURRENT)}
 
 
 def _next_revision(rt: Runtime, tenant_id: str, document: str) -> int:
     """Revisions count on across a removal: a document uploaded again after it was withdrawn continues its history."""
-    last = 0
-    cursor = None
-    while True:
-        page = rt.store.query(tenant_id, REVISIONS, limit=200, cursor=cursor, prefix=f"{document}#")
-        last = max([last, *(int(item.data.get("revision") or 0) for item in page.items)])
-        cursor = page.next_cursor
-        if cursor is None:
-            return last + 1
+    revisions = pages(rt.store, tenant_id, REVISIONS, prefix=f"{document}#")
+    return max([0, *(int(item.data.get("revision") or 0) for item in revisions)]) + 1
 
 
 def next_revision(rt: Runtime, tenant_id: str, document: str) -> int:
@@ -61,15 +50,8 @@ def next_revision(rt: Runtime, tenant_id: str, document: str) -> int:
 
 def _check_partner(rt: Runtime, tenant_id: str, text: contract_set.ContractText) -> None:
     """A `Partner: ptr_…` header must name a partner of this tenant: the contract becomes that partner's own."""
-    if text.partner_id is None:
-        return
-    from .partners import load_partner
-
-    try:
-        load_partner(rt, tenant_id, text.partner_id)
-    except NotFound as missing:
-        raise RuleViolation(f"the contract names partner {text.partner_id}, which this tenant does not have") \
-            from missing
+    if text.partner_id is not None and not partner_repository.exists(rt.store, tenant_id, text.partner_id):
+        raise RuleViolation(f"the contract names partner {text.partner_id}, which this tenant does not have")
 
 
 def _texts(stored: dict[str, dict[str, Any]]) -> list[contract_set.ContractText]:
@@ -116,8 +98,6 @@ def reindex(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     """The copilot's index made to match the stored contracts exactly (documents no longer stored are dropped)."""
     if rt.clause_index is None:
         return []
-    from .copilot import index_documents  # copilot -> decisions -> tenants -> contracts: imported when used
-
     stored = _stored(rt, tenant_id)
     texts = [(d["name"], d["markdown"]) for d in stored.values()]
     results = index_documents(rt.clause_index, tenant_id, texts, prune=True)
@@ -141,13 +121,11 @@ def forget_offboarded(rt: Runtime, tenant_id: Any) -> list[dict[str, Any]]:
     """Delete an offboarded tenant's clause index (in AWS its OpenSearch index and search pipeline, signed with that
     tenant's search role). Only while the id is still gone: a tenant provisioned again under the same id meanwhile
     keeps the index its own provisioning built."""
-    from ..domain.access import PLATFORM
-
     if not isinstance(tenant_id, str) or not tenant_id or tenant_id == PLATFORM:
         raise RuleViolation("tenant.offboarded names no offboarded_tenant_id")
     if rt.clause_index is None:
         return []
-    if rt.store.get(tenant_id, *_PROFILE) is not None:
+    if tenant_repository.stored_profile(rt.store, tenant_id) is not None:
         return [{"status": "kept", "tenant_id": tenant_id, "reason": "provisioned again"}]
     rt.clause_index.delete_tenant(tenant_id)
     return [{"status": "deleted", "tenant_id": tenant_id}]
@@ -245,11 +223,12 @@ def list_contracts(rt: Runtime, who: Principal) -> dict[str, Any]:
 
 
 def get_contract(rt: Runtime, who: Principal, document: str) -> dict[str, Any]:
+    """The current text and every revision's record (without its text), however long the history."""
     stored = rt.store.get(who.tenant_id, CURRENT, document)
-    history = rt.store.query(who.tenant_id, REVISIONS, limit=200, prefix=f"{document}#")
-    if stored is None and not history.items:
+    history = list(pages(rt.store, who.tenant_id, REVISIONS, prefix=f"{document}#"))
+    if stored is None and not history:
         raise NotFound(f"no contract {document}")
     return {
         "contract": stored.data if stored else None,
-        "revisions": [{k: v for k, v in item.data.items() if k != "markdown"} for item in history.items],
+        "revisions": [{k: v for k, v in item.data.items() if k != "markdown"} for item in history],
     }

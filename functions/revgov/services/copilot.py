@@ -18,13 +18,14 @@ from ..domain import audience
 from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound, RuleViolation
+from ..domain.errors import NotFound
 from ..domain.explain import explain_audit_record, explain_decision
 from ..domain.ids import is_typed_id
 from ..logs import logger
 from ..ports import Answerer, ClauseIndex
 from ..runtime import Runtime
 from . import decisions
+from .clause_indexing import index_documents
 
 TOP_K = 5
 
@@ -46,33 +47,6 @@ def _answerer(rt: Runtime) -> Answerer:
 
 def contract_files(tenants_dir: Path, tenant_id: str) -> list[Path]:
     return sorted((tenants_dir / tenant_id / "contracts").rglob("*.md"))
-
-
-def index_documents(
-    index: ClauseIndex,
-    tenant_id: str,
-    texts: list[tuple[str, str]],
-    *,
-    prune: bool = True,
-    on_document: Callable[[core.IngestResult], None] | None = None,
-) -> list[core.IngestResult]:
-    """Index (name, markdown) documents for a tenant; unchanged ones are no-ops. `prune` drops documents not given."""
-    prepared = [core.prepare_document(tenant_id, markdown, name=name) for name, markdown in texts]
-    clashes = core.clause_collisions(prepared)
-    if clashes:
-        raise RuleViolation("clause ids must be unique within a tenant: " + "; ".join(clashes))
-    results = []
-    for document in prepared:
-        result = index.index_document(document)
-        results.append(result)
-        if on_document is not None:
-            on_document(result)
-    if prune:
-        given = {d.document for d in prepared}
-        for stale in sorted(set(index.documents(tenant_id)) - given):
-            removed = index.remove_document(tenant_id, stale)
-            results.append(core.IngestResult(stale, "removed", 0, 0, removed))
-    return results
 
 
 def index_tenant(
@@ -166,27 +140,57 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
     question = core.mask_sensitive(str(body["question"]))
     decision_id = body.get("decision_id")
     scope = scope_for(who, body.get("partner_id"))
-    context: list[str] = []
-    pinned: list[core.Hit] = []
-    if decision_id:
-        record, explained = _explained(rt, who, decision_id)
-        context = [explained["summary"], *(f"{r['rule_id']} ({r['clause']}): {r['message']}"
-                                           for r in explained["reasons"] if r["message"])]
-        cited = [r["clause"] for r in explained["reasons"] if r["clause"]]
-        pinned = [core.Hit(p, 1.0) for p in index.get(_record_scope(scope, record), cited)]
-        pinned = [h for h in pinned if scope.admits(h.passage)]
+    context, pinned = _decision_context(rt, who, index, scope, decision_id) if decision_id else ([], [])
     reply = respond(index, _answerer(rt), scope, question, pinned=pinned, context=context)
-    retrieved, draft, rejected, notes = reply.retrieved, reply.draft, reply.rejected, reply.notes
+    draft = reply.draft
+    documents = _visible_documents(index, scope)
     searched = {
         "query": question,
         "scope": {"tenant_id": scope.tenant_id, "partner_id": scope.partner_id},
-        "documents": _visible_documents(index, scope),
+        "documents": documents,
         "mode": reply.mode,
         "k": TOP_K,
-        "retrieved": list(retrieved),
+        "retrieved": list(reply.retrieved),
         "decision_id": decision_id,
     }
-    answer = draft.answer if not draft.refused else core.refusal_text(scope, searched["documents"])
+    answer = draft.answer if not draft.refused else core.refusal_text(scope, documents)
+    sealed = _audit_answer(rt, who, question, answer, decision_id, scope, reply)
+    observe.copilot_answered(
+        who.tenant_id,
+        refused=draft.refused,
+        rejected_citations=len(reply.rejected),
+        seconds=time.perf_counter() - started,
+        top_score=max((h.score for h in reply.hits), default=0.0),
+        baseline=rt.settings.copilot_refusal_baseline,
+    )
+    return {
+        "answer": answer,
+        "citations": [c.as_dict() for c in draft.citations],
+        "grounded": not draft.refused and bool(draft.citations),
+        "refused": draft.refused,
+        "degraded": reply.degraded,
+        "searched": searched,
+        "audit_id": sealed.get("record_id"),
+    }
+
+
+def _decision_context(
+    rt: Runtime, who: Principal, index: ClauseIndex, scope: core.Scope, decision_id: str
+) -> tuple[list[str], list[core.Hit]]:
+    """A question about a decision: its explanation as context, and the clauses its reasons cite pinned first."""
+    record, explained = _explained(rt, who, decision_id)
+    context = [explained["summary"], *(f"{r['rule_id']} ({r['clause']}): {r['message']}"
+                                       for r in explained["reasons"] if r["message"])]
+    clauses = [r["clause"] for r in explained["reasons"] if r["clause"]]
+    pinned = [core.Hit(p, 1.0) for p in index.get(_record_scope(scope, record), clauses)]
+    return context, [h for h in pinned if scope.admits(h.passage)]
+
+
+def _audit_answer(
+    rt: Runtime, who: Principal, question: str, answer: str, decision_id: str | None, scope: core.Scope, reply: Reply
+) -> dict[str, Any]:
+    """The answer or refusal in the audit chain, with the clauses it cited and the passages it drew on."""
+    draft = reply.draft
     outcome = "refused" if draft.refused else "answered"
     cited = tuple(dict.fromkeys(c.clause for c in draft.citations))
     sealed = rt.audit_only(
@@ -203,36 +207,20 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
                 "partner_id": scope.partner_id,
                 "decision_id": decision_id,
                 "citations": [c.as_dict() for c in draft.citations],
-                "rejected_citations": rejected,
-                "notes": notes,
+                "rejected_citations": reply.rejected,
+                "notes": reply.notes,
                 "degraded": reply.degraded,
             },
             clauses=cited,
-            sources=tuple(retrieved),
+            sources=tuple(reply.retrieved),
         ),
-    )
-    observe.copilot_answered(
-        who.tenant_id,
-        refused=draft.refused,
-        rejected_citations=len(rejected),
-        seconds=time.perf_counter() - started,
-        top_score=max((h.score for h in reply.hits), default=0.0),
-        baseline=rt.settings.copilot_refusal_baseline,
     )
     logger.info(
         "copilot answered",
-        extra={"question": question, "outcome": outcome, "sources": list(retrieved), "cited": list(cited),
+        extra={"question": question, "outcome": outcome, "sources": list(reply.retrieved), "cited": list(cited),
                "audit_id": sealed.get("record_id")},
     )
-    return {
-        "answer": answer,
-        "citations": [c.as_dict() for c in draft.citations],
-        "grounded": not draft.refused and bool(draft.citations),
-        "refused": draft.refused,
-        "degraded": reply.degraded,
-        "searched": searched,
-        "audit_id": sealed.get("record_id"),
-    }
+    return sealed
 
 
 # --- explaining -----------------------------------------------------------------------------------------------------

@@ -29,29 +29,23 @@ from typing import Any
 
 from ..domain import billing as core
 from ..domain.access import Principal
-from ..domain.audit import AuditEntry
 from ..domain.billing import BillingPolicy, LineDraft
+from ..domain.credit_reservations import counted
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.money import format_money
 from ..domain.tenants import Tenant
-from ..domain.time import period_of
+from ..domain.time import parse_day, period_of
 from ..ports import Changes, Put
 from ..runtime import Runtime
-from . import billing, cases, tenants
+from . import approval_requests, billing, tenants
 
 HOLDS = "CREDITNOTEHOLD"  # hold id -> a credit note above the limit, waiting for its approval
 EFFECT = "credit_note.approval"
 
 
 def _hold_put(hold: dict[str, Any], version: int | None) -> Put:
-    return Put(
-        HOLDS,
-        hold["hold_id"],
-        hold,
-        must_be_absent=version is None,
-        expected_version=version,
-        conflict_detail=f"credit note {hold['hold_id']} changed meanwhile; read it again",
-    )
+    detail = f"credit note {hold['hold_id']} changed meanwhile; read it again"
+    return approval_requests.versioned_put(HOLDS, hold["hold_id"], hold, version, detail=detail)
 
 
 def hold(
@@ -78,8 +72,6 @@ def hold(
     is rejected, so the line is never credited twice while it waits. `draft`: the line to post once approved (a
     subscription credit); without it, a credit note of `amount` against `line`."""
     rule = book.credit_notes
-    limit = format_money(book.credit_note_approval_above or Decimal(0))
-    currency = tenant.currency
     actor = preparer.actor if isinstance(preparer, Principal) else preparer
     entry: dict[str, Any] = {
         "hold_id": rt.ids.new("cnh"),
@@ -89,8 +81,8 @@ def hold(
         "line_no": int(line["number"]),
         "line_id": line["line_id"],
         "amount": format_money(amount),
-        "currency": currency,
-        "approval_above": limit,
+        "currency": tenant.currency,
+        "approval_above": format_money(book.credit_note_approval_above or Decimal(0)),
         "reason": reason,
         "units": units,
         "returned_on": returned_on.isoformat() if returned_on else None,
@@ -102,75 +94,37 @@ def hold(
         "source": source,
         "reserved": reserved,
         "held_at": rt.clock.now_iso(),
-        "rule_id": rule.rule_id,
-        "clause": rule.clause,
+        **rule.as_dict(),
         "credit_note_line_id": None,
         "decision": None,
         "draft": core.draft_as_dict(draft) if draft else None,
     }
-    case, changes = cases.open_case(
-        rt,
-        tenant.policy,
-        kind="approval",
-        category=book.credit_note_approval_category,
-        subject_kind="credit_note",
-        subject_id=entry["hold_id"],
-        requested_by=preparer,
-        reasons=[
-            {
-                **rule.as_dict(),
-                "message": f"credit note of {currency} {entry['amount']} ({reason.replace('_', ' ')}) for line "
-                f"{entry['line_no']} of {entry['invoice_id']} is above {currency} {limit}: a member of the finance "
-                f"queue other than the preparer ({entry['prepared_by']}) approves it before it is issued",
-            }
-        ],
-        partner_id=partner_id,
-        effect=EFFECT,
-        context={
-            "invoice_id": entry["invoice_id"],
-            "line_no": entry["line_no"],
-            "amount": entry["amount"],
-            "reason": reason,
-            "prepared_by": entry["prepared_by"],
-        },
-        policy_version=tenant.policy_version,
+    inputs = {k: entry[k] for k in _HELD_INPUTS}
+    changes = approval_requests.open_request(
+        rt, tenant, preparer, entry, _ask(entry, book), action="credit_note.held", inputs=inputs
     )
-    entry.update(approval_id=case["case_id"], queue=case["queue"], due_at=case["due_at"])
     changes.puts.insert(0, _hold_put(entry, None))
-    changes.audit.insert(
-        0,
-        AuditEntry(
-            actor=actor,
-            actor_role=preparer.role.value if isinstance(preparer, Principal) else None,
-            action="credit_note.held",
-            subject=entry["hold_id"],
-            outcome="pending_approval",
-            inputs={
-                k: entry[k]
-                for k in (
-                    "partner_id",
-                    "invoice_id",
-                    "line_id",
-                    "amount",
-                    "approval_above",
-                    "reason",
-                    "prepared_by",
-                    "source",
-                )
-            },
-            policy_version=tenant.policy_version,
-            rule_ids=(rule.rule_id,),
-            clauses=(rule.clause,),
-        ),
-    )
     return entry, changes
 
 
+_HELD_INPUTS = ("partner_id", "invoice_id", "line_id", "amount", "approval_above", "reason", "prepared_by", "source")
+
+
+def _ask(entry: dict[str, Any], book: BillingPolicy) -> approval_requests.Ask:
+    """The finance queue's approval of a held credit note: who may approve it, and why it waits (SOP-2.5)."""
+    currency, reason = entry["currency"], entry["reason"]
+    message = (
+        f"credit note of {currency} {entry['amount']} ({reason.replace('_', ' ')}) for line {entry['line_no']} of "
+        f"{entry['invoice_id']} is above {currency} {entry['approval_above']}: a member of the finance queue other "
+        f"than the preparer ({entry['prepared_by']}) approves it before it is issued"
+    )
+    context = {k: entry[k] for k in ("invoice_id", "line_no", "amount", "reason", "prepared_by")}
+    return approval_requests.Ask(book.credit_note_approval_category, "credit_note", entry["hold_id"], book.credit_notes,
+                                 message, entry["partner_id"], EFFECT, context)  # fmt: skip
+
+
 def get_hold(rt: Runtime, who: Principal, hold_id: str) -> dict[str, Any]:
-    stored = rt.store.get(who.tenant_id, HOLDS, hold_id)
-    if stored is None or not who.sees_partner(stored.data["partner_id"]):
-        raise NotFound(f"no credit note {hold_id}")
-    return stored.data
+    return approval_requests.visible_request(rt, who, HOLDS, hold_id, "credit note")
 
 
 def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
@@ -179,11 +133,36 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     `credit_note.approval` (services.cases.EFFECTS)."""
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     book = BillingPolicy.from_policy(tenant.policy)
-    rule = book.credit_notes
-    stored = rt.store.get(who.tenant_id, HOLDS, case["subject"]["id"])
-    if stored is None:
-        raise NotFound(f"no credit note {case['subject']['id']}")
+    stored = approval_requests.decided_request(rt, who.tenant_id, HOLDS, case, "credit note")
     entry = stored.data
+    _refuse_self_approval(tenant, book, entry, who)
+    approved = case["status"] == "approved"
+    decision = {"outcome": case["status"], "by": who.actor, "at": case["decision"]["at"],
+                "note": case["decision"].get("note"), "approval_id": case["case_id"]}  # fmt: skip
+    if approved:
+        changes, entry = _post(rt, tenant, book, entry, case["case_id"], who)
+    else:
+        entry = {**entry, "status": "rejected"}
+        changes = Changes(puts=_release(rt, who.tenant_id, entry))
+    entry["decision"] = decision
+    changes.puts.append(_hold_put(entry, stored.version))
+    inputs = {
+        **{k: entry[k] for k in ("partner_id", "invoice_id", "line_id", "amount")},
+        "posted": entry["amount"] if approved else "0.00",
+        **{k: entry[k] for k in ("credit_note_line_id", "prepared_by")},
+        "note": decision["note"],
+        "approval_id": case["case_id"],
+    }
+    status = entry["status"]
+    changes.audit.append(approval_requests.cited(who, f"credit_note.{status}", entry["hold_id"], status,
+                                                 inputs=inputs, tenant=tenant, rules=[book.credit_notes]))  # fmt: skip
+    return changes
+
+
+def _refuse_self_approval(tenant: Tenant, book: BillingPolicy, entry: dict[str, Any], who: Principal) -> None:
+    """SOP-2.5: approved "by a member of the finance queue other than the preparer"; whoever asked for the credit (the
+    dispute's filer) is no more its approver (SOP-4.3)."""
+    rule = book.credit_notes
     involved = {entry["prepared_by"], *entry.get("requested_by", [])}
     if who.actor in involved or who.key_id in involved:
         segregation = tenant.policy["exception_routing"].get("segregation_of_duties") or rule.as_dict()
@@ -193,70 +172,51 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
             f"({rule.clause}, {clause})",
             extra={"refusal": "self_approval", "rule_id": segregation.get("id", rule.rule_id), "clause": clause},
         )
-    approved = case["status"] == "approved"
-    decision = {"outcome": case["status"], "by": who.actor, "at": case["decision"]["at"],
-                "note": case["decision"].get("note"), "approval_id": case["case_id"]}  # fmt: skip
-    changes = Changes()
-    amount = Decimal(entry["amount"])
-    approval = {"credit_note_approval_id": case["case_id"], "prepared_by": entry["prepared_by"],
-                "approved_by": who.actor}  # fmt: skip
-    if approved and entry.get("draft"):  # a subscription credit: the line it would have posted, as it was
+
+
+def _post(
+    rt: Runtime, tenant: Tenant, book: BillingPolicy, entry: dict[str, Any], approval_id: str, who: Principal
+) -> tuple[Changes, dict[str, Any]]:
+    """An approved credit note posted: a subscription credit as the line it would have posted (on the month's invoice
+    while open, else the next one), any other against the credited line; the hold becomes `posted`."""
+    approval = {"credit_note_approval_id": approval_id, "prepared_by": entry["prepared_by"], "approved_by": who.actor}
+    period: str | None = None
+    if entry.get("draft"):  # a subscription credit: the line it would have posted, as it was
         held_line = core.draft_from_dict(entry["draft"])
         draft = replace(held_line, detail={**held_line.detail, **approval, "credit_note_hold_id": entry["hold_id"]})
-        period = period_of(draft.service_period.start)  # the month's invoice while open, else the next one
-    elif approved:
-        line = billing.line_of(rt, who.tenant_id, entry["invoice_id"], int(entry["line_no"]))
-        if line is None:  # pragma: no cover - issued lines are never deleted
-            raise NotFound(f"invoice {entry['invoice_id']} has no line {entry['line_no']}")
-        rules = (book.disputes, rule) if entry["reason"] == "dispute_outcome" else (rule,)
-        draft = core.credit_note_draft(
-            line.data,
-            amount,
-            reason=entry["reason"],
-            rules=rules,
-            detail={**entry["detail"], **approval},
-            units=int(entry["units"]),
-            returned_on=date.fromisoformat(entry["returned_on"]) if entry["returned_on"] else None,
-        )
-        period = None
-    if approved:
-        changes = billing.post_correction(
-            rt, tenant, entry["partner_id"], [draft], source_id=entry["hold_id"],
-            detail_type=entry["source"]["detail_type"], period=period,
-        )  # fmt: skip
-        posted = [p.data for p in changes.puts if p.collection == billing.LINES]
-        entry = {**entry, "status": "posted", "credit_note_line_id": posted[0]["line_id"]}
-        if entry["reserved"]["collection"] == billing.SUBSCRIPTIONS:
-            changes.puts.append(_settle_subscription(rt, who.tenant_id, entry, posted[0]))
+        period = period_of(draft.service_period.start)
     else:
-        entry = {**entry, "status": "rejected"}
-        changes.puts += _release(rt, who.tenant_id, entry)
-    entry["decision"] = decision
-    changes.puts.append(_hold_put(entry, stored.version))
-    changes.audit.append(
-        AuditEntry(
-            actor=who.actor,
-            actor_role=who.role.value,
-            action=f"credit_note.{entry['status']}",
-            subject=entry["hold_id"],
-            outcome=entry["status"],
-            inputs={
-                "partner_id": entry["partner_id"],
-                "invoice_id": entry["invoice_id"],
-                "line_id": entry["line_id"],
-                "amount": entry["amount"],
-                "posted": entry["amount"] if approved else "0.00",
-                "credit_note_line_id": entry["credit_note_line_id"],
-                "prepared_by": entry["prepared_by"],
-                "note": decision["note"],
-                "approval_id": case["case_id"],
-            },
-            policy_version=tenant.policy_version,
-            rule_ids=(rule.rule_id,),
-            clauses=(rule.clause,),
-        )
+        draft = _credit_note_draft(rt, who.tenant_id, book, entry, approval)
+    changes = billing.post_correction(
+        rt, tenant, entry["partner_id"], [draft], source_id=entry["hold_id"],
+        detail_type=entry["source"]["detail_type"], period=period,
+    )  # fmt: skip
+    posted = [p.data for p in changes.puts if p.collection == billing.LINES]
+    entry = {**entry, "status": "posted", "credit_note_line_id": posted[0]["line_id"]}
+    if entry["reserved"]["collection"] == billing.SUBSCRIPTIONS:
+        changes.puts.append(_settle_subscription(rt, who.tenant_id, entry, posted[0]))
+    return changes, entry
+
+
+def _credit_note_draft(
+    rt: Runtime, tenant_id: str, book: BillingPolicy, entry: dict[str, Any], approval: dict[str, Any]
+) -> LineDraft:
+    """The credit note of the held amount against the credited line, citing the dispute rule too when it settles an
+    upheld dispute."""
+    line = billing.line_of(rt, tenant_id, entry["invoice_id"], int(entry["line_no"]))
+    if line is None:  # pragma: no cover - issued lines are never deleted
+        raise NotFound(f"invoice {entry['invoice_id']} has no line {entry['line_no']}")
+    rule = book.credit_notes
+    rules = (book.disputes, rule) if entry["reason"] == "dispute_outcome" else (rule,)
+    return core.credit_note_draft(
+        line.data,
+        Decimal(entry["amount"]),
+        reason=entry["reason"],
+        rules=rules,
+        detail={**entry["detail"], **approval},
+        units=int(entry["units"]),
+        returned_on=parse_day(entry["returned_on"]) if entry["returned_on"] else None,
     )
-    return changes
 
 
 def _release(rt: Runtime, tenant_id: str, entry: dict[str, Any]) -> list[Put]:
@@ -268,9 +228,7 @@ def _release(rt: Runtime, tenant_id: str, entry: dict[str, Any]) -> list[Put]:
     marker = rt.store.get(tenant_id, reserved["collection"], reserved["key"])
     if marker is None:  # pragma: no cover - the hold was committed with its marker
         return []
-    data = {**marker.data, "credited": format_money(Decimal(marker.data["credited"]) - Decimal(entry["amount"]))}
-    if "units" in data:
-        data["units"] = int(data["units"]) - int(entry["units"])
+    data = counted(marker.data, -Decimal(entry["amount"]), -int(entry["units"]))
     return [Put(reserved["collection"], marker.key, data, expected_version=marker.version,
                 conflict_detail="the credited line changed meanwhile; decide again")]  # fmt: skip
 
@@ -284,7 +242,7 @@ def post_or_hold(
     USD 10,000.00") held for finance. Returns (the lines posted, the `held` entries for the subscription record)."""
     period = period_of(draft.service_period.start)
     if not core.credit_note_needs_approval(draft.amount, posting.book):
-        return billing._post_lines(posting, subscription["partner_id"], period, [draft]), []
+        return billing.post_lines(posting, subscription["partner_id"], period, [draft]), []
     invoice_id, number = charge["line_id"].rsplit(".", 1)
     entry, approval = hold(
         posting.rt,
@@ -303,9 +261,7 @@ def post_or_hold(
         reserved={"collection": billing.SUBSCRIPTIONS, "key": subscription["subscription_id"]},
         draft=draft,
     )
-    posting.changes.puts += approval.puts
-    posting.changes.audit += approval.audit
-    posting.changes.events += approval.events
+    posting.changes.merge(approval)
     posting.case_ids.append(entry["approval_id"])
     held = {
         "hold_id": entry["hold_id"],
@@ -346,7 +302,7 @@ def _settle_subscription(rt: Runtime, tenant_id: str, entry: dict[str, Any], lin
         sub[section] = [*(sub.get(section) or []), billing.posted_against_entry(line)]
         if section == "credited":
             sub["credits"] = [*(sub.get("credits") or []), line["line_id"]]
-    return billing._subscription_put(sub, stored)
+    return billing.subscription_put(sub, stored)
 
 
 def pending_for_month(rt: Runtime, tenant_id: str, partner_id: str, period: str) -> list[dict[str, Any]]:

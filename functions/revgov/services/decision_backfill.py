@@ -16,7 +16,7 @@ from ..domain.errors import NotFound
 from ..ports import Changes
 from ..runtime import Runtime
 from . import decisions
-from .tenants import PROFILE
+from .tenant_repository import stored_profile
 
 BATCH = 25  # decision heads per commit (well under a DynamoDB transaction's 100 items with the audit record)
 ACTION = "decisions.lookup_backfilled"
@@ -30,7 +30,7 @@ def _has_lookup(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> bool:
 
 def backfill_partner_lookups(rt: Runtime, tenant_id: str, *, actor: str) -> dict[str, Any]:
     """Give every partner decision of the tenant its partner lookup; returns what was scanned and written."""
-    if rt.store.get(tenant_id, *PROFILE) is None:
+    if stored_profile(rt.store, tenant_id) is None:
         raise NotFound(f"no tenant {tenant_id}")
     scanned = written = 0
     pending: list[Any] = []

@@ -24,9 +24,8 @@ from ..domain.errors import FieldError, MalformedRequest
 from ..domain.time import instant, iso
 from ..ports import Put
 from ..runtime import Runtime
-from . import cases, decisions, tenants
+from . import cases, decisions, partner_repository, tenants
 from .decisions import DECISIONS
-from .keys import PARTNERS
 from .toolkit import pages
 
 EQUITY = "EQUITY"  # finding key hash -> the gap, its exception and when it was first and last seen
@@ -80,7 +79,7 @@ def gather(
     rt: Runtime, tenant_id: str, policy: dict[str, Any], since: str
 ) -> tuple[list[core.Observation], dict[str, dict[str, str]], dict[str, str]]:
     """The window's observations, every partner's segments, and the clause of each rule id they carry."""
-    partners = (item.data for item in pages(rt.store, tenant_id, PARTNERS))
+    partners = partner_repository.every(rt.store, tenant_id)
     seen = _Window(since, {p["partner_id"]: core.segments_of(p) for p in partners if p.get("tier")})
     caps = policy.get("pricing", {}).get("discount_caps", {})
     cap_rule = (str(caps.get("id", "")), str(caps.get("clause", "")))

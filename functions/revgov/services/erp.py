@@ -19,7 +19,7 @@ from ..domain.errors import Conflict, FieldError, Forbidden, MalformedRequest, N
 from ..domain.tenants import Tenant
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
-from . import events, tenants
+from . import events, tenant_repository, tenants
 
 SOURCE = "revgov.erp"
 DEDUPE = "ERPEVENT"  # ERP event id -> the Revgov event id it was received as
@@ -38,7 +38,7 @@ def authenticate(rt: Runtime, tenant_id: str | None, signature: str | None, raw_
     """
     if not tenant_id or not _TENANT.match(tenant_id):
         raise Unauthenticated("send Revgov-Tenant: <tenant id> and a Revgov-Signature made with its webhook secret")
-    stored = rt.store.get(tenant_id, *tenants.SECRETS)
+    stored = tenant_repository.webhook_secrets(rt.store, tenant_id)
     secrets = webhooks.current_secrets(stored.data["secrets"], rt.clock.now_iso()) if stored else []
     webhooks.verify(signature, raw_body, secrets, now=rt.clock.now_ms() // 1000)
     try:
@@ -300,7 +300,7 @@ def replayable(rt: Runtime, tenant_id: str, statuses: tuple[str, ...] = ("dead_l
 def rotate_secret(rt: Runtime, actor: Principal, tenant_id: str, grace_seconds: int) -> dict[str, Any]:
     """A new webhook secret, shown once; the current ones keep working until the grace period ends."""
     tenant, _ = tenants.load_tenant(rt, tenant_id)
-    stored = rt.store.get(tenant_id, *tenants.SECRETS)
+    stored = tenant_repository.webhook_secrets(rt.store, tenant_id)
     new_secret = rt.ids.secret()
     secrets, grace_ends = webhooks.rotate(
         stored.data["secrets"] if stored else [], new_secret, rt.clock.now_iso(), grace_seconds
@@ -309,13 +309,10 @@ def rotate_secret(rt: Runtime, actor: Principal, tenant_id: str, grace_seconds: 
         PLATFORM,
         Changes(
             puts=[
-                Put(
-                    tenants.SECRETS[0],
-                    tenants.SECRETS[1],
-                    {"secrets": secrets},
-                    tenant_id=tenant_id,
-                    must_be_absent=stored is None,
-                    expected_version=stored.version if stored else None,
+                tenant_repository.secrets_put_over(
+                    tenant_id,
+                    secrets,
+                    version=stored.version if stored else None,
                     conflict_detail="the webhook secret was rotated meanwhile; rotate again",
                 )
             ],

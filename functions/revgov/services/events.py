@@ -48,17 +48,8 @@ def record(rt: Runtime, bus_event: dict[str, Any], *, status: str, reason: str |
     return put.data
 
 
-def entry_put(
-    rt: Runtime,
-    *,
-    event_id: str,
-    source: Any,
-    detail_type: Any,
-    occurred_at: Any,
-    status: str,
-    reason: str | None = None,
-    last_error: str | None = None,
-) -> Put:
+def entry_put(rt: Runtime, *, event_id: str, source: Any, detail_type: Any, occurred_at: Any, status: str,
+              reason: str | None = None, last_error: str | None = None) -> Put:  # fmt: skip
     """The log entry of one event as a Put, for a use case to commit with the change the event caused.
 
     Entries are listed by status (`by_status`), kept 35 days.

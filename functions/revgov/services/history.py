@@ -10,7 +10,6 @@ same key and content the second time). Any bad row refuses the whole file (422 n
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -21,19 +20,19 @@ from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.billing import BillingPolicy
 from ..domain.canonical import sha256_hex
+from ..domain.catalog import product_families
 from ..domain.errors import RuleViolation
 from ..domain.ids import typed_id
 from ..domain.money import format_money
-from ..domain.time import period_bounds
+from ..domain.time import parse_day, period_bounds
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
-from . import billing, tenants
-from .catalog import _families, tenant_catalog
+from . import billing, partner_repository, tenants
+from .catalog import tenant_catalog
 
 IMPORTS = "HISTORYIMPORT"  # import id -> its summary (written last: the import is done)
 HISTORY_LINES = "HISTORYLINE"  # partner#ERP line ref -> the Revgov line it became
 HISTORY_INVOICES = "HISTORYINVOICE"  # partner#ERP invoice ref -> the Revgov invoice (partner-month) that holds it
-PARTNERS = "PARTNER"
 SOURCE = "revgov.billing"
 _BATCH = 90  # items per commit: under DynamoDB's 100-item transaction limit
 
@@ -55,7 +54,7 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     tenant, _ = tenants.load_tenant(rt, tenant_id)
     book = BillingPolicy.from_policy(tenant.policy)
     catalog = tenant_catalog(rt, tenant_id, tenant.policy)
-    today = date.fromisoformat(rt.clock.now_iso()[:10])
+    today = parse_day(rt.clock.now_iso()[:10])
     known = _known(rt, tenant_id, lines, payments, catalog, tenant.policy)
     months, problems = history.plan(
         tenant_id, import_id, lines, payments, known, today=today, rule=book.invoicing, credit_rule=book.credit_notes
@@ -88,12 +87,11 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
         Changes(
             puts=[Put(IMPORTS, import_id, summary, must_be_absent=True, conflict_detail="imported meanwhile")],
             audit=[
-                AuditEntry(
-                    actor=who.actor,
-                    actor_role=who.role.value,
-                    action="history.imported",
-                    subject=import_id,
-                    outcome=f"{len(months)} invoice(s), {len(lines)} line(s), {len(payments)} payment(s)",
+                AuditEntry.by(
+                    who,
+                    "history.imported",
+                    import_id,
+                    f"{len(months)} invoice(s), {len(lines)} line(s), {len(payments)} payment(s)",
                     inputs={k: v for k, v in summary.items() if k not in ("imported_at", "imported_by")},
                     policy_version=tenant.policy_version,
                     rule_ids=(book.invoicing.rule_id, book.credit_notes.rule_id),
@@ -110,7 +108,7 @@ def _known(
 ) -> history.Known:
     rows = [r for r in lines if isinstance(r, dict)]
     partner_ids = sorted({str(r.get("partner_id")) for r in rows + [p for p in payments if isinstance(p, dict)]})
-    partners = _get_many(rt, tenant_id, PARTNERS, partner_ids)
+    partners = partner_repository.get_many(rt.store, tenant_id, partner_ids)
     month_keys = sorted(
         {f"{r.get('partner_id')}#{str(r.get('invoice_date'))[:7]}" for r in rows if r.get("partner_id") in partners}
     )
@@ -123,7 +121,7 @@ def _known(
         {f"{r.get('partner_id')}#{r.get(k)}" for r in rows for k in ("line_ref", "credits_line_ref") if r.get(k)}
     )
     invoice_refs = sorted({f"{p.get('partner_id')}#{p.get('invoice_ref')}" for p in payments if isinstance(p, dict)})
-    families = set(_families(policy)) | {
+    families = set(product_families(policy)) | {
         str(r["family"]) for r in (policy.get("billing") or {}).get("usage_rates") or []
     }
     families |= {item.family for item in catalog.items()} if hasattr(catalog, "items") else set()
@@ -149,6 +147,39 @@ def _get_many(rt: Runtime, tenant_id: str, collection: str, keys: list[str]) -> 
 def _write_month(rt: Runtime, tenant_id: str, import_id: str, month: history.Month, *, currency: str, now: str) -> None:
     """One partner-month: lines, sales facts and references first, the invoice and its pointer last, so a reader
     never sees an invoice whose lines are missing; every key is the same on a second try (idempotent)."""
+    final, lines = _finalized_month(import_id, month, currency=currency, now=now)
+    puts = [
+        put
+        for line, ref in zip(lines, month.line_refs, strict=True)
+        for put in _line_puts(import_id, month, final, line, ref)
+    ]
+    puts += [
+        Put(HISTORY_INVOICES, f"{month.partner_id}#{ref}",
+            {"invoice_id": month.invoice_id, "period": month.period, "import_id": import_id})
+        for ref in sorted(month.erp_invoices)
+    ]  # fmt: skip
+    for start in range(0, len(puts), _BATCH):
+        rt.store.commit(tenant_id, Changes(puts=puts[start : start + _BATCH]))
+    pointer = {"invoice_id": month.invoice_id, "partner_id": month.partner_id, "period": month.period}
+    posted = {
+        **pointer,
+        "total": final["total"],
+        "line_ids": [line["line_id"] for line in lines],
+        "source_event_id": import_id,
+    }
+    rt.commit(
+        tenant_id,
+        Changes(
+            puts=[_header_put(final), Put(billing.INVOICE_KEYS, f"{month.partner_id}#{month.period}", pointer)],
+            events=[DomainEvent(SOURCE, "invoice.lines_posted", posted)],
+        ),
+    )
+
+
+def _finalized_month(
+    import_id: str, month: history.Month, *, currency: str, now: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The partner-month's invoice, finalized on its last day and paid as the file says, and its lines."""
     first, last = period_bounds(month.period)
     header = core.new_invoice(
         invoice_id=month.invoice_id,
@@ -166,66 +197,23 @@ def _write_month(rt: Runtime, tenant_id: str, import_id: str, month: history.Mon
         "paid_on": history.paid_on(month),
         "imported": {"import_id": import_id, "erp_invoices": sorted(month.erp_invoices)},
     }
-    puts: list[Put] = []
-    for line, ref in zip(lines, month.line_refs, strict=True):
-        line = {**line, "event_ids": [import_id], "erp_event_ids": [import_id]}
-        fact = core.sales_fact(line, final, event_id=import_id)
-        puts += [
-            Put(billing.LINES, billing._line_key(line), line),
-            Put(
-                billing.SALES_FACTS,
-                line["line_id"],
-                fact,
-                lookup=(f"{billing.SALES_FACTS}#{month.period}", line["line_id"]),
-            ),
-            Put(
-                HISTORY_LINES,
-                f"{month.partner_id}#{ref}",
-                {
-                    "line_id": line["line_id"],
-                    "amount": line["amount"],
-                    "family": line["family"],
-                    "import_id": import_id,
-                    "period": month.period,
-                },
-            ),
-        ]
-    puts += [
-        Put(HISTORY_INVOICES, f"{month.partner_id}#{ref}",
-            {"invoice_id": month.invoice_id, "period": month.period, "import_id": import_id})
-        for ref in sorted(month.erp_invoices)
-    ]  # fmt: skip
-    for start in range(0, len(puts), _BATCH):
-        rt.store.commit(tenant_id, Changes(puts=puts[start : start + _BATCH]))
-    rt.commit(
-        tenant_id,
-        Changes(
-            puts=[
-                _header_put(final),
-                Put(
-                    billing.INVOICE_KEYS,
-                    f"{month.partner_id}#{month.period}",
-                    {"invoice_id": month.invoice_id, "partner_id": month.partner_id, "period": month.period},
-                ),
-            ],
-            events=[
-                DomainEvent(
-                    SOURCE,
-                    "invoice.lines_posted",
-                    {
-                        "invoice_id": month.invoice_id,
-                        "partner_id": month.partner_id,
-                        "period": month.period,
-                        "total": final["total"],
-                        "line_ids": [line["line_id"] for line in lines],
-                        "source_event_id": import_id,
-                    },
-                )
-            ],
-        ),
-    )
+    return final, [{**line, "event_ids": [import_id], "erp_event_ids": [import_id]} for line in lines]
+
+
+def _line_puts(
+    import_id: str, month: history.Month, final: dict[str, Any], line: dict[str, Any], ref: str
+) -> list[Put]:
+    """An imported line, its sales fact, and the reference from the ERP's line to it."""
+    fact = core.sales_fact(line, final, event_id=import_id)
+    imported = {k: line[k] for k in ("line_id", "amount", "family")}
+    return [
+        Put(billing.LINES, billing.line_key(line), line),
+        Put(billing.SALES_FACTS, line["line_id"], fact,
+            lookup=(f"{billing.SALES_FACTS}#{month.period}", line["line_id"])),
+        Put(HISTORY_LINES, f"{month.partner_id}#{ref}", {**imported, "import_id": import_id, "period": month.period}),
+    ]
 
 
 def _header_put(header: dict[str, Any]) -> Put:
-    base = billing._invoice_put(header, None)
+    base = billing.invoice_put(header, None)
     return replace(base, must_be_absent=False, expected_version=None)

@@ -13,7 +13,7 @@ needs two approvals [...] they must be given by two different people, neither of
 from __future__ import annotations
 
 from ..runtime import Runtime
-from .keys import KEYS
+from .keys import load_key
 
 _MAX_DEPTH = 16  # a chain of keys minted by keys minted after one request; longer is not a real tenant's
 
@@ -24,7 +24,7 @@ def holders(rt: Runtime, tenant_id: str, key_id: str, *, since: str) -> frozense
     held = {key_id}
     current = key_id
     for _ in range(_MAX_DEPTH):
-        stored = rt.store.get(tenant_id, KEYS, current)
+        stored = load_key(rt, tenant_id, current)
         if stored is None:
             break
         created_at, created_by = str(stored.data.get("created_at") or ""), str(stored.data.get("created_by") or "")

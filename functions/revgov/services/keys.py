@@ -8,11 +8,12 @@ from typing import Any
 from ..domain.access import PLATFORM, Principal, Role, bearer_token, format_key, hash_key, parse_key
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation, Unauthenticated
-from ..ports import Changes, Page, Put
+from ..ports import Changes, Page, Put, Stored
 from ..runtime import Runtime
+from . import partner_repository, tenant_repository
+from .partner_repository import PARTNERS as PARTNERS  # for callers that still import it from here
 
 KEYS = "KEY"
-PARTNERS = "PARTNER"
 _PUBLIC = ("key_id", "tenant_id", "role", "partner_id", "label", "prefix", "created_at", "created_by", "revoked_at")
 
 
@@ -49,28 +50,20 @@ def create_key(
     if role is Role.PARTNER:
         if not partner_id:
             raise RuleViolation("a partner key needs partner_id")
-        if rt.store.get(tenant_id, PARTNERS, partner_id) is None:
+        if not partner_repository.exists(rt.store, tenant_id, partner_id):
             raise RuleViolation(f"no partner {partner_id} in this tenant")
     elif partner_id:
         raise RuleViolation("only partner keys are bound to a partner_id")
     public, put = new_key(rt, tenant_id, role, partner_id, label, actor.actor)
-    rt.commit(
-        tenant_id,
-        Changes(
-            puts=[put],
-            audit=[
-                AuditEntry(
-                    actor=actor.actor,
-                    actor_role=actor.role.value,
-                    action="key.created",
-                    subject=public["key_id"],
-                    outcome="created",
-                    inputs={"role": role.value, "partner_id": partner_id, "label": label},
-                )
-            ],
-        ),
-    )
+    inputs = {"role": role.value, "partner_id": partner_id, "label": label}
+    rt.commit(tenant_id, Changes(puts=[put], audit=[AuditEntry.by(actor, "key.created", public["key_id"], "created",
+                                                                  inputs=inputs)]))
     return public
+
+
+def load_key(rt: Runtime, tenant_id: str, key_id: str) -> Stored | None:
+    """The key as stored (with its hash), or None."""
+    return rt.store.get(tenant_id, KEYS, key_id)
 
 
 def list_keys(rt: Runtime, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
@@ -78,28 +71,17 @@ def list_keys(rt: Runtime, tenant_id: str, *, limit: int, cursor: str | None) ->
 
 
 def revoke_key(rt: Runtime, actor: Principal, tenant_id: str, key_id: str) -> dict[str, Any]:
-    stored = rt.store.get(tenant_id, KEYS, key_id)
+    stored = load_key(rt, tenant_id, key_id)
     if stored is None:
         raise NotFound(f"no key {key_id}")
     if stored.data.get("revoked_at"):
         raise Conflict(f"key {key_id} is already revoked", extra={"revoked_at": stored.data["revoked_at"]})
     revoked = {**stored.data, "revoked_at": rt.clock.now_iso()}
-    rt.commit(
-        tenant_id,
-        Changes(
-            puts=[Put(KEYS, key_id, revoked, expected_version=stored.version)],
-            audit=[
-                AuditEntry(
-                    actor=actor.actor,
-                    actor_role=actor.role.value,
-                    action="key.revoked",
-                    subject=key_id,
-                    outcome="revoked",
-                    inputs={"role": stored.data["role"], "partner_id": stored.data.get("partner_id")},
-                )
-            ],
-        ),
-    )
+    inputs = {"role": stored.data["role"], "partner_id": stored.data.get("partner_id")}
+    rt.commit(tenant_id, Changes(
+        puts=[Put(KEYS, key_id, revoked, expected_version=stored.version)],
+        audit=[AuditEntry.by(actor, "key.revoked", key_id, "revoked", inputs=inputs)],
+    ))
     return public_view(revoked)
 
 
@@ -115,18 +97,19 @@ def resolve_key(rt: Runtime, authorization: str | None) -> tuple[Principal, dict
     if token is None or parts is None:
         raise Unauthenticated("send Authorization: Bearer <api key>")
     key_ref = (parts.tenant_id, KEYS, parts.key_id)
-    tenant_ref = (parts.tenant_id, "TENANT", "PROFILE")
+    tenant_ref = tenant_repository.profile_ref(parts.tenant_id)
     found = rt.store.get_many([key_ref, tenant_ref] if parts.tenant_id != PLATFORM else [key_ref])
     key = found.get(key_ref)
     if key is None or not hmac.compare_digest(str(key.data["hash"]), hash_key(token)) or key.data.get("revoked_at"):
         raise Unauthenticated("the API key is unknown or revoked")
+    plan = None
     if parts.tenant_id != PLATFORM:
         tenant = found.get(tenant_ref)
         if tenant is None:
             raise Unauthenticated("the API key is unknown or revoked")
         if tenant.data["status"] != "active":
             raise Forbidden(f"tenant {parts.tenant_id} is {tenant.data['status']}")
-    plan = found[tenant_ref].data.get("config", {}).get("plan") if parts.tenant_id != PLATFORM else None
+        plan = tenant.data.get("config", {}).get("plan")
     return Principal(parts.tenant_id, Role(key.data["role"]), parts.key_id, key.data.get("partner_id")), plan
 
 

@@ -1,30 +1,31 @@
 """Partner onboarding use cases: apply, file documents and certifications, submit, activate or reject through an
 approval, suspend, reinstate, terminate, and answer entitlements as of a time.
 
-Other areas read partners through `load_partner` and ask about entitlements through `entitlement`.
+Other areas read partners through `load_partner` and ask about entitlements through `entitlement`; where partners are
+stored is `partner_repository`'s.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from ..domain import partners
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import ConcurrentUpdate, Conflict, NotFound
+from ..domain.errors import ConcurrentUpdate, NotFound
+from ..domain.partners import Assessment, Partner
 from ..domain.time import parse_instant
-from ..ports import Changes, DomainEvent, Put
+from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import cases, tenants
-from .keys import PARTNERS
+from . import partner_repository as repository
+from .partner_repository import PARTNERS as PARTNERS  # for callers that still import it from here
+from .toolkit import retry_on_conflict
 
 SOURCE = "revgov.partner"
 EFFECT = "partner.activation"
-# (policy, partner as read, policy version, now) -> (partner as it should be written, its audit entry, its event)
-Recording = Callable[[dict[str, Any], dict[str, Any], str | None, str], tuple[dict[str, Any], AuditEntry, DomainEvent]]
 _FILING_ATTEMPTS = 12  # concurrent uploads to one partner: each re-reads and re-applies, with jittered backoff
 _STATUS_ACTIONS = {"suspended": "suspended", "active": "reinstated", "terminated": "terminated"}
 
@@ -37,20 +38,18 @@ def _policy(rt: Runtime, tenant_id: str) -> tuple[dict[str, Any], str]:
 
 def load_partner(rt: Runtime, tenant_id: str, partner_id: str) -> tuple[dict[str, Any], int]:
     """The partner record and its version (for an optimistic write); NotFound if this tenant has no such partner."""
-    stored = rt.store.get(tenant_id, PARTNERS, partner_id)
-    if stored is None:
-        raise NotFound(f"no partner {partner_id}")
-    return stored.data, stored.version
+    partner, version = repository.load(rt.store, tenant_id, partner_id)
+    return cast(dict[str, Any], partner), version
 
 
-def _visible(rt: Runtime, who: Principal, partner_id: str) -> tuple[dict[str, Any], int]:
+def _visible(rt: Runtime, who: Principal, partner_id: str) -> tuple[Partner, int]:
     """A partner key reaches only its own partner; any other id is not found, never forbidden."""
     if not who.sees_partner(partner_id):
         raise NotFound(f"no partner {partner_id}")
-    return load_partner(rt, who.tenant_id, partner_id)
+    return repository.load(rt.store, who.tenant_id, partner_id)
 
 
-def view(partner: dict[str, Any]) -> dict[str, Any]:
+def view(partner: Mapping[str, Any]) -> dict[str, Any]:
     """What callers see: everything but the key ids kept for segregation of duties."""
     return {k: v for k, v in partner.items() if not k.endswith("_key")}
 
@@ -65,13 +64,11 @@ def list_partners(
 ) -> dict[str, Any]:
     """By status (and tier) through the lookup index; by tier alone, the collection read page by page and filtered."""
     if status:
-        page = rt.store.lookup(
-            tenant_id, f"{PARTNERS}#{status}", limit=limit, cursor=cursor, prefix=f"{tier}#" if tier else ""
-        )
+        page = repository.page_by_status(rt.store, tenant_id, status, tier=tier, limit=limit, cursor=cursor)
         return {"items": [view(item.data) for item in page.items], "next_cursor": page.next_cursor}
     items: list[dict[str, Any]] = []
-    while True:
-        page = rt.store.query(tenant_id, PARTNERS, limit=limit - len(items), cursor=cursor)
+    while True:  # a page of up to `limit` matches, and the cursor to go on from: not a whole-collection read
+        page = repository.page(rt.store, tenant_id, limit=limit - len(items), cursor=cursor)
         items += [view(item.data) for item in page.items if tier is None or item.data.get("tier") == tier]
         cursor = page.next_cursor
         if len(items) >= limit or not cursor:
@@ -79,19 +76,7 @@ def list_partners(
 
 
 # --- writing ---------------------------------------------------------------------------------
-def _put(partner: dict[str, Any], *, version: int | None) -> Put:
-    return Put(
-        PARTNERS,
-        partner["partner_id"],
-        partner,
-        must_be_absent=version is None,
-        expected_version=version,
-        lookup=(f"{PARTNERS}#{partner['status']}", f"{partner.get('tier') or '-'}#{partner['partner_id']}"),
-        conflict_detail=f"partner {partner['partner_id']} changed meanwhile; read it again",
-    )
-
-
-def _event(name: str, partner: dict[str, Any], **extra: Any) -> DomainEvent:
+def _event(name: str, partner: Mapping[str, Any], **extra: Any) -> DomainEvent:
     detail = {
         "partner_id": partner["partner_id"],
         "status": partner["status"],
@@ -106,25 +91,24 @@ def _event(name: str, partner: dict[str, Any], **extra: Any) -> DomainEvent:
 def _audit(
     who: Principal,
     action: str,
-    partner: dict[str, Any],
+    partner: Mapping[str, Any],
     rules: list[dict[str, Any]],
     inputs: dict[str, Any],
     policy_version: str | None,
 ) -> AuditEntry:
-    return AuditEntry(
-        actor=who.actor,
-        actor_role=who.role.value,
-        action=action,
-        subject=partner["partner_id"],
-        outcome=partner["status"],
+    return AuditEntry.by(
+        who,
+        action,
+        partner["partner_id"],
+        partner["status"],
         inputs=inputs,
         policy_version=policy_version,
-        rule_ids=tuple(dict.fromkeys(r["rule_id"] if "rule_id" in r else r["id"] for r in rules)),
-        clauses=tuple(dict.fromkeys(r["clause"] for r in rules)),
+        rule_ids=dict.fromkeys(r["rule_id"] if "rule_id" in r else r["id"] for r in rules),
+        clauses=dict.fromkeys(r["clause"] for r in rules),
     )
 
 
-def _outstanding(policy: dict[str, Any], partner: dict[str, Any], at: str) -> list[dict[str, Any]]:
+def _outstanding(policy: dict[str, Any], partner: Mapping[str, Any], at: str) -> list[dict[str, Any]]:
     return list(partners.assess(policy, partner, at).missing)
 
 
@@ -141,7 +125,7 @@ def apply(rt: Runtime, who: Principal, application: dict[str, Any]) -> dict[str,
     rt.commit(
         who.tenant_id,
         Changes(
-            puts=[_put(partner, version=None)],
+            puts=[repository.put(partner, version=None)],
             audit=[_audit(who, "partner.applied", partner, rules, inputs, version)],
             events=[_event("applied", partner, requested_tier=partner["requested_tier"])],
         ),
@@ -149,80 +133,85 @@ def apply(rt: Runtime, who: Principal, application: dict[str, Any]) -> dict[str,
     return {**view(partner), "outstanding": _outstanding(policy, partner, at)}
 
 
-def _filed(
-    rt: Runtime,
-    who: Principal,
-    partner_id: str,
-    record: Recording,
-) -> tuple[dict[str, Any], dict[str, Any], str]:
+@dataclass(frozen=True)
+class _Filing:
+    """One change recorded onto a partner: the partner as it should be written, the action (audit `partner.<action>`
+    and event `partner.<action>`), the rules it rests on, the audit inputs and the event's extra detail."""
+
+    partner: dict[str, Any]
+    action: str
+    rules: list[dict[str, Any]]
+    inputs: dict[str, Any]
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+# (policy, partner as read, now) -> the filing; a business refusal raises
+_Change = Callable[[dict[str, Any], Partner, str], _Filing]
+
+
+def _filed(rt: Runtime, who: Principal, partner_id: str, change: _Change) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Record something onto a partner (a document, a certification, terms) and return the partner as written, the
     policy and the time. Uploads to one partner race (an applicant's portal sends its documents at once), and each
     touches its own part of the record, so a write that finds the partner changed meanwhile reads it again and
     applies its change to what is there now, after a jittered pause, rather than answering 409."""
     policy, policy_version = _policy(rt, who.tenant_id)
-    for attempt in range(_FILING_ATTEMPTS):
-        if attempt:
-            time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not a secret
+
+    def attempt() -> tuple[dict[str, Any], dict[str, Any], str]:
         partner, version = _visible(rt, who, partner_id)
         at = rt.clock.now_iso()
-        updated, audit, event = record(policy, partner, policy_version, at)  # a business refusal raises here
-        try:
-            rt.commit(who.tenant_id, Changes(puts=[_put(updated, version=version)], audit=[audit], events=[event]))
-        except Conflict:
-            continue  # the partner changed between the read and the write: read it again
+        filing = change(policy, partner, at)  # a business refusal (a plain Conflict) is not retried
+        updated = filing.partner
+        audit = _audit(who, f"partner.{filing.action}", updated, filing.rules, filing.inputs, policy_version)
+        rt.commit(who.tenant_id, Changes(puts=[repository.put(updated, version=version)], audit=[audit],
+                                         events=[_event(filing.action, updated, **filing.detail)]))
         return updated, policy, at
-    raise ConcurrentUpdate(f"partner {partner_id} kept changing under this write; retry")
+
+    return retry_on_conflict(
+        attempt,
+        attempts=_FILING_ATTEMPTS,
+        exhausted=lambda: ConcurrentUpdate(f"partner {partner_id} kept changing under this write; retry"),
+    )
 
 
 def amend_terms(rt: Runtime, who: Principal, partner_id: str, terms: dict[str, Any]) -> dict[str, Any]:
-    def record(
-        policy: dict[str, Any], partner: dict[str, Any], policy_version: str | None, at: str
-    ) -> tuple[dict[str, Any], AuditEntry, DomainEvent]:
+    def change(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
         amended = partners.amended_terms(policy, partner, terms, at=at)
         rules = list(partners.required_terms(policy, partner["partner_type"]).values())
-        audit = _audit(who, "partner.terms_amended", amended, rules, {"terms": terms}, policy_version)
-        return amended, audit, _event("terms_amended", amended, terms=sorted(terms))
+        return _Filing(amended, "terms_amended", rules, {"terms": terms}, {"terms": sorted(terms)})
 
-    amended, policy, at = _filed(rt, who, partner_id, record)
+    amended, policy, at = _filed(rt, who, partner_id, change)
     return {**view(amended), "outstanding": _outstanding(policy, amended, at)}
 
 
 def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[str, Any]) -> dict[str, Any]:
     kind = document["document_type"]
 
-    def record(
-        policy: dict[str, Any], partner: dict[str, Any], policy_version: str | None, at: str
-    ) -> tuple[dict[str, Any], AuditEntry, DomainEvent]:
+    def change(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
         updated = partners.record_document(policy, partner, document, by=who, at=at)
         filed = updated["documents"][kind]
-        rules = [
-            policy["onboarding"]["document_types"][kind],
-            partners.required_documents(policy, partner["partner_type"])[kind],
-        ]
-        audit = _audit(who, "partner.document_recorded", updated, rules, {"document": filed}, policy_version)
-        return updated, audit, _event("document_recorded", updated, document_type=kind, expires_at=filed["expires_at"])
+        catalogued = policy["onboarding"]["document_types"][kind]
+        required = partners.required_documents(policy, partner["partner_type"])[kind]
+        detail = {"document_type": kind, "expires_at": filed["expires_at"]}
+        return _Filing(updated, "document_recorded", [catalogued, required], {"document": filed}, detail)
 
-    updated, policy, at = _filed(rt, who, partner_id, record)
+    updated, policy, at = _filed(rt, who, partner_id, change)
     outstanding = _outstanding(policy, updated, at)
     counts = not any(gap["kind"] == "document" and gap["name"] == kind for gap in outstanding)
-    filed = updated["documents"][kind]
-    return {"partner_id": partner_id, "document": filed, "counts": counts, "outstanding": outstanding}
+    return {"partner_id": partner_id, "document": updated["documents"][kind], "counts": counts,
+            "outstanding": outstanding}
 
 
 def add_certification(rt: Runtime, who: Principal, partner_id: str, certification: dict[str, Any]) -> dict[str, Any]:
     cert_id = certification["certification_id"]
 
-    def record(
-        policy: dict[str, Any], partner: dict[str, Any], policy_version: str | None, at: str
-    ) -> tuple[dict[str, Any], AuditEntry, DomainEvent]:
+    def change(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
         updated = partners.record_certification(policy, partner, certification, by=who, at=at)
         filed = updated["certifications"][cert_id]
         rule = next(c for c in policy["certifications"] if c["id"] == cert_id)
-        audit = _audit(who, "partner.certification_recorded", updated, [rule], {"certification": filed}, policy_version)
-        event = _event("certification_recorded", updated, certification_id=cert_id, expires_at=filed["expires_at"])
-        return updated, audit, event
+        detail = {"certification_id": cert_id, "expires_at": filed["expires_at"]}
+        return _Filing(updated, "certification_recorded", [rule], {"certification": filed}, detail)
 
-    updated, policy, at = _filed(rt, who, partner_id, record)
+    updated, policy, at = _filed(rt, who, partner_id, change)
     filed = updated["certifications"][cert_id]
     return {
         "partner_id": partner_id,
@@ -232,67 +221,67 @@ def add_certification(rt: Runtime, who: Principal, partner_id: str, certificatio
     }
 
 
-def submit(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
-    """Run the onboarding checks. Gaps: pending_documents with the list to close. Complete: pending_approval, with
-    an approval opened in the queue the policy names (channel ops, or legal for non-standard terms)."""
-    partner, version = _visible(rt, who, partner_id)
-    policy, policy_version = _policy(rt, who.tenant_id)
-    at = rt.clock.now_iso()
-    moved, assessment = partners.submitted(policy, partner, by=who, at=at)
+def _open_activation(
+    rt: Runtime, who: Principal, policy: dict[str, Any], partner: Partner, assessment: Assessment, policy_version: str
+) -> tuple[dict[str, Any], Changes]:
+    """The activation approval, in the queue the policy names (channel ops, or legal for non-standard terms),
+    requested in the name of the application's creator so that neither creator nor submitter can decide it."""
+    category, rule = partners.activation_route(policy, assessment)
+    creator = Principal(who.tenant_id, Role(partner["created_by_role"]), partner["created_by_key"])
+    reasons = [partners.rule_ref(rule, f"activation of {partner['legal_name']}"), *assessment.reasons]
+    request: dict[str, Any] = {
+        "kind": "approval", "category": category, "subject_kind": "partner", "subject_id": partner["partner_id"],
+        "requested_by": creator, "reasons": reasons, "risk_score": 70 if assessment.nonstandard_terms else 30,
+        "partner_id": partner["partner_id"], "effect": EFFECT, "policy_version": policy_version,
+        "context": {"proposed_tier": assessment.qualified_tier, "submitted_by": who.actor},
+        "country": partner.get("country"),
+    }
+    return cases.open_case(rt, policy, **request)
+
+
+def _submitted_changes(
+    who: Principal, moved: dict[str, Any], assessment: Assessment, policy_version: str
+) -> Changes:
     inputs = {
         "requested_tier": assessment.requested_tier,
         "qualified_tier": assessment.qualified_tier,
         "missing": [f"{gap['kind']}:{gap['name']}:{gap['problem']}" for gap in assessment.missing],
         "nonstandard_terms": [r["message"] for r in assessment.nonstandard_terms],
     }
-    changes = Changes(
+    missing = [f"{gap['kind']}:{gap['name']}" for gap in assessment.missing]
+    return Changes(
         audit=[_audit(who, "partner.submitted", moved, list(assessment.reasons), inputs, policy_version)],
-        events=[
-            _event(
-                "submitted",
-                moved,
-                outcome=moved["status"],
-                missing=[f"{gap['kind']}:{gap['name']}" for gap in assessment.missing],
-            )
-        ],
+        events=[_event("submitted", moved, outcome=moved["status"], missing=missing)],
     )
+
+
+def _approval_view(approval: dict[str, Any] | None) -> dict[str, Any] | None:
+    if approval is None:
+        return None
+    return {"approval_id": approval["case_id"], **{k: approval[k] for k in ("case_id", "category", "queue", "due_at",
+                                                                              "status")}}
+
+
+def submit(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
+    """Run the onboarding checks. Gaps: pending_documents with the list to close. Complete: pending_approval, with
+    an approval opened in the queue the policy names (channel ops, or legal for non-standard terms)."""
+    partner, version = _visible(rt, who, partner_id)
+    policy, policy_version = _policy(rt, who.tenant_id)
+    moved, assessment = partners.submitted(policy, partner, by=who, at=rt.clock.now_iso())
+    changes = _submitted_changes(who, moved, assessment, policy_version)
     approval = None
     if assessment.complete:
-        category, rule = partners.activation_route(policy, assessment)
-        creator = Principal(who.tenant_id, Role(partner["created_by_role"]), partner["created_by_key"])
-        approval, opened = cases.open_case(
-            rt,
-            policy,
-            kind="approval",
-            category=category,
-            subject_kind="partner",
-            subject_id=partner_id,
-            requested_by=creator,
-            reasons=[partners.rule_ref(rule, f"activation of {partner['legal_name']}"), *assessment.reasons],
-            risk_score=70 if assessment.nonstandard_terms else 30,
-            partner_id=partner_id,
-            effect=EFFECT,
-            context={"proposed_tier": assessment.qualified_tier, "submitted_by": who.actor},
-            policy_version=policy_version,
-            country=partner.get("country"),
-        )
+        approval, opened = _open_activation(rt, who, policy, partner, assessment, policy_version)
         moved = partners.awaiting_approval(moved, approval["case_id"])
-        changes.audit += opened.audit
-        changes.puts += opened.puts
-        changes.events += opened.events
-    changes.puts.insert(0, _put(moved, version=version))
+        changes.merge(opened)
+    changes.puts.insert(0, repository.put(moved, version=version))
     sealed = rt.commit(who.tenant_id, changes)
     return {
         "partner": view(moved),
         "outcome": moved["status"],
         "assessment": assessment.as_dict(),
         "missing": list(assessment.missing),
-        "approval": None
-        if approval is None
-        else {
-            "approval_id": approval["case_id"],
-            **{k: approval[k] for k in ("case_id", "category", "queue", "due_at", "status")},
-        },
+        "approval": _approval_view(approval),
         "decision_id": sealed[0]["record_id"],
         "policy_version": policy_version,
         "reasons": list(assessment.reasons),
@@ -301,7 +290,7 @@ def submit(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
 
 def apply_activation_decision(rt: Runtime, decided_case: dict[str, Any], who: Principal) -> Changes:
     """The `partner.activation` effect: applied in the same commit as the approval decision."""
-    partner, version = load_partner(rt, who.tenant_id, decided_case["subject"]["id"])
+    partner, version = repository.load(rt.store, who.tenant_id, decided_case["subject"]["id"])
     decision = decided_case["decision"]
     moved = partners.decided(
         partner,
@@ -315,7 +304,7 @@ def apply_activation_decision(rt: Runtime, decided_case: dict[str, Any], who: Pr
     inputs = {"approval_id": decided_case["case_id"], "note": decision.get("note"), "tier": moved.get("tier")}
     rules = [r for r in decided_case["reasons"][:2] if r.get("rule_id")]
     return Changes(
-        puts=[_put(moved, version=version)],
+        puts=[repository.put(moved, version=version)],
         audit=[_audit(who, f"partner.{action}", moved, rules, inputs, decided_case.get("policy_version"))],
         events=[_event(action, moved, approval_id=decided_case["case_id"], reason=decision.get("note"))],
     )
@@ -331,7 +320,7 @@ def change_status(rt: Runtime, who: Principal, partner_id: str, status: str, rea
     rt.commit(
         who.tenant_id,
         Changes(
-            puts=[_put(moved, version=version)],
+            puts=[repository.put(moved, version=version)],
             audit=[_audit(who, f"partner.{action}", moved, [rule], inputs, policy_version)],
             events=[_event(action, moved, previous_status=partner["status"], reason=reason)],
         ),
@@ -342,7 +331,7 @@ def change_status(rt: Runtime, who: Principal, partner_id: str, status: str, rea
 # --- entitlements ----------------------------------------------------------------------------
 def entitlement(rt: Runtime, tenant_id: str, partner_id: str, name: str, at_iso: str) -> dict[str, Any]:
     """`{entitled, value, reason, rule_id, clause, …}` for one entitlement of a partner at `at_iso`."""
-    partner, _ = load_partner(rt, tenant_id, partner_id)
+    partner, _ = repository.load(rt.store, tenant_id, partner_id)
     policy, policy_version = _policy(rt, tenant_id)
     return {
         "partner_id": partner_id,
@@ -352,6 +341,6 @@ def entitlement(rt: Runtime, tenant_id: str, partner_id: str, name: str, at_iso:
 
 
 def entitlements(rt: Runtime, tenant_id: str, partner_id: str, at_iso: str) -> dict[str, Any]:
-    partner, _ = load_partner(rt, tenant_id, partner_id)
+    partner, _ = repository.load(rt.store, tenant_id, partner_id)
     policy, policy_version = _policy(rt, tenant_id)
     return {**partners.entitlements(policy, partner, at_iso), "policy_version": policy_version}

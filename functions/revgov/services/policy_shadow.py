@@ -22,8 +22,10 @@ from ..domain.policy_change import APPROVED, PROPOSED
 from ..ports import Changes, Delete, Put
 from ..runtime import Runtime
 from . import decisions, policy_drafts
+from .policy_whatif import queue_of  # category -> queue under a policy, as the what-if counts approvals
 from .pricing import evaluate
 from .tenants import policy_at
+from .toolkit import pages
 
 SHADOWING = "POLICY_SHADOWING"  # draft id -> since when it is evaluated on live quote checks
 RESULTS = "POLICY_SHADOW"  # <draft id>#<decision id> -> the comparison
@@ -42,11 +44,10 @@ def set_shadow(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any])
         raise Conflict(f"policy draft {draft_id} is {draft['status']}: only a proposed or approved draft runs in "
                        "shadow mode", extra={"current_status": draft["status"]})
     now = rt.clock.now_iso()
-    entry = AuditEntry(actor=who.actor, actor_role=who.role.value,
-                       action=f"policy.shadow_{'started' if enabled else 'stopped'}", subject=draft_id,
-                       outcome="shadowing" if enabled else "stopped",
-                       inputs={"draft_policy_version": draft["policy_version"], "revision": draft["revision"]},
-                       policy_version=draft["base_version"])
+    entry = AuditEntry.by(who, f"policy.shadow_{'started' if enabled else 'stopped'}", draft_id,
+                          "shadowing" if enabled else "stopped",
+                          inputs={"draft_policy_version": draft["policy_version"], "revision": draft["revision"]},
+                          policy_version=draft["base_version"])
     changes = Changes(audit=[entry])
     if enabled:
         changes.puts.append(Put(SHADOWING, draft_id, {"draft_id": draft_id, "since": now, "by": who.actor},
@@ -72,7 +73,7 @@ def shadow_quote(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
     if head is None:
         return {"status": "skipped", "reason": f"no decision {decision_id}"}
     decision = decisions.whole(rt, tenant_id, head.data)
-    queues_before = policy_whatif_queues(policy_at(rt, tenant_id, decision["policy_version"]))
+    queues_before = queue_of(policy_at(rt, tenant_id, decision["policy_version"]))
     puts = []
     for item in shadowed:
         stored = rt.store.get(tenant_id, policy_drafts.DRAFTS, item.key)
@@ -81,7 +82,7 @@ def shadow_quote(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
         draft = stored.data
         after = evaluate(draft["policy"], draft["policy_version"], decision["inputs"])
         row = policy_whatif.compare(decision, decision["result"], after, queues_before,
-                                    policy_whatif_queues(draft["policy"]))
+                                    queue_of(draft["policy"]))
         differs = row["before"] != row["after"]
         puts.append(Put(RESULTS, f"{draft['draft_id']}#{decision_id}",
                         {**row, "draft_id": draft["draft_id"], "draft_version": draft["policy_version"],
@@ -92,27 +93,13 @@ def shadow_quote(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
     return {"status": "evaluated", "drafts": len(puts)}
 
 
-def policy_whatif_queues(policy: dict[str, Any]) -> dict[str, str]:
-    """Category -> queue under a policy (as the what-if counts approvals per queue)."""
-    from .policy_whatif import queue_of
-
-    return queue_of(policy)
-
-
 def report(rt: Runtime, who: Principal, draft_id: str, *, differences_only: bool, limit: int,
            cursor: str | None) -> dict[str, Any]:
     """Whether the draft is shadowing, the totals over every live check evaluated under it (as the what-if sums
     them), and a page of the checks (only those it would have decided otherwise, unless asked for all)."""
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
     on = rt.store.get(who.tenant_id, SHADOWING, draft_id)
-    rows: list[dict[str, Any]] = []
-    scan = None
-    while True:
-        page = rt.store.query(who.tenant_id, RESULTS, limit=_PAGE, cursor=scan, prefix=f"{draft_id}#")
-        rows.extend(item.data for item in page.items)
-        scan = page.next_cursor
-        if not scan:
-            break
+    rows = [item.data for item in pages(rt.store, who.tenant_id, RESULTS, prefix=f"{draft_id}#", page_size=_PAGE)]
     summary = policy_whatif.summarize(iter(rows), examples=5)
     listed = rt.store.query(who.tenant_id, RESULTS, limit=limit, cursor=cursor, prefix=f"{draft_id}#")
     items = [i.data for i in listed.items if i.data["differs"] or not differences_only]

@@ -20,12 +20,14 @@ import re
 import socket
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from .. import metrics
+from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
 from ..domain.webhooks import MAX_DELIVERY_ATTEMPTS, retry_delay, signature_header
@@ -121,7 +123,7 @@ def _all(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     return [item.data for item in page.items]
 
 
-def create(rt: Runtime, who: Any, body: dict[str, Any], resolver: Resolver = resolve) -> dict[str, Any]:
+def create(rt: Runtime, who: Principal, body: dict[str, Any], resolver: Resolver = resolve) -> dict[str, Any]:
     """A new subscription; its signing secret is in this answer only."""
     check_url(body["url"], rt.settings, resolver)
     for event_type in body["event_types"]:
@@ -145,12 +147,11 @@ def create(rt: Runtime, who: Any, body: dict[str, Any], resolver: Resolver = res
         Changes(
             puts=[Put(SUBSCRIPTIONS, subscription_id, data, must_be_absent=True)],
             audit=[
-                AuditEntry(
-                    actor=who.actor,
-                    actor_role=who.role.value,
-                    action="subscription.created",
-                    subject=subscription_id,
-                    outcome="created",
+                AuditEntry.by(
+                    who,
+                    "subscription.created",
+                    subscription_id,
+                    "created",
                     inputs={"url": body["url"], "event_types": data["event_types"]},
                 )
             ],
@@ -171,7 +172,7 @@ def get(rt: Runtime, tenant_id: str, subscription_id: str) -> dict[str, Any]:
     return public_view(stored.data)
 
 
-def delete(rt: Runtime, who: Any, subscription_id: str) -> dict[str, Any]:
+def delete(rt: Runtime, who: Principal, subscription_id: str) -> dict[str, Any]:
     stored = rt.store.get(who.tenant_id, SUBSCRIPTIONS, subscription_id)
     if stored is None:
         raise NotFound(f"no subscription {subscription_id}")
@@ -180,13 +181,8 @@ def delete(rt: Runtime, who: Any, subscription_id: str) -> dict[str, Any]:
         Changes(
             deletes=[Delete(SUBSCRIPTIONS, subscription_id)],
             audit=[
-                AuditEntry(
-                    actor=who.actor,
-                    actor_role=who.role.value,
-                    action="subscription.deleted",
-                    subject=subscription_id,
-                    outcome="deleted",
-                    inputs={"url": stored.data["url"]},
+                AuditEntry.by(
+                    who, "subscription.deleted", subscription_id, "deleted", inputs={"url": stored.data["url"]}
                 )
             ],
         ),
@@ -292,40 +288,49 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
     wanted = [s for s in _all(rt, tenant_id) if s["status"] == "active" and matches(s["event_types"], detail_type)]
     if not wanted:
         return 0
-    body = delivery_body(bus_event)
+    delivery = _Delivery(rt, tenant_id, event_id, str(detail_type), delivery_body(bus_event), send, resolver)
     delivered, failed, retry_in = 0, [], []
     for subscription in wanted:
-        key = f"{event_id}#{subscription['subscription_id']}"
-        previous = rt.store.get(tenant_id, DELIVERIES, key)
-        if previous is not None and previous.data["status"] == "delivered":
+        record = delivery.to(subscription)
+        if record is None:  # delivered before
             continue
+        if record["status"] == "retrying":
+            failed.append(f"{subscription['subscription_id']}: {record['last_error']}")
+            retry_in.append(record["retry_in"])
+        elif record["status"] == "delivered":
+            delivered += 1
+    if failed:
+        raise DeliveryFailed(f"event {event_id}: " + "; ".join(failed), retry_in=min(retry_in))
+    return delivered
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """One bus event on its way to the subscriptions that want it."""
+
+    rt: Runtime
+    tenant_id: str
+    event_id: str
+    detail_type: str
+    body: bytes
+    send: Sender
+    resolver: Resolver
+
+    def to(self, subscription: dict[str, Any]) -> dict[str, Any] | None:
+        """One attempt to one subscriber, recorded (None: it answered 2xx before, nothing is sent again). The record
+        returned carries `retry_in` (seconds) while it is retrying."""
+        rt, key = self.rt, f"{self.event_id}#{subscription['subscription_id']}"
+        previous = rt.store.get(self.tenant_id, DELIVERIES, key)
+        if previous is not None and previous.data["status"] == "delivered":
+            return None
         attempt = (previous.data["attempts"] if previous else 0) + 1
-        status, error = None, None
-        try:
-            addresses = check_url(subscription["url"], rt.settings, resolver)
-            stamp = rt.clock.now_ms() // 1000
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                "Revgov-Signature": signature_header(subscription["secret"], stamp, body),
-                "Revgov-Event-Id": event_id,
-                "Revgov-Event-Type": str(detail_type),
-                "Revgov-Subscription-Id": subscription["subscription_id"],
-                "Revgov-Delivery-Attempt": str(attempt),
-            }
-            status = send(subscription["url"], addresses, body, headers)
-            if not 200 <= status < 300:
-                error = f"the subscriber answered {status}"
-        except RuleViolation as refused:
-            error = f"not delivered: {refused.detail}"
-        except (OSError, ValueError, http.client.HTTPException) as unreachable:  # timeouts, refusals, TLS: OSErrors
-            error = f"not delivered: {unreachable}"
+        status, error = self._attempt(subscription, attempt)
         retrying = error is not None and attempt < MAX_DELIVERY_ATTEMPTS
         delay = retry_delay(attempt, random.random()) if retrying else None  # noqa: S311 (jitter, not a secret)
         record = {
-            "event_id": event_id,
+            "event_id": self.event_id,
             "subscription_id": subscription["subscription_id"],
-            "event_type": detail_type,
+            "event_type": self.detail_type,
             "status": ("retrying" if retrying else "failed") if error else "delivered",
             "attempts": attempt,
             "max_attempts": MAX_DELIVERY_ATTEMPTS,
@@ -335,16 +340,30 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
             "updated_at": rt.clock.now_iso(),
         }
         expires = rt.clock.now_ms() // 1000 + KEEP_DELIVERIES_SECONDS
-        rt.store.commit(tenant_id, Changes(puts=[Put(DELIVERIES, key, record, expires_at=expires)]))
-        metrics.record("WebhookDeliveries", 1, tenant=tenant_id, outcome=record["status"])
-        if delay:
-            failed.append(f"{subscription['subscription_id']}: {error}")
-            retry_in.append(delay)
-        elif not error:
-            delivered += 1
-    if failed:
-        raise DeliveryFailed(f"event {event_id}: " + "; ".join(failed), retry_in=min(retry_in))
-    return delivered
+        rt.store.commit(self.tenant_id, Changes(puts=[Put(DELIVERIES, key, record, expires_at=expires)]))
+        metrics.record("WebhookDeliveries", 1, tenant=self.tenant_id, outcome=record["status"])
+        return {**record, "retry_in": delay} if delay else record
+
+    def _attempt(self, subscription: dict[str, Any], attempt: int) -> tuple[int | None, str | None]:
+        """The subscriber's status and what went wrong (None: it answered 2xx); the URL is checked again first."""
+        try:
+            addresses = check_url(subscription["url"], self.rt.settings, self.resolver)
+            stamp = self.rt.clock.now_ms() // 1000
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                "Revgov-Signature": signature_header(subscription["secret"], stamp, self.body),
+                "Revgov-Event-Id": self.event_id,
+                "Revgov-Event-Type": self.detail_type,
+                "Revgov-Subscription-Id": subscription["subscription_id"],
+                "Revgov-Delivery-Attempt": str(attempt),
+            }
+            status = self.send(subscription["url"], addresses, self.body, headers)
+        except RuleViolation as refused:
+            return None, f"not delivered: {refused.detail}"
+        except (OSError, ValueError, http.client.HTTPException) as unreachable:  # timeouts, refusals, TLS: OSErrors
+            return None, f"not delivered: {unreachable}"
+        return status, None if 200 <= status < 300 else f"the subscriber answered {status}"
 
 
 def _iso_after(rt: Runtime, seconds: int) -> str:

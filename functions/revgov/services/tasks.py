@@ -6,7 +6,7 @@ product. Each task is opened once per finding (its `dedupe_key`), whatever the n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from ..domain.audit import AuditEntry
 from ..ports import Changes, DomainEvent, Page, Put
@@ -14,6 +14,48 @@ from ..runtime import Runtime
 
 TASKS = "TASK"
 TASK_KEYS = "TASKKEY"  # dedupe key -> the task (or escalation) opened for that finding
+
+
+class Task(TypedDict):
+    """`schemas/api/responses/task.schema.json`."""
+
+    task_id: str
+    agent: str
+    kind: str
+    queue: str
+    status: str
+    title: str
+    subject: dict[str, Any]
+    partner_id: str | None
+    evidence: dict[str, Any]
+    confidence: float
+    escalated: bool
+    draft_message: dict[str, Any] | None
+    dedupe_key: str
+    opened_at: str
+    opened_by: str
+
+
+def _opened(task: Task) -> Changes:
+    """The changes that open `task`: its dedupe guard, the task listed open in its queue, its audit record, its
+    event."""
+    agent, task_id, escalated = task["agent"], task["task_id"], task["escalated"]
+    inputs = {"kind": task["kind"], "queue": task["queue"], "subject": task["subject"],
+              "partner_id": task["partner_id"], "confidence": task["confidence"], "evidence": task["evidence"],
+              "dedupe_key": task["dedupe_key"]}
+    detail = {"task_id": task_id, "agent": agent, "kind": task["kind"], "queue": task["queue"], "escalated": escalated,
+              "partner_id": task["partner_id"]}
+    return Changes(
+        puts=[
+            Put(TASK_KEYS, task["dedupe_key"], {"task_id": task_id, "agent": agent}, must_be_absent=True,
+                conflict_detail=f"a task for {task['dedupe_key']} is already open"),
+            Put(TASKS, task_id, dict(task), lookup=(f"{TASKS}#open", f"{task['queue']}#{task['opened_at']}#{task_id}")),
+        ],
+        audit=[AuditEntry(actor=task["opened_by"], actor_role="agent",
+                          action="task.escalated" if escalated else "task.opened", subject=task_id,
+                          outcome="escalated" if escalated else "open", inputs=_exact(inputs))],
+        events=[DomainEvent("revgov.agents", "task.opened", detail)],
+    )
 
 
 def new_task(
@@ -32,53 +74,24 @@ def new_task(
     escalated: bool,
 ) -> tuple[dict[str, Any], Changes]:
     """The task and the changes that open it (its dedupe guard, its audit record, its event)."""
-    now = rt.clock.now_iso()
-    task = {
-        "task_id": rt.ids.new("tsk"),
-        "agent": agent,
-        "kind": kind,
-        "queue": queue,
-        "status": "open",
-        "title": title,
-        "subject": subject,
-        "partner_id": partner_id,
-        "evidence": evidence,
-        "confidence": round(confidence, 4),
-        "escalated": escalated,
-        "draft_message": draft_message,
-        "dedupe_key": dedupe_key,
-        "opened_at": now,
-        "opened_by": f"agent:{agent}",
-    }
-    changes = Changes(
-        puts=[
-            Put(TASK_KEYS, dedupe_key, {"task_id": task["task_id"], "agent": agent}, must_be_absent=True,
-                conflict_detail=f"a task for {dedupe_key} is already open"),
-            Put(TASKS, task["task_id"], task, lookup=(f"{TASKS}#open", f"{queue}#{now}#{task['task_id']}")),
-        ],
-        audit=[
-            AuditEntry(
-                actor=f"agent:{agent}",
-                actor_role="agent",
-                action="task.escalated" if escalated else "task.opened",
-                subject=task["task_id"],
-                outcome="escalated" if escalated else "open",
-                inputs=_exact(
-                    {"kind": kind, "queue": queue, "subject": subject, "partner_id": partner_id,
-                     "confidence": task["confidence"], "evidence": evidence, "dedupe_key": dedupe_key}
-                ),
-            )
-        ],
-        events=[
-            DomainEvent(
-                "revgov.agents",
-                "task.opened",
-                {"task_id": task["task_id"], "agent": agent, "kind": kind, "queue": queue, "escalated": escalated,
-                 "partner_id": partner_id},
-            )
-        ],
+    task = Task(
+        task_id=rt.ids.new("tsk"),
+        agent=agent,
+        kind=kind,
+        queue=queue,
+        status="open",
+        title=title,
+        subject=subject,
+        partner_id=partner_id,
+        evidence=evidence,
+        confidence=round(confidence, 4),
+        escalated=escalated,
+        draft_message=draft_message,
+        dedupe_key=dedupe_key,
+        opened_at=rt.clock.now_iso(),
+        opened_by=f"agent:{agent}",
     )
-    return task, changes
+    return dict(task), _opened(task)
 
 
 def _exact(value: Any) -> Any:

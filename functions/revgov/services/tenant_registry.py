@@ -18,26 +18,25 @@ from typing import Any
 from ..domain.access import PLATFORM
 from ..domain.errors import RuleViolation
 from ..domain.tenants import Tenant
-from ..ports import Changes, Put
+from ..ports import Changes
 from ..runtime import Runtime
-from .tenants import PROFILE, REGISTRY, registry_entry
+from . import tenant_repository as repository
 
 TRIGGERS = {("revgov.policy", "policy.activated")}
 
 
 def sync(rt: Runtime, tenant_id: str) -> dict[str, Any]:
     """Make the tenant's registry entry the one its profile gives: `updated`, `unchanged` or `skipped`."""
-    profile = rt.store.get(tenant_id, *PROFILE)
-    listed = rt.store.get(PLATFORM, REGISTRY, tenant_id)
+    profile = repository.stored_profile(rt.store, tenant_id)
+    listed = repository.listed(rt.store, tenant_id)
     if profile is None or listed is None:
         return {"status": "skipped", "tenant_id": tenant_id,
                 "reason": "no tenant profile" if profile is None else "not in the registry"}
-    entry = registry_entry(Tenant.from_dict(profile.data))
+    entry = repository.registry_entry(Tenant.from_dict(profile.data))
     if listed.data == entry:
         return {"status": "unchanged", "tenant_id": tenant_id, "policy_version": entry.get("policy_version")}
-    rt.commit(PLATFORM, Changes(puts=[Put(REGISTRY, tenant_id, entry, tenant_id=PLATFORM,
-                                          expected_version=listed.version,
-                                          conflict_detail="the registry entry changed meanwhile; retried")]))
+    rt.commit(PLATFORM, Changes(puts=[repository.registry_put(
+        entry, version=listed.version, conflict_detail="the registry entry changed meanwhile; retried")]))
     return {"status": "updated", "tenant_id": tenant_id, "policy_version": entry.get("policy_version"),
             "was": listed.data.get("policy_version")}
 

@@ -1,4 +1,6 @@
-"""Operator use cases: provision, list, read, suspend, resume and offboard white-label tenants."""
+"""Operator use cases: provision, list, read, suspend, resume and offboard white-label tenants.
+
+Where tenants are stored is `tenant_repository`'s; the names below are kept for callers that still import them."""
 
 from __future__ import annotations
 
@@ -7,58 +9,33 @@ from typing import Any
 from ..domain import contract_set
 from ..domain.access import PLATFORM, Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import Conflict, NotFound, RuleViolation
+from ..domain.errors import Conflict, RuleViolation
 from ..domain.policy import policy_problems
 from ..domain.tenants import Tenant
-from ..ports import Changes, Delete, DomainEvent, Page, Put
+from ..ports import Changes, DomainEvent, Page, Put
 from ..runtime import Runtime
 from . import contracts, keys
+from . import tenant_repository as repository
+from .audit import verify_chain
+from .tenant_repository import POLICIES as POLICIES  # the names below: for callers that still import them here
+from .tenant_repository import PROFILE as PROFILE
+from .tenant_repository import REGISTRY as REGISTRY
+from .tenant_repository import SECRETS as SECRETS
+from .tenant_repository import policy_put, registry_entry
 
-PROFILE = ("TENANT", "PROFILE")
-REGISTRY = "TENANTS"
-SECRETS = ("SECRET", "WEBHOOK")
-POLICIES = "POLICY"
-
-
-def registry_entry(tenant: Tenant) -> dict[str, Any]:
-    return {k: v for k, v in tenant.as_dict().items() if k != "config"}
+SOURCE = "revgov.tenant"
 
 
 def _tenant_puts(tenant: Tenant, *, version: int | None, new: bool) -> list[Put]:
-    return [
-        Put(
-            PROFILE[0],
-            PROFILE[1],
-            tenant.as_dict(),
-            tenant_id=tenant.tenant_id,
-            must_be_absent=new,
-            expected_version=version,
-            conflict_detail=f"tenant {tenant.tenant_id} already exists",
-        ),
-        Put(REGISTRY, tenant.tenant_id, registry_entry(tenant), tenant_id=PLATFORM),
-    ]
-
-
-def policy_put(tenant: Tenant) -> Put:
-    """Every policy version a decision was made under stays readable, so the decision can be replayed."""
-    data = {"policy_version": tenant.policy_version, "policy": tenant.policy}
-    return Put(POLICIES, tenant.policy_version, data, tenant_id=tenant.tenant_id)
+    return [repository.profile_put(tenant, version=version, new=new), repository.registry_put(registry_entry(tenant))]
 
 
 def policy_at(rt: Runtime, tenant_id: str, version: str) -> dict[str, Any]:
-    stored = rt.store.get(tenant_id, POLICIES, version)
-    if stored is None:
-        raise NotFound(f"policy version {version} is not stored for this tenant")
-    return dict(stored.data["policy"])
+    return repository.policy_at(rt.store, tenant_id, version)
 
 
-def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict[str, Any]:
-    """Register a tenant from its (schema-valid) config.
-
-    Returns the tenant with its first admin key and its webhook secret, both shown this once.
-    """
-    config = dict(config)
-    documents = config.pop("contracts", None) or []
+def _contract_texts(config: dict[str, Any], documents: list[dict[str, Any]]) -> list[contract_set.ContractText]:
+    """The contracts provisioned with the tenant, parsed and checked against its policy."""
     problems = policy_problems(config.get("policy", {}))
     if problems:
         raise RuleViolation("the tenant policy is inconsistent", errors=problems)
@@ -70,67 +47,62 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
     if owned:  # a new tenant has no partners yet: a partner's own contract is uploaded once the partner exists
         raise RuleViolation(f"{', '.join(owned)} name a partner (Partner: header); upload it with PUT /v1/contracts "
                             "once that partner exists")
-    tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
-    secret = rt.ids.secret()
-    admin_key, admin_put = keys.new_key(rt, tenant.tenant_id, Role.ADMIN, None, "initial admin key", actor.actor)
-    changes = Changes(
+    return texts
+
+
+def _provisioned(actor: Principal, tenant: Tenant, texts: list[contract_set.ContractText], secret: str,
+                 admin: tuple[dict[str, Any], Put]) -> Changes:
+    admin_key, admin_put = admin
+    contract_puts = [put for text in texts for put in contracts.contract_puts(
+        tenant.tenant_id, text, revision=1, at=tenant.created_at, by=actor.actor, action="uploaded",
+        reason="provisioned with the tenant", version=None)]
+    summaries = [{"document": t.document, "sha256": t.sha256, "clauses": len(t.contract.clauses)} for t in texts]
+    return Changes(
         puts=[
             *_tenant_puts(tenant, version=None, new=True),
-            Put(
-                SECRETS[0],
-                SECRETS[1],
-                {"secrets": [{"secret": secret, "valid_until": None}]},
-                tenant_id=tenant.tenant_id,
-            ),
+            repository.secrets_put(tenant.tenant_id, secret),
             Put(admin_put.collection, admin_put.key, admin_put.data, must_be_absent=True, tenant_id=tenant.tenant_id),
             policy_put(tenant),
-            *(put for text in texts for put in contracts.contract_puts(
-                tenant.tenant_id, text, revision=1, at=tenant.created_at, by=actor.actor, action="uploaded",
-                reason="provisioned with the tenant", version=None)),
+            *contract_puts,
         ],
         audit=[
-            AuditEntry(
-                actor=actor.actor,
-                actor_role=actor.role.value,
-                action="tenant.created",
-                subject=tenant.tenant_id,
-                outcome="active" if tenant.status == "active" else tenant.status,
-                inputs={"tier": tenant.tier, "currency": tenant.currency, "display_name": tenant.display_name,
-                        "contracts": [{"document": t.document, "sha256": t.sha256,
-                                       "clauses": len(t.contract.clauses)} for t in texts]},
-                policy_version=tenant.policy_version,
-            ),
-            AuditEntry(
-                actor=actor.actor,
-                actor_role=actor.role.value,
-                action="key.created",
-                subject=admin_key["key_id"],
-                outcome="created",
-                inputs={"tenant_id": tenant.tenant_id, "role": "admin"},
-            ),
+            AuditEntry.by(actor, "tenant.created", tenant.tenant_id, tenant.status,
+                          policy_version=tenant.policy_version,
+                          inputs={"tier": tenant.tier, "currency": tenant.currency,
+                                  "display_name": tenant.display_name, "contracts": summaries}),
+            AuditEntry.by(actor, "key.created", admin_key["key_id"], "created",
+                          inputs={"tenant_id": tenant.tenant_id, "role": "admin"}),
         ],
-        events=[DomainEvent("revgov.tenant", "tenant.provisioned", {"tier": tenant.tier, "status": tenant.status})],
+        events=[DomainEvent(SOURCE, "tenant.provisioned", {"tier": tenant.tier, "status": tenant.status})],
     )
-    rt.commit(PLATFORM, changes)
+
+
+def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict[str, Any]:
+    """Register a tenant from its (schema-valid) config.
+
+    Returns the tenant with its first admin key and its webhook secret, both shown this once.
+    """
+    config = dict(config)
+    texts = _contract_texts(config, config.pop("contracts", None) or [])
+    tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
+    secret = rt.ids.secret()
+    admin = keys.new_key(rt, tenant.tenant_id, Role.ADMIN, None, "initial admin key", actor.actor)
+    rt.commit(PLATFORM, _provisioned(actor, tenant, texts, secret, admin))
     if not contracts.inline_indexing(rt):  # even with no contracts: the indexer drops what a former tenant left
         rt.commit(tenant.tenant_id, Changes(events=[contracts.changed_event("provisioned", "*", 1, None)]))
     indexed = contracts.reindex_after_write(rt, tenant.tenant_id)  # also drops clauses a former same-id tenant left
-    return {"tenant": tenant.as_dict(), "admin_key": admin_key, "webhook_secret": secret,
+    return {"tenant": tenant.as_dict(), "admin_key": admin[0], "webhook_secret": secret,
             "contracts": [{**t.summary(), "revision": 1} for t in texts], "index": indexed}
 
 
 def load_tenant(rt: Runtime, tenant_id: str) -> tuple[Tenant, int]:
-    """The tenant as stored now. Its profile holds the whole policy and is read by nearly every request and event,
-    so it is decoded again only when it changed (`get_parsed`); the Tenant is frozen and shared: never mutate it."""
-    found = rt.store.get_parsed(tenant_id, *PROFILE, Tenant.from_dict)
-    if found is None:
-        raise NotFound(f"no tenant {tenant_id}")
-    return found
+    """The tenant as stored now (decoded again only when it changed; frozen and shared: never mutate it)."""
+    return repository.load(rt.store, tenant_id)
 
 
 def exists(rt: Runtime, tenant_id: str) -> bool:
     """The tenant is provisioned (not offboarded meanwhile)."""
-    return rt.store.get_parsed(tenant_id, *PROFILE, Tenant.from_dict) is not None
+    return repository.find(rt.store, tenant_id) is not None
 
 
 def get_tenant(rt: Runtime, tenant_id: str) -> dict[str, Any]:
@@ -138,40 +110,25 @@ def get_tenant(rt: Runtime, tenant_id: str) -> dict[str, Any]:
 
 
 def list_tenants(rt: Runtime, *, limit: int, cursor: str | None) -> Page:
-    return rt.store.query(PLATFORM, REGISTRY, limit=limit, cursor=cursor)
+    return repository.registry_page(rt.store, limit=limit, cursor=cursor)
 
 
 def set_status(rt: Runtime, actor: Principal, tenant_id: str, status: str, reason: str | None) -> dict[str, Any]:
     tenant, version = load_tenant(rt, tenant_id)
     moved = tenant.moved_to(status)
-    rt.commit(
-        PLATFORM,
-        Changes(
-            puts=_tenant_puts(moved, version=version, new=False),
-            audit=[
-                AuditEntry(
-                    actor=actor.actor,
-                    actor_role=actor.role.value,
-                    action=f"tenant.{'suspended' if status == 'suspended' else 'resumed'}",
-                    subject=tenant_id,
-                    outcome=status,
-                    inputs={"reason": reason, "from": tenant.status},
-                    policy_version=tenant.policy_version,
-                )
-            ],
-            events=[
-                DomainEvent(
-                    "revgov.tenant", f"tenant.{'suspended' if status == 'suspended' else 'resumed'}", {"reason": reason}
-                )
-            ],
-        ),
-    )
+    action = f"tenant.{'suspended' if status == 'suspended' else 'resumed'}"
+    rt.commit(PLATFORM, Changes(
+        puts=_tenant_puts(moved, version=version, new=False),
+        audit=[AuditEntry.by(actor, action, tenant_id, status, inputs={"reason": reason, "from": tenant.status},
+                             policy_version=tenant.policy_version)],
+        events=[DomainEvent(SOURCE, action, {"reason": reason})],
+    ))
     return moved.as_dict()
 
 
 def _redacted(item: dict[str, Any]) -> dict[str, Any]:
     """Exports never carry live credentials: webhook secrets are replaced by a marker."""
-    return {**item, "data": {"redacted": True}} if item["collection"] == SECRETS[0] else item
+    return {**item, "data": {"redacted": True}} if repository.is_secret(item, key=False) else item
 
 
 def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
@@ -182,34 +139,17 @@ def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
     if rt.clause_index is not None:
         rt.clause_index.delete_tenant(tenant_id)
     remaining = len(rt.store.export_tenant(tenant_id))
-    rt.commit(
-        PLATFORM,
-        Changes(
-            deletes=[Delete(REGISTRY, tenant_id)],
-            audit=[
-                AuditEntry(
-                    actor=actor.actor,
-                    actor_role=actor.role.value,
-                    action="tenant.offboarded",
-                    subject=tenant_id,
-                    outcome="deleted" if remaining == 0 else "incomplete",
-                    inputs={"exported_items": len(export), "deleted_items": deleted, "remaining_items": remaining},
-                    policy_version=tenant.policy_version,
-                )
-            ],
-            # on the platform chain, so the envelope's tenant_id is the platform's: the tenant offboarded is named
-            # here, for the contract indexer that deletes its search index where this function has no search access
-            events=[DomainEvent("revgov.tenant", "tenant.offboarded",
-                                {"exported_items": len(export), "offboarded_tenant_id": tenant_id})],
-        ),
-    )
-    return {
-        "tenant_id": tenant_id,
-        "exported_items": len(export),
-        "deleted_items": deleted,
-        "remaining_items": remaining,
-        "export": export,
-    }
+    counts = {"exported_items": len(export), "deleted_items": deleted, "remaining_items": remaining}
+    rt.commit(PLATFORM, Changes(
+        deletes=[repository.registry_delete(tenant_id)],
+        audit=[AuditEntry.by(actor, "tenant.offboarded", tenant_id, "deleted" if remaining == 0 else "incomplete",
+                             inputs=counts, policy_version=tenant.policy_version)],
+        # on the platform chain, so the envelope's tenant_id is the platform's: the tenant offboarded is named
+        # here, for the contract indexer that deletes its search index where this function has no search access
+        events=[DomainEvent(SOURCE, "tenant.offboarded",
+                            {"exported_items": len(export), "offboarded_tenant_id": tenant_id})],
+    ))
+    return {"tenant_id": tenant_id, **counts, "export": export}
 
 
 def import_tenant(rt: Runtime, actor: Principal, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -217,40 +157,23 @@ def import_tenant(rt: Runtime, actor: Principal, items: list[dict[str, Any]]) ->
 
     The audit chain comes back intact (verified before answering); the import itself is audited on the platform chain.
     """
-    profile = next((i for i in items if (i["collection"], i["key"]) == PROFILE), None)
+    profile = next((i for i in items if repository.is_profile(i)), None)
     if profile is None:
         raise RuleViolation("the export has no TENANT/PROFILE item; it is not a tenant export")
     tenant = Tenant.from_dict(profile["data"])
-    if rt.store.get(tenant.tenant_id, *PROFILE) is not None:
+    if repository.stored_profile(rt.store, tenant.tenant_id) is not None:
         raise Conflict(f"tenant {tenant.tenant_id} exists; offboard it before importing over it")
     secret = rt.ids.secret()
-    restored = [
-        {**item, "data": {"secrets": [{"secret": secret, "valid_until": None}]}}
-        if (item["collection"], item["key"]) == SECRETS
-        else item
-        for item in items
-    ]
+    fresh = repository.secrets_data(secret)
+    restored = [{**item, "data": fresh} if repository.is_secret(item) else item for item in items]
     written = rt.store.import_tenant(tenant.tenant_id, restored)
-    from .audit import verify_chain
-
     chain = verify_chain(rt, tenant.tenant_id)
-    rt.commit(
-        PLATFORM,
-        Changes(
-            puts=[Put(REGISTRY, tenant.tenant_id, registry_entry(tenant), tenant_id=PLATFORM)],
-            audit=[
-                AuditEntry(
-                    actor=actor.actor,
-                    actor_role=actor.role.value,
-                    action="tenant.imported",
-                    subject=tenant.tenant_id,
-                    outcome="restored" if chain["valid"] else "restored_with_broken_chain",
-                    inputs={"items": written, "audit_records": chain["records"]},
-                    policy_version=tenant.policy_version,
-                )
-            ],
-        ),
-    )
+    outcome = "restored" if chain["valid"] else "restored_with_broken_chain"
+    rt.commit(PLATFORM, Changes(
+        puts=[repository.registry_put(registry_entry(tenant))],
+        audit=[AuditEntry.by(actor, "tenant.imported", tenant.tenant_id, outcome, policy_version=tenant.policy_version,
+                             inputs={"items": written, "audit_records": chain["records"]})],
+    ))
     if not contracts.inline_indexing(rt):  # the indexer rebuilds the tenant's index from its restored contracts
         rt.commit(tenant.tenant_id, Changes(events=[contracts.changed_event("imported", "*", 0, None)]))
     indexed = contracts.reindex_after_write(rt, tenant.tenant_id)

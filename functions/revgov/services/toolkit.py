@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from ..domain.errors import Conflict, RevgovError
+from ..domain.errors import RevgovError, StaleWrite
 from ..ports import DocumentStore, Stored
 
 T = TypeVar("T")
@@ -36,14 +36,15 @@ def backoff(attempt: int) -> float:
 
 
 def retry_on_conflict(work: Callable[[], T], *, attempts: int, exhausted: Callable[[], RevgovError]) -> T:
-    """Run `work` (which reads, decides and commits) until it commits without a `Conflict`, re-reading each time after
-    a jittered pause; after `attempts` losses raise `exhausted()` (usually `ConcurrentUpdate`, a 503 the caller may
-    retry). A business refusal raised by `work` propagates at once."""
+    """Run `work` (which reads, decides and commits) until its commit no longer loses to another writer (`StaleWrite`),
+    re-reading each time after a jittered pause; after `attempts` losses raise `exhausted()` (usually
+    `ConcurrentUpdate`, a 503 the caller may retry). A business refusal raised by `work` (a plain `Conflict` such as
+    "already submitted", or any other problem) propagates at once."""
     for attempt in range(attempts):
         if attempt:
             time.sleep(backoff(attempt))
         try:
             return work()
-        except Conflict:
+        except StaleWrite:
             continue  # another writer moved what this read: read again
     raise exhausted()

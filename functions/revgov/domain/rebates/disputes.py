@@ -60,12 +60,20 @@ def resolution(
     dispute: Mapping[str, Any], case: Mapping[str, Any], by: str, payload: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The decided approval's outcome for the dispute: accepted (the amount the payload names, else the disputed
-    one) or rejected, with the reason (the payload's, else the approval's note)."""
+    one) or rejected, with the reason (the payload's, else the approval's note). A decision without a reason is a
+    RuleViolation: finance decides "giving reasons and clause references" (PA-7.9; SOP-6.3 "Every decision states
+    the reason"), and the approvals queue asks a note of a rejection only."""
     decision, accepted = case["decision"], case["status"] == "approved"
+    reason = payload.get("reason") or decision.get("note")
+    if not (isinstance(reason, str) and reason.strip()):
+        raise RuleViolation(
+            f"a decision on a rebate dispute states its reason: send a `note` ({dispute['rule_id']}, "
+            f"{dispute['clause']}; SOP-6.3)"
+        )
     return {
         "outcome": "accepted" if accepted else "rejected",
         "amount": (payload.get("amount") or dispute["amount"]) if accepted else None,
-        "reason": payload.get("reason") or decision.get("note"),
+        "reason": reason,
         "by": by,
         "at": decision["at"],
         "approval_id": case["case_id"],

@@ -8,6 +8,7 @@ from ...domain.access import Role
 from ...domain.kpis import DEFINITIONS
 from ...services import analytics, tasks
 from ..http import Call
+from ..query import required_period
 from ..registry import PERIOD_PATTERN, STAFF, QueryParam, operation
 
 READERS = frozenset(STAFF | {Role.PARTNER})
@@ -15,15 +16,6 @@ _PERIOD = QueryParam(
     "period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN
 )
 _QUEUE = QueryParam("queue", "only this queue", enum=("finance", "channel_ops", "legal", "customer_success"))
-
-
-def _required_period(call: Call) -> str:
-    from ...domain.errors import FieldError, MalformedRequest
-
-    period = call.query.get("period")
-    if not period:
-        raise MalformedRequest("period is required", errors=[FieldError("/query/period", "e.g. 2026-11 or 2026-Q4")])
-    return period
 
 
 @operation(
@@ -44,7 +36,7 @@ def get_kpis(call: Call) -> dict[str, Any]:
     return analytics.kpis(
         call.runtime,
         call.who,
-        _required_period(call),
+        required_period(call),
         partner_id=call.query.get("partner_id"),
         tier=call.query.get("tier"),
     )
@@ -61,7 +53,7 @@ def get_kpis(call: Call) -> dict[str, Any]:
     response_schema="api/responses/forecast.schema.json",
 )
 def get_forecast(call: Call) -> dict[str, Any]:
-    return analytics.forecast(call.runtime, call.who, call.params["partner_id"], _required_period(call))
+    return analytics.forecast(call.runtime, call.who, call.params["partner_id"], required_period(call))
 
 
 @operation(

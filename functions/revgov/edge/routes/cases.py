@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ...domain import cases as domain
@@ -14,29 +15,46 @@ QUEUES = ("finance", "channel_ops", "legal", "customer_success")
 _QUEUE = QueryParam("queue", "only this queue", enum=QUEUES)
 
 
-def _case_routes(
-    kind: str,
-    *,
-    id_prefix: str,
-    listing: str,
-    reading: str,
-    verb: str,
-    action: str,
-    deciding: str,
-    body_schema: str,
-    example: dict[str, str],
-) -> None:
+@dataclass(frozen=True)
+class CaseKind:
+    """One kind of case and the words of its three operations."""
+
+    kind: str
+    id_prefix: str
+    listing: str
+    reading: str
+    verb: str
+    action: str
+    deciding: str
+    body_schema: str
+    example: dict[str, str]
+
+    @property
+    def collection(self) -> str:
+        return f"/v1/{self.kind}s"
+
+    @property
+    def id_param(self) -> str:
+        return f"{self.kind}_id"
+
+
+def _case_routes(case: CaseKind) -> None:
     """Declare one kind of case's operations: `list_{kind}s`, `get_{kind}` and `{verb}_{kind}` (POST `/{action}`)."""
-    collection, id_param = f"/v1/{kind}s", f"{kind}_id"
-    ids = {id_param: id_prefix}
+    _list_route(case)
+    _get_route(case)
+    _decide_route(case)
+
+
+def _list_route(case: CaseKind) -> None:
+    kind = case.kind
     opened, (done, dropped) = OPEN[kind], OUTCOMES[kind]
     status = QueryParam("status", f"{opened} (default), {done} or {dropped}", enum=(opened, done, dropped))
 
     @operation(
         "GET",
-        collection,
+        case.collection,
         name=f"list_{kind}s",
-        summary=listing,
+        summary=case.listing,
         roles=STAFF,
         tag=f"{kind}s",
         paginated=True,
@@ -55,29 +73,37 @@ def _case_routes(
         )
         return {"items": [domain.view(item.data) for item in page.items], "next_cursor": page.next_cursor}
 
+
+def _get_route(case: CaseKind) -> None:
+    kind, id_param = case.kind, case.id_param
+
     @operation(
         "GET",
-        f"{collection}/{{{id_param}}}",
+        f"{case.collection}/{{{id_param}}}",
         name=f"get_{kind}",
-        summary=reading,
+        summary=case.reading,
         roles=STAFF,
         tag=f"{kind}s",
-        id_params=ids,
+        id_params={id_param: case.id_prefix},
         response_schema="api/responses/case.schema.json",
     )
     def get_case(call: Call) -> dict[str, Any]:
         return domain.view(cases.get_case(call.runtime, call.who.tenant_id, kind, call.params[id_param])[0])
 
+
+def _decide_route(case: CaseKind) -> None:
+    kind, id_param = case.kind, case.id_param
+
     @operation(
         "POST",
-        f"{collection}/{{{id_param}}}/{action}",
-        name=f"{verb}_{kind}",
-        summary=deciding,
+        f"{case.collection}/{{{id_param}}}/{case.action}",
+        name=f"{case.verb}_{kind}",
+        summary=case.deciding,
         roles=STAFF,
         tag=f"{kind}s",
-        id_params=ids,
-        body_schema=body_schema,
-        example=example,
+        id_params={id_param: case.id_prefix},
+        body_schema=case.body_schema,
+        example=case.example,
         response_schema="api/responses/case.schema.json",
     )
     def decide_case(call: Call) -> dict[str, Any]:
@@ -88,25 +114,29 @@ def _case_routes(
         )
 
 
-_case_routes(
-    "approval",
-    id_prefix="apr",
-    listing="Approvals by status (pending first by due time), optionally one queue",
-    reading="Read an approval",
-    verb="decide",
-    action="decision",
-    deciding="Approve or reject (the approving queue; never the requester)",
-    body_schema="api/case-decision.schema.json",
-    example={"outcome": "approved", "note": "terms checked against PA-2.3"},
+CASE_KINDS = (
+    CaseKind(
+        "approval",
+        id_prefix="apr",
+        listing="Approvals by status (pending first by due time), optionally one queue",
+        reading="Read an approval",
+        verb="decide",
+        action="decision",
+        deciding="Approve or reject (the approving queue; never the requester)",
+        body_schema="api/case-decision.schema.json",
+        example={"outcome": "approved", "note": "terms checked against PA-2.3"},
+    ),
+    CaseKind(
+        "exception",
+        id_prefix="exc",
+        listing="Exceptions by status (open first by due time), optionally one queue",
+        reading="Read an exception",
+        verb="resolve",
+        action="resolve",
+        deciding="Resolve or dismiss an exception (its queue only)",
+        body_schema="api/case-resolution.schema.json",
+        example={"outcome": "resolved", "note": "invoice line issued by hand"},
+    ),
 )
-_case_routes(
-    "exception",
-    id_prefix="exc",
-    listing="Exceptions by status (open first by due time), optionally one queue",
-    reading="Read an exception",
-    verb="resolve",
-    action="resolve",
-    deciding="Resolve or dismiss an exception (its queue only)",
-    body_schema="api/case-resolution.schema.json",
-    example={"outcome": "resolved", "note": "invoice line issued by hand"},
-)
+for _case in CASE_KINDS:
+    _case_routes(_case)

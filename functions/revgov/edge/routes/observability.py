@@ -6,7 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ... import metrics
+from ...domain.errors import FieldError, MalformedRequest
+from ...services import equity, tenants, workflow_metrics
 from ..http import Answer, Call
+from ..pages import branded_page
+from ..query import required_period
 from ..registry import PERIOD_PATTERN, PUBLIC, STAFF, QueryParam, operation
 
 _SIGNAL = QueryParam("signal", "only the metrics of this signal", enum=(
@@ -31,8 +36,6 @@ _SIGNAL = QueryParam("signal", "only the metrics of this signal", enum=(
     response_schema="api/responses/metrics.schema.json",
 )
 def get_metrics(call: Call) -> Any:
-    from ... import metrics
-
     return metrics.snapshot(call.who.tenant_id, signal=call.query.get("signal"))
 
 
@@ -46,8 +49,6 @@ def get_metrics(call: Call) -> Any:
     produces="text/plain",
 )
 def get_metrics_prometheus(call: Call) -> Answer:
-    from ... import metrics
-
     view = metrics.snapshot(call.who.tenant_id, signal=call.query.get("signal"))
     return Answer(200, metrics.prometheus_text(view), content_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -72,13 +73,7 @@ def get_metrics_prometheus(call: Call) -> Answer:
     response_schema="api/responses/workflow-metrics.schema.json",
 )
 def get_workflow_metrics(call: Call) -> dict[str, Any]:
-    from ...domain.errors import FieldError, MalformedRequest
-    from ...services import workflow_metrics
-
-    period = call.query.get("period")
-    if not period:
-        raise MalformedRequest("period is required", errors=[FieldError("/query/period", "e.g. 2026-11 or 2026-Q4")])
-    return workflow_metrics.report(call.runtime, call.who, period)
+    return workflow_metrics.report(call.runtime, call.who, required_period(call))
 
 
 @operation(
@@ -99,8 +94,6 @@ def get_workflow_metrics(call: Call) -> dict[str, Any]:
     response_schema="api/responses/equity.schema.json",
 )
 def get_equity(call: Call) -> dict[str, Any]:
-    from ...services import equity
-
     return equity.report(call.runtime, call.who, equity.window_days(call.query.get("window_days")))
 
 
@@ -128,10 +121,6 @@ def _ops_assets() -> tuple[str, str, str]:
     "GET /v1/equity. Same Content-Security-Policy as the portal.",
 )
 def operations_view(call: Call) -> Answer:
-    from ...domain.errors import FieldError, MalformedRequest
-    from ...services import tenants
-    from .portal import branded_page
-
     tenant_id = call.query.get("tenant")
     if not tenant_id:
         raise MalformedRequest("open the view as /ops?tenant=<tenant id>",

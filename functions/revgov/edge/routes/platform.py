@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ... import __version__
 from ...domain.access import Role
 from ...domain.errors import NotFound
 from ...services import audit, keys, tenants
 from ..http import Answer, Call
+from ..openapi import document_json
 from ..registry import ADMIN, OPERATOR, PUBLIC, QueryParam, operation
 from .status_changes import StatusChanges
 
@@ -28,16 +30,12 @@ def _tenant_id(call: Call) -> str:
     response_schema="api/responses/health.schema.json",
 )
 def health(call: Call) -> dict[str, Any]:
-    from ... import __version__
-
     return {"status": "ok", "version": __version__, "stage": call.runtime.settings.stage}
 
 
 @operation("GET", "/v1/openapi.json", summary="This API as OpenAPI 3.1", roles=PUBLIC, tag="platform",
            response_schema="api/responses/openapi-document.schema.json")
 def openapi_document(call: Call) -> Answer:
-    from ..openapi import document_json
-
     return Answer(200, document_json(), content_type="application/json")
 
 
@@ -113,6 +111,10 @@ def offboard_tenant(call: Call) -> dict[str, Any]:
 def create_tenant_key(call: Call) -> dict[str, Any]:
     tenant_id = _tenant_id(call)
     tenants.load_tenant(call.runtime, tenant_id)
+    return _create_key(call, tenant_id)
+
+
+def _create_key(call: Call, tenant_id: str) -> dict[str, Any]:
     body = call.body
     return keys.create_key(call.runtime, call.who, tenant_id, Role(body["role"]), body.get("partner_id"), body["label"])
 
@@ -130,10 +132,7 @@ def create_tenant_key(call: Call) -> dict[str, Any]:
     response_schema="api/responses/key-created.schema.json",
 )
 def create_key(call: Call) -> dict[str, Any]:
-    body = call.body
-    return keys.create_key(
-        call.runtime, call.who, call.who.tenant_id, Role(body["role"]), body.get("partner_id"), body["label"]
-    )
+    return _create_key(call, call.who.tenant_id)
 
 
 @operation(

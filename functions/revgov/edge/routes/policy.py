@@ -6,6 +6,7 @@ from typing import Any
 
 from ...domain.access import Role
 from ...domain.errors import MalformedRequest, UnsupportedMediaType
+from ...schemas import validate
 from ...services import policy_drafts, policy_shadow, policy_whatif
 from ..http import Call, parse_json
 from ..registry import STAFF, QueryParam, operation
@@ -121,7 +122,6 @@ def json_patch_policy_draft(call: Call) -> dict[str, Any]:
         raise UnsupportedMediaType(f"send application/json-patch+json, not {media}")
     if not call.raw_body.strip():
         raise MalformedRequest("this operation needs a JSON Patch document (an array of operations)")
-    from ...schemas import validate
 
     operations = parse_json(call.raw_body)
     validate("api/json-patch.schema.json", operations)

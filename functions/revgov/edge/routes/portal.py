@@ -8,54 +8,25 @@ origin, the tenant's logo, and framing only by the tenant's `branding.allowed_or
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from ...domain.cases import QUEUE_ROLES
 from ...domain.errors import NotFound
 from ...services import tenants
 from ..http import Answer, Call
+from ..pages import branded_page
 from ..registry import PUBLIC, TENANT, QueryParam, operation
 
 _ASSETS = Path(__file__).resolve().parents[1] / "portal"
 
 
 @lru_cache(maxsize=1)
-def prelude() -> str:
-    """page.js: the script every branded page runs before its own (config, DOM helpers, key, API calls)."""
-    return (_ASSETS / "page.js").read_text(encoding="utf-8")
-
-
-@lru_cache(maxsize=1)
 def _assets() -> tuple[str, str, str]:
     return tuple(  # type: ignore[return-value]
         (_ASSETS / name).read_text(encoding="utf-8") for name in ("portal.html", "portal.css", "portal.js")
-    )
-
-
-def _hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
-
-
-def content_security_policy(branding: dict[str, Any], css: str, js: str) -> str:
-    logo = branding["logo_url"]
-    logo_source = "data:" if logo.startswith("data:") else "{0.scheme}://{0.netloc}".format(urlsplit(logo))
-    ancestors = " ".join(branding.get("allowed_origins") or []) or "'none'"
-    return "; ".join(
-        [
-            "default-src 'none'",
-            f"script-src {_hash(js)}",
-            f"style-src {_hash(css)}",
-            f"img-src 'self' {logo_source}",
-            "connect-src 'self'",
-            f"frame-ancestors {ancestors}",
-            "base-uri 'none'",
-            "form-action 'none'",
-        ]
     )
 
 
@@ -77,46 +48,6 @@ FAVICON = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#334155"/>'
     '<path d="M9 23V9h8a4 4 0 0 1 0 8h-8m7 0 6 6" stroke="#fff" stroke-width="3" fill="none"/></svg>'
 )
-
-
-def branded_page(
-    template: str,
-    base_css: str,
-    js: str,
-    *,
-    tenant_id: str,
-    display_name: str,
-    branding: dict[str, Any],
-    config: dict[str, Any],
-    extra: dict[str, str] | None = None,
-) -> tuple[str, dict[str, str]]:
-    """A page of the tenant's branding (the portal, the operations view) and its security headers: the template's
-    `@@name@@` slots filled (escaped), the tenant's colours after the base CSS so they win over its defaults, the
-    config as inert JSON, the shared prelude (page.js) before the page's own script, and a CSP that allows exactly
-    this page's script and style."""
-    js = f"{prelude()}\n{js}"
-    css = f"{base_css}\n:root{{--primary:{branding['primary_color']};--accent:{branding['accent_color']};}}\n"
-    # `</` can never close the JSON block early; the JSON is data (type application/json), never executed.
-    values = {
-        "title": html.escape(branding["portal_title"]),
-        "display_name": html.escape(display_name),
-        "tenant_id": html.escape(tenant_id),
-        "logo_url": html.escape(branding["logo_url"], quote=True),
-        "config": json.dumps(config).replace("<", "\\u003c"),
-        **(extra or {}),
-        "css": css,
-        "js": js,
-    }
-    page = template
-    for name, value in values.items():
-        page = page.replace(f"@@{name}@@", value)
-    headers = {
-        "Content-Security-Policy": content_security_policy(branding, css, js),
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-    }
-    return page, headers
 
 
 def render(tenant_id: str, display_name: str, branding: dict[str, Any]) -> tuple[str, dict[str, str]]:
@@ -189,8 +120,6 @@ def favicon(call: Call) -> Answer:
     "approval and exception queues this role decides (cases it requested itself excepted).",
 )
 def me(call: Call) -> dict[str, Any]:
-    from ...domain.cases import QUEUE_ROLES
-
     who = call.who
     return {
         "tenant_id": who.tenant_id,

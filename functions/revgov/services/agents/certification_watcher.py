@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from ...domain.agents import CertificationGap, Finding, certification_gap
+from ...domain.agents import CertificationGap, Finding, certification_gap, note_to_partner
 from .desk import AgentDesk
 
 NAME = "certification_watcher"
@@ -36,9 +36,8 @@ def run(desk: AgentDesk) -> None:
             desk.handle(_finding(deal, partner, gap, until))
 
 
-def _finding(deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, until: date) -> Finding:
-    name = partner.get("legal_name", partner["partner_id"])
-    evidence = {
+def _evidence(deal: dict[str, Any], gap: CertificationGap, until: date) -> dict[str, Any]:
+    return {
         "deal_id": deal["deal_id"],
         "customer": deal["customer"],
         "family": deal["family"],
@@ -48,36 +47,40 @@ def _finding(deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGa
         "certification_expires_on": gap.expires_on.isoformat() if gap.expires_on else None,
         "checked_through": until.isoformat(),
     }
-    subject = {"kind": "deal", "id": deal["deal_id"]}
-    if gap.certification_id is None:
-        return Finding(
-            agent=NAME, key=f"{NAME}#{deal['deal_id']}#none", action="exception",
-            category="certification_expired_active_deal", kind="certification_missing",
-            title=f"{name} holds no {deal['family']} certification on record for live deal {deal['deal_id']}",
-            subject=subject, partner_id=partner["partner_id"], evidence=evidence, confidence=0.5,
-            why_unsure="no certification record at all: the family may be exempt or the record incomplete",
-        )
-    if gap.expired:
-        return Finding(
-            agent=NAME, key=f"{NAME}#{deal['deal_id']}#{gap.certification_id}#expired", action="exception",
-            category="certification_expired_active_deal", kind="certification_expired",
-            title=f"{gap.certification_id} of {name} expired on {evidence['certification_expires_on']} while deal "
-            f"{deal['deal_id']} ({deal['family']}) is live",
-            subject=subject, partner_id=partner["partner_id"], evidence=evidence, confidence=1.0,
-        )
-    return Finding(
-        agent=NAME, key=f"{NAME}#{deal['deal_id']}#{gap.certification_id}#{gap.expires_on}", action="task",
-        kind="certification_renewal", queue="channel_ops",
-        title=f"{gap.certification_id} of {name} lapses on {evidence['certification_expires_on']}, before live "
-        f"deal {deal['deal_id']} closes ({deal['expected_close']})",
-        subject=subject, partner_id=partner["partner_id"], evidence=evidence, confidence=0.9,
-        draft_message={
-            "to": (partner.get("contact") or {}).get("email"),
-            "subject": f"Renew {gap.certification_id} before {evidence['certification_expires_on']}",
-            "body": f"Hello {name},\n\nYour certification {gap.certification_id} expires on "
-            f"{evidence['certification_expires_on']}. Your registered {deal['family']} deal for "
-            f"{deal['customer'].get('name', deal['customer']['id'])} is expected to close on {deal['expected_close']}; "
-            "without a valid certification the deal's entitlements lapse (PA-4.3). Please renew in time.\n\n"
-            "Channel Operations",
-        },
+
+
+def _renewal_note(
+    deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, expires_on: str
+) -> dict[str, Any]:
+    customer = deal["customer"].get("name", deal["customer"]["id"])
+    return note_to_partner(
+        partner,
+        f"Renew {gap.certification_id} before {expires_on}",
+        f"Your certification {gap.certification_id} expires on {expires_on}. Your registered {deal['family']} deal "
+        f"for {customer} is expected to close on {deal['expected_close']}; without a valid certification the deal's "
+        "entitlements lapse (PA-4.3). Please renew in time.",
     )
+
+
+def _finding(deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, until: date) -> Finding:
+    """No certification on record (unsure: escalated), one expired (an exception), or one lapsing (a renewal task)."""
+    name = partner.get("legal_name", partner["partner_id"])
+    evidence = _evidence(deal, gap, until)
+    expires_on, deal_id, family = evidence["certification_expires_on"], deal["deal_id"], deal["family"]
+    about: dict[str, Any] = {"agent": NAME, "subject": {"kind": "deal", "id": deal_id},
+                             "partner_id": partner["partner_id"], "evidence": evidence}
+    if gap.certification_id is None:
+        return Finding(**about, key=f"{NAME}#{deal_id}#none", action="exception", confidence=0.5,
+                       category="certification_expired_active_deal", kind="certification_missing",
+                       title=f"{name} holds no {family} certification on record for live deal {deal_id}",
+                       why_unsure="no certification record at all: the family may be exempt or the record incomplete")
+    if gap.expired:
+        return Finding(**about, key=f"{NAME}#{deal_id}#{gap.certification_id}#expired", action="exception",
+                       category="certification_expired_active_deal", kind="certification_expired", confidence=1.0,
+                       title=f"{gap.certification_id} of {name} expired on {expires_on} while deal {deal_id} "
+                       f"({family}) is live")
+    return Finding(**about, key=f"{NAME}#{deal_id}#{gap.certification_id}#{gap.expires_on}", action="task",
+                   kind="certification_renewal", queue="channel_ops", confidence=0.9,
+                   title=f"{gap.certification_id} of {name} lapses on {expires_on}, before live deal {deal_id} closes "
+                   f"({deal['expected_close']})",
+                   draft_message=_renewal_note(deal, partner, gap, expires_on))

@@ -14,13 +14,18 @@ from datetime import date
 from typing import Any
 
 from ...domain import agents as core
+from ...domain import forecast as projections
 from ...domain.cases import route_for
+from ...domain.deals import is_live
 from ...domain.errors import Conflict
 from ...domain.kpis import Period
 from ...domain.time import instant
 from ...ports import Changes, Put
 from ...runtime import OUTBOX, Runtime
-from .. import analytics, cases, tasks, tenants
+from .. import analytics, billing, cases, erp, events, tasks, tenants
+from ..deals import DEALS
+from ..keys import PARTNERS
+from ..toolkit import pages
 
 WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, cases.CASES, OUTBOX})
 # The desk's whole public surface; tests hold it to exactly this.
@@ -64,31 +69,17 @@ class AgentDesk:
 
     # --- reads ------------------------------------------------------------------------------------------------
     def _all(self, collection: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            page = self._rt.store.query(self.tenant_id, collection, limit=200, cursor=cursor)
-            found += [item.data for item in page.items]
-            cursor = page.next_cursor
-            if not cursor:
-                return found
+        return [item.data for item in pages(self._rt.store, self.tenant_id, collection)]
 
     def active_partners(self) -> list[dict[str, Any]]:
-        from ..keys import PARTNERS
-
         return [p for p in self._all(PARTNERS) if p.get("status") == "active"]
 
     def live_deals(self) -> list[dict[str, Any]]:
-        from ...domain.deals import is_live
-        from ..deals import DEALS
-
         return [d for d in self._all(DEALS) if is_live(d, self._now)]
 
     def unbilled_fulfilments(self) -> list[dict[str, Any]]:
         """Billable ERP events (shipments, activations, milestones) with no invoice line yet, oldest first, with
         what billing says about each: its settled marker and its event-log status."""
-        from .. import billing, erp, events
-
         found = []
         cursor = None
         while True:
@@ -121,8 +112,6 @@ class AgentDesk:
 
     def forecast(self, partner: dict[str, Any], period: str) -> dict[str, Any]:
         """The partner's projection for the period and P(miss) for each threshold that applies to its tier."""
-        from ...domain import forecast as projections
-
         target = Period.parse(period)
         history, to_date = analytics.partner_history(self._rt, self.tenant_id, partner["partner_id"], target)
         projection = projections.project(history, target.name, self.today, to_date)

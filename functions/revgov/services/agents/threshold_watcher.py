@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain.agents import Finding
+from ...domain.agents import Finding, note_to_partner
 from ...domain.billing import quarter_of
+from ...domain.money import parse_money  # the forecast's figures are decimal strings: never compared as float
 from .desk import AgentDesk
 
 NAME = "threshold_watcher"
@@ -21,48 +22,43 @@ def run(desk: AgentDesk) -> None:
         outlook = desk.forecast(partner, period)
         by_program: dict[str, dict[str, Any]] = {}
         for threshold in outlook["thresholds"]:  # per program, the lowest level not yet reached
-            if float(threshold["threshold"]) > float(outlook["to_date"]):
+            if parse_money(threshold["threshold"]) > parse_money(outlook["to_date"]):
                 by_program.setdefault(threshold["program_id"], threshold)
         for threshold in by_program.values():
             if threshold["p_miss"] >= LIKELY:
-                desk.handle(_finding(desk, partner, period, outlook, threshold))
+                desk.handle(_finding(partner, period, outlook, threshold))
 
 
-def _finding(
-    desk: AgentDesk, partner: dict[str, Any], period: str, outlook: dict[str, Any], threshold: dict[str, Any]
-) -> Finding:
+def _note(partner: dict[str, Any], period: str, outlook: dict[str, Any], threshold: dict[str, Any]) -> dict[str, Any]:
+    """The drafted note to the partner: where it stands, what the level needs, and the projection."""
+    gap = parse_money(threshold["threshold"]) - parse_money(outlook["to_date"])
+    return note_to_partner(
+        partner,
+        f"Your {period} progress toward {threshold['program']}",
+        f"You have invoiced {outlook['to_date']} so far in {period}; {threshold['program']} ({threshold['level']}) "
+        f"needs {threshold['threshold']}, {gap:.2f} more. At the current pace the quarter is projected at "
+        f"{outlook['projected']}. Could we plan the rest of the quarter together?",
+    )
+
+
+def _finding(partner: dict[str, Any], period: str, outlook: dict[str, Any], threshold: dict[str, Any]) -> Finding:
     months = outlook["history_months"]
     confidence = min(1.0, months / FULL_HISTORY_MONTHS)
     name = partner.get("legal_name", partner["partner_id"])
-    gap = float(threshold["threshold"]) - float(outlook["to_date"])
+    figures = {k: outlook[k] for k in ("to_date", "projected", "interval_80", "elapsed_percent")}
+    evidence = {"period": period, "threshold": threshold, **figures, "history_months": months,
+                "method": outlook["method"]}
     return Finding(
-        agent=NAME,
-        key=f"{NAME}#{partner['partner_id']}#{threshold['program_id']}#{period}",
-        action="task",
-        kind="threshold_at_risk",
-        queue="channel_ops",
-        title=f"{name} is likely to miss {threshold['program']} ({threshold['level']}) in {period}: "
+        NAME,
+        f"{NAME}#{partner['partner_id']}#{threshold['program_id']}#{period}",
+        "task",
+        f"{name} is likely to miss {threshold['program']} ({threshold['level']}) in {period}: "
         f"P(miss) {threshold['p_miss']:.0%}",
-        subject={"kind": "partner", "id": partner["partner_id"]},
+        {"kind": "partner", "id": partner["partner_id"]},
+        evidence,
+        confidence,
+        kind="threshold_at_risk",
         partner_id=partner["partner_id"],
-        evidence={
-            "period": period,
-            "threshold": threshold,
-            "to_date": outlook["to_date"],
-            "projected": outlook["projected"],
-            "interval_80": outlook["interval_80"],
-            "elapsed_percent": outlook["elapsed_percent"],
-            "history_months": months,
-            "method": outlook["method"],
-        },
-        confidence=confidence,
         why_unsure=None if confidence >= 1 else f"only {months} month(s) of the partner's own history",
-        draft_message={
-            "to": (partner.get("contact") or {}).get("email"),
-            "subject": f"Your {period} progress toward {threshold['program']}",
-            "body": f"Hello {name},\n\nYou have invoiced {outlook['to_date']} so far in {period}; "
-            f"{threshold['program']} ({threshold['level']}) needs {threshold['threshold']}, "
-            f"{gap:.2f} more. At the current pace the quarter is projected at {outlook['projected']}. "
-            "Could we plan the rest of the quarter together?\n\nChannel Operations",
-        },
+        draft_message=_note(partner, period, outlook, threshold),
     )

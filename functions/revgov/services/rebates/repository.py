@@ -14,9 +14,9 @@ from ...domain.canonical import sha256_hex
 from ...domain.errors import NotFound
 from ...ports import Changes, Delete, Put, Stored
 from ...runtime import Runtime
+from .. import partner_repository
 from ..billing import INVOICES, SALES_FACTS
 from ..billing import LINES as INVOICE_LINES
-from ..keys import PARTNERS
 from ..toolkit import pages
 
 PROJECTION = "RBTLINE"  # partner#month#line -> rebate line; lookup RBTLINE#month
@@ -117,12 +117,11 @@ def commit_in_chunks(rt: Runtime, tenant_id: str, puts: list[Put], size: int = 2
 
 
 def partners(rt: Runtime, tenant_id: str, partner_ids: list[str]) -> dict[str, dict[str, Any]]:
-    return get_many(rt, tenant_id, PARTNERS, partner_ids)
+    return partner_repository.get_many(rt.store, tenant_id, partner_ids)
 
 
 def partner(rt: Runtime, tenant_id: str, partner_id: str) -> dict[str, Any] | None:
-    stored = rt.store.get(tenant_id, PARTNERS, partner_id)
-    return stored.data if stored else None
+    return partner_repository.record(rt.store, tenant_id, partner_id)
 
 
 def _over(

@@ -14,6 +14,7 @@ from typing import Any, cast
 from ...domain.access import Principal, Role
 from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, NotFound, RuleViolation
+from ...domain.rebates import audience
 from ...domain.rebates import settlement as building
 from ...domain.rebates.policy import Period, RebateBook
 from ...domain.rebates.settlement import Built, RatedPeriod, Run
@@ -171,4 +172,7 @@ def get_settlement(rt: Runtime, who: Principal, settlement_id: str, partner_id: 
     if statement is None:
         raise NotFound(f"no settlement {settlement_id}" + ("" if who.role is Role.PARTNER else f" for {partner_id}"))
     traces = repository.trace_pages(rt, who.tenant_id, settlement_id, partner_id)
-    return {**summary(header, who), "statement": {**statement, "traces": traces}}
+    if who.role is Role.PARTNER:  # PA-11.1, PA-6.1: no rival's disputes, no margin figure
+        view = {**summary(header, who), "dispute_adjustments": audience.own_disputes(header, statement)}
+        return {**view, "statement": {**audience.partner_statement(statement), "traces": traces}}
+    return {**header, "statement": {**statement, "traces": traces}}

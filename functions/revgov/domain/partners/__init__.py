@@ -1,0 +1,77 @@
+"""Partners: the onboarding lifecycle as a state machine, the checks that gate activation, entitlements as of a time.
+
+Pure: the tenant policy, the partner record and the time are handed in. Every answer cites the rule id and the
+contract clause it rests on, taken from `policy.onboarding`, `policy.partner_tiers` and `policy.certifications`.
+
+- `rules`: lookups into the policy, the rule reference answers cite, the policy's consistency check;
+- `lifecycle`: the state machine, an application, its terms, the approval decided, suspend / reinstate / terminate;
+- `evidence`: documents and certifications recorded and valid as of a day, product families an expiry bars;
+- `assessment`: the checks that gate activation and the submission they decide;
+- `entitlements`: what the partner is entitled to at a time.
+"""
+
+from .assessment import Assessment, activation_route, assess, submitted, tier_unmet
+from .entitlements import effective_tier, entitlement, entitlements
+from .evidence import (
+    barred_families,
+    family_expired_on,
+    family_expiry_gaps,
+    record_certification,
+    record_document,
+    valid_certifications,
+    valid_on,
+)
+from .lifecycle import (
+    STATUSES,
+    TAKES_EVIDENCE,
+    TAKES_TERMS,
+    TRANSITIONS,
+    amended_terms,
+    awaiting_approval,
+    decided,
+    moved_to,
+    new_application,
+)
+from .model import Partner
+from .rules import (
+    entitlement_names,
+    onboarding_problems,
+    required_documents,
+    required_terms,
+    rule_ref,
+    tiers_by_rank,
+)
+
+__all__ = [
+    "STATUSES",
+    "TAKES_EVIDENCE",
+    "TAKES_TERMS",
+    "TRANSITIONS",
+    "Assessment",
+    "Partner",
+    "activation_route",
+    "amended_terms",
+    "assess",
+    "awaiting_approval",
+    "barred_families",
+    "decided",
+    "effective_tier",
+    "entitlement",
+    "entitlement_names",
+    "entitlements",
+    "family_expired_on",
+    "family_expiry_gaps",
+    "moved_to",
+    "new_application",
+    "onboarding_problems",
+    "record_certification",
+    "record_document",
+    "required_documents",
+    "required_terms",
+    "rule_ref",
+    "submitted",
+    "tier_unmet",
+    "tiers_by_rank",
+    "valid_certifications",
+    "valid_on",
+]

@@ -1,0 +1,149 @@
+"""Entitlements as of a time: those of the highest tier, up to the one the partner holds, whose certification
+requirements still hold then (PA-4.3); withheld while suspended, ended by termination."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..errors import NotFound, RuleViolation
+from ..time import parse_instant
+from .assessment import tier_unmet
+from .rules import entitlement_names, onboarding, rule_ref, tier, tiers_by_rank
+
+_MONEY = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
+_STANDING = ("active", "suspended")
+
+
+def _entitled(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value > 0
+    if isinstance(value, str) and _MONEY.match(value):
+        return Decimal(value) > 0
+    return bool(value)
+
+
+def _shown(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def effective_tier(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> dict[str, Any] | None:
+    """The highest tier, up to the assigned one, whose certification requirements hold on `day` (PA-4.3)."""
+    assigned = tier(policy, partner.get("tier"))
+    if assigned is None:
+        return None
+    eligible = [t for t in tiers_by_rank(policy) if int(t["rank"]) <= int(assigned["rank"])]
+    return next((t for t in reversed(eligible) if not tier_unmet(t, partner, day, None)), None)
+
+
+def _assigned(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any]:
+    found = tier(policy, partner.get("tier"))
+    if found is None:
+        raise RuleViolation(f"partner {partner['partner_id']} holds tier {partner.get('tier')}, which the policy lacks")
+    return found
+
+
+def _answer(name: str, entitled: bool, value: Any, rule: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "entitled": entitled,
+        "value": value,
+        "reason": reason,
+        "rule_id": rule["id"],
+        "clause": rule["clause"],
+    }
+
+
+def _withheld(policy: Mapping[str, Any], status: str, name: str) -> dict[str, Any] | None:
+    """The answer when the partner's status alone decides: terminated, not yet active, or withheld in suspension."""
+    rules = onboarding(policy)
+    if status == "terminated":
+        return _answer(name, False, None, rules["termination"], "the partner is terminated")
+    if status not in _STANDING:
+        reason = f"the partner is {status}; entitlements start at activation"
+        return _answer(name, False, None, rules["activation_approval"], reason)
+    if status == "suspended" and name in rules["suspension"].get("withholds", []):
+        return _answer(name, False, None, rules["suspension"], f"{name} is withheld while the partner is suspended")
+    return None
+
+
+def _one(
+    policy: Mapping[str, Any], partner: Mapping[str, Any], name: str, effective: Mapping[str, Any] | None,
+    lapsed: list[str],
+) -> dict[str, Any]:
+    withheld = _withheld(policy, partner["status"], name)
+    if withheld is not None:
+        return withheld
+    lapse = onboarding(policy)["certification_lapse"]
+    if effective is None:
+        return _answer(name, False, None, lapse, "no tier's certification requirements are met: " + "; ".join(lapsed))
+    grant = effective["entitlements"].get(name)
+    if grant is None:
+        return _answer(name, False, None, effective, f"the {effective['name']} tier does not grant {name}")
+    value = grant["value"]
+    original = _assigned(policy, partner)["entitlements"].get(name, {}).get("value")
+    if lapsed and original != value:
+        reason = (
+            f"{name} is {_shown(value)} under the {effective['name']} tier instead of {_shown(original)}, "
+            f"from the moment a required certification lapsed: {'; '.join(lapsed)}"
+        )
+        return _answer(name, _entitled(value), value, lapse, reason)
+    return _answer(name, _entitled(value), value, grant, f"the {effective['name']} tier sets {name} to {_shown(value)}")
+
+
+def _reasons(
+    policy: Mapping[str, Any], status: str, effective: Mapping[str, Any] | None, lapsed: list[str]
+) -> list[dict[str, Any]]:
+    rules = onboarding(policy)
+    reasons = []
+    if status == "terminated":
+        reasons.append(rule_ref(rules["termination"], "a terminated partner has no entitlements"))
+    elif status not in _STANDING:
+        reasons.append(
+            rule_ref(rules["activation_approval"], f"the partner is {status}; entitlements start at activation")
+        )
+    if effective is not None:
+        reasons.append(rule_ref(effective, f"entitlements of the {effective['name']} tier apply"))
+    if lapsed:
+        reasons.append(rule_ref(rules["certification_lapse"], "; ".join(lapsed)))
+    if status == "suspended":
+        reasons.append(rule_ref(rules["suspension"], "some entitlements are withheld while the partner is suspended"))
+    return reasons
+
+
+def entitlements(policy: Mapping[str, Any], partner: Mapping[str, Any], at_iso: str) -> dict[str, Any]:
+    """Every entitlement the partner has at `at_iso`, from its tier and the certifications valid then."""
+    day = parse_instant(at_iso).date()
+    onboarding(policy)
+    status = partner["status"]
+    standing = status in _STANDING
+    effective = effective_tier(policy, partner, day) if standing else None
+    lapsed = [m["message"] for m in tier_unmet(_assigned(policy, partner), partner, day, None)] if standing else []
+    answers = {name: _one(policy, partner, name, effective, lapsed) for name in entitlement_names(policy)}
+    return {
+        "partner_id": partner["partner_id"],
+        "as_of": at_iso,
+        "status": status,
+        "tier": partner.get("tier"),
+        "effective_tier": effective["tier"] if effective else None,
+        "entitlements": answers,
+        "reasons": _reasons(policy, status, effective, lapsed),
+    }
+
+
+def entitlement(policy: Mapping[str, Any], partner: Mapping[str, Any], name: str, at_iso: str) -> dict[str, Any]:
+    """One entitlement at `at_iso`; a name no tier grants is not found."""
+    if name not in entitlement_names(policy):
+        raise NotFound(f"no entitlement {name} in this program")
+    every = entitlements(policy, partner, at_iso)
+    return {
+        **every["entitlements"][name],
+        "as_of": at_iso,
+        "tier": every["tier"],
+        "effective_tier": every["effective_tier"],
+    }

@@ -1,0 +1,196 @@
+"""The evidence a partner files: onboarding documents and certifications, checked against the policy's catalogue when
+recorded (PA-4.2), and read back as of a day: which are valid, which product families an expiry bars (PA-4.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from ..access import Principal
+from ..errors import FieldError, RuleViolation
+from ..time import add_months, parse_day, parse_instant
+from .lifecycle import TAKES_EVIDENCE, require
+from .rules import certification as certification_rule
+from .rules import certification_families, onboarding, required_documents
+
+_EXPIRY_GAPS_KEPT = 20
+
+
+def valid_on(record: Mapping[str, Any], day: date) -> bool:
+    """A dated record counts from its start day through its expiry day (to 23:59:59 UTC, PA-4.2)."""
+    start = parse_day(record.get("earned_at") or record["issued_at"])
+    expires = record.get("expires_at")
+    return start <= day and (expires is None or day <= parse_day(expires))
+
+
+def valid_certifications(partner: Mapping[str, Any], day: date) -> set[str]:
+    return {cid for cid, record in partner.get("certifications", {}).items() if valid_on(record, day)}
+
+
+# --- documents -------------------------------------------------------------------------------
+def _check_document_dates(document: Mapping[str, Any], rule: Mapping[str, Any], kind: str, today: date) -> None:
+    issued, expires = parse_day(document["issued_at"]), document.get("expires_at")
+    if issued > today:
+        raise RuleViolation(
+            f"a document cannot be issued in the future ({document['issued_at']})",
+            errors=[FieldError("/issued_at", "on or before today")],
+        )
+    if expires is None and rule.get("has_expiry"):
+        raise RuleViolation(
+            f"a {kind} carries an expiry date ({rule['id']}, {rule['clause']})",
+            errors=[FieldError("/expires_at", "required for this document type")],
+        )
+    if expires is not None and parse_day(expires) <= issued:
+        raise RuleViolation(
+            f"expires_at {expires} is not after issued_at {document['issued_at']}",
+            errors=[FieldError("/expires_at", "must be after issued_at")],
+        )
+
+
+def record_document(
+    policy: Mapping[str, Any], partner: Mapping[str, Any], document: Mapping[str, Any], *, by: Principal, at: str
+) -> dict[str, Any]:
+    """File one onboarding document; a document of the same type replaces the one on file (a renewal)."""
+    require(partner, TAKES_EVIDENCE, "take documents")
+    kind = document["document_type"]
+    required = required_documents(policy, partner["partner_type"])
+    catalogue = onboarding(policy).get("document_types", {})
+    if kind not in required or kind not in catalogue:
+        raise RuleViolation(
+            f"a {partner['partner_type']} is not asked for a {kind} document",
+            errors=[FieldError("/document_type", f"one of {', '.join(sorted(required))}")],
+        )
+    _check_document_dates(document, catalogue[kind], kind, parse_instant(at).date())
+    record = {
+        "document_type": kind,
+        "reference": document["reference"],
+        "checksum": document["checksum"],
+        "issued_at": document["issued_at"],
+        "expires_at": document.get("expires_at"),
+        "recorded_at": at,
+        "recorded_by": by.actor,
+    }
+    documents = {**partner.get("documents", {}), kind: record}
+    return {**partner, "documents": documents, "updated_at": at}
+
+
+# --- certifications --------------------------------------------------------------------------
+def _catalogued(policy: Mapping[str, Any], cert_id: str) -> dict[str, Any]:
+    rule = certification_rule(policy, cert_id)
+    if rule is None:
+        known = ", ".join(sorted(c["id"] for c in policy.get("certifications", [])))
+        raise RuleViolation(
+            f"{cert_id} is not in this program's certification catalogue",
+            errors=[FieldError("/certification_id", f"one of {known}")],
+        )
+    return rule
+
+
+def _latest_expiry(previous: Mapping[str, Any] | None, earned: date, months: int) -> date:
+    """Without a renewal a certification runs its full validity period from `earned`; a renewal before expiry
+    extends the previous expiry by a full period (PA-4.2)."""
+    if previous and previous.get("expires_at") and earned <= parse_day(previous["expires_at"]):
+        return add_months(parse_day(previous["expires_at"]), months)
+    return add_months(earned, months) - timedelta(days=1)
+
+
+def _check_given_expiry(certification: Mapping[str, Any], rule: Mapping[str, Any], earned: date, latest: date) -> None:
+    given = certification.get("expires_at")
+    if given is not None and parse_day(given) <= earned:
+        raise RuleViolation(
+            f"expires_at {given} is not after earned_at {certification['earned_at']}",
+            errors=[FieldError("/expires_at", "must be after earned_at")],
+        )
+    if given is not None and parse_day(given) > latest:
+        months = int(rule["validity_months"])
+        raise RuleViolation(
+            f"{rule['id']} is valid for {months} months, so it expires by {latest.isoformat()} ({rule['clause']})",
+            errors=[FieldError("/expires_at", f"on or before {latest.isoformat()}")],
+        )
+
+
+def _expiry_gaps(previous: Mapping[str, Any] | None, at: str) -> list[dict[str, Any]]:
+    """Recorded after the previous one had expired: keep when it expired and when validity was recorded again, which
+    PA-4.3(d) / CPA-4.3(d) measure ("lapse if a valid certification is not recorded within 30 days")."""
+    gaps = list((previous or {}).get("expiry_gaps", []))
+    if previous and previous.get("expires_at") and parse_day(previous["expires_at"]) < parse_instant(at).date():
+        gaps.append({"expired_on": previous["expires_at"], "recorded_again_at": at})
+    return gaps[-_EXPIRY_GAPS_KEPT:]
+
+
+def record_certification(
+    policy: Mapping[str, Any], partner: Mapping[str, Any], certification: Mapping[str, Any], *, by: Principal, at: str
+) -> dict[str, Any]:
+    """Record a certification from the catalogue. Without `expires_at` it runs its full validity period;
+    a renewal before expiry extends the previous expiry by a full period (PA-4.2)."""
+    require(partner, TAKES_EVIDENCE, "take certifications")
+    cert_id = certification["certification_id"]
+    rule = _catalogued(policy, cert_id)
+    earned = parse_day(certification["earned_at"])
+    if earned > parse_instant(at).date():
+        raise RuleViolation(
+            f"a certification cannot be earned in the future ({certification['earned_at']})",
+            errors=[FieldError("/earned_at", "on or before today")],
+        )
+    previous = partner.get("certifications", {}).get(cert_id)
+    latest = _latest_expiry(previous, earned, int(rule["validity_months"]))
+    _check_given_expiry(certification, rule, earned, latest)
+    record: dict[str, Any] = {
+        "certification_id": cert_id,
+        "product_family": rule["product_family"],
+        "earned_at": certification["earned_at"],
+        "expires_at": certification.get("expires_at") or latest.isoformat(),
+        "recorded_at": at,
+        "recorded_by": by.actor,
+    }
+    gaps = _expiry_gaps(previous, at)
+    if gaps:
+        record["expiry_gaps"] = gaps
+    certifications = {**partner.get("certifications", {}), cert_id: record}
+    return {**partner, "certifications": certifications, "updated_at": at}
+
+
+# --- product families ------------------------------------------------------------------------
+def barred_families(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> set[str]:
+    """Families the partner may not quote, order or register on `day` (PA-4.3(b) / CPA-4.3(b)): a certification it
+    held there has expired, and it holds no other valid certification in that family. A family where it never held
+    one is not barred by expiry (eligibility rules such as PA-5.1 still ask for a valid certification)."""
+    families = certification_families(policy)
+    held = partner.get("certifications", {})
+    lapsed = {
+        families[cid]
+        for cid, record in held.items()
+        if cid in families and record.get("expires_at") and parse_day(record["expires_at"]) < day
+    }
+    certified = {families[cid] for cid in valid_certifications(partner, day) if cid in families}
+    return lapsed - certified
+
+
+def family_expired_on(policy: Mapping[str, Any], partner: Mapping[str, Any], family: str, day: date) -> date | None:
+    """When `family` is barred on `day` (see `barred_families`): the last day of the latest certification the partner
+    held in it, i.e. the expiry that put it there; else None."""
+    if family not in barred_families(policy, partner, day):
+        return None
+    families = certification_families(policy)
+    held = partner.get("certifications", {})
+    return max(
+        parse_day(record["expires_at"])
+        for cid, record in held.items()
+        if families.get(cid) == family and record.get("expires_at")
+    )
+
+
+def family_expiry_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any], family: str) -> list[tuple[date, str]]:
+    """Past spells without a valid certification in `family` that ended when one was recorded again: (last valid day,
+    when validity was recorded again), for each such spell no other certification of the family covered."""
+    families = certification_families(policy)
+    held = [r for cid, r in partner.get("certifications", {}).items() if families.get(cid) == family]
+    found = []
+    for record in held:
+        for gap in record.get("expiry_gaps", []):
+            first_day_out = parse_day(gap["expired_on"]) + timedelta(days=1)
+            covered = any(other is not record and valid_on(other, first_day_out) for other in held)
+            if not covered:
+                found.append((parse_day(gap["expired_on"]), str(gap["recorded_again_at"])))
+    return found

@@ -1,0 +1,91 @@
+"""The onboarding policy as partners read it: lookups into `policy.onboarding`, `policy.partner_tiers`,
+`policy.certifications` and `pricing.payment_terms`, the rule reference every answer cites, and the consistency check
+of the references `policy.onboarding` makes (what the schema cannot say)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..errors import FieldError, RuleViolation
+
+
+def onboarding(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """`policy.onboarding`; a tenant without it cannot onboard partners."""
+    found = policy.get("onboarding")
+    if not isinstance(found, dict):
+        raise RuleViolation("this tenant's policy has no onboarding rules, so it cannot onboard partners")
+    return found
+
+
+def rule_ref(rule: Mapping[str, Any], message: str) -> dict[str, Any]:
+    return {"rule_id": rule["id"], "clause": rule["clause"], "message": message}
+
+
+def tiers_by_rank(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return sorted(policy.get("partner_tiers", []), key=lambda t: int(t["rank"]))
+
+
+def tier(policy: Mapping[str, Any], name: str | None) -> dict[str, Any] | None:
+    return next((t for t in policy.get("partner_tiers", []) if t["tier"] == name), None)
+
+
+def certification(policy: Mapping[str, Any], cert_id: str) -> dict[str, Any] | None:
+    return next((c for c in policy.get("certifications", []) if c["id"] == cert_id), None)
+
+
+def certification_families(policy: Mapping[str, Any]) -> dict[str, str]:
+    """Certification id → the product family it certifies."""
+    return {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
+
+
+def required_documents(policy: Mapping[str, Any], partner_type: str) -> dict[str, dict[str, Any]]:
+    """Document type → the requirement (every partner's, or the partner type's) that asks for it."""
+    rules = onboarding(policy)
+    baseline = rules["all_partners"]
+    type_rule = rules["partner_types"].get(partner_type, {})
+    required = {name: baseline for name in baseline.get("documents", [])}
+    required.update({name: type_rule for name in type_rule.get("documents", []) if name not in required})
+    return required
+
+
+def required_terms(policy: Mapping[str, Any], partner_type: str) -> dict[str, dict[str, Any]]:
+    """Commercial term → the rule that requires it (every partner's, or the partner type's)."""
+    rules = onboarding(policy)
+    required = {rule["term"]: rule for rule in rules.get("required_terms", [])}
+    type_rule = rules["partner_types"].get(partner_type, {})
+    required.update({term: type_rule for term in type_rule.get("terms", []) if term not in required})
+    return required
+
+
+def payment_terms(policy: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The standard payment terms are pricing policy (`pricing.payment_terms`); onboarding reads, never repeats them."""
+    terms = policy.get("pricing", {}).get("payment_terms")
+    return terms if isinstance(terms, dict) else None
+
+
+def entitlement_names(policy: Mapping[str, Any]) -> list[str]:
+    return sorted({name for tier in policy.get("partner_tiers", []) for name in tier["entitlements"]})
+
+
+def onboarding_problems(policy: Mapping[str, Any]) -> list[FieldError]:
+    """What the schema cannot say about `policy.onboarding`: every reference it makes must resolve."""
+    rules = policy.get("onboarding")
+    if not isinstance(rules, dict):
+        return []
+    problems: list[FieldError] = []
+    documents = set(rules.get("document_types", {}))
+    base = "/policy/onboarding"
+
+    def unknown(path: str, names: Iterable[str], known: set[str], what: str) -> None:
+        problems.extend(FieldError(path, f"unknown {what} {n}") for n in names if n not in known)
+
+    unknown(f"{base}/all_partners/documents", rules["all_partners"].get("documents", []), documents, "document")
+    for name, rule in rules.get("partner_types", {}).items():
+        unknown(f"{base}/partner_types/{name}/documents", rule.get("documents", []), documents, "document")
+    categories = set(policy.get("exception_routing", {}).get("categories", {}))
+    for name in ("activation_approval", "nonstandard_terms_approval"):
+        unknown(f"{base}/{name}/category", [rules[name]["category"]], categories, "exception_routing category")
+    names = set(entitlement_names(policy))
+    unknown(f"{base}/suspension/withholds", rules["suspension"].get("withholds", []), names, "entitlement")
+    return problems

@@ -1,0 +1,227 @@
+"""`record_fact`, the use case of the `update_kpis` handler: one bus event folded into the rollups of its month.
+
+An invoice line posted, a quote checked, a pricing approval decided, an exception opened, support time logged, a
+partner's status or tier changed: each folds into the rollups of its month for three scopes (`all`, its tier, its
+partner), in one commit with a marker that makes a redelivery a no-op and with optimistic versions on the rollups
+(a lost race reads again and retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ...domain import kpis as core
+from ...domain.billing import SLA_TRACKED
+from ...domain.errors import ConcurrentUpdate, MalformedRequest, NotFound, StaleWrite
+from ...domain.kpis import Delta
+from ...domain.time import instant
+from ...ports import Changes, Put, Stored
+from ...runtime import Runtime
+from .. import tenants
+from ..billing import SALES_FACTS
+from ..cases import CASES
+from ..decisions import DECISIONS, tier_at_decision
+from ..erp import INBOUND
+from ..toolkit import retry_on_conflict
+from .rollups import (
+    DIRECTORY,
+    KEEP_SECONDS,
+    LINES,
+    ROLLUPS,
+    _directory,
+    _fold,
+    _marker,
+    _month_of_instant,
+    _seen,
+    _tier_of,
+    replacing,
+)
+
+_ATTEMPTS = 10
+
+
+def record_fact(rt: Runtime, bus_event: dict[str, Any]) -> str:
+    """Fold one bus event into the rollups; returns what it did (for logs and tests)."""
+    detail = bus_event.get("detail")
+    if not isinstance(detail, dict) or not detail.get("tenant_id") or not detail.get("event_id"):
+        raise MalformedRequest("a bus event needs detail.tenant_id and detail.event_id")
+    kind = f"{bus_event.get('source')}:{bus_event.get('detail-type')}"
+    use_case = FACTS.get(kind) or (_partner_changed if kind.startswith("revgov.partner:") else None)
+    if use_case is None:
+        return "ignored"
+    tenant_id = str(detail["tenant_id"])
+    try:
+        tenants.load_tenant(rt, tenant_id)
+    except NotFound:
+        return "no such tenant"  # offboarded meanwhile: nothing to count, nothing to write
+    # another fact moved the same rollup, or the same fact was just counted: read again
+    return retry_on_conflict(
+        lambda: use_case(rt, tenant_id, detail),
+        attempts=_ATTEMPTS,
+        exhausted=lambda: ConcurrentUpdate(
+            f"KPI rollups for event {detail['event_id']} lost the race {_ATTEMPTS} times"
+        ),
+    )
+
+
+def _lines_posted(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+    line_ids = [str(x) for x in detail.get("line_ids", [])]
+    facts = rt.store.get_many([(tenant_id, SALES_FACTS, line_id) for line_id in line_ids])
+    counted = rt.store.get_many([(tenant_id, LINES, line_id) for line_id in line_ids])
+    expires_at = rt.clock.now_ms() // 1000 + KEEP_SECONDS
+    changes = Changes()
+    deltas: list[tuple[str, str, str | None, Delta]] = []
+    tier_now: str | None = None
+    for line_id in line_ids:
+        fact = facts.get((tenant_id, SALES_FACTS, line_id))
+        if fact is None:  # billing committed it, this read does not see it yet: a stale read, read again
+            raise StaleWrite(f"sales fact {line_id} is not readable yet")
+        before = counted.get((tenant_id, LINES, line_id))
+        if before is None:
+            tier_now = tier_now or _tier_of(rt, tenant_id, str(fact.data["partner_id"]))
+            tier = tier_now
+        else:
+            tier = str(before.data["tier"])
+        change = _line_change(line_id, fact, before, tier, expires_at)
+        if change is not None:
+            deltas.append((str(fact.data["period"]), tier, str(fact.data["partner_id"]), change[0]))
+            changes.puts.append(change[1])
+    source = detail.get("source_event_id")
+    if source and not _seen(rt, tenant_id, f"src#{source}"):
+        partner_id = detail.get("partner_id")
+        tier = tier_now or _tier_of(rt, tenant_id, partner_id)
+        month = _month_of_instant(detail["occurred_at"])
+        bucket, hours = _cycle(rt, tenant_id, str(source), detail["occurred_at"])
+        delta = Delta(billed_events=1, cycle_events=1 if bucket else 0, cycle_bucket=bucket)
+        deltas.append((month, tier, partner_id, delta))
+        changes.puts.append(_marker(rt, f"src#{source}", {"event_id": source, "cycle_hours": hours}))
+    _fold(rt, tenant_id, deltas, changes)
+    if not changes.puts:
+        return "already counted"
+    rt.store.commit(tenant_id, changes)
+    return f"counted {len(deltas)} change(s)"
+
+
+def _line_change(
+    line_id: str, fact: Stored, before: Stored | None, tier: str, expires_at: int
+) -> tuple[Delta, Put] | None:
+    """What a sales fact line adds to the rollups (a re-rated line: the difference from what was counted) and the
+    record of what is now counted of it; None when nothing moves."""
+    partner_id = str(fact.data["partner_id"])
+    net, cost = Decimal(fact.data["net_amount"]), fact.data.get("cost")
+    now = core.sales_delta(net, Decimal(cost) if cost is not None else None, partner_id, new_line=before is None)
+    if before is not None:
+        was = before.data
+        now = Delta(
+            revenue_minor=now.revenue_minor - int(was["revenue_minor"]),
+            margin_revenue_minor=now.margin_revenue_minor - int(was["margin_revenue_minor"]),
+            cost_minor=now.cost_minor - int(was["cost_minor"]),
+            partner_id=partner_id,
+        )
+    if now.is_zero:
+        return None
+    line = {
+        "line_id": line_id,
+        "month": fact.data["period"],
+        "tier": tier,
+        "partner_id": partner_id,
+        "revenue_minor": core.minor(net),
+        "margin_revenue_minor": core.minor(net) if cost is not None else 0,
+        "cost_minor": core.minor(Decimal(cost)) if cost is not None else 0,
+    }
+    return now, replacing(LINES, line_id, line, before, expires_at=expires_at)
+
+
+def _cycle(rt: Runtime, tenant_id: str, source_event_id: str, posted_at: str) -> tuple[str | None, float | None]:
+    """The invoice cycle time of a fulfilment or activation: from when it occurred (ERP) to its first line."""
+    received = rt.store.get(tenant_id, INBOUND, source_event_id)
+    if received is None or received.data.get("detail-type") not in SLA_TRACKED:
+        return None, None
+    occurred = instant(received.data["detail"]["occurred_at"])
+    hours = max(0.0, (instant(posted_at) - occurred).total_seconds() / 3600)
+    return core.cycle_bucket(hours), round(hours, 3)
+
+
+def _counted_once(
+    rt: Runtime, tenant_id: str, key: str, month: str, partner_id: str | None, delta: Delta, tier: str | None = None
+) -> str:
+    """Fold `delta` once, into the scope of `tier` (the tier the partner held when it was decided), else of the
+    partner's tier now."""
+    if _seen(rt, tenant_id, key):
+        return "already counted"
+    changes = Changes(puts=[_marker(rt, key, {"partner_id": partner_id})])
+    _fold(rt, tenant_id, [(month, tier or _tier_of(rt, tenant_id, partner_id), partner_id, delta)], changes)
+    rt.store.commit(tenant_id, changes)
+    return "counted"
+
+
+def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+    override = detail.get("outcome") == "approval_required" or bool(detail.get("approvals"))
+    delta = Delta(quotes=1, overrides=1 if override else 0)
+    month = _month_of_instant(detail["occurred_at"])
+    return _counted_once(rt, tenant_id, f"quote#{detail['decision_id']}", month, detail.get("partner_id"), delta,
+                         _decision_tier(rt, tenant_id, detail["decision_id"]))
+
+
+def _decision_tier(rt: Runtime, tenant_id: str, decision_id: str | None) -> str | None:
+    """The tier the decision recorded for its partner (KPIs by tier count a quote and its approval in the tier
+    the partner held when it was decided, not its tier when the event is handled); None when not recorded."""
+    stored = rt.store.get(tenant_id, DECISIONS, decision_id) if decision_id else None
+    return tier_at_decision(stored.data) if stored else None
+
+
+def _case_partner(rt: Runtime, tenant_id: str, case_id: str) -> str | None:
+    stored = rt.store.get(tenant_id, CASES, case_id)
+    return stored.data.get("partner_id") if stored else None
+
+
+def _approval_decided(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+    if (detail.get("subject") or {}).get("kind") != "decision":
+        return "not a pricing approval"
+    delta = Delta(approvals_decided=1, approvals_approved=1 if detail.get("outcome") == "approved" else 0)
+    month = _month_of_instant(detail["occurred_at"])
+    partner_id = _case_partner(rt, tenant_id, detail["case_id"])
+    tier = _decision_tier(rt, tenant_id, (detail.get("subject") or {}).get("id"))
+    return _counted_once(rt, tenant_id, f"approval#{detail['case_id']}", month, partner_id, delta, tier)
+
+
+def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+    month = _month_of_instant(detail["occurred_at"])
+    partner_id = _case_partner(rt, tenant_id, detail["case_id"])
+    return _counted_once(rt, tenant_id, f"exception#{detail['case_id']}", month, partner_id, Delta(exceptions=1))
+
+
+def _support_logged(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+    data = detail.get("data") or {}
+    minutes = int((Decimal(str(data["hours"])) * 60).to_integral_value())
+    month = core.month_of(date.fromisoformat(data["performed_on"]))
+    key = f"support#{detail.get('erp_event_id') or detail['event_id']}"
+    return _counted_once(rt, tenant_id, key, month, data.get("partner_id"), Delta(support_minutes=minutes))
+
+
+def _partner_changed(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+    """The directory of partners (tier, status) that threshold attainment counts over."""
+    partner_id = detail.get("partner_id")
+    if not partner_id:
+        return "no partner"
+    stored = _directory(rt, tenant_id)
+    directory = stored.data if stored else {"partners": {}}
+    entry = {"tier": detail.get("tier"), "status": detail.get("status"), "at": detail["occurred_at"]}
+    previous = directory["partners"].get(partner_id)
+    if previous and previous.get("at", "") > entry["at"]:
+        return "older than what is recorded"
+    directory = {**directory, "partners": {**directory["partners"], partner_id: entry}}
+    rt.store.commit(tenant_id, Changes(puts=[replacing(ROLLUPS, DIRECTORY, directory, stored)]))
+    return "directory updated"
+
+
+FACTS: dict[str, Callable[[Runtime, str, dict[str, Any]], str]] = {
+    "revgov.billing:invoice.lines_posted": _lines_posted,
+    "revgov.pricing:quote.checked": _quote_checked,
+    "revgov.approvals:approval.decided": _approval_decided,
+    "revgov.exceptions:exception.opened": _exception_opened,
+    "revgov.erp:support.logged": _support_logged,
+}
