@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from . import observe
+from .domain.access import Principal
 from .domain.audit import AuditEntry
 from .logs import logger
 from .ports import Answerer, Changes, ClauseIndex, Clock, Delete, DocumentStore, EventPublisher, IdGenerator, Put
@@ -14,8 +16,71 @@ from .settings import Settings, settings
 
 if TYPE_CHECKING:
     from .adapters.tenant_sessions import TenantSessions
+    from .services.agents.desk import AgentDesk
+    from .services.cases import Resolved
 
 OUTBOX = "OUTBOX"
+
+# What one use case hands to another by name (the name is stored: on a case, a decision, a schedule).
+Effect = Callable[["Runtime", dict[str, Any], Principal], "Changes | Resolved"]  # an approval decided → its changes
+Evaluator = Callable[[dict[str, Any], str, dict[str, Any]], dict[str, Any]]  # (policy, version, inputs) → result
+View = Callable[["Runtime", Principal, dict[str, Any]], dict[str, Any]]  # (rt, reader, decision) → what it may read
+Agent = Callable[["AgentDesk"], None]
+
+
+class Registry:
+    """The use cases dispatched by name, wired here with real imports (cf. cosmicpython's `bootstrap.py`).
+
+    Each table is built on first use: every service imports this module for `Runtime`, so the services cannot be
+    imported at its top, and a Lambda handler that decides no case, replays no decision and runs no agent never
+    loads them (cold start). `services.cases.decide_case`, `services.decisions` and `services.agents.run` read the
+    tables through `rt.registry`; a test may give a Runtime its own."""
+
+    @cached_property
+    def effects(self) -> Mapping[str, Effect]:
+        """Effect name (stored on the case) → the effect applied in the decision's own commit."""
+        # imported on first use (cold start; these services import this module)
+        from .services import credit_notes, deals, invoice_disputes, partners, pricing, rebates
+
+        return {
+            "pricing.approval": pricing.apply_approval,
+            "rebate.dispute": rebates.apply_dispute_decision,
+            "invoice.dispute": invoice_disputes.apply_decision,
+            "credit_note.approval": credit_notes.apply_decision,
+            "deal.registration": deals.apply_review,
+            "deal.extension": deals.apply_extension,
+            "partner.activation": partners.apply_activation_decision,
+        }
+
+    @cached_property
+    def evaluators(self) -> Mapping[str, Evaluator]:
+        """Decision kind → the pure evaluation a replay runs again on the stored inputs."""
+        from .services import pricing  # imported on first use (cold start; it imports this module)
+
+        return {"pricing": pricing.evaluate}
+
+    @cached_property
+    def views(self) -> Mapping[str, View]:
+        """Decision kind → the record as a partner may read it (a kind without one: the outcome only)."""
+        from .services import pricing  # imported on first use (cold start; it imports this module)
+
+        return {"pricing": pricing.partner_view}
+
+    @cached_property
+    def agents(self) -> Mapping[str, Agent]:
+        """Agent name (its handler `agent_<name>`, `revgov agents run NAME`) → its run over one tenant's desk."""
+        # imported on first use: an agent's Lambda loads the agents, no other service (cold start)
+        from .services.agents import billing_reconciler, certification_watcher, discount_drift, threshold_watcher
+
+        return {
+            "threshold_watcher": threshold_watcher.run,
+            "billing_reconciler": billing_reconciler.run,
+            "certification_watcher": certification_watcher.run,
+            "discount_drift": discount_drift.run,
+        }
+
+
+REGISTRY = Registry()  # one per process, like the Runtime
 
 
 @dataclass
@@ -29,6 +94,7 @@ class Runtime:
     answerer: Answerer | None = None
     rate_limiter: Any = None  # adapters.ratelimit.DynamoRateLimiter; None: requests are not rate limited
     queues: Any = None  # the rules' queues, SQS-shaped (adapters.sqlite_bus.SqliteQueues); None: SQS itself
+    registry: Registry = field(default=REGISTRY)  # the use cases dispatched by name
 
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
         """Commit the change, its audit records and its events (as outbox items) atomically, then publish.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import pytest
 from revgov.domain import cases, deals
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
+from revgov.domain.billing import billed_in
 from revgov.domain.calendar import BusinessCalendar
 from revgov.domain.catalog import policy_catalog
 from revgov.domain.errors import Forbidden, RuleViolation
@@ -1595,6 +1596,62 @@ def _policy_change_takes_effect_on_month_start(policy: dict[str, Any], ref: str)
 
 
 # SOP-7.3 / COP-7.2 are registered once, with the freeze, under "price lists, promotions" above.
+
+
+# --- the tier a certification lapse leaves (auditor) --------------------------------------------------------------
+@clause(
+    "northwind",
+    "PA-3.7",
+    "if a Partner does not hold a certification required for its tier for more than 90 consecutive days, the Partner "
+    "is downgraded to the highest tier whose certification requirements it meets, effective on the first day of the "
+    "following Billing Month. Entitlements are already reduced from the moment of expiry under PA-4.3.",
+)
+def _pa_3_7() -> None:
+    _downgrade_after(NW, "PA-3.7", 90)
+
+
+@clause(
+    "contoso",
+    "CPA-3.6",
+    "A Partner that lacks a required certification for more than 60 consecutive days is downgraded to the highest "
+    "tier whose certification requirements it meets from the first day of the following Billing Month. Entitlements "
+    "are already reduced from the moment of expiry under CPA-4.3.",
+)
+def _cpa_3_6() -> None:
+    _downgrade_after(CT, "CPA-3.6", 60)
+
+
+def _downgrade_after(policy: dict[str, Any], ref: str, days: int) -> None:
+    assert policy["tier_downgrade"] == {"id": "TIER-CERT-DOWNGRADE", "clause": ref, "certification_lapse_days": days}
+
+
+# --- the usage cut-off (auditor) ------------------------------------------------------------------------------------
+@clause(
+    "northwind",
+    "SOP-3.1",
+    "Usage records received up to 5 calendar days after the end of the month are included in that month's rating; "
+    "later records are rated in the next run as an adjustment carrying their original service period.",
+)
+def _sop_3_1() -> None:
+    _usage_cutoff(NW, "SOP-3.1", 5)
+
+
+@clause(
+    "contoso",
+    "COP-3.1",
+    "Records received up to 3 calendar days after month end are rated with that month; later records are rated the "
+    "following month as adjustments carrying their original service period.",
+)
+def _cop_3_1() -> None:
+    _usage_cutoff(CT, "COP-3.1", 3)
+
+
+def _usage_cutoff(policy: dict[str, Any], ref: str, days: int) -> None:
+    cutoff = policy["billing"]["usage_cutoff"]
+    assert cutoff == {"id": "BILL-USAGE-CUTOFF", "clause": ref, "days_after_month_end": days}
+    month_end = date(2026, 11, 30)
+    assert billed_in("2026-11", month_end + timedelta(days=days), days) == ("2026-12", False)
+    assert billed_in("2026-11", month_end + timedelta(days=days + 1), days) == ("2027-01", True)
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------

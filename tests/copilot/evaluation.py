@@ -92,7 +92,8 @@ def evaluate(index: SqliteClauseIndex, *, mode: str = "hybrid") -> dict[str, Any
 UNSEEN = Path(__file__).with_name("questions_unseen.json")
 FRESH = Path(__file__).with_name("questions_fresh.json")
 PSA = Path(__file__).with_name("questions_psa.json")
-QUESTION_SETS = {"unseen": UNSEEN, "fresh": FRESH, "psa": PSA}
+SLA = Path(__file__).with_name("questions_sla.json")
+QUESTION_SETS = {"unseen": UNSEEN, "fresh": FRESH, "psa": PSA, "sla": SLA}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
 # Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
@@ -100,6 +101,7 @@ PUBLIC_TENANTS = {
     PUBLIC_TENANT: ("partnership-agreement.md",),
     "bonterms": ("bonterms-cloud-terms.md",),
     "bonterms-psa": ("bonterms-professional-services.md",),
+    "commonpaper-sla": ("commonpaper-software-license.md",),
 }
 SPLITS = ("tuning", "heldout")
 
@@ -119,8 +121,9 @@ def hash_split(items: list[dict[str, Any]], salt: str) -> dict[str, str]:
 def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, Any]]:
     """One split of a question set written before tuning: `unseen` (questions_unseen.json: Common Paper + demo
     tenants; its held-out split has been looked at several times), `fresh` (questions_fresh.json: Bonterms Cloud
-    Terms; its held-out split was evaluated once and is burnt too) or `psa` (questions_psa.json: Bonterms
-    Professional Services Agreement, the held-out set of the round after)."""
+    Terms; its held-out split was evaluated once and is burnt too) `psa` (questions_psa.json: Bonterms
+    Professional Services Agreement, evaluated once in the round after, burnt since) or `sla` (questions_sla.json:
+    Common Paper Software License Agreement + new demo-tenant questions, the fourth round's held-out set)."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
     text = QUESTION_SETS[source].read_text(encoding="utf-8")

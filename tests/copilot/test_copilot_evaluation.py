@@ -8,6 +8,7 @@ from copilot.evaluation import (
     FRESH,
     PSA,
     ROOT,
+    SLA,
     demo_index,
     evaluate,
     evaluate_split,
@@ -139,6 +140,17 @@ def test_the_psa_questions_are_split_by_the_same_hash_before_tuning():
     assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
 
 
+def test_the_sla_questions_are_split_by_the_same_hash_before_tuning():
+    """questions_sla.json (Common Paper Software License Agreement, tenant commonpaper-sla, and new questions on
+    both demo tenants) was committed with its split before any code of the fourth round was touched."""
+    data = json.loads(SLA.read_text(encoding="utf-8"))
+    items = data["questions"]
+    assert len(items) >= 80 and {q["tenant"] for q in items} == {"commonpaper-sla", "northwind", "contoso"}
+    assert {q["id"]: q["split"] for q in items} == hash_split(items, data["split_salt"])
+    held_items = unseen_questions("heldout", source="sla")
+    assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
+
+
 @pytest.fixture(scope="module")
 def fresh_heldout():
     return evaluate_split(full_index(), "heldout", source="fresh")
@@ -192,6 +204,48 @@ def test_psa_heldout_goals(psa_heldout):
     assert psa_heldout["refusal_rate_unanswerable"] >= 0.95
     assert psa_heldout["false_refusal_rate"] <= 0.05
     assert psa_heldout["fact_in_answer"] >= 0.90
+
+
+# --- the SLA held-out split: questions_sla.json (Common Paper Software License Agreement + new demo-tenant questions),
+# --- the fourth round's held-out set, evaluated once after the rules were frozen (commit cfe1c51)
+
+
+@pytest.fixture(scope="module")
+def sla_splits():
+    index = full_index()
+    return {split: evaluate_split(index, split, source="sla") for split in ("tuning", "heldout")}
+
+
+def test_sla_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(sla_splits):
+    # Measured once, after the rules were frozen: gold retrieved 0.938, gold cited 0.812 (26 of 32), refusal 0.583
+    # (7 of 12), false refusals 0.125 (4 of 32), fact in the answer 0.75, verbatim 1.0 (docs/copilot.md). Floors at
+    # that minus about one question; the split is not tuned on.
+    heldout = sla_splits["heldout"]
+    assert heldout["citations_verbatim"] == 1.0
+    assert heldout["gold_retrieved"] >= 0.90
+    assert heldout["gold_cited"] >= 0.78
+    assert heldout["refusal_rate_unanswerable"] >= 0.50
+    assert heldout["false_refusal_rate"] <= 0.16
+    assert heldout["fact_in_answer"] >= 0.71
+
+
+def test_sla_tuning_split_keeps_what_the_fourth_round_reached(sla_splits):
+    # before the round: 0.871 / 0.636 / 0.065 / 0.839; after: 0.935 / 0.818 / 0.0 / 0.935 (tuning data)
+    tuning = sla_splits["tuning"]
+    assert tuning["citations_verbatim"] == 1.0
+    assert tuning["gold_cited"] >= 0.90
+    assert tuning["refusal_rate_unanswerable"] >= 0.72
+    assert tuning["false_refusal_rate"] <= 0.04
+    assert tuning["fact_in_answer"] >= 0.90
+
+
+@pytest.mark.xfail(strict=True, reason="SLA held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_sla_heldout_goals(sla_splits):
+    heldout = sla_splits["heldout"]
+    assert heldout["gold_cited"] >= 0.95
+    assert heldout["refusal_rate_unanswerable"] >= 0.95
+    assert heldout["false_refusal_rate"] <= 0.05
+    assert heldout["fact_in_answer"] >= 0.90
 
 
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):

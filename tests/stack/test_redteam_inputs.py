@@ -26,8 +26,6 @@ def test_bad_limits_cursors_and_days_are_400s(northwind) -> None:
         assert_problem(northwind.get("/v1/catalog/skus/NW-SW-24P", on=on), 400)
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: edge/registry.PERIOD_PATTERN uses \\d, which Python's re.fullmatch "
-                   "matches for any Unicode digit; the answer is an empty period echoed back as 200")
 @pytest.mark.parametrize("path", ["/v1/kpis", "/v1/rebates/accruals", "/v1/metrics/workflow"])
 def test_a_period_in_non_ascii_digits_is_a_400_not_an_empty_answer(northwind, path: str) -> None:
     """`GET /v1/kpis?period=20２６-Q3` answered 200 with `"months": ["20２６-07", ...]` and every KPI empty: a

@@ -1,6 +1,6 @@
 """A partner's view of a pricing decision, from the clauses (PA-5.5, PA-11.1, PA-6.1 "for internal review")."""
 
-from revgov.domain.audience import partner_decision
+from revgov.domain.audience import partner_decision, partner_invoice
 
 WORDING = {"PRC-MARGIN-FLOOR": "the line margin is below the floor; Finance reviews the line"}
 DECISION = {
@@ -38,3 +38,21 @@ def test_a_partner_view_drops_rivals_costs_and_margins_and_keeps_rules_clauses_a
                                            "message": WORDING["PRC-MARGIN-FLOOR"]}
     assert "until 2027-01-01" in reasons["PRC-CHANNEL-CONFLICT"]["message"]  # PA-5.5: the date, not the identity
     assert DECISION["inputs"]["rivals"]  # the stored record is untouched
+
+
+def test_a_partner_reads_its_invoice_without_line_cost_or_who_at_the_distributor_acted():
+    """PA-1.2 / PA-6.1: the Line Cost is the Distributor's own; and as everywhere a partner reads a record, who acted
+    reads as the team (`finance`), never one of the Distributor's keys or staff: a credit note's preparer named by the
+    ERP (free text, a person) is not shown at all."""
+    invoice = {
+        "invoice_id": "inv_1", "finalized_by": "finance:key_AbC123",
+        "lines": [{"line_id": "l1", "amount": "-250.00", "cost": "-180.00",
+                   "detail": {"prepared_by": "Jane Doe (AR clerk)", "approved_by": "finance:key_ZZ9",
+                              "credit_note_approval_id": "apr_1", "reason": "returned"}}],
+    }  # fmt: skip
+    shown = partner_invoice(invoice)
+    line = shown["lines"][0]
+    assert "cost" not in line and "prepared_by" not in line["detail"]
+    assert line["detail"]["approved_by"] == "finance" and shown["finalized_by"] == "finance"
+    assert line["detail"]["reason"] == "returned" and line["amount"] == "-250.00"
+    assert invoice["lines"][0]["detail"]["prepared_by"] == "Jane Doe (AR clerk)"  # the staff record is untouched

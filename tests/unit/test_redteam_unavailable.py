@@ -36,8 +36,6 @@ def _head(text: str, parts: int) -> dict[str, object]:
                                                                       "sha256": digest}}  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: services/decisions.whole raises Unavailable (503, 'retry') for a "
-                   "decision whose parts are missing or fail their hash: permanent damage, not a temporary state")
 @pytest.mark.parametrize("damage", ["missing part", "tampered part"])
 def test_a_damaged_decision_is_not_reported_as_temporarily_unavailable(damage: str) -> None:
     rt = _runtime()

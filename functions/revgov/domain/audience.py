@@ -16,6 +16,7 @@ from typing import Any
 INTERNAL_LINE_FIELDS = frozenset({"cost_total", "margin_percent", "unit_cost"})
 INTERNAL_TOTAL_FIELDS = frozenset({"cost_total", "margin_percent"})
 INTERNAL_INVOICE_LINE_FIELDS = frozenset({"cost"})  # an invoice line's Line Cost (PA-1.2), kept for margin KPIs
+INTERNAL_INVOICE_DETAIL_FIELDS = frozenset({"prepared_by"})  # who at the Distributor prepared a credit note
 
 
 def _without(node: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
@@ -73,8 +74,17 @@ def partner_decision(decision: Mapping[str, Any], internal: Mapping[str, str]) -
 
 
 def partner_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:
-    """An invoice as its partner reads it: every line without the Distributor's Line Cost (`cost`, PA-1.2)."""
-    return {**invoice, "lines": [_without(line, INTERNAL_INVOICE_LINE_FIELDS) for line in invoice.get("lines", [])]}
+    """An invoice as its partner reads it: every line without the Distributor's Line Cost (`cost`, PA-1.2), and who
+    acted read as the team, as everywhere a partner reads a record: a credit note's `approved_by` as `finance`, its
+    `prepared_by` (the ERP's preparer, free text naming one of the Distributor's staff) not at all."""
+    return actors_as_roles({**invoice, "lines": [_partner_line(line) for line in invoice.get("lines", [])]})  # type: ignore[no-any-return]
+
+
+def _partner_line(line: Mapping[str, Any]) -> dict[str, Any]:
+    shown = _without(line, INTERNAL_INVOICE_LINE_FIELDS)
+    if isinstance(shown.get("detail"), Mapping):
+        shown["detail"] = _without(shown["detail"], INTERNAL_INVOICE_DETAIL_FIELDS)
+    return shown
 
 
 # An actor as records keep it: "<role>:<key id>" (Principal.actor).

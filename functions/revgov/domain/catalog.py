@@ -143,7 +143,7 @@ def policy_catalog(policy: Mapping[str, Any]) -> PriceListCatalog:
 COLUMNS = ("sku", "name", "family", "billing", "list_price", "unit_cost", "currency", "effective_from", "effective_to")
 _SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 _FAMILY = re.compile(r"^[a-z][a-z0-9-]*$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def csv_rows(text: str) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 _HEADER = re.compile(r"^(Document|Version|Effective):\s*(\S.*)$", re.MULTILINE)
-_CLAUSE = re.compile(r"^### ([A-Z]{2,5}-\d+(?:\.\d+)*) (.+)$", re.MULTILINE)
+_CLAUSE = re.compile(r"^### ([A-Z]{2,5}-[0-9]+(?:\.[0-9]+)*) (.+)$", re.MULTILINE)
 _TITLE = re.compile(r"^# (.+)$", re.MULTILINE)
 
 

@@ -235,6 +235,10 @@ class EvidencePolicy:
     # a question that asks for a number ("how many days", "the cap on") needs a unit holding a number that covers
     # this much of the question's rarity-weighted words (the relation asked, not just the words, must be there)
     quantity_coverage: float = 0.15
+    # nearly all of the question's rarity-weighted words answer it even when the wording is far off (low cosine)
+    weak_dense: float = 0.30
+    full_coverage: float = 0.70
+    topic_margin: float = 0.15  # see `_topic_lacks_quantity`
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
 
@@ -249,6 +253,29 @@ def _weighted(question: str, hit: Hit, hits: Sequence[Hit]) -> float:
     return reader.weighted_coverage(question, hit.passage.indexed_text, [h.passage.indexed_text for h in hits])
 
 
+def _holds_asked_quantity(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
+    """A unit holds a number of the kind asked ("how many days": a duration) and covers enough of the question."""
+    others = [h.passage.indexed_text for h in hits or [hit]]
+    needs = reader.expected_quantity(question)
+    return any(
+        reader.holds_quantity(u.text, needs)
+        and reader.weighted_coverage(question, f"{hit.passage.title} {u.full}", others) >= policy.quantity_coverage
+        for u in reader.structured_units(hit.passage.text)
+    )
+
+
+def _topic_lacks_quantity(question: str, hits: Sequence[Hit], backed: Sequence[Hit], policy: EvidencePolicy) -> bool:
+    """For a quantity question: the clause most like the question (by a clear margin over every clause that holds a
+    number) states none, so the number is left to something not indexed (a Cover Page, an Order Form)."""
+    if not reader.asked_quantity(question) or not hits:
+        return False
+    top = max(hits, key=lambda h: h.dense or 0.0)
+    lead = max((h.dense or 0.0) for h in backed)
+    return (top not in backed and (top.dense or 0.0) - lead >= policy.topic_margin
+            and _weighted(question, top, hits) >= policy.min_coverage
+            and not _holds_asked_quantity(question, top, hits, policy))
+
+
 def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy(),
               hits: Sequence[Hit] = ()) -> bool:
     p = hit.passage
@@ -256,18 +283,15 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
         return False
     if reader.missing_head(question, f"{p.document_title} {p.indexed_text}"):
         return False
-    others = [h.passage.indexed_text for h in hits or [hit]]
-    if reader.asked_quantity(question) and not any(
-        reader.holds_quantity(u.text)
-        and reader.weighted_coverage(question, f"{p.title} {u.full}", others) >= policy.quantity_coverage
-        for u in reader.structured_units(p.text)
-    ):
+    if reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy):
         return False  # the question asks for a number: a clause without one about the thing asked answers nothing
     dense = hit.dense if hit.dense is not None else 0.0
     covered = _weighted(question, hit, hits or [hit])
     if dense >= policy.strong_dense and covered >= policy.strong_coverage:
         return True
     if dense >= policy.dense and covered >= policy.min_coverage:
+        return True
+    if dense >= policy.weak_dense and covered >= policy.full_coverage:
         return True
     if dense >= policy.fact_dense and covered >= policy.fact_coverage and reader.asked_fact(question):
         return any(r.has_fact and r.overlap >= policy.fact_overlap for r in reader.read(question, p.title, p.text))
@@ -286,7 +310,7 @@ def answer_score(question: str, hit: Hit, rank: int) -> float:
 def evidence(question: str, hits: Sequence[Hit], policy: EvidencePolicy = EvidencePolicy()) -> list[Hit]:
     """The hits an answer may rest on, the one that answers best first; empty means: refuse."""
     backed = [(rank, h) for rank, h in enumerate(hits) if supported(question, h, policy, hits)]
-    if not backed:
+    if not backed or _topic_lacks_quantity(question, hits, [h for _, h in backed], policy):
         return []
     scored = sorted(((answer_score(question, h, rank), h) for rank, h in backed), key=lambda item: -item[0])
     best = scored[0][0]

@@ -138,6 +138,21 @@ _STATES_DUTY = re.compile(r"\b(?:will|must|shall|agrees? to|is required to|are r
                           r"(?!be\b)[a-z]+", re.I)
 
 
+_WHO_VERB = re.compile(r"^\s*(?:who|which (?:team|party|queue|role|person))\s+(?:must |may |will |can |should )?(\w+)",
+                       re.I)
+
+
+def asked_agent(question: str) -> str | None:
+    """The act a "Who decides …?" / "Who must approve …?" question asks the doer of, stemmed ("decid"): the unit that
+    names the doer uses the same verb ("is decided by the head of Finance"), not a noun of it ("a dispute
+    decision")."""
+    match = _WHO_VERB.match(question)
+    verb = match.group(1).lower() if match else ""
+    if not verb or verb in _STOP or verb in ("is", "are", "was", "were"):
+        return None
+    return stem(verb)
+
+
 def asked_action(question: str) -> bool:
     return bool(_ASKS_ACTION.search(question))
 
@@ -174,10 +189,31 @@ def asked_quantity(question: str) -> bool:
     return bool(_ASKS_QUANTITY.search(question))
 
 
-def holds_quantity(text: str) -> bool:
-    """Any number, duration, percentage or amount."""
+# "one" alone is as often a determiner ("one party gives notice", "one of the following") as a number; a count is a
+# digit or a number word from two up ("one year" is still a duration)
+_COUNT = re.compile(r"\b(?:\d[\d,]*(?:\.\d+)?|two|three|four|five|six|seven|eight|nine|ten|twelve|thirty|sixty"
+                    r"|ninety)\b", re.I)
+_ASKS_DURATION = re.compile(r"\bhow (?:long|soon|early|late|old)\b|\b(?:within|for|after|by) how\b"
+                            r"|\bhow many (?:business |calendar )?(?:days|hours|weeks|months|years|quarters)\b", re.I)
+_ASKS_PERCENT = re.compile(r"\bwhat (?:percentage|percent|share)\b", re.I)
+
+
+def expected_quantity(question: str) -> str | None:
+    """The kind of number a quantity question needs in the quoted unit: a duration for "how long", "how many days",
+    "within how many …"; a percentage for "what percentage"; None when any number will do ("how many", "the cap")."""
+    if _ASKS_DURATION.search(question):
+        return "duration"
+    if _ASKS_PERCENT.search(question):
+        return "percent"
+    return None
+
+
+def holds_quantity(text: str, kind: str | None = None) -> bool:
+    """Any number, duration, percentage or amount; of `kind` (duration, percent) when given."""
     text = _REFERENCE.sub(" ", text)
-    return any(FACT_PATTERNS[k].search(text) for k in ("duration", "percent", "amount", "count"))
+    if kind is not None:
+        return bool(FACT_PATTERNS[kind].search(text))
+    return bool(_COUNT.search(text)) or any(FACT_PATTERNS[k].search(text) for k in ("duration", "percent", "amount"))
 
 
 def holds_fact(kind: str | None, text: str) -> bool:
@@ -240,6 +276,20 @@ def asked_head(question: str) -> str | None:
 _WHICH = re.compile(r"^\s*(?:which|what) (?:[\w-]+ )?(\w+?)(?:s)? (?:are|is|does|do|count|counts|fall|falls|qualify|"
                     r"qualifies|must|may|can|will)\b", re.I)
 _DEFINED = re.compile(r"^[\"“]([^\"”]{1,60})[\"”] (?:means|has the meaning|includes|refers to)\b")
+
+
+_WHICH_COMPOUND = re.compile(r"^\s*which ([a-z]+) ([a-z]+) (?!of\b|are\b|is\b|does\b|do\b|did\b|will\b|would\b|can\b"
+                             r"|may\b|must\b|shall\b|has\b|have\b)[a-z]+s\b", re.I)
+
+
+def asked_which_head(question: str) -> str | None:
+    """The class a "Which X Y verbs …?" question asks for a member of, by its modifier X, stemmed: "arbitration" in
+    "Which arbitration institution resolves disputes?". A clause that never names arbitration cannot say which
+    institution arbitrates. Only the compound form counts: "Which courts hear …", "Which people may …" name a class
+    too general to demand of the clause."""
+    match = _WHICH_COMPOUND.match(question)
+    terms = content_terms(match.group(1)) if match else []
+    return terms[0].rstrip("s") if terms and terms[0] not in _MEASURES else None
 
 
 def asked_kind_of(question: str) -> str | None:
@@ -352,6 +402,7 @@ def read(question: str, title: str, text: str) -> list[Reading]:
     default = asked_default(question)
     action = asked_action(question)
     kind_of = asked_kind_of(question)
+    agent = asked_agent(question)
     title_terms = set(content_terms(title))
     readings = []
     for unit in structured_units(text):
@@ -364,8 +415,10 @@ def read(question: str, title: str, text: str) -> list[Reading]:
         states_duty = action and bool(_STATES_DUTY.search(unit.text))
         term = defined_term(unit.text)
         defines = bool(kind_of and term and (content_terms(term) or [""])[-1] == kind_of)
+        names_agent = bool(agent and agent in {stem(w) for w in _WORD.findall(_fold(unit.text))})
         score = (overlap + 0.5 * own + (0.6 if fact else 0.0) + (0.4 if states_limit else 0.0)
                  + (0.6 if states_default else 0.0) + (0.3 if states_duty else 0.0) + (0.5 if defines else 0.0)
+                 + (0.5 if names_agent else 0.0)
                  - 0.0005 * len(unit.text))
         readings.append(Reading(unit, score, overlap, fact))
     return sorted(readings, key=lambda r: -r.score)
@@ -391,9 +444,12 @@ def weighted_coverage(question: str, text: str, others: Sequence[str]) -> float:
 
 
 def missing_head(question: str, text: str) -> str | None:
-    """The question's head noun when the text does not have it (see `asked_head`), else None."""
+    """The question's head noun when the text does not have it (see `asked_head`, `asked_which_head`), else None."""
     head = asked_head(question)
-    return head if head is not None and head not in set(content_terms(text)) else None
+    if head is not None and head not in set(content_terms(text)):
+        return head
+    which = asked_which_head(question)
+    return which if which is not None and which not in {t.rstrip("s") for t in content_terms(text)} else None
 
 
 def missing_names(question: str, text: str) -> list[str]:

@@ -121,6 +121,40 @@ def eligibility_problems(
     return problems
 
 
+def registration_problems(
+    policy: dict[str, Any], partner: dict[str, Any], family: str, now: str
+) -> list[dict[str, str]]:
+    """Why this partner may not register a deal for `family` now (empty: it may): the eligibility rule (status,
+    entitlement, certification) and PA-4.3(b) / CPA-4.3(b) (a certification there expired, no other valid one).
+    A family the policy does not know is refused outright."""
+    eligibility = policy["deal_registration"]["eligibility"]
+    known = {c["product_family"] for c in policy.get("certifications", [])}
+    if family not in known | set(eligibility.get("certification_exempt_families", [])):
+        raise RuleViolation(f"unknown product family {family}")
+    day = parse_instant(now).date()
+    entitled = partner_rules.entitlements(policy, partner, now)
+    found = entitled.get("entitlements", entitled).get(eligibility["entitlement"])
+    valid = partner_rules.valid_certifications(partner, day)
+    certified = any(c["id"] in valid and c["product_family"] == family for c in policy.get("certifications", []))
+    tier = partner_rules.effective_tier(policy, partner, day)
+    problems = eligibility_problems(
+        policy,
+        partner_status=partner["status"],
+        entitled=bool(found and found.get("entitled")),
+        certified=certified,
+        family=family,
+        tier=tier["tier"] if tier else "none",
+    )
+    if family in partner_rules.barred_families(policy, partner, day):
+        lapse = policy["onboarding"]["certification_lapse"]
+        problems.append({
+            "rule_id": lapse["id"],
+            "clause": lapse["clause"],
+            "message": f"the partner's certification for {family} has expired and it holds no other valid one",
+        })
+    return problems
+
+
 def certification_exempt(eligibility: dict[str, Any], family: str, tier: str) -> bool:
     """CPA-5.1: "for Authorized Partners, for the collaboration and devices Product Families without certification"
     — the exemption holds for the families listed and, when tiers are listed, for those tiers only."""

@@ -33,8 +33,8 @@ _PARTNER = re.compile(r"^ptr_[0-9A-HJKMNP-TV-Z]{26}$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 _SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 _FAMILY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-_MONEY = re.compile(r"^-?\d{1,13}(\.\d{1,2})?$")
-_QUANTITY = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
+_MONEY = re.compile(r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$")
+_QUANTITY = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
 LINE_FIELDS = frozenset(
     {"partner_id", "invoice_ref", "invoice_date", "line_ref", "kind", "sku", "family", "quantity", "amount",
      "order_ref", "service_date", "channel", "credits_line_ref", "reason"}
@@ -70,7 +70,7 @@ class Month:
 
 def _day(text: Any) -> date | None:
     try:
-        return parse_day(str(text)) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(text)) else None
+        return parse_day(str(text)) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", str(text)) else None
     except ValueError:
         return None
 

@@ -18,7 +18,7 @@ from typing import Any
 
 MINOR = 100  # every tenant currency has 2 decimal places (DESIGN: rounding half-even at 2 places)
 ALL = "all"
-_PERIOD = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
+_PERIOD = re.compile(r"^([0-9]{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
 
 # Invoice cycle time buckets, in hours: hourly up to 48 h (the invoice SLA), then coarser. A value goes in the
 # first bucket whose upper edge is >= it; "inf" holds the rest. p50/p90 report the upper edge of the bucket that

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
-_MONEY = re.compile(r"^-?\d{1,15}(\.\d{1,2})?$")
+_MONEY = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$")
 
 
 def parse_money(text: object) -> Decimal:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
+from .compiled import PerVersion
 from .money import format_money, format_unit_price, less_percent, line_amount, round_money
 from .rules import Rule
 
@@ -110,18 +111,12 @@ def compile_pricing(pricing: dict[str, Any]) -> PricingIndex:
     )
 
 
-_COMPILED: dict[str, PricingIndex] = {}
-_COMPILED_MAX = 64
+_COMPILED: PerVersion[PricingIndex] = PerVersion(lambda policy: compile_pricing(policy["pricing"]))
 
 
 def pricing_index(policy: dict[str, Any], version: str) -> PricingIndex:
     """The compiled pricing policy, once per policy version (the version is the policy's content hash)."""
-    index = _COMPILED.get(version)
-    if index is None:
-        if len(_COMPILED) >= _COMPILED_MAX:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        index = _COMPILED[version] = compile_pricing(policy["pricing"])
-    return index
+    return _COMPILED.get(policy, version)
 
 
 def partner_wording(index: PricingIndex) -> dict[str, str]:
@@ -202,6 +197,121 @@ def combined_discount(components: list[Decimal], mode: str) -> Decimal:
     return (1 - remaining) * HUNDRED
 
 
+Component = tuple[str, Decimal, Rule | None]  # (source, percent, the rule that grants it; None: discretionary)
+
+
+class LineAmounts(NamedTuple):
+    """A line's money: net unit price and total at the combined discount, its cost and its margin."""
+
+    list_price: Decimal
+    unit_cost: Decimal
+    net_unit: Decimal
+    net_total: Decimal
+    cost_total: Decimal
+    margin: Decimal
+
+
+def _certification_required(index: PricingIndex, partner: PartnerFacts, family: str, on: str) -> list[Finding]:
+    """PA-4.3(b) / CPA-4.3(b): no quote in a family whose certification expired with no other valid one there."""
+    if family not in partner.barred_families:
+        return []
+    message = f"the partner's certification for {family} has expired and it holds no other valid one on {on}"
+    return [Finding(index.certification_rule, DENY, message)]
+
+
+def _promotions(index: PricingIndex, family: str, quote: dict[str, Any]) -> tuple[list[Promotion], list[Finding]]:
+    """The quote's promotions that apply to the family on the quote date; one outside its dates is noted, not
+    applied."""
+    on = quote["quote_date"]
+    applied: list[Promotion] = []
+    findings: list[Finding] = []
+    for code in quote.get("promotions", []):
+        promo = index.promotions.get(code)
+        if promo is None or family not in promo.families:
+            continue  # unknown codes were refused before evaluation
+        if not promo.starts_on <= on <= promo.ends_on:
+            findings.append(Finding(promo.rule, ALLOW, f"promotion {code} is not valid on {on}; not applied"))
+            continue
+        applied.append(promo)
+    return applied, findings
+
+
+def _exclusive_promotions(index: PricingIndex, applied: list[Promotion], registered: bool) -> list[Finding]:
+    if any(p.exclusive for p in applied) and (len(applied) > 1 or registered):
+        message = "an exclusive promotion cannot combine with another promotion or a registration discount"
+        return [Finding(index.exclusive_rule, DENY, message)]
+    return []
+
+
+def _channel_conflict(
+    index: PricingIndex, partner: PartnerFacts, family: str, rivals: dict[str, Registration]
+) -> list[Finding]:
+    """Another partner's live registration of this customer and family: the quote needs an approval."""
+    rival = rivals.get(family)
+    if rival is None or rival.partner_id == partner.partner_id:
+        return []
+    message = f"the customer is registered to another partner for {family} until {rival.expires_at[:10]}"
+    return [Finding(index.conflict_rule, APPROVAL, message, "deal_registration_conflict")]
+
+
+def _stacking(index: PricingIndex, combined: Decimal) -> list[Finding]:
+    """`stacking.max_combined_percent`: a combined discount above the maximum is denied (no cap or finance check)."""
+    if combined <= index.max_combined:
+        return []
+    message = f"combined discount {_pct(combined)}% exceeds the {_pct(index.max_combined)}% maximum"
+    return [Finding(index.max_combined_rule, DENY, message)]
+
+
+def _discount_caps(index: PricingIndex, tier: str, family: str, combined: Decimal) -> list[Finding]:
+    """`discount_caps`: above the tier's cap for the family (or no cap for it), channel ops approves."""
+    cap = index.caps.get((tier, family))
+    if cap is None:
+        message = f"no discount cap for tier {tier} and {family}"
+    elif combined > cap:
+        message = f"combined discount {_pct(combined)}% is above the {tier} cap of {_pct(cap)}% for {family}"
+    else:
+        return []
+    return [Finding(index.cap_rule, APPROVAL, message, "discount_above_tier_cap")]
+
+
+def _finance_approval(index: PricingIndex, combined: Decimal) -> list[Finding]:
+    """`finance_approval.above_percent`: above it, Finance approves."""
+    if combined <= index.finance_threshold:
+        return []
+    message = f"combined discount {_pct(combined)}% is above {_pct(index.finance_threshold)}%"
+    return [Finding(index.finance_rule, APPROVAL, message, "discount_above_finance_threshold")]
+
+
+def line_amounts(line: dict[str, Any], combined: Decimal, arithmetic: str) -> LineAmounts:
+    quantity = Decimal(line["quantity"])
+    list_price = Decimal(line["list_price"])
+    unit_cost = Decimal(line["unit_cost"])
+    if arithmetic == LINE_ROUNDING:  # PA-1.3 / CPA-1.3: percentages on the unrounded base, the line rounded once
+        net_unit = less_percent(list_price, combined)
+        net_total = line_amount(list_price, quantity, combined)
+    else:  # UNIT_ROUNDING: how decisions made before the fix were computed; kept so that they replay identically
+        net_unit = round_money(list_price * (1 - combined / HUNDRED))
+        net_total = round_money(net_unit * quantity)
+    margin = ((net_unit - unit_cost) / net_unit * HUNDRED) if net_unit > 0 else Decimal("-100")
+    return LineAmounts(list_price, unit_cost, net_unit, net_total, round_money(unit_cost * quantity), margin)
+
+
+def _below_cost(index: PricingIndex, amounts: LineAmounts, arithmetic: str) -> list[Finding]:
+    """`below_cost`: a net price below the Distributor's cost is denied."""
+    if amounts.net_unit >= amounts.unit_cost:
+        return []
+    message = f"net price {_unit(amounts.net_unit, arithmetic)} is below cost {format_money(amounts.unit_cost)}"
+    return [Finding(index.below_cost_rule, DENY, message)]
+
+
+def _margin_floor(index: PricingIndex, amounts: LineAmounts) -> list[Finding]:
+    """`margin_floor`: a line margin under the floor, Finance approves."""
+    if amounts.margin >= index.margin_floor:
+        return []
+    message = f"line margin {_pct(amounts.margin)}% is below the {_pct(index.margin_floor)}% floor"
+    return [Finding(index.margin_rule, APPROVAL, message, "margin_below_floor")]
+
+
 def _check_line(
     index: PricingIndex,
     line: dict[str, Any],
@@ -213,141 +323,76 @@ def _check_line(
 ) -> LineResult:
     result = LineResult(str(line["line_id"]))
     family = line["family"]
-    quote_date = quote["quote_date"]
-    add = result.findings.append
-    if family in partner.barred_families:
-        add(
-            Finding(
-                index.certification_rule,
-                DENY,
-                f"the partner's certification for {family} has expired and it holds no other valid one on {quote_date}",
-            )
-        )
-
-    components: list[tuple[str, Decimal, Rule | None]] = [
-        ("discretionary", Decimal(line.get("discount_percent", "0")), None)
-    ]
+    result.findings += _certification_required(index, partner, family, quote["quote_date"])
+    components: list[Component] = [("discretionary", Decimal(line.get("discount_percent", "0")), None)]
     registered = registration is not None and registration.family == family
     if registered:
         components.append(("registration", index.registration_discount, index.registration_rule))
-    applied_promotions: list[Promotion] = []
-    for code in quote.get("promotions", []):
-        promo = index.promotions.get(code)
-        if promo is None:
-            continue  # unknown codes were refused before evaluation
-        if family not in promo.families:
-            continue
-        if not promo.starts_on <= quote_date <= promo.ends_on:
-            add(Finding(promo.rule, ALLOW, f"promotion {code} is not valid on {quote_date}; not applied"))
-            continue
-        applied_promotions.append(promo)
-        components.append((f"promotion:{code}", promo.percent, promo.rule))
-    if any(p.exclusive for p in applied_promotions) and (len(applied_promotions) > 1 or registered):
-        add(
-            Finding(
-                index.exclusive_rule,
-                DENY,
-                "an exclusive promotion cannot combine with another promotion or a registration discount",
-            )
-        )
-
-    rival = rivals.get(family)
-    if rival is not None and rival.partner_id != partner.partner_id:
-        add(
-            Finding(
-                index.conflict_rule,
-                APPROVAL,
-                f"the customer is registered to another partner for {family} until {rival.expires_at[:10]}",
-                "deal_registration_conflict",
-            )
-        )
-
+    applied, noted = _promotions(index, family, quote)
+    components += [(f"promotion:{promo.code}", promo.percent, promo.rule) for promo in applied]
+    result.findings += noted
+    result.findings += _exclusive_promotions(index, applied, registered)
+    result.findings += _channel_conflict(index, partner, family, rivals)
     combined = combined_discount([pct for _, pct, _ in components], index.stacking)
+    result.findings += _stacking(index, combined) or [
+        *_discount_caps(index, partner.tier, family, combined), *_finance_approval(index, combined)
+    ]
+    amounts = line_amounts(line, combined, arithmetic)
+    result.findings += _below_cost(index, amounts, arithmetic) or _margin_floor(index, amounts)
     cap = index.caps.get((partner.tier, family))
-    if combined > index.max_combined:
-        add(
-            Finding(
-                index.max_combined_rule,
-                DENY,
-                f"combined discount {_pct(combined)}% exceeds the {_pct(index.max_combined)}% maximum",
-            )
-        )
-    else:
-        if cap is None:
-            add(
-                Finding(
-                    index.cap_rule,
-                    APPROVAL,
-                    f"no discount cap for tier {partner.tier} and {family}",
-                    "discount_above_tier_cap",
-                )
-            )
-        elif combined > cap:
-            add(
-                Finding(
-                    index.cap_rule,
-                    APPROVAL,
-                    f"combined discount {_pct(combined)}% is above the {partner.tier} cap of {_pct(cap)}% for {family}",
-                    "discount_above_tier_cap",
-                )
-            )
-        if combined > index.finance_threshold:
-            add(
-                Finding(
-                    index.finance_rule,
-                    APPROVAL,
-                    f"combined discount {_pct(combined)}% is above {_pct(index.finance_threshold)}%",
-                    "discount_above_finance_threshold",
-                )
-            )
-
-    quantity = Decimal(line["quantity"])
-    list_price = Decimal(line["list_price"])
-    unit_cost = Decimal(line["unit_cost"])
-    if arithmetic == LINE_ROUNDING:  # PA-1.3 / CPA-1.3: percentages on the unrounded base, the line rounded once
-        net_unit = less_percent(list_price, combined)
-        net_total = line_amount(list_price, quantity, combined)
-    else:  # UNIT_ROUNDING: how decisions made before the fix were computed; kept so that they replay identically
-        net_unit = round_money(list_price * (1 - combined / HUNDRED))
-        net_total = round_money(net_unit * quantity)
-    cost_total = round_money(unit_cost * quantity)
-    margin = ((net_unit - unit_cost) / net_unit * HUNDRED) if net_unit > 0 else Decimal("-100")
-    if net_unit < unit_cost:
-        add(
-            Finding(
-                index.below_cost_rule,
-                DENY,
-                f"net price {_unit(net_unit, arithmetic)} is below cost {format_money(unit_cost)}",
-            )
-        )
-    elif margin < index.margin_floor:
-        add(
-            Finding(
-                index.margin_rule,
-                APPROVAL,
-                f"line margin {_pct(margin)}% is below the {_pct(index.margin_floor)}% floor",
-                "margin_below_floor",
-            )
-        )
-
     result.values = {
         "line_id": result.line_id,
         "sku": line["sku"],
         "family": family,
         "quantity": line["quantity"],
-        "list_price": format_money(list_price),
+        "list_price": format_money(amounts.list_price),
         "discount_components": [
             {"source": source, "percent": _pct(pct)} | (rule.as_dict() if rule else {})
             for source, pct, rule in components
         ],
         "combined_discount_percent": _pct(combined),
         "tier_cap_percent": _pct(cap) if cap is not None else None,
-        "net_unit_price": _unit(net_unit, arithmetic),
-        "net_total": format_money(net_total),
-        "cost_total": format_money(cost_total),
-        "margin_percent": _pct(margin),
+        "net_unit_price": _unit(amounts.net_unit, arithmetic),
+        "net_total": format_money(amounts.net_total),
+        "cost_total": format_money(amounts.cost_total),
+        "margin_percent": _pct(amounts.margin),
     }
     return result
+
+
+def _partner_must_be_active(index: PricingIndex, partner: PartnerFacts) -> list[Finding]:
+    if partner.status == "active":
+        return []
+    return [Finding(index.partner_status_rule, DENY, f"partner is {partner.status}, not active")]
+
+
+def _payment_terms(index: PricingIndex, quote: dict[str, Any], tier: str) -> list[Finding]:
+    """`payment_terms`: beyond the maximum is denied; a term not standard for the tier (or marked non-standard) needs
+    an approval."""
+    terms = quote.get("terms", {})
+    days = int(terms.get("payment_days", 30))
+    if index.max_payment_days is not None and days > index.max_payment_days:
+        message = f"payment terms of {days} days exceed the {index.max_payment_days}-day maximum"
+        return [Finding(index.terms_rule, DENY, message)]
+    if days not in index.standard_terms.get(tier, index.default_terms) or terms.get("non_standard"):
+        message = f"net {days} is not a standard term for tier {tier}"
+        return [Finding(index.terms_rule, APPROVAL, message, "non_standard_payment_terms")]
+    return []
+
+
+def _totals(lines: list[LineResult]) -> dict[str, str | None]:
+    """The quote's list, net and cost totals (sums of rounded line amounts) and its margin."""
+    list_total = sum(
+        (round_money(Decimal(ln.values["list_price"]) * Decimal(ln.values["quantity"])) for ln in lines), Decimal(0)
+    )
+    net = Decimal(format_money(sum((Decimal(ln.values["net_total"]) for ln in lines), Decimal(0))))
+    cost = Decimal(format_money(sum((Decimal(ln.values["cost_total"]) for ln in lines), Decimal(0))))
+    return {
+        "list_total": format_money(list_total),
+        "net_total": format_money(net),
+        "cost_total": format_money(cost),
+        "margin_percent": _pct((net - cost) / net * HUNDRED) if net > 0 else None,
+    }
 
 
 def check_quote(
@@ -365,47 +410,14 @@ def check_quote(
     `registration` is the partner's own (validated) registration, `rivals` other partners' approved registrations
     of this customer by family."""
     index = pricing_index(policy, version)
-    quote_findings: list[Finding] = []
-    if partner.status != "active":
-        quote_findings.append(Finding(index.partner_status_rule, DENY, f"partner is {partner.status}, not active"))
-    days = int(quote.get("terms", {}).get("payment_days", 30))
-    standard = index.standard_terms.get(partner.tier, index.default_terms)
-    if index.max_payment_days is not None and days > index.max_payment_days:
-        quote_findings.append(
-            Finding(
-                index.terms_rule, DENY, f"payment terms of {days} days exceed the {index.max_payment_days}-day maximum"
-            )
-        )
-    elif days not in standard or quote.get("terms", {}).get("non_standard"):
-        quote_findings.append(
-            Finding(
-                index.terms_rule,
-                APPROVAL,
-                f"net {days} is not a standard term for tier {partner.tier}",
-                "non_standard_payment_terms",
-            )
-        )
-
+    quote_findings = _partner_must_be_active(index, partner) + _payment_terms(index, quote, partner.tier)
     lines = [_check_line(index, line, partner, quote, registration, rivals, arithmetic) for line in quote["lines"]]
     every = quote_findings + [f for line in lines for f in line.findings]
     outcome = max((f.outcome for f in every), key=_SEVERITY.__getitem__, default=ALLOW)
     categories = sorted({f.category for f in every if f.category and f.outcome == APPROVAL})
-    totals: dict[str, str | None] = {
-        "list_total": format_money(
-            sum(
-                (round_money(Decimal(ln.values["list_price"]) * Decimal(ln.values["quantity"])) for ln in lines),
-                Decimal(0),
-            )
-        ),
-        "net_total": format_money(sum((Decimal(ln.values["net_total"]) for ln in lines), Decimal(0))),
-        "cost_total": format_money(sum((Decimal(ln.values["cost_total"]) for ln in lines), Decimal(0))),
-    }
-    net, cost = Decimal(str(totals["net_total"])), Decimal(str(totals["cost_total"]))
-    totals["margin_percent"] = _pct((net - cost) / net * HUNDRED) if net > 0 else None
     reasons: dict[tuple[str, str], dict[str, str]] = {}
-    for finding in every:
-        key = (finding.rule.rule_id, finding.message)
-        reasons.setdefault(key, {**finding.rule.as_dict(), "message": finding.message})
+    for f in every:
+        reasons.setdefault((f.rule.rule_id, f.message), {**f.rule.as_dict(), "message": f.message})
     return {
         "outcome": outcome,
         "approval_categories": categories if outcome == APPROVAL else [],
@@ -413,6 +425,6 @@ def check_quote(
         "lines": [
             line.values | {"outcome": line.outcome, "findings": [f.as_dict() for f in line.findings]} for line in lines
         ],
-        "totals": totals,
+        "totals": _totals(lines),
         "reasons": list(reasons.values()),
     }

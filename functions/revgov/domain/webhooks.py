@@ -19,7 +19,7 @@ from .time import instant
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"
-_TIMESTAMP = re.compile(r"^\d{1,12}$")
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -31,7 +31,7 @@ from .registry import Operation
 PROBLEM = "application/problem+json"
 PROBLEM_BASE = "https://revgov.dev/problems/"
 MAX_LIMIT = 200
-_LIMIT = re.compile(r"^[1-9]\d{0,2}$")
+_LIMIT = re.compile(r"^[1-9][0-9]{0,2}$")
 RETRY_UNAVAILABLE_SECONDS = 2
 # Error codes of AWS services (DynamoDB, EventBridge, Bedrock…) that mean "not now": a 503 with Retry-After.
 _TRANSIENT_CODES = frozenset(

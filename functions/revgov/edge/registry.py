@@ -18,7 +18,7 @@ PUBLIC: frozenset[Role] = frozenset()
 
 # A billing month (2026-11) or a quarter (2026-Q4) in a query: one pattern for every route that takes a period, years
 # bounded to 1900-2199 like the rebate programs' years (`0000-Q1` and `9999-12` are 400s, not empty answers).
-PERIOD_PATTERN = r"(19|20|21)\d{2}-(Q[1-4]|0[1-9]|1[0-2])"
+PERIOD_PATTERN = r"(19|20|21)[0-9]{2}-(Q[1-4]|0[1-9]|1[0-2])"
 
 
 @dataclass(frozen=True)

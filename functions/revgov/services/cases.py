@@ -1,13 +1,12 @@
 """Approvals and exceptions: open them inside another use case's commit, list them by queue, decide them.
 
-Deciding an approval applies its effect (activate a partner, allow a quote…) in the same commit as the decision,
-through the EFFECTS table: one line per kind of request that waits for a person.
+Deciding an approval applies its effect (activate a partner, allow a quote…) in the same commit as the decision.
+The case names its effect; the composition root maps the name to the function (`runtime.Registry.effects`: one line
+per kind of request that waits for a person).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,21 +15,12 @@ from ..domain import cases
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, Forbidden, NotFound, RevgovError
-from ..ports import Changes, DomainEvent, Page, Put
-from ..runtime import Runtime
+from ..ports import Changes, DomainEvent, Page, Put, Stored
+from ..runtime import Effect, Runtime
 from . import key_lineage
+from .tenants import load_tenant
 
 CASES = "CASE"
-# effect name -> "module:function(rt, decided_case, who) -> Changes", imported when first needed
-EFFECTS: dict[str, str] = {
-    "pricing.approval": "revgov.services.pricing:apply_approval",
-    "rebate.dispute": "revgov.services.rebates:apply_dispute_decision",
-    "invoice.dispute": "revgov.services.invoice_disputes:apply_decision",
-    "credit_note.approval": "revgov.services.credit_notes:apply_decision",
-    "deal.registration": "revgov.services.deals:apply_review",
-    "deal.extension": "revgov.services.deals:apply_extension",
-    "partner.activation": "revgov.services.partners:apply_activation_decision",
-}
 
 
 @dataclass
@@ -40,9 +30,6 @@ class Resolved:
 
     changes: Changes
     case: dict[str, Any]
-
-
-Effect = Callable[[Runtime, dict[str, Any], Principal], "Changes | Resolved"]
 
 
 def _index(case: dict[str, Any]) -> tuple[str, str]:
@@ -96,44 +83,36 @@ def open_case(
         context=context,
         policy_version=policy_version,
     )
+    return case, _opened(case, category, route.queue, requested_by)
+
+
+def _opened(case: dict[str, Any], category: str, queue: str, requested_by: Principal | str) -> Changes:
+    """The new case as changes: the case, its audit record (citing the rules it was opened under), its event."""
+    kind = case["kind"]
     actor = requested_by.actor if isinstance(requested_by, Principal) else requested_by
-    rule_ids = tuple(r["rule_id"] for r in case["reasons"] if r.get("rule_id"))
-    clauses = tuple(r["clause"] for r in case["reasons"] if r.get("clause"))
-    changes = Changes(
-        puts=[_put(case, version=None, new=True)],
-        audit=[
-            AuditEntry(
-                actor=actor,
-                action=f"{kind}.opened",
-                subject=case["case_id"],
-                outcome=case["status"],
-                inputs={
-                    "category": category,
-                    "queue": route.queue,
-                    "subject": case["subject"],
-                    "risk_score": case["risk_score"],
-                },
-                policy_version=policy_version,
-                rule_ids=rule_ids,
-                clauses=clauses,
-            )
-        ],
-        events=[
-            DomainEvent(
-                f"revgov.{kind}s",
-                f"{kind}.opened",
-                {
-                    cases.id_field(kind): case["case_id"],
-                    "case_id": case["case_id"],
-                    "category": category,
-                    "queue": route.queue,
-                    "due_at": case["due_at"],
-                    "subject": case["subject"],
-                },
-            )
-        ],
+    audit = AuditEntry(
+        actor=actor,
+        action=f"{kind}.opened",
+        subject=case["case_id"],
+        outcome=case["status"],
+        inputs={"category": category, "queue": queue, "subject": case["subject"], "risk_score": case["risk_score"]},
+        policy_version=case.get("policy_version"),
+        rule_ids=tuple(r["rule_id"] for r in case["reasons"] if r.get("rule_id")),
+        clauses=tuple(r["clause"] for r in case["reasons"] if r.get("clause")),
     )
-    return case, changes
+    detail = {
+        cases.id_field(kind): case["case_id"],
+        "case_id": case["case_id"],
+        "category": category,
+        "queue": queue,
+        "due_at": case["due_at"],
+        "subject": case["subject"],
+    }
+    return Changes(
+        puts=[_put(case, version=None, new=True)],
+        audit=[audit],
+        events=[DomainEvent(f"revgov.{kind}s", f"{kind}.opened", detail)],
+    )
 
 
 def refresh_case(case: dict[str, Any], version: int, *, context: dict[str, Any], at: str) -> Put:
@@ -153,8 +132,13 @@ def closed_by_watcher(
     return _put({**case, "status": "resolved", "decision": decision}, version=version, new=False)
 
 
+def find(rt: Runtime, tenant_id: str, case_id: str) -> Stored | None:
+    """A case of any kind as stored, or None."""
+    return rt.store.get(tenant_id, CASES, case_id)
+
+
 def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[dict[str, Any], int]:
-    stored = rt.store.get(tenant_id, CASES, case_id)
+    stored = find(rt, tenant_id, case_id)
     if stored is None or stored.data["kind"] != kind:
         raise NotFound(f"no {kind} {case_id}")
     return stored.data, stored.version
@@ -194,15 +178,13 @@ def _decide_once(
     rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None, payload: dict[str, Any] | None
 ) -> dict[str, Any]:
     case, version = get_case(rt, who.tenant_id, kind, case_id)
-    from .tenants import load_tenant
-
     tenant, _ = load_tenant(rt, who.tenant_id)
     segregation = tenant.policy["exception_routing"].get("segregation_of_duties")
     try:
         holders = key_lineage.holders(rt, who.tenant_id, who.key_id, since=case["opened_at"])
         decided = cases.decide(case, who, outcome, note, rt.clock.now_iso(), segregation=segregation, holders=holders)
         handed = {**decided, "payload": payload} if payload is not None else decided
-        extra = _effect(decided["effect"])(rt, handed, who) if decided.get("effect") else Changes()
+        extra = _effect(rt, decided["effect"])(rt, handed, who) if decided.get("effect") else Changes()
     except (Forbidden, Conflict) as refused:
         # a refused governance action leaves a record (SOP-4.3 / COP-4.3), also one its effect refuses (a
         # registration decided out of submission order, PA-5.5 / CPA-5.4)
@@ -211,56 +193,44 @@ def _decide_once(
         raise
     if isinstance(extra, Resolved):
         decided, extra = extra.case, extra.changes
-    final = decided["status"]
+    rt.commit(who.tenant_id, _decided(case, decided, version, who, outcome, note).merge(extra))
+    observe.case_decided(who.tenant_id, decided)
+    return decided
+
+
+def _decided(
+    case: dict[str, Any], decided: dict[str, Any], version: int, who: Principal, outcome: str, note: str | None
+) -> Changes:
+    """The decision as changes (before its effect's): the case, its audit record, its event. When a rule settled the
+    case otherwise than the reviewer asked, the record says what was asked, and cites that rule too."""
+    kind, case_id, final = case["kind"], case["case_id"], decided["status"]
     overridden = {"requested_outcome": outcome, "reason": decided["decision"]["note"]} if final != outcome else {}
     resolution = decided["decision"].get("resolved_by_rule")
     rules = [(r["rule_id"], r["clause"]) for r in case["reasons"] if r.get("rule_id")]
     if resolution:
         rules.append((resolution["rule_id"], resolution["clause"]))
-    changes = Changes(
-        puts=[_put(decided, version=version, new=False)],
-        audit=[
-            AuditEntry(
-                actor=who.actor,
-                actor_role=who.role.value,
-                action=f"{kind}.{final}",
-                subject=case_id,
-                outcome=final,
-                inputs={
-                    "note": note,
-                    "category": case["category"],
-                    "subject": case["subject"],
-                    **overridden,
-                },
-                policy_version=case.get("policy_version"),
-                rule_ids=tuple(rule for rule, _ in rules),
-                clauses=tuple(clause for _, clause in rules),
-            )
-        ],
-        events=[
-            DomainEvent(
-                f"revgov.{kind}s",
-                f"{kind}.decided",
-                {"case_id": case_id, "outcome": final, "subject": case["subject"]},
-            )
-        ],
+    audit = AuditEntry.by(
+        who,
+        f"{kind}.{final}",
+        case_id,
+        final,
+        inputs={"note": note, "category": case["category"], "subject": case["subject"], **overridden},
+        policy_version=case.get("policy_version"),
+        rule_ids=[rule for rule, _ in rules],
+        clauses=[clause for _, clause in rules],
     )
-    changes.puts.extend(extra.puts)
-    changes.deletes.extend(extra.deletes)
-    changes.audit.extend(extra.audit)
-    changes.events.extend(extra.events)
-    rt.commit(who.tenant_id, changes)
-    observe.case_decided(who.tenant_id, decided)
-    return decided
+    event = DomainEvent(
+        f"revgov.{kind}s", f"{kind}.decided", {"case_id": case_id, "outcome": final, "subject": case["subject"]}
+    )
+    return Changes(puts=[_put(decided, version=version, new=False)], audit=[audit], events=[event])
 
 
 def _refusal_record(case: dict[str, Any], who: Principal, outcome: str, refused: RevgovError) -> AuditEntry:
-    return AuditEntry(
-        actor=who.actor,
-        actor_role=who.role.value,
-        action=f"{case['kind']}.decision_refused",
-        subject=case["case_id"],
-        outcome="refused",
+    return AuditEntry.by(
+        who,
+        f"{case['kind']}.decision_refused",
+        case["case_id"],
+        "refused",
         inputs={
             "refusal": refused.extra["refusal"],
             "attempted_outcome": outcome,
@@ -276,8 +246,8 @@ def _refusal_record(case: dict[str, Any], who: Principal, outcome: str, refused:
     )
 
 
-def _effect(name: str) -> Effect:
-    if name not in EFFECTS:
+def _effect(rt: Runtime, name: str) -> Effect:
+    effect = rt.registry.effects.get(name)
+    if effect is None:
         raise LookupError(f"no effect registered as {name}")
-    module, _, function = EFFECTS[name].partition(":")
-    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+    return effect

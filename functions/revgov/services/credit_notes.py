@@ -130,7 +130,7 @@ def get_hold(rt: Runtime, who: Principal, hold_id: str) -> dict[str, Any]:
 def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
     """The credit note's approval was decided by the finance queue: approved, it is posted on the partner's open
     invoice, referencing the line; rejected, nothing is posted and the line's reservation is released. Effect of
-    `credit_note.approval` (services.cases.EFFECTS)."""
+    `credit_note.approval` (runtime.Registry.effects)."""
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     book = BillingPolicy.from_policy(tenant.policy)
     stored = approval_requests.decided_request(rt, who.tenant_id, HOLDS, case, "credit note")

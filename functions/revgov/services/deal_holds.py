@@ -23,10 +23,13 @@ from typing import Any
 from ..domain import deals as core
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict
+from ..domain.tenants import Tenant
 from ..ports import Changes, DomainEvent, Put, Stored
 from ..runtime import Runtime
 from . import cases, tenants
-from .deals import DEALS, _hold
+from .deals import repository as deal_store
+from .deals.live import hold as hold_of
+from .toolkit import pages, put_over
 
 HOLDS = "DEALHOLD"  # deal id -> {case_id, state, certification_expired_at}
 ACTOR = "system:deal_holds"
@@ -40,30 +43,19 @@ def sweep(rt: Runtime, tenant_id: str) -> dict[str, int]:
     if "certification_lapse" not in tenant.policy.get("deal_registration", {}):
         return counts
     now = rt.clock.now_iso()
-    markers = {item.key: item for item in _all(rt, tenant_id, HOLDS)}
+    markers = {item.key: item for item in pages(rt.store, tenant_id, HOLDS)}
     partners: dict[str, dict[str, Any]] = {}
-    deals = {d["deal_id"]: d for d in (item.data for item in _all(rt, tenant_id, DEALS))}
+    deals = {d["deal_id"]: d for d in (item.data for item in deal_store.every(rt, tenant_id))}
     for deal_id, deal in deals.items():
         marker = markers.get(deal_id)
         if deal["status"] != core.APPROVED and marker is None:
             continue
         counts["looked_at"] += 1
-        hold = _hold(rt, tenant_id, tenant.policy, deal, now, partners) if core.is_live(deal, now) else None
+        hold = hold_of(rt, tenant_id, tenant.policy, deal, now, partners) if core.is_live(deal, now) else None
         step = core.hold_step(deal, hold, marker.data if marker else None, now)
         if step != core.HOLD_NONE:
             _apply(rt, tenant, deal, hold, marker, step, now, counts)
     return counts
-
-
-def _all(rt: Runtime, tenant_id: str, collection: str) -> list[Stored]:
-    found: list[Stored] = []
-    cursor = None
-    while True:
-        page = rt.store.query(tenant_id, collection, limit=200, cursor=cursor)
-        found += page.items
-        cursor = page.next_cursor
-        if not cursor:
-            return found
 
 
 def _detail(deal: dict[str, Any], status: str, hold: dict[str, Any] | None) -> dict[str, Any]:
@@ -91,7 +83,7 @@ def _context(deal: dict[str, Any], hold: dict[str, Any]) -> dict[str, Any]:
 
 def _apply(
     rt: Runtime,
-    tenant: Any,
+    tenant: Tenant,
     deal: dict[str, Any],
     hold: dict[str, Any] | None,
     marker: Stored | None,
@@ -99,83 +91,114 @@ def _apply(
     now: str,
     counts: dict[str, int],
 ) -> None:
-    rule = tenant.policy["deal_registration"]["certification_lapse"]
-    cite = {"rule_id": rule["id"], "clause": rule["clause"]}
-    changes = Changes()
+    """Commit one registration's step; a commit that loses a race is left for the next run."""
     if step == core.HOLD_OPEN:
         assert hold is not None
-        case, changes = cases.open_case(
-            rt,
-            tenant.policy,
-            kind="exception",
-            category=CATEGORY,
-            subject_kind="deal",
-            subject_id=deal["deal_id"],
-            requested_by=ACTOR,
-            reasons=[{**cite, "message": hold["message"]}],
-            risk_score=70,
-            partner_id=deal["partner_id"],
-            context=_context(deal, hold),
-            policy_version=tenant.policy_version,
-        )
-        changes.puts.append(_marker(deal, case["case_id"], core.HOLD_OPEN, hold, marker))
-        changes.events.append(DomainEvent("revgov.deals", "deal.suspended", _detail(deal, core.SUSPENDED, hold)))
-        changes.audit.append(_audit("deal.suspended", deal, core.SUSPENDED, cite, case["case_id"], hold, tenant))
-        counted = "opened"
+        changes, counted = _opened(rt, tenant, deal, hold, marker), "opened"
     else:
         assert marker is not None
-        stored = rt.store.get(tenant.tenant_id, cases.CASES, marker.data["case_id"])
-        case_open = stored is not None and stored.data["status"] == "open"
+        stored = cases.find(rt, tenant.tenant_id, marker.data["case_id"])
+        case = stored if stored is not None and stored.data["status"] == "open" else None
         if step == core.HOLD_REFRESH:
             assert hold is not None
-            if case_open:
-                assert stored is not None
-                context = _context(deal, hold)
-                changes.puts.append(cases.refresh_case(stored.data, stored.version, context=context, at=now))
-            state = core.HOLD_OPEN if case_open else "closed"  # channel ops closed it: one exception per finding
-            changes.puts.append(_marker(deal, marker.data["case_id"], state, hold, marker))
-            counted = "refreshed" if case_open else ""
+            changes, counted = _refreshed(deal, hold, marker, case, now), ("refreshed" if case else "")
         elif step == core.HOLD_LAPSED:
             assert hold is not None
-            if case_open:
-                assert stored is not None
-                context = {**_context(deal, hold), "annotation": {"at": now, "note": hold["message"]}}
-                changes.puts.append(cases.refresh_case(stored.data, stored.version, context=context, at=now))
-            changes.puts.append(_marker(deal, marker.data["case_id"], core.HOLD_LAPSED, hold, marker))
-            changes.events.append(DomainEvent("revgov.deals", "deal.lapsed", _detail(deal, core.LAPSED, hold)))
-            changes.audit.append(_audit("deal.lapsed", deal, core.LAPSED, cite, marker.data["case_id"], hold, tenant))
-            counted = "annotated"
-        else:  # lifted or ended
-            lifted = step == core.HOLD_LIFTED
-            note = (
-                f"a valid certification for {deal['family']} was recorded in time ({rule['clause']}): the registration "
-                "is no longer suspended"
-                if lifted
-                else "the registration no longer holds the opportunity (its exclusivity ended or it was withdrawn)"
-            )
-            if case_open:
-                assert stored is not None
-                changes.puts.append(cases.closed_by_watcher(stored.data, stored.version, actor=ACTOR, note=note,
-                                                            rule=cite, at=now))
-                changes.audit.append(
-                    AuditEntry(actor=ACTOR, action="exception.resolved", subject=stored.data["case_id"],
-                               outcome="resolved", inputs={"category": CATEGORY, "subject": stored.data["subject"],
-                                                           "note": note},
-                               policy_version=tenant.policy_version, rule_ids=(rule["id"],), clauses=(rule["clause"],))
-                )
-            changes.puts.append(_marker(deal, marker.data["case_id"], step, None, marker))
-            if lifted:
-                detail = _detail(deal, core.APPROVED, None)
-                changes.events.append(DomainEvent("revgov.deals", "deal.reinstated", detail))
-                changes.audit.append(_audit("deal.reinstated", deal, core.APPROVED, cite, marker.data["case_id"], None,
-                                            tenant))
-            counted = "closed"
+            changes, counted = _lapsed(tenant, deal, hold, marker, case, now), "annotated"
+        else:
+            changes, counted = _closed(tenant, deal, marker, case, step, now), "closed"
     try:
         rt.commit(tenant.tenant_id, changes)
     except Conflict:  # another run or a decision moved it meanwhile: the next run sees the new state
         return
     if counted:
         counts[counted] += 1
+
+
+def _cite(tenant: Tenant) -> dict[str, Any]:
+    rule = tenant.policy["deal_registration"]["certification_lapse"]
+    return {"rule_id": rule["id"], "clause": rule["clause"]}
+
+
+def _opened(
+    rt: Runtime, tenant: Tenant, deal: dict[str, Any], hold: dict[str, Any], marker: Stored | None
+) -> Changes:
+    """A suspended registration: its exception opened, the partner told (`deal.suspended`)."""
+    cite = _cite(tenant)
+    case, changes = cases.open_case(
+        rt,
+        tenant.policy,
+        kind="exception",
+        category=CATEGORY,
+        subject_kind="deal",
+        subject_id=deal["deal_id"],
+        requested_by=ACTOR,
+        reasons=[{**cite, "message": hold["message"]}],
+        risk_score=70,
+        partner_id=deal["partner_id"],
+        context=_context(deal, hold),
+        policy_version=tenant.policy_version,
+    )
+    changes.puts.append(_marker(deal, case["case_id"], core.HOLD_OPEN, hold, marker))
+    changes.events.append(DomainEvent("revgov.deals", "deal.suspended", _detail(deal, core.SUSPENDED, hold)))
+    changes.audit.append(_audit("deal.suspended", deal, core.SUSPENDED, cite, case["case_id"], hold, tenant))
+    return changes
+
+
+def _refreshed(
+    deal: dict[str, Any], hold: dict[str, Any], marker: Stored, case: Stored | None, now: str
+) -> Changes:
+    """Still suspended: its open exception brought up to date; one channel ops closed is not reopened."""
+    changes = Changes()
+    if case is not None:
+        changes.puts.append(cases.refresh_case(case.data, case.version, context=_context(deal, hold), at=now))
+    state = core.HOLD_OPEN if case is not None else "closed"  # channel ops closed it: one exception per finding
+    changes.puts.append(_marker(deal, marker.data["case_id"], state, hold, marker))
+    return changes
+
+
+def _lapsed(
+    tenant: Tenant, deal: dict[str, Any], hold: dict[str, Any], marker: Stored, case: Stored | None, now: str
+) -> Changes:
+    """Lapsed: the open exception annotated (channel ops still owns it), the partner told (`deal.lapsed`)."""
+    changes = Changes()
+    if case is not None:
+        context = {**_context(deal, hold), "annotation": {"at": now, "note": hold["message"]}}
+        changes.puts.append(cases.refresh_case(case.data, case.version, context=context, at=now))
+    changes.puts.append(_marker(deal, marker.data["case_id"], core.HOLD_LAPSED, hold, marker))
+    changes.events.append(DomainEvent("revgov.deals", "deal.lapsed", _detail(deal, core.LAPSED, hold)))
+    cite = _cite(tenant)
+    changes.audit.append(_audit("deal.lapsed", deal, core.LAPSED, cite, marker.data["case_id"], hold, tenant))
+    return changes
+
+
+def _closed(
+    tenant: Tenant, deal: dict[str, Any], marker: Stored, case: Stored | None, step: str, now: str
+) -> Changes:
+    """The hold lifted (`deal.reinstated`) or the registration ended: its open exception resolved by the sweep."""
+    cite = _cite(tenant)
+    lifted = step == core.HOLD_LIFTED
+    note = (
+        f"a valid certification for {deal['family']} was recorded in time ({cite['clause']}): the registration "
+        "is no longer suspended"
+        if lifted
+        else "the registration no longer holds the opportunity (its exclusivity ended or it was withdrawn)"
+    )
+    changes = Changes()
+    if case is not None:
+        changes.puts.append(cases.closed_by_watcher(case.data, case.version, actor=ACTOR, note=note, rule=cite, at=now))
+        changes.audit.append(
+            AuditEntry(actor=ACTOR, action="exception.resolved", subject=case.data["case_id"], outcome="resolved",
+                       inputs={"category": CATEGORY, "subject": case.data["subject"], "note": note},
+                       policy_version=tenant.policy_version, rule_ids=(cite["rule_id"],), clauses=(cite["clause"],))
+        )
+    changes.puts.append(_marker(deal, marker.data["case_id"], step, None, marker))
+    if lifted:
+        changes.events.append(DomainEvent("revgov.deals", "deal.reinstated", _detail(deal, core.APPROVED, None)))
+        changes.audit.append(
+            _audit("deal.reinstated", deal, core.APPROVED, cite, marker.data["case_id"], None, tenant)
+        )
+    return changes
 
 
 def _marker(
@@ -189,14 +212,8 @@ def _marker(
         "certification_expired_at": hold["certification_expired_at"] if hold else previous.get(
             "certification_expired_at"),
     }
-    return Put(
-        HOLDS,
-        deal["deal_id"],
-        data,
-        must_be_absent=marker is None,
-        expected_version=marker.version if marker else None,
-        conflict_detail=f"the hold of {deal['deal_id']} was recorded meanwhile",
-    )
+    return put_over(HOLDS, deal["deal_id"], data, marker,
+                    conflict_detail=f"the hold of {deal['deal_id']} was recorded meanwhile")
 
 
 def _audit(
@@ -206,7 +223,7 @@ def _audit(
     cite: dict[str, Any],
     case_id: str,
     hold: dict[str, Any] | None,
-    tenant: Any,
+    tenant: Tenant,
 ) -> AuditEntry:
     return AuditEntry(
         actor=ACTOR,

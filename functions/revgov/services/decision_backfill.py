@@ -13,7 +13,7 @@ from typing import Any
 
 from ..domain.audit import AuditEntry
 from ..domain.errors import NotFound
-from ..ports import Changes
+from ..ports import Changes, Stored
 from ..runtime import Runtime
 from . import decisions
 from .tenant_repository import stored_profile
@@ -23,8 +23,8 @@ ACTION = "decisions.lookup_backfilled"
 
 
 def _has_lookup(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> bool:
-    sort = f"{decisions._newest_first(decision['created_at'])}#{decision['decision_id']}"
-    page = rt.store.lookup(tenant_id, f"{decisions.DECISIONS}#{decision['partner_id']}", limit=1, prefix=sort)
+    partition, sort = decisions.partner_lookup(decision)
+    page = rt.store.lookup(tenant_id, partition, limit=1, prefix=sort)
     return any(item.key == decision["decision_id"] for item in page.items)
 
 
@@ -33,26 +33,20 @@ def backfill_partner_lookups(rt: Runtime, tenant_id: str, *, actor: str) -> dict
     if stored_profile(rt.store, tenant_id) is None:
         raise NotFound(f"no tenant {tenant_id}")
     scanned = written = 0
-    pending: list[Any] = []
-    cursor: str | None = None
-    while True:
-        page = rt.store.query(tenant_id, decisions.DECISIONS, limit=200, cursor=cursor)
-        for item in page.items:
-            scanned += 1
-            if item.data.get("partner_id") and not _has_lookup(rt, tenant_id, item.data):
-                pending.append(item)
-            if len(pending) >= BATCH:
-                written += _commit(rt, tenant_id, pending, actor)
-                pending = []
-        cursor = page.next_cursor
-        if not cursor:
-            break
+    pending: list[Stored] = []
+    for item in decisions.every(rt, tenant_id):
+        scanned += 1
+        if item.data.get("partner_id") and not _has_lookup(rt, tenant_id, item.data):
+            pending.append(item)
+        if len(pending) >= BATCH:
+            written += _commit(rt, tenant_id, pending, actor)
+            pending = []
     if pending:
         written += _commit(rt, tenant_id, pending, actor)
     return {"tenant_id": tenant_id, "scanned": scanned, "backfilled": written}
 
 
-def _commit(rt: Runtime, tenant_id: str, items: list[Any], actor: str) -> int:
+def _commit(rt: Runtime, tenant_id: str, items: list[Stored], actor: str) -> int:
     changes = Changes(
         puts=[decisions.decision_put(item.data, version=item.version) for item in items],
         audit=[

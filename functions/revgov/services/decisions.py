@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from ..domain.access import Principal, Role
 from ..domain.canonical import canonical_json, sha256_hex
-from ..domain.errors import NotFound, Unavailable
-from ..ports import Put
+from ..domain.errors import NotFound, RevgovError
+from ..ports import Put, Stored
 from ..runtime import Runtime
 from .tenants import policy_at
+from .toolkit import pages
 
 DECISIONS = "DECISION"
 PARTS = "DECISION_PART"  # the body of a decision too large for one item (`new_decision_puts`)
 BODY_INLINE_CHARS = 200_000
 PART_CHARS = 120_000
 AUDIT_INLINE_CHARS = 100_000
-# decision kind -> "module:function(policy, policy_version, inputs) -> result": the pure evaluation to replay
-EVALUATORS: dict[str, str] = {"pricing": "revgov.services.pricing:evaluate"}
-# decision kind -> "module:function(rt, who, decision) -> decision": the record as that reader may see it
-VIEWS: dict[str, str] = {"pricing": "revgov.services.pricing:partner_view"}
+# By decision kind, the composition root (`runtime.Registry`) wires the pure evaluation a replay runs again
+# (`evaluators`) and the record as a partner may read it (`views`).
 
 
 def new_decision(
@@ -86,7 +84,9 @@ def _part_key(decision_id: str, number: int) -> str:
 
 
 def whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
-    """A decision stored in parts, put back together and checked against the hash its head holds."""
+    """A decision stored in parts, put back together and checked against the hash its head holds. The parts are
+    written in the head's own commit and read consistently, so a part missing or failing the hash is damage, not a
+    state that a retry outlives: a 500 (logged with the correlation id), never a 503 "retry"."""
     body = head.get("body")
     if body is None:
         return head
@@ -94,10 +94,10 @@ def whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
     found = rt.store.get_many(refs)
     missing = [ref[2] for ref in refs if ref not in found]
     if missing:
-        raise Unavailable(f"decision {head['decision_id']} is stored in parts and {len(missing)} cannot be read")
+        raise RevgovError(f"decision {head['decision_id']} is stored in parts and {len(missing)} of them are missing")
     text = "".join(found[ref].data["text"] for ref in refs)
     if hashlib.sha256(text.encode()).hexdigest() != body["sha256"]:
-        raise Unavailable(f"decision {head['decision_id']}: its stored parts do not match the hash of its head")
+        raise RevgovError(f"decision {head['decision_id']}: its stored parts do not match the hash of its head")
     return {**{k: v for k, v in head.items() if k != "body"}, **json.loads(text)}
 
 
@@ -121,14 +121,17 @@ def decision_put(decision: dict[str, Any], *, version: int | None) -> Put:
         DECISIONS,
         decision["decision_id"],
         decision,
-        # a partner's decisions, newest first (`list_for`); every rewrite of the head keeps the same lookup
-        lookup=(f"{DECISIONS}#{partner_id}", f"{_newest_first(decision['created_at'])}#{decision['decision_id']}")
-        if partner_id
-        else None,
+        lookup=partner_lookup(decision) if partner_id else None,
         must_be_absent=version is None,
         expected_version=version,
         conflict_detail=f"decision {decision['decision_id']} changed meanwhile",
     )
+
+
+def partner_lookup(decision: dict[str, Any]) -> tuple[str, str]:
+    """Where a partner's decision is listed: its partner's partition, newest first (`list_for`); every rewrite of the
+    head keeps the same lookup."""
+    return f"{DECISIONS}#{decision['partner_id']}", f"{_newest_first(decision['created_at'])}#{decision['decision_id']}"
 
 
 def _newest_first(at: str) -> str:
@@ -180,6 +183,19 @@ def list_for(
     return {"items": items, "next_cursor": page.next_cursor}
 
 
+def head(rt: Runtime, tenant_id: str, decision_id: str) -> Stored:
+    """A decision's head as stored (its body may be kept in parts: `whole`), with its version; NotFound if none."""
+    stored = rt.store.get(tenant_id, DECISIONS, decision_id)
+    if stored is None:
+        raise NotFound(f"no decision {decision_id}")
+    return stored
+
+
+def every(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
+    """Every decision head of the tenant, in id order, page by page."""
+    return pages(rt.store, tenant_id, DECISIONS)
+
+
 def load(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any], int]:
     """The whole stored record (staff, replay, approvals); a reader's own view is `view`."""
     stored = rt.store.get(who.tenant_id, DECISIONS, decision_id)
@@ -193,19 +209,17 @@ def view(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
     decision, _ = load(rt, who, decision_id)
     if who.role is not Role.PARTNER:
         return decision
-    named = VIEWS.get(decision["kind"])
-    if named is None:  # a kind with no partner view of its own: the outcome without the facts behind it
+    partner_view = rt.registry.views.get(decision["kind"])
+    if partner_view is None:  # a kind with no partner view of its own: the outcome without the facts behind it
         return {k: v for k, v in decision.items() if k not in ("inputs", "result")}
-    module, _, function = named.partition(":")
-    shown: dict[str, Any] = getattr(importlib.import_module(module), function)(rt, who, decision)
-    return shown
+    return partner_view(rt, who, decision)
 
 
 def replay(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
     """Re-evaluate the stored inputs under the stored policy version; the result must be identical."""
     decision, _ = load(rt, who, decision_id)
     policy = policy_at(rt, who.tenant_id, decision["policy_version"])
-    evaluate = _evaluator(decision["kind"])
+    evaluate = rt.registry.evaluators[decision["kind"]]
     again = evaluate(policy, decision["policy_version"], decision["inputs"])
     same = canonical_json(again) == canonical_json(decision["result"])
     return {
@@ -215,8 +229,3 @@ def replay(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
         "original_outcome": decision["result"]["outcome"],
         "replayed_outcome": again["outcome"],
     }
-
-
-def _evaluator(kind: str) -> Callable[[dict[str, Any], str, dict[str, Any]], dict[str, Any]]:
-    module, _, function = EVALUATORS[kind].partition(":")
-    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]

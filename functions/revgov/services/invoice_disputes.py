@@ -123,7 +123,7 @@ def get_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[str, Any]:
 def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
     """The dispute's approval was decided by its queue: approved, the dispute is upheld and the disputed amount is
     credited by a credit note referencing the line (SOP-6.1 step 4, SOP-2.5); rejected, the reason is kept.
-    Effect of `invoice.dispute` (services.cases.EFFECTS)."""
+    Effect of `invoice.dispute` (runtime.Registry.effects)."""
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     book = BillingPolicy.from_policy(tenant.policy)
     stored = approval_requests.decided_request(rt, who.tenant_id, DISPUTES, case, "invoice dispute")

@@ -16,6 +16,7 @@ from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import cases, deals, decisions, key_lineage
 from .catalog import price_lines, tenant_catalog
+from .partners import load_partner
 from .tenants import load_tenant, policy_at
 
 PRICING_EFFECT = "pricing.approval"
@@ -66,44 +67,14 @@ def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> d
 
 
 def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
+    """POST /v1/pricing/check: gather the facts at quote time, evaluate, and store the decision with the approvals it
+    needs, its audit record and its `quote.checked` event in one commit."""
     tenant, _ = load_tenant(rt, who.tenant_id)
     policy, version = tenant.policy, tenant.policy_version
     if not who.sees_partner(quote["partner_id"]):
         raise NotFound(f"no partner {quote['partner_id']}")
-    from .partners import load_partner
-
-    partner, _ = load_partner(rt, who.tenant_id, quote["partner_id"])
     now = rt.clock.now_iso()
-    known = {p["code"] for p in policy["pricing"].get("promotions", [])}
-    unknown = [code for code in quote.get("promotions", []) if code not in known]
-    if unknown:
-        raise RuleViolation(f"unknown promotion code(s): {', '.join(unknown)}")
-    line_ids = [str(line["line_id"]) for line in quote["lines"]]
-    if len(set(line_ids)) != len(line_ids):
-        raise RuleViolation("line_id values must be unique within a quote")
-    quote_date = now[:10]
-    catalog = tenant_catalog(rt, who.tenant_id, policy)
-    items = price_lines(catalog, quote["lines"], quote_date, policy["pricing"].get("price_list_only"))
-    customer_id = quote["customer"]["id"]
-    own = None
-    if quote.get("deal_registration_id"):
-        own = deals.registration_for_quote(
-            rt, who.tenant_id, quote["deal_registration_id"], quote["partner_id"], customer_id, now, policy
-        )
-    families = sorted({item.family for item in items.values()})
-    rivals = deals.live_registrations(rt, who.tenant_id, customer_id, families, now, policy)
-    inputs = {
-        "quote": {
-            **{k: v for k, v in quote.items() if k != "deal_registration_id"},
-            "quote_date": quote_date,
-            "customer_id": customer_id,
-        },
-        "catalog": {"version": catalog.version, "items": {sku: item.facts() for sku, item in sorted(items.items())}},
-        "arithmetic": pricing.LINE_ROUNDING,
-        "partner": partner_facts(policy, partner, now),
-        "registration": own,
-        "rivals": {family: reg for family, reg in rivals.items() if reg["partner_id"] != quote["partner_id"]},
-    }
+    inputs = _inputs(rt, who.tenant_id, policy, quote, now)
     result = evaluate(policy, version, inputs)
     decision_id = rt.ids.new("dec")
     decision = decisions.new_decision(
@@ -117,46 +88,10 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
         actor=who,
         at=now,
     )
-    changes = Changes()
-    opened = []
-    for category in result["approval_categories"]:
-        reasons = [r for r in result["reasons"] if _category_of(result, r) in (category, None)]
-        case, case_changes = cases.open_case(
-            rt,
-            policy,
-            kind="approval",
-            category=category,
-            subject_kind="decision",
-            subject_id=decision_id,
-            requested_by=who,
-            reasons=reasons[:20],
-            risk_score=_risk(result),
-            partner_id=quote["partner_id"],
-            effect=PRICING_EFFECT,
-            context={"decision_id": decision_id, "net_total": result["totals"]["net_total"]},
-            policy_version=version,
-        )
-        opened.append(
-            {"approval_id": case["case_id"], "category": category, "queue": case["queue"], "due_at": case["due_at"]}
-        )
-        _merge(changes, case_changes)
+    opened, changes = _open_approvals(rt, who, policy, decision)
     decision["approvals"] = [o["approval_id"] for o in opened]
     changes.puts.extend(decisions.new_decision_puts(decision))
-    rules = [r["rule_id"] for r in result["reasons"]]
-    changes.audit.insert(
-        0,
-        AuditEntry(
-            actor=who.actor,
-            actor_role=who.role.value,
-            action="pricing.checked",
-            subject=decision_id,
-            outcome=result["outcome"],
-            inputs=decisions.audit_inputs(decision_id, inputs),
-            policy_version=version,
-            rule_ids=tuple(dict.fromkeys(rules)),
-            clauses=tuple(dict.fromkeys(r["clause"] for r in result["reasons"])),
-        ),
-    )
+    changes.audit.insert(0, _checked(who, decision))
     changes.events.append(
         DomainEvent(
             "revgov.pricing",
@@ -174,6 +109,93 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     if who.role is Role.PARTNER:
         decision = audience.partner_decision(decision, pricing.partner_wording(pricing.pricing_index(policy, version)))
     return response(decision, opened)
+
+
+def _refuse_unknown(policy: dict[str, Any], quote: dict[str, Any]) -> None:
+    """Promotion codes the policy does not know, and line ids repeated within the quote, are refused (422)."""
+    known = {p["code"] for p in policy["pricing"].get("promotions", [])}
+    unknown = [code for code in quote.get("promotions", []) if code not in known]
+    if unknown:
+        raise RuleViolation(f"unknown promotion code(s): {', '.join(unknown)}")
+    line_ids = [str(line["line_id"]) for line in quote["lines"]]
+    if len(set(line_ids)) != len(line_ids):
+        raise RuleViolation("line_id values must be unique within a quote")
+
+
+def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str, Any], now: str) -> dict[str, Any]:
+    """Everything the evaluation reads, as recorded on the decision for replay: the quote, the catalog items its lines
+    are priced from on the quote date, the partner's facts, its own registration and other partners' live ones."""
+    partner, _ = load_partner(rt, tenant_id, quote["partner_id"])
+    _refuse_unknown(policy, quote)
+    quote_date = now[:10]
+    catalog = tenant_catalog(rt, tenant_id, policy)
+    items = price_lines(catalog, quote["lines"], quote_date, policy["pricing"].get("price_list_only"))
+    customer_id = quote["customer"]["id"]
+    own = None
+    if quote.get("deal_registration_id"):
+        own = deals.registration_for_quote(
+            rt, tenant_id, quote["deal_registration_id"], quote["partner_id"], customer_id, now, policy
+        )
+    families = sorted({item.family for item in items.values()})
+    rivals = deals.live_registrations(rt, tenant_id, customer_id, families, now, policy)
+    return {
+        "quote": {
+            **{k: v for k, v in quote.items() if k != "deal_registration_id"},
+            "quote_date": quote_date,
+            "customer_id": customer_id,
+        },
+        "catalog": {"version": catalog.version, "items": {sku: item.facts() for sku, item in sorted(items.items())}},
+        "arithmetic": pricing.LINE_ROUNDING,
+        "partner": partner_facts(policy, partner, now),
+        "registration": own,
+        "rivals": {family: reg for family, reg in rivals.items() if reg["partner_id"] != quote["partner_id"]},
+    }
+
+
+def _open_approvals(
+    rt: Runtime, who: Principal, policy: dict[str, Any], decision: dict[str, Any]
+) -> tuple[list[dict[str, Any]], Changes]:
+    """One approval per category the result needs, each citing the reasons of its category (and the uncategorised)."""
+    result, decision_id = decision["result"], decision["decision_id"]
+    changes = Changes()
+    opened = []
+    for category in result["approval_categories"]:
+        reasons = [r for r in result["reasons"] if _category_of(result, r) in (category, None)]
+        case, case_changes = cases.open_case(
+            rt,
+            policy,
+            kind="approval",
+            category=category,
+            subject_kind="decision",
+            subject_id=decision_id,
+            requested_by=who,
+            reasons=reasons[:20],
+            risk_score=_risk(result),
+            partner_id=decision["partner_id"],
+            effect=PRICING_EFFECT,
+            context={"decision_id": decision_id, "net_total": result["totals"]["net_total"]},
+            policy_version=decision["policy_version"],
+        )
+        opened.append(
+            {"approval_id": case["case_id"], "category": category, "queue": case["queue"], "due_at": case["due_at"]}
+        )
+        changes.merge(case_changes)
+    return opened, changes
+
+
+def _checked(who: Principal, decision: dict[str, Any]) -> AuditEntry:
+    """The check's audit record: its inputs (or their hash when too large), the rules and clauses it applied."""
+    reasons = decision["result"]["reasons"]
+    return AuditEntry.by(
+        who,
+        "pricing.checked",
+        decision["decision_id"],
+        decision["result"]["outcome"],
+        inputs=decisions.audit_inputs(decision["decision_id"], decision["inputs"]),
+        policy_version=decision["policy_version"],
+        rule_ids=dict.fromkeys(r["rule_id"] for r in reasons),
+        clauses=dict.fromkeys(r["clause"] for r in reasons),
+    )
 
 
 def partner_view(rt: Runtime, who: Principal, decision: dict[str, Any]) -> dict[str, Any]:
@@ -209,7 +231,8 @@ def response(decision: dict[str, Any], approvals: list[dict[str, Any]] | None = 
 def _category_of(result: dict[str, Any], reason: dict[str, Any]) -> str | None:
     for finding in result["findings"] + [f for line in result["lines"] for f in line["findings"]]:
         if finding["rule_id"] == reason["rule_id"] and finding["message"] == reason["message"]:
-            return finding.get("category")
+            category: str | None = finding.get("category")
+            return category
     return None
 
 
@@ -218,13 +241,6 @@ def _risk(result: dict[str, Any]) -> int:
     margin = result["totals"].get("margin_percent")
     thin = 0 if margin is None else max(0, 30 - int(Decimal(margin)))
     return min(100, 20 * len(result["approval_categories"]) + thin)
-
-
-def _merge(into: Changes, extra: Changes) -> None:
-    into.puts.extend(extra.puts)
-    into.deletes.extend(extra.deletes)
-    into.audit.extend(extra.audit)
-    into.events.extend(extra.events)
 
 
 def _two_people(rt: Runtime, who: Principal, case: dict[str, Any], others: list[dict[str, Any]]) -> None:
@@ -251,13 +267,9 @@ def _two_people(rt: Runtime, who: Principal, case: dict[str, Any], others: list[
 def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
     """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny."""
     decision_id = case["subject"]["id"]
-    stored = rt.store.get(who.tenant_id, decisions.DECISIONS, decision_id)
-    if stored is None:
-        raise NotFound(f"no decision {decision_id}")
+    stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
-    others = [
-        c for c in (rt.store.get(who.tenant_id, cases.CASES, cid) for cid in decision["approvals"]) if c is not None
-    ]
+    others = [c for c in (cases.find(rt, who.tenant_id, cid) for cid in decision["approvals"]) if c is not None]
     if case["status"] == "approved":
         _two_people(rt, who, case, [c.data for c in others])
     statuses = {c.data["case_id"]: c.data["status"] for c in others} | {case["case_id"]: case["status"]}
@@ -275,16 +287,15 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     changes = Changes(puts=[decisions.decision_put(updated, version=stored.version)])
     if status != decision["status"]:
         changes.audit.append(
-            AuditEntry(
-                actor=who.actor,
-                actor_role=who.role.value,
-                action=f"pricing.{status}",
-                subject=decision_id,
-                outcome=outcome,
+            AuditEntry.by(
+                who,
+                f"pricing.{status}",
+                decision_id,
+                outcome,
                 inputs={"approvals": statuses},
                 policy_version=decision["policy_version"],
-                rule_ids=tuple(r["rule_id"] for r in case["reasons"]),
-                clauses=tuple(r["clause"] for r in case["reasons"]),
+                rule_ids=[r["rule_id"] for r in case["reasons"]],
+                clauses=[r["clause"] for r in case["reasons"]],
             )
         )
         changes.events.append(

@@ -7,10 +7,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from ..domain.errors import RevgovError, StaleWrite
-from ..ports import DocumentStore, Stored
+from ..ports import DocumentStore, Page, Put, Stored
 
 T = TypeVar("T")
 
@@ -21,9 +22,22 @@ def pages(
     store: DocumentStore, tenant_id: str, collection: str, *, prefix: str = "", page_size: int = PAGE_SIZE
 ) -> Iterator[Stored]:
     """Every document of a tenant's collection (under `prefix`), in key order, one store page at a time."""
+    return _paged(lambda cursor: store.query(tenant_id, collection, limit=page_size, cursor=cursor, prefix=prefix))
+
+
+def lookup_pages(
+    store: DocumentStore, tenant_id: str, partition: str, *, prefix: str = "", page_size: int = PAGE_SIZE
+) -> Iterator[Stored]:
+    """Every document of a tenant's secondary-lookup partition (under the sort `prefix`), in sort order, one store page
+    at a time (the lookup is eventually consistent on DynamoDB)."""
+    return _paged(lambda cursor: store.lookup(tenant_id, partition, limit=page_size, cursor=cursor, prefix=prefix))
+
+
+def _paged(read: Callable[[str | None], Page]) -> Iterator[Stored]:
+    """The items of page after page, each read from the cursor the previous one returned, until none is returned."""
     cursor: str | None = None
     while True:
-        page = store.query(tenant_id, collection, limit=page_size, cursor=cursor, prefix=prefix)
+        page = read(cursor)
         yield from page.items
         cursor = page.next_cursor
         if cursor is None:
@@ -48,3 +62,14 @@ def retry_on_conflict(work: Callable[[], T], *, attempts: int, exhausted: Callab
         except StaleWrite:
             continue  # another writer moved what this read: read again
     raise exhausted()
+
+
+def put_over(
+    collection: str, key: str, data: dict[str, Any], stored: Stored | None, *, conflict_detail: str | None = None
+) -> Put:
+    """`data` written over what was read (`stored`), or as new when nothing was: either way, a writer that got there
+    first makes the commit a `Conflict` (saying `conflict_detail` when given) instead of losing its write."""
+    put = Put(
+        collection, key, data, must_be_absent=stored is None, expected_version=stored.version if stored else None
+    )
+    return replace(put, conflict_detail=conflict_detail) if conflict_detail else put

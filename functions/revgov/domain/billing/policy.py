@@ -64,6 +64,10 @@ class BillingPolicy:
     # other than its preparer approved it, through an approval of `credit_note_approval_category`. None: no limit.
     credit_note_approval_above: Decimal | None = None
     credit_note_approval_category: str = "credit_note_approval"
+    # SOP-3.1 / COP-3.1: usage received more than this many days after its month's end is rated the month after it
+    # is received, as an adjustment. None: rated with its month whenever it arrives.
+    usage_cutoff: Rule | None = None
+    usage_cutoff_days: int | None = None
 
     def price(self, sku: str, on: date) -> CatalogItem | None:
         """The price-list item in force on `on`, or None: not on the price list that day."""
@@ -85,6 +89,7 @@ class BillingPolicy:
         reconciled = billing.get("subscription_reconciliation") or {}
         credit_notes = billing.get("credit_notes") or {}
         disputes = billing.get("invoice_disputes") or {}
+        cutoff = billing.get("usage_cutoff") or {}
         return cls(
             sla_hours=int(billing["invoice_sla"]["hours"]),
             sla=Rule.of(billing["invoice_sla"]),
@@ -118,4 +123,6 @@ class BillingPolicy:
                 Decimal(credit_notes["approval_above"]) if credit_notes.get("approval_above") is not None else None
             ),
             credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
+            usage_cutoff=Rule.of(cutoff) if cutoff else None,
+            usage_cutoff_days=int(cutoff["days_after_month_end"]) if cutoff else None,
         )

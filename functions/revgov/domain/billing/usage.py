@@ -9,11 +9,13 @@ invoiced for it, invoice by invoice, so the difference is exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
 
 from ..money import format_money, round_money
 from ..rules import Rule
+from ..time import next_period, period_bounds, period_of
 from .invoices import LINE_EVENT_IDS, LineDraft
 from .periods import ZERO, ServicePeriod
 from .rating import RateTable, rate_usage, rated_units
@@ -69,6 +71,17 @@ class Rerated:
     def unchanged(self) -> bool:
         """More usage, same rated total, nothing on this invoice: nothing to post."""
         return self.replaces is None and self.adjusts and self.draft.amount == 0
+
+
+def billed_in(month: str, received_on: date, cutoff_days: int | None) -> tuple[str, bool]:
+    """The invoice month a usage record of `month` received on `received_on` goes on, and whether it is late.
+    In arrears, on the following month's invoice (SOP-3.4 / COP-3.4), when received within `cutoff_days` calendar
+    days after the month's end; later, rated the month after it was received, as an adjustment carrying its
+    original service period (SOP-3.1 / COP-3.1). No cut-off: always the following month's invoice."""
+    following = next_period(month)
+    if cutoff_days is None or received_on <= period_bounds(month)[1] + timedelta(days=cutoff_days):
+        return following, False
+    return next_period(period_of(received_on)), True
 
 
 def rerate_month(

@@ -11,7 +11,7 @@ contract clause it rests on, taken from `policy.onboarding`, `policy.partner_tie
 """
 
 from .assessment import Assessment, activation_route, assess, submitted, tier_unmet
-from .entitlements import effective_tier, entitlement, entitlements
+from .entitlements import effective_tier, entitlement, entitlements, held_tier
 from .evidence import (
     barred_families,
     family_expired_on,
@@ -61,6 +61,7 @@ __all__ = [
     "entitlements",
     "family_expired_on",
     "family_expiry_gaps",
+    "held_tier",
     "moved_to",
     "new_application",
     "onboarding_problems",

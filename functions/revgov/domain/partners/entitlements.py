@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from ..errors import NotFound, RuleViolation
-from ..time import parse_instant
+from ..time import add_months, parse_day, parse_instant
 from .assessment import tier_unmet
+from .evidence import valid_on
 from .rules import entitlement_names, onboarding, rule_ref, tier, tiers_by_rank
 
-_MONEY = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
+_MONEY = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
 _STANDING = ("active", "suspended")
 
 
@@ -39,6 +40,39 @@ def effective_tier(policy: Mapping[str, Any], partner: Mapping[str, Any], day: d
         return None
     eligible = [t for t in tiers_by_rank(policy) if int(t["rank"]) <= int(assigned["rank"])]
     return next((t for t in reversed(eligible) if not tier_unmet(t, partner, day, None)), None)
+
+
+def held_tier(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> dict[str, Any] | None:
+    """The tier the partner holds on `day`, which decides its rebates (CPA-2.1: the tier "determines discounts,
+    rebates and entitlements"): the assigned tier until a certification it requires has been lacking for more than
+    the policy's `tier_downgrade` days; the downgrade, to the highest tier whose certifications still count, takes
+    effect on the first day of the following Billing Month (CPA-3.6, PA-3.7). Entitlements drop at once
+    (`effective_tier`, CPA-4.3(a)). Without a `tier_downgrade` rule the two are the same."""
+    rule = policy.get("tier_downgrade")
+    if rule is None:
+        return effective_tier(policy, partner, day)
+    assigned = tier(policy, partner.get("tier"))
+    if assigned is None:
+        return None
+    grace = int(rule["certification_lapse_days"])
+    eligible = [t for t in tiers_by_rank(policy) if int(t["rank"]) <= int(assigned["rank"])]
+    return next((t for t in reversed(eligible) if _still_held(t, partner, day, grace)), None)
+
+
+def _still_held(rule: Mapping[str, Any], partner: Mapping[str, Any], day: date, grace: int) -> bool:
+    """Every certification the tier requires counts on `day`, or lapsed too recently for the downgrade to apply."""
+    held = partner.get("certifications", {})
+    for cert_id in rule["requirements"]["certifications"]:
+        record = held.get(cert_id)
+        if record is None or parse_day(record.get("earned_at") or record["issued_at"]) > day:
+            return False
+        if valid_on(record, day):
+            continue
+        lacking_since = parse_day(record["expires_at"]) + timedelta(days=1)
+        over_grace = lacking_since + timedelta(days=grace)  # the first day lacking for more than `grace` days
+        if day >= add_months(over_grace.replace(day=1), 1):
+            return False
+    return True
 
 
 def _assigned(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import FieldError, RuleViolation
 from ..money import CENT
-from ..partners import effective_tier
+from ..partners import held_tier
 from ..rules import Rule
 
 QUARTER, MONTH = "quarter", "month"
@@ -150,10 +150,11 @@ def _optional_rule(node: Mapping[str, Any], name: str, field_name: str) -> dict[
 def facts_of_partner(
     policy: Mapping[str, Any], partner: Mapping[str, Any], period: Period, today: date
 ) -> PartnerFacts:
-    """The partner as rating sees it for `period`: its effective tier on the period's last day (or today, while the
-    period runs), when it was activated, and its suspensions from its status history."""
+    """The partner as rating sees it for `period`: the tier it holds on the period's last day (or today, while the
+    period runs; CPA-3.6 / PA-3.7: a certification lapse downgrades it only after the policy's grace), when it was
+    activated, and its suspensions from its status history."""
     day = min(period.end, today)
-    tier = effective_tier(dict(policy), dict(partner), day)
+    tier = held_tier(policy, partner, day)
     windows: list[tuple[int, int | None]] = []
     start: int | None = None
     for step in partner.get("history", []):

@@ -27,7 +27,7 @@ DISPUTERS = frozenset({Role.PARTNER, Role.FINANCE, Role.ADMIN})
     paginated=True,
     query=(
         QueryParam("status", "draft (default) or finalized", enum=("draft", "finalized")),
-        QueryParam("period", "only this billing month, e.g. 2026-10", pattern=r"\d{4}-(0[1-9]|1[0-2])"),
+        QueryParam("period", "only this billing month, e.g. 2026-10", pattern=r"[0-9]{4}-(0[1-9]|1[0-2])"),
         QueryParam(
             "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
         ),

@@ -17,8 +17,8 @@ from ..http import Call
 from ..registry import STAFF, QueryParam, operation
 
 IMPORTERS = frozenset({Role.ADMIN, Role.FINANCE})
-_DAY = r"^\d{4}-\d{2}-\d{2}$"
-_SEQ = r"^(0|[1-9]\d{0,8})$"
+_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_SEQ = r"^(0|[1-9][0-9]{0,8})$"
 # The demo price list, with the switch's price rising from 2031 (a change dated ahead: today's quotes keep 1250.00)
 _EXAMPLE_CSV = """sku,name,family,billing,list_price,unit_cost,currency,effective_from,effective_to
 NW-SW-24P,24-port managed switch,networking,shipment,1250.00,900.00,USD,,2031-01-01

@@ -22,7 +22,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _AT = QueryParam(
     "at",
     "evaluate as of this UTC time (default: now), e.g. 2027-03-10T00:00:00Z",
-    pattern=r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z",
+    pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z",
 )
 _TERMS_EXAMPLE = {"annual_commitment": "300000.00", "payment_terms_days": 30}
 

@@ -2,37 +2,37 @@
 findings. Each runs from its own Lambda handler `agent_<name>` on the cadence `events/schedules.json` gives it
 (EventBridge in AWS, the local scheduler in `revgov dev`), or on demand with `revgov agents run NAME`.
 
-Importing this package is cheap: no agent module is loaded until one runs.
+The composition root maps each name to its module's `run` (`runtime.Registry.agents`), built on first use: importing
+this package loads no agent module and not the desk (the CLI imports it for the names of the agents).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from ...domain.access import PLATFORM
+from ...runtime import Runtime
+from ..tenants import REGISTRY
+from ..toolkit import pages
 
 AGENTS = ("threshold_watcher", "billing_reconciler", "certification_watcher", "discount_drift")
 
 
-def run(rt: Any, agent: str, tenant_ids: list[str] | None = None) -> list[dict[str, Any]]:
+def run(rt: Runtime, agent: str, tenant_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """Run one agent for the named tenants (default: every active tenant); one report per tenant."""
-    from ...domain.access import PLATFORM
-    from ..tenants import REGISTRY
-    from .desk import AgentDesk
-
     if agent not in AGENTS:
         raise LookupError(f"no agent {agent!r}; agents: {', '.join(AGENTS)}")
-    module = importlib.import_module(f"{__name__}.{agent}")
+    # imported here, not at the top: the desk reads through the analytics, billing and rebate services, which the
+    # CLI (it lists AGENTS for every command) and the API's cold start do not need
+    from .desk import AgentDesk
+
+    work = rt.registry.agents[agent]
     if tenant_ids is None:
-        tenant_ids, cursor = [], None
-        while True:
-            page = rt.store.query(PLATFORM, REGISTRY, limit=100, cursor=cursor)
-            tenant_ids += [item.key for item in page.items if item.data.get("status") == "active"]
-            cursor = page.next_cursor
-            if not cursor:
-                break
+        tenant_ids = [item.key for item in pages(rt.store, PLATFORM, REGISTRY, page_size=100)
+                      if item.data.get("status") == "active"]
     reports = []
     for tenant_id in tenant_ids:
         desk = AgentDesk(rt, agent, tenant_id)
-        module.run(desk)
+        work(desk)
         reports.append(desk.report.as_dict())
     return reports

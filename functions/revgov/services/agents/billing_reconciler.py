@@ -1,6 +1,7 @@
-"""Billing reconciler: a fulfilment or activation with no invoice line after the warning time (3/4 of the invoice
-SLA, 36 of 48 hours) becomes an `unbilled_fulfilment` exception for finance, before the SLA is breached. What
-billing already reported (a failed or parked event) is left to it; contradictory ledgers are escalated."""
+"""Billing reconciler: a fulfilment or activation with no invoice line after the warning time (the policy's
+`invoice_sla.warn_hours`: SOP-2.1's 36 hours, COP-2.1's 24; three quarters of the SLA where a policy names none)
+becomes an `unbilled_fulfilment` exception for finance, before the SLA is breached. What billing already reported (a
+failed or parked event) is left to it; contradictory ledgers are escalated."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def run(desk: AgentDesk) -> None:
     sla = desk.policy.get("billing", {}).get("invoice_sla")
     if not sla:
         return
-    warn_after = float(sla["hours"]) * WARN_SHARE
+    warn_after = float(sla.get("warn_hours") or float(sla["hours"]) * WARN_SHARE)
     for watch in desk.unbilled_fulfilments():
         desk.report.looked_at += 1
         if watch["age_hours"] < warn_after or watch.get("breached"):

@@ -4,6 +4,8 @@ The rise must be significant (one-sided two-proportion z test, 95%); a rise that
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...domain.agents import Drift, Finding, override_drift
 from ...domain.kpis import ALL, month_of, shift_month
 from .desk import AgentDesk
@@ -21,13 +23,16 @@ def run(desk: AgentDesk) -> None:
     for scope in scopes:
         desk.report.looked_at += 1
         rollups = desk.rollups(scope, [*baseline, *recent])
-        r_quotes = sum(int(rollups.get(m, {}).get("quotes", 0)) for m in recent)
-        r_over = sum(int(rollups.get(m, {}).get("overrides", 0)) for m in recent)
-        b_quotes = sum(int(rollups.get(m, {}).get("quotes", 0)) for m in baseline)
-        b_over = sum(int(rollups.get(m, {}).get("overrides", 0)) for m in baseline)
+        r_quotes, r_over = _total(rollups, recent, "quotes"), _total(rollups, recent, "overrides")
+        b_quotes, b_over = _total(rollups, baseline, "quotes"), _total(rollups, baseline, "overrides")
         drift = override_drift(r_quotes, r_over, b_quotes, b_over)
         if drift is not None and drift.confidence >= NOTICE:
             desk.handle(_finding(scope, current, recent, baseline, drift, (r_quotes, r_over, b_quotes, b_over)))
+
+
+def _total(rollups: dict[str, dict[str, Any]], months: list[str], figure: str) -> int:
+    """A monthly figure summed over the months (a month without a rollup counts zero)."""
+    return sum(int(rollups.get(month, {}).get(figure, 0)) for month in months)
 
 
 def _finding(

@@ -12,6 +12,7 @@ from ...domain.errors import NotFound
 from ...ports import Page, Put, Stored
 from ...runtime import Runtime
 from .. import toolkit
+from ..toolkit import put_over as put_over  # the one read-modify-write put; billing modules import it here
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
 INVOICES = "INVOICE"
@@ -66,13 +67,6 @@ def subscription_put(subscription: dict[str, Any], stored: Stored | None) -> Put
     """Listed by partner (GET /v1/billing/subscriptions?partner_id=, a partner key's own)."""
     lookup = (f"{SUBSCRIPTIONS}#{subscription['partner_id']}", subscription["subscription_id"])
     return replace(put_over(SUBSCRIPTIONS, subscription["subscription_id"], subscription, stored), lookup=lookup)
-
-
-def put_over(collection: str, key: str, data: dict[str, Any], stored: Stored | None) -> Put:
-    """Write `data` over what was read (`stored`), or as new: either way a concurrent writer makes it a Conflict."""
-    return Put(
-        collection, key, data, must_be_absent=stored is None, expected_version=stored.version if stored else None
-    )
 
 
 def line_key(line: Mapping[str, Any]) -> str:

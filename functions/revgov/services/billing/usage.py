@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from decimal import Decimal
 from typing import Any, cast
 
 from ...domain import billing as core
 from ...domain.errors import Conflict
-from ...domain.time import next_period, parse_day, period_of
+from ...domain.time import instant, parse_day, period_of
 from .exceptions import fail
 from .lines import draft_invoice, post_lines, rerate_line
 from .posting import Outcome, Posting
@@ -32,14 +33,19 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
         cast(core.UsageRecord, stored.data) if stored else core.new_usage(partner["partner_id"], table.metric, month)
     )
     # Billed in arrears on the next month's invoice; a month re-rated after that invoice was issued is adjusted by
-    # the difference on the next draft (SOP-3.4, COP-3.4).
-    header = draft_invoice(posting, partner["partner_id"], next_period(month))
+    # the difference on the next draft (SOP-3.4, COP-3.4). A record received after the cut-off is rated the month
+    # after it was received, as an adjustment with its original service period (SOP-3.1, COP-3.1).
+    received_on = instant(posting.occurred_at).astimezone(UTC).date()
+    billed_month, late = core.billed_in(month, received_on, book.usage_cutoff_days)
+    header = draft_invoice(posting, partner["partner_id"], billed_month)
+    cutoff = (book.usage_cutoff,) if late and book.usage_cutoff else ()
+    rules = (table.rule, book.invoicing, *cutoff)
     rerated = core.rerate_month(
         table,
         usage,
         Decimal(data["quantity"]),
         invoice_id=header["invoice_id"],
-        rules=(table.rule, book.invoicing),
+        rules=rules,
         order_ref=data["subscription_id"],
         channel=sub.data.get("channel") or "resale",
     )

@@ -188,7 +188,7 @@ def _not_the_preparer(rt: Runtime, who: Principal, dispute: Dispute) -> None:
 
 def apply_dispute_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
     """The dispute's approval was decided (here or through /v1/approvals): accepted → an adjustment for the next
-    run; rejected → the reason. Effect of `rebate.dispute` (services.cases.EFFECTS). `resolve_dispute` passes the
+    run; rejected → the reason. Effect of `rebate.dispute` (runtime.Registry.effects). `resolve_dispute` passes the
     accepted amount and the reason in `case["payload"]`; a decision through /v1/approvals accepts the disputed
     amount, with the approval's note as the reason."""
     tenant, rebates = book(rt, who.tenant_id)

@@ -1,0 +1,61 @@
+"""Read registrations as a caller may see them (their certification hold shown), and withdraw one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain import deals
+from ...domain.access import Principal
+from ...domain.audit import AuditEntry
+from ...domain.errors import NotFound
+from ...ports import Changes
+from ...runtime import Runtime
+from ..tenants import load_tenant
+from . import repository
+from .live import hold
+
+
+def get(rt: Runtime, who: Principal, deal_id: str, *, raw: bool = False) -> Any:
+    """The registration as `who` may read it (NotFound for another partner's); `raw`: as stored, with its version."""
+    stored = repository.find(rt, who.tenant_id, deal_id)
+    if stored is None or not who.sees_partner(stored.data["partner_id"]):
+        raise NotFound(f"no deal registration {deal_id}")
+    if raw:
+        return stored.data, stored.version
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    now = rt.clock.now_iso()
+    return deals.view(stored.data, now, hold(rt, who.tenant_id, tenant.policy, stored.data, now))
+
+
+def list_deals(rt: Runtime, who: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    page = repository.page(rt, who.tenant_id, limit=limit, cursor=cursor)
+    now = rt.clock.now_iso()
+    policy = load_tenant(rt, who.tenant_id)[0].policy
+    seen: dict[str, dict[str, Any]] = {}
+    items = [
+        deals.view(item.data, now, hold(rt, who.tenant_id, policy, item.data, now, seen))
+        for item in page.items
+        if who.sees_partner(item.data["partner_id"])
+    ]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:
+    """The partner (or channel ops) withdraws a registration: it leaves the opportunity's lock and pending queue."""
+    deal, version = get(rt, who, deal_id, raw=True)
+    withdrawn = deals.moved_to(deal, deals.WITHDRAWN)
+    changes = Changes(
+        puts=[repository.deal_put(withdrawn, version=version)],
+        audit=[
+            AuditEntry.by(
+                who, "deal.withdrawn", deal_id, deals.WITHDRAWN, inputs={"previous_status": deal["status"]}
+            )
+        ],
+    )
+    lock = repository.lock_of(rt, who.tenant_id, deal["customer"]["id"], deal["family"])
+    if lock is not None and lock.data["deal_id"] == deal_id:
+        changes.puts.append(repository.lock_changed(lock, status=deals.WITHDRAWN))
+    if deal["status"] == deals.PENDING:
+        changes.puts.append(repository.queue_put(rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal_id)))
+    rt.commit(who.tenant_id, changes)
+    return withdrawn

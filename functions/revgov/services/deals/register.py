@@ -1,0 +1,136 @@
+"""Register a deal (PA-5.1 eligibility, PA-5.5 conflicts and submission order): a pending registration and the
+channel-ops review it waits for, in one commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain import deals
+from ...domain.access import Principal
+from ...domain.audit import AuditEntry
+from ...domain.errors import Conflict, NotFound, RuleViolation
+from ...domain.tenants import Tenant
+from ...ports import Changes, DomainEvent
+from ...runtime import Runtime
+from .. import cases
+from ..partners import load_partner
+from ..tenants import load_tenant
+from .live import live
+from .repository import QUEUE_RACE, deal_put, queue_put
+
+REVIEW_EFFECT = "deal.registration"
+
+
+def register(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Register a deal. Registrations for one customer and family serialize on the opportunity's pending queue
+    (PA-5.5): one that loses that race to another registration is made again on the fresh state, so the partner gets
+    its registration (or the conflict PA-5.5 prescribes), not a 409 for a race."""
+    for attempt in range(3):
+        try:
+            return _register_once(rt, who, body)
+        except Conflict as lost:
+            if lost.detail != QUEUE_RACE or attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    policy = tenant.policy
+    partner_id, family = body["partner_id"], body["family"]
+    if not who.sees_partner(partner_id):
+        raise NotFound(f"no partner {partner_id}")
+    partner, _ = load_partner(rt, who.tenant_id, partner_id)
+    now = rt.clock.now_iso()
+    eligibility = policy["deal_registration"]["eligibility"]
+    deals.check_dates(body["expected_close"], now, int(eligibility.get("max_close_days", 180)))
+    problems = deals.registration_problems(policy, partner, family, now)
+    if problems:
+        raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
+    protecting, _ = live(rt, who.tenant_id, body["customer"]["id"], family, now, policy)
+    refused = deals.conflict(policy, protecting, partner_id)
+    if refused:
+        raise refused
+    deal = _new_deal(rt.ids.new("dl"), body, who, now)
+    context = {"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"]}
+    case, changes = open_review(
+        rt, who, tenant, deal, partner,
+        category="deal_registration_review", effect=REVIEW_EFFECT, risk_score=30, context=context,
+    )
+    deal["approval_id"] = case["case_id"]
+    changes.puts.append(deal_put(deal, version=None))
+    changes.puts.append(queue_put(rt, who.tenant_id, deal, lambda queue: deals.queue_with(queue, deal)))
+    changes.audit.insert(0, _registered(who, tenant, deal))
+    changes.events.append(
+        DomainEvent(
+            "revgov.deals",
+            "deal.registered",
+            {"deal_id": deal["deal_id"], "partner_id": partner_id, "family": family, "status": deals.PENDING},
+        )
+    )
+    rt.commit(who.tenant_id, changes)
+    return deal
+
+
+def open_review(
+    rt: Runtime,
+    who: Principal,
+    tenant: Tenant,
+    deal: dict[str, Any],
+    partner: dict[str, Any],
+    *,
+    category: str,
+    effect: str,
+    risk_score: int,
+    context: dict[str, Any],
+    reasons: list[dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], Changes]:
+    """The approval channel ops decides for a registration (its review, or its extension), due by the business days
+    of the partner's country (CPA-1.3)."""
+    return cases.open_case(
+        rt,
+        tenant.policy,
+        kind="approval",
+        category=category,
+        subject_kind="deal",
+        subject_id=deal["deal_id"],
+        requested_by=who,
+        reasons=reasons,
+        partner_id=deal["partner_id"],
+        effect=effect,
+        risk_score=risk_score,
+        context=context,
+        policy_version=tenant.policy_version,
+        country=partner.get("country"),
+    )
+
+
+def _new_deal(deal_id: str, body: dict[str, Any], who: Principal, now: str) -> dict[str, Any]:
+    return {
+        "deal_id": deal_id,
+        "partner_id": body["partner_id"],
+        "customer": body["customer"],
+        "family": body["family"],
+        "estimated_value": body["estimated_value"],
+        "expected_close": body["expected_close"],
+        "status": deals.PENDING,
+        "registered_at": now,
+        "registered_by": who.actor,
+        "approved_at": None,
+        "expires_at": None,
+        "approval_id": None,
+    }
+
+
+def _registered(who: Principal, tenant: Tenant, deal: dict[str, Any]) -> AuditEntry:
+    eligibility = tenant.policy["deal_registration"]["eligibility"]
+    return AuditEntry.by(
+        who,
+        "deal.registered",
+        deal["deal_id"],
+        deals.PENDING,
+        inputs={k: deal[k] for k in ("partner_id", "customer", "family", "estimated_value")},
+        policy_version=tenant.policy_version,
+        rule_ids=(eligibility["id"],),
+        clauses=(eligibility["clause"],),
+    )

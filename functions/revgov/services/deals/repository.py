@@ -1,0 +1,121 @@
+"""Deal registrations as stored: the registrations (`DEAL`), the lock that makes "first approved wins" atomic per
+customer and family (`DEALLOCK`), and the per-opportunity queue of pending registrations in order of submission
+(`DEALQUEUE`, PA-5.5, read consistently). No other module spells these collections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ...domain import deals
+from ...domain.errors import NotFound
+from ...ports import Page, Put, Stored
+from ...runtime import Runtime
+from ..toolkit import lookup_pages, pages, put_over
+
+DEALS = "DEAL"
+LOCKS = "DEALLOCK"  # customer#family -> the live registration: makes "first approved wins" atomic
+QUEUES = "DEALQUEUE"  # customer#family -> the pending registrations in order of submission (PA-5.5, read consistently)
+QUEUE_RACE = "another registration for this customer and family was submitted or decided meanwhile; retry"
+
+Queue = list[dict[str, Any]]
+
+
+def opportunity_key(customer_id: str, family: str) -> str:
+    return f"{customer_id}#{family}"
+
+
+def _opportunity(deal: dict[str, Any]) -> str:
+    return opportunity_key(deal["customer"]["id"], deal["family"])
+
+
+def deal_put(deal: dict[str, Any], *, version: int | None) -> Put:
+    lookup = (f"{DEALS}#{deal['customer']['id']}#{deal['family']}", f"{deal['registered_at']}#{deal['deal_id']}")
+    return Put(
+        DEALS,
+        deal["deal_id"],
+        deal,
+        lookup=lookup,
+        must_be_absent=version is None,
+        expected_version=version,
+        conflict_detail=f"deal registration {deal['deal_id']} changed meanwhile",
+    )
+
+
+def find(rt: Runtime, tenant_id: str, deal_id: str) -> Stored | None:
+    return rt.store.get(tenant_id, DEALS, deal_id)
+
+
+def load(rt: Runtime, tenant_id: str, deal_id: str) -> Stored:
+    stored = find(rt, tenant_id, deal_id)
+    if stored is None:
+        raise NotFound(f"no deal registration {deal_id}")
+    return stored
+
+
+def every(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
+    return pages(rt.store, tenant_id, DEALS)
+
+
+def page(rt: Runtime, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
+    return rt.store.query(tenant_id, DEALS, limit=limit, cursor=cursor)
+
+
+# --- the lock: the registration that holds the opportunity --------------------------------------------------------
+def lock_of(rt: Runtime, tenant_id: str, customer_id: str, family: str) -> Stored | None:
+    return rt.store.get(tenant_id, LOCKS, opportunity_key(customer_id, family))
+
+
+def lock_taken(deal: dict[str, Any], lock_version: int | None) -> Put:
+    """The approved registration takes the opportunity, if the lock is as read (absent, or at `lock_version`)."""
+    return Put(
+        LOCKS,
+        _opportunity(deal),
+        deal,
+        must_be_absent=lock_version is None,
+        expected_version=lock_version,
+        conflict_detail="another registration for this customer and family was approved first; retry",
+    )
+
+
+def lock_changed(lock: Stored, **fields: Any) -> Put:
+    return Put(LOCKS, lock.key, {**lock.data, **fields}, expected_version=lock.version)
+
+
+# --- the pending queue (PA-5.5 / CPA-5.4) ---------------------------------------------------------------------------
+def queue_of(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> Stored | None:
+    return rt.store.get(tenant_id, QUEUES, _opportunity(deal))
+
+
+def same_opportunity(rt: Runtime, tenant_id: str, deal: dict[str, Any], queue: Stored | None) -> Queue:
+    """The pending registrations for the deal's customer and family, read consistently from the per-opportunity
+    queue item (the lookup index is eventually consistent on DynamoDB: a registration submitted a moment earlier could
+    be missing from it). An opportunity registered before the queue existed has none: its lookup is read instead."""
+    if queue is not None:
+        return list(queue.data["pending"])
+    return _indexed(rt, tenant_id, deal)
+
+
+def _indexed(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> Queue:
+    """Every registration for the deal's customer and family by the lookup's submission order (not read-consistent)."""
+    partition = f"{DEALS}#{deal['customer']['id']}#{deal['family']}"
+    return [item.data for item in lookup_pages(rt.store, tenant_id, partition, page_size=100)]
+
+
+_UNREAD: Any = object()
+
+
+def queue_put(
+    rt: Runtime, tenant_id: str, deal: dict[str, Any], change: Callable[[Queue], Queue], stored: Any = _UNREAD
+) -> Put:
+    """The opportunity's pending queue after `change`, conditional on the version read (so two registrations, or a
+    registration and a decision, for one customer and family serialize). Created from the lookup when missing."""
+    if stored is _UNREAD:
+        stored = queue_of(rt, tenant_id, deal)
+    if stored is None:
+        current = [deals.queue_entry(d) for d in _indexed(rt, tenant_id, deal)
+                   if d["status"] == deals.PENDING and d["deal_id"] != deal["deal_id"]]
+    else:
+        current = list(stored.data["pending"])
+    queue = {"customer_id": deal["customer"]["id"], "family": deal["family"], "pending": change(current)}
+    return put_over(QUEUES, _opportunity(deal), queue, stored, conflict_detail=QUEUE_RACE)

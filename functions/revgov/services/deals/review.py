@@ -1,0 +1,85 @@
+"""Channel ops decided a registration (the effect of `deal.registration`, decided through `services.cases`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain import cases as case_rules
+from ...domain import deals
+from ...domain.access import Principal
+from ...domain.audit import AuditEntry
+from ...ports import Changes, DomainEvent
+from ...runtime import Runtime
+from .. import cases
+from ..tenants import load_tenant
+from . import repository
+from .live import live
+
+
+def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
+    """Channel ops decided a registration: approval starts exclusivity. A registration that conflicts with one
+    approved first (and still in force) is rejected instead, with the clause and a reason (PA-5.5 / CPA-5.4); the
+    reviewer's decision resolves as that rejection and the partner is told by a `deal.rejected` event."""
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    policy = tenant.policy
+    stored = repository.load(rt, who.tenant_id, case["subject"]["id"])
+    deal, now = stored.data, rt.clock.now_iso()
+    queue = repository.queue_of(rt, who.tenant_id, deal)
+    earlier = deals.earlier_pending(deal, repository.same_opportunity(rt, who.tenant_id, deal, queue))
+    if earlier is not None:  # PA-5.5 / CPA-5.4: decided in order of submission
+        raise deals.out_of_order(policy, earlier)
+    # the decision commits only if the queue it was checked against is unchanged (a registration submitted meanwhile)
+    leaves = repository.queue_put(
+        rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal["deal_id"]), stored=queue
+    )
+    changes = Changes(puts=[leaves])
+    resolved: dict[str, Any] | None = None
+    rule = policy["deal_registration"]["exclusivity"]
+    if case["status"] == "approved":
+        protecting, lock_version = live(rt, who.tenant_id, deal["customer"]["id"], deal["family"], now, policy)
+        if protecting is not None and protecting["partner_id"] != deal["partner_id"]:
+            reason = deals.conflict_reason(policy, protecting)
+            rule = deals.conflict_rule(policy)
+            deal = deals.rejected_for_conflict(deal, reason, now)
+            resolved = case_rules.resolved_otherwise(case, "rejected", reason)
+        else:
+            deal = deals.decided(deal, deals.APPROVED, now, policy)
+            changes.puts.append(repository.lock_taken(deal, lock_version))
+    else:
+        note = (case.get("decision") or {}).get("note")
+        deal = {**deals.moved_to(deal, deals.REJECTED), "decided_at": now, "rejection_reason": note}
+    changes.puts.append(repository.deal_put(deal, version=stored.version))
+    changes.merge(_reviewed(who, case, deal, rule, tenant.policy_version))
+    return cases.Resolved(changes, resolved) if resolved is not None else changes
+
+
+def _reviewed(
+    who: Principal, case: dict[str, Any], deal: dict[str, Any], rule: dict[str, Any], policy_version: str
+) -> Changes:
+    """The decision's audit record (citing the rule it was decided under) and the event that tells the partner."""
+    outcome = deal["status"]
+    audit = AuditEntry.by(
+        who,
+        f"deal.{outcome}",
+        deal["deal_id"],
+        outcome,
+        inputs={
+            "approval_id": case["case_id"],
+            "expires_at": deal.get("expires_at"),
+            **({"rejection": deal["rejection"]} if deal.get("rejection") else {}),
+        },
+        policy_version=policy_version,
+        rule_ids=(rule["id"],),
+        clauses=(rule["clause"],),
+    )
+    detail: dict[str, Any] = {
+        "deal_id": deal["deal_id"],
+        "partner_id": deal["partner_id"],
+        "family": deal["family"],
+        "status": outcome,
+    }
+    if outcome == deals.APPROVED:
+        detail["expires_at"] = deal["expires_at"]
+    else:
+        detail["reason"] = deal.get("rejection") or {"message": deal.get("rejection_reason") or "rejected"}
+    return Changes(audit=[audit], events=[DomainEvent("revgov.deals", f"deal.{outcome}", detail)])

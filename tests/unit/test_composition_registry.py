@@ -1,0 +1,72 @@
+"""The composition root's registries (issue #21): the use cases dispatched by a stored name are wired in
+`runtime.Registry` with real imports, and built on first use, not at import (Lambda cold start).
+
+#21: "Explicit registries built in the composition root (in the manner of cosmicpython's `bootstrap.py`) instead of
+`importlib` and `"module:function"` strings"."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from revgov.runtime import Registry
+from revgov.services import agents, credit_notes, deals, invoice_disputes, partners, pricing, rebates
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+
+
+def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
+    """A use case stores its effect's name on the case it opens; deciding the case applies that function. The names
+    are unchanged, so cases opened before the registry existed still resolve."""
+    effects = Registry().effects
+    assert set(effects) == {"pricing.approval", "rebate.dispute", "invoice.dispute", "credit_note.approval",
+                            "deal.registration", "deal.extension", "partner.activation"}
+    stored_by = [
+        (pricing.PRICING_EFFECT, pricing.apply_approval),
+        (deals.REVIEW_EFFECT, deals.apply_review),
+        (deals.EXTENSION_EFFECT, deals.apply_extension),
+        (partners.EFFECT, partners.apply_activation_decision),
+        (credit_notes.EFFECT, credit_notes.apply_decision),
+        (invoice_disputes.EFFECT, invoice_disputes.apply_decision),
+        ("rebate.dispute", rebates.apply_dispute_decision),
+    ]
+    for name, effect in stored_by:
+        assert effects[name] is effect, name
+
+
+def test_a_decision_kind_replays_and_shows_through_its_registered_functions():
+    registry = Registry()
+    assert dict(registry.evaluators) == {"pricing": pricing.evaluate}
+    assert dict(registry.views) == {"pricing": pricing.partner_view}
+
+
+def test_every_agent_name_runs_its_own_module():
+    from revgov.services.agents import billing_reconciler, certification_watcher, discount_drift, threshold_watcher
+
+    assert set(Registry().agents) == set(agents.AGENTS)
+    assert Registry().agents["discount_drift"] is discount_drift.run
+    assert Registry().agents["threshold_watcher"] is threshold_watcher.run
+    assert Registry().agents["billing_reconciler"] is billing_reconciler.run
+    assert Registry().agents["certification_watcher"] is certification_watcher.run
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The revgov.services modules a fresh interpreter holds after running `code`."""
+    probe = code + "\nimport sys\nprint(' '.join(m for m in sys.modules if m.startswith('revgov.services.')))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=FUNCTIONS)
+    return set(out.stdout.split())
+
+
+def test_the_tables_are_built_on_first_use_not_at_import():
+    """Cold start: importing the services that dispatch by name loads none of the use cases they dispatch to; reading
+    one table loads that table's modules (a replay loads pricing, not rebates)."""
+    dispatching = "import revgov.services.cases, revgov.services.decisions, revgov.services.agents"
+    dispatched = {"revgov.services.pricing", "revgov.services.rebates", "revgov.services.deals",
+                  "revgov.services.credit_notes", "revgov.services.invoice_disputes", "revgov.services.agents.desk",
+                  "revgov.services.agents.discount_drift", "revgov.services.agents.threshold_watcher"}
+    assert not _loaded_after(dispatching) & dispatched
+    replaying = _loaded_after(dispatching + "\nfrom revgov.runtime import REGISTRY\nREGISTRY.evaluators")
+    assert "revgov.services.pricing" in replaying and "revgov.services.rebates" not in replaying
+    running = _loaded_after(dispatching + "\nfrom revgov.runtime import REGISTRY\nREGISTRY.agents")
+    assert {"revgov.services.agents.discount_drift", "revgov.services.agents.threshold_watcher"} <= running
