@@ -48,6 +48,14 @@ class CopilotSettings:
         )
 
 
+def _whatif_workers(e: Mapping[str, str]) -> int:
+    """REVGOV_WHATIF_WORKERS, else 2 processes on the embedded engine (`revgov dev`) and 1 elsewhere (Lambda)."""
+    given = e.get("REVGOV_WHATIF_WORKERS") or ("2" if e.get("REVGOV_BACKEND") == "sqlite" else "1")
+    if not given.isdigit():
+        raise ValueError(f"REVGOV_WHATIF_WORKERS must be a whole number of processes, not {given!r}")
+    return max(1, int(given))
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str
@@ -72,6 +80,9 @@ class Settings:
     # Metrics also written as CloudWatch embedded metric format on stdout (revgov.metrics): on in Lambda.
     metrics_emf: bool = False
     copilot_refusal_baseline: float = COPILOT_REFUSAL_BASELINE  # REVGOV_COPILOT_REFUSAL_BASELINE
+    # Processes a long policy what-if evaluates in (REVGOV_WHATIF_WORKERS): 2 on the embedded engine of the local
+    # product (services.policy_whatif_workers); 1 elsewhere (a Lambda function has no /dev/shm for a process pool).
+    whatif_workers: int = 1
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -93,6 +104,7 @@ class Settings:
             data_file=Path(e.get("REVGOV_DATA_FILE", _REPO / ".revgov" / "revgov.sqlite")),
             metrics_emf=e.get("REVGOV_METRICS_EMF", "1" if e.get("AWS_LAMBDA_FUNCTION_NAME") else "") in ("1", "true"),
             copilot_refusal_baseline=float(e.get("REVGOV_COPILOT_REFUSAL_BASELINE", COPILOT_REFUSAL_BASELINE)),
+            whatif_workers=_whatif_workers(e),
         )
 
 

@@ -25,7 +25,7 @@ from revgov.domain.equity_policy import MEASURES
 from revgov.domain.time import instant, iso
 from revgov.ports import Changes, Put
 from revgov.services import cases, equity
-from revgov.services.keys import PARTNERS
+from revgov.services.partner_repository import PARTNERS
 from revgov.tenant_files import load_tenant_file
 from security_support import make_party, offboard, without_change_calendar
 from support import ROOT, assert_problem

@@ -12,7 +12,7 @@ import pytest
 
 import clock_support
 from revgov import cli
-from revgov.domain.billing import period_bounds, period_of
+from revgov.domain.time import period_bounds, period_of
 from security_support import make_party, offboard
 from support import assert_problem
 

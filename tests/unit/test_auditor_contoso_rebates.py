@@ -171,12 +171,6 @@ def test_cpa_3_6_the_downgrade_takes_effect_on_the_first_day_of_the_month_after_
     assert effective_tier(policy, partner, date(2026, 9, 30))["tier"] == "authorized"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor: pricing caps follow the entitlements' tier (effective_tier) the day a certification lapses; "
-    "CPA-6.2 caps by 'the Partner's tier', which CPA-3.6 lowers only after 60 days (services/pricing.partner_facts "
-    "should use domain.partners.held_tier)",
-)
 def test_cpa_6_2_the_discount_cap_is_that_of_the_tier_held_until_the_cpa_3_6_downgrade():
     # CPA-2.1: "the program tier under Section 3 determines discounts, rebates and entitlements"; CPA-6.2: "The
     # combined discount on a line ... may not exceed the Partner's tier cap for the line's Product Family without

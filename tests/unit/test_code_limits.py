@@ -81,7 +81,6 @@ KNOWN_OVER: dict[str, set[str]] = {
     "functions": set(),
     "imports": {
         "domain/policy.py:policy_problems",
-        "services/policy_whatif.py:whatif_rebates",
     },
 }
 

@@ -71,7 +71,7 @@ def test_a_draft_of_0_00_is_never_issued_so_it_is_not_late_and_the_current_month
     _ship(ledger, P1, "2026-10-12")
     stored = ledger.rt.store.get("northwind", billing.INVOICES, ledger.invoice(P1, "2026-10")["invoice_id"])
     assert stored is not None  # e.g. a shipment and its full credit note: nothing to issue
-    zero = billing._invoice_put({**stored.data, "total": "0.00"}, stored.version)
+    zero = billing.invoice_put({**stored.data, "total": "0.00"}, stored.version)
     ledger.rt.store.commit("northwind", Changes(puts=[zero]))
     ledger.clock.set("2026-11-20T10:00:00Z")
     _ship(ledger, P2, "2026-11-20")  # November has not ended: its draft is not late

@@ -17,6 +17,7 @@ today's date: the clock is injected.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,8 @@ from revgov.domain import policy_whatif as domain
 from revgov.domain.access import PLATFORM, Principal, Role
 from revgov.ports import Changes, Put
 from revgov.runtime import Runtime
-from revgov.services import decisions, policy_drafts, policy_whatif, pricing, tenants
-from revgov.settings import settings
+from revgov.services import decisions, policy_drafts, policy_whatif, policy_whatif_workers, pricing, tenants
+from revgov.settings import Settings, settings
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
 
@@ -155,7 +156,8 @@ def test_the_evaluation_of_identical_inputs_is_made_once(tmp_path, monkeypatch):
     """Memoising is sound because the evaluation is pure: here it is made once per distinct stored inputs."""
     rt, clock = _runtime("memory", tmp_path)
     inside = _history(rt, clock, monkeypatch)
-    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": "count"})
+    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": "count"})  # changes rules the evaluation reads
+    policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": MANY_RULES})
     calls = {"n": 0}
     original = policy_whatif.evaluate
 
@@ -163,7 +165,8 @@ def test_the_evaluation_of_identical_inputs_is_made_once(tmp_path, monkeypatch):
         calls["n"] += 1
         return original(*args)
 
-    monkeypatch.setattr(policy_whatif, "evaluate", counted)
+    monkeypatch.setattr(policy_whatif, "evaluate", counted)  # a decision read whole (stored in parts)
+    monkeypatch.setattr(policy_whatif_workers, "evaluate", counted)  # the others
     report = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
     distinct = {json.dumps(decisions.load(rt, FINANCE, d)[0]["inputs"], sort_keys=True) for d in inside}
     assert report["decisions"] == len(inside) > len(distinct) == calls["n"]
@@ -180,3 +183,144 @@ def test_the_figures_are_the_same_when_the_reuse_is_full_or_off(tmp_path, monkey
     for bound in (0, 2):
         monkeypatch.setattr(policy_whatif, "_MEMO_MAX", bound)
         assert policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW) == reused
+
+
+# --- what the changed rules can reach, and worker processes ----------------------------------------------------------
+# docs/policy.md: the summed what-if is "the sum of the rows `GET …/whatif/{decision_id}` makes one by one", and that
+# one-by-one replay always evaluates the decision under the draft. The summed what-if may skip the evaluation of a
+# decision the draft cannot reach (no rule the evaluation reads changed) and may evaluate in worker processes; in
+# every case its figures must be those of the one-by-one replay.
+
+# Changes a draft may make: rules the quote evaluation reads (pricing), the approval routing (read after it), and
+# sections no quote evaluation reads.
+_REACHING = [*MANY_RULES[:-1], {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "8"}]
+_NOT_REACHING = [
+    {"op": "replace", "path": "/exception_routing/categories/margin_below_floor/queue", "value": "legal"},
+    {"op": "replace", "path": "/exception_routing/triage/queue", "value": "finance"},
+]
+_UNREAD = [  # a stored decision carries the catalog items and partner facts it was priced from (services.pricing)
+    {"op": "replace", "path": "/billing/price_list/0/list_price", "value": "1300.00"},
+    {"op": "replace", "path": "/deal_registration/exclusivity/days", "value": 120},
+    {"op": "replace", "path": "/rebates/margin_floor/percent", "value": "10"},
+    {"op": "replace", "path": "/billing/invoice_disputes/window_days", "value": 20},
+]
+
+
+def _one_by_one(rt: Runtime, draft_id: str, inside: list[str]) -> dict[str, Any]:
+    return domain.summarize([policy_whatif.whatif_decision(rt, FINANCE, draft_id, d) for d in inside], examples=3)
+
+
+def test_a_decision_the_changed_rules_cannot_reach_keeps_its_outcome_as_a_full_replay_says(tmp_path, monkeypatch):
+    """Random drafts (seeded): each mixes rules the evaluation reads, routing, and sections it never reads; the
+    summed what-if (skipping what the draft cannot reach) equals replaying every decision one by one."""
+    import random
+
+    rt, clock = _runtime("sqlite", tmp_path)
+    inside = _history(rt, clock, monkeypatch)
+    assert not {op["path"].split("/")[1] for op in _UNREAD} & set(domain.EVALUATED_SECTIONS)
+    chance = random.Random(19)
+    for n in range(8):
+        operations = chance.sample(_NOT_REACHING, chance.randint(0, 2))
+        operations += chance.sample(_UNREAD, chance.randint(1, 2))
+        if n % 2:  # every other draft also changes rules the evaluation reads
+            operations += chance.sample(_REACHING, chance.randint(1, 3))
+        draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": f"random draft {n}"})
+        policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": operations})
+        report = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
+        expected = _one_by_one(rt, draft["draft_id"], inside)
+        assert {k: v for k, v in report.items() if k in expected} == expected, operations
+        if not n % 2:  # nothing the evaluation reads changed: no outcome changes, whatever the routing does
+            assert report["outcome_changed"] == 0
+
+
+def test_a_draft_that_changes_only_routing_evaluates_no_decision_and_reroutes_as_a_full_replay(tmp_path, monkeypatch):
+    """SOP-4.1's routing matrix sends the margin category to legal: approvals move queue, no outcome changes, and no
+    decision is evaluated again (the stored result stands)."""
+    rt, clock = _runtime("memory", tmp_path)
+    inside = _history(rt, clock, monkeypatch)
+    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": "routing"})
+    policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": _NOT_REACHING[:1]})
+    calls = {"n": 0}
+
+    def counted(*args: Any) -> Any:
+        calls["n"] += 1
+        return pricing.evaluate(*args)
+
+    monkeypatch.setattr(policy_whatif_workers, "evaluate", counted)
+    report = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
+    assert calls["n"] == 0
+    assert report["outcome_changed"] == 0 and report["approvals_rerouted"]["count"] > 0
+    assert {k: v for k, v in report.items() if k in (e := _one_by_one(rt, draft["draft_id"], inside))} == e
+
+
+def test_the_quote_evaluation_reads_only_the_sections_the_reach_analysis_names(tmp_path, monkeypatch):
+    """The reach analysis is sound only if the evaluation reads no other section: every stored decision evaluates
+    the same under a policy holding the evaluated sections alone."""
+    rt, clock = _runtime("memory", tmp_path)
+    inside = _history(rt, clock, monkeypatch)
+    tenant = tenants.load_tenant(rt, "northwind")[0]
+    alone = {s: tenant.policy[s] for s in domain.EVALUATED_SECTIONS if s in tenant.policy}
+    for decision_id in inside:
+        inputs = decisions.load(rt, FINANCE, decision_id)[0]["inputs"]
+        assert (pricing.evaluate(alone, "sections-alone", inputs)
+                == pricing.evaluate(tenant.policy, tenant.policy_version, inputs))
+
+
+@pytest.mark.parametrize("engine", ["memory", "sqlite"])
+def test_evaluating_in_worker_processes_gives_the_figures_and_examples_of_one_process(engine, tmp_path, monkeypatch):
+    """Past POOL_AFTER evaluations the rest go to worker processes in batches; the rows come back in read order, so
+    the example ids, the counts and the sums are those of one process and of the one-by-one replay."""
+    rt, clock = _runtime(engine, tmp_path)
+    inside = _history(rt, clock, monkeypatch)
+    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": "workers"})
+    policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": MANY_RULES})
+    monkeypatch.setattr(policy_whatif, "_MEMO_MAX", 0)  # every decision evaluated
+    one = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
+    monkeypatch.setattr(policy_whatif_workers, "POOL_AFTER", 5)
+    monkeypatch.setattr(policy_whatif_workers, "_BATCH", 7)
+    monkeypatch.setattr(policy_whatif_workers, "_IN_FLIGHT", 2)
+    two = policy_whatif.whatif(replace(rt, settings=replace(rt.settings, whatif_workers=2)), FINANCE,
+                               draft["draft_id"], WINDOW)
+    assert two == one
+    assert {k: v for k, v in two.items() if k in (e := _one_by_one(rt, draft["draft_id"], inside))} == e
+
+
+def test_without_a_process_pool_the_whatif_evaluates_in_its_own_process(tmp_path, monkeypatch):
+    """Where no process pool can start (a Lambda function has no /dev/shm), the figures are the same."""
+    rt, clock = _runtime("memory", tmp_path)
+    _history(rt, clock, monkeypatch)
+    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": "no pool"})
+    policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": MANY_RULES})
+    one = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
+
+    def no_pool(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("[Errno 38] Function not implemented")
+
+    monkeypatch.setattr(policy_whatif_workers, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(policy_whatif_workers, "POOL_AFTER", 3)
+    monkeypatch.setattr(policy_whatif, "_MEMO_MAX", 0)
+    two = policy_whatif.whatif(replace(rt, settings=replace(rt.settings, whatif_workers=2)), FINANCE,
+                               draft["draft_id"], WINDOW)
+    assert two == one
+
+
+@pytest.mark.parametrize(("env", "workers"), [
+    ({}, 1), ({"REVGOV_BACKEND": "dynamodb"}, 1), ({"REVGOV_BACKEND": "sqlite"}, 2),
+    ({"REVGOV_BACKEND": "sqlite", "REVGOV_WHATIF_WORKERS": "1"}, 1), ({"REVGOV_WHATIF_WORKERS": "3"}, 3),
+    ({"REVGOV_WHATIF_WORKERS": "0"}, 1)])
+def test_whatif_workers_come_from_the_environment(env, workers):
+    assert Settings.from_env(env).whatif_workers == workers
+
+
+@pytest.mark.parametrize(("window", "pointer"), [
+    ({"from": "2026-02-30", "to": "2026-03-01"}, "/from"),  # no such day
+    ({"from": "2026-03-01", "to": "2026-13-01"}, "/to"),
+    ({"from": "2026-03-02", "to": "2026-03-01"}, "/to"),  # ends before it starts
+    ({"from": "2026-01-01", "to": "2027-01-02"}, "/to"),  # 367 days: "a what-if window is at most 366 days"
+])
+def test_a_bad_window_is_refused_naming_the_field(window, pointer):
+    from revgov.domain.errors import RuleViolation
+
+    with pytest.raises(RuleViolation) as refused:
+        policy_whatif._window(window)
+    assert [e.path for e in refused.value.errors] == [pointer]

@@ -27,6 +27,37 @@ def test_pages_reads_every_document_across_store_pages_and_only_under_the_prefix
     assert seen == list(range(7))  # three pages, no other tenant's and no other prefix's documents
 
 
+def test_lookup_pages_reads_every_entry_of_a_partition_across_store_pages_and_only_under_the_prefix() -> None:
+    clock = FixedClock("2027-01-04T09:00:00Z")
+    store = MemoryDocumentStore(clock, RandomIds(clock))
+    puts = [Put("THINGS", f"k{n:03d}", {"n": n}, lookup=("THINGS#open", f"2027-01#{n:03d}")) for n in range(7)]
+    puts += [Put("THINGS", "k100", {"n": 100}, lookup=("THINGS#open", "2027-02#100")),
+             Put("THINGS", "k200", {"n": 200}, lookup=("THINGS#closed", "2027-01#200"))]  # fmt: skip
+    store.commit("t1", Changes(puts=puts))
+    store.commit("t2", Changes(puts=[Put("THINGS", "k999", {"n": -1}, lookup=("THINGS#open", "2027-01#999"))]))
+    seen = [item.data["n"] for item in toolkit.lookup_pages(store, "t1", "THINGS#open", prefix="2027-01#", page_size=3)]
+    assert seen == list(range(7))  # three pages; no other tenant, partition or prefix
+    everything = toolkit.lookup_pages(store, "t1", "THINGS#open", page_size=3)
+    assert [item.data["n"] for item in everything] == [*range(7), 100]
+
+
+def test_lookup_pages_reads_no_further_page_than_the_caller_takes() -> None:
+    clock = FixedClock("2027-01-04T09:00:00Z")
+    store = MemoryDocumentStore(clock, RandomIds(clock))
+    puts = [Put("THINGS", f"k{n}", {"n": n}, lookup=("THINGS#open", f"{n}")) for n in range(9)]
+    store.commit("t1", Changes(puts=puts))
+    reads: list[str | None] = []
+    lookup = store.lookup
+
+    def counted(tenant_id: str, partition: str, **kwargs: object) -> object:
+        reads.append(kwargs.get("cursor"))  # type: ignore[arg-type]
+        return lookup(tenant_id, partition, **kwargs)  # type: ignore[arg-type]
+
+    store.lookup = counted  # type: ignore[method-assign]
+    first = next(iter(toolkit.lookup_pages(store, "t1", "THINGS#open", page_size=3)))
+    assert first.data["n"] == 0 and reads == [None]
+
+
 def test_retry_on_conflict_re_runs_until_commit_and_gives_up_with_the_callers_problem(monkeypatch) -> None:
     monkeypatch.setattr(toolkit.time, "sleep", lambda _s: None)
     calls: list[int] = []

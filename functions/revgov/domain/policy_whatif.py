@@ -32,6 +32,22 @@ def id_prefixes(kind: str, first_day: str, last_day: str) -> list[str]:
     return [typed_id(kind, bucket << _BUCKET_BITS, bytes(10))[: len(kind) + 5] for bucket in range(first, last + 1)]
 
 
+# The sections of a policy a quote evaluation reads (services.pricing.evaluate: `pricing`, compiled by
+# domain.pricing.pricing_index, and `certifications`, for decisions stored before `barred_families`). The approval
+# queues are read from `exception_routing` after the evaluation (`side`). tests/unit/test_policy_whatif_fast.py
+# evaluates quotes under a policy holding these sections alone, so a new read of another section fails there.
+EVALUATED_SECTIONS = ("pricing", "certifications")
+
+
+def draft_reaches(made_under: dict[str, Any], draft: dict[str, Any]) -> bool:
+    """Whether the draft changes a rule a quote evaluation reads, against the policy a decision was made under.
+
+    When it does not, the decision evaluates under the draft exactly as it was decided (an evaluation is a pure
+    function of the sections it reads and the decision's stored inputs, and a replay repeats the decision), so its
+    stored result stands for the draft's and only its approval queues are read again under the draft's routing."""
+    return any(made_under.get(section) != draft.get(section) for section in EVALUATED_SECTIONS)
+
+
 def queues(result: dict[str, Any], queue_of: dict[str, str]) -> list[str]:
     """The queues the decision's approvals open (one approval per queue)."""
     return sorted({queue_of.get(category, queue_of.get("*", "triage")) for category in result["approval_categories"]})

@@ -38,6 +38,7 @@ from ..domain.time import parse_day, period_of
 from ..ports import Changes, Put
 from ..runtime import Runtime
 from . import approval_requests, billing, tenants
+from .toolkit import lookup_pages
 
 HOLDS = "CREDITNOTEHOLD"  # hold id -> a credit note above the limit, waiting for its approval
 EFFECT = "credit_note.approval"
@@ -307,13 +308,8 @@ def _settle_subscription(rt: Runtime, tenant_id: str, entry: dict[str, Any], lin
 
 def pending_for_month(rt: Runtime, tenant_id: str, partner_id: str, period: str) -> list[dict[str, Any]]:
     """The partner's subscription credits of `period` still waiting for their approval."""
-    records, cursor = [], None
-    while True:
-        page = rt.store.lookup(tenant_id, f"{billing.SUBSCRIPTIONS}#{partner_id}", limit=200, cursor=cursor)
-        records += [s.data for s in page.items if s.data.get("held")]
-        cursor = page.next_cursor
-        if not cursor:
-            return core.pending_credits(records, period)
+    listed = lookup_pages(rt.store, tenant_id, f"{billing.SUBSCRIPTIONS}#{partner_id}")
+    return core.pending_credits([s.data for s in listed if s.data.get("held")], period)
 
 
 def refuse_finalizing_over_pending(rt: Runtime, tenant_id: str, invoice: dict[str, Any], book: BillingPolicy) -> None:

@@ -286,13 +286,7 @@ def replayable(rt: Runtime, tenant_id: str, statuses: tuple[str, ...] = ("dead_l
     """ERP events whose latest status is one of `statuses`."""
     found: list[str] = []
     for status in statuses:
-        cursor = None
-        while True:
-            page = events.by_status(rt, tenant_id, status, limit=100, cursor=cursor)
-            found += [item.key for item in page.items if item.data.get("source") == SOURCE]
-            cursor = page.next_cursor
-            if not cursor:
-                break
+        found += [item.key for item in events.all_by_status(rt, tenant_id, status) if item.data.get("source") == SOURCE]
     return found
 
 

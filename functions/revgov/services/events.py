@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..domain.errors import MalformedRequest, NotFound
-from ..ports import Changes, Page, Put
+from ..ports import Changes, Page, Put, Stored
 from ..runtime import Runtime
+from .toolkit import lookup_pages
 
 EVENTS = "EVENT"
 _RETENTION_SECONDS = 35 * 24 * 3600
@@ -72,6 +74,11 @@ def entry_put(rt: Runtime, *, event_id: str, source: Any, detail_type: Any, occu
 def by_status(rt: Runtime, tenant_id: str, status: str, *, limit: int, cursor: str | None = None) -> Page:
     """Events whose latest status is `status` (e.g. dead_lettered, to replay them), oldest id first."""
     return rt.store.lookup(tenant_id, f"{EVENTS}#{status}", limit=limit, cursor=cursor)
+
+
+def all_by_status(rt: Runtime, tenant_id: str, status: str) -> Iterator[Stored]:
+    """Every event whose latest status is `status`, oldest id first, page by page."""
+    return lookup_pages(rt.store, tenant_id, f"{EVENTS}#{status}", page_size=100)
 
 
 def get(rt: Runtime, tenant_id: str, event_id: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation, Unauth
 from ..ports import Changes, Page, Put, Stored
 from ..runtime import Runtime
 from . import partner_repository, tenant_repository
-from .partner_repository import PARTNERS as PARTNERS  # for callers that still import it from here
 
 KEYS = "KEY"
 _PUBLIC = ("key_id", "tenant_id", "role", "partner_id", "label", "prefix", "created_at", "created_by", "revoked_at")

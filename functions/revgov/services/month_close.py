@@ -24,6 +24,7 @@ from ..domain.time import instant, period_bounds
 from ..ports import Changes, Put
 from ..runtime import Runtime
 from . import billing, cases, credit_notes, erp, events, tenants
+from .toolkit import lookup_pages
 
 FINDINGS = "MONTHCLOSE"  # invoice:<id> | parked:<event id> -> the exception opened for it
 ACTOR = "system:month_close"
@@ -138,13 +139,7 @@ def _parked_too_long(
 def _all(rt: Runtime, tenant_id: str, partition: str) -> list[dict[str, Any]]:
     """Documents listed under a status partition that still have that status (an index may lag its items)."""
     status = partition.rsplit("#", 1)[1]
-    found, cursor = [], None
-    while True:
-        page = rt.store.lookup(tenant_id, partition, limit=200, cursor=cursor)
-        found += [item.data for item in page.items if item.data.get("status") == status]
-        cursor = page.next_cursor
-        if not cursor:
-            return found
+    return [item.data for item in lookup_pages(rt.store, tenant_id, partition) if item.data.get("status") == status]
 
 
 def _report(

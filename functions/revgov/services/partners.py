@@ -21,7 +21,6 @@ from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import cases, tenants
 from . import partner_repository as repository
-from .partner_repository import PARTNERS as PARTNERS  # for callers that still import it from here
 from .toolkit import retry_on_conflict
 
 SOURCE = "revgov.partner"

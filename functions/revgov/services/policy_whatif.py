@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 from ..domain import policy_whatif
 from ..domain.access import Principal
 from ..domain.errors import FieldError, RuleViolation
+from ..domain.rebates.policy import Period
+from ..domain.time import parse_day
 from ..runtime import Runtime
-from . import decisions, policy_drafts
+from . import decisions, policy_drafts, policy_whatif_workers
 from .pricing import evaluate
-from .tenants import policy_at
+from .rebates import rate_under
+from .tenants import load_tenant, policy_at
 
 MAX_WINDOW_DAYS = 366
 _PAGE = 500
@@ -33,7 +35,7 @@ def _window(body: dict[str, Any]) -> tuple[str, str]:
     days = []
     for field in ("from", "to"):
         try:
-            days.append(date.fromisoformat(body[field]))
+            days.append(parse_day(body[field]))
         except ValueError as bad:
             raise RuleViolation(f"{field} {body[field]!r} is not a date",
                                 errors=[FieldError(f"/{field}", "not a date")]) from bad
@@ -65,7 +67,8 @@ def stored_quote_decisions(rt: Runtime, who: Principal, start: str, end: str) ->
 # What the summed what-if reads of each stored decision (the rest of the record, its lines and findings, is not
 # decoded): the engine extracts these values (DocumentStore.project), so a scan costs a few short strings a decision.
 _FIELDS = ("$.kind", "$.created_at", "$.policy_version", "$.body", "$.inputs", "$.result.outcome",
-           "$.result.approval_categories", "$.result.totals.net_total", "$.result.totals.cost_total")
+           "$.result.approval_categories", "$.result.totals.net_total", "$.result.totals.cost_total",
+           "$.inputs.partner.tier")
 _PRICING = json.dumps("pricing")
 _MEMO_MAX = 20_000  # evaluations kept per what-if (keys are the inputs' JSON text, about 1–3 KB each)
 
@@ -73,47 +76,74 @@ _MEMO_MAX = 20_000  # evaluations kept per what-if (keys are the inputs' JSON te
 class _Replayer:
     """Compares decisions with their replay under one draft; the policies they were made under are read once.
 
-    The evaluation is a pure function of (policy, version, inputs) (services.pricing.evaluate), so decisions with the
-    same stored inputs get the same evaluation under the draft: it is made once per distinct inputs (keyed by their
-    stored JSON text, decoded only when not seen before) and reused. The figures are those of evaluating every
-    decision one by one (tests/unit/test_policy_whatif_fast.py checks both ways agree)."""
+    The evaluation is a pure function of the policy sections it reads and the stored inputs (services.pricing
+    .evaluate), so: a decision made under a version whose evaluated sections the draft leaves as they were keeps its
+    stored result (domain.policy_whatif.draft_reaches; only its queues are read again); decisions with the same stored
+    inputs get the same evaluation, made once per distinct inputs (keyed by their stored JSON text) and reused; the
+    rest are evaluated, in worker processes past the first few thousand (policy_whatif_workers). The figures are those
+    of evaluating every decision one by one (tests/unit/test_policy_whatif_fast.py checks both ways agree)."""
 
-    def __init__(self, rt: Runtime, tenant_id: str, draft: dict[str, Any]) -> None:
+    def __init__(self, rt: Runtime, tenant_id: str, draft: dict[str, Any], *, workers: int = 1) -> None:
         self.rt, self.tenant_id = rt, tenant_id
         self.draft_policy, self.draft_version = draft["policy"], draft["policy_version"]
         self.draft_queues = queue_of(self.draft_policy)
+        self.workers = workers
         self._queues: dict[str, dict[str, str]] = {}
-        self._after: dict[str, tuple[str, dict[str, Any]]] = {}  # inputs JSON text -> (segment, side under the draft)
-        self._before: dict[tuple[str, ...], dict[str, Any]] = {}  # the same, as JSON text -> side
+        self._reaches: dict[str, bool] = {}
+        self._after: dict[str, dict[str, Any]] = {}  # inputs JSON text -> its side under the draft
+        self._before: dict[tuple[str, ...], tuple[dict[str, Any], dict[str, Any]]] = {}  # values -> (as made, same)
 
     def _queues_of(self, version: str) -> dict[str, str]:
         if version not in self._queues:
-            self._queues[version] = queue_of(policy_at(self.rt, self.tenant_id, version))
+            policy = policy_at(self.rt, self.tenant_id, version)
+            self._queues[version] = queue_of(policy)
+            self._reaches[version] = policy_whatif.draft_reaches(policy, self.draft_policy)
         return self._queues[version]
 
+    def reaches(self, version: str) -> bool:
+        """Whether the draft changes a rule the evaluation of a decision made under `version` reads."""
+        self._queues_of(version)
+        return self._reaches[version]
+
     def compare(self, decision: dict[str, Any]) -> dict[str, Any]:
+        """One decision evaluated under the draft, whatever the draft changes: the one-by-one replay."""
         after = evaluate(self.draft_policy, self.draft_version, decision["inputs"])
         return policy_whatif.compare(decision, decision["result"], after,
                                      self._queues_of(decision["policy_version"]), self.draft_queues)
 
-    def _after_of(self, inputs_text: str) -> tuple[str, dict[str, Any]]:
+    def _compare_whole(self, decision: dict[str, Any]) -> dict[str, Any]:
+        if self.reaches(decision["policy_version"]):
+            return self.compare(decision)
+        return policy_whatif.compare(decision, decision["result"], decision["result"],
+                                     self._queues_of(decision["policy_version"]), self.draft_queues)
+
+    def remembered(self, inputs_text: str) -> dict[str, Any] | None:
+        """The draft's side for inputs already evaluated in this what-if."""
+        return self._after.get(inputs_text)
+
+    def remember(self, inputs_text: str, after: dict[str, Any]) -> None:
+        if len(self._after) < _MEMO_MAX:
+            self._after[inputs_text] = after
+
+    def after_of(self, inputs_text: str) -> dict[str, Any]:
+        """The draft's side for one decision's stored inputs, evaluated here (or remembered)."""
         known = self._after.get(inputs_text)
         if known is None:
-            inputs = json.loads(inputs_text)
-            after = evaluate(self.draft_policy, self.draft_version, inputs)
-            known = (inputs["partner"]["tier"], policy_whatif.side(after, self.draft_queues))
-            if len(self._after) < _MEMO_MAX:
-                self._after[inputs_text] = known
+            known = policy_whatif_workers.side_under(self.draft_policy, self.draft_version, self.draft_queues,
+                                                     json.loads(inputs_text))
+            self.remember(inputs_text, known)
         return known
 
-    def _before_of(self, *values: str) -> dict[str, Any]:
-        """The decision as made, from the JSON text of its version, outcome, categories, net and cost totals."""
+    def sides_as_made(self, *values: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The decision as made, from the JSON text of its version, outcome, categories, net and cost totals: its side
+        under its own routing, and under the draft's (what it stays when the draft does not reach it)."""
         known = self._before.get(values)
         if known is None:
             version, outcome, categories, net, cost = (json.loads(text) for text in values)
             decided = {"outcome": outcome, "approval_categories": categories,
                        "totals": {"net_total": net, "cost_total": cost}}
-            known = policy_whatif.side(decided, self._queues_of(version))
+            known = (policy_whatif.side(decided, self._queues_of(version)),
+                     policy_whatif.side(decided, self.draft_queues))
             if len(self._before) < _MEMO_MAX:
                 self._before[values] = known
         return known
@@ -121,20 +151,30 @@ class _Replayer:
     def rows(self, start: str, end: str) -> Iterator[dict[str, Any]]:
         """The comparison of every stored quote decision made from day `start` to day `end` (inclusive): the rows
         `compare` makes, read from the few values each needs (only the ids of the window's time range are read)."""
-        loads = json.loads
-        for prefix in policy_whatif.id_prefixes("dec", start, end):
-            for key, values in self.rt.store.project(self.tenant_id, decisions.DECISIONS, _FIELDS, prefix=prefix):
-                kind, created, version, body, inputs, outcome, categories, net, cost = values
-                if kind != _PRICING or not start <= loads(created)[:10] <= end:
-                    continue
+        with policy_whatif_workers.Evaluations(self) as evaluations:
+            for key, values in self._projected(start, end):
+                version, body, inputs, outcome, categories, net, cost, tier = values[2:]
                 if body != "null":  # stored in parts: read whole
                     stored = self.rt.store.get(self.tenant_id, decisions.DECISIONS, key)
                     if stored is not None:
-                        yield self.compare(decisions.whole(self.rt, self.tenant_id, stored.data))
+                        yield from evaluations.ready(self._compare_whole(
+                            decisions.whole(self.rt, self.tenant_id, stored.data)))
                     continue
-                segment, after = self._after_of(inputs)
-                before = self._before_of(version, outcome, categories, net, cost)
-                yield {"decision_id": key, "segment": segment, "before": before, "after": after}
+                before, kept = self.sides_as_made(version, outcome, categories, net, cost)
+                row = {"decision_id": key, "segment": json.loads(tier), "before": before, "after": kept}
+                if self.reaches(json.loads(version)):
+                    yield from evaluations.after(row, inputs)
+                else:
+                    yield from evaluations.ready(row)
+            yield from evaluations.drained()
+
+    def _projected(self, start: str, end: str) -> Iterator[tuple[str, list[str]]]:
+        """The window's stored quote decisions: each one's key and the JSON text of the `_FIELDS` values."""
+        loads = json.loads
+        for prefix in policy_whatif.id_prefixes("dec", start, end):
+            for key, values in self.rt.store.project(self.tenant_id, decisions.DECISIONS, _FIELDS, prefix=prefix):
+                if values[0] == _PRICING and start <= loads(values[1])[:10] <= end:
+                    yield key, values
 
 
 def whatif(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +182,7 @@ def whatif(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> 
     approvals per queue, net total and margin, overall and by partner segment (tier)."""
     start, end = _window(body)
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
-    replayer = _Replayer(rt, who.tenant_id, draft)
+    replayer = _Replayer(rt, who.tenant_id, draft, workers=rt.settings.whatif_workers)
     summary = policy_whatif.summarize(replayer.rows(start, end), examples=int(body.get("examples", 5)))
     return {"draft_id": draft_id, "draft_version": draft["policy_version"], "revision": draft["revision"],
             "window": {"from": start, "to": end}, **summary}
@@ -161,10 +201,6 @@ def whatif_rebates(rt: Runtime, who: Principal, draft_id: str, body: dict[str, A
     """A rebate or commission period rated over its stored rebate lines as the policy in force rates it and as the
     draft would: the payable amount and tier reached per partner and program, totals by partner segment. The lines
     are the sales already projected for rebates; nothing is settled or written."""
-    from ..domain.rebates.policy import Period
-    from .rebates import rate_under
-    from .tenants import load_tenant
-
     period = Period.parse(body["period"])  # a RuleViolation naming the forms it takes
     tenant, _ = load_tenant(rt, who.tenant_id)
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)

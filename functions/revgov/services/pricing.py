@@ -52,9 +52,12 @@ def _priced(item: dict[str, str]) -> dict[str, str]:
 
 
 def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> dict[str, Any]:
-    """Status, effective tier (lowered by lapsed certifications) and the families certified on the quote date."""
+    """Status, the tier held on the quote date and the families certified on it. The tier sets the discount caps
+    (PA-3.1: "The tier determines the Partner's discount caps under PA-6.2"; CPA-2.1) and a lapsed certification
+    lowers it only at the downgrade (PA-3.7: after 90 consecutive days, CPA-3.6: 60, from the next Billing Month);
+    what it takes away at once are Section 9 entitlements (PA-4.3(a), CPA-4.3(a)) and the family (PA-4.3(b))."""
     day = parse_instant(at).date()
-    tier = partner_rules.effective_tier(policy, partner, day)
+    tier = partner_rules.held_tier(policy, partner, day)
     families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
     certified = sorted({families[c] for c in partner_rules.valid_certifications(partner, day) if c in families})
     return {

@@ -224,27 +224,17 @@ def _month_lines(rt: Runtime, tenant_id: str, records: list[dict[str, Any]], per
     """Every line of the month's invoices, and the lines the records say they posted elsewhere for the month."""
     lines: dict[str, dict[str, Any]] = {}
     for status in ("draft", "finalized"):
-        cursor = None
-        while True:
-            page = billing.list_invoices(rt, tenant_id, status=status, period=period, limit=100, cursor=cursor)
-            for item in page.items:
-                for line in billing.invoice_lines(rt, tenant_id, item.data["invoice_id"]):
-                    lines[line["line_id"]] = line
-            cursor = page.next_cursor
-            if not cursor:
-                break
+        for item in billing.invoices_in(rt, tenant_id, status=status, period=period):
+            for line in billing.invoice_lines(rt, tenant_id, item.data["invoice_id"]):
+                lines[line["line_id"]] = line
     for record in records:
         for entry in [*record.get("billed", []), *record.get("credited", []), *record.get("adjusted", [])]:
             if entry.get("month", core.charged_month(entry)) == period and entry["line_id"] not in lines:
-                stored = rt.store.get(tenant_id, billing.LINES, _line_key(entry["line_id"]))
+                invoice_id, number = entry["line_id"].rsplit(".", 1)
+                stored = billing.line_of(rt, tenant_id, invoice_id, int(number))
                 if stored is not None:
                     lines[entry["line_id"]] = stored.data
     return list(lines.values())
-
-
-def _line_key(line_id: str) -> str:
-    invoice_id, number = line_id.rsplit(".", 1)
-    return f"{invoice_id}#{int(number):05d}"
 
 
 # --- the partner's subscriptions ------------------------------------------------------------------------------------

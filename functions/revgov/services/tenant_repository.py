@@ -63,7 +63,9 @@ def stored_profile(store: DocumentStore, tenant_id: str) -> Stored | None:
     return store.get(tenant_id, *PROFILE)
 
 
-def profile_put(tenant: Tenant, *, version: int | None, new: bool = False) -> Put:
+def profile_put(
+    tenant: Tenant, *, version: int | None, new: bool = False, conflict_detail: str | None = None
+) -> Put:
     return Put(
         PROFILE[0],
         PROFILE[1],
@@ -71,7 +73,7 @@ def profile_put(tenant: Tenant, *, version: int | None, new: bool = False) -> Pu
         tenant_id=tenant.tenant_id,
         must_be_absent=new,
         expected_version=version,
-        conflict_detail=f"tenant {tenant.tenant_id} already exists",
+        conflict_detail=conflict_detail or f"tenant {tenant.tenant_id} already exists",
     )
 
 

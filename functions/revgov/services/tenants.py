@@ -1,6 +1,6 @@
 """Operator use cases: provision, list, read, suspend, resume and offboard white-label tenants.
 
-Where tenants are stored is `tenant_repository`'s; the names below are kept for callers that still import them."""
+Where tenants are stored is `tenant_repository`'s."""
 
 from __future__ import annotations
 
@@ -17,10 +17,6 @@ from ..runtime import Runtime
 from . import contracts, keys
 from . import tenant_repository as repository
 from .audit import verify_chain
-from .tenant_repository import POLICIES as POLICIES  # the names below: for callers that still import them here
-from .tenant_repository import PROFILE as PROFILE
-from .tenant_repository import REGISTRY as REGISTRY
-from .tenant_repository import SECRETS as SECRETS
 from .tenant_repository import policy_put, registry_entry
 
 SOURCE = "revgov.tenant"

@@ -16,7 +16,6 @@ core.prorate(...)` keeps working:
 
 from __future__ import annotations
 
-from ..time import next_period, period_bounds, period_of  # the billing months, as callers of the old module read them
 from .credits import (
     CREDIT_NOTE_REASONS,
     Credited,
@@ -193,12 +192,9 @@ __all__ = [
     "new_invoice",
     "new_line_credits",
     "new_usage",
-    "next_period",
     "overage_hours",
     "pending_credits",
-    "period_bounds",
     "period_ended",
-    "period_of",
     "posted_against_entry",
     "priced_as",
     "prorate",

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain.access import PLATFORM
 from ...runtime import Runtime
-from ..tenants import REGISTRY
-from ..toolkit import pages
+from ..tenant_repository import registry_items
 
 AGENTS = ("threshold_watcher", "billing_reconciler", "certification_watcher", "discount_drift")
 
@@ -28,8 +26,7 @@ def run(rt: Runtime, agent: str, tenant_ids: list[str] | None = None) -> list[di
 
     work = rt.registry.agents[agent]
     if tenant_ids is None:
-        tenant_ids = [item.key for item in pages(rt.store, PLATFORM, REGISTRY, page_size=100)
-                      if item.data.get("status") == "active"]
+        tenant_ids = [item.key for item in registry_items(rt.store) if item.data.get("status") == "active"]
     reports = []
     for tenant_id in tenant_ids:
         desk = AgentDesk(rt, agent, tenant_id)

@@ -22,10 +22,9 @@ from ...domain.kpis import Period
 from ...domain.time import instant
 from ...ports import Changes, Put
 from ...runtime import OUTBOX, Runtime
-from .. import analytics, billing, cases, erp, events, tasks, tenants
+from .. import analytics, billing, cases, erp, events, partner_repository, tasks, tenants
 from ..deals import DEALS
-from ..keys import PARTNERS
-from ..toolkit import pages
+from ..toolkit import lookup_pages, pages
 
 WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, cases.CASES, OUTBOX})
 # The desk's whole public surface; tests hold it to exactly this.
@@ -72,7 +71,7 @@ class AgentDesk:
         return [item.data for item in pages(self._rt.store, self.tenant_id, collection)]
 
     def active_partners(self) -> list[dict[str, Any]]:
-        return [p for p in self._all(PARTNERS) if p.get("status") == "active"]
+        return partner_repository.active(self._rt.store, self.tenant_id)
 
     def live_deals(self) -> list[dict[str, Any]]:
         return [d for d in self._all(DEALS) if is_live(d, self._now)]
@@ -81,28 +80,23 @@ class AgentDesk:
         """Billable ERP events (shipments, activations, milestones) with no invoice line yet, oldest first, with
         what billing says about each: its settled marker and its event-log status."""
         found = []
-        cursor = None
-        while True:
-            page = self._rt.store.lookup(self.tenant_id, f"{erp.SLA_WATCH}#open", limit=100, cursor=cursor)
-            for item in page.items:
-                watch = self._rt.store.get(self.tenant_id, erp.SLA_WATCH, item.key)  # the index may lag
-                if watch is None:
-                    continue
-                settled = self._rt.store.get(self.tenant_id, billing.BILLED, watch.data["erp_event_id"])
-                logged = self._rt.store.get(self.tenant_id, events.EVENTS, item.key)
-                age = (instant(self._now) - instant(watch.data["occurred_at"])).total_seconds() / 3600
-                found.append(
-                    {
-                        **watch.data,
-                        "age_hours": round(age, 2),
-                        "billed_marker": settled.data if settled else None,
-                        "log_status": logged.data.get("status") if logged else None,
-                        "log_reason": logged.data.get("reason") if logged else None,
-                    }
-                )
-            cursor = page.next_cursor
-            if not cursor:
-                return found
+        for item in lookup_pages(self._rt.store, self.tenant_id, f"{erp.SLA_WATCH}#open", page_size=100):
+            watch = self._rt.store.get(self.tenant_id, erp.SLA_WATCH, item.key)  # the index may lag
+            if watch is None:
+                continue
+            settled = self._rt.store.get(self.tenant_id, billing.BILLED, watch.data["erp_event_id"])
+            logged = self._rt.store.get(self.tenant_id, events.EVENTS, item.key)
+            age = (instant(self._now) - instant(watch.data["occurred_at"])).total_seconds() / 3600
+            found.append(
+                {
+                    **watch.data,
+                    "age_hours": round(age, 2),
+                    "billed_marker": settled.data if settled else None,
+                    "log_status": logged.data.get("status") if logged else None,
+                    "log_reason": logged.data.get("reason") if logged else None,
+                }
+            )
+        return found
 
     def rollups(self, scope: str, months: list[str]) -> dict[str, dict[str, Any]]:
         """KPI rollups (month -> rollup) of one scope: `all`, `tier:<tier>` or `partner:<id>`."""

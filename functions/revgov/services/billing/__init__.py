@@ -43,6 +43,7 @@ from .repository import (
     credited_against,
     invoice_lines,
     invoice_put,
+    invoices_in,
     line_key,
     line_of,
     list_invoices,
@@ -53,14 +54,6 @@ from .shipment import shipment_confirmed
 from .sla import sweep_sla
 from .support import support_logged
 from .usage import usage_reported
-
-# The names services outside billing (credit_notes, history: not billing's files) and their tests still spell.
-_post_lines = post_lines
-_invoice_put = invoice_put
-_subscription_put = subscription_put
-_line_key = line_key
-_record_lines = record_lines
-_open_exception = open_exception
 
 __all__ = [
     "ACTOR",
@@ -90,6 +83,7 @@ __all__ = [
     "invoice_lines",
     "invoice_paid",
     "invoice_put",
+    "invoices_in",
     "line_key",
     "line_of",
     "list_invoices",

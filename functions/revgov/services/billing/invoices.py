@@ -7,7 +7,6 @@ from typing import Any
 from ...domain import audience
 from ...domain import billing as core
 from ...domain.access import Principal, Role
-from ...domain.audit import AuditEntry
 from ...domain.billing import BillingPolicy, LineDraft
 from ...domain.errors import NotFound
 from ...domain.tenants import Tenant
@@ -15,6 +14,7 @@ from ...domain.time import instant, period_of
 from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
 from .. import credit_notes, tenants
+from ..approval_requests import cited
 from .lines import post_lines, stage_invoices
 from .posting import Posting
 from .repository import INVOICE_KEYS, INVOICES, invoice_lines, invoice_put, list_invoices, load_invoice
@@ -98,21 +98,8 @@ def finalize_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, 
     rule = book.finalization
     final = core.finalize(header, actor=who.actor, at=rt.clock.now_iso(), rule=rule)
     credit_notes.refuse_finalizing_over_pending(rt, who.tenant_id, header, book)
-    audit = AuditEntry.by(
-        who,
-        "invoice.finalized",
-        invoice_id,
-        "finalized",
-        inputs={
-            "partner_id": final["partner_id"],
-            "period": final["period"],
-            "total": final["total"],
-            "line_count": final["line_count"],
-        },
-        policy_version=tenant.policy_version,
-        rule_ids=(rule.rule_id,),
-        clauses=(rule.clause,),
-    )
+    inputs = {k: final[k] for k in ("partner_id", "period", "total", "line_count")}
+    audit = cited(who, "invoice.finalized", invoice_id, "finalized", inputs=inputs, tenant=tenant, rules=[rule])
     finalized = DomainEvent(
         "revgov.billing",
         "invoice.finalized",

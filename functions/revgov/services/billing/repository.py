@@ -3,7 +3,7 @@ conditions and index entries) and read back."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any, TypedDict, cast
 
@@ -12,6 +12,7 @@ from ...domain.errors import NotFound
 from ...ports import Page, Put, Stored
 from ...runtime import Runtime
 from .. import toolkit
+from ..approval_requests import versioned_put
 from ..toolkit import put_over as put_over  # the one read-modify-write put; billing modules import it here
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
@@ -52,14 +53,16 @@ def settled_event(rt: Runtime, tenant_id: str, erp_event_id: str) -> SettledEven
 
 
 def invoice_put(header: dict[str, Any], version: int | None) -> Put:
-    return Put(
+    put = versioned_put(
         INVOICES,
         header["invoice_id"],
         header,
+        version,
+        detail=f"invoice {header['invoice_id']} changed meanwhile; read it again",
+    )
+    return replace(
+        put,
         lookup=(f"{INVOICES}#{header['status']}", f"{header['period']}#{header['partner_id']}#{header['invoice_id']}"),
-        must_be_absent=version is None,
-        expected_version=version,
-        conflict_detail=f"invoice {header['invoice_id']} changed meanwhile; read it again",
     )
 
 
@@ -100,6 +103,11 @@ def list_invoices(
     return rt.store.lookup(
         tenant_id, f"{INVOICES}#{status}", limit=limit, cursor=cursor, prefix=f"{period}#" if period else ""
     )
+
+
+def invoices_in(rt: Runtime, tenant_id: str, *, status: str, period: str) -> Iterator[Stored]:
+    """Every invoice of `period` with `status`, page by page (the index may lag: re-read an item to act on it)."""
+    return toolkit.lookup_pages(rt.store, tenant_id, f"{INVOICES}#{status}", prefix=f"{period}#", page_size=100)
 
 
 def credited_against(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> core.Credited:

@@ -10,6 +10,7 @@ from ...domain.time import instant
 from ...ports import Delete, Put
 from ...runtime import Runtime
 from .. import erp, tenants
+from ..toolkit import lookup_pages
 from .exceptions import open_exception
 from .posting import Outcome, Posting
 
@@ -44,16 +45,12 @@ def sweep_sla(rt: Runtime, tenant_id: str) -> int:
         book = BillingPolicy.from_policy(tenant.policy)
     except (KeyError, ValueError):
         return 0
-    opened, cursor = 0, None
-    while True:
-        page = rt.store.lookup(tenant_id, f"{erp.SLA_WATCH}#open", limit=100, cursor=cursor)
-        for item in page.items:
-            if item.data["due_at"] >= now:
-                return opened
-            opened += _breach(rt, tenant, book, item.key, now)
-        cursor = page.next_cursor
-        if not cursor:
-            return opened
+    opened = 0
+    for item in lookup_pages(rt.store, tenant_id, f"{erp.SLA_WATCH}#open", page_size=100):
+        if item.data["due_at"] >= now:
+            break
+        opened += _breach(rt, tenant, book, item.key, now)
+    return opened
 
 
 def _breach(rt: Runtime, tenant: Tenant, book: BillingPolicy, event_id: str, now: str) -> int:

@@ -18,7 +18,7 @@ from ...domain.time import instant
 from ...ports import Changes, Put
 from ...runtime import Runtime
 from .. import contracts
-from ..tenant_repository import PROFILE, policy_put, stored_profile
+from ..tenant_repository import policy_put, profile_put, stored_profile
 from ..tenants import load_tenant
 from ..toolkit import pages
 from .repository import ACTIVATIONS, DRAFTS, draft_put, event, load, missing_roles, view
@@ -54,8 +54,7 @@ def activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict[
                                "revision": contracts.next_revision(rt, tenant_id, amendment["document"])}  # fmt: skip
     active = {**draft, "status": ACTIVE, "activation": record}
     changes = Changes(
-        puts=[Put(PROFILE[0], PROFILE[1], moved.as_dict(), expected_version=stored.version,
-                  conflict_detail="the tenant changed meanwhile; retry"),
+        puts=[profile_put(moved, version=stored.version, conflict_detail="the tenant changed meanwhile; retry"),
               policy_put(moved),
               Put(ACTIVATIONS, f"{now}#{draft['draft_id']}", record, must_be_absent=True)],
         audit=[_activated_entry(actor, draft, record)],

@@ -22,6 +22,7 @@ from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent, Stored
 from ...runtime import Runtime
 from .. import cases
+from ..approval_requests import cited, claim, commit_filed
 from . import repository
 from .book import SOURCE, book, today
 from .repository import Adjustment, Dispute
@@ -61,11 +62,7 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
     }
     changes = _filing(rt, who, tenant, rebates, dispute)
     changes.puts.append(repository.dispute_line_put(dispute, line_key, claimed))
-    try:
-        rt.commit(who.tenant_id, changes)
-    except Conflict:
-        _open_dispute_on(rt, who.tenant_id, line_key)  # names the dispute that won the race
-        raise
+    commit_filed(rt, who.tenant_id, changes, lambda: _open_dispute_on(rt, who.tenant_id, line_key))
     return dict(dispute)
 
 
@@ -110,33 +107,16 @@ def _audit(
     who: Principal, tenant: Tenant, rebates: RebateBook, step: str, dispute: Dispute, inputs: dict[str, Any]
 ) -> AuditEntry:
     """The audit record of a dispute filed (outcome open) or decided (accepted, rejected), citing the dispute rule."""
-    rule = rebates.dispute_rule
-    return AuditEntry.by(
-        who,
-        f"rebate_dispute.{step}",
-        dispute["dispute_id"],
-        dispute["status"],
-        inputs=inputs,
-        policy_version=tenant.policy_version,
-        rule_ids=(rule.rule_id,),
-        clauses=(rule.clause,),
-    )
+    action = f"rebate_dispute.{step}"
+    return cited(who, action, dispute["dispute_id"], dispute["status"], inputs=inputs, tenant=tenant,
+                 rules=[rebates.dispute_rule])  # fmt: skip
 
 
 def _open_dispute_on(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
     """The statement line's claim marker (None: never disputed); a Conflict naming the dispute while it is open:
     one open dispute per statement line, a second filing waits for the first to be decided."""
-    marker = repository.dispute_line(rt, tenant_id, line_key)
-    if marker is None:
-        return None
-    current = repository.dispute(rt, tenant_id, marker.data["dispute_id"])
-    if current is not None and current[0]["status"] == "open":
-        raise Conflict(
-            f"dispute {marker.data['dispute_id']} on this statement line is still open; add to it or wait for its "
-            "decision",
-            extra={"open_dispute_id": marker.data["dispute_id"]},
-        )
-    return marker
+    still_open = "dispute {id} on this statement line is still open; add to it or wait for its decision"
+    return claim(rt, tenant_id, repository.DISPUTE_LINES, repository.DISPUTES, line_key, still_open=still_open)
 
 
 def _dispute_event(dispute: Dispute) -> dict[str, Any]:

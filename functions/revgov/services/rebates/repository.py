@@ -15,9 +15,10 @@ from ...domain.errors import NotFound
 from ...ports import Changes, Delete, Put, Stored
 from ...runtime import Runtime
 from .. import partner_repository
+from ..approval_requests import versioned_put
 from ..billing import INVOICES, SALES_FACTS
 from ..billing import LINES as INVOICE_LINES
-from ..toolkit import pages
+from ..toolkit import lookup_pages, pages
 
 PROJECTION = "RBTLINE"  # partner#month#line -> rebate line; lookup RBTLINE#month
 ACCRUALS = "RBTACCRUAL"  # period#partner -> the partner's accrual for the period
@@ -101,13 +102,7 @@ def get_many(rt: Runtime, tenant_id: str, collection: str, keys: list[str]) -> d
 
 def looked_up(rt: Runtime, tenant_id: str, partition: str) -> Iterator[Stored]:
     """Every entry of a lookup partition, page by page."""
-    cursor = None
-    while True:
-        page = rt.store.lookup(tenant_id, partition, limit=200, cursor=cursor)
-        yield from page.items
-        cursor = page.next_cursor
-        if not cursor:
-            return
+    return lookup_pages(rt.store, tenant_id, partition)
 
 
 def commit_in_chunks(rt: Runtime, tenant_id: str, puts: list[Put], size: int = 25) -> None:
@@ -363,7 +358,7 @@ def dispute(rt: Runtime, tenant_id: str, dispute_id: str) -> tuple[Dispute, int]
 
 def dispute_put(dispute: Dispute, version: int | None) -> Put:
     detail = f"dispute {dispute['dispute_id']} changed meanwhile; read it again"
-    return _over(DISPUTES, dispute["dispute_id"], dict(dispute), version, detail)
+    return versioned_put(DISPUTES, dispute["dispute_id"], dict(dispute), version, detail=detail)
 
 
 def dispute_line(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
@@ -373,9 +368,8 @@ def dispute_line(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
 
 def dispute_line_put(dispute: Dispute, line_key: str, marker: Stored | None) -> Put:
     claim = {k: dispute[k] for k in ("dispute_id", "settlement_id", "partner_id", "program_id")}
-    return _over(
-        DISPUTE_LINES, line_key, claim, _version(marker), "a dispute was filed on this statement line meanwhile"
-    )
+    detail = "a dispute was filed on this statement line meanwhile"
+    return versioned_put(DISPUTE_LINES, line_key, claim, _version(marker), detail=detail)
 
 
 def pending_adjustments(rt: Runtime, tenant_id: str) -> list[tuple[Adjustment, int]]:
