@@ -8,6 +8,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import schema_check
 from .domain.errors import FieldError, MalformedRequest
 from .settings import settings
 
@@ -36,12 +37,32 @@ def names() -> list[str]:
 def _validator(name: str) -> Any:
     # jsonschema is imported here, not at module import: it is the heaviest import on the request path.
     from jsonschema import Draft202012Validator, FormatChecker
-    from referencing import Registry, Resource
+
+    return Draft202012Validator(schema(name), registry=_registry(), format_checker=FormatChecker())
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Any:
+    """Every schema by its URI under BASE_URI and by its own `$id`: what a `$ref` resolves against. Built once."""
+    from referencing import Registry, Resource  # with jsonschema, imported on first use: see `_validator`
 
     resources = [(BASE_URI + n, Resource.from_contents(s)) for n, s in _catalog().items()]
     resources += [(s["$id"], Resource.from_contents(s)) for s in _catalog().values() if "$id" in s]
     registry: Registry[Any] = Registry().with_resources(resources)
-    return Draft202012Validator(schema(name), registry=registry, format_checker=FormatChecker())
+    return registry
+
+
+@cache
+def _fast(name: str) -> schema_check.Check | None:
+    """The schema's compiled yes/no check (schema_check.py), or None when it uses a keyword not compiled there."""
+    from referencing import Resource  # with jsonschema, imported on first use: see `_validator`
+    from referencing.jsonschema import DRAFT202012
+
+    def resource(contents: dict[str, Any]) -> Any:
+        return Resource.from_contents(contents, default_specification=DRAFT202012)
+
+    resolver = _registry().resolver_with_root(resource(schema(name)))
+    return schema_check.compiled(_validator(name), resolver, resource)
 
 
 def _pointer(parts: Any) -> str:
@@ -73,6 +94,11 @@ def _located(error: Any) -> list[FieldError]:
 
 
 def problems(name: str, payload: Any) -> list[FieldError]:
+    """The payload's errors against the schema, one per field, in path order; none when it is valid. A payload the
+    compiled check accepts has none to name; any other is walked by jsonschema, which names each error."""
+    fast = _fast(name)
+    if fast is not None and fast(payload):
+        return []
     errors = sorted(_validator(name).iter_errors(payload), key=lambda e: list(e.absolute_path))
     return [found for error in errors for found in _located(error)][:50]
 

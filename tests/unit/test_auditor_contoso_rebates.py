@@ -183,10 +183,6 @@ def test_cpa_6_2_the_discount_cap_is_that_of_the_tier_held_until_the_cpa_3_6_dow
     assert pricing.partner_facts(policy, partner, "2026-09-30T12:00:00Z")["tier"] == "advanced"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor: CPA-7.8 / PA-7.8 withholding for an overdue invoice is not built; settlement pays regardless",
-)
 def test_cpa_7_8_a_partner_with_an_invoice_more_than_45_days_overdue_has_its_settlement_withheld():
     # CPA-7.8: "A Partner whose VAT number fails validation, or that has an invoice more than 45 days overdue, has its
     # settlement withheld until resolved." CPA-6.7: "The standard payment term is 30 days from the invoice date."

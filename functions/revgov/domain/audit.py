@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .canonical import sha256_hex
+from .canonical import Canonical, canonical_json, canonical_object, sha256_hex, sha256_text
 
 if TYPE_CHECKING:
     from .access import Principal
@@ -28,6 +28,9 @@ class AuditEntry:
     clauses: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     actor_role: str | None = None
+    # the canonical JSON of `inputs` when the caller already has it (`by(inputs=Canonical)`): sealed without
+    # serialising the inputs again
+    inputs_json: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def by(
@@ -37,29 +40,39 @@ class AuditEntry:
         subject: str,
         outcome: str,
         *,
-        inputs: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | Canonical | None = None,
         policy_version: str | None = None,
         rule_ids: Iterable[str] = (),
         clauses: Iterable[str] = (),
         sources: Iterable[str] = (),
     ) -> AuditEntry:
-        """The entry for an action an authenticated caller took: actor and role come from the principal only."""
+        """The entry for an action an authenticated caller took: actor and role come from the principal only.
+        `inputs` given as a `Canonical` (a dict with its canonical JSON) are sealed with the JSON already made."""
+        if isinstance(inputs, Canonical):
+            plain, text = dict(inputs.value), inputs.text
+        else:
+            plain, text = dict(inputs or {}), None
         return cls(
             actor=who.actor,
             actor_role=who.role.value,
             action=action,
             subject=subject,
             outcome=outcome,
-            inputs=dict(inputs or {}),
+            inputs=plain,
             policy_version=policy_version,
             rule_ids=tuple(rule_ids),
             clauses=tuple(clauses),
             sources=tuple(sources),
+            inputs_json=text,
         )
 
 
 def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str, prev_hash: str) -> dict[str, Any]:
-    """The stored record: the entry plus its place in the chain and the hash that binds it there."""
+    """The stored record: the entry plus its place in the chain and the hash that binds it there.
+
+    The inputs (a quote's lines: the bulk of the record) are serialised to canonical JSON once; that text gives
+    both `inputs_hash` and its place in the record's own canonical JSON, which `hash` covers as before."""
+    inputs_text = entry.inputs_json if entry.inputs_json is not None else canonical_json(entry.inputs)
     body: dict[str, Any] = {
         "record_id": record_id,
         "tenant_id": tenant_id,
@@ -71,14 +84,15 @@ def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str
         "subject": entry.subject,
         "outcome": entry.outcome,
         "inputs": entry.inputs,
-        "inputs_hash": sha256_hex(entry.inputs),
+        "inputs_hash": sha256_text(inputs_text),
         "policy_version": entry.policy_version,
         "rule_ids": list(entry.rule_ids),
         "clauses": list(entry.clauses),
         "sources": list(entry.sources),
         "prev_hash": prev_hash,
     }
-    return {**body, "hash": sha256_hex(body)}
+    others = {k: v for k, v in body.items() if k != "inputs"}
+    return {**body, "hash": sha256_text(canonical_object(others, {"inputs": inputs_text}))}
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+# Values JSON writes as they are: `_plain` returns them without a call per value (the bulk of a quote's leaves).
+_AS_IS = frozenset({str, int, bool, type(None)})
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
 
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is dict:
+        return {
+            (k if type(k) is str else str(k)): (v if type(v) in _AS_IS else _plain(v)) for k, v in value.items()
+        }
+    if kind is list or kind is tuple:
+        return [v if type(v) in _AS_IS else _plain(v) for v in value]
+    return _plain_other(value)
+
+
+def _plain_other(value: Any) -> Any:
+    """Subclasses of the JSON types (str and int enums, ordered dicts…), Decimals, and the refused types."""
     if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
         return value
     if isinstance(value, float):
@@ -27,8 +47,37 @@ def _plain(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """Keys sorted, no insignificant whitespace, UTF-8 kept, Decimals as strings, floats refused."""
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(_plain(value))
+
+
+def sha256_text(text: str) -> str:
+    """SHA-256 of a canonical JSON text already computed (so a value is serialised once, then hashed)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def sha256_hex(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    return sha256_text(canonical_json(value))
+
+
+def canonical_object(members: Mapping[str, Any], texts: Mapping[str, str]) -> str:
+    """The canonical JSON of the object `members | texts`, where each of `texts` is a member whose canonical JSON is
+    already known: equal, to the byte, to `canonical_json` of the whole object, without serialising those again."""
+    parts = {k: _ENCODE(v) for k, v in _plain(dict(members)).items()} | dict(texts)
+    return "{" + ",".join(_ENCODE(k) + ":" + parts[k] for k in sorted(parts)) + "}"
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A value with its canonical JSON computed once, so the steps that hash or embed it (the decision's stored body,
+    its audit record's inputs and hash) do not serialise it again. The value must not change after `of`."""
+
+    value: Any
+    text: str
+
+    @classmethod
+    def of(cls, value: Any) -> Canonical:
+        return cls(value, canonical_json(value))
+
+    @property
+    def sha256(self) -> str:
+        return sha256_text(self.text)

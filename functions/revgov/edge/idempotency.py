@@ -84,14 +84,15 @@ class RequestKeys:
         self,
         who: Principal,
         key: str | None,
-        print_: str,
+        print_: str | Callable[[], str],
         execute: Callable[[], Answer],
         *,
         to_text: Callable[[Any], str],
         on_error: Callable[[RevgovError], Answer],
         secret_fields: tuple[str, ...] = (),
     ) -> Answer:
-        """Run `execute` at most once per (tenant, principal, key); see the module docstring for the answers."""
+        """Run `execute` at most once per (tenant, principal, key); see the module docstring for the answers.
+        `print_` may be given as a function: the request's fingerprint is then computed only when a key was sent."""
         if key is None:
             return execute()
         if not _KEY.match(key):
@@ -99,8 +100,9 @@ class RequestKeys:
                 f"{HEADER} must be 1 to 255 letters, digits or ._:~-",
                 errors=[FieldError(f"/headers/{HEADER}", "1..255 of [A-Za-z0-9._:~-]")],
             )
+        printed = print_ if isinstance(print_, str) else print_()
         name = _record_key(who, key)
-        claimed = self._claim(who.tenant_id, name, key, print_)
+        claimed = self._claim(who.tenant_id, name, key, printed)
         if isinstance(claimed, Answer):
             return claimed
         try:
@@ -109,7 +111,7 @@ class RequestKeys:
             if error.status >= 500:
                 self._release(who.tenant_id, name)
             else:
-                self._complete(who.tenant_id, name, claimed, print_, on_error(error), to_text, secret_fields)
+                self._complete(who.tenant_id, name, claimed, printed, on_error(error), to_text, secret_fields)
             raise
         except BaseException:
             self._release(who.tenant_id, name)
@@ -117,7 +119,7 @@ class RequestKeys:
         if outcome.status >= 500:
             self._release(who.tenant_id, name)
         else:
-            self._complete(who.tenant_id, name, claimed, print_, outcome, to_text, secret_fields)
+            self._complete(who.tenant_id, name, claimed, printed, outcome, to_text, secret_fields)
         return outcome
 
     def _claim(self, tenant_id: str, name: str, key: str, print_: str) -> Answer | int:
@@ -223,7 +225,7 @@ def run_operation(
     return keys.run(
         call.principal,
         call.headers.get(HEADER.lower()),
-        fingerprint(op.method, path, call.body, call.raw_body),
+        lambda: fingerprint(op.method, path, call.body, call.raw_body),  # hashed only when a key was sent
         execute,
         to_text=to_json,
         on_error=lambda error: problem(error, instance, correlation_id),

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.access import Principal, Role
-from ..domain.canonical import canonical_json, sha256_hex
+from ..domain.canonical import Canonical, canonical_json, canonical_object
 from ..domain.errors import NotFound, RevgovError
 from ..ports import Put, Stored
 from ..runtime import Runtime
@@ -54,16 +54,20 @@ def new_decision(
     }
 
 
-def new_decision_puts(decision: dict[str, Any]) -> list[Put]:
+def new_decision_puts(decision: dict[str, Any], inputs: Canonical | None = None) -> list[Put]:
     """A new decision as stored items: one when it fits, else a head item and its body in parts.
 
     DynamoDB caps an item at 400 KB and a transaction at 4 MB: a decision whose inputs and result are larger than
     `BODY_INLINE_CHARS` keeps them as canonical JSON cut into parts of `PART_CHARS` ASCII characters (escaped once
     more when stored: at most twice as long, so a part stays under 250 KB), bound by their SHA-256 in the head. The
     head holds everything else (status, outcome, approvals, history), so approving a quote rewrites only the head.
+    `inputs`, the decision's inputs with their canonical JSON made once by the caller, are not serialised again.
     """
     body = {"inputs": decision["inputs"], "result": decision["result"]}
-    text = canonical_json(body)
+    if inputs is not None and inputs.value is decision["inputs"]:
+        text = canonical_object({"result": decision["result"]}, {"inputs": inputs.text})
+    else:
+        text = canonical_json(body)
     if not text.isascii():  # ASCII parts can be cut anywhere; escaping the rest keeps the same JSON value
         text = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     if len(text) <= BODY_INLINE_CHARS:
@@ -101,17 +105,16 @@ def whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in head.items() if k != "body"}, **json.loads(text)}
 
 
-def audit_inputs(decision_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def audit_inputs(decision_id: str, inputs: Canonical) -> Canonical | dict[str, Any]:
     """What the audit record of a decision carries: its inputs, or, when they would not fit one audit item, their
     SHA-256 and size with a pointer to the decision that keeps them (the hash binds them into the chain)."""
-    text = canonical_json(inputs)
-    if len(text) <= AUDIT_INLINE_CHARS:
+    if len(inputs.text) <= AUDIT_INLINE_CHARS:
         return inputs
     return {
         "decision_id": decision_id,
         "inputs_kept_with": f"decision {decision_id}",
-        "inputs_sha256": sha256_hex(inputs),
-        "inputs_chars": len(text),
+        "inputs_sha256": inputs.sha256,
+        "inputs_chars": len(inputs.text),
     }
 
 

@@ -9,6 +9,7 @@ from ..domain import audience, pricing
 from ..domain import partners as partner_rules
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
+from ..domain.canonical import Canonical
 from ..domain.cases import SAME_PERSON
 from ..domain.errors import Forbidden, NotFound, RuleViolation
 from ..domain.time import parse_instant
@@ -93,8 +94,9 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     )
     opened, changes = _open_approvals(rt, who, policy, decision)
     decision["approvals"] = [o["approval_id"] for o in opened]
-    changes.puts.extend(decisions.new_decision_puts(decision))
-    changes.audit.insert(0, _checked(who, decision))
+    made = Canonical.of(inputs)  # serialised once: for the stored body, the audit inputs and the audit hash
+    changes.puts.extend(decisions.new_decision_puts(decision, made))
+    changes.audit.insert(0, _checked(who, decision, made))
     changes.events.append(
         DomainEvent(
             "revgov.pricing",
@@ -186,7 +188,7 @@ def _open_approvals(
     return opened, changes
 
 
-def _checked(who: Principal, decision: dict[str, Any]) -> AuditEntry:
+def _checked(who: Principal, decision: dict[str, Any], inputs: Canonical) -> AuditEntry:
     """The check's audit record: its inputs (or their hash when too large), the rules and clauses it applied."""
     reasons = decision["result"]["reasons"]
     return AuditEntry.by(
@@ -194,7 +196,7 @@ def _checked(who: Principal, decision: dict[str, Any]) -> AuditEntry:
         "pricing.checked",
         decision["decision_id"],
         decision["result"]["outcome"],
-        inputs=decisions.audit_inputs(decision["decision_id"], decision["inputs"]),
+        inputs=decisions.audit_inputs(decision["decision_id"], inputs),
         policy_version=decision["policy_version"],
         rule_ids=dict.fromkeys(r["rule_id"] for r in reasons),
         clauses=dict.fromkeys(r["clause"] for r in reasons),

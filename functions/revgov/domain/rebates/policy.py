@@ -9,10 +9,12 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
+from ..compiled import PerVersion
 from ..errors import FieldError, RuleViolation
 from ..money import CENT
 from ..partners import held_tier
 from ..rules import Rule
+from .withholding import Withholding
 
 QUARTER, MONTH = "quarter", "month"
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # program years a period can be named in (its baseline year included)
@@ -320,6 +322,8 @@ class RebateBook:
     # PA-2.2: "Before the Partner may ... accrue any incentive" onboarding must be complete: no line dated before
     # the partner's activation earns anything.
     before_activation_rule: Rule = BEFORE_ACTIVATION
+    # PA-7.8 / CPA-7.8: a partner with an invoice overdue beyond the limit has its settlement withheld (None: no rule)
+    withholding: Withholding | None = None
 
     def program(self, program_id: str) -> Program:
         for program in self.programs:
@@ -389,21 +393,16 @@ def compile_rebates(policy: Mapping[str, Any]) -> RebateBook:
         dispute_rule=Rule.of(rebates["disputes"]),
         dispute_window_days=int(rebates["disputes"]["window_days"]),
         dispute_category=str(rebates["disputes"]["category"]),
+        withholding=Withholding.of(policy),
     )
 
 
-_COMPILED: dict[str, RebateBook] = {}
-_COMPILED_MAX = 64
+_COMPILED: PerVersion[RebateBook] = PerVersion(compile_rebates)
 
 
 def rebate_book(policy: Mapping[str, Any], version: str) -> RebateBook:
     """The compiled rebate policy, once per policy version (the version is the policy's content hash)."""
-    book = _COMPILED.get(version)
-    if book is None:
-        if len(_COMPILED) >= _COMPILED_MAX:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        book = _COMPILED[version] = compile_rebates(policy)
-    return book
+    return _COMPILED.get(policy, version)
 
 
 def rebate_problems(policy: Mapping[str, Any]) -> list[FieldError]:

@@ -4,7 +4,9 @@ Pure: the service reads (the periods' ratings and settlement state, the accruals
 this module computes every document of the settlement, and the service writes them. The first settlement of a
 period states each program's amount and its difference from the accrual; a later run (a period marked for a
 retroactive adjustment) states the difference from what was settled before (PA-7.10); an accepted dispute is paid
-as an adjustment line (PA-7.9). No numpy here: the ratings come in already made (`result.PeriodResult`).
+as an adjustment line (PA-7.9). A partner with an invoice overdue beyond the policy's limit has its statement
+withheld: left out of the run's payable total and carried until a later run releases it (PA-7.8 / CPA-7.8,
+domain.rebates.withholding). No numpy here: the ratings come in already made (`result.PeriodResult`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +22,7 @@ from ..canonical import sha256_hex
 from ..money import format_money
 from ..rules import Rule
 from .policy import Period, Program, RebateBook
+from .withholding import carried, release_line, statement_withholding
 
 if TYPE_CHECKING:
     from .result import Finding, PeriodResult
@@ -39,6 +43,15 @@ class RatedPeriod:
     state: Mapping[str, Any] | None  # the period's settlement state (runs, amounts settled); None: never settled
     marked: bool  # lines changed after it was settled (its retroactive marker)
     credit_notes: Sequence[str] = ()  # those lines
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """Who is withheld in this run: partner -> its overdue invoices as of `on`; and the amounts withheld before."""
+
+    on: date
+    partners: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    pending: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,8 @@ class Built:
     header_partners: list[dict[str, Any]]
     totals: dict[str, str]
     findings: list[Finding] = field(default_factory=list)
+    withheld: list[dict[str, Any]] = field(default_factory=list)  # amounts this run withholds (PA-7.8), pending
+    released: list[dict[str, Any]] = field(default_factory=list)  # amounts withheld before that this run pays
 
     @property
     def finding_counts(self) -> dict[str, int]:
@@ -81,9 +96,10 @@ def build(
     rated: Sequence[RatedPeriod],
     accrued: Amounts,
     adjustments: Sequence[Mapping[str, Any]],
+    overdue: Overdue | None = None,
 ) -> Built:
     """The settlement of `run` from its rated periods (its own first), the accruals of its own period (empty when
-    the period was settled before) and the accepted disputes waiting for a run."""
+    the period was settled before), the accepted disputes waiting for a run and who is withheld (`overdue`)."""
     lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
     traces: dict[str, list[dict[str, Any]]] = defaultdict(list)
     states: dict[str, dict[str, Any]] = {}
@@ -102,11 +118,46 @@ def build(
     for adjustment in adjustments:
         lines[adjustment["partner_id"]].append(dispute_line(book, adjustment))
         paid.append({**adjustment, "status": "settled", "settled_in": run.settlement_id, "settled_at": run.at})
+    released = _release(book, run, overdue, lines)
     partners = sorted(lines)  # a partner with nothing settled or adjusted gets no statement
     pages = {partner_id: trace_pages(traces.get(partner_id, [])) for partner_id in partners}
     statements = [statement(run, pid, lines[pid], accrued.get(pid, {}), findings, len(pages[pid])) for pid in partners]
+    withheld = _withhold(book, run, overdue, statements)
     header_partners = [_header_partner(s) for s in statements]
-    return Built(statements, pages, states, claims, paid, header_partners, _totals(header_partners), findings)
+    totals = _totals(header_partners)
+    return Built(statements, pages, states, claims, paid, header_partners, totals, findings, withheld, released)
+
+
+def _release(
+    book: RebateBook, run: Run, overdue: Overdue | None, lines: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Pay, as a line of this run, each amount withheld before whose partner has no invoice overdue any more."""
+    if overdue is None or book.withholding is None:
+        return []
+    released = []
+    for held in overdue.pending:
+        if held["partner_id"] in overdue.partners:
+            continue  # still overdue: the amount stays withheld
+        lines[held["partner_id"]].append(release_line(book.withholding, held))
+        released.append({**held, "status": "released", "released_in": run.settlement_id, "released_at": run.at})
+    return released
+
+
+def _withhold(
+    book: RebateBook, run: Run, overdue: Overdue | None, statements: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Mark each statement payable or withheld; a partner with an overdue invoice and a positive total is withheld
+    (nothing is withheld from a statement that pays nothing), and the amount is carried as pending."""
+    withheld = []
+    for one in statements:
+        invoices = overdue.partners.get(one["partner_id"]) if overdue and book.withholding else None
+        if not invoices or Decimal(one["total"]) <= 0 or overdue is None or book.withholding is None:
+            one["status"] = "payable"
+            continue
+        one["status"] = "withheld"
+        one["withholding"] = statement_withholding(book.withholding, invoices, overdue.on)
+        withheld.append(carried(one, run.at))
+    return withheld
 
 
 def _rate_lines(
@@ -250,17 +301,23 @@ def statement(
 
 def _header_partner(statement: Mapping[str, Any]) -> dict[str, Any]:
     """The statement's line of the settlement header, with the hash that binds the header to the statement."""
-    shown = {k: statement[k] for k in ("partner_id", "total", "accrued", "difference_from_accruals")}
+    shown = {k: statement[k] for k in ("partner_id", "total", "accrued", "difference_from_accruals", "status")}
     return {**shown, "lines": len(statement["lines"]), "statement_hash": sha256_hex(statement)}
 
 
+def _withheld_total(header_partners: Sequence[Mapping[str, Any]]) -> Decimal:
+    return sum((Decimal(p["total"]) for p in header_partners if p["status"] == "withheld"), ZERO)
+
+
 def _totals(header_partners: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    payable = sum((Decimal(p["total"]) for p in header_partners), ZERO)
+    """The run's totals: `payable` leaves out the withheld statements (the header's `withheld` states them); the
+    difference from accruals is of every statement, withheld or not."""
+    stated = sum((Decimal(p["total"]) for p in header_partners), ZERO)
     accrued = sum((Decimal(p["accrued"]) for p in header_partners), ZERO)
     return {
-        "payable": format_money(payable),
+        "payable": format_money(stated - _withheld_total(header_partners)),
         "accrued": format_money(accrued),
-        "difference_from_accruals": format_money(payable - accrued),
+        "difference_from_accruals": format_money(stated - accrued),
     }
 
 
@@ -331,6 +388,12 @@ def header(
         "dispute_adjustments": [a["dispute_id"] for a in built.adjustments],
         "partners": built.header_partners,
         "totals": built.totals,
+        # staff only: which partners are withheld (PA-7.8 / CPA-7.8) and what the payable total leaves out
+        "withheld": {
+            "total": format_money(_withheld_total(built.header_partners)),
+            "partners": [p["partner_id"] for p in built.header_partners if p["status"] == "withheld"],
+            "released": [{k: h[k] for k in ("partner_id", "settlement_id", "amount")} for h in built.released],
+        },
         "findings": built.finding_counts,
         "exceptions": exceptions,
         "rule_id": book.settlement_rule.rule_id,
@@ -340,10 +403,13 @@ def header(
 
 def cited(book: RebateBook, run: Run, rated: Sequence[RatedPeriod], built: Built) -> tuple[list[str], list[str]]:
     """The rule ids and clauses a settlement applies: settlement, qualifying revenue, the retroactive rule when a
-    period was marked, the dispute rule when a dispute is paid, and every program of the period's kind."""
+    period was marked, the dispute rule when a dispute is paid, the withholding rule when a statement is withheld or
+    a withheld amount released, and every program of the period's kind."""
     rules = [book.settlement_rule, book.qualifying_revenue]
     rules += [book.retroactive_rule] if any(r.marked for r in rated) else []
     rules += [book.dispute_rule] if built.adjustments else []
+    held = book.withholding is not None and (built.withheld or built.released)
+    rules += [book.withholding.rule] if held and book.withholding is not None else []
     programs = book.programs_for(run.period.kind)
     rule_ids = list(dict.fromkeys([r.rule_id for r in rules] + [p.program_id for p in programs]))
     clauses = list(dict.fromkeys([r.clause for r in rules] + [p.rule.clause for p in programs]))

@@ -34,8 +34,10 @@ CLAIMS = "RBTCLAIM"  # period#settlement#program#chunk -> line ids the program c
 DISPUTES = "RBTDISPUTE"
 DISPUTE_LINES = "RBTDISPUTELINE"  # settlement#partner#program -> the dispute filed on that statement line
 ADJUSTMENTS = "RBTADJUSTMENT"  # dispute id -> an accepted amount waiting for the next run; lookup by status
+WITHHELD = "RBTWITHHELD"  # partner#settlement -> an amount withheld (PA-7.8); lookup by status (pending, released)
 FINDING_CASES = "RBTFINDINGCASE"  # category#period -> the exception its findings opened (one, refreshed by later runs)
 MAX_DISPUTE_ADJUSTMENTS = 25  # paid per run: the settlement's commit stays inside DynamoDB's 100 items
+MAX_RELEASES = 25  # withheld amounts a run looks at for release (the rest wait for the next run), for the same reason
 
 
 class Accrual(TypedDict):
@@ -152,6 +154,14 @@ def month_sales_facts(rt: Runtime, tenant_id: str, month: str) -> list[dict[str,
 
 def invoices(rt: Runtime, tenant_id: str, invoice_ids: list[str]) -> dict[str, dict[str, Any]]:
     return get_many(rt, tenant_id, INVOICES, invoice_ids)
+
+
+def unpaid_issued_invoices(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
+    """Billing's issued (finalized) invoices not yet paid, read fresh: the index may lag a payment."""
+    issued = looked_up(rt, tenant_id, f"{INVOICES}#finalized")
+    listed = [item.data["invoice_id"] for item in issued if not item.data.get("paid_on")]
+    fresh = invoices(rt, tenant_id, listed)
+    return [invoice for invoice in fresh.values() if invoice["status"] == "finalized" and not invoice.get("paid_on")]
 
 
 def invoice_lines(rt: Runtime, tenant_id: str, keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -384,3 +394,18 @@ def adjustment_put(adjustment: Adjustment, version: int | None) -> Put:
     detail = f"the adjustment of {dispute_id} changed meanwhile"
     lookup = (f"{ADJUSTMENTS}#{adjustment['status']}", dispute_id)
     return _over(ADJUSTMENTS, dispute_id, dict(adjustment), version, detail, lookup)
+
+
+# --- amounts withheld while a partner has an invoice overdue (PA-7.8 / CPA-7.8) ------------------------------------
+def pending_withheld(rt: Runtime, tenant_id: str) -> list[tuple[dict[str, Any], int]]:
+    """The withheld amounts not released yet (at most MAX_RELEASES), read fresh: the index may lag."""
+    page = rt.store.lookup(tenant_id, f"{WITHHELD}#pending", limit=MAX_RELEASES)
+    listed = [item.data["key"] for item in page.items]
+    fresh = [rt.store.get(tenant_id, WITHHELD, key) for key in listed]
+    return [(s.data, s.version) for s in fresh if s is not None and s.data["status"] == "pending"]
+
+
+def withheld_put(held: dict[str, Any], version: int | None) -> Put:
+    detail = f"the amount withheld in {held['settlement_id']} changed meanwhile"
+    lookup = (f"{WITHHELD}#{held['status']}", held["key"])
+    return _over(WITHHELD, held["key"], held, version, detail, lookup)

@@ -1,9 +1,10 @@
 """Settlement: close a period once per (period, run), and read a settlement and its statements.
 
 `settle` reads what the run needs (the projection brought level with billing, the periods to rate, their settlement
-state, the accruals, the accepted disputes), has the domain build every document (domain.rebates.settlement), writes
-the statements and claims (invisible until the header is), and commits the header, the period states, the exceptions
-and the audit record once: a settlement exists with all of it or not at all.
+state, the accruals, the accepted disputes, the partners' unpaid issued invoices and the amounts withheld before),
+has the domain build every document (domain.rebates.settlement), writes the statements and claims (invisible until
+the header is), and commits the header, the period states, the withheld amounts, the exceptions and the audit record
+once: a settlement exists with all of it or not at all.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any, cast
 from ...domain.access import Principal, Role
 from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, NotFound, RuleViolation
-from ...domain.rebates import audience
+from ...domain.rebates import audience, withholding
 from ...domain.rebates import settlement as building
 from ...domain.rebates.policy import Period, RebateBook
-from ...domain.rebates.settlement import Built, RatedPeriod, Run
+from ...domain.rebates.settlement import Built, Overdue, RatedPeriod, Run
 from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent, Stored
 from ...runtime import Runtime
@@ -28,6 +29,7 @@ from .projection import sync, sync_months
 from .rating import rate
 from .repository import Adjustment
 
+STAFF_ONLY = ("totals", "withheld", "findings", "exceptions")  # header fields a partner key never reads
 MAX_RETRO_PERIODS = 8  # earlier periods a run adjusts at most (the rest wait for the next run)
 
 
@@ -96,12 +98,16 @@ def _prepare(
     rated = [r for r, _, _ in read]
     accrued = repository.accrued(rt, tid, period.name) if rated[0].state is None else {}
     adjustments = repository.pending_adjustments(rt, tid)
-    built = building.build(rebates, this, rated, accrued, [a for a, _ in adjustments])
+    overdue, pending = _overdue(rt, tenant, rebates, on)
+    built = building.build(rebates, this, rated, accrued, [a for a, _ in adjustments], overdue)
     pages = [p for s in built.statements for p in repository.statement_puts(s, built.trace_pages[s["partner_id"]])]
     repository.commit_in_chunks(rt, tid, pages + repository.claim_puts(built.claims), size=10)
     changes = Changes()
     for paid, (_, version) in zip(built.adjustments, adjustments, strict=True):
         changes.puts.append(repository.adjustment_put(cast(Adjustment, paid), version))
+    versions = {held["key"]: version for held, version in pending}
+    changes.puts += [repository.withheld_put(held, versions[held["key"]]) for held in built.released]
+    changes.puts += [repository.withheld_put(held, None) for held in built.withheld]
     exceptions = open_exceptions(rt, tenant, this, built.findings, changes)
     header = building.header(rebates, this, rated, built, exceptions)
     changes.puts += repository.settlement_puts(header, header["programs"])
@@ -114,6 +120,23 @@ def _prepare(
     return header, changes
 
 
+def _overdue(
+    rt: Runtime, tenant: Tenant, rebates: RebateBook, on: date
+) -> tuple[Overdue | None, list[tuple[dict[str, Any], int]]]:
+    """Who is withheld as of `on` (PA-7.8 / CPA-7.8): each partner's issued invoices unpaid more than the policy's
+    days past due (invoice date + the partner's payment terms); with the amounts withheld before, as stored."""
+    rule = rebates.withholding
+    if rule is None:
+        return None, []
+    tid = tenant.tenant_id
+    unpaid = repository.unpaid_issued_invoices(rt, tid)
+    owing = sorted({invoice["partner_id"] for invoice in unpaid})
+    records = repository.partners(rt, tid, owing)
+    terms = {pid: rule.terms_of(records.get(pid)) for pid in owing}
+    pending = repository.pending_withheld(rt, tid)
+    return Overdue(on, withholding.overdue(rule, unpaid, terms, on), [held for held, _ in pending]), pending
+
+
 def _audit(
     who: Principal, rebates: RebateBook, run: Run, rated: list[RatedPeriod], built: Built, header: dict[str, Any]
 ) -> AuditEntry:
@@ -121,6 +144,7 @@ def _audit(
     partners = {
         p["partner_id"]: {"total": p["total"], "statement_hash": p["statement_hash"]} for p in built.header_partners
     }
+    held = built.withheld
     return AuditEntry.by(
         who,
         "rebate_settlement.settled",
@@ -134,6 +158,8 @@ def _audit(
             "partners": partners,
             "dispute_adjustments": header["dispute_adjustments"],
             "findings": header["findings"],
+            "withheld": {h["partner_id"]: {"amount": h["amount"], "invoices": h["overdue_invoices"]} for h in held},
+            "released": [h["key"] for h in built.released],
         },
         policy_version=run.policy_version,
         rule_ids=rule_ids,
@@ -156,7 +182,7 @@ def summary(header: dict[str, Any], who: Principal) -> dict[str, Any]:
     if who.role is not Role.PARTNER:
         return header
     mine = [p for p in header["partners"] if p["partner_id"] == who.partner_id]
-    return {**{k: v for k, v in header.items() if k not in ("totals", "findings", "exceptions")}, "partners": mine}
+    return {**{k: v for k, v in header.items() if k not in STAFF_ONLY}, "partners": mine}
 
 
 def get_settlement(rt: Runtime, who: Principal, settlement_id: str, partner_id: str | None) -> dict[str, Any]:

@@ -1,0 +1,116 @@
+"""Withholding a settlement while the partner has an invoice overdue beyond the policy's limit, and releasing it.
+
+PA-7.8: "Rebates are withheld while the Partner has an invoice more than 60 days overdue and are released in the
+first settlement after the overdue amount is paid." CPA-7.8: "A Partner whose VAT number fails validation, or that
+has an invoice more than 45 days overdue, has its settlement withheld until resolved." (VAT validation is not built.)
+An invoice falls due its payment term after the invoice date (PA-6.7 / CPA-6.7: "30 days from the invoice date"):
+the day it was issued (finalized) plus the partner's `terms.payment_terms_days`, else the policy's standard term.
+
+Pure: the service reads the issued invoices, the partners' terms and the withheld amounts still pending; this module
+says who is withheld as of a day, and builds the statement's withholding, the carried amount and its release line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from ..rules import Rule
+
+STANDARD_TERMS_DAYS = 30  # when the policy states no standard payment term
+MAX_LISTED = 50  # overdue invoices named on a statement (the count is always stated)
+
+
+@dataclass(frozen=True)
+class Withholding:
+    """`rebates.withholding` compiled, with the standard payment term that dates an invoice's due day."""
+
+    rule: Rule
+    overdue_days: int
+    standard_terms_days: int = STANDARD_TERMS_DAYS
+
+    @classmethod
+    def of(cls, policy: Mapping[str, Any]) -> Withholding | None:
+        node = policy.get("rebates", {}).get("withholding")
+        if not node:
+            return None
+        standard = (policy.get("pricing", {}).get("payment_terms") or {}).get("standard_days") or [STANDARD_TERMS_DAYS]
+        return cls(Rule.of(node), int(node["overdue_days"]), int(standard[0]))
+
+    def terms_of(self, partner: Mapping[str, Any] | None) -> int:
+        """The partner's payment term in days: its own when set, else the policy's standard one."""
+        days = ((partner or {}).get("terms") or {}).get("payment_terms_days")
+        return int(days) if days else self.standard_terms_days
+
+
+def overdue(
+    rule: Withholding, invoices: Iterable[Mapping[str, Any]], terms: Mapping[str, int], on: date
+) -> dict[str, list[dict[str, Any]]]:
+    """Per partner, its invoices issued and unpaid on `on` that are more than `rule.overdue_days` past due.
+
+    `terms`: each partner's payment term in days (a partner missing from it has the standard term)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for invoice in invoices:
+        issued_at = invoice.get("finalized_at")
+        if invoice.get("status") != "finalized" or not issued_at or date.fromisoformat(issued_at[:10]) > on:
+            continue
+        paid_on = invoice.get("paid_on")
+        if paid_on and date.fromisoformat(paid_on[:10]) <= on:
+            continue
+        pid = invoice["partner_id"]
+        due = date.fromisoformat(issued_at[:10]) + timedelta(days=terms.get(pid, rule.standard_terms_days))
+        late = (on - due).days
+        if late > rule.overdue_days:
+            entry = {"invoice_id": invoice["invoice_id"], "due_on": due.isoformat(), "days_overdue": late}
+            found.setdefault(pid, []).append(entry)
+    return {pid: sorted(found[pid], key=lambda e: e["invoice_id"]) for pid in sorted(found)}
+
+
+def statement_withholding(rule: Withholding, invoices: list[dict[str, Any]], on: date) -> dict[str, Any]:
+    """What a withheld statement states: why, under which rule and clause, and the partner's own overdue invoices."""
+    return {
+        "reason": f"an invoice more than {rule.overdue_days} days overdue on {on.isoformat()}",
+        "rule_id": rule.rule.rule_id,
+        "clause": rule.rule.clause,
+        "overdue_days": rule.overdue_days,
+        "as_of": on.isoformat(),
+        "overdue_invoice_count": len(invoices),
+        "overdue_invoices": invoices[:MAX_LISTED],
+    }
+
+
+def carried(statement: Mapping[str, Any], at: str) -> dict[str, Any]:
+    """The withheld amount of a statement, pending until the first settlement after the overdue amount is paid."""
+    held = statement["withholding"]
+    return {
+        "key": f"{statement['partner_id']}#{statement['settlement_id']}",
+        "partner_id": statement["partner_id"],
+        "settlement_id": statement["settlement_id"],
+        "period": statement["period"],
+        "run": statement["run"],
+        "amount": statement["total"],
+        "status": "pending",
+        "withheld_at": at,
+        "rule_id": held["rule_id"],
+        "clause": held["clause"],
+        "overdue_invoices": [i["invoice_id"] for i in held["overdue_invoices"]],
+    }
+
+
+def release_line(rule: Withholding, held: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement line paying an amount withheld by an earlier settlement, now that nothing is overdue."""
+    return {
+        "kind": "withheld_release",
+        "period": held["period"],
+        "program_id": None,
+        "name": f"Release of the amount withheld in settlement {held['settlement_id']}",
+        "model": None,
+        "payout": "withheld_release",
+        "amount": held["amount"],
+        "rule_id": rule.rule.rule_id,
+        "clause": rule.rule.clause,
+        "rules": [rule.rule.as_dict()],
+        "references": {"settlement_id": held["settlement_id"]},
+    }
