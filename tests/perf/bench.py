@@ -476,6 +476,7 @@ from bench_history import history_import_section  # noqa: E402
 from bench_observability import equity_section, metrics_overhead  # noqa: E402
 from bench_policy import policy_whatif_section  # noqa: E402
 from bench_rebates import rebates_section  # noqa: E402
+from bench_scale import scale_section  # noqa: E402
 from load import load, unthrottle_demo_tenants  # noqa: E402
 
 SECTIONS: dict[str, Callable[..., list[Row]]] = {
@@ -496,6 +497,7 @@ SECTIONS: dict[str, Callable[..., list[Row]]] = {
     "equity": equity_section,
     "metrics_overhead": metrics_overhead,
     "policy_whatif": policy_whatif_section,
+    "scale": scale_section,
 }
 NEEDS_STACK = {
     "request_overhead", "pricing_http", "billing_http", "kpis", "load", "metrics_overhead", "catalog", "policy_whatif",

@@ -18,6 +18,10 @@ from .periods import ZERO, ServicePeriod, period_ended
 from .policy import BillingPolicy
 from .rating import _quantity
 
+# A line re-rated by every usage report of its month names the latest events only (the audit record of each posting
+# names its event): what is rewritten per event stays the same size however many events the month holds (#17).
+LINE_EVENT_IDS = 50
+
 
 # --- invoices ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -193,8 +197,8 @@ def rerate_line(
     delta = draft.amount - Decimal(line["amount"])
     updated = {
         **line_record(invoice, int(line["number"]), draft, event_id=event_id, erp_event_id=erp_event_id, posted_at=at),
-        "event_ids": [*line["event_ids"], event_id],
-        "erp_event_ids": [*line["erp_event_ids"], erp_event_id],
+        "event_ids": [*line["event_ids"], event_id][-LINE_EVENT_IDS:],
+        "erp_event_ids": [*line["erp_event_ids"], erp_event_id][-LINE_EVENT_IDS:],
         "posted_at": line["posted_at"],
     }
     return {**invoice, "total": format_money(Decimal(invoice["total"]) + delta)}, updated

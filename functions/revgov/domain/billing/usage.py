@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 from ..money import format_money, round_money
 from ..rules import Rule
 from ..time import next_period, period_bounds, period_of
-from .invoices import LineDraft
+from .invoices import LINE_EVENT_IDS, LineDraft
 from .periods import ZERO, ServicePeriod
 from .rating import RateTable, rate_usage, rated_units
 
@@ -33,8 +33,9 @@ class Invoiced(TypedDict):
 
 
 class UsageRecord(TypedDict):
-    """A partner's metered usage of one metric in one month (billing's USAGE record): the quantity so far, the events
-    that reported it, and what each invoice carries for it."""
+    """A partner's metered usage of one metric in one month (billing's USAGE record): the quantity so far, the latest
+    events that reported it (`LINE_EVENT_IDS` of them: the record stays one size however many reports the month
+    holds), and what each invoice carries for it."""
 
     partner_id: str
     metric: str
@@ -147,6 +148,6 @@ def with_usage(usage: UsageRecord, rerated: Rerated, line: dict[str, Any] | None
     return {
         **usage,
         "quantity": f"{rerated.quantity:f}",
-        "event_ids": [*usage["event_ids"], event_id],
+        "event_ids": [*usage["event_ids"], event_id][-LINE_EVENT_IDS:],
         "invoiced": invoiced,
     }

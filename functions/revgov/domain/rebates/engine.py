@@ -301,7 +301,7 @@ class _Rating:
         )
         self.findings += _both_exclusive(book, ledger, in_period, self.ratings)
         self.findings += _below_floor(book, ledger, in_period, self.ratings)
-        payable, caps = _capped(book, ledger, self.ratings)
+        payable, caps = capped(book, ledger, self.ratings)
         return PeriodResult(
             self.period, ledger, self.ratings, payable, caps, self.findings, self.excluded, self.why_not
         )
@@ -365,7 +365,7 @@ def _margin(ledger: SalesLedger, i: int) -> Decimal:
     return Decimal(int(ledger.amount[i] - ledger.cost[i]) * 100) / Decimal(int(ledger.amount[i]))
 
 
-def _capped(
+def capped(
     book: RebateBook, ledger: SalesLedger, ratings: Mapping[str, ProgramRating]
 ) -> tuple[dict[str, dict[str, Decimal]], list[CapApplied]]:
     payable: dict[str, dict[str, Decimal]] = {}

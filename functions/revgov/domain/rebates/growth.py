@@ -11,7 +11,7 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal
 
 from .base import HUNDRED, PartnerAmount, ProgramRating, RatingContext, RebateModel, percent_of, shown
-from .policy import first_full_period
+from .policy import first_full_period, is_new_partner
 
 
 class Growth(RebateModel):
@@ -27,12 +27,7 @@ class Growth(RebateModel):
             facts = ctx.facts(p)
             revenue = int(current[p])
             rule = program.rule
-            new = (
-                program.new_partner_rule is not None
-                and facts.activated_on is not None
-                and facts.activated_on > last_year.start.toordinal()
-            )
-            if new:
+            if is_new_partner(program, facts, ctx.period):
                 assert program.new_partner_rule is not None and facts.activated_on is not None
                 first = first_full_period(date.fromordinal(facts.activated_on), ctx.period.kind)
                 rule = program.new_partner_rule

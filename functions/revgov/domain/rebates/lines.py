@@ -90,3 +90,15 @@ def with_numbers(line: dict[str, Any]) -> dict[str, Any]:
 def rebate_row(line: Mapping[str, Any]) -> tuple[Any, ...]:
     """A rebate line as a row in FIELDS order: what the ledger and a per-line loop read."""
     return tuple(line[name] for name in FIELDS)
+
+
+def duplicate_keys(line: Mapping[str, Any]) -> list[str]:
+    """What `_duplicates` compares a rebate line on beyond its line id, as text: its event's key and (a sale, not a
+    credit) its order line's key. Two lines of one partner sharing a key are one thing billed twice (PA-7.7(d))."""
+    what = tuple(line[k] for k in ("partner_id", "kind", "sku", "credited_line", "units_milli", "net_cents"))
+    keys = []
+    if line["event_id"] is not None:
+        keys.append(repr(("event", line["event_id"], *what)))
+    if line["order_ref"] is not None and line["net_cents"] >= 0:
+        keys.append(repr(("order", line["order_ref"], line["day"], *what)))
+    return keys

@@ -123,6 +123,27 @@ class PartnerFacts:
     suspended: tuple[tuple[int, int | None], ...] = ()
 
 
+# --- growth baselines (PA-7.3, PA-7.4) -----------------------------------------------------------------------------
+def is_new_partner(program: Program, facts: PartnerFacts, period: Period) -> bool:
+    """A partner not approved for the whole of last year's period: measured against its first full period (PA-7.4)."""
+    return (
+        program.new_partner_rule is not None
+        and facts.activated_on is not None
+        and facts.activated_on > period.year_before.start.toordinal()
+    )
+
+
+def baseline_period(program: Program, facts: PartnerFacts, period: Period) -> Period | None:
+    """The period whose revenue is the partner's baseline for `period` (PA-7.3: the same period of the previous
+    year; PA-7.4: a new partner's first full period), None while a new partner earns nothing (up to and including
+    that first full period)."""
+    if not is_new_partner(program, facts, period):
+        return period.year_before
+    assert facts.activated_on is not None
+    first = first_full_period(date.fromordinal(facts.activated_on), period.kind)
+    return None if period.first <= first.first else first
+
+
 def _optional_rule(node: Mapping[str, Any], name: str, field_name: str) -> dict[str, Rule]:
     """A rule a tenant's policy may leave out (its default then applies), as a keyword for RebateBook."""
     return {field_name: Rule.of(node[name])} if node.get(name) else {}

@@ -6,19 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...domain.access import Principal, Role
-from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, MalformedRequest, NotFound, RuleViolation
-from ...domain.money import format_money
 from ...domain.rebates.policy import Period, RebateBook, facts_of_partner, month_index
 from ...domain.tenants import Tenant
-from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
 from .. import tenants
 from ..toolkit import retry_on_conflict
-from . import repository
-from .book import ACTOR, ATTEMPTS, SOURCE, book, today
-from .projection import credit_notes_against, mark_retro, periods_of, project_all
-from .rating import rate_partner
+from . import repository, running
+from .accrual_record import accrual_changes, accrual_of
+from .book import ATTEMPTS, book, today
+from .projection import credit_notes_against, mark_retro, periods_of, rebate_lines, write
 from .repository import Accrual
 
 
@@ -59,10 +56,11 @@ class DueRefresh:
 
 
 def project_event(rt: Runtime, bus_event: dict[str, Any]) -> tuple[dict[str, Any], list[DueRefresh]]:
-    """`accrue_from_event` without its refreshes: the event's lines projected (and retro-marked), and the accruals
-    they changed. A handler holding several such events re-rates each accrual once, after the last of them (an accrual
-    is recomputed from every projected line of its period, so one refresh after several projections is the refresh
-    after each of them)."""
+    """`accrue_from_event` without its full re-ratings: the event's new lines added to their accruals' running sums in
+    one commit (`running.advance`); where that is not exact, its lines projected (and retro-marked) and the accruals
+    they fall in returned, to be re-rated. A handler holding several such events re-rates each accrual once, after
+    the last of them (an accrual is recomputed from every projected line of its period, so one refresh after several
+    projections is the refresh after each of them)."""
     detail = _event_detail(bus_event)
     tenant_id = detail["tenant_id"]
     try:
@@ -74,7 +72,14 @@ def project_event(rt: Runtime, bus_event: dict[str, Any]) -> tuple[dict[str, Any
     else:
         facts = repository.invoice_sales_facts(rt, tenant_id, detail["invoice_id"])
         facts += credit_notes_against(rt, tenant_id, facts)
-    lines, changed = project_all(rt, tenant_id, facts)
+    lines, changed, added = retry_on_conflict(
+        lambda: _advance(rt, tenant, rebates, facts, detail.get("event_id")),
+        attempts=ATTEMPTS,
+        exhausted=lambda: Conflict(f"the accruals of event {detail.get('event_id')} kept changing; it will be retried"),
+    )
+    if added:
+        return {"status": "processed", "lines": len(changed)}, []
+    lines, changed = write(rt, tenant_id, lines, changed)
     mark_retro(rt, tenant_id, rebates, changed)
     # every accrual the event's lines fall in, changed or not: a redelivery after a failed re-rating (its lines
     # projected by the first delivery) must re-rate them
@@ -83,6 +88,17 @@ def project_event(rt: Runtime, bus_event: dict[str, Any]) -> tuple[dict[str, Any
         for pid, period in sorted(periods_of(rebates, lines))
     ]
     return {"status": "processed", "lines": len(changed)}, due
+
+
+def _advance(
+    rt: Runtime, tenant: Tenant, rebates: RebateBook, facts: list[dict[str, Any]], event_id: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+    """The event's rebate lines, those new or changed, and whether the new ones were committed with their sums."""
+    lines, stored = rebate_lines(rt, tenant.tenant_id, facts)
+    changed = [ln for ln in lines if stored.get(repository.line_key(ln), {}).get("fact_hash") != ln["fact_hash"]]
+    if any(repository.line_key(ln) in stored for ln in changed):  # a line counted before changed: re-rate in full
+        return lines, changed, False
+    return lines, changed, running.advance(rt, tenant, rebates, changed, event_id)
 
 
 def accrue_from_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
@@ -116,43 +132,17 @@ def _refresh_once(
         return None
     facts = facts_of_partner(tenant.policy, record, period, today(rt))
     current = repository.accrual(rt, tenant.tenant_id, period.name, partner_id)
-    result = rate_partner(rt, tenant.tenant_id, book, period, partner_id, facts)
-    accrual: Accrual = {
-        "partner_id": partner_id,
-        "period": period.name,
-        "as_of": rt.clock.now_iso(),
-        "policy_version": tenant.policy_version,
-        "tier": facts.tier,
-        "total": format_money(result.total(partner_id)),
-        "programs": result.programs_view(partner_id),
-        "line_count": int(sum(1 for m in result.ledger.month if period.first <= m <= period.last)),
-        "findings": len(result.findings),
-    }
-    changes = _accrual_changes(tenant, accrual, source_event)
-    changes.puts.append(repository.accrual_put(accrual, current))
+    result, sums = running.full_sums(rt, tenant, book, period, facts)
+    in_period = int(sum(1 for m in result.ledger.month if period.first <= m <= period.last))
+    accrual = accrual_of(
+        tenant, facts, result, line_count=in_period, findings=len(result.findings), now=rt.clock.now_iso()
+    )
+    changes = accrual_changes(tenant, accrual, source_event)
+    changes.puts += [repository.accrual_put(accrual, current), *sums]
     if not tenants.exists(rt, tenant.tenant_id):
         return None  # offboarded while this ran: write nothing into a deleted tenant
     rt.commit(tenant.tenant_id, changes)
     return accrual
-
-
-def _accrual_changes(tenant: Tenant, accrual: Accrual, source_event: str | None) -> Changes:
-    """The audit record and event of an updated accrual."""
-    partner_id, period, programs = accrual["partner_id"], accrual["period"], accrual["programs"]
-    totals = {p["program_id"]: p["payable"] for p in programs}
-    rules = [r for p in programs for r in ((p["program_id"], p["clause"]), (p["rule_id"], p["rule_clause"]))]
-    entry = AuditEntry(
-        actor=ACTOR,
-        action="rebate_accrual.updated",
-        subject=partner_id,
-        outcome=f"{period}: {accrual['total']}",
-        inputs={"period": period, "programs": totals, "lines": accrual["line_count"], "event_id": source_event},
-        policy_version=tenant.policy_version,
-        rule_ids=tuple(dict.fromkeys(r for r, _ in rules)),
-        clauses=tuple(dict.fromkeys(c for _, c in rules)),
-    )
-    event = {"partner_id": partner_id, "period": period, "total": accrual["total"], "programs": totals}
-    return Changes(audit=[entry], events=[DomainEvent(SOURCE, "accrual.updated", event)])
 
 
 def accruals(

@@ -12,7 +12,7 @@ from typing import Any
 
 from ...domain.errors import Conflict
 from ...domain.rebates.lines import rebate_line
-from ...domain.rebates.policy import Period, RebateBook, month_index, month_name
+from ...domain.rebates.policy import MONTH, QUARTER, Period, RebateBook, month_index, month_name
 from ...domain.tenants import Tenant
 from ...ports import Changes
 from ...runtime import Runtime
@@ -64,16 +64,34 @@ def project_all(
     rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """`project`, returning the rebate line of every fact and those of them it wrote."""
+    lines, stored = rebate_lines(rt, tenant_id, facts)
+    changed = [ln for ln in lines if stored.get(repository.line_key(ln), {}).get("fact_hash") != ln["fact_hash"]]
+    return write(rt, tenant_id, lines, changed)
+
+
+def rebate_lines(
+    rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The rebate line of each fact, and those already projected (by `repository.line_key`)."""
     facts = _with_payments(rt, tenant_id, _with_invoice_lines(rt, tenant_id, facts))
     references = sorted({str(f["references_line"]) for f in facts if f.get("references_line")})
     credited_facts = _with_payments(rt, tenant_id, repository.sales_facts(rt, tenant_id, references))
     credited = {str(f["line_id"]): f for f in credited_facts}
     lines = [rebate_line(fact, credited.get(str(fact.get("references_line")))) for fact in facts]
-    stored = repository.projected(rt, tenant_id, lines)
-    changed = [ln for ln in lines if stored.get(repository.line_key(ln), {}).get("fact_hash") != ln["fact_hash"]]
+    return lines, repository.projected(rt, tenant_id, lines)
+
+
+def write(
+    rt: Runtime, tenant_id: str, lines: list[dict[str, Any]], changed: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write the changed lines without sums: the running accruals of their periods are marked stale after them
+    (re-rated in full at their next refresh, `running`)."""
     if changed and not tenants.exists(rt, tenant_id):
         return [], []  # offboarded while this ran: write nothing into a deleted tenant
     repository.commit_in_chunks(rt, tenant_id, [repository.projection_put(ln) for ln in changed])
+    stale = sorted({(Period.containing(int(ln["month_index"]), kind).name, ln["partner_id"]) for ln in changed
+                    for kind in (MONTH, QUARTER)})  # fmt: skip
+    repository.commit_in_chunks(rt, tenant_id, [repository.stale_put(name, pid) for name, pid in stale])
     return lines, changed
 
 

@@ -49,14 +49,20 @@ def rate_lines(
     return rate_period(book, SalesLedger.from_lines(ordered, book.exclusive_promotions), period, partners, prior_claims)
 
 
+def partner_period_lines(
+    rt: Runtime, tenant_id: str, book: RebateBook, period: Period, partner_id: str, facts: PartnerFacts
+) -> list[dict[str, Any]]:
+    """Every projected line one partner's period is rated from: its months and its growth baselines'."""
+    months = sorted(months_needed(book, period, {partner_id: facts}))
+    return [ln for m in months for ln in repository.partner_lines(rt, tenant_id, partner_id, month_name(m))]
+
+
 def rate_partner(
     rt: Runtime, tenant_id: str, book: RebateBook, period: Period, partner_id: str, facts: PartnerFacts
 ) -> PeriodResult:
     """One partner's period rated from its own projected lines (its accrual)."""
-    partners = {partner_id: facts}
-    months = sorted(months_needed(book, period, partners))
-    lines = [ln for m in months for ln in repository.partner_lines(rt, tenant_id, partner_id, month_name(m))]
-    return rate_lines(book, lines, period, partners)
+    lines = partner_period_lines(rt, tenant_id, book, period, partner_id, facts)
+    return rate_lines(book, lines, period, {partner_id: facts})
 
 
 def rate(

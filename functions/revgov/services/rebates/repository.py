@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, TypedDict, cast
 
+from ...domain.canonical import sha256_hex
 from ...domain.errors import NotFound
 from ...ports import Changes, Delete, Put, Stored
 from ...runtime import Runtime
@@ -21,6 +22,8 @@ from ..toolkit import lookup_pages, pages
 
 PROJECTION = "RBTLINE"  # partner#month#line -> rebate line; lookup RBTLINE#month
 ACCRUALS = "RBTACCRUAL"  # period#partner -> the partner's accrual for the period
+RUNNING = "RBTRUNNING"  # period#partner -> the accrual as sums (domain.rebates.running), or stale
+ACCRUAL_KEYS = "RBTACCRUALKEY"  # period#partner#digest -> a line the accrual counted with that repeat key
 RETRO = "RBTRETRO"  # period -> lines that changed after the period was settled
 SETTLEMENTS = "RBTSETTLEMENT"
 SETTLEMENT_KEYS = "RBTSETTLEMENTKEY"  # period#run -> settlement id: one settlement per period and run
@@ -176,12 +179,14 @@ def projected(rt: Runtime, tenant_id: str, lines: list[dict[str, Any]]) -> dict[
     return get_many(rt, tenant_id, PROJECTION, [line_key(ln) for ln in lines])
 
 
-def projection_put(line: dict[str, Any]) -> Put:
+def projection_put(line: dict[str, Any], *, new: bool = False) -> Put:
+    """`new`: the line is written with its accrual's sums, so it must not have been projected meanwhile."""
     return Put(
         PROJECTION,
         line_key(line),
         line,
         lookup=(f"{PROJECTION}#{line['month']}", f"{line['partner_id']}#{line['line_id']}"),
+        must_be_absent=new,
     )
 
 
@@ -217,6 +222,41 @@ def accrual(rt: Runtime, tenant_id: str, period: str, partner_id: str) -> Stored
 
 def accrual_put(accrual: Accrual, stored: Stored | None) -> Put:
     return _over(ACCRUALS, f"{accrual['period']}#{accrual['partner_id']}", dict(accrual), _version(stored))
+
+
+# --- the running accrual (#17) --------------------------------------------------------------------------------------
+def running_key(period: str, partner_id: str) -> str:
+    return f"{period}#{partner_id}"
+
+
+def running_states(rt: Runtime, tenant_id: str, keys: list[str]) -> dict[str, Stored]:
+    """The running accruals stored under these keys (`running_key`), with their versions."""
+    return {ref[2]: found for ref, found in rt.store.get_many([(tenant_id, RUNNING, k) for k in keys]).items()}
+
+
+def running_put(record: dict[str, Any], stored: Stored | None) -> Put:
+    key = running_key(record["period"], record["partner_id"])
+    return _over(RUNNING, key, record, _version(stored), f"the running accrual {key} changed meanwhile")
+
+
+def stale_put(period: str, partner_id: str) -> Put:
+    """Lines of the period written without its sums: the next refresh re-rates in full (a write that moves the
+    version, so a rating that read before it cannot store its sums over it)."""
+    return Put(RUNNING, running_key(period, partner_id), {"period": period, "partner_id": partner_id, "stale": True})
+
+
+def accrual_key(period: str, partner_id: str, key: str) -> str:
+    return f"{period}#{partner_id}#{sha256_hex(key)[:32]}"
+
+
+def known_keys(rt: Runtime, tenant_id: str, keys: list[str]) -> set[str]:
+    """Which of these accrual keys (`accrual_key`) a line of the accrual already holds."""
+    return set(get_many(rt, tenant_id, ACCRUAL_KEYS, keys))
+
+
+def accrual_key_put(key: str, line_id: str, *, new: bool) -> Put:
+    """`new`: written with the lines it names, and a concurrent line with the same key makes that commit conflict."""
+    return Put(ACCRUAL_KEYS, key, {"line_id": line_id}, must_be_absent=new, conflict_detail="a repeat line meanwhile")
 
 
 def accrual_page(
