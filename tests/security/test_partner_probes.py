@@ -22,6 +22,8 @@ import pytest
 
 import clock_support
 from billing_support import wait_until
+from revgov.ports import Changes
+from revgov.services import partner_repository
 from security_support import Party, make_party, offboard, without_change_calendar
 from support import assert_problem
 
@@ -59,6 +61,12 @@ def test_a_partner_reads_its_upheld_invoice_dispute_as_documented_and_without_st
     item = next(p for p in party.policy["billing"]["price_list"] if p.get("billing") == "shipment")
     shipped = (clock_support.today().replace(day=1) - timedelta(days=1)).replace(day=15)  # in the month that ended
     quantity = int(Decimal("10500") / Decimal(item["list_price"])) + 1  # a line above the USD 10,000.00 limit
+    # PA-2.2: an order dated before its partner's activation is held, not billed; the use cases activate only "now",
+    # so the partner is recorded as activated before the month it sold in
+    stored = party.rt.store.get(party.tenant_id, partner_repository.PARTNERS, partner_id)
+    assert stored is not None, partner_id
+    activated = {**stored.data, "activated_at": f"{shipped.replace(day=1).isoformat()}T00:00:00.000Z"}
+    party.rt.store.commit(party.tenant_id, Changes(puts=[partner_repository.put(activated, version=stored.version)]))
     event = {
         "id": f"ERP-{uuid.uuid4().hex[:12]}", "type": "shipment.confirmed", "occurred_at": f"{shipped}T10:00:00Z",
         "data": {"partner_id": partner_id, "order_ref": f"SO-{uuid.uuid4().hex[:6]}", "shipped_on": shipped.isoformat(),

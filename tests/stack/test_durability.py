@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 
+import clock_support
 from billing_support import ErpSender
 from engine_support import spawn_dev, wait_dev
 
@@ -37,13 +38,16 @@ def _start(where: Path, *extra: str) -> subprocess.Popen[bytes]:
 
 
 def _events(partner_id: str) -> list[dict[str, Any]]:
+    """Shipments dated today on the product's clock: the seeded demo partner was activated when `make run` started,
+    and PA-2.2 holds an order dated before its partner's activation instead of billing it."""
     run = uuid.uuid4().hex[:8]
+    occurred_at, today = clock_support.now().strftime("%Y-%m-%dT%H:%M:%SZ"), clock_support.today().isoformat()
     return [
         {
             "id": f"DUR-{run}-{n:04d}",
             "type": "shipment.confirmed",
-            "occurred_at": "2026-10-05T00:00:00Z",
-            "data": {"partner_id": partner_id, "order_ref": f"SO-DUR-{n:04d}", "shipped_on": "2026-10-05",
+            "occurred_at": occurred_at,
+            "data": {"partner_id": partner_id, "order_ref": f"SO-DUR-{n:04d}", "shipped_on": today,
                      "lines": [{"sku": "NW-SW-24P", "quantity": 1}]},
         }
         for n in range(EVENTS)

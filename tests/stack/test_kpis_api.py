@@ -2,12 +2,15 @@
 facts go in through the real paths (signed ERP webhook, pricing checks, approvals) and the update_kpis handler."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 import clock_support
 from analytics_support import analytics_tenant_in
 from billing_support import wait_until
+from revgov.ports import Changes
+from revgov.services import partner_repository
 from support import assert_problem, scenario
 
 SCENARIO = scenario("kpis/small-month.json")
@@ -23,11 +26,25 @@ def month(stack):
     return clock_support.within_one_month(EARLIEST_HOURS)
 
 
+def _activated_before_the_scenario(tenant: Any) -> None:
+    """PA-2.2: "Before the Partner may quote, order, register deals or accrue any incentive, the following must be
+    received and verified": an order dated before its partner's activation is held, not billed. The use cases
+    activate only "now", and the scenario's facts go back EARLIEST_HOURS, so its partners are recorded as activated
+    then (written with the partner repository's writer: same lookup, same version check)."""
+    at = (clock_support.now() - timedelta(hours=EARLIEST_HOURS)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    puts = []
+    for partner in tenant.partners.values():
+        stored = tenant.rt.store.get(tenant.tenant_id, partner_repository.PARTNERS, partner["partner_id"])
+        puts.append(partner_repository.put({**stored.data, "activated_at": at}, version=stored.version))
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=puts))
+
+
 @pytest.fixture(scope="module")
 def kpi_tenant(api, operator, stack, month):
     for tenant in analytics_tenant_in(api, operator, stack):
         for partner in SCENARIO["partners"]:
             tenant.onboard(partner["label"], partner["tier_rank"])
+        _activated_before_the_scenario(tenant)
         sent = []
         for event in SCENARIO["erp_events"]:
             data = {**event["data"], "partner_id": tenant.partners[event["partner"]]["partner_id"]}

@@ -48,8 +48,6 @@ def _credited(tenant: Any, line_id: str) -> Decimal:
     return -sum((Decimal(x["amount"]) for x in notes), Decimal(0))
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: services/invoice_disputes.apply_decision credits the disputed amount "
-                   "without re-reading what the ERP credited of the line while the dispute was open")
 def test_an_upheld_dispute_never_credits_a_line_beyond_what_it_charged(billing_tenant, api) -> None:
     """The partner disputes all of line 1 (5,000.00); while the dispute is open the ERP credits the same line in
     full (a credit note the ERP may issue: nothing of the line is credited yet). Finance then upholds the dispute:
@@ -102,8 +100,6 @@ def test_a_partner_key_reads_and_disputes_only_its_own_invoices(billing_tenant, 
     assert [a["case_id"] for a in pending] == [filed["approval_id"]]
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: domain/billing/plausibility.implausible checks the partner's status "
-                   "today, not the fact's day against activated_at; a 1999 shipment opens a 1999-01 invoice")
 def test_an_order_dated_before_the_partner_was_onboarded_is_held_not_billed(billing_tenant) -> None:
     """PA-2.2: "Before the Partner may quote, order, register deals or accrue any incentive, the following must be
     received and verified in the Partner Portal"; domain/billing/plausibility.py holds an event that "cannot be true
@@ -144,8 +140,6 @@ def test_a_cursor_from_another_partners_list_is_refused(billing_tenant, api) -> 
     assert [i["period"] for i in staff["items"]] == ["2026-10"]
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: services/invoice_disputes.apply_decision upholds a dispute with "
-                   "reason None when the approval is given without a note")
 def test_an_invoice_dispute_upheld_without_a_reason_is_refused(billing_tenant, api) -> None:
     """SOP-6.3 (Dispute outcomes): "A dispute is decided as upheld, partially upheld or rejected. Every decision
     states the reason, the amounts before and after"; the approvals queue asks a note of a rejection only, so

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import clock_support
 from billing_support import ErpSender
 from engine_support import spawn_dev, wait_dev
 
@@ -52,14 +53,17 @@ def _load(state: dict, stop: threading.Event) -> None:
     erp = ErpSender(state["base_url"], "northwind", tenant["webhook_secret"])
     admin = requests.Session()
     admin.headers["Authorization"] = f"Bearer {tenant['admin_key']}"
+    # dated today on the product's clock: the seeded demo partner was activated when the product started, and PA-2.2
+    # holds an order dated before its partner's activation instead of billing it
+    occurred_at, today = clock_support.now().strftime("%Y-%m-%dT%H:%M:%SZ"), clock_support.today().isoformat()
     while not stop.is_set():
         batch = [
             {
                 "id": f"STOP-{uuid.uuid4().hex[:12]}",
                 "type": "shipment.confirmed",
-                "occurred_at": "2026-10-05T00:00:00Z",
+                "occurred_at": occurred_at,
                 "data": {"partner_id": partner_id, "order_ref": f"SO-{uuid.uuid4().hex[:8]}",
-                         "shipped_on": "2026-10-05", "lines": [{"sku": "NW-SW-24P", "quantity": 1}]},
+                         "shipped_on": today, "lines": [{"sku": "NW-SW-24P", "quantity": 1}]},
             }
             for _ in range(20)
         ]  # fmt: skip

@@ -226,3 +226,58 @@ def test_a_partner_cannot_read_another_partners_dispute():
     assert Decimal(invoice_disputes.get_dispute(ledger.rt, PARTNER1, dispute["dispute_id"])["amount"]) == Decimal(
         "6250.00"
     )
+
+
+# --- the decision reads the line again (redteam: tests/stack/test_redteam_billing.py) ------------------------------
+def _upheld_after_an_erp_credit(disputed: str, erp_credited: str) -> tuple[Ledger, dict, dict, list[str]]:
+    """Line 1 (6,250.00) disputed for `disputed` on 10 Nov; the ERP credits `erp_credited` of the same line on 11 Nov
+    while the dispute is open; finance upholds it on 12 Nov. The issued invoice, the resolved dispute, and the
+    amounts of the credit notes on November's invoice."""
+    ledger, mine, _ = _issued_october()
+    ledger.clock.set("2026-11-10T08:00:00Z")
+    dispute = invoice_disputes.file_dispute(
+        ledger.rt, PARTNER1, mine["invoice_id"], {"line_no": 1, "amount": disputed, "reason": "damaged"}
+    )
+    ledger.clock.set("2026-11-11T17:00:00Z")
+    data = {"partner_id": P1, "credit_note_ref": "CN-1111", "invoice_id": mine["invoice_id"], "line_no": 1,
+            "reason": "billing_error", "amount": erp_credited, "issued_on": "2026-11-11"}  # fmt: skip
+    assert ledger.bill("credit_note.issued", data, occurred_at="2026-11-11T16:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-11-12T08:00:00Z")
+    cases.decide_case(ledger.rt, FINANCE, "approval", dispute["approval_id"], "approved", "carrier confirms")
+    resolved = invoice_disputes.get_dispute(ledger.rt, PARTNER1, dispute["dispute_id"])
+    notes = [x["amount"] for x in ledger.invoice(P1, "2026-11")["lines"] if x["kind"] == "credit_note"]
+    return ledger, mine, resolved, sorted(notes)
+
+
+def test_upheld_after_the_erp_credited_part_of_the_line_only_what_is_left_is_credited():
+    # SOP-2.5: "An error is corrected by a credit note referencing the original invoice and lines"; SOP-6.3: "Every
+    # decision states the reason, the amounts before and after". The line charged 6,250.00; the partner disputes
+    # 2,000.00 of it; while the dispute is open the ERP credits 5,000.00 of the same line. Upheld, the decision credits
+    # what is left of the line (1,250.00), never 2,000.00: the line ends credited 6,250.00, not 7,000.00.
+    ledger, mine, resolved, notes = _upheld_after_an_erp_credit("2000.00", "5000.00")
+    assert resolved["status"] == "upheld" and resolved["resolution"]["credited"] == "1250.00"
+    assert notes == ["-1250.00", "-5000.00"]
+    assert billing.credited_against(ledger.rt, "northwind", mine["invoice_id"], 1).amount == Decimal("6250.00")
+    trail = [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "invoice_dispute.upheld"]
+    assert trail[-1]["inputs"]["disputed"] == "2000.00" and trail[-1]["inputs"]["credited"] == "1250.00"
+
+
+def test_upheld_after_the_erp_credited_the_whole_line_no_credit_note_is_posted():
+    _, _, resolved, notes = _upheld_after_an_erp_credit("1250.00", "6250.00")
+    assert resolved["status"] == "upheld" and resolved["resolution"]["credited"] == "0.00"
+    assert resolved["resolution"]["credit_note_line_id"] is None
+    assert notes == ["-6250.00"]  # the ERP's only
+
+
+@pytest.mark.parametrize("note", [None, "", "   "])
+def test_upheld_without_a_reason_is_refused_and_decides_nothing(note):
+    # SOP-6.3: "Every decision states the reason"; the approvals queue asks a note of a rejection only.
+    ledger, mine, _ = _issued_october()
+    ledger.clock.set("2026-11-10T08:00:00Z")
+    dispute = invoice_disputes.file_dispute(
+        ledger.rt, PARTNER1, mine["invoice_id"], {"line_no": 1, "amount": "100.00", "reason": "broken"}
+    )
+    with pytest.raises(RuleViolation, match=r"SOP-6\.3"):
+        cases.decide_case(ledger.rt, FINANCE, "approval", dispute["approval_id"], "approved", note)
+    assert invoice_disputes.get_dispute(ledger.rt, PARTNER1, dispute["dispute_id"])["status"] == "open"
+    assert ledger.rt.store.get("northwind", billing.INVOICE_KEYS, f"{P1}#2026-11") is None

@@ -15,13 +15,14 @@ from ..domain import billing as core
 from ..domain.access import Principal
 from ..domain.billing import BillingPolicy
 from ..domain.credit_reservations import counted
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, RuleViolation
 from ..domain.money import format_money, parse_money
 from ..domain.tenants import Tenant
 from ..domain.time import parse_day
 from ..ports import Changes, DomainEvent, Put, Stored
 from ..runtime import Runtime
 from . import approval_requests, billing, credit_notes, tenants
+from .billing.repository import line_credits_put
 
 DISPUTES = "INVOICEDISPUTE"  # dispute id -> the dispute
 DISPUTED_LINES = billing.DISPUTED_LINES
@@ -121,8 +122,9 @@ def get_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[str, Any]:
 
 
 def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
-    """The dispute's approval was decided by its queue: approved, the dispute is upheld and the disputed amount is
-    credited by a credit note referencing the line (SOP-6.1 step 4, SOP-2.5); rejected, the reason is kept.
+    """The dispute's approval was decided by its queue: approved, the dispute is upheld and what is left of the
+    disputed amount is credited by a credit note referencing the line (SOP-6.1 step 4, SOP-2.5); rejected, the
+    reason is kept. A decision without a reason decides nothing (SOP-6.3 "Every decision states the reason").
     Effect of `invoice.dispute` (runtime.Registry.effects)."""
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     book = BillingPolicy.from_policy(tenant.policy)
@@ -132,11 +134,12 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     decision = case["decision"]
     resolution: dict[str, Any] = {
         "outcome": "upheld" if upheld else "rejected",
-        "reason": decision.get("note"),
+        "reason": _stated_reason(decision, book),
         "by": who.actor,
         "at": decision["at"],
         "approval_id": case["case_id"],
         "credit_note_line_id": None,
+        "credited": "0.00",
     }
     changes = _credit(rt, tenant, book, dispute, resolution, who) if upheld else Changes()
     resolved = {**dispute, "status": resolution["outcome"], "resolution": resolution}
@@ -145,7 +148,7 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
         "invoice_id": dispute["invoice_id"],
         "line_id": dispute["line_id"],
         "disputed": dispute["amount"],
-        "credited": dispute["amount"] if upheld else "0.00",
+        "credited": resolution["credited"],
         "credit_note_line_id": resolution["credit_note_line_id"],
         "credit_note_approval_id": resolution.get("credit_note_approval_id"),
         "reason": resolution["reason"],
@@ -158,6 +161,16 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     return changes
 
 
+def _stated_reason(decision: dict[str, Any], book: BillingPolicy) -> str:
+    """The decision's note, its reason: SOP-6.3 "Every decision states the reason", and the approvals queue asks a
+    note of a rejection only, so an approval without one is a RuleViolation (422) and decides nothing."""
+    note = decision.get("note")
+    if not (isinstance(note, str) and note.strip()):
+        cite = f"{book.disputes.rule_id}, {book.disputes.clause}; SOP-6.3"
+        raise RuleViolation(f"a decision on an invoice dispute states its reason: send a `note` ({cite})")
+    return note
+
+
 def _credit(
     rt: Runtime,
     tenant: Tenant,
@@ -166,14 +179,19 @@ def _credit(
     resolution: dict[str, Any],
     who: Principal,
 ) -> Changes:
-    """An upheld dispute's credit note: posted on the partner's next open invoice, or above the limit (SOP-2.5 /
-    COP-2.4) held for a second finance member, since whoever upheld the dispute prepared it and may not approve it.
-    The line's marker counts the amount either way, so the line is never credited twice. `resolution` learns which."""
+    """An upheld dispute's credit note for what is left of the line now (what the ERP's credit notes and returns
+    credited while the dispute was open is re-read: a line is never credited beyond what it charged, SOP-2.5), posted
+    on the partner's next open invoice, or above the limit (SOP-2.5 / COP-2.4) held for a second finance member, since
+    whoever upheld the dispute prepared it and may not approve it; nothing left, no credit note. The line's marker
+    counts the amount either way, so the line is never credited twice. `resolution` learns which and how much."""
     line = billing.line_of(rt, who.tenant_id, dispute["invoice_id"], int(dispute["line_no"]))
     if line is None:  # pragma: no cover - issued lines are never deleted
         raise NotFound(f"invoice {dispute['invoice_id']} has no line {dispute['line_no']}")
     line_key = _line_key(dispute["invoice_id"], int(dispute["line_no"]))
-    amount = Decimal(dispute["amount"])
+    amount, guard, marker = _left_to_credit(rt, who.tenant_id, dispute, line.data, line_key)
+    resolution["credited"] = format_money(amount)
+    if amount <= 0:
+        return Changes()
     if core.credit_note_needs_approval(amount, book):
         entry, changes = credit_notes.hold(
             rt, tenant, book, partner_id=dispute["partner_id"], line=line.data, amount=amount,
@@ -192,8 +210,24 @@ def _credit(
                                           source_id=dispute["dispute_id"], detail_type="invoice_dispute")  # fmt: skip
         posted = [p for p in changes.puts if p.collection == billing.LINES]
         resolution["credit_note_line_id"] = posted[0].data["line_id"]
-    marker = rt.store.get(who.tenant_id, DISPUTED_LINES, line_key)
+    changes.puts.append(guard)
     if marker is not None:
         marked = counted(marker.data, amount)
         changes.puts.append(Put(DISPUTED_LINES, marker.key, marked, expected_version=marker.version))
     return changes
+
+
+def _left_to_credit(
+    rt: Runtime, tenant_id: str, dispute: dict[str, Any], line: dict[str, Any], line_key: str
+) -> tuple[Decimal, Put, Stored | None]:
+    """What the upheld dispute credits: its amount, but no more than what is left of the line once what the ERP's
+    credit notes and returns and earlier upheld disputes credited (read now, not when it was filed) is taken off. With
+    it, the ERP's line record written back over what was read, so an ERP credit committed meanwhile is a Conflict
+    rather than a second credit of the same amount; and the line's dispute marker as read."""
+    erp_at, marker_at = (tenant_id, billing.LINE_CREDITS, line_key), (tenant_id, DISPUTED_LINES, line_key)
+    found = rt.store.get_many([erp_at, marker_at])
+    erp_credits, marker = found.get(erp_at), found.get(marker_at)
+    already = core.credited_of(erp_credits.data if erp_credits else None, marker.data if marker else None).amount
+    amount = max(min(Decimal(dispute["amount"]), core.disputable_amount(line, already)), Decimal(0))
+    record = erp_credits.data if erp_credits else core.new_line_credits(dispute["invoice_id"], int(dispute["line_no"]))
+    return amount, line_credits_put(line_key, record, erp_credits, line["line_id"]), marker
