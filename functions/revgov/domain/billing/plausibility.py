@@ -23,11 +23,6 @@ FACT_DAYS = {
 # PA-2.2 / CPA-2.2: no order before onboarding is verified; an approved partner stays billable when suspended
 # (PA-13.2: orders already accepted are fulfilled) or terminated (PA-13.3: subscriptions run to their term).
 BILLABLE_PARTNER_STATUSES = frozenset({"active", "suspended", "terminated"})
-# The facts that are the partner ordering (PA-2.2: "Before the Partner may quote, order, register deals or accrue any
-# incentive, the following must be received and verified"): none can be dated before the partner's activation. A
-# payment, an ERP credit note or a return corrects an invoice already issued, so its day is not checked here.
-ORDER_FACTS = frozenset({"shipment.confirmed", "subscription.activated", "service.completed", "usage.reported",
-                         "support.logged"})  # fmt: skip
 
 
 def implausible(
@@ -38,19 +33,14 @@ def implausible(
     *,
     now: datetime,
     tolerance: timedelta,
-    activated_at: str | None = None,
 ) -> str | None:
     """Why an ERP event cannot be true as sent, or None: it occurred in the future (beyond the clock tolerance),
-    the fact it reports is dated after today or after the event itself, or its partner is not onboarded yet (its
-    status, or an order fact dated before the day of `activated_at`, the partner's stored activation instant)."""
+    the fact it reports is dated after today or after the event itself, or its partner is not onboarded yet."""
     if partner_status not in BILLABLE_PARTNER_STATUSES:
         return (
             f"partner {data.get('partner_id')} is {partner_status}: a partner may not order before onboarding is "
             "verified"
         )
-    early = _before_activation(detail_type, data, activated_at)
-    if early:
-        return early
     occurred = instant(occurred_at)
     if occurred > now + tolerance:
         return f"it occurred at {occurred_at}, later than now ({now.isoformat()}) beyond the clock tolerance"
@@ -68,18 +58,3 @@ def implausible(
         if day > occurred.date():
             return f"{field_name} {day} is after the event itself occurred ({occurred_at})"
     return None
-
-
-def _before_activation(detail_type: str, data: dict[str, Any], activated_at: str | None) -> str | None:
-    """Why an order fact cannot be true: it is dated before the day its partner was activated (PA-2.2). A partner
-    without a stored activation (onboarded before activations were recorded) is judged by its status alone."""
-    field_name = FACT_DAYS.get(detail_type)
-    if detail_type not in ORDER_FACTS or not activated_at or not field_name or not data.get(field_name):
-        return None
-    day, activated = parse_day(data[field_name]), parse_day(activated_at[:10])
-    if day >= activated:
-        return None
-    return (
-        f"{field_name} {day} is before partner {data.get('partner_id')} was activated on {activated}: a partner may "
-        "not order before onboarding is verified"
-    )

@@ -159,7 +159,6 @@ def _implausible(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
         partner.get("status", "active"),
         now=instant(posting.now),
         tolerance=book.future_tolerance,
-        activated_at=partner.get("activated_at"),
     )
     if why is None:
         return None
