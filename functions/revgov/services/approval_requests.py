@@ -2,9 +2,8 @@
 asks for it, keep the case's id, queue and due time on the request, audit each step citing the rules, and find the
 request again when the case is decided.
 
-Used by credit-note holds (SOP-2.5 / COP-2.4) and invoice-line disputes (SOP-6.1 / COP-6.1); deal registrations,
-rebate disputes and invoice finalization write the same shapes (`versioned_put`, `cited`, `commit_filed`) and may
-adopt them.
+Used by credit-note holds (SOP-2.5 / COP-2.4), invoice-line disputes (SOP-6.1 / COP-6.1), rebate disputes and
+invoice finalization. An optimistic write (new, or over the version read) is `toolkit.put_over`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, NotFound
 from ..domain.rules import Rule
 from ..domain.tenants import Tenant
-from ..ports import Changes, Put, Stored
+from ..ports import Changes, Stored
 from ..runtime import Runtime
 from . import cases
 
@@ -36,19 +35,6 @@ class Ask:
     partner_id: str
     effect: str
     context: dict[str, Any] = field(default_factory=dict)
-
-
-def versioned_put(collection: str, key: str, document: dict[str, Any], version: int | None, *, detail: str) -> Put:
-    """A document written new (`version` None: it must not exist yet) or over the version read (`detail`: the 409's
-    words when another writer got there first)."""
-    return Put(
-        collection,
-        key,
-        document,
-        must_be_absent=version is None,
-        expected_version=version,
-        conflict_detail=detail,
-    )
 
 
 def cited(

@@ -38,7 +38,7 @@ from ..domain.time import parse_day, period_of
 from ..ports import Changes, Put
 from ..runtime import Runtime
 from . import approval_requests, billing, tenants
-from .toolkit import lookup_pages
+from .toolkit import lookup_pages, put_over
 
 HOLDS = "CREDITNOTEHOLD"  # hold id -> a credit note above the limit, waiting for its approval
 EFFECT = "credit_note.approval"
@@ -46,7 +46,7 @@ EFFECT = "credit_note.approval"
 
 def _hold_put(hold: dict[str, Any], version: int | None) -> Put:
     detail = f"credit note {hold['hold_id']} changed meanwhile; read it again"
-    return approval_requests.versioned_put(HOLDS, hold["hold_id"], hold, version, detail=detail)
+    return put_over(HOLDS, hold["hold_id"], hold, version, conflict_detail=detail)
 
 
 def hold(

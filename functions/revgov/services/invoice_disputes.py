@@ -23,6 +23,7 @@ from ..ports import Changes, DomainEvent, Put, Stored
 from ..runtime import Runtime
 from . import approval_requests, billing, credit_notes, tenants
 from .billing.repository import line_credits_put
+from .toolkit import put_over
 
 DISPUTES = "INVOICEDISPUTE"  # dispute id -> the dispute
 DISPUTED_LINES = billing.DISPUTED_LINES
@@ -36,7 +37,7 @@ def _line_key(invoice_id: str, number: int) -> str:
 
 def _dispute_put(dispute: dict[str, Any], version: int | None) -> Put:
     detail = f"dispute {dispute['dispute_id']} changed meanwhile; read it again"
-    return approval_requests.versioned_put(DISPUTES, dispute["dispute_id"], dispute, version, detail=detail)
+    return put_over(DISPUTES, dispute["dispute_id"], dispute, version, conflict_detail=detail)
 
 
 def _claim(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
@@ -75,8 +76,8 @@ def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, A
     }
     changes.puts += [
         _dispute_put(dispute, None),
-        approval_requests.versioned_put(DISPUTED_LINES, line_key, claimed, marker.version if marker else None,
-                                        detail="a dispute was filed on this invoice line meanwhile"),
+        put_over(DISPUTED_LINES, line_key, claimed, marker,
+                 conflict_detail="a dispute was filed on this invoice line meanwhile"),
     ]
     changes.events.append(DomainEvent(SOURCE, "invoice_dispute.filed", _event(dispute)))
     approval_requests.commit_filed(rt, who.tenant_id, changes, lambda: _claim(rt, who.tenant_id, line_key))

@@ -65,11 +65,17 @@ def retry_on_conflict(work: Callable[[], T], *, attempts: int, exhausted: Callab
 
 
 def put_over(
-    collection: str, key: str, data: dict[str, Any], stored: Stored | None, *, conflict_detail: str | None = None
+    collection: str,
+    key: str,
+    data: dict[str, Any],
+    read: Stored | int | None,
+    *,
+    conflict_detail: str | None = None,
+    lookup: tuple[str, str] | None = None,
 ) -> Put:
-    """`data` written over what was read (`stored`), or as new when nothing was: either way, a writer that got there
-    first makes the commit a `Conflict` (saying `conflict_detail` when given) instead of losing its write."""
-    put = Put(
-        collection, key, data, must_be_absent=stored is None, expected_version=stored.version if stored else None
-    )
+    """`data` written over what was read (the stored document or its version), or as new when nothing was (None):
+    either way, a writer that got there first makes the commit a `StaleWrite` (saying `conflict_detail` when given)
+    instead of losing its write. `lookup`: the secondary-index entry the document is listed under."""
+    version = read.version if isinstance(read, Stored) else read
+    put = Put(collection, key, data, must_be_absent=version is None, expected_version=version, lookup=lookup)
     return replace(put, conflict_detail=conflict_detail) if conflict_detail else put

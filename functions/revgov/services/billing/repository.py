@@ -4,7 +4,6 @@ conditions and index entries) and read back."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import Any, TypedDict, cast
 
 from ...domain import billing as core
@@ -12,7 +11,6 @@ from ...domain.errors import NotFound
 from ...ports import Page, Put, Stored
 from ...runtime import Runtime
 from .. import toolkit
-from ..approval_requests import versioned_put
 from ..toolkit import put_over as put_over  # the one read-modify-write put; billing modules import it here
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
@@ -53,15 +51,12 @@ def settled_event(rt: Runtime, tenant_id: str, erp_event_id: str) -> SettledEven
 
 
 def invoice_put(header: dict[str, Any], version: int | None) -> Put:
-    put = versioned_put(
+    return put_over(
         INVOICES,
         header["invoice_id"],
         header,
         version,
-        detail=f"invoice {header['invoice_id']} changed meanwhile; read it again",
-    )
-    return replace(
-        put,
+        conflict_detail=f"invoice {header['invoice_id']} changed meanwhile; read it again",
         lookup=(f"{INVOICES}#{header['status']}", f"{header['period']}#{header['partner_id']}#{header['invoice_id']}"),
     )
 
@@ -69,7 +64,7 @@ def invoice_put(header: dict[str, Any], version: int | None) -> Put:
 def subscription_put(subscription: dict[str, Any], stored: Stored | None) -> Put:
     """Listed by partner (GET /v1/billing/subscriptions?partner_id=, a partner key's own)."""
     lookup = (f"{SUBSCRIPTIONS}#{subscription['partner_id']}", subscription["subscription_id"])
-    return replace(put_over(SUBSCRIPTIONS, subscription["subscription_id"], subscription, stored), lookup=lookup)
+    return put_over(SUBSCRIPTIONS, subscription["subscription_id"], subscription, stored, lookup=lookup)
 
 
 def line_key(line: Mapping[str, Any]) -> str:
@@ -121,6 +116,4 @@ def credited_against(rt: Runtime, tenant_id: str, invoice_id: str, number: int) 
 
 def line_credits_put(key: str, record: dict[str, Any], stored: Stored | None, line_id: str) -> Put:
     """What the ERP's credit notes and returns credited of a line, over what was read: a concurrent credit conflicts."""
-    return replace(
-        put_over(LINE_CREDITS, key, record, stored), conflict_detail=f"line {line_id} was credited meanwhile"
-    )
+    return put_over(LINE_CREDITS, key, record, stored, conflict_detail=f"line {line_id} was credited meanwhile")

@@ -11,7 +11,7 @@ from ...domain.errors import Conflict, NotFound
 from ...domain.policy_change import DRAFT
 from ...ports import DomainEvent, Put
 from ...runtime import Runtime
-from ..approval_requests import versioned_put
+from ..toolkit import put_over
 
 DRAFTS = "POLICY_DRAFT"
 ACTIVATIONS = "POLICY_ACTIVATION"  # one item per activation, keyed by time: the tenant's policy history
@@ -38,7 +38,7 @@ def summary(draft: dict[str, Any]) -> dict[str, Any]:
 
 def draft_put(draft: dict[str, Any], version: int | None) -> Put:
     detail = f"policy draft {draft['draft_id']} changed meanwhile; read it again"
-    return versioned_put(DRAFTS, draft["draft_id"], draft, version, detail=detail)
+    return put_over(DRAFTS, draft["draft_id"], draft, version, conflict_detail=detail)
 
 
 def entry(who: Principal, action: str, draft: dict[str, Any], outcome: str, inputs: dict[str, Any],

@@ -7,7 +7,6 @@ partner records through services.keys'.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any, TypedDict, cast
 
 from ...domain.canonical import sha256_hex
@@ -15,10 +14,9 @@ from ...domain.errors import NotFound
 from ...ports import Changes, Delete, Put, Stored
 from ...runtime import Runtime
 from .. import partner_repository
-from ..approval_requests import versioned_put
 from ..billing import INVOICES, SALES_FACTS
 from ..billing import LINES as INVOICE_LINES
-from ..toolkit import lookup_pages, pages
+from ..toolkit import lookup_pages, pages, put_over
 
 PROJECTION = "RBTLINE"  # partner#month#line -> rebate line; lookup RBTLINE#month
 ACCRUALS = "RBTACCRUAL"  # period#partner -> the partner's accrual for the period
@@ -121,23 +119,6 @@ def partner(rt: Runtime, tenant_id: str, partner_id: str) -> dict[str, Any] | No
     return partner_repository.record(rt.store, tenant_id, partner_id)
 
 
-def _over(
-    collection: str,
-    key: str,
-    data: dict[str, Any],
-    version: int | None,
-    detail: str | None = None,
-    lookup: tuple[str, str] | None = None,
-) -> Put:
-    """A write over the document as read at `version` (None: read as absent): a Conflict (naming `detail`) if another
-    writer moved it meanwhile."""
-    optimistic = Put(collection, key, data, must_be_absent=version is None, expected_version=version, lookup=lookup)
-    return replace(optimistic, conflict_detail=detail) if detail else optimistic
-
-
-def _version(stored: Stored | None) -> int | None:
-    return stored.version if stored else None
-
 
 # --- billing's facts ---------------------------------------------------------------------------------------------
 def sales_facts(rt: Runtime, tenant_id: str, line_ids: list[str]) -> list[dict[str, Any]]:
@@ -208,7 +189,7 @@ def retro_markers(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
 
 
 def retro_put(marker: dict[str, Any], stored: Stored | None) -> Put:
-    return _over(RETRO, marker["period"], marker, _version(stored))
+    return put_over(RETRO, marker["period"], marker, stored)
 
 
 def retro_delete(period: str) -> Delete:
@@ -221,7 +202,7 @@ def accrual(rt: Runtime, tenant_id: str, period: str, partner_id: str) -> Stored
 
 
 def accrual_put(accrual: Accrual, stored: Stored | None) -> Put:
-    return _over(ACCRUALS, f"{accrual['period']}#{accrual['partner_id']}", dict(accrual), _version(stored))
+    return put_over(ACCRUALS, f"{accrual['period']}#{accrual['partner_id']}", dict(accrual), stored)
 
 
 # --- the running accrual (#17) --------------------------------------------------------------------------------------
@@ -236,7 +217,7 @@ def running_states(rt: Runtime, tenant_id: str, keys: list[str]) -> dict[str, St
 
 def running_put(record: dict[str, Any], stored: Stored | None) -> Put:
     key = running_key(record["period"], record["partner_id"])
-    return _over(RUNNING, key, record, _version(stored), f"the running accrual {key} changed meanwhile")
+    return put_over(RUNNING, key, record, stored, conflict_detail=f"the running accrual {key} changed meanwhile")
 
 
 def stale_put(period: str, partner_id: str) -> Put:
@@ -315,7 +296,7 @@ def period_state(rt: Runtime, tenant_id: str, period: str) -> Stored | None:
 
 
 def period_put(state: dict[str, Any], stored: Stored | None) -> Put:
-    return _over(PERIODS, state["period"], state, _version(stored), f"{state['period']} was settled meanwhile")
+    return put_over(PERIODS, state["period"], state, stored, conflict_detail=f"{state['period']} was settled meanwhile")
 
 
 def statement(rt: Runtime, tenant_id: str, settlement_id: str, partner_id: str) -> dict[str, Any] | None:
@@ -357,7 +338,7 @@ def finding_case(rt: Runtime, tenant_id: str, category: str, period: str) -> Sto
 def finding_case_put(category: str, period: str, case_id: str, findings_hash: str, marker: Stored | None) -> Put:
     found = {"case_id": case_id, "category": category, "period": period, "findings_hash": findings_hash}
     detail = f"the {category} exception of {period} changed meanwhile"
-    return _over(FINDING_CASES, f"{category}#{period}", found, _version(marker), detail)
+    return put_over(FINDING_CASES, f"{category}#{period}", found, marker, conflict_detail=detail)
 
 
 # --- disputes and their adjustments --------------------------------------------------------------------------------
@@ -368,7 +349,7 @@ def dispute(rt: Runtime, tenant_id: str, dispute_id: str) -> tuple[Dispute, int]
 
 def dispute_put(dispute: Dispute, version: int | None) -> Put:
     detail = f"dispute {dispute['dispute_id']} changed meanwhile; read it again"
-    return versioned_put(DISPUTES, dispute["dispute_id"], dict(dispute), version, detail=detail)
+    return put_over(DISPUTES, dispute["dispute_id"], dict(dispute), version, conflict_detail=detail)
 
 
 def dispute_line(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
@@ -379,7 +360,7 @@ def dispute_line(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
 def dispute_line_put(dispute: Dispute, line_key: str, marker: Stored | None) -> Put:
     claim = {k: dispute[k] for k in ("dispute_id", "settlement_id", "partner_id", "program_id")}
     detail = "a dispute was filed on this statement line meanwhile"
-    return versioned_put(DISPUTE_LINES, line_key, claim, _version(marker), detail=detail)
+    return put_over(DISPUTE_LINES, line_key, claim, marker, conflict_detail=detail)
 
 
 def pending_adjustments(rt: Runtime, tenant_id: str) -> list[tuple[Adjustment, int]]:
@@ -393,7 +374,7 @@ def adjustment_put(adjustment: Adjustment, version: int | None) -> Put:
     dispute_id = adjustment["dispute_id"]
     detail = f"the adjustment of {dispute_id} changed meanwhile"
     lookup = (f"{ADJUSTMENTS}#{adjustment['status']}", dispute_id)
-    return _over(ADJUSTMENTS, dispute_id, dict(adjustment), version, detail, lookup)
+    return put_over(ADJUSTMENTS, dispute_id, dict(adjustment), version, conflict_detail=detail, lookup=lookup)
 
 
 # --- amounts withheld while a partner has an invoice overdue (PA-7.8 / CPA-7.8) ------------------------------------
@@ -408,4 +389,4 @@ def pending_withheld(rt: Runtime, tenant_id: str) -> list[tuple[dict[str, Any], 
 def withheld_put(held: dict[str, Any], version: int | None) -> Put:
     detail = f"the amount withheld in {held['settlement_id']} changed meanwhile"
     lookup = (f"{WITHHELD}#{held['status']}", held["key"])
-    return _over(WITHHELD, held["key"], held, version, detail, lookup)
+    return put_over(WITHHELD, held["key"], held, version, conflict_detail=detail, lookup=lookup)
