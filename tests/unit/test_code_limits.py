@@ -63,6 +63,10 @@ LAZY_PROJECT: dict[str, tuple[str, str]] = {
         "one Chalice app holds every Lambda handler: each handler imports only its own use case (cold start)",
     ),
     "edge/routes/__init__.py": (r"^\.$", "importing the route modules fills the route table when the app asks"),
+    "edge/routes/observability.py": (
+        r"^\.\.\.services\.equity$|^\.\.\.services$",
+        "the equity monitor's statistics are numpy: loaded by GET /v1/equity, not at every API cold start",
+    ),
     "services/agents/__init__.py": (
         r"^\.desk$",
         "the agents' desk reads through the analytics, billing and rebate services: loaded when an agent runs, not by "

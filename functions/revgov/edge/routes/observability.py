@@ -8,7 +8,7 @@ from typing import Any
 
 from ... import metrics
 from ...domain.errors import FieldError, MalformedRequest
-from ...services import equity, tenants, workflow_metrics
+from ...services import tenants, workflow_metrics
 from ..http import Answer, Call
 from ..pages import branded_page
 from ..query import required_period
@@ -94,6 +94,8 @@ def get_workflow_metrics(call: Call) -> dict[str, Any]:
     response_schema="api/responses/equity.schema.json",
 )
 def get_equity(call: Call) -> dict[str, Any]:
+    from ...services import equity  # numpy (~180 ms): loaded by this route, not at every API cold start
+
     return equity.report(call.runtime, call.who, equity.window_days(call.query.get("window_days")))
 
 
