@@ -57,6 +57,39 @@ def drain(
     return {"batchItemFailures": failures}
 
 
+def drain_batch(records: list[dict[str, Any]], handle_all: Callable[[list[dict[str, Any]]], list[Any]], *,
+                handler: str) -> dict[str, Any]:  # fmt: skip
+    """`drain` for a use case that takes the batch's bus events at once (one commit for many): it returns each
+    event's outcome in order, an exception in place of an event that failed, which fails that record only."""
+    failures: list[dict[str, str]] = []
+    taken: list[tuple[dict[str, Any], Any]] = []
+    gone: dict[str, bool] = {}  # per tenant, checked once for the batch
+    for record in records:
+        bus_event: Any = None
+        try:
+            bus_event = json.loads(record["body"])
+            if _tenant_gone(bus_event, gone):
+                logger.info("event for an offboarded tenant dropped", extra={"message_id": record.get("messageId")})
+                continue
+        except Exception:
+            logger.exception("event handling failed", extra={"message_id": record.get("messageId")})
+            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=True)
+            failures.append({"itemIdentifier": record["messageId"]})
+            continue
+        taken.append((record, bus_event))
+    try:
+        outcomes = handle_all([bus_event for _, bus_event in taken]) if taken else []
+    except Exception as whole:  # the whole batch failed
+        outcomes = [whole] * len(taken)
+    for (record, bus_event), outcome in zip(taken, outcomes, strict=True):
+        bad = isinstance(outcome, Exception)
+        if bad:
+            logger.error("event handling failed", exc_info=outcome, extra={"message_id": record.get("messageId")})
+            failures.append({"itemIdentifier": record["messageId"]})
+        observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=bad)
+    return {"batchItemFailures": failures}
+
+
 def _come_back_in(record: dict[str, Any], seconds: int) -> None:
     """Make a failed message visible again in `seconds` (SQS ChangeMessageVisibility, at most 12 h); if that fails,
     the queue's own visibility timeout applies."""
@@ -83,24 +116,31 @@ def _queue_url(queue_name: str) -> str:
     return str(_sqs().get_queue_url(QueueName=queue_name)["QueueUrl"])
 
 
-def _tenant_gone(bus_event: Any) -> bool:
-    """A late event for a tenant that was offboarded meanwhile must not write its items back."""
+def _tenant_gone(bus_event: Any, known: dict[str, bool] | None = None) -> bool:
+    """A late event for a tenant that was offboarded meanwhile must not write its items back. `known`: the answers
+    for a batch handled at once (each tenant checked once)."""
     detail = bus_event.get("detail") if isinstance(bus_event, dict) else None
     tenant_id = detail.get("tenant_id") if isinstance(detail, dict) else None
     if not isinstance(tenant_id, str) or tenant_id == PLATFORM:
         return False
+    if known is not None and tenant_id in known:
+        return known[tenant_id]
     from ..services import tenants
 
-    return not tenants.exists(runtime(), tenant_id)
+    gone = not tenants.exists(runtime(), tenant_id)
+    if known is not None:
+        known[tenant_id] = gone
+    return gone
 
 
-def _log(bus_event: dict[str, Any]) -> None:
-    event_log.accept(runtime(), bus_event)
+def _log(bus_events: list[dict[str, Any]]) -> list[Any]:
+    return event_log.accept_many(runtime(), bus_events)
 
 
 @app.lambda_function(name="log_event")
 def log_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return drain(event.get("Records", []), _log, handler="log_event")
+    """Every domain event (rule event-log) in the tenant's event log as processed; a batch's entries in one commit."""
+    return drain_batch(event.get("Records", []), _log, handler="log_event")
 
 
 def _bill(bus_event: dict[str, Any], context: Any) -> None:
@@ -350,17 +390,18 @@ def deal_certification_sweep(event: dict[str, Any], context: Any) -> dict[str, A
     return totals
 
 
-def _count(bus_event: dict[str, Any]) -> None:
+def _count(bus_events: list[dict[str, Any]]) -> list[Any]:
     from ..services import analytics
 
-    analytics.record_fact(runtime(), bus_event)
+    return list(analytics.record_facts(runtime(), bus_events))
 
 
 @app.lambda_function(name="update_kpis")
 def update_kpis(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Facts from the kpi-rollups rule (lines posted, quotes checked, pricing approvals decided, exceptions opened,
-    support time logged, partner changes) fold into the tenant's per-month KPI rollups, each fact once."""
-    return drain(event.get("Records", []), _count, handler="update_kpis")
+    support time logged, partner changes) fold into the tenant's per-month KPI rollups, each fact once; a batch's
+    facts counted once (quotes, approvals, exceptions, support time) in one commit per tenant."""
+    return drain_batch(event.get("Records", []), _count, handler="update_kpis")
 
 
 def _agent(name: str) -> dict[str, Any]:
