@@ -51,53 +51,38 @@ def _profiled_requests(cpu: dict[str, float]) -> None:
     """Every request the dev server handles runs under its thread's profile, its CPU added to cpu['request']."""
     from revgov.local.server import ProblemRequestHandler
 
-    plain = ProblemRequestHandler.handle_one_request
+    handle = _timed(ProblemRequestHandler.handle_one_request, cpu, "request", profiled=True)
+    ProblemRequestHandler.handle_one_request = handle  # type: ignore[method-assign]
 
-    def handle_one_request(self: Any) -> None:
-        started, profile = time.thread_time(), _profile()
+
+def _timed(call: Any, cpu: dict[str, float], name: str, *, profiled: bool = False,
+           batches: list[int] | None = None) -> Any:  # fmt: skip
+    """`call`, its thread's CPU added to cpu[name] (and under the thread's profile, or its batch sizes counted)."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        started, profile = time.thread_time(), _profile() if profiled else _Off()
+        if batches is not None:
+            batches.append(len(args[0].get("Records", [])))
         profile.enable()
         try:
-            plain(self)
+            return call(*args, **kwargs)
         finally:
             profile.disable()
-            cpu["request"] += time.thread_time() - started
+            cpu[name] += time.thread_time() - started
 
-    ProblemRequestHandler.handle_one_request = handle_one_request  # type: ignore[method-assign]
+    return wrapped
 
 
 def _timed_handlers(router: Any, cpu: dict[str, float], batches: dict[str, list[int]]) -> None:
-    timed: dict[str, Any] = {}
-    for name, handler in router._handlers.items():
-
-        def wrapped(event: dict[str, Any], context: Any, _h: Any = handler, _n: str = name) -> dict[str, Any]:
-            started = time.thread_time()
-            batches[_n].append(len(event.get("Records", [])))
-            try:
-                return dict(_h(event, context))
-            finally:
-                cpu[_n] += time.thread_time() - started
-
-        timed[name] = wrapped
-    router._handlers = timed
+    router._handlers = {name: _timed(handler, cpu, name, batches=batches[name])
+                        for name, handler in router._handlers.items()}  # fmt: skip
 
 
 def _timed_router(router: Any, cpu: dict[str, float]) -> None:
     """The router's own CPU (receive, acknowledge, its waits for a `first` rule), handlers included: cpu['router']."""
-    deliver, let_first_go = router._deliver, router._let_first_go
-
-    def timed(call: Any) -> Any:
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            started, profile = time.thread_time(), _profile()
-            profile.enable()
-            try:
-                return call(*args, **kwargs)
-            finally:
-                profile.disable()
-                cpu["router (handlers included)"] += time.thread_time() - started
-
-        return wrapped
-
-    router._deliver, router._let_first_go = timed(deliver), timed(let_first_go)
+    name = "router (handlers included)"
+    router._deliver = _timed(router._deliver, cpu, name, profiled=True)
+    router._let_first_go = _timed(router._let_first_go, cpu, name, profiled=True)
 
 
 def main() -> None:
@@ -144,7 +129,7 @@ def main() -> None:
         time.sleep(2.0)  # the router handles the last checks' events
     cpu["process (all threads, sleep included)"] = time.process_time() - process
     stack.stop()
-    print(f"{args.checks} checks, CPU ms per check (under cProfile), mean batch:")
+    print(f"{args.checks} checks, CPU ms per check{'' if _CPU_ONLY else ' (under cProfile)'}, mean batch:")
     for name, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
         sizes = batches.get(name) or [0]
         print(f"  {name:28s} {seconds * 1000 / args.checks:6.2f}   {sum(sizes) / len(sizes):5.1f}")

@@ -101,26 +101,39 @@ def _outcome(value: Any) -> Any:
     return (type(value).__name__, str(value)) if isinstance(value, Exception) else value
 
 
+def _one_by_one(use_case: Any, rt: Runtime, stream: list[dict[str, Any]]) -> list[Any]:
+    """What the use case did for each event, handled alone and in order (as the handlers did before #17)."""
+    outcomes = []
+    for bus_event in stream:
+        try:
+            outcomes.append(use_case(rt, bus_event))
+        except Exception as failed:
+            outcomes.append(failed)
+    return outcomes
+
+
 def _data(rt: Runtime, *collections: str) -> dict[str, Any]:
     return {c: {s.key: s.data for s in rt.store.query("northwind", c, limit=1000).items} for c in collections}
 
 
-def test_kpi_facts_folded_by_batch_leave_what_one_by_one_leaves() -> None:
+def _both_ways(alone: Any, by_batch: Any, *collections: str) -> tuple[list[Any], Runtime, list[dict[str, Any]]]:
+    """The stream handled one by one with `alone`, and on a copy of the same state in batches with `by_batch`: the
+    same outcomes and the same documents in `collections`. Returns the outcomes, the batched runtime, the stream."""
     ledger, stream = _stream()
     one, batched = ledger.rt, _twin(ledger.rt)
-    singly = []
-    for bus_event in stream:
-        try:
-            singly.append(analytics.record_fact(one, bus_event))
-        except Exception as failed:
-            singly.append(failed)
-    by_batch = [o for batch in _batches(stream) for o in analytics.record_facts(batched, batch)]
-    assert [_outcome(o) for o in by_batch] == [_outcome(o) for o in singly]
+    singly = _one_by_one(alone, one, stream)
+    batch_outcomes = [o for batch in _batches(stream) for o in by_batch(batched, batch)]
+    assert [_outcome(o) for o in batch_outcomes] == [_outcome(o) for o in singly]
+    assert _data(batched, *collections) == _data(one, *collections)
+    return singly, batched, stream
+
+
+def test_kpi_facts_folded_by_batch_leave_what_one_by_one_leaves() -> None:
+    kpi = (analytics.ROLLUPS, analytics.SEEN, analytics.LINES)
+    singly, batched, _ = _both_ways(analytics.record_fact, analytics.record_facts, *kpi)
     assert singly.count("counted") >= 14 and "already counted" in singly and "no such tenant" in singly
     assert any(isinstance(o, MalformedRequest) for o in singly)
-    kpi = (analytics.ROLLUPS, analytics.SEEN, analytics.LINES)
-    assert _data(batched, *kpi) == _data(one, *kpi)
-    rollups = _data(one, analytics.ROLLUPS)[analytics.ROLLUPS]
+    rollups = _data(batched, analytics.ROLLUPS)[analytics.ROLLUPS]
     assert rollups["2026-10#all"]["quotes"] == 14 and rollups["2026-10#tier:gold"]["support_minutes"] == 2 * 60 + 15
 
 
@@ -144,22 +157,12 @@ def test_a_batch_whose_commit_fails_folds_each_fact_on_its_own(monkeypatch: pyte
 
 
 def test_event_log_entries_by_batch_are_the_entries_one_by_one() -> None:
-    ledger, stream = _stream()
-    one, batched = ledger.rt, _twin(ledger.rt)
-    singly = []
-    for bus_event in stream:
-        try:
-            singly.append(event_log.accept(one, bus_event))
-        except Exception as failed:
-            singly.append(failed)
-    by_batch = [o for batch in _batches(stream) for o in event_log.accept_many(batched, batch)]
-    assert [_outcome(o) for o in by_batch] == [_outcome(o) for o in singly]
-    assert _data(batched, event_log.EVENTS) == _data(one, event_log.EVENTS)
+    singly, batched, stream = _both_ways(event_log.accept, event_log.accept_many, event_log.EVENTS)
     logged = _data(batched, event_log.EVENTS)[event_log.EVENTS]
     wanted = {e["detail"]["event_id"] for e in stream if e["detail"].get("tenant_id") == "northwind"
               and e["detail"].get("event_id")}  # fmt: skip
     assert {logged[i]["status"] for i in wanted} == {"processed"}
-    assert sum(isinstance(o, MalformedRequest) for o in by_batch) == 1
+    assert sum(isinstance(o, MalformedRequest) for o in singly) == 1
 
 
 def test_the_handlers_fail_only_the_records_whose_event_failed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,30 +15,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from memory_store import FixedClock
 from revgov.adapters.memory_store import MemoryDocumentStore
+from revgov.adapters.system import RandomIds
 from revgov.ports import Changes, Put
 
 SMALL, LARGE = 1_000, 100_000
 
 
-class _Clock:
-    def now_iso(self) -> str:
-        return "2026-10-05T12:00:00Z"
-
-    def now_ms(self) -> int:
-        return 1791201600000
-
-
-class _Ids:
-    def new(self, prefix: str) -> str:
-        return f"{prefix}_1"
-
-    def secret(self) -> str:
-        return "s" * 32
-
-
 def _store(size: int) -> MemoryDocumentStore:
-    store = MemoryDocumentStore(_Clock(), _Ids())
+    clock = FixedClock("2026-10-05T12:00:00Z")
+    store = MemoryDocumentStore(clock, RandomIds(clock))
     store.import_tenant("t", [
         {"collection": "LINE", "key": f"k{i:06d}", "version": 1, "data": {"i": i},
          "lookup": ["LINE#month", f"{i:06d}"], "expires_at": None}
