@@ -178,3 +178,45 @@ def test_the_handlers_fail_only_the_records_whose_event_failed(monkeypatch: pyte
     for handler in (handlers.update_kpis, handlers.log_event):
         failures = {f["itemIdentifier"] for f in handler({"Records": records}, None)["batchItemFailures"]}
         assert failures == malformed | {"not-json"}
+
+
+def test_webhook_deliveries_with_the_subscriptions_read_once_per_batch_are_the_same() -> None:
+    """`deliver_webhooks` reads a tenant's subscriptions once per batch (`read`): the same POSTs to the same
+    subscribers and the same delivery records as reading them for every event; an event no subscription wants is
+    sent nowhere. (A subscriber that answers 5xx is retried: its record says `retrying`.)"""
+    from revgov.services import subscriptions
+
+    ledger, stream = _stream()
+    admin = Principal("northwind", Role.ADMIN, "key_ADMIN00000000000000000000")
+    for types in (["quote.checked"], ["invoice.*"], ["*"]):
+        subscriptions.create(ledger.rt, admin, {"url": f"https://hooks.example/{types[0]}", "event_types": types},
+                             resolver=lambda host: ["93.184.216.34"])  # fmt: skip
+    twin = _twin(ledger.rt)
+    events = [e for e in stream if e["detail"].get("tenant_id") == "northwind" and e["detail"].get("event_id")]
+
+    def run(rt: Runtime, shared: bool) -> tuple[list[Any], list[Any]]:
+        sent: list[Any] = []
+
+        def send(url: str, addresses: list[str], body: bytes, headers: dict[str, str]) -> int:
+            sent.append((url, json.loads(body)["event_id"]))
+            return 503 if url.endswith("invoice.*") else 200
+
+        outcomes = []
+        for batch in _batches(events):
+            read: dict[str, Any] | None = {} if shared else None
+            for bus_event in batch:
+                try:
+                    outcomes.append(subscriptions.deliver(rt, bus_event, send=send, resolver=lambda host: [
+                        "93.184.216.34"], read=read))  # fmt: skip
+                except subscriptions.DeliveryFailed as failed:
+                    outcomes.append(("retry", failed.retry_in is not None))
+        return outcomes, sent
+
+    assert run(twin, shared=True) == run(ledger.rt, shared=False)
+
+    def records(rt: Runtime) -> dict[str, Any]:  # the retry delay is jittered (random): compared apart
+        found = _data(rt, subscriptions.DELIVERIES)[subscriptions.DELIVERIES]
+        return {k: {f: v for f, v in d.items() if f != "next_attempt_at"} for k, d in found.items()}
+
+    assert records(twin) == records(ledger.rt)
+    assert {d["status"] for d in records(twin).values()} == {"delivered", "retrying"}

@@ -38,11 +38,12 @@ def drain(
     when a failed one should come back (seconds); otherwise the queue's visibility timeout decides. `handler` names
     the handler in the workflow metrics (failures, retries)."""
     failures = []
+    gone: dict[str, bool] = {}  # per tenant, checked once for the batch
     for record in records:
         bus_event: Any = None
         try:
             bus_event = json.loads(record["body"])
-            if _tenant_gone(bus_event):
+            if _tenant_gone(bus_event, gone):
                 logger.info("event for an offboarded tenant dropped", extra={"message_id": record.get("messageId")})
                 continue
             handle(bus_event)
@@ -162,10 +163,10 @@ def bill_erp_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), lambda bus_event: _bill(bus_event, context), handler="bill_erp_event")
 
 
-def _deliver(bus_event: dict[str, Any]) -> None:
+def _deliver(bus_event: dict[str, Any], read: dict[str, list[dict[str, Any]]]) -> None:
     from ..services import subscriptions
 
-    subscriptions.deliver(runtime(), bus_event)
+    subscriptions.deliver(runtime(), bus_event, read=read)
 
 
 @app.lambda_function(name="deliver_webhooks")
@@ -180,7 +181,9 @@ def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def retry_in(failed: Exception) -> int | None:
         return failed.retry_in if isinstance(failed, DeliveryFailed) else None
 
-    return drain(event.get("Records", []), _deliver, retry_in=retry_in, handler="deliver_webhooks")
+    read: dict[str, list[dict[str, Any]]] = {}  # each tenant's subscriptions, read once for the batch
+    return drain(event.get("Records", []), lambda bus_event: _deliver(bus_event, read), retry_in=retry_in,
+                 handler="deliver_webhooks")
 
 
 @app.lambda_function(name="accrue_rebates")
