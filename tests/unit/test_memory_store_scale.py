@@ -73,3 +73,43 @@ def test_rewriting_an_item_costs_the_same_in_a_large_partition():
         return rewrite
 
     assert _ratio(work) < 2.5  # the search of the sorted keys made it 5-6x
+
+
+def test_adding_items_to_the_middle_of_a_large_partition_costs_the_same():
+    def work(store: MemoryDocumentStore) -> Callable[[], Any]:
+        added = iter(range(10**6))
+
+        def add() -> None:  # between existing keys, each with its lookup entry, as new lines of a busy month land
+            n = next(added)
+            store.commit("t", Changes(puts=[Put("LINE", f"k000500-{n:07d}", {"n": n}, lookup=("LINE#month",
+                                                                                             f"000500-{n:07d}"))]))
+
+        return add
+
+    assert _ratio(work) < 2.5  # a plain sorted list moved half the partition's keys: 4-10x
+
+
+def test_sorted_values_keep_the_order_of_a_sorted_list_through_adds_discards_and_chunk_splits():
+    import random
+    from bisect import bisect_left
+
+    from revgov.adapters.memory_store import SortedValues
+
+    rng = random.Random(17)
+    values: SortedValues[str] = SortedValues()
+    reference: list[str] = []
+    for step in range(6000):
+        value = f"{rng.randrange(4000):05d}"
+        if step % 3 == 2 and reference:
+            gone = rng.choice(reference) if rng.random() < 0.8 else "absent"
+            values.discard(gone)
+            if gone in reference:
+                reference.remove(gone)
+        elif value not in reference:
+            values.add(value)
+            reference.insert(bisect_left(reference, value), value)
+        if step % 500 == 0:
+            for low in ("", "00000", f"{rng.randrange(4000):05d}", "03999", "9"):
+                assert list(values.starting_at(low)) == reference[bisect_left(reference, low):]
+    assert len(reference) > 1024  # several chunks were split on the way
+    assert list(values.starting_at("")) == reference

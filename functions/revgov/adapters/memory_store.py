@@ -7,12 +7,59 @@ semantics as the SQLite and DynamoDB backends, proven by the store contract suit
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, insort
 from collections.abc import Iterator
-from typing import Any
+from typing import Generic, TypeVar
 
 from ..ports import Clock, IdGenerator
 from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write, cut_page
+
+V = TypeVar("V", str, tuple[str, str, str])
+
+
+_CHUNK = 512  # values per chunk of a sorted sequence
+
+
+class SortedValues(Generic[V]):
+    """Sorted values kept in chunks of at most _CHUNK: an insertion or a removal moves the values of one chunk, not of
+    the whole sequence (a plain sorted list moved half of a large partition's keys for every item added to it)."""
+
+    def __init__(self) -> None:
+        self._chunks: list[list[V]] = []
+        self._maxes: list[V] = []  # each chunk's last value
+
+    def add(self, value: V) -> None:
+        if not self._chunks:
+            self._chunks, self._maxes = [[value]], [value]
+            return
+        at = min(bisect_left(self._maxes, value), len(self._chunks) - 1)
+        chunk = self._chunks[at]
+        insort(chunk, value)
+        self._maxes[at] = chunk[-1]
+        if len(chunk) > _CHUNK:
+            half = len(chunk) // 2
+            self._chunks[at : at + 1] = [chunk[:half], chunk[half:]]
+            self._maxes[at : at + 1] = [chunk[half - 1], chunk[-1]]
+
+    def discard(self, value: V) -> None:
+        at = bisect_left(self._maxes, value)
+        if at == len(self._chunks):
+            return
+        chunk = self._chunks[at]
+        place = bisect_left(chunk, value)
+        if place < len(chunk) and chunk[place] == value:
+            del chunk[place]
+            if chunk:
+                self._maxes[at] = chunk[-1]
+            else:
+                del self._chunks[at], self._maxes[at]
+
+    def starting_at(self, low: V) -> Iterator[V]:
+        """The values from the first one not below `low`, in order."""
+        first = bisect_left(self._maxes, low)
+        for at in range(first, len(self._chunks)):
+            chunk = self._chunks[at]
+            yield from chunk[bisect_left(chunk, low) if at == first else 0 :]
 
 
 class MemoryDocumentStore(BaseDocumentStore):
@@ -20,8 +67,8 @@ class MemoryDocumentStore(BaseDocumentStore):
         super().__init__(clock, ids)
         self._lock = threading.RLock()
         self._items: dict[str, dict[str, Row]] = {}  # pk -> sk -> row
-        self._sorted: dict[str, list[str]] = {}  # pk -> sort keys in order
-        self._index: dict[str, list[tuple[str, str, str]]] = {}  # gsi1pk -> sorted (gsi1sk, pk, sk)
+        self._sorted: dict[str, SortedValues[str]] = {}  # pk -> sort keys in order
+        self._index: dict[str, SortedValues[tuple[str, str, str]]] = {}  # gsi1pk -> sorted (gsi1sk, pk, sk)
 
     def _get(self, tenant_id: str, pk: str, sk: str) -> Row | None:
         with self._lock:
@@ -39,26 +86,23 @@ class MemoryDocumentStore(BaseDocumentStore):
         index: bool = False,
     ) -> tuple[list[Row], dict[str, str] | None]:
         """Found by bisection and read only as far as the page goes: a page costs the same in a partition of ten
-        items or of a million (a scan of the whole partition made every page of a growing one cost more)."""
+        items or of a million (a scan of the whole partition made every page of a growing one cost more). A bound
+        "greater than b" is "not below b + NUL", the smallest string greater than b."""
         wanted = None if limit is None else limit + 1  # one more tells whether another page follows
         with self._lock:
             if index:
-                entries = self._index.get(pk, [])
-                lows = [(prefix,)] + ([(after + "\0",)] if after is not None else [])
-                position = max(bisect_left(entries, low) for low in lows)
+                lows = [(prefix, "", "")] + ([(after + "\0", "", "")] if after is not None else [])
                 if start:
-                    position = max(position, bisect_right(entries, (start["gsi1sk"], start["pk"], start["sk"])))
-                rows = (self._items[entries[at][1]][entries[at][2]] for at in range(position, len(entries)))
-                found = self._taken(rows, wanted, prefix, index=True)
+                    lows.append((start["gsi1sk"], start["pk"], start["sk"] + "\0"))
+                entries = self._index.get(pk, SortedValues()).starting_at(max(lows))
+                rows = (self._items[p][s] for _, p, s in entries)
             else:
-                keys = self._sorted.get(pk, [])
-                lows_k = [prefix] + ([after + "\0"] if after is not None else [])
-                position = max(bisect_left(keys, low) for low in lows_k)
+                keys = [prefix] + ([after + "\0"] if after is not None else [])
                 if start:
-                    position = max(position, bisect_right(keys, start["sk"]))
+                    keys.append(start["sk"] + "\0")
                 bucket = self._items.get(pk, {})
-                rows = (bucket[keys[at]] for at in range(position, len(keys)))
-                found = self._taken(rows, wanted, prefix, index=False)
+                rows = (bucket[s] for s in self._sorted.get(pk, SortedValues()).starting_at(max(keys)))
+            found = self._taken(rows, wanted, prefix, index=index)
         return cut_page(found, limit, index=index)
 
     @staticmethod
@@ -96,9 +140,9 @@ class MemoryDocumentStore(BaseDocumentStore):
         old = self._items.get(pk, {}).pop(sk, None)
         if old is None:
             return
-        _drop(self._sorted[pk], sk)
+        self._sorted[pk].discard(sk)
         if old.gsi1pk is not None:
-            _drop(self._index[old.gsi1pk], (str(old.gsi1sk), pk, sk))
+            self._index[old.gsi1pk].discard((str(old.gsi1sk), pk, sk))
 
     def _put(self, row: Row) -> None:
         """Create or replace the item; a replacement moves nothing in the sorted keys, nor in the index unless its
@@ -107,13 +151,13 @@ class MemoryDocumentStore(BaseDocumentStore):
         old = bucket.get(row.sk)
         bucket[row.sk] = row
         if old is None:
-            insort(self._sorted.setdefault(row.pk, []), row.sk)
+            self._sorted.setdefault(row.pk, SortedValues()).add(row.sk)
         elif (old.gsi1pk, old.gsi1sk) == (row.gsi1pk, row.gsi1sk):
             return
         elif old.gsi1pk is not None:
-            _drop(self._index[old.gsi1pk], (str(old.gsi1sk), row.pk, row.sk))
+            self._index[old.gsi1pk].discard((str(old.gsi1sk), row.pk, row.sk))
         if row.gsi1pk is not None:
-            insort(self._index.setdefault(row.gsi1pk, []), (str(row.gsi1sk), row.pk, row.sk))
+            self._index.setdefault(row.gsi1pk, SortedValues()).add((str(row.gsi1sk), row.pk, row.sk))
 
     def _tenant_rows(self, tenant_id: str) -> list[Row]:
         prefix = f"T#{tenant_id}#"
@@ -130,9 +174,3 @@ class MemoryDocumentStore(BaseDocumentStore):
             for row in rows:
                 self._remove(row.pk, row.sk)
 
-
-def _drop(ordered: list[Any], value: Any) -> None:
-    """Remove `value` from a sorted list, found by bisection."""
-    at = bisect_left(ordered, value)
-    if at < len(ordered) and ordered[at] == value:
-        del ordered[at]
