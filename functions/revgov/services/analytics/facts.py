@@ -49,6 +49,10 @@ _ATTEMPTS = 10
 _T = TypeVar("_T")
 
 
+# facts counted once waiting to be folded, per tenant in order: (index in the batch, detail, its plan)
+_Runs = dict[str, list[tuple[int, dict[str, Any], Callable[..., "_Count | str"]]]]
+
+
 def record_fact(rt: Runtime, bus_event: dict[str, Any]) -> str:
     """Fold one bus event into the rollups; returns what it did (for logs and tests)."""
     outcome = record_facts(rt, [bus_event])[0]
@@ -64,7 +68,7 @@ def record_facts(rt: Runtime, bus_events: list[dict[str, Any]]) -> list[str | Ex
     Consecutive facts counted once (quotes checked, approvals, exceptions, support time) of one tenant are folded in
     one commit; if that commit cannot be made, each is folded on its own, so one event's failure is its own."""
     outcomes: list[str | Exception] = ["ignored"] * len(bus_events)
-    run: dict[str, list[tuple[int, dict[str, Any], Callable[..., _Count | str]]]] = {}  # per tenant, in order
+    run: _Runs = {}
     for index, bus_event in enumerate(bus_events):
         try:
             kind, tenant_id, detail = _fact_of(bus_event)
@@ -117,10 +121,7 @@ def _record_alone(
     return _retrying(detail["event_id"], lambda: use_case(rt, tenant_id, detail))
 
 
-def _count_runs(
-    rt: Runtime, run: dict[str, list[tuple[int, dict[str, Any], Callable[..., _Count | str]]]],
-    outcomes: list[str | Exception],
-) -> None:
+def _count_runs(rt: Runtime, run: _Runs, outcomes: list[str | Exception]) -> None:
     """Each tenant's run of facts counted once: planned one by one, folded in one commit (else one by one)."""
     for tenant_id, facts in run.items():
         try:
