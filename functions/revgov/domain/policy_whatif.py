@@ -275,39 +275,3 @@ def summarize(rows: Iterable[dict[str, Any]], *, examples: int = 5) -> dict[str,
     for row in rows:
         tally.add(row)
     return tally.shown()
-
-
-# --- rebates ---------------------------------------------------------------------------------------------------------
-def rebate_changes(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]],
-                   segments: dict[str, str]) -> dict[str, Any]:
-    """Per partner and program: the payable amount and tier reached as the period rates now (`before`) and under the
-    draft (`after`), each partner -> its programs' views; totals overall and by partner segment (tier)."""
-    rows = []
-    for partner_id in sorted(before.keys() | after.keys()):
-        was = {v["program_id"]: v for v in before.get(partner_id, [])}
-        now = {v["program_id"]: v for v in after.get(partner_id, [])}
-        for program_id in sorted(was.keys() | now.keys()):
-            a, b = was.get(program_id, {}), now.get(program_id, {})
-            rows.append({
-                "partner_id": partner_id, "segment": segments.get(partner_id) or "none", "program_id": program_id,
-                "before": {"payable": a.get("payable", "0.00"), "tier_reached": a.get("tier_reached")},
-                "after": {"payable": b.get("payable", "0.00"), "tier_reached": b.get("tier_reached")},
-            })
-    totals: dict[str, dict[str, Decimal]] = {}
-    for row in rows:
-        for key in ("*", row["segment"]):
-            bucket = totals.setdefault(key, {"before": Decimal(0), "after": Decimal(0)})
-            bucket["before"] += Decimal(row["before"]["payable"])
-            bucket["after"] += Decimal(row["after"]["payable"])
-
-    def shown(bucket: dict[str, Decimal]) -> dict[str, str]:
-        return {"before": format_money(bucket["before"]), "after": format_money(bucket["after"]),
-                "change": format_money(bucket["after"] - bucket["before"])}
-
-    changed = [r for r in rows if r["before"] != r["after"]]
-    return {
-        "payable": shown(totals.get("*", {"before": Decimal(0), "after": Decimal(0)})),
-        "by_segment": {k: shown(v) for k, v in sorted(totals.items()) if k != "*"},
-        "changed": changed,
-        "unchanged": len(rows) - len(changed),
-    }

@@ -13,13 +13,11 @@ from typing import Any
 from ..domain import policy_whatif
 from ..domain.access import Principal
 from ..domain.errors import FieldError, RuleViolation
-from ..domain.rebates.policy import Period
 from ..domain.time import parse_day
 from ..runtime import Runtime
 from . import decisions, policy_drafts, policy_whatif_workers
 from .pricing import evaluate
-from .rebates import rate_under
-from .tenants import load_tenant, policy_at
+from .tenants import policy_at
 
 MAX_WINDOW_DAYS = 366
 _PAGE = 500
@@ -203,25 +201,3 @@ def whatif_decision(rt: Runtime, who: Principal, draft_id: str, decision_id: str
     if decision["kind"] != "pricing":
         raise RuleViolation(f"decision {decision_id} is not a quote decision")
     return _Replayer(rt, who.tenant_id, draft).compare(decision)
-
-
-def whatif_rebates(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A rebate or commission period rated over its stored rebate lines as the policy in force rates it and as the
-    draft would: the payable amount and tier reached per partner and program, totals by partner segment. The lines
-    are the sales already projected for rebates; nothing is settled or written."""
-    period = Period.parse(body["period"])  # a RuleViolation naming the forms it takes
-    tenant, _ = load_tenant(rt, who.tenant_id)
-    draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
-
-    def views(policy: dict[str, Any], version: str) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
-        if not policy.get("rebates"):
-            return {}, {}
-        result, facts = rate_under(rt, tenant, policy, version, period)
-        return ({pid: result.programs_view(pid) for pid in result.payable},
-                {pid: str(f.tier) for pid, f in facts.items() if f.tier})
-
-    before, segments = views(tenant.policy, tenant.policy_version)
-    after, segments_after = views(draft["policy"], draft["policy_version"])
-    return {"draft_id": draft_id, "draft_version": draft["policy_version"], "active_version": tenant.policy_version,
-            "period": period.name,
-            **policy_whatif.rebate_changes(before, after, {**segments_after, **segments})}

@@ -14,6 +14,7 @@ process makes. The embedded engine of the local product has the cores; a Lambda 
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import signal
@@ -61,14 +62,18 @@ def tallied(replayer: Tallying, shares: list[Share]) -> Tally:
     remaining = list(shares)
     while remaining:
         if replayer.evaluated >= POOL_AFTER and replayer.workers > 1 and len(remaining) > 1:
-            pool = _started(replayer)
-            if pool is not None:
-                try:
-                    for share in pool.map(_tally_share, remaining):
-                        total.merge(share)
-                finally:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                return total
+            gc.freeze()  # the objects the workers inherit stay out of their collections: no copy-on-write of the heap
+            try:
+                pool = _started(replayer)
+                if pool is not None:
+                    try:
+                        for share in pool.map(_tally_share, remaining):
+                            total.merge(share)
+                    finally:
+                        pool.shutdown(wait=True, cancel_futures=True)
+                    return total
+            finally:
+                gc.unfreeze()
         total.merge(replayer.tally(*remaining.pop(0)))
     return total
 

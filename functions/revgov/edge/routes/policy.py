@@ -7,7 +7,7 @@ from typing import Any
 from ...domain.access import Role
 from ...domain.errors import MalformedRequest, UnsupportedMediaType
 from ...schemas import validate
-from ...services import policy_drafts, policy_shadow, policy_whatif
+from ...services import policy_drafts, policy_shadow, policy_whatif, policy_whatif_rebates
 from ..http import Call, parse_json
 from ..registry import STAFF, QueryParam, operation
 
@@ -159,7 +159,7 @@ def whatif_policy_draft(call: Call) -> dict[str, Any]:
            "policy in force rates them and as the draft would; nothing is settled or written.",
            response_schema="api/responses/policy-rebate-whatif.schema.json")
 def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
-    return policy_whatif.whatif_rebates(call.runtime, call.who, call.params["draft_id"], call.body)
+    return policy_whatif_rebates.whatif_rebates(call.runtime, call.who, call.params["draft_id"], call.body)
 
 
 @operation("POST", "/v1/policy/drafts/{draft_id}/propose", summary="Propose the draft: the roles the active policy "
