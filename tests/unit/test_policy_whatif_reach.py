@@ -83,33 +83,35 @@ def test_random_drafts_of_caps_and_margin_floor_sum_to_the_one_by_one_replay(eng
     assert skipped > 0  # the reach did skip decisions (and the figures stayed those of the full replay)
 
 
-def test_a_cap_changed_for_a_tier_nobody_quoted_at_evaluates_nothing(tmp_path, monkeypatch):
-    """PA-6.2: the history quotes only platinum and registered partners; a gold cap reaches none of them."""
+def _one_change(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, path: str,
+                value: str) -> tuple[Any, list[str], dict[str, Any], int]:
+    """The history, a what-if of a draft making one change (every reached decision evaluated, counted), and the check
+    that its figures are the one-by-one replay's: the runtime, the decisions, the report and the evaluations."""
     rt, clock = _runtime("memory", tmp_path)
     inside = _history(rt, clock, monkeypatch)
-    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": "gold cap"})
+    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": path})
     policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": [
-        {"op": "replace", "path": "/pricing/discount_caps/caps/gold/networking", "value": "3"}]})
+        {"op": "replace", "path": path, "value": value}]})
+    monkeypatch.setattr(policy_whatif, "_MEMO_MAX", 0)
     calls = _counting(monkeypatch)
     report = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
-    assert calls["n"] == 0 and report["outcome_changed"] == 0
+    evaluated = calls["n"]
     assert {k: v for k, v in report.items() if k in (e := _one_by_one(rt, draft["draft_id"], inside))} == e
+    return rt, inside, report, evaluated
+
+
+def test_a_cap_changed_for_a_tier_nobody_quoted_at_evaluates_nothing(tmp_path, monkeypatch):
+    """PA-6.2: the history quotes only platinum and registered partners; a gold cap reaches none of them."""
+    _, _, report, evaluated = _one_change(tmp_path, monkeypatch, "/pricing/discount_caps/caps/gold/networking", "3")
+    assert evaluated == 0 and report["outcome_changed"] == 0
 
 
 def test_a_lowered_floor_evaluates_only_decisions_that_had_a_line_under_the_old_floor(tmp_path, monkeypatch):
     """PA-6.3 floor 12% → 5%: a quote without a `margin_below_floor` approval had every line at 12% or more."""
-    rt, clock = _runtime("memory", tmp_path)
-    inside = _history(rt, clock, monkeypatch)
-    draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": "floor 5"})
-    policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": [
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "5"}]})
-    monkeypatch.setattr(policy_whatif, "_MEMO_MAX", 0)
-    calls = _counting(monkeypatch)
-    report = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
+    rt, inside, _, evaluated = _one_change(tmp_path, monkeypatch, "/pricing/margin_floor/percent", "5")
     below = sum(1 for d in inside if domain.MARGIN_CATEGORY in policy_whatif.decisions.load(rt, FINANCE, d)[0]
                 ["result"]["approval_categories"])
-    assert 0 < calls["n"] == below < len(inside)
-    assert {k: v for k, v in report.items() if k in (e := _one_by_one(rt, draft["draft_id"], inside))} == e
+    assert 0 < evaluated == below < len(inside)
 
 
 @pytest.mark.parametrize(("was", "now", "margins", "categories", "reached"), [

@@ -154,9 +154,13 @@ def whatif_policy_draft(call: Call) -> dict[str, Any]:
 @operation("POST", "/v1/policy/drafts/{draft_id}/rebates-whatif", summary="Rate a rebate or commission period "
            "under the draft: payable and tier reached per partner and program, by partner tier", roles=STAFF,
            tag="policy", id_params=_DRAFT, body_schema="api/policy-whatif-rebates.schema.json", status=200,
-           example={"period": "2026-Q3"},
+           example={"period": "2026-Q3", "examples": 5},
            description="The period's stored rebate lines (the sales already projected for rebates) rated as the "
-           "policy in force rates them and as the draft would; nothing is settled or written.",
+           "policy in force rates them and as the draft would, by the engine a settlement run uses; nothing is "
+           "settled or written. Each changed partner and program carries `recorded` (the settled amount and the "
+           "settlement runs that paid it, or the accrual while the period is open) and `examples` (rebate lines it "
+           "counts, with their invoices); `by_partner` totals; `kpis`: net realized margin after rebates (overall "
+           "and by tier) and threshold attainment, as `GET /v1/kpis` computes them, under each policy.",
            response_schema="api/responses/policy-rebate-whatif.schema.json")
 def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
     return policy_whatif_rebates.whatif_rebates(call.runtime, call.who, call.params["draft_id"], call.body)
