@@ -256,6 +256,21 @@ def test_rebate_whatif_over_http_answers_its_schema_and_refuses_bad_input_changi
     assert party.admin.get("/v1/audit/verify").json()["records"] == chain["records"]
 
 
+def test_usage_whatif_over_http_answers_its_schema_and_refuses_bad_input(party):
+    from revgov import schemas
+
+    ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}/usage-whatif"
+    answer = finance.post(path, {"period": "2026-10"})
+    assert answer.status_code == 200, answer.text
+    schemas.validate("api/responses/policy-usage-whatif.schema.json", answer.json())
+    for body in ({"period": "2026-13"}, {"period": "2026-Q5"}, {"period": "20２６-10"}, {"period": 202610},
+                 {"period": "2026-10", "examples": -1}, {"period": "2026-10", "draft_id": draft_id}, {}):
+        assert_problem(finance.post(path, body), 400)
+    assert_problem(party.partner_keys[party.partners[0]].post(path, {"period": "2026-10"}), 403)
+
+
 def test_the_policy_cli_diffs_proposes_whatifs_and_approves_a_tenant_yaml(party, tmp_path, capsys):
     import json
 

@@ -5,7 +5,7 @@ its public methods; numpy is not imported here) and computes the KPIs with domai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -35,20 +35,31 @@ def rebate_changes(before: dict[str, list[dict[str, Any]]], after: dict[str, lis
                 "before": {"payable": a.get("payable", "0.00"), "tier_reached": a.get("tier_reached")},
                 "after": {"payable": b.get("payable", "0.00"), "tier_reached": b.get("tier_reached")},
             })
-    totals: dict[str, list[Decimal]] = {}
-    for row in rows:
-        for key in ("*", f"segment:{row['segment']}", f"partner:{row['partner_id']}"):
-            bucket = totals.setdefault(key, [Decimal(0), Decimal(0)])
-            bucket[0] += Decimal(row["before"]["payable"])
-            bucket[1] += Decimal(row["after"]["payable"])
     changed = [r for r in rows if r["before"] != r["after"]]
     return {
-        "payable": _shown(*totals.get("*", [Decimal(0), Decimal(0)])),
-        "by_segment": {k.split(":", 1)[1]: _shown(*v) for k, v in sorted(totals.items()) if k.startswith("segment:")},
-        "by_partner": [{"partner_id": k.split(":", 1)[1], "segment": segments.get(k.split(":", 1)[1]) or "none",
-                        **_shown(*v)} for k, v in sorted(totals.items()) if k.startswith("partner:")],
+        **totals(rows, lambda r: r["before"]["payable"], lambda r: r["after"]["payable"], key="payable"),
         "changed": changed,
         "unchanged": len(rows) - len(changed),
+    }
+
+
+def totals(rows: list[dict[str, Any]], before: Callable[[dict[str, Any]], str | None],
+           after: Callable[[dict[str, Any]], str | None], *, key: str) -> dict[str, Any]:
+    """Rows' amounts (`before`/`after` of a row; None counts as nothing) summed overall (under `key`), per partner
+    and by partner segment, each before, after and the change."""
+    sums: dict[tuple[str, str], list[Decimal]] = {}
+    segments: dict[str, str] = {}
+    for row in rows:
+        segments[row["partner_id"]] = row["segment"]
+        for bucket_key in (("*", ""), ("segment", row["segment"]), ("partner", row["partner_id"])):
+            bucket = sums.setdefault(bucket_key, [Decimal(0), Decimal(0)])
+            bucket[0] += Decimal(before(row) or 0)
+            bucket[1] += Decimal(after(row) or 0)
+    return {
+        key: _shown(*sums.get(("*", ""), [Decimal(0), Decimal(0)])),
+        "by_segment": {name: _shown(*v) for (kind, name), v in sorted(sums.items()) if kind == "segment"},
+        "by_partner": [{"partner_id": name, "segment": segments[name], **_shown(*v)}
+                       for (kind, name), v in sorted(sums.items()) if kind == "partner"],
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from ...domain.access import Role
 from ...domain.errors import MalformedRequest, UnsupportedMediaType
 from ...schemas import validate
-from ...services import policy_drafts, policy_shadow, policy_whatif, policy_whatif_rebates
+from ...services import policy_drafts, policy_shadow, policy_whatif, policy_whatif_rebates, policy_whatif_usage
 from ..http import Call, parse_json
 from ..registry import STAFF, QueryParam, operation
 
@@ -164,6 +164,19 @@ def whatif_policy_draft(call: Call) -> dict[str, Any]:
            response_schema="api/responses/policy-rebate-whatif.schema.json")
 def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
     return policy_whatif_rebates.whatif_rebates(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("POST", "/v1/policy/drafts/{draft_id}/usage-whatif", summary="Rate a month's (or quarter's) metered "
+           "usage under the draft's usage rate tables: amount per partner and metric, with the invoices carrying it",
+           roles=STAFF, tag="policy", id_params=_DRAFT, body_schema="api/policy-whatif-usage.schema.json",
+           status=200, example={"period": "2026-10", "examples": 5},
+           description="Billing's usage records of the period (one per partner, metric and month: the metered "
+           "quantity and what each invoice carries for it) rated with the rating a posted usage line uses, as the "
+           "policy in force's rate tables rate them and as the draft's would (null: no table for that metric); "
+           "totals per partner and by partner tier. Nothing is written.",
+           response_schema="api/responses/policy-usage-whatif.schema.json")
+def whatif_policy_draft_usage(call: Call) -> dict[str, Any]:
+    return policy_whatif_usage.whatif_usage(call.runtime, call.who, call.params["draft_id"], call.body)
 
 
 @operation("POST", "/v1/policy/drafts/{draft_id}/propose", summary="Propose the draft: the roles the active policy "
