@@ -143,3 +143,15 @@ def test_a_bad_period_is_refused(silver, period):
     rt, _, _ = silver
     with pytest.raises(RuleViolation):
         whatif_rebates(rt, FINANCE, _draft(rt, RATE_1_5), {"period": period})
+
+
+def test_a_draft_without_rebate_programs_pays_nothing_and_the_kpis_deduct_nothing(silver):
+    rt, partner_id, _ = silver
+    report = whatif_rebates(rt, FINANCE, _draft(rt, [{"op": "remove", "path": "/rebates"}]), {"period": "2026-Q2"})
+    assert report["payable"] == {"before": "3750.00", "after": "0.00", "change": "-3750.00"}
+    assert {(r["program_id"], r["after"]["payable"], r["after"]["tier_reached"]) for r in report["changed"]} == {
+        ("RBT-VOLUME", "0.00", None), ("RBT-GROWTH", "0.00", None)}
+    assert report["kpis"]["after"]["net_realized_margin"]["rebates_deducted"] == "0.00"
+    levels = report["kpis"]["after"]["threshold_attainment"]  # tier commitments only: no rebate program levels
+    assert levels and {row["source"] for row in levels} == {"tier_commitment"}
+    assert report["by_partner"][0]["partner_id"] == partner_id
