@@ -133,15 +133,8 @@ def _evidence(rt: Runtime, who: Principal, policy: dict[str, Any], partner: dict
         partners.add_certification(rt, who, partner["partner_id"], {"certification_id": cert_id, "earned_at": earned})
 
 
-def onboard(
-    rt: Runtime,
-    policy: dict[str, Any],
-    application: dict[str, Any],
-    goal: str,
-    *,
-    sales: Principal,
-    approver: Principal,
-) -> dict[str, Any]:
+def onboard(rt: Runtime, policy: dict[str, Any], application: dict[str, Any], goal: str, *, sales: Principal,
+            approver: Principal) -> dict[str, Any]:
     """Take one application to `goal` (pending_documents, pending_approval or active) through the use cases, today."""
     partner = partners.apply(rt, sales, application)
     if goal != "pending_documents":

@@ -103,15 +103,8 @@ def _activated(policy: Mapping[str, Any], partner: dict[str, Any], history: Onbo
     return {**active, "tier": pending["proposed_tier"], "activated_at": history.activated_at, "decision": decision}
 
 
-def backfilled(
-    policy: Mapping[str, Any],
-    application: Mapping[str, Any],
-    history: OnboardingHistory,
-    *,
-    partner_id: str,
-    recorded_by: Principal,
-    recorded_at: str,
-) -> dict[str, Any]:
+def backfilled(policy: Mapping[str, Any], application: Mapping[str, Any], history: OnboardingHistory, *,
+               partner_id: str, recorded_by: Principal, recorded_at: str) -> dict[str, Any]:
     """The active partner `history` leaves, by the lifecycle's own steps at their instants, recorded now."""
     instants = _instants(history, recorded_at)
     clerk = _Clerk(recorded_by.tenant_id, recorded_by.role, recorded_by.key_id)

@@ -168,5 +168,5 @@ def not_onboarded_on(partner: Mapping[str, Any], day: date) -> str | None:
     activated_at = partner.get("activated_at")
     if not activated_at or day >= instant(str(activated_at)).date():
         return None
-    return (f"{day} is before partner {partner.get('partner_id')} was activated on "
-            f"{instant(str(activated_at)).date()}: its onboarding was not verified yet")
+    return (f"partner {partner.get('partner_id')} was activated on {instant(str(activated_at)).date()}, after "
+            f"{day}: its onboarding was not verified yet")

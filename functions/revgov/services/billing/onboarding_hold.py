@@ -40,5 +40,6 @@ def held_before_onboarding(posting: Posting, partner: dict[str, Any]) -> Outcome
         return None
     onboarding = posting.tenant.policy.get("onboarding") or {}
     rule = Rule.of(onboarding["all_partners"]) if "all_partners" in onboarding else posting.book.plausibility
-    problem = f"held, not billed: {field_name} {posting.data[field_name]}: {why} ({rule.rule_id}, {rule.clause})"
+    order = f"an order of {field_name} {posting.data[field_name]}"
+    problem = f"held, not billed: {order}; {why} ({rule.rule_id}, {rule.clause})"
     return fail(posting, CATEGORY, problem, rule)
