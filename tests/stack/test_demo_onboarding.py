@@ -110,7 +110,8 @@ def test_a_partner_not_yet_onboarded_may_not_quote_or_register_a_deal(api, keys,
              "terms": {"payment_days": 30}}
     decided = sales.post("/v1/pricing/check", quote).json()
     assert decided["outcome"] == "deny", decided
-    assert "PRC-PARTNER-ACTIVE" in {r["rule_id"] for r in decided["reasons"]}
+    assert {"rule_id": "PRC-PARTNER-ONBOARDED", "clause": "PA-2.2"} in [
+        {k: r.get(k) for k in ("rule_id", "clause")} for r in decided["reasons"]], decided["reasons"]
     close = (clock_support.today() + timedelta(days=60)).isoformat()
     deal = {"partner_id": partner_id, "customer": customer, "family": "networking", "estimated_value": "1000.00",
             "expected_close": close}
