@@ -120,6 +120,11 @@ def test_a_backfill_out_of_order_or_incomplete_is_refused_naming_what():
         (OnboardingHistory(history.applied_at, history.submitted_at, history.activated_at,
                            (partners.Filed("2024-01-01T09:00:00Z", history.evidence[0].item), *history.evidence[1:]),
                            history.note), "/evidence/0/received_at"),
+        # a document received (verified) before the day it was issued
+        (OnboardingHistory(history.applied_at, history.submitted_at, history.activated_at,
+                           (partners.Filed(history.applied_at, {**history.evidence[0].item,
+                                                                "issued_at": "2024-12-31"}), *history.evidence[1:]),
+                           history.note), "/issued_at"),
         # no insurance certificate on file at submission: PA-2.2(c) unmet, no activation
         (OnboardingHistory(history.applied_at, history.submitted_at, history.activated_at,
                            tuple(f for f in history.evidence if f.item.get("document_type") != "insurance_certificate"),
