@@ -5,6 +5,7 @@ import json
 import pytest
 
 from copilot.evaluation import (
+    CSA,
     FRESH,
     PSA,
     ROOT,
@@ -148,6 +149,17 @@ def test_the_sla_questions_are_split_by_the_same_hash_before_tuning():
     assert len(items) >= 80 and {q["tenant"] for q in items} == {"commonpaper-sla", "northwind", "contoso"}
     assert {q["id"]: q["split"] for q in items} == hash_split(items, data["split_salt"])
     held_items = unseen_questions("heldout", source="sla")
+    assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
+
+
+def test_the_csa_questions_are_split_by_the_same_hash_before_tuning():
+    """questions_csa.json (Common Paper Cloud Service Agreement, tenant commonpaper-csa, and new questions on both
+    demo tenants) was committed with its split before any code of the fifth round was touched."""
+    data = json.loads(CSA.read_text(encoding="utf-8"))
+    items = data["questions"]
+    assert len(items) >= 70 and {q["tenant"] for q in items} == {"commonpaper-csa", "northwind", "contoso"}
+    assert {q["id"]: q["split"] for q in items} == hash_split(items, data["split_salt"])
+    held_items = unseen_questions("heldout", source="csa")
     assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
 
 
