@@ -175,7 +175,7 @@ def test_fresh_heldout_every_citation_is_verbatim_and_the_figures_measured_once_
     # margin (a question or so), never below the first round's floors.
     assert fresh_heldout["citations_verbatim"] == 1.0
     assert fresh_heldout["gold_cited"] >= 0.84
-    assert fresh_heldout["refusal_rate_unanswerable"] >= 0.70
+    assert fresh_heldout["refusal_rate_unanswerable"] >= 0.77  # 0.889 with the fifth round's binding
     assert fresh_heldout["false_refusal_rate"] <= 0.08
     assert fresh_heldout["fact_in_answer"] >= 0.84
 
@@ -205,7 +205,7 @@ def test_psa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     assert psa_heldout["citations_verbatim"] == 1.0
     assert psa_heldout["gold_retrieved"] >= 0.95
     assert psa_heldout["gold_cited"] >= 0.80
-    assert psa_heldout["refusal_rate_unanswerable"] >= 0.54
+    assert psa_heldout["refusal_rate_unanswerable"] >= 0.81  # 0.909 with the fifth round's binding
     assert psa_heldout["false_refusal_rate"] <= 0.10
     assert psa_heldout["fact_in_answer"] >= 0.80
 
@@ -236,17 +236,18 @@ def test_sla_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     assert heldout["citations_verbatim"] == 1.0
     assert heldout["gold_retrieved"] >= 0.90
     assert heldout["gold_cited"] >= 0.78
-    assert heldout["refusal_rate_unanswerable"] >= 0.50
+    assert heldout["refusal_rate_unanswerable"] >= 0.58  # 0.667 with the fifth round's binding
     assert heldout["false_refusal_rate"] <= 0.16
     assert heldout["fact_in_answer"] >= 0.71
 
 
 def test_sla_tuning_split_keeps_what_the_fourth_round_reached(sla_splits):
-    # before the round: 0.871 / 0.636 / 0.065 / 0.839; after: 0.935 / 0.818 / 0.0 / 0.935 (tuning data)
+    # before the round: 0.871 / 0.636 / 0.065 / 0.839; after: 0.935 / 0.818 / 0.0 / 0.935 (tuning data); the fifth
+    # round's binding: 1.0 / 0.909 / 0.0 / 1.0
     tuning = sla_splits["tuning"]
     assert tuning["citations_verbatim"] == 1.0
-    assert tuning["gold_cited"] >= 0.90
-    assert tuning["refusal_rate_unanswerable"] >= 0.72
+    assert tuning["gold_cited"] >= 0.93
+    assert tuning["refusal_rate_unanswerable"] >= 0.81
     assert tuning["false_refusal_rate"] <= 0.04
     assert tuning["fact_in_answer"] >= 0.90
 
@@ -254,6 +255,49 @@ def test_sla_tuning_split_keeps_what_the_fourth_round_reached(sla_splits):
 @pytest.mark.xfail(strict=True, reason="SLA held-out goals not reached (docs/copilot.md); strict: passes => update")
 def test_sla_heldout_goals(sla_splits):
     heldout = sla_splits["heldout"]
+    assert heldout["gold_cited"] >= 0.95
+    assert heldout["refusal_rate_unanswerable"] >= 0.95
+    assert heldout["false_refusal_rate"] <= 0.05
+    assert heldout["fact_in_answer"] >= 0.90
+
+
+# --- the CSA held-out split: questions_csa.json (Common Paper Cloud Service Agreement + new demo-tenant questions),
+# --- the fifth round's held-out set, evaluated once after the rules were frozen (commit 2f5b8c0)
+
+
+@pytest.fixture(scope="module")
+def csa_splits():
+    index = full_index()
+    return {split: evaluate_split(index, split, source="csa") for split in ("tuning", "heldout")}
+
+
+def test_csa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(csa_splits):
+    # Measured once, after the rules were frozen: 38 questions (28 answerable, 10 unanswerable); gold retrieved 1.0,
+    # gold cited 1.0 (28 of 28), refusal 0.60 (6 of 10), false refusals 0.0, fact in the answer 0.964 (27 of 28),
+    # verbatim 1.0 (docs/copilot.md; the fourth round's rules on the same split: 1.0 / 0.30 / 0.0 / 0.964). Floors at
+    # that minus about one question; the split is not tuned on.
+    heldout = csa_splits["heldout"]
+    assert heldout["citations_verbatim"] == 1.0
+    assert heldout["gold_retrieved"] >= 0.96
+    assert heldout["gold_cited"] >= 0.96
+    assert heldout["refusal_rate_unanswerable"] >= 0.50
+    assert heldout["false_refusal_rate"] <= 0.04
+    assert heldout["fact_in_answer"] >= 0.92
+
+
+def test_csa_tuning_split_keeps_what_the_fifth_round_reached(csa_splits):
+    # before the round: 0.964 / 0.50 / 0.036 / 0.857; after: 0.964 / 1.0 / 0.036 / 0.929 (tuning data)
+    tuning = csa_splits["tuning"]
+    assert tuning["citations_verbatim"] == 1.0
+    assert tuning["gold_cited"] >= 0.92
+    assert tuning["refusal_rate_unanswerable"] >= 0.90
+    assert tuning["false_refusal_rate"] <= 0.08
+    assert tuning["fact_in_answer"] >= 0.89
+
+
+@pytest.mark.xfail(strict=True, reason="CSA held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_csa_heldout_goals(csa_splits):
+    heldout = csa_splits["heldout"]
     assert heldout["gold_cited"] >= 0.95
     assert heldout["refusal_rate_unanswerable"] >= 0.95
     assert heldout["false_refusal_rate"] <= 0.05
