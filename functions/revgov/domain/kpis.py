@@ -373,7 +373,8 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
 - **Support hours per revenue dollar**: hours logged through `support.logged` events performed in the period,
   divided by the net invoiced revenue of the period (also given per 1,000 of revenue).
 - **Policy exceptions per 100 transactions**: exceptions opened in the period (any category, by billing,
-  agents or people) × 100 / transactions, where transactions = quotes checked + ERP events billed.
+  agents or people, and each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category)
+  × 100 / transactions, where transactions = quotes checked + ERP events billed.
 - **Override rate**: quotes checked in the period that needed an approval to go ahead / quotes checked.
 - **Approval rate**: pricing approvals decided in the period that were approved / pricing approvals decided.
   By tier, a quote and its approval count in the tier the partner held when the quote was decided (its decision

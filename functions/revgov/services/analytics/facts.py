@@ -159,8 +159,12 @@ def _counted_once(
 
 
 def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
-    override = detail.get("outcome") == "approval_required" or bool(detail.get("approvals"))
-    delta = Delta(quotes=1, overrides=1 if override else 0)
+    """A quote checked, and the exceptions it raised: one approval per SOP-4.1 / COP-4.1 category it matched
+    (discount above the tier cap or the finance threshold, margin below the floor, non-standard terms, a rival's
+    registration), "split into one exception per category"."""
+    approvals = detail.get("approvals") or []
+    override = detail.get("outcome") == "approval_required" or bool(approvals)
+    delta = Delta(quotes=1, overrides=1 if override else 0, exceptions=len(approvals))
     month = _month_of_instant(detail["occurred_at"])
     return _counted_once(rt, tenant_id, f"quote#{detail['decision_id']}", month, detail.get("partner_id"), delta,
                          _decision_tier(rt, tenant_id, detail["decision_id"]))
