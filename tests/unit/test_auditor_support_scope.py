@@ -77,3 +77,28 @@ def test_support_on_a_family_still_certified_counts_as_included_hours():
     answer = _support(ledger, "security", "TCK-SEC-2")
     assert answer["status"] == "processed", answer
     assert not _out_of_scope(ledger)
+
+
+def test_sop_5_3_out_of_scope_support_is_recorded_as_service_leakage_for_the_support_economics_kpi():
+    # SOP-5.3: "Out-of-scope work delivered without an accepted change order is not billed and is recorded as service
+    # leakage for the support economics KPI." The 2 h of networking support above are that work: the support economics
+    # KPI of November counts 1 out-of-scope request and 2.00 h of leakage, beside the 2.00 h of support logged.
+    from revgov.domain.access import Principal, Role
+    from revgov.services import analytics
+
+    ledger = _ledger()
+    _support(ledger, "networking", "TCK-NET-3")
+    for published in list(ledger.rt.publisher.published):  # type: ignore[attr-defined]
+        event = {"source": published["source"], "detail-type": published["detail_type"], "detail": published["detail"]}
+        analytics.record_fact(ledger.rt, event)
+    support_event = {"source": "revgov.erp", "detail-type": "support.logged", "detail": {
+        "tenant_id": "northwind", "event_id": "evt_01JBSPRT000000000000000001", "erp_event_id": "ERP-SUPPORT-LEAK",
+        "occurred_at": "2026-11-10T11:00:00Z", "data": {"partner_id": PARTNER, "hours": "2.00",
+                                                         "performed_on": "2026-11-10"}}}  # fmt: skip
+    analytics.record_fact(ledger.rt, support_event)
+    finance = Principal("northwind", Role.FINANCE, "key_fin")
+    support = analytics.kpis(ledger.rt, finance, "2026-11", partner_id=None, tier=None)[
+        "support_hours_per_revenue_dollar"
+    ]
+    assert support["support_hours"] == "2.00"
+    assert (support["out_of_scope_requests"], support["service_leakage_hours"]) == (1, "2.00")

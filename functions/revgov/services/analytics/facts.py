@@ -193,9 +193,17 @@ def _approval_decided(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> st
 
 
 def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+    """An exception opened; an out-of-scope service request is also service leakage (SOP-5.3 / COP-5.3: "recorded
+    as service leakage for the support economics KPI"), with the support hours it names."""
     month = _month_of_instant(detail["occurred_at"])
-    partner_id = _case_partner(rt, tenant_id, detail["case_id"])
-    return _counted_once(rt, tenant_id, f"exception#{detail['case_id']}", month, partner_id, Delta(exceptions=1))
+    stored = rt.store.get(tenant_id, CASES, detail["case_id"])
+    case = stored.data if stored else {}
+    delta = Delta(exceptions=1)
+    if detail.get("category") == "out_of_scope_service":
+        hours = (case.get("context") or {}).get("hours")
+        minutes = int((Decimal(str(hours)) * 60).to_integral_value()) if hours else 0
+        delta = Delta(exceptions=1, leakage_requests=1, leakage_minutes=minutes)
+    return _counted_once(rt, tenant_id, f"exception#{detail['case_id']}", month, case.get("partner_id"), delta)
 
 
 def _support_logged(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
