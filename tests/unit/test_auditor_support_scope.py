@@ -18,7 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from memory_store import Ledger
+from revgov.domain.access import Principal, Role
 from revgov.ports import Changes, Put
+from revgov.services import analytics
 
 PARTNER = "ptr_01JBNWSPRT0000000000000001"
 
@@ -83,9 +85,6 @@ def test_sop_5_3_out_of_scope_support_is_recorded_as_service_leakage_for_the_sup
     # SOP-5.3: "Out-of-scope work delivered without an accepted change order is not billed and is recorded as service
     # leakage for the support economics KPI." The 2 h of networking support above are that work: the support economics
     # KPI of November counts 1 out-of-scope request and 2.00 h of leakage, beside the 2.00 h of support logged.
-    from revgov.domain.access import Principal, Role
-    from revgov.services import analytics
-
     ledger = _ledger()
     _support(ledger, "networking", "TCK-NET-3")
     for published in list(ledger.rt.publisher.published):  # type: ignore[attr-defined]
