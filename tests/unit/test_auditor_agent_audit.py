@@ -6,8 +6,9 @@ PA-14.2: "Each automated decision records the rules and clauses applied and can 
 recommendation."
 
 The billing reconciler's finding is an `unbilled_fulfilment` exception raised under SOP-2.1 ("At 36 hours an unposted
-event raises a warning to the finance queue"); the agent itself knows that rule (it puts it in the evidence). The
-exception it opens, and the audit record of its opening, must name that rule and clause.
+event raises a warning to the finance queue"): the exception's audit record names its route's rule and SOP-2.1. The
+threshold watcher's finding is a task about a rebate threshold (PA-7.2's volume levels); its audit record must name
+that rule and clause too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from memory_store import memory_runtime
 from revgov.services import cases
-from revgov.services.agents import billing_reconciler
+from revgov.services.agents import billing_reconciler, threshold_watcher
 from revgov.services.agents.desk import AgentDesk
 
 WATCH = {
@@ -45,19 +46,31 @@ def _opened_by_the_agent() -> tuple[dict, dict]:
     return case.data, record
 
 
-def test_the_agent_opens_an_unbilled_fulfilment_exception_for_finance_on_the_audit_chain():
+def test_the_reconcilers_exception_and_its_audit_record_name_its_rule_and_clause():
     case, record = _opened_by_the_agent()
     assert (case["category"], case["queue"]) == ("unbilled_fulfilment", "finance")  # SOP-2.1: "to the finance queue"
     assert record["actor"] == "agent:billing_reconciler" and record["action"] == "exception.opened"
+    assert "SOP-2.1" in record["clauses"] and "ROUTE-UNBILLED-FULFILMENT" in record["rule_ids"]
+
+
+OUTLOOK = {"to_date": "20000.00", "projected": "60000.00", "interval_80": ["45000.00", "80000.00"],
+           "elapsed_percent": "66.30", "history_months": 12, "method": "seasonal level"}  # fmt: skip
+THRESHOLD = {"program_id": "RBT-VOLUME", "program": "Quarterly volume rebate", "level": "1.0%",
+             "threshold": "100000.00", "clause": "PA-7.2", "source": "rebate_program", "p_miss": 0.93}  # fmt: skip
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="auditor: services/agents/desk._exception opens an agent's exception with reasons "
-    "[{rule_id: None, clause: None}] and tasks.new_task audits task.opened without rule_ids/clauses, so no agent "
-    "action names its rule and clause on the audit chain (PA-14.2, PA-12.1)",
+    reason="auditor: services/tasks.new_task audits task.opened with no rule_ids or clauses, so an agent's task "
+    "(here the threshold watcher's, about PA-7.2's volume rebate threshold) is on the audit chain without the "
+    "rule and clause it acted on (PA-14.2, PA-12.1)",
 )
-def test_pa_14_2_the_agents_exception_and_its_audit_record_name_the_rule_and_clause():
-    case, record = _opened_by_the_agent()
-    assert {(r["rule_id"], r["clause"]) for r in case["reasons"]} == {("BILL-INVOICE-SLA", "SOP-2.1")}
-    assert ("BILL-INVOICE-SLA", "SOP-2.1") in set(zip(record["rule_ids"], record["clauses"], strict=True))
+def test_pa_14_2_an_agents_task_is_audited_with_the_rule_and_clause_it_acted_on():
+    rt, _ = memory_runtime("2026-11-20T06:00:00.000Z")
+    desk = AgentDesk(rt, threshold_watcher.NAME, "northwind")
+    partner = {"partner_id": "ptr_01JBNWPARTNER0000000000001", "legal_name": "Contour Networks LLC", "tier": "silver"}
+    task_id = desk.handle(threshold_watcher._finding(partner, "2026-Q4", OUTLOOK, THRESHOLD))
+    assert task_id is not None
+    (record,) = [r for r in rt.store.iter_audit_records("northwind") if r["subject"] == task_id]
+    assert record["action"] == "task.opened"
+    assert "RBT-VOLUME" in record["rule_ids"] and "PA-7.2" in record["clauses"]
