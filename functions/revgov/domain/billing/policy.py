@@ -47,6 +47,8 @@ class BillingPolicy:
     overage_entitlement: str
     overage_sku: str
     overage: Rule
+    # SOP-5.4 / COP-5.4: the shares of the quarter's support allowance at which the partner is notified
+    overage_notify_percents: tuple[int, ...] = ()
     # What holds an implausible event, what a reconciliation mismatch and a milestone beyond its SOW open
     # (defaults when a tenant's policy predates them).
     plausibility: Rule = DEFAULT_PLAUSIBILITY
@@ -117,6 +119,7 @@ class BillingPolicy:
             overage_entitlement=support["entitlement"],
             overage_sku=support["sku"],
             overage=Rule.of(support),
+            overage_notify_percents=tuple(sorted(int(p) for p in support.get("notify_at_percent", ()))),
             plausibility=Rule.of(plausible) if plausible else cls.plausibility,
             future_tolerance=timedelta(seconds=int(plausible.get("future_tolerance_seconds", 300))),
             implausible_category=plausible.get("category", cls.implausible_category),

@@ -12,6 +12,7 @@ from ...domain.billing import LineDraft, ServicePeriod
 from ...domain.money import round_money
 from ...domain.rules import Rule
 from ...domain.time import parse_day, period_of
+from ...ports import DomainEvent
 from .exceptions import open_exception
 from .lines import post_lines
 from .posting import Outcome, Posting, entitlement
@@ -39,6 +40,8 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
         "allowance": f"{allowance:f}",
     }
     posting.changes.puts.append(put_over(SUPPORT_HOURS, key, counter, stored))
+    for percent in core.shares_crossed(used, hours, allowance, book.overage_notify_percents):
+        posting.changes.events.append(_notice(book, counter, percent))
     rules: tuple[Rule, ...] = (book.overage,)
     if answer["rule_id"]:
         rules += (Rule(answer["rule_id"], answer["clause"]),)
@@ -57,6 +60,13 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
     line = _overage_line(book, data, over, allowance, quarter, rules)
     post_lines(posting, partner["partner_id"], period_of(performed_on), [line])
     return Outcome("processed")
+
+
+def _notice(book: core.BillingPolicy, counter: dict[str, Any], percent: int) -> DomainEvent:
+    """SOP-5.4 / COP-5.4: Customer Success notifies the partner when a share of the quarter's hours is used."""
+    detail = {**counter, "hours_used": f"{Decimal(counter['hours_used']):.2f}", "percent": percent,
+              **book.overage.as_dict()}  # fmt: skip
+    return DomainEvent("revgov.billing", "support.hours_threshold_reached", detail)
 
 
 def _overage_line(
