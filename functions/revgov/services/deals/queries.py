@@ -12,7 +12,7 @@ from ...ports import Changes
 from ...runtime import Runtime
 from ..tenants import load_tenant
 from . import repository
-from .live import hold
+from .live import ended, hold
 
 
 def get(rt: Runtime, who: Principal, deal_id: str, *, raw: bool = False) -> Any:
@@ -23,8 +23,22 @@ def get(rt: Runtime, who: Principal, deal_id: str, *, raw: bool = False) -> Any:
     if raw:
         return stored.data, stored.version
     tenant, _ = load_tenant(rt, who.tenant_id)
-    now = rt.clock.now_iso()
-    return deals.view(stored.data, now, hold(rt, who.tenant_id, tenant.policy, stored.data, now))
+    return shown(rt, who.tenant_id, tenant.policy, stored.data, rt.clock.now_iso())
+
+
+def shown(
+    rt: Runtime,
+    tenant_id: str,
+    policy: dict[str, Any],
+    deal: dict[str, Any],
+    now: str,
+    partners: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The registration as callers read it: ended with its partner's termination (PA-13.3), held under PA-4.3(d), or
+    as stored. `partners`: the partners read so far, by id."""
+    seen = partners if partners is not None else {}
+    over = ended(rt, tenant_id, policy, deal, seen)
+    return deals.view(deal, now, None if over else hold(rt, tenant_id, policy, deal, now, seen), over)
 
 
 def list_deals(rt: Runtime, who: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -33,7 +47,7 @@ def list_deals(rt: Runtime, who: Principal, *, limit: int, cursor: str | None) -
     policy = load_tenant(rt, who.tenant_id)[0].policy
     seen: dict[str, dict[str, Any]] = {}
     items = [
-        deals.view(item.data, now, hold(rt, who.tenant_id, policy, item.data, now, seen))
+        shown(rt, who.tenant_id, policy, item.data, now, seen)
         for item in page.items
         if who.sees_partner(item.data["partner_id"])
     ]
