@@ -84,3 +84,53 @@ def test_an_approved_registration_ends_with_its_partners_termination(pair, stack
     extension = leaving_key.post(f"/v1/deals/{leaving['deal_id']}/extension",
                                  {"proposal_reference": "PROP-1", "proposal_date": stack.runtime.clock.now_iso()[:10]})
     assert assert_problem(extension, 422)["clause"] == "PA-13.3"
+
+
+def _decoded(cursor: str) -> str:
+    """What a cursor says to whoever base64-decodes it (the embedded engine's cursors are base64 JSON)."""
+    import base64
+    import binascii
+
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return cursor
+
+
+def test_a_partner_paging_its_registrations_never_learns_a_rivals(pair, stack):
+    """PA-11.1: "The Distributor does not disclose one Partner's pricing, registrations, rebates or Customers to
+    another Partner"; API.md: "a partner never sees another partner's identity, prices or registrations".
+    Before the fix a partner's `GET /v1/deals` paged the tenant's registrations and dropped the others': its pages
+    came back empty where a rival's registration stood, with a `next_cursor` naming that registration's id."""
+    (_, own), (rival_id, rival) = pair["partners"]
+    mine = [_register(pair, stack, 0, f"CUST-{uuid.uuid4().hex[:8]}")["deal_id"]]
+    theirs = [_register(pair, stack, 1, f"CUST-{uuid.uuid4().hex[:8]}")["deal_id"] for _ in range(2)]
+    mine.append(_register(pair, stack, 0, f"CUST-{uuid.uuid4().hex[:8]}")["deal_id"])
+    others = {d["deal_id"] for d in _all_deals(pair["roles"]["channel_ops"])} - set(mine)
+    assert set(theirs) <= others
+    seen: list[str] = []
+    cursor = None
+    for _ in range(len(mine) + 2):
+        page = own.get("/v1/deals", limit=1, **({"cursor": cursor} if cursor else {}))
+        assert page.status_code == 200, page.text
+        said = page.text + _decoded(page.json()["next_cursor"] or "")
+        assert not [d for d in others if d in said] and rival_id not in said
+        seen += [d["deal_id"] for d in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(mine)
+    # a cursor of the staff list (it may stand on anyone's registration) is refused, not followed
+    staff_cursor = pair["roles"]["channel_ops"].get("/v1/deals", limit=1).json()["next_cursor"]
+    assert staff_cursor is not None
+    assert_problem(own.get("/v1/deals", limit=1, cursor=staff_cursor), 400)
+
+
+def _all_deals(staff: Any) -> list[dict[str, Any]]:
+    found, cursor = [], None
+    while True:
+        page = staff.get("/v1/deals", limit=200, **({"cursor": cursor} if cursor else {})).json()
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found

@@ -57,7 +57,7 @@ def request_extension(rt: Runtime, who: Principal, deal_id: str, body: dict[str,
         reasons=[{"rule_id": rule["id"], "clause": rule["clause"], "message": f"extension of {rule['days']} days"}],
     )
     asked = deals.extension_requested(policy, deal, body, approval_id=case["case_id"], at=now)
-    changes.puts.append(repository.deal_put(asked, version=version))
+    changes.puts += repository.deal_puts(asked, version=version)
     inputs = {"proposal": asked["extension"]["proposal"], "expires_at": deal["expires_at"]}
     changes.audit.insert(0, _cited(who, tenant, "deal.extension_requested", asked, deals.PENDING, inputs))
     changes.events.append(DomainEvent("revgov.deals", "deal.extension_requested", _extension_detail(asked)))
@@ -87,7 +87,7 @@ def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Change
         outcome, note = deals.REJECTED, reason["message"]
         resolved = case_rules.resolved_otherwise(case, "rejected", reason)
     deal = deals.extension_decided(deal, outcome, now, note)
-    changes.puts.append(repository.deal_put(deal, version=stored.version))
+    changes.puts += repository.deal_puts(deal, version=stored.version)
     if outcome == deals.APPROVED and lock is not None:
         changes.puts.append(repository.lock_changed(lock, expires_at=deal["expires_at"]))
     inputs = {"approval_id": case["case_id"], "expires_at": deal["expires_at"], "note": note}

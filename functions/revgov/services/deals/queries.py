@@ -42,7 +42,10 @@ def shown(
 
 
 def list_deals(rt: Runtime, who: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    page = repository.page(rt, who.tenant_id, limit=limit, cursor=cursor)
+    if who.partner_id is not None:  # a partner key pages its own registrations only (PA-11.1)
+        page = repository.partner_page(rt, who.tenant_id, who.partner_id, limit=limit, cursor=cursor)
+    else:
+        page = repository.page(rt, who.tenant_id, limit=limit, cursor=cursor)
     now = rt.clock.now_iso()
     policy = load_tenant(rt, who.tenant_id)[0].policy
     seen: dict[str, dict[str, Any]] = {}
@@ -59,7 +62,7 @@ def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:
     deal, version = get(rt, who, deal_id, raw=True)
     withdrawn = deals.moved_to(deal, deals.WITHDRAWN)
     changes = Changes(
-        puts=[repository.deal_put(withdrawn, version=version)],
+        puts=repository.deal_puts(withdrawn, version=version),
         audit=[
             AuditEntry.by(
                 who, "deal.withdrawn", deal_id, deals.WITHDRAWN, inputs={"previous_status": deal["status"]}

@@ -54,7 +54,7 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     else:
         note = (case.get("decision") or {}).get("note")
         deal = {**deals.moved_to(deal, deals.REJECTED), "decided_at": now, "rejection_reason": note}
-    changes.puts.append(repository.deal_put(deal, version=stored.version))
+    changes.puts += repository.deal_puts(deal, version=stored.version)
     changes.merge(_reviewed(who, case, deal, rule, tenant.policy_version))
     return cases.Resolved(changes, resolved) if resolved is not None else changes
 
