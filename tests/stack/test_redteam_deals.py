@@ -102,7 +102,7 @@ def test_a_partner_paging_its_registrations_never_learns_a_rivals(pair, stack):
     another Partner"; API.md: "a partner never sees another partner's identity, prices or registrations".
     Before the fix a partner's `GET /v1/deals` paged the tenant's registrations and dropped the others': its pages
     came back empty where a rival's registration stood, with a `next_cursor` naming that registration's id."""
-    (_, own), (rival_id, rival) = pair["partners"]
+    (_, own), (rival_id, _) = pair["partners"]
     mine = [_register(pair, stack, 0, f"CUST-{uuid.uuid4().hex[:8]}")["deal_id"]]
     theirs = [_register(pair, stack, 1, f"CUST-{uuid.uuid4().hex[:8]}")["deal_id"] for _ in range(2)]
     mine.append(_register(pair, stack, 0, f"CUST-{uuid.uuid4().hex[:8]}")["deal_id"])
