@@ -75,3 +75,6 @@ def test_the_filer_of_a_dispute_cannot_approve_its_credit_note_through_a_key_min
     assert refused.get("refusal") == "self_approval", refused
     still = finance.get(f"/v1/approvals/{held}").json()
     assert still["status"] == "pending"
+    # SOP-4.3: "Any attempt to self-approve is rejected and recorded in the audit log."
+    trail = admin.get("/v1/audit", subject=held, limit=50).json()["items"]
+    assert "approval.decision_refused" in [r["action"] for r in trail]
