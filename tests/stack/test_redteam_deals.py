@@ -134,3 +134,24 @@ def _all_deals(staff: Any) -> list[dict[str, Any]]:
         cursor = page["next_cursor"]
         if cursor is None:
             return found
+
+
+def test_one_customer_is_one_customer_whatever_the_case_of_its_registration_number(pair, stack):
+    """PA-5.4: "Only one approved registration may exist for a given Customer and Product Family at any time across
+    all Partners"; PA-5.2: a registration "identifies the Customer legal entity and its tax or company registration
+    number" (the customer id). A registration number reads the same in capitals or not (DE123456789 is de123456789):
+    before the fix a rival registering the lower-cased number got a second approved registration for the customer."""
+    ops = pair["roles"]["channel_ops"]
+    number = f"DE{uuid.uuid4().int % 10**9:09d}"
+    first = _register(pair, stack, 0, number)
+    assert ops.post(f"/v1/approvals/{first['approval_id']}/decision", {"outcome": "approved"}).status_code == 200
+    _, rival = pair["partners"][1]
+    again = rival.post("/v1/deals", {
+        "partner_id": pair["partners"][1][0],
+        "customer": {"id": number.lower(), "name": "Harbor Logistics"},
+        "family": "networking",
+        "estimated_value": "84000.00",
+        "expected_close": close_date(stack),
+    })
+    refused = assert_problem(again, 409)
+    assert refused["clause"] == "PA-5.5" and "exclusivity_ends" in refused

@@ -85,7 +85,7 @@ def registration_for_quote(
     if stored is None or stored.data["partner_id"] != partner_id:
         raise RuleViolation(f"deal registration {deal_id} is not this partner's")
     deal = stored.data
-    if deal["customer"]["id"] != customer_id:
+    if repository.customer_key(deal["customer"]["id"]) != repository.customer_key(customer_id):
         raise RuleViolation(f"deal registration {deal_id} is for another customer")
     if not deals.is_live(deal, now):
         raise RuleViolation(f"deal registration {deal_id} is {deals.view(deal, now)['status']}, not live")

@@ -25,8 +25,14 @@ QUEUE_RACE = "another registration for this customer and family was submitted or
 Queue = list[dict[str, Any]]
 
 
+def customer_key(customer_id: str) -> str:
+    """The customer as opportunities are keyed: its tax or company registration number (PA-5.2) read without regard
+    to case, so `de123456789` is the customer `DE123456789` is (PA-5.4: one approved registration per Customer)."""
+    return customer_id.upper()
+
+
 def opportunity_key(customer_id: str, family: str) -> str:
-    return f"{customer_id}#{family}"
+    return f"{customer_key(customer_id)}#{family}"
 
 
 def _opportunity(deal: dict[str, Any]) -> str:
@@ -34,7 +40,7 @@ def _opportunity(deal: dict[str, Any]) -> str:
 
 
 def deal_put(deal: dict[str, Any], *, version: int | None) -> Put:
-    lookup = (f"{DEALS}#{deal['customer']['id']}#{deal['family']}", f"{deal['registered_at']}#{deal['deal_id']}")
+    lookup = (f"{DEALS}#{_opportunity(deal)}", f"{deal['registered_at']}#{deal['deal_id']}")
     return Put(
         DEALS,
         deal["deal_id"],
@@ -118,7 +124,7 @@ def same_opportunity(rt: Runtime, tenant_id: str, deal: dict[str, Any], queue: S
 
 def _indexed(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> Queue:
     """Every registration for the deal's customer and family by the lookup's submission order (not read-consistent)."""
-    partition = f"{DEALS}#{deal['customer']['id']}#{deal['family']}"
+    partition = f"{DEALS}#{_opportunity(deal)}"
     return [item.data for item in lookup_pages(rt.store, tenant_id, partition, page_size=100)]
 
 
