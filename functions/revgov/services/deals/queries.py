@@ -26,14 +26,8 @@ def get(rt: Runtime, who: Principal, deal_id: str, *, raw: bool = False) -> Any:
     return shown(rt, who.tenant_id, tenant.policy, stored.data, rt.clock.now_iso())
 
 
-def shown(
-    rt: Runtime,
-    tenant_id: str,
-    policy: dict[str, Any],
-    deal: dict[str, Any],
-    now: str,
-    partners: dict[str, dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+def shown(rt: Runtime, tenant_id: str, policy: dict[str, Any], deal: dict[str, Any], now: str, *,
+          partners: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The registration as callers read it: ended with its partner's termination (PA-13.3), held under PA-4.3(d), or
     as stored. `partners`: the partners read so far, by id."""
     seen = partners if partners is not None else {}
@@ -50,7 +44,7 @@ def list_deals(rt: Runtime, who: Principal, *, limit: int, cursor: str | None) -
     policy = load_tenant(rt, who.tenant_id)[0].policy
     seen: dict[str, dict[str, Any]] = {}
     items = [
-        shown(rt, who.tenant_id, policy, item.data, now, seen)
+        shown(rt, who.tenant_id, policy, item.data, now, partners=seen)
         for item in page.items
         if who.sees_partner(item.data["partner_id"])
     ]
