@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from security_support import UNTHROTTLED, make_party, offboard
-from support import northwind_silver_partners
+from support import assert_problem, northwind_silver_partners
 
 pytestmark = pytest.mark.stack
 
@@ -63,3 +63,20 @@ def test_portal_access_ends_90_days_after_termination(stack: Any, api: Any) -> N
     after = portal.get("/v1/me")
     assert after.status_code in (401, 403), after.text
     assert portal.get("/v1/invoices").status_code in (401, 403)
+
+
+def test_a_tenant_is_never_provisioned_in_a_status_the_caller_chose(operator: Any) -> None:
+    """API.md: "server-owned fields (`tenant_id`, `status`, `approved_by`, computed prices) are never taken from the
+    client"; schemas/tenant.schema.json `status`: "Server-owned: changed only through the operator suspend/resume
+    actions". Before the fix `POST /v1/tenants` with `"status": "suspended"` provisioned a suspended tenant (its keys
+    refused at once) without a suspension record or reason. `active`, what provisioning makes anyway, is accepted."""
+    from support import example_tenant
+
+    config = {**example_tenant(), "status": "suspended"}
+    refused = assert_problem(operator.post("/v1/tenants", config), 422)
+    assert [e["path"] for e in refused["errors"]] == ["/status"]
+    assert_problem(operator.get(f"/v1/tenants/{config['tenant_id']}"), 404)
+    active = {**config, "status": "active"}
+    created = operator.post("/v1/tenants", active)
+    assert created.status_code == 201 and created.json()["tenant"]["status"] == "active", created.text
+    assert operator.delete(f"/v1/tenants/{config['tenant_id']}").status_code == 200
