@@ -36,9 +36,12 @@ BACKENDS = ("sqlite", "dynamodb")
 # The router's rules whose latency users see: an ERP event to its invoice line. In a burst the other rules' handlers
 # (accruals, KPIs, event log, outbound webhooks) wait for them a little, as they share one interpreter lock here.
 FIRST_RULES = frozenset({"erp-billing"})
-# The other rules' batching window (revgov.local.router): under a stream of quote checks their handlers take the events
-# a few at a time, one receive, acknowledgement and commit per batch instead of per event.
-BATCH_WINDOW_SECONDS = 0.1
+# The other rules' batching window (revgov.local.router), off as in Lambda by default. Measured (#17, pricing_http,
+# shared 2-core machine): a 0.1 s window cut the router's and handlers' CPU per 50-line quote check from ~4.0 to
+# ~2.1 ms (batches of ~4), but the p50 of the checks rose from ~10 to ~22 ms in 2 of 2 alternated runs (most likely:
+# the batched handlers hold the interpreter lock in longer stretches, and the request thread waits to take it back
+# after each SQLite call). The handlers still take a batch at once whenever one arrives (bursts, mixed load).
+BATCH_WINDOW_SECONDS = 0.0
 
 
 @dataclass
