@@ -37,58 +37,65 @@ def drain(
     """Run `handle` on each bus event in the batch; report the ones that failed for redelivery. `retry_in` may say
     when a failed one should come back (seconds); otherwise the queue's visibility timeout decides. `handler` names
     the handler in the workflow metrics (failures, retries)."""
-    failures = []
-    gone: dict[str, bool] = {}  # per tenant, checked once for the batch
-    for record in records:
-        bus_event: Any = None
-        try:
-            bus_event = json.loads(record["body"])
-            if _tenant_gone(bus_event, gone):
-                logger.info("event for an offboarded tenant dropped", extra={"message_id": record.get("messageId")})
-                continue
-            handle(bus_event)
-            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=False)
-        except Exception as failed:
-            logger.exception("event handling failed", extra={"message_id": record.get("messageId")})
-            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=True)
-            failures.append({"itemIdentifier": record["messageId"]})
-            seconds = retry_in(failed) if retry_in else None
-            if seconds is not None:
-                _come_back_in(record, seconds)
-    return {"batchItemFailures": failures}
+
+    def each(bus_events: list[dict[str, Any]]) -> list[Exception | None]:
+        return [_outcome(handle, bus_event) for bus_event in bus_events]
+
+    return drain_batch(records, each, retry_in=retry_in, handler=handler)
 
 
-def drain_batch(records: list[dict[str, Any]], handle_all: Callable[[list[dict[str, Any]]], list[Any]], *,
-                handler: str) -> dict[str, Any]:  # fmt: skip
+def _outcome(handle: BusHandler, bus_event: dict[str, Any]) -> Exception | None:
+    try:
+        handle(bus_event)
+    except Exception as failed:
+        return failed
+    return None
+
+
+def drain_batch(
+    records: list[dict[str, Any]],
+    handle_all: Callable[[list[dict[str, Any]]], list[Any]],
+    *,
+    retry_in: Callable[[Exception], int | None] | None = None,
+    handler: str = "unnamed",
+) -> dict[str, Any]:
     """`drain` for a use case that takes the batch's bus events at once (one commit for many): it returns each
-    event's outcome in order, an exception in place of an event that failed, which fails that record only."""
+    event's outcome in order, an exception in place of an event that failed, which fails that record only.
+    A record whose body is not JSON fails; an event of a tenant offboarded meanwhile is dropped (each tenant is
+    checked once for the batch)."""
     failures: list[dict[str, str]] = []
     taken: list[tuple[dict[str, Any], Any]] = []
-    gone: dict[str, bool] = {}  # per tenant, checked once for the batch
+    gone: dict[str, bool] = {}
     for record in records:
-        bus_event: Any = None
         try:
             bus_event = json.loads(record["body"])
             if _tenant_gone(bus_event, gone):
                 logger.info("event for an offboarded tenant dropped", extra={"message_id": record.get("messageId")})
                 continue
-        except Exception:
-            logger.exception("event handling failed", extra={"message_id": record.get("messageId")})
-            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=True)
-            failures.append({"itemIdentifier": record["messageId"]})
-            continue
-        taken.append((record, bus_event))
+            taken.append((record, bus_event))
+        except Exception as failed:
+            _report(record, None, failed, failures, retry_in=retry_in, handler=handler)
     try:
         outcomes = handle_all([bus_event for _, bus_event in taken]) if taken else []
     except Exception as whole:  # the whole batch failed
         outcomes = [whole] * len(taken)
     for (record, bus_event), outcome in zip(taken, outcomes, strict=True):
-        bad = isinstance(outcome, Exception)
-        if bad:
-            logger.error("event handling failed", exc_info=outcome, extra={"message_id": record.get("messageId")})
-            failures.append({"itemIdentifier": record["messageId"]})
-        observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=bad)
+        if isinstance(outcome, Exception):
+            _report(record, bus_event, outcome, failures, retry_in=retry_in, handler=handler)
+        else:
+            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=False)
     return {"batchItemFailures": failures}
+
+
+def _report(record: dict[str, Any], bus_event: Any, failed: Exception, failures: list[dict[str, str]], *,
+            retry_in: Callable[[Exception], int | None] | None, handler: str) -> None:  # fmt: skip
+    """A record that failed: logged with its traceback, counted, left on the queue (back in `retry_in` seconds)."""
+    logger.error("event handling failed", exc_info=failed, extra={"message_id": record.get("messageId")})
+    observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=True)
+    failures.append({"itemIdentifier": record["messageId"]})
+    seconds = retry_in(failed) if retry_in else None
+    if seconds is not None:
+        _come_back_in(record, seconds)
 
 
 def _come_back_in(record: dict[str, Any], seconds: int) -> None:
