@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from revgov.domain import cases, deals
+from revgov.domain import cases, deals, quote_validity
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.billing import billed_in
@@ -521,6 +521,28 @@ def _sop_4_3() -> None:
 @clause("contoso", "COP-4.3", "A requester can never approve their own request.")
 def _cop_4_3() -> None:
     _self_approval_refused(CT, "COP-4.3")
+
+
+def _approvals_expire_with_the_quote(policy: dict[str, Any], ref: str, days: int) -> None:
+    """The expiry rule cites the clause; a quote issued 2 November is valid `days` days after, not a day more
+    (tests/unit/test_auditor_quote_expiry.py decides approvals either side of it)."""
+    rule = policy["pricing"]["quote_approval_expiry"]
+    assert rule["clause"] == ref and policy["pricing"]["quote_validity_days"] == days
+    issued = "2026-11-02T10:00:00.000Z"
+    last = quote_validity.valid_through(issued, days).isoformat()
+    assert not quote_validity.expired(issued, days, f"{last}T23:59:59.999Z")
+    assert quote_validity.expired(issued, days, f"{date.fromisoformat(last) + timedelta(days=1)}T00:00:00.000Z")
+    assert ref in quote_validity.expiry_reason(rule, issued, days)["message"]
+
+
+@clause("northwind", "SOP-4.4", "Approvals of quote exceptions expire with the quote after 30 days.")
+def _sop_4_4() -> None:
+    _approvals_expire_with_the_quote(NW, "SOP-4.4", 30)
+
+
+@clause("contoso", "COP-4.4", "Quote approvals lapse with the quote after 21 days.")
+def _cop_4_4() -> None:
+    _approvals_expire_with_the_quote(CT, "COP-4.4", 21)
 
 
 # --- routing matrices (SOP-4.1 / COP-4.1): every row of the contract's table is a route -----------------------------

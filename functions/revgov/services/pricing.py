@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..domain import audience, pricing
+from ..domain import audience, pricing, quote_validity
+from ..domain import cases as case_rules
 from ..domain import partners as partner_rules
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
@@ -207,13 +208,18 @@ def partner_view(rt: Runtime, who: Principal, decision: dict[str, Any]) -> dict[
     """The decision as `who` may read it: staff the whole record, a partner no rival, no cost, no margin."""
     if who.role is not Role.PARTNER:
         return decision
-    try:
-        policy, version = policy_at(rt, who.tenant_id, decision["policy_version"]), decision["policy_version"]
-    except NotFound:  # a version no longer kept: the rules' ids are the tenant's current ones
-        tenant, _ = load_tenant(rt, who.tenant_id)
-        policy, version = tenant.policy, tenant.policy_version
+    policy, version = _policy_of(rt, who.tenant_id, decision["policy_version"])
     wording = pricing.partner_wording(pricing.pricing_index(policy, version))
     return audience.partner_decision(decision, wording)
+
+
+def _policy_of(rt: Runtime, tenant_id: str, version: str) -> tuple[dict[str, Any], str]:
+    """The policy a decision was made under, or the tenant's current one when that version is no longer kept."""
+    try:
+        return policy_at(rt, tenant_id, version), version
+    except NotFound:
+        tenant, _ = load_tenant(rt, tenant_id)
+        return tenant.policy, tenant.policy_version
 
 
 def response(decision: dict[str, Any], approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -269,18 +275,40 @@ def _two_people(rt: Runtime, who: Principal, case: dict[str, Any], others: list[
             )
 
 
-def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
-    """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny."""
+def _expired(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> dict[str, str] | None:
+    """The reason an approval given now approves nothing because the quote has expired (PA-6.1 / PA-6.6, SOP-4.4;
+    CPA-6.1 / CPA-6.6, COP-4.4), or None while the quote is valid (or the policy has no such rule)."""
+    pricing_policy = _policy_of(rt, tenant_id, decision["policy_version"])[0]["pricing"]
+    rule = pricing_policy.get("quote_approval_expiry")
+    days = int(pricing_policy.get("quote_validity_days", 30))
+    if rule is None or not quote_validity.expired(decision["created_at"], days, rt.clock.now_iso()):
+        return None
+    return quote_validity.expiry_reason(rule, decision["created_at"], days)
+
+
+def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
+    """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny. An
+    approval given after the quote expired approves nothing: it resolves as a rejection citing the expiry rule, and
+    the quote is denied (a new check gives a new quote)."""
     decision_id = case["subject"]["id"]
     stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
     others = [c for c in (cases.find(rt, who.tenant_id, cid) for cid in decision["approvals"]) if c is not None]
+    resolved = None
     if case["status"] == "approved":
         _two_people(rt, who, case, [c.data for c in others])
+        expiry = _expired(rt, who.tenant_id, decision)
+        if expiry is not None:
+            case = resolved = case_rules.resolved_otherwise(case, "rejected", expiry)
     statuses = {c.data["case_id"]: c.data["status"] for c in others} | {case["case_id"]: case["status"]}
     history = [
         *decision["history"],
-        {"approval_id": case["case_id"], "outcome": case["status"], "by": who.actor, "at": rt.clock.now_iso()},
+        {
+            "approval_id": case["case_id"],
+            "outcome": "expired" if resolved else case["status"],
+            "by": who.actor,
+            "at": rt.clock.now_iso(),
+        },
     ]
     if case["status"] == "rejected":
         outcome, status = "deny", "rejected"
@@ -291,6 +319,7 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     updated = {**decision, "outcome": outcome, "status": status, "history": history}
     changes = Changes(puts=[decisions.decision_put(updated, version=stored.version)])
     if status != decision["status"]:
+        cited = [*case["reasons"], *([case["decision"]["resolved_by_rule"]] if resolved else [])]
         changes.audit.append(
             AuditEntry.by(
                 who,
@@ -299,11 +328,11 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
                 outcome,
                 inputs={"approvals": statuses},
                 policy_version=decision["policy_version"],
-                rule_ids=[r["rule_id"] for r in case["reasons"]],
-                clauses=[r["clause"] for r in case["reasons"]],
+                rule_ids=[r["rule_id"] for r in cited],
+                clauses=[r["clause"] for r in cited],
             )
         )
         changes.events.append(
             DomainEvent("revgov.pricing", f"quote.{status}", {"decision_id": decision_id, "outcome": outcome})
         )
-    return changes
+    return cases.Resolved(changes, resolved) if resolved is not None else changes
