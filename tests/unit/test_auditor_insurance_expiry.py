@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.partners import tiers_by_rank
@@ -46,10 +44,5 @@ def test_pa_2_7_within_15_days_of_the_certificates_expiry_the_partner_may_still_
     assert _quote_on("2026-12-10") == "allow"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor: nothing suspends a partner whose insurance certificate expired more than 15 days ago "
-    "(PA-2.7; CPA-2.4 10 days): its status stays active and the quote check allows it",
-)
 def test_pa_2_7_nineteen_days_after_expiry_without_a_renewal_the_partner_may_not_quote():
     assert _quote_on("2026-12-20") == "deny"

@@ -60,11 +60,14 @@ def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> d
     what it takes away at once are Section 9 entitlements (PA-4.3(a), CPA-4.3(a)) and the family (PA-4.3(b))."""
     day = parse_instant(at).date()
     tier = partner_rules.held_tier(policy, partner, day)
+    # PA-2.7 / CPA-2.4: an insurance certificate not renewed within the grace days suspends new quotes at once (the
+    # partner-lifecycle sweep records the suspension; a quote does not wait for it)
+    insured = partner["status"] != "active" or partner_rules.insurance_lapse(policy, partner, day) is None
     families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
     certified = sorted({families[c] for c in partner_rules.valid_certifications(partner, day) if c in families})
     return {
         "partner_id": partner["partner_id"],
-        "status": partner["status"],
+        "status": partner["status"] if insured else "suspended",
         "tier": tier["tier"] if tier else "none",
         "certified_families": certified,
         "barred_families": sorted(partner_rules.barred_families(policy, partner, day)),
