@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from revgov.domain import cases, deals, quote_validity
+from revgov.domain import cases, deals, escalation, quote_validity
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.billing import billed_in
@@ -533,6 +533,30 @@ def _approvals_expire_with_the_quote(policy: dict[str, Any], ref: str, days: int
     assert not quote_validity.expired(issued, days, f"{last}T23:59:59.999Z")
     assert quote_validity.expired(issued, days, f"{date.fromisoformat(last) + timedelta(days=1)}T00:00:00.000Z")
     assert ref in quote_validity.expiry_reason(rule, issued, days)["message"]
+
+
+def _escalation_ladder(policy: dict[str, Any], ref: str, head_hours: int) -> None:
+    """An exception opened 10:00 with an 8-hour SLA: its queue at 16:00, its lead at 18:00, the head `head_hours`
+    after opening (tests/n8n/test_escalation_steps.py runs the flow's step code on them)."""
+    rule = policy["exception_routing"]["escalation"]
+    marks = escalation.marks(rule, "2026-11-02T10:00:00.000Z", "2026-11-02T18:00:00.000Z")
+    assert marks["clause"] == ref
+    assert (marks["remind_at"], marks["lead_at"]) == ("2026-11-02T16:00:00.000Z", "2026-11-02T18:00:00.000Z")
+    head = datetime(2026, 11, 2, 10, tzinfo=UTC) + timedelta(hours=head_hours)
+    assert marks["head_at"] == head.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@clause("northwind", "SOP-4.2", "When 75% of an exception's SLA has elapsed, the queue is notified. When the SLA is "
+        "breached, the exception is escalated to the queue lead … after twice the SLA it is escalated to the head of "
+        "the owning team.")
+def _sop_4_2() -> None:
+    _escalation_ladder(NW, "SOP-4.2", 16)
+
+
+@clause("contoso", "COP-4.2", "At 75% of the SLA the queue is reminded; at 100% the exception is escalated to the "
+        "queue lead; at 150% to the head of the owning team.")
+def _cop_4_2() -> None:
+    _escalation_ladder(CT, "COP-4.2", 12)
 
 
 @clause("northwind", "SOP-4.4", "Approvals of quote exceptions expire with the quote after 30 days.")
