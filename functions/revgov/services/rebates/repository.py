@@ -24,7 +24,8 @@ RUNNING = "RBTRUNNING"  # period#partner -> the accrual as sums (domain.rebates.
 ACCRUAL_KEYS = "RBTACCRUALKEY"  # period#partner#digest -> a line the accrual counted with that repeat key
 RETRO = "RBTRETRO"  # period -> lines that changed after the period was settled
 SETTLEMENTS = "RBTSETTLEMENT"
-SETTLEMENT_KEYS = "RBTSETTLEMENTKEY"  # period#run -> settlement id: one settlement per period and run
+SETTLEMENT_KEYS = "RBTSETTLEMENTKEY"  # period#run -> settlement id: one approved settlement per period and run
+RUNS = "RBTRUN"  # period#run -> the settlement id of the run's latest preparation
 SETTLED = "RBTSETTLED"  # program#period#run -> settlement id: once per program, period and run
 PERIODS = "RBTPERIOD"  # period -> runs and the amounts settled so far per partner and program
 STATEMENTS = "RBTSTATEMENT"  # settlement#partner#page -> the partner's statement (page 0) and line traces
@@ -275,8 +276,9 @@ def settlement_of_run(rt: Runtime, tenant_id: str, period: str, run: int) -> str
     return str(stored.data["settlement_id"]) if stored else None
 
 
-def settlement_puts(header: dict[str, Any], program_ids: list[str]) -> list[Put]:
-    """The header and the markers that make it the one settlement of its period and run (and of each program's)."""
+def settlement_puts(header: dict[str, Any], program_ids: list[str], prepared: Stored) -> list[Put]:
+    """The approved header over the prepared one as read, and the markers that make it the one settlement of its
+    period and run (and of each program's): a second approval of the run loses its commit."""
     sid, period, run = header["settlement_id"], header["period"], header["run"]
     return [
         Put(
@@ -286,9 +288,32 @@ def settlement_puts(header: dict[str, Any], program_ids: list[str]) -> list[Put]
             must_be_absent=True,
             conflict_detail=f"{period} run {run} was settled meanwhile",
         ),
-        Put(SETTLEMENTS, sid, header, must_be_absent=True),
+        header_put(header, prepared),
         *(Put(SETTLED, f"{p}#{period}#{run}", {"settlement_id": sid}, must_be_absent=True) for p in program_ids),
     ]
+
+
+def stored_settlement(rt: Runtime, tenant_id: str, settlement_id: str) -> Stored:
+    stored = rt.store.get(tenant_id, SETTLEMENTS, settlement_id)
+    if stored is None:
+        raise NotFound(f"no settlement {settlement_id}")
+    return stored
+
+
+def header_put(header: dict[str, Any], read: Stored | None) -> Put:
+    detail = f"settlement {header['settlement_id']} changed meanwhile; read it again"
+    return put_over(SETTLEMENTS, header["settlement_id"], header, read, conflict_detail=detail)
+
+
+def preparation(rt: Runtime, tenant_id: str, period: str, run: int) -> Stored | None:
+    """The pointer to the run's latest preparation: {settlement_id}."""
+    return rt.store.get(tenant_id, RUNS, f"{period}#{run}")
+
+
+def preparation_put(header: dict[str, Any], pointer: Stored | None) -> Put:
+    key = f"{header['period']}#{header['run']}"
+    detail = f"{key} was prepared again meanwhile"
+    return put_over(RUNS, key, {"settlement_id": header["settlement_id"]}, pointer, conflict_detail=detail)
 
 
 def period_state(rt: Runtime, tenant_id: str, period: str) -> Stored | None:
