@@ -26,3 +26,31 @@ def settle_approved(rt: Any, finance: Principal, body: dict[str, Any],
     approved = rebates.approve_settlement(rt, approver or second_finance(finance.tenant_id),
                                           prepared["settlement_id"], {})
     return status, {**approved, "replayed": prepared["replayed"]}
+
+
+class Issued:
+    """The answer of a run prepared and approved over HTTP, shaped like the response the tests read."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.status_code = 201
+        self.body = body
+        self.text = str(body)
+        self.headers = {"Content-Type": "application/json"}
+
+    def json(self) -> dict[str, Any]:
+        return self.body
+
+
+def settle_over_http(preparer: Any, approver: Any, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    """POST /v1/rebates/settlements as `preparer`, then /approve as `approver` (a second finance key): the settled
+    run with the preparation's `replayed` (201), or the preparation's own answer when it is not a prepared run (a
+    problem, or a run approved before). A preparation replayed for a run approved since answers the settled run."""
+    prepared = preparer.post("/v1/rebates/settlements", body, headers=headers)
+    if prepared.status_code != 201 or prepared.json()["status"] != "prepared":
+        return prepared
+    settlement_id = prepared.json()["settlement_id"]
+    approved = preparer.get(f"/v1/rebates/settlements/{settlement_id}")  # an Idempotency-Key replay: approved since?
+    if approved.json()["status"] == "prepared":
+        approved = approver.post(f"/v1/rebates/settlements/{settlement_id}/approve", {})
+    assert approved.status_code == 200, approved.text
+    return Issued({**approved.json(), "replayed": prepared.json()["replayed"]})

@@ -13,6 +13,7 @@ import pytest
 
 import clock_support
 from billing_support import ErpSender, erp_event, wait_until
+from rebate_runs import settle_approved, settle_over_http
 from revgov.ports import Changes, Put
 from revgov.tenant_files import load_tenant_file
 from support import ROOT, Api, assert_problem, scenario
@@ -148,7 +149,9 @@ def _check(view: dict[str, Any], expected: dict[str, Any]) -> None:
 
 
 def _settle(tenant: RebateTenant, period: str, run: int = 1, **headers: str) -> Any:
-    return tenant.finance.post("/v1/rebates/settlements", {"period": period, "run": run}, headers=headers or None)
+    """Prepared by `finance` and approved by `finance_2` (SOP-7.2: "approved by a second member of the finance
+    queue"): the issued run, or the preparation's problem."""
+    return settle_over_http(tenant.finance, tenant.finance_2, {"period": period, "run": run}, headers or None)
 
 
 def _statement(tenant: RebateTenant, who: Api, settlement_id: str, partner: str | None = None) -> Any:
@@ -217,8 +220,9 @@ def test_settling_a_period_twice_yields_one_settlement_and_an_idempotency_key_re
     traced = {row[0] for page in counted if page["program_or_reason"] == "RBT-VOLUME" for row in page["lines"]}
     assert traced == facts and all(page["rule_id"] for page in counted)
     records = tenant.finance.get("/v1/audit", subject=settled["settlement_id"]).json()["items"]
-    assert [r["action"] for r in records] == ["rebate_settlement.settled"]
-    assert "PA-7.8" in records[0]["clauses"]
+    # prepared by one finance member, approved and issued by a second (SOP-7.2), each on the audit chain
+    assert [r["action"] for r in records] == ["rebate_settlement.prepared", "rebate_settlement.settled"]
+    assert all("PA-7.8" in r["clauses"] and "SOP-7.2" in r["clauses"] for r in records)
     assert tenant.admin.get("/v1/audit/verify").json()["valid"] is True
 
 
@@ -425,10 +429,17 @@ def test_a_settlement_and_its_exceptions_are_one_commit_so_neither_exists_withou
     def settlement_exceptions() -> list[Any]:
         return [c for c in tenant._all("CASE") if c.data["subject"]["kind"] == "rebate_settlement"]
 
+    second = Principal(tenant.tenant_id, Role.FINANCE, "key_01JX00000000000000000FIN02")
     with pytest.raises(ConnectionError):
         rebates.settle(lost, who, {"period": "2026-Q2"})
     assert settlement_exceptions() == [] and tenant._all("RBTSETTLEMENT") == []
-    _, settled = rebates.settle(base, who, {"period": "2026-Q2"})
+    _, prepared = rebates.settle(base, who, {"period": "2026-Q2"})
+    assert settlement_exceptions() == [] and prepared["exceptions"] == []  # prepared: nothing opened or settled yet
+    with pytest.raises(ConnectionError):  # the approval's one commit lost: no exception, the run still prepared
+        rebates.approve_settlement(lost, second, prepared["settlement_id"], {})
+    assert settlement_exceptions() == []
+    assert rebates.get_settlement(base, who, prepared["settlement_id"], None)["status"] == "prepared"
+    settled = rebates.approve_settlement(base, second, prepared["settlement_id"], {})
     opened = settlement_exceptions()
     assert sorted(c.key for c in opened) == sorted(settled["exceptions"]) and len(opened) == 2
     assert {c.data["subject"]["id"] for c in opened} == {settled["settlement_id"]}
@@ -561,7 +572,7 @@ def test_every_rebate_event_matches_the_catalogue_schema_and_has_a_sample(tenant
     rt.store.commit(tid, Changes(puts=[Put("SALESFACT", line_id, fact, lookup=("SALESFACT#2026-09", line_id))]))
     posted = {"tenant_id": tid, "event_id": rt.ids.new("evt"), "line_ids": [line_id]}
     rebates.accrue_from_event(rt, {"source": "revgov.billing", "detail-type": "invoice.lines_posted", "detail": posted})
-    _, settled = rebates.settle(
+    _, settled = settle_approved(
         rt, Principal(tid, Role.FINANCE, "key_01JX00000000000000000FIN01"), {"period": "2026-Q3"}
     )
     body = {"settlement_id": settled["settlement_id"], "partner_id": partner_id, "program_id": "RBT-VOLUME",

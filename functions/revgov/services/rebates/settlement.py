@@ -63,7 +63,7 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
     _settleable(rebates, period, on)
     existing = repository.settlement_of_run(rt, who.tenant_id, period.name, run)
     if existing is not None:
-        return 201, _replayed(rt, who, existing)
+        return 201, {**summary(repository.settlement(rt, who.tenant_id, existing), who), "replayed": True}
     if run > 1 and repository.settlement_of_run(rt, who.tenant_id, period.name, run - 1) is None:
         raise RuleViolation(f"run {run - 1} of {period.name} has not been approved; runs are settled in order")
     sync(rt, tenant, rebates, sync_months(rebates, period, on))
@@ -88,12 +88,23 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
     changes.audit.append(audit_entry(who, rebates, this, frame, header, "rebate_settlement.prepared"))
     try:
         rt.commit(who.tenant_id, changes)  # the prepared run and its audit record, or nothing
-    except Conflict:  # approved or prepared again meanwhile: answer the approved one, else the caller reads again
-        winner = repository.settlement_of_run(rt, who.tenant_id, period.name, run)
+    except Conflict:  # approved or prepared meanwhile: answer that run when its figures are these, else refuse
+        winner = _winner(rt, tenant, period.name, run, digest)
         if winner is None:
             raise
-        return 201, _replayed(rt, who, winner)
+        return 201, {**summary(winner, who), "replayed": True}
     return 201, {**summary(header, who), "replayed": False}
+
+
+def _winner(rt: Runtime, tenant: Tenant, period: str, run: int, digest: str) -> dict[str, Any] | None:
+    """The run that won a race to prepare (or approve) this period and run: the approved one, or the prepared one
+    with the same figures (concurrent closes make one run); None when the winner states other figures."""
+    approved = repository.settlement_of_run(rt, tenant.tenant_id, period, run)
+    if approved is not None:
+        return repository.settlement(rt, tenant.tenant_id, approved)
+    pointer = repository.preparation(rt, tenant.tenant_id, period, run)
+    found = repository.find_settlement(rt, tenant.tenant_id, pointer.data["settlement_id"]) if pointer else None
+    return found if found and found["status"] == review.PREPARED and _same(found, digest, tenant) else None
 
 
 def run_approved(rt: Runtime, tenant_id: str, period: str) -> bool:
@@ -117,10 +128,6 @@ def _same(header: dict[str, Any], digest: str, tenant: Tenant) -> bool:
 
 def _review_rule(tenant: Tenant, rebates: RebateBook) -> review.Review:
     return review.Review.of(tenant.policy, rebates.settlement_rule)
-
-
-def _replayed(rt: Runtime, who: Principal, settlement_id: str) -> dict[str, Any]:
-    return {**summary(repository.settlement(rt, who.tenant_id, settlement_id), who), "replayed": True}
 
 
 def build_run(rt: Runtime, tenant: Tenant, rebates: RebateBook, this: Run, on: date) -> Frame:
