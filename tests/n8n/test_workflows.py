@@ -675,9 +675,10 @@ def test_rebate_quarter_close_prepares_and_asks_finance_and_issues_nothing_befor
     (prepared,) = _outputs(snapshot, "Read run")
     assert prepared["status"] == "prepared" and prepared["period"] == run.dates.settled_quarter
     assert prepared["review"]["clause"] == "SOP-7.2" and prepared["review"]["approve_by"]
-    told = [p for p in run.world.posts.get("/notify", []) if p.get("queue") == "finance"]
-    assert any(p["settlement_id"] == prepared["settlement_id"] and p["status"] == "prepared" for p in told), told
-    assert "approve" in told[0]["text"] and told[0]["approve_by"] == prepared["review"]["approve_by"]
+    told = [p for p in run.world.posts.get("/notify", [])
+            if p.get("queue") == "finance" and p.get("settlement_id") == prepared["settlement_id"]]
+    assert [p["status"] for p in told] == ["prepared"], told
+    assert "/approve" in told[0]["text"] and told[0]["approve_by"] == prepared["review"]["approve_by"]
     assert run.prepared["approval"]["self_approval"] == 403
     assert run.prepared["approval"]["partner_view"] == 404  # the partner reads nothing before the approval
     assert "Fetch statement" not in snapshot["data"]["resultData"]["runData"]  # no statement sent before it
@@ -699,7 +700,8 @@ def test_rebate_quarter_close_settles_sends_statements_and_takes_disputes(run):
     finance = run.as_role("finance")
     stored = finance.get(f"/v1/rebates/settlements/{settled['settlement_id']}").json()
     assert stored["status"] == "settled" and stored["period"] == settled["period"]
-    sent = {p["partner_id"]: p for p in run.world.posts.get("/notify", []) if p.get("partner_id")}
+    sent = {p["partner_id"]: p for p in run.world.posts.get("/notify", []) if p.get("settlement_id") and
+            p.get("partner_id")}  # the statements (the finance queue's message names no partner)
     assert {p["partner_id"] for p in stored["partners"]} == set(sent)
     ours = sent[run.partner_id]
     statement = finance.get(f"/v1/rebates/settlements/{settled['settlement_id']}", partner_id=run.partner_id).json()
