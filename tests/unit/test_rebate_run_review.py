@@ -25,6 +25,7 @@ from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, Forbidden, NotFound
 from revgov.services import keys, rebates
+from revgov.services.rebates import run_watch
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
 FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
@@ -114,7 +115,8 @@ def test_sop_7_2_approval_by_a_second_member_issues_the_statements_once():
     view = rebates.get_settlement(ledger.rt, AS_P1, prepared["settlement_id"], None)
     # PA-7.9's window runs from the statement's date: the day it was issued, not the day it was prepared
     assert view["statement"]["statement_date"] == "2026-10-28" and view["statement"]["total"] == "2760.00"
-    assert not {"prepared_by", "approved_by", "figures_hash", "review"} & set(view)
+    assert not {"prepared_by", "prepared_by_key", "approved_by", "figures_hash", "review"} & set(view)
+    assert view["settled_by"] == "finance" and "key_" not in str({k: v for k, v in view.items() if k != "statement"})
     completed = _events(ledger, "settlement.completed")
     assert [e["detail"]["settlement_id"] for e in completed] == [prepared["settlement_id"]]
     with pytest.raises(Conflict) as twice:
@@ -221,3 +223,39 @@ def test_a_monthly_run_is_approved_the_same_way_without_quarter_deadlines():
     assert prepared["status"] == "prepared"
     assert (prepared["review"]["approve_by"], prepared["review"]["issue_by"]) == (None, None)
     assert rebates.approve_settlement(ledger.rt, SECOND, prepared["settlement_id"], {})["status"] == "settled"
+
+
+def _late_cases(ledger: Ledger) -> list[dict[str, Any]]:
+    return [c.data for c in ledger.rt.store.query("northwind", "CASE", limit=200).items
+            if c.data["category"] == "rebate_run_overdue"]
+
+
+def test_a_quarters_run_not_approved_by_q_plus_30_becomes_one_exception_for_finance_refreshed_at_q_plus_45():
+    # SOP-7.2: "by Q + 30 days, Finance completes review of the rebate run, approved by a second member of the
+    # finance queue; by Q + 45 days, settlement statements and credit notes are issued"
+    ledger = _september()
+    prepared = _prepare(ledger)
+    ledger.clock.set("2026-10-30T23:00:00Z")  # Q + 30: still in time
+    assert run_watch.watch(ledger.rt, "northwind")["opened"] == 0 and _late_cases(ledger) == []
+    ledger.clock.set("2026-10-31T06:00:00Z")  # Q + 31
+    assert run_watch.watch(ledger.rt, "northwind")["opened"] == 1
+    assert run_watch.watch(ledger.rt, "northwind") == {"opened": 0, "refreshed": 0, "looked_at": 1}  # one, not two
+    (case,) = _late_cases(ledger)
+    assert case["queue"] == "finance"
+    assert {"rule_id": "RBT-SETTLEMENT-APPROVAL", "clause": "SOP-7.2"}.items() <= next(
+        r for r in case["reasons"] if r["rule_id"] == "RBT-SETTLEMENT-APPROVAL").items()
+    assert case["context"]["overdue"] == ["approval"] and case["context"]["settlement_id"] == prepared["settlement_id"]
+    ledger.clock.set("2026-11-15T06:00:00Z")  # Q + 46: the issue deadline missed too
+    assert run_watch.watch(ledger.rt, "northwind")["refreshed"] == 1
+    (case,) = _late_cases(ledger)
+    assert case["context"]["overdue"] == ["approval", "issue"]
+    rebates.approve_settlement(ledger.rt, SECOND, prepared["settlement_id"], {})
+    assert run_watch.watch(ledger.rt, "northwind") == {"opened": 0, "refreshed": 0, "looked_at": 1}
+
+
+def test_a_quarter_approved_in_time_opens_no_exception():
+    ledger = _september()
+    prepared = _prepare(ledger)
+    rebates.approve_settlement(ledger.rt, SECOND, prepared["settlement_id"], {})
+    ledger.clock.set("2026-11-20T06:00:00Z")
+    assert run_watch.watch(ledger.rt, "northwind")["opened"] == 0 and _late_cases(ledger) == []

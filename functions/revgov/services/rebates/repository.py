@@ -34,6 +34,7 @@ DISPUTES = "RBTDISPUTE"
 DISPUTE_LINES = "RBTDISPUTELINE"  # settlement#partner#program -> the dispute filed on that statement line
 ADJUSTMENTS = "RBTADJUSTMENT"  # dispute id -> an accepted amount waiting for the next run; lookup by status
 WITHHELD = "RBTWITHHELD"  # partner#settlement -> an amount withheld (PA-7.8); lookup by status (pending, released)
+RUN_LATE = "RBTRUNLATE"  # period -> the exception a late rebate run opened (SOP-7.2 / COP-7.2 deadlines)
 FINDING_CASES = "RBTFINDINGCASE"  # category#period -> the exception its findings opened (one, refreshed by later runs)
 MAX_DISPUTE_ADJUSTMENTS = 25  # paid per run: the settlement's commit stays inside DynamoDB's 100 items
 MAX_RELEASES = 25  # withheld amounts a run looks at for release (the rest wait for the next run), for the same reason
@@ -353,6 +354,16 @@ def claim_puts(claims: list[dict[str, Any]]) -> list[Put]:
 def claimed_lines(rt: Runtime, tenant_id: str, period: str, settlement_id: str) -> Iterator[dict[str, Any]]:
     """What each program claimed in a settlement of a period: {program_id, line_ids} chunks."""
     return (item.data for item in pages(rt.store, tenant_id, CLAIMS, prefix=f"{period}#{settlement_id}#"))
+
+
+def late_run_case(rt: Runtime, tenant_id: str, period: str) -> Stored | None:
+    """The marker naming the exception the period's late rebate run opened."""
+    return rt.store.get(tenant_id, RUN_LATE, period)
+
+
+def late_run_case_put(period: str, case_id: str, at: str) -> Put:
+    found = {"case_id": case_id, "period": period, "opened_at": at}
+    return Put(RUN_LATE, period, found, must_be_absent=True, conflict_detail=f"the late run of {period} was reported")
 
 
 def finding_case(rt: Runtime, tenant_id: str, category: str, period: str) -> Stored | None:

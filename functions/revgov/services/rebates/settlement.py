@@ -245,7 +245,8 @@ def summary(header: dict[str, Any], who: Principal, on: date | None = None) -> d
             return header
         return {**header, "review": review.with_overdue(header, on or date.fromisoformat(header["as_of"]))}
     mine = [p for p in header["partners"] if p["partner_id"] == who.partner_id]
-    return {**{k: v for k, v in header.items() if k not in STAFF_ONLY}, "partners": mine}
+    team = str(header["settled_by"]).partition(":")[0]  # a partner reads the team, never a staff key id
+    return {**{k: v for k, v in header.items() if k not in STAFF_ONLY}, "partners": mine, "settled_by": team}
 
 
 def get_settlement(rt: Runtime, who: Principal, settlement_id: str, partner_id: str | None) -> dict[str, Any]:
