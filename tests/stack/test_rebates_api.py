@@ -671,3 +671,37 @@ def test_a_failed_re_rating_fails_every_record_of_the_batch_that_touched_it_and_
     assert not tenant.rt.store.query(tenant.tenant_id, "RBTACCRUAL", limit=1, prefix="2026-Q3#" + partner_id).items
     assert handlers.accrue_rebates({"Records": records}, None) == {"batchItemFailures": []}
     assert _accrual_figures(tenant, partner_id)["line_count"] == 2
+
+
+# --- the four-eyes review of a run (SOP-7.2 / COP-7.2, SOP-4.3) -----------------------------------------------------
+def test_a_prepared_run_is_reviewed_over_http_and_bad_review_requests_change_nothing(tenant):
+    """SOP-7.2: the rebate run is "approved by a second member of the finance queue" before "settlement statements
+    and credit notes are issued"; SOP-4.3: "A requester can never approve their own request"; SOP-4.4: "A rejection
+    without a reason is not accepted". Bad bodies are 400, the wrong caller 403, an unknown run 404, and none of them
+    changes the run."""
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    prepared = tenant.finance.post("/v1/rebates/settlements", {"period": "2026-Q3"})
+    assert prepared.status_code == 201 and prepared.json()["status"] == "prepared", prepared.text
+    sid = prepared.json()["settlement_id"]
+    path = f"/v1/rebates/settlements/{sid}"
+    assert_problem(_statement(tenant, tenant.partner_keys["A"], sid), 404)  # nothing issued yet
+    for bad in ({"note": ""}, {"note": "   "}, {"note": 5}, {"status": "settled"}, {"approved_by": "finance"}):
+        assert_problem(tenant.finance_2.post(f"{path}/approve", bad), 400)
+    for bad in ({}, {"reason": ""}, {"reason": " \t"}, {"reason": "x", "by": "finance"}, {"reason": ["x"]}):
+        assert_problem(tenant.finance_2.post(f"{path}/reject", bad), 400)
+    assert_problem(tenant.partner_keys["A"].post(f"{path}/approve", {}), 403)
+    assert_problem(tenant.channel_ops.post(f"{path}/approve", {}), 403)
+    assert_problem(tenant.admin.post(f"{path}/reject", {"reason": "admin"}), 403)
+    assert_problem(tenant.finance_2.post("/v1/rebates/settlements/set_01JX0000000000000000000000/approve", {}), 404)
+    assert_problem(tenant.finance_2.post("/v1/rebates/settlements/not-an-id/approve", {}), 404)
+    own = assert_problem(tenant.finance.post(f"{path}/approve", {}), 403)
+    assert "SOP-4.3" in own["detail"]
+    assert tenant.finance.get(path).json()["status"] == "prepared"
+    approved = tenant.finance_2.post(f"{path}/approve", {"note": "reviewed"})
+    assert approved.status_code == 200 and approved.json()["status"] == "settled", approved.text
+    assert_problem(tenant.finance_2.post(f"{path}/approve", {}), 409)
+    assert_problem(tenant.finance_2.post(f"{path}/reject", {"reason": "too late"}), 409)
+    assert _statement(tenant, tenant.partner_keys["A"], sid).json()["statement"]["total"] == "1092.00"
+    actions = [r["action"] for r in tenant.finance.get("/v1/audit", subject=sid).json()["items"]]
+    assert actions.count("rebate_settlement.settled") == 1 and "rebate_settlement.review_refused" in actions
