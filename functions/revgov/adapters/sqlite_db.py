@@ -136,6 +136,15 @@ class _Checkpointer:
 
 
 _CHECKPOINTER = _Checkpointer()
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()  # every Database of this process (reset in a forked child)
+
+
+def _after_fork_in_child() -> None:
+    for db in list(_OPEN):
+        db._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Database:
@@ -159,9 +168,16 @@ class Database:
         self._commits = 0  # write transactions committed; `checkpoint` skips a file nothing was written to since
         self._checkpointed = 0
         self._closed = False
+        _OPEN.add(self)
         self.migrate()
         if isinstance(self.path, Path) and background_checkpoints:
             _CHECKPOINTER.watch(self)
+
+    def _forked(self) -> None:
+        """In a forked child (a policy what-if worker): the parent's connections and locks are the parent's (SQLite
+        forbids using a connection across fork, and a lock another thread held stays held); open fresh ones."""
+        self._idle, self._all = [], []
+        self._lock, self._writer = threading.Lock(), threading.RLock()
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
