@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.rebates.models import MODELS
@@ -60,7 +61,7 @@ def filed():
     }
     assert ledger.bill("shipment.confirmed", shipment, occurred_at="2026-09-05T10:00:00Z")["status"] == "processed"
     ledger.clock.set("2026-10-03T10:00:00Z")
-    _, settlement = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    _, settlement = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
     body = {
         "settlement_id": settlement["settlement_id"],
         "partner_id": P1,
