@@ -82,7 +82,7 @@ def _memory() -> Any:
 
 
 def _sqlite(tmp_path: Any) -> Any:
-    from revgov.runtime import build_runtime
+    from revgov.bootstrap import build_runtime
     from revgov.settings import Settings
 
     rt = build_runtime(Settings.from_env({"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": str(tmp_path / "r.db")}))
