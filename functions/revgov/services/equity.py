@@ -24,7 +24,7 @@ from ..domain.errors import FieldError, MalformedRequest
 from ..domain.time import instant, iso
 from ..ports import Put
 from ..runtime import Runtime
-from . import cases, decisions, partner_repository, tenants
+from . import case_repository, cases, decisions, partner_repository, tenants
 from .decisions import DECISIONS
 from .toolkit import pages
 
@@ -86,7 +86,7 @@ def gather(
     for item in pages(rt.store, tenant_id, DECISIONS):
         _read_decision(seen, item.data, cap_rule)
     wanted = {pair: rank for rank, pair in enumerate(_CASE_STATUSES)}
-    read = [item.data for item in pages(rt.store, tenant_id, cases.CASES)
+    read = [item.data for item in pages(rt.store, tenant_id, case_repository.CASES)
             if (item.data.get("kind"), item.data.get("status")) in wanted]
     # in the order the case lists give them (kind and status, then queue, due time, id)
     for case in sorted(read, key=lambda c: (wanted[(c["kind"], c["status"])], c["queue"], c["due_at"], c["case_id"])):
@@ -247,7 +247,7 @@ def run(rt: Runtime, tenant_id: str, days: int = DEFAULT_WINDOW_DAYS) -> dict[st
 
 def _reopens(rt: Runtime, tenant_id: str, marker: dict[str, Any], days: int, now: str) -> bool:
     """Report the gap again only once its exception is closed and a whole window has passed since it was decided."""
-    stored = rt.store.get(tenant_id, cases.CASES, marker["case_id"])
+    stored = cases.find(rt, tenant_id, marker["case_id"])
     if stored is None:
         return True
     case = stored.data

@@ -22,7 +22,7 @@ from ...ports import Changes, Put, Stored
 from ...runtime import Runtime
 from .. import tenants
 from ..billing import SALES_FACTS
-from ..cases import CASES
+from ..case_repository import read as read_case
 from ..decisions import DECISIONS, tier_at_decision
 from ..erp import INBOUND
 from ..toolkit import retry_on_conflict
@@ -174,7 +174,7 @@ def _decision_tier(rt: Runtime, tenant_id: str, decision_id: str | None) -> str 
 
 
 def _case_partner(rt: Runtime, tenant_id: str, case_id: str) -> str | None:
-    stored = rt.store.get(tenant_id, CASES, case_id)
+    stored = read_case(rt.store, tenant_id, case_id)
     return stored.data.get("partner_id") if stored else None
 
 

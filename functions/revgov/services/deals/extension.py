@@ -72,7 +72,7 @@ def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Change
     outcome = deals.APPROVED if case["status"] == "approved" else deals.REJECTED
     note = (case.get("decision") or {}).get("note")
     changes = Changes()
-    resolved: dict[str, Any] | None = None
+    resolved: case_rules.Case | None = None
     lock = repository.lock_of(rt, who.tenant_id, deal["customer"]["id"], deal["family"])
     if outcome == deals.APPROVED and (lock is None or lock.data["deal_id"] != deal["deal_id"]):
         reason = {"rule_id": rule["id"], "clause": rule["clause"], "message": NOTHING_TO_EXTEND}

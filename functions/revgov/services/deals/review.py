@@ -33,7 +33,7 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
         rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal["deal_id"]), stored=queue
     )
     changes = Changes(puts=[leaves])
-    resolved: dict[str, Any] | None = None
+    resolved: case_rules.Case | None = None
     rule = policy["deal_registration"]["exclusivity"]
     if case["status"] == "approved":
         protecting, lock_version = live(rt, who.tenant_id, deal["customer"]["id"], deal["family"], now, policy)
