@@ -14,7 +14,8 @@ from revgov.domain.access import Principal, Role
 from revgov.domain.equity import Observation, compare
 from revgov.ports import Changes, Put
 from revgov.services import case_repository, equity
-from revgov.services.decisions import DECISIONS, tier_at_decision
+from revgov.services.decision_repository import DECISIONS
+from revgov.services.decisions import tier_at_decision
 from revgov.services.partner_repository import PARTNERS
 
 NOW = "2026-11-20T12:00:00.000Z"

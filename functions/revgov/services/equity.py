@@ -25,7 +25,7 @@ from ..domain.time import instant, iso
 from ..ports import Put
 from ..runtime import Runtime
 from . import case_repository, cases, decisions, partner_repository, tenants
-from .decisions import DECISIONS
+from .decision_repository import DECISIONS
 from .toolkit import pages
 
 EQUITY = "EQUITY"  # finding key hash -> the gap, its exception and when it was first and last seen

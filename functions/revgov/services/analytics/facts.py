@@ -23,7 +23,8 @@ from ...runtime import Runtime
 from .. import tenants
 from ..billing import SALES_FACTS
 from ..case_repository import read as read_case
-from ..decisions import DECISIONS, tier_at_decision
+from ..decision_repository import read as read_decision
+from ..decisions import tier_at_decision
 from ..erp import INBOUND
 from ..toolkit import retry_on_conflict
 from .rollups import (
@@ -169,7 +170,7 @@ def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
 def _decision_tier(rt: Runtime, tenant_id: str, decision_id: str | None) -> str | None:
     """The tier the decision recorded for its partner (KPIs by tier count a quote and its approval in the tier
     the partner held when it was decided, not its tier when the event is handled); None when not recorded."""
-    stored = rt.store.get(tenant_id, DECISIONS, decision_id) if decision_id else None
+    stored = read_decision(rt.store, tenant_id, decision_id) if decision_id else None
     return tier_at_decision(stored.data) if stored else None
 
 
