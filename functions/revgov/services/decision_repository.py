@@ -84,13 +84,13 @@ def _part_key(decision_id: str, number: int) -> str:
     return f"{decision_id}#{number:04d}"
 
 
-def put(decision: Mapping[str, Any], *, version: int | None) -> Put:
+def put(decision: Decision | dict[str, Any], *, version: int | None) -> Put:
     """Write a decision's head (new when `version` is None, else over that version), listed under its partner."""
     partner_id = decision.get("partner_id")
     return Put(
         DECISIONS,
         decision["decision_id"],
-        dict(decision),
+        cast(dict[str, Any], decision),  # the record itself, as the use case built it
         lookup=partner_lookup(decision) if partner_id else None,
         must_be_absent=version is None,
         expected_version=version,
