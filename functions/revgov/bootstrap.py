@@ -1,9 +1,9 @@
 """The bootstrap: builds the Runtime and the adapters the settings ask for, once per process (cold start).
 
 The construction half of the composition root (in the manner of cosmicpython's `bootstrap.py`): `runtime.py` holds the
-`Runtime` type, its ports and the `Registry` every service receives; only this module, the edge, the local stack and
-the CLI, which start a process, know the adapters. The services never import it (the import contracts in
-pyproject.toml)."""
+`Runtime` type, its ports and the `Registry` every service receives, and imports no adapter. The edge, the local stack
+and the CLI, which start a process, take their Runtime from here; a service never imports this module (the import
+contracts in pyproject.toml)."""
 
 from __future__ import annotations
 
