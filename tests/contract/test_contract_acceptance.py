@@ -1434,6 +1434,13 @@ def _pa_10_7() -> None:
     assert NW["billing"]["late_events"]["clause"] == "PA-10.7"
 
 
+@clause("contoso", "CPA-10.2", "devices are billed on delivery")
+def _cpa_10_2() -> None:
+    rule = CT["billing"]["delivery_billing"]
+    assert rule["families"] == ["devices"] and rule["clause"] == "CPA-10.2"
+    assert {i["family"] for i in CT["billing"]["price_list"] if i["billing"] == "shipment"} == {"devices"}
+
+
 @clause("contoso", "CPA-10.6", "must be invoiced within 48 hours of the event")
 def _cpa_10_6() -> None:
     assert CT["billing"]["invoice_sla"]["hours"] == 48

@@ -93,7 +93,8 @@ UNSEEN = Path(__file__).with_name("questions_unseen.json")
 FRESH = Path(__file__).with_name("questions_fresh.json")
 PSA = Path(__file__).with_name("questions_psa.json")
 SLA = Path(__file__).with_name("questions_sla.json")
-QUESTION_SETS = {"unseen": UNSEEN, "fresh": FRESH, "psa": PSA, "sla": SLA}
+CSA = Path(__file__).with_name("questions_csa.json")
+QUESTION_SETS = {"unseen": UNSEEN, "fresh": FRESH, "psa": PSA, "sla": SLA, "csa": CSA}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
 # Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
@@ -102,6 +103,7 @@ PUBLIC_TENANTS = {
     "bonterms": ("bonterms-cloud-terms.md",),
     "bonterms-psa": ("bonterms-professional-services.md",),
     "commonpaper-sla": ("commonpaper-software-license.md",),
+    "commonpaper-csa": ("commonpaper-cloud-service.md",),
 }
 SPLITS = ("tuning", "heldout")
 
@@ -123,7 +125,9 @@ def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, An
     tenants; its held-out split has been looked at several times), `fresh` (questions_fresh.json: Bonterms Cloud
     Terms; its held-out split was evaluated once and is burnt too) `psa` (questions_psa.json: Bonterms
     Professional Services Agreement, evaluated once in the round after, burnt since) or `sla` (questions_sla.json:
-    Common Paper Software License Agreement + new demo-tenant questions, the fourth round's held-out set)."""
+    Common Paper Software License Agreement + new demo-tenant questions, the fourth round's held-out set, burnt since)
+    or `csa` (questions_csa.json: Common Paper Cloud Service Agreement + new demo-tenant questions, the fifth
+    round's held-out set)."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
     text = QUESTION_SETS[source].read_text(encoding="utf-8")

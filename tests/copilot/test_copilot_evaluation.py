@@ -5,6 +5,7 @@ import json
 import pytest
 
 from copilot.evaluation import (
+    CSA,
     FRESH,
     PSA,
     ROOT,
@@ -151,6 +152,17 @@ def test_the_sla_questions_are_split_by_the_same_hash_before_tuning():
     assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
 
 
+def test_the_csa_questions_are_split_by_the_same_hash_before_tuning():
+    """questions_csa.json (Common Paper Cloud Service Agreement, tenant commonpaper-csa, and new questions on both
+    demo tenants) was committed with its split before any code of the fifth round was touched."""
+    data = json.loads(CSA.read_text(encoding="utf-8"))
+    items = data["questions"]
+    assert len(items) >= 70 and {q["tenant"] for q in items} == {"commonpaper-csa", "northwind", "contoso"}
+    assert {q["id"]: q["split"] for q in items} == hash_split(items, data["split_salt"])
+    held_items = unseen_questions("heldout", source="csa")
+    assert sum(not q["gold"] for q in held_items) >= 0.2 * len(held_items)
+
+
 @pytest.fixture(scope="module")
 def fresh_heldout():
     return evaluate_split(full_index(), "heldout", source="fresh")
@@ -163,7 +175,7 @@ def test_fresh_heldout_every_citation_is_verbatim_and_the_figures_measured_once_
     # margin (a question or so), never below the first round's floors.
     assert fresh_heldout["citations_verbatim"] == 1.0
     assert fresh_heldout["gold_cited"] >= 0.84
-    assert fresh_heldout["refusal_rate_unanswerable"] >= 0.70
+    assert fresh_heldout["refusal_rate_unanswerable"] >= 0.77  # 0.889 with the fifth round's binding
     assert fresh_heldout["false_refusal_rate"] <= 0.08
     assert fresh_heldout["fact_in_answer"] >= 0.84
 
@@ -193,7 +205,7 @@ def test_psa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     assert psa_heldout["citations_verbatim"] == 1.0
     assert psa_heldout["gold_retrieved"] >= 0.95
     assert psa_heldout["gold_cited"] >= 0.80
-    assert psa_heldout["refusal_rate_unanswerable"] >= 0.54
+    assert psa_heldout["refusal_rate_unanswerable"] >= 0.81  # 0.909 with the fifth round's binding
     assert psa_heldout["false_refusal_rate"] <= 0.10
     assert psa_heldout["fact_in_answer"] >= 0.80
 
@@ -211,41 +223,77 @@ def test_psa_heldout_goals(psa_heldout):
 
 
 @pytest.fixture(scope="module")
-def sla_splits():
+def rounds():
+    """Both splits of the fourth (sla) and fifth (csa) rounds' question sets, over one index of every tenant."""
     index = full_index()
-    return {split: evaluate_split(index, split, source="sla") for split in ("tuning", "heldout")}
+    return {source: {split: evaluate_split(index, split, source=source) for split in ("tuning", "heldout")}
+            for source in ("sla", "csa")}
+
+
+@pytest.fixture(scope="module")
+def sla_splits(rounds):
+    return rounds["sla"]
+
+
+def _floors(result, *, cited, refusal, false_refusals, fact, retrieved=None):
+    """Every citation verbatim, and the split's figures at least these (false refusals at most)."""
+    assert result["citations_verbatim"] == 1.0
+    if retrieved is not None:
+        assert result["gold_retrieved"] >= retrieved
+    assert result["gold_cited"] >= cited
+    assert result["refusal_rate_unanswerable"] >= refusal
+    assert result["false_refusal_rate"] <= false_refusals
+    assert result["fact_in_answer"] >= fact
+
+
+def _goals(result):
+    """#16's goals on a held-out split."""
+    _floors(result, cited=0.95, refusal=0.95, false_refusals=0.05, fact=0.90)
 
 
 def test_sla_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(sla_splits):
     # Measured once, after the rules were frozen: gold retrieved 0.938, gold cited 0.812 (26 of 32), refusal 0.583
     # (7 of 12), false refusals 0.125 (4 of 32), fact in the answer 0.75, verbatim 1.0 (docs/copilot.md). Floors at
-    # that minus about one question; the split is not tuned on.
-    heldout = sla_splits["heldout"]
-    assert heldout["citations_verbatim"] == 1.0
-    assert heldout["gold_retrieved"] >= 0.90
-    assert heldout["gold_cited"] >= 0.78
-    assert heldout["refusal_rate_unanswerable"] >= 0.50
-    assert heldout["false_refusal_rate"] <= 0.16
-    assert heldout["fact_in_answer"] >= 0.71
+    # that minus about one question; the split is not tuned on. Refusal 0.667 with the fifth round's binding.
+    _floors(sla_splits["heldout"], retrieved=0.90, cited=0.78, refusal=0.58, false_refusals=0.16, fact=0.71)
 
 
 def test_sla_tuning_split_keeps_what_the_fourth_round_reached(sla_splits):
-    # before the round: 0.871 / 0.636 / 0.065 / 0.839; after: 0.935 / 0.818 / 0.0 / 0.935 (tuning data)
-    tuning = sla_splits["tuning"]
-    assert tuning["citations_verbatim"] == 1.0
-    assert tuning["gold_cited"] >= 0.90
-    assert tuning["refusal_rate_unanswerable"] >= 0.72
-    assert tuning["false_refusal_rate"] <= 0.04
-    assert tuning["fact_in_answer"] >= 0.90
+    # before the round: 0.871 / 0.636 / 0.065 / 0.839; after: 0.935 / 0.818 / 0.0 / 0.935 (tuning data); the fifth
+    # round's binding: 1.0 / 0.909 / 0.0 / 1.0
+    _floors(sla_splits["tuning"], cited=0.93, refusal=0.81, false_refusals=0.04, fact=0.90)
 
 
 @pytest.mark.xfail(strict=True, reason="SLA held-out goals not reached (docs/copilot.md); strict: passes => update")
 def test_sla_heldout_goals(sla_splits):
-    heldout = sla_splits["heldout"]
-    assert heldout["gold_cited"] >= 0.95
-    assert heldout["refusal_rate_unanswerable"] >= 0.95
-    assert heldout["false_refusal_rate"] <= 0.05
-    assert heldout["fact_in_answer"] >= 0.90
+    _goals(sla_splits["heldout"])
+
+
+# --- the CSA held-out split: questions_csa.json (Common Paper Cloud Service Agreement + new demo-tenant questions),
+# --- the fifth round's held-out set, evaluated once after the rules were frozen (commit 2f5b8c0)
+
+
+@pytest.fixture(scope="module")
+def csa_splits(rounds):
+    return rounds["csa"]
+
+
+def test_csa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(csa_splits):
+    # Measured once, after the rules were frozen: 38 questions (28 answerable, 10 unanswerable); gold retrieved 1.0,
+    # gold cited 1.0 (28 of 28), refusal 0.60 (6 of 10), false refusals 0.0, fact in the answer 0.964 (27 of 28),
+    # verbatim 1.0 (docs/copilot.md; the fourth round's rules on the same split: 1.0 / 0.30 / 0.0 / 0.964). Floors at
+    # that minus about one question; the split is not tuned on.
+    _floors(csa_splits["heldout"], retrieved=0.96, cited=0.96, refusal=0.50, false_refusals=0.04, fact=0.92)
+
+
+def test_csa_tuning_split_keeps_what_the_fifth_round_reached(csa_splits):
+    # before the round: 0.964 / 0.50 / 0.036 / 0.857; after: 0.964 / 1.0 / 0.036 / 0.929 (tuning data)
+    _floors(csa_splits["tuning"], cited=0.92, refusal=0.90, false_refusals=0.08, fact=0.89)
+
+
+@pytest.mark.xfail(strict=True, reason="CSA held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_csa_heldout_goals(csa_splits):
+    _goals(csa_splits["heldout"])
 
 
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):

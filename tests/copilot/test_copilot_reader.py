@@ -137,6 +137,11 @@ def test_a_question_about_what_holds_when_the_cover_page_is_silent_reads_the_def
     ("What is each party's total cumulative liability capped at?", "liabili"),
     ("What is charged per hour for support above the included hours?", None),
     ("How long is the first subscription term?", None),
+    # "What X does/must …?" names its head too: CPA-7.x and CPA-8.x grant no interest, CPA-10.7's is on invoices
+    ("What interest does Contoso pay a partner on a referral fee paid late?", "interes"),
+    ("What evidence must a partner provide with a rebate dispute?", "evidenc"),
+    ("What does the provider owe the customer?", None),  # no noun between what and the verb
+    ("Which people may a recipient share confidential information with?", None),  # too general a class
 ])
 def test_the_head_noun_of_a_what_is_question(question, head):
     assert reader.asked_head(question) == head

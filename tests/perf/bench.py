@@ -209,8 +209,9 @@ def copilot_unseen() -> list[Row]:
     """Questions written before tuning, per split: `unseen` (Common Paper + new demo questions; its held-out split
     was looked at several times, so it is tuning data now), `fresh` (Bonterms Cloud Terms, its held-out split
     evaluated once, then burnt), `psa` (Bonterms Professional Services Agreement, its held-out split evaluated once
-    in the third round, burnt since) and `sla` (Common Paper Software License Agreement + new demo-tenant questions,
-    the held-out split evaluated once at the end of the fourth round)."""
+    in the third round, burnt since), `sla` (Common Paper Software License Agreement + new demo-tenant questions,
+    evaluated once at the end of the fourth round, burnt since) and `csa` (Common Paper Cloud Service Agreement + new
+    demo-tenant questions, the held-out split evaluated once at the end of the fifth round)."""
     from copilot.evaluation import evaluate_split, full_index
 
     index = full_index()
@@ -218,7 +219,8 @@ def copilot_unseen() -> list[Row]:
     goals = {"gold_cited": ">= 0.95", "refusal_rate_unanswerable": ">= 0.95", "false_refusal_rate": "<= 0.05",
              "fact_in_answer": ">= 0.90", "citations_verbatim": "== 1.0"}
     sets = (("unseen", "unseen questions (held-out burnt)"), ("fresh", "fresh questions (held-out burnt)"),
-            ("psa", "PSA questions (held-out burnt)"), ("sla", "SLA questions (Common Paper SLA + demo)"))
+            ("psa", "PSA questions (held-out burnt)"), ("sla", "SLA questions (held-out burnt)"),
+            ("csa", "CSA questions (Common Paper CSA + demo)"))
     for source, label in sets:
         results = {split: evaluate_split(index, split, source=source) for split in ("tuning", "heldout")}
         for key in ("gold_retrieved", "gold_cited", "refusal_rate_unanswerable", "false_refusal_rate",

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import copilot_binding as binding
 from . import copilot_reader as reader
 from .canonical import sha256_hex
 from .contracts import parse_contract
@@ -254,14 +255,11 @@ def _weighted(question: str, hit: Hit, hits: Sequence[Hit]) -> float:
 
 
 def _holds_asked_quantity(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
-    """A unit holds a number of the kind asked ("how many days": a duration) and covers enough of the question."""
+    """A unit holds a number of the kind asked, bound to what the question asks about (`copilot_binding`), and covers
+    enough of the question."""
+    p = hit.passage
     others = [h.passage.indexed_text for h in hits or [hit]]
-    needs = reader.expected_quantity(question)
-    return any(
-        reader.holds_quantity(u.text, needs)
-        and reader.weighted_coverage(question, f"{hit.passage.title} {u.full}", others) >= policy.quantity_coverage
-        for u in reader.structured_units(hit.passage.text)
-    )
+    return binding.holds_asked_quantity(question, p.title, p.text, p.document_title, others, policy.quantity_coverage)
 
 
 def _topic_lacks_quantity(question: str, hits: Sequence[Hit], backed: Sequence[Hit], policy: EvidencePolicy) -> bool:
@@ -294,14 +292,14 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
     if dense >= policy.weak_dense and covered >= policy.full_coverage:
         return True
     if dense >= policy.fact_dense and covered >= policy.fact_coverage and reader.asked_fact(question):
-        return any(r.has_fact and r.overlap >= policy.fact_overlap for r in reader.read(question, p.title, p.text))
+        return any(r.has_fact and r.overlap >= policy.fact_overlap for r in binding.read(question, p.title, p.text))
     return False
 
 
 def answer_score(question: str, hit: Hit, rank: int) -> float:
     """How well a clause answers: its best unit's reading, its similarity and (a little) its retrieval rank. The
     weights were chosen on the tuning questions (which clause answers first, among those with support)."""
-    readings = reader.read(question, hit.passage.title, hit.passage.text)
+    readings = binding.read(question, hit.passage.title, hit.passage.text)
     best = readings[0].score if readings else 0.0
     dense = hit.dense if hit.dense is not None else 0.0
     return best + 3 * dense + 0.2 / (1 + rank)
@@ -427,7 +425,7 @@ def units(text: str) -> list[str]:
 def best_quotes(question: str, passage: Passage, *, limit: int = 2) -> list[str]:
     """The verbatim pieces of a clause that answer the question, in clause order: the best unit (a sentence, a list
     item after its lead-in, a table row after its header row), and a second one only if it reads nearly as well."""
-    readings = [r for r in reader.read(question, passage.title, passage.text)
+    readings = [r for r in binding.read(question, passage.title, passage.text)
                 if not looks_like_instruction(r.unit.full)]
     if not readings:
         return []

@@ -183,6 +183,12 @@ _REFERENCE = re.compile(r"\b(?:Sections?|Title|Article|clause)\s+\d+(?:\.\d+)*(?
                         r"(?:\([a-z0-9]+\))+|\b\d+(?:\.\d+)+(?= \()|\bone or more\b", re.I)
 
 
+def quantity_span(question: str) -> int | None:
+    """Where a quantity question's asking phrase ("how many days", "within how many") ends, or None."""
+    match = _ASKS_QUANTITY.search(question)
+    return match.end() if match else None
+
+
 def asked_quantity(question: str) -> bool:
     """A question that can only be answered with a number: "how long", "how many", "what percentage", "the cap on".
     ("When …?", "how quickly" may be answered by an event or "promptly"; they are not quantity questions.)"""
@@ -241,6 +247,7 @@ def names(question: str) -> list[str]:
 # --- what the question is about: its head noun ----------------------------------------------------------------------
 
 _WHAT_IS = re.compile(r"^(?:who|what)(?:'s|’s| is| are| was| were)\s+(?:the |a |an )?(?P<focus>.+?)\s*\??$", re.I)
+_WHAT_DOES = re.compile(r"^what ([a-z]+) (?:does|do|did|must|may|can|will|should|would)\b", re.I)
 _PHRASE_END = re.compile(r"\s(of|for|in|on|at|per|a|an|the|that|which|to|can|may|will|must|should|is|are|under|"
                          r"when|if|after|before|between|from|with|by|and|or)\s|\?", re.I)
 # Words that name a measure or a limit rather than a thing: "the rate of X", "the name of Y", "the ceiling on Z".
@@ -255,7 +262,9 @@ def asked_head(question: str) -> str | None:
     protection officer?"). None when the question has no such head (a measure word like rate or ceiling, a verb)."""
     match = _WHAT_IS.match(question.strip())
     if not match:
-        return None
+        does = _WHAT_DOES.match(question.strip())  # "What interest does Contoso pay …?": interest
+        head = content_terms(does.group(1)) if does else []
+        return head[0] if head and head[0] not in _MEASURES else None
     focus = re.sub(r"^(?:each|every|any|one)\s+", "", match.group("focus"), flags=re.I)
     if re.match(r"^\w+ed\b", focus):  # "What is charged per hour …": a verb, no head noun
         return None
@@ -452,6 +461,10 @@ def missing_head(question: str, text: str) -> str | None:
     return which if which is not None and which not in {t.rstrip("s") for t in content_terms(text)} else None
 
 
-def missing_names(question: str, text: str) -> list[str]:
+def name_in(name: str, text: str) -> bool:
     folded = _fold(text)
-    return [n for n in names(question) if _fold(n) not in folded and stem(_fold(n)) not in folded]
+    return _fold(name) in folded or stem(_fold(name)) in folded
+
+
+def missing_names(question: str, text: str) -> list[str]:
+    return [n for n in names(question) if not name_in(n, text)]

@@ -42,6 +42,8 @@ COUNTERS = (
     "approvals_decided",  # pricing approvals decided
     "approvals_approved",  # ... of which approved
     "exceptions",  # exceptions opened (any category, any opener)
+    "leakage_requests",  # out_of_scope_service exceptions opened (SOP-5.3 / COP-5.3 service leakage)
+    "leakage_minutes",  # ... the support time they name, minutes
 )
 
 
@@ -127,6 +129,8 @@ class Delta:
     approvals_decided: int = 0
     approvals_approved: int = 0
     exceptions: int = 0
+    leakage_requests: int = 0
+    leakage_minutes: int = 0
     cycle_bucket: str | None = None
     partner_id: str | None = None  # revenue also goes to this partner's entry in the tier and `all` maps
 
@@ -271,11 +275,15 @@ def cycle_time(rollup: Mapping[str, Any], sla_hours: int | None) -> dict[str, An
 def support_economics(rollup: Mapping[str, Any]) -> dict[str, Any]:
     hours = Decimal(int(rollup["support_minutes"])) / 60
     revenue = Decimal(int(rollup["revenue_minor"])) / MINOR
+    leaked = Decimal(int(rollup.get("leakage_minutes", 0))) / 60
     return {
         "support_hours": f"{hours.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):f}",
         "revenue": _money(int(rollup["revenue_minor"])),
         "hours_per_revenue_dollar": _ratio(hours, revenue, 8) if revenue > 0 else None,
         "hours_per_1000_revenue": _ratio(hours * 1000, revenue, 4) if revenue > 0 else None,
+        # SOP-5.3 / COP-5.3: out-of-scope work not billed without an accepted change order is service leakage
+        "out_of_scope_requests": int(rollup.get("leakage_requests", 0)),
+        "service_leakage_hours": f"{leaked.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):f}",
     }
 
 
@@ -371,9 +379,11 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
   thresholds, and each tier's annual commitment prorated to the period), the share of the partners it applies to
   whose invoiced revenue in the period reached it, and their median attainment (revenue / threshold).
 - **Support hours per revenue dollar**: hours logged through `support.logged` events performed in the period,
-  divided by the net invoiced revenue of the period (also given per 1,000 of revenue).
+  divided by the net invoiced revenue of the period (also given per 1,000 of revenue); beside it the service leakage
+  of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period and the support hours they name.
 - **Policy exceptions per 100 transactions**: exceptions opened in the period (any category, by billing,
-  agents or people) × 100 / transactions, where transactions = quotes checked + ERP events billed.
+  agents or people, and each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category)
+  × 100 / transactions, where transactions = quotes checked + ERP events billed.
 - **Override rate**: quotes checked in the period that needed an approval to go ahead / quotes checked.
 - **Approval rate**: pricing approvals decided in the period that were approved / pricing approvals decided.
   By tier, a quote and its approval count in the tier the partner held when the quote was decided (its decision

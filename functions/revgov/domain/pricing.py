@@ -55,6 +55,9 @@ class PricingIndex:
     conflict_rule: Rule
     promotions: dict[str, Promotion]
     exclusive_rule: Rule
+    # `promotion_validity`: None, or the rule under which a quote issued on a promotion's end date does not get it
+    # (PA-6.4: "only to quotes issued before its end date"; CPA-6.4's "within its campaign dates" includes it)
+    end_date_excluded: Rule | None
     standard_terms: dict[str, frozenset[int]]
     default_terms: frozenset[int]
     max_payment_days: int | None
@@ -101,6 +104,7 @@ def compile_pricing(pricing: dict[str, Any]) -> PricingIndex:
         conflict_rule=Rule.of(pricing["channel_conflict"]),
         promotions=promotions,
         exclusive_rule=Rule.of(pricing["exclusive_promotions"]),
+        end_date_excluded=_end_date_excluded(pricing.get("promotion_validity")),
         standard_terms={tier: frozenset(days) for tier, days in terms.get("standard_days_by_tier", {}).items()},
         default_terms=frozenset(terms["standard_days"]),
         max_payment_days=terms.get("max_days"),
@@ -109,6 +113,10 @@ def compile_pricing(pricing: dict[str, Any]) -> PricingIndex:
         certification_rule=Rule.of(pricing["certification_required"]),
         quote_validity_days=int(pricing.get("quote_validity_days", 30)),
     )
+
+
+def _end_date_excluded(validity: dict[str, Any] | None) -> Rule | None:
+    return Rule.of(validity) if validity and validity["end_date"] == "exclusive" else None
 
 
 _COMPILED: PerVersion[PricingIndex] = PerVersion(lambda policy: compile_pricing(policy["pricing"]))
@@ -221,7 +229,7 @@ def _certification_required(index: PricingIndex, partner: PartnerFacts, family: 
 
 def _promotions(index: PricingIndex, family: str, quote: dict[str, Any]) -> tuple[list[Promotion], list[Finding]]:
     """The quote's promotions that apply to the family on the quote date; one outside its dates is noted, not
-    applied."""
+    applied. Issued on the end date: applied unless the policy excludes the end date (PA-6.4)."""
     on = quote["quote_date"]
     applied: list[Promotion] = []
     findings: list[Finding] = []
@@ -231,6 +239,11 @@ def _promotions(index: PricingIndex, family: str, quote: dict[str, Any]) -> tupl
             continue  # unknown codes were refused before evaluation
         if not promo.starts_on <= on <= promo.ends_on:
             findings.append(Finding(promo.rule, ALLOW, f"promotion {code} is not valid on {on}; not applied"))
+            continue
+        if on == promo.ends_on and index.end_date_excluded is not None:
+            message = (f"promotion {code} ends on {on} and applies only to quotes issued before its end date "
+                       f"({index.end_date_excluded.clause}); not applied")
+            findings.append(Finding(index.end_date_excluded, ALLOW, message))
             continue
         applied.append(promo)
     return applied, findings

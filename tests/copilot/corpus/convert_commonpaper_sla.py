@@ -45,8 +45,8 @@ def paragraphs(docx: str) -> list[tuple[str, str]]:
     return out
 
 
-def convert(docx: str) -> str:
-    out = [HEADER]
+def convert(docx: str, header: str = HEADER, prefix: str = "CPSLA") -> str:
+    out = [header]
     section, sub, item, title = 0, 0, 0, ""
     for style, text in paragraphs(docx):
         if style == "Heading1":
@@ -54,7 +54,7 @@ def convert(docx: str) -> str:
             out.append(f"\n## {section}. {title}\n")
         elif style == "Heading2":
             sub, item = sub + 1, 0
-            definition = re.match(r'^"([^"]+)" (?:means|will have)', text)
+            definition = re.match(r'^["\u201c]([^"\u201c\u201d]+)["\u201d] (?:means|will have)', text)
             head = re.match(r"^([^.]{1,60})\.\s*(.*)$", text)
             if definition:
                 name, body = definition.group(1), text
@@ -62,7 +62,7 @@ def convert(docx: str) -> str:
                 name, body = head.group(1), head.group(2)
             else:
                 name, body = title, text
-            heading = f"\n### CPSLA-{section}.{sub} {name}\n"
+            heading = f"\n### {prefix}-{section}.{sub} {name}\n"
             out.append(f"{heading}{body}\n" if body else heading)
         elif style == "Heading3":
             out[-1] += f"({'abcdefghij'[item]}) {text}\n"

@@ -50,6 +50,7 @@ from .milestones import (
     milestone_amount,
     milestone_draft,
     overage_hours,
+    shares_crossed,
     with_milestone,
 )
 from .periods import (
@@ -209,6 +210,7 @@ __all__ = [
     "rerate_month",
     "return_amount",
     "sales_fact",
+    "shares_crossed",
     "shipment_drafts",
     "sla_due",
     "unit_cost_of",

@@ -107,11 +107,13 @@ def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str,
 
 
 def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft]:
-    """Shipped goods at list price less the line's discount, one line per shipped SKU, for the day they shipped
+    """Shipped goods at list price less the line's discount, one line per shipped SKU, for the day they shipped, or
+    the day they were delivered where the policy bills their family on delivery and the ERP reports it (CPA-10.2)
     (SKUs already checked); the channel, promotions and discount travel with the line for rebates."""
     shipped_on = parse_day(data["shipped_on"])
     # The delivery day (proof of delivery), when the ERP knows it: where CPA-7.5's return window starts.
     detail = {"delivered_on": data["delivered_on"]} if data.get("delivered_on") else {}
+    delivered_on = parse_day(data["delivered_on"]) if data.get("delivered_on") else None
     drafts = []
     for entry in data["lines"]:
         item, quantity = book.price(entry["sku"], shipped_on), Decimal(entry["quantity"])
@@ -119,6 +121,7 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
             raise RuleViolation(f"SKU {entry['sku']} is not on the price list on {shipped_on}")
         discount = Decimal(entry["discount_percent"]) if entry.get("discount_percent") else None
         unit_price = less_percent(item.list_price, discount)
+        on_delivery = book.delivery_billing if delivered_on and item.family in book.delivery_families else None
         drafts.append(
             LineDraft(
                 kind="shipment",
@@ -129,9 +132,9 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
                 unit_price=unit_price,
                 amount=line_amount(item.list_price, quantity, discount),
                 cost=round_money(item.unit_cost * quantity),
-                service_period=ServicePeriod.day(shipped_on),
+                service_period=ServicePeriod.day(delivered_on if on_delivery and delivered_on else shipped_on),
                 order_ref=data["order_ref"],
-                rules=(item.rule, book.invoicing),
+                rules=(item.rule, book.invoicing, *((on_delivery,) if on_delivery else ())),
                 channel=data.get("channel") or "resale",
                 promotions=tuple(entry.get("promotions") or ()),
                 discount_percent=discount,

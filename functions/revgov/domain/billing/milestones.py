@@ -22,6 +22,15 @@ def overage_hours(used_before: Decimal, hours: Decimal, allowance: Decimal) -> D
     return max(ZERO, used_before + hours - max(used_before, allowance))
 
 
+def shares_crossed(used_before: Decimal, hours: Decimal, allowance: Decimal, percents: tuple[int, ...]) -> list[int]:
+    """The shares of the allowance (percent) that `hours` reach for the first time: used before < share <= used
+    after (SOP-5.4: "When a Partner has used 80% of its quarterly support hours ... notifies")."""
+    if allowance <= 0:
+        return []
+    after = used_before + hours
+    return [p for p in percents if used_before < allowance * p / HUNDRED <= after]
+
+
 # --- statements of work -----------------------------------------------------------------------------------------
 def beyond_statement_of_work(
     sow: dict[str, Any] | None, milestone: str, percent: Decimal, value: Decimal

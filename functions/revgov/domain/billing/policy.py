@@ -47,6 +47,8 @@ class BillingPolicy:
     overage_entitlement: str
     overage_sku: str
     overage: Rule
+    # SOP-5.4 / COP-5.4: the shares of the quarter's support allowance at which the partner is notified
+    overage_notify_percents: tuple[int, ...] = ()
     # What holds an implausible event, what a reconciliation mismatch and a milestone beyond its SOW open
     # (defaults when a tenant's policy predates them).
     plausibility: Rule = DEFAULT_PLAUSIBILITY
@@ -68,6 +70,13 @@ class BillingPolicy:
     # is received, as an adjustment. None: rated with its month whenever it arrives.
     usage_cutoff: Rule | None = None
     usage_cutoff_days: int | None = None
+    # SOP-5.3 / COP-5.3: work the partner is not entitled to (e.g. on a family whose certification expired) is an
+    # out_of_scope_service exception, not billed without an accepted change order. None: not in the policy.
+    out_of_scope: Rule | None = None
+    # CPA-10.2: "devices are billed on delivery": shipped lines of these families whose delivery day the ERP reports
+    # (`delivered_on`) are billed on that day, in its month (cited by `delivery_billing`); the others on shipment.
+    delivery_families: frozenset[str] = frozenset()
+    delivery_billing: Rule | None = None
 
     def price(self, sku: str, on: date) -> CatalogItem | None:
         """The price-list item in force on `on`, or None: not on the price list that day."""
@@ -110,6 +119,7 @@ class BillingPolicy:
             overage_entitlement=support["entitlement"],
             overage_sku=support["sku"],
             overage=Rule.of(support),
+            overage_notify_percents=tuple(sorted(int(p) for p in support.get("notify_at_percent", ()))),
             plausibility=Rule.of(plausible) if plausible else cls.plausibility,
             future_tolerance=timedelta(seconds=int(plausible.get("future_tolerance_seconds", 300))),
             implausible_category=plausible.get("category", cls.implausible_category),
@@ -125,4 +135,7 @@ class BillingPolicy:
             credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
             usage_cutoff=Rule.of(cutoff) if cutoff else None,
             usage_cutoff_days=int(cutoff["days_after_month_end"]) if cutoff else None,
+            out_of_scope=Rule.of(billing["out_of_scope_service"]) if billing.get("out_of_scope_service") else None,
+            delivery_families=frozenset((billing.get("delivery_billing") or {}).get("families", ())),
+            delivery_billing=Rule.of(billing["delivery_billing"]) if billing.get("delivery_billing") else None,
         )

@@ -160,8 +160,12 @@ def _counted_once(
 
 
 def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
-    override = detail.get("outcome") == "approval_required" or bool(detail.get("approvals"))
-    delta = Delta(quotes=1, overrides=1 if override else 0)
+    """A quote checked, and the exceptions it raised: one approval per SOP-4.1 / COP-4.1 category it matched
+    (discount above the tier cap or the finance threshold, margin below the floor, non-standard terms, a rival's
+    registration), "split into one exception per category"."""
+    approvals = detail.get("approvals") or []
+    override = detail.get("outcome") == "approval_required" or bool(approvals)
+    delta = Delta(quotes=1, overrides=1 if override else 0, exceptions=len(approvals))
     month = _month_of_instant(detail["occurred_at"])
     return _counted_once(rt, tenant_id, f"quote#{detail['decision_id']}", month, detail.get("partner_id"), delta,
                          _decision_tier(rt, tenant_id, detail["decision_id"]))
@@ -190,9 +194,17 @@ def _approval_decided(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> st
 
 
 def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+    """An exception opened; an out-of-scope service request is also service leakage (SOP-5.3 / COP-5.3: "recorded
+    as service leakage for the support economics KPI"), with the support hours it names."""
     month = _month_of_instant(detail["occurred_at"])
-    partner_id = _case_partner(rt, tenant_id, detail["case_id"])
-    return _counted_once(rt, tenant_id, f"exception#{detail['case_id']}", month, partner_id, Delta(exceptions=1))
+    stored = rt.store.get(tenant_id, CASES, detail["case_id"])
+    case = stored.data if stored else {}
+    delta = Delta(exceptions=1)
+    if detail.get("category") == "out_of_scope_service":
+        hours = (case.get("context") or {}).get("hours")
+        minutes = int((Decimal(str(hours)) * 60).to_integral_value()) if hours else 0
+        delta = Delta(exceptions=1, leakage_requests=1, leakage_minutes=minutes)
+    return _counted_once(rt, tenant_id, f"exception#{detail['case_id']}", month, case.get("partner_id"), delta)
 
 
 def _support_logged(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:

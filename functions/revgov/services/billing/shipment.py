@@ -1,4 +1,5 @@
-"""shipment.confirmed: shipped goods at list price less discount, one line per SKU, in the month they shipped."""
+"""shipment.confirmed: shipped goods at list price less discount, one line per SKU, in the month they shipped (or
+were delivered, where the policy bills their family on delivery: CPA-10.2)."""
 
 from __future__ import annotations
 
@@ -18,5 +19,9 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if unknown:
         problem = f"SKU {', '.join(unknown)} is not a shipment item of the price list on {shipped.isoformat()}"
         return fail(posting, "unknown_partner_or_sku", problem, book.invoicing)
-    post_lines(posting, partner["partner_id"], period_of(shipped), core.shipment_drafts(book, data))
+    by_month: dict[str, list[core.LineDraft]] = {}
+    for draft in core.shipment_drafts(book, data):  # shipped lines in the month shipped, delivered ones (CPA-10.2) in
+        by_month.setdefault(period_of(draft.service_period.start), []).append(draft)  # the month delivered
+    for month, drafts in by_month.items():
+        post_lines(posting, partner["partner_id"], month, drafts)
     return Outcome("processed", posted=True)

@@ -1,4 +1,5 @@
-"""support.logged: support hours beyond the quarter's allowance, billed when severity 1 or approved."""
+"""support.logged: support hours beyond the quarter's allowance, billed when severity 1 or approved; support on a
+family whose certification expired is out of scope (SOP-5.3 / COP-5.3)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from ...domain import billing as core
+from ...domain import partners as partner_rules
 from ...domain.billing import LineDraft, ServicePeriod
 from ...domain.money import round_money
 from ...domain.rules import Rule
 from ...domain.time import parse_day, period_of
+from ...ports import DomainEvent
 from .exceptions import open_exception
 from .lines import post_lines
 from .posting import Outcome, Posting, entitlement
@@ -18,10 +21,12 @@ from .repository import SUPPORT_HOURS, put_over
 
 def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
+    performed_on = parse_day(data["performed_on"])
+    if data["family"] in partner_rules.barred_families(posting.tenant.policy, partner, performed_on):
+        return _out_of_scope(posting, partner)
     answer = entitlement(posting, partner["partner_id"], book.overage_entitlement, data["performed_on"])
     value = answer["value"]
     allowance = Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else Decimal(0)
-    performed_on = parse_day(data["performed_on"])
     quarter = core.quarter_of(performed_on)
     key = f"{partner['partner_id']}#{quarter}"
     stored = posting.get(SUPPORT_HOURS, key)
@@ -35,6 +40,8 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
         "allowance": f"{allowance:f}",
     }
     posting.changes.puts.append(put_over(SUPPORT_HOURS, key, counter, stored))
+    for percent in core.shares_crossed(used, hours, allowance, book.overage_notify_percents):
+        posting.changes.events.append(_notice(book, counter, percent))
     rules: tuple[Rule, ...] = (book.overage,)
     if answer["rule_id"]:
         rules += (Rule(answer["rule_id"], answer["clause"]),)
@@ -50,7 +57,23 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
             context={"ticket_id": data["ticket_id"], "overage_hours": f"{over:f}"},
         )
         return Outcome("processed", f"overage not approved; exception {case_id}; not billed")
-    draft = LineDraft(
+    line = _overage_line(book, data, over, allowance, quarter, rules)
+    post_lines(posting, partner["partner_id"], period_of(performed_on), [line])
+    return Outcome("processed")
+
+
+def _notice(book: core.BillingPolicy, counter: dict[str, Any], percent: int) -> DomainEvent:
+    """SOP-5.4 / COP-5.4: Customer Success notifies the partner when a share of the quarter's hours is used."""
+    detail = {**counter, "hours_used": f"{Decimal(counter['hours_used']):.2f}", "percent": percent,
+              **book.overage.as_dict()}  # fmt: skip
+    return DomainEvent("revgov.billing", "support.hours_threshold_reached", detail)
+
+
+def _overage_line(
+    book: core.BillingPolicy, data: dict[str, Any], over: Decimal, allowance: Decimal, quarter: str,
+    rules: tuple[Rule, ...],
+) -> LineDraft:
+    return LineDraft(
         kind="support_overage",
         description=f"Support overage, ticket {data['ticket_id']}: {over} h beyond {allowance} h in {quarter}",
         family=data["family"],
@@ -59,10 +82,27 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
         unit_price=book.overage_rate,
         amount=round_money(over * book.overage_rate),
         cost=None,
-        service_period=ServicePeriod.day(performed_on),
+        service_period=ServicePeriod.day(parse_day(data["performed_on"])),
         order_ref=data["ticket_id"],
         rules=rules,
         detail={"severity": data["severity"], "overage_approved": bool(data.get("overage_approved"))},
     )
-    post_lines(posting, partner["partner_id"], period_of(performed_on), [draft])
-    return Outcome("processed")
+
+
+def _out_of_scope(posting: Posting, partner: dict[str, Any]) -> Outcome:
+    """SOP-5.3 / COP-5.3: work "on a Product Family for which the Partner's certification has expired" is out of scope:
+    an out_of_scope_service exception for customer_success; not billed, not taken from the included hours (PA-4.3 /
+    CPA-4.3: delivered only as out-of-scope services)."""
+    data, book = posting.data, posting.book
+    lapse = posting.tenant.policy.get("onboarding", {}).get("certification_lapse")
+    rules = tuple(r for r in (book.out_of_scope, Rule.of(lapse) if lapse else None) if r is not None)
+    case_id = open_exception(
+        posting,
+        "out_of_scope_service",
+        f"{data['hours']} h of support on {data['family']}, whose certification has expired with no other valid one "
+        "held: out of scope, not included hours; not billed without an accepted change order",
+        partner_id=partner["partner_id"],
+        rules=rules,
+        context={"ticket_id": data["ticket_id"], "family": data["family"], "hours": data["hours"]},
+    )
+    return Outcome("processed", f"out of scope; exception {case_id}; not billed")

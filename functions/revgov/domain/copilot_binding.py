@@ -1,0 +1,221 @@
+"""Which event, party or thing each number of a clause belongs to, and whether it is the one a question asks about.
+
+"Within how many days after an automatic payment …?" asks for a number bound to an event (an automatic payment);
+"How many days' notice …?" for a number that measures notice; "How long is the Security Solutions Architect
+certification valid?" for a number on the row or sentence that names that certification. A clause whose number is
+bound to something else — "within 30 days of an automatic payment" for a question about the invoice date, "60 days'
+notice" to *add* a certification for a question about withdrawing one, a 24-month row of another certification —
+does not answer it, however many of the question's words it shares.
+
+A light clause parse, no model: a sentence is cut into segments at commas, semicolons, colons and list markers; a
+number is bound to the words of its own segment, of the segments just before and after it (where the subject and verb
+often stand: "A Partner … is moved to the highest tier …, after 45 days' written notice"; "Within 45 days of receiving
+… details …, Provider will attempt to restore …"), of the text before a colon in its sentence ("Each Quarter includes
+support hours: Authorized 8, Advanced 30"), and, for a list item or a table row, of its lead-in line or header row.
+
+A quantity question names what it measures ("how many days' notice", "how much notice", "what interest rate", "how
+many support hours") and, after its asking phrase, the event its number runs from or to ("after an automatic
+payment", "before raising its fees", "to change its partner category"). The number must be bound to the measured
+word and to the event: a noun-phrase event by any of its words, a verb-phrase event by its verb and one of its
+objects, or by two of its words. A quantity question's names outside the document title ("Security Solutions
+Architect") must all be in the unit holding the number. And for a "what does the provider owe …" question the unit in
+which the asked party acts ("Provider will pay to Customer …") reads better than one in which another does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import copilot_reader as reader
+
+_CUT = re.compile(r"[;,]\s+|:\s+|\s(?=\((?:[a-z]|[ivx]+|\d{1,2})\)\s)|\s(?=\b(?:and|or)\b\s+(?:within|after|before|"
+                  r"for|more than|at least)\b)")
+# words that say how something is measured or who the parties are: in every clause, they bind nothing
+_GENERIC = frozenset(reader.content_terms(
+    "party parties other either neither both each customer customers provider providers partner partners distributor "
+    "vendor supplier client licensee licensor company day days business calendar hour hours week weeks month months "
+    "year years quarter time period number amount give gives given giving take takes taking get getting receive "
+    "receiving how long many much"))
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a quantity question says its number belongs to: the thing measured ("notice" in "how many days' notice")
+    and the event it is counted from or to ("the invoice date" in "how many days after the invoice date")."""
+
+    measured: str | None
+    event: tuple[str, ...]  # the event's words in order
+    head: str | None  # the act or thing the event is named by: it must be bound to the number
+    objects: tuple[str, ...] = ()  # what the act of a verb-phrase event is done to: one of them must be bound too
+
+
+_MEASURED = (
+    re.compile(r"\bhow many (?:business |calendar )?(?:days|hours|weeks|months|years)['’]? (?:of )?"
+               r"(?!after\b|before\b|does\b|do\b|did\b|must\b|may\b|can\b|will\b|is\b|are\b|should\b|in\b|per\b|a\b|an\b|the\b|for\b)"
+               r"([a-z]+)", re.I),
+    re.compile(r"\bhow much (?!is\b|are\b|does\b|do\b|can\b|may\b|will\b|time\b|longer\b|later\b|earlier\b)([a-z]+)",
+               re.I),
+    re.compile(r"\bwhat (?!is\b|are\b|was\b)([a-z]+) (?:rate|percentage|percent)\b", re.I),
+    re.compile(r"\bhow many (?!business\b|calendar\b|consecutive\b|full\b)([a-z]+) "
+               r"(?!does\b|is\b|was\b|has\b)[a-z]+s\b", re.I),  # "how many support hours", "how many training vouchers"
+)
+_EVENT = re.compile(r"\b(?:(?:after|before|following|upon|prior to|to)\s+(?!whom\b|which\b|what\b)"
+                    r"|(?:of|from)\s+(?=(?:the|a|an|its|their|each|any)\s))"
+                    r"(.*?)(?=\s(?:does|do|did|must|may|can|will|should|is|are|has|have|that|which|who)\b|[?,]|$)",
+                    re.I)
+
+
+def _root(term: str) -> str:
+    """A coarser stem for matching events: moving/moved/move, raising/raised, expires/expiry meet."""
+    for suffix in ("ing", "ed", "es", "e", "y", "s"):
+        if term.endswith(suffix) and len(term) - len(suffix) >= 3:
+            term = term[: -len(suffix)]
+            break
+    return term[:5]
+
+
+def asked(question: str) -> Asked:
+    measured = None
+    for pattern in _MEASURED:
+        match = pattern.search(question)
+        terms = reader.content_terms(match.group(1)) if match else []
+        if terms and terms[0] not in _GENERIC:
+            measured = terms[0]
+            break
+    start = reader.quantity_span(question)
+    match = _EVENT.search(question, start) if start is not None else None
+    if not match:
+        return Asked(measured, (), None)
+    phrase = match.group(1)
+    event = tuple(_root(t) for t in reader.content_terms(phrase)[:6] if t not in _GENERIC)
+    head = _event_head(phrase)
+    objects = () if _DETERMINER.match(phrase) else tuple(t for t in event if t != head)
+    return Asked(measured, event, head, objects)
+
+
+_DETERMINER = re.compile(r"^(?:the|a|an|its|their|his|her|each|any)\s", re.I)
+_PREPOSITION = re.compile(r"\s(?:of|for|in|on|at|to|from|with|by|under)\s", re.I)
+
+
+def _event_head(phrase: str) -> str | None:
+    """The word an event is named by: the last noun of a noun phrase ("an uncured material breach": breach; "a
+    certification expires": expires), the verb of a verb phrase ("raising its fees": raising)."""
+    if _DETERMINER.match(phrase):
+        terms = [t for t in reader.content_terms(_PREPOSITION.split(phrase)[0]) if t not in _GENERIC]
+        return _root(terms[-1]) if terms else None
+    terms = [t for t in reader.content_terms(phrase) if t not in _GENERIC]
+    return _root(terms[0]) if terms else None
+
+
+def _sentence_bindings(sentence: str, context: str) -> list[tuple[str, frozenset[str]]]:
+    """Each segment of a sentence with the words its numbers are bound to."""
+    pieces = [p for p in _CUT.split(sentence) if p and p.strip()]
+    lead = " ".join(p for p in (context, sentence.split(": ", 1)[0] if ": " in sentence else "") if p)
+    out = []
+    for i, piece in enumerate(pieces):
+        near = " ".join(pieces[max(0, i - 1): i + 2])  # the segments before and after: subject, verb, object
+        words = reader.content_terms(f"{lead} {near}")
+        out.append((piece, frozenset(words) | frozenset(_root(w) for w in words)))
+    return out
+
+
+def bound_numbers(unit: reader.Unit, kind: str | None) -> list[frozenset[str]]:
+    """For each segment of the unit holding a number (of `kind` when given), the words that number is bound to."""
+    out = []
+    for sentence in reader.sentences(unit.text) or [unit.text]:
+        for piece, words in _sentence_bindings(sentence, unit.context):
+            if reader.holds_quantity(piece, kind):
+                out.append(words)
+    return out
+
+
+def _event_bound(wanted: Asked, words: frozenset[str]) -> bool:
+    """A noun-phrase event ("the invoice date") is bound when one of its words is. A verb-phrase event is bound when
+    its act and one of the things it acts on are ("to change its partner category" is not "price changes"), or two
+    of its words, however the act is worded ("to fix a verified breach of the warranty": "correct a verified
+    breach")."""
+    shared = len(set(wanted.event) & words)
+    if not wanted.objects:  # a noun-phrase event ("the invoice date", "the agreement ends"): any of its words
+        return shared >= 1
+    return (wanted.head in words and bool(set(wanted.objects) & words)) or shared >= 2
+
+
+def answers(question: str, unit: reader.Unit, kind: str | None) -> bool:
+    """The unit holds a number (of `kind`) bound to what the question measures and to the event it names, and names
+    every name the question gives outside the document's title (`reader.missing_names` is applied by the caller to the
+    clause as a whole; here the unit itself must carry them, so a table row of another certification does not)."""
+    wanted = asked(question)
+    for words in bound_numbers(unit, kind):
+        if wanted.measured and wanted.measured not in words:
+            continue
+        if wanted.head and not _event_bound(wanted, words):
+            continue
+        return True
+    return False
+
+
+def names_in_unit(question: str, unit: reader.Unit, where: str, document_title: str) -> bool:
+    """Every name of the question that the document's title does not give is in the unit (or its clause title)."""
+    own = [n for n in reader.names(question) if not reader.name_in(n, document_title)]
+    return all(reader.name_in(n, f"{where} {unit.full}") for n in own)
+
+
+def holds_asked_quantity(question: str, title: str, text: str, document_title: str, others: Sequence[str],
+                         min_coverage: float) -> bool:
+    """A unit of the clause holds a number of the kind asked ("how many days": a duration), bound to what the
+    question measures and counts from, in a unit naming the question's names, and covers enough of the question."""
+    needs = reader.expected_quantity(question)
+    return any(
+        reader.holds_quantity(u.text, needs)
+        and answers(question, u, needs)
+        and names_in_unit(question, u, title, document_title)
+        and reader.weighted_coverage(question, f"{title} {u.full}", others) >= min_coverage
+        for u in reader.structured_units(text)
+    )
+
+
+_ACTOR = re.compile(r"\b(?:does|do|must|will|may|can|should|shall|would)\s+(?:the|a|an|each|that|this)\s+([a-z]+)\s+"
+                    r"(?!be\b|been\b|have\b)[a-z]+", re.I)
+_SUBJECT = re.compile(r"\b([A-Z][a-z]+|party|parties|recipient|discloser)(?:['’]s)?\s+"
+                      r"(?:will|must|may|shall|agrees to|is required to|is responsible)\b"
+                      r"|\b(?:will|must|may|shall)\s+([A-Z][a-z]+)\b")  # "in no event will Provider include"
+
+
+_YES_NO = re.compile(r"^\s*(?:can|could|may|might|must|does|do|did|is|are|was|were|will|would|should|shall|has|have)\b",
+                     re.I)
+
+
+def asked_actor(question: str) -> str | None:
+    """The party a question asks about as the one who acts: "provider" in "What does the provider owe the customer
+    …?", "customer" in "What must the customer do …?"."""
+    if _YES_NO.match(question):
+        return None  # "Can the customer …?" asks whether, not what the customer does
+    match = _ACTOR.search(question)
+    return reader.stem(match.group(1).lower()) if match else None
+
+
+def acting_parties(text: str) -> set[str]:
+    """The parties a unit makes act: each word standing right before its modal verbs ("Provider will pay …")."""
+    return {reader.stem((m.group(1) or m.group(2)).lower()) for m in _SUBJECT.finditer(text)}
+
+
+def read(question: str, title: str, text: str) -> list[reader.Reading]:
+    """`copilot_reader.read`, with the readings ordered by binding too: for a quantity question, a unit whose number is
+    bound to what the question asks about reads better than one whose number belongs to another event or thing; for
+    a question about what a party does, a unit in which that party acts reads better than one in which another
+    does."""
+    readings = reader.read(question, title, text)
+    quantity = reader.asked_quantity(question)
+    needs = reader.expected_quantity(question)
+    actor = asked_actor(question)
+
+    def bonus(r: reader.Reading) -> float:
+        score = 0.3 if actor and actor in acting_parties(r.unit.text) else 0.0
+        if not quantity or not reader.holds_quantity(r.unit.text, needs):
+            return score
+        return score + (0.4 if answers(question, r.unit, needs) else -0.3)
+
+    rescored = [reader.Reading(r.unit, r.score + bonus(r), r.overlap, r.has_fact) for r in readings]
+    return sorted(rescored, key=lambda r: -r.score)
