@@ -197,7 +197,7 @@ def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> st
     """An exception opened; an out-of-scope service request is also service leakage (SOP-5.3 / COP-5.3: "recorded
     as service leakage for the support economics KPI"), with the support hours it names."""
     month = _month_of_instant(detail["occurred_at"])
-    stored = rt.store.get(tenant_id, CASES, detail["case_id"])
+    stored = read_case(rt.store, tenant_id, detail["case_id"])
     case = stored.data if stored else {}
     delta = Delta(exceptions=1)
     if detail.get("category") == "out_of_scope_service":
