@@ -18,7 +18,6 @@ AUDIT_INLINE_CHARS = 100_000
 # By decision kind, the composition root (`runtime.Registry`) wires the pure evaluation a replay runs again
 # (`evaluators`) and the record as a partner may read it (`views`). How a decision is stored (its collections, its
 # body in parts, its partner lookup) is `decision_repository`'s.
-DECISIONS = repository.DECISIONS  # policy_whatif's window reads name it here, until they go through decision_repository
 
 
 def new_decision(
