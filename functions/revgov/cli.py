@@ -148,7 +148,7 @@ def _wait(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     """Re-publish a tenant's dead-lettered or failed ERP events (or the ones named) after their cause is fixed."""
     use_product(args.state_file)
-    from .runtime import runtime
+    from .bootstrap import runtime
     from .services import erp
 
     bad = [e for e in args.event_id or [] if not is_typed_id(e, "evt")]
@@ -174,7 +174,7 @@ def _settle(args: argparse.Namespace) -> int:
     member of the finance queue approves it through the API before anything is issued (SOP-7.2 / COP-7.2). A run
     approved before answers that settlement; a prepared one whose figures are unchanged, that preparation."""
     use_product(args.state_file)
-    from .runtime import runtime
+    from .bootstrap import runtime
     from .services import rebates
 
     body = {"period": args.period, "run": args.settlement_run}
@@ -213,7 +213,7 @@ def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
 def _agents_run(args: argparse.Namespace) -> int:
     """Run one bounded agent now, for the named tenants or every active one; one report per tenant."""
     use_product(args.state_file)
-    from .runtime import runtime
+    from .bootstrap import runtime
     from .services import agents
 
     rt = runtime()
@@ -227,7 +227,7 @@ def _agents_run(args: argparse.Namespace) -> int:
 def _copilot_index(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .runtime import build_copilot
+    from .bootstrap import build_copilot
     from .services.copilot import contract_files, index_tenant
     from .settings import settings
 

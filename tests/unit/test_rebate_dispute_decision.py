@@ -21,7 +21,7 @@ from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.rebates.models import MODELS
 from revgov.runtime import Runtime
-from revgov.services import cases, rebates
+from revgov.services import case_repository, cases, rebates
 from support import ROOT
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
@@ -45,7 +45,7 @@ class CountingStore:
 
     def commit(self, tenant_id: str, changes: Any) -> Any:
         self.commits += 1 if changes.puts else 0
-        if self.lose_decision and any(p.collection == cases.CASES for p in changes.puts):
+        if self.lose_decision and any(p.collection == case_repository.CASES for p in changes.puts):
             raise ConnectionError("connection lost")
         return self.store.commit(tenant_id, changes)
 

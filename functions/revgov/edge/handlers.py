@@ -14,11 +14,11 @@ from functools import lru_cache
 from typing import Any
 
 from .. import observe
+from ..bootstrap import runtime
 from ..domain.access import PLATFORM
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..metrics import record as record_metric
-from ..runtime import runtime
 from ..services import events as event_log
 from ..services import tenant_repository
 from .api import app
