@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..domain.errors import Forbidden, NotFound, RuleViolation
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import cases, deals, decisions, key_lineage
+from . import cases, deals, decision_repository, decisions, key_lineage
 from .catalog import price_lines, tenant_catalog
 from .partners import load_partner
 from .tenants import load_tenant, policy_at
@@ -99,7 +100,7 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     opened, changes = _open_approvals(rt, who, policy, decision)
     decision["approvals"] = [o["approval_id"] for o in opened]
     made = Canonical.of(inputs)  # serialised once: for the stored body, the audit inputs and the audit hash
-    changes.puts.extend(decisions.new_decision_puts(decision, made))
+    changes.puts.extend(decision_repository.puts(decision, made))
     changes.audit.insert(0, _checked(who, decision, made))
     changes.events.append(
         DomainEvent(
@@ -116,7 +117,8 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     )
     rt.commit(who.tenant_id, changes)
     if who.role is Role.PARTNER:
-        decision = audience.partner_decision(decision, pricing.partner_wording(pricing.pricing_index(policy, version)))
+        wording = pricing.partner_wording(pricing.pricing_index(policy, version))
+        return response(audience.partner_decision(decision, wording), opened)
     return response(decision, opened)
 
 
@@ -162,7 +164,7 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
 
 
 def _open_approvals(
-    rt: Runtime, who: Principal, policy: dict[str, Any], decision: dict[str, Any]
+    rt: Runtime, who: Principal, policy: dict[str, Any], decision: Mapping[str, Any]
 ) -> tuple[list[dict[str, Any]], Changes]:
     """One approval per category the result needs, each citing the reasons of its category (and the uncategorised)."""
     result, decision_id = decision["result"], decision["decision_id"]
@@ -192,7 +194,7 @@ def _open_approvals(
     return opened, changes
 
 
-def _checked(who: Principal, decision: dict[str, Any], inputs: Canonical) -> AuditEntry:
+def _checked(who: Principal, decision: Mapping[str, Any], inputs: Canonical) -> AuditEntry:
     """The check's audit record: its inputs (or their hash when too large), the rules and clauses it applied."""
     reasons = decision["result"]["reasons"]
     return AuditEntry.by(
@@ -225,7 +227,7 @@ def _policy_of(rt: Runtime, tenant_id: str, version: str) -> tuple[dict[str, Any
         return tenant.policy, tenant.policy_version
 
 
-def response(decision: dict[str, Any], approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def response(decision: Mapping[str, Any], approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     result = decision["result"]
     return {
         "decision_id": decision["decision_id"],
@@ -297,12 +299,13 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
     others = [c for c in (cases.find(rt, who.tenant_id, cid) for cid in decision["approvals"]) if c is not None]
-    resolved = None
+    resolved: case_rules.Case | None = None
     if case["status"] == "approved":
         _two_people(rt, who, case, [c.data for c in others])
         expiry = _expired(rt, who.tenant_id, decision)
         if expiry is not None:
-            case = resolved = case_rules.resolved_otherwise(case, "rejected", expiry)
+            resolved = case_rules.resolved_otherwise(case, "rejected", expiry)
+            case = dict(resolved)
     statuses = {c.data["case_id"]: c.data["status"] for c in others} | {case["case_id"]: case["status"]}
     history = [
         *decision["history"],
@@ -320,7 +323,7 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     else:
         outcome, status = decision["outcome"], decision["status"]
     updated = {**decision, "outcome": outcome, "status": status, "history": history}
-    changes = Changes(puts=[decisions.decision_put(updated, version=stored.version)])
+    changes = Changes(puts=[decision_repository.put(updated, version=stored.version)])
     if status != decision["status"]:
         cited = [*case["reasons"], *([case["decision"]["resolved_by_rule"]] if resolved else [])]
         changes.audit.append(
