@@ -3,6 +3,8 @@ DynamoDB alike), idempotent and audited.
 
 `revgov maintenance backfill-decisions --tenant T`: decisions stored before the per-partner lookup existed get it,
 so the partner sees them in `GET /v1/decisions` (services.decision_backfill).
+`revgov maintenance backfill-deal-pointers --tenant T`: deal registrations stored before each partner's pointers
+existed get theirs, so the partner sees them in `GET /v1/deals` (services.deals.backfill).
 """
 
 from __future__ import annotations
@@ -30,6 +32,22 @@ def _backfill_decisions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backfill_deal_pointers(args: argparse.Namespace) -> int:
+    use_product(args.state_file)
+    from .runtime import runtime
+    from .services.deals.backfill import backfill_partner_pointers
+
+    rt = runtime()
+    require_tenants(rt, args.tenant)
+    rows = []
+    for tenant_id in args.tenant:
+        with working(f"Backfilling deal registration pointers of {tenant_id}…", as_json=args.json):
+            rows.append(backfill_partner_pointers(rt, tenant_id, actor=f"operator:cli-{getpass.getuser()}"))
+    emit(rows, as_json=args.json, columns=("tenant_id", "scanned", "backfilled"),
+         title="partner deal registration pointers (a second run backfills 0)")  # fmt: skip
+    return 0
+
+
 def register(commands: Any) -> None:
     maintenance = commands.add_parser("maintenance", help="one-off, idempotent, audited repairs of stored data")
     sub = maintenance.add_subparsers(dest="maintenance_command", required=True)
@@ -41,3 +59,11 @@ def register(commands: Any) -> None:
     backfill.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
     product_options(backfill)
     backfill.set_defaults(run=_backfill_decisions)
+    pointers = sub.add_parser(
+        "backfill-deal-pointers",
+        help="give deal registrations stored before each partner's pointers their pointer (partners then see them "
+        "in GET /v1/deals); a second run changes nothing",
+    )
+    pointers.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
+    product_options(pointers)
+    pointers.set_defaults(run=_backfill_deal_pointers)
