@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from memory_store import memory_runtime
+from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, MalformedRequest, RuleViolation
 from revgov.domain.partners import tiers_by_rank
@@ -103,6 +104,7 @@ def test_pa_5_3_a_registration_with_an_accepted_order_does_not_expire_and_still_
     clock.set("2026-11-21T09:00:00.000Z")
     kept = _order(rt, deal["deal_id"], "2026-11-20T10:00:00Z")
     assert kept["status"] == "approved" and kept["order"]["clause"] == "PA-5.3"
+    assert schemas.problems("api/responses/deal.schema.json", kept) == []
     clock.set("2027-03-10T09:00:00.000Z")  # long after the 90 days
     # "A registration expires at the end of its exclusivity period unless an order has been accepted"
     assert deal_service.get(rt, OPS, deal["deal_id"])["status"] == "approved"
@@ -172,8 +174,12 @@ def test_pa_13_3_a_terminated_partners_registration_takes_no_order(world):
 def test_pa_5_4_an_affiliate_purchasing_centrally_is_its_parents_opportunity(world):
     rt = world["rt"]
     parent = f"US-EIN-{uuid.uuid4().hex[:8]}"
-    affiliate = {"id": _customer(), "ultimate_parent_id": parent, "purchases_centrally": True}
-    _approve(rt, _register(rt, world["a"], affiliate))
+    affiliate = {"id": _customer(), "ultimate_parent_id": parent, "purchases_centrally": True, "contact": "Dana Ortiz"}
+    assert schemas.problems("api/deal-registration.schema.json", {
+        "partner_id": world["a"], "customer": {"name": "Harbor", **affiliate}, "family": "networking",
+        "estimated_value": "1.00", "expected_close": "2027-01-15"}) == []
+    registered = _approve(rt, _register(rt, world["a"], affiliate))
+    assert schemas.problems("api/responses/deal.schema.json", registered) == []  # contact and group sent back
     # "Affiliates of a Customer are treated as the same Customer where they share the same ultimate parent and
     # purchase centrally": the parent itself, and a sister affiliate buying centrally, are the same Customer
     sister = {"id": _customer(), "ultimate_parent_id": parent.lower(), "purchases_centrally": True}
@@ -280,3 +286,38 @@ def test_backfill_of_an_unknown_tenant_is_refused(world):
     with pytest.raises(Exception) as missing:
         backfill.backfill_partner_pointers(world["rt"], "nosuchtenant", actor="operator:cli-test")
     assert type(missing.value).__name__ == "NotFound"
+
+
+# --- PA-5.2 / SOP-4.3: who decides a registration, and by when (held) ----------------------------------------------
+@pytest.mark.parametrize(("registered", "due"), [
+    ("2026-11-02T09:00:00.000Z", "2026-11-04T09:00:00.000Z"),  # Monday: Wednesday
+    ("2026-11-06T09:00:00.000Z", "2026-11-10T09:00:00.000Z"),  # Friday: the weekend is no business day
+    ("2026-11-25T09:00:00.000Z", "2026-11-30T09:00:00.000Z"),  # Thanksgiving (26 Nov) is no US business day
+])
+def test_pa_5_2_channel_ops_decides_within_2_business_days(world, registered, due):
+    """PA-5.2: "Channel Operations approves or rejects a registration within 2 business days. A registration that is
+    not decided within that time is escalated but is not approved by default." (The demo partner is in the US.)"""
+    rt, clock = world["rt"], world["clock"]
+    clock.set(registered)
+    deal = _register(rt, world["a"], {"id": _customer()})
+    review = rt.store.get("northwind", "CASE", deal["approval_id"]).data
+    assert review["queue"] == "channel_ops" and review["due_at"] == due
+    clock.set("2026-12-20T09:00:00.000Z")  # long past due: still pending, never approved by default
+    assert deal_service.get(rt, OPS, deal["deal_id"])["status"] == "pending"
+
+
+def test_sop_4_3_a_registration_is_never_approved_by_its_requester(world):
+    """SOP-4.3: "A requester can never approve their own request." Channel ops may register for a partner; the same
+    key may not approve that registration; an admin key is not in the channel_ops queue."""
+    rt = world["rt"]
+    deal = deal_service.register(rt, OPS, {"partner_id": world["a"], "customer": {"id": _customer(), "name": "X"},
+                                           "family": "networking", "estimated_value": "1.00",
+                                           "expected_close": "2027-01-15"})
+    with pytest.raises(Exception) as refused:
+        cases.decide_case(rt, OPS, "approval", deal["approval_id"], "approved", None)
+    assert type(refused.value).__name__ == "Forbidden" and "SOP-4.3" in str(refused.value)
+    admin = Principal("northwind", Role.ADMIN, "key_01JX0000000000000000ADMIN0")
+    with pytest.raises(Exception) as not_queue:
+        cases.decide_case(rt, admin, "approval", deal["approval_id"], "approved", None)
+    assert type(not_queue.value).__name__ == "Forbidden"
+    assert deal_service.get(rt, OPS, deal["deal_id"])["status"] == "pending"
