@@ -23,6 +23,7 @@ import pytest
 
 from memory_store import memory_runtime
 from revgov import schemas
+from revgov.domain import deals as core
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, MalformedRequest, RuleViolation
 from revgov.domain.partners import tiers_by_rank
@@ -32,6 +33,8 @@ from revgov.services import cases, deal_holds
 from revgov.services import deals as deal_service
 from revgov.services.deals import backfill, repository
 from revgov.services.deals.live import registration_for_quote
+from revgov.tenant_files import load_tenant_file
+from support import ROOT
 
 T0 = "2026-11-02T09:00:00.000Z"
 SALES = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
@@ -321,3 +324,24 @@ def test_sop_4_3_a_registration_is_never_approved_by_its_requester(world):
         cases.decide_case(rt, admin, "approval", deal["approval_id"], "approved", None)
     assert type(not_queue.value).__name__ == "Forbidden"
     assert deal_service.get(rt, OPS, deal["deal_id"])["status"] == "pending"
+
+
+# --- the registration discount after an order: each clause's own words (pure) --------------------------------------
+def _tenant_policy(tenant: str) -> dict[str, Any]:
+    return dict(load_tenant_file(ROOT / "tenants" / tenant / "tenant.yaml")["policy"])
+
+
+@pytest.mark.parametrize(("tenant", "after_period"), [("northwind", False), ("contoso", True)])
+def test_the_registration_discount_after_the_period_follows_each_clause(tenant, after_period):
+    """PA-5.6: the discount applies "during the exclusivity period", and PA-5.3 keeps the registration, not the
+    period. CPA-5.2: "Protection ends at the end of the period unless an order has been accepted", and CPA-5.5 gives
+    the discount "during the protection period": the protection, and so the discount, go on."""
+    policy = _tenant_policy(tenant)
+    deal = {"deal_id": "dl_1", "status": "approved", "approved_at": "2026-11-02T09:00:00.000Z",
+            "expires_at": "2027-01-01T09:00:00.000Z"}
+    kept = {**deal, "order": {"order_ref": "SO-1", "accepted_at": "2026-12-01T09:00:00.000Z"}}
+    during, after = "2026-12-15T09:00:00.000Z", "2027-02-01T09:00:00.000Z"
+    assert core.discounted(policy, kept, during) and core.discounted(policy, deal, during)
+    assert core.discounted(policy, kept, after) is after_period
+    assert not core.discounted(policy, deal, after)  # no order: expired
+    assert core.is_live(kept, after) and not core.is_live(deal, after)
