@@ -19,7 +19,7 @@ from .cli_support import emit, product_options, require_tenants, use_product, wo
 
 def _backfill(args: argparse.Namespace, what: str, use_case: Callable[..., dict[str, Any]], title: str) -> int:
     """Run one backfill use case for each `--tenant`, as the operator running the command, and print its counts."""
-    from .runtime import runtime  # after use_product: the product's settings come from the state file
+    from .bootstrap import runtime  # after use_product: the product's settings come from the state file
 
     rt = runtime()
     require_tenants(rt, args.tenant)
