@@ -21,7 +21,7 @@ from ...domain.rules import Rule
 from ...domain.tenants import Tenant
 from ...ports import Changes
 from ...runtime import Runtime
-from .. import cases, tenants
+from .. import case_repository, cases, tenants
 from . import repository
 from .book import today
 
@@ -73,7 +73,7 @@ def _report(rt: Runtime, tenant: Tenant, rule: review.Review, context: dict[str,
     period, tid, now = context["period"], tenant.tenant_id, rt.clock.now_iso()
     marker = repository.late_run_case(rt, tid, period)
     if marker is not None:
-        stored = rt.store.get(tid, cases.CASES, marker.data["case_id"])
+        stored = case_repository.read(rt.store, tid, marker.data["case_id"])
         if stored is None or stored.data["status"] != "open" or stored.data["context"] == context:
             return
         try:
