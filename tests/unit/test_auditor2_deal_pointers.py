@@ -13,12 +13,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from revgov.bootstrap import build_runtime
 from revgov.domain.access import PLATFORM, Principal, Role
 from revgov.domain.partners import tiers_by_rank
 from revgov.domain.time import parse_instant
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.ports import Changes, Delete
-from revgov.runtime import build_runtime
 from revgov.services import deals, tenants
 from revgov.services.deals import backfill, repository
 from revgov.settings import Settings
