@@ -115,6 +115,9 @@ def test_pa_5_3_a_registration_with_an_accepted_order_does_not_expire_and_still_
     with pytest.raises(Conflict) as refused:
         _register(rt, world["b"], {"id": customer}, close="2027-05-01")
     assert refused.value.extra["clause"] == "PA-5.5"
+    # PA-5.5: "the rejected Partner is told the date on which the conflicting exclusivity period ends" — it ended,
+    # and the registration lives on: the refusal says so instead of inviting a registration that would fail again
+    assert "order was accepted" in refused.value.detail and world["a"] not in refused.value.detail
     # PA-5.6: the registration discount applies "during the exclusivity period" only; that period ended
     with pytest.raises(RuleViolation):
         registration_for_quote(rt, "northwind", deal["deal_id"], world["a"], customer, clock.now_iso(), _policy(rt))

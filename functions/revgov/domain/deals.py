@@ -273,13 +273,18 @@ def conflict_reason(policy: dict[str, Any], live: dict[str, Any]) -> dict[str, A
     """Why a registration loses to a live one: the rule, the clause and when the winner's exclusivity ends — never
     who holds it (PA-5.5, PA-11.1)."""
     rule = conflict_rule(policy)
+    ends = (
+        f"Its exclusivity ends {live['expires_at'][:10]}; you may register again after that date"
+        if not live.get("order")
+        else f"Its period ended {live['expires_at'][:10]} but an order was accepted within it, so it does not expire "
+        f"({policy['deal_registration']['order_accepted']['clause']}); you may register again only if it is withdrawn"
+    )
     return {
         "rule_id": rule["id"],
         "clause": rule["clause"],
         "message": (
             f"another partner's approved registration for this customer and {live['family']} is in force; the first "
-            f"approved registration wins ({rule['clause']}). Its exclusivity ends {live['expires_at'][:10]}; you may "
-            "register again after that date"
+            f"approved registration wins ({rule['clause']}). {ends}"
         ),
         "exclusivity_ends": live["expires_at"],
     }
