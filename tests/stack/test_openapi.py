@@ -272,6 +272,9 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         "partners:sales",
         {"proposal_date": clock_support.today().isoformat()},
     ),
+    "record_deal_order": lambda r: (
+        {"deal_id": _approved_deal(r)}, "partners:channel_ops", {"accepted_at": r.rt.clock.now_iso()}
+    ),
     "create_tenant": lambda r: ({}, "operator"),
     "suspend_tenant": lambda r: ({"tenant_id": r.tenant_standing("active")}, "operator"),
     "resume_tenant": lambda r: ({"tenant_id": r.tenant_standing("suspended")}, "operator"),
