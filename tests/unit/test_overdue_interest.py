@@ -56,6 +56,7 @@ def test_pa_10_8_one_percent_per_month_spread_over_the_days_of_each_month():
     accrual = core.accrue(NW_LATE, invoice("10000.00", "2026-03-31"), 30, date(2026, 6, 15))
     assert accrual.due_on == date(2026, 4, 30) and accrual.days == 46
     assert accrual.interest == Decimal("150.00") and accrual.compensation == Decimal("0")
+    assert accrual.periods[0] == {"period": "2026-05", "rate_percent": "1.0", "days": 31, "amount": "100.00"}
     assert [(p["period"], p["days"], p["amount"]) for p in accrual.periods] == [
         ("2026-05", 31, "100.00"), ("2026-06", 15, "50.00")]  # fmt: skip
 

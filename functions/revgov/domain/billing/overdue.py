@@ -226,7 +226,15 @@ def accrue(
             entry["exact"] += share
             exact += share
         day += timedelta(days=1)
-    periods = tuple({**e, "amount": format_money(e.pop("exact"))} for e in sums.values())
+    periods = tuple(
+        {
+            "period": e["period"],
+            "rate_percent": e["rate_percent"],
+            "days": e["days"],
+            "amount": format_money(e["exact"]),
+        }
+        for e in sums.values()
+    )
     interest = None if missing else round_money(exact)
     days = (last - due).days
     return Accrual(invoice["invoice_id"], due, due + timedelta(days=1), last, days, interest,
