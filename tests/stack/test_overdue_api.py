@@ -98,3 +98,45 @@ def test_a_day_after_today_is_refused(billing_tenant) -> None:
         billing_tenant.finance.get(PATH, partner_id=PARTNERS[0]["partner_id"], as_of=tomorrow), 400
     )
     assert problem["errors"][0]["path"] == "/query/as_of"
+
+
+def test_finance_prepares_a_charge_another_approves_it_and_the_partner_reads_its_own(billing_tenant, api) -> None:
+    """SOP-4.3: "A requester can never approve their own request." PA-11.1: a rival reads nothing of it."""
+    invoice_id, own, rival = _overdue_invoice(billing_tenant, api)
+    charges = f"{PATH}/charges"
+    assert_problem(own.post(charges, {"invoice_id": invoice_id}), 403)  # a partner never charges itself
+    prepared = billing_tenant.finance.post(charges, {"invoice_id": invoice_id})
+    assert prepared.status_code == 201, prepared.text
+    charge = prepared.json()
+    assert charge["status"] == "pending_approval" and Decimal(charge["interest"]) > 0
+    assert_problem(billing_tenant.finance.post(charges, {"invoice_id": invoice_id}), 409)  # one open per invoice
+    decided = billing_tenant.finance.post(f"/v1/approvals/{charge['approval_id']}/decision",
+                                          {"outcome": "approved", "note": "mine"})  # fmt: skip
+    assert decided.status_code == 403, decided.text  # its preparer
+    other = api.as_key(billing_tenant.admin.post("/v1/keys", {"role": "finance", "label": "f2"}).json()["key"])
+    decided = other.post(f"/v1/approvals/{charge['approval_id']}/decision", {"outcome": "approved", "note": "ok"})
+    assert decided.status_code == 200, decided.text
+    read = own.get(f"{charges}/{charge['charge_id']}")
+    assert read.status_code == 200 and read.json()["status"] == "issued"
+    assert "key_" not in read.json()["prepared_by"]  # a partner reads the team, never a staff key id
+    assert_problem(rival.get(f"{charges}/{charge['charge_id']}"), 404)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({}, 400, "/invoice_id"),
+        ({"invoice_id": "inv_../../x"}, 400, "/invoice_id"),
+        ({"invoice_id": "inv_01JX0000000000000000000009"}, 404, None),
+        ({"invoice_id": "inv_01JX0000000000000000000009", "through": "２０２６-01-01"}, 400, "/through"),
+        ({"invoice_id": "inv_01JX0000000000000000000009", "through": 20260101}, 400, "/through"),
+        ({"invoice_id": "inv_01JX0000000000000000000009", "amount": "10.00"}, 400, "/amount"),  # server-owned
+        ({"invoice_id": "inv_01JX0000000000000000000009", "partner_id": "ptr_01JBNWPARTNER0000000000001"}, 400,
+         "/partner_id"),
+    ],
+)
+def test_bad_charge_bodies_are_problems_naming_the_field(billing_tenant, body, status, field) -> None:
+    problem = assert_problem(billing_tenant.finance.post(f"{PATH}/charges", body), status)
+    if field is not None:
+        assert any(e["path"] == field for e in problem.get("errors", [])), problem
+    assert_problem(billing_tenant.finance.get(f"{PATH}/charges/lpc_01JX0000000000000000000009"), 404)

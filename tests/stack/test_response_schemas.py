@@ -43,6 +43,7 @@ STAFF_ORDER = (Role.ADMIN, Role.FINANCE, Role.CHANNEL_OPS, Role.SALES, Role.LEGA
 NOT_READ = {
     "get_billing_subscription": "needs an ERP subscription.activated event (tests/stack/test_billing_subscriptions.py)",
     "get_delivery": "needs a delivered outbound event (tests/security/test_outbound_webhooks.py)",
+    "get_late_payment_charge": "needs an invoice 30+ days overdue (tests/stack/test_overdue_api.py reads it)",
 }
 
 

@@ -259,3 +259,15 @@ def credit_hold(late: LatePayment, overdue: Sequence[Mapping[str, Any]], on: dat
             f"overdue (longest {worst} days) ({late.rule.rule_id}, {late.rule.clause})"
         ),
     }
+
+
+# --- the charge Finance issues -------------------------------------------------------------------------------------
+def charge_due(accrual: Accrual, charged_interest: Decimal, compensation_charged: bool) -> dict[str, Decimal]:
+    """What a late-payment charge through `accrual.through` adds to what was charged before on the invoice: the
+    interest accrued so far less the interest already charged (so the charges of one invoice always add up to its
+    accrued interest rounded once, never charging a day twice), and the fixed compensation unless charged before."""
+    if accrual.interest is None:
+        raise ValueError(f"no reference rate for {', '.join(accrual.missing)}: the interest cannot be stated")
+    interest = max(accrual.interest - charged_interest, ZERO)
+    compensation = ZERO if compensation_charged or accrual.days == 0 else accrual.compensation
+    return {"interest": interest, "compensation": compensation, "total": interest + compensation}

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.access import Role
-from ...services.billing import overdue
+from ...services.billing import overdue, overdue_charges
 from ..http import Call
 from ..registry import STAFF, QueryParam, operation
 
 # Staff read any partner's; a partner key reads its own (as its invoices, SOP-6.1 "through the Partner Portal").
 READERS = frozenset(STAFF | {Role.PARTNER})
+FINANCE = frozenset({Role.FINANCE})  # SOP-1.2: the finance queue invoices; an automated workflow has no key
 
 
 @operation(
@@ -39,3 +40,33 @@ def get_overdue_statement(call: Call) -> dict[str, Any]:
     return overdue.overdue_statement(
         call.runtime, call.who, partner_id=call.query.get("partner_id"), as_of=call.query.get("as_of")
     )
+
+
+@operation(
+    "POST",
+    "/v1/billing/overdue/charges",
+    summary="Prepare the late-payment charge of an overdue invoice through a day (interest less what was charged "
+    "before, the fixed compensation once); it is issued only once another finance member approves it (PA-10.8 / "
+    "CPA-10.7, SOP-4.3)",
+    roles=FINANCE,
+    tag="billing",
+    status=201,
+    body_schema="api/late-payment-charge.schema.json",
+    example={"invoice_id": "inv_01JXA5V0000000000000000031", "through": "2026-06-15"},
+    response_schema="api/responses/late-payment-charge.schema.json",
+)
+def prepare_late_payment_charge(call: Call) -> dict[str, Any]:
+    return overdue_charges.prepare_charge(call.runtime, call.who, call.body)
+
+
+@operation(
+    "GET",
+    "/v1/billing/overdue/charges/{charge_id}",
+    summary="A late-payment charge with its decision (a partner key: its own)",
+    roles=READERS,
+    tag="billing",
+    id_params={"charge_id": "lpc"},
+    response_schema="api/responses/late-payment-charge.schema.json",
+)
+def get_late_payment_charge(call: Call) -> dict[str, Any]:
+    return overdue_charges.get_charge(call.runtime, call.who, call.params["charge_id"])

@@ -32,32 +32,34 @@ from ..toolkit import pages, put_over
 from .repository import DISPUTED_LINES, issued_invoices
 
 CREDIT_HOLDS = "CREDITHOLD"  # partner id -> {partner_id, status: placed | lifted, hold, placed_at, lifted_at}
+CHARGED = "LATEPAYINVOICE"  # invoice id -> what late-payment charges issued on it (overdue_charges writes it)
 ACTOR = "system:credit_holds"
 SOURCE = "revgov.billing"
 
 
-def _policy(tenant: Tenant) -> core.LatePayment:
+def late_payment_of(tenant: Tenant) -> core.LatePayment:
     late = core.LatePayment.of(tenant.policy)
     if late is None:
         raise RuleViolation("the tenant's policy states no late-payment rule (billing.late_payment)")
     return late
 
 
-def _as_of(rt: Runtime, text: str | None) -> date:
-    """The day asked about: today (UTC) by default; a real calendar day, never after today."""
+def as_of_day(rt: Runtime, text: str | None, pointer: str = "/query/as_of") -> date:
+    """The day asked about (its field at `pointer`): today (UTC) by default; a real calendar day, never after today."""
     today = date.fromisoformat(rt.clock.now_iso()[:10])
     if text is None:
         return today
+    name = pointer.rsplit("/", 1)[-1]
     try:
         day = date.fromisoformat(text)
     except ValueError:
         raise MalformedRequest(
-            f"as_of {text!r} is not a calendar day", errors=[FieldError("/query/as_of", "a day, YYYY-MM-DD")]
+            f"{name} {text!r} is not a calendar day", errors=[FieldError(pointer, "a day, YYYY-MM-DD")]
         ) from None
     if day > today:
         raise MalformedRequest(
-            f"as_of {text} is after today ({today.isoformat()}): interest is stated for days that have passed",
-            errors=[FieldError("/query/as_of", f"on or before {today.isoformat()}")],
+            f"{name} {text} is after today ({today.isoformat()}): interest is stated for days that have passed",
+            errors=[FieldError(pointer, f"on or before {today.isoformat()}")],
         )
     return day
 
@@ -105,6 +107,19 @@ def _row(
         "paid_on": invoice.get("paid_on"),
         "days_overdue": core.days_overdue(invoice, terms, on),
         "late_payment": accrual.as_dict(),
+        "charged": _charged(rt, tenant_id, invoice["invoice_id"]),
+    }
+
+
+def _charged(rt: Runtime, tenant_id: str, invoice_id: str) -> dict[str, Any]:
+    """What Finance issued on the invoice so far (interest, compensation), and the charge waiting for approval."""
+    stored = rt.store.get(tenant_id, CHARGED, invoice_id)
+    record = stored.data if stored else {}
+    return {
+        "interest": record.get("interest", "0.00"),
+        "compensation_charged": bool(record.get("compensation_charged")),
+        "charge_ids": list(record.get("charge_ids", [])),
+        "open_charge_id": record.get("open_charge_id"),
     }
 
 
@@ -118,7 +133,7 @@ def overdue_statement(rt: Runtime, who: Principal, *, partner_id: str | None, as
     """`GET /v1/billing/overdue`: the partner's invoices overdue by `as_of`, their interest and compensation, and its
     credit hold, each citing the rule and clause."""
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
-    late, on = _policy(tenant), _as_of(rt, as_of)
+    late, on = late_payment_of(tenant), as_of_day(rt, as_of)
     partner = _partner(rt, who, partner_id)
     pid = partner["partner_id"]
     terms = core.terms_of(partner, late.standard_terms_days)
