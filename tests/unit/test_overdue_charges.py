@@ -129,9 +129,10 @@ def test_a_draft_invoice_is_not_charged():
 
 def test_cpa_10_7_the_compensation_is_charged_once_per_invoice():
     # "a fixed compensation of EUR 40.00 per overdue invoice": the first charge carries it, a later one does not
-    late = core.LatePayment.of({"billing": {"late_payment": {
-        "id": "BILL-LATE-PAYMENT", "clause": "CPA-10.7", "credit_hold_days": 30, "fixed_compensation": "40.00",
-        "interest": {"basis": "reference_rate_plus", "points": "8", "reference_rates": {"2026-H1": "2.15"}}}}})  # fmt: skip
+    interest = {"basis": "reference_rate_plus", "points": "8", "reference_rates": {"2026-H1": "2.15"}}
+    node = {"id": "BILL-LATE-PAYMENT", "clause": "CPA-10.7", "credit_hold_days": 30, "fixed_compensation": "40.00",
+            "interest": interest}  # fmt: skip
+    late = core.LatePayment.of({"billing": {"late_payment": node}})
     assert late is not None
     invoice = {"invoice_id": "inv_A", "partner_id": P1, "status": "finalized", "total": "5000.00",
                "finalized_at": "2026-04-01T06:00:00Z", "paid_on": None}  # fmt: skip
