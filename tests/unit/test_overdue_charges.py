@@ -18,49 +18,31 @@ from decimal import Decimal
 
 import pytest
 
-from memory_store import Ledger
+from overdue_support import AS_P1, AS_P2, P1, published, september
 from revgov.domain.access import Principal, Role
 from revgov.domain.billing import overdue as core
 from revgov.domain.errors import Conflict, Forbidden, MalformedRequest, NotFound, RuleViolation
-from revgov.services import billing, cases
+from revgov.services import cases
 from revgov.services.billing import overdue, overdue_charges
 
-P1, P2 = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
 PREPARER = Principal("northwind", Role.FINANCE, "key_fin1")
 APPROVER = Principal("northwind", Role.FINANCE, "key_fin2")
-AS_P1 = Principal("northwind", Role.PARTNER, "key_p1", P1)
-AS_P2 = Principal("northwind", Role.PARTNER, "key_p2", P2)
-
-
-def _september() -> tuple[Ledger, str]:
-    ledger = Ledger("2026-09-05T12:00:00Z")
-    data = {"partner_id": P1, "order_ref": "SO-1", "shipped_on": "2026-09-05",
-            "lines": [{"sku": "NW-SRV-R2", "quantity": 2}]}  # fmt: skip
-    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-09-05T10:00:00Z")["status"] == "processed"
-    ledger.clock.set("2026-10-01T06:00:00Z")
-    invoice_id: str = ledger.invoice(P1, "2026-09")["invoice_id"]
-    billing.finalize_invoice(ledger.rt, PREPARER, invoice_id)
-    return ledger, invoice_id
-
-
-def _events(ledger: Ledger, kind: str) -> list[dict]:
-    return [e for e in ledger.rt.publisher.published if e["detail_type"] == kind]  # type: ignore[attr-defined]
 
 
 def test_a_charge_is_issued_only_when_another_finance_member_approves_it():
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september()
     ledger.clock.set("2026-12-01T08:00:00Z")
     charge = overdue_charges.prepare_charge(ledger.rt, PREPARER, {"invoice_id": invoice_id, "through": "2026-11-30"})
     assert (charge["status"], charge["interest"], charge["compensation"], charge["total"]) == (
         "pending_approval", "104.00", "0.00", "104.00")  # fmt: skip
     assert charge["queue"] == "finance" and charge["clause"] == "PA-10.8"
-    assert _events(ledger, "late_payment_charge.issued") == []  # never charged silently
+    assert published(ledger, "late_payment_charge.issued") == []  # never charged silently
     with pytest.raises(Forbidden):  # SOP-4.3: not by whoever prepared it
         cases.decide_case(ledger.rt, PREPARER, "approval", charge["approval_id"], "approved", "mine")
     cases.decide_case(ledger.rt, APPROVER, "approval", charge["approval_id"], "approved", "checked the ledger")
     issued = overdue_charges.get_charge(ledger.rt, AS_P1, charge["charge_id"])
     assert issued["status"] == "issued" and issued["decision"]["note"] == "checked the ledger"
-    [event] = _events(ledger, "late_payment_charge.issued")
+    [event] = published(ledger, "late_payment_charge.issued")
     assert (event["detail"]["charge_id"], event["detail"]["total"]) == (charge["charge_id"], "104.00")
     with pytest.raises(NotFound):  # another partner's charge is one that does not exist
         overdue_charges.get_charge(ledger.rt, AS_P2, charge["charge_id"])
@@ -72,7 +54,7 @@ def test_a_charge_is_issued_only_when_another_finance_member_approves_it():
 
 
 def test_a_second_charge_takes_only_what_was_not_charged_and_adds_up_to_the_accrued_interest():
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september()
     ledger.clock.set("2026-12-01T08:00:00Z")
     first = overdue_charges.prepare_charge(ledger.rt, PREPARER, {"invoice_id": invoice_id, "through": "2026-11-30"})
     cases.decide_case(ledger.rt, APPROVER, "approval", first["approval_id"], "approved", "ok")
@@ -87,12 +69,12 @@ def test_a_second_charge_takes_only_what_was_not_charged_and_adds_up_to_the_accr
 
 
 def test_a_rejected_charge_charges_nothing_and_frees_the_invoice():
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september()
     ledger.clock.set("2026-12-01T08:00:00Z")
     charge = overdue_charges.prepare_charge(ledger.rt, PREPARER, {"invoice_id": invoice_id, "through": "2026-11-30"})
     cases.decide_case(ledger.rt, APPROVER, "approval", charge["approval_id"], "rejected", "waived: bank delay")
     assert overdue_charges.get_charge(ledger.rt, PREPARER, charge["charge_id"])["status"] == "rejected"
-    assert _events(ledger, "late_payment_charge.issued") == []
+    assert published(ledger, "late_payment_charge.issued") == []
     again = overdue_charges.prepare_charge(ledger.rt, PREPARER, {"invoice_id": invoice_id, "through": "2026-11-30"})
     assert again["interest"] == "104.00"
 
@@ -107,7 +89,7 @@ def test_a_rejected_charge_charges_nothing_and_frees_the_invoice():
     ],
 )
 def test_bad_charges_are_refused_and_change_nothing(body, error):
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september()
     ledger.clock.set("2026-12-01T08:00:00Z")
     before = len(ledger.rt.store.audit_records("northwind"))
     with pytest.raises(error):
@@ -116,7 +98,7 @@ def test_bad_charges_are_refused_and_change_nothing(body, error):
 
 
 def test_a_draft_invoice_is_not_charged():
-    ledger, _ = _september()
+    ledger, _ = september()
     data = {"partner_id": P1, "order_ref": "SO-2", "shipped_on": "2026-10-02",
             "lines": [{"sku": "NW-SW-24P", "quantity": 1}]}  # fmt: skip
     ledger.clock.set("2026-10-02T12:00:00Z")

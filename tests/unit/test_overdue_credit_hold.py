@@ -12,32 +12,14 @@ P1 ships 2 x NW-SRV-R2 (list 5,200.00: 10,400.00) on 2026-09-05; its September i
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from memory_store import Ledger
-from revgov.domain.access import Principal, Role
+from overdue_support import AS_P1, AS_P2, FINANCE, P1, P2, published, september
 from revgov.domain.errors import MalformedRequest, NotFound, RuleViolation
 from revgov.ports import Changes, Put
-from revgov.services import billing, tenant_repository
+from revgov.services import tenant_repository
 from revgov.services.billing import overdue
-
-P1, P2 = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
-FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
-AS_P1 = Principal("northwind", Role.PARTNER, "key_p1", P1)
-AS_P2 = Principal("northwind", Role.PARTNER, "key_p2", P2)
-
-
-def _september() -> tuple[Ledger, str]:
-    ledger = Ledger("2026-09-05T12:00:00Z")
-    data = {"partner_id": P1, "order_ref": "SO-1", "shipped_on": "2026-09-05",
-            "lines": [{"sku": "NW-SRV-R2", "quantity": 2}]}  # fmt: skip
-    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-09-05T10:00:00Z")["status"] == "processed"
-    ledger.clock.set("2026-10-01T06:00:00Z")
-    invoice_id: str = ledger.invoice(P1, "2026-09")["invoice_id"]
-    billing.finalize_invoice(ledger.rt, FINANCE, invoice_id)
-    return ledger, invoice_id
 
 
 def _pay(ledger: Ledger, invoice_id: str, on: str) -> None:
@@ -46,13 +28,8 @@ def _pay(ledger: Ledger, invoice_id: str, on: str) -> None:
     assert ledger.bill("invoice.paid", data, occurred_at=f"{on}T09:00:00Z")["status"] == "processed"
 
 
-def _events(ledger: Ledger, kind: str) -> list[dict[str, Any]]:
-    published = ledger.rt.publisher.published  # type: ignore[attr-defined]
-    return [e for e in published if e["detail_type"] == kind]
-
-
 def test_pa_10_8_statement_states_days_overdue_interest_and_the_hold():
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september()
     ledger.clock.set("2026-12-01T08:00:00Z")
     statement = overdue.overdue_statement(ledger.rt, AS_P1, partner_id=None, as_of=None)
     assert (statement["partner_id"], statement["as_of"], statement["clause"]) == (P1, "2026-12-01", "PA-10.8")
@@ -68,7 +45,7 @@ def test_pa_10_8_statement_states_days_overdue_interest_and_the_hold():
 
 
 def test_a_partner_reads_its_own_statement_only():
-    ledger, _ = _september()
+    ledger, _ = september()
     ledger.clock.set("2026-12-01T08:00:00Z")
     with pytest.raises(NotFound):
         overdue.overdue_statement(ledger.rt, AS_P2, partner_id=P1, as_of=None)
@@ -86,7 +63,7 @@ def test_a_partner_reads_its_own_statement_only():
     ],
 )
 def test_bad_inputs_are_refused_and_change_nothing(partner_id, as_of, error):
-    ledger, _ = _september()
+    ledger, _ = september()
     ledger.clock.set("2026-12-01T08:00:00Z")
     before = len(ledger.rt.store.audit_records("northwind"))
     with pytest.raises(error):
@@ -95,7 +72,7 @@ def test_bad_inputs_are_refused_and_change_nothing(partner_id, as_of, error):
 
 
 def test_a_tenant_without_the_rule_is_told_so():
-    ledger, _ = _september()
+    ledger, _ = september()
     stored = tenant_repository.stored_profile(ledger.rt.store, "northwind")
     assert stored is not None
     config = stored.data["config"]
@@ -110,7 +87,7 @@ def test_a_tenant_without_the_rule_is_told_so():
 
 
 def test_pa_10_8_the_daily_sweep_places_the_hold_once_and_lifts_it_on_payment():
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september()
     ledger.clock.set("2026-11-30T02:00:00Z")
     assert overdue.sweep_credit_holds(ledger.rt, "northwind")["placed"] == 0  # 30 days: not yet
     ledger.clock.set("2026-12-01T02:00:00Z")
@@ -121,14 +98,14 @@ def test_pa_10_8_the_daily_sweep_places_the_hold_once_and_lifts_it_on_payment():
         "lifted": 0,
         "refreshed": 0,
     }  # fmt: skip  idempotent
-    [placed] = _events(ledger, "partner.credit_hold_placed")
+    [placed] = published(ledger, "partner.credit_hold_placed")
     assert placed["detail"]["partner_id"] == P1 and placed["detail"]["clause"] == "PA-10.8"
     assert placed["detail"]["invoice_ids"] == [invoice_id]
     _pay(ledger, invoice_id, "2026-12-03")
     ledger.clock.set("2026-12-04T02:00:00Z")
     assert overdue.sweep_credit_holds(ledger.rt, "northwind")["lifted"] == 1
     assert overdue.sweep_credit_holds(ledger.rt, "northwind")["lifted"] == 0
-    assert len(_events(ledger, "partner.credit_hold_lifted")) == 1
+    assert len(published(ledger, "partner.credit_hold_lifted")) == 1
     audit = [r for r in ledger.rt.store.audit_records("northwind") if r["action"].startswith("partner.credit_hold")]
     assert [(r["action"], r["subject"], r["clauses"]) for r in audit] == [
         ("partner.credit_hold_placed", P1, ["PA-10.8"]), ("partner.credit_hold_lifted", P1, ["PA-10.8"])]  # fmt: skip
