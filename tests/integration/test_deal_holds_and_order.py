@@ -32,6 +32,7 @@ from revgov.ports import Changes, Put
 from revgov.services import cases, deal_holds
 from revgov.services import deals as deal_service
 from revgov.services.audit import verify_chain
+from revgov.services.deals.repository import opportunity_key
 from support import ROOT
 
 T0 = "2026-11-02T09:00:00.000Z"
@@ -277,7 +278,7 @@ def test_pa_5_5_queue_follows_withdrawal(world):
     second = _register(rt, b, customer)
     deal_service.withdraw(rt, SALES, first["deal_id"])  # a withdrawn registration waits for no decision
     assert cases.decide_case(rt, OPS, "approval", second["approval_id"], "approved", None)["status"] == "approved"
-    assert json.loads(json.dumps(rt.store.get("northwind", "DEALQUEUE", f"{customer}#networking").data))[
+    assert json.loads(json.dumps(rt.store.get("northwind", "DEALQUEUE", opportunity_key(customer, "networking")).data))[
         "pending"] == []
     assert ROOT.exists()
 
@@ -353,7 +354,7 @@ def test_two_registrations_for_one_opportunity_in_the_same_moment_both_register_
     clock.advance(seconds=1)
     mine = _register(racing, b, customer)
     assert racing.store.raced == 1 and mine["status"] == "pending"
-    queue = store.get("northwind", "DEALQUEUE", f"{customer}#networking").data["pending"]
+    queue = store.get("northwind", "DEALQUEUE", opportunity_key(customer, "networking")).data["pending"]
     assert [e["deal_id"] for e in queue] == [rival_made[0]["deal_id"], mine["deal_id"]]
 
 

@@ -104,3 +104,24 @@ def test_a_database_whose_file_was_deleted_is_not_created_again_by_its_checkpoin
     assert not path.exists()
     for connection in borrowed:
         connection.close()
+
+
+def test_close_leaves_a_borrowed_connection_to_the_thread_using_it(tmp_path: Path) -> None:
+    """The suite once died of a segfault inside SQLite: a test's teardown closed the Database while the checkpointer
+    thread was running `PRAGMA wal_checkpoint` on a connection it had borrowed ("it is not safe to close a connection
+    while another thread is using it", https://www.sqlite.org/threadsafe.html: serialized mode protects calls, not a
+    connection freed under a running statement). close() now closes what is idle and leaves a borrowed connection
+    open until it is given back."""
+    path = tmp_path / "engine.sqlite"
+    db = Database(path, background_checkpoints=False)
+    _write_rows(db, 1)
+    with db.read() as borrowed:
+        db.close()  # another thread closes while this one is inside a transaction
+        assert borrowed.execute("SELECT count(*) FROM local_state").fetchone() == (1,)
+    try:
+        borrowed.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        pass  # closed once given back
+    else:
+        raise AssertionError("a connection given back to a closed Database stays open")
+    assert db.checkpoint() is False  # a closed Database checkpoints nothing

@@ -233,6 +233,44 @@ def test_whatif_over_http_names_the_decisions_that_would_change(party):
     assert_problem(finance.post(f"{path}/whatif", {"from": "2026-02-30", "to": today}), 422)
 
 
+def test_rebate_whatif_over_http_answers_its_schema_and_refuses_bad_input_changing_nothing(party):
+    """The rebates what-if writes nothing (docs/policy.md); every bad input is a problem+json naming it."""
+    from revgov import schemas
+
+    ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+    ops.post(f"{path}/patch", {"operations": [{"op": "replace", "path": "/rebates/programs/0/tiers/1/percent",
+                                                "value": "1.5"}]})
+    chain = party.admin.get("/v1/audit/verify").json()
+    answer = finance.post(f"{path}/rebates-whatif", {"period": "2026-Q3", "examples": 2})
+    assert answer.status_code == 200, answer.text
+    schemas.validate("api/responses/policy-rebate-whatif.schema.json", answer.json())
+    assert set(answer.json()["kpis"]) >= {"before", "after", "net_margin_change"}
+    for body, status in (({"period": "2026-Q5"}, 400), ({"period": "20２６-Q3"}, 400), ({"period": "2026-13"}, 422),
+                         ({"period": "2026-Q3", "examples": 51}, 400), ({"period": "2026-Q3", "examples": "3"}, 400),
+                         ({"period": "2026-Q3", "tenant_id": "other"}, 400), ({}, 400)):
+        assert_problem(finance.post(f"{path}/rebates-whatif", body), status)
+    partner = party.partner_keys[party.partners[0]]
+    assert_problem(partner.post(f"{path}/rebates-whatif", {"period": "2026-Q3"}), 403)
+    assert party.admin.get("/v1/audit/verify").json()["records"] == chain["records"]
+
+
+def test_usage_whatif_over_http_answers_its_schema_and_refuses_bad_input(party):
+    from revgov import schemas
+
+    ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}/usage-whatif"
+    answer = finance.post(path, {"period": "2026-10"})
+    assert answer.status_code == 200, answer.text
+    schemas.validate("api/responses/policy-usage-whatif.schema.json", answer.json())
+    for body in ({"period": "2026-13"}, {"period": "2026-Q5"}, {"period": "20２６-10"}, {"period": 202610},
+                 {"period": "2026-10", "examples": -1}, {"period": "2026-10", "draft_id": draft_id}, {}):
+        assert_problem(finance.post(path, body), 400)
+    assert_problem(party.partner_keys[party.partners[0]].post(path, {"period": "2026-10"}), 403)
+
+
 def test_the_policy_cli_diffs_proposes_whatifs_and_approves_a_tenant_yaml(party, tmp_path, capsys):
     import json
 

@@ -100,15 +100,12 @@ def test_a_partner_key_reads_and_disputes_only_its_own_invoices(billing_tenant, 
     assert [a["case_id"] for a in pending] == [filed["approval_id"]]
 
 
-@pytest.mark.xfail(strict=True, reason="PA-2.2 held for the next session: holding an order fact dated before "
-                   "activation needs the demo partners' onboarding to have a history first (make run activates them at "
-                   "first start, so the docs' and samples' ERP events, dated weeks back, would all be held)")
 def test_an_order_dated_before_the_partner_was_onboarded_is_held_not_billed(billing_tenant) -> None:
     """PA-2.2: "Before the Partner may quote, order, register deals or accrue any incentive, the following must be
-    received and verified in the Partner Portal"; domain/billing/plausibility.py holds an event that "cannot be true
-    as sent" (PA-2.2) instead of billing it. A partner activated on 2026-08-01 cannot have had goods shipped on its
-    order on 2026-05-12, nor in 1999: the event is held as an exception citing PA-2.2, and no invoice is opened for
-    a month before the partner existed."""
+    received and verified in the Partner Portal"; services/billing/onboarding_hold.py holds such an order instead of
+    billing it. A partner activated on 2026-08-01 cannot have had goods shipped on its order on 2026-05-12, nor in
+    1999: the event is held as an exception citing PA-2.2 (SOP-4.1: `onboarding_document_missing_or_expired`, queue
+    channel_ops), and no invoice is opened for a month before the partner existed."""
     tenant = billing_tenant
     partner = {**PARTNERS[0], "activated_at": "2026-08-01T09:00:00Z"}
     tenant.add_partners([partner])
@@ -122,6 +119,8 @@ def test_an_order_dated_before_the_partner_was_onboarded_is_held_not_billed(bill
     assert [i["period"] for i in tenant.invoices()] == []
     held = [e for e in tenant.exceptions() if "PA-2.2" in json.dumps(e)]
     assert len(held) >= 1, tenant.exceptions()
+    assert sorted((e["category"], e["queue"]) for e in held) == [("onboarding_document_missing_or_expired",
+                                                                  "channel_ops")] * 2, held
 
 
 def test_a_cursor_from_another_partners_list_is_refused(billing_tenant, api) -> None:

@@ -322,7 +322,11 @@ def test_an_event_for_a_partner_awaiting_approval_is_held_not_billed():
         occurred_at="2026-11-19T08:00:00Z",
     )
     assert answer["status"] == "failed" and "pending_approval" in answer["reason"]
-    assert [c["category"] for c in ledger.exceptions()] == ["implausible_event"]
+    # SOP-4.1: "onboarding_document_missing_or_expired | channel_ops | 24" (SOP-1.2: channel_ops holds "partner
+    # onboarding"): an order from a partner whose onboarding is not verified is theirs, like one dated before its
+    # activation (services/billing/onboarding_hold.py), not finance's implausible_event
+    assert [(c["category"], c["queue"]) for c in ledger.exceptions()] == [
+        ("onboarding_document_missing_or_expired", "channel_ops")]
 
 
 # --- quantity changes, prorated both ways ----------------------------------------------------------------------------

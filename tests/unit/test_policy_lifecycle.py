@@ -25,7 +25,7 @@ import pytest
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
-from revgov.services import audit, catalog, decisions, policy_drafts, policy_whatif, pricing
+from revgov.services import audit, catalog, decisions, policy_drafts, policy_whatif, policy_whatif_rebates, pricing
 from revgov.services.tenants import load_tenant
 from support import ROOT
 
@@ -327,7 +327,7 @@ def test_rebate_whatif_rates_the_period_under_the_draft_beside_the_policy_in_for
         {"op": "test", "path": "/rebates/programs/0/tiers/1/id", "value": "RBT-VOLUME-T1"},
         {"op": "replace", "path": "/rebates/programs/0/tiers/1/percent", "value": "1.5"}]})
     before = audit.verify_chain(rt, "northwind")["records"]
-    report = policy_whatif.whatif_rebates(rt, FINANCE, draft["draft_id"], {"period": "2026-Q2"})
+    report = policy_whatif_rebates.whatif_rebates(rt, FINANCE, draft["draft_id"], {"period": "2026-Q2"})
     volume = next(r for r in report["changed"] if r["program_id"] == "RBT-VOLUME")
     assert (volume["partner_id"], volume["segment"]) == (partner_id, "silver")
     assert volume["before"]["payable"] == "1250.00" and volume["after"]["payable"] == "1875.00"
@@ -336,7 +336,7 @@ def test_rebate_whatif_rates_the_period_under_the_draft_beside_the_policy_in_for
     assert report["by_segment"]["silver"]["change"] == report["payable"]["change"]
     assert audit.verify_chain(rt, "northwind")["records"] == before  # nothing written
     with pytest.raises(RuleViolation, match="is not a period"):
-        policy_whatif.whatif_rebates(rt, FINANCE, draft["draft_id"], {"period": "2026-Q5"})
+        policy_whatif_rebates.whatif_rebates(rt, FINANCE, draft["draft_id"], {"period": "2026-Q5"})
 
 
 def test_the_policy_and_catalog_events_match_their_schemas_and_samples(world):

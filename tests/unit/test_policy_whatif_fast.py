@@ -165,8 +165,7 @@ def test_the_evaluation_of_identical_inputs_is_made_once(tmp_path, monkeypatch):
         calls["n"] += 1
         return original(*args)
 
-    monkeypatch.setattr(policy_whatif, "evaluate", counted)  # a decision read whole (stored in parts)
-    monkeypatch.setattr(policy_whatif_workers, "evaluate", counted)  # the others
+    monkeypatch.setattr(policy_whatif, "evaluate", counted)  # every evaluation the what-if makes goes through it
     report = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
     distinct = {json.dumps(decisions.load(rt, FINANCE, d)[0]["inputs"], sort_keys=True) for d in inside}
     assert report["decisions"] == len(inside) > len(distinct) == calls["n"]
@@ -246,7 +245,7 @@ def test_a_draft_that_changes_only_routing_evaluates_no_decision_and_reroutes_as
         calls["n"] += 1
         return pricing.evaluate(*args)
 
-    monkeypatch.setattr(policy_whatif_workers, "evaluate", counted)
+    monkeypatch.setattr(policy_whatif, "evaluate", counted)
     report = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
     assert calls["n"] == 0
     assert report["outcome_changed"] == 0 and report["approvals_rerouted"]["count"] > 0
@@ -268,8 +267,9 @@ def test_the_quote_evaluation_reads_only_the_sections_the_reach_analysis_names(t
 
 @pytest.mark.parametrize("engine", ["memory", "sqlite"])
 def test_evaluating_in_worker_processes_gives_the_figures_and_examples_of_one_process(engine, tmp_path, monkeypatch):
-    """Past POOL_AFTER evaluations the rest go to worker processes in batches; the rows come back in read order, so
-    the example ids, the counts and the sums are those of one process and of the one-by-one replay."""
+    """Past POOL_AFTER evaluations the remaining shares of the window go to worker processes, each reading its own
+    shares; their tallies are merged in read order, so the example ids, the counts and the sums are those of one
+    process and of the one-by-one replay."""
     rt, clock = _runtime(engine, tmp_path)
     inside = _history(rt, clock, monkeypatch)
     draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {"reason": "workers"})
@@ -277,10 +277,12 @@ def test_evaluating_in_worker_processes_gives_the_figures_and_examples_of_one_pr
     monkeypatch.setattr(policy_whatif, "_MEMO_MAX", 0)  # every decision evaluated
     one = policy_whatif.whatif(rt, FINANCE, draft["draft_id"], WINDOW)
     monkeypatch.setattr(policy_whatif_workers, "POOL_AFTER", 5)
-    monkeypatch.setattr(policy_whatif_workers, "_BATCH", 7)
-    monkeypatch.setattr(policy_whatif_workers, "_IN_FLIGHT", 2)
+    pools, started = [], policy_whatif_workers._started
+    monkeypatch.setattr(policy_whatif_workers, "_started",
+                        lambda replayer: pools.append(started(replayer)) or pools[-1])
     two = policy_whatif.whatif(replace(rt, settings=replace(rt.settings, whatif_workers=2)), FINANCE,
                                draft["draft_id"], WINDOW)
+    assert len(pools) == 1 and pools[0] is not None  # the workers did read and evaluate shares
     assert two == one
     assert {k: v for k, v in two.items() if k in (e := _one_by_one(rt, draft["draft_id"], inside))} == e
 

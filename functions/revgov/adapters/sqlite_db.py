@@ -136,6 +136,15 @@ class _Checkpointer:
 
 
 _CHECKPOINTER = _Checkpointer()
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()  # every Database of this process (reset in a forked child)
+
+
+def _after_fork_in_child() -> None:
+    for db in list(_OPEN):
+        db._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Database:
@@ -159,9 +168,16 @@ class Database:
         self._commits = 0  # write transactions committed; `checkpoint` skips a file nothing was written to since
         self._checkpointed = 0
         self._closed = False
+        _OPEN.add(self)
         self.migrate()
         if isinstance(self.path, Path) and background_checkpoints:
             _CHECKPOINTER.watch(self)
+
+    def _forked(self) -> None:
+        """In a forked child (a policy what-if worker): the parent's connections and locks are the parent's (SQLite
+        forbids using a connection across fork, and a lock another thread held stays held); open fresh ones."""
+        self._idle, self._all = [], []
+        self._lock, self._writer = threading.Lock(), threading.RLock()
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -185,14 +201,19 @@ class Database:
         finally:
             if connection.in_transaction:  # never hand back a connection mid-transaction
                 connection.execute("ROLLBACK")
-            with self._lock:
-                kept = len(self._idle) < _MAX_IDLE
-                if kept:
-                    self._idle.append(connection)
-                else:
-                    self._all.remove(connection)
-            if not kept:
-                connection.close()
+            self._give_back(connection)
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        """Return a borrowed connection to the pool, or close it if the pool is full or the Database was closed while
+        it was out (close() never closes a connection another thread is using: SQLite would crash under it)."""
+        with self._lock:
+            kept = not self._closed and len(self._idle) < _MAX_IDLE
+            if kept:
+                self._idle.append(connection)
+            elif connection in self._all:
+                self._all.remove(connection)
+        if not kept:
+            connection.close()
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -266,23 +287,25 @@ class Database:
         try:
             _, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         finally:
-            with self._lock:
-                self._idle.append(connection)
+            self._give_back(connection)
         if logged == copied:  # all of it: nothing left until the next commit
             self._checkpointed = commits
         return True
 
     def close(self) -> None:
+        """Close the idle connections now; one still borrowed (a request thread, the checkpointer) is closed when it is
+        given back. Closing it under the thread using it crashed the process (a segfault inside SQLite)."""
         _CHECKPOINTER.forget(self)
-        self._closed = True
         with self._lock:
-            for connection in self._all:
-                try:
-                    connection.close()
-                except sqlite3.Error:
-                    pass
-            self._all.clear()
-            self._idle.clear()
+            self._closed = True
+            idle, self._idle = self._idle, []
+            for connection in idle:
+                self._all.remove(connection)
+        for connection in idle:
+            try:
+                connection.close()
+            except sqlite3.Error:
+                pass
 
 
 @lru_cache(maxsize=8)

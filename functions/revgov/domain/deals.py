@@ -7,6 +7,7 @@ from typing import Any
 
 from . import partners as partner_rules
 from .errors import Conflict, FieldError, RuleViolation
+from .partners.rules import onboarding
 from .time import parse_instant
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
@@ -94,9 +95,33 @@ def protects(deal: dict[str, Any], hold: dict[str, Any] | None, now: str) -> boo
     return is_live(deal, now) and (hold is None or hold["status"] != LAPSED)
 
 
-def view(deal: dict[str, Any], now: str, hold: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What callers see: an approved registration past its exclusivity reads as expired; one in a family whose
-    certification expired reads as suspended or lapsed, with the hold (PA-4.3(d) / CPA-4.3(d))."""
+ENDED = "ended"
+
+
+def ended_by_termination(
+    policy: dict[str, Any], deal: dict[str, Any], partner: dict[str, Any]
+) -> dict[str, Any] | None:
+    """PA-13.3 "On termination: [...] deal registrations end" (CPA-13.3 "registrations end"): a pending or approved
+    registration of a terminated partner is over. It is never approved, no longer bars other partners (PA-5.5 "other
+    Partners may register the opportunity afresh") and is not extended. None while the partner is not terminated."""
+    if partner.get("status") != "terminated" or deal["status"] not in (PENDING, APPROVED):
+        return None
+    rule = onboarding(policy)["termination"]  # the rule the partner was terminated under
+    return {
+        "rule_id": rule["id"],
+        "clause": rule["clause"],
+        "message": f"the partner was terminated: its deal registrations end ({rule['clause']})",
+    }
+
+
+def view(
+    deal: dict[str, Any], now: str, hold: dict[str, Any] | None = None, ended: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What callers see: a registration of a terminated partner reads as ended, with the clause (PA-13.3); an
+    approved registration past its exclusivity reads as expired; one in a family whose certification expired reads
+    as suspended or lapsed, with the hold (PA-4.3(d) / CPA-4.3(d))."""
+    if ended is not None:
+        return {**deal, "status": ENDED, "ended": ended}
     if deal["status"] == APPROVED and not is_live(deal, now):
         return {**deal, "status": "expired"}
     if hold is not None:
@@ -300,13 +325,13 @@ def extension_decided(deal: dict[str, Any], outcome: str, at: str, note: str | N
 
 def rejected_for_conflict(deal: dict[str, Any], reason: dict[str, Any], at: str) -> dict[str, Any]:
     """A pending registration that lost to a live one: rejected, with the clause and the reason it may read."""
-    moved = moved_to(deal, REJECTED)
-    return {
-        **moved,
-        "decided_at": at,
-        "rejection_reason": reason["message"],
-        "rejection": {k: reason[k] for k in ("rule_id", "clause", "message", "exclusivity_ends")},
-    }
+    return rejected_for_cause(deal, {k: reason[k] for k in ("rule_id", "clause", "message", "exclusivity_ends")}, at)
+
+
+def rejected_for_cause(deal: dict[str, Any], reason: dict[str, Any], at: str) -> dict[str, Any]:
+    """A pending registration a rule rejects whatever the reviewer asked (`reason`: rule_id, clause, message)."""
+    return {**moved_to(deal, REJECTED), "decided_at": at, "rejection_reason": reason["message"],
+            "rejection": dict(reason)}
 
 
 def decided(deal: dict[str, Any], outcome: str, at: str, policy: dict[str, Any]) -> dict[str, Any]:

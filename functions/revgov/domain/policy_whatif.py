@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,17 +20,18 @@ from .money import format_money
 _SLACK = timedelta(days=1)
 
 
-_BUCKET_BITS = 30  # the first 4 of a ULID's 10 time characters fix its top 18 of 48 bits: 2**30 ms, about 12.4 days
-
-
-def id_prefixes(kind: str, first_day: str, last_day: str) -> list[str]:
+def id_prefixes(kind: str, first_day: str, last_day: str, *, chars: int = 4) -> list[str]:
     """Key prefixes, in order, that every `kind` id made from `first_day` to `last_day` starts with: ids are ULIDs
-    whose first characters are their millisecond time, so a window is a few runs of about 12.4 days (with a day of
-    slack each side: an id is made a moment after the time its record states)."""
+    whose first characters are their millisecond time (the first of the ten holds 3 bits, each other 5), so a window
+    is a run of prefixes of `chars` time characters: 4 fix the top 18 of 48 bits, a prefix per 2**30 ms (about 12.4
+    days); 5, a prefix per 2**25 ms (about 9.3 hours). A day of slack each side: an id is made a moment after the
+    time its record states."""
+    bucket_bits = 50 - 5 * chars
     start = datetime.fromisoformat(first_day).replace(tzinfo=UTC) - _SLACK
     end = datetime.fromisoformat(last_day).replace(tzinfo=UTC) + 2 * _SLACK
-    first, last = (int(moment.timestamp() * 1000) >> _BUCKET_BITS for moment in (start, end))
-    return [typed_id(kind, bucket << _BUCKET_BITS, bytes(10))[: len(kind) + 5] for bucket in range(first, last + 1)]
+    first, last = (int(moment.timestamp() * 1000) >> bucket_bits for moment in (start, end))
+    return [typed_id(kind, bucket << bucket_bits, bytes(10))[: len(kind) + 1 + chars]
+            for bucket in range(first, last + 1)]
 
 
 # The sections of a policy a quote evaluation reads (services.pricing.evaluate: `pricing`, compiled by
@@ -43,9 +45,84 @@ def draft_reaches(made_under: dict[str, Any], draft: dict[str, Any]) -> bool:
     """Whether the draft changes a rule a quote evaluation reads, against the policy a decision was made under.
 
     When it does not, the decision evaluates under the draft exactly as it was decided (an evaluation is a pure
-    function of the sections it reads and the decision's stored inputs, and a replay repeats the decision), so its
+    function of the sections it reads and the decision's stored inputs, and a replay repeats a decision), so its
     stored result stands for the draft's and only its approval queues are read again under the draft's routing."""
     return any(made_under.get(section) != draft.get(section) for section in EVALUATED_SECTIONS)
+
+
+MARGIN_CATEGORY = "margin_below_floor"  # the approval category only the margin floor rule opens (domain.pricing)
+_SHOWN_PERCENT = Decimal("0.01")  # a stored line margin is rounded to a hundredth: its true value is within half
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which stored quote decisions a draft can change, rule by rule inside `pricing`, against the policy a decision
+    was made under. The comparison keeps a decision's outcome, approval categories (as queues) and totals; so:
+    - a draft that changes only tier discount caps (PA-6.2: `discount_caps.caps`) changes only the cap findings of
+      quotes priced at those tiers (domain.pricing._discount_caps reads the cap of the quote's own tier);
+    - a draft that changes only the margin floor (PA-6.3) changes only margin findings: lowered, only of decisions
+      that had a line below the old floor (approval category `margin_below_floor`); raised, only of decisions with
+      a line whose margin lies from the old floor up to the new one (read from the stored line margins);
+    - neither changes a net or cost total. Anything else changed in `pricing` or `certifications` reaches every
+      decision. Both together reach the union (each confines its effect to its own findings).
+    tests/unit/test_policy_whatif_reach.py proves each equal to a full replay on random drafts."""
+
+    everything: bool = False
+    tiers: frozenset[str] = frozenset()  # partner tiers whose discount caps the draft changes
+    floor: tuple[Decimal, Decimal] | None = None  # the margin floor percent (made under, draft) when it changes
+
+    @property
+    def nothing(self) -> bool:
+        return not self.everything and not self.tiers and self.floor is None
+
+    @property
+    def reads_lines(self) -> bool:
+        """Whether `reaches` needs the stored result's lines (a raised margin floor)."""
+        return not self.everything and self.floor is not None and self.floor[1] > self.floor[0]
+
+    def reaches(self, tier: str, categories: list[str], lines: list[dict[str, Any]] | None = None) -> bool:
+        """Whether a decision priced at `tier`, whose stored result has these approval categories (and lines), can
+        come out otherwise under the draft."""
+        if self.everything or tier in self.tiers:
+            return True
+        if self.floor is None:
+            return False
+        was, now = self.floor
+        if now < was:
+            return MARGIN_CATEGORY in categories
+        if lines is None:
+            return True
+        low, high = was - _SHOWN_PERCENT, now + _SHOWN_PERCENT
+        return any(low <= Decimal(line["margin_percent"]) < high for line in lines)
+
+
+_EVERYTHING = Reach(everything=True)
+_CONFINED = frozenset({"discount_caps", "margin_floor"})  # pricing rules whose reach is confined (Reach)
+
+
+def reach(made_under: dict[str, Any], draft: dict[str, Any]) -> Reach:
+    """What the draft's changes to the evaluated sections can reach of decisions made under `made_under` (Reach)."""
+    if not draft_reaches(made_under, draft):
+        return Reach()
+    was, now = made_under.get("pricing"), draft.get("pricing")
+    if made_under.get("certifications") != draft.get("certifications") or not isinstance(was, dict) \
+            or not isinstance(now, dict):
+        return _EVERYTHING
+    changed = {key for key in was.keys() | now.keys() if was.get(key) != now.get(key)}
+    if not changed <= _CONFINED:
+        return _EVERYTHING
+    tiers: frozenset[str] = frozenset()
+    if "discount_caps" in changed:
+        caps_was, caps_now = was["discount_caps"], now["discount_caps"]
+        if {k: v for k, v in caps_was.items() if k != "caps"} != {k: v for k, v in caps_now.items() if k != "caps"}:
+            return _EVERYTHING
+        tiers = frozenset(t for t in caps_was["caps"].keys() | caps_now["caps"].keys()
+                          if caps_was["caps"].get(t) != caps_now["caps"].get(t))
+    floor = None
+    if "margin_floor" in changed:  # its id or clause alone: no outcome, category or total changes
+        floors = (Decimal(was["margin_floor"]["percent"]), Decimal(now["margin_floor"]["percent"]))
+        floor = floors if floors[0] != floors[1] else None
+    return Reach(tiers=tiers, floor=floor)
 
 
 def queues(result: dict[str, Any], queue_of: dict[str, str]) -> list[str]:
@@ -123,70 +200,78 @@ def _shown(bucket: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class Tally:
+    """The comparisons summed as they come, mergeable: the rows of consecutive runs of decisions (a worker's share)
+    tallied apart and merged in read order give what one tally of all the rows gives (the counts and sums add; the
+    examples kept are the first ones read)."""
+
+    def __init__(self, examples: int) -> None:
+        self.examples = examples
+        self.total = _bucket()
+        self.segments: dict[str, dict[str, Any]] = {}
+        self.transitions: dict[tuple[str, str], dict[str, Any]] = {}
+        self.rerouted: dict[str, Any] = {"count": 0, "examples": []}
+        self.alike: Counter[tuple[str, _Side, _Side]] = Counter()  # rows that compare alike, summed once (exact)
+
+    def add(self, row: dict[str, Any]) -> None:
+        """One comparison (`compare`'s row), in read order."""
+        self.alike[row["segment"], _frozen(row["before"]), _frozen(row["after"])] += 1
+        before, after = row["before"]["outcome"], row["after"]["outcome"]
+        if before != after:
+            moved = self.transitions.setdefault((before, after), {"from": before, "to": after, "count": 0,
+                                                                  "examples": []})
+            moved["count"] += 1
+            if len(moved["examples"]) < self.examples:
+                moved["examples"].append(row["decision_id"])
+        elif row["before"]["queues"] != row["after"]["queues"]:
+            self.rerouted["count"] += 1
+            if len(self.rerouted["examples"]) < self.examples:
+                self.rerouted["examples"].append(row["decision_id"])
+
+    def folded(self) -> Tally:
+        """The alike rows summed into the buckets (a small value to hand from a worker to the reading process)."""
+        for (segment, was, now), count in self.alike.items():
+            _add(self.total, was, now, count)
+            _add(self.segments.setdefault(segment, _bucket()), was, now, count)
+        self.alike.clear()
+        return self
+
+    def merge(self, later: Tally) -> None:
+        """`later`'s rows, read after this tally's, added to it."""
+        self.folded()
+        later.folded()
+        _merge_bucket(self.total, later.total)
+        for segment, bucket in later.segments.items():
+            _merge_bucket(self.segments.setdefault(segment, _bucket()), bucket)
+        for key, moved in later.transitions.items():
+            mine = self.transitions.setdefault(key, {**moved, "count": 0, "examples": []})
+            _merge_examples(mine, moved, self.examples)
+        _merge_examples(self.rerouted, later.rerouted, self.examples)
+
+    def shown(self) -> dict[str, Any]:
+        self.folded()
+        return {
+            **_shown(self.total),
+            "outcome_changes": [self.transitions[k] for k in sorted(self.transitions)],
+            "approvals_rerouted": self.rerouted,
+            "by_segment": {segment: _shown(bucket) for segment, bucket in sorted(self.segments.items())},
+        }
+
+
+def _merge_bucket(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        into[key] = into[key] + value  # ints, Decimals and Counters all add
+
+
+def _merge_examples(into: dict[str, Any], later: dict[str, Any], examples: int) -> None:
+    into["count"] += later["count"]
+    into["examples"] = (into["examples"] + later["examples"])[:examples]
+
+
 def summarize(rows: Iterable[dict[str, Any]], *, examples: int = 5) -> dict[str, Any]:
     """The comparisons summed: overall and by partner segment, each outcome transition (allow → approval_required…)
     with up to `examples` decision ids, and decisions whose approval queues change."""
-    total = _bucket()
-    segments: dict[str, dict[str, Any]] = {}
-    transitions: dict[tuple[str, str], dict[str, Any]] = {}
-    rerouted: dict[str, Any] = {"count": 0, "examples": []}
-    alike: Counter[tuple[str, _Side, _Side]] = Counter()  # rows that compare alike, summed once (exact: Decimal)
+    tally = Tally(examples)
     for row in rows:
-        alike[row["segment"], _frozen(row["before"]), _frozen(row["after"])] += 1
-        before, after = row["before"]["outcome"], row["after"]["outcome"]
-        if before != after:
-            moved = transitions.setdefault((before, after), {"from": before, "to": after, "count": 0, "examples": []})
-            moved["count"] += 1
-            if len(moved["examples"]) < examples:
-                moved["examples"].append(row["decision_id"])
-        elif row["before"]["queues"] != row["after"]["queues"]:
-            rerouted["count"] += 1
-            if len(rerouted["examples"]) < examples:
-                rerouted["examples"].append(row["decision_id"])
-    for (segment, was, now), count in alike.items():
-        _add(total, was, now, count)
-        if segment not in segments:
-            segments[segment] = _bucket()
-        _add(segments[segment], was, now, count)
-    return {
-        **_shown(total),
-        "outcome_changes": [transitions[k] for k in sorted(transitions)],
-        "approvals_rerouted": rerouted,
-        "by_segment": {segment: _shown(bucket) for segment, bucket in sorted(segments.items())},
-    }
-
-
-# --- rebates ---------------------------------------------------------------------------------------------------------
-def rebate_changes(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]],
-                   segments: dict[str, str]) -> dict[str, Any]:
-    """Per partner and program: the payable amount and tier reached as the period rates now (`before`) and under the
-    draft (`after`), each partner -> its programs' views; totals overall and by partner segment (tier)."""
-    rows = []
-    for partner_id in sorted(before.keys() | after.keys()):
-        was = {v["program_id"]: v for v in before.get(partner_id, [])}
-        now = {v["program_id"]: v for v in after.get(partner_id, [])}
-        for program_id in sorted(was.keys() | now.keys()):
-            a, b = was.get(program_id, {}), now.get(program_id, {})
-            rows.append({
-                "partner_id": partner_id, "segment": segments.get(partner_id) or "none", "program_id": program_id,
-                "before": {"payable": a.get("payable", "0.00"), "tier_reached": a.get("tier_reached")},
-                "after": {"payable": b.get("payable", "0.00"), "tier_reached": b.get("tier_reached")},
-            })
-    totals: dict[str, dict[str, Decimal]] = {}
-    for row in rows:
-        for key in ("*", row["segment"]):
-            bucket = totals.setdefault(key, {"before": Decimal(0), "after": Decimal(0)})
-            bucket["before"] += Decimal(row["before"]["payable"])
-            bucket["after"] += Decimal(row["after"]["payable"])
-
-    def shown(bucket: dict[str, Decimal]) -> dict[str, str]:
-        return {"before": format_money(bucket["before"]), "after": format_money(bucket["after"]),
-                "change": format_money(bucket["after"] - bucket["before"])}
-
-    changed = [r for r in rows if r["before"] != r["after"]]
-    return {
-        "payable": shown(totals.get("*", {"before": Decimal(0), "after": Decimal(0)})),
-        "by_segment": {k: shown(v) for k, v in sorted(totals.items()) if k != "*"},
-        "changed": changed,
-        "unchanged": len(rows) - len(changed),
-    }
+        tally.add(row)
+    return tally.shown()

@@ -63,6 +63,7 @@ class PricingIndex:
     max_payment_days: int | None
     terms_rule: Rule
     partner_status_rule: Rule
+    onboarded_rule: Rule  # PA-2.2: a partner not onboarded yet may not quote (else partner_status_rule)
     certification_rule: Rule
     quote_validity_days: int
 
@@ -110,6 +111,7 @@ def compile_pricing(pricing: dict[str, Any]) -> PricingIndex:
         max_payment_days=terms.get("max_days"),
         terms_rule=Rule.of(terms),
         partner_status_rule=Rule.of(pricing["partner_must_be_active"]),
+        onboarded_rule=Rule.of(pricing.get("partner_must_be_onboarded") or pricing["partner_must_be_active"]),
         certification_rule=Rule.of(pricing["certification_required"]),
         quote_validity_days=int(pricing.get("quote_validity_days", 30)),
     )
@@ -374,9 +376,12 @@ def _check_line(
 
 
 def _partner_must_be_active(index: PricingIndex, partner: PartnerFacts) -> list[Finding]:
+    """Only an active partner quotes: a suspended or terminated one is denied under `partner_must_be_active`
+    (PA-13.2), one whose onboarding is not verified yet under `partner_must_be_onboarded` (PA-2.2)."""
     if partner.status == "active":
         return []
-    return [Finding(index.partner_status_rule, DENY, f"partner is {partner.status}, not active")]
+    rule = index.partner_status_rule if partner.status in ("suspended", "terminated") else index.onboarded_rule
+    return [Finding(rule, DENY, f"partner is {partner.status}, not active")]
 
 
 def _payment_terms(index: PricingIndex, quote: dict[str, Any], tier: str) -> list[Finding]:

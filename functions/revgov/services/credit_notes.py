@@ -37,7 +37,7 @@ from ..domain.tenants import Tenant
 from ..domain.time import parse_day, period_of
 from ..ports import Changes, Put
 from ..runtime import Runtime
-from . import approval_requests, billing, tenants
+from . import approval_requests, billing, key_lineage, tenants
 from .toolkit import lookup_pages, put_over
 
 HOLDS = "CREDITNOTEHOLD"  # hold id -> a credit note above the limit, waiting for its approval
@@ -66,6 +66,7 @@ def hold(
     source: dict[str, Any],
     reserved: dict[str, Any],
     requested_by: tuple[str, ...] = (),
+    requested_at: str | None = None,
     draft: LineDraft | None = None,
 ) -> tuple[dict[str, Any], Changes]:
     """A credit note above the limit, kept unposted, and its finance approval, as changes for the caller's commit.
@@ -91,6 +92,7 @@ def hold(
         "prepared_by": prepared_by or actor,
         # who asked for it (the filer of the dispute it settles): no more an approver than the preparer (SOP-4.3)
         "requested_by": [r for r in requested_by if r],
+        "requested_at": requested_at,  # when they asked (a key they minted since is theirs: key_lineage)
         "submitted_by": actor,
         "source": source,
         "reserved": reserved,
@@ -136,7 +138,7 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     book = BillingPolicy.from_policy(tenant.policy)
     stored = approval_requests.decided_request(rt, who.tenant_id, HOLDS, case, "credit note")
     entry = stored.data
-    _refuse_self_approval(tenant, book, entry, who)
+    _refuse_self_approval(rt, tenant, book, entry, who)
     approved = case["status"] == "approved"
     decision = {"outcome": case["status"], "by": who.actor, "at": case["decision"]["at"],
                 "note": case["decision"].get("note"), "approval_id": case["case_id"]}  # fmt: skip
@@ -160,12 +162,18 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     return changes
 
 
-def _refuse_self_approval(tenant: Tenant, book: BillingPolicy, entry: dict[str, Any], who: Principal) -> None:
+def _refuse_self_approval(
+    rt: Runtime, tenant: Tenant, book: BillingPolicy, entry: dict[str, Any], who: Principal
+) -> None:
     """SOP-2.5: approved "by a member of the finance queue other than the preparer"; whoever asked for the credit (the
-    dispute's filer) is no more its approver (SOP-4.3)."""
+    dispute's filer) is no more its approver (SOP-4.3), nor is a key one of them minted after asking for it
+    (services/key_lineage.py: that key is in their hands)."""
     rule = book.credit_notes
     involved = {entry["prepared_by"], *entry.get("requested_by", [])}
-    if who.actor in involved or who.key_id in involved:
+    since = min(str(entry.get("requested_at") or entry["held_at"]), str(entry["held_at"]))
+    held_by = key_lineage.holders(rt, tenant.tenant_id, who.key_id, since=since)
+    involved_keys = {actor.partition(":")[2] for actor in involved} | involved
+    if who.actor in involved or held_by & involved_keys:
         segregation = tenant.policy["exception_routing"].get("segregation_of_duties") or rule.as_dict()
         clause = segregation.get("clause", rule.clause)
         raise Forbidden(

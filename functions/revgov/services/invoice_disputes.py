@@ -200,6 +200,7 @@ def _credit(
             preparer=who, prepared_by=None,
             source={"detail_type": "invoice_dispute", "dispute_id": dispute["dispute_id"]},
             reserved={"collection": DISPUTED_LINES, "key": line_key}, requested_by=(dispute["filed_by"],),
+            requested_at=dispute["filed_at"],
         )  # fmt: skip
         resolution["credit_note_hold_id"] = entry["hold_id"]
         resolution["credit_note_approval_id"] = entry["approval_id"]

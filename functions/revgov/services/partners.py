@@ -327,6 +327,36 @@ def change_status(rt: Runtime, who: Principal, partner_id: str, status: str, rea
     return view(moved)
 
 
+def backfill_onboarding(
+    rt: Runtime, who: Principal, application: dict[str, Any], history: partners.OnboardingHistory
+) -> dict[str, Any]:
+    """Record a partner onboarded before Revgov recorded it (a program's existing partners; the demo seed): the
+    lifecycle replayed at the history's instants, each step by `backfill`, no approval pretended. Audited now as
+    `partner.backfilled` by whoever recorded it, with the instants and the evidence it rests on; the event is
+    `partner.activated` with the reason saying it is backfilled (KPIs' partner directory)."""
+    policy, version = _policy(rt, who.tenant_id)
+    now = rt.clock.now_iso()
+    partner = partners.backfilled(policy, application, history, partner_id=rt.ids.new("ptr"), recorded_by=who,
+                                  recorded_at=now)
+    onboarding = policy["onboarding"]
+    rules = [onboarding["all_partners"], onboarding["partner_types"][partner["partner_type"]],
+             onboarding["activation_approval"]]
+    inputs = {
+        "applied_at": history.applied_at, "submitted_at": history.submitted_at,
+        "activated_at": history.activated_at, "note": history.note, "tier": partner["tier"],
+        "evidence": [{"received_at": f.received_at, **dict(f.item)} for f in history.evidence],
+    }
+    rt.commit(
+        who.tenant_id,
+        Changes(
+            puts=[repository.put(partner, version=None)],
+            audit=[_audit(who, "partner.backfilled", partner, rules, inputs, version)],
+            events=[_event("activated", partner, reason=f"backfilled: {history.note}")],
+        ),
+    )
+    return view(partner)
+
+
 # --- entitlements ----------------------------------------------------------------------------
 def entitlement(rt: Runtime, tenant_id: str, partner_id: str, name: str, at_iso: str) -> dict[str, Any]:
     """`{entitled, value, reason, rule_id, clause, …}` for one entitlement of a partner at `at_iso`."""

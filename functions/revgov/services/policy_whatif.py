@@ -13,13 +13,11 @@ from typing import Any
 from ..domain import policy_whatif
 from ..domain.access import Principal
 from ..domain.errors import FieldError, RuleViolation
-from ..domain.rebates.policy import Period
 from ..domain.time import parse_day
 from ..runtime import Runtime
 from . import decisions, policy_drafts, policy_whatif_workers
 from .pricing import evaluate
-from .rebates import rate_under
-from .tenants import load_tenant, policy_at
+from .tenants import policy_at
 
 MAX_WINDOW_DAYS = 366
 _PAGE = 500
@@ -69,41 +67,48 @@ def stored_quote_decisions(rt: Runtime, who: Principal, start: str, end: str) ->
 _FIELDS = ("$.kind", "$.created_at", "$.policy_version", "$.body", "$.inputs", "$.result.outcome",
            "$.result.approval_categories", "$.result.totals.net_total", "$.result.totals.cost_total",
            "$.inputs.partner.tier")
+_LINES = "$.result.lines"  # read too only for a draft whose reach needs the line margins (a raised margin floor)
 _PRICING = json.dumps("pricing")
 _MEMO_MAX = 20_000  # evaluations kept per what-if (keys are the inputs' JSON text, about 1–3 KB each)
+_SHARE_CHARS = 5  # a share of the window: the ids of one 5-character time prefix (about 9.3 hours)
 
 
 class _Replayer:
     """Compares decisions with their replay under one draft; the policies they were made under are read once.
 
     The evaluation is a pure function of the policy sections it reads and the stored inputs (services.pricing
-    .evaluate), so: a decision made under a version whose evaluated sections the draft leaves as they were keeps its
-    stored result (domain.policy_whatif.draft_reaches; only its queues are read again); decisions with the same stored
-    inputs get the same evaluation, made once per distinct inputs (keyed by their stored JSON text) and reused; the
-    rest are evaluated, in worker processes past the first few thousand (policy_whatif_workers). The figures are those
-    of evaluating every decision one by one (tests/unit/test_policy_whatif_fast.py checks both ways agree)."""
+    .evaluate), so: a decision the draft's changed rules cannot reach (domain.policy_whatif.Reach: nothing the
+    evaluation reads changed, or only caps of other tiers, or a margin floor its lines stay clear of) keeps its
+    stored result (only its queues are read again); decisions with the same stored inputs get the same evaluation,
+    made once per distinct inputs (keyed by their stored JSON text) and reused; the rest are evaluated. The window is
+    read in shares (one id prefix each), each tallied apart and merged in read order, past the first few thousand
+    evaluations by worker processes that read their own shares (policy_whatif_workers). The figures are those of
+    evaluating every decision one by one (tests/unit/test_policy_whatif_fast.py and test_policy_whatif_reach.py)."""
 
-    def __init__(self, rt: Runtime, tenant_id: str, draft: dict[str, Any], *, workers: int = 1) -> None:
+    def __init__(self, rt: Runtime, tenant_id: str, draft: dict[str, Any], *, workers: int = 1,
+                 examples: int = 5) -> None:
         self.rt, self.tenant_id = rt, tenant_id
         self.draft_policy, self.draft_version = draft["policy"], draft["policy_version"]
         self.draft_queues = queue_of(self.draft_policy)
-        self.workers = workers
+        self.workers, self.examples, self.evaluated = workers, examples, 0
         self._queues: dict[str, dict[str, str]] = {}
-        self._reaches: dict[str, bool] = {}
+        self._reach: dict[str, policy_whatif.Reach] = {}
         self._after: dict[str, dict[str, Any]] = {}  # inputs JSON text -> its side under the draft
         self._before: dict[tuple[str, ...], tuple[dict[str, Any], dict[str, Any]]] = {}  # values -> (as made, same)
+        base = draft.get("base_version")
+        self.fields = (*_FIELDS, _LINES) if base and self.reach(base).reads_lines else _FIELDS
 
     def _queues_of(self, version: str) -> dict[str, str]:
         if version not in self._queues:
             policy = policy_at(self.rt, self.tenant_id, version)
             self._queues[version] = queue_of(policy)
-            self._reaches[version] = policy_whatif.draft_reaches(policy, self.draft_policy)
+            self._reach[version] = policy_whatif.reach(policy, self.draft_policy)
         return self._queues[version]
 
-    def reaches(self, version: str) -> bool:
-        """Whether the draft changes a rule the evaluation of a decision made under `version` reads."""
+    def reach(self, version: str) -> policy_whatif.Reach:
+        """What the draft's changes can reach of decisions made under `version`."""
         self._queues_of(version)
-        return self._reaches[version]
+        return self._reach[version]
 
     def compare(self, decision: dict[str, Any]) -> dict[str, Any]:
         """One decision evaluated under the draft, whatever the draft changes: the one-by-one replay."""
@@ -112,26 +117,21 @@ class _Replayer:
                                      self._queues_of(decision["policy_version"]), self.draft_queues)
 
     def _compare_whole(self, decision: dict[str, Any]) -> dict[str, Any]:
-        if self.reaches(decision["policy_version"]):
+        result = decision["result"]
+        if self.reach(decision["policy_version"]).reaches(decision["inputs"]["partner"]["tier"],
+                                                          result["approval_categories"], result.get("lines")):
             return self.compare(decision)
-        return policy_whatif.compare(decision, decision["result"], decision["result"],
-                                     self._queues_of(decision["policy_version"]), self.draft_queues)
-
-    def remembered(self, inputs_text: str) -> dict[str, Any] | None:
-        """The draft's side for inputs already evaluated in this what-if."""
-        return self._after.get(inputs_text)
-
-    def remember(self, inputs_text: str, after: dict[str, Any]) -> None:
-        if len(self._after) < _MEMO_MAX:
-            self._after[inputs_text] = after
+        return policy_whatif.compare(decision, result, result, self._queues_of(decision["policy_version"]),
+                                     self.draft_queues)
 
     def after_of(self, inputs_text: str) -> dict[str, Any]:
         """The draft's side for one decision's stored inputs, evaluated here (or remembered)."""
         known = self._after.get(inputs_text)
         if known is None:
-            known = policy_whatif_workers.side_under(self.draft_policy, self.draft_version, self.draft_queues,
-                                                     json.loads(inputs_text))
-            self.remember(inputs_text, known)
+            known = side_under(self.draft_policy, self.draft_version, self.draft_queues, json.loads(inputs_text))
+            self.evaluated += 1
+            if len(self._after) < _MEMO_MAX:
+                self._after[inputs_text] = known
         return known
 
     def sides_as_made(self, *values: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -148,33 +148,37 @@ class _Replayer:
                 self._before[values] = known
         return known
 
-    def rows(self, start: str, end: str) -> Iterator[dict[str, Any]]:
-        """The comparison of every stored quote decision made from day `start` to day `end` (inclusive): the rows
-        `compare` makes, read from the few values each needs (only the ids of the window's time range are read)."""
-        with policy_whatif_workers.Evaluations(self) as evaluations:
-            for key, values in self._projected(start, end):
-                version, body, inputs, outcome, categories, net, cost, tier = values[2:]
-                if body != "null":  # stored in parts: read whole
-                    stored = self.rt.store.get(self.tenant_id, decisions.DECISIONS, key)
-                    if stored is not None:
-                        yield from evaluations.ready(self._compare_whole(
-                            decisions.whole(self.rt, self.tenant_id, stored.data)))
-                    continue
-                before, kept = self.sides_as_made(version, outcome, categories, net, cost)
-                row = {"decision_id": key, "segment": json.loads(tier), "before": before, "after": kept}
-                if self.reaches(json.loads(version)):
-                    yield from evaluations.after(row, inputs)
-                else:
-                    yield from evaluations.ready(row)
-            yield from evaluations.drained()
+    def _reaches(self, version: str, tier: str, categories: str, lines: str | None) -> bool:
+        found = self.reach(json.loads(version))
+        if found.nothing or found.everything:
+            return found.everything
+        return found.reaches(json.loads(tier), json.loads(categories),
+                             json.loads(lines) if lines is not None and found.reads_lines else None)
 
-    def _projected(self, start: str, end: str) -> Iterator[tuple[str, list[str]]]:
-        """The window's stored quote decisions: each one's key and the JSON text of the `_FIELDS` values."""
+    def tally(self, prefix: str, start: str, end: str) -> policy_whatif.Tally:
+        """The comparisons of one share of the window (the stored quote decisions made from day `start` to day `end`
+        whose ids start with `prefix`), summed: the rows `compare` makes, read from the few values each needs."""
+        tally = policy_whatif.Tally(self.examples)
         loads = json.loads
-        for prefix in policy_whatif.id_prefixes("dec", start, end):
-            for key, values in self.rt.store.project(self.tenant_id, decisions.DECISIONS, _FIELDS, prefix=prefix):
-                if values[0] == _PRICING and start <= loads(values[1])[:10] <= end:
-                    yield key, values
+        for key, values in self.rt.store.project(self.tenant_id, decisions.DECISIONS, self.fields, prefix=prefix):
+            if values[0] != _PRICING or not start <= loads(values[1])[:10] <= end:
+                continue
+            version, body, inputs, outcome, categories, net, cost, tier = values[2:10]
+            if body != "null":  # stored in parts: read whole
+                stored = self.rt.store.get(self.tenant_id, decisions.DECISIONS, key)
+                if stored is not None:
+                    tally.add(self._compare_whole(decisions.whole(self.rt, self.tenant_id, stored.data)))
+                continue
+            before, kept = self.sides_as_made(version, outcome, categories, net, cost)
+            reached = self._reaches(version, tier, categories, values[10] if len(values) > 10 else None)
+            tally.add({"decision_id": key, "segment": loads(tier), "before": before,
+                       "after": self.after_of(inputs) if reached else kept})
+        return tally.folded()
+
+
+def side_under(policy: dict[str, Any], version: str, queues: dict[str, str], inputs: dict[str, Any]) -> dict[str, Any]:
+    """What the comparison keeps of stored inputs evaluated under `policy` (domain.policy_whatif.side)."""
+    return policy_whatif.side(evaluate(policy, version, inputs), queues)
 
 
 def whatif(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -182,8 +186,10 @@ def whatif(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> 
     approvals per queue, net total and margin, overall and by partner segment (tier)."""
     start, end = _window(body)
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
-    replayer = _Replayer(rt, who.tenant_id, draft, workers=rt.settings.whatif_workers)
-    summary = policy_whatif.summarize(replayer.rows(start, end), examples=int(body.get("examples", 5)))
+    replayer = _Replayer(rt, who.tenant_id, draft, workers=rt.settings.whatif_workers,
+                         examples=int(body.get("examples", 5)))
+    shares = [(prefix, start, end) for prefix in policy_whatif.id_prefixes("dec", start, end, chars=_SHARE_CHARS)]
+    summary = policy_whatif_workers.tallied(replayer, shares).shown()
     return {"draft_id": draft_id, "draft_version": draft["policy_version"], "revision": draft["revision"],
             "window": {"from": start, "to": end}, **summary}
 
@@ -195,25 +201,3 @@ def whatif_decision(rt: Runtime, who: Principal, draft_id: str, decision_id: str
     if decision["kind"] != "pricing":
         raise RuleViolation(f"decision {decision_id} is not a quote decision")
     return _Replayer(rt, who.tenant_id, draft).compare(decision)
-
-
-def whatif_rebates(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A rebate or commission period rated over its stored rebate lines as the policy in force rates it and as the
-    draft would: the payable amount and tier reached per partner and program, totals by partner segment. The lines
-    are the sales already projected for rebates; nothing is settled or written."""
-    period = Period.parse(body["period"])  # a RuleViolation naming the forms it takes
-    tenant, _ = load_tenant(rt, who.tenant_id)
-    draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
-
-    def views(policy: dict[str, Any], version: str) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
-        if not policy.get("rebates"):
-            return {}, {}
-        result, facts = rate_under(rt, tenant, policy, version, period)
-        return ({pid: result.programs_view(pid) for pid in result.payable},
-                {pid: str(f.tier) for pid, f in facts.items() if f.tier})
-
-    before, segments = views(tenant.policy, tenant.policy_version)
-    after, segments_after = views(draft["policy"], draft["policy_version"])
-    return {"draft_id": draft_id, "draft_version": draft["policy_version"], "active_version": tenant.policy_version,
-            "period": period.name,
-            **policy_whatif.rebate_changes(before, after, {**segments_after, **segments})}

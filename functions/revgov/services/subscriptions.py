@@ -2,7 +2,8 @@
 signed like the inbound ERP webhook, and retried until the subscriber answers 2xx.
 
 Signature: `Revgov-Signature: t=<unix>,v1=<hex HMAC-SHA256 of '{t}.{raw body}'>` with the subscription's signing
-secret (shown once, at creation). URL policy: https to public addresses only, checked at creation and again at
+secret (shown once, at creation). URL policy: https to public addresses only (an IPv6 address that carries an IPv4
+one for a translator, NAT64, 6to4, SIIT, is public only if that IPv4 address is), checked at creation and again at
 each delivery (the name may resolve elsewhere by then), and the delivery connects to an address it just checked, never
 to a second resolution of the name (DNS rebinding); Host and TLS (SNI, certificate) still name the host; redirects are
 never followed. A local stack
@@ -81,11 +82,33 @@ def url_problems(url: str, addresses: list[str], *, allow_loopback: bool) -> lis
     for ip in ips:
         if ip.is_loopback and allow_loopback:
             continue
-        if not ip.is_global or ip.is_multicast:
-            problems.append(f"{parts.hostname} resolves to {ip}, which is not a public address")
+        inner = embedded_ipv4(ip)
+        if not ip.is_global or ip.is_multicast or (inner is not None and (not inner.is_global or inner.is_multicast)):
+            shown = f"{ip} (carrying {inner})" if inner is not None else str(ip)
+            problems.append(f"{parts.hostname} resolves to {shown}, which is not a public address")
     if parts.scheme == "http" and not (allow_loopback and loopback):
         problems.append("deliveries go over https only")
     return problems
+
+
+# IPv6 prefixes whose last 32 bits are an IPv4 address a translator on the path delivers to: NAT64's well-known
+# prefix (RFC 6052 §2.1) and local-use prefix (RFC 8215), IPv4-translated (RFC 6052 §2.1) and the deprecated
+# IPv4-compatible addresses (RFC 4291 §2.5.5.1). 6to4 (RFC 3056) and IPv4-mapped addresses are read by `ipaddress`.
+_EMBEDDING = tuple(ipaddress.IPv6Network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries for a translator (NAT64, 6to4, SIIT, mapped, compatible), or None: a
+    delivery to it may reach that IPv4 address, so it must be public too."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in network for network in _EMBEDDING) and int(ip) > 1:  # `::` and `::1` are not IPv4-compatible
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def resolve(host: str) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 from ..domain import contract_set
 from ..domain.access import PLATFORM, Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import Conflict, RuleViolation
+from ..domain.errors import Conflict, FieldError, RuleViolation
 from ..domain.policy import policy_problems
 from ..domain.tenants import Tenant
 from ..ports import Changes, DomainEvent, Page, Put
@@ -79,6 +79,9 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
     Returns the tenant with its first admin key and its webhook secret, both shown this once.
     """
     config = dict(config)
+    if config.get("status", "active") != "active":  # server-owned (API.md): only suspend/resume change it
+        raise RuleViolation("a tenant is provisioned active; suspend it afterwards (POST /v1/tenants/{id}/suspend)",
+                            errors=[FieldError("/status", "server-owned: only `active` (the default) is accepted")])
     texts = _contract_texts(config, config.pop("contracts", None) or [])
     tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
     secret = rt.ids.secret()

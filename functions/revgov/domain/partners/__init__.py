@@ -7,10 +7,12 @@ contract clause it rests on, taken from `policy.onboarding`, `policy.partner_tie
 - `lifecycle`: the state machine, an application, its terms, the approval decided, suspend / reinstate / terminate;
 - `evidence`: documents and certifications recorded and valid as of a day, product families an expiry bars;
 - `assessment`: the checks that gate activation and the submission they decide;
-- `entitlements`: what the partner is entitled to at a time.
+- `entitlements`: what the partner is entitled to at a time;
+- `backfill`: an onboarding that happened before Revgov recorded it, replayed at its own instants.
 """
 
 from .assessment import Assessment, activation_route, assess, submitted, tier_unmet
+from .backfill import BACKFILL_ACTOR, Filed, OnboardingHistory, backfilled
 from .entitlements import effective_tier, entitlement, entitlements, held_tier
 from .evidence import (
     barred_families,
@@ -31,6 +33,7 @@ from .lifecycle import (
     decided,
     moved_to,
     new_application,
+    not_onboarded_on,
 )
 from .model import Partner
 from .rules import (
@@ -43,16 +46,20 @@ from .rules import (
 )
 
 __all__ = [
+    "BACKFILL_ACTOR",
     "STATUSES",
     "TAKES_EVIDENCE",
     "TAKES_TERMS",
     "TRANSITIONS",
     "Assessment",
+    "Filed",
+    "OnboardingHistory",
     "Partner",
     "activation_route",
     "amended_terms",
     "assess",
     "awaiting_approval",
+    "backfilled",
     "barred_families",
     "decided",
     "effective_tier",
@@ -64,6 +71,7 @@ __all__ = [
     "held_tier",
     "moved_to",
     "new_application",
+    "not_onboarded_on",
     "onboarding_problems",
     "record_certification",
     "record_document",

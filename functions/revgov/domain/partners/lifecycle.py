@@ -4,11 +4,13 @@ statuses (approval decided, suspend, reinstate, terminate), each recorded in the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from ..access import Principal
 from ..errors import Conflict, FieldError, Forbidden, RuleViolation
 from ..money import format_money, parse_money
+from ..time import instant
 from .rules import onboarding, payment_terms, tier, tiers_by_rank
 
 # applied → pending_documents ⇄ (resubmit) → pending_approval → active ⇄ suspended → terminated; or rejected.
@@ -147,3 +149,24 @@ def moved_to(
     rules = onboarding(policy)
     rule = rules["termination"] if status == "terminated" else rules["suspension"]
     return moved(partner, status, at=at, by=by, reason=reason), rule
+
+
+# A partner that was onboarded and verified: it may have ordered, and what it ordered is billed while suspended
+# (PA-13.2: orders already accepted are fulfilled) or terminated (PA-13.3: subscriptions run to their term).
+ONBOARDED = frozenset({"active", "suspended", "terminated"})
+
+
+def not_onboarded_on(partner: Mapping[str, Any], day: date) -> str | None:
+    """Why the partner could not have quoted, ordered or registered a deal on `day` (PA-2.2 / CPA-2.2: "Before the
+    Partner may quote, order, register deals or accrue any incentive, the following must be received and
+    verified"), or None: it is not onboarded yet, or `day` is before the day it was activated (the activation is an
+    instant; the day it falls on counts as onboarded). A partner onboarded without a recorded activation instant is
+    judged by its status alone."""
+    status = partner.get("status")
+    if status not in ONBOARDED:
+        return f"partner {partner.get('partner_id')} is {status}: its onboarding is not verified"
+    activated_at = partner.get("activated_at")
+    if not activated_at or day >= instant(str(activated_at)).date():
+        return None
+    return (f"partner {partner.get('partner_id')} was activated on {instant(str(activated_at)).date()}, after "
+            f"{day}: its onboarding was not verified yet")

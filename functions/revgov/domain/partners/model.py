@@ -32,3 +32,4 @@ class Partner(TypedDict, total=False):
     activated_at: str
     updated_at: str
     history: list[dict[str, Any]]
+    backfill: dict[str, Any]  # recorded_at, recorded_by, note: an onboarding recorded after it happened

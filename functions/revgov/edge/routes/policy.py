@@ -7,7 +7,7 @@ from typing import Any
 from ...domain.access import Role
 from ...domain.errors import MalformedRequest, UnsupportedMediaType
 from ...schemas import validate
-from ...services import policy_drafts, policy_shadow, policy_whatif
+from ...services import policy_drafts, policy_shadow, policy_whatif, policy_whatif_rebates, policy_whatif_usage
 from ..http import Call, parse_json
 from ..registry import STAFF, QueryParam, operation
 
@@ -154,12 +154,29 @@ def whatif_policy_draft(call: Call) -> dict[str, Any]:
 @operation("POST", "/v1/policy/drafts/{draft_id}/rebates-whatif", summary="Rate a rebate or commission period "
            "under the draft: payable and tier reached per partner and program, by partner tier", roles=STAFF,
            tag="policy", id_params=_DRAFT, body_schema="api/policy-whatif-rebates.schema.json", status=200,
-           example={"period": "2026-Q3"},
+           example={"period": "2026-Q3", "examples": 5},
            description="The period's stored rebate lines (the sales already projected for rebates) rated as the "
-           "policy in force rates them and as the draft would; nothing is settled or written.",
+           "policy in force rates them and as the draft would, by the engine a settlement run uses; nothing is "
+           "settled or written. Each changed partner and program carries `recorded` (the settled amount and the "
+           "settlement runs that paid it, or the accrual while the period is open) and `examples` (rebate lines it "
+           "counts, with their invoices); `by_partner` totals; `kpis`: net realized margin after rebates (overall "
+           "and by tier) and threshold attainment, as `GET /v1/kpis` computes them, under each policy.",
            response_schema="api/responses/policy-rebate-whatif.schema.json")
 def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
-    return policy_whatif.whatif_rebates(call.runtime, call.who, call.params["draft_id"], call.body)
+    return policy_whatif_rebates.whatif_rebates(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("POST", "/v1/policy/drafts/{draft_id}/usage-whatif", summary="Rate a month's (or quarter's) metered "
+           "usage under the draft's usage rate tables: amount per partner and metric, with the invoices carrying it",
+           roles=STAFF, tag="policy", id_params=_DRAFT, body_schema="api/policy-whatif-usage.schema.json",
+           status=200, example={"period": "2026-10", "examples": 5},
+           description="Billing's usage records of the period (one per partner, metric and month: the metered "
+           "quantity and what each invoice carries for it) rated with the rating a posted usage line uses, as the "
+           "policy in force's rate tables rate them and as the draft's would (null: no table for that metric); "
+           "totals per partner and by partner tier. Nothing is written.",
+           response_schema="api/responses/policy-usage-whatif.schema.json")
+def whatif_policy_draft_usage(call: Call) -> dict[str, Any]:
+    return policy_whatif_usage.whatif_usage(call.runtime, call.who, call.params["draft_id"], call.body)
 
 
 @operation("POST", "/v1/policy/drafts/{draft_id}/propose", summary="Propose the draft: the roles the active policy "

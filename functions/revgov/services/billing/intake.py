@@ -22,6 +22,7 @@ from .cancellation import subscription_cancelled
 from .credits import credit_note_issued, return_received
 from .exceptions import fail
 from .milestones import service_completed
+from .onboarding_hold import held_before_onboarding
 from .payment import invoice_paid
 from .posting import ATTEMPTS, Outcome, Posting, load_partner
 from .quantity_change import subscription_changed
@@ -80,7 +81,8 @@ def _bill(
     if partner is None:
         outcome = _unknown_partner(posting)
     else:
-        outcome = _implausible(posting, partner) or USE_CASES[detail_type](posting, partner)
+        outcome = (held_before_onboarding(posting, partner) or _implausible(posting, partner)
+                   or USE_CASES[detail_type](posting, partner))
     commit_posting(posting, outcome)
     return posting, {"event_id": posting.event_id, "status": outcome.status, "reason": outcome.reason}, None
 

@@ -17,7 +17,7 @@ from .. import cases
 from ..partners import load_partner
 from ..tenants import load_tenant
 from . import repository
-from .live import hold
+from .live import ended, hold
 from .queries import get
 from .register import open_review
 
@@ -39,6 +39,10 @@ def request_extension(rt: Runtime, who: Principal, deal_id: str, body: dict[str,
             f"proposal_date {body['proposal_date']} is in the future",
             errors=[FieldError("/proposal_date", "on or before today")],
         )
+    over = ended(rt, who.tenant_id, policy, deal)
+    if over is not None:  # PA-13.3 / CPA-13.3: a terminated partner's registrations end; nothing to extend
+        raise RuleViolation(f"{over['message']}: nothing to extend",
+                            extra={"rule_id": over["rule_id"], "clause": over["clause"]})
     refused = deals.extension_problem(policy, deal, hold(rt, who.tenant_id, policy, deal, now), now)
     if refused is not None:
         raise refused
@@ -53,7 +57,7 @@ def request_extension(rt: Runtime, who: Principal, deal_id: str, body: dict[str,
         reasons=[{"rule_id": rule["id"], "clause": rule["clause"], "message": f"extension of {rule['days']} days"}],
     )
     asked = deals.extension_requested(policy, deal, body, approval_id=case["case_id"], at=now)
-    changes.puts.append(repository.deal_put(asked, version=version))
+    changes.puts += repository.deal_puts(asked, version=version)
     inputs = {"proposal": asked["extension"]["proposal"], "expires_at": deal["expires_at"]}
     changes.audit.insert(0, _cited(who, tenant, "deal.extension_requested", asked, deals.PENDING, inputs))
     changes.events.append(DomainEvent("revgov.deals", "deal.extension_requested", _extension_detail(asked)))
@@ -74,12 +78,16 @@ def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Change
     changes = Changes()
     resolved: dict[str, Any] | None = None
     lock = repository.lock_of(rt, who.tenant_id, deal["customer"]["id"], deal["family"])
-    if outcome == deals.APPROVED and (lock is None or lock.data["deal_id"] != deal["deal_id"]):
+    over = ended(rt, who.tenant_id, tenant.policy, deal) if outcome == deals.APPROVED else None
+    if over is not None:  # the partner was terminated while the extension waited (PA-13.3 / CPA-13.3)
+        outcome, note = deals.REJECTED, over["message"]
+        resolved = case_rules.resolved_otherwise(case, "rejected", over)
+    elif outcome == deals.APPROVED and (lock is None or lock.data["deal_id"] != deal["deal_id"]):
         reason = {"rule_id": rule["id"], "clause": rule["clause"], "message": NOTHING_TO_EXTEND}
         outcome, note = deals.REJECTED, reason["message"]
         resolved = case_rules.resolved_otherwise(case, "rejected", reason)
     deal = deals.extension_decided(deal, outcome, now, note)
-    changes.puts.append(repository.deal_put(deal, version=stored.version))
+    changes.puts += repository.deal_puts(deal, version=stored.version)
     if outcome == deals.APPROVED and lock is not None:
         changes.puts.append(repository.lock_changed(lock, expires_at=deal["expires_at"]))
     inputs = {"approval_id": case["case_id"], "expires_at": deal["expires_at"], "note": note}

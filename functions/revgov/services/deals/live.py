@@ -25,21 +25,48 @@ def hold(
     `partners`: the partners read so far, by id (a sweep or a list reads each once)."""
     if deal["status"] != deals.APPROVED or "certification_lapse" not in policy["deal_registration"]:
         return None
+    found: dict[str, Any] | None = deals.hold_on(policy, deal, _partner(rt, tenant_id, deal, partners), now)
+    return found
+
+
+def ended(
+    rt: Runtime,
+    tenant_id: str,
+    policy: dict[str, Any],
+    deal: dict[str, Any],
+    partners: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
+    """Why a pending or approved registration is over although nobody decided so: its partner was terminated
+    (PA-13.3 / CPA-13.3 "registrations end"); None otherwise. `partners`: as for `hold`."""
+    if deal["status"] not in (deals.PENDING, deals.APPROVED):
+        return None
+    return deals.ended_by_termination(policy, deal, _partner(rt, tenant_id, deal, partners))
+
+
+def _partner(
+    rt: Runtime, tenant_id: str, deal: dict[str, Any], partners: dict[str, dict[str, Any]] | None
+) -> dict[str, Any]:
     cache = partners if partners is not None else {}
     if deal["partner_id"] not in cache:
         cache[deal["partner_id"]], _ = load_partner(rt, tenant_id, deal["partner_id"])
-    found: dict[str, Any] | None = deals.hold_on(policy, deal, cache[deal["partner_id"]], now)
-    return found
+    return cache[deal["partner_id"]]
 
 
 def live(
     rt: Runtime, tenant_id: str, customer_id: str, family: str, now: str, policy: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, int | None]:
-    """The registration that protects this customer and family now (or None), and the version of the lock read."""
+    """The registration that protects this customer and family now (or None), and the version of the lock read.
+    A registration whose partner was terminated protects nothing (PA-13.3; PA-5.5: "other Partners may register the
+    opportunity afresh")."""
     lock = repository.lock_of(rt, tenant_id, customer_id, family)
     if lock is None:
         return None, None
-    held = hold(rt, tenant_id, policy, lock.data, now) if deals.is_live(lock.data, now) else None
+    if not deals.is_live(lock.data, now):
+        return None, lock.version
+    partners: dict[str, dict[str, Any]] = {}
+    if ended(rt, tenant_id, policy, lock.data, partners) is not None:
+        return None, lock.version
+    held = hold(rt, tenant_id, policy, lock.data, now, partners)
     return (lock.data if deals.protects(lock.data, held, now) else None), lock.version
 
 
@@ -58,7 +85,7 @@ def registration_for_quote(
     if stored is None or stored.data["partner_id"] != partner_id:
         raise RuleViolation(f"deal registration {deal_id} is not this partner's")
     deal = stored.data
-    if deal["customer"]["id"] != customer_id:
+    if repository.customer_key(deal["customer"]["id"]) != repository.customer_key(customer_id):
         raise RuleViolation(f"deal registration {deal_id} is for another customer")
     if not deals.is_live(deal, now):
         raise RuleViolation(f"deal registration {deal_id} is {deals.view(deal, now)['status']}, not live")

@@ -12,7 +12,7 @@ from ...ports import Changes
 from ...runtime import Runtime
 from ..tenants import load_tenant
 from . import repository
-from .live import hold
+from .live import ended, hold
 
 
 def get(rt: Runtime, who: Principal, deal_id: str, *, raw: bool = False) -> Any:
@@ -23,17 +23,28 @@ def get(rt: Runtime, who: Principal, deal_id: str, *, raw: bool = False) -> Any:
     if raw:
         return stored.data, stored.version
     tenant, _ = load_tenant(rt, who.tenant_id)
-    now = rt.clock.now_iso()
-    return deals.view(stored.data, now, hold(rt, who.tenant_id, tenant.policy, stored.data, now))
+    return shown(rt, who.tenant_id, tenant.policy, stored.data, rt.clock.now_iso())
+
+
+def shown(rt: Runtime, tenant_id: str, policy: dict[str, Any], deal: dict[str, Any], now: str, *,
+          partners: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The registration as callers read it: ended with its partner's termination (PA-13.3), held under PA-4.3(d), or
+    as stored. `partners`: the partners read so far, by id."""
+    seen = partners if partners is not None else {}
+    over = ended(rt, tenant_id, policy, deal, seen)
+    return deals.view(deal, now, None if over else hold(rt, tenant_id, policy, deal, now, seen), over)
 
 
 def list_deals(rt: Runtime, who: Principal, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    page = repository.page(rt, who.tenant_id, limit=limit, cursor=cursor)
+    if who.partner_id is not None:  # a partner key pages its own registrations only (PA-11.1)
+        page = repository.partner_page(rt, who.tenant_id, who.partner_id, limit=limit, cursor=cursor)
+    else:
+        page = repository.page(rt, who.tenant_id, limit=limit, cursor=cursor)
     now = rt.clock.now_iso()
     policy = load_tenant(rt, who.tenant_id)[0].policy
     seen: dict[str, dict[str, Any]] = {}
     items = [
-        deals.view(item.data, now, hold(rt, who.tenant_id, policy, item.data, now, seen))
+        shown(rt, who.tenant_id, policy, item.data, now, partners=seen)
         for item in page.items
         if who.sees_partner(item.data["partner_id"])
     ]
@@ -45,7 +56,7 @@ def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:
     deal, version = get(rt, who, deal_id, raw=True)
     withdrawn = deals.moved_to(deal, deals.WITHDRAWN)
     changes = Changes(
-        puts=[repository.deal_put(withdrawn, version=version)],
+        puts=repository.deal_puts(withdrawn, version=version),
         audit=[
             AuditEntry.by(
                 who, "deal.withdrawn", deal_id, deals.WITHDRAWN, inputs={"previous_status": deal["status"]}

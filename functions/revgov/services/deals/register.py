@@ -16,7 +16,7 @@ from .. import cases
 from ..partners import load_partner
 from ..tenants import load_tenant
 from .live import live
-from .repository import QUEUE_RACE, deal_put, queue_put
+from .repository import QUEUE_RACE, deal_puts, queue_put
 
 REVIEW_EFFECT = "deal.registration"
 
@@ -58,7 +58,7 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
         category="deal_registration_review", effect=REVIEW_EFFECT, risk_score=30, context=context,
     )
     deal["approval_id"] = case["case_id"]
-    changes.puts.append(deal_put(deal, version=None))
+    changes.puts += deal_puts(deal, version=None)
     changes.puts.append(queue_put(rt, who.tenant_id, deal, lambda queue: deals.queue_with(queue, deal)))
     changes.audit.insert(0, _registered(who, tenant, deal))
     changes.events.append(

@@ -1,6 +1,7 @@
-"""Deal registrations as stored: the registrations (`DEAL`), the lock that makes "first approved wins" atomic per
-customer and family (`DEALLOCK`), and the per-opportunity queue of pending registrations in order of submission
-(`DEALQUEUE`, PA-5.5, read consistently). No other module spells these collections."""
+"""Deal registrations as stored: the registrations (`DEAL`), each partner's pointers to its own (`DEALBYPARTNER`), the
+lock that makes "first approved wins" atomic per customer and family (`DEALLOCK`), and the per-opportunity queue of
+pending registrations in order of submission (`DEALQUEUE`, PA-5.5, read consistently). No other module spells these
+collections."""
 
 from __future__ import annotations
 
@@ -16,13 +17,22 @@ from ..toolkit import lookup_pages, pages, put_over
 DEALS = "DEAL"
 LOCKS = "DEALLOCK"  # customer#family -> the live registration: makes "first approved wins" atomic
 QUEUES = "DEALQUEUE"  # customer#family -> the pending registrations in order of submission (PA-5.5, read consistently)
+# partner#deal id -> the registration's id: a partner's list pages through its own registrations only, so neither its
+# pages nor its cursors ever stand on another partner's (PA-11.1)
+BY_PARTNER = "DEALBYPARTNER"
 QUEUE_RACE = "another registration for this customer and family was submitted or decided meanwhile; retry"
 
 Queue = list[dict[str, Any]]
 
 
+def customer_key(customer_id: str) -> str:
+    """The customer as opportunities are keyed: its tax or company registration number (PA-5.2) read without regard
+    to case, so `de123456789` is the customer `DE123456789` is (PA-5.4: one approved registration per Customer)."""
+    return customer_id.upper()
+
+
 def opportunity_key(customer_id: str, family: str) -> str:
-    return f"{customer_id}#{family}"
+    return f"{customer_key(customer_id)}#{family}"
 
 
 def _opportunity(deal: dict[str, Any]) -> str:
@@ -30,7 +40,7 @@ def _opportunity(deal: dict[str, Any]) -> str:
 
 
 def deal_put(deal: dict[str, Any], *, version: int | None) -> Put:
-    lookup = (f"{DEALS}#{deal['customer']['id']}#{deal['family']}", f"{deal['registered_at']}#{deal['deal_id']}")
+    lookup = (f"{DEALS}#{_opportunity(deal)}", f"{deal['registered_at']}#{deal['deal_id']}")
     return Put(
         DEALS,
         deal["deal_id"],
@@ -40,6 +50,13 @@ def deal_put(deal: dict[str, Any], *, version: int | None) -> Put:
         expected_version=version,
         conflict_detail=f"deal registration {deal['deal_id']} changed meanwhile",
     )
+
+
+def deal_puts(deal: dict[str, Any], *, version: int | None) -> list[Put]:
+    """The registration written (as `deal_put`) with its partner's pointer to it (written again with every change,
+    so a registration stored before the pointers existed gets its own at its next change)."""
+    pointer = Put(BY_PARTNER, f"{deal['partner_id']}#{deal['deal_id']}", {"deal_id": deal["deal_id"]})
+    return [deal_put(deal, version=version), pointer]
 
 
 def find(rt: Runtime, tenant_id: str, deal_id: str) -> Stored | None:
@@ -59,6 +76,15 @@ def every(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
 
 def page(rt: Runtime, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
     return rt.store.query(tenant_id, DEALS, limit=limit, cursor=cursor)
+
+
+def partner_page(rt: Runtime, tenant_id: str, partner_id: str, *, limit: int, cursor: str | None) -> Page:
+    """One partner's registrations in id order, through its pointers: no other partner's is read, and a cursor
+    outside its own pointers is refused by the store."""
+    pointers = rt.store.query(tenant_id, BY_PARTNER, limit=limit, cursor=cursor, prefix=f"{partner_id}#")
+    refs = [(tenant_id, DEALS, str(p.data["deal_id"])) for p in pointers.items]
+    found = rt.store.get_many(refs) if refs else {}
+    return Page([found[ref] for ref in refs if ref in found], pointers.next_cursor)
 
 
 # --- the lock: the registration that holds the opportunity --------------------------------------------------------
@@ -98,7 +124,7 @@ def same_opportunity(rt: Runtime, tenant_id: str, deal: dict[str, Any], queue: S
 
 def _indexed(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> Queue:
     """Every registration for the deal's customer and family by the lookup's submission order (not read-consistent)."""
-    partition = f"{DEALS}#{deal['customer']['id']}#{deal['family']}"
+    partition = f"{DEALS}#{_opportunity(deal)}"
     return [item.data for item in lookup_pages(rt.store, tenant_id, partition, page_size=100)]
 
 

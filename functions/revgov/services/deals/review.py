@@ -13,13 +13,14 @@ from ...runtime import Runtime
 from .. import cases
 from ..tenants import load_tenant
 from . import repository
-from .live import live
+from .live import ended, live
 
 
 def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
     """Channel ops decided a registration: approval starts exclusivity. A registration that conflicts with one
-    approved first (and still in force) is rejected instead, with the clause and a reason (PA-5.5 / CPA-5.4); the
-    reviewer's decision resolves as that rejection and the partner is told by a `deal.rejected` event."""
+    approved first (and still in force) is rejected instead, with the clause and a reason (PA-5.5 / CPA-5.4), and so
+    is one whose partner was terminated meanwhile (PA-13.3 / CPA-13.3 "registrations end"); the reviewer's decision
+    resolves as that rejection and the partner is told by a `deal.rejected` event."""
     tenant, _ = load_tenant(rt, who.tenant_id)
     policy = tenant.policy
     stored = repository.load(rt, who.tenant_id, case["subject"]["id"])
@@ -35,7 +36,12 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     changes = Changes(puts=[leaves])
     resolved: dict[str, Any] | None = None
     rule = policy["deal_registration"]["exclusivity"]
-    if case["status"] == "approved":
+    over = ended(rt, who.tenant_id, policy, deal) if case["status"] == "approved" else None
+    if over is not None:  # PA-13.3 / CPA-13.3: the partner was terminated meanwhile, its registrations end
+        rule = {"id": over["rule_id"], "clause": over["clause"]}
+        deal = deals.rejected_for_cause(deal, over, now)
+        resolved = case_rules.resolved_otherwise(case, "rejected", over)
+    elif case["status"] == "approved":
         protecting, lock_version = live(rt, who.tenant_id, deal["customer"]["id"], deal["family"], now, policy)
         if protecting is not None and protecting["partner_id"] != deal["partner_id"]:
             reason = deals.conflict_reason(policy, protecting)
@@ -48,7 +54,7 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     else:
         note = (case.get("decision") or {}).get("note")
         deal = {**deals.moved_to(deal, deals.REJECTED), "decided_at": now, "rejection_reason": note}
-    changes.puts.append(repository.deal_put(deal, version=stored.version))
+    changes.puts += repository.deal_puts(deal, version=stored.version)
     changes.merge(_reviewed(who, case, deal, rule, tenant.policy_version))
     return cases.Resolved(changes, resolved) if resolved is not None else changes
 

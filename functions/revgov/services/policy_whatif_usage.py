@@ -1,0 +1,45 @@
+"""What-if for usage billing: a month's (or a quarter's) metered usage rated under a policy draft's usage rate tables
+beside the policy in force's, per partner and metric, with the invoices that carry it. Nothing is written.
+
+The metered quantities are billing's USAGE records (one per partner, metric and month: the quantity so far and what
+each invoice carries for it); each is rated with the rating a posted usage line uses (domain.billing.rating), under
+each policy (domain.policy_whatif_usage).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import policy_whatif_usage as domain
+from ..domain.access import Principal
+from ..domain.errors import FieldError, RuleViolation
+from ..domain.kpis import Period
+from ..runtime import Runtime
+from . import partner_repository, policy_drafts
+from .billing.repository import USAGE
+from .tenants import load_tenant
+from .toolkit import pages
+
+
+def _months(body: dict[str, Any]) -> Period:
+    try:
+        return Period.parse(str(body["period"]))
+    except ValueError as bad:
+        raise RuleViolation(str(bad), errors=[FieldError("/period", "not a month or quarter")]) from bad
+
+
+def whatif_usage(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The period's metered usage rated as the policy in force rates it and as the draft would: per partner and
+    metric the amount before and after, what its invoices carry (with links), totals per partner and by segment."""
+    period = _months(body)
+    examples = int(body.get("examples", 5))
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
+    before, after = domain.rate_tables(tenant.policy), domain.rate_tables(draft["policy"])
+    months = set(period.months)
+    records = [item.data for item in pages(rt.store, who.tenant_id, USAGE) if item.data.get("period") in months]
+    partners = partner_repository.get_many(rt.store, who.tenant_id, sorted({r["partner_id"] for r in records}))
+    rows = [domain.usage_row(r, before, after, str(partners.get(r["partner_id"], {}).get("tier") or "none"),
+                             examples) for r in records]
+    return {"draft_id": draft_id, "draft_version": draft["policy_version"], "active_version": tenant.policy_version,
+            "period": period.name, "months": list(period.months), **domain.usage_changes(rows)}
