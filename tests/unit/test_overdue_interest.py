@@ -153,3 +153,18 @@ def test_rebate_withholding_reads_the_same_overdue_notion():
     assert overdue(rule, unpaid, {}, date(2026, 6, 29)) == {}
     assert overdue(rule, unpaid, {}, date(2026, 6, 30)) == core.overdue_invoices(unpaid, {}, 30, date(2026, 6, 30), 60)
     assert overdue(rule, unpaid, {}, date(2026, 6, 30))[P1][0]["days_overdue"] == 61
+
+
+def test_pa_10_8_the_maximum_lawful_rate_applies_if_lower():
+    # "1.0% per month or the maximum lawful rate, if lower": with a lawful maximum of 0.5% a month, 10,000.00 overdue
+    # all of May (31 of 31 days) bears 10,000.00 x 0.5% = 50.00; a maximum above 1.0% changes nothing (100.00).
+    def with_maximum(maximum: str) -> core.LatePayment:
+        node = {**NW["billing"]["late_payment"]}
+        node["interest"] = {**node["interest"], "max_lawful_percent_per_month": maximum}
+        late = core.LatePayment.of({"billing": {"late_payment": node}})
+        assert late is not None
+        return late
+
+    unpaid = invoice("10000.00", "2026-03-31")
+    assert core.accrue(with_maximum("0.5"), unpaid, 30, date(2026, 5, 31)).interest == Decimal("50.00")
+    assert core.accrue(with_maximum("1.5"), unpaid, 30, date(2026, 5, 31)).interest == Decimal("100.00")

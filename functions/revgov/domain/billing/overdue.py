@@ -119,6 +119,8 @@ class LatePayment:
         interest = node["interest"]
         basis = interest["basis"]
         percent = Decimal(interest["percent_per_month"] if basis == "monthly_percent" else interest["points"])
+        if interest.get("max_lawful_percent_per_month") is not None:  # PA-10.8 "or the maximum lawful rate, if lower"
+            percent = min(percent, Decimal(interest["max_lawful_percent_per_month"]))
         rates = {half: Decimal(rate) for half, rate in (interest.get("reference_rates") or {}).items()}
         return cls(
             rule=Rule.of(node),
