@@ -16,7 +16,7 @@ from .cli_support import emit, product_options, require_tenants, use_product, wo
 
 def _backfill_decisions(args: argparse.Namespace) -> int:
     use_product(args.state_file)
-    from .runtime import runtime
+    from .bootstrap import runtime
     from .services.decision_backfill import backfill_partner_lookups
 
     rt = runtime()

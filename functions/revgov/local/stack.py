@@ -19,9 +19,10 @@ from typing import Any
 from .. import observe
 from ..adapters.idempotency import _embedded_store
 from ..adapters.sqlite_db import database
+from ..bootstrap import runtime
 from ..edge import handlers
 from ..edge.api import app
-from ..runtime import Runtime, runtime
+from ..runtime import Runtime
 from ..services import events as event_log
 from ..services.copilot import index_tenant
 from ..settings import _REPO, Settings, settings

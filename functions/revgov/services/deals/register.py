@@ -8,6 +8,7 @@ from typing import Any
 from ...domain import deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
+from ...domain.cases import Case
 from ...domain.errors import Conflict, NotFound, RuleViolation
 from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent
@@ -84,7 +85,7 @@ def open_review(
     risk_score: int,
     context: dict[str, Any],
     reasons: list[dict[str, Any]] | None = None,
-) -> tuple[dict[str, Any], Changes]:
+) -> tuple[Case, Changes]:
     """The approval channel ops decides for a registration (its review, or its extension), due by the business days
     of the partner's country (CPA-1.3)."""
     return cases.open_case(

@@ -34,7 +34,7 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
         rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal["deal_id"]), stored=queue
     )
     changes = Changes(puts=[leaves])
-    resolved: dict[str, Any] | None = None
+    resolved: case_rules.Case | None = None
     rule = policy["deal_registration"]["exclusivity"]
     over = ended(rt, who.tenant_id, policy, deal) if case["status"] == "approved" else None
     if over is not None:  # PA-13.3 / CPA-13.3: the partner was terminated meanwhile, its registrations end
