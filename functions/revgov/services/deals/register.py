@@ -49,7 +49,7 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     problems = deals.registration_problems(policy, partner, family, now)
     if problems:
         raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
-    protecting, _ = live(rt, who.tenant_id, body["customer"]["id"], family, now, policy)
+    protecting, _ = live(rt, who.tenant_id, deals.registered_customer(body["customer"]), family, now, policy)
     refused = deals.conflict(policy, protecting, partner_id)
     if refused:
         raise refused
