@@ -445,18 +445,6 @@ def check_dates(expected_close: str, registered_on: str, max_days: int = 180) ->
         )
 
 
-def check_evidence(eligibility: dict[str, Any], customer: dict[str, Any]) -> None:
-    """PA-5.1: the sales cycle is "evidenced by a named Customer contact, an estimated deal value and an expected close
-    date": where the policy asks for it (`eligibility.requires_contact`), a registration without a named contact (absent
-    or blank) is refused (422 naming /customer/contact). CPA-5.1 asks for none."""
-    if eligibility.get("requires_contact") and not str(customer.get("contact") or "").strip():
-        raise RuleViolation(
-            f"a registration names the customer contact the partner is engaged with ({eligibility['clause']})",
-            errors=[FieldError("/customer/contact", "a named customer contact is required")],
-            extra={"rule_id": eligibility["id"], "clause": eligibility["clause"]},
-        )
-
-
 # --- PA-5.5 / CPA-5.4 submission order, read consistently ----------------------------------------------------
 def queue_entry(deal: dict[str, Any]) -> dict[str, str]:
     """What the per-opportunity queue keeps of a pending registration: enough to order and name it."""
