@@ -1,9 +1,6 @@
-"""Red team: limits a tenant's plan and a partner's agreement put on access, which nothing enforces yet.
-
-Both are strict xfails: the fix belongs to files other engineers own this session (services/partners.py for the
-plan's partner limit; the termination rule of the onboarding policy with services/keys.py for portal access). The
-report to the lead describes each fix.
-"""
+"""Red team: limits a tenant's plan and a partner's agreement put on access (the plan's partner limit, checked where
+a partner is created: services/partner_plan.py; portal access after termination, ended by the onboarding policy's
+termination rule when a key is resolved: services/keys.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +15,6 @@ from support import assert_problem, northwind_silver_partners
 pytestmark = pytest.mark.stack
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: plan.max_partners is never enforced (services/partners.apply)")
 def test_a_tenant_holds_no_more_partners_than_its_plan_allows(api: Any, operator: Any, stack: Any) -> None:
     """schemas/tenant.schema.json, `plan`: "Commercial plan limits for the tenant, enforced by the platform";
     `max_partners`: "Maximum number of onboarded (non-offboarded) partners the tenant may hold"."""

@@ -12,7 +12,6 @@ from revgov.edge.pages import branded_page
 from revgov.edge.routes import portal
 
 
-
 def _branding(**changes: str) -> dict[str, object]:
     return {
         "primary_color": "#0f766e",
