@@ -36,7 +36,6 @@ def test_a_tenant_holds_no_more_partners_than_its_plan_allows(api: Any, operator
         offboard(operator, party)
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a terminated partner's key works forever (PA-9.6 / CPA-9.8)")
 def test_portal_access_ends_90_days_after_termination(stack: Any, api: Any) -> None:
     """PA-9.6: "Portal access ends 90 days after termination, after which the Partner may request an export of its
     statements." (CPA-9.8: "Access ends 60 days after termination.") The termination is dated 91 days back in the
@@ -58,6 +57,7 @@ def test_portal_access_ends_90_days_after_termination(stack: Any, api: Any) -> N
                                                    expected_version=stored.version)]))
     after = portal.get("/v1/me")
     assert after.status_code in (401, 403), after.text
+    assert "PA-9.6" in after.json()["detail"]  # the refusal says why
     assert portal.get("/v1/invoices").status_code in (401, 403)
 
 
