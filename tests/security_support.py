@@ -20,6 +20,7 @@ from typing import Any
 
 import clock_support
 from billing_support import ErpSender, wait_until
+from rebate_runs import settle_over_http
 from revgov.domain.access import Principal, Role
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.ports import Changes, Put
@@ -255,7 +256,11 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
 
     period = _last_quarter()
     _sell_in(party, own, period)
-    settled = finance.post("/v1/rebates/settlements", {"period": period})
+    # SOP-7.2 / COP-7.2: prepared by finance, "approved by a second member of the finance queue", then issued
+    second = admin.post("/v1/keys", {"role": "finance", "label": "finance (second member)"})
+    assert second.status_code == 201, second.text
+    party.keep("key", second.json()["key_id"])
+    settled = settle_over_http(finance, api.as_key(second.json()["key"]), {"period": period})
     if settled.status_code in (200, 201):
         settlement = settled.json()
         party.keep("set", settlement.get("settlement_id"))

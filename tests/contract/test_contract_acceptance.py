@@ -23,6 +23,9 @@ from revgov.domain.billing import billed_in
 from revgov.domain.calendar import BusinessCalendar
 from revgov.domain.catalog import policy_catalog
 from revgov.domain.errors import Forbidden, RuleViolation
+from revgov.domain.rebates import settlement_run
+from revgov.domain.rebates.policy import Period
+from revgov.domain.rules import Rule
 from revgov.services.catalog import price_lines
 from revgov.tenant_files import load_tenant_file
 
@@ -1285,6 +1288,32 @@ def _sop_7_3() -> None:
     _change_calendar(NW, "SOP-7.3")
 
 
+def _rebate_run_review(policy: dict[str, Any], ref: str) -> None:
+    """The run of 2026-Q3 (ended 2026-09-30) is approved by 2026-10-30 and issued by 2026-11-14, by a second member
+    of the finance queue: the preparer (or a key it minted since) is refused."""
+    node = policy["rebates"]["settlement_approval"]
+    assert (node["clause"], node["approve_within_days"], node["issue_within_days"]) == (ref, 30, 45)
+    rule = settlement_run.Review.of(policy, Rule.of(policy["rebates"]["settlement"]))
+    due = settlement_run.deadlines(rule, Period.parse("2026-Q3"))
+    assert (due["approve_by"], due["issue_by"], due["clause"]) == ("2026-10-30", "2026-11-14", ref)
+    run = {"settlement_id": "set_x", "status": "prepared", "prepared_by_key": "key_preparer"}
+    segregation = Rule.of(policy["exception_routing"]["segregation_of_duties"])
+    for holders in (frozenset({"key_preparer"}), frozenset({"key_minted_since", "key_preparer"})):
+        with pytest.raises(Forbidden):
+            settlement_run.refuse_reviewer(run, holders, segregation, approving=True)
+    settlement_run.refuse_reviewer(run, frozenset({"key_second_member"}), segregation, approving=True)
+
+
+@clause(
+    "northwind",
+    "SOP-7.2",
+    "by Q + 30 days, Finance completes review of the rebate run, approved by a second member of the finance queue; "
+    "by Q + 45 days, settlement statements and credit notes are issued under PA-7.8",
+)
+def _sop_7_2() -> None:
+    _rebate_run_review(NW, "SOP-7.2")
+
+
 @clause(
     "contoso",
     "COP-7.2",
@@ -1293,6 +1322,9 @@ def _sop_7_3() -> None:
 )
 def _cop_7_2() -> None:
     _change_calendar(CT, "COP-7.2")
+    # and: "rebate run approved by a second finance queue member by Q + 30 days; settlement statements and credit
+    # notes issued by Q + 45 days"
+    _rebate_run_review(CT, "COP-7.2")
 
 
 @clause(

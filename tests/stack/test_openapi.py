@@ -12,6 +12,7 @@ import pytest
 
 import clock_support
 import revgov.edge.api  # noqa: F401  (fills the route table)
+from rebate_runs import settle_approved
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
 from revgov.edge.openapi import example_body
@@ -142,9 +143,21 @@ def _rebate_statement(r: Replay) -> tuple[str, str]:
     r.rt.store.commit(tid, Changes(puts=[Put("PARTNER", partner_id, partner)]))
     rebates.project(r.rt, tid, [fact])
     finance = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000FIN")
-    _, settled = rebates.settle(r.rt, finance, {"period": "2026-Q2"})
+    _, settled = settle_approved(r.rt, finance, {"period": "2026-Q2"})  # a dispute is on an issued statement
     r.rebate_statement = (settled["settlement_id"], partner_id)  # type: ignore[attr-defined]
     return r.rebate_statement  # type: ignore[attr-defined,no-any-return]
+
+
+def _prepared_run(r: Replay, period: str) -> str:
+    """A settlement run of the replay tenant prepared by a finance key of its own, so the replaying finance key (a
+    second member of the finance queue, SOP-7.2) may approve or reject it."""
+    from revgov.services import rebates
+
+    tid, _ = r.onboarding_tenant()
+    preparer = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000PRP")
+    _, prepared = rebates.settle(r.rt, preparer, {"period": period})
+    assert prepared["status"] == "prepared", prepared
+    return str(prepared["settlement_id"])
 
 
 def _rebate_dispute(r: Replay) -> str:
@@ -259,6 +272,9 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         "partners:sales",
         {"proposal_date": clock_support.today().isoformat()},
     ),
+    "record_deal_order": lambda r: (
+        {"deal_id": _approved_deal(r)}, "partners:channel_ops", {"accepted_at": r.rt.clock.now_iso()}
+    ),
     "create_tenant": lambda r: ({}, "operator"),
     "suspend_tenant": lambda r: ({"tenant_id": r.tenant_standing("active")}, "operator"),
     "resume_tenant": lambda r: ({"tenant_id": r.tenant_standing("suspended")}, "operator"),
@@ -286,6 +302,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {}, "partners:channel_ops", dict(zip(("settlement_id", "partner_id"), _rebate_statement(r), strict=True))
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
+    "approve_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2026-Q1")}, "partners:finance"),
+    "reject_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2025-Q4")}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
     "import_catalog": lambda r: ({}, "partners:finance"),
     "create_policy_draft": lambda r: ({}, "partners:channel_ops"),

@@ -40,7 +40,7 @@ def _opened_by_the_agent() -> tuple[dict, dict]:
     finding = billing_reconciler._finding(WATCH, sla, float(sla["warn_hours"]))
     case_id = desk.handle(finding)
     assert case_id is not None
-    case = rt.store.get("northwind", cases.CASES, case_id)
+    case = cases.find(rt, "northwind", case_id)
     assert case is not None
     (record,) = [r for r in rt.store.iter_audit_records("northwind") if r["subject"] == case_id]
     return case.data, record

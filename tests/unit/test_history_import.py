@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import MalformedRequest, RuleViolation
 from revgov.ports import Changes, Put
@@ -143,7 +144,7 @@ def test_an_imported_partners_growth_rebate_matches_the_hand_computation():
     )
     assert answer["status"] == "processed", answer
     ledger.clock.set("2027-01-05T09:00:00Z")
-    _, settled = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q4", "run": 1})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q4", "run": 1})
     statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
     growth = next(ln for ln in statement["lines"] if ln["program_id"] == "RBT-GROWTH")
     volume = next(ln for ln in statement["lines"] if ln["program_id"] == "RBT-VOLUME")
@@ -268,7 +269,7 @@ def _q4_2026_statement(with_history: bool) -> dict[str, dict[str, Any]]:
         occurred_at="2026-10-12T10:00:00Z",
     )
     ledger.clock.set("2027-01-05T09:00:00Z")
-    _, settled = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q4", "run": 1})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q4", "run": 1})
     statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
     return {ln["program_id"]: ln for ln in statement["lines"]}
 

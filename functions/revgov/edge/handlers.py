@@ -14,11 +14,11 @@ from functools import lru_cache
 from typing import Any
 
 from .. import observe
+from ..bootstrap import runtime
 from ..domain.access import PLATFORM
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..metrics import record as record_metric
-from ..runtime import runtime
 from ..services import events as event_log
 from ..services import tenant_repository
 from .api import app
@@ -323,14 +323,17 @@ def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, A
 @app.lambda_function(name="month_close_watch")
 def month_close_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: drafts of ended months not issued within the invoice SLA after month end (SOP-2.1), and events
-    parked past that window, become exceptions for finance: one per finding, refreshed on later runs."""
+    parked past that window, become exceptions for finance: one per finding, refreshed on later runs; so does a
+    Quarter's rebate run not approved by its deadlines (SOP-7.2 / COP-7.2, services.rebates.run_watch)."""
     from ..services import month_close
+    from ..services.rebates import run_watch
 
     rt = runtime()
     totals = {"opened": 0, "refreshed": 0, "looked_at": 0}
     for tenant_id in _tenant_ids():
-        for name, count in month_close.watch(rt, tenant_id).items():
-            totals[name] += count
+        for watcher in (month_close.watch, run_watch.watch):
+            for name, count in watcher(rt, tenant_id).items():
+                totals[name] += count
     return totals
 
 

@@ -14,6 +14,7 @@ from typing import Any, cast
 from ..domain import partners
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
+from ..domain.cases import Case
 from ..domain.errors import ConcurrentUpdate, NotFound
 from ..domain.partners import Assessment, Partner
 from ..domain.time import parse_instant
@@ -223,7 +224,7 @@ def add_certification(rt: Runtime, who: Principal, partner_id: str, certificatio
 
 def _open_activation(
     rt: Runtime, who: Principal, policy: dict[str, Any], partner: Partner, assessment: Assessment, policy_version: str
-) -> tuple[dict[str, Any], Changes]:
+) -> tuple[Case, Changes]:
     """The activation approval, in the queue the policy names (channel ops, or legal for non-standard terms),
     requested in the name of the application's creator so that neither creator nor submitter can decide it."""
     category, rule = partners.activation_route(policy, assessment)
@@ -255,7 +256,7 @@ def _submitted_changes(
     )
 
 
-def _approval_view(approval: dict[str, Any] | None) -> dict[str, Any] | None:
+def _approval_view(approval: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if approval is None:
         return None
     return {"approval_id": approval["case_id"], **{k: approval[k] for k in ("case_id", "category", "queue", "due_at",

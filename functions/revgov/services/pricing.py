@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,7 @@ from ..domain.errors import Forbidden, NotFound, RuleViolation
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import cases, deals, decisions, key_lineage
+from . import cases, deals, decision_repository, decisions, key_lineage
 from .catalog import price_lines, tenant_catalog
 from .partners import load_partner
 from .tenants import load_tenant, policy_at
@@ -95,7 +96,7 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     opened, changes = _open_approvals(rt, who, policy, decision)
     decision["approvals"] = [o["approval_id"] for o in opened]
     made = Canonical.of(inputs)  # serialised once: for the stored body, the audit inputs and the audit hash
-    changes.puts.extend(decisions.new_decision_puts(decision, made))
+    changes.puts.extend(decision_repository.puts(decision, made))
     changes.audit.insert(0, _checked(who, decision, made))
     changes.events.append(
         DomainEvent(
@@ -112,7 +113,8 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     )
     rt.commit(who.tenant_id, changes)
     if who.role is Role.PARTNER:
-        decision = audience.partner_decision(decision, pricing.partner_wording(pricing.pricing_index(policy, version)))
+        wording = pricing.partner_wording(pricing.pricing_index(policy, version))
+        return response(audience.partner_decision(decision, wording), opened)
     return response(decision, opened)
 
 
@@ -158,7 +160,7 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
 
 
 def _open_approvals(
-    rt: Runtime, who: Principal, policy: dict[str, Any], decision: dict[str, Any]
+    rt: Runtime, who: Principal, policy: dict[str, Any], decision: Mapping[str, Any]
 ) -> tuple[list[dict[str, Any]], Changes]:
     """One approval per category the result needs, each citing the reasons of its category (and the uncategorised)."""
     result, decision_id = decision["result"], decision["decision_id"]
@@ -188,7 +190,7 @@ def _open_approvals(
     return opened, changes
 
 
-def _checked(who: Principal, decision: dict[str, Any], inputs: Canonical) -> AuditEntry:
+def _checked(who: Principal, decision: Mapping[str, Any], inputs: Canonical) -> AuditEntry:
     """The check's audit record: its inputs (or their hash when too large), the rules and clauses it applied."""
     reasons = decision["result"]["reasons"]
     return AuditEntry.by(
@@ -216,7 +218,7 @@ def partner_view(rt: Runtime, who: Principal, decision: dict[str, Any]) -> dict[
     return audience.partner_decision(decision, wording)
 
 
-def response(decision: dict[str, Any], approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def response(decision: Mapping[str, Any], approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     result = decision["result"]
     return {
         "decision_id": decision["decision_id"],
@@ -289,7 +291,7 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     else:
         outcome, status = decision["outcome"], decision["status"]
     updated = {**decision, "outcome": outcome, "status": status, "history": history}
-    changes = Changes(puts=[decisions.decision_put(updated, version=stored.version)])
+    changes = Changes(puts=[decision_repository.put(updated, version=stored.version)])
     if status != decision["status"]:
         changes.audit.append(
             AuditEntry.by(

@@ -78,6 +78,17 @@ def request_deal_extension(call: Call) -> dict[str, Any]:
     return dict(deals.request_extension(call.runtime, call.who, call.params["deal_id"], call.body))
 
 
+@operation("POST", "/v1/deals/{deal_id}/order",
+           summary="Record the order accepted for an approved registration within its period: it then does not "
+           "expire at the period's end (PA-5.3 / CPA-5.2)",
+           roles=frozenset({Role.ADMIN, Role.CHANNEL_OPS}), tag="deals", id_params={"deal_id": "dl"},
+           body_schema="api/deal-order.schema.json",
+           example={"order_ref": "SO-2026-5521", "accepted_at": "2026-12-01T10:00:00Z"},
+           response_schema="api/responses/deal.schema.json")
+def record_deal_order(call: Call) -> dict[str, Any]:
+    return deals.record_order(call.runtime, call.who, call.params["deal_id"], call.body)
+
+
 @operation(
     "GET",
     "/v1/decisions",

@@ -22,8 +22,9 @@ from ...ports import Changes, Put, Stored
 from ...runtime import Runtime
 from .. import tenants
 from ..billing import SALES_FACTS
-from ..cases import CASES
-from ..decisions import DECISIONS, tier_at_decision
+from ..case_repository import read as read_case
+from ..decision_repository import read as read_decision
+from ..decisions import tier_at_decision
 from ..erp import INBOUND
 from ..toolkit import retry_on_conflict
 from .rollups import (
@@ -173,12 +174,12 @@ def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
 def _decision_tier(rt: Runtime, tenant_id: str, decision_id: str | None) -> str | None:
     """The tier the decision recorded for its partner (KPIs by tier count a quote and its approval in the tier
     the partner held when it was decided, not its tier when the event is handled); None when not recorded."""
-    stored = rt.store.get(tenant_id, DECISIONS, decision_id) if decision_id else None
+    stored = read_decision(rt.store, tenant_id, decision_id) if decision_id else None
     return tier_at_decision(stored.data) if stored else None
 
 
 def _case_partner(rt: Runtime, tenant_id: str, case_id: str) -> str | None:
-    stored = rt.store.get(tenant_id, CASES, case_id)
+    stored = read_case(rt.store, tenant_id, case_id)
     return stored.data.get("partner_id") if stored else None
 
 
@@ -196,7 +197,7 @@ def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> st
     """An exception opened; an out-of-scope service request is also service leakage (SOP-5.3 / COP-5.3: "recorded
     as service leakage for the support economics KPI"), with the support hours it names."""
     month = _month_of_instant(detail["occurred_at"])
-    stored = rt.store.get(tenant_id, CASES, detail["case_id"])
+    stored = read_case(rt.store, tenant_id, detail["case_id"])
     case = stored.data if stored else {}
     delta = Delta(exceptions=1)
     if detail.get("category") == "out_of_scope_service":
