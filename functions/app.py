@@ -9,6 +9,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     agent_threshold_watcher,
     bill_erp_event,
     billing_sla_sweep,
+    credit_hold_sweep,
     deal_certification_sweep,
     deliver_webhooks,
     equity_monitor,

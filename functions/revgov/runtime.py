@@ -41,12 +41,14 @@ class Registry:
         """Effect name (stored on the case) → the effect applied in the decision's own commit."""
         # imported on first use (cold start; these services import this module)
         from .services import credit_notes, deals, invoice_disputes, partners, pricing, rebates
+        from .services.billing import overdue_charges
 
         return {
             "pricing.approval": pricing.apply_approval,
             "rebate.dispute": rebates.apply_dispute_decision,
             "invoice.dispute": invoice_disputes.apply_decision,
             "credit_note.approval": credit_notes.apply_decision,
+            "late_payment.charge": overdue_charges.apply_decision,
             "deal.registration": deals.apply_review,
             "deal.extension": deals.apply_extension,
             "partner.activation": partners.apply_activation_decision,

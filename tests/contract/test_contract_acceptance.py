@@ -20,6 +20,7 @@ from revgov.domain import cases, deals
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.billing import billed_in
+from revgov.domain.billing import overdue as overdue_core
 from revgov.domain.calendar import BusinessCalendar
 from revgov.domain.catalog import policy_catalog
 from revgov.domain.errors import Forbidden, RuleViolation
@@ -1476,6 +1477,38 @@ def _cpa_10_2() -> None:
 @clause("contoso", "CPA-10.6", "must be invoiced within 48 hours of the event")
 def _cpa_10_6() -> None:
     assert CT["billing"]["invoice_sla"]["hours"] == 48
+
+
+def _late_invoice(total: str, issued: str) -> dict[str, Any]:
+    return {"invoice_id": "inv_A", "partner_id": "ptr_A", "status": "finalized", "total": total,
+            "finalized_at": f"{issued}T06:00:00Z", "paid_on": None}  # fmt: skip
+
+
+@clause("northwind", "PA-10.8", "Overdue amounts bear interest at 1.0% per month or the maximum lawful rate, if "
+        "lower. Where any amount is more than 30 days overdue, new orders are placed on credit hold")  # fmt: skip
+def _pa_10_8() -> None:
+    late = overdue_core.LatePayment.of(NW)
+    assert late is not None
+    unpaid = _late_invoice("10000.00", "2026-03-31")  # net 30 (PA-6.7): due 2026-04-30
+    # 1.0% per month: May 31/31 + June 15/30 -> 10,000.00 x 1% x 1.5 = 150.00
+    assert overdue_core.accrue(late, unpaid, 30, date(2026, 6, 15)).interest == Decimal("150.00")
+    for on, held in ((date(2026, 5, 30), False), (date(2026, 5, 31), True)):  # 30 days, then 31
+        found = overdue_core.overdue_invoices([unpaid], {}, 30, on, late.credit_hold_days).get("ptr_A", [])
+        assert (overdue_core.credit_hold(late, found, on) is not None) is held
+
+
+@clause("contoso", "CPA-10.7", "Late payments bear statutory interest for commercial transactions (the reference "
+        "rate plus 8 percentage points) and a fixed compensation of EUR 40.00 per overdue invoice. Amounts overdue "
+        "more than 30 days place new orders on credit hold")  # fmt: skip
+def _cpa_10_7() -> None:
+    late = overdue_core.LatePayment.of(CT)
+    assert late is not None
+    unpaid = _late_invoice("5000.00", "2026-04-01")  # due 2026-05-01
+    # 30 days at 2.15 + 8 = 10.15% a year: 5,000.00 x 10.15% x 30/365 = 41.71; and EUR 40.00 for the invoice
+    accrual = overdue_core.accrue(late, unpaid, 30, date(2026, 5, 31))
+    assert (accrual.interest, accrual.compensation) == (Decimal("41.71"), Decimal("40.00"))
+    found = overdue_core.overdue_invoices([unpaid], {}, 30, date(2026, 6, 1), late.credit_hold_days)["ptr_A"]
+    assert overdue_core.credit_hold(late, found, date(2026, 6, 1)) is not None  # 31 days
 
 
 @clause("northwind", "SOP-2.2", "Invoices with a total of USD 0.00 are not issued.")

@@ -206,6 +206,23 @@ def _issued_invoice(r: Replay) -> str:
     return str(header["invoice_id"])
 
 
+def _overdue_invoice(r: Replay) -> dict[str, str]:
+    """The prepare_late_payment_charge body: an invoice of 1,250.00 issued 70 days ago (net 30: 40 days overdue),
+    charged through today."""
+    from revgov.domain import billing as core
+    from revgov.ports import Changes
+    from revgov.services import billing
+
+    tid, _ = r.onboarding_tenant()
+    issued = (clock_support.now() - timedelta(days=70)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    header = core.new_invoice(invoice_id=r.rt.ids.new("inv"), partner_id=r.rt.ids.new("ptr"), period="2026-05",
+                              currency="USD", opened_at=issued)  # fmt: skip
+    header = {**header, "status": "finalized", "finalized_at": issued, "finalized_by": "finance:key_x",
+              "total": "1250.00", "line_count": 1}  # fmt: skip
+    r.rt.store.commit(tid, Changes(puts=[billing.invoice_put(header, None)]))
+    return {"invoice_id": header["invoice_id"], "through": clock_support.today().isoformat()}
+
+
 def _history_rows(partner_id: str) -> dict[str, Any]:
     """The import_history example's rows for a partner of this stack, dated in a month that has ended."""
     op = next(o for o in OPERATIONS if o.name == "import_history")
@@ -305,6 +322,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "approve_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2026-Q1")}, "partners:finance"),
     "reject_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2025-Q4")}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
+    "prepare_late_payment_charge": lambda r: ({}, "partners:finance", _overdue_invoice(r)),
     "import_catalog": lambda r: ({}, "partners:finance"),
     "create_policy_draft": lambda r: ({}, "partners:channel_ops"),
     "patch_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:channel_ops"),

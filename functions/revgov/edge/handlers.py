@@ -21,6 +21,7 @@ from ..logs import logger
 from ..metrics import record as record_metric
 from ..services import events as event_log
 from ..services import tenant_repository
+from ..services.billing import overdue as credit_holds
 from .api import app
 
 BusHandler = Callable[[dict[str, Any]], None]
@@ -349,6 +350,19 @@ def deal_certification_sweep(event: dict[str, Any], context: Any) -> dict[str, A
     with _scheduled("deal-certification-sweep"):
         for tenant_id in _tenant_ids():
             for name, count in deal_holds.sweep(rt, tenant_id).items():
+                totals[name] += count
+    return totals
+
+
+@app.lambda_function(name="credit_hold_sweep")
+def credit_hold_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled daily: a partner with an invoice more than the policy's days overdue is placed on credit hold, and
+    lifted once it has none (PA-10.8 / CPA-10.7; revgov.services.billing.overdue)."""
+    rt = runtime()
+    totals = {"looked_at": 0, "placed": 0, "lifted": 0, "refreshed": 0}
+    with _scheduled("credit-hold-sweep"):
+        for tenant_id in _tenant_ids():
+            for name, count in credit_holds.sweep_credit_holds(rt, tenant_id).items():
                 totals[name] += count
     return totals
 

@@ -16,6 +16,7 @@ from ...runtime import Runtime
 from .. import partner_repository
 from ..billing import INVOICES, SALES_FACTS
 from ..billing import LINES as INVOICE_LINES
+from ..billing import repository as billing_repository
 from ..toolkit import lookup_pages, pages, put_over
 
 PROJECTION = "RBTLINE"  # partner#month#line -> rebate line; lookup RBTLINE#month
@@ -141,10 +142,7 @@ def invoices(rt: Runtime, tenant_id: str, invoice_ids: list[str]) -> dict[str, d
 
 def unpaid_issued_invoices(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     """Billing's issued (finalized) invoices not yet paid, read fresh: the index may lag a payment."""
-    issued = looked_up(rt, tenant_id, f"{INVOICES}#finalized")
-    listed = [item.data["invoice_id"] for item in issued if not item.data.get("paid_on")]
-    fresh = invoices(rt, tenant_id, listed)
-    return [invoice for invoice in fresh.values() if invoice["status"] == "finalized" and not invoice.get("paid_on")]
+    return billing_repository.issued_invoices(rt, tenant_id, unpaid_only=True)
 
 
 def invoice_lines(rt: Runtime, tenant_id: str, keys: list[str]) -> dict[str, dict[str, Any]]:
