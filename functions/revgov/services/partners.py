@@ -20,7 +20,7 @@ from ..domain.partners import Assessment, Partner
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import cases, tenants
+from . import cases, partner_plan, tenants
 from . import partner_repository as repository
 from .toolkit import retry_on_conflict
 
@@ -115,6 +115,7 @@ def _outstanding(policy: dict[str, Any], partner: Mapping[str, Any], at: str) ->
 def apply(rt: Runtime, who: Principal, application: dict[str, Any]) -> dict[str, Any]:
     """Record an application; the creator's key is kept so it can never approve its own application."""
     policy, version = _policy(rt, who.tenant_id)
+    partner_plan.check_room(rt, who.tenant_id)
     at = rt.clock.now_iso()
     partner = partners.new_application(
         policy, partner_id=rt.ids.new("ptr"), application=application, created_by=who, at=at
@@ -336,6 +337,7 @@ def backfill_onboarding(
     `partner.backfilled` by whoever recorded it, with the instants and the evidence it rests on; the event is
     `partner.activated` with the reason saying it is backfilled (KPIs' partner directory)."""
     policy, version = _policy(rt, who.tenant_id)
+    partner_plan.check_room(rt, who.tenant_id)
     now = rt.clock.now_iso()
     partner = partners.backfilled(policy, application, history, partner_id=rt.ids.new("ptr"), recorded_by=who,
                                   recorded_at=now)
