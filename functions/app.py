@@ -19,6 +19,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     log_event,
     model_drift,
     month_close_watch,
+    partner_lifecycle_sweep,
     policy_activation,
     shadow_policy_drafts,
     subscription_billing_run,

@@ -214,7 +214,7 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
             "/v1/deals",
             {
                 "partner_id": own,
-                "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Deal Customer"},
+                "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Deal Customer", "contact": "Dana Ortiz"},
                 "family": family,
                 "estimated_value": "50000.00",
                 "expected_close": (clock_support.today() + timedelta(days=45)).isoformat(),

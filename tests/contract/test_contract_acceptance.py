@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from revgov.domain import cases, deals
+from revgov.domain import cases, deals, escalation, quote_validity
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.billing import billed_in
@@ -525,6 +525,52 @@ def _sop_4_3() -> None:
 @clause("contoso", "COP-4.3", "A requester can never approve their own request.")
 def _cop_4_3() -> None:
     _self_approval_refused(CT, "COP-4.3")
+
+
+def _approvals_expire_with_the_quote(policy: dict[str, Any], ref: str, days: int) -> None:
+    """The expiry rule cites the clause; a quote issued 2 November is valid `days` days after, not a day more
+    (tests/unit/test_auditor_quote_expiry.py decides approvals either side of it)."""
+    rule = policy["pricing"]["quote_approval_expiry"]
+    assert rule["clause"] == ref and policy["pricing"]["quote_validity_days"] == days
+    issued = "2026-11-02T10:00:00.000Z"
+    last = quote_validity.valid_through(issued, days).isoformat()
+    assert not quote_validity.expired(issued, days, f"{last}T23:59:59.999Z")
+    assert quote_validity.expired(issued, days, f"{date.fromisoformat(last) + timedelta(days=1)}T00:00:00.000Z")
+    assert ref in quote_validity.expiry_reason(rule, issued, days)["message"]
+
+
+def _escalation_ladder(policy: dict[str, Any], ref: str, head_hours: int) -> None:
+    """An exception opened 10:00 with an 8-hour SLA: its queue at 16:00, its lead at 18:00, the head `head_hours`
+    after opening (tests/n8n/test_escalation_steps.py runs the flow's step code on them)."""
+    rule = policy["exception_routing"]["escalation"]
+    marks = escalation.marks(rule, "2026-11-02T10:00:00.000Z", "2026-11-02T18:00:00.000Z")
+    assert marks["clause"] == ref
+    assert (marks["remind_at"], marks["lead_at"]) == ("2026-11-02T16:00:00.000Z", "2026-11-02T18:00:00.000Z")
+    head = datetime(2026, 11, 2, 10, tzinfo=UTC) + timedelta(hours=head_hours)
+    assert marks["head_at"] == head.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@clause("northwind", "SOP-4.2", "When 75% of an exception's SLA has elapsed, the queue is notified. When the SLA is "
+        "breached, the exception is escalated to the queue lead … after twice the SLA it is escalated to the head of "
+        "the owning team.")
+def _sop_4_2() -> None:
+    _escalation_ladder(NW, "SOP-4.2", 16)
+
+
+@clause("contoso", "COP-4.2", "At 75% of the SLA the queue is reminded; at 100% the exception is escalated to the "
+        "queue lead; at 150% to the head of the owning team.")
+def _cop_4_2() -> None:
+    _escalation_ladder(CT, "COP-4.2", 12)
+
+
+@clause("northwind", "SOP-4.4", "Approvals of quote exceptions expire with the quote after 30 days.")
+def _sop_4_4() -> None:
+    _approvals_expire_with_the_quote(NW, "SOP-4.4", 30)
+
+
+@clause("contoso", "COP-4.4", "Quote approvals lapse with the quote after 21 days.")
+def _cop_4_4() -> None:
+    _approvals_expire_with_the_quote(CT, "COP-4.4", 21)
 
 
 # --- routing matrices (SOP-4.1 / COP-4.1): every row of the contract's table is a route -----------------------------

@@ -70,7 +70,7 @@ def _terminate(rt: Any, partner_id: str) -> None:
 def _register(rt: Any, partner_id: str, customer: dict[str, Any], close: str = "2027-01-15") -> dict[str, Any]:
     body = {
         "partner_id": partner_id,
-        "customer": {"name": "Harbor Logistics", **customer},
+        "customer": {"name": "Harbor Logistics", "contact": "Dana Ortiz", **customer},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": close,
@@ -316,7 +316,8 @@ def test_sop_4_3_a_registration_is_never_approved_by_its_requester(world):
     """SOP-4.3: "A requester can never approve their own request." Channel ops may register for a partner; the same
     key may not approve that registration; an admin key is not in the channel_ops queue."""
     rt = world["rt"]
-    deal = deal_service.register(rt, OPS, {"partner_id": world["a"], "customer": {"id": _customer(), "name": "X"},
+    customer = {"id": _customer(), "name": "X", "contact": "Dana Ortiz"}
+    deal = deal_service.register(rt, OPS, {"partner_id": world["a"], "customer": customer,
                                            "family": "networking", "estimated_value": "1.00",
                                            "expected_close": "2027-01-15"})
     with pytest.raises(Exception) as refused:

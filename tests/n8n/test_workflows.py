@@ -259,7 +259,9 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
         "REVGOV_ERP_BATCH_SIZE": "2",
         "REVGOV_INVOICE_REVIEW_DAYS": "0",
         "REVGOV_ESCALATION_QUEUES": "finance",
-        "REVGOV_ESCALATION_WARN_HOURS": "100000",
+        # judged 30 days on: every open exception is past twice its SLA (SOP-4.2: "escalated to the head of the owning
+        # team"); tests/n8n/test_escalation_steps.py runs the flow's step code on each side of each step
+        "REVGOV_ESCALATION_AS_OF": f"{(dates.today + timedelta(days=30)).isoformat()}T00:00:00Z",
         "REVGOV_REBATE_AS_OF": dates.today.isoformat(),  # the close flow settles the quarter before this day
     }
     # n8n on the stack's clock (REVGOV_CLOCK_START): its signatures, review days and SLA windows judged as Revgov's
@@ -645,6 +647,7 @@ def test_exception_escalation_sends_each_open_finance_exception_with_a_cited_sum
     for exception_id in ours:
         message = sent[exception_id]
         assert message["queue"] == "finance" and message["due_at"] and "SOP-2.1" in message["text"]
+        assert (message["step"], message["rule"]["clause"]) == ("head_of_team", "SOP-4.2"), message
         assert message["copilot"]["citations"] or message["copilot"]["refused"]
     assert any(sent[c]["copilot"]["citations"] for c in ours)
 

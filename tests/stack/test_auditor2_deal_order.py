@@ -30,7 +30,8 @@ def _instant(stack: Any, minutes: int) -> str:
 def test_channel_ops_records_the_accepted_order_once_and_bad_input_changes_nothing(pair, stack):
     partner_id, client = pair["partners"][0]
     ops = pair["roles"]["channel_ops"]
-    body = {"partner_id": partner_id, "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Harbor"},
+    customer = {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Harbor", "contact": "D. Ortiz"}
+    body = {"partner_id": partner_id, "customer": customer,
             "family": "networking", "estimated_value": "84000.00", "expected_close": close_date(stack)}
     deal = client.post("/v1/deals", body).json()
     early = ops.post(f"/v1/deals/{deal['deal_id']}/order", {"order_ref": "SO-1", "accepted_at": _instant(stack, -1)})

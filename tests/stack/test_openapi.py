@@ -242,7 +242,7 @@ def _approved_deal(r: Replay) -> str:
     tid, _ = r.onboarding_tenant()
     sales = Principal(tid, Role.SALES, "key_01JX0000000000000000000SLS")
     ops = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000OPS")
-    customer = {"id": f"CUST-{r.rt.ids.new('dl')[-8:]}", "name": "Replay Customer"}
+    customer = {"id": f"CUST-{r.rt.ids.new('dl')[-8:]}", "name": "Replay Customer", "contact": "Dana Ortiz"}
     body = {"partner_id": r.partner("active", 1), "customer": customer, "family": "networking",
             "estimated_value": "84000.00", "expected_close": _in_60_days()}
     deal = deals.register(r.rt, sales, body)

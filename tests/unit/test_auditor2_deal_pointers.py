@@ -40,7 +40,7 @@ def _world(tmp_path: Any) -> tuple[Any, str, list[str]]:
     close = (parse_instant(rt.clock.now_iso()) + timedelta(days=30)).date().isoformat()  # within PA-5.1's 180 days
     made = []
     for n in range(3):
-        body = {"partner_id": partner_id, "customer": {"id": f"CUST-PTR-{n}", "name": "Harbor Logistics"},
+        body = {"partner_id": partner_id, "customer": {"id": f"CUST-PTR-{n}", "name": "Harbor", "contact": "D. Ortiz"},
                 "family": "networking", "estimated_value": "1000.00", "expected_close": close}
         made.append(deals.register(rt, SALES, body)["deal_id"])
     gone = [Delete(repository.BY_PARTNER, f"{partner_id}#{deal_id}") for deal_id in made[:2]]

@@ -250,6 +250,9 @@ def registration_problems(
             "clause": lapse["clause"],
             "message": f"the partner's certification for {family} has expired and it holds no other valid one",
         })
+    uninsured = partner_rules.insurance_lapse(policy, partner, day) if partner["status"] == "active" else None
+    if uninsured:  # PA-2.7 / CPA-2.4: suspended from new deal registrations at once, before the sweep records it
+        problems.append(uninsured)
     return problems
 
 

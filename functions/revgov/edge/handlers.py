@@ -338,6 +338,22 @@ def month_close_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return totals
 
 
+@app.lambda_function(name="partner_lifecycle_sweep")
+def partner_lifecycle_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: applications incomplete too long after submission lapse (PA-2.9 / CPA-2.9); partners whose
+    insurance certificate was not renewed within the grace days are suspended, and reinstated once a valid one is
+    filed (PA-2.7 / CPA-2.4); each move audited with its rule and published (revgov.services.partners)."""
+    from ..services import partners
+
+    rt = runtime()
+    totals = {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0}
+    with _scheduled("partner-lifecycle-sweep"):
+        for tenant_id in _tenant_ids():
+            for name, count in partners.sweep_standing(rt, tenant_id).items():
+                totals[name] += count
+    return totals
+
+
 @app.lambda_function(name="deal_certification_sweep")
 def deal_certification_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: approved registrations suspended under PA-4.3(d) / CPA-4.3(d) become one

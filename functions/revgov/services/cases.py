@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from .. import observe
-from ..domain import cases
+from ..domain import cases, escalation
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.cases import Case, CaseDecision, RuleRef
@@ -67,6 +67,9 @@ def open_case(
         context=context,
         policy_version=policy_version,
     )
+    ladder = policy.get("exception_routing", {}).get("escalation")
+    if kind == "exception" and ladder:  # SOP-4.2 / COP-4.2: when the queue, its lead and the head are told
+        case["escalation"] = escalation.marks(ladder, case["opened_at"], case["due_at"])
     return case, _opened(case, category, route.queue, requested_by)
 
 

@@ -15,7 +15,7 @@ from ..domain import partners
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.cases import Case
-from ..domain.errors import ConcurrentUpdate, NotFound
+from ..domain.errors import ConcurrentUpdate, NotFound, StaleWrite
 from ..domain.partners import Assessment, Partner
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
@@ -358,6 +358,44 @@ def backfill_onboarding(
         ),
     )
     return view(partner)
+
+
+# --- time limits (scheduled) ------------------------------------------------------------------
+_SWEPT = {"lapsed": "lapsed", "suspended": "suspended", "active": "reinstated"}
+
+
+def sweep_standing(rt: Runtime, tenant_id: str) -> dict[str, int]:
+    """Scheduled (`partner_lifecycle_sweep`): the time limits of PA-2.9 / CPA-2.9 (an application incomplete too long
+    after submission lapses) and PA-2.7 / CPA-2.4 (an insurance certificate not renewed within the grace days
+    suspends the partner, reinstated once a valid one is filed), each move audited citing its rule, with its event.
+    Idempotent: a partner already moved is not moved again; one changed meanwhile is left to the next run."""
+    counts = dict.fromkeys(("looked_at", "lapsed", "suspended", "reinstated"), 0)
+    policy, policy_version = _policy(rt, tenant_id)
+    now = rt.clock.now_iso()
+    day = parse_instant(now).date()
+    for seen in repository.every(rt.store, tenant_id):
+        counts["looked_at"] += 1
+        if partners.standing_step(policy, seen, day) is None:
+            continue
+        partner, version = repository.load(rt.store, tenant_id, seen["partner_id"])
+        step = partners.standing_step(policy, partner, day)
+        if step is None:
+            continue
+        status, reason = step
+        moved = partners.moved_by_rule(partner, status, reason, at=now)
+        action = _SWEPT[status]
+        cited = {"rule_id": reason["rule_id"], "clause": reason["clause"]}
+        audit = AuditEntry(actor=partners.STANDING_ACTOR, actor_role="system", action=f"partner.{action}",
+                           subject=partner["partner_id"], outcome=status, policy_version=policy_version,
+                           inputs={"from": partner["status"], "reason": reason["message"]},
+                           rule_ids=(reason["rule_id"],), clauses=(reason["clause"],))
+        event = _event(action, moved, previous_status=partner["status"], reason=reason["message"], **cited)
+        try:
+            rt.commit(tenant_id, Changes(puts=[repository.put(moved, version=version)], audit=[audit], events=[event]))
+        except StaleWrite:  # changed meanwhile: the next run looks again
+            continue
+        counts[action] += 1
+    return counts
 
 
 # --- entitlements ----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def check_quote(call: Call) -> dict[str, Any]:
     body_schema="api/deal-registration.schema.json",
     example={
         "partner_id": "ptr_01JX0000000000000000000000",
-        "customer": {"id": "US-EIN-98-7654321", "name": "Harbor Logistics"},
+        "customer": {"id": "US-EIN-98-7654321", "name": "Harbor Logistics", "contact": "Morgan Lee, IT director"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": "2027-02-15",

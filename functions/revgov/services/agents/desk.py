@@ -162,6 +162,7 @@ class AgentDesk:
             confidence=finding.confidence,
             draft_message=None if escalated else finding.draft_message,
             escalated=escalated,
+            rules=finding.rules,
         )
         return task["task_id"] if self._commit(changes) else None
 
@@ -175,7 +176,7 @@ class AgentDesk:
             subject_kind=str(finding.subject.get("kind", "agent_finding")),
             subject_id=str(finding.subject.get("id", finding.key)),
             requested_by=f"agent:{self.agent}",
-            reasons=[{"rule_id": None, "clause": None, "message": finding.title}],
+            reasons=[{**rule.as_dict(), "message": finding.title} for rule in finding.rules],
             risk_score=round(finding.confidence * 60),
             partner_id=finding.partner_id,
             context={"agent": self.agent, "dedupe_key": finding.key, "evidence": finding.evidence,

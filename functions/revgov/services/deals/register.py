@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain import deals
+from ...domain import deal_evidence, deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.cases import Case
@@ -45,6 +45,7 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     now = rt.clock.now_iso()
     eligibility = policy["deal_registration"]["eligibility"]
     deals.check_dates(body["expected_close"], now, int(eligibility.get("max_close_days", 180)))
+    deal_evidence.check_evidence(eligibility, body["customer"])
     problems = deals.registration_problems(policy, partner, family, now)
     if problems:
         raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
