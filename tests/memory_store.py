@@ -104,6 +104,6 @@ class Ledger:
         return billing.get_invoice(self.rt, self.tenant_id, pointer.data["invoice_id"])
 
     def exceptions(self) -> list[dict[str, Any]]:
-        from revgov.services import cases
+        from revgov.services import case_repository
 
-        return [s.data for s in self.rt.store.query(self.tenant_id, cases.CASES, limit=1000).items]
+        return [s.data for s in self.rt.store.query(self.tenant_id, case_repository.CASES, limit=1000).items]

@@ -20,6 +20,7 @@ from typing import Any
 
 import clock_support
 from billing_support import ErpSender, wait_until
+from rebate_runs import settle_over_http
 from revgov.domain.access import Principal, Role
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.ports import Changes, Put
@@ -213,7 +214,7 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
             "/v1/deals",
             {
                 "partner_id": own,
-                "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Deal Customer"},
+                "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Deal Customer", "contact": "Dana Ortiz"},
                 "family": family,
                 "estimated_value": "50000.00",
                 "expected_close": (clock_support.today() + timedelta(days=45)).isoformat(),
@@ -255,7 +256,11 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
 
     period = _last_quarter()
     _sell_in(party, own, period)
-    settled = finance.post("/v1/rebates/settlements", {"period": period})
+    # SOP-7.2 / COP-7.2: prepared by finance, "approved by a second member of the finance queue", then issued
+    second = admin.post("/v1/keys", {"role": "finance", "label": "finance (second member)"})
+    assert second.status_code == 201, second.text
+    party.keep("key", second.json()["key_id"])
+    settled = settle_over_http(finance, api.as_key(second.json()["key"]), {"period": period})
     if settled.status_code in (200, 201):
         settlement = settled.json()
         party.keep("set", settlement.get("settlement_id"))
@@ -263,10 +268,11 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
     else:
         missing.setdefault("set", []).append(settled.text[:300])
     _invoice_dispute(party, own, missing)
+    _late_payment_charge(party, own)
 
     for record in admin.get("/v1/audit", limit=200).json()["items"]:
         party.keep("aud", record.get("record_id"))
-    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud"):
+    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud", "lpc"):
         if not party.objects.get(kind):
             missing.setdefault(kind, []).append("none made")
     return missing
@@ -320,6 +326,21 @@ def _invoice_dispute(party: Party, partner_id: str, missing: dict[str, list[str]
         party.keep("apr", filed.json()["approval_id"])
     else:
         missing.setdefault("ivd", []).append(f"{issued.text[:200]} {filed.text[:200]}")
+
+
+def _late_payment_charge(party: Party, partner_id: str) -> None:
+    """A late-payment charge of the partner (PA-10.8 / CPA-10.7), stored as the charge service keeps one (the contract's
+    example with this tenant's ids), so the isolation suites read one by id; preparing and approving one is
+    tests/unit/test_overdue_charges.py and tests/stack/test_overdue_api.py (a real one needs an invoice 30+ days
+    overdue, which a stack cannot wait for)."""
+    from revgov.services.billing import overdue_charges
+
+    example = json.loads((ROOT / "schemas/api/responses/late-payment-charge.schema.json").read_text())["examples"][0]
+    invoice_id = next(iter(party.objects.get("inv", [])), example["invoice_id"])
+    charge = {**example, "charge_id": party.rt.ids.new("lpc"), "invoice_id": invoice_id, "partner_id": partner_id,
+              "accrual": {**example["accrual"], "invoice_id": invoice_id}}  # fmt: skip
+    party.rt.store.commit(party.tenant_id, Changes(puts=[Put(overdue_charges.CHARGES, charge["charge_id"], charge)]))
+    party.keep("lpc", charge["charge_id"])
 
 
 def _dispute(party: Party, partner_id: str, settlement_id: str, missing: dict[str, list[str]]) -> None:

@@ -148,7 +148,7 @@ def _wait(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     """Re-publish a tenant's dead-lettered or failed ERP events (or the ones named) after their cause is fixed."""
     use_product(args.state_file)
-    from .runtime import runtime
+    from .bootstrap import runtime
     from .services import erp
 
     bad = [e for e in args.event_id or [] if not is_typed_id(e, "evt")]
@@ -170,10 +170,11 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _settle(args: argparse.Namespace) -> int:
-    """Settle a period's rebates for a tenant, as finance would through POST /v1/rebates/settlements (once per period
-    and run; a settled run answers the settlement made before)."""
+    """Prepare a period's rebate run for a tenant, as finance would through POST /v1/rebates/settlements; a second
+    member of the finance queue approves it through the API before anything is issued (SOP-7.2 / COP-7.2). A run
+    approved before answers that settlement; a prepared one whose figures are unchanged, that preparation."""
     use_product(args.state_file)
-    from .runtime import runtime
+    from .bootstrap import runtime
     from .services import rebates
 
     body = {"period": args.period, "run": args.settlement_run}
@@ -188,12 +189,17 @@ def _settle(args: argparse.Namespace) -> int:
         _, settlement = rebates.settle(rt, who, body)
     rows = [{k: p[k] for k in ("partner_id", "total", "accrued", "difference_from_accruals", "lines")}
             for p in settlement["partners"]]
-    state = "already settled before" if settlement.get("replayed") else "settled"
+    state = {"settled": "already approved and issued before", "prepared": "prepared"}[settlement["status"]]
+    if settlement["status"] == "prepared":
+        state += (" (unchanged since it was prepared before)" if settlement.get("replayed") else "") + (
+            "; a second member of the finance queue approves it: POST /v1/rebates/settlements/"
+            f"{settlement['settlement_id']}/approve")
     emit(rows, as_json=args.json, columns=("partner_id", "total", "accrued", "difference_from_accruals", "lines"),
          title=f"{settlement['settlement_id']}: {args.period} run {args.settlement_run} {state}, payable "
          f"{settlement['totals']['payable']} {settlement['currency']}")
     if args.json:
-        print(json.dumps({k: settlement[k] for k in ("settlement_id", "period", "run", "totals", "replayed")}))
+        shown = ("settlement_id", "period", "run", "status", "totals", "replayed")
+        print(json.dumps({k: settlement[k] for k in shown}))
     return 0
 
 
@@ -207,7 +213,7 @@ def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
 def _agents_run(args: argparse.Namespace) -> int:
     """Run one bounded agent now, for the named tenants or every active one; one report per tenant."""
     use_product(args.state_file)
-    from .runtime import runtime
+    from .bootstrap import runtime
     from .services import agents
 
     rt = runtime()
@@ -221,7 +227,7 @@ def _agents_run(args: argparse.Namespace) -> int:
 def _copilot_index(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .runtime import build_copilot
+    from .bootstrap import build_copilot
     from .services.copilot import contract_files, index_tenant
     from .settings import settings
 
@@ -308,9 +314,10 @@ def _register_events(commands: Any) -> None:
 
 
 def _register_rebates(commands: Any) -> None:
-    rebates = commands.add_parser("rebates", help="rebates: settle a period")
+    rebates = commands.add_parser("rebates", help="rebates: prepare a period's settlement run")
     rebate_commands = rebates.add_subparsers(dest="rebates_command", required=True)
-    settle = rebate_commands.add_parser("settle", help="settle a period's rebates (finance), once per period and run")
+    settle = rebate_commands.add_parser("settle", help="prepare a period's rebate run (finance) for a second finance "
+                                        "member's approval")
     settle.add_argument("--tenant", required=True, help="the tenant id")
     settle.add_argument("--period", required=True, help="a quarter (2026-Q3) or month (2026-09) that has ended")
     settle.add_argument("--run", dest="settlement_run", type=int, default=1,

@@ -37,7 +37,7 @@ def _json(path: Path, text: str) -> Any:
 def _runtime(state_file: str | None) -> Any:
     if state_file:  # the engine of the `revgov dev` that wrote it: its SQLite file (or the AWS endpoint it used)
         local_engine(state_file)
-    from .runtime import runtime
+    from .bootstrap import runtime
 
     return runtime()
 

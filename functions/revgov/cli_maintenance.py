@@ -3,41 +3,63 @@ DynamoDB alike), idempotent and audited.
 
 `revgov maintenance backfill-decisions --tenant T`: decisions stored before the per-partner lookup existed get it,
 so the partner sees them in `GET /v1/decisions` (services.decision_backfill).
+`revgov maintenance backfill-deal-pointers --tenant T`: deal registrations stored before each partner's pointers
+existed get theirs, so the partner sees them in `GET /v1/deals` (services.deals.backfill).
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+from collections.abc import Callable
 from typing import Any
 
 from .cli_support import emit, product_options, require_tenants, use_product, working
 
 
-def _backfill_decisions(args: argparse.Namespace) -> int:
-    use_product(args.state_file)
-    from .runtime import runtime
-    from .services.decision_backfill import backfill_partner_lookups
+def _backfill(args: argparse.Namespace, what: str, use_case: Callable[..., dict[str, Any]], title: str) -> int:
+    """Run one backfill use case for each `--tenant`, as the operator running the command, and print its counts."""
+    from .bootstrap import runtime  # after use_product: the product's settings come from the state file
 
     rt = runtime()
     require_tenants(rt, args.tenant)
     rows = []
     for tenant_id in args.tenant:
-        with working(f"Backfilling decision lookups of {tenant_id}…", as_json=args.json):
-            rows.append(backfill_partner_lookups(rt, tenant_id, actor=f"operator:cli-{getpass.getuser()}"))
-    emit(rows, as_json=args.json, columns=("tenant_id", "scanned", "backfilled"),
-         title="partner decision lookups (a second run backfills 0)")  # fmt: skip
+        with working(f"Backfilling {what} of {tenant_id}…", as_json=args.json):
+            rows.append(use_case(rt, tenant_id, actor=f"operator:cli-{getpass.getuser()}"))
+    emit(rows, as_json=args.json, columns=("tenant_id", "scanned", "backfilled"), title=title)
     return 0
+
+
+def _backfill_decisions(args: argparse.Namespace) -> int:
+    use_product(args.state_file)
+    from .services.decision_backfill import backfill_partner_lookups
+
+    return _backfill(args, "decision lookups", backfill_partner_lookups,
+                     "partner decision lookups (a second run backfills 0)")
+
+
+def _backfill_deal_pointers(args: argparse.Namespace) -> int:
+    use_product(args.state_file)
+    from .services.deals.backfill import backfill_partner_pointers
+
+    return _backfill(args, "deal registration pointers", backfill_partner_pointers,
+                     "partner deal registration pointers (a second run backfills 0)")
+
+
+def _subcommand(sub: Any, name: str, help_text: str, run: Callable[[argparse.Namespace], int]) -> None:
+    parser = sub.add_parser(name, help=help_text)
+    parser.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
+    product_options(parser)
+    parser.set_defaults(run=run)
 
 
 def register(commands: Any) -> None:
     maintenance = commands.add_parser("maintenance", help="one-off, idempotent, audited repairs of stored data")
     sub = maintenance.add_subparsers(dest="maintenance_command", required=True)
-    backfill = sub.add_parser(
-        "backfill-decisions",
-        help="give decisions stored before the per-partner lookup their lookup (partners then see them in "
-        "GET /v1/decisions); a second run changes nothing",
-    )
-    backfill.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
-    product_options(backfill)
-    backfill.set_defaults(run=_backfill_decisions)
+    _subcommand(sub, "backfill-decisions",
+                "give decisions stored before the per-partner lookup their lookup (partners then see them in "
+                "GET /v1/decisions); a second run changes nothing", _backfill_decisions)
+    _subcommand(sub, "backfill-deal-pointers",
+                "give deal registrations stored before each partner's pointers their pointer (partners then see "
+                "them in GET /v1/deals); a second run changes nothing", _backfill_deal_pointers)

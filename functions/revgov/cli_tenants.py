@@ -158,7 +158,7 @@ def _direct_store(args: argparse.Namespace) -> Any:
     """The runtime on the table itself: an explicit --state-file's local stack; else the table the environment names
     (REVGOV_TABLE / AWS_ENDPOINT_URL: never the local emulator behind the operator's back); else the local stack."""
     use_product(args.state_file)
-    from .runtime import runtime
+    from .bootstrap import runtime
 
     return runtime()
 

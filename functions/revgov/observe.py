@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from .domain.time import instant
@@ -30,7 +31,7 @@ def committed(tenant_id: str, audit: list[Any]) -> None:
             )
 
 
-def case_decided(tenant_id: str, case: dict[str, Any]) -> None:
+def case_decided(tenant_id: str, case: Mapping[str, Any]) -> None:
     """A person decided an approval or exception: the outcome, the time it took, a breached SLA, and (approved) the
     override it is, per approver and per rule the case cites."""
     decision = case.get("decision") or {}

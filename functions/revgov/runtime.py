@@ -1,10 +1,11 @@
-"""The composition root: builds the adapters the settings ask for, once per process (cold start)."""
+"""The composition root's types: the `Runtime` every use case receives (its ports and its one commit) and the `Registry`
+of use cases dispatched by name. The adapters are built in `bootstrap.py`; this module imports none of them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from . import observe
@@ -12,10 +13,9 @@ from .domain.access import Principal
 from .domain.audit import AuditEntry
 from .logs import logger
 from .ports import Answerer, Changes, ClauseIndex, Clock, Delete, DocumentStore, EventPublisher, IdGenerator, Put
-from .settings import Settings, settings
+from .settings import Settings
 
 if TYPE_CHECKING:
-    from .adapters.tenant_sessions import TenantSessions
     from .services.agents.desk import AgentDesk
     from .services.cases import Resolved
 
@@ -41,12 +41,14 @@ class Registry:
         """Effect name (stored on the case) → the effect applied in the decision's own commit."""
         # imported on first use (cold start; these services import this module)
         from .services import credit_notes, deals, invoice_disputes, partners, pricing, rebates
+        from .services.billing import overdue_charges
 
         return {
             "pricing.approval": pricing.apply_approval,
             "rebate.dispute": rebates.apply_dispute_decision,
             "invoice.dispute": invoice_disputes.apply_decision,
             "credit_note.approval": credit_notes.apply_decision,
+            "late_payment.charge": overdue_charges.apply_decision,
             "deal.registration": deals.apply_review,
             "deal.extension": deals.apply_extension,
             "partner.activation": partners.apply_activation_decision,
@@ -159,110 +161,3 @@ class Runtime:
     def audit_only(self, tenant_id: str, entry: AuditEntry) -> dict[str, Any]:
         """Record an action that changes no document (an AI answer, a refused request worth keeping)."""
         return self.store.commit(tenant_id, Changes(audit=[entry]))[0]
-
-
-def build_runtime(config: Settings) -> Runtime:
-    if config.backend == "sqlite":
-        return build_embedded_runtime(config)
-    if config.backend == "memory":
-        return build_memory_runtime(config)
-    if config.backend != "dynamodb":
-        raise ValueError(f"REVGOV_BACKEND must be dynamodb, sqlite or memory, not {config.backend!r}")
-    from .adapters.dynamo import DynamoDocumentStore
-    from .adapters.eventbridge import EventBridgePublisher
-    from .adapters.ratelimit import DynamoRateLimiter
-    from .adapters.system import RandomIds, SystemClock
-
-    clock = SystemClock()
-    ids = RandomIds(clock)
-    sessions = None
-    if config.tenant_role_arn:  # isolation by IAM: each tenant's partition through its own TenantAccessRole session
-        from .adapters.tenant_sessions import tenant_sessions
-
-        sessions = tenant_sessions(config.tenant_role_arn, config.region, config.endpoint_url)
-    store = DynamoDocumentStore(
-        config.table_name, config.region, clock, ids, host=config.endpoint_url, sessions=sessions
-    )
-    publisher = EventBridgePublisher(config.event_bus, config.region, config.endpoint_url)
-    clause_index, answerer = build_copilot(config)
-    limiter = DynamoRateLimiter(config.table_name, config.region, clock, endpoint_url=config.endpoint_url)
-    return Runtime(
-        config, store, publisher, clock, ids, clause_index=clause_index, answerer=answerer, rate_limiter=limiter
-    )
-
-
-def build_embedded_runtime(config: Settings) -> Runtime:
-    """The embedded engine: every port on one SQLite file (document store and audit chain, outbox, the rules' durable
-    queues, rate limits, idempotency records), no AWS service and no emulator."""
-    from .adapters.ratelimit import SqliteRateLimiter
-    from .adapters.sqlite_bus import SqliteEventBus, SqliteQueues
-    from .adapters.sqlite_db import database
-    from .adapters.sqlite_store import SqliteDocumentStore
-    from .adapters.system import RandomIds, SystemClock
-    from .resources import load_rules
-
-    clock = SystemClock()
-    ids = RandomIds(clock)
-    db = database(config.data_file)
-    queues = SqliteQueues(db)
-    publisher = SqliteEventBus(queues, db, load_rules(config.events_dir), region=config.region, clock=clock)
-    clause_index, answerer = build_copilot(config)
-    return Runtime(
-        config, SqliteDocumentStore(db, clock, ids, bus=publisher), publisher, clock, ids, clause_index=clause_index,
-        answerer=answerer, rate_limiter=SqliteRateLimiter(db, clock), queues=queues,
-    )
-
-
-def build_memory_runtime(config: Settings, clock: Clock | None = None, ids: IdGenerator | None = None) -> Runtime:
-    """Everything in memory, for service-level tests: the same commit protocol on dicts, a bus whose events a test
-    delivers when it chooses (adapters.memory_bus), no rate limiter, no copilot, no file, no thread."""
-    from .adapters.memory_bus import MemoryEventBus
-    from .adapters.memory_store import MemoryDocumentStore
-    from .adapters.system import RandomIds, SystemClock
-    from .resources import load_rules
-
-    clock = clock or SystemClock()
-    ids = ids or RandomIds(clock)
-    bus = MemoryEventBus(load_rules(config.events_dir))
-    return Runtime(config, MemoryDocumentStore(clock, ids), bus, clock, ids)
-
-
-def build_copilot(config: Settings) -> tuple[ClauseIndex, Answerer]:
-    """The copilot's adapters. Each opens nothing heavy until first used (no model load at cold start)."""
-    from .adapters.answerers import BedrockAnswerer, LocalAnswerer
-    from .adapters.embeddings import CachedEmbedder, MiniLMEmbedder, TitanEmbedder
-
-    c = config.copilot
-    model: Any = TitanEmbedder(c.embedding_model, config.region) if c.embedder == "bedrock" else MiniLMEmbedder()
-    embedder = CachedEmbedder(model, c.embedding_cache) if c.embedding_cache and c.embedder != "bedrock" else model
-    index: ClauseIndex
-    if c.index == "opensearch":
-        from .adapters.opensearch_index import OpenSearchClauseIndex
-
-        index = OpenSearchClauseIndex(
-            embedder, endpoint=c.opensearch_endpoint, region=config.region, service=c.opensearch_service,
-            sessions=search_sessions(config),
-        )
-    else:
-        from .adapters.local_index import SqliteClauseIndex
-
-        index = SqliteClauseIndex(c.index_path, embedder, query_embedder=model)
-    answerer = BedrockAnswerer(c.answer_model, config.region) if c.answerer == "bedrock" else LocalAnswerer()
-    return index, answerer
-
-
-def search_sessions(config: Settings) -> TenantSessions | None:
-    """The tenants' search-role sessions (one role per tenant, untagged), or None: the process's own credentials."""
-    template = config.copilot.search_role_arn_template
-    if not template:
-        return None
-    from .adapters.tenant_sessions import TENANT_PLACEHOLDER, tenant_sessions
-
-    if TENANT_PLACEHOLDER not in template:  # one role for every tenant would fence no tenant from another
-        raise ValueError(f"REVGOV_SEARCH_ROLE_ARN_TEMPLATE must contain {TENANT_PLACEHOLDER}: {template!r}")
-    return tenant_sessions(template, config.region, config.endpoint_url, tag_sessions=False)
-
-
-@lru_cache(maxsize=1)
-def runtime() -> Runtime:
-    return build_runtime(settings())

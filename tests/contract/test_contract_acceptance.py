@@ -16,13 +16,17 @@ from typing import Any
 
 import pytest
 
-from revgov.domain import cases, deals
+from revgov.domain import cases, deals, escalation, quote_validity
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.billing import billed_in
+from revgov.domain.billing import overdue as overdue_core
 from revgov.domain.calendar import BusinessCalendar
 from revgov.domain.catalog import policy_catalog
 from revgov.domain.errors import Forbidden, RuleViolation
+from revgov.domain.rebates import settlement_run
+from revgov.domain.rebates.policy import Period
+from revgov.domain.rules import Rule
 from revgov.services.catalog import price_lines
 from revgov.tenant_files import load_tenant_file
 
@@ -521,6 +525,52 @@ def _sop_4_3() -> None:
 @clause("contoso", "COP-4.3", "A requester can never approve their own request.")
 def _cop_4_3() -> None:
     _self_approval_refused(CT, "COP-4.3")
+
+
+def _approvals_expire_with_the_quote(policy: dict[str, Any], ref: str, days: int) -> None:
+    """The expiry rule cites the clause; a quote issued 2 November is valid `days` days after, not a day more
+    (tests/unit/test_auditor_quote_expiry.py decides approvals either side of it)."""
+    rule = policy["pricing"]["quote_approval_expiry"]
+    assert rule["clause"] == ref and policy["pricing"]["quote_validity_days"] == days
+    issued = "2026-11-02T10:00:00.000Z"
+    last = quote_validity.valid_through(issued, days).isoformat()
+    assert not quote_validity.expired(issued, days, f"{last}T23:59:59.999Z")
+    assert quote_validity.expired(issued, days, f"{date.fromisoformat(last) + timedelta(days=1)}T00:00:00.000Z")
+    assert ref in quote_validity.expiry_reason(rule, issued, days)["message"]
+
+
+def _escalation_ladder(policy: dict[str, Any], ref: str, head_hours: int) -> None:
+    """An exception opened 10:00 with an 8-hour SLA: its queue at 16:00, its lead at 18:00, the head `head_hours`
+    after opening (tests/n8n/test_escalation_steps.py runs the flow's step code on them)."""
+    rule = policy["exception_routing"]["escalation"]
+    marks = escalation.marks(rule, "2026-11-02T10:00:00.000Z", "2026-11-02T18:00:00.000Z")
+    assert marks["clause"] == ref
+    assert (marks["remind_at"], marks["lead_at"]) == ("2026-11-02T16:00:00.000Z", "2026-11-02T18:00:00.000Z")
+    head = datetime(2026, 11, 2, 10, tzinfo=UTC) + timedelta(hours=head_hours)
+    assert marks["head_at"] == head.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@clause("northwind", "SOP-4.2", "When 75% of an exception's SLA has elapsed, the queue is notified. When the SLA is "
+        "breached, the exception is escalated to the queue lead … after twice the SLA it is escalated to the head of "
+        "the owning team.")
+def _sop_4_2() -> None:
+    _escalation_ladder(NW, "SOP-4.2", 16)
+
+
+@clause("contoso", "COP-4.2", "At 75% of the SLA the queue is reminded; at 100% the exception is escalated to the "
+        "queue lead; at 150% to the head of the owning team.")
+def _cop_4_2() -> None:
+    _escalation_ladder(CT, "COP-4.2", 12)
+
+
+@clause("northwind", "SOP-4.4", "Approvals of quote exceptions expire with the quote after 30 days.")
+def _sop_4_4() -> None:
+    _approvals_expire_with_the_quote(NW, "SOP-4.4", 30)
+
+
+@clause("contoso", "COP-4.4", "Quote approvals lapse with the quote after 21 days.")
+def _cop_4_4() -> None:
+    _approvals_expire_with_the_quote(CT, "COP-4.4", 21)
 
 
 # --- routing matrices (SOP-4.1 / COP-4.1): every row of the contract's table is a route -----------------------------
@@ -1285,6 +1335,32 @@ def _sop_7_3() -> None:
     _change_calendar(NW, "SOP-7.3")
 
 
+def _rebate_run_review(policy: dict[str, Any], ref: str) -> None:
+    """The run of 2026-Q3 (ended 2026-09-30) is approved by 2026-10-30 and issued by 2026-11-14, by a second member
+    of the finance queue: the preparer (or a key it minted since) is refused."""
+    node = policy["rebates"]["settlement_approval"]
+    assert (node["clause"], node["approve_within_days"], node["issue_within_days"]) == (ref, 30, 45)
+    rule = settlement_run.Review.of(policy, Rule.of(policy["rebates"]["settlement"]))
+    due = settlement_run.deadlines(rule, Period.parse("2026-Q3"))
+    assert (due["approve_by"], due["issue_by"], due["clause"]) == ("2026-10-30", "2026-11-14", ref)
+    run = {"settlement_id": "set_x", "status": "prepared", "prepared_by_key": "key_preparer"}
+    segregation = Rule.of(policy["exception_routing"]["segregation_of_duties"])
+    for holders in (frozenset({"key_preparer"}), frozenset({"key_minted_since", "key_preparer"})):
+        with pytest.raises(Forbidden):
+            settlement_run.refuse_reviewer(run, holders, segregation, approving=True)
+    settlement_run.refuse_reviewer(run, frozenset({"key_second_member"}), segregation, approving=True)
+
+
+@clause(
+    "northwind",
+    "SOP-7.2",
+    "by Q + 30 days, Finance completes review of the rebate run, approved by a second member of the finance queue; "
+    "by Q + 45 days, settlement statements and credit notes are issued under PA-7.8",
+)
+def _sop_7_2() -> None:
+    _rebate_run_review(NW, "SOP-7.2")
+
+
 @clause(
     "contoso",
     "COP-7.2",
@@ -1293,6 +1369,9 @@ def _sop_7_3() -> None:
 )
 def _cop_7_2() -> None:
     _change_calendar(CT, "COP-7.2")
+    # and: "rebate run approved by a second finance queue member by Q + 30 days; settlement statements and credit
+    # notes issued by Q + 45 days"
+    _rebate_run_review(CT, "COP-7.2")
 
 
 @clause(
@@ -1444,6 +1523,38 @@ def _cpa_10_2() -> None:
 @clause("contoso", "CPA-10.6", "must be invoiced within 48 hours of the event")
 def _cpa_10_6() -> None:
     assert CT["billing"]["invoice_sla"]["hours"] == 48
+
+
+def _late_invoice(total: str, issued: str) -> dict[str, Any]:
+    return {"invoice_id": "inv_A", "partner_id": "ptr_A", "status": "finalized", "total": total,
+            "finalized_at": f"{issued}T06:00:00Z", "paid_on": None}  # fmt: skip
+
+
+@clause("northwind", "PA-10.8", "Overdue amounts bear interest at 1.0% per month or the maximum lawful rate, if "
+        "lower. Where any amount is more than 30 days overdue, new orders are placed on credit hold")  # fmt: skip
+def _pa_10_8() -> None:
+    late = overdue_core.LatePayment.of(NW)
+    assert late is not None
+    unpaid = _late_invoice("10000.00", "2026-03-31")  # net 30 (PA-6.7): due 2026-04-30
+    # 1.0% per month: May 31/31 + June 15/30 -> 10,000.00 x 1% x 1.5 = 150.00
+    assert overdue_core.accrue(late, unpaid, 30, date(2026, 6, 15)).interest == Decimal("150.00")
+    for on, held in ((date(2026, 5, 30), False), (date(2026, 5, 31), True)):  # 30 days, then 31
+        found = overdue_core.overdue_invoices([unpaid], {}, 30, on, late.credit_hold_days).get("ptr_A", [])
+        assert (overdue_core.credit_hold(late, found, on) is not None) is held
+
+
+@clause("contoso", "CPA-10.7", "Late payments bear statutory interest for commercial transactions (the reference "
+        "rate plus 8 percentage points) and a fixed compensation of EUR 40.00 per overdue invoice. Amounts overdue "
+        "more than 30 days place new orders on credit hold")  # fmt: skip
+def _cpa_10_7() -> None:
+    late = overdue_core.LatePayment.of(CT)
+    assert late is not None
+    unpaid = _late_invoice("5000.00", "2026-04-01")  # due 2026-05-01
+    # 30 days at 2.15 + 8 = 10.15% a year: 5,000.00 x 10.15% x 30/365 = 41.71; and EUR 40.00 for the invoice
+    accrual = overdue_core.accrue(late, unpaid, 30, date(2026, 5, 31))
+    assert (accrual.interest, accrual.compensation) == (Decimal("41.71"), Decimal("40.00"))
+    found = overdue_core.overdue_invoices([unpaid], {}, 30, date(2026, 6, 1), late.credit_hold_days)["ptr_A"]
+    assert overdue_core.credit_hold(late, found, date(2026, 6, 1)) is not None  # 31 days
 
 
 @clause("northwind", "SOP-2.2", "Invoices with a total of USD 0.00 are not issued.")

@@ -15,8 +15,8 @@ from typing import Any
 
 from revgov.adapters.answerers import LocalAnswerer
 from revgov.adapters.local_index import SqliteClauseIndex
+from revgov.bootstrap import build_copilot
 from revgov.domain.copilot import Scope
-from revgov.runtime import build_copilot
 from revgov.services.copilot import index_documents, index_tenant, respond
 from revgov.settings import Settings
 

@@ -293,12 +293,12 @@ def _offboarded_event(at="2026-03-02T10:00:00Z"):
     return that runtime and the `tenant.offboarded` event as EventBridge hands it to the indexer's queue."""
     from memory_store import memory_runtime
     from revgov.domain.access import PLATFORM, Principal, Role
-    from revgov.services import tenants
+    from revgov.services import offboarding
 
     rt, _ = memory_runtime(at)
     assert rt.clause_index is None
     operator = Principal(tenant_id=PLATFORM, role=Role.OPERATOR, key_id="key_test")
-    tenants.offboard(rt, operator, "northwind")
+    offboarding.offboard(rt, operator, "northwind")
     [envelope] = [e for e in rt.publisher.published if e["detail_type"] == "tenant.offboarded"]
     return rt, {"source": envelope["source"], "detail-type": envelope["detail_type"], "detail": envelope["detail"]}
 

@@ -19,9 +19,9 @@ from urllib3 import HTTPHeaderDict
 from revgov.adapters.local_index import SqliteClauseIndex
 from revgov.adapters.opensearch_index import OpenSearchClauseIndex
 from revgov.adapters.tenant_sessions import REFRESH_MARGIN_SECONDS, TenantScopeError, TenantSessions
+from revgov.bootstrap import build_copilot
 from revgov.domain.copilot import Scope
 from revgov.resources import SEARCH
-from revgov.runtime import build_copilot
 from revgov.settings import Settings
 
 REGION = "eu-west-1"

@@ -51,7 +51,7 @@ def _partner(rt: Any, label: str) -> str:
 def _register(rt: Any, partner_id: str, customer: str) -> dict[str, Any]:
     body = {
         "partner_id": partner_id,
-        "customer": {"id": customer, "name": "Harbor Logistics"},
+        "customer": {"id": customer, "name": "Harbor Logistics", "contact": "Dana Ortiz"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": "2027-01-15",

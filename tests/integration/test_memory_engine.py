@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from revgov.bootstrap import build_memory_runtime
 from revgov.local.seed import seed
-from revgov.runtime import build_memory_runtime
 from revgov.services import events as event_log
 from revgov.services import keys
 from revgov.services.audit import verify_chain

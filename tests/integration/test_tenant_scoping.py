@@ -266,7 +266,7 @@ def test_a_tenant_id_that_could_widen_the_fence_opens_no_session(sessions: Tenan
 
 # --- unchanged without the role; the idempotency layer with it -------------------------------------------------------
 def test_without_the_role_arn_nothing_is_assumed(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from revgov.runtime import build_runtime
+    from revgov.bootstrap import build_runtime
     from revgov.settings import Settings
 
     assert Settings.from_env({}).tenant_role_arn is None
@@ -274,7 +274,7 @@ def test_without_the_role_arn_nothing_is_assumed(rt: Any, monkeypatch: pytest.Mo
     assert rt.settings.tenant_role_arn is None and not rt.store.scoped  # the local stack: its own credentials
     built: list[Any] = []
     monkeypatch.setattr(sessions_module, "tenant_sessions", lambda *args: built.append(args) or "sessions")
-    monkeypatch.setattr("revgov.runtime.build_copilot", lambda config: (None, None))
+    monkeypatch.setattr("revgov.bootstrap.build_copilot", lambda config: (None, None))
     scoped = build_runtime(Settings.from_env({"REVGOV_TENANT_ROLE_ARN": ROLE_ARN, "AWS_REGION": "eu-west-1"}))
     assert scoped.store.scoped and built == [(ROLE_ARN, "eu-west-1", None)]
 

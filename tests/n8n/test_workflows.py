@@ -110,6 +110,7 @@ class Run:
     batch: dict[str, Any] = field(default_factory=dict)
     snapshots: dict[str, Any] = field(default_factory=dict)
     empty_close: dict[str, Any] = field(default_factory=dict)  # the close flow run for a quarter with no sales
+    prepared: dict[str, Any] = field(default_factory=dict)  # the close flow's first run: the run it prepared
     timings: dict[str, Any] = field(default_factory=dict)
 
     failures: dict[str, str] = field(default_factory=dict)
@@ -258,7 +259,9 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
         "REVGOV_ERP_BATCH_SIZE": "2",
         "REVGOV_INVOICE_REVIEW_DAYS": "0",
         "REVGOV_ESCALATION_QUEUES": "finance",
-        "REVGOV_ESCALATION_WARN_HOURS": "100000",
+        # judged 30 days on: every open exception is past twice its SLA (SOP-4.2: "escalated to the head of the owning
+        # team"); tests/n8n/test_escalation_steps.py runs the flow's step code on each side of each step
+        "REVGOV_ESCALATION_AS_OF": f"{(dates.today + timedelta(days=30)).isoformat()}T00:00:00Z",
         "REVGOV_REBATE_AS_OF": dates.today.isoformat(),  # the close flow settles the quarter before this day
     }
     # n8n on the stack's clock (REVGOV_CLOCK_START): its signatures, review days and SLA windows judged as Revgov's
@@ -306,6 +309,7 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
             "/v1/keys", {"role": "partner", "partner_id": partner_id, "label": "reseller portal"})
         assert minted.status_code == 201, minted.text
         portal = {"Authorization": f"Bearer {minted.json()['key']}"}
+        result.keys["portal"] = minted.json()["key"]
         staff = {"Authorization": f"Bearer {result.keys['keys']['sales']}"}
         n8n.start()
         try:
@@ -369,6 +373,20 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
         for path in snapshots.glob("*-snapshot.json"):
             result.snapshots[path.stem.split("-")[0]] = json.loads(path.read_text())
 
+    if result.rebates and result.snapshots.get("RgvRebateClose01"):
+        # --- SOP-7.2: a second finance member approves the prepared run; the close flow run again issues it -------
+        with _step(timings, "rebate close: a second finance member approves, the flow issues", "approve_and_issue"):
+            result.prepared = {"snapshot": result.snapshots.pop("RgvRebateClose01")}
+            try:
+                result.prepared["approval"] = _approve_prepared_run(result, result.prepared["snapshot"])
+                issued = home / "snapshots-issue"
+                issued.mkdir()
+                result.prepared["batch"] = n8n.execute_batch(["RgvRebateClose01"], issued)
+                for path in issued.glob("RgvRebateClose01-snapshot.json"):
+                    result.snapshots["RgvRebateClose01"] = json.loads(path.read_text())
+            except Exception as error:  # the close test reports it
+                result.failures["approve_and_issue"] = f"{type(error).__name__}: {error}"
+
     if result.rebates:
         # --- the close flow once more, for a quarter with no sales: it must say there was nothing to settle ------
         with _step(timings, "rebate close of a quarter with nothing to settle", "empty_close_flow"):
@@ -419,6 +437,21 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
     world.server.shutdown()
 
 
+def _approve_prepared_run(run: Run, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The run the close flow prepared, approved by a finance key minted for a second member of the finance queue
+    (the flow's own finance key prepared it, so it may not approve it: SOP-4.3)."""
+    (prepared,) = _outputs(snapshot, "Read run")
+    minted = run.as_role("admin").post("/v1/keys", {"role": "finance", "label": "second finance member (n8n test)"})
+    assert minted.status_code == 201, minted.text
+    second = run.api.as_key(minted.json()["key"])
+    partner_view = run.api.as_key(run.keys["portal"]).get(f"/v1/rebates/settlements/{prepared['settlement_id']}")
+    refused = run.as_role("finance").post(f"/v1/rebates/settlements/{prepared['settlement_id']}/approve", {})
+    approved = second.post(f"/v1/rebates/settlements/{prepared['settlement_id']}/approve", {"note": "n8n test"})
+    assert approved.status_code == 200, approved.text
+    return {"prepared": prepared, "self_approval": refused.status_code, "approved": approved.json(),
+            "partner_view": partner_view.status_code}
+
+
 def _execution(run: Run, workflow_id: str) -> dict[str, Any]:
     found = [e for e in run.batch.get("executions", []) if e["workflowId"] == workflow_id]
     assert found, f"{workflow_id} did not run: {json.dumps(run.batch)[:2000]}"
@@ -454,6 +487,8 @@ def _close_outcome(snapshot: dict[str, Any]) -> str:
         return f"nothing to settle: {_outputs(snapshot, 'Nothing to settle')[0].get('reason')}"
     if "Fetch statement" in result["runData"]:
         return "settled"
+    if "Ask the finance queue" in result["runData"]:
+        return "awaiting approval"
     return f"broken: neither statements nor a 'nothing to settle' answer; nodes run: {sorted(result['runData'])}"
 
 
@@ -612,6 +647,7 @@ def test_exception_escalation_sends_each_open_finance_exception_with_a_cited_sum
     for exception_id in ours:
         message = sent[exception_id]
         assert message["queue"] == "finance" and message["due_at"] and "SOP-2.1" in message["text"]
+        assert (message["step"], message["rule"]["clause"]) == ("head_of_team", "SOP-4.2"), message
         assert message["copilot"]["citations"] or message["copilot"]["refused"]
     assert any(sent[c]["copilot"]["citations"] for c in ours)
 
@@ -628,11 +664,36 @@ def test_the_revgov_community_node_registers_and_reads_a_deal(run):
     assert "answer" in answer and "citations" in answer
 
 
+def test_rebate_quarter_close_prepares_and_asks_finance_and_issues_nothing_before_a_second_member_approves(run):
+    """SOP-7.2: "by Q + 30 days, Finance completes review of the rebate run, approved by a second member of the
+    finance queue; by Q + 45 days, settlement statements and credit notes are issued". The flow's first run
+    prepares the quarter and asks the finance queue; no partner is sent or can read a statement; the flow's own
+    finance key may not approve what it prepared (SOP-4.3)."""
+    if not run.rebates:
+        pytest.skip("the rebates API is not in the served OpenAPI yet")
+    assert "approve_and_issue" not in run.failures, run.failures["approve_and_issue"]
+    snapshot = run.prepared["snapshot"]
+    assert _close_outcome(snapshot) == "awaiting approval"
+    assert len(_outputs(snapshot, "Ask the finance queue")) == 1
+    (prepared,) = _outputs(snapshot, "Read run")
+    assert prepared["status"] == "prepared" and prepared["period"] == run.dates.settled_quarter
+    assert prepared["review"]["clause"] == "SOP-7.2" and prepared["review"]["approve_by"]
+    told = [p for p in run.world.posts.get("/notify", [])
+            if p.get("queue") == "finance" and p.get("settlement_id") == prepared["settlement_id"]]
+    assert [p["status"] for p in told] == ["prepared"], told
+    assert "/approve" in told[0]["text"] and told[0]["approve_by"] == prepared["review"]["approve_by"]
+    assert run.prepared["approval"]["self_approval"] == 403
+    assert run.prepared["approval"]["partner_view"] == 404  # the partner reads nothing before the approval
+    assert "Fetch statement" not in snapshot["data"]["resultData"]["runData"]  # no statement sent before it
+
+
 def test_rebate_quarter_close_settles_sends_statements_and_takes_disputes(run):
     if not run.rebates:
         pytest.skip("the rebates API (POST /v1/rebates/settlements, /v1/rebates/disputes) is not in the served "
                     "OpenAPI yet; the flow is built against API.md and runs here once it is")
+    assert "approve_and_issue" not in run.failures, run.failures["approve_and_issue"]
     assert _execution(run, "RgvRebateClose01")["executionStatus"] == "success", run.batch
+    assert [e["executionStatus"] for e in run.prepared["batch"]["executions"]] == ["success"], run.prepared["batch"]
     assert _close_outcome(run.snapshots["RgvRebateClose01"]) == "settled"
     chosen = _node_output(run, "RgvRebateClose01", "Settings")[0]  # the quarter before REVGOV_REBATE_AS_OF
     assert (chosen["as_of"], chosen["period"]) == (run.dates.today.isoformat(), run.dates.settled_quarter)
@@ -642,7 +703,8 @@ def test_rebate_quarter_close_settles_sends_statements_and_takes_disputes(run):
     finance = run.as_role("finance")
     stored = finance.get(f"/v1/rebates/settlements/{settled['settlement_id']}").json()
     assert stored["status"] == "settled" and stored["period"] == settled["period"]
-    sent = {p["partner_id"]: p for p in run.world.posts.get("/notify", []) if p.get("settlement_id")}
+    sent = {p["partner_id"]: p for p in run.world.posts.get("/notify", []) if p.get("settlement_id") and
+            p.get("partner_id")}  # the statements (the finance queue's message names no partner)
     assert {p["partner_id"] for p in stored["partners"]} == set(sent)
     ours = sent[run.partner_id]
     statement = finance.get(f"/v1/rebates/settlements/{settled['settlement_id']}", partner_id=run.partner_id).json()
@@ -667,11 +729,14 @@ def test_rebate_close_says_so_when_a_quarter_has_nothing_to_settle(run):
     assert snapshot is not None, report
     assert _close_outcome(snapshot).startswith(f"nothing to settle: nothing to settle for {period}")
     (said,) = _outputs(snapshot, "Nothing to settle")
-    assert said["settled"] is False and said["period"] == period
+    assert said["settled"] is False and said["period"] == period and said["status"] == "prepared"
     assert said["reason"] == f"nothing to settle for {period}: no partner earned or was adjusted anything in it"
     stored = run.as_role("finance").get(f"/v1/rebates/settlements/{said['settlement_id']}").json()
     assert stored["period"] == period and stored["partners"] == []
     assert not [p for p in run.world.posts.get("/notify", []) if p.get("settlement_id") == said["settlement_id"]]
+    # a prepared run is shown to no partner key: one answer for it and for a settlement that does not exist
+    partner = run.api.as_key(run.keys["portal"])
+    assert partner.get(f"/v1/rebates/settlements/{said['settlement_id']}").status_code == 404
 
 
 def test_the_n8n_part_stays_within_its_time_budget(run):

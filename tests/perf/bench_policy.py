@@ -51,7 +51,7 @@ def _store_copies(rt: Any, tenant_id: str, templates: list[dict[str, Any]], n: i
 
     from revgov.domain.ids import typed_id
     from revgov.ports import Changes, Put
-    from revgov.services import decisions
+    from revgov.services import decision_repository
 
     puts = []
     for i in range(n):
@@ -62,7 +62,7 @@ def _store_copies(rt: Any, tenant_id: str, templates: list[dict[str, Any]], n: i
         quote = {**template["inputs"]["quote"], "customer": {"id": f"CUST-{i:06d}", "name": f"Customer {i}"}}
         copy = {**template, "decision_id": typed_id("dec", ms, os.urandom(10)), "created_at": created,
                 "inputs": {**template["inputs"], "quote": quote}}  # made then, for a customer of its own
-        puts.append(Put(decisions.DECISIONS, copy["decision_id"], copy))
+        puts.append(Put(decision_repository.DECISIONS, copy["decision_id"], copy))
         if len(puts) == 90:
             rt.store.commit(tenant_id, Changes(puts=puts))
             puts = []

@@ -136,6 +136,7 @@ def test_every_partner_read_route_shows_the_partner_only_its_own_fields(contest)
         "GET /v1/invoices": key.get("/v1/invoices", partner_id=contest["winner"]),
         "GET /v1/billing/subscriptions": key.get("/v1/billing/subscriptions", partner_id=contest["winner"]),
         "GET /v1/me": key.get("/v1/me"),
+        "GET /v1/billing/overdue": key.get("/v1/billing/overdue"),
         "POST /v1/copilot/ask (decision)": key.post("/v1/copilot/ask", {
             "question": "Who holds the registration that blocked this quote, and what is the unit cost?",
             "decision_id": decision_id,
@@ -169,8 +170,10 @@ PARTNER_READS = {
     "get_partner": "GET /v1/partners/{id}", "list_partner_entitlements": "GET /v1/partners/{id}/entitlements",
     "get_partner_entitlement": "GET /v1/partners/{id}/entitlements/{name}", "list_invoices": "GET /v1/invoices",
     "list_billing_subscriptions": "GET /v1/billing/subscriptions", "me": "GET /v1/me",
+    "get_overdue_statement": "GET /v1/billing/overdue",
 }  # fmt: skip
-READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_dispute", "get_billing_subscription"}
+READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_dispute", "get_billing_subscription",
+                  "get_late_payment_charge"}  # the charge: tests/stack/test_overdue_api.py (its rival is a 404)
 
 
 def test_every_partner_read_operation_is_read_by_this_suite_or_named_elsewhere():

@@ -306,6 +306,10 @@ def _partner_objects(victim: Party, partner_id: str) -> dict[str, list[str]]:
     owned["ivd"] = [
         i for i in invoice_disputes if admin.get(f"/v1/invoice-disputes/{i}").json()["partner_id"] == partner_id
     ]
+    charges = victim.objects.get("lpc", [])  # late-payment charges (PA-10.8 / CPA-10.7): the partner's own
+    owned["lpc"] = [
+        i for i in charges if admin.get(f"/v1/billing/overdue/charges/{i}").json()["partner_id"] == partner_id
+    ]
     return owned
 
 

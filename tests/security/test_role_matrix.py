@@ -35,6 +35,9 @@ PARTNER_OPEN = {
     "request_deal_extension",
     # issue 20: the partner view of its quotes: summaries of its own decisions only (tests/stack/test_decisions_list)
     "list_decisions",
+    # PA-10.8 / CPA-10.7: a partner reads its own overdue statement and late-payment charges (tests/stack/
+    # test_overdue_api.py: another partner's is a 404), never prepares or decides a charge
+    "get_overdue_statement", "get_late_payment_charge",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

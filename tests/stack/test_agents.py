@@ -16,8 +16,9 @@ from revgov.domain import kpis
 from revgov.domain.billing import sla_due
 from revgov.ports import Changes, Delete, Put
 from revgov.runtime import OUTBOX
-from revgov.services import agents, cases, deal_holds, tasks
+from revgov.services import agents, deal_holds, tasks
 from revgov.services.agents.desk import CAPABILITIES, AgentDesk, BoundaryViolation
+from revgov.services.case_repository import CASES
 
 AGENT_DIR = Path(agents.__file__).parent
 
@@ -216,8 +217,8 @@ def test_agents_never_write_anything_that_moves_money(world, stack):
         agents.run(spying, name, [tid])
     puts = [put for _, changes in spy.commits for put in changes.puts]
     assert puts, "the agents found nothing new: the spy proves nothing"
-    assert {put.collection for put in puts} <= {tasks.TASKS, tasks.TASK_KEYS, cases.CASES, OUTBOX}
-    assert all(put.data["kind"] == "exception" and put.must_be_absent for put in puts if put.collection == cases.CASES)
+    assert {put.collection for put in puts} <= {tasks.TASKS, tasks.TASK_KEYS, CASES, OUTBOX}
+    assert all(put.data["kind"] == "exception" and put.must_be_absent for put in puts if put.collection == CASES)
     audit = [entry for _, changes in spy.commits for entry in changes.audit]
     assert {entry.action for entry in audit} <= {"task.opened", "task.escalated", "exception.opened"}
     assert all(entry.actor.startswith("agent:") for entry in audit)
@@ -235,7 +236,7 @@ def test_the_desk_offers_only_reads_and_handing_in_findings(world, stack):
     decision = Changes(puts=[Put("DECISION", "dec_x", {"outcome": "allow"})])
     with pytest.raises(BoundaryViolation):
         desk._commit(decision)
-    approval = Changes(puts=[Put(cases.CASES, "apr_x", {"kind": "approval", "status": "approved"}, expected_version=1)])
+    approval = Changes(puts=[Put(CASES, "apr_x", {"kind": "approval", "status": "approved"}, expected_version=1)])
     with pytest.raises(BoundaryViolation):
         desk._commit(approval)
 

@@ -127,7 +127,7 @@ def test_pa_6_4_the_registration_discount_stacks_additively_under_the_cap(nw, st
     partner_id, own_key = nw["partners"][0]
     customer = {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Registered Customer"}
     deal = own_key.post("/v1/deals", {
-        "partner_id": partner_id, "customer": customer, "family": "networking",
+        "partner_id": partner_id, "customer": {**customer, "contact": "Dana Ortiz"}, "family": "networking",
         "estimated_value": "5000.00", "expected_close": close_date(stack),
     }).json()
     decided = nw["roles"]["channel_ops"].post(f"/v1/approvals/{deal['approval_id']}/decision", {"outcome": "approved"})

@@ -393,12 +393,14 @@ def test_the_cli_settles_a_period_with_a_spinner_for_people_and_json_for_scripts
     monkeypatch.setattr("sys.stderr", terminal := _Terminal())
     assert cli.main(["rebates", "settle", "--tenant", billing_tenant.tenant_id, "--period", period]) == 0
     table = " ".join(capsys.readouterr().out.split())
-    assert f"{period} run 1 settled" in table and "Settling" not in table, table
+    # SOP-7.2 / COP-7.2: the run is prepared here and "approved by a second member of the finance queue" (the API)
+    assert f"{period} run 1 prepared" in table and "/approve" in table and "Settling" not in table, table
     assert f"Settling {period} (run 1)" in terminal.getvalue()
     monkeypatch.setattr("sys.stderr", quiet := _Terminal())
     assert cli.main(["rebates", "settle", "--tenant", billing_tenant.tenant_id, "--period", period, "--json"]) == 0
     answer = json.loads(capsys.readouterr().out.splitlines()[-1])
-    assert answer["period"] == period and answer["run"] == 1 and answer["replayed"] is True  # the same settlement
+    assert answer["period"] == period and answer["run"] == 1 and answer["replayed"] is True  # the same preparation
+    assert answer["status"] == "prepared"
     assert quiet.getvalue() == ""
     settled = billing_tenant.finance.get(f"/v1/rebates/settlements/{answer['settlement_id']}")
     assert settled.status_code == 200 and settled.json()["settled_by"].startswith("finance:cli-"), settled.text

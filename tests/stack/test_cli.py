@@ -131,6 +131,10 @@ BAD_INPUT = [
     (("maintenance", "backfill-decisions", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
     (("maintenance", "backfill-decisions", "--tenant", "northwind", "--state-file", "/nonexistent/local.json"), 3,
      "/nonexistent"),
+    (("maintenance", "backfill-deal-pointers"), 2, "--tenant"),
+    (("maintenance", "backfill-deal-pointers", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
+    (("maintenance", "backfill-deal-pointers", "--tenant", "northwind", "--state-file", "/nonexistent/local.json"),
+     3, "/nonexistent"),
 ]
 
 

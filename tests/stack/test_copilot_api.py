@@ -5,7 +5,7 @@ import pytest
 
 from revgov.domain.access import Principal, Role
 from revgov.ports import Changes
-from revgov.services import decisions
+from revgov.services import decision_repository, decisions
 from revgov.services.copilot import index_documents
 from support import ROOT, assert_problem
 
@@ -155,7 +155,7 @@ def decision(rt, partners):
             ],
         },
     )
-    rt.commit("northwind", Changes(puts=[decisions.decision_put(record, version=None)]))
+    rt.commit("northwind", Changes(puts=[decision_repository.put(record, version=None)]))
     return decision_id
 
 

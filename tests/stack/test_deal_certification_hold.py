@@ -28,7 +28,7 @@ def pair(stack: Any, api: Any) -> dict[str, Any]:
 def _registration(partner_id: str, customer: str, close: str) -> dict[str, Any]:
     return {
         "partner_id": partner_id,
-        "customer": {"id": customer, "name": "Harbor Logistics"},
+        "customer": {"id": customer, "name": "Harbor Logistics", "contact": "Dana Ortiz"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": close,

@@ -25,7 +25,7 @@ def _approved(pair: dict[str, Any], stack: Any, index: int = 0) -> dict[str, Any
     partner_id, client = pair["partners"][index]
     body = {
         "partner_id": partner_id,
-        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Harbor Logistics"},
+        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Harbor Logistics", "contact": "Dana Ortiz"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": close_date(stack),
@@ -123,7 +123,8 @@ def test_refused_requests_change_nothing(pair, stack):
     assert_problem(foreign, 404)
     # a registration that is not approved (pending) has no exclusivity to extend
     pending = other.post("/v1/deals", {
-        "partner_id": other_id, "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "X"},
+        "partner_id": other_id,
+        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "X", "contact": "Dana Ortiz"},
         "family": "networking", "estimated_value": "1000.00", "expected_close": close_date(stack),
     }).json()
     not_yet = other.post(f"/v1/deals/{pending['deal_id']}/extension",

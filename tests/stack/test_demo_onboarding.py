@@ -113,7 +113,8 @@ def test_a_partner_not_yet_onboarded_may_not_quote_or_register_a_deal(api, keys,
     assert {"rule_id": "PRC-PARTNER-ONBOARDED", "clause": "PA-2.2"} in [
         {k: r.get(k) for k in ("rule_id", "clause")} for r in decided["reasons"]], decided["reasons"]
     close = (clock_support.today() + timedelta(days=60)).isoformat()
-    deal = {"partner_id": partner_id, "customer": customer, "family": "networking", "estimated_value": "1000.00",
+    deal = {"partner_id": partner_id, "customer": {**customer, "contact": "Dana Ortiz"},
+            "family": "networking", "estimated_value": "1000.00",
             "expected_close": close}
     refused = assert_problem(sales.post("/v1/deals", deal), 422)
     assert any(f"is {status}" in r["message"] for r in refused["reasons"]), refused

@@ -24,7 +24,7 @@ from revgov.domain.access import Principal, Role
 from revgov.domain.equity_policy import MEASURES
 from revgov.domain.time import instant, iso
 from revgov.ports import Changes, Put
-from revgov.services import cases, equity
+from revgov.services import case_repository, equity
 from revgov.services.partner_repository import PARTNERS
 from revgov.tenant_files import load_tenant_file
 from security_support import make_party, offboard, without_change_calendar
@@ -62,7 +62,7 @@ def _history(rt: Any, tenant_id: str, policy: dict[str, Any]) -> None:
         chance = 0.85 - (0.40 if kind == "msp" else 0.0) - (0.40 if region == "DE" else 0.0)
         outcome = "approved" if rng.random() < chance else "rejected"
         decided = case_rules.decide(case, ops, outcome, "equity history", iso(opened + timedelta(hours=3)))
-        puts.append(cases._put(decided, version=None, new=True))
+        puts.append(case_repository.put(decided, version=None))
     for start in range(0, len(puts), 25):
         rt.store.commit(tenant_id, Changes(puts=puts[start:start + 25]))
 

@@ -62,7 +62,7 @@ def test_a_wrong_queue_and_a_second_decision_are_refused_and_recorded(nw):  # no
 def _registration(partner_id: str, customer: str, close: str) -> dict[str, Any]:
     return {
         "partner_id": partner_id,
-        "customer": {"id": customer, "name": "Harbor Logistics"},
+        "customer": {"id": customer, "name": "Harbor Logistics", "contact": "Dana Ortiz"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": close,

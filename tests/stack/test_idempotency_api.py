@@ -131,7 +131,7 @@ def test_the_same_key_twice_on_a_deal_registration_registers_once(nw, stack):  #
     (alpha_id, alpha), _ = nw["partners"]
     registration = {
         "partner_id": alpha_id,
-        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Idempotent Logistics"},
+        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Idempotent Logistics", "contact": "Dana Ortiz"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": close_date(stack),

@@ -22,7 +22,7 @@ from revgov.domain import cases as case_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.copilot import Citation, Draft
 from revgov.ports import Changes, Put
-from revgov.services import analytics, cases, drift, equity, kpi_gauges
+from revgov.services import analytics, case_repository, cases, drift, equity, kpi_gauges
 from revgov.services import copilot as copilot_service
 from revgov.services.partner_repository import PARTNERS
 from support import assert_problem, scenario
@@ -287,7 +287,7 @@ def _history_with_a_gap(rt, tenant_id, policy):
         outcome = "approved" if rng.random() < (0.4 if kind == "msp" else 0.85) else "rejected"
         at = (datetime.fromisoformat(opened.replace("Z", "+00:00")) + timedelta(hours=3)).isoformat(
             timespec="milliseconds").replace("+00:00", "Z")
-        puts.append(cases._put(case_rules.decide(case, ops, outcome, "equity history", at), version=None, new=True))
+        puts.append(case_repository.put(case_rules.decide(case, ops, outcome, "equity history", at), version=None))
     for start in range(0, len(puts), 25):
         rt.store.commit(tenant_id, Changes(puts=puts[start:start + 25]))
 

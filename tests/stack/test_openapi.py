@@ -12,6 +12,7 @@ import pytest
 
 import clock_support
 import revgov.edge.api  # noqa: F401  (fills the route table)
+from rebate_runs import settle_approved
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
 from revgov.edge.openapi import example_body
@@ -142,9 +143,21 @@ def _rebate_statement(r: Replay) -> tuple[str, str]:
     r.rt.store.commit(tid, Changes(puts=[Put("PARTNER", partner_id, partner)]))
     rebates.project(r.rt, tid, [fact])
     finance = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000FIN")
-    _, settled = rebates.settle(r.rt, finance, {"period": "2026-Q2"})
+    _, settled = settle_approved(r.rt, finance, {"period": "2026-Q2"})  # a dispute is on an issued statement
     r.rebate_statement = (settled["settlement_id"], partner_id)  # type: ignore[attr-defined]
     return r.rebate_statement  # type: ignore[attr-defined,no-any-return]
+
+
+def _prepared_run(r: Replay, period: str) -> str:
+    """A settlement run of the replay tenant prepared by a finance key of its own, so the replaying finance key (a
+    second member of the finance queue, SOP-7.2) may approve or reject it."""
+    from revgov.services import rebates
+
+    tid, _ = r.onboarding_tenant()
+    preparer = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000PRP")
+    _, prepared = rebates.settle(r.rt, preparer, {"period": period})
+    assert prepared["status"] == "prepared", prepared
+    return str(prepared["settlement_id"])
 
 
 def _rebate_dispute(r: Replay) -> str:
@@ -193,6 +206,23 @@ def _issued_invoice(r: Replay) -> str:
     return str(header["invoice_id"])
 
 
+def _overdue_invoice(r: Replay) -> dict[str, str]:
+    """The prepare_late_payment_charge body: an invoice of 1,250.00 issued 70 days ago (net 30: 40 days overdue),
+    charged through today."""
+    from revgov.domain import billing as core
+    from revgov.ports import Changes
+    from revgov.services import billing
+
+    tid, _ = r.onboarding_tenant()
+    issued = (clock_support.now() - timedelta(days=70)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    header = core.new_invoice(invoice_id=r.rt.ids.new("inv"), partner_id=r.rt.ids.new("ptr"), period="2026-05",
+                              currency="USD", opened_at=issued)  # fmt: skip
+    header = {**header, "status": "finalized", "finalized_at": issued, "finalized_by": "finance:key_x",
+              "total": "1250.00", "line_count": 1}  # fmt: skip
+    r.rt.store.commit(tid, Changes(puts=[billing.invoice_put(header, None)]))
+    return {"invoice_id": header["invoice_id"], "through": clock_support.today().isoformat()}
+
+
 def _history_rows(partner_id: str) -> dict[str, Any]:
     """The import_history example's rows for a partner of this stack, dated in a month that has ended."""
     op = next(o for o in OPERATIONS if o.name == "import_history")
@@ -212,7 +242,7 @@ def _approved_deal(r: Replay) -> str:
     tid, _ = r.onboarding_tenant()
     sales = Principal(tid, Role.SALES, "key_01JX0000000000000000000SLS")
     ops = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000OPS")
-    customer = {"id": f"CUST-{r.rt.ids.new('dl')[-8:]}", "name": "Replay Customer"}
+    customer = {"id": f"CUST-{r.rt.ids.new('dl')[-8:]}", "name": "Replay Customer", "contact": "Dana Ortiz"}
     body = {"partner_id": r.partner("active", 1), "customer": customer, "family": "networking",
             "estimated_value": "84000.00", "expected_close": _in_60_days()}
     deal = deals.register(r.rt, sales, body)
@@ -259,6 +289,9 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         "partners:sales",
         {"proposal_date": clock_support.today().isoformat()},
     ),
+    "record_deal_order": lambda r: (
+        {"deal_id": _approved_deal(r)}, "partners:channel_ops", {"accepted_at": r.rt.clock.now_iso()}
+    ),
     "create_tenant": lambda r: ({}, "operator"),
     "suspend_tenant": lambda r: ({"tenant_id": r.tenant_standing("active")}, "operator"),
     "resume_tenant": lambda r: ({"tenant_id": r.tenant_standing("suspended")}, "operator"),
@@ -286,7 +319,10 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {}, "partners:channel_ops", dict(zip(("settlement_id", "partner_id"), _rebate_statement(r), strict=True))
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
+    "approve_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2026-Q1")}, "partners:finance"),
+    "reject_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2025-Q4")}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
+    "prepare_late_payment_charge": lambda r: ({}, "partners:finance", _overdue_invoice(r)),
     "import_catalog": lambda r: ({}, "partners:finance"),
     "create_policy_draft": lambda r: ({}, "partners:channel_ops"),
     "patch_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:channel_ops"),

@@ -132,7 +132,7 @@ def test_deal_registration_first_approved_wins_and_shapes_quotes(nw):
     customer = f"CUST-{uuid.uuid4().hex[:8]}"
     registration = {
         "partner_id": alpha_id,
-        "customer": {"id": customer, "name": "Harbor Logistics"},
+        "customer": {"id": customer, "name": "Harbor Logistics", "contact": "Dana Ortiz"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": _in_60_days(),

@@ -122,7 +122,8 @@ def test_a_losing_partner_reads_no_rival_and_no_cost_or_margin_by_any_route(nw, 
     ops, finance = nw["roles"]["channel_ops"], nw["roles"]["finance"]
     customer = f"CUST-{uuid.uuid4().hex[:8]}"
     deal = winner.post("/v1/deals", {
-        "partner_id": winner_id, "customer": {"id": customer, "name": "Contested Co"}, "family": "networking",
+        "partner_id": winner_id, "customer": {"id": customer, "name": "Contested Co", "contact": "Dana Ortiz"},
+        "family": "networking",
         "estimated_value": "50000.00", "expected_close": _in_60_days(),
     }).json()
     ops.post(f"/v1/approvals/{deal['approval_id']}/decision", {"outcome": "approved", "note": "first"})

@@ -13,6 +13,7 @@ import pytest
 
 import clock_support
 from billing_support import ErpSender, erp_event, wait_until
+from rebate_runs import settle_approved, settle_over_http
 from revgov.ports import Changes, Put
 from revgov.tenant_files import load_tenant_file
 from support import ROOT, Api, assert_problem, scenario
@@ -148,7 +149,9 @@ def _check(view: dict[str, Any], expected: dict[str, Any]) -> None:
 
 
 def _settle(tenant: RebateTenant, period: str, run: int = 1, **headers: str) -> Any:
-    return tenant.finance.post("/v1/rebates/settlements", {"period": period, "run": run}, headers=headers or None)
+    """Prepared by `finance` and approved by `finance_2` (SOP-7.2: "approved by a second member of the finance
+    queue"): the issued run, or the preparation's problem."""
+    return settle_over_http(tenant.finance, tenant.finance_2, {"period": period, "run": run}, headers or None)
 
 
 def _statement(tenant: RebateTenant, who: Api, settlement_id: str, partner: str | None = None) -> Any:
@@ -217,8 +220,9 @@ def test_settling_a_period_twice_yields_one_settlement_and_an_idempotency_key_re
     traced = {row[0] for page in counted if page["program_or_reason"] == "RBT-VOLUME" for row in page["lines"]}
     assert traced == facts and all(page["rule_id"] for page in counted)
     records = tenant.finance.get("/v1/audit", subject=settled["settlement_id"]).json()["items"]
-    assert [r["action"] for r in records] == ["rebate_settlement.settled"]
-    assert "PA-7.8" in records[0]["clauses"]
+    # prepared by one finance member, approved and issued by a second (SOP-7.2), each on the audit chain
+    assert [r["action"] for r in records] == ["rebate_settlement.prepared", "rebate_settlement.settled"]
+    assert all("PA-7.8" in r["clauses"] and "SOP-7.2" in r["clauses"] for r in records)
     assert tenant.admin.get("/v1/audit/verify").json()["valid"] is True
 
 
@@ -425,10 +429,17 @@ def test_a_settlement_and_its_exceptions_are_one_commit_so_neither_exists_withou
     def settlement_exceptions() -> list[Any]:
         return [c for c in tenant._all("CASE") if c.data["subject"]["kind"] == "rebate_settlement"]
 
+    second = Principal(tenant.tenant_id, Role.FINANCE, "key_01JX00000000000000000FIN02")
     with pytest.raises(ConnectionError):
         rebates.settle(lost, who, {"period": "2026-Q2"})
     assert settlement_exceptions() == [] and tenant._all("RBTSETTLEMENT") == []
-    _, settled = rebates.settle(base, who, {"period": "2026-Q2"})
+    _, prepared = rebates.settle(base, who, {"period": "2026-Q2"})
+    assert settlement_exceptions() == [] and prepared["exceptions"] == []  # prepared: nothing opened or settled yet
+    with pytest.raises(ConnectionError):  # the approval's one commit lost: no exception, the run still prepared
+        rebates.approve_settlement(lost, second, prepared["settlement_id"], {})
+    assert settlement_exceptions() == []
+    assert rebates.get_settlement(base, who, prepared["settlement_id"], None)["status"] == "prepared"
+    settled = rebates.approve_settlement(base, second, prepared["settlement_id"], {})
     opened = settlement_exceptions()
     assert sorted(c.key for c in opened) == sorted(settled["exceptions"]) and len(opened) == 2
     assert {c.data["subject"]["id"] for c in opened} == {settled["settlement_id"]}
@@ -561,7 +572,7 @@ def test_every_rebate_event_matches_the_catalogue_schema_and_has_a_sample(tenant
     rt.store.commit(tid, Changes(puts=[Put("SALESFACT", line_id, fact, lookup=("SALESFACT#2026-09", line_id))]))
     posted = {"tenant_id": tid, "event_id": rt.ids.new("evt"), "line_ids": [line_id]}
     rebates.accrue_from_event(rt, {"source": "revgov.billing", "detail-type": "invoice.lines_posted", "detail": posted})
-    _, settled = rebates.settle(
+    _, settled = settle_approved(
         rt, Principal(tid, Role.FINANCE, "key_01JX00000000000000000FIN01"), {"period": "2026-Q3"}
     )
     body = {"settlement_id": settled["settlement_id"], "partner_id": partner_id, "program_id": "RBT-VOLUME",
@@ -660,3 +671,37 @@ def test_a_failed_re_rating_fails_every_record_of_the_batch_that_touched_it_and_
     assert not tenant.rt.store.query(tenant.tenant_id, "RBTACCRUAL", limit=1, prefix="2026-Q3#" + partner_id).items
     assert handlers.accrue_rebates({"Records": records}, None) == {"batchItemFailures": []}
     assert _accrual_figures(tenant, partner_id)["line_count"] == 2
+
+
+# --- the four-eyes review of a run (SOP-7.2 / COP-7.2, SOP-4.3) -----------------------------------------------------
+def test_a_prepared_run_is_reviewed_over_http_and_bad_review_requests_change_nothing(tenant):
+    """SOP-7.2: the rebate run is "approved by a second member of the finance queue" before "settlement statements
+    and credit notes are issued"; SOP-4.3: "A requester can never approve their own request"; SOP-4.4: "A rejection
+    without a reason is not accepted". Bad bodies are 400, the wrong caller 403, an unknown run 404, and none of them
+    changes the run."""
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    prepared = tenant.finance.post("/v1/rebates/settlements", {"period": "2026-Q3"})
+    assert prepared.status_code == 201 and prepared.json()["status"] == "prepared", prepared.text
+    sid = prepared.json()["settlement_id"]
+    path = f"/v1/rebates/settlements/{sid}"
+    assert_problem(_statement(tenant, tenant.partner_keys["A"], sid), 404)  # nothing issued yet
+    for bad in ({"note": ""}, {"note": "   "}, {"note": 5}, {"status": "settled"}, {"approved_by": "finance"}):
+        assert_problem(tenant.finance_2.post(f"{path}/approve", bad), 400)
+    for bad in ({}, {"reason": ""}, {"reason": " \t"}, {"reason": "x", "by": "finance"}, {"reason": ["x"]}):
+        assert_problem(tenant.finance_2.post(f"{path}/reject", bad), 400)
+    assert_problem(tenant.partner_keys["A"].post(f"{path}/approve", {}), 403)
+    assert_problem(tenant.channel_ops.post(f"{path}/approve", {}), 403)
+    assert_problem(tenant.admin.post(f"{path}/reject", {"reason": "admin"}), 403)
+    assert_problem(tenant.finance_2.post("/v1/rebates/settlements/set_01JX0000000000000000000000/approve", {}), 404)
+    assert_problem(tenant.finance_2.post("/v1/rebates/settlements/not-an-id/approve", {}), 404)
+    own = assert_problem(tenant.finance.post(f"{path}/approve", {}), 403)
+    assert "SOP-4.3" in own["detail"]
+    assert tenant.finance.get(path).json()["status"] == "prepared"
+    approved = tenant.finance_2.post(f"{path}/approve", {"note": "reviewed"})
+    assert approved.status_code == 200 and approved.json()["status"] == "settled", approved.text
+    assert_problem(tenant.finance_2.post(f"{path}/approve", {}), 409)
+    assert_problem(tenant.finance_2.post(f"{path}/reject", {"reason": "too late"}), 409)
+    assert _statement(tenant, tenant.partner_keys["A"], sid).json()["statement"]["total"] == "1092.00"
+    actions = [r["action"] for r in tenant.finance.get("/v1/audit", subject=sid).json()["items"]]
+    assert actions.count("rebate_settlement.settled") == 1 and "rebate_settlement.review_refused" in actions

@@ -1,9 +1,6 @@
-"""Red team: limits a tenant's plan and a partner's agreement put on access, which nothing enforces yet.
-
-Both are strict xfails: the fix belongs to files other engineers own this session (services/partners.py for the
-plan's partner limit; the termination rule of the onboarding policy with services/keys.py for portal access). The
-report to the lead describes each fix.
-"""
+"""Red team: limits a tenant's plan and a partner's agreement put on access (the plan's partner limit, checked where
+a partner is created: services/partner_plan.py; portal access after termination, ended by the onboarding policy's
+termination rule when a key is resolved: services/keys.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +15,6 @@ from support import assert_problem, northwind_silver_partners
 pytestmark = pytest.mark.stack
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: plan.max_partners is never enforced (services/partners.apply)")
 def test_a_tenant_holds_no_more_partners_than_its_plan_allows(api: Any, operator: Any, stack: Any) -> None:
     """schemas/tenant.schema.json, `plan`: "Commercial plan limits for the tenant, enforced by the platform";
     `max_partners`: "Maximum number of onboarded (non-offboarded) partners the tenant may hold"."""
@@ -40,7 +36,6 @@ def test_a_tenant_holds_no_more_partners_than_its_plan_allows(api: Any, operator
         offboard(operator, party)
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a terminated partner's key works forever (PA-9.6 / CPA-9.8)")
 def test_portal_access_ends_90_days_after_termination(stack: Any, api: Any) -> None:
     """PA-9.6: "Portal access ends 90 days after termination, after which the Partner may request an export of its
     statements." (CPA-9.8: "Access ends 60 days after termination.") The termination is dated 91 days back in the
@@ -62,6 +57,7 @@ def test_portal_access_ends_90_days_after_termination(stack: Any, api: Any) -> N
                                                    expected_version=stored.version)]))
     after = portal.get("/v1/me")
     assert after.status_code in (401, 403), after.text
+    assert "PA-9.6" in after.json()["detail"]  # the refusal says why
     assert portal.get("/v1/invoices").status_code in (401, 403)
 
 

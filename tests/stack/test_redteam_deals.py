@@ -30,7 +30,7 @@ def _register(pair: dict[str, Any], stack: Any, index: int, customer: str) -> di
     partner_id, client = pair["partners"][index]
     body = {
         "partner_id": partner_id,
-        "customer": {"id": customer, "name": "Harbor Logistics"},
+        "customer": {"id": customer, "name": "Harbor Logistics", "contact": "Dana Ortiz"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": close_date(stack),
@@ -148,7 +148,7 @@ def test_one_customer_is_one_customer_whatever_the_case_of_its_registration_numb
     _, rival = pair["partners"][1]
     again = rival.post("/v1/deals", {
         "partner_id": pair["partners"][1][0],
-        "customer": {"id": number.lower(), "name": "Harbor Logistics"},
+        "customer": {"id": number.lower(), "name": "Harbor Logistics", "contact": "Dana Ortiz"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": close_date(stack),

@@ -5,11 +5,12 @@ from datetime import date
 import pytest
 
 from revgov.domain.agents import MIN_CONFIDENCE, Finding, certification_gap, override_drift
+from revgov.domain.rules import Rule
 
 
 def _finding(**changes):
     base = {"agent": "a", "key": "k", "action": "task", "title": "t", "subject": {}, "evidence": {},
-            "confidence": 0.9}
+            "confidence": 0.9, "rules": (Rule("R-1", "PA-14.2"),)}
     return Finding(**{**base, **changes})
 
 
@@ -21,6 +22,8 @@ def test_an_agent_acts_only_above_its_bar_and_never_below_the_floor():
         _finding(action="approve")
     with pytest.raises(ValueError):
         _finding(action="exception")  # without a category
+    with pytest.raises(ValueError):
+        _finding(rules=())  # PA-14.2: "Each automated decision records the rules and clauses applied"
 
 
 def test_a_significant_rise_of_the_override_rate_is_drift():

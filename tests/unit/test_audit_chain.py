@@ -102,7 +102,7 @@ def test_inputs_given_with_their_canonical_json_seal_and_store_exactly_as_the_pl
     from revgov.domain.access import Principal, Role
     from revgov.domain.audit import AuditEntry, seal, verify
     from revgov.domain.canonical import Canonical
-    from revgov.services import decisions
+    from revgov.services import decision_repository, decisions
 
     who = Principal(tenant_id="t", role=Role.SALES, key_id="key_1")
     for lines in (2, 6000):  # inline, and large enough for a body in parts and audit inputs kept by hash
@@ -110,7 +110,7 @@ def test_inputs_given_with_their_canonical_json_seal_and_store_exactly_as_the_pl
                                       for i in range(lines)]}}
         decision = {"decision_id": "dec_1", "partner_id": None, "inputs": inputs, "result": {"outcome": "approved"}}
         made = Canonical.of(inputs)
-        assert decisions.new_decision_puts(decision, made) == decisions.new_decision_puts(decision)
+        assert decision_repository.puts(decision, made) == decision_repository.puts(decision)
         plain_inputs = inputs if len(made.text) <= decisions.AUDIT_INLINE_CHARS else {
             "decision_id": "dec_1", "inputs_kept_with": "decision dec_1", "inputs_sha256": made.sha256,
             "inputs_chars": len(made.text)}

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import RevgovError
@@ -42,10 +40,5 @@ def test_pa_2_9_an_application_completed_within_60_days_goes_on_to_approval():
     assert _completed_after(59) == "pending_approval"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor: partner applications never lapse (domain/partners/lifecycle.py has no lapse; an application "
-    "waiting for documents takes them and goes on to approval however old it is), PA-2.9 60 days / CPA-2.9 45",
-)
 def test_pa_2_9_an_application_incomplete_for_more_than_60_days_has_lapsed():
     assert _completed_after(61) != "pending_approval"

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import SECOND_KEY, settle_approved
 from revgov.domain.access import Principal, Role
 from revgov.domain.partners import effective_tier, held_tier
 from revgov.ports import Changes, Put
@@ -63,7 +64,7 @@ def _ship(ledger: Ledger, on: str, lines: list[tuple[str, int]]) -> None:
 
 def _statement(ledger: Ledger, period: str, settle_at: str) -> dict[str, dict[str, Any]]:
     ledger.clock.set(settle_at)
-    _, settled = rebates.settle(ledger.rt, FINANCE, {"period": period, "run": 1})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": period, "run": 1})
     statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], PARTNER)["statement"]
     return {line["program_id"]: line for line in statement["lines"]}
 
@@ -193,7 +194,7 @@ def test_cpa_7_8_a_partner_with_an_invoice_more_than_45_days_overdue_has_its_set
     ledger.clock.set("2026-08-01T06:00:00Z")
     billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(PARTNER, "2026-07")["invoice_id"])
     ledger.clock.set("2026-10-20T09:00:00Z")
-    _, settled = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
     view = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], PARTNER)
     assert view["statement"]["total"] == "5250.00"
     assert view["totals"]["payable"] == "0.00"
@@ -215,10 +216,13 @@ def test_cpa_14_2_the_settlement_is_audited_naming_the_rules_and_clauses_it_appl
     ledger = _ledger("authorized", "2025-01-01T00:00:00Z", "2026-08-03T10:00:00Z")
     _ship(ledger, "2026-08-03", [(DOCK, 1000)])
     _statement(ledger, "2026-Q3", "2026-10-05T09:00:00Z")
+    # COP-7.2: the run is "approved by a second finance queue member": one record when it is prepared (by the finance
+    # key that ran it) and one when it is approved and issued (by the second member), each naming the rules applied.
     runs = [r for r in ledger.rt.store.audit_records("contoso") if "RBT-SETTLEMENT" in (r.get("rule_ids") or [])]
-    assert len(runs) == 1, [r["action"] for r in ledger.rt.store.audit_records("contoso")]
-    assert "RBT-VOLUME" in runs[0]["rule_ids"] and "CPA-7.2" in runs[0]["clauses"]
-    assert "key_fin" in str(runs[0]["actor"])
+    assert [r["action"] for r in runs] == ["rebate_settlement.prepared", "rebate_settlement.settled"]
+    for run in runs:
+        assert "RBT-VOLUME" in run["rule_ids"] and "CPA-7.2" in run["clauses"] and "COP-7.2" in run["clauses"]
+    assert "key_fin" in str(runs[0]["actor"]) and SECOND_KEY in str(runs[1]["actor"])
 
 
 def test_cpa_7_6_the_eur_100_000_cap_takes_all_growth_then_reduces_the_volume_rebate():

@@ -40,14 +40,15 @@ def test_pa_5_1_a_registration_with_a_named_contact_waits_for_channel_ops():
     assert deal["status"] == "pending" and deal["approval_id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor: schemas/api/deal-registration.schema.json leaves customer.contact optional and "
-    "services/deals/register.py never asks for it, so Northwind accepts a registration with no named Customer "
-    "contact (PA-5.1)",
-)
 def test_pa_5_1_a_registration_without_a_named_customer_contact_is_refused():
     with pytest.raises(RevgovError) as refused:
         _register({"id": "CUST-EVID-2", "name": "Lakeside Clinic"})
     assert 400 <= refused.value.status < 500
+    assert "/customer/contact" in [error.path for error in refused.value.errors]
+
+
+def test_pa_5_1_a_blank_contact_is_no_named_contact_and_nothing_is_stored():
+    with pytest.raises(RevgovError) as refused:
+        _register({"id": "CUST-EVID-3", "name": "Lakeside Clinic", "contact": "   "})
+    assert refused.value.extra["clause"] == "PA-5.1"
     assert "/customer/contact" in [error.path for error in refused.value.errors]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import settle_approved  # SOP-7.2: prepared, then approved by a second finance member
 from revgov.domain.access import Principal, Role
 from revgov.services import rebates
 
@@ -31,7 +32,7 @@ def _upheld() -> tuple[Ledger, dict[str, Any]]:
                 "lines": [{"sku": "NW-SRV-R2", "quantity": 30}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", shipment, occurred_at="2026-09-05T10:00:00Z")["status"] == "processed"
     ledger.clock.set("2026-10-03T10:00:00Z")
-    _, settlement = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    _, settlement = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
     body = {"settlement_id": settlement["settlement_id"], "partner_id": P1, "program_id": "RBT-VOLUME",
             "amount": "100.00", "reason": "the SPIFF units were not counted",
             "evidence": [{"kind": "invoice", "reference": "inv-2026-09", "note": "30 servers"}]}  # fmt: skip

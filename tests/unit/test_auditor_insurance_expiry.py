@@ -19,9 +19,10 @@ import pytest
 
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
+from revgov.domain.errors import RuleViolation
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
-from revgov.services import pricing
+from revgov.services import deals, pricing
 
 SALES = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
 OPS = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
@@ -46,10 +47,20 @@ def test_pa_2_7_within_15_days_of_the_certificates_expiry_the_partner_may_still_
     assert _quote_on("2026-12-10") == "allow"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor: nothing suspends a partner whose insurance certificate expired more than 15 days ago "
-    "(PA-2.7; CPA-2.4 10 days): its status stays active and the quote check allows it",
-)
 def test_pa_2_7_nineteen_days_after_expiry_without_a_renewal_the_partner_may_not_quote():
     assert _quote_on("2026-12-20") == "deny"
+
+
+def test_pa_2_7_nineteen_days_after_expiry_the_partner_may_not_register_a_deal_either():
+    # "suspended from new quotes, new orders and new deal registrations": refused citing PA-2.7, before any sweep
+    rt, clock = memory_runtime("2026-01-05T09:00:00.000Z")
+    policy: dict[str, Any] = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]  # type: ignore[union-attr]
+    application = demo_application("Insured Deals Networks", "reseller", tiers_by_rank(policy)[0])
+    partner = onboard(rt, policy, application, "active", sales=SALES, approver=OPS)
+    clock.set("2026-12-20T10:00:00.000Z")
+    customer = {"id": "CUST-INS-2", "name": "Lakeside", "contact": "D. Ortiz"}
+    body = {"partner_id": partner["partner_id"], "customer": customer,
+            "family": "networking", "estimated_value": "1000.00", "expected_close": "2027-01-20"}  # fmt: skip
+    with pytest.raises(RuleViolation) as refused:
+        deals.register(rt, SALES, body)
+    assert "PA-2.7" in [r["clause"] for r in refused.value.extra["reasons"]]

@@ -44,15 +44,19 @@ LAZY_HEAVY = {
 }
 
 _CLI = (
-    r"^\.(runtime|settings|services|local|edge\.http|adapters\.sqlite_db)(\.|$)",
+    r"^\.(bootstrap|runtime|settings|services|local|edge\.http|adapters\.sqlite_db)(\.|$)",
     "the CLI loads the product (runtime, services, local stack, API) inside the command that uses it, so `revgov "
     "--help` and `revgov wait` start without it (CLI start-up)",
 )
 LAZY_PROJECT: dict[str, tuple[str, str]] = {
     "runtime.py": (
-        r"^\.(adapters\.|resources$|services(\.|$))",
-        "the composition root builds only the adapters the settings name (cold start; optional dependencies), and "
-        "wires the use cases its registries dispatch by name on first use (every service imports it for `Runtime`)",
+        r"^\.services(\.|$)",
+        "the composition root wires the use cases its registries dispatch by name on first use (every service imports "
+        "it for `Runtime`, and a Lambda that dispatches nothing loads none of them: cold start)",
+    ),
+    "bootstrap.py": (
+        r"^\.(adapters\.|resources$)",
+        "the bootstrap builds only the adapters the settings name (cold start; optional dependencies)",
     ),
     "adapters/idempotency.py": (
         r"^\.(tenant_sessions|sqlite_db|sqlite_idempotency)$",

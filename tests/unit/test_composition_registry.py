@@ -12,6 +12,7 @@ from pathlib import Path
 
 from revgov.runtime import Registry
 from revgov.services import agents, credit_notes, deals, invoice_disputes, partners, pricing, rebates
+from revgov.services.billing import overdue_charges
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
@@ -21,7 +22,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
     are unchanged, so cases opened before the registry existed still resolve."""
     effects = Registry().effects
     assert set(effects) == {"pricing.approval", "rebate.dispute", "invoice.dispute", "credit_note.approval",
-                            "deal.registration", "deal.extension", "partner.activation"}
+                            "deal.registration", "deal.extension", "partner.activation", "late_payment.charge"}
     stored_by = [
         (pricing.PRICING_EFFECT, pricing.apply_approval),
         (deals.REVIEW_EFFECT, deals.apply_review),
@@ -29,6 +30,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
         (partners.EFFECT, partners.apply_activation_decision),
         (credit_notes.EFFECT, credit_notes.apply_decision),
         (invoice_disputes.EFFECT, invoice_disputes.apply_decision),
+        (overdue_charges.EFFECT, overdue_charges.apply_decision),
         ("rebate.dispute", rebates.apply_dispute_decision),
     ]
     for name, effect in stored_by:

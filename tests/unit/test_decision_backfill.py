@@ -23,7 +23,7 @@ from memory_store import memory_runtime
 from revgov.domain.access import PLATFORM, Principal, Role
 from revgov.domain.errors import NotFound
 from revgov.ports import Changes, Put
-from revgov.services import decisions, tenants
+from revgov.services import decision_repository, decisions, tenants
 from revgov.services.decision_backfill import ACTION, backfill_partner_lookups
 from support import ROOT
 
@@ -67,8 +67,8 @@ def _seed(rt: Any) -> None:
         _decision(OLD_P2, P2, "2026-04-02T10:00:00.000Z"),
         _decision(OLD_NO_PARTNER, None, "2026-04-03T10:00:00.000Z"),
     ]
-    puts = [Put(decisions.DECISIONS, d["decision_id"], d, must_be_absent=True) for d in old]
-    puts.append(decisions.decision_put(_decision(NEW_P1, P1, "2026-05-01T10:00:00.000Z"), version=None))
+    puts = [Put(decision_repository.DECISIONS, d["decision_id"], d, must_be_absent=True) for d in old]
+    puts.append(decision_repository.put(_decision(NEW_P1, P1, "2026-05-01T10:00:00.000Z"), version=None))
     rt.store.commit("northwind", Changes(puts=puts))
 
 
@@ -82,7 +82,7 @@ def _memory() -> Any:
 
 
 def _sqlite(tmp_path: Any) -> Any:
-    from revgov.runtime import build_runtime
+    from revgov.bootstrap import build_runtime
     from revgov.settings import Settings
 
     rt = build_runtime(Settings.from_env({"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": str(tmp_path / "r.db")}))
@@ -99,14 +99,14 @@ def test_old_decisions_become_visible_to_their_partner_once_and_audited(engine, 
     _seed(rt)
     assert _listed(rt, PARTNER1) == [NEW_P1]  # the defect: the old ones are invisible to their partner
     assert _listed(rt, PARTNER2) == []
-    before = {d: rt.store.get("northwind", decisions.DECISIONS, d).data for d in (OLD_P1_EARLY, OLD_P2, NEW_P1)}
+    before = {d: decision_repository.head(rt.store, "northwind", d).data for d in (OLD_P1_EARLY, OLD_P2, NEW_P1)}
 
     first = backfill_partner_lookups(rt, "northwind", actor="operator:cli-test")
     assert first == {"tenant_id": "northwind", "scanned": 5, "backfilled": 3}
     assert _listed(rt, PARTNER1) == [NEW_P1, OLD_P1_LATE, OLD_P1_EARLY]  # newest first
     assert _listed(rt, PARTNER2) == [OLD_P2]  # its own only
     for decision_id, data in before.items():  # the records themselves are unchanged
-        assert rt.store.get("northwind", decisions.DECISIONS, decision_id).data == data
+        assert rt.store.get("northwind", decision_repository.DECISIONS, decision_id).data == data
     trail = [r for r in rt.store.audit_records("northwind") if r["action"] == ACTION]
     assert len(trail) == 1 and trail[0]["actor"] == "operator:cli-test"
     assert {d["decision_id"] for d in trail[0]["inputs"]["decisions"]} == {OLD_P1_EARLY, OLD_P1_LATE, OLD_P2}

@@ -13,8 +13,9 @@ from revgov.domain import cases as case_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.equity import Observation, compare
 from revgov.ports import Changes, Put
-from revgov.services import cases, equity
-from revgov.services.decisions import DECISIONS, tier_at_decision
+from revgov.services import case_repository, equity
+from revgov.services.decision_repository import DECISIONS
+from revgov.services.decisions import tier_at_decision
 from revgov.services.partner_repository import PARTNERS
 
 NOW = "2026-11-20T12:00:00.000Z"
@@ -78,13 +79,13 @@ def test_the_monitor_reads_each_outcome_with_the_tier_its_decision_recorded():
         subject_id="dec_01JX000000000000000000000B", requested_by="sales:key_x", opened_at=ago(30), risk_score=50,
         partner_id=promoted, reasons=[{"rule_id": "PRC-TIER-CAPS", "clause": "PA-6.2", "message": "above cap"}],
     )
-    puts.append(cases._put(case_rules.decide(approval, ops, "approved", "ok", ago(29)), version=None, new=True))
+    puts.append(case_repository.put(case_rules.decide(approval, ops, "approved", "ok", ago(29)), version=None))
     exception = case_rules.new_case(
         case_id="exc_01JX000000000000000000000A", kind="exception", route=case_rules.route_for(policy, "other"),
         subject_kind="partner", subject_id=promoted, requested_by="system:test", opened_at=ago(25), risk_score=10,
         partner_id=promoted, reasons=[{"rule_id": "ROUTE-TRIAGE", "clause": "SOP-4.1", "message": "triage"}],
     )
-    puts.append(cases._put(exception, version=None, new=True))
+    puts.append(case_repository.put(exception, version=None))
     rt.store.commit(tenant, Changes(puts=puts))
 
     observations, segments, _ = equity.gather(rt, tenant, policy, ago(90))
@@ -121,13 +122,13 @@ def test_kpis_by_tier_count_a_quote_and_its_approval_in_the_tier_held_when_it_wa
     base = {"tenant_id": tenant, "occurred_at": "2026-11-10T10:00:00.000Z", "partner_id": partner}
     analytics.record_fact(rt, {"source": "revgov.pricing", "detail-type": "quote.checked", "detail": {
         **base, "event_id": "evt_q", "decision_id": decision["decision_id"], "outcome": "approval_required"}})
-    rt.store.commit(tenant, Changes(puts=[cases._put(case_rules.new_case(
+    rt.store.commit(tenant, Changes(puts=[case_repository.put(case_rules.new_case(
         case_id="apr_01JX000000000000000000000A", kind="approval",
         route=case_rules.route_for(rt.store.get(tenant, "TENANT", "PROFILE").data["config"]["policy"],
                                    "discount_above_tier_cap"),
         subject_kind="decision", subject_id=decision["decision_id"], requested_by="sales:key_x",
         opened_at="2026-11-10T10:00:00.000Z", risk_score=50, partner_id=partner,
-        reasons=[{"rule_id": "PRC-TIER-CAPS", "clause": "PA-6.2", "message": "above cap"}]), version=None, new=True)]))
+        reasons=[{"rule_id": "PRC-TIER-CAPS", "clause": "PA-6.2", "message": "above cap"}]), version=None)]))
     analytics.record_fact(rt, {"source": "revgov.approvals", "detail-type": "approval.decided", "detail": {
         **base, "event_id": "evt_a", "case_id": "apr_01JX000000000000000000000A", "outcome": "approved",
         "subject": {"kind": "decision", "id": decision["decision_id"]}}})

@@ -24,6 +24,7 @@ from __future__ import annotations
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import MalformedRequest, RuleViolation
@@ -69,7 +70,7 @@ def _credit_note(ledger: Ledger, invoice: dict, amount: str, on: str, ref: str, 
 
 def _statement(ledger: Ledger, period: str, run: int, at: str) -> dict:
     ledger.clock.set(at)
-    _, settled = rebates.settle(ledger.rt, FINANCE, {"period": period, "run": run})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": period, "run": run})
     return rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
 
 
@@ -319,7 +320,7 @@ def test_contoso_devices_returned_within_14_days_of_delivery_earn_no_spiff():
         assert _return(ledger, august, units, on, rma)["status"] == "processed"
     ledger.clock.set("2026-10-05T09:00:00Z")
     finance = Principal("contoso", Role.FINANCE, "key_fin")
-    _, settled = rebates.settle(ledger.rt, finance, {"period": "2026-Q3", "run": 1})
+    _, settled = settle_approved(ledger.rt, finance, {"period": "2026-Q3", "run": 1})
     statement = rebates.get_settlement(ledger.rt, finance, settled["settlement_id"], P1)["statement"]
     assert _program(statement, "RBT-DEVICES-SPIFF")["amount"] == "135.00"
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import MalformedRequest, RuleViolation
 from revgov.ports import Changes, Put
@@ -143,7 +144,7 @@ def test_an_imported_partners_growth_rebate_matches_the_hand_computation():
     )
     assert answer["status"] == "processed", answer
     ledger.clock.set("2027-01-05T09:00:00Z")
-    _, settled = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q4", "run": 1})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q4", "run": 1})
     statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
     growth = next(ln for ln in statement["lines"] if ln["program_id"] == "RBT-GROWTH")
     volume = next(ln for ln in statement["lines"] if ln["program_id"] == "RBT-VOLUME")
@@ -268,7 +269,7 @@ def _q4_2026_statement(with_history: bool) -> dict[str, dict[str, Any]]:
         occurred_at="2026-10-12T10:00:00Z",
     )
     ledger.clock.set("2027-01-05T09:00:00Z")
-    _, settled = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q4", "run": 1})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q4", "run": 1})
     statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
     return {ln["program_id"]: ln for ln in statement["lines"]}
 
@@ -302,3 +303,28 @@ def test_a_credit_note_without_a_sku_takes_the_family_of_the_line_it_credits():
     (credit,) = ledger.invoice(P1, "2025-11")["lines"]
     assert (credit["family"], credit["amount"]) == ("networking", "-1250.00")
     assert credit["references_line"] == ledger.invoice(P1, "2025-10")["lines"][0]["line_id"]
+
+
+def test_history_is_only_what_came_before_go_live():
+    # docs/history.md: "A distributor going live brings each partner's past"; go-live is the day the tenant was
+    # provisioned (docs/kpis.md: "the month or quarter ... that ended before the tenant went live (was
+    # provisioned)"). Before the fix any ended month was accepted: in January 2027 one finance key could make
+    # finalized, paid "history" invoices for November 2026, after go-live (1 October 2026), for a partner that had
+    # no live billing that month. Bad inputs tried: a month after go-live (2026-11), go-live day itself
+    # (2026-10-01); each 422 naming the row's invoice_date and the month, nothing written. A payment received after
+    # go-live for an invoice from before it is history and stays accepted.
+    ledger = _ledger()
+    ledger.clock.set("2027-01-05T09:00:00Z")
+    before = {c: _count(ledger, c) for c in (billing.INVOICES, billing.LINES, billing.SALES_FACTS)}
+    for day in ("2026-11-20", "2026-10-01"):
+        with pytest.raises(RuleViolation) as refused:
+            history.import_history(ledger.rt, FINANCE, {"lines": [_line("P1-1", day, "1250.00", "1")]})
+        assert [e.path for e in refused.value.errors] == ["/lines/0/invoice_date"]
+        assert day[:7] in refused.value.errors[0].message and "go-live" in refused.value.errors[0].message
+    assert {c: _count(ledger, c) for c in before} == before
+    paid_late = {"lines": [_line("Q1-1", "2026-09-30", "1250.00", "1")],
+                 "payments": [{"partner_id": P1, "invoice_ref": "INV-Q1", "paid_on": "2026-10-20",
+                               "payment_ref": "RCPT-9"}]}
+    imported = history.import_history(ledger.rt, FINANCE, paid_late)
+    assert imported["periods"] == ["2026-09", "2026-09"]
+    assert ledger.invoice(P1, "2026-09")["paid_on"] == "2026-10-20"

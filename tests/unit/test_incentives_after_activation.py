@@ -12,6 +12,7 @@ A partner activated on 15 August 2026 with 30 rack servers (30 x 5,200.00 = 156,
 from __future__ import annotations
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov.domain.access import Principal, Role
 from revgov.ports import Changes, Put
 from revgov.services import rebates
@@ -39,7 +40,7 @@ def _volume_line(activated_at: str) -> dict:
     record = {**partner.data, "activated_at": activated_at}
     ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", P1, record)]))
     ledger.clock.set("2026-10-03T10:00:00Z")
-    _, settled = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
     view = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)
     return next(ln for ln in view["statement"]["lines"] if ln["program_id"] == "RBT-VOLUME"), view
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from revgov.bootstrap import build_memory_runtime
 from revgov.domain.errors import ConcurrentUpdate
 from revgov.ports import Changes, Put
-from revgov.runtime import build_memory_runtime
 from revgov.services import analytics, toolkit
 from revgov.services.analytics import facts
 from revgov.services.billing import SALES_FACTS

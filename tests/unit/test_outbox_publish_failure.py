@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from revgov.bootstrap import build_memory_runtime
 from revgov.ports import Changes, DomainEvent
-from revgov.runtime import OUTBOX, build_memory_runtime
+from revgov.runtime import OUTBOX
 from revgov.settings import Settings
 
 

@@ -31,6 +31,9 @@ OWNED = {
     "SECRET": "services/tenant_repository.py",
     "WEBHOOK": "services/tenant_repository.py",
     "POLICY": "services/tenant_repository.py",
+    "CASE": "services/case_repository.py",
+    "DECISION": "services/decision_repository.py",
+    "DECISION_PART": "services/decision_repository.py",
 }
 # Any module other than the owner that spells one of these names fails.
 NOW = "2026-11-10T10:00:00.000Z"
@@ -40,7 +43,7 @@ DOCUMENT = {"document_type": "tax_form", "reference": "dms://t/tax.pdf", "checks
             "issued_at": "2026-10-01"}
 
 
-def test_only_the_repositories_spell_the_partner_and_tenant_collection_names() -> None:
+def test_only_the_repositories_spell_the_partner_tenant_case_and_decision_collection_names() -> None:
     spelt = [
         (str(path.relative_to(PACKAGE)), node.lineno, node.value)
         for path in sorted(PACKAGE.rglob("*.py"))

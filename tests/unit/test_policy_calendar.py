@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from memory_store import memory_runtime
+from rebate_runs import second_finance
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import RuleViolation
 from revgov.services import audit, catalog, policy_drafts, rebates
@@ -152,8 +153,12 @@ def test_no_change_is_made_after_a_quarter_ends_until_its_rebate_run_is_approved
     november = {"effective_at": "2026-11-01T00:00:00.000Z"}
     refused = _refused(lambda: policy_drafts.propose(rt, ops, draft, november), "SOP-7.3")
     assert "2026-Q3" in refused.detail
-    status, _ = rebates.settle(rt, finance, {"period": "2026-Q3"})  # the rebate run for 2026-Q3
-    assert status == 201
+    status, prepared = rebates.settle(rt, finance, {"period": "2026-Q3"})  # the rebate run for 2026-Q3, prepared
+    assert status == 201 and prepared["status"] == "prepared"
+    # a prepared run is not an approved one: SOP-7.2 has it "approved by a second member of the finance queue"
+    refused = _refused(lambda: policy_drafts.propose(rt, ops, draft, november), "SOP-7.3")
+    assert "2026-Q3" in refused.detail
+    rebates.approve_settlement(rt, second_finance("northwind"), prepared["settlement_id"], {})
     assert policy_drafts.propose(rt, ops, draft, november)["status"] == "proposed"
 
 

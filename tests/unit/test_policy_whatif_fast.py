@@ -31,6 +31,7 @@ from revgov.domain.access import PLATFORM, Principal, Role
 from revgov.ports import Changes, Put
 from revgov.runtime import Runtime
 from revgov.services import decisions, policy_drafts, policy_whatif, policy_whatif_workers, pricing, tenants
+from revgov.services.decision_repository import DECISIONS
 from revgov.settings import Settings, settings
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
@@ -101,15 +102,15 @@ def _history(rt: Runtime, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) ->
             clock.advance(minutes=37)
     clock.set("2026-11-12T18:00:00.000Z")
     with monkeypatch.context() as patch:  # a decision whose body is stored in parts (a head and its parts)
-        patch.setattr(decisions, "BODY_INLINE_CHARS", 500)
-        patch.setattr(decisions, "PART_CHARS", 700)
+        patch.setattr("revgov.services.decision_repository.BODY_INLINE_CHARS", 500)
+        patch.setattr("revgov.services.decision_repository.PART_CHARS", 700)
         parted = _quote(rt, 20)
-    assert "body" in rt.store.get("northwind", decisions.DECISIONS, parted).data  # type: ignore[union-attr]
+    assert "body" in rt.store.get("northwind", DECISIONS, parted).data  # type: ignore[union-attr]
     other = rt.ids.new("dec")  # a decision of another kind in the window: not a quote decision, not replayed
-    rt.store.commit("northwind", Changes(puts=[Put(decisions.DECISIONS, other, {
+    rt.store.commit("northwind", Changes(puts=[Put(DECISIONS, other, {
         "decision_id": other, "kind": "credit_note", "created_at": "2026-11-12T18:00:00.000Z"})]))
     inside = []
-    for item in rt.store.query("northwind", decisions.DECISIONS, limit=1000).items:
+    for item in rt.store.query("northwind", DECISIONS, limit=1000).items:
         decision = decisions.load(rt, FINANCE, item.key)[0]
         if decision["kind"] == "pricing" and WINDOW["from"] <= decision["created_at"][:10] <= WINDOW["to"]:
             inside.append(item.key)

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from memory_store import memory_runtime
+from rebate_runs import settle_approved  # SOP-7.2: prepared, then approved by a second finance member
 from revgov.domain import kpis as core
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import RuleViolation
@@ -121,7 +122,7 @@ def test_a_higher_threshold_drops_the_partner_to_no_rebate_and_changes_threshold
 
 def test_a_settled_period_links_the_settlement_that_paid_it(silver):
     rt, _, _ = silver
-    status, settled = rebates.settle(rt, FINANCE, {"period": "2026-Q2"})
+    status, settled = settle_approved(rt, FINANCE, {"period": "2026-Q2"})
     assert status == 201
     report = whatif_rebates(rt, FINANCE, _draft(rt, RATE_1_5), {"period": "2026-Q2", "examples": 0})
     volume = _volume(report)

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.rebates.models import MODELS
 from revgov.runtime import Runtime
-from revgov.services import cases, rebates
+from revgov.services import case_repository, cases, rebates
 from support import ROOT
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
@@ -44,7 +45,7 @@ class CountingStore:
 
     def commit(self, tenant_id: str, changes: Any) -> Any:
         self.commits += 1 if changes.puts else 0
-        if self.lose_decision and any(p.collection == cases.CASES for p in changes.puts):
+        if self.lose_decision and any(p.collection == case_repository.CASES for p in changes.puts):
             raise ConnectionError("connection lost")
         return self.store.commit(tenant_id, changes)
 
@@ -60,7 +61,7 @@ def filed():
     }
     assert ledger.bill("shipment.confirmed", shipment, occurred_at="2026-09-05T10:00:00Z")["status"] == "processed"
     ledger.clock.set("2026-10-03T10:00:00Z")
-    _, settlement = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    _, settlement = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
     body = {
         "settlement_id": settlement["settlement_id"],
         "partner_id": P1,

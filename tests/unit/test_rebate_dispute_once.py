@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
 from revgov.edge.http import problem
@@ -38,7 +39,7 @@ def settled():
     )
     assert answer["status"] == "processed"
     ledger.clock.set("2026-10-03T10:00:00Z")
-    _, settlement = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    _, settlement = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
     return ledger, settlement["settlement_id"]
 
 

@@ -7,9 +7,10 @@ refreshes the open exception instead of opening another; once finance closed it,
 from __future__ import annotations
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov.domain.access import Principal, Role
 from revgov.ports import Changes, Put
-from revgov.services import cases, rebates
+from revgov.services import cases
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
 FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
@@ -46,12 +47,12 @@ def _leakage_cases(ledger: Ledger) -> list[dict]:
 
 def test_a_later_run_refreshes_the_open_leakage_exception_instead_of_opening_another():
     ledger = _leaky_quarter()
-    _, first = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    _, first = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
     (case,) = _leakage_cases(ledger)
     assert case["queue"] == "finance" and {r["clause"] for r in case["reasons"]} >= {"PA-7.1"}
     assert case["case_id"] in first["exceptions"]
     ledger.clock.set("2026-10-10T10:00:00Z")
-    _, second = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 2})
+    _, second = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 2})
     (again,) = _leakage_cases(ledger)
     assert again["case_id"] == case["case_id"] and again["case_id"] in second["exceptions"]
     assert again["seen_count"] == 2
@@ -60,10 +61,10 @@ def test_a_later_run_refreshes_the_open_leakage_exception_instead_of_opening_ano
 
 def test_once_finance_closed_it_the_same_lines_open_nothing():
     ledger = _leaky_quarter()
-    rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
     (case,) = _leakage_cases(ledger)
     cases.decide_case(ledger.rt, CLOSER, "exception", case["case_id"], "resolved", "nothing was paid for it")
     ledger.clock.set("2026-10-10T10:00:00Z")
-    _, second = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 2})
+    _, second = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 2})
     assert [c["case_id"] for c in _leakage_cases(ledger)] == [case["case_id"]]
     assert case["case_id"] not in second["exceptions"]

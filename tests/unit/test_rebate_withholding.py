@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.rebates.withholding import Withholding, overdue
@@ -58,7 +59,7 @@ def _pay(ledger: Ledger, partner_id: str, invoice_id: str, on: str) -> None:
 
 def _settle(ledger: Ledger, period: str, at: str) -> dict[str, Any]:
     ledger.clock.set(at)
-    return rebates.settle(ledger.rt, FINANCE, {"period": period, "run": 1})[1]
+    return settle_approved(ledger.rt, FINANCE, {"period": period, "run": 1})[1]
 
 
 def _september(terms_days: int | None = None) -> tuple[Ledger, str]:

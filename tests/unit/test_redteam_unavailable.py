@@ -4,7 +4,7 @@ RFC 9110 15.6.4: 503 Service Unavailable "indicates that the server is currently
 a temporary overload or scheduled maintenance, which will likely be alleviated after some delay"; the product's 503
 reads "Temporarily unavailable, retry" with a Retry-After. A decision whose stored parts are gone or do not match the
 hash its head holds is damaged for good: no retry will ever read it (the parts are written in the head's own commit,
-`services/decisions.new_decision_puts`, so nothing is still on its way). API.md: "A 5xx is a bug" — it is one here,
+`services/decision_repository.puts`, so nothing is still on its way). API.md: "A 5xx is a bug" — it is one here,
 and saying "retry" sends every client into a loop of retries that cannot succeed.
 """
 
@@ -20,7 +20,7 @@ from revgov.adapters.system import RandomIds
 from revgov.domain.errors import RevgovError
 from revgov.ports import Changes, Put
 from revgov.runtime import Runtime
-from revgov.services import decisions
+from revgov.services import decision_repository, decisions
 from revgov.settings import settings
 
 
@@ -42,7 +42,7 @@ def test_a_damaged_decision_is_not_reported_as_temporarily_unavailable(damage: s
     text = '{"inputs": {}, "result": {}}'
     if damage == "tampered part":
         rt.store.commit("northwind", Changes(puts=[
-            Put(decisions.PARTS, "dec_01JX0000000000000000000000#0000",
+            Put(decision_repository.PARTS, "dec_01JX0000000000000000000000#0000",
                 {"decision_id": "dec_01JX0000000000000000000000", "text": text.replace("{}", "[]", 1)}),
         ]))  # fmt: skip
     with pytest.raises(RevgovError) as raised:

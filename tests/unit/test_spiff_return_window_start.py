@@ -16,6 +16,7 @@ from __future__ import annotations
 import pytest
 
 from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import MalformedRequest
 from revgov.services import rebates
@@ -45,7 +46,7 @@ def _return(ledger: Ledger, invoice: dict, units: int, on: str, rma: str) -> Non
 def _spiff(ledger: Ledger, program_id: str) -> dict:
     ledger.clock.set("2026-10-05T09:00:00Z")
     finance = Principal(ledger.tenant_id, Role.FINANCE, "key_fin")
-    _, settled = rebates.settle(ledger.rt, finance, {"period": "2026-Q3", "run": 1})
+    _, settled = settle_approved(ledger.rt, finance, {"period": "2026-Q3", "run": 1})
     statement = rebates.get_settlement(ledger.rt, finance, settled["settlement_id"], P1)["statement"]
     return next(ln for ln in statement["lines"] if ln["program_id"] == program_id)
 

@@ -12,7 +12,7 @@ from revgov.domain.access import Principal, Role
 from revgov.domain.errors import MalformedRequest
 from revgov.domain.kpis import Period
 from revgov.ports import Changes
-from revgov.services import cases, workflow_metrics
+from revgov.services import case_repository, workflow_metrics
 
 
 def _case(kind, opened, due, *, status=None, decided=None, queue="channel_ops", category="discount_above_tier_cap"):
@@ -69,7 +69,7 @@ def test_every_workflow_metric_has_its_baseline_periods_value_beside_it():
                                    opened_at=opened, risk_score=10, partner_id=None,
                                    reasons=[{"rule_id": "PRC-TIER-CAPS", "clause": "PA-6.2", "message": "cap"}])
         note = "not this time" if outcome == "rejected" else None
-        made.append(cases._put(case_rules.decide(case, ops, outcome, note, decided), version=None, new=True))
+        made.append(case_repository.put(case_rules.decide(case, ops, outcome, note, decided), version=None))
     rt.store.commit(tenant, Changes(puts=made))
     clock.set("2026-11-25T09:00:00.000Z")
     who = Principal(tenant, Role.FINANCE, "key_f")

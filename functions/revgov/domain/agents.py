@@ -13,6 +13,8 @@ from datetime import date
 from statistics import NormalDist
 from typing import Any
 
+from .rules import Rule
+
 MIN_CONFIDENCE = 0.7  # no agent acts below this, whatever it asks for
 _NORMAL = NormalDist()
 
@@ -35,12 +37,17 @@ class Finding:
     draft_message: dict[str, Any] | None = None
     min_confidence: float = MIN_CONFIDENCE
     why_unsure: str | None = None
+    # the policy rules (tenant.yaml id and clause) the agent acted on: its task or exception is audited citing them
+    # (PA-14.2 / CPA-14.2: "Each automated decision records the rules and clauses applied")
+    rules: tuple[Rule, ...] = ()
 
     def __post_init__(self) -> None:
         if self.action not in ("task", "exception"):
             raise ValueError(f"an agent opens a task or an exception, not {self.action!r}")
         if self.action == "exception" and not self.category:
             raise ValueError("an exception finding names its category")
+        if not self.rules:
+            raise ValueError("a finding names the policy rule and clause it acted on (PA-14.2)")
 
     @property
     def acts(self) -> bool:

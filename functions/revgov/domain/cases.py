@@ -6,9 +6,10 @@ that went wrong and is resolved or dismissed. Both route by category through the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from .access import Principal, Role
 from .calendar import BusinessCalendar
@@ -22,6 +23,59 @@ QUEUE_ROLES = {
 }
 OUTCOMES = {"approval": ("approved", "rejected"), "exception": ("resolved", "dismissed")}
 OPEN = {"approval": "pending", "exception": "open"}
+
+
+class Subject(TypedDict):
+    """What a case decides or reports: a quote decision, a deal, a partner, an ERP event…"""
+
+    kind: str
+    id: str
+
+
+class RuleRef(TypedDict):
+    rule_id: str
+    clause: str | None
+
+
+class CaseDecision(TypedDict):
+    """Who decided, in which role, the outcome, the note and when; when a rule settled the case otherwise than the
+    reviewer asked, what was asked and that rule."""
+
+    outcome: str
+    by: str
+    role: str
+    note: str | None
+    at: str
+    requested_outcome: NotRequired[str]
+    resolved_by_rule: NotRequired[RuleRef]
+
+
+class Case(TypedDict):
+    """An approval or an exception as stored: the fields of `schemas/api/responses/case.schema.json` (an answer adds
+    `approval_id` / `exception_id`: `view`)."""
+
+    case_id: str
+    kind: str
+    category: str
+    queue: str
+    status: str
+    sla_hours: int | None
+    sla_business_days: NotRequired[int | None]
+    opened_at: str
+    due_at: str
+    risk_score: int
+    subject: Subject
+    partner_id: str | None
+    reasons: list[dict[str, Any]]
+    requested_by: str | None
+    requested_by_key: str | None
+    effect: str | None
+    context: dict[str, Any]
+    policy_version: str | None
+    decision: CaseDecision | None
+    seen_count: NotRequired[int]  # how many times a watcher found the same thing again
+    last_seen_at: NotRequired[str]
+    escalation: NotRequired[dict[str, str]]  # exceptions: when the queue, its lead, the head are told (escalation.py)
 
 
 @dataclass(frozen=True)
@@ -85,7 +139,7 @@ def new_case(
     effect: str | None = None,
     context: dict[str, Any] | None = None,
     policy_version: str | None = None,
-) -> dict[str, Any]:
+) -> Case:
     if kind not in OPEN:
         raise ValueError(f"unknown case kind {kind}")
     requester_key = requested_by.key_id if isinstance(requested_by, Principal) else None
@@ -121,7 +175,7 @@ SAME_PERSON = "same_person"  # a second approval of one request by whoever gave 
 
 
 def decide(
-    case: dict[str, Any],
+    case: Case,
     who: Principal,
     outcome: str,
     note: str | None,
@@ -129,7 +183,7 @@ def decide(
     *,
     segregation: dict[str, Any] | None = None,
     holders: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
+) -> Case:
     """A person of the case's queue decides. Never the requester; never a partner; a refusal needs a reason.
 
     A refused governance action (decided twice, wrong queue, self-approval) raises with `extra.refusal` naming it
@@ -158,24 +212,27 @@ def decide(
         )
     if outcome in ("rejected", "dismissed") and not (note and note.strip()):
         raise RuleViolation(f"a {outcome} {kind} needs a reason in `note`")
-    decision = {"outcome": outcome, "by": who.actor, "role": who.role.value, "note": note, "at": at}
+    decision = CaseDecision(outcome=outcome, by=who.actor, role=who.role.value, note=note, at=at)
     return {**case, "status": outcome, "decision": decision}
 
 
-def resolved_otherwise(case: dict[str, Any], outcome: str, reason: dict[str, Any]) -> dict[str, Any]:
+def resolved_otherwise(case: Mapping[str, Any], outcome: str, reason: Mapping[str, Any]) -> Case:
     """A decided case whose effect could not be applied as asked and settled another way, by a rule: e.g. approving
     a registration that lost to one approved first rejects it (PA-5.5 / CPA-5.4). The reviewer's request, the rule
     and the reason stay on the decision."""
     if outcome not in OUTCOMES[case["kind"]]:
         raise ValueError(f"an {case['kind']} is decided as one of {', '.join(OUTCOMES[case['kind']])}")
-    decision = {
-        **case["decision"],
-        "outcome": outcome,
-        "requested_outcome": case["decision"]["outcome"],
-        "note": reason["message"],
-        "resolved_by_rule": {"rule_id": reason["rule_id"], "clause": reason["clause"]},
-    }
-    return {**case, "status": outcome, "decision": decision}
+    asked = case["decision"]
+    decision = CaseDecision(
+        outcome=outcome,
+        by=asked["by"],
+        role=asked["role"],
+        note=reason["message"],
+        at=asked["at"],
+        requested_outcome=asked["outcome"],
+        resolved_by_rule=RuleRef(rule_id=reason["rule_id"], clause=reason["clause"]),
+    )
+    return cast(Case, {**case, "status": outcome, "decision": decision})  # the effect's case is untyped (Effect)
 
 
 def id_field(kind: str) -> str:
@@ -183,7 +240,7 @@ def id_field(kind: str) -> str:
     return f"{kind}_id"
 
 
-def view(case: dict[str, Any]) -> dict[str, Any]:
+def view(case: Mapping[str, Any]) -> dict[str, Any]:
     """A case as answers show it: its id under `approval_id` / `exception_id`, the name its paths use. `case_id`, the
     stored name, stays in the answer with the same value until contract 2.0 (docs/api-changelog.md, 1.4.0)."""
     return {id_field(case["kind"]): case["case_id"], **case}

@@ -12,8 +12,12 @@ The policy states it as two rules: `policy_changes.takes_effect` (`{id, clause}`
   approved on such a day; a change whose first day has passed before it could be approved or activated never takes
   effect on another day.
 - *made*: proposing and approving a change are the acts that make it; neither happens from 00:00 UTC of the N-th last
-  business day of a Quarter until the rebate run for that Quarter is approved (the tenant's quarterly settlement of it
-  exists). The clauses give no emergency path, so there is none.
+  business day of a Quarter until the rebate run for that Quarter is approved (its run 1 approved by a second finance
+  member, services.rebates.run_approved; a prepared run is not approved). The clauses give no emergency path, so
+  there is none.
+- *take effect* before the run is approved: a change approved earlier for the first day of the next Quarter's first
+  month does not take effect while the run of the Quarter just ended is unapproved (409, `check_may_take_effect`):
+  the run would otherwise be rated under a policy made for the next Quarter.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .calendar import BusinessCalendar
-from .errors import FieldError, RuleViolation
+from .errors import Conflict, FieldError, RuleViolation
 from .policy_change import effective_problem
 
 
@@ -106,7 +110,18 @@ class ChangeCalendar:
                                f"days of a Quarter (from {start.isoformat()} to {quarter_end(today).isoformat()})")
         if self.until_rebate_run and previous_run_pending:
             raise self._refuse(self.freeze, f"policy changes are not made before the rebate run for {previous_quarter} "
-                               "is approved (no settlement of it yet)")
+                               "is approved (no approved run of it yet)")
+
+
+    def check_may_take_effect(self, *, previous_quarter: str, previous_run_pending: bool) -> None:
+        """Activating: no change takes effect (409) while the rebate run of the Quarter just ended is not approved."""
+        if self.freeze is None or not self.until_rebate_run or not previous_run_pending:
+            return
+        rule = self.freeze
+        raise Conflict(f"a policy change is not made before the rebate run for {previous_quarter} is approved, and it "
+                       f"is not approved yet: this change cannot take effect now ({rule[0]}, {rule[1]})",
+                       extra={"rule_id": rule[0], "clause": rule[1], "refusal": "change_calendar",
+                              "previous_quarter": previous_quarter})  # fmt: skip
 
 
 def quarter_end(day: date) -> date:

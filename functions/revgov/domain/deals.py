@@ -22,9 +22,82 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def is_live(deal: dict[str, Any], now: str) -> bool:
-    """Approved and inside its exclusivity period."""
+def registered_customer(customer: dict[str, Any]) -> str:
+    """The Customer an opportunity is registered for. PA-5.4: "Affiliates of a Customer are treated as the same
+    Customer where they share the same ultimate parent and purchase centrally"; CPA-5.3: "Group companies purchasing
+    through a central procurement function count as one End Customer". An affiliate declared with its ultimate
+    parent's registration number (`ultimate_parent_id`) and `purchases_centrally` is its parent's opportunity; any
+    other customer is its own (its tax or company registration number, PA-5.2)."""
+    parent = customer.get("ultimate_parent_id")
+    return str(parent) if parent and customer.get("purchases_centrally") is True else str(customer["id"])
+
+
+def in_period(deal: dict[str, Any], now: str) -> bool:
+    """Approved and inside its exclusivity (PA-5.3) or protection (CPA-5.2) period."""
     return deal["status"] == APPROVED and bool(deal.get("expires_at")) and _at(now) < _at(deal["expires_at"])
+
+
+def is_live(deal: dict[str, Any], now: str) -> bool:
+    """Approved and unexpired: inside its period, or kept past it by an order accepted within it. PA-5.3: "A
+    registration expires at the end of its exclusivity period unless an order has been accepted"; CPA-5.2:
+    "Protection ends at the end of the period unless an order has been accepted". A live registration bars other
+    partners (PA-5.4 "Only one approved registration may exist ... at any time"; PA-5.5 "conflicts with an approved,
+    unexpired registration")."""
+    return in_period(deal, now) or (deal["status"] == APPROVED and bool(deal.get("order")))
+
+
+def discounted(policy: dict[str, Any], deal: dict[str, Any], now: str) -> bool:
+    """Whether the registration discount applies now. PA-5.6: "during the exclusivity period" — the period does not
+    run on when an order keeps the registration (`keeps: registration`); CPA-5.5: "during the protection period" —
+    and an order keeps the protection itself (CPA-5.2, `keeps: protection`)."""
+    if in_period(deal, now):
+        return True
+    rule = policy["deal_registration"].get("order_accepted") or {}
+    return is_live(deal, now) and rule.get("keeps") == "protection"
+
+
+def order_problem(
+    policy: dict[str, Any], deal: dict[str, Any], accepted_at: str, now: str
+) -> RuleViolation | Conflict | None:
+    """Why this order may not be recorded against the registration (None: it may): the program has the rule, the
+    registration is approved, the order was accepted after the approval and before its period ended (PA-5.3 "expires
+    at the end of its exclusivity period unless an order has been accepted"), not in the future, and no order was
+    recorded before."""
+    rule = policy["deal_registration"].get("order_accepted")
+    if rule is None:
+        return RuleViolation("this program keeps no registration past its period for an accepted order")
+    cite = {"rule_id": rule["id"], "clause": rule["clause"]}
+    if deal.get("order"):
+        return Conflict(f"an accepted order is already recorded for {deal['deal_id']} ({rule['clause']})",
+                        extra={**cite, "order": deal["order"]})
+    if deal["status"] != APPROVED:
+        return Conflict(f"deal registration {deal['deal_id']} is {deal['status']}; only an approved registration is "
+                        f"kept by an accepted order ({rule['clause']})",
+                        extra={**cite, "current_status": deal["status"]})
+    at = parse_instant(accepted_at, field_path="/accepted_at")
+    if at > _at(now):
+        return RuleViolation("accepted_at is in the future", errors=[FieldError("/accepted_at", "not after now")])
+    if not (_at(deal["approved_at"]) <= at < _at(deal["expires_at"])):
+        return RuleViolation(
+            f"the order was not accepted within the registration's period ({deal['approved_at']} to "
+            f"{deal['expires_at']}): a registration expires at the end of its period unless an order has been "
+            f"accepted ({rule['clause']})",
+            errors=[FieldError("/accepted_at", "within the registration's period")], extra=cite,
+        )
+    return None
+
+
+def order_recorded(deal: dict[str, Any], body: dict[str, Any], policy: dict[str, Any], at: str) -> dict[str, Any]:
+    """The registration kept by its accepted order (PA-5.3 / CPA-5.2)."""
+    rule = policy["deal_registration"]["order_accepted"]
+    order = {
+        "order_ref": body["order_ref"],
+        "accepted_at": _iso(parse_instant(body["accepted_at"], field_path="/accepted_at")),
+        "recorded_at": at,
+        "rule_id": rule["id"],
+        "clause": rule["clause"],
+    }
+    return {**deal, "order": order}
 
 
 SUSPENDED, LAPSED = "suspended", "lapsed"
@@ -177,6 +250,9 @@ def registration_problems(
             "clause": lapse["clause"],
             "message": f"the partner's certification for {family} has expired and it holds no other valid one",
         })
+    uninsured = partner_rules.insurance_lapse(policy, partner, day) if partner["status"] == "active" else None
+    if uninsured:  # PA-2.7 / CPA-2.4: suspended from new deal registrations at once, before the sweep records it
+        problems.append(uninsured)
     return problems
 
 
@@ -200,13 +276,18 @@ def conflict_reason(policy: dict[str, Any], live: dict[str, Any]) -> dict[str, A
     """Why a registration loses to a live one: the rule, the clause and when the winner's exclusivity ends — never
     who holds it (PA-5.5, PA-11.1)."""
     rule = conflict_rule(policy)
+    ends = (
+        f"Its exclusivity ends {live['expires_at'][:10]}; you may register again after that date"
+        if not live.get("order")
+        else f"Its period ended {live['expires_at'][:10]} but an order was accepted within it, so it does not expire "
+        f"({policy['deal_registration']['order_accepted']['clause']}); you may register again only if it is withdrawn"
+    )
     return {
         "rule_id": rule["id"],
         "clause": rule["clause"],
         "message": (
             f"another partner's approved registration for this customer and {live['family']} is in force; the first "
-            f"approved registration wins ({rule['clause']}). Its exclusivity ends {live['expires_at'][:10]}; you may "
-            "register again after that date"
+            f"approved registration wins ({rule['clause']}). {ends}"
         ),
         "exclusivity_ends": live["expires_at"],
     }
@@ -274,7 +355,7 @@ def extension_problem(
     if rule is None:
         return RuleViolation("this program grants no extension of a registration's exclusivity")
     cite = {"rule_id": rule["id"], "clause": rule["clause"]}
-    if not is_live(deal, now):
+    if not in_period(deal, now):
         status = view(deal, now)["status"]
         return RuleViolation(
             f"only an approved registration may be extended, before its exclusivity ends ({rule['clause']}); "

@@ -100,11 +100,13 @@ def plan(
     known: Known,
     *,
     today: date,
+    went_live: date,
     rule: Rule,
     credit_rule: Rule,
 ) -> tuple[list[Month], list[FieldError]]:
-    """The partner-months the rows make, or every problem with them (then nothing may be written)."""
-    planner = _Planner(tenant_id, import_id, known, period_of(today), (rule, credit_rule))
+    """The partner-months the rows make, or every problem with them (then nothing may be written). History is what
+    came before go-live (`went_live`, the day the tenant was provisioned) in a month that has ended (`today`)."""
+    planner = _Planner(tenant_id, import_id, known, period_of(today), went_live, (rule, credit_rule))
     for i, row in enumerate(lines):
         planner.take(i, row)
     _resolve_references(planner.months)
@@ -149,6 +151,7 @@ class _Planner:
     import_id: str
     known: Known
     current: str  # the month that has not ended: history is what came before
+    went_live: date  # the tenant's go-live day: from it on, billing is live
     rules: tuple[Rule, Rule]  # invoicing, credit notes
     errors: list[FieldError] = field(default_factory=list)
     months: dict[str, Month] = field(default_factory=dict)
@@ -198,6 +201,9 @@ class _Planner:
             self.bad(f"{at}/invoice_date", "a day, YYYY-MM-DD")
         elif period_of(invoiced) >= self.current:
             self.bad(f"{at}/invoice_date", f"{invoiced} is not in a month that has ended: history is what came before")
+        elif invoiced >= self.went_live:
+            self.bad(f"{at}/invoice_date", f"{invoiced} ({period_of(invoiced)}) is not before go-live on "
+                     f"{self.went_live}: history is what came before; from go-live on billing is live")
         read = _Row(at, partner_id, invoice_ref, invoiced, str(row.get("line_ref") or ""),
                     str(row.get("kind") or "shipment"))  # fmt: skip
         imported = self.known.imported_lines.get(read.key)

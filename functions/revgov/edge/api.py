@@ -11,10 +11,10 @@ from typing import Any, cast
 from chalice.app import AuthResponse, Chalice, Request, Response
 
 from ..adapters.ratelimit import Limits
+from ..bootstrap import runtime
 from ..domain.errors import MethodNotAllowed, RevgovError, UnsupportedMediaType
 from ..logs import logger
 from ..metrics import record, status_class
-from ..runtime import runtime
 from ..services.keys import resolve_key
 from ..settings import settings
 from . import cors, http

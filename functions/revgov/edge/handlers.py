@@ -14,13 +14,14 @@ from functools import lru_cache
 from typing import Any
 
 from .. import observe
+from ..bootstrap import runtime
 from ..domain.access import PLATFORM
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..metrics import record as record_metric
-from ..runtime import runtime
 from ..services import events as event_log
 from ..services import tenant_repository
+from ..services.billing import overdue as credit_holds
 from .api import app
 
 BusHandler = Callable[[dict[str, Any]], None]
@@ -373,14 +374,33 @@ def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, A
 @app.lambda_function(name="month_close_watch")
 def month_close_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: drafts of ended months not issued within the invoice SLA after month end (SOP-2.1), and events
-    parked past that window, become exceptions for finance: one per finding, refreshed on later runs."""
+    parked past that window, become exceptions for finance: one per finding, refreshed on later runs; so does a
+    Quarter's rebate run not approved by its deadlines (SOP-7.2 / COP-7.2, services.rebates.run_watch)."""
     from ..services import month_close
+    from ..services.rebates import run_watch
 
     rt = runtime()
     totals = {"opened": 0, "refreshed": 0, "looked_at": 0}
     for tenant_id in _tenant_ids():
-        for name, count in month_close.watch(rt, tenant_id).items():
-            totals[name] += count
+        for watcher in (month_close.watch, run_watch.watch):
+            for name, count in watcher(rt, tenant_id).items():
+                totals[name] += count
+    return totals
+
+
+@app.lambda_function(name="partner_lifecycle_sweep")
+def partner_lifecycle_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: applications incomplete too long after submission lapse (PA-2.9 / CPA-2.9); partners whose
+    insurance certificate was not renewed within the grace days are suspended, and reinstated once a valid one is
+    filed (PA-2.7 / CPA-2.4); each move audited with its rule and published (revgov.services.partners)."""
+    from ..services import partners
+
+    rt = runtime()
+    totals = {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0}
+    with _scheduled("partner-lifecycle-sweep"):
+        for tenant_id in _tenant_ids():
+            for name, count in partners.sweep_standing(rt, tenant_id).items():
+                totals[name] += count
     return totals
 
 
@@ -396,6 +416,19 @@ def deal_certification_sweep(event: dict[str, Any], context: Any) -> dict[str, A
     with _scheduled("deal-certification-sweep"):
         for tenant_id in _tenant_ids():
             for name, count in deal_holds.sweep(rt, tenant_id).items():
+                totals[name] += count
+    return totals
+
+
+@app.lambda_function(name="credit_hold_sweep")
+def credit_hold_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled daily: a partner with an invoice more than the policy's days overdue is placed on credit hold, and
+    lifted once it has none (PA-10.8 / CPA-10.7; revgov.services.billing.overdue)."""
+    rt = runtime()
+    totals = {"looked_at": 0, "placed": 0, "lifted": 0, "refreshed": 0}
+    with _scheduled("credit-hold-sweep"):
+        for tenant_id in _tenant_ids():
+            for name, count in credit_holds.sweep_credit_holds(rt, tenant_id).items():
                 totals[name] += count
     return totals
 

@@ -14,7 +14,7 @@ from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.9.0"
+API_VERSION = "1.11.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -228,6 +228,7 @@ def _flattened(document: dict[str, Any]) -> dict[str, Any]:
 
 
 _WEBHOOK_EVENTS = ("quote.approved", "quote.rejected")  # README: the quote desk's subscription
+_WEBHOOK_SOURCES = ("revgov.partner", "revgov.rebates", "revgov.policy", "revgov.catalog", "revgov.billing")
 
 
 def _webhooks() -> dict[str, Any]:
@@ -236,8 +237,7 @@ def _webhooks() -> dict[str, Any]:
     events_dir = settings().events_dir
     types = sorted(
         {*_WEBHOOK_EVENTS}
-        | {p.stem for source in ("revgov.partner", "revgov.rebates", "revgov.policy", "revgov.catalog")
-           for p in (events_dir / source).glob("*.json")}
+        | {p.stem for source in _WEBHOOK_SOURCES for p in (events_dir / source).glob("*.json")}
     )
     signature = {
         "name": "Revgov-Signature",

@@ -7,12 +7,14 @@ import base64
 import hashlib
 import html
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 _ASSETS = Path(__file__).resolve().parent / "portal"
+_SLOT = re.compile(r"@@([a-z_]+)@@")
 
 
 @lru_cache(maxsize=1)
@@ -71,9 +73,9 @@ def branded_page(
         "css": css,
         "js": js,
     }
-    page = template
-    for name, value in values.items():
-        page = page.replace(f"@@{name}@@", value)
+    # One pass over the template: a value is never searched again, so a branding value that spells another slot
+    # (`@@js@@` in the portal title) stays text instead of receiving that slot's content.
+    page = _SLOT.sub(lambda slot: values.get(slot.group(1), slot.group(0)), template)
     headers = {
         "Content-Security-Policy": content_security_policy(branding, css, js),
         "Referrer-Policy": "no-referrer",

@@ -19,11 +19,14 @@ from typing import Any
 from .. import observe
 from ..adapters.idempotency import _embedded_store
 from ..adapters.sqlite_db import database
+from ..bootstrap import runtime
 from ..edge import handlers
 from ..edge.api import app
-from ..runtime import Runtime, runtime
+from ..runtime import Runtime
 from ..services import events as event_log
+from ..services import tenant_repository
 from ..services.copilot import index_tenant
+from ..services.deals.backfill import backfill_if_unfinished
 from ..settings import _REPO, Settings, settings
 from .resources import VISIBILITY_SECONDS, RuleQueues, create_embedded_queues, create_resources
 from .router import EventRouter
@@ -171,6 +174,8 @@ def start_stack(
     router.start()
     handlers.flush_outbox({}, None)  # publish what a crash left in the outboxes (committed, not yet on the bus)
     seeded, fresh = seed_once(rt)
+    if backend == "sqlite":  # a `.revgov` database from an earlier version: partners' deal pointers (PA-11.1 lists)
+        backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor="system:revgov-dev")
     _index_contracts(rt, list(seeded["tenants"]))
     server = DevServer(app, port=port)  # bound now, serving from `start`: the state file is written in between
     scheduler = _scheduler(rt, backend)

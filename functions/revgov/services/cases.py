@@ -7,20 +7,20 @@ per kind of request that waits for a person).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .. import observe
-from ..domain import cases
+from ..domain import cases, escalation
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.errors import Conflict, Forbidden, NotFound, RevgovError
+from ..domain.cases import Case, CaseDecision, RuleRef
+from ..domain.errors import Conflict, Forbidden, RevgovError
 from ..ports import Changes, DomainEvent, Page, Put, Stored
 from ..runtime import Effect, Runtime
-from . import key_lineage
+from . import case_repository, key_lineage
 from .tenants import load_tenant
-
-CASES = "CASE"
 
 
 @dataclass
@@ -29,23 +29,7 @@ class Resolved:
     registration that lost to one approved first rejects it): its changes and the case as finally decided."""
 
     changes: Changes
-    case: dict[str, Any]
-
-
-def _index(case: dict[str, Any]) -> tuple[str, str]:
-    return f"{CASES}#{case['kind']}#{case['status']}", f"{case['queue']}#{case['due_at']}#{case['case_id']}"
-
-
-def _put(case: dict[str, Any], *, version: int | None, new: bool) -> Put:
-    return Put(
-        CASES,
-        case["case_id"],
-        case,
-        lookup=_index(case),
-        must_be_absent=new,
-        expected_version=version,
-        conflict_detail=f"{case['kind']} {case['case_id']} changed meanwhile; read it again",
-    )
+    case: Case
 
 
 def open_case(
@@ -64,7 +48,7 @@ def open_case(
     context: dict[str, Any] | None = None,
     policy_version: str | None = None,
     country: str | None = None,
-) -> tuple[dict[str, Any], Changes]:
+) -> tuple[Case, Changes]:
     """A new approval or exception, as changes for the caller to commit with the state change that caused it.
     `country`: the partner's country of establishment, whose holidays a business-day SLA skips (CPA-1.3)."""
     route = cases.route_for(policy, category, country)
@@ -83,10 +67,13 @@ def open_case(
         context=context,
         policy_version=policy_version,
     )
+    ladder = policy.get("exception_routing", {}).get("escalation")
+    if kind == "exception" and ladder:  # SOP-4.2 / COP-4.2: when the queue, its lead and the head are told
+        case["escalation"] = escalation.marks(ladder, case["opened_at"], case["due_at"])
     return case, _opened(case, category, route.queue, requested_by)
 
 
-def _opened(case: dict[str, Any], category: str, queue: str, requested_by: Principal | str) -> Changes:
+def _opened(case: Case, category: str, queue: str, requested_by: Principal | str) -> Changes:
     """The new case as changes: the case, its audit record (citing the rules it was opened under), its event."""
     kind = case["kind"]
     actor = requested_by.actor if isinstance(requested_by, Principal) else requested_by
@@ -109,47 +96,45 @@ def _opened(case: dict[str, Any], category: str, queue: str, requested_by: Princ
         "subject": case["subject"],
     }
     return Changes(
-        puts=[_put(case, version=None, new=True)],
+        puts=[case_repository.put(case, version=None)],
         audit=[audit],
         events=[DomainEvent(f"revgov.{kind}s", f"{kind}.opened", detail)],
     )
 
 
-def refresh_case(case: dict[str, Any], version: int, *, context: dict[str, Any], at: str) -> Put:
-    """An open case brought up to date by a watcher that found the same thing again: its context replaced and the
-    number of times it was seen counted, instead of a second case for one finding."""
-    refreshed = {**case, "context": context, "seen_count": int(case.get("seen_count", 1)) + 1, "last_seen_at": at}
-    return _put(refreshed, version=version, new=False)
+def refresh_case(case: Mapping[str, Any], version: int, *, context: dict[str, Any], at: str) -> Put:
+    """An open case (as read) brought up to date by a watcher that found the same thing again: its context replaced
+    and the number of times it was seen counted, instead of a second case for one finding."""
+    known = case_repository.entity(case)
+    seen = int(known.get("seen_count", 1)) + 1
+    return case_repository.put({**known, "context": context, "seen_count": seen, "last_seen_at": at}, version=version)
 
 
 def closed_by_watcher(
-    case: dict[str, Any], version: int, *, actor: str, note: str, rule: dict[str, Any], at: str
+    case: Mapping[str, Any], version: int, *, actor: str, note: str, rule: dict[str, Any], at: str
 ) -> Put:
-    """An open exception a scheduled watcher closes because what it reported no longer holds (e.g. the
+    """An open exception (as read) a scheduled watcher closes because what it reported no longer holds (e.g. the
     certification was recorded in time): resolved by the watcher, with the rule and the reason on the decision."""
-    decision = {"outcome": "resolved", "by": actor, "role": "system", "note": note, "at": at,
-                "resolved_by_rule": {"rule_id": rule["rule_id"], "clause": rule["clause"]}}
-    return _put({**case, "status": "resolved", "decision": decision}, version=version, new=False)
+    decision = CaseDecision(outcome="resolved", by=actor, role="system", note=note, at=at,
+                            resolved_by_rule=RuleRef(rule_id=rule["rule_id"], clause=rule["clause"]))
+    closed: Case = {**case_repository.entity(case), "status": "resolved", "decision": decision}
+    return case_repository.put(closed, version=version)
 
 
 def find(rt: Runtime, tenant_id: str, case_id: str) -> Stored | None:
     """A case of any kind as stored, or None."""
-    return rt.store.get(tenant_id, CASES, case_id)
+    return case_repository.read(rt.store, tenant_id, case_id)
 
 
-def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[dict[str, Any], int]:
-    stored = find(rt, tenant_id, case_id)
-    if stored is None or stored.data["kind"] != kind:
-        raise NotFound(f"no {kind} {case_id}")
-    return stored.data, stored.version
+def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[Case, int]:
+    """The case of that kind and its version; NotFound if there is none."""
+    return case_repository.load(rt.store, tenant_id, kind, case_id)
 
 
 def list_cases(
     rt: Runtime, tenant_id: str, kind: str, *, status: str, queue: str | None, limit: int, cursor: str | None
 ) -> Page:
-    return rt.store.lookup(
-        tenant_id, f"{CASES}#{kind}#{status}", limit=limit, cursor=cursor, prefix=f"{queue}#" if queue else ""
-    )
+    return case_repository.page_by_status(rt.store, tenant_id, kind, status, queue=queue, limit=limit, cursor=cursor)
 
 
 def decide_case(
@@ -160,7 +145,7 @@ def decide_case(
     outcome: str,
     note: str | None,
     payload: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Case:
     """Decide a case and apply its effect in one commit. When the commit loses a race on something the effect read
     (another registration for the same customer and family approved in the same moment), the decision is made
     again on the fresh state, so the reviewer gets a decision (here: the rejection PA-5.5 prescribes), not a 409.
@@ -176,15 +161,17 @@ def decide_case(
 
 def _decide_once(
     rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None, payload: dict[str, Any] | None
-) -> dict[str, Any]:
+) -> Case:
     case, version = get_case(rt, who.tenant_id, kind, case_id)
     tenant, _ = load_tenant(rt, who.tenant_id)
     segregation = tenant.policy["exception_routing"].get("segregation_of_duties")
     try:
         holders = key_lineage.holders(rt, who.tenant_id, who.key_id, since=case["opened_at"])
         decided = cases.decide(case, who, outcome, note, rt.clock.now_iso(), segregation=segregation, holders=holders)
-        handed = {**decided, "payload": payload} if payload is not None else decided
-        extra = _effect(rt, decided["effect"])(rt, handed, who) if decided.get("effect") else Changes()
+        # an effect receives the case untyped (`runtime.Effect`), with what the deciding use case hands it
+        handed = {**decided, "payload": payload} if payload is not None else cast(dict[str, Any], decided)
+        effect = decided["effect"]
+        extra = _effect(rt, effect)(rt, handed, who) if effect else Changes()
     except (Forbidden, Conflict) as refused:
         # a refused governance action leaves a record (SOP-4.3 / COP-4.3), also one its effect refuses (a
         # registration decided out of submission order, PA-5.5 / CPA-5.4)
@@ -199,13 +186,14 @@ def _decide_once(
 
 
 def _decided(
-    case: dict[str, Any], decided: dict[str, Any], version: int, who: Principal, outcome: str, note: str | None
+    case: Case, decided: Case, version: int, who: Principal, outcome: str, note: str | None
 ) -> Changes:
     """The decision as changes (before its effect's): the case, its audit record, its event. When a rule settled the
     case otherwise than the reviewer asked, the record says what was asked, and cites that rule too."""
     kind, case_id, final = case["kind"], case["case_id"], decided["status"]
-    overridden = {"requested_outcome": outcome, "reason": decided["decision"]["note"]} if final != outcome else {}
-    resolution = decided["decision"].get("resolved_by_rule")
+    decision: Mapping[str, Any] = decided["decision"] or {}  # a decided case has its decision
+    overridden = {"requested_outcome": outcome, "reason": decision["note"]} if final != outcome else {}
+    resolution = decision.get("resolved_by_rule")
     rules = [(r["rule_id"], r["clause"]) for r in case["reasons"] if r.get("rule_id")]
     if resolution:
         rules.append((resolution["rule_id"], resolution["clause"]))
@@ -222,10 +210,10 @@ def _decided(
     event = DomainEvent(
         f"revgov.{kind}s", f"{kind}.decided", {"case_id": case_id, "outcome": final, "subject": case["subject"]}
     )
-    return Changes(puts=[_put(decided, version=version, new=False)], audit=[audit], events=[event])
+    return Changes(puts=[case_repository.put(decided, version=version)], audit=[audit], events=[event])
 
 
-def _refusal_record(case: dict[str, Any], who: Principal, outcome: str, refused: RevgovError) -> AuditEntry:
+def _refusal_record(case: Case, who: Principal, outcome: str, refused: RevgovError) -> AuditEntry:
     return AuditEntry.by(
         who,
         f"{case['kind']}.decision_refused",

@@ -11,7 +11,8 @@ Scheduled (`deal_certification_sweep`, events/schedules.json), per tenant, over 
 - later runs refresh that exception while it is open (the days left before the lapse) instead of opening another;
 - the hold lifting (a valid certification recorded in time) closes the exception as resolved by the sweep and
   publishes `deal.reinstated`; the registration lapsing annotates the exception (channel ops still owns it) and
-  publishes `deal.lapsed`; the registration ending (exclusivity over, withdrawn) closes the exception.
+  publishes `deal.lapsed`; the registration ending (exclusivity over, withdrawn, or its partner terminated: PA-13.3
+  / CPA-13.3 "registrations end") closes the exception and never opens one.
 A marker per registration (`DEALHOLD`) names its exception and the spell it is about; a closed exception is never
 reopened for the same spell; a later expiry (a new spell) opens a new one.
 """
@@ -28,6 +29,7 @@ from ..ports import Changes, DomainEvent, Put, Stored
 from ..runtime import Runtime
 from . import cases, tenants
 from .deals import repository as deal_store
+from .deals.live import ended as ended_by
 from .deals.live import hold as hold_of
 from .toolkit import pages, put_over
 
@@ -51,6 +53,8 @@ def sweep(rt: Runtime, tenant_id: str) -> dict[str, int]:
         if deal["status"] != core.APPROVED and marker is None:
             continue
         counts["looked_at"] += 1
+        if ended_by(rt, tenant_id, tenant.policy, deal, partners) is not None:
+            deal = {**deal, "status": core.ENDED}  # PA-13.3 / CPA-13.3 "registrations end": nothing is held
         hold = hold_of(rt, tenant_id, tenant.policy, deal, now, partners) if core.is_live(deal, now) else None
         step = core.hold_step(deal, hold, marker.data if marker else None, now)
         if step != core.HOLD_NONE:
@@ -182,7 +186,8 @@ def _closed(
         f"a valid certification for {deal['family']} was recorded in time ({cite['clause']}): the registration "
         "is no longer suspended"
         if lifted
-        else "the registration no longer holds the opportunity (its exclusivity ended or it was withdrawn)"
+        else "the registration no longer holds the opportunity (its exclusivity ended, it was withdrawn, or its "
+        "partner was terminated)"
     )
     changes = Changes()
     if case is not None:

@@ -1,6 +1,6 @@
 """Backfill of the per-partner decision lookup: decisions stored before it existed show in `GET /v1/decisions`.
 
-`services.decisions.decision_put` writes each partner decision with a lookup (`DECISION#<partner>`, newest first),
+`services.decision_repository.put` writes each partner decision with a lookup (`DECISION#<partner>`, newest first),
 which a partner's `GET /v1/decisions` reads. Decisions stored before that lookup existed have none, so a partner
 never saw them. This rewrites each such decision head unchanged but with its lookup, through the DocumentStore port
 (the same code on SQLite and DynamoDB), in small commits, each with an audit record naming the decisions it
@@ -15,7 +15,7 @@ from ..domain.audit import AuditEntry
 from ..domain.errors import NotFound
 from ..ports import Changes, Stored
 from ..runtime import Runtime
-from . import decisions
+from . import decision_repository, decisions
 from .tenant_repository import stored_profile
 
 BATCH = 25  # decision heads per commit (well under a DynamoDB transaction's 100 items with the audit record)
@@ -23,7 +23,7 @@ ACTION = "decisions.lookup_backfilled"
 
 
 def _has_lookup(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> bool:
-    partition, sort = decisions.partner_lookup(decision)
+    partition, sort = decision_repository.partner_lookup(decision)
     page = rt.store.lookup(tenant_id, partition, limit=1, prefix=sort)
     return any(item.key == decision["decision_id"] for item in page.items)
 
@@ -48,12 +48,12 @@ def backfill_partner_lookups(rt: Runtime, tenant_id: str, *, actor: str) -> dict
 
 def _commit(rt: Runtime, tenant_id: str, items: list[Stored], actor: str) -> int:
     changes = Changes(
-        puts=[decisions.decision_put(item.data, version=item.version) for item in items],
+        puts=[decision_repository.put(item.data, version=item.version) for item in items],
         audit=[
             AuditEntry(
                 actor=actor,
                 action=ACTION,
-                subject=f"{decisions.DECISIONS}#{tenant_id}",
+                subject=f"{decision_repository.DECISIONS}#{tenant_id}",
                 outcome=f"{len(items)} decision(s) given their partner lookup",
                 inputs={
                     "decisions": [{"decision_id": item.key, "partner_id": item.data["partner_id"]} for item in items],

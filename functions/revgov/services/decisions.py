@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterator
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, cast
 
 from ..domain.access import Principal, Role
-from ..domain.canonical import Canonical, canonical_json, canonical_object
-from ..domain.errors import NotFound, RevgovError
-from ..ports import Put, Stored
+from ..domain.canonical import Canonical, canonical_json
+from ..domain.errors import NotFound
+from ..ports import Stored
 from ..runtime import Runtime
+from . import decision_repository as repository
+from .decision_repository import Decision
 from .tenants import policy_at
-from .toolkit import pages
 
-DECISIONS = "DECISION"
-PARTS = "DECISION_PART"  # the body of a decision too large for one item (`new_decision_puts`)
-BODY_INLINE_CHARS = 200_000
-PART_CHARS = 120_000
 AUDIT_INLINE_CHARS = 100_000
 # By decision kind, the composition root (`runtime.Registry`) wires the pure evaluation a replay runs again
-# (`evaluators`) and the record as a partner may read it (`views`).
+# (`evaluators`) and the record as a partner may read it (`views`). How a decision is stored (its collections, its
+# body in parts, its partner lookup) is `decision_repository`'s.
 
 
 def new_decision(
@@ -36,7 +31,7 @@ def new_decision(
     result: dict[str, Any],
     actor: Principal,
     at: str,
-) -> dict[str, Any]:
+) -> Decision:
     return {
         "decision_id": decision_id,
         "kind": kind,
@@ -54,55 +49,10 @@ def new_decision(
     }
 
 
-def new_decision_puts(decision: dict[str, Any], inputs: Canonical | None = None) -> list[Put]:
-    """A new decision as stored items: one when it fits, else a head item and its body in parts.
-
-    DynamoDB caps an item at 400 KB and a transaction at 4 MB: a decision whose inputs and result are larger than
-    `BODY_INLINE_CHARS` keeps them as canonical JSON cut into parts of `PART_CHARS` ASCII characters (escaped once
-    more when stored: at most twice as long, so a part stays under 250 KB), bound by their SHA-256 in the head. The
-    head holds everything else (status, outcome, approvals, history), so approving a quote rewrites only the head.
-    `inputs`, the decision's inputs with their canonical JSON made once by the caller, are not serialised again.
-    """
-    body = {"inputs": decision["inputs"], "result": decision["result"]}
-    if inputs is not None and inputs.value is decision["inputs"]:
-        text = canonical_object({"result": decision["result"]}, {"inputs": inputs.text})
-    else:
-        text = canonical_json(body)
-    if not text.isascii():  # ASCII parts can be cut anywhere; escaping the rest keeps the same JSON value
-        text = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    if len(text) <= BODY_INLINE_CHARS:
-        return [decision_put(decision, version=None)]
-    chunks = [text[start : start + PART_CHARS] for start in range(0, len(text), PART_CHARS)]
-    head = {k: v for k, v in decision.items() if k not in body}
-    head["body"] = {"parts": len(chunks), "chars": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest()}
-    parts = [
-        Put(PARTS, _part_key(decision["decision_id"], number), {"decision_id": decision["decision_id"], "text": chunk},
-            must_be_absent=True)
-        for number, chunk in enumerate(chunks)
-    ]
-    return [decision_put(head, version=None), *parts]
-
-
-def _part_key(decision_id: str, number: int) -> str:
-    return f"{decision_id}#{number:04d}"
-
-
-def whole(rt: Runtime, tenant_id: str, head: dict[str, Any]) -> dict[str, Any]:
-    """A decision stored in parts, put back together and checked against the hash its head holds. The parts are
-    written in the head's own commit and read consistently, so a part missing or failing the hash is damage, not a
-    state that a retry outlives: a 500 (logged with the correlation id), never a 503 "retry"."""
-    body = head.get("body")
-    if body is None:
-        return head
-    refs = [(tenant_id, PARTS, _part_key(head["decision_id"], n)) for n in range(int(body["parts"]))]
-    found = rt.store.get_many(refs)
-    missing = [ref[2] for ref in refs if ref not in found]
-    if missing:
-        raise RevgovError(f"decision {head['decision_id']} is stored in parts and {len(missing)} of them are missing")
-    text = "".join(found[ref].data["text"] for ref in refs)
-    if hashlib.sha256(text.encode()).hexdigest() != body["sha256"]:
-        raise RevgovError(f"decision {head['decision_id']}: its stored parts do not match the hash of its head")
-    return {**{k: v for k, v in head.items() if k != "body"}, **json.loads(text)}
+def whole(rt: Runtime, tenant_id: str, head: Mapping[str, Any]) -> dict[str, Any]:
+    """A decision head with its body put back together when it is stored in parts (`decision_repository.whole`), as
+    a document for the readers that go through it field by field."""
+    return cast(dict[str, Any], repository.whole(rt.store, tenant_id, head))
 
 
 def audit_inputs(decision_id: str, inputs: Canonical) -> Canonical | dict[str, Any]:
@@ -116,31 +66,6 @@ def audit_inputs(decision_id: str, inputs: Canonical) -> Canonical | dict[str, A
         "inputs_sha256": inputs.sha256,
         "inputs_chars": len(inputs.text),
     }
-
-
-def decision_put(decision: dict[str, Any], *, version: int | None) -> Put:
-    partner_id = decision.get("partner_id")
-    return Put(
-        DECISIONS,
-        decision["decision_id"],
-        decision,
-        lookup=partner_lookup(decision) if partner_id else None,
-        must_be_absent=version is None,
-        expected_version=version,
-        conflict_detail=f"decision {decision['decision_id']} changed meanwhile",
-    )
-
-
-def partner_lookup(decision: dict[str, Any]) -> tuple[str, str]:
-    """Where a partner's decision is listed: its partner's partition, newest first (`list_for`); every rewrite of the
-    head keeps the same lookup."""
-    return f"{DECISIONS}#{decision['partner_id']}", f"{_newest_first(decision['created_at'])}#{decision['decision_id']}"
-
-
-def _newest_first(at: str) -> str:
-    """A sort key that orders ISO-8601 UTC instants from the newest: 10^13 ms minus the instant, zero-padded."""
-    instant = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    return f"{10**13 - int(instant.timestamp() * 1000):013d}"
 
 
 def summary(decision: dict[str, Any]) -> dict[str, Any]:
@@ -178,33 +103,32 @@ def list_for(
     the tenant's in id order."""
     if who.role is Role.PARTNER:
         partner_id = who.partner_id
-    if partner_id is None:
-        page = rt.store.query(who.tenant_id, DECISIONS, limit=limit, cursor=cursor)
-    else:
-        page = rt.store.lookup(who.tenant_id, f"{DECISIONS}#{partner_id}", limit=limit, cursor=cursor)
+    page = repository.page(rt.store, who.tenant_id, partner_id=partner_id, limit=limit, cursor=cursor)
     items = [summary(item.data) for item in page.items if who.sees_partner(item.data.get("partner_id"))]
     return {"items": items, "next_cursor": page.next_cursor}
 
 
 def head(rt: Runtime, tenant_id: str, decision_id: str) -> Stored:
     """A decision's head as stored (its body may be kept in parts: `whole`), with its version; NotFound if none."""
-    stored = rt.store.get(tenant_id, DECISIONS, decision_id)
-    if stored is None:
-        raise NotFound(f"no decision {decision_id}")
-    return stored
+    return repository.head(rt.store, tenant_id, decision_id)
 
 
 def every(rt: Runtime, tenant_id: str) -> Iterator[Stored]:
     """Every decision head of the tenant, in id order, page by page."""
-    return pages(rt.store, tenant_id, DECISIONS)
+    return repository.every(rt.store, tenant_id)
 
 
 def load(rt: Runtime, who: Principal, decision_id: str) -> tuple[dict[str, Any], int]:
     """The whole stored record (staff, replay, approvals); a reader's own view is `view`."""
-    stored = rt.store.get(who.tenant_id, DECISIONS, decision_id)
+    decision, version = _load(rt, who, decision_id)
+    return cast(dict[str, Any], decision), version
+
+
+def _load(rt: Runtime, who: Principal, decision_id: str) -> tuple[Decision, int]:
+    stored = repository.read(rt.store, who.tenant_id, decision_id)
     if stored is None or not who.sees_partner(stored.data.get("partner_id")):
         raise NotFound(f"no decision {decision_id}")
-    return whole(rt, who.tenant_id, stored.data), stored.version
+    return repository.whole(rt.store, who.tenant_id, stored.data), stored.version
 
 
 def view(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
@@ -220,7 +144,7 @@ def view(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
 
 def replay(rt: Runtime, who: Principal, decision_id: str) -> dict[str, Any]:
     """Re-evaluate the stored inputs under the stored policy version; the result must be identical."""
-    decision, _ = load(rt, who, decision_id)
+    decision, _ = _load(rt, who, decision_id)
     policy = policy_at(rt, who.tenant_id, decision["policy_version"])
     evaluate = rt.registry.evaluators[decision["kind"]]
     again = evaluate(policy, decision["policy_version"], decision["inputs"])

@@ -11,6 +11,7 @@ exception is resolved or dismissed, it is reported again only if it is still fou
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,9 +25,7 @@ from ..domain.errors import FieldError, MalformedRequest
 from ..domain.time import instant, iso
 from ..ports import Put
 from ..runtime import Runtime
-from . import cases, decisions, partner_repository, tenants
-from .decisions import DECISIONS
-from .toolkit import pages
+from . import case_repository, cases, decision_repository, decisions, partner_repository, tenants
 
 EQUITY = "EQUITY"  # finding key hash -> the gap, its exception and when it was first and last seen
 CATEGORY = "channel_equity"
@@ -83,11 +82,10 @@ def gather(
     seen = _Window(since, {p["partner_id"]: core.segments_of(p) for p in partners if p.get("tier")})
     caps = policy.get("pricing", {}).get("discount_caps", {})
     cap_rule = (str(caps.get("id", "")), str(caps.get("clause", "")))
-    for item in pages(rt.store, tenant_id, DECISIONS):
+    for item in decision_repository.every(rt.store, tenant_id):
         _read_decision(seen, item.data, cap_rule)
     wanted = {pair: rank for rank, pair in enumerate(_CASE_STATUSES)}
-    read = [item.data for item in pages(rt.store, tenant_id, cases.CASES)
-            if (item.data.get("kind"), item.data.get("status")) in wanted]
+    read = [c for c in case_repository.every(rt.store, tenant_id) if (c.get("kind"), c.get("status")) in wanted]
     # in the order the case lists give them (kind and status, then queue, due time, id)
     for case in sorted(read, key=lambda c: (wanted[(c["kind"], c["status"])], c["queue"], c["due_at"], c["case_id"])):
         _read_case(seen, case)
@@ -125,7 +123,7 @@ def _read_decision(seen: _Window, decision: dict[str, Any], cap_rule: tuple[str,
                                                   decision["decision_id"], (cap_rule[0],), tier=tier))
 
 
-def _read_case(seen: _Window, case: dict[str, Any]) -> None:
+def _read_case(seen: _Window, case: Mapping[str, Any]) -> None:
     """An exception opened in the window (counted against the quotes of the tier then), or an approval decided in it
     (a pricing approval: approved or not and hours to decision; a rebate dispute: upheld or not)."""
     partner_id = case.get("partner_id")
@@ -247,7 +245,7 @@ def run(rt: Runtime, tenant_id: str, days: int = DEFAULT_WINDOW_DAYS) -> dict[st
 
 def _reopens(rt: Runtime, tenant_id: str, marker: dict[str, Any], days: int, now: str) -> bool:
     """Report the gap again only once its exception is closed and a whole window has passed since it was decided."""
-    stored = rt.store.get(tenant_id, cases.CASES, marker["case_id"])
+    stored = cases.find(rt, tenant_id, marker["case_id"])
     if stored is None:
         return True
     case = stored.data

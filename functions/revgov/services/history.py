@@ -56,9 +56,9 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     catalog = tenant_catalog(rt, tenant_id, tenant.policy)
     today = parse_day(rt.clock.now_iso()[:10])
     known = _known(rt, tenant_id, lines, payments, catalog, tenant.policy)
-    months, problems = history.plan(
-        tenant_id, import_id, lines, payments, known, today=today, rule=book.invoicing, credit_rule=book.credit_notes
-    )
+    went_live = parse_day(tenant.created_at[:10])  # go-live: the day the tenant was provisioned (docs/kpis.md)
+    months, problems = history.plan(tenant_id, import_id, lines, payments, known, today=today, went_live=went_live,
+                                    rule=book.invoicing, credit_rule=book.credit_notes)
     if problems:
         rows = sorted({"/".join(p.path.split("/")[:3]) for p in problems})
         raise RuleViolation(

@@ -8,6 +8,7 @@ from typing import Any
 from ..domain.access import PLATFORM, Principal, Role, bearer_token, format_key, hash_key, parse_key
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation, Unauthenticated
+from ..domain.partners import portal_access
 from ..ports import Changes, Page, Put, Stored
 from ..runtime import Runtime
 from . import partner_repository, tenant_repository
@@ -109,7 +110,21 @@ def resolve_key(rt: Runtime, authorization: str | None) -> tuple[Principal, dict
         if tenant.data["status"] != "active":
             raise Forbidden(f"tenant {parts.tenant_id} is {tenant.data['status']}")
         plan = tenant.data.get("config", {}).get("plan")
+        if key.data["role"] == Role.PARTNER.value:
+            _partner_may_enter(rt, parts.tenant_id, str(key.data.get("partner_id")), tenant.data)
     return Principal(parts.tenant_id, Role(key.data["role"]), parts.key_id, key.data.get("partner_id")), plan
+
+
+def _partner_may_enter(rt: Runtime, tenant_id: str, partner_id: str, tenant: dict[str, Any]) -> None:
+    """A partner key reaches the portal while its partner does (PA-9.6 / CPA-9.8: access ends N days after
+    termination, `policy.onboarding.termination.portal_access`): one read of the partner per partner request, the
+    policy from the profile the key's batch already read."""
+    partner = partner_repository.record(rt.store, tenant_id, partner_id)
+    if partner is None:
+        raise Unauthenticated("the API key is unknown or revoked")
+    refused = portal_access.access_refused(tenant.get("config", {}).get("policy", {}), partner, rt.clock.now_iso())
+    if refused is not None:
+        raise Forbidden(refused)
 
 
 def mint_operator_key(rt: Runtime, label: str, minted_by: str = "system:bootstrap") -> str:

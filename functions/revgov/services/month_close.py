@@ -159,7 +159,7 @@ def _report(
     marker = rt.store.get(tenant.tenant_id, FINDINGS, key)
     now = rt.clock.now_iso()
     if marker is not None:
-        stored = rt.store.get(tenant.tenant_id, cases.CASES, marker.data["case_id"])
+        stored = cases.find(rt, tenant.tenant_id, marker.data["case_id"])
         if stored is None or stored.data["status"] != "open":
             return  # finance has dealt with it: one exception per finding
         try:

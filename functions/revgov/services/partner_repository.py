@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
@@ -82,3 +83,10 @@ def get_many(store: DocumentStore, tenant_id: str, partner_ids: list[str]) -> di
         refs = [(tenant_id, PARTNERS, key) for key in partner_ids[start : start + _BATCH]]
         found.update({ref[2]: item.data for ref, item in store.get_many(refs).items()})
     return found
+
+
+def statuses(store: DocumentStore, tenant_id: str) -> Iterator[str]:
+    """The status of every partner of the tenant (read from the collection, not the lookup: strongly consistent),
+    only that field projected."""
+    for _, (status,) in store.project(tenant_id, PARTNERS, ["$.status"]):
+        yield str(json.loads(status))

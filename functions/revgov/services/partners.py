@@ -14,12 +14,13 @@ from typing import Any, cast
 from ..domain import partners
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import ConcurrentUpdate, NotFound
+from ..domain.cases import Case
+from ..domain.errors import ConcurrentUpdate, NotFound, StaleWrite
 from ..domain.partners import Assessment, Partner
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import cases, tenants
+from . import cases, partner_plan, tenants
 from . import partner_repository as repository
 from .toolkit import retry_on_conflict
 
@@ -114,6 +115,7 @@ def _outstanding(policy: dict[str, Any], partner: Mapping[str, Any], at: str) ->
 def apply(rt: Runtime, who: Principal, application: dict[str, Any]) -> dict[str, Any]:
     """Record an application; the creator's key is kept so it can never approve its own application."""
     policy, version = _policy(rt, who.tenant_id)
+    partner_plan.check_room(rt, who.tenant_id)
     at = rt.clock.now_iso()
     partner = partners.new_application(
         policy, partner_id=rt.ids.new("ptr"), application=application, created_by=who, at=at
@@ -222,7 +224,7 @@ def add_certification(rt: Runtime, who: Principal, partner_id: str, certificatio
 
 def _open_activation(
     rt: Runtime, who: Principal, policy: dict[str, Any], partner: Partner, assessment: Assessment, policy_version: str
-) -> tuple[dict[str, Any], Changes]:
+) -> tuple[Case, Changes]:
     """The activation approval, in the queue the policy names (channel ops, or legal for non-standard terms),
     requested in the name of the application's creator so that neither creator nor submitter can decide it."""
     category, rule = partners.activation_route(policy, assessment)
@@ -254,7 +256,7 @@ def _submitted_changes(
     )
 
 
-def _approval_view(approval: dict[str, Any] | None) -> dict[str, Any] | None:
+def _approval_view(approval: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if approval is None:
         return None
     return {"approval_id": approval["case_id"], **{k: approval[k] for k in ("case_id", "category", "queue", "due_at",
@@ -335,6 +337,7 @@ def backfill_onboarding(
     `partner.backfilled` by whoever recorded it, with the instants and the evidence it rests on; the event is
     `partner.activated` with the reason saying it is backfilled (KPIs' partner directory)."""
     policy, version = _policy(rt, who.tenant_id)
+    partner_plan.check_room(rt, who.tenant_id)
     now = rt.clock.now_iso()
     partner = partners.backfilled(policy, application, history, partner_id=rt.ids.new("ptr"), recorded_by=who,
                                   recorded_at=now)
@@ -355,6 +358,44 @@ def backfill_onboarding(
         ),
     )
     return view(partner)
+
+
+# --- time limits (scheduled) ------------------------------------------------------------------
+_SWEPT = {"lapsed": "lapsed", "suspended": "suspended", "active": "reinstated"}
+
+
+def sweep_standing(rt: Runtime, tenant_id: str) -> dict[str, int]:
+    """Scheduled (`partner_lifecycle_sweep`): the time limits of PA-2.9 / CPA-2.9 (an application incomplete too long
+    after submission lapses) and PA-2.7 / CPA-2.4 (an insurance certificate not renewed within the grace days
+    suspends the partner, reinstated once a valid one is filed), each move audited citing its rule, with its event.
+    Idempotent: a partner already moved is not moved again; one changed meanwhile is left to the next run."""
+    counts = dict.fromkeys(("looked_at", "lapsed", "suspended", "reinstated"), 0)
+    policy, policy_version = _policy(rt, tenant_id)
+    now = rt.clock.now_iso()
+    day = parse_instant(now).date()
+    for seen in repository.every(rt.store, tenant_id):
+        counts["looked_at"] += 1
+        if partners.standing_step(policy, seen, day) is None:
+            continue
+        partner, version = repository.load(rt.store, tenant_id, seen["partner_id"])
+        step = partners.standing_step(policy, partner, day)
+        if step is None:
+            continue
+        status, reason = step
+        moved = partners.moved_by_rule(partner, status, reason, at=now)
+        action = _SWEPT[status]
+        cited = {"rule_id": reason["rule_id"], "clause": reason["clause"]}
+        audit = AuditEntry(actor=partners.STANDING_ACTOR, actor_role="system", action=f"partner.{action}",
+                           subject=partner["partner_id"], outcome=status, policy_version=policy_version,
+                           inputs={"from": partner["status"], "reason": reason["message"]},
+                           rule_ids=(reason["rule_id"],), clauses=(reason["clause"],))
+        event = _event(action, moved, previous_status=partner["status"], reason=reason["message"], **cited)
+        try:
+            rt.commit(tenant_id, Changes(puts=[repository.put(moved, version=version)], audit=[audit], events=[event]))
+        except StaleWrite:  # changed meanwhile: the next run looks again
+            continue
+        counts[action] += 1
+    return counts
 
 
 # --- entitlements ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from ..domain.errors import Conflict, RuleViolation
 from ..domain.policy_change import APPROVED, PROPOSED
 from ..ports import Changes, Delete, Put
 from ..runtime import Runtime
-from . import decisions, policy_drafts
+from . import decision_repository, decisions, policy_drafts
 from .policy_whatif import queue_of  # category -> queue under a policy, as the what-if counts approvals
 from .pricing import evaluate
 from .tenants import policy_at
@@ -69,7 +69,7 @@ def shadow_quote(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
     shadowed = rt.store.query(tenant_id, SHADOWING, limit=_PAGE).items
     if not shadowed:
         return {"status": "none"}
-    head = rt.store.get(tenant_id, decisions.DECISIONS, decision_id)
+    head = decision_repository.read(rt.store, tenant_id, decision_id)
     if head is None:
         return {"status": "skipped", "reason": f"no decision {decision_id}"}
     decision = decisions.whole(rt, tenant_id, head.data)

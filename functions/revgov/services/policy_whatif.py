@@ -16,6 +16,7 @@ from ..domain.errors import FieldError, RuleViolation
 from ..domain.time import parse_day
 from ..runtime import Runtime
 from . import decisions, policy_drafts, policy_whatif_workers
+from .decision_repository import DECISIONS
 from .pricing import evaluate
 from .tenants import policy_at
 
@@ -52,7 +53,7 @@ def stored_quote_decisions(rt: Runtime, who: Principal, start: str, end: str) ->
     for prefix in policy_whatif.id_prefixes("dec", start, end):  # the window's ids, not the whole history
         cursor = None
         while True:
-            page = rt.store.query(who.tenant_id, decisions.DECISIONS, limit=_PAGE, cursor=cursor, prefix=prefix)
+            page = rt.store.query(who.tenant_id, DECISIONS, limit=_PAGE, cursor=cursor, prefix=prefix)
             for item in page.items:
                 data = item.data
                 if data.get("kind") == "pricing" and start <= data["created_at"][:10] <= end:
@@ -160,12 +161,12 @@ class _Replayer:
         whose ids start with `prefix`), summed: the rows `compare` makes, read from the few values each needs."""
         tally = policy_whatif.Tally(self.examples)
         loads = json.loads
-        for key, values in self.rt.store.project(self.tenant_id, decisions.DECISIONS, self.fields, prefix=prefix):
+        for key, values in self.rt.store.project(self.tenant_id, DECISIONS, self.fields, prefix=prefix):
             if values[0] != _PRICING or not start <= loads(values[1])[:10] <= end:
                 continue
             version, body, inputs, outcome, categories, net, cost, tier = values[2:10]
             if body != "null":  # stored in parts: read whole
-                stored = self.rt.store.get(self.tenant_id, decisions.DECISIONS, key)
+                stored = self.rt.store.get(self.tenant_id, DECISIONS, key)
                 if stored is not None:
                     tally.add(self._compare_whole(decisions.whole(self.rt, self.tenant_id, stored.data)))
                 continue

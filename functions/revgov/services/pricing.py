@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..domain import audience, pricing
+from ..domain import audience, pricing, quote_validity
+from ..domain import cases as case_rules
 from ..domain import partners as partner_rules
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
@@ -15,7 +17,7 @@ from ..domain.errors import Forbidden, NotFound, RuleViolation
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import cases, deals, decisions, key_lineage
+from . import cases, deals, decision_repository, decisions, key_lineage
 from .catalog import price_lines, tenant_catalog
 from .partners import load_partner
 from .tenants import load_tenant, policy_at
@@ -59,11 +61,14 @@ def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> d
     what it takes away at once are Section 9 entitlements (PA-4.3(a), CPA-4.3(a)) and the family (PA-4.3(b))."""
     day = parse_instant(at).date()
     tier = partner_rules.held_tier(policy, partner, day)
+    # PA-2.7 / CPA-2.4: an insurance certificate not renewed within the grace days suspends new quotes at once (the
+    # partner-lifecycle sweep records the suspension; a quote does not wait for it)
+    insured = partner["status"] != "active" or partner_rules.insurance_lapse(policy, partner, day) is None
     families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
     certified = sorted({families[c] for c in partner_rules.valid_certifications(partner, day) if c in families})
     return {
         "partner_id": partner["partner_id"],
-        "status": partner["status"],
+        "status": partner["status"] if insured else "suspended",
         "tier": tier["tier"] if tier else "none",
         "certified_families": certified,
         "barred_families": sorted(partner_rules.barred_families(policy, partner, day)),
@@ -95,7 +100,7 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     opened, changes = _open_approvals(rt, who, policy, decision)
     decision["approvals"] = [o["approval_id"] for o in opened]
     made = Canonical.of(inputs)  # serialised once: for the stored body, the audit inputs and the audit hash
-    changes.puts.extend(decisions.new_decision_puts(decision, made))
+    changes.puts.extend(decision_repository.puts(decision, made))
     changes.audit.insert(0, _checked(who, decision, made))
     changes.events.append(
         DomainEvent(
@@ -112,7 +117,8 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     )
     rt.commit(who.tenant_id, changes)
     if who.role is Role.PARTNER:
-        decision = audience.partner_decision(decision, pricing.partner_wording(pricing.pricing_index(policy, version)))
+        wording = pricing.partner_wording(pricing.pricing_index(policy, version))
+        return response(audience.partner_decision(decision, wording), opened)
     return response(decision, opened)
 
 
@@ -158,7 +164,7 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
 
 
 def _open_approvals(
-    rt: Runtime, who: Principal, policy: dict[str, Any], decision: dict[str, Any]
+    rt: Runtime, who: Principal, policy: dict[str, Any], decision: Mapping[str, Any]
 ) -> tuple[list[dict[str, Any]], Changes]:
     """One approval per category the result needs, each citing the reasons of its category (and the uncategorised)."""
     result, decision_id = decision["result"], decision["decision_id"]
@@ -188,7 +194,7 @@ def _open_approvals(
     return opened, changes
 
 
-def _checked(who: Principal, decision: dict[str, Any], inputs: Canonical) -> AuditEntry:
+def _checked(who: Principal, decision: Mapping[str, Any], inputs: Canonical) -> AuditEntry:
     """The check's audit record: its inputs (or their hash when too large), the rules and clauses it applied."""
     reasons = decision["result"]["reasons"]
     return AuditEntry.by(
@@ -207,16 +213,21 @@ def partner_view(rt: Runtime, who: Principal, decision: dict[str, Any]) -> dict[
     """The decision as `who` may read it: staff the whole record, a partner no rival, no cost, no margin."""
     if who.role is not Role.PARTNER:
         return decision
-    try:
-        policy, version = policy_at(rt, who.tenant_id, decision["policy_version"]), decision["policy_version"]
-    except NotFound:  # a version no longer kept: the rules' ids are the tenant's current ones
-        tenant, _ = load_tenant(rt, who.tenant_id)
-        policy, version = tenant.policy, tenant.policy_version
+    policy, version = _policy_of(rt, who.tenant_id, decision["policy_version"])
     wording = pricing.partner_wording(pricing.pricing_index(policy, version))
     return audience.partner_decision(decision, wording)
 
 
-def response(decision: dict[str, Any], approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _policy_of(rt: Runtime, tenant_id: str, version: str) -> tuple[dict[str, Any], str]:
+    """The policy a decision was made under, or the tenant's current one when that version is no longer kept."""
+    try:
+        return policy_at(rt, tenant_id, version), version
+    except NotFound:
+        tenant, _ = load_tenant(rt, tenant_id)
+        return tenant.policy, tenant.policy_version
+
+
+def response(decision: Mapping[str, Any], approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     result = decision["result"]
     return {
         "decision_id": decision["decision_id"],
@@ -269,18 +280,41 @@ def _two_people(rt: Runtime, who: Principal, case: dict[str, Any], others: list[
             )
 
 
-def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
-    """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny."""
+def _expired(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> dict[str, str] | None:
+    """The reason an approval given now approves nothing because the quote has expired (PA-6.1 / PA-6.6, SOP-4.4;
+    CPA-6.1 / CPA-6.6, COP-4.4), or None while the quote is valid (or the policy has no such rule)."""
+    pricing_policy = _policy_of(rt, tenant_id, decision["policy_version"])[0]["pricing"]
+    rule = pricing_policy.get("quote_approval_expiry")
+    days = int(pricing_policy.get("quote_validity_days", 30))
+    if rule is None or not quote_validity.expired(decision["created_at"], days, rt.clock.now_iso()):
+        return None
+    return quote_validity.expiry_reason(rule, decision["created_at"], days)
+
+
+def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
+    """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny. An
+    approval given after the quote expired approves nothing: it resolves as a rejection citing the expiry rule, and
+    the quote is denied (a new check gives a new quote)."""
     decision_id = case["subject"]["id"]
     stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
     others = [c for c in (cases.find(rt, who.tenant_id, cid) for cid in decision["approvals"]) if c is not None]
+    resolved: case_rules.Case | None = None
     if case["status"] == "approved":
         _two_people(rt, who, case, [c.data for c in others])
+        expiry = _expired(rt, who.tenant_id, decision)
+        if expiry is not None:
+            resolved = case_rules.resolved_otherwise(case, "rejected", expiry)
+            case = dict(resolved)
     statuses = {c.data["case_id"]: c.data["status"] for c in others} | {case["case_id"]: case["status"]}
     history = [
         *decision["history"],
-        {"approval_id": case["case_id"], "outcome": case["status"], "by": who.actor, "at": rt.clock.now_iso()},
+        {
+            "approval_id": case["case_id"],
+            "outcome": "expired" if resolved else case["status"],
+            "by": who.actor,
+            "at": rt.clock.now_iso(),
+        },
     ]
     if case["status"] == "rejected":
         outcome, status = "deny", "rejected"
@@ -289,8 +323,9 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     else:
         outcome, status = decision["outcome"], decision["status"]
     updated = {**decision, "outcome": outcome, "status": status, "history": history}
-    changes = Changes(puts=[decisions.decision_put(updated, version=stored.version)])
+    changes = Changes(puts=[decision_repository.put(updated, version=stored.version)])
     if status != decision["status"]:
+        cited = [*case["reasons"], *([case["decision"]["resolved_by_rule"]] if resolved else [])]
         changes.audit.append(
             AuditEntry.by(
                 who,
@@ -299,11 +334,11 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
                 outcome,
                 inputs={"approvals": statuses},
                 policy_version=decision["policy_version"],
-                rule_ids=[r["rule_id"] for r in case["reasons"]],
-                clauses=[r["clause"] for r in case["reasons"]],
+                rule_ids=[r["rule_id"] for r in cited],
+                clauses=[r["clause"] for r in cited],
             )
         )
         changes.events.append(
             DomainEvent("revgov.pricing", f"quote.{status}", {"decision_id": decision_id, "outcome": outcome})
         )
-    return changes
+    return cases.Resolved(changes, resolved) if resolved is not None else changes

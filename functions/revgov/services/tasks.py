@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from ..domain.audit import AuditEntry
+from ..domain.rules import Rule
 from ..ports import Changes, DomainEvent, Page, Put
 from ..runtime import Runtime
 
@@ -36,9 +37,9 @@ class Task(TypedDict):
     opened_by: str
 
 
-def _opened(task: Task) -> Changes:
-    """The changes that open `task`: its dedupe guard, the task listed open in its queue, its audit record, its
-    event."""
+def _opened(task: Task, rules: tuple[Rule, ...]) -> Changes:
+    """The changes that open `task`: its dedupe guard, the task listed open in its queue, its audit record (citing
+    the rules the agent acted on: PA-14.2 / CPA-14.2), its event."""
     agent, task_id, escalated = task["agent"], task["task_id"], task["escalated"]
     inputs = {"kind": task["kind"], "queue": task["queue"], "subject": task["subject"],
               "partner_id": task["partner_id"], "confidence": task["confidence"], "evidence": task["evidence"],
@@ -53,7 +54,8 @@ def _opened(task: Task) -> Changes:
         ],
         audit=[AuditEntry(actor=task["opened_by"], actor_role="agent",
                           action="task.escalated" if escalated else "task.opened", subject=task_id,
-                          outcome="escalated" if escalated else "open", inputs=_exact(inputs))],
+                          outcome="escalated" if escalated else "open", inputs=_exact(inputs),
+                          rule_ids=tuple(r.rule_id for r in rules), clauses=tuple(r.clause for r in rules))],
         events=[DomainEvent("revgov.agents", "task.opened", detail)],
     )
 
@@ -72,8 +74,9 @@ def new_task(
     confidence: float,
     draft_message: dict[str, Any] | None,
     escalated: bool,
+    rules: tuple[Rule, ...],
 ) -> tuple[dict[str, Any], Changes]:
-    """The task and the changes that open it (its dedupe guard, its audit record, its event)."""
+    """The task and the changes that open it (its dedupe guard, its audit record citing `rules`, its event)."""
     task = Task(
         task_id=rt.ids.new("tsk"),
         agent=agent,
@@ -91,7 +94,7 @@ def new_task(
         opened_at=rt.clock.now_iso(),
         opened_by=f"agent:{agent}",
     )
-    return dict(task), _opened(task)
+    return dict(task), _opened(task, rules)
 
 
 def _exact(value: Any) -> Any:

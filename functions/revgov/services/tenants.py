@@ -1,4 +1,5 @@
-"""Operator use cases: provision, list, read, suspend, resume and offboard white-label tenants.
+"""Operator use cases: provision, list, read, suspend, resume and re-import white-label tenants (offboarding, which
+must survive a failure halfway, is `offboarding`'s).
 
 Where tenants are stored is `tenant_repository`'s."""
 
@@ -123,32 +124,6 @@ def set_status(rt: Runtime, actor: Principal, tenant_id: str, status: str, reaso
         events=[DomainEvent(SOURCE, action, {"reason": reason})],
     ))
     return moved.as_dict()
-
-
-def _redacted(item: dict[str, Any]) -> dict[str, Any]:
-    """Exports never carry live credentials: webhook secrets are replaced by a marker."""
-    return {**item, "data": {"redacted": True}} if repository.is_secret(item, key=False) else item
-
-
-def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
-    """Export every item of the tenant, delete them all, prove nothing is left, and audit it on the platform chain."""
-    tenant, _ = load_tenant(rt, tenant_id)
-    export = [_redacted(item) for item in rt.store.export_tenant(tenant_id)]
-    deleted = rt.store.delete_tenant(tenant_id)
-    if rt.clause_index is not None:
-        rt.clause_index.delete_tenant(tenant_id)
-    remaining = len(rt.store.export_tenant(tenant_id))
-    counts = {"exported_items": len(export), "deleted_items": deleted, "remaining_items": remaining}
-    rt.commit(PLATFORM, Changes(
-        deletes=[repository.registry_delete(tenant_id)],
-        audit=[AuditEntry.by(actor, "tenant.offboarded", tenant_id, "deleted" if remaining == 0 else "incomplete",
-                             inputs=counts, policy_version=tenant.policy_version)],
-        # on the platform chain, so the envelope's tenant_id is the platform's: the tenant offboarded is named
-        # here, for the contract indexer that deletes its search index where this function has no search access
-        events=[DomainEvent(SOURCE, "tenant.offboarded",
-                            {"exported_items": len(export), "offboarded_tenant_id": tenant_id})],
-    ))
-    return {"tenant_id": tenant_id, **counts, "export": export}
 
 
 def import_tenant(rt: Runtime, actor: Principal, items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,25 +10,18 @@ from typing import Any
 from ..domain import kpis as kpi_core
 from ..domain import workflow_metrics as core
 from ..domain.access import Principal
-from ..domain.cases import OPEN, OUTCOMES
+from ..domain.cases import OPEN, OUTCOMES, Case
 from ..domain.errors import MalformedRequest
 from ..runtime import Runtime
-from . import tenants
-from .cases import CASES
+from . import case_repository, tenants
 
 _STATUSES = {kind: (open_status, *OUTCOMES[kind]) for kind, open_status in OPEN.items()}
 
 
-def _cases(rt: Runtime, tenant_id: str) -> Iterator[dict[str, Any]]:
+def _cases(rt: Runtime, tenant_id: str) -> Iterator[Case]:
     for kind, statuses in _STATUSES.items():
         for status in statuses:
-            cursor = None
-            while True:
-                page = rt.store.lookup(tenant_id, f"{CASES}#{kind}#{status}", limit=200, cursor=cursor)
-                yield from (item.data for item in page.items)
-                cursor = page.next_cursor
-                if not cursor:
-                    break
+            yield from case_repository.by_status(rt.store, tenant_id, kind, status)
 
 
 def report(rt: Runtime, who: Principal, period: str) -> dict[str, Any]:

@@ -44,9 +44,12 @@ from .rules import (
     rule_ref,
     tiers_by_rank,
 )
+from .standing import ACTOR as STANDING_ACTOR
+from .standing import application_lapse, insurance_lapse, moved_by_rule, standing_step
 
 __all__ = [
     "BACKFILL_ACTOR",
+    "STANDING_ACTOR",
     "STATUSES",
     "TAKES_EVIDENCE",
     "TAKES_TERMS",
@@ -57,6 +60,7 @@ __all__ = [
     "Partner",
     "activation_route",
     "amended_terms",
+    "application_lapse",
     "assess",
     "awaiting_approval",
     "backfilled",
@@ -69,6 +73,8 @@ __all__ = [
     "family_expired_on",
     "family_expiry_gaps",
     "held_tier",
+    "insurance_lapse",
+    "moved_by_rule",
     "moved_to",
     "new_application",
     "not_onboarded_on",
@@ -78,6 +84,7 @@ __all__ = [
     "required_documents",
     "required_terms",
     "rule_ref",
+    "standing_step",
     "submitted",
     "tier_unmet",
     "tiers_by_rank",

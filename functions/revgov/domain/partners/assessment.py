@@ -10,12 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from ..access import Principal
-from ..errors import RuleViolation
+from ..errors import Conflict, RuleViolation
 from ..money import format_money, parse_money
 from ..time import add_months, parse_day, parse_instant
 from .evidence import valid_certifications, valid_on
 from .lifecycle import TAKES_SUBMISSION, moved, require
 from .rules import onboarding, payment_terms, required_documents, required_terms, rule_ref, tier, tiers_by_rank
+from .standing import application_lapse
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,10 @@ def submitted(
 ) -> tuple[dict[str, Any], Assessment]:
     """Run the checks: with gaps the partner waits for documents; complete, it waits for approval."""
     require(partner, TAKES_SUBMISSION, "be submitted")
+    lapse = application_lapse(policy, partner, parse_instant(at).date())
+    if lapse is not None:  # PA-2.9 / CPA-2.9: lapsed, "must be resubmitted" as a new application
+        raise Conflict(lapse["message"], extra={"current_status": partner["status"], "allowed_next": ["lapsed"],
+                                                "rule_id": lapse["rule_id"], "clause": lapse["clause"]})
     assessment = assess(policy, partner, at)
     target = "pending_approval" if assessment.complete else "pending_documents"
     moved_partner = moved(partner, target, at=at, by=by, reason=None)

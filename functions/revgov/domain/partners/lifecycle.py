@@ -13,14 +13,16 @@ from ..money import format_money, parse_money
 from ..time import instant
 from .rules import onboarding, payment_terms, tier, tiers_by_rank
 
-# applied → pending_documents ⇄ (resubmit) → pending_approval → active ⇄ suspended → terminated; or rejected.
+# applied → pending_documents ⇄ (resubmit) → pending_approval → active ⇄ suspended → terminated; or rejected; or,
+# incomplete too long after submission, lapsed (PA-2.9 / CPA-2.9: a new application is needed).
 TRANSITIONS: dict[str, frozenset[str]] = {
     "applied": frozenset({"pending_documents", "pending_approval"}),
-    "pending_documents": frozenset({"pending_documents", "pending_approval"}),
+    "pending_documents": frozenset({"pending_documents", "pending_approval", "lapsed"}),
     "pending_approval": frozenset({"active", "rejected"}),
     "active": frozenset({"suspended", "terminated"}),
     "suspended": frozenset({"active", "terminated"}),
     "rejected": frozenset(),
+    "lapsed": frozenset(),
     "terminated": frozenset(),
 }
 STATUSES = tuple(TRANSITIONS)

@@ -88,4 +88,6 @@ def onboarding_problems(policy: Mapping[str, Any]) -> list[FieldError]:
         unknown(f"{base}/{name}/category", [rules[name]["category"]], categories, "exception_routing category")
     names = set(entitlement_names(policy))
     unknown(f"{base}/suspension/withholds", rules["suspension"].get("withholds", []), names, "entitlement")
+    watched = (rules.get("insurance_lapse") or {}).get("documents", [])
+    unknown(f"{base}/insurance_lapse/documents", watched, documents, "document")
     return problems

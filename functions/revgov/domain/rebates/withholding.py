@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
+from ..billing.overdue import STANDARD_TERMS_DAYS, overdue_invoices, standard_terms_days, terms_of
 from ..rules import Rule
 
-STANDARD_TERMS_DAYS = 30  # when the policy states no standard payment term
 MAX_LISTED = 50  # overdue invoices named on a statement (the count is always stated)
 
 
@@ -36,36 +36,20 @@ class Withholding:
         node = policy.get("rebates", {}).get("withholding")
         if not node:
             return None
-        standard = (policy.get("pricing", {}).get("payment_terms") or {}).get("standard_days") or [STANDARD_TERMS_DAYS]
-        return cls(Rule.of(node), int(node["overdue_days"]), int(standard[0]))
+        return cls(Rule.of(node), int(node["overdue_days"]), standard_terms_days(policy))
 
     def terms_of(self, partner: Mapping[str, Any] | None) -> int:
         """The partner's payment term in days: its own when set, else the policy's standard one."""
-        days = ((partner or {}).get("terms") or {}).get("payment_terms_days")
-        return int(days) if days else self.standard_terms_days
+        return terms_of(partner, self.standard_terms_days)
 
 
 def overdue(
     rule: Withholding, invoices: Iterable[Mapping[str, Any]], terms: Mapping[str, int], on: date
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per partner, its invoices issued and unpaid on `on` that are more than `rule.overdue_days` past due.
-
-    `terms`: each partner's payment term in days (a partner missing from it has the standard term)."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for invoice in invoices:
-        issued_at = invoice.get("finalized_at")
-        if invoice.get("status") != "finalized" or not issued_at or date.fromisoformat(issued_at[:10]) > on:
-            continue
-        paid_on = invoice.get("paid_on")
-        if paid_on and date.fromisoformat(paid_on[:10]) <= on:
-            continue
-        pid = invoice["partner_id"]
-        due = date.fromisoformat(issued_at[:10]) + timedelta(days=terms.get(pid, rule.standard_terms_days))
-        late = (on - due).days
-        if late > rule.overdue_days:
-            entry = {"invoice_id": invoice["invoice_id"], "due_on": due.isoformat(), "days_overdue": late}
-            found.setdefault(pid, []).append(entry)
-    return {pid: sorted(found[pid], key=lambda e: e["invoice_id"]) for pid in sorted(found)}
+    """Per partner, its invoices issued and unpaid on `on` that are more than `rule.overdue_days` past due (billing's
+    one notion of overdue, domain.billing.overdue). `terms`: each partner's payment term in days (a partner missing
+    from it has the standard term)."""
+    return overdue_invoices(invoices, terms, rule.standard_terms_days, on, rule.overdue_days)
 
 
 def statement_withholding(rule: Withholding, invoices: list[dict[str, Any]], on: date) -> dict[str, Any]:

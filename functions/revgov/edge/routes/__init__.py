@@ -13,6 +13,7 @@ def load_all() -> None:
         events,  # noqa: F401
         history,  # noqa: F401
         observability,  # noqa: F401
+        overdue,  # noqa: F401
         partners,  # noqa: F401
         platform,  # noqa: F401
         policy,  # noqa: F401

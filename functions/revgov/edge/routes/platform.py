@@ -8,7 +8,7 @@ from typing import Any
 from ... import __version__
 from ...domain.access import Role
 from ...domain.errors import NotFound
-from ...services import audit, keys, tenants
+from ...services import audit, keys, offboarding, tenants
 from ..http import Answer, Call
 from ..openapi import document_json
 from ..registry import ADMIN, OPERATOR, PUBLIC, QueryParam, operation
@@ -94,7 +94,7 @@ _STANDING.declare("resume", to="active", summary="Resume a suspended tenant", ro
     response_schema="api/responses/tenant-offboarded.schema.json",
 )
 def offboard_tenant(call: Call) -> dict[str, Any]:
-    return tenants.offboard(call.runtime, call.who, _tenant_id(call))
+    return offboarding.offboard(call.runtime, call.who, _tenant_id(call))
 
 
 @operation(

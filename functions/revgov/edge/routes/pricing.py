@@ -38,7 +38,7 @@ def check_quote(call: Call) -> dict[str, Any]:
     body_schema="api/deal-registration.schema.json",
     example={
         "partner_id": "ptr_01JX0000000000000000000000",
-        "customer": {"id": "US-EIN-98-7654321", "name": "Harbor Logistics"},
+        "customer": {"id": "US-EIN-98-7654321", "name": "Harbor Logistics", "contact": "Morgan Lee, IT director"},
         "family": "networking",
         "estimated_value": "84000.00",
         "expected_close": "2027-02-15",
@@ -76,6 +76,17 @@ def withdraw_deal(call: Call) -> dict[str, Any]:
            response_schema="api/responses/deal.schema.json")
 def request_deal_extension(call: Call) -> dict[str, Any]:
     return dict(deals.request_extension(call.runtime, call.who, call.params["deal_id"], call.body))
+
+
+@operation("POST", "/v1/deals/{deal_id}/order",
+           summary="Record the order accepted for an approved registration within its period: it then does not "
+           "expire at the period's end (PA-5.3 / CPA-5.2)",
+           roles=frozenset({Role.ADMIN, Role.CHANNEL_OPS}), tag="deals", id_params={"deal_id": "dl"},
+           body_schema="api/deal-order.schema.json",
+           example={"order_ref": "SO-2026-5521", "accepted_at": "2026-12-01T10:00:00Z"},
+           response_schema="api/responses/deal.schema.json")
+def record_deal_order(call: Call) -> dict[str, Any]:
+    return deals.record_order(call.runtime, call.who, call.params["deal_id"], call.body)
 
 
 @operation(

@@ -46,8 +46,8 @@ def list_accruals(call: Call) -> dict[str, Any]:
 @operation(
     "POST",
     "/v1/rebates/settlements",
-    summary="Settle a period once per run (finance): statements traced to sales lines and rules, accrual differences, "
-    "adjustments; Idempotency-Key supported",
+    summary="Prepare a period's run (finance): statements traced to sales lines and rules, accrual differences, "
+    "adjustments, frozen for a second finance member's approval; nothing is issued or shown to partners until then",
     roles=FINANCE,
     tag="rebates",
     status=201,
@@ -72,6 +72,36 @@ def settle_period(call: Call) -> Answer:
 )
 def get_settlement(call: Call) -> dict[str, Any]:
     return rebates.get_settlement(call.runtime, call.who, call.params["settlement_id"], call.query.get("partner_id"))
+
+
+@operation(
+    "POST",
+    "/v1/rebates/settlements/{settlement_id}/approve",
+    summary="Approve a prepared run (a second finance member, never its preparer): issues its statements, once",
+    roles=FINANCE,
+    tag="rebates",
+    id_params={"settlement_id": "set"},
+    body_schema="api/rebate-settlement-approval.schema.json",
+    example={"note": "figures reviewed against the accruals and the disputes paid"},
+    response_schema="api/responses/settlement.schema.json",
+)
+def approve_settlement(call: Call) -> dict[str, Any]:
+    return rebates.approve_settlement(call.runtime, call.who, call.params["settlement_id"], call.body)
+
+
+@operation(
+    "POST",
+    "/v1/rebates/settlements/{settlement_id}/reject",
+    summary="Send a prepared run back with a reason (never by its preparer); nothing is issued",
+    roles=FINANCE,
+    tag="rebates",
+    id_params={"settlement_id": "set"},
+    body_schema="api/rebate-settlement-rejection.schema.json",
+    example={"reason": "the September credit notes of ptr_01JX0000000000000000000000 are missing"},
+    response_schema="api/responses/settlement.schema.json",
+)
+def reject_settlement(call: Call) -> dict[str, Any]:
+    return rebates.reject_settlement(call.runtime, call.who, call.params["settlement_id"], call.body)
 
 
 @operation(

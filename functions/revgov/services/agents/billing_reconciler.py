@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.agents import Finding
+from ...domain.rules import Rule
 from .desk import AgentDesk
 
 NAME = "billing_reconciler"
@@ -52,6 +53,7 @@ def _finding(watch: dict[str, Any], sla: dict[str, Any], warn_after: float) -> F
             "rule": {"rule_id": sla["id"], "clause": sla["clause"]},
         },
         confidence=0.4 if contradictory else 0.95,
+        rules=(Rule.of(sla),),  # SOP-2.1 / COP-2.1: the invoicing SLA and its warning
         why_unsure="billing marks the event as settled with lines, yet its SLA watch is still open"
         if contradictory
         else None,

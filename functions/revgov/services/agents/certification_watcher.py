@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ...domain.agents import CertificationGap, Finding, certification_gap, note_to_partner
+from ...domain.rules import Rule
 from .desk import AgentDesk
 
 NAME = "certification_watcher"
@@ -33,7 +34,15 @@ def run(desk: AgentDesk) -> None:
         if gap is not None and gap.expired and gap.certification_id and held_by_sweep:
             continue  # the deal-certification sweep owns this exception (revgov.services.deal_holds): never two
         if gap is not None:
-            desk.handle(_finding(deal, partner, gap, until))
+            desk.handle(_finding(deal, partner, gap, until, lapse_rule(desk.policy)))
+
+
+def lapse_rule(policy: dict[str, Any]) -> Rule:
+    """The rule a lapsing or lapsed certification under a live deal falls under: PA-4.3 / CPA-4.3 ("approved deal
+    registrations in that Product Family are suspended"), the deal's own rule where the policy holds deals, else the
+    partner's certification lapse."""
+    node = policy.get("deal_registration", {}).get("certification_lapse") or policy["onboarding"]["certification_lapse"]
+    return Rule.of(node)
 
 
 def _evidence(deal: dict[str, Any], gap: CertificationGap, until: date) -> dict[str, Any]:
@@ -62,13 +71,15 @@ def _renewal_note(
     )
 
 
-def _finding(deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, until: date) -> Finding:
+def _finding(
+    deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, until: date, rule: Rule
+) -> Finding:
     """No certification on record (unsure: escalated), one expired (an exception), or one lapsing (a renewal task)."""
     name = partner.get("legal_name", partner["partner_id"])
     evidence = _evidence(deal, gap, until)
     expires_on, deal_id, family = evidence["certification_expires_on"], deal["deal_id"], deal["family"]
     about: dict[str, Any] = {"agent": NAME, "subject": {"kind": "deal", "id": deal_id},
-                             "partner_id": partner["partner_id"], "evidence": evidence}
+                             "partner_id": partner["partner_id"], "evidence": evidence, "rules": (rule,)}
     if gap.certification_id is None:
         return Finding(**about, key=f"{NAME}#{deal_id}#none", action="exception", confidence=0.5,
                        category="certification_expired_active_deal", kind="certification_missing",

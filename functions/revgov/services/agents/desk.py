@@ -23,10 +23,11 @@ from ...domain.time import instant
 from ...ports import Changes, Put
 from ...runtime import OUTBOX, Runtime
 from .. import analytics, billing, cases, erp, events, partner_repository, tasks, tenants
+from ..case_repository import CASES
 from ..deals import DEALS
 from ..toolkit import lookup_pages, pages
 
-WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, cases.CASES, OUTBOX})
+WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, CASES, OUTBOX})
 # The desk's whole public surface; tests hold it to exactly this.
 CAPABILITIES = frozenset(
     {
@@ -161,6 +162,7 @@ class AgentDesk:
             confidence=finding.confidence,
             draft_message=None if escalated else finding.draft_message,
             escalated=escalated,
+            rules=finding.rules,
         )
         return task["task_id"] if self._commit(changes) else None
 
@@ -174,7 +176,7 @@ class AgentDesk:
             subject_kind=str(finding.subject.get("kind", "agent_finding")),
             subject_id=str(finding.subject.get("id", finding.key)),
             requested_by=f"agent:{self.agent}",
-            reasons=[{"rule_id": None, "clause": None, "message": finding.title}],
+            reasons=[{**rule.as_dict(), "message": finding.title} for rule in finding.rules],
             risk_score=round(finding.confidence * 60),
             partner_id=finding.partner_id,
             context={"agent": self.agent, "dedupe_key": finding.key, "evidence": finding.evidence,
@@ -189,7 +191,7 @@ class AgentDesk:
         for put in changes.puts:
             if put.collection not in WRITABLE or put.tenant_id not in (None, self.tenant_id):
                 raise BoundaryViolation(f"agent {self.agent} may not write {put.collection}")
-            if put.collection == cases.CASES and (put.data.get("kind") != "exception" or put.expected_version):
+            if put.collection == CASES and (put.data.get("kind") != "exception" or put.expected_version):
                 raise BoundaryViolation(f"agent {self.agent} may only open exceptions, never decide a case")
         if changes.deletes:
             raise BoundaryViolation(f"agent {self.agent} may not delete anything")

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...domain.agents import Drift, Finding, override_drift
 from ...domain.kpis import ALL, month_of, shift_month
+from ...domain.rules import Rule
 from .desk import AgentDesk
 
 NAME = "discount_drift"
@@ -27,7 +28,15 @@ def run(desk: AgentDesk) -> None:
         b_quotes, b_over = _total(rollups, baseline, "quotes"), _total(rollups, baseline, "overrides")
         drift = override_drift(r_quotes, r_over, b_quotes, b_over)
         if drift is not None and drift.confidence >= NOTICE:
-            desk.handle(_finding(scope, current, recent, baseline, drift, (r_quotes, r_over, b_quotes, b_over)))
+            counts = (r_quotes, r_over, b_quotes, b_over)
+            desk.handle(_finding(scope, current, recent, baseline, drift, counts, approval_rules(desk.policy)))
+
+
+def approval_rules(policy: dict[str, Any]) -> tuple[Rule, ...]:
+    """The rules that make a quote need an approval, whose rate the agent watches: the tier caps (PA-6.2 / CPA-6.2)
+    and the finance threshold (PA-6.6 / CPA-6.6)."""
+    pricing = policy["pricing"]
+    return (Rule.of(pricing["discount_caps"]), Rule.of(pricing["finance_approval"]))
 
 
 def _total(rollups: dict[str, dict[str, Any]], months: list[str], figure: str) -> int:
@@ -36,7 +45,13 @@ def _total(rollups: dict[str, dict[str, Any]], months: list[str], figure: str) -
 
 
 def _finding(
-    scope: str, current: str, recent: list[str], baseline: list[str], drift: Drift, counts: tuple[int, ...]
+    scope: str,
+    current: str,
+    recent: list[str],
+    baseline: list[str],
+    drift: Drift,
+    counts: tuple[int, ...],
+    rules: tuple[Rule, ...],
 ) -> Finding:
     partner_id = scope.split(":", 1)[1] if scope.startswith("partner:") else None
     who = f"partner {partner_id}" if partner_id else "all partners"
@@ -60,6 +75,7 @@ def _finding(
         },
         confidence=drift.confidence,
         min_confidence=REQUIRED,
+        rules=rules,
         why_unsure=f"the rise is significant at {drift.confidence:.0%} only; {REQUIRED:.0%} is required",
         draft_message={
             "to": "finance",

@@ -8,6 +8,7 @@ from typing import Any
 from ...domain.agents import Finding, note_to_partner
 from ...domain.billing import quarter_of
 from ...domain.money import parse_money  # the forecast's figures are decimal strings: never compared as float
+from ...domain.rules import Rule
 from .desk import AgentDesk
 
 NAME = "threshold_watcher"
@@ -61,4 +62,5 @@ def _finding(partner: dict[str, Any], period: str, outlook: dict[str, Any], thre
         partner_id=partner["partner_id"],
         why_unsure=None if confidence >= 1 else f"only {months} month(s) of the partner's own history",
         draft_message=_note(partner, period, outlook, threshold),
+        rules=(Rule(threshold["program_id"], threshold["clause"]),),  # the rebate program's level (PA-7.2 / CPA-7.2)
     )

@@ -8,7 +8,6 @@ partner), in one commit with a marker that makes a redelivery a no-op and with o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -26,8 +25,9 @@ from ...ports import Changes, Put, Stored
 from ...runtime import Runtime
 from .. import tenants
 from ..billing import SALES_FACTS
-from ..cases import CASES
-from ..decisions import DECISIONS, tier_at_decision
+from ..case_repository import read as read_case
+from ..decision_repository import read as read_decision
+from ..decisions import tier_at_decision
 from ..erp import INBOUND
 from ..toolkit import retry_on_conflict
 from .rollups import (
@@ -301,22 +301,13 @@ def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Coun
 
 def _decision_tier(rt: Runtime, tenant_id: str, decision_id: str | None) -> str | None:
     """The tier the decision recorded for its partner (KPIs by tier count a quote and its approval in the tier
-    the partner held when it was decided, not its tier when the event is handled); None when not recorded.
-
-    Only that value is read (the engine extracts it where it can): a decision holds every line of its quote."""
-    if not decision_id:
-        return None
-    for key, (tier,) in rt.store.project(tenant_id, DECISIONS, [_TIER_PATH], prefix=decision_id):
-        if key == decision_id:
-            return tier_at_decision({"inputs": {"partner": {"tier": json.loads(tier)}}})
-    return None
-
-
-_TIER_PATH = "$.inputs.partner.tier"  # where `decisions.tier_at_decision` finds it
+    the partner held when it was decided, not its tier when the event is handled); None when not recorded."""
+    stored = read_decision(rt.store, tenant_id, decision_id) if decision_id else None
+    return tier_at_decision(stored.data) if stored else None
 
 
 def _case_partner(rt: Runtime, tenant_id: str, case_id: str) -> str | None:
-    stored = rt.store.get(tenant_id, CASES, case_id)
+    stored = read_case(rt.store, tenant_id, case_id)
     return stored.data.get("partner_id") if stored else None
 
 
@@ -334,7 +325,7 @@ def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _C
     """An exception opened; an out-of-scope service request is also service leakage (SOP-5.3 / COP-5.3: "recorded
     as service leakage for the support economics KPI"), with the support hours it names."""
     month = _month_of_instant(detail["occurred_at"])
-    stored = rt.store.get(tenant_id, CASES, detail["case_id"])
+    stored = read_case(rt.store, tenant_id, detail["case_id"])
     case = stored.data if stored else {}
     delta = Delta(exceptions=1)
     if detail.get("category") == "out_of_scope_service":

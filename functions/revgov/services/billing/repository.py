@@ -105,6 +105,18 @@ def invoices_in(rt: Runtime, tenant_id: str, *, status: str, period: str) -> Ite
     return toolkit.lookup_pages(rt.store, tenant_id, f"{INVOICES}#{status}", prefix=f"{period}#", page_size=100)
 
 
+def issued_invoices(rt: Runtime, tenant_id: str, *, unpaid_only: bool = False) -> list[dict[str, Any]]:
+    """Every issued (finalized) invoice of the tenant (only those not paid yet: `unpaid_only`), read fresh in batches
+    of 100: the index may lag a payment."""
+    issued = toolkit.lookup_pages(rt.store, tenant_id, f"{INVOICES}#finalized")
+    listed = [item.data["invoice_id"] for item in issued if not (unpaid_only and item.data.get("paid_on"))]
+    fresh: list[dict[str, Any]] = []
+    for start in range(0, len(listed), 100):
+        found = rt.store.get_many([(tenant_id, INVOICES, i) for i in listed[start : start + 100]])
+        fresh += [stored.data for stored in found.values() if stored.data["status"] == "finalized"]
+    return [invoice for invoice in fresh if not (unpaid_only and invoice.get("paid_on"))]
+
+
 def credited_against(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> core.Credited:
     """What the ERP's credit notes and returns and upheld disputes have credited of one line so far."""
     key = f"{invoice_id}#{number:05d}"

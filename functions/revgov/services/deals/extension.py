@@ -76,8 +76,8 @@ def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Change
     outcome = deals.APPROVED if case["status"] == "approved" else deals.REJECTED
     note = (case.get("decision") or {}).get("note")
     changes = Changes()
-    resolved: dict[str, Any] | None = None
-    lock = repository.lock_of(rt, who.tenant_id, deal["customer"]["id"], deal["family"])
+    resolved: case_rules.Case | None = None
+    lock = repository.lock_of(rt, who.tenant_id, deals.registered_customer(deal["customer"]), deal["family"])
     over = ended(rt, who.tenant_id, tenant.policy, deal) if outcome == deals.APPROVED else None
     if over is not None:  # the partner was terminated while the extension waited (PA-13.3 / CPA-13.3)
         outcome, note = deals.REJECTED, over["message"]

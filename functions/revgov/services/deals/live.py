@@ -85,10 +85,13 @@ def registration_for_quote(
     if stored is None or stored.data["partner_id"] != partner_id:
         raise RuleViolation(f"deal registration {deal_id} is not this partner's")
     deal = stored.data
-    if repository.customer_key(deal["customer"]["id"]) != repository.customer_key(customer_id):
+    named = {repository.customer_key(c) for c in (deal["customer"]["id"], deals.registered_customer(deal["customer"]))}
+    if repository.customer_key(customer_id) not in named:  # its customer, or the group it counts as (PA-5.4)
         raise RuleViolation(f"deal registration {deal_id} is for another customer")
-    if not deals.is_live(deal, now):
-        raise RuleViolation(f"deal registration {deal_id} is {deals.view(deal, now)['status']}, not live")
+    if not deals.discounted(policy, deal, now):  # PA-5.6 "during the exclusivity period" (CPA-5.5: protection)
+        status = deals.view(deal, now)["status"]
+        status = "past its exclusivity period" if status == deals.APPROVED else status
+        raise RuleViolation(f"deal registration {deal_id} is {status}, not live")
     held = hold(rt, tenant_id, policy, deal, now)
     if held is not None:
         raise RuleViolation(

@@ -63,7 +63,7 @@ def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:
             )
         ],
     )
-    lock = repository.lock_of(rt, who.tenant_id, deal["customer"]["id"], deal["family"])
+    lock = repository.lock_of(rt, who.tenant_id, deals.registered_customer(deal["customer"]), deal["family"])
     if lock is not None and lock.data["deal_id"] == deal_id:
         changes.puts.append(repository.lock_changed(lock, status=deals.WITHDRAWN))
     if deal["status"] == deals.PENDING:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain import deals
+from ...domain import deal_evidence, deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
+from ...domain.cases import Case
 from ...domain.errors import Conflict, NotFound, RuleViolation
 from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent
@@ -44,10 +45,11 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     now = rt.clock.now_iso()
     eligibility = policy["deal_registration"]["eligibility"]
     deals.check_dates(body["expected_close"], now, int(eligibility.get("max_close_days", 180)))
+    deal_evidence.check_evidence(eligibility, body["customer"])
     problems = deals.registration_problems(policy, partner, family, now)
     if problems:
         raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
-    protecting, _ = live(rt, who.tenant_id, body["customer"]["id"], family, now, policy)
+    protecting, _ = live(rt, who.tenant_id, deals.registered_customer(body["customer"]), family, now, policy)
     refused = deals.conflict(policy, protecting, partner_id)
     if refused:
         raise refused
@@ -84,7 +86,7 @@ def open_review(
     risk_score: int,
     context: dict[str, Any],
     reasons: list[dict[str, Any]] | None = None,
-) -> tuple[dict[str, Any], Changes]:
+) -> tuple[Case, Changes]:
     """The approval channel ops decides for a registration (its review, or its extension), due by the business days
     of the partner's country (CPA-1.3)."""
     return cases.open_case(

@@ -36,7 +36,7 @@ def opportunity_key(customer_id: str, family: str) -> str:
 
 
 def _opportunity(deal: dict[str, Any]) -> str:
-    return opportunity_key(deal["customer"]["id"], deal["family"])
+    return opportunity_key(deals.registered_customer(deal["customer"]), deal["family"])
 
 
 def deal_put(deal: dict[str, Any], *, version: int | None) -> Put:
@@ -55,8 +55,7 @@ def deal_put(deal: dict[str, Any], *, version: int | None) -> Put:
 def deal_puts(deal: dict[str, Any], *, version: int | None) -> list[Put]:
     """The registration written (as `deal_put`) with its partner's pointer to it (written again with every change,
     so a registration stored before the pointers existed gets its own at its next change)."""
-    pointer = Put(BY_PARTNER, f"{deal['partner_id']}#{deal['deal_id']}", {"deal_id": deal["deal_id"]})
-    return [deal_put(deal, version=version), pointer]
+    return [deal_put(deal, version=version), pointer_put(deal)]
 
 
 def find(rt: Runtime, tenant_id: str, deal_id: str) -> Stored | None:
@@ -143,5 +142,34 @@ def queue_put(
                    if d["status"] == deals.PENDING and d["deal_id"] != deal["deal_id"]]
     else:
         current = list(stored.data["pending"])
-    queue = {"customer_id": deal["customer"]["id"], "family": deal["family"], "pending": change(current)}
+    customer = deals.registered_customer(deal["customer"])
+    queue = {"customer_id": customer, "family": deal["family"], "pending": change(current)}
     return put_over(QUEUES, _opportunity(deal), queue, stored, conflict_detail=QUEUE_RACE)
+
+
+# --- the partner pointers of registrations stored before they existed ---------------------------------------------
+def pointer_key(deal: dict[str, Any]) -> str:
+    return f"{deal['partner_id']}#{deal['deal_id']}"
+
+
+def pointer_put(deal: dict[str, Any]) -> Put:
+    """The partner's pointer to its registration (unconditional: writing it twice is writing it once)."""
+    return Put(BY_PARTNER, pointer_key(deal), {"deal_id": deal["deal_id"]})
+
+
+def missing_pointers(rt: Runtime, tenant_id: str, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The registrations of `batch` whose partner pointer is not stored."""
+    refs = [(tenant_id, BY_PARTNER, pointer_key(deal)) for deal in batch]
+    found = rt.store.get_many(refs) if refs else {}
+    return [deal for deal, ref in zip(batch, refs, strict=True) if ref not in found]
+
+
+BACKFILLED = "DEALPOINTERS"  # "done" -> the pointer backfill ran to its end for this tenant (later starts skip it)
+
+
+def pointers_backfilled(rt: Runtime, tenant_id: str) -> bool:
+    return rt.store.get(tenant_id, BACKFILLED, "done") is not None
+
+
+def backfilled_marker(at: str, scanned: int) -> Put:
+    return Put(BACKFILLED, "done", {"at": at, "scanned": scanned})

@@ -34,7 +34,7 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
         rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal["deal_id"]), stored=queue
     )
     changes = Changes(puts=[leaves])
-    resolved: dict[str, Any] | None = None
+    resolved: case_rules.Case | None = None
     rule = policy["deal_registration"]["exclusivity"]
     over = ended(rt, who.tenant_id, policy, deal) if case["status"] == "approved" else None
     if over is not None:  # PA-13.3 / CPA-13.3: the partner was terminated meanwhile, its registrations end
@@ -42,7 +42,8 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
         deal = deals.rejected_for_cause(deal, over, now)
         resolved = case_rules.resolved_otherwise(case, "rejected", over)
     elif case["status"] == "approved":
-        protecting, lock_version = live(rt, who.tenant_id, deal["customer"]["id"], deal["family"], now, policy)
+        customer = deals.registered_customer(deal["customer"])
+        protecting, lock_version = live(rt, who.tenant_id, customer, deal["family"], now, policy)
         if protecting is not None and protecting["partner_id"] != deal["partner_id"]:
             reason = deals.conflict_reason(policy, protecting)
             rule = deals.conflict_rule(policy)

@@ -21,6 +21,7 @@ from .. import contracts
 from ..tenant_repository import policy_put, profile_put, stored_profile
 from ..tenants import load_tenant
 from ..toolkit import pages
+from .freeze import may_take_effect
 from .repository import ACTIVATIONS, DRAFTS, draft_put, event, load, missing_roles, view
 from .validation import amended_contract_current
 
@@ -44,6 +45,7 @@ def activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict[
     if calendar is not None:  # SOP-7.3 / COP-7.2: it takes effect on the first day of a Billing Month, no other day
         effective = draft["proposal"]["effective_at"]
         calendar.check_still_first_day(instant(effective) if effective else None, instant(now))
+        may_take_effect(rt, tenant, calendar, now)  # nor before the rebate run of the Quarter just ended is approved
     contract = amended_contract_current(rt, tenant_id, draft)
     document = draft["policy"]
     moved = replace(tenant, config={**tenant.config, "policy": document}, policy_version=policy_version(document))

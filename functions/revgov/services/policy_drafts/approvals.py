@@ -8,8 +8,7 @@ from typing import Any
 
 from ...domain import policy_change
 from ...domain.access import Principal
-from ...domain.calendar import BusinessCalendar
-from ...domain.change_calendar import ChangeCalendar, previous_quarter
+from ...domain.change_calendar import ChangeCalendar
 from ...domain.errors import Conflict, FieldError, Forbidden, RevgovError, RuleViolation, StaleWrite
 from ...domain.policy_change import APPROVED, DRAFT, PROPOSED, REJECTED
 from ...domain.tenants import Tenant
@@ -17,10 +16,10 @@ from ...domain.time import instant, parse_instant
 from ...ports import Changes
 from ...runtime import Runtime
 from .. import key_lineage
-from ..rebates import SETTLEMENT_KEYS
 from ..tenants import load_tenant
 from ..toolkit import retry_on_conflict
 from .activation import activation
+from .freeze import may_be_made
 from .repository import draft_put, entry, event, expect_revision, load, must_be_editable, view
 from .validation import amended_contract_current, problems_of
 
@@ -43,7 +42,7 @@ def propose(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
     calendar = ChangeCalendar.from_policy(tenant.policy)  # SOP-7.3 / COP-7.2 (policy_change.effective_problem)
     if calendar is not None:
         calendar.check_effective(instant(effective_at) if effective_at else None, instant(now))
-        _may_be_made(rt, tenant, calendar, now)
+        may_be_made(rt, tenant, calendar, now)
     rule = policy_change.change_rule(tenant.policy)
     proposed = {**draft, "status": PROPOSED, "hands": sorted({*draft["hands"], who.key_id}),
                 "required_roles": sorted(rule["approver_roles"]), "approval_rule": rule, "approvals": [],
@@ -124,7 +123,7 @@ def _on_calendar(rt: Runtime, who: Principal, draft: dict[str, Any], now: str) -
     if calendar is None:
         return
     try:
-        _may_be_made(rt, tenant, calendar, now)
+        may_be_made(rt, tenant, calendar, now)
         effective = draft["proposal"]["effective_at"]
         calendar.check_still_first_day(instant(effective) if effective else None, instant(now))
     except RuleViolation as refused:
@@ -171,16 +170,3 @@ def _record_refusal(rt: Runtime, who: Principal, draft: dict[str, Any], attempte
     inputs = {"refusal": refused.extra.get("refusal"), "attempted": attempted, "status": refused.status,
               "detail": refused.detail, "draft_status": draft["status"]}  # fmt: skip
     rt.audit_only(who.tenant_id, entry(who, "approval_refused", draft, "refused", inputs, rule))
-
-
-def _may_be_made(rt: Runtime, tenant: Tenant, calendar: ChangeCalendar, now: str) -> None:
-    """The change calendar's freeze (SOP-7.3 / COP-7.2): the business days are the tenant's calendar's; the rebate
-    run of the Quarter just ended is pending when the tenant has a quarterly program, existed before that Quarter
-    ended, and has no settlement of it."""
-    moment = instant(now)
-    name, end = previous_quarter(moment.date())
-    quarterly = any(p.get("period") == "quarter" for p in (tenant.policy.get("rebates") or {}).get("programs", []))
-    pending = (calendar.until_rebate_run and quarterly and tenant.created_at[:10] <= end.isoformat()
-               and rt.store.get(tenant.tenant_id, SETTLEMENT_KEYS, f"{name}#1") is None)  # fmt: skip
-    calendar.check_may_be_made(moment, BusinessCalendar.from_policy(tenant.policy), previous_quarter=name,
-                               previous_run_pending=pending)  # fmt: skip

@@ -3,12 +3,15 @@
 Billing records each billed line as a sales fact and announces it (`invoice.lines_posted`); `accrue_from_event`
 projects the facts into rebate lines (a credit note counted in the period of the invoice it credits), keeps each
 touched partner's accrual current, and marks an already settled period for a retroactive adjustment.
-`settle` rates a period for every partner with the same engine (revgov.domain.rebates.engine), once per
-(period, run): the statement lines, the difference from accruals, adjustments for credit notes after an earlier
-settlement and for accepted disputes, and one exception per category (duplicates, leakage) naming each partner.
+`settle` prepares a period's run, rating every partner with the same engine (revgov.domain.rebates.engine);
+`approve_settlement` (a second member of the finance queue, SOP-7.2 / COP-7.2) issues it, once per (period, run), or
+`reject_settlement` sends it back with a reason. A run states: the statement lines, the difference from accruals,
+adjustments for credit notes after an earlier settlement and for accepted disputes, and one exception per category
+(duplicates, leakage) naming each partner.
 
-One module per use case: `projection` (sales facts as rebate lines), `accrual`, `settlement` (with `findings`, the
-exceptions a run opens), `disputes`; `rating` reads what a period's rating needs; `repository` owns the collections.
+One module per use case: `projection` (sales facts as rebate lines), `accrual`, `settlement` (prepare and read, with
+`findings`, the exceptions a run opens), `settlement_review` (approve, reject), `disputes`; `rating` reads what a
+period's rating needs; `repository` owns the collections.
 numpy (the engine) is imported only inside the functions that rate.
 """
 
@@ -27,12 +30,15 @@ from .repository import (
     PERIODS,
     PROJECTION,
     RETRO,
+    RUNS,
     SETTLED,
     SETTLEMENT_KEYS,
     SETTLEMENTS,
     STATEMENTS,
 )
-from .settlement import get_settlement, settle, summary
+from .settlement import get_settlement, run_approved, settle, summary
+from .settlement_review import approve as approve_settlement
+from .settlement_review import reject as reject_settlement
 
 __all__ = [
     "ACCRUALS",
@@ -43,6 +49,7 @@ __all__ = [
     "PERIODS",
     "PROJECTION",
     "RETRO",
+    "RUNS",
     "SETTLED",
     "SETTLEMENTS",
     "SETTLEMENT_KEYS",
@@ -51,6 +58,7 @@ __all__ = [
     "accruals",
     "accrue_from_event",
     "apply_dispute_decision",
+    "approve_settlement",
     "file_dispute",
     "get_dispute",
     "get_settlement",
@@ -58,7 +66,9 @@ __all__ = [
     "project_event",
     "rate_under",
     "refresh_accrual",
+    "reject_settlement",
     "resolve_dispute",
+    "run_approved",
     "settle",
     "summary",
 ]

@@ -77,7 +77,7 @@ def _disputed_statement(
         raise unknown
     statement = repository.statement(rt, who.tenant_id, settlement_id, partner_id)
     header = repository.find_settlement(rt, who.tenant_id, settlement_id) if statement is not None else None
-    if statement is None or header is None:
+    if statement is None or header is None or header["status"] != "settled":  # a run not approved is not issued
         raise unknown
     return statement, header
 

@@ -32,7 +32,7 @@ def _exception(rt: Runtime, tenant: Tenant, run: Run, request: ExceptionRequest,
     (or, once finance closed it, opens nothing); different lines open a new one."""
     category, period, tid = request.category, run.period.name, tenant.tenant_id
     marker = repository.finding_case(rt, tid, category, period)
-    known = rt.store.get(tid, cases.CASES, marker.data["case_id"]) if marker else None
+    known = cases.find(rt, tid, marker.data["case_id"]) if marker else None
     if marker and known and known.data["status"] == "open":
         settlements = [*known.data["context"].get("settlement_ids", [known.data["subject"]["id"]])]
         context = {**request.context, "settlement_ids": [*settlements, run.settlement_id]}

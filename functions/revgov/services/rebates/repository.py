@@ -16,6 +16,7 @@ from ...runtime import Runtime
 from .. import partner_repository
 from ..billing import INVOICES, SALES_FACTS
 from ..billing import LINES as INVOICE_LINES
+from ..billing import repository as billing_repository
 from ..toolkit import lookup_pages, pages, put_over
 
 PROJECTION = "RBTLINE"  # partner#month#line -> rebate line; lookup RBTLINE#month
@@ -24,7 +25,8 @@ RUNNING = "RBTRUNNING"  # period#partner -> the accrual as sums (domain.rebates.
 ACCRUAL_KEYS = "RBTACCRUALKEY"  # period#partner#digest -> a line the accrual counted with that repeat key
 RETRO = "RBTRETRO"  # period -> lines that changed after the period was settled
 SETTLEMENTS = "RBTSETTLEMENT"
-SETTLEMENT_KEYS = "RBTSETTLEMENTKEY"  # period#run -> settlement id: one settlement per period and run
+SETTLEMENT_KEYS = "RBTSETTLEMENTKEY"  # period#run -> settlement id: one approved settlement per period and run
+RUNS = "RBTRUN"  # period#run -> the settlement id of the run's latest preparation
 SETTLED = "RBTSETTLED"  # program#period#run -> settlement id: once per program, period and run
 PERIODS = "RBTPERIOD"  # period -> runs and the amounts settled so far per partner and program
 STATEMENTS = "RBTSTATEMENT"  # settlement#partner#page -> the partner's statement (page 0) and line traces
@@ -33,6 +35,7 @@ DISPUTES = "RBTDISPUTE"
 DISPUTE_LINES = "RBTDISPUTELINE"  # settlement#partner#program -> the dispute filed on that statement line
 ADJUSTMENTS = "RBTADJUSTMENT"  # dispute id -> an accepted amount waiting for the next run; lookup by status
 WITHHELD = "RBTWITHHELD"  # partner#settlement -> an amount withheld (PA-7.8); lookup by status (pending, released)
+RUN_LATE = "RBTRUNLATE"  # period -> the exception a late rebate run opened (SOP-7.2 / COP-7.2 deadlines)
 FINDING_CASES = "RBTFINDINGCASE"  # category#period -> the exception its findings opened (one, refreshed by later runs)
 MAX_DISPUTE_ADJUSTMENTS = 25  # paid per run: the settlement's commit stays inside DynamoDB's 100 items
 MAX_RELEASES = 25  # withheld amounts a run looks at for release (the rest wait for the next run), for the same reason
@@ -139,10 +142,7 @@ def invoices(rt: Runtime, tenant_id: str, invoice_ids: list[str]) -> dict[str, d
 
 def unpaid_issued_invoices(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     """Billing's issued (finalized) invoices not yet paid, read fresh: the index may lag a payment."""
-    issued = looked_up(rt, tenant_id, f"{INVOICES}#finalized")
-    listed = [item.data["invoice_id"] for item in issued if not item.data.get("paid_on")]
-    fresh = invoices(rt, tenant_id, listed)
-    return [invoice for invoice in fresh.values() if invoice["status"] == "finalized" and not invoice.get("paid_on")]
+    return billing_repository.issued_invoices(rt, tenant_id, unpaid_only=True)
 
 
 def invoice_lines(rt: Runtime, tenant_id: str, keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -275,8 +275,9 @@ def settlement_of_run(rt: Runtime, tenant_id: str, period: str, run: int) -> str
     return str(stored.data["settlement_id"]) if stored else None
 
 
-def settlement_puts(header: dict[str, Any], program_ids: list[str]) -> list[Put]:
-    """The header and the markers that make it the one settlement of its period and run (and of each program's)."""
+def settlement_puts(header: dict[str, Any], program_ids: list[str], prepared: Stored) -> list[Put]:
+    """The approved header over the prepared one as read, and the markers that make it the one settlement of its
+    period and run (and of each program's): a second approval of the run loses its commit."""
     sid, period, run = header["settlement_id"], header["period"], header["run"]
     return [
         Put(
@@ -286,9 +287,32 @@ def settlement_puts(header: dict[str, Any], program_ids: list[str]) -> list[Put]
             must_be_absent=True,
             conflict_detail=f"{period} run {run} was settled meanwhile",
         ),
-        Put(SETTLEMENTS, sid, header, must_be_absent=True),
+        header_put(header, prepared),
         *(Put(SETTLED, f"{p}#{period}#{run}", {"settlement_id": sid}, must_be_absent=True) for p in program_ids),
     ]
+
+
+def stored_settlement(rt: Runtime, tenant_id: str, settlement_id: str) -> Stored:
+    stored = rt.store.get(tenant_id, SETTLEMENTS, settlement_id)
+    if stored is None:
+        raise NotFound(f"no settlement {settlement_id}")
+    return stored
+
+
+def header_put(header: dict[str, Any], read: Stored | None) -> Put:
+    detail = f"settlement {header['settlement_id']} changed meanwhile; read it again"
+    return put_over(SETTLEMENTS, header["settlement_id"], header, read, conflict_detail=detail)
+
+
+def preparation(rt: Runtime, tenant_id: str, period: str, run: int) -> Stored | None:
+    """The pointer to the run's latest preparation: {settlement_id}."""
+    return rt.store.get(tenant_id, RUNS, f"{period}#{run}")
+
+
+def preparation_put(header: dict[str, Any], pointer: Stored | None) -> Put:
+    key = f"{header['period']}#{header['run']}"
+    detail = f"{key} was prepared again meanwhile"
+    return put_over(RUNS, key, {"settlement_id": header["settlement_id"]}, pointer, conflict_detail=detail)
 
 
 def period_state(rt: Runtime, tenant_id: str, period: str) -> Stored | None:
@@ -328,6 +352,16 @@ def claim_puts(claims: list[dict[str, Any]]) -> list[Put]:
 def claimed_lines(rt: Runtime, tenant_id: str, period: str, settlement_id: str) -> Iterator[dict[str, Any]]:
     """What each program claimed in a settlement of a period: {program_id, line_ids} chunks."""
     return (item.data for item in pages(rt.store, tenant_id, CLAIMS, prefix=f"{period}#{settlement_id}#"))
+
+
+def late_run_case(rt: Runtime, tenant_id: str, period: str) -> Stored | None:
+    """The marker naming the exception the period's late rebate run opened."""
+    return rt.store.get(tenant_id, RUN_LATE, period)
+
+
+def late_run_case_put(period: str, case_id: str, at: str) -> Put:
+    found = {"case_id": case_id, "period": period, "opened_at": at}
+    return Put(RUN_LATE, period, found, must_be_absent=True, conflict_detail=f"the late run of {period} was reported")
 
 
 def finding_case(rt: Runtime, tenant_id: str, category: str, period: str) -> Stored | None:

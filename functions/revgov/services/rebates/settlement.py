@@ -1,14 +1,19 @@
-"""Settlement: close a period once per (period, run), and read a settlement and its statements.
+"""Settlement: prepare a period's run, and read a settlement and its statements.
 
-`settle` reads what the run needs (the projection brought level with billing, the periods to rate, their settlement
-state, the accruals, the accepted disputes, the partners' unpaid issued invoices and the amounts withheld before),
-has the domain build every document (domain.rebates.settlement), writes the statements and claims (invisible until
-the header is), and commits the header, the period states, the withheld amounts, the exceptions and the audit record
-once: a settlement exists with all of it or not at all.
+`settle` PREPARES a run (SOP-7.2 / COP-7.2: the rebate run is "approved by a second member of the finance queue"
+before statements and credit notes are issued): it reads what the run needs (the projection brought level with
+billing, the periods to rate, their settlement state, the accruals, the accepted disputes, the partners' unpaid issued
+invoices and the amounts withheld before), has the domain build every document (domain.rebates.settlement), writes
+the statements and claims (invisible until approved), and commits the prepared header, the pointer to the run's
+latest preparation and the audit record: frozen figures, nothing settled, no event, nothing a partner reads.
+Preparing again replaces an unapproved run whose figures changed (the same figures answer the prepared run).
+`settlement_review.approve` issues it: the period states, dispute adjustments, withheld amounts, exceptions, the
+settled header and `settlement.completed`, in one commit.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
@@ -17,29 +22,97 @@ from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, NotFound, RuleViolation
 from ...domain.rebates import audience, withholding
 from ...domain.rebates import settlement as building
+from ...domain.rebates import settlement_run as review
 from ...domain.rebates.policy import Period, RebateBook
 from ...domain.rebates.settlement import Built, Overdue, RatedPeriod, Run
 from ...domain.tenants import Tenant
-from ...ports import Changes, DomainEvent, Stored
+from ...ports import Changes, Stored
 from ...runtime import Runtime
 from . import repository
-from .book import SOURCE, book, today
+from .book import book, today
 from .findings import open_exceptions
 from .projection import sync, sync_months
 from .rating import rate
 from .repository import Adjustment
 
-STAFF_ONLY = ("totals", "withheld", "findings", "exceptions")  # header fields a partner key never reads
+STAFF_ONLY = ("totals", "withheld", "findings", "exceptions", *review.STAFF_ONLY)  # header fields a partner never reads
 MAX_RETRO_PERIODS = 8  # earlier periods a run adjusts at most (the rest wait for the next run)
 
 
+@dataclass
+class Frame:
+    """A run built from what it read: the documents, and the stored state each write goes over."""
+
+    built: Built
+    read: list[tuple[RatedPeriod, Stored | None, Stored | None]]
+    adjustments: list[tuple[Adjustment, int]]
+    pending: list[tuple[dict[str, Any], int]]
+
+    @property
+    def rated(self) -> list[RatedPeriod]:
+        return [r for r, _, _ in self.read]
+
+
 def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Close a period: once per (period, run). 201 with the settlement: the one made now, or the one made before
-    (`replayed`: true), so a retry always gets the first answer."""
+    """Prepare a period's run: 201 with the prepared run; the settled one when the run was approved before, or the
+    prepared one when its figures are unchanged (`replayed`: true), so a retry always gets the same answer."""
     tenant, rebates = book(rt, who.tenant_id)
     period = Period.parse(body["period"])
     run = int(body.get("run", 1))
     on = today(rt)
+    _settleable(rebates, period, on)
+    existing = repository.settlement_of_run(rt, who.tenant_id, period.name, run)
+    if existing is not None:
+        return 201, {**summary(repository.settlement(rt, who.tenant_id, existing), who), "replayed": True}
+    if run > 1 and repository.settlement_of_run(rt, who.tenant_id, period.name, run - 1) is None:
+        raise RuleViolation(f"run {run - 1} of {period.name} has not been approved; runs are settled in order")
+    sync(rt, tenant, rebates, sync_months(rebates, period, on))
+    pointer = repository.preparation(rt, who.tenant_id, period.name, run)
+    current = repository.stored_settlement(rt, who.tenant_id, pointer.data["settlement_id"]) if pointer else None
+    this = Run(rt.ids.new("set"), period, run, rt.clock.now_iso(), who.actor, tenant.currency, tenant.policy_version)
+    frame = build_run(rt, tenant, rebates, this, on)
+    digest = review.figures_hash(frame.built, this.settlement_id)
+    if current is not None and current.data["status"] == review.PREPARED and _same(current.data, digest, tenant):
+        return 201, {**summary(current.data, who), "replayed": True}
+    header = review.prepared(
+        building.header(rebates, this, frame.rated, frame.built, []),
+        who.key_id,
+        on,
+        digest,
+        review.deadlines(_review_rule(tenant, rebates), period),
+    )
+    write_documents(rt, who.tenant_id, frame.built)
+    changes = Changes(puts=[repository.header_put(header, None), repository.preparation_put(header, pointer)])
+    if current is not None and current.data["status"] == review.PREPARED:
+        changes.puts.append(repository.header_put(review.replaced(current.data, this.settlement_id), current))
+    changes.audit.append(audit_entry(who, rebates, this, frame, header, "rebate_settlement.prepared"))
+    try:
+        rt.commit(who.tenant_id, changes)  # the prepared run and its audit record, or nothing
+    except Conflict:  # approved or prepared meanwhile: answer that run when its figures are these, else refuse
+        winner = _winner(rt, tenant, period.name, run, digest)
+        if winner is None:
+            raise
+        return 201, {**summary(winner, who), "replayed": True}
+    return 201, {**summary(header, who), "replayed": False}
+
+
+def _winner(rt: Runtime, tenant: Tenant, period: str, run: int, digest: str) -> dict[str, Any] | None:
+    """The run that won a race to prepare (or approve) this period and run: the approved one, or the prepared one
+    with the same figures (concurrent closes make one run); None when the winner states other figures."""
+    approved = repository.settlement_of_run(rt, tenant.tenant_id, period, run)
+    if approved is not None:
+        return repository.settlement(rt, tenant.tenant_id, approved)
+    pointer = repository.preparation(rt, tenant.tenant_id, period, run)
+    found = repository.find_settlement(rt, tenant.tenant_id, pointer.data["settlement_id"]) if pointer else None
+    return found if found and found["status"] == review.PREPARED and _same(found, digest, tenant) else None
+
+
+def run_approved(rt: Runtime, tenant_id: str, period: str) -> bool:
+    """Whether the period's rebate run (run 1) is approved: its statements issued (SOP-7.3 / COP-7.2's freeze)."""
+    return repository.settlement_of_run(rt, tenant_id, period, 1) is not None
+
+
+def _settleable(rebates: RebateBook, period: Period, on: date) -> None:
     rule = rebates.settlement_rule
     if on <= period.end:
         raise RuleViolation(
@@ -47,25 +120,31 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
         )
     if not rebates.programs_for(period.kind):
         raise RuleViolation(f"no program of this policy is measured per {period.kind}")
-    existing = repository.settlement_of_run(rt, who.tenant_id, period.name, run)
-    if existing is not None:
-        return 201, _replayed(rt, who, existing)
-    if run > 1 and repository.settlement_of_run(rt, who.tenant_id, period.name, run - 1) is None:
-        raise RuleViolation(f"run {run - 1} of {period.name} has not been settled; runs are settled in order")
-    sync(rt, tenant, rebates, sync_months(rebates, period, on))
-    header, changes = _prepare(rt, who, tenant, rebates, period, run, on)
-    try:
-        rt.commit(who.tenant_id, changes)  # the settlement, its exceptions and its audit records, or nothing
-    except Conflict:  # the same period and run was settled meanwhile: answer that one
-        winner = repository.settlement_of_run(rt, who.tenant_id, period.name, run)
-        if winner is None:
-            raise
-        return 201, _replayed(rt, who, winner)
-    return 201, {**summary(header, who), "replayed": False}
 
 
-def _replayed(rt: Runtime, who: Principal, settlement_id: str) -> dict[str, Any]:
-    return {**summary(repository.settlement(rt, who.tenant_id, settlement_id), who), "replayed": True}
+def _same(header: dict[str, Any], digest: str, tenant: Tenant) -> bool:
+    return bool(header["figures_hash"] == digest and header["policy_version"] == tenant.policy_version)
+
+
+def _review_rule(tenant: Tenant, rebates: RebateBook) -> review.Review:
+    return review.Review.of(tenant.policy, rebates.settlement_rule)
+
+
+def build_run(rt: Runtime, tenant: Tenant, rebates: RebateBook, this: Run, on: date) -> Frame:
+    """Rate and build the run as of `on` (its own period first, then the earlier ones marked for adjustment)."""
+    read = _to_rate(rt, tenant, rebates, this.period, on)
+    rated = [r for r, _, _ in read]
+    accrued = repository.accrued(rt, tenant.tenant_id, this.period.name) if rated[0].state is None else {}
+    adjustments = repository.pending_adjustments(rt, tenant.tenant_id)
+    overdue, pending = _overdue(rt, tenant, rebates, on)
+    built = building.build(rebates, this, rated, accrued, [a for a, _ in adjustments], overdue)
+    return Frame(built, read, adjustments, pending)
+
+
+def write_documents(rt: Runtime, tenant_id: str, built: Built) -> None:
+    """The statements, their trace pages and the claims: nothing points at them until a header does."""
+    pages = [p for s in built.statements for p in repository.statement_puts(s, built.trace_pages[s["partner_id"]])]
+    repository.commit_in_chunks(rt, tenant_id, pages + repository.claim_puts(built.claims), size=10)
 
 
 def _to_rate(
@@ -88,36 +167,22 @@ def _to_rate(
     return rated
 
 
-def _prepare(
-    rt: Runtime, who: Principal, tenant: Tenant, rebates: RebateBook, period: Period, run: int, on: date
-) -> tuple[dict[str, Any], Changes]:
-    """Rate, build and write the statements and claims; returns the header and the one commit that makes it."""
-    tid = tenant.tenant_id
-    this = Run(rt.ids.new("set"), period, run, rt.clock.now_iso(), who.actor, tenant.currency, tenant.policy_version)
-    read = _to_rate(rt, tenant, rebates, period, on)
-    rated = [r for r, _, _ in read]
-    accrued = repository.accrued(rt, tid, period.name) if rated[0].state is None else {}
-    adjustments = repository.pending_adjustments(rt, tid)
-    overdue, pending = _overdue(rt, tenant, rebates, on)
-    built = building.build(rebates, this, rated, accrued, [a for a, _ in adjustments], overdue)
-    pages = [p for s in built.statements for p in repository.statement_puts(s, built.trace_pages[s["partner_id"]])]
-    repository.commit_in_chunks(rt, tid, pages + repository.claim_puts(built.claims), size=10)
+def settled_changes(rt: Runtime, tenant: Tenant, this: Run, frame: Frame) -> tuple[list[str], Changes]:
+    """What issuing the run settles, in the approval's one commit: the dispute adjustments paid, the withheld amounts
+    released and carried, the period states, the retroactive markers consumed; and the exceptions its findings open."""
+    built = frame.built
     changes = Changes()
-    for paid, (_, version) in zip(built.adjustments, adjustments, strict=True):
+    for paid, (_, version) in zip(built.adjustments, frame.adjustments, strict=True):
         changes.puts.append(repository.adjustment_put(cast(Adjustment, paid), version))
-    versions = {held["key"]: version for held, version in pending}
+    versions = {held["key"]: version for held, version in frame.pending}
     changes.puts += [repository.withheld_put(held, versions[held["key"]]) for held in built.released]
     changes.puts += [repository.withheld_put(held, None) for held in built.withheld]
     exceptions = open_exceptions(rt, tenant, this, built.findings, changes)
-    header = building.header(rebates, this, rated, built, exceptions)
-    changes.puts += repository.settlement_puts(header, header["programs"])
-    for one, state, marker in read:
+    for one, state, marker in frame.read:
         changes.puts.append(repository.period_put(built.period_states[one.period.name], state))
         if marker is not None:
             changes.deletes.append(repository.retro_delete(one.period.name))
-    changes.audit.append(_audit(who, rebates, this, rated, built, header))
-    changes.events.append(DomainEvent(SOURCE, "settlement.completed", _completed(this, built)))
-    return header, changes
+    return exceptions, changes
 
 
 def _overdue(
@@ -137,17 +202,19 @@ def _overdue(
     return Overdue(on, withholding.overdue(rule, unpaid, terms, on), [held for held, _ in pending]), pending
 
 
-def _audit(
-    who: Principal, rebates: RebateBook, run: Run, rated: list[RatedPeriod], built: Built, header: dict[str, Any]
+def audit_entry(
+    who: Principal, rebates: RebateBook, run: Run, frame: Frame, header: dict[str, Any], action: str
 ) -> AuditEntry:
-    rule_ids, clauses = building.cited(rebates, run, rated, built)
+    """The run's audit record: prepared (the frozen figures and their hash) or settled (issued on approval)."""
+    built = frame.built
+    rule_ids, clauses = building.cited(rebates, run, frame.rated, built)
     partners = {
         p["partner_id"]: {"total": p["total"], "statement_hash": p["statement_hash"]} for p in built.header_partners
     }
     held = built.withheld
     return AuditEntry.by(
         who,
-        "rebate_settlement.settled",
+        action,
         run.settlement_id,
         f"{run.period.name} run {run.run}: {built.totals['payable']}",
         inputs={
@@ -160,40 +227,38 @@ def _audit(
             "findings": header["findings"],
             "withheld": {h["partner_id"]: {"amount": h["amount"], "invoices": h["overdue_invoices"]} for h in held},
             "released": [h["key"] for h in built.released],
+            "figures_hash": header["figures_hash"],
+            "prepared_by": header["prepared_by"],
+            "approved_by": header.get("approved_by"),
         },
         policy_version=run.policy_version,
-        rule_ids=rule_ids,
-        clauses=clauses,
+        rule_ids=[*rule_ids, header["review"]["rule_id"]],
+        clauses=[*clauses, header["review"]["clause"]],
     )
 
 
-def _completed(run: Run, built: Built) -> dict[str, Any]:
-    return {
-        "settlement_id": run.settlement_id,
-        "period": run.period.name,
-        "run": run.run,
-        "totals": built.totals,
-        "partners": len(built.header_partners),
-    }
-
-
-def summary(header: dict[str, Any], who: Principal) -> dict[str, Any]:
-    """The header as the caller may see it: a partner sees its own line of it only."""
+def summary(header: dict[str, Any], who: Principal, on: date | None = None) -> dict[str, Any]:
+    """The header as the caller may see it: staff the whole run with its review's deadlines as of `on` (default: its
+    own as-of day); a partner its own line of an issued run only."""
     if who.role is not Role.PARTNER:
-        return header
+        if not header.get("review"):
+            return header
+        return {**header, "review": review.with_overdue(header, on or date.fromisoformat(header["as_of"]))}
     mine = [p for p in header["partners"] if p["partner_id"] == who.partner_id]
-    return {**{k: v for k, v in header.items() if k not in STAFF_ONLY}, "partners": mine}
+    team = str(header["settled_by"]).partition(":")[0]  # a partner reads the team, never a staff key id
+    return {**{k: v for k, v in header.items() if k not in STAFF_ONLY}, "partners": mine, "settled_by": team}
 
 
 def get_settlement(rt: Runtime, who: Principal, settlement_id: str, partner_id: str | None) -> dict[str, Any]:
-    """A settlement; with a partner (always, for a partner key) that partner's statement and every line trace."""
+    """A settlement; with a partner (always, for a partner key) that partner's statement and every line trace.
+    A partner key never reads a run that is not approved: one answer for it and a settlement that does not exist."""
     header = repository.settlement(rt, who.tenant_id, settlement_id)
     if who.role is Role.PARTNER:
-        if partner_id not in (None, who.partner_id):
+        if partner_id not in (None, who.partner_id) or header["status"] != review.SETTLED:
             raise NotFound(f"no settlement {settlement_id}")
         partner_id = who.partner_id
     if partner_id is None:
-        return header
+        return summary(header, who, today(rt))
     statement = repository.statement(rt, who.tenant_id, settlement_id, partner_id)
     if statement is None:
         raise NotFound(f"no settlement {settlement_id}" + ("" if who.role is Role.PARTNER else f" for {partner_id}"))
@@ -201,4 +266,4 @@ def get_settlement(rt: Runtime, who: Principal, settlement_id: str, partner_id: 
     if who.role is Role.PARTNER:  # PA-11.1, PA-6.1: no rival's disputes, no margin figure
         view = {**summary(header, who), "dispute_adjustments": audience.own_disputes(header, statement)}
         return {**view, "statement": {**audience.partner_statement(statement), "traces": traces}}
-    return {**header, "statement": {**statement, "traces": traces}}
+    return {**summary(header, who, today(rt)), "statement": {**statement, "traces": traces}}

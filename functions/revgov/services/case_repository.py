@@ -1,0 +1,71 @@
+"""Approvals and exceptions in the store: the one module that names the case collection (`CASE`, each case listed under
+`CASE#<kind>#<status>` sorted by `<queue>#<due at>#<case id>`) and hands back the records as `Case` entities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, cast
+
+from ..domain.cases import Case
+from ..domain.errors import NotFound
+from ..ports import DocumentStore, Page, Put, Stored
+from .toolkit import lookup_pages, pages
+
+CASES = "CASE"
+
+
+def _listed(kind: str, status: str) -> str:
+    """The lookup partition of the cases of `kind` in `status`."""
+    return f"{CASES}#{kind}#{status}"
+
+
+def entity(data: Mapping[str, Any]) -> Case:
+    """A case as read from the store (or handed to an effect) as the entity it was written as."""
+    return cast(Case, dict(data))
+
+
+def read(store: DocumentStore, tenant_id: str, case_id: str) -> Stored | None:
+    """A case of any kind as stored (its data and version), for callers that read it field by field; None if this
+    tenant has no such case."""
+    return store.get(tenant_id, CASES, case_id)
+
+
+def load(store: DocumentStore, tenant_id: str, kind: str, case_id: str) -> tuple[Case, int]:
+    """The case of that kind and its version; NotFound if this tenant has no such case, or one of the other kind."""
+    stored = read(store, tenant_id, case_id)
+    if stored is None or stored.data["kind"] != kind:
+        raise NotFound(f"no {kind} {case_id}")
+    return cast(Case, stored.data), stored.version
+
+
+def put(case: Case, *, version: int | None) -> Put:
+    """Write `case` (new when `version` is None, else over that version), listed under its kind and status, in its
+    queue by due time."""
+    case_id = case["case_id"]
+    return Put(
+        CASES,
+        case_id,
+        cast(dict[str, Any], case),  # the case itself, as the use case built it
+        lookup=(_listed(case["kind"], case["status"]), f"{case['queue']}#{case['due_at']}#{case_id}"),
+        must_be_absent=version is None,
+        expected_version=version,
+        conflict_detail=f"{case['kind']} {case_id} changed meanwhile; read it again",
+    )
+
+
+def page_by_status(
+    store: DocumentStore, tenant_id: str, kind: str, status: str, *, queue: str | None, limit: int, cursor: str | None
+) -> Page:
+    """One page of the cases of `kind` in `status` (in `queue`), by queue, due time and id."""
+    prefix = f"{queue}#" if queue else ""
+    return store.lookup(tenant_id, _listed(kind, status), limit=limit, cursor=cursor, prefix=prefix)
+
+
+def by_status(store: DocumentStore, tenant_id: str, kind: str, status: str) -> Iterator[Case]:
+    """Every case of `kind` in `status`, page by page, by queue, due time and id."""
+    return (cast(Case, item.data) for item in lookup_pages(store, tenant_id, _listed(kind, status)))
+
+
+def every(store: DocumentStore, tenant_id: str) -> Iterator[Case]:
+    """Every case of the tenant, of both kinds, in id order, page by page."""
+    return (cast(Case, item.data) for item in pages(store, tenant_id, CASES))

@@ -1,0 +1,99 @@
+"""The quarter close's deadlines as exceptions (SOP-7.2 / COP-7.2), like the month close's invoice SLA.
+
+SOP-7.2: "by Q + 30 days, Finance completes review of the rebate run, approved by a second member of the finance
+queue; by Q + 45 days, settlement statements and credit notes are issued". Scheduled with the month-close watch
+(`month_close_watch`, events/schedules.json), per tenant with a quarterly program and `rebates.settlement_approval`
+deadlines: once the Quarter just ended has passed its approve-by (or issue-by) day with no approved run 1, one
+`rebate_run_overdue` exception for finance cites the approval rule and names the deadlines missed and the run
+awaiting approval, if any; a later pass refreshes it while it is open (a second deadline missed), never opens
+another, and leaves it alone once finance closed it. A run approved late says so in its own view (`review.overdue`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from ...domain.errors import Conflict
+from ...domain.rebates import settlement_run as review
+from ...domain.rebates.policy import QUARTER, Period
+from ...domain.rules import Rule
+from ...domain.tenants import Tenant
+from ...ports import Changes
+from ...runtime import Runtime
+from .. import case_repository, cases, tenants
+from . import repository
+from .book import today
+
+CATEGORY = "rebate_run_overdue"
+ACTOR = "system:quarter_close"
+
+
+def watch(rt: Runtime, tenant_id: str) -> dict[str, int]:
+    """One pass for one tenant: {opened, refreshed, looked_at}."""
+    counts = {"opened": 0, "refreshed": 0, "looked_at": 0}
+    tenant, _ = tenants.load_tenant(rt, tenant_id)
+    rebates_node = tenant.policy.get("rebates") or {}
+    if not any(p.get("period") == QUARTER for p in rebates_node.get("programs", [])):
+        return counts
+    on = today(rt)
+    quarter = _ended_quarter(on)
+    if tenant.created_at[:10] > quarter.end.isoformat():
+        return counts
+    counts["looked_at"] = 1
+    if repository.settlement_of_run(rt, tenant_id, quarter.name, 1) is not None:
+        return counts  # approved (and issued): a late approval is stated in the run's own view
+    rule = review.Review.of(tenant.policy, Rule.of(rebates_node["settlement"]))
+    pointer = repository.preparation(rt, tenant_id, quarter.name, 1)
+    header = repository.find_settlement(rt, tenant_id, pointer.data["settlement_id"]) if pointer else None
+    due = review.deadlines(rule, quarter)
+    late = review.with_overdue({"review": due, "status": review.PREPARED, "approved_at": None}, on)["overdue"]
+    if not late:
+        return counts
+    context = {"period": quarter.name, "approve_by": due["approve_by"], "issue_by": due["issue_by"],
+               "overdue": late, "as_of": on.isoformat(),
+               "settlement_id": header["settlement_id"] if header else None,
+               "run_status": header["status"] if header else None}  # fmt: skip
+    _report(rt, tenant, rule, context, counts)
+    return counts
+
+
+def _ended_quarter(on: date) -> Period:
+    """The Quarter that ended last before `on`."""
+    first = on.replace(month=((on.month - 1) // 3) * 3 + 1, day=1)
+    return Period.containing(_month_index(first - timedelta(days=1)), QUARTER)
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _report(rt: Runtime, tenant: Tenant, rule: review.Review, context: dict[str, Any], counts: dict[str, int]) -> None:
+    """Open the period's exception once; refresh it while it is open."""
+    period, tid, now = context["period"], tenant.tenant_id, rt.clock.now_iso()
+    marker = repository.late_run_case(rt, tid, period)
+    if marker is not None:
+        stored = case_repository.read(rt.store, tid, marker.data["case_id"])
+        if stored is None or stored.data["status"] != "open" or stored.data["context"] == context:
+            return
+        try:
+            rt.commit(tid, Changes(puts=[cases.refresh_case(stored.data, stored.version, context=context, at=now)]))
+            counts["refreshed"] += 1
+        except Conflict:  # decided meanwhile
+            pass
+        return
+    missed = " and ".join(f"{name} by {context[f'{name}_by' if name == 'issue' else 'approve_by']}"
+                          for name in context["overdue"])  # fmt: skip
+    message = (f"the rebate run of {period} is not approved by a second member of the finance queue: {missed} "
+               f"missed ({rule.rule.clause})")
+    case, changes = cases.open_case(
+        rt, tenant.policy, kind="exception", category=CATEGORY, subject_kind="rebate_period", subject_id=period,
+        requested_by=ACTOR, reasons=[{**rule.rule.as_dict(), "message": message}], context=context,
+        policy_version=tenant.policy_version,
+    )  # fmt: skip
+    changes.puts.append(repository.late_run_case_put(period, case["case_id"], now))
+    try:
+        rt.commit(tid, changes)
+        counts["opened"] += 1
+    except Conflict:  # another pass opened it meanwhile
+        pass
