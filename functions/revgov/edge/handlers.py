@@ -38,24 +38,65 @@ def drain(
     """Run `handle` on each bus event in the batch; report the ones that failed for redelivery. `retry_in` may say
     when a failed one should come back (seconds); otherwise the queue's visibility timeout decides. `handler` names
     the handler in the workflow metrics (failures, retries)."""
-    failures = []
+
+    def each(bus_events: list[dict[str, Any]]) -> list[Exception | None]:
+        return [_outcome(handle, bus_event) for bus_event in bus_events]
+
+    return drain_batch(records, each, retry_in=retry_in, handler=handler)
+
+
+def _outcome(handle: BusHandler, bus_event: dict[str, Any]) -> Exception | None:
+    try:
+        handle(bus_event)
+    except Exception as failed:
+        return failed
+    return None
+
+
+def drain_batch(
+    records: list[dict[str, Any]],
+    handle_all: Callable[[list[dict[str, Any]]], list[Any]],
+    *,
+    retry_in: Callable[[Exception], int | None] | None = None,
+    handler: str = "unnamed",
+) -> dict[str, Any]:
+    """`drain` for a use case that takes the batch's bus events at once (one commit for many): it returns each
+    event's outcome in order, an exception in place of an event that failed, which fails that record only.
+    A record whose body is not JSON fails; an event of a tenant offboarded meanwhile is dropped (each tenant is
+    checked once for the batch)."""
+    failures: list[dict[str, str]] = []
+    taken: list[tuple[dict[str, Any], Any]] = []
+    gone: dict[str, bool] = {}
     for record in records:
-        bus_event: Any = None
         try:
             bus_event = json.loads(record["body"])
-            if _tenant_gone(bus_event):
+            if _tenant_gone(bus_event, gone):
                 logger.info("event for an offboarded tenant dropped", extra={"message_id": record.get("messageId")})
                 continue
-            handle(bus_event)
-            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=False)
+            taken.append((record, bus_event))
         except Exception as failed:
-            logger.exception("event handling failed", extra={"message_id": record.get("messageId")})
-            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=True)
-            failures.append({"itemIdentifier": record["messageId"]})
-            seconds = retry_in(failed) if retry_in else None
-            if seconds is not None:
-                _come_back_in(record, seconds)
+            _report(record, None, failed, failures, retry_in=retry_in, handler=handler)
+    try:
+        outcomes = handle_all([bus_event for _, bus_event in taken]) if taken else []
+    except Exception as whole:  # the whole batch failed
+        outcomes = [whole] * len(taken)
+    for (record, bus_event), outcome in zip(taken, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            _report(record, bus_event, outcome, failures, retry_in=retry_in, handler=handler)
+        else:
+            observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=False)
     return {"batchItemFailures": failures}
+
+
+def _report(record: dict[str, Any], bus_event: Any, failed: Exception, failures: list[dict[str, str]], *,
+            retry_in: Callable[[Exception], int | None] | None, handler: str) -> None:  # fmt: skip
+    """A record that failed: logged with its traceback, counted, left on the queue (back in `retry_in` seconds)."""
+    logger.error("event handling failed", exc_info=failed, extra={"message_id": record.get("messageId")})
+    observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=True)
+    failures.append({"itemIdentifier": record["messageId"]})
+    seconds = retry_in(failed) if retry_in else None
+    if seconds is not None:
+        _come_back_in(record, seconds)
 
 
 def _come_back_in(record: dict[str, Any], seconds: int) -> None:
@@ -84,24 +125,31 @@ def _queue_url(queue_name: str) -> str:
     return str(_sqs().get_queue_url(QueueName=queue_name)["QueueUrl"])
 
 
-def _tenant_gone(bus_event: Any) -> bool:
-    """A late event for a tenant that was offboarded meanwhile must not write its items back."""
+def _tenant_gone(bus_event: Any, known: dict[str, bool] | None = None) -> bool:
+    """A late event for a tenant that was offboarded meanwhile must not write its items back. `known`: the answers
+    for a batch handled at once (each tenant checked once)."""
     detail = bus_event.get("detail") if isinstance(bus_event, dict) else None
     tenant_id = detail.get("tenant_id") if isinstance(detail, dict) else None
     if not isinstance(tenant_id, str) or tenant_id == PLATFORM:
         return False
+    if known is not None and tenant_id in known:
+        return known[tenant_id]
     from ..services import tenants
 
-    return not tenants.exists(runtime(), tenant_id)
+    gone = not tenants.exists(runtime(), tenant_id)
+    if known is not None:
+        known[tenant_id] = gone
+    return gone
 
 
-def _log(bus_event: dict[str, Any]) -> None:
-    event_log.accept(runtime(), bus_event)
+def _log(bus_events: list[dict[str, Any]]) -> list[Any]:
+    return event_log.accept_many(runtime(), bus_events)
 
 
 @app.lambda_function(name="log_event")
 def log_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return drain(event.get("Records", []), _log, handler="log_event")
+    """Every domain event (rule event-log) in the tenant's event log as processed; a batch's entries in one commit."""
+    return drain_batch(event.get("Records", []), _log, handler="log_event")
 
 
 def _bill(bus_event: dict[str, Any], context: Any) -> None:
@@ -123,10 +171,10 @@ def bill_erp_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return drain(event.get("Records", []), lambda bus_event: _bill(bus_event, context), handler="bill_erp_event")
 
 
-def _deliver(bus_event: dict[str, Any]) -> None:
+def _deliver(bus_event: dict[str, Any], read: dict[str, list[dict[str, Any]]]) -> None:
     from ..services import subscriptions
 
-    subscriptions.deliver(runtime(), bus_event)
+    subscriptions.deliver(runtime(), bus_event, read=read)
 
 
 @app.lambda_function(name="deliver_webhooks")
@@ -141,7 +189,9 @@ def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def retry_in(failed: Exception) -> int | None:
         return failed.retry_in if isinstance(failed, DeliveryFailed) else None
 
-    return drain(event.get("Records", []), _deliver, retry_in=retry_in, handler="deliver_webhooks")
+    read: dict[str, list[dict[str, Any]]] = {}  # each tenant's subscriptions, read once for the batch
+    return drain(event.get("Records", []), lambda bus_event: _deliver(bus_event, read), retry_in=retry_in,
+                 handler="deliver_webhooks")
 
 
 @app.lambda_function(name="accrue_rebates")
@@ -383,17 +433,18 @@ def credit_hold_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return totals
 
 
-def _count(bus_event: dict[str, Any]) -> None:
+def _count(bus_events: list[dict[str, Any]]) -> list[Any]:
     from ..services import analytics
 
-    analytics.record_fact(runtime(), bus_event)
+    return list(analytics.record_facts(runtime(), bus_events))
 
 
 @app.lambda_function(name="update_kpis")
 def update_kpis(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Facts from the kpi-rollups rule (lines posted, quotes checked, pricing approvals decided, exceptions opened,
-    support time logged, partner changes) fold into the tenant's per-month KPI rollups, each fact once."""
-    return drain(event.get("Records", []), _count, handler="update_kpis")
+    support time logged, partner changes) fold into the tenant's per-month KPI rollups, each fact once; a batch's
+    facts counted once (quotes, approvals, exceptions, support time) in one commit per tenant."""
+    return drain_batch(event.get("Records", []), _count, handler="update_kpis")
 
 
 def _agent(name: str) -> dict[str, Any]:

@@ -5,6 +5,11 @@ back after the visibility timeout; after `max_receive_count` deliveries SQS move
 where the router marks them dead-lettered in the tenant's event log. Each invocation gets a Lambda-like context whose
 remaining time runs out with the visibility timeout, as a Lambda's runs out before its queue's, so a handler that
 crashed leaves an idempotency record that expires before the message comes back.
+
+Rules other than the `first` ones may have a batching window (Lambda's MaximumBatchingWindowInSeconds): a poller that
+received fewer than a full batch waits that long for more before it invokes the handler, so under a steady stream of
+events (quote checks) each invocation, receive and acknowledgement serves several events instead of one. The handlers'
+results are the same; their effects land up to the window later.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from .resources import RuleQueues
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 BUSY_SECONDS = 0.1  # a `first` rule that delivered a batch this recently is still working through a burst
 YIELD_SECONDS = 0.5  # the longest another rule's poller waits for it, per batch
+BATCH_SIZE = 10  # the stacks' event-source mappings' batch size (SQS receives at most 10 at once)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class EventRouter:
         invocation_seconds: float = 2.0,
         first: frozenset[str] = frozenset(),
         yield_seconds: float = YIELD_SECONDS,
+        batch_window_seconds: float = 0.0,
     ) -> None:
         self._wired = wired
         self._handlers = handlers
@@ -66,6 +73,7 @@ class EventRouter:
         self._first = first
         self._yield = yield_seconds
         self._first_busy_at = float("-inf")  # monotonic time of the last non-empty batch of a `first` rule
+        self._window = batch_window_seconds  # the other rules' batching window, when polling (not `pump_once`)
 
     def start(self) -> None:
         for rq in self._wired:
@@ -102,7 +110,8 @@ class EventRouter:
             try:
                 if self._first and rq.rule.name not in self._first:
                     self._let_first_go()
-                self._deliver(rq, url, dead, wait=self._wait)
+                window = 0.0 if rq.rule.name in self._first else self._window
+                self._deliver(rq, url, dead, wait=self._wait, window=window)
             except Exception:  # the emulator is shutting down or hiccupped: keep the router alive
                 if not self._stop.is_set():
                     logger.exception("router poll failed", extra={"rule": rq.rule.name})
@@ -128,13 +137,21 @@ class EventRouter:
                     return True
         return False
 
-    def _deliver(self, rq: RuleQueues, url: str, dead: bool, wait: int = 0) -> int:
+    def _receive(self, url: str, most: int, wait: float) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait, AttributeNames=["ApproximateReceiveCount"]
+            QueueUrl=url, MaxNumberOfMessages=most, WaitTimeSeconds=wait, AttributeNames=["ApproximateReceiveCount"]
         )
-        messages = response.get("Messages", [])
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
+
+    def _deliver(self, rq: RuleQueues, url: str, dead: bool, wait: int = 0, window: float = 0.0) -> int:
+        messages = self._receive(url, BATCH_SIZE, wait)
         if not messages:
             return 0
+        if window > 0 and not dead and len(messages) < BATCH_SIZE:
+            # the batching window: wait for the batch to fill (a stop ends the wait; what was received is delivered)
+            self._stop.wait(window)
+            messages += self._receive(url, BATCH_SIZE - len(messages), 0)
         if dead:
             for message in messages:
                 self._on_dead_letter(json.loads(message["Body"]), rq.rule.name)

@@ -16,11 +16,49 @@ _RETENTION_SECONDS = 35 * 24 * 3600
 
 def accept(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
     """Log a delivered event as processed. An event without the envelope every event carries is refused."""
+    _check_envelope(bus_event)
+    return record(rt, bus_event, status="processed")
+
+
+def accept_many(rt: Runtime, bus_events: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
+    """`accept` for a batch (a `log_event` invocation's): the entries of each tenant's events in one commit; each
+    event's entry, or the error it was refused or failed with (the others stand).
+
+    An event delivered twice in one batch is one entry (as two `accept` calls make it). If a tenant's commit cannot
+    be made, its events are logged one by one, so a failure is the failing event's own."""
+    outcomes: list[dict[str, Any] | Exception] = []
+    by_tenant: dict[str, dict[str, Put]] = {}
+    for bus_event in bus_events:
+        try:
+            _check_envelope(bus_event)
+            put = _processed_put(rt, bus_event)
+        except MalformedRequest as refused:
+            outcomes.append(refused)
+            continue
+        by_tenant.setdefault(str(bus_event["detail"]["tenant_id"]), {})[put.key] = put
+        outcomes.append(put.data)
+    for tenant_id, puts in by_tenant.items():
+        try:
+            rt.store.commit(tenant_id, Changes(puts=list(puts.values())))
+        except Exception:  # one by one: each event's failure its own
+            for index, bus_event in enumerate(bus_events):
+                if not isinstance(outcomes[index], Exception) and bus_event["detail"]["tenant_id"] == tenant_id:
+                    outcomes[index] = _accepted_alone(rt, bus_event)
+    return outcomes
+
+
+def _accepted_alone(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any] | Exception:
+    try:
+        return record(rt, bus_event, status="processed")
+    except Exception as failed:  # reported in its place
+        return failed
+
+
+def _check_envelope(bus_event: dict[str, Any]) -> None:
     detail = bus_event.get("detail")
     missing = [f for f in ("tenant_id", "event_id", "occurred_at") if not isinstance(detail, dict) or not detail.get(f)]
     if missing:
         raise MalformedRequest(f"bus event {bus_event.get('id')} lacks detail.{', detail.'.join(missing)}")
-    return record(rt, bus_event, status="processed")
 
 
 def record(rt: Runtime, bus_event: dict[str, Any], *, status: str, reason: str | None = None) -> dict[str, Any]:
@@ -36,9 +74,18 @@ def record(rt: Runtime, bus_event: dict[str, Any], *, status: str, reason: str |
     if status == "dead_lettered":
         previous = rt.store.get(tenant_id, EVENTS, event_id)
         last_error = previous.data.get("reason") if previous and previous.data.get("status") == "failed" else None
-    put = entry_put(
+    put = _processed_put(rt, bus_event, status=status, reason=reason, last_error=last_error)
+    rt.store.commit(tenant_id, Changes(puts=[put]))
+    return put.data
+
+
+def _processed_put(rt: Runtime, bus_event: dict[str, Any], *, status: str = "processed", reason: str | None = None,
+                   last_error: str | None = None) -> Put:  # fmt: skip
+    """The log entry of a bus event whose envelope was checked."""
+    detail = bus_event["detail"]
+    return entry_put(
         rt,
-        event_id=event_id,
+        event_id=str(detail["event_id"]),
         source=bus_event.get("source"),
         detail_type=bus_event.get("detail-type"),
         occurred_at=detail.get("occurred_at"),
@@ -46,8 +93,6 @@ def record(rt: Runtime, bus_event: dict[str, Any], *, status: str, reason: str |
         reason=reason,
         last_error=last_error,
     )
-    rt.store.commit(tenant_id, Changes(puts=[put]))
-    return put.data
 
 
 def entry_put(rt: Runtime, *, event_id: str, source: Any, detail_type: Any, occurred_at: Any, status: str,

@@ -295,8 +295,12 @@ def post(
         connection.close()
 
 
-def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, resolver: Resolver = resolve) -> int:
+def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, resolver: Resolver = resolve,
+            read: dict[str, list[dict[str, Any]]] | None = None) -> int:  # fmt: skip
     """POST one bus event to every active subscription of its tenant that wants its type; returns how many got it.
+
+    `read`: the subscriptions already read, per tenant, for the events of one handler batch (each tenant's read
+    once); an event no subscription wants costs that read and nothing else.
 
     Each (event, subscription) pair is delivered at most once successfully: a redelivery of the bus event skips
     the subscribers that already answered 2xx. A pair that failed is `retrying` with its `next_attempt_at` (backing
@@ -308,7 +312,10 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
     if not isinstance(detail, dict) or not detail.get("tenant_id") or not detail.get("event_id") or not detail_type:
         return 0  # not a Revgov domain event: nothing anyone subscribed to
     tenant_id, event_id = str(detail["tenant_id"]), str(detail["event_id"])
-    wanted = [s for s in _all(rt, tenant_id) if s["status"] == "active" and matches(s["event_types"], detail_type)]
+    known = read if read is not None else {}
+    if tenant_id not in known:
+        known[tenant_id] = _all(rt, tenant_id)
+    wanted = [s for s in known[tenant_id] if s["status"] == "active" and matches(s["event_types"], detail_type)]
     if not wanted:
         return 0
     delivery = _Delivery(rt, tenant_id, event_id, str(detail_type), delivery_body(bus_event), send, resolver)

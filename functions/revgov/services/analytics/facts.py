@@ -9,15 +9,18 @@ partner), in one commit with a marker that makes a redelivery a no-op and with o
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from ...domain import kpis as core
 from ...domain.billing import SLA_TRACKED
 from ...domain.errors import ConcurrentUpdate, MalformedRequest, NotFound, StaleWrite
 from ...domain.kpis import Delta
 from ...domain.time import instant
+from ...logs import logger
 from ...ports import Changes, Put, Stored
 from ...runtime import Runtime
 from .. import tenants
@@ -32,6 +35,7 @@ from .rollups import (
     KEEP_SECONDS,
     LINES,
     ROLLUPS,
+    SEEN,
     _directory,
     _fold,
     _marker,
@@ -42,30 +46,126 @@ from .rollups import (
 )
 
 _ATTEMPTS = 10
+_T = TypeVar("_T")
+
+
+# facts counted once waiting to be folded, per tenant in order: (index in the batch, detail, its plan)
+_Runs = dict[str, list[tuple[int, dict[str, Any], Callable[..., "_Count | str"]]]]
 
 
 def record_fact(rt: Runtime, bus_event: dict[str, Any]) -> str:
     """Fold one bus event into the rollups; returns what it did (for logs and tests)."""
+    outcome = record_facts(rt, [bus_event])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def record_facts(rt: Runtime, bus_events: list[dict[str, Any]]) -> list[str | Exception]:
+    """Fold a batch of bus events (an `update_kpis` invocation's), each as `record_fact` would, in order; returns
+    each one's outcome, or the error it failed with (the others stand).
+
+    Consecutive facts counted once (quotes checked, approvals, exceptions, support time) of one tenant are folded in
+    one commit; if that commit cannot be made, each is folded on its own, so one event's failure is its own."""
+    outcomes: list[str | Exception] = ["ignored"] * len(bus_events)
+    run: _Runs = {}
+    for index, bus_event in enumerate(bus_events):
+        try:
+            kind, tenant_id, detail = _fact_of(bus_event)
+        except MalformedRequest as refused:
+            outcomes[index] = refused
+            continue
+        if kind in COUNTED:
+            run.setdefault(tenant_id, []).append((index, detail, COUNTED[kind]))
+            continue
+        alone = FACTS.get(kind) or (_partner_changed if kind.startswith("revgov.partner:") else None)
+        if alone is None:
+            continue
+        _count_runs(rt, run, outcomes)  # what came before it first: a partner change moves the tiers after it
+        try:
+            outcomes[index] = _record_alone(rt, tenant_id, detail, alone)
+        except Exception as failed:  # reported in its place, as the handler reports each event's
+            outcomes[index] = failed
+    _count_runs(rt, run, outcomes)
+    return outcomes
+
+
+def _fact_of(bus_event: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     detail = bus_event.get("detail")
     if not isinstance(detail, dict) or not detail.get("tenant_id") or not detail.get("event_id"):
         raise MalformedRequest("a bus event needs detail.tenant_id and detail.event_id")
-    kind = f"{bus_event.get('source')}:{bus_event.get('detail-type')}"
-    use_case = FACTS.get(kind) or (_partner_changed if kind.startswith("revgov.partner:") else None)
-    if use_case is None:
-        return "ignored"
-    tenant_id = str(detail["tenant_id"])
+    return f"{bus_event.get('source')}:{bus_event.get('detail-type')}", str(detail["tenant_id"]), detail
+
+
+def _tenant_gone(rt: Runtime, tenant_id: str) -> bool:
     try:
         tenants.load_tenant(rt, tenant_id)
     except NotFound:
-        return "no such tenant"  # offboarded meanwhile: nothing to count, nothing to write
+        return True  # offboarded meanwhile: nothing to count, nothing to write
+    return False
+
+
+def _retrying(event_id: Any, work: Callable[[], _T]) -> _T:
     # another fact moved the same rollup, or the same fact was just counted: read again
     return retry_on_conflict(
-        lambda: use_case(rt, tenant_id, detail),
-        attempts=_ATTEMPTS,
-        exhausted=lambda: ConcurrentUpdate(
-            f"KPI rollups for event {detail['event_id']} lost the race {_ATTEMPTS} times"
-        ),
+        work, attempts=_ATTEMPTS,
+        exhausted=lambda: ConcurrentUpdate(f"KPI rollups for event {event_id} lost the race {_ATTEMPTS} times"),
     )
+
+
+def _record_alone(
+    rt: Runtime, tenant_id: str, detail: dict[str, Any], use_case: Callable[[Runtime, str, dict[str, Any]], str]
+) -> str:
+    if _tenant_gone(rt, tenant_id):
+        return "no such tenant"
+    return _retrying(detail["event_id"], lambda: use_case(rt, tenant_id, detail))
+
+
+def _count_runs(rt: Runtime, run: _Runs, outcomes: list[str | Exception]) -> None:
+    """Each tenant's run of facts counted once: planned one by one, folded in one commit (else one by one)."""
+    for tenant_id, facts in run.items():
+        try:
+            if _tenant_gone(rt, tenant_id):
+                for index, _, _ in facts:
+                    outcomes[index] = "no such tenant"
+                continue
+        except Exception as failed:  # every fact of the run fails with it
+            for index, _, _ in facts:
+                outcomes[index] = failed
+            continue
+        planned: list[tuple[int, dict[str, Any], _Count]] = []
+        for index, detail, plan in facts:
+            try:
+                count = plan(rt, tenant_id, detail)
+            except Exception as failed:  # its own failure
+                outcomes[index] = failed
+                continue
+            if isinstance(count, str):
+                outcomes[index] = count
+            else:
+                planned.append((index, detail, count))
+        _fold_counts(rt, tenant_id, planned, outcomes)
+    run.clear()
+
+
+def _fold_counts(
+    rt: Runtime, tenant_id: str, planned: list[tuple[int, dict[str, Any], _Count]], outcomes: list[str | Exception]
+) -> None:
+    counts = [count for _, _, count in planned]
+    if len(planned) > 1:
+        try:
+            done = _retrying(planned[0][1]["event_id"], lambda: _counted_once(rt, tenant_id, counts))
+        except Exception:  # folded one by one below, each with its own outcome
+            logger.info("KPI facts folded one by one", extra={"tenant_id": tenant_id, "facts": len(planned)})
+        else:
+            for (index, _, _), outcome in zip(planned, done, strict=True):
+                outcomes[index] = outcome
+            return
+    for index, detail, count in planned:
+        try:
+            outcomes[index] = _retrying(detail["event_id"], partial(_counted_alone, rt, tenant_id, count))
+        except Exception as failed:  # its own failure
+            outcomes[index] = failed
 
 
 def _lines_posted(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
@@ -146,20 +246,48 @@ def _cycle(rt: Runtime, tenant_id: str, source_event_id: str, posted_at: str) ->
     return core.cycle_bucket(hours), round(hours, 3)
 
 
-def _counted_once(
-    rt: Runtime, tenant_id: str, key: str, month: str, partner_id: str | None, delta: Delta, tier: str | None = None
-) -> str:
-    """Fold `delta` once, into the scope of `tier` (the tier the partner held when it was decided), else of the
-    partner's tier now."""
-    if _seen(rt, tenant_id, key):
-        return "already counted"
-    changes = Changes(puts=[_marker(rt, key, {"partner_id": partner_id})])
-    _fold(rt, tenant_id, [(month, tier or _tier_of(rt, tenant_id, partner_id), partner_id, delta)], changes)
-    rt.store.commit(tenant_id, changes)
-    return "counted"
+@dataclass(frozen=True)
+class _Count:
+    """A fact counted at most once (a quote, an approval, an exception, support time): its marker key and what it
+    adds to the rollups of its month, in the scope of `tier` (the tier the partner held when it was decided), else of
+    the partner's tier now."""
+
+    key: str
+    month: str
+    partner_id: str | None
+    delta: Delta
+    tier: str | None = None
 
 
-def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+def _counted_once(rt: Runtime, tenant_id: str, counts: list[_Count]) -> list[str]:
+    """Fold each count not counted before (nor earlier in `counts`) into the rollups, all in one commit with their
+    markers; the outcome of each, in order."""
+    markers = rt.store.get_many([(tenant_id, SEEN, c.key) for c in counts])
+    changes, deltas, outcomes = Changes(), [], []
+    tiers: dict[str | None, str] = {}  # the partners' tiers now, read once per commit
+    keys: set[str] = set()
+    for count in counts:
+        if (tenant_id, SEEN, count.key) in markers or count.key in keys:
+            outcomes.append("already counted")
+            continue
+        keys.add(count.key)
+        tier = count.tier
+        if tier is None:
+            tier = tiers[count.partner_id] = tiers.get(count.partner_id) or _tier_of(rt, tenant_id, count.partner_id)
+        changes.puts.append(_marker(rt, count.key, {"partner_id": count.partner_id}))
+        deltas.append((count.month, tier, count.partner_id, count.delta))
+        outcomes.append("counted")
+    _fold(rt, tenant_id, deltas, changes)
+    if changes.puts:
+        rt.store.commit(tenant_id, changes)
+    return outcomes
+
+
+def _counted_alone(rt: Runtime, tenant_id: str, count: _Count) -> str:
+    return _counted_once(rt, tenant_id, [count])[0]
+
+
+def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Count:
     """A quote checked, and the exceptions it raised: one approval per SOP-4.1 / COP-4.1 category it matched
     (discount above the tier cap or the finance threshold, margin below the floor, non-standard terms, a rival's
     registration), "split into one exception per category"."""
@@ -167,8 +295,8 @@ def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
     override = detail.get("outcome") == "approval_required" or bool(approvals)
     delta = Delta(quotes=1, overrides=1 if override else 0, exceptions=len(approvals))
     month = _month_of_instant(detail["occurred_at"])
-    return _counted_once(rt, tenant_id, f"quote#{detail['decision_id']}", month, detail.get("partner_id"), delta,
-                         _decision_tier(rt, tenant_id, detail["decision_id"]))
+    return _Count(f"quote#{detail['decision_id']}", month, detail.get("partner_id"), delta,
+                  _decision_tier(rt, tenant_id, detail["decision_id"]))
 
 
 def _decision_tier(rt: Runtime, tenant_id: str, decision_id: str | None) -> str | None:
@@ -183,17 +311,17 @@ def _case_partner(rt: Runtime, tenant_id: str, case_id: str) -> str | None:
     return stored.data.get("partner_id") if stored else None
 
 
-def _approval_decided(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+def _approval_decided(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Count | str:
     if (detail.get("subject") or {}).get("kind") != "decision":
         return "not a pricing approval"
     delta = Delta(approvals_decided=1, approvals_approved=1 if detail.get("outcome") == "approved" else 0)
     month = _month_of_instant(detail["occurred_at"])
     partner_id = _case_partner(rt, tenant_id, detail["case_id"])
     tier = _decision_tier(rt, tenant_id, (detail.get("subject") or {}).get("id"))
-    return _counted_once(rt, tenant_id, f"approval#{detail['case_id']}", month, partner_id, delta, tier)
+    return _Count(f"approval#{detail['case_id']}", month, partner_id, delta, tier)
 
 
-def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Count:
     """An exception opened; an out-of-scope service request is also service leakage (SOP-5.3 / COP-5.3: "recorded
     as service leakage for the support economics KPI"), with the support hours it names."""
     month = _month_of_instant(detail["occurred_at"])
@@ -204,15 +332,15 @@ def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> st
         hours = (case.get("context") or {}).get("hours")
         minutes = int((Decimal(str(hours)) * 60).to_integral_value()) if hours else 0
         delta = Delta(exceptions=1, leakage_requests=1, leakage_minutes=minutes)
-    return _counted_once(rt, tenant_id, f"exception#{detail['case_id']}", month, case.get("partner_id"), delta)
+    return _Count(f"exception#{detail['case_id']}", month, case.get("partner_id"), delta)
 
 
-def _support_logged(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
+def _support_logged(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Count:
     data = detail.get("data") or {}
     minutes = int((Decimal(str(data["hours"])) * 60).to_integral_value())
     month = core.month_of(date.fromisoformat(data["performed_on"]))
     key = f"support#{detail.get('erp_event_id') or detail['event_id']}"
-    return _counted_once(rt, tenant_id, key, month, data.get("partner_id"), Delta(support_minutes=minutes))
+    return _Count(key, month, data.get("partner_id"), Delta(support_minutes=minutes))
 
 
 def _partner_changed(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
@@ -231,8 +359,12 @@ def _partner_changed(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str
     return "directory updated"
 
 
+# Facts folded on their own (a line posted reads its sales facts; a partner change rewrites the directory) ...
 FACTS: dict[str, Callable[[Runtime, str, dict[str, Any]], str]] = {
     "revgov.billing:invoice.lines_posted": _lines_posted,
+}
+# ... and facts counted once (each planned on its own: several fold in one commit when a batch brings them)
+COUNTED: dict[str, Callable[[Runtime, str, dict[str, Any]], _Count | str]] = {
     "revgov.pricing:quote.checked": _quote_checked,
     "revgov.approvals:approval.decided": _approval_decided,
     "revgov.exceptions:exception.opened": _exception_opened,
