@@ -91,4 +91,5 @@ def mentions(tenant_id: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def writes_collection(tenant_id: str, collection: str) -> Callable[[dict[str, Any]], bool]:
+    """A call on one collection of this tenant (a write to it, or a query of its partition)."""
     return lambda params: f"T#{tenant_id}#{collection}" in json.dumps(params, default=str)
