@@ -48,7 +48,14 @@ class AnalyticsTenant:
         key = key_service.create_key(self.rt, admin, self.tenant_id, Role.PARTNER, partner["partner_id"], label)
         self.partners[label] = partner
         self.partner_keys[label] = self.api.as_key(key["key"])
+        # the KPI handler learns of the partner from its partner.activated event, asynchronously (the router batches
+        # such events for up to 0.1 s): a test that reads the partner directory must find it there
+        wait_until(lambda: partner["partner_id"] in self._directory(), 20, what=f"{label} in the KPI directory")
         return partner
+
+    def _directory(self) -> dict[str, Any]:
+        stored = self.rt.store.get(self.tenant_id, analytics.ROLLUPS, analytics.DIRECTORY)
+        return dict(stored.data["partners"]) if stored else {}
 
     def send(self, detail_type: str, data: dict[str, Any], *, hours_ago: float) -> str:
         at = clock_support.now() - timedelta(hours=hours_ago)

@@ -16,13 +16,15 @@ from typing import Any
 import clock_support
 from billing_support import wait_until
 from revgov.ports import Changes, Put
-from security_support import Party, _price_list
+from security_support import Party, _onboard, _price_list
 from support import assert_problem
 
 
 def _issued_invoice(party: Party) -> tuple[str, int]:
-    """A shipment of last month billed on its invoice (one line above USD 10,000.00) and the invoice issued."""
-    partner_id = party.partners[0]
+    """A shipment of last month billed on its invoice (one line above USD 10,000.00) and the invoice issued, for a
+    partner of its own (the session's shared partners carry other tests' invoices and holds)."""
+    tier = sorted(party.policy["partner_tiers"], key=lambda t: t["rank"])[1]
+    partner_id = _onboard(party, f"Credit Note Reseller {uuid.uuid4().hex[:6]}", "reseller", tier, "active")
     stored = party.rt.store.get(party.tenant_id, "PARTNER", partner_id)
     last_month = clock_support.today().replace(day=1) - timedelta(days=1)
     shipped = date(last_month.year, last_month.month, 10)
@@ -40,6 +42,14 @@ def _issued_invoice(party: Party) -> tuple[str, int]:
     sent = party.erp.post({"events": [event]})
     assert sent.status_code == 202, sent.text
     finance, period = party.by_role["finance"], shipped.isoformat()[:7]
+    event_id = sent.json()["results"][0]["event_id"]
+    terminal = ("processed", "failed", "dead_lettered")
+
+    def handled() -> dict[str, Any]:
+        return dict(party.admin.get(f"/v1/events/{event_id}").json())
+
+    wait_until(lambda: handled().get("status") in terminal, 60, what="the shipment handled")
+    assert handled()["status"] == "processed", handled()
 
     def billed() -> list[dict[str, Any]]:
         listed = finance.get("/v1/invoices", period=period, partner_id=partner_id).json()["items"]
