@@ -9,14 +9,18 @@ upheld dispute held for finance: the credit note's own check compared only the a
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
+
+import pytest
 
 import clock_support
 from billing_support import wait_until
 from revgov.ports import Changes, Put
-from security_support import Party, _onboard, _price_list
+from security_support import Party, _onboard, _price_list, make_party, offboard
 from support import assert_problem
 
 
@@ -49,7 +53,7 @@ def _issued_invoice(party: Party) -> tuple[str, int]:
         return dict(party.admin.get(f"/v1/events/{event_id}").json())
 
     wait_until(lambda: handled().get("status") in terminal, 60, what="the shipment handled")
-    assert handled()["status"] == "processed", handled()
+    assert handled()["status"] == "processed", json.dumps(handled())
 
     def billed() -> list[dict[str, Any]]:
         listed = finance.get("/v1/invoices", period=period, partner_id=partner_id).json()["items"]
@@ -64,8 +68,15 @@ def _issued_invoice(party: Party) -> tuple[str, int]:
     return invoice["invoice_id"], int(line["number"])
 
 
-def test_the_filer_of_a_dispute_cannot_approve_its_credit_note_through_a_key_minted_after(attacker: Party, api: Any):
-    party = attacker
+@pytest.fixture
+def party(api: Any, operator: Any, stack: Any) -> Iterator[Party]:
+    """A tenant of this test's own: the session's shared tenants carry other tests' partners, invoices and holds."""
+    made = make_party(api, operator, stack, "northwind")
+    yield made
+    offboard(operator, made)
+
+
+def test_the_filer_of_a_dispute_cannot_approve_its_credit_note_through_a_key_minted_after(party: Party, api: Any):
     invoice_id, line_no = _issued_invoice(party)
     admin, finance = party.admin, party.by_role["finance"]
     filed = admin.post(f"/v1/invoices/{invoice_id}/disputes",
