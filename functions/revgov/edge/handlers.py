@@ -283,6 +283,17 @@ def _scheduled(job: str) -> Iterator[None]:
     record_metric("ScheduledRuns", 1, job=job, outcome="ok")
 
 
+def _sweep_tenants(job: str, totals: dict[str, int], *sweeps: Callable[[Any, str], dict[str, int]]) -> dict[str, int]:
+    """One scheduled run of `sweeps` over every tenant, their counts summed into `totals` (counted by `_scheduled`)."""
+    rt = runtime()
+    with _scheduled(job):
+        for tenant_id in _tenant_ids():
+            for sweep in sweeps:
+                for name, count in sweep(rt, tenant_id).items():
+                    totals[name] += count
+    return totals
+
+
 @app.lambda_function(name="flush_outbox")
 def flush_outbox(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: publish events a failed publish left in any tenant's outbox."""
@@ -379,13 +390,8 @@ def month_close_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from ..services import month_close
     from ..services.rebates import run_watch
 
-    rt = runtime()
-    totals = {"opened": 0, "refreshed": 0, "looked_at": 0}
-    for tenant_id in _tenant_ids():
-        for watcher in (month_close.watch, run_watch.watch):
-            for name, count in watcher(rt, tenant_id).items():
-                totals[name] += count
-    return totals
+    return _sweep_tenants("month-close-watch", {"opened": 0, "refreshed": 0, "looked_at": 0},
+                          month_close.watch, run_watch.watch)
 
 
 @app.lambda_function(name="partner_lifecycle_sweep")
@@ -395,13 +401,8 @@ def partner_lifecycle_sweep(event: dict[str, Any], context: Any) -> dict[str, An
     filed (PA-2.7 / CPA-2.4); each move audited with its rule and published (revgov.services.partners)."""
     from ..services import partners
 
-    rt = runtime()
-    totals = {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0}
-    with _scheduled("partner-lifecycle-sweep"):
-        for tenant_id in _tenant_ids():
-            for name, count in partners.sweep_standing(rt, tenant_id).items():
-                totals[name] += count
-    return totals
+    return _sweep_tenants("partner-lifecycle-sweep", {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0},
+                          partners.sweep_standing)
 
 
 @app.lambda_function(name="deal_certification_sweep")
@@ -411,26 +412,16 @@ def deal_certification_sweep(event: dict[str, Any], context: Any) -> dict[str, A
     closed when the hold lifts (revgov.services.deal_holds)."""
     from ..services import deal_holds
 
-    rt = runtime()
-    totals = {"looked_at": 0, "opened": 0, "refreshed": 0, "annotated": 0, "closed": 0}
-    with _scheduled("deal-certification-sweep"):
-        for tenant_id in _tenant_ids():
-            for name, count in deal_holds.sweep(rt, tenant_id).items():
-                totals[name] += count
-    return totals
+    return _sweep_tenants("deal-certification-sweep",
+                          {"looked_at": 0, "opened": 0, "refreshed": 0, "annotated": 0, "closed": 0}, deal_holds.sweep)
 
 
 @app.lambda_function(name="credit_hold_sweep")
 def credit_hold_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled daily: a partner with an invoice more than the policy's days overdue is placed on credit hold, and
     lifted once it has none (PA-10.8 / CPA-10.7; revgov.services.billing.overdue)."""
-    rt = runtime()
-    totals = {"looked_at": 0, "placed": 0, "lifted": 0, "refreshed": 0}
-    with _scheduled("credit-hold-sweep"):
-        for tenant_id in _tenant_ids():
-            for name, count in credit_holds.sweep_credit_holds(rt, tenant_id).items():
-                totals[name] += count
-    return totals
+    return _sweep_tenants("credit-hold-sweep", {"looked_at": 0, "placed": 0, "lifted": 0, "refreshed": 0},
+                          credit_holds.sweep_credit_holds)
 
 
 def _count(bus_events: list[dict[str, Any]]) -> list[Any]:
