@@ -1,0 +1,200 @@
+"""What a question's answer must be, slot by slot: the unit of its number, the act it is about, the type of the span.
+
+`copilot_binding` ties a number to the words around it; this module says which of those words and spans a question
+demands, with no model and no list of the questions asked:
+
+- **the unit asked** ("within how many *hours*", "how many *business days*", "how many *months*") must be the unit of
+  the bound number: 45 days do not answer "how many hours", 10 days do not answer "how many business days";
+- **money or percent**: "what *price* / *fee* / *cost* / dollar *amount*" needs a sum of money, not a percentage (a
+  discount off list price says nothing of the price); "what *percentage*" a percentage;
+- **the question's own act** ("must the recipient *return* …", "before *withdrawing* a certification") must be bound to
+  the number; acts are compared by stem and by `ACT_SYNONYMS`, a small list of verbs common agreements word in
+  several ways (documented below, no other synonyms);
+- **the asked span's type** for questions that ask for a name rather than a number: a court or a state's law needs a
+  named place, a currency question a currency, an identifier ("VAT number") a code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import copilot_reader as reader
+
+# --- the unit of the asked number ------------------------------------------------------------------------------------
+
+_ASKED_UNIT = re.compile(r"\bhow many (?P<q>business |calendar |working )?(?P<u>minutes?|hours?|days?|weeks?|months?|"
+                         r"years?|quarters?)\b", re.I)
+_NUMBER_UNIT = re.compile(rf"\b{reader._NUM}(?:\s+or more)?(?:\s*\(\d+\))?(?:\s+|-)(?P<q>business |calendar |working "
+                          r"|consecutive |full )?(?P<u>minutes?|hours?|days?|weeks?|months?|years?|quarters?)\b"
+                          r"|\b(?P<net>net) \d+\b", re.I)
+
+
+def _unit(qualifier: str | None, unit: str) -> str:
+    base = unit.lower().rstrip("s")
+    q = (qualifier or "").strip().lower()
+    return f"{'business ' if q in ('business', 'working') else ''}{base}"
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit a "how many <unit>" question asks its number in: hour, day, business day, week, month, year."""
+    match = _ASKED_UNIT.search(question)
+    return _unit(match.group("q"), match.group("u")) if match else None
+
+
+def units_in(text: str) -> set[str]:
+    """The units of the periods a text states ("within 45 days": day; "8 business hours": business hour)."""
+    out = set()
+    for m in _NUMBER_UNIT.finditer(text):
+        out.add("day" if m.group("net") else _unit(m.group("q"), m.group("u")))
+    return out
+
+
+def unit_answers(asked: str | None, text: str) -> bool:
+    """A period in the asked unit: "how many days" is answered by days or business days, "how many business days"
+    by business days only, "how many hours" by hours (or business hours), never by days."""
+    if asked is None:
+        return True
+    have = units_in(text)
+    if asked.startswith("business "):
+        return asked in have
+    return asked in have or f"business {asked}" in have
+
+
+# --- money or percent ------------------------------------------------------------------------------------------------
+
+_ASKS_MONEY = re.compile(r"\b(?:what|how much) (?:is |are )?(?:the )?(?:[a-z-]+ )?(?:price|prices|fee|fees|cost|costs"
+                         r"|charge|salary|budget|allowance)\b|\bdollar amount\b|\bhow much (?:money|does|do|is|are)\b"
+                         r"|\bprice (?:per|of)\b|\bwhat (?:amount|sum)\b", re.I)
+_MONEY = re.compile(r"(?:\b(?:USD|EUR|GBP|CHF|JPY|AUD|CAD)|US\$|\$|€|£)\s?\d|\d\s?(?:USD|EUR|GBP|dollars|euros)\b"
+                    r"|\b\d[\d,]*(?:\.\d+)? (?:U\.S\. )?(?:dollars|euros|pounds)\b", re.I)
+
+
+def asks_money(question: str) -> bool:
+    """The answer is a sum of money: "What is the price per seat?", "the dollar amount of the cap", "how much is the
+    setup fee" — a percentage does not answer it."""
+    return bool(_ASKS_MONEY.search(question)) and not reader.expected_quantity(question)
+
+
+def states_money(text: str) -> bool:
+    return bool(_MONEY.search(text))
+
+
+# --- the question's own act ------------------------------------------------------------------------------------------
+
+# Acts an agreement words in several ways. Each group is one act; nothing else is treated as the same act. Kept
+# small and general on purpose: a word listed here in the wrong group would let a number of another act answer.
+ACT_SYNONYMS = (
+    "notify notifies notified notice notices notification inform informs informed tell tells told",
+    "pay pays paid paying payment payments remit remits remitted",
+    "return returns returned",
+    "delete deletes deleted deletion destroy destroys destroyed destruction erase erased purge purged",
+    "retain retains retained retention store stores stored preserve preserves preserved archive archived",
+    "respond responds responded response responses reply replies answer answers",
+    "fix fixes fixed correct corrects corrected cure cures cured remedy remedies remedied resolve resolves resolved "
+    "restore restores restored",
+    "accept accepts accepted acceptance",
+    "dispute disputes disputed contest contests contested challenge challenges object objects objection",
+    "increase increases increased",
+    "withdraw withdraws withdrawn withdrawal remove removes removed removal retire retires retired discontinue "
+    "discontinues discontinued",
+    "add adds added addition",
+    "warrant warrants warranted warranty warranties guarantee guarantees guaranteed",
+    "audit audits audited inspect inspects inspected inspection",
+    "terminate terminates terminated termination cancel cancels cancelled cancellation",
+    "renew renews renewed renewal",
+    "suspend suspends suspended suspension",
+    "submit submits submitted submission file files filed claim claims claimed",
+    "approve approves approved approval",
+    "deliver delivers delivered delivery send sends sent",
+    "invoice invoices invoiced bill bills billed",
+    "solicit solicits solicited hire hires hired",
+    "decide decides decided decision",
+    "appeal appeals appealed",
+    "publish publishes published",
+    "extend extends extended extension",
+    "refund refunds refunded",
+    "assign assigns assigned assignment transfer transfers transferred",
+)
+_ACT_OF = {word: group.split()[0] for group in ACT_SYNONYMS for word in group.split()}
+_ACT_OF.update({reader.stem(word): act for word, act in list(_ACT_OF.items()) if reader.stem(word) not in _ACT_OF})
+_GROUPS = frozenset(_ACT_OF.values())
+# verbs that say nothing of the act ("how many days does the customer *have* …", "must notice *be given*")
+# nor of the number: how long something *lasts*, what a partner *keeps*, *holds*, *uses*, *carries* or *receives*
+_LIGHT = frozenset("be is are was were been being have has had having do does did done get gets got give gives given "
+                   "giving take takes taken make makes made receive receives received need needs want go goes come "
+                   "comes apply applies allowed able required last lasts stay stays remain remains continue continues "
+                   "keep keeps hold holds carry carries maintain maintains use uses obtain obtains".split())
+_PARTY = frozenset(reader.content_terms("party parties customer provider partner distributor vendor supplier client "
+                                        "licensee licensor company recipient discloser user reseller contractor "
+                                        "employer affiliate"))
+_MODAL_SUBJECT = re.compile(r"\b(?i:must|should|shall|will|would|may|might|can|could|does|do|did)\s+"
+                            r"(?P<rest>(?i:the|a|an|its|their|each|either|any|every)\s.*|[A-Z].*)")
+_DETERMINER = frozenset("the a an its their each either any every".split())
+_TO_VERB = re.compile(r"^(?:have|has|need|needs|be required|be allowed|be able|get|is required|are required)\s+to\s+"
+                      r"(\w+)", re.I)
+
+
+def act_key(word: str) -> str:
+    """One key per act: the group's first word for a listed synonym, else the word's light stem."""
+    folded = word.lower()
+    return _ACT_OF.get(folded) or _ACT_OF.get(reader.stem(folded)) or reader.stem(folded)
+
+
+_FOLLOWS_VERB = frozenset("the a an its their his her each either any every all that this these those to of for in "
+                          "on at from with by about against before after within during until into over under".split())
+
+
+def asked_verb(question: str) -> tuple[str | None, str]:
+    """The act the question asks about, as an `act_key` (None for a light verb: "have", "give", "keep", "last"), and
+    the question's words after it. The act is the verb after the modal and subject ("must the recipient *return* …",
+    "does the customer have to *accept* …", "does the provider *warrant* that …"). With no tagger, it is the first
+    word after the subject's first word that is a listed act or light verb, or that a determiner, a preposition or
+    the question's end follows."""
+    match = _MODAL_SUBJECT.search(question)
+    if not match:
+        return None, ""
+    words = re.findall(r"[A-Za-z][\w'’-]*", match.group("rest"))
+    start = 2 if words and words[0].lower() in _DETERMINER else 1
+    for j in range(start, len(words)):
+        word = words[j].lower()
+        after = words[j + 1].lower() if j + 1 < len(words) else ""
+        to_verb = _TO_VERB.match(" ".join(words[j:j + 4]))
+        if to_verb:
+            word, after, j = to_verb.group(1).lower(), "", j + len(to_verb.group(0).split()) - 1
+        if word in _LIGHT:
+            return None, " ".join(words[j + 1:])
+        if act_key(word) in _GROUPS or to_verb or not after or after in _FOLLOWS_VERB:
+            if word in reader._STOP or word in _FOLLOWS_VERB:
+                return None, ""
+            return act_key(word), " ".join(words[j + 1:])
+    return None, ""
+
+
+def asked_act(question: str) -> str | None:
+    return asked_verb(question)[0]
+
+
+def listed_acts(text: str) -> set[str]:
+    """The listed acts (`ACT_SYNONYMS` groups) a text names, by any word of their group."""
+    return {k for k in map(act_key, re.findall(r"[a-z]+", text.lower())) if k in _GROUPS}
+
+
+def act_contradicted(question: str, event_verb: str | None, near: str) -> bool:
+    """The number is bound to another act than the one asked: the question asks about a listed act (its own verb, or
+    the verb of the event it counts from: "before *withdrawing* a certification"), the text the number is bound to
+    names none of them but names a listed act the question never mentions ("Provider will *delete* Customer Content
+    within 60 days" for "… must a recipient *return* …"; "may *add* certifications … with 60 days' notice" for "before
+    *withdrawing* a certification"). A text naming no listed act is not held against the question."""
+    asked = {k for k in (asked_act(question), act_key(event_verb) if event_verb else None) if k in _GROUPS}
+    if not asked:
+        return False
+    bound = listed_acts(near)
+    return not (asked & bound) and bool(bound - listed_acts(question))
+
+
+def act_bound(act: str, text: str) -> bool:
+    """The act (an `act_key`) is named in the text, by any word of its group or a word with its stem."""
+    for w in re.findall(r"[a-z]+", text.lower()):
+        if act_key(w) == act or reader.stem(w) == act:
+            return True
+    return False
