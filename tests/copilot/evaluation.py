@@ -104,6 +104,7 @@ PUBLIC_TENANTS = {
     "bonterms-psa": ("bonterms-professional-services.md",),
     "commonpaper-sla": ("commonpaper-software-license.md",),
     "commonpaper-csa": ("commonpaper-cloud-service.md",),
+    "commonpaper-dpa": ("commonpaper-dpa.md",),
 }
 SPLITS = ("tuning", "heldout")
 
