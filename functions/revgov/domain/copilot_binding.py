@@ -122,6 +122,7 @@ class Bound:
     piece: str
     near: str
     words: frozenset[str]
+    lead: str = ""  # a table row's header and the last words before a colon its list hangs from
     sentence: frozenset[str] = frozenset()  # the roots of its whole sentence, lead-in and header
 
 
@@ -129,12 +130,14 @@ def _sentence_bindings(sentence: str, context: str) -> list[Bound]:
     """Each segment of a sentence with the words its numbers are bound to."""
     pieces = [p for p in _CUT.split(sentence) if p and p.strip()]
     lead = " ".join(p for p in (context, sentence.split(": ", 1)[0] if ": " in sentence else "") if p)
+    colon = sentence.split(": ", 1)[0].split() if ": " in sentence else []
+    counted = f"{context if context.startswith('|') else ''} {' '.join(colon[-4:])}".strip()
     out = []
     for i, piece in enumerate(pieces):
         near = f"{lead} {' '.join(pieces[max(0, i - 1): i + 2])}"  # segments before and after: subject, verb, object
         words = reader.content_terms(near)
         whole = frozenset(_root(w) for w in reader.content_terms(f"{context} {sentence}"))
-        out.append(Bound(piece, near, frozenset(words) | frozenset(_root(w) for w in words), whole))
+        out.append(Bound(piece, near, frozenset(words) | frozenset(_root(w) for w in words), counted, whole))
     return out
 
 
@@ -180,6 +183,7 @@ def answers(question: str, unit: reader.Unit, kind: str | None, title: str = "")
     wanted = asked(question)
     unit_asked = slots.asked_unit(question)
     money = slots.asks_money(question)
+    counted = slots.counted_noun(question)
     thing = () if wanted.head or wanted.measured else asked_thing(question)
     titled = frozenset(_root(w) for w in reader.content_terms(title))
     for bound in bound_numbers(unit, kind):
@@ -188,6 +192,8 @@ def answers(question: str, unit: reader.Unit, kind: str | None, title: str = "")
         if wanted.head and not _event_bound(wanted, bound):
             continue
         if slots.act_contradicted(question, wanted.verb, bound.near) or not slots.unit_answers(unit_asked, bound.piece):
+            continue
+        if counted and not slots.counts(counted, bound.piece, bound.lead, bound.near):
             continue
         if money and not slots.states_money(bound.near):
             continue
@@ -246,14 +252,19 @@ def read(question: str, title: str, text: str) -> list[reader.Reading]:
     """`copilot_reader.read`, with the readings ordered by binding too: for a quantity question, a unit whose number is
     bound to what the question asks about reads better than one whose number belongs to another event or thing; for
     a question about what a party does, a unit in which that party acts reads better than one in which another
-    does."""
+    does; and for every question, names choose table rows and list items: when some row of the clause carries the
+    question's names ("a *Gold* partner"), a row carrying them all reads better and a row carrying none worse."""
     readings = reader.read(question, title, text)
     quantity = reader.asked_quantity(question)
     needs = reader.expected_quantity(question)
     actor = asked_actor(question)
+    named = [n for n in reader.names(question) if not reader.name_in(n, title)
+             and any(r.unit.kind != "sentence" and reader.name_in(n, r.unit.text) for r in readings)]
 
     def bonus(r: reader.Reading) -> float:
         score = 0.3 if actor and actor in acting_parties(r.unit.text) else 0.0
+        if named and r.unit.kind != "sentence":
+            score += 0.6 if all(reader.name_in(n, r.unit.text) for n in named) else -0.4
         if not quantity or not reader.holds_quantity(r.unit.text, needs):
             return score
         return score + (0.4 if answers(question, r.unit, needs, title) else -0.3)

@@ -198,3 +198,49 @@ def act_bound(act: str, text: str) -> bool:
         if act_key(w) == act or reader.stem(w) == act:
             return True
     return False
+
+
+# --- what a count counts ---------------------------------------------------------------------------------------------
+
+_NOT_COUNTED = frozenset("minutes hours days weeks months years quarters times".split())
+
+
+def counted_noun(question: str) -> str | None:
+    """What a "how many X …?" question counts, stemmed ("how many certified *employees* must …", "how many status
+    *reports* per month"); None for periods ("how many days") and frequencies ("how many times")."""
+    match = re.search(r"\bhow many\s+(.*)", question, re.I)
+    if not match:
+        return None
+    noun = None
+    for word in re.findall(r"[A-Za-z'’-]+", match.group(1))[:4]:
+        lower = word.lower()
+        if lower in reader._STOP or lower in _FOLLOWS_VERB:
+            break
+        if lower.endswith("s") and not lower.endswith(("ss", "'s", "’s")):
+            noun = lower
+    if noun is None or noun.rstrip("'’") in _NOT_COUNTED or noun.startswith(("business", "calendar")):
+        return None
+    terms = reader.content_terms(noun)
+    return terms[0] if terms else None
+
+
+_AFTER_NUMBER = re.compile(rf"\b(?:{reader._NUM}|\d[\d,]*(?:\.\d+)?)\b(?P<after>(?:\s+[\w-]+){{0,3}})", re.I)
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b(?:-\d{1,2}:\d{2}\b)?|\b\w*\d+x\d+\w*")  # 09:00-17:00, 24x7: not counts
+_BARE = frozenset("and or per at of to in".split())
+
+
+def counts(noun: str, piece: str, lead: str, near: str = "") -> bool:
+    """A number counts the noun when the noun follows it within three words ("8 support *hours*", "two training
+    *vouchers*"); a bare number ("up to 1 (Authorized), 3 (Advanced)", "Advanced 30") counts what its sentence lists
+    (the noun anywhere in the text it is bound to); and a number followed by another noun ("within 8 business
+    *hours*") counts that, not the noun. The noun in the lead-in before a colon's list ("Each Quarter includes support
+    *hours*: Authorized 8, …") or a table's header counts too."""
+    if noun in reader.content_terms(lead):
+        return True
+    for match in _AFTER_NUMBER.finditer(_CLOCK.sub(" ", piece)):
+        following = match.group("after").split()
+        if noun in reader.content_terms(" ".join(following)):
+            return True
+        if (not following or following[0].lower() in _BARE) and noun in reader.content_terms(near):
+            return True
+    return False
