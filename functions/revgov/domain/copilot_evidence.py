@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from . import copilot_binding as binding
 from . import copilot_reader as reader
+from . import copilot_slots as slots
 from .copilot import Hit, coverage
 
 
@@ -84,6 +85,9 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
         return False
     if reader.missing_head(question, f"{p.document_title} {p.indexed_text}"):
         return False
+    slot = slots.asked_slot(question)
+    if slot is not None and not slots.fills(slot, p.text):
+        return False  # "which state's law" needs a named state; "the Governing Law" names none
     if reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy):
         return False  # the question asks for a number: a clause without one about the thing asked answers nothing
     dense = hit.dense if hit.dense is not None else 0.0

@@ -244,3 +244,50 @@ def counts(noun: str, piece: str, lead: str, near: str = "") -> bool:
         if (not following or following[0].lower() in _BARE) and noun in reader.content_terms(near):
             return True
     return False
+
+
+# --- the type of a named span ----------------------------------------------------------------------------------------
+
+# Places an agreement names as a governing law, a venue or where data is kept: US states, countries and regions. A
+# "which state / country / region" question is answered only by a clause that names one ("the laws of the State of
+# California", "in the European Union"); "the Governing Law", "the Chosen Courts" or "a Member State" name none.
+PLACES = (
+    "Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia Hawaii Idaho Illinois "
+    "Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts Michigan Minnesota Mississippi Missouri "
+    "Montana Nebraska Nevada Ohio Oklahoma Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington "
+    "Wisconsin Wyoming|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Rhode Island|"
+    "South Carolina|South Dakota|West Virginia|District of Columbia|United States|United Kingdom|European Union|"
+    "European Economic Area|EEA|EU|USA|England|Wales|Scotland|Ireland|Northern Ireland|Canada|Mexico|Brazil|Argentina|"
+    "Germany|France|Netherlands|Belgium|Luxembourg|Switzerland|Austria|Italy|Spain|Portugal|Denmark|Sweden|Norway|"
+    "Finland|Iceland|Liechtenstein|Poland|Czech Republic|Greece|Japan|China|India|Singapore|Australia|New Zealand|"
+    "Hong Kong|Israel|South Africa|Amsterdam|London|Paris|Berlin|Munich|Dublin|Delaware|San Francisco"
+)
+_PLACE = re.compile(r"\b(?:" + "|".join(p for part in PLACES.split("|") for p in
+                                          ([part] if " " in part.strip() else part.split())) + r")\b")
+_CURRENCY = re.compile(r"\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD|dollars?|euros?|pounds? sterling|U\.S\. Dollars?)\b|[$€£]",
+                       re.I)
+_IDENTIFIER = re.compile(r"\b[A-Z]{0,4}[ -]?\d[\d -]{5,}\d\b|\+\d[\d ()-]{6,}\d|[\w.+-]+@[\w-]+\.[\w.]+")
+_SLOTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("place", re.compile(r"\b(?:which|what) (?:state|country|countries|city|cities|region|regions|nation|"
+                         r"jurisdiction)\b|\b(?:state|country)['’]s (?:law|laws|courts?)\b|\bin which [\w ]+ located\b",
+                         re.I)),
+    ("currency", re.compile(r"\b(?:which|what) currenc", re.I)),
+    # the identifier itself ("What is Contoso's VAT identification number?"), not a question about one ("How is an
+    # EU partner's VAT number checked?")
+    ("identifier", re.compile(r"^\s*what(?:'s|’s| is| are)\b[^?]*\b(?:(?:phone|telephone|fax|registration|"
+                              r"identification|VAT|tax|account|license|licence) (?:id )?number|email address|tax id)\b"
+                              r"[^?]*\??\s*$", re.I)),
+)
+_FILLS = {"place": _PLACE, "currency": _CURRENCY, "identifier": _IDENTIFIER}
+
+
+def asked_slot(question: str) -> str | None:
+    """The type of span a question asks for by name: a place ("which state's law", "in which region", "in which state
+    are the courts located"), a currency ("which currency"), an identifier ("VAT number", "phone number")."""
+    return next((slot for slot, pattern in _SLOTS if pattern.search(question)), None)
+
+
+def fills(slot: str, text: str) -> bool:
+    """The text holds a span of the slot's type: a listed place, a currency, an identifier (a code of digits, a phone
+    number, an email address)."""
+    return bool(_FILLS[slot].search(text))
