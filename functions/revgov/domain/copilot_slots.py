@@ -260,10 +260,10 @@ PLACES = (
     "European Economic Area|EEA|EU|USA|England|Wales|Scotland|Ireland|Northern Ireland|Canada|Mexico|Brazil|Argentina|"
     "Germany|France|Netherlands|Belgium|Luxembourg|Switzerland|Austria|Italy|Spain|Portugal|Denmark|Sweden|Norway|"
     "Finland|Iceland|Liechtenstein|Poland|Czech Republic|Greece|Japan|China|India|Singapore|Australia|New Zealand|"
-    "Hong Kong|Israel|South Africa|Amsterdam|London|Paris|Berlin|Munich|Dublin|Delaware|San Francisco"
+    "Hong Kong|Israel|South Africa|Amsterdam|London|Paris|Berlin|Munich|Dublin|San Francisco"
 )
-_PLACE = re.compile(r"\b(?:" + "|".join(p for part in PLACES.split("|") for p in
-                                          ([part] if " " in part.strip() else part.split())) + r")\b")
+_STATES, *_NAMES = PLACES.split("|")  # the first part lists one-word names, each further part one name
+_PLACE = re.compile(r"\b(?:" + "|".join(sorted({*_STATES.split(), *_NAMES}, key=len, reverse=True)) + r")\b")
 _CURRENCY = re.compile(r"\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD|dollars?|euros?|pounds? sterling|U\.S\. Dollars?)\b|[$€£]",
                        re.I)
 _IDENTIFIER = re.compile(r"\b[A-Z]{0,4}[ -]?\d[\d -]{5,}\d\b|\+\d[\d ()-]{6,}\d|[\w.+-]+@[\w-]+\.[\w.]+")
