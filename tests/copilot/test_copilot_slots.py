@@ -150,3 +150,27 @@ def test_a_vat_number_question_is_refused_and_a_question_about_vat_numbers_answe
     answered = respond(index, LocalAnswerer(), scope, "How is an EU partner's VAT number checked?")
     assert not answered.draft.refused and "CPA-2.3" in {c.clause for c in answered.draft.citations}
     assert "VIES" in answered.draft.answer
+
+
+# CPDPA-2.6 Subprocessors (Common Paper DPA), one sentence of item a.
+OBJECTION = ("Customer has 30 days after notice of a change to the Approved Subprocessors to object, otherwise Customer "
+             "will be deemed to accept the changes.")
+# CPDPA-11.8 European Economic Area
+EEA = '"European Economic Area" or "EEA" means the member states of the European Union, Norway, Iceland, and Liechtenstein.'
+
+
+def test_an_event_worded_as_a_light_verb_and_an_act_noun_binds_by_the_noun():
+    # "to raise an objection" is the act of objecting: CPDPA-2.6's "30 days after notice of a change … to object"
+    asked = binding.asked("How long do we have to raise an objection to a change of subprocessors?")
+    assert asked.objects == () and asked.verb == "objection"
+    assert binding.answers("How long do we have to raise an objection to a change of subprocessors?",
+                           reader.Unit(OBJECTION), "duration")
+    # a listed act keeps its own verb: "before raising its fees" is not turned into a noun event
+    assert binding.asked("How many days' notice does the provider give before raising its fees?").verb == "raising"
+
+
+def test_a_typed_slot_is_filled_only_by_a_span_the_question_does_not_give():
+    question = "Apart from the EU member states, which countries count as part of the EEA here?"
+    assert slots.asked_slot(question) == "place"
+    assert slots.fills("place", EEA, besides=question)  # Norway, Iceland, Liechtenstein
+    assert not slots.fills("place", "the member states of the EU", besides=question)  # only what was asked about

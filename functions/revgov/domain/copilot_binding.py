@@ -95,12 +95,29 @@ def asked(question: str) -> Asked:
     head = _event_head(phrase)
     if _DETERMINER.match(phrase):
         return Asked(measured, event, head)
+    named = _act_noun(phrase)
+    if named is not None:  # "to raise an objection": the act is the objection
+        return Asked(measured, event, named[0], (), named[1])
     first = re.match(r"\s*([A-Za-z]+)", phrase)
     verb = first.group(1) if first and (first.group(1).endswith("ing") or match.group(0)[:3].lower() == "to ") else None
     return Asked(measured, event, head, tuple(t for t in event if t != head), verb)
 
 
 _DETERMINER = re.compile(r"^(?:the|a|an|its|their|his|her|each|any)\s", re.I)
+
+
+def _act_noun(phrase: str) -> tuple[str, str] | None:
+    """A verb phrase whose verb is not a listed act and whose object is one names that act: "raise an *objection*",
+    "make a *claim*", "file a *dispute*". Returns the act noun's root and the noun as written."""
+    words = re.findall(r"[A-Za-z]+", phrase)
+    if len(words) < 2 or slots.act_key(words[0]) in slots.ACTS:
+        return None
+    rest = words[1:]
+    noun = rest[1] if rest[0].lower() in ("a", "an", "the", "its", "their", "any") and len(rest) > 1 else rest[0]
+    if slots.act_key(noun) not in slots.ACTS:
+        return None
+    terms = reader.content_terms(noun)
+    return (_root(terms[0]), noun) if terms else None
 _PREPOSITION = re.compile(r"\s(?:of|for|in|on|at|to|from|with|by|under)\s", re.I)
 
 

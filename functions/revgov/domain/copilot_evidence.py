@@ -88,6 +88,8 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
     slot = slots.asked_slot(question)
     if slot is not None and not slots.fills(slot, p.text):
         return False  # "which state's law" needs a named state; "the Governing Law" names none
+    if slot is not None and (hit.dense or 0.0) >= policy.strong_dense and slots.fills(slot, p.text, besides=question):
+        return True  # the asked slot is filled by a span the question does not give ("Norway, Iceland, …")
     if reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy):
         return False  # the question asks for a number: a clause without one about the thing asked answers nothing
     dense = hit.dense if hit.dense is not None else 0.0

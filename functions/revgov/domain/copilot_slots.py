@@ -117,7 +117,7 @@ ACT_SYNONYMS = (
 )
 _ACT_OF = {word: group.split()[0] for group in ACT_SYNONYMS for word in group.split()}
 _ACT_OF.update({reader.stem(word): act for word, act in list(_ACT_OF.items()) if reader.stem(word) not in _ACT_OF})
-_GROUPS = frozenset(_ACT_OF.values())
+_GROUPS = ACTS = frozenset(_ACT_OF.values())
 # verbs that say nothing of the act ("how many days does the customer *have* …", "must notice *be given*")
 # nor of the number: how long something *lasts*, what a partner *keeps*, *holds*, *uses*, *carries* or *receives*
 _LIGHT = frozenset("be is are was were been being have has had having do does did done get gets got give gives given "
@@ -287,7 +287,9 @@ def asked_slot(question: str) -> str | None:
     return next((slot for slot, pattern in _SLOTS if pattern.search(question)), None)
 
 
-def fills(slot: str, text: str) -> bool:
+def fills(slot: str, text: str, *, besides: str = "") -> bool:
     """The text holds a span of the slot's type: a listed place, a currency, an identifier (a code of digits, a phone
-    number, an email address)."""
-    return bool(_FILLS[slot].search(text))
+    number, an email address); with `besides`, one that text does not hold (a span the question itself gives answers
+    nothing: "Apart from the EU …, which countries …" is answered by "Norway", not by "EU")."""
+    given = {m.group(0).lower() for m in _FILLS[slot].finditer(besides)}
+    return any(m.group(0).lower() not in given for m in _FILLS[slot].finditer(text))
