@@ -174,3 +174,39 @@ def test_a_typed_slot_is_filled_only_by_a_span_the_question_does_not_give():
     assert slots.asked_slot(question) == "place"
     assert slots.fills("place", EEA, besides=question)  # Norway, Iceland, Liechtenstein
     assert not slots.fills("place", "the member states of the EU", besides=question)  # only what was asked about
+
+
+# CPSLA-4.3 Termination (Common Paper Software License Agreement): the lead-in and item (b)
+TERMINATION = """Either party may terminate the Framework Terms or an Order Form immediately:
+(b) upon notice if the other party (i) materially breaches the Framework Terms or an Order Form in a manner that cannot be cured; (ii) dissolves or stops conducting business without a successor; (iii) makes an assignment for the benefit of creditors; or (iv) becomes the debtor in insolvency, receivership, or bankruptcy proceedings that continue for more than 60 days."""
+# PA-7.3 Growth rebate (northwind), its first sentence
+GROWTH_REBATE = ("Silver, Gold and Platinum Partners earn a growth rebate of 2.0% of incremental Qualifying Revenue, where "
+                 "incremental Qualifying Revenue is the Quarter's Qualifying Revenue above the baseline.")
+# CPA-6.1 (contoso) is about discounts off List Price in percent; CPA-3.2's "one sandbox environment"
+LIST_PRICE_DISCOUNT = "Discounts are expressed as a percentage of List Price; the combined discount on a line may not exceed 25%."
+
+
+def test_a_party_asked_to_act_needs_its_act_in_the_sentence_of_the_number():
+    # CPSLA-4.3: the 60 days are how long bankruptcy proceedings continue; nothing there is deleted
+    assert not _answered("Within how many days of termination must the customer delete the software?", TERMINATION)
+    assert slots.asked_verb("Within how many days of termination must the customer delete the software?").party
+    # "does the growth rebate pay": a thing, not a party, so "earn a growth rebate of 2.0%" answers (PA-7.3)
+    assert not slots.asked_verb("What rate does the growth rebate pay on incremental revenue?").party
+    assert _answered("What rate does the growth rebate pay on incremental revenue?", GROWTH_REBATE, "Growth rebate")
+
+
+def test_money_is_asked_by_price_and_dollar_amount_and_counts_by_number_of():
+    assert slots.asks_money("What is the list price of a Contoso laptop?")
+    assert slots.asks_money("What is the dollar amount of the general liability cap?")
+    assert not slots.asks_money("What charge applies to overdue payments?")  # an interest rate answers it
+    assert not slots.asks_money("What referral fee percentage does Contoso pay?")
+    assert not slots.states_money(LIST_PRICE_DISCOUNT) and slots.states_money("billed at EUR 130.00 per hour")
+    assert slots.counted_noun("What is the maximum number of employees a Contoso Authorized partner may have?") == (
+        reader.content_terms("employees")[0])
+
+
+def test_a_price_question_is_refused_where_the_clauses_state_only_percentages(index):
+    # CPA-6.1 sets discounts "as a percentage of List Price"; no clause states the price of any product
+    reply = respond(index, LocalAnswerer(), Scope("contoso", all_partners=True), "What is the list price of a Contoso "
+                    "laptop?")
+    assert reply.draft.refused

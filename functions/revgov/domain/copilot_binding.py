@@ -141,6 +141,7 @@ class Bound:
     words: frozenset[str]
     lead: str = ""  # a table row's header and the last words before a colon its list hangs from
     sentence: frozenset[str] = frozenset()  # the roots of its whole sentence, lead-in and header
+    text: str = ""  # that sentence with its lead-in or header
 
 
 def _sentence_bindings(sentence: str, context: str) -> list[Bound]:
@@ -154,7 +155,8 @@ def _sentence_bindings(sentence: str, context: str) -> list[Bound]:
         near = f"{lead} {' '.join(pieces[max(0, i - 1): i + 2])}"  # segments before and after: subject, verb, object
         words = reader.content_terms(near)
         whole = frozenset(_root(w) for w in reader.content_terms(f"{context} {sentence}"))
-        out.append(Bound(piece, near, frozenset(words) | frozenset(_root(w) for w in words), counted, whole))
+        out.append(Bound(piece, near, frozenset(words) | frozenset(_root(w) for w in words), counted, whole,
+                         f"{context} {sentence}"))
     return out
 
 
@@ -184,7 +186,7 @@ def asked_thing(question: str) -> tuple[str, ...]:
     number must be bound to."""
     if reader.quantity_span(question) is None:
         return ()
-    tail = slots.asked_verb(question)[1]
+    tail = slots.asked_verb(question).tail
     named = {reader.stem(w.lower()) for w in reader.names(question)}
     terms = reader.content_terms(tail)
     return tuple(dict.fromkeys(_root(t) for t in terms if t not in _GENERIC and t not in named))
@@ -209,6 +211,8 @@ def answers(question: str, unit: reader.Unit, kind: str | None, title: str = "")
         if wanted.head and not _event_bound(wanted, bound):
             continue
         if slots.act_contradicted(question, wanted.verb, bound.near) or not slots.unit_answers(unit_asked, bound.piece):
+            continue
+        if slots.act_missing(question, f"{title} {bound.text}"):
             continue
         if counted and not slots.counts(counted, bound.piece, bound.lead, bound.near):
             continue

@@ -17,6 +17,7 @@ demands, with no model and no list of the questions asked:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from . import copilot_reader as reader
 
@@ -62,8 +63,8 @@ def unit_answers(asked: str | None, text: str) -> bool:
 
 # --- money or percent ------------------------------------------------------------------------------------------------
 
-_ASKS_MONEY = re.compile(r"\b(?:what|how much) (?:is |are )?(?:the )?(?:[a-z-]+ )?(?:price|prices|fee|fees|cost|costs"
-                         r"|charge|salary|budget|allowance)\b|\bdollar amount\b|\bhow much (?:money|does|do|is|are)\b"
+_ASKS_MONEY = re.compile(r"\b(?:what|how much) (?:is |are )?(?:the )?(?:[a-z-]+ )?(?:price|prices|cost|costs|salary"
+                         r"|budget|allowance)\b|\bdollar amount\b|\bhow much (?:money|does|do|is|are)\b"
                          r"|\bprice (?:per|of)\b|\bwhat (?:amount|sum)\b", re.I)
 _MONEY = re.compile(r"(?:\b(?:USD|EUR|GBP|CHF|JPY|AUD|CAD)|US\$|\$|€|£)\s?\d|\d\s?(?:USD|EUR|GBP|dollars|euros)\b"
                     r"|\b\d[\d,]*(?:\.\d+)? (?:U\.S\. )?(?:dollars|euros|pounds)\b", re.I)
@@ -71,8 +72,10 @@ _MONEY = re.compile(r"(?:\b(?:USD|EUR|GBP|CHF|JPY|AUD|CAD)|US\$|\$|€|£)\s?\d|
 
 def asks_money(question: str) -> bool:
     """The answer is a sum of money: "What is the price per seat?", "the dollar amount of the cap", "how much is the
-    setup fee" — a percentage does not answer it."""
-    return bool(_ASKS_MONEY.search(question)) and not reader.expected_quantity(question)
+    setup fee" — a percentage does not answer it. ("What charge applies to late payments?" may be answered by an
+    interest rate, a fee by a percentage: neither asks for money alone.)"""
+    return (bool(_ASKS_MONEY.search(question)) and not reader.expected_quantity(question)
+            and not re.search(r"\bpercent|\brate\b|%", question, re.I))
 
 
 def states_money(text: str) -> bool:
@@ -144,34 +147,45 @@ _FOLLOWS_VERB = frozenset("the a an its their his her each either any every all 
                           "on at from with by about against before after within during until into over under".split())
 
 
-def asked_verb(question: str) -> tuple[str | None, str]:
-    """The act the question asks about, as an `act_key` (None for a light verb: "have", "give", "keep", "last"), and
-    the question's words after it. The act is the verb after the modal and subject ("must the recipient *return* …",
-    "does the customer have to *accept* …", "does the provider *warrant* that …"). With no tagger, it is the first
-    word after the subject's first word that is a listed act or light verb, or that a determiner, a preposition or
-    the question's end follows."""
+@dataclass(frozen=True)
+class Verb:
+    """A question's own verb: its act (an `act_key`, None for a light verb), the words after it, and whether its
+    subject is a party ("must *the recipient* return", "does *Northwind* give") rather than a thing ("does *the growth
+    rebate* pay", "does *exclusivity* last")."""
+
+    act: str | None = None
+    tail: str = ""
+    party: bool = False
+
+
+def asked_verb(question: str) -> Verb:
+    """The verb after the question's modal and subject ("must the recipient *return* …", "does the customer have to
+    *accept* …", "does the provider *warrant* that …"). With no tagger, it is the first word after the subject's
+    first word that is a listed act or light verb, or that a determiner, a preposition or the question's end
+    follows."""
     match = _MODAL_SUBJECT.search(question)
     if not match:
-        return None, ""
+        return Verb()
     words = re.findall(r"[A-Za-z][\w'’-]*", match.group("rest"))
     start = 2 if words and words[0].lower() in _DETERMINER else 1
     for j in range(start, len(words)):
         word = words[j].lower()
         after = words[j + 1].lower() if j + 1 < len(words) else ""
+        party = any(w[0].isupper() or reader.stem(w.lower()) in _PARTY for w in words[start - 1:j])
         to_verb = _TO_VERB.match(" ".join(words[j:j + 4]))
         if to_verb:
             word, after, j = to_verb.group(1).lower(), "", j + len(to_verb.group(0).split()) - 1
         if word in _LIGHT:
-            return None, " ".join(words[j + 1:])
-        if act_key(word) in _GROUPS or to_verb or not after or after in _FOLLOWS_VERB:
+            return Verb(None, " ".join(words[j + 1:]), party)
+        if act_key(word) in ACTS or to_verb or not after or after in _FOLLOWS_VERB:
             if word in reader._STOP or word in _FOLLOWS_VERB:
-                return None, ""
-            return act_key(word), " ".join(words[j + 1:])
-    return None, ""
+                return Verb()
+            return Verb(act_key(word), " ".join(words[j + 1:]), party)
+    return Verb()
 
 
 def asked_act(question: str) -> str | None:
-    return asked_verb(question)[0]
+    return asked_verb(question).act
 
 
 def listed_acts(text: str) -> set[str]:
@@ -192,6 +206,14 @@ def act_contradicted(question: str, event_verb: str | None, near: str) -> bool:
     return not (asked & bound) and bool(bound - listed_acts(question))
 
 
+def act_missing(question: str, text: str) -> bool:
+    """The question's own act is a listed one, a party is the one to act, and the sentence its number stands in (with
+    its lead-in and the clause title) never names the act: "must the customer *delete* the software" against
+    "bankruptcy proceedings that continue for more than 60 days" under "Either party may terminate …"."""
+    verb = asked_verb(question)
+    return verb.party and verb.act in ACTS and verb.act not in listed_acts(text)
+
+
 def act_bound(act: str, text: str) -> bool:
     """The act (an `act_key`) is named in the text, by any word of its group or a word with its stem."""
     for w in re.findall(r"[a-z]+", text.lower()):
@@ -206,9 +228,10 @@ _NOT_COUNTED = frozenset("minutes hours days weeks months years quarters times".
 
 
 def counted_noun(question: str) -> str | None:
-    """What a "how many X …?" question counts, stemmed ("how many certified *employees* must …", "how many status
-    *reports* per month"); None for periods ("how many days") and frequencies ("how many times")."""
-    match = re.search(r"\bhow many\s+(.*)", question, re.I)
+    """What a "how many X …?" / "the maximum number of X" question counts, stemmed ("how many certified *employees*
+    must …", "how many status *reports* per month"); None for periods ("how many days") and frequencies ("how many
+    times")."""
+    match = re.search(r"\b(?:how many|(?:maximum|minimum|total) number of)\s+(.*)", question, re.I)
     if not match:
         return None
     noun = None
