@@ -210,3 +210,16 @@ def test_a_price_question_is_refused_where_the_clauses_state_only_percentages(in
     reply = respond(index, LocalAnswerer(), Scope("contoso", all_partners=True), "What is the list price of a Contoso "
                     "laptop?")
     assert reply.draft.refused
+
+
+def test_a_count_is_the_head_of_the_phrase_after_its_number_and_labels_count_nothing():
+    # PA-3.1: "The program has four partner tiers ranked from lowest to highest: Registered (rank 1), … Platinum
+    # (rank 4)": four counts tiers, "rank 4" is a label; neither counts partners
+    tiers = ("The program has four partner tiers ranked from lowest to highest: Registered (rank 1), Silver (rank 2), "
+             "Gold (rank 3) and Platinum (rank 4).")
+    assert not _answered("How many partners hold the Platinum tier today?", tiers)
+    # CPA-2.7: "two reference projects completed within the last 24 months"
+    projects = ("An Implementation Partner provides, in addition to CPA-2.2 and CPA-2.4, evidence that at least one "
+                "employee holds a valid certification under Section 4 for each Product Family in which it will deliver "
+                "Services, and two reference projects completed within the last 24 months.")
+    assert _answered("How many reference projects must a Contoso implementation partner show?", projects)

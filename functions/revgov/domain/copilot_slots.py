@@ -253,19 +253,28 @@ _BARE = frozenset("and or per at of to in".split())
 
 
 def counts(noun: str, piece: str, lead: str, near: str = "") -> bool:
-    """A number counts the noun when the noun follows it within three words ("8 support *hours*", "two training
-    *vouchers*"); a bare number ("up to 1 (Authorized), 3 (Advanced)", "Advanced 30") counts what its sentence lists
-    (the noun anywhere in the text it is bound to); and a number followed by another noun ("within 8 business
-    *hours*") counts that, not the noun. The noun in the lead-in before a colon's list ("Each Quarter includes support
-    *hours*: Authorized 8, …") or a table's header counts too."""
+    """A number counts the noun when the noun heads the phrase after it ("two training *vouchers*", not "four
+    partner tiers" for partners); a bare number ("up to 1 (Authorized), 3 (Advanced)", "Advanced 30", not a label
+    like "rank 1") counts what its sentence lists (the noun anywhere in the text it is bound to); a number followed by
+    another noun ("within 8 business *hours*") counts that, not the noun. The noun in the lead-in before a colon's
+    list ("Each Quarter includes support *hours*: Authorized 8, …") or a table's header counts too."""
     if noun in reader.content_terms(lead):
         return True
-    for match in _AFTER_NUMBER.finditer(_CLOCK.sub(" ", piece)):
+    text = _CLOCK.sub(" ", piece)
+    for match in _AFTER_NUMBER.finditer(text):
         following = match.group("after").split()
-        if noun in reader.content_terms(" ".join(following)):
+        phrase = []
+        for word in following:  # the noun phrase after the number, to its head: "four partner *tiers*"
+            if word.lower() in reader._STOP or word.lower() in _FOLLOWS_VERB or word.lower().endswith("ed"):
+                break
+            phrase.append(word)
+        head = reader.content_terms(phrase[-1]) if phrase else []
+        if head and head[-1] == noun:
             return True
-        if (not following or following[0].lower() in _BARE) and noun in reader.content_terms(near):
-            return True
+        before = re.findall(r"[A-Za-z]+", text[:match.start()])
+        label = bool(before) and before[-1].islower() and before[-1] not in reader._STOP | _FOLLOWS_VERB
+        if (not following or following[0].lower() in _BARE) and not label and noun in reader.content_terms(near):
+            return True  # "up to 1 (Authorized), 3 (Advanced)"; not "rank 1", "severity 1": labels, not counts
     return False
 
 
