@@ -223,3 +223,14 @@ def test_a_count_is_the_head_of_the_phrase_after_its_number_and_labels_count_not
                 "employee holds a valid certification under Section 4 for each Product Family in which it will deliver "
                 "Services, and two reference projects completed within the last 24 months.")
     assert _answered("How many reference projects must a Contoso implementation partner show?", projects)
+
+
+def test_an_idiom_of_lasting_names_no_thing():
+    # CPSLA-4.2: "These Framework Terms will start on the Effective Date and continue for the longer of one year or …":
+    # "stay in force" asks how long they last; "force" is no thing the number must be bound to
+    question = "How long do the framework terms stay in force?"
+    assert slots.plain(question) == "How long do the framework terms stay?"
+    term = ("These Framework Terms will start on the Effective Date and continue for the longer of one year or until "
+            "all Order Forms governed by the Framework Terms have ended.")
+    assert not _answered(question, term) and _answered(slots.plain(question), term)
+    assert slots.plain("What happens to a force majeure event?") == "What happens to a force majeure event?"

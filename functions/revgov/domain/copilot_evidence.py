@@ -118,6 +118,7 @@ def answer_score(question: str, hit: Hit, rank: int) -> float:
 
 def evidence(question: str, hits: Sequence[Hit], policy: EvidencePolicy = EvidencePolicy()) -> list[Hit]:
     """The hits an answer may rest on, the one that answers best first; empty means: refuse."""
+    question = slots.plain(question)
     backed = [(rank, h) for rank, h in enumerate(hits) if supported(question, h, policy, hits)]
     if not backed or _topic_lacks_quantity(question, hits, [h for _, h in backed], policy):
         return []

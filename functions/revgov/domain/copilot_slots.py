@@ -21,6 +21,18 @@ from dataclasses import dataclass
 
 from . import copilot_reader as reader
 
+# --- idioms ----------------------------------------------------------------------------------------------------------
+
+# "stay in force", "remain in effect": the idiom says *lasts*; its noun ("force", "effect") is no thing asked about
+_IDIOM = re.compile(r"\b(stays?|remains?|continues?|is|are|be|last|lasts)\s+in\s+(?:full\s+)?(?:force|effect)"
+                    r"(?:\s+and\s+effect)?\b", re.I)
+
+
+def plain(question: str) -> str:
+    """The question with its idioms said plainly: "How long do the framework terms stay in force?" → "… stay?"."""
+    return _IDIOM.sub(lambda m: m.group(1), question)
+
+
 # --- the unit of the asked number ------------------------------------------------------------------------------------
 
 _ASKED_UNIT = re.compile(r"\bhow many (?P<q>business |calendar |working )?(?P<u>minutes?|hours?|days?|weeks?|months?|"
