@@ -17,42 +17,62 @@ from revgov.domain.copilot import Scope
 from revgov.services.copilot import respond
 
 # CPCSA-6.4 Provider Warranty Remedy (Common Paper Cloud Service Agreement), its first two sentences
-WARRANTY_REMEDY = ("If Provider breaches the warranty in Section 6.3 (Representations & Warranties from Provider), Customer "
-                   "must give Provider notice (with enough detail for Provider to understand or replicate the issue) "
-                   "within 45 days of discovering the issue. Within 45 days of receiving sufficient details of the "
-                   "warranty issue, Provider will attempt to restore the general functionality of the Cloud Service.")
+WARRANTY_REMEDY = (
+    "If Provider breaches the warranty in Section 6.3 (Representations & Warranties from Provider), "
+    "Customer must give Provider notice (with enough detail for Provider to understand or replicate "
+    "the issue) within 45 days of discovering the issue. Within 45 days of receiving sufficient "
+    "details of the warranty issue, Provider will attempt to restore the general functionality of "
+    "the Cloud Service."
+)
 # CPCSA-5.5 Effect of Termination, the lead-in and items (b) and (c)
-EFFECT_OF_TERMINATION = """Termination of the Framework Terms will automatically terminate all Order Forms governed by the Framework Terms. Upon any expiration or termination:
-(b) Upon Customer’s request, Provider will delete Customer Content within 60 days.
-(c) Each Recipient will return or destroy Discloser’s Confidential Information in its possession or control."""
+EFFECT_OF_TERMINATION = (
+    "Termination of the Framework Terms will automatically terminate all Order Forms governed by "
+    "the Framework Terms. Upon any expiration or termination:\n"
+    "(b) Upon Customer’s request, Provider will delete Customer Content within 60 days.\n"
+    "(c) Each Recipient will return or destroy Discloser’s Confidential Information in its "
+    "possession or control."
+)
 # PA-4.1 Certification catalogue (northwind), the sentence after its table
 CATALOGUE_NOTICE = "The Distributor may add certifications to the catalogue with 60 days' notice."
 # PA-4.4 Departure of certified personnel (northwind)
 DEPARTURE_TITLE = "Departure of certified personnel"
-DEPARTURE = ("If the only certified individual for a certification leaves the Partner's employment, that certification "
-             "ceases to count for the Partner on the individual's last day of employment, with the same effect as "
-             "expiry under PA-4.3. The Partner must notify Channel Operations within 10 business days of the departure.")
+DEPARTURE = (
+    "If the only certified individual for a certification leaves the Partner's employment, that "
+    "certification ceases to count for the Partner on the individual's last day of employment, with "
+    "the same effect as expiry under PA-4.3. The Partner must notify Channel Operations within 10 "
+    "business days of the departure."
+)
 # PA-9.1 Support levels (northwind)
-SUPPORT_LEVELS = """The Distributor provides second-line technical support to Partners at the level set by the Partner's tier:
-
-| Support level | Tier | Coverage | Initial response, severity 1 |
-|---|---|---|---|
-| standard | Registered | business days 08:00-18:00 Partner local time | 8 business hours |
-| priority | Silver | business days 07:00-20:00 Partner local time | 4 business hours |
-| premium | Gold | 24 hours, Monday to Friday | 2 hours |
-| premium_24x7 | Platinum | 24 hours, 7 days | 1 hour |"""
+SUPPORT_LEVELS = (
+    "The Distributor provides second-line technical support to Partners at the level set by the "
+    "Partner's tier:\n"
+    "\n"
+    "| Support level | Tier | Coverage | Initial response, severity 1 |\n"
+    "|---|---|---|---|\n"
+    "| standard | Registered | business days 08:00-18:00 Partner local time | 8 business hours |\n"
+    "| priority | Silver | business days 07:00-20:00 Partner local time | 4 business hours |\n"
+    "| premium | Gold | 24 hours, Monday to Friday | 2 hours |\n"
+    "| premium_24x7 | Platinum | 24 hours, 7 days | 1 hour |"
+)
 # CPA-9.1 Support levels (contoso)
-CONTOSO_SUPPORT = ("Contoso provides second-line support to the Partner's certified staff at the level of the Partner's "
-                   "tier: standard for Authorized (business days 09:00-17:00 Central European Time, initial response to "
-                   "severity 1 within 8 business hours), priority for Advanced (business days 08:00-19:00 Central "
-                   "European Time, 4 business hours) and premium_24x7 for Elite (24 hours, 7 days, 1 hour).")
+CONTOSO_SUPPORT = (
+    "Contoso provides second-line support to the Partner's certified staff at the level of the "
+    "Partner's tier: standard for Authorized (business days 09:00-17:00 Central European Time, "
+    "initial response to severity 1 within 8 business hours), priority for Advanced (business days "
+    "08:00-19:00 Central European Time, 4 business hours) and premium_24x7 for Elite (24 hours, 7 "
+    "days, 1 hour)."
+)
 # CPA-9.7 Sandbox environments and training vouchers (contoso), first sentence
-SANDBOXES = ("Partners receive non-production sandbox environments for demonstrations and testing, up to 1 (Authorized), "
-             "3 (Advanced) or 10 (Elite) at a time, and certification exam vouchers per Program Year: 2 (Authorized), "
-             "6 (Advanced) or 20 (Elite).")
+SANDBOXES = (
+    "Partners receive non-production sandbox environments for demonstrations and testing, up to 1 "
+    "(Authorized), 3 (Advanced) or 10 (Elite) at a time, and certification exam vouchers per "
+    "Program Year: 2 (Authorized), 6 (Advanced) or 20 (Elite)."
+)
 # CPSLA-10.3 Governing Law and Chosen Courts (Common Paper Software License Agreement)
-GOVERNING_LAW = ("The Governing Law will govern all interpretations and disputes about this Agreement, without regard to "
-                 "its conflict of laws provisions.")
+GOVERNING_LAW = (
+    "The Governing Law will govern all interpretations and disputes about this Agreement, without "
+    "regard to its conflict of laws provisions."
+)
 
 
 def _answered(question, text, title=""):
@@ -153,10 +173,15 @@ def test_a_vat_number_question_is_refused_and_a_question_about_vat_numbers_answe
 
 
 # CPDPA-2.6 Subprocessors (Common Paper DPA), one sentence of item a.
-OBJECTION = ("Customer has 30 days after notice of a change to the Approved Subprocessors to object, otherwise Customer "
-             "will be deemed to accept the changes.")
+OBJECTION = (
+    "Customer has 30 days after notice of a change to the Approved Subprocessors to object, "
+    "otherwise Customer will be deemed to accept the changes."
+)
 # CPDPA-11.8 European Economic Area
-EEA = '"European Economic Area" or "EEA" means the member states of the European Union, Norway, Iceland, and Liechtenstein.'
+EEA = (
+    "\"European Economic Area\" or \"EEA\" means the member states of the European Union, Norway, "
+    "Iceland, and Liechtenstein."
+)
 
 
 def test_an_event_worded_as_a_light_verb_and_an_act_noun_binds_by_the_noun():
@@ -177,13 +202,24 @@ def test_a_typed_slot_is_filled_only_by_a_span_the_question_does_not_give():
 
 
 # CPSLA-4.3 Termination (Common Paper Software License Agreement): the lead-in and item (b)
-TERMINATION = """Either party may terminate the Framework Terms or an Order Form immediately:
-(b) upon notice if the other party (i) materially breaches the Framework Terms or an Order Form in a manner that cannot be cured; (ii) dissolves or stops conducting business without a successor; (iii) makes an assignment for the benefit of creditors; or (iv) becomes the debtor in insolvency, receivership, or bankruptcy proceedings that continue for more than 60 days."""
+TERMINATION = (
+    "Either party may terminate the Framework Terms or an Order Form immediately:\n"
+    "(b) upon notice if the other party (i) materially breaches the Framework Terms or an Order "
+    "Form in a manner that cannot be cured; (ii) dissolves or stops conducting business without a "
+    "successor; (iii) makes an assignment for the benefit of creditors; or (iv) becomes the debtor "
+    "in insolvency, receivership, or bankruptcy proceedings that continue for more than 60 days."
+)
 # PA-7.3 Growth rebate (northwind), its first sentence
-GROWTH_REBATE = ("Silver, Gold and Platinum Partners earn a growth rebate of 2.0% of incremental Qualifying Revenue, where "
-                 "incremental Qualifying Revenue is the Quarter's Qualifying Revenue above the baseline.")
+GROWTH_REBATE = (
+    "Silver, Gold and Platinum Partners earn a growth rebate of 2.0% of incremental Qualifying "
+    "Revenue, where incremental Qualifying Revenue is the Quarter's Qualifying Revenue above the "
+    "baseline."
+)
 # CPA-6.1 (contoso) is about discounts off List Price in percent; CPA-3.2's "one sandbox environment"
-LIST_PRICE_DISCOUNT = "Discounts are expressed as a percentage of List Price; the combined discount on a line may not exceed 25%."
+LIST_PRICE_DISCOUNT = (
+    "Discounts are expressed as a percentage of List Price; the combined discount on a line may not "
+    "exceed 25%."
+)
 
 
 def test_a_party_asked_to_act_needs_its_act_in_the_sentence_of_the_number():

@@ -162,7 +162,7 @@ def _sentence_bindings(sentence: str, context: str) -> list[Bound]:
 
 def bound_numbers(unit: reader.Unit, kind: str | None) -> list[Bound]:
     """Each segment of the unit holding a number (of `kind` when given), with what that number is bound to."""
-    out = []
+    out: list[Bound] = []
     for sentence in reader.sentences(unit.text) or [unit.text]:
         out.extend(b for b in _sentence_bindings(sentence, unit.context) if reader.holds_quantity(b.piece, kind))
     return out
