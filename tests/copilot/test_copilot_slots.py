@@ -270,3 +270,12 @@ def test_an_idiom_of_lasting_names_no_thing():
             "all Order Forms governed by the Framework Terms have ended.")
     assert not _answered(question, term) and _answered(slots.plain(question), term)
     assert slots.plain("What happens to a force majeure event?") == "What happens to a force majeure event?"
+
+
+def test_a_frequency_answers_how_often():
+    # CPDPA-5.3 (Common Paper DPA): "All such requests … may only be made once a year" — a frequency is the fact a
+    # "how often" question asks for, so the unit holding it reads as holding the asked fact
+    assert reader.asked_fact("how often can we send the provider a security questionnaire") == "duration"
+    assert reader.holds_fact("duration", "requests may only be made once a year")
+    assert reader.holds_fact("duration", "no more than twice per Quarter")
+    assert not reader.holds_fact("duration", "a questionnaire about information security")

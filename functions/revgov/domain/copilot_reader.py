@@ -87,7 +87,10 @@ _NUM = r"(?:\d[\d,]*(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|
 _UNIT_OF_TIME = r"(?:business |calendar |consecutive |full )?(?:days?|hours?|weeks?|months?|years?|quarters?)"
 FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     # "30 days", "thirty (30) days", "15 or more consecutive days", "a 15-day period", "an initial 12-month period"
-    "duration": re.compile(rf"\b{_NUM}(?:\s+or more)?(?:\s*\(\d+\))?(?:\s+|-){_UNIT_OF_TIME}\b|\bnet \d+\b", re.I),
+    # ... and a frequency for "how often": "once a year", "twice per Quarter", "three times in any 12-month period"
+    "duration": re.compile(rf"\b{_NUM}(?:\s+or more)?(?:\s*\(\d+\))?(?:\s+|-){_UNIT_OF_TIME}\b|\bnet \d+\b"
+                           rf"|\b(?:once|twice|{_NUM} times)\s+(?:a|an|per|each|every|in any)\s+(?:[\w-]+\s+)?"
+                           r"(?:year|month|quarter|week|day|period)s?\b", re.I),
     "percent": re.compile(r"\d(?:[\d.,]*)\s?%|\bpercent(?:age)? points?\b|\bpercent\b", re.I),
     "amount": re.compile(r"\b(?:USD|EUR|GBP|US\$|\$|€)\s?\d|\d\s?(?:USD|EUR)\b|\d\s?%|\b\d+\.\d{2}\b", re.I),
     "count": re.compile(rf"\b{_NUM}\b", re.I),
