@@ -279,3 +279,11 @@ def test_a_frequency_answers_how_often():
     assert reader.holds_fact("duration", "requests may only be made once a year")
     assert reader.holds_fact("duration", "no more than twice per Quarter")
     assert not reader.holds_fact("duration", "a questionnaire about information security")
+
+
+def test_a_passive_questions_participle_is_its_act_not_the_thing_asked():
+    # "Invoices are payable within 30 days of the invoice date." (the Fabrikam reseller contract of the contracts API
+    # test): "must an invoice be paid" asks about paying, not about a thing called "paid"
+    question = "Within how many days must an invoice be paid?"
+    assert slots.asked_verb(question).act == "pay" and binding.asked_thing(question) == ()
+    assert _answered(question, "Invoices are payable within 30 days of the invoice date.")

@@ -139,6 +139,7 @@ _LIGHT = frozenset("be is are was were been being have has had having do does di
                    "giving take takes taken make makes made receive receives received need needs want go goes come "
                    "comes apply applies allowed able required last lasts stay stays remain remains continue continues "
                    "keep keeps hold holds carry carries maintain maintains use uses obtain obtains".split())
+_PASSIVE = frozenset("be is are been being".split())
 _PARTY = frozenset(reader.content_terms("party parties customer provider partner distributor vendor supplier client "
                                         "licensee licensor company recipient discloser user reseller contractor "
                                         "employer affiliate"))
@@ -187,6 +188,9 @@ def asked_verb(question: str) -> Verb:
         to_verb = _TO_VERB.match(" ".join(words[j:j + 4]))
         if to_verb:
             word, after, j = to_verb.group(1).lower(), "", j + len(to_verb.group(0).split()) - 1
+        if word in _PASSIVE and j + 1 < len(words) and words[j + 1].lower().endswith(("ed", "id", "en", "wn")):
+            word, j = words[j + 1].lower(), j + 1  # "must an invoice be *paid*": the participle is the act
+            return Verb(None if word in _LIGHT else act_key(word), " ".join(words[j + 1:]), party)
         if word in _LIGHT:
             return Verb(None, " ".join(words[j + 1:]), party)
         if act_key(word) in ACTS or to_verb or not after or after in _FOLLOWS_VERB:
