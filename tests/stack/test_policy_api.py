@@ -271,6 +271,29 @@ def test_usage_whatif_over_http_answers_its_schema_and_refuses_bad_input(party):
     assert_problem(party.partner_keys[party.partners[0]].post(path, {"period": "2026-10"}), 403)
 
 
+def test_billing_whatif_over_http_answers_its_schema_and_refuses_bad_input(party):
+    from revgov import schemas
+
+    ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    ops.post(f"/v1/policy/drafts/{draft_id}/patch", {"operations": [
+        {"op": "replace", "path": "/billing/credit_notes/approval_above", "value": "0.00"}]})
+    path = f"/v1/policy/drafts/{draft_id}/billing-whatif"
+    chain = party.admin.get("/v1/audit/verify").json()
+    answer = finance.post(path, {"period": "2026-Q4", "examples": 2})
+    assert answer.status_code == 200, answer.text
+    schemas.validate("api/responses/policy-billing-whatif.schema.json", answer.json())
+    assert answer.json()["credit_notes"]["limit_after"] == "0.00"
+    for body in ({"period": "2026-13"}, {"period": "2026-Q5"}, {"period": "20２６-10"}, {"period": 202610},
+                 {"period": "2026-10", "examples": -1}, {"period": "2026-10", "examples": 51},
+                 {"period": "2026-10", "tenant_id": "other"}, {}):
+        assert_problem(finance.post(path, body), 400)
+    assert_problem(party.partner_keys[party.partners[0]].post(path, {"period": "2026-10"}), 403)
+    assert_problem(finance.post("/v1/policy/drafts/pdr_01JBNW000000000000000000XX/billing-whatif",
+                                {"period": "2026-10"}), 404)
+    assert party.admin.get("/v1/audit/verify").json()["records"] == chain["records"]
+
+
 def test_the_policy_cli_diffs_proposes_whatifs_and_approves_a_tenant_yaml(party, tmp_path, capsys):
     import json
 

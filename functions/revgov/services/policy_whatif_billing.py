@@ -108,7 +108,7 @@ def whatif_billing(rt: Runtime, who: Principal, draft_id: str, body: dict[str, A
     partners = partner_repository.get_many(rt.store, who.tenant_id, sorted({x["partner_id"] for x in lines}))
     segments = {pid: str(p.get("tier") or "none") for pid, p in partners.items()}
     rows = domain.replay(lines, active, proposed, _seeds(rt, who.tenant_id, lines), segments)
-    moves = [(r["partner_id"], r["segment"], _counted(r["invoiced"]), _counted(r["after"])) for r in rows]
+    moves = [(r["partner_id"], r["segment"], _counted(r["before"]), _counted(r["after"])) for r in rows]
     return {
         "draft_id": draft_id, "draft_version": draft["policy_version"], "active_version": tenant.policy_version,
         "period": period.name, "months": list(period.months), "currency": tenant.currency,

@@ -44,9 +44,10 @@ Line = tuple[str, str, tuple[Decimal, Decimal | None], tuple[Decimal, Decimal | 
 
 
 def moved_kpis(rt: Runtime, tenant: Tenant, period: core.Period, lines: Iterable[Line]) -> dict[str, Any]:
-    """Revenue and net realized margin by tier (docs/kpis.md) as `GET /v1/kpis` counts the period, and with each of
-    `lines` (partner, segment, net and cost as counted, net and cost under the draft) billed as the draft bills it.
-    Rebates are deducted as recorded on both sides (a draft's rebate rules: `rebates-whatif`)."""
+    """Revenue and net realized margin by tier (docs/kpis.md) as `GET /v1/kpis` counts the period (`before`), and
+    moved by each of `lines` (partner, segment, net and cost under the policy in force, net and cost under the draft)
+    from the first to the second (`after`), in the tier its partner's revenue is counted in. Rebates are deducted as
+    recorded on both sides (a draft's rebate rules: `rebates-whatif`)."""
     read = rollups(rt, tenant, period)
     rebates = core.rebates_by_partner(rebate_periods(rt, tenant.tenant_id, tenant.policy, period))
     moves = [domain.Move(p, read.tier_counted(p, segment), was, now) for p, segment, was, now in lines
