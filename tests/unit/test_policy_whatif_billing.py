@@ -321,3 +321,52 @@ def test_the_events_are_left_as_billed():
     draft_id, _ = _draft(ledger, [*SCHEDULE_20_50_30, *LIMIT_50])
     whatif_billing(ledger.rt, FINANCE, draft_id, {"period": "2026-10"})
     assert _lines(ledger, P1) == before
+
+
+# --- shadow mode for billing: posted lines billed again under a shadowed draft, without effect ----------------------
+def test_shadow_mode_bills_each_posted_line_again_under_a_proposed_draft_and_changes_nothing():
+    """The lines the ERP events post (PA-10.3, PA-10.4, PA-10.6 above) are billed again under a proposed draft in
+    shadow mode after their own commit; the records sum to what the billing what-if of the month says."""
+    from revgov.services import policy_shadow
+
+    ledger = Ledger("2026-10-01T00:10:00Z")
+    draft_id, _ = _draft(ledger, [*SCHEDULE_20_50_30, *LIMIT_50])
+    policy_drafts.propose(ledger.rt, CHANNEL_OPS, draft_id, {"effective_at": "2026-11-01T00:00:00Z"})
+    policy_shadow.set_shadow(ledger.rt, CHANNEL_OPS, draft_id, {"enabled": True})
+    for n, (detail_type, at, data) in enumerate(_events()):
+        ledger.clock.set(at)
+        assert ledger.bill(detail_type, data, occurred_at=at, erp_id=f"ERP-{n:04d}")["status"] == "processed"
+    posted = [{"source": e["source"], "detail-type": e["detail_type"], "detail": e["detail"]}
+              for e in ledger.rt.publisher.published if e["detail_type"] == "invoice.lines_posted"]  # type: ignore
+    invoices = {p: _lines(ledger, p) for p in (P1, P2)}
+    assert [policy_shadow.shadow_event(ledger.rt, e)["status"] for e in posted] == ["evaluated"] * len(posted)
+    for event in posted:  # redelivered: the same records
+        policy_shadow.shadow_event(ledger.rt, event)
+    assert {p: _lines(ledger, p) for p in (P1, P2)} == invoices  # without effect
+    billed = policy_shadow.report(ledger.rt, FINANCE, draft_id, differences_only=True, limit=50, cursor=None)
+    schemas.validate("api/responses/policy-shadow.schema.json", billed)
+    shadow = billed["billing"]
+    # five lines; the two milestones (PA-10.6 at 20% / 50%) and the 70.26 credit above the 50.00 limit differ
+    assert (shadow["evaluated"], shadow["differing"]) == (5, 3)
+    assert sorted((x["kind"], x["before"]["amount"], x["after"]["amount"], x["after"]["status"])
+                  for x in shadow["items"]) == [
+        ("cancellation", "-70.26", "0.00", "awaiting_approval"), ("milestone", "3750.00", "2500.00", "billed"),
+        ("milestone", "5000.00", "6250.00", "billed")]
+    whatif = whatif_billing(ledger.rt, FINANCE, draft_id, {"period": "2026-10"})
+    assert (shadow["amount"], shadow["by_partner"]) == (whatif["amount"], whatif["by_partner"])
+    with pytest.raises(RuleViolation):
+        policy_shadow.shadow_event(ledger.rt, {"source": "revgov.billing", "detail-type": "invoice.lines_posted",
+                                               "detail": {"tenant_id": "northwind"}})
+
+
+def test_posted_lines_are_routed_to_the_shadow_handler_and_the_quote_checks_still_are():
+    import json
+
+    from revgov.adapters.sqlite_bus import matches
+    from support import ROOT
+
+    rules = {r["name"]: r for r in json.loads((ROOT / "events" / "rules.json").read_text())["rules"]}
+    for source, detail_type in (("revgov.billing", "invoice.lines_posted"), ("revgov.pricing", "quote.checked")):
+        assert matches(rules["policy-shadow"]["pattern"], {"source": source, "detail-type": detail_type})
+    assert not matches(rules["policy-shadow"]["pattern"], {"source": "revgov.billing", "detail-type": "invoice.paid"})
+    assert rules["policy-shadow"]["handler"] == "shadow_policy_drafts"

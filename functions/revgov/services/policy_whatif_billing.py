@@ -68,7 +68,7 @@ def _held_month(hold: dict[str, Any]) -> str:
     return str((hold.get("detail") or {}).get("month") or hold.get("returned_on") or hold["held_at"])[:7]
 
 
-def _seeds(rt: Runtime, tenant_id: str, lines: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+def statements_before(rt: Runtime, tenant_id: str, lines: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
     """Each statement of work the window bills a milestone on, as billed before the window: its stored record less
     the window's milestones."""
     window = {line["line_id"] for line in lines if line["kind"] == "milestone"}
@@ -107,7 +107,7 @@ def whatif_billing(rt: Runtime, who: Principal, draft_id: str, body: dict[str, A
     lines = period_lines(rt, who.tenant_id, period)
     partners = partner_repository.get_many(rt.store, who.tenant_id, sorted({x["partner_id"] for x in lines}))
     segments = {pid: str(p.get("tier") or "none") for pid, p in partners.items()}
-    rows = domain.replay(lines, active, proposed, _seeds(rt, who.tenant_id, lines), segments)
+    rows = domain.replay(lines, active, proposed, statements_before(rt, who.tenant_id, lines), segments)
     moves = [(r["partner_id"], r["segment"], _counted(r["before"]), _counted(r["after"])) for r in rows]
     return {
         "draft_id": draft_id, "draft_version": draft["policy_version"], "active_version": tenant.policy_version,
