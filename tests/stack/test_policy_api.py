@@ -441,15 +441,14 @@ def test_shadow_mode_bills_posted_lines_again_under_a_proposed_draft_on_the_runn
     completion of deployment": the deployment milestone of a 12,500.00 statement of work is 5,000.00 in force and
     6,250.00 under a draft whose deployment share is 50%. The ERP event goes webhook → bus → billing; the posted line
     is billed again under the shadowed draft after billing's commit (rule policy-shadow), without effect."""
-    from billing_support import sample, wait_until, webhook_body
-    from revgov import schemas
-    from support import scenario
-
     from dataclasses import replace
 
+    from billing_support import sample, wait_until, webhook_body
+    from revgov import schemas
     from revgov.domain.tenants import policy_version
     from revgov.ports import Changes
     from revgov.services import tenant_repository
+    from support import scenario
 
     tenant = billing_tenant
     tenant.add_partners(scenario("billing/erp-samples.json")["partners"])
