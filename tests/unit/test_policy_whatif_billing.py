@@ -262,23 +262,40 @@ def test_a_credit_held_above_the_limit_in_force_posts_under_a_draft_with_a_highe
     assert (row["before"], row["after"]) == (_total(ledger, P2), _total(under_draft, P2)) == ("12400.00", "800.00")
 
 
+def _counted_in_kpis(ledger: Ledger) -> None:
+    """The KPI handler folds the posted lines into the month's rollups, as the kpi-rollups rule does."""
+    from revgov.services import analytics
+
+    for event in ledger.rt.publisher.published:  # type: ignore[attr-defined]
+        if event["detail_type"] == "invoice.lines_posted":
+            analytics.record_fact(ledger.rt, {"id": event.get("id"), "source": event["source"],
+                                              "detail-type": event["detail_type"], "detail": event["detail"]})
+
+
 def test_the_kpis_move_by_the_replayed_lines_in_the_partners_tier():
-    # docs/kpis.md: net realized margin = (net amount - cost of goods - rebates) / net amount; lines without a cost of
-    # goods (milestones) count in revenue only. The draft's milestones move revenue by -1,250.00 + 1,250.00 = 0;
-    # the price list moves the activation month's revenue by 176.00 - 140.52 = 35.48, its cost unchanged (the
-    # licence's unit cost); the credit held under the draft takes -70.26 of revenue and -(cost) out.
+    # docs/kpis.md: net realized margin = (net amount - cost of goods - rebates) / net amount, over lines that carry a
+    # cost; lines without a cost of goods (milestones) count in revenue only. `before` is what GET /v1/kpis counts.
+    # The draft moves the milestones by -1,250.00 + 1,250.00 = 0.00 of revenue (no cost: margin unchanged); the
+    # activation month by 176.00 - 140.52 = 35.48 (its cost, the licence's unit cost, unchanged); and the credit,
+    # held under the draft, takes its -70.26 and its cost out.
+    from revgov.services.analytics import reads
+
     ledger = _billed(_events())
+    _counted_in_kpis(ledger)
     draft_id, _ = _draft(ledger, [*SCHEDULE_20_50_30, *MGMT_AT_124, *LIMIT_50])
     report = whatif_billing(ledger.rt, FINANCE, draft_id, {"period": "2026-10"})
     kpis = report["kpis"]
+    counted = reads.kpis(ledger.rt, FINANCE, "2026-10", partner_id=None, tier=None)["net_realized_margin"]
+    assert kpis["before"] == {k: v for k, v in counted.items() if k not in ("rebates", "baseline")}
+    # 8,820.26 (P1) + 2,375.00 (P2: 2 x 1,250.00 less 5%) invoiced in October
+    assert kpis["before"]["revenue"] == "11195.26" and kpis["after"]["revenue"] == "11301.00"
     assert kpis["revenue_change"] == report["amount"]["change"] == "105.74"
     assert kpis["by_tier"]["platinum"]["revenue_change"] == "105.74"
     assert all(v["revenue_change"] == "0.00" for t, v in kpis["by_tier"].items() if t != "platinum")
     credit_cost = D(next(x for x in _lines(ledger, P1) if x["kind"] == "credit")["cost"])
-    # margin = revenue with a cost - cost: +35.48 (activation) + 70.26 (credit gone) - (-credit cost gone)
-    expected = D("35.48") + D("70.26") + credit_cost
+    expected = D("35.48") + D("70.26") + credit_cost  # margin = revenue with a cost - cost
     assert D(kpis["net_margin_change"]) == expected
-    assert D(kpis["after"]["revenue"]) - D(kpis["before"]["revenue"]) == D("105.74")
+    assert D(kpis["after"]["net_margin"]) - D(kpis["before"]["net_margin"]) == expected
 
 
 def test_a_draft_whose_schedule_lacks_a_milestone_does_not_bill_it():
