@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -77,9 +78,9 @@ class Reach:
     floor: tuple[Decimal, Decimal] | None = None  # the margin floor percent (made under, draft) when it changes
     codes: frozenset[str] = frozenset()  # codes of the promotions the draft adds, removes or changes
 
-    @property
+    @cached_property
     def tiers(self) -> frozenset[str]:
-        """The partner tiers with a discount cap cell the draft changes."""
+        """The partner tiers with a discount cap cell the draft changes (asked once per decision: kept)."""
         return frozenset(tier for tier, _ in self.cells)
 
     @property
