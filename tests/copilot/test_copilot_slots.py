@@ -287,3 +287,27 @@ def test_a_passive_questions_participle_is_its_act_not_the_thing_asked():
     question = "Within how many days must an invoice be paid?"
     assert slots.asked_verb(question).act == "pay" and binding.asked_thing(question) == ()
     assert _answered(question, "Invoices are payable within 30 days of the invoice date.")
+
+
+# CPA-9.3 Premium onboarding (contoso), its first sentence
+ONBOARDING = ("Advanced and Elite Partners receive premium onboarding for new End Customer deployments above EUR "
+              "40,000.00 in List Price: an onboarding lead, a design workshop, a 45-day onboarding plan and fortnightly "
+              "reviews until go-live.")
+
+
+def test_a_numbered_label_is_a_name_the_clause_must_carry_as_written():
+    # CPA-9.1 sets the initial response "to severity 1" only, and names "priority" as a support level, not "priority 2"
+    names = reader.names("Within how many hours must Contoso respond to a severity 2 incident of an Elite partner?")
+    assert "severity 2" in names
+    assert reader.missing_names("Within how many hours must Contoso respond to a severity 2 incident of an Elite "
+                                "partner?", f"Contoso Channel Partner Agreement {CONTOSO_SUPPORT}") == ["severity 2"]
+    assert not reader.name_in("priority 2", CONTOSO_SUPPORT)
+    assert reader.names("What happens after 12 months?") == []  # a period, not a label
+
+
+def test_a_price_must_be_of_the_thing_asked():
+    # CPA-9.3's EUR 40,000.00 is a deployment threshold, not the price of a membership
+    assert slots.priced_thing("What is the price of a Contoso Elite membership?") == tuple(
+        reader.content_terms("membership"))
+    assert not slots.money_for("What is the price of a Contoso Elite membership?", ONBOARDING)
+    assert slots.money_for("What is the price per hour of extra support?", "billed at EUR 130.00 per hour")

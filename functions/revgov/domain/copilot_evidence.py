@@ -90,7 +90,7 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
         return False  # "which state's law" needs a named state; "the Governing Law" names none
     if slot is not None and (hit.dense or 0.0) >= policy.strong_dense and slots.fills(slot, p.text, besides=question):
         return True  # the asked slot is filled by a span the question does not give ("Norway, Iceland, …")
-    if slots.asks_money(question) and not slots.states_money(p.text):
+    if slots.asks_money(question) and not slots.money_for(question, p.text):
         return False  # "What is the list price of a laptop?": a clause of discount percentages states no price
     if reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy):
         return False  # the question asks for a number: a clause without one about the thing asked answers nothing

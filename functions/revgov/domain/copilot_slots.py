@@ -94,6 +94,26 @@ def states_money(text: str) -> bool:
     return bool(_MONEY.search(text))
 
 
+_PRICED = re.compile(r"\b(?:price|prices|cost|costs|fee|fees)\s+(?:of|for)\s+(?:an?\s+|the\s+|each\s+)?([^?,]+)", re.I)
+
+
+def priced_thing(question: str) -> tuple[str, ...]:
+    """What a money question prices, without its names: "the list price of a Contoso Elite *membership*"."""
+    match = _PRICED.search(question)
+    if not match:
+        return ()
+    named = {reader.stem(w.lower()) for w in reader.names(question)}
+    return tuple(t for t in reader.content_terms(match.group(1)) if t not in named)
+
+
+def money_for(question: str, text: str) -> bool:
+    """A unit of the text states a sum of money and, when the question says what it prices, names that thing: CPA-9.3's
+    "deployments above EUR 40,000.00 in List Price" is no price of a membership."""
+    thing = set(priced_thing(question))
+    return any(states_money(u.full) and (not thing or thing & set(reader.content_terms(u.full)))
+               for u in reader.structured_units(text))
+
+
 # --- the question's own act ------------------------------------------------------------------------------------------
 
 # Acts an agreement words in several ways. Each group is one act; nothing else is treated as the same act. Kept
