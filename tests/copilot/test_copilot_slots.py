@@ -290,9 +290,10 @@ def test_a_passive_questions_participle_is_its_act_not_the_thing_asked():
 
 
 # CPA-9.3 Premium onboarding (contoso), its first sentence
-ONBOARDING = ("Advanced and Elite Partners receive premium onboarding for new End Customer deployments above EUR "
-              "40,000.00 in List Price: an onboarding lead, a design workshop, a 45-day onboarding plan and fortnightly "
-              "reviews until go-live.")
+ONBOARDING = (
+    "Advanced and Elite Partners receive premium onboarding for new End Customer deployments above EUR 40,000.00 in "
+    "List Price: an onboarding lead, a design workshop, a 45-day onboarding plan and fortnightly reviews until go-live."
+)
 
 
 def test_a_numbered_label_is_a_name_the_clause_must_carry_as_written():
