@@ -148,6 +148,8 @@ def test_a_named_span_must_be_of_the_type_asked():
     assert slots.asked_slot("In which currency are the fees invoiced?") == "currency"
     assert slots.asked_slot("What is Contoso's own VAT identification number?") == "identifier"
     assert slots.asked_slot("How is an EU partner's VAT number checked?") is None  # asks how, not for the number
+    assert slots.asked_slot("Which bank account must partners pay into?") == "identifier"
+    assert slots.asked_slot("How are changes of bank account announced?") is None
     assert slots.asked_slot("Which law governs disputes about the agreement?") is None  # "the Governing Law" answers
     # CPSLA-10.3 names "the Governing Law", a variable of the Cover Page, not a state
     assert not slots.fills("place", GOVERNING_LAW)
