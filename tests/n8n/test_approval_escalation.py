@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from n8n_harness import ensure_n8n
+from test_escalation_steps import RUNNER  # the same Node runner: luxon, $, $input
 
 from memory_store import memory_runtime
 from revgov.domain.cases import view
@@ -27,14 +28,6 @@ from support import ROOT
 FLOW = json.loads((ROOT / "n8n-workflows" / "exception-escalation.json").read_text())
 NODES = {n["name"]: n for n in FLOW["nodes"]}
 CODE = NODES["Compose approval escalation"]["parameters"]["jsCode"]
-RUNNER = """
-const { DateTime } = require(process.argv[1]);
-const input = JSON.parse(process.argv[2]);
-const $ = () => ({ first: () => ({ json: { as_of: input.as_of } }) });
-const $input = { all: () => input.items.map((json) => ({ json })) };
-const step = new Function('DateTime', '$', '$input', process.argv[3]);
-process.stdout.write(JSON.stringify(step(DateTime, $, $input).map((i) => i.json)));
-"""
 OPENED = "2026-11-02T10:00:00.000Z"  # a Monday
 
 

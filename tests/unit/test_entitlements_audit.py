@@ -40,7 +40,10 @@ from typing import Any
 
 import pytest
 
+from revgov import schemas
 from revgov.domain import partners as partner_rules
+from revgov.edge.registry import OPERATIONS
+from revgov.edge.routes import load_all
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
 
@@ -134,8 +137,6 @@ def test_support_overage_rate_notices_and_portal_window_equal_their_clauses(tena
 
 def test_support_hours_are_logged_in_15_minute_increments_only():
     """PA-9.2 "in 15-minute increments" / CPA-9.2 "in 15-minute units": the support.logged payload refuses others."""
-    from revgov import schemas
-
     sample = json.loads((ROOT / "events" / "revgov.erp" / "support.logged.json").read_text())
 
     def with_hours(hours: str) -> dict[str, Any]:
@@ -183,9 +184,6 @@ def test_pa_9_4_managed_support_monitoring_runs_to_the_end_of_the_billing_month(
     "Fix (rebates owner): an MDF ledger per partner and Quarter from the rebate engine's qualifying revenue, claims "
     "pre-approved by channel_ops, GET /v1/partners/{partner_id}/mdf."))
 def test_pa_9_5_mdf_accrues_and_is_claimed():
-    from revgov.edge.registry import OPERATIONS
-    from revgov.edge.routes import load_all
-
     load_all()
     assert any(op.path == "/v1/partners/{partner_id}/mdf" for op in OPERATIONS)
 
