@@ -20,6 +20,7 @@ Monday 2026-06-22.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ import pytest
 from memory_store import memory_runtime
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
+from revgov.domain.agents import certification_gap
 from revgov.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
@@ -246,3 +248,13 @@ def test_a_departure_after_every_holder_left_is_a_conflict():
     with pytest.raises(Conflict):
         partner_departures.record(rt, OPS, partner["partner_id"],
                                   {"certification_id": "cert-security-pro", "last_day": LAST_DAY})
+
+
+def test_pa_4_4_the_certification_watcher_reads_a_departure_as_the_expiry_it_is():
+    """"with the same effect as expiry under PA-4.3": the watcher's gap on a live deal is the last holder's last day."""
+    held = {"cert-security-pro": {"certification_id": "cert-security-pro", "earned_at": "2026-01-05",
+                                  "expires_at": "2028-01-04", "holders": 0, "holder_left_on": LAST_DAY}}
+    gap = certification_gap(["cert-security-pro"], held, date(2026, 6, 8), date(2026, 7, 8))
+    assert gap is not None and gap.expired and gap.expires_on == date(2026, 6, 5)
+    before = certification_gap(["cert-security-pro"], held, date(2026, 6, 1), date(2026, 7, 1))
+    assert before is not None and not before.expired and before.expires_on == date(2026, 6, 5)  # lapses before close
