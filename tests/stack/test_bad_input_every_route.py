@@ -26,11 +26,13 @@ from __future__ import annotations
 import copy
 import re
 import time
+import uuid
 from typing import Any
 
 import pytest
 
-from support import example_tenant
+from security_support import UNTHROTTLED
+from support import ROOT
 
 pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("bad_input_every_route")]
 
@@ -40,6 +42,8 @@ JSON_TYPE = {dict: "object", list: "array", int: "integer", str: "string", bool:
 LIMITS = ("-1", "abc", "1000000000")
 GARBAGE_CURSOR = "not-a-cursor::%%garbage!!"
 LONG_FALLBACK = 5000
+LONG_PER_REQUEST = 20  # over-long nested strings per request, each named in the answer's errors (at most 50)
+FREE_QUERY = frozenset({"subject"})  # GET /v1/audit?subject=: any text names a subject (none matches: an empty page)
 FREE_TEXT = frozenset({"csv", "markdown", "text", "value"})
 
 
@@ -56,8 +60,12 @@ OPERATIONS = _operations()
 
 @pytest.fixture(scope="module")
 def tenant(api, operator, stack) -> Any:
-    """A throwaway tenant with a key per staff role (the bad requests' target); offboarded afterwards."""
-    config = example_tenant()
+    """A throwaway tenant (northwind's policy), a key per staff role (the bad requests' target); offboarded after."""
+    from revgov.tenant_files import load_tenant_file
+
+    config = load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")  # a policy that onboards partners
+    config["tenant_id"] = f"t-{uuid.uuid4().hex[:12]}"
+    config["plan"] = {**config["plan"], **UNTHROTTLED}  # ~2,500 requests: a 429 would hide the answer under test
     created = operator.post("/v1/tenants", config)
     assert created.status_code == 201, created.text
     tenant_id, admin = config["tenant_id"], created.json()["admin_key"]["key"]
@@ -66,9 +74,22 @@ def tenant(api, operator, stack) -> Any:
         minted = api.as_key(admin).post("/v1/keys", {"role": role, "label": f"bad input {role}"})
         assert minted.status_code == 201, minted.text
         keys[role] = minted.json()["key"]
-    yield {"tenant_id": tenant_id, "keys": keys}
+    real = {  # ids that name something, so the handler reads the query (a partner's `at`, a draft's pages)
+        "partner_id": _create(api.as_key(admin), "POST", "/v1/partners", "partner_id"),
+        "draft_id": _create(api.as_key(admin), "POST", "/v1/policy/drafts", "draft_id"),
+    }
+    yield {"tenant_id": tenant_id, "keys": keys, "real": real}
     _settle(stack)
     operator.delete(f"/v1/tenants/{tenant_id}")
+
+
+def _create(caller: Any, method: str, path: str, field: str) -> str:
+    from revgov.edge.openapi import example_body
+
+    op = next(op for op in OPERATIONS if (op.method, op.path) == (method, path))
+    created = caller.request(method, path, example_body(op))
+    assert created.status_code == 201, created.text
+    return str(created.json()[field])
 
 
 def _settle(stack: Any, seconds: float = 20) -> None:
@@ -95,28 +116,31 @@ def _key_for(op: Any, keys: dict[str, str]) -> str | None:
     return keys[sorted(r.value for r in op.roles if r is not Role.PARTNER)[0]]
 
 
-def _path(op: Any, tenant_id: str, bad: str | None = None) -> str:
-    """The operation's path: ids well-formed but naming nothing, the tenant's own id; `bad` replaces every id."""
+def _path(op: Any, tenant: dict[str, Any], bad: str | None = None) -> str:
+    """The operation's path: the tenant's own id, its partner and draft, other ids well-formed but naming nothing;
+    `bad` replaces every id."""
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
         if bad is not None:
             return bad
+        if name in tenant["real"]:
+            return str(tenant["real"][name])
         if name in op.id_params:
             return f"{op.id_params[name]}_{ULID}"
         if name == "tenant_id":
-            return tenant_id
+            return str(tenant["tenant_id"])
         return {"event_id": f"evt_{ULID}", "decision_id": f"dec_{ULID}"}.get(name, "nothing")
 
     return re.sub(r"{([a-z_]+)}", fill, op.path)
 
 
-def _body_cases(op: Any) -> list[tuple[str, Any, str | None]]:
+def _body_cases(op: Any) -> list[tuple[str, Any, Any]]:
     """(what, body, the pointer the errors must name): from the operation's own schema."""
     from revgov import schemas
     from revgov.edge.openapi import example_body
 
-    cases: list[tuple[str, Any, str | None]] = [
+    cases: list[tuple[str, Any, Any]] = [
         ("not JSON", b"this is not json", None),
         ("an array", b"[1, 2]", ""),
         ("a number", b"42", ""),
@@ -143,15 +167,21 @@ def _body_cases(op: Any) -> list[tuple[str, Any, str | None]]:
     return cases + _nested_long_cases(example)
 
 
-def _nested_long_cases(example: Any) -> list[tuple[str, Any, str | None]]:
-    """Every string inside the example's objects and lists (two items of each list), 5,000 characters long: free
+def _nested_long_cases(example: Any) -> list[tuple[str, Any, Any]]:
+    """Each place of a string inside the example's objects and lists, 5,000 characters long (once per place): free
     text that is a document (a CSV file, contract markdown, a clause's text, a JSON Patch value) may be that long."""
-    cases: list[tuple[str, Any, str | None]] = []
+    cases: list[tuple[str, Any, Any]] = []
+    shapes: dict[str, str] = {}  # one pointer per place in the schema: /lines/0/sku stands for /lines/1/sku
     for pointer in _string_leaves(example, ""):
         if pointer.count("/") > 1 and pointer.rsplit("/", 1)[1] not in FREE_TEXT:
-            body = copy.deepcopy(example)
+            shapes.setdefault(re.sub(r"/[0-9]+(?=/|$)", "/*", pointer), pointer)
+    pointers = list(shapes.values())
+    for start in range(0, len(pointers), LONG_PER_REQUEST):  # a whole policy has hundreds: several per request
+        chunk = pointers[start : start + LONG_PER_REQUEST]
+        body = copy.deepcopy(example)
+        for pointer in chunk:
             _put(body, pointer, "x" * LONG_FALLBACK)
-            cases.append((f"{pointer} over-long", body, pointer))
+        cases.append((f"over-long {', '.join(chunk)}", body, chunk))
     return cases
 
 
@@ -180,17 +210,18 @@ def _query_cases(op: Any) -> list[tuple[str, dict[str, str], str]]:
         cases += [(f"limit={v}", {"limit": v}, "/query/limit") for v in LIMITS]
         cases.append(("cursor=garbage", {"cursor": GARBAGE_CURSOR}, "/query/cursor"))
     for spec in op.query:
-        if spec.pattern or spec.enum:
-            cases.append((f"{spec.name}=bad", {spec.name: "!!bad value!!"}, f"/query/{spec.name}"))
+        if spec.name not in FREE_QUERY:
+            for bad in ("!!bad value!!", "2026-13-01T00:00:00Z", "2026-02-30"):  # garbage; month 13; 30 February
+                cases.append((f"{spec.name}={bad}", {spec.name: bad}, f"/query/{spec.name}"))
     return cases
 
 
 REQUIRED_QUERY = {"/v1/kpis": {"period": "2026-Q4"}, "/v1/partners/{partner_id}/forecast": {"period": "2026-Q4"}}
 
 
-def _check(response: Any, what: str, pointer: str | None) -> str | None:
+def _check(response: Any, what: str, pointer: str | list[str] | None) -> str | None:
     """None when the answer is a 4xx problem naming the field; else what is wrong with it."""
-    if not 400 <= response.status_code < 500:
+    if not 400 <= response.status_code < 500 or response.status_code == 429:
         return f"{what}: {response.status_code} {response.text[:300]}"
     if not response.headers.get("Content-Type", "").startswith("application/problem+json"):
         return f"{what}: {response.status_code} as {response.headers.get('Content-Type')}"
@@ -198,16 +229,19 @@ def _check(response: Any, what: str, pointer: str | None) -> str | None:
     rfc9457 = body.get("type") and body.get("title") and body.get("detail")
     if not (rfc9457 and body.get("status") == response.status_code):
         return f"{what}: not an RFC 9457 problem: {body}"
+    named = [str(e.get("path")) for e in body.get("errors", [])]
+    if isinstance(pointer, list):  # several fields at once: each one named (by a 400, or a 422 that lists errors)
+        unnamed = [p for p in pointer if not any(n == p or n.startswith(p + "/") for n in named)]
+        return f"{what}: {response.status_code}, the errors do not name {unnamed}" if unnamed else None
     if pointer is not None and response.status_code == 400:
-        named = [e.get("path") for e in body.get("errors", [])]
-        if not any(p == pointer or (pointer and str(p).startswith(pointer + "/")) for p in named):
+        if not any(p == pointer or (pointer and p.startswith(pointer + "/")) for p in named):
             return f"{what}: the errors do not name {pointer!r}: {body.get('errors')} ({body.get('detail')})"
     return None
 
 
 def _send_batch(api: Any, op: Any, tenant: dict[str, Any]) -> list[str]:
     caller = api.as_key(_key_for(op, tenant["keys"]))
-    path = _path(op, tenant["tenant_id"])
+    path = _path(op, tenant)
     failures: list[str] = []
     for what, query, pointer in _query_cases(op):
         response = caller.request(op.method, path, **query)
@@ -217,7 +251,7 @@ def _send_batch(api: Any, op: Any, tenant: dict[str, Any]) -> list[str]:
         failures.append(_check(response, "cursor=garbage (required query sent)", None) or "")
     if "{" in op.path:
         for bad in ("..%2Fx", f"zz_{ULID}", "a" * 300):
-            response = caller.request(op.method, _path(op, tenant["tenant_id"], bad))
+            response = caller.request(op.method, _path(op, tenant, bad))
             failures.append(_check(response, f"path id {bad[:20]}", None) or "")
     if op.body_schema is not None:
         for what, body, pointer in _body_cases(op):
@@ -230,7 +264,22 @@ def _send_batch(api: Any, op: Any, tenant: dict[str, Any]) -> list[str]:
     return [f for f in failures if f]
 
 
-@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: f"{op.method} {op.path}")
+# Found by this test in files other engineers own (partners: lifecycle): strict xfails until they are mended.
+KNOWN = {
+    ("GET", "/v1/partners/{partner_id}/entitlements"): "`at=2026-13-01T00:00:00Z` is a 400 whose errors name `/at`, "
+    "not the query parameter `/query/at` (edge/routes/partners.py passes the bare name to parse_instant)",
+}
+
+
+def _params() -> list[Any]:
+    known = [(op, KNOWN.get((op.method, op.path))) for op in OPERATIONS]
+    return [
+        pytest.param(op, id=f"{op.method} {op.path}", marks=[pytest.mark.xfail(strict=True, reason=why)] if why else [])
+        for op, why in known
+    ]
+
+
+@pytest.mark.parametrize("op", _params())
 def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(api, stack, tenant, op):
     _settle(stack)
     before = _snapshot(stack, tenant["tenant_id"])
