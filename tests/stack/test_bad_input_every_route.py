@@ -11,7 +11,8 @@ Sources of truth:
   `maxLength`) is a 400 naming that field by its JSON pointer.
 
 Per operation, one batch on one throwaway tenant of the session's stack (through the real HTTP edge):
-- a non-JSON body; a JSON array, number and string instead of the object (body operations);
+- a non-JSON body, a duplicate key, NaN; a JSON array, number, string or null instead of the object; another
+  Content-Type (body operations);
 - each required field missing; each top-level property of a wrong JSON type; an unknown property; every top-level
   string one character over its `maxLength` (or 5,000 characters where the schema bounds it otherwise);
 - a malformed path id (`../x`, a wrong prefix, 300 characters);
@@ -145,6 +146,9 @@ def _body_cases(op: Any) -> list[tuple[str, Any, Any]]:
         ("an array", b"[1, 2]", ""),
         ("a number", b"42", ""),
         ("a string", b'"text"', ""),
+        ("null", b"null", ""),
+        ("a duplicate key", b'{"zz": 1, "zz": 2}', None),
+        ("NaN", b'{"zz": NaN}', None),
     ]
     schema = schemas.schema(op.body_schema)
     example = example_body(op) if op.example is not None else {}
@@ -258,6 +262,8 @@ def _send_batch(api: Any, op: Any, tenant: dict[str, Any]) -> list[str]:
             raw = body if isinstance(body, bytes) else None
             response = caller.request(op.method, path, None if raw else body, raw=raw)
             failures.append(_check(response, what, pointer) or "")
+        response = caller.request(op.method, path, raw=b"{}", headers={"Content-Type": "text/plain"})
+        failures.append(_check(response, "Content-Type text/plain", None) or "")
     elif op.method in ("POST", "PUT", "PATCH", "DELETE"):
         response = caller.request(op.method, path, raw=b"this is not json")
         failures.append(_check(response, "not JSON", None) or "")
