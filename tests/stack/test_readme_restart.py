@@ -74,3 +74,32 @@ def test_a_restart_pasted_from_the_readme_serves_the_same_keys_from_the_new_proc
         _stop(first)
         if second is not None:
             _stop(second)
+
+
+def test_stopping_the_stack_closes_the_port_first_then_winds_down_the_background_work():
+    """The order that makes the restart above work: the API stops taking requests (its socket closed, so a new
+    connection is refused at once) before the scheduler and the event router, which may take seconds, are stopped."""
+    from revgov.local.stack import LocalStack
+
+    order: list[str] = []
+
+    class Part:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def stop(self) -> None:
+            order.append(self.name)
+
+    LocalStack(Part("api"), Part("router"), runtime=None, scheduler=Part("scheduler")).stop()
+    assert order == ["api", "scheduler", "router"]
+
+
+def test_a_stopped_dev_server_refuses_connections_while_its_process_lives_on():
+    from revgov.edge.api import app
+    from revgov.local.server import DevServer
+
+    server = DevServer(app, port=0)
+    server.start()
+    assert not _refused(server.port)
+    server.stop()
+    assert _refused(server.port)  # closed by stop, not by the process exiting
