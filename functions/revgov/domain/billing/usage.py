@@ -76,12 +76,15 @@ class Rerated:
 def billed_in(month: str, received_on: date, cutoff_days: int | None) -> tuple[str, bool]:
     """The invoice month a usage record of `month` received on `received_on` goes on, and whether it is late.
     In arrears, on the following month's invoice (SOP-3.4 / COP-3.4), when received within `cutoff_days` calendar
-    days after the month's end; later, rated the month after it was received, as an adjustment carrying its
-    original service period (SOP-3.1 / COP-3.1). No cut-off: always the following month's invoice."""
+    days after the month's end; later, "rated in the next run as an adjustment carrying their original service
+    period" (SOP-3.1 / COP-3.1). The run rating month R comes right after R's cut-off and posts "to the open invoice
+    of the following month" (SOP-7.1 / COP-7.1), so a late record received within the first `cutoff_days` days of a
+    month is rated by that month's run, on that month's invoice, and one received later by the next month's run.
+    No cut-off: always the following month's invoice."""
     following = next_period(month)
     if cutoff_days is None or received_on <= period_bounds(month)[1] + timedelta(days=cutoff_days):
         return following, False
-    return next_period(period_of(received_on)), True
+    return next_period(period_of(received_on - timedelta(days=cutoff_days))), True
 
 
 def rerate_month(
