@@ -317,3 +317,58 @@ def test_pa_1_3_a_shipment_line_is_rounded_once_half_to_even() -> None:
     # the order reference and the Product Family." PA-10.2: "Hardware ... billed on shipment".
     assert (line["kind"], line["family"], line["service_period"]) == (
         "shipment", "networking", {"start": "2026-10-05", "end": "2026-10-05"})  # fmt: skip
+
+
+# --- SOP-2.1 / PA-10.7: invoice timeliness -------------------------------------------------------------------------
+def _shipment(ledger: Ledger, shipped_on: str, occurred_at: str, order: str = "SO-SLA-1") -> dict:
+    data = {"partner_id": P1, "order_ref": order, "shipped_on": shipped_on,
+            "lines": [{"sku": "NW-SW-24P", "quantity": 2}]}  # fmt: skip
+    answer = ledger.bill("shipment.confirmed", data, occurred_at=occurred_at)
+    assert answer["status"] == "processed", answer
+    return answer
+
+
+def _sla_breaches(ledger: Ledger) -> list[dict[str, Any]]:
+    return [c for c in ledger.exceptions() if c.get("category") == "invoice_sla_breach"]
+
+
+@pytest.mark.parametrize(("posted_at", "breach"), [("2026-10-07T09:00:00Z", False), ("2026-10-07T09:00:01Z", True)])
+def test_sop_2_1_a_shipment_posted_more_than_48_hours_after_it_occurred_is_a_breach(posted_at: str, breach: bool):
+    # SOP-2.1: "A shipment ... must be posted as a line ... within 48 hours of the time the event occurred ... at 48
+    # hours it raises an invoice_sla_breach exception." SOP-4.1: "| invoice_sla_breach | finance | 4 |".
+    ledger = Ledger(posted_at)
+    _shipment(ledger, "2026-10-05", "2026-10-05T09:00:00Z")
+    assert [ln["amount"] for ln in _lines(ledger, "2026-10", "NW-SW-24P")] == ["2500.00"]  # 2 x 1,250.00
+    found = _sla_breaches(ledger)
+    assert bool(found) is breach
+    if breach:
+        assert (found[0]["queue"], found[0]["sla_hours"]) == ("finance", 4)
+
+
+def test_pa_10_7_a_shipment_the_erp_records_days_after_it_shipped_is_still_an_invoicing_exception() -> None:
+    # SOP-2.1: "within 48 hours of the time the event occurred, as recorded by the source system, not the time it was
+    # received". PA-10.7: "A billable event not invoiced within these times is recorded as an invoicing exception
+    # ... An event discovered after the invoice for its month was issued is billed on the next invoice with its
+    # original service period." Goods shipped on 30 October; the ERP records the event only on 3 November, after
+    # October's invoice was issued: the shipment cannot have occurred later than the end of 30 October, so its line
+    # was due by 1 November 24:00 at the latest. Posted on 3 November it is late: a line on the November invoice with
+    # 30 October as its service period, and an invoice_sla_breach for finance.
+    ledger = Ledger("2026-10-20T10:00:00Z")
+    _shipment(ledger, "2026-10-20", "2026-10-20T09:00:00Z", order="SO-OCT")
+    ledger.clock.set("2026-11-01T10:00:00Z")
+    billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-10")["invoice_id"])
+    ledger.clock.set("2026-11-03T10:00:00Z")
+    _shipment(ledger, "2026-10-30", "2026-11-03T09:00:00Z", order="SO-LATE")
+    (late,) = [ln for ln in _lines(ledger, "2026-11", "NW-SW-24P") if ln["order_ref"] == "SO-LATE"]
+    assert late["service_period"] == {"start": "2026-10-30", "end": "2026-10-30"}
+    assert "PA-10.7" in late["clauses"]
+    (breach,) = _sla_breaches(ledger)
+    assert breach["queue"] == "finance"
+
+
+def test_sop_2_1_an_activation_recorded_the_day_it_happened_is_on_time() -> None:
+    # The same clock for an activation recorded within its day: activated 2026-10-10, recorded 10 Oct 23:00, posted
+    # 12 Oct 22:59 (within 48 hours of the recording): no breach.
+    ledger = Ledger("2026-10-12T22:59:00Z")
+    _activate(ledger, "SUB-T", "NW-NET-MGMT", "2026-10-10", at="2026-10-10T23:00:00Z")
+    assert not _sla_breaches(ledger)
