@@ -372,3 +372,65 @@ def test_sop_2_1_an_activation_recorded_the_day_it_happened_is_on_time() -> None
     ledger = Ledger("2026-10-12T22:59:00Z")
     _activate(ledger, "SUB-T", "NW-NET-MGMT", "2026-10-10", at="2026-10-10T23:00:00Z")
     assert not _sla_breaches(ledger)
+
+
+# --- SOP-5.4 / PA-9.2: support overage -----------------------------------------------------------------------------
+P2 = "ptr_01JBNWPARTNER0000000000002"  # the sample Registered partner: 10 support hours per Quarter (PA-9.2)
+
+
+def _support(ledger: Ledger, hours: str, on: str, severity: int, *, approved: bool = False, ticket: str = "T-1"):
+    ledger.clock.set(f"{on}T18:00:00Z")
+    data = {"partner_id": P2, "ticket_id": ticket, "family": "networking", "hours": hours, "performed_on": on,
+            "severity": severity, **({"overage_approved": True} if approved else {})}  # fmt: skip
+    answer = ledger.bill("support.logged", data, occurred_at=f"{on}T17:00:00Z")
+    assert answer["status"] == "processed", answer
+
+
+def test_sop_5_4_support_overage_is_billed_at_150_for_severity_1_or_approved_hours_in_the_month_performed() -> None:
+    # PA-9.2: "Registered 10 hours ... Hours beyond the quarterly allowance are delivered only with the Partner's prior
+    # written approval and are billed at USD 150.00 per hour". SOP-5.4: "Severity 1 incidents are always worked; hours
+    # above the allowance for a severity 1 incident are billed as overage at USD 150.00 per hour ... Overage hours are
+    # billed on the monthly invoice for the month in which they were performed."
+    # 9.5 h (severity 2) in October; 1.25 h severity 1 on 3 November: 0.75 h beyond 10 h = 112.50 on November's
+    # invoice; 0.25 h severity 3 unapproved: a support_hours_overage exception for customer_success, not billed;
+    # 2 h severity 3 approved in December: 300.00 on December's invoice. A new Quarter restarts the allowance
+    # (PA-9.2 "Unused hours do not roll over"): 1 h severity 1 on 4 January 2027 is included, no line.
+    ledger = Ledger("2026-10-05T18:00:00Z")
+    _support(ledger, "9.5", "2026-10-05", 2)
+    _support(ledger, "1.25", "2026-11-03", 1, ticket="T-2")
+    _support(ledger, "0.25", "2026-11-04", 3, ticket="T-3")
+    _support(ledger, "2", "2026-12-01", 3, approved=True, ticket="T-4")
+    _support(ledger, "1", "2027-01-04", 1, ticket="T-5")
+
+    def overage(period: str) -> list[tuple[str, str, str]]:
+        invoice = ledger.invoice(P2, period)["lines"]
+        return [(ln["order_ref"], ln["quantity"], ln["amount"]) for ln in invoice if ln["kind"] == "support_overage"]
+
+    assert overage("2026-11") == [("T-2", "0.75", "112.50")]
+    assert overage("2026-12") == [("T-4", "2", "300.00")]
+    (case,) = [c for c in ledger.exceptions() if c.get("category") == "support_hours_overage"]
+    assert (case["queue"], case["sla_hours"]) == ("customer_success", 8)  # SOP-4.1
+    with pytest.raises(AssertionError, match="no invoice"):
+        ledger.invoice(P2, "2027-01")
+
+
+# --- PA-10.6: milestones -------------------------------------------------------------------------------------------
+def test_pa_10_6_milestones_are_30_40_30_percent_each_rounded_once_on_the_month_accepted() -> None:
+    # PA-10.6: "Unless the statement of work provides otherwise, milestones are: 30% on project kickoff, 40% on
+    # completion of deployment and 30% on final acceptance." PA-1.3: "Percentages are applied to the unrounded base
+    # and the result is rounded at line level." SOW value USD 10,000.05: 30% = 3,000.015 -> 3,000.02 (half to even,
+    # 1 is odd); 40% = 4,000.02; 30% = 3,000.02. A fourth milestone, or kickoff again under a new ERP id, would take
+    # the SOW beyond 100%: not billed.
+    ledger = Ledger("2026-10-01T10:00:00Z")
+    steps = (("kickoff", "2026-10-01", "3000.02"), ("deployment", "2026-11-16", "4000.02"),
+             ("acceptance", "2026-12-31", "3000.02"), ("kickoff", "2026-12-31", None))  # fmt: skip
+    for milestone, accepted, _ in steps:
+        ledger.clock.set(f"{accepted}T12:00:00Z")
+        data = {"partner_id": P1, "sow_ref": "SOW-A4-NW", "service": "deployment", "family": "networking",
+                "milestone": milestone, "sow_value": "10000.05", "accepted_on": accepted}  # fmt: skip
+        assert ledger.bill("service.completed", data, occurred_at=f"{accepted}T11:00:00Z")["status"] == "processed"
+    for milestone, accepted, amount in steps[:3]:
+        lines = [ln for ln in ledger.invoice(P1, accepted[:7])["lines"] if ln["kind"] == "milestone"]
+        assert [(ln["detail"]["milestone"], ln["amount"]) for ln in lines] == [(milestone, amount)]
+        assert lines[0]["service_period"] == {"start": accepted, "end": accepted} and "PA-10.6" in lines[0]["clauses"]
+    assert [c["category"] for c in ledger.exceptions()] == ["milestone_beyond_sow"]
