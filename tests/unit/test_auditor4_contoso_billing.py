@@ -17,8 +17,9 @@ from revgov.ports import Changes, Put
 from revgov.services import billing
 
 PARTNER = "ptr_01JBCTAVD4TR000000000000A4"
+FAMILY_CERTS = ("cert-collab-associate", "cert-secops-analyst", "cert-data-engineer", "cert-devices-field")
 CERTS = {c: {"cert_id": c, "holder": "A. Auditor", "earned_at": "2025-01-01", "expires_at": "2029-12-31"}
-         for c in ("cert-collab-associate", "cert-secops-analyst", "cert-data-engineer", "cert-devices-field")}  # fmt: skip
+         for c in FAMILY_CERTS}  # fmt: skip
 FINANCE = Principal("contoso", Role.FINANCE, "key_fin_ct4")
 
 
@@ -146,7 +147,8 @@ PRORATION = [
     ("CT-SEC-XDR", "2026-07-11", 1, "81.29"),
     # Last day of a 31-day month: 600.00 x 1 / 31 = 19.3548... = 19.35
     ("CT-DATA-WORKSPACE", "2026-12-31", 1, "19.35"),
-    # Leap February 2028, last day: 600.00 x 1 / 29 = 20.6896... = 20.69; February 2027: 600.00 / 28 = 21.4285... = 21.43
+    # Leap February 2028, last day: 600.00 x 1 / 29 = 20.6896... = 20.69;
+    # February 2027: 600.00 / 28 = 21.4285... = 21.43
     ("CT-DATA-WORKSPACE", "2028-02-29", 1, "20.69"),
     ("CT-DATA-WORKSPACE", "2027-02-28", 1, "21.43"),
     # First day: the whole month (CPA-10.2 "from the activation date to the last day of the month, both included")

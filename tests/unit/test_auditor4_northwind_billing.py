@@ -12,6 +12,7 @@ import pytest
 
 from memory_store import Ledger
 from revgov.domain.access import Principal, Role
+from revgov.ports import Changes
 from revgov.services import billing, subscription_billing
 
 P1 = "ptr_01JBNWPARTNER0000000000001"  # the sample Platinum partner (erp-samples.json)
@@ -434,3 +435,46 @@ def test_pa_10_6_milestones_are_30_40_30_percent_each_rounded_once_on_the_month_
         assert [(ln["detail"]["milestone"], ln["amount"]) for ln in lines] == [(milestone, amount)]
         assert lines[0]["service_period"] == {"start": accepted, "end": accepted} and "PA-10.6" in lines[0]["clauses"]
     assert [c["category"] for c in ledger.exceptions()] == ["milestone_beyond_sow"]
+
+
+def _new_rate_table(ledger: Ledger, metric: str, bands: list[dict[str, Any]]) -> None:
+    """A policy change taking effect now (as an activation writes it): the metric's rate table replaced."""
+    import copy
+    from dataclasses import replace
+
+    from revgov.domain.tenants import Tenant, policy_version
+    from revgov.services.tenant_repository import policy_put, profile_put, stored_profile
+
+    stored = stored_profile(ledger.rt.store, "northwind")
+    assert stored is not None
+    tenant = Tenant.from_dict(stored.data)
+    policy = copy.deepcopy(tenant.policy)
+    for table in policy["billing"]["usage_rates"]:
+        if table["metric"] == metric:
+            table["bands"] = bands
+    moved = replace(tenant, config={**tenant.config, "policy": policy}, policy_version=policy_version(policy))
+    ledger.rt.store.commit("northwind", Changes(puts=[profile_put(moved, version=stored.version,
+                                                                  conflict_detail="test"), policy_put(moved)]))
+
+
+def test_sop_3_4_a_rate_table_change_never_re_rates_a_closed_month() -> None:
+    # SOP-3.4: "Rate table changes take effect only from the first day of a Billing Month and never re-rate closed
+    # months." PA-10.5: rate tables "may be changed with 30 days' notice, effective from the first day of a Billing
+    # Month." October: 900 CUH at SOP-3.2's table = 108.00 on the November invoice, issued. On 1 December a new table
+    # takes effect (0.20 for the first 1,000 CUH, then 0.15). 200 more October CUH arrive late on 10 December: October
+    # is re-rated with October's table (1,100 CUH = 130.00), an adjustment of 22.00, not with December's (1,100 CUH
+    # = 200.00 + 15.00 = 215.00, which would be an adjustment of 107.00). December's own usage is rated with the new
+    # table: 500 CUH in December = 100.00 on the January invoice.
+    ledger = _cloud_ledger()
+    _usage(ledger, "cloud_compute", "900", "2026-10-20", "2026-10-21T06:00:00Z")
+    ledger.clock.set("2026-12-01T00:00:00Z")
+    _new_rate_table(ledger, "cloud_compute", [{"up_to": 1000, "rate": "0.20"}, {"up_to": None, "rate": "0.15"}])
+    ledger.clock.set("2026-12-01T10:00:00Z")
+    billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-11")["invoice_id"])
+    _usage(ledger, "cloud_compute", "200", "2026-10-31", "2026-12-10T06:00:00Z")
+    _usage(ledger, "cloud_compute", "500", "2026-12-11", "2026-12-12T06:00:00Z")
+    january = _lines(ledger, "2027-01", "NW-CLOUD-CUH")
+    assert sorted((ln["kind"], ln["service_period"]["start"], ln["amount"]) for ln in january) == [
+        ("usage", "2026-12-01", "100.00"),
+        ("usage_adjustment", "2026-10-01", "22.00"),
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from ..money import format_money, round_money
 from ..rules import Rule
@@ -43,11 +43,13 @@ class UsageRecord(TypedDict):
     quantity: str
     event_ids: list[str]
     invoiced: list[Invoiced]
+    rate_table: NotRequired[dict[str, Any]]  # the table the month is rated with (absent on records before it was kept)
 
 
-def new_usage(partner_id: str, metric: str, period: str) -> UsageRecord:
-    """The usage record of a partner's metric for a month before any usage was reported."""
-    return {
+def new_usage(partner_id: str, metric: str, period: str, table: RateTable | None = None) -> UsageRecord:
+    """The usage record of a partner's metric for a month before any usage was reported, with the rate table in force
+    when the month is first rated."""
+    record: UsageRecord = {
         "partner_id": partner_id,
         "metric": metric,
         "period": period,
@@ -55,6 +57,17 @@ def new_usage(partner_id: str, metric: str, period: str) -> UsageRecord:
         "event_ids": [],
         "invoiced": [],
     }
+    if table is not None:
+        record["rate_table"] = table.as_policy()
+    return record
+
+
+def month_table(usage: UsageRecord, current: RateTable) -> RateTable:
+    """The table a month is rated with: the one kept with its usage when it was first rated, so a later rate change
+    never re-rates it (SOP-3.4 / COP-3.4: rate changes "never re-rate closed months"; PA-10.5 / CPA-10.4: effective
+    "from the first day of a Billing Month"). A record from before tables were kept: the current one."""
+    kept = usage.get("rate_table")
+    return RateTable.from_policy(kept) if kept else current
 
 
 @dataclass(frozen=True)
