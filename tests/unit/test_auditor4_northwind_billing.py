@@ -478,3 +478,48 @@ def test_sop_3_4_a_rate_table_change_never_re_rates_a_closed_month() -> None:
         ("usage", "2026-12-01", "100.00"),
         ("usage_adjustment", "2026-10-01", "22.00"),
     ]
+
+
+def test_sop_3_1_zero_usage_charges_nothing() -> None:
+    # SOP-3.1 / SOP-3.2: a month of 0 CUH is 0 units in band 1: nothing to pay (SOP-2.2: "Invoices with a total of
+    # USD 0.00 are not issued").
+    ledger = _cloud_ledger()
+    _usage(ledger, "cloud_compute", "0", "2026-10-15", "2026-10-16T06:00:00Z")
+    assert sum(float(ln["amount"]) for ln in _lines(ledger, "2026-11", "NW-CLOUD-CUH")) == 0
+
+
+def test_sop_2_4_a_cancellation_with_a_later_date_credits_that_month_only() -> None:
+    # SOP-2.4: "A cancellation ... requested on a given day takes effect at the end of that day unless the Partner
+    # specifies a later date." Requested 20 October with effect from the end of 15 November: October is charged in
+    # full; November is charged in advance (PA-10.2) and credited 16..30 November: 99.00 x 15 / 30 = 49.50; December
+    # is not charged.
+    ledger = Ledger("2026-10-01T10:00:00Z")
+    _activate(ledger, "SUB-L", "NW-NET-MGMT", "2026-10-01")
+    ledger.clock.set("2026-10-20T12:00:00Z")
+    cancel = {"partner_id": P1, "subscription_id": "SUB-L", "effective_on": "2026-11-15"}
+    assert ledger.bill("subscription.cancelled", cancel, occurred_at="2026-10-20T11:00:00Z")["status"] == "processed"
+    assert [(ln["kind"], ln["amount"]) for ln in _lines(ledger, "2026-10", "NW-NET-MGMT")] == [("subscription", "99.00")]
+    ledger.clock.set("2026-12-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    november = sorted((ln["kind"], ln["amount"], ln["service_period"]["start"])
+                      for ln in _lines(ledger, "2026-11", "NW-NET-MGMT"))  # fmt: skip
+    assert november == [("credit", "-49.50", "2026-11-16"), ("subscription", "99.00", "2026-11-01")]
+    with pytest.raises(AssertionError, match="no invoice"):
+        ledger.invoice(P1, "2026-12")
+
+
+def test_pa_10_7_an_activation_discovered_after_its_months_invoice_was_issued() -> None:
+    # PA-10.7: "An event discovered after the invoice for its month was issued is billed on the next invoice with its
+    # original service period." SOP-2.3: 99.00 activated 10 October = 99.00 x 22 / 31 = 70.2580... = 70.26 for
+    # 10..31 October. The ERP recorded the activation on 3 November, after October's invoice was issued on 2 November:
+    # the October charge is on the November invoice with October's days as service period, and since the line was due
+    # by the end of 12 October (SOP-2.1: 48 hours) it is an invoice_sla_breach.
+    ledger = Ledger("2026-10-05T10:00:00Z")
+    _shipment(ledger, "2026-10-05", "2026-10-05T09:00:00Z", order="SO-OCT")
+    ledger.clock.set("2026-11-02T10:00:00Z")
+    billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-10")["invoice_id"])
+    ledger.clock.set("2026-11-03T10:00:00Z")
+    _activate(ledger, "SUB-D", "NW-NET-MGMT", "2026-10-10", at="2026-11-03T09:00:00Z")
+    (line,) = [ln for ln in _lines(ledger, "2026-11", "NW-NET-MGMT") if ln["service_period"]["start"] == "2026-10-10"]
+    assert (line["amount"], line["service_period"]["end"]) == ("70.26", "2026-10-31")
+    assert [c["category"] for c in ledger.exceptions()] == ["invoice_sla_breach"]
