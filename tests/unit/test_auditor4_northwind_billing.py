@@ -524,3 +524,25 @@ def test_pa_10_7_an_activation_discovered_after_its_months_invoice_was_issued() 
     (line,) = [ln for ln in _lines(ledger, "2026-11", "NW-NET-MGMT") if ln["service_period"]["start"] == "2026-10-10"]
     assert (line["amount"], line["service_period"]["end"]) == ("70.26", "2026-10-31")
     assert [c["category"] for c in ledger.exceptions()] == ["invoice_sla_breach"]
+
+
+def test_sop_5_3_premium_onboarding_for_a_registered_partner_is_out_of_scope_until_a_change_order() -> None:
+    # SOP-5.3: "A request is out of scope when the Partner is not entitled to it: for example premium onboarding
+    # requested by a Registered or Silver Partner ... raised as an out_of_scope_service exception in the
+    # customer_success queue ... Out-of-scope work delivered without an accepted change order is not billed".
+    # SOP-4.1: "| out_of_scope_service | customer_success | 8 |". PA-9.3: premium onboarding "may be purchased as a
+    # Service at list price": with an accepted change order the milestone is billed: 30% of USD 8,000.00 = 2,400.00.
+    ledger = Ledger("2026-10-12T12:00:00Z")
+    data = {"partner_id": P2, "sow_ref": "SOW-A4-ONB", "service": "premium_onboarding", "family": "networking",
+            "milestone": "kickoff", "sow_value": "8000.00", "accepted_on": "2026-10-12"}  # fmt: skip
+    assert ledger.bill("service.completed", data, occurred_at="2026-10-12T11:00:00Z")["status"] == "processed"
+    (case,) = [c for c in ledger.exceptions() if c.get("category") == "out_of_scope_service"]
+    assert (case["queue"], case["sla_hours"]) == ("customer_success", 8)
+    with pytest.raises(AssertionError, match="no invoice"):
+        ledger.invoice(P2, "2026-10")
+    ordered = {**data, "sow_ref": "SOW-A4-ONB-CO", "change_order_ref": "CO-A4-1"}
+    assert ledger.bill("service.completed", ordered, occurred_at="2026-10-12T11:30:00Z")["status"] == "processed"
+    (line,) = ledger.invoice(P2, "2026-10")["lines"]
+    assert (line["kind"], line["amount"]) == ("milestone", "2400.00")
+    # SOP-2.1: a milestone posted within 48 hours: no breach; the out-of-scope one never falls due.
+    assert not [c for c in ledger.exceptions() if c.get("category") == "invoice_sla_breach"]
