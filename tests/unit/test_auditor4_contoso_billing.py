@@ -272,3 +272,22 @@ def test_cpa_10_1_each_invoice_line_shows_vat_or_the_reverse_charge_notice() -> 
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T09:00:00Z")["status"] == "processed"
     (line,) = _lines(ledger, "2026-10", "CT-DEV-DOCK")
     assert any(key in line for key in ("vat", "tax", "reverse_charge", "vat_treatment"))
+
+
+def test_cop_2_1_a_monthly_invoice_not_issued_48_hours_after_month_end_is_a_breach_for_finance() -> None:
+    # COP-2.1: "monthly invoices are issued within 48 hours after month end ... at 48 hours an invoice_sla_breach
+    # exception is raised". COP-4.1: "| invoice_sla_breach | finance | 8 |". October ends 1 November 00:00: issued by
+    # 3 November 00:00.
+    from revgov.services import month_close
+
+    ledger = _ledger("2026-10-12T10:00:00Z")
+    data = {"partner_id": PARTNER, "order_ref": "SO-A4-CLOSE", "shipped_on": "2026-10-12",
+            "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-12T09:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-11-03T00:00:00Z")
+    assert month_close.watch(ledger.rt, "contoso")["opened"] == 0
+    ledger.clock.set("2026-11-03T00:00:01Z")
+    assert month_close.watch(ledger.rt, "contoso")["opened"] == 1
+    (case,) = [c for c in ledger.exceptions() if c["category"] == "invoice_sla_breach"]
+    assert (case["queue"], case["sla_hours"], case["partner_id"]) == ("finance", 8, PARTNER)
+    assert "COP-2.1" in [r["clause"] for r in case["reasons"]]

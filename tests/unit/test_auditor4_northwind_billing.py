@@ -6,6 +6,7 @@ Every expected figure below is worked out from the quoted clause, not read off t
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -485,7 +486,7 @@ def test_sop_3_1_zero_usage_charges_nothing() -> None:
     # USD 0.00 are not issued").
     ledger = _cloud_ledger()
     _usage(ledger, "cloud_compute", "0", "2026-10-15", "2026-10-16T06:00:00Z")
-    assert sum(float(ln["amount"]) for ln in _lines(ledger, "2026-11", "NW-CLOUD-CUH")) == 0
+    assert sum(Decimal(ln["amount"]) for ln in _lines(ledger, "2026-11", "NW-CLOUD-CUH")) == 0
 
 
 def test_sop_2_4_a_cancellation_with_a_later_date_credits_that_month_only() -> None:
@@ -546,3 +547,26 @@ def test_sop_5_3_premium_onboarding_for_a_registered_partner_is_out_of_scope_unt
     assert (line["kind"], line["amount"]) == ("milestone", "2400.00")
     # SOP-2.1: a milestone posted within 48 hours: no breach; the out-of-scope one never falls due.
     assert not [c for c in ledger.exceptions() if c.get("category") == "invoice_sla_breach"]
+
+
+@pytest.mark.parametrize(("start", "changed_to"), [(5, 2), (2, 5)])
+def test_pa_10_3_and_10_4_a_quantity_change_then_a_cancellation_nets_the_days_actually_served(start, changed_to):
+    # PA-10.3 (increases prorated from the day they take effect, both days included) and PA-10.4 / SOP-2.4 (reductions
+    # and cancellations credit the full days after the effective day). NW-SEC-SUITE at USD 300.00, April 2027 (30
+    # days): `start` seats from 1 April, `changed_to` seats from the end of 10 April (a reduction) or from 11 April
+    # (an increase), cancelled with effect from the end of 20 April. Days served: `start` seats 1..10 April and
+    # `changed_to` seats 11..20 April. 5 then 2: 5 x 300 x 10/30 + 2 x 300 x 10/30 = 500.00 + 200.00 = 700.00;
+    # 2 then 5: 200.00 + 500.00 = 700.00.
+    ledger = Ledger("2027-04-01T10:00:00Z")
+    _activate(ledger, "SUB-N", "NW-SEC-SUITE", "2027-04-01", quantity=start)
+    effective = "2027-04-10" if changed_to < start else "2027-04-11"
+    ledger.clock.set(f"{effective}T12:00:00Z")
+    change = {"partner_id": P1, "subscription_id": "SUB-N", "quantity": changed_to, "effective_on": effective}
+    assert ledger.bill("subscription.changed", change, occurred_at=f"{effective}T11:00:00Z")["status"] == "processed"
+    ledger.clock.set("2027-04-20T12:00:00Z")
+    cancel = {"partner_id": P1, "subscription_id": "SUB-N", "effective_on": "2027-04-20"}
+    assert ledger.bill("subscription.cancelled", cancel, occurred_at="2027-04-20T11:00:00Z")["status"] == "processed"
+    lines = _lines(ledger, "2027-04", "NW-SEC-SUITE")
+    assert sum(Decimal(ln["amount"]) for ln in lines) == Decimal("700.00")
+    ledger.clock.set("2027-05-01T00:05:00Z")
+    assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 0
