@@ -28,6 +28,13 @@ def _activate(ledger: Ledger, sub: str, sku: str, on: str, *, quantity: int = 1,
     return answer
 
 
+def _cancel(ledger: Ledger, sub: str, effective: str, requested_at: str) -> None:
+    """subscription.cancelled requested at `requested_at`, with effect from the end of `effective`."""
+    ledger.clock.set(requested_at)
+    cancel = {"partner_id": P1, "subscription_id": sub, "effective_on": effective}
+    assert ledger.bill("subscription.cancelled", cancel, occurred_at=requested_at)["status"] == "processed"
+
+
 def _usage(ledger: Ledger, metric: str, quantity: str, used_on: str, received_at: str, sub: str = "SUB-CLOUD") -> None:
     ledger.clock.set(received_at)
     data = {"partner_id": P1, "subscription_id": sub, "metric": metric, "quantity": quantity, "usage_date": used_on}
@@ -247,10 +254,7 @@ def test_sop_2_4_cancellation_credits_the_full_days_after_the_effective_day(
 ) -> None:
     ledger = Ledger(f"{activated}T10:00:00Z")
     _activate(ledger, "SUB-X", sku, activated)
-    ledger.clock.set(f"{effective}T18:00:00Z")
-    cancel = {"partner_id": P1, "subscription_id": "SUB-X", "effective_on": effective}
-    answer = ledger.bill("subscription.cancelled", cancel, occurred_at=f"{effective}T17:00:00Z")
-    assert answer["status"] == "processed", answer
+    _cancel(ledger, "SUB-X", effective, f"{effective}T17:00:00Z")
     lines = _lines(ledger, activated[:7], sku)
     (charge,) = [ln for ln in lines if ln["kind"] == "subscription"]
     (credited,) = [ln for ln in lines if ln["kind"] == "credit"]
@@ -263,12 +267,17 @@ def test_sop_2_4_a_cancellation_effective_on_the_last_day_of_the_month_produces_
     # SOP-2.4: "A cancellation effective on the last day of the month produces no credit." 31 October 2026.
     ledger = Ledger("2026-10-01T10:00:00Z")
     _activate(ledger, "SUB-X", "NW-NET-MGMT", "2026-10-01")
-    ledger.clock.set("2026-10-31T18:00:00Z")
-    cancel = {"partner_id": P1, "subscription_id": "SUB-X", "effective_on": "2026-10-31"}
-    assert ledger.bill("subscription.cancelled", cancel, occurred_at="2026-10-31T17:00:00Z")["status"] == "processed"
+    _cancel(ledger, "SUB-X", "2026-10-31", "2026-10-31T17:00:00Z")
     assert [ln["kind"] for ln in _lines(ledger, "2026-10", "NW-NET-MGMT")] == ["subscription"]
     ledger.clock.set("2026-11-01T00:05:00Z")
     assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 0  # nothing after the cancellation
+
+
+def _change(ledger: Ledger, sub: str, quantity: int, effective: str) -> None:
+    """subscription.changed recorded at 11:00 of its effective day."""
+    ledger.clock.set(f"{effective}T12:00:00Z")
+    change = {"partner_id": P1, "subscription_id": sub, "quantity": quantity, "effective_on": effective}
+    assert ledger.bill("subscription.changed", change, occurred_at=f"{effective}T11:00:00Z")["status"] == "processed"
 
 
 def test_pa_10_3_a_quantity_increase_is_prorated_from_the_day_it_takes_effect() -> None:
@@ -277,9 +286,7 @@ def test_pa_10_3_a_quantity_increase_is_prorated_from_the_day_it_takes_effect() 
     # = 153.62.
     ledger = Ledger("2028-02-01T10:00:00Z")
     _activate(ledger, "SUB-Q", "NW-NET-MGMT", "2028-02-01", quantity=2)
-    ledger.clock.set("2028-02-15T12:00:00Z")
-    change = {"partner_id": P1, "subscription_id": "SUB-Q", "quantity": 5, "effective_on": "2028-02-15"}
-    assert ledger.bill("subscription.changed", change, occurred_at="2028-02-15T11:00:00Z")["status"] == "processed"
+    _change(ledger, "SUB-Q", 5, "2028-02-15")
     amounts = sorted(ln["amount"] for ln in _lines(ledger, "2028-02", "NW-NET-MGMT"))
     assert amounts == ["153.62", "198.00"]
 
@@ -290,9 +297,7 @@ def test_sop_2_4_a_quantity_reduction_credits_the_full_days_after_its_effective_
     # 3 x 300.00 x 10 / 30 = 300.00 credited.
     ledger = Ledger("2027-04-01T10:00:00Z")
     _activate(ledger, "SUB-R", "NW-SEC-SUITE", "2027-04-01", quantity=5)
-    ledger.clock.set("2027-04-20T12:00:00Z")
-    change = {"partner_id": P1, "subscription_id": "SUB-R", "quantity": 2, "effective_on": "2027-04-20"}
-    assert ledger.bill("subscription.changed", change, occurred_at="2027-04-20T11:00:00Z")["status"] == "processed"
+    _change(ledger, "SUB-R", 2, "2027-04-20")
     amounts = sorted((ln["kind"], ln["amount"]) for ln in _lines(ledger, "2027-04", "NW-SEC-SUITE"))
     assert amounts == [("credit", "-300.00"), ("subscription", "1500.00")]
 
@@ -330,6 +335,16 @@ def _shipment(ledger: Ledger, shipped_on: str, occurred_at: str, order: str = "S
     return answer
 
 
+def _october_issued_on(at: str) -> Ledger:
+    """A ledger whose October invoice (one shipment of 5 October) was issued at `at`; the clock then on 3 November."""
+    ledger = Ledger("2026-10-05T10:00:00Z")
+    _shipment(ledger, "2026-10-05", "2026-10-05T09:00:00Z", order="SO-OCT")
+    ledger.clock.set(at)
+    billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-10")["invoice_id"])
+    ledger.clock.set("2026-11-03T10:00:00Z")
+    return ledger
+
+
 def _sla_breaches(ledger: Ledger) -> list[dict[str, Any]]:
     return [c for c in ledger.exceptions() if c.get("category") == "invoice_sla_breach"]
 
@@ -355,11 +370,7 @@ def test_pa_10_7_a_shipment_the_erp_records_days_after_it_shipped_is_still_an_in
     # October's invoice was issued: the shipment cannot have occurred later than the end of 30 October, so its line
     # was due by 1 November 24:00 at the latest. Posted on 3 November it is late: a line on the November invoice with
     # 30 October as its service period, and an invoice_sla_breach for finance.
-    ledger = Ledger("2026-10-20T10:00:00Z")
-    _shipment(ledger, "2026-10-20", "2026-10-20T09:00:00Z", order="SO-OCT")
-    ledger.clock.set("2026-11-01T10:00:00Z")
-    billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-10")["invoice_id"])
-    ledger.clock.set("2026-11-03T10:00:00Z")
+    ledger = _october_issued_on("2026-11-01T10:00:00Z")
     _shipment(ledger, "2026-10-30", "2026-11-03T09:00:00Z", order="SO-LATE")
     (late,) = [ln for ln in _lines(ledger, "2026-11", "NW-SW-24P") if ln["order_ref"] == "SO-LATE"]
     assert late["service_period"] == {"start": "2026-10-30", "end": "2026-10-30"}
@@ -496,9 +507,7 @@ def test_sop_2_4_a_cancellation_with_a_later_date_credits_that_month_only() -> N
     # is not charged.
     ledger = Ledger("2026-10-01T10:00:00Z")
     _activate(ledger, "SUB-L", "NW-NET-MGMT", "2026-10-01")
-    ledger.clock.set("2026-10-20T12:00:00Z")
-    cancel = {"partner_id": P1, "subscription_id": "SUB-L", "effective_on": "2026-11-15"}
-    assert ledger.bill("subscription.cancelled", cancel, occurred_at="2026-10-20T11:00:00Z")["status"] == "processed"
+    _cancel(ledger, "SUB-L", "2026-11-15", "2026-10-20T11:00:00Z")
     october = [(ln["kind"], ln["amount"]) for ln in _lines(ledger, "2026-10", "NW-NET-MGMT")]
     assert october == [("subscription", "99.00")]
     ledger.clock.set("2026-12-01T00:05:00Z")
@@ -516,11 +525,7 @@ def test_pa_10_7_an_activation_discovered_after_its_months_invoice_was_issued() 
     # 10..31 October. The ERP recorded the activation on 3 November, after October's invoice was issued on 2 November:
     # the October charge is on the November invoice with October's days as service period, and since the line was due
     # by the end of 12 October (SOP-2.1: 48 hours) it is an invoice_sla_breach.
-    ledger = Ledger("2026-10-05T10:00:00Z")
-    _shipment(ledger, "2026-10-05", "2026-10-05T09:00:00Z", order="SO-OCT")
-    ledger.clock.set("2026-11-02T10:00:00Z")
-    billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-10")["invoice_id"])
-    ledger.clock.set("2026-11-03T10:00:00Z")
+    ledger = _october_issued_on("2026-11-02T10:00:00Z")
     _activate(ledger, "SUB-D", "NW-NET-MGMT", "2026-10-10", at="2026-11-03T09:00:00Z")
     (line,) = [ln for ln in _lines(ledger, "2026-11", "NW-NET-MGMT") if ln["service_period"]["start"] == "2026-10-10"]
     assert (line["amount"], line["service_period"]["end"]) == ("70.26", "2026-10-31")
@@ -560,12 +565,8 @@ def test_pa_10_3_and_10_4_a_quantity_change_then_a_cancellation_nets_the_days_ac
     ledger = Ledger("2027-04-01T10:00:00Z")
     _activate(ledger, "SUB-N", "NW-SEC-SUITE", "2027-04-01", quantity=start)
     effective = "2027-04-10" if changed_to < start else "2027-04-11"
-    ledger.clock.set(f"{effective}T12:00:00Z")
-    change = {"partner_id": P1, "subscription_id": "SUB-N", "quantity": changed_to, "effective_on": effective}
-    assert ledger.bill("subscription.changed", change, occurred_at=f"{effective}T11:00:00Z")["status"] == "processed"
-    ledger.clock.set("2027-04-20T12:00:00Z")
-    cancel = {"partner_id": P1, "subscription_id": "SUB-N", "effective_on": "2027-04-20"}
-    assert ledger.bill("subscription.cancelled", cancel, occurred_at="2027-04-20T11:00:00Z")["status"] == "processed"
+    _change(ledger, "SUB-N", changed_to, effective)
+    _cancel(ledger, "SUB-N", "2027-04-20", "2027-04-20T11:00:00Z")
     lines = _lines(ledger, "2027-04", "NW-SEC-SUITE")
     assert sum(Decimal(ln["amount"]) for ln in lines) == Decimal("700.00")
     ledger.clock.set("2027-05-01T00:05:00Z")
