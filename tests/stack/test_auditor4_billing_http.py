@@ -108,3 +108,36 @@ def test_sop_2_1_a_shipment_recorded_days_after_it_shipped_is_an_invoice_sla_bre
     assert (line["amount"], line["service_period"]) == ("2500.00", {"start": "2026-10-05", "end": "2026-10-05"})
     breaches = [c for c in northwind.exceptions() if c["category"] == "invoice_sla_breach"]
     assert len(breaches) == 1 and breaches[0]["queue"] == "finance"
+
+
+@pytest.mark.parametrize(
+    ("detail_type", "field", "value"),
+    [("shipment.confirmed", "lines/0/discount_percent", "100"),
+     ("shipment.confirmed", "lines/0/discount_percent", "12.345"),
+     ("shipment.confirmed", "lines/0/quantity", 0),
+     ("shipment.confirmed", "shipped_on", "2026-02-30"),
+     ("service.completed", "sow_value", "0.00"),
+     ("service.completed", "sow_value", "1000.001"),
+     ("service.completed", "accepted_on", "2026-10-32")],
+)
+def test_bad_billable_events_are_refused_whole_naming_the_field(northwind: Any, detail_type: str, field: str,
+                                                                 value: Any) -> None:
+    # A discount is "below 100" with at most 2 places; a quantity is at least 1; money has 2 places and is positive;
+    # days are real days. Refused 400 problem+json naming the field; no invoice is opened.
+    data: dict[str, Any] = (
+        {"partner_id": NW_PARTNER, "order_ref": "SO-A4-BAD", "shipped_on": "2026-10-05",
+         "lines": [{"sku": "NW-SW-24P", "quantity": 1}]}
+        if detail_type == "shipment.confirmed"
+        else {"partner_id": NW_PARTNER, "sow_ref": "SOW-A4-BAD", "service": "deployment", "family": "networking",
+              "milestone": "kickoff", "sow_value": "1000.00", "accepted_on": "2026-10-05"}
+    )  # fmt: skip
+    target, *rest = field.split("/")
+    if rest:
+        data[target][int(rest[0])][rest[1]] = value
+    else:
+        data[target] = value
+    response = northwind.erp.post(erp_event(detail_type, data, occurred_at="2026-10-05T10:00:00Z"))
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert any(f"/data/{field}" in e["path"] for e in response.json()["errors"]), response.json()
+    assert northwind.invoices() == []
