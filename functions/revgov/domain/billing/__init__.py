@@ -61,6 +61,7 @@ from .periods import (
     days_in_month,
     period_ended,
     quarter_of,
+    sla_clock_start,
     sla_due,
 )
 from .plausibility import (
@@ -214,6 +215,7 @@ __all__ = [
     "sales_fact",
     "shares_crossed",
     "shipment_drafts",
+    "sla_clock_start",
     "sla_due",
     "unit_cost_of",
     "unit_price_of",
