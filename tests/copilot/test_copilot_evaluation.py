@@ -348,6 +348,25 @@ def test_r6_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     _floors(r6_tuning, retrieved=0.89, cited=0.79, refusal=0.80, false_refusals=0.18, fact=0.79)
 
 
+@pytest.fixture(scope="module")
+def r6_heldout():
+    return evaluate_split(full_index(), "heldout", source="r6")
+
+
+def test_r6_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(r6_heldout):
+    # Measured ONCE by the lead at b5d8f21 (rules frozen at 22de97d by an engineer who never read this file): 42
+    # questions (29 answerable, 13 unanswerable); gold retrieved 0.966 (28 of 29), gold cited 0.862 (25), refusal
+    # 0.615 (8 of 13), false refusals 0.138 (4 of 29), fact in the answer 0.862 (25), verbatim 1.0. The fifth round's
+    # rules on the same split (run right after): 0.966 / 0.828 / 0.538 / 0.172 / 0.828 (docs/copilot.md). Floors at
+    # the measured figures minus about one question; not to be tuned on.
+    _floors(r6_heldout, retrieved=0.93, cited=0.82, refusal=0.53, false_refusals=0.18, fact=0.82)
+
+
+@pytest.mark.xfail(strict=True, reason="r6 held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_r6_heldout_meets_the_goals(r6_heldout):
+    _goals(r6_heldout)
+
+
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):
     again = index_tenant(index, ROOT / "tenants", "contoso")
     assert {r.status for r in again} == {"unchanged"} and sum(r.embedded for r in again) == 0
