@@ -107,6 +107,7 @@ PUBLIC_TENANTS = {
     "commonpaper-sla": ("commonpaper-software-license.md",),
     "commonpaper-csa": ("commonpaper-cloud-service.md",),
     "commonpaper-dpa": ("commonpaper-dpa.md",),
+    "commonpaper-pilot": ("commonpaper-pilot.md",),
 }
 SPLITS = ("tuning", "heldout")
 
