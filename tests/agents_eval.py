@@ -187,8 +187,8 @@ def evaluate(seeds: tuple[int, ...], *, support_required: float, milestone_requi
 
 if __name__ == "__main__":
     split = sys.argv[1] if len(sys.argv) > 1 else "tuning"
-    support_required = float(sys.argv[2]) if len(sys.argv) > 2 else 0.95
-    milestone_required = float(sys.argv[3]) if len(sys.argv) > 3 else 0.9
+    support_required = float(sys.argv[2]) if len(sys.argv) > 2 else 0.99
+    milestone_required = float(sys.argv[3]) if len(sys.argv) > 3 else 0.95
     seeds = HELD_OUT_SEEDS if split == "heldout" else TUNING_SEEDS
     for name, figures in evaluate(seeds, support_required=support_required,
                                   milestone_required=milestone_required).items():

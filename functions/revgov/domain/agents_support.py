@@ -6,11 +6,11 @@ rebates) rising: hours per revenue dollar going up while the margin percent does
 falling under steady support. Windows are Quarters, the period of the support allowance (PA-9.2 / CPA-9.2) and of the
 quarterly rebates the net margin deducts.
 
-The test. Under "no rise", the recent Quarter's hours are the account's hours in proportion to its margin:
-given the total hours T over the baseline and recent Quarters, the recent share has mean T·π (π = recent margin /
-all margin) and, hours being clumpy (tickets of several hours), variance φ·T·π·(1 − π), where the dispersion φ is
-estimated over every account's baseline Quarters of the tenant (Pearson χ² / degrees of freedom: a quasi-Poisson
-score test for a rate ratio). z = (recent hours − T·π) / sd; the confidence is Φ(z), one-sided.
+The test. Under "no rise", the recent Quarter's hours are expected at the baseline's hours per margin dollar times
+the recent margin. Hours are clumpy (tickets of several hours; busier Quarters), so their variance is modelled as
+φ·μ + κ·μ² (a quasi-likelihood variance function, negative-binomial shaped), φ and κ fitted over every account's
+baseline Quarters of the tenant. z = (recent hours − expected) / sd, the sd counting the baseline rate's own
+uncertainty (a Wald test of the rate ratio); the confidence is Φ(z), one-sided.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from statistics import NormalDist
 
-MIN_RATIO = 1.5  # the recent hours per margin dollar at least this many times the baseline's: smaller is not a rise
+MIN_RATIO = 2.0  # the recent hours per margin dollar at least this many times the baseline's: smaller is not a rise
 MIN_RECENT_HOURS = Decimal(8)  # fewer support hours in the recent Quarter say nothing
+MIN_BASELINE_HOURS = Decimal(24)  # fewer over the baseline Quarters: no rate to compare with (a few tickets)
 MIN_DISPERSION_DF = 10  # degrees of freedom behind the tenant's dispersion; fewer: the test is not trusted
 _NORMAL = NormalDist()
 
@@ -39,12 +40,19 @@ class Window:
 
 @dataclass(frozen=True)
 class Dispersion:
-    phi: float  # variance of hours over their mean, given margin (1: Poisson in hours)
+    """The variance of a Quarter's hours around their mean μ = rate × margin: φ·μ + κ·μ² (tickets of several hours,
+    and Quarters busier than others in proportion to the account's size)."""
+
+    phi: float
+    kappa: float
     df: int
 
     @property
     def trusted(self) -> bool:
-        return self.df >= MIN_DISPERSION_DF and self.phi > 0
+        return self.df >= MIN_DISPERSION_DF and (self.phi > 0 or self.kappa > 0)
+
+    def variance(self, mean: float) -> float:
+        return max(self.phi, 0.0) * mean + max(self.kappa, 0.0) * mean * mean
 
 
 @dataclass(frozen=True)
@@ -63,19 +71,33 @@ def _usable(windows: Sequence[Window]) -> list[Window]:
 
 
 def dispersion(baselines: Sequence[Sequence[Window]]) -> Dispersion:
-    """φ pooled over the accounts' baseline Quarters: Σ (h − r·m)² / (r·m) over Σ (Quarters − 1), r the account's
-    own hours per margin dollar. An account with fewer than two usable Quarters or no hours adds nothing."""
-    chi2, df = 0.0, 0
+    """φ and κ fitted over every account's baseline Quarters: the squared residual (h − r·m)², scaled by k / (k − 1)
+    for the account's own rate r estimated from its k Quarters, over μ = r·m, regressed on μ (e²/μ ≈ φ + κ·μ).
+    An account with fewer than two usable Quarters or no hours adds nothing."""
+    rows: list[tuple[float, float]] = []  # (μ, scaled squared residual)
+    df = 0
     for windows in baselines:
         usable = _usable(windows)
         hours = sum(float(w.hours) for w in usable)
-        margin = sum(float(w.net_margin) for w in usable)
         if len(usable) < 2 or hours <= 0:
             continue
-        rate = hours / margin
-        chi2 += sum((float(w.hours) - rate * float(w.net_margin)) ** 2 / (rate * float(w.net_margin)) for w in usable)
+        rate, scale = hours / sum(float(w.net_margin) for w in usable), len(usable) / (len(usable) - 1)
+        rows += [(rate * float(w.net_margin), scale * (float(w.hours) - rate * float(w.net_margin)) ** 2)
+                 for w in usable]
         df += len(usable) - 1
-    return Dispersion(chi2 / df if df else 0.0, df)
+    rows = [(mean, residual / mean) for mean, residual in rows if mean > 0]  # e²/μ ≈ φ + κ·μ: every row counts
+    if df < 2 or len(rows) < 2:
+        return Dispersion(0.0, 0.0, df)
+    n = len(rows)
+    mean_x, mean_y = sum(x for x, _ in rows) / n, sum(y for _, y in rows) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in rows)
+    kappa = sum((x - mean_x) * (y - mean_y) for x, y in rows) / sxx if sxx > 0 else 0.0
+    phi = mean_y - kappa * mean_x
+    if kappa < 0:  # no size effect: φ alone
+        phi, kappa = mean_y, 0.0
+    elif phi < 0:  # no ticket effect: κ alone
+        phi, kappa = 0.0, sum(x * y for x, y in rows) / sum(x * x for x, _ in rows)
+    return Dispersion(phi, kappa, df)
 
 
 def support_rise(recent: Window, baseline: Sequence[Window], spread: Dispersion) -> SupportRise | None:
@@ -85,15 +107,19 @@ def support_rise(recent: Window, baseline: Sequence[Window], spread: Dispersion)
     usable = _usable(baseline)
     if recent.net_margin <= 0 or not usable or recent.hours < MIN_RECENT_HOURS:
         return None
+    if sum((w.hours for w in usable), Decimal(0)) < MIN_BASELINE_HOURS:
+        return None
     h_r, m_r = float(recent.hours), float(recent.net_margin)
     h_b, m_b = sum(float(w.hours) for w in usable), sum(float(w.net_margin) for w in usable)
     recent_rate, base_rate = h_r / m_r, h_b / m_b
     ratio = recent_rate / base_rate if base_rate > 0 else math.inf
     if ratio < MIN_RATIO:
         return None
-    total, share = h_r + h_b, m_r / (m_r + m_b)
-    sd = math.sqrt(max(spread.phi, 1e-9) * total * share * (1 - share))
-    z = (h_r - total * share) / sd if sd > 0 else 10.0
+    expected = base_rate * m_r  # the recent hours if nothing changed
+    # Var(h_r − r̂·m_r) = V(μ_r) + (m_r / m_b)² · Σ V(μ_i): the baseline rate is itself estimated
+    noise = spread.variance(expected) + (m_r / m_b) ** 2 * sum(
+        spread.variance(base_rate * float(w.net_margin)) for w in usable)
+    z = (h_r - expected) / math.sqrt(noise) if noise > 0 else 10.0
     return SupportRise(
         recent_rate * 1000,
         base_rate * 1000,
