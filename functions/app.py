@@ -6,6 +6,8 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     agent_billing_reconciler,
     agent_certification_watcher,
     agent_discount_drift,
+    agent_milestones_at_risk,
+    agent_support_margin,
     agent_threshold_watcher,
     bill_erp_event,
     billing_sla_sweep,

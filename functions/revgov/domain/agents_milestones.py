@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
+from typing import Any
 
 from .money import percent_of
+from .time import parse_day
 
 MIN_LATE_FACTOR = 1.5  # at least this many median steps since the last acceptance before a step is "late"
 MIN_REFERENCE = 5  # reference steps below which the tenant's pace is not known: nothing is said
@@ -106,3 +108,14 @@ def milestone_risk(
         percent_of(sow.value, schedule[following]),
         sum((percent_of(sow.value, schedule[name]) for name in unbilled), Decimal(0)),
     )
+
+
+def statement_of_work(record: Mapping[str, Any]) -> StatementOfWork | None:
+    """Billing's SOW record as the agent reads it (each billed milestone with `accepted_on`); None when a billed
+    milestone's date cannot be read (its line is not found): the record is left out rather than misjudged."""
+    accepted = {}
+    for name, billed in record["milestones"].items():
+        if not billed.get("accepted_on"):
+            return None
+        accepted[name] = parse_day(billed["accepted_on"])
+    return StatementOfWork(record["partner_id"], record["sow_ref"], Decimal(record["sow_value"]), accepted)

@@ -16,10 +16,13 @@ uncertainty (a Wald test of the rate ratio); the confidence is Φ(z), one-sided.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from statistics import NormalDist
+from typing import Any
+
+from .kpis import MINOR, merge
 
 MIN_RATIO = 2.0  # the recent hours per margin dollar at least this many times the baseline's: smaller is not a rise
 MIN_RECENT_HOURS = Decimal(8)  # fewer support hours in the recent Quarter say nothing
@@ -64,6 +67,20 @@ class SupportRise:
     confidence: float  # one-sided: 1 − p of "support per margin dollar did not rise"
     recent_hours: Decimal
     baseline_hours: Decimal
+
+
+def quarter_window(quarter: str, monthly: Iterable[Mapping[str, Any]], rebates_minor: int) -> Window:
+    """An account's Quarter from its monthly KPI rollups and the rebates the Quarter deducts (docs/kpis.md: support
+    hours per revenue dollar; net realized margin = net amount − cost of goods − rebates over the lines that carry a
+    cost)."""
+    total = merge(monthly)
+    margin_minor = int(total["margin_revenue_minor"]) - int(total["cost_minor"]) - rebates_minor
+    return Window(
+        quarter,
+        Decimal(int(total["support_minutes"])) / 60,
+        Decimal(int(total["revenue_minor"])) / MINOR,
+        Decimal(margin_minor) / MINOR,
+    )
 
 
 def _usable(windows: Sequence[Window]) -> list[Window]:

@@ -474,6 +474,18 @@ def agent_discount_drift(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _agent("discount_drift")
 
 
+@app.lambda_function(name="agent_support_margin")
+def agent_support_margin(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: support hours per net margin dollar rising significantly -> a task for customer success."""
+    return _agent("support_margin")
+
+
+@app.lambda_function(name="agent_milestones_at_risk")
+def agent_milestones_at_risk(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled: a statement of work's next milestone later than the tenant's pace -> a task with the billing at risk."""
+    return _agent("milestones_at_risk")
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "log_event": log_event,
     "update_kpis": update_kpis,
