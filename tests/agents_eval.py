@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 
-from revgov.domain import agents_milestones as ms  # noqa: E402
-from revgov.domain import agents_support as sup  # noqa: E402
+from revgov.domain import agents_milestones as ms
+from revgov.domain import agents_support as sup
 
 TUNING_SEEDS = tuple(range(1000, 1100))
 HELD_OUT_SEEDS = tuple(range(7300, 7400))  # never evaluated while tuning

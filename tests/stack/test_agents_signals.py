@@ -11,6 +11,7 @@ Clauses quoted:
 - PA-14.2: "Each automated decision records the rules and clauses applied".
 """
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,8 +21,9 @@ import clock_support
 from analytics_support import analytics_tenant_in
 from revgov.domain import kpis
 from revgov.domain.billing import quarter_of, with_milestone
-from revgov.ports import Changes, Put
-from revgov.services import agents, billing
+from revgov.ports import Changes, Delete, Put
+from revgov.runtime import OUTBOX
+from revgov.services import agents, billing, tasks
 from revgov.services.agents.support_margin import quarters
 
 STEADY_HOURS = (28, 32, 30, 30)  # per Quarter, baseline then recent: ~1 hour per 1,000 of net margin
@@ -48,9 +50,9 @@ def _sow(rt, tenant_id, partner_id, ref, accepted):
         percent = {"kickoff": Decimal(30), "deployment": Decimal(40), "acceptance": Decimal(30)}[milestone]
         record = with_milestone(record, partner_id=partner_id, sow_ref=ref, milestone=milestone, percent=percent,
                                 value=Decimal("120000.00"), line_id=line_id, erp_event_id=f"ERP-{ref}-{number}")
-        puts.append(Put(billing.SALES_FACTS, line_id, {"line_id": line_id, "kind": "milestone", "partner_id": partner_id,
-                                                       "service_period": {"start": day.isoformat(),
-                                                                          "end": day.isoformat()}}))
+        fact = {"line_id": line_id, "kind": "milestone", "partner_id": partner_id,
+                "service_period": {"start": day.isoformat(), "end": day.isoformat()}}
+        puts.append(Put(billing.SALES_FACTS, line_id, fact))
     puts.append(Put(billing.STATEMENTS_OF_WORK, f"{partner_id}#{ref}", record))
     rt.store.commit(tenant_id, Changes(puts=puts))
 
@@ -155,3 +157,28 @@ def test_running_both_again_opens_nothing_new(world, stack):
         first = world["reports"][name]
         assert (report["tasks_opened"], report["escalated"]) == (0, 0), report
         assert report["already_open"] == first["tasks_opened"] + first["escalated"]
+
+
+def test_both_write_only_tasks_and_their_keys_never_an_invoice(world, stack):
+    """Every finding made new again, the two agents run over a store that records each commit: they write tasks,
+    their dedupe keys and the outbox only (PA-10.6's billing follows the milestone's acceptance, not the agent)."""
+    rt, tid = stack.runtime, world["tenant"].tenant_id
+    commits = []
+
+    class Spy:
+        def commit(self, tenant_id, changes):
+            commits.append(changes)
+            return rt.store.commit(tenant_id, changes)
+
+        def __getattr__(self, name):
+            return getattr(rt.store, name)
+
+    keys = [i.key for i in rt.store.query(tid, tasks.TASK_KEYS, limit=200).items
+            if i.key.startswith(("support_margin#", "milestones_at_risk#"))]
+    rt.store.commit(tid, Changes(deletes=[Delete(tasks.TASK_KEYS, key) for key in keys]))
+    for name in ("support_margin", "milestones_at_risk"):
+        agents.run(replace(rt, store=Spy()), name, [tid])
+    puts = [put for changes in commits for put in changes.puts]
+    assert len([p for p in puts if p.collection == tasks.TASKS]) == len(keys) > 0
+    assert {put.collection for put in puts} <= {tasks.TASKS, tasks.TASK_KEYS, OUTBOX}
+    assert {entry.action for changes in commits for entry in changes.audit} <= {"task.opened", "task.escalated"}

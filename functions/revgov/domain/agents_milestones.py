@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from statistics import median
 from typing import Any
 
@@ -66,7 +67,7 @@ def step_durations(sows: Sequence[StatementOfWork], schedule: Sequence[str]) -> 
     """Days each statement of work took for each completed step, keyed (partner#sow_ref, from, to)."""
     found = {}
     for sow in sows:
-        for start, end in zip(schedule, schedule[1:], strict=False):
+        for start, end in pairwise(schedule):
             if start in sow.accepted and end in sow.accepted:
                 found[(f"{sow.partner_id}#{sow.sow_ref}", start, end)] = (sow.accepted[end] - sow.accepted[start]).days
     return found
@@ -119,3 +120,8 @@ def statement_of_work(record: Mapping[str, Any]) -> StatementOfWork | None:
             return None
         accepted[name] = parse_day(billed["accepted_on"])
     return StatementOfWork(record["partner_id"], record["sow_ref"], Decimal(record["sow_value"]), accepted)
+
+
+def milestone_schedule(node: Mapping[str, Any]) -> dict[str, Decimal]:
+    """The policy's milestone schedule (`billing.milestones.schedule`, PA-10.6 / CPA-10.5) in order: name -> percent."""
+    return {name: Decimal(str(percent)) for name, percent in node["schedule"].items()}

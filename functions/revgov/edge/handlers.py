@@ -482,7 +482,7 @@ def agent_support_margin(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @app.lambda_function(name="agent_milestones_at_risk")
 def agent_milestones_at_risk(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Scheduled: a statement of work's next milestone later than the tenant's pace -> a task with the billing at risk."""
+    """Scheduled: a statement of work's next milestone later than the tenant's pace -> a task, billing at risk."""
     return _agent("milestones_at_risk")
 
 

@@ -7,9 +7,15 @@ later than 1.5 × the median step but not significant at 95 % (or judged on few 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from ...domain.agents import Finding
-from ...domain.agents_milestones import MilestoneRisk, StatementOfWork, milestone_risk, statement_of_work, step_durations
+from ...domain.agents_milestones import (
+    MilestoneRisk,
+    StatementOfWork,
+    milestone_risk,
+    milestone_schedule,
+    statement_of_work,
+    step_durations,
+)
 from ...domain.cases import route_for
 from ...domain.money import format_money
 from ...domain.rules import Rule
@@ -24,7 +30,7 @@ def run(desk: AgentDesk) -> None:
     node = desk.policy.get("billing", {}).get("milestones")
     if not node:
         return
-    schedule = {name: Decimal(str(percent)) for name, percent in node["schedule"].items()}
+    schedule = milestone_schedule(node)
     sows = [sow for sow in map(statement_of_work, desk.statements_of_work()) if sow is not None]
     durations = step_durations(sows, list(schedule))
     route = route_for(desk.policy, CATEGORY)
