@@ -6,11 +6,18 @@ delayed implementation milestones that threaten billing schedules ..." Expectati
 import math
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from revgov.domain import kpis
-from revgov.domain.agents_milestones import StatementOfWork, milestone_risk, statement_of_work, step_durations
+from revgov.domain.agents_milestones import (
+    StatementOfWork,
+    milestone_risk,
+    milestone_schedule,
+    statement_of_work,
+    step_durations,
+)
 from revgov.domain.agents_support import (
     Dispersion,
     Window,
@@ -20,6 +27,9 @@ from revgov.domain.agents_support import (
     quarter_window,
     support_rise,
 )
+from revgov.domain.cases import route_for
+from revgov.services.agents.support_margin import CATEGORY, support_rules
+from revgov.tenant_files import load_tenant_file
 
 D = Decimal
 
@@ -136,3 +146,26 @@ def test_the_sow_record_as_billing_keeps_it():
     assert statement_of_work(record) == StatementOfWork("p1", "SOW-1", D("90000.00"), {"kickoff": date(2026, 11, 2)})
     record["milestones"]["kickoff"]["accepted_on"] = None  # its line not found: left out, not misjudged
     assert statement_of_work(record) is None
+
+
+@pytest.mark.parametrize(
+    ("tenant", "tier", "allowance", "clauses", "schedule"),
+    [
+        # SOP-4.1: "| support_hours_overage | customer_success | 8 |"; PA-9.2 Silver 40 hours; PA-10.6 30/40/30
+        ("northwind", "silver", "ENT-SLV-HOURS", ("PA-9.2", "SOP-5.4", "SOP-4.1"),
+         {"kickoff": D(30), "deployment": D(40), "acceptance": D(30)}),
+        # COP-4.1: "| support_hours_overage | customer_success | 12 |"; CPA-9.2 Advanced 30; CPA-10.5 "20% at kickoff,
+        # 50% at go-live and 30% at acceptance"
+        ("contoso", "advanced", "ENT-ADV-HOURS", ("CPA-9.2", "COP-5.4", "COP-4.1"),
+         {"kickoff": D(20), "go_live": D(50), "acceptance": D(30)}),
+    ],
+)
+def test_each_tenant_routes_and_cites_its_own_clauses(tenant, tier, allowance, clauses, schedule):
+    policy = load_tenant_file(Path(__file__).resolve().parents[2] / "tenants" / tenant / "tenant.yaml")["policy"]
+    rules = support_rules(policy, tier)
+    assert rules[0].rule_id == allowance and tuple(r.clause for r in rules) == clauses
+    assert route_for(policy, CATEGORY).queue == "customer_success"
+    # SOP-4.1 / COP-4.1: "An item that matches no category goes to channel_ops for triage"
+    assert route_for(policy, "milestone_at_risk").queue == "channel_ops"
+    assert milestone_schedule(policy["billing"]["milestones"]) == schedule
+    assert list(milestone_schedule(policy["billing"]["milestones"])) == list(schedule)  # in the schedule's order
