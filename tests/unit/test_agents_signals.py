@@ -21,6 +21,7 @@ from revgov.domain.agents_milestones import (
 from revgov.domain.agents_support import (
     Dispersion,
     Window,
+    allowance_use,
     dispersion,
     hours_per_revenue_dollar,
     margin_not_positive,
@@ -87,6 +88,14 @@ def test_a_quarter_of_an_account_from_its_kpi_rollups():
     window = quarter_window("2026-Q4", months, rebates_minor=25_000)
     assert window == Window("2026-Q4", D(2), D("15000"), D("2750"))  # 1300000 - 1000000 - 25000 minor
     assert hours_per_revenue_dollar(window) == "0.00013333"
+
+
+def test_the_quarters_hours_against_the_tiers_allowance():
+    """PA-9.2: "Gold 80 hours"; SOP-5.4: "When a Partner has used 80% of its quarterly support hours ... notifies"."""
+    assert allowance_use(D("64"), 80) == {"included_hours": "80", "used_percent": "80.00",
+                                          "beyond_allowance_hours": "0.00"}
+    assert allowance_use(D("90.25"), 80)["beyond_allowance_hours"] == "10.25"
+    assert allowance_use(D("5"), None) is None and allowance_use(D("5"), 0) is None
 
 
 # --- milestones at risk ------------------------------------------------------------------------------------------

@@ -159,3 +159,15 @@ def hours_per_revenue_dollar(window: Window) -> str | None:
     if window.revenue <= 0:
         return None
     return f"{(window.hours / window.revenue).quantize(Decimal('0.00000001')):f}"
+
+
+def allowance_use(hours: Decimal, allowance: Any) -> dict[str, str] | None:
+    """The Quarter's hours against the tier's included hours (PA-9.2 / CPA-9.2): the share used (SOP-5.4 notifies at
+    80 %, COP-5.4 at 75 % and 100 %) and the hours beyond the allowance (overage, billed only for severity 1 work or
+    with the partner's written approval). None when the tier states no allowance."""
+    if allowance is None or Decimal(str(allowance)) <= 0:
+        return None
+    included = Decimal(str(allowance))
+    used = (hours * 100 / included).quantize(Decimal("0.01"))
+    return {"included_hours": f"{included:f}", "used_percent": f"{used:f}",
+            "beyond_allowance_hours": f"{max(Decimal(0), hours - included):.2f}"}

@@ -18,6 +18,7 @@ from ...domain.agents_support import (
     Dispersion,
     SupportRise,
     Window,
+    allowance_use,
     dispersion,
     hours_per_revenue_dollar,
     margin_not_positive,
@@ -100,6 +101,7 @@ def _evidence(history: list[Window], rise: SupportRise | None, spread: Dispersio
         "recent": quarter(history[-1]),
         "baseline": [quarter(w) for w in history[:-1]],
         "allowance_hours_per_quarter": allowance,
+        "allowance_use": allowance_use(history[-1].hours, allowance),
         "hours_per_1000_net_margin": None if rise is None else {
             "recent": round(rise.recent_rate, 4), "baseline": round(rise.baseline_rate, 4),
             "ratio": round(rise.ratio, 3) if rise.ratio != float("inf") else None},

@@ -110,6 +110,9 @@ def test_a_partner_whose_support_hours_per_margin_dollar_tripled_gets_a_task_for
     assert evidence["recent"]["quarter"] == world["recent"] and evidence["recent"]["support_hours"] == "90.00"
     assert evidence["hours_per_1000_net_margin"]["ratio"] == pytest.approx(3.0, rel=0.02)
     assert evidence["allowance_hours_per_quarter"] == 40  # PA-3.3 / PA-9.2: Silver 40 hours per Quarter
+    # 90 of 40 included hours: 225 %, 50 hours beyond the allowance (SOP-5.4 overage)
+    assert evidence["allowance_use"] == {"included_hours": "40", "used_percent": "225.00",
+                                         "beyond_allowance_hours": "50.00"}
     record = _audit(world, task)
     assert record["actor"] == "agent:support_margin" and record["action"] == "task.opened"
     assert {"ENT-SLV-HOURS", "BILL-SUPPORT-OVERAGE", "ROUTE-SUPPORT-HOURS-OVERAGE"} <= set(record["rule_ids"])
