@@ -30,8 +30,6 @@ from revgov.domain import agents_support as sup
 
 TUNING_SEEDS = tuple(range(1000, 1100))
 HELD_OUT_SEEDS = tuple(range(7300, 7400))  # never evaluated while tuning
-# A second round (the support test's empirical null): fixed before that change was tried on the tuning seeds
-HELD_OUT_SEEDS_2 = tuple(range(9100, 9200))
 ACCOUNTS = 40
 SOWS = 80
 TODAY = date(2027, 3, 15)
