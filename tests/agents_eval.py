@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 
+from revgov.domain import agents_churn as ch
 from revgov.domain import agents_milestones as ms
 from revgov.domain import agents_support as sup
 
@@ -159,6 +160,57 @@ def judge_milestones(projects: list[Project], required: float) -> list[tuple[boo
     return out
 
 
+# --- discount behaviour before churn -----------------------------------------------------------------------------
+CHURN_PARTNERS = 80
+THIS_MONTH = "2027-07"
+
+
+def churn_history(seed: int, *, linked: bool) -> tuple[list[tuple[dict, str | None]], set[int]]:
+    """80 partners over 30 past months (+6 ahead): quotes Poisson(6)/month, own override rate 5-25 %, churn hazard
+    1.2 %/month, half by termination, half by going quiet. Linked: the 5 months before a churn, the override rate is
+    2.5x. Returns what the agent sees (months up to THIS_MONTH - 1, the churn month when observable) and the partners
+    that churn within the 6 months from THIS_MONTH (the truth)."""
+    rng = random.Random(seed)
+    first = ev_shift(THIS_MONTH, -30)
+    seen, truth = [], set()
+    for i in range(CHURN_PARTNERS):
+        base = rng.uniform(0.05, 0.25)
+        churn = next((m for m in range(36) if rng.random() < 0.012), None)
+        terminated = rng.random() < 0.5
+        months = {}
+        for m in range(30):
+            alive = churn is None or m < churn
+            rate = base * (2.5 if linked and churn is not None and churn - 5 <= m < churn else 1.0)
+            quotes = _poisson(rng, 6) if alive else 0
+            overrides = sum(rng.random() < min(rate, 0.9) for _ in range(quotes))
+            months[ev_shift(first, m)] = ch.Month(100_000 if alive else 0, quotes, overrides)
+        if churn is not None and 30 <= churn < 36:
+            truth.add(i)
+        gone = ev_shift(first, churn) if churn is not None and churn < 30 and terminated else None
+        seen.append((months, gone))
+    return seen, truth
+
+
+def ev_shift(month: str, by: int) -> str:
+    from revgov.domain.kpis import shift_month
+
+    return shift_month(month, by)
+
+
+def judge_churn(seen: list[tuple[dict, str | None]], truth: set[int]) -> tuple[bool, list[tuple[bool, str]]]:
+    last = ev_shift(THIS_MONTH, -1)
+    partners = [(months, ch.churn_month(months, gone, last)) for months, gone in seen]
+    found = ch.association(partners, THIS_MONTH)
+    established = found is not None and found.established
+    out = []
+    for i, (months, churned) in enumerate(partners):
+        if churned is not None and churned <= last:
+            continue  # already gone: not a current partner
+        verdict = "task" if established and ch.rising(months, last) else "none"
+        out.append((i in truth, verdict))
+    return established, out
+
+
 # --- scoring ---------------------------------------------------------------------------------------------------
 def score(verdicts: list[tuple[bool, str]]) -> dict[str, float]:
     positives = [v for truth, v in verdicts if truth]
@@ -170,6 +222,26 @@ def score(verdicts: list[tuple[bool, str]]) -> dict[str, float]:
         "detected_or_escalated": sum(v != "none" for v in positives) / len(positives) if positives else float("nan"),
         "false_task_rate": sum(v == "task" for v in negatives) / len(negatives) if negatives else 0.0,
         "false_escalation_rate": sum(v == "escalated" for v in negatives) / len(negatives) if negatives else 0.0,
+    }
+
+
+def evaluate_churn(seeds: tuple[int, ...]) -> dict[str, float]:
+    linked_est = null_est = 0
+    linked: list[tuple[bool, str]] = []
+    null: list[tuple[bool, str]] = []
+    for seed in seeds:
+        est, verdicts = judge_churn(*churn_history(seed, linked=True))
+        linked_est, linked = linked_est + est, linked + verdicts
+        est, verdicts = judge_churn(*churn_history(seed + 50_000, linked=False))
+        null_est, null = null_est + est, null + verdicts
+    tasked = [truth for truth, v in linked if v == "task"]
+    return {
+        "linked_histories_established": linked_est / len(seeds),
+        "null_histories_established": null_est / len(seeds),
+        "linked_precision": sum(tasked) / len(tasked) if tasked else float("nan"),
+        "linked_recall": sum(1 for truth, v in linked if truth and v == "task") / max(1, sum(t for t, _ in linked)),
+        "linked_base_rate": sum(t for t, _ in linked) / len(linked),
+        "null_tasks_per_partner": sum(v == "task" for _, v in null) / len(null),
     }
 
 
@@ -190,6 +262,9 @@ if __name__ == "__main__":
     support_required = float(sys.argv[2]) if len(sys.argv) > 2 else 0.99
     milestone_required = float(sys.argv[3]) if len(sys.argv) > 3 else 0.95
     seeds = HELD_OUT_SEEDS if split == "heldout" else TUNING_SEEDS
+    if len(sys.argv) > 4 and sys.argv[4] == "churn":
+        print("churn", {k: round(v, 4) for k, v in evaluate_churn(seeds).items()})
+        sys.exit(0)
     for name, figures in evaluate(seeds, support_required=support_required,
                                   milestone_required=milestone_required).items():
         print(name, {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()})
