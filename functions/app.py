@@ -5,6 +5,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     accrue_rebates,
     agent_billing_reconciler,
     agent_certification_watcher,
+    agent_discount_churn,
     agent_discount_drift,
     agent_milestones_at_risk,
     agent_support_margin,

@@ -75,6 +75,7 @@ class Registry:
         from .services.agents import (
             billing_reconciler,
             certification_watcher,
+            discount_churn,
             discount_drift,
             milestones_at_risk,
             support_margin,
@@ -88,6 +89,7 @@ class Registry:
             "discount_drift": discount_drift.run,
             "support_margin": support_margin.run,
             "milestones_at_risk": milestones_at_risk.run,
+            "discount_churn": discount_churn.run,
         }
 
 

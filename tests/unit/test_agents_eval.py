@@ -14,3 +14,12 @@ def test_held_out_false_task_rates_and_detection_are_as_reported():
     assert figures["support_drift"]["detected"] >= 0.15
     assert figures["milestones_risky"]["detected"] >= 0.2
     assert figures["milestones_risky"]["detected_or_escalated"] >= 0.5
+
+
+def test_held_out_churn_links_are_found_where_they_exist_and_not_invented():
+    figures = ev.evaluate_churn(ev.HELD_OUT_SEEDS[:50])
+    assert figures["null_histories_established"] <= 0.06  # Fisher's test at 95 %: about 1 null history in 20
+    assert figures["null_tasks_per_partner"] <= 0.01
+    assert figures["linked_histories_established"] >= 0.6
+    # a tasked partner churns within 6 months far more often than a partner at random
+    assert figures["linked_precision"] >= 2 * figures["linked_base_rate"]

@@ -47,6 +47,7 @@ def test_every_agent_name_runs_its_own_module():
     from revgov.services.agents import (
         billing_reconciler,
         certification_watcher,
+        discount_churn,
         discount_drift,
         milestones_at_risk,
         support_margin,
@@ -60,6 +61,7 @@ def test_every_agent_name_runs_its_own_module():
     assert Registry().agents["certification_watcher"] is certification_watcher.run
     assert Registry().agents["support_margin"] is support_margin.run
     assert Registry().agents["milestones_at_risk"] is milestones_at_risk.run
+    assert Registry().agents["discount_churn"] is discount_churn.run
 
 
 def _loaded_after(code: str) -> set[str]:

@@ -20,6 +20,7 @@ AGENTS = (
     "discount_drift",
     "support_margin",
     "milestones_at_risk",
+    "discount_churn",
 )
 
 

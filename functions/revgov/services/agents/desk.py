@@ -33,7 +33,7 @@ CAPABILITIES = frozenset(
     {
         "agent", "tenant_id", "now", "today", "policy", "report",  # who, when, under which policy
         "active_partners", "live_deals", "unbilled_fulfilments", "rollups", "forecast",  # reads
-        "rebates", "statements_of_work",  # reads (support cost vs margin, milestones at risk)
+        "rebates", "statements_of_work", "partners",  # reads (support vs margin, milestones, churn)
         "handle",  # hand in a finding: opens a task or an exception, or escalates
     }
 )
@@ -74,6 +74,10 @@ class AgentDesk:
 
     def active_partners(self) -> list[dict[str, Any]]:
         return partner_repository.active(self._rt.store, self.tenant_id)
+
+    def partners(self) -> list[dict[str, Any]]:
+        """Every partner of the tenant, whatever its status (terminated ones are what churn is learned from)."""
+        return list(partner_repository.every(self._rt.store, self.tenant_id))
 
     def live_deals(self) -> list[dict[str, Any]]:
         return [d for d in self._all(DEALS) if is_live(d, self._now)]
