@@ -16,8 +16,8 @@ from ...runtime import Runtime
 from .. import cases
 from ..partners import load_partner
 from ..tenants import load_tenant
-from .live import live
-from .repository import QUEUE_RACE, deal_puts, queue_put
+from .live import rival_live
+from .repository import QUEUE_RACE, deal_puts, queue_puts
 
 REVIEW_EFFECT = "deal.registration"
 
@@ -49,7 +49,7 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     problems = deals.registration_problems(policy, partner, family, now)
     if problems:
         raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
-    protecting, _ = live(rt, who.tenant_id, deals.registered_customer(body["customer"]), family, now, policy)
+    protecting, _ = rival_live(rt, who.tenant_id, body["customer"], family, partner_id, now, policy)
     refused = deals.conflict(policy, protecting, partner_id)
     if refused:
         raise refused
@@ -61,7 +61,7 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     )
     deal["approval_id"] = case["case_id"]
     changes.puts += deal_puts(deal, version=None)
-    changes.puts.append(queue_put(rt, who.tenant_id, deal, lambda queue: deals.queue_with(queue, deal)))
+    changes.puts += queue_puts(rt, who.tenant_id, deal, lambda queue: deals.queue_with(queue, deal))
     changes.audit.insert(0, _registered(who, tenant, deal))
     changes.events.append(
         DomainEvent(

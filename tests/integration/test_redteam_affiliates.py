@@ -1,0 +1,140 @@
+"""Red team: a partner claims an ultimate parent to step around a rival's registration (PA-5.4 / PA-5.5).
+
+PA-5.4: "Only one approved registration may exist for a given Customer and Product Family at any time across all
+Partners. [...] Affiliates of a Customer are treated as the same Customer where they share the same ultimate parent
+and purchase centrally."
+PA-5.5: "If two or more Partners register the same Customer and Product Family, the first approved registration wins.
+Pending registrations are decided in order of submission time. A registration that conflicts with an approved,
+unexpired registration is rejected with reference to this clause".
+PA-5.6: the registration discount applies "only to the registering Partner's quotes".
+
+Grouping affiliates widens who counts as the registered Customer; it never makes a Customer someone else. Before the
+fix an opportunity was keyed by the group alone: a partner key that registered its rival's registered Customer (the
+same company registration number) with any `ultimate_parent_id` and `purchases_centrally: true` landed on another
+key, found no conflict, and its registration could be approved beside the rival's, with the registration discount on
+its quotes for that Customer. The reverse worked too (a rival registered the Customer as an affiliate of its group;
+the attacker registered it plainly).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from memory_store import memory_runtime
+from revgov.domain.access import Principal, Role
+from revgov.domain.errors import Conflict
+from revgov.domain.partners import tiers_by_rank
+from revgov.local.demo_partners import demo_application, onboard
+from revgov.ports import Changes, Put
+from revgov.services import cases
+from revgov.services import deals as deal_service
+from revgov.services.deals.live import registration_for_quote
+
+T0 = "2026-11-02T09:00:00.000Z"
+SALES = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
+OPS = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
+
+
+def _policy(rt: Any) -> dict[str, Any]:
+    return dict(rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"])
+
+
+def _partner(rt: Any, label: str) -> str:
+    silver = tiers_by_rank(_policy(rt))[1]
+    application = demo_application(f"RT {label} {uuid.uuid4().hex[:6]}", "reseller", silver)
+    partner_id = str(onboard(rt, _policy(rt), application, "active", sales=SALES, approver=OPS)["partner_id"])
+    stored = rt.store.get("northwind", "PARTNER", partner_id)
+    held = {**(stored.data.get("certifications") or {}),
+            "cert-network-core": {"earned_at": "2025-06-01", "expires_at": "2027-12-31"}}  # fmt: skip
+    rt.store.commit("northwind", Changes(puts=[Put("PARTNER", partner_id, {**stored.data, "certifications": held},
+                                                   expected_version=stored.version)]))  # fmt: skip
+    return partner_id
+
+
+def _key(partner_id: str) -> Principal:
+    return Principal("northwind", Role.PARTNER, f"key_01JX0000000000000{partner_id[-7:]}", partner_id=partner_id)
+
+
+def _register(rt: Any, partner_id: str, customer: dict[str, Any]) -> dict[str, Any]:
+    body = {
+        "partner_id": partner_id,
+        "customer": {"name": "Harbor Logistics GmbH", "contact": "Dana Ortiz", **customer},
+        "family": "networking",
+        "estimated_value": "84000.00",
+        "expected_close": "2027-01-15",
+    }
+    return deal_service.register(rt, _key(partner_id), body)
+
+
+def _decide(rt: Any, deal: dict[str, Any]) -> dict[str, Any]:
+    cases.decide_case(rt, OPS, "approval", deal["approval_id"], "approved", None)
+    return dict(deal_service.get(rt, OPS, deal["deal_id"]))
+
+
+@pytest.fixture()
+def world() -> dict[str, Any]:
+    rt, _ = memory_runtime(T0)
+    return {"rt": rt, "rival": _partner(rt, "rival"), "attacker": _partner(rt, "attacker")}
+
+
+def _customer() -> str:
+    return f"DE{uuid.uuid4().int % 10**9:09d}"
+
+
+def test_claiming_a_made_up_parent_does_not_escape_a_rivals_registration_of_the_same_customer(world):
+    rt, rival, attacker = world["rt"], world["rival"], world["attacker"]
+    customer = _customer()
+    assert _decide(rt, _register(rt, rival, {"id": customer}))["status"] == "approved"
+    claimed = {"id": customer, "ultimate_parent_id": f"US-EIN-{uuid.uuid4().hex[:8]}", "purchases_centrally": True}
+    # PA-5.5: "A registration that conflicts with an approved, unexpired registration is rejected with reference to
+    # this clause" — the registered Customer is still this company, whatever group it is said to belong to
+    with pytest.raises(Conflict) as refused:
+        _register(rt, attacker, claimed)
+    assert refused.value.extra["clause"] == "PA-5.5"
+    assert rival not in refused.value.detail  # "but not the identity of the other Partner"
+
+
+def test_registering_plainly_a_customer_a_rival_registered_as_an_affiliate_is_refused(world):
+    rt, rival, attacker = world["rt"], world["rival"], world["attacker"]
+    customer, parent = _customer(), f"US-EIN-{uuid.uuid4().hex[:8]}"
+    grouped = {"id": customer, "ultimate_parent_id": parent, "purchases_centrally": True}
+    assert _decide(rt, _register(rt, rival, grouped))["status"] == "approved"
+    for same in ({"id": customer}, {"id": customer.lower()},
+                 {"id": customer, "ultimate_parent_id": "US-EIN-OTHER", "purchases_centrally": True}):
+        with pytest.raises(Conflict) as refused:
+            _register(rt, attacker, same)
+        assert refused.value.extra["clause"] == "PA-5.5"
+
+
+def test_a_pending_claim_of_another_group_cannot_be_approved_beside_the_rivals_registration(world):
+    """The attacker registers first (pending, under a made-up parent); the rival's plain registration of the same
+    Customer is submitted after it. PA-5.5: "Pending registrations are decided in order of submission time" and "the
+    first approved registration wins": channel ops cannot approve the rival's before the attacker's is decided, and
+    once one is approved the other is rejected — never two approved registrations for one Customer (PA-5.4)."""
+    rt, rival, attacker = world["rt"], world["rival"], world["attacker"]
+    customer = _customer()
+    claimed = {"id": customer, "ultimate_parent_id": f"US-EIN-{uuid.uuid4().hex[:8]}", "purchases_centrally": True}
+    first = _register(rt, attacker, claimed)
+    second = _register(rt, rival, {"id": customer})
+    with pytest.raises(Conflict):  # out of order: the attacker's was submitted first
+        cases.decide_case(rt, OPS, "approval", second["approval_id"], "approved", None)
+    assert _decide(rt, first)["status"] == "approved"
+    assert _decide(rt, second)["status"] == "rejected"
+    approved = [d for d in (deal_service.get(rt, OPS, first["deal_id"]), deal_service.get(rt, OPS, second["deal_id"]))
+                if d["status"] == "approved"]
+    assert len(approved) == 1
+
+
+def test_only_the_registering_partner_gets_the_registration_discount_for_the_customer(world):
+    """PA-5.6: the registration discount applies "only to the registering Partner's quotes": a refused claim leaves
+    the attacker no registration to quote with; the rival's still applies for the rival."""
+    rt, rival, attacker = world["rt"], world["rival"], world["attacker"]
+    customer = _customer()
+    deal = _decide(rt, _register(rt, rival, {"id": customer}))
+    with pytest.raises(Conflict):
+        _register(rt, attacker, {"id": customer, "ultimate_parent_id": "US-EIN-1", "purchases_centrally": True})
+    facts = registration_for_quote(rt, "northwind", deal["deal_id"], rival, customer, T0, _policy(rt))
+    assert facts["partner_id"] == rival
