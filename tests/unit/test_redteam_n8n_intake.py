@@ -6,10 +6,10 @@ the previous round refused a partner key that recorded its own (tests/security/t
 `partner-onboarding-intake.json` takes `POST /webhook/revgov/partner-intake` from a public sign-up form, with no
 authentication on the webhook, and files every `certifications` entry of the form through `POST
 /v1/partners/{id}/certifications` with its `sales` credential: anyone who can reach the form records, as the
-Distributor, whatever certification and earned date it claims, which then counts for the tier proposal (the
-certifications PA-3.3 to PA-3.5 require), deal-registration eligibility by family (PA-5.1) and entitlements (PA-4.3(a)) once the partner is
-activated. Owned by the flows, not this session's red team: the expected fix is in the report (file the form's
-certification claims as documents for channel ops to verify, never as certification records).
+Distributor, whatever certification and earned date it claims. Once the partner is activated that record counts for
+its tier (the certifications PA-3.3 to PA-3.5 require), its deal-registration eligibility by family (PA-5.1) and its
+entitlements (PA-4.3(a)). Owned by the flows, not this session's red team: the expected fix is in the report (file
+the form's certification claims as documents for channel ops to verify, never as certification records).
 """
 
 from __future__ import annotations
