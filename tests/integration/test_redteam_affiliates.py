@@ -76,8 +76,8 @@ def _decide(rt: Any, deal: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture()
 def world() -> dict[str, Any]:
-    rt, _ = memory_runtime(T0)
-    return {"rt": rt, "rival": _partner(rt, "rival"), "attacker": _partner(rt, "attacker")}
+    rt, clock = memory_runtime(T0)
+    return {"rt": rt, "clock": clock, "rival": _partner(rt, "rival"), "attacker": _partner(rt, "attacker")}
 
 
 def _customer() -> str:
@@ -118,6 +118,7 @@ def test_a_pending_claim_of_another_group_cannot_be_approved_beside_the_rivals_r
     customer = _customer()
     claimed = {"id": customer, "ultimate_parent_id": f"US-EIN-{uuid.uuid4().hex[:8]}", "purchases_centrally": True}
     first = _register(rt, attacker, claimed)
+    world["clock"].advance(seconds=1)  # submitted after it (at one instant, the ids would order them)
     second = _register(rt, rival, {"id": customer})
     with pytest.raises(Conflict):  # out of order: the attacker's was submitted first
         cases.decide_case(rt, OPS, "approval", second["approval_id"], "approved", None)
@@ -138,3 +139,17 @@ def test_only_the_registering_partner_gets_the_registration_discount_for_the_cus
         _register(rt, attacker, {"id": customer, "ultimate_parent_id": "US-EIN-1", "purchases_centrally": True})
     facts = registration_for_quote(rt, "northwind", deal["deal_id"], rival, customer, T0, _policy(rt))
     assert facts["partner_id"] == rival
+
+
+def test_channel_ops_sees_the_group_a_registration_claims_before_approving_it(world):
+    """PA-5.2: "Channel Operations approves or rejects a registration"; approved, a registration of an affiliate
+    purchasing centrally bars every other partner from its ultimate parent and the parent's other affiliates (PA-5.4).
+    The claim is the partner's word: the approval channel ops decides names it, not only the affiliate's id."""
+    rt, attacker = world["rt"], world["attacker"]
+    claimed = {"id": _customer(), "ultimate_parent_id": "US-EIN-BIGCORP", "purchases_centrally": True}
+    deal = _register(rt, attacker, claimed)
+    case, _ = cases.get_case(rt, "northwind", "approval", deal["approval_id"])
+    assert case["context"]["ultimate_parent_id"] == "US-EIN-BIGCORP"
+    assert case["context"]["purchases_centrally"] is True
+    plain = _register(rt, world["rival"], {"id": _customer()})
+    assert "ultimate_parent_id" not in cases.get_case(rt, "northwind", "approval", plain["approval_id"])[0]["context"]

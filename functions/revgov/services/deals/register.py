@@ -54,7 +54,8 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     if refused:
         raise refused
     deal = _new_deal(rt.ids.new("dl"), body, who, now)
-    context = {"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"]}
+    context = {"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"],
+               **_group_claim(body["customer"])}  # fmt: skip
     case, changes = open_review(
         rt, who, tenant, deal, partner,
         category="deal_registration_review", effect=REVIEW_EFFECT, risk_score=30, context=context,
@@ -105,6 +106,15 @@ def open_review(
         policy_version=tenant.policy_version,
         country=partner.get("country"),
     )
+
+
+def _group_claim(customer: dict[str, Any]) -> dict[str, Any]:
+    """What channel ops must see to decide a registration that stands on a group (PA-5.4 / CPA-5.3): approved, it
+    bars every other partner from the ultimate parent and each affiliate purchasing centrally, on the partner's word
+    that the customer belongs to that group."""
+    if deals.registered_customer(customer) == str(customer["id"]):
+        return {}
+    return {"ultimate_parent_id": customer["ultimate_parent_id"], "purchases_centrally": True}
 
 
 def _new_deal(deal_id: str, body: dict[str, Any], who: Principal, now: str) -> dict[str, Any]:
