@@ -22,9 +22,11 @@ from botocore.exceptions import ClientError
 from memory_store import memory_runtime
 from revgov.domain import webhooks
 from revgov.domain.access import PLATFORM, Principal, Role
-from revgov.domain.errors import Forbidden, RevgovError, Unauthenticated, Unavailable
+from revgov.domain.errors import Conflict, Forbidden, RevgovError, Unauthenticated, Unavailable
 from revgov.ports import Changes, Delete
-from revgov.services import erp, keys, offboarding, tenant_repository
+from revgov.services import erp, keys, offboarding, tenant_repository, tenants
+from revgov.tenant_files import load_tenant_file
+from support import ROOT
 
 NOW = "2026-11-10T10:00:00.000Z"
 OPERATOR = Principal(PLATFORM, Role.OPERATOR, "key_01JX0000000000000000000009")
@@ -96,3 +98,30 @@ def test_a_failure_before_the_record_still_leaves_the_tenant_whole_and_open() ->
         assert keys.authenticate(rt, f"Bearer {admin}").tenant_id == "northwind"
     except RevgovError as refused:  # pragma: no cover - the assertion's message
         raise AssertionError(f"a tenant nothing was deleted of was closed: {refused}") from None
+
+
+def test_no_tenant_is_provisioned_over_one_whose_offboarding_has_not_finished() -> None:
+    """A tenant provisioned under the id of a half-deleted one would be mixed with what is left of it, and the resumed
+    DELETE would take it for a tenant provisioned again (a new offboarding over the old record, whose export is then
+    no longer named). API.md: DELETE "(offboard: export, then delete everything)" — the id is free once that is done."""
+    rt, _ = memory_runtime(NOW)
+    _deletion_fails(rt, 3)
+    with pytest.raises(Unavailable, match="repeat DELETE"):
+        offboarding.offboard(rt, OPERATOR, "northwind")
+    config = load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")
+    with pytest.raises(Conflict) as refused:
+        tenants.create_tenant(rt, OPERATOR, config)
+    assert "DELETE /v1/tenants/northwind" in refused.value.detail
+    export = rt.store.export_tenant("northwind")  # what is left, as an export would hold it: not restored over itself
+    with pytest.raises(Conflict) as not_over_it:
+        tenants.import_tenant(rt, OPERATOR, [*export, *_a_profile()])
+    assert "being offboarded" in not_over_it.value.detail
+    finished = offboarding.offboard(rt, OPERATOR, "northwind")
+    assert finished["remaining_items"] == 0 and finished["resumed"] is True
+    assert tenants.create_tenant(rt, OPERATOR, config)["tenant"]["tenant_id"] == "northwind"  # free once finished
+
+
+def _a_profile() -> list[dict[str, Any]]:
+    """A TENANT/PROFILE item as an export holds one (the closed tenant's own profile is gone)."""
+    rt, _ = memory_runtime(NOW)
+    return [i for i in rt.store.export_tenant("northwind") if tenant_repository.is_profile(i)]
