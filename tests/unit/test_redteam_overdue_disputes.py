@@ -14,8 +14,12 @@ is 31 days overdue.
 
 from __future__ import annotations
 
+import pytest
+
+from memory_store import Ledger
 from overdue_support import AS_P1, FINANCE, P1, september
-from revgov.services import invoice_disputes
+from rebate_runs import settle_approved
+from revgov.services import billing, invoice_disputes, rebates
 from revgov.services.billing import overdue
 
 
@@ -43,3 +47,29 @@ def test_the_undisputed_part_still_falls_due():
     assert overdue.sweep_credit_holds(ledger.rt, "northwind")["placed"] == 1
     hold = overdue.overdue_statement(ledger.rt, FINANCE, partner_id=P1, as_of=None)["credit_hold"]
     assert hold is not None and hold["invoice_ids"] == [invoice_id] and hold["clause"] == "PA-10.8"
+
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: PA-7.8 withholding counts an invoice wholly under an open dispute "
+                                       "as overdue (services/rebates/settlement._overdue passes no disputes)")
+def test_pa_7_8_no_rebate_is_withheld_for_an_invoice_wholly_under_an_open_dispute():
+    """PA-7.8: "Rebates are withheld while the Partner has an invoice more than 60 days overdue" — billing's one
+    notion of overdue (domain.billing.overdue), in which, by SOP-6.1, the part under an open dispute is not payable.
+    The settlement's withholding (services/rebates/settlement._overdue, owned by the rebates engineer) does not pass
+    the disputes yet; the fix: read `billing.overdue.disputed_spans` for the invoices beyond the limit and pass them to
+    `overdue_invoices(..., disputed=...)` as the credit-hold sweep now does. P1 (platinum) ships 30 x NW-SRV-R2 in
+    September (tests/unit/test_rebate_withholding.py's scenario), invoiced 2026-10-01, due 2026-10-31."""
+    ledger = Ledger("2026-09-05T12:00:00Z")
+    data = {"partner_id": P1, "order_ref": "SO-1", "shipped_on": "2026-09-05",
+            "lines": [{"sku": "NW-SRV-R2", "quantity": 30}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-09-05T10:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-10-01T06:00:00Z")
+    invoice_id = ledger.invoice(P1, "2026-09")["invoice_id"]
+    billing.finalize_invoice(ledger.rt, FINANCE, invoice_id)
+    line = billing.line_of(ledger.rt, "northwind", invoice_id, 1)
+    assert line is not None
+    _dispute(ledger, invoice_id, line.data["amount"])
+    ledger.clock.set("2026-12-31T09:00:00Z")  # 61 days overdue, all of it under the open dispute
+    settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})[1]
+    statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
+    assert statement["status"] == "payable"
