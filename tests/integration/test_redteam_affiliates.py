@@ -22,36 +22,14 @@ import uuid
 from typing import Any
 
 import pytest
+from test_auditor2_deals import OPS, T0, _partner, _policy  # two active silver resellers certified in networking
 
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
-from revgov.domain.partners import tiers_by_rank
-from revgov.local.demo_partners import demo_application, onboard
-from revgov.ports import Changes, Put
 from revgov.services import cases
 from revgov.services import deals as deal_service
 from revgov.services.deals.live import registration_for_quote
-
-T0 = "2026-11-02T09:00:00.000Z"
-SALES = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
-OPS = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
-
-
-def _policy(rt: Any) -> dict[str, Any]:
-    return dict(rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"])
-
-
-def _partner(rt: Any, label: str) -> str:
-    silver = tiers_by_rank(_policy(rt))[1]
-    application = demo_application(f"RT {label} {uuid.uuid4().hex[:6]}", "reseller", silver)
-    partner_id = str(onboard(rt, _policy(rt), application, "active", sales=SALES, approver=OPS)["partner_id"])
-    stored = rt.store.get("northwind", "PARTNER", partner_id)
-    held = {**(stored.data.get("certifications") or {}),
-            "cert-network-core": {"earned_at": "2025-06-01", "expires_at": "2027-12-31"}}  # fmt: skip
-    rt.store.commit("northwind", Changes(puts=[Put("PARTNER", partner_id, {**stored.data, "certifications": held},
-                                                   expected_version=stored.version)]))  # fmt: skip
-    return partner_id
 
 
 def _key(partner_id: str) -> Principal:
