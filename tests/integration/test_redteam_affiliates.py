@@ -25,8 +25,9 @@ import pytest
 from test_auditor2_deals import OPS, T0, _partner, _policy  # two active silver resellers certified in networking
 
 from memory_store import memory_runtime
+from revgov import schemas
 from revgov.domain.access import Principal, Role
-from revgov.domain.errors import Conflict
+from revgov.domain.errors import Conflict, RuleViolation
 from revgov.services import cases
 from revgov.services import deals as deal_service
 from revgov.services.deals.live import registration_for_quote
@@ -131,3 +132,30 @@ def test_channel_ops_sees_the_group_a_registration_claims_before_approving_it(wo
     assert case["context"]["purchases_centrally"] is True
     plain = _register(rt, world["rival"], {"id": _customer()})
     assert "ultimate_parent_id" not in cases.get_case(rt, "northwind", "approval", plain["approval_id"])[0]["context"]
+
+
+# --- what channel ops reads of a registration: the customer's name and its named contact --------------------------
+# PA-5.1: a registration is "evidenced by a named Customer contact"; PA-5.2: "Channel Operations approves or rejects a
+# registration". The customer's name and contact are the partner's text that the reviewer reads (and n8n's messages
+# and the portal show). As for invoice-dispute reasons (SOP-6.1, fixed last round), control characters and
+# bidirectional overrides would let a partner make the name read as another company's; and a contact that is only
+# invisible characters is no named contact.
+_SPOOFS = ["Harbor Logistics\u202eHbmG", "Harbor\u0000Logistics", "Harbor\u001b[2JLogistics", "\u2066Harbor\u2069"]
+
+
+@pytest.mark.parametrize("text", _SPOOFS)
+@pytest.mark.parametrize("field", ["name", "contact"])
+def test_a_registrations_customer_name_and_contact_carry_no_control_or_bidi_characters(world, field, text):
+    body = {"partner_id": world["attacker"], "customer": {"id": _customer(), "name": "Harbor", "contact": "Dana",
+                                                          field: text},
+            "family": "networking", "estimated_value": "1.00", "expected_close": "2027-01-15"}  # fmt: skip
+    assert [e.path for e in schemas.problems("api/deal-registration.schema.json", body)] == [f"/customer/{field}"]
+
+
+@pytest.mark.parametrize("contact", ["\u200b", "\u200b\u200c\u2060", "\u3000", "."])
+def test_a_named_contact_names_someone(world, contact):
+    """PA-5.1 (northwind asks for it, `requires_contact`): zero-width characters, an ideographic space or a dot are no
+    named Customer contact (blank was already refused)."""
+    with pytest.raises(RuleViolation) as refused:
+        _register(world["rt"], world["attacker"], {"id": _customer(), "contact": contact})
+    assert [e.path for e in refused.value.errors] == ["/customer/contact"]
