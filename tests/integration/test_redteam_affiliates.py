@@ -159,3 +159,13 @@ def test_a_named_contact_names_someone(world, contact):
     with pytest.raises(RuleViolation) as refused:
         _register(world["rt"], world["attacker"], {"id": _customer(), "contact": contact})
     assert [e.path for e in refused.value.errors] == ["/customer/contact"]
+
+
+@pytest.mark.parametrize("text", _SPOOFS)
+@pytest.mark.parametrize("field", ["proposal_reference", "note"])
+def test_an_extension_request_carries_no_control_or_bidi_characters(field, text):
+    """PA-5.3: "Channel Operations decides on the extension": the proposal reference and note are the partner's text
+    it reads to decide (line breaks and tabs in a note are kept)."""
+    body = {"proposal_reference": "PROP-2026-114", "proposal_date": "2026-11-20", "note": "sent\n\tto procurement",
+            field: text}  # fmt: skip
+    assert [e.path for e in schemas.problems("api/deal-extension.schema.json", body)] == [f"/{field}"]
