@@ -22,7 +22,7 @@ import uuid
 from typing import Any
 
 import pytest
-from test_auditor2_deals import OPS, T0, _partner, _policy  # two active silver resellers certified in networking
+from test_auditor2_deals import OPS, T0, _partner, _policy, _terminate  # certified silver resellers
 
 from memory_store import memory_runtime
 from revgov import schemas
@@ -169,3 +169,19 @@ def test_an_extension_request_carries_no_control_or_bidi_characters(field, text)
     body = {"proposal_reference": "PROP-2026-114", "proposal_date": "2026-11-20", "note": "sent\n\tto procurement",
             field: text}  # fmt: skip
     assert [e.path for e in schemas.problems("api/deal-extension.schema.json", body)] == [f"/{field}"]
+
+
+def test_a_terminated_partners_pending_registration_does_not_hold_up_the_queue(world):
+    """PA-13.3: "On termination: [...] deal registrations end"; PA-5.5: "Pending registrations are decided in order of
+    submission time". A terminated partner's registration has ended: it is no longer a pending one to wait for, so
+    channel ops decides the next registration without first deciding the ended one (before, it was refused as out of
+    order until someone rejected the terminated partner's)."""
+    rt, clock, rival, attacker = world["rt"], world["clock"], world["rival"], world["attacker"]
+    customer = _customer()
+    first = _register(rt, rival, {"id": customer})
+    clock.advance(seconds=1)
+    second = _register(rt, attacker, {"id": customer})
+    _terminate(rt, rival)
+    assert _decide(rt, second)["status"] == "approved"
+    # the ended one is still decided as PA-13.3 says: never approved
+    assert _decide(rt, first)["status"] in ("rejected", "ended")

@@ -26,7 +26,8 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     stored = repository.load(rt, who.tenant_id, case["subject"]["id"])
     deal, now = stored.data, rt.clock.now_iso()
     queues = repository.queues_of(rt, who.tenant_id, deal)
-    earlier = deals.earlier_pending(deal, repository.same_opportunity(rt, who.tenant_id, deal, queues))
+    waiting = _not_ended(rt, who.tenant_id, policy, repository.same_opportunity(rt, who.tenant_id, deal, queues))
+    earlier = deals.earlier_pending(deal, waiting)
     if earlier is not None:  # PA-5.5 / CPA-5.4: decided in order of submission
         raise deals.out_of_order(policy, earlier)
     # the decision commits only if the queues it was checked against are unchanged (a registration submitted meanwhile)
@@ -59,6 +60,14 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     changes.puts += repository.deal_puts(deal, version=stored.version)
     changes.merge(_reviewed(who, case, deal, rule, tenant.policy_version))
     return cases.Resolved(changes, resolved) if resolved is not None else changes
+
+
+def _not_ended(rt: Runtime, tenant_id: str, policy: dict[str, Any], queue: repository.Queue) -> repository.Queue:
+    """The pending registrations still to be decided first: a terminated partner's have ended (PA-13.3 / CPA-13.3
+    "registrations end"), so they hold up no one (PA-5.5 decides pending registrations in order of submission)."""
+    partners: dict[str, dict[str, Any]] = {}
+    return [entry for entry in queue if entry.get("status") != deals.PENDING
+            or ended(rt, tenant_id, policy, entry, partners) is None]  # fmt: skip
 
 
 def _reviewed(
