@@ -1,12 +1,13 @@
 """Red team: a half-offboarded tenant must not act (services/offboarding.py).
 
 API.md: `DELETE /v1/tenants/{tenant_id}` "(offboard: export, then delete everything)"; the response schema
-(tenant-offboarded): "every item exported, then deleted". SECURITY.md / API.md: a suspended tenant's "keys get 403";
-ERP webhooks are accepted only for an active tenant. An offboarding that failed after its record was written answers
-a 503 saying the data "may be partly or wholly deleted already" and is finished by a repeated DELETE — possibly
-much later. Before the fix the tenant stayed open in between: its API keys authenticated, its ERP webhook accepted
-signed events, and what they wrote after the export was taken was then deleted without ever being exported (or
-left behind as `remaining_items`), on a tenant whose data was partly gone (its audit chain among it).
+(tenant-offboarded): "every item exported, then deleted". The OpenAPI's `POST /v1/tenants/{id}/suspend`: "Suspend a
+tenant: its keys get 403"; services/erp.py accepts ERP events only for an active tenant. An offboarding that failed
+after its record was written answers a 503 saying the data "may be partly or wholly deleted already" and is finished
+by a repeated DELETE — possibly much later. Before the fix the tenant stayed open in between: its API keys
+authenticated, its ERP webhook accepted signed events, and what they wrote after the export was taken was then
+deleted without ever being exported (or left behind as `remaining_items`), on a tenant whose data was partly gone
+(its audit chain among it).
 
 Fault injected: the store's bulk deletion raising DynamoDB's throttling error, before any row and after some rows.
 """
