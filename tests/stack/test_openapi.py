@@ -332,6 +332,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "whatif_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
     "whatif_policy_draft_rebates": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
     "whatif_policy_draft_usage": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
+    "whatif_policy_draft_billing": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
     "propose_policy_draft": lambda r: (
         {"draft_id": _policy_draft(r, changed=True)}, "partners:channel_ops", {"expected_revision": 2}
     ),
