@@ -1,11 +1,11 @@
 """The agent desk: everything an agent may do, and nothing else.
 
 An agent is handed an `AgentDesk` for one tenant. It can read (partners, live deals, unbilled fulfilments, KPI
-rollups, forecasts) and it can hand in a `Finding`; the desk then opens a task, opens an exception, or, below the
-confidence bar, escalates: each once per finding, each audited with the actor `agent:<name>`. There is no method
-that approves, decides, settles, finalizes, prices or sends, and the desk's one write path refuses any document
-other than tasks, their dedupe keys, exceptions and the outbox (`BoundaryViolation`), so an agent cannot move money
-even by mistake.
+rollups, forecasts, rebates per partner, statements of work) and it can hand in a `Finding`; the desk then opens a
+task, opens an exception, or, below the confidence bar, escalates: each once per finding, each audited with the actor
+`agent:<name>`. There is no method that approves, decides, settles, finalizes, prices or sends, and the desk's one
+write path refuses any document other than tasks, their dedupe keys, exceptions and the outbox
+(`BoundaryViolation`), so an agent cannot move money even by mistake.
 """
 
 from __future__ import annotations
