@@ -22,7 +22,7 @@ from ..canonical import sha256_hex
 from ..money import format_money
 from ..rules import Rule
 from .policy import Period, Program, RebateBook
-from .withholding import carried, release_line, statement_withholding
+from .withholding import carried, release_line, statement_withholding, vat_withholding
 
 if TYPE_CHECKING:
     from .result import Finding, PeriodResult
@@ -52,6 +52,13 @@ class Overdue:
     on: date
     partners: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
     pending: Sequence[Mapping[str, Any]] = ()
+    # CPA-7.8 "A Partner whose VAT number fails validation ... has its settlement withheld until resolved": partner ->
+    # why its latest recorded check withholds (domain.vat_validation.withholds), under `vat_rule`
+    vat: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    vat_rule: Rule | None = None
+
+    def holds(self, partner_id: str) -> bool:
+        return partner_id in self.partners or partner_id in self.vat
 
 
 @dataclass(frozen=True)
@@ -132,13 +139,13 @@ def _release(
     book: RebateBook, run: Run, overdue: Overdue | None, lines: dict[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     """Pay, as a line of this run, each amount withheld before whose partner has no invoice overdue any more."""
-    if overdue is None or book.withholding is None:
+    if overdue is None:
         return []
     released = []
     for held in overdue.pending:
-        if held["partner_id"] in overdue.partners:
-            continue  # still overdue: the amount stays withheld
-        lines[held["partner_id"]].append(release_line(book.withholding, held))
+        if overdue.holds(held["partner_id"]):
+            continue  # still overdue, or its VAT number still not validated: the amount stays withheld
+        lines[held["partner_id"]].append(release_line(held))
         released.append({**held, "status": "released", "released_in": run.settlement_id, "released_at": run.at})
     return released
 
@@ -150,12 +157,17 @@ def _withhold(
     (nothing is withheld from a statement that pays nothing), and the amount is carried as pending."""
     withheld = []
     for one in statements:
-        invoices = overdue.partners.get(one["partner_id"]) if overdue and book.withholding else None
-        if not invoices or Decimal(one["total"]) <= 0 or overdue is None or book.withholding is None:
+        pid = one["partner_id"]
+        invoices = overdue.partners.get(pid) if overdue and book.withholding else None
+        vat = overdue.vat.get(pid) if overdue and overdue.vat_rule else None
+        if not (invoices or vat) or Decimal(one["total"]) <= 0 or overdue is None:
             one["status"] = "payable"
             continue
         one["status"] = "withheld"
-        one["withholding"] = statement_withholding(book.withholding, invoices, overdue.on)
+        if invoices and book.withholding:
+            one["withholding"] = statement_withholding(book.withholding, invoices, overdue.on)
+        if vat and overdue.vat_rule:
+            one["withholding"] = vat_withholding(one.get("withholding"), overdue.vat_rule, vat, overdue.on)
         withheld.append(carried(one, run.at))
     return withheld
 

@@ -18,6 +18,7 @@ numpy (the engine) is imported only inside the functions that rate.
 from __future__ import annotations
 
 from .accrual import DueRefresh, accruals, accrue_from_event, project_event, refresh_accrual
+from .dispute_payment import apply_credit_note_decision, credit_note
 from .disputes import apply_dispute_decision, file_dispute, get_dispute, resolve_dispute
 from .projection import project
 from .rating import rate_under
@@ -25,6 +26,7 @@ from .repository import (
     ACCRUALS,
     ADJUSTMENTS,
     CLAIMS,
+    CREDIT_NOTES,
     DISPUTE_LINES,
     DISPUTES,
     PERIODS,
@@ -44,6 +46,7 @@ __all__ = [
     "ACCRUALS",
     "ADJUSTMENTS",
     "CLAIMS",
+    "CREDIT_NOTES",
     "DISPUTES",
     "DISPUTE_LINES",
     "PERIODS",
@@ -57,8 +60,10 @@ __all__ = [
     "DueRefresh",
     "accruals",
     "accrue_from_event",
+    "apply_credit_note_decision",
     "apply_dispute_decision",
     "approve_settlement",
+    "credit_note",
     "file_dispute",
     "get_dispute",
     "get_settlement",

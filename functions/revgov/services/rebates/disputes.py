@@ -9,7 +9,7 @@ effect in the case's payload, so deciding is one commit.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from ...domain import cases as case_rules
 from ...domain.access import Principal
@@ -25,6 +25,7 @@ from .. import cases
 from ..approval_requests import cited, claim, commit_filed
 from . import repository
 from .book import SOURCE, book, today
+from .dispute_payment import payment_of
 from .repository import Adjustment, Dispute
 
 EFFECT = "rebate.dispute"
@@ -178,6 +179,10 @@ def apply_dispute_decision(rt: Runtime, case: dict[str, Any], who: Principal) ->
     dispute, version = found
     _not_the_preparer(rt, who, dispute)
     resolution = rules.resolution(dispute, case, who.actor, case.get("payload") or {})
+    paying: tuple[Adjustment, Changes] | None = None
+    if resolution["outcome"] == "accepted":  # PA-7.9: in the next settlement, or by separate credit note
+        paying = payment_of(rt, who, tenant, rebates, dispute, resolution)
+        resolution["payment"] = {**paying[0]["payment"], "credit_note_id": paying[0].get("credit_note_id")}
     resolved: Dispute = {**dispute, "status": resolution["outcome"], "resolution": resolution}
     decided = {
         "disputed": dispute["amount"],
@@ -189,6 +194,7 @@ def apply_dispute_decision(rt: Runtime, case: dict[str, Any], who: Principal) ->
     entry = _audit(who, tenant, rebates, resolution["outcome"], resolved, decided)
     event = DomainEvent(SOURCE, "dispute.resolved", _dispute_event(resolved))
     changes = Changes(puts=[repository.dispute_put(resolved, version)], audit=[entry], events=[event])
-    if resolution["outcome"] == "accepted":
-        changes.puts.append(repository.adjustment_put(cast(Adjustment, rules.adjustment(dispute, resolution)), None))
+    if paying is not None:
+        changes.puts.append(repository.adjustment_put(paying[0], None))
+        changes = changes.merge(paying[1])
     return changes
