@@ -218,7 +218,8 @@ def _vat_partner(r: Replay) -> str:
         created = r.operator.post("/v1/tenants", config).json()
         r.extra_tenants.append(config["tenant_id"])
         admin = r.api.as_key(created["admin_key"]["key"])
-        r.by_role["vat:finance"] = r.api.as_key(admin.post("/v1/keys", {"role": "finance", "label": "vat"}).json()["key"])
+        minted = admin.post("/v1/keys", {"role": "finance", "label": "vat"}).json()["key"]
+        r.by_role["vat:finance"] = r.api.as_key(minted)
         r.vat_tenant = config["tenant_id"]
     partner_id = r.rt.ids.new("ptr")
     record = {"partner_id": partner_id, "legal_name": "Replay GmbH", "partner_type": "reseller", "status": "active",

@@ -555,9 +555,9 @@ class Recorder:
 def test_every_rebate_event_matches_the_catalogue_schema_and_has_a_sample(tenant, stack):
     import json
 
+    from memory_store import FixedClock
     from revgov import schemas
     from revgov.domain.access import Principal, Role
-    from memory_store import FixedClock
     from revgov.runtime import Runtime
     from revgov.services import cases, rebates
 

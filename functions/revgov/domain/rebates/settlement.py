@@ -239,12 +239,28 @@ def statement_line(
             *({"rule_id": c["rule_id"], "clause": c["clause"]} for c in view.get("caps", [])),
             *(r.as_dict() for r in rules),
         ],
+        "units_paid": (view.get("detail") or {}).get("units_paid"),
         "amount_before_caps": view.get("amount"),
         "cap_reduction": view.get("cap_reduction"),
+        "caps_applied": caps_applied(view),
         "tier_reached": view.get("tier_reached"),
         "next_tier": view.get("next_tier"),
         **extra,
     }
+
+
+def caps_applied(view: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every cap that reduced the program's amount, with its rule, clause, limit and reduction (PA-7.8 "the caps
+    applied"): a per-unit program's unit cap (PA-7.5 / CPA-7.5, inside the model: `amount_before_caps` is after it),
+    then the caps across programs (PA-7.6 / CPA-7.6: `cap_reduction`)."""
+    detail = view.get("detail") or {}
+    applied = []
+    if detail.get("unit_cap") is not None and detail.get("units", 0) > detail.get("units_paid", 0):
+        reduced = Decimal(detail["uncapped_amount"]) - Decimal(view["amount"])
+        applied.append({"rule_id": view["rule_id"], "clause": view["rule_clause"], "units": detail["unit_cap"],
+                        "units_not_paid": detail["units"] - detail["units_paid"],
+                        "reduced_by": format_money(reduced)})  # fmt: skip
+    return applied + [dict(cap) for cap in view.get("caps", [])]
 
 
 def no_amount(program: Program) -> dict[str, Any]:
