@@ -79,8 +79,8 @@ def test_pa_7_8_the_statement_states_the_volume_and_growth_cap_it_applied():
     reason="auditor3: PA-7.1 / CPA-7.1 exclude MDF-funded purchases from every rebate, but an ERP line cannot say it "
     "is MDF-funded (schemas/events/shipment.confirmed.schema.json has no such field and refuses one; sales facts and "
     "rebate lines carry none), so it earns. Fix (billing + rebates): an optional `mdf_funded: true` on shipment and "
-    "subscription lines, kept on the sales fact and the rebate line, and a policy rule `rebates.mdf_funded` (clause PA-7.1 / CPA-7.1) whose "
-    "mask excludes those lines from every program, with its reason in the trace",
+    "subscription lines, kept on the sales fact and the rebate line, and a policy rule `rebates.mdf_funded` (clause "
+    "PA-7.1 / CPA-7.1) whose mask excludes those lines from every program, with its reason in the trace",
 )
 def test_pa_7_1_an_mdf_funded_purchase_earns_no_rebate():
     lines = _quarter([{"sku": "NW-SW-24P", "quantity": 240, "mdf_funded": True}])
