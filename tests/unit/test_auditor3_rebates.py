@@ -94,9 +94,9 @@ def _ship(ledger: Ledger, on: str, lines: list[dict[str, Any]], order: str, **mo
     assert ledger.bill("shipment.confirmed", shipment, occurred_at=f"{on}T10:00:00Z")["status"] == "processed"
 
 
-def _settled_lines(ledger: Ledger, period: str, at: str) -> dict[str, dict[str, Any]]:
+def _settled_lines(ledger: Ledger, period: str, at: str, run: int = 1) -> dict[str, dict[str, Any]]:
     ledger.clock.set(at)
-    _, settled = settle_approved(ledger.rt, FINANCE, {"period": period, "run": 1})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": period, "run": run})
     if P1 not in {p["partner_id"] for p in settled["partners"]}:
         return {}  # nothing earned or adjusted: no statement
     statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
@@ -176,3 +176,40 @@ def test_pa_8_1_no_referral_commission_more_than_12_months_after_the_first_invoi
     month = _referral_month(ledger, "2027-09-06", "SO-REF-2")
     lines = _settled_lines(ledger, month, "2027-10-04T10:00:00Z")
     assert lines.get("RBT-REFERRAL", {}).get("amount", "0.00") == "0.00"
+
+
+# --- PA-7.8 / PA-1.2: the rebate's own credit note is not a revenue credit -----------------------------------------
+def test_pa_7_8_the_credit_note_paying_a_rebate_does_not_reduce_the_quarters_qualifying_revenue():
+    # PA-7.8: "Settlement is made by credit note applied to the Partner's account"; PA-1.2: Invoiced Revenue is "the
+    # amounts invoiced by the Distributor to the Partner for Products and Services". 202 switches = 252,500.00 earn
+    # 2.0% = 5,050.00 (PA-7.2). The ERP books that rebate as a credit note (reason `rebate_settlement`) against the
+    # quarter's invoice line: it pays the rebate, it does not credit the switches, so PA-7.10's recompute has nothing
+    # to adjust (counted as a revenue credit it would drop the quarter to 247,450.00 at 1.0% and claw back 2,575.50)
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    _ship(ledger, "2026-08-05", [{"sku": "NW-SW-24P", "quantity": 202}], "SO-RBT")
+    invoice = ledger.invoice(P1, "2026-08")
+    assert _settled_lines(ledger, "2026-Q3", "2026-10-03T10:00:00Z")["RBT-VOLUME"]["amount"] == "5050.00"
+    ledger.clock.set("2026-10-10T10:00:00Z")
+    paid = {"partner_id": P1, "credit_note_ref": "CN-RBT-2026-Q3", "invoice_id": invoice["invoice_id"], "line_no": 1,
+            "reason": "rebate_settlement", "amount": "5050.00", "issued_on": "2026-10-10"}  # fmt: skip
+    assert ledger.bill("credit_note.issued", paid, occurred_at="2026-10-10T09:00:00Z")["status"] == "processed"
+    assert _settled_lines(ledger, "2026-Q3", "2026-10-20T10:00:00Z", run=2) == {}  # no adjustment
+
+
+def test_pa_7_10_a_revenue_credit_after_settlement_recomputes_the_tier_from_the_first_dollar():
+    # PA-7.10: "the Qualifying Revenue of that Quarter is reduced by the credit note amount and the rebates for that
+    # Quarter are recomputed, including the applicable volume rebate rate ... The difference between the recomputed and
+    # the settled amount adjusts the next settlement as a separate, referenced line." A billing-error credit of
+    # 5,050.00 takes 252,500.00 to 247,450.00: 1.0% = 2,474.50, so -2,575.50 on volume
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    _ship(ledger, "2026-08-05", [{"sku": "NW-SW-24P", "quantity": 202}], "SO-ERR")
+    invoice = ledger.invoice(P1, "2026-08")
+    _settled_lines(ledger, "2026-Q3", "2026-10-03T10:00:00Z")
+    ledger.clock.set("2026-10-10T10:00:00Z")
+    credit = {"partner_id": P1, "credit_note_ref": "CN-ERR-1", "invoice_id": invoice["invoice_id"], "line_no": 1,
+              "reason": "billing_error", "amount": "5050.00", "issued_on": "2026-10-10"}  # fmt: skip
+    assert ledger.bill("credit_note.issued", credit, occurred_at="2026-10-10T09:00:00Z")["status"] == "processed"
+    volume = _settled_lines(ledger, "2026-Q3", "2026-10-20T10:00:00Z", run=2)["RBT-VOLUME"]
+    assert (volume["kind"], volume["amount"], volume["recomputed"]) == ("adjustment", "-2575.50", "2474.50")
+    assert volume["clause"] == "PA-7.2" and {"rule_id": "RBT-RETROACTIVE-CREDIT", "clause": "PA-7.10"} in volume["rules"]
+    assert volume["references"]["credit_notes"]
