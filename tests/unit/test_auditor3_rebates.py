@@ -211,5 +211,6 @@ def test_pa_7_10_a_revenue_credit_after_settlement_recomputes_the_tier_from_the_
     assert ledger.bill("credit_note.issued", credit, occurred_at="2026-10-10T09:00:00Z")["status"] == "processed"
     volume = _settled_lines(ledger, "2026-Q3", "2026-10-20T10:00:00Z", run=2)["RBT-VOLUME"]
     assert (volume["kind"], volume["amount"], volume["recomputed"]) == ("adjustment", "-2575.50", "2474.50")
-    assert volume["clause"] == "PA-7.2" and {"rule_id": "RBT-RETROACTIVE-CREDIT", "clause": "PA-7.10"} in volume["rules"]
+    assert volume["clause"] == "PA-7.2"
+    assert {"rule_id": "RBT-RETROACTIVE-CREDIT", "clause": "PA-7.10"} in volume["rules"]
     assert volume["references"]["credit_notes"]

@@ -49,10 +49,15 @@ def _with_invoice_lines(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
                 **fact,
                 "order_ref": fact.get("order_ref") or line.get("order_ref"),
                 "references_line": fact.get("references_line") or line.get("references_line"),
-                "credit_reason": (line.get("detail") or {}).get("reason") if line.get("kind") == "credit_note" else None,
+                "credit_reason": _credit_reason(line),
             }
         )
     return completed
+
+
+def _credit_reason(line: dict[str, Any]) -> str | None:
+    """A credit note line's reason code (SOP-2.5 / COP-2.4), None for any other line."""
+    return (line.get("detail") or {}).get("reason") if line.get("kind") == "credit_note" else None
 
 
 def project(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
