@@ -214,3 +214,48 @@ def test_pa_7_10_a_revenue_credit_after_settlement_recomputes_the_tier_from_the_
     assert volume["clause"] == "PA-7.2"
     assert {"rule_id": "RBT-RETROACTIVE-CREDIT", "clause": "PA-7.10"} in volume["rules"]
     assert volume["references"]["credit_notes"]
+
+
+# --- PA-7.9 / SOP-6.2 / SOP-6.3: what a dispute's handling promises -------------------------------------------------
+def _filed_dispute() -> tuple[Ledger, dict[str, Any]]:
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    _ship(ledger, "2026-08-05", [{"sku": "NW-SW-24P", "quantity": 202}], "SO-DSP")
+    ledger.clock.set("2026-10-02T10:00:00Z")
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    ledger.clock.set("2026-10-09T10:00:00Z")  # a Friday; Monday 2026-10-12 is a published holiday (PA-1.3)
+    body = {"settlement_id": settled["settlement_id"], "partner_id": P1, "program_id": "RBT-VOLUME",
+            "amount": "100.00", "reason": "SO-DSP-2 is missing",
+            "evidence": [{"kind": "order", "reference": "SO-DSP-2"}]}  # fmt: skip
+    return ledger, rebates.file_dispute(ledger.rt, Principal("northwind", Role.PARTNER, "key_p1", P1), body)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="auditor3: PA-7.9 'Finance acknowledges a dispute within 2 business days and decides it within 15 business "
+    "days' (SOP-6.2 '(2) acknowledge within 2 business days ... (5) decide within 15 business days of "
+    "acknowledgement'; CPA-7.9 / COP-6.2: 20) is not built: a dispute has no acknowledgement and no business-day "
+    "deadlines (its approval's due_at is SOP-4.1's 40 hours). Fix (rebates): policy `disputes.acknowledge_within_"
+    "business_days` / `decide_within_business_days`, a finance `POST /v1/rebates/disputes/{id}/acknowledge` (audited), "
+    "`deadlines` on the dispute on the tenant's business calendar, and the month-close watch opening an exception "
+    "when either passes",
+)
+def test_pa_7_9_a_dispute_states_when_finance_acknowledges_and_decides_it():
+    # filed Friday 2026-10-09: two business days are Tuesday 13 and Wednesday 14 (Monday 12 is a holiday)
+    _, dispute = _filed_dispute()
+    assert dispute["deadlines"]["acknowledge_by"][:10] == "2026-10-14"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="auditor3: SOP-6.3 'The Partner may appeal once, within 10 business days of the decision; the appeal is "
+    "decided jointly by the head of Finance and Legal' (COP-6.3 likewise, decided within 15 business days) is not "
+    "built: there is no appeal of a rebate dispute decision. Fix (rebates): `POST /v1/rebates/disputes/{id}/appeal` by "
+    "the partner within the window, once, opening an approval that needs both a finance-head and a legal decision",
+)
+def test_sop_6_3_a_partner_may_appeal_a_dispute_decision_once():
+    ledger, dispute = _filed_dispute()
+    decider = Principal("northwind", Role.FINANCE, "key_fin2")
+    rebates.resolve_dispute(ledger.rt, decider, dispute["dispute_id"], {"outcome": "rejected", "reason": "counted"})
+    appeal = rebates.appeal_dispute  # type: ignore[attr-defined]
+    assert appeal(ledger.rt, Principal("northwind", Role.PARTNER, "key_p1", P1), dispute["dispute_id"],
+                  {"reason": "SO-DSP-2 shipped in September"})["status"] == "appealed"  # fmt: skip
