@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from .accrual import DueRefresh, accruals, accrue_from_event, project_event, refresh_accrual
 from .dispute_payment import apply_credit_note_decision, credit_note
-from .disputes import apply_dispute_decision, file_dispute, get_dispute, resolve_dispute
+from .disputes import acknowledge_dispute, apply_dispute_decision, file_dispute, get_dispute, resolve_dispute
 from .projection import project
 from .rating import rate_under
 from .repository import (
@@ -60,6 +60,7 @@ __all__ = [
     "DueRefresh",
     "accruals",
     "accrue_from_event",
+    "acknowledge_dispute",
     "apply_credit_note_decision",
     "apply_dispute_decision",
     "approve_settlement",

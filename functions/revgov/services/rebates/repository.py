@@ -7,7 +7,7 @@ partner records through services.keys'.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 from ...domain.canonical import sha256_hex
 from ...domain.errors import NotFound
@@ -77,6 +77,8 @@ class Dispute(TypedDict):
     resolution: dict[str, Any] | None
     rule_id: str
     clause: str
+    acknowledged: NotRequired[dict[str, Any] | None]  # by, at: finance acknowledged it (PA-7.9, SOP-6.2 step 2)
+    deadlines: NotRequired[dict[str, Any] | None]  # acknowledge_by, decide_by in business days (PA-7.9 / CPA-7.9)
 
 
 class Adjustment(TypedDict, total=False):
