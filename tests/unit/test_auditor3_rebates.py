@@ -287,3 +287,28 @@ def test_sop_6_3_a_partner_may_appeal_a_dispute_decision_once():
     appeal = rebates.appeal_dispute  # type: ignore[attr-defined]
     assert appeal(ledger.rt, Principal("northwind", Role.PARTNER, "key_p1", P1), dispute["dispute_id"],
                   {"reason": "SO-DSP-2 shipped in September"})["status"] == "appealed"  # fmt: skip
+
+
+# --- PA-7.7(d) / SOP-2.5: a credit note and its re-invoice ----------------------------------------------------------
+@pytest.mark.parametrize("discount", [None, "10"])
+def test_pa_7_7_d_a_reinvoice_after_a_full_credit_counts_once_and_earns_the_spiff_once(discount):
+    # SOP-2.5: "An error is corrected by a credit note referencing the original invoice and lines, followed where
+    # needed by a corrected charge ... with the original service period". PA-1.2: Qualifying Revenue is net of all
+    # credit notes; PA-7.7(d): "no line may earn the same incentive twice, including through re-invoicing after a
+    # credit note". One server (5,200.00, SPIFF 40.00) settled in 2026-Q3, credited in full for a billing error and
+    # invoiced again for the same order at the same price (or 10% less): the quarter keeps one server's revenue and one
+    # SPIFF unit. Run 2 of 2026-Q3 adjusts nothing (same price) or only the revenue (4,680.00, volume rate 0 %).
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    _ship(ledger, "2026-08-05", [{"sku": "NW-SRV-R2", "quantity": 1}], "SO-RE")
+    invoice = ledger.invoice(P1, "2026-08")
+    assert _settled_lines(ledger, "2026-Q3", "2026-10-03T10:00:00Z")["RBT-HW-SPIFF"]["amount"] == "40.00"
+    ledger.clock.set("2026-10-20T10:00:00Z")
+    credit = {"partner_id": P1, "credit_note_ref": "CN-RE-1", "invoice_id": invoice["invoice_id"], "line_no": 1,
+              "reason": "billing_error", "amount": "5200.00", "quantity": 1, "issued_on": "2026-10-20"}  # fmt: skip
+    assert ledger.bill("credit_note.issued", credit, occurred_at="2026-10-20T09:00:00Z")["status"] == "processed"
+    again = {"sku": "NW-SRV-R2", "quantity": 1, **({"discount_percent": discount} if discount else {})}
+    ledger.clock.set("2026-10-21T10:00:00Z")
+    reinvoice = {"partner_id": P1, "order_ref": "SO-RE", "shipped_on": "2026-08-05", "lines": [again]}
+    assert ledger.bill("shipment.confirmed", reinvoice, occurred_at="2026-10-21T09:00:00Z")["status"] == "processed"
+    adjusted = _settled_lines(ledger, "2026-Q3", "2026-10-25T10:00:00Z", run=2)
+    assert "RBT-HW-SPIFF" not in adjusted  # the server still earns its one SPIFF unit
