@@ -312,3 +312,21 @@ def test_pa_7_7_d_a_reinvoice_after_a_full_credit_counts_once_and_earns_the_spif
     assert ledger.bill("shipment.confirmed", reinvoice, occurred_at="2026-10-21T09:00:00Z")["status"] == "processed"
     adjusted = _settled_lines(ledger, "2026-Q3", "2026-10-25T10:00:00Z", run=2)
     assert "RBT-HW-SPIFF" not in adjusted  # the server still earns its one SPIFF unit
+
+
+def test_pa_7_5_a_registered_partner_earns_the_spiff_but_no_volume_rebate():
+    # PA-7.5: "All Partners, including Registered Partners, earn a sales performance incentive (SPIFF) of USD 40.00 per
+    # unit"; PA-7.2: "Silver, Gold and Platinum Partners earn a quarterly volume rebate". P2 is Registered: 10 servers
+    # earn 400.00; 100 switches (125,000.00) and the servers (52,000.00) earn no volume rebate
+    p2 = "ptr_01JBNWPARTNER0000000000002"
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    shipment = {"partner_id": p2, "order_ref": "SO-P2", "shipped_on": "2026-08-05",
+                "lines": [{"sku": "NW-SRV-R2", "quantity": 10}, {"sku": "NW-SW-24P", "quantity": 100}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", shipment, occurred_at="2026-08-05T10:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-10-03T10:00:00Z")
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})
+    statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], p2)["statement"]
+    lines = {line["program_id"]: line for line in statement["lines"]}
+    assert lines["RBT-HW-SPIFF"]["amount"] == "400.00"
+    assert lines.get("RBT-VOLUME", {}).get("amount", "0.00") == "0.00"
+    assert lines.get("RBT-GROWTH", {}).get("amount", "0.00") == "0.00"
