@@ -47,7 +47,7 @@ class EvidencePolicy:
     topic_margin: float = 0.15  # see `_topic_lacks_quantity`
     # a statement question (yes/no, "which part …") answered by the top-retrieved clause's binding unit needs this
     # similarity (`_statement_backed`)
-    statement_dense: float = 0.50
+    statement_dense: float = 0.40
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
 

@@ -67,6 +67,7 @@ _SAME = (
     "employee employees staff personnel workers",
     "aware learn learns learning learned discover discovers",
     "sign signs signed signature execute executed",
+    "license licenses licensed licence licences licenced",
 )
 _SYNONYMS = {word: group.split()[0] for group in _SAME for word in group.split()}
 

@@ -53,27 +53,53 @@ def head_met(question: str, head: str | None, text: str) -> bool:
     return head is None or (head in REFERENCE_HEADS and asks_reference(question) and states_reference(text))
 
 
+# words a question uses around its subject that name no thing of it
+_FILLER = frozenset(reader.content_terms("another during never ever always later still already together"))
+
+
 def _things(question: str, act: str | None) -> list[str]:
     light = {reader.stem(w) for w in slots._LIGHT}
     return [t for t in dict.fromkeys(reader.content_terms(question))
-            if t not in slots._PARTY and t not in light and t != act and slots.act_key(t) != act]
+            if t not in slots._PARTY and t not in light and t not in _FILLER and (act is None or act_key(t) != act)]
+
+
+def act_key(term: str) -> str:
+    return slots.act_key(term)
+
+
+def _object_head(question: str, act: str | None) -> str | None:
+    """The head of what the question's verb governs, its last thing: "officer" in "… have to appoint a data
+    protection officer?", "copy" in "… before giving us a copy?"; None when the verb has no object."""
+    verb = slots.asked_verb(question)
+    tail = verb.tail if verb.tail else question
+    things = _things(tail, act if act in slots.ACTS else None)
+    return things[-1] if things else None
+
+
+def _carried(things: list[str], text: str) -> int:
+    """How many of the things the text names, by stem or by an `ACT_SYNONYMS` group ("transfer" for "assign")."""
+    have = set(reader.content_terms(text))
+    keys = {act_key(h) for h in have}
+    return sum(t in have or act_key(t) in keys for t in things)
 
 
 def binds(question: str, unit: reader.Unit) -> bool:
-    """The unit (with its lead-in) binds the question's subject and act: it names the question's act when the
-    question has one, carries at least two of its things (all of them when it has fewer; one at least in the unit's
-    own words), states what holds, and —
-    for a "which part" question — points at a part."""
+    """The unit (with its lead-in) binds the question's subject and act: it names the question's act when that is a
+    listed one (`ACT_SYNONYMS`; another verb counts as one of its things), carries at least two of its things (all of
+    them when it has fewer; one at least in the unit's own words), states what holds, and — for a "which part"
+    question — points at a part."""
     text = unit.full
     act = slots.asked_act(question)
-    if act is not None and not slots.act_bound(act, text):
+    if act in slots.ACTS and not slots.act_bound(act, text):
         return False
-    things = _things(question, act)
-    have = set(reader.content_terms(text))
-    if sum(t in have for t in things) < min(2, len(things)) or not things:
+    things = _things(question, act if act in slots.ACTS else None)
+    if not things or _carried(things, text) < min(2, len(things)):
         return False
-    if not set(things) & set(reader.content_terms(unit.text)):
+    if not _carried(things, unit.text):
         return False  # the lead-in alone ("… the EEA SCCs, which are completed as follows:") binds no item
+    head = _object_head(question, act)
+    if head is not None and not asks_reference(question) and not _carried([head], text):
+        return False  # "appoint a data protection *officer*": data protection impact assessments are no officer
     if asks_reference(question):
         return states_reference(unit.text)
     return bool(_STATES_WHAT_HOLDS.search(unit.text))
