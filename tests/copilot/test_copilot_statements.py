@@ -11,7 +11,7 @@ from revgov.domain import copilot_evidence as evidence
 from revgov.domain import copilot_reader as reader
 from revgov.domain import copilot_slots as slots
 from revgov.domain import copilot_statements as statements
-from revgov.domain.copilot import Hit, Passage
+from revgov.domain.copilot import Hit, Passage, best_quotes
 
 DPA = "Common Paper Data Processing Agreement, DPA Standard Terms (Version 1.1)"
 # CPDPA-3.2 Ex-EEA Transfers: the lead-in and item c.i
@@ -122,3 +122,22 @@ def test_a_product_family_asked_must_be_the_clauses():
     assert statements.kind_missing("How big is the SPIFF per unit on hardware products?", HARDWARE_SPIFF) is None
     # "subscription term" is a term, not a kind of subscription
     assert statements.kind_missing("How long is the first subscription term?", "an initial 12-month period") is None
+
+
+# CPPLT-7.6 Assignment (Common Paper Pilot Agreement), its first two sentences
+ASSIGNMENT = (
+    "Neither party may assign any rights or obligations under this Agreement without the prior written consent of "
+    "the other party. However, Provider may assign this Agreement upon notice if Provider undergoes a merger, change "
+    "of control, reorganization, or sale of all or substantially all its equity or assets."
+)
+
+
+def test_a_rule_is_quoted_with_the_exception_that_follows_it():
+    # "Neither party may assign …" is not the answer without "However, Provider may assign … change of control"
+    question = "If the vendor gets acquired, can it transfer the agreement to the buyer without our consent?"
+    assert statements.asks_statement(question)
+    passage = Passage("t", "pilot.md", "Common Paper Pilot Agreement", "1", "CPPLT-7.6", "Assignment", ASSIGNMENT,
+                      None, "h", "d")
+    quotes = best_quotes(question, passage)
+    assert any(q.startswith("However, Provider may assign") and "change of control" in q for q in quotes)
+    assert all(q in ASSIGNMENT for q in quotes)  # verbatim

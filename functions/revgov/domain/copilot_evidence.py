@@ -48,6 +48,7 @@ class EvidencePolicy:
     # a statement question (yes/no, "which part …") answered by the top-retrieved clause's binding unit needs this
     # similarity (`_statement_backed`)
     statement_dense: float = 0.40
+    statement_top: int = 2
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
 
@@ -124,22 +125,25 @@ def _wrong_type(question: str, text: str, whole: str) -> bool:
     return statements.kind_missing(question, whole) is not None
 
 
-def _statement_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) -> list[tuple[int, Hit]]:
-    """A statement question (yes/no, "which part …") no clause passed the tests above for: the top-retrieved clause
-    answers if one of its units binds the question's subject and act (`copilot_statements`) and the clause is about
-    the question (similarity at least `statement_dense`, the question's names and head in it, no typed slot unmet)."""
-    if not hits or not statements.asks_statement(question):
-        return []
-    top = hits[0]
-    p = top.passage
+def _states_answer(question: str, hit: Hit, policy: EvidencePolicy) -> bool:
+    """The clause is about the question (similarity at least `statement_dense`, the question's names and head in it,
+    no typed slot unmet) and one of its units binds the question's subject and act (`copilot_statements`)."""
+    p = hit.passage
     whole = f"{p.document_title} {p.indexed_text}"
-    if (top.dense or 0.0) < policy.statement_dense or reader.missing_names(question, whole):
-        return []
+    if (hit.dense or 0.0) < policy.statement_dense or reader.missing_names(question, whole):
+        return False
     if not statements.head_met(question, reader.missing_head(question, whole), p.text):
+        return False
+    return not _wrong_type(question, p.text, whole) and statements.statement_unit(question, p.text) is not None
+
+
+def _statement_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) -> list[tuple[int, Hit]]:
+    """A statement question (yes/no, "which part …") no clause passed the tests above for: the first of the
+    `statement_top` top-retrieved clauses that states the answer (`_states_answer`) answers it."""
+    if not statements.asks_statement(question):
         return []
-    if _wrong_type(question, p.text, whole):
-        return []
-    return [(0, top)] if statements.statement_unit(question, p.text) is not None else []
+    return next(([(rank, h)] for rank, h in enumerate(hits[: policy.statement_top])
+                 if _states_answer(question, h, policy)), [])
 
 
 def answer_score(question: str, hit: Hit, rank: int) -> float:

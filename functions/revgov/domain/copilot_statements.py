@@ -20,8 +20,9 @@ import re
 from . import copilot_reader as reader
 from . import copilot_slots as slots
 
-_YES_NO = re.compile(r"^\s*(?:can|could|may|might|must|does|do|did|is|are|was|were|will|would|should|shall|has|have)\b",
-                     re.I)
+# a yes/no question, also after a leading condition: "If the vendor gets acquired, *can* it transfer …?"
+_YES_NO = re.compile(r"^\s*(?:(?:if|when|once|after|where|while)\b[^,?]*,\s*)?(?:can|could|may|might|must|does|do|did"
+                     r"|is|are|was|were|will|would|should|shall|has|have)\b", re.I)
 _REFERENCE_WORDS = "part|section|clause|provision|article|annex|schedule|exhibit|paragraph|appendix"
 _ASKS_REFERENCE = re.compile(rf"\b(?:which|what) (?:{_REFERENCE_WORDS})s?\b", re.I)
 _MAKES = re.compile(r"\bwhat does (?:that|this|it) make\b", re.I)
