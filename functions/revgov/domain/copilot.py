@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import pairwise
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -345,7 +346,7 @@ def _exceptions(text: str, chosen: Sequence[reader.Unit]) -> list[str]:
     consent of the other party." — "However, Provider may assign this Agreement upon notice if Provider undergoes a
     merger, change of control …")."""
     units = reader.structured_units(text)
-    return [after.text for unit, after in zip(units, units[1:])
+    return [after.text for unit, after in pairwise(units)
             if unit in chosen and after.kind == "sentence" and _EXCEPTION.match(after.text)]
 
 
