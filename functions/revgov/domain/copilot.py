@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import pairwise
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from . import copilot_binding as binding
