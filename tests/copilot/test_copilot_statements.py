@@ -141,3 +141,15 @@ def test_a_rule_is_quoted_with_the_exception_that_follows_it():
     quotes = best_quotes(question, passage)
     assert any(q.startswith("However, Provider may assign") and "change of control" in q for q in quotes)
     assert all(q in ASSIGNMENT for q in quotes)  # verbatim
+
+
+def test_a_party_swap_is_refused_only_when_the_clause_binds_the_other_side_to_the_asked_act():
+    # CPDPA-5.1: "Provider will maintain records of its compliance with this DPA for 3 years after the DPA ends."
+    records = "Provider will maintain records of its compliance with this DPA for 3 years after the DPA ends."
+    assert statements.party_swapped("How many years must the customer keep records of its processing?", records)
+    assert not statements.party_swapped("How many years must the provider keep records of its compliance?", records)
+    # a question naming a company, not a side, is never held to it
+    assert not statements.party_swapped("How many years must Northwind keep records?", records)
+    # the other side doing another act is no swap: "Customer will pay" says nothing of when the provider invoices
+    assert not statements.party_swapped("How late can the provider invoice fees and still be paid?",
+                                        "Customer will pay each invoice within 30 days of receipt.")

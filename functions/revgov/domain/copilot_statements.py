@@ -152,3 +152,42 @@ def kind_missing(question: str, text: str) -> str | None:
         if reader.stem(kind) not in set(reader.content_terms(folded)):
             return kind
     return None
+
+
+# --- a party swap: the clause binds the other party of the same agreement -----------------------------------------
+
+# the two sides of an agreement, as agreements and questions name them
+_SIDES = (("customer", "provider"), ("customer", "vendor"), ("customer", "supplier"), ("partner", "distributor"),
+          ("licensee", "licensor"), ("recipient", "discloser"))
+_OTHERS: dict[str, set[str]] = {}
+for _a, _b in _SIDES:
+    _OTHERS.setdefault(reader.stem(_a), set()).add(reader.stem(_b))
+    _OTHERS.setdefault(reader.stem(_b), set()).add(reader.stem(_a))
+_ASKED_SIDE = re.compile(r"\b(?:must|should|shall|will|does|do|may|can|has|have)\s+(?:the|a|an|each)\s+([a-z]+)\s+"
+                         r"(?:have to\s+|need to\s+)?(?!be\b|been\b)([a-z]+)", re.I)
+_SUBJECT_ACT = re.compile(r"\b([A-Za-z]+)\s+(?:will|must|shall|may|agrees to|is required to)\s+(?:not\s+)?(?:\w+ly\s+)?"
+                          r"([a-z]+)")
+
+
+# light verbs that say the same act of records and data as `ACT_SYNONYMS`' retain ("keep records", "maintain records")
+_KEEPING = {w: "retain" for w in "keep keeps kept maintain maintains maintained hold holds held".split()}
+
+
+def _act(word: str) -> str:
+    return _KEEPING.get(word.lower()) or slots.act_key(word)
+
+
+def party_swapped(question: str, sentence: str) -> bool:
+    """The sentence makes exactly one side of the agreement the grammatical subject of the question's act, and the
+    question asks it of the other side: "How many years must the *customer* keep records …?" against CPDPA-5.1
+    "*Provider* will keep records of its Processing …". Sides are the pairs of `_SIDES` only (a question naming a
+    company rather than a side is never held to this), and the act is the question's own verb, by stem or
+    `ACT_SYNONYMS` group, so "Customer will pay" does not swap "can the provider invoice"."""
+    match = _ASKED_SIDE.search(question)
+    asked = reader.stem(match.group(1).lower()) if match else ""
+    if match is None or asked not in _OTHERS:
+        return False
+    act = _act(match.group(2))
+    subjects = {reader.stem(m.group(1).lower()) for m in _SUBJECT_ACT.finditer(sentence)
+                if _act(m.group(2)) == act}
+    return bool(subjects) and subjects <= _OTHERS[asked]
