@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
 
-from revgov.domain.webhooks import signature_header  # noqa: E402  (functions/ is on the path only now)
+from revgov.domain.webhooks import signature_header  # functions/ is on the path only now
 
 
 def _now(plan: dict[str, Any]) -> float:
@@ -43,8 +43,9 @@ def _body(endpoint: dict[str, Any], plan: dict[str, Any]) -> tuple[bytes | None,
                 "customer": {**body["customer"], "id": f"CUST-{uuid.uuid4().hex[:8]}"}}
     elif fresh == "shipment":
         at = datetime.fromtimestamp(_now(plan), UTC)
+        data = {**body["data"], "order_ref": f"SO-{uuid.uuid4().hex[:8]}", "shipped_on": at.date().isoformat()}
         body = {**body, "id": f"ERP-{uuid.uuid4().hex[:16]}", "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "data": {**body["data"], "order_ref": f"SO-{uuid.uuid4().hex[:8]}", "shipped_on": at.date().isoformat()}}
+                "data": data}
     data = json.dumps(body).encode() if body is not None else None
     if fresh == "shipment":
         erp = endpoint["erp"]
