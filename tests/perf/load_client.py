@@ -43,9 +43,9 @@ def _body(endpoint: dict[str, Any], plan: dict[str, Any]) -> tuple[bytes | None,
                 "customer": {**body["customer"], "id": f"CUST-{uuid.uuid4().hex[:8]}"}}
     elif fresh == "shipment":
         at = datetime.fromtimestamp(_now(plan), UTC)
-        data = {**body["data"], "order_ref": f"SO-{uuid.uuid4().hex[:8]}", "shipped_on": at.date().isoformat()}
+        shipped = {**body["data"], "order_ref": f"SO-{uuid.uuid4().hex[:8]}", "shipped_on": at.date().isoformat()}
         body = {**body, "id": f"ERP-{uuid.uuid4().hex[:16]}", "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "data": data}
+                "data": shipped}
     data = json.dumps(body).encode() if body is not None else None
     if fresh == "shipment":
         erp = endpoint["erp"]
