@@ -333,6 +333,18 @@ class BaseDocumentStore(ABC):
             if start is None:
                 return
 
+    def iter_audit_texts(self, tenant_id: str, *, after_seq: int = 0, page_size: int = 2000) -> Iterator[str | None]:
+        """Every record after `after_seq` in chain order as the stored JSON text (what verification hashes), paged
+        lazily: a page is one read of the store, and a bigger page fewer round trips over a long chain."""
+        pk = partition(tenant_id, AUDIT)
+        start: dict[str, str] | None = None
+        while True:
+            rows, start = self._range(tenant_id, pk, limit=page_size, start=start, prefix="R#",
+                                      after=f"R#{after_seq:012d}")
+            yield from (row.data for row in rows if row.sk.startswith("R#"))
+            if start is None:
+                return
+
     def audit_by_subject(self, tenant_id: str, subject: str, *, limit: int, cursor: str | None) -> Page:
         return self.lookup(tenant_id, f"{AUDIT}#{subject}", limit=limit, cursor=cursor)
 
