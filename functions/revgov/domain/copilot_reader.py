@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 _STOP = frozenset(
     """a an the and or of to in on for at by with from as is are was were be been being it its this that these those
@@ -38,6 +39,7 @@ def _fold(text: str) -> str:
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5"}
 
 
+@lru_cache(maxsize=1 << 16)  # pure; every question re-reads its candidate clauses' words (#17: 11% of the API's CPU)
 def stem(word: str) -> str:
     """A light stem cut to seven letters, so exclusive/exclusivity and approve/approved/approval meet."""
     if word[0].isdigit():
