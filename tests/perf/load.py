@@ -180,9 +180,13 @@ def _walks(stack: Any, tenant_id: str) -> list[dict[str, Any]]:
     from revgov.domain.audit import ChainWalk, verify
     from revgov.services import audit
 
-    time.sleep(3)  # the router handles the run's last events
     store = stack.runtime.store
-    head = store.audit_head(tenant_id)
+    head, deadline = store.audit_head(tenant_id), time.monotonic() + 120
+    while time.monotonic() < deadline:  # the router handles the run's last events: the chain stops growing
+        time.sleep(1.0)
+        head, before = store.audit_head(tenant_id), head
+        if head == before:
+            break
 
     def texts_only() -> Any:
         walk = ChainWalk()
