@@ -8,20 +8,10 @@ import threading
 from contextlib import contextmanager
 from typing import Any
 
+from test_embedded_engine import Clock  # a clock the test sets
+
 from revgov.adapters.ratelimit import Limits, SqliteRateLimiter
 from revgov.adapters.sqlite_db import Database
-
-
-class Clock:
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def now_ms(self) -> int:
-        return self.ms
-
-    def now_iso(self) -> str:
-        return "2026-01-01T00:00:00Z"
-
 
 START = 1_800_000_000_000  # a window's start (a multiple of 60 s)
 
