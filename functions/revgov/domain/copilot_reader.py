@@ -74,13 +74,18 @@ _SYNONYMS = {word: group.split()[0] for group in _SAME for word in group.split()
 
 
 def content_terms(text: str) -> list[str]:
+    return list(_content_terms(text))  # a list of its own for each caller
+
+
+@lru_cache(maxsize=8192)  # pure; every question reads its candidate clauses' terms again (#17)
+def _content_terms(text: str) -> tuple[str, ...]:
     out = []
     for w in _WORD.findall(_fold(text)):
         if w in _SYNONYMS:
             out.append(stem(_SYNONYMS[w]))
         elif w not in _STOP and (len(w) > 1 or w.isdigit()):
             out.append(stem(w))
-    return out
+    return tuple(out)
 
 
 # --- what the question asks for -----------------------------------------------------------------------------------
