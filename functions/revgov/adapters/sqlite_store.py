@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -148,6 +148,11 @@ class SqliteDocumentStore(BaseDocumentStore):
             if len(found) < page_size:
                 return
             after = found[-1][0]
+
+    def _sealing(self) -> AbstractContextManager[Any]:
+        """This process's writer lock, from the head read to the commit: its writers append to a chain one at a time
+        (another process on the file still meets SQLite's lock, and a moved head is retried as before)."""
+        return self.db.writing()
 
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
         outbox: list[Row] = []

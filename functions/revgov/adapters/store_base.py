@@ -24,6 +24,7 @@ import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -334,13 +335,10 @@ class BaseDocumentStore(ABC):
                 return
 
     def iter_audit_texts(self, tenant_id: str, *, after_seq: int = 0, page_size: int = 2000) -> Iterator[str | None]:
-        """Every record after `after_seq` in chain order as the stored JSON text (what verification hashes), paged
-        lazily: a page is one read of the store, and a bigger page fewer round trips over a long chain."""
-        pk = partition(tenant_id, AUDIT)
-        start: dict[str, str] | None = None
+        """Every record after `after_seq` in chain order as its stored JSON text (what verification hashes), paged."""
+        pk, start, after = partition(tenant_id, AUDIT), None, f"R#{after_seq:012d}"
         while True:
-            rows, start = self._range(tenant_id, pk, limit=page_size, start=start, prefix="R#",
-                                      after=f"R#{after_seq:012d}")
+            rows, start = self._range(tenant_id, pk, limit=page_size, start=start, prefix="R#", after=after)
             yield from (row.data for row in rows if row.sk.startswith("R#"))
             if start is None:
                 return
@@ -359,29 +357,35 @@ class BaseDocumentStore(ABC):
             if attempt:
                 # Full jitter: contenders for the same chain head spread out instead of colliding again.
                 time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, 0.005 * 2**attempt)))  # noqa: S311
-            seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
-            sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
-            writes = self._writes(tenant_id, changes, sealed, seq)
-            if len(writes) > MAX_TRANSACTION_ITEMS:
-                raise TransactionTooLarge(
-                    f"one commit writes {len(writes)} items; a transaction holds at most {MAX_TRANSACTION_ITEMS}"
-                )
-            if any(not w.delete and item_bytes(w.row) > MAX_ITEM_BYTES for w in writes):
-                raise PayloadTooLarge(
-                    "a record of this request exceeds DynamoDB's 400 KB item limit (held on every engine); "
-                    "retrying will not help"
-                )
-            try:
-                self._transact(scope_tenant, writes)
-                return sealed
-            except ConditionFailed as failed:
-                for index in failed.indexes:
-                    if index < len(changes.puts):
-                        raise StaleWrite(changes.puts[index].conflict_detail) from failed
-                # The chain head moved (another request appended first): re-read it and seal again.
-                seen.update(failed.codes)
+            with self._sealing() if changes.audit else nullcontext():
+                seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
+                sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
+                writes = self._writes(tenant_id, changes, sealed, seq)
+                if len(writes) > MAX_TRANSACTION_ITEMS:
+                    raise TransactionTooLarge(
+                        f"one commit writes {len(writes)} items; a transaction holds at most {MAX_TRANSACTION_ITEMS}"
+                    )
+                if any(not w.delete and item_bytes(w.row) > MAX_ITEM_BYTES for w in writes):
+                    raise PayloadTooLarge(
+                        "a record of this request exceeds DynamoDB's 400 KB item limit (held on every engine); "
+                        "retrying will not help"
+                    )
+                try:
+                    self._transact(scope_tenant, writes)
+                    return sealed
+                except ConditionFailed as failed:
+                    for index in failed.indexes:
+                        if index < len(changes.puts):
+                            raise StaleWrite(changes.puts[index].conflict_detail) from failed
+                    # The chain head moved (another request appended first): re-read it and seal again.
+                    seen.update(failed.codes)
         why = "; ".join(f"{RETRY_MEANING.get(code, code)} ({code})" for code in sorted(seen)) or "no reason given"
         raise ConcurrentUpdate(f"the write was cancelled {MAX_CHAIN_RETRIES} times in a row: {why}; retry")
+
+    def _sealing(self) -> AbstractContextManager[Any]:
+        """Held from a commit's audit head read to its transaction's end: nothing (optimistic, a moved head retried)
+        or the writer lock of a backend with one writer per process (#17: no retry backoff among its own writers)."""
+        return nullcontext()
 
     @staticmethod
     def _tenants_written(tenant_id: str, changes: Changes) -> set[str]:
