@@ -149,9 +149,10 @@ class SqliteDocumentStore(BaseDocumentStore):
                 return
             after = found[-1][0]
 
-    def _sealing(self) -> AbstractContextManager[Any]:
-        """This process's writer lock, from the head read to the commit: its writers append to a chain one at a time
-        (another process on the file still meets SQLite's lock, and a moved head is retried as before)."""
+    def _sealing(self) -> AbstractContextManager[Any] | None:
+        """This process's writer lock: a commit whose head another writer of this process moved retries at once,
+        sealing on a head no writer of this process can move before it writes (another process on the file meets
+        SQLite's lock instead, and a head it moves is retried after a backoff as before)."""
         return self.db.writing()
 
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:

@@ -354,10 +354,11 @@ class BaseDocumentStore(ABC):
         scope_tenant = next(iter(written), tenant_id)
         seen: set[str] = set()  # the reasons attempts were cancelled for, named if every attempt loses
         for attempt in range(MAX_CHAIN_RETRIES):
-            if attempt:
+            lock = self._sealing() if attempt == 1 else None  # a first retry: at once, under it if the backend has one
+            if attempt and lock is None:
                 # Full jitter: contenders for the same chain head spread out instead of colliding again.
                 time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, 0.005 * 2**attempt)))  # noqa: S311
-            with self._sealing() if changes.audit else nullcontext():
+            with lock or nullcontext():
                 seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
                 sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
                 writes = self._writes(tenant_id, changes, sealed, seq)
@@ -382,10 +383,10 @@ class BaseDocumentStore(ABC):
         why = "; ".join(f"{RETRY_MEANING.get(code, code)} ({code})" for code in sorted(seen)) or "no reason given"
         raise ConcurrentUpdate(f"the write was cancelled {MAX_CHAIN_RETRIES} times in a row: {why}; retry")
 
-    def _sealing(self) -> AbstractContextManager[Any]:
-        """Held from a commit's audit head read to its transaction's end: nothing (optimistic, a moved head retried)
-        or the writer lock of a backend with one writer per process (#17: no retry backoff among its own writers)."""
-        return nullcontext()
+    def _sealing(self) -> AbstractContextManager[Any] | None:
+        """Held by a commit's first retry from its head read to its transaction's end: None (optimistic, each retry
+        after a backoff) or the writer lock of a backend with one writer per process (#17: no backoff among them)."""
+        return None
 
     @staticmethod
     def _tenants_written(tenant_id: str, changes: Changes) -> set[str]:
