@@ -765,6 +765,42 @@ def _cpa_4_1() -> None:
     _catalogue_matches(CT, "contoso", "CPA-4.1")
 
 
+def _departed(policy: dict[str, Any], cert_id: str, last_day: str, notified_at: str) -> partner_rules.Departure:
+    """The only holder of `cert_id` (earned 2026-01-05) leaves on `last_day`; channel ops records it then."""
+    family = next(c["product_family"] for c in policy["certifications"] if c["id"] == cert_id)
+    held = {"certification_id": cert_id, "product_family": family, "earned_at": "2026-01-05",
+            "expires_at": "2027-12-31"}
+    record = {"partner_id": "ptr_X", "status": "active", "partner_type": "reseller", "certifications": {cert_id: held}}
+    ops = Principal("t", Role.CHANNEL_OPS, "key_ops")
+    return partner_rules.record_departure(policy, record, {"certification_id": cert_id, "last_day": last_day},
+                                          by=ops, at=notified_at)
+
+
+@clause("northwind", "PA-4.4", "If the only certified individual for a certification leaves the Partner's employment, "
+        "that certification ceases to count for the Partner on the individual's last day of employment, with the same "
+        "effect as expiry under PA-4.3. The Partner must notify Channel Operations within 10 business days of the "
+        "departure. Failure to notify is a material breach where the Partner continues to quote Products of the "
+        "affected Product Family.")
+def _pa_4_4() -> None:
+    departed = _departed(NW, "cert-security-pro", "2026-06-05", "2026-06-23T10:00:00.000Z")  # 19 June: a holiday
+    assert partner_rules.valid_on(departed.certification, date(2026, 6, 5))
+    assert not partner_rules.valid_on(departed.certification, date(2026, 6, 6))
+    assert departed.entry["notice"]["due_on"] == "2026-06-22" and departed.late
+    quoted = partner_rules.QuoteSeen("dec_1", "2026-06-10T09:00:00.000Z", frozenset({"security"}))
+    meanwhile = partner_rules.quotes_while_unnotified(departed, [quoted], "2026-06-23T10:00:00.000Z")
+    assert partner_rules.late_notice_reason(NW, departed, meanwhile)["clause"] == "PA-4.4"
+    assert partner_rules.late_notice_reason(NW, departed, []) is None  # no quote of the family: no breach
+
+
+@clause("contoso", "CPA-4.2", "The Partner notifies Channel Operations within 10 business days when a certified "
+        "individual leaves; the certification stops counting on the individual's last working day.")
+def _cpa_4_2() -> None:
+    departed = _departed(CT, "cert-secops-analyst", "2026-06-05", "2026-07-15T10:00:00.000Z")
+    assert not partner_rules.valid_on(departed.certification, date(2026, 6, 6)) and departed.late
+    quoted = partner_rules.QuoteSeen("dec_1", "2026-06-10T09:00:00.000Z", frozenset({"security"}))
+    assert partner_rules.late_notice_reason(CT, departed, [quoted]) is None  # CPA-4.2 names no breach
+
+
 # --- entitlements -----------------------------------------------------------------------------------------------------
 @clause("northwind", "PA-9.2", "Registered 10 hours, Silver 40 hours, Gold 80 hours and Platinum 160 hours.")
 def _pa_9_2() -> None:

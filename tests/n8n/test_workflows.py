@@ -111,6 +111,7 @@ class Run:
     snapshots: dict[str, Any] = field(default_factory=dict)
     empty_close: dict[str, Any] = field(default_factory=dict)  # the close flow run for a quarter with no sales
     prepared: dict[str, Any] = field(default_factory=dict)  # the close flow's first run: the run it prepared
+    undecided: dict[str, Any] = field(default_factory=dict)  # a deal registration nobody decides (PA-5.2)
     timings: dict[str, Any] = field(default_factory=dict)
 
     failures: dict[str, str] = field(default_factory=dict)
@@ -225,6 +226,19 @@ def _onboard_partner(
     return partner_id
 
 
+def _undecided_registration(run: Run) -> dict[str, Any]:
+    """The run's partner registers a networking deal (it holds cert-network-core) and nobody decides it: due in 2
+    business days (PA-5.2), so the escalation flow, judging 30 days on, finds it past due."""
+    body = {"partner_id": run.partner_id, "customer": {"id": f"N8N-UNDECIDED-{uuid.uuid4().hex[:6]}",
+            "name": "Undecided Harbor", "contact": "D. Ortiz"}, "family": "networking", "estimated_value": "12000.00",
+            "expected_close": (run.dates.today + timedelta(days=60)).isoformat()}
+    registered = run.as_role("sales").post("/v1/deals", body)
+    assert registered.status_code in (201, 202), registered.text
+    deal = registered.json()
+    assert deal["status"] == "pending" and deal["approval_id"], deal
+    return dict(deal)
+
+
 def _empty_quarter(dates: BusinessDates) -> str:
     """A quarter in which nobody sold anything on this stack: five years before the settled one."""
     year, quarter = dates.settled_quarter.split("-Q")
@@ -259,6 +273,7 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
         "REVGOV_ERP_BATCH_SIZE": "2",
         "REVGOV_INVOICE_REVIEW_DAYS": "0",
         "REVGOV_ESCALATION_QUEUES": "finance",
+        "REVGOV_APPROVAL_ESCALATION_QUEUES": "channel_ops",  # the run's undecided registration waits there (PA-5.2)
         # judged 30 days on: every open exception is past twice its SLA (SOP-4.2: "escalated to the head of the owning
         # team"); tests/n8n/test_escalation_steps.py runs the flow's step code on each side of each step
         "REVGOV_ESCALATION_AS_OF": f"{(dates.today + timedelta(days=30)).isoformat()}T00:00:00Z",
@@ -363,6 +378,8 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
         finally:
             n8n.stop()
 
+    with _step(timings, "a deal registration channel ops leaves undecided (PA-5.2)"):
+        result.undecided = _undecided_registration(result)
     # --- scheduled flows, once, with `n8n execute-batch` ---------------------------------------------------------
     with _step(timings, "batch flows (n8n execute-batch)", "batch_flows"):
         world.export = {"events": result.erp_events[:3]}  # the ERP's export, polled: already pushed, so duplicates
@@ -650,6 +667,22 @@ def test_exception_escalation_sends_each_open_finance_exception_with_a_cited_sum
         assert (message["step"], message["rule"]["clause"]) == ("head_of_team", "SOP-4.2"), message
         assert message["copilot"]["citations"] or message["copilot"]["refused"]
     assert any(sent[c]["copilot"]["citations"] for c in ours)
+
+
+def test_exception_escalation_escalates_an_undecided_registration_and_never_decides_it(run):
+    """PA-5.2: "A registration that is not decided within that time is escalated but is not approved by default";
+    SOP-4.2: "after twice the SLA it is escalated to the head of the owning team. Escalation changes who is
+    notified, never who may approve"."""
+    assert _execution(run, "RgvExcEscalate01")["executionStatus"] == "success", run.batch
+    approval_id = run.undecided["approval_id"]
+    sent = {p["approval_id"]: p for p in run.world.posts.get("/notify", []) if "approval_id" in p}
+    assert approval_id in sent, sorted(sent)[:20]
+    message = sent[approval_id]
+    assert (message["step"], message["queue"], message["category"]) == ("head_of_team", "channel_ops",
+                                                                        "deal_registration_review"), message
+    assert message["rule"]["clause"] == "SOP-4.2" and "PA-5.2" in message["text"]
+    approval = run.as_role("channel_ops").get(f"/v1/approvals/{approval_id}").json()
+    assert approval["status"] == "pending" and approval.get("decision") is None
 
 
 def test_the_revgov_community_node_registers_and_reads_a_deal(run):

@@ -38,6 +38,9 @@ PARTNER_OPEN = {
     # PA-10.8 / CPA-10.7: a partner reads its own overdue statement and late-payment charges (tests/stack/
     # test_overdue_api.py: another partner's is a 404), never prepares or decides a charge
     "get_overdue_statement", "get_late_payment_charge",
+    # PA-4.4: "The Partner must notify Channel Operations" of a certified individual leaving: its own certifications
+    # only (tests/stack/test_certification_departures_api.py: another partner's id is a 404); it can only end validity
+    "record_certification_departure",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

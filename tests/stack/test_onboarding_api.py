@@ -16,7 +16,7 @@ from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.contracts import parse_contract
 from revgov.runtime import Runtime
-from revgov.services import cases, partners
+from revgov.services import cases, partner_departures, partners
 from support import ROOT, Api, assert_problem
 
 WHY = {  # at collection: the names of the parametrized cases only; their dates are resolved when they run
@@ -409,6 +409,9 @@ def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack
             rt, Principal("northwind", role, approver.key_id), "approval", approval["case_id"], outcome, "x"
         )
         decided[outcome] = partner_id
+    certified = _s()["certifications"]["gold"][-1]["certification_id"]  # PA-4.4: its only holder leaves today
+    partner_departures.record(rt, approver, decided["approved"],
+                              {"certification_id": certified, "last_day": rt.clock.now_iso()[:10]})
     for status in ("suspended", "active", "terminated"):
         partners.change_status(rt, approver, decided["approved"], status, "scenario")
     mine = [e for e in recorder.events if e["source"] == "revgov.partner"]

@@ -311,6 +311,12 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "amend_partner_terms": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:sales"),
     "add_partner_document": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:channel_ops"),
     "add_partner_certification": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:channel_ops"),
+    # the registered tier's partner holds the catalogue's first certification, earned 60 days before today
+    "record_certification_departure": lambda r: (
+        {"partner_id": r.partner("active")}, "partners:channel_ops",
+        {"certification_id": r.onboarding_tenant()[1]["certifications"][0]["id"],
+         "last_day": clock_support.today().isoformat()},
+    ),
     "suspend_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
     "reinstate_partner": lambda r: ({"partner_id": r.partner("suspended")}, "partners:channel_ops"),
     "terminate_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
@@ -332,6 +338,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "whatif_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
     "whatif_policy_draft_rebates": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
     "whatif_policy_draft_usage": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
+    "whatif_policy_draft_billing": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
     "propose_policy_draft": lambda r: (
         {"draft_id": _policy_draft(r, changed=True)}, "partners:channel_ops", {"expected_revision": 2}
     ),

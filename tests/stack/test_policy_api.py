@@ -271,6 +271,29 @@ def test_usage_whatif_over_http_answers_its_schema_and_refuses_bad_input(party):
     assert_problem(party.partner_keys[party.partners[0]].post(path, {"period": "2026-10"}), 403)
 
 
+def test_billing_whatif_over_http_answers_its_schema_and_refuses_bad_input(party):
+    from revgov import schemas
+
+    ops, finance = party.by_role["channel_ops"], party.by_role["finance"]
+    draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    ops.post(f"/v1/policy/drafts/{draft_id}/patch", {"operations": [
+        {"op": "replace", "path": "/billing/credit_notes/approval_above", "value": "0.00"}]})
+    path = f"/v1/policy/drafts/{draft_id}/billing-whatif"
+    chain = party.admin.get("/v1/audit/verify").json()
+    answer = finance.post(path, {"period": "2026-Q4", "examples": 2})
+    assert answer.status_code == 200, answer.text
+    schemas.validate("api/responses/policy-billing-whatif.schema.json", answer.json())
+    assert answer.json()["credit_notes"]["limit_after"] == "0.00"
+    for body in ({"period": "2026-13"}, {"period": "2026-Q5"}, {"period": "20２６-10"}, {"period": 202610},
+                 {"period": "2026-10", "examples": -1}, {"period": "2026-10", "examples": 51},
+                 {"period": "2026-10", "tenant_id": "other"}, {}):
+        assert_problem(finance.post(path, body), 400)
+    assert_problem(party.partner_keys[party.partners[0]].post(path, {"period": "2026-10"}), 403)
+    assert_problem(finance.post("/v1/policy/drafts/pdr_01JBNW000000000000000000XX/billing-whatif",
+                                {"period": "2026-10"}), 404)
+    assert party.admin.get("/v1/audit/verify").json()["records"] == chain["records"]
+
+
 def test_the_policy_cli_diffs_proposes_whatifs_and_approves_a_tenant_yaml(party, tmp_path, capsys):
     import json
 
@@ -404,3 +427,53 @@ def test_shadow_mode_over_http_records_live_checks_under_a_proposed_draft_withou
     assert report["differing"] >= 1 and checked["decision_id"] in {r["decision_id"] for r in report["items"]}
     assert finance.get(f"/v1/decisions/{checked['decision_id']}").json()["outcome"] == live  # without effect
     assert ops.request("PUT", f"{path}/shadow", {"enabled": False}).json()["shadowing"] is False
+
+
+@pytest.fixture
+def billing_tenant(api, operator, stack):
+    from billing_support import billing_tenant_in
+
+    yield from billing_tenant_in(api, operator, stack)
+
+
+def test_shadow_mode_bills_posted_lines_again_under_a_proposed_draft_on_the_running_stack(billing_tenant):
+    """PA-10.6: "Unless the statement of work provides otherwise, milestones are: 30% on project kickoff, 40% on
+    completion of deployment": the deployment milestone of a 12,500.00 statement of work is 5,000.00 in force and
+    6,250.00 under a draft whose deployment share is 50%. The ERP event goes webhook → bus → billing; the posted line
+    is billed again under the shadowed draft after billing's commit (rule policy-shadow), without effect."""
+    from dataclasses import replace
+
+    from billing_support import sample, wait_until, webhook_body
+    from revgov import schemas
+    from revgov.domain.tenants import policy_version
+    from revgov.ports import Changes
+    from revgov.services import tenant_repository
+    from support import scenario
+
+    tenant = billing_tenant
+    tenant.add_partners(scenario("billing/erp-samples.json")["partners"])
+    stored, version = tenant_repository.load(tenant.rt.store, tenant.tenant_id)  # proposing at once on any day:
+    config = {**stored.config, "policy": dict(stored.policy)}  # the calendar rules off (security_support says why)
+    without_change_calendar(config)
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=[tenant_repository.profile_put(
+        replace(stored, config=config, policy_version=policy_version(config["policy"])), version=version)]))
+    draft_id = tenant.channel_ops.post("/v1/policy/drafts", {}).json()["draft_id"]
+    path = f"/v1/policy/drafts/{draft_id}"
+    tenant.channel_ops.post(f"{path}/patch", {"operations": [{"op": "replace", "path": "/billing/milestones/schedule",
+                                                              "value": {"kickoff": 20, "deployment": 50,
+                                                                        "acceptance": 30}}]})
+    assert tenant.channel_ops.post(f"{path}/propose", {}).status_code == 200
+    assert tenant.channel_ops.request("PUT", f"{path}/shadow", {"enabled": True}).status_code == 200
+    received = tenant.send(webhook_body(sample("service.completed")))
+    tenant.wait_for([received["event_id"]])
+
+    def billed() -> dict[str, Any]:
+        return dict(tenant.finance.get(f"{path}/shadow").json()["billing"])
+
+    wait_until(lambda: billed()["evaluated"] >= 1, 30, what="the shadow billing of the milestone line")
+    report = tenant.finance.get(f"{path}/shadow")
+    schemas.validate("api/responses/policy-shadow.schema.json", report.json())
+    [line] = report.json()["billing"]["items"]
+    assert (line["kind"], line["before"]["amount"], line["after"]["amount"]) == ("milestone", "5000.00", "6250.00")
+    invoice = tenant.finance.get(line["invoice"]).json()
+    assert [x["amount"] for x in invoice["lines"]] == ["5000.00"]  # without effect

@@ -16,8 +16,6 @@ import json
 import re
 from typing import Any
 
-import pytest
-
 from support import ROOT
 
 FLOWS = ROOT / "n8n-workflows"
@@ -49,12 +47,9 @@ def test_the_escalation_flow_notifies_at_75_percent_of_each_exceptions_own_sla()
     assert "sla_hours" in code and "0.75" in code
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "auditor2: PA-5.2 \"A registration that is not decided within that time is escalated\" (CPA-5.1: 3 business "
-    "days) — no flow or job reads approvals: exception-escalation.json polls GET /v1/exceptions only, so an overdue "
-    "deal_registration_review (or deal_extension_review) approval is never escalated. Fix (flows: unowned): a second "
-    "branch polling GET /v1/approvals?queue=channel_ops&status=open and escalating those past due_at as SOP-4.2 "
-    "says (escalation changes who is notified, never who approves)."))
+# Fixed: PA-5.2 "A registration that is not decided within that time is escalated" (CPA-5.1: 3 business days): the
+# exception-escalation flow's approvals branch polls GET /v1/approvals?status=pending&due_before= per queue and
+# escalates each past due as SOP-4.2 says (tests/n8n/test_approval_escalation.py runs its step code).
 def test_some_flow_escalates_overdue_approvals():
     reads = [
         str(node.get("parameters", {}).get("url", ""))

@@ -74,6 +74,13 @@ def test_a_lower_band_rate_charges_the_month_less_per_partner_with_the_invoice_t
     assert report["unchanged"] == 1  # security monitoring (SOP-3.3) is rated as before; 2026-09 is not in the period
     assert report["by_partner"][0]["change"] == report["amount"]["change"] == "-25.00"
     assert report["by_segment"]["platinum"]["change"] == "-25.00"
+    # docs/kpis.md, from the replayed figures: revenue and net realized margin move by the rating's change, in the
+    # partner's tier; the cost (RATE-CLOUD-COMPUTE's unit cost 0.03 x 12,500 units = 375.00) is the same either way.
+    kpis = report["kpis"]
+    assert (kpis["revenue_change"], kpis["net_margin_change"]) == ("-25.00", "-25.00")
+    assert kpis["by_tier"]["platinum"] == {"revenue_change": "-25.00", "net_margin_change": "-25.00"}
+    assert {t: v["revenue_change"] for t, v in kpis["by_tier"].items() if t != "platinum"} == {
+        "gold": "0.00", "silver": "0.00", "registered": "0.00"}
     assert audit.verify_chain(world, "northwind")["records"] == chain  # nothing written
 
 

@@ -13,6 +13,7 @@ from datetime import date
 from statistics import NormalDist
 from typing import Any
 
+from .partners.evidence import counts_until
 from .rules import Rule
 
 MIN_CONFIDENCE = 0.7  # no agent acts below this, whatever it asks for
@@ -138,7 +139,7 @@ def certification_gap(
         return CertificationGap(None, None, True)
 
     def expiry(record: dict[str, Any]) -> date | None:
-        return date.fromisoformat(record["expires_at"]) if record.get("expires_at") else None
+        return counts_until(record)  # its expiry, or its last holder's last day (PA-4.4): one expiry path
 
     def valid_today(record: dict[str, Any]) -> bool:
         end = expiry(record)

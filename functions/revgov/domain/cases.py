@@ -75,7 +75,7 @@ class Case(TypedDict):
     decision: CaseDecision | None
     seen_count: NotRequired[int]  # how many times a watcher found the same thing again
     last_seen_at: NotRequired[str]
-    escalation: NotRequired[dict[str, str]]  # exceptions: when the queue, its lead, the head are told (escalation.py)
+    escalation: NotRequired[dict[str, str]]  # when the queue, its lead, the head are told (escalation.py)
 
 
 @dataclass(frozen=True)

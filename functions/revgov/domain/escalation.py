@@ -7,7 +7,9 @@ the queue lead; at 150% to the head of the owning team." Escalation changes who 
 
 `exception_routing.escalation` {id, clause, remind_at_percent, lead_at_percent, head_at_percent}: the instants are
 fractions of the exception's own SLA window (opened_at → due_at), stamped on the exception when it is opened so that
-whoever notifies (the n8n exception-escalation flow) reads them and needs no policy.
+whoever notifies (the n8n exception-escalation flow) reads them and needs no policy. Approvals carry them too: PA-5.2
+"A registration that is not decided within that time is escalated but is not approved by default" (CPA-5.1 "never
+approved by default"); the flow escalates approvals past due the same way.
 """
 
 from __future__ import annotations

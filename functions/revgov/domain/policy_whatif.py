@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from .ids import typed_id
@@ -58,33 +59,56 @@ _SHOWN_PERCENT = Decimal("0.01")  # a stored line margin is rounded to a hundred
 class Reach:
     """Which stored quote decisions a draft can change, rule by rule inside `pricing`, against the policy a decision
     was made under. The comparison keeps a decision's outcome, approval categories (as queues) and totals; so:
-    - a draft that changes only tier discount caps (PA-6.2: `discount_caps.caps`) changes only the cap findings of
-      quotes priced at those tiers (domain.pricing._discount_caps reads the cap of the quote's own tier);
+    - a draft that changes only discount cap cells (PA-6.2: `discount_caps.caps`, a cap per tier and family) changes
+      only the cap findings of quotes priced at such a tier with a line of such a family (domain.pricing
+      ._discount_caps reads the cell of the quote's tier and the line's family);
+    - a draft that changes only promotions (PA-6.4 / PA-6.5: `promotions`, by code) changes only quotes that carry
+      the code of a promotion it adds, removes or changes (domain.pricing._promotions looks up the quote's codes);
     - a draft that changes only the margin floor (PA-6.3) changes only margin findings: lowered, only of decisions
       that had a line below the old floor (approval category `margin_below_floor`); raised, only of decisions with
       a line whose margin lies from the old floor up to the new one (read from the stored line margins);
-    - neither changes a net or cost total. Anything else changed in `pricing` or `certifications` reaches every
-      decision. Both together reach the union (each confines its effect to its own findings).
+    - cap cells and the floor change no net or cost total. Anything else changed in `pricing` or `certifications`
+      reaches every decision. Several together reach the union (each confines its effect to its own findings).
+    The tiers, families and codes of a decision are those of its stored inputs (`inputs.partner.tier`, each line's
+    catalog item's family, `inputs.quote.promotions`): read only when a cap cell of its tier or a promotion changed.
     tests/unit/test_policy_whatif_reach.py proves each equal to a full replay on random drafts."""
 
     everything: bool = False
-    tiers: frozenset[str] = frozenset()  # partner tiers whose discount caps the draft changes
+    cells: frozenset[tuple[str, str]] = frozenset()  # (tier, family) discount cap cells the draft changes
     floor: tuple[Decimal, Decimal] | None = None  # the margin floor percent (made under, draft) when it changes
+    codes: frozenset[str] = frozenset()  # codes of the promotions the draft adds, removes or changes
+
+    @cached_property
+    def tiers(self) -> frozenset[str]:
+        """The partner tiers with a discount cap cell the draft changes (asked once per decision: kept)."""
+        return frozenset(tier for tier, _ in self.cells)
 
     @property
     def nothing(self) -> bool:
-        return not self.everything and not self.tiers and self.floor is None
+        return not self.everything and not self.cells and self.floor is None and not self.codes
 
     @property
     def reads_lines(self) -> bool:
         """Whether `reaches` needs the stored result's lines (a raised margin floor)."""
         return not self.everything and self.floor is not None and self.floor[1] > self.floor[0]
 
-    def reaches(self, tier: str, categories: list[str], lines: list[dict[str, Any]] | None = None) -> bool:
-        """Whether a decision priced at `tier`, whose stored result has these approval categories (and lines), can
-        come out otherwise under the draft."""
-        if self.everything or tier in self.tiers:
+    def reads_inputs(self, tier: str) -> bool:
+        """Whether `reaches` needs the stored inputs of a decision priced at `tier` (its families or codes)."""
+        return not self.everything and (bool(self.codes) or tier in self.tiers)
+
+    def reaches(self, tier: str, categories: list[str], lines: list[dict[str, Any]] | None = None,
+                inputs: dict[str, Any] | None = None) -> bool:
+        """Whether a decision priced at `tier`, whose stored result has these approval categories (and lines), and
+        with these stored inputs, can come out otherwise under the draft (without lines or inputs: assume it can)."""
+        if self.everything:
             return True
+        if self.codes and (inputs is None or not self.codes.isdisjoint(quote_codes(inputs))):
+            return True
+        if tier in self.tiers and (inputs is None or any((tier, f) in self.cells for f in line_families(inputs))):
+            return True
+        return self._floor_reaches(categories, lines)
+
+    def _floor_reaches(self, categories: list[str], lines: list[dict[str, Any]] | None) -> bool:
         if self.floor is None:
             return False
         was, now = self.floor
@@ -96,8 +120,35 @@ class Reach:
         return any(low <= Decimal(line["margin_percent"]) < high for line in lines)
 
 
+def quote_codes(inputs: dict[str, Any]) -> list[str]:
+    """The promotion codes a stored quote carries."""
+    return list(inputs["quote"].get("promotions") or [])
+
+
+def line_families(inputs: dict[str, Any]) -> set[str]:
+    """The families of a stored quote's lines: its catalog items' (services.pricing.evaluate prices the lines from
+    them), or, for decisions stored with the prices on their lines, the lines' own."""
+    items = (inputs.get("catalog") or {}).get("items")
+    if items is not None:
+        return {str(items[line["sku"]]["family"]) for line in inputs["quote"]["lines"]}
+    return {str(line["family"]) for line in inputs["quote"]["lines"]}
+
+
 _EVERYTHING = Reach(everything=True)
-_CONFINED = frozenset({"discount_caps", "margin_floor"})  # pricing rules whose reach is confined (Reach)
+_CONFINED = frozenset({"discount_caps", "margin_floor", "promotions"})  # pricing rules whose reach is confined
+
+
+def _cells(was: dict[str, Any], now: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """The (tier, family) cap cells that differ (a cell only one side has included: no cap is a finding too)."""
+    return frozenset((tier, family) for tier in was.keys() | now.keys()
+                     for family in (was.get(tier) or {}).keys() | (now.get(tier) or {}).keys()
+                     if (was.get(tier) or {}).get(family) != (now.get(tier) or {}).get(family))
+
+
+def _codes(was: list[dict[str, Any]], now: list[dict[str, Any]]) -> frozenset[str]:
+    """The codes whose promotion differs, compiled as domain.pricing compiles them (by code, the last one wins)."""
+    by_was, by_now = ({p["code"]: p for p in promotions} for promotions in (was, now))
+    return frozenset(c for c in by_was.keys() | by_now.keys() if by_was.get(c) != by_now.get(c))
 
 
 def reach(made_under: dict[str, Any], draft: dict[str, Any]) -> Reach:
@@ -111,18 +162,19 @@ def reach(made_under: dict[str, Any], draft: dict[str, Any]) -> Reach:
     changed = {key for key in was.keys() | now.keys() if was.get(key) != now.get(key)}
     if not changed <= _CONFINED:
         return _EVERYTHING
-    tiers: frozenset[str] = frozenset()
+    cells: frozenset[tuple[str, str]] = frozenset()
     if "discount_caps" in changed:
         caps_was, caps_now = was["discount_caps"], now["discount_caps"]
         if {k: v for k, v in caps_was.items() if k != "caps"} != {k: v for k, v in caps_now.items() if k != "caps"}:
             return _EVERYTHING
-        tiers = frozenset(t for t in caps_was["caps"].keys() | caps_now["caps"].keys()
-                          if caps_was["caps"].get(t) != caps_now["caps"].get(t))
+        cells = _cells(caps_was["caps"], caps_now["caps"])
     floor = None
     if "margin_floor" in changed:  # its id or clause alone: no outcome, category or total changes
         floors = (Decimal(was["margin_floor"]["percent"]), Decimal(now["margin_floor"]["percent"]))
         floor = floors if floors[0] != floors[1] else None
-    return Reach(tiers=tiers, floor=floor)
+    codes = _codes(was.get("promotions") or [], now.get("promotions") or []) if "promotions" in changed \
+        else frozenset()
+    return Reach(cells=cells, floor=floor, codes=codes)
 
 
 def queues(result: dict[str, Any], queue_of: dict[str, str]) -> list[str]:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from .billing.rating import RateTable, rate_usage
-from .money import format_money
+from .money import format_money, round_money
 from .policy_whatif_rebates import totals
 
 
@@ -52,3 +52,13 @@ def usage_changes(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     changed = [r for r in listed if r["before"] != r["after"]]
     return {**totals(listed, lambda r: r["before"], lambda r: r["after"], key="amount"),
             "changed": changed, "unchanged": len(listed) - len(changed)}
+
+
+def billed(tables: Mapping[str, RateTable], record: Mapping[str, Any]) -> tuple[Decimal, Decimal | None]:
+    """What the month's usage is billed at under a policy's tables, amount and cost as a usage line has them
+    (domain.billing.usage: the table's unit cost x the rated units, rounded once); nothing without a table."""
+    table = tables.get(record["metric"])
+    if table is None:
+        return Decimal("0.00"), None
+    rating = rate_usage(table, Decimal(record["quantity"]))
+    return rating.amount, None if table.unit_cost is None else round_money(table.unit_cost * rating.units)

@@ -257,13 +257,14 @@ def sync_tenant_registry(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _shadow_quote(bus_event: dict[str, Any]) -> None:
     from ..services import policy_shadow
 
-    policy_shadow.shadow_quote(runtime(), bus_event)
+    policy_shadow.shadow_event(runtime(), bus_event)
 
 
 @app.lambda_function(name="shadow_policy_drafts")
 def shadow_policy_drafts(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A quote checked (quote.checked), rule policy-shadow: the decision is evaluated under each policy draft in
-    shadow mode and the comparison recorded, without effect on the quote."""
+    """A quote checked (quote.checked) or invoice lines posted (invoice.lines_posted), rule policy-shadow: the
+    decision or the lines are evaluated under each policy draft in shadow mode and the comparison recorded, without
+    effect on them."""
     return drain(event.get("Records", []), _shadow_quote, handler="shadow_policy_drafts")
 
 

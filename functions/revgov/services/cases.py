@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from .. import observe
@@ -17,6 +18,7 @@ from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.cases import Case, CaseDecision, RuleRef
 from ..domain.errors import Conflict, Forbidden, RevgovError
+from ..domain.time import instant
 from ..ports import Changes, DomainEvent, Page, Put, Stored
 from ..runtime import Effect, Runtime
 from . import case_repository, key_lineage
@@ -68,7 +70,7 @@ def open_case(
         policy_version=policy_version,
     )
     ladder = policy.get("exception_routing", {}).get("escalation")
-    if kind == "exception" and ladder:  # SOP-4.2 / COP-4.2: when the queue, its lead and the head are told
+    if ladder:  # SOP-4.2 / COP-4.2: when the queue, its lead and the head are told (an approval's too: PA-5.2)
         case["escalation"] = escalation.marks(ladder, case["opened_at"], case["due_at"])
     return case, _opened(case, category, route.queue, requested_by)
 
@@ -132,9 +134,33 @@ def get_case(rt: Runtime, tenant_id: str, kind: str, case_id: str) -> tuple[Case
 
 
 def list_cases(
-    rt: Runtime, tenant_id: str, kind: str, *, status: str, queue: str | None, limit: int, cursor: str | None
+    rt: Runtime,
+    tenant_id: str,
+    kind: str,
+    *,
+    status: str,
+    queue: str | None,
+    limit: int,
+    cursor: str | None,
+    due_before: datetime | None = None,
 ) -> Page:
-    return case_repository.page_by_status(rt.store, tenant_id, kind, status, queue=queue, limit=limit, cursor=cursor)
+    """A page of cases by queue and due time; with `due_before`, only those due before that instant (what an
+    escalation flow polls: PA-5.2 "A registration that is not decided within that time is escalated")."""
+    if due_before is None:
+        return case_repository.page_by_status(rt.store, tenant_id, kind, status, queue=queue, limit=limit,
+                                              cursor=cursor)
+    items: list[Stored] = []
+    while True:  # up to `limit` matches and the cursor to go on from; a queue's cases come by due time
+        page = case_repository.page_by_status(rt.store, tenant_id, kind, status, queue=queue,
+                                              limit=limit - len(items), cursor=cursor)
+        for item in page.items:
+            if instant(item.data["due_at"]) < due_before:
+                items.append(item)
+            elif queue is not None:  # none after this one in the queue is due earlier
+                return Page(items, None)
+        cursor = page.next_cursor
+        if len(items) >= limit or not cursor:
+            return Page(items, cursor)
 
 
 def decide_case(

@@ -18,19 +18,14 @@ from ..domain import policy_whatif
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, RuleViolation
-from ..domain.policy_change import APPROVED, PROPOSED
 from ..ports import Changes, Delete, Put
 from ..runtime import Runtime
-from . import decision_repository, decisions, policy_drafts
+from . import decision_repository, decisions, policy_drafts, policy_shadow_billing
+from .policy_shadow_repository import LIVE, PAGE, RESULTS, SHADOWING, live_drafts
 from .policy_whatif import queue_of  # category -> queue under a policy, as the what-if counts approvals
 from .pricing import evaluate
 from .tenants import policy_at
 from .toolkit import pages
-
-SHADOWING = "POLICY_SHADOWING"  # draft id -> since when it is evaluated on live quote checks
-RESULTS = "POLICY_SHADOW"  # <draft id>#<decision id> -> the comparison
-LIVE = (PROPOSED, APPROVED)
-_PAGE = 200
 
 
 def set_shadow(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +53,14 @@ def set_shadow(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any])
     return report(rt, who, draft_id, differences_only=True, limit=50, cursor=None)
 
 
+def shadow_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
+    """The handler's use case (rule `policy-shadow`): a quote checked, or invoice lines posted, evaluated under every
+    shadowed draft (raises, so the queue retries)."""
+    if (bus_event.get("source"), bus_event.get("detail-type")) == ("revgov.billing", "invoice.lines_posted"):
+        return policy_shadow_billing.shadow_lines(rt, bus_event)
+    return shadow_quote(rt, bus_event)
+
+
 def shadow_quote(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
     """The handler's use case for one `quote.checked` event (raises, so the queue retries)."""
     detail = bus_event.get("detail")
@@ -66,7 +69,7 @@ def shadow_quote(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
             or not isinstance(detail.get("decision_id"), str):
         raise RuleViolation("not a revgov.pricing quote.checked event naming its tenant and decision")
     tenant_id, decision_id = detail["tenant_id"], detail["decision_id"]
-    shadowed = rt.store.query(tenant_id, SHADOWING, limit=_PAGE).items
+    shadowed = live_drafts(rt, tenant_id)
     if not shadowed:
         return {"status": "none"}
     head = decision_repository.read(rt.store, tenant_id, decision_id)
@@ -75,11 +78,7 @@ def shadow_quote(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
     decision = decisions.whole(rt, tenant_id, head.data)
     queues_before = queue_of(policy_at(rt, tenant_id, decision["policy_version"]))
     puts = []
-    for item in shadowed:
-        stored = rt.store.get(tenant_id, policy_drafts.DRAFTS, item.key)
-        if stored is None or stored.data["status"] not in LIVE:
-            continue
-        draft = stored.data
+    for draft in shadowed:
         after = evaluate(draft["policy"], draft["policy_version"], decision["inputs"])
         row = policy_whatif.compare(decision, decision["result"], after, queues_before,
                                     queue_of(draft["policy"]))
@@ -99,11 +98,11 @@ def report(rt: Runtime, who: Principal, draft_id: str, *, differences_only: bool
     them), and a page of the checks (only those it would have decided otherwise, unless asked for all)."""
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
     on = rt.store.get(who.tenant_id, SHADOWING, draft_id)
-    rows = [item.data for item in pages(rt.store, who.tenant_id, RESULTS, prefix=f"{draft_id}#", page_size=_PAGE)]
+    rows = [item.data for item in pages(rt.store, who.tenant_id, RESULTS, prefix=f"{draft_id}#", page_size=PAGE)]
     summary = policy_whatif.summarize(iter(rows), examples=5)
     listed = rt.store.query(who.tenant_id, RESULTS, limit=limit, cursor=cursor, prefix=f"{draft_id}#")
     items = [i.data for i in listed.items if i.data["differs"] or not differences_only]
     return {"draft_id": draft_id, "status": draft["status"], "shadowing": on is not None,
             "since": on.data["since"] if on else None, "evaluated": len(rows),
             "differing": sum(1 for r in rows if r["differs"]), "summary": summary, "items": items,
-            "next_cursor": listed.next_cursor}
+            "next_cursor": listed.next_cursor, "billing": policy_shadow_billing.report(rt, who.tenant_id, draft_id)}

@@ -120,7 +120,8 @@ class _Replayer:
     def _compare_whole(self, decision: dict[str, Any]) -> dict[str, Any]:
         result = decision["result"]
         if self.reach(decision["policy_version"]).reaches(decision["inputs"]["partner"]["tier"],
-                                                          result["approval_categories"], result.get("lines")):
+                                                          result["approval_categories"], result.get("lines"),
+                                                          decision["inputs"]):
             return self.compare(decision)
         return policy_whatif.compare(decision, result, result, self._queues_of(decision["policy_version"]),
                                      self.draft_queues)
@@ -149,12 +150,14 @@ class _Replayer:
                 self._before[values] = known
         return known
 
-    def _reaches(self, version: str, tier: str, categories: str, lines: str | None) -> bool:
+    def _reaches(self, version: str, tier: str, categories: str, lines: str | None, inputs: str) -> bool:
         found = self.reach(json.loads(version))
         if found.nothing or found.everything:
             return found.everything
-        return found.reaches(json.loads(tier), json.loads(categories),
-                             json.loads(lines) if lines is not None and found.reads_lines else None)
+        priced_at = json.loads(tier)
+        return found.reaches(priced_at, json.loads(categories),
+                             json.loads(lines) if lines is not None and found.reads_lines else None,
+                             json.loads(inputs) if found.reads_inputs(priced_at) else None)
 
     def tally(self, prefix: str, start: str, end: str) -> policy_whatif.Tally:
         """The comparisons of one share of the window (the stored quote decisions made from day `start` to day `end`
@@ -171,7 +174,7 @@ class _Replayer:
                     tally.add(self._compare_whole(decisions.whole(self.rt, self.tenant_id, stored.data)))
                 continue
             before, kept = self.sides_as_made(version, outcome, categories, net, cost)
-            reached = self._reaches(version, tier, categories, values[10] if len(values) > 10 else None)
+            reached = self._reaches(version, tier, categories, values[10] if len(values) > 10 else None, inputs)
             tally.add({"decision_id": key, "segment": loads(tier), "before": before,
                        "after": self.after_of(inputs) if reached else kept})
         return tally.folded()

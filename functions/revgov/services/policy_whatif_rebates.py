@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 from ..domain import kpis as core
 from ..domain import policy_whatif_rebates as policy_whatif
 from ..domain.access import Principal
-from ..domain.partners import tiers_by_rank
 from ..domain.rebates.policy import PartnerFacts, Period
 from ..domain.tenants import Tenant
 from ..runtime import Runtime
 from . import policy_drafts
-from .analytics.rollups import DIRECTORY, ROLLUPS, rollup_key
 from .analytics.thresholds import rebate_programs, thresholds
+from .policy_whatif_kpis import rollups
 from .rebates import rate_under
 from .rebates import repository as rebate_records
 from .tenants import load_tenant
@@ -99,14 +98,8 @@ def _kpis(rt: Runtime, tenant: Tenant, period: Period,
     rebates = [policy_whatif.rebates_minor(
         [own[0] if name == period.name else _rated(rt, tenant, policy, version, Period.parse(name))[0]
          for name in names]) for policy, version, own in sides]
-    tier_names = [t["tier"] for t in tiers_by_rank(tenant.policy)]
-    scopes = [core.ALL, *(f"tier:{t}" for t in tier_names)]
-    keys = {(m, s): (tenant.tenant_id, ROLLUPS, rollup_key(m, s)) for m in target.months for s in scopes}
-    stored = rt.store.get_many([*keys.values(), (tenant.tenant_id, ROLLUPS, DIRECTORY)])
-    merged = {s: core.merge(stored[keys[m, s]].data for m in target.months if keys[m, s] in stored) for s in scopes}
-    by_tier = {t: merged[f"tier:{t}"] for t in tier_names}
-    directory = stored.get((tenant.tenant_id, ROLLUPS, DIRECTORY))
-    members = policy_whatif.kpi_members(directory.data["partners"] if directory else {}, by_tier)
+    read = rollups(rt, tenant, target)
+    members = policy_whatif.kpi_members(read.directory, read.by_tier)
     levels = [thresholds(policy, len(target.months)) for policy, _, _ in sides]
     return {"period": target.name, "rebate_periods": names,
-            **policy_whatif.rebate_kpis(merged[core.ALL], by_tier, rebates, levels, members)}
+            **policy_whatif.rebate_kpis(read.total, read.by_tier, rebates, levels, members)}

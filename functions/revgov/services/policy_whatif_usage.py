@@ -12,26 +12,21 @@ from typing import Any
 
 from ..domain import policy_whatif_usage as domain
 from ..domain.access import Principal
-from ..domain.errors import FieldError, RuleViolation
-from ..domain.kpis import Period
 from ..runtime import Runtime
 from . import partner_repository, policy_drafts
 from .billing.repository import USAGE
+from .policy_whatif_billing import period_of_body
+from .policy_whatif_kpis import moved_kpis
 from .tenants import load_tenant
 from .toolkit import pages
 
 
-def _months(body: dict[str, Any]) -> Period:
-    try:
-        return Period.parse(str(body["period"]))
-    except ValueError as bad:
-        raise RuleViolation(str(bad), errors=[FieldError("/period", "not a month or quarter")]) from bad
-
-
 def whatif_usage(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """The period's metered usage rated as the policy in force rates it and as the draft would: per partner and
-    metric the amount before and after, what its invoices carry (with links), totals per partner and by segment."""
-    period = _months(body)
+    metric the amount before and after, what its invoices carry (with links), totals per partner and by segment, and
+    the KPIs the change moves (revenue and net realized margin by tier, each month's usage moved from the rating in
+    force to the draft's)."""
+    period = period_of_body(body)
     examples = int(body.get("examples", 5))
     tenant, _ = load_tenant(rt, who.tenant_id)
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
@@ -41,5 +36,8 @@ def whatif_usage(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any
     partners = partner_repository.get_many(rt.store, who.tenant_id, sorted({r["partner_id"] for r in records}))
     rows = [domain.usage_row(r, before, after, str(partners.get(r["partner_id"], {}).get("tier") or "none"),
                              examples) for r in records]
+    moves = [(r["partner_id"], row["segment"], domain.billed(before, r), domain.billed(after, r))
+             for r, row in zip(records, rows, strict=True)]
     return {"draft_id": draft_id, "draft_version": draft["policy_version"], "active_version": tenant.policy_version,
-            "period": period.name, "months": list(period.months), **domain.usage_changes(rows)}
+            "period": period.name, "months": list(period.months), **domain.usage_changes(rows),
+            "kpis": moved_kpis(rt, tenant, period, moves)}

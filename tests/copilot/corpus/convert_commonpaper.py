@@ -3,7 +3,8 @@ contract format (`### CPPA-n.n Title` per clause), keeping its wording.
 
 Only markup changes: the <span> tags and ** are dropped, each `n.` section becomes `## n. Title`, each `n.m` item a
 clause `### CPPA-n.m Title` (the item's bold lead title, or the section's title when the item has none), lettered
-sub-items stay list lines under their lead-in. Usage: python convert_commonpaper.py RAW.md > partnership-agreement.md
+sub-items (and their roman sub-items) stay list lines under their lead-in. `convert_commonpaper_dpa.py` runs it with
+its own header and prefix. Usage: python convert_commonpaper.py RAW.md > partnership-agreement.md
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def clean(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-def convert(raw: str) -> str:
-    out = [HEADER]
+def convert(raw: str, header: str = HEADER, prefix: str = "CPPA") -> str:
+    out = [header]
     section_title = ""
     section_no = ""
     for line in raw.splitlines():
@@ -56,11 +57,11 @@ def convert(raw: str) -> str:
                 title, text = definition.group(1), clean(rest)
             else:
                 title, text = section_title, clean(rest)
-            out.append(f"\n### CPPA-{section_no}.{item.group(1)} {title}\n")
+            out.append(f"\n### {prefix}-{section_no}.{item.group(1)} {title}\n")
             if text:
                 out.append(text + "\n")
             continue
-        sub = re.match(r"^([a-z])\.\s+(.*)$", body)
+        sub = re.match(r"^([a-z]|[ivx]+)\.\s+(.*)$", body)
         if indent >= 8 and sub:
             out.append(f"{sub.group(1)}. {clean(sub.group(2))}\n")
             continue

@@ -8,14 +8,17 @@ contract clause it rests on, taken from `policy.onboarding`, `policy.partner_tie
 - `evidence`: documents and certifications recorded and valid as of a day, product families an expiry bars;
 - `assessment`: the checks that gate activation and the submission they decide;
 - `entitlements`: what the partner is entitled to at a time;
-- `backfill`: an onboarding that happened before Revgov recorded it, replayed at its own instants.
+- `backfill`: an onboarding that happened before Revgov recorded it, replayed at its own instants;
+- `departures`: a certified individual leaving (PA-4.4 / CPA-4.2), the notice owed and its breach.
 """
 
 from .assessment import Assessment, activation_route, assess, submitted, tier_unmet
 from .backfill import BACKFILL_ACTOR, Filed, OnboardingHistory, backfilled
+from .departures import Departure, QuoteSeen, late_notice_reason, quotes_while_unnotified, record_departure
 from .entitlements import effective_tier, entitlement, entitlements, held_tier
 from .evidence import (
     barred_families,
+    counts_until,
     family_expired_on,
     family_expiry_gaps,
     record_certification,
@@ -55,9 +58,11 @@ __all__ = [
     "TAKES_TERMS",
     "TRANSITIONS",
     "Assessment",
+    "Departure",
     "Filed",
     "OnboardingHistory",
     "Partner",
+    "QuoteSeen",
     "activation_route",
     "amended_terms",
     "application_lapse",
@@ -65,6 +70,7 @@ __all__ = [
     "awaiting_approval",
     "backfilled",
     "barred_families",
+    "counts_until",
     "decided",
     "effective_tier",
     "entitlement",
@@ -74,12 +80,15 @@ __all__ = [
     "family_expiry_gaps",
     "held_tier",
     "insurance_lapse",
+    "late_notice_reason",
     "moved_by_rule",
     "moved_to",
     "new_application",
     "not_onboarded_on",
     "onboarding_problems",
+    "quotes_while_unnotified",
     "record_certification",
+    "record_departure",
     "record_document",
     "required_documents",
     "required_terms",

@@ -13,7 +13,7 @@ from ..access import Principal
 from ..errors import Conflict, RuleViolation
 from ..money import format_money, parse_money
 from ..time import add_months, parse_day, parse_instant
-from .evidence import valid_certifications, valid_on
+from .evidence import counts_until, valid_certifications, valid_on
 from .lifecycle import TAKES_SUBMISSION, moved, require
 from .rules import onboarding, payment_terms, required_documents, required_terms, rule_ref, tier, tiers_by_rank
 from .standing import application_lapse
@@ -107,6 +107,16 @@ def _certification_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any], d
 
 
 # --- tiers and terms -------------------------------------------------------------------------
+def _ended(record: Mapping[str, Any]) -> str:
+    """Why a certification earned by `day` no longer counts: its expiry, or its last holder's departure (PA-4.4)."""
+    end = counts_until(record)
+    if end is None:
+        return "is not yet valid"
+    if record.get("holder_left_on") and end == parse_day(record["holder_left_on"]):
+        return f"stopped counting on {end.isoformat()}, its last certified individual's last day of employment"
+    return f"expired on {end.isoformat()}"
+
+
 def tier_unmet(
     rule: Mapping[str, Any], partner: Mapping[str, Any], day: date, commitment: Decimal | None
 ) -> list[dict[str, Any]]:
@@ -122,7 +132,7 @@ def tier_unmet(
         if record is None:
             unmet.append(rule_ref(rule, f"{cert_id}, required for {rule['name']}, is not held"))
         elif not valid_on(record, day):
-            when = f"expired on {record['expires_at']}" if record.get("expires_at") else "is not yet valid"
+            when = _ended(record)
             if parse_day(record["earned_at"]) > day:
                 when = f"was not yet earned ({record['earned_at']})"
             unmet.append(rule_ref(rule, f"{cert_id}, required for {rule['name']}, {when}"))

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import NotFound, RuleViolation
 from ..time import add_months, parse_day, parse_instant
 from .assessment import tier_unmet
-from .evidence import valid_on
+from .evidence import counts_until, valid_on
 from .rules import entitlement_names, onboarding, rule_ref, tier, tiers_by_rank
 
 _MONEY = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
@@ -68,7 +68,9 @@ def _still_held(rule: Mapping[str, Any], partner: Mapping[str, Any], day: date, 
             return False
         if valid_on(record, day):
             continue
-        lacking_since = parse_day(record["expires_at"]) + timedelta(days=1)
+        ended = counts_until(record)
+        assert ended is not None  # earned by `day` and not valid on it: it ended before
+        lacking_since = ended + timedelta(days=1)
         over_grace = lacking_since + timedelta(days=grace)  # the first day lacking for more than `grace` days
         if day >= add_months(over_grace.replace(day=1), 1):
             return False

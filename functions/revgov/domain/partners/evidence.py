@@ -1,5 +1,9 @@
 """The evidence a partner files: onboarding documents and certifications, checked against the policy's catalogue when
-recorded (PA-4.2), and read back as of a day: which are valid, which product families an expiry bars (PA-4.3)."""
+recorded (PA-4.2), and read back as of a day: which are valid, which product families an expiry bars (PA-4.3).
+
+A certification stops counting at the end of its last counting day (`counts_until`): its expiry (PA-4.2), or the last
+day of employment of its last certified individual where that is earlier (PA-4.4: "with the same effect as expiry under
+PA-4.3"; CPA-4.2 / CPA-4.3 "expires or stops counting"). Every reading below goes through it: one expiry path."""
 
 from __future__ import annotations
 
@@ -17,11 +21,19 @@ from .rules import certification_families, onboarding, required_documents
 _EXPIRY_GAPS_KEPT = 20
 
 
+def counts_until(record: Mapping[str, Any]) -> date | None:
+    """The last day a dated record counts (to 23:59:59 UTC): its expiry day (PA-4.2), or, for a certification whose
+    last certified individual left, that individual's last day of employment if earlier (PA-4.4: "ceases to count for
+    the Partner on the individual's last day of employment, with the same effect as expiry"). None: no end."""
+    ends = [parse_day(day) for day in (record.get("expires_at"), record.get("holder_left_on")) if day]
+    return min(ends) if ends else None
+
+
 def valid_on(record: Mapping[str, Any], day: date) -> bool:
-    """A dated record counts from its start day through its expiry day (to 23:59:59 UTC, PA-4.2)."""
+    """A dated record counts from its start day through its last counting day (`counts_until`)."""
     start = parse_day(record.get("earned_at") or record["issued_at"])
-    expires = record.get("expires_at")
-    return start <= day and (expires is None or day <= parse_day(expires))
+    end = counts_until(record)
+    return start <= day and (end is None or day <= end)
 
 
 def valid_certifications(partner: Mapping[str, Any], day: date) -> set[str]:
@@ -89,8 +101,10 @@ def _catalogued(policy: Mapping[str, Any], cert_id: str) -> dict[str, Any]:
 
 def _latest_expiry(previous: Mapping[str, Any] | None, earned: date, months: int) -> date:
     """Without a renewal a certification runs its full validity period from `earned`; a renewal before expiry
-    extends the previous expiry by a full period (PA-4.2)."""
-    if previous and previous.get("expires_at") and earned <= parse_day(previous["expires_at"]):
+    extends the previous expiry by a full period (PA-4.2). One whose certified individuals all left is not renewed by
+    someone else's certificate: that one runs from its own `earned` day (PA-4.1: "held by an individual employee")."""
+    renewable = previous and previous.get("expires_at") and not previous.get("holder_left_on")
+    if previous and renewable and earned <= parse_day(previous["expires_at"]):
         return add_months(parse_day(previous["expires_at"]), months)
     return add_months(earned, months) - timedelta(days=1)
 
@@ -114,9 +128,21 @@ def _expiry_gaps(previous: Mapping[str, Any] | None, at: str) -> list[dict[str, 
     """Recorded after the previous one had expired: keep when it expired and when validity was recorded again, which
     PA-4.3(d) / CPA-4.3(d) measure ("lapse if a valid certification is not recorded within 30 days")."""
     gaps = list((previous or {}).get("expiry_gaps", []))
-    if previous and previous.get("expires_at") and parse_day(previous["expires_at"]) < parse_instant(at).date():
-        gaps.append({"expired_on": previous["expires_at"], "recorded_again_at": at})
+    ended = counts_until(previous) if previous else None
+    if ended is not None and ended < parse_instant(at).date():
+        gaps.append({"expired_on": ended.isoformat(), "recorded_again_at": at})
     return gaps[-_EXPIRY_GAPS_KEPT:]
+
+
+def _holders(previous: Mapping[str, Any] | None, certification: Mapping[str, Any]) -> dict[str, Any]:
+    """How many of the partner's staff hold it (PA-4.4 turns on "the only certified individual"): as given, else as
+    on file while someone still holds it, else one. The departures of a spell someone still holds stay on record."""
+    spell_goes_on = previous is not None and not previous.get("holder_left_on")
+    carried = int(previous.get("holders", 1)) if previous is not None and spell_goes_on else 1
+    kept: dict[str, Any] = {"holders": int(certification.get("holders") or carried)}
+    if previous is not None and spell_goes_on and previous.get("departures"):
+        kept["departures"] = list(previous["departures"])
+    return kept
 
 
 def record_certification(
@@ -143,6 +169,7 @@ def record_certification(
         "expires_at": certification.get("expires_at") or latest.isoformat(),
         "recorded_at": at,
         "recorded_by": by.actor,
+        **_holders(previous, certification),
     }
     gaps = _expiry_gaps(previous, at)
     if gaps:
@@ -161,7 +188,7 @@ def barred_families(policy: Mapping[str, Any], partner: Mapping[str, Any], day: 
     lapsed = {
         families[cid]
         for cid, record in held.items()
-        if cid in families and record.get("expires_at") and parse_day(record["expires_at"]) < day
+        if cid in families and (end := counts_until(record)) is not None and end < day
     }
     certified = {families[cid] for cid in valid_certifications(partner, day) if cid in families}
     return lapsed - certified
@@ -175,9 +202,9 @@ def family_expired_on(policy: Mapping[str, Any], partner: Mapping[str, Any], fam
     families = certification_families(policy)
     held = partner.get("certifications", {})
     return max(
-        parse_day(record["expires_at"])
+        end
         for cid, record in held.items()
-        if families.get(cid) == family and record.get("expires_at")
+        if families.get(cid) == family and (end := counts_until(record)) is not None
     )
 
 

@@ -7,12 +7,18 @@ from typing import Any
 
 from ...domain import cases as domain
 from ...domain.cases import OPEN, OUTCOMES
+from ...domain.time import parse_instant
 from ...services import cases
 from ..http import Call
 from ..registry import STAFF, QueryParam, operation
 
 QUEUES = ("finance", "channel_ops", "legal", "customer_success")
 _QUEUE = QueryParam("queue", "only this queue", enum=QUEUES)
+_DUE_BEFORE = QueryParam(
+    "due_before",
+    "only those due before this UTC time, e.g. the escalation flow's now (PA-5.2: not decided in time is escalated)",
+    pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z",
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def _list_route(case: CaseKind) -> None:
         roles=STAFF,
         tag=f"{kind}s",
         paginated=True,
-        query=(status, _QUEUE),
+        query=(status, _QUEUE, _DUE_BEFORE),
         response_schema="api/responses/case-page.schema.json",
     )
     def list_cases(call: Call) -> Any:
@@ -70,6 +76,8 @@ def _list_route(case: CaseKind) -> None:
             queue=call.query.get("queue"),
             limit=call.limit,
             cursor=call.cursor,
+            due_before=parse_instant(due, field_path="/query/due_before") if (due := call.query.get("due_before"))
+            else None,
         )
         return {"items": [domain.view(item.data) for item in page.items], "next_cursor": page.next_cursor}
 

@@ -8,7 +8,7 @@ from typing import Any
 from ...domain.access import Role
 from ...domain.errors import NotFound
 from ...domain.partners import STATUSES
-from ...services import partners
+from ...services import partner_departures, partners
 from ..http import Call
 from ..registry import STAFF, TENANT, QueryParam, operation
 from .status_changes import StatusChanges
@@ -17,6 +17,7 @@ ONBOARDING = frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.SALES})
 EVIDENCE = ONBOARDING | {Role.PARTNER}
 SUSPENDERS = frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.LEGAL, Role.FINANCE})
 TERMINATORS = frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.LEGAL})
+DEPARTURES = frozenset({Role.ADMIN, Role.CHANNEL_OPS, Role.PARTNER})
 _PARTNER = {"partner_id": "ptr"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _AT = QueryParam(
@@ -145,6 +146,24 @@ def add_partner_document(call: Call) -> dict[str, Any]:
 )
 def add_partner_certification(call: Call) -> dict[str, Any]:
     return partners.add_certification(call.runtime, call.who, _own(call), call.body)
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/certification-departures",
+    summary="Record that a certified individual left (PA-4.4): the last one leaving ends the certification like expiry",
+    # PA-4.4: "The Partner must notify Channel Operations": the partner's own key records it (its own certifications
+    # only), or Channel Operations on its notice; it can only take validity away, never lift a bar
+    roles=DEPARTURES,
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/certification-departure.schema.json",
+    status=201,
+    example={"certification_id": "cert-security-pro", "last_day": "2026-11-20"},
+    response_schema="api/responses/certification-departure-recorded.schema.json",
+)
+def record_certification_departure(call: Call) -> dict[str, Any]:
+    return partner_departures.record(call.runtime, call.who, _own(call), call.body)
 
 
 @operation(

@@ -7,7 +7,14 @@ from typing import Any
 from ...domain.access import Role
 from ...domain.errors import MalformedRequest, UnsupportedMediaType
 from ...schemas import validate
-from ...services import policy_drafts, policy_shadow, policy_whatif, policy_whatif_rebates, policy_whatif_usage
+from ...services import (
+    policy_drafts,
+    policy_shadow,
+    policy_whatif,
+    policy_whatif_billing,
+    policy_whatif_rebates,
+    policy_whatif_usage,
+)
 from ..http import Call, parse_json
 from ..registry import STAFF, QueryParam, operation
 
@@ -177,6 +184,22 @@ def whatif_policy_draft_rebates(call: Call) -> dict[str, Any]:
            response_schema="api/responses/policy-usage-whatif.schema.json")
 def whatif_policy_draft_usage(call: Call) -> dict[str, Any]:
     return policy_whatif_usage.whatif_usage(call.runtime, call.who, call.params["draft_id"], call.body)
+
+
+@operation("POST", "/v1/policy/drafts/{draft_id}/billing-whatif", summary="Replay a month's (or quarter's) invoice "
+           "lines under the draft's billing rules: invoice amount per partner and tier, changes with their records",
+           roles=STAFF, tag="policy", id_params=_DRAFT, body_schema="api/policy-whatif-billing.schema.json",
+           status=200, example={"period": "2026-10", "examples": 5},
+           description="The lines of the period's invoices (draft and issued) and the credit notes held for approval, "
+           "each replayed from what it records with the function billing posted it with, under the policy in force "
+           "and under the draft: shipments (price list), activation months (proration), cancellation credits, "
+           "milestones (schedule, within the statement of work), every credit against the credit-note limit; other "
+           "lines kept as invoiced. Per partner and tier the invoice amount before and after, per kind of line the "
+           "changed lines with their invoice, line and event ids, the credit-note limits, lines the policy in force "
+           "would not bill as invoiced, and `kpis`: revenue and net realized margin overall and by tier. Nothing is "
+           "written.", response_schema="api/responses/policy-billing-whatif.schema.json")
+def whatif_policy_draft_billing(call: Call) -> dict[str, Any]:
+    return policy_whatif_billing.whatif_billing(call.runtime, call.who, call.params["draft_id"], call.body)
 
 
 @operation("POST", "/v1/policy/drafts/{draft_id}/propose", summary="Propose the draft: the roles the active policy "
