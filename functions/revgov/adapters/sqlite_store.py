@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -94,6 +94,9 @@ class SqliteDocumentStore(BaseDocumentStore):
         super().__init__(clock, ids)
         self.db = db
         self.bus = bus
+        # a commit whose head another writer of this process moved retries at once under the writer lock, where no
+        # writer of this process can move it again (another process meets SQLite's lock; its moves retry as before)
+        self._sealing = db.writing
 
     @contextmanager
     def publishing(self) -> Iterator[None]:
@@ -148,12 +151,6 @@ class SqliteDocumentStore(BaseDocumentStore):
             if len(found) < page_size:
                 return
             after = found[-1][0]
-
-    def _sealing(self) -> AbstractContextManager[Any] | None:
-        """This process's writer lock: a commit whose head another writer of this process moved retries at once,
-        sealing on a head no writer of this process can move before it writes (another process on the file meets
-        SQLite's lock instead, and a head it moves is retried after a backoff as before)."""
-        return self.db.writing()
 
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
         outbox: list[Row] = []
