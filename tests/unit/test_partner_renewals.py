@@ -96,6 +96,7 @@ def test_renewal_due_is_published_once_from_the_reminder_lead_before_the_last_no
     assert renewals.sweep_terms(rt, "northwind")["renewal_due"] == 0
     (event,) = _events(rt, "partner.renewal_due")
     assert event["detail"]["last_notice_day"] == "2026-11-01" and event["detail"]["year_end"] == "2026-12-31"
+    assert event["detail"]["partner_id"] == partner["partner_id"]
 
 
 def test_pa_13_1_a_partner_notice_on_the_last_day_ends_the_agreement_at_year_end_through_termination():
@@ -174,7 +175,8 @@ def test_who_may_give_notice_a_second_notice_and_a_rivals_partner():
     clock.set("2026-05-01T09:00:00.000Z")
     with pytest.raises(Forbidden):  # finance is neither party's voice here
         renewals.give_notice(rt, FINANCE, partner["partner_id"], {"reason": "finance says so"})
-    rival = Principal("northwind", Role.PARTNER, "key_01JX00000000000000000RIVAL", partner_id="ptr_01JX0000000000000000RIVAL0")
+    rival = Principal("northwind", Role.PARTNER, "key_01JX00000000000000000RIVAL",
+                      partner_id="ptr_01JX0000000000000000RIVAL0")
     with pytest.raises(NotFound):
         renewals.give_notice(rt, rival, partner["partner_id"], {"reason": "not mine"})
     with pytest.raises(NotFound):
@@ -194,7 +196,7 @@ def test_a_terminated_partner_has_no_term_to_renew_or_end():
 
 
 def test_the_scheduled_handler_runs_the_sweep(monkeypatch):
-    rt, clock, partner = _active()
+    rt, clock, _partner = _active()
     clock.set("2027-01-01T02:00:00.000Z")
     monkeypatch.setattr(handlers, "runtime", lambda: rt)
     monkeypatch.setattr(handlers, "_tenant_ids", lambda: iter(["northwind"]))

@@ -18,8 +18,7 @@ from ..domain.access import PLATFORM
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..services import events as event_log
-from ..services import renewals
-from ..services import tenant_repository
+from ..services import renewals, tenant_repository
 from ..services.billing import overdue as credit_holds
 from .agent_handlers import (  # noqa: F401  (re-exported: app.py and the local scheduler find every handler here)
     agent_billing_reconciler,

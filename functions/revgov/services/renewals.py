@@ -52,7 +52,7 @@ def _visible(rt: Runtime, who: Principal, partner_id: str) -> tuple[dict[str, An
 
 
 def get_term(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
-    """The partner's agreement term: start, current Program Year end, renewals, a notice on file, the last notice day."""
+    """The partner's agreement term: start, current Program Year end, renewals, a notice on file, last notice day."""
     rule, _, _ = _rule(rt, who.tenant_id)
     partner, _ = _visible(rt, who, partner_id)
     return renewals.view(rule, partner)
