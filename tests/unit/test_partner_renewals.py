@@ -17,8 +17,10 @@ import pytest
 
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
+from revgov.domain.deals import ended_by_termination
 from revgov.domain.errors import Conflict, Forbidden, MalformedRequest, NotFound, RuleViolation
 from revgov.domain.partners import tiers_by_rank
+from revgov.domain.partners.portal_access import access_refused
 from revgov.edge import handlers
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.services import partners, renewals
@@ -201,3 +203,21 @@ def test_the_scheduled_handler_runs_the_sweep(monkeypatch):
     monkeypatch.setattr(handlers, "runtime", lambda: rt)
     monkeypatch.setattr(handlers, "_tenant_ids", lambda: iter(["northwind"]))
     assert handlers.partner_term_sweep({}, None)["renewed"] == 1
+
+
+def test_pa_13_3_effects_follow_an_agreement_ended_at_year_end():
+    """PA-13.3: "On termination: [...] deal registrations end"; PA-9.6: "Portal access ends 90 days after
+    termination" — counted from the end of the Program Year the agreement ended with (PA-13.1)."""
+    rt, clock, partner = _active()
+    clock.set("2026-06-01T09:00:00.000Z")
+    renewals.give_notice(rt, _key(partner), partner["partner_id"], {"reason": "leaving the programme"})
+    clock.set("2027-01-03T02:00:00.000Z")  # the sweep ran two days late
+    assert renewals.sweep_terms(rt, "northwind")["terminated"] == 1
+    stored, _ = partners.load_partner(rt, "northwind", partner["partner_id"])
+    policy = _policy(rt)
+    deal = {"deal_id": "deal_1", "status": "approved", "partner_id": partner["partner_id"]}
+    ended = ended_by_termination(policy, deal, stored)
+    assert ended is not None and ended["clause"] == "PA-13.3"
+    # 2027-01-01T00:00Z + 90 days = 2027-04-01T00:00Z
+    assert access_refused(policy, stored, "2027-03-31T23:59:59.999Z") is None
+    assert access_refused(policy, stored, "2027-04-01T00:00:00.000Z") is not None
