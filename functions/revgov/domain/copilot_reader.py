@@ -74,6 +74,25 @@ _SAME = (
 _SYNONYMS = {word: group.split()[0] for group in _SAME for word in group.split()}
 
 
+# Question phrases that say a contract word in other words (the eighth round; each seen in a question set): appended
+# to the question, never to a clause, so a clause's own words are unchanged.
+_PHRASES = (
+    (re.compile(r"\bwalk(?:s|ing)? away\b", re.I), "terminate"),
+    (re.compile(r"\bdrag(?:s|ged|ging)? on\b", re.I), "continue"),
+    (re.compile(r"\blog-?ins?\b", re.I), "accounts credentials"),
+    (re.compile(r"\b(?:stolen|steal|stole|hacked|leaked) (?:\w+ ){0,3}passwords?\b|\bpasswords? (?:\w+ ){0,2}"
+                r"(?:stolen|hacked|leaked)\b", re.I), "compromised unauthorized access"),
+    (re.compile(r"\banswers? for\b", re.I), "responsible"),
+    (re.compile(r"\bpass(?:es|ed)? (?:\w+ ){0,3}on to\b", re.I), "disclose"),
+)
+
+
+def with_paraphrases(question: str) -> str:
+    """The question with the contract words of its paraphrases appended ("walk away" → "… terminate")."""
+    extra = [words for pattern, words in _PHRASES if pattern.search(question)]
+    return f"{question} {' '.join(extra)}" if extra else question
+
+
 def content_terms(text: str) -> list[str]:
     return list(_content_terms(text))  # a list of its own for each caller
 
@@ -426,7 +445,7 @@ def read(question: str, title: str, text: str) -> list[Reading]:
     every unit) plus a bonus when the unit holds a fact of the asked kind, another when the question asks for a
     ceiling or floor and the unit states one, and another when the question asks what holds when something is left
     unsaid and the unit states the default ("If no SLA is identified, …", "unless the Order states otherwise")."""
-    wanted = set(content_terms(question))
+    wanted = set(content_terms(with_paraphrases(question)))
     kind = asked_fact(question)
     limit = asked_limit(question)
     default = asked_default(question)
