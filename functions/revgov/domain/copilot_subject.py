@@ -35,10 +35,12 @@ def asks_plain_statement(question: str) -> bool:
 
 
 def subject_things(question: str) -> list[str]:
-    """The things the question asks about (`copilot_statements`), its paraphrases said in contract words."""
+    """The things the question asks about, its act among them (`copilot_statements.things`), its paraphrases said in
+    contract words."""
     plain = reader.with_paraphrases(question)
-    act = slots.asked_act(plain)
-    return [t for t in statements.things(plain, act if act in slots.ACTS else None) if t not in _NOT_THINGS]
+    said = set(reader.content_terms(plain[len(question):]))  # "disclose" said for "pass on" is no discloser
+    found = statements.things(plain, None) + [t for t in said if t in slots._PARTY]
+    return [t for t in dict.fromkeys(found) if t not in _NOT_THINGS]
 
 
 def carries_subject(question: str, text: str) -> bool:
