@@ -153,20 +153,21 @@ def _statement_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy
 
 
 def _subject_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) -> list[tuple[int, Hit]]:
-    """A definition question is answered by the first retrieved clause that defines its term; a plain-statement
+    """A definition question is answered by the first retrieved clause that defines its term (similarity at least
+    `subject_dense`); a plain-statement
     question (`copilot_subject`) by the top clause when it is far above the next and carries the question's subject,
     its names and head and no typed slot unmet."""
     term = subject.asked_term(question)
     if term is not None:
-        return next(([(rank, h)] for rank, h in enumerate(hits) if subject.defines(term, h.passage.text)), [])
-    if not hits or not subject.asks_plain_statement(question):
-        return []
+        return next(([(rank, h)] for rank, h in enumerate(hits)
+                     if (h.dense or 0.0) >= policy.subject_dense and subject.defines(term, h.passage.text)), [])
+    if len(hits) < 2 or not subject.asks_plain_statement(question):
+        return []  # "far above the next clause" needs a next clause to be measured against
     top = hits[0]
     p = top.passage
     whole = f"{p.document_title} {p.indexed_text}"
     dense = top.dense or 0.0
-    second = (hits[1].dense or 0.0) if len(hits) > 1 else 0.0
-    if dense < policy.subject_dense or dense - second < policy.subject_margin:
+    if dense < policy.subject_dense or dense - (hits[1].dense or 0.0) < policy.subject_margin:
         return []
     if reader.missing_names(question, whole) or _wrong_type(question, p.text, whole):
         return []
