@@ -85,6 +85,7 @@ def test_a_name_or_reference_is_not_blank_and_has_no_control_character(schema: s
     assert {e.path for e in schemas.problems(schema, _with(body, path, value))} == {pointer}
 
 
-@pytest.mark.parametrize("value", ["Lakeside Clinics GmbH & Co. KG", "Zürich Ärzte AG", "株式会社レイクサイド", "O'Brien-Lee"])
+@pytest.mark.parametrize("value", ["Lakeside Clinics GmbH & Co. KG", "Zürich Ärzte AG", "株式会社レイクサイド",
+                                   "O'Brien-Lee"])
 def test_ordinary_names_are_kept(value: str) -> None:
     assert schemas.problems("api/pricing-check.schema.json", _with(_QUOTE, ("customer", "name"), value)) == []
