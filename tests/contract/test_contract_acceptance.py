@@ -1596,15 +1596,18 @@ def _cpa_10_7() -> None:
 @clause("northwind", "SOP-2.2", "Invoices with a total of USD 0.00 are not issued.")
 def _sop_2_2() -> None:
     assert NW["billing"]["finalization"]["clause"] == "SOP-2.2"
-    assert route(NW, "unknown_partner_or_sku")["queue"] == "finance"  # Finance validates each open invoice
+    # SOP-2.2 names no queue for an unknown partner or SKU; SOP-4.1: "An item that matches no category goes to
+    # channel_ops for triage within 8 hours." (auditor4: it was routed to finance citing SOP-2.2)
+    assert "unknown_partner_or_sku" not in NW["exception_routing"]["categories"]
+    assert (NW["exception_routing"]["triage"]["queue"], NW["exception_routing"]["triage"]["sla_hours"]) == ("channel_ops", 8)
 
 
 @clause("contoso", "COP-2.2", "Invoices totalling EUR 0.00 are not issued")
 def _cop_2_2() -> None:
-    assert (
-        CT["billing"]["finalization"]["clause"] == "COP-2.2"
-        and route(CT, "unknown_partner_or_sku")["queue"] == "finance"
-    )
+    assert CT["billing"]["finalization"]["clause"] == "COP-2.2"
+    # COP-4.1: "Items matching no category go to channel_ops for triage within 12 hours." COP-2.2 names no queue.
+    assert "unknown_partner_or_sku" not in CT["exception_routing"]["categories"]
+    assert (CT["exception_routing"]["triage"]["queue"], CT["exception_routing"]["triage"]["sla_hours"]) == ("channel_ops", 12)
 
 
 @clause(
@@ -1640,7 +1643,7 @@ def _cop_3_3() -> None:
 @clause("northwind", "SOP-3.4", "Each usage metric is rated once per Partner per Billing Month.")
 def _sop_3_4() -> None:
     assert all(r["model"] == "graduated" for r in NW["billing"]["usage_rates"])
-    assert route(NW, "rating_failure")["queue"] == "finance"
+    assert "rating_failure" not in NW["exception_routing"]["categories"]  # SOP-3.4 names no queue: SOP-4.1 triage
 
 
 @clause("contoso", "COP-3.4", "Each metric is rated once per Partner per Billing Month")
