@@ -55,7 +55,7 @@ def test_every_revgov_file_is_0600_and_the_directory_0700(tmp_path: Path, open_u
         del index, cache
 
 
-def test_an_open_revgov_directory_and_index_left_by_an_older_run_are_tightened(tmp_path: Path, open_umask: None) -> None:
+def test_an_open_revgov_directory_and_index_from_an_older_run_are_tightened(tmp_path: Path, open_umask: None) -> None:
     state = tmp_path / ".revgov"
     state.mkdir(mode=0o755)
     (state / "copilot-index.sqlite").touch(mode=0o644)
