@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -219,6 +220,18 @@ def eligibility_problems(
     return problems
 
 
+SHOWN_CHARS = 64  # RFC 9457: `detail` is for humans; the longest family the request schema accepts is shown whole
+
+
+def shown(value: object) -> str:
+    """A caller's value for a problem's `detail`: quoted, control and non-ASCII characters escaped (no bidi or
+    terminal tricks), at most `SHOWN_CHARS` of it (the rest counted, never echoed)."""
+    text = value if isinstance(value, str) else repr(value)
+    cut = text[:SHOWN_CHARS]
+    more = f" (and {len(text) - SHOWN_CHARS} more characters)" if len(text) > SHOWN_CHARS else ""
+    return json.dumps(cut, ensure_ascii=True) + more
+
+
 def registration_problems(
     policy: dict[str, Any], partner: dict[str, Any], family: str, now: str
 ) -> list[dict[str, str]]:
@@ -228,7 +241,8 @@ def registration_problems(
     eligibility = policy["deal_registration"]["eligibility"]
     known = {c["product_family"] for c in policy.get("certifications", [])}
     if family not in known | set(eligibility.get("certification_exempt_families", [])):
-        raise RuleViolation(f"unknown product family {family}")
+        raise RuleViolation(f"unknown product family {shown(family)}",
+                            errors=[FieldError("/family", "not a product family of the policy")])
     day = parse_instant(now).date()
     entitled = partner_rules.entitlements(policy, partner, now)
     found = entitled.get("entitlements", entitled).get(eligibility["entitlement"])
