@@ -273,11 +273,9 @@ def _send_batch(api: Any, op: Any, tenant: dict[str, Any]) -> list[str]:
     return [f for f in failures if f]
 
 
-# Found by this test in files other engineers own (partners: lifecycle): strict xfails until they are mended.
-KNOWN = {
-    ("GET", "/v1/partners/{partner_id}/entitlements"): "`at=2026-13-01T00:00:00Z` is a 400 whose errors name `/at`, "
-    "not the query parameter `/query/at` (edge/routes/partners.py passes the bare name to parse_instant)",
-}
+# Found by this test in files other engineers own: strict xfails until they are mended (none open: the entitlements
+# `at` now names `/query/at`).
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _params() -> list[Any]:
