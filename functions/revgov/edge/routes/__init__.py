@@ -12,6 +12,7 @@ def load_all() -> None:
         erp,  # noqa: F401
         events,  # noqa: F401
         history,  # noqa: F401
+        mdf,  # noqa: F401
         observability,  # noqa: F401
         overdue,  # noqa: F401
         partners,  # noqa: F401

@@ -1,0 +1,110 @@
+"""Market development funds (PA-9.5 / CPA-9.5): a partner's MDF ledger, activity pre-approval, claims and their
+four-eyes payment by credit note (docs/mdf.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.access import Role
+from ...services import mdf, mdf_requests
+from ..http import Call
+from ..registry import STAFF, operation
+
+READERS = frozenset(STAFF | {Role.PARTNER})  # staff read any partner's; a partner key its own (a rival's: 404)
+REQUESTERS = frozenset({Role.PARTNER, Role.CHANNEL_OPS, Role.SALES, Role.ADMIN})
+CHANNEL_OPS = frozenset({Role.CHANNEL_OPS})  # PA-9.5 "pre-approved by Channel Operations"
+FINANCE = frozenset({Role.FINANCE})  # money movement: two finance members (SOP-4.3)
+_PARTNER = {"partner_id": "ptr"}
+_ACTIVITY = {"partner_id": "ptr", "activity_id": "mdfa"}
+_CLAIM = {"partner_id": "ptr", "claim_id": "mdfc"}
+_REASON = "api/mdf-decision.schema.json"
+
+
+@operation(
+    "GET",
+    "/v1/partners/{partner_id}/mdf",
+    summary="A partner's market development funds: per accrual Quarter the Qualifying Revenue of the previous "
+    "Quarter, the tier's percent, accrued, reserved, paid, expired and available; its activities and claims "
+    "(PA-9.5 / CPA-9.5; a partner key: its own)",
+    roles=READERS,
+    tag="mdf",
+    id_params=_PARTNER,
+    response_schema="api/responses/mdf-ledger.schema.json",
+)
+def get_partner_mdf(call: Call) -> dict[str, Any]:
+    return mdf.ledger(call.runtime, call.who, call.params["partner_id"])
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/mdf/activities",
+    summary="Ask Channel Operations to pre-approve an MDF activity before it takes place (dates, planned amount)",
+    roles=REQUESTERS,
+    tag="mdf",
+    id_params=_PARTNER,
+    body_schema="api/mdf-activity.schema.json",
+    status=201,
+    example={"title": "Security roadshow, Denver", "starts_on": "2027-05-10", "ends_on": "2027-05-12",
+             "planned_amount": "4500.00"},
+    response_schema="api/responses/mdf-activity.schema.json",
+)
+def request_mdf_activity(call: Call) -> dict[str, Any]:
+    return mdf_requests.request_activity(call.runtime, call.who, call.params["partner_id"], call.body)
+
+
+def _activity_decision(approve: bool) -> Any:
+    def decide(call: Call) -> dict[str, Any]:
+        return mdf_requests.decide_activity(call.runtime, call.who, call.params["partner_id"],
+                                            call.params["activity_id"], call.body or {}, approve)
+    return decide
+
+
+for _verb, _approve, _summary in (
+    ("approve", True, "Channel Operations pre-approves an MDF activity (before it starts; never its requester)"),
+    ("reject", False, "Channel Operations rejects an MDF activity request, with a reason"),
+):
+    operation(
+        "POST", f"/v1/partners/{{partner_id}}/mdf/activities/{{activity_id}}/{_verb}", summary=_summary,
+        roles=CHANNEL_OPS, tag="mdf", name=f"{_verb}_mdf_activity", id_params=_ACTIVITY, body_schema=_REASON,
+        example={"reason": "within the partner's marketing plan"},
+        response_schema="api/responses/mdf-activity.schema.json",
+    )(_activity_decision(_approve))
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/mdf/claims",
+    summary="Claim MDF for a pre-approved activity after it ends, within the claim window, with proof of execution "
+    "and third-party invoices; refused beyond the available accrual",
+    roles=REQUESTERS,
+    tag="mdf",
+    id_params=_PARTNER,
+    body_schema="api/mdf-claim.schema.json",
+    status=201,
+    example={"activity_id": "mdfa_01JX0000000000000000000000", "amount": "4200.00",
+             "evidence": {"proof_of_execution": "dms://mdf/denver-roadshow/attendance.pdf",
+                          "invoices": ["SUP-INV-2027-0042"]}},
+    response_schema="api/responses/mdf-claim.schema.json",
+)
+def submit_mdf_claim(call: Call) -> dict[str, Any]:
+    return mdf_requests.submit_claim(call.runtime, call.who, call.params["partner_id"], call.body)
+
+
+def _claim_decision(approve: bool) -> Any:
+    def decide(call: Call) -> dict[str, Any]:
+        return mdf_requests.decide_claim(call.runtime, call.who, call.params["partner_id"], call.params["claim_id"],
+                                         call.body or {}, approve)
+    return decide
+
+
+for _verb, _approve, _summary in (
+    ("approve", True, "Finance approves an MDF claim: the second finance member's approval pays it by credit note "
+     "(neither approver its submitter)"),
+    ("reject", False, "Finance rejects an MDF claim, with a reason: its draw on the accrual is given back"),
+):
+    operation(
+        "POST", f"/v1/partners/{{partner_id}}/mdf/claims/{{claim_id}}/{_verb}", summary=_summary,
+        roles=FINANCE, tag="mdf", name=f"{_verb}_mdf_claim", id_params=_CLAIM, body_schema=_REASON,
+        example={"reason": "evidence checked against the supplier invoice"},
+        response_schema="api/responses/mdf-claim.schema.json",
+    )(_claim_decision(_approve))
