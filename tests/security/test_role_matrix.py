@@ -41,6 +41,9 @@ PARTNER_OPEN = {
     # PA-4.4: "The Partner must notify Channel Operations" of a certified individual leaving: its own certifications
     # only (tests/stack/test_certification_departures_api.py: another partner's id is a 404); it can only end validity
     "record_certification_departure",
+    # PA-9.5 / CPA-9.5: a partner reads its own MDF ledger, asks pre-approval of its own activities and claims for them
+    # (tests/stack/test_mdf_api.py: another partner's id is a 404); it never approves an activity or a claim
+    "get_partner_mdf", "request_mdf_activity", "submit_mdf_claim",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

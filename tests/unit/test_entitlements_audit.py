@@ -176,16 +176,19 @@ def test_pa_9_4_managed_support_monitoring_runs_to_the_end_of_the_billing_month(
     assert answer.get("service_until") == "2026-06-30"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "PA-9.5 \"MDF accrues each Quarter at a percentage of the Partner's Qualifying Revenue in the previous Quarter "
-    "[...] Claims must be submitted within 90 days after the activity ends [...] Accrued MDF not claimed by the end of "
-    "the Quarter following the Quarter of accrual expires\" (CPA-9.5: 60 days, \"the end of the second Quarter after "
-    "accrual\"): the product answers `mdf_eligible` / `mdf_percent` only; no MDF accrual, balance, claim or expiry. "
-    "Fix (rebates owner): an MDF ledger per partner and Quarter from the rebate engine's qualifying revenue, claims "
-    "pre-approved by channel_ops, GET /v1/partners/{partner_id}/mdf."))
 def test_pa_9_5_mdf_accrues_and_is_claimed():
+    """PA-9.5 "MDF accrues each Quarter at a percentage of the Partner's Qualifying Revenue in the previous Quarter
+    [...] Claims must be submitted within 90 days after the activity ends [...] Accrued MDF not claimed by the end of
+    the Quarter following the Quarter of accrual expires" (CPA-9.5: 60 days, "the end of the second Quarter after
+    accrual"): the ledger, activity and claim routes exist and the policy states the windows the clauses give (the
+    behaviour: tests/unit/test_mdf.py)."""
     load_all()
-    assert any(op.path == "/v1/partners/{partner_id}/mdf" for op in OPERATIONS)
+    paths = {(op.method, op.path) for op in OPERATIONS}
+    assert {("GET", "/v1/partners/{partner_id}/mdf"), ("POST", "/v1/partners/{partner_id}/mdf/activities"),
+            ("POST", "/v1/partners/{partner_id}/mdf/claims")} <= paths
+    for tenant, clause, days, quarters in (("northwind", "PA-9.5", 90, 1), ("contoso", "CPA-9.5", 60, 2)):
+        mdf = _policy(tenant)["mdf"]
+        assert (mdf["clause"], mdf["claim_window_days"], mdf["expires_after_quarters"]) == (clause, days, quarters)
 
 
 @pytest.mark.xfail(strict=True, reason=(

@@ -254,3 +254,37 @@ def test_accrual_arithmetic_and_expiry_from_the_clauses(tenant, percent, revenue
     assert (f"{got.amount:f}", got.expires_on.isoformat()) == (accrued, expires)
     assert rules.claim_deadline(policy, date(2026, 8, 1)) == date(2026, 8, 1) + (
         date(2026, 10, 30) - date(2026, 8, 1) if tenant == "northwind" else date(2026, 9, 30) - date(2026, 8, 1))
+
+
+def test_mdf_events_match_their_schema_and_samples_and_carry_no_evidence_or_keys(gold):
+    """Each event type emitted has a sample under events/revgov.mdf/ and matches schemas/events/ (what n8n reads)."""
+    import json
+
+    from revgov import schemas
+
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    kept = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "2500.00")
+    dropped = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "10.00")
+    mdf_requests.decide_activity(rt, OPS, pid, kept["activity_id"], {}, True)
+    mdf_requests.decide_activity(rt, OPS, pid, dropped["activity_id"], {"reason": "duplicate"}, False)
+    clock.set("2026-07-25T09:00:00.000Z")
+    body = {"activity_id": kept["activity_id"], "amount": "1000.00", "evidence": EVIDENCE}
+    paid = mdf_requests.submit_claim(rt, key, pid, body)
+    mdf_requests.decide_claim(rt, FIN_A, pid, paid["claim_id"], {}, True)
+    mdf_requests.decide_claim(rt, FIN_B, pid, paid["claim_id"], {}, True)
+    refused = mdf_requests.submit_claim(rt, key, pid, body)
+    mdf_requests.decide_claim(rt, FIN_A, pid, refused["claim_id"], {"reason": "invoice unreadable"}, False)
+    clock.set("2027-01-02T00:00:00.000Z")
+    mdf.sweep_expiry(rt, "northwind")
+    emitted = [e for e in rt.publisher.published if e["source"] == "revgov.mdf"]
+    samples = {p.stem: json.loads(p.read_text()) for p in (ROOT / "events" / "revgov.mdf").glob("*.json")}
+    assert {e["detail_type"] for e in emitted} == set(samples)
+    for event in emitted:
+        envelope = {"source": event["source"], "detail-type": event["detail_type"], "detail": event["detail"]}
+        assert schemas.problems("events/revgov.mdf.schema.json", envelope) == [], envelope
+        assert "key_" not in json.dumps(event["detail"]) and "evidence" not in event["detail"]
+    for sample in samples.values():
+        assert schemas.problems("events/revgov.mdf.schema.json", sample) == [], sample
+    expired = next(e for e in emitted if e["detail_type"] == "mdf.expired")["detail"]
+    assert (expired["accrued"], expired["expired"]) == ("2985.04", "1985.04")  # 2,985.04 less the 1,000.00 paid

@@ -30,6 +30,7 @@ _REASON = "api/mdf-decision.schema.json"
     tag="mdf",
     id_params=_PARTNER,
     response_schema="api/responses/mdf-ledger.schema.json",
+    response_example="mdf-ledger.json",
 )
 def get_partner_mdf(call: Call) -> dict[str, Any]:
     return mdf.ledger(call.runtime, call.who, call.params["partner_id"])
@@ -46,7 +47,7 @@ def get_partner_mdf(call: Call) -> dict[str, Any]:
     status=201,
     example={"title": "Security roadshow, Denver", "starts_on": "2027-05-10", "ends_on": "2027-05-12",
              "planned_amount": "4500.00"},
-    response_schema="api/responses/mdf-activity.schema.json",
+    response_schema="api/responses/mdf-activity.schema.json", response_example="mdf-activity.json",
 )
 def request_mdf_activity(call: Call) -> dict[str, Any]:
     return mdf_requests.request_activity(call.runtime, call.who, call.params["partner_id"], call.body)
@@ -67,7 +68,7 @@ for _verb, _approve, _summary in (
         "POST", f"/v1/partners/{{partner_id}}/mdf/activities/{{activity_id}}/{_verb}", summary=_summary,
         roles=CHANNEL_OPS, tag="mdf", name=f"{_verb}_mdf_activity", id_params=_ACTIVITY, body_schema=_REASON,
         example={"reason": "within the partner's marketing plan"},
-        response_schema="api/responses/mdf-activity.schema.json",
+        response_schema="api/responses/mdf-activity.schema.json", response_example="mdf-activity.json",
     )(_activity_decision(_approve))
 
 
@@ -84,7 +85,7 @@ for _verb, _approve, _summary in (
     example={"activity_id": "mdfa_01JX0000000000000000000000", "amount": "4200.00",
              "evidence": {"proof_of_execution": "dms://mdf/denver-roadshow/attendance.pdf",
                           "invoices": ["SUP-INV-2027-0042"]}},
-    response_schema="api/responses/mdf-claim.schema.json",
+    response_schema="api/responses/mdf-claim.schema.json", response_example="mdf-claim.json",
 )
 def submit_mdf_claim(call: Call) -> dict[str, Any]:
     return mdf_requests.submit_claim(call.runtime, call.who, call.params["partner_id"], call.body)
@@ -106,5 +107,5 @@ for _verb, _approve, _summary in (
         "POST", f"/v1/partners/{{partner_id}}/mdf/claims/{{claim_id}}/{_verb}", summary=_summary,
         roles=FINANCE, tag="mdf", name=f"{_verb}_mdf_claim", id_params=_CLAIM, body_schema=_REASON,
         example={"reason": "evidence checked against the supplier invoice"},
-        response_schema="api/responses/mdf-claim.schema.json",
+        response_schema="api/responses/mdf-claim.schema.json", response_example="mdf-claim.json",
     )(_claim_decision(_approve))
