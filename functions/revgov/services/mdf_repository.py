@@ -22,28 +22,34 @@ def _key(partner_id: str, item_id: str) -> str:
     return f"{partner_id}#{item_id}"
 
 
-def activity(rt: Runtime, tenant_id: str, partner_id: str, activity_id: str) -> tuple[dict[str, Any], int]:
-    found = rt.store.get(tenant_id, ACTIVITIES, _key(partner_id, activity_id))
+def _read(rt: Runtime, tenant_id: str, collection: str, partner_id: str, item_id: str,
+          what: str) -> tuple[dict[str, Any], int]:
+    found = rt.store.get(tenant_id, collection, _key(partner_id, item_id))
     if found is None:
-        raise NotFound(f"no MDF activity {activity_id}")
+        raise NotFound(f"no MDF {what} {item_id}")
     return found.data, found.version
+
+
+def _over(collection: str, record: dict[str, Any], id_field: str, version: int | None) -> Put:
+    item_id = record[id_field]
+    return put_over(collection, _key(record["partner_id"], item_id), record, version,
+                    conflict_detail=f"MDF {id_field.removesuffix('_id')} {item_id} changed meanwhile; read it again")
+
+
+def activity(rt: Runtime, tenant_id: str, partner_id: str, activity_id: str) -> tuple[dict[str, Any], int]:
+    return _read(rt, tenant_id, ACTIVITIES, partner_id, activity_id, "activity")
 
 
 def activity_put(record: dict[str, Any], version: int | None) -> Put:
-    return put_over(ACTIVITIES, _key(record["partner_id"], record["activity_id"]), record, version,
-                    conflict_detail=f"MDF activity {record['activity_id']} changed meanwhile; read it again")
+    return _over(ACTIVITIES, record, "activity_id", version)
 
 
 def claim(rt: Runtime, tenant_id: str, partner_id: str, claim_id: str) -> tuple[dict[str, Any], int]:
-    found = rt.store.get(tenant_id, CLAIMS, _key(partner_id, claim_id))
-    if found is None:
-        raise NotFound(f"no MDF claim {claim_id}")
-    return found.data, found.version
+    return _read(rt, tenant_id, CLAIMS, partner_id, claim_id, "claim")
 
 
 def claim_put(record: dict[str, Any], version: int | None) -> Put:
-    return put_over(CLAIMS, _key(record["partner_id"], record["claim_id"]), record, version,
-                    conflict_detail=f"MDF claim {record['claim_id']} changed meanwhile; read it again")
+    return _over(CLAIMS, record, "claim_id", version)
 
 
 def activities_of(rt: Runtime, tenant_id: str, partner_id: str) -> list[dict[str, Any]]:

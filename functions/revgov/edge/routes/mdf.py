@@ -3,9 +3,11 @@ four-eyes payment by credit note (docs/mdf.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ...domain.access import Role
+from ...domain.access import Principal, Role
+from ...runtime import Runtime
 from ...services import mdf, mdf_requests
 from ..http import Call
 from ..registry import STAFF, operation
@@ -53,11 +55,15 @@ def request_mdf_activity(call: Call) -> dict[str, Any]:
     return mdf_requests.request_activity(call.runtime, call.who, call.params["partner_id"], call.body)
 
 
-def _activity_decision(approve: bool) -> Any:
-    def decide(call: Call) -> dict[str, Any]:
-        return mdf_requests.decide_activity(call.runtime, call.who, call.params["partner_id"],
-                                            call.params["activity_id"], call.body or {}, approve)
-    return decide
+Decide = Callable[[Runtime, Principal, str, str, dict[str, Any], bool], dict[str, Any]]
+
+
+def _decision(decide: Decide, id_param: str, approve: bool) -> Callable[[Call], dict[str, Any]]:
+    """The handler of one approve / reject route."""
+    def handle(call: Call) -> dict[str, Any]:
+        return decide(call.runtime, call.who, call.params["partner_id"], call.params[id_param], call.body or {},
+                      approve)
+    return handle
 
 
 for _verb, _approve, _summary in (
@@ -69,7 +75,7 @@ for _verb, _approve, _summary in (
         roles=CHANNEL_OPS, tag="mdf", name=f"{_verb}_mdf_activity", id_params=_ACTIVITY, body_schema=_REASON,
         example={"reason": "within the partner's marketing plan"},
         response_schema="api/responses/mdf-activity.schema.json", response_example="mdf-activity.json",
-    )(_activity_decision(_approve))
+    )(_decision(mdf_requests.decide_activity, "activity_id", _approve))
 
 
 @operation(
@@ -91,13 +97,6 @@ def submit_mdf_claim(call: Call) -> dict[str, Any]:
     return mdf_requests.submit_claim(call.runtime, call.who, call.params["partner_id"], call.body)
 
 
-def _claim_decision(approve: bool) -> Any:
-    def decide(call: Call) -> dict[str, Any]:
-        return mdf_requests.decide_claim(call.runtime, call.who, call.params["partner_id"], call.params["claim_id"],
-                                         call.body or {}, approve)
-    return decide
-
-
 for _verb, _approve, _summary in (
     ("approve", True, "Finance approves an MDF claim: the second finance member's approval pays it by credit note "
      "(neither approver its submitter)"),
@@ -108,4 +107,4 @@ for _verb, _approve, _summary in (
         roles=FINANCE, tag="mdf", name=f"{_verb}_mdf_claim", id_params=_CLAIM, body_schema=_REASON,
         example={"reason": "evidence checked against the supplier invoice"},
         response_schema="api/responses/mdf-claim.schema.json", response_example="mdf-claim.json",
-    )(_claim_decision(_approve))
+    )(_decision(mdf_requests.decide_claim, "claim_id", _approve))
