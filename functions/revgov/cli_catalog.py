@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .cli_support import CliError, local_engine, working
+from .cli_support import CliError, use_product, working
 from .domain.access import Principal, Role
 from .domain.catalog import csv_rows
 from .domain.errors import RevgovError
@@ -35,9 +35,9 @@ def _json(path: Path, text: str) -> Any:
 
 
 def _runtime(state_file: str | None) -> Any:
-    if state_file:  # the engine of the `revgov dev` that wrote it: its SQLite file (or the AWS endpoint it used)
-        local_engine(state_file)
-    from .bootstrap import runtime
+    # the product the other commands act on: --state-file's; else the table the environment names; else `make run`'s
+    use_product(state_file)
+    from .bootstrap import runtime  # after use_product: the product's settings come from the state file
 
     return runtime()
 
@@ -72,7 +72,7 @@ def _diff(args: argparse.Namespace) -> int:
 def register(commands: Any) -> None:
     catalog = commands.add_parser("catalog", help="a tenant's price list as a versioned catalog")
     sub = catalog.add_subparsers(dest="catalog_command", required=True)
-    state_help = "reach the local stack of `revgov dev` through its state file (.revgov/local.json)"
+    state_help = "the local stack's state file (default .revgov/local.json, written by `make run`)"
     imported = sub.add_parser("import", help="replace the tenant's catalog with a CSV or JSON file (all rows checked)")
     imported.add_argument("file", help="columns: sku,name,family,billing,list_price,unit_cost,currency,"
                                        "effective_from,effective_to")

@@ -46,13 +46,6 @@ def use_product(state_file: str | None) -> str:
     return f"the local stack ({path})"
 
 
-def local_engine(state_file: str | None) -> None:
-    """Point this process at the engine of the `revgov dev` whose state file is given (its SQLite file, or the
-    AWS endpoint it used)."""
-    if state_file:
-        _engine_of(_state(Path(state_file)))
-
-
 def _state(path: Path) -> dict[str, Any]:
     """What `revgov dev` wrote to its state file; a missing or unreadable file is the user's error, in one line."""
     if not path.exists():

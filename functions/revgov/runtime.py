@@ -72,13 +72,24 @@ class Registry:
     def agents(self) -> Mapping[str, Agent]:
         """Agent name (its handler `agent_<name>`, `revgov agents run NAME`) → its run over one tenant's desk."""
         # imported on first use: an agent's Lambda loads the agents, no other service (cold start)
-        from .services.agents import billing_reconciler, certification_watcher, discount_drift, threshold_watcher
+        from .services.agents import (
+            billing_reconciler,
+            certification_watcher,
+            discount_churn,
+            discount_drift,
+            milestones_at_risk,
+            support_margin,
+            threshold_watcher,
+        )
 
         return {
             "threshold_watcher": threshold_watcher.run,
             "billing_reconciler": billing_reconciler.run,
             "certification_watcher": certification_watcher.run,
             "discount_drift": discount_drift.run,
+            "support_margin": support_margin.run,
+            "milestones_at_risk": milestones_at_risk.run,
+            "discount_churn": discount_churn.run,
         }
 
 

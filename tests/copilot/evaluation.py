@@ -97,6 +97,9 @@ CSA = Path(__file__).with_name("questions_csa.json")
 QUESTION_SETS = {"unseen": UNSEEN, "fresh": FRESH, "psa": PSA, "sla": SLA, "csa": CSA}
 # The sixth round's set keeps each split in a file of its own, so the tuning side can be read without the held-out one.
 R6 = {split: Path(__file__).with_name(f"questions_r6_{split}.json") for split in ("tuning", "heldout")}
+# The seventh round's set (Common Paper Pilot Agreement + demo tenants), in two files the same way.
+R7 = {split: Path(__file__).with_name(f"questions_r7_{split}.json") for split in ("tuning", "heldout")}
+SPLIT_FILES = {"r6": R6, "r7": R7}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
 # Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
@@ -107,6 +110,7 @@ PUBLIC_TENANTS = {
     "commonpaper-sla": ("commonpaper-software-license.md",),
     "commonpaper-csa": ("commonpaper-cloud-service.md",),
     "commonpaper-dpa": ("commonpaper-dpa.md",),
+    "commonpaper-pilot": ("commonpaper-pilot.md",),
 }
 SPLITS = ("tuning", "heldout")
 
@@ -131,10 +135,12 @@ def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, An
     Common Paper Software License Agreement + new demo-tenant questions, the fourth round's held-out set, burnt since)
     or `csa` (questions_csa.json: Common Paper Cloud Service Agreement + new demo-tenant questions, the fifth
     round's held-out set) or `r6` (questions_r6_tuning.json / questions_r6_heldout.json: Common Paper DPA + new
-    demo-tenant questions, the sixth round's set; only the asked split's file is read)."""
+    demo-tenant questions, the sixth round's set) or `r7` (questions_r7_tuning.json / questions_r7_heldout.json:
+    Common Paper Pilot Agreement + new demo-tenant questions, the seventh round's set); for `r6` and `r7` only the
+    asked split's file is read."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
-    text = (R6[split] if source == "r6" else QUESTION_SETS[source]).read_text(encoding="utf-8")
+    text = (SPLIT_FILES[source][split] if source in SPLIT_FILES else QUESTION_SETS[source]).read_text(encoding="utf-8")
     return [q for q in json.loads(text)["questions"] if q["split"] == split]
 
 

@@ -499,7 +499,7 @@ def test_the_local_product_runs_and_serves_without_importing_moto(tmp_path):
 
 def test_no_module_of_the_product_imports_moto_or_the_emulator():
     """moto serves only the AWS adapters' tests (tests/aws_emulator.py); a CLI reaching the local product goes through
-    its state file to the engine that wrote it (revgov.cli_support.local_engine), never to an emulator."""
+    its state file to the engine that wrote it (revgov.cli_support.use_product), never to an emulator."""
     import re
 
     pattern = re.compile(r"^\s*(from|import)\s+moto\b|local\.emulator|LOCAL_CREDENTIALS", re.M)

@@ -72,9 +72,18 @@ def test_agents_and_replay_find_the_local_product_without_a_state_file(project):
     assert json.loads(replay.stdout.splitlines()[-1]) == {"replayed": 0, "of": 0}
 
 
+def test_catalog_and_history_find_the_local_product_without_a_state_file(project):
+    """README: "The `revgov` command finds the local product by itself"; docs/pricing.md runs `revgov catalog diff
+    --tenant T --from 1 --to 2` with no --state-file. It went to DynamoDB instead ("Unable to locate credentials")."""
+    diff = revgov("catalog", "diff", "--tenant", "northwind", "--from", "0", "--to", "0", cwd=project)
+    assert diff.returncode == 0, diff.stderr[-3000:]
+    assert json.loads(diff.stdout) == {"from": 0, "to": 0, "added": [], "removed": [], "changed": []}
+
+
 def test_without_a_local_product_the_commands_say_so(tmp_path):
     for args in (("agents", "run", "discount_drift"), ("events", "replay", "--tenant", "northwind"),
-                 ("tenants", "operator-key")):
+                 ("tenants", "operator-key"), ("catalog", "diff", "--tenant", "northwind", "--from", "0", "--to", "0"),
+                 ("history", "import", "README.md", "--tenant", "northwind")):
         assert_user_error(revgov(*args, cwd=tmp_path), 3, "make run")
 
 

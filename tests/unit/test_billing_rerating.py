@@ -198,3 +198,36 @@ def test_a_credit_note_for_a_line_that_is_not_a_charge_of_the_invoice_is_a_ratin
     assert ledger.invoice(P1, "2026-10") == before
     (opened,) = [c for c in ledger.exceptions() if c["category"] == "rating_failure"]
     assert "SOP-2.5" in [r["clause"] for r in opened["reasons"]]
+
+
+def test_an_event_whose_handler_raised_reads_retrying_until_a_delivery_settles_it(monkeypatch):
+    """docs/billing.md: `GET /v1/events/{event_id}` reads `failed` "(with the reason; an exception is open)". A
+    delivery that raised (a lost race, a busy store) is delivered again by its queue: the log said `failed` meanwhile,
+    with no exception open, and a client polling for a terminal status stopped there (the credit-note red-team test's
+    shipment "ended failed" in loaded parallel runs). It reads `retrying`; the next delivery bills it; a held event
+    still reads `failed`."""
+    from revgov.domain.errors import ConcurrentUpdate
+
+    ledger = Ledger("2026-10-15T12:00:00Z")
+    partner_id = next(p["partner_id"] for p in ledger.partners if p.get("status", "active") == "active")
+    detail = {"tenant_id": ledger.tenant_id, "event_id": "evt_01JX0000000000000000000RTY", "replay": 0,
+              "occurred_at": "2026-10-14T10:00:00Z", "erp_event_id": "ERP-RETRY",
+              "data": {"partner_id": partner_id, "order_ref": "SO-RETRY", "shipped_on": "2026-10-14",
+                       "lines": [{"sku": "NW-SW-24P", "quantity": 1}]}}  # fmt: skip
+    bus_event = {"source": "revgov.erp", "detail-type": "shipment.confirmed", "detail": detail}
+    real = intake._bill
+
+    def lost_the_race(*_args: object) -> object:
+        raise ConcurrentUpdate("event lost the race 12 times; it will be retried")
+
+    monkeypatch.setattr(intake, "_bill", lost_the_race)
+    with pytest.raises(ConcurrentUpdate):  # the queue delivers it again
+        billing.bill_erp_event(ledger.rt, bus_event)
+    logged = events.get(ledger.rt, ledger.tenant_id, detail["event_id"])
+    assert logged["status"] == "retrying" and "lost the race" in logged["reason"], logged
+    monkeypatch.setattr(intake, "_bill", real)
+    assert billing.bill_erp_event(ledger.rt, bus_event)["status"] == "processed"
+    assert events.get(ledger.rt, ledger.tenant_id, detail["event_id"])["status"] == "processed"
+    unknown = {**detail["data"], "partner_id": "ptr_01JX0000000000000000000ZZZ"}
+    held = ledger.bill("shipment.confirmed", unknown, occurred_at="2026-10-14T10:00:00Z", erp_id="ERP-HELD")
+    assert held["status"] == "failed" and "not known" in held["reason"], held

@@ -66,6 +66,10 @@ LAZY_PROJECT: dict[str, tuple[str, str]] = {
         r"^\.\.(services|adapters\.idempotency)(\.|$)",
         "one Chalice app holds every Lambda handler: each handler imports only its own use case (cold start)",
     ),
+    "edge/agent_handlers.py": (
+        r"^\.\.services$",
+        "an agent's Lambda loads the agents package when it runs, not at the cold start of every other handler",
+    ),
     "edge/routes/__init__.py": (r"^\.$", "importing the route modules fills the route table when the app asks"),
     "edge/routes/observability.py": (
         r"^\.\.\.services\.equity$|^\.\.\.services$",

@@ -44,13 +44,24 @@ def test_a_decision_kind_replays_and_shows_through_its_registered_functions():
 
 
 def test_every_agent_name_runs_its_own_module():
-    from revgov.services.agents import billing_reconciler, certification_watcher, discount_drift, threshold_watcher
+    from revgov.services.agents import (
+        billing_reconciler,
+        certification_watcher,
+        discount_churn,
+        discount_drift,
+        milestones_at_risk,
+        support_margin,
+        threshold_watcher,
+    )
 
     assert set(Registry().agents) == set(agents.AGENTS)
     assert Registry().agents["discount_drift"] is discount_drift.run
     assert Registry().agents["threshold_watcher"] is threshold_watcher.run
     assert Registry().agents["billing_reconciler"] is billing_reconciler.run
     assert Registry().agents["certification_watcher"] is certification_watcher.run
+    assert Registry().agents["support_margin"] is support_margin.run
+    assert Registry().agents["milestones_at_risk"] is milestones_at_risk.run
+    assert Registry().agents["discount_churn"] is discount_churn.run
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -66,7 +77,8 @@ def test_the_tables_are_built_on_first_use_not_at_import():
     dispatching = "import revgov.services.cases, revgov.services.decisions, revgov.services.agents"
     dispatched = {"revgov.services.pricing", "revgov.services.rebates", "revgov.services.deals",
                   "revgov.services.credit_notes", "revgov.services.invoice_disputes", "revgov.services.agents.desk",
-                  "revgov.services.agents.discount_drift", "revgov.services.agents.threshold_watcher"}
+                  "revgov.services.agents.discount_drift", "revgov.services.agents.threshold_watcher",
+                  "revgov.services.agents.support_margin", "revgov.services.agents.milestones_at_risk"}
     assert not _loaded_after(dispatching) & dispatched
     replaying = _loaded_after(dispatching + "\nfrom revgov.runtime import REGISTRY\nREGISTRY.evaluators")
     assert "revgov.services.pricing" in replaying and "revgov.services.rebates" not in replaying

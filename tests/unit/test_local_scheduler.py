@@ -27,5 +27,6 @@ def test_every_schedule_of_the_catalog_has_a_handler_and_the_agents_are_schedule
     assert set(scheduler.runs) == {s.name for s in schedules}
     assert {s.handler for s in schedules} >= {f"agent_{name}" for name in
                                               ("threshold_watcher", "billing_reconciler", "certification_watcher",
-                                               "discount_drift")}
+                                               "discount_drift", "support_margin", "milestones_at_risk",
+                                               "discount_churn")}
     assert from_schedules(ROOT / "events", vars(handlers), 0).runs == {}

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ..domain.audit import GENESIS, seal
-from ..domain.errors import ConcurrentUpdate, MalformedRequest, PayloadTooLarge, StaleWrite
+from ..domain.errors import ConcurrentUpdate, FieldError, MalformedRequest, PayloadTooLarge, StaleWrite
 from ..ports import Changes, Clock, IdGenerator, Page, Stored
 
 AUDIT = "AUDIT"
@@ -137,14 +137,20 @@ def decode_cursor(cursor: str | None, partition_attr: str, expected: str) -> dic
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error) as exc:
-        raise MalformedRequest("cursor is not valid") from exc
+        raise bad_cursor("cursor is not valid") from exc
     if (
         not isinstance(plain, dict)
         or plain.get(partition_attr) != expected
         or not all(isinstance(v, str) for v in plain.values())
     ):
-        raise MalformedRequest("cursor is not valid for this list")
+        raise bad_cursor("cursor is not valid for this list")
     return plain
+
+
+def bad_cursor(detail: str) -> MalformedRequest:
+    """A cursor this list did not mint: a 400 naming the `cursor` query parameter it came in (README: validation
+    errors name their field), as the edge does for a cursor it can refuse without the store."""
+    return MalformedRequest(detail, errors=[FieldError("/query/cursor", "not a cursor of this list")])
 
 
 def start_key_valid(start: dict[str, str], index: bool) -> bool:
@@ -258,7 +264,7 @@ class BaseDocumentStore(ABC):
         start = decode_cursor(cursor, "gsi1pk" if index else "pk", pk)
         if start is not None and (not start_key_valid(start, index) or not start["gsi1sk" if index else "sk"]
                                   .startswith(prefix)):
-            raise MalformedRequest("cursor is not valid for this list")
+            raise bad_cursor("cursor is not valid for this list")
         rows, last = self._range(tenant_id, pk, limit=limit, start=start, prefix=prefix, index=index)
         return Page([self._stored(row) for row in rows], encode_cursor(last))
 

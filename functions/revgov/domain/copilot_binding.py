@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import copilot_reader as reader
+from . import copilot_slots as slots
 
 _CUT = re.compile(r"[;,]\s+|:\s+|\s(?=\((?:[a-z]|[ivx]+|\d{1,2})\)\s)|\s(?=\b(?:and|or)\b\s+(?:within|after|before|"
                   r"for|more than|at least)\b)")
@@ -49,6 +50,7 @@ class Asked:
     event: tuple[str, ...]  # the event's words in order
     head: str | None  # the act or thing the event is named by: it must be bound to the number
     objects: tuple[str, ...] = ()  # what the act of a verb-phrase event is done to: one of them must be bound too
+    verb: str | None = None  # a verb-phrase event's act as written ("withdrawing"), compared by `copilot_slots`
 
 
 _MEASURED = (
@@ -91,11 +93,31 @@ def asked(question: str) -> Asked:
     phrase = match.group(1)
     event = tuple(_root(t) for t in reader.content_terms(phrase)[:6] if t not in _GENERIC)
     head = _event_head(phrase)
-    objects = () if _DETERMINER.match(phrase) else tuple(t for t in event if t != head)
-    return Asked(measured, event, head, objects)
+    if _DETERMINER.match(phrase):
+        return Asked(measured, event, head)
+    named = _act_noun(phrase)
+    if named is not None:  # "to raise an objection": the act is the objection
+        return Asked(measured, event, named[0], (), named[1])
+    first = re.match(r"\s*([A-Za-z]+)", phrase)
+    verb = first.group(1) if first and (first.group(1).endswith("ing") or match.group(0)[:3].lower() == "to ") else None
+    return Asked(measured, event, head, tuple(t for t in event if t != head), verb)
 
 
 _DETERMINER = re.compile(r"^(?:the|a|an|its|their|his|her|each|any)\s", re.I)
+
+
+def _act_noun(phrase: str) -> tuple[str, str] | None:
+    """A verb phrase whose verb is not a listed act and whose object is one names that act: "raise an *objection*",
+    "make a *claim*", "file a *dispute*". Returns the act noun's root and the noun as written."""
+    words = re.findall(r"[A-Za-z]+", phrase)
+    if len(words) < 2 or slots.act_key(words[0]) in slots.ACTS:
+        return None
+    rest = words[1:]
+    noun = rest[1] if rest[0].lower() in ("a", "an", "the", "its", "their", "any") and len(rest) > 1 else rest[0]
+    if slots.act_key(noun) not in slots.ACTS:
+        return None
+    terms = reader.content_terms(noun)
+    return (_root(terms[0]), noun) if terms else None
 _PREPOSITION = re.compile(r"\s(?:of|for|in|on|at|to|from|with|by|under)\s", re.I)
 
 
@@ -109,48 +131,94 @@ def _event_head(phrase: str) -> str | None:
     return _root(terms[0]) if terms else None
 
 
-def _sentence_bindings(sentence: str, context: str) -> list[tuple[str, frozenset[str]]]:
+@dataclass(frozen=True)
+class Bound:
+    """A segment holding a number, the text its number is bound to (the segment, its neighbours, the lead-in) and
+    that text's words."""
+
+    piece: str
+    near: str
+    words: frozenset[str]
+    lead: str = ""  # a table row's header and the last words before a colon its list hangs from
+    sentence: frozenset[str] = frozenset()  # the roots of its whole sentence, lead-in and header
+    text: str = ""  # that sentence with its lead-in or header
+
+
+def _sentence_bindings(sentence: str, context: str) -> list[Bound]:
     """Each segment of a sentence with the words its numbers are bound to."""
     pieces = [p for p in _CUT.split(sentence) if p and p.strip()]
     lead = " ".join(p for p in (context, sentence.split(": ", 1)[0] if ": " in sentence else "") if p)
+    colon = sentence.split(": ", 1)[0].split() if ": " in sentence else []
+    counted = f"{context if context.startswith('|') else ''} {' '.join(colon[-4:])}".strip()
     out = []
     for i, piece in enumerate(pieces):
-        near = " ".join(pieces[max(0, i - 1): i + 2])  # the segments before and after: subject, verb, object
-        words = reader.content_terms(f"{lead} {near}")
-        out.append((piece, frozenset(words) | frozenset(_root(w) for w in words)))
+        near = f"{lead} {' '.join(pieces[max(0, i - 1): i + 2])}"  # segments before and after: subject, verb, object
+        words = reader.content_terms(near)
+        whole = frozenset(_root(w) for w in reader.content_terms(f"{context} {sentence}"))
+        out.append(Bound(piece, near, frozenset(words) | frozenset(_root(w) for w in words), counted, whole,
+                         f"{context} {sentence}"))
     return out
 
 
-def bound_numbers(unit: reader.Unit, kind: str | None) -> list[frozenset[str]]:
-    """For each segment of the unit holding a number (of `kind` when given), the words that number is bound to."""
-    out = []
+def bound_numbers(unit: reader.Unit, kind: str | None) -> list[Bound]:
+    """Each segment of the unit holding a number (of `kind` when given), with what that number is bound to."""
+    out: list[Bound] = []
     for sentence in reader.sentences(unit.text) or [unit.text]:
-        for piece, words in _sentence_bindings(sentence, unit.context):
-            if reader.holds_quantity(piece, kind):
-                out.append(words)
+        out.extend(b for b in _sentence_bindings(sentence, unit.context) if reader.holds_quantity(b.piece, kind))
     return out
 
 
-def _event_bound(wanted: Asked, words: frozenset[str]) -> bool:
-    """A noun-phrase event ("the invoice date") is bound when one of its words is. A verb-phrase event is bound when
-    its act and one of the things it acts on are ("to change its partner category" is not "price changes"), or two
-    of its words, however the act is worded ("to fix a verified breach of the warranty": "correct a verified
-    breach")."""
-    shared = len(set(wanted.event) & words)
+def _event_bound(wanted: Asked, bound: Bound) -> bool:
+    """A noun-phrase event ("the invoice date") is bound when one of its words is. A verb-phrase event ("before
+    withdrawing a certification", "to change its partner category") is bound when its act and one of the things it
+    acts on are: the act by its stem or an `ACT_SYNONYMS` group (`copilot_slots.act_bound`) — "to fix a verified
+    breach" is bound by "correct a verified breach", "withdrawing a certification" is not by "add certifications"."""
+    words = bound.words
     if not wanted.objects:  # a noun-phrase event ("the invoice date", "the agreement ends"): any of its words
-        return shared >= 1
+        return bool(set(wanted.event) & words)
+    shared = len(set(wanted.event) & words)
     return (wanted.head in words and bool(set(wanted.objects) & words)) or shared >= 2
 
 
-def answers(question: str, unit: reader.Unit, kind: str | None) -> bool:
-    """The unit holds a number (of `kind`) bound to what the question measures and to the event it names, and names
-    every name the question gives outside the document's title (`reader.missing_names` is applied by the caller to the
-    clause as a whole; here the unit itself must carry them, so a table row of another certification does not)."""
+def asked_thing(question: str) -> tuple[str, ...]:
+    """What a quantity question naming no event asks about, after its verb: "… does the provider warrant that *the
+    software is free of viruses*", "… must the provider keep *the usage data*" — the words (roots) one of which its
+    number must be bound to."""
+    if reader.quantity_span(question) is None:
+        return ()
+    tail = slots.asked_verb(question).tail
+    named = {reader.stem(w.lower()) for w in reader.names(question)}
+    terms = reader.content_terms(tail)
+    return tuple(dict.fromkeys(_root(t) for t in terms if t not in _GENERIC and t not in named))
+
+
+def answers(question: str, unit: reader.Unit, kind: str | None, title: str = "") -> bool:
+    """The unit holds a number (of `kind`) bound to what the question measures, to the event it names and to the
+    question's own act, in the unit of time asked (`copilot_slots.unit_answers`: 45 days do not answer "how many
+    hours"), a sum of money when money is asked; a question naming no event binds its number to the thing it asks
+    about instead ("… warrant that the software is free of viruses": the software, viruses). `reader.missing_names`
+    is applied by the caller to the clause as a whole; `names_in_unit` asks the unit itself to carry them, so a table
+    row of another certification does not answer."""
     wanted = asked(question)
-    for words in bound_numbers(unit, kind):
-        if wanted.measured and wanted.measured not in words:
+    unit_asked = slots.asked_unit(question)
+    money = slots.asks_money(question)
+    counted = slots.counted_noun(question)
+    thing = () if wanted.head or wanted.measured else asked_thing(question)
+    titled = frozenset(_root(w) for w in reader.content_terms(title))
+    for bound in bound_numbers(unit, kind):
+        if wanted.measured and wanted.measured not in bound.words:
             continue
-        if wanted.head and not _event_bound(wanted, words):
+        if wanted.head and not _event_bound(wanted, bound):
+            continue
+        if slots.act_contradicted(question, wanted.verb, bound.near) or not slots.unit_answers(unit_asked, bound.piece):
+            continue
+        if slots.act_missing(question, f"{title} {bound.text}"):
+            continue
+        if counted and not slots.counts(counted, bound.piece, bound.lead, bound.near):
+            continue
+        if money and not slots.states_money(bound.near):
+            continue
+        if thing and not set(thing) & (bound.sentence | titled):
             continue
         return True
     return False
@@ -169,7 +237,7 @@ def holds_asked_quantity(question: str, title: str, text: str, document_title: s
     needs = reader.expected_quantity(question)
     return any(
         reader.holds_quantity(u.text, needs)
-        and answers(question, u, needs)
+        and answers(question, u, needs, title)
         and names_in_unit(question, u, title, document_title)
         and reader.weighted_coverage(question, f"{title} {u.full}", others) >= min_coverage
         for u in reader.structured_units(text)
@@ -205,17 +273,22 @@ def read(question: str, title: str, text: str) -> list[reader.Reading]:
     """`copilot_reader.read`, with the readings ordered by binding too: for a quantity question, a unit whose number is
     bound to what the question asks about reads better than one whose number belongs to another event or thing; for
     a question about what a party does, a unit in which that party acts reads better than one in which another
-    does."""
+    does; and for every question, names choose table rows and list items: when some row of the clause carries the
+    question's names ("a *Gold* partner"), a row carrying them all reads better and a row carrying none worse."""
     readings = reader.read(question, title, text)
     quantity = reader.asked_quantity(question)
     needs = reader.expected_quantity(question)
     actor = asked_actor(question)
+    named = [n for n in reader.names(question) if not reader.name_in(n, title)
+             and any(r.unit.kind != "sentence" and reader.name_in(n, r.unit.text) for r in readings)]
 
     def bonus(r: reader.Reading) -> float:
         score = 0.3 if actor and actor in acting_parties(r.unit.text) else 0.0
+        if named and r.unit.kind != "sentence":
+            score += 0.6 if all(reader.name_in(n, r.unit.text) for n in named) else -0.4
         if not quantity or not reader.holds_quantity(r.unit.text, needs):
             return score
-        return score + (0.4 if answers(question, r.unit, needs) else -0.3)
+        return score + (0.4 if answers(question, r.unit, needs, title) else -0.3)
 
     rescored = [reader.Reading(r.unit, r.score + bonus(r), r.overlap, r.has_fact) for r in readings]
     return sorted(rescored, key=lambda r: -r.score)

@@ -87,7 +87,10 @@ _NUM = r"(?:\d[\d,]*(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|
 _UNIT_OF_TIME = r"(?:business |calendar |consecutive |full )?(?:days?|hours?|weeks?|months?|years?|quarters?)"
 FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     # "30 days", "thirty (30) days", "15 or more consecutive days", "a 15-day period", "an initial 12-month period"
-    "duration": re.compile(rf"\b{_NUM}(?:\s+or more)?(?:\s*\(\d+\))?(?:\s+|-){_UNIT_OF_TIME}\b|\bnet \d+\b", re.I),
+    # ... and a frequency for "how often": "once a year", "twice per Quarter", "three times in any 12-month period"
+    "duration": re.compile(rf"\b{_NUM}(?:\s+or more)?(?:\s*\(\d+\))?(?:\s+|-){_UNIT_OF_TIME}\b|\bnet \d+\b"
+                           rf"|\b(?:once|twice|{_NUM} times)\s+(?:a|an|per|each|every|in any)\s+(?:[\w-]+\s+)?"
+                           r"(?:year|month|quarter|week|day|period)s?\b", re.I),
     "percent": re.compile(r"\d(?:[\d.,]*)\s?%|\bpercent(?:age)? points?\b|\bpercent\b", re.I),
     "amount": re.compile(r"\b(?:USD|EUR|GBP|US\$|\$|€)\s?\d|\d\s?(?:USD|EUR)\b|\d\s?%|\b\d+\.\d{2}\b", re.I),
     "count": re.compile(rf"\b{_NUM}\b", re.I),
@@ -235,12 +238,22 @@ _QUOTED = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
 _CAPITAL = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+(?:[A-Z][a-z]+)*\b")  # Diamond, NorthWind; not EIN or VAT
 
 
+# a numbered label: "severity 2", "priority 1", "level 3" (not "within 2", "for 30", "day 1" of a period)
+_LABEL = re.compile(r"\b([a-z]{4,}) (\d{1,2})\b(?![.,]?\d|\s*(?:%|percent|days?|hours?|weeks?|months?|years?|"
+                    r"business|calendar|minutes?|times?|or more)\b)")
+_NOT_LABELS = frozenset("within after before than over under about least most more less only until from into upto "
+                        "every each first last next day days hour hours week weeks month months year years quarter "
+                        "quarters".split())
+
+
 def names(question: str) -> list[str]:
-    """Names the question depends on: codes (NW-2400), quoted phrases and capitalised words inside the sentence
-    (acronyms are left out: they are as often labels of masked data, like EIN, as names)."""
+    """Names the question depends on: codes (NW-2400), quoted phrases, capitalised words inside the sentence
+    (acronyms are left out: they are as often labels of masked data, like EIN, as names) and numbered labels
+    ("severity 2": a clause about severity 1 does not answer it)."""
     found = [m.group(0) for m in _CODE.finditer(question)]
     found += [m.group(1) for m in _QUOTED.finditer(question)]
     found += [w for w in _CAPITAL.findall(question) if w.lower() not in _STOP]
+    found += [m.group(0) for m in _LABEL.finditer(question) if m.group(1).lower() not in _NOT_LABELS]
     return list(dict.fromkeys(found))
 
 
@@ -462,8 +475,12 @@ def missing_head(question: str, text: str) -> str | None:
 
 
 def name_in(name: str, text: str) -> bool:
+    """The name is in the text, as written or (a single word) by its stem; a numbered label ("priority 2") only as
+    written, so "priority for Advanced" is not "priority 2"."""
     folded = _fold(text)
-    return _fold(name) in folded or stem(_fold(name)) in folded
+    if _fold(name) in folded:
+        return True
+    return " " not in name.strip() and stem(_fold(name)) in folded
 
 
 def missing_names(question: str, text: str) -> list[str]:

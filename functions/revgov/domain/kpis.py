@@ -373,7 +373,8 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
   whole (its months; a quarter also its quarter): the amounts settled for a settled period, the accruals for an
   open one (`rebates.periods` says which); a tier's are those of the partners counted in it.
 - **Invoice cycle time**: for each shipment, subscription activation or accepted milestone, the hours from when
-  it occurred (ERP time) to the posting of its first invoice line, counted in the month of posting; p50 and p90
+  it occurred (ERP time, no later than the end of the day the fact is dated: SOP-2.1's clock) to the posting of
+  its first invoice line, counted in the month of posting; p50 and p90
   by nearest rank over hourly buckets up to 48 h (coarser to 720 h), reported as the bucket's upper edge.
 - **Threshold attainment per program**: for each threshold (each level of a rebate program with volume
   thresholds, and each tier's annual commitment prorated to the period), the share of the partners it applies to

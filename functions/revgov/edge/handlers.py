@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -18,11 +17,20 @@ from ..bootstrap import runtime
 from ..domain.access import PLATFORM
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
-from ..metrics import record as record_metric
 from ..services import events as event_log
 from ..services import tenant_repository
 from ..services.billing import overdue as credit_holds
+from .agent_handlers import (  # noqa: F401  (re-exported: app.py and the local scheduler find every handler here)
+    agent_billing_reconciler,
+    agent_certification_watcher,
+    agent_discount_churn,
+    agent_discount_drift,
+    agent_milestones_at_risk,
+    agent_support_margin,
+    agent_threshold_watcher,
+)
 from .api import app
+from .scheduled import scheduled as _scheduled
 
 BusHandler = Callable[[dict[str, Any]], None]
 _12H = 43200  # the longest an SQS message can be kept invisible
@@ -272,18 +280,6 @@ def _tenant_ids() -> Iterator[str]:
     yield from tenant_repository.tenant_ids(runtime().store)
 
 
-@contextmanager
-def _scheduled(job: str) -> Iterator[None]:
-    """One run of a scheduled job (its name in events/schedules.json), counted as ok or failed (a failure still
-    raises, for Lambda to report)."""
-    try:
-        yield
-    except Exception:
-        record_metric("ScheduledRuns", 1, job=job, outcome="failed")
-        raise
-    record_metric("ScheduledRuns", 1, job=job, outcome="ok")
-
-
 def _sweep_tenants(job: str, totals: dict[str, int], *sweeps: Callable[[Any, str], dict[str, int]]) -> dict[str, int]:
     """One scheduled run of `sweeps` over every tenant, their counts summed into `totals` (counted by `_scheduled`)."""
     rt = runtime()
@@ -446,41 +442,6 @@ def update_kpis(event: dict[str, Any], context: Any) -> dict[str, Any]:
     support time logged, partner changes) fold into the tenant's per-month KPI rollups, each fact once; a batch's
     facts counted once (quotes, approvals, exceptions, support time) in one commit per tenant."""
     return drain_batch(event.get("Records", []), _count, handler="update_kpis")
-
-
-def _agent(name: str) -> dict[str, Any]:
-    """Run one bounded agent for every active tenant: it opens tasks and exceptions, or escalates; it never
-    approves, settles or prices (see revgov.services.agents.desk)."""
-    from ..services import agents
-
-    with _scheduled(f"agent-{name.replace('_', '-')}"):
-        reports = agents.run(runtime(), name)
-    logger.info("agent ran", extra={"agent": name, "reports": reports})
-    return {"agent": name, "reports": reports}
-
-
-@app.lambda_function(name="agent_threshold_watcher")
-def agent_threshold_watcher(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Scheduled: partners likely to miss a volume threshold this quarter -> a task for channel ops."""
-    return _agent("threshold_watcher")
-
-
-@app.lambda_function(name="agent_billing_reconciler")
-def agent_billing_reconciler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Scheduled: fulfilments or activations still unbilled at 3/4 of the invoice SLA -> an exception for finance."""
-    return _agent("billing_reconciler")
-
-
-@app.lambda_function(name="agent_certification_watcher")
-def agent_certification_watcher(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Scheduled: certifications expired or lapsing on live deal registrations -> an exception or a task."""
-    return _agent("certification_watcher")
-
-
-@app.lambda_function(name="agent_discount_drift")
-def agent_discount_drift(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Scheduled: a significant rise of the override rate -> a task for finance."""
-    return _agent("discount_drift")
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {

@@ -83,4 +83,5 @@ class DevServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._server.server.server_close()  # the listening socket: a new connection is refused, not left queued
         self._thread.join(timeout=5)

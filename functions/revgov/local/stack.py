@@ -62,10 +62,12 @@ class LocalStack:
         return str(self.server.base_url)
 
     def stop(self) -> None:
+        # Intake first: the port is free at once, so a restart (README: `kill %1`, `make run &`) binds it and the
+        # readiness check never reaches the process that is stopping; then the background work winds down.
+        self.server.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         self.router.stop()
-        self.server.stop()
 
 
 def reset_data(data_file: Path, index_file: Path | None) -> None:

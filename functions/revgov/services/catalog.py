@@ -10,7 +10,7 @@ whatever the catalog's size; a diff between two catalog sequence numbers compare
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 from typing import Any
 
 from ..domain.access import Principal
@@ -65,6 +65,15 @@ class StoredCatalog:
 
     def entries(self) -> dict[str, dict[str, Any]]:
         return {k: d["entry"] for k, d in self._latest().items() if not d.get("removed")}
+
+    def listed_after(self, seq: int) -> list[dict[str, Any]]:
+        """Every SKU-version a committed import after `seq` (up to this catalog's) put on the list."""
+        found = []
+        for stored in pages(self._rt.store, self._tenant_id, ITEMS, page_size=_PAGE):
+            data = stored.data
+            if self._visible(data) and int(data["since"]) > seq and not data.get("removed"):
+                found.append(data["entry"])
+        return found
 
     def item(self, sku: str, on: str) -> CatalogItem | None:
         for data in self._latest(prefix=f"{sku}#").values():
@@ -138,7 +147,7 @@ def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, s
     head, head_version = _head(rt, who.tenant_id)
     stored = StoredCatalog(rt, who.tenant_id, head).entries() if head else {}
     before = stored if head else _policy_entries(policy)  # the first import: against the policy's price list
-    _refuse_short_notice(policy, before, entries, today=parse_day(rt.clock.now_iso()[:10]), source=source)
+    _refuse_short_notice(rt, who.tenant_id, policy, head, entries, source=source)
     seq = int(head["seq"]) + 1 if head else 1
     import_id = rt.ids.new("imp")
     after = {entry_key(e): e for e in entries}
@@ -172,23 +181,41 @@ def import_catalog(rt: Runtime, who: Principal, rows: list[dict[str, Any]], *, s
 
 
 def _refuse_short_notice(
+    rt: Runtime,
+    tenant_id: str,
     policy: dict[str, Any],
-    before: dict[str, dict[str, Any]],
+    head: dict[str, Any] | None,
     entries: list[dict[str, Any]],
     *,
-    today: date,
     source: str,
 ) -> None:
     """PA-6.1 / CPA-6.1: a price change only after the notice the policy gives; every row that comes sooner is named."""
     notice = policy.get("pricing", {}).get("price_change_notice")
     if not notice:
         return
-    late = notice_problems(before.values(), entries, today=today, days=int(notice["days"]),
-                           clause=str(notice["clause"]))  # fmt: skip
+    today, days = parse_day(rt.clock.now_iso()[:10]), int(notice["days"])
+    listed = _listed_during(rt, tenant_id, policy, head, (today - timedelta(days=days)).isoformat())
+    late = notice_problems(listed, entries, today=today, days=days, clause=str(notice["clause"]))
     if late:
         raise RuleViolation(f"{len(late)} row(s) of {source} change a price with less than {notice['days']} "
                             f"days' notice ({notice['id']}, {notice['clause']})", errors=late,
                             extra={"rule_id": notice["id"], "clause": notice["clause"]})  # fmt: skip
+
+
+def _listed_during(
+    rt: Runtime, tenant_id: str, policy: dict[str, Any], head: dict[str, Any] | None, since: str
+) -> list[Any]:
+    """Every SKU-version the list held at some moment from `since` (YYYY-MM-DD) on: the catalog as it stood then
+    and every version an import listed after. A price is judged against all of them, not only against the list just
+    before this import: dropping a SKU (or ending its version early, at the same price) in one import and listing it
+    again at another price in the next is a price change, and needs the notice as one."""
+    if head is None:
+        return list(_policy_entries(policy).values())
+    log = head.get("log", {})
+    before = [int(seq) for seq, done in log.items() if str(done.get("imported_at") or "")[:10] < since]
+    start = max([0, *before])
+    stood = _policy_entries(policy) if start == 0 else StoredCatalog(rt, tenant_id, head, seq=start).entries()
+    return [*stood.values(), *StoredCatalog(rt, tenant_id, head).listed_after(start)]
 
 
 def _write_items(

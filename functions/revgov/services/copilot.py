@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import observe
-from ..domain import audience
+from ..domain import audience, copilot_evidence
 from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
@@ -106,7 +106,7 @@ def respond(
     pinned = pinned or []
     question = core.without_masks(question)
     hits = index.search(scope, question, k=TOP_K, mode=mode)
-    backed = core.evidence(question, hits)
+    backed = copilot_evidence.evidence(question, hits)
     pinned_ids = {h.passage.clause_id for h in pinned}
     chosen = pinned + [h for h in backed if h.passage.clause_id not in pinned_ids]
     retrieved = {h.passage.clause_id: h.passage for h in [*hits, *pinned]}

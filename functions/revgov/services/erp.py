@@ -210,7 +210,7 @@ def _sla_watch(tenant: Tenant, bus_event: dict[str, Any]) -> list[Put]:
     if bus_event["detail-type"] not in SLA_TRACKED or not sla:
         return []
     detail = bus_event["detail"]
-    due = sla_due(detail["occurred_at"], int(sla["hours"]))
+    due = sla_due(detail["occurred_at"], int(sla["hours"]), detail["data"], bus_event["detail-type"])
     watch = {
         "event_id": detail["event_id"],
         "erp_event_id": detail["erp_event_id"],

@@ -11,6 +11,7 @@ from ..runtime import Runtime
 from .toolkit import lookup_pages
 
 EVENTS = "EVENT"
+RETRYING = "retrying"  # a handler raised on it; its queue delivers it again (dead-lettered after the last attempt)
 _RETENTION_SECONDS = 35 * 24 * 3600
 
 
@@ -64,7 +65,7 @@ def _check_envelope(bus_event: dict[str, Any]) -> None:
 def record(rt: Runtime, bus_event: dict[str, Any], *, status: str, reason: str | None = None) -> dict[str, Any]:
     """Upsert the log entry of one bus event. Idempotent: the same event recorded twice is one entry.
 
-    Dead-lettering keeps the reason of the last failed delivery as `last_error`.
+    Dead-lettering keeps the reason of the last failed delivery (`retrying`, or `failed`) as `last_error`.
     """
     detail = bus_event.get("detail")
     if not isinstance(detail, dict) or not detail.get("tenant_id") or not detail.get("event_id"):
@@ -73,7 +74,8 @@ def record(rt: Runtime, bus_event: dict[str, Any], *, status: str, reason: str |
     last_error = None
     if status == "dead_lettered":
         previous = rt.store.get(tenant_id, EVENTS, event_id)
-        last_error = previous.data.get("reason") if previous and previous.data.get("status") == "failed" else None
+        failed_before = previous is not None and previous.data.get("status") in (RETRYING, "failed")
+        last_error = previous.data.get("reason") if previous is not None and failed_before else None
     put = _processed_put(rt, bus_event, status=status, reason=reason, last_error=last_error)
     rt.store.commit(tenant_id, Changes(puts=[put]))
     return put.data

@@ -89,6 +89,9 @@ def _export(rt: Runtime, record: Offboarding, version: int | None, *, former: in
 
 def _finish(rt: Runtime, actor: Principal, record: Offboarding, version: int, *, resumed: bool) -> dict[str, Any]:
     tenant_id = record["tenant_id"]
+    # closed first, in one commit: from here a failure leaves a tenant that cannot act (no key, portal or ERP webhook
+    # authenticates), never one serving on half its data or writing what the export taken above does not hold
+    rt.store.commit(tenant_id, Changes(deletes=tenant_repository.closing_deletes()))
     deleted = rt.store.delete_tenant(tenant_id)
     if rt.clause_index is not None:
         rt.clause_index.delete_tenant(tenant_id)

@@ -152,6 +152,12 @@ def secrets_data(secret: str) -> dict[str, Any]:
     return {"secrets": [{"secret": secret, "valid_until": None}]}
 
 
+def closing_deletes() -> list[Delete]:
+    """What closes a tenant ahead of its bulk deletion (offboarding): its profile (its keys and portal then answer
+    as for an unknown tenant) and its webhook secrets (its ERP webhook then refuses every signature)."""
+    return [Delete(*PROFILE), Delete(*SECRETS)]
+
+
 def is_secret(item: Mapping[str, Any], *, key: bool = True) -> bool:
     """Whether an exported item holds the webhook secrets (`key=False`: anything in the secrets collection)."""
     return item["collection"] == SECRETS[0] and (not key or item["key"] == SECRETS[1])

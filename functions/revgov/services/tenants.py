@@ -15,7 +15,7 @@ from ..domain.policy import policy_problems
 from ..domain.tenants import Tenant
 from ..ports import Changes, DomainEvent, Page, Put
 from ..runtime import Runtime
-from . import contracts, keys
+from . import contracts, keys, offboarding_repository
 from . import tenant_repository as repository
 from .audit import verify_chain
 from .tenant_repository import policy_put, registry_entry
@@ -85,6 +85,7 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
                             errors=[FieldError("/status", "server-owned: only `active` (the default) is accepted")])
     texts = _contract_texts(config, config.pop("contracts", None) or [])
     tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
+    _refuse_unfinished_offboarding(rt, tenant.tenant_id)
     secret = rt.ids.secret()
     admin = keys.new_key(rt, tenant.tenant_id, Role.ADMIN, None, "initial admin key", actor.actor)
     rt.commit(PLATFORM, _provisioned(actor, tenant, texts, secret, admin))
@@ -93,6 +94,19 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
     indexed = contracts.reindex_after_write(rt, tenant.tenant_id)  # also drops clauses a former same-id tenant left
     return {"tenant": tenant.as_dict(), "admin_key": admin[0], "webhook_secret": secret,
             "contracts": [{**t.summary(), "revision": 1} for t in texts], "index": indexed}
+
+
+def _refuse_unfinished_offboarding(rt: Runtime, tenant_id: str) -> None:
+    """The id of a tenant whose offboarding has not finished is not free: what is left of its data would be mixed
+    with the new tenant's, and the repeated DELETE that finishes it would take the new tenant for its own."""
+    found = offboarding_repository.find(rt.store, tenant_id)
+    if found is not None and found[0]["status"] != "completed":
+        record = found[0]
+        raise Conflict(
+            f"tenant {tenant_id} is being offboarded ({record['offboarding_id']}, {record['status']}): repeat DELETE "
+            f"/v1/tenants/{tenant_id} to finish it before a tenant is provisioned under this id",
+            extra={"offboarding_id": record["offboarding_id"]},
+        )
 
 
 def load_tenant(rt: Runtime, tenant_id: str) -> tuple[Tenant, int]:
@@ -137,6 +151,7 @@ def import_tenant(rt: Runtime, actor: Principal, items: list[dict[str, Any]]) ->
     tenant = Tenant.from_dict(profile["data"])
     if repository.stored_profile(rt.store, tenant.tenant_id) is not None:
         raise Conflict(f"tenant {tenant.tenant_id} exists; offboard it before importing over it")
+    _refuse_unfinished_offboarding(rt, tenant.tenant_id)
     secret = rt.ids.secret()
     fresh = repository.secrets_data(secret)
     restored = [{**item, "data": fresh} if repository.is_secret(item) else item for item in items]

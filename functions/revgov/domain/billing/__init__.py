@@ -61,6 +61,7 @@ from .periods import (
     days_in_month,
     period_ended,
     quarter_of,
+    sla_clock_start,
     sla_due,
 )
 from .plausibility import (
@@ -122,6 +123,7 @@ from .usage import (
     Rerated,
     UsageRecord,
     billed_in,
+    month_table,
     new_usage,
     rerate_month,
     with_usage,
@@ -188,6 +190,7 @@ __all__ = [
     "milestone_amount",
     "milestone_draft",
     "month_charge",
+    "month_table",
     "months_between",
     "months_due",
     "new_invoice",
@@ -212,6 +215,7 @@ __all__ = [
     "sales_fact",
     "shares_crossed",
     "shipment_drafts",
+    "sla_clock_start",
     "sla_due",
     "unit_cost_of",
     "unit_price_of",

@@ -80,16 +80,24 @@ def days_overdue(invoice: Mapping[str, Any], terms_days: int, on: date) -> int:
 
 
 def overdue_invoices(
-    invoices: Iterable[Mapping[str, Any]], terms: Mapping[str, int], standard_days: int, on: date, more_than: int
+    invoices: Iterable[Mapping[str, Any]],
+    terms: Mapping[str, int],
+    standard_days: int,
+    on: date,
+    more_than: int,
+    disputed: Mapping[str, Sequence[DisputedSpan]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Per partner, its invoices issued and unpaid on `on` more than `more_than` days past due, by invoice id:
-    {invoice_id, due_on, days_overdue}. `terms`: each partner's term in days (missing: `standard_days`)."""
+    {invoice_id, due_on, days_overdue}. `terms`: each partner's term in days (missing: `standard_days`).
+    `disputed` (invoice id -> its disputed spans): an invoice whose whole amount is under dispute on `on` owes
+    nothing overdue (SOP-6.1 / COP-6.1: only "the undisputed part of the invoice remains payable on its due date")."""
     found: dict[str, list[dict[str, Any]]] = {}
     for invoice in invoices:
         pid = invoice["partner_id"]
         days = terms.get(pid, standard_days)
         late = days_overdue(invoice, days, on)
-        if late > more_than:
+        spans = (disputed or {}).get(invoice["invoice_id"], ())
+        if late > more_than and (not spans or base_on(Decimal(str(invoice["total"])), spans, on) > ZERO):
             due = due_on(invoice, days)
             assert due is not None  # overdue implies issued
             found.setdefault(pid, []).append(

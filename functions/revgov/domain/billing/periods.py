@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from ..cases import due_at
-from ..time import parse_day, period_bounds
+from ..time import instant, iso, parse_day, period_bounds
+from .plausibility import FACT_DAYS
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -30,9 +32,23 @@ def period_ended(period: str, at: datetime) -> bool:
     return at.date() > period_bounds(period)[1]
 
 
-def sla_due(occurred_at: str, hours: int) -> str:
-    """When a billable event's invoice line is due: hours after it occurred in the source system."""
-    return due_at(occurred_at, hours)
+def sla_clock_start(occurred_at: str, data: dict[str, Any] | None = None, detail_type: str = "") -> str:
+    """When a billable event's invoice SLA clock starts (SOP-2.1, COP-2.1: "within 48 hours of the time the event
+    occurred, as recorded by the source system, not the time it was received"): its `occurred_at`, but no later than
+    the end of the day its fact is dated (`shipped_on`, or the `delivered_on` a delivery reports; `activated_on`;
+    `accepted_on`), since the event cannot have occurred after that: a shipment the ERP stamps days after it shipped
+    is still late (PA-10.7, CPA-10.6)."""
+    start, values = instant(occurred_at), data or {}
+    field = FACT_DAYS[detail_type] if detail_type in SLA_TRACKED else None
+    day = field and (values.get("delivered_on") or values.get(field))
+    if day:
+        start = min(start, datetime.combine(parse_day(day) + timedelta(days=1), time(), UTC))
+    return iso(start)
+
+
+def sla_due(occurred_at: str, hours: int, data: dict[str, Any] | None = None, detail_type: str = "") -> str:
+    """When a billable event's invoice line is due: `hours` after its SLA clock started (`sla_clock_start`)."""
+    return due_at(sla_clock_start(occurred_at, data, detail_type), hours)
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,24 @@ class RateTable:
             rule=Rule.of(node),
         )
 
+    def as_policy(self) -> dict[str, Any]:
+        """The table as the policy states it (`from_policy` reads it back): kept with a month's usage, so the month is
+        always rated with the table in force for it (SOP-3.4: rate changes "never re-rate closed months")."""
+        return {
+            "id": self.rule.rule_id,
+            "clause": self.rule.clause,
+            "metric": self.metric,
+            "unit": self.unit,
+            "sku": self.sku,
+            "family": self.family,
+            "model": self.model,
+            "quantity_rounding": "up_to_whole_unit" if self.round_up_to_whole_unit else "none",
+            "unit_cost": None if self.unit_cost is None else f"{self.unit_cost:f}",
+            "bands": [
+                {"up_to": None if b.up_to is None else f"{b.up_to:f}", "rate": f"{b.rate:f}"} for b in self.bands
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class Rating:

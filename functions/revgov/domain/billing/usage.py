@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from ..money import format_money, round_money
 from ..rules import Rule
@@ -43,11 +43,13 @@ class UsageRecord(TypedDict):
     quantity: str
     event_ids: list[str]
     invoiced: list[Invoiced]
+    rate_table: NotRequired[dict[str, Any]]  # the table the month is rated with (absent on records before it was kept)
 
 
-def new_usage(partner_id: str, metric: str, period: str) -> UsageRecord:
-    """The usage record of a partner's metric for a month before any usage was reported."""
-    return {
+def new_usage(partner_id: str, metric: str, period: str, table: RateTable | None = None) -> UsageRecord:
+    """The usage record of a partner's metric for a month before any usage was reported, with the rate table in force
+    when the month is first rated."""
+    record: UsageRecord = {
         "partner_id": partner_id,
         "metric": metric,
         "period": period,
@@ -55,6 +57,17 @@ def new_usage(partner_id: str, metric: str, period: str) -> UsageRecord:
         "event_ids": [],
         "invoiced": [],
     }
+    if table is not None:
+        record["rate_table"] = table.as_policy()
+    return record
+
+
+def month_table(usage: UsageRecord, current: RateTable) -> RateTable:
+    """The table a month is rated with: the one kept with its usage when it was first rated, so a later rate change
+    never re-rates it (SOP-3.4 / COP-3.4: rate changes "never re-rate closed months"; PA-10.5 / CPA-10.4: effective
+    "from the first day of a Billing Month"). A record from before tables were kept: the current one."""
+    kept = usage.get("rate_table")
+    return RateTable.from_policy(kept) if kept else current
 
 
 @dataclass(frozen=True)
@@ -76,12 +89,15 @@ class Rerated:
 def billed_in(month: str, received_on: date, cutoff_days: int | None) -> tuple[str, bool]:
     """The invoice month a usage record of `month` received on `received_on` goes on, and whether it is late.
     In arrears, on the following month's invoice (SOP-3.4 / COP-3.4), when received within `cutoff_days` calendar
-    days after the month's end; later, rated the month after it was received, as an adjustment carrying its
-    original service period (SOP-3.1 / COP-3.1). No cut-off: always the following month's invoice."""
+    days after the month's end; later, "rated in the next run as an adjustment carrying their original service
+    period" (SOP-3.1 / COP-3.1). The run rating month R comes right after R's cut-off and posts "to the open invoice
+    of the following month" (SOP-7.1 / COP-7.1), so a late record received within the first `cutoff_days` days of a
+    month is rated by that month's run, on that month's invoice, and one received later by the next month's run.
+    No cut-off: always the following month's invoice."""
     following = next_period(month)
     if cutoff_days is None or received_on <= period_bounds(month)[1] + timedelta(days=cutoff_days):
         return following, False
-    return next_period(period_of(received_on)), True
+    return next_period(period_of(received_on - timedelta(days=cutoff_days))), True
 
 
 def rerate_month(

@@ -13,7 +13,15 @@ from typing import Any
 from ...runtime import Runtime
 from ..tenant_repository import registry_items
 
-AGENTS = ("threshold_watcher", "billing_reconciler", "certification_watcher", "discount_drift")
+AGENTS = (
+    "threshold_watcher",
+    "billing_reconciler",
+    "certification_watcher",
+    "discount_drift",
+    "support_margin",
+    "milestones_at_risk",
+    "discount_churn",
+)
 
 
 def run(rt: Runtime, agent: str, tenant_ids: list[str] | None = None) -> list[dict[str, Any]]:

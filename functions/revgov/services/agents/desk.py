@@ -1,11 +1,11 @@
 """The agent desk: everything an agent may do, and nothing else.
 
 An agent is handed an `AgentDesk` for one tenant. It can read (partners, live deals, unbilled fulfilments, KPI
-rollups, forecasts) and it can hand in a `Finding`; the desk then opens a task, opens an exception, or, below the
-confidence bar, escalates: each once per finding, each audited with the actor `agent:<name>`. There is no method
-that approves, decides, settles, finalizes, prices or sends, and the desk's one write path refuses any document
-other than tasks, their dedupe keys, exceptions and the outbox (`BoundaryViolation`), so an agent cannot move money
-even by mistake.
+rollups, forecasts, rebates per partner, statements of work) and it can hand in a `Finding`; the desk then opens a
+task, opens an exception, or, below the confidence bar, escalates: each once per finding, each audited with the actor
+`agent:<name>`. There is no method that approves, decides, settles, finalizes, prices or sends, and the desk's one
+write path refuses any document other than tasks, their dedupe keys, exceptions and the outbox
+(`BoundaryViolation`), so an agent cannot move money even by mistake.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ CAPABILITIES = frozenset(
     {
         "agent", "tenant_id", "now", "today", "policy", "report",  # who, when, under which policy
         "active_partners", "live_deals", "unbilled_fulfilments", "rollups", "forecast",  # reads
+        "rebates", "statements_of_work", "partners",  # reads (support vs margin, milestones, churn)
         "handle",  # hand in a finding: opens a task or an exception, or escalates
     }
 )
@@ -73,6 +74,10 @@ class AgentDesk:
 
     def active_partners(self) -> list[dict[str, Any]]:
         return partner_repository.active(self._rt.store, self.tenant_id)
+
+    def partners(self) -> list[dict[str, Any]]:
+        """Every partner of the tenant, whatever its status (terminated ones are what churn is learned from)."""
+        return list(partner_repository.every(self._rt.store, self.tenant_id))
 
     def live_deals(self) -> list[dict[str, Any]]:
         return [d for d in self._all(DEALS) if is_live(d, self._now)]
@@ -115,6 +120,28 @@ class AgentDesk:
             if t.tiers is None or partner.get("tier") in t.tiers
         ]
         return projections.describe(projection, [(t.as_dict(), float(t.amount)) for t in applicable])
+
+    def rebates(self, quarter: str) -> dict[str, int]:
+        """Rebates and commissions per partner (minor units) of the program periods the Quarter holds whole, as the
+        net realized margin KPI deducts them: settled amounts, or accruals while the period is open."""
+        return analytics.rebates_by_partner(self._rt, self.tenant_id, self._policy, quarter)
+
+    def statements_of_work(self) -> list[dict[str, Any]]:
+        """Billing's statement-of-work records (partner#sow_ref: the milestones billed so far), each billed
+        milestone with `accepted_on`: the day its line is dated (the milestone's acceptance, PA-10.6 / CPA-10.5)."""
+        sows = [item.data for item in pages(self._rt.store, self.tenant_id, billing.STATEMENTS_OF_WORK)]
+        line_ids = sorted({m["line_id"] for sow in sows for m in sow["milestones"].values()})
+        facts: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(line_ids), 100):
+            refs = [(self.tenant_id, billing.SALES_FACTS, line_id) for line_id in line_ids[start:start + 100]]
+            facts.update({ref[2]: item.data for ref, item in self._rt.store.get_many(refs).items()})
+        return [
+            {**sow, "milestones": {
+                name: {**billed, "accepted_on": (facts.get(billed["line_id"]) or {}).get("service_period", {}).get(
+                    "start")}
+                for name, billed in sow["milestones"].items()}}
+            for sow in sows
+        ]
 
     # --- the one way to act -----------------------------------------------------------------------------------
     def handle(self, finding: core.Finding) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ...domain import kpis as core
 from .facts import COUNTED, FACTS, record_fact, record_facts
 from .forecasts import forecast, partner_history
-from .reads import _period, kpis
+from .reads import _period, kpis, rebates_by_partner
 from .rollups import DIRECTORY, HISTORY_MONTHS, KEEP_SECONDS, LINES, ROLLUPS, SEEN, rollup_key
 from .thresholds import rebate_programs, thresholds
 
@@ -32,6 +32,7 @@ __all__ = [
     "kpis",
     "partner_history",
     "rebate_programs",
+    "rebates_by_partner",
     "record_fact",
     "record_facts",
     "rollup_key",

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ...domain import kpis as core
-from ...domain.billing import SLA_TRACKED
+from ...domain.billing import SLA_TRACKED, sla_clock_start
 from ...domain.errors import ConcurrentUpdate, MalformedRequest, NotFound, StaleWrite
 from ...domain.kpis import Delta
 from ...domain.time import instant
@@ -237,12 +237,14 @@ def _line_change(
 
 
 def _cycle(rt: Runtime, tenant_id: str, source_event_id: str, posted_at: str) -> tuple[str | None, float | None]:
-    """The invoice cycle time of a fulfilment or activation: from when it occurred (ERP) to its first line."""
+    """The invoice cycle time of a fulfilment or activation: from when it occurred (ERP; its SLA clock, SOP-2.1: no
+    later than the end of the day its fact is dated) to its first line."""
     received = rt.store.get(tenant_id, INBOUND, source_event_id)
     if received is None or received.data.get("detail-type") not in SLA_TRACKED:
         return None, None
-    occurred = instant(received.data["detail"]["occurred_at"])
-    hours = max(0.0, (instant(posted_at) - occurred).total_seconds() / 3600)
+    detail = received.data["detail"]
+    started = instant(sla_clock_start(detail["occurred_at"], detail.get("data"), received.data["detail-type"]))
+    hours = max(0.0, (instant(posted_at) - started).total_seconds() / 3600)
     return core.cycle_bucket(hours), round(hours, 3)
 
 

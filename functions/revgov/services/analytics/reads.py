@@ -122,6 +122,11 @@ def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target:
     return periods
 
 
+def rebates_by_partner(rt: Runtime, tenant_id: str, policy: dict[str, Any], period: str) -> dict[str, int]:
+    """Rebates and commissions per partner (minor units) that the net realized margin of `period` deducts."""
+    return core.rebates_by_partner(_rebate_periods(rt, tenant_id, policy, Period.parse(period)))
+
+
 def _net_margin(
     rt: Runtime,
     tenant_id: str,

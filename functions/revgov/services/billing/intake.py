@@ -133,11 +133,14 @@ def _as_received(rt: Runtime, bus_event: dict[str, Any]) -> bool:
 
 
 def _record_failure(rt: Runtime, bus_event: dict[str, Any], exc: Exception) -> None:
+    """The handler raised: the queue delivers the event again (dead-lettered after its last attempt), so its log entry
+    reads `retrying` with the reason, never `failed`, which docs/billing.md keeps for an event held with an open
+    exception (a client or test polling for a terminal status took a transient error for the end)."""
     reason = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, RevgovError):
         reason = "; ".join([exc.detail, *(f"{e.path}: {e.message}" for e in exc.errors[:5])])
     try:
-        events.record(rt, bus_event, status="failed", reason=reason[:1000])
+        events.record(rt, bus_event, status=events.RETRYING, reason=reason[:1000])
     except Exception as error:  # the event log is best effort here; the redelivery will try again
         logger.warning(
             "could not record a failed ERP event in the event log",

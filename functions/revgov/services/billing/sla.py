@@ -23,9 +23,10 @@ def close_sla_watch(posting: Posting, outcome: Outcome) -> None:
     watch = posting.get(erp.SLA_WATCH, posting.event_id)
     if watch is not None:
         posting.changes.deletes.append(Delete(erp.SLA_WATCH, posting.event_id))
-    due = core.sla_due(posting.occurred_at, posting.book.sla_hours)
+    hours = posting.book.sla_hours
+    due = core.sla_due(posting.occurred_at, hours, posting.data, posting.detail_type)
     if outcome.posted and posting.now > due:
-        late_hours = (instant(posting.now) - instant(posting.occurred_at)).total_seconds() / 3600
+        late_hours = hours + (instant(posting.now) - instant(due)).total_seconds() / 3600
         open_exception(
             posting,
             "invoice_sla_breach",

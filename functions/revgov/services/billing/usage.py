@@ -30,11 +30,14 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     key = f"{partner['partner_id']}#{table.metric}#{month}"
     stored = posting.get(USAGE, key)
     usage = (
-        cast(core.UsageRecord, stored.data) if stored else core.new_usage(partner["partner_id"], table.metric, month)
+        cast(core.UsageRecord, stored.data)
+        if stored
+        else core.new_usage(partner["partner_id"], table.metric, month, table)
     )
+    table = core.month_table(usage, table)  # the month keeps the table it was first rated with (SOP-3.4)
     # Billed in arrears on the next month's invoice; a month re-rated after that invoice was issued is adjusted by
-    # the difference on the next draft (SOP-3.4, COP-3.4). A record received after the cut-off is rated the month
-    # after it was received, as an adjustment with its original service period (SOP-3.1, COP-3.1).
+    # the difference on the next draft (SOP-3.4, COP-3.4). A record received after the cut-off is rated by the next
+    # rating run, as an adjustment with its original service period (SOP-3.1, COP-3.1; core.billed_in, SOP-7.1).
     received_on = instant(posting.occurred_at).astimezone(UTC).date()
     billed_month, late = core.billed_in(month, received_on, book.usage_cutoff_days)
     header = draft_invoice(posting, partner["partner_id"], billed_month)

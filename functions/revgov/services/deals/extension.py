@@ -11,7 +11,7 @@ from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.errors import FieldError, RuleViolation
 from ...domain.tenants import Tenant
-from ...ports import Changes, DomainEvent
+from ...ports import Changes, DomainEvent, Stored
 from ...runtime import Runtime
 from .. import cases
 from ..partners import load_partner
@@ -77,24 +77,33 @@ def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Change
     note = (case.get("decision") or {}).get("note")
     changes = Changes()
     resolved: case_rules.Case | None = None
-    lock = repository.lock_of(rt, who.tenant_id, deals.registered_customer(deal["customer"]), deal["family"])
+    held, taken = _locks(rt, who.tenant_id, deal)
     over = ended(rt, who.tenant_id, tenant.policy, deal) if outcome == deals.APPROVED else None
     if over is not None:  # the partner was terminated while the extension waited (PA-13.3 / CPA-13.3)
         outcome, note = deals.REJECTED, over["message"]
         resolved = case_rules.resolved_otherwise(case, "rejected", over)
-    elif outcome == deals.APPROVED and (lock is None or lock.data["deal_id"] != deal["deal_id"]):
+    elif outcome == deals.APPROVED and (not held or taken):
         reason = {"rule_id": rule["id"], "clause": rule["clause"], "message": NOTHING_TO_EXTEND}
         outcome, note = deals.REJECTED, reason["message"]
         resolved = case_rules.resolved_otherwise(case, "rejected", reason)
     deal = deals.extension_decided(deal, outcome, now, note)
     changes.puts += repository.deal_puts(deal, version=stored.version)
-    if outcome == deals.APPROVED and lock is not None:
-        changes.puts.append(repository.lock_changed(lock, expires_at=deal["expires_at"]))
+    if outcome == deals.APPROVED:
+        changes.puts += [repository.lock_changed(lock, expires_at=deal["expires_at"]) for lock in held]
     inputs = {"approval_id": case["case_id"], "expires_at": deal["expires_at"], "note": note}
     changes.audit.append(_cited(who, tenant, f"deal.extension_{outcome}", deal, outcome, inputs))
     kind = "deal.extended" if outcome == deals.APPROVED else "deal.extension_rejected"
     changes.events.append(DomainEvent("revgov.deals", kind, _extension_detail(deal)))
     return cases.Resolved(changes, resolved) if resolved is not None else changes
+
+
+def _locks(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> tuple[list[Stored], bool]:
+    """The locks the registration holds, and whether a registration approved after it took one of the
+    opportunities it stands on (its period had ended before the decision)."""
+    held = repository.held_locks(rt, tenant_id, deal)
+    others = [lock.data for lock in repository.locks_of(rt, tenant_id, deal["customer"], deal["family"]).values()
+              if lock is not None and lock.data["deal_id"] != deal["deal_id"]]  # fmt: skip
+    return held, any(str(o.get("approved_at") or "") > str(deal.get("approved_at") or "") for o in others)
 
 
 def _cited(who: Principal, tenant: Tenant, action: str, deal: dict[str, Any], outcome: str,

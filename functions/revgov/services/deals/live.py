@@ -8,6 +8,7 @@ from typing import Any
 
 from ...domain import deals
 from ...domain.errors import RuleViolation
+from ...ports import Stored
 from ...runtime import Runtime
 from ..partners import load_partner
 from . import repository
@@ -59,15 +60,34 @@ def live(
     A registration whose partner was terminated protects nothing (PA-13.3; PA-5.5: "other Partners may register the
     opportunity afresh")."""
     lock = repository.lock_of(rt, tenant_id, customer_id, family)
-    if lock is None:
-        return None, None
-    if not deals.is_live(lock.data, now):
-        return None, lock.version
+    return _protecting(rt, tenant_id, lock, now, policy), (lock.version if lock is not None else None)
+
+
+def rival_live(
+    rt: Runtime, tenant_id: str, customer: dict[str, Any], family: str, partner_id: str, now: str,
+    policy: dict[str, Any],
+) -> tuple[dict[str, Any] | None, dict[str, int | None]]:
+    """Another partner's registration protecting any Customer this one stands on (its group and the company itself,
+    `repository.customers`; PA-5.4), or None; and the version of each lock read, by opportunity key."""
+    rival, versions = None, {}
+    for key, lock in repository.locks_of(rt, tenant_id, customer, family).items():
+        versions[key] = lock.version if lock is not None else None
+        protecting = _protecting(rt, tenant_id, lock, now, policy)
+        if rival is None and protecting is not None and protecting["partner_id"] != partner_id:
+            rival = protecting
+    return rival, versions
+
+
+def _protecting(
+    rt: Runtime, tenant_id: str, lock: Stored | None, now: str, policy: dict[str, Any]
+) -> dict[str, Any] | None:
+    if lock is None or not deals.is_live(lock.data, now):
+        return None
     partners: dict[str, dict[str, Any]] = {}
     if ended(rt, tenant_id, policy, lock.data, partners) is not None:
-        return None, lock.version
+        return None
     held = hold(rt, tenant_id, policy, lock.data, now, partners)
-    return (lock.data if deals.protects(lock.data, held, now) else None), lock.version
+    return lock.data if deals.protects(lock.data, held, now) else None
 
 
 def registration_for_quote(

@@ -39,9 +39,9 @@ def record_order(rt: Runtime, who: Principal, deal_id: str, body: dict[str, Any]
                        extra={"rule_id": held["rule_id"], "clause": held["clause"]})
     kept = deals.order_recorded(deal, body, policy, now)
     changes = Changes(puts=repository.deal_puts(kept, version=version))
-    lock = repository.lock_of(rt, who.tenant_id, deals.registered_customer(deal["customer"]), deal["family"])
-    if lock is not None and lock.data["deal_id"] == deal_id:  # the lock decides who holds the opportunity
-        changes.puts.append(repository.lock_changed(lock, order=kept["order"]))
+    # the locks decide who holds the opportunity
+    changes.puts += [repository.lock_changed(lock, order=kept["order"])
+                     for lock in repository.held_locks(rt, who.tenant_id, deal)]  # fmt: skip
     rule = policy["deal_registration"]["order_accepted"]
     changes.audit.append(AuditEntry.by(
         who, "deal.order_recorded", deal_id, deals.APPROVED, inputs={"order": kept["order"]},

@@ -63,10 +63,9 @@ def withdraw(rt: Runtime, who: Principal, deal_id: str) -> dict[str, Any]:
             )
         ],
     )
-    lock = repository.lock_of(rt, who.tenant_id, deals.registered_customer(deal["customer"]), deal["family"])
-    if lock is not None and lock.data["deal_id"] == deal_id:
-        changes.puts.append(repository.lock_changed(lock, status=deals.WITHDRAWN))
+    changes.puts += [repository.lock_changed(lock, status=deals.WITHDRAWN)
+                     for lock in repository.held_locks(rt, who.tenant_id, deal)]  # fmt: skip
     if deal["status"] == deals.PENDING:
-        changes.puts.append(repository.queue_put(rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal_id)))
+        changes.puts += repository.queue_puts(rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal_id))
     rt.commit(who.tenant_id, changes)
     return withdrawn

@@ -16,8 +16,8 @@ from ...runtime import Runtime
 from .. import cases
 from ..partners import load_partner
 from ..tenants import load_tenant
-from .live import live
-from .repository import QUEUE_RACE, deal_puts, queue_put
+from .live import rival_live
+from .repository import QUEUE_RACE, deal_puts, queue_puts
 
 REVIEW_EFFECT = "deal.registration"
 
@@ -49,19 +49,20 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     problems = deals.registration_problems(policy, partner, family, now)
     if problems:
         raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
-    protecting, _ = live(rt, who.tenant_id, deals.registered_customer(body["customer"]), family, now, policy)
+    protecting, _ = rival_live(rt, who.tenant_id, body["customer"], family, partner_id, now, policy)
     refused = deals.conflict(policy, protecting, partner_id)
     if refused:
         raise refused
     deal = _new_deal(rt.ids.new("dl"), body, who, now)
-    context = {"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"]}
+    context = {"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"],
+               **_group_claim(body["customer"])}  # fmt: skip
     case, changes = open_review(
         rt, who, tenant, deal, partner,
         category="deal_registration_review", effect=REVIEW_EFFECT, risk_score=30, context=context,
     )
     deal["approval_id"] = case["case_id"]
     changes.puts += deal_puts(deal, version=None)
-    changes.puts.append(queue_put(rt, who.tenant_id, deal, lambda queue: deals.queue_with(queue, deal)))
+    changes.puts += queue_puts(rt, who.tenant_id, deal, lambda queue: deals.queue_with(queue, deal))
     changes.audit.insert(0, _registered(who, tenant, deal))
     changes.events.append(
         DomainEvent(
@@ -105,6 +106,15 @@ def open_review(
         policy_version=tenant.policy_version,
         country=partner.get("country"),
     )
+
+
+def _group_claim(customer: dict[str, Any]) -> dict[str, Any]:
+    """What channel ops must see to decide a registration that stands on a group (PA-5.4 / CPA-5.3): approved, it
+    bars every other partner from the ultimate parent and each affiliate purchasing centrally, on the partner's word
+    that the customer belongs to that group."""
+    if deals.registered_customer(customer) == str(customer["id"]):
+        return {}
+    return {"ultimate_parent_id": customer["ultimate_parent_id"], "purchases_centrally": True}
 
 
 def _new_deal(deal_id: str, body: dict[str, Any], who: Principal, now: str) -> dict[str, Any]:

@@ -87,64 +87,101 @@ def partner_page(rt: Runtime, tenant_id: str, partner_id: str, *, limit: int, cu
 
 
 # --- the lock: the registration that holds the opportunity --------------------------------------------------------
+def customers(customer: dict[str, Any]) -> list[str]:
+    """Every Customer a registration stands on, as keyed: the group it counts as (PA-5.4 / CPA-5.3,
+    `deals.registered_customer`) first, then the company itself. Grouping affiliates widens who counts as the
+    registered Customer; it never makes the company someone else, so a registration of a company conflicts with one
+    of the same company under any group, claimed or not (PA-5.4: "Only one approved registration may exist for a
+    given Customer and Product Family at any time")."""
+    return list(dict.fromkeys(customer_key(c) for c in (deals.registered_customer(customer), str(customer["id"]))))
+
+
 def lock_of(rt: Runtime, tenant_id: str, customer_id: str, family: str) -> Stored | None:
     return rt.store.get(tenant_id, LOCKS, opportunity_key(customer_id, family))
 
 
-def lock_taken(deal: dict[str, Any], lock_version: int | None) -> Put:
-    """The approved registration takes the opportunity, if the lock is as read (absent, or at `lock_version`)."""
-    return Put(
-        LOCKS,
-        _opportunity(deal),
-        deal,
-        must_be_absent=lock_version is None,
-        expected_version=lock_version,
-        conflict_detail="another registration for this customer and family was approved first; retry",
-    )
+def locks_of(rt: Runtime, tenant_id: str, customer: dict[str, Any], family: str) -> dict[str, Stored | None]:
+    """The lock of each opportunity the customer stands on (`customers`), by opportunity key, in one read."""
+    refs = [(tenant_id, LOCKS, opportunity_key(c, family)) for c in customers(customer)]
+    found = rt.store.get_many(refs)
+    return {ref[2]: found.get(ref) for ref in refs}
+
+
+def held_locks(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> list[Stored]:
+    """The locks this registration holds (one per opportunity it stands on; one for a registration approved before
+    registrations stood on more than one)."""
+    found = locks_of(rt, tenant_id, deal["customer"], deal["family"]).values()
+    return [lock for lock in found if lock is not None and lock.data["deal_id"] == deal["deal_id"]]
+
+
+def lock_taken(deal: dict[str, Any], lock_versions: dict[str, int | None]) -> list[Put]:
+    """The approved registration takes each opportunity it stands on, if each lock is as read (absent, or at its
+    version in `lock_versions`, by opportunity key)."""
+    return [
+        Put(
+            LOCKS,
+            key,
+            deal,
+            must_be_absent=version is None,
+            expected_version=version,
+            conflict_detail="another registration for this customer and family was approved first; retry",
+        )
+        for key, version in lock_versions.items()
+    ]
 
 
 def lock_changed(lock: Stored, **fields: Any) -> Put:
     return Put(LOCKS, lock.key, {**lock.data, **fields}, expected_version=lock.version)
 
 
-# --- the pending queue (PA-5.5 / CPA-5.4) ---------------------------------------------------------------------------
-def queue_of(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> Stored | None:
-    return rt.store.get(tenant_id, QUEUES, _opportunity(deal))
+# --- the pending queues (PA-5.5 / CPA-5.4), one per opportunity a registration stands on -----------------------------
+Queues = dict[str, Stored | None]  # opportunity key -> its queue as read (None: none stored)
 
 
-def same_opportunity(rt: Runtime, tenant_id: str, deal: dict[str, Any], queue: Stored | None) -> Queue:
+def queues_of(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> Queues:
+    refs = [(tenant_id, QUEUES, opportunity_key(c, deal["family"])) for c in customers(deal["customer"])]
+    found = rt.store.get_many(refs)
+    return {ref[2]: found.get(ref) for ref in refs}
+
+
+def same_opportunity(rt: Runtime, tenant_id: str, deal: dict[str, Any], queues: Queues) -> Queue:
     """The pending registrations for the deal's customer and family, read consistently from the per-opportunity
-    queue item (the lookup index is eventually consistent on DynamoDB: a registration submitted a moment earlier could
-    be missing from it). An opportunity registered before the queue existed has none: its lookup is read instead."""
-    if queue is not None:
-        return list(queue.data["pending"])
-    return _indexed(rt, tenant_id, deal)
+    queue items (the lookup index is eventually consistent on DynamoDB: a registration submitted a moment earlier
+    could be missing from it). An opportunity registered before its queue existed has none: its lookup is read."""
+    found: dict[str, dict[str, Any]] = {}
+    for key, queue in queues.items():
+        for entry in list(queue.data["pending"]) if queue is not None else _indexed(rt, tenant_id, key):
+            found.setdefault(entry["deal_id"], entry)
+    return list(found.values())
 
 
-def _indexed(rt: Runtime, tenant_id: str, deal: dict[str, Any]) -> Queue:
-    """Every registration for the deal's customer and family by the lookup's submission order (not read-consistent)."""
-    partition = f"{DEALS}#{_opportunity(deal)}"
+def _indexed(rt: Runtime, tenant_id: str, key: str) -> Queue:
+    """Every registration for an opportunity key by the lookup's submission order (not read-consistent)."""
+    partition = f"{DEALS}#{key}"
     return [item.data for item in lookup_pages(rt.store, tenant_id, partition, page_size=100)]
 
 
 _UNREAD: Any = object()
 
 
-def queue_put(
+def queue_puts(
     rt: Runtime, tenant_id: str, deal: dict[str, Any], change: Callable[[Queue], Queue], stored: Any = _UNREAD
-) -> Put:
-    """The opportunity's pending queue after `change`, conditional on the version read (so two registrations, or a
-    registration and a decision, for one customer and family serialize). Created from the lookup when missing."""
-    if stored is _UNREAD:
-        stored = queue_of(rt, tenant_id, deal)
-    if stored is None:
-        current = [deals.queue_entry(d) for d in _indexed(rt, tenant_id, deal)
-                   if d["status"] == deals.PENDING and d["deal_id"] != deal["deal_id"]]
-    else:
-        current = list(stored.data["pending"])
-    customer = deals.registered_customer(deal["customer"])
-    queue = {"customer_id": customer, "family": deal["family"], "pending": change(current)}
-    return put_over(QUEUES, _opportunity(deal), queue, stored, conflict_detail=QUEUE_RACE)
+) -> list[Put]:
+    """Each pending queue of the deal's opportunities after `change`, conditional on the version read (so two
+    registrations, or a registration and a decision, for one customer and family serialize). Created from the
+    lookup when missing."""
+    queues: Queues = queues_of(rt, tenant_id, deal) if stored is _UNREAD else stored
+    puts = []
+    for key, queue in queues.items():
+        if queue is None:
+            current = [deals.queue_entry(d) for d in _indexed(rt, tenant_id, key)
+                       if d["status"] == deals.PENDING and d["deal_id"] != deal["deal_id"]]  # fmt: skip
+        else:
+            current = list(queue.data["pending"])
+        customer = key[: -len(deal["family"]) - 1]  # the key is customer#family
+        record = {"customer_id": customer, "family": deal["family"], "pending": change(current)}
+        puts.append(put_over(QUEUES, key, record, queue, conflict_detail=QUEUE_RACE))
+    return puts
 
 
 # --- the partner pointers of registrations stored before they existed ---------------------------------------------

@@ -13,7 +13,7 @@ from ...runtime import Runtime
 from .. import cases
 from ..tenants import load_tenant
 from . import repository
-from .live import ended, live
+from .live import ended, rival_live
 
 
 def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
@@ -25,15 +25,16 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     policy = tenant.policy
     stored = repository.load(rt, who.tenant_id, case["subject"]["id"])
     deal, now = stored.data, rt.clock.now_iso()
-    queue = repository.queue_of(rt, who.tenant_id, deal)
-    earlier = deals.earlier_pending(deal, repository.same_opportunity(rt, who.tenant_id, deal, queue))
+    queues = repository.queues_of(rt, who.tenant_id, deal)
+    waiting = _not_ended(rt, who.tenant_id, policy, repository.same_opportunity(rt, who.tenant_id, deal, queues))
+    earlier = deals.earlier_pending(deal, waiting)
     if earlier is not None:  # PA-5.5 / CPA-5.4: decided in order of submission
         raise deals.out_of_order(policy, earlier)
-    # the decision commits only if the queue it was checked against is unchanged (a registration submitted meanwhile)
-    leaves = repository.queue_put(
-        rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal["deal_id"]), stored=queue
+    # the decision commits only if the queues it was checked against are unchanged (a registration submitted meanwhile)
+    leaves = repository.queue_puts(
+        rt, who.tenant_id, deal, lambda q: deals.queue_without(q, deal["deal_id"]), stored=queues
     )
-    changes = Changes(puts=[leaves])
+    changes = Changes(puts=leaves)
     resolved: case_rules.Case | None = None
     rule = policy["deal_registration"]["exclusivity"]
     over = ended(rt, who.tenant_id, policy, deal) if case["status"] == "approved" else None
@@ -42,22 +43,31 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
         deal = deals.rejected_for_cause(deal, over, now)
         resolved = case_rules.resolved_otherwise(case, "rejected", over)
     elif case["status"] == "approved":
-        customer = deals.registered_customer(deal["customer"])
-        protecting, lock_version = live(rt, who.tenant_id, customer, deal["family"], now, policy)
-        if protecting is not None and protecting["partner_id"] != deal["partner_id"]:
+        protecting, lock_versions = rival_live(
+            rt, who.tenant_id, deal["customer"], deal["family"], deal["partner_id"], now, policy
+        )
+        if protecting is not None:
             reason = deals.conflict_reason(policy, protecting)
             rule = deals.conflict_rule(policy)
             deal = deals.rejected_for_conflict(deal, reason, now)
             resolved = case_rules.resolved_otherwise(case, "rejected", reason)
         else:
             deal = deals.decided(deal, deals.APPROVED, now, policy)
-            changes.puts.append(repository.lock_taken(deal, lock_version))
+            changes.puts += repository.lock_taken(deal, lock_versions)
     else:
         note = (case.get("decision") or {}).get("note")
         deal = {**deals.moved_to(deal, deals.REJECTED), "decided_at": now, "rejection_reason": note}
     changes.puts += repository.deal_puts(deal, version=stored.version)
     changes.merge(_reviewed(who, case, deal, rule, tenant.policy_version))
     return cases.Resolved(changes, resolved) if resolved is not None else changes
+
+
+def _not_ended(rt: Runtime, tenant_id: str, policy: dict[str, Any], queue: repository.Queue) -> repository.Queue:
+    """The pending registrations still to be decided first: a terminated partner's have ended (PA-13.3 / CPA-13.3
+    "registrations end"), so they hold up no one (PA-5.5 decides pending registrations in order of submission)."""
+    partners: dict[str, dict[str, Any]] = {}
+    return [entry for entry in queue if entry.get("status") != deals.PENDING
+            or ended(rt, tenant_id, policy, entry, partners) is None]  # fmt: skip
 
 
 def _reviewed(

@@ -1,0 +1,127 @@
+"""Which retrieved clauses an answer may rest on, and which answers first (the copilot's evidence tests).
+
+A clause supports an answer only by evidence: the question's names and head noun are in it, it covers enough of the
+question's rarity-weighted words at a similarity high enough, and — for a question whose answer is a number or a
+typed span (a sum of money, a court, a currency) — one of its units holds a span of the asked type bound to what the
+question asks about (`copilot_binding`, `copilot_slots`). No support: the service refuses and says what it searched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import copilot_binding as binding
+from . import copilot_reader as reader
+from . import copilot_slots as slots
+from .copilot import Hit, coverage
+
+
+@dataclass(frozen=True)
+class EvidencePolicy:
+    """When a retrieved clause counts as support (see `copilot_reader`). The thresholds were chosen on the tuning
+    split of `tests/copilot/questions_unseen.json` (and the older `questions.json`); the held-out split never was.
+
+    A clause supports an answer when every name in the question occurs in its document, the thing a "What is the
+    X …?" question asks about (its head noun X) occurs in the clause, and either its cosine
+    similarity is high and it covers some of the question's rarity-weighted content words, or its similarity is
+    moderate and it covers most of them, or a unit of it holds the kind of fact the question asks for and shares
+    enough of its words."""
+
+    strong_dense: float = 0.62
+    strong_coverage: float = 0.20
+    dense: float = 0.40
+    min_coverage: float = 0.40
+    # a clause one of whose units holds the kind of fact asked for (a duration for "how long", a place for "which
+    # court") and shares enough of the question needs less word coverage: the fact itself is evidence
+    fact_dense: float = 0.40
+    fact_coverage: float = 0.25
+    fact_overlap: float = 0.40
+    # a question that asks for a number ("how many days", "the cap on") needs a unit holding a number that covers
+    # this much of the question's rarity-weighted words (the relation asked, not just the words, must be there)
+    quantity_coverage: float = 0.15
+    # nearly all of the question's rarity-weighted words answer it even when the wording is far off (low cosine)
+    weak_dense: float = 0.30
+    full_coverage: float = 0.70
+    topic_margin: float = 0.15  # see `_topic_lacks_quantity`
+    keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
+    max_clauses: int = 2
+
+
+def support(question: str, hit: Hit) -> float:
+    """One number for how well a clause supports an answer: cosine similarity lifted by word coverage."""
+    dense = hit.dense if hit.dense is not None else 0.0
+    return dense + 0.35 * coverage(question, hit.passage)
+
+
+def _weighted(question: str, hit: Hit, hits: Sequence[Hit]) -> float:
+    return reader.weighted_coverage(question, hit.passage.indexed_text, [h.passage.indexed_text for h in hits])
+
+
+def _holds_asked_quantity(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
+    """A unit holds a number of the kind asked, bound to what the question asks about (`copilot_binding`), and covers
+    enough of the question."""
+    p = hit.passage
+    others = [h.passage.indexed_text for h in hits or [hit]]
+    return binding.holds_asked_quantity(question, p.title, p.text, p.document_title, others, policy.quantity_coverage)
+
+
+def _topic_lacks_quantity(question: str, hits: Sequence[Hit], backed: Sequence[Hit], policy: EvidencePolicy) -> bool:
+    """For a quantity question: the clause most like the question (by a clear margin over every clause that holds a
+    number) states none, so the number is left to something not indexed (a Cover Page, an Order Form)."""
+    if not reader.asked_quantity(question) or not hits:
+        return False
+    top = max(hits, key=lambda h: h.dense or 0.0)
+    lead = max((h.dense or 0.0) for h in backed)
+    return (top not in backed and (top.dense or 0.0) - lead >= policy.topic_margin
+            and _weighted(question, top, hits) >= policy.min_coverage
+            and not _holds_asked_quantity(question, top, hits, policy))
+
+
+def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy(),
+              hits: Sequence[Hit] = ()) -> bool:
+    p = hit.passage
+    if reader.missing_names(question, f"{p.document_title} {p.indexed_text}"):
+        return False
+    if reader.missing_head(question, f"{p.document_title} {p.indexed_text}"):
+        return False
+    slot = slots.asked_slot(question)
+    if slot is not None and not slots.fills(slot, p.text):
+        return False  # "which state's law" needs a named state; "the Governing Law" names none
+    if slot is not None and (hit.dense or 0.0) >= policy.strong_dense and slots.fills(slot, p.text, besides=question):
+        return True  # the asked slot is filled by a span the question does not give ("Norway, Iceland, …")
+    if slots.asks_money(question) and not slots.money_for(question, p.text):
+        return False  # "What is the list price of a laptop?": a clause of discount percentages states no price
+    if reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy):
+        return False  # the question asks for a number: a clause without one about the thing asked answers nothing
+    dense = hit.dense if hit.dense is not None else 0.0
+    covered = _weighted(question, hit, hits or [hit])
+    if dense >= policy.strong_dense and covered >= policy.strong_coverage:
+        return True
+    if dense >= policy.dense and covered >= policy.min_coverage:
+        return True
+    if dense >= policy.weak_dense and covered >= policy.full_coverage:
+        return True
+    if dense >= policy.fact_dense and covered >= policy.fact_coverage and reader.asked_fact(question):
+        return any(r.has_fact and r.overlap >= policy.fact_overlap for r in binding.read(question, p.title, p.text))
+    return False
+
+
+def answer_score(question: str, hit: Hit, rank: int) -> float:
+    """How well a clause answers: its best unit's reading, its similarity and (a little) its retrieval rank. The
+    weights were chosen on the tuning questions (which clause answers first, among those with support)."""
+    readings = binding.read(question, hit.passage.title, hit.passage.text)
+    best = readings[0].score if readings else 0.0
+    dense = hit.dense if hit.dense is not None else 0.0
+    return best + 3 * dense + 0.2 / (1 + rank)
+
+
+def evidence(question: str, hits: Sequence[Hit], policy: EvidencePolicy = EvidencePolicy()) -> list[Hit]:
+    """The hits an answer may rest on, the one that answers best first; empty means: refuse."""
+    question = slots.plain(question)
+    backed = [(rank, h) for rank, h in enumerate(hits) if supported(question, h, policy, hits)]
+    if not backed or _topic_lacks_quantity(question, hits, [h for _, h in backed], policy):
+        return []
+    scored = sorted(((answer_score(question, h, rank), h) for rank, h in backed), key=lambda item: -item[0])
+    best = scored[0][0]
+    return [h for s, h in scored if s >= best * policy.keep_ratio][: policy.max_clauses]
