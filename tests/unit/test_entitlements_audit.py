@@ -161,19 +161,25 @@ def test_pa_9_3_premium_onboarding_knows_the_deployment_threshold():
     assert "deployment_list_value" in schema["$defs"]["data"]["properties"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "PA-9.4 \"Where a Partner ceases to be entitled to managed support, monitoring ends at the end of the Billing "
-    "Month\" (CPA-9.4 \"ends at the end of the Billing Month in which the entitlement ends\"): the entitlement answer "
-    "drops at the expiry (PA-4.3(a)) and says nothing of the monitoring that continues, so a managed_support "
-    "milestone accepted later that month is out of scope. Fix (partners + billing): the managed_support answer "
-    "carries `service_until` (the last day of the Billing Month the entitlement ended in) and the milestone check "
-    "accepts work up to it."))
-def test_pa_9_4_managed_support_monitoring_runs_to_the_end_of_the_billing_month():
-    policy = _policy("northwind")
-    partner = _partner_at(policy, "platinum")
-    partner["certifications"]["cert-hw-deploy"]["expires_at"] = "2026-06-10"
+@pytest.mark.parametrize(("tenant", "tier", "cert"), [("northwind", "platinum", "cert-hw-deploy"),
+                                                      ("contoso", "elite", None)])
+def test_pa_9_4_managed_support_monitoring_runs_to_the_end_of_the_billing_month(tenant, tier, cert):
+    """PA-9.4 "Where a Partner ceases to be entitled to managed support, monitoring ends at the end of the Billing
+    Month" (CPA-9.4 "Managed support ends at the end of the Billing Month in which the entitlement ends"): a required
+    certification counting until 10 June ends the entitlement on 11 June (PA-4.3(a)); monitoring runs to 30 June."""
+    policy = _policy(tenant)
+    partner = _partner_at(policy, tier)
+    cert = cert or next(t for t in policy["partner_tiers"] if t["tier"] == tier)["requirements"]["certifications"][-1]
+    partner["certifications"][cert]["expires_at"] = "2026-06-10"
+    held = partner_rules.entitlement(policy, partner, "managed_support", "2026-06-10T12:00:00Z")
+    assert held["entitled"] is True and "service_until" not in held
     answer = partner_rules.entitlement(policy, partner, "managed_support", "2026-06-20T00:00:00Z")
-    assert answer.get("service_until") == "2026-06-30"
+    assert answer["entitled"] is False and answer.get("service_until") == "2026-06-30"
+    july = partner_rules.entitlement(policy, partner, "managed_support", "2026-07-02T00:00:00Z")
+    assert july.get("service_until") == "2026-06-30"  # stated, and past: July's work is out of scope
+    # an entitlement without the month-end rule stops at once and says no more
+    other = partner_rules.entitlement(policy, partner, "support_level", "2026-06-20T00:00:00Z")
+    assert "service_until" not in other
 
 
 def test_pa_9_5_mdf_accrues_and_is_claimed():

@@ -77,6 +77,23 @@ def _still_held(rule: Mapping[str, Any], partner: Mapping[str, Any], day: date, 
     return True
 
 
+def service_until(policy: Mapping[str, Any], partner: Mapping[str, Any], name: str, day: date) -> date | None:
+    """PA-9.4: "Where a Partner ceases to be entitled to managed support, monitoring ends at the end of the Billing
+    Month" (CPA-9.4: "at the end of the Billing Month in which the entitlement ends"). For an entitlement whose grant
+    in the assigned tier says `service_to_month_end`, not held on `day`: the last day of the Billing Month of its last
+    held day before `day` (a certification's last counting day: PA-4.3(a) removes it the day after), or None."""
+    assigned = tier(policy, partner.get("tier"))
+    grant = (assigned or {}).get("entitlements", {}).get(name) or {}
+    if not grant.get("service_to_month_end"):
+        return None
+    last_days = {counts_until(cert) for cert in partner.get("certifications", {}).values()}
+    for last in sorted((d for d in last_days if d is not None and d < day), reverse=True):
+        held = effective_tier(policy, partner, last)
+        if held is not None and _entitled((held["entitlements"].get(name) or {}).get("value")):
+            return add_months(last.replace(day=1), 1) - timedelta(days=1)
+    return None
+
+
 def _assigned(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any]:
     found = tier(policy, partner.get("tier"))
     if found is None:
@@ -161,6 +178,11 @@ def entitlements(policy: Mapping[str, Any], partner: Mapping[str, Any], at_iso: 
     effective = effective_tier(policy, partner, day) if standing else None
     lapsed = [m["message"] for m in tier_unmet(_assigned(policy, partner), partner, day, None)] if standing else []
     answers = {name: _one(policy, partner, name, effective, lapsed) for name in entitlement_names(policy)}
+    if standing:
+        for name, answer in answers.items():
+            until = None if answer["entitled"] else service_until(policy, partner, name, day)
+            if until is not None:
+                answer["service_until"] = until.isoformat()
     return {
         "partner_id": partner["partner_id"],
         "as_of": at_iso,

@@ -69,7 +69,8 @@ def _in_scope(posting: Posting, partner_id: str, service: MilestoneService) -> t
     answer = entitlement(posting, partner_id, service.entitlement, data["accepted_on"])
     if answer["rule_id"]:
         rules += (Rule(answer["rule_id"], answer["clause"]),)
-    if answer["entitled"] or data.get("change_order_ref"):
+    # PA-9.4 / CPA-9.4: managed support continues to the end of the Billing Month in which the entitlement ended
+    if answer["entitled"] or data.get("change_order_ref") or data["accepted_on"] <= answer.get("service_until", ""):
         return rules, None
     case_id = open_exception(
         posting,
