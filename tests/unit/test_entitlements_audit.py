@@ -197,14 +197,11 @@ def test_pa_9_5_mdf_accrues_and_is_claimed():
         assert (mdf["clause"], mdf["claim_window_days"], mdf["expires_after_quarters"]) == (clause, days, quarters)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CPA-9.7 \"non-production sandbox environments [...] up to 1 (Authorized), 3 (Advanced) or 10 (Elite) at a time, "
-    "and certification exam vouchers per Program Year [...] Unused vouchers expire at the end of the Program Year\": "
-    "the caps are answered (sandbox_environments, training_vouchers_per_year) but nothing records sandboxes held or "
-    "vouchers issued, so the product cannot say how many remain. Fix (partners): issue/return records per partner "
-    "and Program Year, and `remaining` on those two entitlement answers."))
 def test_cpa_9_7_sandboxes_and_vouchers_count_what_remains():
+    """CPA-9.7 "up to 1 (Authorized), 3 (Advanced) or 10 (Elite) at a time, and certification exam vouchers per
+    Program Year: 2 (Authorized), 6 (Advanced) or 20 (Elite) [...] Unused vouchers expire at the end of the Program
+    Year" (the behaviour: tests/unit/test_partner_allowances.py)."""
     policy = _policy("contoso")
     answer = partner_rules.entitlement(policy, _partner_at(policy, "elite"), "training_vouchers_per_year",
                                        "2026-06-01T00:00:00Z")
-    assert "remaining" in answer
+    assert answer["remaining"] == 20

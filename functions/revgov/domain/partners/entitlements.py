@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import NotFound, RuleViolation
 from ..time import add_months, parse_day, parse_instant
+from . import allowances
 from .assessment import tier_unmet
 from .evidence import counts_until, valid_on
 from .rules import entitlement_names, onboarding, rule_ref, tier, tiers_by_rank
@@ -178,6 +179,10 @@ def entitlements(policy: Mapping[str, Any], partner: Mapping[str, Any], at_iso: 
     effective = effective_tier(policy, partner, day) if standing else None
     lapsed = [m["message"] for m in tier_unmet(_assigned(policy, partner), partner, day, None)] if standing else []
     answers = {name: _one(policy, partner, name, effective, lapsed) for name in entitlement_names(policy)}
+    for name in allowances.COUNTED:
+        if name in answers:
+            answer = answers[name]
+            answer["remaining"] = allowances.remaining(partner, name, answer["value"], answer["entitled"], at_iso)
     if standing:
         for name, answer in answers.items():
             until = None if answer["entitled"] else service_until(policy, partner, name, day)

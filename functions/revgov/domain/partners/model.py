@@ -32,4 +32,5 @@ class Partner(TypedDict, total=False):
     activated_at: str
     updated_at: str
     history: list[dict[str, Any]]
+    allowances: dict[str, Any]  # CPA-9.7: sandboxes held, vouchers issued per Program Year (allowances.py)
     backfill: dict[str, Any]  # recorded_at, recorded_by, note: an onboarding recorded after it happened
