@@ -36,6 +36,7 @@ at USD 150.00 per hour". COP-5.4: "Customer Success notifies the Partner at 75% 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -149,16 +150,24 @@ def test_support_hours_are_logged_in_15_minute_increments_only():
 
 
 # --- what the clauses promise that the product cannot yet express (strict: each turns green when built) ----------
-@pytest.mark.xfail(strict=True, reason=(
-    "PA-9.3 \"premium onboarding for each new Customer deployment above USD 50,000.00 in List Price\" (CPA-9.3: "
-    "\"above EUR 40,000.00\"): service.completed carries no deployment List Price, so a premium_onboarding milestone "
-    "of an entitled partner is billed (services/billing/milestones.py) whatever the deployment, and an unentitled "
-    "small one cannot be told apart. Fix (billing): `deployment_list_value` on service.completed and a "
-    "`min_deployment_list_value` on the premium_onboarding entitlement; above it and entitled: included (SOP-5.1 "
-    "\"never delivered as an included service\" otherwise), else a Service at list price with a change order."))
-def test_pa_9_3_premium_onboarding_knows_the_deployment_threshold():
+@pytest.mark.parametrize(("tenant", "tier", "floor"), [("northwind", "gold", "50000.00"),
+                                                       ("northwind", "platinum", "50000.00"),
+                                                       ("contoso", "advanced", "40000.00"),
+                                                       ("contoso", "elite", "40000.00")])
+def test_pa_9_3_premium_onboarding_knows_the_deployment_threshold(tenant, tier, floor):
+    """PA-9.3 "premium onboarding for each new Customer deployment above USD 50,000.00 in List Price" (CPA-9.3:
+    "above EUR 40,000.00"): the event carries the deployment's List Price value and the entitlement its floor; at the
+    floor it is not included (only ABOVE it), a cent above it is (the billing behaviour:
+    tests/unit/test_service_entitlement_scope.py)."""
     schema = json.loads((ROOT / "schemas" / "events" / "service.completed.schema.json").read_text())
     assert "deployment_list_value" in schema["$defs"]["data"]["properties"]
+    policy = _policy(tenant)
+    answer = partner_rules.entitlement(policy, _partner_at(policy, tier), "premium_onboarding", "2026-06-01T00:00:00Z")
+    assert answer["entitled"] is True and answer["min_deployment_list_value"] == floor
+    assert partner_rules.below_deployment_floor(answer, floor)["entitled"] is False
+    assert partner_rules.below_deployment_floor(answer, None)["entitled"] is False
+    above = f"{Decimal(floor) + Decimal('0.01')}"
+    assert partner_rules.below_deployment_floor(answer, above)["entitled"] is True
 
 
 @pytest.mark.parametrize(("tenant", "tier", "cert"), [("northwind", "platinum", "cert-hw-deploy"),

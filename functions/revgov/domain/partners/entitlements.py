@@ -95,6 +95,22 @@ def service_until(policy: Mapping[str, Any], partner: Mapping[str, Any], name: s
     return None
 
 
+def below_deployment_floor(answer: Mapping[str, Any], deployment_list_value: str | None) -> dict[str, Any]:
+    """PA-9.3: "premium onboarding for each new Customer deployment above USD 50,000.00 in List Price" (CPA-9.3:
+    "above EUR 40,000.00"). An entitlement answer with `min_deployment_list_value`, for a deployment at or below it
+    (or of no stated value), reads as not entitled for that deployment: SOP-5.1 "never delivered as an included
+    service"; it may be bought as a Service (a change order)."""
+    floor = answer.get("min_deployment_list_value")
+    if not answer.get("entitled") or floor is None:
+        return dict(answer)
+    if deployment_list_value is not None and Decimal(deployment_list_value) > Decimal(floor):
+        return dict(answer)
+    stated = deployment_list_value if deployment_list_value is not None else "not stated"
+    reason = (f"{answer['name']} is included only for a new deployment above {floor} in List Price "
+              f"({answer['clause']}); this deployment's is {stated}")
+    return {**answer, "entitled": False, "reason": reason}
+
+
 def _assigned(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any]:
     found = tier(policy, partner.get("tier"))
     if found is None:
@@ -179,6 +195,10 @@ def entitlements(policy: Mapping[str, Any], partner: Mapping[str, Any], at_iso: 
     effective = effective_tier(policy, partner, day) if standing else None
     lapsed = [m["message"] for m in tier_unmet(_assigned(policy, partner), partner, day, None)] if standing else []
     answers = {name: _one(policy, partner, name, effective, lapsed) for name in entitlement_names(policy)}
+    for name, answer in answers.items():  # PA-9.3 / CPA-9.3: premium onboarding only above a deployment's value
+        floor = ((effective or {}).get("entitlements", {}).get(name) or {}).get("min_deployment_list_value")
+        if answer["entitled"] and floor is not None:
+            answer["min_deployment_list_value"] = floor
     for name in allowances.COUNTED:
         if name in answers:
             answer = answers[name]

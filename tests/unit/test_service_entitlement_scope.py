@@ -1,4 +1,5 @@
-"""PA-9.4 / CPA-9.4: managed support work after the entitlement ended, on the in-memory engine with a fixed clock.
+"""Service milestones against entitlements that end or have a floor (PA-9.4 / CPA-9.4 managed support to the end of
+the Billing Month; PA-9.3 premium onboarding above a deployment value), on the in-memory engine with a fixed clock.
 
 PA-9.4: "Platinum Partners are entitled to managed support [...] Where a Partner ceases to be entitled to managed
 support, monitoring ends at the end of the Billing Month." CPA-9.4: "Managed support ends at the end of the Billing
@@ -61,3 +62,30 @@ def test_pa_9_4_managed_support_after_that_billing_month_is_out_of_scope():
     (raised,) = _out_of_scope(ledger)
     assert "not billed" in answer["reason"]
     assert raised["context"]["service"] == "managed_support"
+
+
+# PA-9.3: "Gold and Platinum Partners are entitled to premium onboarding for each new Customer deployment above
+# USD 50,000.00 in List Price [...] Premium onboarding [...] may not be sold to them as an included service; it may be
+# purchased as a Service at list price." SOP-5.1: work the Partner is not entitled to "is never delivered as an
+# included service" (SOP-5.3: an out_of_scope_service exception unless a change order was accepted).
+def _onboarding(ledger: Ledger, value: str | None, sow: str, change_order: str | None = None) -> dict[str, Any]:
+    data = {"partner_id": PARTNER, "sow_ref": sow, "service": "premium_onboarding", "family": "security",
+            "milestone": "kickoff", "sow_value": "8000.00", "accepted_on": "2026-05-20"}
+    if value is not None:
+        data["deployment_list_value"] = value
+    if change_order:
+        data["change_order_ref"] = change_order
+    return ledger.bill("service.completed", data, occurred_at="2026-05-20T11:00:00Z")
+
+
+def test_pa_9_3_premium_onboarding_is_included_only_above_the_deployment_threshold():
+    ledger = _ledger("2026-05-20T12:00:00Z")  # Platinum, every certification valid in May
+    assert "not billed" not in (_onboarding(ledger, "50000.01", "SOW-ONB-ABOVE").get("reason") or "")
+    assert _out_of_scope(ledger) == []
+    at_floor = _onboarding(ledger, "50000.00", "SOW-ONB-AT")
+    assert "not billed" in at_floor["reason"]
+    unstated = _onboarding(ledger, None, "SOW-ONB-UNSTATED")
+    assert "not billed" in unstated["reason"]
+    assert len(_out_of_scope(ledger)) == 2
+    bought = _onboarding(ledger, "20000.00", "SOW-ONB-BOUGHT", change_order="CO-ONB-1")  # a Service, bought
+    assert "not billed" not in (bought.get("reason") or "")
