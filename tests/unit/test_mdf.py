@@ -288,3 +288,20 @@ def test_mdf_events_match_their_schema_and_samples_and_carry_no_evidence_or_keys
         assert schemas.problems("events/revgov.mdf.schema.json", sample) == [], sample
     expired = next(e for e in emitted if e["detail_type"] == "mdf.expired")["detail"]
     assert (expired["accrued"], expired["expired"]) == ("2985.04", "1985.04")  # 2,985.04 less the 1,000.00 paid
+
+
+def test_pa_13_3_a_terminated_partners_unclaimed_mdf_lapses(gold):
+    """PA-13.3: "On termination: [...] unclaimed MDF and unpaid commissions not yet earned lapse"."""
+    from revgov.services import partners
+
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    activity = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "500.00")
+    mdf_requests.decide_activity(rt, OPS, pid, activity["activity_id"], {}, True)
+    partners.change_status(rt, OPS, pid, "terminated", "material breach not cured (PA-13.3)")
+    clock.set("2026-07-25T09:00:00.000Z")
+    with pytest.raises(Conflict):
+        mdf_requests.submit_claim(rt, OPS, pid, {"activity_id": activity["activity_id"], "amount": "100.00",
+                                                 "evidence": EVIDENCE})
+    with pytest.raises(Conflict):
+        _activity(rt, OPS, pid, "2026-08-01", "2026-08-02", "10.00")

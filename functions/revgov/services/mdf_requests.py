@@ -45,7 +45,8 @@ def _changes(who: Principal, action: str, record: dict[str, Any], rule: dict[str
 
 def request_activity(rt: Runtime, who: Principal, partner_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST /v1/partners/{partner_id}/mdf/activities: a partner (its own) or staff asks for pre-approval."""
-    tenant, mdf, _ = context(rt, who, partner_id)
+    tenant, mdf, partner = context(rt, who, partner_id)
+    _not_terminated(partner, mdf)
     starts, ends = rules.parse_dates(body, today(rt))
     planned = rules.parse_amount(body, "planned_amount")
     record = {
@@ -87,12 +88,13 @@ def submit_claim(rt: Runtime, who: Principal, partner_id: str, body: dict[str, A
     with evidence, drawing on the accrued funds (refused beyond them)."""
     tenant, mdf, partner = context(rt, who, partner_id)
     amount = rules.parse_amount(body, "amount")
-    activity, _ = repository.activity(rt, who.tenant_id, partner_id, str(body.get("activity_id")))
+    _not_terminated(partner, mdf)
     on = today(rt)
-    _claimable(rt, who, mdf, activity, amount, on)
     funds = accruals(rt, tenant, mdf, partner, on)
 
     def attempt() -> dict[str, Any]:
+        activity, _ = repository.activity(rt, who.tenant_id, partner_id, str(body.get("activity_id")))
+        _claimable(rt, who, mdf, activity, amount, on)  # read again on a retry: the claims of the activity too
         sums, version = repository.ledger(rt, who.tenant_id, partner_id)
         draws = rules.allocate(funds, sums["drawn"], amount, on)
         for quarter, part in draws.items():
@@ -110,6 +112,13 @@ def submit_claim(rt: Runtime, who: Principal, partner_id: str, body: dict[str, A
 
     return shown(who, retry_on_conflict(attempt, attempts=ATTEMPTS, exhausted=lambda: ConcurrentUpdate(
         f"the MDF ledger of partner {partner_id} kept changing under this claim; retry")))
+
+
+def _not_terminated(partner: dict[str, Any], mdf: rules.MdfPolicy) -> None:
+    """PA-13.3: on termination "unclaimed MDF [...] lapse" (CPA-13.3: "unclaimed MDF lapses")."""
+    if partner.get("status") == "terminated":
+        raise Conflict(f"partner {partner['partner_id']} is terminated: its unclaimed MDF lapsed (termination clause; "
+                       f"{mdf.rule.clause})")
 
 
 def _claimable(rt: Runtime, who: Principal, mdf: rules.MdfPolicy, activity: dict[str, Any], amount: Decimal,
