@@ -1008,6 +1008,24 @@ def _pa_7_9() -> None:
 @clause("contoso", "CPA-7.9", "A Partner may dispute a settlement statement within 60 days of its date")
 def _cpa_7_9() -> None:
     assert CT["rebates"]["disputes"]["window_days"] == 60
+    assert "separate_credit_note" not in CT["rebates"]["disputes"]  # "Upheld amounts are paid in the next settlement."
+
+
+@clause("northwind", "PA-7.9", "or by separate credit note if the next settlement is more than 30 days away")
+def _pa_7_9_credit_note() -> None:
+    note = NW["rebates"]["disputes"]["separate_credit_note"]
+    assert note["next_settlement_after_days"] == 30 and route(NW, note["category"])["queue"] == "finance"
+
+
+@clause("northwind", "SOP-6.3", "An upheld rebate dispute is paid as an adjustment in the next settlement")
+def _sop_6_3() -> None:
+    assert route(NW, NW["rebates"]["disputes"]["separate_credit_note"]["category"])["clause"] == "SOP-6.3"
+
+
+@clause("contoso", "CPA-7.8", "A Partner whose VAT number fails validation")
+def _cpa_7_8_vat() -> None:
+    rule = CT["rebates"]["vat_validation"]
+    assert rule["clause"] == "CPA-7.8" and rule["order_hold"]["clause"] == "CPA-2.3"
 
 
 @clause("northwind", "PA-8.1", "the Partner earns a referral commission of 5.0%")

@@ -23,4 +23,5 @@ def load_all() -> None:
         pricing,  # noqa: F401
         rebates,  # noqa: F401
         subscriptions,  # noqa: F401
+        vat_validation,  # noqa: F401
     )
