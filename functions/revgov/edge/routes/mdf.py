@@ -17,8 +17,6 @@ REQUESTERS = frozenset({Role.PARTNER, Role.CHANNEL_OPS, Role.SALES, Role.ADMIN})
 CHANNEL_OPS = frozenset({Role.CHANNEL_OPS})  # PA-9.5 "pre-approved by Channel Operations"
 FINANCE = frozenset({Role.FINANCE})  # money movement: two finance members (SOP-4.3)
 _PARTNER = {"partner_id": "ptr"}
-_ACTIVITY = {"partner_id": "ptr", "activity_id": "mdfa"}
-_CLAIM = {"partner_id": "ptr", "claim_id": "mdfc"}
 _REASON = "api/mdf-decision.schema.json"
 
 
@@ -66,18 +64,6 @@ def _decision(decide: Decide, id_param: str, approve: bool) -> Callable[[Call], 
     return handle
 
 
-for _verb, _approve, _summary in (
-    ("approve", True, "Channel Operations pre-approves an MDF activity (before it starts; never its requester)"),
-    ("reject", False, "Channel Operations rejects an MDF activity request, with a reason"),
-):
-    operation(
-        "POST", f"/v1/partners/{{partner_id}}/mdf/activities/{{activity_id}}/{_verb}", summary=_summary,
-        roles=CHANNEL_OPS, tag="mdf", name=f"{_verb}_mdf_activity", id_params=_ACTIVITY, body_schema=_REASON,
-        example={"reason": "within the partner's marketing plan"},
-        response_schema="api/responses/mdf-activity.schema.json", response_example="mdf-activity.json",
-    )(_decision(mdf_requests.decide_activity, "activity_id", _approve))
-
-
 @operation(
     "POST",
     "/v1/partners/{partner_id}/mdf/claims",
@@ -97,14 +83,24 @@ def submit_mdf_claim(call: Call) -> dict[str, Any]:
     return mdf_requests.submit_claim(call.runtime, call.who, call.params["partner_id"], call.body)
 
 
-for _verb, _approve, _summary in (
-    ("approve", True, "Finance approves an MDF claim: the second finance member's approval pays it by credit note "
-     "(neither approver its submitter)"),
-    ("reject", False, "Finance rejects an MDF claim, with a reason: its draw on the accrual is given back"),
-):
+# (kind, verb, approve, roles, summary, example reason): the four decisions, each on its own route
+_DECISIONS = (
+    ("activity", "approve", True, CHANNEL_OPS,
+     "Channel Operations pre-approves an MDF activity (before it starts; never its requester)",
+     "within the partner's marketing plan"),
+    ("activity", "reject", False, CHANNEL_OPS, "Channel Operations rejects an MDF activity request, with a reason",
+     "not in the partner's marketing plan"),
+    ("claim", "approve", True, FINANCE, "Finance approves an MDF claim: the second finance member's approval pays "
+     "it by credit note (neither approver its submitter)", "evidence checked against the supplier invoice"),
+    ("claim", "reject", False, FINANCE, "Finance rejects an MDF claim, with a reason: its draw on the accrual is "
+     "given back", "supplier invoice does not match the activity"),
+)
+_PLURAL = {"activity": "activities", "claim": "claims"}
+for _kind, _verb, _approve, _roles, _summary, _reason in _DECISIONS:
     operation(
-        "POST", f"/v1/partners/{{partner_id}}/mdf/claims/{{claim_id}}/{_verb}", summary=_summary,
-        roles=FINANCE, tag="mdf", name=f"{_verb}_mdf_claim", id_params=_CLAIM, body_schema=_REASON,
-        example={"reason": "evidence checked against the supplier invoice"},
-        response_schema="api/responses/mdf-claim.schema.json", response_example="mdf-claim.json",
-    )(_decision(mdf_requests.decide_claim, "claim_id", _approve))
+        "POST", f"/v1/partners/{{partner_id}}/mdf/{_PLURAL[_kind]}/{{{_kind}_id}}/{_verb}", summary=_summary, roles=_roles,
+        tag="mdf", name=f"{_verb}_mdf_{_kind}", id_params={"partner_id": "ptr", f"{_kind}_id": f"mdf{_kind[0]}"},
+        body_schema=_REASON, example={"reason": _reason},
+        response_schema=f"api/responses/mdf-{_kind}.schema.json", response_example=f"mdf-{_kind}.json",
+    )(_decision(mdf_requests.decide_activity if _kind == "activity" else mdf_requests.decide_claim, f"{_kind}_id",
+                _approve))
