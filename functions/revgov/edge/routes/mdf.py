@@ -99,7 +99,8 @@ _PLURAL = {"activity": "activities", "claim": "claims"}
 for _kind, _verb, _approve, _roles, _summary, _reason in _DECISIONS:
     operation(
         "POST", f"/v1/partners/{{partner_id}}/mdf/{_PLURAL[_kind]}/{{{_kind}_id}}/{_verb}", summary=_summary,
-        roles=_roles, tag="mdf", name=f"{_verb}_mdf_{_kind}", id_params={"partner_id": "ptr", f"{_kind}_id": f"mdf{_kind[0]}"},
+        roles=_roles, tag="mdf", name=f"{_verb}_mdf_{_kind}",
+        id_params={"partner_id": "ptr", f"{_kind}_id": f"mdf{_kind[0]}"},
         body_schema=_REASON, example={"reason": _reason},
         response_schema=f"api/responses/mdf-{_kind}.schema.json", response_example=f"mdf-{_kind}.json",
     )(_decision(mdf_requests.decide_activity if _kind == "activity" else mdf_requests.decide_claim, f"{_kind}_id",
