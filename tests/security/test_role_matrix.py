@@ -41,6 +41,9 @@ PARTNER_OPEN = {
     # PA-4.4: "The Partner must notify Channel Operations" of a certified individual leaving: its own certifications
     # only (tests/stack/test_certification_departures_api.py: another partner's id is a 404); it can only end validity
     "record_certification_departure",
+    # SOP-6.3 / COP-6.3: "The Partner may appeal once" the decision on its own rebate dispute (another partner's dispute
+    # is a 404: tests/unit/test_auditor3_rebates.py)
+    "appeal_dispute",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {
