@@ -604,6 +604,13 @@ def test_every_rebate_event_matches_the_catalogue_schema_and_has_a_sample(tenant
     rebates.resolve_dispute(
         rt, Principal(tid, Role.FINANCE, "key_01JX00000000000000000FIN02"), dispute["dispute_id"], decision
     )
+    # SOP-6.3: "The Partner may appeal once ...; the appeal is decided jointly by the head of Finance and Legal"
+    partner = Principal(tid, Role.PARTNER, "key_01JX00000000000000000PTR01", partner_id)
+    appeal = rebates.appeal_dispute(rt, partner, dispute["dispute_id"], {"reason": "it was not counted"})["appeal"]
+    for approval_id, key in zip(appeal["approval_ids"], ("FIN03", "LEG01"), strict=True):
+        role = Role.FINANCE if key.startswith("FIN") else Role.LEGAL
+        cases.decide_case(rt, Principal(tid, role, f"key_01JX00000000000000000{key}"), "approval", approval_id,
+                          "approved", "upheld on appeal")  # fmt: skip
     # PA-7.9: an upheld dispute paid by separate credit note, decided on 2026-10-02 (the next settlement, 2026-Q4's,
     # is due 2027-02-14: more than 30 days away) and issued once another finance member approves it
     dispute = rebates.file_dispute(rt, Principal(tid, Role.PARTNER, "key_01JX00000000000000000PTR01", partner_id), body)
