@@ -1685,6 +1685,40 @@ def _cop_5_4() -> None:
     assert Decimal(CT["billing"]["support_overage"]["hourly_rate"]) == 130
 
 
+def _term_notice_days(policy: dict[str, Any], clause_ref: str, last_day: date) -> None:
+    """A notice of non-renewal on the last day is in time for this year end; a second later it is not (422 citing the
+    clause, naming the next year end); without notice the agreement renews at year end."""
+    from revgov.domain import renewals
+
+    rule = renewals.term_rule(policy)
+    assert rule is not None and rule.clause == clause_ref
+    partner = {"partner_id": "ptr_1", "status": "active", "activated_at": "2026-03-10T09:00:00Z"}
+    given = renewals.non_renewal(rule, partner, party="partner", notice={"reason": "leaving"}, by={},
+                                 given_at=f"{last_day}T23:59:59Z")
+    assert given["term"]["non_renewal"]["effective_at"] == "2026-12-31"
+    late = (datetime.combine(last_day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(seconds=1))
+    with pytest.raises(RuleViolation) as refused:
+        renewals.non_renewal(rule, partner, party="distributor", notice={"reason": "leaving"}, by={},
+                             given_at=late.isoformat().replace("+00:00", "Z"))
+    assert refused.value.extra["clause"] == clause_ref and refused.value.extra["earliest_effective_at"] == "2027-12-31"
+    step = renewals.year_end_step(rule, partner, date(2027, 1, 1))
+    assert step is not None and step.kind == "renewed" and step.partner["term"]["year_end"] == "2027-12-31"
+    ended = renewals.year_end_step(rule, given, date(2027, 1, 1))
+    assert ended is not None and ended.kind == "ended"
+
+
+@clause("northwind", "PA-13.1", "renews automatically for successive Program Years unless either party gives notice "
+        "of non-renewal at least 60 days before the end of the current Program Year")
+def _pa_13_1() -> None:
+    _term_notice_days(NW, "PA-13.1", date(2026, 11, 1))  # 1 November + 60 days = 31 December
+
+
+@clause("contoso", "CPA-13.1", "renews for further Program Years unless either party gives notice at least 90 days "
+        "before year end")
+def _cpa_13_1() -> None:
+    _term_notice_days(CT, "CPA-13.1", date(2026, 10, 2))  # 2 October + 90 days = 31 December
+
+
 @clause("northwind", "PA-13.3", "The Distributor may terminate immediately on a confirmed compliance screening match")
 def _pa_13_3() -> None:
     assert NW["onboarding"]["termination"]["clause"] == "PA-13.3"

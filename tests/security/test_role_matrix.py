@@ -44,6 +44,9 @@ PARTNER_OPEN = {
     # SOP-6.3 / COP-6.3: "The Partner may appeal once" the decision on its own rebate dispute (another partner's dispute
     # is a 404: tests/unit/test_auditor3_rebates.py)
     "appeal_dispute",
+    # PA-13.1 / CPA-13.1 (merged from wt-renewals without this line): a partner reads its own agreement's term and
+    # gives its own notice of non-renewal (docs/onboarding.md)
+    "get_partner_term", "give_partner_non_renewal",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

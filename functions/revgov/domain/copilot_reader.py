@@ -69,6 +69,7 @@ _SAME = (
     "employee employees staff personnel workers",
     "aware learn learns learning learned discover discovers",
     "sign signs signed signature execute executed",
+    "license licenses licensed licence licences licenced",
 )
 _SYNONYMS = {word: group.split()[0] for group in _SAME for word in group.split()}
 
@@ -269,7 +270,7 @@ def names(question: str) -> list[str]:
 _WHAT_IS = re.compile(r"^(?:who|what)(?:'s|’s| is| are| was| were)\s+(?:the |a |an )?(?P<focus>.+?)\s*\??$", re.I)
 _WHAT_DOES = re.compile(r"^what ([a-z]+) (?:does|do|did|must|may|can|will|should|would)\b", re.I)
 _PHRASE_END = re.compile(r"\s(of|for|in|on|at|per|a|an|the|that|which|to|can|may|will|must|should|is|are|under|"
-                         r"when|if|after|before|between|from|with|by|and|or)\s|\?", re.I)
+                         r"when|if|once|where|while|unless|after|before|between|from|with|by|and|or)\s|\?", re.I)
 # Words that name a measure or a limit rather than a thing: "the rate of X", "the name of Y", "the ceiling on Z".
 _MEASURES = frozenset(content_terms("name names number amount length period time date percentage rate level kind type "
                                     "term figure value duration ceiling cap limit maximum minimum floor dollar dollars "
