@@ -101,6 +101,7 @@ class Replay:
             self.extra_tenants.append(config["tenant_id"])
             self.onboarding_policy = config["policy"]
             admin = self.api.as_key(created["admin_key"]["key"])
+            self.onboarding_admin = admin
             for role in ("channel_ops", "sales", "finance", "legal"):
                 key = admin.post("/v1/keys", {"role": role, "label": role}).json()["key"]
                 self.by_role[f"partners:{role}"] = self.api.as_key(key)
@@ -176,6 +177,21 @@ def _rebate_dispute(r: Replay) -> str:
         return str(rebates.file_dispute(r.rt, ops, body)["dispute_id"])
     except Conflict as still_open:  # one open dispute per statement line: the one the file_dispute example opened
         return str(still_open.extra["open_dispute_id"])
+
+
+def _rejected_dispute(r: Replay) -> str:
+    """A dispute on the statement line rejected by a finance member (not the preparer), and a key of its partner, who
+    appeals it (SOP-6.3: "The Partner may appeal once, within 10 business days of the decision")."""
+    from revgov.services import rebates
+
+    dispute_id = _rebate_dispute(r)
+    tid, _ = r.onboarding_tenant()
+    decider = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000DEC")
+    rebates.resolve_dispute(r.rt, decider, dispute_id, {"outcome": "rejected", "reason": "the order is counted"})
+    partner_id = _rebate_statement(r)[1]
+    minted = r.onboarding_admin.post("/v1/keys", {"role": "partner", "label": "appeal", "partner_id": partner_id})
+    r.by_role["appeal:partner"] = r.api.as_key(minted.json()["key"])
+    return dispute_id
 
 
 def _issued_invoice(r: Replay) -> str:
@@ -401,6 +417,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {}, "partners:channel_ops", dict(zip(("settlement_id", "partner_id"), _rebate_statement(r), strict=True))
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
+    "appeal_dispute": lambda r: ({"dispute_id": _rejected_dispute(r)}, "appeal:partner"),
     "approve_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2026-Q1")}, "partners:finance"),
     "reject_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2025-Q4")}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
