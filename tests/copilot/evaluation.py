@@ -111,6 +111,7 @@ PUBLIC_TENANTS = {
     "commonpaper-csa": ("commonpaper-cloud-service.md",),
     "commonpaper-dpa": ("commonpaper-dpa.md",),
     "commonpaper-pilot": ("commonpaper-pilot.md",),
+    "bonterms-nda": ("bonterms-nda.md",),
 }
 SPLITS = ("tuning", "heldout")
 
