@@ -3,6 +3,7 @@
 
 def load_all() -> None:
     from . import (
+        allowances,  # noqa: F401
         analytics,  # noqa: F401
         billing,  # noqa: F401
         cases,  # noqa: F401
@@ -12,6 +13,7 @@ def load_all() -> None:
         erp,  # noqa: F401
         events,  # noqa: F401
         history,  # noqa: F401
+        mdf,  # noqa: F401
         observability,  # noqa: F401
         overdue,  # noqa: F401
         partners,  # noqa: F401
