@@ -84,6 +84,10 @@ _PHRASES = (
                 r"(?:stolen|hacked|leaked)\b", re.I), "compromised unauthorized access"),
     (re.compile(r"\banswers? for\b", re.I), "responsible"),
     (re.compile(r"\bpass(?:es|ed)? (?:\w+ ){0,3}on to\b", re.I), "disclose"),
+    (re.compile(r"\b(?:got|get|gets|getting) rid of\b", re.I), "destroy delete"),
+    (re.compile(r"\b(?:kept|keep|keeps|keeping)\b", re.I), "retain"),
+    (re.compile(r"\bmoves? (?:over )?to (?:a|an|the|its) (?:buyer|purchaser|acquirer|successor)\b", re.I), "assign"),
+    (re.compile(r"\b(?:gets|get|is|are|being) (?:acquired|bought|taken over)\b", re.I), "acquisition merger"),
 )
 
 
