@@ -1,5 +1,5 @@
 """The eighth round: plain-statement and definition questions answered by the clause that is clearly about their subject
-(domain/copilot_subject.py, domain/copilot_evidence.py `_subject_backed`, the paraphrases of domain/copilot_reader.py and
+(domain/copilot_subject.py, domain/copilot_evidence.py `_subject_backed`, domain/copilot_paraphrase.py,
 domain/copilot_slots.py `plain`).
 
 Expectations come from the clauses quoted in each test (tests/copilot/corpus/commonpaper-pilot.md, the Common Paper
@@ -12,6 +12,7 @@ from revgov.domain import copilot_reader as reader
 from revgov.domain import copilot_slots as slots
 from revgov.domain import copilot_subject as subject
 from revgov.domain.copilot import Hit, Passage, best_quotes
+from revgov.domain.copilot_paraphrase import with_paraphrases
 
 PILOT = "Common Paper Pilot Agreement"
 # CPPLT-1.3 User Accounts
@@ -140,14 +141,14 @@ def test_a_person_asked_for_by_role_is_not_answered_by_a_clause_that_names_none(
 
 def test_paraphrases_are_said_in_contract_words():
     def says(question, word):
-        return reader.content_terms(word)[0] in reader.content_terms(reader.with_paraphrases(question))
+        return reader.content_terms(word)[0] in reader.content_terms(with_paraphrases(question))
 
     assert says("Can either of us simply walk away?", "terminate")  # CPPLT-2.2 "Either party may terminate …"
     assert says("What do our staff do under their logins?", "accounts")  # CPPLT-1.3 "Users’ accounts"
     assert says("Someone has stolen one of our passwords", "compromised")  # CPPLT-1.3 "if they become compromised"
     assert says("Can the vendor pass our usage statistics on to other companies?", "disclose")  # CPPLT-1.5
     assert not says("Can either of us simply leave?", "terminate")
-    assert reader.with_paraphrases("How many days' notice?") == "How many days' notice?"
+    assert with_paraphrases("How many days' notice?") == "How many days' notice?"
     # CPPLT-2.2(b): "bankruptcy proceedings that continue for more than 60 days"
     assert slots.plain("How long do bankruptcy proceedings have to drag on before we can terminate?") == (
         "How long do bankruptcy proceedings have to continue before we can terminate?")

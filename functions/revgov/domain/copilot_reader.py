@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .copilot_paraphrase import with_paraphrases
+
 _STOP = frozenset(
     """a an the and or of to in on for at by with from as is are was were be been being it its this that these those
     what which who whom whose when where why how do does did done can could should would may might must shall will
@@ -72,29 +74,6 @@ _SAME = (
     "license licenses licensed licence licences licenced",
 )
 _SYNONYMS = {word: group.split()[0] for group in _SAME for word in group.split()}
-
-
-# Question phrases that say a contract word in other words (the eighth round; each seen in a question set): appended
-# to the question, never to a clause, so a clause's own words are unchanged.
-_PHRASES = (
-    (re.compile(r"\bwalk(?:s|ing)? away\b", re.I), "terminate"),
-    (re.compile(r"\bdrag(?:s|ged|ging)? on\b", re.I), "continue"),
-    (re.compile(r"\blog-?ins?\b", re.I), "accounts credentials"),
-    (re.compile(r"\b(?:stolen|steal|stole|hacked|leaked) (?:\w+ ){0,3}passwords?\b|\bpasswords? (?:\w+ ){0,2}"
-                r"(?:stolen|hacked|leaked)\b", re.I), "compromised unauthorized access"),
-    (re.compile(r"\banswers? for\b", re.I), "responsible"),
-    (re.compile(r"\bpass(?:es|ed)? (?:\w+ ){0,3}on to\b", re.I), "disclose"),
-    (re.compile(r"\b(?:got|get|gets|getting) rid of\b", re.I), "destroy delete"),
-    (re.compile(r"\b(?:kept|keep|keeps|keeping)\b", re.I), "retain"),
-    (re.compile(r"\bmoves? (?:over )?to (?:a|an|the|its) (?:buyer|purchaser|acquirer|successor)\b", re.I), "assign"),
-    (re.compile(r"\b(?:gets|get|is|are|being) (?:acquired|bought|taken over)\b", re.I), "acquisition merger"),
-)
-
-
-def with_paraphrases(question: str) -> str:
-    """The question with the contract words of its paraphrases appended ("walk away" → "… terminate")."""
-    extra = [words for pattern, words in _PHRASES if pattern.search(question)]
-    return f"{question} {' '.join(extra)}" if extra else question
 
 
 def content_terms(text: str) -> list[str]:

@@ -15,6 +15,7 @@ import re
 from . import copilot_reader as reader
 from . import copilot_slots as slots
 from . import copilot_statements as statements
+from .copilot_paraphrase import with_paraphrases
 
 # a question that asks a value in other words than "how much": "What interest does …", "what discount …", "how big"
 _ASKS_VALUE = re.compile(r"\bwhat (?:[\w-]+ ){0,2}(?:interest|discount|penalty|penalties|commission|bonus|rebate"
@@ -37,7 +38,7 @@ def asks_plain_statement(question: str) -> bool:
 def subject_things(question: str) -> list[str]:
     """The things the question asks about, its act among them (`copilot_statements.things`), its paraphrases said in
     contract words."""
-    plain = reader.with_paraphrases(question)
+    plain = with_paraphrases(question)
     said = set(reader.content_terms(plain[len(question):]))  # "disclose" said for "pass on" is no discloser
     found = statements.things(plain, None) + [t for t in said if t in slots._PARTY]
     return [t for t in dict.fromkeys(found) if t not in _NOT_THINGS]
