@@ -152,3 +152,16 @@ def test_paraphrases_are_said_in_contract_words():
     # CPPLT-2.2(b): "bankruptcy proceedings that continue for more than 60 days"
     assert slots.plain("How long do bankruptcy proceedings have to drag on before we can terminate?") == (
         "How long do bankruptcy proceedings have to continue before we can terminate?")
+
+
+def test_bad_questions_ask_no_term_and_get_no_evidence():
+    # tried: an empty question, a definition question with no term, a quoted term, a 40,000-character question
+    assert subject.asked_term("What is meant by ?") is None
+    assert subject.asked_term("define") is None
+    assert subject.asked_term('What does "Fees" mean?') == "Fees"
+    assert evidence.evidence("", []) == [] and evidence.evidence("What is meant by ?", []) == []
+    hits = [_hit("CPPLT-8.6", "Definitive Agreement", DEFINITIVE, 0.6), _hit("CPPLT-7.13", "Signature", SIGNATURE, 0.2)]
+    assert evidence.evidence("What is meant by ?", hits) == []
+    assert subject.subject_things("") == [] and evidence.evidence("", hits) == []  # no subject, nothing carries it
+    assert evidence.evidence("what is meant by " + "a " * 20000 + "?", hits) == []
+

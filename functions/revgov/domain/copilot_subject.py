@@ -61,8 +61,8 @@ def asked_term(question: str) -> str | None:
     match = _MEANT.search(question.strip())
     if not match:
         return None
-    term = next(g for g in match.groups() if g)
-    return term.strip(" \"“”'") or None
+    term = next(g for g in match.groups() if g).strip(" \"“”'?.")
+    return term if re.search(r"\w", term) else None
 
 
 def defines(term: str, text: str) -> bool:
