@@ -107,7 +107,7 @@ def test_a_definition_question_is_answered_by_the_clause_that_defines_the_term_w
 def test_a_definition_question_no_clause_defines_is_refused():
     question = "What is meant by a Master Services Agreement here?"
     hits = [_hit("CPPLT-8.6", "Definitive Agreement", DEFINITIVE, 0.60),
-            _hit("CPPLT-7.13", "Signature", SIGNATURE, 0.30)]
+            _hit("CPPLT-7.13", "Signature", SIGNATURE, 0.20)]
     assert evidence.evidence(question, hits) == []  # "Master", "Services" are names the clause does not have
 
 
@@ -164,4 +164,30 @@ def test_bad_questions_ask_no_term_and_get_no_evidence():
     assert evidence.evidence("What is meant by ?", hits) == []
     assert subject.subject_things("") == [] and evidence.evidence("", hits) == []  # no subject, nothing carries it
     assert evidence.evidence("what is meant by " + "a " * 20000 + "?", hits) == []
+
+
+# CPSLA-11.1 Defining Variables and CPSLA-11.23 Order Form (tests/copilot/corpus/commonpaper-software-license.md)
+DEFINING_VARIABLES = (
+    "Variables have the meanings or descriptions given on a Cover Page. However, if the Order Form and the governing "
+    "Framework Terms omit or do not define a Variable, the default meaning will be \"none\" or \"not applicable\" and "
+    "the correlating clause, sentence, or section does not apply to that Agreement."
+)
+ORDER_FORM = (
+    "\"Order Form\" means a Cover Page that includes the key business details and Variables for this Agreement that "
+    "are not defined in the Framework Terms."
+)
+
+
+def test_a_definition_the_question_only_uses_a_term_of_is_passed_over_for_the_clause_about_its_subject():
+    # SLA sl-31: the definition of "Order Form" ranks first; CPSLA-11.1 says what applies when a Variable is undefined
+    question = "What happens when the order form leaves a variable undefined?"
+    hits = [_hit("CPSLA-11.23", "Order Form", ORDER_FORM, 0.38),
+            _hit("CPSLA-11.1", "Defining Variables", DEFINING_VARIABLES, 0.36),
+            _hit("CPPLT-7.13", "Signature", SIGNATURE, 0.20)]
+    backed = evidence.evidence(question, hits)
+    assert [h.passage.clause_id for h in backed] == ["CPSLA-11.1"]
+    assert evidence.evidence(question, hits, WITHOUT) == []
+    assert any("not applicable" in q for q in best_quotes(question, backed[0].passage))
+    # a question asking what the term is still reads the definition first
+    assert subject.asked_term("What is meant by an Order Form?") == "Order Form"
 

@@ -161,6 +161,8 @@ def _subject_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) 
     if term is not None:
         return next(([(rank, h)] for rank, h in enumerate(hits)
                      if (h.dense or 0.0) >= policy.subject_dense and subject.defines(term, h.passage.text)), [])
+    if hits and reader.defined_term(hits[0].passage.text) and not reader.asked_kind_of(question):
+        hits = hits[1:]  # a definition the question only uses a term of ("confidential documents") states no duty
     if len(hits) < 2 or not subject.asks_plain_statement(question):
         return []  # "far above the next clause" needs a next clause to be measured against
     top = hits[0]
