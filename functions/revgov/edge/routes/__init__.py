@@ -11,6 +11,7 @@ def load_all() -> None:
         copilot,  # noqa: F401
         erp,  # noqa: F401
         events,  # noqa: F401
+        explain,  # noqa: F401
         history,  # noqa: F401
         observability,  # noqa: F401
         overdue,  # noqa: F401

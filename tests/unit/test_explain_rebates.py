@@ -1,0 +1,135 @@
+"""Why a rebate is what it is: a settlement statement explained from its stored lines and traces, quoting clauses.
+
+Northwind partner-agreement.md, PA-7.2: "The rebate is tiered and retroactive: the rate of the highest threshold
+reached applies to all Qualifying Revenue of the Quarter, from the first dollar." with "USD 100,000.00 to
+249,999.99 | 1.0%". PA-7.5: "a sales performance incentive (SPIFF) of USD 40.00 per unit". PA-7.7 (b): "revenue on
+hardware lines that earn the SPIFF counts towards the volume rebate but is excluded from incremental revenue for the
+growth rebate". PA-11.1 / SOP-7.2: a partner reads only its own statement, and only once the run is approved.
+
+P1 ships 30 x NW-SRV-R2 (USD 5,200.00 list each: USD 156,000.00) in September 2026; the 2026-Q3 run is prepared and
+approved. Expected figures come from the clauses: 156,000.00 x 1.0% = 1,560.00; 30 x 40.00 = 1,200.00.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from memory_store import Ledger
+from rebate_runs import second_finance
+from revgov import schemas
+from revgov.domain.access import Principal, Role
+from revgov.domain.copilot import Passage, Scope
+from revgov.domain.errors import MalformedRequest, NotFound
+from revgov.services import explain_rebates, rebates
+
+P1 = "ptr_01JBNWPARTNER0000000000001"
+P2 = "ptr_01JBNWPARTNER0000000000002"
+FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
+AS_P1 = Principal("northwind", Role.PARTNER, "key_p1", P1)
+AS_P2 = Principal("northwind", Role.PARTNER, "key_p2", P2)
+AGREEMENT = Path(__file__).resolve().parents[2] / "tenants" / "northwind" / "contracts" / "partner-agreement.md"
+
+
+class ContractIndex:
+    """The northwind agreement's clauses, as a clause index hands them out (only `get` is used)."""
+
+    def __init__(self) -> None:
+        text = AGREEMENT.read_text(encoding="utf-8")
+        found = re.findall(r"^### (PA-[0-9.]+) ([^\n]+)\n(.*?)(?=^#|\Z)", text, flags=re.M | re.S)
+        self.passages = {c: Passage("northwind", "PA", "Partner Agreement", "1", c, t, body.strip(), None, "h", "h")
+                         for c, t, body in found}
+        self.asked: list[tuple[Scope, list[str]]] = []
+
+    def get(self, scope: Scope, clause_ids: list[str]) -> list[Passage]:
+        self.asked.append((scope, clause_ids))
+        return [self.passages[c] for c in clause_ids if c in self.passages]
+
+
+def _settled(approve: bool = True) -> tuple[Ledger, str]:
+    ledger = Ledger("2026-09-05T12:00:00Z")
+    data = {"partner_id": P1, "order_ref": "SO-1", "shipped_on": "2026-09-05",
+            "lines": [{"sku": "NW-SRV-R2", "quantity": 30}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-09-05T10:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-10-20T09:00:00Z")
+    status, prepared = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3"})
+    assert status == 201
+    if approve:
+        rebates.approve_settlement(ledger.rt, second_finance("northwind"), prepared["settlement_id"], {})
+    ledger.rt.clause_index = ContractIndex()  # type: ignore[assignment]
+    return ledger, prepared["settlement_id"]
+
+
+def _invoice(ledger: Ledger, settlement_id: str) -> str:
+    traces = rebates.get_settlement(ledger.rt, FINANCE, settlement_id, P1)["statement"]["traces"]
+    return str(traces[0]["lines"][0][1])
+
+
+def test_pa_7_2_and_7_5_each_line_names_its_clause_basis_invoices_rate_and_quotes_the_clause():
+    ledger, settlement_id = _settled()
+    invoice = _invoice(ledger, settlement_id)
+    body = explain_rebates.explain_settlement(ledger.rt, AS_P1, settlement_id, None)
+    assert not schemas.problems("api/responses/statement-explanation.schema.json", body)
+    assert body["partner_id"] == P1 and body["total"] == "2760.00" and body["status"] == "payable"
+    words = body["explanation"]
+    # PA-7.2: 156,000.00 reaches the 1.0% threshold (from 100,000.00), applied from the first dollar
+    assert "RBT-VOLUME-T1 (PA-7.2)" in words and "qualifying revenue 156000.00 USD, rate 1.0%" in words
+    assert "from 100000.00 at 1.0%" in words and "1560.00 USD" in words
+    # PA-7.5: 30 units at 40.00
+    assert "30 qualifying unit(s), rate 40.00/unit" in words and "1200.00 USD" in words
+    # the transactions behind the numbers: the invoice id and the sum of its counted lines
+    assert f"1 sales line(s) totalling 156000.00 USD, on invoice(s) {invoice}" in words
+    # PA-7.7 (b): the SPIFF line's revenue excluded from the growth rebate, with the reason
+    assert "Excluded from RBT-GROWTH under RBT-SPIFF-NOT-GROWTH (PA-7.7), earns RBT-HW-SPIFF" in words
+    volume = next(ln for ln in body["lines"] if ln["program_id"] == "RBT-VOLUME")
+    assert volume["invoices"] == [invoice] and volume["sales_line_count"] == 1 and volume["clause"] == "PA-7.2"
+    # clauses quoted verbatim from the agreement
+    index = ledger.rt.clause_index
+    for citation in body["citations"]:
+        assert citation["quote"] in index.passages[citation["clause"]].text  # type: ignore[union-attr]
+    assert {"PA-7.2", "PA-7.5", "PA-7.8"} <= {c["clause"] for c in body["citations"]}
+    assert "The statement is payable: no withholding applies." in words
+    audit = [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "copilot.explained"]
+    assert len(audit) == 1 and audit[0]["subject"] == settlement_id and audit[0]["actor_role"] == "partner"
+    assert "PA-7.2" in audit[0]["clauses"]
+
+
+def test_one_line_explains_that_line_only_and_staff_name_the_partner():
+    ledger, settlement_id = _settled()
+    body = explain_rebates.explain_settlement(ledger.rt, FINANCE, settlement_id, P1, "2")
+    assert body["line"] == 2 and [ln["program_id"] for ln in body["lines"]] == ["RBT-HW-SPIFF"]
+    assert "RBT-VOLUME-T1" not in body["explanation"] and "PA-7.5" in body["explanation"]
+    audit = [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "copilot.explained"]
+    assert audit[-1]["subject"] == f"{settlement_id}#{P1}#2" and audit[-1]["inputs"]["line"] == 2
+
+
+@pytest.mark.parametrize("line", ["0", "x", "１", "-1", "10000", ""])
+def test_bad_line_numbers_are_a_problem_naming_the_field(line):
+    ledger, settlement_id = _settled()
+    with pytest.raises(MalformedRequest) as bad:
+        explain_rebates.explain_settlement(ledger.rt, FINANCE, settlement_id, P1, line)
+    assert bad.value.errors[0].path == "/query/line"
+
+
+def test_unknown_line_and_staff_without_partner_and_nothing_audited():
+    ledger, settlement_id = _settled()
+    with pytest.raises(NotFound):
+        explain_rebates.explain_settlement(ledger.rt, FINANCE, settlement_id, P1, "3")
+    with pytest.raises(MalformedRequest) as bad:
+        explain_rebates.explain_settlement(ledger.rt, FINANCE, settlement_id, None)
+    assert bad.value.errors[0].path == "/query/partner_id"
+    assert not [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "copilot.explained"]
+
+
+def test_pa_11_1_a_partner_reads_neither_a_rivals_statement_nor_an_unapproved_run():
+    ledger, settlement_id = _settled()
+    for who, partner in ((AS_P2, None), (AS_P2, P1), (AS_P1, P2)):
+        with pytest.raises(NotFound):
+            explain_rebates.explain_settlement(ledger.rt, who, settlement_id, partner)
+    prepared_ledger, prepared_id = _settled(approve=False)
+    with pytest.raises(NotFound):
+        explain_rebates.explain_settlement(prepared_ledger.rt, AS_P1, prepared_id, None)
+    # finance reviews the prepared run's statement before approving it
+    assert explain_rebates.explain_settlement(prepared_ledger.rt, FINANCE, prepared_id, P1)["total"] == "2760.00"
