@@ -1,16 +1,19 @@
 """Explanations grounded in stored records and quoted clauses, beyond decisions (`/v1/decisions/{id}/explain`):
-a rebate settlement statement or one of its lines."""
+a rebate settlement statement or one of its lines; a partner's entitlement on a day."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ...domain.access import Role
-from ...services import explain_rebates
+from ...domain.errors import NotFound
+from ...services import explain_entitlements, explain_rebates
 from ..http import Call
 from ..registry import STAFF, QueryParam, operation
 
 READERS = frozenset(STAFF | {Role.PARTNER})
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 @operation(
@@ -32,3 +35,25 @@ def explain_settlement(call: Call) -> dict[str, Any]:
     return explain_rebates.explain_settlement(
         call.runtime, call.who, call.params["settlement_id"], call.query.get("partner_id"), call.query.get("line")
     )
+
+
+@operation(
+    "GET",
+    "/v1/partners/{partner_id}/entitlements/{name}/explain",
+    summary="Is the partner entitled to this (e.g. premium_onboarding, managed_support) at `at`, and why: the tier "
+    "held that day, the rule, the reason and the clause quoted",
+    roles=READERS,
+    tag="partners",
+    id_params={"partner_id": "ptr"},
+    query=(
+        QueryParam("at", "evaluate as of this UTC time (default: now), e.g. 2027-03-10T00:00:00Z",
+                   pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z"),
+    ),
+    response_schema="api/responses/entitlement-explanation.schema.json",
+)
+def explain_entitlement(call: Call) -> dict[str, Any]:
+    name = call.params["name"]
+    if not _NAME.match(name):
+        raise NotFound(f"no entitlement {name}")
+    at = call.query.get("at") or call.runtime.clock.now_iso()
+    return explain_entitlements.explain_entitlement(call.runtime, call.who, call.params["partner_id"], name, at)
