@@ -11,6 +11,7 @@ from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import NotFound
 from ..domain.explain_entitlements import explain_entitlement as words
+from ..domain.time import parse_instant
 from ..runtime import Runtime
 from . import partners
 
@@ -18,6 +19,7 @@ from . import partners
 def explain_entitlement(rt: Runtime, who: Principal, partner_id: str, name: str, at_iso: str) -> dict[str, Any]:
     if not who.sees_partner(partner_id):
         raise NotFound(f"no partner {partner_id}")
+    parse_instant(at_iso, field_path="/query/at")  # a bad day is a 400 naming the query parameter
     answer = partners.entitlement(rt, who.tenant_id, partner_id, name, at_iso)
     wanted = [str(answer["clause"])] if answer.get("clause") else []
     scope = core.Scope(who.tenant_id, partner_id)

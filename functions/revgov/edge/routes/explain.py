@@ -1,5 +1,6 @@
 """Explanations grounded in stored records and quoted clauses, beyond decisions (`/v1/decisions/{id}/explain`):
-a rebate settlement statement or one of its lines; a partner's entitlement on a day."""
+a rebate settlement statement or one of its lines; a partner's entitlement on a day;
+the partners at risk of missing a threshold."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 from ...domain.access import Role
 from ...domain.errors import NotFound
-from ...services import explain_entitlements, explain_rebates
+from ...services import explain_at_risk, explain_entitlements, explain_rebates
 from ..http import Call
-from ..registry import STAFF, QueryParam, operation
+from ..query import required_period
+from ..registry import PERIOD_PATTERN, STAFF, QueryParam, operation
 
 READERS = frozenset(STAFF | {Role.PARTNER})
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -57,3 +59,21 @@ def explain_entitlement(call: Call) -> dict[str, Any]:
         raise NotFound(f"no entitlement {name}")
     at = call.query.get("at") or call.runtime.clock.now_iso()
     return explain_entitlements.explain_entitlement(call.runtime, call.who, call.params["partner_id"], name, at)
+
+
+@operation(
+    "GET",
+    "/v1/forecasts/at-risk",
+    summary="Which active partners are at risk of missing a threshold in the period: per partner and programme the "
+    "lowest level not reached, P(miss) at least min_p_miss (default 0.5), the gap and the level's clause",
+    roles=STAFF,
+    tag="analytics",
+    query=(
+        QueryParam("period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN),
+        QueryParam("min_p_miss", "list levels at least this likely to be missed (0 to 1, default 0.5)",
+                   pattern=r"(0(\.[0-9]{1,4})?|1(\.0{1,4})?)"),
+    ),
+    response_schema="api/responses/at-risk-partners.schema.json",
+)
+def list_at_risk_partners(call: Call) -> dict[str, Any]:
+    return explain_at_risk.at_risk_partners(call.runtime, call.who, required_period(call), call.query.get("min_p_miss"))
