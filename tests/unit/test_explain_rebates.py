@@ -16,14 +16,15 @@ import re
 from pathlib import Path
 
 import pytest
+from test_erp_credit_notes_returns import _credit_note, _finalize, _ship, _statement
 
 from memory_store import Ledger
-from rebate_runs import second_finance
+from rebate_runs import second_finance, settle_approved
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.copilot import Passage, Scope
 from revgov.domain.errors import MalformedRequest, NotFound
-from revgov.services import explain_rebates, rebates
+from revgov.services import billing, explain_rebates, rebates
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
 P2 = "ptr_01JBNWPARTNER0000000000002"
@@ -133,3 +134,47 @@ def test_pa_11_1_a_partner_reads_neither_a_rivals_statement_nor_an_unapproved_ru
         explain_rebates.explain_settlement(prepared_ledger.rt, AS_P1, prepared_id, None)
     # finance reviews the prepared run's statement before approving it
     assert explain_rebates.explain_settlement(prepared_ledger.rt, FINANCE, prepared_id, P1)["total"] == "2760.00"
+
+
+def test_pa_7_8_a_withheld_statement_says_why_and_names_the_overdue_invoice():
+    # PA-7.8: "Rebates are withheld while the Partner has an invoice more than 60 days overdue". September's invoice
+    # issued 2026-10-01 (net 30, PA-6.7: due 2026-10-31) and unpaid is 61 days overdue on 2026-12-31.
+    ledger = Ledger("2026-09-05T12:00:00Z")
+    data = {"partner_id": P1, "order_ref": "SO-1", "shipped_on": "2026-09-05",
+            "lines": [{"sku": "NW-SRV-R2", "quantity": 30}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-09-05T10:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-10-01T06:00:00Z")
+    invoice_id = ledger.invoice(P1, "2026-09")["invoice_id"]
+    billing.finalize_invoice(ledger.rt, FINANCE, invoice_id)
+    ledger.clock.set("2026-12-31T09:00:00Z")
+    settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})[1]
+    ledger.rt.clause_index = ContractIndex()  # type: ignore[assignment]
+    body = explain_rebates.explain_settlement(ledger.rt, AS_P1, settled["settlement_id"], None)
+    assert body["status"] == "withheld"
+    assert (f"The statement total 2760.00 is withheld under RBT-WITHHOLDING (PA-7.8): as of 2026-12-31, 1 invoice(s) "
+            f"overdue beyond 60 days: {invoice_id} (due 2026-10-31, 61 days overdue).") in body["explanation"]
+    assert any(r["rule_id"] == "RBT-WITHHOLDING" and r["clause"] == "PA-7.8" for r in body["reasons"])
+
+
+def test_pa_7_10_an_adjustment_line_names_the_credit_note_the_settled_and_recomputed_amounts_and_quotes_the_clause():
+    # PA-7.10: "Where a credit note is issued after a Quarter has been settled and relates to an invoice dated within
+    # that Quarter, ... the difference between the recomputed and the settled amount" as a separate, referenced line.
+    # Settled Q3: 20 servers = 104,000.00 -> 1.0% = 1,040.00; a 5,200.00 credit note on 2026-10-20 leaves 98,800.00,
+    # below the 100,000.00 level (PA-7.2): recomputed 0.00, adjustment -1,040.00.
+    ledger = Ledger("2026-08-10T10:00:00Z")
+    _ship(ledger, P1, "NW-SRV-R2", 20, "2026-08-10", "SO-6")
+    issued = _finalize(ledger, P1, "2026-08", "2026-09-01T09:00:00Z")
+    _statement(ledger, "2026-Q3", 1, "2026-10-03T09:00:00Z")
+    assert _credit_note(ledger, issued, "5200.00", "2026-10-20", "CN-6", quantity=1)["status"] == "processed"
+    (note,) = ledger.invoice(P1, "2026-10")["lines"]
+    second = _statement(ledger, "2026-Q3", 2, "2026-10-25T09:00:00Z")
+    ledger.rt.clause_index = ContractIndex()  # type: ignore[assignment]
+    volume = next(ln for ln in second["lines"] if ln["program_id"] == "RBT-VOLUME")
+    body = explain_rebates.explain_settlement(ledger.rt, AS_P1, second["settlement_id"], None, str(volume["line_no"]))
+    words = body["explanation"]
+    assert "-1040.00 USD, an adjustment of a settled period" in words
+    assert f"previously settled 1040.00, recomputed 0.00, after credit-note line(s) {note['line_id']}" in words
+    assert body["lines"][0]["references"] == {"credit_notes": [note["line_id"]]}
+    assert note["line_id"] in body["lines"][0]["sales_lines"]  # the credit note is among the traced lines
+    assert f"credit-note line(s) {note['line_id']} reduce it" in words
+    assert "PA-7.10" in {c["clause"] for c in body["citations"]}
