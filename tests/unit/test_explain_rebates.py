@@ -91,6 +91,9 @@ def test_pa_7_2_and_7_5_each_line_names_its_clause_basis_invoices_rate_and_quote
     for citation in body["citations"]:
         assert citation["quote"] in index.passages[citation["clause"]].text  # type: ignore[union-attr]
     assert {"PA-7.2", "PA-7.5", "PA-7.8"} <= {c["clause"] for c in body["citations"]}
+    # the tier's quote is the PA-7.2 table row of the level reached
+    tier = next(r for r in body["reasons"] if r["rule_id"] == "RBT-VOLUME-T1")
+    assert tier["quote"] == "| USD 100,000.00 to 249,999.99 | 1.0% |"
     assert "The statement is payable: no withholding applies." in words
     audit = [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "copilot.explained"]
     assert len(audit) == 1 and audit[0]["subject"] == settlement_id and audit[0]["actor_role"] == "partner"

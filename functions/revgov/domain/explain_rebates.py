@@ -99,13 +99,23 @@ def _withholding(statement: Mapping[str, Any]) -> list[str]:
             f"overdue beyond {held.get('overdue_days')} days: {_ids(invoices)}."]
 
 
+def _message(line: Mapping[str, Any], rule: Mapping[str, Any], statement: Mapping[str, Any]) -> str:
+    """The line's programme name; for the tier reached, its rate and threshold as the clause's table writes them
+    (so the quote picked is that table row)."""
+    tier = line.get("tier_reached")
+    if isinstance(tier, Mapping) and tier.get("rule_id") == rule.get("rule_id") and tier.get("from") is not None:
+        start = f"{Decimal(str(tier['from'])):,.2f}"
+        return f"{line.get('name')}: {tier.get('percent')}% from {statement.get('currency')} {start}"
+    return str(line.get("name") or "")
+
+
 def _reasons(
     lines: Sequence[Mapping[str, Any]], statement: Mapping[str, Any], unlined: Sequence[Mapping[str, Any]] = ()
 ) -> list[Mapping[str, Any]]:
     pairs: dict[tuple[str, str], str] = {}
     for line in lines:
         for rule in line.get("rules") or [{"rule_id": line.get("rule_id"), "clause": line.get("clause")}]:
-            pairs.setdefault((str(rule.get("rule_id")), str(rule.get("clause") or "")), str(line.get("name") or ""))
+            pairs.setdefault((str(rule.get("rule_id")), str(rule.get("clause") or "")), _message(line, rule, statement))
     for trace in unlined:
         pairs.setdefault((str(trace.get("rule_id")), str(trace.get("clause") or "")), str(trace.get("reason") or ""))
     run = statement.get("settlement_rule")

@@ -31,6 +31,7 @@ def _line_no(text: str | None) -> int | None:
 
 def _statement(rt: Runtime, who: Principal, settlement_id: str, partner_id: str | None) -> dict[str, Any]:
     if who.role is not Role.PARTNER and partner_id is None:
+        rebates.get_settlement(rt, who, settlement_id, None)  # an unknown settlement is a 404 first
         raise MalformedRequest(
             "name the partner whose statement to explain",
             errors=[FieldError("/query/partner_id", "required for a staff key (a partner key reads its own)")],
