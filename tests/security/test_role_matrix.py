@@ -41,6 +41,9 @@ PARTNER_OPEN = {
     # PA-4.4: "The Partner must notify Channel Operations" of a certified individual leaving: its own certifications
     # only (tests/stack/test_certification_departures_api.py: another partner's id is a 404); it can only end validity
     "record_certification_departure",
+    # explanations of the partner's own statement of an approved run and its own entitlements (tests/unit/
+    # test_explain_rebates.py, test_explain_entitlements.py: another partner's is a 404)
+    "explain_settlement", "explain_entitlement",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {
