@@ -23,6 +23,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     model_drift,
     month_close_watch,
     partner_lifecycle_sweep,
+    partner_term_sweep,
     policy_activation,
     shadow_policy_drafts,
     subscription_billing_run,

@@ -1008,6 +1008,24 @@ def _pa_7_9() -> None:
 @clause("contoso", "CPA-7.9", "A Partner may dispute a settlement statement within 60 days of its date")
 def _cpa_7_9() -> None:
     assert CT["rebates"]["disputes"]["window_days"] == 60
+    assert "separate_credit_note" not in CT["rebates"]["disputes"]  # "Upheld amounts are paid in the next settlement."
+
+
+@clause("northwind", "PA-7.9", "or by separate credit note if the next settlement is more than 30 days away")
+def _pa_7_9_credit_note() -> None:
+    note = NW["rebates"]["disputes"]["separate_credit_note"]
+    assert note["next_settlement_after_days"] == 30 and route(NW, note["category"])["queue"] == "finance"
+
+
+@clause("northwind", "SOP-6.3", "An upheld rebate dispute is paid as an adjustment in the next settlement")
+def _sop_6_3() -> None:
+    assert route(NW, NW["rebates"]["disputes"]["separate_credit_note"]["category"])["clause"] == "SOP-6.3"
+
+
+@clause("contoso", "CPA-7.8", "A Partner whose VAT number fails validation")
+def _cpa_7_8_vat() -> None:
+    rule = CT["rebates"]["vat_validation"]
+    assert rule["clause"] == "CPA-7.8" and rule["order_hold"]["clause"] == "CPA-2.3"
 
 
 @clause("northwind", "PA-8.1", "the Partner earns a referral commission of 5.0%")
@@ -1665,6 +1683,40 @@ def _cop_5_3() -> None:
 @clause("contoso", "COP-5.4", "those hours are billed at EUR 130.00 per hour")
 def _cop_5_4() -> None:
     assert Decimal(CT["billing"]["support_overage"]["hourly_rate"]) == 130
+
+
+def _term_notice_days(policy: dict[str, Any], clause_ref: str, last_day: date) -> None:
+    """A notice of non-renewal on the last day is in time for this year end; a second later it is not (422 citing the
+    clause, naming the next year end); without notice the agreement renews at year end."""
+    from revgov.domain import renewals
+
+    rule = renewals.term_rule(policy)
+    assert rule is not None and rule.clause == clause_ref
+    partner = {"partner_id": "ptr_1", "status": "active", "activated_at": "2026-03-10T09:00:00Z"}
+    given = renewals.non_renewal(rule, partner, party="partner", notice={"reason": "leaving"}, by={},
+                                 given_at=f"{last_day}T23:59:59Z")
+    assert given["term"]["non_renewal"]["effective_at"] == "2026-12-31"
+    late = (datetime.combine(last_day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(seconds=1))
+    with pytest.raises(RuleViolation) as refused:
+        renewals.non_renewal(rule, partner, party="distributor", notice={"reason": "leaving"}, by={},
+                             given_at=late.isoformat().replace("+00:00", "Z"))
+    assert refused.value.extra["clause"] == clause_ref and refused.value.extra["earliest_effective_at"] == "2027-12-31"
+    step = renewals.year_end_step(rule, partner, date(2027, 1, 1))
+    assert step is not None and step.kind == "renewed" and step.partner["term"]["year_end"] == "2027-12-31"
+    ended = renewals.year_end_step(rule, given, date(2027, 1, 1))
+    assert ended is not None and ended.kind == "ended"
+
+
+@clause("northwind", "PA-13.1", "renews automatically for successive Program Years unless either party gives notice "
+        "of non-renewal at least 60 days before the end of the current Program Year")
+def _pa_13_1() -> None:
+    _term_notice_days(NW, "PA-13.1", date(2026, 11, 1))  # 1 November + 60 days = 31 December
+
+
+@clause("contoso", "CPA-13.1", "renews for further Program Years unless either party gives notice at least 90 days "
+        "before year end")
+def _cpa_13_1() -> None:
+    _term_notice_days(CT, "CPA-13.1", date(2026, 10, 2))  # 2 October + 90 days = 31 December
 
 
 @clause("northwind", "PA-13.3", "The Distributor may terminate immediately on a confirmed compliance screening match")

@@ -181,7 +181,7 @@ def test_fresh_heldout_every_citation_is_verbatim_and_the_figures_measured_once_
     assert fresh_heldout["citations_verbatim"] == 1.0
     assert fresh_heldout["gold_cited"] >= 0.84
     assert fresh_heldout["refusal_rate_unanswerable"] >= 0.88  # 0.889 fifth round; 1.0 with the sixth round's spans
-    assert fresh_heldout["false_refusal_rate"] <= 0.08
+    assert fresh_heldout["false_refusal_rate"] <= 0.04  # 0.0 with the seventh round's statement questions
     assert fresh_heldout["fact_in_answer"] >= 0.84
 
 
@@ -261,7 +261,7 @@ def test_sla_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     # (7 of 12), false refusals 0.125 (4 of 32), fact in the answer 0.75, verbatim 1.0 (docs/copilot.md). Floors at
     # that minus about one question; the split is not tuned on. Refusal 0.667 with the fifth round's binding.
     # The sixth round's rules (burnt since: looked at and tuned on) reach 0.844 / 1.0 / 0.125 / 0.781.
-    _floors(sla_splits["heldout"], retrieved=0.90, cited=0.81, refusal=0.91, false_refusals=0.16, fact=0.75)
+    _floors(sla_splits["heldout"], retrieved=0.90, cited=0.81, refusal=0.91, false_refusals=0.16, fact=0.78)
 
 
 def test_sla_tuning_split_keeps_what_the_fourth_round_reached(sla_splits):
@@ -295,7 +295,7 @@ def test_csa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
 
 def test_csa_tuning_split_keeps_what_the_fifth_round_reached(csa_splits):
     # before the round: 0.964 / 0.50 / 0.036 / 0.857; after: 0.964 / 1.0 / 0.036 / 0.929 (tuning data)
-    _floors(csa_splits["tuning"], cited=0.92, refusal=0.90, false_refusals=0.08, fact=0.89)
+    _floors(csa_splits["tuning"], cited=0.92, refusal=0.90, false_refusals=0.08, fact=0.93)
 
 
 def test_csa_heldout_split_meets_the_goals_now_that_it_is_tuning_data(csa_splits):
@@ -351,6 +351,9 @@ def test_r6_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # The sixth round's rules (frozen, docs/copilot.md): gold cited 0.828 (24 of 29), refusal 0.833 (10 of 12), false
     # refusals 0.138 (4 of 29), fact 0.828 (24 of 29): floors at that minus about one question.
     _floors(r6_tuning, retrieved=0.89, cited=0.79, refusal=0.80, false_refusals=0.18, fact=0.79)
+    # The seventh round's rules: refusal 0.917 (11 of 12; the asked product family, "collaboration products"), the
+    # rest unchanged.
+    _floors(r6_tuning, retrieved=0.89, cited=0.79, refusal=0.83, false_refusals=0.18, fact=0.79)
 
 
 @pytest.fixture(scope="module")
@@ -365,6 +368,10 @@ def test_r6_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_
     # rules on the same split (run right after): 0.966 / 0.828 / 0.538 / 0.172 / 0.828 (docs/copilot.md). Floors at
     # the measured figures minus about one question; not to be tuned on.
     _floors(r6_heldout, retrieved=0.93, cited=0.82, refusal=0.53, false_refusals=0.18, fact=0.82)
+    # Burnt since, tuned on in the seventh round (statement questions, calendar days, a person's name, a place the
+    # question does not give, the asked product family, the narrow party swap): gold cited 0.966 (28 of 29), refusal
+    # 0.923 (12 of 13), false refusals 0.034 (1 of 29), fact 0.966 (28). Floors at that minus about one question.
+    _floors(r6_heldout, retrieved=0.93, cited=0.93, refusal=0.84, false_refusals=0.07, fact=0.93)
 
 
 @pytest.mark.xfail(strict=True, reason="r6 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -384,6 +391,9 @@ def test_r7_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # at that minus about one question.
     result = evaluate_split(full_index(), "tuning", source="r7")
     _floors(result, retrieved=0.88, cited=0.40, refusal=0.75, false_refusals=0.56, fact=0.40)
+    # The seventh round's rules (docs/copilot.md, "Seventh round: rules frozen"): gold cited 0.630 (17 of 27), refusal
+    # 0.917 (11 of 12), false refusals 0.333 (9 of 27), fact 0.630 (17). Floors at that minus about one question.
+    _floors(result, retrieved=0.88, cited=0.59, refusal=0.83, false_refusals=0.38, fact=0.59)
 
 
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):

@@ -123,14 +123,18 @@ def test_a_chain_that_grows_while_it_is_verified_is_valid(rt, monkeypatch):
     t = tenant()
     for i in range(3):
         rt.commit(t, Changes(audit=[entry(f"s{i}")]))
-    walked = rt.store.iter_audit_records
+    walked = rt.store.iter_audit_texts
+    walks = []
 
-    def other_writers_commit_around_the_walk(tenant_id):
-        rt.commit(t, Changes(audit=[entry("early")]))  # as the walk starts
-        yield from walked(tenant_id)
-        rt.commit(t, Changes(audit=[entry("late")]))  # after the walk's query passed the end
+    def other_writers_commit_around_the_walk(tenant_id, **kwargs):
+        walks.append(kwargs)
+        if len(walks) == 1:
+            rt.commit(t, Changes(audit=[entry("early")]))  # as the walk starts
+        yield from walked(tenant_id, **kwargs)
+        if len(walks) == 1:
+            rt.commit(t, Changes(audit=[entry("late")]))  # after the walk's query passed the end
 
-    monkeypatch.setattr(rt.store, "iter_audit_records", other_writers_commit_around_the_walk)
+    monkeypatch.setattr(rt.store, "iter_audit_texts", other_writers_commit_around_the_walk)
     assert verify_chain(rt, t) == {"records": 5, "valid": True, "first_invalid": None}
 
 

@@ -62,6 +62,7 @@ class OutsideWorld:
 
     def __init__(self) -> None:
         self.posts: dict[str, list[Any]] = {}
+        self.headers: dict[str, list[dict[str, str]]] = {}  # per path, each POST's headers (same order as posts)
         self.export: dict[str, Any] = {"events": []}
         world = self
 
@@ -69,6 +70,7 @@ class OutsideWorld:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 world.posts.setdefault(self.path, []).append(json.loads(body or b"null"))
+                world.headers.setdefault(self.path, []).append(dict(self.headers.items()))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -401,6 +403,9 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
                 result.prepared["batch"] = n8n.execute_batch(["RgvRebateClose01"], issued)
                 for path in issued.glob("RgvRebateClose01-snapshot.json"):
                     result.snapshots["RgvRebateClose01"] = json.loads(path.read_text())
+                again = home / "snapshots-issue-again"  # *Run now* once more after the approval
+                again.mkdir()
+                result.prepared["again"] = n8n.execute_batch(["RgvRebateClose01"], again)
             except Exception as error:  # the close test reports it
                 result.failures["approve_and_issue"] = f"{type(error).__name__}: {error}"
 
@@ -748,6 +753,28 @@ def test_rebate_quarter_close_settles_sends_statements_and_takes_disputes(run):
     dispute = finance.get(f"/v1/rebates/disputes/{answer.json()['dispute_id']}").json()
     assert dispute["status"] == "open" and dispute["program_id"] == run.dispute["program_id"]
     assert dispute["settlement_id"] == settled["settlement_id"] and dispute["amount"] == "150.00"
+
+
+def test_rebate_close_run_again_after_approval_sends_each_statement_under_the_same_idempotency_key(run):
+    """*Run now* after the approval posts the statements again (n8n keeps no memory between manual runs): each post
+    carries `Idempotency-Key` = `dedupe_key` = rebate-statement:<settlement>:<partner>, the same on both runs, so the
+    receiver delivers each statement once (the flow's notes say so)."""
+    if not run.rebates:
+        pytest.skip("the rebates API is not in the served OpenAPI yet")
+    assert "approve_and_issue" not in run.failures, run.failures["approve_and_issue"]
+    assert [e["executionStatus"] for e in run.prepared["again"]["executions"]] == ["success"], run.prepared["again"]
+    settled = _node_output(run, "RgvRebateClose01", "Run settlement")[0]
+    posts = run.world.posts.get("/notify", [])
+    headers = run.world.headers.get("/notify", [])
+    sent = [(p, h) for p, h in zip(posts, headers, strict=True)
+            if p.get("settlement_id") == settled["settlement_id"] and p.get("partner_id")]  # fmt: skip
+    partners = {p["partner_id"] for p in settled["partners"]}
+    assert len(sent) == 2 * len(partners)  # both runs posted every statement
+    for body, head in sent:
+        key = f"rebate-statement:{settled['settlement_id']}:{body['partner_id']}"
+        assert body["dedupe_key"] == key and {k.lower(): v for k, v in head.items()}["idempotency-key"] == key
+    delivered = {body["dedupe_key"]: body for body, _ in sent}  # a receiver keeping the first post per key
+    assert sorted(b["partner_id"] for b in delivered.values()) == sorted(partners)
 
 
 def test_rebate_close_says_so_when_a_quarter_has_nothing_to_settle(run):

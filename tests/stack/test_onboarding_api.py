@@ -11,12 +11,15 @@ from typing import Any
 import pytest
 
 import clock_support
+from memory_store import memory_runtime
 from onboarding_scenarios import onboarding
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.contracts import parse_contract
+from revgov.domain.partners import tiers_by_rank
+from revgov.local.demo_partners import demo_application, onboard
 from revgov.runtime import Runtime
-from revgov.services import cases, partner_departures, partners
+from revgov.services import cases, partner_departures, partners, renewals
 from support import ROOT, Api, assert_problem
 
 WHY = {  # at collection: the names of the parametrized cases only; their dates are resolved when they run
@@ -388,6 +391,21 @@ class Recorder:
         return []
 
 
+def _term_sweep_events() -> list[dict[str, Any]]:
+    """The year-end sweep's events (PA-13.1), on an in-memory runtime with its own clock: the session stack's
+    partners are never moved through a Program Year end."""
+    mem, clock = memory_runtime("2026-03-10T09:00:00.000Z")
+    policy = mem.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    application = demo_application("Term Event Networks", "reseller", tiers_by_rank(policy)[0])
+    sales = Principal("northwind", Role.SALES, "key_01JX0000000000000000TRMS")
+    onboard(mem, policy, application, "active", sales=sales,
+            approver=Principal("northwind", Role.CHANNEL_OPS, "key_01JX0000000000000000TRMA"))
+    for day in ("2026-10-15T02:00:00.000Z", "2027-01-01T02:00:00.000Z"):
+        clock.set(day)
+        renewals.sweep_terms(mem, "northwind")
+    return [e for e in mem.publisher.published if e["detail_type"] in {"partner.renewal_due", "partner.renewed"}]
+
+
 def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack):
     recorder = Recorder()
     base = stack.runtime
@@ -412,9 +430,12 @@ def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack
     certified = _s()["certifications"]["gold"][-1]["certification_id"]  # PA-4.4: its only holder leaves today
     partner_departures.record(rt, approver, decided["approved"],
                               {"certification_id": certified, "last_day": rt.clock.now_iso()[:10]})
+    year_end = renewals.get_term(rt, approver, decided["approved"])["year_end"]  # PA-13.1: in time for the next one
+    renewals.give_notice(rt, approver, decided["approved"],
+                         {"reason": "scenario", "effective_at": f"{int(year_end[:4]) + 1}-12-31"})
     for status in ("suspended", "active", "terminated"):
         partners.change_status(rt, approver, decided["approved"], status, "scenario")
-    mine = [e for e in recorder.events if e["source"] == "revgov.partner"]
+    mine = [e for e in recorder.events if e["source"] == "revgov.partner"] + _term_sweep_events()
     seen = {e["detail_type"] for e in mine}
     samples = {p.stem for p in (ROOT / "events" / "revgov.partner").glob("*.json")}
     assert seen == samples

@@ -58,6 +58,7 @@ class Replay:
         self.api = api
         self.operator = operator
         self.extra_tenants: list[str] = []
+        self.vat_tenant = ""
         self.admin = api.as_key(created["admin_key"]["key"])
         self.by_role = {"operator": operator, "admin": self.admin}
         for role in ("finance", "channel_ops", "legal", "customer_success", "sales", "viewer"):
@@ -206,6 +207,27 @@ def _issued_invoice(r: Replay) -> str:
     return str(header["invoice_id"])
 
 
+def _vat_partner(r: Replay) -> str:
+    """A partner of a copy of contoso's policy (CPA-7.8 / CPA-2.3: the VAT check rule is contoso's) with a finance
+    key `vat:finance` to record its check."""
+    from revgov.ports import Changes, Put
+
+    if "vat:finance" not in r.by_role:
+        config = {**load_tenant_file(ROOT / "tenants" / "contoso" / "tenant.yaml")}
+        config["tenant_id"] = example_tenant()["tenant_id"]
+        created = r.operator.post("/v1/tenants", config).json()
+        r.extra_tenants.append(config["tenant_id"])
+        admin = r.api.as_key(created["admin_key"]["key"])
+        minted = admin.post("/v1/keys", {"role": "finance", "label": "vat"}).json()["key"]
+        r.by_role["vat:finance"] = r.api.as_key(minted)
+        r.vat_tenant = config["tenant_id"]
+    partner_id = r.rt.ids.new("ptr")
+    record = {"partner_id": partner_id, "legal_name": "Replay GmbH", "partner_type": "reseller", "status": "active",
+              "tier": "authorized", "country": "DE"}  # fmt: skip
+    r.rt.store.commit(r.vat_tenant, Changes(puts=[Put("PARTNER", partner_id, record)]))
+    return str(partner_id)
+
+
 def _overdue_invoice(r: Replay) -> dict[str, str]:
     """The prepare_late_payment_charge body: an invoice of 1,250.00 issued 70 days ago (net 30: 40 days overdue),
     charged through today."""
@@ -330,6 +352,9 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
     "prepare_late_payment_charge": lambda r: ({}, "partners:finance", _overdue_invoice(r)),
     "import_catalog": lambda r: ({}, "partners:finance"),
+    "record_vat_validation": lambda r: (
+        {"partner_id": _vat_partner(r)}, "vat:finance", {"checked_at": r.rt.clock.now_iso()}
+    ),
     "create_policy_draft": lambda r: ({}, "partners:channel_ops"),
     "patch_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:channel_ops"),
     "replace_policy_draft": lambda r: (

@@ -555,10 +555,11 @@ class Recorder:
 def test_every_rebate_event_matches_the_catalogue_schema_and_has_a_sample(tenant, stack):
     import json
 
+    from memory_store import FixedClock
     from revgov import schemas
     from revgov.domain.access import Principal, Role
     from revgov.runtime import Runtime
-    from revgov.services import rebates
+    from revgov.services import cases, rebates
 
     recorder = Recorder()
     base = stack.runtime
@@ -582,6 +583,15 @@ def test_every_rebate_event_matches_the_catalogue_schema_and_has_a_sample(tenant
     rebates.resolve_dispute(
         rt, Principal(tid, Role.FINANCE, "key_01JX00000000000000000FIN02"), dispute["dispute_id"], decision
     )
+    # PA-7.9: an upheld dispute paid by separate credit note, decided on 2026-10-02 (the next settlement, 2026-Q4's,
+    # is due 2027-02-14: more than 30 days away) and issued once another finance member approves it
+    dispute = rebates.file_dispute(rt, Principal(tid, Role.PARTNER, "key_01JX00000000000000000PTR01", partner_id), body)
+    dated = Runtime(base.settings, base.store, recorder, FixedClock("2026-10-02T09:00:00Z"), base.ids)
+    decider = Principal(tid, Role.FINANCE, "key_01JX00000000000000000FIN02")
+    upheld = rebates.resolve_dispute(dated, decider, dispute["dispute_id"], {"outcome": "accepted", "reason": "upheld"})
+    note = rebates.credit_note(dated, decider, upheld["resolution"]["payment"]["credit_note_id"])
+    cases.decide_case(dated, Principal(tid, Role.FINANCE, "key_01JX00000000000000000FIN03"), "approval",
+                      note["approval_id"], "approved", "issued")  # fmt: skip
     mine = [e for e in recorder.events if e["source"] == "revgov.rebates"]
     samples = {p.stem: json.loads(p.read_text()) for p in (ROOT / "events" / "revgov.rebates").glob("*.json")}
     assert {e["detail_type"] for e in mine} == set(samples)

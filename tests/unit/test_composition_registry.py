@@ -22,7 +22,8 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
     are unchanged, so cases opened before the registry existed still resolve."""
     effects = Registry().effects
     assert set(effects) == {"pricing.approval", "rebate.dispute", "invoice.dispute", "credit_note.approval",
-                            "deal.registration", "deal.extension", "partner.activation", "late_payment.charge"}
+                            "deal.registration", "deal.extension", "partner.activation", "late_payment.charge",
+                            "rebate.credit_note"}
     stored_by = [
         (pricing.PRICING_EFFECT, pricing.apply_approval),
         (deals.REVIEW_EFFECT, deals.apply_review),
@@ -32,6 +33,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
         (invoice_disputes.EFFECT, invoice_disputes.apply_decision),
         (overdue_charges.EFFECT, overdue_charges.apply_decision),
         ("rebate.dispute", rebates.apply_dispute_decision),
+        ("rebate.credit_note", rebates.apply_credit_note_decision),
     ]
     for name, effect in stored_by:
         assert effects[name] is effect, name

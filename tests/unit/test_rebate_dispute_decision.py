@@ -108,16 +108,21 @@ def test_a_partly_upheld_dispute_pays_the_accepted_amount_and_its_approval_store
     ledger, dispute = filed
     decision = {"outcome": "accepted", "amount": "60.00", "reason": "partly upheld: 18 of the 30 units"}
     resolved = rebates.resolve_dispute(ledger.rt, DECIDER, dispute["dispute_id"], decision)
-    assert resolved["resolution"] | {"at": None} == {
+    payment = resolved["resolution"]["payment"]
+    assert resolved["resolution"] | {"at": None, "payment": None} == {
         "outcome": "accepted",
         "amount": "60.00",
         "reason": "partly upheld: 18 of the 30 units",
         "by": DECIDER.actor,
         "at": None,
         "approval_id": dispute["approval_id"],
+        "payment": None,
     }
+    # PA-7.9: decided on 2026-10-03, the next settlement (2026-Q4, due 2027-02-14 under SOP-7.2) is more than 30 days
+    # away: "paid ... by separate credit note" (tests/unit/test_auditor_dispute_payment.py), not left pending
+    assert (payment["method"], payment["next_settlement"]["period"]) == ("credit_note", "2026-Q4")
     adjustment = _adjustment(ledger, dispute["dispute_id"])
-    assert adjustment is not None and (adjustment["amount"], adjustment["status"]) == ("60.00", "pending")
+    assert adjustment is not None and (adjustment["amount"], adjustment["status"]) == ("60.00", "credit_note")
     case, _ = cases.get_case(ledger.rt, "northwind", "approval", dispute["approval_id"])
     assert case["status"] == "approved" and "payload" not in case
     assert schemas.problems("api/responses/case.schema.json", {**case, "approval_id": case["case_id"]}) == []

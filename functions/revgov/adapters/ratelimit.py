@@ -116,34 +116,67 @@ class DynamoRateLimiter:
 
 class SqliteRateLimiter:
     """The same fixed one-minute windows in the embedded database: one write transaction checks both counts and
-    counts the request only when both are under their limits (a refused request is not counted)."""
+    counts only requests it lets through (a refused request is not counted).
 
-    def __init__(self, db: Any, clock: Clock) -> None:
+    Far from both limits a limiter takes its permits from the shared counts in blocks (`room // ROOM_SHARE`, at most
+    `block`), and spends them from memory: one write transaction per block instead of one per request, which every
+    authenticated request otherwise queued for behind the store's commits (the database has one writer). Near a limit
+    the block is one permit. The counts on file never exceed a limit, so limiters on one file share one budget; one
+    limiter alone refuses exactly when the window's count reached the limit (it asks the file again only once its
+    block is spent, so every permit it took was used); with several, a limiter can be refused while another still
+    holds unused permits, at most 1/ROOM_SHARE of the room left when each block was taken."""
+
+    ROOM_SHARE = 64
+
+    def __init__(self, db: Any, clock: Clock, *, block: int = 256) -> None:
         self._db = db
         self._clock = clock
+        self._block = block
+        self._lock = threading.Lock()
+        self._permits: dict[tuple[str, str], tuple[int, int]] = {}  # (tenant, key) -> (window, permits left)
 
     def hit(self, tenant_id: str, key_id: str, limits: Limits) -> Verdict:
         now = self._clock.now_ms() // 1000
         window = now - now % WINDOW_SECONDS
-        retry_after = max(1, window + WINDOW_SECONDS - now)
-        key_counter = f"k_{key_id}"
+        with self._lock:
+            held = self._permits.get((tenant_id, key_id))
+            if held is not None and held[0] == window and held[1] > 0:
+                self._permits[(tenant_id, key_id)] = (window, held[1] - 1)
+                return Verdict(True)
         try:
-            with self._db.write() as c:
-                counts = dict(c.execute(
-                    "SELECT who, count FROM rate_counts WHERE tenant = ? AND window = ? AND who IN (?, ?)",
-                    (tenant_id, window, _TENANT_COUNT, key_counter),
-                ).fetchall())
-                for scope, who, limit in (("tenant", _TENANT_COUNT, limits.tenant_per_minute),
-                                          ("key", key_counter, limits.key_per_minute)):
-                    if counts.get(who, 0) >= limit:
-                        return Verdict(False, retry_after, scope, limit)
-                c.executemany(
-                    "INSERT INTO rate_counts (tenant, window, who, count) VALUES (?, ?, ?, 1) "
-                    "ON CONFLICT (tenant, window, who) DO UPDATE SET count = count + 1",
-                    [(tenant_id, window, _TENANT_COUNT), (tenant_id, window, key_counter)],
-                )
-                if not counts:  # the window's first request: forget the windows that ended (a TTL's work)
-                    c.execute("DELETE FROM rate_counts WHERE tenant = ? AND window < ?", (tenant_id, window))
+            verdict, taken = self._take(tenant_id, key_id, limits, window, max(1, window + WINDOW_SECONDS - now))
         except Exception as error:  # the counter must never take the API down with it
             logger.warning("rate limit counter unavailable; request let through", extra={"error": str(error)})
-        return Verdict(True)
+            return Verdict(True)
+        if taken > 1:
+            with self._lock:
+                if len(self._permits) > 10_000:  # keys seen in earlier windows
+                    self._permits = {k: v for k, v in self._permits.items() if v[0] == window}
+                held = self._permits.get((tenant_id, key_id))
+                left = held[1] if held is not None and held[0] == window else 0
+                self._permits[(tenant_id, key_id)] = (window, left + taken - 1)
+        return verdict
+
+    def _take(self, tenant_id: str, key_id: str, limits: Limits, window: int, retry_after: int) -> tuple[Verdict, int]:
+        """Count this request and the block of permits taken with it, or refuse it; returns the permits taken."""
+        key_counter = f"k_{key_id}"
+        with self._db.write() as c:
+            counts = dict(c.execute(
+                "SELECT who, count FROM rate_counts WHERE tenant = ? AND window = ? AND who IN (?, ?)",
+                (tenant_id, window, _TENANT_COUNT, key_counter),
+            ).fetchall())
+            for scope, who, limit in (("tenant", _TENANT_COUNT, limits.tenant_per_minute),
+                                      ("key", key_counter, limits.key_per_minute)):
+                if counts.get(who, 0) >= limit:
+                    return Verdict(False, retry_after, scope, limit), 0
+            room = min(limits.tenant_per_minute - counts.get(_TENANT_COUNT, 0),
+                       limits.key_per_minute - counts.get(key_counter, 0))
+            taken = max(1, min(self._block, room // self.ROOM_SHARE))
+            c.executemany(
+                "INSERT INTO rate_counts (tenant, window, who, count) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (tenant, window, who) DO UPDATE SET count = count + excluded.count",
+                [(tenant_id, window, _TENANT_COUNT, taken), (tenant_id, window, key_counter, taken)],
+            )
+            if not counts:  # the window's first request: forget the windows that ended (a TTL's work)
+                c.execute("DELETE FROM rate_counts WHERE tenant = ? AND window < ?", (tenant_id, window))
+        return Verdict(True), taken

@@ -229,6 +229,11 @@ class Database:
             connection.execute("COMMIT")
             self._commits += 1
 
+    def writing(self) -> threading.RLock:
+        """The lock `write()` takes first, for a writer that must read before it writes without another writer of
+        this process in between (a chain's head, then the records sealed on it); `write()` inside takes it again."""
+        return self._writer
+
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for the reads inside (WAL: it never waits for a writer)."""

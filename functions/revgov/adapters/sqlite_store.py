@@ -15,7 +15,7 @@ from typing import Any
 
 from ..ports import Clock, IdGenerator
 from .sqlite_db import Database
-from .store_base import ABSENT, BaseDocumentStore, ConditionFailed, Row, Write, cut_page
+from .store_base import ABSENT, AUDIT, BaseDocumentStore, ConditionFailed, Row, Write, cut_page, partition
 
 _OUTBOX = "#OUTBOX"  # Runtime.commit's outbox collection (revgov.runtime.OUTBOX)
 _PUBLISHING: ContextVar[bool] = ContextVar("revgov_sqlite_publishing", default=False)
@@ -28,6 +28,7 @@ _UPSERT = (
 )
 
 
+_AUDIT_TEXTS = "SELECT sk, data FROM items WHERE pk = ? AND sk > ? AND sk < ? ORDER BY sk LIMIT ?"
 _MANY = 400  # keys per statement (800 bound values: under SQLite's oldest default limit of 999)
 
 
@@ -93,6 +94,9 @@ class SqliteDocumentStore(BaseDocumentStore):
         super().__init__(clock, ids)
         self.db = db
         self.bus = bus
+        # a commit whose head another writer of this process moved retries at once under the writer lock, where no
+        # writer of this process can move it again (another process meets SQLite's lock; its moves retry as before)
+        self._sealing = db.writing
 
     @contextmanager
     def publishing(self) -> Iterator[None]:
@@ -137,6 +141,16 @@ class SqliteDocumentStore(BaseDocumentStore):
                ) -> tuple[list[Row], dict[str, str] | None]:
         sql, args = _range_sql(pk, limit=limit, start=start, prefix=prefix, after=after, index=index)
         return cut_page([_row(values) for values in self.db.fetch_all(sql, args)], limit, index=index)
+
+    def iter_audit_texts(self, tenant_id: str, *, after_seq: int = 0, page_size: int = 2000) -> Iterator[str | None]:
+        """As the base's, reading only the records' text: no row objects for a walk over the whole chain."""
+        pk, after = partition(tenant_id, AUDIT), f"R#{after_seq:012d}"
+        while True:
+            found = self.db.fetch_all(_AUDIT_TEXTS, (pk, after, _prefix_end("R#"), page_size))
+            yield from (data for _, data in found)
+            if len(found) < page_size:
+                return
+            after = found[-1][0]
 
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
         outbox: list[Row] = []

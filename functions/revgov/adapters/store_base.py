@@ -24,6 +24,7 @@ import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -175,6 +176,9 @@ def cut_page(found: list[Row], limit: int | None, *, index: bool) -> tuple[list[
 class BaseDocumentStore(ABC):
     """The DocumentStore port, once. Subclasses implement the primitives below and nothing of the protocol."""
 
+    # a one-writer backend's lock, which a commit's first retry holds from its head read to its write (#17)
+    _sealing: Callable[[], AbstractContextManager[Any]] | None = None
+
     def __init__(self, clock: Clock, ids: IdGenerator) -> None:
         self._clock = clock
         self._ids = ids
@@ -325,19 +329,24 @@ class BaseDocumentStore(ABC):
     def audit_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page:
         return self.query(tenant_id, AUDIT, limit=limit, cursor=cursor, prefix="R#")
 
-    def iter_audit_records(self, tenant_id: str, page_size: int = 500) -> Iterator[dict[str, Any]]:
-        """Every record in chain order, paged lazily; a record whose JSON was mangled still comes out."""
-        pk = partition(tenant_id, AUDIT)
-        start: dict[str, str] | None = None
+    def _audit_rows(self, tenant_id: str, after_seq: int, page_size: int) -> Iterator[Row]:
+        pk, start, after = partition(tenant_id, AUDIT), None, f"R#{after_seq:012d}"
         while True:
-            rows, start = self._range(tenant_id, pk, limit=page_size, start=start, prefix="R#")
-            for row in rows:
-                try:
-                    yield json.loads(row.data or "null")
-                except ValueError:
-                    yield {"record_id": None, "seq": None, "unreadable": row.sk}
+            rows, start = self._range(tenant_id, pk, limit=page_size, start=start, prefix="R#", after=after)
+            yield from (row for row in rows if row.sk.startswith("R#"))
             if start is None:
                 return
+
+    def iter_audit_records(self, tenant_id: str, page_size: int = 500) -> Iterator[dict[str, Any]]:
+        """Every record in chain order, paged lazily; a record whose JSON was mangled still comes out."""
+        for row in self._audit_rows(tenant_id, 0, page_size):
+            try:
+                yield json.loads(row.data or "null")
+            except ValueError:
+                yield {"record_id": None, "seq": None, "unreadable": row.sk}
+
+    def iter_audit_texts(self, tenant_id: str, *, after_seq: int = 0, page_size: int = 2000) -> Iterator[str | None]:
+        return (row.data for row in self._audit_rows(tenant_id, after_seq, page_size))
 
     def audit_by_subject(self, tenant_id: str, subject: str, *, limit: int, cursor: str | None) -> Page:
         return self.lookup(tenant_id, f"{AUDIT}#{subject}", limit=limit, cursor=cursor)
@@ -350,30 +359,32 @@ class BaseDocumentStore(ABC):
         scope_tenant = next(iter(written), tenant_id)
         seen: set[str] = set()  # the reasons attempts were cancelled for, named if every attempt loses
         for attempt in range(MAX_CHAIN_RETRIES):
-            if attempt:
+            lock = self._sealing() if attempt == 1 and self._sealing else None  # a first retry: at once, under it
+            if attempt and lock is None:
                 # Full jitter: contenders for the same chain head spread out instead of colliding again.
                 time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, 0.005 * 2**attempt)))  # noqa: S311
-            seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
-            sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
-            writes = self._writes(tenant_id, changes, sealed, seq)
-            if len(writes) > MAX_TRANSACTION_ITEMS:
-                raise TransactionTooLarge(
-                    f"one commit writes {len(writes)} items; a transaction holds at most {MAX_TRANSACTION_ITEMS}"
-                )
-            if any(not w.delete and item_bytes(w.row) > MAX_ITEM_BYTES for w in writes):
-                raise PayloadTooLarge(
-                    "a record of this request exceeds DynamoDB's 400 KB item limit (held on every engine); "
-                    "retrying will not help"
-                )
-            try:
-                self._transact(scope_tenant, writes)
-                return sealed
-            except ConditionFailed as failed:
-                for index in failed.indexes:
-                    if index < len(changes.puts):
-                        raise StaleWrite(changes.puts[index].conflict_detail) from failed
-                # The chain head moved (another request appended first): re-read it and seal again.
-                seen.update(failed.codes)
+            with lock or nullcontext():
+                seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
+                sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
+                writes = self._writes(tenant_id, changes, sealed, seq)
+                if len(writes) > MAX_TRANSACTION_ITEMS:
+                    raise TransactionTooLarge(
+                        f"one commit writes {len(writes)} items; a transaction holds at most {MAX_TRANSACTION_ITEMS}"
+                    )
+                if any(not w.delete and item_bytes(w.row) > MAX_ITEM_BYTES for w in writes):
+                    raise PayloadTooLarge(
+                        "a record of this request exceeds DynamoDB's 400 KB item limit (held on every engine); "
+                        "retrying will not help"
+                    )
+                try:
+                    self._transact(scope_tenant, writes)
+                    return sealed
+                except ConditionFailed as failed:
+                    for index in failed.indexes:
+                        if index < len(changes.puts):
+                            raise StaleWrite(changes.puts[index].conflict_detail) from failed
+                    # The chain head moved (another request appended first): re-read it and seal again.
+                    seen.update(failed.codes)
         why = "; ".join(f"{RETRY_MEANING.get(code, code)} ({code})" for code in sorted(seen)) or "no reason given"
         raise ConcurrentUpdate(f"the write was cancelled {MAX_CHAIN_RETRIES} times in a row: {why}; retry")
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .canonical import Canonical, canonical_json, canonical_object, sha256_hex, sha256_text
+from .canonical import (
+    Canonical,
+    canonical_json,
+    canonical_json_of_decoded,
+    canonical_object,
+    canonical_object_of_decoded,
+    decode,
+    sha256_text,
+)
 
 if TYPE_CHECKING:
     from .access import Principal
@@ -95,6 +104,46 @@ def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str
     return {**body, "hash": sha256_text(canonical_object(others, {"inputs": inputs_text}))}
 
 
+def place_digest(seq: int, prev_hash: str, text: str) -> bytes:
+    """SHA-256 of a stored record's text at its place in the chain (`ChainWalk.known`)."""
+    return hashlib.sha256(f"{seq}:{len(prev_hash)}:{prev_hash}:{text}".encode()).digest()
+
+
+def _texts(record: dict[str, Any]) -> tuple[str, str]:
+    """The canonical JSON of the record without `hash`, and of its inputs (what `hash` and `inputs_hash` cover)."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return canonical_json(body), canonical_json(body.get("inputs", {}))
+
+
+def _texts_of_decoded(record: dict[str, Any]) -> tuple[str, str]:
+    """`_texts` of a record `canonical.decode` returned, its inputs serialised once (equal to the byte: see
+    `canonical_json_of_decoded` and `canonical_object_of_decoded`)."""
+    inputs_text = canonical_json_of_decoded(record.get("inputs", {}))
+    others = {k: v for k, v in record.items() if k != "hash" and k != "inputs"}
+    if "inputs" not in record:
+        return canonical_json_of_decoded(others), inputs_text
+    return canonical_object_of_decoded(others, "inputs", inputs_text), inputs_text
+
+
+def _problem(
+    record: dict[str, Any], expected_seq: int, last_hash: str, texts: Callable[[dict[str, Any]], tuple[str, str]]
+) -> str | None:
+    """Why the record does not hold at this place of the chain, or None: sequence, link, hash, inputs, in this order."""
+    if record.get("seq") != expected_seq:
+        return f"expected seq {expected_seq}, found {record.get('seq')}"
+    if record.get("prev_hash") != last_hash:
+        return "prev_hash does not match the hash of the record before it"
+    try:
+        body_text, inputs_text = texts(record)
+    except TypeError:
+        return "content holds a value canonical JSON refuses (a float, NaN or Infinity: money is a decimal string)"
+    if sha256_text(body_text) != record.get("hash"):
+        return "content does not match its hash"
+    if record.get("inputs_hash") != sha256_text(inputs_text):
+        return "inputs do not match inputs_hash"
+    return None
+
+
 @dataclass(frozen=True)
 class Verification:
     records: int
@@ -107,31 +156,56 @@ class Verification:
 
 class ChainWalk:
     """Walks a chain record by record, in order, remembering the first record whose sequence, link or hash does
-    not hold; `result(head)` then checks the walk ends where the head pointer says (a truncated tail)."""
+    not hold; `result(head)` then checks the walk ends where the head pointer says (a truncated tail).
 
-    def __init__(self) -> None:
+    `add` takes a record as a dict; `add_text` a record as the store holds it (its JSON text), decoded with
+    `canonical.decode` and hashed by `canonical_json_of_decoded` (the same verdict, at less cost per record).
+
+    `known`: records already found to hold, by `place_digest` (the SHA-256 of the record's stored text and of its
+    place: the sequence and previous hash it was checked at), each with its hash. Whether a record holds is a function
+    of exactly those (its text, the expected sequence, the previous record's hash), so a record whose digest is known
+    holds without decoding it again; any change to its stored text, however small, changes the digest and it is
+    checked in full. Records found to hold here are added to `learned`, for the caller to keep."""
+
+    def __init__(self, known: Mapping[bytes, bytes] | None = None) -> None:
         self.count = 0
         self.last_seq = 0
         self.last_hash = GENESIS
         self.first_invalid: dict[str, Any] | None = None
+        self.known: Mapping[bytes, bytes] = known if known is not None else {}
+        self.learned: dict[bytes, bytes] = {}
 
     def add(self, record: dict[str, Any]) -> None:
+        self._check(record, _texts)
+
+    def add_text(self, text: str | None) -> None:
+        """A stored record; one that is not a JSON object counts as a record without a sequence (unreadable)."""
+        place = place_digest(self.last_seq + 1, self.last_hash, text) if text is not None else None
+        known = self.known.get(place) if place is not None else None
+        if known is not None:
+            self.count += 1
+            self.last_seq += 1
+            self.last_hash = known.hex()
+            return
+        try:
+            record = decode(text) if text is not None else None
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            record = {"record_id": None, "seq": None, "unreadable": True}
+        if self._check(record, _texts_of_decoded) and place is not None:
+            self.learned[place] = bytes.fromhex(self.last_hash)
+
+    def _check(self, record: dict[str, Any], texts: Callable[[dict[str, Any]], tuple[str, str]]) -> bool:
         self.count += 1
         expected_seq = self.last_seq + 1
-        body = {k: v for k, v in record.items() if k != "hash"}
-        problem = None
-        if record.get("seq") != expected_seq:
-            problem = f"expected seq {expected_seq}, found {record.get('seq')}"
-        elif record.get("prev_hash") != self.last_hash:
-            problem = "prev_hash does not match the hash of the record before it"
-        elif sha256_hex(body) != record.get("hash"):
-            problem = "content does not match its hash"
-        elif body.get("inputs_hash") != sha256_hex(body.get("inputs", {})):
-            problem = "inputs do not match inputs_hash"
+        problem = _problem(record, expected_seq, self.last_hash, texts)
         if problem and self.first_invalid is None:
             self.first_invalid = {"seq": expected_seq, "record_id": record.get("record_id"), "reason": problem}
         self.last_hash = str(record.get("hash"))
-        self.last_seq = int(record.get("seq") or expected_seq)
+        seq = record.get("seq")
+        self.last_seq = seq if type(seq) is int else expected_seq
+        return problem is None
 
     def result(self, head: tuple[int, str] | None = None) -> Verification:
         first_invalid = self.first_invalid

@@ -66,6 +66,61 @@ def canonical_object(members: Mapping[str, Any], texts: Mapping[str, str]) -> st
     return "{" + ",".join(_ENCODE(k) + ":" + parts[k] for k in sorted(parts)) + "}"
 
 
+class NotCanonical:
+    """A number with a fraction or an exponent, or NaN/Infinity, as `decode` reads it from stored JSON: canonical JSON
+    holds none (money is a decimal string), so `canonical_json` and `canonical_json_of_decoded` refuse a value holding
+    one. Never a float: a stored `12.50` must not pass for the `"12.50"` that was sealed."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"NotCanonical({self.text!r})"
+
+
+_DECODER = json.JSONDecoder(parse_float=NotCanonical, parse_constant=NotCanonical)  # shared, as json.loads' own
+
+
+def decode(text: str) -> Any:
+    """Stored JSON text as values: dicts with string keys, lists, strings, ints, booleans, None, and `NotCanonical` for
+    any other number. Raises ValueError on text that is not JSON."""
+    return _DECODER.decode(text)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"cannot canonicalize {type(value).__name__}: money is a decimal string, floats are not allowed")
+
+
+_ENCODE_DECODED = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse
+).encode
+
+
+def canonical_json_of_decoded(value: Any) -> str:
+    """`canonical_json(value)` for a value `decode` returned, without `_plain`'s pass over every leaf.
+
+    Equal to the byte: `_plain` returns such a value unchanged (every type `decode` makes other than `NotCanonical`
+    is one `_plain` passes as is: str, int, bool, None, a list of them, a dict with str keys), and this encoder is
+    `_ENCODE` with the same settings, whose `default` is reached only for a type JSON has no encoding for, which here
+    is only `NotCanonical`: refused (TypeError) as `canonical_json` refuses it. Not for other values: a float would be
+    written, not refused."""
+    return _ENCODE_DECODED(value)
+
+
+def canonical_object_of_decoded(members: dict[str, Any], name: str, text: str) -> str:
+    """`canonical_json_of_decoded(members | {name: value})` where `text` is `canonical_json_of_decoded(value)`,
+    without encoding the value again: canonical JSON writes an object's members in key order, so the members before
+    `name` and those after it are each one encoded object whose braces are dropped. `members` must not hold `name`."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key, value in members.items():
+        (before if key < name else after)[key] = value
+    parts = (_ENCODE_DECODED(before)[1:-1], _ENCODE(name) + ":" + text, _ENCODE_DECODED(after)[1:-1])
+    return "{" + ",".join(part for part in parts if part) + "}"
+
+
 @dataclass(frozen=True)
 class Canonical:
     """A value with its canonical JSON computed once, so the steps that hash or embed it (the decision's stored body,

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from . import copilot_binding as binding
@@ -331,9 +332,22 @@ def best_quotes(question: str, passage: Passage, *, limit: int = 2) -> list[str]
     for extra in readings[1:limit]:
         if extra.score >= 0.75 * readings[0].score and extra.score > 0:
             chosen.append(extra)
-    quotes = [q for r in chosen for q in r.unit.quotes]
+    quotes = [q for r in chosen for q in r.unit.quotes] + _exceptions(passage.text, [r.unit for r in chosen])
     order = {u: i for i, u in enumerate(_lines_and_units(passage.text))}
     return sorted(dict.fromkeys(quotes), key=lambda q: order.get(q, len(order)))
+
+
+_EXCEPTION = re.compile(r"^(?:However|But|Except|Notwithstanding|Nonetheless|Nevertheless)\b")
+
+
+def _exceptions(text: str, chosen: Sequence[reader.Unit]) -> list[str]:
+    """A rule is not quoted without the exception that follows it: the sentence right after a chosen one when it
+    starts "However", "But", "Except", "Notwithstanding" ("Neither party may assign … without the prior written
+    consent of the other party." — "However, Provider may assign this Agreement upon notice if Provider undergoes a
+    merger, change of control …")."""
+    units = reader.structured_units(text)
+    return [after.text for unit, after in pairwise(units)
+            if unit in chosen and after.kind == "sentence" and _EXCEPTION.match(after.text)]
 
 
 def _lines_and_units(text: str) -> list[str]:

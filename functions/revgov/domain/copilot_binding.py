@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from . import copilot_reader as reader
 from . import copilot_slots as slots
+from . import copilot_statements as statements
 
 _CUT = re.compile(r"[;,]\s+|:\s+|\s(?=\((?:[a-z]|[ivx]+|\d{1,2})\)\s)|\s(?=\b(?:and|or)\b\s+(?:within|after|before|"
                   r"for|more than|at least)\b)")
@@ -212,7 +213,7 @@ def answers(question: str, unit: reader.Unit, kind: str | None, title: str = "")
             continue
         if slots.act_contradicted(question, wanted.verb, bound.near) or not slots.unit_answers(unit_asked, bound.piece):
             continue
-        if slots.act_missing(question, f"{title} {bound.text}"):
+        if slots.act_missing(question, f"{title} {bound.text}") or statements.party_swapped(question, bound.text):
             continue
         if counted and not slots.counts(counted, bound.piece, bound.lead, bound.near):
             continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from . import copilot_binding as binding
 from . import copilot_reader as reader
 from . import copilot_slots as slots
+from . import copilot_statements as statements
 from .copilot import Hit, coverage
 
 
@@ -44,6 +45,10 @@ class EvidencePolicy:
     weak_dense: float = 0.30
     full_coverage: float = 0.70
     topic_margin: float = 0.15  # see `_topic_lacks_quantity`
+    # a statement question (yes/no, "which part …") answered by the top-retrieved clause's binding unit needs this
+    # similarity (`_statement_backed`)
+    statement_dense: float = 0.40
+    statement_top: int = 2
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
 
@@ -83,11 +88,12 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
     p = hit.passage
     if reader.missing_names(question, f"{p.document_title} {p.indexed_text}"):
         return False
-    if reader.missing_head(question, f"{p.document_title} {p.indexed_text}"):
+    if not statements.head_met(question, reader.missing_head(question, f"{p.document_title} {p.indexed_text}"),
+                               p.text):
+        return False
+    if _wrong_type(question, p.text, f"{p.document_title} {p.indexed_text}"):
         return False
     slot = slots.asked_slot(question)
-    if slot is not None and not slots.fills(slot, p.text):
-        return False  # "which state's law" needs a named state; "the Governing Law" names none
     if slot is not None and (hit.dense or 0.0) >= policy.strong_dense and slots.fills(slot, p.text, besides=question):
         return True  # the asked slot is filled by a span the question does not give ("Norway, Iceland, …")
     if slots.asks_money(question) and not slots.money_for(question, p.text):
@@ -107,6 +113,39 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
     return False
 
 
+def _wrong_type(question: str, text: str, whole: str) -> bool:
+    """The clause holds no span of the type asked: "which EU country's courts" needs a place the question does not
+    give ("the courts of an EU Member State" names none); "what is the name of the head of Finance" a person, not a
+    role; "the SPIFF on *networking* products" a clause about networking products, not a hardware SPIFF."""
+    slot = slots.asked_slot(question)
+    if slot is not None and not slots.fills(slot, text, besides=question):
+        return True  # "which state's law" needs a named state; "the Governing Law" names none
+    if statements.asks_person(question) and not statements.names_person(text):
+        return True
+    return statements.kind_missing(question, whole) is not None
+
+
+def _states_answer(question: str, hit: Hit, policy: EvidencePolicy) -> bool:
+    """The clause is about the question (similarity at least `statement_dense`, the question's names and head in it,
+    no typed slot unmet) and one of its units binds the question's subject and act (`copilot_statements`)."""
+    p = hit.passage
+    whole = f"{p.document_title} {p.indexed_text}"
+    if (hit.dense or 0.0) < policy.statement_dense or reader.missing_names(question, whole):
+        return False
+    if not statements.head_met(question, reader.missing_head(question, whole), p.text):
+        return False
+    return not _wrong_type(question, p.text, whole) and statements.statement_unit(question, p.text) is not None
+
+
+def _statement_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) -> list[tuple[int, Hit]]:
+    """A statement question (yes/no, "which part …") no clause passed the tests above for: the first of the
+    `statement_top` top-retrieved clauses that states the answer (`_states_answer`) answers it."""
+    if not statements.asks_statement(question):
+        return []
+    return next(([(rank, h)] for rank, h in enumerate(hits[: policy.statement_top])
+                 if _states_answer(question, h, policy)), [])
+
+
 def answer_score(question: str, hit: Hit, rank: int) -> float:
     """How well a clause answers: its best unit's reading, its similarity and (a little) its retrieval rank. The
     weights were chosen on the tuning questions (which clause answers first, among those with support)."""
@@ -120,6 +159,7 @@ def evidence(question: str, hits: Sequence[Hit], policy: EvidencePolicy = Eviden
     """The hits an answer may rest on, the one that answers best first; empty means: refuse."""
     question = slots.plain(question)
     backed = [(rank, h) for rank, h in enumerate(hits) if supported(question, h, policy, hits)]
+    backed = backed or _statement_backed(question, hits, policy)
     if not backed or _topic_lacks_quantity(question, hits, [h for _, h in backed], policy):
         return []
     scored = sorted(((answer_score(question, h, rank), h) for rank, h in backed), key=lambda item: -item[0])

@@ -45,7 +45,8 @@ _NUMBER_UNIT = re.compile(rf"\b{reader._NUM}(?:\s+or more)?(?:\s*\(\d+\))?(?:\s+
 def _unit(qualifier: str | None, unit: str) -> str:
     base = unit.lower().rstrip("s")
     q = (qualifier or "").strip().lower()
-    return f"{'business ' if q in ('business', 'working') else ''}{base}"
+    kind = "business " if q in ("business", "working") else "calendar " if q == "calendar" else ""
+    return f"{kind}{base}"
 
 
 def asked_unit(question: str) -> str | None:
@@ -64,13 +65,17 @@ def units_in(text: str) -> set[str]:
 
 def unit_answers(asked: str | None, text: str) -> bool:
     """A period in the asked unit: "how many days" is answered by days or business days, "how many business days"
-    by business days only, "how many hours" by hours (or business hours), never by days."""
+    by business days only, "how many calendar days" by calendar or plain days (never business days), "how many
+    hours" by hours (or business hours), never by days."""
     if asked is None:
         return True
     have = units_in(text)
+    base = asked.split()[-1]
     if asked.startswith("business "):
         return asked in have
-    return asked in have or f"business {asked}" in have
+    if asked.startswith("calendar "):
+        return asked in have or base in have  # "how many calendar days": not business days
+    return bool({base, f"business {base}", f"calendar {base}"} & have)
 
 
 # --- money or percent ------------------------------------------------------------------------------------------------
@@ -336,8 +341,9 @@ _CURRENCY = re.compile(r"\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD|dollars?|euros?|pounds
                        re.I)
 _IDENTIFIER = re.compile(r"\b[A-Z]{0,4}[ -]?\d[\d -]{5,}\d\b|\+\d[\d ()-]{6,}\d|[\w.+-]+@[\w-]+\.[\w.]+")
 _SLOTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("place", re.compile(r"\b(?:which|what) (?:state|country|countries|city|cities|region|regions|nation|"
-                         r"jurisdiction)\b|\b(?:state|country)['’]s (?:law|laws|courts?)\b|\bin which [\w ]+ located\b",
+    ("place", re.compile(r"\b(?:which|what) (?:[A-Z]{2,4} )?(?:state|country|countries|city|cities|region|regions"
+                         r"|nation|jurisdiction)\b|\b(?:state|country)['’]s (?:law|laws|courts?)\b"
+                         r"|\bin which [\w ]+ located\b",
                          re.I)),
     ("currency", re.compile(r"\b(?:which|what) currenc", re.I)),
     # the identifier itself ("What is Contoso's VAT identification number?"), not a question about one ("How is an

@@ -18,7 +18,7 @@ from ..domain.access import PLATFORM
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..services import events as event_log
-from ..services import tenant_repository
+from ..services import renewals, tenant_repository
 from ..services.billing import overdue as credit_holds
 from .agent_handlers import (  # noqa: F401  (re-exported: app.py and the local scheduler find every handler here)
     agent_billing_reconciler,
@@ -400,6 +400,15 @@ def partner_lifecycle_sweep(event: dict[str, Any], context: Any) -> dict[str, An
 
     return _sweep_tenants("partner-lifecycle-sweep", {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0},
                           partners.sweep_standing)
+
+
+@app.lambda_function(name="partner_term_sweep")
+def partner_term_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled daily: the partner agreement's term (PA-13.1 / CPA-13.1): a reminder before the last day for notice
+    of non-renewal, renewal at the end of the Program Year, or the end of the agreement where notice was given
+    (the termination's PA-13.3 / CPA-13.3 effects); audited and published (revgov.services.renewals)."""
+    return _sweep_tenants("partner-term-sweep", {"looked_at": 0, "renewal_due": 0, "renewed": 0, "terminated": 0},
+                          renewals.sweep_terms)
 
 
 @app.lambda_function(name="deal_certification_sweep")

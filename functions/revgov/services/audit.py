@@ -2,27 +2,129 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..domain.audit import ChainWalk
 from ..runtime import Runtime
 
+KNOWN_RECORDS_CAP = 200_000  # records whose verdict is kept per process (~40 MB at most)
+
 
 def verify_chain(rt: Runtime, tenant_id: str) -> dict[str, Any]:
     """Verify a live chain: writers may append while it is walked. The head is read after the walk, so it covers
     every record walked (a record and the head move in one transaction); records appended after the walk passed
-    the end are read up to that head. A record the head does not cover, or a head beyond the records, is invalid."""
-    walk = ChainWalk()
-    for record in rt.store.iter_audit_records(tenant_id):
-        walk.add(record)
+    the end are read up to that head. A record the head does not cover, or a head beyond the records, is invalid.
+
+    Every call walks the whole chain from its first record and reads every record's stored text (an edit of an old
+    record is found whenever it was made). A record whose text, at its place, is byte for byte one this process has
+    already found to hold is not decoded and hashed again (`ChainWalk.known`: the verdict is the same, by the SHA-256
+    of that text and place); any other is checked in full. Callers who ask about the same chain while a walk has not
+    yet read its head share that walk: its head read follows each of their arrivals, so its answer covers every
+    record appended before any of them asked."""
+    return _WALKS.share((id(rt.store), tenant_id), lambda head_read: _walk(rt, tenant_id, head_read))
+
+
+def _walk(rt: Runtime, tenant_id: str, head_read: Callable[[], None]) -> dict[str, Any]:
+    walk = ChainWalk(known=_KNOWN.records)
+    for text in rt.store.iter_audit_texts(tenant_id):
+        walk.add_text(text)
+    head_read()
     head = rt.store.audit_head(tenant_id)
     while walk.first_invalid is None and walk.last_seq < head[0]:
-        later = [r for r in rt.store.audit_records(tenant_id, after_seq=walk.last_seq) if r["seq"] <= head[0]]
-        if not later:
+        before = walk.count
+        for text in rt.store.iter_audit_texts(tenant_id, after_seq=walk.last_seq):
+            if walk.first_invalid is not None or walk.last_seq >= head[0]:
+                break
+            walk.add_text(text)
+        if walk.count == before:
             break
-        for record in later:
-            walk.add(record)
+    _KNOWN.keep(walk.learned)
     return walk.result(head).as_dict()
+
+
+class _KnownRecords:
+    """The records this process found to hold (`ChainWalk.known`), at most `cap` of them (the oldest are forgotten
+    first: they are then checked in full again). About 200 bytes each."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.records: dict[bytes, bytes] = {}
+        self._lock = threading.Lock()
+
+    def keep(self, learned: dict[bytes, bytes]) -> None:
+        if not learned:
+            return
+        with self._lock:
+            self.records.update(learned)
+            excess = len(self.records) - self.cap
+            if excess > 0:
+                for place in list(itertools.islice(self.records, excess)):
+                    del self.records[place]
+
+
+_KNOWN = _KnownRecords(KNOWN_RECORDS_CAP)
+
+
+class _Flight:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.joinable = True  # until the walk reads the head
+        self.answer: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+
+
+class _SharedWalks:
+    """One walk per chain at a time for the callers that arrive before it reads its head (single flight)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flights: dict[tuple[int, str], _Flight] = {}
+
+    def share(self, key: tuple[int, str], walk: Callable[[Callable[[], None]], dict[str, Any]]) -> dict[str, Any]:
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is None or not flight.joinable:
+                flight = self._flights[key] = _Flight()
+                leading = True
+            else:
+                leading = False
+        if leading:
+            return self._lead(key, flight, walk)
+        flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
+        return _copy(flight.answer or {})
+
+    def _lead(self, key: tuple[int, str], flight: _Flight,
+              walk: Callable[[Callable[[], None]], dict[str, Any]]) -> dict[str, Any]:
+        def head_read() -> None:
+            with self._lock:  # from here on a new caller starts a walk of its own
+                flight.joinable = False
+
+        try:
+            flight.answer = walk(head_read)
+            return _copy(flight.answer)
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._lock:
+                flight.joinable = False
+                if self._flights.get(key) is flight:
+                    del self._flights[key]
+            flight.done.set()
+
+
+def _copy(answer: dict[str, Any]) -> dict[str, Any]:
+    """Each caller its own answer (the response layer may change it)."""
+    invalid = answer["first_invalid"]
+    return {**answer, "first_invalid": dict(invalid) if invalid is not None else None}
+
+
+_WALKS = _SharedWalks()
 
 
 def list_records(rt: Runtime, tenant_id: str, *, subject: str | None, limit: int, cursor: str | None) -> dict[str, Any]:

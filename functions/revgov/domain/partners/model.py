@@ -32,4 +32,5 @@ class Partner(TypedDict, total=False):
     activated_at: str
     updated_at: str
     history: list[dict[str, Any]]
+    term: dict[str, Any]  # the agreement's term (PA-13.1 / CPA-13.1), stored once it renews or a notice is given
     backfill: dict[str, Any]  # recorded_at, recorded_by, note: an onboarding recorded after it happened

@@ -4,12 +4,14 @@ finance, and what a decision pays. Pure: services.rebates.disputes reads, calls 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ..calendar import BusinessCalendar
 from ..errors import RuleViolation
 from ..money import format_money
+from ..time import iso
 from .policy import RebateBook
 
 
@@ -84,3 +86,28 @@ def adjustment(dispute: Mapping[str, Any], resolved: Mapping[str, Any]) -> dict[
     """An accepted dispute's amount, pending until the next settlement run pays it (PA-7.9)."""
     kept = {k: dispute[k] for k in ("dispute_id", "settlement_id", "partner_id", "program_id", "period")}
     return {**kept, "amount": resolved["amount"], "status": "pending", "accepted_at": resolved["at"]}
+
+
+def deadlines(
+    disputes: Mapping[str, Any], calendar: BusinessCalendar, filed_at: datetime, acknowledged_at: datetime | None
+) -> dict[str, Any] | None:
+    """When finance acknowledges and decides a dispute, in business days of the tenant's calendar (the partner's
+    country's where the contract counts them so, CPA-1.3): PA-7.9 "Finance acknowledges a dispute within 2 business
+    days and decides it within 15 business days"; SOP-6.2 "(5) decide within 15 business days of acknowledgement",
+    so the decision is due that many business days after the acknowledgement (before it: after the day it is due)
+    when the policy's `decide_from` is `acknowledgement`; CPA-7.9 / COP-6.2 ("decides within 20 business days") name
+    no start but the dispute: `filing`. None when the policy states no such days."""
+    acknowledge, decide = disputes.get("acknowledge_within_business_days"), disputes.get("decide_within_business_days")
+    if acknowledge is None or decide is None:
+        return None
+    acknowledge_by = calendar.add_business_days(filed_at, int(acknowledge))
+    start = (acknowledged_at or acknowledge_by) if disputes.get("decide_from") == "acknowledgement" else filed_at
+    decide_by = calendar.add_business_days(start, int(decide))
+    return {
+        "acknowledge_by": iso(acknowledge_by),
+        "decide_by": iso(decide_by),
+        "decide_from": disputes.get("decide_from", "filing"),
+        "rule_id": str(disputes["id"]),
+        "clause": str(disputes["clause"]),
+        "calendar": {"rule_id": calendar.rule_id, "clause": calendar.clause, "country": calendar.country},
+    }

@@ -193,6 +193,16 @@ class SalesLedger:
         )
 
 
+def _credited(c: dict[str, Sequence[Any]]) -> dict[str, int]:
+    """Per credited line id, the cents its credit notes in the ledger took back (only the credit rows are read)."""
+    credited: dict[str, int] = {}
+    for i in np.flatnonzero(np.asarray(c["net_cents"], dtype=np.int64) < 0).tolist():
+        line = c["credited_line"][i]
+        if line is not None:
+            credited[str(line)] = credited.get(str(line), 0) - int(c["net_cents"][i])
+    return credited
+
+
 def _duplicates(c: dict[str, Sequence[Any]], line_ids: list[str], partner: Ints) -> tuple[Ints, Ints]:
     """The same line twice, the same billing event billed twice, or the same order line invoiced twice (PA-7.7(d)).
 
@@ -202,7 +212,11 @@ def _duplicates(c: dict[str, Sequence[Any]], line_ids: list[str], partner: Ints)
     a line already found a duplicate is not looked at again. Only lines whose line id, event or order occurs more
     than once are compared, exactly, on the whole key; the first line with a key counts. Credits (negative lines)
     are never order-line duplicates: billing already holds each credit note to its own reference and to what is
-    left of the credited line, and Qualifying Revenue is net of all of them (PA-1.2).
+    left of the credited line, and Qualifying Revenue is net of all of them (PA-1.2). Nor is the re-invoice of an
+    order line its credit notes took back in full: SOP-2.5 corrects an error "by a credit note referencing the
+    original invoice and lines, followed where needed by a corrected charge ... with the original service period";
+    the order line then counts once, through the re-invoice (PA-7.7(d)). A credit note can so turn an earlier repeat
+    into the counted line: the running accrual re-rates a period in full when a credit note arrives.
     """
     n = len(line_ids)
     duplicate = np.zeros(n, dtype=np.int64)
@@ -229,6 +243,7 @@ def _duplicates(c: dict[str, Sequence[Any]], line_ids: list[str], partner: Ints)
         )
         return (events[i], *what) if kind == SAME_EVENT else (orders[i], c["day"][i], *what)
 
+    credited = _credited(c)
     candidates = np.ones(n, dtype=np.bool_)
     checks: tuple[tuple[int, Sequence[Any], Flags | None], ...] = (
         (SAME_LINE, line_ids, None),
@@ -240,7 +255,10 @@ def _duplicates(c: dict[str, Sequence[Any]], line_ids: list[str], partner: Ints)
         seen: dict[tuple[Any, ...], int] = {}
         for i in np.flatnonzero(_repeated(lead, among)).tolist():
             first = seen.setdefault(key(kind, i), i)
-            if first != i:
+            reinvoiced = kind == SAME_ORDER_LINE and 0 < int(c["net_cents"][first]) <= credited.get(line_ids[first], 0)
+            if first != i and reinvoiced:
+                seen[key(kind, i)] = i  # a re-invoice of a line credited in full: it is the order line now
+            elif first != i:
                 duplicate[i], duplicate_of[i] = kind, first
                 candidates[i] = False
     return duplicate, duplicate_of

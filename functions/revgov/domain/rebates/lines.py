@@ -14,6 +14,18 @@ from typing import Any
 
 from ..canonical import sha256_hex
 
+# Credit notes that pay an incentive rather than credit what was invoiced: PA-7.8 / CPA-7.8 "Settlement is made by
+# credit note" applied to the partner's account, and Invoiced Revenue is what was invoiced "for Products and
+# Services" (PA-1.2 / CPA-1.2). The ERP books such a note against an invoice line; it reduces no Qualifying Revenue
+# (else paying a rebate would lower the rebate, PA-7.10, and claw back part of every payment).
+NOT_REVENUE_CREDITS = frozenset({"rebate_settlement"})
+
+
+def is_revenue(fact: Mapping[str, Any]) -> bool:
+    """Whether a sales fact counts in Qualifying Revenue: all do but a credit note paying an incentive."""
+    return fact.get("credit_reason") not in NOT_REVENUE_CREDITS
+
+
 # What billing's sales fact may carry beyond its fixed fields; absent today means the neutral value.
 OPTIONAL_ATTRIBUTES = ("order_ref", "promotions", "discount_percent", "paid_on", "channel", "delivered_on")
 # What rating reads of a rebate line, in the order of a row (`rebate_row`).

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from ..money import round_money
+from ..money import format_money, round_money
 from .base import HUNDRED, PartnerAmount, ProgramRating, RatingContext, RebateModel, shown
 
 
@@ -51,7 +51,13 @@ class PerUnit(RebateModel):
                     else None
                 ),
                 needed=(cap - earned) * 1000 if cap is not None and earned < cap else None,
-                detail={"units": earned, "units_paid": capped, "unit_cap": cap, **self._window(ctx, awaiting, p)},
+                detail={
+                    "units": earned,
+                    "units_paid": capped,
+                    "unit_cap": cap,
+                    "uncapped_amount": format_money(round_money(Decimal(earned * program.amount_per_unit) / HUNDRED)),
+                    **self._window(ctx, awaiting, p),
+                },
             )
         return ProgramRating(program, np.asarray(counted), partners)
 

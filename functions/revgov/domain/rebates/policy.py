@@ -445,6 +445,10 @@ def rebate_problems(policy: Mapping[str, Any]) -> list[FieldError]:
     disputes = rebates.get("disputes", {})
     if disputes.get("category") and disputes["category"] not in categories:
         unknown(f"{base}/disputes/category", [disputes["category"]], categories, "exception_routing category")
+    note = disputes.get("separate_credit_note") or {}
+    if note.get("category") and note["category"] not in categories:
+        path = f"{base}/disputes/separate_credit_note/category"
+        unknown(path, [note["category"]], categories, "exception_routing category")
     if not problems:
         try:
             compile_rebates(policy)

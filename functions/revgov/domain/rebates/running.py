@@ -15,7 +15,8 @@ A credit note is a line like any other here: it carries the month, kind and attr
 (`lines.rebate_line`), so whether it nets a program's basis, or takes SPIFF units back inside the return window, is
 decided on the line itself. `add_lines` refuses (None) where a sum cannot be carried exactly and the caller re-rates
 the whole period instead: the policy or the partner's facts changed (its tier on the period's last day, say), a new
-line lies outside the period (a credit note against last year's baseline), two new lines repeat each other, a
+line lies outside the period (a credit note against last year's baseline), two new lines repeat each other, a credit
+note against a line (it may make a repeat of that line its re-invoice, SOP-2.5), a
 per-unit program counted from delivery (CPA-7.5's held units), a growth program whose baseline is not known yet, or
 per-unit sums gone negative. A line counted before (a usage line re-rated) and repeats of lines counted before are the
 caller's to refuse: it knows the stored lines (`duplicate_keys`).
@@ -124,6 +125,12 @@ def _carried(book: RebateBook, period: Period, running: Running) -> bool:
     return True
 
 
+def _credits_a_line(ledger: SalesLedger) -> bool:
+    """A credit note against a line: it may turn an earlier repeat of that order line into its re-invoice (SOP-2.5,
+    PA-7.7(d), `ledger._duplicates`), which only a full re-rating sees."""
+    return bool(((ledger.amount < 0) & (ledger.credited_day >= 0)).any())
+
+
 def add_lines(
     running: Running, book: RebateBook, version: str, new: PeriodResult, facts: PartnerFacts
 ) -> Running | None:
@@ -135,6 +142,7 @@ def add_lines(
         or running.facts != facts_digest(facts)
         or bool(ledger.duplicate.any())
         or not bool(ledger.in_months(new.period.first, new.period.last).all())
+        or _credits_a_line(ledger)
     ):
         return None
     added = _sums(new, running.partner_id)

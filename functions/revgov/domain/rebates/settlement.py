@@ -22,7 +22,7 @@ from ..canonical import sha256_hex
 from ..money import format_money
 from ..rules import Rule
 from .policy import Period, Program, RebateBook
-from .withholding import carried, release_line, statement_withholding
+from .withholding import carried, release_line, statement_withholding, vat_withholding
 
 if TYPE_CHECKING:
     from .result import Finding, PeriodResult
@@ -52,6 +52,13 @@ class Overdue:
     on: date
     partners: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
     pending: Sequence[Mapping[str, Any]] = ()
+    # CPA-7.8 "A Partner whose VAT number fails validation ... has its settlement withheld until resolved": partner ->
+    # why its latest recorded check withholds (domain.vat_validation.withholds), under `vat_rule`
+    vat: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    vat_rule: Rule | None = None
+
+    def holds(self, partner_id: str) -> bool:
+        return partner_id in self.partners or partner_id in self.vat
 
 
 @dataclass(frozen=True)
@@ -132,13 +139,13 @@ def _release(
     book: RebateBook, run: Run, overdue: Overdue | None, lines: dict[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     """Pay, as a line of this run, each amount withheld before whose partner has no invoice overdue any more."""
-    if overdue is None or book.withholding is None:
+    if overdue is None:
         return []
     released = []
     for held in overdue.pending:
-        if held["partner_id"] in overdue.partners:
-            continue  # still overdue: the amount stays withheld
-        lines[held["partner_id"]].append(release_line(book.withholding, held))
+        if overdue.holds(held["partner_id"]):
+            continue  # still overdue, or its VAT number still not validated: the amount stays withheld
+        lines[held["partner_id"]].append(release_line(held))
         released.append({**held, "status": "released", "released_in": run.settlement_id, "released_at": run.at})
     return released
 
@@ -150,12 +157,17 @@ def _withhold(
     (nothing is withheld from a statement that pays nothing), and the amount is carried as pending."""
     withheld = []
     for one in statements:
-        invoices = overdue.partners.get(one["partner_id"]) if overdue and book.withholding else None
-        if not invoices or Decimal(one["total"]) <= 0 or overdue is None or book.withholding is None:
+        pid = one["partner_id"]
+        invoices = overdue.partners.get(pid) if overdue and book.withholding else None
+        vat = overdue.vat.get(pid) if overdue and overdue.vat_rule else None
+        if not (invoices or vat) or Decimal(one["total"]) <= 0 or overdue is None:
             one["status"] = "payable"
             continue
         one["status"] = "withheld"
-        one["withholding"] = statement_withholding(book.withholding, invoices, overdue.on)
+        if invoices and book.withholding:
+            one["withholding"] = statement_withholding(book.withholding, invoices, overdue.on)
+        if vat and overdue.vat_rule:
+            one["withholding"] = vat_withholding(one.get("withholding"), overdue.vat_rule, vat, overdue.on)
         withheld.append(carried(one, run.at))
     return withheld
 
@@ -227,12 +239,28 @@ def statement_line(
             *({"rule_id": c["rule_id"], "clause": c["clause"]} for c in view.get("caps", [])),
             *(r.as_dict() for r in rules),
         ],
+        "units_paid": (view.get("detail") or {}).get("units_paid"),
         "amount_before_caps": view.get("amount"),
         "cap_reduction": view.get("cap_reduction"),
+        "caps_applied": caps_applied(view),
         "tier_reached": view.get("tier_reached"),
         "next_tier": view.get("next_tier"),
         **extra,
     }
+
+
+def caps_applied(view: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every cap that reduced the program's amount, with its rule, clause, limit and reduction (PA-7.8 "the caps
+    applied"): a per-unit program's unit cap (PA-7.5 / CPA-7.5, inside the model: `amount_before_caps` is after it),
+    then the caps across programs (PA-7.6 / CPA-7.6: `cap_reduction`)."""
+    detail = view.get("detail") or {}
+    applied = []
+    if detail.get("unit_cap") is not None and detail.get("units", 0) > detail.get("units_paid", 0):
+        reduced = Decimal(detail["uncapped_amount"]) - Decimal(view["amount"])
+        applied.append({"rule_id": view["rule_id"], "clause": view["rule_clause"], "units": detail["unit_cap"],
+                        "units_not_paid": detail["units"] - detail["units_paid"],
+                        "reduced_by": format_money(reduced)})  # fmt: skip
+    return applied + [dict(cap) for cap in view.get("caps", [])]
 
 
 def no_amount(program: Program) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 PA-7.8: "Rebates are withheld while the Partner has an invoice more than 60 days overdue and are released in the
 first settlement after the overdue amount is paid." CPA-7.8: "A Partner whose VAT number fails validation, or that
-has an invoice more than 45 days overdue, has its settlement withheld until resolved." (VAT validation is not built.)
+has an invoice more than 45 days overdue, has its settlement withheld until resolved." (The VAT half reads the
+checks staff record, domain.vat_validation.)
 An invoice falls due its payment term after the invoice date (PA-6.7 / CPA-6.7: "30 days from the invoice date"):
 the day it was issued (finalized) plus the partner's `terms.payment_terms_days`, else the policy's standard term.
 
@@ -83,8 +84,28 @@ def carried(statement: Mapping[str, Any], at: str) -> dict[str, Any]:
     }
 
 
-def release_line(rule: Withholding, held: Mapping[str, Any]) -> dict[str, Any]:
-    """The statement line paying an amount withheld by an earlier settlement, now that nothing is overdue."""
+def vat_withholding(
+    overdue: Mapping[str, Any] | None, rule: Rule, vat: Mapping[str, Any], on: date
+) -> dict[str, Any]:
+    """A statement withheld for its partner's VAT validation (CPA-7.8), alone or beside an overdue invoice: the rule
+    and clause of the VAT check, and the latest check (result, when, VIES reference)."""
+    if overdue:
+        return {**overdue, "reason": f"{overdue['reason']}; {vat['reason']}", "vat_validation": dict(vat)}
+    return {
+        "reason": vat["reason"],
+        "rule_id": rule.rule_id,
+        "clause": rule.clause,
+        "as_of": on.isoformat(),
+        "overdue_invoice_count": 0,
+        "overdue_invoices": [],
+        "vat_validation": dict(vat),
+    }
+
+
+def release_line(held: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement line paying an amount withheld by an earlier settlement, now that nothing withholds it (no
+    invoice overdue, the VAT number validated), citing the rule it was withheld under."""
+    rule = Withholding(Rule(held["rule_id"], held["clause"]), 0)
     return {
         "kind": "withheld_release",
         "period": held["period"],

@@ -21,5 +21,7 @@ def load_all() -> None:
         portal,  # noqa: F401
         pricing,  # noqa: F401
         rebates,  # noqa: F401
+        renewals,  # noqa: F401
         subscriptions,  # noqa: F401
+        vat_validation,  # noqa: F401
     )

@@ -145,7 +145,8 @@ def get_dispute(call: Call) -> dict[str, Any]:
 @operation(
     "POST",
     "/v1/rebates/disputes/{dispute_id}/resolve",
-    summary="Accept (all or part, paid in the next run) or reject with a reason; never by the settlement's preparer",
+    summary="Accept (all or part: paid in the next run, or by a separate credit note another finance member approves "
+    "when that run is more than 30 days away, PA-7.9) or reject with a reason; never by the settlement's preparer",
     roles=FINANCE,
     tag="rebates",
     id_params={"dispute_id": "dsp"},
@@ -155,3 +156,17 @@ def get_dispute(call: Call) -> dict[str, Any]:
 )
 def resolve_dispute(call: Call) -> dict[str, Any]:
     return rebates.resolve_dispute(call.runtime, call.who, call.params["dispute_id"], call.body)
+
+
+@operation(
+    "POST",
+    "/v1/rebates/disputes/{dispute_id}/acknowledge",
+    summary="Finance acknowledges an open dispute, once (PA-7.9 / CPA-7.9 'within 2 business days'); its decide-by "
+    "day is then counted from the acknowledgement where the SOP says so (SOP-6.2)",
+    roles=FINANCE,
+    tag="rebates",
+    id_params={"dispute_id": "dsp"},
+    response_schema="api/responses/rebate-dispute.schema.json",
+)
+def acknowledge_dispute(call: Call) -> dict[str, Any]:
+    return rebates.acknowledge_dispute(call.runtime, call.who, call.params["dispute_id"])

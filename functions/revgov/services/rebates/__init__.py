@@ -18,13 +18,15 @@ numpy (the engine) is imported only inside the functions that rate.
 from __future__ import annotations
 
 from .accrual import DueRefresh, accruals, accrue_from_event, project_event, refresh_accrual
-from .disputes import apply_dispute_decision, file_dispute, get_dispute, resolve_dispute
+from .dispute_payment import apply_credit_note_decision, credit_note
+from .disputes import acknowledge_dispute, apply_dispute_decision, file_dispute, get_dispute, resolve_dispute
 from .projection import project
 from .rating import rate_under
 from .repository import (
     ACCRUALS,
     ADJUSTMENTS,
     CLAIMS,
+    CREDIT_NOTES,
     DISPUTE_LINES,
     DISPUTES,
     PERIODS,
@@ -44,6 +46,7 @@ __all__ = [
     "ACCRUALS",
     "ADJUSTMENTS",
     "CLAIMS",
+    "CREDIT_NOTES",
     "DISPUTES",
     "DISPUTE_LINES",
     "PERIODS",
@@ -57,8 +60,11 @@ __all__ = [
     "DueRefresh",
     "accruals",
     "accrue_from_event",
+    "acknowledge_dispute",
+    "apply_credit_note_decision",
     "apply_dispute_decision",
     "approve_settlement",
+    "credit_note",
     "file_dispute",
     "get_dispute",
     "get_settlement",

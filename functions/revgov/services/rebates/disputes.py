@@ -9,22 +9,25 @@ effect in the case's payload, so deciding is one commit.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from ...domain import cases as case_rules
-from ...domain.access import Principal
+from ...domain.access import Principal, Role
 from ...domain.audit import AuditEntry
+from ...domain.calendar import BusinessCalendar
 from ...domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from ...domain.money import format_money, parse_money
 from ...domain.rebates import disputes as rules
 from ...domain.rebates.policy import RebateBook
 from ...domain.tenants import Tenant
+from ...domain.time import instant
 from ...ports import Changes, DomainEvent, Stored
 from ...runtime import Runtime
 from .. import cases
 from ..approval_requests import cited, claim, commit_filed
 from . import repository
 from .book import SOURCE, book, today
+from .dispute_payment import payment_of
 from .repository import Adjustment, Dispute
 
 EFFECT = "rebate.dispute"
@@ -60,6 +63,8 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
         "rule_id": rebates.dispute_rule.rule_id,
         "clause": rebates.dispute_rule.clause,
     }
+    dispute["acknowledged"] = None
+    dispute["deadlines"] = _deadlines(rt, tenant, partner_id, dispute["filed_at"], None)
     changes = _filing(rt, who, tenant, rebates, dispute)
     changes.puts.append(repository.dispute_line_put(dispute, line_key, claimed))
     commit_filed(rt, who.tenant_id, changes, lambda: _open_dispute_on(rt, who.tenant_id, line_key))
@@ -110,6 +115,36 @@ def _audit(
     action = f"rebate_dispute.{step}"
     return cited(who, action, dispute["dispute_id"], dispute["status"], inputs=inputs, tenant=tenant,
                  rules=[rebates.dispute_rule])  # fmt: skip
+
+
+def _deadlines(
+    rt: Runtime, tenant: Tenant, partner_id: str, filed_at: str, acknowledged_at: str | None
+) -> dict[str, Any] | None:
+    """The dispute's acknowledge-by and decide-by instants on the business calendar of the partner's country."""
+    country = (repository.partner(rt, tenant.tenant_id, partner_id) or {}).get("country")
+    calendar = BusinessCalendar.from_policy(tenant.policy, country)
+    acknowledged = instant(acknowledged_at) if acknowledged_at else None
+    return rules.deadlines(tenant.policy["rebates"]["disputes"], calendar, instant(filed_at), acknowledged)
+
+
+def acknowledge_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[str, Any]:
+    """Finance acknowledges an open dispute, once (PA-7.9 "Finance acknowledges a dispute within 2 business days";
+    SOP-6.2 step 2): the decision is then due its business days after the acknowledgement (SOP-6.2 step 5)."""
+    if who.role is not Role.FINANCE:
+        raise Forbidden("finance acknowledges a rebate dispute (PA-7.9)")
+    tenant, rebates = book(rt, who.tenant_id)
+    dispute, version = _visible(rt, who, dispute_id)
+    if dispute["status"] != "open" or dispute.get("acknowledged"):
+        state = "acknowledged" if dispute["status"] == "open" else dispute["status"]
+        extra = {"current_status": dispute["status"], "acknowledged": dispute.get("acknowledged")}
+        raise Conflict(f"dispute {dispute_id} is already {state}", extra=extra)
+    now = rt.clock.now_iso()
+    due = _deadlines(rt, tenant, dispute["partner_id"], dispute["filed_at"], now)
+    updated: Dispute = {**dispute, "acknowledged": {"by": who.actor, "at": now}, "deadlines": due}
+    inputs = {"acknowledged_at": now, "deadlines": updated["deadlines"]}
+    entry = _audit(who, tenant, rebates, "acknowledged", updated, inputs)
+    rt.commit(who.tenant_id, Changes(puts=[repository.dispute_put(updated, version)], audit=[entry]))
+    return dict(updated)
 
 
 def _open_dispute_on(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
@@ -178,6 +213,10 @@ def apply_dispute_decision(rt: Runtime, case: dict[str, Any], who: Principal) ->
     dispute, version = found
     _not_the_preparer(rt, who, dispute)
     resolution = rules.resolution(dispute, case, who.actor, case.get("payload") or {})
+    paying: tuple[Adjustment, Changes] | None = None
+    if resolution["outcome"] == "accepted":  # PA-7.9: in the next settlement, or by separate credit note
+        paying = payment_of(rt, who, tenant, rebates, dispute, resolution)
+        resolution["payment"] = {**paying[0]["payment"], "credit_note_id": paying[0].get("credit_note_id")}
     resolved: Dispute = {**dispute, "status": resolution["outcome"], "resolution": resolution}
     decided = {
         "disputed": dispute["amount"],
@@ -189,6 +228,7 @@ def apply_dispute_decision(rt: Runtime, case: dict[str, Any], who: Principal) ->
     entry = _audit(who, tenant, rebates, resolution["outcome"], resolved, decided)
     event = DomainEvent(SOURCE, "dispute.resolved", _dispute_event(resolved))
     changes = Changes(puts=[repository.dispute_put(resolved, version)], audit=[entry], events=[event])
-    if resolution["outcome"] == "accepted":
-        changes.puts.append(repository.adjustment_put(cast(Adjustment, rules.adjustment(dispute, resolution)), None))
+    if paying is not None:
+        changes.puts.append(repository.adjustment_put(paying[0], None))
+        changes = changes.merge(paying[1])
     return changes

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from ...domain.errors import Conflict
-from ...domain.rebates.lines import rebate_line
+from ...domain.rebates.lines import is_revenue, rebate_line
 from ...domain.rebates.policy import MONTH, QUARTER, Period, RebateBook, month_index, month_name
 from ...domain.tenants import Tenant
 from ...ports import Changes
@@ -49,9 +49,15 @@ def _with_invoice_lines(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
                 **fact,
                 "order_ref": fact.get("order_ref") or line.get("order_ref"),
                 "references_line": fact.get("references_line") or line.get("references_line"),
+                "credit_reason": _credit_reason(line),
             }
         )
     return completed
+
+
+def _credit_reason(line: dict[str, Any]) -> str | None:
+    """A credit note line's reason code (SOP-2.5 / COP-2.4), None for any other line."""
+    return (line.get("detail") or {}).get("reason") if line.get("kind") == "credit_note" else None
 
 
 def project(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -72,8 +78,10 @@ def project_all(
 def rebate_lines(
     rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The rebate line of each fact, and those already projected (by `repository.line_key`)."""
-    facts = _with_payments(rt, tenant_id, _with_invoice_lines(rt, tenant_id, facts))
+    """The rebate line of each fact that is revenue (not a credit note paying an incentive, `lines.is_revenue`), and
+    those already projected (by `repository.line_key`)."""
+    facts = [f for f in _with_invoice_lines(rt, tenant_id, facts) if is_revenue(f)]
+    facts = _with_payments(rt, tenant_id, facts)
     references = sorted({str(f["references_line"]) for f in facts if f.get("references_line")})
     credited_facts = _with_payments(rt, tenant_id, repository.sales_facts(rt, tenant_id, references))
     credited = {str(f["line_id"]): f for f in credited_facts}

@@ -7,7 +7,7 @@ partner records through services.keys'.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 from ...domain.canonical import sha256_hex
 from ...domain.errors import NotFound
@@ -34,6 +34,7 @@ CLAIMS = "RBTCLAIM"  # period#settlement#program#chunk -> line ids the program c
 DISPUTES = "RBTDISPUTE"
 DISPUTE_LINES = "RBTDISPUTELINE"  # settlement#partner#program -> the dispute filed on that statement line
 ADJUSTMENTS = "RBTADJUSTMENT"  # dispute id -> an accepted amount waiting for the next run; lookup by status
+CREDIT_NOTES = "RBTCREDITNOTE"  # credit note id -> an upheld dispute paid by separate credit note (PA-7.9)
 WITHHELD = "RBTWITHHELD"  # partner#settlement -> an amount withheld (PA-7.8); lookup by status (pending, released)
 RUN_LATE = "RBTRUNLATE"  # period -> the exception a late rebate run opened (SOP-7.2 / COP-7.2 deadlines)
 FINDING_CASES = "RBTFINDINGCASE"  # category#period -> the exception its findings opened (one, refreshed by later runs)
@@ -76,6 +77,8 @@ class Dispute(TypedDict):
     resolution: dict[str, Any] | None
     rule_id: str
     clause: str
+    acknowledged: NotRequired[dict[str, Any] | None]  # by, at: finance acknowledged it (PA-7.9, SOP-6.2 step 2)
+    deadlines: NotRequired[dict[str, Any] | None]  # acknowledge_by, decide_by in business days (PA-7.9 / CPA-7.9)
 
 
 class Adjustment(TypedDict, total=False):
@@ -91,6 +94,9 @@ class Adjustment(TypedDict, total=False):
     accepted_at: str
     settled_in: str
     settled_at: str
+    payment: dict[str, Any]  # how it is paid (PA-7.9): next_settlement or credit_note, and the next settlement
+    credit_note_id: str  # paid by separate credit note: status credit_note, then credited (or back to pending)
+    credited_at: str
 
 
 # --- generic reads and writes --------------------------------------------------------------------------------------
@@ -397,11 +403,20 @@ def dispute_line_put(dispute: Dispute, line_key: str, marker: Stored | None) -> 
     return put_over(DISPUTE_LINES, line_key, claim, marker, conflict_detail=detail)
 
 
+UNPAID = ("pending", "credit_note")  # an adjustment a run pays: waiting for it, or for a credit note not issued yet
+
+
 def pending_adjustments(rt: Runtime, tenant_id: str) -> list[tuple[Adjustment, int]]:
-    """Accepted disputes waiting for a run (at most MAX_DISPUTE_ADJUSTMENTS), read fresh: the index may lag."""
-    page = rt.store.lookup(tenant_id, f"{ADJUSTMENTS}#pending", limit=MAX_DISPUTE_ADJUSTMENTS)
-    fresh = [rt.store.get(tenant_id, ADJUSTMENTS, item.key) for item in page.items]
-    return [(cast(Adjustment, s.data), s.version) for s in fresh if s is not None and s.data["status"] == "pending"]
+    """Accepted disputes waiting for a run (at most MAX_DISPUTE_ADJUSTMENTS), read fresh: the index may lag. One
+    whose separate credit note (PA-7.9) is not issued yet is paid by the run that comes first."""
+    keys: list[str] = []
+    for status in UNPAID:
+        page = rt.store.lookup(tenant_id, f"{ADJUSTMENTS}#{status}", limit=MAX_DISPUTE_ADJUSTMENTS - len(keys))
+        keys += [item.key for item in page.items]
+        if len(keys) >= MAX_DISPUTE_ADJUSTMENTS:
+            break
+    fresh = [rt.store.get(tenant_id, ADJUSTMENTS, key) for key in keys]
+    return [(cast(Adjustment, s.data), s.version) for s in fresh if s is not None and s.data["status"] in UNPAID]
 
 
 def adjustment_put(adjustment: Adjustment, version: int | None) -> Put:
@@ -424,3 +439,20 @@ def withheld_put(held: dict[str, Any], version: int | None) -> Put:
     detail = f"the amount withheld in {held['settlement_id']} changed meanwhile"
     lookup = (f"{WITHHELD}#{held['status']}", held["key"])
     return put_over(WITHHELD, held["key"], held, version, conflict_detail=detail, lookup=lookup)
+
+
+def adjustment(rt: Runtime, tenant_id: str, dispute_id: str) -> tuple[Adjustment, int]:
+    """An accepted dispute's amount and its version (404 when there is none)."""
+    stored = rt.store.get(tenant_id, ADJUSTMENTS, dispute_id)
+    if stored is None:
+        raise NotFound(f"no adjustment for dispute {dispute_id}")
+    return cast(Adjustment, stored.data), stored.version
+
+
+def credit_note(rt: Runtime, tenant_id: str, credit_note_id: str) -> Stored | None:
+    return rt.store.get(tenant_id, CREDIT_NOTES, credit_note_id)
+
+
+def credit_note_put(note: dict[str, Any], version: int | None) -> Put:
+    detail = f"credit note {note['credit_note_id']} changed meanwhile; read it again"
+    return put_over(CREDIT_NOTES, note["credit_note_id"], note, version, conflict_detail=detail)

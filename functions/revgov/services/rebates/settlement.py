@@ -17,19 +17,23 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
+from ...domain import vat_validation as vat_rules
 from ...domain.access import Principal, Role
 from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, NotFound, RuleViolation
 from ...domain.rebates import audience, withholding
 from ...domain.rebates import settlement as building
 from ...domain.rebates import settlement_run as review
-from ...domain.rebates.policy import Period, RebateBook
+from ...domain.rebates.policy import QUARTER, Period, RebateBook
 from ...domain.rebates.settlement import Built, Overdue, RatedPeriod, Run
 from ...domain.tenants import Tenant
+from ...domain.vat_validation import VatValidation
 from ...ports import Changes, Stored
 from ...runtime import Runtime
+from .. import vat_validation
 from . import repository
 from .book import book, today
+from .dispute_payment import withdrawn
 from .findings import open_exceptions
 from .projection import sync, sync_months
 from .rating import rate
@@ -136,7 +140,8 @@ def build_run(rt: Runtime, tenant: Tenant, rebates: RebateBook, this: Run, on: d
     rated = [r for r, _, _ in read]
     accrued = repository.accrued(rt, tenant.tenant_id, this.period.name) if rated[0].state is None else {}
     adjustments = repository.pending_adjustments(rt, tenant.tenant_id)
-    overdue, pending = _overdue(rt, tenant, rebates, on)
+    partner_ids = {p for r in rated for p in r.result.partner_ids} | {a["partner_id"] for a, _ in adjustments}
+    overdue, pending = _overdue(rt, tenant, rebates, on, this.period, partner_ids)
     built = building.build(rebates, this, rated, accrued, [a for a, _ in adjustments], overdue)
     return Frame(built, read, adjustments, pending)
 
@@ -174,6 +179,8 @@ def settled_changes(rt: Runtime, tenant: Tenant, this: Run, frame: Frame) -> tup
     changes = Changes()
     for paid, (_, version) in zip(built.adjustments, frame.adjustments, strict=True):
         changes.puts.append(repository.adjustment_put(cast(Adjustment, paid), version))
+        if paid.get("credit_note_id"):  # paid before its separate credit note was issued (PA-7.9)
+            changes.puts += withdrawn(rt, tenant.tenant_id, cast(Adjustment, paid), this.settlement_id)
     versions = {held["key"]: version for held, version in frame.pending}
     changes.puts += [repository.withheld_put(held, versions[held["key"]]) for held in built.released]
     changes.puts += [repository.withheld_put(held, None) for held in built.withheld]
@@ -186,20 +193,35 @@ def settled_changes(rt: Runtime, tenant: Tenant, this: Run, frame: Frame) -> tup
 
 
 def _overdue(
-    rt: Runtime, tenant: Tenant, rebates: RebateBook, on: date
+    rt: Runtime, tenant: Tenant, rebates: RebateBook, on: date, period: Period, partner_ids: set[str]
 ) -> tuple[Overdue | None, list[tuple[dict[str, Any], int]]]:
     """Who is withheld as of `on` (PA-7.8 / CPA-7.8): each partner's issued invoices unpaid more than the policy's
     days past due (invoice date + the partner's payment terms); with the amounts withheld before, as stored."""
-    rule = rebates.withholding
-    if rule is None:
+    rule, vat_rule = rebates.withholding, VatValidation.of(tenant.policy)
+    if rule is None and vat_rule is None:
         return None, []
     tid = tenant.tenant_id
-    unpaid = repository.unpaid_issued_invoices(rt, tid)
-    owing = sorted({invoice["partner_id"] for invoice in unpaid})
-    records = repository.partners(rt, tid, owing)
-    terms = {pid: rule.terms_of(records.get(pid)) for pid in owing}
+    late: dict[str, list[dict[str, Any]]] = {}
+    if rule is not None:
+        unpaid = repository.unpaid_issued_invoices(rt, tid)
+        owing = sorted({invoice["partner_id"] for invoice in unpaid})
+        records = repository.partners(rt, tid, owing)
+        terms = {pid: rule.terms_of(records.get(pid)) for pid in owing}
+        late = withholding.overdue(rule, unpaid, terms, on)
     pending = repository.pending_withheld(rt, tid)
-    return Overdue(on, withholding.overdue(rule, unpaid, terms, on), [held for held, _ in pending]), pending
+    vat: dict[str, dict[str, Any]] = {}
+    if vat_rule is not None:  # CPA-2.3: validated "again before each quarterly rebate settlement"
+        asked = sorted(set(partner_ids) | {held["partner_id"] for held, _ in pending})
+        checks = vat_validation.latest_checks(rt, tid, asked)
+        after = _validated_after(period)
+        vat = {pid: why for pid, check in checks.items() if (why := vat_rules.withholds(check, after))}
+    return Overdue(on, late, [held for held, _ in pending], vat, vat_rule.rule if vat_rule else None), pending
+
+
+def _validated_after(period: Period) -> date:
+    """The day a partner's VAT check must be later than: a Quarter's last day (CPA-2.3 "again before each quarterly
+    rebate settlement"); a monthly run asks only that the latest check did not fail."""
+    return period.end if period.kind == QUARTER else date.min
 
 
 def audit_entry(
