@@ -181,3 +181,22 @@ def test_pa_7_10_an_adjustment_line_names_the_credit_note_the_settled_and_recomp
     assert note["line_id"] in body["lines"][0]["sales_lines"]  # the credit note is among the traced lines
     assert f"credit-note line(s) {note['line_id']} reduce it" in words
     assert "PA-7.10" in {c["clause"] for c in body["citations"]}
+
+
+def test_pa_7_5_and_7_6_the_caps_applied_are_named_with_their_clause_and_reduction():
+    # PA-7.5: "The SPIFF is capped at 500 units, that is USD 20,000.00, per Partner per Quarter." 600 servers: 500 x
+    # 40.00 = 20,000.00 paid, 100 units (4,000.00) not. PA-7.6: volume + growth "may not exceed the lower of (a) 5.0%
+    # ... and (b) USD 150,000.00"; 960 switches + 600 servers: growth 24,000.00 -> 0.00, volume reduced by 22,800.00.
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    shipment = {"partner_id": P1, "order_ref": "SO-CAP", "shipped_on": "2026-08-05",
+                "lines": [{"sku": "NW-SW-24P", "quantity": 960}, {"sku": "NW-SRV-R2", "quantity": 600}]}
+    assert ledger.bill("shipment.confirmed", shipment, occurred_at="2026-08-05T10:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-10-03T10:00:00Z")
+    settled = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})[1]
+    ledger.rt.clause_index = ContractIndex()  # type: ignore[assignment]
+    words = explain_rebates.explain_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["explanation"]
+    assert ("cap RBT-HW-SPIFF-CAP (PA-7.5) reduced it by 4000.00 (100 unit(s) over the 500-unit cap not paid)"
+            in words)
+    assert "cap RBT-CAP-VOLUME-GROWTH (PA-7.6) reduced it by 22800.00 (limit 150000.00)" in words
+    assert "cap RBT-CAP-VOLUME-GROWTH (PA-7.6) reduced it by 24000.00 (limit 150000.00)" in words
+    assert "Rule RBT-CAP-VOLUME-GROWTH (PA-7.6)" in words and "PA-7.6 says:" in words

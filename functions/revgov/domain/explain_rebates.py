@@ -61,10 +61,24 @@ def _basis(line: Mapping[str, Any], currency: str) -> str:
     tier = line.get("tier_reached")
     tier_words = (f", tier {tier.get('rule_id')} reached (from {tier.get('from')} at {tier.get('percent')}%, "
                   f"{tier.get('clause')})" if isinstance(tier, Mapping) else "")
-    cap = Decimal(str(line.get("cap_reduction") or "0"))
-    cap_words = (f"; before caps {line.get('amount_before_caps')}, capped by {line.get('cap_reduction')}"
-                 if cap else "; no cap reduced it")
-    return f"{basis}, rate {line.get('rate')}{tier_words}{cap_words}"
+    return f"{basis}, rate {line.get('rate')}{tier_words}; {_caps(line)}"
+
+
+def _caps(line: Mapping[str, Any]) -> str:
+    """Every cap the statement line says was applied (PA-7.8 "the caps applied": a unit cap, PA-7.5; the caps across
+    programmes, PA-7.6), else its cap reduction."""
+    caps = [c for c in line.get("caps_applied") or [] if isinstance(c, Mapping)]
+    if caps:
+        return "; ".join(
+            f"cap {c.get('rule_id')} ({c.get('clause')}) reduced it by {c.get('reduced_by')}"
+            + (f" (limit {c['limit']})" if c.get("limit") is not None else "")
+            + (f" ({c['units_not_paid']} unit(s) over the {c['units']}-unit cap not paid)"
+               if c.get("units_not_paid") is not None else "")
+            for c in caps
+        )
+    if Decimal(str(line.get("cap_reduction") or "0")):
+        return f"before caps {line.get('amount_before_caps')}, capped by {line.get('cap_reduction')}"
+    return "no cap reduced it"
 
 
 def _line_sentences(line: Mapping[str, Any], traces: Sequence[Mapping[str, Any]], currency: str) -> list[str]:
@@ -116,6 +130,8 @@ def _reasons(
     for line in lines:
         for rule in line.get("rules") or [{"rule_id": line.get("rule_id"), "clause": line.get("clause")}]:
             pairs.setdefault((str(rule.get("rule_id")), str(rule.get("clause") or "")), _message(line, rule, statement))
+        for cap in line.get("caps_applied") or []:
+            pairs.setdefault((str(cap.get("rule_id")), str(cap.get("clause") or "")), f"{line.get('name')} cap")
     for trace in unlined:
         pairs.setdefault((str(trace.get("rule_id")), str(trace.get("clause") or "")), str(trace.get("reason") or ""))
     run = statement.get("settlement_rule")
