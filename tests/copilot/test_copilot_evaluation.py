@@ -396,6 +396,25 @@ def test_r7_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     _floors(result, retrieved=0.88, cited=0.59, refusal=0.83, false_refusals=0.38, fact=0.59)
 
 
+@pytest.fixture(scope="module")
+def r7_heldout():
+    return evaluate_split(full_index(), "heldout", source="r7")
+
+
+def test_r7_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(r7_heldout):
+    # Measured ONCE by the lead at bd0c0c7 (rules frozen at f132072 by an engineer who never read this file): 40
+    # questions (27 answerable, 13 unanswerable); gold retrieved 0.889 (24 of 27), gold cited 0.519 (14), refusal 1.0
+    # (13 of 13), false refusals 0.481 (13 of 27), fact in the answer 0.519 (14), verbatim 1.0. The sixth round's
+    # rules on the same split (run right after): 0.889 / 0.481 / 1.0 / 0.519 / 0.481 (docs/copilot.md). Floors at
+    # the measured figures minus about one question; not to be tuned on before this line says so.
+    _floors(r7_heldout, retrieved=0.85, cited=0.48, refusal=0.92, false_refusals=0.52, fact=0.48)
+
+
+@pytest.mark.xfail(strict=True, reason="r7 held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_r7_heldout_meets_the_goals(r7_heldout):
+    _goals(r7_heldout)
+
+
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):
     again = index_tenant(index, ROOT / "tenants", "contoso")
     assert {r.status for r in again} == {"unchanged"} and sum(r.embedded for r in again) == 0

@@ -50,6 +50,8 @@ from revgov.tenant_files import load_tenant_file
 from support import Api, scenario
 
 TENANT = "northwind"
+SOURCE = {"X-Forwarded-For": "198.51.100.77"}  # as the proxy in front of a public n8n appends the applicant's address
+ERP_SECRET = f"erp-to-n8n-{uuid.uuid4().hex}"  # the secret the ERP shares with n8n only (REVGOV_ERP_SIGNING_SECRET)
 WEBHOOK_FLOWS = ("RgvPartnerIntake", "RgvQuoteDesk0001", "RgvErpBridge0001", "RgvRebateClose01", "RgvCopilotQna001")
 BATCH_FLOWS = ("RgvErpBridge0001", "RgvInvoiceRels01", "RgvExcEscalate01", "RgvNodeDealDesk1")
 REBATE_ROUTES = ("/v1/rebates/settlements", "/v1/rebates/disputes")
@@ -107,6 +109,7 @@ class Run:
     node_types: list[dict[str, Any]] = field(default_factory=list)
     answers: dict[str, requests.Response] = field(default_factory=dict)
     quote: dict[str, Any] = field(default_factory=dict)
+    intake: dict[str, Any] = field(default_factory=dict)
     dispute: dict[str, Any] = field(default_factory=dict)
     erp_events: list[dict[str, Any]] = field(default_factory=list)
     batch: dict[str, Any] = field(default_factory=dict)
@@ -172,7 +175,11 @@ def _intake(policy: dict[str, Any], dates: BusinessDates) -> dict[str, Any]:
         }
         for kind in filed
     ]
-    return {"application": application, "documents": documents, "certifications": []}
+    # the applicant's own certification claim (PA-4.2): for channel ops to verify, never recorded by the flow
+    earned = (today - timedelta(days=20)).isoformat()
+    claims = [{"certification_id": policy["certifications"][0]["id"], "earned_at": earned,
+               "reference": "dms://intake/certificate.pdf", "checksum": "sha256:" + "c" * 64}]
+    return {"application": application, "documents": documents, "certifications": claims}
 
 
 @contextmanager
@@ -268,6 +275,8 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
         "REVGOV_BASE_URL": stack.base_url,
         "REVGOV_TENANT": TENANT,
         "REVGOV_WEBHOOK_SECRET": tenant["webhook_secret"],
+        "REVGOV_ERP_SIGNING_SECRET": ERP_SECRET,
+        "REVGOV_INTAKE_PER_SOURCE_PER_HOUR": "1",  # the run's second application from one source: 429
         "REVGOV_NOTIFY_URL": f"{world.url}/notify",
         "REVGOV_PORTAL_CALLBACK_URL": f"{world.url}/portal",
         "REVGOV_HANDOFF_URL": f"{world.url}/handoff",
@@ -331,7 +340,12 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
         n8n.start()
         try:
             def intake() -> None:
-                result.answers["intake"] = n8n.post_webhook("revgov/partner-intake", _intake(policy, dates))
+                result.intake = _intake(policy, dates)
+                result.answers["intake"] = n8n.post_webhook("revgov/partner-intake", result.intake, headers=SOURCE)
+
+            def intake_again() -> None:  # the same source within the hour (the first execution has long finished)
+                result.answers["intake_again"] = n8n.post_webhook("revgov/partner-intake", _intake(policy, dates),
+                                                                  headers=SOURCE)  # fmt: skip
 
             def copilot() -> None:
                 question = {"question": "What is the margin floor on a quote line, and who approves below it?"}
@@ -365,7 +379,19 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
                 )
 
             def erp() -> None:
-                result.answers["erp"] = n8n.post_webhook("revgov/erp-export", {"events": result.erp_events})
+                # first as someone who reached n8n but is not the ERP (the same events: had any of these been
+                # forwarded, the ERP's own push below would find them duplicates): unsigned, signed with the tenant's
+                # Revgov secret instead of the ERP's, and the ERP's own signature replayed 10 minutes late
+                raw = json.dumps({"events": result.erp_events}).encode()
+                now = clock_support.epoch_seconds()
+                for name, headers in (
+                    ("erp_unsigned", {}),
+                    ("erp_wrong_secret", {"Revgov-Signature": signature_header(tenant["webhook_secret"], now, raw)}),
+                    ("erp_replayed", {"Revgov-Signature": signature_header(ERP_SECRET, now - 600, raw)}),
+                ):
+                    result.answers[name] = n8n.post_webhook("revgov/erp-export", None, raw=raw, headers=headers)
+                signed = {"Revgov-Signature": signature_header(ERP_SECRET, clock_support.epoch_seconds(), raw)}
+                result.answers["erp"] = n8n.post_webhook("revgov/erp-export", None, raw=raw, headers=signed)
                 received = result.answers["erp"].json().get("event_ids", []) if result.answers["erp"].ok else []
                 finance = result.as_role("finance")
                 wait_until(
@@ -375,7 +401,7 @@ def run(stack: Any, api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
             result.erp_events = _erp_export(partner_id, dates)
             for name, step in (("intake", intake), ("copilot", copilot), ("quote", quote_desk),
-                               ("forged", forged), ("erp", erp)):
+                               ("forged", forged), ("erp", erp), ("intake_again", intake_again)):
                 result.attempt(name, step)
         finally:
             n8n.stop()
@@ -561,9 +587,36 @@ def test_onboarding_intake_files_the_application_and_notifies_what_is_missing(ru
     filed = set(partner["documents"])
     missing = {m["name"] for m in body["missing"] if m["kind"] == "document"}
     assert len(filed) == 2 and missing and not filed & missing
-    notice = run.world.wait_for("/notify", lambda p: p.get("partner_id") == body["partner_id"], seconds=5)
+    notice = run.world.wait_for("/notify", lambda p: p.get("partner_id") == body["partner_id"] and "missing" in p,
+                                seconds=5)  # fmt: skip
     assert {m["name"] for m in notice["missing"]} == {m["name"] for m in body["missing"]}
     assert notice["to"].startswith("onboarding@") and all(name in notice["text"] for name in missing)
+
+
+def test_onboarding_intake_sends_certification_claims_to_channel_ops_and_records_none(run):
+    """PA-4.2: "Certification records are updated in the Partner Portal within 2 business days of receipt of evidence
+    from the certifying body." The form is public and the flow's key is staff: the applicant's claims go to channel
+    ops to verify with the certifying body; the application holds no certification until channel ops records one."""
+    body = run.answer("intake").json()
+    claims = run.intake["certifications"]
+    assert body["certifications_to_verify"] == claims and body["certifications_not_taken"] == []
+    partner = run.as_role("channel_ops").get(f"/v1/partners/{body['partner_id']}").json()
+    assert partner["certifications"] == {}, partner["certifications"]
+    asked = run.world.wait_for("/notify", lambda p: p.get("partner_id") == body["partner_id"] and
+                               p.get("queue") == "channel_ops", seconds=5)  # fmt: skip
+    assert asked["certifications_to_verify"] == claims and asked["clause"] == "PA-4.2"
+    assert asked["record_with"] == f"POST /v1/partners/{body['partner_id']}/certifications"
+    assert claims[0]["certification_id"] in asked["text"] and "certifying body" in asked["text"]
+
+
+def test_onboarding_intake_bounds_applications_per_source(run):
+    """Each application counts against the tenant's `plan.max_partners` until it lapses (PA-2.9, 60 days): a second
+    application from the same source within the hour (REVGOV_INTAKE_PER_SOURCE_PER_HOUR=1 here) is a 429 with
+    Retry-After, and nothing reaches Revgov (tests/unit/test_redteam_n8n_webhooks.py walks the flow's graph)."""
+    refused = run.answer("intake_again")
+    assert refused.status_code == 429, refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600 and "partner_id" not in refused.json()
+    assert "too many applications from this source" in refused.json()["error"]
 
 
 def test_quote_desk_answers_pending_then_posts_the_approved_decision_to_the_portal(run):
@@ -621,6 +674,20 @@ def test_copilot_qa_answers_with_citations_from_the_contracts(run):
     assert body["grounded"] is True and body["refused"] is False and body["citations"]
     assert all(c["document"] and c["clause"] and c["quote"] for c in body["citations"])
     assert "Sources:" in body["text"] and body["citations"][0]["clause"] in body["text"]
+
+
+def test_erp_bridge_takes_only_pushes_its_erp_signed(run):
+    """The bridge signs for Revgov what it forwards (`POST /v1/webhooks/erp`, the tenant's secret): it forwards only
+    what the ERP signed with the secret it shares with n8n, Revgov's own scheme (docs/billing.md: "HMAC-SHA256 over
+    `{t}.{raw body}`", 300 s tolerance). Unsigned, signed with another secret, or replayed late: 401, nothing
+    forwarded (the signed push of the same events afterwards finds none of them already received)."""
+    for name, reason in (("erp_unsigned", "send Revgov-Signature"), ("erp_wrong_secret", "no v1 signature matches"),
+                         ("erp_replayed", "300 s")):
+        refused = run.answer(name)
+        assert refused.status_code == 401, (name, refused.text)
+        assert reason in refused.json()["error"], (name, refused.text)
+    summary = run.answer("erp").json()
+    assert summary["duplicate"] == 0 and summary["received"] == 3, summary
 
 
 def test_erp_bridge_signs_batches_and_revgov_bills_each_event_once(run):

@@ -179,7 +179,8 @@ READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_d
                   "get_late_payment_charge",  # the charge: tests/stack/test_overdue_api.py (its rival is a 404)
                   # the statement explanation reads get_settlement's partner view: tests/unit/test_explain_rebates.py
                   # (a rival's statement and an unapproved run are 404s)
-                  "explain_settlement"}
+                  "explain_settlement",
+                  "get_partner_term"}  # the agreement term: tests/stack/test_partner_renewals_api.py (rival: 404)
 
 
 def test_every_partner_read_operation_is_read_by_this_suite_or_named_elsewhere():

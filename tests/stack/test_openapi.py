@@ -339,6 +339,11 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {"certification_id": r.onboarding_tenant()[1]["certifications"][0]["id"],
          "last_day": clock_support.today().isoformat()},
     ),
+    # a notice for the next Program Year's end is in time whatever today is (PA-13.1: 60 days; CPA-13.1: 90)
+    "give_partner_non_renewal": lambda r: (
+        {"partner_id": r.partner("active")}, "partners:channel_ops",
+        {"effective_at": f"{int(r.rt.clock.now_iso()[:4]) + 1}-12-31"},
+    ),
     "suspend_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
     "reinstate_partner": lambda r: ({"partner_id": r.partner("suspended")}, "partners:channel_ops"),
     "terminate_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),

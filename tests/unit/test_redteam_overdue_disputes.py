@@ -14,8 +14,6 @@ is 31 days overdue.
 
 from __future__ import annotations
 
-import pytest
-
 from memory_store import Ledger
 from overdue_support import AS_P1, FINANCE, P1, september
 from rebate_runs import settle_approved
@@ -50,15 +48,12 @@ def test_the_undisputed_part_still_falls_due():
 
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: PA-7.8 withholding counts an invoice wholly under an open dispute "
-                                       "as overdue (services/rebates/settlement._overdue passes no disputes)")
 def test_pa_7_8_no_rebate_is_withheld_for_an_invoice_wholly_under_an_open_dispute():
     """PA-7.8: "Rebates are withheld while the Partner has an invoice more than 60 days overdue" — billing's one
     notion of overdue (domain.billing.overdue), in which, by SOP-6.1, the part under an open dispute is not payable.
-    The settlement's withholding (services/rebates/settlement._overdue, owned by the rebates engineer) does not pass
-    the disputes yet; the fix: read `billing.overdue.disputed_spans` for the invoices beyond the limit and pass them to
-    `overdue_invoices(..., disputed=...)` as the credit-hold sweep now does. P1 (platinum) ships 30 x NW-SRV-R2 in
-    September (tests/unit/test_rebate_withholding.py's scenario), invoiced 2026-10-01, due 2026-10-31."""
+    The settlement's withholding (services/rebates/settlement._overdue) passed no disputes; it now reads them as the
+    credit-hold sweep does, through the one `services.billing.overdue.owing_beyond`. P1 (platinum) ships 30 x
+    NW-SRV-R2 in September (tests/unit/test_rebate_withholding.py's scenario), invoiced 2026-10-01, due 2026-10-31."""
     ledger = Ledger("2026-09-05T12:00:00Z")
     data = {"partner_id": P1, "order_ref": "SO-1", "shipped_on": "2026-09-05",
             "lines": [{"sku": "NW-SRV-R2", "quantity": 30}]}  # fmt: skip

@@ -61,9 +61,40 @@ def test_the_bodies_are_valid_as_written(schema: str, body: dict[str, Any], path
     assert schemas.problems(schema, body) == []
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: partner text staff read to decide takes control and bidi characters")
 @pytest.mark.parametrize(("schema", "body", "path"), CASES, ids=lambda v: v if isinstance(v, str) else None)
 def test_partner_text_that_staff_read_takes_no_bidi_override(schema: str, body: dict[str, Any],
                                                              path: tuple[Any, ...]) -> None:  # fmt: skip
     pointer = "/" + "/".join(str(step) for step in path)
     assert [e.path for e in schemas.problems(schema, _with(body, path, SPOOF))] == [pointer]
+
+
+NAMES = [case for case in CASES if case[2][-1] != "note" and case[2] != ("reason",)]
+TEXTS = [case for case in CASES if case not in NAMES]
+
+
+@pytest.mark.parametrize("value", ["\u0000", "ref\u001b[31m", "  \t ", "", "Lake\u2066side", "a\nb"])
+@pytest.mark.parametrize(("schema", "body", "path"), NAMES, ids=lambda v: v if isinstance(v, str) else None)
+def test_a_name_or_reference_is_not_blank_and_has_no_control_character(schema: str, body: dict[str, Any],
+                                                                        path: tuple[Any, ...], value: str) -> None:
+    """The invoice-dispute pattern for a name or reference: "not blank, without control characters or bidirectional
+    overrides" (schemas/api/deal-registration.schema.json, customer name): NUL, ESC sequences, a blank value, an
+    isolate and a line break are each refused, naming the field."""
+    pointer = "/" + "/".join(str(step) for step in path)
+    assert {e.path for e in schemas.problems(schema, _with(body, path, value))} == {pointer}
+
+
+@pytest.mark.parametrize("value", ["Lakeside Clinics GmbH & Co. KG", "Zürich Ärzte AG", "株式会社レイクサイド",
+                                   "O'Brien-Lee"])
+def test_ordinary_names_are_kept(value: str) -> None:
+    assert schemas.problems("api/pricing-check.schema.json", _with(_QUOTE, ("customer", "name"), value)) == []
+
+
+@pytest.mark.parametrize("value", ["\u0000", "see\u001b[2J", "a\u202eb", "\u2069", "\u0085"])
+@pytest.mark.parametrize(("schema", "body", "path"), TEXTS, ids=lambda v: v if isinstance(v, str) else None)
+def test_a_reason_or_note_refuses_control_characters_but_keeps_line_breaks(schema: str, body: dict[str, Any],
+                                                                          path: tuple[Any, ...], value: str) -> None:
+    """The invoice-dispute pattern for a reason or note (schemas/api/invoice-dispute.schema.json: "line breaks and
+    tabs are kept, other control characters and bidirectional overrides are refused")."""
+    pointer = "/" + "/".join(str(step) for step in path)
+    assert {e.path for e in schemas.problems(schema, _with(body, path, value))} == {pointer}
+    assert schemas.problems(schema, _with(body, path, "line one\n\tline two\r\n")) == []

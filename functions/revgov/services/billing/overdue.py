@@ -140,7 +140,7 @@ def overdue_statement(rt: Runtime, who: Principal, *, partner_id: str | None, as
     issued = issued_invoices(rt, who.tenant_id)
     mine = sorted((i for i in issued if i["partner_id"] == pid), key=lambda i: i["invoice_id"])
     rows = [_row(rt, who.tenant_id, late, i, terms, on) for i in mine if _was_overdue(i, terms, on)]
-    beyond = _owing_beyond(rt, who.tenant_id, late, mine, {pid: terms}, on)
+    beyond = owing_beyond(rt, who.tenant_id, mine, {pid: terms}, late.standard_terms_days, on, late.credit_hold_days)
     stated = [r["late_payment"]["interest"] for r in rows]
     interest = None if None in stated else format_money(sum((Decimal(s) for s in stated), Decimal(0)))
     return {
@@ -172,7 +172,7 @@ def sweep_credit_holds(rt: Runtime, tenant_id: str) -> dict[str, int]:
     owing = sorted({i["partner_id"] for i in unpaid})
     records = partner_repository.get_many(rt.store, tenant_id, owing)
     terms = {pid: core.terms_of(records.get(pid), late.standard_terms_days) for pid in owing}
-    beyond = _owing_beyond(rt, tenant_id, late, unpaid, terms, on)
+    beyond = owing_beyond(rt, tenant_id, unpaid, terms, late.standard_terms_days, on, late.credit_hold_days)
     markers = {item.key: item for item in pages(rt.store, tenant_id, CREDIT_HOLDS)}
     for pid in sorted(set(beyond) | {k for k, m in markers.items() if m.data["status"] == "placed"}):
         counts["looked_at"] += 1
@@ -183,19 +183,20 @@ def sweep_credit_holds(rt: Runtime, tenant_id: str) -> dict[str, int]:
     return counts
 
 
-def _owing_beyond(
-    rt: Runtime, tenant_id: str, late: core.LatePayment, invoices: list[dict[str, Any]], terms: dict[str, int],
-    on: date,
+def owing_beyond(
+    rt: Runtime, tenant_id: str, invoices: list[dict[str, Any]], terms: Mapping[str, int], standard_days: int,
+    on: date, more_than: int,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per partner, its invoices more than `credit_hold_days` overdue on `on` with an amount owed: what is under an
-    open (or upheld) dispute is not payable while it is (SOP-6.1 / COP-6.1); disputes are read only for the invoices
-    overdue beyond the limit."""
-    beyond = core.overdue_invoices(invoices, terms, late.standard_terms_days, on, late.credit_hold_days)
+    """Per partner, its invoices more than `more_than` days overdue on `on` with an amount owed (billing's one notion
+    of overdue: the credit hold, PA-10.8, and rebate withholding, PA-7.8): what is under an open (or upheld) dispute
+    is not payable while it is (SOP-6.1 / COP-6.1); disputes are read only for the invoices overdue beyond the limit.
+    `terms`: each partner's payment term in days (missing: `standard_days`)."""
+    beyond = core.overdue_invoices(invoices, terms, standard_days, on, more_than)
     late_ids = [row["invoice_id"] for rows in beyond.values() for row in rows]
     spans = {invoice_id: disputed_spans(rt, tenant_id, invoice_id) for invoice_id in late_ids}
     if not any(spans.values()):
         return beyond
-    return core.overdue_invoices(invoices, terms, late.standard_terms_days, on, late.credit_hold_days, spans)
+    return core.overdue_invoices(invoices, terms, standard_days, on, more_than, spans)
 
 
 def _step(marker: Stored | None, hold: dict[str, Any] | None) -> str:

@@ -21,7 +21,7 @@ from ...domain import vat_validation as vat_rules
 from ...domain.access import Principal, Role
 from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, NotFound, RuleViolation
-from ...domain.rebates import audience, withholding
+from ...domain.rebates import audience
 from ...domain.rebates import settlement as building
 from ...domain.rebates import settlement_run as review
 from ...domain.rebates.policy import QUARTER, Period, RebateBook
@@ -31,6 +31,7 @@ from ...domain.vat_validation import VatValidation
 from ...ports import Changes, Stored
 from ...runtime import Runtime
 from .. import vat_validation
+from ..billing.overdue import owing_beyond
 from . import repository
 from .book import book, today
 from .dispute_payment import withdrawn
@@ -207,7 +208,7 @@ def _overdue(
         owing = sorted({invoice["partner_id"] for invoice in unpaid})
         records = repository.partners(rt, tid, owing)
         terms = {pid: rule.terms_of(records.get(pid)) for pid in owing}
-        late = withholding.overdue(rule, unpaid, terms, on)
+        late = owing_beyond(rt, tid, unpaid, terms, rule.standard_terms_days, on, rule.overdue_days)  # SOP-6.1
     pending = repository.pending_withheld(rt, tid)
     vat: dict[str, dict[str, Any]] = {}
     if vat_rule is not None:  # CPA-2.3: validated "again before each quarterly rebate settlement"
