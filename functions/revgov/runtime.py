@@ -47,6 +47,7 @@ class Registry:
             "pricing.approval": pricing.apply_approval,
             "rebate.dispute": rebates.apply_dispute_decision,
             "rebate.credit_note": rebates.apply_credit_note_decision,
+            "rebate.dispute_appeal": rebates.apply_appeal_decision,
             "invoice.dispute": invoice_disputes.apply_decision,
             "credit_note.approval": credit_notes.apply_decision,
             "late_payment.charge": overdue_charges.apply_decision,

@@ -423,6 +423,7 @@ class RevgovApplication(Construct):
             self, "Search", config=self.config,
             policy_label=self.tenancy.silo_tenant or "pool",
             tenant_ids=list(self.tenancy.tenant_ids),
+            collection=search.collection_name,
             collection_arn=search.collection_arn,
             # the API (questions, offboarding) and the contract indexer (contract.changed) act for a tenant
             trusted=[self.api_handler.role, self.functions["index_contracts"].role],  # type: ignore[list-item]

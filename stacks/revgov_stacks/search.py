@@ -1,4 +1,6 @@
-"""OpenSearch Serverless: one vector-search collection per stage, each tenant fenced to its own indexes.
+"""OpenSearch Serverless: one vector-search collection per stage for the pooled tenants, one of its own in each silo
+tenant's stack (CPA-11.3: "dedicated infrastructure reserved for Contoso ... not shared with other programs"), each
+tenant fenced to its own indexes.
 
 Data access policies cannot read IAM session tags, so tenant fencing here uses one IAM role per tenant
 (`revgov-<stage>-search-<tenant>`) that the API function assumes for that tenant's retrieval
@@ -12,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_opensearchserverless as aoss
 from constructs import Construct
 
@@ -41,8 +44,10 @@ def policy_name(*parts: str) -> str:
     return f"{name[:23]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
-def collection_name(config: DeployConfig) -> str:
-    return config.prefix
+def collection_name(config: DeployConfig, silo_tenant: str | None = None) -> str:
+    """The stage's shared collection (`<prefix>`), or a silo tenant's own (`<prefix>-<tenant>`; AOSS names are 3-32
+    characters of [a-z0-9-], so a long one keeps a readable head and a stable hash tail)."""
+    return policy_name(config.prefix, silo_tenant) if silo_tenant else config.prefix
 
 
 def search_role_name(config: DeployConfig, tenant_id: str) -> str:
@@ -54,23 +59,30 @@ def search_role_arn_template(config: DeployConfig) -> str:
     return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{search_role_name(config, TENANT_PLACEHOLDER)}"
 
 
-def index_pattern(config: DeployConfig, tenant_id: str) -> str:
-    return f"index/{collection_name(config)}/{SEARCH.tenant_indexes(tenant_id)}"
+def index_pattern(collection: str, tenant_id: str) -> str:
+    return f"index/{collection}/{SEARCH.tenant_indexes(tenant_id)}"
 
 
 class SearchCollection(Construct):
     """The stage's collection with its encryption and network policies (a collection cannot exist without them)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig,
+                 silo_tenant: str | None = None) -> None:
         super().__init__(scope, construct_id)
-        self.name = collection_name(config)
+        self.name = collection_name(config, silo_tenant)
         resource = [f"collection/{self.name}"]
         stack = Stack.of(self)
+        # OpenSearch Serverless shares compute (OCUs) among the collections encrypted with the same key: a silo
+        # tenant's collection has a key of its own, so neither its storage nor its compute is shared (CPA-11.3).
+        key = None
+        if silo_tenant:
+            key = kms.Key(self, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
+                          description=f"Revgov search collection {self.name} (silo tenant {silo_tenant})")
+        at_rest: dict[str, object] = {"KmsARN": key.key_arn} if key else {"AWSOwnedKey": True}
         encryption = aoss.CfnSecurityPolicy(
             self, "Encryption", name=policy_name(self.name, "enc"), type="encryption",
-            description="Revgov search: encrypted at rest with an AWS owned key",
-            policy=stack.to_json_string({"Rules": [{"ResourceType": "collection", "Resource": resource}],
-                                         "AWSOwnedKey": True}),
+            description="Revgov search: encrypted at rest with " + ("its own KMS key" if key else "an AWS owned key"),
+            policy=stack.to_json_string({"Rules": [{"ResourceType": "collection", "Resource": resource}], **at_rest}),
         )
         network = aoss.CfnSecurityPolicy(
             self, "Network", name=policy_name(self.name, "net"), type="network",
@@ -99,6 +111,7 @@ class TenantSearchAccess(Construct):
         config: DeployConfig,
         policy_label: str,
         tenant_ids: list[str],
+        collection: str,
         collection_arn: str,
         trusted: list[iam.IRole],
     ) -> None:
@@ -109,8 +122,8 @@ class TenantSearchAccess(Construct):
             role = iam.Role(
                 self, f"Role-{tenant_id}",
                 role_name=search_role_name(config, tenant_id),
-                description=f"Revgov search for tenant {tenant_id}: only index/{collection_name(config)}/"
-                            f"{tenant_id}_* (data access policy)",
+                description=f"Revgov search for tenant {tenant_id}: only index/{collection}/{tenant_id}_* (data "
+                            "access policy)",
                 assumed_by=iam.CompositePrincipal(*(iam.ArnPrincipal(r.role_arn) for r in trusted)),
                 inline_policies={"search": iam.PolicyDocument(statements=[iam.PolicyStatement(
                     actions=["aoss:APIAccessAll"], resources=[collection_arn],
@@ -119,7 +132,7 @@ class TenantSearchAccess(Construct):
             self.roles[tenant_id] = role
             entries.append({
                 "Description": f"tenant {tenant_id}: its own indexes only",
-                "Rules": [{"ResourceType": "index", "Resource": [index_pattern(config, tenant_id)],
+                "Rules": [{"ResourceType": "index", "Resource": [index_pattern(collection, tenant_id)],
                            "Permission": INDEX_PERMISSIONS}],
                 "Principal": [role.role_arn],
             })

@@ -21,6 +21,7 @@ from .search import SearchCollection
 class TenantEntry:
     tenant_id: str
     tier: str
+    residency: dict[str, Any] | None = None  # the tenant file's `data_residency`: {id, clause, regions}
 
 
 def read_tenants(tenants_dir: Path) -> list[TenantEntry]:
@@ -28,9 +29,22 @@ def read_tenants(tenants_dir: Path) -> list[TenantEntry]:
     from revgov.tenant_files import load_tenant_file, tenant_files
 
     return [
-        TenantEntry(str(config["tenant_id"]), str(config["tier"]))
+        TenantEntry(str(config["tenant_id"]), str(config["tier"]), config.get("data_residency"))
         for config in (load_tenant_file(path) for path in tenant_files(tenants_dir))
     ]
+
+
+def check_residency(tenants: list[TenantEntry], region: str | None) -> None:
+    """A tenant whose file pins its data to regions (CPA-11.3: "hosted in the European Union") is deployed only to
+    one of them: a deploy region outside the list, or none given (an environment-agnostic synth could land
+    anywhere), fails the synth naming the tenant, the rule and its clause."""
+    for tenant in tenants:
+        if not tenant.residency:
+            continue
+        regions, rule = tenant.residency["regions"], f"{tenant.residency['id']}, {tenant.residency['clause']}"
+        if region not in regions:
+            raise ValueError(f"tenant {tenant.tenant_id} keeps its data in {', '.join(regions)} ({rule}); the deploy "
+                             f"region is {region or 'not set (give -c region=... or CDK_DEFAULT_REGION)'}")
 
 
 def _env(config: DeployConfig) -> Environment | None:
@@ -63,7 +77,8 @@ class ControlPlaneStack(Stack):
 
 
 class TenantStack(Stack):
-    """A silo tenant: its own API, functions, table, bus, keys; its own indexes in the stage's search collection."""
+    """A silo tenant: its own API, functions, table, bus, keys and search collection (CPA-11.3: "dedicated
+    infrastructure ... not shared with other programs"); nothing of its data in the control plane's collection."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig, tenant_id: str,
                  control_plane: ControlPlaneStack, **kwargs: Any) -> None:
@@ -71,15 +86,17 @@ class TenantStack(Stack):
         self.tenant_id = tenant_id
         layer, _ = layer_code(config)
         code = prepare_code(config, f"silo-{tenant_id}", [tenant_id])
-        collection = control_plane.search.collection
+        self.search = SearchCollection(self, "Search", config=config, silo_tenant=tenant_id)
+        collection = self.search.collection
         self.app = RevgovApplication(
             self, "Silo", config=config, name=f"{config.prefix}-{tenant_id}",
             tenancy=Tenancy("silo", (tenant_id,)), code=_asset(code), layer_code=layer,
-            search=SearchTarget(control_plane.search.name, collection.attr_arn, collection.attr_collection_endpoint),
+            search=SearchTarget(self.search.name, collection.attr_arn, collection.attr_collection_endpoint),
             manage_api_cloudwatch_role=False,
             domain_name=f"{tenant_id}.{config.api_domain_name}" if config.api_domain_name else None,
         )
-        self.add_stack_dependency(control_plane, "the account's API Gateway logging role and the search collection")
+        self.add_stack_dependency(control_plane, "the account's API Gateway logging role")
+        CfnOutput(self, "SearchCollectionEndpoint", value=collection.attr_collection_endpoint)
         Tags.of(self).add("revgov:stage", config.stage)
         Tags.of(self).add("revgov:tier", "silo")
         Tags.of(self).add("revgov:tenant", tenant_id)
@@ -105,6 +122,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     app = App(context=dict(context) if context is not None else None, outdir=outdir)
     config = DeployConfig.load(_context(app), env)
     tenants = read_tenants(config.tenants_dir)
+    check_residency(tenants, config.region)
     stack_env = _env(config)
     control_plane = ControlPlaneStack(
         app, control_plane_name(config), config=config,

@@ -1389,6 +1389,32 @@ def _sop_7_3() -> None:
     _change_calendar(NW, "SOP-7.3")
 
 
+def _rate_notice(policy: dict[str, Any], ref: str) -> None:
+    """A draft changing the usage rate tables takes effect no sooner than 30 days after it is proposed / decided
+    (tests/unit/test_auditor4_rate_notice.py runs it through proposals and approvals)."""
+    from revgov.domain.policy_change import notice_problem
+
+    draft = {**policy, "billing": {**policy["billing"], "usage_rates": [{**policy["billing"]["usage_rates"][0],
+                                                                         "model": "flat"}]}}  # fmt: skip
+    now = datetime(2026, 11, 1, 10, tzinfo=UTC)
+    assert notice_problem(policy, draft, datetime(2026, 12, 1, 10, tzinfo=UTC), now) is None  # 30 days
+    assert notice_problem(policy, policy, datetime(2026, 11, 2, tzinfo=UTC), now) is None  # no rate changed
+    for short in (datetime(2026, 12, 1, tzinfo=UTC), None):
+        found = notice_problem(policy, draft, short, now)
+        assert found is not None and (found.extra["clause"], found.errors[0].path) == (ref, "/effective_at")
+
+
+@clause("northwind", "PA-10.5", "Rate tables are published in the SOP and may be changed with 30 days' notice, "
+        "effective from the first day of a Billing Month.")
+def _pa_10_5() -> None:
+    _rate_notice(NW, "PA-10.5")
+
+
+@clause("contoso", "CPA-10.4", "Rate changes take effect on the first day of a Billing Month after 30 days' notice.")
+def _cpa_10_4() -> None:
+    _rate_notice(CT, "CPA-10.4")
+
+
 def _rebate_run_review(policy: dict[str, Any], ref: str) -> None:
     """The run of 2026-Q3 (ended 2026-09-30) is approved by 2026-10-30 and issued by 2026-11-14, by a second member
     of the finance queue: the preparer (or a key it minted since) is refused."""
@@ -1614,15 +1640,20 @@ def _cpa_10_7() -> None:
 @clause("northwind", "SOP-2.2", "Invoices with a total of USD 0.00 are not issued.")
 def _sop_2_2() -> None:
     assert NW["billing"]["finalization"]["clause"] == "SOP-2.2"
-    assert route(NW, "unknown_partner_or_sku")["queue"] == "finance"  # Finance validates each open invoice
+    # SOP-2.2 names no queue for an unknown partner or SKU; SOP-4.1: "An item that matches no category goes to
+    # channel_ops for triage within 8 hours." (auditor4: it was routed to finance citing SOP-2.2)
+    assert "unknown_partner_or_sku" not in NW["exception_routing"]["categories"]
+    triage = NW["exception_routing"]["triage"]
+    assert (triage["queue"], triage["sla_hours"]) == ("channel_ops", 8)
 
 
 @clause("contoso", "COP-2.2", "Invoices totalling EUR 0.00 are not issued")
 def _cop_2_2() -> None:
-    assert (
-        CT["billing"]["finalization"]["clause"] == "COP-2.2"
-        and route(CT, "unknown_partner_or_sku")["queue"] == "finance"
-    )
+    assert CT["billing"]["finalization"]["clause"] == "COP-2.2"
+    # COP-4.1: "Items matching no category go to channel_ops for triage within 12 hours." COP-2.2 names no queue.
+    assert "unknown_partner_or_sku" not in CT["exception_routing"]["categories"]
+    triage = CT["exception_routing"]["triage"]
+    assert (triage["queue"], triage["sla_hours"]) == ("channel_ops", 12)
 
 
 @clause(
@@ -1658,7 +1689,7 @@ def _cop_3_3() -> None:
 @clause("northwind", "SOP-3.4", "Each usage metric is rated once per Partner per Billing Month.")
 def _sop_3_4() -> None:
     assert all(r["model"] == "graduated" for r in NW["billing"]["usage_rates"])
-    assert route(NW, "rating_failure")["queue"] == "finance"
+    assert "rating_failure" not in NW["exception_routing"]["categories"]  # SOP-3.4 names no queue: SOP-4.1 triage
 
 
 @clause("contoso", "COP-3.4", "Each metric is rated once per Partner per Billing Month")

@@ -99,7 +99,9 @@ QUESTION_SETS = {"unseen": UNSEEN, "fresh": FRESH, "psa": PSA, "sla": SLA, "csa"
 R6 = {split: Path(__file__).with_name(f"questions_r6_{split}.json") for split in ("tuning", "heldout")}
 # The seventh round's set (Common Paper Pilot Agreement + demo tenants), in two files the same way.
 R7 = {split: Path(__file__).with_name(f"questions_r7_{split}.json") for split in ("tuning", "heldout")}
-SPLIT_FILES = {"r6": R6, "r7": R7}
+# The eighth round's set (Bonterms Mutual NDA + demo tenants), in two files the same way.
+R8 = {split: Path(__file__).with_name(f"questions_r8_{split}.json") for split in ("tuning", "heldout")}
+SPLIT_FILES = {"r6": R6, "r7": R7, "r8": R8}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
 # Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
@@ -111,6 +113,7 @@ PUBLIC_TENANTS = {
     "commonpaper-csa": ("commonpaper-cloud-service.md",),
     "commonpaper-dpa": ("commonpaper-dpa.md",),
     "commonpaper-pilot": ("commonpaper-pilot.md",),
+    "bonterms-nda": ("bonterms-nda.md",),
 }
 SPLITS = ("tuning", "heldout")
 
@@ -136,8 +139,9 @@ def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, An
     or `csa` (questions_csa.json: Common Paper Cloud Service Agreement + new demo-tenant questions, the fifth
     round's held-out set) or `r6` (questions_r6_tuning.json / questions_r6_heldout.json: Common Paper DPA + new
     demo-tenant questions, the sixth round's set) or `r7` (questions_r7_tuning.json / questions_r7_heldout.json:
-    Common Paper Pilot Agreement + new demo-tenant questions, the seventh round's set); for `r6` and `r7` only the
-    asked split's file is read."""
+    Common Paper Pilot Agreement + new demo-tenant questions, the seventh round's set) or `r8`
+    (questions_r8_tuning.json / questions_r8_heldout.json: Bonterms Mutual NDA + new demo-tenant questions, the eighth
+    round's set); for `r6`, `r7` and `r8` only the asked split's file is read."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
     text = (SPLIT_FILES[source][split] if source in SPLIT_FILES else QUESTION_SETS[source]).read_text(encoding="utf-8")

@@ -47,6 +47,12 @@ PARTNER_OPEN = {
     # PA-13.1 / CPA-13.1: "either party gives notice": a partner reads its own agreement term and gives its own notice
     # of non-renewal (tests/stack/test_partner_renewals_api.py: another partner's id is a 404 on both)
     "get_partner_term", "give_partner_non_renewal",
+    # PA-9.5 / CPA-9.5: a partner reads its own MDF ledger, asks pre-approval of its own activities and claims for them
+    # (tests/stack/test_mdf_api.py: another partner's id is a 404); it never approves an activity or a claim
+    "get_partner_mdf", "request_mdf_activity", "submit_mdf_claim",
+    # SOP-6.3 / COP-6.3: "The Partner may appeal once" the decision on its own rebate dispute (another partner's dispute
+    # is a 404: tests/unit/test_auditor3_rebates.py)
+    "appeal_dispute",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

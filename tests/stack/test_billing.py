@@ -253,7 +253,8 @@ def test_an_unknown_partner_fails_with_an_exception_and_bills_once_replayed_afte
     failed = billing_tenant.event(event_id)
     assert "is not known" in failed["reason"] and "exception exc_" in failed["reason"]
     (case,) = billing_tenant.exceptions()
-    assert case["category"] == "unknown_partner_or_sku" and case["queue"] == "finance"
+    # SOP-4.1: "An item that matches no category goes to channel_ops for triage within 8 hours."
+    assert case["category"] == "unknown_partner_or_sku" and (case["queue"], case["sla_hours"]) == ("channel_ops", 8)
     assert case["subject"] == {"kind": "erp_event", "id": event_id} and case["context"]["erp_event_id"] == event["id"]
     assert billing_tenant.invoices() == []
     billing_tenant.add_partners([stranger])

@@ -13,12 +13,15 @@ import pytest
 import clock_support
 import revgov.edge.api  # noqa: F401  (fills the route table)
 from rebate_runs import settle_approved
+from rebates_support import sales_fact
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
+from revgov.domain.rebates.policy import Period, month_index, month_name
 from revgov.edge.openapi import example_body
 from revgov.edge.registry import OPERATIONS
 from revgov.local.demo_partners import demo_application, onboard
-from revgov.services import cases, partners
+from revgov.ports import Changes, Put
+from revgov.services import cases, mdf_repository, mdf_requests, partners, rebates
 from revgov.tenant_files import load_tenant_file
 from support import ROOT, Api, example_tenant
 
@@ -98,6 +101,7 @@ class Replay:
             self.extra_tenants.append(config["tenant_id"])
             self.onboarding_policy = config["policy"]
             admin = self.api.as_key(created["admin_key"]["key"])
+            self.onboarding_admin = admin
             for role in ("channel_ops", "sales", "finance", "legal"):
                 key = admin.post("/v1/keys", {"role": role, "label": role}).json()["key"]
                 self.by_role[f"partners:{role}"] = self.api.as_key(key)
@@ -173,6 +177,21 @@ def _rebate_dispute(r: Replay) -> str:
         return str(rebates.file_dispute(r.rt, ops, body)["dispute_id"])
     except Conflict as still_open:  # one open dispute per statement line: the one the file_dispute example opened
         return str(still_open.extra["open_dispute_id"])
+
+
+def _rejected_dispute(r: Replay) -> str:
+    """A dispute on the statement line rejected by a finance member (not the preparer), and a key of its partner, who
+    appeals it (SOP-6.3: "The Partner may appeal once, within 10 business days of the decision")."""
+    from revgov.services import rebates
+
+    dispute_id = _rebate_dispute(r)
+    tid, _ = r.onboarding_tenant()
+    decider = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000DEC")
+    rebates.resolve_dispute(r.rt, decider, dispute_id, {"outcome": "rejected", "reason": "the order is counted"})
+    partner_id = _rebate_statement(r)[1]
+    minted = r.onboarding_admin.post("/v1/keys", {"role": "partner", "label": "appeal", "partner_id": partner_id})
+    r.by_role["appeal:partner"] = r.api.as_key(minted.json()["key"])
+    return dispute_id
 
 
 def _issued_invoice(r: Replay) -> str:
@@ -297,6 +316,52 @@ def _policy_draft(r: Replay, *, changed: bool = False, proposed: bool = False) -
     return str(draft["draft_id"])
 
 
+def _mdf_partner(r: Replay) -> tuple[str, str]:
+    """An active silver partner of the onboarding tenant, activated a year ago, with 500,000.00 invoiced in the
+    previous Quarter (PA-9.5: its 2% accrues this Quarter, 10,000.00), and its tenant id."""
+    tid, _ = r.onboarding_tenant()
+    partner_id = r.partner("active", 1)
+    record = r.rt.store.get(tid, "PARTNER", partner_id)
+    year_ago = (clock_support.now() - timedelta(days=400)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    held = {cid: {**cert, "earned_at": year_ago[:10]} for cid, cert in record.data["certifications"].items()}
+    backdated = {**record.data, "activated_at": year_ago, "certifications": held}  # silver since a year ago
+    r.rt.store.commit(tid, Changes(puts=[Put("PARTNER", partner_id, backdated, expected_version=record.version)]))
+    previous = Period.containing(month_index(clock_support.today()), "quarter").shifted(-3)
+    month = month_name(previous.first + 1)
+    rebates.project(r.rt, tid, [sales_fact({"id": f"{partner_id}-mdf", "partner": partner_id, "month": month,
+                                            "amount": "500000.00"}, {})])
+    return tid, partner_id
+
+
+def _mdf_activity(r: Replay, *, ended: bool) -> tuple[str, str]:
+    """An MDF activity of such a partner requested by its own key: upcoming and requested, or ended three days ago
+    and approved before it started (written as channel ops approved it then)."""
+    tid, partner_id = _mdf_partner(r)
+    key = Principal(tid, Role.PARTNER, "key_01JX0000000000000000000PMD", partner_id)
+    today = clock_support.today()
+    activity = mdf_requests.request_activity(r.rt, key, partner_id, {
+        "title": "Replay roadshow", "starts_on": (today + timedelta(days=10)).isoformat(),
+        "ends_on": (today + timedelta(days=12)).isoformat(), "planned_amount": "9000.00"})
+    if ended:
+        stored, version = mdf_repository.activity(r.rt, tid, partner_id, activity["activity_id"])
+        moved = {**stored, "status": "approved", "decided_by": "channel_ops:key_01JX0000000000000000000OPS",
+                 "starts_on": (today - timedelta(days=5)).isoformat(),
+                 "ends_on": (today - timedelta(days=3)).isoformat()}
+        r.rt.store.commit(tid, Changes(puts=[mdf_repository.activity_put(moved, version)]))
+    return partner_id, str(activity["activity_id"])
+
+
+def _mdf_claim(r: Replay) -> tuple[str, str]:
+    """A submitted claim of 100.00 on such an ended activity, by the partner's own key."""
+    partner_id, activity_id = _mdf_activity(r, ended=True)
+    tid, _ = r.onboarding_tenant()
+    key = Principal(tid, Role.PARTNER, "key_01JX0000000000000000000PMD", partner_id)
+    claim = mdf_requests.submit_claim(r.rt, key, partner_id, {"activity_id": activity_id, "amount": "100.00",
+                                                              "evidence": {"proof_of_execution": "dms://x",
+                                                                           "invoices": ["SUP-1"]}})
+    return partner_id, str(claim["claim_id"])
+
+
 # What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
 # fields that must name objects of this stack (ids, dates relative to today) instead of the documented ones.
 PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
@@ -352,6 +417,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {}, "partners:channel_ops", dict(zip(("settlement_id", "partner_id"), _rebate_statement(r), strict=True))
     ),
     "resolve_dispute": lambda r: ({"dispute_id": _rebate_dispute(r)}, "partners:finance"),
+    "appeal_dispute": lambda r: ({"dispute_id": _rejected_dispute(r)}, "appeal:partner"),
     "approve_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2026-Q1")}, "partners:finance"),
     "reject_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2025-Q4")}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
@@ -377,6 +443,26 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "approve_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
     "reject_policy_draft": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:finance"),
     "import_history": lambda r: ({}, "partners:finance", _history_rows(r.partner("active"))),
+    "request_mdf_activity": lambda r: (
+        {"partner_id": r.partner("active", 1)}, "partners:channel_ops",
+        {"starts_on": (clock_support.today() + timedelta(days=10)).isoformat(),
+         "ends_on": (clock_support.today() + timedelta(days=12)).isoformat()},
+    ),
+    "approve_mdf_activity": lambda r: (
+        dict(zip(("partner_id", "activity_id"), _mdf_activity(r, ended=False), strict=True)), "partners:channel_ops"
+    ),
+    "reject_mdf_activity": lambda r: (
+        dict(zip(("partner_id", "activity_id"), _mdf_activity(r, ended=False), strict=True)), "partners:channel_ops"
+    ),
+    "submit_mdf_claim": lambda r: (
+        {"partner_id": (found := _mdf_activity(r, ended=True))[0]}, "partners:channel_ops", {"activity_id": found[1]}
+    ),
+    "approve_mdf_claim": lambda r: (
+        dict(zip(("partner_id", "claim_id"), _mdf_claim(r), strict=True)), "partners:finance"
+    ),
+    "reject_mdf_claim": lambda r: (
+        dict(zip(("partner_id", "claim_id"), _mdf_claim(r), strict=True)), "partners:finance"
+    ),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 

@@ -7,9 +7,13 @@ other programs hosted by the same platform provider."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from conftest import Synth
+from conftest import STAGE, Synth
+from revgov_stacks.stacks import check_residency, read_tenants
+from support import ROOT
 
 
 def _resources(template: dict, kind: str) -> dict:
@@ -23,15 +27,32 @@ def test_cpa_11_3_the_contoso_silo_has_its_own_table_and_key(synth: Synth) -> No
     assert _resources(template, "AWS::DynamoDB::Table") or _resources(template, "AWS::DynamoDB::GlobalTable")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor4: CPA-11.3 'dedicated infrastructure reserved for Contoso ... not shared with other programs': the "
-    "contoso silo stack indexes its contracts and partner data in the control plane's shared OpenSearch Serverless "
-    "collection (stacks.py TenantStack: search=control_plane.search.collection). Fix (platform/stacks): a silo tenant "
-    "gets a search collection of its own (SearchCollection in TenantStack), and the tenant file may pin its region "
-    "(e.g. data_residency: eu) which build_app checks against the deploy region.",
-)
 def test_cpa_11_3_the_contoso_silo_does_not_share_the_search_collection(synth: Synth) -> None:
     (silo,) = [s for s in synth.silos if s.tenant_id == "contoso"]
     template = synth.templates[silo.stack_name]
     assert _resources(template, "AWS::OpenSearchServerless::Collection"), "no search collection of its own"
+    # and its own key: OpenSearch Serverless shares compute among the collections encrypted with the same key
+    (key,) = _resources(template, "AWS::KMS::Key")
+    encryption = [p for p in _resources(template, "AWS::OpenSearchServerless::SecurityPolicy").values()
+                  if p["Properties"]["Type"] == "encryption"]
+    assert len(encryption) == 1 and key in json.dumps(encryption[0]["Properties"]["Policy"])
+    (own,) = _resources(template, "AWS::OpenSearchServerless::Collection").values()
+    name = own["Properties"]["Name"]
+    assert name != f"revgov-{STAGE}" and "contoso" in name
+    # its search role reaches its own collection's indexes only, and the control plane's collection fences no contoso
+    (access,) = _resources(template, "AWS::OpenSearchServerless::AccessPolicy").values()
+    assert f"index/{name}/contoso_*" in json.dumps(access["Properties"]["Policy"])
+    shared = synth.templates[synth.control_plane.stack_name]
+    assert "contoso" not in json.dumps(_resources(shared, "AWS::OpenSearchServerless::AccessPolicy"))
+
+
+def test_cpa_11_3_contoso_pins_eu_regions_and_a_deploy_elsewhere_is_refused() -> None:
+    # "hosted in the European Union": London (eu-west-2) and Zurich (eu-central-2) are outside it.
+    tenants = read_tenants(ROOT / "tenants")
+    (contoso,) = [t for t in tenants if t.tenant_id == "contoso"]
+    assert contoso.residency is not None and contoso.residency["clause"] == "CPA-11.3"
+    assert {"eu-west-2", "eu-central-2", "us-east-1"}.isdisjoint(contoso.residency["regions"])
+    check_residency(tenants, "eu-central-1")
+    for region in ("us-east-1", "eu-west-2", None):
+        with pytest.raises(ValueError, match=r"contoso .*CPA-11\.3"):
+            check_residency(tenants, region)

@@ -541,13 +541,15 @@ def test_search_indexes_are_fenced_per_tenant(synth: Synth, stack: str) -> None:
     entries = [entry for policy in policies for entry in policy]
     assert len(entries) == len(tenants)
     roles = resources(template, "AWS::IAM::Role")
+    # CPA-11.3: a silo tenant's indexes live in its own collection ("not shared with other programs")
+    collection = f"revgov-{STAGE}" if stack == CONTROL_PLANE else f"revgov-{STAGE}-{SILO_STACKS[stack]}"
     for tenant, entry in zip(tenants, entries, strict=True):
         [rule] = entry["Rules"]
         assert rule["ResourceType"] == "index"
-        assert rule["Resource"] == [f"index/revgov-{STAGE}/{tenant}_*"]  # `_` never occurs in a tenant id
+        assert rule["Resource"] == [f"index/{collection}/{tenant}_*"]  # `_` never occurs in a tenant id
         # the app's index for the tenant (revgov.resources.SEARCH) is inside the pattern, and no other tenant's is
         assert SEARCH.clause_index(tenant) == f"{tenant}_clauses"
-        pattern = rule["Resource"][0].removeprefix(f"index/revgov-{STAGE}/")
+        pattern = rule["Resource"][0].removeprefix(f"index/{collection}/")
         assert fnmatch.fnmatchcase(SEARCH.clause_index(tenant), pattern)
         others = [t for t in [*TIERS["pool"], *TIERS["silo"], f"{tenant}-2", tenant[:-1]] if t != tenant]
         assert not [t for t in others if fnmatch.fnmatchcase(SEARCH.clause_index(t), pattern)]
@@ -555,12 +557,10 @@ def test_search_indexes_are_fenced_per_tenant(synth: Synth, stack: str) -> None:
         [principal] = entry["Principal"]
         role = roles[principal.removeprefix("<ref:").removesuffix(">")]
         assert role["Properties"]["RoleName"] == f"revgov-{STAGE}-search-{tenant}"
-    if stack == CONTROL_PLANE:
-        Template.from_json(template).has_resource_properties("AWS::OpenSearchServerless::Collection", {
-            "Name": f"revgov-{STAGE}", "Type": "VECTORSEARCH"})
-        security = resources(template, "AWS::OpenSearchServerless::SecurityPolicy").values()
-        kinds = {p["Properties"]["Type"] for p in security}
-        assert kinds == {"encryption", "network"}
+    Template.from_json(template).has_resource_properties("AWS::OpenSearchServerless::Collection", {
+        "Name": collection, "Type": "VECTORSEARCH"})
+    security = resources(template, "AWS::OpenSearchServerless::SecurityPolicy").values()  # each stack: its collection's
+    assert {p["Properties"]["Type"] for p in security} == {"encryption", "network"}
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)

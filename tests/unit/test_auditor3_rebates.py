@@ -273,20 +273,131 @@ def test_cpa_7_9_contoso_decides_within_20_business_days_of_the_dispute_on_the_p
     assert due["clause"] == "CPA-7.9" and due["decide_from"] == "filing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor3: SOP-6.3 'The Partner may appeal once, within 10 business days of the decision; the appeal is "
-    "decided jointly by the head of Finance and Legal' (COP-6.3 likewise, decided within 15 business days) is not "
-    "built: there is no appeal of a rebate dispute decision. Fix (rebates): `POST /v1/rebates/disputes/{id}/appeal` by "
-    "the partner within the window, once, opening an approval that needs both a finance-head and a legal decision",
-)
-def test_sop_6_3_a_partner_may_appeal_a_dispute_decision_once():
-    ledger, dispute = _filed_dispute()
-    decider = Principal("northwind", Role.FINANCE, "key_fin2")
-    rebates.resolve_dispute(ledger.rt, decider, dispute["dispute_id"], {"outcome": "rejected", "reason": "counted"})
-    appeal = rebates.appeal_dispute  # type: ignore[attr-defined]
-    assert appeal(ledger.rt, Principal("northwind", Role.PARTNER, "key_p1", P1), dispute["dispute_id"],
-                  {"reason": "SO-DSP-2 shipped in September"})["status"] == "appealed"  # fmt: skip
+def _decided_dispute(outcome: str = "rejected") -> tuple[Ledger, dict[str, Any]]:
+    ledger, dispute = _filed_dispute()  # filed and decided Friday 2026-10-09 10:00 by key_fin2
+    body = {"outcome": outcome, "reason": "counted"} | ({"amount": "40.00"} if outcome == "accepted" else {})
+    rebates.resolve_dispute(ledger.rt, Principal("northwind", Role.FINANCE, "key_fin2"), dispute["dispute_id"], body)
+    return ledger, dispute
+
+
+PARTNER1 = Principal("northwind", Role.PARTNER, "key_p1", P1)
+APPEAL = {"reason": "SO-DSP-2 shipped in September"}
+
+
+def test_sop_6_3_a_partner_may_appeal_a_dispute_decision_once_within_10_business_days():
+    # SOP-6.3: "The Partner may appeal once, within 10 business days of the decision; the appeal is decided jointly by
+    # the head of Finance and Legal." Decided Friday 2026-10-09 10:00; Monday 12 is a holiday (PA-1.3): the tenth
+    # business day is Monday 2026-10-26. No day for the appeal's decision is stated: decide_by null.
+    from revgov.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+
+    ledger, dispute = _decided_dispute()
+    dsp = dispute["dispute_id"]
+    with pytest.raises(Forbidden):  # filed by the partner, not staff for it
+        rebates.appeal_dispute(ledger.rt, FINANCE, dsp, APPEAL)
+    with pytest.raises(NotFound):  # another partner's dispute does not exist for it
+        rival = Principal("northwind", Role.PARTNER, "key_p2", "ptr_01JBNWPARTNER0000000000002")
+        rebates.appeal_dispute(ledger.rt, rival, dsp, APPEAL)
+    ledger.clock.set("2026-10-26T10:00:00Z")  # the last instant of the window
+    appealed = rebates.appeal_dispute(ledger.rt, PARTNER1, dsp, APPEAL)
+    appeal = appealed["appeal"]
+    assert (appealed["status"], appeal["status"], appeal["amount"]) == ("appealed", "open", "100.00")
+    assert (appeal["window_closes_at"], appeal["decide_by"]) == ("2026-10-26T10:00:00.000Z", None)
+    assert (appeal["rule_id"], appeal["clause"], len(appeal["approval_ids"])) == ("RBT-DISPUTE-APPEAL", "SOP-6.3", 2)
+    with pytest.raises(Conflict):  # once
+        rebates.appeal_dispute(ledger.rt, PARTNER1, dsp, APPEAL)
+    [record] = [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "rebate_dispute.appealed"]
+    assert record["actor"] == PARTNER1.actor and "SOP-6.3" in record["clauses"]
+    partly, partly_dispute = _decided_dispute("accepted")  # 40.00 of 100.00 upheld: not built (409, nothing changes)
+    with pytest.raises(Conflict):
+        rebates.appeal_dispute(partly.rt, PARTNER1, partly_dispute["dispute_id"], APPEAL)
+    late, late_dispute = _decided_dispute()
+    late.clock.set("2026-10-26T10:00:01Z")
+    with pytest.raises(RuleViolation):
+        rebates.appeal_dispute(late.rt, PARTNER1, late_dispute["dispute_id"], APPEAL)
+    assert rebates.get_dispute(late.rt, FINANCE, late_dispute["dispute_id"])[0]["status"] == "rejected"
+
+
+def _appealed(outcome: str = "rejected") -> tuple[Ledger, dict[str, Any], dict[str, str]]:
+    from revgov.services import cases
+
+    ledger, dispute = _decided_dispute(outcome)
+    ledger.clock.set("2026-10-20T10:00:00Z")
+    appeal = rebates.appeal_dispute(ledger.rt, PARTNER1, dispute["dispute_id"], APPEAL)["appeal"]
+    queues = {cases.get_case(ledger.rt, "northwind", "approval", a)[0]["queue"]: a for a in appeal["approval_ids"]}
+    return ledger, dispute, queues
+
+
+def test_sop_6_3_the_appeal_is_upheld_by_finance_and_legal_jointly_and_paid_as_an_upheld_dispute():
+    # "decided jointly by the head of Finance and Legal": one approval each; SOP-4.3 "Where a request needs two
+    # approvals ... neither of whom is the requester" and the person who decided the dispute may not decide its
+    # appeal. Upheld, the 100.00 the decision rejected is paid like an upheld dispute (PA-7.9): the next settlement
+    # (2026-Q4, statements due 2027-02-14) is more than 30 days away -> a credit note
+    from revgov.domain.errors import Forbidden
+    from revgov.services import cases
+
+    ledger, dispute, queues = _appealed()
+    with pytest.raises(Forbidden):  # key_fin2 decided the dispute
+        cases.decide_case(ledger.rt, Principal("northwind", Role.FINANCE, "key_fin2"), "approval", queues["finance"],
+                          "approved", "upheld")  # fmt: skip
+    cases.decide_case(ledger.rt, Principal("northwind", Role.FINANCE, "key_fin3"), "approval", queues["finance"],
+                      "approved", "the delivery note dates SO-DSP-2 in September")  # fmt: skip
+    pending = rebates.get_dispute(ledger.rt, FINANCE, dispute["dispute_id"])[0]
+    assert (pending["status"], pending["appeal"]["status"]) == ("appealed", "open")  # jointly: legal still to decide
+    cases.decide_case(ledger.rt, Principal("northwind", Role.LEGAL, "key_legal"), "approval", queues["legal"],
+                      "approved", "PA-7.9 evidence suffices")  # fmt: skip
+    upheld = rebates.get_dispute(ledger.rt, FINANCE, dispute["dispute_id"])[0]
+    assert (upheld["status"], upheld["appeal"]["status"], upheld["resolution"]["amount"]) == ("accepted", "upheld",
+                                                                                            "100.00")  # fmt: skip
+    assert upheld["resolution"]["payment"]["method"] == "credit_note"
+    assert upheld["appeal"]["appealed_resolution"]["outcome"] == "rejected"
+    actions = [r["action"] for r in ledger.rt.store.audit_records("northwind")]
+    assert "rebate_dispute.appeal_upheld" in actions and "rebate_credit_note.prepared" in actions
+    from revgov import schemas
+
+    published = [e for e in ledger.rt.publisher.published if e["detail_type"].startswith("dispute.appeal")]
+    told = [(e["detail_type"], e["detail"]["appeal_status"]) for e in published]
+    assert told == [("dispute.appealed", "open"), ("dispute.appeal_decided", "upheld")]
+    for event in published:
+        schemas.validate(
+            "events/revgov.rebates.schema.json",
+            {"source": "revgov.rebates", "detail-type": event["detail_type"], "detail": event["detail"]},
+        )
+
+
+def test_sop_6_3_one_rejection_rejects_the_appeal_and_the_decision_stands():
+    from revgov.services import cases
+
+    ledger, dispute, queues = _appealed()
+    cases.decide_case(ledger.rt, Principal("northwind", Role.LEGAL, "key_legal"), "approval", queues["legal"],
+                      "rejected", "the evidence shows a shipment in October")  # fmt: skip
+    decided = rebates.get_dispute(ledger.rt, FINANCE, dispute["dispute_id"])[0]
+    assert (decided["status"], decided["appeal"]["status"], decided["resolution"]["outcome"]) == ("rejected",
+                                                                                                "rejected",
+                                                                                                "rejected")  # fmt: skip
+    cases.decide_case(
+        ledger.rt, Principal("northwind", Role.FINANCE, "key_fin3"), "approval", queues["finance"], "approved", "late"
+    )  # the appeal is decided: this changes nothing
+    assert rebates.get_dispute(ledger.rt, FINANCE, dispute["dispute_id"])[0]["status"] == "rejected"
+
+
+def test_cop_6_3_contoso_decides_an_appeal_within_15_business_days_on_the_partners_calendar():
+    # COP-6.3: "A Partner may appeal a dispute decision once, within 10 business days ... The appeal is decided by the
+    # head of Finance together with Legal within 15 business days." A German partner's decision of Friday
+    # 2026-10-02 10:00: the window closes on the 10th business day, Friday 2026-10-16 (3 October is German Unity Day, a
+    # Saturday); appealed on Monday 2026-10-05 10:00, decided by the 15th business day after, Monday 2026-10-26
+    from datetime import UTC, datetime
+
+    from revgov.domain.calendar import BusinessCalendar
+    from revgov.domain.rebates.appeals import AppealPolicy, window
+    from revgov.tenant_files import load_tenant_file
+    from support import ROOT
+
+    policy = load_tenant_file(ROOT / "tenants" / "contoso" / "tenant.yaml")["policy"]
+    appeal = AppealPolicy.of(policy["rebates"]["disputes"])
+    assert appeal is not None and appeal.rule.clause == "COP-6.3"
+    calendar = BusinessCalendar.from_policy(policy, "DE")
+    due = window(appeal, calendar, datetime(2026, 10, 2, 10, tzinfo=UTC), datetime(2026, 10, 5, 10, tzinfo=UTC))
+    assert (due["window_closes_at"][:10], due["decide_by"][:10]) == ("2026-10-16", "2026-10-26")
 
 
 # --- PA-7.7(d) / SOP-2.5: a credit note and its re-invoice ----------------------------------------------------------

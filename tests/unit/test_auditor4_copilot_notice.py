@@ -26,16 +26,14 @@ def _copilot_section(tenant: str) -> str:
     return match.group(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor4: PA-14.1 / CPA-14.1: the portal's copilot section does not tell the partner it is an AI system "
-    "whose answers are guidance only (not legal advice, never amending the Agreement; the cited clause prevails). "
-    "Fix (copilot/portal owner): a short notice under the heading in edge/portal/portal.html, e.g. 'You are "
-    "interacting with an AI system. Answers are guidance only, not legal advice; they do not amend the Agreement and "
-    "the cited clause prevails.'",
-)
 @pytest.mark.parametrize("tenant", ["northwind", "contoso"])
 def test_pa_14_1_the_portal_tells_the_partner_the_copilot_is_an_ai_system_giving_guidance_only(tenant: str) -> None:
     section = _copilot_section(tenant)
     assert re.search(r"\bAI\b|artificial intelligence", section), "no AI-system notice"
     assert re.search(r"guidance|not legal advice", section, re.I), "no guidance-only notice"
+    # Both clauses: answers "do not amend this Agreement"; PA-14.1 "the cited clause text prevails"; both cite "the
+    # document and clause" and say so "where no supporting clause is found".
+    text = re.sub(r"\s+", " ", section)
+    assert "not legal advice" in text and "guidance only" in text
+    assert "do not amend the Agreement" in text and "the cited clause text prevails" in text
+    assert "citing the document and clause" in text and "when no clause supports an answer" in text

@@ -24,13 +24,6 @@ def _rate_draft(rt: Any) -> dict[str, Any]:
         {"op": "replace", "path": "/billing/usage_rates/0/bands/0/rate", "value": "0.13"}]})  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor4: PA-10.5 / CPA-10.4 '30 days' notice' before a rate table change: a draft changing "
-    "billing.usage_rates proposed on 10 November to take effect on 1 December (21 days) is accepted. Fix (policy "
-    "lifecycle): a notice rule in policy_changes (e.g. rate_notice: {id, clause: PA-10.5, days: 30, paths: "
-    "[/billing/usage_rates]}) checked at propose and at activation, refusing 422 on /effective_at citing the clause.",
-)
 def test_pa_10_5_a_rate_table_change_needs_30_days_notice() -> None:
     rt, _ = memory_runtime("2026-11-10T10:00:00.000Z")
     draft = _rate_draft(rt)
@@ -45,3 +38,63 @@ def test_pa_10_5_a_rate_table_change_with_more_than_30_days_notice_is_accepted()
     draft = _rate_draft(rt)
     proposed = policy_drafts.propose(rt, OPS, draft["draft_id"], {"effective_at": "2027-01-01T00:00:00.000Z"})
     assert proposed["status"] == "proposed"
+
+
+CLAUSE = {"northwind": "PA-10.5", "contoso": "CPA-10.4"}
+
+
+def _staff(tenant: str, role: Role) -> Principal:
+    return Principal(tenant, role, f"key_{role.value.upper():0<26}"[:30])
+
+
+def _tenant_rate_draft(rt: Any, tenant: str) -> str:
+    ops = _staff(tenant, Role.CHANNEL_OPS)
+    draft = policy_drafts.create_draft(rt, ops, {"reason": "new rates"})
+    policy_drafts.patch_policy(rt, ops, draft["draft_id"], {"operations": [
+        {"op": "replace", "path": "/billing/usage_rates/0/bands/0/rate", "value": "0.01"}]})  # fmt: skip
+    return str(draft["draft_id"])
+
+
+@pytest.mark.parametrize("tenant", ["northwind", "contoso"])
+def test_a_rate_change_proposed_under_30_days_ahead_or_at_once_is_refused_citing_the_clause(tenant: str) -> None:
+    # CPA-10.4: "Rate changes take effect on the first day of a Billing Month after 30 days' notice."
+    rt, _ = memory_runtime("2026-11-01T00:00:01.000Z", tenant=tenant)  # 1 December: 29 days 23:59:59 ahead
+    draft_id = _tenant_rate_draft(rt, tenant)
+    ops = _staff(tenant, Role.CHANNEL_OPS)
+    for effective_at in ("2026-12-01T00:00:00.000Z", None):
+        with pytest.raises(RuleViolation) as refused:
+            policy_drafts.propose(rt, ops, draft_id, {"effective_at": effective_at})
+        assert refused.value.errors[0].path == "/effective_at"
+        extra = refused.value.extra
+        assert (extra["clause"], extra["rule_id"]) == (CLAUSE[tenant], "POLICY-RATE-NOTICE")
+    proposed = policy_drafts.propose(rt, ops, draft_id, {"effective_at": "2027-01-01T00:00:00.000Z"})
+    assert proposed["status"] == "proposed"
+
+
+def test_exactly_30_days_is_notice_enough_and_a_change_of_no_rate_needs_none() -> None:
+    rt, _ = memory_runtime("2026-11-01T00:00:00.000Z")  # 1 December is exactly 30 days away
+    ops = _staff("northwind", Role.CHANNEL_OPS)
+    assert policy_drafts.propose(rt, ops, _tenant_rate_draft(rt, "northwind"),
+                                 {"effective_at": "2026-12-01T00:00:00.000Z"})["status"] == "proposed"  # fmt: skip
+    rt, _ = memory_runtime("2026-11-20T10:00:00.000Z")
+    draft = policy_drafts.create_draft(rt, ops, {"reason": "margin"})
+    policy_drafts.patch_policy(rt, ops, draft["draft_id"], {"operations": [
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "13"}]})  # fmt: skip
+    proposed = policy_drafts.propose(rt, ops, draft["draft_id"], {"effective_at": "2026-12-01T00:00:00.000Z"})
+    assert proposed["status"] == "proposed"
+
+
+def test_the_notice_runs_from_the_decision_a_last_approval_29_days_ahead_is_refused_and_recorded() -> None:
+    # PA-10.5: "may be changed with 30 days' notice": a change is only decided by its last approval; proposed on
+    # 1 November for 1 January, finance approves on 1 December, legal on 3 December (29 days ahead): refused.
+    rt, clock = memory_runtime("2026-11-01T10:00:00.000Z")
+    draft_id = _tenant_rate_draft(rt, "northwind")
+    policy_drafts.propose(rt, _staff("northwind", Role.CHANNEL_OPS), draft_id,
+                          {"effective_at": "2027-01-01T00:00:00.000Z"})  # fmt: skip
+    clock.set("2026-12-01T10:00:00Z")
+    assert policy_drafts.approve(rt, _staff("northwind", Role.FINANCE), draft_id, {})["status"] == "proposed"
+    clock.set("2026-12-03T00:00:01Z")
+    with pytest.raises(RuleViolation) as refused:
+        policy_drafts.approve(rt, _staff("northwind", Role.LEGAL), draft_id, {})
+    assert refused.value.errors[0].path == "/effective_at" and refused.value.extra["clause"] == "PA-10.5"
+    assert policy_drafts.get_draft(rt, _staff("northwind", Role.LEGAL), draft_id)["status"] == "proposed"

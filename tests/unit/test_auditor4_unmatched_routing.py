@@ -3,8 +3,8 @@
 SOP-4.1: "An item that matches no category goes to channel_ops for triage within 8 hours." COP-4.1: "Items matching no
 category go to channel_ops for triage within 12 hours." Billing raises `unknown_partner_or_sku`, `rating_failure`,
 `implausible_event`, `subscription_mismatch` and `milestone_beyond_sow`, none of which is a category of either matrix;
-the tenant policies route them to finance (8 h) citing SOP-2.2 / SOP-3.4 / PA-2.2 / PA-10.6, clauses that name no
-queue or SLA for them.
+the tenant policies routed them to finance (8 h) citing SOP-2.2 / SOP-3.4 / PA-2.2 / PA-10.6, clauses that name no
+queue or SLA for them. The clause wins: they now fall to the tenant's triage route.
 """
 
 from __future__ import annotations
@@ -16,15 +16,6 @@ from memory_store import Ledger
 P1 = "ptr_01JBNWPARTNER0000000000001"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor4: SOP-4.1 / COP-4.1 route an item matching no category to channel_ops for triage (8 h northwind, "
-    "12 h contoso); tenants/*/tenant.yaml exception_routing sends billing's own categories (unknown_partner_or_sku, "
-    "rating_failure, implausible_event, subscription_mismatch, milestone_beyond_sow) to finance, citing clauses that "
-    "name no queue. The clause wins: drop those entries (they then fall to `triage`), or have SOP-4.1 amended to list "
-    "them. Owner: the exception-routing section of the tenant files (lead); existing tests that expect finance for "
-    "them change with it.",
-)
 @pytest.mark.parametrize(("tenant", "hours"), [("northwind", 8), ("contoso", 12)])
 def test_sop_4_1_an_unknown_sku_matches_no_category_and_goes_to_channel_ops_triage(tenant: str, hours: int) -> None:
     ledger = Ledger("2026-10-05T10:00:00Z", tenant=tenant)

@@ -248,7 +248,8 @@ def test_a_cancellation_known_before_the_run_is_charged_then_credited_for_the_mo
     ]
 
 
-def test_a_month_without_its_subscription_line_is_an_exception_for_finance():
+# SOP-4.1: "An item that matches no category goes to channel_ops for triage within 8 hours."
+def test_a_month_without_its_subscription_line_is_an_exception_for_channel_ops_triage():
     # SOP-2.2: "subscription lines match the active subscription records" -- the defect of issue 23: months after
     # the activation carried no subscription line. Here the run never ran for November.
     ledger = Ledger("2026-10-10T10:00:00Z")
@@ -257,7 +258,7 @@ def test_a_month_without_its_subscription_line_is_an_exception_for_finance():
     (found,) = subscription_billing.reconcile(ledger.rt, "northwind", "2026-11")
     assert (found["expected"], found["invoiced"]) == ("99.00", "0.00")
     (case,) = [c for c in ledger.exceptions() if c["category"] == "subscription_mismatch"]
-    assert case["queue"] == "finance"
+    assert (case["queue"], case["sla_hours"]) == ("channel_ops", 8)  # SOP-4.1 triage
     subscription_billing.reconcile(ledger.rt, "northwind", "2026-11")  # once per partner and month
     assert len([c for c in ledger.exceptions() if c["category"] == "subscription_mismatch"]) == 1
 
@@ -280,14 +281,14 @@ def test_the_same_milestone_under_a_new_erp_id_is_not_billed_again():
     milestones = [x for x in ledger.invoice(P1, "2026-10")["lines"] if x["kind"] == "milestone"]
     assert [x["amount"] for x in milestones] == ["3750.00"]  # 30% of 12,500.00, once
     (case,) = [c for c in ledger.exceptions() if c["category"] == "milestone_beyond_sow"]
-    assert case["queue"] == "finance"
+    assert (case["queue"], case["sla_hours"]) == ("channel_ops", 8)  # SOP-4.1 triage
     for milestone in ("deployment", "acceptance"):
         ledger.bill("service.completed", {**data, "milestone": milestone}, occurred_at="2026-10-22T11:00:00Z")
     milestones = [x for x in ledger.invoice(P1, "2026-10")["lines"] if x["kind"] == "milestone"]
     assert sum(D(x["amount"]) for x in milestones) == D("12500.00")  # 100%, never more
 
 
-def test_a_shipment_dated_three_days_ahead_is_held_for_finance_not_billed():
+def test_a_shipment_dated_three_days_ahead_is_held_for_triage_not_billed():
     ledger = Ledger("2026-11-20T12:00:00Z")
     answer = ledger.bill(
         "shipment.confirmed",
@@ -301,7 +302,7 @@ def test_a_shipment_dated_three_days_ahead_is_held_for_finance_not_billed():
     )
     assert answer["status"] == "failed"
     (case,) = [c for c in ledger.exceptions() if c["category"] == "implausible_event"]
-    assert case["queue"] == "finance" and case["reasons"][0]["clause"] == "PA-2.2"
+    assert case["queue"] == "channel_ops" and [r["clause"] for r in case["reasons"]] == ["SOP-4.1", "PA-2.2"]
     assert ledger.rt.store.get("northwind", billing.INVOICE_KEYS, f"{P1}#2026-11") is None
 
 

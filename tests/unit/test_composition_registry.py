@@ -23,7 +23,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
     effects = Registry().effects
     assert set(effects) == {"pricing.approval", "rebate.dispute", "invoice.dispute", "credit_note.approval",
                             "deal.registration", "deal.extension", "partner.activation", "late_payment.charge",
-                            "rebate.credit_note"}
+                            "rebate.credit_note", "rebate.dispute_appeal"}
     stored_by = [
         (pricing.PRICING_EFFECT, pricing.apply_approval),
         (deals.REVIEW_EFFECT, deals.apply_review),
@@ -34,6 +34,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
         (overdue_charges.EFFECT, overdue_charges.apply_decision),
         ("rebate.dispute", rebates.apply_dispute_decision),
         ("rebate.credit_note", rebates.apply_credit_note_decision),
+        ("rebate.dispute_appeal", rebates.apply_appeal_decision),
     ]
     for name, effect in stored_by:
         assert effects[name] is effect, name

@@ -36,6 +36,7 @@ at USD 150.00 per hour". COP-5.4: "Customer Success notifies the Partner at 75% 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -149,53 +150,67 @@ def test_support_hours_are_logged_in_15_minute_increments_only():
 
 
 # --- what the clauses promise that the product cannot yet express (strict: each turns green when built) ----------
-@pytest.mark.xfail(strict=True, reason=(
-    "PA-9.3 \"premium onboarding for each new Customer deployment above USD 50,000.00 in List Price\" (CPA-9.3: "
-    "\"above EUR 40,000.00\"): service.completed carries no deployment List Price, so a premium_onboarding milestone "
-    "of an entitled partner is billed (services/billing/milestones.py) whatever the deployment, and an unentitled "
-    "small one cannot be told apart. Fix (billing): `deployment_list_value` on service.completed and a "
-    "`min_deployment_list_value` on the premium_onboarding entitlement; above it and entitled: included (SOP-5.1 "
-    "\"never delivered as an included service\" otherwise), else a Service at list price with a change order."))
-def test_pa_9_3_premium_onboarding_knows_the_deployment_threshold():
+@pytest.mark.parametrize(("tenant", "tier", "floor"), [("northwind", "gold", "50000.00"),
+                                                       ("northwind", "platinum", "50000.00"),
+                                                       ("contoso", "advanced", "40000.00"),
+                                                       ("contoso", "elite", "40000.00")])
+def test_pa_9_3_premium_onboarding_knows_the_deployment_threshold(tenant, tier, floor):
+    """PA-9.3 "premium onboarding for each new Customer deployment above USD 50,000.00 in List Price" (CPA-9.3:
+    "above EUR 40,000.00"): the event carries the deployment's List Price value and the entitlement its floor; at the
+    floor it is not included (only ABOVE it), a cent above it is (the billing behaviour:
+    tests/unit/test_service_entitlement_scope.py)."""
     schema = json.loads((ROOT / "schemas" / "events" / "service.completed.schema.json").read_text())
     assert "deployment_list_value" in schema["$defs"]["data"]["properties"]
+    policy = _policy(tenant)
+    answer = partner_rules.entitlement(policy, _partner_at(policy, tier), "premium_onboarding", "2026-06-01T00:00:00Z")
+    assert answer["entitled"] is True and answer["min_deployment_list_value"] == floor
+    assert partner_rules.below_deployment_floor(answer, floor)["entitled"] is False
+    assert partner_rules.below_deployment_floor(answer, None)["entitled"] is False
+    above = f"{Decimal(floor) + Decimal('0.01')}"
+    assert partner_rules.below_deployment_floor(answer, above)["entitled"] is True
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "PA-9.4 \"Where a Partner ceases to be entitled to managed support, monitoring ends at the end of the Billing "
-    "Month\" (CPA-9.4 \"ends at the end of the Billing Month in which the entitlement ends\"): the entitlement answer "
-    "drops at the expiry (PA-4.3(a)) and says nothing of the monitoring that continues, so a managed_support "
-    "milestone accepted later that month is out of scope. Fix (partners + billing): the managed_support answer "
-    "carries `service_until` (the last day of the Billing Month the entitlement ended in) and the milestone check "
-    "accepts work up to it."))
-def test_pa_9_4_managed_support_monitoring_runs_to_the_end_of_the_billing_month():
-    policy = _policy("northwind")
-    partner = _partner_at(policy, "platinum")
-    partner["certifications"]["cert-hw-deploy"]["expires_at"] = "2026-06-10"
+@pytest.mark.parametrize(("tenant", "tier", "cert"), [("northwind", "platinum", "cert-hw-deploy"),
+                                                      ("contoso", "elite", None)])
+def test_pa_9_4_managed_support_monitoring_runs_to_the_end_of_the_billing_month(tenant, tier, cert):
+    """PA-9.4 "Where a Partner ceases to be entitled to managed support, monitoring ends at the end of the Billing
+    Month" (CPA-9.4 "Managed support ends at the end of the Billing Month in which the entitlement ends"): a required
+    certification counting until 10 June ends the entitlement on 11 June (PA-4.3(a)); monitoring runs to 30 June."""
+    policy = _policy(tenant)
+    partner = _partner_at(policy, tier)
+    cert = cert or next(t for t in policy["partner_tiers"] if t["tier"] == tier)["requirements"]["certifications"][-1]
+    partner["certifications"][cert]["expires_at"] = "2026-06-10"
+    held = partner_rules.entitlement(policy, partner, "managed_support", "2026-06-10T12:00:00Z")
+    assert held["entitled"] is True and "service_until" not in held
     answer = partner_rules.entitlement(policy, partner, "managed_support", "2026-06-20T00:00:00Z")
-    assert answer.get("service_until") == "2026-06-30"
+    assert answer["entitled"] is False and answer.get("service_until") == "2026-06-30"
+    july = partner_rules.entitlement(policy, partner, "managed_support", "2026-07-02T00:00:00Z")
+    assert july.get("service_until") == "2026-06-30"  # stated, and past: July's work is out of scope
+    # an entitlement without the month-end rule stops at once and says no more
+    other = partner_rules.entitlement(policy, partner, "support_level", "2026-06-20T00:00:00Z")
+    assert "service_until" not in other
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "PA-9.5 \"MDF accrues each Quarter at a percentage of the Partner's Qualifying Revenue in the previous Quarter "
-    "[...] Claims must be submitted within 90 days after the activity ends [...] Accrued MDF not claimed by the end of "
-    "the Quarter following the Quarter of accrual expires\" (CPA-9.5: 60 days, \"the end of the second Quarter after "
-    "accrual\"): the product answers `mdf_eligible` / `mdf_percent` only; no MDF accrual, balance, claim or expiry. "
-    "Fix (rebates owner): an MDF ledger per partner and Quarter from the rebate engine's qualifying revenue, claims "
-    "pre-approved by channel_ops, GET /v1/partners/{partner_id}/mdf."))
 def test_pa_9_5_mdf_accrues_and_is_claimed():
+    """PA-9.5 "MDF accrues each Quarter at a percentage of the Partner's Qualifying Revenue in the previous Quarter
+    [...] Claims must be submitted within 90 days after the activity ends [...] Accrued MDF not claimed by the end of
+    the Quarter following the Quarter of accrual expires" (CPA-9.5: 60 days, "the end of the second Quarter after
+    accrual"): the ledger, activity and claim routes exist and the policy states the windows the clauses give (the
+    behaviour: tests/unit/test_mdf.py)."""
     load_all()
-    assert any(op.path == "/v1/partners/{partner_id}/mdf" for op in OPERATIONS)
+    paths = {(op.method, op.path) for op in OPERATIONS}
+    assert {("GET", "/v1/partners/{partner_id}/mdf"), ("POST", "/v1/partners/{partner_id}/mdf/activities"),
+            ("POST", "/v1/partners/{partner_id}/mdf/claims")} <= paths
+    for tenant, clause, days, quarters in (("northwind", "PA-9.5", 90, 1), ("contoso", "CPA-9.5", 60, 2)):
+        mdf = _policy(tenant)["mdf"]
+        assert (mdf["clause"], mdf["claim_window_days"], mdf["expires_after_quarters"]) == (clause, days, quarters)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CPA-9.7 \"non-production sandbox environments [...] up to 1 (Authorized), 3 (Advanced) or 10 (Elite) at a time, "
-    "and certification exam vouchers per Program Year [...] Unused vouchers expire at the end of the Program Year\": "
-    "the caps are answered (sandbox_environments, training_vouchers_per_year) but nothing records sandboxes held or "
-    "vouchers issued, so the product cannot say how many remain. Fix (partners): issue/return records per partner "
-    "and Program Year, and `remaining` on those two entitlement answers."))
 def test_cpa_9_7_sandboxes_and_vouchers_count_what_remains():
+    """CPA-9.7 "up to 1 (Authorized), 3 (Advanced) or 10 (Elite) at a time, and certification exam vouchers per
+    Program Year: 2 (Authorized), 6 (Advanced) or 20 (Elite) [...] Unused vouchers expire at the end of the Program
+    Year" (the behaviour: tests/unit/test_partner_allowances.py)."""
     policy = _policy("contoso")
     answer = partner_rules.entitlement(policy, _partner_at(policy, "elite"), "training_vouchers_per_year",
                                        "2026-06-01T00:00:00Z")
-    assert "remaining" in answer
+    assert answer["remaining"] == 20

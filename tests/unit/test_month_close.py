@@ -105,7 +105,8 @@ def test_an_event_parked_past_the_window_alerts_once():
     ledger.clock.set("2026-10-14T09:01:00Z")
     assert month_close.watch(ledger.rt, "northwind")["opened"] == 1
     (case,) = _close_cases(ledger)
-    assert (case["category"], case["queue"], case["partner_id"]) == ("subscription_mismatch", "finance", P1)
+    # SOP-4.1: "An item that matches no category goes to channel_ops for triage within 8 hours."
+    assert (case["category"], case["queue"], case["partner_id"]) == ("subscription_mismatch", "channel_ops", P1)
     assert case["context"]["subscription_id"] == "SUB-NEVER" and case["subject"]["id"] == event_id
     assert {r["clause"] for r in case["reasons"]} >= {"SOP-2.1", "SOP-2.2"}
     ledger.clock.set("2026-10-20T09:01:00Z")

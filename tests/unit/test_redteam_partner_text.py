@@ -44,6 +44,7 @@ CASES = [
     ("api/partner-document.schema.json", _DOCUMENT, ("reference",)),
     ("api/pricing-check.schema.json", _QUOTE, ("quote_ref",)),
     ("api/pricing-check.schema.json", _QUOTE, ("customer", "name")),
+    ("api/rebate-dispute-appeal.schema.json", {"reason": "SO-DSP-2 shipped in September"}, ("reason",)),
 ]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ports import Embedder
+from .private_files import private_file
 
 _TOKENIZER = Path(__file__).resolve().parent / "data" / "minilm-tokenizer.json.gz"
 _WINDOW = 256  # the model's maximum sequence length; longer texts are embedded as windows and averaged
@@ -116,7 +117,7 @@ class CachedEmbedder:
         self._inner = inner
         self.model_id = inner.model_id
         self.dimension = inner.dimension
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # vectors keyed by contract text: its owner's only (0600, `.revgov` 0700)
         self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(

@@ -22,6 +22,7 @@ from ..domain.copilot import (
     reciprocal_rank_fusion,
 )
 from ..ports import Embedder
+from .private_files import private_file
 
 CANDIDATES = 50
 _SCHEMA = """
@@ -65,8 +66,7 @@ class SqliteClauseIndex:
     def __init__(self, path: str | Path, embedder: Embedder, *, query_embedder: Embedder | None = None) -> None:
         self._embedder = embedder
         self._query_embedder = query_embedder or embedder  # questions need not be cached like clauses
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # clause text of every tenant: its owner's only (0600, `.revgov` 0700)
         self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         with self._lock:

@@ -25,6 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .private_files import private_file
+
 # Each migration runs once, in order, inside one transaction; `PRAGMA user_version` records how many ran.
 # Append new ones; never edit one that shipped.
 MIGRATIONS: tuple[str, ...] = (
@@ -155,9 +157,7 @@ class Database:
         """`background_checkpoints=False`: only `checkpoint()` copies the WAL into the file (a test that watches it)."""
         self.path = path if str(path) == ":memory:" else Path(path)
         if isinstance(self.path, Path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():  # it holds the local demo keys: its owner's only (WAL files inherit the mode)
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            private_file(self.path)  # it holds the local demo keys: its owner's only (WAL files inherit the mode)
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

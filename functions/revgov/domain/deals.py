@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from . import partners as partner_rules
+from .caller_text import shown
 from .errors import Conflict, FieldError, RuleViolation
 from .partners.rules import onboarding
 from .time import parse_instant
@@ -223,12 +224,11 @@ def registration_problems(
     policy: dict[str, Any], partner: dict[str, Any], family: str, now: str
 ) -> list[dict[str, str]]:
     """Why this partner may not register a deal for `family` now (empty: it may): the eligibility rule (status,
-    entitlement, certification) and PA-4.3(b) / CPA-4.3(b) (a certification there expired, no other valid one).
-    A family the policy does not know is refused outright."""
+    entitlement, certification), PA-4.3(b) / CPA-4.3(b) (one there expired, no other valid); unknown family: 422."""
     eligibility = policy["deal_registration"]["eligibility"]
     known = {c["product_family"] for c in policy.get("certifications", [])}
     if family not in known | set(eligibility.get("certification_exempt_families", [])):
-        raise RuleViolation(f"unknown product family {family}")
+        raise RuleViolation(f"unknown product family {shown(family)}", errors=[FieldError("/family", "not known")])
     day = parse_instant(now).date()
     entitled = partner_rules.entitlements(policy, partner, now)
     found = entitled.get("entitlements", entitled).get(eligibility["entitlement"])

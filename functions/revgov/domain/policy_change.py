@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -262,6 +262,41 @@ def effective_problem(
         errors=[FieldError("/effective_at", "00:00:00Z on the first day of a month")],
         extra={"rule_id": rule["id"], "clause": rule["clause"]},
     )
+
+
+def notice_problem(in_force: dict[str, Any], draft: dict[str, Any], effective_at: datetime | None,
+                   given_at: datetime, *, at: str = "proposed") -> RuleViolation | None:
+    """PA-10.5: rate tables "may be changed with 30 days' notice"; CPA-10.4: "Rate changes take effect on the first
+    day of a Billing Month after 30 days' notice". The policy in force's `policy_changes.notice` names what the notice
+    covers (`paths`) and how long it is (`days`): a draft changing any of them takes effect no sooner than `days` after
+    `given_at` (when proposed: now; when taking effect: the last approval, when the change was decided). A change
+    at once (no `effective_at`) gives no notice. None: nothing covered changes, or the notice is long enough."""
+    rule = (in_force.get("policy_changes") or {}).get("notice")
+    if not rule:
+        return None
+    changed = [path for path in rule["paths"] if not _same(_pointed(in_force, path), _pointed(draft, path))]
+    if not changed:
+        return None
+    days = int(rule["days"])
+    if effective_at is not None and (effective_at - given_at).total_seconds() >= days * 86400:
+        return None
+    earliest = (given_at + timedelta(days=days)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    when = "at once" if effective_at is None else effective_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return RuleViolation(
+        f"a change to {', '.join(changed)} takes effect only after {days} days' notice ({rule['id']}, "
+        f"{rule['clause']}): {at} at {given_at.isoformat(timespec='seconds').replace('+00:00', 'Z')}, it cannot "
+        f"take effect {when}; the earliest is {earliest} (and then the first day of a Billing Month)",
+        errors=[FieldError("/effective_at", f"less than {days} days' notice ({rule['clause']})")],
+        extra={"rule_id": rule["id"], "clause": rule["clause"], "notice_days": days, "changed": changed},
+    )
+
+
+def _pointed(document: dict[str, Any], pointer: str) -> Any:
+    """The value at `pointer`, or None where there is none (a part added or removed is a change)."""
+    try:
+        return _get(document, pointer)
+    except PatchError:
+        return None
 
 
 def refuse_approval(

@@ -430,6 +430,15 @@ def credit_hold_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
                           credit_holds.sweep_credit_holds)
 
 
+@app.lambda_function(name="mdf_expiry_sweep")
+def mdf_expiry_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled daily: MDF accrued and not claimed by the end of its expiry Quarter expires (PA-9.5 / CPA-9.5), once
+    per partner and accrual Quarter, audited and published as mdf.expired (revgov.services.mdf)."""
+    from ..services import mdf  # loaded by this handler only (the rebate rating it reads): cold start
+
+    return _sweep_tenants("mdf-expiry-sweep", {"looked_at": 0, "expired": 0}, mdf.sweep_expiry)
+
+
 def _count(bus_events: list[dict[str, Any]]) -> list[Any]:
     from ..services import analytics
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import observe
 from ..adapters.idempotency import _embedded_store
+from ..adapters.private_files import private_dir
 from ..adapters.sqlite_db import database
 from ..bootstrap import runtime
 from ..edge import handlers
@@ -194,7 +195,7 @@ def start_stack(
 
 def write_state(state_file: Path, info: dict[str, Any]) -> None:
     """`.revgov/local.json`, readable by its owner only (it holds live keys), rewritten at every start."""
-    state_file.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(state_file.parent)
     fd = os.open(state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(info, indent=2))

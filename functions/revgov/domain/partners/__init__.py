@@ -15,7 +15,7 @@ contract clause it rests on, taken from `policy.onboarding`, `policy.partner_tie
 from .assessment import Assessment, activation_route, assess, submitted, tier_unmet
 from .backfill import BACKFILL_ACTOR, Filed, OnboardingHistory, backfilled
 from .departures import Departure, QuoteSeen, late_notice_reason, quotes_while_unnotified, record_departure
-from .entitlements import effective_tier, entitlement, entitlements, held_tier
+from .entitlements import below_deployment_floor, effective_tier, entitlement, entitlements, held_tier
 from .evidence import (
     barred_families,
     counts_until,
@@ -70,6 +70,7 @@ __all__ = [
     "awaiting_approval",
     "backfilled",
     "barred_families",
+    "below_deployment_floor",
     "counts_until",
     "decided",
     "effective_tier",

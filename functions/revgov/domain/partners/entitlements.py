@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import NotFound, RuleViolation
 from ..time import add_months, parse_day, parse_instant
+from . import allowances
 from .assessment import tier_unmet
 from .evidence import counts_until, valid_on
 from .rules import entitlement_names, onboarding, rule_ref, tier, tiers_by_rank
@@ -75,6 +76,39 @@ def _still_held(rule: Mapping[str, Any], partner: Mapping[str, Any], day: date, 
         if day >= add_months(over_grace.replace(day=1), 1):
             return False
     return True
+
+
+def service_until(policy: Mapping[str, Any], partner: Mapping[str, Any], name: str, day: date) -> date | None:
+    """PA-9.4: "Where a Partner ceases to be entitled to managed support, monitoring ends at the end of the Billing
+    Month" (CPA-9.4: "at the end of the Billing Month in which the entitlement ends"). For an entitlement whose grant
+    in the assigned tier says `service_to_month_end`, not held on `day`: the last day of the Billing Month of its last
+    held day before `day` (a certification's last counting day: PA-4.3(a) removes it the day after), or None."""
+    assigned = tier(policy, partner.get("tier"))
+    grant = (assigned or {}).get("entitlements", {}).get(name) or {}
+    if not grant.get("service_to_month_end"):
+        return None
+    last_days = {counts_until(cert) for cert in partner.get("certifications", {}).values()}
+    for last in sorted((d for d in last_days if d is not None and d < day), reverse=True):
+        held = effective_tier(policy, partner, last)
+        if held is not None and _entitled((held["entitlements"].get(name) or {}).get("value")):
+            return add_months(last.replace(day=1), 1) - timedelta(days=1)
+    return None
+
+
+def below_deployment_floor(answer: Mapping[str, Any], deployment_list_value: str | None) -> dict[str, Any]:
+    """PA-9.3: "premium onboarding for each new Customer deployment above USD 50,000.00 in List Price" (CPA-9.3:
+    "above EUR 40,000.00"). An entitlement answer with `min_deployment_list_value`, for a deployment at or below it
+    (or of no stated value), reads as not entitled for that deployment: SOP-5.1 "never delivered as an included
+    service"; it may be bought as a Service (a change order)."""
+    floor = answer.get("min_deployment_list_value")
+    if not answer.get("entitled") or floor is None:
+        return dict(answer)
+    if deployment_list_value is not None and Decimal(deployment_list_value) > Decimal(floor):
+        return dict(answer)
+    stated = deployment_list_value if deployment_list_value is not None else "not stated"
+    reason = (f"{answer['name']} is included only for a new deployment above {floor} in List Price "
+              f"({answer['clause']}); this deployment's is {stated}")
+    return {**answer, "entitled": False, "reason": reason}
 
 
 def _assigned(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any]:
@@ -161,6 +195,19 @@ def entitlements(policy: Mapping[str, Any], partner: Mapping[str, Any], at_iso: 
     effective = effective_tier(policy, partner, day) if standing else None
     lapsed = [m["message"] for m in tier_unmet(_assigned(policy, partner), partner, day, None)] if standing else []
     answers = {name: _one(policy, partner, name, effective, lapsed) for name in entitlement_names(policy)}
+    for name, answer in answers.items():  # PA-9.3 / CPA-9.3: premium onboarding only above a deployment's value
+        floor = ((effective or {}).get("entitlements", {}).get(name) or {}).get("min_deployment_list_value")
+        if answer["entitled"] and floor is not None:
+            answer["min_deployment_list_value"] = floor
+    for name in allowances.COUNTED:
+        if name in answers:
+            answer = answers[name]
+            answer["remaining"] = allowances.remaining(partner, name, answer["value"], answer["entitled"], at_iso)
+    if standing:
+        for name, answer in answers.items():
+            until = None if answer["entitled"] else service_until(policy, partner, name, day)
+            if until is not None:
+                answer["service_until"] = until.isoformat()
     return {
         "partner_id": partner["partner_id"],
         "as_of": at_iso,

@@ -32,5 +32,6 @@ class Partner(TypedDict, total=False):
     activated_at: str
     updated_at: str
     history: list[dict[str, Any]]
+    allowances: dict[str, Any]  # CPA-9.7: sandboxes held, vouchers issued per Program Year (allowances.py)
     term: dict[str, Any]  # the agreement's term (PA-13.1 / CPA-13.1), stored once it renews or a notice is given
     backfill: dict[str, Any]  # recorded_at, recorded_by, note: an onboarding recorded after it happened

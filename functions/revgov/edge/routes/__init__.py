@@ -3,6 +3,7 @@
 
 def load_all() -> None:
     from . import (
+        allowances,  # noqa: F401
         analytics,  # noqa: F401
         billing,  # noqa: F401
         cases,  # noqa: F401
@@ -13,6 +14,7 @@ def load_all() -> None:
         events,  # noqa: F401
         explain,  # noqa: F401
         history,  # noqa: F401
+        mdf,  # noqa: F401
         observability,  # noqa: F401
         overdue,  # noqa: F401
         partners,  # noqa: F401

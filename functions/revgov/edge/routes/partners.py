@@ -8,6 +8,7 @@ from typing import Any
 from ...domain.access import Role
 from ...domain.errors import NotFound
 from ...domain.partners import STATUSES
+from ...domain.time import parse_instant
 from ...services import partner_departures, partners
 from ..http import Call
 from ..registry import STAFF, TENANT, QueryParam, operation
@@ -34,6 +35,15 @@ def _own(call: Call) -> str:
     if not call.who.sees_partner(partner_id):
         raise NotFound(f"no partner {partner_id}")
     return partner_id
+
+
+def _at(call: Call) -> str:
+    """The `at` query parameter (a real UTC instant, else a 400 naming `/query/at`), or now."""
+    at: str | None = call.query.get("at")
+    if at is None:
+        return str(call.runtime.clock.now_iso())
+    parse_instant(at, field_path="/query/at")
+    return at
 
 
 @operation(
@@ -217,7 +227,7 @@ _LIFECYCLE.declare(
     response_schema="api/responses/entitlements.schema.json",
 )
 def list_partner_entitlements(call: Call) -> dict[str, Any]:
-    at = call.query.get("at") or call.runtime.clock.now_iso()
+    at = _at(call)
     return partners.entitlements(call.runtime, call.who.tenant_id, _own(call), at)
 
 
@@ -235,5 +245,5 @@ def get_partner_entitlement(call: Call) -> dict[str, Any]:
     name = call.params["name"]
     if not _NAME.match(name):
         raise NotFound(f"no entitlement {name}")
-    at = call.query.get("at") or call.runtime.clock.now_iso()
+    at = _at(call)
     return partners.entitlement(call.runtime, call.who.tenant_id, _own(call), name, at)

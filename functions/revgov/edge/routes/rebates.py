@@ -170,3 +170,19 @@ def resolve_dispute(call: Call) -> dict[str, Any]:
 )
 def acknowledge_dispute(call: Call) -> dict[str, Any]:
     return rebates.acknowledge_dispute(call.runtime, call.who, call.params["dispute_id"])
+
+
+@operation(
+    "POST",
+    "/v1/rebates/disputes/{dispute_id}/appeal",
+    summary="The partner appeals the decision on its own dispute, once, within 10 business days of it (SOP-6.3 / "
+    "COP-6.3); the finance and legal queues decide it jointly through /v1/approvals",
+    roles=frozenset({Role.PARTNER}),
+    tag="rebates",
+    id_params={"dispute_id": "dsp"},
+    body_schema="api/rebate-dispute-appeal.schema.json",
+    example={"reason": "SO-DSP-2 shipped on 2026-09-28: the delivery note is attached to the dispute"},
+    response_schema="api/responses/rebate-dispute.schema.json",
+)
+def appeal_dispute(call: Call) -> dict[str, Any]:
+    return rebates.appeal_dispute(call.runtime, call.who, call.params["dispute_id"], call.body)

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...domain import billing as core
 from ...domain.billing import MilestoneService
+from ...domain.partners import below_deployment_floor
 from ...domain.rules import Rule
 from ...domain.time import period_of
 from .exceptions import fail, open_exception
@@ -66,10 +67,12 @@ def _in_scope(posting: Posting, partner_id: str, service: MilestoneService) -> t
     rules: tuple[Rule, ...] = (service.rule, book.milestone_rule)
     if not service.entitlement:
         return rules, None
-    answer = entitlement(posting, partner_id, service.entitlement, data["accepted_on"])
+    answer = below_deployment_floor(entitlement(posting, partner_id, service.entitlement, data["accepted_on"]),
+                                    data.get("deployment_list_value"))
     if answer["rule_id"]:
         rules += (Rule(answer["rule_id"], answer["clause"]),)
-    if answer["entitled"] or data.get("change_order_ref"):
+    # PA-9.4 / CPA-9.4: managed support continues to the end of the Billing Month in which the entitlement ended
+    if answer["entitled"] or data.get("change_order_ref") or data["accepted_on"] <= answer.get("service_until", ""):
         return rules, None
     case_id = open_exception(
         posting,

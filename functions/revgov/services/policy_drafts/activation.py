@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ...domain import contract_set
+from ...domain import contract_set, policy_change
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.change_calendar import ChangeCalendar
@@ -46,6 +46,7 @@ def activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict[
         effective = draft["proposal"]["effective_at"]
         calendar.check_still_first_day(instant(effective) if effective else None, instant(now))
         may_take_effect(rt, tenant, calendar, now)  # nor before the rebate run of the Quarter just ended is approved
+    _notice_given(tenant.policy, draft, now)
     contract = amended_contract_current(rt, tenant_id, draft)
     document = draft["policy"]
     moved = replace(tenant, config={**tenant.config, "policy": document}, policy_version=policy_version(document))
@@ -66,6 +67,17 @@ def activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict[
     if contract is not None:
         changes.merge(_amendment_changes(actor, draft, record, contract.version, now))
     return active, changes
+
+
+def _notice_given(in_force: dict[str, Any], draft: dict[str, Any], now: str) -> None:
+    """PA-10.5 / CPA-10.4: a change needing notice takes effect only that notice after it was decided (its last
+    approval; an approved draft always has one)."""
+    decided = max((a["at"] for a in draft["approvals"]), default=now, key=instant)
+    effective = draft["proposal"]["effective_at"]
+    short = policy_change.notice_problem(in_force, draft["policy"], instant(effective) if effective else None,
+                                         instant(decided), at="approved")  # fmt: skip
+    if short is not None:
+        raise short
 
 
 def _record(draft: dict[str, Any], by: str, previous: str, version: str, now: str) -> dict[str, Any]:

@@ -39,6 +39,9 @@ def propose(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) ->
         raise RuleViolation(f"effective_at {effective_at} is in the past (now {now}); give a later time or none "
                             "(at once)", errors=[FieldError("/effective_at", "in the past")])  # fmt: skip
     tenant = _proposable(rt, who.tenant_id, draft)
+    short = policy_change.notice_problem(tenant.policy, draft["policy"], starts, instant(now))  # PA-10.5 / CPA-10.4
+    if short is not None:
+        raise short
     calendar = ChangeCalendar.from_policy(tenant.policy)  # SOP-7.3 / COP-7.2 (policy_change.effective_problem)
     if calendar is not None:
         calendar.check_effective(instant(effective_at) if effective_at else None, instant(now))
@@ -101,6 +104,8 @@ def _approve_once(rt: Runtime, who: Principal, draft_id: str, body: dict[str, An
     approvals = [*draft["approvals"], {"role": who.role.value, "by": who.actor, "key_id": who.key_id, "at": now,
                                        "note": body.get("note"), "revision": draft["revision"]}]  # fmt: skip
     done = {a["role"] for a in approvals} >= set(draft["required_roles"])
+    if done:  # the last approval decides the change: the notice (PA-10.5 / CPA-10.4) runs from here
+        _notice_from(rt, who, draft, now)
     approved = {**draft, "approvals": approvals, "status": APPROVED if done else PROPOSED,
                 "approved_hands": sorted({*(draft.get("approved_hands") or ()), *mine})}  # fmt: skip
     remaining = sorted(set(draft["required_roles"]) - {a["role"] for a in approvals})
@@ -130,6 +135,18 @@ def _on_calendar(rt: Runtime, who: Principal, draft: dict[str, Any], now: str) -
         _record_refusal(rt, who, draft, "approve", RuleViolation(
             refused.detail, extra={**refused.extra, "refusal": "change_calendar"}))  # fmt: skip
         raise
+
+
+def _notice_from(rt: Runtime, who: Principal, draft: dict[str, Any], now: str) -> None:
+    """Deciding a change that needs notice leaves that notice before it takes effect (a refusal recorded)."""
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    effective = draft["proposal"]["effective_at"]
+    short = policy_change.notice_problem(tenant.policy, draft["policy"], instant(effective) if effective else None,
+                                         instant(now), at="approved")  # fmt: skip
+    if short is not None:
+        short.extra["refusal"] = "notice"
+        _record_refusal(rt, who, draft, "approve", short)
+        raise short
 
 
 def reject(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:

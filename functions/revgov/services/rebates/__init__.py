@@ -18,6 +18,7 @@ numpy (the engine) is imported only inside the functions that rate.
 from __future__ import annotations
 
 from .accrual import DueRefresh, accruals, accrue_from_event, project_event, refresh_accrual
+from .appeals import appeal_dispute, apply_appeal_decision
 from .dispute_payment import apply_credit_note_decision, credit_note
 from .disputes import acknowledge_dispute, apply_dispute_decision, file_dispute, get_dispute, resolve_dispute
 from .projection import project
@@ -61,6 +62,8 @@ __all__ = [
     "accruals",
     "accrue_from_event",
     "acknowledge_dispute",
+    "appeal_dispute",
+    "apply_appeal_decision",
     "apply_credit_note_decision",
     "apply_dispute_decision",
     "approve_settlement",

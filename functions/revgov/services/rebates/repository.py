@@ -79,6 +79,7 @@ class Dispute(TypedDict):
     clause: str
     acknowledged: NotRequired[dict[str, Any] | None]  # by, at: finance acknowledged it (PA-7.9, SOP-6.2 step 2)
     deadlines: NotRequired[dict[str, Any] | None]  # acknowledge_by, decide_by in business days (PA-7.9 / CPA-7.9)
+    appeal: NotRequired[dict[str, Any] | None]  # the partner's one appeal of the decision (SOP-6.3 / COP-6.3)
 
 
 class Adjustment(TypedDict, total=False):

@@ -1,0 +1,307 @@
+"""Market development funds on the in-memory engine with a fixed clock (PA-9.5 / CPA-9.5).
+
+PA-9.5: "Silver, Gold and Platinum Partners are eligible for market development funds (MDF). MDF accrues each Quarter
+at a percentage of the Partner's Qualifying Revenue in the previous Quarter: Silver 2%, Gold 3% and Platinum 4%.
+Activities must be pre-approved by Channel Operations before they take place. Claims must be submitted within 90 days
+after the activity ends, with proof of execution and third-party invoices. Accrued MDF not claimed by the end of the
+Quarter following the Quarter of accrual expires. Registered Partners are not eligible for MDF."
+CPA-9.5: "Advanced and Elite Partners accrue market development funds each Quarter at 2% (Advanced) or 5% (Elite) of
+the previous Quarter's Qualifying Revenue. Activities are pre-approved by Channel Operations; claims are made within
+60 days after the activity with proof of execution and supplier invoices. Unclaimed funds expire at the end of the
+second Quarter after accrual."
+PA-1.2: "'Qualifying Revenue' for a period means Invoiced Revenue for invoices dated in that period, net of all credit
+notes issued against those invoices".
+SOP-4.3: "A requester can never approve their own request [...] Where a request needs two approvals [...] they must be
+given by two different people, neither of whom is the requester."
+
+Hand-computed example (Northwind, a Gold reseller onboarded 2 March 2026): invoices dated in 2026-Q2 of 60,000.75 and
+40,000.75, a credit note of 500.00 against the first: Qualifying Revenue 2026-Q2 = 100,001.50 - 500.00 = 99,501.50.
+The 2026-Q3 accrual is 3% of it = 2,985.045 -> half-even, 2 places: 2,985.04 (half-up would give 2,985.05). It
+expires at the end of the Quarter following 2026-Q3: 2026-12-31.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from memory_store import memory_runtime
+from rebates_support import sales_fact
+from revgov.domain import mdf as rules
+from revgov.domain.access import Principal, Role
+from revgov.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from revgov.domain.partners import tiers_by_rank
+from revgov.domain.rebates.policy import Period
+from revgov.local.demo_partners import demo_application, onboard
+from revgov.services import mdf, mdf_requests, rebates
+from revgov.tenant_files import load_tenant_file
+from support import ROOT
+
+SALES = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
+OPS = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
+OPS2 = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS2")
+FIN_A = Principal("northwind", Role.FINANCE, "key_01JX0000000000000000FINA00")
+FIN_B = Principal("northwind", Role.FINANCE, "key_01JX0000000000000000FINB00")
+EVIDENCE = {"proof_of_execution": "dms://mdf/roadshow/attendance.pdf", "invoices": ["SUP-INV-0042"]}
+
+
+def _policy(rt: Any) -> dict[str, Any]:
+    return rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]  # type: ignore[no-any-return]
+
+
+def _partner(rt: Any, tier_name: str, name: str) -> tuple[dict[str, Any], Principal]:
+    tier = next(t for t in tiers_by_rank(_policy(rt)) if t["tier"] == tier_name)
+    partner = onboard(rt, _policy(rt), demo_application(name, "reseller", tier), "active", sales=SALES, approver=OPS)
+    assert partner["status"] == "active"
+    return partner, Principal("northwind", Role.PARTNER, f"key_01JX000000000000000{name[:3].upper()}PK1",
+                              partner["partner_id"])
+
+
+def _sell(rt: Any, partner_id: str) -> None:
+    """Q2 invoices 60,000.75 and 40,000.75 and a 500.00 credit note against the first (PA-1.2: net of it)."""
+    rows = [{"id": f"{partner_id}-l1", "partner": partner_id, "month": "2026-05", "amount": "60000.75"},
+            {"id": f"{partner_id}-l2", "partner": partner_id, "month": "2026-06", "amount": "40000.75"}]
+    facts = [sales_fact(row, {}) for row in rows]
+    credit = sales_fact({"id": f"{partner_id}-cn", "partner": partner_id, "month": "2026-06", "amount": "-500.00",
+                         "kind": "credit_note"}, {})
+    credit["references_line"] = f"{partner_id}-l1"
+    rebates.project(rt, "northwind", facts)
+    rebates.project(rt, "northwind", [credit])
+
+
+@pytest.fixture
+def gold() -> tuple[Any, Any, dict[str, Any], Principal]:
+    rt, clock = memory_runtime("2026-03-02T09:00:00.000Z")
+    partner, key = _partner(rt, "gold", "Fundwise Networks")
+    _sell(rt, partner["partner_id"])
+    clock.set("2026-07-06T09:00:00.000Z")
+    return rt, clock, partner, key
+
+
+def _q3(ledger: dict[str, Any]) -> dict[str, Any]:
+    return next(row for row in ledger["accruals"] if row["quarter"] == "2026-Q3")
+
+
+def test_pa_9_5_accrual_is_the_previous_quarters_qualifying_revenue_at_the_tiers_percent(gold):
+    rt, _, partner, key = gold
+    ledger = mdf.ledger(rt, key, partner["partner_id"])
+    assert (ledger["rule_id"], ledger["clause"], ledger["claim_window_days"]) == ("MDF-ACCRUAL", "PA-9.5", 90)
+    assert _q3(ledger) == {
+        "quarter": "2026-Q3", "revenue_quarter": "2026-Q2", "qualifying_revenue": "99501.50", "tier": "gold",
+        "percent": "3", "accrued": "2985.04", "reserved": "0.00", "paid": "0.00", "expired": "0.00",
+        "available": "2985.04", "expires_on": "2026-12-31",
+    }
+    q2 = next(row for row in ledger["accruals"] if row["quarter"] == "2026-Q2")
+    assert (q2["qualifying_revenue"], q2["accrued"]) == ("0.00", "0.00")  # nothing invoiced in 2026-Q1
+    assert ledger["available"] == "2985.04"
+
+
+def test_pa_9_5_the_qualifying_revenue_is_the_rebate_engines_basis(gold):
+    rt, _, partner, _ = gold
+    tenant_result = rebates.rate_under(rt, _tenant(rt), _policy(rt), "v", Period.parse("2026-Q2"))[0]
+    volume = next(v for v in tenant_result.programs_view(partner["partner_id"]) if v["program_id"] == "RBT-VOLUME")
+    assert volume["basis_revenue"] == "99501.50"
+
+
+def _tenant(rt: Any) -> Any:
+    from revgov.services import tenants
+    return tenants.load_tenant(rt, "northwind")[0]
+
+
+def test_pa_9_5_registered_partners_accrue_nothing():
+    rt, clock = memory_runtime("2026-03-02T09:00:00.000Z")
+    partner, key = _partner(rt, "registered", "Plainview Resale")
+    _sell(rt, partner["partner_id"])
+    clock.set("2026-07-06T09:00:00.000Z")
+    row = _q3(mdf.ledger(rt, key, partner["partner_id"]))
+    assert (row["percent"], row["accrued"], row["available"]) == ("0", "0.00", "0.00")
+
+
+def _activity(rt: Any, who: Principal, partner_id: str, starts: str, ends: str, planned: str) -> dict[str, Any]:
+    return mdf_requests.request_activity(rt, who, partner_id, {"title": "Security roadshow", "starts_on": starts,
+                                                               "ends_on": ends, "planned_amount": planned})
+
+
+def test_pa_9_5_pre_approval_claim_and_four_eyes_payment_by_credit_note(gold):
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    activity = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "2500.00")
+    assert activity["status"] == "requested"
+    approved = mdf_requests.decide_activity(rt, OPS, pid, activity["activity_id"], {}, True)
+    assert (approved["status"], approved["decided_by"]) == ("approved", OPS.actor)
+    with pytest.raises(RuleViolation) as early:  # "within 90 days after the activity ends": after it ends
+        mdf_requests.submit_claim(rt, key, pid, {"activity_id": activity["activity_id"], "amount": "100.00",
+                                                 "evidence": EVIDENCE})
+    assert early.value.errors[0].path == "/activity_id"
+    clock.set("2026-07-25T09:00:00.000Z")
+    with pytest.raises(RuleViolation) as over_plan:
+        mdf_requests.submit_claim(rt, key, pid, {"activity_id": activity["activity_id"], "amount": "2500.01",
+                                                 "evidence": EVIDENCE})
+    assert over_plan.value.errors[0].path == "/amount"
+    claim = mdf_requests.submit_claim(rt, key, pid, {"activity_id": activity["activity_id"], "amount": "2000.00",
+                                                     "evidence": EVIDENCE})
+    assert (claim["status"], claim["draws"]) == ("submitted", {"2026-Q3": "2000.00"})
+    row = _q3(mdf.ledger(rt, key, pid))
+    assert (row["reserved"], row["available"]) == ("2000.00", "985.04")
+    first = mdf_requests.decide_claim(rt, FIN_A, pid, claim["claim_id"], {}, True)
+    assert (first["status"], first["credit_note"]) == ("approved", None)
+    with pytest.raises(Forbidden):  # the same finance member twice is not four eyes
+        mdf_requests.decide_claim(rt, FIN_A, pid, claim["claim_id"], {}, True)
+    paid = mdf_requests.decide_claim(rt, FIN_B, pid, claim["claim_id"], {}, True)
+    assert paid["status"] == "paid" and [a["by"] for a in paid["approvals"]] == [FIN_A.actor, FIN_B.actor]
+    assert paid["credit_note"]["amount"] == "2000.00" and paid["credit_note"]["applied_to"] == "partner_account"
+    seen = mdf.ledger(rt, key, pid)
+    row = _q3(seen)
+    assert (row["reserved"], row["paid"], row["available"]) == ("0.00", "2000.00", "985.04")
+    # a partner reads the teams that acted, never their key ids
+    assert [a["by"] for a in seen["claims"][0]["approvals"]] == ["finance", "finance"]
+    assert seen["activities"][0]["decided_by"] == "channel_ops" and "key_" not in str(seen)
+    with pytest.raises(Conflict):
+        mdf_requests.decide_claim(rt, FIN_A, pid, claim["claim_id"], {"reason": "late"}, False)
+
+
+def test_pa_9_5_activities_are_approved_before_they_take_place_and_never_by_their_requester(gold):
+    rt, clock, partner, _ = gold
+    pid = partner["partner_id"]
+    own = _activity(rt, OPS, pid, "2026-07-20", "2026-07-21", "100.00")
+    with pytest.raises(Forbidden):
+        mdf_requests.decide_activity(rt, OPS, pid, own["activity_id"], {}, True)
+    clock.set("2026-07-20T08:00:00.000Z")  # the activity's first day: too late to pre-approve it
+    with pytest.raises(Conflict):
+        mdf_requests.decide_activity(rt, OPS2, pid, own["activity_id"], {}, True)
+    with pytest.raises(RuleViolation) as no_reason:
+        mdf_requests.decide_activity(rt, OPS2, pid, own["activity_id"], {}, False)
+    assert no_reason.value.errors[0].path == "/reason"
+    rejected = mdf_requests.decide_activity(rt, OPS2, pid, own["activity_id"], {"reason": "not in plan"}, False)
+    assert rejected["status"] == "rejected"
+
+
+def test_pa_9_5_a_claim_after_90_days_or_beyond_the_accrual_is_refused_and_changes_nothing(gold):
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    activity = _activity(rt, key, pid, "2026-07-20", "2026-08-01", "9000.00")
+    mdf_requests.decide_activity(rt, OPS, pid, activity["activity_id"], {}, True)
+    clock.set("2026-08-10T09:00:00.000Z")
+    body = {"activity_id": activity["activity_id"], "amount": "2985.05", "evidence": EVIDENCE}
+    with pytest.raises(RuleViolation) as refused:  # refused, not capped: the clause pays no part of a claim
+        mdf_requests.submit_claim(rt, key, pid, body)
+    assert refused.value.errors[0].path == "/amount" and refused.value.extra == {"available": "2985.04"}
+    assert mdf.ledger(rt, key, pid)["claims"] == []
+    clock.set("2026-10-30T23:59:00.000Z")  # 1 August + 90 days = 30 October: the last day to claim
+    assert mdf_requests.submit_claim(rt, key, pid, {**body, "amount": "10.00"})["status"] == "submitted"
+    clock.set("2026-10-31T00:00:00.000Z")
+    with pytest.raises(RuleViolation):
+        mdf_requests.submit_claim(rt, key, pid, {**body, "amount": "10.00"})
+
+
+def test_pa_9_5_unclaimed_accrual_expires_after_the_following_quarter_once_by_the_sweep(gold):
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    clock.set("2026-12-31T23:00:00.000Z")
+    assert mdf.sweep_expiry(rt, "northwind")["expired"] == 0
+    assert _q3(mdf.ledger(rt, key, pid))["available"] == "2985.04"
+    clock.set("2027-01-01T00:30:00.000Z")
+    assert mdf.sweep_expiry(rt, "northwind")["expired"] == 1
+    assert mdf.sweep_expiry(rt, "northwind")["expired"] == 0  # idempotent
+    row = _q3(mdf.ledger(rt, key, pid))
+    assert (row["expired"], row["available"]) == ("2985.04", "0.00")
+    audit = [e for e in rt.store.query("northwind", "AUDIT", limit=500).items if e.data.get("action") == "mdf.expired"]
+    assert len(audit) == 1 and audit[0].data["inputs"]["expired"] == "2985.04"
+
+
+def test_pa_9_5_a_partner_reads_only_its_own_ledger(gold):
+    rt, _, partner, _ = gold
+    rival = Principal("northwind", Role.PARTNER, "key_01JX0000000000000000RIVAL1", "ptr_01JX0000000000000000000RIV")
+    with pytest.raises(NotFound):
+        mdf.ledger(rt, rival, partner["partner_id"])
+    with pytest.raises(NotFound):
+        _activity(rt, rival, partner["partner_id"], "2026-08-01", "2026-08-02", "10.00")
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"title": "x", "starts_on": "2026-08-02", "ends_on": "2026-08-01", "planned_amount": "1.00"}, "/ends_on"),
+    ({"title": "x", "starts_on": "2026-07-06", "ends_on": "2026-07-08", "planned_amount": "1.00"}, "/starts_on"),
+    ({"title": "x", "starts_on": "2026-08-01", "ends_on": "2099-01-01", "planned_amount": "1.00"}, "/ends_on"),
+    ({"title": "x", "starts_on": "2026-02-30", "ends_on": "2026-08-01", "planned_amount": "1.00"}, "/starts_on"),
+    ({"title": "x", "starts_on": "2026-08-01", "ends_on": "2026-08-02", "planned_amount": "-1.00"}, "/planned_amount"),
+    ({"title": "x", "starts_on": "2026-08-01", "ends_on": "2026-08-02", "planned_amount": "NaN"}, "/planned_amount"),
+    ({"title": "x", "starts_on": "2026-08-01", "ends_on": "2026-08-02", "planned_amount": "0.00"}, "/planned_amount"),
+    ({"title": "x", "starts_on": "2026-08-01", "ends_on": "2026-08-02", "planned_amount": "99999999999.00"},
+     "/planned_amount"),
+])
+def test_bad_activity_requests_name_the_field_and_change_nothing(gold, body, field):
+    rt, _, partner, key = gold
+    with pytest.raises(RuleViolation) as bad:
+        mdf_requests.request_activity(rt, key, partner["partner_id"], body)
+    assert bad.value.errors[0].path == field
+    assert mdf.ledger(rt, key, partner["partner_id"])["activities"] == []
+
+
+@pytest.mark.parametrize(("tenant", "percent", "revenue", "accrued", "quarter", "expires"), [
+    # PA-9.5 Gold 3%: 100,001.50 x 3% = 3,000.045 -> 3,000.04 (half-even); expires end of 2026-Q4
+    ("northwind", "3", "100001.50", "3000.04", "2026-Q3", "2026-12-31"),
+    # CPA-9.5 Elite 5%: 100,000.10 x 5% = 5,000.005 -> 5,000.00; "the end of the second Quarter after accrual"
+    ("contoso", "5", "100000.10", "5000.00", "2026-Q3", "2027-03-31"),
+    # CPA-9.5 Advanced 2%: 12,345.67 x 2% = 246.9134 -> 246.91
+    ("contoso", "2", "12345.67", "246.91", "2026-Q4", "2027-06-30"),
+])
+def test_accrual_arithmetic_and_expiry_from_the_clauses(tenant, percent, revenue, accrued, quarter, expires):
+    policy = rules.mdf_policy(load_tenant_file(ROOT / "tenants" / tenant / "tenant.yaml")["policy"])
+    got = rules.accrual(policy, Period.parse(quarter), Decimal(revenue), "t", Decimal(percent), True)
+    assert (f"{got.amount:f}", got.expires_on.isoformat()) == (accrued, expires)
+    assert rules.claim_deadline(policy, date(2026, 8, 1)) == date(2026, 8, 1) + (
+        date(2026, 10, 30) - date(2026, 8, 1) if tenant == "northwind" else date(2026, 9, 30) - date(2026, 8, 1))
+
+
+def test_mdf_events_match_their_schema_and_samples_and_carry_no_evidence_or_keys(gold):
+    """Each event type emitted has a sample under events/revgov.mdf/ and matches schemas/events/ (what n8n reads)."""
+    import json
+
+    from revgov import schemas
+
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    kept = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "2500.00")
+    dropped = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "10.00")
+    mdf_requests.decide_activity(rt, OPS, pid, kept["activity_id"], {}, True)
+    mdf_requests.decide_activity(rt, OPS, pid, dropped["activity_id"], {"reason": "duplicate"}, False)
+    clock.set("2026-07-25T09:00:00.000Z")
+    body = {"activity_id": kept["activity_id"], "amount": "1000.00", "evidence": EVIDENCE}
+    paid = mdf_requests.submit_claim(rt, key, pid, body)
+    mdf_requests.decide_claim(rt, FIN_A, pid, paid["claim_id"], {}, True)
+    mdf_requests.decide_claim(rt, FIN_B, pid, paid["claim_id"], {}, True)
+    refused = mdf_requests.submit_claim(rt, key, pid, body)
+    mdf_requests.decide_claim(rt, FIN_A, pid, refused["claim_id"], {"reason": "invoice unreadable"}, False)
+    clock.set("2027-01-02T00:00:00.000Z")
+    mdf.sweep_expiry(rt, "northwind")
+    emitted = [e for e in rt.publisher.published if e["source"] == "revgov.mdf"]
+    samples = {p.stem: json.loads(p.read_text()) for p in (ROOT / "events" / "revgov.mdf").glob("*.json")}
+    assert {e["detail_type"] for e in emitted} == set(samples)
+    for event in emitted:
+        envelope = {"source": event["source"], "detail-type": event["detail_type"], "detail": event["detail"]}
+        assert schemas.problems("events/revgov.mdf.schema.json", envelope) == [], envelope
+        assert "key_" not in json.dumps(event["detail"]) and "evidence" not in event["detail"]
+    for sample in samples.values():
+        assert schemas.problems("events/revgov.mdf.schema.json", sample) == [], sample
+    expired = next(e for e in emitted if e["detail_type"] == "mdf.expired")["detail"]
+    assert (expired["accrued"], expired["expired"]) == ("2985.04", "1985.04")  # 2,985.04 less the 1,000.00 paid
+
+
+def test_pa_13_3_a_terminated_partners_unclaimed_mdf_lapses(gold):
+    """PA-13.3: "On termination: [...] unclaimed MDF and unpaid commissions not yet earned lapse"."""
+    from revgov.services import partners
+
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    activity = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "500.00")
+    mdf_requests.decide_activity(rt, OPS, pid, activity["activity_id"], {}, True)
+    partners.change_status(rt, OPS, pid, "terminated", "material breach not cured (PA-13.3)")
+    clock.set("2026-07-25T09:00:00.000Z")
+    with pytest.raises(Conflict):
+        mdf_requests.submit_claim(rt, OPS, pid, {"activity_id": activity["activity_id"], "amount": "100.00",
+                                                 "evidence": EVIDENCE})
+    with pytest.raises(Conflict):
+        _activity(rt, OPS, pid, "2026-08-01", "2026-08-02", "10.00")
