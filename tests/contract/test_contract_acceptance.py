@@ -1022,6 +1022,16 @@ def _sop_6_3() -> None:
     assert route(NW, NW["rebates"]["disputes"]["separate_credit_note"]["category"])["clause"] == "SOP-6.3"
 
 
+@clause("contoso", "COP-6.3", "A Partner may appeal a dispute decision once, within 10 business days")
+def _cop_6_3() -> None:
+    # "The appeal is decided by the head of Finance together with Legal within 15 business days."
+    appeal = CT["rebates"]["disputes"]["appeal"]
+    assert appeal["clause"] == "COP-6.3" and appeal["within_business_days"] == 10
+    assert appeal["decide_within_business_days"] == 15
+    queues = {route(CT, category)["queue"] for category in appeal["categories"]}
+    assert queues == {"finance", "legal"}
+
+
 @clause("contoso", "CPA-7.8", "A Partner whose VAT number fails validation")
 def _cpa_7_8_vat() -> None:
     rule = CT["rebates"]["vat_validation"]

@@ -131,6 +131,8 @@ def test_every_partner_read_route_shows_the_partner_only_its_own_fields(contest)
         "GET /v1/partners/{id}": key.get(f"/v1/partners/{loser}"),
         "GET /v1/partners/{id}/entitlements": key.get(f"/v1/partners/{loser}/entitlements"),
         "GET /v1/partners/{id}/entitlements/{name}": key.get(f"/v1/partners/{loser}/entitlements/deal_registration"),
+        "GET /v1/partners/{id}/entitlements/{name}/explain": key.get(
+            f"/v1/partners/{loser}/entitlements/deal_registration/explain"),
         "GET /v1/decisions": key.get("/v1/decisions", partner_id=contest["winner"]),  # asks for the winner's
         "GET /v1/deals/{id} (the winner's)": key.get(f"/v1/deals/{contest['deal']['deal_id']}"),
         "GET /v1/invoices": key.get("/v1/invoices", partner_id=contest["winner"]),
@@ -171,9 +173,13 @@ PARTNER_READS = {
     "get_partner_entitlement": "GET /v1/partners/{id}/entitlements/{name}", "list_invoices": "GET /v1/invoices",
     "list_billing_subscriptions": "GET /v1/billing/subscriptions", "me": "GET /v1/me",
     "get_overdue_statement": "GET /v1/billing/overdue",
+    "explain_entitlement": "GET /v1/partners/{id}/entitlements/{name}/explain",
 }  # fmt: skip
 READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_dispute", "get_billing_subscription",
                   "get_late_payment_charge",  # the charge: tests/stack/test_overdue_api.py (its rival is a 404)
+                  # the statement explanation reads get_settlement's partner view: tests/unit/test_explain_rebates.py
+                  # (a rival's statement and an unapproved run are 404s)
+                  "explain_settlement",
                   "get_partner_term",  # the agreement term: tests/stack/test_partner_renewals_api.py (rival: 404)
                   "get_partner_mdf"}  # tests/stack/test_mdf_api.py: a rival's is a 404, no key id
 

@@ -205,6 +205,7 @@ def test_every_id_location_of_every_endpoint_is_in_the_matrix():
         "create_tenant_key", "rotate_webhook_secret", "offboard_tenant", "get_tenant",
         "get_metrics", "get_metrics_prometheus", "get_equity",  # query options only; the caller's tenant's data
         "get_workflow_metrics",  # a period only; the caller's tenant's cases
+        "list_at_risk_partners",  # a period and a probability only; the caller's tenant's active partners, staff only
         # a contract's document code (FPA) is a name inside the caller's own tenant, not an id that could name another
         # tenant's object: the store is read in the principal's partition (tests/stack/test_contracts_api.py)
         "get_contract", "put_contract", "amend_contract", "remove_contract",

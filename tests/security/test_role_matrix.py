@@ -41,6 +41,9 @@ PARTNER_OPEN = {
     # PA-4.4: "The Partner must notify Channel Operations" of a certified individual leaving: its own certifications
     # only (tests/stack/test_certification_departures_api.py: another partner's id is a 404); it can only end validity
     "record_certification_departure",
+    # explanations of the partner's own statement of an approved run and its own entitlements (tests/unit/
+    # test_explain_rebates.py, test_explain_entitlements.py: another partner's is a 404)
+    "explain_settlement", "explain_entitlement",
     # PA-13.1 / CPA-13.1: "either party gives notice": a partner reads its own agreement term and gives its own notice
     # of non-renewal (tests/stack/test_partner_renewals_api.py: another partner's id is a 404 on both)
     "get_partner_term", "give_partner_non_renewal",

@@ -146,3 +146,7 @@ def _assemble(
         "reasons": explained,
         "citations": [c.as_dict() for c in citations],
     }
+
+
+# The same sentences-and-quotes assembly for the other explainers (domain/explain_rebates.py, explain_entitlements.py).
+assemble = _assemble

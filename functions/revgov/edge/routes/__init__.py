@@ -12,6 +12,7 @@ def load_all() -> None:
         copilot,  # noqa: F401
         erp,  # noqa: F401
         events,  # noqa: F401
+        explain,  # noqa: F401
         history,  # noqa: F401
         mdf,  # noqa: F401
         observability,  # noqa: F401

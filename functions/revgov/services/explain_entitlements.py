@@ -1,0 +1,44 @@
+"""Is partner X entitled to premium onboarding / managed support? The entitlement answer (tier held on the day,
+certifications counting, suspension) explained with the clause it rests on, quoted; audited as `copilot.explained`.
+A partner key reads only its own partner (else 404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import copilot as core
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.errors import NotFound
+from ..domain.explain_entitlements import explain_entitlement as words
+from ..domain.time import parse_instant
+from ..runtime import Runtime
+from . import partners
+
+
+def explain_entitlement(rt: Runtime, who: Principal, partner_id: str, name: str, at_iso: str) -> dict[str, Any]:
+    if not who.sees_partner(partner_id):
+        raise NotFound(f"no partner {partner_id}")
+    parse_instant(at_iso, field_path="/query/at")  # a bad day is a 400 naming the query parameter
+    answer = partners.entitlement(rt, who.tenant_id, partner_id, name, at_iso)
+    wanted = [str(answer["clause"])] if answer.get("clause") else []
+    scope = core.Scope(who.tenant_id, partner_id)
+    passages = rt.clause_index.get(scope, wanted) if rt.clause_index is not None and wanted else []
+    explained = words(answer, name, {p.clause_id: p for p in passages})
+    rt.audit_only(
+        who.tenant_id,
+        AuditEntry.by(
+            who,
+            "copilot.explained",
+            f"{partner_id}#{name}",
+            "explained",
+            inputs={"partner_id": partner_id, "entitlement": name, "at": at_iso,
+                    "explanation": core.mask_sensitive(explained["explanation"])},
+            policy_version=answer.get("policy_version"),
+            rule_ids=tuple(str(r["rule_id"]) for r in explained["reasons"] if r.get("rule_id")),
+            clauses=tuple(dict.fromkeys(c["clause"] for c in explained["citations"])),
+            sources=tuple(wanted),
+        ),
+    )
+    return {"name": name, **{k: answer.get(k) for k in ("partner_id", "as_of", "entitled", "value", "tier",
+                                                           "effective_tier", "policy_version")}, **explained}
