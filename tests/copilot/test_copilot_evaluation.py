@@ -263,6 +263,8 @@ def test_sla_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     # that minus about one question; the split is not tuned on. Refusal 0.667 with the fifth round's binding.
     # The sixth round's rules (burnt since: looked at and tuned on) reach 0.844 / 1.0 / 0.125 / 0.781.
     _floors(sla_splits["heldout"], retrieved=0.90, cited=0.81, refusal=0.91, false_refusals=0.16, fact=0.78)
+    # The eighth round's rules: 0.875 (28 of 32) / 1.0 / 0.094 (3 of 32) / 0.844 (sl-31 newly answered).
+    _floors(sla_splits["heldout"], retrieved=0.90, cited=0.84, refusal=0.91, false_refusals=0.13, fact=0.81)
 
 
 def test_sla_tuning_split_keeps_what_the_fourth_round_reached(sla_splits):
@@ -396,6 +398,9 @@ def test_r7_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # The seventh round's rules (docs/copilot.md, "Seventh round: rules frozen"): gold cited 0.630 (17 of 27), refusal
     # 0.917 (11 of 12), false refusals 0.333 (9 of 27), fact 0.630 (17). Floors at that minus about one question.
     _floors(result, retrieved=0.88, cited=0.59, refusal=0.83, false_refusals=0.38, fact=0.59)
+    # The eighth round's rules (docs/copilot.md, "Eighth round: rules frozen"): gold cited 0.704 (19 of 27), refusal
+    # 0.917, false refusals 0.259 (7 of 27), fact 0.704 (19). Floors at that minus about one question.
+    _floors(result, retrieved=0.88, cited=0.66, refusal=0.83, false_refusals=0.30, fact=0.66)
 
 
 @pytest.fixture(scope="module")
@@ -410,6 +415,10 @@ def test_r7_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_
     # rules on the same split (run right after): 0.889 / 0.481 / 1.0 / 0.519 / 0.481 (docs/copilot.md). Floors at
     # the measured figures minus about one question; not to be tuned on before this line says so.
     _floors(r7_heldout, retrieved=0.85, cited=0.48, refusal=0.92, false_refusals=0.52, fact=0.48)
+    # Burnt since, and tuning data of the eighth round (its failures were that round's starting point): its rules
+    # reach gold cited 0.704 (19 of 27), refusal 1.0, false refusals 0.296 (8 of 27), fact 0.704 (19). Floors at that
+    # minus about one question.
+    _floors(r7_heldout, retrieved=0.85, cited=0.66, refusal=0.92, false_refusals=0.34, fact=0.66)
 
 
 @pytest.mark.xfail(strict=True, reason="r7 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -429,6 +438,9 @@ def test_r8_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # 1.0. Floors at that minus about one question.
     result = evaluate_split(full_index(), "tuning", source="r8")
     _floors(result, retrieved=0.89, cited=0.57, refusal=0.84, false_refusals=0.40, fact=0.53)
+    # The eighth round's rules (docs/copilot.md, "Eighth round: rules frozen"): gold cited 0.679 (19 of 28), refusal
+    # 0.923, false refusals 0.286 (8 of 28), fact 0.643 (18). Floors at that minus about one question.
+    _floors(result, retrieved=0.89, cited=0.64, refusal=0.84, false_refusals=0.33, fact=0.60)
 
 
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):

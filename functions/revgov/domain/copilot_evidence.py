@@ -15,6 +15,7 @@ from . import copilot_binding as binding
 from . import copilot_reader as reader
 from . import copilot_slots as slots
 from . import copilot_statements as statements
+from . import copilot_subject as subject
 from .copilot import Hit, coverage
 
 
@@ -49,6 +50,11 @@ class EvidencePolicy:
     # similarity (`_statement_backed`)
     statement_dense: float = 0.40
     statement_top: int = 2
+    # a plain-statement question (no number asked) is answered by the top clause when it carries the question's
+    # subject and its similarity is at least `subject_dense` and `subject_margin` above the next clause's
+    # (`_subject_backed`)
+    subject_dense: float = 0.33
+    subject_margin: float = 0.10
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
 
@@ -146,6 +152,32 @@ def _statement_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy
                  if _states_answer(question, h, policy)), [])
 
 
+def _subject_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) -> list[tuple[int, Hit]]:
+    """A definition question is answered by the first retrieved clause that defines its term (similarity at least
+    `subject_dense`); a plain-statement
+    question (`copilot_subject`) by the top clause when it is far above the next and carries the question's subject,
+    its names and head and no typed slot unmet."""
+    term = subject.asked_term(question)
+    if term is not None:
+        return next(([(rank, h)] for rank, h in enumerate(hits)
+                     if (h.dense or 0.0) >= policy.subject_dense and subject.defines(term, h.passage.text)), [])
+    if hits and reader.defined_term(hits[0].passage.text) and not reader.asked_kind_of(question):
+        hits = hits[1:]  # a definition the question only uses a term of ("confidential documents") states no duty
+    if len(hits) < 2 or not subject.asks_plain_statement(question):
+        return []  # "far above the next clause" needs a next clause to be measured against
+    top = hits[0]
+    p = top.passage
+    whole = f"{p.document_title} {p.indexed_text}"
+    dense = top.dense or 0.0
+    if dense < policy.subject_dense or dense - (hits[1].dense or 0.0) < policy.subject_margin:
+        return []
+    if reader.missing_names(question, whole) or _wrong_type(question, p.text, whole):
+        return []
+    if not statements.head_met(question, reader.missing_head(question, whole), p.text):
+        return []
+    return [(0, top)] if subject.carries_subject(question, f"{p.title} {p.text}") else []
+
+
 def answer_score(question: str, hit: Hit, rank: int) -> float:
     """How well a clause answers: its best unit's reading, its similarity and (a little) its retrieval rank. The
     weights were chosen on the tuning questions (which clause answers first, among those with support)."""
@@ -159,7 +191,7 @@ def evidence(question: str, hits: Sequence[Hit], policy: EvidencePolicy = Eviden
     """The hits an answer may rest on, the one that answers best first; empty means: refuse."""
     question = slots.plain(question)
     backed = [(rank, h) for rank, h in enumerate(hits) if supported(question, h, policy, hits)]
-    backed = backed or _statement_backed(question, hits, policy)
+    backed = backed or _statement_backed(question, hits, policy) or _subject_backed(question, hits, policy)
     if not backed or _topic_lacks_quantity(question, hits, [h for _, h in backed], policy):
         return []
     scored = sorted(((answer_score(question, h, rank), h) for rank, h in backed), key=lambda item: -item[0])

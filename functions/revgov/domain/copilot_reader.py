@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .copilot_paraphrase import with_paraphrases
+
 _STOP = frozenset(
     """a an the and or of to in on for at by with from as is are was were be been being it its this that these those
     what which who whom whose when where why how do does did done can could should would may might must shall will
@@ -426,7 +428,7 @@ def read(question: str, title: str, text: str) -> list[Reading]:
     every unit) plus a bonus when the unit holds a fact of the asked kind, another when the question asks for a
     ceiling or floor and the unit states one, and another when the question asks what holds when something is left
     unsaid and the unit states the default ("If no SLA is identified, …", "unless the Order states otherwise")."""
-    wanted = set(content_terms(question))
+    wanted = set(content_terms(with_paraphrases(question)))
     kind = asked_fact(question)
     limit = asked_limit(question)
     default = asked_default(question)

@@ -28,8 +28,16 @@ _IDIOM = re.compile(r"\b(stays?|remains?|continues?|is|are|be|last|lasts)\s+in\s
                     r"(?:\s+and\s+effect)?\b", re.I)
 
 
+# phrasal verbs a question uses for a contract's act: "have to drag on" is "continue", "walk away" is "terminate"
+_PHRASAL = ((re.compile(r"\bdrag(?:s|ged|ging)? on\b", re.I), "continue"),
+            (re.compile(r"\bwalk(?:s|ing)? away\b", re.I), "terminate"))
+
+
 def plain(question: str) -> str:
-    """The question with its idioms said plainly: "How long do the framework terms stay in force?" → "… stay?"."""
+    """The question with its idioms said plainly: "How long do the framework terms stay in force?" → "… stay?";
+    "How long do proceedings have to drag on …?" → "… have to continue …?"."""
+    for pattern, verb in _PHRASAL:
+        question = pattern.sub(verb, question)
     return _IDIOM.sub(lambda m: m.group(1), question)
 
 

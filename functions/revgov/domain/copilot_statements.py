@@ -55,10 +55,10 @@ def head_met(question: str, head: str | None, text: str) -> bool:
 
 
 # words a question uses around its subject that name no thing of it
-_FILLER = frozenset(reader.content_terms("another during never ever always later still already together"))
+_FILLER = frozenset(reader.content_terms("another during never ever always later still already together trial pilot"))
 
 
-def _things(question: str, act: str | None) -> list[str]:
+def things(question: str, act: str | None) -> list[str]:
     light = {reader.stem(w) for w in slots._LIGHT}
     return [t for t in dict.fromkeys(reader.content_terms(question))
             if t not in slots._PARTY and t not in light and t not in _FILLER and (act is None or act_key(t) != act)]
@@ -73,15 +73,15 @@ def _object_head(question: str, act: str | None) -> str | None:
     protection officer?", "copy" in "… before giving us a copy?"; None when the verb has no object."""
     verb = slots.asked_verb(question)
     tail = verb.tail if verb.tail else question
-    things = _things(tail, act if act in slots.ACTS else None)
-    return things[-1] if things else None
+    found = things(tail, act if act in slots.ACTS else None)
+    return found[-1] if found else None
 
 
-def _carried(things: list[str], text: str) -> int:
+def carried(wanted: list[str], text: str) -> int:
     """How many of the things the text names, by stem or by an `ACT_SYNONYMS` group ("transfer" for "assign")."""
     have = set(reader.content_terms(text))
     keys = {act_key(h) for h in have}
-    return sum(t in have or act_key(t) in keys for t in things)
+    return sum(t in have or act_key(t) in keys for t in wanted)
 
 
 def binds(question: str, unit: reader.Unit) -> bool:
@@ -93,13 +93,13 @@ def binds(question: str, unit: reader.Unit) -> bool:
     act = slots.asked_act(question)
     if act in slots.ACTS and not slots.act_bound(act, text):
         return False
-    things = _things(question, act if act in slots.ACTS else None)
-    if not things or _carried(things, text) < min(2, len(things)):
+    wanted = things(question, act if act in slots.ACTS else None)
+    if not wanted or carried(wanted, text) < min(2, len(wanted)):
         return False
-    if not _carried(things, unit.text):
+    if not carried(wanted, unit.text):
         return False  # the lead-in alone ("… the EEA SCCs, which are completed as follows:") binds no item
     head = _object_head(question, act)
-    if head is not None and not asks_reference(question) and not _carried([head], text):
+    if head is not None and not asks_reference(question) and not carried([head], text):
         return False  # "appoint a data protection *officer*": data protection impact assessments are no officer
     if asks_reference(question):
         return states_reference(unit.text)

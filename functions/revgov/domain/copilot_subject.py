@@ -1,0 +1,71 @@
+"""Plain-statement questions answered by the clause that is clearly about their subject (the copilot's eighth round).
+
+The evidence tests of `copilot_evidence` bind a number to its event; a question that asks no number ("Who answers for
+what our staff do under their logins?", "What does each side represent about itself?", "… what are we supposed to
+do?") has none to bind, and its words are often not the clause's. Such a question is answered by the top-retrieved
+clause when that clause is far above the next one in similarity and carries the question's subject — its things by
+word, stem, or a small list of paraphrases (`_PHRASES`: "walk away" is "terminate", "logins" are "accounts"). A
+"What is meant by X?" / "What does X mean?" / "Define X" question is answered by the clause that defines X.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import copilot_reader as reader
+from . import copilot_slots as slots
+from . import copilot_statements as statements
+from .copilot_paraphrase import with_paraphrases
+
+# a question that asks a value in other words than "how much": "What interest does …", "what discount …", "how big"
+_ASKS_VALUE = re.compile(r"\bwhat (?:[\w-]+ ){0,2}(?:interest|discount|penalty|penalties|commission|bonus|rebate"
+                         r"|deductible|uptime|price|fee|fees|rate|amount|percentage|allowance|credit|cap|limit|number"
+                         r"|budget|salary|margin)\b|\bhow (?:big|high|large|small|low|fast)\b", re.I)
+# words a question uses for a side of the agreement or itself, which name no thing of the clause
+_NOT_THINGS = frozenset(reader.content_terms("side sides itself themselves ourselves someone something think trial "
+                                             "pilot here supposed simply"))
+
+
+def asks_plain_statement(question: str) -> bool:
+    """A question whose answer is a clause's statement, not a number, a date, a place or a typed span."""
+    if reader.asked_quantity(question) or _ASKS_VALUE.search(question):
+        return False
+    if reader.asked_fact(question) not in (None, "party") or slots.asked_slot(question) is not None:
+        return False
+    return not slots.asks_money(question)
+
+
+def subject_things(question: str) -> list[str]:
+    """The things the question asks about, its act among them (`copilot_statements.things`), its paraphrases said in
+    contract words."""
+    plain = with_paraphrases(question)
+    said = set(reader.content_terms(plain[len(question):]))  # "disclose" said for "pass on" is no discloser
+    found = statements.things(plain, None) + [t for t in said if t in slots._PARTY]
+    return [t for t in dict.fromkeys(found) if t not in _NOT_THINGS]
+
+
+def carries_subject(question: str, text: str) -> bool:
+    """The text carries at least two of the question's things (all of them when it has fewer)."""
+    things = subject_things(question)
+    return bool(things) and statements.carried(things, text) >= min(2, len(things))
+
+
+_MEANT = re.compile(r"\bwhat is meant by (?:an? |the )?(?P<a>.+?)(?: here| in this agreement)?\s*\?*$"
+                    r"|\bwhat does (?:the term |the word |an? |the )?(?P<b>.+?) mean\b"
+                    r"|\bdefine (?:an? |the )?(?P<c>.+?)\s*\?*$|\bdefinition of (?:an? |the )?(?P<d>.+?)\s*\?*$", re.I)
+
+
+def asked_term(question: str) -> str | None:
+    """The term a definition question asks about: "Definitive Agreement" in "What is meant by a Definitive Agreement
+    here?", "What does Confidential Information mean?", "Define User"."""
+    match = _MEANT.search(question.strip())
+    if not match:
+        return None
+    term = next(g for g in match.groups() if g).strip(" \"“”'?.")
+    return term if re.search(r"\w", term) else None
+
+
+def defines(term: str, text: str) -> bool:
+    """The text defines the term: '"X" means …', 'X means …', '"X" has the meaning …', '"X" refers to …'."""
+    pattern = rf"[\"“]?{re.escape(term)}[\"”]?\s+(?:means|has the meaning|refers to|shall mean|is defined as)\b"
+    return bool(re.search(pattern, text, re.I))
