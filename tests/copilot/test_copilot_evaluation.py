@@ -443,6 +443,25 @@ def test_r8_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     _floors(result, retrieved=0.89, cited=0.64, refusal=0.84, false_refusals=0.33, fact=0.60)
 
 
+@pytest.fixture(scope="module")
+def r8_heldout():
+    return evaluate_split(full_index(), "heldout", source="r8")
+
+
+def test_r8_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(r8_heldout):
+    # Measured ONCE by the lead at f8593e7 (rules frozen at 740a589 by an engineer who never read this file): 41
+    # questions (28 answerable, 13 unanswerable); gold retrieved 0.893 (25 of 28), gold cited 0.464 (13), refusal
+    # 0.846 (11 of 13), false refusals 0.429 (12 of 28), fact in the answer 0.393 (11), verbatim 1.0. The seventh
+    # round's rules on the same split (run right after): 0.893 / 0.464 / 0.846 / 0.464 / 0.393 (docs/copilot.md).
+    # Floors at the measured figures minus about one question; not to be tuned on before this line says so.
+    _floors(r8_heldout, retrieved=0.85, cited=0.42, refusal=0.76, false_refusals=0.47, fact=0.35)
+
+
+@pytest.mark.xfail(strict=True, reason="r8 held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_r8_heldout_meets_the_goals(r8_heldout):
+    _goals(r8_heldout)
+
+
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):
     again = index_tenant(index, ROOT / "tenants", "contoso")
     assert {r.status for r in again} == {"unchanged"} and sum(r.embedded for r in again) == 0
