@@ -20,6 +20,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     index_contracts,
     kpi_gauges,
     log_event,
+    mdf_expiry_sweep,
     model_drift,
     month_close_watch,
     partner_lifecycle_sweep,

@@ -145,6 +145,9 @@ REAL_TIME_ON_PURPOSE = {
     "integration/test_tenant_scoping.py": "STS credential expiry is real time",
     "security/test_isolation_matrix.py": "a unique probe id, not a date",
     "perf/bench.py": "timings",
+    "perf/load.py": "the client process's offset from the real clock to the product's (it signs webhooks)",
+    "perf/load_client.py": "the product's clock in another process: the real clock plus the offset load.py measured",
+    "n8n/test_erp_signature.py": "the n8n flow checks the ERP's signature against Node's Date.now(): real time",
     "unit/test_clock_source.py": "this file: it compares the clock with the real one",
 }
 

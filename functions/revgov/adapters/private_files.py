@@ -26,6 +26,11 @@ def private_file(path: Path | str) -> None:
         return
     target = Path(path)
     private_dir(target.parent)
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+    # Never open-and-close an existing database: closing any descriptor of a file drops every POSIX lock this
+    # process holds on it, so another connection's locks would vanish (SQLite: "disk I/O error", corruption).
+    try:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
     if stat.S_IMODE(target.stat().st_mode) != 0o600:
         target.chmod(0o600)
