@@ -221,3 +221,19 @@ def test_pa_13_3_effects_follow_an_agreement_ended_at_year_end():
     # 2027-01-01T00:00Z + 90 days = 2027-04-01T00:00Z
     assert access_refused(policy, stored, "2027-03-31T23:59:59.999Z") is None
     assert access_refused(policy, stored, "2027-04-01T00:00:00.000Z") is not None
+
+
+def test_pa_13_1_a_term_read_after_a_year_end_shows_the_renewal_before_the_sweep_records_it():
+    """PA-13.1: the Agreement "renews automatically for successive Program Years unless either party gives notice of
+    non-renewal": read in December 2026, a term whose stored Program Year ended 2025-12-31 (the daily sweep has not run
+    yet) is in its 2026 Program Year, renewed once."""
+    from datetime import date
+
+    from revgov.domain import renewals as domain
+
+    rule = domain.TermRule("PTR-TERM-RENEWAL", "PA-13.1", notice_days=60, reminder_days=30)
+    partner = {"partner_id": "ptr_1", "status": "active",
+               "term": {"started_on": "2025-01-01", "year_end": "2025-12-31", "renewals": []}}
+    now = domain.as_of(rule, partner, date(2026, 12, 7))
+    assert now["term"]["year_end"] == "2026-12-31" and now["term"]["renewals"] == ["2025-12-31"]
+    assert domain.as_of(rule, partner, date(2025, 12, 31))["term"]["year_end"] == "2025-12-31"

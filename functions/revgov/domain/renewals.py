@@ -79,6 +79,14 @@ def term_of(partner: Mapping[str, Any]) -> dict[str, Any]:
             "renewal_due_for": None, "non_renewal": None}
 
 
+def as_of(rule: TermRule, partner: Mapping[str, Any], day: date) -> Mapping[str, Any]:
+    """The partner as of `day`: Program Years that ended without a notice for them have renewed (PA-13.1 "renews
+    automatically"), whether or not the daily sweep has recorded it yet. An ending is left to the sweep."""
+    while (step := year_end_step(rule, partner, day)) is not None and step.kind == "renewed":
+        partner = step.partner
+    return partner
+
+
 def view(rule: TermRule, partner: Mapping[str, Any]) -> dict[str, Any]:
     """The term as callers read it, with the notice period and the last day a notice is in time, citing the clause."""
     term = term_of(partner)

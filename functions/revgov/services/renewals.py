@@ -17,7 +17,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.errors import FieldError, Forbidden, NotFound, RuleViolation, StaleWrite
 from ..domain.partners import moved_by_rule
-from ..domain.time import parse_instant
+from ..domain.time import parse_day, parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import partner_repository as repository
@@ -55,7 +55,8 @@ def get_term(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
     """The partner's agreement term: start, current Program Year end, renewals, a notice on file, last notice day."""
     rule, _, _ = _rule(rt, who.tenant_id)
     partner, _ = _visible(rt, who, partner_id)
-    return renewals.view(rule, partner)
+    today = parse_day(rt.clock.now_iso()[:10])
+    return renewals.view(rule, renewals.as_of(rule, partner, today))
 
 
 def _party(who: Principal) -> str:
