@@ -38,3 +38,35 @@ def test_the_largest_price_a_draft_may_hold_still_bills_in_the_whatif():
     report = whatif_billing(ledger.rt, FINANCE, draft["draft_id"], {"period": "2026-10"})
     shipment = report["by_kind"]["shipment"]
     assert shipment["changed"] == 1  # 2 x NW-SW-24P at the draft's price, less 5 %: 1,899,999,999,999,999.98
+
+
+# SOP-3.2 / PA-10.x usage rate tables: "band bounds must increase" (domain.billing.rating.RateTable). A draft whose
+# first band ends above the second passes the schema; found by setting each numeric leaf of the northwind policy to an
+# extreme schema-valid value and running the billing, usage and rebate what-ifs (only this one crashed: 3 leaves).
+UNORDERED_BANDS = [_op("/billing/usage_rates/0/bands/0/up_to", 10**15)]
+
+
+def test_a_usage_whatif_under_a_draft_with_unordered_bands_is_a_422_naming_the_rate_tables_not_a_500():
+    from revgov.services.policy_whatif_usage import whatif_usage
+
+    ledger = _billed(_events())
+    draft = policy_drafts.create_draft(ledger.rt, CHANNEL_OPS, {"reason": "unordered bands"})
+    policy_drafts.patch_policy(ledger.rt, CHANNEL_OPS, draft["draft_id"], {"operations": UNORDERED_BANDS})
+    with pytest.raises(RuleViolation) as refused:
+        whatif_usage(ledger.rt, FINANCE, draft["draft_id"], {"period": "2026-10"})
+    assert [e.path for e in refused.value.errors] == ["/policy/billing/usage_rates"]
+    assert "band bounds must increase" in refused.value.detail
+
+
+@pytest.mark.xfail(strict=True, reason="redteam2: a policy draft whose usage rate bands do not increase is `valid` "
+                   "(schema and clauses only), so it can be proposed, approved and activated, and billing then cannot "
+                   "rate that metric (RateTable.from_policy raises). Fix (services/policy_drafts/validation.py, not "
+                   "redteam2's): problems_of also builds BillingPolicy.from_policy(document) / each RateTable and "
+                   "reports a ValueError as a FieldError under /policy/billing/usage_rates")
+def test_a_draft_that_billing_cannot_use_is_not_valid():
+    ledger = _billed(_events())
+    draft = policy_drafts.create_draft(ledger.rt, CHANNEL_OPS, {"reason": "unordered bands"})
+    policy_drafts.patch_policy(ledger.rt, CHANNEL_OPS, draft["draft_id"], {"operations": UNORDERED_BANDS})
+    checked = policy_drafts.validate_draft(ledger.rt, FINANCE, draft["draft_id"])
+    assert checked["valid"] is False
+    assert any(p["path"].startswith("/policy/billing/usage_rates") for p in checked["problems"])
