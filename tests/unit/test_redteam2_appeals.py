@@ -12,11 +12,11 @@ are one person's, and must not uphold the appeal.
 from __future__ import annotations
 
 import pytest
+from test_auditor3_rebates import FINANCE, _appealed
 
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Forbidden
 from revgov.services import cases, keys, rebates
-from test_auditor3_rebates import FINANCE, _appealed
 
 ADMIN = Principal("northwind", Role.ADMIN, "key_01JX000000000000000000ADMN")
 

@@ -14,13 +14,24 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from test_mdf import EVIDENCE, FIN_A, OPS, _activity, _partner, _q3, _sell
 
+from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import ConcurrentUpdate, Forbidden, RuleViolation
 from revgov.services import keys, mdf, mdf_requests
-from test_mdf import EVIDENCE, FIN_A, OPS, _activity, _q3, gold  # noqa: F401 (gold is a fixture)
 
 ADMIN = Principal("northwind", Role.ADMIN, "key_01JX000000000000000000ADMN")
+
+
+@pytest.fixture
+def gold() -> tuple[Any, Any, dict[str, Any], Principal]:
+    """tests/unit/test_mdf.py's: a Gold partner onboarded 2 March 2026 with 2026-Q2 revenue, read on 6 July."""
+    rt, clock = memory_runtime("2026-03-02T09:00:00.000Z")
+    partner, key = _partner(rt, "gold", "Fundwise Networks")
+    _sell(rt, partner["partner_id"])
+    clock.set("2026-07-06T09:00:00.000Z")
+    return rt, clock, partner, key
 
 
 def _minted(rt: Any, role: Role) -> Principal:

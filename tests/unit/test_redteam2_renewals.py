@@ -9,10 +9,10 @@ PA-1: "'Program Year' means a calendar year."
 from __future__ import annotations
 
 import pytest
+from test_partner_renewals import OPS, _active, _key
 
 from revgov.domain.errors import RuleViolation
 from revgov.services import partners, renewals
-from test_partner_renewals import OPS, _active, _key
 
 
 @pytest.mark.parametrize("year_end", ["9999-12-31", "2999-12-31", "2028-12-31"])

@@ -10,11 +10,11 @@ the ERP sends is at most 15 integer digits (`domain.money.parse_money`); the ten
 from __future__ import annotations
 
 import pytest
+from test_policy_whatif_billing import CHANNEL_OPS, FINANCE, _billed, _events, _op
 
 from revgov.domain.errors import RuleViolation
 from revgov.services import policy_drafts
 from revgov.services.policy_whatif_billing import whatif_billing
-from test_policy_whatif_billing import CHANNEL_OPS, FINANCE, _billed, _events, _op
 
 PRICE = "/billing/price_list/0/list_price"
 
