@@ -70,3 +70,20 @@ def test_a_draft_that_billing_cannot_use_is_not_valid():
     checked = policy_drafts.validate_draft(ledger.rt, FINANCE, draft["draft_id"])
     assert checked["valid"] is False
     assert any(p["path"].startswith("/policy/billing/usage_rates") for p in checked["problems"])
+
+
+@pytest.mark.parametrize(("first", "last", "field"), [
+    ("9999-12-31", "9999-12-31", "/to"),  # was a 500: OverflowError adding the id window's slack
+    ("1960-01-01", "1960-01-02", "/from"),  # was a 500: "ULID time out of range" (ids count from 1970)
+    ("0001-01-01", "0001-01-02", "/from"),
+])
+def test_a_quote_whatif_window_outside_the_ids_range_is_a_422_naming_the_day(first, last, field):
+    """POST …/whatif {from, to}: "Bad input always gets a clear problem+json error and changes nothing" (COMMON.md);
+    probed on the running product, from = to = 9999-12-31 answered 500."""
+    from revgov.services.policy_whatif import whatif
+
+    ledger = _billed(_events())
+    draft = policy_drafts.create_draft(ledger.rt, CHANNEL_OPS, {"reason": "a far window"})
+    with pytest.raises(RuleViolation) as refused:
+        whatif(ledger.rt, FINANCE, draft["draft_id"], {"from": first, "to": last})
+    assert field in [e.path for e in refused.value.errors]
