@@ -114,6 +114,7 @@ PUBLIC_TENANTS = {
     "commonpaper-dpa": ("commonpaper-dpa.md",),
     "commonpaper-pilot": ("commonpaper-pilot.md",),
     "bonterms-nda": ("bonterms-nda.md",),
+    "commonpaper-baa": ("commonpaper-baa.md",),
 }
 SPLITS = ("tuning", "heldout")
 
