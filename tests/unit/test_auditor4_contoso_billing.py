@@ -263,7 +263,7 @@ def test_cpa_10_1_each_invoice_line_shows_vat_or_the_reverse_charge_notice() -> 
     (line,) = _lines(ledger, "2026-10", "CT-DEV-DOCK")
     assert any(key in line for key in ("vat", "tax", "reverse_charge", "vat_treatment"))
     # No VIES check is recorded for the partner: COP-2.2 "otherwise VAT is charged at the applicable rate" (the
-    # supplier's 21 %, policy.billing.tax): 210.00 x 21 % = 44.10. The reverse charge itself: tests/unit/test_invoice_tax.py.
+    # supplier's 21 %, policy.billing.tax): 210.00 x 21 % = 44.10. The reverse charge: tests/unit/test_invoice_tax.py.
     assert (line["tax"]["treatment"], line["tax"]["rate"], line["tax"]["amount"]) == ("vat", "21", "44.10")
 
 

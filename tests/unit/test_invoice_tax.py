@@ -32,19 +32,17 @@ from revgov.services import billing, vat_validation
 PARTNER = "ptr_01JBCTAVD4TR0000000000VAT1"
 RIVAL = "ptr_01JBCTAVD4TR0000000000VAT2"
 FINANCE = Principal("contoso", Role.FINANCE, "key_fin_vat")
+FAMILY_CERTS = ("cert-collab-associate", "cert-secops-analyst", "cert-data-engineer", "cert-devices-field")
 CERTS = {c: {"cert_id": c, "holder": "A. Auditor", "earned_at": "2025-01-01", "expires_at": "2029-12-31"}
-         for c in ("cert-collab-associate", "cert-secops-analyst", "cert-data-engineer", "cert-devices-field")}  # fmt: skip
+         for c in FAMILY_CERTS}  # fmt: skip
 
 
 def _ledger(at: str = "2026-10-01T08:00:00Z", country: str = "DE") -> Ledger:
     ledger = Ledger(at, tenant="contoso")
-    puts = [
-        Put("PARTNER", pid, {"partner_id": pid, "legal_name": f"Steuer {pid[-1]} GmbH", "partner_type": "reseller",
-                             "status": "active", "tier": "elite", "country": country,
-                             "activated_at": "2025-01-01T00:00:00Z", "certifications": CERTS})  # fmt: skip
-        for pid in (PARTNER, RIVAL)
-    ]
-    ledger.rt.store.commit("contoso", Changes(puts=puts))
+    records = [{"partner_id": pid, "legal_name": f"Steuer {pid[-1]} GmbH", "partner_type": "reseller",
+                "status": "active", "tier": "elite", "country": country, "activated_at": "2025-01-01T00:00:00Z",
+                "certifications": CERTS} for pid in (PARTNER, RIVAL)]  # fmt: skip
+    ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", r["partner_id"], r) for r in records]))
     return ledger
 
 
@@ -221,9 +219,10 @@ def test_pa_10_1_northwind_lines_show_sales_tax_by_location_never_vat():
     # no VAT. No event carries a ship-to location and no rate is in the policy: no amount is invented.
     ledger = Ledger("2026-10-05T10:00:00Z")
     partner = "ptr_01JBNWTAX0000000000000000A"
-    ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", partner, {
-        "partner_id": partner, "legal_name": "Tax Test LLC", "partner_type": "reseller", "status": "active",
-        "tier": "registered", "country": "US", "activated_at": "2025-01-01T00:00:00Z", "certifications": {}})]))  # fmt: skip
+    record = {"partner_id": partner, "legal_name": "Tax Test LLC", "partner_type": "reseller", "status": "active",
+              "tier": "registered", "country": "US", "activated_at": "2025-01-01T00:00:00Z",
+              "certifications": {}}  # fmt: skip
+    ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", partner, record)]))
     data = {"partner_id": partner, "order_ref": "SO-NW-TAX", "shipped_on": "2026-10-05",
             "lines": [{"sku": "NW-SW-24P", "quantity": 1}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T09:00:00Z")["status"] == "processed"
@@ -240,3 +239,22 @@ def test_the_policy_check_refuses_a_supplier_outside_the_member_states_and_two_r
                                             {"percent": "19", "effective_from": "2026-01-01"}]}}}  # fmt: skip
     assert [p.path for p in rules.tax_problems(policy)] == ["/policy/billing/tax/supplier_country",
                                                                "/policy/billing/tax/rates"]  # fmt: skip
+
+
+def test_an_issued_invoice_keeps_the_rate_it_was_fixed_with_whatever_the_policy_becomes():
+    # COP-2.2: "issued invoices are never changed". Fixed at 21 %; the policy later says 19 % from 2026-01-01.
+    import yaml
+
+    from support import ROOT
+
+    policy = yaml.safe_load((ROOT / "tenants" / "contoso" / "tenant.yaml").read_text())["policy"]
+    tax = rules.TaxPolicy.of(policy)
+    assert tax is not None
+    fixed = {"treatment": "vat", "fixed": True, "rates": rules.rates_of(tax), "mirrors": {}}
+    later = {**policy["billing"]["tax"], "rates": [*policy["billing"]["tax"]["rates"],
+                                                   {"percent": "19", "effective_from": "2026-01-01"}]}  # fmt: skip
+    changed = rules.TaxPolicy.of({"billing": {"tax": later}})
+    assert changed is not None
+    line = {"line_id": "inv_1.1", "amount": "210.00", "service_period": {"start": "2026-10-05", "end": "2026-10-05"}}
+    assert rules.line_tax(changed, fixed, line)["amount"] == "44.10"  # 21 %, as issued
+    assert rules.line_tax(changed, {"treatment": "vat"}, line)["amount"] == "39.90"  # a draft: 210.00 x 19 %

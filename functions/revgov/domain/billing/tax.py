@@ -61,7 +61,8 @@ class TaxPolicy:
             return None
         if node["regime"] == SALES_TAX:
             return cls(SALES_TAX, Rule.of(node))
-        rates = sorted(Rate(date.fromisoformat(r["effective_from"]), Decimal(r["percent"])) for r in node["rates"])
+        rates = sorted((Rate(date.fromisoformat(r["effective_from"]), Decimal(r["percent"])) for r in node["rates"]),
+                       key=lambda r: r.effective_from)
         if len({r.effective_from for r in rates}) != len(rates):
             raise ValueError("billing.tax.rates: one rate per effective_from day")
         charge, check = node["reverse_charge"], node["validation"]
@@ -136,10 +137,24 @@ def line_tax(tax: TaxPolicy, invoiced: Mapping[str, Any], line: Mapping[str, Any
         assert tax.reverse_charge is not None
         return {**shown, **tax.reverse_charge.as_dict(), "amount": "0.00", "gross_amount": format_money(net),
                 "notice": tax.notice}  # fmt: skip
-    rate = Decimal(mirrored["rate"]) if mirrored else tax.rate_on(date.fromisoformat(line["service_period"]["start"]))
+    day = date.fromisoformat(line["service_period"]["start"])
+    rate = Decimal(mirrored["rate"]) if mirrored else _rate_in(tax, invoiced.get("rates"), day)
     vat = percent_of(net, rate)
     return {**shown, **tax.rule.as_dict(), "rate": f"{rate:f}", "amount": format_money(vat),
             "gross_amount": format_money(net + vat)}  # fmt: skip
+
+
+def rates_of(tax: TaxPolicy) -> list[dict[str, str]]:
+    """The rate table an invoice's treatment is fixed with (an issued invoice keeps it whatever the policy becomes)."""
+    return [{"percent": f"{r.percent:f}", "effective_from": r.effective_from.isoformat()} for r in tax.rates]
+
+
+def _rate_in(tax: TaxPolicy, fixed: list[dict[str, str]] | None, day: date) -> Decimal:
+    if not fixed:
+        return tax.rate_on(day)
+    kept = TaxPolicy(tax.regime, tax.rule, tax.supplier_country,
+                     rates=tuple(Rate(date.fromisoformat(r["effective_from"]), Decimal(r["percent"])) for r in fixed))  # fmt: skip
+    return kept.rate_on(day)
 
 
 def totals(lines: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:
