@@ -83,7 +83,7 @@ def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | N
     whose latest recorded VIES check is `latest`: `{treatment, as_of, reason, rests_on, rule_id, clause}`."""
     if tax.regime == SALES_TAX:
         why = "taxes are calculated per line on the ship-to or service location and shown separately"
-        return _treated(SALES_TAX, day, why, None, tax.rule)
+        return {**_treated(SALES_TAX, day, why, None, tax.rule), "as_of": None}  # the same whatever the day
     assert tax.validation is not None and tax.reverse_charge is not None  # a vat regime has both
     check = tax.validation
     if not country:
