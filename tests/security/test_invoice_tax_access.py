@@ -53,16 +53,17 @@ def test_a_partner_reads_its_own_invoice_lines_with_their_tax_and_never_a_rivals
         "result": "valid", "checked_at": f"{today.isoformat()}T00:00:00Z", "reference": "WAPI-TAX-1"})  # fmt: skip
     assert checked.status_code in (200, 201), checked.text
     for partner_id in (mine, rival):
+        data = {"partner_id": partner_id, "order_ref": f"SO-{uuid.uuid4().hex[:6]}", "shipped_on": today.isoformat(),
+                "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}  # fmt: skip
         event = {"id": f"ERP-{uuid.uuid4().hex[:12]}", "type": "shipment.confirmed",
-                 "occurred_at": f"{today.isoformat()}T00:00:01Z",
-                 "data": {"partner_id": partner_id, "order_ref": f"SO-{uuid.uuid4().hex[:6]}",
-                          "shipped_on": today.isoformat(), "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}}  # fmt: skip
+                 "occurred_at": f"{today.isoformat()}T00:00:01Z", "data": data}  # fmt: skip
         assert party.erp.post(event).status_code == 202
     period = today.isoformat()[:7]
     key, rival_key = party.partner_keys[mine], party.partner_keys[rival]
     wait_until(lambda: _invoice_of(key, period) is not None and _invoice_of(rival_key, period) is not None, 30,
                what="both invoices")  # fmt: skip
-    own_id, rival_id = _invoice_of(key, period)["invoice_id"], _invoice_of(rival_key, period)["invoice_id"]  # type: ignore[index]
+    own_id = _invoice_of(key, period)["invoice_id"]  # type: ignore[index]
+    rival_id = _invoice_of(rival_key, period)["invoice_id"]  # type: ignore[index]
     read = key.get(f"/v1/invoices/{own_id}")  # support.Api checks the declared Invoice schema
     assert read.status_code == 200, read.text
     own = read.json()

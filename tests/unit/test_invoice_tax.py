@@ -258,3 +258,32 @@ def test_an_issued_invoice_keeps_the_rate_it_was_fixed_with_whatever_the_policy_
     line = {"line_id": "inv_1.1", "amount": "210.00", "service_period": {"start": "2026-10-05", "end": "2026-10-05"}}
     assert rules.line_tax(changed, fixed, line)["amount"] == "44.10"  # 21 %, as issued
     assert rules.line_tax(changed, {"treatment": "vat"}, line)["amount"] == "39.90"  # a draft: 210.00 x 19 %
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"regime": "gst"}, "/policy/billing/tax"),
+        ({"supplier_country": "nl"}, "/policy/billing/tax"),
+        ({"rates": [{"percent": "21 %", "effective_from": "2012-10-01"}]}, "/policy/billing/tax"),
+        ({"rates": []}, "/policy/billing/tax"),
+        ({"validation": {"id": "BILL-VAT-CHECK-BEFORE-ISSUE", "clause": "COP-2.2", "within_days": 0}}, "/policy"),
+        ({"reverse_charge": {"id": "BILL-VAT-REVERSE-CHARGE", "clause": "CPA-2.3"}}, "/policy/billing/tax"),
+        ({"unit_cost": "1.00"}, "/policy/billing/tax"),
+    ],
+)
+def test_a_tax_section_the_schema_refuses_names_the_field(tmp_path, change, path):
+    # Bad policy input is refused with the field named and nothing loaded.
+    import yaml
+
+    from revgov.domain.errors import MalformedRequest
+    from revgov.tenant_files import load_tenant_file
+    from support import ROOT
+
+    config = yaml.safe_load((ROOT / "tenants" / "contoso" / "tenant.yaml").read_text())
+    config["policy"]["billing"]["tax"] = {**config["policy"]["billing"]["tax"], **change}
+    (tmp_path / "contoso").mkdir()
+    (tmp_path / "contoso" / "tenant.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(MalformedRequest) as raised:
+        load_tenant_file(tmp_path / "contoso" / "tenant.yaml")
+    assert raised.value.errors[0].path.startswith(path), raised.value.errors

@@ -152,9 +152,8 @@ def rates_of(tax: TaxPolicy) -> list[dict[str, str]]:
 def _rate_in(tax: TaxPolicy, fixed: list[dict[str, str]] | None, day: date) -> Decimal:
     if not fixed:
         return tax.rate_on(day)
-    kept = TaxPolicy(tax.regime, tax.rule, tax.supplier_country,
-                     rates=tuple(Rate(date.fromisoformat(r["effective_from"]), Decimal(r["percent"])) for r in fixed))  # fmt: skip
-    return kept.rate_on(day)
+    kept = tuple(Rate(date.fromisoformat(r["effective_from"]), Decimal(r["percent"])) for r in fixed)
+    return TaxPolicy(tax.regime, tax.rule, tax.supplier_country, rates=kept).rate_on(day)
 
 
 def totals(lines: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:

@@ -86,7 +86,8 @@ def fixed_at_issue(
         return final, []
     at = str(final["finalized_at"])
     fixed = _treatment(rt, tenant.tenant_id, tax, final["partner_id"], instant(at).date(), at)
-    block = {**fixed, "fixed": True, "rates": rules.rates_of(tax), "mirrors": _mirrors(rt, tenant.tenant_id, tax, lines)}
+    mirrors = _mirrors(rt, tenant.tenant_id, tax, lines)
+    block = {**fixed, "fixed": True, "rates": rules.rates_of(tax), "mirrors": mirrors}
     shown = rules.with_tax(tax, {**final, "lines": lines}, block)
     header = {k: v for k, v in shown.items() if k != "lines"}
     posted = max((str(ln["updated_at"]) for ln in lines), default=None)
