@@ -287,3 +287,20 @@ def test_a_tax_section_the_schema_refuses_names_the_field(tmp_path, change, path
     with pytest.raises(MalformedRequest) as raised:
         load_tenant_file(tmp_path / "contoso" / "tenant.yaml")
     assert raised.value.errors[0].path.startswith(path), raised.value.errors
+
+
+def test_a_partner_without_a_recorded_country_is_placed_by_the_prefix_of_its_validated_vat_number():
+    # CPA-2.3: the partner "must provide its VAT identification number"; its member-state prefix (VIES: EL for
+    # Greece) says where it is registered when the partner record has no country.
+    node = {"regime": "vat", "id": "BILL-VAT", "clause": "CPA-10.1", "supplier_country": "NL",
+            "member_states": ["DE", "GR", "NL"], "rates": [{"percent": "21", "effective_from": "2012-10-01"}],
+            "reverse_charge": {"id": "BILL-VAT-REVERSE-CHARGE", "clause": "CPA-2.3", "notice": "Reverse charge"},
+            "validation": {"id": "BILL-VAT-CHECK-BEFORE-ISSUE", "clause": "COP-2.2", "within_days": 30}}  # fmt: skip
+    tax = rules.TaxPolicy.of({"billing": {"tax": node}})
+    assert tax is not None
+    check = {"result": "valid", "checked_at": "2026-10-30T09:00:00Z", "reference": "WAPI-9"}
+    day = rules.date(2026, 11, 2)
+    assert rules.treatment(tax, None, {**check, "vat_number": "EL094259216"}, day)["treatment"] == "reverse_charge"
+    assert rules.treatment(tax, None, {**check, "vat_number": "NL001234567B01"}, day)["treatment"] == "vat"
+    assert rules.treatment(tax, None, {**check, "vat_number": None}, day)["treatment"] == "vat"
+    assert rules.treatment(tax, None, {**check, "vat_number": "12"}, day)["treatment"] == "vat"

@@ -86,6 +86,7 @@ def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | N
         return {**_treated(SALES_TAX, day, why, None, tax.rule), "as_of": None}  # the same whatever the day
     assert tax.validation is not None and tax.reverse_charge is not None  # a vat regime has both
     check = tax.validation
+    country = country or _registered_in(latest)
     if not country:
         return _treated(VAT, day, "no country of establishment is recorded for the partner", None, check)
     if country == tax.supplier_country:
@@ -103,6 +104,16 @@ def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | N
         return _treated(VAT, day, why, rests_on, check)
     why = f"a cross-border supply to {country}; the VAT number validated in VIES on {checked}"
     return _treated(REVERSE_CHARGE, day, why, rests_on, tax.reverse_charge)
+
+
+def _registered_in(latest: Mapping[str, Any] | None) -> str | None:
+    """Where a partner with no recorded country of establishment is VAT-registered: the member-state prefix of the
+    number its latest check validated (VIES writes Greece EL; ISO 3166-1 says GR)."""
+    number = str((latest or {}).get("vat_number") or "").upper()
+    prefix = number[:2]
+    if len(number) < 4 or not prefix.isalpha() or not prefix.isascii():
+        return None
+    return "GR" if prefix == "EL" else prefix
 
 
 def _treated(kind: str, day: date, reason: str, rests_on: dict[str, Any] | None, rule: Rule) -> dict[str, Any]:
