@@ -10,18 +10,26 @@ keep each party's confidential information from third parties: a partner's copy 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
 from memory_store import Ledger
+from revgov.bootstrap import build_runtime
 from revgov.domain import audit as audit_domain
-from revgov.domain.access import Principal, Role
+from revgov.domain.access import PLATFORM, Principal, Role
 from revgov.domain.audit import AuditEntry, partner_of
 from revgov.domain.audit_view import ANOTHER_PARTNER, partner_view
 from revgov.domain.errors import Forbidden, MalformedRequest, NotFound
-from revgov.ports import Changes, Put
-from revgov.services import audit, audit_backfill
+from revgov.local.demo_partners import demo_application, onboard
+from revgov.ports import Changes, Delete, Put
+from revgov.services import audit, audit_backfill, tenants
+from revgov.settings import Settings
+from revgov.tenant_files import load_tenant_file
+from support import ROOT
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
 P2 = "ptr_01JBNWPARTNER0000000000002"
@@ -61,7 +69,7 @@ def test_a_partners_copy_names_no_rival_no_staff_key_no_email_and_no_cost() -> N
             "note": f"checked against {P2}'s registration by jane.doe@northwind.example with {STAFF_KEY}",
             P2: {"any": "thing"},
             "approvals": [{"by": f"finance:{STAFF_KEY}", "requested_by_key": STAFF_KEY}],
-            "decided_by": "operator:cli-jane",
+            "decided_by": "operator:cli-jane", "reviewed_by": "jane.doe@northwind.example",
         },
         "rule_ids": ["PRC-CHANNEL-CONFLICT"], "clauses": ["PA-5.5"], "hash": "h", "inputs_hash": "i",
     }  # fmt: skip
@@ -70,6 +78,7 @@ def test_a_partners_copy_names_no_rival_no_staff_key_no_email_and_no_cost() -> N
     assert P2 not in text and "dl_9" not in text and STAFF_KEY not in text and "jane" not in text
     assert "unit_cost" not in text and "rivals" not in shown["inputs"]
     assert shown["actor"] == "channel_ops" and shown["inputs"]["decided_by"] == "operator"
+    assert shown["inputs"]["reviewed_by"] == "staff" and "@" not in text
     assert shown["inputs"]["approvals"] == [{"by": "finance", "requested_by_key": None}]
     assert ANOTHER_PARTNER in shown["inputs"]["note"] and P1 in text  # its own id stays
     assert shown["partner_view"] is True and shown["hash"] == "h" and shown["rule_ids"] == ["PRC-CHANNEL-CONFLICT"]
@@ -159,3 +168,39 @@ def test_at_dev_start_the_backfill_reads_only_what_was_sealed_since_its_last_run
     _as_before(ledger, monkeypatch)
     (again,) = audit_backfill.backfill_if_unfinished(ledger.rt, ["northwind"], actor="system:revgov-dev")
     assert again["scanned"] == 4 and again["backfilled"] == 3
+
+
+def test_the_cli_backfills_the_partner_index_on_the_embedded_engine_once_audited(tmp_path) -> None:
+    """`revgov maintenance backfill-audit-pointers` on SQLite: pointers of every record about a partner that an
+    earlier version sealed without one (deleted here to stand for them), once; a second run writes nothing."""
+    rt = build_runtime(Settings.from_env({"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": str(tmp_path / "r.db")}))
+    tenants.create_tenant(rt, Principal(PLATFORM, Role.OPERATOR, "key_test"),
+                          load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml"))  # fmt: skip
+    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    sales, ops = Principal("northwind", Role.SALES, "key_s"), Principal("northwind", Role.CHANNEL_OPS, "key_o")
+    partner_id = onboard(rt, policy, demo_application("Trail GmbH", "reseller", policy["partner_tiers"][1]), "active",
+                         sales=sales, approver=ops)["partner_id"]  # fmt: skip
+    listed = audit.list_records(rt, "northwind", subject=None, partner_id=partner_id, limit=200, cursor=None)["items"]
+    assert len(listed) >= 3
+    rt.store.commit("northwind", Changes(deletes=[Delete(f"AUDITBYPARTNER#{partner_id}", f"{r['seq']:012d}")
+                                                  for r in listed]))  # fmt: skip
+    assert not audit.list_records(rt, "northwind", subject=None, partner_id=partner_id, limit=9, cursor=None)["items"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REVGOV_"))}
+    env.update(PYTHONPATH=str(ROOT / "functions"), REVGOV_BACKEND="sqlite", REVGOV_DATA_FILE=str(tmp_path / "r.db"))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "revgov.cli", "maintenance", "backfill-audit-pointers", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+    refused = cli("--tenant", "no-such-tenant", "--json")
+    assert refused.returncode == 2 and "no-such-tenant" in refused.stderr and "Traceback" not in refused.stderr
+    done = cli("--tenant", "northwind", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["backfilled"] == len(listed)
+    again = audit.list_records(rt, "northwind", subject=None, partner_id=partner_id, limit=200, cursor=None)["items"]
+    assert again == listed and audit.verify_chain(rt, "northwind")["valid"] is True
+    head = rt.store.audit_head("northwind")
+    assert json.loads(cli("--tenant", "northwind", "--json").stdout.strip().splitlines()[-1])["backfilled"] == 0
+    assert rt.store.audit_head("northwind") == head
+    (trail,) = [r for r in rt.store.audit_records("northwind") if r["action"] == audit_backfill.ACTION]
+    assert trail["actor"].startswith("operator:cli-") and "partner_id" not in trail

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 GENESIS = "0" * 64
 # Each partner's pointers to the records that concern it (PA-12.1 / CPA-12.1: "the records relating to the Partner"):
 # collection `AUDITBYPARTNER#<partner id>`, key the record's zero-padded seq. Written in the record's own transaction
-# (`pointer`), and for records sealed before records named their partner by the backfill (services.audit_backfill).
+# (`partner_pointer`); for records sealed before records named their partner, by the backfill (services.audit_backfill).
 PARTNER_INDEX = "AUDITBYPARTNER"
 
 
@@ -48,6 +48,12 @@ class AuditEntry:
     # the canonical JSON of `inputs` when the caller already has it (`by(inputs=Canonical)`): sealed without
     # serialising the inputs again
     inputs_json: str | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def repair(cls, actor: str, action: str, subject: str, count: int, what: str, inputs: dict[str, Any]) -> AuditEntry:
+        """The entry of one step of a maintenance repair (a backfill) run by `actor` (an operator or the dev stack):
+        how many items it gave `what` (e.g. "registration(s) given their partner pointer")."""
+        return cls(actor=actor, action=action, subject=subject, outcome=f"{count} {what}", inputs=inputs)
 
     @classmethod
     def by(

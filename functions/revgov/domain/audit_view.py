@@ -31,7 +31,8 @@ _TEAM = re.compile(r"^[a-z][a-z_]*")
 
 
 def team_of(actor: str) -> str:
-    """The team part of a stored actor (`finance:key_…` → `finance`, `operator:cli-jane` → `operator`)."""
+    """The team part of a stored actor (`finance:key_…` → `finance`, `operator:cli-jane` → `operator`); `staff` for
+    an e-mail address or anything else without a team."""
     match = _TEAM.match(actor)
     return match.group(0) if match and actor[match.end():match.end() + 1] == ":" else "staff"
 
@@ -61,7 +62,7 @@ def _member(name: Any, value: Any, partner_id: str) -> Any:
     if isinstance(name, str) and name.endswith("_by_key"):
         return None  # the requester's key, kept for segregation of duties
     if isinstance(name, str) and isinstance(value, str) and (name in ("actor", "by") or name.endswith("_by")):
-        return team_of(value) if ":" in value else _text(value, partner_id)
+        return team_of(value) if ":" in value or "@" in value else _text(value, partner_id)
     return _masked(value, partner_id)
 
 

@@ -93,13 +93,9 @@ def _commit(rt: Runtime, tenant_id: str, batch: list[tuple[dict[str, Any], str]]
     missing = [(pointer, partner_id) for pointer, partner_id in pointers if (tenant_id, *pointer[:2]) not in found]
     if not missing:
         return 0
-    audit = AuditEntry(
-        actor=actor,
-        action=ACTION,
-        subject=f"AUDIT#{tenant_id}",
-        outcome=f"{len(missing)} record(s) given their partner pointer",
-        inputs={"records": [{"seq": data["seq"], "partner_id": partner_id} for (_, _, data), partner_id in missing]},
-    )
+    records = [{"seq": data["seq"], "partner_id": partner_id} for (_, _, data), partner_id in missing]
+    audit = AuditEntry.repair(actor, ACTION, f"AUDIT#{tenant_id}", len(missing),
+                              "record(s) given their partner pointer", {"records": records})  # fmt: skip
     puts = [Put(collection, key, data) for (collection, key, data), _ in missing]
     rt.commit(tenant_id, Changes(puts=puts, audit=[audit]))
     return len(missing)
