@@ -65,6 +65,7 @@ def test_a_partner_reads_its_own_records_and_nothing_of_a_rival_or_of_staff_keys
     assert {"partner.applied", "partner.activated", "key.created", "pricing.checked"} <= actions, actions
     checked = next(r for r in records if r["action"] == "pricing.checked" and r["subject"] == trail["decision"])
     assert checked["partner_id"] == mine and checked["partner_view"] is True
+    assert not {"hash", "inputs_hash", "prev_hash"} & set(checked)  # no oracle for a guessed unit cost
     assert "PRC-CHANNEL-CONFLICT" in checked["rule_ids"]
     # the stored record names the rival's registration in its inputs; what the partner reads never does
     staff = _every(trail["roles"]["finance"], partner_id=mine)
@@ -90,7 +91,7 @@ def test_another_partners_id_is_a_404_and_a_partner_key_never_lists_by_subject(t
 def test_staff_list_one_partners_records_which_name_it_under_the_chains_hash(trail, stack):
     finance, mine = trail["roles"]["finance"], trail["mine"]
     records = _every(finance, partner_id=mine)
-    assert records and all(r.get("partner_id") == mine for r in records)
+    assert records and all(r.get("partner_id") == mine and r["hash"] and r["inputs_hash"] for r in records)
     assert KEY_ID.search(json.dumps(records))  # staff keep who acted, for the audit
     assert_problem(finance.get("/v1/audit", partner_id="ptr_01JX0000000000000000000000"), 404)
     assert finance.get("/v1/audit/verify").json()["valid"] is True

@@ -9,8 +9,11 @@ What the partner reads of each of its records:
 - no other partner's id anywhere: a member whose name is another partner's id is left out, and another partner's id
   inside any text reads `another partner`.
 
-The record's `hash` and `inputs_hash` are those of the record as kept (the chain staff verify with
-`GET /v1/audit/verify`); `partner_view: true` says that what is shown was masked from it.
+- no `hash`, `inputs_hash` or `prev_hash`: each is a SHA-256 over what was masked (the inputs with their unit costs
+  and rivals, or a neighbouring record), so a partner holding the rest could confirm guesses of a Line Cost against
+  it; staff verify the chain (`GET /v1/audit/verify`).
+
+`partner_view: true` says that what is shown was masked from the record as kept.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from typing import Any
 from .audience import partner_inputs
 
 ANOTHER_PARTNER = "another partner"
+HASHES = frozenset({"hash", "inputs_hash", "prev_hash"})
 KEY = "key"
 EMAIL = "e-mail address"
 _PARTNER_ID = re.compile(r"ptr_[0-9A-HJKMNP-TV-Z]{26}")
-_KEY_ID = re.compile(r"key_[0-9A-Za-z]{8,}")
+_KEY_ID = re.compile(r"\bkey_[0-9A-Za-z]{8,}")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _TEAM = re.compile(r"^[a-z][a-z_]*")
 
@@ -39,7 +43,7 @@ def team_of(actor: str) -> str:
 
 def partner_view(record: Mapping[str, Any], partner_id: str) -> dict[str, Any]:
     """`record` as partner `partner_id` may read it (see the module docstring)."""
-    shown = dict(record)
+    shown = {k: v for k, v in record.items() if k not in HASHES}
     inputs = shown.get("inputs")
     if isinstance(inputs, Mapping):
         shown["inputs"] = partner_inputs(inputs)
