@@ -62,7 +62,7 @@ def test_a_partner_reads_its_own_records_and_nothing_of_a_rival_or_of_staff_keys
     assert [r["seq"] for r in records] == sorted(r["seq"] for r in records)  # oldest first, one page after another
     assert [r["record_id"] for r in records] == [r["record_id"] for r in _every(own, partner_id=mine)]
     actions = {r["action"] for r in records}
-    assert {"partner.applied", "partner.activated", "key.created", "pricing.checked"} <= actions, actions
+    assert {"partner.applied", "partner.activated", "key.created", "pricing.checked", "approval.opened"} <= actions
     checked = next(r for r in records if r["action"] == "pricing.checked" and r["subject"] == trail["decision"])
     assert checked["partner_id"] == mine and checked["partner_view"] is True
     assert not {"hash", "inputs_hash", "prev_hash"} & set(checked)  # no oracle for a guessed unit cost
@@ -94,6 +94,11 @@ def test_staff_list_one_partners_records_which_name_it_under_the_chains_hash(tra
     assert records and all(r.get("partner_id") == mine and r["hash"] and r["inputs_hash"] for r in records)
     assert KEY_ID.search(json.dumps(records))  # staff keep who acted, for the audit
     assert_problem(finance.get("/v1/audit", partner_id="ptr_01JX0000000000000000000000"), 404)
+    # the rival's registration, its approval and the decision on it (PA-12.1 "every automated decision and approval")
+    theirs = _every(finance, partner_id=trail["rival"])
+    decided = {(r["action"], r["subject"]) for r in theirs}
+    assert ("deal.registered", trail["deal"]) in decided and ("deal.approved", trail["deal"]) in decided
+    assert {"approval.opened", "approval.approved"} <= {r["action"] for r in theirs}
     assert finance.get("/v1/audit/verify").json()["valid"] is True
     assert_problem(trail["roles"]["sales"].get("/v1/audit", partner_id=mine), 403)
 
