@@ -102,3 +102,13 @@ def test_a_record_sealed_before_records_named_their_partner_still_verifies_and_l
     listed = store.audit_by_partner(t, A, limit=10, cursor=None)
     assert seqs(listed) == [1, 2] and json.dumps(listed.items[0].data) == json.dumps(old)
     assert verify(store.iter_audit_records(t), store.audit_head(t)).valid
+
+
+def test_a_full_page_of_a_partners_records_reads_back_whole_past_one_batched_read(store):
+    """A page of up to 200 records reads more keys than one DynamoDB BatchGetItem takes (100): none is lost."""
+    t = tenant()
+    for start in range(0, 160, 40):  # 40 records, 40 pointers and the head per commit: under 100 items
+        store.commit(t, Changes(audit=[entry(f"dec_{i}", partner_id=A) for i in range(start, start + 40)]))
+    page = store.audit_by_partner(t, A, limit=200, cursor=None)
+    assert seqs(page) == list(range(1, 161)) and page.next_cursor is None
+    assert [item.data["subject"] for item in page.items] == [f"dec_{i}" for i in range(160)]
