@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 import pytest
+from test_auditor4_audit_records import _ledger_with_a_shipment
 
 from memory_store import Ledger
 from revgov.bootstrap import build_runtime
@@ -37,14 +38,6 @@ STAFF_KEY = "key_01JBNWSTAFF0000000000000A"
 PARTNER_KEY = "key_01JBNWPKEY00000000000000A"
 FINANCE = Principal("northwind", Role.FINANCE, STAFF_KEY)
 PARTNER = Principal("northwind", Role.PARTNER, PARTNER_KEY, partner_id=P1)
-
-
-def _ledger() -> Ledger:
-    ledger = Ledger("2026-10-05T10:00:00Z")
-    data = {"partner_id": P1, "order_ref": "SO-AUD-1", "shipped_on": "2026-10-05",
-            "lines": [{"sku": "NW-SW-24P", "quantity": 1}]}  # fmt: skip
-    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T09:00:00Z")["status"] == "processed"
-    return ledger
 
 
 # --- which partner a record concerns ------------------------------------------------------------------------------
@@ -94,7 +87,7 @@ def _listed(ledger: Ledger, who: Principal, **query: Any) -> dict[str, Any]:
 
 
 def test_staff_list_a_partners_records_and_a_partner_key_its_own_masked() -> None:
-    ledger = _ledger()
+    ledger = _ledger_with_a_shipment()
     staff = _listed(ledger, FINANCE, partner_id=P1)["items"]
     assert staff and all(r["partner_id"] == P1 for r in staff) and "partner_view" not in staff[0]
     own = _listed(ledger, PARTNER)["items"]
@@ -111,7 +104,7 @@ def test_staff_list_a_partners_records_and_a_partner_key_its_own_masked() -> Non
     (FINANCE, {"partner_id": P1, "subject": "inv_1"}, MalformedRequest),
 ])  # fmt: skip
 def test_refused_lists_change_nothing(who: Principal, query: dict[str, Any], error: type[Exception]) -> None:
-    ledger = _ledger()
+    ledger = _ledger_with_a_shipment()
     head = ledger.rt.store.audit_head("northwind")
     with pytest.raises(error):
         _listed(ledger, who, **query)
@@ -119,7 +112,7 @@ def test_refused_lists_change_nothing(who: Principal, query: dict[str, Any], err
 
 
 def test_a_cursor_of_another_partners_list_is_refused() -> None:
-    ledger = _ledger()
+    ledger = _ledger_with_a_shipment()
     ledger.rt.commit("northwind", Changes(audit=[AuditEntry(actor="system:x", action="x", subject=P2, outcome="o"),
                                                  AuditEntry(actor="system:x", action="x", subject=P2, outcome="o")]))
     theirs = _listed(ledger, FINANCE, partner_id=P2, limit=1)["next_cursor"]
