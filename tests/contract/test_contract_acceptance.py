@@ -7,6 +7,7 @@ every clause cited by a rule of either demo tenant and asks for an acceptance te
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,8 @@ import pytest
 from revgov.domain import cases, deals, escalation, quote_validity
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
+from revgov.domain.audit import GENESIS, AuditEntry, seal, verify
+from revgov.domain.audit_view import partner_view
 from revgov.domain.billing import billed_in
 from revgov.domain.billing import overdue as overdue_core
 from revgov.domain.billing import tax as tax_core
@@ -1932,6 +1935,44 @@ def _usage_cutoff(policy: dict[str, Any], ref: str, days: int) -> None:
     month_end = date(2026, 11, 30)
     assert billed_in("2026-11", month_end + timedelta(days=days), days) == ("2026-12", False)
     assert billed_in("2026-11", month_end + timedelta(days=days + 1), days) == ("2027-01", True)
+
+
+# --- records relating to the Partner (PA-12.1 / CPA-12.1) ------------------------------------------------------------
+def _records_relating_to_the_partner(tenant: str) -> None:
+    """The audit trail knows which partner each decision and approval concerns (under the chain's hash), and the
+    partner's copy of its records names no other partner and no staff key."""
+    mine, rival = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
+    staff = Principal(tenant, Role.CHANNEL_OPS, "key_01JBNWSTAFF0000000000000A")
+    partner_key = Principal(tenant, Role.PARTNER, "key_01JBNWPKEY00000000000000A", partner_id=mine)
+    entries = [
+        AuditEntry(actor="system:erp", action="invoice_lines.posted", subject="inv_1", outcome="posted",
+                   inputs={"partner_id": mine}),  # an automated decision, its subject the invoice
+        AuditEntry.by(partner_key, "pricing.checked", "dec_1", "approval_required",
+                      inputs={"rivals": {"networking": {"partner_id": rival, "registration_id": "dl_1"}}}),
+        AuditEntry.by(staff, "deal.approved", "dl_2", "approved", partner_id=mine),  # an approval
+        AuditEntry(actor="system:x", action="policy.activated", subject="v2", outcome="active"),  # no partner's
+    ]  # fmt: skip
+    records, prev = [], GENESIS
+    for seq, entry in enumerate(entries, start=1):
+        records.append(seal(entry, tenant_id=tenant, seq=seq, record_id=f"aud_{seq}", at="2026-10-05T10:00:00Z",
+                            prev_hash=prev))  # fmt: skip
+        prev = records[-1]["hash"]
+    assert [r.get("partner_id") for r in records] == [mine, mine, mine, None]
+    assert verify(records).valid and not verify([{**records[0], "partner_id": rival}, *records[1:]]).valid
+    shown = json.dumps([partner_view(r, mine) for r in records[:3]])
+    assert rival not in shown and "dl_1" not in shown and staff.key_id not in shown and partner_key.key_id not in shown
+
+
+@clause("northwind", "PA-12.1", "The Distributor keeps an audit trail of every automated decision and approval under "
+        "this Agreement and provides the Partner, on request, with the records relating to the Partner.")
+def _pa_12_1() -> None:
+    _records_relating_to_the_partner("northwind")
+
+
+@clause("contoso", "CPA-12.1", "Contoso keeps an audit trail of every automated decision and approval and provides the "
+        "Partner with its own records on request.")
+def _cpa_12_1() -> None:
+    _records_relating_to_the_partner("contoso")
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------
