@@ -53,6 +53,11 @@ PARTNER_OPEN = {
     # SOP-6.3 / COP-6.3: "The Partner may appeal once" the decision on its own rebate dispute (another partner's dispute
     # is a 404: tests/unit/test_auditor3_rebates.py)
     "appeal_dispute",
+    # SOP-6.3 / COP-6.3 cover invoice disputes too: the partner appeals the rejection of its own invoice dispute
+    # (another partner's is a 404: tests/unit/test_invoice_dispute_appeals.py); SOP-1.3 / COP-1.3 "restarts when the
+    # Partner responds": it answers what its own approval or exception waits on (another partner's is a 404:
+    # tests/unit/test_sla_pause.py, tests/stack/test_dispute_routes.py)
+    "appeal_invoice_dispute", "partner_reply_approval", "partner_reply_exception",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

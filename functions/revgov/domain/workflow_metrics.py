@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .kpis import Period
+from .sla_pause import clock_seconds
 from .time import instant
 
 # name -> (unit, description): one definition each, served with the figures
@@ -21,8 +22,9 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "approvals_opened": ("count", "approvals opened in the period, by queue"),
     "approvals_decided": ("count", "approvals decided in the period, by outcome"),
     "approval_rate_percent": ("percent", "approvals decided in the period that were approved"),
-    "approval_hours_to_decision": ("hours", "hours from opened to decided of the approvals decided in the period "
-                                            "(p50 and p90, nearest rank)"),
+    "approval_hours_to_decision": ("hours", "hours from opened to decided of the approvals decided in the period, "
+                                            "less the time they waited on the partner (SOP-1.3 / COP-1.3; p50 and "
+                                            "p90, nearest rank)"),
     "approval_sla_breaches": ("count", "approvals due in the period that were not decided by their due time"),
     "exceptions_opened": ("count", "exceptions opened in the period, by category"),
     "exceptions_closed": ("count", "exceptions resolved or dismissed in the period"),
@@ -69,9 +71,8 @@ def figures(cases: Iterable[Mapping[str, Any]], period: Period, as_of: str) -> d
                 _count(opened_by_queue, str(case.get("queue")))
             if decided_at and _in(period, decided_at):
                 _count(decided_by_outcome, str(case.get("status")))
-                opened = _instant(case.get("opened_at"))
-                if opened is not None:
-                    hours.append((_instant(decided_at) - opened).total_seconds() / 3600)  # type: ignore[operator]
+                if case.get("opened_at"):  # on the SLA clock: time waiting on the partner is off it (SOP-1.3)
+                    hours.append(clock_seconds(case, decided_at) / 3600)
             approval_breaches += breached
         elif case.get("kind") == "exception":
             if _in(period, case.get("opened_at")):
