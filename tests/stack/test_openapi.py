@@ -248,7 +248,8 @@ def _partner_case(r: Replay, kind: str, *, waiting: bool) -> str:
 
 def _rejected_invoice_dispute(r: Replay) -> str:
     """A line of an active partner's issued invoice disputed by finance for it and rejected by another finance member
-    now, and `ivd:partner` a key of that partner, who appeals it (SOP-6.3: "within 10 business days of the decision")."""
+    now, and `ivd:partner` a key of that partner, who appeals it (SOP-6.3: "within 10 business days of the
+    decision")."""
     from revgov.services import invoice_disputes
 
     tid, _ = r.onboarding_tenant()
