@@ -429,6 +429,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "rotate_webhook_secret": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "decide_approval": lambda r: ({"approval_id": r.open_case("approval")}, "channel_ops"),
     "resolve_exception": lambda r: ({"exception_id": r.open_case("exception")}, "channel_ops"),
+    "reroute_exception": lambda r: ({"exception_id": _partner_case(r, "exception", waiting=False)},
+                                    "partners:channel_ops"),
     "ask_copilot": lambda r: ({}, "legal"),
     "put_contract": lambda r: ({"document": "FRA"}, "admin"),
     "amend_contract": lambda r: ({"document": _contract(r, "FRA")}, "admin"),

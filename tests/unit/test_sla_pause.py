@@ -149,3 +149,53 @@ def test_a_business_day_sla_counts_the_wait_in_business_time_only():
     resumed = sla_pause.partner_replied(case, PARTNER1, "a", "2026-11-16T10:00:00.000Z", calendar)
     assert resumed["due_at"] == "2026-11-23T06:00:00.000Z" and resumed["status"] == "pending"
     assert resumed["pauses"][0]["sla_seconds"] == 20 * 3600 and resumed["paused_seconds"] == 68 * 3600
+
+
+# --- SOP-1.3 / COP-1.3: moving an item ---------------------------------------------------------------------------
+def test_an_exception_rerouted_to_another_queue_starts_a_new_clock_there_and_keeps_its_entry_time():
+    # SOP-1.3: "rerouting it to another queue starts a new clock for that queue and records the original entry time."
+    # SOP-4.1: "An item that matches no category goes to channel_ops for triage within 8 hours"; out_of_scope_service
+    # is customer_success's, 8 h. Entered triage Mon 2026-11-16 09:00, rerouted 11:00 -> due 19:00 (not 17:00); SOP-4.2
+    # marks on the new clock: 75 % = 17:00, 100 % = 19:00, 200 % = Tue 03:00.
+    from revgov.services import case_waiting as moves
+
+    ledger = Ledger("2026-11-16T09:00:00Z")
+    tenant, _ = tenants.load_tenant(ledger.rt, "northwind")
+    case, changes = cases.open_case(ledger.rt, tenant.policy, kind="exception", category="no_such_category",
+                                    subject_kind="ticket", subject_id="T-1", requested_by="system", partner_id=P1)
+    ledger.rt.commit("northwind", changes)
+    assert (case["queue"], case["due_at"]) == ("channel_ops", "2026-11-16T17:00:00.000Z")
+    before = cases.get_case(ledger.rt, "northwind", "exception", case["case_id"])
+    ledger.clock.set("2026-11-16T11:00:00Z")
+    # territory_exception is channel_ops's too: "Moving an item within a queue keeps its clock" (COP-1.3)
+    with pytest.raises(RuleViolation):
+        moves.reroute_exception(ledger.rt, CHANNEL, case["case_id"], "territory_exception", "wrong box")
+    with pytest.raises(RuleViolation):
+        moves.reroute_exception(ledger.rt, CHANNEL, case["case_id"], "not_a_category", "x")
+    with pytest.raises(Forbidden):  # only the exception's own queue moves it
+        moves.reroute_exception(ledger.rt, FINANCE, case["case_id"], "out_of_scope_service", "x")
+    assert cases.get_case(ledger.rt, "northwind", "exception", case["case_id"]) == before
+    moved = moves.reroute_exception(ledger.rt, CHANNEL, case["case_id"], "out_of_scope_service", "on-site work")
+    assert (moved["queue"], moved["category"], moved["opened_at"], moved["due_at"]) == (
+        "customer_success", "out_of_scope_service", "2026-11-16T11:00:00.000Z", "2026-11-16T19:00:00.000Z")
+    assert moved["entered_at"] == "2026-11-16T09:00:00.000Z"
+    assert (moved["escalation"]["remind_at"], moved["escalation"]["lead_at"], moved["escalation"]["head_at"]) == (
+        "2026-11-16T17:00:00.000Z", "2026-11-16T19:00:00.000Z", "2026-11-17T03:00:00.000Z")
+    assert moved["reroutes"][0]["previous_due_at"] == "2026-11-16T17:00:00.000Z"
+    assert [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "exception.rerouted"]
+    success = Principal("northwind", Role.CUSTOMER_SUCCESS, "key_cs")
+    with pytest.raises(Forbidden):  # channel ops no longer decides it
+        cases.decide_case(ledger.rt, CHANNEL, "exception", case["case_id"], "resolved", "done")
+    assert cases.decide_case(ledger.rt, success, "exception", case["case_id"], "resolved", "change order sent")
+
+
+def test_an_approval_is_never_rerouted_its_category_decides_its_approver():
+    ledger, dispute = _disputed()
+    case, _ = cases.get_case(ledger.rt, "northwind", "approval", dispute["approval_id"])
+    from revgov.domain import case_reroute
+    from revgov.domain import cases as case_rules
+
+    tenant, _ = tenants.load_tenant(ledger.rt, "northwind")
+    route = case_rules.route_for(tenant.policy, "contract_deviation")
+    with pytest.raises(RuleViolation):
+        case_reroute.reroute(case, FINANCE, route, "finance", "legal should look", "2026-11-10T09:00:00.000Z", None)

@@ -80,6 +80,8 @@ class Case(TypedDict):
     waiting: NotRequired[dict[str, Any]]  # while `waiting_on_partner`: since, asked_by, question (sla_pause.py)
     pauses: NotRequired[list[dict[str, Any]]]  # each wait on the partner, ended (SOP-1.3 / COP-1.3)
     paused_seconds: NotRequired[int]  # elapsed time spent waiting on the partner, off the SLA clock
+    entered_at: NotRequired[str]  # a rerouted exception: when it first entered a queue (case_reroute.py)
+    reroutes: NotRequired[list[dict[str, Any]]]  # each move to another queue, with the clock it left
 
 
 @dataclass(frozen=True)

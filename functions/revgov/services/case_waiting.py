@@ -5,6 +5,9 @@ The queue's question and the partner's reply are audited (`{kind}.waiting_on_par
 citing the routing rule and the policy's `exception_routing.sla_clock` rule) and published (`{kind}.waiting_on_partner`
 for n8n to tell the partner's contact, `{kind}.resumed` with the new due time). A partner key answers its own item
 only: another partner's item, or one that concerns no partner, is one that does not exist (404).
+
+An exception rerouted to another queue gets a new clock there and keeps its original entry time (SOP-1.3 / COP-1.3;
+`domain.case_reroute`), audited as `exception.rerouted` and published as `exception.rerouted`.
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
+from ..domain import case_reroute, sla_pause
 from ..domain import cases as case_rules
-from ..domain import sla_pause
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.calendar import BusinessCalendar
 from ..domain.cases import Case
-from ..domain.errors import Forbidden, NotFound
+from ..domain.errors import FieldError, Forbidden, NotFound, RuleViolation
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import case_repository, partner_repository
@@ -70,6 +73,32 @@ def partner_reply(rt: Runtime, who: Principal, kind: str, case_id: str, reply: s
     return partner_view(resumed)
 
 
+def reroute_exception(rt: Runtime, who: Principal, case_id: str, category: str, note: str) -> Case:
+    """A member of the exception's queue moves it to the queue the policy routes `category` to: a new clock there."""
+    case, version = case_repository.load(rt.store, who.tenant_id, "exception", case_id)
+    tenant, _ = load_tenant(rt, who.tenant_id)
+    routing = tenant.policy["exception_routing"]
+    if category not in routing["categories"]:
+        raise RuleViolation(f"no exception category {category} in this tenant's routing",
+                            errors=[FieldError("/category", "not a category of the policy's exception routing")])
+    country = _country(rt, who.tenant_id, case) if routing["categories"][category].get("sla_business_days") else None
+    route = case_rules.route_for(tenant.policy, category, country)
+    queue_role = case_rules.QUEUE_ROLES[case["queue"]].value
+    moved = cast(Case, case_reroute.reroute(case, who, route, queue_role, note, rt.clock.now_iso(),
+                                            routing.get("escalation")))  # fmt: skip
+    last = moved["reroutes"][-1]
+    changes = Changes(
+        puts=[case_repository.put(moved, version=version)],
+        audit=[_audit(who, tenant.policy, "rerouted", moved, dict(last))],
+        events=[DomainEvent("revgov.exceptions", "exception.rerouted",
+                            {"exception_id": case_id, "case_id": case_id, "from_queue": last["from_queue"],
+                             "queue": moved["queue"], "category": moved["category"], "due_at": moved["due_at"],
+                             "entered_at": moved["entered_at"]})],
+    )  # fmt: skip
+    rt.commit(who.tenant_id, changes)
+    return moved
+
+
 def partner_view(case: Mapping[str, Any]) -> dict[str, Any]:
     """What the partner reads of its item: its id, status, subject, due time, the open question and the earlier
     questions with its replies; never who on the staff asked, the reasons, context or requester."""
@@ -86,8 +115,15 @@ def _calendar(rt: Runtime, tenant_id: str, policy: dict[str, Any], case: Case) -
     """The partner's business-day calendar for a business-day SLA (CPA-1.3); None: an elapsed-hours SLA."""
     if case.get("sla_business_days") is None:
         return None
-    partner = partner_repository.record(rt.store, tenant_id, str(case["partner_id"])) or {}
-    return BusinessCalendar.from_policy(policy, partner.get("country"))
+    return BusinessCalendar.from_policy(policy, _country(rt, tenant_id, case))
+
+
+def _country(rt: Runtime, tenant_id: str, case: Case) -> str | None:
+    """The country of establishment of the case's partner, whose holidays its business days skip (CPA-1.3)."""
+    if not case.get("partner_id"):
+        return None
+    country: str | None = (partner_repository.record(rt.store, tenant_id, str(case["partner_id"])) or {}).get("country")
+    return country
 
 
 def _audit(who: Principal, policy: dict[str, Any], step: str, case: Case, inputs: dict[str, Any]) -> AuditEntry:

@@ -168,6 +168,24 @@ def _partner_reply_route(case: CaseKind) -> None:
         return case_waiting.partner_reply(call.runtime, call.who, kind, call.params[id_param], call.body["reply"])
 
 
+@operation(
+    "POST",
+    "/v1/exceptions/{exception_id}/reroute",
+    summary="A member of the exception's queue moves it to the queue the policy routes `category` to: a new SLA clock "
+    "for that queue, the original entry time kept (SOP-1.3 / COP-1.3); a move within the same queue keeps its clock",
+    roles=STAFF,
+    tag="exceptions",
+    id_params={"exception_id": "exc"},
+    body_schema="api/case-reroute.schema.json",
+    example={"category": "out_of_scope_service", "note": "on-site work the partner is not entitled to (SOP-5.3)"},
+    response_schema="api/responses/case.schema.json",
+)
+def reroute_exception(call: Call) -> dict[str, Any]:
+    moved = case_waiting.reroute_exception(call.runtime, call.who, call.params["exception_id"], call.body["category"],
+                                           call.body["note"])  # fmt: skip
+    return domain.view(moved)
+
+
 CASE_KINDS = (
     CaseKind(
         "approval",
