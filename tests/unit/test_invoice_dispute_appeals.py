@@ -206,3 +206,21 @@ def test_contoso_appeals_are_decided_within_15_business_days_by_finance_and_lega
     # Opened Mon 2026-12-14 09:00: 15 business days skip 25 and 26 Dec (CPA-1.3 list): 15,16,17,18,21,22,23,24,
     # 28,29,30,31 Dec, 1 Jan is a holiday, 4,5,6 Jan -> Wed 2027-01-06 09:00 (6 Jan is no holiday on the program list)
     assert routes[0].due("2026-12-14T09:00:00.000Z") == "2027-01-06T09:00:00.000Z"
+
+
+def test_no_late_payment_interest_on_the_amount_while_its_appeal_is_open():
+    # SOP-6.1: "late payment interest does not accrue on the disputed amount while the dispute is open"; rejected on
+    # appeal, the first decision (Thu 12 Nov) stands: the amount is owed from that day.
+    from datetime import date
+    from decimal import Decimal
+
+    from revgov.services.billing import overdue
+
+    ledger, dispute = _rejected()
+    ledger.clock.set("2026-11-13T09:00:00Z")
+    appeal = invoice_dispute_appeals.appeal_dispute(ledger.rt, PARTNER1, dispute["dispute_id"], REASON)["appeal"]
+    (span,) = overdue.disputed_spans(ledger.rt, "northwind", dispute["invoice_id"])
+    assert (span.amount, span.start, span.end) == (Decimal("1250.00"), date(2026, 11, 10), None)
+    cases.decide_case(ledger.rt, LEGAL, "approval", appeal["approval_ids"][1], "rejected", "PA-10.8 is plain")
+    (span,) = overdue.disputed_spans(ledger.rt, "northwind", dispute["invoice_id"])
+    assert span.end == date(2026, 11, 12)
