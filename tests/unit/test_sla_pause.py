@@ -199,3 +199,25 @@ def test_an_approval_is_never_rerouted_its_category_decides_its_approver():
     route = case_rules.route_for(tenant.policy, "contract_deviation")
     with pytest.raises(RuleViolation):
         case_reroute.reroute(case, FINANCE, route, "finance", "legal should look", "2026-11-10T09:00:00.000Z", None)
+
+
+def test_a_case_waiting_on_the_partner_is_no_breach_while_its_clock_stands_still():
+    # SOP-1.3: paused "while an item is in the status "waiting on partner"": due Wed 08:00, waiting since Tue 10:00,
+    # read on Thu: no breach; one that began to wait after its due time had passed was breached before it waited.
+    period = Period("2026-11", ("2026-11",))
+    base = {"kind": "approval", "status": "waiting_on_partner", "queue": "finance", "opened_at": "2026-11-10T08:00:00Z",
+            "due_at": "2026-11-11T08:00:00.000Z", "decision": None}
+    paused = {**base, "waiting": {"since": "2026-11-10T10:00:00.000Z"}}
+    late = {**base, "waiting": {"since": "2026-11-11T09:00:00.000Z"}}
+    assert workflow_metrics.figures([paused], period, "2026-11-12T08:00:00Z")["approval_sla_breaches"]["value"] == 0
+    assert workflow_metrics.figures([late], period, "2026-11-12T08:00:00Z")["approval_sla_breaches"]["value"] == 1
+
+
+def test_a_watchers_finding_does_not_wait_on_the_partner():
+    ledger = Ledger("2026-11-16T09:00:00Z")
+    tenant, _ = tenants.load_tenant(ledger.rt, "northwind")
+    case, changes = cases.open_case(ledger.rt, tenant.policy, kind="exception", category="territory_exception",
+                                    subject_kind="deal", subject_id="dl_1", requested_by="watcher", partner_id=P1)
+    ledger.rt.commit("northwind", changes)
+    with pytest.raises(Conflict):
+        case_waiting.ask_partner(ledger.rt, CHANNEL, "exception", case["case_id"], QUESTION)

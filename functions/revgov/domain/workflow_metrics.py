@@ -3,7 +3,8 @@ has the value of a baseline period beside it (the period before the tenant went 
 KPIs do. Pure: cases in, figures out (docs/observability.md, "Workflow metrics and their baselines").
 
 A case is counted in the period by the instant its figure is about: opened (opened counts), decided (decisions,
-approval rate, hours to decision), due (SLA breaches: due in the period and not decided by then).
+approval rate, hours to decision), due (SLA breaches: due in the period and not decided by then; a case waiting on
+the partner is breached only if its due time passed before it began to wait: its clock stands still).
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def figures(cases: Iterable[Mapping[str, Any]], period: Period, as_of: str) -> d
         decision = case.get("decision") or {}
         decided_at = decision.get("at")
         due = _instant(case.get("due_at"))
-        closed_late = due is not None and (decided_at is None or _instant(decided_at) > due)  # type: ignore[operator]
+        # waiting on the partner, the clock stands still at the instant it began (SOP-1.3 / COP-1.3)
+        end = _instant(decided_at) or _instant((case.get("waiting") or {}).get("since")) or now
+        closed_late = due is not None and end is not None and end > due
         breached = _in(period, case.get("due_at")) and closed_late and due is not None and now is not None and due < now
         if case.get("kind") == "approval":
             if _in(period, case.get("opened_at")):

@@ -22,7 +22,7 @@ from ..domain import equity_policy
 from ..domain.access import Principal
 from ..domain.cases import OPEN
 from ..domain.errors import FieldError, MalformedRequest
-from ..domain.sla_pause import clock_seconds
+from ..domain.sla_pause import WAITING, clock_seconds
 from ..domain.time import instant, iso
 from ..ports import Put
 from ..runtime import Runtime
@@ -35,7 +35,7 @@ DEFAULT_WINDOW_DAYS = 90
 # The cases read, in this order: decided approvals (approval rate, hours to decision, disputes upheld) and every
 # exception opened (exception rate).
 _CASE_STATUSES = (("approval", "approved"), ("approval", "rejected"), ("exception", "open"),
-                  ("exception", "resolved"), ("exception", "dismissed"))
+                  ("exception", WAITING), ("exception", "resolved"), ("exception", "dismissed"))
 
 
 def window(rt: Runtime, days: int) -> tuple[str, str]:
