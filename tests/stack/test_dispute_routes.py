@@ -99,5 +99,7 @@ def test_the_partner_answers_its_own_waiting_dispute_and_appeals_its_rejection(b
     assert upheld.status_code == 200, upheld.text
     resolution = upheld.json()["resolution"]
     assert upheld.json()["status"] == "upheld" and resolution["appeal"] is True
+    assert "key_" not in upheld.text  # PA-11.1: the teams that decided, never the distributor's key ids
+    assert {d["by"] for d in upheld.json()["appeal"]["decisions"]} == {"finance", "legal"}
     assert resolution["credited"] == "1250.00" and resolution["credit_note_line_id"]
     assert_problem(rival.get(f"/v1/invoice-disputes/{dispute_id}"), 404)

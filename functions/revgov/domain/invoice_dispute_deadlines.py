@@ -57,13 +57,14 @@ def appealable(dispute: Mapping[str, Any]) -> Decimal:
 
 
 def upheld_resolution(appeal: Mapping[str, Any], decisions: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """The dispute's resolution when its appeal is upheld: upheld as of the last approval, with every decider's
-    reason (SOP-6.3 "Every decision states the reason"); `credited` is filled by the credit-note path."""
+    """The dispute's resolution when its appeal is upheld: upheld as of the last approval (`by` its decider: one actor,
+    which a partner reads as its team; every decider is in `appeal.decisions`), with every decider's reason (SOP-6.3
+    "Every decision states the reason"); `credited` is filled by the credit-note path."""
     last = decisions[-1]
     return {
         "outcome": "upheld",
         "reason": "; ".join(f"{d['category']}: {d['note']}" for d in decisions),
-        "by": " and ".join(d["by"] for d in decisions),
+        "by": last["by"],
         "at": last["at"],
         "approval_id": last["approval_id"],
         "credit_note_line_id": None,
