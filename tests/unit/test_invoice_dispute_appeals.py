@@ -224,3 +224,24 @@ def test_no_late_payment_interest_on_the_amount_while_its_appeal_is_open():
     cases.decide_case(ledger.rt, LEGAL, "approval", appeal["approval_ids"][1], "rejected", "PA-10.8 is plain")
     (span,) = overdue.disputed_spans(ledger.rt, "northwind", dispute["invoice_id"])
     assert span.end == date(2026, 11, 12)
+
+
+def test_finance_acknowledges_a_dispute_once_and_an_acknowledgement_after_the_business_day_is_late():
+    # SOP-6.1: "(1) the dispute is logged as an invoice_dispute exception and acknowledged within 1 business day":
+    # filed Tue 10 Nov 08:00, Wed 11 Nov a holiday -> by Thu 12 Nov 08:00 (test_a_dispute_states_...)
+    ledger, dispute = _rejected()  # rejected Thu 12 Nov 08:00: no longer open
+    with pytest.raises(Conflict):
+        invoice_disputes.acknowledge_dispute(ledger.rt, FINANCE2, dispute["dispute_id"])
+    other = invoice_disputes.file_dispute(ledger.rt, PARTNER2, ledger.invoice(P2, "2026-10")["invoice_id"],
+                                          {"line_no": 1, "reason": "never ordered"})  # filed Thu 12 Nov 08:00
+    assert other["acknowledge_by"] == "2026-11-13T08:00:00.000Z"
+    with pytest.raises(Forbidden):
+        invoice_disputes.acknowledge_dispute(ledger.rt, PARTNER2, other["dispute_id"])
+    with pytest.raises(NotFound):
+        invoice_disputes.acknowledge_dispute(ledger.rt, FINANCE, "ivd_01JBNW0000000000000000000Z")
+    ledger.clock.set("2026-11-13T08:00:01Z")
+    done = invoice_disputes.acknowledge_dispute(ledger.rt, FINANCE, other["dispute_id"])
+    assert done["acknowledged"] == {"by": "finance:key_fin", "at": "2026-11-13T08:00:01.000Z", "late": True}
+    with pytest.raises(Conflict):  # once
+        invoice_disputes.acknowledge_dispute(ledger.rt, FINANCE, other["dispute_id"])
+    assert _records(ledger, "invoice_dispute.acknowledged")

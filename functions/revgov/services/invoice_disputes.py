@@ -15,11 +15,11 @@ from typing import Any
 
 from ..domain import billing as core
 from ..domain import sla_pause
-from ..domain.access import Principal
+from ..domain.access import Principal, Role
 from ..domain.billing import BillingPolicy
 from ..domain.calendar import BusinessCalendar
 from ..domain.credit_reservations import counted
-from ..domain.errors import Conflict, NotFound, RuleViolation
+from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from ..domain.invoice_dispute_deadlines import deadlines
 from ..domain.money import format_money, parse_money
 from ..domain.tenants import Tenant
@@ -116,6 +116,33 @@ def _new_dispute(rt: Runtime, who: Principal, tenant: Tenant, book: BillingPolic
         **book.disputes.as_dict(),
         "resolution": None,
     }
+
+
+def acknowledge_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[str, Any]:
+    """Finance acknowledges an open dispute, once (SOP-6.1 / COP-6.1: "acknowledged within 1 business day"): the time
+    is kept with `late` (after `acknowledge_by`, as moved by any wait on the partner), audited and published."""
+    if who.role is not Role.FINANCE:
+        raise Forbidden("finance acknowledges an invoice dispute (SOP-6.1 / COP-6.1)")
+    stored = rt.store.get(who.tenant_id, DISPUTES, dispute_id)
+    if stored is None:
+        raise NotFound(f"no invoice dispute {dispute_id}")
+    dispute = stored.data
+    if dispute["status"] != "open" or dispute.get("acknowledged"):
+        state = "acknowledged" if dispute["status"] == "open" else dispute["status"]
+        raise Conflict(f"invoice dispute {dispute_id} is already {state}",
+                       extra={"current_status": dispute["status"], "acknowledged": dispute.get("acknowledged")})
+    now = rt.clock.now_iso()
+    due = get_dispute(rt, who, dispute_id).get("acknowledge_by")
+    acknowledged = {"by": who.actor, "at": now, "late": bool(due) and instant(now) > instant(str(due))}
+    updated = {**dispute, "acknowledged": acknowledged}
+    tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+    book = BillingPolicy.from_policy(tenant.policy)
+    inputs = {"acknowledged_at": now, "acknowledge_by": due, "late": acknowledged["late"]}
+    entry = approval_requests.cited(who, "invoice_dispute.acknowledged", dispute_id, "open", inputs=inputs,
+                                    tenant=tenant, rules=[book.disputes])  # fmt: skip
+    event = DomainEvent(SOURCE, "invoice_dispute.acknowledged", {**_event(updated), "late": acknowledged["late"]})
+    rt.commit(who.tenant_id, Changes(puts=[dispute_put(updated, stored.version)], audit=[entry], events=[event]))
+    return get_dispute(rt, who, dispute_id)
 
 
 def rules(tenant: Tenant) -> dict[str, Any]:

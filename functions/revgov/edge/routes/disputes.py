@@ -1,12 +1,13 @@
-"""Invoice-dispute appeals (SOP-6.3 / COP-6.3): the partner appeals the rejection of its own dispute; the finance and
-legal queues decide it jointly through /v1/approvals. (Filing and reading a dispute: routes/billing.py.)"""
+"""Invoice-dispute acknowledgement (SOP-6.1 / COP-6.1) and appeals (SOP-6.3 / COP-6.3): finance acknowledges a filed
+dispute; the partner appeals the rejection of its own dispute, which the finance and legal queues decide jointly
+through /v1/approvals. (Filing and reading a dispute: routes/billing.py.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ...domain.access import Role
-from ...services import invoice_dispute_appeals
+from ...services import invoice_dispute_appeals, invoice_disputes
 from ..http import Call
 from ..registry import operation
 
@@ -26,3 +27,17 @@ from ..registry import operation
 )
 def appeal_invoice_dispute(call: Call) -> dict[str, Any]:
     return invoice_dispute_appeals.appeal_dispute(call.runtime, call.who, call.params["invoice_dispute_id"], call.body)
+
+
+@operation(
+    "POST",
+    "/v1/invoice-disputes/{invoice_dispute_id}/acknowledge",
+    summary="Finance acknowledges an open invoice dispute, once (SOP-6.1 / COP-6.1 'acknowledged within 1 business "
+    "day'): kept with `late` when after `acknowledge_by`",
+    roles=frozenset({Role.FINANCE}),
+    tag="billing",
+    id_params={"invoice_dispute_id": "ivd"},
+    response_schema="api/responses/invoice-dispute.schema.json",
+)
+def acknowledge_invoice_dispute(call: Call) -> dict[str, Any]:
+    return invoice_disputes.acknowledge_dispute(call.runtime, call.who, call.params["invoice_dispute_id"])
