@@ -8,36 +8,18 @@ The sample shipment (4 x NW-SW-24P = 5,000.00, below SOP-2.5's USD 10,000.00 app
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from billing_support import billing_tenant_in, sample, webhook_body
-from support import ROOT, Api, assert_problem
+from billing_support import billing_tenant_in, issued_october
+from support import Api, assert_problem
 
 pytestmark = pytest.mark.stack
-
-PARTNERS = json.loads((ROOT / "tests/scenarios/billing/erp-samples.json").read_text())["partners"]
-
 
 @pytest.fixture
 def billing_tenant(api, operator, stack):
     yield from billing_tenant_in(api, operator, stack)
-
-
-def _issued(tenant: Any, api: Api) -> tuple[str, Api, Api]:
-    tenant.add_partners(PARTNERS)
-    tenant.wait_for([tenant.send(webhook_body(sample("shipment.confirmed")))["event_id"]])
-    (october,) = [i for i in tenant.invoices() if i["period"] == "2026-10"]
-    issued = tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize")
-    assert issued.status_code == 200, issued.text
-    keys = []
-    for partner in PARTNERS:
-        minted = tenant.admin.post("/v1/keys", {"role": "partner", "partner_id": partner["partner_id"], "label": "p"})
-        assert minted.status_code == 201, minted.text
-        keys.append(api.as_key(minted.json()["key"]))
-    return october["invoice_id"], keys[0], keys[1]
 
 
 def _key(tenant: Any, api: Api, role: str) -> Api:
@@ -48,7 +30,8 @@ def _key(tenant: Any, api: Api, role: str) -> Api:
 
 def test_the_partner_answers_its_own_waiting_dispute_and_appeals_its_rejection(billing_tenant, api) -> None:
     tenant = billing_tenant
-    invoice_id, own, rival = _issued(tenant, api)
+    october, own, rival = issued_october(tenant, api)
+    invoice_id = october["invoice_id"]
     filed = own.post(f"/v1/invoices/{invoice_id}/disputes", {"line_no": 1, "amount": "1250.00", "reason": "4 not 5"})
     assert filed.status_code == 201, filed.text
     dispute = filed.json()
