@@ -14,6 +14,7 @@ appeal is decided by the head of Finance together with Legal within 15 business 
 from __future__ import annotations
 
 import pytest
+from test_invoice_disputes import FINANCE, FINANCE2, P1, P2, PARTNER1, PARTNER2  # the sample's partners and keys
 
 from memory_store import Ledger
 from revgov.domain import cases as case_rules
@@ -21,12 +22,6 @@ from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from revgov.services import cases, credit_notes, invoice_dispute_appeals, invoice_disputes, tenants
 
-P1 = "ptr_01JBNWPARTNER0000000000001"
-P2 = "ptr_01JBNWPARTNER0000000000002"
-PARTNER1 = Principal("northwind", Role.PARTNER, "key_p1", P1)
-PARTNER2 = Principal("northwind", Role.PARTNER, "key_p2", P2)
-FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
-FINANCE2 = Principal("northwind", Role.FINANCE, "key_fin2")
 FINANCE3 = Principal("northwind", Role.FINANCE, "key_fin3")
 LEGAL = Principal("northwind", Role.LEGAL, "key_legal")
 REASON = {"reason": "delivery note DN-1182 shows 4 switches shipped, 5 billed"}
