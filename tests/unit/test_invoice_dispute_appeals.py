@@ -103,6 +103,10 @@ def test_the_partner_appeals_its_rejected_dispute_and_finance_and_legal_decide_i
     assert upheld["resolution"]["credit_note_line_id"] == note["line_id"]
     (record,) = _records(ledger, "invoice_dispute.appeal_upheld")
     assert "SOP-6.3" in record["clauses"] and "SOP-6.1" in record["clauses"]
+    # SOP-6.3: "Every decision states the reason, the amounts before and after"
+    assert (record["inputs"]["line_amount"], record["inputs"]["disputed"], record["inputs"]["credited"]) == (
+        "6250.00", "1250.00", "1250.00")
+    assert record["inputs"]["note"] == "PA-10.8 read as the partner says"
     told = [(e["detail_type"], e["detail"]["appeal_status"]) for e in ledger.rt.publisher.published
             if e["detail_type"].startswith("invoice_dispute.appeal")]  # fmt: skip
     assert told == [("invoice_dispute.appealed", "open"), ("invoice_dispute.appeal_decided", "upheld")]

@@ -109,7 +109,10 @@ def apply_appeal_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> 
         concluded = {**concluded, "status": appeal["appealed_resolution"]["outcome"]}
     changes.puts.insert(0, invoice_disputes.dispute_put(concluded, stored.version))
     step = "appeal_decided" if appeal["status"] == joint.OPEN else f"appeal_{appeal['status']}"
-    inputs = {**decided, "credited": (concluded.get("resolution") or {}).get("credited")}
+    # SOP-6.3: "Every decision states the reason, the amounts before and after, and the rule ids and clause references"
+    inputs = {**decided, "line_amount": dispute["line_amount"], "disputed": appeal["amount"],
+              "credited": (concluded.get("resolution") or {}).get("credited") if appeal["status"] == joint.UPHELD
+              else "0.00"}  # fmt: skip
     changes.audit.append(_audit(who, tenant, policy, step, concluded, inputs))
     if appeal["status"] != joint.OPEN:
         changes.events.append(DomainEvent(invoice_disputes.SOURCE, "invoice_dispute.appeal_decided",
