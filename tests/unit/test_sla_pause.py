@@ -221,3 +221,27 @@ def test_a_watchers_finding_does_not_wait_on_the_partner():
     ledger.rt.commit("northwind", changes)
     with pytest.raises(Conflict):
         case_waiting.ask_partner(ledger.rt, CHANNEL, "exception", case["case_id"], QUESTION)
+
+
+def test_contoso_counts_the_wait_on_the_partners_own_business_days():
+    # CPA-1.3: business days exclude "public holidays ... for the Partner's country of establishment" (AT: 8 Dec).
+    # COP-6.3: the appeal "within 15 business days": opened Fri 2026-12-04 09:00 -> 7, (8), 9..11, 14..18, 21..24,
+    # (25, 26), 28, 29 Dec -> Tue 2026-12-29 09:00. Asked Fri 14:00, answered Wed 9 Dec 10:00: Friday 10 h, Monday 24 h,
+    # (Tuesday a holiday), Wednesday 10 h = 44 business hours -> 29 Dec 09:00 + 15 h + 24 h + 5 h = Thu 31 Dec 05:00.
+    from revgov.ports import Changes, Put
+
+    ledger = Ledger("2026-12-04T09:00:00Z", tenant="contoso")
+    partner = {"partner_id": "ptr_AT", "status": "active", "tier": "authorized", "country": "AT"}
+    ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", "ptr_AT", partner)]))
+    tenant, _ = tenants.load_tenant(ledger.rt, "contoso")
+    at_partner = Principal("contoso", Role.PARTNER, "key_at", "ptr_AT")
+    case, changes = cases.open_case(ledger.rt, tenant.policy, kind="approval", category="invoice_dispute_appeal_finance",
+                                    subject_kind="invoice_dispute_appeal", subject_id="ivd_X", requested_by=at_partner,
+                                    partner_id="ptr_AT", country="AT")  # fmt: skip
+    ledger.rt.commit("contoso", changes)
+    assert case["due_at"] == "2026-12-29T09:00:00.000Z"
+    ledger.clock.set("2026-12-04T14:00:00Z")
+    case_waiting.ask_partner(ledger.rt, Principal("contoso", Role.FINANCE, "key_cf"), "approval", case["case_id"], "?")
+    ledger.clock.set("2026-12-09T10:00:00Z")
+    answered = case_waiting.partner_reply(ledger.rt, at_partner, "approval", case["case_id"], "the POD")
+    assert answered["due_at"] == "2026-12-31T05:00:00.000Z"
