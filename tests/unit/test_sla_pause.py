@@ -235,9 +235,10 @@ def test_contoso_counts_the_wait_on_the_partners_own_business_days():
     ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", "ptr_AT", partner)]))
     tenant, _ = tenants.load_tenant(ledger.rt, "contoso")
     at_partner = Principal("contoso", Role.PARTNER, "key_at", "ptr_AT")
-    case, changes = cases.open_case(ledger.rt, tenant.policy, kind="approval", category="invoice_dispute_appeal_finance",
-                                    subject_kind="invoice_dispute_appeal", subject_id="ivd_X", requested_by=at_partner,
-                                    partner_id="ptr_AT", country="AT")  # fmt: skip
+    case, changes = cases.open_case(ledger.rt, tenant.policy, kind="approval",
+                                    category="invoice_dispute_appeal_finance", subject_kind="invoice_dispute_appeal",
+                                    subject_id="ivd_X", requested_by=at_partner, partner_id="ptr_AT",
+                                    country="AT")  # fmt: skip
     ledger.rt.commit("contoso", changes)
     assert case["due_at"] == "2026-12-29T09:00:00.000Z"
     ledger.clock.set("2026-12-04T14:00:00Z")
