@@ -43,3 +43,26 @@ def test_sop_6_3_one_admin_holding_the_finance_and_the_legal_key_cannot_uphold_a
     cases.decide_case(ledger.rt, other, "approval", queues["legal"], "approved", "PA-7.9 evidence suffices")
     upheld = rebates.get_dispute(ledger.rt, FINANCE, dispute["dispute_id"])[0]
     assert (upheld["status"], upheld["appeal"]["status"]) == ("accepted", "upheld")
+
+
+@pytest.mark.xfail(strict=True, reason="redteam2: invoice-dispute appeals (services/invoice_dispute_appeals.py, the "
+                   "disputes engineer's) compare the deciding key's holders with the earlier deciders' key ids only "
+                   "(`held & keys`), not with their holders: an admin that mints a finance and a legal key after the "
+                   "appeal upholds it alone. Fix: `_not_an_earlier_decider` uses key_lineage.same_person(rt, tenant, "
+                   "(who.key_id, since), (earlier_key, since)) for each earlier decider, as services/rebates/appeals "
+                   "now does")
+def test_sop_6_3_one_admin_holding_the_finance_and_the_legal_key_cannot_uphold_an_invoice_dispute_appeal_alone():
+    from test_invoice_dispute_appeals import REASON, _rejected
+    from test_invoice_disputes import PARTNER1
+
+    from revgov.services import invoice_dispute_appeals, invoice_disputes
+
+    ledger, dispute = _rejected()  # rejected Thursday 2026-11-12 08:00 by FINANCE
+    ledger.clock.set("2026-11-13T09:00:00Z")
+    appeal = invoice_dispute_appeals.appeal_dispute(ledger.rt, PARTNER1, dispute["dispute_id"], REASON)["appeal"]
+    ledger.clock.set("2026-11-13T10:00:00Z")
+    finance, legal = _minted(ledger, Role.FINANCE), _minted(ledger, Role.LEGAL)  # both by ADMIN, after the appeal
+    cases.decide_case(ledger.rt, finance, "approval", appeal["approval_ids"][0], "approved", "signed for 4")
+    with pytest.raises(Forbidden):
+        cases.decide_case(ledger.rt, legal, "approval", appeal["approval_ids"][1], "approved", "agreed")
+    assert invoice_disputes.get_dispute(ledger.rt, PARTNER1, dispute["dispute_id"])["status"] == "appealed"
