@@ -45,12 +45,6 @@ def test_sop_6_3_one_admin_holding_the_finance_and_the_legal_key_cannot_uphold_a
     assert (upheld["status"], upheld["appeal"]["status"]) == ("accepted", "upheld")
 
 
-@pytest.mark.xfail(strict=True, reason="redteam2: invoice-dispute appeals (services/invoice_dispute_appeals.py, the "
-                   "disputes engineer's) compare the deciding key's holders with the earlier deciders' key ids only "
-                   "(`held & keys`), not with their holders: an admin that mints a finance and a legal key after the "
-                   "appeal upholds it alone. Fix: `_not_an_earlier_decider` uses key_lineage.same_person(rt, tenant, "
-                   "(who.key_id, since), (earlier_key, since)) for each earlier decider, as services/rebates/appeals "
-                   "now does")
 def test_sop_6_3_one_admin_holding_the_finance_and_the_legal_key_cannot_uphold_an_invoice_dispute_appeal_alone():
     from test_invoice_dispute_appeals import REASON, _rejected
     from test_invoice_disputes import PARTNER1

@@ -138,13 +138,15 @@ def _visible(rt: Runtime, who: Principal, dispute_id: str) -> Stored:
 def _not_an_earlier_decider(rt: Runtime, who: Principal, dispute: dict[str, Any], case: dict[str, Any]) -> None:
     """SOP-4.3 / COP-4.3: "Where two approvals are required, two different people give them"; whoever rejected the
     dispute does not decide its appeal either (the appeal reviews that decision). People are their keys, and a key
-    one of them minted since the decision is still theirs (services/key_lineage.py)."""
+    either of them minted since is still theirs: the deciding key and each earlier decider's key are compared by their
+    holders (services/key_lineage.py): an admin minting a finance and a legal key after the appeal is one person."""
     appeal = dispute.get("appeal") or {}
     appealed = appeal.get("appealed_resolution") or {}
-    earlier = {appealed.get("by"), *(d["by"] for d in appeal.get("decisions", []))} - {None}
-    keys = {str(actor).partition(":")[2] for actor in earlier}
-    held = key_lineage.holders(rt, who.tenant_id, who.key_id, since=str(appealed.get("at") or appeal["filed_at"]))
-    if who.key_id in keys or held & keys:
+    filed = str(appeal["filed_at"])
+    earlier = [(str(d["by"]).partition(":")[2], filed) for d in appeal.get("decisions", [])]
+    if appealed.get("by"):
+        earlier.append((str(appealed["by"]).partition(":")[2], str(appealed.get("at") or filed)))
+    if any(key_lineage.same_person(rt, who.tenant_id, (who.key_id, since), (key, since)) for key, since in earlier):
         rule = {"rule_id": case["reasons"][0]["rule_id"], "clause": case["reasons"][0]["clause"]}
         raise Forbidden("whoever decided the dispute or part of its appeal may not decide the appeal (SOP-4.3)",
                         extra={"refusal": SELF_DECISION, **rule})  # fmt: skip
