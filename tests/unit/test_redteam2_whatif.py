@@ -58,11 +58,6 @@ def test_a_usage_whatif_under_a_draft_with_unordered_bands_is_a_422_naming_the_r
     assert "band bounds must increase" in refused.value.detail
 
 
-@pytest.mark.xfail(strict=True, reason="redteam2: a policy draft whose usage rate bands do not increase is `valid` "
-                   "(schema and clauses only), so it can be proposed, approved and activated, and billing then cannot "
-                   "rate that metric (RateTable.from_policy raises). Fix (services/policy_drafts/validation.py, not "
-                   "redteam2's): problems_of also builds BillingPolicy.from_policy(document) / each RateTable and "
-                   "reports a ValueError as a FieldError under /policy/billing/usage_rates")
 def test_a_draft_that_billing_cannot_use_is_not_valid():
     ledger = _billed(_events())
     draft = policy_drafts.create_draft(ledger.rt, CHANNEL_OPS, {"reason": "unordered bands"})
