@@ -124,3 +124,35 @@ def test_an_invoice_sla_breach_counts_in_the_invoice_timeliness_kpi_of_its_month
     cycle = _kpis(ledger, "2026-10")["invoice_cycle_time"]
     assert cycle["sla_breaches"] == 1
     assert _kpis(ledger, "2026-09")["invoice_cycle_time"]["sla_breaches"] == 0
+
+
+def test_an_invoice_dispute_is_a_policy_exception_of_the_month_it_is_filed():
+    # Seed: "Compliance posture | Policy exceptions per 100 transactions | Measures governance discipline". SOP-4.1's
+    # exception routing matrix lists "invoice_dispute | finance | 24" and "rebate_dispute | finance | 40" as exception
+    # categories, and SOP-6.1 (1): "the dispute is logged as an invoice_dispute exception". By hand, Q4: 1 shipment
+    # billed (1 transaction), 1 dispute filed in November = 1 exception, 100.00 per 100 transactions.
+    from revgov.services import invoice_disputes
+
+    ledger = Ledger("2026-10-05T10:00:00Z")
+    october = _ship_two_switches_in_october(ledger)
+    ledger.clock.set("2026-11-10T08:00:00Z")
+    partner = Principal("northwind", Role.PARTNER, "key_p1", P1)
+    invoice_disputes.file_dispute(ledger.rt, partner, october["invoice_id"],
+                                  {"line_no": 1, "amount": "1250.00", "reason": "1 shipped, 2 billed"})  # fmt: skip
+    _fold_published(ledger)
+    quarter = _kpis(ledger, "2026-Q4")["policy_exceptions_per_100_transactions"]
+    assert (quarter["exceptions"], quarter["transactions"], quarter["per_100_transactions"]) == (1, 1, "100.00")
+    assert _kpis(ledger, "2026-11")["policy_exceptions_per_100_transactions"]["exceptions"] == 1
+    assert _kpis(ledger, "2026-10")["policy_exceptions_per_100_transactions"]["exceptions"] == 0
+
+
+def test_the_kpi_rule_delivers_filed_disputes_to_the_kpi_handler():
+    # The dispute's approval opening reaches `update_kpis` through the kpi-rollups rule (events/rules.json).
+    import json
+
+    from revgov.adapters.sqlite_bus import matches
+    from support import ROOT
+
+    rules = {r["name"]: r for r in json.loads((ROOT / "events" / "rules.json").read_text())["rules"]}
+    assert rules["kpi-rollups"]["handler"] == "update_kpis"
+    assert matches(rules["kpi-rollups"]["pattern"], {"source": "revgov.approvals", "detail-type": "approval.opened"})

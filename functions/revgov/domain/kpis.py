@@ -419,7 +419,8 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
   divided by the net invoiced revenue of the period (also given per 1,000 of revenue); beside it the service leakage
   of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period and the support hours they name.
 - **Policy exceptions per 100 transactions**: exceptions opened in the period (any category, by billing,
-  agents or people, and each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category)
+  agents or people, each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category, and each
+  invoice or rebate dispute filed: SOP-4.1 / COP-4.1 exception categories)
   × 100 / transactions, where transactions = quotes checked + ERP events billed.
 - **Override rate**: quotes checked in the period that needed an approval to go ahead / quotes checked.
 - **Approval rate**: pricing approvals decided in the period that were approved / pricing approvals decided.

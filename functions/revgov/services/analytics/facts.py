@@ -347,6 +347,21 @@ def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _C
     return _Count(f"exception#{detail['case_id']}", month, case.get("partner_id"), delta)
 
 
+# SOP-4.1 / COP-4.1 list invoice and rebate disputes as exception categories (SOP-6.1: "the dispute is logged as an
+# invoice_dispute exception"); they are filed as approvals, so their approval's opening is the exception opened.
+DISPUTE_SUBJECTS = frozenset({"invoice_dispute", "rebate_dispute"})
+
+
+def _approval_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Count | str:
+    """A dispute filed is a policy exception of its month; other approvals are not (a quote's are counted with the
+    quote check, one per category)."""
+    if (detail.get("subject") or {}).get("kind") not in DISPUTE_SUBJECTS:
+        return "not an exception category"
+    month = _month_of_instant(detail["occurred_at"])
+    return _Count(f"exception#{detail['case_id']}", month, _case_partner(rt, tenant_id, detail["case_id"]),
+                  Delta(exceptions=1))
+
+
 def _support_logged(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Count:
     data = detail.get("data") or {}
     minutes = int((Decimal(str(data["hours"])) * 60).to_integral_value())
@@ -379,6 +394,7 @@ FACTS: dict[str, Callable[[Runtime, str, dict[str, Any]], str]] = {
 COUNTED: dict[str, Callable[[Runtime, str, dict[str, Any]], _Count | str]] = {
     "revgov.pricing:quote.checked": _quote_checked,
     "revgov.approvals:approval.decided": _approval_decided,
+    "revgov.approvals:approval.opened": _approval_opened,
     "revgov.exceptions:exception.opened": _exception_opened,
     "revgov.erp:support.logged": _support_logged,
 }
