@@ -403,9 +403,9 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
   note against a line that carried a cost also in the margin base, with the cost of the units it takes back). Lines
   without a cost of goods (milestones, support overage) count in revenue only. A credit note paying a rebate
   (reason `rebate_settlement`) is not revenue (PA-1.2 / CPA-1.2) and is not deducted twice. A partner counts in
-  the tier it held when its line was first counted. Rebates and commissions are those of the program periods the period holds
-  whole (its months; a quarter also its quarter): the amounts settled for a settled period, the accruals for an
-  open one (`rebates.periods` says which); a tier's are those of the partners counted in it.
+  the tier it held when its line was first counted. Rebates and commissions are those of the program periods the
+  period holds whole (its months; a quarter also its quarter): the amounts settled for a settled period, the
+  accruals for an open one (`rebates.periods` says which); a tier's are those of the partners counted in it.
 - **Invoice cycle time**: for each shipment, subscription activation or accepted milestone, the hours from when
   it occurred (ERP time, no later than the end of the day the fact is dated: SOP-2.1's clock) to the posting of
   its first invoice line, counted in the month of posting; p50 and p90
