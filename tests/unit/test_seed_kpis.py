@@ -49,11 +49,16 @@ def _ship_two_switches_in_october(ledger: Ledger) -> dict[str, Any]:
     return october
 
 
+def _against_line_1(ledger: Ledger, invoice: dict[str, Any], kind: str, day: str, **data: Any) -> None:
+    """An ERP credit note or return against line 1 of `invoice`, occurred at 16:00 on `day`, billed an hour later."""
+    ledger.clock.set(f"{day}T17:00:00Z")
+    body = {"partner_id": P1, "invoice_id": invoice["invoice_id"], "line_no": 1, **data}
+    assert ledger.bill(kind, body, occurred_at=f"{day}T16:00:00Z")["status"] == "processed"
+
+
 def _credit(ledger: Ledger, invoice: dict[str, Any], reason: str, amount: str) -> None:
-    ledger.clock.set("2026-11-05T17:00:00Z")
-    data = {"partner_id": P1, "credit_note_ref": f"CN-SEED-{reason}", "invoice_id": invoice["invoice_id"],
-            "line_no": 1, "reason": reason, "amount": amount, "issued_on": "2026-11-05"}  # fmt: skip
-    assert ledger.bill("credit_note.issued", data, occurred_at="2026-11-05T16:00:00Z")["status"] == "processed"
+    _against_line_1(ledger, invoice, "credit_note.issued", "2026-11-05", credit_note_ref=f"CN-SEED-{reason}",
+                    reason=reason, amount=amount, issued_on="2026-11-05")  # fmt: skip
 
 
 def _kpis(ledger: Ledger, period: str, **scope: str) -> dict[str, Any]:
@@ -101,10 +106,8 @@ def test_a_return_takes_its_units_cost_back_with_its_revenue():
     # 1 of 2 switches returned leaves Q4 revenue 1,250.00, cost 900.00, net margin 350.00 = 28.00 %.
     ledger = Ledger("2026-10-05T10:00:00Z")
     october = _ship_two_switches_in_october(ledger)
-    ledger.clock.set("2026-11-03T17:00:00Z")
-    data = {"partner_id": P1, "rma_ref": "RMA-SEED-1", "invoice_id": october["invoice_id"], "line_no": 1,
-            "quantity": 1, "returned_on": "2026-11-03"}  # fmt: skip
-    assert ledger.bill("return.received", data, occurred_at="2026-11-03T16:00:00Z")["status"] == "processed"
+    _against_line_1(ledger, october, "return.received", "2026-11-03", rma_ref="RMA-SEED-1", quantity=1,
+                    returned_on="2026-11-03")  # fmt: skip
     _fold_published(ledger)
     quarter = _kpis(ledger, "2026-Q4")["net_realized_margin"]
     assert (quarter["revenue"], quarter["margin_base_revenue"], quarter["cost"]) == ("1250.00", "1250.00", "900.00")
@@ -156,3 +159,66 @@ def test_the_kpi_rule_delivers_filed_disputes_to_the_kpi_handler():
     rules = {r["name"]: r for r in json.loads((ROOT / "events" / "rules.json").read_text())["rules"]}
     assert rules["kpi-rollups"]["handler"] == "update_kpis"
     assert matches(rules["kpi-rollups"]["pattern"], {"source": "revgov.approvals", "detail-type": "approval.opened"})
+
+
+def _agreement(partner_id: str, tier: str, status: str, started: str, year_end: str, renewals: list[str],
+               notice_for: str | None) -> dict[str, Any]:
+    notice = None if notice_for is None else {
+        "party": "partner", "given_at": "2026-09-01T10:00:00.000Z", "effective_at": notice_for}
+    return {"partner_id": partner_id, "legal_name": partner_id, "partner_type": "reseller", "status": status,
+            "tier": tier, "activated_at": f"{started}T00:00:00.000Z",
+            "term": {"started_on": started, "year_end": year_end, "renewals": renewals, "renewal_due_for": None,
+                     "non_renewal": notice}}  # fmt: skip
+
+
+def test_renewal_probability_is_the_observed_rate_and_zero_under_a_notice():
+    # Seed: "Partner health | Threshold attainment and renewal probability | Highlights future revenue concentration
+    # risk". PA-13.1: the Agreement "renews automatically for successive Program Years unless either party gives
+    # notice of non-renewal at least 60 days before the end of the current Program Year".
+    # By hand, on 2026-11-15: A (platinum) renewed at 2024-12-31 and 2025-12-31, no notice; B (registered) renewed at
+    # 2025-12-31, notice for 2026-12-31; C ended at 2025-12-31 by a notice after renewing at 2024-12-31. Year ends
+    # passed: 4 renewed, 1 ended -> rate 80.00 %. For 2026-12-31: A 0.8, B 0 -> 40.00 %; platinum alone 80.00 %;
+    # the passed year end 2025-12-31 (period 2025-Q4): A and B renewed, C ended -> 66.67 % observed.
+    from memory_store import memory_runtime
+    from revgov.ports import Changes
+    from revgov.services import partner_repository
+
+    rt, _ = memory_runtime("2026-11-15T12:00:00Z")
+    a, b, c = ("ptr_01JBNWPARTNER00000000000A", "ptr_01JBNWPARTNER00000000000B", "ptr_01JBNWPARTNER00000000000C")
+    records = [
+        _agreement(a, "platinum", "active", "2024-03-01", "2026-12-31", ["2024-12-31", "2025-12-31"], None),
+        _agreement(b, "registered", "active", "2025-02-01", "2026-12-31", ["2025-12-31"], "2026-12-31"),
+        _agreement(c, "gold", "terminated", "2024-05-01", "2025-12-31", ["2024-12-31"], "2025-12-31"),
+    ]
+    rt.store.commit("northwind", Changes(puts=[partner_repository.put(r, version=None) for r in records]))
+
+    def renewal(period: str, **scope: str) -> dict[str, Any]:
+        return analytics.kpis(rt, FINANCE, period, partner_id=scope.get("partner_id"),
+                              tier=scope.get("tier"))["renewal_probability"]  # fmt: skip
+
+    coming = renewal("2026-Q4")
+    assert (coming["year_end"], coming["source"], coming["clause"]) == ("2026-12-31", "forecast", "PA-13.1")
+    assert coming["history"] == {"year_ends": 5, "renewed": 4, "ended": 1}
+    assert coming["renewal_rate_percent"] == "80.00"
+    assert (coming["agreements"], coming["notice_given"], coming["renewal_probability_percent"]) == (2, 1, "40.00")
+    assert renewal("2026-11", tier="platinum")["renewal_probability_percent"] == "80.00"
+    assert renewal("2026-Q4", partner_id=b)["renewal_probability_percent"] == "0.00"
+    passed = renewal("2025-Q4")
+    assert (passed["source"], passed["renewed"], passed["ended"]) == ("observed", 2, 1)
+    assert passed["renewal_probability_percent"] == "66.67"
+    partner_key = Principal("northwind", Role.PARTNER, "key_a", a)
+    assert "withheld" in analytics.kpis(rt, partner_key, "2026-Q4", partner_id=None, tier=None)["renewal_probability"]
+
+
+def test_renewal_probability_is_null_without_any_year_end_to_learn_from():
+    # No Program Year end has passed for any partner: no base rate, so no probability is guessed (docs/kpis.md).
+    from memory_store import memory_runtime
+    from revgov.ports import Changes
+    from revgov.services import partner_repository
+
+    rt, _ = memory_runtime("2026-11-15T12:00:00Z")
+    first = _agreement("ptr_01JBNWPARTNER00000000000D", "gold", "active", "2026-03-01", "2026-12-31", [], None)
+    rt.store.commit("northwind", Changes(puts=[partner_repository.put(first, version=None)]))
+    coming = analytics.kpis(rt, FINANCE, "2026-12", partner_id=None, tier=None)["renewal_probability"]
+    assert (coming["agreements"], coming["renewal_rate_percent"], coming["renewal_probability_percent"]) == (
+        1, None, None)

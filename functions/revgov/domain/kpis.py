@@ -415,6 +415,9 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
 - **Threshold attainment per program**: for each threshold (each level of a rebate program with volume
   thresholds, and each tier's annual commitment prorated to the period), the share of the partners it applies to
   whose invoiced revenue in the period reached it, and their median attainment (revenue / threshold).
+- **Renewal probability** (staff): for the Program Year end of the period (PA-13.1 / CPA-13.1), once passed the
+  share of agreements that renewed, else the mean over running agreements of 0 (a notice of non-renewal on file) or
+  the tenant's observed renewal rate over every year end passed (`null` without one).
 - **Support hours per revenue dollar**: hours logged through `support.logged` events performed in the period,
   divided by the net invoiced revenue of the period (also given per 1,000 of revenue); beside it the service leakage
   of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period and the support hours they name.
@@ -450,6 +453,7 @@ BASELINE_SECTIONS = (
     "net_realized_margin",
     "invoice_cycle_time",
     "threshold_attainment",
+    "renewal_probability",
     "support_hours_per_revenue_dollar",
     "policy_exceptions_per_100_transactions",
     "overrides_and_approvals",
