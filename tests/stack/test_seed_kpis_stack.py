@@ -53,7 +53,7 @@ def credited(api, operator, stack, month):
 def test_a_rebate_credit_is_not_revenue_and_a_goodwill_credit_lowers_the_margin(credited, month):
     # By hand: revenue 2,500.00 - 50.00 (goodwill) = 2,450.00; the rebate settlement's 100.00 is not revenue (the
     # rebate is `rebates_deducted`); margin base 2,450.00, cost 1,800.00, net margin 650.00 = 26.53 %.
-    tenant, partner = credited
+    tenant, _ = credited
     seen = {}
 
     def counted():
