@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from memory_store import Ledger
+from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.services import analytics, billing
 
@@ -62,7 +63,11 @@ def _credit(ledger: Ledger, invoice: dict[str, Any], reason: str, amount: str) -
 
 
 def _kpis(ledger: Ledger, period: str, **scope: str) -> dict[str, Any]:
-    return analytics.kpis(ledger.rt, FINANCE, period, partner_id=scope.get("partner_id"), tier=scope.get("tier"))
+    """The KPIs as GET /v1/kpis answers them, checked against its declared schema (Decimal strings of the declared
+    scale, null ratios of empty periods)."""
+    answer = analytics.kpis(ledger.rt, FINANCE, period, partner_id=scope.get("partner_id"), tier=scope.get("tier"))
+    assert schemas.problems("api/responses/kpis.schema.json", answer) == []
+    return answer
 
 
 def test_a_rebate_settlement_credit_note_is_not_revenue_nor_a_second_rebate_deduction():
