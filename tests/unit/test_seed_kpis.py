@@ -227,3 +227,27 @@ def test_renewal_probability_is_null_without_any_year_end_to_learn_from():
     coming = analytics.kpis(rt, FINANCE, "2026-12", partner_id=None, tier=None)["renewal_probability"]
     assert (coming["agreements"], coming["renewal_rate_percent"], coming["renewal_probability_percent"]) == (
         1, None, None)
+
+
+def test_kpi_revenue_is_the_invoices_net_never_its_vat():
+    # CPA-1.2: "'Invoiced Revenue' means amounts invoiced by Contoso to the Partner for Products and Services, excluding
+    # VAT and other indirect taxes". A Dutch partner (Contoso is established in NL, 21 % VAT, CPA-10.1) buys one
+    # CT-DEV-DOCK: the invoice's net is 210.00 and its gross 254.10; the KPI revenue is 210.00.
+    from revgov.ports import Changes, Put
+
+    ledger = Ledger("2026-10-01T08:00:00Z", tenant="contoso")
+    partner = "ptr_01JBCTAVD4TR0000000SEED0NE"
+    certs = {c: {"cert_id": c, "holder": "A. Auditor", "earned_at": "2025-01-01", "expires_at": "2029-12-31"}
+             for c in ("cert-collab-associate", "cert-secops-analyst", "cert-data-engineer", "cert-devices-field")}
+    record = {"partner_id": partner, "legal_name": "Seed BV", "partner_type": "reseller", "status": "active",
+              "tier": "elite", "country": "NL", "activated_at": "2025-01-01T00:00:00Z", "certifications": certs}
+    ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", partner, record)]))
+    ledger.clock.set("2026-10-05T10:00:00Z")
+    data = {"partner_id": partner, "order_ref": "SO-SEED-NL", "shipped_on": "2026-10-05",
+            "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T09:00:00Z")["status"] == "processed"
+    assert ledger.invoice(partner, "2026-10")["totals"] == {"net": "210.00", "tax": "44.10", "gross": "254.10"}
+    _fold_published(ledger)
+    finance = Principal("contoso", Role.FINANCE, "key_fin")
+    k = analytics.kpis(ledger.rt, finance, "2026-10", partner_id=partner, tier=None)
+    assert k["net_realized_margin"]["revenue"] == k["support_hours_per_revenue_dollar"]["revenue"] == "210.00"
