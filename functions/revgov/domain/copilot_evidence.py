@@ -51,8 +51,8 @@ class EvidencePolicy:
     statement_dense: float = 0.40
     statement_top: int = 2
     # a plain-statement question (no number asked) is answered by the top clause when it carries the question's
-    # subject and its similarity is at least `subject_dense` and `subject_margin` above the next clause's
-    # (`_subject_backed`)
+    # subject, its similarity is at least `subject_dense`, and it stands out among this agreement's clauses: either
+    # `subject_margin` above the next clause's similarity, or first by both retrievers at once (`_stands_out`)
     subject_dense: float = 0.33
     subject_margin: float = 0.10
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
@@ -128,6 +128,8 @@ def _wrong_type(question: str, text: str, whole: str) -> bool:
         return True  # "which state's law" needs a named state; "the Governing Law" names none
     if statements.asks_person(question) and not statements.names_person(text):
         return True
+    if statements.signatory_missing(question, text):
+        return True
     return statements.kind_missing(question, whole) is not None
 
 
@@ -168,14 +170,29 @@ def _subject_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) 
     top = hits[0]
     p = top.passage
     whole = f"{p.document_title} {p.indexed_text}"
-    dense = top.dense or 0.0
-    if dense < policy.subject_dense or dense - (hits[1].dense or 0.0) < policy.subject_margin:
+    if (top.dense or 0.0) < policy.subject_dense or not _stands_out(top, hits, policy):
         return []
     if reader.missing_names(question, whole) or _wrong_type(question, p.text, whole):
         return []
     if not statements.head_met(question, reader.missing_head(question, whole), p.text):
         return []
+    variable = subject.asked_variable(question)
+    if variable is not None and not subject.defines(variable, p.text):
+        return []  # "What exactly is the Purpose …?": a clause that only uses the term does not give its value
     return [(0, top)] if subject.carries_subject(question, f"{p.title} {p.text}") else []
+
+
+def _stands_out(top: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
+    """The top clause stands out among this agreement's clauses for the question, measured against the agreement
+    itself rather than by one fixed gap: either its similarity is `subject_margin` above the next clause's, or the
+    two retrievers agree on it — first by word match (BM25 rank 1) and first by similarity among the retrieved
+    clauses. On a short agreement whose clauses are all about one subject (a mutual NDA: every clause is about
+    confidential information) no clause is 0.10 above the next, but the clause both rankings put first is the one
+    the question is about; on a long agreement a clause first by both rankings is as clear a signal."""
+    dense = top.dense or 0.0
+    if len(hits) > 1 and dense - (hits[1].dense or 0.0) >= policy.subject_margin:
+        return True
+    return top.lexical_rank == 1 and all(dense >= (h.dense or 0.0) for h in hits)
 
 
 def answer_score(question: str, hit: Hit, rank: int) -> float:

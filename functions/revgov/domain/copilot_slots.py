@@ -358,7 +358,8 @@ _SLOTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # EU partner's VAT number checked?")
     ("identifier", re.compile(r"^\s*what(?:'s|’s| is| are)\b[^?]*\b(?:(?:phone|telephone|fax|registration|"
                               r"identification|VAT|tax|account|license|licence) (?:id )?number|email address|tax id)\b"
-                              r"[^?]*\??\s*$|\b(?:which|what) bank account\b|\b(?:what|which) (?:is the )?IBAN\b",
+                              r"[^?]*\??\s*$|\b(?:which|what) bank account\b|\b(?:what|which) (?:is the )?IBAN\b"
+                              r"|\b(?:which|what) e-?mail address|\bto (?:which|what) e-?mail\b",
                               re.I)),
 )
 _FILLS = {"place": _PLACE, "currency": _CURRENCY, "identifier": _IDENTIFIER}

@@ -116,8 +116,14 @@ def statement_unit(question: str, text: str) -> reader.Unit | None:
 # --- typed slots the sixth round missed -------------------------------------------------------------------------------
 
 _ROLE = r"(?:head|officer|manager|contact|representative|director|chief|owner|lead|signatory|counsel|person|auditor)"
-_ASKS_PERSON = re.compile(rf"\bname of (?:the |its |their |a |an |[\w-]+['’]s )?(?:[\w-]+ ){{0,3}}?{_ROLE}\b"
+_ASKS_PERSON = re.compile(rf"\bname of (?:(?:the |its |their |a |an )?[\w-]+['’]s |the |its |their |a |an )?"
+                          rf"(?:[\w-]+ ){{0,3}}?{_ROLE}\b"
                           rf"|^\s*who is (?:the |[\w-]+['’]s )(?:[\w-]+ ){{0,3}}?{_ROLE}\b", re.I)
+# who signs the agreement itself (not "who has to sign a waiver"): only a signature block names that person
+_ASKS_SIGNATORY = re.compile(r"^\s*who (?:signs|will sign|is signing|executes|countersigns) (?:the |this |our |their )?"
+                             r"(?:[\w-]+ ){0,2}(?:agreement|nda|contract|order form|sow|statement of work|dpa|addendum)\b",
+                             re.I)
+_SIGNATURE_BLOCK = re.compile(r"\b(?:Signature|Signed by|Authorized Signatory)\b|^\s*(?:By|Name|Title):", re.M)
 # a person as agreements name one: "Ms. Jane Doe", "Jane Doe (the Partner Manager)", "Jane Q. Doe, CFO"
 _PERSON = re.compile(r"\b(?:Mr|Ms|Mrs|Dr)\.? [A-Z][a-z]+|\b[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+(?=,? (?:\(|the |"
                      r"[A-Z]{2,4}\b|who |as ))")
@@ -130,6 +136,12 @@ def asks_person(question: str) -> bool:
 
 def names_person(text: str) -> bool:
     return bool(_PERSON.search(text))
+
+
+def signatory_missing(question: str, text: str) -> bool:
+    """"Who signs the NDA for Bonterms?" asks the person in a signature block; a clause without one names none (the
+    form's "Each party signs the Cover Page" names a role)."""
+    return bool(_ASKS_SIGNATORY.search(question)) and not _SIGNATURE_BLOCK.search(text)
 
 
 # the phrase's head only: "subscription *term*" is no kind of subscription

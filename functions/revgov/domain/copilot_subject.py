@@ -17,10 +17,13 @@ from . import copilot_slots as slots
 from . import copilot_statements as statements
 from .copilot_paraphrase import with_paraphrases
 
+_COUNT = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
 # a question that asks a value in other words than "how much": "What interest does …", "what discount …", "how big"
 _ASKS_VALUE = re.compile(r"\bwhat (?:[\w-]+ ){0,2}(?:interest|discount|penalty|penalties|commission|bonus|rebate"
                          r"|deductible|uptime|price|fee|fees|rate|amount|percentage|allowance|credit|cap|limit|number"
-                         r"|budget|salary|margin)\b|\bhow (?:big|high|large|small|low|fast)\b", re.I)
+                         r"|budget|salary|margin)\b|\bhow (?:big|high|large|small|low|fast)\b"
+                         # a choice between numbers ("Is the Term one year or two?") asks a number, not a statement
+                         rf"|\b{_COUNT} (?:[\w-]+ )?or {_COUNT}\b", re.I)
 # words a question uses for a side of the agreement or itself, which name no thing of the clause
 _NOT_THINGS = frozenset(reader.content_terms("side sides itself themselves ourselves someone something think trial "
                                              "pilot here supposed simply"))
@@ -63,6 +66,18 @@ def asked_term(question: str) -> str | None:
         return None
     term = next(g for g in match.groups() if g).strip(" \"“”'?.")
     return term if re.search(r"\w", term) else None
+
+
+# "What exactly is the Purpose …?": the value of a capitalised term of the agreement (a Cover Page variable)
+_VARIABLE = re.compile(r"\b(?i:what) (?:exactly |precisely )?(?:is|are) the (?P<x>[A-Z][a-z][\w-]*(?: [A-Z][a-z][\w-]*)*)"
+                       r"(?=\s*\?|\s+(?:the|that|which|under|of|for|in|this|we|our|it)\b)")
+
+
+def asked_variable(question: str) -> str | None:
+    """The capitalised term whose value the question asks: "Purpose" in "What exactly is the Purpose the information
+    may be used for?" (a term the form uses and a Cover Page fills in), not "the Advanced tier's discount cap"."""
+    match = _VARIABLE.search(question)
+    return match.group("x") if match else None
 
 
 def defines(term: str, text: str) -> bool:
