@@ -55,6 +55,8 @@ class EvidencePolicy:
     # `subject_margin` above the next clause's similarity, or first by both retrievers at once (`_stands_out`)
     subject_dense: float = 0.33
     subject_margin: float = 0.10
+    agreed_dense: float = 0.20  # the similarity floor when both retrievers put the clause first
+    dense_tie: float = 0.02  # cosines this close are a tie for MiniLM: "first by similarity" allows it
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
 
@@ -163,14 +165,15 @@ def _subject_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) 
     if term is not None:
         return next(([(rank, h)] for rank, h in enumerate(hits)
                      if (h.dense or 0.0) >= policy.subject_dense and subject.defines(term, h.passage.text)), [])
-    if hits and reader.defined_term(hits[0].passage.text) and not reader.asked_kind_of(question):
+    term = reader.defined_term(hits[0].passage.text) if hits else None
+    if term and not reader.asked_kind_of(question) and not subject.asks_membership(question, term):
         hits = hits[1:]  # a definition the question only uses a term of ("confidential documents") states no duty
     if len(hits) < 2 or not subject.asks_plain_statement(question):
         return []  # "far above the next clause" needs a next clause to be measured against
     top = hits[0]
     p = top.passage
     whole = f"{p.document_title} {p.indexed_text}"
-    if (top.dense or 0.0) < policy.subject_dense or not _stands_out(top, hits, policy):
+    if not _stands_out(top, hits, policy):
         return []
     if reader.missing_names(question, whole) or _wrong_type(question, p.text, whole):
         return []
@@ -190,9 +193,10 @@ def _stands_out(top: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
     confidential information) no clause is 0.10 above the next, but the clause both rankings put first is the one
     the question is about; on a long agreement a clause first by both rankings is as clear a signal."""
     dense = top.dense or 0.0
-    if len(hits) > 1 and dense - (hits[1].dense or 0.0) >= policy.subject_margin:
+    if dense >= policy.subject_dense and len(hits) > 1 and dense - (hits[1].dense or 0.0) >= policy.subject_margin:
         return True
-    return top.lexical_rank == 1 and all(dense >= (h.dense or 0.0) for h in hits)
+    return (dense >= policy.agreed_dense and top.lexical_rank == 1
+            and all(dense >= (h.dense or 0.0) - policy.dense_tie for h in hits))
 
 
 def answer_score(question: str, hit: Hit, rank: int) -> float:

@@ -84,3 +84,14 @@ def defines(term: str, text: str) -> bool:
     """The text defines the term: '"X" means …', 'X means …', '"X" has the meaning …', '"X" refers to …'."""
     pattern = rf"[\"“]?{re.escape(term)}[\"”]?\s+(?:means|has the meaning|refers to|shall mean|is defined as)\b"
     return bool(re.search(pattern, text, re.I))
+
+
+_COUNTS_AS = re.compile(r"\b(?:counts?|counted|covered|considered|treated|regarded|qualif(?:y|ies))\s+as\s+"
+                        r"(?:an?\s+|the\s+)?(?P<w>[\w-]+)", re.I)
+
+
+def asks_membership(question: str, term: str) -> bool:
+    """The question asks whether something falls under a defined term ("Is the mere fact that we are in talks covered
+    as *confidential*?" against '"Confidential Information" means …'): the definition answers it."""
+    match = _COUNTS_AS.search(question)
+    return bool(match) and reader.stem(match.group("w").lower()) in {reader.stem(w) for w in term.lower().split()}
