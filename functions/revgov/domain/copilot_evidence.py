@@ -106,7 +106,8 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
         return True  # the asked slot is filled by a span the question does not give ("Norway, Iceland, …")
     if slots.asks_money(question) and not slots.money_for(question, p.text):
         return False  # "What is the list price of a laptop?": a clause of discount percentages states no price
-    if reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy):
+    if (reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy)
+            and not subject.named_quantity(question, p.text)):
         return False  # the question asks for a number: a clause without one about the thing asked answers nothing
     dense = hit.dense if hit.dense is not None else 0.0
     covered = _weighted(question, hit, hits or [hit])

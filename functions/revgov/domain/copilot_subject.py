@@ -95,3 +95,32 @@ def asks_membership(question: str, term: str) -> bool:
     as *confidential*?" against '"Confidential Information" means …'): the definition answers it."""
     match = _COUNTS_AS.search(question)
     return bool(match) and reader.stem(match.group("w").lower()) in {reader.stem(w) for w in term.lower().split()}
+
+
+# a period or an amount the form names by a defined term the Cover Page fills in ("survive for the Confidentiality
+# Period", "will not be more than the General Cap Amount"): the answer to "for how long" / "what is the cap" is the term
+_NAMED_PERIOD = re.compile(r"\b(?:for|during|throughout|until the end of) the (?:[A-Z][\w-]* ){0,3}(?:Period|Term)\b")
+_NAMED_AMOUNT = re.compile(r"\b(?:more than|exceed|exceeds|up to|limited to|capped at) the (?:[A-Z][\w-]* ){0,3}"
+                           r"(?:Amount|Cap|Limit)\b")
+_ASKS_HOW_LONG = re.compile(r"\bhow long\b", re.I)
+_ASKS_CAP = re.compile(r"\b(?:cap|ceiling|limit)\b", re.I)
+_ASKS_COUNTED = re.compile(r"\bhow (?:many|much|high|big|large)\b|\bwhat (?:percentage|percent|share)\b"
+                           r"|\bin (?:dollars|euros|pounds|USD|EUR|GBP)\b", re.I)
+
+
+def named_quantity(question: str, text: str) -> bool:
+    """A "for how long …?" / "what is the cap on …?" question answered by a defined term of the asked kind in a
+    sentence carrying the question's subject: "Recipient's obligations relating to Confidential Information will
+    survive for the Confidentiality Period, despite expiration or termination of this NDA" (BNDA-6). A question that
+    counts or prices ("how many days", "what percentage", "in dollars, how high") still needs a number."""
+    if _ASKS_COUNTED.search(question) or slots.asks_money(question):
+        return False
+    if _ASKS_HOW_LONG.search(question):
+        named = _NAMED_PERIOD
+    elif _ASKS_CAP.search(question):
+        named = _NAMED_AMOUNT
+    else:
+        return False
+    things = subject_things(question)
+    return any(named.search(u.text) and statements.carried(things, u.text) >= min(2, len(things))
+               for u in reader.structured_units(text))
