@@ -153,3 +153,20 @@ def test_the_name_of_a_partys_role_holder_asks_a_person():
     assert statements.asks_person("What is the name of the customer's escalation lead?")
     assert statements.asks_person("What is the name of Contoso's data protection officer?")
     assert not statements.asks_person("What must the customer's escalation lead do?")
+
+
+def test_a_rate_asked_per_a_period_the_clause_never_counts_by_is_refused():
+    # northwind PA-10.8: "Overdue amounts bear interest at 1.0% per month"; PA-9.2: "Each tier includes a number of
+    # technical support hours per Quarter: Registered 10 hours, …"
+    interest = "Overdue amounts bear interest at 1.0% per month or the maximum lawful rate, if lower."
+    hours = "Each tier includes a number of technical support hours per Quarter: Registered 10 hours, Silver 40 hours."
+    assert slots.period_missing("What daily interest rate is charged on overdue Northwind invoices?", interest)
+    assert not slots.period_missing("What monthly interest rate is charged on overdue invoices?", interest)
+    assert slots.period_missing("How many support hours a month does a Registered partner get?", hours)
+    assert not slots.period_missing("How many support hours per quarter does a Registered partner get?", hours)
+    # a window or a share is no rate: "in a quarter", "more than a quarter of the list price"
+    assert slots.asked_period("What volume rebate applies to 600k of revenue in a quarter?") is None
+    assert slots.asked_period("Which team approves a discount of more than a quarter of the list price?") is None
+    # CPA-9.7 counts vouchers "per Program Year"; "annual" and "per year" are the same period
+    assert not slots.period_missing("How many exam vouchers does an Elite partner get per year?",
+                                    "certification exam vouchers per Program Year: 2 (Authorized), 6 (Advanced)")

@@ -133,6 +133,8 @@ def _wrong_type(question: str, text: str, whole: str) -> bool:
         return True
     if statements.signatory_missing(question, text):
         return True
+    if slots.period_missing(question, text):
+        return True  # "What daily interest rate …?" against "1.0% per month"
     return statements.kind_missing(question, whole) is not None
 
 
