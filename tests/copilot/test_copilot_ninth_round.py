@@ -11,6 +11,7 @@ rules with its gold clause retrieved first (`EIGHTH`); each unanswerable one the
 import re
 from pathlib import Path
 
+from revgov.domain import copilot_binding as binding
 from revgov.domain import copilot_evidence as evidence
 from revgov.domain import copilot_slots as slots
 from revgov.domain import copilot_statements as statements
@@ -170,3 +171,25 @@ def test_a_rate_asked_per_a_period_the_clause_never_counts_by_is_refused():
     # CPA-9.7 counts vouchers "per Program Year"; "annual" and "per year" are the same period
     assert not slots.period_missing("How many exam vouchers does an Elite partner get per year?",
                                     "certification exam vouchers per Program Year: 2 (Authorized), 6 (Advanced)")
+
+
+def test_the_unit_whose_own_condition_carries_the_questions_condition_is_quoted():
+    # Common Paper BAA CPBAA-5.3 b.: "However, if neither return nor destruction are feasible, Provider may retain PHI
+    # as long as Provider continues to comply with all provisions of this BAA …"; a. "… or earlier if directed by
+    # Company, Provider will either return or destroy … all PHI …"
+    text = ("a. Upon any expiration or termination of this BAA, or earlier if directed by Company, Provider will either "
+            "return or destroy, at Company's discretion and according to Company's instructions, all PHI maintained in "
+            "any form by Provider, its agents, or its Subcontractors.\n"
+            "b. Provider may not retain any copies of PHI unless directed to do so by Company. However, if neither "
+            "return nor destruction are feasible, Provider may retain PHI as long as Provider continues to comply with "
+            "all provisions of this BAA for the time it retains PHI and limits the use or disclosure of retained PHI "
+            "to those purposes that made the return or destruction of PHI infeasible.")
+    question = "What if it's impossible to return or destroy the PHI at the end — what must the provider do then?"
+    condition = binding.asked_condition(question)
+    assert binding.meets_condition(condition, "However, if neither return nor destruction are feasible, Provider")
+    assert not binding.meets_condition(condition, "or earlier if directed by Company, Provider will either return")
+    passage = Passage("commonpaper-baa", "baa.md", "BAA", "1", "CPBAA-5.3", "Effect of Termination", text, None, "h",
+                      "d")
+    quotes = best_quotes(question, passage)
+    assert any("continues to comply with all provisions of this BAA" in q for q in quotes)
+    assert all(q in text for q in quotes)  # verbatim
