@@ -177,9 +177,9 @@ def test_the_unit_whose_own_condition_carries_the_questions_condition_is_quoted(
     # Common Paper BAA CPBAA-5.3 b.: "However, if neither return nor destruction are feasible, Provider may retain PHI
     # as long as Provider continues to comply with all provisions of this BAA …"; a. "… or earlier if directed by
     # Company, Provider will either return or destroy … all PHI …"
-    text = ("a. Upon any expiration or termination of this BAA, or earlier if directed by Company, Provider will either "
-            "return or destroy, at Company's discretion and according to Company's instructions, all PHI maintained in "
-            "any form by Provider, its agents, or its Subcontractors.\n"
+    text = ("a. Upon any expiration or termination of this BAA, or earlier if directed by Company, Provider will "
+            "either return or destroy, at Company's discretion and according to Company's instructions, all PHI "
+            "maintained in any form by Provider, its agents, or its Subcontractors.\n"
             "b. Provider may not retain any copies of PHI unless directed to do so by Company. However, if neither "
             "return nor destruction are feasible, Provider may retain PHI as long as Provider continues to comply with "
             "all provisions of this BAA for the time it retains PHI and limits the use or disclosure of retained PHI "

@@ -379,7 +379,7 @@ def fills(slot: str, text: str, *, besides: str = "") -> bool:
     return any(m.group(0).lower() not in given for m in _FILLS[slot].finditer(text))
 
 
-# --- the period a rate is counted per ("What *daily* interest rate …?", "How many support hours *a month* …?") ---------
+# --- the period a rate is counted per ("What *daily* interest rate …?", "How many support hours *a month* …?") ---
 
 _PERIOD_OF = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter", "yearly": "year",
               "annual": "year", "annually": "year"}

@@ -121,8 +121,8 @@ _ASKS_PERSON = re.compile(rf"\bname of (?:(?:the |its |their |a |an )?[\w-]+['â€
                           rf"|^\s*who is (?:the |[\w-]+['â€™]s )(?:[\w-]+ ){{0,3}}?{_ROLE}\b", re.I)
 # who signs the agreement itself (not "who has to sign a waiver"): only a signature block names that person
 _ASKS_SIGNATORY = re.compile(r"^\s*who (?:signs|will sign|is signing|executes|countersigns) (?:the |this |our |their )?"
-                             r"(?:[\w-]+ ){0,2}(?:agreement|nda|contract|order form|sow|statement of work|dpa|addendum)\b",
-                             re.I)
+                             r"(?:[\w-]+ ){0,2}(?:agreement|nda|contract|order form|sow|statement of work|dpa"
+                             r"|addendum)\b", re.I)
 _SIGNATURE_BLOCK = re.compile(r"\b(?:Signature|Signed by|Authorized Signatory)\b|^\s*(?:By|Name|Title):", re.M)
 # a person as agreements name one: "Ms. Jane Doe", "Jane Doe (the Partner Manager)", "Jane Q. Doe, CFO"
 _PERSON = re.compile(r"\b(?:Mr|Ms|Mrs|Dr)\.? [A-Z][a-z]+|\b[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+(?=,? (?:\(|the |"

@@ -69,7 +69,8 @@ def asked_term(question: str) -> str | None:
 
 
 # "What exactly is the Purpose …?": the value of a capitalised term of the agreement (a Cover Page variable)
-_VARIABLE = re.compile(r"\b(?i:what) (?:exactly |precisely )?(?:is|are) the (?P<x>[A-Z][a-z][\w-]*(?: [A-Z][a-z][\w-]*)*)"
+_VARIABLE = re.compile(r"\b(?i:what) (?:exactly |precisely )?(?:is|are) the "
+                       r"(?P<x>[A-Z][a-z][\w-]*(?: [A-Z][a-z][\w-]*)*)"
                        r"(?=\s*\?|\s+(?:the|that|which|under|of|for|in|this|we|our|it)\b)")
 
 
@@ -94,7 +95,9 @@ def asks_membership(question: str, term: str) -> bool:
     """The question asks whether something falls under a defined term ("Is the mere fact that we are in talks covered
     as *confidential*?" against '"Confidential Information" means …'): the definition answers it."""
     match = _COUNTS_AS.search(question)
-    return bool(match) and reader.stem(match.group("w").lower()) in {reader.stem(w) for w in term.lower().split()}
+    if match is None:
+        return False
+    return reader.stem(match.group("w").lower()) in {reader.stem(w) for w in term.lower().split()}
 
 
 # a period or an amount the form names by a defined term the Cover Page fills in ("survive for the Confidentiality
