@@ -13,6 +13,7 @@ from pathlib import Path
 
 from revgov.domain import copilot_binding as binding
 from revgov.domain import copilot_evidence as evidence
+from revgov.domain import copilot_reader as reader
 from revgov.domain import copilot_slots as slots
 from revgov.domain import copilot_statements as statements
 from revgov.domain import copilot_subject as subject
@@ -193,3 +194,25 @@ def test_the_unit_whose_own_condition_carries_the_questions_condition_is_quoted(
     quotes = best_quotes(question, passage)
     assert any("continues to comply with all provisions of this BAA" in q for q in quotes)
     assert all(q in text for q in quotes)  # verbatim
+
+
+# northwind PA-9.4 Managed support (tenants/northwind/contracts/partner-agreement.md)
+MANAGED = ("Platinum Partners are entitled to managed support, under which the Distributor's operations centre "
+           "monitors and handles incidents for Customer deployments registered by the Partner, including direct contact "
+           "with the Customer's technical staff on the Partner's behalf. Managed support is subject to the managed support "
+           "service description in the Partner Portal. Where a Partner ceases to be entitled to managed support, "
+           "monitoring ends at the end of the Billing Month.")
+
+
+def test_a_question_set_in_a_story_needs_one_of_the_storys_names_and_asks_when_in_its_own_sentence():
+    question = ("A Platinum partner drops to Gold mid-month. When does the operations centre stop monitoring its "
+                "customers' deployments?")
+    passage = Passage("northwind", "pa.md", "Northwind Partner Program Agreement", "1", "PA-9.4", "Managed support",
+                      MANAGED, None, "h", "d")
+    hits = [Hit(passage, 1.0, 0.50, 1), _hit("BNDA-12", 0.45, 2), _hit("BNDA-6", 0.49, 4)]
+    backed = evidence.evidence(question, hits)
+    assert _ids(backed) == ["PA-9.4"]  # "Gold" is the story's, "Platinum" is in the clause
+    assert reader.asked_fact(question) == "duration"  # "When" opens the asked sentence
+    assert any("at the end of the Billing Month" in q for q in best_quotes(question, passage))
+    # the asked sentence's own names are still all needed: no clause about Gold partners answers for Silver ones
+    assert evidence.evidence("A partner moves up a tier. When does a Silver partner's monitoring stop?", hits) == []

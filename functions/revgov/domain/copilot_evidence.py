@@ -8,6 +8,7 @@ question asks about (`copilot_binding`, `copilot_slots`). No support: the servic
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,24 @@ class EvidencePolicy:
     max_clauses: int = 2
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!])\s+(?=[A-Z])")
+
+
+def _missing_names(question: str, text: str) -> list[str]:
+    """The question's names the text lacks (`copilot_reader.missing_names`), except that the names of a sentence set
+    before the question ("A Platinum partner drops to Gold mid-month. When does the operations centre stop …?") need
+    only one of them in the text: the story names both tiers, the clause the one it is about."""
+    missing = reader.missing_names(question, text)
+    parts = _SENTENCE_END.split(question.strip())
+    if not missing or len(parts) < 2:
+        return missing
+    asked = set(reader.names(parts[-1]))
+    setting = [n for n in reader.names(" ".join(parts[:-1])) if n not in asked]
+    if any(reader.name_in(n, text) for n in setting):
+        return [n for n in missing if n not in setting]
+    return missing
+
+
 def support(question: str, hit: Hit) -> float:
     """One number for how well a clause supports an answer: cosine similarity lifted by word coverage."""
     dense = hit.dense if hit.dense is not None else 0.0
@@ -94,7 +113,7 @@ def _topic_lacks_quantity(question: str, hits: Sequence[Hit], backed: Sequence[H
 def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy(),
               hits: Sequence[Hit] = ()) -> bool:
     p = hit.passage
-    if reader.missing_names(question, f"{p.document_title} {p.indexed_text}"):
+    if _missing_names(question, f"{p.document_title} {p.indexed_text}"):
         return False
     if not statements.head_met(question, reader.missing_head(question, f"{p.document_title} {p.indexed_text}"),
                                p.text):
@@ -143,7 +162,7 @@ def _states_answer(question: str, hit: Hit, policy: EvidencePolicy) -> bool:
     no typed slot unmet) and one of its units binds the question's subject and act (`copilot_statements`)."""
     p = hit.passage
     whole = f"{p.document_title} {p.indexed_text}"
-    if (hit.dense or 0.0) < policy.statement_dense or reader.missing_names(question, whole):
+    if (hit.dense or 0.0) < policy.statement_dense or _missing_names(question, whole):
         return False
     if not statements.head_met(question, reader.missing_head(question, whole), p.text):
         return False
@@ -178,7 +197,7 @@ def _subject_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) 
     whole = f"{p.document_title} {p.indexed_text}"
     if not _stands_out(top, hits, policy):
         return []
-    if reader.missing_names(question, whole) or _wrong_type(question, p.text, whole):
+    if _missing_names(question, whole) or _wrong_type(question, p.text, whole):
         return []
     if not statements.head_met(question, reader.missing_head(question, whole), p.text):
         return []
