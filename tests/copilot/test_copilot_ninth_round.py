@@ -197,11 +197,13 @@ def test_the_unit_whose_own_condition_carries_the_questions_condition_is_quoted(
 
 
 # northwind PA-9.4 Managed support (tenants/northwind/contracts/partner-agreement.md)
-MANAGED = ("Platinum Partners are entitled to managed support, under which the Distributor's operations centre "
-           "monitors and handles incidents for Customer deployments registered by the Partner, including direct contact "
-           "with the Customer's technical staff on the Partner's behalf. Managed support is subject to the managed support "
-           "service description in the Partner Portal. Where a Partner ceases to be entitled to managed support, "
-           "monitoring ends at the end of the Billing Month.")
+MANAGED = (
+    "Platinum Partners are entitled to managed support, under which the Distributor's operations centre monitors and "
+    "handles incidents for Customer deployments registered by the Partner, including direct contact with the "
+    "Customer's technical staff on the Partner's behalf. Managed support is subject to the managed support service "
+    "description in the Partner Portal. Where a Partner ceases to be entitled to managed support, monitoring ends at "
+    "the end of the Billing Month."
+)
 
 
 def test_a_question_set_in_a_story_needs_one_of_the_storys_names_and_asks_when_in_its_own_sentence():
