@@ -57,7 +57,7 @@ class EvidencePolicy:
     subject_dense: float = 0.33
     subject_margin: float = 0.10
     agreed_dense: float = 0.20  # the similarity floor when both retrievers put the clause first
-    dense_tie: float = 0.02  # cosines this close are a tie for MiniLM: "first by similarity" allows it
+    dense_tie: float = 0.03  # cosines this close are a tie for MiniLM: "first by similarity" allows it
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
 
