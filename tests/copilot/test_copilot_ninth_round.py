@@ -218,3 +218,12 @@ def test_a_question_set_in_a_story_needs_one_of_the_storys_names_and_asks_when_i
     assert any("at the end of the Billing Month" in q for q in best_quotes(question, passage))
     # the asked sentence's own names are still all needed: no clause about Gold partners answers for Silver ones
     assert evidence.evidence("A partner moves up a tier. When does a Silver partner's monitoring stop?", hits) == []
+
+
+def test_a_phone_number_or_an_email_asked_in_other_words_is_the_identifier_slot():
+    for question in ("Which phone number do partners call for support?", "What phone number should we call?",
+                     "Where do we email a breach report?", "Which email should breach reports go to?"):
+        assert slots.asked_slot(question) == "identifier", question
+    # a question about a notice by email asks no address
+    assert slots.asked_slot("Can notices be sent by email?") is None
+    assert slots.asked_slot("What must an email notice contain?") is None

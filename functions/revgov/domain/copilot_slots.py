@@ -359,7 +359,11 @@ _SLOTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("identifier", re.compile(r"^\s*what(?:'s|’s| is| are)\b[^?]*\b(?:(?:phone|telephone|fax|registration|"
                               r"identification|VAT|tax|account|license|licence) (?:id )?number|email address|tax id)\b"
                               r"[^?]*\??\s*$|\b(?:which|what) bank account\b|\b(?:what|which) (?:is the )?IBAN\b"
-                              r"|\b(?:which|what) e-?mail address|\bto (?:which|what) e-?mail\b",
+                              # "Which phone number do partners call?", "Which email do breach reports go to?",
+                              # "Where do we email …?": the number or address itself
+                              r"|\b(?:which|what) (?:[\w-]+ )?(?:phone|telephone|fax|mobile) number\b"
+                              r"|\b(?:which|what) e-?mail\b|\bto (?:which|what) e-?mail\b"
+                              r"|\bwhere (?:[\w'’-]+ ){0,5}e-?mail(?:ed|s)?\b",
                               re.I)),
 )
 _FILLS = {"place": _PLACE, "currency": _CURRENCY, "identifier": _IDENTIFIER}
