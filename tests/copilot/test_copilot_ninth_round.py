@@ -227,3 +227,24 @@ def test_a_phone_number_or_an_email_asked_in_other_words_is_the_identifier_slot(
     # a question about a notice by email asks no address
     assert slots.asked_slot("Can notices be sent by email?") is None
     assert slots.asked_slot("What must an email notice contain?") is None
+
+
+def test_a_number_the_other_side_holds_does_not_answer_for_the_asked_side():
+    # Common Paper DPA CPDPA-2.6: "Provider will inform Customer at least 10 business days in advance … Customer has 30
+    # days after notice of a change to the Approved Subprocessors to object … If Customer objects to the change within
+    # 30 days of notice, …"
+    question = "How many calendar days in advance must the provider announce a change of subprocessor?"
+    assert statements.holder_swapped(question, "If Customer objects to the change within 30 days of notice")
+    assert statements.holder_swapped(question, "Customer has 30 days after notice of a change to the Approved "
+                                               "Subprocessors to object")
+    assert not statements.holder_swapped("How many days does the customer have to object to a new subprocessor?",
+                                         "Customer has 30 days after notice of a change to the Approved Subprocessors")
+    # Bonterms PSA BPSA-10.4: "Customer will have no obligation to pay any fees or expenses that Provider invoices
+    # more than 120 days after the fees or expenses were incurred." — the days are the provider's
+    assert not statements.holder_swapped(
+        "How late can the provider invoice fees and still be paid?",
+        "Customer will have no obligation to pay any fees or expenses that Provider invoices more than 120 days after")
+    text = ("Customer has 30 days after notice of a change to the Approved Subprocessors to object, otherwise Customer "
+            "will be deemed to accept the changes. If Customer objects to the change within 30 days of notice, "
+            "Customer and Provider will cooperate in good faith to resolve Customer’s objection or concern.")
+    assert not binding.holds_asked_quantity(question, "Subprocessors", text, "DPA", [text], 0.15)

@@ -215,6 +215,8 @@ def answers(question: str, unit: reader.Unit, kind: str | None, title: str = "")
             continue
         if slots.act_missing(question, f"{title} {bound.text}") or statements.party_swapped(question, bound.text):
             continue
+        if statements.holder_swapped(question, bound.piece):
+            continue  # "Customer has 30 days … to object" is no period of the provider's
         if counted and not slots.counts(counted, bound.piece, bound.lead, bound.near):
             continue
         if money and not slots.states_money(bound.near):

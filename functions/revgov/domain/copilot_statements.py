@@ -203,3 +203,22 @@ def party_swapped(question: str, sentence: str) -> bool:
     subjects = {reader.stem(m.group(1).lower()) for m in _SUBJECT_ACT.finditer(sentence)
                 if _act(m.group(2)) == act}
     return bool(subjects) and subjects <= _OTHERS[asked]
+
+
+_SEGMENT_SUBJECT = re.compile(r"^\W*(?:(?:a|b|c|d|i|ii|iii)[.)]\s+)?(?:(?i:if|when|where|unless|once)\s+)?(?:the\s+)?"
+                              r"([A-Za-z]+)\s+(?:has|have|[a-z]+s)\b")
+
+
+def holder_swapped(question: str, segment: str) -> bool:
+    """The segment holding the asked number opens with the other side as its subject: "How many calendar days in
+    advance must the *provider* announce a change …?" against CPDPA-2.6 "*Customer* has 30 days after notice of a
+    change … to object", "If *Customer* objects to the change within 30 days of notice". The subject must act in the
+    present tense or hold the period ("has"): "Customer will have no obligation to pay fees that Provider invoices
+    more than 120 days after …" binds the days to the provider. Sides are the pairs of `_SIDES`, as for
+    `party_swapped`."""
+    match = _ASKED_SIDE.search(question)
+    asked = reader.stem(match.group(1).lower()) if match else ""
+    holder = _SEGMENT_SUBJECT.match(segment)
+    if holder is None or asked not in _OTHERS:
+        return False
+    return reader.stem(holder.group(1).lower()) in _OTHERS[asked]
