@@ -387,13 +387,14 @@ def test_r6_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_
     # question does not give, the asked product family, the narrow party swap): gold cited 0.966 (28 of 29), refusal
     # 0.923 (12 of 13), false refusals 0.034 (1 of 29), fact 0.966 (28). Floors at that minus about one question.
     _floors(r6_heldout, retrieved=0.93, cited=0.93, refusal=0.84, false_refusals=0.07, fact=0.93)
-    # The ninth round's rules: false refusals 0.0 (a subject question answered by its clause, dp-02), the rest
-    # unchanged.
-    _floors(r6_heldout, retrieved=0.93, cited=0.93, refusal=0.84, false_refusals=0.04, fact=0.93)
+    # The ninth round's rules: refusal 1.0 (13 of 13: dp-36, the customer's 30 days to object are no period of the
+    # provider's), false refusals 0.0 (dp-02 answered), gold cited and fact unchanged.
+    _floors(r6_heldout, retrieved=0.93, cited=0.93, refusal=0.92, false_refusals=0.04, fact=0.93)
 
 
-@pytest.mark.xfail(strict=True, reason="r6 held-out goals not reached (docs/copilot.md); strict: passes => update")
 def test_r6_heldout_meets_the_goals(r6_heldout):
+    # Met since the ninth round (0.966 / 1.0 / 0.0 / 0.966): burnt split, tuning data, not a held-out claim; a strict
+    # xfail until then
     _goals(r6_heldout)
 
 
