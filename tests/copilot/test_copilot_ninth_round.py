@@ -248,3 +248,12 @@ def test_a_number_the_other_side_holds_does_not_answer_for_the_asked_side():
             "will be deemed to accept the changes. If Customer objects to the change within 30 days of notice, "
             "Customer and Provider will cooperate in good faith to resolve Customer’s objection or concern.")
     assert not binding.holds_asked_quantity(question, "Subprocessors", text, "DPA", [text], 0.15)
+
+
+def test_a_notice_only_the_other_side_may_give_does_not_answer_for_the_asked_side():
+    # Bonterms PSA BPSA-11.2 (b): "Unless otherwise specified in the SOW, Customer may terminate any SOW for any or no
+    # reason at any time upon 30 days' notice to Provider …" — the provider has no such right
+    question = "How many days' notice must the provider give to terminate a SOW for convenience?"
+    segment = "Customer may terminate any SOW for any or no reason at any time upon 30 days’ notice to Provider"
+    assert statements.holder_swapped(question, segment)
+    assert not statements.holder_swapped("How many days' notice must the customer give to terminate a SOW?", segment)

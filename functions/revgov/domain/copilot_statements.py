@@ -206,16 +206,18 @@ def party_swapped(question: str, sentence: str) -> bool:
 
 
 _SEGMENT_SUBJECT = re.compile(r"^\W*(?:(?:a|b|c|d|i|ii|iii)[.)]\s+)?(?:(?i:if|when|where|unless|once)\s+)?(?:the\s+)?"
-                              r"([A-Za-z]+)\s+(?:has|have|[a-z]+s)\b")
+                              r"([A-Za-z]+)\s+(?:has|have|[a-z]+s"
+                              r"|(?:may|must|shall|will)\s+(?!have no\b|not\b|be\b)[a-z]+)\b")
 
 
 def holder_swapped(question: str, segment: str) -> bool:
     """The segment holding the asked number opens with the other side as its subject: "How many calendar days in
     advance must the *provider* announce a change …?" against CPDPA-2.6 "*Customer* has 30 days after notice of a
-    change … to object", "If *Customer* objects to the change within 30 days of notice". The subject must act in the
-    present tense or hold the period ("has"): "Customer will have no obligation to pay fees that Provider invoices
-    more than 120 days after …" binds the days to the provider. Sides are the pairs of `_SIDES`, as for
-    `party_swapped`."""
+    change … to object", "If *Customer* objects to the change within 30 days of notice"; "… must the *provider* give
+    to terminate a SOW …?" against BPSA-11.2 "*Customer* may terminate any SOW … upon 30 days' notice". The subject
+    acts (present tense, a modal and a verb) or holds the period ("has"), never "will have no": "Customer will have
+    no obligation to pay fees that Provider invoices more than 120 days after …" binds the days to the provider.
+    Sides are the pairs of `_SIDES`, as for `party_swapped`."""
     match = _ASKED_SIDE.search(question)
     asked = reader.stem(match.group(1).lower()) if match else ""
     holder = _SEGMENT_SUBJECT.match(segment)
