@@ -501,6 +501,25 @@ def test_r9_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     _floors(result, retrieved=0.96, cited=0.77, refusal=0.69, false_refusals=0.15, fact=0.74)
 
 
+
+@pytest.fixture(scope="module")
+def r9_heldout():
+    return evaluate_split(full_index(), "heldout", source="r9")
+
+
+def test_r9_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(r9_heldout):
+    # Measured ONCE by the lead at f4d7423 (rules frozen at bc4ec36 by an engineer who never read this file): 40
+    # questions (27 answerable, 13 unanswerable); gold retrieved 1.0 (27 of 27), gold cited 0.852 (23), refusal 0.846
+    # (11 of 13), false refusals 0.148 (4 of 27), fact in the answer 0.815 (22), verbatim 1.0. The eighth round's
+    # rules on the same split (18c8bba, run before and after): the same outcome for every one of the 40 questions
+    # (docs/copilot.md). Floors at the measured figures minus about one question.
+    _floors(r9_heldout, retrieved=0.96, cited=0.81, refusal=0.76, false_refusals=0.19, fact=0.77)
+
+
+@pytest.mark.xfail(strict=True, reason="r9 held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_r9_heldout_meets_the_goals(r9_heldout):
+    _goals(r9_heldout)
+
 def test_reindexing_unchanged_contracts_is_a_no_op_and_an_edit_reembeds_only_the_changed_clause(index, tmp_path):
     again = index_tenant(index, ROOT / "tenants", "contoso")
     assert {r.status for r in again} == {"unchanged"} and sum(r.embedded for r in again) == 0
