@@ -112,6 +112,7 @@ def scenario_lines(scenario: dict[str, Any]) -> list[dict[str, Any]]:
 (
     LINE_ID, INVOICE_ID, PARTNER_ID, FAMILY, SKU, KIND, RULE_KIND, CHANNEL, NET_CENTS, COST_CENTS, UNITS_MILLI,
     MONTH_INDEX, DAY, CREDITED_DAY, CREDITED_LINE, PROMOTIONS, DISCOUNT, PAID_ON, EVENT_ID, ORDER_REF, DELIVERED_DAY,
+    MDF_FUNDED, CUSTOMER, INVOICED_DAY,
 ) = range(len(FIELDS))  # fmt: skip
 assert FIELDS[CREDITED_LINE] == "credited_line" and FIELDS[ORDER_REF] == "order_ref"
 
