@@ -92,7 +92,8 @@ def sales_fact(row: dict[str, Any], families: dict[str, str]) -> dict[str, Any]:
         "event_id": row.get("event", f"evt_{row['id']}"),
         "event_ids": [row.get("event", f"evt_{row['id']}")],
     }
-    for key in ("order_ref", "promotions", "discount_percent", "paid_on", "channel"):
+    for key in ("order_ref", "promotions", "discount_percent", "paid_on", "channel", "mdf_funded", "customer_id",
+                "invoiced_on"):
         if key in row:
             fact[key] = row[key]
     return fact

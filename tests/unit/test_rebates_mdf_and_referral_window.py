@@ -115,8 +115,15 @@ def test_pa_7_1_mdf_funded_servers_earn_no_spiff_and_an_mdf_funded_referral_no_c
     assert "RBT-MDF-FUNDED:RBT-HW-SPIFF" in _excluded(statement)
     # an MDF-funded referral, paid: no commission (PA-7.1 names MDF-funded purchases, CPA-7.1 "No incentive")
     ledger = Ledger("2026-08-05T12:00:00Z")
-    _ship(ledger, P1, "2026-08-05", [{"sku": "NW-SW-24P", "quantity": 100, "mdf_funded": True}], "SO-REF",
-          channel="referral", customer_id="CUST-1")
+    _ship(
+        ledger,
+        P1,
+        "2026-08-05",
+        [{"sku": "NW-SW-24P", "quantity": 100, "mdf_funded": True}],
+        "SO-REF",
+        channel="referral",
+        customer_id="CUST-1",
+    )
     _issue_and_pay(ledger, P1, "2026-08", "2026-09-02")
     _, statement = _settle(ledger, NW_FINANCE, P1, "2026-08", "2026-09-03T10:00:00Z")
     assert _lines(statement).get("RBT-REFERRAL", {}).get("amount", "0.00") == "0.00"
@@ -128,8 +135,15 @@ def test_cpa_7_1_an_mdf_funded_subscription_and_mdf_funded_docks_earn_no_incenti
     ledger = _contoso("2026-08-03T10:00:00Z")
     _ship(ledger, CT_PARTNER, "2026-08-03", [{"sku": "CT-DEV-DOCK", "quantity": 600, "mdf_funded": True},
                                              {"sku": "CT-DEV-DOCK", "quantity": 400}], "SO-CT")  # fmt: skip
-    subscription = {"partner_id": CT_PARTNER, "subscription_id": "SUB-MDF-1", "sku": _contoso_subscription_sku(),
-                    "quantity": 10, "activated_on": "2026-08-03", "order_ref": "SO-SUB", "mdf_funded": True}
+    subscription = {
+        "partner_id": CT_PARTNER,
+        "subscription_id": "SUB-MDF-1",
+        "sku": _contoso_subscription_sku(),
+        "quantity": 10,
+        "activated_on": "2026-08-03",
+        "order_ref": "SO-SUB",
+        "mdf_funded": True,
+    }
     assert ledger.bill("subscription.activated", subscription, occurred_at="2026-08-03T10:00:00Z")["status"] == \
         "processed"  # fmt: skip
     _, statement = _settle(ledger, CT_FINANCE, CT_PARTNER, "2026-Q3", "2026-10-05T09:00:00Z")
@@ -162,11 +176,24 @@ def test_pa_9_5_mdf_accrues_on_mdf_funded_purchases_too():
 
 @pytest.mark.parametrize("bad", ["yes", 1, None, "true"])
 def test_mdf_funded_is_a_boolean_or_the_erp_event_is_refused(bad):
-    data = {"partner_id": P1, "order_ref": "SO-BAD", "shipped_on": "2026-08-05",
-            "lines": [{"sku": "NW-SW-24P", "quantity": 1, "mdf_funded": bad}]}
-    event = {"source": "revgov.erp", "detail-type": "shipment.confirmed",
-             "detail": {"tenant_id": "northwind", "event_id": "evt_01JBNW00000000000000000000", "occurred_at":
-                        "2026-08-05T10:00:00Z", "erp_event_id": "ERP-BAD", "replay": 0, "data": data}}
+    data = {
+        "partner_id": P1,
+        "order_ref": "SO-BAD",
+        "shipped_on": "2026-08-05",
+        "lines": [{"sku": "NW-SW-24P", "quantity": 1, "mdf_funded": bad}],
+    }
+    event = {
+        "source": "revgov.erp",
+        "detail-type": "shipment.confirmed",
+        "detail": {
+            "tenant_id": "northwind",
+            "event_id": "evt_01JBNW00000000000000000000",
+            "occurred_at": "2026-08-05T10:00:00Z",
+            "erp_event_id": "ERP-BAD",
+            "replay": 0,
+            "data": data,
+        },
+    }
     with pytest.raises(MalformedRequest):
         schemas.validate("events/shipment.confirmed.schema.json", event, what="shipment")
     data["lines"][0]["mdf_funded"] = True
@@ -182,8 +209,12 @@ def test_only_the_signed_erp_event_can_say_a_purchase_is_mdf_funded_or_name_the_
     assert api and not [p.name for p in api if "mdf_funded" in p.read_text()]
     events = {p.name for p in (ROOT / "schemas" / "events").glob("*.json") if '"mdf_funded"' in p.read_text()}
     assert events == {"erp-event.schema.json", "shipment.confirmed.schema.json", "subscription.activated.schema.json"}
-    quote = {"partner_id": P1, "quote_ref": "Q-2026-1042", "customer": {"id": "US-EIN-12-3456789", "name": "Lakeside"},
-             "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 12, "discount_percent": "8.00"}]}
+    quote = {
+        "partner_id": P1,
+        "quote_ref": "Q-2026-1042",
+        "customer": {"id": "US-EIN-12-3456789", "name": "Lakeside"},
+        "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 12, "discount_percent": "8.00"}],
+    }
     assert schemas.problems("api/pricing-check.schema.json", quote) == []
     for field, value in (("mdf_funded", True), ("customer_id", "CUST-1")):
         changed = {**quote, "lines": [{**quote["lines"][0], field: value}]}
@@ -208,8 +239,9 @@ REFERRAL = {
 }
 
 
-def _referral_year(tenant: str, second_issued_on: str, customer: str = "CUST-REF-1", *,
-                   newcomer: bool = False) -> dict[str, Any]:
+def _referral_year(
+    tenant: str, second_issued_on: str, customer: str = "CUST-REF-1", *, newcomer: bool = False
+) -> dict[str, Any]:
     """A referred customer first invoiced on 2026-09-02 (its 2026-08 invoice), invoiced again for 2027-08 on
     `second_issued_on` (with `newcomer`, a second customer first invoiced on that same invoice): the 2027-08
     commission statement."""

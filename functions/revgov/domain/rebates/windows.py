@@ -52,5 +52,7 @@ class FirstInvoiceWindow:
     @property
     def reason(self) -> str:
         begins = "the day after" if self.starts == DAY_AFTER else "the day of"
-        return (f"invoiced after the {self.months} months counted from {begins} the customer's first invoice "
-                f"({self.rule.clause})")
+        return (
+            f"invoiced after the {self.months} months counted from {begins} the customer's first invoice "
+            f"({self.rule.clause})"
+        )

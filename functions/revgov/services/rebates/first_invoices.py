@@ -61,7 +61,8 @@ def earliest(lines: Iterable[Mapping[str, Any]]) -> dict[str, FirstInvoice]:
         )  # fmt: skip
         k = key(entry["partner_id"], entry["customer"])
         if k not in found or (entry["first_invoiced_on"], entry["line_id"]) < (
-            found[k]["first_invoiced_on"], found[k]["line_id"]
+            found[k]["first_invoiced_on"],
+            found[k]["line_id"],
         ):
             found[k] = entry
     return found
@@ -88,4 +89,3 @@ def _record_once(rt: Runtime, tenant_id: str, wanted: dict[str, FirstInvoice]) -
             puts.append(put_over(FIRST_INVOICES, k, dict(entry), have))
     for start in range(0, len(puts), 25):
         rt.store.commit(tenant_id, Changes(puts=puts[start : start + 25]))
-
