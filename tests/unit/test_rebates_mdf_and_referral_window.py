@@ -174,6 +174,20 @@ def test_pa_9_5_mdf_accrues_on_mdf_funded_purchases_too():
     assert (q4["qualifying_revenue"], q4["accrued"]) == ("425000.00", "17000.00")
 
 
+@pytest.mark.parametrize("bad", ["", "../CUST", "CUST 1", "C" * 65, "-CUST", 42, "CÜST"])
+def test_a_malformed_customer_id_is_refused(bad):
+    event = {"source": "revgov.erp", "detail-type": "subscription.activated",
+             "detail": {"tenant_id": "northwind", "event_id": "evt_01JBNW00000000000000000000", "occurred_at":
+                        "2026-08-05T10:00:00Z", "erp_event_id": "ERP-BAD", "replay": 0,
+                        "data": {"partner_id": P1, "subscription_id": "SUB-1", "sku": "NW-CLOUD-PLATFORM",
+                                 "quantity": 1, "activated_on": "2026-08-05", "order_ref": "SO-1",
+                                 "channel": "referral", "customer_id": bad}}}  # fmt: skip
+    with pytest.raises(MalformedRequest):
+        schemas.validate("events/subscription.activated.schema.json", event, what="subscription")
+    event["detail"]["data"]["customer_id"] = "CUST-1.de_x"
+    schemas.validate("events/subscription.activated.schema.json", event, what="subscription")
+
+
 @pytest.mark.parametrize("bad", ["yes", 1, None, "true"])
 def test_mdf_funded_is_a_boolean_or_the_erp_event_is_refused(bad):
     data = {
@@ -198,6 +212,12 @@ def test_mdf_funded_is_a_boolean_or_the_erp_event_is_refused(bad):
         schemas.validate("events/shipment.confirmed.schema.json", event, what="shipment")
     data["lines"][0]["mdf_funded"] = True
     schemas.validate("events/shipment.confirmed.schema.json", event, what="shipment")
+    # through the billing handler: refused, nothing billed (no invoice opened for the month)
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    data["lines"][0]["mdf_funded"] = bad
+    with pytest.raises(MalformedRequest):
+        ledger.bill("shipment.confirmed", data, occurred_at="2026-08-05T10:00:00Z")
+    assert ledger.rt.store.get("northwind", billing.INVOICE_KEYS, f"{P1}#2026-08") is None
 
 
 def test_only_the_signed_erp_event_can_say_a_purchase_is_mdf_funded_or_name_the_referred_customer():
