@@ -12,10 +12,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from test_store_contract import dynamodb_endpoint, make_store  # noqa: F401 - the emulator fixture make_store asks for
 
 from revgov.adapters.system import RandomIds, SystemClock
 from revgov.services.rebates import first_invoices
-from test_store_contract import dynamodb_endpoint, make_store  # noqa: F401 - the emulator fixture make_store asks for
 
 PARTNER, OTHER = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
 
