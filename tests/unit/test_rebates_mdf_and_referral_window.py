@@ -274,7 +274,7 @@ def _referral_year(
     if newcomer:
         _ship(ledger, partner, "2027-08-06", lines, "SO-REF-3", channel="referral", customer_id="CUST-NEW")
     _issue_and_pay(ledger, partner, "2027-08", second_issued_on)
-    return _settle(ledger, finance, partner, "2027-08", "2027-09-20T10:00:00Z")[1]
+    return {**_settle(ledger, finance, partner, "2027-08", "2027-09-20T10:00:00Z")[1], "_rt": ledger.rt}
 
 
 @pytest.mark.parametrize(
@@ -299,6 +299,10 @@ def test_the_referral_commission_is_paid_through_the_last_day_of_the_window_and_
     trace = _excluded(outside)["RBT-REFERRAL-WINDOW:RBT-REFERRAL"]
     assert trace["clause"] == clause and "first invoice" in trace["reason"]
     assert [row[3] for row in trace["lines"]] == ["125000.00" if tenant == "northwind" else "21000.00"]
+    partner, finance = REFERRAL[tenant][:2]
+    rt = outside["_rt"]
+    words = str(explain_rebates.explain_settlement(rt, finance, outside["settlement_id"], partner))
+    assert "RBT-REFERRAL-WINDOW" in words and clause in words and "first invoice" in words
 
 
 def test_another_customer_has_its_own_first_invoice_and_case_does_not_make_a_new_customer():
