@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 from ...domain.errors import Conflict
 from ...ports import Changes
 from ...runtime import Runtime
+from .. import tenants
 from ..toolkit import pages, put_over, retry_on_conflict
 
 FIRST_INVOICES = "RBTFIRSTINVOICE"  # partner#customer -> the customer's first referral invoice
@@ -41,10 +42,17 @@ def key(partner_id: str, customer: str) -> str:
 
 def of_partner(rt: Runtime, tenant_id: str, partner_id: str) -> dict[str, str]:
     """The partner's referred customers (case-folded) -> the day each was first invoiced."""
-    return {
-        str(item.data["customer"]): str(item.data["first_invoiced_on"])
-        for item in pages(rt.store, tenant_id, FIRST_INVOICES, prefix=f"{partner_id}#")
-    }
+    return of_partners(rt, tenant_id, prefix=f"{partner_id}#").get(partner_id, {})
+
+
+def of_partners(rt: Runtime, tenant_id: str, prefix: str = "") -> dict[str, dict[str, str]]:
+    """Per partner, its referred customers -> the day each was first invoiced (one paged read for a whole run)."""
+    found: dict[str, dict[str, str]] = {}
+    for item in pages(rt.store, tenant_id, FIRST_INVOICES, prefix=prefix):
+        found.setdefault(str(item.data["partner_id"]), {})[str(item.data["customer"])] = str(
+            item.data["first_invoiced_on"]
+        )
+    return found
 
 
 def earliest(lines: Iterable[Mapping[str, Any]]) -> dict[str, FirstInvoice]:
@@ -71,7 +79,7 @@ def earliest(lines: Iterable[Mapping[str, Any]]) -> dict[str, FirstInvoice]:
 def record(rt: Runtime, tenant_id: str, lines: Iterable[Mapping[str, Any]]) -> None:
     """Store each customer's first invoice these lines show, where none is stored or the stored one is later."""
     wanted = earliest(lines)
-    if wanted:
+    if wanted and tenants.exists(rt, tenant_id):  # offboarded while this ran: write nothing into a deleted tenant
         retry_on_conflict(
             lambda: _record_once(rt, tenant_id, wanted),
             attempts=ATTEMPTS,
