@@ -67,6 +67,7 @@ def scenario_partners(scenario: dict[str, Any]) -> dict[str, PartnerFacts]:
             p.get("type", "reseller"),
             _ordinal(p["activated_on"]) if p.get("activated_on") else None,
             tuple((_ordinal(s), _ordinal(e) if e else None) for s, e in p.get("suspended", [])),
+            tuple(sorted((c.casefold(), _ordinal(d)) for c, d in p.get("first_invoices", {}).items())),
         )
         for pid, p in scenario["partners"].items()
     }
@@ -92,7 +93,8 @@ def sales_fact(row: dict[str, Any], families: dict[str, str]) -> dict[str, Any]:
         "event_id": row.get("event", f"evt_{row['id']}"),
         "event_ids": [row.get("event", f"evt_{row['id']}")],
     }
-    for key in ("order_ref", "promotions", "discount_percent", "paid_on", "channel"):
+    for key in ("order_ref", "promotions", "discount_percent", "paid_on", "channel", "mdf_funded", "customer_id",
+                "invoiced_on"):
         if key in row:
             fact[key] = row[key]
     return fact
@@ -112,6 +114,7 @@ def scenario_lines(scenario: dict[str, Any]) -> list[dict[str, Any]]:
 (
     LINE_ID, INVOICE_ID, PARTNER_ID, FAMILY, SKU, KIND, RULE_KIND, CHANNEL, NET_CENTS, COST_CENTS, UNITS_MILLI,
     MONTH_INDEX, DAY, CREDITED_DAY, CREDITED_LINE, PROMOTIONS, DISCOUNT, PAID_ON, EVENT_ID, ORDER_REF, DELIVERED_DAY,
+    MDF_FUNDED, CUSTOMER, INVOICED_DAY,
 ) = range(len(FIELDS))  # fmt: skip
 assert FIELDS[CREDITED_LINE] == "credited_line" and FIELDS[ORDER_REF] == "order_ref"
 
@@ -162,6 +165,12 @@ def settle_by_loop(
         day = ln[CREDITED_DAY] if ln[CREDITED_DAY] >= 0 else ln[DAY]
         return bool(facts and facts.activated_on is not None and day < facts.activated_on)
 
+    def after_window(program: Any, ln: Sequence[Any]) -> bool:
+        """PA-8.1 / CPA-8.1: invoiced after the window from the customer's stored first invoice."""
+        facts, window = partners.get(ln[PARTNER_ID]), program.first_invoice_window
+        first = dict(facts.first_invoices).get(ln[CUSTOMER]) if facts and ln[CUSTOMER] else None
+        return bool(window and first is not None and ln[INVOICED_DAY] > window.last_ordinal(first))
+
     def admits(program: Any, ln: Sequence[Any]) -> bool:
         e = program.eligibility
         facts = partners.get(ln[PARTNER_ID])
@@ -199,6 +208,10 @@ def settle_by_loop(
                 continue
             exclusive = set(ln[PROMOTIONS]) & book.exclusive_promotions
             if pid in book.excluded_by_promotion and exclusive:
+                continue
+            if book.mdf_funded_rule is not None and ln[MDF_FUNDED]:  # PA-7.1: MDF-funded purchases earn nothing
+                continue
+            if after_window(program, ln):
                 continue
             eligible.add(i)
         claimed[pid] = eligible

@@ -29,7 +29,11 @@ from revgov.domain.calendar import BusinessCalendar
 from revgov.domain.catalog import policy_catalog
 from revgov.domain.errors import Forbidden, RuleViolation
 from revgov.domain.rebates import settlement_run
-from revgov.domain.rebates.policy import Period
+from revgov.domain.rebates.engine import rate_period
+from revgov.domain.rebates.ledger import SalesLedger
+from revgov.domain.rebates.lines import rebate_line
+from revgov.domain.rebates.policy import PartnerFacts, Period, compile_rebates
+from revgov.domain.rebates.windows import FirstInvoiceWindow
 from revgov.domain.rules import Rule
 from revgov.services.catalog import price_lines
 from revgov.tenant_files import load_tenant_file
@@ -1085,9 +1089,17 @@ def _cpa_7_8_vat() -> None:
     assert rule["clause"] == "CPA-7.8" and rule["order_hold"]["clause"] == "CPA-2.3"
 
 
-@clause("northwind", "PA-8.1", "the Partner earns a referral commission of 5.0%")
+@clause(
+    "northwind",
+    "PA-8.1",
+    "the Partner earns a referral commission of 5.0% of the Distributor's Invoiced Revenue from that Customer, net of "
+    "credit notes, during the 12 months following the first invoice.",
+)
 def _pa_8_1() -> None:
     assert Decimal(_program(NW, "RBT-REFERRAL")["percent"]) == 5
+    # "the 12 months following" a first invoice dated 2026-09-02 are 2026-09-03 .. 2027-09-02
+    window = FirstInvoiceWindow.of(_program(NW, "RBT-REFERRAL")["first_invoice_window"])
+    assert window.rule.clause == "PA-8.1" and window.last_day(date(2026, 9, 2)) == date(2027, 9, 2)
 
 
 @clause("northwind", "PA-8.2", "earns a commission of 3.0% of the Distributor's Invoiced Revenue")
@@ -1095,9 +1107,17 @@ def _pa_8_2() -> None:
     assert Decimal(_program(NW, "RBT-SALES-AGENT")["percent"]) == 3
 
 
-@clause("contoso", "CPA-8.1", "earns a referral fee of 4.0% of Contoso's Invoiced Revenue")
+@clause(
+    "contoso",
+    "CPA-8.1",
+    "earns a referral fee of 4.0% of Contoso's Invoiced Revenue from that End Customer, net of credit notes, for 12 "
+    "months from the first invoice",
+)
 def _cpa_8_1() -> None:
     assert Decimal(_program(CT, "RBT-REFERRAL")["percent"]) == 4
+    # "for 12 months from" a first invoice dated 2026-09-02: 2026-09-02 .. 2027-09-01
+    window = FirstInvoiceWindow.of(_program(CT, "RBT-REFERRAL")["first_invoice_window"])
+    assert window.rule.clause == "CPA-8.1" and window.last_day(date(2026, 9, 2)) == date(2027, 9, 1)
 
 
 # --- billing -------------------------------------------------------------------------------------------------------
@@ -1561,6 +1581,10 @@ def _pa_7_1() -> None:
     assert (
         NW["rebates"]["suspended_partners"]["clause"] == "PA-7.1" and route(NW, "rebate_leakage")["queue"] == "finance"
     )
+    # "MDF-funded purchases": 80 switches (100,000.00) bought with MDF and 80 with the partner's money earn on
+    # 100,000.00 only (1.0%, 1,000.00), not on 200,000.00 (1.0% too, 2,000.00)
+    assert NW["rebates"]["mdf_funded"]["clause"] == "PA-7.1"
+    assert _rated_volume(NW, "platinum", [("100000.00", True), ("100000.00", False)]) == Decimal("1000.00")
 
 
 @clause(
@@ -1571,6 +1595,22 @@ def _pa_7_1() -> None:
 )
 def _cpa_7_1() -> None:
     assert CT["rebates"]["suspended_partners"]["clause"] == "CPA-7.1"
+    # "No incentive is earned on ... MDF-funded purchases": EUR 80,000.00 funded and 80,000.00 not: 1.5% of 80,000.00
+    assert CT["rebates"]["mdf_funded"]["clause"] == "CPA-7.1"
+    assert _rated_volume(CT, "elite", [("80000.00", True), ("80000.00", False)]) == Decimal("1200.00")
+
+
+def _rated_volume(policy: dict[str, Any], tier_name: str, sales: list[tuple[str, bool]]) -> Decimal:
+    """The 2026-Q3 volume rebate of a partner of `tier_name` over sales of (amount, MDF-funded) in August 2026."""
+    book = compile_rebates(policy)
+    lines = [rebate_line({"line_id": f"inv_a.{n}", "invoice_id": "inv_a", "partner_id": "ptr_A", "period": "2026-08",
+                          "service_period": {"start": "2026-08-05", "end": "2026-08-05"}, "kind": "shipment",
+                          "family": "networking", "sku": "X", "quantity": "1", "net_amount": amount, "cost": None,
+                          "event_id": f"evt_{n}", "order_ref": f"SO-{n}", **({"mdf_funded": True} if funded else {})})
+             for n, (amount, funded) in enumerate(sales)]  # fmt: skip
+    facts = {"ptr_A": PartnerFacts("ptr_A", tier_name, "reseller", date(2024, 1, 1).toordinal())}
+    result = rate_period(book, SalesLedger.from_lines(lines, frozenset()), Period.parse("2026-Q3"), facts)
+    return result.payable["ptr_A"]["RBT-VOLUME"]
 
 
 @clause(

@@ -156,3 +156,60 @@ def test_a_draft_without_rebate_programs_pays_nothing_and_the_kpis_deduct_nothin
     levels = report["kpis"]["after"]["threshold_attainment"]  # tier commitments only: no rebate program levels
     assert levels and {row["source"] for row in levels} == {"tier_commitment"}
     assert report["by_partner"][0]["partner_id"] == partner_id
+
+
+# --- PA-7.1 MDF-funded purchases and PA-8.1's referral window: the what-if answers what settling answers -------------
+def _settled_and_whatif(ledger: Any, period: str, at: str, operations: list[dict[str, Any]]) -> tuple[dict, dict]:
+    """The period settled (prepared and approved), then the what-if of a draft: per program the settled payable and
+    the what-if's before/after rows of partner P1."""
+    ledger.clock.set(at)
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": period})
+    statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
+    paid = {line["program_id"]: line["amount"] for line in statement["lines"]}
+    report = whatif_rebates(ledger.rt, FINANCE, _draft(ledger.rt, operations), {"period": period, "examples": 0})
+    rows = {r["program_id"]: r for r in report["changed"] if r["partner_id"] == P1}
+    return paid, rows
+
+
+P1 = "ptr_01JBNWPARTNER0000000000001"  # a Platinum partner of the ERP samples (tests/scenarios/billing)
+
+
+def test_the_whatif_of_the_referral_window_equals_settling_and_shows_what_removing_it_would_pay():
+    # PA-8.1: "5.0% of the Distributor's Invoiced Revenue from that Customer ... during the 12 months following the
+    # first invoice". CUST-REF-1 first invoiced 2026-09-02; its 2027-08 invoice issued 2027-09-03, the first day
+    # outside; CUST-NEW first invoiced on that invoice: settled 100 x 1,250.00 x 5% = 6,250.00. Without the window
+    # (a draft removing it) both earn: 12,500.00
+    from test_rebates_mdf_and_referral_window import _issue_and_pay, _ship
+
+    from memory_store import Ledger
+
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    lines = [{"sku": "NW-SW-24P", "quantity": 100}]
+    _ship(ledger, P1, "2026-08-05", lines, "SO-REF-1", channel="referral", customer_id="CUST-REF-1")
+    _issue_and_pay(ledger, P1, "2026-08", "2026-09-02")
+    _ship(ledger, P1, "2027-08-05", lines, "SO-REF-2", channel="referral", customer_id="CUST-REF-1")
+    _ship(ledger, P1, "2027-08-06", lines, "SO-REF-3", channel="referral", customer_id="CUST-NEW")
+    _issue_and_pay(ledger, P1, "2027-08", "2027-09-03")
+    remove = [{"op": "test", "path": "/rebates/programs/3/id", "value": "RBT-REFERRAL"},
+              {"op": "remove", "path": "/rebates/programs/3/first_invoice_window"}]  # fmt: skip
+    paid, rows = _settled_and_whatif(ledger, "2027-08", "2027-09-20T10:00:00Z", remove)
+    assert paid["RBT-REFERRAL"] == "6250.00"
+    assert rows["RBT-REFERRAL"]["before"]["payable"] == paid["RBT-REFERRAL"]
+    assert rows["RBT-REFERRAL"]["after"]["payable"] == "12500.00"
+
+
+def test_the_whatif_of_the_mdf_rule_equals_settling_and_shows_what_removing_it_would_pay():
+    # PA-7.1: no rebate on "MDF-funded purchases". 240 MDF-funded switches (300,000.00) and 100 others (125,000.00):
+    # settled volume 1.0% x 125,000.00 = 1,250.00; a draft without the rule: 2.0% x 425,000.00 = 8,500.00
+    from test_rebates_mdf_and_referral_window import _ship
+
+    from memory_store import Ledger
+
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    _ship(ledger, P1, "2026-08-05", [{"sku": "NW-SW-24P", "quantity": 240, "mdf_funded": True},
+                                     {"sku": "NW-SW-24P", "quantity": 100}], "SO-MDF")  # fmt: skip
+    paid, rows = _settled_and_whatif(ledger, "2026-Q3", "2026-10-03T10:00:00Z",
+                                     [{"op": "remove", "path": "/rebates/mdf_funded"}])  # fmt: skip
+    assert paid["RBT-VOLUME"] == "1250.00"
+    assert rows["RBT-VOLUME"]["before"]["payable"] == paid["RBT-VOLUME"]
+    assert rows["RBT-VOLUME"]["after"]["payable"] == "8500.00"

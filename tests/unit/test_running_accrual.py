@@ -15,6 +15,7 @@ Clauses the sequences exercise (tenants/northwind/contracts/partner-agreement.md
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,16 +34,16 @@ QUARTER = Period.parse("2026-Q4")
 FAMILIES = {"NW-SW-24P": "networking", "NW-SRV-R2": "hardware", "NW-AP-6E": "wireless"}
 
 
-def _rate(book: Any, lines: list[dict[str, Any]], facts: PartnerFacts) -> Any:
+def _rate(book: Any, lines: list[dict[str, Any]], facts: PartnerFacts, period: Period = QUARTER) -> Any:
     ordered = sorted(lines, key=lambda ln: (ln["month"], ln["line_id"]))
-    return rate_period(book, SalesLedger.from_lines(ordered, book.exclusive_promotions), QUARTER, {P: facts})
+    return rate_period(book, SalesLedger.from_lines(ordered, book.exclusive_promotions), period, {P: facts})
 
 
 def _view(result: Any) -> dict[str, Any]:
     return {"total": result.total(P), "programs": result.programs_view(P)}
 
 
-def _row(rng: random.Random, n: int, month: str) -> dict[str, Any]:
+def _row(rng: random.Random, n: int, month: str, marks: bool = False) -> dict[str, Any]:
     sku = rng.choice(list(FAMILIES))
     amount = rng.choice(["1200.00", "9999.99", "25000.00", "48750.55", "60000.00", "150.01", "0.00"])
     row = {"id": f"inv_{month}.{n}", "partner": P, "month": month, "sku": sku, "amount": amount,
@@ -54,10 +55,16 @@ def _row(rng: random.Random, n: int, month: str) -> dict[str, Any]:
         row["cost"] = str(round(float(amount) * 0.95, 2))  # below PA-6.3's 12% floor
     if rng.random() < 0.1:
         row["discount_percent"] = "30"
+    if marks and rng.random() < 0.15:  # PA-7.1: an MDF-funded purchase
+        row["mdf_funded"] = True
+    if marks and row.get("channel") == "referral":  # PA-8.1: the referred customer and the invoice date
+        row["customer_id"] = rng.choice(["CUST-A", "cust-a", "CUST-B", "CUST-C"])
+        row["invoiced_on"] = rng.choice(["2026-11-02", "2026-12-02", "2027-01-04"])
+        row["paid_on"] = "2027-01-10"  # a commission's basis is paid revenue (PA-8.2)
     return row
 
 
-def _event(rng: random.Random, n: int, facts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _event(rng: random.Random, n: int, facts: dict[str, dict[str, Any]], marks: bool = False) -> list[dict[str, Any]]:
     """One event's sales facts: mostly new sales in the quarter; some repeats, credit notes, re-rated lines, and
     lines of last year's quarter."""
     roll, month = rng.random(), rng.choice(["2026-10", "2026-11", "2026-12"])
@@ -77,10 +84,12 @@ def _event(rng: random.Random, n: int, facts: dict[str, dict[str, Any]]) -> list
         return [{**old, "net_amount": f"{float(old['net_amount']) + 100:.2f}"}]
     if roll < 0.28:
         month = rng.choice(["2025-10", "2025-12"])  # last year's quarter: the growth baseline moves
-    return [sales_fact(_row(rng, n * 10 + i, month), FAMILIES) for i in range(rng.randint(1, 3))]
+    return [sales_fact(_row(rng, n * 10 + i, month, marks), FAMILIES) for i in range(rng.randint(1, 3))]
 
 
-def _replay(policy: dict[str, Any], facts: PartnerFacts, seed: int, events: int) -> tuple[int, int]:
+def _replay(
+    policy: dict[str, Any], facts: PartnerFacts, seed: int, events: int, marks: bool = False, period: Period = QUARTER
+) -> tuple[int, int]:
     book, rng = compile_rebates(policy), random.Random(seed)
     stored: dict[str, dict[str, Any]] = {}  # line id -> sales fact
     lines: dict[str, dict[str, Any]] = {}  # line id -> rebate line
@@ -88,13 +97,13 @@ def _replay(policy: dict[str, Any], facts: PartnerFacts, seed: int, events: int)
     running: Running | None = None
     fast = 0
     for n in range(events):
-        event = _event(rng, n, stored)
+        event = _event(rng, n, stored, marks)
         new = [f for f in event if f["line_id"] not in lines]
         for fact in event:
             stored[fact["line_id"]] = fact
             credited = stored.get(str(fact.get("references_line"))) if fact.get("references_line") else None
             lines[fact["line_id"]] = rebate_line(fact, credited)
-        full = _rate(book, list(lines.values()), facts)
+        full = _rate(book, list(lines.values()), facts, period)
         added = [lines[f["line_id"]] for f in new]
         incremental = None
         if (
@@ -102,12 +111,12 @@ def _replay(policy: dict[str, Any], facts: PartnerFacts, seed: int, events: int)
             and len(new) == len(event)
             and not keys.intersection(k for ln in added for k in duplicate_keys(ln))
         ):
-            incremental = add_lines(running, book, "v1", _rate(book, added, facts), facts)
+            incremental = add_lines(running, book, "v1", _rate(book, added, facts, period), facts)
         running = incremental or running_of(full, P, facts, "v1")
         fast += incremental is not None
         keys.update(k for ln in lines.values() for k in duplicate_keys(ln))
-        assert _view(result_of(running, book, QUARTER, facts)) == _view(full), f"seed {seed}, event {n}: {event}"
-        in_period = full.ledger.in_months(QUARTER.first, QUARTER.last)
+        assert _view(result_of(running, book, period, facts)) == _view(full), f"seed {seed}, event {n}: {event}"
+        in_period = full.ledger.in_months(period.first, period.last)
         assert (running.line_count, running.findings) == (int(in_period.sum()), len(full.findings))
     return fast, events
 
@@ -124,6 +133,21 @@ NEW_PARTNER = PartnerFacts(P, "gold", "reseller", date(2026, 2, 20).toordinal())
 def test_the_running_accrual_equals_a_full_rerating_after_every_event(seed):
     fast, events = _replay(_policy(), ESTABLISHED if seed % 2 else NEW_PARTNER, seed, 120)
     assert fast > events // 2  # most events are added in O(programs), not re-rated
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mdf_funded_lines_and_the_referral_window_keep_the_running_accrual_exact(seed):
+    # PA-7.1: MDF-funded lines earn in no program; PA-8.1: a referral invoiced after the window from its customer's
+    # first invoice earns nothing. Both are decided by the line and the partner's facts alone: the sums stay exact.
+    # CUST-A (and cust-a, the same customer) was first invoiced on 2025-11-03 (window through 2026-11-03), CUST-B
+    # on 2026-06-02; CUST-C has no first invoice stored (its own invoice is its first).
+    firsts = {"cust-a": "2025-11-03", "cust-b": "2026-06-02"}
+    facts = replace(ESTABLISHED, first_invoices=tuple(sorted((c, date.fromisoformat(d).toordinal())
+                                                             for c, d in firsts.items())))  # fmt: skip
+    fast, events = _replay(_policy(), facts, 200 + seed, 80, marks=True)
+    assert fast > events // 3
+    # the monthly commissions (PA-8.1's window) of a month of the quarter
+    _replay(_policy(), facts, 300 + seed, 80, marks=True, period=Period.parse("2026-11"))
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -9,6 +9,7 @@ suspended partner). Activities and claims are `services.mdf_requests`; the arith
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -59,8 +60,11 @@ def today(rt: Runtime) -> date:
 
 def qualifying_revenue(rt: Runtime, tenant: Tenant, partner_id: str, quarter: Period, on: date,
                        program_id: str) -> Decimal:
-    """The Quarter's Qualifying Revenue of one partner as the rebate engine rates it (the program's basis)."""
-    book = rebate_book(tenant.policy, tenant.policy_version)
+    """The Quarter's Qualifying Revenue of one partner as the rebate engine rates it (the program's basis), MDF-funded
+    purchases included: PA-7.1 / CPA-7.1 exclude them from rebates and incentives, and PA-1.2 / CPA-1.2 exclude from
+    Qualifying Revenue only what the Agreement excludes "from a given program"; PA-9.5 / CPA-9.5 exclude nothing, so
+    MDF accrues on them (docs/mdf.md)."""
+    book = replace(rebate_book(tenant.policy, tenant.policy_version), mdf_funded_rule=None)
     facts = partner_facts(rt, tenant, [partner_id], quarter, on).get(partner_id)
     if facts is None:
         return rules.ZERO

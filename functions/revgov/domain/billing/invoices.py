@@ -5,7 +5,7 @@ Amounts are computed in Decimal and rounded once, half-even, at line level (`mon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -90,6 +90,19 @@ def draft_from_dict(data: dict[str, Any]) -> LineDraft:
     )
 
 
+def sale_marks(source: Mapping[str, Any]) -> dict[str, Any]:
+    """What the signed ERP event says of a sale that only rebates read, kept in the line's `detail` and on its sales
+    fact only when stated (so other lines keep their shape and hash): `mdf_funded` (PA-7.1 / CPA-7.1: no rebate on
+    "MDF-funded purchases") and the referred `customer_id` (PA-8.1 / CPA-8.1: commission for 12 months from the
+    customer's first invoice)."""
+    marks: dict[str, Any] = {}
+    if source.get("mdf_funded") is True:
+        marks["mdf_funded"] = True
+    if source.get("customer_id"):
+        marks["customer_id"] = str(source["customer_id"])
+    return marks
+
+
 def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str, opened_at: str) -> dict[str, Any]:
     return {
         "invoice_id": invoice_id,
@@ -138,7 +151,8 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
                 channel=data.get("channel") or "resale",
                 promotions=tuple(entry.get("promotions") or ()),
                 discount_percent=discount,
-                detail=dict(detail),
+                detail={**detail, **sale_marks({"mdf_funded": entry.get("mdf_funded"),
+                                                "customer_id": data.get("customer_id")})},
             )
         )
     return drafts
@@ -257,4 +271,5 @@ def sales_fact(line: dict[str, Any], invoice: dict[str, Any], *, event_id: str) 
         "discount_percent": line.get("discount_percent"),
         # Only when known, so the facts of lines without one keep their shape (and hash).
         **({"delivered_on": delivered} if (delivered := (line.get("detail") or {}).get("delivered_on")) else {}),
+        **sale_marks(line.get("detail") or {}),
     }

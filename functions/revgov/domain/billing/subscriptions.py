@@ -12,7 +12,7 @@ from ..catalog import CatalogItem
 from ..money import format_money, round_money, share_of
 from ..rules import Rule
 from ..time import next_period, parse_day, period_bounds, period_of
-from .invoices import LineDraft
+from .invoices import LineDraft, sale_marks
 from .periods import ZERO, ServicePeriod, days_in_month
 from .policy import BillingPolicy
 
@@ -282,6 +282,7 @@ def activation_draft(item: CatalogItem, data: dict[str, Any], book: BillingPolic
             "monthly_price": format_money(monthly),
             "days": charge.days,
             "days_in_month": charge.divisor,
+            **sale_marks(data),
         },
         channel=data.get("channel") or "resale",
     )
@@ -307,6 +308,7 @@ def activated_subscription(
         "activated_on": data["activated_on"],
         "order_ref": data["order_ref"],
         "channel": line["channel"],
+        **sale_marks(data),
         "status": "active",
         "billed": [charge_entry(line, line["service_period"]["start"][:7])],
         "parked": parked,
@@ -393,6 +395,7 @@ def advance_charge_draft(
             "days": charge.days,
             "days_in_month": charge.divisor,
             "billing_month": month,
+            **sale_marks(subscription),
         },
         channel=subscription.get("channel") or "resale",
     )

@@ -110,6 +110,28 @@ def _before_activation(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]
     return mask
 
 
+def _outside_window(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> Flags:
+    """Lines invoiced after the window from their customer's first invoice closed (PA-8.1 / CPA-8.1,
+    `windows.FirstInvoiceWindow`). The first invoice is the partner's stored one for the customer; a line naming no
+    customer, on an invoice not issued yet, or whose customer has no first invoice stored (its own invoice is then
+    the first) is not outside. Decided by the line and the partner's facts alone (the running accrual relies on it)."""
+    window, mask = program.first_invoice_window, np.zeros(len(ledger), dtype=np.bool_)
+    if window is None or all(c is None for c in ledger.customers):
+        return mask
+    unnamed = ledger.customers.index(None) if None in ledger.customers else -1
+    rows = np.flatnonzero((ledger.customer != unnamed) & (ledger.invoiced_day >= 0))
+    last: dict[tuple[int, int], int | None] = {}
+    for i in rows.tolist():
+        pair = (int(ledger.partner[i]), int(ledger.customer[i]))
+        if pair not in last:
+            facts = partners.get(ledger.partners[pair[0]])
+            first = dict(facts.first_invoices).get(str(ledger.customers[pair[1]])) if facts else None
+            last[pair] = None if first is None else window.last_ordinal(first)
+        limit = last[pair]
+        mask[i] = limit is not None and int(ledger.invoiced_day[i]) > limit
+    return mask
+
+
 def _exclusive_with(book: RebateBook, program_id: str) -> set[str]:
     related: set[str] = set()
     for e in book.exclusions:
@@ -221,6 +243,8 @@ class _Rating:
         eligible = admitted & self.valid & ~self.suspended & ~self.early
         eligible = self._exclusive(program, eligible, reasons)
         eligible = self._promotion(program, eligible, reasons)
+        eligible = self._mdf_funded(program, eligible, reasons)
+        eligible = self._window(program, eligible, reasons)
         if program.period == self.period.kind:
             eligible = self._claimed_before(program, eligible, reasons)
         self.claimed[pid] = eligible
@@ -255,6 +279,27 @@ class _Rating:
         reasons.append(Exclusion(f"{rule.rule_id}:{pid}", rule, "carries an exclusive promotion", promoted))
         _note(self.excluded, f"{rule.rule_id}:{pid}", rule, taken & self.in_period)
         return eligible & ~promoted
+
+    def _mdf_funded(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
+        """PA-7.1 / CPA-7.1: MDF-funded purchases earn nothing, in every program (rebates, SPIFF, commissions)."""
+        rule, pid, funded = self.book.mdf_funded_rule, program.program_id, self.ledger.mdf_funded
+        if rule is None or not funded.any():
+            return eligible
+        reasons.append(Exclusion(f"{rule.rule_id}:{pid}", rule, "an MDF-funded purchase", funded))
+        _note(self.excluded, f"{rule.rule_id}:{pid}", rule, eligible & funded & self.in_period)
+        return eligible & ~funded
+
+    def _window(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
+        """PA-8.1 / CPA-8.1: a commission only on invoices dated inside the window from the customer's first one."""
+        window, pid = program.first_invoice_window, program.program_id
+        if window is None:
+            return eligible
+        outside = _outside_window(self.ledger, self.partners, program)
+        if not outside.any():
+            return eligible
+        reasons.append(Exclusion(f"{window.rule.rule_id}:{pid}", window.rule, window.reason, outside))
+        _note(self.excluded, f"{window.rule.rule_id}:{pid}", window.rule, eligible & outside & self.in_period)
+        return eligible & ~outside
 
     def _claimed_before(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
         """Lines settled before for this program or one exclusive with it (`prior_claims`): a duplicate claim."""

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .lines import FIELDS
+from .lines import FIELDS, LATER_FIELDS
 
 Ints = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
@@ -87,6 +87,7 @@ class SalesLedger:
     skus: list[str]
     kinds: list[str]
     channels: list[str]
+    customers: list[str | None]  # case-folded customer ids (None: the line names none)
     partner: Ints
     family: Ints
     sku: Ints
@@ -103,6 +104,9 @@ class SalesLedger:
     exclusive_promotion: Flags
     discount_bp: Ints  # combined discount in hundredths of a percent (0 when not known)
     paid: Flags
+    mdf_funded: Flags  # PA-7.1 / CPA-7.1: an MDF-funded purchase (a credit note: its line's)
+    customer: Ints  # code into `customers`
+    invoiced_day: Ints  # ordinal of the invoice date (the credited line's, for a credit note), -1 when not issued
     duplicate: Ints  # 0, or SAME_LINE / SAME_EVENT / SAME_ORDER_LINE
     duplicate_of: Ints  # index of the line this one repeats, -1
 
@@ -135,7 +139,12 @@ class SalesLedger:
     def from_lines(cls, lines: Sequence[Mapping[str, Any]], exclusive_promotions: frozenset[str]) -> SalesLedger:
         """Columns from rebate lines (`lines.rebate_line`)."""
         with _no_cycle_collection():
-            return cls.from_rows(list(map(itemgetter(*FIELDS), lines)), exclusive_promotions)
+            get = itemgetter(*FIELDS)
+            try:
+                rows = list(map(get, lines))
+            except KeyError:  # lines projected before a field existed read as its neutral value
+                rows = [get({**LATER_FIELDS, **line}) for line in lines]
+            return cls.from_rows(rows, exclusive_promotions)
 
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence[Any]], exclusive_promotions: frozenset[str]) -> SalesLedger:
@@ -155,6 +164,8 @@ class SalesLedger:
         cost, has_cost = _ints(c["cost_cents"], 0)
         credited_day, _ = _ints(c["credited_day"], -1)
         delivered_day, _ = _ints(c["delivered_day"], -1)
+        invoiced_day, _ = _ints(c["invoiced_day"], -1)
+        customer, customers = _encode(c["customer"])
         promotions = c["promotions"]
         exclusive = np.fromiter(map(bool, promotions), dtype=np.bool_, count=n)
         for i in np.flatnonzero(exclusive).tolist():
@@ -172,6 +183,7 @@ class SalesLedger:
             skus=skus,
             kinds=kinds,
             channels=channels,
+            customers=customers,
             partner=partner,
             family=family,
             sku=sku,
@@ -188,6 +200,9 @@ class SalesLedger:
             exclusive_promotion=exclusive,
             discount_bp=discount_table[discount_codes] if n else np.zeros(0, dtype=np.int64),
             paid=paid_table[paid_codes] if n else np.zeros(0, dtype=np.bool_),
+            mdf_funded=np.fromiter(map(bool, c["mdf_funded"]), dtype=np.bool_, count=n),
+            customer=customer,
+            invoiced_day=invoiced_day,
             duplicate=duplicate,
             duplicate_of=duplicate_of,
         )

@@ -27,13 +27,22 @@ def is_revenue(fact: Mapping[str, Any]) -> bool:
 
 
 # What billing's sales fact may carry beyond its fixed fields; absent today means the neutral value.
-OPTIONAL_ATTRIBUTES = ("order_ref", "promotions", "discount_percent", "paid_on", "channel", "delivered_on")
+OPTIONAL_ATTRIBUTES = (
+    "order_ref", "promotions", "discount_percent", "paid_on", "channel", "delivered_on", "mdf_funded", "customer_id",
+    "invoiced_on",
+)  # fmt: skip
 # What rating reads of a rebate line, in the order of a row (`rebate_row`).
 FIELDS = (
     "line_id", "invoice_id", "partner_id", "family", "sku", "kind", "rule_kind", "channel", "net_cents",
     "cost_cents", "units_milli", "month_index", "day", "credited_day", "credited_line", "promotions",
-    "discount_percent", "paid_on", "event_id", "order_ref", "delivered_day",
+    "discount_percent", "paid_on", "event_id", "order_ref", "delivered_day", "mdf_funded", "customer",
+    "invoiced_day",
 )  # fmt: skip
+
+
+# What a rebate line projected before a field existed reads as (the neutral value): not MDF-funded, no customer, its
+# invoice date not known.
+LATER_FIELDS = {"mdf_funded": False, "customer": None, "invoiced_day": -1}
 
 
 def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -64,13 +73,27 @@ def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = No
         # The day the goods were delivered (of the credited line, for a credit note), when the ERP said so: where a
         # return window counted from delivery starts (CPA-7.5).
         "delivered_on": source.get("delivered_on"),
+        # PA-7.1 / CPA-7.1: an MDF-funded purchase earns no incentive; a credit note is as MDF-funded as its line.
+        "mdf_funded": source.get("mdf_funded") is True,
+        # PA-8.1 / CPA-8.1: the referred customer (compared case-insensitively) and the day the invoice was issued
+        # (the invoice date, once finalized): a commission's window counts from the customer's first invoice. A
+        # credit note follows the line it credits, inside or outside the window with it.
+        "customer_id": source.get("customer_id"),
+        "customer": customer_key(source.get("customer_id")),
+        "invoiced_on": source.get("invoiced_on"),
     }
     # A credit note's line changes when the line it credits does (its invoice paid, say): both are in the hash.
     hashed = {k: v for k, v in fact.items() if k != "event_ids"}
     if credited is not None:
         hashed["credited"] = {k: line[k] for k in ("promotions", "discount_percent", "paid_on", "channel")}
+        hashed["credited"].update({k: line[k] for k in ("mdf_funded", "customer_id", "invoiced_on") if line[k]})
     line["fact_hash"] = sha256_hex(hashed)[:16]
     return with_numbers(line)
+
+
+def customer_key(customer_id: Any) -> str | None:
+    """A customer id as rebates compare it: case-folded (deal registrations fold them the same way)."""
+    return str(customer_id).casefold() if customer_id else None
 
 
 def _cents(text: str) -> int:
@@ -96,12 +119,13 @@ def with_numbers(line: dict[str, Any]) -> dict[str, Any]:
         "day": _ordinal(line["service_date"]),
         "credited_day": _ordinal(line["credited_service_date"]),
         "delivered_day": _ordinal(line.get("delivered_on")),
+        "invoiced_day": _ordinal(line.get("invoiced_on")),
     }
 
 
 def rebate_row(line: Mapping[str, Any]) -> tuple[Any, ...]:
     """A rebate line as a row in FIELDS order: what the ledger and a per-line loop read."""
-    return tuple(line[name] for name in FIELDS)
+    return tuple(line[name] if name in line else LATER_FIELDS[name] for name in FIELDS)
 
 
 def duplicate_keys(line: Mapping[str, Any]) -> list[str]:

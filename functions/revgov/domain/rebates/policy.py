@@ -14,6 +14,7 @@ from ..errors import FieldError, RuleViolation
 from ..money import CENT
 from ..partners import held_tier
 from ..rules import Rule
+from .windows import FirstInvoiceWindow
 from .withholding import Withholding
 
 QUARTER, MONTH = "quarter", "month"
@@ -121,6 +122,9 @@ class PartnerFacts:
     partner_type: str | None = None
     activated_on: int | None = None  # ordinal day
     suspended: tuple[tuple[int, int | None], ...] = ()
+    # (case-folded customer id, ordinal day of its first referral invoice), sorted: where a commission's window from
+    # the first invoice counts from (PA-8.1 / CPA-8.1)
+    first_invoices: tuple[tuple[str, int], ...] = ()
 
 
 # --- growth baselines (PA-7.3, PA-7.4) -----------------------------------------------------------------------------
@@ -150,11 +154,16 @@ def _optional_rule(node: Mapping[str, Any], name: str, field_name: str) -> dict[
 
 
 def facts_of_partner(
-    policy: Mapping[str, Any], partner: Mapping[str, Any], period: Period, today: date
+    policy: Mapping[str, Any],
+    partner: Mapping[str, Any],
+    period: Period,
+    today: date,
+    first_invoices: Mapping[str, str] | None = None,
 ) -> PartnerFacts:
     """The partner as rating sees it for `period`: the tier it holds on the period's last day (or today, while the
     period runs; CPA-3.6 / PA-3.7: a certification lapse downgrades it only after the policy's grace), when it was
-    activated, and its suspensions from its status history."""
+    activated, its suspensions from its status history, and the day each referred customer was first invoiced
+    (`first_invoices`: case-folded customer id -> ISO day)."""
     day = min(period.end, today)
     tier = held_tier(policy, partner, day)
     windows: list[tuple[int, int | None]] = []
@@ -175,6 +184,7 @@ def facts_of_partner(
         partner_type=partner.get("partner_type"),
         activated_on=date.fromisoformat(str(activated)[:10]).toordinal() if activated else None,
         suspended=tuple(windows),
+        first_invoices=tuple(sorted((c, date.fromisoformat(d).toordinal()) for c, d in (first_invoices or {}).items())),
     )
 
 
@@ -240,6 +250,8 @@ class Program:
     # delivery"), with the clause that says so.
     return_window_from: str = "shipment"
     return_window_rule: Rule | None = None
+    # PA-8.1 / CPA-8.1: a commission paid only on invoices dated within months of the customer's first invoice
+    first_invoice_window: FirstInvoiceWindow | None = None
 
     @property
     def program_id(self) -> str:
@@ -273,6 +285,9 @@ class Program:
             return_window_days=node.get("return_window_days"),
             return_window_from=str((node.get("return_window_from") or {}).get("from", "shipment")),
             return_window_rule=Rule.of(node["return_window_from"]) if node.get("return_window_from") else None,
+            first_invoice_window=(
+                FirstInvoiceWindow.of(node["first_invoice_window"]) if node.get("first_invoice_window") else None
+            ),
         )
 
 
@@ -324,6 +339,8 @@ class RebateBook:
     before_activation_rule: Rule = BEFORE_ACTIVATION
     # PA-7.8 / CPA-7.8: a partner with an invoice overdue beyond the limit has its settlement withheld (None: no rule)
     withholding: Withholding | None = None
+    # PA-7.1 / CPA-7.1: MDF-funded purchases earn no rebate, SPIFF or commission (None: the policy has no such rule)
+    mdf_funded_rule: Rule | None = None
 
     def program(self, program_id: str) -> Program:
         for program in self.programs:
@@ -385,6 +402,7 @@ def compile_rebates(policy: Mapping[str, Any]) -> RebateBook:
         qualifying_revenue=Rule.of(rebates["qualifying_revenue"]),
         suspended_rule=Rule.of(rebates["suspended_partners"]),
         **_optional_rule(rebates, "before_activation", "before_activation_rule"),
+        **_optional_rule(rebates, "mdf_funded", "mdf_funded_rule"),
         duplicate_rule=Rule.of(rebates["no_double_counting"]),
         margin_rule=Rule.of(rebates["margin_floor"]),
         margin_floor=Decimal(rebates["margin_floor"]["percent"]),

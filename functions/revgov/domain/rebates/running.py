@@ -163,7 +163,7 @@ def _synthetic_line(partner_id: str, month: int, day: int, n: int, amount: int, 
         "kind": "sum", "rule_kind": "sum", "channel": "sum", "net_cents": amount, "cost_cents": None,
         "units_milli": units, "month_index": month, "day": day, "credited_day": -1, "credited_line": None,
         "promotions": [], "discount_percent": None, "paid_on": None, "event_id": None, "order_ref": None,
-        "delivered_day": day,
+        "delivered_day": day, "mdf_funded": False, "customer": None, "invoiced_day": -1,
     }  # fmt: skip
 
 

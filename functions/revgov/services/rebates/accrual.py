@@ -7,14 +7,14 @@ from typing import Any
 
 from ...domain.access import Principal, Role
 from ...domain.errors import Conflict, MalformedRequest, NotFound, RuleViolation
-from ...domain.rebates.policy import Period, RebateBook, facts_of_partner, month_index
+from ...domain.rebates.policy import Period, RebateBook, month_index
 from ...domain.tenants import Tenant
 from ...runtime import Runtime
 from .. import tenants
 from ..toolkit import retry_on_conflict
 from . import repository, running
 from .accrual_record import accrual_changes, accrual_of
-from .book import ATTEMPTS, book, today
+from .book import ATTEMPTS, book, facts_of, today
 from .projection import credit_notes_against, mark_retro, periods_of, rebate_lines, write
 from .repository import Accrual
 
@@ -130,7 +130,7 @@ def _refresh_once(
     record = repository.partner(rt, tenant.tenant_id, partner_id)
     if record is None:
         return None
-    facts = facts_of_partner(tenant.policy, record, period, today(rt))
+    facts = facts_of(rt, tenant, record, period, today(rt))
     current = repository.accrual(rt, tenant.tenant_id, period.name, partner_id)
     result, sums = running.full_sums(rt, tenant, book, period, facts)
     in_period = int(sum(1 for m in result.ledger.month if period.first <= m <= period.last))

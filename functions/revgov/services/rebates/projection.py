@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from ...domain.billing.overdue import issued_on
 from ...domain.errors import Conflict
 from ...domain.rebates.lines import is_revenue, rebate_line
 from ...domain.rebates.policy import MONTH, QUARTER, Period, RebateBook, month_index, month_name
@@ -18,7 +19,7 @@ from ...ports import Changes
 from ...runtime import Runtime
 from .. import tenants
 from ..toolkit import retry_on_conflict
-from . import repository
+from . import first_invoices, repository
 from .book import ATTEMPTS
 
 CREDIT_MONTHS = 12  # months after a period in which credit notes against it are re-read at settlement
@@ -27,9 +28,17 @@ MAX_MARKED_LINES = 500  # line ids a retroactive marker keeps (the latest)
 
 def _with_payments(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Facts with the day their invoice was paid (`paid_on`, set on the invoice by the ERP's invoice.paid), which
-    a `paid` basis reads: a sales fact is written when its line is posted, long before the invoice is paid."""
+    a `paid` basis reads: a sales fact is written when its line is posted, long before the invoice is paid. A fact
+    naming a customer also gets its invoice date once issued (`invoiced_on`): a commission's window from the
+    customer's first invoice reads it (PA-8.1 / CPA-8.1); other facts keep their shape (and hash)."""
     invoices = repository.invoices(rt, tenant_id, sorted({str(f["invoice_id"]) for f in facts}))
-    return [{**f, "paid_on": f.get("paid_on") or invoices.get(str(f["invoice_id"]), {}).get("paid_on")} for f in facts]
+    completed = []
+    for fact in facts:
+        invoice = invoices.get(str(fact["invoice_id"]), {})
+        issued = issued_on(invoice) if fact.get("customer_id") else None
+        completed.append({**fact, "paid_on": fact.get("paid_on") or invoice.get("paid_on"),
+                          **({"invoiced_on": issued.isoformat()} if issued else {})})
+    return completed
 
 
 def _with_invoice_lines(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -86,6 +95,7 @@ def rebate_lines(
     credited_facts = _with_payments(rt, tenant_id, repository.sales_facts(rt, tenant_id, references))
     credited = {str(f["line_id"]): f for f in credited_facts}
     lines = [rebate_line(fact, credited.get(str(fact.get("references_line")))) for fact in facts]
+    first_invoices.record(rt, tenant_id, lines)  # before any rating reads them (PA-8.1 / CPA-8.1)
     return lines, repository.projected(rt, tenant_id, lines)
 
 
@@ -149,11 +159,26 @@ def sync_months(book: RebateBook, period: Period, today: date) -> list[int]:
     return sorted(months)
 
 
-def sync(rt: Runtime, tenant: Tenant, book: RebateBook, months: list[int]) -> None:
-    """Bring the projection level with billing's sales facts of these months (a lagging or dead-lettered
-    accrual must never make a settlement miss a line)."""
-    facts = [f for m in months for f in repository.month_sales_facts(rt, tenant.tenant_id, month_name(m))]
+def sync(rt: Runtime, tenant: Tenant, book: RebateBook, period: Period, on: date) -> None:
+    """Bring the projection level with billing's sales facts of the months a settlement of `period` re-reads
+    (`sync_months`: a lagging or dead-lettered accrual must never make a settlement miss a line), and the first
+    invoices of referred customers with the referral invoices of the months before it (`first_invoice_months`)."""
+    facts = [f for m in sync_months(book, period, on) for f in repository.month_sales_facts(rt, tenant.tenant_id,
+                                                                                            month_name(m))]
     mark_retro(rt, tenant.tenant_id, book, project(rt, tenant.tenant_id, facts))
+    referred = [f for m in first_invoice_months(book, period)
+                for f in repository.month_sales_facts(rt, tenant.tenant_id, month_name(m))
+                if f.get("channel") == first_invoices.REFERRAL and f.get("customer_id")]
+    rebate_lines(rt, tenant.tenant_id, referred)  # records their customers' first invoices; writes no line
+
+
+def first_invoice_months(book: RebateBook, period: Period) -> list[int]:
+    """The months before `period` whose referral invoices may be a customer's first one for a window of its programs
+    (PA-8.1 / CPA-8.1): the longest window and one month more (an invoice is dated after its month ends). Earlier
+    first invoices were recorded when their lines were projected (their payment, their own period's run)."""
+    months = max((p.first_invoice_window.months for p in book.programs_for(period.kind) if p.first_invoice_window),
+                 default=0)
+    return list(range(period.first - months - 1, period.first)) if months else []
 
 
 def credit_notes_against(rt: Runtime, tenant_id: str, paid: list[dict[str, Any]]) -> list[dict[str, Any]]:

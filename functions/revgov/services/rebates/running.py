@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...domain.rebates.lines import duplicate_keys
-from ...domain.rebates.policy import PartnerFacts, Period, RebateBook, baseline_period, facts_of_partner
+from ...domain.rebates.policy import PartnerFacts, Period, RebateBook, baseline_period
 from ...domain.tenants import Tenant
 from ...ports import Changes, Put, Stored
 from ...runtime import Runtime
 from .. import tenants
 from . import repository
 from .accrual_record import accrual_changes, accrual_of
-from .book import today
+from .book import facts_of, today
 from .rating import partner_period_lines, rate_lines
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def _steps(
         state = stored.get(repository.running_key(period.name, pid))
         if state is None or pid not in records or repository.period_state(rt, tenant.tenant_id, period.name):
             return None
-        facts = facts_of_partner(tenant.policy, records[pid], period, today(rt))
+        facts = facts_of(rt, tenant, records[pid], period, today(rt))
         steps.append(Step(tenant, book, pid, period, facts, state, lines))
     return steps
 

@@ -36,7 +36,7 @@ from . import repository
 from .book import book, today
 from .dispute_payment import withdrawn
 from .findings import open_exceptions
-from .projection import sync, sync_months
+from .projection import sync
 from .rating import rate
 from .repository import Adjustment
 
@@ -71,7 +71,7 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
         return 201, {**summary(repository.settlement(rt, who.tenant_id, existing), who), "replayed": True}
     if run > 1 and repository.settlement_of_run(rt, who.tenant_id, period.name, run - 1) is None:
         raise RuleViolation(f"run {run - 1} of {period.name} has not been approved; runs are settled in order")
-    sync(rt, tenant, rebates, sync_months(rebates, period, on))
+    sync(rt, tenant, rebates, period, on)
     pointer = repository.preparation(rt, who.tenant_id, period.name, run)
     current = repository.stored_settlement(rt, who.tenant_id, pointer.data["settlement_id"]) if pointer else None
     this = Run(rt.ids.new("set"), period, run, rt.clock.now_iso(), who.actor, tenant.currency, tenant.policy_version)

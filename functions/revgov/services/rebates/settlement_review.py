@@ -30,7 +30,7 @@ from ...runtime import Runtime
 from .. import key_lineage
 from . import repository
 from .book import SOURCE, book, today
-from .projection import sync, sync_months
+from .projection import sync
 from .settlement import Frame, audit_entry, build_run, settled_changes, summary, write_documents
 
 SEGREGATION = Rule("ROUTE-SEGREGATION-OF-DUTIES", "SOP-4.3")  # when the policy names no segregation rule
@@ -46,7 +46,7 @@ def approve(rt: Runtime, who: Principal, settlement_id: str, body: dict[str, Any
     if header["policy_version"] != tenant.policy_version:
         raise _changed(header, f"the policy changed since it was prepared (to {tenant.policy_version})")
     period, on = Period.parse(header["period"]), date.fromisoformat(header["as_of"])
-    sync(rt, tenant, rebates, sync_months(rebates, period, on))
+    sync(rt, tenant, rebates, period, on)
     now = rt.clock.now_iso()
     this = Run(settlement_id, period, int(header["run"]), now, header["prepared_by"], tenant.currency,
                tenant.policy_version)  # fmt: skip

@@ -1,0 +1,58 @@
+"""A commission's window from the customer's first invoice (PA-8.1 / CPA-8.1): which invoice dates it pays on.
+
+PA-8.1: "the Partner earns a referral commission of 5.0% of the Distributor's Invoiced Revenue from that Customer, net
+of credit notes, during the 12 months following the first invoice." CPA-8.1: "earns a referral fee of 4.0% of
+Contoso's Invoiced Revenue from that End Customer, net of credit notes, for 12 months from the first invoice".
+
+How the two are read (docs/rebates.md): the first invoice is the invoice date (the day it was issued) of the first
+invoice carrying a referral line for that partner and customer; its own revenue earns (it is what the window counts
+from). `day_after_first_invoice` (PA-8.1, "the 12 months following the first invoice"): the 12 months begin the day
+after that invoice, so the last day inside is the day before the same day 12 months after that, i.e. the first
+invoice's anniversary (first invoice 2026-09-02: inside through 2027-09-02, outside from 2027-09-03).
+`first_invoice_day` (CPA-8.1, "for 12 months from the first invoice"): the 12 months begin on the first invoice's day,
+so the last day inside is the day before its anniversary (2026-09-02: inside through 2027-09-01, outside from
+2027-09-02). A later line earns while its own invoice is dated on or before that last day.
+
+Pure, no numpy: the compiled policy imports it (the engine applies it over the ledger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from ..rules import Rule
+from ..time import add_months
+
+DAY_AFTER, SAME_DAY = "day_after_first_invoice", "first_invoice_day"
+
+
+@dataclass(frozen=True)
+class FirstInvoiceWindow:
+    """`program.first_invoice_window`: the clause, how many months, and the day they begin on."""
+
+    rule: Rule
+    months: int
+    starts: str  # DAY_AFTER | SAME_DAY
+
+    @classmethod
+    def of(cls, node: Mapping[str, Any]) -> FirstInvoiceWindow:
+        return cls(Rule.of(node), int(node["months"]), str(node["starts"]))
+
+    def last_day(self, first_invoice: date) -> date:
+        """The last invoice date inside the window of a customer first invoiced on `first_invoice`."""
+        start = first_invoice + timedelta(days=1) if self.starts == DAY_AFTER else first_invoice
+        return add_months(start, self.months) - timedelta(days=1)
+
+    def last_ordinal(self, first_invoice: int) -> int:
+        return self.last_day(date.fromordinal(first_invoice)).toordinal()
+
+    @property
+    def reason(self) -> str:
+        begins = "the day after" if self.starts == DAY_AFTER else "the day of"
+        return (
+            f"invoiced after the {self.months} months counted from {begins} the customer's first invoice "
+            f"({self.rule.clause})"
+        )
