@@ -1,5 +1,6 @@
 """A partner's view of a pricing decision, from the clauses (PA-5.5, PA-11.1, PA-6.1 "for internal review")."""
 
+from revgov.domain import audience
 from revgov.domain.audience import partner_decision, partner_invoice
 
 WORDING = {"PRC-MARGIN-FLOOR": "the line margin is below the floor; Finance reviews the line"}
@@ -56,3 +57,11 @@ def test_a_partner_reads_its_invoice_without_line_cost_or_who_at_the_distributor
     assert line["detail"]["approved_by"] == "finance" and shown["finalized_by"] == "finance"
     assert line["detail"]["reason"] == "returned" and line["amount"] == "-250.00"
     assert invoice["lines"][0]["detail"]["prepared_by"] == "Jane Doe (AR clerk)"  # the staff record is untouched
+
+
+def test_an_actor_field_naming_several_deciders_reads_as_their_teams():
+    # PA-11.1 / CPA-11.1 keep the distributor's own information (which of its keys acted) from the partner; an upheld
+    # rebate-dispute appeal is decided "jointly by the head of Finance and Legal" (SOP-6.3), and its resolution names
+    # both deciders in one text: each reads as its team, no key id survives
+    upheld = {"resolution": {"by": "finance:key_01JX000000000000000000FIN1 and legal:key_01JX00000000000000000LEGAL"}}
+    assert audience.actors_as_roles(upheld) == {"resolution": {"by": "finance and legal"}}

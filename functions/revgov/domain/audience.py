@@ -89,6 +89,7 @@ def _partner_line(line: Mapping[str, Any]) -> dict[str, Any]:
 
 # An actor as records keep it: "<role>:<key id>" (Principal.actor).
 _ACTOR = re.compile(r"^([a-z][a-z_]*):key_[0-9A-Za-z]+$")
+_ACTORS = re.compile(r"\b([a-z][a-z_]*):key_[0-9A-Za-z]+\b")  # several in one text: "finance:key_… and legal:key_…"
 
 
 def _is_actor_field(name: str) -> bool:
@@ -119,7 +120,7 @@ def actors_as_roles(value: Any) -> Any:
                 shown[key] = None
             elif isinstance(key, str) and _is_actor_field(key) and isinstance(item, str):
                 actor = _ACTOR.match(item)
-                shown[key] = actor.group(1) if actor else item
+                shown[key] = actor.group(1) if actor else _ACTORS.sub(r"\1", item)
             else:
                 shown[key] = actors_as_roles(item)
         return shown
