@@ -10,6 +10,7 @@ from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.cases import Case
 from ...domain.errors import Conflict, NotFound, RuleViolation
+from ...domain.partners import territory
 from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
@@ -46,7 +47,11 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     eligibility = policy["deal_registration"]["eligibility"]
     deals.check_dates(body["expected_close"], now, int(eligibility.get("max_close_days", 180)))
     deal_evidence.check_evidence(eligibility, body["customer"])
+    located = policy["deal_registration"].get("territory")
+    deal_evidence.check_location(located, partner, body["customer"])
     problems = deals.registration_problems(policy, partner, family, now)
+    outside = territory.problem(located, partner, body["customer"].get("country")) if located else None
+    problems += [outside] if outside else []
     if problems:
         raise RuleViolation("the partner may not register this deal", extra={"reasons": problems})
     protecting, _ = rival_live(rt, who.tenant_id, body["customer"], family, partner_id, now, policy)
