@@ -1296,9 +1296,13 @@ def _cpa_2_5() -> None:
     assert CT["deal_registration"]["territory"] == {"id": "DR-TERRITORY", "clause": "CPA-2.5"}
 
 
-@clause("contoso", "CPA-2.6", "a description of its service desk hours and escalation contacts")
+@clause("contoso", "CPA-2.6", "a description of its service desk hours and escalation contacts, and a signed data "
+        "processing agreement with Contoso where it will operate Products processing End Customer personal data")
 def _cpa_2_6() -> None:
     assert {"security_attestation", "service_desk_description"} <= _docs(CT, "msp")
+    # "and a signed data processing agreement with Contoso where it will operate Products processing End Customer
+    # personal data" (auditor5: it was not asked for)
+    assert "data_processing_agreement" in _docs(CT, "msp")
     assert _doc(CT, "security_attestation")["max_age_months"] == 12
 
 
