@@ -17,13 +17,13 @@ import json
 from typing import Any
 
 import pytest
+from test_auditor5_territory import _partner, _who
 
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, Forbidden
 from revgov.services import cases
 from revgov.services import deals as deal_service
-from test_auditor5_territory import _partner, _who
 
 T0 = "2026-11-02T09:00:00.000Z"
 T = "contoso"
