@@ -14,6 +14,10 @@ that Program Year." "Qualifying Revenue" [...] "net of all credit notes issued a
 CPA-3.5: "Channel Operations reviews tiers twice per Program Year: in January on the previous Program Year's Qualifying
 Revenue, and in July on the trailing four Quarters. A Partner meeting the requirements of a higher tier is upgraded
 from the first day of the following Billing Month."
+CPA-3.5: "A Partner may request an upgrade between reviews by meeting the certification requirements and reaching the
+higher annual commitment on a trailing four-Quarter basis." PA-3.6: "A Partner may also request an upgrade at any time
+during the Program Year by demonstrating that it meets the certification requirements of the higher tier and either
+has already reached the annual commitment in the current Program Year or signs a written commitment to reach it."
 CPA-3.6: "A Partner that does not meet its tier's annual commitment at a review is moved to the highest tier whose
 requirements it meets, after 45 days' written notice, from the first day of the next Quarter after the notice period."
 Tier tables: PA-3.3 Silver USD 250,000.00 (cert-network-core), PA-3.4 Gold USD 1,000,000.00 (+ cert-security-pro);
@@ -111,6 +115,24 @@ def test_cpa_3_6_a_review_downgrade_after_45_days_notice_from_the_next_quarter()
     assert found["reasons"][0]["clause"] == "CPA-3.6"
     january = _find("contoso", advanced, "2027-01-20", "100000.00")  # + 45 = 2027-03-06 → 2027-04-01
     assert (january["notice_ends"], january["effective_on"]) == ("2027-03-06", "2027-04-01")
+
+
+def test_an_upgrade_request_between_reviews_is_measured_on_its_own_basis_and_never_downgrades():
+    authorized = _partner("authorized", "cert-collab-associate", "cert-secops-analyst")
+    policy = POLICY["contoso"]
+    found = tier_review.findings(policy, authorized, date(2027, 3, 10), Decimal("150000.00"), requested=True)
+    # the trailing four Quarters before 2027-Q1: 2026-Q1 to 2026-Q4; upgraded from the next Billing Month
+    assert (found["review"], found["clause"], found["basis"], found["outcome"], found["effective_on"]) == (
+        "request", "CPA-3.5", {"from": "2026-01-01", "to": "2026-12-31"}, "upgrade", "2027-04-01")
+    advanced = _partner("advanced", "cert-collab-associate", "cert-secops-analyst")
+    kept = tier_review.findings(policy, advanced, date(2027, 3, 10), Decimal("100.00"), requested=True)
+    assert (kept["outcome"], kept["effective_on"], kept["notice_ends"]) == ("unchanged", None, None)
+    silver = _partner("silver", "cert-network-core", "cert-security-pro")
+    northwind = tier_review.findings(POLICY["northwind"], silver, date(2027, 5, 20), Decimal("1000000.00"),
+                                     requested=True)
+    # "already reached the annual commitment in the current Program Year": 2027's invoiced months before May
+    assert (northwind["basis"], northwind["outcome"], northwind["qualified_tier"], northwind["effective_on"]) == (
+        {"from": "2027-01-01", "to": "2027-04-30"}, "upgrade", "gold", "2027-06-01")
 
 
 @pytest.mark.parametrize("tenant", ["northwind", "contoso"])

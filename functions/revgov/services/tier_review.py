@@ -42,12 +42,13 @@ def _months(first: date, last: date) -> list[date]:
     return found
 
 
-def review(rt: Runtime, who: Principal, partner_id: str, on: date) -> dict[str, Any]:
-    """What the tier review held on `on` finds for the partner (staff only: a partner key is refused at the edge)."""
+def review(rt: Runtime, who: Principal, partner_id: str, on: date, *, requested: bool = False) -> dict[str, Any]:
+    """What the tier review held on `on` finds for the partner, or (`requested`) what its request for an upgrade on
+    `on` finds (staff only: a partner key is refused at the edge)."""
     if not who.sees_partner(partner_id):
         raise NotFound(f"no partner {partner_id}")
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     partner, _ = partner_repository.load(rt.store, who.tenant_id, partner_id)
-    basis = tier_review.basis(tenant.policy, on)
+    basis = tier_review.basis(tenant.policy, on, requested=requested)
     revenue = measured_revenue(rt, who.tenant_id, partner_id, basis.first, basis.last, on)
-    return {"partner_id": partner_id, **tier_review.findings(tenant.policy, partner, on, revenue)}
+    return {"partner_id": partner_id, **tier_review.findings(tenant.policy, partner, on, revenue, requested=requested)}

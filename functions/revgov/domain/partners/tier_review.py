@@ -36,8 +36,8 @@ _HUNDRED = Decimal(100)
 
 @dataclass(frozen=True)
 class Basis:
-    """The review held on a day: which one (`annual` or `mid_year`), its rule, and the days its revenue is measured
-    over (first and last, inclusive)."""
+    """The review held on a day: which one (`annual`, `mid_year` or the partner's `request`), its rule, and the days
+    its revenue is measured over (first and last, inclusive)."""
 
     kind: str
     rule: dict[str, Any]
@@ -45,26 +45,33 @@ class Basis:
     last: date
 
 
-def basis(policy: Mapping[str, Any], day: date) -> Basis:
+def basis(policy: Mapping[str, Any], day: date, *, requested: bool = False) -> Basis:
     """The review a day holds: January's annual review on the previous Program Year; July's on the trailing four
     Quarters (CPA-3.5) or the Program Year to date (PA-3.6: its Billing Months before July). Other months hold none
-    (422 naming `on`)."""
+    (422 naming `on`). `requested`: the partner's request for an upgrade between reviews, any day, on the `request`
+    rule's basis (CPA-3.5: "on a trailing four-Quarter basis"; PA-3.6: "already reached the annual commitment in the
+    current Program Year")."""
     reviews = policy.get("tier_review")
     if not isinstance(reviews, dict):
         raise RuleViolation("this tenant's policy holds no tier review")
+    if requested:
+        return _measured("request", reviews["request"], day)
     found = next(((kind, rule) for kind, rule in reviews.items()
                   if isinstance(rule, dict) and rule.get("month") == day.month), None)
     if found is None:
         months = ", ".join(sorted(str(r["month"]) for r in reviews.values() if isinstance(r, dict) and "month" in r))
         raise RuleViolation(f"tiers are reviewed only in months {months} of the Program Year",
                             errors=[FieldError("/query/on", "not a day of a tier review")])
-    kind, rule = found
+    return _measured(*found, day)
+
+
+def _measured(kind: str, rule: dict[str, Any], day: date) -> Basis:
     if rule["basis"] == "previous_year":
         return Basis(kind, rule, date(day.year - 1, 1, 1), date(day.year - 1, 12, 31))
     if rule["basis"] == "trailing_four_quarters":
         quarter_start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
         return Basis(kind, rule, add_months(quarter_start, -12), quarter_start - timedelta(days=1))
-    # year_to_date: the Billing Months of the Program Year before the review's (the review month is not yet invoiced)
+    # year_to_date: the Billing Months of the Program Year before the day's (its month is not yet invoiced)
     return Basis(kind, rule, date(day.year, 1, 1), day.replace(day=1) - timedelta(days=1))
 
 
@@ -122,11 +129,13 @@ def _outcome(policy: Mapping[str, Any], partner: Mapping[str, Any], held: Mappin
     return found
 
 
-def findings(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, revenue: Decimal) -> dict[str, Any]:
+def findings(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, revenue: Decimal, *,
+             requested: bool = False) -> dict[str, Any]:
     """What the review held on `day` finds, given the revenue measured over its basis: upgraded from the first day of
     the following Billing Month; downgraded to the highest tier met, after the notice, from the first day of the next
-    Quarter after it; unchanged; or (PA-3.6 in July) placed on watch."""
-    review = basis(policy, day)
+    Quarter after it; unchanged; or (PA-3.6 in July) placed on watch. A partner's request (`requested`) only ever
+    upgrades: what it does not meet leaves the tier unchanged."""
+    review = basis(policy, day, requested=requested)
     held = tier(policy, partner.get("tier"))
     if held is None:
         raise RuleViolation(f"partner {partner.get('partner_id')} holds no tier of the policy")
@@ -137,4 +146,8 @@ def findings(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, r
     if "watch_below_percent" in review.rule:
         return {**shown, "qualified_tier": None, "effective_on": None, "notice_ends": None,
                 **_watch(review.rule, held, revenue)}
-    return {**shown, **_outcome(policy, partner, held, day, revenue)}
+    found = _outcome(policy, partner, held, day, revenue)
+    if requested and found["outcome"] == "downgrade":
+        found = {**found, "outcome": "unchanged", "effective_on": None, "notice_ends": None,
+                 "reasons": found["reasons"][1:]}
+    return {**shown, **found}

@@ -27,12 +27,16 @@ def _on(call: Call) -> date:
     "/v1/partners/{partner_id}/tier-review",
     summary="What the tier review held on `on` finds (PA-3.6 / CPA-3.5: January on the previous Program Year; July "
     "on the trailing four Quarters, or PA-3.6's watch): upgrade from the next Billing Month, downgrade after notice "
-    "from the next Quarter (PA-3.7 / CPA-3.6), unchanged or watch; read only",
+    "from the next Quarter (PA-3.7 / CPA-3.6), unchanged or watch; or a partner's upgrade request; read only",
     roles=STAFF,
     tag="partners",
     id_params={"partner_id": "ptr"},
-    query=(QueryParam("on", "The review day (YYYY-MM-DD, a day of January or July; default: today, UTC)", _DAY),),
+    query=(QueryParam("on", "The review day (YYYY-MM-DD, a day of January or July; default: today, UTC)", _DAY),
+           QueryParam("request", "true: the partner's request for an upgrade between reviews, any day (CPA-3.5: "
+                      "on the trailing four Quarters; PA-3.6: the Program Year to date); it never downgrades",
+                      enum=("true", "false"))),
     response_schema="api/responses/tier-review.schema.json",
 )
 def get_tier_review(call: Call) -> dict[str, Any]:
-    return tier_review.review(call.runtime, call.who, call.params["partner_id"], _on(call))
+    requested = call.query.get("request") == "true"
+    return tier_review.review(call.runtime, call.who, call.params["partner_id"], _on(call), requested=requested)
