@@ -26,7 +26,7 @@ def pair(stack: Any, api: Any) -> dict[str, Any]:
 
 
 def test_pa_3_6_the_january_review_of_a_silver_partner_without_revenue(pair: dict[str, Any]):
-    (partner_id, mine), _ = pair["partners"]
+    (partner_id, _mine), _ = pair["partners"]
     ops = pair["roles"]["channel_ops"]
     found = ops.get(f"/v1/partners/{partner_id}/tier-review", on="2027-01-20")
     assert found.status_code == 200, found.text

@@ -1,21 +1,12 @@
 """The tier review: what a review on a given day finds for one partner, from the revenue measured over the review's
 basis and the certifications valid on the review day. Pure: the caller measures the revenue.
 
-PA-3.6: "Channel Operations reviews every Partner's tier once per Program Year, by 31 January, using Annual Revenue for
-the previous Program Year and the certifications valid on the review date. A Partner that met the requirements of a
-higher tier is upgraded; a Partner that did not meet the requirements of its current tier is downgraded under PA-3.7.
-[...] Upgrades take effect on the first day of the Billing Month following approval. A mid-year review is performed in
-July; a Partner whose Annual Revenue to date is below 40% of its tier's annual commitment is placed on watch and
-notified."
-PA-3.7: "A Partner that does not meet the annual commitment of its tier at the annual review is moved to the highest
-tier whose requirements it meets. The Distributor gives 30 days' written notice and the downgrade takes effect on the
-first day of the next Quarter after the notice period ends."
-CPA-3.5: "Channel Operations reviews tiers twice per Program Year: in January on the previous Program Year's Qualifying
-Revenue, and in July on the trailing four Quarters. A Partner meeting the requirements of a higher tier is upgraded
-from the first day of the following Billing Month."
-CPA-3.6: "A Partner that does not meet its tier's annual commitment at a review is moved to the highest tier whose
-requirements it meets, after 45 days' written notice, from the first day of the next Quarter after the notice period."
-"""
+The reviews (PA-3.6 / CPA-3.5): once a year by 31 January on the previous Program Year's revenue (both tenants); in
+July on the trailing four Quarters (CPA-3.5) or, for PA-3.6, a watch below 40% of the tier's commitment on the year
+to date; a partner's own upgrade request between reviews. Upgrades from the first day of the following Billing Month;
+a partner missing its tier's commitment at a review is moved to the highest tier it meets after written notice (PA-3.7:
+30 days, CPA-3.6: 45), from the first day of the next Quarter after the notice period. The clause texts are quoted in
+tests/unit/test_auditor5_tier_review.py."""
 
 from __future__ import annotations
 
