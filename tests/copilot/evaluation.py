@@ -101,7 +101,9 @@ R6 = {split: Path(__file__).with_name(f"questions_r6_{split}.json") for split in
 R7 = {split: Path(__file__).with_name(f"questions_r7_{split}.json") for split in ("tuning", "heldout")}
 # The eighth round's set (Bonterms Mutual NDA + demo tenants), in two files the same way.
 R8 = {split: Path(__file__).with_name(f"questions_r8_{split}.json") for split in ("tuning", "heldout")}
-SPLIT_FILES = {"r6": R6, "r7": R7, "r8": R8}
+# The ninth round's set (Common Paper Business Associate Agreement + demo tenants), in two files the same way.
+R9 = {split: Path(__file__).with_name(f"questions_r9_{split}.json") for split in ("tuning", "heldout")}
+SPLIT_FILES = {"r6": R6, "r7": R7, "r8": R8, "r9": R9}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
 # Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
@@ -114,6 +116,7 @@ PUBLIC_TENANTS = {
     "commonpaper-dpa": ("commonpaper-dpa.md",),
     "commonpaper-pilot": ("commonpaper-pilot.md",),
     "bonterms-nda": ("bonterms-nda.md",),
+    "commonpaper-baa": ("commonpaper-baa.md",),
 }
 SPLITS = ("tuning", "heldout")
 
@@ -141,7 +144,9 @@ def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, An
     demo-tenant questions, the sixth round's set) or `r7` (questions_r7_tuning.json / questions_r7_heldout.json:
     Common Paper Pilot Agreement + new demo-tenant questions, the seventh round's set) or `r8`
     (questions_r8_tuning.json / questions_r8_heldout.json: Bonterms Mutual NDA + new demo-tenant questions, the eighth
-    round's set); for `r6`, `r7` and `r8` only the asked split's file is read."""
+    round's set) or `r9` (questions_r9_tuning.json / questions_r9_heldout.json: Common Paper Business Associate
+    Agreement + new demo-tenant questions, the ninth round's set); for `r6` to `r9` only the asked split's file is
+    read."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
     text = (SPLIT_FILES[source][split] if source in SPLIT_FILES else QUESTION_SETS[source]).read_text(encoding="utf-8")

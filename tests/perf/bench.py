@@ -214,9 +214,10 @@ def copilot_unseen() -> list[Row]:
     demo-tenant questions, the held-out split evaluated once at the end of the fifth round), `r6` (Common Paper DPA +
     new demo-tenant questions, the sixth round's set: its held-out split is to be run once, after that round's rules
     are frozen), `r7` (Common Paper Pilot Agreement + new demo-tenant questions, the seventh round's set: its
-    held-out split is run only by the lead, once, after the round's rules are frozen) and `r8` (Bonterms Mutual NDA +
+    held-out split is run only by the lead, once, after the round's rules are frozen), `r8` (Bonterms Mutual NDA +
     new demo-tenant questions, the eighth round's set: its held-out split is run only by the lead, once, after the
-    round's rules are frozen)."""
+    round's rules are frozen) and `r9` (Common Paper Business Associate Agreement + new demo-tenant questions, the
+    ninth round's set: its held-out split is run only by the lead, once, after the round's rules are frozen)."""
     from copilot.evaluation import evaluate_split, full_index
 
     index = full_index()
@@ -228,7 +229,8 @@ def copilot_unseen() -> list[Row]:
             ("csa", "CSA questions (Common Paper CSA + demo)"),
             ("r6", "sixth-round questions (Common Paper DPA + demo)"),
             ("r7", "seventh-round questions (Common Paper Pilot + demo)"),
-            ("r8", "eighth-round questions (Bonterms Mutual NDA + demo)"))
+            ("r8", "eighth-round questions (Bonterms Mutual NDA + demo)"),
+            ("r9", "ninth-round questions (Common Paper BAA + demo)"))
     for source, label in sets:
         results = {split: evaluate_split(index, split, source=source) for split in ("tuning", "heldout")}
         for key in ("gold_retrieved", "gold_cited", "refusal_rate_unanswerable", "false_refusal_rate",
