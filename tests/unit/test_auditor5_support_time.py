@@ -49,3 +49,25 @@ def test_hours_count_in_the_quarter_worked_and_overage_is_billed_in_the_month_wo
     overage = [ln for ln in december["lines"] if ln["kind"] == "support_overage"]
     assert [(ln["quantity"], ln["amount"]) for ln in overage] == [("0.25", "37.50")]
     assert not [c for c in ledger.exceptions() if c.get("category") == "support_hours_overage"]
+
+
+def test_sop_5_1_the_entitlement_check_reads_the_hours_remaining_in_the_quarter():
+    """SOP-5.1: Customer Success "checks the Partner's current entitlements: support level, support hours remaining in
+    the Quarter [...]". Registered: 10 h per Quarter (PA-9.2). 2.25 h + 1.5 h worked in 2026-Q4 leave 6.25 h; on
+    2027-01-01 the new Quarter has all 10 h ("Unused hours do not roll over"); past the allowance nothing is left."""
+    from revgov.services import support_hours
+
+    ledger = Ledger("2026-11-10T12:00:00Z")
+    _log(ledger, "TCK-A5-4", "2.25", "2026-11-09", "2026-11-10T12:00:00Z", 3)
+    _log(ledger, "TCK-A5-5", "1.5", "2026-11-10", "2026-11-10T13:00:00Z", 3)
+    answer = support_hours.entitlement(ledger.rt, "northwind", P2, "max_support_hours_per_quarter",
+                                       "2026-12-31T23:59:59Z")
+    assert (answer["value"], answer["quarter"], answer["hours_used"], answer["hours_remaining"]) == (
+        10, "2026-Q4", "3.75", "6.25")
+    january = support_hours.entitlements(ledger.rt, "northwind", P2, "2027-01-01T00:00:00Z")["entitlements"]
+    assert (january["max_support_hours_per_quarter"]["hours_used"],
+            january["max_support_hours_per_quarter"]["hours_remaining"]) == ("0.00", "10.00")
+    _log(ledger, "TCK-A5-6", "7", "2026-11-12", "2026-11-12T13:00:00Z", 1)  # 10.75 h: 0.75 h severity 1 overage
+    after = support_hours.entitlement(ledger.rt, "northwind", P2, "max_support_hours_per_quarter",
+                                      "2026-11-30T00:00:00Z")
+    assert (after["hours_used"], after["hours_remaining"]) == ("10.75", "0.00")
