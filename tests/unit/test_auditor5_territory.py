@@ -103,7 +103,7 @@ def test_a_regional_resellers_registration_states_where_the_customer_is(tenant):
     with pytest.raises(RuleViolation) as refused:
         _register(rt, tenant, regional, None)
     assert [e.path for e in refused.value.errors] == ["/customer/country"]
-    assert refused.value.extra["clause"] == SETUP[tenant][3]
+    assert [(r["rule_id"], r["clause"]) for r in refused.value.extra["reasons"]] == [("DR-TERRITORY", SETUP[tenant][3])]
     assert _deal_count(rt, tenant) == 0
     reseller = _partner(rt, tenant, "reseller", None)
     assert _register(rt, tenant, reseller, None)["status"] == "pending"

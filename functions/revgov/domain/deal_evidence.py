@@ -22,15 +22,10 @@ def check_evidence(eligibility: dict[str, Any], customer: dict[str, Any]) -> Non
         )
 
 
-def check_location(rule: dict[str, Any] | None, partner: dict[str, Any], customer: dict[str, Any]) -> None:
+def location_errors(rule: dict[str, Any] | None, partner: dict[str, Any], customer: dict[str, Any]) -> list[FieldError]:
     """PA-2.6 / CPA-2.5: a Regional Reseller's registrations are checked against its declared territory, so one of its
     registrations states where the customer is (`customer.country`: PA-2.6 its billing address, CPA-2.5 where it is
-    established); without it the registration is refused (422 naming /customer/country). Other partner types: not
-    asked."""
+    established); without it the refusal names /customer/country. Other partner types: not asked."""
     if rule is None or not territory.bound(partner) or customer.get("country"):
-        return
-    raise RuleViolation(
-        f"a Regional Reseller registers only for a customer within its declared territory ({rule['clause']})",
-        errors=[FieldError("/customer/country", "the customer's country or subdivision code is required")],
-        extra={"rule_id": rule["id"], "clause": rule["clause"]},
-    )
+        return []
+    return [FieldError("/customer/country", "the customer's country or subdivision code is required")]
