@@ -5,6 +5,8 @@ DynamoDB alike), idempotent and audited.
 so the partner sees them in `GET /v1/decisions` (services.decision_backfill).
 `revgov maintenance backfill-deal-pointers --tenant T`: deal registrations stored before each partner's pointers
 existed get theirs, so the partner sees them in `GET /v1/deals` (services.deals.backfill).
+`revgov maintenance backfill-audit-pointers --tenant T`: audit records sealed before records named their partner get
+their partner's pointer, so `GET /v1/audit?partner_id=` lists them (PA-12.1; services.audit_backfill).
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ def _backfill_deal_pointers(args: argparse.Namespace) -> int:
                      "partner deal registration pointers (a second run backfills 0)")
 
 
+def _backfill_audit_pointers(args: argparse.Namespace) -> int:
+    use_product(args.state_file)
+    from .services.audit_backfill import backfill_partner_pointers
+
+    return _backfill(args, "partner audit pointers", backfill_partner_pointers,
+                     "partner audit record pointers (a second run backfills 0)")
+
+
 def _subcommand(sub: Any, name: str, help_text: str, run: Callable[[argparse.Namespace], int]) -> None:
     parser = sub.add_parser(name, help=help_text)
     parser.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
@@ -63,3 +73,7 @@ def register(commands: Any) -> None:
     _subcommand(sub, "backfill-deal-pointers",
                 "give deal registrations stored before each partner's pointers their pointer (partners then see "
                 "them in GET /v1/deals); a second run changes nothing", _backfill_deal_pointers)
+    _subcommand(sub, "backfill-audit-pointers",
+                "give audit records sealed before records named their partner their partner's pointer (GET "
+                "/v1/audit?partner_id= then lists them, PA-12.1); a second run changes nothing",
+                _backfill_audit_pointers)

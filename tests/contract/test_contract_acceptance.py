@@ -7,6 +7,7 @@ every clause cited by a rule of either demo tenant and asks for an acceptance te
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -19,8 +20,11 @@ import pytest
 from revgov.domain import cases, deals, escalation, quote_validity
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
+from revgov.domain.audit import GENESIS, AuditEntry, seal, verify
+from revgov.domain.audit_view import partner_view
 from revgov.domain.billing import billed_in
 from revgov.domain.billing import overdue as overdue_core
+from revgov.domain.billing import tax as tax_core
 from revgov.domain.calendar import BusinessCalendar
 from revgov.domain.catalog import policy_catalog
 from revgov.domain.errors import Forbidden, RuleViolation
@@ -1273,6 +1277,15 @@ def _cpa_2_2() -> None:
 @clause("contoso", "CPA-2.3", "A Partner established in the European Union must provide its VAT identification number")
 def _cpa_2_3() -> None:
     assert "tax_form" in _docs(CT, "all") and _doc(CT, "tax_form")["clause"] == "CPA-2.3"
+    # CPA-2.3: "Cross-border supplies within the EU are invoiced under the reverse-charge mechanism only while the
+    # number validates": a DE partner of the NL-established tenant, validated two days before issue: reverse charge;
+    # the same partner whose latest check failed: VAT.
+    tax = tax_core.TaxPolicy.of(CT)
+    assert tax is not None
+    issue = date(2026, 11, 2)
+    valid = {"result": "valid", "checked_at": "2026-10-31T09:00:00Z", "reference": "WAPI-1"}
+    assert tax_core.treatment(tax, "DE", valid, issue)["treatment"] == "reverse_charge"
+    assert tax_core.treatment(tax, "DE", {**valid, "result": "invalid"}, issue)["treatment"] == "vat"
 
 
 @clause(
@@ -1596,11 +1609,26 @@ def _cpa_1_2() -> None:
 @clause("northwind", "PA-10.1", "The Distributor issues one invoice per Partner per Billing Month")
 def _pa_10_1() -> None:
     assert NW["billing"]["invoicing"]["clause"] == "PA-10.1"
+    # PA-10.1: "Taxes are calculated per line on the basis of the ship-to or service location and shown separately":
+    # sales tax, never VAT; no location or rate is known, so no amount is invented.
+    tax = tax_core.TaxPolicy.of(NW)
+    assert tax is not None and (tax.regime, tax.rule.clause) == ("sales_tax", "PA-10.1")
+    line = {"line_id": "inv_1.1", "amount": "100.00", "service_period": {"start": "2026-10-05", "end": "2026-10-05"}}
+    shown = tax_core.line_tax(tax, tax_core.treatment(tax, "US", None, date(2026, 11, 2)), line)
+    assert (shown["treatment"], shown["amount"], shown["clause"]) == ("sales_tax", None, "PA-10.1")
 
 
 @clause("contoso", "CPA-10.1", "Contoso issues one invoice per Partner per Billing Month")
 def _cpa_10_1() -> None:
     assert CT["billing"]["invoicing"]["clause"] == "CPA-10.1"
+    # CPA-10.1: invoices "show VAT per line or the reverse-charge notice": 210.00 at the supplier's 21 % is 44.10 of
+    # VAT; under the reverse charge no VAT and the notice (Directive 2006/112/EC art. 226(11a) "Reverse charge").
+    tax = tax_core.TaxPolicy.of(CT)
+    assert tax is not None
+    line = {"line_id": "inv_1.1", "amount": "210.00", "service_period": {"start": "2026-10-05", "end": "2026-10-05"}}
+    assert tax_core.line_tax(tax, {"treatment": "vat"}, line)["amount"] == "44.10"
+    charged = tax_core.line_tax(tax, {"treatment": "reverse_charge"}, line)
+    assert (charged["amount"], charged["notice"]) == ("0.00", "Reverse charge")
 
 
 @clause(
@@ -1670,6 +1698,14 @@ def _sop_2_2() -> None:
 @clause("contoso", "COP-2.2", "Invoices totalling EUR 0.00 are not issued")
 def _cop_2_2() -> None:
     assert CT["billing"]["finalization"]["clause"] == "COP-2.2"
+    # COP-2.2: "the Partner's VAT number must have validated in VIES within the last 30 days for reverse-charge lines,
+    # otherwise VAT is charged at the applicable rate": issued 2026-11-01, a check of 2026-10-02 (30 days) holds, one
+    # of 2026-10-01 (31 days) does not.
+    tax = tax_core.TaxPolicy.of(CT)
+    assert tax is not None and tax.within_days == 30
+    for checked, kind in (("2026-10-02", "reverse_charge"), ("2026-10-01", "vat")):
+        check = {"result": "valid", "checked_at": f"{checked}T09:00:00Z", "reference": "WAPI-2"}
+        assert tax_core.treatment(tax, "DE", check, date(2026, 11, 1))["treatment"] == kind
     # COP-4.1: "Items matching no category go to channel_ops for triage within 12 hours." COP-2.2 names no queue.
     assert "unknown_partner_or_sku" not in CT["exception_routing"]["categories"]
     triage = CT["exception_routing"]["triage"]
@@ -1960,6 +1996,44 @@ def _usage_cutoff(policy: dict[str, Any], ref: str, days: int) -> None:
     month_end = date(2026, 11, 30)
     assert billed_in("2026-11", month_end + timedelta(days=days), days) == ("2026-12", False)
     assert billed_in("2026-11", month_end + timedelta(days=days + 1), days) == ("2027-01", True)
+
+
+# --- records relating to the Partner (PA-12.1 / CPA-12.1) ------------------------------------------------------------
+def _records_relating_to_the_partner(tenant: str) -> None:
+    """The audit trail knows which partner each decision and approval concerns (under the chain's hash), and the
+    partner's copy of its records names no other partner and no staff key."""
+    mine, rival = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
+    staff = Principal(tenant, Role.CHANNEL_OPS, "key_01JBNWSTAFF0000000000000A")
+    partner_key = Principal(tenant, Role.PARTNER, "key_01JBNWPKEY00000000000000A", partner_id=mine)
+    entries = [
+        AuditEntry(actor="system:erp", action="invoice_lines.posted", subject="inv_1", outcome="posted",
+                   inputs={"partner_id": mine}),  # an automated decision, its subject the invoice
+        AuditEntry.by(partner_key, "pricing.checked", "dec_1", "approval_required",
+                      inputs={"rivals": {"networking": {"partner_id": rival, "registration_id": "dl_1"}}}),
+        AuditEntry.by(staff, "deal.approved", "dl_2", "approved", partner_id=mine),  # an approval
+        AuditEntry(actor="system:x", action="policy.activated", subject="v2", outcome="active"),  # no partner's
+    ]  # fmt: skip
+    records, prev = [], GENESIS
+    for seq, entry in enumerate(entries, start=1):
+        records.append(seal(entry, tenant_id=tenant, seq=seq, record_id=f"aud_{seq}", at="2026-10-05T10:00:00Z",
+                            prev_hash=prev))  # fmt: skip
+        prev = records[-1]["hash"]
+    assert [r.get("partner_id") for r in records] == [mine, mine, mine, None]
+    assert verify(records).valid and not verify([{**records[0], "partner_id": rival}, *records[1:]]).valid
+    shown = json.dumps([partner_view(r, mine) for r in records[:3]])
+    assert rival not in shown and "dl_1" not in shown and staff.key_id not in shown and partner_key.key_id not in shown
+
+
+@clause("northwind", "PA-12.1", "The Distributor keeps an audit trail of every automated decision and approval under "
+        "this Agreement and provides the Partner, on request, with the records relating to the Partner.")
+def _pa_12_1() -> None:
+    _records_relating_to_the_partner("northwind")
+
+
+@clause("contoso", "CPA-12.1", "Contoso keeps an audit trail of every automated decision and approval and provides the "
+        "Partner with its own records on request.")
+def _cpa_12_1() -> None:
+    _records_relating_to_the_partner("contoso")
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------

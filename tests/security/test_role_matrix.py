@@ -53,6 +53,9 @@ PARTNER_OPEN = {
     # SOP-6.3 / COP-6.3: "The Partner may appeal once" the decision on its own rebate dispute (another partner's dispute
     # is a 404: tests/unit/test_auditor3_rebates.py)
     "appeal_dispute",
+    # PA-12.1 / CPA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner":
+    # its own partner's records only, masked (tests/stack/test_audit_partner_trail.py: another partner's id is a 404)
+    "list_audit",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {
@@ -93,7 +96,11 @@ def test_access_is_widened_only_on_purpose():
     assert operator == OPERATOR_OPEN, f"operations open to the operator changed: {operator ^ OPERATOR_OPEN}"
     for op in OPERATIONS:
         assert op.roles <= set(Role), op.name
-        assert not (Role.OPERATOR in op.roles and op.roles - {Role.OPERATOR, Role.ADMIN, Role.FINANCE, Role.LEGAL}), (
+        # the audit list alone also serves a partner key its own records (PA-12.1): each caller reads its own tenant's
+        # chain, the operator the platform's, a partner its own partner's records
+        others = {Role.PARTNER} if op.name == "list_audit" else set()
+        assert not (Role.OPERATOR in op.roles
+                    and op.roles - {Role.OPERATOR, Role.ADMIN, Role.FINANCE, Role.LEGAL, *others}), (
             f"{op.name} mixes the platform operator with tenant roles"
         )
 

@@ -144,6 +144,8 @@ BAD_INPUT = [
     (("maintenance", "backfill-deal-pointers", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
     (("maintenance", "backfill-deal-pointers", "--tenant", "northwind", "--state-file", "/nonexistent/local.json"),
      3, "/nonexistent"),
+    (("maintenance", "backfill-audit-pointers"), 2, "--tenant"),
+    (("maintenance", "backfill-audit-pointers", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
 ]
 
 

@@ -337,9 +337,14 @@ def test_a_partner_key_sees_and_changes_only_its_own_partner(desk):
         partner.post("/v1/keys", {"role": "admin", "label": "escalate"}),
         partner.get("/v1/tenants"),
         partner.get("/v1/approvals"),
-        partner.get("/v1/audit"),
+        partner.get("/v1/audit/verify"),
+        partner.get("/v1/audit", subject=theirs),
     ):
         assert_problem(response, 403)
+    # PA-12.1 "provides the Partner, on request, with the records relating to the Partner": its own, never theirs
+    trail = partner.get("/v1/audit").json()["items"]
+    assert trail and {r["partner_id"] for r in trail} == {mine} and theirs not in str(trail)
+    assert_problem(partner.get("/v1/audit", partner_id=theirs), 404)
 
 
 def test_another_tenants_partner_is_404(desk, contoso):

@@ -7,8 +7,6 @@ of every automated decision and approval and provides the Partner with its own r
 
 from __future__ import annotations
 
-import pytest
-
 from memory_store import Ledger
 from revgov.services import audit
 
@@ -31,15 +29,15 @@ def test_pa_12_1_every_automated_billing_decision_is_in_the_audit_trail_with_its
     assert posted and "PA-6.1" in posted[0]["clauses"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor4: PA-12.1 / CPA-12.1 'provides the Partner, on request, with the records relating to the "
-    "Partner': the audit trail is listed whole or by subject (an invoice, a decision, a case), and no query gives "
-    "the records relating to one partner (its quotes' decisions, invoice postings, approvals, disputes). Fix (audit "
-    "owner): index each audit record by the partner it concerns as well (AuditEntry gains partner_id, set where the "
-    "use case knows it) and let staff list `GET /v1/audit?partner_id=` (a partner key: its own, staff ids masked).",
-)
 def test_pa_12_1_the_records_relating_to_a_partner_can_be_listed() -> None:
     ledger = _ledger_with_a_shipment()
-    records = audit.list_records(ledger.rt, "northwind", subject=P1, limit=200, cursor=None)["items"]
-    assert any(r["action"] == "invoice_lines.posted" for r in records)
+    # PA-12.1 "the records relating to the Partner": listed by the partner they concern (was: by subject only, where
+    # an invoice posting stands under its invoice's id and was found by nobody asking for the partner)
+    records = audit.list_records(ledger.rt, "northwind", subject=None, partner_id=P1, limit=200, cursor=None)["items"]
+    posted = [r for r in records if r["action"] == "invoice_lines.posted"]
+    assert posted and all(r["partner_id"] == P1 for r in records)
+    assert posted[0]["subject"] != P1  # found through the partner, not the subject
+    other = "ptr_01JBNWPARTNER0000000000002"
+    others = audit.list_records(ledger.rt, "northwind", subject=None, partner_id=other, limit=200, cursor=None)
+    assert others["items"] == []
+    assert audit.verify_chain(ledger.rt, "northwind")["valid"] is True

@@ -16,8 +16,6 @@ Every key starts with `T#{tenant}#`, as in the one DynamoDB table, so a row says
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import random
 import re
@@ -29,9 +27,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from ..domain.audit import GENESIS, seal
-from ..domain.errors import ConcurrentUpdate, FieldError, MalformedRequest, PayloadTooLarge, StaleWrite
+from ..domain.audit import GENESIS, partner_index, partner_pointer, seal
+from ..domain.errors import ConcurrentUpdate, PayloadTooLarge, StaleWrite
 from ..ports import Changes, Clock, IdGenerator, Page, Stored
+from .store_cursors import bad_cursor, decode_cursor, encode_cursor, start_key_valid
 
 AUDIT = "AUDIT"
 HEAD = "HEAD"
@@ -122,42 +121,6 @@ def item_bytes(row: Row) -> int:
 
 class TransactionTooLarge(ValueError):  # DynamoDB refuses it too (ValidationException)
     """A commit of more items than one transaction holds: a defect of the use case, on every backend alike."""
-
-
-def encode_cursor(last_key: dict[str, str] | None) -> str | None:
-    if not last_key:
-        return None
-    return base64.urlsafe_b64encode(dumps(last_key).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, partition_attr: str, expected: str) -> dict[str, str] | None:
-    """Cursors are opaque to callers but checked here: one minted for another partition (another tenant's, another
-    list's) is refused, whatever backend minted it."""
-    if not cursor:
-        return None
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise bad_cursor("cursor is not valid") from exc
-    if (
-        not isinstance(plain, dict)
-        or plain.get(partition_attr) != expected
-        or not all(isinstance(v, str) for v in plain.values())
-    ):
-        raise bad_cursor("cursor is not valid for this list")
-    return plain
-
-
-def bad_cursor(detail: str) -> MalformedRequest:
-    """A cursor this list did not mint: a 400 naming the `cursor` query parameter it came in (README: validation
-    errors name their field), as the edge does for a cursor it can refuse without the store."""
-    return MalformedRequest(detail, errors=[FieldError("/query/cursor", "not a cursor of this list")])
-
-
-def start_key_valid(start: dict[str, str], index: bool) -> bool:
-    """A decoded cursor names the attributes of its list's key: (pk, sk), or (gsi1pk, gsi1sk, pk, sk) for the index."""
-    wanted = {"gsi1pk", "gsi1sk", "pk", "sk"} if index else {"pk", "sk"}
-    return set(start) == wanted
 
 
 def cut_page(found: list[Row], limit: int | None, *, index: bool) -> tuple[list[Row], dict[str, str] | None]:
@@ -351,6 +314,15 @@ class BaseDocumentStore(ABC):
     def audit_by_subject(self, tenant_id: str, subject: str, *, limit: int, cursor: str | None) -> Page:
         return self.lookup(tenant_id, f"{AUDIT}#{subject}", limit=limit, cursor=cursor)
 
+    def audit_by_partner(self, tenant_id: str, partner_id: str, *, limit: int, cursor: str | None) -> Page:
+        """The records concerning one partner in chain order, through its pointers (`domain.audit.partner_pointer`):
+        a page reads only its records, and a cursor minted for another partner's list is refused."""
+        pointers = self.query(tenant_id, partner_index(partner_id), limit=limit, cursor=cursor)
+        pk = partition(tenant_id, AUDIT)
+        keys = [f"R#{int(p.data['seq']):012d}" for p in pointers.items]
+        rows = {row.sk: row for row in self._get_many([(tenant_id, pk, key) for key in keys])}
+        return Page([self._stored(rows[key]) for key in keys if key in rows], pointers.next_cursor)
+
     # --- the commit protocol -----------------------------------------------------------------
     def commit(self, tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
         """Apply `changes` atomically; returns the sealed audit records."""
@@ -446,6 +418,9 @@ class BaseDocumentStore(ABC):
                     gsi1sk=f"{record['seq']:012d}",
                 )
                 writes.append(Write(row, condition=ABSENT))
+                if record.get("partner_id"):  # the partner's pointer to it, in the same transaction
+                    collection, key, data = partner_pointer(record, record["partner_id"])
+                    writes.append(Write(Row(partition(tenant_id, collection), key, dumps(data))))
             last = sealed[-1]
             head = Row(audit_pk, HEAD, dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"])
             writes.append(Write(head, condition=ABSENT if seq == 0 else seq))

@@ -16,11 +16,16 @@ from .canonical import (
     decode,
     sha256_text,
 )
+from .ids import is_typed_id
 
 if TYPE_CHECKING:
     from .access import Principal
 
 GENESIS = "0" * 64
+# Each partner's pointers to the records that concern it (PA-12.1 / CPA-12.1: "the records relating to the Partner"):
+# collection `AUDITBYPARTNER#<partner id>`, key the record's zero-padded seq. Written in the record's own transaction
+# (`partner_pointer`); for records sealed before records named their partner, by the backfill (services.audit_backfill).
+PARTNER_INDEX = "AUDITBYPARTNER"
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,18 @@ class AuditEntry:
     clauses: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     actor_role: str | None = None
+    # the partner the record concerns when the use case knows it and neither the subject nor `inputs.partner_id`
+    # says it (an invoice line posting, a decision, a dispute): see `partner_of`
+    partner_id: str | None = None
     # the canonical JSON of `inputs` when the caller already has it (`by(inputs=Canonical)`): sealed without
     # serialising the inputs again
     inputs_json: str | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def repair(cls, actor: str, action: str, subject: str, count: int, what: str, inputs: dict[str, Any]) -> AuditEntry:
+        """The entry of one step of a maintenance repair (a backfill) run by `actor` (an operator or the dev stack):
+        how many items it gave `what` (e.g. "registration(s) given their partner pointer")."""
+        return cls(actor=actor, action=action, subject=subject, outcome=f"{count} {what}", inputs=inputs)
 
     @classmethod
     def by(
@@ -54,9 +68,12 @@ class AuditEntry:
         rule_ids: Iterable[str] = (),
         clauses: Iterable[str] = (),
         sources: Iterable[str] = (),
+        partner_id: str | None = None,
     ) -> AuditEntry:
         """The entry for an action an authenticated caller took: actor and role come from the principal only.
-        `inputs` given as a `Canonical` (a dict with its canonical JSON) are sealed with the JSON already made."""
+        `inputs` given as a `Canonical` (a dict with its canonical JSON) are sealed with the JSON already made.
+        A partner key's action concerns its own partner; `partner_id` names the partner a staff action concerns when
+        neither the subject nor `inputs.partner_id` does."""
         if isinstance(inputs, Canonical):
             plain, text = dict(inputs.value), inputs.text
         else:
@@ -73,11 +90,51 @@ class AuditEntry:
             clauses=tuple(clauses),
             sources=tuple(sources),
             inputs_json=text,
+            partner_id=who.partner_id if who.partner_id and who.role.value == "partner" else partner_id,
         )
+
+
+def partner_of(entry: AuditEntry) -> str | None:
+    """The partner an entry concerns (PA-12.1), derived once here for every use case: the one the use case named
+    (`AuditEntry.by` names a partner key's own partner), else `inputs.partner_id`, else the subject when it is a
+    partner id; None when the record concerns no one partner (a tenant-wide run, a key, a policy)."""
+    return _first_partner(entry.partner_id, entry.inputs.get("partner_id"), entry.subject)
+
+
+def partner_of_record(record: Mapping[str, Any], partner_of_key: Callable[[str], str | None]) -> str | None:
+    """The partner a sealed record concerns: its own `partner_id`, or, for a record sealed before records named it,
+    what `partner_of` would have derived (`inputs.partner_id`, a partner subject), else the partner of the partner
+    key that acted (`partner:key_…`, through `partner_of_key`)."""
+    inputs = record.get("inputs")
+    found = _first_partner(record.get("partner_id"), inputs.get("partner_id") if isinstance(inputs, Mapping) else None,
+                           record.get("subject"))
+    role, _, key_id = str(record.get("actor") or "").partition(":")
+    if found is None and role == "partner" and key_id:
+        found = _first_partner(partner_of_key(key_id))
+    return found
+
+
+def _first_partner(*candidates: Any) -> str | None:
+    return next((c for c in candidates if isinstance(c, str) and is_typed_id(c, "ptr")), None)
+
+
+def partner_index(partner_id: str) -> str:
+    """The collection of one partner's pointers."""
+    return f"{PARTNER_INDEX}#{partner_id}"
+
+
+def partner_pointer(record: dict[str, Any], partner_id: str) -> tuple[str, str, dict[str, Any]]:
+    """The pointer of a sealed record in its partner's index: (collection, key, data)."""
+    seq = int(record["seq"])
+    return partner_index(partner_id), f"{seq:012d}", {"seq": seq, "record_id": record["record_id"]}
 
 
 def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str, prev_hash: str) -> dict[str, Any]:
     """The stored record: the entry plus its place in the chain and the hash that binds it there.
+
+    `partner_id` (the partner the record concerns, `partner_of`) is part of the record, so under `hash`: a record
+    cannot be moved to another partner's trail unseen. A record that concerns no partner, and every record sealed
+    before records named their partner, has no `partner_id` field (its hash is as it always was).
 
     The inputs (a quote's lines: the bulk of the record) are serialised to canonical JSON once; that text gives
     both `inputs_hash` and its place in the record's own canonical JSON, which `hash` covers as before."""
@@ -100,6 +157,9 @@ def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str
         "sources": list(entry.sources),
         "prev_hash": prev_hash,
     }
+    partner_id = partner_of(entry)
+    if partner_id is not None:
+        body["partner_id"] = partner_id
     others = {k: v for k, v in body.items() if k != "inputs"}
     return {**body, "hash": sha256_text(canonical_object(others, {"inputs": inputs_text}))}
 

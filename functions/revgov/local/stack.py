@@ -24,8 +24,8 @@ from ..bootstrap import runtime
 from ..edge import handlers
 from ..edge.api import app
 from ..runtime import Runtime
+from ..services import audit_backfill, tenant_repository
 from ..services import events as event_log
-from ..services import tenant_repository
 from ..services.copilot import index_tenant
 from ..services.deals.backfill import backfill_if_unfinished
 from ..settings import _REPO, Settings, settings
@@ -162,6 +162,9 @@ def _scheduler(rt: Runtime, backend: str) -> Scheduler:
     )
 
 
+_DEV = "system:revgov-dev"
+
+
 def start_stack(
     *,
     port: int = 8000,
@@ -178,7 +181,8 @@ def start_stack(
     handlers.flush_outbox({}, None)  # publish what a crash left in the outboxes (committed, not yet on the bus)
     seeded, fresh = seed_once(rt)
     if backend == "sqlite":  # a `.revgov` database from an earlier version: partners' deal pointers (PA-11.1 lists)
-        backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor="system:revgov-dev")
+        backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)
+        audit_backfill.backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)  # PA-12.1
     _index_contracts(rt, list(seeded["tenants"]))
     server = DevServer(app, port=port)  # bound now, serving from `start`: the state file is written in between
     scheduler = _scheduler(rt, backend)

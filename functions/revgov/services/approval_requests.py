@@ -46,17 +46,20 @@ def cited(
     inputs: dict[str, Any],
     tenant: Tenant,
     rules: Iterable[Rule],
+    partner_id: str | None = None,
 ) -> AuditEntry:
     """The audit entry of a step taken under the tenant's policy in force, citing `rules`. `actor`: the caller, or the
-    name of an automated preparer (the ERP, the billing run), which has no role."""
+    name of an automated preparer (the ERP, the billing run), which has no role; `partner_id`: the partner the step
+    concerns when neither the subject nor the inputs name it (PA-12.1, `domain.audit.partner_of`)."""
     rules = tuple(rules)
     rule_ids = tuple(r.rule_id for r in rules)
     clauses = tuple(r.clause for r in rules)
     if isinstance(actor, Principal):
         return AuditEntry.by(actor, action, subject, outcome, inputs=inputs, policy_version=tenant.policy_version,
-                             rule_ids=rule_ids, clauses=clauses)  # fmt: skip
+                             rule_ids=rule_ids, clauses=clauses, partner_id=partner_id)  # fmt: skip
     return AuditEntry(actor=actor, action=action, subject=subject, outcome=outcome, inputs=inputs,
-                      policy_version=tenant.policy_version, rule_ids=rule_ids, clauses=clauses)  # fmt: skip
+                      policy_version=tenant.policy_version, rule_ids=rule_ids, clauses=clauses,
+                      partner_id=partner_id)  # fmt: skip
 
 
 def open_request(

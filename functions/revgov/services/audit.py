@@ -7,8 +7,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..domain import audit_view
+from ..domain.access import Principal, Role
 from ..domain.audit import ChainWalk
+from ..domain.errors import FieldError, Forbidden, MalformedRequest, NotFound
 from ..runtime import Runtime
+from . import partner_repository
 
 KNOWN_RECORDS_CAP = 200_000  # records whose verdict is kept per process (~40 MB at most)
 
@@ -127,10 +131,39 @@ def _copy(answer: dict[str, Any]) -> dict[str, Any]:
 _WALKS = _SharedWalks()
 
 
-def list_records(rt: Runtime, tenant_id: str, *, subject: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The chain oldest first, or the records about `subject`; cursors are the store's, fenced to the tenant."""
-    if subject:
+def list_records(
+    rt: Runtime, tenant_id: str, *, subject: str | None, limit: int, cursor: str | None, partner_id: str | None = None
+) -> dict[str, Any]:
+    """The chain oldest first, the records about `subject`, or the records concerning partner `partner_id` (PA-12.1,
+    through its own index); cursors are the store's, fenced to the tenant and to the list they were minted for."""
+    if partner_id:
+        page = rt.store.audit_by_partner(tenant_id, partner_id, limit=limit, cursor=cursor)
+    elif subject:
         page = rt.store.audit_by_subject(tenant_id, subject, limit=limit, cursor=cursor)
     else:
         page = rt.store.audit_page(tenant_id, limit=limit, cursor=cursor)
     return {"items": [item.data for item in page.items], "next_cursor": page.next_cursor}
+
+
+def list_for(
+    rt: Runtime, who: Principal, *, subject: str | None, partner_id: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """`GET /v1/audit` as `who` may read it. Staff: the chain, one subject's records, or one partner's (a partner the
+    tenant does not have is a 404). A partner key (PA-12.1 / CPA-12.1 "provides the Partner, on request, with the
+    records relating to the Partner"): its own partner's records only, whether or not it names itself; another
+    partner's id is a 404 as if it did not exist; each record masked as `audit_view.partner_view` says."""
+    if subject and partner_id:
+        raise MalformedRequest(
+            "give subject or partner_id, not both",
+            errors=[FieldError("/query/partner_id", "not together with subject")],
+        )
+    if who.role is Role.PARTNER:
+        if subject or not who.partner_id:
+            raise Forbidden("a partner key reads the records relating to its own partner only (partner_id)")
+        if partner_id not in (None, who.partner_id):
+            raise NotFound(f"no partner {partner_id}")
+        page = list_records(rt, who.tenant_id, subject=None, partner_id=who.partner_id, limit=limit, cursor=cursor)
+        return {**page, "items": [audit_view.partner_view(r, who.partner_id) for r in page["items"]]}
+    if partner_id and not partner_repository.exists(rt.store, who.tenant_id, partner_id):
+        raise NotFound(f"no partner {partner_id}")
+    return list_records(rt, who.tenant_id, subject=subject, partner_id=partner_id, limit=limit, cursor=cursor)

@@ -88,6 +88,7 @@ def _opened(case: Case, category: str, queue: str, requested_by: Principal | str
         policy_version=case.get("policy_version"),
         rule_ids=tuple(r["rule_id"] for r in case["reasons"] if r.get("rule_id")),
         clauses=tuple(r["clause"] for r in case["reasons"] if r.get("clause")),
+        partner_id=case.get("partner_id"),
     )
     detail = {
         cases.id_field(kind): case["case_id"],
@@ -232,6 +233,7 @@ def _decided(
         policy_version=case.get("policy_version"),
         rule_ids=[rule for rule, _ in rules],
         clauses=[clause for _, clause in rules],
+        partner_id=case.get("partner_id"),
     )
     event = DomainEvent(
         f"revgov.{kind}s", f"{kind}.decided", {"case_id": case_id, "outcome": final, "subject": case["subject"]}

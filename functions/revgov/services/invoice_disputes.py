@@ -157,7 +157,8 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     }
     outcome, rules = resolution["outcome"], (book.disputes, book.credit_notes)
     changes.audit.append(approval_requests.cited(who, f"invoice_dispute.{outcome}", dispute["dispute_id"], outcome,
-                                                 inputs=inputs, tenant=tenant, rules=rules))  # fmt: skip
+                                                 inputs=inputs, tenant=tenant, rules=rules,
+                                                 partner_id=dispute["partner_id"]))  # fmt: skip
     changes.events.append(DomainEvent(SOURCE, "invoice_dispute.resolved", _event(resolved)))
     return changes
 

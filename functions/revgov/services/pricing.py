@@ -206,6 +206,7 @@ def _checked(who: Principal, decision: Mapping[str, Any], inputs: Canonical) -> 
         policy_version=decision["policy_version"],
         rule_ids=dict.fromkeys(r["rule_id"] for r in reasons),
         clauses=dict.fromkeys(r["clause"] for r in reasons),
+        partner_id=decision["partner_id"],
     )
 
 

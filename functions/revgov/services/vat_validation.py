@@ -5,7 +5,8 @@ VIES's consultation reference (`POST /v1/partners/{partner_id}/vat-validations`)
 policy's `rebates.vat_validation` rule; a failed one opens a `vat_validation_failure` exception for finance (COP-4.1).
 Settlement reads the latest check per partner (`latest_checks`) and withholds while it is invalid or older than the
 Quarter's end (domain.vat_validation.withholds); billing holds new orders while it is invalid (`order_hold`,
-services/billing/onboarding_hold.py).
+services/billing/vat_hold.py) and invoices a cross-border EU partner under the reverse charge only while a valid check
+is at most 30 days old on the issue day (`check_record`, services/billing/tax.py; COP-2.2).
 """
 
 from __future__ import annotations
@@ -79,6 +80,13 @@ def latest_checks(rt: Runtime, tenant_id: str, partner_ids: list[str]) -> dict[s
     return found
 
 
+def check_record(store: DocumentStore, tenant_id: str, partner_id: str) -> dict[str, Any] | None:
+    """The partner's recorded checks `{partner_id, latest, history}`, or None: none recorded (billing's VAT
+    treatment, services/billing/tax.py)."""
+    stored = store.get(tenant_id, CHECKS, partner_id)
+    return stored.data if stored else None
+
+
 def order_hold(
     store: DocumentStore, tenant_id: str, policy: dict[str, Any], partner_id: str, ordered_on: date
 ) -> tuple[str, Rule] | None:
@@ -87,8 +95,7 @@ def order_hold(
     rule = rules.VatValidation.of(policy)
     if rule is None or rule.order_rule is None:
         return None
-    stored = store.get(tenant_id, CHECKS, partner_id)
-    latest = stored.data.get("latest") if stored else None
+    latest = (check_record(store, tenant_id, partner_id) or {}).get("latest")
     if latest is None or not rules.failed(latest) or ordered_on < date.fromisoformat(latest["checked_at"][:10]):
         return None
     cited = rule.order_rule

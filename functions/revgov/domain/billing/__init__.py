@@ -11,7 +11,9 @@ core.prorate(...)` keeps working:
 - `reconciliation`: the month's subscription lines against the records (SOP-2.2);
 - `milestones`: statements of work and support overage;
 - `plausibility`: an ERP event that cannot be true as sent (PA-2.2);
-- `credits`: invoice-line disputes, credit notes the ERP issues and returns, and their arithmetic.
+- `credits`: invoice-line disputes, credit notes the ERP issues and returns, and their arithmetic;
+- `tax`: the tax each line carries (reverse charge or VAT, CPA-10.1 / COP-2.2; sales tax, PA-10.1) and the totals
+  (imported as a module: `from revgov.domain.billing import tax`).
 """
 
 from __future__ import annotations

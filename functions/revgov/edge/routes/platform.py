@@ -16,6 +16,19 @@ from .status_changes import StatusChanges
 
 _TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
 AUDITORS = frozenset({Role.ADMIN, Role.FINANCE, Role.LEGAL, Role.OPERATOR})
+# PA-12.1 / CPA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner"
+AUDIT_READERS = frozenset(AUDITORS | {Role.PARTNER})
+PARTNER_TRAIL = (
+    "`partner_id`: the records relating to that partner (PA-12.1 / CPA-12.1): each record names the partner it "
+    "concerns (`partner_id`, under the record's hash) and is listed through that partner's own index, oldest first. "
+    "Staff (admin, finance, legal) list any partner of the tenant (an unknown one is a 404). A partner key lists "
+    "only its own partner's records (`partner_id` may be left out; another partner's id is a 404, `subject` a 403), "
+    "each masked as a partner reads records: who acted as the team (`finance`, `system`), never a key id, user "
+    "name or e-mail address; no other partner's id (a member named by one is left out, one inside a text reads "
+    "`another partner`); no Line Cost or margin in the inputs; no `hash`, `inputs_hash` or `prev_hash` (a hash over "
+    "what was masked would confirm a guess of it) (`partner_view: true`). `subject` and `partner_id` "
+    "are not given together (400). A cursor is valid only for the list that minted it (400)."
+)
 
 
 def _tenant_id(call: Call) -> str:
@@ -156,16 +169,23 @@ def revoke_key(call: Call) -> dict[str, Any]:
 @operation(
     "GET",
     "/v1/audit",
-    summary="The audit chain, oldest first, or the records about one subject",
-    roles=AUDITORS,
+    summary="The audit chain, oldest first, the records about one subject, or the records relating to one partner "
+    "(a partner key: its own, PA-12.1 / CPA-12.1)",
+    roles=AUDIT_READERS,
     tag="audit",
     paginated=True,
-    query=(QueryParam("subject", "only records about this subject id", pattern=r"[A-Za-z0-9_.:#-]{1,128}"),),
+    query=(
+        QueryParam("subject", "only records about this subject id", pattern=r"[A-Za-z0-9_.:#-]{1,128}"),
+        QueryParam("partner_id", "only the records relating to this partner (a partner key: always its own)",
+                   pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"),
+    ),
+    description=PARTNER_TRAIL,
     response_schema="api/responses/audit-page.schema.json",
 )
 def list_audit(call: Call) -> dict[str, Any]:
-    return audit.list_records(
-        call.runtime, call.who.tenant_id, subject=call.query.get("subject"), limit=call.limit, cursor=call.cursor
+    return audit.list_for(
+        call.runtime, call.who, subject=call.query.get("subject"), partner_id=call.query.get("partner_id"),
+        limit=call.limit, cursor=call.cursor,
     )
 
 

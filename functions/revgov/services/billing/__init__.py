@@ -7,7 +7,9 @@ billing.bill_erp_event(...)` keeps working:
   invoices, the exceptions it opens, and its single commit with the BILLED marker that makes it once-only;
 - one module per ERP event kind: `shipment`, `activation`, `cancellation`, `quantity_change`, `usage`, `milestones`,
   `support`, `payment`, `credits` (credit notes and returns); `subscription_records` for what they keep;
-- `sla`: the invoice SLA watch and sweep; `invoices`: read, list, correct, finalize;
+- `sla`: the invoice SLA watch and sweep; `invoices`: read, list, correct, finalize; `tax`: the tax each line carries
+  (CPA-10.1 / COP-2.2, PA-10.1), provisional on a draft and fixed at issue;
+- `onboarding_hold` (PA-2.2 / CPA-2.2) and `vat_hold` (CPA-2.3): orders held before they bill;
 - `repository`: the collection names billing owns and how its records are written and read.
 A use case decides with the pure core (`domain/billing/`) and returns an `Outcome`; a lost race (another delivery of
 the event, another line on the same invoice) is a Conflict: read again and decide again.

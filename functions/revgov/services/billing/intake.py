@@ -31,6 +31,7 @@ from .shipment import shipment_confirmed
 from .support import support_logged
 from .unit_of_work import answer_duplicate, commit_posting
 from .usage import usage_reported
+from .vat_hold import held_for_vat
 
 
 def bill_erp_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +82,8 @@ def _bill(
     if partner is None:
         outcome = _unknown_partner(posting)
     else:
-        outcome = (held_before_onboarding(posting, partner) or _implausible(posting, partner)
+        outcome = (held_before_onboarding(posting, partner) or held_for_vat(posting, partner)
+                   or _implausible(posting, partner)
                    or USE_CASES[detail_type](posting, partner))
     commit_posting(posting, outcome)
     return posting, {"event_id": posting.event_id, "status": outcome.status, "reason": outcome.reason}, None

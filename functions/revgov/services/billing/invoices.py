@@ -15,6 +15,7 @@ from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
 from .. import credit_notes, tenants
 from ..approval_requests import cited
+from . import tax
 from .lines import post_lines, stage_invoices
 from .posting import Posting
 from .repository import INVOICE_KEYS, INVOICES, invoice_lines, invoice_put, list_invoices, load_invoice
@@ -47,8 +48,10 @@ def list_invoices_for(
 
 
 def get_invoice(rt: Runtime, tenant_id: str, invoice_id: str) -> dict[str, Any]:
+    """An invoice with its lines, each with the tax it carries, and its net, tax and gross totals (billing/tax.py)."""
     header, _ = load_invoice(rt, tenant_id, invoice_id)
-    return {**header, "lines": invoice_lines(rt, tenant_id, invoice_id)}
+    tenant, _ = tenants.load_tenant(rt, tenant_id)
+    return tax.presented(rt, tenant, {**header, "lines": invoice_lines(rt, tenant_id, invoice_id)})
 
 
 def read_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]:
@@ -91,14 +94,19 @@ def post_correction(
 
 
 def finalize_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]:
-    """Finance issues a draft invoice once its month has ended; it is immutable from then on."""
+    """Finance issues a draft invoice once its month has ended; it is immutable from then on. Its lines' tax is fixed
+    as of the issue day (COP-2.2: the VAT check is made "before issue"), re-treated and audited where it changed."""
     header, version = load_invoice(rt, who.tenant_id, invoice_id)
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     book = BillingPolicy.from_policy(tenant.policy)
     rule = book.finalization
     final = core.finalize(header, actor=who.actor, at=rt.clock.now_iso(), rule=rule)
     credit_notes.refuse_finalizing_over_pending(rt, who.tenant_id, header, book)
+    lines = invoice_lines(rt, who.tenant_id, invoice_id)
+    final, retreated = tax.fixed_at_issue(rt, who, tenant, final, lines)
     inputs = {k: final[k] for k in ("partner_id", "period", "total", "line_count")}
+    if final.get("tax"):
+        inputs = {**inputs, "tax": final["tax"]["treatment"], "totals": final["totals"]}
     audit = cited(who, "invoice.finalized", invoice_id, "finalized", inputs=inputs, tenant=tenant, rules=[rule])
     finalized = DomainEvent(
         "revgov.billing",
@@ -110,5 +118,6 @@ def finalize_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, 
             "total": final["total"],
         },
     )
-    rt.commit(who.tenant_id, Changes(puts=[invoice_put(final, version)], audit=[audit], events=[finalized]))
-    return {**final, "lines": invoice_lines(rt, who.tenant_id, invoice_id)}
+    changes = Changes(puts=[invoice_put(final, version)], audit=[*retreated, audit], events=[finalized])
+    rt.commit(who.tenant_id, changes)
+    return tax.presented(rt, tenant, {**final, "lines": lines})

@@ -3,8 +3,8 @@ be received and verified". An ERP event that reports the partner ordering, dated
 (the partner is not onboarded yet, or the order's day is before the day it was activated), is held: not billed, one
 exception in SOP-4.1 / COP-4.1's `onboarding_document_missing_or_expired` (queue channel_ops, which owns partner
 onboarding) citing the policy's onboarding rule (`policy.onboarding.all_partners`, PA-2.2 / CPA-2.2); the event can
-be replayed once the order or the partner's record is corrected. Likewise an order placed while the partner's latest
-VAT check failed (CPA-2.3), in COP-4.1's `vat_validation_failure` (finance).
+be replayed once the order or the partner's record is corrected. An order of an onboarded partner may still be held
+for its VAT number (CPA-2.3): services/billing/vat_hold.py.
 
 What is an order: a shipment (goods ordered), a subscription's activation (a subscription ordered), a statement of
 work's milestone accepted (services ordered), usage of a usage-based subscription and support hours billed beyond
@@ -18,18 +18,10 @@ from typing import Any
 from ...domain.partners import not_onboarded_on
 from ...domain.rules import Rule
 from ...domain.time import parse_day
-from .. import vat_validation
 from .exceptions import fail
-from .posting import Outcome, Posting
+from .posting import ORDER_DAYS, Outcome, Posting
 
 CATEGORY = "onboarding_document_missing_or_expired"  # SOP-4.1 / COP-4.1: routed to channel_ops
-ORDER_DAYS = {  # the ERP event kinds that are the partner ordering, and the field holding the order's day
-    "shipment.confirmed": "shipped_on",
-    "subscription.activated": "activated_on",
-    "service.completed": "accepted_on",
-    "usage.reported": "usage_date",
-    "support.logged": "performed_on",
-}
 
 
 def held_before_onboarding(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
@@ -39,21 +31,10 @@ def held_before_onboarding(posting: Posting, partner: dict[str, Any]) -> Outcome
         return None
     why = not_onboarded_on(partner, parse_day(posting.data[field_name]))
     if why is None:
-        return _held_for_vat(posting, partner, field_name)
+        return None
     onboarding = posting.tenant.policy.get("onboarding") or {}
     rule = Rule.of(onboarding["all_partners"]) if "all_partners" in onboarding else posting.book.plausibility
     order = f"an order of {field_name} {posting.data[field_name]}"
     problem = f"held, not billed: {order}; {why} ({rule.rule_id}, {rule.clause})"
     return fail(posting, CATEGORY, problem, rule)
 
-
-def _held_for_vat(posting: Posting, partner: dict[str, Any], field_name: str) -> Outcome | None:
-    """CPA-2.3: "A failed VAT validation suspends new orders until it is resolved": an order dated on or after the
-    day of a failed check that is still the partner's latest (services.vat_validation) is held for finance."""
-    held = vat_validation.order_hold(posting.rt.store, posting.tenant_id, posting.tenant.policy,
-                                     partner["partner_id"], parse_day(posting.data[field_name]))  # fmt: skip
-    if held is None:
-        return None
-    why, rule = held
-    problem = f"held, not billed: an order of {field_name} {posting.data[field_name]}; {why}"
-    return fail(posting, vat_validation.FAILURE_CATEGORY, problem, rule)

@@ -15,6 +15,13 @@ from ...runtime import Runtime
 from .. import erp, events, partners
 
 ACTOR = "system:billing"
+ORDER_DAYS = {  # the ERP event kinds that are the partner ordering, and the field holding the order's day
+    "shipment.confirmed": "shipped_on",
+    "subscription.activated": "activated_on",
+    "service.completed": "accepted_on",
+    "usage.reported": "usage_date",
+    "support.logged": "performed_on",
+}
 ATTEMPTS = 12  # an event that lost the race this often is retried by the queue (ConcurrentUpdate)
 
 

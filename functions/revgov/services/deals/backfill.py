@@ -55,15 +55,9 @@ def backfill_if_unfinished(rt: Runtime, tenant_ids: list[str], *, actor: str) ->
 def _commit(rt: Runtime, tenant_id: str, missing: list[dict[str, Any]], actor: str) -> int:
     if not missing:
         return 0
-    audit = AuditEntry(
-        actor=actor,
-        action=ACTION,
-        subject=f"{repository.DEALS}#{tenant_id}",
-        outcome=f"{len(missing)} registration(s) given their partner pointer",
-        inputs={
-            "registrations": [{"deal_id": d["deal_id"], "partner_id": d["partner_id"]} for d in missing],
-            "fields_changed": [],
-        },
-    )
+    registrations = [{"deal_id": d["deal_id"], "partner_id": d["partner_id"]} for d in missing]
+    audit = AuditEntry.repair(actor, ACTION, f"{repository.DEALS}#{tenant_id}", len(missing),
+                              "registration(s) given their partner pointer",
+                              {"registrations": registrations, "fields_changed": []})  # fmt: skip
     rt.commit(tenant_id, Changes(puts=[repository.pointer_put(d) for d in missing], audit=[audit]))
     return len(missing)

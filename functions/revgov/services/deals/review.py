@@ -86,6 +86,7 @@ def _reviewed(
             **({"rejection": deal["rejection"]} if deal.get("rejection") else {}),
         },
         policy_version=policy_version,
+        partner_id=deal["partner_id"],
         rule_ids=(rule["id"],),
         clauses=(rule["clause"],),
     )

@@ -146,7 +146,8 @@ def _audit(
     inputs: dict[str, Any],
 ) -> AuditEntry:
     return cited(who, f"rebate_dispute.{step}", dispute["dispute_id"], dispute["status"], inputs=inputs,
-                 tenant=tenant, rules=[policy.rule, rebates.dispute_rule])  # fmt: skip
+                 tenant=tenant, rules=[policy.rule, rebates.dispute_rule],
+                 partner_id=dispute["partner_id"])  # fmt: skip
 
 
 def _event(dispute: Dispute) -> dict[str, Any]:

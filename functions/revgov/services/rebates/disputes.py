@@ -114,7 +114,7 @@ def _audit(
     """The audit record of a dispute filed (outcome open) or decided (accepted, rejected), citing the dispute rule."""
     action = f"rebate_dispute.{step}"
     return cited(who, action, dispute["dispute_id"], dispute["status"], inputs=inputs, tenant=tenant,
-                 rules=[rebates.dispute_rule])  # fmt: skip
+                 rules=[rebates.dispute_rule], partner_id=dispute["partner_id"])  # fmt: skip
 
 
 def _deadlines(

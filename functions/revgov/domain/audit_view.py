@@ -1,0 +1,84 @@
+"""An audit record as its partner reads it (PA-12.1 / CPA-12.1: the Distributor "provides the Partner, on request,
+with the records relating to the Partner"; PA-11.1 / CPA-11.1: neither party's confidential information reaches a
+third party). Pure.
+
+What the partner reads of each of its records:
+- who acted as the team (`finance`, `channel_ops`, `partner`, `system`), never a key id, a staff user name or an
+  e-mail address: the record's `actor` and every `by` / `…_by` field, and any key id or e-mail address in any text;
+- the inputs as a partner reads a decision's (`audience.partner_inputs`: no `rivals`, no Line Cost or margin);
+- no other partner's id anywhere: a member whose name is another partner's id is left out, and another partner's id
+  inside any text reads `another partner`.
+
+- no `hash`, `inputs_hash` or `prev_hash`: each is a SHA-256 over what was masked (the inputs with their unit costs
+  and rivals, or a neighbouring record), so a partner holding the rest could confirm guesses of a Line Cost against
+  it; staff verify the chain (`GET /v1/audit/verify`).
+
+`partner_view: true` says that what is shown was masked from the record as kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .audience import partner_inputs
+
+ANOTHER_PARTNER = "another partner"
+HASHES = frozenset({"hash", "inputs_hash", "prev_hash"})
+KEY = "key"
+EMAIL = "e-mail address"
+_PARTNER_ID = re.compile(r"ptr_[0-9A-HJKMNP-TV-Z]{26}")
+_KEY_ID = re.compile(r"\bkey_[0-9A-Za-z]{8,}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_TEAM = re.compile(r"^[a-z][a-z_]*")
+
+
+def team_of(actor: str) -> str:
+    """The team part of a stored actor (`finance:key_…` → `finance`, `operator:cli-jane` → `operator`); `staff` for
+    an e-mail address or anything else without a team."""
+    match = _TEAM.match(actor)
+    return match.group(0) if match and actor[match.end():match.end() + 1] == ":" else "staff"
+
+
+def partner_view(record: Mapping[str, Any], partner_id: str) -> dict[str, Any]:
+    """`record` as partner `partner_id` may read it (see the module docstring)."""
+    shown = {k: v for k, v in record.items() if k not in HASHES}
+    inputs = shown.get("inputs")
+    if isinstance(inputs, Mapping):
+        shown["inputs"] = partner_inputs(inputs)
+    masked: dict[str, Any] = _masked(shown, partner_id)
+    return {**masked, "partner_view": True}
+
+
+def _masked(value: Any, partner_id: str) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _member(key, item, partner_id) for key, item in value.items()
+                if not (isinstance(key, str) and _foreign(key, partner_id))}  # fmt: skip
+    if isinstance(value, list | tuple):
+        return [_masked(item, partner_id) for item in value]
+    if isinstance(value, str):
+        return _text(value, partner_id)
+    return value
+
+
+def _member(name: Any, value: Any, partner_id: str) -> Any:
+    if isinstance(name, str) and name.endswith("_by_key"):
+        return None  # the requester's key, kept for segregation of duties
+    if isinstance(name, str) and isinstance(value, str) and (name in ("actor", "by") or name.endswith("_by")):
+        return team_of(value) if ":" in value or "@" in value else _text(value, partner_id)
+    return _masked(value, partner_id)
+
+
+def _foreign(text: str, partner_id: str) -> bool:
+    return any(found != partner_id for found in _PARTNER_ID.findall(text))
+
+
+def _text(text: str, partner_id: str) -> str:
+    if "ptr_" in text:
+        text = _PARTNER_ID.sub(lambda m: m.group(0) if m.group(0) == partner_id else ANOTHER_PARTNER, text)
+    if "key_" in text:
+        text = _KEY_ID.sub(KEY, text)
+    if "@" in text:
+        text = _EMAIL.sub(EMAIL, text)
+    return text
