@@ -153,3 +153,20 @@ def billing_tenant_in(api: Api, operator: Api, stack: Any, policy_of: str = "nor
     offboarded = operator.delete(f"/v1/tenants/{config['tenant_id']}")  # idempotency records and all
     assert offboarded.status_code == 200, offboarded.text[:500]
     assert offboarded.json()["remaining_items"] == 0
+
+
+def issued_october(tenant: BillingTenant, api: Api) -> tuple[dict[str, Any], Api, Api]:
+    """The sample shipment billed (line 1: 4 x NW-SW-24P = 5,000.00) on October's invoice, issued by finance; a
+    partner key for the sample's first partner and one for the second (its rival)."""
+    partners = json.loads((ROOT / "tests/scenarios/billing/erp-samples.json").read_text())["partners"]
+    tenant.add_partners(partners)
+    tenant.wait_for([tenant.send(webhook_body(sample("shipment.confirmed")))["event_id"]])
+    (october,) = [i for i in tenant.invoices() if i["period"] == "2026-10"]
+    issued = tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize")
+    assert issued.status_code == 200, issued.text
+    keys = []
+    for partner in partners:
+        minted = tenant.admin.post("/v1/keys", {"role": "partner", "partner_id": partner["partner_id"], "label": "p"})
+        assert minted.status_code == 201, minted.text
+        keys.append(api.as_key(minted.json()["key"]))
+    return issued.json(), keys[0], keys[1]

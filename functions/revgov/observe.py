@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from .domain.sla_pause import clock_seconds
 from .domain.time import instant
 from .metrics import record
 
@@ -38,7 +39,7 @@ def case_decided(tenant_id: str, case: Mapping[str, Any]) -> None:
     kind, queue, outcome = str(case["kind"]), str(case["queue"]), str(decision.get("outcome") or case["status"])
     record("CaseDecisions", 1, tenant=tenant_id, kind=kind, queue=queue, outcome=outcome)
     decided_at = instant(str(decision["at"]))
-    seconds = max(0.0, (decided_at - instant(str(case["opened_at"]))).total_seconds())
+    seconds = clock_seconds(case, str(decision["at"]))  # waiting on the partner is off the clock (SOP-1.3)
     record("TimeToDecision", seconds, tenant=tenant_id, kind=kind, queue=queue)
     if decided_at > instant(str(case["due_at"])):
         record("ApprovalSlaBreaches", 1, tenant=tenant_id, kind=kind, queue=queue)

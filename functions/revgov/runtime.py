@@ -40,7 +40,7 @@ class Registry:
     def effects(self) -> Mapping[str, Effect]:
         """Effect name (stored on the case) → the effect applied in the decision's own commit."""
         # imported on first use (cold start; these services import this module)
-        from .services import credit_notes, deals, invoice_disputes, partners, pricing, rebates
+        from .services import credit_notes, deals, invoice_dispute_appeals, invoice_disputes, partners, pricing, rebates
         from .services.billing import overdue_charges
 
         return {
@@ -49,6 +49,7 @@ class Registry:
             "rebate.credit_note": rebates.apply_credit_note_decision,
             "rebate.dispute_appeal": rebates.apply_appeal_decision,
             "invoice.dispute": invoice_disputes.apply_decision,
+            "invoice.dispute_appeal": invoice_dispute_appeals.apply_appeal_decision,
             "credit_note.approval": credit_notes.apply_decision,
             "late_payment.charge": overdue_charges.apply_decision,
             "deal.registration": deals.apply_review,

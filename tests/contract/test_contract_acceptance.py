@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from revgov.domain import cases, deals, escalation, quote_validity
+from revgov.domain import cases, deals, escalation, invoice_dispute_deadlines, quote_validity, sla_pause
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.audit import GENESIS, AuditEntry, seal, verify
@@ -1024,6 +1024,12 @@ def _pa_7_9_credit_note() -> None:
 @clause("northwind", "SOP-6.3", "An upheld rebate dispute is paid as an adjustment in the next settlement")
 def _sop_6_3() -> None:
     assert route(NW, NW["rebates"]["disputes"]["separate_credit_note"]["category"])["clause"] == "SOP-6.3"
+    # "The Partner may appeal once, within 10 business days of the decision; the appeal is decided jointly by the head
+    # of Finance and Legal": a dispute of section 6, invoice disputes included; no day for the appeal's decision
+    appeal = NW["billing"]["invoice_disputes"]["appeal"]
+    assert (appeal["clause"], appeal["within_business_days"], appeal.get("decide_within_business_days")) == (
+        "SOP-6.3", 10, None)
+    assert [route(NW, category)["queue"] for category in appeal["categories"]] == ["finance", "legal"]
 
 
 @clause("contoso", "COP-6.3", "A Partner may appeal a dispute decision once, within 10 business days")
@@ -1034,6 +1040,43 @@ def _cop_6_3() -> None:
     assert appeal["decide_within_business_days"] == 15
     queues = {route(CT, category)["queue"] for category in appeal["categories"]}
     assert queues == {"finance", "legal"}
+    invoices = CT["billing"]["invoice_disputes"]["appeal"]  # "a dispute decision": invoice disputes too (COP-6.1)
+    assert (invoices["clause"], invoices["within_business_days"], invoices["decide_within_business_days"]) == (
+        "COP-6.3", 10, 15)
+    assert [(route(CT, c)["queue"], route(CT, c)["sla_business_days"]) for c in invoices["categories"]] == [
+        ("finance", 15), ("legal", 15)]
+
+
+def _waited(policy: dict[str, Any]) -> dict[str, Any]:
+    """An invoice_dispute approval opened Tuesday 2026-11-10 08:00, asked of the partner at 10:00, answered 16:00."""
+    rule = cases.route_for(policy, "invoice_dispute")
+    case = cases.new_case(case_id="apr_X", kind="approval", route=rule, subject_kind="invoice_dispute",
+                          subject_id="ivd_X", reasons=[], requested_by="partner:key_p",
+                          opened_at="2026-11-10T08:00:00.000Z", risk_score=50, partner_id="ptr_X")  # fmt: skip
+    finance = Principal("t", Role.FINANCE, "key_f")
+    asked = sla_pause.ask_partner(case, finance, "the signed delivery note?", "2026-11-10T10:00:00.000Z", "finance")
+    assert asked["status"] == "waiting_on_partner"
+    return sla_pause.partner_replied(asked, Principal("t", Role.PARTNER, "key_p", "ptr_X"), "attached",
+                                     "2026-11-10T16:00:00.000Z", None)  # fmt: skip
+
+
+@clause("northwind", "SOP-1.3", 'The clock is paused only while an item is in the status "waiting on partner" and '
+        "restarts when the Partner responds.")
+def _sop_1_3() -> None:
+    # invoice_dispute: 24 h (SOP-4.1) from 08:00; 6 h waiting on the partner -> due Wednesday 14:00, not 08:00
+    assert NW["exception_routing"]["sla_clock"]["clause"] == "SOP-1.3"
+    resumed = _waited(NW)
+    assert (resumed["status"], resumed["due_at"]) == ("pending", "2026-11-11T14:00:00.000Z")
+    assert sla_pause.clock_seconds(resumed, "2026-11-11T12:00:00.000Z") == 22 * 3600
+
+
+@clause("contoso", "COP-1.3",
+        "The clock stops while an item waits for information from the Partner and resumes when the Partner replies.")
+def _cop_1_3() -> None:
+    # invoice_dispute: 48 h (COP-4.1) from 08:00; 6 h waiting -> due Thursday 14:00
+    assert CT["exception_routing"]["sla_clock"]["clause"] == "COP-1.3"
+    resumed = _waited(CT)
+    assert (resumed["status"], resumed["due_at"]) == ("pending", "2026-11-12T14:00:00.000Z")
 
 
 @clause("contoso", "CPA-7.8", "A Partner whose VAT number fails validation")
@@ -1130,6 +1173,11 @@ def _sop_6_1() -> None:
     disputes = NW["billing"]["invoice_disputes"]
     assert (disputes["window_days"], disputes["category"]) == (30, "invoice_dispute")
     assert route(NW, "invoice_dispute")["queue"] == "finance"  # "Finance decides within 10 business days"
+    # "(1) ... acknowledged within 1 business day; ... (3) Finance decides within 10 business days": filed Tuesday
+    # 2026-11-10 08:00, Wednesday 11 November a published holiday (PA-1.3) -> Thursday 12 Nov; 10 business days ->
+    # Wednesday 25 Nov
+    days = invoice_dispute_deadlines.deadlines(disputes, BusinessCalendar.from_policy(NW), at("2026-11-10T08:00:00Z"))
+    assert days == {"acknowledge_by": "2026-11-12T08:00:00.000Z", "decide_by": "2026-11-25T08:00:00.000Z"}
 
 
 @clause("contoso", "COP-6.1", "Partners may dispute invoice lines within 21 days of the invoice date via the Partner")
@@ -1137,6 +1185,10 @@ def _cop_6_1() -> None:
     disputes = CT["billing"]["invoice_disputes"]
     assert (disputes["window_days"], disputes["category"]) == (21, "invoice_dispute")
     assert route(CT, "invoice_dispute")["queue"] == "finance"
+    # "acknowledges within 1 business day, ... and decides within 10 business days": filed Thursday 2026-12-24 09:00,
+    # 25 and 26 December holidays (CPA-1.3 list) -> Monday 28 Dec; 28,29,30,31 Dec, (1 Jan), 4,5,6,7,8,11 Jan -> 11 Jan
+    days = invoice_dispute_deadlines.deadlines(disputes, BusinessCalendar.from_policy(CT), at("2026-12-24T09:00:00Z"))
+    assert days == {"acknowledge_by": "2026-12-28T09:00:00.000Z", "decide_by": "2027-01-11T09:00:00.000Z"}
 
 
 @clause(

@@ -112,10 +112,15 @@ def test_heldout_every_citation_is_verbatim_and_the_figures_reached_do_not_regre
     assert heldout["refusal_rate_unanswerable"] >= 0.95  # 1.0 with the sixth round's rules
     assert heldout["false_refusal_rate"] <= 0.10
     assert heldout["fact_in_answer"] >= 0.83
+    # The ninth round's rules (docs/copilot.md, "Ninth round: rules frozen"): gold cited 0.95 (57 of 60), refusal 1.0,
+    # false refusals 0.017 (1 of 60), fact 0.933 (56 of 60). Floors at that minus about one question.
+    assert heldout["gold_cited"] >= 0.93
+    assert heldout["false_refusal_rate"] <= 0.04
+    assert heldout["fact_in_answer"] >= 0.91
 
 
-@pytest.mark.xfail(strict=True, reason="held-out goals not reached yet (see docs/copilot.md); strict: passes => update")
 def test_heldout_goals(heldout):
+    # Met since the ninth round (burnt split, tuning data: not a held-out claim); a strict xfail until then
     assert heldout["gold_cited"] >= 0.95
     assert heldout["refusal_rate_unanswerable"] >= 0.95
     assert heldout["false_refusal_rate"] <= 0.05
@@ -215,6 +220,8 @@ def test_psa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     assert psa_heldout["refusal_rate_unanswerable"] >= 0.81  # 0.909 with the fifth round's binding
     assert psa_heldout["false_refusal_rate"] <= 0.10
     assert psa_heldout["fact_in_answer"] >= 0.80
+    # The ninth round's rules (burnt split): 0.871 (27 of 31) / 1.0 (11 of 11) / 0.032 (1 of 31) / 0.871
+    _floors(psa_heldout, retrieved=0.95, cited=0.84, refusal=0.90, false_refusals=0.07, fact=0.84)
 
 
 @pytest.mark.xfail(strict=True, reason="PSA held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -266,6 +273,8 @@ def test_sla_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     _floors(sla_splits["heldout"], retrieved=0.90, cited=0.81, refusal=0.91, false_refusals=0.16, fact=0.78)
     # The eighth round's rules: 0.875 (28 of 32) / 1.0 / 0.094 (3 of 32) / 0.844 (sl-31 newly answered).
     _floors(sla_splits["heldout"], retrieved=0.90, cited=0.84, refusal=0.91, false_refusals=0.13, fact=0.81)
+    # The ninth round's rules: false refusals 0.062 (2 of 32), the rest unchanged.
+    _floors(sla_splits["heldout"], retrieved=0.90, cited=0.84, refusal=0.91, false_refusals=0.10, fact=0.81)
 
 
 def test_sla_tuning_split_keeps_what_the_fourth_round_reached(sla_splits):
@@ -378,10 +387,14 @@ def test_r6_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_
     # question does not give, the asked product family, the narrow party swap): gold cited 0.966 (28 of 29), refusal
     # 0.923 (12 of 13), false refusals 0.034 (1 of 29), fact 0.966 (28). Floors at that minus about one question.
     _floors(r6_heldout, retrieved=0.93, cited=0.93, refusal=0.84, false_refusals=0.07, fact=0.93)
+    # The ninth round's rules: refusal 1.0 (13 of 13: dp-36, the customer's 30 days to object are no period of the
+    # provider's), false refusals 0.0 (dp-02 answered), gold cited and fact unchanged.
+    _floors(r6_heldout, retrieved=0.93, cited=0.93, refusal=0.92, false_refusals=0.04, fact=0.93)
 
 
-@pytest.mark.xfail(strict=True, reason="r6 held-out goals not reached (docs/copilot.md); strict: passes => update")
 def test_r6_heldout_meets_the_goals(r6_heldout):
+    # Met since the ninth round (0.966 / 1.0 / 0.0 / 0.966): burnt split, tuning data, not a held-out claim; a strict
+    # xfail until then
     _goals(r6_heldout)
 
 
@@ -403,6 +416,9 @@ def test_r7_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # The eighth round's rules (docs/copilot.md, "Eighth round: rules frozen"): gold cited 0.704 (19 of 27), refusal
     # 0.917, false refusals 0.259 (7 of 27), fact 0.704 (19). Floors at that minus about one question.
     _floors(result, retrieved=0.88, cited=0.66, refusal=0.83, false_refusals=0.30, fact=0.66)
+    # The ninth round's rules (docs/copilot.md, "Ninth round: rules frozen"): gold cited 0.741 (20 of 27), refusal 1.0
+    # (12 of 12), false refusals 0.222 (6 of 27), fact 0.741 (20).
+    _floors(result, retrieved=0.88, cited=0.70, refusal=0.91, false_refusals=0.26, fact=0.70)
 
 
 @pytest.fixture(scope="module")
@@ -443,6 +459,9 @@ def test_r8_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # The eighth round's rules (docs/copilot.md, "Eighth round: rules frozen"): gold cited 0.679 (19 of 28), refusal
     # 0.923, false refusals 0.286 (8 of 28), fact 0.643 (18). Floors at that minus about one question.
     _floors(result, retrieved=0.89, cited=0.64, refusal=0.84, false_refusals=0.33, fact=0.60)
+    # The ninth round's rules: gold cited 0.75 (21 of 28), refusal 1.0 (13 of 13), false refusals 0.214 (6 of 28),
+    # fact 0.714 (20). Floors at that minus about one question.
+    _floors(result, retrieved=0.89, cited=0.71, refusal=0.92, false_refusals=0.25, fact=0.67)
 
 
 @pytest.fixture(scope="module")
@@ -457,6 +476,10 @@ def test_r8_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_
     # round's rules on the same split (run right after): 0.893 / 0.464 / 0.846 / 0.464 / 0.393 (docs/copilot.md).
     # Floors at the measured figures minus about one question; not to be tuned on before this line says so.
     _floors(r8_heldout, retrieved=0.85, cited=0.42, refusal=0.76, false_refusals=0.47, fact=0.35)
+    # Burnt since, and tuning data of the ninth round (its refusals with the gold clause first were that round's
+    # starting point): gold cited 0.714 (20 of 28), refusal 1.0 (13 of 13), false refusals 0.179 (5 of 28), fact 0.643
+    # (18). Floors at that minus about one question.
+    _floors(r8_heldout, retrieved=0.85, cited=0.67, refusal=0.92, false_refusals=0.22, fact=0.60)
 
 
 @pytest.mark.xfail(strict=True, reason="r8 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -552,3 +575,11 @@ def test_instructions_inside_contracts_are_quoted_as_data_or_refused_never_follo
         assert phrase not in text
     if clause:
         assert not reply.draft.refused and clause in {c.clause for c in reply.draft.citations}
+
+
+def test_r9_tuning_split_keeps_what_the_ninth_round_reached():
+    # The ninth round's rules (docs/copilot.md, "Ninth round: rules frozen"), against qwriter4's floors above measured
+    # before the round (0.815 / 0.769 / 0.111 / 0.778): gold cited 0.852 (23 of 27), refusal 0.923 (12 of 13), false
+    # refusals 0.074 (2 of 27), fact 0.852 (23). Floors at that minus about one question.
+    result = evaluate_split(full_index(), "tuning", source="r9")
+    _floors(result, retrieved=0.96, cited=0.81, refusal=0.84, false_refusals=0.11, fact=0.81)

@@ -56,6 +56,11 @@ PARTNER_OPEN = {
     # PA-12.1 / CPA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner":
     # its own partner's records only, masked (tests/stack/test_audit_partner_trail.py: another partner's id is a 404)
     "list_audit",
+    # SOP-6.3 / COP-6.3 cover invoice disputes too: the partner appeals the rejection of its own invoice dispute
+    # (another partner's is a 404: tests/unit/test_invoice_dispute_appeals.py); SOP-1.3 / COP-1.3 "restarts when the
+    # Partner responds": it answers what its own approval or exception waits on (another partner's is a 404:
+    # tests/unit/test_sla_pause.py, tests/stack/test_dispute_routes.py)
+    "appeal_invoice_dispute", "partner_reply_approval", "partner_reply_exception",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

@@ -194,7 +194,7 @@ def _rejected_dispute(r: Replay) -> str:
     return dispute_id
 
 
-def _issued_invoice(r: Replay) -> str:
+def _issued_invoice(r: Replay, partner_id: str | None = None) -> str:
     """An invoice of a partner issued now (so inside the SOP-6.1 window), with one 1,250.00 line to dispute."""
     from decimal import Decimal
 
@@ -205,7 +205,8 @@ def _issued_invoice(r: Replay) -> str:
     tid, _ = r.onboarding_tenant()
     now = r.rt.clock.now_iso()
     header = core.new_invoice(
-        invoice_id=r.rt.ids.new("inv"), partner_id=r.rt.ids.new("ptr"), period="2026-05", currency="USD", opened_at=now
+        invoice_id=r.rt.ids.new("inv"), partner_id=partner_id or r.rt.ids.new("ptr"), period="2026-05", currency="USD",
+        opened_at=now,
     )
     draft = core.LineDraft(
         kind="shipment", description="24-port managed switch", family="networking", sku="NW-SW-24P",
@@ -224,6 +225,43 @@ def _issued_invoice(r: Replay) -> str:
         ),
     )
     return str(header["invoice_id"])
+
+
+def _partner_case(r: Replay, kind: str, *, waiting: bool) -> str:
+    """An approval or exception of an active partner of the onboarding tenant, in the channel_ops queue; `waiting`:
+    channel ops asked the partner (SOP-1.3 "waiting on partner"), and `reply:partner` is a key of that partner."""
+    from revgov.services import case_waiting
+
+    tid, policy = r.onboarding_tenant()
+    partner_id = r.partner("active")
+    requester = Principal(tid, Role.SALES, "key_01JX0000000000000000000000")
+    case, changes = cases.open_case(r.rt, policy, kind=kind, category="discount_above_tier_cap", subject_kind="test",
+                                    subject_id="probe", requested_by=requester, partner_id=partner_id)  # fmt: skip
+    r.rt.commit(tid, changes)
+    if waiting:
+        asker = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000ASK")
+        case_waiting.ask_partner(r.rt, asker, kind, case["case_id"], "the end customer's legal name?")
+        minted = r.onboarding_admin.post("/v1/keys", {"role": "partner", "label": "reply", "partner_id": partner_id})
+        r.by_role["reply:partner"] = r.api.as_key(minted.json()["key"])
+    return str(case["case_id"])
+
+
+def _rejected_invoice_dispute(r: Replay) -> str:
+    """A line of an active partner's issued invoice disputed by finance for it and rejected by another finance member
+    now, and `ivd:partner` a key of that partner, who appeals it (SOP-6.3: "within 10 business days of the
+    decision")."""
+    from revgov.services import invoice_disputes
+
+    tid, _ = r.onboarding_tenant()
+    partner_id = r.partner("active")
+    invoice_id = _issued_invoice(r, partner_id)
+    filer = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000IVF")
+    dispute = invoice_disputes.file_dispute(r.rt, filer, invoice_id, {"line_no": 1, "reason": "billed twice"})
+    decider = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000IVR")
+    cases.decide_case(r.rt, decider, "approval", dispute["approval_id"], "rejected", "shipped and signed for")
+    minted = r.onboarding_admin.post("/v1/keys", {"role": "partner", "label": "appeal", "partner_id": partner_id})
+    r.by_role["ivd:partner"] = r.api.as_key(minted.json()["key"])
+    return str(dispute["dispute_id"])
 
 
 def _vat_partner(r: Replay) -> str:
@@ -391,6 +429,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "rotate_webhook_secret": lambda r: ({"tenant_id": r.tenant_id}, "operator"),
     "decide_approval": lambda r: ({"approval_id": r.open_case("approval")}, "channel_ops"),
     "resolve_exception": lambda r: ({"exception_id": r.open_case("exception")}, "channel_ops"),
+    "reroute_exception": lambda r: ({"exception_id": _partner_case(r, "exception", waiting=False)},
+                                    "partners:channel_ops"),
     "ask_copilot": lambda r: ({}, "legal"),
     "put_contract": lambda r: ({"document": "FRA"}, "admin"),
     "amend_contract": lambda r: ({"document": _contract(r, "FRA")}, "admin"),
@@ -421,6 +461,14 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "approve_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2026-Q1")}, "partners:finance"),
     "reject_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2025-Q4")}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
+    "appeal_invoice_dispute": lambda r: ({"invoice_dispute_id": _rejected_invoice_dispute(r)}, "ivd:partner"),
+    "ask_partner_approval": lambda r: ({"approval_id": _partner_case(r, "approval", waiting=False)},
+                                       "partners:channel_ops"),
+    "ask_partner_exception": lambda r: ({"exception_id": _partner_case(r, "exception", waiting=False)},
+                                        "partners:channel_ops"),
+    "partner_reply_approval": lambda r: ({"approval_id": _partner_case(r, "approval", waiting=True)}, "reply:partner"),
+    "partner_reply_exception": lambda r: ({"exception_id": _partner_case(r, "exception", waiting=True)},
+                                          "reply:partner"),
     "prepare_late_payment_charge": lambda r: ({}, "partners:finance", _overdue_invoice(r)),
     "import_catalog": lambda r: ({}, "partners:finance"),
     "record_vat_validation": lambda r: (

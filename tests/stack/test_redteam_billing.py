@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from billing_support import billing_tenant_in, sample, webhook_body
+from billing_support import billing_tenant_in, issued_october, sample, webhook_body
 from support import ROOT, Api, assert_problem
 
 pytestmark = pytest.mark.stack
@@ -30,17 +30,7 @@ def billing_tenant(api, operator, stack):
 def _issued_october(tenant: Any, api: Api) -> tuple[dict[str, Any], Api, Api]:
     """The sample shipment billed (line 1: 4 x NW-SW-24P = 5,000.00) on October's invoice, issued by finance; a
     partner key for its partner and one for the rival."""
-    tenant.add_partners(PARTNERS)
-    tenant.wait_for([tenant.send(webhook_body(sample("shipment.confirmed")))["event_id"]])
-    (october,) = [i for i in tenant.invoices() if i["period"] == "2026-10"]
-    issued = tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize")
-    assert issued.status_code == 200, issued.text
-    keys = []
-    for partner in PARTNERS:
-        minted = tenant.admin.post("/v1/keys", {"role": "partner", "partner_id": partner["partner_id"], "label": "p"})
-        assert minted.status_code == 201, minted.text
-        keys.append(api.as_key(minted.json()["key"]))
-    return issued.json(), keys[0], keys[1]
+    return issued_october(tenant, api)
 
 
 def _credited(tenant: Any, line_id: str) -> Decimal:

@@ -11,7 +11,16 @@ import sys
 from pathlib import Path
 
 from revgov.runtime import Registry
-from revgov.services import agents, credit_notes, deals, invoice_disputes, partners, pricing, rebates
+from revgov.services import (
+    agents,
+    credit_notes,
+    deals,
+    invoice_dispute_appeals,
+    invoice_disputes,
+    partners,
+    pricing,
+    rebates,
+)
 from revgov.services.billing import overdue_charges
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
@@ -23,7 +32,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
     effects = Registry().effects
     assert set(effects) == {"pricing.approval", "rebate.dispute", "invoice.dispute", "credit_note.approval",
                             "deal.registration", "deal.extension", "partner.activation", "late_payment.charge",
-                            "rebate.credit_note", "rebate.dispute_appeal"}
+                            "rebate.credit_note", "rebate.dispute_appeal", "invoice.dispute_appeal"}
     stored_by = [
         (pricing.PRICING_EFFECT, pricing.apply_approval),
         (deals.REVIEW_EFFECT, deals.apply_review),
@@ -35,6 +44,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
         ("rebate.dispute", rebates.apply_dispute_decision),
         ("rebate.credit_note", rebates.apply_credit_note_decision),
         ("rebate.dispute_appeal", rebates.apply_appeal_decision),
+        (invoice_dispute_appeals.EFFECT, invoice_dispute_appeals.apply_appeal_decision),
     ]
     for name, effect in stored_by:
         assert effects[name] is effect, name

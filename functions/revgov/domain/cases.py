@@ -14,6 +14,8 @@ from typing import Any, NotRequired, TypedDict, cast
 from .access import Principal, Role
 from .calendar import BusinessCalendar
 from .errors import Conflict, Forbidden, RuleViolation
+from .sla_pause import OPEN as OPEN  # re-exported: the open status of each kind of case
+from .sla_pause import WAITING, close_pause
 
 QUEUE_ROLES = {
     "finance": Role.FINANCE,
@@ -22,7 +24,6 @@ QUEUE_ROLES = {
     "customer_success": Role.CUSTOMER_SUCCESS,
 }
 OUTCOMES = {"approval": ("approved", "rejected"), "exception": ("resolved", "dismissed")}
-OPEN = {"approval": "pending", "exception": "open"}
 
 
 class Subject(TypedDict):
@@ -76,6 +77,11 @@ class Case(TypedDict):
     seen_count: NotRequired[int]  # how many times a watcher found the same thing again
     last_seen_at: NotRequired[str]
     escalation: NotRequired[dict[str, str]]  # when the queue, its lead, the head are told (escalation.py)
+    waiting: NotRequired[dict[str, Any]]  # while `waiting_on_partner`: since, asked_by, question (sla_pause.py)
+    pauses: NotRequired[list[dict[str, Any]]]  # each wait on the partner, ended (SOP-1.3 / COP-1.3)
+    paused_seconds: NotRequired[int]  # elapsed time spent waiting on the partner, off the SLA clock
+    entered_at: NotRequired[str]  # a rerouted exception: when it first entered a queue (case_reroute.py)
+    reroutes: NotRequired[list[dict[str, Any]]]  # each move to another queue, with the clock it left
 
 
 @dataclass(frozen=True)
@@ -184,13 +190,14 @@ def decide(
     segregation: dict[str, Any] | None = None,
     holders: frozenset[str] = frozenset(),
 ) -> Case:
-    """A person of the case's queue decides. Never the requester; never a partner; a refusal needs a reason.
+    """A person of the case's queue decides. Never the requester; never a partner; a refusal needs a reason. An
+    item waiting on the partner may be decided too (e.g. rejected for want of an answer): its pause ends there.
 
     A refused governance action (decided twice, wrong queue, self-approval) raises with `extra.refusal` naming it
     and the rule and clause that refuse it, so the caller can record the attempt on the audit chain."""
     kind = case["kind"]
     route_rule = {"rule_id": case["reasons"][0]["rule_id"], "clause": case["reasons"][0]["clause"]}
-    if case["status"] != OPEN[kind]:
+    if case["status"] not in (OPEN[kind], WAITING):
         raise Conflict(
             f"{kind} {case['case_id']} is already {case['status']}",
             extra={"current_status": case["status"], "allowed_next": [], "refusal": ALREADY_DECIDED, **route_rule},
@@ -213,6 +220,9 @@ def decide(
     if outcome in ("rejected", "dismissed") and not (note and note.strip()):
         raise RuleViolation(f"a {outcome} {kind} needs a reason in `note`")
     decision = CaseDecision(outcome=outcome, by=who.actor, role=who.role.value, note=note, at=at)
+    if case["status"] == WAITING:  # the clock stood still until the decision (SOP-1.3)
+        ended = cast(Case, close_pause(case, at, reply=None, replied_by=None, calendar=None))
+        return {**ended, "status": outcome, "decision": decision}
     return {**case, "status": outcome, "decision": decision}
 
 

@@ -215,6 +215,8 @@ def answers(question: str, unit: reader.Unit, kind: str | None, title: str = "")
             continue
         if slots.act_missing(question, f"{title} {bound.text}") or statements.party_swapped(question, bound.text):
             continue
+        if statements.holder_swapped(question, bound.piece):
+            continue  # "Customer has 30 days … to object" is no period of the provider's
         if counted and not slots.counts(counted, bound.piece, bound.lead, bound.near):
             continue
         if money and not slots.states_money(bound.near):
@@ -291,5 +293,26 @@ def read(question: str, title: str, text: str) -> list[reader.Reading]:
             return score
         return score + (0.4 if answers(question, r.unit, needs, title) else -0.3)
 
-    rescored = [reader.Reading(r.unit, r.score + bonus(r), r.overlap, r.has_fact) for r in readings]
+    condition = asked_condition(question)
+    rescored = [reader.Reading(r.unit, r.score + bonus(r) + (0.3 if meets_condition(condition, r.unit.text) else 0.0),
+                               r.overlap, r.has_fact) for r in readings]
     return sorted(rescored, key=lambda r: -r.score)
+
+
+# "What if it's impossible to return or destroy the PHI …?": the unit whose own condition ("if neither return nor
+# destruction are feasible") carries the question's condition is the one that answers it
+_ASKED_IF = re.compile(r"\b(?:what if|if|in case|in the event(?: that)?|should)\b(?P<c>[^?,;—–]+)", re.I)
+_UNIT_IF = re.compile(r"\b(?:if|unless|where|in the event(?: that)?)\b(?P<c>[^,;:.]{3,120})", re.I)
+
+
+def asked_condition(question: str) -> frozenset[str]:
+    """The content words of the condition a question sets ("What if it's impossible to return or destroy the PHI at
+    the end …" → impossible, return, destroy, PHI, end), stemmed."""
+    match = _ASKED_IF.search(question)
+    return frozenset(reader.content_terms(match.group("c"))) if match else frozenset()
+
+
+def meets_condition(condition: frozenset[str], text: str) -> bool:
+    """The text sets a condition of its own ("if", "unless", "where", up to its comma) that carries a word of the
+    question's condition ("if directed by Company" carries none of "impossible to return or destroy the PHI")."""
+    return bool(condition) and any(condition & set(reader.content_terms(m.group("c"))) for m in _UNIT_IF.finditer(text))

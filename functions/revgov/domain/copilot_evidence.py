@@ -8,6 +8,7 @@ question asks about (`copilot_binding`, `copilot_slots`). No support: the servic
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,12 +52,32 @@ class EvidencePolicy:
     statement_dense: float = 0.40
     statement_top: int = 2
     # a plain-statement question (no number asked) is answered by the top clause when it carries the question's
-    # subject and its similarity is at least `subject_dense` and `subject_margin` above the next clause's
-    # (`_subject_backed`)
+    # subject, its similarity is at least `subject_dense`, and it stands out among this agreement's clauses: either
+    # `subject_margin` above the next clause's similarity, or first by both retrievers at once (`_stands_out`)
     subject_dense: float = 0.33
     subject_margin: float = 0.10
+    agreed_dense: float = 0.20  # the similarity floor when both retrievers put the clause first
+    dense_tie: float = 0.03  # cosines this close are a tie for MiniLM: "first by similarity" allows it
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
     max_clauses: int = 2
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!])\s+(?=[A-Z])")
+
+
+def _missing_names(question: str, text: str) -> list[str]:
+    """The question's names the text lacks (`copilot_reader.missing_names`), except that the names of a sentence set
+    before the question ("A Platinum partner drops to Gold mid-month. When does the operations centre stop …?") need
+    only one of them in the text: the story names both tiers, the clause the one it is about."""
+    missing = reader.missing_names(question, text)
+    parts = _SENTENCE_END.split(question.strip())
+    if not missing or len(parts) < 2:
+        return missing
+    asked = set(reader.names(parts[-1]))
+    setting = [n for n in reader.names(" ".join(parts[:-1])) if n not in asked]
+    if any(reader.name_in(n, text) for n in setting):
+        return [n for n in missing if n not in setting]
+    return missing
 
 
 def support(question: str, hit: Hit) -> float:
@@ -92,7 +113,7 @@ def _topic_lacks_quantity(question: str, hits: Sequence[Hit], backed: Sequence[H
 def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy(),
               hits: Sequence[Hit] = ()) -> bool:
     p = hit.passage
-    if reader.missing_names(question, f"{p.document_title} {p.indexed_text}"):
+    if _missing_names(question, f"{p.document_title} {p.indexed_text}"):
         return False
     if not statements.head_met(question, reader.missing_head(question, f"{p.document_title} {p.indexed_text}"),
                                p.text):
@@ -104,7 +125,8 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
         return True  # the asked slot is filled by a span the question does not give ("Norway, Iceland, …")
     if slots.asks_money(question) and not slots.money_for(question, p.text):
         return False  # "What is the list price of a laptop?": a clause of discount percentages states no price
-    if reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy):
+    if (reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy)
+            and not subject.named_quantity(question, p.text)):
         return False  # the question asks for a number: a clause without one about the thing asked answers nothing
     dense = hit.dense if hit.dense is not None else 0.0
     covered = _weighted(question, hit, hits or [hit])
@@ -128,6 +150,10 @@ def _wrong_type(question: str, text: str, whole: str) -> bool:
         return True  # "which state's law" needs a named state; "the Governing Law" names none
     if statements.asks_person(question) and not statements.names_person(text):
         return True
+    if statements.signatory_missing(question, text):
+        return True
+    if slots.period_missing(question, text):
+        return True  # "What daily interest rate …?" against "1.0% per month"
     return statements.kind_missing(question, whole) is not None
 
 
@@ -136,7 +162,7 @@ def _states_answer(question: str, hit: Hit, policy: EvidencePolicy) -> bool:
     no typed slot unmet) and one of its units binds the question's subject and act (`copilot_statements`)."""
     p = hit.passage
     whole = f"{p.document_title} {p.indexed_text}"
-    if (hit.dense or 0.0) < policy.statement_dense or reader.missing_names(question, whole):
+    if (hit.dense or 0.0) < policy.statement_dense or _missing_names(question, whole):
         return False
     if not statements.head_met(question, reader.missing_head(question, whole), p.text):
         return False
@@ -161,21 +187,38 @@ def _subject_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) 
     if term is not None:
         return next(([(rank, h)] for rank, h in enumerate(hits)
                      if (h.dense or 0.0) >= policy.subject_dense and subject.defines(term, h.passage.text)), [])
-    if hits and reader.defined_term(hits[0].passage.text) and not reader.asked_kind_of(question):
+    term = reader.defined_term(hits[0].passage.text) if hits else None
+    if term and not reader.asked_kind_of(question) and not subject.asks_membership(question, term):
         hits = hits[1:]  # a definition the question only uses a term of ("confidential documents") states no duty
     if len(hits) < 2 or not subject.asks_plain_statement(question):
         return []  # "far above the next clause" needs a next clause to be measured against
     top = hits[0]
     p = top.passage
     whole = f"{p.document_title} {p.indexed_text}"
-    dense = top.dense or 0.0
-    if dense < policy.subject_dense or dense - (hits[1].dense or 0.0) < policy.subject_margin:
+    if not _stands_out(top, hits, policy):
         return []
-    if reader.missing_names(question, whole) or _wrong_type(question, p.text, whole):
+    if _missing_names(question, whole) or _wrong_type(question, p.text, whole):
         return []
     if not statements.head_met(question, reader.missing_head(question, whole), p.text):
         return []
+    variable = subject.asked_variable(question)
+    if variable is not None and not subject.defines(variable, p.text):
+        return []  # "What exactly is the Purpose …?": a clause that only uses the term does not give its value
     return [(0, top)] if subject.carries_subject(question, f"{p.title} {p.text}") else []
+
+
+def _stands_out(top: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
+    """The top clause stands out among this agreement's clauses for the question, measured against the agreement
+    itself rather than by one fixed gap: either its similarity is `subject_margin` above the next clause's, or the
+    two retrievers agree on it — first by word match (BM25 rank 1) and first by similarity among the retrieved
+    clauses. On a short agreement whose clauses are all about one subject (a mutual NDA: every clause is about
+    confidential information) no clause is 0.10 above the next, but the clause both rankings put first is the one
+    the question is about; on a long agreement a clause first by both rankings is as clear a signal."""
+    dense = top.dense or 0.0
+    if dense >= policy.subject_dense and len(hits) > 1 and dense - (hits[1].dense or 0.0) >= policy.subject_margin:
+        return True
+    return (dense >= policy.agreed_dense and top.lexical_rank == 1
+            and all(dense >= (h.dense or 0.0) - policy.dense_tie for h in hits))
 
 
 def answer_score(question: str, hit: Hit, rank: int) -> float:

@@ -100,7 +100,9 @@ FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     # ... and a frequency for "how often": "once a year", "twice per Quarter", "three times in any 12-month period"
     "duration": re.compile(rf"\b{_NUM}(?:\s+or more)?(?:\s*\(\d+\))?(?:\s+|-){_UNIT_OF_TIME}\b|\bnet \d+\b"
                            rf"|\b(?:once|twice|{_NUM} times)\s+(?:a|an|per|each|every|in any)\s+(?:[\w-]+\s+)?"
-                           r"(?:year|month|quarter|week|day|period)s?\b", re.I),
+                           r"(?:year|month|quarter|week|day|period)s?\b"
+                           r"|\bat the (?:end|start|beginning|close) of (?:the |each |that )?(?:[\w-]+ ){0,2}?"
+                           r"(?:month|quarter|year)\b", re.I),
     "percent": re.compile(r"\d(?:[\d.,]*)\s?%|\bpercent(?:age)? points?\b|\bpercent\b", re.I),
     "amount": re.compile(r"\b(?:USD|EUR|GBP|US\$|\$|€)\s?\d|\d\s?(?:USD|EUR)\b|\d\s?%|\b\d+\.\d{2}\b", re.I),
     "count": re.compile(rf"\b{_NUM}\b", re.I),
@@ -116,7 +118,7 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
                             r"|\bhow many (?:business |calendar )?(?:days|hours|weeks|months|years)\b"
                             r"|\bwithin (?:how|what)\b|\bwhat (?:notice|period|deadline|time)\b|\bafter how\b"
                             # "When is …?" asks for a time; "what happens when the agreement ends" sets a condition
-                            r"|\bfor how\b|\bnotice period\b|^\s*when\b|\bby when\b|\buntil when\b", re.I)),
+                            r"|\bfor how\b|\bnotice period\b|(?:^|[.!]\s+)when\b|\bby when\b|\buntil when\b", re.I)),
     ("percent", re.compile(r"\bpercent|\bwhat (?:share|rate|portion|proportion)\b|\bwhat margin\b|\bwhat ownership\b",
                            re.I)),
     ("amount", re.compile(r"\bhow much\b|\bwhat (?:amount|price|fee|cost|rate|commitment)\b|\bceiling\b|\bcap\b"

@@ -358,7 +358,12 @@ _SLOTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # EU partner's VAT number checked?")
     ("identifier", re.compile(r"^\s*what(?:'s|’s| is| are)\b[^?]*\b(?:(?:phone|telephone|fax|registration|"
                               r"identification|VAT|tax|account|license|licence) (?:id )?number|email address|tax id)\b"
-                              r"[^?]*\??\s*$|\b(?:which|what) bank account\b|\b(?:what|which) (?:is the )?IBAN\b",
+                              r"[^?]*\??\s*$|\b(?:which|what) bank account\b|\b(?:what|which) (?:is the )?IBAN\b"
+                              # "Which phone number do partners call?", "Which email do breach reports go to?",
+                              # "Where do we email …?": the number or address itself
+                              r"|\b(?:which|what) (?:[\w-]+ )?(?:phone|telephone|fax|mobile) number\b"
+                              r"|\b(?:which|what) e-?mail\b|\bto (?:which|what) e-?mail\b"
+                              r"|\bwhere (?:[\w'’-]+ ){0,5}e-?mail(?:ed|s)?\b",
                               re.I)),
 )
 _FILLS = {"place": _PLACE, "currency": _CURRENCY, "identifier": _IDENTIFIER}
@@ -376,3 +381,37 @@ def fills(slot: str, text: str, *, besides: str = "") -> bool:
     nothing: "Apart from the EU …, which countries …" is answered by "Norway", not by "EU")."""
     given = {m.group(0).lower() for m in _FILLS[slot].finditer(besides)}
     return any(m.group(0).lower() not in given for m in _FILLS[slot].finditer(text))
+
+
+# --- the period a rate is counted per ("What *daily* interest rate …?", "How many support hours *a month* …?") ---
+
+_PERIOD_OF = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter", "yearly": "year",
+              "annual": "year", "annually": "year"}
+_ASKED_PERIOD = re.compile(
+    r"\b(?P<adj>daily|weekly|monthly|quarterly|yearly|annual|annually)\s+(?:[\w-]+\s+){0,2}?(?:interest|rate|rates|fee"
+    r"|fees|charge|charges|cap|limit|allowance|commitment|quota|budget|hours|amount|price|payment|revenue|target)\b"
+    r"|(?<!\bin )(?<!\bof )(?<!\bwithin )(?<!\bfor )(?<!\bafter )(?<!\bthan )\b(?:per|a|an|each|every)\s+"
+    r"(?P<noun>day|week|month|quarter|year)\b(?!\s+of\b)", re.I)
+_STATES_PERIOD = {
+    "day": r"daily|per day|each day|a day|/day|per diem",
+    "week": r"weekly|per week|each week|a week|/week",
+    "month": r"monthly|(?:per|each|a) (?:calendar |billing )?month|/month|-month",
+    "quarter": r"quarterly|(?:per|each|a|for a|for that|for the) quarter",
+    "year": r"annual|annually|yearly|(?:per|each|a) (?:program |contract |calendar )?year|per annum",
+}
+
+
+def asked_period(question: str) -> str | None:
+    """The period a quantity is asked per: "day" for "What daily interest rate …?", "month" for "How many support hours
+    a month …?"; not "in a quarter" (a window), "within a month" (a duration) or "a quarter of the list price"."""
+    match = _ASKED_PERIOD.search(question)
+    if not match:
+        return None
+    return _PERIOD_OF[match.group("adj").lower()] if match.group("adj") else match.group("noun").lower()
+
+
+def period_missing(question: str, text: str) -> bool:
+    """The question asks a quantity per a period the text never counts by: "What daily interest rate …?" against
+    "interest at 1.0% per month"; "support hours a month" against "support hours per Quarter"."""
+    period = asked_period(question)
+    return period is not None and not re.search(rf"\b(?:{_STATES_PERIOD[period]})\b", text, re.I)

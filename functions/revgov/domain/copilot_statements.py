@@ -116,8 +116,14 @@ def statement_unit(question: str, text: str) -> reader.Unit | None:
 # --- typed slots the sixth round missed -------------------------------------------------------------------------------
 
 _ROLE = r"(?:head|officer|manager|contact|representative|director|chief|owner|lead|signatory|counsel|person|auditor)"
-_ASKS_PERSON = re.compile(rf"\bname of (?:the |its |their |a |an |[\w-]+['’]s )?(?:[\w-]+ ){{0,3}}?{_ROLE}\b"
+_ASKS_PERSON = re.compile(rf"\bname of (?:(?:the |its |their |a |an )?[\w-]+['’]s |the |its |their |a |an )?"
+                          rf"(?:[\w-]+ ){{0,3}}?{_ROLE}\b"
                           rf"|^\s*who is (?:the |[\w-]+['’]s )(?:[\w-]+ ){{0,3}}?{_ROLE}\b", re.I)
+# who signs the agreement itself (not "who has to sign a waiver"): only a signature block names that person
+_ASKS_SIGNATORY = re.compile(r"^\s*who (?:signs|will sign|is signing|executes|countersigns) (?:the |this |our |their )?"
+                             r"(?:[\w-]+ ){0,2}(?:agreement|nda|contract|order form|sow|statement of work|dpa"
+                             r"|addendum)\b", re.I)
+_SIGNATURE_BLOCK = re.compile(r"\b(?:Signature|Signed by|Authorized Signatory)\b|^\s*(?:By|Name|Title):", re.M)
 # a person as agreements name one: "Ms. Jane Doe", "Jane Doe (the Partner Manager)", "Jane Q. Doe, CFO"
 _PERSON = re.compile(r"\b(?:Mr|Ms|Mrs|Dr)\.? [A-Z][a-z]+|\b[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+(?=,? (?:\(|the |"
                      r"[A-Z]{2,4}\b|who |as ))")
@@ -130,6 +136,12 @@ def asks_person(question: str) -> bool:
 
 def names_person(text: str) -> bool:
     return bool(_PERSON.search(text))
+
+
+def signatory_missing(question: str, text: str) -> bool:
+    """"Who signs the NDA for Bonterms?" asks the person in a signature block; a clause without one names none (the
+    form's "Each party signs the Cover Page" names a role)."""
+    return bool(_ASKS_SIGNATORY.search(question)) and not _SIGNATURE_BLOCK.search(text)
 
 
 # the phrase's head only: "subscription *term*" is no kind of subscription
@@ -191,3 +203,24 @@ def party_swapped(question: str, sentence: str) -> bool:
     subjects = {reader.stem(m.group(1).lower()) for m in _SUBJECT_ACT.finditer(sentence)
                 if _act(m.group(2)) == act}
     return bool(subjects) and subjects <= _OTHERS[asked]
+
+
+_SEGMENT_SUBJECT = re.compile(r"^\W*(?:(?:a|b|c|d|i|ii|iii)[.)]\s+)?(?:(?i:if|when|where|unless|once)\s+)?(?:the\s+)?"
+                              r"([A-Za-z]+)\s+(?:has|have|[a-z]+s"
+                              r"|(?:may|must|shall|will)\s+(?!have no\b|not\b|be\b)[a-z]+)\b")
+
+
+def holder_swapped(question: str, segment: str) -> bool:
+    """The segment holding the asked number opens with the other side as its subject: "How many calendar days in
+    advance must the *provider* announce a change …?" against CPDPA-2.6 "*Customer* has 30 days after notice of a
+    change … to object", "If *Customer* objects to the change within 30 days of notice"; "… must the *provider* give
+    to terminate a SOW …?" against BPSA-11.2 "*Customer* may terminate any SOW … upon 30 days' notice". The subject
+    acts (present tense, a modal and a verb) or holds the period ("has"), never "will have no": "Customer will have
+    no obligation to pay fees that Provider invoices more than 120 days after …" binds the days to the provider.
+    Sides are the pairs of `_SIDES`, as for `party_swapped`."""
+    match = _ASKED_SIDE.search(question)
+    asked = reader.stem(match.group(1).lower()) if match else ""
+    holder = _SEGMENT_SUBJECT.match(segment)
+    if holder is None or asked not in _OTHERS:
+        return False
+    return reader.stem(holder.group(1).lower()) in _OTHERS[asked]

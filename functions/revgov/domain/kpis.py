@@ -16,6 +16,8 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from .rebates.lines import NOT_REVENUE_CREDITS
+
 MINOR = 100  # every tenant currency has 2 decimal places (DESIGN: rounding half-even at 2 places)
 ALL = "all"
 _PERIOD = re.compile(r"^([0-9]{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
@@ -44,6 +46,7 @@ COUNTERS = (
     "exceptions",  # exceptions opened (any category, any opener)
     "leakage_requests",  # out_of_scope_service exceptions opened (SOP-5.3 / COP-5.3 service leakage)
     "leakage_minutes",  # ... the support time they name, minutes
+    "sla_breaches",  # invoice_sla_breach exceptions opened (SOP-2.1 / COP-2.1: "counts in the invoice timeliness KPI")
 )
 
 
@@ -131,6 +134,7 @@ class Delta:
     exceptions: int = 0
     leakage_requests: int = 0
     leakage_minutes: int = 0
+    sla_breaches: int = 0
     cycle_bucket: str | None = None
     partner_id: str | None = None  # revenue also goes to this partner's entry in the tier and `all` maps
 
@@ -139,14 +143,40 @@ class Delta:
         return self.cycle_bucket is None and not any(getattr(self, c) for c in COUNTERS)
 
 
-def sales_delta(net_amount: Decimal, cost: Decimal | None, partner_id: str, *, new_line: bool) -> Delta:
-    """A sales fact's net amount and cost (cost None: a service line with no cost of goods; it counts in revenue
-    but not in the margin base)."""
+@dataclass(frozen=True)
+class Credit:
+    """What a credit note line credits: its reason code (SOP-2.5 / COP-2.4) and whether the credited line carried a
+    cost of goods (then the credit gives back margin-bearing revenue)."""
+
+    reason: str | None
+    credited_has_cost: bool
+
+
+def counted_amounts(net_amount: Decimal, cost: Decimal | None, credit: Credit | None = None) -> tuple[int, int, int]:
+    """What a sales fact counts, in minor units: (revenue, margin base revenue, cost of goods).
+
+    A line without a cost of goods (milestones, support overage) counts in revenue only. A credit note that pays an
+    incentive (a rebate settlement, PA-7.8 / CPA-7.8 "Settlement is made by credit note") counts nowhere: it is not
+    an amount invoiced "for Products and Services" (PA-1.2 / CPA-1.2) and the rebate is deducted once, as
+    `rebates_deducted`. Any other credit note against a line that carried a cost counts in the margin base too
+    (negative), with the cost of the units it takes back (none when no unit comes back)."""
+    if credit is not None and credit.reason in NOT_REVENUE_CREDITS:
+        return 0, 0, 0
     revenue = minor(net_amount)
+    in_base = cost is not None or (credit is not None and credit.credited_has_cost)
+    return revenue, revenue if in_base else 0, minor(cost) if cost is not None else 0
+
+
+def sales_delta(
+    net_amount: Decimal, cost: Decimal | None, partner_id: str, *, new_line: bool, credit: Credit | None = None
+) -> Delta:
+    """A sales fact's net amount and cost (cost None: a service line with no cost of goods; it counts in revenue
+    but not in the margin base); `credit`: what a credit note line credits (`counted_amounts`)."""
+    revenue, base, cost_minor = counted_amounts(net_amount, cost, credit)
     return Delta(
         revenue_minor=revenue,
-        margin_revenue_minor=revenue if cost is not None else 0,
-        cost_minor=minor(cost) if cost is not None else 0,
+        margin_revenue_minor=base,
+        cost_minor=cost_minor,
         lines=1 if new_line else 0,
         partner_id=partner_id,
     )
@@ -269,6 +299,8 @@ def cycle_time(rollup: Mapping[str, Any], sla_hours: int | None) -> dict[str, An
         "over_720_hours": int(cycle.get(OVERFLOW, 0)),
         "sla_hours": sla_hours,
         "within_sla_percent": within,
+        # SOP-2.1 / COP-2.1: a breach "counts in the invoice timeliness KPI even if the line is posted later"
+        "sla_breaches": int(rollup.get("sla_breaches", 0)),
     }
 
 
@@ -367,28 +399,40 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
 `update_kpis` handler maintains as facts arrive.
 
 - **Net realized margin by partner tier**: (Σ net amount − Σ cost of goods − Σ rebates) / Σ net amount,
-  over the invoice lines (sales facts) of invoices of the period that carry a cost; credits count negative. Lines
-  without a cost of goods (milestones, support overage) count in revenue only. A partner counts in the tier it
-  held when its line was first counted. Rebates and commissions are those of the program periods the period holds
-  whole (its months; a quarter also its quarter): the amounts settled for a settled period, the accruals for an
-  open one (`rebates.periods` says which); a tier's are those of the partners counted in it.
+  over the invoice lines (sales facts) of invoices of the period that carry a cost; credits count negative (a credit
+  note against a line that carried a cost also in the margin base, with the cost of the units it takes back). Lines
+  without a cost of goods (milestones, support overage) count in revenue only. A credit note paying a rebate
+  (reason `rebate_settlement`) is not revenue (PA-1.2 / CPA-1.2) and is not deducted twice. A partner counts in
+  the tier it held when its line was first counted. Rebates and commissions are those of the program periods the
+  period holds whole (its months; a quarter also its quarter): the amounts settled for a settled period, the
+  accruals for an open one (`rebates.periods` says which); a tier's are those of the partners counted in it.
 - **Invoice cycle time**: for each shipment, subscription activation or accepted milestone, the hours from when
   it occurred (ERP time, no later than the end of the day the fact is dated: SOP-2.1's clock) to the posting of
   its first invoice line, counted in the month of posting; p50 and p90
-  by nearest rank over hourly buckets up to 48 h (coarser to 720 h), reported as the bucket's upper edge.
+  by nearest rank over hourly buckets up to 48 h (coarser to 720 h), reported as the bucket's upper edge;
+  `sla_breaches`: invoice_sla_breach exceptions opened in the period (SOP-2.1 / COP-2.1: counted "even if the
+  line is posted later").
 - **Threshold attainment per program**: for each threshold (each level of a rebate program with volume
   thresholds, and each tier's annual commitment prorated to the period), the share of the partners it applies to
   whose invoiced revenue in the period reached it, and their median attainment (revenue / threshold).
+- **Renewal probability** (staff): for the Program Year end of the period (PA-13.1 / CPA-13.1), once passed the
+  share of agreements that renewed, else the mean over running agreements of 0 (a notice of non-renewal on file) or
+  the tenant's observed renewal rate over every year end passed (`null` without one).
 - **Support hours per revenue dollar**: hours logged through `support.logged` events performed in the period,
   divided by the net invoiced revenue of the period (also given per 1,000 of revenue); beside it the service leakage
   of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period and the support hours they name.
 - **Policy exceptions per 100 transactions**: exceptions opened in the period (any category, by billing,
-  agents or people, and each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category)
+  agents or people, each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category, and each
+  invoice or rebate dispute filed: SOP-4.1 / COP-4.1 exception categories)
   × 100 / transactions, where transactions = quotes checked + ERP events billed.
 - **Override rate**: quotes checked in the period that needed an approval to go ahead / quotes checked.
 - **Approval rate**: pricing approvals decided in the period that were approved / pricing approvals decided.
   By tier, a quote and its approval count in the tier the partner held when the quote was decided (its decision
   records it), not the tier it holds when the figure is read.
+
+Months and quarters are UTC calendar periods. Money is a decimal string with 2 places, percentages with 2,
+`hours_per_revenue_dollar` with 8. An empty period gives counts and sums of 0 (`"0.00"`) and `null` for every
+ratio or percentile whose denominator is 0 (no revenue, no quote, no event): never a guessed 0 %.
 """
 
 
@@ -409,6 +453,7 @@ BASELINE_SECTIONS = (
     "net_realized_margin",
     "invoice_cycle_time",
     "threshold_attainment",
+    "renewal_probability",
     "support_hours_per_revenue_dollar",
     "policy_exceptions_per_100_transactions",
     "overrides_and_approvals",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .billing.rating import rate_table_problems
 from .billing.tax import tax_problems
 from .equity_policy import declaration_problems
 from .errors import FieldError
@@ -48,7 +49,7 @@ def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) 
                         f"/policy/partner_tiers/{i}/requirements/certifications", f"unknown certification {cert}"
                     )
                 )
-    problems += _credit_note_problems(policy) + tax_problems(policy)
+    problems += _credit_note_problems(policy) + tax_problems(policy) + rate_table_problems(policy)
     problems += declaration_problems(policy)
     from .catalog import price_list_problems
     from .partners import onboarding_problems

@@ -99,7 +99,9 @@ def view(rule: TermRule, partner: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _effective(term: Mapping[str, Any], effective_at: object) -> date:
-    """The Program Year end a notice is for: the current one unless the caller names a later one (31 December)."""
+    """The Program Year end a notice is for: the current one unless the caller names the next one (a notice is about
+    "the current Program Year"; too late for it, the refusal names the next). A later one is refused: it would sit on
+    file and keep the other party's notice for the current year out."""
     current = parse_day(term["year_end"])
     if effective_at is None:
         return current
@@ -108,10 +110,10 @@ def _effective(term: Mapping[str, Any], effective_at: object) -> date:
     except ValueError as exc:
         raise MalformedRequest(f"{effective_at!r} is not a date",
                                errors=[FieldError("/effective_at", "use YYYY-MM-DD")]) from exc
-    if (wanted.month, wanted.day) != (12, 31) or wanted < current:
-        raise RuleViolation(f"{wanted} is not the end of the current or a later Program Year (the current one ends "
-                            f"on {current})", errors=[FieldError("/effective_at", "31 December, "
-                                                                 f"{current.year} or later")])
+    following = date(current.year + 1, 12, 31)
+    if (wanted.month, wanted.day) != (12, 31) or not current <= wanted <= following:
+        raise RuleViolation(f"{wanted} is not the end of the current Program Year ({current}) or of the next "
+                            f"({following})", errors=[FieldError("/effective_at", f"{current} or {following}")])
     return wanted
 
 
@@ -120,16 +122,19 @@ def non_renewal(
     given_at: str,
 ) -> dict[str, Any]:
     """The partner with a notice of non-renewal recorded, or the refusal: 409 when the agreement is not in force or a
-    notice is already on file; 422 citing the clause when it is too late for the Program Year end it is for."""
+    notice for the same or an earlier year end is on file; 422 citing the clause when it is too late for the Program
+    Year end it is for. The current Program Year is the one as of the notice (`as_of`: years that ended without a
+    notice have renewed, recorded by the sweep or not); the notice is kept on the stored term, which the sweep rolls.
+    A notice for an earlier year end than one on file replaces it ("either party" may end the current year)."""
     if partner["status"] not in RUNNING:
         raise Conflict(f"partner {partner['partner_id']} is {partner['status']}: no agreement term runs",
                        extra={"current_status": partner["status"]})
-    term = term_of(partner)
-    if term.get("non_renewal"):
-        raise Conflict(f"a notice of non-renewal is already on file for {term['non_renewal']['effective_at']}",
-                       extra={"non_renewal": {k: v for k, v in term["non_renewal"].items()
-                                              if not k.endswith("_key")}})
+    term = term_of(as_of(rule, partner, instant(given_at).date()))
     effective = _effective(term, notice.get("effective_at"))
+    on_file = term.get("non_renewal")
+    if on_file and parse_day(on_file["effective_at"]) <= effective:
+        raise Conflict(f"a notice of non-renewal is already on file for {on_file['effective_at']}",
+                       extra={"non_renewal": {k: v for k, v in on_file.items() if not k.endswith("_key")}})
     deadline = year_end_instant(effective) - timedelta(days=rule.notice_days)
     if instant(given_at) > deadline:
         later = date(effective.year + 1, 12, 31)
@@ -143,7 +148,7 @@ def non_renewal(
         )
     recorded = {"party": party, "given_at": given_at, "effective_at": effective.isoformat(),
                 "reason": notice["reason"], **by, **rule.cited()}
-    return {**partner, "term": {**term, "non_renewal": recorded}, "updated_at": given_at}
+    return {**partner, "term": {**term_of(partner), "non_renewal": recorded}, "updated_at": given_at}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ has the value of a baseline period beside it (the period before the tenant went 
 KPIs do. Pure: cases in, figures out (docs/observability.md, "Workflow metrics and their baselines").
 
 A case is counted in the period by the instant its figure is about: opened (opened counts), decided (decisions,
-approval rate, hours to decision), due (SLA breaches: due in the period and not decided by then).
+approval rate, hours to decision), due (SLA breaches: due in the period and not decided by then; a case waiting on
+the partner is breached only if its due time passed before it began to wait: its clock stands still).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .kpis import Period
+from .sla_pause import clock_seconds
 from .time import instant
 
 # name -> (unit, description): one definition each, served with the figures
@@ -21,8 +23,9 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "approvals_opened": ("count", "approvals opened in the period, by queue"),
     "approvals_decided": ("count", "approvals decided in the period, by outcome"),
     "approval_rate_percent": ("percent", "approvals decided in the period that were approved"),
-    "approval_hours_to_decision": ("hours", "hours from opened to decided of the approvals decided in the period "
-                                            "(p50 and p90, nearest rank)"),
+    "approval_hours_to_decision": ("hours", "hours from opened to decided of the approvals decided in the period, "
+                                            "less the time they waited on the partner (SOP-1.3 / COP-1.3; p50 and "
+                                            "p90, nearest rank)"),
     "approval_sla_breaches": ("count", "approvals due in the period that were not decided by their due time"),
     "exceptions_opened": ("count", "exceptions opened in the period, by category"),
     "exceptions_closed": ("count", "exceptions resolved or dismissed in the period"),
@@ -62,16 +65,17 @@ def figures(cases: Iterable[Mapping[str, Any]], period: Period, as_of: str) -> d
         decision = case.get("decision") or {}
         decided_at = decision.get("at")
         due = _instant(case.get("due_at"))
-        closed_late = due is not None and (decided_at is None or _instant(decided_at) > due)  # type: ignore[operator]
+        # waiting on the partner, the clock stands still at the instant it began (SOP-1.3 / COP-1.3)
+        end = _instant(decided_at) or _instant((case.get("waiting") or {}).get("since")) or now
+        closed_late = due is not None and end is not None and end > due
         breached = _in(period, case.get("due_at")) and closed_late and due is not None and now is not None and due < now
         if case.get("kind") == "approval":
             if _in(period, case.get("opened_at")):
                 _count(opened_by_queue, str(case.get("queue")))
             if decided_at and _in(period, decided_at):
                 _count(decided_by_outcome, str(case.get("status")))
-                opened = _instant(case.get("opened_at"))
-                if opened is not None:
-                    hours.append((_instant(decided_at) - opened).total_seconds() / 3600)  # type: ignore[operator]
+                if case.get("opened_at"):  # on the SLA clock: time waiting on the partner is off it (SOP-1.3)
+                    hours.append(clock_seconds(case, decided_at) / 3600)
             approval_breaches += breached
         elif case.get("kind") == "exception":
             if _in(period, case.get("opened_at")):

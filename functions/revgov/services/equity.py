@@ -22,6 +22,7 @@ from ..domain import equity_policy
 from ..domain.access import Principal
 from ..domain.cases import OPEN
 from ..domain.errors import FieldError, MalformedRequest
+from ..domain.sla_pause import WAITING, clock_seconds
 from ..domain.time import instant, iso
 from ..ports import Put
 from ..runtime import Runtime
@@ -34,7 +35,7 @@ DEFAULT_WINDOW_DAYS = 90
 # The cases read, in this order: decided approvals (approval rate, hours to decision, disputes upheld) and every
 # exception opened (exception rate).
 _CASE_STATUSES = (("approval", "approved"), ("approval", "rejected"), ("exception", "open"),
-                  ("exception", "resolved"), ("exception", "dismissed"))
+                  ("exception", WAITING), ("exception", "resolved"), ("exception", "dismissed"))
 
 
 def window(rt: Runtime, days: int) -> tuple[str, str]:
@@ -55,6 +56,11 @@ def window_days(text: str | None) -> int:
 
 def _hours(start: str, end: str) -> float:
     return (instant(end) - instant(start)).total_seconds() / 3600
+
+
+def _clock_hours(case: Mapping[str, Any], end: str) -> float:
+    """Hours on the case's SLA clock: time waiting on the partner is off it (SOP-1.3 / COP-1.3)."""
+    return clock_seconds(case, end) / 3600
 
 
 @dataclass
@@ -150,7 +156,7 @@ def _read_case(seen: _Window, case: Mapping[str, Any]) -> None:
     tier = seen.tier_of_decision.get(str(subject.get("id")), "")
     seen.observations += [
         core.Observation("approval_rate", partner_id, approved, case["case_id"], rules, tier=tier),
-        core.Observation("time_to_decision", partner_id, _hours(case["opened_at"], decided["at"]), case["case_id"],
+        core.Observation("time_to_decision", partner_id, _clock_hours(case, decided["at"]), case["case_id"],
                          rules, tier=tier),
     ]
 

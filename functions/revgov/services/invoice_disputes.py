@@ -3,7 +3,9 @@
 The dispute is an approval routed by the policy's exception routing (category `invoice_dispute`: queue and SLA),
 decided by that queue through /v1/approvals; upheld, the line is credited by a credit note (reason code
 `dispute_outcome`, SOP-2.5 / COP-2.4) on the partner's next open invoice, referencing the line; rejected, the
-reason is kept. One open dispute per invoice line: a second filing waits for the first decision.
+reason is kept. One open dispute per invoice line: a second filing waits for the first decision (and for its
+appeal, services/invoice_dispute_appeals.py). The dispute carries its `acknowledge_by` / `decide_by` days in business
+days of the partner's calendar (SOP-6.1 / COP-6.1: 1 and 10, `domain.invoice_dispute_deadlines`).
 """
 
 from __future__ import annotations
@@ -12,16 +14,19 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain import billing as core
-from ..domain.access import Principal
+from ..domain import sla_pause
+from ..domain.access import Principal, Role
 from ..domain.billing import BillingPolicy
+from ..domain.calendar import BusinessCalendar
 from ..domain.credit_reservations import counted
-from ..domain.errors import NotFound, RuleViolation
+from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from ..domain.invoice_dispute_deadlines import deadlines
 from ..domain.money import format_money, parse_money
 from ..domain.tenants import Tenant
-from ..domain.time import parse_day
+from ..domain.time import instant, parse_day
 from ..ports import Changes, DomainEvent, Put, Stored
 from ..runtime import Runtime
-from . import approval_requests, billing, credit_notes, tenants
+from . import approval_requests, billing, cases, credit_notes, partner_repository, tenants
 from .billing.repository import line_credits_put
 from .toolkit import put_over
 
@@ -35,7 +40,7 @@ def _line_key(invoice_id: str, number: int) -> str:
     return f"{invoice_id}#{number:05d}"
 
 
-def _dispute_put(dispute: dict[str, Any], version: int | None) -> Put:
+def dispute_put(dispute: dict[str, Any], version: int | None) -> Put:
     detail = f"dispute {dispute['dispute_id']} changed meanwhile; read it again"
     return put_over(DISPUTES, dispute["dispute_id"], dispute, version, conflict_detail=detail)
 
@@ -43,7 +48,12 @@ def _dispute_put(dispute: dict[str, Any], version: int | None) -> Put:
 def _claim(rt: Runtime, tenant_id: str, line_key: str) -> Stored | None:
     """The line's marker (None: never disputed); a Conflict naming the dispute while one is open on it."""
     still_open = "dispute {id} on this invoice line is still open; wait for its decision"
-    return approval_requests.claim(rt, tenant_id, DISPUTED_LINES, DISPUTES, line_key, still_open=still_open)
+    marker = approval_requests.claim(rt, tenant_id, DISPUTED_LINES, DISPUTES, line_key, still_open=still_open)
+    last = rt.store.get(tenant_id, DISPUTES, marker.data["dispute_id"]) if marker else None
+    if last is not None and last.data["status"] == "appealed":  # its appeal may still credit the line (SOP-6.3)
+        raise Conflict(f"dispute {last.key} on this invoice line is under appeal; wait for the appeal's decision",
+                       extra={"open_dispute_id": last.key})  # fmt: skip
+    return marker
 
 
 def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +74,8 @@ def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, A
     already = billing.credited_against(rt, who.tenant_id, invoice_id, number).amount
     amount = parse_money(body["amount"]) if body.get("amount") is not None else core.disputable_amount(line, already)
     core.check_dispute(invoice, line, amount, already, today=parse_day(rt.clock.now_iso()[:10]), book=book)
-    dispute = _new_dispute(rt, who, invoice, line, {"amount": format_money(amount), "reason": body["reason"]}, book)
+    claim = {"amount": format_money(amount), "reason": body["reason"]}
+    dispute = _new_dispute(rt, who, tenant, book, invoice, line, claim)
     inputs = {k: dispute[k] for k in ("invoice_id", "partner_id", "line_no", "line_id", "amount", "reason")}
     changes = approval_requests.open_request(rt, tenant, who, dispute, _ask(dispute, book),
                                              action="invoice_dispute.filed", inputs=inputs)  # fmt: skip
@@ -75,7 +86,7 @@ def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, A
         "credited": format_money(Decimal(marker.data["credited"]) if marker else Decimal(0)),
     }
     changes.puts += [
-        _dispute_put(dispute, None),
+        dispute_put(dispute, None),
         put_over(DISPUTED_LINES, line_key, claimed, marker,
                  conflict_detail="a dispute was filed on this invoice line meanwhile"),
     ]
@@ -84,9 +95,10 @@ def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, A
     return dispute
 
 
-def _new_dispute(rt: Runtime, who: Principal, invoice: dict[str, Any], line: dict[str, Any],
-                 claim: dict[str, str], book: BillingPolicy) -> dict[str, Any]:  # fmt: skip
-    """The open dispute of `claim` (amount, reason) against one line of the invoice."""
+def _new_dispute(rt: Runtime, who: Principal, tenant: Tenant, book: BillingPolicy, invoice: dict[str, Any],
+                 line: dict[str, Any], claim: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+    """The open dispute of `claim` (amount, reason) against one line of the invoice, with its days (SOP-6.1)."""
+    filed_at = rt.clock.now_iso()
     return {
         "dispute_id": rt.ids.new("ivd"),
         "invoice_id": invoice["invoice_id"],
@@ -97,12 +109,52 @@ def _new_dispute(rt: Runtime, who: Principal, invoice: dict[str, Any], line: dic
         "line_amount": line["amount"],
         **claim,
         "status": "open",
-        "filed_at": rt.clock.now_iso(),
+        "filed_at": filed_at,
         "filed_by": who.actor,
         "window_closes_on": core.dispute_window_closes(invoice, book.dispute_window_days).isoformat(),
+        **deadlines(rules(tenant), partner_calendar(rt, tenant, invoice["partner_id"]), instant(filed_at)),
         **book.disputes.as_dict(),
         "resolution": None,
     }
+
+
+def acknowledge_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[str, Any]:
+    """Finance acknowledges an open dispute, once (SOP-6.1 / COP-6.1: "acknowledged within 1 business day"): the time
+    is kept with `late` (after `acknowledge_by`, as moved by any wait on the partner), audited and published."""
+    if who.role is not Role.FINANCE:
+        raise Forbidden("finance acknowledges an invoice dispute (SOP-6.1 / COP-6.1)")
+    stored = rt.store.get(who.tenant_id, DISPUTES, dispute_id)
+    if stored is None:
+        raise NotFound(f"no invoice dispute {dispute_id}")
+    dispute = stored.data
+    if dispute["status"] != "open" or dispute.get("acknowledged"):
+        state = "acknowledged" if dispute["status"] == "open" else dispute["status"]
+        raise Conflict(f"invoice dispute {dispute_id} is already {state}",
+                       extra={"current_status": dispute["status"], "acknowledged": dispute.get("acknowledged")})
+    now = rt.clock.now_iso()
+    due = get_dispute(rt, who, dispute_id).get("acknowledge_by")
+    acknowledged = {"by": who.actor, "at": now, "late": bool(due) and instant(now) > instant(str(due))}
+    updated = {**dispute, "acknowledged": acknowledged}
+    tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+    book = BillingPolicy.from_policy(tenant.policy)
+    inputs = {"acknowledged_at": now, "acknowledge_by": due, "late": acknowledged["late"]}
+    entry = approval_requests.cited(who, "invoice_dispute.acknowledged", dispute_id, "open", inputs=inputs,
+                                    tenant=tenant, rules=[book.disputes])  # fmt: skip
+    event = DomainEvent(SOURCE, "invoice_dispute.acknowledged", {**_event(updated), "late": acknowledged["late"]})
+    rt.commit(who.tenant_id, Changes(puts=[dispute_put(updated, stored.version)], audit=[entry], events=[event]))
+    return get_dispute(rt, who, dispute_id)
+
+
+def rules(tenant: Tenant) -> dict[str, Any]:
+    """The policy's `billing.invoice_disputes` (its days and its appeal); empty when the policy has none."""
+    found: dict[str, Any] = (tenant.policy.get("billing") or {}).get("invoice_disputes") or {}
+    return found
+
+
+def partner_calendar(rt: Runtime, tenant: Tenant, partner_id: str) -> BusinessCalendar:
+    """Business days of the partner's calendar (CPA-1.3: its country's holidays; PA-1.3: the program's)."""
+    partner = partner_repository.record(rt.store, tenant.tenant_id, partner_id) or {}
+    return BusinessCalendar.from_policy(tenant.policy, partner.get("country"))
 
 
 def _ask(dispute: dict[str, Any], book: BillingPolicy) -> approval_requests.Ask:
@@ -119,7 +171,20 @@ def _event(dispute: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[str, Any]:
-    return approval_requests.visible_request(rt, who, DISPUTES, dispute_id, "invoice dispute")
+    """The dispute as the caller may read it, on its approval's SLA clock: while finance waits on the partner, the
+    question (`waiting_on_partner`); its due time and business-day days moved by each wait (SOP-1.3 / COP-1.3)."""
+    dispute = approval_requests.visible_request(rt, who, DISPUTES, dispute_id, "invoice dispute")
+    case = cases.find(rt, who.tenant_id, dispute["approval_id"]) if dispute.get("approval_id") else None
+    if case is None:
+        return dispute
+    waiting, pauses = case.data.get("waiting"), case.data.get("pauses") or []
+    shown = {**dispute, "due_at": case.data["due_at"],
+             "waiting_on_partner": {"since": waiting["since"], "question": waiting["question"]} if waiting else None}
+    if pauses and (dispute.get("acknowledge_by") or dispute.get("decide_by")):
+        tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+        shown.update(sla_pause.moved_days(dispute, ("acknowledge_by", "decide_by"), pauses,
+                                          partner_calendar(rt, tenant, dispute["partner_id"])))  # fmt: skip
+    return shown
 
 
 def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
@@ -142,9 +207,9 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
         "credit_note_line_id": None,
         "credited": "0.00",
     }
-    changes = _credit(rt, tenant, book, dispute, resolution, who) if upheld else Changes()
+    changes = credit_upheld(rt, tenant, book, dispute, resolution, who) if upheld else Changes()
     resolved = {**dispute, "status": resolution["outcome"], "resolution": resolution}
-    changes.puts.append(_dispute_put(resolved, stored.version))
+    changes.puts.append(dispute_put(resolved, stored.version))
     inputs = {
         "invoice_id": dispute["invoice_id"],
         "line_id": dispute["line_id"],
@@ -173,19 +238,21 @@ def _stated_reason(decision: dict[str, Any], book: BillingPolicy) -> str:
     return note
 
 
-def _credit(
+def credit_upheld(
     rt: Runtime,
     tenant: Tenant,
     book: BillingPolicy,
     dispute: dict[str, Any],
     resolution: dict[str, Any],
     who: Principal,
+    requested_by: tuple[str, ...] = (),
 ) -> Changes:
     """An upheld dispute's credit note for what is left of the line now (what the ERP's credit notes and returns
     credited while the dispute was open is re-read: a line is never credited beyond what it charged, SOP-2.5), posted
     on the partner's next open invoice, or above the limit (SOP-2.5 / COP-2.4) held for a second finance member, since
     whoever upheld the dispute prepared it and may not approve it; nothing left, no credit note. The line's marker
-    counts the amount either way, so the line is never credited twice. `resolution` learns which and how much."""
+    counts the amount either way, so the line is never credited twice. `resolution` learns which and how much.
+    `requested_by`: who else may not approve the held credit note (an appeal's filer and deciders)."""
     line = billing.line_of(rt, who.tenant_id, dispute["invoice_id"], int(dispute["line_no"]))
     if line is None:  # pragma: no cover - issued lines are never deleted
         raise NotFound(f"invoice {dispute['invoice_id']} has no line {dispute['line_no']}")
@@ -200,7 +267,7 @@ def _credit(
             reason="dispute_outcome", units=0, returned_on=None, detail={"dispute_id": dispute["dispute_id"]},
             preparer=who, prepared_by=None,
             source={"detail_type": "invoice_dispute", "dispute_id": dispute["dispute_id"]},
-            reserved={"collection": DISPUTED_LINES, "key": line_key}, requested_by=(dispute["filed_by"],),
+            reserved={"collection": DISPUTED_LINES, "key": line_key}, requested_by=(dispute["filed_by"], *requested_by),
             requested_at=dispute["filed_at"],
         )  # fmt: skip
         resolution["credit_note_hold_id"] = entry["hold_id"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from ..domain import policy_whatif
@@ -21,6 +22,9 @@ from .pricing import evaluate
 from .tenants import policy_at
 
 MAX_WINDOW_DAYS = 366
+# the days a window may hold: decision ids are ULIDs, whose time starts in 1970 (the id window adds a day of slack
+# each side); the last year is the one the other what-ifs take (domain.rebates.policy.Period: 1900-2999)
+EARLIEST, LATEST = date(1970, 1, 2), date(2999, 12, 31)
 _PAGE = 500
 
 
@@ -38,6 +42,11 @@ def _window(body: dict[str, Any]) -> tuple[str, str]:
         except ValueError as bad:
             raise RuleViolation(f"{field} {body[field]!r} is not a date",
                                 errors=[FieldError(f"/{field}", "not a date")]) from bad
+    outside = [FieldError(f"/{field}", f"from {EARLIEST} to {LATEST}")
+               for field, day in zip(("from", "to"), days, strict=True) if not EARLIEST <= day <= LATEST]
+    if outside:
+        raise RuleViolation(f"a what-if window lies from {EARLIEST} to {LATEST} (decision ids count time from 1970)",
+                            errors=outside)
     start, end = days
     if end < start:
         raise RuleViolation("the window ends before it starts", errors=[FieldError("/to", "before from")])

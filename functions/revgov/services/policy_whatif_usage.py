@@ -12,6 +12,8 @@ from typing import Any
 
 from ..domain import policy_whatif_usage as domain
 from ..domain.access import Principal
+from ..domain.billing.rating import RateTable
+from ..domain.errors import FieldError, RuleViolation
 from ..runtime import Runtime
 from . import partner_repository, policy_drafts
 from .billing.repository import USAGE
@@ -30,7 +32,7 @@ def whatif_usage(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any
     examples = int(body.get("examples", 5))
     tenant, _ = load_tenant(rt, who.tenant_id)
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
-    before, after = domain.rate_tables(tenant.policy), domain.rate_tables(draft["policy"])
+    before, after = domain.rate_tables(tenant.policy), _draft_tables(draft["policy"])
     months = set(period.months)
     records = [item.data for item in pages(rt.store, who.tenant_id, USAGE) if item.data.get("period") in months]
     partners = partner_repository.get_many(rt.store, who.tenant_id, sorted({r["partner_id"] for r in records}))
@@ -41,3 +43,13 @@ def whatif_usage(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any
     return {"draft_id": draft_id, "draft_version": draft["policy_version"], "active_version": tenant.policy_version,
             "period": period.name, "months": list(period.months), **domain.usage_changes(rows),
             "kpis": moved_kpis(rt, tenant, period, moves)}
+
+
+def _draft_tables(policy: dict[str, Any]) -> dict[str, RateTable]:
+    """The draft's usage rate tables, or a 422 naming them when billing could not rate with them (e.g. band bounds
+    that do not increase: the schema does not say so, `RateTable.from_policy` does)."""
+    try:
+        return domain.rate_tables(policy)
+    except (KeyError, ValueError) as bad:
+        raise RuleViolation(f"the draft's usage rate tables cannot be used: {bad}",
+                            errors=[FieldError("/policy/billing/usage_rates", str(bad))]) from bad

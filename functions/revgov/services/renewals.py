@@ -79,14 +79,15 @@ def give_notice(rt: Runtime, who: Principal, partner_id: str, notice: dict[str, 
     now = rt.clock.now_iso()
     by = {"given_by_role": who.role.value}  # the key that gave it is in the audit record, never on the partner
     moved = renewals.non_renewal(rule, partner, party=party, notice={**notice, "reason": reason}, by=by, given_at=now)
-    recorded = moved["term"]["non_renewal"]
-    inputs = {"party": party, "reason": reason, "effective_at": recorded["effective_at"], "given_at": now}
+    recorded, replaced = moved["term"]["non_renewal"], renewals.term_of(partner).get("non_renewal")
+    inputs = {"party": party, "reason": reason, "effective_at": recorded["effective_at"], "given_at": now,
+              **({"replaces": replaced} if replaced else {})}  # a notice for a later year end, now moot
     audit = AuditEntry.by(who, "partner.non_renewal", partner_id, "recorded", inputs=inputs,
                           policy_version=policy_version, rule_ids=(rule.rule_id,), clauses=(rule.clause,))
     event = _event("non_renewal", moved, party=party, effective_at=recorded["effective_at"], reason=reason,
                    **rule.cited())
     rt.commit(who.tenant_id, Changes(puts=[repository.put(moved, version=version)], audit=[audit], events=[event]))
-    return renewals.view(rule, moved)
+    return renewals.view(rule, renewals.as_of(rule, moved, parse_instant(now).date()))
 
 
 def _apply(step: renewals.Step, rule: renewals.TermRule, policy: Mapping[str, Any], version: str,

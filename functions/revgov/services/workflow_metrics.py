@@ -12,10 +12,11 @@ from ..domain import workflow_metrics as core
 from ..domain.access import Principal
 from ..domain.cases import OPEN, OUTCOMES, Case
 from ..domain.errors import MalformedRequest
+from ..domain.sla_pause import WAITING
 from ..runtime import Runtime
 from . import case_repository, tenants
 
-_STATUSES = {kind: (open_status, *OUTCOMES[kind]) for kind, open_status in OPEN.items()}
+_STATUSES = {kind: (open_status, WAITING, *OUTCOMES[kind]) for kind, open_status in OPEN.items()}
 
 
 def _cases(rt: Runtime, tenant_id: str) -> Iterator[Case]:

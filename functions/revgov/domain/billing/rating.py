@@ -11,6 +11,7 @@ from decimal import ROUND_CEILING, Decimal
 from itertools import pairwise
 from typing import Any
 
+from ..errors import FieldError
 from ..money import round_money
 from ..rules import Rule
 from .periods import ZERO
@@ -148,3 +149,17 @@ def rate_usage(table: RateTable, quantity: Decimal) -> Rating:
 def _quantity(value: Decimal) -> str:
     text = f"{value.normalize():f}"
     return "0" if text in ("-0", "0E0") else text
+
+
+def rate_table_problems(policy: dict[str, Any]) -> list[FieldError]:
+    """A usage rate table that billing could not rate by (bands not increasing, an open band before the last, an
+    unknown charge model) is a policy problem, found when the policy is written, not when the month is rated."""
+    tables = (policy.get("billing") or {}).get("usage_rates") or []
+    found: list[FieldError] = []
+    for index, node in enumerate(tables):
+        try:
+            RateTable.from_policy(node)
+        except (ValueError, KeyError, ArithmeticError) as error:
+            found.append(FieldError(f"/policy/billing/usage_rates/{index}", str(error)))
+    return found
+

@@ -10,6 +10,7 @@ def load_all() -> None:
         catalog,  # noqa: F401
         contracts,  # noqa: F401
         copilot,  # noqa: F401
+        disputes,  # noqa: F401
         erp,  # noqa: F401
         events,  # noqa: F401
         explain,  # noqa: F401

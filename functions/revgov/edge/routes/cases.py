@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...domain import cases as domain
+from ...domain.access import Role
 from ...domain.cases import OPEN, OUTCOMES
+from ...domain.sla_pause import WAITING
 from ...domain.time import parse_instant
-from ...services import cases
+from ...services import case_waiting, cases
 from ..http import Call
 from ..registry import STAFF, QueryParam, operation
 
@@ -49,12 +51,15 @@ def _case_routes(case: CaseKind) -> None:
     _list_route(case)
     _get_route(case)
     _decide_route(case)
+    _ask_partner_route(case)
+    _partner_reply_route(case)
 
 
 def _list_route(case: CaseKind) -> None:
     kind = case.kind
     opened, (done, dropped) = OPEN[kind], OUTCOMES[kind]
-    status = QueryParam("status", f"{opened} (default), {done} or {dropped}", enum=(opened, done, dropped))
+    status = QueryParam("status", f"{opened} (default), {WAITING} (its SLA clock paused, SOP-1.3), {done} or {dropped}",
+                        enum=(opened, WAITING, done, dropped))
 
     @operation(
         "GET",
@@ -120,6 +125,65 @@ def _decide_route(case: CaseKind) -> None:
                 call.runtime, call.who, kind, call.params[id_param], call.body["outcome"], call.body.get("note")
             )
         )
+
+
+def _ask_partner_route(case: CaseKind) -> None:
+    kind, id_param = case.kind, case.id_param
+
+    @operation(
+        "POST",
+        f"{case.collection}/{{{id_param}}}/ask-partner",
+        name=f"ask_partner_{kind}",
+        summary=f"A member of the {kind}'s queue asks its partner for information: the {kind} is waiting_on_partner "
+        "and its SLA clock is paused until the partner replies (SOP-1.3 / COP-1.3)",
+        roles=STAFF,
+        tag=f"{kind}s",
+        id_params={id_param: case.id_prefix},
+        body_schema="api/case-question.schema.json",
+        example={"question": "Please send the signed delivery note for SO-1-2026-10-12"},
+        response_schema="api/responses/case.schema.json",
+    )
+    def ask_partner(call: Call) -> dict[str, Any]:
+        asked = case_waiting.ask_partner(call.runtime, call.who, kind, call.params[id_param], call.body["question"])
+        return domain.view(asked)
+
+
+def _partner_reply_route(case: CaseKind) -> None:
+    kind, id_param = case.kind, case.id_param
+
+    @operation(
+        "POST",
+        f"{case.collection}/{{{id_param}}}/partner-reply",
+        name=f"partner_reply_{kind}",
+        summary=f"The partner answers the question its own {kind} waits on: back in its queue, its due time and "
+        "escalation instants moved by the wait (SOP-1.3 / COP-1.3); another partner's is a 404",
+        roles=frozenset({Role.PARTNER}),
+        tag=f"{kind}s",
+        id_params={id_param: case.id_prefix},
+        body_schema="api/case-partner-reply.schema.json",
+        example={"reply": "DN-1182 attached: 4 switches signed for"},
+        response_schema="api/responses/partner-case.schema.json",
+    )
+    def partner_reply(call: Call) -> dict[str, Any]:
+        return case_waiting.partner_reply(call.runtime, call.who, kind, call.params[id_param], call.body["reply"])
+
+
+@operation(
+    "POST",
+    "/v1/exceptions/{exception_id}/reroute",
+    summary="A member of the exception's queue moves it to the queue the policy routes `category` to: a new SLA clock "
+    "for that queue, the original entry time kept (SOP-1.3 / COP-1.3); a move within the same queue keeps its clock",
+    roles=STAFF,
+    tag="exceptions",
+    id_params={"exception_id": "exc"},
+    body_schema="api/case-reroute.schema.json",
+    example={"category": "out_of_scope_service", "note": "on-site work the partner is not entitled to (SOP-5.3)"},
+    response_schema="api/responses/case.schema.json",
+)
+def reroute_exception(call: Call) -> dict[str, Any]:
+    moved = case_waiting.reroute_exception(call.runtime, call.who, call.params["exception_id"], call.body["category"],
+                                           call.body["note"])  # fmt: skip
+    return domain.view(moved)
 
 
 CASE_KINDS = (

@@ -24,7 +24,7 @@ from ...logs import logger
 from ...ports import Changes, Put, Stored
 from ...runtime import Runtime
 from .. import tenants
-from ..billing import SALES_FACTS
+from ..billing import SALES_FACTS, line_of
 from ..case_repository import read as read_case
 from ..decision_repository import read as read_decision
 from ..decisions import tier_at_decision
@@ -186,7 +186,7 @@ def _lines_posted(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
             tier = tier_now
         else:
             tier = str(before.data["tier"])
-        change = _line_change(line_id, fact, before, tier, expires_at)
+        change = _line_change(line_id, fact, before, tier, expires_at, _credit_of(rt, tenant_id, fact))
         if change is not None:
             deltas.append((str(fact.data["period"]), tier, str(fact.data["partner_id"]), change[0]))
             changes.puts.append(change[1])
@@ -206,14 +206,32 @@ def _lines_posted(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
     return f"counted {len(deltas)} change(s)"
 
 
+def _credit_of(rt: Runtime, tenant_id: str, fact: Stored) -> core.Credit | None:
+    """For a credit note's sales fact: its reason code and whether the line it credits carried a cost (read from
+    billing's invoice line, as rebates read it); None for any other line."""
+    if fact.data.get("kind") != "credit_note":
+        return None
+    invoice_id, _, number = str(fact.data["line_id"]).rpartition(".")
+    line = line_of(rt, tenant_id, invoice_id, int(number)) if number.isdigit() else None
+    credited_line = (line.data if line else {}).get("references_line")
+    credited = rt.store.get(tenant_id, SALES_FACTS, str(credited_line)) if credited_line else None
+    return core.Credit(
+        reason=((line.data if line else {}).get("detail") or {}).get("reason"),
+        credited_has_cost=credited is not None and credited.data.get("cost") is not None,
+    )
+
+
 def _line_change(
-    line_id: str, fact: Stored, before: Stored | None, tier: str, expires_at: int
+    line_id: str, fact: Stored, before: Stored | None, tier: str, expires_at: int, credit: core.Credit | None = None
 ) -> tuple[Delta, Put] | None:
     """What a sales fact line adds to the rollups (a re-rated line: the difference from what was counted) and the
     record of what is now counted of it; None when nothing moves."""
     partner_id = str(fact.data["partner_id"])
     net, cost = Decimal(fact.data["net_amount"]), fact.data.get("cost")
-    now = core.sales_delta(net, Decimal(cost) if cost is not None else None, partner_id, new_line=before is None)
+    now = core.sales_delta(net, Decimal(cost) if cost is not None else None, partner_id, new_line=before is None,
+                           credit=credit)
+    counted = {"revenue_minor": now.revenue_minor, "margin_revenue_minor": now.margin_revenue_minor,
+               "cost_minor": now.cost_minor}
     if before is not None:
         was = before.data
         now = Delta(
@@ -224,15 +242,7 @@ def _line_change(
         )
     if now.is_zero:
         return None
-    line = {
-        "line_id": line_id,
-        "month": fact.data["period"],
-        "tier": tier,
-        "partner_id": partner_id,
-        "revenue_minor": core.minor(net),
-        "margin_revenue_minor": core.minor(net) if cost is not None else 0,
-        "cost_minor": core.minor(Decimal(cost)) if cost is not None else 0,
-    }
+    line = {"line_id": line_id, "month": fact.data["period"], "tier": tier, "partner_id": partner_id, **counted}
     return now, replacing(LINES, line_id, line, before, expires_at=expires_at)
 
 
@@ -329,12 +339,27 @@ def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _C
     month = _month_of_instant(detail["occurred_at"])
     stored = read_case(rt.store, tenant_id, detail["case_id"])
     case = stored.data if stored else {}
-    delta = Delta(exceptions=1)
+    delta = Delta(exceptions=1, sla_breaches=1 if detail.get("category") == "invoice_sla_breach" else 0)
     if detail.get("category") == "out_of_scope_service":
         hours = (case.get("context") or {}).get("hours")
         minutes = int((Decimal(str(hours)) * 60).to_integral_value()) if hours else 0
         delta = Delta(exceptions=1, leakage_requests=1, leakage_minutes=minutes)
     return _Count(f"exception#{detail['case_id']}", month, case.get("partner_id"), delta)
+
+
+# SOP-4.1 / COP-4.1 list invoice and rebate disputes as exception categories (SOP-6.1: "the dispute is logged as an
+# invoice_dispute exception"); they are filed as approvals, so their approval's opening is the exception opened.
+DISPUTE_SUBJECTS = frozenset({"invoice_dispute", "rebate_dispute"})
+
+
+def _approval_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Count | str:
+    """A dispute filed is a policy exception of its month; other approvals are not (a quote's are counted with the
+    quote check, one per category)."""
+    if (detail.get("subject") or {}).get("kind") not in DISPUTE_SUBJECTS:
+        return "not an exception category"
+    month = _month_of_instant(detail["occurred_at"])
+    return _Count(f"exception#{detail['case_id']}", month, _case_partner(rt, tenant_id, detail["case_id"]),
+                  Delta(exceptions=1))
 
 
 def _support_logged(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Count:
@@ -369,6 +394,7 @@ FACTS: dict[str, Callable[[Runtime, str, dict[str, Any]], str]] = {
 COUNTED: dict[str, Callable[[Runtime, str, dict[str, Any]], _Count | str]] = {
     "revgov.pricing:quote.checked": _quote_checked,
     "revgov.approvals:approval.decided": _approval_decided,
+    "revgov.approvals:approval.opened": _approval_opened,
     "revgov.exceptions:exception.opened": _exception_opened,
     "revgov.erp:support.logged": _support_logged,
 }

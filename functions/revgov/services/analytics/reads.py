@@ -17,6 +17,7 @@ from .. import tenants
 from ..partners import load_partner
 from ..rebates import repository as rebate_records
 from ..toolkit import pages
+from .renewal import Agreements, read_agreements, renewal_probability
 from .rollups import DIRECTORY, ROLLUPS, rollup_key
 from .thresholds import rebate_programs, thresholds
 
@@ -55,13 +56,15 @@ def kpis(rt: Runtime, who: Principal, period: str, *, partner_id: str | None, ti
     target = _period(period)
     went_live = date.fromisoformat(tenant.created_at[:10])
     base, source = core.baseline_period(target, went_live, tenant.config.get("kpi_baseline_period"))
-    current = _kpis(rt, who, tenant, target, partner_id=partner_id, tier=tier)
-    before = _kpis(rt, who, tenant, base, partner_id=partner_id, tier=tier)
+    agreements = None if who.role is Role.PARTNER else read_agreements(rt, tenant)
+    current = _kpis(rt, who, tenant, target, agreements, partner_id=partner_id, tier=tier)
+    before = _kpis(rt, who, tenant, base, agreements, partner_id=partner_id, tier=tier)
     return core.with_baseline(current, before, base, source, went_live)
 
 
 def _kpis(
-    rt: Runtime, who: Principal, tenant: Tenant, target: Period, *, partner_id: str | None, tier: str | None
+    rt: Runtime, who: Principal, tenant: Tenant, target: Period, agreements: Agreements | None, *,
+    partner_id: str | None, tier: str | None,
 ) -> dict[str, Any]:
     policy = tenant.policy
     if tier is not None and tier not in {t["tier"] for t in policy.get("partner_tiers", [])}:
@@ -101,6 +104,9 @@ def _kpis(
         "threshold_attainment": _attainment(
             policy, target, stored.get((who.tenant_id, ROLLUPS, DIRECTORY)), invoiced_in, total, partner_id, tier
         ),
+        "renewal_probability": {"withheld": "the distributor's renewal outlook is not shown to a partner key"}
+        if confidential
+        else renewal_probability(agreements, target, partner_id, tier),
         "support_hours_per_revenue_dollar": core.support_economics(total),
         "policy_exceptions_per_100_transactions": core.compliance(total),
         "overrides_and_approvals": core.override_and_approval(total),

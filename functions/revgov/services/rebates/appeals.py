@@ -25,7 +25,7 @@ from ...domain.tenants import Tenant
 from ...domain.time import instant
 from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
-from .. import cases
+from .. import cases, key_lineage
 from ..approval_requests import cited
 from . import repository
 from .book import SOURCE, book
@@ -115,14 +115,20 @@ def apply_appeal_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> 
 
 
 def _neither_decider_nor_preparer(rt: Runtime, who: Principal, dispute: Dispute, case: dict[str, Any]) -> None:
-    """SOP-4.3 / COP-4.3: whoever decided the dispute (or approved part of its appeal) may not decide the appeal;
-    SOP-6.3 / COP-6.2: nor the settlement's preparer."""
-    appealed = (dispute.get("appeal") or {}).get("appealed_resolution") or {}
-    earlier = {appealed.get("by"), *(d["by"] for d in (dispute.get("appeal") or {}).get("decisions", []))}
-    if who.actor in earlier:
+    """SOP-4.3 / COP-4.3: whoever decided the dispute (or approved part of its appeal) may not decide the appeal, nor
+    through a key minted for the purpose since (key lineage: an admin who mints a finance and a legal key after the
+    appeal holds both, and "two different people" decide it jointly); SOP-6.3 / COP-6.2: nor the settlement's
+    preparer."""
+    appeal = dispute.get("appeal") or {}
+    appealed = appeal.get("appealed_resolution") or {}
+    filed = str(appeal.get("filed_at") or case["opened_at"])
+    earlier = [(str(d["by"]).partition(":")[2], filed) for d in appeal.get("decisions", [])]
+    if appealed.get("by"):
+        earlier.append((str(appealed["by"]).partition(":")[2], str(appealed.get("at") or filed)))
+    if any(key_lineage.same_person(rt, who.tenant_id, (who.key_id, since), (key, since)) for key, since in earlier):
         rule = {"rule_id": case["reasons"][0]["rule_id"], "clause": case["reasons"][0]["clause"]}
-        raise Forbidden("whoever decided the dispute or part of its appeal may not decide the appeal (SOP-4.3)",
-                        extra={"refusal": SELF_DECISION, **rule})  # fmt: skip
+        raise Forbidden("whoever decided the dispute or part of its appeal may not decide the appeal, nor with a key "
+                        "minted since (SOP-4.3)", extra={"refusal": SELF_DECISION, **rule})  # fmt: skip
     _not_the_preparer(rt, who, dispute)
 
 

@@ -1,0 +1,45 @@
+"""Renewal probability for the KPIs: the partners' agreements read once per KPI read, the figure from the pure core
+(`domain.renewal_outlook`) for the period's Program Year end and the scope asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...domain import renewal_outlook as core
+from ...domain.kpis import Period
+from ...domain.renewals import TermRule, term_rule, year_end_of
+from ...domain.tenants import Tenant
+from ...domain.time import parse_day
+from ...runtime import Runtime
+from .. import partner_repository
+
+
+@dataclass(frozen=True)
+class Agreements:
+    """Every approved partner's agreement as of today, and each partner's tier now (for a tier's figure)."""
+
+    rule: TermRule
+    every: list[core.Agreement]
+    tiers: dict[str, str]
+    today_iso: str
+
+
+def read_agreements(rt: Runtime, tenant: Tenant) -> Agreements | None:
+    """None where the policy names no agreement term (nothing renews under a rule)."""
+    rule = term_rule(tenant.policy)
+    if rule is None:
+        return None
+    partners = list(partner_repository.every(rt.store, tenant.tenant_id))
+    today = rt.clock.now_iso()[:10]
+    return Agreements(rule, core.agreements(rule, partners, parse_day(today)),
+                      {str(p["partner_id"]): str(p.get("tier") or "none") for p in partners}, today)
+
+
+def renewal_probability(found: Agreements | None, target: Period, partner_id: str | None,
+                        tier: str | None) -> dict[str, Any]:
+    """The renewal figure of the Program Year end the period falls in, for one partner, one tier or all."""
+    if found is None:
+        return {"available": False, "reason": "this program's policy names no agreement term (policy.onboarding.term)"}
+    scope = {partner_id} if partner_id else {p for p, t in found.tiers.items() if t == tier} if tier else None
+    return core.outlook(found.rule, found.every, scope, year_end_of(target.last_day), parse_day(found.today_iso))

@@ -1,0 +1,88 @@
+"""Invoice-dispute appeals and the waiting-on-partner pause over HTTP: who may call what, field by field, and bad input.
+
+SOP-1.3: "The clock is paused only while an item is in the status "waiting on partner" and restarts when the Partner
+responds." SOP-6.3: "The Partner may appeal once, within 10 business days of the decision; the appeal is decided
+jointly by the head of Finance and Legal." PA-11.1: the Distributor does not disclose one Partner's data to another.
+The sample shipment (4 x NW-SW-24P = 5,000.00, below SOP-2.5's USD 10,000.00 approval limit) is billed and issued now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from billing_support import billing_tenant_in, issued_october
+from support import Api, assert_problem
+
+pytestmark = pytest.mark.stack
+
+@pytest.fixture
+def billing_tenant(api, operator, stack):
+    yield from billing_tenant_in(api, operator, stack)
+
+
+def _key(tenant: Any, api: Api, role: str) -> Api:
+    minted = tenant.admin.post("/v1/keys", {"role": role, "label": f"second {role}"})
+    assert minted.status_code == 201, minted.text
+    return api.as_key(minted.json()["key"])
+
+
+def test_the_partner_answers_its_own_waiting_dispute_and_appeals_its_rejection(billing_tenant, api) -> None:
+    tenant = billing_tenant
+    october, own, rival = issued_october(tenant, api)
+    invoice_id = october["invoice_id"]
+    filed = own.post(f"/v1/invoices/{invoice_id}/disputes", {"line_no": 1, "amount": "1250.00", "reason": "4 not 5"})
+    assert filed.status_code == 201, filed.text
+    dispute = filed.json()
+    approval, dispute_id = dispute["approval_id"], dispute["dispute_id"]
+    assert dispute["acknowledge_by"] and dispute["decide_by"]  # SOP-6.1's business days
+    # finance asks the partner; the approval waits on it (SOP-1.3)
+    for bad in ({}, {"question": "   "}, {"question": "x", "extra": 1}, {"question": "a\u202eb"}):
+        assert_problem(tenant.finance.post(f"/v1/approvals/{approval}/ask-partner", bad), 400)
+    assert_problem(tenant.channel_ops.post(f"/v1/approvals/{approval}/ask-partner", {"question": "?"}), 403)
+    assert_problem(own.post(f"/v1/approvals/{approval}/ask-partner", {"question": "?"}), 403)
+    asked = tenant.finance.post(f"/v1/approvals/{approval}/ask-partner", {"question": "signed delivery note?"})
+    assert asked.status_code == 200 and asked.json()["status"] == "waiting_on_partner", asked.text
+    shown = own.get(f"/v1/invoice-disputes/{dispute_id}").json()
+    assert shown["waiting_on_partner"]["question"] == "signed delivery note?"
+    # a rival's reply: the item does not exist for it; staff do not answer for the partner
+    assert_problem(rival.post(f"/v1/approvals/{approval}/partner-reply", {"reply": "mine"}), 404)
+    assert_problem(tenant.finance.post(f"/v1/approvals/{approval}/partner-reply", {"reply": "x"}), 403)
+    assert_problem(own.post(f"/v1/exceptions/{approval}/partner-reply", {"reply": "x"}), 404)  # not an exception
+    replied = own.post(f"/v1/approvals/{approval}/partner-reply", {"reply": "DN-1182 attached"})
+    assert replied.status_code == 200, replied.text
+    body = replied.json()
+    assert body["status"] == "pending" and body["pauses"][0]["reply"] == "DN-1182 attached"
+    assert "requested_by" not in body and "key_" not in replied.text  # no staff key id, no requester
+    assert_problem(own.post(f"/v1/approvals/{approval}/partner-reply", {"reply": "again"}), 409)  # not waiting
+    # rejected by finance; the partner appeals, once
+    rejected = tenant.finance.post(f"/v1/approvals/{approval}/decision", {"outcome": "rejected", "note": "5 signed"})
+    assert rejected.status_code == 200, rejected.text
+    path = f"/v1/invoice-disputes/{dispute_id}/appeal"
+    for bad in ({}, {"reason": ""}, {"reason": "x", "amount": "9.99"}, {"reason": 5}):
+        assert_problem(own.post(path, bad), 400)
+    assert_problem(rival.post(path, {"reason": "mine"}), 404)
+    assert_problem(tenant.finance.post(path, {"reason": "x"}), 403)
+    appealed = own.post(path, {"reason": "DN-1182 is signed for 4"})
+    assert appealed.status_code == 200, appealed.text
+    appeal = appealed.json()["appeal"]
+    assert appealed.json()["status"] == "appealed" and "key_" not in appealed.text
+    assert_problem(own.post(path, {"reason": "again"}), 409)  # "may appeal once"
+    finance_case, legal_case = appeal["approval_ids"]
+    # the finance member who rejected the dispute does not decide its appeal
+    assert_problem(tenant.finance.post(f"/v1/approvals/{finance_case}/decision",
+                                       {"outcome": "approved", "note": "ok"}), 403)  # fmt: skip
+    head_of_finance, legal = _key(tenant, api, "finance"), _key(tenant, api, "legal")
+    assert head_of_finance.post(f"/v1/approvals/{finance_case}/decision",
+                                {"outcome": "approved", "note": "signed for 4"}).status_code == 200  # fmt: skip
+    assert legal.post(f"/v1/approvals/{legal_case}/decision", {"outcome": "approved", "note": "agreed"}).status_code \
+        == 200  # fmt: skip
+    upheld = own.get(f"/v1/invoice-disputes/{dispute_id}")
+    assert upheld.status_code == 200, upheld.text
+    resolution = upheld.json()["resolution"]
+    assert upheld.json()["status"] == "upheld" and resolution["appeal"] is True
+    assert "key_" not in upheld.text  # PA-11.1: the teams that decided, never the distributor's key ids
+    assert {d["by"] for d in upheld.json()["appeal"]["decisions"]} == {"finance", "legal"}
+    assert resolution["credited"] == "1250.00" and resolution["credit_note_line_id"]
+    assert_problem(rival.get(f"/v1/invoice-disputes/{dispute_id}"), 404)
