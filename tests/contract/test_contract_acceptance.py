@@ -1309,6 +1309,9 @@ def _pa_2_5() -> None:
 def _pa_2_6() -> None:
     regional = NW["onboarding"]["partner_types"]["regional_reseller"]
     assert _docs(NW, "reseller") <= set(regional["documents"]) and "territory" in regional["terms"]
+    # "Quotes, orders and deal registrations for Customers whose billing address is outside the declared territory are
+    # rejected" (auditor5: registrations, tests/unit/test_auditor5_territory.py)
+    assert NW["deal_registration"]["territory"] == {"id": "DR-TERRITORY", "clause": "PA-2.6"}
 
 
 @clause("northwind", "PA-2.7", "The Partner must keep each required insurance certificate valid at all times")
@@ -1373,11 +1376,18 @@ def _cpa_2_4() -> None:
 def _cpa_2_5() -> None:
     assert _docs(CT, "reseller") == _docs(CT, "regional_reseller") == {"references", "sales_channel_declaration"}
     assert "territory" in CT["onboarding"]["partner_types"]["regional_reseller"]["terms"]
+    # "Orders and opportunity registrations for End Customers established outside those countries are rejected"
+    # (auditor5: registrations, tests/unit/test_auditor5_territory.py)
+    assert CT["deal_registration"]["territory"] == {"id": "DR-TERRITORY", "clause": "CPA-2.5"}
 
 
-@clause("contoso", "CPA-2.6", "a description of its service desk hours and escalation contacts")
+@clause("contoso", "CPA-2.6", "a description of its service desk hours and escalation contacts, and a signed data "
+        "processing agreement with Contoso where it will operate Products processing End Customer personal data")
 def _cpa_2_6() -> None:
     assert {"security_attestation", "service_desk_description"} <= _docs(CT, "msp")
+    # "and a signed data processing agreement with Contoso where it will operate Products processing End Customer
+    # personal data" (auditor5: it was not asked for)
+    assert "data_processing_agreement" in _docs(CT, "msp")
     assert _doc(CT, "security_attestation")["max_age_months"] == 12
 
 
@@ -1998,6 +2008,57 @@ def _cpa_3_6() -> None:
 
 def _downgrade_after(policy: dict[str, Any], ref: str, days: int) -> None:
     assert policy["tier_downgrade"] == {"id": "TIER-CERT-DOWNGRADE", "clause": ref, "certification_lapse_days": days}
+    # PA-3.7 "The Distributor gives 30 days' written notice and the downgrade takes effect on the first day of the next
+    # Quarter after the notice period ends" / CPA-3.6 "after 45 days' written notice, from the first day of the next
+    # Quarter after the notice period" (auditor5): a review on 20 January, notice ends 19 February / 6 March → 1 April
+    notice, ends = {"PA-3.7": (30, "2027-02-19"), "CPA-3.6": (45, "2027-03-06")}[ref]
+    assert policy["tier_review"]["downgrade"] == {"id": "TIER-COMMITMENT-DOWNGRADE", "clause": ref,
+                                                  "notice_days": notice}
+    from revgov.domain.partners import tier_review
+
+    assert tier_review.downgrade_effective(date(2027, 1, 20), notice) == (date.fromisoformat(ends), date(2027, 4, 1))
+
+
+# --- the tier reviews (auditor5; the figures: tests/unit/test_auditor5_tier_review.py) -----------------------------
+def _review(policy: dict[str, Any], tier_name: str, certs: list[str], day: str, revenue: str) -> dict[str, Any]:
+    from revgov.domain.partners import tier_review
+
+    partner = {"partner_id": "ptr_x", "tier": tier_name,
+               "certifications": {c: {"earned_at": "2025-06-01", "expires_at": "2027-12-31"} for c in certs}}
+    return tier_review.findings(policy, partner, date.fromisoformat(day), Decimal(revenue))
+
+
+@clause(
+    "northwind",
+    "PA-3.6",
+    "Channel Operations reviews every Partner's tier once per Program Year, by 31 January, using Annual Revenue for "
+    "the previous Program Year and the certifications valid on the review date. … Upgrades take effect on the first "
+    "day of the Billing Month following approval. A mid-year review is performed in July; a Partner whose Annual "
+    "Revenue to date is below 40% of its tier's annual commitment is placed on watch and notified.",
+)
+def _pa_3_6() -> None:
+    upgrade = _review(NW, "silver", ["cert-network-core", "cert-security-pro"], "2027-01-31", "1000000.00")
+    assert (upgrade["basis"], upgrade["outcome"], upgrade["qualified_tier"], upgrade["effective_on"]) == (
+        {"from": "2026-01-01", "to": "2026-12-31"}, "upgrade", "gold", "2027-02-01")
+    watch = _review(NW, "silver", ["cert-network-core"], "2027-07-01", "99999.99")  # 40% of 250,000.00 = 100,000.00
+    assert (watch["outcome"], watch["watch_floor"]) == ("watch", "100000.00")
+
+
+@clause(
+    "contoso",
+    "CPA-3.5",
+    "Channel Operations reviews tiers twice per Program Year: in January on the previous Program Year's Qualifying "
+    "Revenue, and in July on the trailing four Quarters. A Partner meeting the requirements of a higher tier is "
+    "upgraded from the first day of the following Billing Month.",
+)
+def _cpa_3_5() -> None:
+    certs = ["cert-collab-associate", "cert-secops-analyst"]
+    january = _review(CT, "authorized", certs, "2027-01-31", "150000.00")
+    assert (january["basis"], january["outcome"], january["effective_on"]) == (
+        {"from": "2026-01-01", "to": "2026-12-31"}, "upgrade", "2027-02-01")
+    july = _review(CT, "authorized", certs, "2027-07-31", "150000.00")
+    assert (july["basis"], july["outcome"], july["effective_on"]) == (
+        {"from": "2026-07-01", "to": "2027-06-30"}, "upgrade", "2027-08-01")
 
 
 # --- the usage cut-off (auditor) ------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""What a deal registration must show of the sales cycle (PA-5.1). Pure."""
+"""What a deal registration must show: the sales cycle (PA-5.1), and a Regional Reseller's customer location
+(PA-2.6 / CPA-2.5). Pure."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .errors import FieldError, RuleViolation
+from .partners import territory
 
 
 def check_evidence(eligibility: dict[str, Any], customer: dict[str, Any]) -> None:
@@ -18,3 +20,12 @@ def check_evidence(eligibility: dict[str, Any], customer: dict[str, Any]) -> Non
             errors=[FieldError("/customer/contact", "a named customer contact is required")],
             extra={"rule_id": eligibility["id"], "clause": eligibility["clause"]},
         )
+
+
+def location_errors(rule: dict[str, Any] | None, partner: dict[str, Any], customer: dict[str, Any]) -> list[FieldError]:
+    """PA-2.6 / CPA-2.5: a Regional Reseller's registrations are checked against its declared territory, so one of its
+    registrations states where the customer is (`customer.country`: PA-2.6 its billing address, CPA-2.5 where it is
+    established); without it the refusal names /customer/country. Other partner types: not asked."""
+    if rule is None or not territory.bound(partner) or customer.get("country"):
+        return []
+    return [FieldError("/customer/country", "the customer's country or subdivision code is required")]

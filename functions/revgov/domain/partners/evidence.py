@@ -13,6 +13,7 @@ from typing import Any
 
 from ..access import Principal
 from ..errors import FieldError, RuleViolation
+from ..money import format_money, parse_money
 from ..time import add_months, parse_day, parse_instant
 from .lifecycle import TAKES_EVIDENCE, require
 from .rules import certification as certification_rule
@@ -60,6 +61,21 @@ def _check_document_dates(document: Mapping[str, Any], rule: Mapping[str, Any], 
         )
 
 
+def _check_coverage(policy: Mapping[str, Any], partner_type: str, kind: str, coverage: str | None) -> None:
+    """PA-2.3 / PA-2.4 / PA-2.5 / CPA-2.4: an insurance certificate covers at least the minimum for the partner type
+    (`onboarding.insurance_minimums`); a stated coverage below it is refused, naming the field and the rule."""
+    for rule in onboarding(policy).get("insurance_minimums", []):
+        if coverage is None or rule["document"] != kind or partner_type not in rule["partner_types"]:
+            continue
+        if parse_money(coverage) < parse_money(rule["amount"]):
+            raise RuleViolation(
+                f"a {partner_type}'s {kind} covers at least {rule['amount']} ({rule['id']}, {rule['clause']}); "
+                f"this one states {coverage}",
+                errors=[FieldError("/coverage_amount", f"at least {rule['amount']}")],
+                extra={"rule_id": rule["id"], "clause": rule["clause"]},
+            )
+
+
 def record_document(
     policy: Mapping[str, Any], partner: Mapping[str, Any], document: Mapping[str, Any], *, by: Principal, at: str
 ) -> dict[str, Any]:
@@ -74,12 +90,15 @@ def record_document(
             errors=[FieldError("/document_type", f"one of {', '.join(sorted(required))}")],
         )
     _check_document_dates(document, catalogue[kind], kind, parse_instant(at).date())
+    _check_coverage(policy, partner["partner_type"], kind, document.get("coverage_amount"))
     record = {
         "document_type": kind,
         "reference": document["reference"],
         "checksum": document["checksum"],
         "issued_at": document["issued_at"],
         "expires_at": document.get("expires_at"),
+        **({"coverage_amount": format_money(parse_money(document["coverage_amount"]))}
+           if document.get("coverage_amount") is not None else {}),
         "recorded_at": at,
         "recorded_by": by.actor,
     }

@@ -90,4 +90,6 @@ def onboarding_problems(policy: Mapping[str, Any]) -> list[FieldError]:
     unknown(f"{base}/suspension/withholds", rules["suspension"].get("withholds", []), names, "entitlement")
     watched = (rules.get("insurance_lapse") or {}).get("documents", [])
     unknown(f"{base}/insurance_lapse/documents", watched, documents, "document")
+    for n, minimum in enumerate(rules.get("insurance_minimums", [])):
+        unknown(f"{base}/insurance_minimums/{n}/document", [minimum["document"]], documents, "document")
     return problems

@@ -26,5 +26,6 @@ def load_all() -> None:
         rebates,  # noqa: F401
         renewals,  # noqa: F401
         subscriptions,  # noqa: F401
+        tier_review,  # noqa: F401
         vat_validation,  # noqa: F401
     )

@@ -9,7 +9,7 @@ from ...domain.access import Role
 from ...domain.errors import NotFound
 from ...domain.partners import STATUSES
 from ...domain.time import parse_instant
-from ...services import partner_departures, partners
+from ...services import partner_departures, partners, support_hours
 from ..http import Call
 from ..registry import STAFF, TENANT, QueryParam, operation
 from .status_changes import StatusChanges
@@ -228,7 +228,7 @@ _LIFECYCLE.declare(
 )
 def list_partner_entitlements(call: Call) -> dict[str, Any]:
     at = _at(call)
-    return partners.entitlements(call.runtime, call.who.tenant_id, _own(call), at)
+    return support_hours.entitlements(call.runtime, call.who.tenant_id, _own(call), at)
 
 
 @operation(
@@ -246,4 +246,4 @@ def get_partner_entitlement(call: Call) -> dict[str, Any]:
     if not _NAME.match(name):
         raise NotFound(f"no entitlement {name}")
     at = _at(call)
-    return partners.entitlement(call.runtime, call.who.tenant_id, _own(call), name, at)
+    return support_hours.entitlement(call.runtime, call.who.tenant_id, _own(call), name, at)

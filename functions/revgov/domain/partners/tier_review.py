@@ -1,0 +1,144 @@
+"""The tier review: what a review on a given day finds for one partner, from the revenue measured over the review's
+basis and the certifications valid on the review day. Pure: the caller measures the revenue.
+
+The reviews (PA-3.6 / CPA-3.5): once a year by 31 January on the previous Program Year's revenue (both tenants); in
+July on the trailing four Quarters (CPA-3.5) or, for PA-3.6, a watch below 40% of the tier's commitment on the year
+to date; a partner's own upgrade request between reviews. Upgrades from the first day of the following Billing Month;
+a partner missing its tier's commitment at a review is moved to the highest tier it meets after written notice (PA-3.7:
+30 days, CPA-3.6: 45), from the first day of the next Quarter after the notice period. The clause texts are quoted in
+tests/unit/test_auditor5_tier_review.py."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..errors import FieldError, RuleViolation
+from ..money import format_money, parse_money
+from ..time import add_months
+from .assessment import tier_unmet
+from .rules import tier, tiers_by_rank
+
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """The review held on a day: which one (`annual`, `mid_year` or the partner's `request`), its rule, and the days
+    its revenue is measured over (first and last, inclusive)."""
+
+    kind: str
+    rule: dict[str, Any]
+    first: date
+    last: date
+
+
+def basis(policy: Mapping[str, Any], day: date, *, requested: bool = False) -> Basis:
+    """The review a day holds: January's annual review on the previous Program Year; July's on the trailing four
+    Quarters (CPA-3.5) or the Program Year to date (PA-3.6: its Billing Months before July). Other months hold none
+    (422 naming `on`). `requested`: the partner's request for an upgrade between reviews, any day, on the `request`
+    rule's basis (CPA-3.5: "on a trailing four-Quarter basis"; PA-3.6: "already reached the annual commitment in the
+    current Program Year")."""
+    reviews = policy.get("tier_review")
+    if not isinstance(reviews, dict):
+        raise RuleViolation("this tenant's policy holds no tier review")
+    if requested:
+        return _measured("request", reviews["request"], day)
+    found = next(((kind, rule) for kind, rule in reviews.items()
+                  if isinstance(rule, dict) and rule.get("month") == day.month), None)
+    if found is None:
+        months = ", ".join(sorted(str(r["month"]) for r in reviews.values() if isinstance(r, dict) and "month" in r))
+        raise RuleViolation(f"tiers are reviewed only in months {months} of the Program Year",
+                            errors=[FieldError("/query/on", "not a day of a tier review")])
+    return _measured(*found, day)
+
+
+def _measured(kind: str, rule: dict[str, Any], day: date) -> Basis:
+    if rule["basis"] == "previous_year":
+        return Basis(kind, rule, date(day.year - 1, 1, 1), date(day.year - 1, 12, 31))
+    if rule["basis"] == "trailing_four_quarters":
+        quarter_start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+        return Basis(kind, rule, add_months(quarter_start, -12), quarter_start - timedelta(days=1))
+    # year_to_date: the Billing Months of the Program Year before the day's (its month is not yet invoiced)
+    return Basis(kind, rule, date(day.year, 1, 1), day.replace(day=1) - timedelta(days=1))
+
+
+def downgrade_effective(notice_given: date, notice_days: int) -> tuple[date, date]:
+    """(the last day of the notice period, the first day of the next Quarter after it)."""
+    ends = notice_given + timedelta(days=notice_days)
+    next_quarter = add_months(date(ends.year, 3 * ((ends.month - 1) // 3) + 1, 1), 3)
+    return ends, next_quarter
+
+
+def _qualified(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, revenue: Decimal) -> dict[str, Any]:
+    """The highest tier whose annual commitment the revenue meets and whose certifications are valid on `day`."""
+    met = [t for t in tiers_by_rank(policy) if not tier_unmet(t, partner, day, revenue)]
+    if not met:
+        raise RuleViolation("no tier of the policy is open to this partner (the lowest tier has requirements)")
+    return met[-1]
+
+
+def _watch(rule: Mapping[str, Any], held: Mapping[str, Any], revenue: Decimal) -> dict[str, Any]:
+    """PA-3.6's July review changes no tier: below `watch_below_percent` of the tier's commitment, the partner is
+    placed on watch and notified."""
+    commitment = parse_money(held["requirements"]["annual_commitment"])
+    floor = commitment * Decimal(str(rule["watch_below_percent"])) / _HUNDRED
+    watched = commitment > 0 and revenue < floor
+    return {"outcome": "watch" if watched else "unchanged", "watch_floor": format_money(floor),
+            "reasons": [{"rule_id": rule["id"], "clause": rule["clause"], "message": (
+                f"revenue to date {format_money(revenue)} is {'below' if watched else 'at or above'} "
+                f"{rule['watch_below_percent']}% of the {held['name']} tier's annual commitment "
+                f"{format_money(commitment)} ({format_money(floor)})")}]}
+
+
+def _cited(rule: Mapping[str, Any], message: str) -> dict[str, str]:
+    return {"rule_id": str(rule["id"]), "clause": str(rule["clause"]), "message": message}
+
+
+def _outcome(policy: Mapping[str, Any], partner: Mapping[str, Any], held: Mapping[str, Any], day: date,
+             revenue: Decimal) -> dict[str, Any]:
+    """Upgrade, downgrade or unchanged: the highest tier met against the tier held."""
+    qualified = _qualified(policy, partner, day, revenue)
+    step = int(qualified["rank"]) - int(held["rank"])
+    found: dict[str, Any] = {"qualified_tier": qualified["tier"], "outcome": "unchanged", "effective_on": None,
+                             "notice_ends": None, "reasons": []}
+    if step > 0:
+        rule, effective = policy["tier_review"]["upgrade"], add_months(day.replace(day=1), 1)
+        message = (f"meets the {qualified['name']} tier's annual commitment and certifications on {day.isoformat()}; "
+                   f"upgraded from {effective.isoformat()}")
+        found.update(outcome="upgrade", effective_on=effective.isoformat(), reasons=[_cited(rule, message)])
+    elif step < 0:
+        rule = policy["tier_review"]["downgrade"]
+        ends, effective = downgrade_effective(day, int(rule["notice_days"]))
+        message = (f"{rule['notice_days']} days' written notice from {day.isoformat()}, ending {ends.isoformat()}; "
+                   f"moved to {qualified['name']} from {effective.isoformat()}")
+        found.update(outcome="downgrade", effective_on=effective.isoformat(), notice_ends=ends.isoformat(),
+                     reasons=[_cited(rule, message), *tier_unmet(held, partner, day, revenue)])
+    return found
+
+
+def findings(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, revenue: Decimal, *,
+             requested: bool = False) -> dict[str, Any]:
+    """What the review held on `day` finds, given the revenue measured over its basis: upgraded from the first day of
+    the following Billing Month; downgraded to the highest tier met, after the notice, from the first day of the next
+    Quarter after it; unchanged; or (PA-3.6 in July) placed on watch. A partner's request (`requested`) only ever
+    upgrades: what it does not meet leaves the tier unchanged."""
+    review = basis(policy, day, requested=requested)
+    held = tier(policy, partner.get("tier"))
+    if held is None:
+        raise RuleViolation(f"partner {partner.get('partner_id')} holds no tier of the policy")
+    measured = {"from": review.first.isoformat(), "to": review.last.isoformat()}
+    shown = {"review": review.kind, "review_day": day.isoformat(), "rule_id": review.rule["id"],
+             "clause": review.rule["clause"], "basis": measured,
+             "revenue": format_money(revenue), "tier": held["tier"], "watch_floor": None}
+    if "watch_below_percent" in review.rule:
+        return {**shown, "qualified_tier": None, "effective_on": None, "notice_ends": None,
+                **_watch(review.rule, held, revenue)}
+    found = _outcome(policy, partner, held, day, revenue)
+    if requested and found["outcome"] == "downgrade":
+        found = {**found, "outcome": "unchanged", "effective_on": None, "notice_ends": None,
+                 "reasons": found["reasons"][1:]}
+    return {**shown, **found}
