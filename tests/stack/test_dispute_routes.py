@@ -32,6 +32,9 @@ def test_the_partner_answers_its_own_waiting_dispute_and_appeals_its_rejection(b
     tenant = billing_tenant
     october, own, rival = issued_october(tenant, api)
     invoice_id = october["invoice_id"]
+    # the head of finance and legal hold keys of their own, minted before the appeal (a key the admin mints after it
+    # is the admin's: SOP-4.3 "two different people", services/key_lineage.py)
+    head_of_finance, legal = _key(tenant, api, "finance"), _key(tenant, api, "legal")
     filed = own.post(f"/v1/invoices/{invoice_id}/disputes", {"line_no": 1, "amount": "1250.00", "reason": "4 not 5"})
     assert filed.status_code == 201, filed.text
     dispute = filed.json()
@@ -73,7 +76,6 @@ def test_the_partner_answers_its_own_waiting_dispute_and_appeals_its_rejection(b
     # the finance member who rejected the dispute does not decide its appeal
     assert_problem(tenant.finance.post(f"/v1/approvals/{finance_case}/decision",
                                        {"outcome": "approved", "note": "ok"}), 403)  # fmt: skip
-    head_of_finance, legal = _key(tenant, api, "finance"), _key(tenant, api, "legal")
     assert head_of_finance.post(f"/v1/approvals/{finance_case}/decision",
                                 {"outcome": "approved", "note": "signed for 4"}).status_code == 200  # fmt: skip
     assert legal.post(f"/v1/approvals/{legal_case}/decision", {"outcome": "approved", "note": "agreed"}).status_code \
