@@ -1,0 +1,60 @@
+"""Red team (redteam3): which partner's trail an audit record lands in, and what a partner's list returns.
+
+PA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner"; CPA-12.1 "with
+its own records"; PA-11.1 / CPA-11.1: one partner's confidential information never reaches another. docs/audit.md:
+the backfill derives the partner "from the stored record as sealing derives it now", and sealing gives a partner key's
+record to the key's own partner whatever its inputs name (`domain.audit.partner_of`). docs/audit.md: "a page reads only
+that partner's records".
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memory_store import Ledger
+from revgov.domain import audit as audit_domain
+from revgov.domain.access import Principal, Role
+from revgov.domain.audit import AuditEntry, partner_pointer
+from revgov.ports import Changes, Put
+from revgov.services import audit, audit_backfill
+
+P1 = "ptr_01JBNWPARTNER0000000000001"
+P2 = "ptr_01JBNWPARTNER0000000000002"
+P1_KEY = "key_01JBNWPKEY00000000000000A"
+PARTNER = Principal("northwind", Role.PARTNER, P1_KEY, partner_id=P1)
+RIVAL = Principal("northwind", Role.PARTNER, "key_01JBNWPKEY00000000000000B", partner_id=P2)
+
+
+def _mine(ledger: Ledger, partner_id: str) -> list[dict]:
+    return audit.list_records(ledger.rt, "northwind", subject=None, partner_id=partner_id, limit=50,
+                              cursor=None)["items"]  # fmt: skip
+
+
+def test_the_backfill_gives_a_partner_keys_old_record_to_the_keys_partner_not_to_one_its_inputs_name(monkeypatch):
+    ledger = Ledger("2026-10-05T10:00:00Z")
+    ledger.rt.commit("northwind", Changes(puts=[Put("KEY", P1_KEY, {"key_id": P1_KEY, "partner_id": P1})]))
+    entry = AuditEntry(actor=f"partner:{P1_KEY}", actor_role="partner", action="deal.registration_refused",
+                       subject="dl_1", outcome="refused", inputs={"partner_id": P2, "amount": "84000.00"})
+    assert audit_domain.partner_of(AuditEntry.by(PARTNER, entry.action, entry.subject, entry.outcome,
+                                                 inputs=entry.inputs)) == P1  # fmt: skip  # as sealed now
+    with monkeypatch.context() as patched:  # sealed by the version before records named their partner
+        patched.setattr(audit_domain, "partner_of", lambda entry: None)
+        ledger.rt.commit("northwind", Changes(audit=[entry]))
+    audit_backfill.backfill_partner_pointers(ledger.rt, "northwind", actor="operator:cli-test")
+    assert [r["subject"] for r in _mine(ledger, P1)] == ["dl_1"]
+    assert [r["subject"] for r in _mine(ledger, P2)] == []  # never in the other partner's trail
+    assert audit.verify_chain(ledger.rt, "northwind")["valid"] is True
+
+
+@pytest.mark.parametrize("who", [PARTNER, Principal("northwind", Role.FINANCE, "key_01JBNWSTAFF0000000000000A")])
+def test_a_pointer_in_the_wrong_partners_index_does_not_show_the_other_partners_record(who):
+    ledger = Ledger("2026-10-05T10:00:00Z")
+    (theirs,) = ledger.rt.commit("northwind", Changes(audit=[AuditEntry.by(
+        RIVAL, "pricing.checked", "dec_rival", "allow", inputs={"amount": "987654.32"})]))  # fmt: skip
+    assert theirs["partner_id"] == P2
+    collection, key, data = partner_pointer(theirs, P1)  # a stray pointer: a bad restore, a hand edit
+    ledger.rt.commit("northwind", Changes(puts=[Put(collection, key, data)]))
+    listed = audit.list_for(ledger.rt, who, subject=None, partner_id=P1, limit=50, cursor=None)["items"]
+    assert "987654.32" not in json.dumps(listed) and "dec_rival" not in json.dumps(listed)
