@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_auditor_dispute_payment import APPROVER, _note, _upheld
+from test_auditor_dispute_payment import P1 as OWNER
 
 from memory_store import Ledger
 from revgov.domain import audit as audit_domain
 from revgov.domain.access import Principal, Role
 from revgov.domain.audit import AuditEntry, partner_pointer
 from revgov.ports import Changes, Put
-from revgov.services import audit, audit_backfill
+from revgov.services import audit, audit_backfill, cases
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
 P2 = "ptr_01JBNWPARTNER0000000000002"
@@ -58,3 +60,14 @@ def test_a_pointer_in_the_wrong_partners_index_does_not_show_the_other_partners_
     ledger.rt.commit("northwind", Changes(puts=[Put(collection, key, data)]))
     listed = audit.list_for(ledger.rt, who, subject=None, partner_id=P1, limit=50, cursor=None)["items"]
     assert "987654.32" not in json.dumps(listed) and "dec_rival" not in json.dumps(listed)
+
+
+def test_pa_7_9_the_credit_note_paying_a_partners_rebate_dispute_is_in_its_trail():
+    """PA-7.9: an upheld dispute is paid "by separate credit note"; its preparation and its four-eyes issue are
+    records relating to the partner (PA-12.1) whoever in finance took them."""
+    ledger, dispute = _upheld()
+    note = _note(ledger, dispute)
+    cases.decide_case(ledger.rt, APPROVER, "approval", note["approval_id"], "approved", "checked the units")
+    mine = {(r["action"], r["subject"]) for r in _mine(ledger, OWNER)}
+    assert {("rebate_credit_note.prepared", note["credit_note_id"]),
+            ("rebate_credit_note.issued", note["credit_note_id"])} <= mine  # fmt: skip
