@@ -16,16 +16,21 @@ from test_auditor_dispute_payment import APPROVER, _note, _upheld
 from test_auditor_dispute_payment import P1 as OWNER
 
 from memory_store import Ledger
+from overdue_support import P1 as CHARGED
+from overdue_support import september
 from revgov.domain import audit as audit_domain
 from revgov.domain.access import Principal, Role
 from revgov.domain.audit import AuditEntry, partner_pointer
 from revgov.ports import Changes, Put
 from revgov.services import audit, audit_backfill, cases
+from revgov.services.billing import overdue_charges
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
 P2 = "ptr_01JBNWPARTNER0000000000002"
 P1_KEY = "key_01JBNWPKEY00000000000000A"
 PARTNER = Principal("northwind", Role.PARTNER, P1_KEY, partner_id=P1)
+CHARGE_PREPARER = Principal("northwind", Role.FINANCE, "key_fin1")
+CHARGE_APPROVER = Principal("northwind", Role.FINANCE, "key_fin2")
 RIVAL = Principal("northwind", Role.PARTNER, "key_01JBNWPKEY00000000000000B", partner_id=P2)
 
 
@@ -71,3 +76,20 @@ def test_pa_7_9_the_credit_note_paying_a_partners_rebate_dispute_is_in_its_trail
     mine = {(r["action"], r["subject"]) for r in _mine(ledger, OWNER)}
     assert {("rebate_credit_note.prepared", note["credit_note_id"]),
             ("rebate_credit_note.issued", note["credit_note_id"])} <= mine  # fmt: skip
+
+
+@pytest.mark.xfail(strict=True, reason="redteam3: services/billing/overdue_charges.py (overdue2's this hour) seals "
+                   "late_payment_charge.issued/rejected without the partner: pass partner_id=charge['partner_id'] "
+                   "(or the invoice's) to approval_requests.cited in its decision effect")
+@pytest.mark.parametrize("outcome", ["approved", "rejected"])
+def test_pa_10_8_a_late_payment_charge_decision_is_in_the_partners_trail(outcome):
+    """PA-10.8 interest is charged to the Partner; the four-eyes decision on the charge is a record relating to the
+    Partner (PA-12.1 "every automated decision and approval")."""
+    ledger, invoice_id = september()
+    ledger.clock.set("2026-12-01T08:00:00Z")
+    charge = overdue_charges.prepare_charge(ledger.rt, CHARGE_PREPARER, {"invoice_id": invoice_id,
+                                                                         "through": "2026-11-30"})  # fmt: skip
+    cases.decide_case(ledger.rt, CHARGE_APPROVER, "approval", charge["approval_id"], outcome, "checked the ledger")
+    mine = {r["action"] for r in _mine(ledger, CHARGED) if r["subject"] == charge["charge_id"]}
+    decided = f"late_payment_charge.{'issued' if outcome == 'approved' else 'rejected'}"
+    assert {"late_payment_charge.prepared", decided} <= mine
