@@ -117,6 +117,7 @@ PUBLIC_TENANTS = {
     "commonpaper-pilot": ("commonpaper-pilot.md",),
     "bonterms-nda": ("bonterms-nda.md",),
     "commonpaper-baa": ("commonpaper-baa.md",),
+    "commonpaper-design-partner": ("commonpaper-design-partner.md",),
 }
 SPLITS = ("tuning", "heldout")
 
