@@ -20,8 +20,8 @@ from overdue_support import P1 as CHARGED
 from overdue_support import september
 from revgov.domain import audit as audit_domain
 from revgov.domain.access import Principal, Role
-from revgov.domain.audit import AuditEntry, partner_pointer
-from revgov.ports import Changes, Put
+from revgov.domain.audit import AuditEntry, ChainWalk, partner_pointer
+from revgov.ports import Changes, Delete, Put
 from revgov.services import audit, audit_backfill, cases
 from revgov.services.billing import overdue_charges
 
@@ -93,3 +93,25 @@ def test_pa_10_8_a_late_payment_charge_decision_is_in_the_partners_trail(outcome
     mine = {r["action"] for r in _mine(ledger, CHARGED) if r["subject"] == charge["charge_id"]}
     decided = f"late_payment_charge.{'issued' if outcome == 'approved' else 'rejected'}"
     assert {"late_payment_charge.prepared", decided} <= mine
+
+
+def test_an_edited_partner_id_breaks_the_chain_and_a_deleted_pointer_is_restored_by_the_backfill():
+    """docs/audit.md: "`partner_id` is a member of the sealed record, so `hash` covers it: moving a record to another
+    partner's trail ... breaks the chain at that record". The pointer is an ordinary item outside the chain: verify does
+    not see it go; the full backfill (`revgov maintenance backfill-audit-pointers`) gives the record its pointer again,
+    audited."""
+    ledger = Ledger("2026-10-05T10:00:00Z")
+    checked = AuditEntry.by(PARTNER, "pricing.checked", "dec_1", "allow")
+    (mine,) = ledger.rt.commit("northwind", Changes(audit=[checked]))
+    collection, key, _ = partner_pointer(mine, P1)
+    ledger.rt.commit("northwind", Changes(deletes=[Delete(collection, key)]))
+    assert _mine(ledger, P1) == [] and audit.verify_chain(ledger.rt, "northwind")["valid"] is True
+    ran = audit_backfill.backfill_partner_pointers(ledger.rt, "northwind", actor="operator:cli-test")
+    assert ran["backfilled"] == 1 and [r["subject"] for r in _mine(ledger, P1)] == ["dec_1"]
+    records = ledger.rt.store.audit_records("northwind")
+    assert records[-1]["action"] == audit_backfill.ACTION and records[-1]["inputs"]["records"] == [
+        {"seq": mine["seq"], "partner_id": P1}]
+    walked = ChainWalk()
+    for record in records:
+        walked.add({**record, "partner_id": P2} if record["seq"] == mine["seq"] else record)  # moved to P2's trail
+    assert walked.first_invalid is not None and walked.first_invalid["seq"] == mine["seq"]
