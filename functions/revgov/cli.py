@@ -56,7 +56,7 @@ def _dev(args: argparse.Namespace) -> int:
                 reset=args.reset,
             )
         except OSError as exc:
-            console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)")
+            console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)", soft_wrap=True)
             return 1
         except (PartialSeed, SchemaTooNew) as exc:
             console.print(f"[red]{exc}[/red]")
