@@ -15,7 +15,7 @@ from ..bootstrap import runtime
 from ..domain.errors import MethodNotAllowed, RevgovError, UnsupportedMediaType
 from ..logs import logger
 from ..metrics import record, status_class
-from ..services.keys import resolve_key
+from ..services.keys import resolve_caller
 from ..settings import settings
 from . import cors, http
 from .idempotency import run_operation
@@ -33,7 +33,7 @@ def api_key(auth_request: Any) -> AuthResponse:
     The verdict travels in the context; the route enforces it (so every refusal is the same problem+json)."""
     rt = runtime()
     try:
-        who, plan = resolve_key(rt, auth_request.token)
+        who, plan, read_only = resolve_caller(rt, auth_request.token)
     except RevgovError as error:
         verdict = "forbidden" if error.status == 403 else "unauthenticated"
         return AuthResponse(
@@ -55,6 +55,8 @@ def api_key(auth_request: Any) -> AuthResponse:
         "key_id": who.key_id,
         "partner_id": who.partner_id or "",
     }
+    if read_only is not None:  # a suspended partner's key: the route refuses its writes (http.build_call)
+        context["read_only_clause"], context["read_only"] = read_only
     return AuthResponse(routes=["*"], principal_id=who.key_id, context=context)
 
 

@@ -249,6 +249,7 @@ def build_call(
         principal = principal_from_context(context)
         if principal.role not in op.roles:
             raise Forbidden(f"role {principal.role.value} may not {op.method} {op.path}")
+        _read_only_refused(op, context)
     for name, prefix in op.id_params.items():
         if not is_typed_id(params.get(name, ""), prefix):
             raise NotFound(f"no {name.removesuffix('_id')} {params.get(name)}")
@@ -268,6 +269,16 @@ def build_call(
     elif raw_body.strip() and not op.raw_body and not _empty_object(raw_body):
         raise MalformedRequest("this operation takes no body (an empty object {} is accepted)")
     return Call(principal, body, dict(params), dict(query), headers, raw_body, runtime, correlation_id, limit, cursor)
+
+
+def _read_only_refused(op: Operation, context: Mapping[str, Any]) -> None:
+    """PA-9.6 "A suspended Partner keeps read-only access to its statements and documents", CPA-9.8 "Suspended
+    Partners keep read-only access": a suspended partner's key (the authorizer's `read_only`) reads, and writes only
+    what the route table declares `open_when_suspended` (403 naming the clause otherwise)."""
+    if context.get("read_only") and op.method not in ("GET", "HEAD") and not op.open_when_suspended:
+        clause = str(context.get("read_only_clause") or "")
+        raise Forbidden(f"{context['read_only']}; {op.method} {op.path} is not open to it",
+                        extra={"clause": clause})
 
 
 def _empty_object(raw: bytes) -> bool:
