@@ -60,7 +60,8 @@ def test_pa_9_6_every_other_write_is_refused_too(suspended: dict[str, Any]) -> N
     (partner_id, key), = suspended["partners"]
     today = clock_support.today().isoformat()
     for path, body in (
-        (f"/v1/partners/{partner_id}/certification-departures", {"certification_id": "cert-network-core", "last_day": today}),
+        (f"/v1/partners/{partner_id}/certification-departures",
+         {"certification_id": "cert-network-core", "last_day": today}),
         (f"/v1/partners/{partner_id}/non-renewal", {"reason": "leaving the program"}),
         ("/v1/deals", {"partner_id": partner_id, "customer": {"id": "C-SUSP-1", "name": "Harbor"},
                        "family": "networking", "estimated_value": "1000.00", "expected_close": today}),
