@@ -19,6 +19,7 @@ from ..services.keys import resolve_caller
 from ..settings import settings
 from . import cors, http
 from .idempotency import run_operation
+from .query import repeated_parameters
 from .registry import OPERATIONS, Operation
 from .routes import load_all
 
@@ -99,6 +100,7 @@ def _view(op: Operation) -> Callable[..., Response]:
                 headers=headers,
                 params=params,
                 query=dict(request.query_params or {}),
+                repeated=repeated_parameters(request.query_params),
                 raw_body=cast(bytes, request.raw_body or b""),
                 runtime=runtime(),
                 max_body_bytes=settings().max_body_bytes,

@@ -212,13 +212,19 @@ def _page_options(query: Mapping[str, str]) -> tuple[int, str | None]:
     return limit, cursor
 
 
-def _check_query(op: Operation, query: Mapping[str, str]) -> None:
+def _check_query(op: Operation, query: Mapping[str, str], repeated: tuple[str, ...] = ()) -> None:
     allowed = {q.name: q for q in op.query} | ({"limit": None, "cursor": None} if op.paginated else {})
     unknown = sorted(set(query) - set(allowed))
     if unknown:
         raise MalformedRequest(
             f"unknown query parameter(s): {', '.join(unknown)}",
             errors=[FieldError(f"/query/{name}", "not a parameter of this operation") for name in unknown],
+        )
+    if repeated:  # every declared parameter takes one value: `?period=2026-Q2&period=2026-Q3` is not a choice to make
+        names = sorted(set(repeated))
+        raise MalformedRequest(
+            f"query parameter(s) given more than once: {', '.join(names)}",
+            errors=[FieldError(f"/query/{name}", "give this parameter once") for name in names],
         )
     for spec in op.query:
         value = query.get(spec.name)
@@ -243,6 +249,7 @@ def build_call(
     runtime: Any,
     max_body_bytes: int,
     correlation_id: str,
+    repeated: tuple[str, ...] = (),
 ) -> Call:
     principal = None
     if not op.public:
@@ -253,7 +260,7 @@ def build_call(
     for name, prefix in op.id_params.items():
         if not is_typed_id(params.get(name, ""), prefix):
             raise NotFound(f"no {name.removesuffix('_id')} {params.get(name)}")
-    _check_query(op, query)
+    _check_query(op, query, repeated)
     limit, cursor = _page_options(query) if op.paginated else (50, None)
     if len(raw_body) > max_body_bytes:
         raise PayloadTooLarge(f"the body is {len(raw_body)} bytes; the limit is {max_body_bytes}")
