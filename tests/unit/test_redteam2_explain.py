@@ -59,3 +59,23 @@ def test_a_rivals_entitlement_is_not_found(gold):  # noqa: F811 (the imported fi
     rival = Principal("northwind", Role.PARTNER, "key_01JX0000000000000000RIVAL1", "ptr_01JX0000000000000000000RIV")
     with pytest.raises(NotFound):
         explain_entitlement(rt, rival, partner["partner_id"], "mdf_eligible", "2026-07-06T00:00:00Z")
+
+
+def test_the_status_on_a_day_is_the_one_its_history_records_then():
+    """PA-13.1 "This Agreement starts on the date the Partner is approved"; PA-13.2 a suspension "is lifted when the
+    reason is cured": a day inside a past suspension reads suspended, a day before it active, a day before approval
+    not yet admitted, and a day after the last step the status on file."""
+    from revgov.domain.partners.entitlements import NOT_YET, status_on
+
+    partner = {"status": "active", "activated_at": "2026-03-02T09:00:00.000Z", "history": [
+        {"to": "applied", "at": "2026-02-01T09:00:00.000Z"},
+        {"to": "pending_approval", "at": "2026-02-10T09:00:00.000Z"},
+        {"to": "active", "at": "2026-03-02T09:00:00.000Z"},
+        {"to": "suspended", "at": "2026-06-01T00:00:00.000Z"},
+        {"to": "active", "at": "2026-07-01T00:00:00.000Z"},
+    ]}
+    assert status_on(partner, "2026-01-15T00:00:00Z") == NOT_YET
+    assert status_on(partner, "2026-02-15T00:00:00Z") == "pending_approval"
+    assert status_on(partner, "2026-05-31T23:59:59Z") == "active"
+    assert status_on(partner, "2026-06-15T00:00:00Z") == "suspended"
+    assert status_on(partner, "2026-08-01T00:00:00Z") == "active"

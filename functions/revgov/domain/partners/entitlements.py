@@ -133,15 +133,20 @@ NOT_YET = "not yet applied"  # the status on a day before the partner's applicat
 
 
 def status_on(partner: Mapping[str, Any], at_iso: str) -> str:
-    """The partner's status at `at_iso`, from its history (each step's `to` and `at`): PA-13.1 "This Agreement starts
-    on the date the Partner is approved", so an entitlement as of a day before approval is not held. At or after its
-    last step (or without a history), the status on file."""
-    steps = [s for s in partner.get("history") or [] if s.get("at") and s.get("to")]
+    """The partner's status at `at_iso`. PA-13.1 "This Agreement starts on the date the Partner is approved": before
+    `activated_at` it held no standing (its history's status then, or NOT_YET before its application). From then on,
+    the last suspension, reinstatement or termination its history records up to `at_iso`; at or after its last step
+    (or with no such step recorded before `at_iso`), the status on file."""
     when = instant(at_iso)
-    if not steps or when >= max(instant(str(s["at"])) for s in steps):
-        return str(partner["status"])
-    before = [s for s in steps if instant(str(s["at"])) <= when]
-    return str(max(before, key=lambda s: instant(str(s["at"])))["to"]) if before else NOT_YET
+    history = [s for s in partner.get("history") or [] if s.get("at") and s.get("to")]
+    steps = sorted((instant(str(s["at"])), str(s["to"])) for s in history)
+    then = [to for at, to in steps if at <= when]
+    activated = partner.get("activated_at")
+    if activated and when < instant(str(activated)):
+        return then[-1] if then and then[-1] not in _STANDING else NOT_YET
+    standing = [to for to in then if to in _STANDING or to == "terminated"]
+    later = any(at > when for at, _ in steps)
+    return standing[-1] if standing and later else str(partner["status"])
 
 
 def _withheld(policy: Mapping[str, Any], status: str, name: str) -> dict[str, Any] | None:
