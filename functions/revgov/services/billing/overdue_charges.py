@@ -50,7 +50,7 @@ def prepare_charge(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     if before.get("open_charge_id"):
         raise Conflict(f"charge {before['open_charge_id']} on this invoice waits for its decision",
                        extra={"open_charge_id": before["open_charge_id"]})  # fmt: skip
-    spans = disputed_spans(rt, who.tenant_id, invoice["invoice_id"])
+    spans = disputed_spans(rt, who.tenant_id, invoice["invoice_id"], invoice)
     accrual = core.accrue(late, invoice, terms, through, spans)
     if accrual.interest is None:
         raise RuleViolation(f"no reference rate in the policy for {', '.join(accrual.missing)}: the interest cannot "
