@@ -160,7 +160,7 @@ def _report(
     now = rt.clock.now_iso()
     if marker is not None:
         stored = cases.find(rt, tenant.tenant_id, marker.data["case_id"])
-        if stored is None or stored.data["status"] != "open":
+        if stored is None or not cases.undecided(stored.data):
             return  # finance has dealt with it: one exception per finding
         try:
             rt.commit(
