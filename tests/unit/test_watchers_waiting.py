@@ -82,6 +82,12 @@ def test_sop_1_3_the_month_close_watchers_exception_waits_on_the_partner_and_is_
     assert len([c for c in ledger.exceptions() if c["requested_by"] == month_close.ACTOR]) == 1
 
 
+def _registration(partner_id: str) -> dict[str, Any]:
+    customer = {"id": "CUST-WAIT-1", "name": "Harbor", "contact": "D. Ortiz"}
+    return {"partner_id": partner_id, "customer": customer, "family": "security", "estimated_value": "9000.00",
+            "expected_close": "2026-06-30"}  # fmt: skip
+
+
 def _suspended_registration() -> tuple[Any, Any, str]:
     """PA-4.3(d): an approved security registration suspended by the certification sweep (its only holder left)."""
     rt, clock = memory_runtime("2026-03-02T09:00:00.000Z")
@@ -89,14 +95,12 @@ def _suspended_registration() -> tuple[Any, Any, str]:
     gold = next(t for t in tiers_by_rank(policy) if t["tier"] == "gold")
     partner = onboard(rt, policy, demo_application("Waiting Networks", "reseller", gold), "active", sales=SALES,
                       approver=OPS)  # fmt: skip
-    body = {"partner_id": partner["partner_id"], "customer": {"id": "CUST-WAIT-1", "name": "Harbor",
-            "contact": "D. Ortiz"}, "family": "security", "estimated_value": "9000.00", "expected_close": "2026-06-30"}
     clock.set("2026-05-04T10:00:00.000Z")
-    registered = deals.register(rt, SALES, body)
-    cases.decide_case(rt, OPS, "approval", registered["approval_id"], "approved", "checked under PA-5.2")
+    approval_id = deals.register(rt, SALES, _registration(partner["partner_id"]))["approval_id"]
+    cases.decide_case(rt, OPS, "approval", approval_id, "approved", "checked under PA-5.2")
+    departure = {"certification_id": "cert-security-pro", "last_day": "2026-06-05"}  # its only holder
     clock.set("2026-06-08T10:00:00.000Z")
-    partner_departures.record(rt, OPS, partner["partner_id"], {"certification_id": "cert-security-pro",
-                                                               "last_day": "2026-06-05"})  # fmt: skip
+    partner_departures.record(rt, OPS, partner["partner_id"], departure)
     assert deal_holds.sweep(rt, "northwind")["opened"] == 1
     (case_id,) = [c.data["case_id"] for c in rt.store.query("northwind", "CASE", limit=500).items
                   if c.data["category"] == deal_holds.CATEGORY]  # fmt: skip
