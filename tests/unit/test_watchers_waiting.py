@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
+
 from memory_store import Ledger, memory_runtime
 from rebate_runs import second_finance, settle_approved
 from revgov.domain import sla_pause
 from revgov.domain.access import Principal, Role
 from revgov.domain.cases import Case
+from revgov.domain.errors import RuleViolation
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.ports import Changes, Put
@@ -143,6 +146,8 @@ def test_sop_7_2_the_late_rebate_run_exception_waiting_is_refreshed_not_duplicat
     ledger.clock.set("2026-10-31T06:00:00Z")  # Q + 31: not approved by Q + 30
     assert run_watch.watch(ledger.rt, "northwind")["opened"] == 1
     (case,) = [c for c in ledger.exceptions() if c["category"] == "rebate_run_overdue"]
+    with pytest.raises(RuleViolation):  # a period's finding concerns no partner: there is no one to ask (SOP-1.3)
+        case_waiting.ask_partner(ledger.rt, FINANCE, "exception", case["case_id"], QUESTION)
     _wait_directly(ledger.rt, case["case_id"], "2026-10-31T07:00:00.000Z")
     ledger.clock.set("2026-11-15T06:00:00Z")  # Q + 46: the issue deadline missed too
     assert run_watch.watch(ledger.rt, "northwind") == {"opened": 0, "refreshed": 1, "looked_at": 1}
