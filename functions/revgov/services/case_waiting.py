@@ -132,4 +132,4 @@ def _audit(who: Principal, policy: dict[str, Any], step: str, case: Case, inputs
         [{"rule_id": r["id"], "clause": r["clause"]}] if (r := policy["exception_routing"].get("sla_clock")) else [])]
     return AuditEntry.by(who, f"{case['kind']}.{step}", case["case_id"], case["status"], inputs=inputs,
                          policy_version=case.get("policy_version"), rule_ids=[x["rule_id"] for x in rules],
-                         clauses=[x["clause"] for x in rules])  # fmt: skip
+                         clauses=[x["clause"] for x in rules], partner_id=case.get("partner_id"))  # fmt: skip

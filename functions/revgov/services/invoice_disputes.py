@@ -141,7 +141,7 @@ def acknowledge_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[st
     book = BillingPolicy.from_policy(tenant.policy)
     inputs = {"acknowledged_at": now, "acknowledge_by": due, "late": acknowledged["late"]}
     entry = approval_requests.cited(who, "invoice_dispute.acknowledged", dispute_id, "open", inputs=inputs,
-                                    tenant=tenant, rules=[book.disputes])  # fmt: skip
+                                    tenant=tenant, rules=[book.disputes], partner_id=dispute["partner_id"])  # fmt: skip
     event = DomainEvent(SOURCE, "invoice_dispute.acknowledged", {**_event(updated), "late": acknowledged["late"]})
     rt.commit(who.tenant_id, Changes(puts=[dispute_put(updated, stored.version)], audit=[entry], events=[event]))
     return get_dispute(rt, who, dispute_id)
