@@ -104,7 +104,8 @@ def test_a_wholly_disputed_vat_line_leaves_nothing_overdue():
 def _ledger(country: str) -> Ledger:
     ledger = Ledger("2026-04-01T08:00:00Z", tenant="contoso")
     record = {"partner_id": PARTNER, "legal_name": "Bruto B.V.", "partner_type": "reseller", "status": "active",
-              "tier": "elite", "country": country, "activated_at": "2025-01-01T00:00:00Z", "certifications": CERTS}  # fmt: skip
+              "tier": "elite", "country": country, "activated_at": "2025-01-01T00:00:00Z",
+              "certifications": CERTS}  # fmt: skip
     ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", PARTNER, record)]))
     if country != "NL":  # a cross-border EU partner whose VAT number validated: reverse charge (CPA-2.3)
         ledger.clock.set("2026-04-20T09:00:00Z")

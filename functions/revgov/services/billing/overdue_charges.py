@@ -142,6 +142,7 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     inputs = {"invoice_id": charge["invoice_id"], "total": charge["total"], "note": decision["note"],
               "approval_id": case["case_id"]}  # fmt: skip
     action = f"late_payment_charge.{decided['status']}"
-    changes.audit.append(approval_requests.cited(who, action, charge["charge_id"], decided["status"],
-                                                 inputs=inputs, tenant=tenant, rules=rules))  # fmt: skip
+    entry = approval_requests.cited(who, action, charge["charge_id"], decided["status"], inputs=inputs, tenant=tenant,
+                                    rules=rules, partner_id=charge["partner_id"])  # PA-12.1: the partner's trail
+    changes.audit.append(entry)
     return changes
