@@ -21,8 +21,11 @@ from typing import Any
 
 import pytest
 
+from memory_store import Ledger
 from revgov import schemas
+from revgov.domain.access import Principal, Role
 from revgov.edge.openapi import document
+from revgov.services import case_waiting, cases, tenants
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ROOT / "functions" / "revgov"
@@ -136,3 +139,42 @@ def test_every_emitted_event_type_is_under_the_openapi_webhooks():
     emitted = {name for name, s in _samples().items() if s["source"] != "revgov.erp"}
     assert emitted - set(hooks) == set(), "emitted, but no OpenAPI webhook"
     assert {"quote.approved", "quote.rejected"} <= set(hooks)
+
+
+def _same_shape(published: list[dict[str, Any]], detail_types: set[str]) -> None:
+    """Each published event of `detail_types` has its sample's source and fields, and its source schema (if any)."""
+    by_type = {(s["detail-type"]): s for s in (json.loads(p.read_text()) for p in EVENTS.glob("revgov.*/*.json"))}
+    seen = set()
+    for event in published:
+        if event["detail_type"] not in detail_types:
+            continue
+        seen.add(event["detail_type"])
+        sample = by_type[event["detail_type"]]
+        envelope = {"source": event["source"], "detail-type": event["detail_type"], "detail": event["detail"]}
+        assert (envelope["source"], set(envelope["detail"])) == (sample["source"], set(sample["detail"])), envelope
+        name = f"events/{event['source']}.schema.json"
+        if name in schemas.names():
+            assert schemas.problems(name, envelope) == [], envelope
+    assert seen == detail_types
+
+
+def test_the_written_samples_match_what_the_code_publishes():
+    """The samples not recorded from a test run (an exception that waits on its partner and resumes; a tenant
+    suspended and resumed) against the events the code path publishes."""
+    partner = "ptr_01JBNWPARTNER0000000000001"
+    ledger = Ledger("2026-11-16T09:00:00Z")
+    tenant, _ = tenants.load_tenant(ledger.rt, "northwind")
+    case, changes = cases.open_case(ledger.rt, tenant.policy, kind="exception", category="no_such_category",
+                                    subject_kind="ticket", subject_id="T-1", requested_by="system",
+                                    partner_id=partner)
+    ledger.rt.commit("northwind", changes)
+    ops = Principal("northwind", Role.CHANNEL_OPS, "key_ops")
+    case_waiting.ask_partner(ledger.rt, ops, "exception", case["case_id"], "Which site is the visit for?")
+    ledger.clock.set("2026-11-16T11:00:00Z")
+    case_waiting.partner_reply(ledger.rt, Principal("northwind", Role.PARTNER, "key_p1", partner), "exception",
+                               case["case_id"], "Site 2")
+    platform = Principal("_platform", Role.OPERATOR, "key_operator")
+    tenants.set_status(ledger.rt, platform, "northwind", "suspended", "unpaid platform fees")
+    tenants.set_status(ledger.rt, platform, "northwind", "active", "fees paid")
+    _same_shape(ledger.rt.publisher.published, {"exception.opened", "exception.waiting_on_partner",
+                                                "exception.resumed", "tenant.suspended", "tenant.resumed"})
