@@ -21,7 +21,7 @@ from revgov.domain import copilot_acts as acts
 from revgov.domain import copilot_evidence as evidence
 from revgov.domain import copilot_reader as reader
 from revgov.domain import copilot_units as units
-from revgov.domain.copilot import Hit, Passage, Scope
+from revgov.domain.copilot import Hit, Passage, Scope, best_quotes
 from revgov.services.copilot import respond
 
 TENANTS = Path(__file__).resolve().parents[2] / "tenants"
@@ -195,3 +195,13 @@ def test_the_sentence_reader_answers_from_the_third_clause_whose_sentence_carrie
     assert evidence.evidence(question, hits, evidence.EvidencePolicy(reader_top=0)) == []
     # CPA-10.6 alone ("Each billable event … must be invoiced within 48 hours") shares two words apart: refused
     assert evidence.evidence(question, hits[:2]) == []
+
+
+def test_a_right_to_see_something_quotes_the_sentence_making_it_available():
+    # CPBAA-1.5: "Provider will make available a summary of such assessments to Company upon Company's reasonable
+    # request." — the ninth round quoted only the first sentence ("Provider agrees to conduct regular assessments …")
+    question = "Do we get to see the results of the provider's HIPAA compliance assessments?"
+    hit = _baa_hit("CPBAA-1.5", 0.52, 1)
+    quotes = best_quotes(question, hit.passage)
+    assert any("make available a summary of such assessments" in q for q in quotes)
+    assert all(q in hit.passage.text for q in quotes)
