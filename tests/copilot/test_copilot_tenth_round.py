@@ -205,3 +205,19 @@ def test_a_right_to_see_something_quotes_the_sentence_making_it_available():
     quotes = best_quotes(question, hit.passage)
     assert any("make available a summary of such assessments" in q for q in quotes)
     assert all(q in hit.passage.text for q in quotes)
+
+
+def test_a_row_the_question_names_is_evidence_a_low_clause_similarity_does_not_see():
+    # PA-9.1: "| Support level | Tier | Coverage | Initial response, severity 1 |" … "| priority | Silver | business
+    # days 07:00-20:00 Partner local time | 4 business hours |" (similarity 0.31 in the embedded index, BM25 first)
+    question = "On priority support, how fast is the first response to a severity 1 issue?"
+    text = _clause_text("northwind", "partner-agreement.md", "PA-9.1").strip()
+    passage = Passage("northwind", "partner-agreement.md", "Northwind Partner Program Agreement", "1", "PA-9.1",
+                      "Support levels", text, None, "h", "d")
+    hit = Hit(passage, 1.0, 0.31, 1)
+    assert evidence.evidence(question, [hit]) == [hit]
+    quotes = best_quotes(question, passage)
+    assert "| priority | Silver | business days 07:00-20:00 Partner local time | 4 business hours |" in quotes
+    assert "| premium | Gold | 24 hours, Monday to Friday | 2 hours |" not in quotes
+    # the same similarity with no row named is not enough
+    assert evidence.evidence("How fast is the first response to an issue?", [hit]) == []

@@ -150,9 +150,26 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
         return True
     if dense >= policy.weak_dense and covered >= policy.full_coverage:
         return True
+    if dense >= policy.weak_dense and _row_answers(question, hit, hits or [hit], policy):
+        return True
     if dense >= policy.fact_dense and covered >= policy.fact_coverage and reader.asked_fact(question):
         return any(r.has_fact and r.overlap >= policy.fact_overlap for r in binding.read(question, p.title, p.text))
     return False
+
+
+def _row_answers(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
+    """The question picks a row of the clause's table (by label, place, a cell it names or a sum in the row's range:
+    `copilot_units.picked_rows`) and that row with its header row and the clause title covers at least `min_coverage`
+    of the question's rarity-weighted words: "On priority support, how fast is the first response to a severity 1
+    issue?" against PA-9.1's "| priority | Silver | … | 4 business hours |" under "| Support level | Tier | Coverage |
+    Initial response, severity 1 |". A named row is evidence a clause-wide similarity does not see."""
+    p = hit.passage
+    picked = units.picked_rows(question, p.text)
+    if not picked:
+        return False
+    others = [h.passage.indexed_text for h in hits]
+    return any(u.text in picked and reader.weighted_coverage(question, f"{p.title} {u.full}", others)
+               >= policy.min_coverage for u in reader.structured_units(p.text) if u.kind == "row")
 
 
 def _wrong_type(question: str, text: str, whole: str) -> bool:
