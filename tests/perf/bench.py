@@ -216,8 +216,10 @@ def copilot_unseen() -> list[Row]:
     are frozen), `r7` (Common Paper Pilot Agreement + new demo-tenant questions, the seventh round's set: its
     held-out split is run only by the lead, once, after the round's rules are frozen), `r8` (Bonterms Mutual NDA +
     new demo-tenant questions, the eighth round's set: its held-out split is run only by the lead, once, after the
-    round's rules are frozen) and `r9` (Common Paper Business Associate Agreement + new demo-tenant questions, the
-    ninth round's set: its held-out split is run only by the lead, once, after the round's rules are frozen)."""
+    round's rules are frozen), `r9` (Common Paper Business Associate Agreement + new demo-tenant questions, the
+    ninth round's set: its held-out split is run only by the lead, once, after the round's rules are frozen) and
+    `r10` (Common Paper Design Partner Agreement + new demo-tenant questions, the tenth round's set: its held-out
+    split is run only by the lead, once, after the round's rules are frozen)."""
     from copilot.evaluation import evaluate_split, full_index
 
     index = full_index()
@@ -230,7 +232,8 @@ def copilot_unseen() -> list[Row]:
             ("r6", "sixth-round questions (Common Paper DPA + demo)"),
             ("r7", "seventh-round questions (Common Paper Pilot + demo)"),
             ("r8", "eighth-round questions (Bonterms Mutual NDA + demo)"),
-            ("r9", "ninth-round questions (Common Paper BAA + demo)"))
+            ("r9", "ninth-round questions (Common Paper BAA + demo)"),
+            ("r10", "tenth-round questions (Common Paper Design Partner + demo)"))
     for source, label in sets:
         results = {split: evaluate_split(index, split, source=source) for split in ("tuning", "heldout")}
         for key in ("gold_retrieved", "gold_cited", "refusal_rate_unanswerable", "false_refusal_rate",
