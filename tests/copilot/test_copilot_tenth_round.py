@@ -221,3 +221,10 @@ def test_a_row_the_question_names_is_evidence_a_low_clause_similarity_does_not_s
     assert "| premium | Gold | 24 hours, Monday to Friday | 2 hours |" not in quotes
     # the same similarity with no row named is not enough
     assert evidence.evidence("How fast is the first response to an issue?", [hit]) == []
+
+
+def test_the_effect_of_a_thing_asks_about_the_thing():
+    # "What is the effect of an assignment …?" asks about the assignment (CPDP-7.7 "Any attempted but non-permitted
+    # assignment is void."), not about a clause that writes the word "effect" ("remain in full force and effect")
+    assert reader.asked_head("What is the effect of an assignment the agreement does not permit?") == "assign"
+    assert reader.asked_head("What is the consequence of a late payment?") == "payment"

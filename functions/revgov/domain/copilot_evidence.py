@@ -255,11 +255,12 @@ def _sentence_carried(question: str, hits: Sequence[Hit], policy: EvidencePolicy
     if not subject.asks_plain_statement(question):
         return []
     things = statements.things(question, None)  # the question's own words: no margin vouches for a paraphrase here
+    read = hits[: policy.reader_top]
     act = slots.asked_act(question)
     need = max(2, (len(things) + 1) // 2)
     floor = policy.statement_dense if statements.asks_statement(question) else policy.subject_dense
     best: tuple[int, int, Hit] | None = None
-    for rank, hit in enumerate(hits[: policy.reader_top]):
+    for rank, hit in enumerate(read):
         p = hit.passage
         if (hit.dense or 0.0) < floor or not _fits(question, hit):
             continue

@@ -284,7 +284,7 @@ _PHRASE_END = re.compile(r"\s(of|for|in|on|at|per|a|an|the|that|which|to|can|may
 # Words that name a measure or a limit rather than a thing: "the rate of X", "the name of Y", "the ceiling on Z".
 _MEASURES = frozenset(content_terms("name names number amount length period time date percentage rate level kind type "
                                     "term figure value duration ceiling cap limit maximum minimum floor dollar dollars "
-                                    "euro percent hours days"))
+                                    "euro percent hours days effect effects consequence consequences result outcome"))
 
 
 def asked_head(question: str) -> str | None:
