@@ -228,3 +228,19 @@ def test_the_effect_of_a_thing_asks_about_the_thing():
     # assignment is void."), not about a clause that writes the word "effect" ("remain in full force and effect")
     assert reader.asked_head("What is the effect of an assignment the agreement does not permit?") == "assign"
     assert reader.asked_head("What is the consequence of a late payment?") == "payment"
+
+
+def test_a_rate_per_period_said_as_an_adjective_meets_the_clause_per_period():
+    # COP-5.3: "… a change order at a fixed fee or at EUR 130.00 per hour"; PA-3.2: the Registered tier's "annual
+    # commitment". The ninth round read "hourly" and "yearly" as words no clause has.
+    assert set(reader.content_terms("hourly rate")) >= set(reader.content_terms("per hour rate"))
+    assert reader.content_terms("yearly spend")[0] == reader.content_terms("annual commitment")[0]
+    cop = _clause_text("contoso", "operations-sop.md", "COP-5.3").strip()
+    passage = Passage("contoso", "operations-sop.md", CONTOSO_SOP, "1", "COP-5.3", "Out-of-scope requests", cop, None,
+                      "h", "d")
+    question = "What hourly rate does Contoso quote for out-of-scope work?"
+    # retrieved with CPA-6.1 and CPA-1.3 (the similarities and ranks the embedded index gives)
+    hits = [Hit(passage, 1.0, 0.49, 2), _contoso_hit("CPA-6.1", "partner-agreement.md", 0.50, 4),
+            _contoso_hit("CPA-1.3", "partner-agreement.md", 0.43, 10)]
+    assert [h.passage.clause_id for h in evidence.evidence(question, hits)] == ["COP-5.3"]
+    assert any("EUR 130.00 per hour" in q for q in best_quotes(question, passage))

@@ -78,6 +78,11 @@ _SAME = (
     "aware learn learns learning learned discover discovers",
     "sign signs signed signature execute executed",
     "license licenses licensed licence licences licenced",
+    # a rate per period said as an adjective ("hourly rate", "yearly spend") is the clause's "per hour", "annual"
+    "hour hours hourly",
+    "year years yearly annual annually",
+    "month months monthly",
+    "quarter quarters quarterly",
 )
 _SYNONYMS = {word: group.split()[0] for group in _SAME for word in group.split()}
 
