@@ -18,8 +18,10 @@ import pytest
 from copilot.evaluation import demo_index
 from revgov.adapters.answerers import LocalAnswerer
 from revgov.domain import copilot_acts as acts
+from revgov.domain import copilot_binding as binding
 from revgov.domain import copilot_evidence as evidence
 from revgov.domain import copilot_reader as reader
+from revgov.domain import copilot_statements as statements
 from revgov.domain import copilot_units as units
 from revgov.domain.copilot import Hit, Passage, Scope, best_quotes
 from revgov.services.copilot import respond
@@ -244,3 +246,19 @@ def test_a_rate_per_period_said_as_an_adjective_meets_the_clause_per_period():
             _contoso_hit("CPA-1.3", "partner-agreement.md", 0.43, 10)]
     assert [h.passage.clause_id for h in evidence.evidence(question, hits)] == ["COP-5.3"]
     assert any("EUR 130.00 per hour" in q for q in best_quotes(question, passage))
+
+
+def test_a_comparison_is_no_product_kind_and_the_asked_thing_chooses_the_sentence():
+    # PA-10.2: "Recurring subscriptions are billed in advance …" and "Hardware and perpetual licences are billed on
+    # shipment or delivery." The ninth round read "like subscriptions" as a kind of subscription PA-10.2 never names
+    # and refused.
+    question = "Is hardware billed in advance like subscriptions?"
+    text = _clause_text("northwind", "partner-agreement.md", "PA-10.2").strip()
+    passage = Passage("northwind", "partner-agreement.md", "Northwind Partner Program Agreement", "1", "PA-10.2",
+                      "Service periods", text, None, "h", "d")
+    assert statements.kind_missing(question, text) is None
+    assert binding.yes_no_subject(question) == "hardwar"
+    assert evidence.evidence(question, [Hit(passage, 1.0, 0.71, 1)])
+    quotes = best_quotes(question, passage)
+    assert "Hardware and perpetual licences are billed on shipment or delivery." in quotes
+    assert statements.kind_missing("What is the SPIFF on networking products?", "Hardware SPIFF") == "networking"

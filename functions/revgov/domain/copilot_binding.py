@@ -304,9 +304,25 @@ def read(question: str, title: str, text: str) -> list[reader.Reading]:
         return score + (0.4 if answers(question, r.unit, needs, title) else -0.3)
 
     condition = asked_condition(question)
-    rescored = [reader.Reading(r.unit, r.score + bonus(r) + (0.3 if meets_condition(condition, r.unit.text) else 0.0),
+    asked_subject = yes_no_subject(question)
+    rescored = [reader.Reading(r.unit, r.score + bonus(r) + (0.3 if meets_condition(condition, r.unit.text) else 0.0)
+                               + (0.3 if asked_subject and asked_subject in reader.content_terms(r.unit.text) else 0.0),
                                r.overlap, r.has_fact) for r in readings]
     return sorted(rescored, key=lambda r: -r.score)
+
+
+_YES_NO_SUBJECT = re.compile(r"^\s*(?:is|are|was|were|does|do|did|can|could|must|will|may)\s+(?:the |a |an |any )?"
+                             r"([a-z][a-z-]+)\s+(?:be\s+)?[a-z]+(?:ed|en)\b", re.I)
+
+
+def yes_no_subject(question: str) -> str | None:
+    """The thing a passive yes/no question is about, stemmed: "hardware" in "Is hardware billed in advance like
+    subscriptions?" — the unit saying what happens to hardware ("Hardware … are billed on shipment or delivery")
+    answers it, not the one about subscriptions that shares more of its words. None for a party ("Can the customer
+    …"): `asked_actor` and the party rules read those."""
+    match = _YES_NO_SUBJECT.match(question)
+    terms = reader.content_terms(match.group(1)) if match else []
+    return terms[0] if terms and terms[0] not in slots._PARTY else None
 
 
 # "What if it's impossible to return or destroy the PHI …?": the unit whose own condition ("if neither return nor
