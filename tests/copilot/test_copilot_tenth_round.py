@@ -262,3 +262,21 @@ def test_a_comparison_is_no_product_kind_and_the_asked_thing_chooses_the_sentenc
     quotes = best_quotes(question, passage)
     assert "Hardware and perpetual licences are billed on shipment or delivery." in quotes
     assert statements.kind_missing("What is the SPIFF on networking products?", "Hardware SPIFF") == "networking"
+
+
+DESIGN = Path(__file__).with_name("corpus") / "commonpaper-design-partner.md"
+
+
+def test_a_period_for_one_means_of_delivery_does_not_answer_for_another():
+    # CPDP-7.8: "Notices will be deemed given (a) upon confirmed delivery if by email, registered or certified mail, or
+    # personal delivery; or (b) two days after mailing if by overnight commercial delivery."
+    match = re.search(r"^### CPDP-7.8 (.+)\n(.+)$", DESIGN.read_text(encoding="utf-8"), re.M)
+    assert match
+    passage = Passage("commonpaper-design-partner", "commonpaper-design-partner.md", "Common Paper Design Partner "
+                      "Agreement", "1", "CPDP-7.8", match.group(1), match.group(2), None, "h", "d")
+    hits = [Hit(passage, 1.0, 0.63, 1)]
+    refused = "How many days after mailing is a notice sent by ordinary first-class post deemed given?"
+    assert acts.means_missing(refused, "or (b) two days after mailing if by overnight commercial delivery.")
+    assert evidence.evidence(refused, hits) == []
+    answered = "How many days after mailing is a notice sent by overnight courier deemed given?"
+    assert evidence.evidence(answered, hits) == hits

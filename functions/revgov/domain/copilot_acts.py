@@ -65,3 +65,17 @@ def ground_missing(question: str, text: str) -> bool:
     names."""
     ground = asked_ground(question)
     return ground is not None and ground not in set(reader.content_terms(text))
+
+
+# "… a notice sent *by ordinary first-class post*": the means the question gives; "… two days after mailing *if by
+# overnight commercial delivery*": the means a number's segment is conditioned on
+_ASKED_MEANS = re.compile(r"\bby ((?:[a-z-]+ ){0,3}[a-z-]+)", re.I)
+_UNIT_MEANS = re.compile(r"\bif (?:sent |delivered |given |made )?by ((?:[\w-]+ ){0,3}[\w-]+)", re.I)
+
+
+def means_missing(question: str, segment: str) -> bool:
+    """The number's segment holds only for a means ("if by overnight commercial delivery") that shares no word with
+    the means the question gives ("by ordinary first-class post"): that number is another means' period."""
+    wanted = {t for m in _ASKED_MEANS.finditer(question) for t in reader.content_terms(m.group(1))}
+    conditions = [set(reader.content_terms(m.group(1))) for m in _UNIT_MEANS.finditer(segment)]
+    return bool(wanted) and bool(conditions) and not any(wanted & c for c in conditions)

@@ -219,6 +219,8 @@ def answers(question: str, unit: reader.Unit, kind: str | None, title: str = "")
             continue
         if acts.ground_missing(question, f"{title} {bound.text}"):
             continue  # "terminate … for convenience": a termination for a breach not cured is another right
+        if acts.means_missing(question, bound.piece):
+            continue  # "sent by ordinary first-class post": "two days after mailing if by overnight … delivery"
         if statements.holder_swapped(question, bound.piece):
             continue  # "Customer has 30 days … to object" is no period of the provider's
         if counted and not slots.counts(counted, bound.piece, bound.lead, bound.near):
