@@ -224,12 +224,9 @@ def picked_rows(question: str, text: str) -> frozenset[str]:
     asks = asked_rows(question)
     values = _asked_values(folded)
     rows = _table_rows(structured_units(text))
-    for picks in (
-        lambda unit, place, labels: any(a.label in labels or (a.place and a.number == place) for a in asks),
-        lambda unit, place, labels: _names_cell(folded, _cells(unit.text)),
-        lambda unit, place, labels: _in_range(values, _cells(unit.text)),
-    ):
-        chosen = frozenset(unit.text for unit, place, labels in rows if picks(unit, place, labels))
-        if chosen and len(chosen) < len(rows):
-            return chosen
-    return frozenset()
+    by_label = frozenset(unit.text for unit, place, labels in rows
+                         if any(a.label in labels or (a.place and a.number == place) for a in asks))
+    by_cell = frozenset(unit.text for unit, _, _ in rows if _names_cell(folded, _cells(unit.text)))
+    by_range = frozenset(unit.text for unit, _, _ in rows if _in_range(values, _cells(unit.text)))
+    return next((chosen for chosen in (by_label, by_cell, by_range) if chosen and len(chosen) < len(rows)),
+                frozenset())
