@@ -56,7 +56,7 @@ def _dev(args: argparse.Namespace) -> int:
                 reset=args.reset,
             )
         except OSError as exc:
-            console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)")
+            console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)", soft_wrap=True)
             return 1
         except (PartialSeed, SchemaTooNew) as exc:
             console.print(f"[red]{exc}[/red]")
@@ -65,7 +65,10 @@ def _dev(args: argparse.Namespace) -> int:
     print_keys(console, stack.info)  # one key per line, never folded at the terminal's width
     if args.backend == "sqlite":
         kept = "seeded the demo tenants into a new database" if stack.seeded else "kept from the last run"
-        console.print(f"Data in [bold]{stack.info['data_file']}[/bold] ({kept}; `revgov dev --reset` starts over).")
+        console.print(  # one line: a path folded at 80 columns cannot be copied
+            f"Data in [bold]{stack.info['data_file']}[/bold] ({kept}; `revgov dev --reset` starts over).",
+            soft_wrap=True,
+        )
     console.print(f"Keys and webhook secrets are in [bold]{state}[/bold] (mode 600).   Ctrl-C stops.")
     # The ready line: scripts wait for it (or run `revgov wait`), then read the state file.
     print(f"revgov ready: {stack.base_url} backend={args.backend} state={state}", flush=True)

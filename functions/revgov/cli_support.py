@@ -200,6 +200,12 @@ def key_lines(info: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def print_secret(label: str, secret: str) -> None:
+    """A key or secret shown once, whole on one line of stdout: never folded at the terminal's width (rich folds at
+    80 columns when stdout is a pipe or a file), so what is copied or redirected is the secret itself."""
+    print(f"{label} (shown once): {secret}", flush=True)
+
+
 def print_keys(console: Any, info: dict[str, Any]) -> None:
     """The demo keys, one per line and never folded or cropped (a key copied from a folded line is broken)."""
     rows = key_lines(info)

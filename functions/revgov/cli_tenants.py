@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .cli_support import UNREACHABLE, CliError, use_product, working
+from .cli_support import UNREACHABLE, CliError, print_secret, use_product, working
 from .domain.access import PLATFORM, Principal, Role
 from .domain.errors import RevgovError
 from .tenant_files import load_tenant_file
@@ -76,7 +76,6 @@ def _fail(console: Any, status: int, problem: Any) -> int:
 
 def provision(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     try:
@@ -92,14 +91,9 @@ def provision(args: argparse.Namespace) -> int:
     if status != 201:
         return _fail(console, status, body)
     tenant = body["tenant"]
-    table = Table(
-        title=f"Tenant {tenant['tenant_id']} provisioned ({tenant['tier']}, policy {tenant['policy_version']})"
-    )
-    table.add_column("what")
-    table.add_column("value (shown once: store it now)", overflow="fold")
-    table.add_row("admin key", body["admin_key"]["key"])
-    table.add_row("webhook secret", body["webhook_secret"])
-    console.print(table)
+    console.print(f"Tenant {tenant['tenant_id']} provisioned ({tenant['tier']}, policy {tenant['policy_version']})")
+    print_secret("admin key", body["admin_key"]["key"])
+    print_secret("webhook secret", body["webhook_secret"])
     if tenant["tier"] == "silo":
         console.print(
             f"Silo tenant: deploy its stack with\n  cd stacks && cdk deploy Revgov-{args.stage}-Tenant-"
@@ -150,7 +144,7 @@ def restore(args: argparse.Namespace) -> int:
         f"{'valid' if chain['valid'] else 'BROKEN at ' + str(chain['first_invalid'])} "
         f"({chain['records']} records)"
     )
-    console.print(f"new webhook secret (shown once): {result['webhook_secret']}")
+    print_secret("new webhook secret", result["webhook_secret"])
     return 0 if chain["valid"] else 1
 
 
@@ -165,12 +159,10 @@ def _direct_store(args: argparse.Namespace) -> Any:
 
 def operator_key(args: argparse.Namespace) -> int:
     """Bootstrap: mint an operator key straight into the table (there is no operator yet to ask the API)."""
-    from rich.console import Console
-
     from .services.keys import mint_operator_key
 
     key = mint_operator_key(_direct_store(args), args.label)
-    Console().print(f"operator key (shown once): {key}")
+    print_secret("operator key", key)
     return 0
 
 

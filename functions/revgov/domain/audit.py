@@ -103,15 +103,16 @@ def partner_of(entry: AuditEntry) -> str | None:
 
 def partner_of_record(record: Mapping[str, Any], partner_of_key: Callable[[str], str | None]) -> str | None:
     """The partner a sealed record concerns: its own `partner_id`, or, for a record sealed before records named it,
-    what `partner_of` would have derived (`inputs.partner_id`, a partner subject), else the partner of the partner
-    key that acted (`partner:key_…`, through `partner_of_key`)."""
-    inputs = record.get("inputs")
-    found = _first_partner(record.get("partner_id"), inputs.get("partner_id") if isinstance(inputs, Mapping) else None,
-                           record.get("subject"))
+    what `partner_of` would have derived, in its order: the partner of the partner key that acted (`partner:key_…`,
+    through `partner_of_key`: a partner key's action concerns its own partner, whatever its inputs name), else
+    `inputs.partner_id`, else a partner subject."""
+    found = _first_partner(record.get("partner_id"))
     role, _, key_id = str(record.get("actor") or "").partition(":")
     if found is None and role == "partner" and key_id:
         found = _first_partner(partner_of_key(key_id))
-    return found
+    inputs = record.get("inputs")
+    return found or _first_partner(inputs.get("partner_id") if isinstance(inputs, Mapping) else None,
+                                   record.get("subject"))
 
 
 def _first_partner(*candidates: Any) -> str | None:

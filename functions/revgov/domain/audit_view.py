@@ -4,7 +4,8 @@ third party). Pure.
 
 What the partner reads of each of its records:
 - who acted as the team (`finance`, `channel_ops`, `partner`, `system`), never a key id, a staff user name or an
-  e-mail address: the record's `actor` and every `by` / `…_by` field, and any key id or e-mail address in any text;
+  e-mail address: the record's `actor` and every `by` / `…_by` field (except a day or an instant: a deadline such as
+  SOP-6.1's `acknowledge_by`), and any key id or e-mail address in any text;
 - the inputs as a partner reads a decision's (`audience.partner_inputs`: no `rivals`, no Line Cost or margin);
 - no other partner's id anywhere: a member whose name is another partner's id is left out, and another partner's id
   inside any text reads `another partner`.
@@ -32,6 +33,7 @@ _PARTNER_ID = re.compile(r"ptr_[0-9A-HJKMNP-TV-Z]{26}")
 _KEY_ID = re.compile(r"\bkey_[0-9A-Za-z]{8,}")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _TEAM = re.compile(r"^[a-z][a-z_]*")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+Z)?$")
 
 
 def team_of(actor: str) -> str:
@@ -66,6 +68,8 @@ def _member(name: Any, value: Any, partner_id: str) -> Any:
     if isinstance(name, str) and name.endswith("_by_key"):
         return None  # the requester's key, kept for segregation of duties
     if isinstance(name, str) and isinstance(value, str) and (name in ("actor", "by") or name.endswith("_by")):
+        if _DAY.match(value):  # a day or an instant in a `…_by` field is a deadline (`acknowledge_by`, `due_by`)
+            return value
         return team_of(value) if ":" in value or "@" in value else _text(value, partner_id)
     return _masked(value, partner_id)
 

@@ -29,7 +29,8 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "approval_sla_breaches": ("count", "approvals due in the period that were not decided by their due time"),
     "exceptions_opened": ("count", "exceptions opened in the period, by category"),
     "exceptions_closed": ("count", "exceptions resolved or dismissed in the period"),
-    "exception_sla_breaches": ("count", "exceptions due in the period that were not closed by their due time"),
+    "exception_sla_breaches": ("count", "exceptions due in the period that were not closed by their due time, or "
+                                        "rerouted after an earlier queue's due time in the period (SOP-1.3)"),
 }
 
 
@@ -50,6 +51,14 @@ def _rank(values: list[float], q: float) -> float | None:
 
 def _count(into: dict[str, int], key: str) -> None:
     into[key] = into.get(key, 0) + 1
+
+
+def _left_late(case: Mapping[str, Any], period: Period) -> bool:
+    """An exception rerouted after an earlier queue's due time (in the period) had passed: that queue breached its
+    clock (SOP-1.3 / COP-1.3: the new queue's new clock does not undo it)."""
+    return any(_in(period, move.get("previous_due_at"))
+               and instant(str(move["at"])) > instant(str(move["previous_due_at"]))
+               for move in case.get("reroutes") or [])  # fmt: skip
 
 
 def figures(cases: Iterable[Mapping[str, Any]], period: Period, as_of: str) -> dict[str, dict[str, Any]]:
@@ -82,7 +91,7 @@ def figures(cases: Iterable[Mapping[str, Any]], period: Period, as_of: str) -> d
                 _count(exceptions_by_category, str(case.get("category")))
             if decided_at and _in(period, decided_at):
                 exceptions_closed += 1
-            exception_breaches += breached
+            exception_breaches += breached or _left_late(case, period)
     decided = sum(decided_by_outcome.values())
     approved = decided_by_outcome.get("approved", 0)
     return {

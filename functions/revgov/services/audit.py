@@ -12,7 +12,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import ChainWalk
 from ..domain.errors import FieldError, Forbidden, MalformedRequest, NotFound
 from ..runtime import Runtime
-from . import partner_repository
+from . import audit_backfill, partner_repository
 
 KNOWN_RECORDS_CAP = 200_000  # records whose verdict is kept per process (~40 MB at most)
 
@@ -138,7 +138,11 @@ def list_records(
     through its own index); cursors are the store's, fenced to the tenant and to the list they were minted for."""
     if partner_id:
         page = rt.store.audit_by_partner(tenant_id, partner_id, limit=limit, cursor=cursor)
-    elif subject:
+        known: dict[str, str | None] = {}  # a pointer is an ordinary item: only the records it concerns are listed
+        items = [item.data for item in page.items
+                 if audit_backfill.record_partner(rt, tenant_id, item.data, known) == partner_id]  # fmt: skip
+        return {"items": items, "next_cursor": page.next_cursor}
+    if subject:
         page = rt.store.audit_by_subject(tenant_id, subject, limit=limit, cursor=cursor)
     else:
         page = rt.store.audit_page(tenant_id, limit=limit, cursor=cursor)

@@ -40,7 +40,7 @@ def backfill_partner_pointers(rt: Runtime, tenant_id: str, *, actor: str, after_
     partner_of_key: dict[str, str | None] = {}
     for record in _records(rt, tenant_id, after_seq, head):
         scanned += 1
-        partner_id = partner_of_record(record, lambda key_id: _key_partner(rt, tenant_id, key_id, partner_of_key))
+        partner_id = record_partner(rt, tenant_id, record, partner_of_key)
         if partner_id is not None:
             batch.append((record, partner_id))
         if len(batch) >= BATCH:
@@ -76,6 +76,12 @@ def _records(rt: Runtime, tenant_id: str, after_seq: int, head: int) -> Iterator
             return
         if isinstance(seq, int) and seq > after_seq:
             yield record
+
+
+def record_partner(rt: Runtime, tenant_id: str, record: dict[str, Any], known: dict[str, str | None]) -> str | None:
+    """The partner a stored record concerns (`domain.audit.partner_of_record`), the keys' partners read once into
+    `known`."""
+    return partner_of_record(record, lambda key_id: _key_partner(rt, tenant_id, key_id, known))
 
 
 def _key_partner(rt: Runtime, tenant_id: str, key_id: str, known: dict[str, str | None]) -> str | None:

@@ -155,8 +155,10 @@ def _not_an_earlier_decider(rt: Runtime, who: Principal, dispute: dict[str, Any]
 def _audit(who: Principal, tenant: Tenant, policy: joint.AppealPolicy, step: str, dispute: dict[str, Any],
            inputs: dict[str, Any]) -> AuditEntry:  # fmt: skip
     book = BillingPolicy.from_policy(tenant.policy)
+    # PA-12.1 / CPA-12.1: the record relates to the dispute's partner, whoever took the step (the deciders are staff)
     return approval_requests.cited(who, f"invoice_dispute.{step}", dispute["dispute_id"], dispute["status"],
-                                   inputs=inputs, tenant=tenant, rules=[policy.rule, book.disputes])  # fmt: skip
+                                   inputs=inputs, tenant=tenant, rules=[policy.rule, book.disputes],
+                                   partner_id=dispute["partner_id"])  # fmt: skip
 
 
 def _event(dispute: dict[str, Any]) -> dict[str, Any]:

@@ -45,6 +45,9 @@ def basis(policy: Mapping[str, Any], day: date, *, requested: bool = False) -> B
     reviews = policy.get("tier_review")
     if not isinstance(reviews, dict):
         raise RuleViolation("this tenant's policy holds no tier review")
+    if not date.min.year < day.year < date.max.year:  # its basis or its effective day would leave the calendar
+        raise RuleViolation(f"a tier review is held on a day of the years {date.min.year + 1} to {date.max.year - 1}",
+                            errors=[FieldError("/query/on", "outside the calendar the review can count in")])
     if requested:
         return _measured("request", reviews["request"], day)
     found = next(((kind, rule) for kind, rule in reviews.items()

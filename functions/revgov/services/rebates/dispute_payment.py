@@ -93,7 +93,8 @@ def apply_credit_note_decision(rt: Runtime, case: dict[str, Any], who: Principal
     separate = rules.SeparateCreditNote.of(tenant.policy["rebates"]["disputes"])
     changes.audit.append(cited(who, f"rebate_credit_note.{decided['status']}", note["credit_note_id"],
                                decided["status"], inputs=inputs, tenant=tenant,
-                               rules=[separate.rule] if separate else []))  # fmt: skip
+                               rules=[separate.rule] if separate else [],
+                               partner_id=note["partner_id"]))  # fmt: skip
     return changes
 
 
