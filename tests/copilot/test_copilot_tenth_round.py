@@ -280,3 +280,21 @@ def test_a_period_for_one_means_of_delivery_does_not_answer_for_another():
     assert evidence.evidence(refused, hits) == []
     answered = "How many days after mailing is a notice sent by overnight courier deemed given?"
     assert evidence.evidence(answered, hits) == hits
+
+
+def test_a_list_item_asked_by_its_letter_is_answered_by_the_clause_holding_it():
+    # CPDP-7.5 Restrictions: "Partner will not (and will not allow anyone else to): (a) reverse engineer, … (c) remove
+    # any proprietary notices or labels; …" — one sentence with inline items; the ninth round refused (retrieved first,
+    # similarity 0.61, CPDP-1.1 next at 0.46)
+    match = re.search(r"^### CPDP-7.5 (.+)\n(.+)$", DESIGN.read_text(encoding="utf-8"), re.M)
+    other = re.search(r"^### CPDP-1.1 (.+)\n(.+)$", DESIGN.read_text(encoding="utf-8"), re.M)
+    assert match and other
+    hits = [Hit(Passage("commonpaper-design-partner", "commonpaper-design-partner.md", "Common Paper Design Partner "
+                        "Agreement", "1", cid, m.group(1), m.group(2), None, "h", "d"), 1.0, dense, rank)
+            for cid, m, dense, rank in (("CPDP-7.5", match, 0.61, 1), ("CPDP-1.1", other, 0.46, 3))]
+    question = "What does item (c) of the restrictions forbid the partner to do?"
+    assert units.asked_item(question) == "c"
+    assert [h.passage.clause_id for h in evidence.evidence(question, hits)] == ["CPDP-7.5"]
+    assert any("(c) remove any proprietary notices or labels" in q for q in best_quotes(question, hits[0].passage))
+    assert evidence.evidence(question, hits, evidence.EvidencePolicy(reader_top=0)) == []  # the ninth round's rules
+    assert units.asked_item("What does Section 5(b) say?") is None  # a reference, not an item asked

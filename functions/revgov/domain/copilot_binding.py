@@ -307,8 +307,10 @@ def read(question: str, title: str, text: str) -> list[reader.Reading]:
 
     condition = asked_condition(question)
     asked_subject = yes_no_subject(question)
+    letter = units.asked_item(question)
     rescored = [reader.Reading(r.unit, r.score + bonus(r) + (0.3 if meets_condition(condition, r.unit.text) else 0.0)
-                               + (0.3 if asked_subject and asked_subject in reader.content_terms(r.unit.text) else 0.0),
+                               + (0.3 if asked_subject and asked_subject in reader.content_terms(r.unit.text) else 0.0)
+                               + (0.6 if letter and units.holds_item(letter, r.unit.text) else 0.0),
                                r.overlap, r.has_fact) for r in readings]
     return sorted(rescored, key=lambda r: -r.score)
 

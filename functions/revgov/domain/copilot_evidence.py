@@ -271,6 +271,23 @@ def _sentence_carried(question: str, hits: Sequence[Hit], policy: EvidencePolicy
     return [(best[1], best[2])] if best else []
 
 
+def _item_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) -> list[tuple[int, Hit]]:
+    """A question asking a list item by its letter ("What does item (c) of the restrictions forbid the partner to
+    do?") is answered by the first of the top `reader_top` clauses (similarity at least `subject_dense`, the statement
+    filters of `_fits`) that has an item of that letter and carries another of the question's things (its title
+    counts: CPDP-7.5 Restrictions "… (c) remove any proprietary notices or labels; …")."""
+    letter = units.asked_item(question)
+    if letter is None:
+        return []
+    things = [t for t in statements.things(question, None) if t not in ("item", "point", letter)]
+    for rank, hit in enumerate(hits[: policy.reader_top]):
+        p = hit.passage
+        if ((hit.dense or 0.0) >= policy.subject_dense and units.holds_item(letter, p.text) and _fits(question, hit)
+                and statements.carried(things, f"{p.title} {p.text}") >= 1):
+            return [(rank, hit)]
+    return []
+
+
 def _stands_out(top: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
     """The top clause stands out among this agreement's clauses for the question, measured against the agreement
     itself rather than by one fixed gap: either its similarity is `subject_margin` above the next clause's, or the
@@ -299,7 +316,7 @@ def evidence(question: str, hits: Sequence[Hit], policy: EvidencePolicy = Eviden
     question = slots.plain(question)
     backed = [(rank, h) for rank, h in enumerate(hits) if supported(question, h, policy, hits)]
     backed = (backed or _statement_backed(question, hits, policy) or _subject_backed(question, hits, policy)
-              or _sentence_carried(question, hits, policy))
+              or _sentence_carried(question, hits, policy) or _item_backed(question, hits, policy))
     if not backed or _topic_lacks_quantity(question, hits, [h for _, h in backed], policy):
         return []
     scored = sorted(((answer_score(question, h, rank), h) for rank, h in backed), key=lambda item: -item[0])

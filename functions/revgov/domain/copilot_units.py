@@ -230,3 +230,23 @@ def picked_rows(question: str, text: str) -> frozenset[str]:
     by_range = frozenset(unit.text for unit, _, _ in rows if _in_range(values, _cells(unit.text)))
     return next((chosen for chosen in (by_label, by_cell, by_range) if chosen and len(chosen) < len(rows)),
                 frozenset())
+
+
+# --- list items asked by their letter -------------------------------------------------------------------------------
+
+# "item (c)", "point (b)", "(d) of the restrictions", "clause (ii)"; a bare "(c)" too, not "5(b)"
+_ASKED_ITEM = re.compile(r"(?:\b(?:item|point|paragraph|subsection|letter|bullet|clause)\s+)?(?<![\w.])"
+                         r"\(([a-z]|[ivx]{1,4})\)"  # not "Section 5(b)": a reference
+                         r"|\b(?:item|point|bullet)\s+([a-z])\b(?!\s*\))", re.I)
+
+
+def asked_item(question: str) -> str | None:
+    """The letter a question asks a list item by ("What does item (c) of the restrictions forbid?" → c)."""
+    match = _ASKED_ITEM.search(question)
+    return (match.group(1) or match.group(2)).lower() if match else None
+
+
+def holds_item(letter: str, text: str) -> bool:
+    """The text has a list item marked with the letter: inline "(c) remove any proprietary notices" or a line
+    "c. Partner will …"."""
+    return bool(re.search(rf"(?:^|\s)\({re.escape(letter)}\)\s|^{re.escape(letter)}[.)]\s", text, re.I | re.M))
