@@ -635,7 +635,7 @@ def test_r9_tuning_split_keeps_what_the_ninth_round_reached():
 
 def test_r10_tuning_split_keeps_what_the_tenth_round_reached():
     # The tenth round's rules (docs/copilot.md, "Tenth round: rules frozen"), against qwriter5's floors above measured
-    # before the round (0.690 / 0.786 / 0.276 / 0.655): gold cited 0.828 (24 of 29), refusal 0.857 (12 of 14), false
-    # refusals 0.103 (3 of 29), fact 0.759 (22). Floors at that minus about one question.
+    # before the round (0.690 / 0.786 / 0.276 / 0.655): gold cited 0.862 (25 of 29), refusal 0.857 (12 of 14), false
+    # refusals 0.069 (2 of 29), fact 0.793 (23). Floors at that minus about one question.
     result = evaluate_split(full_index(), "tuning", source="r10")
-    _floors(result, retrieved=0.89, cited=0.79, refusal=0.78, false_refusals=0.14, fact=0.72)
+    _floors(result, retrieved=0.89, cited=0.82, refusal=0.78, false_refusals=0.11, fact=0.75)
