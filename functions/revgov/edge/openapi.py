@@ -14,7 +14,7 @@ from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.25.0"
+API_VERSION = "1.26.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -229,18 +229,14 @@ def _flattened(document: dict[str, Any]) -> dict[str, Any]:
     return dict(rewrite(document))
 
 
-_WEBHOOK_EVENTS = ("quote.approved", "quote.rejected")  # README: the quote desk's subscription
-_WEBHOOK_SOURCES = ("revgov.partner", "revgov.rebates", "revgov.policy", "revgov.catalog", "revgov.billing")
+_ERP = "revgov.erp"  # what ERP systems push: the outbound-webhooks rule (events/rules.json) takes every other source
 
 
 def _webhooks() -> dict[str, Any]:
     """Outbound events (OpenAPI 3.1 `webhooks`): what a subscription (POST /v1/subscriptions) receives, one entry per
-    event type with a sample under events/ and the decisions the README's quote desk subscribes to."""
+    event type Revgov emits, i.e. per sample under events/revgov.<area>/ other than the ERP's own events."""
     events_dir = settings().events_dir
-    types = sorted(
-        {*_WEBHOOK_EVENTS}
-        | {p.stem for source in _WEBHOOK_SOURCES for p in (events_dir / source).glob("*.json")}
-    )
+    types = sorted({p.stem for p in events_dir.glob("revgov.*/*.json") if p.parent.name != _ERP})
     signature = {
         "name": "Revgov-Signature",
         "in": "header",
