@@ -5,8 +5,8 @@ paper (CVE-2021-42574): the marks LRM/RLM/ALM (U+200E, U+200F, U+061C), the zero
 U+2060), the byte order mark U+FEFF and the separators U+2028/U+2029 hide or reorder text a person approves on. These
 fields already refused bidirectional overrides and isolates ("line breaks and tabs are kept, other control characters
 and bidirectional overrides are refused"); each of these characters was accepted and stored. API.md: "Bad input always
-gets a clear problem+json error and changes nothing" (400 naming the field). One definition, schemas/api/text.schema.json,
-is referenced by every such field (tests/unit/test_text_schema.py walks them all).
+gets a clear problem+json error and changes nothing" (400 naming the field). One definition,
+schemas/api/text.schema.json, is referenced by every such field (tests/unit/test_text_schema.py walks them all).
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ a large one is recorded; the verifier reads the certificate (PA-2.2: "received a
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pytest
 from test_auditor5_insurance_minimums import CASES, T0, _applicant, _certificate
@@ -64,7 +63,7 @@ def test_a_document_that_is_not_insurance_needs_no_amount(tenant: str) -> None:
 def test_a_large_declared_amount_is_recorded_for_the_verifier_and_the_cap_is_15_digits() -> None:
     """The partner declares what its certificate states; staff verify the certificate (docs/onboarding.md)."""
     rt, _ = memory_runtime(T0, tenant="northwind")
-    sales, partner_id = _applicant(rt, "northwind", "reseller")
+    _, partner_id = _applicant(rt, "northwind", "reseller")
     mine = _partner_key("northwind", partner_id)
     filed = partners.add_document(rt, mine, partner_id, _certificate("insurance_certificate", "999999999999999.99"))
     assert filed["document"]["coverage_amount"] == "999999999999999.99"
