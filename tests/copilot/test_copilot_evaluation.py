@@ -223,6 +223,9 @@ def test_psa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     assert psa_heldout["fact_in_answer"] >= 0.80
     # The ninth round's rules (burnt split): 0.871 (27 of 31) / 1.0 (11 of 11) / 0.032 (1 of 31) / 0.871
     _floors(psa_heldout, retrieved=0.95, cited=0.84, refusal=0.90, false_refusals=0.07, fact=0.84)
+    # The tenth round's rules (docs/copilot.md, "Tenth round: rules frozen"): gold cited 0.903 (28 of 31), false
+    # refusals 0.0, fact 0.903 (the sentence reader answers ps-35 from BPSA-11.2). Floors at that minus one question.
+    _floors(psa_heldout, retrieved=0.95, cited=0.87, refusal=0.90, false_refusals=0.04, fact=0.87)
 
 
 @pytest.mark.xfail(strict=True, reason="PSA held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -371,6 +374,9 @@ def test_r6_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # The seventh round's rules: refusal 0.917 (11 of 12; the asked product family, "collaboration products"), the
     # rest unchanged.
     _floors(r6_tuning, retrieved=0.89, cited=0.79, refusal=0.83, false_refusals=0.18, fact=0.79)
+    # The tenth round's rules: gold cited 0.862 (25 of 29), false refusals 0.103 (3 of 29), fact 0.862 (dp-06 from
+    # CPDPA-2.6 by the sentence reader). Floors at that minus about one question.
+    _floors(r6_tuning, retrieved=0.89, cited=0.82, refusal=0.83, false_refusals=0.14, fact=0.82)
 
 
 @pytest.fixture(scope="module")
@@ -464,6 +470,9 @@ def test_r8_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # The ninth round's rules: gold cited 0.75 (21 of 28), refusal 1.0 (13 of 13), false refusals 0.214 (6 of 28),
     # fact 0.714 (20). Floors at that minus about one question.
     _floors(result, retrieved=0.89, cited=0.71, refusal=0.92, false_refusals=0.25, fact=0.67)
+    # The tenth round's rules: gold cited 0.786 (22 of 28), false refusals 0.179 (5 of 28), fact 0.75 (21; nw-12 by
+    # PA-9.1's priority row). Floors at that minus about one question.
+    _floors(result, retrieved=0.89, cited=0.75, refusal=0.92, false_refusals=0.22, fact=0.71)
 
 
 @pytest.fixture(scope="module")
@@ -516,6 +525,10 @@ def test_r9_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_
     # rules on the same split (18c8bba, run before and after): the same outcome for every one of the 40 questions
     # (docs/copilot.md). Floors at the measured figures minus about one question.
     _floors(r9_heldout, retrieved=0.96, cited=0.81, refusal=0.76, false_refusals=0.19, fact=0.77)
+    # Burnt since, and tuning data of the tenth round (its failures were that round's starting point): gold cited
+    # 0.926 (25 of 27), refusal 1.0 (13 of 13), false refusals 0.074 (2 of 27), fact 0.926 (25), with the tenth round's
+    # tenant in the index (gold retrieved 0.963). Floors at that minus about one question.
+    _floors(r9_heldout, retrieved=0.96, cited=0.88, refusal=0.92, false_refusals=0.12, fact=0.88)
 
 
 @pytest.mark.xfail(strict=True, reason="r9 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -618,3 +631,11 @@ def test_r9_tuning_split_keeps_what_the_ninth_round_reached():
     # refusals 0.074 (2 of 27), fact 0.852 (23). Floors at that minus about one question.
     result = evaluate_split(full_index(), "tuning", source="r9")
     _floors(result, retrieved=0.96, cited=0.81, refusal=0.84, false_refusals=0.11, fact=0.81)
+
+
+def test_r10_tuning_split_keeps_what_the_tenth_round_reached():
+    # The tenth round's rules (docs/copilot.md, "Tenth round: rules frozen"), against qwriter5's floors above measured
+    # before the round (0.690 / 0.786 / 0.276 / 0.655): gold cited 0.862 (25 of 29), refusal 0.857 (12 of 14), false
+    # refusals 0.069 (2 of 29), fact 0.793 (23). Floors at that minus about one question.
+    result = evaluate_split(full_index(), "tuning", source="r10")
+    _floors(result, retrieved=0.89, cited=0.82, refusal=0.78, false_refusals=0.11, fact=0.75)

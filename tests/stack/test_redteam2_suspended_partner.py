@@ -3,9 +3,14 @@
 PA-9.6: "A suspended Partner keeps read-only access to its statements and documents." CPA-9.8: "Suspended Partners
 keep read-only access." PA-13.2: the Distributor "may suspend a Partner from new quotes, orders, deal registrations
 and incentive accrual". docs/onboarding.md says "the clauses make only a suspended partner read-only", but nothing
-enforces it (domain/partners/portal_access.py handles termination only): probed on the running product, a suspended
-partner's key was answered 201 for an MDF activity request (PA-9.5 incentive), a certification departure (PA-4.4) and
-an onboarding document; its quote check was denied (PRC-PARTNER-ACTIVE), as it should be.
+enforced it: probed on the running product, a suspended partner's key was answered 201 for an MDF activity request
+(PA-9.5 incentive), a certification departure (PA-4.4) and an onboarding document; its quote check was denied
+(PRC-PARTNER-ACTIVE), as it should be.
+
+Now the edge refuses every write of a suspended partner's key (403 naming PA-9.6) except the operations the route table
+declares `open_when_suspended`: the cure PA-2.7 names ("upload a renewed certificate before the expiry date [...] the
+Partner is suspended [...] until a valid certificate is verified"; PA-13.2 "is lifted when the reason is cured"), the
+copilot question (changes nothing) and the quote check (denied by its own rule, with a recorded decision).
 """
 
 from __future__ import annotations
@@ -37,12 +42,6 @@ def test_a_suspended_partner_still_reads_its_own_records(suspended: dict[str, An
         assert key.get(path).status_code == 200, path
 
 
-@pytest.mark.xfail(strict=True, reason="redteam2: a suspended partner's key is not read-only (PA-9.6 / CPA-9.8): it "
-                   "requests MDF activities (201). Fix (edge, shared: the lead's call): when a partner key's partner "
-                   "is suspended, refuse its writes with 403 citing PA-9.6 / CPA-9.8 (services/keys.py already reads "
-                   "the partner when resolving the key: return it, and let the edge refuse non-GET for `suspended`), "
-                   "except the cure PA-2.7 names ('upload a renewed certificate': POST …/documents), if the lead "
-                   "reads the clause that way")
 def test_pa_9_6_a_suspended_partner_cannot_ask_for_mdf(suspended: dict[str, Any]) -> None:
     (partner_id, key), = suspended["partners"]
     starts = clock_support.today() + timedelta(days=30)
@@ -50,3 +49,60 @@ def test_pa_9_6_a_suspended_partner_cannot_ask_for_mdf(suspended: dict[str, Any]
                      {"title": "Roadshow while suspended", "starts_on": starts.isoformat(),
                       "ends_on": (starts + timedelta(days=1)).isoformat(), "planned_amount": "100.00"})
     assert asked.status_code == 403, asked.text
+    problem = asked.json()
+    assert asked.headers["content-type"].startswith("application/problem+json")
+    assert problem["clause"] == "PA-9.6" and "read-only" in problem["detail"] and "PA-13.2" in problem["detail"]
+    assert key.get(f"/v1/partners/{partner_id}/mdf").json()["activities"] == []  # nothing was recorded
+
+
+def test_pa_9_6_every_other_write_is_refused_too(suspended: dict[str, Any]) -> None:
+    """A certification departure (PA-4.4), an MDF claim, a deal registration, a rebate dispute: 403 naming PA-9.6."""
+    (partner_id, key), = suspended["partners"]
+    today = clock_support.today().isoformat()
+    for path, body in (
+        (f"/v1/partners/{partner_id}/certification-departures",
+         {"certification_id": "cert-network-core", "last_day": today}),
+        (f"/v1/partners/{partner_id}/non-renewal", {"reason": "leaving the program"}),
+        ("/v1/deals", {"partner_id": partner_id, "customer": {"id": "C-SUSP-1", "name": "Harbor"},
+                       "family": "networking", "estimated_value": "1000.00", "expected_close": today}),
+    ):
+        refused = key.post(path, body)
+        assert refused.status_code == 403 and refused.json()["clause"] == "PA-9.6", (path, refused.text)
+
+
+def test_pa_2_7_the_cure_stays_open_a_renewed_certificate_can_be_uploaded(suspended: dict[str, Any]) -> None:
+    """PA-2.7: "upload a renewed certificate [...] suspended [...] until a valid certificate is verified"."""
+    (partner_id, key), = suspended["partners"]
+    today = clock_support.today()
+    uploaded = key.post(f"/v1/partners/{partner_id}/documents", {
+        "document_type": "insurance_certificate", "reference": "dms://insurance/renewed.pdf",
+        "checksum": "sha256:" + "a" * 64, "issued_at": today.isoformat(),
+        "expires_at": (today + timedelta(days=365)).isoformat(), "coverage_amount": "1000000.00"})
+    assert uploaded.status_code == 201, uploaded.text
+
+
+def test_pa_13_2_a_suspended_partners_quote_check_is_answered_by_its_rule(suspended: dict[str, Any]) -> None:
+    """PA-13.2: "suspend a Partner from new quotes": the check answers deny citing PRC-PARTNER-ACTIVE, not a 403."""
+    (partner_id, key), = suspended["partners"]
+    answer = key.post("/v1/pricing/check", {"partner_id": partner_id, "quote_ref": "Q-SUSP-1",
+                                            "customer": {"id": "C-SUSP-2", "name": "Harbor Logistics"},
+                                            "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1,
+                                                       "discount_percent": "0"}]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "deny"
+    assert "PRC-PARTNER-ACTIVE" in {r["rule_id"] for r in answer.json()["reasons"]}
+
+
+def test_a_reinstated_partner_writes_again(stack: Any, api: Any) -> None:
+    """PA-13.2: the suspension "is lifted when the reason is cured": nothing about the key is cached."""
+    pair = northwind_silver_partners(stack, api, ("Reinstated",), "Read Only")
+    (partner_id, key), = pair["partners"]
+    ops = pair["roles"]["channel_ops"]
+    starts = clock_support.today() + timedelta(days=30)
+    body = {"title": "Roadshow", "starts_on": starts.isoformat(),
+            "ends_on": (starts + timedelta(days=1)).isoformat(), "planned_amount": "100.00"}
+    assert ops.post(f"/v1/partners/{partner_id}/suspend", {"reason": "PA-13.2(e) probe"}).status_code == 200
+    assert key.post(f"/v1/partners/{partner_id}/mdf/activities", body).status_code == 403
+    assert ops.post(f"/v1/partners/{partner_id}/reinstate", {"reason": "cured"}).status_code == 200
+    asked = key.post(f"/v1/partners/{partner_id}/mdf/activities", body)
+    assert asked.status_code == 201, asked.text

@@ -116,9 +116,6 @@ def test_territory_matching_by_country_and_subdivision():
     assert not territory.within(("US-WA",), "US-OR") and not territory.within((), "US")
 
 
-@pytest.mark.xfail(strict=True, reason="auditor5: PA-2.6 / CPA-2.5 territory not checked on quotes (pricing owner): "
-                                       "the quote check takes no customer location and allows a Regional Reseller's "
-                                       "quote for a customer outside its territory")
 @pytest.mark.parametrize(("tenant", "area", "sku", "outside"), [
     ("northwind", ["US-WA"], "NW-SW-24P", "US-CA"),
     ("contoso", ["DE"], "CT-DEV-LAPTOP14", "FR"),
@@ -127,18 +124,39 @@ def test_a_regional_resellers_quote_for_a_customer_outside_its_territory_is_not_
     """PA-2.6: "Quotes [...] for Customers whose billing address is outside the declared territory are rejected unless
     Channel Operations approves a written territory exception for the specific opportunity before the quote is
     issued." CPA-2.5: "[...] unless Channel Operations grants a written territory exception for the specific
-    opportunity before quoting." Fix (pricing): accept `customer.country` on the quote check (as on registrations,
-    `revgov.domain.partners.territory.problem` with `deal_registration.territory`'s rule), deny a Regional Reseller's
-    line outside its territory citing DR-TERRITORY, and require the location from a Regional Reseller."""
+    opportunity before quoting." So the quote waits for that exception: approval_required in the territory_exception
+    category (Channel Operations' queue), citing DR-TERRITORY and the clause; inside the territory it is allowed; a
+    Regional Reseller's quote without the customer's location is refused naming /customer/country."""
     from revgov.services import pricing
 
     rt, _ = memory_runtime(T0, tenant=tenant)
     partner_id = _partner(rt, tenant, "regional_reseller", area)
-    body = {"partner_id": partner_id, "quote_ref": "Q-TERR-1",
-            "customer": {"id": "C-OUT-1", "name": "Elsewhere Ltd", "country": outside},
-            "lines": [{"line_id": "1", "sku": sku, "quantity": 1, "discount_percent": "0"}]}
-    try:
-        answer = pricing.check(rt, _who(tenant, Role.SALES), body)
-    except RuleViolation:
-        return
-    assert answer["outcome"] != "allow"
+    clause = SETUP[tenant][3]
+
+    def quote(country: str | None) -> dict[str, Any]:
+        customer = {"id": "C-OUT-1", "name": "Elsewhere Ltd"} | ({"country": country} if country else {})
+        return {"partner_id": partner_id, "quote_ref": "Q-TERR-1", "customer": customer,
+                "lines": [{"line_id": "1", "sku": sku, "quantity": 1, "discount_percent": "0"}]}
+
+    answer = pricing.check(rt, _who(tenant, Role.SALES), quote(outside))
+    assert answer["outcome"] == "approval_required", answer
+    assert [(a["category"], a["queue"]) for a in answer["approvals"]] == [("territory_exception", "channel_ops")]
+    cited = [r for r in answer["reasons"] if r["rule_id"] == "DR-TERRITORY"]
+    assert [r["clause"] for r in cited] == [clause] and outside in cited[0]["message"]
+    assert pricing.check(rt, _who(tenant, Role.SALES), quote(area[0]))["outcome"] == "allow"
+    with pytest.raises(RuleViolation) as refused:
+        pricing.check(rt, _who(tenant, Role.SALES), quote(None))
+    assert [e.path for e in refused.value.errors] == ["/customer/country"]
+    assert [(r["rule_id"], r["clause"]) for r in refused.value.extra["reasons"]] == [("DR-TERRITORY", clause)]
+
+
+def test_a_reseller_not_bound_to_a_territory_quotes_without_a_location():
+    """PA-2.6 binds only a Regional Reseller: another partner type's quote needs no customer.country."""
+    from revgov.services import pricing
+
+    rt, _ = memory_runtime(T0, tenant="northwind")
+    partner_id = _partner(rt, "northwind", "reseller", None)
+    body = {"partner_id": partner_id, "quote_ref": "Q-TERR-2", "customer": {"id": "C-ANY-1"},
+            "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "0"}]}
+    answer = pricing.check(rt, _who("northwind", Role.SALES), body)
+    assert answer["outcome"] == "allow" and "DR-TERRITORY" not in {r["rule_id"] for r in answer["reasons"]}

@@ -23,8 +23,10 @@ from decimal import Decimal
 
 import pytest
 
+from memory_store import Ledger
 from revgov.domain.billing import overdue as core
-from revgov.domain.rebates.withholding import Withholding, overdue
+from revgov.domain.rebates.withholding import Withholding
+from revgov.services.billing.overdue import owing_beyond
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
 
@@ -150,9 +152,14 @@ def test_rebate_withholding_reads_the_same_overdue_notion():
     rule = Withholding.of(NW)
     assert rule is not None
     unpaid = [invoice("10000.00", "2026-03-31")]
-    assert overdue(rule, unpaid, {}, date(2026, 6, 29)) == {}
-    assert overdue(rule, unpaid, {}, date(2026, 6, 30)) == core.overdue_invoices(unpaid, {}, 30, date(2026, 6, 30), 60)
-    assert overdue(rule, unpaid, {}, date(2026, 6, 30))[P1][0]["days_overdue"] == 61
+    rt = Ledger("2026-07-01T00:00:00Z").rt
+
+    def overdue(on: date) -> dict[str, list[dict[str, object]]]:  # what the settlement run asks (PA-7.8)
+        return owing_beyond(rt, "northwind", unpaid, {}, rule.standard_terms_days, on, rule.overdue_days)
+
+    assert overdue(date(2026, 6, 29)) == {}
+    assert overdue(date(2026, 6, 30)) == core.overdue_invoices(unpaid, {}, 30, date(2026, 6, 30), 60)
+    assert overdue(date(2026, 6, 30))[P1][0]["days_overdue"] == 61
 
 
 def test_pa_10_8_the_maximum_lawful_rate_applies_if_lower():

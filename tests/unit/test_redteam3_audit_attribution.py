@@ -78,9 +78,6 @@ def test_pa_7_9_the_credit_note_paying_a_partners_rebate_dispute_is_in_its_trail
             ("rebate_credit_note.issued", note["credit_note_id"])} <= mine  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="redteam3: services/billing/overdue_charges.py (overdue2's this hour) seals "
-                   "late_payment_charge.issued/rejected without the partner: pass partner_id=charge['partner_id'] "
-                   "(or the invoice's) to approval_requests.cited in its decision effect")
 @pytest.mark.parametrize("outcome", ["approved", "rejected"])
 def test_pa_10_8_a_late_payment_charge_decision_is_in_the_partners_trail(outcome):
     """PA-10.8 interest is charged to the Partner; the four-eyes decision on the charge is a record relating to the

@@ -213,14 +213,16 @@ def test_a_case_waiting_on_the_partner_is_no_breach_while_its_clock_stands_still
     assert workflow_metrics.figures([late], period, "2026-11-12T08:00:00Z")["approval_sla_breaches"]["value"] == 1
 
 
-def test_a_watchers_finding_does_not_wait_on_the_partner():
+def test_a_watchers_finding_waits_on_the_partner_too():
+    """Every watcher reads `waiting_on_partner` as undecided (tests/unit/test_watchers_waiting.py), so its finding
+    may wait on the partner like any exception (SOP-1.3 / COP-1.3)."""
     ledger = Ledger("2026-11-16T09:00:00Z")
     tenant, _ = tenants.load_tenant(ledger.rt, "northwind")
     case, changes = cases.open_case(ledger.rt, tenant.policy, kind="exception", category="territory_exception",
                                     subject_kind="deal", subject_id="dl_1", requested_by="watcher", partner_id=P1)
     ledger.rt.commit("northwind", changes)
-    with pytest.raises(Conflict):
-        case_waiting.ask_partner(ledger.rt, CHANNEL, "exception", case["case_id"], QUESTION)
+    asked = case_waiting.ask_partner(ledger.rt, CHANNEL, "exception", case["case_id"], QUESTION)
+    assert asked["status"] == "waiting_on_partner" and asked["waiting"]["question"] == QUESTION
 
 
 def test_contoso_counts_the_wait_on_the_partners_own_business_days():

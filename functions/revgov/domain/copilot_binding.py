@@ -28,9 +28,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import copilot_acts as acts
 from . import copilot_reader as reader
 from . import copilot_slots as slots
 from . import copilot_statements as statements
+from . import copilot_units as units
 
 _CUT = re.compile(r"[;,]\s+|:\s+|\s(?=\((?:[a-z]|[ivx]+|\d{1,2})\)\s)|\s(?=\b(?:and|or)\b\s+(?:within|after|before|"
                   r"for|more than|at least)\b)")
@@ -215,6 +217,10 @@ def answers(question: str, unit: reader.Unit, kind: str | None, title: str = "")
             continue
         if slots.act_missing(question, f"{title} {bound.text}") or statements.party_swapped(question, bound.text):
             continue
+        if acts.ground_missing(question, f"{title} {bound.text}"):
+            continue  # "terminate … for convenience": a termination for a breach not cured is another right
+        if acts.means_missing(question, bound.piece):
+            continue  # "sent by ordinary first-class post": "two days after mailing if by overnight … delivery"
         if statements.holder_swapped(question, bound.piece):
             continue  # "Customer has 30 days … to object" is no period of the provider's
         if counted and not slots.counts(counted, bound.piece, bound.lead, bound.near):
@@ -238,6 +244,8 @@ def holds_asked_quantity(question: str, title: str, text: str, document_title: s
     """A unit of the clause holds a number of the kind asked ("how many days": a duration), bound to what the
     question measures and counts from, in a unit naming the question's names, and covers enough of the question."""
     needs = reader.expected_quantity(question)
+    if acts.act_period_elsewhere(question, text):
+        return False  # "how many business days … to dispute": the act's own period is "within 30 days"
     return any(
         reader.holds_quantity(u.text, needs)
         and answers(question, u, needs, title)
@@ -285,18 +293,40 @@ def read(question: str, title: str, text: str) -> list[reader.Reading]:
     named = [n for n in reader.names(question) if not reader.name_in(n, title)
              and any(r.unit.kind != "sentence" and reader.name_in(n, r.unit.text) for r in readings)]
 
+    picked = units.picked_rows(question, text)
+
     def bonus(r: reader.Reading) -> float:
         score = 0.3 if actor and actor in acting_parties(r.unit.text) else 0.0
-        if named and r.unit.kind != "sentence":
+        if picked and r.unit.kind == "row":
+            score += 0.6 if r.unit.text in picked else -0.4  # "band 2", "the second band": that row, not the others
+        elif named and r.unit.kind != "sentence":
             score += 0.6 if all(reader.name_in(n, r.unit.text) for n in named) else -0.4
         if not quantity or not reader.holds_quantity(r.unit.text, needs):
             return score
         return score + (0.4 if answers(question, r.unit, needs, title) else -0.3)
 
     condition = asked_condition(question)
-    rescored = [reader.Reading(r.unit, r.score + bonus(r) + (0.3 if meets_condition(condition, r.unit.text) else 0.0),
+    asked_subject = yes_no_subject(question)
+    letter = units.asked_item(question)
+    rescored = [reader.Reading(r.unit, r.score + bonus(r) + (0.3 if meets_condition(condition, r.unit.text) else 0.0)
+                               + (0.3 if asked_subject and asked_subject in reader.content_terms(r.unit.text) else 0.0)
+                               + (0.6 if letter and units.holds_item(letter, r.unit.text) else 0.0),
                                r.overlap, r.has_fact) for r in readings]
     return sorted(rescored, key=lambda r: -r.score)
+
+
+_YES_NO_SUBJECT = re.compile(r"^\s*(?:is|are|was|were|does|do|did|can|could|must|will|may)\s+(?:the |a |an |any )?"
+                             r"([a-z][a-z-]+)\s+(?:be\s+)?[a-z]+(?:ed|en)\b", re.I)
+
+
+def yes_no_subject(question: str) -> str | None:
+    """The thing a passive yes/no question is about, stemmed: "hardware" in "Is hardware billed in advance like
+    subscriptions?" — the unit saying what happens to hardware ("Hardware … are billed on shipment or delivery")
+    answers it, not the one about subscriptions that shares more of its words. None for a party ("Can the customer
+    …"): `asked_actor` and the party rules read those."""
+    match = _YES_NO_SUBJECT.match(question)
+    terms = reader.content_terms(match.group(1)) if match else []
+    return terms[0] if terms and terms[0] not in slots._PARTY else None
 
 
 # "What if it's impossible to return or destroy the PHI …?": the unit whose own condition ("if neither return nor

@@ -17,6 +17,7 @@ from . import copilot_reader as reader
 from . import copilot_slots as slots
 from . import copilot_statements as statements
 from . import copilot_subject as subject
+from . import copilot_units as units
 from .copilot import Hit, coverage
 
 
@@ -56,6 +57,7 @@ class EvidencePolicy:
     # `subject_margin` above the next clause's similarity, or first by both retrievers at once (`_stands_out`)
     subject_dense: float = 0.33
     subject_margin: float = 0.10
+    reader_top: int = 3  # `_sentence_carried` reads this many top clauses for a sentence carrying the question
     agreed_dense: float = 0.20  # the similarity floor when both retrievers put the clause first
     dense_tie: float = 0.03  # cosines this close are a tie for MiniLM: "first by similarity" allows it
     keep_ratio: float = 0.85  # a further clause is quoted only if it answers nearly as well as the best one
@@ -110,9 +112,21 @@ def _topic_lacks_quantity(question: str, hits: Sequence[Hit], backed: Sequence[H
             and not _holds_asked_quantity(question, top, hits, policy))
 
 
+def _other_table(question: str, hit: Hit, hits: Sequence[Hit]) -> bool:
+    """The question names a row ("storage band 4") and another retrieved clause's table of that column ("Band") is the
+    one the question is about (it covers more of the question's words): only that table's row answers, so a DPU
+    table's band 4 does not answer for a storage table of three bands."""
+    if not units.labelled_by(question, hit.passage.text):
+        return False
+    tables = [h for h in hits if units.labelled_by(question, h.passage.text)]
+    return max(tables, key=lambda h: _weighted(question, h, hits)) is not hit
+
+
 def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy(),
               hits: Sequence[Hit] = ()) -> bool:
     p = hit.passage
+    if hits and _other_table(question, hit, hits):
+        return False
     if _missing_names(question, f"{p.document_title} {p.indexed_text}"):
         return False
     if not statements.head_met(question, reader.missing_head(question, f"{p.document_title} {p.indexed_text}"),
@@ -136,9 +150,26 @@ def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy()
         return True
     if dense >= policy.weak_dense and covered >= policy.full_coverage:
         return True
+    if dense >= policy.weak_dense and _row_answers(question, hit, hits or [hit], policy):
+        return True
     if dense >= policy.fact_dense and covered >= policy.fact_coverage and reader.asked_fact(question):
         return any(r.has_fact and r.overlap >= policy.fact_overlap for r in binding.read(question, p.title, p.text))
     return False
+
+
+def _row_answers(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
+    """The question picks a row of the clause's table (by label, place, a cell it names or a sum in the row's range:
+    `copilot_units.picked_rows`) and that row with its header row and the clause title covers at least `min_coverage`
+    of the question's rarity-weighted words: "On priority support, how fast is the first response to a severity 1
+    issue?" against PA-9.1's "| priority | Silver | … | 4 business hours |" under "| Support level | Tier | Coverage |
+    Initial response, severity 1 |". A named row is evidence a clause-wide similarity does not see."""
+    p = hit.passage
+    picked = units.picked_rows(question, p.text)
+    if not picked:
+        return False
+    others = [h.passage.indexed_text for h in hits]
+    return any(u.text in picked and reader.weighted_coverage(question, f"{p.title} {u.full}", others)
+               >= policy.min_coverage for u in reader.structured_units(p.text) if u.kind == "row")
 
 
 def _wrong_type(question: str, text: str, whole: str) -> bool:
@@ -193,18 +224,68 @@ def _subject_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) 
     if len(hits) < 2 or not subject.asks_plain_statement(question):
         return []  # "far above the next clause" needs a next clause to be measured against
     top = hits[0]
-    p = top.passage
+    if not _stands_out(top, hits, policy) or not _fits(question, top):
+        return []
+    return [(0, top)] if subject.carries_subject(question, f"{top.passage.title} {top.passage.text}") else []
+
+
+def _fits(question: str, hit: Hit) -> bool:
+    """The filters every statement answer passes: the question's names and head noun are in the clause, no typed slot
+    is unmet, and a "What is the <Term> …?" question meets the term's definition ("What exactly is the Purpose …?": a
+    clause that only uses the term does not give its value)."""
+    p = hit.passage
     whole = f"{p.document_title} {p.indexed_text}"
-    if not _stands_out(top, hits, policy):
-        return []
     if _missing_names(question, whole) or _wrong_type(question, p.text, whole):
-        return []
+        return False
     if not statements.head_met(question, reader.missing_head(question, whole), p.text):
-        return []
+        return False
     variable = subject.asked_variable(question)
-    if variable is not None and not subject.defines(variable, p.text):
-        return []  # "What exactly is the Purpose …?": a clause that only uses the term does not give its value
-    return [(0, top)] if subject.carries_subject(question, f"{p.title} {p.text}") else []
+    return variable is None or subject.defines(variable, p.text)
+
+
+def _sentence_carried(question: str, hits: Sequence[Hit], policy: EvidencePolicy) -> list[tuple[int, Hit]]:
+    """A reader step over the top `reader_top` clauses for a plain-statement question none of the tests above
+    answered: the clause (similarity at least `subject_dense`, `statement_dense` for a yes/no or "which part"
+    question as in `_statement_backed`; the question's names and head in it, no typed slot
+    unmet) one of whose own sentences carries most of the question's things in its own words (no paraphrase: no
+    margin over the next clause vouches for this one) — at least half of them and two, its act among them when it
+    has one — the earlier clause on a tie ("… first flagged to finance" → COP-2.1 "at 24 hours an
+    unposted event is flagged to the finance queue", though two clauses sharing words with the question rank above
+    it). A clause whose sentences only share the question's words apart does not answer."""
+    if not subject.asks_plain_statement(question):
+        return []
+    things = statements.things(question, None)  # the question's own words: no margin vouches for a paraphrase here
+    read = hits[: policy.reader_top]
+    act = slots.asked_act(question)
+    need = max(2, (len(things) + 1) // 2)
+    floor = policy.statement_dense if statements.asks_statement(question) else policy.subject_dense
+    best: tuple[int, int, Hit] | None = None
+    for rank, hit in enumerate(read):
+        p = hit.passage
+        if (hit.dense or 0.0) < floor or not _fits(question, hit):
+            continue
+        carried = max((statements.carried(things, f"{p.title} {u.full}") for u in reader.structured_units(p.text)
+                       if act is None or slots.act_bound(act, u.full)), default=0)
+        if carried >= need and (best is None or carried > best[0]):
+            best = (carried, rank, hit)
+    return [(best[1], best[2])] if best else []
+
+
+def _item_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) -> list[tuple[int, Hit]]:
+    """A question asking a list item by its letter ("What does item (c) of the restrictions forbid the partner to
+    do?") is answered by the first of the top `reader_top` clauses (similarity at least `subject_dense`, the statement
+    filters of `_fits`) that has an item of that letter and carries another of the question's things (its title
+    counts: CPDP-7.5 Restrictions "… (c) remove any proprietary notices or labels; …")."""
+    letter = units.asked_item(question)
+    if letter is None:
+        return []
+    things = [t for t in statements.things(question, None) if t not in ("item", "point", letter)]
+    for rank, hit in enumerate(hits[: policy.reader_top]):
+        p = hit.passage
+        if ((hit.dense or 0.0) >= policy.subject_dense and units.holds_item(letter, p.text) and _fits(question, hit)
+                and statements.carried(things, f"{p.title} {p.text}") >= 1):
+            return [(rank, hit)]
+    return []
 
 
 def _stands_out(top: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
@@ -234,7 +315,8 @@ def evidence(question: str, hits: Sequence[Hit], policy: EvidencePolicy = Eviden
     """The hits an answer may rest on, the one that answers best first; empty means: refuse."""
     question = slots.plain(question)
     backed = [(rank, h) for rank, h in enumerate(hits) if supported(question, h, policy, hits)]
-    backed = backed or _statement_backed(question, hits, policy) or _subject_backed(question, hits, policy)
+    backed = (backed or _statement_backed(question, hits, policy) or _subject_backed(question, hits, policy)
+              or _sentence_carried(question, hits, policy) or _item_backed(question, hits, policy))
     if not backed or _topic_lacks_quantity(question, hits, [h for _, h in backed], policy):
         return []
     scored = sorted(((answer_score(question, h, rank), h) for rank, h in backed), key=lambda item: -item[0])

@@ -22,6 +22,12 @@ _PHRASES = (
     (re.compile(r"\b(?:kept|keep|keeps|keeping)\b", re.I), "retain"),
     (re.compile(r"\bmoves? (?:over )?to (?:a|an|the|its) (?:buyer|purchaser|acquirer|successor)\b", re.I), "assign"),
     (re.compile(r"\b(?:gets|get|is|are|being) (?:acquired|bought|taken over)\b", re.I), "acquisition merger"),
+    # a right to see something is, in the clause, the other side making it available ("make available a summary")
+    (re.compile(r"\b(?:get|gets|allowed|entitled|able) to (?:see|view|look at|review|inspect)\b", re.I),
+     "available access"),
+    # a lay attempt to get in is, in the clause, an attempt at unauthorized access
+    (re.compile(r"\b(?:break|breaks|broke|breaking|hack|hacks|hacking) (?:in|into)\b", re.I),
+     "unauthorized access attempts"),
 )
 
 

@@ -21,6 +21,12 @@ from functools import lru_cache
 
 from .copilot_paraphrase import with_paraphrases
 
+# quotable units live in copilot_units; the reader's callers keep reading them here
+from .copilot_units import Unit as Unit
+from .copilot_units import sentences as sentences
+from .copilot_units import structured_units as structured_units
+from .copilot_units import table_labels
+
 _STOP = frozenset(
     """a an the and or of to in on for at by with from as is are was were be been being it its this that these those
     what which who whom whose when where why how do does did done can could should would may might must shall will
@@ -72,6 +78,11 @@ _SAME = (
     "aware learn learns learning learned discover discovers",
     "sign signs signed signature execute executed",
     "license licenses licensed licence licences licenced",
+    # a rate per period said as an adjective ("hourly rate", "yearly spend") is the clause's "per hour", "annual"
+    "hour hours hourly",
+    "year years yearly annual annually",
+    "month months monthly",
+    "quarter quarters quarterly",
 )
 _SYNONYMS = {word: group.split()[0] for group in _SAME for word in group.split()}
 
@@ -278,7 +289,7 @@ _PHRASE_END = re.compile(r"\s(of|for|in|on|at|per|a|an|the|that|which|to|can|may
 # Words that name a measure or a limit rather than a thing: "the rate of X", "the name of Y", "the ceiling on Z".
 _MEASURES = frozenset(content_terms("name names number amount length period time date percentage rate level kind type "
                                     "term figure value duration ceiling cap limit maximum minimum floor dollar dollars "
-                                    "euro percent hours days"))
+                                    "euro percent hours days effect effects consequence consequences result outcome"))
 
 
 def asked_head(question: str) -> str | None:
@@ -339,79 +350,6 @@ def asked_kind_of(question: str) -> str | None:
 def defined_term(text: str) -> str | None:
     match = _DEFINED.match(text)
     return match.group(1) if match else None
-
-
-# --- quotable units -----------------------------------------------------------------------------------------------
-
-_ITEM = re.compile(r"^(?:[-*•]|\(?[a-z]{1,2}\)|[a-z]{1,2}\.|\(?\d{1,2}[.)]|\([ivx]+\))\s+")
-_DEFINITION = re.compile(r"^[\"“][^\"”]{1,60}[\"”] (?:means|has the meaning|includes|refers to)\b")
-_SEPARATOR = re.compile(r"^\|?[\s:|-]+\|?$")
-_ABBREVIATION = re.compile(r"(?:\b[A-Za-z]|\b(?:[A-Za-z]\.)+[A-Za-z]|\b(?:e\.g|i\.e|etc|No|no|vs|Inc|Ltd|Co|Art|Sec)"
-                           r")\.$")
-
-
-def sentences(line: str) -> list[str]:
-    """A paragraph's sentences; a full stop after an abbreviation (U.S., e.g., No.) ends none."""
-    out, start = [], 0
-    for match in re.finditer(r"[.!?](?=\s+[A-Z(\"“])", line):
-        end = match.end()
-        if _ABBREVIATION.search(line[start:end].rsplit(None, 1)[-1] if line[start:end].split() else ""):
-            continue
-        piece = line[start:end].strip()
-        if piece:
-            out.append(piece)
-        start = end
-    tail = line[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A verbatim piece of a clause that can be quoted, with the verbatim line that gives it meaning (list lead-in
-    or table header), if any."""
-
-    text: str
-    context: str = ""
-    kind: str = "sentence"  # sentence | item | row
-
-    @property
-    def quotes(self) -> tuple[str, ...]:
-        return (self.context, self.text) if self.context else (self.text,)
-
-    @property
-    def full(self) -> str:
-        return f"{self.context} {self.text}".strip()
-
-
-def structured_units(text: str) -> list[Unit]:
-    """Sentences; list items with their lead-in; table rows with their header row. Headers are never units."""
-    out: list[Unit] = []
-    header = ""
-    lead_in = ""
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if not line:
-            header = ""
-            continue
-        if line.startswith("|"):
-            if _SEPARATOR.match(line):
-                continue
-            if not header:
-                header = line
-                continue
-            out.append(Unit(line, header, "row"))
-            continue
-        header = ""
-        if _ITEM.match(line) and lead_in:
-            out.append(Unit(line, lead_in, "item"))
-            continue
-        parts = [line] if _DEFINITION.match(line) else sentences(line)
-        out.extend(Unit(s) for s in parts)
-        last = parts[-1] if parts else ""
-        lead_in = last if last.endswith(":") else ""
-    return out
 
 
 # --- reading ------------------------------------------------------------------------------------------------------
@@ -490,8 +428,8 @@ def name_in(name: str, text: str) -> bool:
     """The name is in the text, as written or (a single word) by its stem; a numbered label ("priority 2") only as
     written, so "priority for Advanced" is not "priority 2"."""
     folded = _fold(text)
-    if _fold(name) in folded:
-        return True
+    if _fold(name) in folded or _fold(name) in table_labels(text):
+        return True  # "band 2": the row of a table whose Band column holds 2
     return " " not in name.strip() and stem(_fold(name)) in folded
 
 

@@ -150,7 +150,8 @@ _KINDED = re.compile(r"\b([a-z][a-z-]{3,}) (?:products?|product famil(?:y|ies)|s
                      r"|does|do|is|are|per|and|or)\b)")
 _NOT_A_KIND = frozenset("these those such other their eligible existing partner customer third-party which what same "
                         "every each your first second third last next initial current renewal annual monthly"
-                        .split())
+                        # a comparison, not a kind: "billed in advance like subscriptions"
+                        " like unlike including excluding except versus".split())
 
 
 def kind_missing(question: str, text: str) -> str | None:

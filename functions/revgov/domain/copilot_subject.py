@@ -19,7 +19,8 @@ from .copilot_paraphrase import with_paraphrases
 
 _COUNT = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
 # a question that asks a value in other words than "how much": "What interest does …", "what discount …", "how big"
-_ASKS_VALUE = re.compile(r"\bwhat (?:[\w-]+ ){0,2}(?:interest|discount|penalty|penalties|commission|bonus|rebate"
+_ASKS_VALUE = re.compile(r"\b(?:share|stock|list|unit|sale|sales|purchase) price\b"  # "Northwind's share price"
+                         r"|\bwhat (?:[\w-]+ ){0,2}(?:interest|discount|penalty|penalties|commission|bonus|rebate"
                          r"|deductible|uptime|price|fee|fees|rate|amount|percentage|allowance|credit|cap|limit|number"
                          r"|budget|salary|margin)\b|\bhow (?:big|high|large|small|low|fast)\b"
                          # a choice between numbers ("Is the Term one year or two?") asks a number, not a statement

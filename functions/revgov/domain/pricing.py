@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from .compiled import PerVersion
 from .money import format_money, format_unit_price, less_percent, line_amount, round_money
+from .partners import territory as territories
 from .rules import Rule
 
 HUNDRED = Decimal(100)
@@ -149,6 +150,8 @@ class PartnerFacts:
     # other valid one there. A partner that never held one may quote (PA-3.2: the lowest tier "requires no
     # certification" and "may quote").
     barred_families: frozenset[str] = frozenset()
+    # A Regional Reseller's declared territory (PA-2.6 / CPA-2.5); None: the partner type is not limited to one.
+    territory: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -384,6 +387,27 @@ def _partner_must_be_active(index: PricingIndex, partner: PartnerFacts) -> list[
     return [Finding(rule, DENY, f"partner is {partner.status}, not active")]
 
 
+def _territory(policy: dict[str, Any], partner: PartnerFacts, quote: dict[str, Any]) -> list[Finding]:
+    """PA-2.6: "Quotes, orders and deal registrations for Customers whose billing address is outside the declared
+    territory are rejected unless Channel Operations approves a written territory exception for the specific
+    opportunity before the quote is issued." CPA-2.5: "[...] unless Channel Operations grants a written territory
+    exception for the specific opportunity before quoting." A Regional Reseller's quote for a customer outside its
+    territory waits for that exception (`territory_exception`, Channel Operations' queue); one whose customer's
+    location is not stated cannot be checked and is denied. The registrations' rule and territory test
+    (`deal_registration.territory`, `partners.territory.problem`)."""
+    rule = (policy.get("deal_registration") or {}).get("territory")
+    if rule is None or partner.territory is None:
+        return []
+    declared = {"partner_type": territories.REGIONAL, "terms": {"territory": partner.territory}}
+    location = (quote.get("customer") or {}).get("country")
+    found = territories.problem(rule, declared, location)
+    if found is None:
+        return []
+    if location is None:
+        return [Finding(Rule.of(rule), DENY, found["message"])]
+    return [Finding(Rule.of(rule), APPROVAL, found["message"], "territory_exception")]
+
+
 def _payment_terms(index: PricingIndex, quote: dict[str, Any], tier: str) -> list[Finding]:
     """`payment_terms`: beyond the maximum is denied; a term not standard for the tier (or marked non-standard) needs
     an approval."""
@@ -428,7 +452,8 @@ def check_quote(
     `registration` is the partner's own (validated) registration, `rivals` other partners' approved registrations
     of this customer by family."""
     index = pricing_index(policy, version)
-    quote_findings = _partner_must_be_active(index, partner) + _payment_terms(index, quote, partner.tier)
+    quote_findings = (_partner_must_be_active(index, partner) + _payment_terms(index, quote, partner.tier)
+                      + _territory(policy, partner, quote))
     lines = [_check_line(index, line, partner, quote, registration, rivals, arithmetic) for line in quote["lines"]]
     every = quote_findings + [f for line in lines for f in line.findings]
     outcome = max((f.outcome for f in every), key=_SEVERITY.__getitem__, default=ALLOW)

@@ -15,10 +15,11 @@ from ..bootstrap import runtime
 from ..domain.errors import MethodNotAllowed, RevgovError, UnsupportedMediaType
 from ..logs import logger
 from ..metrics import record, status_class
-from ..services.keys import resolve_key
+from ..services.keys import resolve_caller
 from ..settings import settings
 from . import cors, http
 from .idempotency import run_operation
+from .query import repeated_parameters
 from .registry import OPERATIONS, Operation
 from .routes import load_all
 
@@ -33,7 +34,7 @@ def api_key(auth_request: Any) -> AuthResponse:
     The verdict travels in the context; the route enforces it (so every refusal is the same problem+json)."""
     rt = runtime()
     try:
-        who, plan = resolve_key(rt, auth_request.token)
+        who, plan, read_only = resolve_caller(rt, auth_request.token)
     except RevgovError as error:
         verdict = "forbidden" if error.status == 403 else "unauthenticated"
         return AuthResponse(
@@ -55,6 +56,8 @@ def api_key(auth_request: Any) -> AuthResponse:
         "key_id": who.key_id,
         "partner_id": who.partner_id or "",
     }
+    if read_only is not None:  # a suspended partner's key: the route refuses its writes (http.build_call)
+        context["read_only_clause"], context["read_only"] = read_only
     return AuthResponse(routes=["*"], principal_id=who.key_id, context=context)
 
 
@@ -97,6 +100,7 @@ def _view(op: Operation) -> Callable[..., Response]:
                 headers=headers,
                 params=params,
                 query=dict(request.query_params or {}),
+                repeated=repeated_parameters(request.query_params),
                 raw_body=cast(bytes, request.raw_body or b""),
                 runtime=runtime(),
                 max_body_bytes=settings().max_body_bytes,

@@ -212,13 +212,19 @@ def _page_options(query: Mapping[str, str]) -> tuple[int, str | None]:
     return limit, cursor
 
 
-def _check_query(op: Operation, query: Mapping[str, str]) -> None:
+def _check_query(op: Operation, query: Mapping[str, str], repeated: tuple[str, ...] = ()) -> None:
     allowed = {q.name: q for q in op.query} | ({"limit": None, "cursor": None} if op.paginated else {})
     unknown = sorted(set(query) - set(allowed))
     if unknown:
         raise MalformedRequest(
             f"unknown query parameter(s): {', '.join(unknown)}",
             errors=[FieldError(f"/query/{name}", "not a parameter of this operation") for name in unknown],
+        )
+    if repeated:  # every declared parameter takes one value: `?period=2026-Q2&period=2026-Q3` is not a choice to make
+        names = sorted(set(repeated))
+        raise MalformedRequest(
+            f"query parameter(s) given more than once: {', '.join(names)}",
+            errors=[FieldError(f"/query/{name}", "give this parameter once") for name in names],
         )
     for spec in op.query:
         value = query.get(spec.name)
@@ -243,16 +249,18 @@ def build_call(
     runtime: Any,
     max_body_bytes: int,
     correlation_id: str,
+    repeated: tuple[str, ...] = (),
 ) -> Call:
     principal = None
     if not op.public:
         principal = principal_from_context(context)
         if principal.role not in op.roles:
             raise Forbidden(f"role {principal.role.value} may not {op.method} {op.path}")
+        _read_only_refused(op, context)
     for name, prefix in op.id_params.items():
         if not is_typed_id(params.get(name, ""), prefix):
             raise NotFound(f"no {name.removesuffix('_id')} {params.get(name)}")
-    _check_query(op, query)
+    _check_query(op, query, repeated)
     limit, cursor = _page_options(query) if op.paginated else (50, None)
     if len(raw_body) > max_body_bytes:
         raise PayloadTooLarge(f"the body is {len(raw_body)} bytes; the limit is {max_body_bytes}")
@@ -268,6 +276,16 @@ def build_call(
     elif raw_body.strip() and not op.raw_body and not _empty_object(raw_body):
         raise MalformedRequest("this operation takes no body (an empty object {} is accepted)")
     return Call(principal, body, dict(params), dict(query), headers, raw_body, runtime, correlation_id, limit, cursor)
+
+
+def _read_only_refused(op: Operation, context: Mapping[str, Any]) -> None:
+    """PA-9.6 "A suspended Partner keeps read-only access to its statements and documents", CPA-9.8 "Suspended
+    Partners keep read-only access": a suspended partner's key (the authorizer's `read_only`) reads, and writes only
+    what the route table declares `open_when_suspended` (403 naming the clause otherwise)."""
+    if context.get("read_only") and op.method not in ("GET", "HEAD") and not op.open_when_suspended:
+        clause = str(context.get("read_only_clause") or "")
+        raise Forbidden(f"{context['read_only']}; {op.method} {op.path} is not open to it",
+                        extra={"clause": clause})
 
 
 def _empty_object(raw: bytes) -> bool:

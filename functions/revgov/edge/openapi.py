@@ -14,7 +14,7 @@ from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.24.0"
+API_VERSION = "1.26.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -117,6 +117,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     if op.description:
         doc["description"] = op.description
+    if op.open_when_suspended:  # PA-9.6 / CPA-9.8: other partner writes are refused to a suspended partner (403)
+        doc["x-revgov-open-when-suspended"] = op.open_when_suspended
     if op.public:
         doc["security"] = []
     params = _parameters(op)

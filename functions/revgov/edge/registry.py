@@ -74,6 +74,9 @@ class Operation:
     raw_body_schemas: tuple[str, ...] = ()
     # The request media types the route accepts (Chalice answers 415 to others); a raw_body handler checks its own.
     content_types: tuple[str, ...] = ("application/json",)
+    # PA-9.6 / CPA-9.8: a suspended partner's key only reads; a partner write it may still send says why here (the
+    # cure PA-2.7 / CPA-2.4 name, a question that changes nothing). Checked once, in http.build_call.
+    open_when_suspended: str | None = None
 
     @property
     def public(self) -> bool:

@@ -21,7 +21,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.calendar import BusinessCalendar
 from ..domain.cases import Case
-from ..domain.errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation
+from ..domain.errors import FieldError, Forbidden, NotFound, RuleViolation
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import case_repository, partner_repository
@@ -34,9 +34,6 @@ def ask_partner(rt: Runtime, who: Principal, kind: str, case_id: str, question: 
     """A member of the item's queue asks the partner for information: the item is `waiting_on_partner`."""
     case, version = case_repository.load(rt.store, who.tenant_id, kind, case_id)
     tenant, _ = load_tenant(rt, who.tenant_id)
-    if kind == "exception" and not case.get("requested_by_key"):
-        raise Conflict(f"exception {case_id} is a scheduled watcher's finding, which the watcher itself refreshes and "
-                       "closes: waiting on the partner is not built for it", extra={"current_status": case["status"]})
     queue_role = case_rules.QUEUE_ROLES[case["queue"]].value
     waiting = cast(Case, sla_pause.ask_partner(case, who, question, rt.clock.now_iso(), queue_role))
     detail = {case_rules.id_field(kind): case_id, "partner_id": case["partner_id"], "queue": case["queue"],

@@ -18,6 +18,7 @@ from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.cases import Case, CaseDecision, RuleRef
 from ..domain.errors import Conflict, Forbidden, RevgovError
+from ..domain.sla_pause import OPEN, WAITING, close_pause
 from ..domain.time import instant
 from ..ports import Changes, DomainEvent, Page, Put, Stored
 from ..runtime import Effect, Runtime
@@ -105,9 +106,17 @@ def _opened(case: Case, category: str, queue: str, requested_by: Principal | str
     )
 
 
+def undecided(case: Mapping[str, Any]) -> bool:
+    """Still its queue's to decide: open (pending) in the queue, or waiting on the partner with its SLA clock paused
+    (SOP-1.3 / COP-1.3). A watcher that finds the same thing again refreshes such a case: it never opens a second one
+    and never takes a waiting one for closed."""
+    return case["status"] in (OPEN[case["kind"]], WAITING)
+
+
 def refresh_case(case: Mapping[str, Any], version: int, *, context: dict[str, Any], at: str) -> Put:
-    """An open case (as read) brought up to date by a watcher that found the same thing again: its context replaced
-    and the number of times it was seen counted, instead of a second case for one finding."""
+    """An undecided case (as read) brought up to date by a watcher that found the same thing again: its context
+    replaced and the number of times it was seen counted, instead of a second case for one finding. Its status, its
+    pause (waiting on the partner) and its due time stay as they are."""
     known = case_repository.entity(case)
     seen = int(known.get("seen_count", 1)) + 1
     return case_repository.put({**known, "context": context, "seen_count": seen, "last_seen_at": at}, version=version)
@@ -116,11 +125,15 @@ def refresh_case(case: Mapping[str, Any], version: int, *, context: dict[str, An
 def closed_by_watcher(
     case: Mapping[str, Any], version: int, *, actor: str, note: str, rule: dict[str, Any], at: str
 ) -> Put:
-    """An open exception (as read) a scheduled watcher closes because what it reported no longer holds (e.g. the
-    certification was recorded in time): resolved by the watcher, with the rule and the reason on the decision."""
+    """An undecided exception (as read) a scheduled watcher closes because what it reported no longer holds (e.g. the
+    certification was recorded in time): resolved by the watcher, with the rule and the reason on the decision. One
+    waiting on the partner has its pause ended at the decision (SOP-1.3 / COP-1.3)."""
     decision = CaseDecision(outcome="resolved", by=actor, role="system", note=note, at=at,
                             resolved_by_rule=RuleRef(rule_id=rule["rule_id"], clause=rule["clause"]))
-    closed: Case = {**case_repository.entity(case), "status": "resolved", "decision": decision}
+    known = case_repository.entity(case)
+    if known["status"] == WAITING:
+        known = cast(Case, close_pause(known, at, reply=None, replied_by=None, calendar=None))
+    closed: Case = {**known, "status": "resolved", "decision": decision}
     return case_repository.put(closed, version=version)
 
 

@@ -8,7 +8,7 @@ an embedded instruction is withheld, and every answer or refusal is audited with
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from ..domain.ids import is_typed_id
 from ..logs import logger
 from ..ports import Answerer, ClauseIndex
 from ..runtime import Runtime
-from . import decisions
+from . import decisions, toolkit
 from .clause_indexing import index_documents
 
 TOP_K = 5
@@ -232,8 +232,14 @@ def _record_scope(scope: core.Scope, record: dict[str, Any]) -> core.Scope:
 
 
 def _audit_record(rt: Runtime, who: Principal, record_id: str) -> dict[str, Any]:
-    """Decisions kept as audit records (onboarding): staff may read them; a partner only those about itself."""
-    for record in rt.store.iter_audit_records(who.tenant_id):
+    """Decisions kept as audit records (onboarding): staff may read them; a partner only those about itself, looked
+    for in its own audit index (PA-12.1 `audit_by_partner`), never by paging the tenant's whole chain."""
+    if who.role is Role.PARTNER:
+        records: Iterator[dict[str, Any]] = (
+            stored.data for stored in toolkit.partner_audit_pages(rt.store, who.tenant_id, str(who.partner_id)))
+    else:
+        records = rt.store.iter_audit_records(who.tenant_id)
+    for record in records:
         if record.get("record_id") == record_id:
             inputs = record.get("inputs") or {}
             about = {record.get("subject"), inputs.get("partner_id") if isinstance(inputs, dict) else None}

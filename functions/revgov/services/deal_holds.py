@@ -102,7 +102,7 @@ def _apply(
     else:
         assert marker is not None
         stored = cases.find(rt, tenant.tenant_id, marker.data["case_id"])
-        case = stored if stored is not None and stored.data["status"] == "open" else None
+        case = stored if stored is not None and cases.undecided(stored.data) else None
         if step == core.HOLD_REFRESH:
             assert hold is not None
             changes, counted = _refreshed(deal, hold, marker, case, now), ("refreshed" if case else "")

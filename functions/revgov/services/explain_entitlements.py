@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain import copilot as core
+from ..domain import partners as partner_rules
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import NotFound
@@ -14,13 +15,26 @@ from ..domain.explain_entitlements import explain_entitlement as words
 from ..domain.time import parse_instant
 from ..runtime import Runtime
 from . import partners
+from .policy_drafts import repository as policy_repository
+from .tenants import load_tenant, policy_at
+
+
+def _as_of(rt: Runtime, tenant_id: str, partner_id: str, name: str, at_iso: str) -> dict[str, Any]:
+    """The entitlement as it held at `at_iso`: the partner's status then (its history: none before approval, PA-13.1
+    "This Agreement starts on the date the Partner is approved"), under the policy version in force then."""
+    partner, _ = partners.load_partner(rt, tenant_id, partner_id)
+    tenant, _ = load_tenant(rt, tenant_id)
+    version = policy_repository.version_in_force(rt, tenant_id, at_iso, tenant.policy_version)
+    policy = tenant.policy if version == tenant.policy_version else policy_at(rt, tenant_id, version)
+    return {"partner_id": partner_id, **partner_rules.entitlement(policy, partner, name, at_iso),
+            "policy_version": version}
 
 
 def explain_entitlement(rt: Runtime, who: Principal, partner_id: str, name: str, at_iso: str) -> dict[str, Any]:
     if not who.sees_partner(partner_id):
         raise NotFound(f"no partner {partner_id}")
     parse_instant(at_iso, field_path="/query/at")  # a bad day is a 400 naming the query parameter
-    answer = partners.entitlement(rt, who.tenant_id, partner_id, name, at_iso)
+    answer = _as_of(rt, who.tenant_id, partner_id, name, at_iso)
     wanted = [str(answer["clause"])] if answer.get("clause") else []
     scope = core.Scope(who.tenant_id, partner_id)
     passages = rt.clause_index.get(scope, wanted) if rt.clause_index is not None and wanted else []

@@ -10,6 +10,8 @@ days of the partner's calendar (SOP-6.1 / COP-6.1: 1 and 10, `domain.invoice_dis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,10 +25,10 @@ from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from ..domain.invoice_dispute_deadlines import deadlines
 from ..domain.money import format_money, parse_money
 from ..domain.tenants import Tenant
-from ..domain.time import instant, parse_day
+from ..domain.time import instant, iso, parse_day
 from ..ports import Changes, DomainEvent, Put, Stored
 from ..runtime import Runtime
-from . import approval_requests, billing, cases, credit_notes, partner_repository, tenants
+from . import approval_requests, billing, case_repository, cases, credit_notes, partner_repository, tenants
 from .billing.repository import line_credits_put
 from .toolkit import put_over
 
@@ -185,6 +187,35 @@ def get_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[str, Any]:
         shown.update(sla_pause.moved_days(dispute, ("acknowledge_by", "decide_by"), pauses,
                                           partner_calendar(rt, tenant, dispute["partner_id"])))  # fmt: skip
     return shown
+
+
+def late_decisions(rt: Runtime, tenant: Tenant, now: datetime) -> list[dict[str, Any]]:
+    """Open disputes still undecided after their `decide_by` (SOP-6.1 / COP-6.1 "decides within 10 business days"),
+    moved by every wait on the partner (SOP-1.3 / COP-1.3; a wait under way counts up to `now`): each {dispute,
+    approval (its case), decide_by}. Read from the undecided approvals of the dispute category, not every dispute."""
+    book = BillingPolicy.from_policy(tenant.policy)
+    late = []
+    for status in (sla_pause.OPEN["approval"], sla_pause.WAITING):
+        for case in case_repository.by_status(rt.store, tenant.tenant_id, "approval", status):
+            subject = case["subject"]
+            if case["category"] != book.dispute_category or subject["kind"] != "invoice_dispute":
+                continue
+            stored = rt.store.get(tenant.tenant_id, DISPUTES, subject["id"])
+            if stored is None or stored.data["status"] != "open" or not stored.data.get("decide_by"):
+                continue
+            decide_by = _decide_by(rt, tenant, stored.data, case, now)
+            if now > instant(decide_by):
+                late.append({"dispute": stored.data, "approval": case, "decide_by": decide_by})
+    return late
+
+
+def _decide_by(rt: Runtime, tenant: Tenant, dispute: dict[str, Any], case: Mapping[str, Any], now: datetime) -> str:
+    """The dispute's `decide_by` moved by each wait on the partner, the one under way counted up to `now`."""
+    waiting = case.get("waiting")
+    ongoing = [{"since": waiting["since"], "until": iso(now)}] if waiting else []
+    pauses = [*(case.get("pauses") or []), *ongoing]
+    calendar = partner_calendar(rt, tenant, dispute["partner_id"])
+    return str(sla_pause.moved_days(dispute, ("decide_by",), pauses, calendar)["decide_by"])
 
 
 def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:

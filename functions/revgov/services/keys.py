@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..domain.access import PLATFORM, Principal, Role, bearer_token, format_key, hash_key, parse_key
 from ..domain.audit import AuditEntry
@@ -92,6 +92,21 @@ def authenticate(rt: Runtime, authorization: str | None) -> Principal:
 
 def resolve_key(rt: Runtime, authorization: str | None) -> tuple[Principal, dict[str, Any] | None]:
     """Bearer token → principal and its tenant's plan (None for the platform's keys), from the same batched read."""
+    caller = resolve_caller(rt, authorization)
+    return caller.principal, caller.plan
+
+
+class Caller(NamedTuple):
+    """A resolved key: the principal, its tenant's plan, and for a suspended partner's key why it may only read
+    (`portal_access.read_only`: the clause and the sentence; the edge refuses its writes, edge/http.py)."""
+
+    principal: Principal
+    plan: dict[str, Any] | None
+    read_only: tuple[str, str] | None = None
+
+
+def resolve_caller(rt: Runtime, authorization: str | None) -> Caller:
+    """`resolve_key`, with the partner's read-only verdict the same partner read gives (PA-9.6 / CPA-9.8)."""
     token = bearer_token(authorization)
     parts = parse_key(token) if token else None
     if token is None or parts is None:
@@ -102,7 +117,7 @@ def resolve_key(rt: Runtime, authorization: str | None) -> tuple[Principal, dict
     key = found.get(key_ref)
     if key is None or not hmac.compare_digest(str(key.data["hash"]), hash_key(token)) or key.data.get("revoked_at"):
         raise Unauthenticated("the API key is unknown or revoked")
-    plan = None
+    plan, read_only = None, None
     if parts.tenant_id != PLATFORM:
         tenant = found.get(tenant_ref)
         if tenant is None:
@@ -111,20 +126,23 @@ def resolve_key(rt: Runtime, authorization: str | None) -> tuple[Principal, dict
             raise Forbidden(f"tenant {parts.tenant_id} is {tenant.data['status']}")
         plan = tenant.data.get("config", {}).get("plan")
         if key.data["role"] == Role.PARTNER.value:
-            _partner_may_enter(rt, parts.tenant_id, str(key.data.get("partner_id")), tenant.data)
-    return Principal(parts.tenant_id, Role(key.data["role"]), parts.key_id, key.data.get("partner_id")), plan
+            read_only = _partner_may_enter(rt, parts.tenant_id, str(key.data.get("partner_id")), tenant.data)
+    principal = Principal(parts.tenant_id, Role(key.data["role"]), parts.key_id, key.data.get("partner_id"))
+    return Caller(principal, plan, read_only)
 
 
-def _partner_may_enter(rt: Runtime, tenant_id: str, partner_id: str, tenant: dict[str, Any]) -> None:
+def _partner_may_enter(rt: Runtime, tenant_id: str, partner_id: str, tenant: dict[str, Any]) -> tuple[str, str] | None:
     """A partner key reaches the portal while its partner does (PA-9.6 / CPA-9.8: access ends N days after
     termination, `policy.onboarding.termination.portal_access`): one read of the partner per partner request, the
-    policy from the profile the key's batch already read."""
+    policy from the profile the key's batch already read. Returns the read-only verdict of a suspended partner."""
     partner = partner_repository.record(rt.store, tenant_id, partner_id)
     if partner is None:
         raise Unauthenticated("the API key is unknown or revoked")
-    refused = portal_access.access_refused(tenant.get("config", {}).get("policy", {}), partner, rt.clock.now_iso())
+    policy = tenant.get("config", {}).get("policy", {})
+    refused = portal_access.access_refused(policy, partner, rt.clock.now_iso())
     if refused is not None:
         raise Forbidden(refused)
+    return portal_access.read_only(policy, partner)
 
 
 def mint_operator_key(rt: Runtime, label: str, minted_by: str = "system:bootstrap") -> str:

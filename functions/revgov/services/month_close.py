@@ -6,9 +6,13 @@ Scheduled (`month_close_watch`, events/schedules.json), per tenant:
   0.00 is never issued, SOP-2.2, so it is not late) becomes one `invoice_sla_breach` exception for finance citing
   the invoice SLA rule and clause;
 - every event parked (waiting for a subscription's activation) longer than the same window after it occurred
-  becomes one `subscription_mismatch` exception for finance: the activation it waits for may never come.
-One exception per finding: a marker per invoice or event names its case; a later run refreshes the open case
-(context, times seen) instead of opening another, and leaves a case finance closed alone.
+  becomes one `subscription_mismatch` exception for finance: the activation it waits for may never come;
+- every open invoice dispute not decided by its `decide_by` (SOP-6.1 / COP-6.1 "decides within 10 business days";
+  each wait on the partner subtracted, SOP-1.3 / COP-1.3) becomes one exception in SOP-4.1 / COP-4.1's
+  `invoice_dispute` category, routed to its queue (finance).
+One exception per finding: a marker per invoice, event or dispute names its case; a later run refreshes the
+undecided case (open or waiting on the partner: context, times seen) instead of opening another, and leaves a case
+finance closed alone.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from ..domain.tenants import Tenant
 from ..domain.time import instant, period_bounds
 from ..ports import Changes, Put
 from ..runtime import Runtime
-from . import billing, cases, credit_notes, erp, events, tenants
+from . import billing, cases, credit_notes, erp, events, invoice_disputes, tenants
 from .toolkit import lookup_pages
 
 FINDINGS = "MONTHCLOSE"  # invoice:<id> | parked:<event id> -> the exception opened for it
@@ -56,7 +60,30 @@ def watch(rt: Runtime, tenant_id: str) -> dict[str, int]:
     for entry in _all(rt, tenant_id, f"{events.EVENTS}#parked"):
         counts["looked_at"] += 1
         _parked_too_long(rt, tenant, book, entry, now, counts)
+    for late in invoice_disputes.late_decisions(rt, tenant, now):
+        counts["looked_at"] += 1
+        _undecided_dispute(rt, tenant, book, late, now, counts)
     return counts
+
+
+def _undecided_dispute(
+    rt: Runtime, tenant: Tenant, book: BillingPolicy, late: dict[str, Any], now: datetime, counts: dict[str, int]
+) -> None:
+    """An invoice dispute not decided by its `decide_by` (the wait on the partner subtracted): reported in SOP-4.1 /
+    COP-4.1's `invoice_dispute` category, routed to its queue (finance)."""
+    dispute, decide_by = late["dispute"], late["decide_by"]
+    hours_late = round((now - instant(decide_by)).total_seconds() / 3600, 1)
+    context = {k: dispute[k] for k in ("dispute_id", "invoice_id", "line_no", "amount", "filed_at")}
+    context.update({"approval_id": late["approval"]["case_id"], "decide_by": decide_by, "hours_late": hours_late,
+                    "paused_seconds": int(late["approval"].get("paused_seconds", 0))})  # fmt: skip
+    message = (
+        f"invoice dispute {dispute['dispute_id']} (line {dispute['line_no']} of invoice {dispute['invoice_id']}) is "
+        f"not decided {hours_late} h after its deadline {decide_by} ({book.disputes.clause}: Finance decides within "
+        "the business days after filing; any wait on the partner subtracted)"
+    )
+    _report(rt, tenant, f"dispute:{dispute['dispute_id']}", book.dispute_category, message, (book.disputes,),
+            subject=("invoice_dispute", dispute["dispute_id"]), partner_id=dispute["partner_id"], context=context,
+            counts=counts)  # fmt: skip
 
 
 def _late_invoice(
@@ -160,7 +187,7 @@ def _report(
     now = rt.clock.now_iso()
     if marker is not None:
         stored = cases.find(rt, tenant.tenant_id, marker.data["case_id"])
-        if stored is None or stored.data["status"] != "open":
+        if stored is None or not cases.undecided(stored.data):
             return  # finance has dealt with it: one exception per finding
         try:
             rt.commit(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..domain import audience, pricing, quote_validity
+from ..domain import audience, deal_evidence, pricing, quote_validity
 from ..domain import cases as case_rules
 from ..domain import partners as partner_rules
 from ..domain.access import Principal, Role
@@ -14,6 +14,7 @@ from ..domain.audit import AuditEntry
 from ..domain.canonical import Canonical
 from ..domain.cases import SAME_PERSON
 from ..domain.errors import Forbidden, NotFound, RuleViolation
+from ..domain.partners import territory
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
@@ -42,7 +43,9 @@ def evaluate(policy: dict[str, Any], version: str, inputs: dict[str, Any]) -> di
     # Decisions recorded before `barred_families` existed barred every uncertified family: replay them as made.
     families = {c["product_family"] for c in policy.get("certifications", [])}
     barred = frozenset(facts["barred_families"]) if "barred_families" in facts else frozenset(families - certified)
-    partner = pricing.PartnerFacts(facts["partner_id"], facts["status"], facts["tier"], certified, barred)
+    area = facts.get("territory")  # absent from decisions recorded before PA-2.6 was checked on quotes
+    partner = pricing.PartnerFacts(facts["partner_id"], facts["status"], facts["tier"], certified, barred,
+                                   tuple(area) if area is not None else None)
     own = inputs.get("registration")
     registration = pricing.Registration(**own) if own else None
     rivals = {family: pricing.Registration(**reg) for family, reg in inputs.get("rivals", {}).items()}
@@ -72,6 +75,8 @@ def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> d
         "tier": tier["tier"] if tier else "none",
         "certified_families": certified,
         "barred_families": sorted(partner_rules.barred_families(policy, partner, day)),
+        # PA-2.6 / CPA-2.5: a Regional Reseller quotes inside its declared territory (None: not limited to one)
+        "territory": list(territory.declared(partner)) if territory.bound(partner) else None,
     }
 
 
@@ -122,6 +127,17 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     return response(decision, opened)
 
 
+def _locate(policy: dict[str, Any], partner: dict[str, Any], quote: dict[str, Any]) -> None:
+    """PA-2.6 / CPA-2.5: a Regional Reseller's quote states where the customer is (`customer.country`), as its
+    registrations do; without it the territory cannot be checked: 422 naming /customer/country, nothing recorded."""
+    rule = policy["deal_registration"].get("territory")
+    missing = deal_evidence.location_errors(rule, partner, quote["customer"])
+    if missing and rule is not None:
+        found = territory.problem(rule, partner, None)
+        raise RuleViolation("the customer's location is needed to check the partner's territory", errors=missing,
+                            extra={"reasons": [found] if found else []})
+
+
 def _refuse_unknown(policy: dict[str, Any], quote: dict[str, Any]) -> None:
     """Promotion codes the policy does not know, and line ids repeated within the quote, are refused (422)."""
     known = {p["code"] for p in policy["pricing"].get("promotions", [])}
@@ -138,6 +154,7 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
     are priced from on the quote date, the partner's facts, its own registration and other partners' live ones."""
     partner, _ = load_partner(rt, tenant_id, quote["partner_id"])
     _refuse_unknown(policy, quote)
+    _locate(policy, partner, quote)
     quote_date = now[:10]
     catalog = tenant_catalog(rt, tenant_id, policy)
     items = price_lines(catalog, quote["lines"], quote_date, policy["pricing"].get("price_list_only"))

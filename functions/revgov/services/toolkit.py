@@ -33,6 +33,14 @@ def lookup_pages(
     return _paged(lambda cursor: store.lookup(tenant_id, partition, limit=page_size, cursor=cursor, prefix=prefix))
 
 
+def partner_audit_pages(
+    store: DocumentStore, tenant_id: str, partner_id: str, *, page_size: int = PAGE_SIZE
+) -> Iterator[Stored]:
+    """The audit records concerning one partner (PA-12.1), in chain order, one page of its own index at a time: never
+    the rest of the chain."""
+    return _paged(lambda cursor: store.audit_by_partner(tenant_id, partner_id, limit=page_size, cursor=cursor))
+
+
 def _paged(read: Callable[[str | None], Page]) -> Iterator[Stored]:
     """The items of page after page, each read from the cursor the previous one returned, until none is returned."""
     cursor: str | None = None

@@ -11,8 +11,15 @@ for commercial transactions (the reference rate plus 8 percentage points) and a 
 overdue invoice. Amounts overdue more than 30 days place new orders on credit hold". SOP-6.1 / COP-6.1: no late
 payment interest accrues on a disputed amount while its dispute is open.
 
+The amount overdue is what the partner owes: the invoice's gross (`totals.gross`, VAT included; a reverse-charge line's
+VAT is 0.00, so gross = net) -- the statutory interest of CPA-10.7 is the Late Payment Directive's (2011/7/EU), whose
+"amount due" (art. 2(8)) is "the principal sum ... including the applicable taxes ... specified in the invoice", and
+PA-10.8's "overdue amounts" are the amounts "payable" under the invoice. Where the invoice's tax has no amount
+(northwind's sales tax, PA-10.1: no location rate is held) or no tax was fixed (issued before the tax policy), the net
+`total` is the amount Revgov can state, and `AmountDue.note` says so: the tax is never guessed.
+
 How interest is counted (the clauses state a rate and a period, nothing more; this is the reading the product uses,
-stated in docs/billing.md): simple interest on the unpaid amount (less what is under an open dispute) for each day
+stated in docs/billing.md): simple interest on the amount due (less what is under an open dispute) for each day
 the invoice is overdue, from the day after the due day through the day it is paid (or the day asked about), never
 compounded. A monthly rate is spread over the days of the calendar month the day falls in (the contracts' proration
 convention, PA-10.3: a 31-day month's day is 1/31 of the month); an annual rate over the days of the calendar year.
@@ -33,7 +40,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..money import format_money, round_money
+from ..money import format_money, percent_of, round_money
 from ..rules import Rule
 
 STANDARD_TERMS_DAYS = 30  # when the policy states no standard payment term
@@ -97,7 +104,7 @@ def overdue_invoices(
         days = terms.get(pid, standard_days)
         late = days_overdue(invoice, days, on)
         spans = (disputed or {}).get(invoice["invoice_id"], ())
-        if late > more_than and (not spans or base_on(Decimal(str(invoice["total"])), spans, on) > ZERO):
+        if late > more_than and (not spans or base_on(amount_due(invoice).amount, spans, on) > ZERO):
             due = due_on(invoice, days)
             assert due is not None  # overdue implies issued
             found.setdefault(pid, []).append(
@@ -141,6 +148,44 @@ class LatePayment:
         )
 
 
+# --- the amount due -----------------------------------------------------------------------------------------------
+GROSS, NET = "gross", "net"
+
+
+@dataclass(frozen=True)
+class AmountDue:
+    """What the partner owes on an issued invoice: `basis` gross (VAT included) or net (`note` says why)."""
+
+    amount: Decimal
+    basis: str
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"amount": format_money(self.amount), "basis": self.basis, "note": self.note}
+
+
+def amount_due(invoice: Mapping[str, Any]) -> AmountDue:
+    """The invoice's gross where its tax has an amount (VAT charged or reverse charge); else its net `total`, saying
+    why (a tax without an amount, PA-10.1's sales tax, is not guessed; an invoice issued before the tax policy)."""
+    totals = invoice.get("totals") or {}
+    if totals.get("gross") is not None:
+        return AmountDue(Decimal(totals["gross"]), GROSS)
+    net = Decimal(str(invoice["total"]))
+    if not totals:
+        return AmountDue(net, NET, "no tax was fixed on this invoice (issued before the tenant's tax policy)")
+    clause = (invoice.get("tax") or {}).get("clause") or "the tax policy"
+    return AmountDue(net, NET, f"the tax shown separately ({clause}) has no amount in Revgov (no rate is held for the "
+                               "ship-to or service location): the net is stated, the tax is not guessed")  # fmt: skip
+
+
+def disputed_share(amount: Decimal, rate_percent: str | None, due: AmountDue) -> Decimal:
+    """The share of the amount due a disputed (net) amount of a line is: with the line's VAT where the invoice is owed
+    gross and the line charges VAT at `rate_percent` (a reverse-charge line: none)."""
+    if due.basis != GROSS or rate_percent is None:
+        return amount
+    return amount + percent_of(amount, Decimal(rate_percent))
+
+
 # --- disputes and the interest base --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DisputedSpan:
@@ -156,7 +201,7 @@ class DisputedSpan:
 
 
 def base_on(total: Decimal, disputed: Sequence[DisputedSpan], day: date) -> Decimal:
-    """The amount that bears interest on `day`: the invoice total less what is under an open dispute (SOP-6.1)."""
+    """The amount that bears interest on `day`: the amount due less what is under an open dispute (SOP-6.1)."""
     return max(total - sum((d.amount for d in disputed if d.covers(day)), ZERO), ZERO)
 
 
@@ -178,6 +223,7 @@ class Accrual:
     compensation: Decimal
     periods: tuple[dict[str, Any], ...]  # per month (monthly rate) or half-year (reference rate)
     missing: tuple[str, ...] = ()
+    base: AmountDue = AmountDue(ZERO, NET)  # the amount due the interest runs on (less what is disputed)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -190,6 +236,7 @@ class Accrual:
             "compensation": format_money(self.compensation),
             "periods": list(self.periods),
             "missing_reference_rates": list(self.missing),
+            "base": self.base.as_dict(),
         }
 
 
@@ -217,9 +264,10 @@ def accrue(
         raise ValueError(f"invoice {invoice['invoice_id']} is not issued; it has no due day")
     paid = paid_on(invoice)
     last = min(through, paid) if paid else through
-    total = Decimal(invoice["total"])
+    owed = amount_due(invoice)
+    total = owed.amount
     if last <= due or total <= 0:
-        return Accrual(invoice["invoice_id"], due, None, None, 0, ZERO, ZERO, ())
+        return Accrual(invoice["invoice_id"], due, None, None, 0, ZERO, ZERO, (), base=owed)
     sums: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
     exact = ZERO
@@ -248,7 +296,7 @@ def accrue(
     interest = None if missing else round_money(exact)
     days = (last - due).days
     return Accrual(invoice["invoice_id"], due, due + timedelta(days=1), last, days, interest,
-                   late.fixed_compensation, periods, tuple(missing))  # fmt: skip
+                   late.fixed_compensation, periods, tuple(missing), owed)  # fmt: skip
 
 
 # --- the credit hold -----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import NotFound, RuleViolation
-from ..time import add_months, parse_day, parse_instant
+from ..time import add_months, instant, parse_day, parse_instant
 from . import allowances
 from .assessment import tier_unmet
 from .evidence import counts_until, valid_on
@@ -129,6 +129,26 @@ def _answer(name: str, entitled: bool, value: Any, rule: Mapping[str, Any], reas
     }
 
 
+NOT_YET = "not yet applied"  # the status on a day before the partner's application was recorded
+
+
+def status_on(partner: Mapping[str, Any], at_iso: str) -> str:
+    """The partner's status at `at_iso`. PA-13.1 "This Agreement starts on the date the Partner is approved": before
+    `activated_at` it held no standing (its history's status then, or NOT_YET before its application). From then on,
+    the last suspension, reinstatement or termination its history records up to `at_iso`; at or after its last step
+    (or with no such step recorded before `at_iso`), the status on file."""
+    when = instant(at_iso)
+    history = [s for s in partner.get("history") or [] if s.get("at") and s.get("to")]
+    steps = sorted((instant(str(s["at"])), str(s["to"])) for s in history)
+    then = [to for at, to in steps if at <= when]
+    activated = partner.get("activated_at")
+    if activated and when < instant(str(activated)):
+        return then[-1] if then and then[-1] not in _STANDING else NOT_YET
+    standing = [to for to in then if to in _STANDING or to == "terminated"]
+    later = any(at > when for at, _ in steps)
+    return standing[-1] if standing and later else str(partner["status"])
+
+
 def _withheld(policy: Mapping[str, Any], status: str, name: str) -> dict[str, Any] | None:
     """The answer when the partner's status alone decides: terminated, not yet active, or withheld in suspension."""
     rules = onboarding(policy)
@@ -144,9 +164,9 @@ def _withheld(policy: Mapping[str, Any], status: str, name: str) -> dict[str, An
 
 def _one(
     policy: Mapping[str, Any], partner: Mapping[str, Any], name: str, effective: Mapping[str, Any] | None,
-    lapsed: list[str],
+    lapsed: list[str], status: str,
 ) -> dict[str, Any]:
-    withheld = _withheld(policy, partner["status"], name)
+    withheld = _withheld(policy, status, name)
     if withheld is not None:
         return withheld
     lapse = onboarding(policy)["certification_lapse"]
@@ -187,14 +207,16 @@ def _reasons(
 
 
 def entitlements(policy: Mapping[str, Any], partner: Mapping[str, Any], at_iso: str) -> dict[str, Any]:
-    """Every entitlement the partner has at `at_iso`, from its tier and the certifications valid then."""
+    """Every entitlement the partner has at `at_iso`, from its status then (its history), its tier and the
+    certifications valid then. Before activation there is no tier (the tier is assigned when the partner is approved)
+    and every entitlement is withheld with the activation rule's reason."""
     day = parse_instant(at_iso).date()
     onboarding(policy)
-    status = partner["status"]
+    status = status_on(partner, at_iso)
     standing = status in _STANDING
     effective = effective_tier(policy, partner, day) if standing else None
     lapsed = [m["message"] for m in tier_unmet(_assigned(policy, partner), partner, day, None)] if standing else []
-    answers = {name: _one(policy, partner, name, effective, lapsed) for name in entitlement_names(policy)}
+    answers = {name: _one(policy, partner, name, effective, lapsed, status) for name in entitlement_names(policy)}
     for name, answer in answers.items():  # PA-9.3 / CPA-9.3: premium onboarding only above a deployment's value
         floor = ((effective or {}).get("entitlements", {}).get(name) or {}).get("min_deployment_list_value")
         if answer["entitled"] and floor is not None:
@@ -212,7 +234,7 @@ def entitlements(policy: Mapping[str, Any], partner: Mapping[str, Any], at_iso: 
         "partner_id": partner["partner_id"],
         "as_of": at_iso,
         "status": status,
-        "tier": partner.get("tier"),
+        "tier": partner.get("tier") if standing or status == "terminated" else None,
         "effective_tier": effective["tier"] if effective else None,
         "entitlements": answers,
         "reasons": _reasons(policy, status, effective, lapsed),

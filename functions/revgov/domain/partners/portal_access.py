@@ -39,3 +39,22 @@ def access_refused(policy: Mapping[str, Any], partner: Mapping[str, Any], now: s
              "no access after termination")
     return (f"partner {partner.get('partner_id')} was terminated at {ended}; its portal access ended at {iso(ends)} "
             f"({cited}); ask the distributor for an export of its statements")
+
+
+def read_only(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Why the partner's keys may only read (its clause, and the sentence a refused write answers), or None.
+
+    PA-9.6: "A suspended Partner keeps read-only access to its statements and documents"; CPA-9.8: "Suspended
+    Partners keep read-only access." The clause is the policy's portal-access rule (PA-9.6 / CPA-9.8), the
+    suspension's own rule (PA-13.2 / CPA-13.2) names why. What a suspended partner may still send (the cure PA-2.7 /
+    CPA-2.4 name, a renewed certificate) is declared per operation in the route table (`open_when_suspended`)."""
+    if partner.get("status") != "suspended":
+        return None
+    onboarding = policy.get("onboarding") or {}
+    suspension = onboarding.get("suspension") or {}
+    portal = (onboarding.get("termination") or {}).get("portal_access") or {}
+    clause = str(portal.get("clause") or suspension.get("clause") or "the agreement")
+    because = f"{suspension.get('id', 'suspension')}, {suspension.get('clause', 'the agreement')}"
+    return clause, (f"partner {partner.get('partner_id')} is suspended ({because}): a suspended partner keeps "
+                    f"read-only access ({clause}); it may still send what lifts the suspension, such as a renewed "
+                    "certificate, and read its records")

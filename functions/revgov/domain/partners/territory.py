@@ -45,8 +45,8 @@ def problem(rule: Mapping[str, Any], partner: Mapping[str, Any], location: str |
     exception = (f"; only a written territory exception from Channel Operations for the specific opportunity "
                  f"allows it ({rule['clause']})")
     if location is None:
-        return {**cite, "message": "a Regional Reseller registers only for a customer within its declared territory "
-                                   "(" + ", ".join(territory) + "): state customer.country, the country or "
+        return {**cite, "message": "a Regional Reseller quotes and registers only for a customer within its declared "
+                                   "territory (" + ", ".join(territory) + "): state customer.country, the country or "
                                    "subdivision code of the customer's location"}
     if within(territory, location):
         return None

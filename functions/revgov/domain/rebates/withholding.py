@@ -7,18 +7,19 @@ checks staff record, domain.vat_validation.)
 An invoice falls due its payment term after the invoice date (PA-6.7 / CPA-6.7: "30 days from the invoice date"):
 the day it was issued (finalized) plus the partner's `terms.payment_terms_days`, else the policy's standard term.
 
-Pure: the service reads the issued invoices, the partners' terms and the withheld amounts still pending; this module
-says who is withheld as of a day, and builds the statement's withholding, the carried amount and its release line.
+Pure: the service reads the issued invoices, the partners' terms and the withheld amounts still pending, and asks
+billing's one notion of overdue (services/billing/overdue.owing_beyond) who is overdue beyond `overdue_days`; this
+module builds the statement's withholding, the carried amount and its release line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..billing.overdue import STANDARD_TERMS_DAYS, overdue_invoices, standard_terms_days, terms_of
+from ..billing.overdue import STANDARD_TERMS_DAYS, standard_terms_days, terms_of
 from ..rules import Rule
 
 MAX_LISTED = 50  # overdue invoices named on a statement (the count is always stated)
@@ -42,15 +43,6 @@ class Withholding:
     def terms_of(self, partner: Mapping[str, Any] | None) -> int:
         """The partner's payment term in days: its own when set, else the policy's standard one."""
         return terms_of(partner, self.standard_terms_days)
-
-
-def overdue(
-    rule: Withholding, invoices: Iterable[Mapping[str, Any]], terms: Mapping[str, int], on: date
-) -> dict[str, list[dict[str, Any]]]:
-    """Per partner, its invoices issued and unpaid on `on` that are more than `rule.overdue_days` past due (billing's
-    one notion of overdue, domain.billing.overdue). `terms`: each partner's payment term in days (a partner missing
-    from it has the standard term)."""
-    return overdue_invoices(invoices, terms, rule.standard_terms_days, on, rule.overdue_days)
 
 
 def statement_withholding(rule: Withholding, invoices: list[dict[str, Any]], on: date) -> dict[str, Any]:

@@ -18,6 +18,7 @@ ASKERS = frozenset(STAFF | {Role.PARTNER})
     roles=ASKERS, tag="copilot", body_schema="api/copilot-ask.schema.json",
     example={"question": "What is the margin floor on a quote line, and who approves a line below it?"},
     response_schema="api/copilot-answer.schema.json", response_example="copilot-answer.json",
+    open_when_suspended="a question about the contracts: it changes no record (read access, PA-9.6 / CPA-9.8)",
 )
 def ask_copilot(call: Call) -> dict[str, Any]:
     return copilot.ask(call.runtime, call.who, call.body)

@@ -27,6 +27,8 @@ _EXAMPLE_QUOTE = {
     "POST", "/v1/pricing/check", summary="Check a quote: allow, approval_required (approvals opened) or deny",
     roles=SELLERS, tag="pricing", body_schema="api/pricing-check.schema.json", example=_EXAMPLE_QUOTE,
     response_schema="api/responses/pricing-decision.schema.json",
+    open_when_suspended="answered by the pricing rules: PRC-PARTNER-ACTIVE denies a suspended partner's quote "
+                        "(PA-13.2 / CPA-13.2 'suspend new quotes') with a recorded, cited decision",
 )
 def check_quote(call: Call) -> dict[str, Any]:
     return pricing.check(call.runtime, call.who, call.body)

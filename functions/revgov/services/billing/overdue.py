@@ -22,6 +22,7 @@ from typing import Any
 from ...domain.access import Principal, Role
 from ...domain.audit import AuditEntry
 from ...domain.billing import overdue as core
+from ...domain.billing import tax as tax_rules
 from ...domain.errors import Conflict, FieldError, MalformedRequest, NotFound, RuleViolation
 from ...domain.money import format_money
 from ...domain.tenants import Tenant
@@ -29,7 +30,7 @@ from ...ports import Changes, DomainEvent, Stored
 from ...runtime import Runtime
 from .. import invoice_disputes, partner_repository, tenants
 from ..toolkit import pages, put_over
-from .repository import DISPUTED_LINES, issued_invoices
+from .repository import DISPUTED_LINES, issued_invoices, line_of
 
 CREDIT_HOLDS = "CREDITHOLD"  # partner id -> {partner_id, status: placed | lifted, hold, placed_at, lifted_at}
 CHARGED = "LATEPAYINVOICE"  # invoice id -> what late-payment charges issued on it (overdue_charges writes it)
@@ -75,18 +76,25 @@ def _partner(rt: Runtime, who: Principal, partner_id: str | None) -> dict[str, A
     return record
 
 
-def disputed_spans(rt: Runtime, tenant_id: str, invoice_id: str) -> list[core.DisputedSpan]:
+def disputed_spans(
+    rt: Runtime, tenant_id: str, invoice_id: str, invoice: Mapping[str, Any] | None = None
+) -> list[core.DisputedSpan]:
     """What of the invoice was under dispute and when (SOP-6.1 / COP-6.1: no interest on it while open): a rejected
-    dispute from its filing to its decision, an open or upheld one from its filing on (upheld, it was not owed)."""
+    dispute from its filing to its decision, an open or upheld one from its filing on (upheld, it was not owed).
+    Given the `invoice` (its header), each span is its share of the amount due: a disputed line's VAT with it where
+    the invoice is owed gross (COP-6.1 "the undisputed part of the invoice remains payable"); without it, the net."""
     markers = [item.data for item in pages(rt.store, tenant_id, DISPUTED_LINES, prefix=f"{invoice_id}#")]
     refs = [(tenant_id, invoice_disputes.DISPUTES, m["dispute_id"]) for m in markers if m.get("dispute_id")]
+    disputes = [stored.data for stored in rt.store.get_many(refs).values()]
+    due = core.amount_due(invoice) if invoice is not None and disputes else None
+    rates = _vat_rates(rt, tenant_id, invoice, {int(d["line_no"]) for d in disputes}) if due else {}
     spans = []
-    for stored in rt.store.get_many(refs).values():
-        dispute = stored.data
+    for dispute in disputes:
         decided = (dispute.get("resolution") or {}).get("at") if dispute["status"] == "rejected" else None
+        amount = Decimal(dispute["amount"])
         spans.append(
             core.DisputedSpan(
-                Decimal(dispute["amount"]),
+                core.disputed_share(amount, rates.get(int(dispute["line_no"])), due) if due else amount,
                 date.fromisoformat(dispute["filed_at"][:10]),
                 date.fromisoformat(decided[:10]) if decided else None,
             )
@@ -94,10 +102,27 @@ def disputed_spans(rt: Runtime, tenant_id: str, invoice_id: str) -> list[core.Di
     return spans
 
 
+def _vat_rates(
+    rt: Runtime, tenant_id: str, invoice: Mapping[str, Any] | None, numbers: set[int]
+) -> dict[int, str | None]:
+    """The VAT rate (percent) each of the invoice's lines `numbers` charges under its treatment fixed at issue (None:
+    reverse charge or no amount); empty where the invoice is not owed gross."""
+    if invoice is None or core.amount_due(invoice).basis != core.GROSS:
+        return {}
+    tax = tax_rules.TaxPolicy.of(tenants.load_tenant(rt, tenant_id)[0].policy)
+    if tax is None:
+        return {}
+    rates: dict[int, str | None] = {}
+    for number in sorted(numbers):
+        line = line_of(rt, tenant_id, invoice["invoice_id"], number)
+        rates[number] = tax_rules.line_tax(tax, invoice["tax"], line.data)["rate"] if line else None
+    return rates
+
+
 def _row(
     rt: Runtime, tenant_id: str, late: core.LatePayment, invoice: Mapping[str, Any], terms: int, on: date
 ) -> dict[str, Any]:
-    accrual = core.accrue(late, invoice, terms, on, disputed_spans(rt, tenant_id, invoice["invoice_id"]))
+    accrual = core.accrue(late, invoice, terms, on, disputed_spans(rt, tenant_id, invoice["invoice_id"], invoice))
     return {
         "invoice_id": invoice["invoice_id"],
         "period": invoice["period"],
@@ -192,8 +217,9 @@ def owing_beyond(
     is not payable while it is (SOP-6.1 / COP-6.1); disputes are read only for the invoices overdue beyond the limit.
     `terms`: each partner's payment term in days (missing: `standard_days`)."""
     beyond = core.overdue_invoices(invoices, terms, standard_days, on, more_than)
-    late_ids = [row["invoice_id"] for rows in beyond.values() for row in rows]
-    spans = {invoice_id: disputed_spans(rt, tenant_id, invoice_id) for invoice_id in late_ids}
+    late_ids = {row["invoice_id"] for rows in beyond.values() for row in rows}
+    spans = {i["invoice_id"]: disputed_spans(rt, tenant_id, i["invoice_id"], i) for i in invoices
+             if i["invoice_id"] in late_ids}  # fmt: skip
     if not any(spans.values()):
         return beyond
     return core.overdue_invoices(invoices, terms, standard_days, on, more_than, spans)

@@ -50,7 +50,7 @@ def prepare_charge(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     if before.get("open_charge_id"):
         raise Conflict(f"charge {before['open_charge_id']} on this invoice waits for its decision",
                        extra={"open_charge_id": before["open_charge_id"]})  # fmt: skip
-    spans = disputed_spans(rt, who.tenant_id, invoice["invoice_id"])
+    spans = disputed_spans(rt, who.tenant_id, invoice["invoice_id"], invoice)
     accrual = core.accrue(late, invoice, terms, through, spans)
     if accrual.interest is None:
         raise RuleViolation(f"no reference rate in the policy for {', '.join(accrual.missing)}: the interest cannot "
@@ -142,6 +142,7 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     inputs = {"invoice_id": charge["invoice_id"], "total": charge["total"], "note": decision["note"],
               "approval_id": case["case_id"]}  # fmt: skip
     action = f"late_payment_charge.{decided['status']}"
-    changes.audit.append(approval_requests.cited(who, action, charge["charge_id"], decided["status"],
-                                                 inputs=inputs, tenant=tenant, rules=rules))  # fmt: skip
+    entry = approval_requests.cited(who, action, charge["charge_id"], decided["status"], inputs=inputs, tenant=tenant,
+                                    rules=rules, partner_id=charge["partner_id"])  # PA-12.1: the partner's trail
+    changes.audit.append(entry)
     return changes

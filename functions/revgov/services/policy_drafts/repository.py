@@ -9,9 +9,10 @@ from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, NotFound
 from ...domain.policy_change import DRAFT
+from ...domain.time import instant
 from ...ports import DomainEvent, Put
 from ...runtime import Runtime
-from ..toolkit import put_over
+from ..toolkit import pages, put_over
 
 DRAFTS = "POLICY_DRAFT"
 ACTIVATIONS = "POLICY_ACTIVATION"  # one item per activation, keyed by time: the tenant's policy history
@@ -24,6 +25,16 @@ def load(rt: Runtime, tenant_id: str, draft_id: str) -> tuple[dict[str, Any], in
     if stored is None:
         raise NotFound(f"no policy draft {draft_id}")
     return stored.data, stored.version
+
+
+def version_in_force(rt: Runtime, tenant_id: str, at_iso: str, current: str) -> str:
+    """The policy version the tenant was under at `at_iso`: the one the first activation after it replaced
+    (`previous_version`), or `current` when none was activated since."""
+    when = instant(at_iso)
+    for stored in pages(rt.store, tenant_id, ACTIVATIONS):
+        if instant(str(stored.data["activated_at"])) > when:
+            return str(stored.data["previous_version"])
+    return current
 
 
 def view(draft: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def _exception(rt: Runtime, tenant: Tenant, run: Run, request: ExceptionRequest,
     category, period, tid = request.category, run.period.name, tenant.tenant_id
     marker = repository.finding_case(rt, tid, category, period)
     known = cases.find(rt, tid, marker.data["case_id"]) if marker else None
-    if marker and known and known.data["status"] == "open":
+    if marker and known and cases.undecided(known.data):  # open, or waiting on the partner (SOP-1.3)
         settlements = [*known.data["context"].get("settlement_ids", [known.data["subject"]["id"]])]
         context = {**request.context, "settlement_ids": [*settlements, run.settlement_id]}
         changes.puts.append(cases.refresh_case(known.data, known.version, context=context, at=rt.clock.now_iso()))

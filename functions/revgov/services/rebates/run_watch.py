@@ -74,7 +74,7 @@ def _report(rt: Runtime, tenant: Tenant, rule: review.Review, context: dict[str,
     marker = repository.late_run_case(rt, tid, period)
     if marker is not None:
         stored = case_repository.read(rt.store, tid, marker.data["case_id"])
-        if stored is None or stored.data["status"] != "open" or stored.data["context"] == context:
+        if stored is None or not cases.undecided(stored.data) or stored.data["context"] == context:
             return
         try:
             rt.commit(tid, Changes(puts=[cases.refresh_case(stored.data, stored.version, context=context, at=now)]))
