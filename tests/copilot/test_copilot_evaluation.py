@@ -639,3 +639,22 @@ def test_r10_tuning_split_keeps_what_the_tenth_round_reached():
     # refusals 0.069 (2 of 29), fact 0.793 (23). Floors at that minus about one question.
     result = evaluate_split(full_index(), "tuning", source="r10")
     _floors(result, retrieved=0.89, cited=0.82, refusal=0.78, false_refusals=0.11, fact=0.75)
+
+
+@pytest.fixture(scope="module")
+def r10_heldout():
+    return evaluate_split(full_index(), "heldout", source="r10")
+
+
+def test_r10_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(r10_heldout):
+    # Measured ONCE by the lead at e2dae85 (rules frozen at 875e097 by an engineer who never read this file): 44
+    # questions (30 answerable, 14 unanswerable); gold retrieved 1.0 (30 of 30), gold cited 0.733 (22), refusal 0.857
+    # (12 of 14), false refusals 0.20 (6 of 30), fact in the answer 0.733 (22), verbatim 1.0. The ninth round's rules on
+    # the same split (d519077, run before the round's code was merged): 1.0 / 0.70 / 0.857 / 0.233 / 0.70
+    # (docs/copilot.md). Floors at the measured figures minus about one question.
+    _floors(r10_heldout, retrieved=0.96, cited=0.69, refusal=0.78, false_refusals=0.24, fact=0.69)
+
+
+@pytest.mark.xfail(strict=True, reason="r10 held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_r10_heldout_meets_the_goals(r10_heldout):
+    _goals(r10_heldout)
