@@ -40,7 +40,7 @@ from n8n_harness import (
 
 import clock_support
 from billing_support import wait_until
-from revgov.domain.partners import required_documents, tiers_by_rank
+from revgov.domain.partners import insurance_minimum, required_documents, tiers_by_rank
 from revgov.domain.webhooks import signature_header
 from revgov.local.demo_partners import demo_application
 from revgov.ports import Changes
@@ -211,6 +211,8 @@ def _onboard_partner(
                     "checksum": "sha256:" + "b" * 64, "issued_at": dates.certified_on.isoformat()}
         if catalogue[kind]["has_expiry"]:
             document["expires_at"] = dates.documents_expire_on.isoformat()
+        if (coverage := insurance_minimum(policy, "reseller", kind)) is not None:
+            document["coverage_amount"] = coverage  # PA-2.2(c): the certificate shows its coverage amounts
         filed = sales.post(f"/v1/partners/{partner_id}/documents", document)
         assert filed.status_code == 201, filed.text
     for cert_id in tier["requirements"]["certifications"]:

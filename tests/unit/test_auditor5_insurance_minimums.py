@@ -72,9 +72,11 @@ def test_a_certificate_below_the_minimum_is_refused_and_the_minimum_is_accepted(
     assert filed["document"]["coverage_amount"] == minimum
 
 
-def test_a_certificate_without_a_stated_coverage_is_recorded_as_before():
-    """Nothing to compare: the amount is the verifier's to read on the certificate (not built: asking for it)."""
+def test_a_certificate_without_a_stated_coverage_is_refused():
+    """PA-2.2(c): the certificate shows "coverage amounts" (decided in tests/unit/test_insurance_coverage_required.py;
+    before, a certificate without one was recorded and counted)."""
     rt, _ = memory_runtime(T0, tenant="northwind")
     sales, partner_id = _applicant(rt, "northwind", "reseller")
-    filed = partners.add_document(rt, sales, partner_id, _certificate("insurance_certificate", None))
-    assert "coverage_amount" not in filed["document"]
+    with pytest.raises(RuleViolation) as refused:
+        partners.add_document(rt, sales, partner_id, _certificate("insurance_certificate", None))
+    assert [e.path for e in refused.value.errors] == ["/coverage_amount"]

@@ -94,7 +94,8 @@ def test_pa_2_7_the_sweep_suspends_after_15_days_and_reinstates_once_a_valid_cer
     (record,) = _audit(rt, partner_id, "partner.suspended")
     assert record["rule_ids"] == ["PTR-INSURANCE-LAPSE"] and record["clauses"] == ["PA-2.7"]
     renewal = {"document_type": "insurance_certificate", "reference": "dms://renewal.pdf",
-               "checksum": "sha256:" + "1" * 64, "issued_at": "2026-12-17", "expires_at": "2027-12-17"}  # fmt: skip
+               "checksum": "sha256:" + "1" * 64, "issued_at": "2026-12-17", "expires_at": "2027-12-17",
+               "coverage_amount": "1000000.00"}  # fmt: skip  (PA-2.2(c): the certificate shows its coverage)
     partners.add_document(rt, OPS, partner_id, renewal)
     assert partners.sweep_standing(rt, "northwind")["reinstated"] == 1  # "until a valid certificate is verified"
     assert partners.load_partner(rt, "northwind", partner_id)[0]["status"] == "active"

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..domain.access import Principal, Role
-from ..domain.partners import Filed, OnboardingHistory, required_documents, tiers_by_rank
+from ..domain.partners import Filed, OnboardingHistory, insurance_minimum, required_documents, tiers_by_rank
 from ..domain.time import add_months, instant
 from ..runtime import Runtime
 from ..services import cases, keys, partners
@@ -77,8 +77,16 @@ def _document_history(policy: dict[str, Any], partner_type: str, start: date, to
                         "checksum": "sha256:" + "0" * 64, "issued_at": issued.isoformat()}
             if rule["has_expiry"]:
                 document["expires_at"] = (add_months(issued, 12) - timedelta(days=1)).isoformat()
+            document.update(_coverage(policy, partner_type, kind))
             filed.append(Filed(_at(received), document))
     return filed
+
+
+def _coverage(policy: dict[str, Any], partner_type: str, kind: str) -> dict[str, str]:
+    """A demo insurance certificate states the coverage the clause asks of the partner type, no more (PA-2.2(c) /
+    CPA-2.2(c): the certificate shows its coverage amounts; PA-2.3-2.5 / CPA-2.4 minimums); other documents none."""
+    amount = insurance_minimum(policy, partner_type, kind)
+    return {"coverage_amount": amount} if amount is not None else {}
 
 
 def _certification_history(policy: dict[str, Any], cert_ids: list[str], start: date, today: date) -> list[Filed]:
@@ -126,6 +134,7 @@ def _evidence(rt: Runtime, who: Principal, policy: dict[str, Any], partner: dict
             "checksum": "sha256:" + "0" * 64,
             "issued_at": (today - timedelta(days=20)).isoformat(),
             **({"expires_at": expiry} if expiry else {}),
+            **_coverage(policy, partner["partner_type"], kind),
         }
         partners.add_document(rt, who, partner["partner_id"], document)
     for cert_id in _tier_certifications(policy, partner["requested_tier"]):

@@ -61,11 +61,33 @@ def _check_document_dates(document: Mapping[str, Any], rule: Mapping[str, Any], 
         )
 
 
+def insurance_minimum(policy: Mapping[str, Any], partner_type: str, kind: str) -> str | None:
+    """The least coverage an insurance document of `kind` states for `partner_type` (`onboarding.insurance_minimums`,
+    PA-2.3 / PA-2.4 / PA-2.5 / CPA-2.4): the partner type's own minimum, else the lowest any partner type is held to
+    for that document (an MSP's general certificate at northwind). None: `kind` is not an insurance certificate."""
+    rules = [rule for rule in onboarding(policy).get("insurance_minimums", []) if rule["document"] == kind]
+    own = [rule["amount"] for rule in rules if partner_type in rule["partner_types"]]
+    amounts = own or [rule["amount"] for rule in rules]
+    return min(amounts, key=parse_money) if amounts else None
+
+
 def _check_coverage(policy: Mapping[str, Any], partner_type: str, kind: str, coverage: str | None) -> None:
-    """PA-2.3 / PA-2.4 / PA-2.5 / CPA-2.4: an insurance certificate covers at least the minimum for the partner type
-    (`onboarding.insurance_minimums`); a stated coverage below it is refused, naming the field and the rule."""
+    """PA-2.2(c) "a certificate of insurance [...] showing the insurer, policy number, coverage amounts and expiry
+    date" / CPA-2.2(c) "stating insurer, policy number, amounts and expiry date": an insurance certificate states its
+    coverage, whoever files it. PA-2.3 / PA-2.4 / PA-2.5 / CPA-2.4: at least the minimum for the partner type
+    (`onboarding.insurance_minimums`); a coverage below it is refused, naming the field and the rule. The amount is
+    the partner's declaration (at most 15 digits, the schema): the verifier reads it on the certificate."""
+    if coverage is None:
+        if insurance_minimum(policy, partner_type, kind) is not None:
+            baseline = onboarding(policy)["all_partners"]
+            raise RuleViolation(
+                f"an insurance certificate states its coverage amount ({baseline['id']}, {baseline['clause']}(c))",
+                errors=[FieldError("/coverage_amount", "required for this document type")],
+                extra={"rule_id": baseline["id"], "clause": baseline["clause"]},
+            )
+        return
     for rule in onboarding(policy).get("insurance_minimums", []):
-        if coverage is None or rule["document"] != kind or partner_type not in rule["partner_types"]:
+        if rule["document"] != kind or partner_type not in rule["partner_types"]:
             continue
         if parse_money(coverage) < parse_money(rule["amount"]):
             raise RuleViolation(
