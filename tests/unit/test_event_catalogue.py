@@ -178,3 +178,16 @@ def test_the_written_samples_match_what_the_code_publishes():
     tenants.set_status(ledger.rt, platform, "northwind", "active", "fees paid")
     _same_shape(ledger.rt.publisher.published, {"exception.opened", "exception.waiting_on_partner",
                                                 "exception.resumed", "tenant.suspended", "tenant.resumed"})
+
+
+def test_a_platform_event_about_a_tenant_names_that_tenant():
+    # tenant.* events are published on the platform's chain (the envelope's tenant_id is `_platform`), so a subscriber
+    # (an MSP's billing, the contract indexer) learns which tenant was suspended or resumed only from the payload, as
+    # tenant.offboarded's `offboarded_tenant_id` already says
+    ledger = Ledger("2026-11-16T09:00:00Z")
+    platform = Principal("_platform", Role.OPERATOR, "key_operator")
+    tenants.set_status(ledger.rt, platform, "northwind", "suspended", "unpaid platform fees")
+    tenants.set_status(ledger.rt, platform, "northwind", "active", "fees paid")
+    details = {e["detail_type"]: e["detail"] for e in ledger.rt.publisher.published}
+    assert details["tenant.suspended"]["suspended_tenant_id"] == "northwind"
+    assert details["tenant.resumed"]["resumed_tenant_id"] == "northwind"

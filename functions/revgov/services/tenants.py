@@ -70,7 +70,9 @@ def _provisioned(actor: Principal, tenant: Tenant, texts: list[contract_set.Cont
             AuditEntry.by(actor, "key.created", admin_key["key_id"], "created",
                           inputs={"tenant_id": tenant.tenant_id, "role": "admin"}),
         ],
-        events=[DomainEvent(SOURCE, "tenant.provisioned", {"tier": tenant.tier, "status": tenant.status})],
+        # on the platform chain (the envelope's tenant_id is the platform's): the tenant provisioned is named here
+        events=[DomainEvent(SOURCE, "tenant.provisioned", {"provisioned_tenant_id": tenant.tenant_id,
+                                                           "tier": tenant.tier, "status": tenant.status})],
     )
 
 
@@ -135,7 +137,7 @@ def set_status(rt: Runtime, actor: Principal, tenant_id: str, status: str, reaso
         puts=_tenant_puts(moved, version=version, new=False),
         audit=[AuditEntry.by(actor, action, tenant_id, status, inputs={"reason": reason, "from": tenant.status},
                              policy_version=tenant.policy_version)],
-        events=[DomainEvent(SOURCE, action, {"reason": reason})],
+        events=[DomainEvent(SOURCE, action, {f"{action.partition('.')[2]}_tenant_id": tenant_id, "reason": reason})],
     ))
     return moved.as_dict()
 
