@@ -25,7 +25,9 @@ from memory_store import Ledger
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.edge.openapi import document
-from revgov.services import case_waiting, cases, tenants
+from revgov.services import case_waiting, cases, contracts, offboarding, pricing, tenants
+from revgov.services.agents import threshold_watcher
+from revgov.services.agents.desk import AgentDesk
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ROOT / "functions" / "revgov"
@@ -191,3 +193,98 @@ def test_a_platform_event_about_a_tenant_names_that_tenant():
     details = {e["detail_type"]: e["detail"] for e in ledger.rt.publisher.published}
     assert details["tenant.suspended"]["suspended_tenant_id"] == "northwind"
     assert details["tenant.resumed"]["resumed_tenant_id"] == "northwind"
+
+
+# The sources whose schemas were written from their publishers (services/pricing.py, tenants.py, offboarding.py,
+# contracts.py, tasks.py): each test runs the real code path and validates every event it publishes against the
+# source's schema (API.md: "`detail` always has `tenant_id`, `event_id`, `occurred_at` and the payload defined in
+# `schemas/events/`").
+SOURCES_FROM_CODE = ("revgov.pricing", "revgov.tenant", "revgov.contract", "revgov.agents")
+REGISTERED = "ptr_01JBNWPARTNER0000000000002"  # an active Registered reseller: networking cap 5% (PA-6.2)
+
+
+def test_each_source_the_code_publishes_on_has_a_schema():
+    sources = {p.parent.name for p in EVENTS.glob("revgov.*/*.json")} - {"revgov.erp"}
+    assert {f"events/{s}.schema.json" for s in sources} - set(schemas.names()) == set()
+    assert {s for s in SOURCES_FROM_CODE if f"events/{s}.schema.json" in schemas.names()} == set(SOURCES_FROM_CODE)
+
+
+def _staff(role: Role) -> Principal:
+    return Principal("northwind", role, f"key_{role.value.upper():0<26}"[:30])
+
+
+def _quote(ledger: Ledger, customer: str) -> dict[str, Any]:
+    # 8% off NW-SW-24P is above the Registered networking cap of 5%: Channel Operations approves (PA-6.6(a))
+    return pricing.check(ledger.rt, _staff(Role.SALES), {
+        "partner_id": REGISTERED, "customer": {"id": customer, "name": "Lakeside"},
+        "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "8"}]})  # fmt: skip
+
+
+def test_pricing_events_match_the_schema():
+    """A quote checked (approval_required), one approved ("allow") and one rejected ("deny") through the cases."""
+    ledger = Ledger("2026-11-02T10:00:00.000Z")
+    approved, rejected = _quote(ledger, "CUST-EVS-1"), _quote(ledger, "CUST-EVS-2")
+    assert approved["outcome"] == rejected["outcome"] == "approval_required"
+    ops = _staff(Role.CHANNEL_OPS)
+    cases.decide_case(ledger.rt, ops, "approval", approved["approvals"][0]["approval_id"], "approved", "within policy")
+    cases.decide_case(ledger.rt, ops, "approval", rejected["approvals"][0]["approval_id"], "rejected", "too deep")
+    published = ledger.rt.publisher.published
+    _same_shape(published, {"quote.checked", "quote.approved", "quote.rejected"})
+    outcomes = {e["detail_type"]: e["detail"]["outcome"] for e in published if e["source"] == "revgov.pricing"}
+    assert outcomes == {"quote.checked": "approval_required", "quote.approved": "allow", "quote.rejected": "deny"}
+
+
+def test_tenant_events_match_the_schema():
+    """Provisioned (by the Ledger), suspended, resumed without a reason (null), then offboarded."""
+    ledger = Ledger("2026-11-16T09:00:00Z")
+    platform = Principal("_platform", Role.OPERATOR, "key_operator")
+    tenants.set_status(ledger.rt, platform, "northwind", "suspended", "unpaid platform fees")
+    tenants.set_status(ledger.rt, platform, "northwind", "active", None)
+    offboarding.offboard(ledger.rt, platform, "northwind")
+    _same_shape(ledger.rt.publisher.published, {"tenant.provisioned", "tenant.suspended", "tenant.resumed",
+                                                "tenant.offboarded"})
+
+
+def test_contract_events_match_the_schema(monkeypatch):
+    """A clause amended; a tenant provisioned where the index is built by the indexer (document `*`, no sha256)."""
+    monkeypatch.setattr(contracts, "inline_indexing", lambda rt: False)
+    ledger = Ledger("2026-11-16T09:00:00Z")
+    contracts.amend_contract(ledger.rt, _staff(Role.ADMIN), "PA", {"reason": "validity", "clauses": [
+        {"clause_id": "PA-6.1", "title": "Price lists and quote validity", "text": "Quotes are valid for 30 days."}]})
+    changed = [e for e in ledger.rt.publisher.published if e["detail_type"] == "contract.changed"]
+    assert [(e["detail"]["action"], e["detail"]["document"]) for e in changed] == [("provisioned", "*"),
+                                                                                   ("amended", "PA")]
+    _same_shape(ledger.rt.publisher.published, {"contract.changed"})
+
+
+def test_agent_events_match_the_schema():
+    """A threshold watcher's task and its escalation (confidence 2/6, below the bar: a person is asked)."""
+    outlook = {"to_date": "20000.00", "projected": "60000.00", "interval_80": ["45000.00", "80000.00"],
+               "elapsed_percent": "66.30", "history_months": 12, "method": "seasonal level"}  # fmt: skip
+    threshold = {"program_id": "RBT-VOLUME", "program": "Quarterly volume rebate", "level": "1.0%",
+                 "threshold": "100000.00", "clause": "PA-7.2", "source": "rebate_program", "p_miss": 0.93}  # fmt: skip
+    partner = {"partner_id": "ptr_01JBNWPARTNER0000000000001", "legal_name": "Contour Networks LLC", "tier": "silver"}
+    ledger = Ledger("2026-11-20T06:00:00.000Z")
+    desk = AgentDesk(ledger.rt, threshold_watcher.NAME, "northwind")
+    assert desk.handle(threshold_watcher._finding(partner, "2026-Q4", outlook, threshold)) is not None
+    assert desk.handle(threshold_watcher._finding(partner, "2026-Q3", {**outlook, "history_months": 2},
+                                                  threshold)) is not None
+    opened = [e["detail"] for e in ledger.rt.publisher.published if e["detail_type"] == "task.opened"]
+    assert [d["escalated"] for d in opened] == [False, True]
+    _same_shape(ledger.rt.publisher.published, {"task.opened"})
+
+
+@pytest.mark.parametrize("source", SOURCES_FROM_CODE)
+def test_a_payload_off_the_schema_is_refused(source):
+    """Bad inputs: an unknown field, a wrong id prefix, a float for money / a count, a missing required field."""
+    name = f"events/{source}.schema.json"
+    for path in sorted((EVENTS / source).glob("*.json")):
+        sample = json.loads(path.read_text())
+        detail = sample["detail"]
+        assert schemas.problems(name, {**sample, "detail": {**detail, "surprise": 1}}) != []
+        assert schemas.problems(name, {**sample, "detail": {**detail, "event_id": "evt_bad"}}) != []
+        required = next(k for k in detail if k not in {"tenant_id", "event_id", "occurred_at"})
+        assert schemas.problems(name, {**sample, "detail": {k: v for k, v in detail.items() if k != required}}) != []
+        for key in ("net_total", "exported_items", "revision", "decision_id", "task_id", "partner_id"):
+            if key in detail:
+                assert schemas.problems(name, {**sample, "detail": {**detail, key: 1.5}}) != [], (path, key)
