@@ -12,7 +12,8 @@ from test_sla_pause import CHANNEL, FINANCE, P1, P2, PARTNER1, PARTNER2, QUESTIO
 
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import MalformedRequest, NotFound
-from revgov.services import case_waiting, cases, tenants
+from revgov.ports import Changes, Delete
+from revgov.services import case_repository, case_waiting, case_waiting_backfill, cases, tenants
 
 
 def _two_waiting_on_p1():
@@ -77,3 +78,20 @@ def test_an_answered_or_decided_item_no_longer_waits():
     assert [i.get("approval_id") for i in items] == [approval]
     cases.decide_case(ledger.rt, FINANCE, "approval", approval, "rejected", "no delivery note")
     assert case_waiting.waiting_on(ledger.rt, PARTNER1, None, limit=50, cursor=None)[0] == []
+
+
+def test_items_asked_before_the_pointers_existed_are_listed_after_the_backfill_and_a_second_run_writes_nothing():
+    """An item waiting on its partner when 1.28.0 came has no pointer: not listed until the backfill gives it one."""
+    ledger, approval, exception = _two_waiting_on_p1()
+    before = case_repository.WAITING_POINTERS
+    ledger.rt.commit("northwind", Changes(deletes=[
+        Delete(before, f"{P1}#{approval}"), Delete(before, f"{P1}#{exception}")]))  # as stored by 1.27.0
+    assert case_waiting.waiting_on(ledger.rt, PARTNER1, None, limit=50, cursor=None) == ([], None)
+    ran = case_waiting_backfill.backfill_waiting_pointers(ledger.rt, "northwind", actor="operator:cli-test")
+    assert ran == {"tenant_id": "northwind", "scanned": 2, "backfilled": 2}
+    items, _ = case_waiting.waiting_on(ledger.rt, PARTNER1, None, limit=50, cursor=None)
+    assert {i.get("approval_id") or i.get("exception_id") for i in items} == {approval, exception}
+    again = case_waiting_backfill.backfill_waiting_pointers(ledger.rt, "northwind", actor="operator:cli-test")
+    assert again == {"tenant_id": "northwind", "scanned": 2, "backfilled": 0}
+    with pytest.raises(NotFound):
+        case_waiting_backfill.backfill_waiting_pointers(ledger.rt, "nosuchtenant", actor="operator:cli-test")
