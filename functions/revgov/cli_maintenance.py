@@ -7,6 +7,8 @@ so the partner sees them in `GET /v1/decisions` (services.decision_backfill).
 existed get theirs, so the partner sees them in `GET /v1/deals` (services.deals.backfill).
 `revgov maintenance backfill-audit-pointers --tenant T`: audit records sealed before records named their partner get
 their partner's pointer, so `GET /v1/audit?partner_id=` lists them (PA-12.1; services.audit_backfill).
+`revgov maintenance backfill-waiting-pointers --tenant T`: approvals and exceptions already waiting on their partner
+before 1.28.0 get their pointer, so the partner sees them in `GET /v1/waiting` (services.case_waiting_backfill).
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ def _backfill_audit_pointers(args: argparse.Namespace) -> int:
                      "partner audit record pointers (a second run backfills 0)")
 
 
+def _backfill_waiting_pointers(args: argparse.Namespace) -> int:
+    use_product(args.state_file)
+    from .services.case_waiting_backfill import backfill_waiting_pointers
+
+    return _backfill(args, "waiting-on-partner pointers", backfill_waiting_pointers,
+                     "partner waiting-item pointers (a second run backfills 0)")
+
+
 def _subcommand(sub: Any, name: str, help_text: str, run: Callable[[argparse.Namespace], int]) -> None:
     parser = sub.add_parser(name, help=help_text)
     parser.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
@@ -77,3 +87,6 @@ def register(commands: Any) -> None:
                 "give audit records sealed before records named their partner their partner's pointer (GET "
                 "/v1/audit?partner_id= then lists them, PA-12.1); a second run changes nothing",
                 _backfill_audit_pointers)
+    _subcommand(sub, "backfill-waiting-pointers",
+                "give approvals and exceptions waiting on their partner before 1.28.0 their pointer (GET /v1/waiting "
+                "then lists them, SOP-1.3); a second run changes nothing", _backfill_waiting_pointers)

@@ -153,10 +153,15 @@ def test_every_partner_read_route_shows_the_partner_only_its_own_fields(contest)
         # PA-12.1 / CPA-12.1: its own audit records, read last (after every step above), and the winner's asked for
         "GET /v1/audit": key.get("/v1/audit", limit=200),
         "GET /v1/audit (the winner's)": key.get("/v1/audit", partner_id=contest["winner"]),
+        # SOP-1.3 / COP-1.3: what waits on the partner; the winner's is a 404 like an id that does not exist
+        "GET /v1/waiting": key.get("/v1/waiting"),
+        "GET /v1/waiting (the winner's)": key.get("/v1/waiting", partner_id=contest["winner"]),
     }
     assert set(PARTNER_READS.values()) <= set(reads), set(PARTNER_READS.values()) - set(reads)
     winners = reads.pop("GET /v1/deals/{id} (the winner's)")  # the id the loser sent is echoed; nothing else is
     assert winners.status_code == 404 and contest["winner"] not in winners.text, winners.text[:300]
+    waiting = reads.pop("GET /v1/waiting (the winner's)")
+    assert waiting.status_code == 404, waiting.text[:300]
     trail = reads.pop("GET /v1/audit (the winner's)")  # a 404 as for an id that does not exist
     assert trail.status_code == 404 and contest["winner"] not in trail.text.replace(f"no partner {contest['winner']}",
                                                                                      ""), trail.text[:300]
@@ -182,7 +187,7 @@ PARTNER_READS = {
     "list_billing_subscriptions": "GET /v1/billing/subscriptions", "me": "GET /v1/me",
     "get_overdue_statement": "GET /v1/billing/overdue",
     "explain_entitlement": "GET /v1/partners/{id}/entitlements/{name}/explain",
-    "list_audit": "GET /v1/audit",
+    "list_audit": "GET /v1/audit", "list_waiting": "GET /v1/waiting",
 }  # fmt: skip
 READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_dispute", "get_billing_subscription",
                   "get_late_payment_charge",  # the charge: tests/stack/test_overdue_api.py (its rival is a 404)

@@ -61,6 +61,9 @@ PARTNER_OPEN = {
     # Partner responds": it answers what its own approval or exception waits on (another partner's is a 404:
     # tests/unit/test_sla_pause.py, tests/stack/test_dispute_routes.py)
     "appeal_invoice_dispute", "partner_reply_approval", "partner_reply_exception",
+    # SOP-1.3 / COP-1.3 "paused only while an item is in the status 'waiting on partner' and restarts when the Partner
+    # responds": the partner lists what waits on it, its own only (tests/stack/test_waiting_api.py: a rival sees none)
+    "list_waiting",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

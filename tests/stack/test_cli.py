@@ -146,6 +146,8 @@ BAD_INPUT = [
      3, "/nonexistent"),
     (("maintenance", "backfill-audit-pointers"), 2, "--tenant"),
     (("maintenance", "backfill-audit-pointers", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
+    (("maintenance", "backfill-waiting-pointers"), 2, "--tenant"),
+    (("maintenance", "backfill-waiting-pointers", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
 ]
 
 

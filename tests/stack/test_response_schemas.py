@@ -163,7 +163,8 @@ def _query(party: Party, op: Operation) -> dict[str, str]:
     """Required query values: a quarter where the operation takes one (`populate` sold in the last quarter)."""
     if op.name in ("get_kpis", "get_forecast", "get_workflow_metrics", "list_at_risk_partners"):
         return {"period": _quarter(clock_support.today())}
-    if op.name in ("get_overdue_statement", "explain_settlement"):  # staff name the partner; a partner reads its own
+    if op.name in ("get_overdue_statement", "explain_settlement", "list_waiting"):  # staff name the partner; a partner
+        # reads its own
         return {"partner_id": party.partners[0]}
     if op.name == "list_accruals":
         return {"period": last_quarter(), "partner_id": party.partners[0]}

@@ -32,6 +32,7 @@ OWNED = {
     "WEBHOOK": "services/tenant_repository.py",
     "POLICY": "services/tenant_repository.py",
     "CASE": "services/case_repository.py",
+    "CASEWAIT": "services/case_repository.py",
     "DECISION": "services/decision_repository.py",
     "DECISION_PART": "services/decision_repository.py",
 }

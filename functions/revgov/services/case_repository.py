@@ -1,17 +1,22 @@
 """Approvals and exceptions in the store: the one module that names the case collection (`CASE`, each case listed under
-`CASE#<kind>#<status>` sorted by `<queue>#<due at>#<case id>`) and hands back the records as `Case` entities."""
+`CASE#<kind>#<status>` sorted by `<queue>#<due at>#<case id>`) and hands back the records as `Case` entities.
+
+An item waiting on its partner also has a pointer in `CASEWAIT` under `<partner id>#<case id>`, so the partner's
+waiting items are read without going through every waiting item of the tenant (`GET /v1/waiting`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
+from ..domain import sla_pause
 from ..domain.cases import Case
 from ..domain.errors import NotFound
-from ..ports import DocumentStore, Page, Put, Stored
+from ..ports import Delete, DocumentStore, Page, Put, Stored
 from .toolkit import lookup_pages, pages
 
 CASES = "CASE"
+WAITING_POINTERS = "CASEWAIT"  # <partner id>#<case id> -> {partner_id, kind, case_id, since}
 
 
 def _listed(kind: str, status: str) -> str:
@@ -69,3 +74,33 @@ def by_status(store: DocumentStore, tenant_id: str, kind: str, status: str) -> I
 def every(store: DocumentStore, tenant_id: str) -> Iterator[Case]:
     """Every case of the tenant, of both kinds, in id order, page by page."""
     return (cast(Case, item.data) for item in pages(store, tenant_id, CASES))
+
+
+def _waiting_key(partner_id: str, case_id: str) -> str:
+    return f"{partner_id}#{case_id}"
+
+
+def waiting_pointer(case: Case) -> Put:
+    """The pointer listing `case` (now waiting on its partner) under its partner."""
+    partner_id = str(case["partner_id"])
+    data = {"partner_id": partner_id, "kind": case["kind"], "case_id": case["case_id"],
+            "since": case["waiting"]["since"]}  # fmt: skip
+    return Put(WAITING_POINTERS, _waiting_key(partner_id, case["case_id"]), data)
+
+
+def drop_waiting_pointer(case: Case) -> Delete:
+    """Remove the pointer of `case`, which no longer waits on its partner."""
+    return Delete(WAITING_POINTERS, _waiting_key(str(case["partner_id"]), case["case_id"]))
+
+
+def page_waiting(
+    store: DocumentStore, tenant_id: str, partner_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[Case], str | None]:
+    """One page of the partner's items waiting on it, by case id, and the next cursor. A pointer whose case was
+    decided meanwhile (a decision ends the wait, `domain.cases`) is skipped, so a page may hold fewer than `limit`."""
+    page = store.query(tenant_id, WAITING_POINTERS, limit=limit, cursor=cursor, prefix=f"{partner_id}#")
+    refs = [(tenant_id, CASES, str(item.data["case_id"])) for item in page.items]
+    found = store.get_many(refs)
+    cases = [cast(Case, found[ref].data) for ref in refs if ref in found]
+    return [c for c in cases if c["status"] == sla_pause.WAITING and c.get("partner_id") == partner_id], \
+        page.next_cursor  # fmt: skip

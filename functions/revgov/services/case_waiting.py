@@ -21,7 +21,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.calendar import BusinessCalendar
 from ..domain.cases import Case
-from ..domain.errors import FieldError, Forbidden, NotFound, RuleViolation
+from ..domain.errors import FieldError, Forbidden, MalformedRequest, NotFound, RuleViolation
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import case_repository, partner_repository
@@ -39,7 +39,7 @@ def ask_partner(rt: Runtime, who: Principal, kind: str, case_id: str, question: 
     detail = {case_rules.id_field(kind): case_id, "partner_id": case["partner_id"], "queue": case["queue"],
               "subject": case["subject"], "question": question, "since": waiting["waiting"]["since"]}  # fmt: skip
     changes = Changes(
-        puts=[case_repository.put(waiting, version=version)],
+        puts=[case_repository.put(waiting, version=version), case_repository.waiting_pointer(waiting)],
         audit=[_audit(who, tenant.policy, "waiting_on_partner", waiting, {"question": question})],
         events=[DomainEvent(f"revgov.{kind}s", f"{kind}.waiting_on_partner", detail)],
     )
@@ -66,11 +66,45 @@ def partner_reply(rt: Runtime, who: Principal, kind: str, case_id: str, reply: s
               "due_at": resumed["due_at"], "sla_seconds_paused": pause["sla_seconds"]}  # fmt: skip
     changes = Changes(
         puts=[case_repository.put(resumed, version=stored.version)],
+        deletes=[case_repository.drop_waiting_pointer(resumed)],
         audit=[_audit(who, tenant.policy, "partner_replied", resumed, inputs)],
         events=[DomainEvent(f"revgov.{kind}s", f"{kind}.resumed", detail)],
     )
     rt.commit(who.tenant_id, changes)
     return partner_view(resumed)
+
+
+def waiting_on(
+    rt: Runtime, who: Principal, partner_id: str | None, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the approvals and exceptions waiting on a partner (SOP-1.3 / COP-1.3), as that partner reads them:
+    a partner key's own (a rival's is a 404); staff name the partner (`partner_id`, required; unknown: 404)."""
+    wanted = partner_id or (who.partner_id if who.role is Role.PARTNER else None)
+    if wanted is None:  # a cursor belongs to one partner's list: with none named it is of no list either
+        unread = [FieldError("/query/cursor", "not a cursor of this list")] if cursor else []
+        raise MalformedRequest("name the partner: ?partner_id=",
+                               errors=[FieldError("/query/partner_id", "required"), *unread])  # fmt: skip
+    if not who.sees_partner(wanted) or partner_repository.record(rt.store, who.tenant_id, wanted) is None:
+        raise NotFound(f"no partner {wanted}")
+    cases, next_cursor = case_repository.page_waiting(rt.store, who.tenant_id, wanted, limit=limit, cursor=cursor)
+    return [waiting_view(case) for case in cases], next_cursor
+
+
+def waiting_view(case: Mapping[str, Any]) -> dict[str, Any]:
+    """What the partner reads of an item waiting on it: which item, its category and subject, the question, when it
+    was asked and the route to answer by. Never who on the staff asked, the requester's key, the reasons or the
+    context (margins, other partners' ids)."""
+    kind = str(case["kind"])
+    return {
+        "kind": kind,
+        case_rules.id_field(kind): case["case_id"],
+        "category": case["category"],
+        "status": case["status"],
+        "subject": case["subject"],
+        "question": case["waiting"]["question"],
+        "asked_at": case["waiting"]["since"],
+        "reply": {"method": "POST", "path": f"/v1/{kind}s/{case['case_id']}/partner-reply"},
+    }
 
 
 def reroute_exception(rt: Runtime, who: Principal, case_id: str, category: str, note: str) -> Case:

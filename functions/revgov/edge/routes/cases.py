@@ -22,6 +22,9 @@ _DUE_BEFORE = QueryParam(
     pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z",
 )
 
+_WAITING_ON = QueryParam("partner_id", "the partner (staff: required; a partner key: always itself)",
+                         pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}")  # fmt: skip
+
 
 @dataclass(frozen=True)
 class CaseKind:
@@ -184,6 +187,24 @@ def reroute_exception(call: Call) -> dict[str, Any]:
     moved = case_waiting.reroute_exception(call.runtime, call.who, call.params["exception_id"], call.body["category"],
                                            call.body["note"])  # fmt: skip
     return domain.view(moved)
+
+
+@operation(
+    "GET",
+    "/v1/waiting",
+    summary="The approvals and exceptions waiting on a partner (their SLA clock paused, SOP-1.3 / COP-1.3), each with "
+    "its question, when it was asked and the route to answer by (a partner key: its own; staff name the partner)",
+    roles=frozenset(STAFF | {Role.PARTNER}),
+    tag="approvals",
+    paginated=True,
+    query=(_WAITING_ON,),
+    response_schema="api/responses/waiting-page.schema.json",
+)
+def list_waiting(call: Call) -> dict[str, Any]:
+    items, next_cursor = case_waiting.waiting_on(
+        call.runtime, call.who, call.query.get("partner_id"), limit=call.limit, cursor=call.cursor
+    )
+    return {"items": items, "next_cursor": next_cursor}
 
 
 CASE_KINDS = (
