@@ -78,6 +78,9 @@ def test_an_answered_or_decided_item_no_longer_waits():
     assert [i.get("approval_id") for i in items] == [approval]
     cases.decide_case(ledger.rt, FINANCE, "approval", approval, "rejected", "no delivery note")
     assert case_waiting.waiting_on(ledger.rt, PARTNER1, None, limit=50, cursor=None)[0] == []
+    # decided while it waited: its pointer goes with it, so a page of `limit` is never short for a stale pointer
+    left = ledger.rt.store.get("northwind", case_repository.WAITING_POINTERS, f"{P1}#{approval}")
+    assert left is None
 
 
 def test_items_asked_before_the_pointers_existed_are_listed_after_the_backfill_and_a_second_run_writes_nothing():

@@ -251,7 +251,11 @@ def _decided(
     event = DomainEvent(
         f"revgov.{kind}s", f"{kind}.decided", {"case_id": case_id, "outcome": final, "subject": case["subject"]}
     )
-    return Changes(puts=[case_repository.put(decided, version=version)], audit=[audit], events=[event])
+    # decided while it waited on its partner: it leaves the partner's waiting list (GET /v1/waiting) with it
+    waited = case["status"] == WAITING and case.get("partner_id")
+    unlisted = [case_repository.drop_waiting_pointer(case)] if waited else []
+    puts = [case_repository.put(decided, version=version)]
+    return Changes(puts=puts, deletes=unlisted, audit=[audit], events=[event])
 
 
 def _refusal_record(case: Case, who: Principal, outcome: str, refused: RevgovError) -> AuditEntry:
