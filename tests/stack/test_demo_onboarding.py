@@ -104,7 +104,8 @@ def test_a_partner_not_yet_onboarded_may_not_quote_or_register_a_deal(api, keys,
     tenant = keys["tenants"]["northwind"]
     partner_id = _seeded(keys, "northwind", status)["partner_id"]
     sales = api.as_key(tenant["keys"]["sales"])
-    customer = {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Early Customer"}
+    # the pending-documents demo partner is a Regional Reseller: its quotes name the customer's country (PA-2.6)
+    customer = {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Early Customer", "country": "US"}
     quote = {"partner_id": partner_id, "quote_ref": f"Q-{uuid.uuid4().hex[:8]}", "customer": customer,
              "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "0.00"}],
              "terms": {"payment_days": 30}}
