@@ -1,0 +1,61 @@
+"""Clause audit, sixth round: where a policy rule or the code said something other than the clause it cites, the
+clause won. Every figure below is computed by hand from the clause quoted; fixed days only, no wall clock.
+
+The audit's record (each clause checked, where it is built, the verdict) is docs/clause-audit.md, "Sixth round".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from revgov.domain.partners import tier_review
+from revgov.tenant_files import load_tenant_file
+from support import ROOT
+
+POLICY = {t: load_tenant_file(ROOT / "tenants" / t / "tenant.yaml")["policy"] for t in ("northwind", "contoso")}
+
+
+# --- CPA-3.6: a review downgrades on the commitment; a certification lapse has its own 60 days ----------------------
+def _advanced(secops_expires_at: str) -> dict[str, Any]:
+    return {"partner_id": "ptr_01JX0000000000000000000061", "tier": "advanced", "status": "active",
+            "certifications": {
+                "cert-collab-associate": {"earned_at": "2025-06-01", "expires_at": "2027-05-31"},
+                "cert-secops-analyst": {"earned_at": "2026-01-11", "expires_at": secops_expires_at}}}
+
+
+def test_cpa_3_6_a_review_does_not_downgrade_a_partner_that_met_its_commitment_for_a_lapsed_certification():
+    """CPA-3.6: "A Partner that does not meet its tier's annual commitment at a review is moved to the highest tier
+    whose requirements it meets, after 45 days' written notice, from the first day of the next Quarter after the
+    notice period. A Partner that lacks a required certification for more than 60 consecutive days is downgraded to
+    the highest tier whose certification requirements it meets from the first day of the following Billing Month."
+
+    An Advanced partner (CPA-3.3: EUR 150,000.00, cert-collab-associate and cert-secops-analyst) with EUR 200,000.00 in
+    2026 meets its commitment at the January 2027 review. Its cert-secops-analyst expired on 2027-01-10 (last valid
+    day), ten days before the review: the review moves nobody who met the commitment; the certification path decides
+    (lacking from 2027-01-11, more than 60 consecutive days on 2027-03-12, so downgraded from 2027-04-01 unless it is
+    renewed by then). The review said "downgrade, 45 days' notice, from 2027-04-01" citing the commitment rule."""
+    found = tier_review.findings(POLICY["contoso"], _advanced("2027-01-10"), date(2027, 1, 20), Decimal("200000.00"))
+    assert (found["outcome"], found["effective_on"], found["notice_ends"]) == ("unchanged", None, None)
+    assert "TIER-COMMITMENT-DOWNGRADE" not in [r["rule_id"] for r in found["reasons"]]
+    cited = {(r["rule_id"], r["clause"]) for r in found["reasons"]}
+    assert ("TIER-CERT-DOWNGRADE", "CPA-3.6") in cited  # the reason names the path that does apply
+    # missing the commitment too (EUR 149,999.99): the review moves it to the highest tier whose requirements it
+    # meets, Authorized (no commitment, no certification), after the 45 days' notice: 2027-03-06, from 2027-04-01
+    missed = tier_review.findings(POLICY["contoso"], _advanced("2027-01-10"), date(2027, 1, 20),
+                                  Decimal("149999.99"))
+    assert (missed["outcome"], missed["qualified_tier"], missed["notice_ends"], missed["effective_on"]) == (
+        "downgrade", "authorized", "2027-03-06", "2027-04-01")
+    assert missed["reasons"][0]["rule_id"] == "TIER-COMMITMENT-DOWNGRADE"
+
+
+def test_pa_3_6_northwind_review_still_downgrades_on_the_requirements_of_the_tier():
+    """PA-3.6 (northwind) reads otherwise: the review uses "the certifications valid on the review date" and "a Partner
+    that did not meet the requirements of its current tier is downgraded under PA-3.7". Unchanged: a Gold partner
+    meeting USD 1,000,000.00 whose cert-security-pro expired before the review is downgraded to Silver."""
+    gold = {"partner_id": "ptr_01JX0000000000000000000062", "tier": "gold", "status": "active",
+            "certifications": {"cert-network-core": {"earned_at": "2025-06-01", "expires_at": "2027-12-31"},
+                               "cert-security-pro": {"earned_at": "2025-01-01", "expires_at": "2027-01-10"}}}
+    found = tier_review.findings(POLICY["northwind"], gold, date(2027, 1, 20), Decimal("1200000.00"))
+    assert (found["outcome"], found["qualified_tier"], found["effective_on"]) == ("downgrade", "silver", "2027-04-01")
