@@ -2011,9 +2011,11 @@ def _downgrade_after(policy: dict[str, Any], ref: str, days: int) -> None:
     # PA-3.7 "The Distributor gives 30 days' written notice and the downgrade takes effect on the first day of the next
     # Quarter after the notice period ends" / CPA-3.6 "after 45 days' written notice, from the first day of the next
     # Quarter after the notice period" (auditor5): a review on 20 January, notice ends 19 February / 6 March → 1 April
+    # CPA-3.6 "A Partner that does not meet its tier's annual commitment at a review is moved" (auditor6: only then)
     notice, ends = {"PA-3.7": (30, "2027-02-19"), "CPA-3.6": (45, "2027-03-06")}[ref]
+    when = {"PA-3.7": {}, "CPA-3.6": {"when": "commitment_missed"}}[ref]
     assert policy["tier_review"]["downgrade"] == {"id": "TIER-COMMITMENT-DOWNGRADE", "clause": ref,
-                                                  "notice_days": notice}
+                                                  "notice_days": notice, **when}
     from revgov.domain.partners import tier_review
 
     assert tier_review.downgrade_effective(date(2027, 1, 20), notice) == (date.fromisoformat(ends), date(2027, 4, 1))

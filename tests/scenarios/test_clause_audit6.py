@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from revgov.domain import partners
 from revgov.domain.partners import tier_review
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
@@ -59,3 +60,51 @@ def test_pa_3_6_northwind_review_still_downgrades_on_the_requirements_of_the_tie
                                "cert-security-pro": {"earned_at": "2025-01-01", "expires_at": "2027-01-10"}}}
     found = tier_review.findings(POLICY["northwind"], gold, date(2027, 1, 20), Decimal("1200000.00"))
     assert (found["outcome"], found["qualified_tier"], found["effective_on"]) == ("downgrade", "silver", "2027-04-01")
+
+
+# --- CPA-2.3 / CPA-2.7: documents that must be recent ------------------------------------------------------------
+def _applicant(partner_type: str, country: str | None, **issued: str) -> dict[str, Any]:
+    """A contoso application with every document its type needs, issued on 2026-11-20 unless `issued` says otherwise,
+    and (for an implementation partner, CPA-2.7) one valid certification."""
+    policy = POLICY["contoso"]
+    documents = {}
+    for kind in partners.required_documents(policy, partner_type):
+        document = {"document_type": kind, "reference": f"dms://a6/{kind}.pdf", "checksum": "sha256:" + "0" * 64,
+                    "issued_at": issued.get(kind, "2026-11-20")}
+        if policy["onboarding"]["document_types"][kind]["has_expiry"]:
+            document["expires_at"] = "2027-11-19"
+        documents[kind] = document
+    certifications = {"cert-collab-associate": {"earned_at": "2026-06-01", "expires_at": "2028-05-31"}}
+    return {"partner_id": "ptr_01JX0000000000000000000063", "partner_type": partner_type, "country": country,
+            "requested_tier": "authorized", "status": "pending_documents", "documents": documents,
+            "certifications": certifications if partner_type == "implementation_partner" else {},
+            "terms": {"annual_commitment": "0.00", "payment_terms_days": 30, "territory": ["DE"]}}
+
+
+def _document_gaps(partner: dict[str, Any], on: str) -> list[tuple[str, str, str, str]]:
+    gaps = partners.assess(POLICY["contoso"], partner, f"{on}T12:00:00Z").missing
+    return [(g["name"], g["problem"], g["rule_id"], g["clause"]) for g in gaps if g["kind"] == "document"]
+
+
+def test_cpa_2_7_reference_projects_completed_within_the_last_24_months():
+    """CPA-2.7: "An Implementation Partner provides [...] two reference projects completed within the last 24 months."
+    Projects listed in a document issued on 2024-12-01 may have been completed within 24 months of 2026-12-01 (the
+    boundary day counts); one issued on 2024-11-30 lists projects completed before 2024-12-01, more than 24 months
+    before: it counts as missing (CPA-2.2: "an expired document counts as missing"). Before, any age passed."""
+    fresh = _applicant("implementation_partner", "DE", reference_projects="2024-12-01")
+    assert _document_gaps(fresh, "2026-12-01") == []
+    stale = _applicant("implementation_partner", "DE", reference_projects="2024-11-30")
+    assert _document_gaps(stale, "2026-12-01") == [
+        ("reference_projects", "too_old", "DOC-REFERENCE-PROJECTS", "CPA-2.7")]
+
+
+def test_cpa_2_3_a_non_eu_partners_certificate_of_tax_residence_is_at_most_12_months_old():
+    """CPA-2.3: "A Partner established in the European Union must provide its VAT identification number [...]. A
+    Partner established outside the EU must provide a certificate of tax residence issued within the last 12 months".
+    A Swiss reseller's certificate issued 2025-12-01 is within 12 months on 2026-12-01 and too old on 2026-12-02; a
+    German reseller's VAT registration filed on the same day does not age (it is validated in VIES instead)."""
+    swiss = _applicant("reseller", "CH", tax_form="2025-12-01")
+    assert _document_gaps(swiss, "2026-12-01") == []
+    assert _document_gaps(swiss, "2026-12-02") == [("tax_form", "too_old", "DOC-TAX-REGISTRATION", "CPA-2.3")]
+    german = _applicant("reseller", "DE", tax_form="2025-12-01")
+    assert _document_gaps(german, "2026-12-02") == []
