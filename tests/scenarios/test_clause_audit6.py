@@ -108,3 +108,65 @@ def test_cpa_2_3_a_non_eu_partners_certificate_of_tax_residence_is_at_most_12_mo
     assert _document_gaps(swiss, "2026-12-02") == [("tax_form", "too_old", "DOC-TAX-REGISTRATION", "CPA-2.3")]
     german = _applicant("reseller", "DE", tax_form="2025-12-01")
     assert _document_gaps(german, "2026-12-02") == []
+
+
+# --- CPA-13.3 / PA-13.3: the final partial Quarter ------------------------------------------------------------------
+def _terminated_partner(tenant: str, tier: str, terminated_at: str | None) -> dict[str, Any]:
+    history = [{"from": "pending_approval", "to": "active", "at": "2025-01-01T09:00:00Z", "by": "channel_ops:key_a"}]
+    if terminated_at:
+        history.append({"from": "active", "to": "terminated", "at": terminated_at, "by": "channel_ops:key_a"})
+    return {"partner_id": "T", "tier": tier, "partner_type": "reseller", "activated_at": "2025-01-01T09:00:00Z",
+            "status": "terminated" if terminated_at else "active", "history": history,
+            "certifications": {c: {"earned_at": "2025-01-01", "expires_at": "2027-12-31"}
+                               for c in ("cert-collab-associate", "cert-secops-analyst")}}
+
+
+def _rated(tenant: str, tier: str, terminated_at: str | None, rows: list[tuple[str, str, str]],
+           quarter: str) -> dict[str, dict[str, Any]]:
+    """Rate `quarter` for one partner, from its record (facts_of_partner) and invoice lines (day, sku, amount)."""
+    from rebates_support import sales_fact
+    from revgov.domain.rebates.engine import rate_period
+    from revgov.domain.rebates.ledger import SalesLedger
+    from revgov.domain.rebates.lines import rebate_line
+    from revgov.domain.rebates.policy import Period, compile_rebates, facts_of_partner
+
+    policy = POLICY[tenant]
+    families = {p["sku"]: p["family"] for p in policy["billing"]["price_list"]}
+    lines = [rebate_line(sales_fact({"id": f"L{i}", "partner": "T", "month": day[:7], "date": day, "sku": sku,
+                                     "amount": amount}, families))
+             for i, (day, sku, amount) in enumerate(rows)]
+    book = compile_rebates(policy)
+    period = Period.parse(quarter)
+    facts = {"T": facts_of_partner(policy, _terminated_partner(tenant, tier, terminated_at), period,
+                                   date(2026, 12, 1))}
+    result = rate_period(book, SalesLedger.from_lines(lines, book.exclusive_promotions), period, facts)
+    return {v["program_id"]: v for v in result.programs_view("T")} if "T" in result.payable else {}
+
+
+CONTOSO_Q2 = [("2025-05-15", "CT-DEV-DOCK", "100000.00"),  # the growth baseline, 2025-Q2
+              ("2026-04-15", "CT-DEV-DOCK", "150000.00"), ("2026-05-20", "CT-DEV-DOCK", "30000.00"),
+              ("2026-06-10", "CT-DEV-DOCK", "100000.00")]  # invoiced after the agreement ended
+
+
+def test_cpa_13_3_the_final_partial_quarter_earns_the_volume_rebate_on_revenue_to_the_termination_date():
+    """CPA-13.3: "On termination, incentives earned for completed Quarters are settled in the normal cycle, the volume
+    rebate for the final partial Quarter is calculated on Qualifying Revenue to the termination date".
+
+    An Advanced partner terminated on 2026-05-20 (10:00 UTC): 2026-Q2's revenue to that day is EUR 150,000.00 +
+    30,000.00 = 180,000.00, the 1.5% band (CPA-7.2: 75,000.00 to 199,999.99), EUR 2,700.00. The EUR 100,000.00
+    invoiced on 2026-06-10 counted (280,000.00 at 2.5% = 7,000.00), and the partial Quarter also earned the growth
+    rebate (3.0% of 280,000.00 - 100,000.00 = 5,400.00): only the volume rebate is earned for the partial Quarter."""
+    views = _rated("contoso", "advanced", "2026-05-20T10:00:00Z", CONTOSO_Q2, "2026-Q2")
+    volume = views["RBT-VOLUME"]
+    assert (volume["basis_revenue"], volume["rate"], volume["payable"]) == ("180000.00", "1.5%", "2700.00")
+    assert views.get("RBT-GROWTH", {"payable": "0.00"})["payable"] == "0.00"
+
+
+def test_cpa_13_3_a_quarter_completed_before_the_agreement_ended_is_settled_in_the_normal_cycle():
+    """CPA-13.3 "incentives earned for completed Quarters are settled in the normal cycle": an agreement ending at
+    00:00 UTC on 2026-07-01 (CPA-1.3: a day runs to 23:59:59, so 2026-06-30 was its last day) completed 2026-Q2: the
+    whole EUR 280,000.00 at 2.5% = 7,000.00, and the growth rebate 3.0% x (280,000.00 - 100,000.00) = 5,400.00
+    (growth 180% >= 8%); together 12,400.00, under the cap (CPA-7.6: 4.5% x 280,000.00 = 12,600.00)."""
+    views = _rated("contoso", "advanced", "2026-07-01T00:00:00Z", CONTOSO_Q2, "2026-Q2")
+    assert (views["RBT-VOLUME"]["payable"], views["RBT-GROWTH"]["payable"]) == ("7000.00", "5400.00")
+    assert _rated("contoso", "advanced", None, CONTOSO_Q2, "2026-Q2")["RBT-GROWTH"]["payable"] == "5400.00"
