@@ -170,3 +170,65 @@ def test_cpa_13_3_a_quarter_completed_before_the_agreement_ended_is_settled_in_t
     views = _rated("contoso", "advanced", "2026-07-01T00:00:00Z", CONTOSO_Q2, "2026-Q2")
     assert (views["RBT-VOLUME"]["payable"], views["RBT-GROWTH"]["payable"]) == ("7000.00", "5400.00")
     assert _rated("contoso", "advanced", None, CONTOSO_Q2, "2026-Q2")["RBT-GROWTH"]["payable"] == "5400.00"
+
+
+# --- CPA-4.3(c): open quotes of a family whose certification expired lapse -----------------------------------------
+CT_PARTNER = "ptr_01JX0000000000000000000064"
+
+
+def _contoso_quote_awaiting_channel_ops() -> tuple[Any, Any, dict[str, Any]]:
+    """An Advanced reseller whose only security certification (cert-secops-analyst) is valid through 2026-11-10 quotes
+    CT-SEC-XDR at 10% on 2026-11-02: above the Advanced security cap of 8% (CPA-6.2), so Channel Operations approves
+    (CPA-6.6(a))."""
+    from memory_store import memory_runtime
+    from revgov.ports import Changes, Put
+    from revgov.services import pricing
+
+    rt, clock = memory_runtime("2026-11-02T10:00:00.000Z", tenant="contoso")
+    partner = {"partner_id": CT_PARTNER, "legal_name": "Secure Resale BV", "partner_type": "reseller",
+               "tier": "advanced", "status": "active", "activated_at": "2025-01-02T09:00:00Z", "country": "NL",
+               "terms": {"annual_commitment": "150000.00", "payment_terms_days": 30}, "documents": {},
+               "certifications": {
+                   "cert-collab-associate": {"earned_at": "2025-06-01", "expires_at": "2027-05-31"},
+                   "cert-secops-analyst": {"earned_at": "2025-11-11", "expires_at": "2026-11-10"}}}
+    rt.store.commit("contoso", Changes(puts=[Put("PARTNER", CT_PARTNER, partner)]))
+    checked = pricing.check(rt, _contoso_staff("sales"), {
+        "partner_id": CT_PARTNER, "customer": {"id": "CUST-A6-1", "name": "Harbour Logistics"},
+        "lines": [{"line_id": "1", "sku": "CT-SEC-XDR", "quantity": 10, "discount_percent": "10"}]})
+    assert checked["outcome"] == "approval_required", checked["reasons"]
+    assert [a["queue"] for a in checked["approvals"]] == ["channel_ops"]
+    return rt, clock, checked
+
+
+def _contoso_staff(role: str) -> Any:
+    from revgov.domain.access import Principal, Role
+
+    return Principal("contoso", Role(role), f"key_{role.upper():0<26}"[:30])
+
+
+def _approved_on(at: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    from revgov.services import cases, decisions
+
+    rt, clock, checked = _contoso_quote_awaiting_channel_ops()
+    clock.set(at)
+    decided = cases.decide_case(rt, _contoso_staff("channel_ops"), "approval", checked["approvals"][0]["approval_id"],
+                                "approved", "within policy")
+    stored, _ = decisions.load(rt, _contoso_staff("finance"), checked["decision_id"])
+    return decided, stored
+
+
+def test_cpa_4_3_c_an_open_quote_of_the_family_lapses_when_its_certification_expires():
+    """CPA-4.3: "From the moment a certification expires or stops counting: [...] (b) where the Partner has no other
+    valid certification in that Product Family, it may not quote, order or register opportunities for Products of
+    that Product Family; (c) open quotes of that Product Family that have not become orders lapse". CPA-4.2: valid
+    "until 23:59:59 UTC on the last day of its validity period".
+
+    The quote of 2026-11-02 waits for Channel Operations. Approved on 2026-11-10 (the certification's last valid day)
+    it is released; approved on 2026-11-11 the quote has lapsed with the certification: the approval approves nothing
+    and resolves as a rejection citing CPA-4.3, and the quote is not released (it was, to an uncertified partner)."""
+    decided, stored = _approved_on("2026-11-10T23:00:00.000Z")
+    assert (decided["status"], stored["outcome"]) == ("approved", "allow")
+    decided, stored = _approved_on("2026-11-11T08:00:00.000Z")
+    assert stored["outcome"] != "allow"
+    assert decided["status"] == "rejected"
+    assert decided["decision"]["resolved_by_rule"] == {"rule_id": "PRC-CERT-REQUIRED", "clause": "CPA-4.3"}
