@@ -800,6 +800,17 @@ def _pa_4_4() -> None:
     assert partner_rules.late_notice_reason(NW, departed, []) is None  # no quote of the family: no breach
 
 
+@clause("northwind", "PA-4.2", "the Distributor sends reminders 60 and 15 days before expiry but the absence of a "
+        "reminder does not extend validity")
+def _pa_4_2() -> None:
+    # auditor6: the reminders are published by the lifecycle sweep (tests/scenarios/test_clause_audit6.py has the days)
+    assert NW["onboarding"]["certification_reminders"] == {"id": "PTR-CERTIFICATION-REMINDERS", "clause": "PA-4.2",
+                                                           "days_before": [60, 15]}
+    assert NW["onboarding"]["insurance_lapse"]["remind_days_before"] == [30, 7]  # PA-2.7 "30 days and 7 days"
+    assert CT["onboarding"]["certification_reminders"]["days_before"] == [60, 14]  # CPA-4.2 "60 and 14 days"
+    assert CT["onboarding"]["insurance_lapse"]["remind_days_before"] == [30]  # CPA-2.4 "30 days before expiry"
+
+
 @clause("contoso", "CPA-4.2", "The Partner notifies Channel Operations within 10 business days when a certified "
         "individual leaves; the certification stops counting on the individual's last working day.")
 def _cpa_4_2() -> None:

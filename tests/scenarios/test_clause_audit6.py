@@ -232,3 +232,88 @@ def test_cpa_4_3_c_an_open_quote_of_the_family_lapses_when_its_certification_exp
     assert stored["outcome"] != "allow"
     assert decided["status"] == "rejected"
     assert decided["decision"]["resolved_by_rule"] == {"rule_id": "PRC-CERT-REQUIRED", "clause": "CPA-4.3"}
+
+
+# --- CPA-2.4 / CPA-4.2 (PA-2.7 / PA-4.2): reminders before expiry ----------------------------------------------------
+def _reminded_partner(tenant: str) -> dict[str, Any]:
+    """An active reseller whose liability certificate is valid through 2026-12-31 and whose certification through
+    2026-12-16."""
+    cert = {"contoso": "cert-secops-analyst", "northwind": "cert-network-core"}[tenant]
+    insurance = {"document_type": "insurance_certificate", "reference": "dms://a6/ins.pdf",
+                 "checksum": "sha256:" + "0" * 64, "issued_at": "2026-01-01", "expires_at": "2026-12-31"}
+    return {"partner_id": CT_PARTNER, "legal_name": "Reminded Resale", "partner_type": "reseller",
+            "tier": {"contoso": "authorized", "northwind": "registered"}[tenant], "status": "active",
+            "activated_at": "2025-01-02T09:00:00Z", "documents": {"insurance_certificate": insurance},
+            "certifications": {cert: {"earned_at": "2025-12-17", "expires_at": "2026-12-16"}}}
+
+
+def _sweep_days(tenant: str, days: list[str], partner: dict[str, Any] | None = None) -> dict[str, list[tuple]]:
+    """Run the daily reminders on each day; per day, the reminders published (what, expiry, days before, clause)."""
+    from memory_store import memory_runtime
+    from revgov.ports import Changes, Put
+    from revgov.services import partners as partner_service
+
+    rt, clock = memory_runtime(f"{days[0]}T02:00:00.000Z", tenant=tenant)
+    rt.store.commit(tenant, Changes(puts=[Put("PARTNER", CT_PARTNER, partner or _reminded_partner(tenant))]))
+    sent: dict[str, list[tuple]] = {}
+    for day in days:
+        clock.set(f"{day}T02:00:00.000Z")
+        before = len(rt.publisher.published)
+        counted = partner_service.send_expiry_reminders(rt, tenant)
+        events = [e["detail"] for e in rt.publisher.published[before:] if e["detail_type"] == "partner.expiry_reminder"]
+        assert counted == {"reminded": len(events)}
+        sent[day] = [(e.get("document_type") or e.get("certification_id"), e["expires_at"], e["days_before"],
+                      e["clause"]) for e in events]
+    return sent
+
+
+def test_cpa_2_4_and_cpa_4_2_reminders_before_an_insurance_certificate_or_a_certification_expires():
+    """CPA-2.4: "Certificates must be renewed before expiry; Contoso reminds the Partner 30 days before expiry."
+    CPA-4.2: "Contoso sends reminders 60 and 14 days before expiry, but validity is never extended because a reminder
+    was not received."
+
+    Certificate valid through 2026-12-31: reminded on 2026-12-01 (30 days before). Certification through 2026-12-16:
+    on 2026-10-17 (60 days before) and 2026-12-02 (14 days before). Each once: the days between send nothing. Before,
+    no reminder was ever sent."""
+    sent = _sweep_days("contoso", ["2026-10-16", "2026-10-17", "2026-10-18", "2026-12-01", "2026-12-02",
+                                   "2026-12-03"])
+    assert sent == {
+        "2026-10-16": [],
+        "2026-10-17": [("cert-secops-analyst", "2026-12-16", 60, "CPA-4.2")],
+        "2026-10-18": [],
+        "2026-12-01": [("insurance_certificate", "2026-12-31", 30, "CPA-2.4")],
+        "2026-12-02": [("cert-secops-analyst", "2026-12-16", 14, "CPA-4.2")],
+        "2026-12-03": [],
+    }
+
+
+def test_pa_2_7_and_pa_4_2_northwind_reminds_30_and_7_days_and_60_and_15_days_before():
+    """PA-2.7: "The Distributor sends reminders 30 days and 7 days before expiry." PA-4.2: "the Distributor sends
+    reminders 60 and 15 days before expiry". Certificate through 2026-12-31: 2026-12-01 and 2026-12-24; certification
+    through 2026-12-16: 2026-10-17 and 2026-12-01. A sweep that missed a day still sends a reminder due (through the
+    expiry day); when two are due at once only the nearer goes out (first run 2026-12-10: the 15-day one, not the
+    60-day one)."""
+    sent = _sweep_days("northwind", ["2026-10-17", "2026-12-01", "2026-12-24", "2026-12-25"])
+    assert sent == {
+        "2026-10-17": [("cert-network-core", "2026-12-16", 60, "PA-4.2")],
+        "2026-12-01": [("insurance_certificate", "2026-12-31", 30, "PA-2.7"),
+                       ("cert-network-core", "2026-12-16", 15, "PA-4.2")],
+        "2026-12-24": [("insurance_certificate", "2026-12-31", 7, "PA-2.7")],
+        "2026-12-25": [],
+    }
+    late = _sweep_days("northwind", ["2026-12-10", "2026-12-11", "2026-12-17"])
+    assert late == {"2026-12-10": [("insurance_certificate", "2026-12-31", 30, "PA-2.7"),
+                                   ("cert-network-core", "2026-12-16", 15, "PA-4.2")],
+                    "2026-12-11": [], "2026-12-17": []}  # expired 2026-12-16: nothing more to remind
+
+
+def test_a_renewed_certificate_is_reminded_again_before_its_new_expiry_and_a_terminated_partner_is_not():
+    """A renewal brings a new expiry day and its own reminders; only a partner under the agreement is reminded."""
+    renewed = _reminded_partner("contoso")
+    renewed["documents"]["insurance_certificate"] = {**renewed["documents"]["insurance_certificate"],
+                                                     "issued_at": "2026-11-20", "expires_at": "2027-12-31"}
+    renewed["reminders_sent"] = ["document:insurance_certificate:2026-12-31:30"]
+    assert _sweep_days("contoso", ["2027-12-01"], renewed)["2027-12-01"] == [
+        ("insurance_certificate", "2027-12-31", 30, "CPA-2.4")]
+    terminated = {**_reminded_partner("contoso"), "status": "terminated"}
+    assert _sweep_days("contoso", ["2026-12-01"], terminated)["2026-12-01"] == []
