@@ -1,0 +1,178 @@
+"""The daily retention sweep on the in-memory engine with a fixed clock: copilot transcripts and the papers of ended
+partners purged after the tenant's days, each purge audited, nothing under legal hold, the chain still verifying.
+
+Seed whitepaper: "Enterprises should implement ... data retention policies ... Where LLMs are used, prompts and outputs
+should be logged according to policy, sensitive fields should be masked where appropriate."
+PA-14.1: "Questions and answers are logged with sensitive fields masked and are not used to train models shared with
+other customers." CPA-14.1: "questions and answers are logged with personal data masked".
+PA-11.2: "Each party processes personal data of the other's staff and of Customers only as necessary to perform this
+Agreement"; "Personal data in logs, prompts and audit records is masked where it is not needed for the record's
+purpose."
+tenants/northwind/tenant.yaml: `copilot_text: {days: 180, then: mask}`, `partner_documents: {days: 365}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from memory_store import memory_runtime
+from revgov.adapters.answerers import LocalAnswerer
+from revgov.adapters.local_index import SqliteClauseIndex
+from revgov.domain import retention as rules
+from revgov.domain.access import Principal, Role
+from revgov.domain.partners import tiers_by_rank
+from revgov.local.demo_partners import demo_application
+from revgov.services import audit, cases, copilot, partners, retention
+from revgov.services.copilot import index_tenant
+from support import ROOT
+
+ADMIN = Principal("northwind", Role.ADMIN, "key_01JX0000000000000000ADMIN0")
+FINANCE = Principal("northwind", Role.FINANCE, "key_01JX000000000000000FINANCE")
+SALES = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
+QUESTION = "How long do I have to dispute an invoice? Write to me at jane.doe@reseller.example"
+CHECKSUM = "sha256:" + "ab" * 32
+
+
+class FakeEmbedder:
+    model_id, dimension = "fake-4", 4
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0, 0.0, 0.0] for _ in texts]
+
+
+def _copilot_runtime(tmp_path: Path, at: str = "2026-01-05T09:00:00.000Z") -> tuple[Any, Any]:
+    rt, clock = memory_runtime(at)
+    index = SqliteClauseIndex(tmp_path / "index.sqlite", FakeEmbedder())
+    index_tenant(index, ROOT / "tenants", "northwind")
+    return replace(rt, clause_index=index, answerer=LocalAnswerer()), clock
+
+
+def _partner(rt: Any) -> str:
+    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    return str(partners.apply(rt, SALES, demo_application("Retention Networks", "reseller",
+                                                          tiers_by_rank(policy)[0]))["partner_id"])
+
+
+def _records(rt: Any, action: str) -> list[dict[str, Any]]:
+    return [r for r in rt.store.iter_audit_records("northwind") if r["action"] == action]
+
+
+def _listed(rt: Any, record_id: str) -> dict[str, Any]:
+    page = audit.list_records(rt, "northwind", subject=None, limit=200, cursor=None)
+    return next(r for r in page["items"] if r["record_id"] == record_id)
+
+
+def test_a_question_is_sealed_by_digest_and_its_masked_text_kept_beside_the_record(tmp_path):
+    rt, _ = _copilot_runtime(tmp_path)
+    asked = copilot.ask(rt, ADMIN, {"question": QUESTION})
+    (record,) = _records(rt, "copilot.asked")
+    assert "question" not in record["inputs"] and "answer" not in record["inputs"]
+    assert set(record["inputs"]) >= {"transcript_id", "question_sha256", "answer_sha256"}
+    shown = _listed(rt, asked["audit_id"])["transcript"]
+    assert shown["form"] == "full" and shown["digest_matches"] is True
+    assert "[email]" in shown["question"] and "jane.doe" not in shown["question"]  # PA-14.1: masked when logged
+    assert shown["answer"] == asked["answer"]
+    assert audit.verify_chain(rt, "northwind")["valid"]
+
+
+def test_after_180_days_northwind_keeps_only_a_masked_form_and_the_chain_still_verifies(tmp_path):
+    rt, clock = _copilot_runtime(tmp_path)
+    question = "What rebate applies above USD 250,000.00 for ptr_01JBNWPARTNER0000000000001?"
+    asked = copilot.ask(rt, ADMIN, {"question": question})
+    sealed = _listed(rt, asked["audit_id"])
+    clock.advance(days=179)
+    assert retention.sweep(rt, "northwind")["transcripts_masked"] == 0
+    clock.advance(days=2)
+    assert retention.sweep(rt, "northwind")["transcripts_masked"] == 1
+    after = _listed(rt, asked["audit_id"])
+    assert after["hash"] == sealed["hash"] and after["inputs"] == sealed["inputs"]  # the sealed record is untouched
+    assert after["transcript"]["form"] == "masked" and "digest_matches" not in after["transcript"]
+    assert "250,000" not in after["transcript"]["question"] and "ptr_01JBNW" not in after["transcript"]["question"]
+    (purge,) = _records(rt, "retention.transcripts_masked")
+    assert purge["inputs"]["transcript_ids"] == [sealed["inputs"]["transcript_id"]]
+    assert purge["actor"] == retention.ACTOR and purge["rule_ids"] == ["RET-COPILOT-TEXT"]
+    assert audit.verify_chain(rt, "northwind") == {"records": len(list(rt.store.iter_audit_records("northwind"))),
+                                                    "valid": True, "first_invalid": None}
+    assert retention.sweep(rt, "northwind")["transcripts_masked"] == 0  # idempotent
+
+
+def test_a_tenant_that_erases_keeps_no_text_and_no_salt_so_the_digest_confirms_no_guess(tmp_path):
+    rt, clock = _copilot_runtime(tmp_path)
+    body = {"financial_records": {"years": 7}, "copilot_text": {"days": 30, "then": "erase"},
+            "partner_documents": {"days": 365}, "webhook_deliveries": {"days": 7}}
+    retention.set_policy(rt, ADMIN, body)
+    asked = copilot.ask(rt, ADMIN, {"question": QUESTION})
+    clock.advance(days=31)
+    assert retention.sweep(rt, "northwind")["transcripts_erased"] == 1
+    kept = rt.store.get("northwind", "COPILOTTEXT", _listed(rt, asked["audit_id"])["inputs"]["transcript_id"]).data
+    assert kept["form"] == "erased" and not {"question", "answer", "salt"} & set(kept)
+    assert _listed(rt, asked["audit_id"])["transcript"] == {"form": "erased", "erased_at": kept["erased_at"]}
+    assert audit.verify_chain(rt, "northwind")["valid"]
+
+
+def test_an_open_exception_of_the_partner_holds_its_transcripts_until_it_is_decided(tmp_path):
+    """Legal hold: an open dispute, exception or appeal holds the records relating to its partner."""
+    rt, clock = _copilot_runtime(tmp_path)
+    partner_id = _partner(rt)
+    asked = copilot.ask(rt, ADMIN, {"question": "What is my support allowance?", "partner_id": partner_id})
+    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    case, changes = cases.open_case(rt, policy, kind="exception", category="margin_below_floor",
+                                    subject_kind="partner", subject_id=partner_id, requested_by="system",
+                                    partner_id=partner_id)
+    rt.commit("northwind", changes)
+    clock.advance(days=200)
+    assert retention.policy_view(rt, "northwind")["legal_holds"] == [{"partner_id": partner_id,
+                                                                       "case_ids": [case["case_id"]]}]
+    swept = retention.sweep(rt, "northwind")
+    assert swept["held"] == 1 and swept["transcripts_masked"] == 0
+    assert _listed(rt, asked["audit_id"])["transcript"]["form"] == "full"
+    cases.decide_case(rt, FINANCE, "exception", case["case_id"], "resolved", "margin confirmed")
+    assert retention.sweep(rt, "northwind")["transcripts_masked"] == 1
+    assert retention.policy_view(rt, "northwind")["last_sweep"]["transcripts_masked"] == 1
+
+
+def test_the_papers_of_a_lapsed_application_are_purged_365_days_after_it_lapsed_and_audited_in_its_trail():
+    """PA-2.9: "Applications that remain incomplete for 60 days after submission lapse". PA-11.2: personal data only
+    as necessary. What was verified (type, checksum, dates) stays; where the document is and the contact go."""
+    rt, clock = memory_runtime("2026-01-05T09:00:00.000Z")
+    partner_id = _partner(rt)
+    partners.add_document(rt, SALES, partner_id, {"document_type": "signed_agreement", "reference": "dms://nw/1",
+                                                  "checksum": CHECKSUM, "issued_at": "2026-01-02"})
+    assert partners.submit(rt, SALES, partner_id)["outcome"] == "pending_documents"
+    clock.set("2026-03-07T01:00:00.000Z")
+    assert partners.sweep_standing(rt, "northwind")["lapsed"] == 1
+    clock.advance(days=364)
+    assert retention.sweep(rt, "northwind")["documents_purged"] == 0
+    clock.advance(days=2)
+    assert retention.sweep(rt, "northwind")["documents_purged"] == 1
+    stored, _ = partners.load_partner(rt, "northwind", partner_id)
+    document = stored["documents"]["signed_agreement"]
+    assert stored["contact"] is None and document["reference"] is None and "recorded_by" not in document
+    assert document["checksum"] == CHECKSUM and document["issued_at"] == "2026-01-02" and document["purged_at"]
+    (record,) = _records(rt, "partner.papers_purged")
+    assert record["partner_id"] == partner_id and record["inputs"]["document_types"] == ["signed_agreement"]
+    assert record["inputs"]["status"] == "lapsed" and record["inputs"]["contact_erased"] is True
+    assert retention.sweep(rt, "northwind")["documents_purged"] == 0  # idempotent
+    assert audit.verify_chain(rt, "northwind")["valid"]
+
+
+def test_an_active_partners_papers_are_never_purged():
+    rt, clock = memory_runtime("2026-01-05T09:00:00.000Z")
+    partner_id = _partner(rt)
+    clock.advance(days=4000)
+    assert retention.sweep(rt, "northwind")["documents_purged"] == 0
+    assert partners.load_partner(rt, "northwind", partner_id)[0]["contact"] is not None
+
+
+def test_the_policy_change_is_audited_with_before_and_after_and_a_short_period_changes_nothing():
+    rt, _ = memory_runtime("2026-01-05T09:00:00.000Z")
+    body = {"financial_records": {"years": 10}, "copilot_text": {"days": 90, "then": "erase"},
+            "partner_documents": {"days": 400}, "webhook_deliveries": {"days": 14}}
+    shown = retention.set_policy(rt, ADMIN, body)
+    assert shown["classes"]["copilot_text"]["days"] == 90 and shown["record_keeping"]["clause"] == "PA-12.1"
+    (record,) = _records(rt, "retention.policy_changed")
+    assert record["inputs"]["before"]["copilot_text"] == {"days": 180, "then": "mask"}
+    assert record["inputs"]["after"]["financial_records"] == {"years": 10} and record["clauses"] == ["PA-12.1"]
+    assert rules.days_of(rt.store.get("northwind", "TENANT", "PROFILE").data["config"], "webhook_deliveries") == 14
