@@ -13,7 +13,7 @@ Sources (docs/retention.md says more):
 - onboarding documents and contact of a rejected, lapsed or terminated partner: PA-11.2 / CPA-11.2 (personal data
   "only as necessary", GDPR art. 5(1)(e) storage limitation), at least the 30-day review window plus its 10 business
   days (45 days), and at least the portal access a terminated partner keeps (PA-9.6: 90 days; CPA-9.8: 60 days);
-- webhook delivery logs: at least 7 days (the 8 attempts span under 2 hours; a week to investigate a failure).
+- webhook delivery logs: at least 7 days (the 8 attempts end within half an hour; a week to investigate a failure).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ COPILOT_TEXT_SOURCE = ("PA-14.1 / CPA-14.1: questions and answers are logged; PA
 DOCUMENTS_MIN_DAYS = 45
 DOCUMENTS_SOURCE = "PA-14.2 / CPA-14.2: review requested within 30 days and completed within 10 (15) business days"
 DELIVERIES_MIN_DAYS = 7
-DELIVERIES_SOURCE = "8 delivery attempts span under 2 hours; a week to investigate a failed delivery"
+DELIVERIES_SOURCE = "8 delivery attempts end within half an hour; a week to investigate a failed delivery"
 MAX_DAYS = 3650
 MAX_YEARS = 30
 THEN = ("erase", "mask")
