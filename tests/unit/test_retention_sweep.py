@@ -17,15 +17,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from memory_store import memory_runtime
 from revgov.adapters.answerers import LocalAnswerer
 from revgov.adapters.local_index import SqliteClauseIndex
 from revgov.domain import retention as rules
-from revgov.domain.access import Principal, Role
+from revgov.domain.access import PLATFORM, Principal, Role
+from revgov.domain.copilot import mask_sensitive
+from revgov.domain.errors import RuleViolation
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application
-from revgov.services import audit, cases, copilot, partners, retention
+from revgov.services import audit, cases, copilot, partners, retention, tenants
 from revgov.services.copilot import index_tenant
+from revgov.tenant_files import load_tenant_file
 from support import ROOT
 
 ADMIN = Principal("northwind", Role.ADMIN, "key_01JX0000000000000000ADMIN0")
@@ -73,7 +78,7 @@ def test_a_question_is_sealed_by_digest_and_its_masked_text_kept_beside_the_reco
     shown = _listed(rt, asked["audit_id"])["transcript"]
     assert shown["form"] == "full" and shown["digest_matches"] is True
     assert "[email]" in shown["question"] and "jane.doe" not in shown["question"]  # PA-14.1: masked when logged
-    assert shown["answer"] == asked["answer"]
+    assert shown["answer"] == mask_sensitive(asked["answer"])  # logged masked, as the question
     assert audit.verify_chain(rt, "northwind")["valid"]
 
 
@@ -176,3 +181,14 @@ def test_the_policy_change_is_audited_with_before_and_after_and_a_short_period_c
     assert record["inputs"]["before"]["copilot_text"] == {"days": 180, "then": "mask"}
     assert record["inputs"]["after"]["financial_records"] == {"years": 10} and record["clauses"] == ["PA-12.1"]
     assert rules.days_of(rt.store.get("northwind", "TENANT", "PROFILE").data["config"], "webhook_deliveries") == 14
+
+
+def test_a_tenant_is_not_provisioned_with_a_period_below_its_floor():
+    """CPA-12.1: records "for 10 years, or longer where law requires": contoso's financial records cannot be 9."""
+    rt, _ = memory_runtime("2026-01-05T09:00:00.000Z")
+    config = load_tenant_file(ROOT / "tenants" / "contoso" / "tenant.yaml")
+    config["retention"] = {**config["retention"], "financial_records": {"years": 9}}
+    with pytest.raises(RuleViolation) as refused:
+        tenants.create_tenant(rt, Principal(PLATFORM, Role.OPERATOR, "key_test"), config)
+    assert [e.path for e in refused.value.errors] == ["/retention/financial_records/years"]
+    assert "CPA-12.1" in refused.value.errors[0].message and not tenants.exists(rt, "contoso")
