@@ -28,7 +28,8 @@ from revgov.domain.copilot import mask_sensitive
 from revgov.domain.errors import RuleViolation
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application
-from revgov.services import audit, cases, copilot, partners, retention, tenants
+from revgov.ports import Changes
+from revgov.services import audit, cases, copilot, copilot_transcripts, partners, retention, tenants
 from revgov.services.copilot import index_tenant
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
@@ -192,3 +193,21 @@ def test_a_tenant_is_not_provisioned_with_a_period_below_its_floor():
         tenants.create_tenant(rt, Principal(PLATFORM, Role.OPERATOR, "key_test"), config)
     assert [e.path for e in refused.value.errors] == ["/retention/financial_records/years"]
     assert "CPA-12.1" in refused.value.errors[0].message and not tenants.exists(rt, "contoso")
+
+
+def test_a_staff_question_about_a_decision_under_an_open_approval_is_held():
+    """The related records of an open case include the questions asked about its subject, whoever asked them."""
+    rt, clock = memory_runtime("2026-01-05T09:00:00.000Z")
+    decision_id = rt.ids.new("dec")
+    sealed, kept = copilot_transcripts.recorded(rt, "Why does this quote need finance?", "PA-6.6 says so.",
+                                                partner_id=None, decision_id=decision_id)
+    rt.commit("northwind", Changes(puts=[kept]))
+    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    case, changes = cases.open_case(rt, policy, kind="approval", category="margin_below_floor",
+                                    subject_kind="decision", subject_id=decision_id, requested_by="system")
+    rt.commit("northwind", changes)
+    clock.advance(days=181)
+    assert retention.sweep(rt, "northwind")["held"] == 1
+    assert rt.store.get("northwind", "COPILOTTEXT", sealed["transcript_id"]).data["form"] == "full"
+    cases.decide_case(rt, FINANCE, "approval", case["case_id"], "approved", "margin accepted")
+    assert retention.sweep(rt, "northwind")["transcripts_masked"] == 1

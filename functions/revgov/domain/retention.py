@@ -176,6 +176,13 @@ def held_partners(cases: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
     return held
 
 
+def held_subjects(cases: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """What open cases are about (a decision, a dispute, a deal): a copilot question about one of them is held too,
+    whoever asked it."""
+    return frozenset(str(case["subject"]["id"]) for case in cases
+                     if isinstance(case.get("subject"), Mapping) and case["subject"].get("id"))
+
+
 # --- copilot transcripts -------------------------------------------------------------------
 def transcript_digest(salt: str, text: str) -> str:
     """What the audit record seals of a question or answer: SHA-256 of a per-question salt and the text. The salt

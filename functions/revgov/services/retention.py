@@ -9,7 +9,7 @@ sweep."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..domain import retention
@@ -98,6 +98,17 @@ def legal_holds(rt: Runtime, tenant_id: str) -> dict[str, list[str]]:
     return retention.held_partners(_open_cases(rt, tenant_id))
 
 
+@dataclass(frozen=True)
+class _Holds:
+    """The partners and the subjects (decisions, disputes) open cases hold."""
+
+    partners: dict[str, list[str]]
+    subjects: frozenset[str]
+
+    def hold(self, transcript: dict[str, Any]) -> bool:
+        return transcript.get("partner_id") in self.partners or transcript.get("decision_id") in self.subjects
+
+
 def _open_cases(rt: Runtime, tenant_id: str) -> Iterator[dict[str, Any]]:
     for kind, status in OPEN.items():
         for listed in (status, WAITING):
@@ -109,7 +120,9 @@ def sweep(rt: Runtime, tenant_id: str) -> dict[str, int]:
     """Scheduled daily (`retention_sweep`): apply the tenant's retention policy as of the clock's now. Idempotent: a
     record already purged is not listed again; a record changed meanwhile is left to the next run."""
     tenant, _ = tenant_repository.load(rt.store, tenant_id)
-    now, holds = rt.clock.now_iso(), legal_holds(rt, tenant_id)
+    open_cases = list(_open_cases(rt, tenant_id))
+    now = rt.clock.now_iso()
+    holds = _Holds(retention.held_partners(open_cases), retention.held_subjects(open_cases))
     counts = dict.fromkeys(("transcripts_erased", "transcripts_masked", "documents_purged", "held"), 0)
     _sweep_transcripts(rt, tenant_id, tenant.config, now, holds, counts)
     _sweep_papers(rt, tenant_id, tenant.config, now, holds, counts)
@@ -117,13 +130,13 @@ def sweep(rt: Runtime, tenant_id: str) -> dict[str, int]:
     return counts
 
 
-def _sweep_transcripts(rt: Runtime, tenant_id: str, config: dict[str, Any], now: str, holds: dict[str, list[str]],
+def _sweep_transcripts(rt: Runtime, tenant_id: str, config: dict[str, Any], now: str, holds: _Holds,
                        counts: dict[str, int]) -> None:
     rule = retention.chosen(config)["copilot_text"]
     before = retention.cutoff(now, int(rule["days"]))
     batch: list[Stored] = []
     for stored in copilot_transcripts.due(rt.store, tenant_id, before):
-        if stored.data.get("partner_id") in holds:
+        if holds.hold(stored.data):
             counts["held"] += 1
             continue
         batch.append(stored)
@@ -149,13 +162,13 @@ def _purge_transcripts(rt: Runtime, tenant_id: str, batch: list[Stored], rule: d
     counts[f"transcripts_{done}"] += len(batch)
 
 
-def _sweep_papers(rt: Runtime, tenant_id: str, config: dict[str, Any], now: str, holds: dict[str, list[str]],
+def _sweep_papers(rt: Runtime, tenant_id: str, config: dict[str, Any], now: str, holds: _Holds,
                   counts: dict[str, int]) -> None:
     days = retention.days_of(config, "partner_documents")
     for seen in partner_repository.every(rt.store, tenant_id):
         if not retention.documents_due(seen, days, now):
             continue
-        if seen["partner_id"] in holds:
+        if seen["partner_id"] in holds.partners:
             counts["held"] += 1
             continue
         partner, version = partner_repository.load(rt.store, tenant_id, seen["partner_id"])
