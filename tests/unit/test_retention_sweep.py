@@ -55,10 +55,9 @@ def _copilot_runtime(tmp_path: Path, at: str = "2026-01-05T09:00:00.000Z") -> tu
     return replace(rt, clause_index=index, answerer=LocalAnswerer()), clock
 
 
-def _partner(rt: Any) -> str:
+def _partner(rt: Any, name: str = "Retention Networks") -> str:
     policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
-    return str(partners.apply(rt, SALES, demo_application("Retention Networks", "reseller",
-                                                          tiers_by_rank(policy)[0]))["partner_id"])
+    return str(partners.apply(rt, SALES, demo_application(name, "reseller", tiers_by_rank(policy)[0]))["partner_id"])
 
 
 def _records(rt: Any, action: str) -> list[dict[str, Any]]:
@@ -211,3 +210,19 @@ def test_a_staff_question_about_a_decision_under_an_open_approval_is_held():
     assert rt.store.get("northwind", "COPILOTTEXT", sealed["transcript_id"]).data["form"] == "full"
     cases.decide_case(rt, FINANCE, "approval", case["case_id"], "approved", "margin accepted")
     assert retention.sweep(rt, "northwind")["transcripts_masked"] == 1
+
+
+def test_a_partner_reads_the_transcript_of_its_own_question_and_no_other(tmp_path):
+    """PA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner";
+    PA-11.1: nothing of another Partner."""
+    rt, _ = _copilot_runtime(tmp_path)
+    own, rival = _partner(rt), _partner(rt, "Rival Networks")
+    key = Principal("northwind", Role.PARTNER, "key_01JX000000000000000PARTNER", partner_id=own)
+    mine = copilot.ask(rt, key, {"question": "What is my support allowance?"})
+    copilot.ask(rt, Principal("northwind", Role.PARTNER, "key_01JX00000000000000RIVAL0", partner_id=rival),
+                {"question": "What rebate does Retention Networks earn?"})
+    listed = audit.list_for(rt, key, subject=None, partner_id=None, limit=200, cursor=None)["items"]
+    asked = [r for r in listed if r["action"] == "copilot.asked"]
+    assert [r["record_id"] for r in asked] == [mine["audit_id"]]
+    assert asked[0]["transcript"]["question"] == "What is my support allowance?"
+    assert "hash" not in asked[0] and asked[0]["partner_view"] is True
