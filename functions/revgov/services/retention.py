@@ -30,6 +30,8 @@ WORKING_RECORDS = (
      "covers": "the answer replayed for a repeated Idempotency-Key"},
     {"name": "erp_inbound", "kept": "36 days", "how": "ttl",
      "covers": "ERP event ids kept to drop duplicates and to replay"},
+    {"name": "event_log", "kept": "35 days", "how": "ttl",
+     "covers": "what became of each event (GET /v1/events/{event_id}): received, processed, failed"},
     {"name": "kpi_rollup_markers", "kept": "400 days", "how": "ttl",
      "covers": "which facts a KPI rollup already counted"},
     {"name": "rate_limit_windows", "kept": "the current minute", "how": "ttl", "covers": "requests counted per key"},
