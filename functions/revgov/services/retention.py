@@ -78,12 +78,11 @@ def set_policy(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, A
     errors = retention.problems(tenant.config, body)
     if errors:
         raise RuleViolation("a retention period is below what the contract or the law requires", errors=errors)
-    before = retention.chosen(tenant.config)
-    section = {**({"record_keeping": tenant.config["retention"]["record_keeping"]}
-                  if retention.record_keeping(tenant.config) else {}),
+    kept = retention.record_keeping(tenant.config)  # the contract's clause: provisioning's, never the API's
+    section = {**({"record_keeping": dict(kept)} if kept else {}),
                **{name: dict(body[name]) for name in retention.CLASSES}}
+    before = retention.chosen(tenant.config)
     changed = replace(tenant, config={**tenant.config, "retention": section})
-    kept = retention.record_keeping(tenant.config)
     audit = AuditEntry.by(who, "retention.policy_changed", "retention", "changed",
                           inputs={"before": before, "after": retention.chosen(changed.config)},
                           rule_ids=(kept["id"],) if kept else (), clauses=(kept["clause"],) if kept else ())
