@@ -164,9 +164,11 @@ def test_every_partner_read_route_shows_the_partner_only_its_own_fields(contest)
     assert set(PARTNER_READS.values()) <= set(reads), set(PARTNER_READS.values()) - set(reads)
     winners = reads.pop("GET /v1/deals/{id} (the winner's)")  # the id the loser sent is echoed; nothing else is
     assert winners.status_code == 404 and contest["winner"] not in winners.text, winners.text[:300]
-    summary = reads.pop("GET /v1/partners/{id}/performance-summary (the winner's)")  # a 404 like an unknown id
-    assert summary.status_code == 404 and contest["winner"] not in summary.text.replace(
-        f"no partner {contest['winner']}", ""), summary.text[:300]
+    summary = reads.pop("GET /v1/partners/{id}/performance-summary (the winner's)")  # a 404 like an unknown id: the
+    # id asked for is echoed (detail, instance) and nothing else is said
+    problem = json.loads(summary.text.replace(contest["winner"], "ID"))
+    assert summary.status_code == 404 and (problem["detail"], problem["instance"]) == (
+        "no partner ID", "/v1/partners/ID/performance-summary"), summary.text[:300]
     summarized = reads["GET /v1/partners/{id}/performance-summary"].json()
     assert summarized["audience"] == "partner", summarized
     assert not [s for s in summarized["sentences"] if s["staff_only"]], summarized
