@@ -8,6 +8,9 @@ its undecided approvals and exceptions, its certifications, its support hours (`
 staff, what the next tier review would find on the revenue invoiced so far (`GET …/tier-review`). It writes only the
 audit record, as every explanation does (`copilot.explained`, like `GET /v1/decisions/{id}/explain`).
 
+It reads every undecided approval and exception of the tenant once (to count the partner's); the rest are the reads
+of those routes for one partner.
+
 A partner key reads its own summary (a rival's id is a 404) without the staff-only sentences; nobody's view holds
 the distributor's costs or margins. The draft message is never sent."""
 
