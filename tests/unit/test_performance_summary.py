@@ -38,7 +38,7 @@ from revgov.domain.errors import MalformedRequest, NotFound
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.ports import Changes, Put
-from revgov.services import analytics, billing, invoice_disputes, performance_summary, rebates
+from revgov.services import analytics, billing, cases, invoice_disputes, performance_summary, rebates
 from revgov.services.erp import INBOUND
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
@@ -245,4 +245,48 @@ def test_cpa_7_2_contosos_own_example_and_cpa_3_3_support_hours_for_an_advanced_
     assert values["cycle.p50"] == "3" and values["cycle.sla"] == "48"  # COP-2.1: posted 3 hours after the shipment
     assert _fact(body, "support.entitled")["source"]["clause"] == "CPA-9.2"
     assert values["certifications.window"] == "2027-01-19"  # CPA-4.2: the 60-day reminder; none ends before
+    _assert_grounded(body)
+
+
+def test_an_open_exception_on_the_partner_is_counted_for_staff_and_not_told_to_the_partner(northwind):
+    # SOP-2.1: "A billable event not invoiced within these times is recorded as an invoicing exception and handled by
+    # Finance": opened as the billing reconciler opens it, about partner 1
+    policy = northwind.rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    _, changes = cases.open_case(northwind.rt, policy, kind="exception", category="unbilled_fulfilment",
+                                 subject_kind="erp_event", subject_id="evt_01JBNWERP00000000000000099",
+                                 requested_by="agent:billing_reconciler", partner_id=P1)
+    northwind.rt.commit("northwind", changes)
+    staff = performance_summary.summary(northwind.rt, OPS, P1, "2026-Q3")
+    assert (_values(staff)["cases.exceptions"], _values(staff)["cases.disputes"]) == ("1", "1")
+    own = performance_summary.summary(northwind.rt, OWN, P1, "2026-Q3")
+    assert "cases.exceptions" not in _values(own) and "Other open exceptions" not in own["draft_message"]["body"]
+    _assert_grounded(staff)
+
+
+def test_cpa_9_2_hours_beyond_the_allowance_call_for_the_partners_written_approval():
+    # CPA-9.2: "Each Quarter includes support hours: Authorized 8, Advanced 30 and Elite 120 ... Hours above the
+    # allowance are provided only with the Partner's prior written approval"
+    ledger = Ledger("2026-10-05T08:00:00Z", tenant="contoso")
+    policy = ledger.rt.store.get("contoso", "TENANT", "PROFILE").data["config"]["policy"]
+    advanced = next(t for t in tiers_by_rank(policy) if t["tier"] == "advanced")
+    partner = onboard(ledger.rt, policy, demo_application("Summary Support", "reseller", advanced), "active",
+                      sales=Principal("contoso", Role.SALES, "key_sales"),
+                      approver=Principal("contoso", Role.CHANNEL_OPS, "key_ops"))
+    partner_id = partner["partner_id"]
+    for day, hours in (("2026-10-06", "20.00"), ("2026-10-20", "12.00")):
+        ledger.clock.set(f"{day}T18:00:00Z")
+        logged = {"partner_id": partner_id, "ticket_id": f"TCK-{day}", "family": "security", "hours": hours,
+                  "performed_on": day, "severity": 1}
+        assert ledger.bill("support.logged", logged, occurred_at=f"{day}T17:00:00Z")["status"] == "processed"
+    _feed(ledger)
+    ledger.clock.set("2026-11-02T09:00:00Z")
+    body = performance_summary.summary(ledger.rt, Principal("contoso", Role.CUSTOMER_SUCCESS, "key_cs"), partner_id,
+                                       "2026-Q4")
+    values = _values(body)
+    assert (values["support.used"], values["support.entitled"], values["support.remaining"]) == (
+        "32.00", "30", "0.00")  # 20.00 + 12.00 against Advanced's 30
+    action = next(a for a in body["recommended_actions"] if a["action_id"] == "support.allowance")
+    assert (action["owner"], action["clause"], action["moves_money"]) == ("customer_success", "CPA-9.2", False)
+    assert action["rule"].endswith("Adjust entitlements or introduce managed service tiers")
+    assert "Give prior written approval before any support hours beyond the allowance." in body["draft_message"]["body"]
     _assert_grounded(body)
