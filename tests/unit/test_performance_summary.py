@@ -38,7 +38,7 @@ from revgov.domain.errors import MalformedRequest, NotFound
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.ports import Changes, Put
-from revgov.services import analytics, billing, cases, invoice_disputes, performance_summary, rebates
+from revgov.services import analytics, billing, cases, invoice_disputes, performance_summary, rebates, renewals
 from revgov.services.erp import INBOUND
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
@@ -290,3 +290,28 @@ def test_cpa_9_2_hours_beyond_the_allowance_call_for_the_partners_written_approv
     assert action["rule"].endswith("Adjust entitlements or introduce managed service tiers")
     assert "Give prior written approval before any support hours beyond the allowance." in body["draft_message"]["body"]
     _assert_grounded(body)
+
+
+def test_pa_13_1_a_notice_of_non_renewal_calls_for_account_planning_told_to_staff_only():
+    # PA-13.1: "either party gives notice of non-renewal at least 60 days before" the Program Year end; the seed's
+    # partner health row ("Threshold attainment and renewal probability") -> "Launch proactive enablement and account
+    # planning"
+    ledger = Ledger("2026-08-15T12:00:00Z")
+    policy = ledger.rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    silver = next(t for t in tiers_by_rank(policy) if t["tier"] == "silver")
+    partner = onboard(ledger.rt, policy, demo_application("Summary Renewal", "reseller", silver), "active",
+                      sales=Principal("northwind", Role.SALES, "key_sales"), approver=OPS)
+    partner_id = partner["partner_id"]
+    own_key = Principal("northwind", Role.PARTNER, "key_own", partner_id)
+    before = performance_summary.summary(ledger.rt, OPS, partner_id, "2026-Q3")
+    assert (_values(before)["renewal.year_end"], _values(before)["renewal.notice_given"]) == ("2026-12-31", "0")
+    assert "renewal.account_plan" not in {a["action_id"] for a in before["recommended_actions"]}
+    renewals.give_notice(ledger.rt, own_key, partner_id, {"reason": "leaving the programme"})
+    staff = performance_summary.summary(ledger.rt, OPS, partner_id, "2026-Q3")
+    assert _values(staff)["renewal.notice_given"] == "1"
+    plan = next(a for a in staff["recommended_actions"] if a["action_id"] == "renewal.account_plan")
+    assert plan["staff_only"] and plan["clause"] == "PA-13.1" and plan["owner"] == "channel_ops"
+    own = performance_summary.summary(ledger.rt, own_key, partner_id, "2026-Q3")
+    assert "renewal" not in {s["topic"] for s in own["sentences"]}  # GET /v1/kpis withholds it from a partner key
+    assert "renewal.account_plan" not in {a["action_id"] for a in own["recommended_actions"]}
+    _assert_grounded(staff)

@@ -94,9 +94,19 @@ def _tier(r: Readings) -> list[dict[str, Any]]:
                     ["tier.review_day", "tier.revenue"], clause=t.get("clause"), staff_only=True)]
 
 
+def _renewal(r: Readings) -> list[dict[str, Any]]:
+    outlook = r.kpis.get("renewal_probability") or {}
+    if not outlook.get("notice_given"):
+        return []
+    return [_action("renewal.account_plan", "channel_ops", "Launch account planning with the partner: notice of "
+                    "non-renewal has been given for the Program Year end.", PARTNER_HEALTH, ["renewal.notice_given",
+                    "renewal.year_end"], clause=outlook.get("clause"), staff_only=True)]
+
+
 def recommend(r: Readings, ahead: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The next steps the facts call for, in the order of the summary."""
-    return [*_thresholds(r, ahead), *_certifications(r), *_support(r), *_cycle(r), *_cases(r), *_tier(r)]
+    return [*_thresholds(r, ahead), *_certifications(r), *_support(r), *_cycle(r), *_cases(r), *_tier(r),
+            *_renewal(r)]
 
 
 def draft(r: Readings, sentences: Sequence[Mapping[str, Any]], actions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

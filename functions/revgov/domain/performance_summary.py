@@ -272,6 +272,28 @@ def tier_outlook(notes: Notes, r: Readings) -> None:
               staff_only=True)
 
 
+def renewal(notes: Notes, r: Readings) -> None:
+    """The renewal KPI for the partner (staff only: `GET /v1/kpis` withholds it from a partner key)."""
+    outlook = r.kpis.get("renewal_probability") or {}
+    if "year_end" not in outlook:
+        return
+    ids = ["renewal.year_end", "renewal.notice_given"]
+    notes.fact(ids[0], outlook["year_end"], "date", kind="kpi", name="renewal_probability.year_end",
+               rule_id=outlook.get("rule_id"), clause=outlook.get("clause"), period=r.period)
+    notes.fact(ids[1], outlook.get("notice_given", 0), "count", kind="kpi", name="renewal_probability.notice_given",
+               period=r.period)
+    percent = outlook.get("renewal_probability_percent")
+    chance = "no renewal probability yet (no renewal history to base it on)"
+    if percent is not None:
+        ids.append("renewal.probability")
+        notes.fact(ids[2], percent, "percent", kind="kpi", name="renewal_probability.renewal_probability_percent",
+                   period=r.period)
+        chance = f"a renewal probability of {percent}% ({outlook.get('source')})"
+    notes.say("renewal", f"Agreement renewal at the Program Year end of {outlook['year_end']}"
+              f"{_clause(outlook.get('clause'))}: {chance}; notices of non-renewal given: "
+              f"{outlook.get('notice_given', 0)}.", ids, staff_only=True)
+
+
 def summarize(r: Readings) -> tuple[Notes, list[dict[str, Any]]]:
     """Every sentence of the summary and its facts, and the threshold levels still ahead."""
     notes = Notes()
@@ -283,4 +305,5 @@ def summarize(r: Readings) -> tuple[Notes, list[dict[str, Any]]]:
     support_hours(notes, r)
     invoice_cycle(notes, r)
     tier_outlook(notes, r)
+    renewal(notes, r)
     return notes, ahead
