@@ -96,7 +96,7 @@ def revenue(notes: Notes, r: Readings) -> None:
                method=f.get("method"))
     notes.fact("period.elapsed", f["elapsed_percent"], "percent", kind="forecast", name="elapsed_percent",
                period=r.period)
-    notes.say("revenue", f"Revenue invoiced in {r.period} so far is {f['to_date']} {r.currency}, with "
+    notes.say("revenue", f"Revenue invoiced in {r.period} to date is {f['to_date']} {r.currency}, with "
               f"{f['elapsed_percent']}% of the Quarter elapsed; the forecast for the whole Quarter is "
               f"{f['projected']} {r.currency}.", ["revenue.to_date", "period.elapsed", "revenue.projected"])
 
@@ -169,7 +169,7 @@ def rebates(notes: Notes, r: Readings) -> None:
         ids.append(fid)
         parts.append(f"{program['name']}{_clause(program.get('clause'))} {program['payable']} {r.currency}")
     detail = f" ({'; '.join(parts)})" if parts else ""
-    notes.say("rebates", f"Rebates and commissions accrued for {r.period} so far: {total} {r.currency}{detail}; "
+    notes.say("rebates", f"Rebates and commissions accrued for {r.period} to date: {total} {r.currency}{detail}; "
               "an accrual is settled only after the Quarter closes.", ids)
 
 
