@@ -315,3 +315,13 @@ def test_pa_13_1_a_notice_of_non_renewal_calls_for_account_planning_told_to_staf
     assert "renewal" not in {s["topic"] for s in own["sentences"]}  # GET /v1/kpis withholds it from a partner key
     assert "renewal.account_plan" not in {a["action_id"] for a in own["recommended_actions"]}
     _assert_grounded(staff)
+
+
+@pytest.mark.parametrize("tenant", ["northwind", "contoso"])
+def test_the_dispute_categories_are_the_policys_disputes_and_their_appeals(tenant):
+    # PA-7.9 / SOP-6.1 / SOP-6.3 (contoso: CPA-7.9 / COP-6.1 / COP-6.3): rebate and invoice disputes, each appealable
+    policy = Ledger("2026-08-15T12:00:00Z", tenant=tenant).rt.store.get(tenant, "TENANT", "PROFILE").data[
+        "config"]["policy"]
+    assert performance_summary.dispute_categories(policy) == {
+        "rebate_dispute", "rebate_dispute_appeal_finance", "rebate_dispute_appeal_legal",
+        "invoice_dispute", "invoice_dispute_appeal_finance", "invoice_dispute_appeal_legal"}

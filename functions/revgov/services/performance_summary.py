@@ -66,13 +66,26 @@ def _at(period: Period, now_iso: str) -> str:
     return now_iso if period.first_day <= today else f"{period.first_day.isoformat()}T00:00:00Z"
 
 
-def _cases(rt: Runtime, tenant_id: str, partner_id: str) -> CaseCounts:
+def dispute_categories(policy: dict[str, Any]) -> set[str]:
+    """The case categories of disputes and their appeals: the policy's rebate disputes (`rebates.disputes`, PA-7.9 /
+    CPA-7.9) and invoice disputes (`billing.invoice_disputes`, SOP-6.1 / COP-6.1), each with its appeal (SOP-6.3 /
+    COP-6.3)."""
+    found: set[str] = set()
+    for node in ((policy.get("rebates") or {}).get("disputes"), (policy.get("billing") or {}).get("invoice_disputes")):
+        if isinstance(node, dict):
+            found.update([str(node["category"])] if node.get("category") else [])
+            found.update(str(c) for c in (node.get("appeal") or {}).get("categories") or [])
+    return found
+
+
+def _cases(rt: Runtime, policy: dict[str, Any], tenant_id: str, partner_id: str) -> CaseCounts:
+    disputes = dispute_categories(policy)
     counts = {"disputes": 0, "waiting": 0, "exceptions": 0, "approvals": 0}
     for kind, status in _UNDECIDED:
         for case in case_repository.by_status(rt.store, tenant_id, kind, status):
             if case.get("partner_id") != partner_id:
                 continue
-            if "dispute" in str(case["category"]):
+            if case["category"] in disputes:
                 counts["disputes"] += 1
             elif status == "waiting_on_partner":
                 counts["waiting"] += 1
@@ -145,7 +158,7 @@ def _readings(rt: Runtime, who: Principal, partner: dict[str, Any], period: Peri
         kpis=analytics.kpis(rt, who, period.name, partner_id=partner_id, tier=None),
         invoice_sla=policy.get("billing", {}).get("invoice_sla"),
         accrual=_accrual(rt, who, partner_id, period.name),
-        cases=_cases(rt, who.tenant_id, partner_id),
+        cases=_cases(rt, policy, who.tenant_id, partner_id),
         certifications=_certifications(policy, partner, today),
         certification_window_ends=(today + timedelta(days=REMINDER_DAYS)).isoformat(),
         lapse_rule={"id": rule.rule_id, "clause": rule.clause},
