@@ -118,7 +118,11 @@ def _terminated_partner(tenant: str, tier: str, terminated_at: str | None) -> di
     return {"partner_id": "T", "tier": tier, "partner_type": "reseller", "activated_at": "2025-01-01T09:00:00Z",
             "status": "terminated" if terminated_at else "active", "history": history,
             "certifications": {c: {"earned_at": "2025-01-01", "expires_at": "2027-12-31"}
-                               for c in ("cert-collab-associate", "cert-secops-analyst")}}
+                               for c in CERTIFIED[tenant]}}
+
+
+CERTIFIED = {"contoso": ("cert-collab-associate", "cert-secops-analyst"),  # Advanced (CPA-3.3)
+             "northwind": ("cert-network-core",)}  # Silver (PA-3.3)
 
 
 def _rated(tenant: str, tier: str, terminated_at: str | None, rows: list[tuple[str, str, str]],
@@ -160,6 +164,17 @@ def test_cpa_13_3_the_final_partial_quarter_earns_the_volume_rebate_on_revenue_t
     volume = views["RBT-VOLUME"]
     assert (volume["basis_revenue"], volume["rate"], volume["payable"]) == ("180000.00", "1.5%", "2700.00")
     assert views.get("RBT-GROWTH", {"payable": "0.00"})["payable"] == "0.00"
+
+
+def test_pa_13_3_northwind_partial_quarter_without_pro_rata_adjustment_of_thresholds():
+    """PA-13.3: "for the partial Quarter, the volume rebate is calculated on the Quarter's Qualifying Revenue up to the
+    termination date without pro rata adjustment of thresholds". A Silver partner terminated on 2026-08-10 (15:00
+    UTC): USD 200,000.00 + 60,000.00 invoiced on the termination day = 260,000.00, PA-7.2's 2.0% band from 250,000.00
+    (not prorated), USD 5,200.00. The USD 300,000.00 of 2026-09-05 counted: 560,000.00 at 3.0% = 16,800.00."""
+    rows = [("2026-07-20", "NW-SW-24P", "200000.00"), ("2026-08-10", "NW-SW-24P", "60000.00"),
+            ("2026-09-05", "NW-SW-24P", "300000.00")]
+    volume = _rated("northwind", "silver", "2026-08-10T15:00:00Z", rows, "2026-Q3")["RBT-VOLUME"]
+    assert (volume["basis_revenue"], volume["rate"], volume["payable"]) == ("260000.00", "2.0%", "5200.00")
 
 
 def test_cpa_13_3_a_quarter_completed_before_the_agreement_ended_is_settled_in_the_normal_cycle():
