@@ -411,6 +411,20 @@ def _term_sweep_events() -> list[dict[str, Any]]:
     return [e for e in mem.publisher.published if e["detail_type"] in {"partner.renewal_due", "partner.renewed"}]
 
 
+def _reminder_events() -> list[dict[str, Any]]:
+    """The lifecycle run's reminders before expiry (PA-2.7, PA-4.2), on an in-memory runtime with its own clock: a
+    certification valid through 2026-12-16 is reminded on 2026-10-17, 60 days before."""
+    from revgov.ports import Changes, Put
+
+    mem, _ = memory_runtime("2026-10-17T02:00:00.000Z")
+    partner = {"partner_id": "ptr_01JX0000000000000000000RMD", "partner_type": "reseller", "tier": "registered",
+               "status": "active", "documents": {},
+               "certifications": {"cert-network-core": {"earned_at": "2025-12-17", "expires_at": "2026-12-16"}}}
+    mem.store.commit("northwind", Changes(puts=[Put("PARTNER", partner["partner_id"], partner)]))
+    partners.send_expiry_reminders(mem, "northwind")
+    return [e for e in mem.publisher.published if e["detail_type"] == "partner.expiry_reminder"]
+
+
 def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack):
     recorder = Recorder()
     base = stack.runtime
@@ -440,7 +454,7 @@ def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack
                          {"reason": "scenario", "effective_at": f"{int(year_end[:4]) + 1}-12-31"})
     for status in ("suspended", "active", "terminated"):
         partners.change_status(rt, approver, decided["approved"], status, "scenario")
-    mine = [e for e in recorder.events if e["source"] == "revgov.partner"] + _term_sweep_events()
+    mine = [e for e in recorder.events if e["source"] == "revgov.partner"] + _term_sweep_events() + _reminder_events()
     seen = {e["detail_type"] for e in mine}
     samples = {p.stem for p in (ROOT / "events" / "revgov.partner").glob("*.json")}
     assert seen == samples
