@@ -34,7 +34,7 @@ from memory_store import Ledger
 from revgov.domain import subscription_renewals as renewals
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Forbidden, NotFound, RuleViolation
-from revgov.services import billing, cases, decisions, pricing, subscription_billing
+from revgov.services import analytics, billing, cases, decisions, pricing, subscription_billing
 
 P1 = "ptr_01JBNWPARTNER0000000000001"  # an active platinum MSP, certified in security
 P2 = "ptr_01JBNWPARTNER0000000000002"
@@ -183,6 +183,8 @@ def test_a_high_value_renewal_is_billed_only_after_its_approval_and_then_at_the_
     assert _december(ledger) == [("16200.00", "270.00", "2026-12-01")]
     settled = [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "subscription.renewal_settled"]
     assert [r["outcome"] for r in settled] == ["approved"]
+    kpis = analytics.kpis(ledger.rt, FINANCE, "2026-12", partner_id=None, tier=None)
+    assert kpis["renewal_probability"]["subscription_renewals"] == {"approved": 1, "lost": 0, "pending": 0}
 
 
 def test_the_requester_of_a_renewal_can_never_approve_it():
@@ -209,6 +211,14 @@ def test_a_refused_renewal_is_lost_and_its_term_is_never_charged():
     assert _december(ledger) == []
     stored, _ = decisions.load(ledger.rt, FINANCE, checked["decision_id"])
     assert (stored["outcome"], stored["status"]) == ("deny", "rejected")
+    # "measurable from quote to cash to renewal": the KPI counts it lost in the month its renewed term would start
+    def counted(period: str, **scope: str | None) -> dict:
+        kpis = analytics.kpis(ledger.rt, FINANCE, period, partner_id=scope.get("partner_id"), tier=scope.get("tier"))
+        return dict(kpis["renewal_probability"]["subscription_renewals"])
+
+    assert counted("2026-12") == {"approved": 0, "lost": 1, "pending": 0}
+    assert counted("2026-Q4", partner_id=P1) == counted("2026-Q4", tier="platinum") == counted("2026-12")
+    assert counted("2026-11") == counted("2026-Q4", partner_id=P2) == {"approved": 0, "lost": 0, "pending": 0}
 
 
 def test_a_renewal_event_after_the_term_started_without_approval_is_an_exception():
