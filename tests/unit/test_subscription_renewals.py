@@ -239,6 +239,9 @@ def test_a_renewal_event_that_does_not_match_its_quote_or_comes_after_it_expired
             "renewed_from": "2027-01-01", "term_months": 12}  # fmt: skip
     answer = ledger.bill("subscription.renewed", data, occurred_at="2026-11-12T09:00:00Z")
     assert answer["status"] == "failed" and "the quote renews from 2026-12-01" in answer["reason"]
+    # an order dated before its quote was checked (10 November 10:00) is not the renewal that quote priced
+    early = _renewed(ledger, checked["decision_id"], "2026-11-09T09:00:00Z")
+    assert early["status"] == "failed" and "before its quote" in early["reason"]
     # PA-6.1: issued 10 November, valid for 30 days: through 10 December; the order on 11 December is too late
     expired = _renewed(ledger, checked["decision_id"], "2026-12-11T09:00:00Z")
     assert expired["status"] == "failed" and "valid through 2026-12-10" in expired["reason"]

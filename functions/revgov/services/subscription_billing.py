@@ -270,7 +270,12 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         "order_ref": record.get("order_ref"),
         "channel": record.get("channel"),
         "months": [months[m] for m in sorted(months)],
+        "renewals": [{k: r.get(k) for k in _RENEWAL_FIELDS} for r in record.get("renewals") or []],
     }
+
+
+_RENEWAL_FIELDS = ("decision_id", "renewed_from", "term_months", "term_end", "unit_price", "previous_unit_price",
+                   "annual_value", "status", "order_ref")
 
 
 def list_subscriptions(

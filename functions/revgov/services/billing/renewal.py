@@ -82,6 +82,8 @@ def _mismatch(posting: Posting, decision: Mapping[str, Any] | None) -> str | Non
     if (asked["renewed_from"], int(asked["term_months"])) != (data["renewed_from"], int(data["term_months"])):
         return (f"the quote renews from {asked['renewed_from']} for {asked['term_months']} months, the event from "
                 f"{data['renewed_from']} for {data['term_months']}")
+    if instant(posting.occurred_at) < instant(decision["created_at"]).replace(microsecond=0):  # ERP times: seconds
+        return f"it occurred at {posting.occurred_at}, before its quote {decision['decision_id']} was checked"
     pricing_policy = posting.tenant.policy["pricing"]
     days = int(pricing_policy.get("quote_validity_days", 30))
     if decision["outcome"] != "deny" and quote_validity.expired(decision["created_at"], days, posting.occurred_at):
