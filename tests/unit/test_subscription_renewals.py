@@ -88,7 +88,7 @@ def test_billing_reads_the_approved_renewal_price_from_its_first_day_and_holds_a
     settled = renewals.settled(sub, "dec_2", renewals.REJECTED, "2027-11-20T10:00:00Z")
     assert settled is not None and settled["renewals"][1]["status"] == renewals.REJECTED
     assert renewals.settled(sub, "dec_1", renewals.REJECTED, "2027-11-20T10:00:00Z") is None  # already approved
-    assert renewals.counts([settled], date(2026, 12, 1), date(2027, 12, 31)) == {"approved": 1, "lost": 1,
+    assert renewals.counts(settled["renewals"], date(2026, 12, 1), date(2027, 12, 31)) == {"approved": 1, "lost": 1,
                                                                                 "pending": 0}  # fmt: skip
 
 

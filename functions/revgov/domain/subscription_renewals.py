@@ -141,11 +141,10 @@ def settled(subscription: Mapping[str, Any], decision_id: str, status: str, at: 
     return {**subscription, "renewals": entries} if found else None
 
 
-def counts(subscriptions: Sequence[Mapping[str, Any]], first: date, last: date) -> dict[str, int]:
+def counts(entries: Sequence[Mapping[str, Any]], first: date, last: date) -> dict[str, int]:
     """Renewals whose term starts between `first` and `last`: approved (won), refused (lost), still pending."""
     found = {APPROVED: 0, REJECTED: 0, PENDING: 0}
-    for subscription in subscriptions:
-        for renewal in renewals_of(subscription):
-            if first <= parse_day(renewal["renewed_from"]) <= last:
-                found[renewal["status"]] += 1
+    for renewal in entries:
+        if first <= parse_day(renewal["renewed_from"]) <= last:
+            found[renewal["status"]] += 1
     return {"approved": found[APPROVED], "lost": found[REJECTED], "pending": found[PENDING]}

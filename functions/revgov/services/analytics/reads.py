@@ -17,7 +17,7 @@ from .. import tenants
 from ..partners import load_partner
 from ..rebates import repository as rebate_records
 from ..toolkit import pages
-from .renewal import Agreements, read_agreements, read_renewed_subscriptions, renewal_probability, subscription_renewals
+from .renewal import Agreements, read_agreements, read_subscription_renewals, renewal_probability, subscription_renewals
 from .rollups import DIRECTORY, ROLLUPS, rollup_key
 from .thresholds import rebate_programs, thresholds
 
@@ -57,7 +57,7 @@ def kpis(rt: Runtime, who: Principal, period: str, *, partner_id: str | None, ti
     went_live = date.fromisoformat(tenant.created_at[:10])
     base, source = core.baseline_period(target, went_live, tenant.config.get("kpi_baseline_period"))
     agreements = None if who.role is Role.PARTNER else read_agreements(rt, tenant)
-    renewed = [] if who.role is Role.PARTNER else read_renewed_subscriptions(rt, tenant.tenant_id)
+    renewed = [] if who.role is Role.PARTNER else read_subscription_renewals(rt, tenant.tenant_id, [target, base])
     current = _kpis(rt, who, tenant, target, (agreements, renewed), partner_id=partner_id, tier=tier)
     before = _kpis(rt, who, tenant, base, (agreements, renewed), partner_id=partner_id, tier=tier)
     return core.with_baseline(current, before, base, source, went_live)
@@ -67,7 +67,7 @@ def _kpis(
     rt: Runtime, who: Principal, tenant: Tenant, target: Period,
     renewals: tuple[Agreements | None, list[dict[str, Any]]], *, partner_id: str | None, tier: str | None,
 ) -> dict[str, Any]:
-    """`renewals`: the partners' agreements and the subscriptions with a renewal recorded (staff; read once)."""
+    """`renewals`: the partners' agreements and the subscription renewals of the periods asked (staff; read once)."""
     agreements, renewed = renewals
     policy = tenant.policy
     if tier is not None and tier not in {t["tier"] for t in policy.get("partner_tiers", [])}:

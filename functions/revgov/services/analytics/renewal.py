@@ -16,7 +16,7 @@ from ...domain.tenants import Tenant
 from ...domain.time import parse_day
 from ...runtime import Runtime
 from .. import partner_repository
-from ..billing.repository import SUBSCRIPTIONS
+from ..billing.repository import RENEWALS
 from ..toolkit import pages
 
 
@@ -50,15 +50,17 @@ def renewal_probability(found: Agreements | None, target: Period, partner_id: st
     return core.outlook(found.rule, found.every, scope, year_end_of(target.last_day), parse_day(found.today_iso))
 
 
-def read_renewed_subscriptions(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
-    """The tenant's subscriptions that have a renewal recorded (read once per KPI read, staff only)."""
-    return [s.data for s in pages(rt.store, tenant_id, SUBSCRIPTIONS) if s.data.get("renewals")]
+def read_subscription_renewals(rt: Runtime, tenant_id: str, periods: list[Period]) -> list[dict[str, Any]]:
+    """The customer subscription renewals whose renewed term starts in the periods' months (read once per KPI read,
+    staff only), from their by-month index (`billing.RENEWALS`)."""
+    months = sorted({m for period in periods for m in period.months})
+    return [s.data for m in months for s in pages(rt.store, tenant_id, RENEWALS, prefix=f"{m}-")]
 
 
-def subscription_renewals(subscriptions: list[dict[str, Any]], found: Agreements | None, target: Period,
+def subscription_renewals(entries: list[dict[str, Any]], found: Agreements | None, target: Period,
                           partner_id: str | None, tier: str | None) -> dict[str, int]:
     """Renewals whose renewed term starts in the period, for one partner, one tier (its partners now) or all."""
     tiers = found.tiers if found else {}
-    scoped = [s for s in subscriptions if (partner_id is None or s["partner_id"] == partner_id)
-              and (tier is None or tiers.get(str(s["partner_id"])) == tier)]
+    scoped = [e for e in entries if (partner_id is None or e["partner_id"] == partner_id)
+              and (tier is None or tiers.get(str(e["partner_id"])) == tier)]
     return subscription_renewals_core.counts(scoped, target.first_day, target.last_day)

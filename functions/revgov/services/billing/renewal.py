@@ -27,7 +27,7 @@ from ...runtime import Runtime
 from .. import decisions
 from .exceptions import fail, open_exception
 from .posting import ACTOR, Outcome, Posting
-from .repository import SUBSCRIPTIONS, subscription_put
+from .repository import SUBSCRIPTIONS, renewal_put, subscription_put
 from .subscription_records import refuse_foreign
 
 CATEGORY = "renewal_without_approval"
@@ -50,7 +50,8 @@ def subscription_renewed(posting: Posting, partner: dict[str, Any]) -> Outcome:
         return fail(posting, CATEGORY, f"not renewed: {problem}", *_rules(posting))
     status = _STATES[decision["outcome"]]
     entry = _entry(posting, decision, status)
-    posting.changes.puts.append(subscription_put(renewals.recorded(stored.data, entry), stored))
+    posting.changes.puts += [subscription_put(renewals.recorded(stored.data, entry), stored),
+                             renewal_put(stored.data, entry)]
     posting.changes.audit.append(_audit(posting, entry, decision))
     late = _late(posting, stored.data, entry)
     if late is not None:
@@ -156,5 +157,6 @@ def settle_decided(rt: Runtime, tenant_id: str, decision: Mapping[str, Any], sta
                                                    "renewed_from": asked["renewed_from"]},
                        policy_version=decision["policy_version"], partner_id=decision["partner_id"],
                        rule_ids=(limit.rule.rule_id,) if limit else (), clauses=(limit.rule.clause,) if limit else ())
-    puts: list[Put] = [subscription_put(moved, stored)]
+    (entry,) = [r for r in moved["renewals"] if r["decision_id"] == decision["decision_id"]]
+    puts: list[Put] = [subscription_put(moved, stored), renewal_put(moved, entry)]
     return Changes(puts=puts, audit=[audit])
