@@ -25,16 +25,19 @@ In-memory store, fixed clock.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from memory_store import Ledger
+from revgov import schemas
 from revgov.domain import subscription_renewals as renewals
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Forbidden, NotFound, RuleViolation
 from revgov.services import analytics, billing, cases, decisions, pricing, subscription_billing
+from support import ROOT
 
 P1 = "ptr_01JBNWPARTNER0000000000001"  # an active platinum MSP, certified in security
 P2 = "ptr_01JBNWPARTNER0000000000002"
@@ -185,6 +188,15 @@ def test_a_high_value_renewal_is_billed_only_after_its_approval_and_then_at_the_
     assert [r["outcome"] for r in settled] == ["approved"]
     kpis = analytics.kpis(ledger.rt, FINANCE, "2026-12", partner_id=None, tier=None)
     assert kpis["renewal_probability"]["subscription_renewals"] == {"approved": 1, "lost": 0, "pending": 0}
+    # for n8n and the ERP (revgov.billing): recorded pending, then decided approved; as the catalogue's samples say
+    published = [e for e in ledger.rt.publisher.published if e["detail_type"].startswith("subscription.renewal_")]
+    assert [(e["detail_type"], e["detail"]["renewal_status"]) for e in published] == [
+        ("subscription.renewal_recorded", "pending_approval"), ("subscription.renewal_decided", "approved")]
+    for event in published:
+        envelope = {"source": event["source"], "detail-type": event["detail_type"], "detail": event["detail"]}
+        assert schemas.problems("events/revgov.billing.schema.json", envelope) == []
+        sample = json.loads((ROOT / "events" / "revgov.billing" / f"{event['detail_type']}.json").read_text())
+        assert set(sample["detail"]) == set(event["detail"])
 
 
 def test_the_requester_of_a_renewal_can_never_approve_it():

@@ -22,7 +22,7 @@ from ...domain.audit import AuditEntry
 from ...domain.errors import NotFound
 from ...domain.rules import Rule
 from ...domain.time import instant, parse_day, period_of
-from ...ports import Changes, Put
+from ...ports import Changes, DomainEvent, Put
 from ...runtime import Runtime
 from .. import decisions
 from .exceptions import fail, open_exception
@@ -31,6 +31,7 @@ from .repository import SUBSCRIPTIONS, renewal_put, subscription_put
 from .subscription_records import refuse_foreign
 
 CATEGORY = "renewal_without_approval"
+SOURCE = "revgov.billing"
 _STATES = {"allow": renewals.APPROVED, "approval_required": renewals.PENDING, "deny": renewals.REJECTED}
 
 
@@ -53,6 +54,8 @@ def subscription_renewed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     posting.changes.puts += [subscription_put(renewals.recorded(stored.data, entry), stored),
                              renewal_put(stored.data, entry)]
     posting.changes.audit.append(_audit(posting, entry, decision))
+    detail = renewal_detail(data["partner_id"], data["subscription_id"], entry)
+    posting.changes.events.append(DomainEvent(SOURCE, "subscription.renewal_recorded", detail))
     late = _late(posting, stored.data, entry)
     if late is not None:
         open_exception(posting, CATEGORY, late, partner_id=data["partner_id"], rules=_rules(posting),
@@ -159,4 +162,12 @@ def settle_decided(rt: Runtime, tenant_id: str, decision: Mapping[str, Any], sta
                        rule_ids=(limit.rule.rule_id,) if limit else (), clauses=(limit.rule.clause,) if limit else ())
     (entry,) = [r for r in moved["renewals"] if r["decision_id"] == decision["decision_id"]]
     puts: list[Put] = [subscription_put(moved, stored), renewal_put(moved, entry)]
-    return Changes(puts=puts, audit=[audit])
+    detail = renewal_detail(moved["partner_id"], moved["subscription_id"], entry)
+    return Changes(puts=puts, audit=[audit], events=[DomainEvent(SOURCE, "subscription.renewal_decided", detail)])
+
+
+def renewal_detail(partner_id: str, subscription_id: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """What n8n and the ERP read of a renewal recorded or decided (revgov.billing): never its unit prices."""
+    return {"partner_id": partner_id, "subscription_id": subscription_id, "decision_id": entry["decision_id"],
+            "renewed_from": entry["renewed_from"], "term_end": entry["term_end"],
+            "annual_value": entry["annual_value"], "renewal_status": entry["status"]}
