@@ -168,6 +168,13 @@ def test_below_the_threshold_and_within_policy_the_renewal_proceeds_is_audited_a
     assert answer["status"] == "processed" and "renewed from 2026-12-01 at 270.00" in answer["reason"]
     # PA-10.2: December in advance at the renewal's price: 10 x 270.00 = 2,700.00, service period from 1 December
     assert _december(ledger) == [("2700.00", "270.00", "2026-12-01")]
+    # the same renewal sent again under another ERP id changes nothing; a second quote for that term is refused
+    again = _renewed(ledger, checked["decision_id"], "2026-12-01T09:00:00Z")
+    assert again["status"] == "processed" and "already renewed" in again["reason"]
+    assert len(_record(ledger)["renewals"]) == 1
+    with pytest.raises(RuleViolation) as twice:
+        _quote(ledger, seats=10)
+    assert [e.path for e in twice.value.errors] == ["/renewal/renewed_from"]
     (recorded,) = [r for r in ledger.rt.store.audit_records("northwind")
                    if r["action"] == "subscription.renewal_recorded"]  # fmt: skip
     assert recorded["outcome"] == "approved" and recorded["subject"] == "SUB-R"

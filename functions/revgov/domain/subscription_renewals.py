@@ -123,10 +123,18 @@ def unbilled_from(subscription: Mapping[str, Any]) -> date | None:
 
 def recorded(subscription: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
     """The subscription with the renewal `entry` recorded: one not approved for the same first day is replaced (a new
-    renewal quote after a refused one); the list stays ordered by first day."""
-    kept = [r for r in renewals_of(subscription) if r["renewed_from"] != entry["renewed_from"]]
+    renewal quote after a refused one), an approved one is kept (`approved_from` lets the caller refuse the second);
+    the list stays ordered by first day."""
+    kept = [r for r in renewals_of(subscription)
+            if r["renewed_from"] != entry["renewed_from"] or r["status"] == APPROVED]
     ordered = sorted([*kept, dict(entry)], key=lambda r: str(r["renewed_from"]))
     return {**subscription, "renewals": ordered}
+
+
+def approved_from(subscription: Mapping[str, Any], renewed_from: str) -> Mapping[str, Any] | None:
+    """The approved renewal of the subscription whose term starts on `renewed_from`, or None."""
+    found = [r for r in renewals_of(subscription) if r["renewed_from"] == renewed_from and r["status"] == APPROVED]
+    return found[0] if found else None
 
 
 def settled(subscription: Mapping[str, Any], decision_id: str, status: str, at: str) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ records nothing: another partner's subscription is one that does not exist (404)
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from ..domain import billing as core
@@ -34,7 +34,7 @@ def renewal_facts(rt: Runtime, tenant_id: str, quote: dict[str, Any]) -> dict[st
         raise Conflict(f"subscription {sub['subscription_id']} is {sub['status']}: it cannot be renewed",
                        extra={"current_status": sub["status"]})
     renewed_from = parse_day(asked["renewed_from"])
-    _check(quote, sub, asked, renewed_from)
+    _check(quote, sub, renewed_from)
     base = core.unit_price_of(sub)
     previous = renewals.unit_price_on(sub, renewed_from - timedelta(days=1), base)
     return {
@@ -45,7 +45,7 @@ def renewal_facts(rt: Runtime, tenant_id: str, quote: dict[str, Any]) -> dict[st
     }
 
 
-def _check(quote: dict[str, Any], sub: dict[str, Any], asked: dict[str, Any], renewed_from: Any) -> None:
+def _check(quote: dict[str, Any], sub: dict[str, Any], renewed_from: date) -> None:
     """One line, the subscription's SKU at the quantity in force when the term starts, a term starting on the first day
     of a Billing Month after the activation (subscriptions are charged per Billing Month: PA-10.2 / CPA-10.1)."""
     problems = []
@@ -61,10 +61,9 @@ def _check(quote: dict[str, Any], sub: dict[str, Any], asked: dict[str, Any], re
                                                             "a change of quantity is a subscription.changed"))
     if renewed_from.day != 1 or renewed_from <= parse_day(sub["activated_on"]):
         problems.append(FieldError("/renewal/renewed_from", "the first day of a Billing Month after the activation"))
-    approved = [r for r in renewals.renewals_of(sub)
-                if r["renewed_from"] == renewed_from.isoformat() and r["status"] == renewals.APPROVED]
+    approved = renewals.approved_from(sub, renewed_from.isoformat())
     if approved:
         problems.append(FieldError("/renewal/renewed_from", f"already renewed from {renewed_from} by "
-                                                            f"{approved[0]['decision_id']}"))
+                                                            f"{approved['decision_id']}"))
     if problems:
         raise RuleViolation("this quote cannot renew the subscription", errors=problems)

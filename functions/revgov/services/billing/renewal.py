@@ -49,6 +49,12 @@ def subscription_renewed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     problem = _mismatch(posting, decision)
     if problem is not None or decision is None:
         return fail(posting, CATEGORY, f"not renewed: {problem}", *_rules(posting))
+    earlier = renewals.approved_from(stored.data, data["renewed_from"])
+    if earlier is not None and earlier["decision_id"] == decision["decision_id"]:
+        return Outcome("processed", f"already renewed from {data['renewed_from']} under {earlier['decision_id']}")
+    if earlier is not None:
+        problem = f"not renewed: already renewed from {data['renewed_from']} under {earlier['decision_id']}"
+        return fail(posting, CATEGORY, problem, *_rules(posting))
     status = _STATES[decision["outcome"]]
     entry = _entry(posting, decision, status)
     posting.changes.puts += [subscription_put(renewals.recorded(stored.data, entry), stored),
