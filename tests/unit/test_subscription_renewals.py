@@ -291,3 +291,42 @@ def test_another_partners_subscription_cannot_be_renewed_it_does_not_exist_for_t
             "partner_id": P2, "customer": {"id": "CUST-R"},
             "renewal": {"subscription_id": "SUB-R", "renewed_from": "2026-12-01", "term_months": 12},
             "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": 60}]})  # fmt: skip
+
+
+# --- contoso: its own threshold and its own triage SLA ------------------------------------------------------------
+CONTOSO_PARTNER = "ptr_01JBCTRENEWA00000000000001"
+CONTOSO_CERTS = {c: {"cert_id": c, "holder": "R. Renewal", "earned_at": "2025-01-01", "expires_at": "2029-12-31"}
+                 for c in ("cert-collab-associate", "cert-secops-analyst", "cert-data-engineer", "cert-devices-field")}
+
+
+@pytest.mark.parametrize(("seats", "annual", "outcome"), [(11, "75240.00", "approval_required"),
+                                                          (10, "68400.00", "allow")])
+def test_contoso_routes_a_renewal_of_at_least_eur_75000_a_year_to_channel_ops_triage_within_12_hours(
+    seats, annual, outcome
+):
+    """contoso's policy sets EUR 75,000.00 (a policy setting, like northwind's). COP-4.1: "Items matching no category
+    go to channel_ops for triage within 12 hours." CT-DATA-WORKSPACE lists at 600.00 a month (CPA-6.1); 5% off is
+    570.00 (the elite data-platform cap is 12%, CPA-6.2); 11 workspaces 6,270.00 a month, 75,240.00 a year (approval);
+    10 workspaces 5,700.00, 68,400.00 (allowed)."""
+    from revgov.ports import Changes, Put
+
+    ledger = Ledger("2026-10-01T09:00:00Z", tenant="contoso")
+    partner = {"partner_id": CONTOSO_PARTNER, "legal_name": "Renewal GmbH", "partner_type": "msp", "status": "active",
+               "tier": "elite", "country": "DE", "activated_at": "2025-01-01T00:00:00Z",
+               "certifications": CONTOSO_CERTS}  # fmt: skip
+    ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", CONTOSO_PARTNER, partner)]))
+    data = {"partner_id": CONTOSO_PARTNER, "subscription_id": "SUB-CT", "sku": "CT-DATA-WORKSPACE",
+            "quantity": seats, "activated_on": "2026-10-01", "order_ref": "SO-CT"}  # fmt: skip
+    assert ledger.bill("subscription.activated", data, occurred_at="2026-10-01T09:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-11-10T10:00:00Z")
+    checked = pricing.check(ledger.rt, Principal("contoso", Role.SALES, "key_ct_sales"), {
+        "partner_id": CONTOSO_PARTNER, "customer": {"id": "CUST-CT"},
+        "renewal": {"subscription_id": "SUB-CT", "renewed_from": "2027-01-01", "term_months": 24},
+        "lines": [{"line_id": "1", "sku": "CT-DATA-WORKSPACE", "quantity": seats,
+                   "discount_percent": "5"}]})  # fmt: skip
+    assert (checked["outcome"], checked["renewal"]["annual_value"]) == (outcome, annual)
+    assert checked["renewal"]["term_end"] == "2028-12-31"  # 24 Billing Months from 1 January 2027
+    if outcome == "approval_required":
+        (approval,) = checked["approvals"]
+        assert (approval["category"], approval["queue"], approval["due_at"]) == (
+            "high_value_renewal", "channel_ops", "2026-11-10T22:00:00.000Z")
