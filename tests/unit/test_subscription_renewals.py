@@ -330,3 +330,26 @@ def test_contoso_routes_a_renewal_of_at_least_eur_75000_a_year_to_channel_ops_tr
         (approval,) = checked["approvals"]
         assert (approval["category"], approval["queue"], approval["due_at"]) == (
             "high_value_renewal", "channel_ops", "2026-11-10T22:00:00.000Z")
+
+
+def test_a_renewal_quote_of_another_sku_two_lines_or_a_cancelled_subscription_is_refused_and_records_nothing():
+    from revgov.domain.errors import Conflict
+
+    ledger = _ledger()
+    ledger.clock.set("2026-11-10T10:00:00Z")
+    quote = {"partner_id": P1, "customer": {"id": "CUST-R"},
+             "renewal": {"subscription_id": "SUB-R", "renewed_from": "2026-12-01", "term_months": 12},
+             "lines": [{"line_id": "1", "sku": "NW-CLOUD-PLATFORM", "quantity": 60}]}  # fmt: skip
+    with pytest.raises(RuleViolation) as other_sku:
+        pricing.check(ledger.rt, SALES, quote)
+    assert [e.path for e in other_sku.value.errors] == ["/lines/0/sku"]
+    two = {**quote, "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": 60},
+                              {"line_id": "2", "sku": "NW-SEC-SUITE", "quantity": 1}]}  # fmt: skip
+    with pytest.raises(RuleViolation) as two_lines:
+        pricing.check(ledger.rt, SALES, two)
+    assert [e.path for e in two_lines.value.errors] == ["/lines"]
+    cancelled = {"partner_id": P1, "subscription_id": "SUB-R", "effective_on": "2026-11-30"}
+    assert ledger.bill("subscription.cancelled", cancelled, occurred_at="2026-11-10T10:00:00Z")["status"] == "processed"
+    with pytest.raises(Conflict):
+        pricing.check(ledger.rt, SALES, {**quote, "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": 60}]})
+    assert decisions.list_for(ledger.rt, FINANCE, partner_id=None, limit=10, cursor=None)["items"] == []
