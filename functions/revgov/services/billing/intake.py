@@ -26,6 +26,7 @@ from .onboarding_hold import held_before_onboarding
 from .payment import invoice_paid
 from .posting import ATTEMPTS, Outcome, Posting, load_partner
 from .quantity_change import subscription_changed
+from .renewal import subscription_renewed
 from .repository import SettledEvent, settled_event
 from .shipment import shipment_confirmed
 from .support import support_logged
@@ -178,6 +179,7 @@ USE_CASES: dict[str, Callable[[Posting, dict[str, Any]], Outcome]] = {
     "subscription.activated": subscription_activated,
     "subscription.cancelled": subscription_cancelled,
     "subscription.changed": subscription_changed,
+    "subscription.renewed": subscription_renewed,
     "service.completed": service_completed,
     "usage.reported": usage_reported,
     "support.logged": support_logged,
