@@ -15,6 +15,7 @@ from ..time import next_period, parse_day, period_bounds, period_of
 from .invoices import LineDraft, sale_marks
 from .periods import ZERO, ServicePeriod, days_in_month
 from .policy import BillingPolicy
+from .sales_tax import located
 
 
 # --- subscriptions -------------------------------------------------------------------------------------------
@@ -142,6 +143,7 @@ def quantity_change_draft(
             "quantity_change": {"from": before, "to": after},
             "days": prorated.days,
             "days_in_month": prorated.divisor,
+            **located(subscription),
         },
         channel=subscription.get("channel") or "resale",
     )
@@ -309,6 +311,7 @@ def activated_subscription(
         "order_ref": data["order_ref"],
         "channel": line["channel"],
         **sale_marks(data),
+        **located(data),
         "status": "active",
         "billed": [charge_entry(line, line["service_period"]["start"][:7])],
         "parked": parked,
@@ -396,6 +399,7 @@ def advance_charge_draft(
             "days_in_month": charge.divisor,
             "billing_month": month,
             **sale_marks(subscription),
+            **located(subscription),
         },
         channel=subscription.get("channel") or "resale",
     )
