@@ -6,7 +6,10 @@ with the net, tax and gross `totals`), and an issued invoice is read from that r
 never changed"). Where the treatment fixed at issue differs from the one the lines were posted under (the VIES check
 the reverse charge rested on is now more than 30 days old, or failed; or a fresh check arrived), the invoice is
 re-treated as COP-2.2 says ("otherwise VAT is charged at the applicable rate"), with an `invoice.tax_retreated` audit
-record naming both treatments and the check. Invoices issued before a tenant had a tax policy carry none (`tax` null).
+record naming both treatments and the check. Sales tax (PA-10.1) is fixed the same way: the exemption certificates
+verified before issue and valid on the issue day (services/tax_exemptions.py) and the rates of the lines'
+jurisdictions; exemptions that changed between posting and issue are recorded as `invoice.tax_retreated` too.
+Invoices issued before a tenant had a tax policy carry none (`tax` null).
 """
 
 from __future__ import annotations
