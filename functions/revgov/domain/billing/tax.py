@@ -108,14 +108,15 @@ def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | N
     return _treated(REVERSE_CHARGE, day, why, rests_on, tax.reverse_charge)
 
 
-def sales_treatment(tax: TaxPolicy, day: date, exemptions: Mapping[str, Any]) -> dict[str, Any]:
+def sales_treatment(tax: TaxPolicy, day: date, exemptions: Mapping[str, Any], *, dated: bool = False
+                    ) -> dict[str, Any]:  # fmt: skip
     """The sales-tax treatment of an invoice on `day` (its issue day, or today for a draft): the exemption
     certificates valid that day, by jurisdiction (PA-10.1: "a valid certificate on file before the invoice is
-    issued"). Without a rate table the treatment is the same whatever the day (`as_of` null)."""
+    issued"). `as_of` is the day only where it matters (`dated`: a certificate was verified for a jurisdiction of the
+    invoice); otherwise the treatment is the same whatever the day (`as_of` null)."""
     why = "taxes are calculated per line on the ship-to or service location and shown separately"
-    if tax.sales is None:
-        return {**_treated(SALES_TAX, day, why, None, tax.rule), "as_of": None}
-    return {**_treated(SALES_TAX, day, why, None, tax.rule), "exemptions": dict(exemptions)}
+    treated = {**_treated(SALES_TAX, day, why, None, tax.rule), "as_of": day.isoformat() if dated else None}
+    return treated if tax.sales is None else {**treated, "exemptions": dict(exemptions)}
 
 
 def _registered_in(latest: Mapping[str, Any] | None) -> str | None:

@@ -35,8 +35,9 @@ def _treatment(rt: Runtime, tenant_id: str, tax: rules.TaxPolicy, partner_id: st
     exemption certificates verified by `moment` and valid on `day` for its `lines`' jurisdictions (sales tax)."""
     if tax.regime == rules.SALES_TAX:
         record = tax_exemptions.exemption_record(rt.store, tenant_id, partner_id) if tax.sales else None
-        valid = exemptions_on(record, day, moment, jurisdictions_of(lines))
-        return rules.sales_treatment(tax, day, valid)
+        where = jurisdictions_of(lines)
+        dated = any(c["jurisdiction"] in where for c in (record or {}).get("history", []))
+        return rules.sales_treatment(tax, day, exemptions_on(record, day, moment, where), dated=dated)
     partner = partner_repository.record(rt.store, tenant_id, partner_id) or {}
     latest = rules.recorded_by(vat_validation.check_record(rt.store, tenant_id, partner_id), moment)
     return rules.treatment(tax, partner.get("country"), latest, day)
