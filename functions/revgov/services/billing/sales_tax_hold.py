@@ -16,9 +16,19 @@ from ...domain.time import parse_day
 from .exceptions import fail
 from .posting import ORDER_DAYS, Outcome, Posting
 
+BILLS_ONLY_SOMETIMES = frozenset({"support.logged"})  # hours within the allowance bill nothing: checked when billed
+
 
 def held_for_location(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
     """The hold for an event whose lines' sales tax cannot be calculated, or None to bill it as usual."""
+    if posting.detail_type in BILLS_ONLY_SOMETIMES:
+        return None
+    return held_if_billed(posting, partner)
+
+
+def held_if_billed(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
+    """The hold for an event about to bill a line whose sales tax cannot be calculated (support overage: called only
+    once the event is known to bill, before anything of it is staged), or None."""
     tax = TaxPolicy.of(posting.tenant.policy)
     table = tax.sales if tax else None
     field_name = ORDER_DAYS.get(posting.detail_type)
