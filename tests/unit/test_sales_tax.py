@@ -270,3 +270,28 @@ def test_support_within_the_allowance_bills_nothing_so_it_is_not_held_but_a_bill
     assert billed["status"] == "processed"
     (line,) = [ln for ln in ledger.invoice(P2, "2027-01")["lines"] if ln["kind"] == "support_overage"]
     assert line["tax"]["jurisdiction"] == "US-TX" and line["tax"]["rate"] == "6.25"
+
+
+def test_a_subscription_is_taxed_every_month_at_the_service_location_its_activation_reported():
+    # PA-10.2: subscriptions are billed monthly in advance; PA-10.1: on the service location. NW-NET-MGMT is USD 99.00 a
+    # month; activated 2027-01-01 in New York (4.00 %): January 99.00 -> 3.96; the run charges February the same.
+    from revgov.services import subscription_billing
+
+    ledger = _ledger("2027-01-01T12:00:00Z")
+    data = {"partner_id": P2, "subscription_id": "SUB-ST-1", "sku": "NW-NET-MGMT", "quantity": 1,
+            "activated_on": "2027-01-01", "order_ref": "SO-SUB-ST", "tax_location": NY}  # fmt: skip
+    assert ledger.bill("subscription.activated", data, occurred_at="2027-01-01T09:00:00Z")["status"] == "processed"
+    ledger.clock.set("2027-02-01T01:00:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    for period in ("2027-01", "2027-02"):
+        (line,) = ledger.invoice(P2, period)["lines"]
+        assert _tax(line) == ("sales_tax", "US-NY", "4.00", "3.96", "102.96"), period
+
+
+def test_only_an_exemption_certificate_names_a_jurisdiction():
+    ledger = _ledger("2027-01-05T08:00:00Z")
+    reference = {"document_type": "trade_reference", "reference": "dms://bank-letter.pdf", "checksum": CHECKSUM,
+                 "issued_at": "2026-06-01", "jurisdiction": "US-CA"}  # fmt: skip
+    with pytest.raises(RuleViolation) as refused:
+        partners.add_document(ledger.rt, OWN_KEY, P2, reference)
+    assert [e.path for e in refused.value.errors] == ["/jurisdiction"]
