@@ -185,6 +185,9 @@ def test_pa_10_1_a_certificate_expiring_on_the_issue_day_is_still_valid_and_the_
     assert "dms://exemptions/US-CA.pdf" in exempt["tax"]["notice"]
     assert _tax(taxed) == ("sales_tax", "US-TX", "6.25", "131.25", "2231.25")
     assert issued["totals"] == {"net": "3350.00", "tax": "131.25", "gross": "3481.25"}
+    # The certificate expires that evening; read the next day, the issued invoice is unchanged.
+    ledger.clock.set("2027-02-02T10:00:00Z")
+    assert ledger.invoice(P2, "2027-01")["totals"] == {"net": "3350.00", "tax": "131.25", "gross": "3481.25"}
 
 
 def test_pa_10_1_a_certificate_that_expired_the_day_before_issue_exempts_nothing_and_the_change_is_audited():
