@@ -16,6 +16,7 @@ from ..time import next_period, parse_day, period_bounds, period_of
 from .invoices import LineDraft, sale_marks
 from .periods import ZERO, ServicePeriod, days_in_month
 from .policy import BillingPolicy
+from .sales_tax import located
 
 
 # --- subscriptions -------------------------------------------------------------------------------------------
@@ -146,6 +147,7 @@ def quantity_change_draft(
             "quantity_change": {"from": before, "to": after},
             "days": prorated.days,
             "days_in_month": prorated.divisor,
+            **located(subscription),
         },
         channel=subscription.get("channel") or "resale",
     )
@@ -329,6 +331,7 @@ def activated_subscription(
         "order_ref": data["order_ref"],
         "channel": line["channel"],
         **sale_marks(data),
+        **located(data),
         "status": "active",
         "billed": [charge_entry(line, line["service_period"]["start"][:7])],
         "parked": parked,
@@ -418,6 +421,7 @@ def advance_charge_draft(
             "days_in_month": charge.divisor,
             "billing_month": month,
             **sale_marks(subscription),
+            **located(subscription),
         },
         channel=subscription.get("channel") or "resale",
     )
