@@ -287,6 +287,22 @@ class ChainWalk:
         return Verification(self.count, first_invalid is None, first_invalid)
 
 
+def link_problem(record: dict[str, Any], previous_hash: str | None, next_prev_hash: str | None) -> str | None:
+    """Why one record read by its key does not hold where it stands, or None: its own hash and inputs hash, the link
+    to the record before it (`previous_hash`: the hash of seq - 1, GENESIS for seq 1; None when that record cannot
+    be read) and the link the record after it, or the chain's head, makes to it (`next_prev_hash`). An edit of the
+    record must change its hash to pass its own check, and then the record after it no longer links to it; what this
+    cannot see is a rewrite of every record from it to the head, which `verify` (the whole walk) finds."""
+    seq = record.get("seq")
+    if type(seq) is not int:
+        return "the record holds no sequence number"
+    problem = _problem(record, seq, previous_hash if previous_hash is not None else str(record.get("prev_hash")),
+                       _texts)  # fmt: skip
+    if problem is None and next_prev_hash is not None and next_prev_hash != record.get("hash"):
+        problem = "the record after it (or the chain's head) does not link to its hash"
+    return problem
+
+
 def _named(record: Mapping[str, Any]) -> str:
     """The partner a record names under its hash ('' when none)."""
     partner_id = record.get("partner_id")
