@@ -69,7 +69,8 @@ def record_review(rt: Runtime, who: Principal, partner_id: str, on: date | None,
         puts=[partner_repository.put(updated, version=version)], audit=[audit],
         events=[DomainEvent(SOURCE, "partner.tier_change_scheduled", _detail(updated, change))],
     ))  # fmt: skip
-    return {"partner_id": partner_id, "tier": updated.get("tier"), "change": change, "review": found,
+    return {"partner_id": partner_id, "tier": updated.get("tier"), "change": change,
+            "review": {"partner_id": partner_id, **found},
             "decision_id": sealed[0]["record_id"], "policy_version": tenant.policy_version,
             "reasons": found["reasons"]}
 
