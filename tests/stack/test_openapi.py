@@ -440,6 +440,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
                                     "partners:channel_ops"),
     "ask_copilot": lambda r: ({}, "legal"),
     "put_contract": lambda r: ({"document": "FRA"}, "admin"),
+    "put_retention": lambda r: ({}, "admin"),
     "amend_contract": lambda r: ({"document": _contract(r, "FRA")}, "admin"),
     "create_partner": lambda r: ({}, "partners:sales"),
     "amend_partner_terms": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:sales"),
