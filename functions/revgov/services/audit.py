@@ -12,7 +12,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import ChainWalk
 from ..domain.errors import FieldError, Forbidden, MalformedRequest, NotFound
 from ..runtime import Runtime
-from . import audit_backfill, copilot_transcripts, partner_repository
+from . import audit_backfill, audit_pointers, copilot_transcripts, partner_repository
 
 KNOWN_RECORDS_CAP = 200_000  # records whose verdict is kept per process (~40 MB at most)
 
@@ -27,7 +27,10 @@ def verify_chain(rt: Runtime, tenant_id: str) -> dict[str, Any]:
     already found to hold is not decoded and hashed again (`ChainWalk.known`: the verdict is the same, by the SHA-256
     of that text and place); any other is checked in full. Callers who ask about the same chain while a walk has not
     yet read its head share that walk: its head read follows each of their arrivals, so its answer covers every
-    record appended before any of them asked."""
+    record appended before any of them asked.
+
+    `pointers`: each partner's audit pointers checked against the records walked (services.audit_pointers): a
+    missing pointer, one reaching another partner's record, or a stray one. `valid` stays the chain's own verdict."""
     return _WALKS.share((id(rt.store), tenant_id), lambda head_read: _walk(rt, tenant_id, head_read))
 
 
@@ -46,7 +49,7 @@ def _walk(rt: Runtime, tenant_id: str, head_read: Callable[[], None]) -> dict[st
         if walk.count == before:
             break
     _KNOWN.keep(walk.learned)
-    return walk.result(head).as_dict()
+    return {**walk.result(head).as_dict(), "pointers": audit_pointers.check_pointers(rt, tenant_id, walk.named)}
 
 
 class _KnownRecords:
@@ -124,8 +127,9 @@ class _SharedWalks:
 
 def _copy(answer: dict[str, Any]) -> dict[str, Any]:
     """Each caller its own answer (the response layer may change it)."""
-    invalid = answer["first_invalid"]
-    return {**answer, "first_invalid": dict(invalid) if invalid is not None else None}
+    invalid, pointers = answer["first_invalid"], answer["pointers"]
+    return {**answer, "first_invalid": dict(invalid) if invalid is not None else None,
+            "pointers": {**pointers, "problems": [dict(p) for p in pointers["problems"]]}}
 
 
 _WALKS = _SharedWalks()
