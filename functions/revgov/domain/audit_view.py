@@ -10,6 +10,9 @@ What the partner reads of each of its records:
 - no other partner's id anywhere: a member whose name is another partner's id is left out, and another partner's id
   inside any text reads `another partner`.
 
+- no `risk_score`: the queue's triage score of a case, computed from what the partner may not read (a quote's is 20
+  per approval category plus how far its Line Margin is below 30 %, `services.pricing._risk`), so the margin and the
+  Line Cost behind it could be read back from it (PA-6.1: Line Margin is "for internal review");
 - no `hash`, `inputs_hash` or `prev_hash`: each is a SHA-256 over what was masked (the inputs with their unit costs
   and rivals, or a neighbouring record), so a partner holding the rest could confirm guesses of a Line Cost against
   it; staff verify the chain (`GET /v1/audit/verify`).
@@ -27,6 +30,7 @@ from .audience import partner_inputs
 
 ANOTHER_PARTNER = "another partner"
 HASHES = frozenset({"hash", "inputs_hash", "prev_hash"})
+INTERNAL = frozenset({"risk_score"})  # the queue's own triage figures, left out at any depth
 KEY = "key"
 EMAIL = "e-mail address"
 _PARTNER_ID = re.compile(r"ptr_[0-9A-HJKMNP-TV-Z]{26}")
@@ -56,7 +60,7 @@ def partner_view(record: Mapping[str, Any], partner_id: str) -> dict[str, Any]:
 def _masked(value: Any, partner_id: str) -> Any:
     if isinstance(value, Mapping):
         return {key: _member(key, item, partner_id) for key, item in value.items()
-                if not (isinstance(key, str) and _foreign(key, partner_id))}  # fmt: skip
+                if not (isinstance(key, str) and (key in INTERNAL or _foreign(key, partner_id)))}  # fmt: skip
     if isinstance(value, list | tuple):
         return [_masked(item, partner_id) for item in value]
     if isinstance(value, str):

@@ -1,0 +1,76 @@
+"""Red team, fourth round: what a partner key can send and read on the newest surfaces (its audit trail, what waits on
+it, its appeals), and what the edge answers about itself.
+
+Each test quotes the rule it holds the product to. PA-1.2 / PA-6.1: a quote line states "for internal review, Line
+Margin"; PA-11.1 / CPA-11.1: neither party's confidential information (pricing) reaches the other beyond what the
+Agreement says; API.md: "a partner never sees [...] the distributor's costs and margins".
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from support import northwind_silver_partners, scenario
+
+pytestmark = pytest.mark.stack
+QUOTES = scenario("pricing/http.json")
+# What differs between any two records of the same kind whatever they hold: which record, when, about which object.
+IDENTITY = {"record_id", "seq", "at", "subject"}
+
+
+@pytest.fixture(scope="module")
+def partner(stack: Any, api: Any) -> dict[str, Any]:
+    made = northwind_silver_partners(stack, api, ("Probe",), "AUD")
+    (partner_id, client), = made["partners"]
+    return {**made, "partner_id": partner_id, "client": client}
+
+
+def _every(client: Any, **query: Any) -> list[dict[str, Any]]:
+    """Every audit record the client reads (GET /v1/audit), page after page."""
+    items, cursor = [], None
+    while True:
+        page = client.get("/v1/audit", limit=200, **query, **({"cursor": cursor} if cursor else {}))
+        assert page.status_code == 200, page.text
+        items += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            return items
+
+
+def _alike(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without what tells one record or object from another (its inputs name the decision it concerns)."""
+    shown = {k: v for k, v in record.items() if k not in IDENTITY}
+    return {**shown, "inputs": {k: v for k, v in shown["inputs"].items() if k != "subject"}}
+
+
+def _quote(partner_id: str, discount: str) -> dict[str, Any]:
+    """One NW-SW-24P line (list 1,250.00) at `discount`: above the Silver cap (PA-6.2: channel ops approves), below
+    the finance threshold, above the margin floor; only its Line Margin differs with the discount."""
+    body = copy.deepcopy(QUOTES["above_cap"])
+    body["partner_id"] = partner_id
+    body["lines"][0]["discount_percent"] = discount
+    return body
+
+
+def test_a_partners_trail_holds_no_figure_that_follows_its_quotes_line_margin(partner: dict[str, Any]) -> None:
+    """PA-6.1: Line Margin is stated "for internal review"; API.md: a partner never sees the distributor's margins.
+    The approval a quote opens is scored for the queue by how thin its margin is; the partner reads the records of
+    both quotes (PA-12.1) and must not be able to tell their margins apart: two quotes that differ only in the discount
+    (so in Line Margin) open approval records the partner reads alike, apart from which record and object they are.
+    Before the fix the record's `risk_score` was 20 + (30 - margin%): margin and so Line Cost could be read back."""
+    own, partner_id = partner["client"], partner["partner_id"]
+    finance = partner["roles"]["finance"]
+    opened = {}
+    for discount in ("11.00", "13.00"):
+        checked = own.post("/v1/pricing/check", _quote(partner_id, discount))
+        assert checked.status_code == 200, checked.text
+        (approval,) = checked.json()["approvals"]
+        opened[discount] = approval["approval_id"]
+    staff = {r["subject"]: r for r in _every(finance, partner_id=partner_id) if r["action"] == "approval.opened"}
+    # the probe is sensitive: as kept, the two records differ by their margins (18.18 % beside 17.24 %)
+    assert staff[opened["11.00"]]["inputs"] != staff[opened["13.00"]]["inputs"]
+    mine = {r["subject"]: r for r in _every(own) if r["action"] == "approval.opened"}
+    first, second = (_alike(mine[opened[d]]) for d in ("11.00", "13.00"))
+    assert first == second, (first, second)
