@@ -74,3 +74,36 @@ def test_a_partners_trail_holds_no_figure_that_follows_its_quotes_line_margin(pa
     mine = {r["subject"]: r for r in _every(own) if r["action"] == "approval.opened"}
     first, second = (_alike(mine[opened[d]]) for d in ("11.00", "13.00"))
     assert first == second, (first, second)
+
+
+# --- problem+json that quotes the caller --------------------------------------------------------------------------
+# The product's rule for a caller's text in a problem (domain/caller_text.py; docs/api-changelog.md 1.15.1: "`detail`
+# quotes the value escaped, at most 64 characters"): quoted, control and non-ASCII characters escaped, bounded, so an
+# error shown in a portal or an n8n log carries no bidirectional override (Unicode TR#36, CVE-2021-42574 "Trojan
+# Source"), no terminal escape and no page of the caller's text. RFC 9457 §5: the details of a problem "must also be
+# scrutinized".
+TROJAN = "amount\u202e\u001b[2J<script>" + "A" * 3000
+
+
+def _assert_quoted_safely(problem: dict[str, Any]) -> None:
+    texts = [problem["detail"], *(e["message"] for e in problem.get("errors", []))]
+    assert any("amount\\u202e\\u001b[2J<script>AAA" in text for text in texts), texts  # quoted, escaped
+    for text in texts:
+        assert "\u202e" not in text and "\u001b" not in text, text[:200]
+        assert "A" * 100 not in text, f"{len(text)} characters: {text[:120]}…"  # at most 64 of the caller's
+
+
+def test_an_unknown_query_parameter_is_named_escaped_and_bounded(partner: dict[str, Any]) -> None:
+    answer = partner["client"].get("/v1/waiting", **{TROJAN: "1"})
+    assert answer.status_code == 400, answer.text[:300]
+    _assert_quoted_safely(answer.json())
+
+
+@pytest.mark.parametrize("field", ["reply", "unknown"])
+def test_a_refused_body_value_or_field_is_quoted_escaped_and_bounded(partner: dict[str, Any], field: str) -> None:
+    """A reply with an override (refused by the shared text definition, schemas/api/text.schema.json) and a field
+    the schema does not know: 400 naming the field, the caller's text escaped and cut in the message."""
+    body = {"reply": TROJAN} if field == "reply" else {"reply": "DN-1182 attached", TROJAN: 1}
+    answer = partner["client"].post("/v1/approvals/apr_01JX0000000000000000000000/partner-reply", body)
+    assert answer.status_code == 400, answer.text[:300]
+    _assert_quoted_safely(answer.json())

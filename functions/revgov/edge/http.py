@@ -24,6 +24,7 @@ from ..domain.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
+from ..domain.caller_text import shown
 from ..domain.ids import is_typed_id
 from ..ports import Page
 from .registry import Operation
@@ -217,7 +218,7 @@ def _check_query(op: Operation, query: Mapping[str, str], repeated: tuple[str, .
     unknown = sorted(set(query) - set(allowed))
     if unknown:
         raise MalformedRequest(
-            f"unknown query parameter(s): {', '.join(unknown)}",
+            f"unknown query parameter(s): {', '.join(shown(name) for name in unknown)}",
             errors=[FieldError(f"/query/{name}", "not a parameter of this operation") for name in unknown],
         )
     if repeated:  # every declared parameter takes one value: `?period=2026-Q2&period=2026-Q3` is not a choice to make
