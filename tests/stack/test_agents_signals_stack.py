@@ -11,6 +11,7 @@ Clauses quoted:
 - PA-14.2: "Each automated decision records the rules and clauses applied".
 """
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -185,3 +186,19 @@ def test_both_write_only_tasks_and_their_keys_never_an_invoice(world, stack):
     assert len([p for p in puts if p.collection == tasks.TASKS]) == len(keys) > 0
     assert {put.collection for put in puts} <= {tasks.TASKS, tasks.TASK_KEYS, OUTBOX}
     assert {entry.action for changes in commits for entry in changes.audit} <= {"task.opened", "task.escalated"}
+
+
+# --- redteam4: what the partner reads of the task about it (PA-12.1) ----------------------------------------------
+# PA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner": the task the
+# agent opened about the rising partner is in its trail. PA-6.1: Line Margin is stated "for internal review"; API.md: "a
+# partner never sees [...] the distributor's costs and margins". The evidence as kept holds the net realized margin of
+# each Quarter (30,000.00 here) and the hours per 1,000 of it (from which, with the hours the partner logged itself,
+# the margin follows): the partner's copy names the work (kind, queue, subject), not the agent's evidence.
+def test_the_rising_partner_reads_its_task_record_without_the_distributors_margin(world):
+    own = world["tenant"].partner_keys["rising"]
+    page = own.get("/v1/audit", limit=200)
+    assert page.status_code == 200, page.text
+    records = [r for r in page.json()["items"] if r["action"] == "task.opened"]
+    assert {(r["inputs"]["kind"], r["inputs"]["queue"]) for r in records} == {("support_cost_rising", "customer_success")}
+    text = json.dumps(records)
+    assert "margin" not in text and "30000.00" not in text, text[:600]
