@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from support import northwind_silver_partners, scenario
 
 pytestmark = pytest.mark.stack

@@ -12,6 +12,7 @@ from typing import Any
 from .. import schemas
 from ..domain import audience
 from ..domain.access import Principal, Role
+from ..domain.caller_text import shown
 from ..domain.errors import (
     FieldError,
     Forbidden,
@@ -24,7 +25,6 @@ from ..domain.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from ..domain.caller_text import shown
 from ..domain.ids import is_typed_id
 from ..ports import Page
 from .registry import Operation
