@@ -189,17 +189,18 @@ def test_both_write_only_tasks_and_their_keys_never_an_invoice(world, stack):
 
 
 # --- redteam4: what the partner reads of the task about it (PA-12.1) ----------------------------------------------
-# PA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner": the task the
-# agent opened about the rising partner is in its trail. PA-6.1: Line Margin is stated "for internal review"; API.md: "a
-# partner never sees [...] the distributor's costs and margins". The evidence as kept holds the net realized margin of
-# each Quarter (30,000.00 here) and the hours per 1,000 of it (from which, with the hours the partner logged itself,
-# the margin follows): the partner's copy names the work (kind, queue, subject), not the agent's evidence.
-def test_the_rising_partner_reads_its_task_record_without_the_distributors_margin(world):
-    own = world["tenant"].partner_keys["rising"]
-    page = own.get("/v1/audit", limit=200)
+# PA-12.1: the Distributor keeps "an audit trail of every automated decision and approval" and "provides the Partner,
+# on request, with the records relating to the Partner". An agent decides nothing (it opens work for the staff): its
+# task is the distributor's assessment of the partner. Here its evidence holds the net realized margin of each Quarter
+# (30,000.00) and the hours per 1,000 of it; PA-6.1: Line Margin is stated "for internal review"; API.md: "a partner
+# never sees [...] the distributor's costs and margins". Staff list the task under the partner; the partner's own
+# trail does not hold it.
+def test_the_rising_partner_reads_no_agent_task_about_it_nor_the_distributors_margin(world):
+    partner_id = world["rising"]["partner_id"]
+    staff = world["tenant"].roles["admin"].get("/v1/audit", partner_id=partner_id, limit=200).json()["items"]
+    assert "task.opened" in {r["action"] for r in staff}
+    page = world["tenant"].partner_keys["rising"].get("/v1/audit", limit=200)
     assert page.status_code == 200, page.text
-    records = [r for r in page.json()["items"] if r["action"] == "task.opened"]
-    work = {(r["inputs"]["kind"], r["inputs"]["queue"]) for r in records}
-    assert work == {("support_cost_rising", "customer_success")}
-    text = json.dumps(records)
-    assert "margin" not in text and "30000.00" not in text, text[:600]
+    mine = page.json()["items"]
+    assert mine and not {r["action"] for r in mine} & {"task.opened", "task.escalated"}
+    assert "margin" not in json.dumps(mine) and "30000.00" not in json.dumps(mine)

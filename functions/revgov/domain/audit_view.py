@@ -11,10 +11,6 @@ What the partner reads of each of its records:
 - no other partner's id anywhere: a member whose name is another partner's id is left out, and another partner's id
   inside any text reads `another partner`.
 
-- of an agent's record (a task it opened for the staff, `actor_role` `agent`), what the work is (`kind`, `queue`,
-  `subject`, `partner_id`), never the agent's evidence and confidence: the staff's analysis of the partner, which holds
-  the distributor's figures (the support agent's net realized margin per Quarter and hours per 1,000 of it) and the
-  tenant's history across partners (the churn agent's association table);
 - no `risk_score`: the queue's triage score of a case, computed from what the partner may not read (a quote's is 20
   per approval category plus how far its Line Margin is below 30 %, `services.pricing._risk`), so the margin and the
   Line Cost behind it could be read back from it (PA-6.1: Line Margin is "for internal review");
@@ -23,6 +19,12 @@ What the partner reads of each of its records:
   it; staff verify the chain (`GET /v1/audit/verify`).
 
 `partner_view: true` says that what is shown was masked from the record as kept.
+
+An agent's record (`actor_role` `agent`: a task it opened for the staff) is not the partner's to read at all
+(`shown_to_partner`): PA-12.1 provides the records of "every automated decision and approval", and an agent decides
+nothing, it opens work for people; its kind, rules and evidence are the distributor's assessment of the partner (a
+churn risk: the renewal outlook `GET /v1/kpis` withholds from a partner key; the support agent's net realized margin
+per Quarter).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from .audience import partner_inputs
 ANOTHER_PARTNER = "another partner"
 HASHES = frozenset({"hash", "inputs_hash", "prev_hash"})
 INTERNAL = frozenset({"risk_score"})  # the queue's own triage figures, left out at any depth
-AGENT_WORK = frozenset({"kind", "queue", "subject", "partner_id"})  # what an agent's task record shows of its inputs
 KEY = "key"
 EMAIL = "e-mail address"
 _PARTNER_ID = re.compile(r"ptr_[0-9A-HJKMNP-TV-Z]{26}")
@@ -58,13 +59,16 @@ def team_of(actor: str) -> str:
     return match.group(0) if match and actor[match.end():match.end() + 1] == ":" else STAFF
 
 
+def shown_to_partner(record: Mapping[str, Any]) -> bool:
+    """Whether the partner reads `record` at all: not an agent's (see the module docstring)."""
+    return record.get("actor_role") != "agent"
+
+
 def partner_view(record: Mapping[str, Any], partner_id: str) -> dict[str, Any]:
     """`record` as partner `partner_id` may read it (see the module docstring)."""
     shown = {k: v for k, v in record.items() if k not in HASHES}
     inputs = shown.get("inputs")
-    if isinstance(inputs, Mapping) and shown.get("actor_role") == "agent":
-        shown["inputs"] = {k: v for k, v in inputs.items() if k in AGENT_WORK}
-    elif isinstance(inputs, Mapping):
+    if isinstance(inputs, Mapping):
         shown["inputs"] = partner_inputs(inputs)
     masked: dict[str, Any] = _masked(shown, partner_id)
     return {**masked, "partner_view": True}
