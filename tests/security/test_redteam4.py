@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from revgov.domain.errors import NotFound
 from support import northwind_silver_partners, scenario
 
 pytestmark = pytest.mark.stack
@@ -108,3 +109,20 @@ def test_a_refused_body_value_or_field_is_quoted_escaped_and_bounded(partner: di
     answer = partner["client"].post("/v1/approvals/apr_01JX0000000000000000000000/partner-reply", body)
     assert answer.status_code == 400, answer.text[:300]
     _assert_quoted_safely(answer.json())
+
+
+def test_a_malformed_id_in_the_path_is_quoted_escaped_and_bounded(partner: dict[str, Any]) -> None:
+    """API Gateway hands the route its path parameters percent-decoded: a malformed id is a 404 whose detail quotes
+    it escaped and bounded (the edge's check, before any store is read), as the local server's does."""
+    from revgov.edge import http
+    from revgov.edge.registry import OPERATIONS
+
+    get_deal = next(op for op in OPERATIONS if op.name == "get_deal")
+    context = {"verdict": "ok", "tenant_id": "northwind", "role": "partner", "key_id": "key_x",
+               "partner_id": partner["partner_id"]}  # fmt: skip
+    with pytest.raises(NotFound) as refused:
+        http.build_call(get_deal, context=context, headers={}, params={"deal_id": TROJAN}, query={}, raw_body=b"",
+                        runtime=None, max_body_bytes=1024, correlation_id="c")  # fmt: skip
+    _assert_quoted_safely({"detail": refused.value.detail})
+    answer = partner["client"].get("/v1/deals/" + "A" * 3000)
+    assert answer.status_code == 404 and "A" * 100 not in answer.json()["detail"], answer.text[:200]

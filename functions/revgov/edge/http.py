@@ -260,7 +260,7 @@ def build_call(
         _read_only_refused(op, context)
     for name, prefix in op.id_params.items():
         if not is_typed_id(params.get(name, ""), prefix):
-            raise NotFound(f"no {name.removesuffix('_id')} {params.get(name)}")
+            raise NotFound(f"no {name.removesuffix('_id')} {shown(params.get(name, ''))}")  # malformed: quoted
     _check_query(op, query, repeated)
     limit, cursor = _page_options(query) if op.paginated else (50, None)
     if len(raw_body) > max_body_bytes:
