@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from revgov.domain.errors import NotFound
-from support import northwind_silver_partners, scenario
+from support import assert_problem, northwind_silver_partners, scenario
 
 pytestmark = pytest.mark.stack
 QUOTES = scenario("pricing/http.json")
@@ -126,3 +126,27 @@ def test_a_malformed_id_in_the_path_is_quoted_escaped_and_bounded(partner: dict[
     _assert_quoted_safely({"detail": refused.value.detail})
     answer = partner["client"].get("/v1/deals/" + "A" * 3000)
     assert answer.status_code == 404 and "A" * 100 not in answer.json()["detail"], answer.text[:200]
+
+
+# --- a lone UTF-16 surrogate --------------------------------------------------------------------------------------
+# JSON's `\ud800` escape names half of a UTF-16 pair: no character. RFC 8259 §8.2: a string holding one has
+# "unpredictable" behaviour; RFC 7493 (I-JSON) §2.1: strings "MUST NOT include code points that identify Surrogates".
+# No text can store, hash (the audit chain's canonical JSON is UTF-8) or answer it. API.md: "Bad input gets a clear
+# problem+json error" ("400 malformed"; "A 5xx is a bug"); it was a 500 for a partner's copilot question and a dropped
+# connection for a field name (its 400 could not be written).
+@pytest.mark.parametrize("raw", [
+    rb'{"question": "what is \ud800 the rebate?"}',  # a lone high surrogate in a value
+    rb'{"question": "rebate \udfff tiers"}',  # a lone low surrogate
+    rb'{"\ud800": 1}',  # in a member name
+    rb'{"question": "a \ud83d\ude00 pair is a character, \udc00 is not"}',
+])  # fmt: skip
+def test_a_lone_surrogate_is_a_400_naming_the_body(partner: dict[str, Any], raw: bytes) -> None:
+    answer = partner["client"].request("POST", "/v1/copilot/ask", raw=raw)
+    problem = assert_problem(answer, 400)
+    assert "surrogate" in problem["detail"], problem
+
+
+def test_a_surrogate_pair_is_one_character_and_answered(partner: dict[str, Any]) -> None:
+    raw = rb'{"question": "What is the quarterly volume rebate? \ud83d\ude00"}'
+    answer = partner["client"].request("POST", "/v1/copilot/ask", raw=raw)
+    assert answer.status_code == 200, answer.text[:300]
