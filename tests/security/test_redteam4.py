@@ -134,16 +134,16 @@ def test_a_malformed_id_in_the_path_is_quoted_escaped_and_bounded(partner: dict[
 # No text can store, hash (the audit chain's canonical JSON is UTF-8) or answer it. API.md: "Bad input gets a clear
 # problem+json error" ("400 malformed"; "A 5xx is a bug"); it was a 500 for a partner's copilot question and a dropped
 # connection for a field name (its 400 could not be written).
-@pytest.mark.parametrize("raw", [
-    rb'{"question": "what is \ud800 the rebate?"}',  # a lone high surrogate in a value
-    rb'{"question": "rebate \udfff tiers"}',  # a lone low surrogate
-    rb'{"\ud800": 1}',  # in a member name
-    rb'{"question": "a \ud83d\ude00 pair is a character, \udc00 is not"}',
+@pytest.mark.parametrize("raw, field", [
+    (rb'{"question": "what is \ud800 the rebate?"}', "/question"),  # a lone high surrogate in a value
+    (rb'{"question": "rebate \udfff tiers"}', "/question"),  # a lone low surrogate
+    (rb'{"\ud800": 1}', "/\\ud800"),  # in a member name: named escaped, as sent
+    (rb'{"question": "a \ud83d\ude00 pair is a character, \udc00 is not"}', "/question"),
 ])  # fmt: skip
-def test_a_lone_surrogate_is_a_400_naming_the_body(partner: dict[str, Any], raw: bytes) -> None:
+def test_a_lone_surrogate_is_a_400_naming_the_field(partner: dict[str, Any], raw: bytes, field: str) -> None:
     answer = partner["client"].request("POST", "/v1/copilot/ask", raw=raw)
     problem = assert_problem(answer, 400)
-    assert "surrogate" in problem["detail"], problem
+    assert "surrogate" in problem["detail"] and [e["path"] for e in problem["errors"]] == [field], problem
 
 
 def test_a_surrogate_pair_is_one_character_and_answered(partner: dict[str, Any]) -> None:
