@@ -439,6 +439,17 @@ def mdf_expiry_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _sweep_tenants("mdf-expiry-sweep", {"looked_at": 0, "expired": 0}, mdf.sweep_expiry)
 
 
+@app.lambda_function(name="retention_sweep")
+def retention_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled daily: each tenant's retention policy applied (revgov.services.retention, docs/retention.md):
+    copilot transcripts past their days erased or masked, the papers of partners rejected, lapsed or terminated
+    long enough purged, each purge audited; nothing of a partner under legal hold; the audit chain never touched."""
+    from ..services import retention
+
+    return _sweep_tenants("retention-sweep", dict.fromkeys(
+        ("transcripts_erased", "transcripts_masked", "documents_purged", "held"), 0), retention.sweep)
+
+
 def _count(bus_events: list[dict[str, Any]]) -> list[Any]:
     from ..services import analytics
 

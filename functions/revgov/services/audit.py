@@ -12,7 +12,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import ChainWalk
 from ..domain.errors import FieldError, Forbidden, MalformedRequest, NotFound
 from ..runtime import Runtime
-from . import audit_backfill, partner_repository
+from . import audit_backfill, copilot_transcripts, partner_repository
 
 KNOWN_RECORDS_CAP = 200_000  # records whose verdict is kept per process (~40 MB at most)
 
@@ -135,18 +135,22 @@ def list_records(
     rt: Runtime, tenant_id: str, *, subject: str | None, limit: int, cursor: str | None, partner_id: str | None = None
 ) -> dict[str, Any]:
     """The chain oldest first, the records about `subject`, or the records concerning partner `partner_id` (PA-12.1,
-    through its own index); cursors are the store's, fenced to the tenant and to the list they were minted for."""
+    through its own index); cursors are the store's, fenced to the tenant and to the list they were minted for. A
+    `copilot.asked` record shows its transcript (`transcript`: the text in full, masked or erased), outside the
+    sealed record: `hash` covers the transcript's id and digests, never the text a retention sweep may erase."""
     if partner_id:
         page = rt.store.audit_by_partner(tenant_id, partner_id, limit=limit, cursor=cursor)
         known: dict[str, str | None] = {}  # a pointer is an ordinary item: only the records it concerns are listed
         items = [item.data for item in page.items
                  if audit_backfill.record_partner(rt, tenant_id, item.data, known) == partner_id]  # fmt: skip
-        return {"items": items, "next_cursor": page.next_cursor}
-    if subject:
-        page = rt.store.audit_by_subject(tenant_id, subject, limit=limit, cursor=cursor)
     else:
-        page = rt.store.audit_page(tenant_id, limit=limit, cursor=cursor)
-    return {"items": [item.data for item in page.items], "next_cursor": page.next_cursor}
+        if subject:
+            page = rt.store.audit_by_subject(tenant_id, subject, limit=limit, cursor=cursor)
+        else:
+            page = rt.store.audit_page(tenant_id, limit=limit, cursor=cursor)
+        items = [item.data for item in page.items]
+    # a copilot answer's question and answer are kept apart from its record (docs/retention.md): shown beside it
+    return {"items": copilot_transcripts.attach(rt.store, tenant_id, items), "next_cursor": page.next_cursor}
 
 
 def list_for(

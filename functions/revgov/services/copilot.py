@@ -22,9 +22,9 @@ from ..domain.errors import NotFound
 from ..domain.explain import explain_audit_record, explain_decision
 from ..domain.ids import is_typed_id
 from ..logs import logger
-from ..ports import Answerer, ClauseIndex
+from ..ports import Answerer, Changes, ClauseIndex
 from ..runtime import Runtime
-from . import decisions, toolkit
+from . import copilot_transcripts, decisions, toolkit
 from .clause_indexing import index_documents
 
 TOP_K = 5
@@ -189,36 +189,37 @@ def _decision_context(
 def _audit_answer(
     rt: Runtime, who: Principal, question: str, answer: str, decision_id: str | None, scope: core.Scope, reply: Reply
 ) -> dict[str, Any]:
-    """The answer or refusal in the audit chain, with the clauses it cited and the passages it drew on."""
+    """The answer or refusal in the audit chain, with the clauses it cited and the passages it drew on. The text of
+    the question and answer is kept apart (`copilot_transcripts`, erased or masked by the tenant's retention policy):
+    the record seals its transcript id and salted digests, so erasing the text leaves the chain verifiable."""
     draft = reply.draft
     outcome = "refused" if draft.refused else "answered"
     cited = tuple(dict.fromkeys(c.clause for c in draft.citations))
-    sealed = rt.audit_only(
-        who.tenant_id,
-        AuditEntry(
-            actor=who.actor,
-            actor_role=who.role.value,
-            action="copilot.asked",
-            subject=decision_id or "copilot",
-            outcome=outcome,
-            inputs={
-                "question": question,
-                "answer": core.mask_sensitive(answer),
-                "partner_id": scope.partner_id,
-                "decision_id": decision_id,
-                "citations": [c.as_dict() for c in draft.citations],
-                "rejected_citations": reply.rejected,
-                "notes": reply.notes,
-                "degraded": reply.degraded,
-            },
-            clauses=cited,
-            sources=tuple(reply.retrieved),
-        ),
+    text, kept = copilot_transcripts.recorded(rt, question, core.mask_sensitive(answer), partner_id=scope.partner_id,
+                                              decision_id=decision_id)
+    entry = AuditEntry(
+        actor=who.actor,
+        actor_role=who.role.value,
+        action="copilot.asked",
+        subject=decision_id or "copilot",
+        outcome=outcome,
+        inputs={
+            **text,
+            "partner_id": scope.partner_id,
+            "decision_id": decision_id,
+            "citations": [c.as_dict() for c in draft.citations],
+            "rejected_citations": reply.rejected,
+            "notes": reply.notes,
+            "degraded": reply.degraded,
+        },
+        clauses=cited,
+        sources=tuple(reply.retrieved),
     )
-    logger.info(
+    (sealed,) = rt.commit(who.tenant_id, Changes(puts=[kept], audit=[entry]))
+    logger.info(  # never the question itself: the logs outlive the retention policy's days (docs/retention.md)
         "copilot answered",
-        extra={"question": question, "outcome": outcome, "sources": list(reply.retrieved), "cited": list(cited),
-               "audit_id": sealed.get("record_id")},
+        extra={"transcript_id": text["transcript_id"], "question_chars": len(question), "outcome": outcome,
+               "sources": list(reply.retrieved), "cited": list(cited), "audit_id": sealed.get("record_id")},
     )
     return sealed
 
