@@ -163,7 +163,8 @@ def list_for(
     """`GET /v1/audit` as `who` may read it. Staff: the chain, one subject's records, or one partner's (a partner the
     tenant does not have is a 404). A partner key (PA-12.1 / CPA-12.1 "provides the Partner, on request, with the
     records relating to the Partner"): its own partner's records only, whether or not it names itself; another
-    partner's id is a 404 as if it did not exist; each record masked as `audit_view.partner_view` says."""
+    partner's id is a 404 as if it did not exist; each record masked as `audit_view.partner_view` says, an agent's
+    left out (`audit_view.shown_to_partner`)."""
     if subject and partner_id:
         raise MalformedRequest(
             "give subject or partner_id, not both",
@@ -175,7 +176,8 @@ def list_for(
         if partner_id not in (None, who.partner_id):
             raise NotFound(f"no partner {partner_id}")
         page = list_records(rt, who.tenant_id, subject=None, partner_id=who.partner_id, limit=limit, cursor=cursor)
-        return {**page, "items": [audit_view.partner_view(r, who.partner_id) for r in page["items"]]}
+        shown = [audit_view.partner_view(r, who.partner_id) for r in page["items"] if audit_view.shown_to_partner(r)]
+        return {**page, "items": shown}  # a page may hold fewer than `limit`: an agent's records are left out
     if partner_id and not partner_repository.exists(rt.store, who.tenant_id, partner_id):
         raise NotFound(f"no partner {partner_id}")
     return list_records(rt, who.tenant_id, subject=subject, partner_id=partner_id, limit=limit, cursor=cursor)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import observe
-from ..domain import audience, copilot_evidence
+from ..domain import audience, audit_view, copilot_evidence
 from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
@@ -251,8 +251,8 @@ def _audit_record(rt: Runtime, who: Principal, record_id: str) -> dict[str, Any]
         if record.get("record_id") == record_id:
             inputs = record.get("inputs") or {}
             about = {record.get("subject"), inputs.get("partner_id") if isinstance(inputs, dict) else None}
-            if who.role is Role.PARTNER and who.partner_id not in about:
-                break
+            if who.role is Role.PARTNER and (who.partner_id not in about or not audit_view.shown_to_partner(record)):
+                break  # not about it, or an agent's (the partner's list leaves those out: domain/audit_view.py)
             return record
     raise NotFound(f"no decision {record_id}")
 
