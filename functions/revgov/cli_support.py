@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .domain.errors import RevgovError
+from .settings import SettingError
 
 T = TypeVar("T")
 
@@ -98,6 +99,8 @@ def run_safely(command: Callable[[], int]) -> int:
     except RevgovError as error:
         code = UNREACHABLE if error.status == 503 else BAD_INPUT if error.status in (400, 404, 422) else FAILED
         return _say(error.detail, code)
+    except SettingError as error:
+        return _say(str(error), BAD_INPUT)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as error:
         return _say(f"{error.strerror}: {error.filename}", BAD_INPUT)
     except Exception as error:

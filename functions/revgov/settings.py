@@ -48,11 +48,16 @@ class CopilotSettings:
         )
 
 
+class SettingError(ValueError):
+    """An environment setting Revgov cannot read (REVGOV_CLOCK_START, REVGOV_WHATIF_WORKERS, ...): the person who set
+    it fixes it, so the `revgov` command says so in one line (bad input, exit 2) rather than as an unexpected error."""
+
+
 def _whatif_workers(e: Mapping[str, str]) -> int:
     """REVGOV_WHATIF_WORKERS, else 2 processes on the embedded engine (`revgov dev`) and 1 elsewhere (Lambda)."""
     given = e.get("REVGOV_WHATIF_WORKERS") or ("2" if e.get("REVGOV_BACKEND") == "sqlite" else "1")
     if not given.isdigit():
-        raise ValueError(f"REVGOV_WHATIF_WORKERS must be a whole number of processes, not {given!r}")
+        raise SettingError(f"REVGOV_WHATIF_WORKERS must be a whole number of processes, not {given!r}")
     return max(1, int(given))
 
 
