@@ -41,3 +41,25 @@ def test_the_setting_error_is_still_a_value_error_for_callers_that_catch_one():
     with pytest.raises(ValueError):
         clock_offset_ms({CLOCK_START: "2027-01-01"})
     assert issubclass(SettingError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"REVGOV_MAX_BODY_BYTES": "256KB"}, "REVGOV_MAX_BODY_BYTES must be a whole number of bytes, not '256KB'"),
+        ({"REVGOV_MAX_BODY_BYTES": "-1"}, "REVGOV_MAX_BODY_BYTES must be a whole number of bytes"),
+        ({"REVGOV_COPILOT_REFUSAL_BASELINE": "28%"}, "REVGOV_COPILOT_REFUSAL_BASELINE must be a rate from 0 to 1"),
+        ({"REVGOV_COPILOT_REFUSAL_BASELINE": "28"}, "REVGOV_COPILOT_REFUSAL_BASELINE must be a rate from 0 to 1"),
+    ],
+)
+def test_the_numeric_settings_of_the_configuration_table_say_what_they_take(env, says, capsys):
+    """README (Configuration): `REVGOV_MAX_BODY_BYTES` default `262144` ("request bodies above this get 413");
+    `REVGOV_COPILOT_REFUSAL_BASELINE` default `0.28` ("the copilot's refusal rate on its evaluation set")."""
+    assert run_safely(lambda: Settings.from_env(dict(env))) == BAD_INPUT
+    assert capsys.readouterr().err.startswith(f"revgov: error: {says}")
+
+
+def test_the_defaults_of_the_configuration_table_still_hold():
+    defaults = Settings.from_env({})
+    assert defaults.max_body_bytes == 262144 and defaults.copilot_refusal_baseline == 0.28
+    assert Settings.from_env({"REVGOV_MAX_BODY_BYTES": "1024"}).max_body_bytes == 1024

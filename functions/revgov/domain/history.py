@@ -253,8 +253,9 @@ class _Planner:
             self.bad(f"{at}/amount", "an amount as a decimal string with at most 2 places, e.g. 1250.00 or -120.50")
         served = _day(row.get("service_date")) if row.get("service_date") else read.invoiced
         read.served = served
-        if served is None and row.get("service_date"):
-            self.bad(f"{at}/service_date", "a day, YYYY-MM-DD")
+        if served is None:  # unreadable, or defaulted to an invoice date that is (named under invoice_date)
+            if row.get("service_date"):
+                self.bad(f"{at}/service_date", "a day, YYYY-MM-DD")
         elif read.invoiced is not None and served > read.invoiced and read.kind != "subscription":
             self.bad(f"{at}/service_date", f"{served} is after the invoice date {read.invoiced}")
         read.channel = str(row.get("channel") or "resale")
