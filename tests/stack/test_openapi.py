@@ -285,6 +285,21 @@ def _vat_partner(r: Replay) -> str:
     return str(partner_id)
 
 
+def _exemption_filed(r: Replay) -> str:
+    """An active partner of the onboarding tenant (northwind's policy: its sales-tax table) with the example's
+    exemption certificate for US-CA on file, as the partner's own filing would leave it (PA-10.1)."""
+    tid, _ = r.onboarding_tenant()
+    partner_id = r.partner("active", 1)
+    record = r.rt.store.get(tid, "PARTNER", partner_id)
+    filed = {"document_type": "exemption_certificate", "reference": "dms://exemptions/ca-resale.pdf",
+             "checksum": "sha256:" + "0" * 64, "issued_at": clock_support.today().isoformat(), "expires_at": None,
+             "jurisdiction": "US-CA", "recorded_at": r.rt.clock.now_iso(), "recorded_by": "partner:replay"}
+    documents = {**record.data.get("documents", {}), "exemption_certificate:US-CA": filed}
+    r.rt.store.commit(tid, Changes(puts=[Put("PARTNER", partner_id, {**record.data, "documents": documents},
+                                             expected_version=record.version)]))
+    return partner_id
+
+
 def _overdue_invoice(r: Replay) -> dict[str, str]:
     """The prepare_late_payment_charge body: an invoice of 1,250.00 issued 70 days ago (net 30: 40 days overdue),
     charged through today."""
@@ -474,6 +489,10 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "import_catalog": lambda r: ({}, "partners:finance"),
     "record_vat_validation": lambda r: (
         {"partner_id": _vat_partner(r)}, "vat:finance", {"checked_at": r.rt.clock.now_iso()}
+    ),
+    "verify_tax_exemption": lambda r: (
+        {"partner_id": _exemption_filed(r)}, "partners:finance",
+        {"expires_at": (clock_support.today() + timedelta(days=365)).isoformat()},
     ),
     "create_policy_draft": lambda r: ({}, "partners:channel_ops"),
     "patch_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:channel_ops"),

@@ -57,6 +57,8 @@ def _contoso(at: str) -> Ledger:
 def _ship(ledger: Ledger, partner: str, on: str, lines: list[dict[str, Any]], order: str, **more: Any) -> None:
     ledger.clock.set(f"{on}T12:00:00Z")
     data = {"partner_id": partner, "order_ref": order, "shipped_on": on, "delivered_on": on, "lines": lines, **more}
+    if ledger.tenant_id == "northwind":  # PA-10.1: the ship-to its sales tax is calculated on (docs/billing.md)
+        data["tax_location"] = {"country": "US", "region": "US-IL", "postal_code": "60601"}
     answer = ledger.bill("shipment.confirmed", data, occurred_at=f"{on}T10:00:00Z")
     assert answer["status"] == "processed", answer
 
