@@ -269,10 +269,11 @@ def _check_query(op: Operation, query: Mapping[str, str], repeated: tuple[str, .
         if value is None:
             continue
         if (spec.enum and value not in spec.enum) or (spec.pattern and not re.fullmatch(spec.pattern, value)):
-            expected = f"one of {', '.join(spec.enum)}" if spec.enum else f"matching {spec.pattern}"
+            # the parameter's own words first (as the OpenAPI describes it: "a quarter (2026-Q4)"), then the rule
+            expected = f"be one of {', '.join(spec.enum)}" if spec.enum else f"match {spec.pattern}"
             raise MalformedRequest(
-                f"query parameter {spec.name} must be {expected}",
-                errors=[FieldError(f"/query/{spec.name}", f"must be {expected}")],
+                f"query parameter {spec.name} ({spec.description}) must {expected}",
+                errors=[FieldError(f"/query/{spec.name}", f"{spec.description}: must {expected}")],
             )
 
 
