@@ -415,6 +415,13 @@ def _mdf_claim(r: Replay) -> tuple[str, str]:
     return partner_id, str(claim["claim_id"])
 
 
+def _last_january_review() -> str:
+    """The latest 15 January not after today: a day of the annual tier review (PA-3.6 / CPA-3.5)."""
+    today = clock_support.today()
+    year = today.year if (today.month, today.day) >= (1, 15) else today.year - 1
+    return f"{year}-01-15"
+
+
 # What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
 # fields that must name objects of this stack (ids, dates relative to today) instead of the documented ones.
 PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
@@ -464,6 +471,10 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "give_partner_non_renewal": lambda r: (
         {"partner_id": r.partner("active")}, "partners:channel_ops",
         {"effective_at": f"{int(r.rt.clock.now_iso()[:4]) + 1}-12-31"},
+    ),
+    # PA-3.6 / CPA-3.5: January's review of a tier-1 partner with no revenue the year before moves it down (PA-3.7)
+    "record_tier_change": lambda r: (
+        {"partner_id": r.partner("active", 1)}, "partners:channel_ops", {"on": _last_january_review()},
     ),
     "suspend_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
     "reinstate_partner": lambda r: ({"partner_id": r.partner("suspended")}, "partners:channel_ops"),

@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from .. import observe
-from ..domain import audience, copilot_evidence
+from ..domain import audience, audit_view, copilot_evidence
 from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, RuleViolation
 from ..domain.explain import explain_audit_record, explain_decision
 from ..domain.ids import is_typed_id
 from ..logs import logger
 from ..ports import Answerer, Changes, ClauseIndex
 from ..runtime import Runtime
-from . import copilot_transcripts, decisions, toolkit
+from . import audit_lookup, copilot_transcripts, decisions, toolkit
 from .clause_indexing import index_documents
 
 TOP_K = 5
@@ -233,19 +233,26 @@ def _record_scope(scope: core.Scope, record: dict[str, Any]) -> core.Scope:
 
 
 def _audit_record(rt: Runtime, who: Principal, record_id: str) -> dict[str, Any]:
-    """Decisions kept as audit records (onboarding): staff may read them; a partner only those about itself, looked
-    for in its own audit index (PA-12.1 `audit_by_partner`), never by paging the tenant's whole chain."""
-    if who.role is Role.PARTNER:
-        records: Iterator[dict[str, Any]] = (
-            stored.data for stored in toolkit.partner_audit_pages(rt.store, who.tenant_id, str(who.partner_id)))
-    else:
-        records = rt.store.iter_audit_records(who.tenant_id)
+    """Decisions kept as audit records (onboarding): staff may read them, found by keyed reads and checked against
+    their neighbours in the chain (services/audit_lookup.py); a partner only those about itself, looked for in its
+    own audit index (PA-12.1 `audit_by_partner`). Neither pages the tenant's whole chain."""
+    if who.role is not Role.PARTNER:
+        found = audit_lookup.find_record(rt, who.tenant_id, record_id)
+        if found is None:
+            raise NotFound(f"no decision {record_id}")
+        problem = audit_lookup.chain_problem(rt, who.tenant_id, found)
+        if problem is not None:
+            raise RuleViolation(f"audit record {record_id} does not hold in the chain ({problem}); it is not "
+                                "explained: GET /v1/audit/verify names the first broken record")
+        return found
+    records: Iterator[dict[str, Any]] = (
+        stored.data for stored in toolkit.partner_audit_pages(rt.store, who.tenant_id, str(who.partner_id)))
     for record in records:
         if record.get("record_id") == record_id:
             inputs = record.get("inputs") or {}
             about = {record.get("subject"), inputs.get("partner_id") if isinstance(inputs, dict) else None}
-            if who.role is Role.PARTNER and who.partner_id not in about:
-                break
+            if who.role is Role.PARTNER and (who.partner_id not in about or not audit_view.shown_to_partner(record)):
+                break  # not about it, or an agent's (the partner's list leaves those out: domain/audit_view.py)
             return record
     raise NotFound(f"no decision {record_id}")
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from ..access import Principal
+from ..access import Principal, Role
 from ..errors import FieldError, RuleViolation
 from ..money import format_money, parse_money
 from ..time import add_months, parse_day, parse_instant
@@ -144,8 +144,32 @@ def record_document(
         "recorded_at": at,
         "recorded_by": by.actor,
     }
-    documents = {**partner.get("documents", {}), document_key(policy, document): record}
+    key = document_key(policy, document)
+    on_file = verified_document(partner, partner.get("documents", {}).get(key))
+    if not _verified(partner, record) and on_file is not None:  # PA-2.7: kept until Channel Operations verify this
+        record["verified_on_file"] = on_file
+    documents = {**partner.get("documents", {}), key: record}
     return {**partner, "documents": documents, "updated_at": at}
+
+
+def verified_document(partner: Mapping[str, Any], document: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The document as verified (PA-2.7 "until a valid certificate is verified"): `document` itself when staff filed
+    it or the partner filed it before its activation (the activation approval verified the file, PA-2.9); else the
+    verified one it was filed over, which it does not replace until Channel Operations verify it by filing it with
+    their own key. None: nothing verified on file."""
+    if document is None:
+        return None
+    if _verified(partner, document):
+        return dict(document)
+    kept = document.get("verified_on_file")
+    return dict(kept) if isinstance(kept, Mapping) else None
+
+
+def _verified(partner: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
+    if not str(document.get("recorded_by") or "").startswith(f"{Role.PARTNER.value}:"):
+        return True
+    activated = partner.get("activated_at")
+    return not activated or parse_instant(str(document["recorded_at"])) <= parse_instant(str(activated))
 
 
 # --- certifications --------------------------------------------------------------------------
