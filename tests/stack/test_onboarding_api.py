@@ -425,6 +425,28 @@ def _reminder_events() -> list[dict[str, Any]]:
     return [e for e in mem.publisher.published if e["detail_type"] == "partner.expiry_reminder"]
 
 
+def _tier_change_events() -> list[dict[str, Any]]:
+    """A tier change recorded from the January review and made on its effective day (PA-3.6 / PA-3.7), on the billing
+    ledger's in-memory runtime: the Platinum sample partner invoiced USD 52,000.00 in 2026, below every commitment."""
+    from datetime import date
+
+    from memory_store import Ledger
+    from revgov.services import tier_changes
+
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    platinum = "ptr_01JBNWPARTNER0000000000001"
+    ship = {"partner_id": platinum, "order_ref": "SO-TC-EV", "shipped_on": "2026-08-05",
+            "lines": [{"sku": "NW-SRV-R2", "quantity": 10}]}
+    ledger.bill("shipment.confirmed", ship, occurred_at="2026-08-05T10:00:00Z")
+    ledger.clock.set("2027-01-20T12:00:00Z")
+    ops = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000TCOP")
+    tier_changes.record_review(ledger.rt, ops, platinum, date(2027, 1, 20), requested=False)
+    ledger.clock.set("2027-04-01T02:00:00Z")
+    tier_changes.sweep_tier_changes(ledger.rt, "northwind")
+    kinds = {"partner.tier_change_scheduled", "partner.tier_changed"}
+    return [e for e in ledger.rt.publisher.published if e["detail_type"] in kinds]
+
+
 def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack):
     recorder = Recorder()
     base = stack.runtime
@@ -455,6 +477,7 @@ def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack
     for status in ("suspended", "active", "terminated"):
         partners.change_status(rt, approver, decided["approved"], status, "scenario")
     mine = [e for e in recorder.events if e["source"] == "revgov.partner"] + _term_sweep_events() + _reminder_events()
+    mine += _tier_change_events()
     seen = {e["detail_type"] for e in mine}
     samples = {p.stem for p in (ROOT / "events" / "revgov.partner").glob("*.json")}
     assert seen == samples
