@@ -397,11 +397,13 @@ def partner_lifecycle_sweep(event: dict[str, Any], context: Any) -> dict[str, An
     insurance certificate was not renewed within the grace days are suspended, and reinstated once a valid one is
     filed (PA-2.7 / CPA-2.4); each move audited with its rule and published (revgov.services.partners); a tier change
     recorded from a tier review moves the partner's tier on its effective day (PA-3.6 / PA-3.7, CPA-3.5 / CPA-3.6;
-    revgov.services.tier_changes)."""
+    revgov.services.tier_changes). The reminders before an insurance certificate or a certification expires go out on
+    the same run (PA-2.7 / CPA-2.4, PA-4.2 / CPA-4.2)."""
     from ..services import partners, tier_changes
 
-    totals = {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0, "tier_changed": 0}
-    return _sweep_tenants("partner-lifecycle-sweep", totals, partners.sweep_standing, tier_changes.sweep_tier_changes)
+    totals = {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0, "tier_changed": 0, "reminded": 0}
+    return _sweep_tenants("partner-lifecycle-sweep", totals, partners.sweep_standing, tier_changes.sweep_tier_changes,
+                          partners.send_expiry_reminders)
 
 
 @app.lambda_function(name="partner_term_sweep")

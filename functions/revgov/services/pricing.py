@@ -314,10 +314,33 @@ def _expired(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> dict[str,
     return quote_validity.expiry_reason(rule, decision["created_at"], days)
 
 
+def _lapsed(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> dict[str, str] | None:
+    """The reason an approval given now approves nothing because the partner's certification for a family the quote
+    prices has expired with no other valid one held (PA-4.3(c) "quotes for that Product Family that have not been
+    converted to an order are invalid"; CPA-4.3(c) "open quotes of that Product Family that have not become orders
+    lapse"), or None."""
+    policy = _policy_of(rt, tenant_id, decision["policy_version"])[0]
+    rule = policy["pricing"].get("certification_required")
+    if rule is None:
+        return None
+    partner, _ = load_partner(rt, tenant_id, decision["partner_id"])
+    day = parse_instant(rt.clock.now_iso()).date()
+    families = {str(line["family"]) for line in decision["result"]["lines"]}
+    barred = sorted(families & partner_rules.barred_families(policy, partner, day))
+    if not barred:
+        return None
+    ended = ", ".join(f"{f} on {partner_rules.family_expired_on(policy, partner, f, day)}" for f in barred)
+    return {"rule_id": rule["id"], "clause": rule["clause"],
+            "message": f"the partner's certification expired ({ended}) and it holds no other valid one in that family: "
+                       f"the quote, not yet an order, has lapsed with it ({rule['clause']}); its approvals approve "
+                       "nothing"}
+
+
 def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
     """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny. An
-    approval given after the quote expired approves nothing: it resolves as a rejection citing the expiry rule, and
-    the quote is denied (a new check gives a new quote)."""
+    approval given after the quote expired, or after it lapsed with the partner's certification for one of its
+    families (PA-4.3(c) / CPA-4.3(c)), approves nothing: it resolves as a rejection citing that rule, and the quote is
+    denied (a new check gives a new quote)."""
     decision_id = case["subject"]["id"]
     stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
@@ -325,7 +348,7 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     resolved: case_rules.Case | None = None
     if case["status"] == "approved":
         _two_people(rt, who, case, [c.data for c in others])
-        expiry = _expired(rt, who.tenant_id, decision)
+        expiry = _expired(rt, who.tenant_id, decision) or _lapsed(rt, who.tenant_id, decision)
         if expiry is not None:
             resolved = case_rules.resolved_otherwise(case, "rejected", expiry)
             case = dict(resolved)

@@ -97,6 +97,25 @@ def _cited(rule: Mapping[str, Any], message: str) -> dict[str, str]:
     return {"rule_id": str(rule["id"]), "clause": str(rule["clause"]), "message": message}
 
 
+def _commitment_kept(policy: Mapping[str, Any], held: Mapping[str, Any], revenue: Decimal) -> bool:
+    """Whether the review leaves the tier alone although a tier requirement is unmet: the policy downgrades only for a
+    missed commitment (`downgrade.when: commitment_missed`, CPA-3.6 "A Partner that does not meet its tier's annual
+    commitment at a review is moved") and the revenue met the held tier's commitment."""
+    rule = policy["tier_review"]["downgrade"]
+    kept = revenue >= parse_money(held["requirements"]["annual_commitment"])
+    return rule.get("when", "requirements_unmet") == "commitment_missed" and kept
+
+
+def _lapse_path(policy: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The rule that does downgrade for a lapsed certification (`tier_downgrade`), when the policy has one."""
+    rule = policy.get("tier_downgrade")
+    if not rule:
+        return []
+    return [_cited(rule, f"the annual commitment was met, so the review moves no tier; a required certification "
+                         f"lacking for more than {rule['certification_lapse_days']} consecutive days downgrades the "
+                         "partner from the first day of the following Billing Month")]
+
+
 def _outcome(policy: Mapping[str, Any], partner: Mapping[str, Any], held: Mapping[str, Any], day: date,
              revenue: Decimal) -> dict[str, Any]:
     """Upgrade, downgrade or unchanged: the highest tier met against the tier held."""
@@ -109,6 +128,8 @@ def _outcome(policy: Mapping[str, Any], partner: Mapping[str, Any], held: Mappin
         message = (f"meets the {qualified['name']} tier's annual commitment and certifications on {day.isoformat()}; "
                    f"upgraded from {effective.isoformat()}")
         found.update(outcome="upgrade", effective_on=effective.isoformat(), reasons=[_cited(rule, message)])
+    elif step < 0 and _commitment_kept(policy, held, revenue):
+        found.update(reasons=[*tier_unmet(held, partner, day, None), *_lapse_path(policy)])
     elif step < 0:
         rule = policy["tier_review"]["downgrade"]
         ends, effective = downgrade_effective(day, int(rule["notice_days"]))

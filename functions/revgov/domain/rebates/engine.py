@@ -20,6 +20,7 @@ from .ledger import DUPLICATE_KINDS, Flags, SalesLedger
 from .models import model_for
 from .policy import PartnerFacts, Period, Program, RebateBook
 from .result import DUPLICATE, LEAKAGE, ZERO, CapApplied, Exclusion, Finding, PeriodResult
+from .termination import after_termination, partial_quarter
 
 __all__ = ["DUPLICATE", "LEAKAGE", "Finding", "PeriodResult", "rate_period"]
 
@@ -225,6 +226,7 @@ class _Rating:
         self.valid: Flags = ledger.duplicate == 0
         self.suspended = _suspended(ledger, self.partners)
         self.early = _before_activation(ledger, self.partners)
+        self.ended = after_termination(ledger, self.partners)
         self.admitted_any = np.zeros(len(ledger), dtype=np.bool_)
 
     def program(self, program: Program) -> None:
@@ -256,6 +258,7 @@ class _Rating:
         eligible = self._promotion(program, eligible, reasons)
         eligible = self._mdf_funded(program, eligible, reasons)
         eligible = self._window(program, eligible, reasons)
+        eligible = self._terminated(program, eligible, reasons)
         if program.period == self.period.kind:
             eligible = self._claimed_before(program, eligible, reasons)
         self.claimed[pid] = eligible
@@ -315,6 +318,21 @@ class _Rating:
             reasons.append(Exclusion(f"{window.rule.rule_id}:{pid}", window.rule, window.reason, outside))
             _note(self.excluded, f"{window.rule.rule_id}:{pid}", window.rule, eligible & outside & self.in_period)
         return eligible & ~outside & ~unnamed
+
+    def _terminated(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
+        """PA-13.3 / CPA-13.3: lines after the agreement's last day earn nothing; a partial Quarter earns only the
+        programs the policy does not keep for completed Quarters (the volume rebate)."""
+        rule, pid = self.book.termination, program.program_id
+        if rule is None:
+            return eligible
+        for mask, why in ((self.ended, "dated after the partner's agreement ended"),
+                          (partial_quarter(rule, self.ledger, self.partners, program, self.period),
+                           "the Quarter the partner's agreement ended in earns only the volume rebate")):
+            if mask.any():
+                reasons.append(Exclusion(f"{rule.rule.rule_id}:{pid}", rule.rule, why, mask))
+                _note(self.excluded, f"{rule.rule.rule_id}:{pid}", rule.rule, eligible & mask & self.in_period)
+                eligible = eligible & ~mask
+        return eligible
 
     def _claimed_before(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
         """Lines settled before for this program or one exclusive with it (`prior_claims`): a duplicate claim."""
