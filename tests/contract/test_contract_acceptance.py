@@ -1702,12 +1702,16 @@ def _cpa_1_2() -> None:
 def _pa_10_1() -> None:
     assert NW["billing"]["invoicing"]["clause"] == "PA-10.1"
     # PA-10.1: "Taxes are calculated per line on the basis of the ship-to or service location and shown separately":
-    # sales tax, never VAT; no location or rate is known, so no amount is invented.
+    # sales tax, never VAT; a line with no reported location gets no invented amount; one shipped to Texas is taxed at
+    # Texas's rate in the demo table (6.25 %): 100.00 x 6.25 % = 6.25, shown on the line.
     tax = tax_core.TaxPolicy.of(NW)
     assert tax is not None and (tax.regime, tax.rule.clause) == ("sales_tax", "PA-10.1")
     line = {"line_id": "inv_1.1", "amount": "100.00", "service_period": {"start": "2026-10-05", "end": "2026-10-05"}}
     shown = tax_core.line_tax(tax, tax_core.treatment(tax, "US", None, date(2026, 11, 2)), line)
     assert (shown["treatment"], shown["amount"], shown["clause"]) == ("sales_tax", None, "PA-10.1")
+    texas = {**line, "detail": {"tax_location": {"country": "US", "region": "US-TX"}}}
+    shown = tax_core.line_tax(tax, tax_core.treatment(tax, "US", None, date(2027, 2, 1)), texas)
+    assert (shown["jurisdiction"], shown["rate"], shown["amount"]) == ("US-TX", "6.25", "6.25")
 
 
 @clause("contoso", "CPA-10.1", "Contoso issues one invoice per Partner per Billing Month")

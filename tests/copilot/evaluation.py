@@ -105,7 +105,9 @@ R8 = {split: Path(__file__).with_name(f"questions_r8_{split}.json") for split in
 R9 = {split: Path(__file__).with_name(f"questions_r9_{split}.json") for split in ("tuning", "heldout")}
 # The tenth round's set (Common Paper Design Partner Agreement + demo tenants), in two files the same way.
 R10 = {split: Path(__file__).with_name(f"questions_r10_{split}.json") for split in ("tuning", "heldout")}
-SPLIT_FILES = {"r6": R6, "r7": R7, "r8": R8, "r9": R9, "r10": R10}
+# The eleventh round's set (Common Paper Mutual NDA + demo tenants), in two files the same way.
+R11 = {split: Path(__file__).with_name(f"questions_r11_{split}.json") for split in ("tuning", "heldout")}
+SPLIT_FILES = {"r6": R6, "r7": R7, "r8": R8, "r9": R9, "r10": R10, "r11": R11}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
 # Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
@@ -120,6 +122,7 @@ PUBLIC_TENANTS = {
     "bonterms-nda": ("bonterms-nda.md",),
     "commonpaper-baa": ("commonpaper-baa.md",),
     "commonpaper-design-partner": ("commonpaper-design-partner.md",),
+    "commonpaper-mnda": ("commonpaper-mnda.md",),
 }
 SPLITS = ("tuning", "heldout")
 
@@ -150,7 +153,8 @@ def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, An
     round's set) or `r9` (questions_r9_tuning.json / questions_r9_heldout.json: Common Paper Business Associate
     Agreement + new demo-tenant questions, the ninth round's set) or `r10` (questions_r10_tuning.json /
     questions_r10_heldout.json: Common Paper Design Partner Agreement + new demo-tenant questions, the tenth round's
-    set); for `r6` to `r10` only the asked split's file is read."""
+    set) or `r11` (questions_r11_tuning.json / questions_r11_heldout.json: Common Paper Mutual NDA + new demo-tenant
+    questions, the eleventh round's set); for `r6` to `r11` only the asked split's file is read."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
     text = (SPLIT_FILES[source][split] if source in SPLIT_FILES else QUESTION_SETS[source]).read_text(encoding="utf-8")

@@ -28,7 +28,8 @@ from security_support import Party, make_party, offboard
 
 CLOSE = (clock_support.today() + timedelta(days=45)).isoformat()  # within the registration window, whatever the day
 QUARTER = f"{clock_support.today().year}-Q{(clock_support.today().month - 1) // 3 + 1}"
-INTERNAL_KEYS = {"unit_cost", "cost_total", "margin_percent", "rivals", "registration_id"}
+# `risk_score`: a case's triage score, for a quote 20 per category plus how far its margin is below 30 % (redteam4)
+INTERNAL_KEYS = {"unit_cost", "cost_total", "margin_percent", "rivals", "registration_id", "risk_score"}
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +129,10 @@ def test_every_partner_read_route_shows_the_partner_only_its_own_fields(contest)
         "GET /v1/kpis": key.get("/v1/kpis", period=QUARTER, partner_id=loser),
         "GET /v1/rebates/accruals": key.get("/v1/rebates/accruals", partner_id=loser, period=QUARTER),
         "GET /v1/partners/{id}/forecast": key.get(f"/v1/partners/{loser}/forecast", period=QUARTER),
+        "GET /v1/partners/{id}/performance-summary": key.get(f"/v1/partners/{loser}/performance-summary",
+                                                             period=QUARTER),
+        "GET /v1/partners/{id}/performance-summary (the winner's)": key.get(
+            f"/v1/partners/{contest['winner']}/performance-summary"),
         "GET /v1/partners/{id}": key.get(f"/v1/partners/{loser}"),
         "GET /v1/partners/{id}/entitlements": key.get(f"/v1/partners/{loser}/entitlements"),
         "GET /v1/partners/{id}/entitlements/{name}": key.get(f"/v1/partners/{loser}/entitlements/deal_registration"),
@@ -160,6 +165,14 @@ def test_every_partner_read_route_shows_the_partner_only_its_own_fields(contest)
     assert set(PARTNER_READS.values()) <= set(reads), set(PARTNER_READS.values()) - set(reads)
     winners = reads.pop("GET /v1/deals/{id} (the winner's)")  # the id the loser sent is echoed; nothing else is
     assert winners.status_code == 404 and contest["winner"] not in winners.text, winners.text[:300]
+    summary = reads.pop("GET /v1/partners/{id}/performance-summary (the winner's)")  # a 404 like an unknown id: the
+    # id asked for is echoed (detail, instance) and nothing else is said
+    problem = json.loads(summary.text.replace(contest["winner"], "ID"))
+    assert summary.status_code == 404 and (problem["detail"], problem["instance"]) == (
+        "no partner ID", "/v1/partners/ID/performance-summary"), summary.text[:300]
+    summarized = reads["GET /v1/partners/{id}/performance-summary"].json()
+    assert summarized["audience"] == "partner", summarized
+    assert not [s for s in summarized["sentences"] if s["staff_only"]], summarized
     waiting = reads.pop("GET /v1/waiting (the winner's)")
     assert waiting.status_code == 404, waiting.text[:300]
     trail = reads.pop("GET /v1/audit (the winner's)")  # a 404 as for an id that does not exist
@@ -182,6 +195,7 @@ PARTNER_READS = {
     "list_decisions": "GET /v1/decisions", "get_deal": "GET /v1/deals/{id} (the winner's)",
     "list_deals": "GET /v1/deals", "get_kpis": "GET /v1/kpis", "list_accruals": "GET /v1/rebates/accruals",
     "get_forecast": "GET /v1/partners/{id}/forecast",
+    "get_performance_summary": "GET /v1/partners/{id}/performance-summary",
     "get_partner": "GET /v1/partners/{id}", "list_partner_entitlements": "GET /v1/partners/{id}/entitlements",
     "get_partner_entitlement": "GET /v1/partners/{id}/entitlements/{name}", "list_invoices": "GET /v1/invoices",
     "list_billing_subscriptions": "GET /v1/billing/subscriptions", "me": "GET /v1/me",

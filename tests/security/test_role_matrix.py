@@ -64,6 +64,9 @@ PARTNER_OPEN = {
     # SOP-1.3 / COP-1.3 "paused only while an item is in the status 'waiting on partner' and restarts when the Partner
     # responds": the partner lists what waits on it, its own only (tests/stack/test_waiting_api.py: a rival sees none)
     "list_waiting",
+    # the seed whitepaper's "summarizing partner performance": a partner reads its own Quarter summarized, without the
+    # staff-only sentences (tests/unit/test_performance_summary.py and the isolation suite: a rival's id is a 404)
+    "get_performance_summary",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

@@ -47,9 +47,13 @@ def partner_result(result: Mapping[str, Any], internal: Mapping[str, str]) -> di
     }
 
 
+STAFF_ONLY = "staff_only"
+
+
 def partner_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts a partner may see: its own quote and partner facts; no rival, no cost."""
-    seen = {k: v for k, v in inputs.items() if k != "rivals"}
+    """The facts a partner may see: its own quote and partner facts; no rival, no cost, and nothing recorded as told
+    to staff only (`staff_only`: e.g. the tier review outlook of a performance summary a staff member read)."""
+    seen = {k: v for k, v in inputs.items() if k not in ("rivals", STAFF_ONLY)}
     quote = inputs.get("quote")
     if isinstance(quote, Mapping):
         seen["quote"] = {

@@ -189,17 +189,18 @@ def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[st
 
     def change(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
         updated = partners.record_document(policy, partner, document, by=who, at=at)
-        filed = updated["documents"][kind]
+        filed = updated["documents"][partners.document_key(policy, document)]
         catalogued = policy["onboarding"]["document_types"][kind]
-        required = partners.required_documents(policy, partner["partner_type"])[kind]
-        detail = {"document_type": kind, "expires_at": filed["expires_at"]}
+        required = partners.accepted_documents(policy, partner["partner_type"])[kind]
+        detail = {"document_type": kind, "expires_at": filed["expires_at"],
+                  **({"jurisdiction": filed["jurisdiction"]} if filed.get("jurisdiction") else {})}  # fmt: skip
         return _Filing(updated, "document_recorded", [catalogued, required], {"document": filed}, detail)
 
     updated, policy, at = _filed(rt, who, partner_id, change)
     outstanding = _outstanding(policy, updated, at)
     counts = not any(gap["kind"] == "document" and gap["name"] == kind for gap in outstanding)
-    return {"partner_id": partner_id, "document": updated["documents"][kind], "counts": counts,
-            "outstanding": outstanding}
+    return {"partner_id": partner_id, "document": updated["documents"][partners.document_key(policy, document)],
+            "counts": counts, "outstanding": outstanding}
 
 
 def add_certification(rt: Runtime, who: Principal, partner_id: str, certification: dict[str, Any]) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from ..domain.partners import territory
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import cases, deals, decision_repository, decisions, key_lineage
+from . import billing, cases, deals, decision_repository, decisions, key_lineage
 from .catalog import price_lines, tenant_catalog
 from .partners import load_partner
+from .renewal_quotes import renewal_facts
 from .tenants import load_tenant, policy_at
 
 PRICING_EFFECT = "pricing.approval"
@@ -50,7 +51,8 @@ def evaluate(policy: dict[str, Any], version: str, inputs: dict[str, Any]) -> di
     registration = pricing.Registration(**own) if own else None
     rivals = {family: pricing.Registration(**reg) for family, reg in inputs.get("rivals", {}).items()}
     arithmetic = inputs.get("arithmetic", pricing.UNIT_ROUNDING)
-    return pricing.check_quote(policy, version, quote, partner, registration, rivals, arithmetic=arithmetic)
+    return pricing.check_quote(policy, version, quote, partner, registration, rivals, arithmetic=arithmetic,
+                               renewal=inputs.get("renewal"))
 
 
 def _priced(item: dict[str, str]) -> dict[str, str]:
@@ -166,7 +168,9 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
         )
     families = sorted({item.family for item in items.values()})
     rivals = deals.live_registrations(rt, tenant_id, customer_id, families, now, policy)
+    renewal = renewal_facts(rt, tenant_id, quote)  # the subscription a renewal quote renews (None: no renewal)
     return {
+        **({"renewal": renewal} if renewal else {}),
         "quote": {
             **{k: v for k, v in quote.items() if k != "deal_registration_id"},
             "quote_date": quote_date,
@@ -259,6 +263,7 @@ def response(decision: Mapping[str, Any], approvals: list[dict[str, Any]] | None
         "totals": result["totals"],
         "findings": result["findings"],
         "reasons": result["reasons"],
+        **({"renewal": result["renewal"]} if "renewal" in result else {}),
     }
 
 
@@ -359,4 +364,7 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
         changes.events.append(
             DomainEvent("revgov.pricing", f"quote.{status}", {"decision_id": decision_id, "outcome": outcome})
         )
+        # a renewal quote: the renewal its ERP event recorded is billed (approved) or lost (rejected) from now on
+        policy = _policy_of(rt, who.tenant_id, decision["policy_version"])[0]
+        changes.merge(billing.settle_decided(rt, who.tenant_id, decision, status, rt.clock.now_iso(), policy))
     return cases.Resolved(changes, resolved) if resolved is not None else changes

@@ -21,6 +21,9 @@ from ..money import format_money, parse_money
 from ..time import add_months
 from .assessment import tier_unmet
 from .rules import tier, tiers_by_rank
+from .tier_changes import assigned_on, downgrade_effective
+
+__all__ = ["Basis", "basis", "downgrade_effective", "findings"]
 
 _HUNDRED = Decimal(100)
 
@@ -67,13 +70,6 @@ def _measured(kind: str, rule: dict[str, Any], day: date) -> Basis:
         return Basis(kind, rule, add_months(quarter_start, -12), quarter_start - timedelta(days=1))
     # year_to_date: the Billing Months of the Program Year before the day's (its month is not yet invoiced)
     return Basis(kind, rule, date(day.year, 1, 1), day.replace(day=1) - timedelta(days=1))
-
-
-def downgrade_effective(notice_given: date, notice_days: int) -> tuple[date, date]:
-    """(the last day of the notice period, the first day of the next Quarter after it)."""
-    ends = notice_given + timedelta(days=notice_days)
-    next_quarter = add_months(date(ends.year, 3 * ((ends.month - 1) // 3) + 1, 1), 3)
-    return ends, next_quarter
 
 
 def _qualified(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, revenue: Decimal) -> dict[str, Any]:
@@ -130,7 +126,7 @@ def findings(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, r
     Quarter after it; unchanged; or (PA-3.6 in July) placed on watch. A partner's request (`requested`) only ever
     upgrades: what it does not meet leaves the tier unchanged."""
     review = basis(policy, day, requested=requested)
-    held = tier(policy, partner.get("tier"))
+    held = tier(policy, assigned_on(partner, day))  # the tier of the review day (a change recorded earlier counts)
     if held is None:
         raise RuleViolation(f"partner {partner.get('partner_id')} holds no tier of the policy")
     measured = {"from": review.first.isoformat(), "to": review.last.isoformat()}

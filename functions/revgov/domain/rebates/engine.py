@@ -132,6 +132,17 @@ def _outside_window(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], p
     return mask
 
 
+def _no_customer(ledger: SalesLedger) -> Flags:
+    """Lines naming no referred customer (the ERP event carried no `customer_id`). PA-8.1 pays "Invoiced Revenue
+    from that Customer ... during the 12 months following the first invoice" (CPA-8.1: "from that End Customer ...
+    for 12 months from the first invoice"): a line tied to no customer has no first invoice to count the window
+    from, so the commission's condition cannot be shown to hold and the line does not earn (a credit note follows
+    the line it credits, so it is excluded with it)."""
+    if None not in ledger.customers:
+        return np.zeros(len(ledger), dtype=np.bool_)
+    return np.asarray(ledger.customer == ledger.customers.index(None), dtype=np.bool_)
+
+
 def _exclusive_with(book: RebateBook, program_id: str) -> set[str]:
     related: set[str] = set()
     for e in book.exclusions:
@@ -294,12 +305,16 @@ class _Rating:
         window, pid = program.first_invoice_window, program.program_id
         if window is None:
             return eligible
+        unnamed = _no_customer(self.ledger)
+        if unnamed.any():  # no customer, so no first invoice and no window: the line cannot earn under the clause
+            key = f"{window.rule.rule_id}:{pid}:no_customer"
+            reasons.append(Exclusion(key, window.rule, window.no_customer_reason, unnamed))
+            _note(self.excluded, key, window.rule, eligible & unnamed & self.in_period)
         outside = _outside_window(self.ledger, self.partners, program)
-        if not outside.any():
-            return eligible
-        reasons.append(Exclusion(f"{window.rule.rule_id}:{pid}", window.rule, window.reason, outside))
-        _note(self.excluded, f"{window.rule.rule_id}:{pid}", window.rule, eligible & outside & self.in_period)
-        return eligible & ~outside
+        if outside.any():
+            reasons.append(Exclusion(f"{window.rule.rule_id}:{pid}", window.rule, window.reason, outside))
+            _note(self.excluded, f"{window.rule.rule_id}:{pid}", window.rule, eligible & outside & self.in_period)
+        return eligible & ~outside & ~unnamed
 
     def _claimed_before(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
         """Lines settled before for this program or one exclusive with it (`prior_claims`): a duplicate claim."""

@@ -1,6 +1,6 @@
 """Explanations grounded in stored records and quoted clauses, beyond decisions (`/v1/decisions/{id}/explain`):
 a rebate settlement statement or one of its lines; a partner's entitlement on a day;
-the partners at risk of missing a threshold."""
+the partners at risk of missing a threshold; a partner's performance in a Quarter."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from typing import Any
 
 from ...domain.access import Role
 from ...domain.errors import NotFound
-from ...services import explain_at_risk, explain_entitlements, explain_rebates
+from ...services import explain_at_risk, explain_entitlements, explain_rebates, performance_summary
 from ..http import Call
 from ..query import required_period
 from ..registry import PERIOD_PATTERN, STAFF, QueryParam, operation
 
 READERS = frozenset(STAFF | {Role.PARTNER})
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+QUARTER_PATTERN = r"(19|20|21)[0-9]{2}-Q[1-4]"
 
 
 @operation(
@@ -77,3 +78,21 @@ def explain_entitlement(call: Call) -> dict[str, Any]:
 )
 def list_at_risk_partners(call: Call) -> dict[str, Any]:
     return explain_at_risk.at_risk_partners(call.runtime, call.who, required_period(call), call.query.get("min_p_miss"))
+
+
+@operation(
+    "GET",
+    "/v1/partners/{partner_id}/performance-summary",
+    summary="A partner's performance in a Quarter in plain sentences, every figure a fact with its source (KPI or "
+    "forecast and period, or the rule and clause): thresholds and the chance of missing them, rebates accrued, open "
+    "disputes, certifications expiring, support hours, invoice cycle time and (staff) the tier review outlook; "
+    "recommended next steps that move no money, and a drafted message for a person to review and send",
+    roles=READERS,
+    tag="partners",
+    id_params={"partner_id": "ptr"},
+    query=(QueryParam("period", "a quarter (2026-Q4); default the current quarter", pattern=QUARTER_PATTERN),),
+    response_schema="api/responses/performance-summary.schema.json",
+    response_example="performance-summary.json",
+)
+def get_performance_summary(call: Call) -> dict[str, Any]:
+    return performance_summary.summary(call.runtime, call.who, call.params["partner_id"], call.query.get("period"))
