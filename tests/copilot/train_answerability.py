@@ -3,7 +3,8 @@
     .venv/bin/python tests/copilot/train_answerability.py [--collect] [--write]
 
 `--collect` runs retrieval for every question of the burnt sets (`BURNT`: questions.json, the unseen, fresh, PSA,
-SLA and CSA sets and both splits of rounds 6 to 10, all evaluated at least once already) in one index of every
+SLA and CSA sets and both splits of rounds 6 to 10, all evaluated at least once already, and the round-11 tuning
+split) in one index of every
 tenant and stores the per-clause signals (`copilot_answerability.features`) in `.revgov/answerability-rows.json`.
 Training reads that file: a logistic regression (L2, Newton's method, deterministic) over standardised signals,
 label 1 when the clause is a gold clause of an answerable question. A question is answered when its likeliest clause
@@ -36,9 +37,10 @@ from revgov.services.copilot import unit_similarities
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ROOT / ".revgov" / "answerability-rows.json"
 WEIGHTS = ROOT / "functions" / "revgov" / "domain" / "copilot_answerability.json"
-# Every set and split that has been evaluated at least once (burnt). An open round's held-out file is never listed.
+# Every set and split that has been evaluated at least once (burnt), and the open round's tuning split. The open
+# round's held-out file (questions_r11_heldout.json) is never listed, read or evaluated here.
 BURNT = [("demo", None), *((s, sp) for s in ("unseen", "fresh", "psa", "sla", "csa") for sp in evaluation.SPLITS),
-         *((f"r{n}", sp) for n in range(6, 11) for sp in evaluation.SPLITS)]
+         *((f"r{n}", sp) for n in range(6, 11) for sp in evaluation.SPLITS), ("r11", "tuning")]
 L2 = 10.0  # chosen by leave-one-agreement-out among 1, 10 and 30
 GOALS = {"refusal": 0.95, "false_refusal": 0.05, "gold_cited": 0.95}  # issue #16
 THRESHOLDS = [round(0.02 * i, 2) for i in range(5, 46)]
