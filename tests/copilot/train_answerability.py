@@ -127,7 +127,8 @@ def score(scored: list[tuple[dict[str, Any], list[float]]], threshold: float) ->
 
 def _objective(figures: dict[str, float]) -> float:
     """Minus the total shortfall against the issue's goals (a goal met counts nothing more)."""
-    return -(max(0.0, GOALS["refusal"] - figures["refusal"]) + max(0.0, figures["false_refusal"] - GOALS["false_refusal"])
+    return -(max(0.0, GOALS["refusal"] - figures["refusal"])
+             + max(0.0, figures["false_refusal"] - GOALS["false_refusal"])
              + max(0.0, GOALS["gold_cited"] - figures["gold_cited"]))
 
 
