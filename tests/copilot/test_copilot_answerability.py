@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-from copilot.evaluation import demo_index
 
+from copilot.evaluation import demo_index
 from revgov.adapters.answerers import LocalAnswerer
 from revgov.domain import copilot_answerability as answerability
 from revgov.domain.copilot import Hit, Passage, Scope
