@@ -5,9 +5,10 @@ scores and ranks and whether they agree, the MiniLM similarity of question and c
 retrieved clauses, the share of the question's words the clause holds (plain and rarity-weighted), and the type checks
 of `copilot_evidence` (the question's names and head noun present, a number of the asked kind bound to what is asked,
 a sum of money, a place, a filled slot) — and a logistic regression turns them into the probability that the clause
-answers. The weights are trained by `tests/copilot/train_answerability.py` on the project's burnt question sets and the open round's tuning split only
-and shipped as `copilot_answerability.json` beside this module (nothing is downloaded); the threshold is the one
-chosen by leave-one-agreement-out cross-validation, so it was always judged on an agreement the model had not seen.
+answers. The weights are trained by `tests/copilot/train_answerability.py` on the project's burnt question sets and
+the open round's tuning split only, and shipped as `copilot_answerability.json` beside this module (nothing is
+downloaded); the threshold is the one chosen by leave-one-agreement-out cross-validation, so it was always judged on an
+agreement the model had not seen (docs/copilot.md, "Eleventh round").
 """
 
 from __future__ import annotations
