@@ -107,7 +107,7 @@ def features(question: str, hits: Sequence[Hit], unit_cosines: Sequence[Sequence
         first = dense >= max(others, default=0.0)
         readings = binding.read(question, p.title, p.text)
         holds = bool(asked["quantity_asked"]) and (
-            rules._holds_asked_quantity(question, hit, hits, policy) or subject.named_quantity(question, p.text))
+            rules.holds_asked_quantity(question, hit, hits, policy) or subject.named_quantity(question, p.text))
         out.append({
             **asked,
             "dense": dense,
@@ -118,21 +118,21 @@ def features(question: str, hits: Sequence[Hit], unit_cosines: Sequence[Sequence
             "fused": 1.0 / (1 + rank),
             "agree": _flag(first and hit.lexical_rank == 1),
             "coverage": coverage(question, p),
-            "weighted": rules._weighted(question, hit, hits),
-            "names_missing": _flag(bool(rules._missing_names(question, whole))),
+            "weighted": rules.weighted_coverage(question, hit, hits),
+            "names_missing": _flag(bool(rules.missing_names(question, whole))),
             "head_missing": _flag(not statements.head_met(question, reader.missing_head(question, whole), p.text)),
-            "wrong_type": _flag(rules._wrong_type(question, p.text, whole)),
+            "wrong_type": _flag(rules.wrong_type(question, p.text, whole)),
             "quantity_held": _flag(holds),
             "quantity_missing": _flag(bool(asked["quantity_asked"]) and not holds),
             "money_missing": _flag(slots.asks_money(question) and not slots.money_for(question, p.text)),
             "slot_filled": _flag(slot is not None and slots.fills(slot, p.text, besides=question)),
-            "row_answers": _flag(rules._row_answers(question, hit, hits, policy)),
+            "row_answers": _flag(rules.row_answers(question, hit, hits, policy)),
             "reading": readings[0].score if readings else 0.0,
             "has_fact": _flag(bool(readings) and readings[0].has_fact),
             "states": _flag(bool(asked["statement_asked"]) and statements.statement_unit(question, p.text) is not None),
             "carried": _carried(question, hit),
-            "other_table": _flag(rules._other_table(question, hit, hits)),
-            "topic_lacks": _flag(rank == 0 and rules._topic_lacks_quantity(question, hits, [hit], policy)),
+            "other_table": _flag(rules.other_table(question, hit, hits)),
+            "topic_lacks": _flag(rank == 0 and rules.topic_lacks_quantity(question, hits, [hit], policy)),
             **_unit_signals(question, hit, cosines[rank]),
             "rules_backed": _flag(p.clause_id in backed),
             "rules_first": _flag(bool(backed) and backed[0] == p.clause_id),
