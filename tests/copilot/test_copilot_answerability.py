@@ -79,3 +79,23 @@ def test_a_question_no_clause_answers_is_refused_and_says_what_it_searched(index
                     "What commission does Contoso pay for recruiting a new partner into the program?")
     assert reply.draft.refused and not reply.draft.citations
     assert reply.hits  # it searched, and the refusal text names the documents (`refusal_text`)
+
+
+def test_the_trainer_is_deterministic_and_learns_which_signal_marks_the_answering_clause():
+    """Two fits of the same rows give the same weights (Newton's method, no random start), and a signal that marks
+    the gold clause gets a positive weight, one that marks the others a negative one."""
+    from copilot import train_answerability as trainer
+
+    def row(i: int) -> dict:
+        gold = i % 5
+        signals = [{name: 0.0 for name in answerability.FEATURES} for _ in range(5)]
+        for rank, s in enumerate(signals):
+            s["unit_gap"] = (0.2 if rank == gold else -0.1) + 0.01 * ((i * 7 + rank) % 3)
+            s["wrong_type"] = 0.0 if rank == gold or (i + rank) % 4 else 1.0
+        return {"group": f"g{i % 3}", "answerable": True, "labels": [int(r == gold) for r in range(5)],
+                "features": signals}
+
+    rows = [row(i) for i in range(60)]
+    first, second = trainer.fit(rows), trainer.fit(rows)
+    assert first == second
+    assert first["weights"]["unit_gap"] > 0 > first["weights"]["wrong_type"]
