@@ -267,7 +267,7 @@ class SqliteClauseIndex:
         if missing:
             vectors = self._embedder.embed(missing)
             with self._lock:
-                if len(self._unit_vectors) + len(missing) > 50_000:
+                if len(self._unit_vectors) + len(missing) > 20_000:  # ~30 MB of 384-d float32 vectors
                     self._unit_vectors.clear()
                 self._unit_vectors.update(zip(missing, (np.asarray(v, dtype=np.float32) for v in vectors),
                                               strict=True))
