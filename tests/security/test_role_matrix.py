@@ -71,6 +71,9 @@ PARTNER_OPEN = {
     # with its own statement, its own line only, as get_settlement reads them (tests/stack/test_rebates_api.py: a
     # rival's partner_id lists nothing, nor does a run not approved)
     "list_settlements",
+    # PA-10.1: "a Partner claiming exemption must have a valid certificate on file": a partner reads its own verified
+    # certificates, the verifier's team only (tests/unit/test_sales_tax.py: another partner's id is a 404)
+    "get_tax_exemptions",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {
