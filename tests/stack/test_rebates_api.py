@@ -512,6 +512,9 @@ def test_a_partner_disputes_a_line_and_an_accepted_amount_is_paid_in_the_next_ru
     [paid] = [ln for ln in statement["lines"] if ln["kind"] == "dispute_adjustment"]
     assert paid["amount"] == "300.00" and paid["references"]["dispute_id"] == dispute["dispute_id"]
     assert paid["clause"] == "PA-7.9" and statement["total"] == "300.00"
+    listed = a.get("/v1/rebates/settlements", period="2026-Q3").json()["items"]  # the runs as A reads each
+    assert [(s["run"], s["dispute_adjustments"]) for s in listed] == [(1, []), (2, [dispute["dispute_id"]])]
+    assert b.get("/v1/rebates/settlements").json()["items"] == []  # no statement of its own in either run
     trail = tenant.finance.get("/v1/audit", subject=dispute["dispute_id"]).json()["items"]
     assert [r["action"] for r in trail] == ["rebate_dispute.filed", "rebate_dispute.accepted"]
 
