@@ -300,6 +300,7 @@ def test_api_routes_come_from_the_chalice_app_and_are_authorized(synth: Synth, s
 def _render(template: str) -> dict[str, Any]:
     """A gateway response template with API Gateway's variables filled in as API Gateway would."""
     text = template.replace("$context.error.messageString", json.dumps('a "quoted" message'))
+    text = text.replace("$context.path", "/api/v1/partners/ptr_01ARZ3NDEKTSV4RRFFQ69G5FAV")
     return dict(json.loads(text.replace("$context.requestId", "6f1c2b1e-0000-4000-8000-000000000000")))
 
 
@@ -312,6 +313,8 @@ def test_api_gateway_errors_are_problem_json(synth: Synth, stack: str) -> None:
         assert response["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
         problem = _render(response["responseTemplates"]["application/json"])
         assert {"type", "title", "status", "detail"} <= set(problem), response_type
+        # API.md: "`instance` is the request's path" — of every problem+json, the gateway's own answers included
+        assert problem["instance"] == "/api/v1/partners/ptr_01ARZ3NDEKTSV4RRFFQ69G5FAV", response_type
         assert problem["type"].startswith("https://revgov.dev/problems/")
         assert problem["status"] == response["statusCode"], response_type
         if response_type in required:
