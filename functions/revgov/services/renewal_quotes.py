@@ -61,6 +61,10 @@ def _check(quote: dict[str, Any], sub: dict[str, Any], renewed_from: date) -> No
                                                             "a change of quantity is a subscription.changed"))
     if renewed_from.day != 1 or renewed_from <= parse_day(sub["activated_on"]):
         problems.append(FieldError("/renewal/renewed_from", "the first day of a Billing Month after the activation"))
+    try:  # a term must end on a day a date names (years up to 9999: RFC 3339 full-date)
+        renewals.term_end(renewed_from, int(quote["renewal"]["term_months"]))
+    except ValueError:
+        problems.append(FieldError("/renewal/renewed_from", "a term that ends by 9999-12-31"))
     approved = renewals.approved_from(sub, renewed_from.isoformat())
     if approved:
         problems.append(FieldError("/renewal/renewed_from", f"already renewed from {renewed_from} by "

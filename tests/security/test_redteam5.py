@@ -1,0 +1,42 @@
+"""Red team, fifth round: what a partner key can send on the surfaces that landed on 7 December 2026 (renewal quotes,
+sales tax, tax exemptions, settlements list, performance summary).
+
+Each test quotes the rule it holds the product to. STYLE / COMMON: "Bad input gets a clear problem+json error naming
+the field and changes nothing" (no 500).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from billing_support import billing_tenant_in, sample, webhook_body
+from support import assert_problem
+
+pytestmark = pytest.mark.stack
+P1 = "ptr_01JBNWPARTNER0000000000001"
+
+
+@pytest.fixture
+def billing_tenant(api: Any, operator: Any, stack: Any) -> Any:
+    yield from billing_tenant_in(api, operator, stack)
+
+
+def test_a_renewal_quote_from_a_far_year_is_a_problem_naming_renewed_from(billing_tenant: Any, api: Any) -> None:
+    """schemas/api/pricing-check.schema.json: `renewed_from` is a date (RFC 3339 full-date: years 0000-9999) and
+    `term_months` up to 60. A term from December 9999 for 60 months ends after the last day a date can name: the
+    partner's quote is bad input, a 4xx naming /renewal/renewed_from, and records no decision (no 500)."""
+    tenant = billing_tenant
+    tenant.add_partners(__import__("support").scenario("billing/erp-samples.json")["partners"])
+    activated = tenant.send(webhook_body(sample("subscription.activated")))  # SUB-7001 from 10 October 2026
+    tenant.wait_for([activated["event_id"]])
+    own = api.as_key(tenant.admin.post("/v1/keys", {"role": "partner", "label": "p1", "partner_id": P1}).json()["key"])
+    for renewed_from, months in (("9999-12-01", 60), ("9999-01-01", 12)):
+        renewal = {"subscription_id": "SUB-7001", "renewed_from": renewed_from, "term_months": months}
+        quote = {"partner_id": P1, "customer": {"id": "CUST-7001"}, "renewal": renewal,
+                 "lines": [{"line_id": "1", "sku": "NW-CLOUD-PLATFORM", "quantity": 1, "discount_percent": "5"}]}
+        answer = own.post("/v1/pricing/check", quote)
+        problem = assert_problem(answer, answer.status_code if 400 <= answer.status_code < 500 else 422)
+        assert any(e["path"].startswith("/renewal/renewed_from") for e in problem.get("errors", [])), problem
+    assert tenant.finance.get("/v1/decisions", partner_id=P1).json()["items"] == []
