@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from billing_support import billing_tenant_in, sample, webhook_body
-from support import assert_problem
+from support import assert_problem, northwind_silver_partners, scenario
 
 pytestmark = pytest.mark.stack
 P1 = "ptr_01JBNWPARTNER0000000000001"
@@ -28,7 +28,7 @@ def test_a_renewal_quote_from_a_far_year_is_a_problem_naming_renewed_from(billin
     `term_months` up to 60. A term from December 9999 for 60 months ends after the last day a date can name: the
     partner's quote is bad input, a 4xx naming /renewal/renewed_from, and records no decision (no 500)."""
     tenant = billing_tenant
-    tenant.add_partners(__import__("support").scenario("billing/erp-samples.json")["partners"])
+    tenant.add_partners(scenario("billing/erp-samples.json")["partners"])
     activated = tenant.send(webhook_body(sample("subscription.activated")))  # SUB-7001 from 10 October 2026
     tenant.wait_for([activated["event_id"]])
     own = api.as_key(tenant.admin.post("/v1/keys", {"role": "partner", "label": "p1", "partner_id": P1}).json()["key"])
@@ -40,3 +40,38 @@ def test_a_renewal_quote_from_a_far_year_is_a_problem_naming_renewed_from(billin
         problem = assert_problem(answer, answer.status_code if 400 <= answer.status_code < 500 else 422)
         assert any(e["path"].startswith("/renewal/renewed_from") for e in problem.get("errors", [])), problem
     assert tenant.finance.get("/v1/decisions", partner_id=P1).json()["items"] == []
+
+
+def _every_audit(client: Any) -> list[dict[str, Any]]:
+    """Every audit record the client reads (GET /v1/audit), page after page."""
+    items, cursor = [], None
+    while True:
+        page = client.get("/v1/audit", limit=200, **({"cursor": cursor} if cursor else {}))
+        assert page.status_code == 200, page.text
+        items += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            return items
+
+
+def test_a_partner_reads_its_own_copilot_questions_but_not_what_staff_asked_about_it(stack: Any, api: Any) -> None:
+    """PA-6.1: Line Margin is stated "for internal review"; API.md: a partner never sees "the distributor's costs and
+    margins"; audit_view: an agent's records, "the distributor's assessment of the partner", are not the partner's to
+    read, and what a performance summary told staff only (`staff_only`) is left out of the partner's trail.
+    A staff member asking the copilot about a partner (`partner_id`) writes the distributor's own deliberation: the
+    partner's trail (PA-12.1) may say the copilot was asked, never the question or the answer staff read. The
+    partner's own questions stay readable to it, as asked (masked)."""
+    made = northwind_silver_partners(stack, api, ("Asked",), "Transcript")
+    (partner_id, own), = made["partners"]
+    finance = made["roles"]["finance"]
+    secret = "our Line Cost is 1,020.00 so their margin is 8 percent: should we cut their discount cap"
+    staff_asked = finance.post("/v1/copilot/ask", {"question": f"{secret}?", "partner_id": partner_id})
+    assert staff_asked.status_code == 200, staff_asked.text
+    mine = own.post("/v1/copilot/ask", {"question": "What discount cap applies to a Silver reseller?"})
+    assert mine.status_code == 200, mine.text
+    staff_view = {r["record_id"]: r for r in _every_audit(finance) if r["action"] == "copilot.asked"}
+    assert secret in staff_view[staff_asked.json()["audit_id"]]["transcript"]["question"]  # kept for staff
+    seen = {r["record_id"]: r for r in _every_audit(own) if r["action"] == "copilot.asked"}
+    assert staff_asked.json()["audit_id"] in seen  # the trail says staff asked the copilot about it
+    assert "Line Cost" not in str(seen[staff_asked.json()["audit_id"]]), seen[staff_asked.json()["audit_id"]]
+    assert "Silver reseller" in seen[mine.json()["audit_id"]]["transcript"]["question"]
