@@ -75,3 +75,31 @@ def test_a_partner_reads_its_own_copilot_questions_but_not_what_staff_asked_abou
     assert staff_asked.json()["audit_id"] in seen  # the trail says staff asked the copilot about it
     assert "Line Cost" not in str(seen[staff_asked.json()["audit_id"]]), seen[staff_asked.json()["audit_id"]]
     assert "Silver reseller" in seen[mine.json()["audit_id"]]["transcript"]["question"]
+
+
+def test_a_renewal_quote_names_the_customer_of_the_subscription_it_renews(billing_tenant: Any, api: Any) -> None:
+    """PA-5.6: the registration discount applies "on quote lines for the registered Customer"; PA-5.3: during a
+    registration's exclusivity the Distributor "applies the registration discount under PA-5.6 only to the registering
+    Partner's quotes". The quote's `customer.id` is what the pricing check looks registrations up by (the partner's
+    own, and every rival's live one for that customer). A renewal quote of SUB-7001, whose ERP activation names its
+    customer CUST-7001, naming another customer would price the renewal under another customer's registrations (a
+    discount registered for that customer, no rival registered for the real one): a 422 naming /customer/id, nothing
+    recorded. The same quote naming CUST-7001 is checked."""
+    import clock_support
+
+    tenant = billing_tenant
+    tenant.add_partners(scenario("billing/erp-samples.json")["partners"])
+    body = webhook_body(sample("subscription.activated"))  # SUB-7001 from 10 October 2026
+    activated = tenant.send({**body, "data": {**body["data"], "customer_id": "CUST-7001"}})
+    tenant.wait_for([activated["event_id"]])
+    own = api.as_key(tenant.admin.post("/v1/keys", {"role": "partner", "label": "p1", "partner_id": P1}).json()["key"])
+    today = max(clock_support.today().isoformat(), "2026-10-10")
+    first = f"{int(today[:4]) + (today[5:7] == '12'):04d}-{int(today[5:7]) % 12 + 1:02d}-01"  # the next month's first
+    quote = {"partner_id": P1, "customer": {"id": "CUST-ELSEWHERE"},
+             "renewal": {"subscription_id": "SUB-7001", "renewed_from": first, "term_months": 12},
+             "lines": [{"line_id": "1", "sku": "NW-CLOUD-PLATFORM", "quantity": 1, "discount_percent": "5"}]}
+    problem = assert_problem(own.post("/v1/pricing/check", quote), 422)
+    assert [e["path"] for e in problem["errors"]] == ["/customer/id"], problem
+    assert tenant.finance.get("/v1/decisions", partner_id=P1).json()["items"] == []
+    checked = own.post("/v1/pricing/check", {**quote, "customer": {"id": "CUST-7001"}})
+    assert checked.status_code == 200, checked.text
