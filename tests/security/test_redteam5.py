@@ -103,3 +103,27 @@ def test_a_renewal_quote_names_the_customer_of_the_subscription_it_renews(billin
     assert tenant.finance.get("/v1/decisions", partner_id=P1).json()["items"] == []
     checked = own.post("/v1/pricing/check", {**quote, "customer": {"id": "CUST-7001"}})
     assert checked.status_code == 200, checked.text
+
+
+@pytest.mark.parametrize(("change", "path"), [
+    ({"jurisdiction": "US-CA\u200b"}, "/jurisdiction"),  # an invisible character after a real code
+    ({"jurisdiction": ["US-CA"]}, "/jurisdiction"),
+    ({"reference": "dms://exemptions/ca.pdf\u202e"}, "/reference"),  # a bidirectional override
+    ({"expires_at": 20271231}, "/expires_at"),
+    ({"expires_at": "2027-02-30"}, "/expires_at"),
+    ({"expires_at": "+10000-01-01"}, "/expires_at"),
+    ({"verified_by": "finance:key_01JX0000000000000000000000"}, "/verified_by"),  # not the caller's to say
+])
+def test_a_bad_tax_exemption_verification_is_a_400_naming_the_field_and_records_nothing(
+    stack: Any, api: Any, change: dict[str, Any], path: str
+) -> None:
+    """COMMON / API.md: bad input gets a problem+json naming the field and changes nothing (no 500). PA-10.1's
+    certificate is verified by staff with a jurisdiction of the table, the reference on file and the expiry read on
+    it (schemas/api/tax-exemption.schema.json); anything else recorded would exempt lines on words nobody checked."""
+    made = northwind_silver_partners(stack, api, ("Exempt",), "Exemption")
+    (partner_id, own), = made["partners"]
+    finance = made["roles"]["finance"]
+    body = {"jurisdiction": "US-CA", "reference": "dms://exemptions/ca.pdf", "expires_at": "2027-12-31", **change}
+    problem = assert_problem(finance.post(f"/v1/partners/{partner_id}/tax-exemptions", body), 400)
+    assert any(e["path"].startswith(path) for e in problem["errors"]), problem
+    assert own.get(f"/v1/partners/{partner_id}/tax-exemptions").json()["history"] == []
