@@ -1,0 +1,112 @@
+"""The recent features' service tests, run unchanged on the embedded engine (SQLite) and on DynamoDB (moto).
+
+Their own modules run them on the in-memory store (tests/memory_store.py), which the store contract
+(test_store_contract.py) proves equivalent to the others one primitive at a time. The features of the last sessions
+compose those primitives in ways the contract does not name: a waiting-on-partner pointer committed beside its case
+(CASEWAIT), a partner's audit pointers (AUDITBYPARTNER), VAT validation checks, invoice-dispute appeals, tier
+reviews, the MDF ledger, territory, and the sweeps that walk them. DESIGN.md: "one store port, engines behind it";
+the product must behave the same whichever engine it runs on, so each of those modules' tests, every clause it
+quotes, runs here once per engine: the store every runtime of `memory_store` builds is the engine's.
+
+DynamoDB specifics the scenarios meet on moto: the 100-item transaction limit and the conditional writes of the
+commit protocol (moto enforces both, tests/aws_emulator.py), LastEvaluatedKey cursors of partner-prefixed lists.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pytest.fixtures import FixtureFunctionDefinition
+from test_store_contract import dynamodb_endpoint  # noqa: F401  (the moto server, one per module)
+
+import memory_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+
+# The service tests of the operations added recently (and of the sweeps over them), by feature.
+FEATURE_MODULES = (
+    "test_partner_waiting",  # CASEWAIT: a partner's waiting items, their pointers and backfill
+    "test_watchers_waiting",  # CASEWAIT: watchers refreshing and closing exceptions waiting on the partner
+    "test_audit_partner_records",  # AUDITBYPARTNER: each partner's audit pointers, pages and cursors
+    "test_auditor3_vat_validation",  # VAT/VIES checks and the withholding they cause
+    "test_invoice_dispute_appeals",  # invoice-dispute appeals and their four eyes
+    "test_redteam2_appeals",
+    "test_dispute_decide_by_sweep",  # the decide_by sweep (month_close_watch)
+    "test_auditor5_tier_review",  # tier reviews
+    "test_redteam3_tier_review_days",
+    "test_mdf",  # the MDF ledger, claims and the expiry sweep
+    "test_redteam2_mdf",
+    "test_auditor5_territory",  # territory
+    "test_partner_renewals",  # the term sweep
+    "test_partner_lifecycle_sweep",  # the lifecycle sweep
+    "test_overdue_credit_hold",  # the credit-hold sweep
+)
+# Tests of one engine's own tooling (the embedded engine's CLI on a database file): not a question of parity.
+ENGINE_OWN = {"tmp_path"}
+
+
+def _adopt(module_name: str) -> None:
+    """Each test (and fixture) of the module becomes one of this module too, so pytest runs it here per engine."""
+    module = importlib.import_module(module_name)
+    for name, value in vars(module).items():
+        if isinstance(value, FixtureFunctionDefinition):
+            globals().setdefault(name, value)
+        elif name.startswith("test_") and inspect.isfunction(value) and value.__module__ == module_name:
+            if not ENGINE_OWN & set(inspect.signature(value).parameters):
+                assert name not in globals(), f"two feature modules define {name}"
+                globals()[name] = value
+
+
+for _module in FEATURE_MODULES:
+    _adopt(_module)
+
+
+def _sqlite(tmp_path: Path) -> Any:
+    from revgov.adapters.sqlite_db import Database
+    from revgov.adapters.sqlite_store import SqliteDocumentStore
+
+    def make(clock: Any, ids: Any) -> Any:
+        return SqliteDocumentStore(Database(tmp_path / f"parity-{uuid.uuid4().hex[:8]}.sqlite"), clock, ids)
+
+    return make
+
+
+def _dynamodb(endpoint: str) -> Any:
+    import boto3
+
+    from revgov.adapters.dynamo import DynamoDocumentStore
+    from revgov.resources import TABLE
+
+    def make(clock: Any, ids: Any) -> Any:
+        table = f"parity-{uuid.uuid4().hex[:10]}"
+        boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint).create_table(
+            **TABLE.create_table_args(table)
+        )
+        return DynamoDocumentStore(table, "us-east-1", clock, ids, host=endpoint)
+
+    return make
+
+
+@pytest.fixture(autouse=True, params=["sqlite", "dynamodb"])
+def engine_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every runtime the test builds (memory_store.memory_runtime, Ledger) stores on this engine."""
+    make = _sqlite(tmp_path) if request.param == "sqlite" else _dynamodb(request.getfixturevalue("dynamodb_endpoint"))
+    monkeypatch.setattr(memory_store, "STORE_FACTORY", make)
+    yield request.param
+
+
+def test_every_feature_module_is_adopted_whole() -> None:
+    """A test added to a feature module runs here too: what is adopted is read from the modules, not listed."""
+    adopted = {name for name, value in globals().items() if name.startswith("test_") and inspect.isfunction(value)}
+    for module_name in FEATURE_MODULES:
+        module = sys.modules[module_name]
+        own = {n for n, v in vars(module).items() if n.startswith("test_") and inspect.isfunction(v)
+               and v.__module__ == module_name and not ENGINE_OWN & set(inspect.signature(v).parameters)}
+        assert own and own <= adopted, module_name
