@@ -240,3 +240,39 @@ def test_each_function_role_allows_only_what_that_function_calls(synth: Synth, s
             else:
                 assert service == "dynamodb" and handler in {"app.api_key", "operator", "app.sync_tenant_registry"}, (
                     f"{handler} is granted {actions}")
+
+
+# --- the copilot's adapters, as the app builds them from each function's deployed environment -----------------------
+def _resolved(value: Any) -> str:
+    """A CloudFormation value with its references (Ref, Fn::GetAtt) as placeholders, its joins joined."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_resolved(part) for part in parts)
+    return "resolved"
+
+
+def _deployed_env(function: dict[str, Any]) -> dict[str, str]:
+    return {k: _resolved(v) for k, v in function["Properties"]["Environment"]["Variables"].items()}
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_the_copilot_functions_build_bedrock_adapters_from_their_deployed_environment(synth: Synth, stack: str) -> None:
+    """DESIGN.md: "Answers come from Bedrock (Converse) in AWS"; docs/copilot.md: "AWS: Titan Text Embeddings v2".
+    The Lambda layer has no onnxruntime (the `local` extra): a function left on the MiniLM default could not embed."""
+    from revgov.adapters.answerers import BedrockAnswerer
+    from revgov.adapters.embeddings import TitanEmbedder
+    from revgov.bootstrap import build_copilot
+    from revgov.settings import Settings
+
+    template = synth.templates[stack]
+    for handler in ("app.app", "app.index_contracts"):
+        settings = Settings.from_env(_deployed_env(functions_by_handler(template)[handler][1]))
+        index, answerer = build_copilot(settings)
+        embedder = index._embedder  # type: ignore[attr-defined]
+        assert isinstance(embedder, TitanEmbedder), handler
+        assert embedder.model_id == "amazon.titan-embed-text-v2:0"
+        if handler == "app.app":
+            assert isinstance(answerer, BedrockAnswerer)
+            assert answerer._model_id == "anthropic.claude-3-5-haiku-20241022-v1:0"  # the first answer model
