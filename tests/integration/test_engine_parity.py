@@ -9,7 +9,9 @@ the product must behave the same whichever engine it runs on, so each of those m
 quotes, runs here once per engine: the store every runtime of `memory_store` builds is the engine's.
 
 DynamoDB specifics the scenarios meet on moto: the 100-item transaction limit and the conditional writes of the
-commit protocol (moto enforces both, tests/aws_emulator.py), LastEvaluatedKey cursors of partner-prefixed lists.
+commit protocol (moto enforces both, tests/aws_emulator.py), LastEvaluatedKey cursors of partner-prefixed lists, and
+the tenant-scoped functions' refusal of a commit that writes two tenants (moto enforces no IAM, so the store refuses it
+here as DynamoDocumentStore does under REVGOV_TENANT_ROLE_ARN).
 """
 
 from __future__ import annotations
@@ -82,22 +84,55 @@ def _dynamodb(endpoint: str) -> Any:
     import boto3
 
     from revgov.adapters.dynamo import DynamoDocumentStore
+    from revgov.adapters.tenant_sessions import CrossTenantWrite
     from revgov.resources import TABLE
+
+    class TenantScopedWrites(DynamoDocumentStore):
+        """The table as the tenant-scoped functions reach it in AWS (REVGOV_TENANT_ROLE_ARN set): a commit that
+        writes two tenants' items is refused (CrossTenantWrite) before IAM would refuse it, whereas the embedded
+        engine would take it. Only provisioning, which runs in the operator function, unscoped, may."""
+
+        operator = False
+
+        def _check_writers(self, tenant_id: str, written: set[str]) -> None:
+            if not self.operator and len(written) > 1:
+                raise CrossTenantWrite(sorted(written))
 
     def make(clock: Any, ids: Any) -> Any:
         table = f"parity-{uuid.uuid4().hex[:10]}"
         boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint).create_table(
             **TABLE.create_table_args(table)
         )
-        return DynamoDocumentStore(table, "us-east-1", clock, ids, host=endpoint)
+        return TenantScopedWrites(table, "us-east-1", clock, ids, host=endpoint)
 
     return make
+
+
+def _as_operator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tenant provisioning (services.tenants.create_tenant) writes the platform registry and the tenant in one
+    transaction: in AWS it runs in the operator function, whose store is not tenant-scoped."""
+    from revgov.services import tenants
+
+    provision = tenants.create_tenant
+
+    def as_operator(rt: Any, *args: Any, **kwargs: Any) -> Any:
+        rt.store.operator = True
+        try:
+            return provision(rt, *args, **kwargs)
+        finally:
+            rt.store.operator = False
+
+    monkeypatch.setattr(tenants, "create_tenant", as_operator)
 
 
 @pytest.fixture(autouse=True, params=["sqlite", "dynamodb"])
 def engine_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Every runtime the test builds (memory_store.memory_runtime, Ledger) stores on this engine."""
-    make = _sqlite(tmp_path) if request.param == "sqlite" else _dynamodb(request.getfixturevalue("dynamodb_endpoint"))
+    if request.param == "sqlite":
+        make = _sqlite(tmp_path)
+    else:
+        make = _dynamodb(request.getfixturevalue("dynamodb_endpoint"))
+        _as_operator(monkeypatch)
     monkeypatch.setattr(memory_store, "STORE_FACTORY", make)
     yield request.param
 
@@ -110,3 +145,20 @@ def test_every_feature_module_is_adopted_whole() -> None:
         own = {n for n, v in vars(module).items() if n.startswith("test_") and inspect.isfunction(v)
                and v.__module__ == module_name and not ENGINE_OWN & set(inspect.signature(v).parameters)}
         assert own and own <= adopted, module_name
+
+
+def test_a_commit_writing_two_tenants_is_refused_where_the_functions_are_tenant_scoped(engine_store: str) -> None:
+    """Why the DynamoDB runs above prove something of AWS: a use case writing another tenant's items in its commit
+    (the embedded engine takes it, one database) is refused there, as under TenantAccessRole; provisioning is not."""
+    from revgov.adapters.tenant_sessions import CrossTenantWrite
+    from revgov.ports import Changes, Put
+
+    rt, _ = memory_store.memory_runtime("2026-03-01T09:00:00Z")  # provisioned as the operator function does
+    changes = Changes(puts=[Put("THING", "a", {"n": 1}), Put("THING", "b", {"n": 2}, tenant_id="contoso")])
+    if engine_store == "sqlite":
+        rt.store.commit("northwind", changes)
+        assert rt.store.get("contoso", "THING", "b") is not None
+    else:
+        with pytest.raises(CrossTenantWrite):
+            rt.store.commit("northwind", changes)
+        assert rt.store.get("northwind", "THING", "a") is None and rt.store.get("contoso", "THING", "b") is None
