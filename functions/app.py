@@ -26,6 +26,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     partner_lifecycle_sweep,
     partner_term_sweep,
     policy_activation,
+    retention_sweep,
     shadow_policy_drafts,
     subscription_billing_run,
     sync_tenant_registry,

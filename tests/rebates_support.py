@@ -169,6 +169,8 @@ def settle_by_loop(
         """PA-8.1 / CPA-8.1: invoiced after the window from the customer's stored first invoice."""
         facts, window = partners.get(ln[PARTNER_ID]), program.first_invoice_window
         first = dict(facts.first_invoices).get(ln[CUSTOMER]) if facts and ln[CUSTOMER] else None
+        if window and not ln[CUSTOMER]:  # PA-8.1: "from that Customer": a line naming none has no window to earn in
+            return True
         return bool(window and first is not None and ln[INVOICED_DAY] > window.last_ordinal(first))
 
     def admits(program: Any, ln: Sequence[Any]) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .domain.errors import RevgovError
+from .settings import SettingError
 
 T = TypeVar("T")
 
@@ -98,9 +100,13 @@ def run_safely(command: Callable[[], int]) -> int:
     except RevgovError as error:
         code = UNREACHABLE if error.status == 503 else BAD_INPUT if error.status in (400, 404, 422) else FAILED
         return _say(error.detail, code)
+    except SettingError as error:
+        return _say(str(error), BAD_INPUT)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as error:
         return _say(f"{error.strerror}: {error.filename}", BAD_INPUT)
     except Exception as error:
+        if isinstance(error, BrokenPipeError) and _stdout_closed():
+            return FAILED  # `revgov … | head`: the reader left; nothing to tell it (Python docs, "Note on SIGPIPE")
         if os.environ.get("REVGOV_DEBUG"):
             raise
         from .edge.http import unexpected
@@ -109,6 +115,21 @@ def run_safely(command: Callable[[], int]) -> int:
         if known.status == 503:
             return _say(f"cannot reach the product: {known.detail} (is `make run` running?)", UNREACHABLE)
         return _say(f"unexpected {type(error).__name__}: {error} (REVGOV_DEBUG=1 shows the traceback)", FAILED)
+
+
+def _stdout_closed() -> bool:
+    """Whether the reader of standard output went away (a pipe closed early), rather than the product's connection.
+    If so, stdout is pointed at /dev/null so the interpreter's last flush does not fail again."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()  # a pipe without a reader polls as an error for its writer
+        poller.register(fd, select.POLLOUT)
+        if not any(event & select.POLLERR for _, event in poller.poll(0)):
+            return False
+    except (OSError, ValueError, AttributeError):  # not a real file (captured output) or already closed
+        return False
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return True
 
 
 def _say(message: str, code: int) -> int:

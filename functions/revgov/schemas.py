@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import schema_check
+from .domain.caller_text import shown
 from .domain.errors import FieldError, MalformedRequest
 from .settings import settings
 
@@ -89,7 +90,7 @@ def _located(error: Any) -> list[FieldError]:
             if k not in known and not any(re.search(p, k) for p in patterns) and repr(k) in error.message
         )
         if extra and error.validator_value is False:
-            return [FieldError(_pointer([*where, k]), f"{k!r} is not a field of this object") for k in extra]
+            return [FieldError(_pointer([*where, k]), f"{shown(k)} is not a field of this object") for k in extra]
     return [FieldError(_pointer(where), _message(error))]
 
 
@@ -104,10 +105,13 @@ def problems(name: str, payload: Any) -> list[FieldError]:
 
 
 def _message(error: Any) -> str:
-    """A field a schema refuses outright (`"not": {}`) is named with the schema's reason, not "should not be valid"."""
+    """A field a schema refuses outright (`"not": {}`) is named with the schema's reason, not "should not be valid";
+    a caller's text the message quotes is shown escaped and bounded (`caller_text.shown`)."""
     if error.validator == "not" and error.validator_value == {} and isinstance(error.schema, dict):
         field = error.absolute_path[-1] if error.absolute_path else "this field"
         return f"{field} is not accepted. {error.schema.get('description', '')}".strip()
+    if isinstance(error.instance, str | dict | list) and repr(error.instance) in error.message:  # quoted whole
+        return str(error.message).replace(repr(error.instance), shown(error.instance))
     return str(error.message)
 
 

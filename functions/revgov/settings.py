@@ -48,11 +48,28 @@ class CopilotSettings:
         )
 
 
+class SettingError(ValueError):
+    """An environment setting Revgov cannot read (REVGOV_CLOCK_START, REVGOV_WHATIF_WORKERS, ...): the person who set
+    it fixes it, so the `revgov` command says so in one line (bad input, exit 2) rather than as an unexpected error."""
+
+
+def _number(e: Mapping[str, str], name: str, default: str, form: str) -> str:
+    """A numeric setting's text, refused with what it should be when it is not a number."""
+    given = e.get(name, default)
+    try:
+        value = float(given)
+    except ValueError:
+        raise SettingError(f"{name} must be {form}, not {given!r}") from None
+    if value < 0 or (form.startswith("a whole") and not given.isdigit()) or (form.startswith("a rate") and value > 1):
+        raise SettingError(f"{name} must be {form}, not {given!r}")
+    return given
+
+
 def _whatif_workers(e: Mapping[str, str]) -> int:
     """REVGOV_WHATIF_WORKERS, else 2 processes on the embedded engine (`revgov dev`) and 1 elsewhere (Lambda)."""
     given = e.get("REVGOV_WHATIF_WORKERS") or ("2" if e.get("REVGOV_BACKEND") == "sqlite" else "1")
     if not given.isdigit():
-        raise ValueError(f"REVGOV_WHATIF_WORKERS must be a whole number of processes, not {given!r}")
+        raise SettingError(f"REVGOV_WHATIF_WORKERS must be a whole number of processes, not {given!r}")
     return max(1, int(given))
 
 
@@ -96,14 +113,16 @@ class Settings:
             schemas_dir=Path(e.get("REVGOV_SCHEMAS_DIR", _REPO / "schemas")),
             events_dir=Path(e.get("REVGOV_EVENTS_DIR", _REPO / "events")),
             tenants_dir=Path(e.get("REVGOV_TENANTS_DIR", _REPO / "tenants")),
-            max_body_bytes=int(e.get("REVGOV_MAX_BODY_BYTES", str(256 * 1024))),
+            max_body_bytes=int(_number(e, "REVGOV_MAX_BODY_BYTES", str(256 * 1024), "a whole number of bytes")),
             copilot=CopilotSettings.from_env(e),
             outbound_allow_loopback=e.get("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "") in ("1", "true"),
             tenant_role_arn=e.get("REVGOV_TENANT_ROLE_ARN") or None,
             backend=e.get("REVGOV_BACKEND", "dynamodb"),
             data_file=Path(e.get("REVGOV_DATA_FILE", _REPO / ".revgov" / "revgov.sqlite")),
             metrics_emf=e.get("REVGOV_METRICS_EMF", "1" if e.get("AWS_LAMBDA_FUNCTION_NAME") else "") in ("1", "true"),
-            copilot_refusal_baseline=float(e.get("REVGOV_COPILOT_REFUSAL_BASELINE", COPILOT_REFUSAL_BASELINE)),
+            copilot_refusal_baseline=float(
+                _number(e, "REVGOV_COPILOT_REFUSAL_BASELINE", str(COPILOT_REFUSAL_BASELINE), "a rate from 0 to 1")
+            ),
             whatif_workers=_whatif_workers(e),
         )
 

@@ -800,6 +800,17 @@ def _pa_4_4() -> None:
     assert partner_rules.late_notice_reason(NW, departed, []) is None  # no quote of the family: no breach
 
 
+@clause("northwind", "PA-4.2", "the Distributor sends reminders 60 and 15 days before expiry but the absence of a "
+        "reminder does not extend validity")
+def _pa_4_2() -> None:
+    # auditor6: the reminders are published by the lifecycle sweep (tests/scenarios/test_clause_audit6.py has the days)
+    assert NW["onboarding"]["certification_reminders"] == {"id": "PTR-CERTIFICATION-REMINDERS", "clause": "PA-4.2",
+                                                           "days_before": [60, 15]}
+    assert NW["onboarding"]["insurance_lapse"]["remind_days_before"] == [30, 7]  # PA-2.7 "30 days and 7 days"
+    assert CT["onboarding"]["certification_reminders"]["days_before"] == [60, 14]  # CPA-4.2 "60 and 14 days"
+    assert CT["onboarding"]["insurance_lapse"]["remind_days_before"] == [30]  # CPA-2.4 "30 days before expiry"
+
+
 @clause("contoso", "CPA-4.2", "The Partner notifies Channel Operations within 10 business days when a certified "
         "individual leaves; the certification stops counting on the individual's last working day.")
 def _cpa_4_2() -> None:
@@ -1702,12 +1713,16 @@ def _cpa_1_2() -> None:
 def _pa_10_1() -> None:
     assert NW["billing"]["invoicing"]["clause"] == "PA-10.1"
     # PA-10.1: "Taxes are calculated per line on the basis of the ship-to or service location and shown separately":
-    # sales tax, never VAT; no location or rate is known, so no amount is invented.
+    # sales tax, never VAT; a line with no reported location gets no invented amount; one shipped to Texas is taxed at
+    # Texas's rate in the demo table (6.25 %): 100.00 x 6.25 % = 6.25, shown on the line.
     tax = tax_core.TaxPolicy.of(NW)
     assert tax is not None and (tax.regime, tax.rule.clause) == ("sales_tax", "PA-10.1")
     line = {"line_id": "inv_1.1", "amount": "100.00", "service_period": {"start": "2026-10-05", "end": "2026-10-05"}}
     shown = tax_core.line_tax(tax, tax_core.treatment(tax, "US", None, date(2026, 11, 2)), line)
     assert (shown["treatment"], shown["amount"], shown["clause"]) == ("sales_tax", None, "PA-10.1")
+    texas = {**line, "detail": {"tax_location": {"country": "US", "region": "US-TX"}}}
+    shown = tax_core.line_tax(tax, tax_core.treatment(tax, "US", None, date(2027, 2, 1)), texas)
+    assert (shown["jurisdiction"], shown["rate"], shown["amount"]) == ("US-TX", "6.25", "6.25")
 
 
 @clause("contoso", "CPA-10.1", "Contoso issues one invoice per Partner per Billing Month")
@@ -2011,9 +2026,11 @@ def _downgrade_after(policy: dict[str, Any], ref: str, days: int) -> None:
     # PA-3.7 "The Distributor gives 30 days' written notice and the downgrade takes effect on the first day of the next
     # Quarter after the notice period ends" / CPA-3.6 "after 45 days' written notice, from the first day of the next
     # Quarter after the notice period" (auditor5): a review on 20 January, notice ends 19 February / 6 March → 1 April
+    # CPA-3.6 "A Partner that does not meet its tier's annual commitment at a review is moved" (auditor6: only then)
     notice, ends = {"PA-3.7": (30, "2027-02-19"), "CPA-3.6": (45, "2027-03-06")}[ref]
+    when = {"PA-3.7": {}, "CPA-3.6": {"when": "commitment_missed"}}[ref]
     assert policy["tier_review"]["downgrade"] == {"id": "TIER-COMMITMENT-DOWNGRADE", "clause": ref,
-                                                  "notice_days": notice}
+                                                  "notice_days": notice, **when}
     from revgov.domain.partners import tier_review
 
     assert tier_review.downgrade_effective(date(2027, 1, 20), notice) == (date.fromisoformat(ends), date(2027, 4, 1))

@@ -68,7 +68,10 @@ def _put_text(store: BaseDocumentStore, t: str, seq: int, text: str) -> None:
 
 
 def _verify(store: BaseDocumentStore, t: str) -> dict[str, Any]:
-    return audit.verify_chain(SimpleNamespace(store=store), t)
+    """The chain's verdict (the partner pointers checked beside it are tests/integration/test_audit_verify_pointers)."""
+    answer = audit.verify_chain(SimpleNamespace(store=store), t)
+    assert set(answer.pop("pointers")) == {"checked", "valid", "problems", "more_problems"}
+    return answer
 
 
 def _by_dicts(store: BaseDocumentStore, t: str) -> dict[str, Any]:
@@ -290,6 +293,9 @@ class _GatedStore:
         self.release_head = threading.Event()
         self.heads = 0
 
+    def __getattr__(self, name: str) -> Any:  # the pointer check's reads go to the store itself
+        return getattr(self.store, name)
+
     def iter_audit_texts(self, tenant_id: str, **kwargs: Any) -> Any:
         self.walks.append(kwargs)
         if not kwargs:
@@ -330,6 +336,7 @@ def test_callers_who_ask_before_the_head_is_read_share_one_walk_that_covers_what
     for thread in (first, second, third):
         thread.join(10)
     assert [w for w in gated.walks if not w] == [{}, {}] and gated.heads == 2
-    assert answers == [{"records": 4, "valid": True, "first_invalid": None}] * 3
+    pointers = {"checked": 0, "valid": True, "problems": [], "more_problems": 0}
+    assert answers == [{"records": 4, "valid": True, "first_invalid": None, "pointers": pointers}] * 3
     answers[0]["records"] = 0  # each caller has its own answer
     assert answers[1]["records"] == 4

@@ -28,7 +28,8 @@ from security_support import Party, make_party, offboard
 
 CLOSE = (clock_support.today() + timedelta(days=45)).isoformat()  # within the registration window, whatever the day
 QUARTER = f"{clock_support.today().year}-Q{(clock_support.today().month - 1) // 3 + 1}"
-INTERNAL_KEYS = {"unit_cost", "cost_total", "margin_percent", "rivals", "registration_id"}
+# `risk_score`: a case's triage score, for a quote 20 per category plus how far its margin is below 30 % (redteam4)
+INTERNAL_KEYS = {"unit_cost", "cost_total", "margin_percent", "rivals", "registration_id", "risk_score"}
 
 
 @pytest.fixture(scope="module")

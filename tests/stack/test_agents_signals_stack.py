@@ -11,6 +11,7 @@ Clauses quoted:
 - PA-14.2: "Each automated decision records the rules and clauses applied".
 """
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -185,3 +186,21 @@ def test_both_write_only_tasks_and_their_keys_never_an_invoice(world, stack):
     assert len([p for p in puts if p.collection == tasks.TASKS]) == len(keys) > 0
     assert {put.collection for put in puts} <= {tasks.TASKS, tasks.TASK_KEYS, OUTBOX}
     assert {entry.action for changes in commits for entry in changes.audit} <= {"task.opened", "task.escalated"}
+
+
+# --- redteam4: what the partner reads of the task about it (PA-12.1) ----------------------------------------------
+# PA-12.1: the Distributor keeps "an audit trail of every automated decision and approval" and "provides the Partner,
+# on request, with the records relating to the Partner". An agent decides nothing (it opens work for the staff): its
+# task is the distributor's assessment of the partner. Here its evidence holds the net realized margin of each Quarter
+# (30,000.00) and the hours per 1,000 of it; PA-6.1: Line Margin is stated "for internal review"; API.md: "a partner
+# never sees [...] the distributor's costs and margins". Staff list the task under the partner; the partner's own
+# trail does not hold it.
+def test_the_rising_partner_reads_no_agent_task_about_it_nor_the_distributors_margin(world):
+    partner_id = world["rising"]["partner_id"]
+    staff = world["tenant"].roles["admin"].get("/v1/audit", partner_id=partner_id, limit=200).json()["items"]
+    assert "task.opened" in {r["action"] for r in staff}
+    page = world["tenant"].partner_keys["rising"].get("/v1/audit", limit=200)
+    assert page.status_code == 200, page.text
+    mine = page.json()["items"]
+    assert mine and not {r["action"] for r in mine} & {"task.opened", "task.escalated"}
+    assert "margin" not in json.dumps(mine) and "30000.00" not in json.dumps(mine)

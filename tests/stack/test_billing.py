@@ -47,7 +47,8 @@ def _by_month(tenant):
 
 
 def test_the_scenario_uses_every_sample_of_the_catalog():
-    used = SCENARIO["samples"] + SCENARIO["payment_samples"] + SCENARIO["change_samples"] + SCENARIO["credit_samples"]
+    used = (SCENARIO["samples"] + SCENARIO["payment_samples"] + SCENARIO["change_samples"] + SCENARIO["credit_samples"]
+            + SCENARIO["renewal_samples"])
     assert sorted(used) == sorted(p.stem for p in SAMPLES.glob("*.json"))
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from billing_support import settle
 from revgov.domain.access import Principal, Role
+from revgov.domain.copilot import mask_sensitive
 from revgov.ports import Changes
 from revgov.services import decision_repository, decisions
 from revgov.services.copilot import index_documents
@@ -113,9 +114,12 @@ def test_questions_and_answers_are_audited_masked_with_the_clauses_retrieved(nor
     record = next(r for r in records if r["record_id"] == body["audit_id"])
     assert record["action"] == "copilot.asked" and record["outcome"] == "answered"
     assert record["sources"] == body["searched"]["retrieved"] and "PA-10.8" in record["clauses"]
-    flat = str(record["inputs"])
+    flat = str(record)  # the sealed inputs and the transcript kept beside them (docs/retention.md)
     assert "jane.doe@acme.example" not in flat and "12-3456789" not in flat and "555 0134" not in flat
-    assert "[email]" in record["inputs"]["question"]
+    assert "question" not in record["inputs"] and record["inputs"]["transcript_id"].startswith("cpt_")
+    assert record["transcript"]["form"] == "full" and record["transcript"]["digest_matches"] is True
+    assert "[email]" in record["transcript"]["question"]
+    assert record["transcript"]["answer"] == mask_sensitive(body["answer"])  # the answer is logged masked too
 
 
 def test_instructions_inside_the_sops_are_never_followed(northwind, contoso):

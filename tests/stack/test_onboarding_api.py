@@ -411,6 +411,42 @@ def _term_sweep_events() -> list[dict[str, Any]]:
     return [e for e in mem.publisher.published if e["detail_type"] in {"partner.renewal_due", "partner.renewed"}]
 
 
+def _reminder_events() -> list[dict[str, Any]]:
+    """The lifecycle run's reminders before expiry (PA-2.7, PA-4.2), on an in-memory runtime with its own clock: a
+    certification valid through 2026-12-16 is reminded on 2026-10-17, 60 days before."""
+    from revgov.ports import Changes, Put
+
+    mem, _ = memory_runtime("2026-10-17T02:00:00.000Z")
+    partner = {"partner_id": "ptr_01JX0000000000000000000RMD", "partner_type": "reseller", "tier": "registered",
+               "status": "active", "documents": {},
+               "certifications": {"cert-network-core": {"earned_at": "2025-12-17", "expires_at": "2026-12-16"}}}
+    mem.store.commit("northwind", Changes(puts=[Put("PARTNER", partner["partner_id"], partner)]))
+    partners.send_expiry_reminders(mem, "northwind")
+    return [e for e in mem.publisher.published if e["detail_type"] == "partner.expiry_reminder"]
+
+
+def _tier_change_events() -> list[dict[str, Any]]:
+    """A tier change recorded from the January review and made on its effective day (PA-3.6 / PA-3.7), on the billing
+    ledger's in-memory runtime: the Platinum sample partner invoiced USD 52,000.00 in 2026, below every commitment."""
+    from datetime import date
+
+    from memory_store import Ledger
+    from revgov.services import tier_changes
+
+    ledger = Ledger("2026-08-05T12:00:00Z")
+    platinum = "ptr_01JBNWPARTNER0000000000001"
+    ship = {"partner_id": platinum, "order_ref": "SO-TC-EV", "shipped_on": "2026-08-05",
+            "lines": [{"sku": "NW-SRV-R2", "quantity": 10}]}
+    ledger.bill("shipment.confirmed", ship, occurred_at="2026-08-05T10:00:00Z")
+    ledger.clock.set("2027-01-20T12:00:00Z")
+    ops = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000TCOP")
+    tier_changes.record_review(ledger.rt, ops, platinum, date(2027, 1, 20), requested=False)
+    ledger.clock.set("2027-04-01T02:00:00Z")
+    tier_changes.sweep_tier_changes(ledger.rt, "northwind")
+    kinds = {"partner.tier_change_scheduled", "partner.tier_changed"}
+    return [e for e in ledger.rt.publisher.published if e["detail_type"] in kinds]
+
+
 def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack):
     recorder = Recorder()
     base = stack.runtime
@@ -440,7 +476,8 @@ def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack
                          {"reason": "scenario", "effective_at": f"{int(year_end[:4]) + 1}-12-31"})
     for status in ("suspended", "active", "terminated"):
         partners.change_status(rt, approver, decided["approved"], status, "scenario")
-    mine = [e for e in recorder.events if e["source"] == "revgov.partner"] + _term_sweep_events()
+    mine = [e for e in recorder.events if e["source"] == "revgov.partner"] + _term_sweep_events() + _reminder_events()
+    mine += _tier_change_events()
     seen = {e["detail_type"] for e in mine}
     samples = {p.stem for p in (ROOT / "events" / "revgov.partner").glob("*.json")}
     assert seen == samples

@@ -285,6 +285,21 @@ def _vat_partner(r: Replay) -> str:
     return str(partner_id)
 
 
+def _exemption_filed(r: Replay) -> str:
+    """An active partner of the onboarding tenant (northwind's policy: its sales-tax table) with the example's
+    exemption certificate for US-CA on file, as the partner's own filing would leave it (PA-10.1)."""
+    tid, _ = r.onboarding_tenant()
+    partner_id = r.partner("active", 1)
+    record = r.rt.store.get(tid, "PARTNER", partner_id)
+    filed = {"document_type": "exemption_certificate", "reference": "dms://exemptions/ca-resale.pdf",
+             "checksum": "sha256:" + "0" * 64, "issued_at": clock_support.today().isoformat(), "expires_at": None,
+             "jurisdiction": "US-CA", "recorded_at": r.rt.clock.now_iso(), "recorded_by": "partner:replay"}
+    documents = {**record.data.get("documents", {}), "exemption_certificate:US-CA": filed}
+    r.rt.store.commit(tid, Changes(puts=[Put("PARTNER", partner_id, {**record.data, "documents": documents},
+                                             expected_version=record.version)]))
+    return partner_id
+
+
 def _overdue_invoice(r: Replay) -> dict[str, str]:
     """The prepare_late_payment_charge body: an invoice of 1,250.00 issued 70 days ago (net 30: 40 days overdue),
     charged through today."""
@@ -400,6 +415,13 @@ def _mdf_claim(r: Replay) -> tuple[str, str]:
     return partner_id, str(claim["claim_id"])
 
 
+def _last_january_review() -> str:
+    """The latest 15 January not after today: a day of the annual tier review (PA-3.6 / CPA-3.5)."""
+    today = clock_support.today()
+    year = today.year if (today.month, today.day) >= (1, 15) else today.year - 1
+    return f"{year}-01-15"
+
+
 # What each example needs to exist first: path values, the role that replays it, and (third, optional) the body
 # fields that must name objects of this stack (ids, dates relative to today) instead of the documented ones.
 PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
@@ -433,6 +455,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
                                     "partners:channel_ops"),
     "ask_copilot": lambda r: ({}, "legal"),
     "put_contract": lambda r: ({"document": "FRA"}, "admin"),
+    "put_retention": lambda r: ({}, "admin"),
     "amend_contract": lambda r: ({"document": _contract(r, "FRA")}, "admin"),
     "create_partner": lambda r: ({}, "partners:sales"),
     "amend_partner_terms": lambda r: ({"partner_id": r.partner("pending_documents")}, "partners:sales"),
@@ -448,6 +471,10 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "give_partner_non_renewal": lambda r: (
         {"partner_id": r.partner("active")}, "partners:channel_ops",
         {"effective_at": f"{int(r.rt.clock.now_iso()[:4]) + 1}-12-31"},
+    ),
+    # PA-3.6 / CPA-3.5: January's review of a tier-1 partner with no revenue the year before moves it down (PA-3.7)
+    "record_tier_change": lambda r: (
+        {"partner_id": r.partner("active", 1)}, "partners:channel_ops", {"on": _last_january_review()},
     ),
     "suspend_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
     "reinstate_partner": lambda r: ({"partner_id": r.partner("suspended")}, "partners:channel_ops"),
@@ -473,6 +500,10 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "import_catalog": lambda r: ({}, "partners:finance"),
     "record_vat_validation": lambda r: (
         {"partner_id": _vat_partner(r)}, "vat:finance", {"checked_at": r.rt.clock.now_iso()}
+    ),
+    "verify_tax_exemption": lambda r: (
+        {"partner_id": _exemption_filed(r)}, "partners:finance",
+        {"expires_at": (clock_support.today() + timedelta(days=365)).isoformat()},
     ),
     "create_policy_draft": lambda r: ({}, "partners:channel_ops"),
     "patch_policy_draft": lambda r: ({"draft_id": _policy_draft(r)}, "partners:channel_ops"),

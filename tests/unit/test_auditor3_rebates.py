@@ -84,7 +84,9 @@ def test_pa_7_1_an_mdf_funded_purchase_earns_no_rebate():
 # --- PA-7.3 / PA-7.4: the growth rebate ------------------------------------------------------------------------------
 def _ship(ledger: Ledger, on: str, lines: list[dict[str, Any]], order: str, **more: str) -> None:
     ledger.clock.set(f"{on}T12:00:00Z")
-    shipment = {"partner_id": P1, "order_ref": order, "shipped_on": on, "lines": lines, **more}
+    # PA-10.1: the ship-to the line's sales tax is calculated on (docs/billing.md "Sales tax")
+    where = {"country": "US", "region": "US-OR", "postal_code": "97201"}
+    shipment = {"partner_id": P1, "order_ref": order, "shipped_on": on, "lines": lines, "tax_location": where, **more}
     assert ledger.bill("shipment.confirmed", shipment, occurred_at=f"{on}T10:00:00Z")["status"] == "processed"
 
 

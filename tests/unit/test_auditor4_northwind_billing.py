@@ -18,11 +18,14 @@ from revgov.services import billing, subscription_billing
 
 P1 = "ptr_01JBNWPARTNER0000000000001"  # the sample Platinum partner (erp-samples.json)
 FINANCE = Principal("northwind", Role.FINANCE, "key_fin_a4")
+# PA-10.1: taxes are "calculated per line on the basis of the ship-to or service location"; the ERP reports it, and
+# an event supplied from the sales-tax table's first day (2027-01-01) without one is held (docs/billing.md "Sales tax").
+WHERE = {"tax_location": {"country": "US", "region": "US-WA", "postal_code": "98101"}}
 
 
 def _activate(ledger: Ledger, sub: str, sku: str, on: str, *, quantity: int = 1, at: str | None = None) -> dict:
     data = {"partner_id": P1, "subscription_id": sub, "sku": sku, "quantity": quantity, "activated_on": on,
-            "order_ref": f"SO-{sub}"}  # fmt: skip
+            "order_ref": f"SO-{sub}", **WHERE}  # fmt: skip
     answer = ledger.bill("subscription.activated", data, occurred_at=at or f"{on}T09:00:00Z")
     assert answer["status"] == "processed", answer
     return answer
@@ -37,7 +40,8 @@ def _cancel(ledger: Ledger, sub: str, effective: str, requested_at: str) -> None
 
 def _usage(ledger: Ledger, metric: str, quantity: str, used_on: str, received_at: str, sub: str = "SUB-CLOUD") -> None:
     ledger.clock.set(received_at)
-    data = {"partner_id": P1, "subscription_id": sub, "metric": metric, "quantity": quantity, "usage_date": used_on}
+    data = {"partner_id": P1, "subscription_id": sub, "metric": metric, "quantity": quantity, "usage_date": used_on,
+            **WHERE}  # fmt: skip
     answer = ledger.bill("usage.reported", data, occurred_at=received_at)
     assert answer["status"] == "processed", answer
 
@@ -394,7 +398,7 @@ P2 = "ptr_01JBNWPARTNER0000000000002"  # the sample Registered partner: 10 suppo
 def _support(ledger: Ledger, hours: str, on: str, severity: int, *, approved: bool = False, ticket: str = "T-1"):
     ledger.clock.set(f"{on}T18:00:00Z")
     data = {"partner_id": P2, "ticket_id": ticket, "family": "networking", "hours": hours, "performed_on": on,
-            "severity": severity, **({"overage_approved": True} if approved else {})}  # fmt: skip
+            "severity": severity, **({"overage_approved": True} if approved else {}), **WHERE}  # fmt: skip
     answer = ledger.bill("support.logged", data, occurred_at=f"{on}T17:00:00Z")
     assert answer["status"] == "processed", answer
 

@@ -159,7 +159,8 @@ def test_annual_revenue_is_the_years_invoices_net_of_credit_notes_issued_later()
     august = ledger.invoice(P1, "2026-08")
     ledger.clock.set("2027-01-05T12:00:00Z")
     later = {"partner_id": P1, "order_ref": "SO-TR-2", "shipped_on": "2027-01-05",
-             "lines": [{"sku": "NW-SRV-R2", "quantity": 1}]}
+             "lines": [{"sku": "NW-SRV-R2", "quantity": 1}],
+             "tax_location": {"country": "US", "region": "US-GA"}}  # PA-10.1: its ship-to (docs/billing.md)
     assert ledger.bill("shipment.confirmed", later, occurred_at="2027-01-05T10:00:00Z")["status"] == "processed"
     ledger.clock.set("2027-01-10T12:00:00Z")
     credit = {"partner_id": P1, "credit_note_ref": "CN-TR-1", "invoice_id": august["invoice_id"], "line_no": 1,

@@ -85,3 +85,24 @@ def test_a_partners_record_is_found_in_its_own_index(two_partners, monkeypatch):
     assert 0 < counting.by_partner <= mine_count  # its own records only, never the whole chain
     with pytest.raises(NotFound):
         copilot.explain(rt, partner, rivals["record_id"])
+
+
+# redteam4: PA-12.1 provides the records of "every automated decision and approval"; an agent decides nothing (it opens
+# work for the staff), and its task is the distributor's assessment of the partner (a churn risk: the renewal outlook
+# GET /v1/kpis withholds from a partner key). The partner's list leaves it out (services/audit.py), and so does the
+# explanation: its id is one that does not exist for the partner; staff explain it as any record.
+def test_an_agents_task_about_the_partner_is_not_explained_to_the_partner(two_partners):
+    from revgov.services import tasks
+
+    rt, mine, _ = two_partners
+    _, changes = tasks.new_task(
+        rt, agent="discount_churn", kind="churn_risk", queue="channel_ops", title="churn risk", dedupe_key="k",
+        subject={"kind": "partner", "id": mine}, partner_id=mine, evidence={"association": {"relative_risk": "3"}},
+        confidence=0.99, draft_message=None, escalated=False, rules=(),
+    )  # fmt: skip
+    rt.commit("northwind", changes)
+    (record,) = [r for r in rt.store.iter_audit_records("northwind") if r["action"] == "task.opened"]
+    assert copilot.explain(rt, STAFF, record["record_id"])["kind"] == "task.opened"
+    partner = Principal("northwind", Role.PARTNER, "key_01JX0000000000000PARTNER1", mine)
+    with pytest.raises(NotFound):
+        copilot.explain(rt, partner, record["record_id"])

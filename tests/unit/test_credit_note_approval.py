@@ -17,6 +17,7 @@ In-memory store, fixed clock.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -336,3 +337,27 @@ def test_an_approval_category_routed_away_from_finance_is_refused():
     policy["exception_routing"]["categories"]["credit_note_approval"]["queue"] = "channel_ops"
     (problem,) = policy_problems(policy)
     assert problem.path.endswith("credit_note_approval/queue") and "finance" in problem.message
+
+
+# --- redteam4: the preparer the ERP names is the Distributor's own (PA-11.1, PA-12.1) -------------------------------
+@pytest.mark.parametrize("preparer", ["Maria Lopez", "mlopez"])  # a user name, as the ERP has it
+def test_the_partner_reads_its_held_and_approved_credit_note_records_without_the_erps_preparer(preparer):
+    """PA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner": the held
+    credit note and its approval are such records. The ERP's `prepared_by` is "a user name" of the Distributor's staff
+    (schemas/events/credit_note.issued.schema.json): the partner's invoice never shows it (domain/audience.py
+    `partner_invoice`), and its copy of the records reads the team that acted, never a staff member's name (PA-11.1:
+    the Distributor's confidential information; docs/audit.md "who acted as the team")."""
+    from revgov.services import audit
+
+    ledger = Ledger("2026-10-12T10:00:00Z")
+    issued = _issued_servers(ledger)
+    _credit_note(ledger, issued, "12000.00", "CN-NAMED", prepared_by=preparer)
+    (held,) = _holds(ledger)
+    cases.decide_case(ledger.rt, FINANCE2, "approval", held["approval_id"], "approved", "checked")
+    stored = [r for r in _actions(ledger) if r["action"] in ("credit_note.held", "credit_note.posted")]
+    assert {r["inputs"]["prepared_by"] for r in stored} == {preparer}  # staff keep who prepared it
+    page = audit.list_for(ledger.rt, PARTNER1, subject=None, partner_id=None, limit=200, cursor=None)
+    mine = [r for r in page["items"] if r["action"] in ("credit_note.held", "credit_note.posted")]
+    assert {r["action"] for r in mine} == {"credit_note.held", "credit_note.posted"}
+    assert {r["inputs"]["prepared_by"] for r in mine} == {"staff"}
+    assert preparer not in json.dumps(mine), mine

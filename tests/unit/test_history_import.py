@@ -184,6 +184,18 @@ def test_a_bad_row_refuses_the_whole_file_naming_it_and_nothing_is_written(chang
     assert len(ledger.rt.store.audit_records("northwind")) == audit_before
 
 
+@pytest.mark.parametrize("day", ["2026-13-01", "2025-02-30", "31/10/2025", ""])
+def test_an_unreadable_invoice_date_is_named_once_not_as_a_family_or_service_date_fault(day):
+    """API.md: "validation errors name the field in `path`". A row whose only fault is its invoice_date (service_date
+    not given, the SKU on the price list) is refused naming invoice_date alone: no "not on the price list on None"
+    about its family, no error about a service_date the row never gave (it defaults to the invoice date)."""
+    ledger = _ledger()
+    with pytest.raises(RuleViolation) as refused:
+        history.import_history(ledger.rt, FINANCE, {"lines": [_line("E100-1", day, "1250.00", "1")]})
+    assert [(e.path, e.message) for e in refused.value.errors] == [("/lines/0/invoice_date", "a day, YYYY-MM-DD")]
+    assert _count(ledger, history.HISTORY_LINES) == 0
+
+
 def test_every_bad_row_is_named_not_only_the_first():
     ledger = _ledger()
     lines = [

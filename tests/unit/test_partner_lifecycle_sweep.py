@@ -103,6 +103,33 @@ def test_pa_2_7_the_sweep_suspends_after_15_days_and_reinstates_once_a_valid_cer
         == ["partner.suspended", "partner.reinstated"]
 
 
+# redteam4: PA-2.7 "until a valid certificate is verified" and "If a renewed certificate is not verified within 15 days
+# after the expiry date, the Partner is suspended" (CPA-2.4 the same in 10 days). The partner may upload its renewal,
+# suspended or not (the cure stays open: tests/stack/test_redteam2_suspended_partner.py), but what it uploads is its
+# declaration (its reference, checksum, dates and coverage amount); Channel Operations verify it by filing it with their
+# own key, as they verified the file at activation (PA-2.9). Before, the partner's own upload of any certificate ended
+# the suspension at the next sweep, and kept an expired partner from being suspended at all.
+RENEWAL = {"document_type": "insurance_certificate", "reference": "dms://renewal.pdf", "checksum": "sha256:" + "1" * 64,
+           "issued_at": "2026-12-10", "expires_at": "2099-12-31", "coverage_amount": "1000000.00"}
+
+
+def test_pa_2_7_a_certificate_the_partner_uploads_counts_once_channel_operations_verify_it():
+    rt, clock, partner = _insured_partner()
+    partner_id = partner["partner_id"]
+    own = Principal("northwind", Role.PARTNER, "key_01JX000000000000000PARTNER", partner_id)
+    clock.set("2026-12-10T12:00:00.000Z")  # expired on 1 December: within the 15 days a renewal may be verified
+    filed = partners.add_document(rt, own, partner_id, RENEWAL)
+    assert filed["document"]["expires_at"] == "2099-12-31"  # recorded as the partner declared it
+    clock.set("2026-12-17T12:00:00.000Z")  # not verified within 15 days: suspended all the same
+    assert partners.sweep_standing(rt, "northwind")["suspended"] == 1
+    partners.add_document(rt, own, partner_id, {**RENEWAL, "reference": "dms://renewal-2.pdf"})  # uploaded again
+    assert partners.sweep_standing(rt, "northwind")["reinstated"] == 0
+    assert partners.load_partner(rt, "northwind", partner_id)[0]["status"] == "suspended"
+    partners.add_document(rt, OPS, partner_id, {**RENEWAL, "reference": "dms://renewal-2.pdf"})  # verified
+    assert partners.sweep_standing(rt, "northwind")["reinstated"] == 1
+    assert partners.load_partner(rt, "northwind", partner_id)[0]["status"] == "active"
+
+
 def test_a_partner_suspended_by_a_person_is_not_reinstated_by_the_sweep():
     rt, _clock, partner = _insured_partner()
     partners.change_status(rt, OPS, partner["partner_id"], "suspended", "compliance review")

@@ -57,6 +57,8 @@ def _contoso(at: str) -> Ledger:
 def _ship(ledger: Ledger, partner: str, on: str, lines: list[dict[str, Any]], order: str, **more: Any) -> None:
     ledger.clock.set(f"{on}T12:00:00Z")
     data = {"partner_id": partner, "order_ref": order, "shipped_on": on, "delivered_on": on, "lines": lines, **more}
+    if ledger.tenant_id == "northwind":  # PA-10.1: the ship-to its sales tax is calculated on (docs/billing.md)
+        data["tax_location"] = {"country": "US", "region": "US-IL", "postal_code": "60601"}
     answer = ledger.bill("shipment.confirmed", data, occurred_at=f"{on}T10:00:00Z")
     assert answer["status"] == "processed", answer
 
@@ -330,3 +332,25 @@ def test_the_first_invoice_is_kept_once_and_only_an_earlier_one_replaces_it():
     assert stored is not None and stored.version == 1 and stored.data["invoice_id"] == "inv_a"
     first_invoices.record(rt, "northwind", [line("2026-08-30", "inv_d")])  # an earlier one found later
     assert first_invoices.of_partner(rt, "northwind", P1) == {"cust-9": "2026-08-30"}
+
+
+@pytest.mark.parametrize("tenant", ["northwind", "contoso"])
+def test_a_referral_line_naming_no_customer_earns_no_commission_and_the_statement_says_why(tenant):
+    """PA-8.1: "the Partner earns a referral commission of 5.0% of the Distributor's Invoiced Revenue from that
+    Customer, net of credit notes, during the 12 months following the first invoice." CPA-8.1: "earns a referral fee
+    of 4.0% of Contoso's Invoiced Revenue from that End Customer, net of credit notes, for 12 months from the first
+    invoice". A line whose ERP event named no customer is revenue from no known customer and has no first invoice to
+    count the 12 months from: it earns nothing. The same month's line naming its customer earns as before."""
+    partner, finance, sku, commission, clause = REFERRAL[tenant]
+    ledger = Ledger("2026-08-05T12:00:00Z") if tenant == "northwind" else _contoso("2026-08-05T12:00:00Z")
+    lines = [{"sku": sku, "quantity": 100}]
+    _ship(ledger, partner, "2026-08-05", lines, "SO-REF-NAMED", channel="referral", customer_id="CUST-REF-1")
+    _ship(ledger, partner, "2026-08-06", lines, "SO-REF-UNNAMED", channel="referral")
+    _issue_and_pay(ledger, partner, "2026-08", "2026-09-02")
+    settlement_id, statement = _settle(ledger, finance, partner, "2026-08", "2026-09-20T10:00:00Z")
+    assert _lines(statement)["RBT-REFERRAL"]["amount"] == commission  # the named line only, not twice as much
+    trace = _excluded(statement)["RBT-REFERRAL-WINDOW:RBT-REFERRAL"]
+    assert trace["clause"] == clause and "names no referred customer" in trace["reason"]
+    assert [row[3] for row in trace["lines"]] == ["125000.00" if tenant == "northwind" else "21000.00"]
+    words = str(explain_rebates.explain_settlement(ledger.rt, finance, settlement_id, partner))
+    assert "names no referred customer" in words and clause in words

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from ..domain.ids import typed_id
 from ..ports import Clock
+from ..settings import SettingError
 
 CLOCK_START = "REVGOV_CLOCK_START"
 CLOCK_ANCHOR = "REVGOV_CLOCK_ANCHOR"
@@ -47,17 +48,17 @@ def clock_offset_ms(environ: MutableMapping[str, str] | None = None) -> int:
     try:
         at = datetime.fromisoformat(start.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ValueError(
+        raise SettingError(
             f"{CLOCK_START} must be an ISO 8601 instant such as 2027-01-01T09:00:00Z, not {start!r}"
         ) from None
     if at.tzinfo is None:
-        raise ValueError(f"{CLOCK_START} must carry its UTC offset (e.g. 2027-01-01T09:00:00Z), not {start!r}")
+        raise SettingError(f"{CLOCK_START} must carry its UTC offset (e.g. 2027-01-01T09:00:00Z), not {start!r}")
     anchor = env.get(CLOCK_ANCHOR, "").strip()
     if not anchor:
         anchor = str(_real_ms())
         env[CLOCK_ANCHOR] = anchor
     if not anchor.isdigit():
-        raise ValueError(f"{CLOCK_ANCHOR} must be epoch milliseconds, not {anchor!r}")
+        raise SettingError(f"{CLOCK_ANCHOR} must be epoch milliseconds, not {anchor!r}")
     return int(at.timestamp() * 1000) - int(anchor)
 
 

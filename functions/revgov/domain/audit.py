@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .audit_pointers import NamedRecords
 from .canonical import (
     Canonical,
     canonical_json,
@@ -226,7 +227,11 @@ class ChainWalk:
     place: the sequence and previous hash it was checked at), each with its hash. Whether a record holds is a function
     of exactly those (its text, the expected sequence, the previous record's hash), so a record whose digest is known
     holds without decoding it again; any change to its stored text, however small, changes the digest and it is
-    checked in full. Records found to hold here are added to `learned`, for the caller to keep."""
+    checked in full. Records found to hold here are added to `learned`, for the caller to keep: the hash (32 bytes),
+    then the partner the record names, if any (so the known records also give `named`).
+
+    `named`: which partner each record walked names (its sealed `partner_id`), for the pointer check
+    (`audit_pointers`)."""
 
     def __init__(self, known: Mapping[bytes, bytes] | None = None) -> None:
         self.count = 0
@@ -235,6 +240,7 @@ class ChainWalk:
         self.first_invalid: dict[str, Any] | None = None
         self.known: Mapping[bytes, bytes] = known if known is not None else {}
         self.learned: dict[bytes, bytes] = {}
+        self.named = NamedRecords()
 
     def add(self, record: dict[str, Any]) -> None:
         self._check(record, _texts)
@@ -246,7 +252,8 @@ class ChainWalk:
         if known is not None:
             self.count += 1
             self.last_seq += 1
-            self.last_hash = known.hex()
+            self.last_hash = known[:32].hex()
+            self.named.add(known[32:].decode() or None)
             return
         try:
             record = decode(text) if text is not None else None
@@ -255,10 +262,11 @@ class ChainWalk:
         if not isinstance(record, dict):
             record = {"record_id": None, "seq": None, "unreadable": True}
         if self._check(record, _texts_of_decoded) and place is not None:
-            self.learned[place] = bytes.fromhex(self.last_hash)
+            self.learned[place] = bytes.fromhex(self.last_hash) + _named(record).encode()
 
     def _check(self, record: dict[str, Any], texts: Callable[[dict[str, Any]], tuple[str, str]]) -> bool:
         self.count += 1
+        self.named.add(_named(record) or None)
         expected_seq = self.last_seq + 1
         problem = _problem(record, expected_seq, self.last_hash, texts)
         if problem and self.first_invalid is None:
@@ -277,6 +285,28 @@ class ChainWalk:
                 "reason": f"chain ends at seq {self.count} but its head says {head[0]}",
             }
         return Verification(self.count, first_invalid is None, first_invalid)
+
+
+def link_problem(record: dict[str, Any], previous_hash: str | None, next_prev_hash: str | None) -> str | None:
+    """Why one record read by its key does not hold where it stands, or None: its own hash and inputs hash, the link
+    to the record before it (`previous_hash`: the hash of seq - 1, GENESIS for seq 1; None when that record cannot
+    be read) and the link the record after it, or the chain's head, makes to it (`next_prev_hash`). An edit of the
+    record must change its hash to pass its own check, and then the record after it no longer links to it; what this
+    cannot see is a rewrite of every record from it to the head, which `verify` (the whole walk) finds."""
+    seq = record.get("seq")
+    if type(seq) is not int:
+        return "the record holds no sequence number"
+    problem = _problem(record, seq, previous_hash if previous_hash is not None else str(record.get("prev_hash")),
+                       _texts)  # fmt: skip
+    if problem is None and next_prev_hash is not None and next_prev_hash != record.get("hash"):
+        problem = "the record after it (or the chain's head) does not link to its hash"
+    return problem
+
+
+def _named(record: Mapping[str, Any]) -> str:
+    """The partner a record names under its hash ('' when none)."""
+    partner_id = record.get("partner_id")
+    return partner_id if isinstance(partner_id, str) and is_typed_id(partner_id, "ptr") else ""
 
 
 def verify(records: Iterable[dict[str, Any]], head: tuple[int, str] | None = None) -> Verification:

@@ -233,8 +233,10 @@ class _Planner:
             family = self.families.get(target_key) or (self.known.imported_lines.get(target_key) or {}).get("family")
         read.family = family
         if family is None:
-            self.bad(f"{at}/family", f"SKU {sku} is not on the price list on {read.invoiced}: give its family" if sku
-                     else "a line without a SKU names its product family")  # fmt: skip
+            if sku is None:
+                self.bad(f"{at}/family", "a line without a SKU names its product family")
+            elif read.invoiced is not None:  # an unreadable day has no price list: invoice_date's error says so
+                self.bad(f"{at}/family", f"SKU {sku} is not on the price list on {read.invoiced}: give its family")
         elif family not in self.known.families:
             self.bad(f"{at}/family", f"{family!r} is not a product family of this tenant")
         elif item is not None and row.get("family") and row["family"] != item.family:
@@ -251,8 +253,9 @@ class _Planner:
             self.bad(f"{at}/amount", "an amount as a decimal string with at most 2 places, e.g. 1250.00 or -120.50")
         served = _day(row.get("service_date")) if row.get("service_date") else read.invoiced
         read.served = served
-        if served is None:
-            self.bad(f"{at}/service_date", "a day, YYYY-MM-DD")
+        if served is None:  # unreadable, or defaulted to an invoice date that is (named under invoice_date)
+            if row.get("service_date"):
+                self.bad(f"{at}/service_date", "a day, YYYY-MM-DD")
         elif read.invoiced is not None and served > read.invoiced and read.kind != "subscription":
             self.bad(f"{at}/service_date", f"{served} is after the invoice date {read.invoiced}")
         read.channel = str(row.get("channel") or "resale")

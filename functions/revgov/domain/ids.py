@@ -8,7 +8,7 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset(
     {
         "aud", "key", "ten", "ptr", "dec", "inv", "apr", "exc", "evt", "dl", "set", "dsp", "tsk", "sub", "req", "imp",
-        "ivd", "cnh", "pdr", "lpc", "off", "rcn", "mdfa", "mdfc", "mcn", "sbx", "vch",
+        "ivd", "cnh", "pdr", "lpc", "off", "rcn", "mdfa", "mdfc", "mcn", "sbx", "vch", "cpt",
     }
 )
 _ID = re.compile(r"^([a-z]{2,4})_[0-9A-HJKMNP-TV-Z]{26}$")
@@ -33,3 +33,14 @@ def typed_id(prefix: str, ms: int, entropy: bytes) -> str:
 def is_typed_id(value: str, prefix: str) -> bool:
     match = _ID.match(value)
     return bool(match) and match.group(1) == prefix  # type: ignore[union-attr]
+
+
+def typed_id_ms(value: str) -> int | None:
+    """The millisecond timestamp a typed ULID was made at (its first 48 bits); None if `value` is not a typed id."""
+    match = _ID.match(value)
+    if not match:
+        return None
+    ms = 0
+    for char in value[len(match.group(1)) + 1 :][:10]:
+        ms = ms * 32 + _CROCKFORD.index(char)
+    return ms  # ten characters hold 50 bits: two bits of padding, then the 48 of the time

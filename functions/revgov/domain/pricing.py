@@ -15,6 +15,8 @@ from .compiled import PerVersion
 from .money import format_money, format_unit_price, less_percent, line_amount, round_money
 from .partners import territory as territories
 from .rules import Rule
+from .subscription_renewals import CATEGORY as RENEWAL_CATEGORY
+from .subscription_renewals import assess as assess_renewal
 
 HUNDRED = Decimal(100)
 PCT = Decimal("0.01")
@@ -446,15 +448,21 @@ def check_quote(
     rivals: dict[str, Registration],
     *,
     arithmetic: str = LINE_ROUNDING,
+    renewal: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a quote whose lines are priced: each carries the `family`, `list_price` and `unit_cost` of its SKU
     as the catalog had them on the quote date (the service looks them up; a caller never supplies them).
     `registration` is the partner's own (validated) registration, `rivals` other partners' approved registrations
-    of this customer by family."""
+    of this customer by family. `renewal`: the subscription its one line renews (subscription_renewals.py): checked
+    as every line is, and against the tenant's renewal approval threshold."""
     index = pricing_index(policy, version)
     quote_findings = (_partner_must_be_active(index, partner) + _payment_terms(index, quote, partner.tier)
                       + _territory(policy, partner, quote))
     lines = [_check_line(index, line, partner, quote, registration, rivals, arithmetic) for line in quote["lines"]]
+    renewed: dict[str, Any] = {}
+    if renewal is not None:
+        renewed["renewal"], needs = assess_renewal(policy, renewal, lines[0].values)
+        quote_findings += [Finding(needs[0], APPROVAL, needs[1], RENEWAL_CATEGORY)] if needs else []
     every = quote_findings + [f for line in lines for f in line.findings]
     outcome = max((f.outcome for f in every), key=_SEVERITY.__getitem__, default=ALLOW)
     categories = sorted({f.category for f in every if f.category and f.outcome == APPROVAL})
@@ -470,4 +478,5 @@ def check_quote(
         ],
         "totals": _totals(lines),
         "reasons": list(reasons.values()),
+        **renewed,
     }

@@ -22,7 +22,9 @@ from ..services import tenant_repository
 
 TTL_SECONDS = 60.0
 ALLOW_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id")
-EXPOSE_HEADERS = ("X-Correlation-Id", "Retry-After", "Location", "WWW-Authenticate", "Allow")
+# what a page may read of an answer (Fetch: other headers than the CORS-safelisted ones read as absent); the replay
+# flag of an Idempotency-Key retry (edge/idempotency.py) too, since the page may send that key (ALLOW_HEADERS)
+EXPOSE_HEADERS = ("X-Correlation-Id", "Retry-After", "Location", "WWW-Authenticate", "Allow", "Idempotent-Replayed")
 MAX_AGE_SECONDS = 600
 
 

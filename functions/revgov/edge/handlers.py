@@ -395,11 +395,15 @@ def month_close_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def partner_lifecycle_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: applications incomplete too long after submission lapse (PA-2.9 / CPA-2.9); partners whose
     insurance certificate was not renewed within the grace days are suspended, and reinstated once a valid one is
-    filed (PA-2.7 / CPA-2.4); each move audited with its rule and published (revgov.services.partners)."""
-    from ..services import partners
+    filed (PA-2.7 / CPA-2.4); each move audited with its rule and published (revgov.services.partners); a tier change
+    recorded from a tier review moves the partner's tier on its effective day (PA-3.6 / PA-3.7, CPA-3.5 / CPA-3.6;
+    revgov.services.tier_changes). The reminders before an insurance certificate or a certification expires go out on
+    the same run (PA-2.7 / CPA-2.4, PA-4.2 / CPA-4.2)."""
+    from ..services import partners, tier_changes
 
-    return _sweep_tenants("partner-lifecycle-sweep", {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0},
-                          partners.sweep_standing)
+    totals = {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0, "tier_changed": 0, "reminded": 0}
+    return _sweep_tenants("partner-lifecycle-sweep", totals, partners.sweep_standing, tier_changes.sweep_tier_changes,
+                          partners.send_expiry_reminders)
 
 
 @app.lambda_function(name="partner_term_sweep")
@@ -437,6 +441,17 @@ def mdf_expiry_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from ..services import mdf  # loaded by this handler only (the rebate rating it reads): cold start
 
     return _sweep_tenants("mdf-expiry-sweep", {"looked_at": 0, "expired": 0}, mdf.sweep_expiry)
+
+
+@app.lambda_function(name="retention_sweep")
+def retention_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled daily: each tenant's retention policy applied (revgov.services.retention, docs/retention.md):
+    copilot transcripts past their days erased or masked, the papers of partners rejected, lapsed or terminated
+    long enough purged, each purge audited; nothing of a partner under legal hold; the audit chain never touched."""
+    from ..services import retention
+
+    return _sweep_tenants("retention-sweep", dict.fromkeys(
+        ("transcripts_erased", "transcripts_masked", "documents_purged", "held"), 0), retention.sweep)
 
 
 def _count(bus_events: list[dict[str, Any]]) -> list[Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from .. import schemas
 from ..domain import audience
 from ..domain.access import Principal, Role
+from ..domain.caller_text import shown
 from ..domain.errors import (
     FieldError,
     Forbidden,
@@ -184,16 +185,53 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json(raw: bytes) -> Any:
-    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys, numbers with a fraction kept as Decimal."""
+    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys, no lone surrogate, numbers with a fraction kept as
+    Decimal."""
     try:
-        return json.loads(
-            raw.decode("utf-8"),
-            parse_float=Decimal,
-            parse_constant=_strict_constant,
-            object_pairs_hook=_no_duplicate_keys,
-        )
+        text = raw.decode("utf-8")
+        value = json.loads(text, parse_float=Decimal, parse_constant=_strict_constant,
+                           object_pairs_hook=_no_duplicate_keys)  # fmt: skip
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc}") from exc
+    where = _lone_surrogate(value, "") if _SURROGATE_ESCAPE.search(text) else None
+    if where is not None:  # only a `\uD800`-style escape makes one: UTF-8 bytes cannot
+        raise MalformedRequest(
+            "the body holds a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair), which is no character "
+            "(RFC 8259 §8.2; RFC 7493 §2.1: strings MUST NOT include surrogates)",
+            errors=[FieldError(where or "/", "a lone surrogate is not a character")],
+        )
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The JSON pointer of the first string (or member name) holding a lone surrogate, or None (a pair such as
+    `\\ud83d\\ude00` was joined into one character by the parser)."""
+    if isinstance(value, str):
+        return None if value.isascii() or _encodes(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not _encodes(key):  # named escaped, as the caller wrote it
+                return f"{path}/{json.dumps(key)[1:-1]}"
+            found = _lone_surrogate(item, f"{path}/{key.replace('~', '~0').replace('/', '~1')}")
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}/{index}")
+            if found is not None:
+                return found
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _page_options(query: Mapping[str, str]) -> tuple[int, str | None]:
@@ -217,7 +255,7 @@ def _check_query(op: Operation, query: Mapping[str, str], repeated: tuple[str, .
     unknown = sorted(set(query) - set(allowed))
     if unknown:
         raise MalformedRequest(
-            f"unknown query parameter(s): {', '.join(unknown)}",
+            f"unknown query parameter(s): {', '.join(shown(name) for name in unknown)}",
             errors=[FieldError(f"/query/{name}", "not a parameter of this operation") for name in unknown],
         )
     if repeated:  # every declared parameter takes one value: `?period=2026-Q2&period=2026-Q3` is not a choice to make
@@ -231,10 +269,11 @@ def _check_query(op: Operation, query: Mapping[str, str], repeated: tuple[str, .
         if value is None:
             continue
         if (spec.enum and value not in spec.enum) or (spec.pattern and not re.fullmatch(spec.pattern, value)):
-            expected = f"one of {', '.join(spec.enum)}" if spec.enum else f"matching {spec.pattern}"
+            # the parameter's own words first (as the OpenAPI describes it: "a quarter (2026-Q4)"), then the rule
+            expected = f"be one of {', '.join(spec.enum)}" if spec.enum else f"match {spec.pattern}"
             raise MalformedRequest(
-                f"query parameter {spec.name} must be {expected}",
-                errors=[FieldError(f"/query/{spec.name}", f"must be {expected}")],
+                f"query parameter {spec.name} ({spec.description}) must {expected}",
+                errors=[FieldError(f"/query/{spec.name}", f"{spec.description}: must {expected}")],
             )
 
 
@@ -259,7 +298,7 @@ def build_call(
         _read_only_refused(op, context)
     for name, prefix in op.id_params.items():
         if not is_typed_id(params.get(name, ""), prefix):
-            raise NotFound(f"no {name.removesuffix('_id')} {params.get(name)}")
+            raise NotFound(f"no {name.removesuffix('_id')} {shown(params.get(name, ''))}")  # malformed: quoted
     _check_query(op, query, repeated)
     limit, cursor = _page_options(query) if op.paginated else (50, None)
     if len(raw_body) > max_body_bytes:

@@ -12,7 +12,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import ChainWalk
 from ..domain.errors import FieldError, Forbidden, MalformedRequest, NotFound
 from ..runtime import Runtime
-from . import audit_backfill, partner_repository
+from . import audit_backfill, audit_pointers, copilot_transcripts, partner_repository
 
 KNOWN_RECORDS_CAP = 200_000  # records whose verdict is kept per process (~40 MB at most)
 
@@ -27,7 +27,10 @@ def verify_chain(rt: Runtime, tenant_id: str) -> dict[str, Any]:
     already found to hold is not decoded and hashed again (`ChainWalk.known`: the verdict is the same, by the SHA-256
     of that text and place); any other is checked in full. Callers who ask about the same chain while a walk has not
     yet read its head share that walk: its head read follows each of their arrivals, so its answer covers every
-    record appended before any of them asked."""
+    record appended before any of them asked.
+
+    `pointers`: each partner's audit pointers checked against the records walked (services.audit_pointers): a
+    missing pointer, one reaching another partner's record, or a stray one. `valid` stays the chain's own verdict."""
     return _WALKS.share((id(rt.store), tenant_id), lambda head_read: _walk(rt, tenant_id, head_read))
 
 
@@ -46,7 +49,7 @@ def _walk(rt: Runtime, tenant_id: str, head_read: Callable[[], None]) -> dict[st
         if walk.count == before:
             break
     _KNOWN.keep(walk.learned)
-    return walk.result(head).as_dict()
+    return {**walk.result(head).as_dict(), "pointers": audit_pointers.check_pointers(rt, tenant_id, walk.named)}
 
 
 class _KnownRecords:
@@ -124,8 +127,9 @@ class _SharedWalks:
 
 def _copy(answer: dict[str, Any]) -> dict[str, Any]:
     """Each caller its own answer (the response layer may change it)."""
-    invalid = answer["first_invalid"]
-    return {**answer, "first_invalid": dict(invalid) if invalid is not None else None}
+    invalid, pointers = answer["first_invalid"], answer["pointers"]
+    return {**answer, "first_invalid": dict(invalid) if invalid is not None else None,
+            "pointers": {**pointers, "problems": [dict(p) for p in pointers["problems"]]}}
 
 
 _WALKS = _SharedWalks()
@@ -135,18 +139,22 @@ def list_records(
     rt: Runtime, tenant_id: str, *, subject: str | None, limit: int, cursor: str | None, partner_id: str | None = None
 ) -> dict[str, Any]:
     """The chain oldest first, the records about `subject`, or the records concerning partner `partner_id` (PA-12.1,
-    through its own index); cursors are the store's, fenced to the tenant and to the list they were minted for."""
+    through its own index); cursors are the store's, fenced to the tenant and to the list they were minted for. A
+    `copilot.asked` record shows its transcript (`transcript`: the text in full, masked or erased), outside the
+    sealed record: `hash` covers the transcript's id and digests, never the text a retention sweep may erase."""
     if partner_id:
         page = rt.store.audit_by_partner(tenant_id, partner_id, limit=limit, cursor=cursor)
         known: dict[str, str | None] = {}  # a pointer is an ordinary item: only the records it concerns are listed
         items = [item.data for item in page.items
                  if audit_backfill.record_partner(rt, tenant_id, item.data, known) == partner_id]  # fmt: skip
-        return {"items": items, "next_cursor": page.next_cursor}
-    if subject:
-        page = rt.store.audit_by_subject(tenant_id, subject, limit=limit, cursor=cursor)
     else:
-        page = rt.store.audit_page(tenant_id, limit=limit, cursor=cursor)
-    return {"items": [item.data for item in page.items], "next_cursor": page.next_cursor}
+        if subject:
+            page = rt.store.audit_by_subject(tenant_id, subject, limit=limit, cursor=cursor)
+        else:
+            page = rt.store.audit_page(tenant_id, limit=limit, cursor=cursor)
+        items = [item.data for item in page.items]
+    # a copilot answer's question and answer are kept apart from its record (docs/retention.md): shown beside it
+    return {"items": copilot_transcripts.attach(rt.store, tenant_id, items), "next_cursor": page.next_cursor}
 
 
 def list_for(
@@ -155,7 +163,8 @@ def list_for(
     """`GET /v1/audit` as `who` may read it. Staff: the chain, one subject's records, or one partner's (a partner the
     tenant does not have is a 404). A partner key (PA-12.1 / CPA-12.1 "provides the Partner, on request, with the
     records relating to the Partner"): its own partner's records only, whether or not it names itself; another
-    partner's id is a 404 as if it did not exist; each record masked as `audit_view.partner_view` says."""
+    partner's id is a 404 as if it did not exist; each record masked as `audit_view.partner_view` says, an agent's
+    left out (`audit_view.shown_to_partner`)."""
     if subject and partner_id:
         raise MalformedRequest(
             "give subject or partner_id, not both",
@@ -167,7 +176,8 @@ def list_for(
         if partner_id not in (None, who.partner_id):
             raise NotFound(f"no partner {partner_id}")
         page = list_records(rt, who.tenant_id, subject=None, partner_id=who.partner_id, limit=limit, cursor=cursor)
-        return {**page, "items": [audit_view.partner_view(r, who.partner_id) for r in page["items"]]}
+        shown = [audit_view.partner_view(r, who.partner_id) for r in page["items"] if audit_view.shown_to_partner(r)]
+        return {**page, "items": shown}  # a page may hold fewer than `limit`: an agent's records are left out
     if partner_id and not partner_repository.exists(rt.store, who.tenant_id, partner_id):
         raise NotFound(f"no partner {partner_id}")
     return list_records(rt, who.tenant_id, subject=subject, partner_id=partner_id, limit=limit, cursor=cursor)

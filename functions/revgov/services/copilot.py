@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from .. import observe
-from ..domain import audience, copilot_evidence
+from ..domain import audience, audit_view, copilot_evidence
 from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, RuleViolation
 from ..domain.explain import explain_audit_record, explain_decision
 from ..domain.ids import is_typed_id
 from ..logs import logger
-from ..ports import Answerer, ClauseIndex
+from ..ports import Answerer, Changes, ClauseIndex
 from ..runtime import Runtime
-from . import decisions, toolkit
+from . import audit_lookup, copilot_transcripts, decisions, toolkit
 from .clause_indexing import index_documents
 
 TOP_K = 5
@@ -189,36 +189,37 @@ def _decision_context(
 def _audit_answer(
     rt: Runtime, who: Principal, question: str, answer: str, decision_id: str | None, scope: core.Scope, reply: Reply
 ) -> dict[str, Any]:
-    """The answer or refusal in the audit chain, with the clauses it cited and the passages it drew on."""
+    """The answer or refusal in the audit chain, with the clauses it cited and the passages it drew on. The text of
+    the question and answer is kept apart (`copilot_transcripts`, erased or masked by the tenant's retention policy):
+    the record seals its transcript id and salted digests, so erasing the text leaves the chain verifiable."""
     draft = reply.draft
     outcome = "refused" if draft.refused else "answered"
     cited = tuple(dict.fromkeys(c.clause for c in draft.citations))
-    sealed = rt.audit_only(
-        who.tenant_id,
-        AuditEntry(
-            actor=who.actor,
-            actor_role=who.role.value,
-            action="copilot.asked",
-            subject=decision_id or "copilot",
-            outcome=outcome,
-            inputs={
-                "question": question,
-                "answer": core.mask_sensitive(answer),
-                "partner_id": scope.partner_id,
-                "decision_id": decision_id,
-                "citations": [c.as_dict() for c in draft.citations],
-                "rejected_citations": reply.rejected,
-                "notes": reply.notes,
-                "degraded": reply.degraded,
-            },
-            clauses=cited,
-            sources=tuple(reply.retrieved),
-        ),
+    text, kept = copilot_transcripts.recorded(rt, question, core.mask_sensitive(answer), partner_id=scope.partner_id,
+                                              decision_id=decision_id)
+    entry = AuditEntry(
+        actor=who.actor,
+        actor_role=who.role.value,
+        action="copilot.asked",
+        subject=decision_id or "copilot",
+        outcome=outcome,
+        inputs={
+            **text,
+            "partner_id": scope.partner_id,
+            "decision_id": decision_id,
+            "citations": [c.as_dict() for c in draft.citations],
+            "rejected_citations": reply.rejected,
+            "notes": reply.notes,
+            "degraded": reply.degraded,
+        },
+        clauses=cited,
+        sources=tuple(reply.retrieved),
     )
-    logger.info(
+    (sealed,) = rt.commit(who.tenant_id, Changes(puts=[kept], audit=[entry]))
+    logger.info(  # never the question itself: the logs outlive the retention policy's days (docs/retention.md)
         "copilot answered",
-        extra={"question": question, "outcome": outcome, "sources": list(reply.retrieved), "cited": list(cited),
-               "audit_id": sealed.get("record_id")},
+        extra={"transcript_id": text["transcript_id"], "question_chars": len(question), "outcome": outcome,
+               "sources": list(reply.retrieved), "cited": list(cited), "audit_id": sealed.get("record_id")},
     )
     return sealed
 
@@ -232,19 +233,26 @@ def _record_scope(scope: core.Scope, record: dict[str, Any]) -> core.Scope:
 
 
 def _audit_record(rt: Runtime, who: Principal, record_id: str) -> dict[str, Any]:
-    """Decisions kept as audit records (onboarding): staff may read them; a partner only those about itself, looked
-    for in its own audit index (PA-12.1 `audit_by_partner`), never by paging the tenant's whole chain."""
-    if who.role is Role.PARTNER:
-        records: Iterator[dict[str, Any]] = (
-            stored.data for stored in toolkit.partner_audit_pages(rt.store, who.tenant_id, str(who.partner_id)))
-    else:
-        records = rt.store.iter_audit_records(who.tenant_id)
+    """Decisions kept as audit records (onboarding): staff may read them, found by keyed reads and checked against
+    their neighbours in the chain (services/audit_lookup.py); a partner only those about itself, looked for in its
+    own audit index (PA-12.1 `audit_by_partner`). Neither pages the tenant's whole chain."""
+    if who.role is not Role.PARTNER:
+        found = audit_lookup.find_record(rt, who.tenant_id, record_id)
+        if found is None:
+            raise NotFound(f"no decision {record_id}")
+        problem = audit_lookup.chain_problem(rt, who.tenant_id, found)
+        if problem is not None:
+            raise RuleViolation(f"audit record {record_id} does not hold in the chain ({problem}); it is not "
+                                "explained: GET /v1/audit/verify names the first broken record")
+        return found
+    records: Iterator[dict[str, Any]] = (
+        stored.data for stored in toolkit.partner_audit_pages(rt.store, who.tenant_id, str(who.partner_id)))
     for record in records:
         if record.get("record_id") == record_id:
             inputs = record.get("inputs") or {}
             about = {record.get("subject"), inputs.get("partner_id") if isinstance(inputs, dict) else None}
-            if who.role is Role.PARTNER and who.partner_id not in about:
-                break
+            if who.role is Role.PARTNER and (who.partner_id not in about or not audit_view.shown_to_partner(record)):
+                break  # not about it, or an agent's (the partner's list leaves those out: domain/audit_view.py)
             return record
     raise NotFound(f"no decision {record_id}")
 

@@ -15,6 +15,7 @@ from ..domain import webhooks
 from ..domain.access import PLATFORM, Principal
 from ..domain.audit import AuditEntry
 from ..domain.billing import SLA_TRACKED, sla_due
+from ..domain.billing.sales_tax import location_errors
 from ..domain.errors import Conflict, FieldError, Forbidden, MalformedRequest, NotFound, Unauthenticated
 from ..domain.tenants import Tenant
 from ..ports import Changes, DomainEvent, Put
@@ -140,6 +141,9 @@ def _commit_together(rt: Runtime, tenant_id: str, changes: list[Changes]) -> Non
 def _prepare(rt: Runtime, tenant: Tenant, event: Any) -> dict[str, Any] | tuple[Changes, dict[str, Any]]:
     """A valid event's answer if it is a duplicate, otherwise the change that receives it and the answer it gets."""
     schemas.validate("events/erp-event.schema.json", event, what="ERP event")
+    wrong_place = location_errors(event["data"].get("tax_location"), "/data/tax_location")
+    if wrong_place:  # what the schema cannot say: the ISO 3166-2 region lies in the country (PA-10.1's location)
+        raise MalformedRequest("ERP event: tax_location's region is not in its country", errors=wrong_place)
     erp_id, tenant_id = event["id"], tenant.tenant_id
     seen = rt.store.get(tenant_id, DEDUPE, erp_id)
     if seen is not None:

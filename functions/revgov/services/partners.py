@@ -16,7 +16,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.cases import Case
 from ..domain.errors import ConcurrentUpdate, NotFound, StaleWrite
-from ..domain.partners import Assessment, Partner
+from ..domain.partners import Assessment, Partner, reminders
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
@@ -189,17 +189,18 @@ def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[st
 
     def change(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
         updated = partners.record_document(policy, partner, document, by=who, at=at)
-        filed = updated["documents"][kind]
+        filed = updated["documents"][partners.document_key(policy, document)]
         catalogued = policy["onboarding"]["document_types"][kind]
-        required = partners.required_documents(policy, partner["partner_type"])[kind]
-        detail = {"document_type": kind, "expires_at": filed["expires_at"]}
+        required = partners.accepted_documents(policy, partner["partner_type"])[kind]
+        detail = {"document_type": kind, "expires_at": filed["expires_at"],
+                  **({"jurisdiction": filed["jurisdiction"]} if filed.get("jurisdiction") else {})}  # fmt: skip
         return _Filing(updated, "document_recorded", [catalogued, required], {"document": filed}, detail)
 
     updated, policy, at = _filed(rt, who, partner_id, change)
     outstanding = _outstanding(policy, updated, at)
     counts = not any(gap["kind"] == "document" and gap["name"] == kind for gap in outstanding)
-    return {"partner_id": partner_id, "document": updated["documents"][kind], "counts": counts,
-            "outstanding": outstanding}
+    return {"partner_id": partner_id, "document": updated["documents"][partners.document_key(policy, document)],
+            "counts": counts, "outstanding": outstanding}
 
 
 def add_certification(rt: Runtime, who: Principal, partner_id: str, certification: dict[str, Any]) -> dict[str, Any]:
@@ -396,6 +397,35 @@ def sweep_standing(rt: Runtime, tenant_id: str) -> dict[str, int]:
             continue
         counts[action] += 1
     return counts
+
+
+def send_expiry_reminders(rt: Runtime, tenant_id: str) -> dict[str, int]:
+    """Scheduled with the lifecycle sweep: the reminders the contracts promise before an insurance certificate or a
+    certification expires (PA-2.7 / CPA-2.4, PA-4.2 / CPA-4.2; `domain.partners.reminders`): `partner.expiry_reminder`
+    for Customer Success or n8n to send, each recorded once on the partner and audited with its rule. Idempotent; a
+    partner changed meanwhile is left to the next run."""
+    policy, policy_version = _policy(rt, tenant_id)
+    now = rt.clock.now_iso()
+    day = parse_instant(now).date()
+    sent = 0
+    for seen in repository.every(rt.store, tenant_id):
+        if not reminders.due(policy, seen, day):
+            continue
+        partner, version = repository.load(rt.store, tenant_id, seen["partner_id"])
+        found = reminders.due(policy, partner, day)
+        if not found:
+            continue
+        audit = [AuditEntry(actor=partners.STANDING_ACTOR, actor_role="system", action="partner.expiry_reminder",
+                            subject=partner["partner_id"], outcome="reminded", policy_version=policy_version,
+                            inputs=r.as_detail(), rule_ids=(r.rule_id,), clauses=(r.clause,)) for r in found]
+        events = [_event("expiry_reminder", partner, **r.as_detail()) for r in found]
+        moved = reminders.reminded(partner, found, now)
+        try:
+            rt.commit(tenant_id, Changes(puts=[repository.put(moved, version=version)], audit=audit, events=events))
+        except StaleWrite:  # changed meanwhile: the next run looks again
+            continue
+        sent += len(found)
+    return {"reminded": sent}
 
 
 # --- entitlements ----------------------------------------------------------------------------

@@ -35,8 +35,14 @@ from .agents.certification_watcher import lapse_rule
 from .explain_at_risk import DEFAULT_MIN_P_MISS
 
 # PA-4.2: "the Distributor sends reminders 60 and 15 days before expiry"; CPA-4.2: "Contoso sends reminders 60 and 14
-# days before expiry": a certification ending within the first reminder's window is named.
+# days before expiry": a certification ending within the first reminder's window is named (the policy's
+# `onboarding.certification_reminders`, the days the lifecycle sweep reminds on; 60 where a policy states none).
 REMINDER_DAYS = 60
+
+
+def _reminder_days(policy: dict[str, Any]) -> int:
+    days = ((policy.get("onboarding") or {}).get("certification_reminders") or {}).get("days_before")
+    return max(int(d) for d in days) if days else REMINDER_DAYS
 _UNDECIDED = (("exception", "open"), ("exception", "waiting_on_partner"), ("approval", "pending"),
               ("approval", "waiting_on_partner"))
 
@@ -99,7 +105,7 @@ def _certifications(policy: dict[str, Any], partner: dict[str, Any], today: date
     found = []
     for cert_id, record in (partner.get("certifications") or {}).items():
         ends = counts_until(record)
-        if ends is None or ends > today + timedelta(days=REMINDER_DAYS):
+        if ends is None or ends > today + timedelta(days=_reminder_days(policy)):
             continue
         rule = certification(policy, cert_id) or {}
         found.append(Expiring(cert_id, str(rule.get("name") or cert_id), str(rule.get("clause") or ""),
@@ -160,7 +166,7 @@ def _readings(rt: Runtime, who: Principal, partner: dict[str, Any], period: Peri
         accrual=_accrual(rt, who, partner_id, period.name),
         cases=_cases(rt, policy, who.tenant_id, partner_id),
         certifications=_certifications(policy, partner, today),
-        certification_window_ends=(today + timedelta(days=REMINDER_DAYS)).isoformat(),
+        certification_window_ends=(today + timedelta(days=_reminder_days(policy))).isoformat(),
         lapse_rule={"id": rule.rule_id, "clause": rule.clause},
         support_hours=_hours(rt, who.tenant_id, partner_id, _at(period, now)),
         tier_review=_tier_outlook(rt, who, policy, partner_id, today),

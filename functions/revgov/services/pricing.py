@@ -18,9 +18,10 @@ from ..domain.partners import territory
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import cases, deals, decision_repository, decisions, key_lineage
+from . import billing, cases, deals, decision_repository, decisions, key_lineage
 from .catalog import price_lines, tenant_catalog
 from .partners import load_partner
+from .renewal_quotes import renewal_facts
 from .tenants import load_tenant, policy_at
 
 PRICING_EFFECT = "pricing.approval"
@@ -50,7 +51,8 @@ def evaluate(policy: dict[str, Any], version: str, inputs: dict[str, Any]) -> di
     registration = pricing.Registration(**own) if own else None
     rivals = {family: pricing.Registration(**reg) for family, reg in inputs.get("rivals", {}).items()}
     arithmetic = inputs.get("arithmetic", pricing.UNIT_ROUNDING)
-    return pricing.check_quote(policy, version, quote, partner, registration, rivals, arithmetic=arithmetic)
+    return pricing.check_quote(policy, version, quote, partner, registration, rivals, arithmetic=arithmetic,
+                               renewal=inputs.get("renewal"))
 
 
 def _priced(item: dict[str, str]) -> dict[str, str]:
@@ -166,7 +168,9 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
         )
     families = sorted({item.family for item in items.values()})
     rivals = deals.live_registrations(rt, tenant_id, customer_id, families, now, policy)
+    renewal = renewal_facts(rt, tenant_id, quote)  # the subscription a renewal quote renews (None: no renewal)
     return {
+        **({"renewal": renewal} if renewal else {}),
         "quote": {
             **{k: v for k, v in quote.items() if k != "deal_registration_id"},
             "quote_date": quote_date,
@@ -259,6 +263,7 @@ def response(decision: Mapping[str, Any], approvals: list[dict[str, Any]] | None
         "totals": result["totals"],
         "findings": result["findings"],
         "reasons": result["reasons"],
+        **({"renewal": result["renewal"]} if "renewal" in result else {}),
     }
 
 
@@ -309,10 +314,33 @@ def _expired(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> dict[str,
     return quote_validity.expiry_reason(rule, decision["created_at"], days)
 
 
+def _lapsed(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> dict[str, str] | None:
+    """The reason an approval given now approves nothing because the partner's certification for a family the quote
+    prices has expired with no other valid one held (PA-4.3(c) "quotes for that Product Family that have not been
+    converted to an order are invalid"; CPA-4.3(c) "open quotes of that Product Family that have not become orders
+    lapse"), or None."""
+    policy = _policy_of(rt, tenant_id, decision["policy_version"])[0]
+    rule = policy["pricing"].get("certification_required")
+    if rule is None:
+        return None
+    partner, _ = load_partner(rt, tenant_id, decision["partner_id"])
+    day = parse_instant(rt.clock.now_iso()).date()
+    families = {str(line["family"]) for line in decision["result"]["lines"]}
+    barred = sorted(families & partner_rules.barred_families(policy, partner, day))
+    if not barred:
+        return None
+    ended = ", ".join(f"{f} on {partner_rules.family_expired_on(policy, partner, f, day)}" for f in barred)
+    return {"rule_id": rule["id"], "clause": rule["clause"],
+            "message": f"the partner's certification expired ({ended}) and it holds no other valid one in that family: "
+                       f"the quote, not yet an order, has lapsed with it ({rule['clause']}); its approvals approve "
+                       "nothing"}
+
+
 def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
     """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny. An
-    approval given after the quote expired approves nothing: it resolves as a rejection citing the expiry rule, and
-    the quote is denied (a new check gives a new quote)."""
+    approval given after the quote expired, or after it lapsed with the partner's certification for one of its
+    families (PA-4.3(c) / CPA-4.3(c)), approves nothing: it resolves as a rejection citing that rule, and the quote is
+    denied (a new check gives a new quote)."""
     decision_id = case["subject"]["id"]
     stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
@@ -320,7 +348,7 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     resolved: case_rules.Case | None = None
     if case["status"] == "approved":
         _two_people(rt, who, case, [c.data for c in others])
-        expiry = _expired(rt, who.tenant_id, decision)
+        expiry = _expired(rt, who.tenant_id, decision) or _lapsed(rt, who.tenant_id, decision)
         if expiry is not None:
             resolved = case_rules.resolved_otherwise(case, "rejected", expiry)
             case = dict(resolved)
@@ -359,4 +387,7 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
         changes.events.append(
             DomainEvent("revgov.pricing", f"quote.{status}", {"decision_id": decision_id, "outcome": outcome})
         )
+        # a renewal quote: the renewal its ERP event recorded is billed (approved) or lost (rejected) from now on
+        policy = _policy_of(rt, who.tenant_id, decision["policy_version"])[0]
+        changes.merge(billing.settle_decided(rt, who.tenant_id, decision, status, rt.clock.now_iso(), policy))
     return cases.Resolved(changes, resolved) if resolved is not None else changes

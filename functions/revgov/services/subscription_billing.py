@@ -159,7 +159,8 @@ def _credit_cancellation(posting: billing.Posting, charged: _Charged) -> _Posted
     sub, entry = charged.sub, charged.entry
     if not sub.get("cancelled_on"):
         return [], []
-    credit = core.cancellation_credit(Decimal(sub["monthly_price"]), parse_day(sub["cancelled_on"]), charged.period)
+    monthly = core.monthly_price_in_force(sub, charged.period.start)
+    credit = core.cancellation_credit(monthly, parse_day(sub["cancelled_on"]), charged.period)
     if credit is None:
         return [], []
     name, family, rules = core.priced_as(sub, charged.item, posting.book)
@@ -169,13 +170,13 @@ def _credit_cancellation(posting: billing.Posting, charged: _Charged) -> _Posted
         name=name,
         family=family,
         effective_on=sub["cancelled_on"],
-        unit_price=core.unit_price_of(sub),
+        unit_price=core.unit_price_in_force(sub, charged.period.start),
         rules=(*rules, posting.book.cancellation),
         order_ref=sub.get("order_ref"),
         references_line=entry["line_id"],
         detail={
             "subscription_id": sub["subscription_id"],
-            "monthly_price": sub["monthly_price"],
+            "monthly_price": format_money(monthly),
             "days": credit.days,
             "days_in_month": credit.divisor,
         },
@@ -269,7 +270,12 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         "order_ref": record.get("order_ref"),
         "channel": record.get("channel"),
         "months": [months[m] for m in sorted(months)],
+        "renewals": [{k: r.get(k) for k in _RENEWAL_FIELDS} for r in record.get("renewals") or []],
     }
+
+
+_RENEWAL_FIELDS = ("decision_id", "renewed_from", "term_months", "term_end", "unit_price", "previous_unit_price",
+                   "annual_value", "status", "order_ref")
 
 
 def list_subscriptions(

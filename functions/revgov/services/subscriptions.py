@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import metrics
+from ..domain import retention
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
@@ -35,12 +36,12 @@ from ..domain.webhooks import MAX_DELIVERY_ATTEMPTS, retry_delay, signature_head
 from ..ports import Changes, Delete, Put
 from ..runtime import Runtime
 from ..settings import Settings
+from . import tenant_repository
 
 SUBSCRIPTIONS = "WEBHOOKSUB"
 DELIVERIES = "WEBHOOKDELIVERY"  # `{event_id}#{subscription_id}` -> what became of that delivery
 MAX_PER_TENANT = 25
 TIMEOUT_SECONDS = 10
-KEEP_DELIVERIES_SECONDS = 7 * 24 * 3600
 USER_AGENT = "Revgov-Webhooks/1"
 _ENVELOPE = ("tenant_id", "event_id", "occurred_at")
 _PUBLIC = ("subscription_id", "url", "event_types", "description", "status", "created_at", "created_by")
@@ -318,7 +319,8 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
     wanted = [s for s in known[tenant_id] if s["status"] == "active" and matches(s["event_types"], detail_type)]
     if not wanted:
         return 0
-    delivery = _Delivery(rt, tenant_id, event_id, str(detail_type), delivery_body(bus_event), send, resolver)
+    delivery = _Delivery(rt, tenant_id, event_id, str(detail_type), delivery_body(bus_event), send, resolver,
+                         _keep_seconds(rt, tenant_id))
     delivered, failed, retry_in = 0, [], []
     for subscription in wanted:
         record = delivery.to(subscription)
@@ -334,6 +336,14 @@ def deliver(rt: Runtime, bus_event: dict[str, Any], *, send: Sender = post, reso
     return delivered
 
 
+def _keep_seconds(rt: Runtime, tenant_id: str) -> int:
+    """How long a delivery record is kept after its last attempt: the tenant's retention policy (webhook_deliveries,
+    docs/retention.md), its floor once the tenant is gone."""
+    found = tenant_repository.find(rt.store, tenant_id)
+    days = retention.days_of(found[0].config, "webhook_deliveries") if found else retention.DELIVERIES_MIN_DAYS
+    return days * 24 * 3600
+
+
 @dataclass(frozen=True)
 class _Delivery:
     """One bus event on its way to the subscriptions that want it."""
@@ -345,6 +355,7 @@ class _Delivery:
     body: bytes
     send: Sender
     resolver: Resolver
+    keep_seconds: int
 
     def to(self, subscription: dict[str, Any]) -> dict[str, Any] | None:
         """One attempt to one subscriber, recorded (None: it answered 2xx before, nothing is sent again). The record
@@ -369,7 +380,7 @@ class _Delivery:
             "last_error": error,
             "updated_at": rt.clock.now_iso(),
         }
-        expires = rt.clock.now_ms() // 1000 + KEEP_DELIVERIES_SECONDS
+        expires = rt.clock.now_ms() // 1000 + self.keep_seconds  # a TTL on every engine (the retention policy)
         rt.store.commit(self.tenant_id, Changes(puts=[Put(DELIVERIES, key, record, expires_at=expires)]))
         metrics.record("WebhookDeliveries", 1, tenant=self.tenant_id, outcome=record["status"])
         return {**record, "retry_in": delay} if delay else record

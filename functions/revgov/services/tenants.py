@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain import contract_set
+from ..domain import contract_set, retention
 from ..domain.access import PLATFORM, Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, FieldError, RuleViolation
@@ -86,6 +86,9 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
         raise RuleViolation("a tenant is provisioned active; suspend it afterwards (POST /v1/tenants/{id}/suspend)",
                             errors=[FieldError("/status", "server-owned: only `active` (the default) is accepted")])
     texts = _contract_texts(config, config.pop("contracts", None) or [])
+    short = retention.problems(config, config.get("retention") or {}, at="/retention")
+    if short:  # the floors hold from the first day (docs/retention.md)
+        raise RuleViolation("a retention period is below what the contract or the law requires", errors=short)
     tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
     _refuse_unfinished_offboarding(rt, tenant.tenant_id)
     secret = rt.ids.secret()

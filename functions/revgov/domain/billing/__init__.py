@@ -108,6 +108,7 @@ from .subscriptions import (
     expected_net,
     held_credits,
     month_charge,
+    monthly_price_in_force,
     months_between,
     months_due,
     pending_credits,
@@ -118,6 +119,7 @@ from .subscriptions import (
     quantity_change_draft,
     quantity_on,
     unit_cost_of,
+    unit_price_in_force,
     unit_price_of,
 )
 from .usage import (
@@ -193,6 +195,7 @@ __all__ = [
     "milestone_draft",
     "month_charge",
     "month_table",
+    "monthly_price_in_force",
     "months_between",
     "months_due",
     "new_invoice",
@@ -220,6 +223,7 @@ __all__ = [
     "sla_clock_start",
     "sla_due",
     "unit_cost_of",
+    "unit_price_in_force",
     "unit_price_of",
     "with_line_credit",
     "with_milestone",

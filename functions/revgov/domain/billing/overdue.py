@@ -166,7 +166,8 @@ class AmountDue:
 
 def amount_due(invoice: Mapping[str, Any]) -> AmountDue:
     """The invoice's gross where its tax has an amount (VAT charged or reverse charge); else its net `total`, saying
-    why (a tax without an amount, PA-10.1's sales tax, is not guessed; an invoice issued before the tax policy)."""
+    why (a tax without an amount, PA-10.1's sales tax on a line with no location, is not guessed; an invoice issued
+    before the tax policy)."""
     totals = invoice.get("totals") or {}
     if totals.get("gross") is not None:
         return AmountDue(Decimal(totals["gross"]), GROSS)
@@ -174,8 +175,8 @@ def amount_due(invoice: Mapping[str, Any]) -> AmountDue:
     if not totals:
         return AmountDue(net, NET, "no tax was fixed on this invoice (issued before the tenant's tax policy)")
     clause = (invoice.get("tax") or {}).get("clause") or "the tax policy"
-    return AmountDue(net, NET, f"the tax shown separately ({clause}) has no amount in Revgov (no rate is held for the "
-                               "ship-to or service location): the net is stated, the tax is not guessed")  # fmt: skip
+    return AmountDue(net, NET, f"the tax shown separately ({clause}) has no amount on a line (no ship-to or service "
+                               "location was reported for it): the net is stated, the tax is not guessed")  # fmt: skip
 
 
 def disputed_share(amount: Decimal, rate_percent: str | None, due: AmountDue) -> Decimal:

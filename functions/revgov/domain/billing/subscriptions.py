@@ -11,10 +11,12 @@ from typing import Any
 from ..catalog import CatalogItem
 from ..money import format_money, round_money, share_of
 from ..rules import Rule
+from ..subscription_renewals import unbilled_from, unit_price_on
 from ..time import next_period, parse_day, period_bounds, period_of
 from .invoices import LineDraft, sale_marks
 from .periods import ZERO, ServicePeriod, days_in_month
 from .policy import BillingPolicy
+from .sales_tax import located
 
 
 # --- subscriptions -------------------------------------------------------------------------------------------
@@ -81,6 +83,9 @@ def months_due(subscription: dict[str, Any], through: str) -> list[str]:
     last = through
     if subscription.get("cancelled_on"):
         last = min(last, period_of(parse_day(subscription["cancelled_on"])))
+    held = unbilled_from(subscription)  # a renewed term waiting for its approval, or refused: not charged
+    if held is not None:
+        last = min(last, period_of(held - timedelta(days=1)))
     billed = {charged_month(entry) for entry in subscription.get("billed", [])}
     return [m for m in months_between(period_of(activated), last) if m not in billed]
 
@@ -130,7 +135,7 @@ def quantity_change_draft(
         family=item.family if item else subscription.get("family", "unknown"),
         sku=subscription["sku"],
         quantity=Decimal(abs(after - before)),
-        unit_price=unit_price_of(subscription),
+        unit_price=unit_price_in_force(subscription, prorated.period.start),
         amount=prorated.amount,
         cost=round_money(unit_cost * (after - before) * prorated.days / prorated.divisor),
         service_period=prorated.period,
@@ -142,6 +147,7 @@ def quantity_change_draft(
             "quantity_change": {"from": before, "to": after},
             "days": prorated.days,
             "days_in_month": prorated.divisor,
+            **located(subscription),
         },
         channel=subscription.get("channel") or "resale",
     )
@@ -164,9 +170,24 @@ def quantity_on(subscription: dict[str, Any], day: date) -> int:
 
 
 def unit_price_of(subscription: dict[str, Any]) -> Decimal:
+    """The unit price the subscription was activated at (a renewal's is `unit_price_in_force`)."""
     if subscription.get("unit_price"):
         return Decimal(subscription["unit_price"])
     return Decimal(subscription["monthly_price"]) / Decimal(subscription["quantity"])
+
+
+def unit_price_in_force(subscription: dict[str, Any], day: date) -> Decimal:
+    """The unit price on a day: the latest approved renewal begun by then (subscription_renewals.py), else the
+    activation's."""
+    return unit_price_on(subscription, day, unit_price_of(subscription))
+
+
+def monthly_price_in_force(subscription: dict[str, Any], day: date) -> Decimal:
+    """The monthly price a cancellation credits on a day: the record's, or the approved renewal's in force."""
+    unit = unit_price_in_force(subscription, day)
+    if unit == unit_price_of(subscription):
+        return Decimal(subscription["monthly_price"])
+    return unit * Decimal(subscription["quantity"])
 
 
 def charge_in_advance(subscription: dict[str, Any], period: str) -> tuple[DailyCharge, int] | None:
@@ -174,7 +195,7 @@ def charge_in_advance(subscription: dict[str, Any], period: str) -> tuple[DailyC
     activated = parse_day(subscription["activated_on"])
     start = max(activated, period_bounds(period)[0])
     quantity = quantity_on(subscription, start)
-    charge = month_charge(unit_price_of(subscription) * quantity, activated, period)
+    charge = month_charge(unit_price_in_force(subscription, start) * quantity, activated, period)
     return None if charge is None else (charge, quantity)
 
 
@@ -185,7 +206,7 @@ def changes_within(subscription: dict[str, Any], charged: ServicePeriod) -> list
         if _in_force(change, charged.start):
             continue
         prorated = quantity_change(
-            unit_price_of(subscription),
+            unit_price_in_force(subscription, charged.start),
             int(change["from_quantity"]),
             int(change["to_quantity"]),
             parse_day(change["effective_on"]),
@@ -211,7 +232,8 @@ def expected_net(subscription: dict[str, Any], period: str) -> Decimal:
     charge, _ = charged
     net = charge.amount + sum((p.amount for _, p in changes_within(subscription, charge.period)), ZERO)
     if cancelled_on:
-        credit = cancellation_credit(Decimal(subscription["monthly_price"]), parse_day(cancelled_on), charge.period)
+        monthly = monthly_price_in_force(subscription, charge.period.start)
+        credit = cancellation_credit(monthly, parse_day(cancelled_on), charge.period)
         net -= credit.amount if credit else ZERO
     return net
 
@@ -309,6 +331,7 @@ def activated_subscription(
         "order_ref": data["order_ref"],
         "channel": line["channel"],
         **sale_marks(data),
+        **located(data),
         "status": "active",
         "billed": [charge_entry(line, line["service_period"]["start"][:7])],
         "parked": parked,
@@ -377,13 +400,14 @@ def advance_charge_draft(
     charge, in_force = charged
     name, family, rules = priced_as(subscription, item, book)
     quantity = Decimal(in_force)
+    unit = unit_price_in_force(subscription, charge.period.start)
     return LineDraft(
         kind="subscription",
         description=f"{name} x {in_force}, {month} in advance ({charge.days}/{charge.divisor} days)",
         family=family,
         sku=subscription["sku"],
         quantity=quantity,
-        unit_price=unit_price_of(subscription),
+        unit_price=unit,
         amount=charge.amount,
         cost=round_money(unit_cost_of(subscription) * quantity * charge.days / charge.divisor),
         service_period=charge.period,
@@ -391,11 +415,13 @@ def advance_charge_draft(
         rules=(*rules, book.proration) if charge.days != charge.divisor else rules,
         detail={
             "subscription_id": subscription["subscription_id"],
-            "monthly_price": subscription["monthly_price"],
+            "monthly_price": subscription["monthly_price"] if unit == unit_price_of(subscription)
+            else format_money(unit * quantity),
             "days": charge.days,
             "days_in_month": charge.divisor,
             "billing_month": month,
             **sale_marks(subscription),
+            **located(subscription),
         },
         channel=subscription.get("channel") or "resale",
     )

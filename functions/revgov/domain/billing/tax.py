@@ -10,8 +10,9 @@ older than `within_days` on the issue day; otherwise `vat` at the supplier's rat
 the VAT rounded once per line, half-even, to 2 places (CPA-1.3).
 
 Northwind (`regime: sales_tax`). PA-10.1: "Taxes are calculated per line on the basis of the ship-to or service
-location and shown separately". No VAT: each line shows `sales_tax` with the clause, and no amount, because no ERP
-event reports a ship-to or service location and the policy holds no location's rate: Revgov does not invent one.
+location and shown separately". No VAT: each line shows `sales_tax` at the rate of its location's jurisdiction, or
+`sales_tax_exempt` under a verified certificate valid on the issue day (domain.billing.sales_tax); a line with no
+location (supplied before the table's `calculated_from`) shows no amount: Revgov does not invent one.
 
 A line that credits an issued line (`references_line`: credit notes, cancellation credits) mirrors that line's fixed
 treatment and rate; otherwise it follows its own invoice's treatment.
@@ -29,6 +30,7 @@ from ..errors import FieldError, RuleViolation
 from ..money import format_money, percent_of
 from ..rules import Rule
 from ..time import instant
+from .sales_tax import EXEMPT, SalesTaxTable, jurisdictions_of, line_sales_tax, mirror_of, table_problems
 
 REVERSE_CHARGE, VAT, SALES_TAX = "reverse_charge", "vat", "sales_tax"
 VALID = "valid"  # a recorded VIES check's result (domain.vat_validation)
@@ -53,6 +55,7 @@ class TaxPolicy:
     notice: str = ""
     validation: Rule | None = None  # COP-2.2: validated within `within_days` before issue
     within_days: int = 30
+    sales: SalesTaxTable | None = None  # the sales_tax regime's rates by jurisdiction (PA-10.1)
 
     @classmethod
     def of(cls, policy: Mapping[str, Any]) -> TaxPolicy | None:
@@ -60,7 +63,7 @@ class TaxPolicy:
         if not node:
             return None
         if node["regime"] == SALES_TAX:
-            return cls(SALES_TAX, Rule.of(node))
+            return cls(SALES_TAX, Rule.of(node), sales=SalesTaxTable.of(node))
         rates = sorted((Rate(date.fromisoformat(r["effective_from"]), Decimal(r["percent"])) for r in node["rates"]),
                        key=lambda r: r.effective_from)
         if len({r.effective_from for r in rates}) != len(rates):
@@ -82,8 +85,7 @@ def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | N
     """The invoice's treatment on `day` (its issue day, or today for a draft) for a partner established in `country`
     whose latest recorded VIES check is `latest`: `{treatment, as_of, reason, rests_on, rule_id, clause}`."""
     if tax.regime == SALES_TAX:
-        why = "taxes are calculated per line on the ship-to or service location and shown separately"
-        return {**_treated(SALES_TAX, day, why, None, tax.rule), "as_of": None}  # the same whatever the day
+        return sales_treatment(tax, day, {})
     assert tax.validation is not None and tax.reverse_charge is not None  # a vat regime has both
     check = tax.validation
     country = country or _registered_in(latest)
@@ -104,6 +106,17 @@ def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | N
         return _treated(VAT, day, why, rests_on, check)
     why = f"a cross-border supply to {country}; the VAT number validated in VIES on {checked}"
     return _treated(REVERSE_CHARGE, day, why, rests_on, tax.reverse_charge)
+
+
+def sales_treatment(tax: TaxPolicy, day: date, exemptions: Mapping[str, Any], *, dated: bool = False
+                    ) -> dict[str, Any]:  # fmt: skip
+    """The sales-tax treatment of an invoice on `day` (its issue day, or today for a draft): the exemption
+    certificates valid that day, by jurisdiction (PA-10.1: "a valid certificate on file before the invoice is
+    issued"). `as_of` is the day only where it matters (`dated`: a certificate was verified for a jurisdiction of the
+    invoice); otherwise the treatment is the same whatever the day (`as_of` null)."""
+    why = "taxes are calculated per line on the ship-to or service location and shown separately"
+    treated = {**_treated(SALES_TAX, day, why, None, tax.rule), "as_of": day.isoformat() if dated else None}
+    return treated if tax.sales is None else {**treated, "exemptions": dict(exemptions)}
 
 
 def _registered_in(latest: Mapping[str, Any] | None) -> str | None:
@@ -130,6 +143,8 @@ def recorded_by(record: Mapping[str, Any] | None, moment: str) -> dict[str, Any]
 def mirror(tax: TaxPolicy, original_invoice: Mapping[str, Any], original_line: Mapping[str, Any]) -> dict[str, Any]:
     """The fixed treatment and rate of an issued line, for a line that credits it to mirror."""
     shown = line_tax(tax, original_invoice["tax"], original_line)
+    if tax.regime == SALES_TAX:
+        return mirror_of(shown, original_line["line_id"])
     return {"treatment": shown["treatment"], "rate": shown["rate"], "line_id": original_line["line_id"]}
 
 
@@ -141,9 +156,8 @@ def line_tax(tax: TaxPolicy, invoiced: Mapping[str, Any], line: Mapping[str, Any
     kind = mirrored["treatment"] if mirrored else invoiced["treatment"]
     shown: dict[str, Any] = {"treatment": kind, "rate": None, "amount": None, "gross_amount": None, "notice": None,
                              "mirrors_line": mirrored["line_id"] if mirrored else None}  # fmt: skip
-    if kind == SALES_TAX:
-        return {**shown, **tax.rule.as_dict(), "notice": f"Sales tax is calculated per line on the ship-to or "
-                f"service location and shown separately ({tax.rule.clause}); not included in this amount"}  # fmt: skip
+    if kind in (SALES_TAX, EXEMPT):
+        return line_sales_tax(tax.sales, tax.rule, invoiced, line, mirrored)
     if kind == REVERSE_CHARGE:
         assert tax.reverse_charge is not None
         return {**shown, **tax.reverse_charge.as_dict(), "amount": "0.00", "gross_amount": format_money(net),
@@ -155,8 +169,16 @@ def line_tax(tax: TaxPolicy, invoiced: Mapping[str, Any], line: Mapping[str, Any
             "gross_amount": format_money(net + vat)}  # fmt: skip
 
 
+def fixed_rates(tax: TaxPolicy, lines: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The rate table an invoice's treatment is fixed with (an issued invoice keeps it whatever the policy becomes):
+    the VAT rates (`rates`), or the sales-tax rates of its lines' jurisdictions (`sales_tax_rates`)."""
+    if tax.sales is not None:
+        return {"sales_tax_rates": tax.sales.fixed_rates(jurisdictions_of(lines))}
+    return {"rates": rates_of(tax)}
+
+
 def rates_of(tax: TaxPolicy) -> list[dict[str, str]]:
-    """The rate table an invoice's treatment is fixed with (an issued invoice keeps it whatever the policy becomes)."""
+    """The VAT rate table, as an issued invoice keeps it."""
     return [{"percent": f"{r.percent:f}", "effective_from": r.effective_from.isoformat()} for r in tax.rates]
 
 
@@ -185,17 +207,26 @@ def with_tax(tax: TaxPolicy, invoice: Mapping[str, Any], invoiced: Mapping[str, 
 
 
 def retreated(before: Mapping[str, Any] | None, fixed: Mapping[str, Any]) -> bool:
-    """The treatment fixed at issue differs from the one the draft's lines were posted under."""
-    return before is not None and before["treatment"] != fixed["treatment"]
+    """The treatment fixed at issue differs from the one the draft's lines were posted under (for sales tax: the
+    exemption certificates valid for the invoice's jurisdictions)."""
+    if before is None:
+        return False
+    return (before["treatment"], before.get("exemptions")) != (fixed["treatment"], fixed.get("exemptions"))
 
 
 def tax_problems(policy: Mapping[str, Any]) -> list[FieldError]:
     """What `policy.billing.tax` cannot say in its schema: the supplier is established in a member state (a reverse
     charge is a cross-border supply within the EU, CPA-2.3), one rate per effective day."""
     node = (policy.get("billing") or {}).get("tax") or {}
+    where, problems = "/policy/billing/tax", []
+    if node.get("regime") == SALES_TAX:
+        problems = table_problems(node, where)
+        kind = (node.get("exemption") or {}).get("document_type")
+        if kind and kind not in ((policy.get("onboarding") or {}).get("document_types") or {}):
+            problems.append(FieldError(f"{where}/exemption/document_type", "one of onboarding.document_types"))
+        return problems
     if node.get("regime") != VAT:
         return []
-    where, problems = "/policy/billing/tax", []
     if node.get("supplier_country") not in (node.get("member_states") or []):
         problems.append(FieldError(f"{where}/supplier_country", "the supplier's country must be one of member_states"))
     days = [r.get("effective_from") for r in node.get("rates") or []]

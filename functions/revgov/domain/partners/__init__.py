@@ -41,6 +41,8 @@ from .lifecycle import (
 )
 from .model import Partner
 from .rules import (
+    accepted_documents,
+    document_key,
     entitlement_names,
     onboarding_problems,
     required_documents,
@@ -64,6 +66,7 @@ __all__ = [
     "OnboardingHistory",
     "Partner",
     "QuoteSeen",
+    "accepted_documents",
     "activation_route",
     "amended_terms",
     "application_lapse",
@@ -74,6 +77,7 @@ __all__ = [
     "below_deployment_floor",
     "counts_until",
     "decided",
+    "document_key",
     "effective_tier",
     "entitlement",
     "entitlement_names",

@@ -68,9 +68,21 @@ def _term_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> list[di
     ]
 
 
+def max_age_months(rule: Mapping[str, Any], country: str | None) -> int | None:
+    """How many months old the document may be for a partner established in `country`: `max_age_months`, else
+    `max_age_outside.months` where the country is recorded and not one of its `countries` (CPA-2.3: a partner
+    "established outside the EU must provide a certificate of tax residence issued within the last 12 months")."""
+    outside = rule.get("max_age_outside")
+    if outside and country and country not in outside["countries"]:
+        return int(outside["months"])
+    months = rule.get("max_age_months")
+    return int(months) if months else None
+
+
 def _document_gap(kind: str, requirement: Mapping[str, Any], rule: Mapping[str, Any],
-                  record: Mapping[str, Any] | None, day: date) -> dict[str, Any] | None:
-    """What is wrong with the document of type `kind` on file on `day` (missing, expired, too old), or None."""
+                  record: Mapping[str, Any] | None, day: date, country: str | None) -> dict[str, Any] | None:
+    """What is wrong with the document of type `kind` on file on `day` for a partner established in `country`
+    (missing, expired, too old), or None."""
     if record is None:
         return _gap("document", kind, "missing", requirement, f"no {kind} is on file",
                     f"file a {kind} document ({rule.get('name', kind)})")
@@ -78,7 +90,7 @@ def _document_gap(kind: str, requirement: Mapping[str, Any], rule: Mapping[str, 
         return _gap("document", kind, "expired", rule,
                     f"the {kind} on file expired on {record['expires_at']}; an expired document counts as missing",
                     f"file a renewed {kind} document")
-    months = rule.get("max_age_months")
+    months = max_age_months(rule, country)
     if months and add_months(parse_day(record["issued_at"]), months) < day:
         return _gap("document", kind, "too_old", rule,
                     f"the {kind} on file was issued on {record['issued_at']}, more than {months} months ago",
@@ -88,9 +100,9 @@ def _document_gap(kind: str, requirement: Mapping[str, Any], rule: Mapping[str, 
 
 def _document_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> list[dict[str, Any]]:
     catalogue = onboarding(policy).get("document_types", {})
-    on_file = partner.get("documents", {})
+    on_file, country = partner.get("documents", {}), partner.get("country")
     found = (
-        _document_gap(kind, requirement, catalogue.get(kind, requirement), on_file.get(kind), day)
+        _document_gap(kind, requirement, catalogue.get(kind, requirement), on_file.get(kind), day, country)
         for kind, requirement in required_documents(policy, partner["partner_type"]).items()
     )
     return [gap for gap in found if gap is not None]

@@ -15,6 +15,7 @@ from . import allowances
 from .assessment import tier_unmet
 from .evidence import counts_until, valid_on
 from .rules import entitlement_names, onboarding, rule_ref, tier, tiers_by_rank
+from .tier_changes import assigned_on
 
 _MONEY = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
 _STANDING = ("active", "suspended")
@@ -35,8 +36,9 @@ def _shown(value: Any) -> str:
 
 
 def effective_tier(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> dict[str, Any] | None:
-    """The highest tier, up to the assigned one, whose certification requirements hold on `day` (PA-4.3)."""
-    assigned = tier(policy, partner.get("tier"))
+    """The highest tier, up to the one assigned on `day` (a recorded tier change counts from its effective day,
+    `tier_changes.assigned_on`), whose certification requirements hold on `day` (PA-4.3)."""
+    assigned = tier(policy, assigned_on(partner, day))
     if assigned is None:
         return None
     eligible = [t for t in tiers_by_rank(policy) if int(t["rank"]) <= int(assigned["rank"])]
@@ -52,7 +54,7 @@ def held_tier(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) 
     rule = policy.get("tier_downgrade")
     if rule is None:
         return effective_tier(policy, partner, day)
-    assigned = tier(policy, partner.get("tier"))
+    assigned = tier(policy, assigned_on(partner, day))
     if assigned is None:
         return None
     grace = int(rule["certification_lapse_days"])
@@ -83,7 +85,7 @@ def service_until(policy: Mapping[str, Any], partner: Mapping[str, Any], name: s
     Month" (CPA-9.4: "at the end of the Billing Month in which the entitlement ends"). For an entitlement whose grant
     in the assigned tier says `service_to_month_end`, not held on `day`: the last day of the Billing Month of its last
     held day before `day` (a certification's last counting day: PA-4.3(a) removes it the day after), or None."""
-    assigned = tier(policy, partner.get("tier"))
+    assigned = tier(policy, assigned_on(partner, day))
     grant = (assigned or {}).get("entitlements", {}).get(name) or {}
     if not grant.get("service_to_month_end"):
         return None
@@ -111,10 +113,11 @@ def below_deployment_floor(answer: Mapping[str, Any], deployment_list_value: str
     return {**answer, "entitled": False, "reason": reason}
 
 
-def _assigned(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any]:
-    found = tier(policy, partner.get("tier"))
+def _assigned(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> dict[str, Any]:
+    found = tier(policy, assigned_on(partner, day))
     if found is None:
-        raise RuleViolation(f"partner {partner['partner_id']} holds tier {partner.get('tier')}, which the policy lacks")
+        raise RuleViolation(f"partner {partner['partner_id']} holds tier {assigned_on(partner, day)}, which the "
+                            "policy lacks")
     return found
 
 
@@ -164,7 +167,7 @@ def _withheld(policy: Mapping[str, Any], status: str, name: str) -> dict[str, An
 
 def _one(
     policy: Mapping[str, Any], partner: Mapping[str, Any], name: str, effective: Mapping[str, Any] | None,
-    lapsed: list[str], status: str,
+    lapsed: list[str], status: str, day: date,
 ) -> dict[str, Any]:
     withheld = _withheld(policy, status, name)
     if withheld is not None:
@@ -176,7 +179,7 @@ def _one(
     if grant is None:
         return _answer(name, False, None, effective, f"the {effective['name']} tier does not grant {name}")
     value = grant["value"]
-    original = _assigned(policy, partner)["entitlements"].get(name, {}).get("value")
+    original = _assigned(policy, partner, day)["entitlements"].get(name, {}).get("value")
     if lapsed and original != value:
         reason = (
             f"{name} is {_shown(value)} under the {effective['name']} tier instead of {_shown(original)}, "
@@ -215,8 +218,8 @@ def entitlements(policy: Mapping[str, Any], partner: Mapping[str, Any], at_iso: 
     status = status_on(partner, at_iso)
     standing = status in _STANDING
     effective = effective_tier(policy, partner, day) if standing else None
-    lapsed = [m["message"] for m in tier_unmet(_assigned(policy, partner), partner, day, None)] if standing else []
-    answers = {name: _one(policy, partner, name, effective, lapsed, status) for name in entitlement_names(policy)}
+    lapsed = [m["message"] for m in tier_unmet(_assigned(policy, partner, day), partner, day, None)] if standing else []
+    answers = {name: _one(policy, partner, name, effective, lapsed, status, day) for name in entitlement_names(policy)}
     for name, answer in answers.items():  # PA-9.3 / CPA-9.3: premium onboarding only above a deployment's value
         floor = ((effective or {}).get("entitlements", {}).get(name) or {}).get("min_deployment_list_value")
         if answer["entitled"] and floor is not None:
@@ -234,7 +237,7 @@ def entitlements(policy: Mapping[str, Any], partner: Mapping[str, Any], at_iso: 
         "partner_id": partner["partner_id"],
         "as_of": at_iso,
         "status": status,
-        "tier": partner.get("tier") if standing or status == "terminated" else None,
+        "tier": assigned_on(partner, day) if standing or status == "terminated" else None,
         "effective_tier": effective["tier"] if effective else None,
         "entitlements": answers,
         "reasons": _reasons(policy, status, effective, lapsed),

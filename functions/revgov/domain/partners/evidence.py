@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from ..access import Principal
+from ..access import Principal, Role
 from ..errors import FieldError, RuleViolation
 from ..money import format_money, parse_money
 from ..time import add_months, parse_day, parse_instant
 from .lifecycle import TAKES_EVIDENCE, require
+from .rules import accepted_documents, certification_families, document_key, exemption_document, onboarding
 from .rules import certification as certification_rule
-from .rules import certification_families, onboarding, required_documents
 
 _EXPIRY_GAPS_KEPT = 20
 
@@ -58,6 +58,24 @@ def _check_document_dates(document: Mapping[str, Any], rule: Mapping[str, Any], 
         raise RuleViolation(
             f"expires_at {expires} is not after issued_at {document['issued_at']}",
             errors=[FieldError("/expires_at", "must be after issued_at")],
+        )
+
+
+def _check_jurisdiction(policy: Mapping[str, Any], document: Mapping[str, Any]) -> None:
+    """An exemption certificate names the jurisdiction it exempts in (PA-10.1; PA-2.3(b) "for each United States
+    state"); no other document does."""
+    exemption = exemption_document(policy)
+    is_certificate = exemption is not None and document["document_type"] == exemption[0]
+    if is_certificate and not document.get("jurisdiction"):
+        assert exemption is not None
+        raise RuleViolation(
+            f"an exemption certificate names its jurisdiction ({exemption[1]['id']}, {exemption[1]['clause']})",
+            errors=[FieldError("/jurisdiction", "required for this document type (ISO 3166-2, e.g. US-CA)")],
+        )
+    if not is_certificate and document.get("jurisdiction"):
+        raise RuleViolation(
+            f"a {document['document_type']} names no jurisdiction",
+            errors=[FieldError("/jurisdiction", "only on an exemption certificate")],
         )
 
 
@@ -104,13 +122,14 @@ def record_document(
     """File one onboarding document; a document of the same type replaces the one on file (a renewal)."""
     require(partner, TAKES_EVIDENCE, "take documents")
     kind = document["document_type"]
-    required = required_documents(policy, partner["partner_type"])
+    required = accepted_documents(policy, partner["partner_type"])
     catalogue = onboarding(policy).get("document_types", {})
     if kind not in required or kind not in catalogue:
         raise RuleViolation(
             f"a {partner['partner_type']} is not asked for a {kind} document",
             errors=[FieldError("/document_type", f"one of {', '.join(sorted(required))}")],
         )
+    _check_jurisdiction(policy, document)
     _check_document_dates(document, catalogue[kind], kind, parse_instant(at).date())
     _check_coverage(policy, partner["partner_type"], kind, document.get("coverage_amount"))
     record = {
@@ -119,13 +138,38 @@ def record_document(
         "checksum": document["checksum"],
         "issued_at": document["issued_at"],
         "expires_at": document.get("expires_at"),
+        **({"jurisdiction": document["jurisdiction"]} if document.get("jurisdiction") else {}),
         **({"coverage_amount": format_money(parse_money(document["coverage_amount"]))}
            if document.get("coverage_amount") is not None else {}),
         "recorded_at": at,
         "recorded_by": by.actor,
     }
-    documents = {**partner.get("documents", {}), kind: record}
+    key = document_key(policy, document)
+    on_file = verified_document(partner, partner.get("documents", {}).get(key))
+    if not _verified(partner, record) and on_file is not None:  # PA-2.7: kept until Channel Operations verify this
+        record["verified_on_file"] = on_file
+    documents = {**partner.get("documents", {}), key: record}
     return {**partner, "documents": documents, "updated_at": at}
+
+
+def verified_document(partner: Mapping[str, Any], document: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The document as verified (PA-2.7 "until a valid certificate is verified"): `document` itself when staff filed
+    it or the partner filed it before its activation (the activation approval verified the file, PA-2.9); else the
+    verified one it was filed over, which it does not replace until Channel Operations verify it by filing it with
+    their own key. None: nothing verified on file."""
+    if document is None:
+        return None
+    if _verified(partner, document):
+        return dict(document)
+    kept = document.get("verified_on_file")
+    return dict(kept) if isinstance(kept, Mapping) else None
+
+
+def _verified(partner: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
+    if not str(document.get("recorded_by") or "").startswith(f"{Role.PARTNER.value}:"):
+        return True
+    activated = partner.get("activated_at")
+    return not activated or parse_instant(str(document["recorded_at"])) <= parse_instant(str(activated))
 
 
 # --- certifications --------------------------------------------------------------------------

@@ -49,6 +49,34 @@ def required_documents(policy: Mapping[str, Any], partner_type: str) -> dict[str
     return required
 
 
+def exemption_document(policy: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The document a partner claiming exemption from sales tax files, any partner type, and the rule asking for it
+    (`billing.tax.exemption`, PA-10.1: "a Partner claiming exemption must have a valid certificate on file"): one per
+    jurisdiction, never an onboarding gap (PA-2.3(b): "where applicable"). None: the policy takes none."""
+    node = ((policy.get("billing") or {}).get("tax") or {}).get("exemption")
+    return (str(node["document_type"]), dict(node)) if node else None
+
+
+def accepted_documents(policy: Mapping[str, Any], partner_type: str) -> dict[str, dict[str, Any]]:
+    """Document type → the rule under which the partner may file it: the required ones, and an exemption
+    certificate where the tax policy takes one."""
+    accepted = required_documents(policy, partner_type)
+    exemption = exemption_document(policy)
+    if exemption is not None and exemption[0] not in accepted:
+        accepted[exemption[0]] = exemption[1]
+    return accepted
+
+
+def document_key(policy: Mapping[str, Any], document: Mapping[str, Any]) -> str:
+    """Where a filed document is kept on the partner: its type, or `type:jurisdiction` for an exemption certificate
+    (one per jurisdiction; filing the same jurisdiction again renews it)."""
+    exemption = exemption_document(policy)
+    kind = str(document["document_type"])
+    if exemption is not None and kind == exemption[0] and document.get("jurisdiction"):
+        return f"{kind}:{document['jurisdiction']}"
+    return kind
+
+
 def required_terms(policy: Mapping[str, Any], partner_type: str) -> dict[str, dict[str, Any]]:
     """Commercial term → the rule that requires it (every partner's, or the partner type's)."""
     rules = onboarding(policy)

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..time import instant, parse_day
+from .evidence import verified_document
 from .lifecycle import TRANSITIONS
 from .rules import onboarding, required_documents
 
@@ -51,14 +52,16 @@ def application_lapse(policy: Mapping[str, Any], partner: Mapping[str, Any], day
 
 def insurance_lapse(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> dict[str, str] | None:
     """Why the partner is suspended on `day` for want of a renewed insurance certificate (one the partner's type
-    requires expired more than `grace_days` before `day`, and no valid one was filed since), or None."""
+    requires expired more than `grace_days` before `day`, and no valid one was verified since: a certificate the
+    partner uploads itself counts once Channel Operations file it, `evidence.verified_document`), or None."""
     rule = onboarding(policy).get("insurance_lapse")
     if rule is None or not partner.get("partner_type"):
         return None
     required = required_documents(policy, str(partner["partner_type"]))
     watched = [name for name in rule["documents"] if name in required]
     for name in watched:
-        expires = (partner.get("documents", {}).get(name) or {}).get("expires_at")
+        on_file = partner.get("documents", {}).get(name)
+        expires = (verified_document(partner, on_file) or on_file or {}).get("expires_at")
         if expires is None:
             continue
         deadline = parse_day(str(expires)) + timedelta(days=int(rule["grace_days"]))

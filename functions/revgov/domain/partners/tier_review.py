@@ -21,6 +21,9 @@ from ..money import format_money, parse_money
 from ..time import add_months
 from .assessment import tier_unmet
 from .rules import tier, tiers_by_rank
+from .tier_changes import assigned_on, downgrade_effective
+
+__all__ = ["Basis", "basis", "downgrade_effective", "findings"]
 
 _HUNDRED = Decimal(100)
 
@@ -69,13 +72,6 @@ def _measured(kind: str, rule: dict[str, Any], day: date) -> Basis:
     return Basis(kind, rule, date(day.year, 1, 1), day.replace(day=1) - timedelta(days=1))
 
 
-def downgrade_effective(notice_given: date, notice_days: int) -> tuple[date, date]:
-    """(the last day of the notice period, the first day of the next Quarter after it)."""
-    ends = notice_given + timedelta(days=notice_days)
-    next_quarter = add_months(date(ends.year, 3 * ((ends.month - 1) // 3) + 1, 1), 3)
-    return ends, next_quarter
-
-
 def _qualified(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, revenue: Decimal) -> dict[str, Any]:
     """The highest tier whose annual commitment the revenue meets and whose certifications are valid on `day`."""
     met = [t for t in tiers_by_rank(policy) if not tier_unmet(t, partner, day, revenue)]
@@ -101,6 +97,25 @@ def _cited(rule: Mapping[str, Any], message: str) -> dict[str, str]:
     return {"rule_id": str(rule["id"]), "clause": str(rule["clause"]), "message": message}
 
 
+def _commitment_kept(policy: Mapping[str, Any], held: Mapping[str, Any], revenue: Decimal) -> bool:
+    """Whether the review leaves the tier alone although a tier requirement is unmet: the policy downgrades only for a
+    missed commitment (`downgrade.when: commitment_missed`, CPA-3.6 "A Partner that does not meet its tier's annual
+    commitment at a review is moved") and the revenue met the held tier's commitment."""
+    rule = policy["tier_review"]["downgrade"]
+    kept = revenue >= parse_money(held["requirements"]["annual_commitment"])
+    return rule.get("when", "requirements_unmet") == "commitment_missed" and kept
+
+
+def _lapse_path(policy: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The rule that does downgrade for a lapsed certification (`tier_downgrade`), when the policy has one."""
+    rule = policy.get("tier_downgrade")
+    if not rule:
+        return []
+    return [_cited(rule, f"the annual commitment was met, so the review moves no tier; a required certification "
+                         f"lacking for more than {rule['certification_lapse_days']} consecutive days downgrades the "
+                         "partner from the first day of the following Billing Month")]
+
+
 def _outcome(policy: Mapping[str, Any], partner: Mapping[str, Any], held: Mapping[str, Any], day: date,
              revenue: Decimal) -> dict[str, Any]:
     """Upgrade, downgrade or unchanged: the highest tier met against the tier held."""
@@ -113,6 +128,8 @@ def _outcome(policy: Mapping[str, Any], partner: Mapping[str, Any], held: Mappin
         message = (f"meets the {qualified['name']} tier's annual commitment and certifications on {day.isoformat()}; "
                    f"upgraded from {effective.isoformat()}")
         found.update(outcome="upgrade", effective_on=effective.isoformat(), reasons=[_cited(rule, message)])
+    elif step < 0 and _commitment_kept(policy, held, revenue):
+        found.update(reasons=[*tier_unmet(held, partner, day, None), *_lapse_path(policy)])
     elif step < 0:
         rule = policy["tier_review"]["downgrade"]
         ends, effective = downgrade_effective(day, int(rule["notice_days"]))
@@ -130,7 +147,7 @@ def findings(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, r
     Quarter after it; unchanged; or (PA-3.6 in July) placed on watch. A partner's request (`requested`) only ever
     upgrades: what it does not meet leaves the tier unchanged."""
     review = basis(policy, day, requested=requested)
-    held = tier(policy, partner.get("tier"))
+    held = tier(policy, assigned_on(partner, day))  # the tier of the review day (a change recorded earlier counts)
     if held is None:
         raise RuleViolation(f"partner {partner.get('partner_id')} holds no tier of the policy")
     measured = {"from": review.first.isoformat(), "to": review.last.isoformat()}

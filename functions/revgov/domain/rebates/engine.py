@@ -20,6 +20,7 @@ from .ledger import DUPLICATE_KINDS, Flags, SalesLedger
 from .models import model_for
 from .policy import PartnerFacts, Period, Program, RebateBook
 from .result import DUPLICATE, LEAKAGE, ZERO, CapApplied, Exclusion, Finding, PeriodResult
+from .termination import after_termination, partial_quarter
 
 __all__ = ["DUPLICATE", "LEAKAGE", "Finding", "PeriodResult", "rate_period"]
 
@@ -132,6 +133,17 @@ def _outside_window(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], p
     return mask
 
 
+def _no_customer(ledger: SalesLedger) -> Flags:
+    """Lines naming no referred customer (the ERP event carried no `customer_id`). PA-8.1 pays "Invoiced Revenue
+    from that Customer ... during the 12 months following the first invoice" (CPA-8.1: "from that End Customer ...
+    for 12 months from the first invoice"): a line tied to no customer has no first invoice to count the window
+    from, so the commission's condition cannot be shown to hold and the line does not earn (a credit note follows
+    the line it credits, so it is excluded with it)."""
+    if None not in ledger.customers:
+        return np.zeros(len(ledger), dtype=np.bool_)
+    return np.asarray(ledger.customer == ledger.customers.index(None), dtype=np.bool_)
+
+
 def _exclusive_with(book: RebateBook, program_id: str) -> set[str]:
     related: set[str] = set()
     for e in book.exclusions:
@@ -214,6 +226,7 @@ class _Rating:
         self.valid: Flags = ledger.duplicate == 0
         self.suspended = _suspended(ledger, self.partners)
         self.early = _before_activation(ledger, self.partners)
+        self.ended = after_termination(ledger, self.partners)
         self.admitted_any = np.zeros(len(ledger), dtype=np.bool_)
 
     def program(self, program: Program) -> None:
@@ -245,6 +258,7 @@ class _Rating:
         eligible = self._promotion(program, eligible, reasons)
         eligible = self._mdf_funded(program, eligible, reasons)
         eligible = self._window(program, eligible, reasons)
+        eligible = self._terminated(program, eligible, reasons)
         if program.period == self.period.kind:
             eligible = self._claimed_before(program, eligible, reasons)
         self.claimed[pid] = eligible
@@ -294,12 +308,31 @@ class _Rating:
         window, pid = program.first_invoice_window, program.program_id
         if window is None:
             return eligible
+        unnamed = _no_customer(self.ledger)
+        if unnamed.any():  # no customer, so no first invoice and no window: the line cannot earn under the clause
+            key = f"{window.rule.rule_id}:{pid}:no_customer"
+            reasons.append(Exclusion(key, window.rule, window.no_customer_reason, unnamed))
+            _note(self.excluded, key, window.rule, eligible & unnamed & self.in_period)
         outside = _outside_window(self.ledger, self.partners, program)
-        if not outside.any():
+        if outside.any():
+            reasons.append(Exclusion(f"{window.rule.rule_id}:{pid}", window.rule, window.reason, outside))
+            _note(self.excluded, f"{window.rule.rule_id}:{pid}", window.rule, eligible & outside & self.in_period)
+        return eligible & ~outside & ~unnamed
+
+    def _terminated(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
+        """PA-13.3 / CPA-13.3: lines after the agreement's last day earn nothing; a partial Quarter earns only the
+        programs the policy does not keep for completed Quarters (the volume rebate)."""
+        rule, pid = self.book.termination, program.program_id
+        if rule is None:
             return eligible
-        reasons.append(Exclusion(f"{window.rule.rule_id}:{pid}", window.rule, window.reason, outside))
-        _note(self.excluded, f"{window.rule.rule_id}:{pid}", window.rule, eligible & outside & self.in_period)
-        return eligible & ~outside
+        for mask, why in ((self.ended, "dated after the partner's agreement ended"),
+                          (partial_quarter(rule, self.ledger, self.partners, program, self.period),
+                           "the Quarter the partner's agreement ended in earns only the volume rebate")):
+            if mask.any():
+                reasons.append(Exclusion(f"{rule.rule.rule_id}:{pid}", rule.rule, why, mask))
+                _note(self.excluded, f"{rule.rule.rule_id}:{pid}", rule.rule, eligible & mask & self.in_period)
+                eligible = eligible & ~mask
+        return eligible
 
     def _claimed_before(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
         """Lines settled before for this program or one exclusive with it (`prior_claims`): a duplicate claim."""

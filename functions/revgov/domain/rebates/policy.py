@@ -14,6 +14,7 @@ from ..errors import FieldError, RuleViolation
 from ..money import CENT
 from ..partners import held_tier
 from ..rules import Rule
+from .termination import Termination, last_day_before
 from .windows import FirstInvoiceWindow
 from .withholding import Withholding
 
@@ -125,6 +126,9 @@ class PartnerFacts:
     # (case-folded customer id, ordinal day of its first referral invoice), sorted: where a commission's window from
     # the first invoice counts from (PA-8.1 / CPA-8.1)
     first_invoices: tuple[tuple[str, int], ...] = ()
+    # the agreement's last day, when it was terminated (ordinal day): PA-13.3 / CPA-13.3 count revenue "to the
+    # termination date"
+    terminated_on: int | None = None
 
 
 # --- growth baselines (PA-7.3, PA-7.4) -----------------------------------------------------------------------------
@@ -178,6 +182,7 @@ def facts_of_partner(
     if start is not None:
         windows.append((start, None))
     activated = partner.get("activated_at")
+    ended = next((step["at"] for step in partner.get("history", []) if step.get("to") == "terminated"), None)
     return PartnerFacts(
         partner_id=str(partner["partner_id"]),
         tier=str(tier["tier"]) if tier else None,
@@ -185,8 +190,8 @@ def facts_of_partner(
         activated_on=date.fromisoformat(str(activated)[:10]).toordinal() if activated else None,
         suspended=tuple(windows),
         first_invoices=tuple(sorted((c, date.fromisoformat(d).toordinal()) for c, d in (first_invoices or {}).items())),
+        terminated_on=last_day_before(str(ended)).toordinal() if ended else None,
     )
-
 
 # --- the compiled policy ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -341,6 +346,8 @@ class RebateBook:
     withholding: Withholding | None = None
     # PA-7.1 / CPA-7.1: MDF-funded purchases earn no rebate, SPIFF or commission (None: the policy has no such rule)
     mdf_funded_rule: Rule | None = None
+    # PA-13.3 / CPA-13.3: revenue counts to the termination date; the partial Quarter earns the volume rebate only
+    termination: Termination | None = None
 
     def program(self, program_id: str) -> Program:
         for program in self.programs:
@@ -412,6 +419,7 @@ def compile_rebates(policy: Mapping[str, Any]) -> RebateBook:
         dispute_window_days=int(rebates["disputes"]["window_days"]),
         dispute_category=str(rebates["disputes"]["category"]),
         withholding=Withholding.of(policy),
+        termination=Termination.of(rebates.get("termination")),
     )
 
 
@@ -445,6 +453,8 @@ def rebate_problems(policy: Mapping[str, Any]) -> list[FieldError]:
         unknown(f"{base}/exclusivity/{i}/excluded_from", rule["excluded_from"], known, "program")
         both = set(rule["lines_earning"]) & set(rule["excluded_from"])
         problems.extend(FieldError(f"{base}/exclusivity/{i}", f"{p} cannot exclude its own lines") for p in both)
+    ended = rebates.get("termination") or {}
+    unknown(f"{base}/termination/completed_quarters_only", ended.get("completed_quarters_only", []), known, "program")
     for i, cap in enumerate(rebates.get("caps", [])):
         unknown(f"{base}/caps/{i}/programs", cap["programs"], known, "program")
         unknown(f"{base}/caps/{i}/reduce_first", cap["reduce_first"], set(cap["programs"]), "capped program")

@@ -50,6 +50,10 @@ class FirstInvoiceWindow:
         return self.last_day(date.fromordinal(first_invoice)).toordinal()
 
     @property
+    def no_customer_reason(self) -> str:
+        return f"names no referred customer, so no window from a first invoice can apply ({self.rule.clause})"
+
+    @property
     def reason(self) -> str:
         begins = "the day after" if self.starts == DAY_AFTER else "the day of"
         return (

@@ -25,7 +25,9 @@ def load_all() -> None:
         pricing,  # noqa: F401
         rebates,  # noqa: F401
         renewals,  # noqa: F401
+        retention,  # noqa: F401
         subscriptions,  # noqa: F401
+        tax_exemptions,  # noqa: F401
         tier_review,  # noqa: F401
         vat_validation,  # noqa: F401
     )

@@ -25,8 +25,10 @@ PARTNER_TRAIL = (
     "only its own partner's records (`partner_id` may be left out; another partner's id is a 404, `subject` a 403), "
     "each masked as a partner reads records: who acted as the team (`finance`, `system`), never a key id, user "
     "name or e-mail address; no other partner's id (a member named by one is left out, one inside a text reads "
-    "`another partner`); no Line Cost or margin in the inputs; no `hash`, `inputs_hash` or `prev_hash` (a hash over "
-    "what was masked would confirm a guess of it) (`partner_view: true`). `subject` and `partner_id` "
+    "`another partner`); no Line Cost or margin in the inputs, no case's `risk_score` (a quote's follows its margin); "
+    "no `hash`, `inputs_hash` or `prev_hash` (a hash over what was masked would confirm a guess of it) "
+    "(`partner_view: true`). An agent's records (its tasks for the staff) are not listed to a partner key, so a page "
+    "may hold fewer than `limit`. `subject` and `partner_id` "
     "are not given together (400). A cursor is valid only for the list that minted it (400)."
 )
 

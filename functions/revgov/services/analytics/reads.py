@@ -17,7 +17,7 @@ from .. import tenants
 from ..partners import load_partner
 from ..rebates import repository as rebate_records
 from ..toolkit import pages
-from .renewal import Agreements, read_agreements, renewal_probability
+from .renewal import Agreements, read_agreements, read_subscription_renewals, renewal_probability, subscription_renewals
 from .rollups import DIRECTORY, ROLLUPS, rollup_key
 from .thresholds import rebate_programs, thresholds
 
@@ -57,15 +57,18 @@ def kpis(rt: Runtime, who: Principal, period: str, *, partner_id: str | None, ti
     went_live = date.fromisoformat(tenant.created_at[:10])
     base, source = core.baseline_period(target, went_live, tenant.config.get("kpi_baseline_period"))
     agreements = None if who.role is Role.PARTNER else read_agreements(rt, tenant)
-    current = _kpis(rt, who, tenant, target, agreements, partner_id=partner_id, tier=tier)
-    before = _kpis(rt, who, tenant, base, agreements, partner_id=partner_id, tier=tier)
+    renewed = [] if who.role is Role.PARTNER else read_subscription_renewals(rt, tenant.tenant_id, [target, base])
+    current = _kpis(rt, who, tenant, target, (agreements, renewed), partner_id=partner_id, tier=tier)
+    before = _kpis(rt, who, tenant, base, (agreements, renewed), partner_id=partner_id, tier=tier)
     return core.with_baseline(current, before, base, source, went_live)
 
 
 def _kpis(
-    rt: Runtime, who: Principal, tenant: Tenant, target: Period, agreements: Agreements | None, *,
-    partner_id: str | None, tier: str | None,
+    rt: Runtime, who: Principal, tenant: Tenant, target: Period,
+    renewals: tuple[Agreements | None, list[dict[str, Any]]], *, partner_id: str | None, tier: str | None,
 ) -> dict[str, Any]:
+    """`renewals`: the partners' agreements and the subscription renewals of the periods asked (staff; read once)."""
+    agreements, renewed = renewals
     policy = tenant.policy
     if tier is not None and tier not in {t["tier"] for t in policy.get("partner_tiers", [])}:
         raise NotFound(f"no tier {tier}")
@@ -106,7 +109,8 @@ def _kpis(
         ),
         "renewal_probability": {"withheld": "the distributor's renewal outlook is not shown to a partner key"}
         if confidential
-        else renewal_probability(agreements, target, partner_id, tier),
+        else {**renewal_probability(agreements, target, partner_id, tier),
+              "subscription_renewals": subscription_renewals(renewed, agreements, target, partner_id, tier)},
         "support_hours_per_revenue_dollar": core.support_economics(total),
         "policy_exceptions_per_100_transactions": core.compliance(total),
         "overrides_and_approvals": core.override_and_approval(total),

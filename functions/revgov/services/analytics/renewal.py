@@ -1,5 +1,7 @@
 """Renewal probability for the KPIs: the partners' agreements read once per KPI read, the figure from the pure core
-(`domain.renewal_outlook`) for the period's Program Year end and the scope asked."""
+(`domain.renewal_outlook`) for the period's Program Year end and the scope asked; beside it, the customer subscription
+renewals whose renewed term starts in the period, approved (won), refused (lost) or still waiting for approval
+(`domain.subscription_renewals`)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...domain import renewal_outlook as core
+from ...domain import subscription_renewals as subscription_renewals_core
 from ...domain.kpis import Period
 from ...domain.renewals import TermRule, term_rule, year_end_of
 from ...domain.tenants import Tenant
 from ...domain.time import parse_day
 from ...runtime import Runtime
 from .. import partner_repository
+from ..billing.repository import RENEWALS
+from ..toolkit import pages
 
 
 @dataclass(frozen=True)
@@ -43,3 +48,19 @@ def renewal_probability(found: Agreements | None, target: Period, partner_id: st
         return {"available": False, "reason": "this program's policy names no agreement term (policy.onboarding.term)"}
     scope = {partner_id} if partner_id else {p for p, t in found.tiers.items() if t == tier} if tier else None
     return core.outlook(found.rule, found.every, scope, year_end_of(target.last_day), parse_day(found.today_iso))
+
+
+def read_subscription_renewals(rt: Runtime, tenant_id: str, periods: list[Period]) -> list[dict[str, Any]]:
+    """The customer subscription renewals whose renewed term starts in the periods' months (read once per KPI read,
+    staff only), from their by-month index (`billing.RENEWALS`)."""
+    months = sorted({m for period in periods for m in period.months})
+    return [s.data for m in months for s in pages(rt.store, tenant_id, RENEWALS, prefix=f"{m}-")]
+
+
+def subscription_renewals(entries: list[dict[str, Any]], found: Agreements | None, target: Period,
+                          partner_id: str | None, tier: str | None) -> dict[str, int]:
+    """Renewals whose renewed term starts in the period, for one partner, one tier (its partners now) or all."""
+    tiers = found.tiers if found else {}
+    scoped = [e for e in entries if (partner_id is None or e["partner_id"] == partner_id)
+              and (tier is None or tiers.get(str(e["partner_id"])) == tier)]
+    return subscription_renewals_core.counts(scoped, target.first_day, target.last_day)

@@ -6,7 +6,8 @@ billing.bill_erp_event(...)` keeps working:
 - `posting`, `lines`, `exceptions`, `unit_of_work`: one ERP event being billed (`Posting`), the lines it puts on draft
   invoices, the exceptions it opens, and its single commit with the BILLED marker that makes it once-only;
 - one module per ERP event kind: `shipment`, `activation`, `cancellation`, `quantity_change`, `usage`, `milestones`,
-  `support`, `payment`, `credits` (credit notes and returns); `subscription_records` for what they keep;
+  `support`, `payment`, `credits` (credit notes and returns), `renewal` (a renewal under its approved quote);
+  `subscription_records` for what they keep;
 - `sla`: the invoice SLA watch and sweep; `invoices`: read, list, correct, finalize; `tax`: the tax each line carries
   (CPA-10.1 / COP-2.2, PA-10.1), provisional on a draft and fixed at issue;
 - `onboarding_hold` (PA-2.2 / CPA-2.2) and `vat_hold` (CPA-2.3): orders held before they bill;
@@ -29,6 +30,7 @@ from .milestones import service_completed
 from .payment import invoice_paid
 from .posting import ACTOR, Outcome, Posting, entitlement, load_partner
 from .quantity_change import subscription_changed
+from .renewal import settle_decided, subscription_renewed
 from .repository import (
     BILLED,
     CASE_MARKERS,
@@ -101,12 +103,14 @@ __all__ = [
     "release_parked",
     "return_received",
     "service_completed",
+    "settle_decided",
     "shipment_confirmed",
     "stage_invoices",
     "subscription_activated",
     "subscription_cancelled",
     "subscription_changed",
     "subscription_put",
+    "subscription_renewed",
     "support_logged",
     "sweep_sla",
     "usage_reported",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from ...domain import billing as core
 from ...domain.billing import ServicePeriod
 from ...domain.catalog import CatalogItem
 from ...domain.errors import RuleViolation
+from ...domain.money import format_money
 from ...domain.time import parse_day
 from .. import credit_notes
 from .posting import Outcome, Posting
@@ -53,9 +53,9 @@ def _credit_charged_months(
     credited: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     for billed in sub["billed"]:
-        credit = core.cancellation_credit(
-            Decimal(sub["monthly_price"]), effective_on, ServicePeriod.from_dict(billed["service_period"])
-        )
+        period = ServicePeriod.from_dict(billed["service_period"])
+        monthly = core.monthly_price_in_force(sub, period.start)  # a renewed term's price once approved
+        credit = core.cancellation_credit(monthly, effective_on, period)
         if credit is None:
             continue
         draft = core.cancellation_draft(
@@ -64,7 +64,7 @@ def _credit_charged_months(
             name=item.name,
             family=item.family,
             effective_on=data["effective_on"],
-            unit_price=item.list_price,
+            unit_price=core.unit_price_in_force(sub, period.start) if sub.get("renewals") else item.list_price,
             rules=(item.rule, book.cancellation),
             order_ref=data.get("order_ref") or sub.get("order_ref"),
             references_line=billed["line_id"],
@@ -72,7 +72,7 @@ def _credit_charged_months(
                 "subscription_id": sub["subscription_id"],
                 "days": credit.days,
                 "days_in_month": credit.divisor,
-                "monthly_price": sub["monthly_price"],
+                "monthly_price": format_money(monthly),
             },
         )
         lines, kept = credit_notes.post_or_hold(posting, sub, draft, billed)

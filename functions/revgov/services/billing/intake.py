@@ -26,7 +26,9 @@ from .onboarding_hold import held_before_onboarding
 from .payment import invoice_paid
 from .posting import ATTEMPTS, Outcome, Posting, load_partner
 from .quantity_change import subscription_changed
+from .renewal import subscription_renewed
 from .repository import SettledEvent, settled_event
+from .sales_tax_hold import held_for_location
 from .shipment import shipment_confirmed
 from .support import support_logged
 from .unit_of_work import answer_duplicate, commit_posting
@@ -83,7 +85,7 @@ def _bill(
         outcome = _unknown_partner(posting)
     else:
         outcome = (held_before_onboarding(posting, partner) or held_for_vat(posting, partner)
-                   or _implausible(posting, partner)
+                   or _implausible(posting, partner) or held_for_location(posting, partner)
                    or USE_CASES[detail_type](posting, partner))
     commit_posting(posting, outcome)
     return posting, {"event_id": posting.event_id, "status": outcome.status, "reason": outcome.reason}, None
@@ -178,6 +180,7 @@ USE_CASES: dict[str, Callable[[Posting, dict[str, Any]], Outcome]] = {
     "subscription.activated": subscription_activated,
     "subscription.cancelled": subscription_cancelled,
     "subscription.changed": subscription_changed,
+    "subscription.renewed": subscription_renewed,
     "service.completed": service_completed,
     "usage.reported": usage_reported,
     "support.logged": support_logged,

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...domain import billing as core
 from ...domain.billing import LineDraft
+from ...domain.billing.sales_tax import located
 from ...domain.errors import Conflict, RuleViolation
 from ...domain.time import next_period
 from ...ports import Put, Stored
@@ -58,8 +59,18 @@ def draft_invoice(posting: Posting, partner_id: str, period: str) -> dict[str, A
     return header
 
 
+def _located(posting: Posting, draft: LineDraft) -> LineDraft:
+    """The line with the ship-to or service location its event reported (PA-10.1: its sales tax is calculated on it);
+    a line crediting another mirrors that line's tax and keeps none of its own."""
+    where = located(posting.data)
+    if not where or draft.references_line or "tax_location" in draft.detail:
+        return draft
+    return replace(draft, detail={**draft.detail, **where})
+
+
 def post_lines(posting: Posting, partner_id: str, period: str, drafts: list[LineDraft]) -> list[dict[str, Any]]:
     """Append lines to the partner's draft invoice for `period`; each with its sales fact and audit record."""
+    drafts = [_located(posting, d) for d in drafts]
     header = draft_invoice(posting, partner_id, period)
     if header["period"] != period:
         drafts = [replace(d, rules=(*d.rules, posting.book.late_events)) for d in drafts]
@@ -75,6 +86,7 @@ def post_lines(posting: Posting, partner_id: str, period: str, drafts: list[Line
 
 
 def rerate_line(posting: Posting, line_stored: Stored, draft: LineDraft) -> dict[str, Any]:
+    draft = _located(posting, draft)
     invoice_id = line_stored.data["invoice_id"]
     header = posting.invoices[invoice_id][0]
     updated, line = core.rerate_line(

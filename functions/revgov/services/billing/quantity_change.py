@@ -46,9 +46,9 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     posted: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     for charge in sub["billed"]:
-        prorated = core.quantity_change(
-            unit, before, after, parse_day(effective), ServicePeriod.from_dict(charge["service_period"])
-        )
+        period = ServicePeriod.from_dict(charge["service_period"])  # a renewed term's month: its approved price
+        prorated = core.quantity_change(core.unit_price_in_force(sub, period.start), before, after,
+                                        parse_day(effective), period)
         if prorated is None:
             continue
         draft = core.quantity_change_draft(sub, item, unit_cost, before, after, prorated, book, charge["line_id"])

@@ -19,6 +19,7 @@ INVOICE_KEYS = "INVOICEKEY"  # partner#period -> the invoice of that month
 LINES = "INVOICELINE"  # invoice#number -> line
 SALES_FACTS = "SALESFACT"
 SUBSCRIPTIONS = "SUBSCRIPTION"
+RENEWALS = "SUBRENEWAL"  # renewed_from#subscription -> a renewal's state, for the KPIs (`renewal_put`)
 USAGE = "USAGE"  # partner#metric#period -> the month's metered quantity and what was invoiced for it
 STATEMENTS_OF_WORK = "SOW"  # partner#sow_ref -> the milestones billed on it
 SUPPORT_HOURS = "SUPPORTHOURS"  # partner#quarter -> hours used
@@ -59,6 +60,15 @@ def invoice_put(header: dict[str, Any], version: int | None) -> Put:
         conflict_detail=f"invoice {header['invoice_id']} changed meanwhile; read it again",
         lookup=(f"{INVOICES}#{header['status']}", f"{header['period']}#{header['partner_id']}#{header['invoice_id']}"),
     )
+
+
+def renewal_put(subscription: Mapping[str, Any], entry: Mapping[str, Any]) -> Put:
+    """A subscription's renewal as the KPIs read it, by the first day of its renewed term (`RENEWALS`), written in the
+    commit that records or settles it: a KPI read pages the renewals of its months, not every subscription."""
+    key = f"{entry['renewed_from']}#{subscription['subscription_id']}"
+    fields = ("renewed_from", "status", "decision_id", "annual_value")
+    return Put(RENEWALS, key, {"subscription_id": subscription["subscription_id"],
+                               "partner_id": subscription["partner_id"], **{k: entry[k] for k in fields}})
 
 
 def subscription_put(subscription: dict[str, Any], stored: Stored | None) -> Put:

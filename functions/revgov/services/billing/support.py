@@ -17,6 +17,7 @@ from .exceptions import open_exception
 from .lines import post_lines
 from .posting import Outcome, Posting, entitlement
 from .repository import SUPPORT_HOURS, put_over
+from .sales_tax_hold import held_if_billed
 
 
 def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -33,6 +34,10 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
     used = Decimal(stored.data["hours_used"]) if stored else Decimal(0)
     hours = Decimal(data["hours"])
     over = core.overage_hours(used, hours, allowance)
+    billed = over > 0 and (data["severity"] == 1 or bool(data.get("overage_approved")))
+    held = held_if_billed(posting, partner) if billed else None
+    if held is not None:  # PA-10.1: the overage line's tax cannot be calculated; nothing counted, nothing billed
+        return held
     counter = {
         "partner_id": partner["partner_id"],
         "quarter": quarter,

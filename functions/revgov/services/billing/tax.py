@@ -6,7 +6,10 @@ with the net, tax and gross `totals`), and an issued invoice is read from that r
 never changed"). Where the treatment fixed at issue differs from the one the lines were posted under (the VIES check
 the reverse charge rested on is now more than 30 days old, or failed; or a fresh check arrived), the invoice is
 re-treated as COP-2.2 says ("otherwise VAT is charged at the applicable rate"), with an `invoice.tax_retreated` audit
-record naming both treatments and the check. Invoices issued before a tenant had a tax policy carry none (`tax` null).
+record naming both treatments and the check. Sales tax (PA-10.1) is fixed the same way: the exemption certificates
+verified before issue and valid on the issue day (services/tax_exemptions.py) and the rates of the lines'
+jurisdictions; exemptions that changed between posting and issue are recorded as `invoice.tax_retreated` too.
+Invoices issued before a tenant had a tax policy carry none (`tax` null).
 """
 
 from __future__ import annotations
@@ -17,19 +20,24 @@ from typing import Any
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.billing import tax as rules
+from ...domain.billing.sales_tax import exemptions_on, jurisdictions_of
 from ...domain.tenants import Tenant
 from ...domain.time import instant
 from ...runtime import Runtime
-from .. import partner_repository, vat_validation
+from .. import partner_repository, tax_exemptions, vat_validation
 from ..approval_requests import cited
 from .repository import INVOICES, line_of
 
 
-def _treatment(rt: Runtime, tenant_id: str, tax: rules.TaxPolicy, partner_id: str, day: date,
-               moment: str) -> dict[str, Any]:  # fmt: skip
-    """The partner's treatment on `day`, from its country and the VIES checks recorded by `moment`."""
+def _treatment(rt: Runtime, tenant_id: str, tax: rules.TaxPolicy, partner_id: str, day: date, moment: str,
+               lines: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """The partner's treatment on `day`: from its country and the VIES checks recorded by `moment` (VAT), or from the
+    exemption certificates verified by `moment` and valid on `day` for its `lines`' jurisdictions (sales tax)."""
     if tax.regime == rules.SALES_TAX:
-        return rules.treatment(tax, None, None, day)
+        record = tax_exemptions.exemption_record(rt.store, tenant_id, partner_id) if tax.sales else None
+        where = jurisdictions_of(lines)
+        dated = any(c["jurisdiction"] in where for c in (record or {}).get("history", []))
+        return rules.sales_treatment(tax, day, exemptions_on(record, day, moment, where), dated=dated)
     partner = partner_repository.record(rt.store, tenant_id, partner_id) or {}
     latest = rules.recorded_by(vat_validation.check_record(rt.store, tenant_id, partner_id), moment)
     return rules.treatment(tax, partner.get("country"), latest, day)
@@ -71,7 +79,8 @@ def presented(rt: Runtime, tenant: Tenant, invoice: dict[str, Any]) -> dict[str,
                     "lines": lines}  # fmt: skip
         return rules.with_tax(tax, invoice, stored)
     now = rt.clock.now_iso()
-    provisional = _treatment(rt, tenant.tenant_id, tax, invoice["partner_id"], instant(now).date(), now)
+    provisional = _treatment(rt, tenant.tenant_id, tax, invoice["partner_id"], instant(now).date(), now,
+                             invoice["lines"])  # fmt: skip
     block = {**provisional, "fixed": False, "mirrors": _mirrors(rt, tenant.tenant_id, tax, invoice["lines"])}
     return rules.with_tax(tax, invoice, block)
 
@@ -85,21 +94,33 @@ def fixed_at_issue(
     if tax is None:
         return final, []
     at = str(final["finalized_at"])
-    fixed = _treatment(rt, tenant.tenant_id, tax, final["partner_id"], instant(at).date(), at)
+    fixed = _treatment(rt, tenant.tenant_id, tax, final["partner_id"], instant(at).date(), at, lines)
     mirrors = _mirrors(rt, tenant.tenant_id, tax, lines)
-    block = {**fixed, "fixed": True, "rates": rules.rates_of(tax), "mirrors": mirrors}
+    block = {**fixed, "fixed": True, **rules.fixed_rates(tax, lines), "mirrors": mirrors}
     shown = rules.with_tax(tax, {**final, "lines": lines}, block)
     header = {k: v for k, v in shown.items() if k != "lines"}
     posted = max((str(ln["updated_at"]) for ln in lines), default=None)
-    if posted is None or tax.regime == rules.SALES_TAX:
+    if posted is None or (tax.regime == rules.SALES_TAX and tax.sales is None):
         return header, []
-    before = _treatment(rt, tenant.tenant_id, tax, final["partner_id"], instant(posted).date(), posted)
+    before = _treatment(rt, tenant.tenant_id, tax, final["partner_id"], instant(posted).date(), posted, lines)
     if not rules.retreated(before, fixed):
         return header, []
     inputs = {"partner_id": final["partner_id"], "period": final["period"], "posted_under": before,
               "issued_under": fixed, "totals": header["totals"]}  # fmt: skip
-    assert tax.validation is not None
-    outcome = f"{before['treatment']} -> {fixed['treatment']}"
-    audit = cited(who, "invoice.tax_retreated", final["invoice_id"], outcome, inputs=inputs, tenant=tenant,
-                  rules=[tax.validation, tax.rule])  # fmt: skip
-    return header, [audit]
+    return header, [_retreated(who, tenant, tax, final["invoice_id"], before, fixed, inputs)]
+
+
+def _retreated(who: Principal, tenant: Tenant, tax: rules.TaxPolicy, invoice_id: str, before: dict[str, Any],
+               fixed: dict[str, Any], inputs: dict[str, Any]) -> AuditEntry:  # fmt: skip
+    """The `invoice.tax_retreated` record: VAT re-treated under COP-2.2, or sales-tax exemptions that changed between
+    posting and issue (a certificate expired, or was verified, before the invoice was issued: PA-10.1)."""
+    if tax.regime == rules.SALES_TAX:
+        assert tax.sales is not None and tax.sales.exemption is not None
+        was, now = sorted(before.get("exemptions") or {}), sorted(fixed.get("exemptions") or {})
+        outcome = f"exempt in {', '.join(was) or 'none'} -> exempt in {', '.join(now) or 'none'}"
+        cited_rules = [tax.sales.exemption, tax.rule]
+    else:
+        assert tax.validation is not None
+        outcome = f"{before['treatment']} -> {fixed['treatment']}"
+        cited_rules = [tax.validation, tax.rule]
+    return cited(who, "invoice.tax_retreated", invoice_id, outcome, inputs=inputs, tenant=tenant, rules=cited_rules)

@@ -1,0 +1,71 @@
+"""What a terminated partner's lines earn (PA-13.3 / CPA-13.3): revenue counts to the agreement's last day, and the
+Quarter it ended in earns only the volume rebate unless the agreement ended with that Quarter.
+
+CPA-13.3: "On termination, incentives earned for completed Quarters are settled in the normal cycle, the volume rebate
+for the final partial Quarter is calculated on Qualifying Revenue to the termination date". PA-13.3: "rebates and
+SPIFF earned for completed Quarters are settled in the normal cycle; for the partial Quarter, the volume rebate is
+calculated on the Quarter's Qualifying Revenue up to the termination date without pro rata adjustment of thresholds".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..rules import Rule
+from ..time import instant
+from .ledger import Flags, SalesLedger
+
+if TYPE_CHECKING:  # policy compiles the Termination rule: its types only, no import cycle
+    from .policy import PartnerFacts, Period, Program
+
+
+@dataclass(frozen=True)
+class Termination:
+    """`rebates.termination` compiled: its rule, and the programs earning for completed Quarters only (the partial
+    Quarter earns only what is not listed: the volume rebate)."""
+
+    rule: Rule
+    completed_quarters_only: frozenset[str]
+
+    @classmethod
+    def of(cls, node: Mapping[str, Any] | None) -> Termination | None:
+        return cls(Rule.of(node), frozenset(node.get("completed_quarters_only", []))) if node else None
+
+
+def last_day_before(moment: str) -> date:
+    """The last day an agreement ended at `moment` covered (CPA-1.3: "a day runs from 00:00:00 to 23:59:59 UTC"): the
+    day of the instant, or the day before when it ended at 00:00 UTC (a Program Year's end, renewals.ended_at)."""
+    return (instant(moment) - timedelta(milliseconds=1)).date()
+
+
+def after_termination(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> Flags:
+    """Lines dated after their partner's agreement ended; a credit counts where the line it credits was dated, so a
+    credit note issued later still nets the revenue it credits (PA-1.2 / CPA-1.2 "whenever issued")."""
+    mask = np.zeros(len(ledger), dtype=np.bool_)
+    day = np.where(ledger.credited_day >= 0, ledger.credited_day, ledger.day)
+    for index, partner_id in enumerate(ledger.partners):
+        facts = partners.get(partner_id)
+        if facts is not None and facts.terminated_on is not None:
+            mask |= (ledger.partner == index) & (day > facts.terminated_on)
+    return mask
+
+
+def partial_quarter(
+    rule: Termination, ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program, period: Period
+) -> Flags:
+    """The lines of partners whose agreement ended inside `period` (before its last day), for a program earning for
+    completed Quarters only: the partial Quarter earns it nothing."""
+    mask = np.zeros(len(ledger), dtype=np.bool_)
+    if program.program_id not in rule.completed_quarters_only or program.period != period.kind:
+        return mask
+    first, last = period.start.toordinal(), period.end.toordinal()
+    for index, partner_id in enumerate(ledger.partners):
+        facts = partners.get(partner_id)
+        if facts is not None and facts.terminated_on is not None and first <= facts.terminated_on < last:
+            mask |= ledger.partner == index
+    return mask

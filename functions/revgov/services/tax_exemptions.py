@@ -1,0 +1,69 @@
+"""Sales-tax exemption certificates verified by staff (PA-10.1): the one module naming their collection.
+
+PA-10.1: "a Partner claiming exemption must have a valid certificate on file before the invoice is issued." The partner
+files the certificate through the onboarding documents path (`POST /v1/partners/{partner_id}/documents`, type
+`billing.tax.exemption.document_type` with its `jurisdiction`); finance or channel operations verify it
+(`POST /v1/partners/{partner_id}/tax-exemptions`: the jurisdiction, the reference of the certificate on file and the
+expiry read on it), audited citing the policy's exemption rule. Billing reads the verifications
+(services/billing/tax.py): a line is exempt only under a certificate verified before the invoice is issued and valid
+on its issue day.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.billing import sales_tax
+from ..domain.billing.tax import TaxPolicy
+from ..domain.errors import NotFound, RuleViolation
+from ..domain.time import instant
+from ..ports import Changes, DocumentStore
+from ..runtime import Runtime
+from . import partner_repository, tenants
+from .toolkit import put_over
+
+EXEMPTIONS = "TAXEXEMPTION"  # partner id -> {partner_id, current, history}
+
+
+def verify_certificate(rt: Runtime, who: Principal, partner_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Record `who`'s verification of the partner's exemption certificate for a jurisdiction (audited)."""
+    tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+    tax = TaxPolicy.of(tenant.policy)
+    table = tax.sales if tax else None
+    if table is None or table.exemption is None:
+        raise RuleViolation("this tenant's policy takes no sales-tax exemption certificates (billing.tax.exemption)")
+    partner = partner_repository.record(rt.store, who.tenant_id, partner_id)
+    if partner is None:
+        raise NotFound(f"no partner {partner_id}")
+    now = rt.clock.now_iso()
+    cert = sales_tax.verified_certificate(table, partner.get("documents") or {}, body, today=instant(now).date(),
+                                          by=who.actor, at=now, verification_id=rt.ids.new("req"))  # fmt: skip
+    stored = rt.store.get(who.tenant_id, EXEMPTIONS, partner_id)
+    record = sales_tax.with_verification(stored.data if stored else None, partner_id, cert)
+    meanwhile = f"an exemption certificate of {partner_id} was verified meanwhile"
+    changes = Changes(puts=[put_over(EXEMPTIONS, partner_id, record, stored, conflict_detail=meanwhile)])
+    inputs = {k: cert[k] for k in ("verification_id", "jurisdiction", "reference", "checksum", "expires_at")}
+    changes.audit.append(AuditEntry.by(who, "tax_exemption.verified", partner_id, f"exempt in {cert['jurisdiction']} "
+                                       f"through {cert['expires_at']}", inputs=inputs,
+                                       policy_version=tenant.policy_version, rule_ids=[table.exemption.rule_id],
+                                       clauses=[table.exemption.clause], partner_id=partner_id))  # fmt: skip
+    rt.commit(who.tenant_id, changes)
+    return record
+
+
+def get_certificates(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
+    """The partner's verified exemption certificates (staff): the latest per jurisdiction in `current`."""
+    stored = rt.store.get(who.tenant_id, EXEMPTIONS, partner_id)
+    if stored is None:
+        if not partner_repository.exists(rt.store, who.tenant_id, partner_id):
+            raise NotFound(f"no partner {partner_id}")
+        return {"partner_id": partner_id, "current": [], "history": []}
+    return stored.data
+
+
+def exemption_record(store: DocumentStore, tenant_id: str, partner_id: str) -> dict[str, Any] | None:
+    """The partner's verified certificates `{partner_id, current, history}`, or None (services/billing/tax.py)."""
+    stored = store.get(tenant_id, EXEMPTIONS, partner_id)
+    return stored.data if stored else None
