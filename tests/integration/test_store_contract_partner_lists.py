@@ -2,11 +2,12 @@
 as CASEWAIT's waiting pointers `<partner>#<case>` are read), run unchanged on every backend (SQLite, in memory,
 DynamoDB on moto).
 
-DESIGN.md: "cursors that cannot cross tenants"; the partner rule of the product: "A partner key may read only its own
-objects", so a cursor minted for one partner's list must not page through another's. And one engine's pages are the
-other's: a list ends with the same page on every backend (DynamoDB's LastEvaluatedKey is returned whenever a page is
-full, even when nothing follows; the embedded engine knows there is no next page), so a client never sees a cursor on
-one engine that leads to an empty page, and not on the other.
+The team's standard: "A partner key may read only its own objects; a rival's id is a 404", so a cursor minted for one
+partner's list must not page through another's. API.md: "Lists: `?limit=` (max 200) and `?cursor=`; responses
+`{"items": [...], "next_cursor": ...}`", one contract whatever the engine (DESIGN.md, "Two engines behind the same
+ports"): a list ends with the same page on every backend. DynamoDB returns a LastEvaluatedKey whenever a page is full,
+even when nothing follows, where the embedded engine knows there is no next page; a client must not see, on one engine
+only, a cursor that leads to an empty page.
 """
 
 from __future__ import annotations
