@@ -42,8 +42,8 @@ class Registry:
         # imported on first use (cold start; these services import this module)
         from .services import (
             credit_notes,
-            decision_reviews,
             deals,
+            decision_reviews,
             invoice_dispute_appeals,
             invoice_disputes,
             partners,

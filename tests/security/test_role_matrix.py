@@ -67,6 +67,9 @@ PARTNER_OPEN = {
     # the seed whitepaper's "summarizing partner performance": a partner reads its own Quarter summarized, without the
     # staff-only sentences (tests/unit/test_performance_summary.py and the isolation suite: a rival's id is a 404)
     "get_performance_summary",
+    # PA-14.2 / CPA-14.2: "A Partner may request human review of any automated decision": of its own decision only
+    # (another partner's is a 404: tests/unit/test_decision_reviews.py, tests/stack/test_decision_review_route.py)
+    "request_decision_review",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

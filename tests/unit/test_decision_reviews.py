@@ -1,7 +1,7 @@
 """Human review of an automated decision on the partner's request (PA-14.2 / CPA-14.2).
 
-PA-14.2: "Quote checks, discount approval routing, rebate calculations, entitlement checks and invoice validations may be
-made automatically under the policy in force. ... Decisions outside the thresholds of this Agreement, including
+PA-14.2: "Quote checks, discount approval routing, rebate calculations, entitlement checks and invoice validations may
+be made automatically under the policy in force. ... Decisions outside the thresholds of this Agreement, including
 discount approvals, ... are always made or confirmed by an authorised person of the Distributor. A Partner may request
 human review of any automated decision within 30 days of being notified of it; the review is completed within 10
 business days." CPA-14.2: "A Partner may request human review of an automated decision within 30 days of notification;
@@ -124,7 +124,8 @@ def test_pa_14_2_the_reviewer_changes_a_deny_with_a_written_reason_and_the_partn
     assert (review["status"], review["previous_outcome"], review["late"]) == ("changed", "deny", False)
     assert review["note"] == "the written promotion covers 60% on it"
     assert mine["history"][-1]["outcome"] == "review_changed"
-    actions = [r["action"] for r in audit.list_records(ledger.rt, "northwind", subject=decision_id, limit=100, cursor=None)["items"]]
+    records = audit.list_records(ledger.rt, "northwind", subject=decision_id, limit=100, cursor=None)["items"]
+    actions = [r["action"] for r in records]
     assert {"decision.review_requested", "decision.review_changed"} <= set(actions)
     (event,) = [e for e in ledger.rt.publisher.published if e["detail_type"] == "quote.reviewed"]
     assert (event["detail"]["outcome"], event["detail"]["review"]) == ("allow", "changed")

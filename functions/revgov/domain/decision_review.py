@@ -52,8 +52,10 @@ def reviewable(decision: Mapping[str, Any], rule: Rule) -> None:
     for a person (`pending_approval`: its approvals decide it)."""
     review = decision.get("human_review") or {}
     if review.get("status") == OPEN:
-        raise Conflict(f"a human review of {decision['decision_id']} is already open ({review['approval_id']})",
-                       extra={"approval_id": review["approval_id"], "rule_id": rule.rule_id, "clause": rule.clause})  # fmt: skip
+        raise Conflict(
+            f"a human review of {decision['decision_id']} is already open ({review['approval_id']})",
+            extra={"approval_id": review["approval_id"], "rule_id": rule.rule_id, "clause": rule.clause},
+        )
     if review or decision.get("approvals") or decision["status"] != "final":
         how = "was reviewed by a person" if review else (
             "waits for its approvals" if decision["status"] == "pending_approval" else "was decided by its approvers")

@@ -98,7 +98,8 @@ def _policy(tenant: Tenant) -> review_rules.ReviewPolicy:
 def _audit(who: Principal, tenant: Tenant, policy: review_rules.ReviewPolicy, step: str, decision: dict[str, Any],
            review: dict[str, Any]) -> AuditEntry:  # fmt: skip
     # PA-12.1 / CPA-12.1: the record relates to the decision's partner, whoever took the step
-    inputs = {k: review[k] for k in ("reason", "approval_id", "due_at", "note", "previous_outcome") if k in review}
+    kept = ("reason", "approval_id", "due_at", "note", "previous_outcome")
+    inputs: dict[str, Any] = {k: review[k] for k in kept if k in review}
     return approval_requests.cited(who, f"decision.{step}", decision["decision_id"], decision["outcome"],
                                    inputs=inputs, tenant=tenant, rules=[policy.rule],
                                    partner_id=decision["partner_id"])  # fmt: skip
@@ -108,5 +109,6 @@ def _event(decision: dict[str, Any]) -> dict[str, Any]:
     """quote.review_requested / quote.reviewed: the decision, its outcome now and the review's status and case."""
     review = decision["human_review"]
     return {"decision_id": decision["decision_id"], "partner_id": decision["partner_id"],
-            "outcome": decision["outcome"], "review": review["status"], "approvals": [review["approval_id"]]}  # fmt: skip
+            "outcome": decision["outcome"], "review": review["status"],
+            "approvals": [review["approval_id"]]}  # fmt: skip
 
