@@ -183,3 +183,24 @@ def test_cpa_14_2_contoso_completes_it_within_15_business_days_of_the_partners_g
     review = decision_reviews.request_review(ledger.rt, mine, decision["decision_id"], REASON)["human_review"]
     assert (review["due_at"], review["clause"], review["queue"]) == ("2027-01-12T10:00:00.000Z", "CPA-14.2",
                                                                      "channel_ops")
+
+
+def test_an_overdue_review_is_polled_by_the_escalation_flow_like_every_other_case_clock() -> None:
+    # SOP-4.2: "When the SLA is breached, the exception is escalated to the queue lead" (approvals carry the marks):
+    # requested Fri 13 Nov 10:00, due Mon 30 Nov 10:00; at 10:00:00.001 it is in the channel_ops queue's overdue list.
+    from datetime import UTC, datetime
+
+    ledger, decision_id = _denied()
+    ledger.clock.set("2026-11-13T10:00:00.000Z")
+    approval_id = decision_reviews.request_review(ledger.rt, PARTNER2, decision_id, REASON)["human_review"][
+        "approval_id"]
+    case, _ = cases.get_case(ledger.rt, "northwind", "approval", approval_id)
+    assert (case["escalation"]["lead_at"], case["escalation"]["clause"]) == ("2026-11-30T10:00:00.000Z", "SOP-4.2")
+
+    def overdue(at: datetime) -> list[str]:
+        page = cases.list_cases(ledger.rt, "northwind", "approval", status="pending", queue="channel_ops", limit=50,
+                                cursor=None, due_before=at)  # fmt: skip
+        return [item.data["case_id"] for item in page.items]
+
+    assert approval_id not in overdue(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
+    assert approval_id in overdue(datetime(2026, 11, 30, 10, 0, 0, 1000, tzinfo=UTC))
