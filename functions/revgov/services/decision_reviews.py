@@ -15,12 +15,12 @@ from typing import Any
 from ..domain import decision_review as review_rules
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.errors import RuleViolation
+from ..domain.errors import NotFound, RuleViolation
 from ..domain.tenants import Tenant
 from ..domain.time import instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import approval_requests, cases, decision_repository, decisions, invoice_disputes, tenants
+from . import approval_requests, billing, cases, decision_repository, decisions, invoice_disputes, tenants
 
 EFFECT = "decision.human_review"
 SOURCE = "revgov.pricing"
@@ -32,9 +32,10 @@ def request_review(rt: Runtime, who: Principal, decision_id: str, body: dict[str
     see it, is returned with its `human_review`."""
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     policy = _policy(tenant)
-    decisions.load(rt, who, decision_id)  # another partner's decision is one that does not exist (404)
     stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
+    if not who.sees_partner(decision.get("partner_id")):  # another partner's decision is one that does not exist
+        raise NotFound(f"no decision {decision_id}")
     if decision.get("partner_id") is None:
         raise RuleViolation(f"decision {decision_id} concerns no partner: there is no one to request its review")
     review_rules.reviewable(decision, policy.rule)
@@ -84,6 +85,8 @@ def apply_review_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> 
     updated = {**decision, "outcome": outcome, "status": status, "history": history, "human_review": review}
     changes = Changes(puts=[decision_repository.put(updated, version=stored.version)])
     changes.audit.append(_audit(who, tenant, policy, f"review_{result}", updated, review))
+    if result == review_rules.CHANGED:  # a renewal quote now allowed or denied settles its renewal, as its approvals do
+        changes.merge(billing.settle_decided(rt, who.tenant_id, decision, status, at, tenant.policy))
     changes.events.append(DomainEvent(SOURCE, "quote.reviewed", _event(updated)))
     return changes
 
