@@ -204,3 +204,22 @@ def test_an_overdue_review_is_polled_by_the_escalation_flow_like_every_other_cas
 
     assert approval_id not in overdue(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
     assert approval_id in overdue(datetime(2026, 11, 30, 10, 0, 0, 1000, tzinfo=UTC))
+
+
+def test_the_pure_rules_count_calendar_days_from_notification_and_swap_allow_and_deny() -> None:
+    """The domain alone, no store: notified 2026-01-31 23:30 UTC, day 30 is 2 Mar (February has 28 days in 2026)."""
+    from datetime import UTC, datetime
+
+    from revgov.domain import decision_review
+    from revgov.domain.rules import Rule
+
+    policy = decision_review.ReviewPolicy(Rule("HUMAN-REVIEW", "PA-14.2"), 30, "automated_decision_review")
+    notified = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)
+    assert decision_review.window(policy, notified, datetime(2026, 3, 2, 23, 59, tzinfo=UTC)) == \
+        "2026-03-03T00:00:00.000Z"
+    with pytest.raises(RuleViolation):
+        decision_review.window(policy, notified, datetime(2026, 3, 3, 0, 0, tzinfo=UTC))
+    deny = {"decision_id": "dec_x", "outcome": "deny", "status": "final", "approvals": [], "history": []}
+    assert decision_review.concluded(deny, "approved") == ("confirmed", "deny", "final")
+    assert decision_review.concluded(deny, "rejected") == ("changed", "allow", "approved")
+    assert decision_review.concluded({**deny, "outcome": "allow"}, "rejected") == ("changed", "deny", "rejected")
