@@ -346,13 +346,12 @@ def _clauses_cited(policy: Any) -> set[str]:
     return set()
 
 
-@pytest.mark.xfail(strict=True, reason="CPA-14.2 / PA-14.2: no request for human review of an automated decision")
 def test_cpa_14_2_a_partner_may_request_human_review_of_an_automated_decision():
     """CPA-14.2: "A Partner may request human review of an automated decision within 30 days of notification; Contoso
     completes it within 15 business days." (PA-14.2: "within 30 days of being notified of it; the review is completed
     within 10 business days".) Expected when built: a route a partner key may call on its own decision, and a policy
-    rule citing the clause that holds its days. Today a decision is explained (`GET /v1/decisions/{decision_id}/
-    explain`), never reviewed on request."""
+    rule citing the clause that holds its days (built: `POST /v1/decisions/{decision_id}/review-requests`,
+    tests/unit/test_decision_reviews.py)."""
     from revgov.domain.access import Role
     from revgov.edge.registry import OPERATIONS
     from revgov.edge.routes import load_all
