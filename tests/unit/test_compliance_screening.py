@@ -178,3 +178,14 @@ def test_cpa_2_8_contoso_holds_on_a_match_and_counts_the_same_12_months():
     assert screening.due_on(CONTOSO, clear) == date(2027, 4, 1)
     assert not screening.overdue(CONTOSO, clear, date(2027, 3, 31))
     assert screening.overdue(CONTOSO, clear, date(2027, 4, 1))
+
+
+def test_a_policy_whose_screening_names_an_unknown_category_or_document_is_refused():
+    from revgov.domain.partners import onboarding_problems
+
+    onboarding = {**CONTOSO["onboarding"], "screening": {**CONTOSO["onboarding"]["screening"],
+                                                          "category": "screening_typo", "document_type": "nope"}}
+    problems = onboarding_problems({**CONTOSO, "onboarding": onboarding})
+    assert {p.path for p in problems} == {"/policy/onboarding/screening/document_type",
+                                          "/policy/onboarding/screening/category"}
+    assert onboarding_problems(CONTOSO) == []
