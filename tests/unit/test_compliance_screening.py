@@ -189,3 +189,11 @@ def test_a_policy_whose_screening_names_an_unknown_category_or_document_is_refus
     assert {p.path for p in problems} == {"/policy/onboarding/screening/document_type",
                                           "/policy/onboarding/screening/category"}
     assert onboarding_problems(CONTOSO) == []
+
+
+def test_pa_2_8_the_distributor_screens_a_partner_key_files_no_screening_even_without_an_outcome():
+    # "The Distributor screens each Partner": the partner's own upload would restart the 12 months
+    rt, _clock, partner = _active()
+    own = Principal("northwind", Role.PARTNER, "key_01JX000000000000000PARTNER", partner["partner_id"])
+    with pytest.raises(Forbidden):
+        partners.add_document(rt, own, partner["partner_id"], _screening(None))

@@ -49,6 +49,8 @@ def check_outcome(policy: Mapping[str, Any], partner: Mapping[str, Any], documen
     if not is_screening or screening is None:
         return
     cite = f"{screening['clause']} ({screening['id']})"
+    if by.role is Role.PARTNER:  # "The Distributor screens each Partner": its own upload would restart the 12 months
+        raise Forbidden(f"the Distributor screens the partner under {cite}: a partner key files no screening")
     if outcome is not None and by.role not in RECORDERS:
         raise Forbidden(f"only channel ops or legal record a screening outcome under {cite}")
     if held_by(policy, partner) is not None and by.role is not Role.LEGAL:
