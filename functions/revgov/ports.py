@@ -184,6 +184,10 @@ class ClauseIndex(Protocol):
 
     def get(self, scope: Scope, clause_ids: list[str]) -> list[Passage]: ...
 
+    def similarities(self, query: str, texts: list[str]) -> list[float] | None:
+        """The question's cosine to each text (units of retrieved clauses), or None when this index cannot say."""
+        ...
+
     def delete_tenant(self, tenant_id: str) -> int: ...
 
 

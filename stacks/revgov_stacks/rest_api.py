@@ -74,11 +74,14 @@ class GatewayProblem:
         }
 
     def template(self) -> str:
+        """problem+json with API.md's members: `instance` is the request's path. Gateway templates allow only simple
+        variable substitution (no VTL), so it is `$context.path` as API Gateway received it: on the execute-api host
+        that includes the stage (`/api/v1/...`), the path the caller actually asked for."""
         slug, title = _KINDS[self.status]
         detail = json.dumps(self.detail) if self.detail is not None else "$context.error.messageString"
         return (
             f'{{"type":"{PROBLEM_BASE}{slug}","title":"{title}","status":{self.status},'
-            f'"detail":{detail},"correlation_id":"$context.requestId"}}'
+            f'"detail":{detail},"instance":"$context.path","correlation_id":"$context.requestId"}}'
         )
 
 

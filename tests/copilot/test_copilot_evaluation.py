@@ -661,3 +661,32 @@ def test_r10_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
 @pytest.mark.xfail(strict=True, reason="r10 held-out goals not reached (docs/copilot.md); strict: passes => update")
 def test_r10_heldout_meets_the_goals(r10_heldout):
     _goals(r10_heldout)
+
+
+# --- the eleventh round: questions_r11_tuning.json / questions_r11_heldout.json (Common Paper Mutual Non-Disclosure
+# Agreement + demo questions, committed at cda5fc7 before any code of the round) ------------------------------------
+def test_r11_tuning_split_keeps_what_the_eleventh_round_reached():
+    # The learned answerability model (docs/copilot.md, "Eleventh round"), trained with this split: 25 questions (16
+    # answerable, 9 unanswerable); gold retrieved 0.875 (14), gold cited 0.438 (7), refusal 0.778 (7 of 9), false
+    # refusals 0.438 (7), fact 0.375 (6) — the same as the tenth round's rules. Floors at that minus about one question.
+    result = evaluate_split(full_index(), "tuning", source="r11")
+    _floors(result, retrieved=0.81, cited=0.37, refusal=0.66, false_refusals=0.50, fact=0.31)
+
+
+@pytest.fixture(scope="module")
+def r11_heldout():
+    return evaluate_split(full_index(), "heldout", source="r11")
+
+
+def test_r11_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(r11_heldout):
+    # Measured ONCE by the lead at b9ade65 (the model trained by an engineer who never read this file): 27 questions
+    # (17 answerable, 10 unanswerable); gold retrieved 0.765 (13 of 17), gold cited 0.471 (8), refusal 0.90 (9 of 10),
+    # false refusals 0.471 (8 of 17), fact in the answer 0.471 (8), verbatim 1.0. The tenth round's rules on the same
+    # split (cda5fc7, run right after the set landed): the same outcome on all 27 questions (docs/copilot.md).
+    # Floors at the measured figures minus about one question.
+    _floors(r11_heldout, retrieved=0.70, cited=0.41, refusal=0.80, false_refusals=0.53, fact=0.41)
+
+
+@pytest.mark.xfail(strict=True, reason="r11 held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_r11_heldout_meets_the_goals(r11_heldout):
+    _goals(r11_heldout)

@@ -67,6 +67,13 @@ PARTNER_OPEN = {
     # the seed whitepaper's "summarizing partner performance": a partner reads its own Quarter summarized, without the
     # staff-only sentences (tests/unit/test_performance_summary.py and the isolation suite: a rival's id is a 404)
     "get_performance_summary",
+    # SOP-7.2: statements are issued once a second finance member approves the run; a partner lists the issued runs
+    # with its own statement, its own line only, as get_settlement reads them (tests/stack/test_rebates_api.py: a
+    # rival's partner_id lists nothing, nor does a run not approved)
+    "list_settlements",
+    # PA-10.1: "a Partner claiming exemption must have a valid certificate on file": a partner reads its own verified
+    # certificates, the verifier's team only (tests/unit/test_sales_tax.py: another partner's id is a 404)
+    "get_tax_exemptions",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

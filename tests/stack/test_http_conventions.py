@@ -8,6 +8,8 @@
   request lacks any authentication information ..., the resource server SHOULD NOT include an error code".
 - RFC 9457 §3.1.5: "instance": "A JSON string containing a URI reference that identifies the specific occurrence of
   the problem" — the path asked for, not the route template.
+- API.md (Conventions): errors are problem+json and "`instance` is the request's path" — also for the answers the
+  gateway makes itself before the app runs (no key → 401, unknown route → 404).
 - README: validation errors are `errors: [{path, message}]`, `path` a JSON pointer (RFC 6901) to the field.
 - Operations that take no body accept `{}` (what n8n and generated clients send).
 """
@@ -88,12 +90,20 @@ def test_a_method_the_path_lacks_is_405_with_allow(api, path):
 def test_no_key_or_a_bad_key_is_401_with_a_bearer_challenge(api, op):
     path = concrete(op)
     none = api.request(op.method, path)
-    assert_problem(none, 401)
+    assert assert_problem(none, 401)["instance"] == path  # the gateway's own 401 (no Authorization at all)
     assert re.fullmatch(r'Bearer realm="[^"]+"', none.headers["WWW-Authenticate"]), none.headers
     bad = api.as_key("rgk.northwind.key_01ARZ3NDEKTSV4RRFFQ69G5FAV.not-a-secret").request(op.method, path)
     problem = assert_problem(bad, 401)
     assert re.fullmatch(r'Bearer realm="[^"]+", error="invalid_token"', bad.headers["WWW-Authenticate"])
     assert problem["instance"] == path
+
+
+@pytest.mark.parametrize("path", ["/v1/no-such-route", "/v1/partners/ptr_x/no-such-thing", "/nothing"])
+def test_an_unknown_route_is_a_404_problem_naming_the_path(api, keys, path):
+    """The gateway answers an unknown route itself; API.md asks `instance` of every problem+json."""
+    for caller in (api, api.as_key(keys["tenants"]["northwind"]["admin_key"])):
+        problem = assert_problem(caller.get(path, q="1"), 404)
+        assert problem["instance"] == path, problem  # the path, without the query
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from revgov.domain.errors import Conflict
 from revgov.domain.rebates.policy import Period, month_index, month_name
 from revgov.edge.openapi import example_body
 from revgov.edge.registry import OPERATIONS
-from revgov.local.demo_partners import demo_application, onboard
+from revgov.local.demo_partners import demo_application, onboard, onboarded_at_program_start
 from revgov.ports import Changes, Put
 from revgov.services import cases, mdf_repository, mdf_requests, partners, rebates
 from revgov.tenant_files import load_tenant_file
@@ -119,6 +119,13 @@ class Replay:
         if status == "suspended":
             partners.change_status(self.rt, approver, partner_id, "suspended", "replay of reinstate")
         return partner_id
+
+    def partner_at_program_start(self, tier: int = 0) -> str:
+        """An active partner onboarded at the program start, as the demo seed's active partner is."""
+        tid, policy = self.onboarding_tenant()
+        application = demo_application("Replay Reseller", "reseller", policy["partner_tiers"][tier])
+        recorder = Principal(tid, Role.ADMIN, f"key_01JX{'0' * 20}09")
+        return str(onboarded_at_program_start(self.rt, policy, application, recorder=recorder)["partner_id"])
 
 
 _SEEDERS = (Role.SALES, Role.CHANNEL_OPS)
@@ -472,9 +479,10 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         {"partner_id": r.partner("active")}, "partners:channel_ops",
         {"effective_at": f"{int(r.rt.clock.now_iso()[:4]) + 1}-12-31"},
     ),
-    # PA-3.6 / CPA-3.5: January's review of a tier-1 partner with no revenue the year before moves it down (PA-3.7)
+    # PA-3.6 / CPA-3.5: January's review of a tier-1 partner with no revenue the year before moves it down (PA-3.7);
+    # the partner was active by then (a review day before its activation is a 422)
     "record_tier_change": lambda r: (
-        {"partner_id": r.partner("active", 1)}, "partners:channel_ops", {"on": _last_january_review()},
+        {"partner_id": r.partner_at_program_start(1)}, "partners:channel_ops", {"on": _last_january_review()},
     ),
     "suspend_partner": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
     "reinstate_partner": lambda r: ({"partner_id": r.partner("suspended")}, "partners:channel_ops"),

@@ -512,6 +512,9 @@ def test_a_partner_disputes_a_line_and_an_accepted_amount_is_paid_in_the_next_ru
     [paid] = [ln for ln in statement["lines"] if ln["kind"] == "dispute_adjustment"]
     assert paid["amount"] == "300.00" and paid["references"]["dispute_id"] == dispute["dispute_id"]
     assert paid["clause"] == "PA-7.9" and statement["total"] == "300.00"
+    listed = a.get("/v1/rebates/settlements", period="2026-Q3").json()["items"]  # the runs as A reads each
+    assert [(s["run"], s["dispute_adjustments"]) for s in listed] == [(1, []), (2, [dispute["dispute_id"]])]
+    assert b.get("/v1/rebates/settlements").json()["items"] == []  # no statement of its own in either run
     trail = tenant.finance.get("/v1/audit", subject=dispute["dispute_id"]).json()["items"]
     assert [r["action"] for r in trail] == ["rebate_dispute.filed", "rebate_dispute.accepted"]
 
@@ -743,3 +746,45 @@ def test_a_prepared_run_is_reviewed_over_http_and_bad_review_requests_change_not
     assert _statement(tenant, tenant.partner_keys["A"], sid).json()["statement"]["total"] == "1092.00"
     actions = [r["action"] for r in tenant.finance.get("/v1/audit", subject=sid).json()["items"]]
     assert actions.count("rebate_settlement.settled") == 1 and "rebate_settlement.review_refused" in actions
+
+
+def test_settlement_runs_are_listed_by_period_partner_and_status_and_a_partner_lists_only_its_issued_own(tenant):
+    """API.md: "Lists: `?limit=` (max 200) and `?cursor=`; responses `{"items": [...], "next_cursor": ...}`"; a
+    partner never sees another partner's identity. SOP-7.2: statements are issued only once the run is "approved by a
+    second member of the finance queue" — so a partner key lists, as it reads, only issued runs with its own statement,
+    its own line (PA-11.1), and a rival's filter lists nothing."""
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    first = tenant.finance.post("/v1/rebates/settlements", {"period": "2026-Q3"}).json()["settlement_id"]
+    listed = tenant.finance.get("/v1/rebates/settlements", status="prepared").json()
+    assert [s["settlement_id"] for s in listed["items"]] == [first] and listed["next_cursor"] is None
+    assert tenant.partner_keys["A"].get("/v1/rebates/settlements").json()["items"] == []  # nothing issued yet
+    rejected = tenant.finance_2.post(f"/v1/rebates/settlements/{first}/reject", {"reason": "recheck the SKUs"})
+    assert rejected.status_code == 200, rejected.text
+    second = _settle(tenant, "2026-Q3").json()["settlement_id"]
+    one = tenant.channel_ops.get("/v1/rebates/settlements", limit=1).json()
+    rest = tenant.channel_ops.get("/v1/rebates/settlements", limit=1, cursor=one["next_cursor"]).json()
+    assert [s["settlement_id"] for s in one["items"] + rest["items"]] == [first, second]
+    assert [s["status"] for s in one["items"] + rest["items"]] == ["rejected", "settled"]
+    ids = tenant.partner_ids
+    for query, expected in (
+        ({"status": "settled"}, [second]),
+        ({"period": "2026-Q3", "partner_id": ids["A"]}, [first, second]),
+        ({"period": "2026-Q4"}, []),
+        ({"partner_id": ids["B"]}, []),
+    ):
+        got = tenant.finance.get("/v1/rebates/settlements", **query).json()["items"]
+        assert [s["settlement_id"] for s in got] == expected, query
+    own = tenant.partner_keys["A"].get("/v1/rebates/settlements").json()["items"]
+    assert [s["settlement_id"] for s in own] == [second]
+    assert [p["partner_id"] for p in own[0]["partners"]] == [ids["A"]]
+    assert {"totals", "prepared_by", "approved_by", "review", "findings"}.isdisjoint(own[0])
+    assert own[0]["settled_by"] == "finance"  # the team, never a staff key id
+    for rival in ({}, {"partner_id": ids["A"]}):
+        assert tenant.partner_keys["B"].get("/v1/rebates/settlements", **rival).json()["items"] == []
+    assert tenant.partner_keys["A"].get("/v1/rebates/settlements", partner_id=ids["B"]).json()["items"] == []
+    assert tenant.partner_keys["A"].get("/v1/rebates/settlements", status="rejected").json()["items"] == []
+    for bad in ({"period": "2026-Q5"}, {"status": "done"}, {"partner_id": "A"}, {"limit": "0"}, {"limit": "201"},
+                {"cursor": "not-a-cursor"}, {"period": ["2026-Q3", "2026-Q4"]}):
+        problem = assert_problem(tenant.finance.get("/v1/rebates/settlements", **bad), 400)
+        assert next(iter(bad)) in problem["detail"] + str(problem.get("errors")), problem

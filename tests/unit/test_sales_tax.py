@@ -23,7 +23,7 @@ import pytest
 from memory_store import Ledger
 from revgov.domain.access import Principal, Role
 from revgov.domain.billing import sales_tax
-from revgov.domain.errors import MalformedRequest, RuleViolation
+from revgov.domain.errors import MalformedRequest, NotFound, RuleViolation
 from revgov.domain.rules import Rule
 from revgov.services import billing, erp, partners, tax_exemptions, tenants
 
@@ -298,3 +298,26 @@ def test_only_an_exemption_certificate_names_a_jurisdiction():
     with pytest.raises(RuleViolation) as refused:
         partners.add_document(ledger.rt, OWN_KEY, P2, reference)
     assert [e.path for e in refused.value.errors] == ["/jurisdiction"]
+
+
+def test_pa_10_1_a_partner_reads_its_own_certificates_on_file_and_until_when_but_no_staff_key_nor_a_rivals():
+    """PA-10.1: "a Partner claiming exemption must have a valid certificate on file before the invoice is issued" —
+    the partner needs to know whether its certificate is on file and until when. API.md: a partner key reads only its
+    own objects, another partner's id is a 404 (never confirm it exists); PA-11.1: which of the distributor's keys
+    (people) verified it is the distributor's own, so the partner reads the team."""
+    ledger = _ledger("2027-01-05T08:00:00Z")
+    assert tax_exemptions.get_certificates(ledger.rt, OWN_KEY, P2) == {"partner_id": P2, "current": [], "history": []}
+    _file_and_verify(ledger, "US-CA", "2027-02-01", "2027-01-04T09:00:00Z")
+    _file_and_verify(ledger, "US-CA", "2027-12-31", "2027-01-05T09:00:00Z")
+    own = tax_exemptions.get_certificates(ledger.rt, OWN_KEY, P2)
+    assert [(c["jurisdiction"], c["expires_at"]) for c in own["current"]] == [("US-CA", "2027-12-31")]
+    assert [c["expires_at"] for c in own["history"]] == ["2027-02-01", "2027-12-31"]
+    assert {c["verified_by"] for c in own["current"] + own["history"]} == {"finance"}
+    assert FINANCE.key_id not in str(own)
+    staff = tax_exemptions.get_certificates(ledger.rt, FINANCE, P2)
+    assert {c["verified_by"] for c in staff["history"]} == {f"finance:{FINANCE.key_id}"}  # staff keep the key
+    rival = Principal("northwind", Role.PARTNER, "key_p1_salestax", P1)
+    for asked in (P2, "ptr_01JBNWPARTNER0000000000099"):  # the rival's certificates and an id that names nothing
+        with pytest.raises(NotFound) as hidden:
+            tax_exemptions.get_certificates(ledger.rt, rival, asked)
+        assert hidden.value.detail == f"no partner {asked}"

@@ -75,6 +75,8 @@ class SqliteClauseIndex:
             self._db.executescript(_SCHEMA)
         self._matrices: dict[str, tuple[tuple[int, int], list[int], Any]] = {}
         self._generation = 0
+        self._query_vectors: dict[str, Any] = {}  # the last questions' vectors: search and the reader share them
+        self._unit_vectors: dict[str, Any] = {}  # units of clauses already read, by text
 
     # --- ingestion ----------------------------------------------------------------------------------------------
     def index_document(self, document: IndexedDocument) -> IngestResult:
@@ -235,13 +237,46 @@ class SqliteClauseIndex:
         return [int(r[0]) for r in rows]
 
     def _dense(self, scope: Scope, query: str) -> tuple[list[int], list[float]]:
-        import numpy as np
 
         ids, matrix = self._matrix(scope)
         if not ids:
             return [], []
-        vector = np.asarray(self._query_embedder.embed([query])[0], dtype=np.float32)
+        vector = self._query_vector(query)
         return ids, [float(x) for x in matrix @ vector]
+
+    def _query_vector(self, query: str) -> Any:
+        import numpy as np
+
+        with self._lock:
+            vector = self._query_vectors.get(query)
+        if vector is None:
+            vector = np.asarray(self._query_embedder.embed([query])[0], dtype=np.float32)
+            with self._lock:
+                if len(self._query_vectors) >= 64:
+                    self._query_vectors.clear()
+                self._query_vectors[query] = vector
+        return vector
+
+    def similarities(self, query: str, texts: list[str]) -> list[float] | None:
+        """The question's cosine to each text (the units of retrieved clauses), by the model that embeds clauses;
+        unit vectors go through the clause embedder (and its cache) and are kept in memory once computed."""
+        import numpy as np
+
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._unit_vectors]
+        if missing:
+            vectors = self._embedder.embed(missing)
+            with self._lock:
+                if len(self._unit_vectors) + len(missing) > 20_000:  # ~30 MB of 384-d float32 vectors
+                    self._unit_vectors.clear()
+                self._unit_vectors.update(zip(missing, (np.asarray(v, dtype=np.float32) for v in vectors),
+                                              strict=True))
+        if not texts:
+            return []
+        query = self._query_vector(query)
+        with self._lock:
+            matrix = np.vstack([self._unit_vectors[t] for t in texts])
+        return [float(x) for x in matrix @ query]
 
     def _matrix(self, scope: Scope) -> tuple[list[int], Any]:
         import numpy as np

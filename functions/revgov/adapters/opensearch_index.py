@@ -272,6 +272,11 @@ class OpenSearchClauseIndex:
         found = {h["_source"]["clause_id"]: _passage(h["_source"]) for h in hits}
         return [found[c] for c in dict.fromkeys(clause_ids) if c in found and scope.admits(found[c])]
 
+    def similarities(self, query: str, texts: list[str]) -> list[float] | None:
+        """None: embedding every unit of the retrieved clauses with Titan would be a model call per unit on each
+        question; the answerability model then reads each unit as its whole clause (`copilot_answerability`)."""
+        return None
+
     def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         index = self._ensure(scope.tenant_id)
         vector = self._embedder.embed([query])[0]

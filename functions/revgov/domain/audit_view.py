@@ -35,6 +35,7 @@ from typing import Any
 
 from .access import Role
 from .audience import partner_inputs
+from .email_address import EMAIL_ADDRESS
 
 ANOTHER_PARTNER = "another partner"
 HASHES = frozenset({"hash", "inputs_hash", "prev_hash"})
@@ -43,7 +44,6 @@ KEY = "key"
 EMAIL = "e-mail address"
 _PARTNER_ID = re.compile(r"ptr_[0-9A-HJKMNP-TV-Z]{26}")
 _KEY_ID = re.compile(r"\bkey_[0-9A-Za-z]{8,}")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _TEAM = re.compile(r"^[a-z][a-z_]*")
 _AMOUNT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 _TYPED_ID = re.compile(r"^[a-z]{2,4}_[0-9A-HJKMNP-TV-Z]{26}$")
@@ -107,5 +107,5 @@ def _text(text: str, partner_id: str) -> str:
     if "key_" in text:
         text = _KEY_ID.sub(KEY, text)
     if "@" in text:
-        text = _EMAIL.sub(EMAIL, text)
+        text = EMAIL_ADDRESS.sub(EMAIL, text)
     return text

@@ -18,6 +18,7 @@ from . import copilot_binding as binding
 from . import copilot_reader as reader
 from .canonical import sha256_hex
 from .contracts import parse_contract
+from .email_address import EMAIL_ADDRESS
 
 _PARTNER_HEADER = re.compile(r"^Partner:\s*(ptr_[0-9A-HJKMNP-TV-Z]{26})\s*$", re.MULTILINE)
 
@@ -230,7 +231,7 @@ def looks_like_instruction(text: str) -> bool:
 
 
 _MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("email", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
+    ("email", EMAIL_ADDRESS),
     ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")),
     (
         "bank-account",

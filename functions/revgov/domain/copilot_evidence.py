@@ -47,7 +47,7 @@ class EvidencePolicy:
     # nearly all of the question's rarity-weighted words answer it even when the wording is far off (low cosine)
     weak_dense: float = 0.30
     full_coverage: float = 0.70
-    topic_margin: float = 0.15  # see `_topic_lacks_quantity`
+    topic_margin: float = 0.15  # see `topic_lacks_quantity`
     # a statement question (yes/no, "which part …") answered by the top-retrieved clause's binding unit needs this
     # similarity (`_statement_backed`)
     statement_dense: float = 0.40
@@ -67,7 +67,7 @@ class EvidencePolicy:
 _SENTENCE_END = re.compile(r"(?<=[.!])\s+(?=[A-Z])")
 
 
-def _missing_names(question: str, text: str) -> list[str]:
+def missing_names(question: str, text: str) -> list[str]:
     """The question's names the text lacks (`copilot_reader.missing_names`), except that the names of a sentence set
     before the question ("A Platinum partner drops to Gold mid-month. When does the operations centre stop …?") need
     only one of them in the text: the story names both tiers, the clause the one it is about."""
@@ -88,11 +88,11 @@ def support(question: str, hit: Hit) -> float:
     return dense + 0.35 * coverage(question, hit.passage)
 
 
-def _weighted(question: str, hit: Hit, hits: Sequence[Hit]) -> float:
+def weighted_coverage(question: str, hit: Hit, hits: Sequence[Hit]) -> float:
     return reader.weighted_coverage(question, hit.passage.indexed_text, [h.passage.indexed_text for h in hits])
 
 
-def _holds_asked_quantity(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
+def holds_asked_quantity(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
     """A unit holds a number of the kind asked, bound to what the question asks about (`copilot_binding`), and covers
     enough of the question."""
     p = hit.passage
@@ -100,7 +100,7 @@ def _holds_asked_quantity(question: str, hit: Hit, hits: Sequence[Hit], policy: 
     return binding.holds_asked_quantity(question, p.title, p.text, p.document_title, others, policy.quantity_coverage)
 
 
-def _topic_lacks_quantity(question: str, hits: Sequence[Hit], backed: Sequence[Hit], policy: EvidencePolicy) -> bool:
+def topic_lacks_quantity(question: str, hits: Sequence[Hit], backed: Sequence[Hit], policy: EvidencePolicy) -> bool:
     """For a quantity question: the clause most like the question (by a clear margin over every clause that holds a
     number) states none, so the number is left to something not indexed (a Cover Page, an Order Form)."""
     if not reader.asked_quantity(question) or not hits:
@@ -108,56 +108,56 @@ def _topic_lacks_quantity(question: str, hits: Sequence[Hit], backed: Sequence[H
     top = max(hits, key=lambda h: h.dense or 0.0)
     lead = max((h.dense or 0.0) for h in backed)
     return (top not in backed and (top.dense or 0.0) - lead >= policy.topic_margin
-            and _weighted(question, top, hits) >= policy.min_coverage
-            and not _holds_asked_quantity(question, top, hits, policy))
+            and weighted_coverage(question, top, hits) >= policy.min_coverage
+            and not holds_asked_quantity(question, top, hits, policy))
 
 
-def _other_table(question: str, hit: Hit, hits: Sequence[Hit]) -> bool:
+def other_table(question: str, hit: Hit, hits: Sequence[Hit]) -> bool:
     """The question names a row ("storage band 4") and another retrieved clause's table of that column ("Band") is the
     one the question is about (it covers more of the question's words): only that table's row answers, so a DPU
     table's band 4 does not answer for a storage table of three bands."""
     if not units.labelled_by(question, hit.passage.text):
         return False
     tables = [h for h in hits if units.labelled_by(question, h.passage.text)]
-    return max(tables, key=lambda h: _weighted(question, h, hits)) is not hit
+    return max(tables, key=lambda h: weighted_coverage(question, h, hits)) is not hit
 
 
 def supported(question: str, hit: Hit, policy: EvidencePolicy = EvidencePolicy(),
               hits: Sequence[Hit] = ()) -> bool:
     p = hit.passage
-    if hits and _other_table(question, hit, hits):
+    if hits and other_table(question, hit, hits):
         return False
-    if _missing_names(question, f"{p.document_title} {p.indexed_text}"):
+    if missing_names(question, f"{p.document_title} {p.indexed_text}"):
         return False
     if not statements.head_met(question, reader.missing_head(question, f"{p.document_title} {p.indexed_text}"),
                                p.text):
         return False
-    if _wrong_type(question, p.text, f"{p.document_title} {p.indexed_text}"):
+    if wrong_type(question, p.text, f"{p.document_title} {p.indexed_text}"):
         return False
     slot = slots.asked_slot(question)
     if slot is not None and (hit.dense or 0.0) >= policy.strong_dense and slots.fills(slot, p.text, besides=question):
         return True  # the asked slot is filled by a span the question does not give ("Norway, Iceland, …")
     if slots.asks_money(question) and not slots.money_for(question, p.text):
         return False  # "What is the list price of a laptop?": a clause of discount percentages states no price
-    if (reader.asked_quantity(question) and not _holds_asked_quantity(question, hit, hits, policy)
+    if (reader.asked_quantity(question) and not holds_asked_quantity(question, hit, hits, policy)
             and not subject.named_quantity(question, p.text)):
         return False  # the question asks for a number: a clause without one about the thing asked answers nothing
     dense = hit.dense if hit.dense is not None else 0.0
-    covered = _weighted(question, hit, hits or [hit])
+    covered = weighted_coverage(question, hit, hits or [hit])
     if dense >= policy.strong_dense and covered >= policy.strong_coverage:
         return True
     if dense >= policy.dense and covered >= policy.min_coverage:
         return True
     if dense >= policy.weak_dense and covered >= policy.full_coverage:
         return True
-    if dense >= policy.weak_dense and _row_answers(question, hit, hits or [hit], policy):
+    if dense >= policy.weak_dense and row_answers(question, hit, hits or [hit], policy):
         return True
     if dense >= policy.fact_dense and covered >= policy.fact_coverage and reader.asked_fact(question):
         return any(r.has_fact and r.overlap >= policy.fact_overlap for r in binding.read(question, p.title, p.text))
     return False
 
 
-def _row_answers(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
+def row_answers(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidencePolicy) -> bool:
     """The question picks a row of the clause's table (by label, place, a cell it names or a sum in the row's range:
     `copilot_units.picked_rows`) and that row with its header row and the clause title covers at least `min_coverage`
     of the question's rarity-weighted words: "On priority support, how fast is the first response to a severity 1
@@ -172,7 +172,7 @@ def _row_answers(question: str, hit: Hit, hits: Sequence[Hit], policy: EvidenceP
                >= policy.min_coverage for u in reader.structured_units(p.text) if u.kind == "row")
 
 
-def _wrong_type(question: str, text: str, whole: str) -> bool:
+def wrong_type(question: str, text: str, whole: str) -> bool:
     """The clause holds no span of the type asked: "which EU country's courts" needs a place the question does not
     give ("the courts of an EU Member State" names none); "what is the name of the head of Finance" a person, not a
     role; "the SPIFF on *networking* products" a clause about networking products, not a hardware SPIFF."""
@@ -193,11 +193,11 @@ def _states_answer(question: str, hit: Hit, policy: EvidencePolicy) -> bool:
     no typed slot unmet) and one of its units binds the question's subject and act (`copilot_statements`)."""
     p = hit.passage
     whole = f"{p.document_title} {p.indexed_text}"
-    if (hit.dense or 0.0) < policy.statement_dense or _missing_names(question, whole):
+    if (hit.dense or 0.0) < policy.statement_dense or missing_names(question, whole):
         return False
     if not statements.head_met(question, reader.missing_head(question, whole), p.text):
         return False
-    return not _wrong_type(question, p.text, whole) and statements.statement_unit(question, p.text) is not None
+    return not wrong_type(question, p.text, whole) and statements.statement_unit(question, p.text) is not None
 
 
 def _statement_backed(question: str, hits: Sequence[Hit], policy: EvidencePolicy) -> list[tuple[int, Hit]]:
@@ -235,7 +235,7 @@ def _fits(question: str, hit: Hit) -> bool:
     clause that only uses the term does not give its value)."""
     p = hit.passage
     whole = f"{p.document_title} {p.indexed_text}"
-    if _missing_names(question, whole) or _wrong_type(question, p.text, whole):
+    if missing_names(question, whole) or wrong_type(question, p.text, whole):
         return False
     if not statements.head_met(question, reader.missing_head(question, whole), p.text):
         return False
@@ -317,7 +317,7 @@ def evidence(question: str, hits: Sequence[Hit], policy: EvidencePolicy = Eviden
     backed = [(rank, h) for rank, h in enumerate(hits) if supported(question, h, policy, hits)]
     backed = (backed or _statement_backed(question, hits, policy) or _subject_backed(question, hits, policy)
               or _sentence_carried(question, hits, policy) or _item_backed(question, hits, policy))
-    if not backed or _topic_lacks_quantity(question, hits, [h for _, h in backed], policy):
+    if not backed or topic_lacks_quantity(question, hits, [h for _, h in backed], policy):
         return []
     scored = sorted(((answer_score(question, h, rank), h) for rank, h in backed), key=lambda item: -item[0])
     best = scored[0][0]

@@ -22,7 +22,9 @@ from chalice.local import (
 from ..edge.http import PROBLEM, PROBLEM_BASE
 
 
-def _gateway_problem(error: LocalGatewayException) -> tuple[int, bytes]:
+def _gateway_problem(error: LocalGatewayException, instance: str) -> tuple[int, bytes]:
+    """The problem+json of an answer the gateway makes itself; `instance` is the path asked for (API.md: "`instance`
+    is the request's path"; RFC 9457 §3.1.5), as the stacks' gateway responses put it."""
     code = error.CODE
     unknown_route = (b"Missing Authentication Token", b"Authorization header requires")
     if code == 403 and any(marker in (error.body or b"") for marker in unknown_route):
@@ -40,6 +42,7 @@ def _gateway_problem(error: LocalGatewayException) -> tuple[int, bytes]:
         "title": title,
         "status": code,
         "detail": detail,
+        "instance": instance,
         "correlation_id": str(uuid.uuid4()),
     }
     return code, json.dumps(body).encode()
@@ -52,7 +55,7 @@ class ProblemRequestHandler(ChaliceRequestHandler):
     disable_nagle_algorithm = True
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
-        code, body = _gateway_problem(error)
+        code, body = _gateway_problem(error, self.path.partition("?")[0])
         headers = {"Content-Type": PROBLEM}
         if code == 401:  # as API Gateway's UNAUTHORIZED response in the stacks: RFC 6750 §3
             headers["WWW-Authenticate"] = 'Bearer realm="revgov"'

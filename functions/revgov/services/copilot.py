@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import observe
-from ..domain import audience, audit_view, copilot_evidence
+from ..domain import audience, audit_view, copilot_answerability
 from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
@@ -92,6 +92,19 @@ class Reply:
     degraded: str | None = None  # why the answer is the retrieved clauses quoted, not the model's (it failed)
 
 
+def unit_similarities(index: ClauseIndex, question: str, hits: list[core.Hit]) -> list[list[float]] | None:
+    """The question's similarity to each unit of each retrieved clause, or None when the index cannot give it."""
+    texts = [copilot_answerability.unit_texts(h) for h in hits]
+    flat = index.similarities(question, [t for group in texts for t in group])
+    if flat is None:
+        return None
+    out, start = [], 0
+    for group in texts:
+        out.append(flat[start : start + len(group)])
+        start += len(group)
+    return out
+
+
 def respond(
     index: ClauseIndex,
     answerer: Answerer,
@@ -106,7 +119,7 @@ def respond(
     pinned = pinned or []
     question = core.without_masks(question)
     hits = index.search(scope, question, k=TOP_K, mode=mode)
-    backed = copilot_evidence.evidence(question, hits)
+    backed = copilot_answerability.evidence(question, hits, unit_similarities(index, question, hits))
     pinned_ids = {h.passage.clause_id for h in pinned}
     chosen = pinned + [h for h in backed if h.passage.clause_id not in pinned_ids]
     retrieved = {h.passage.clause_id: h.passage for h in [*hits, *pinned]}

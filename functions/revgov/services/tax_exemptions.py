@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.access import Principal
+from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
+from ..domain.audit_view import team_of
 from ..domain.billing import sales_tax
 from ..domain.billing.tax import TaxPolicy
 from ..domain.errors import NotFound, RuleViolation
@@ -25,6 +26,7 @@ from . import partner_repository, tenants
 from .toolkit import put_over
 
 EXEMPTIONS = "TAXEXEMPTION"  # partner id -> {partner_id, current, history}
+PARTS = ("current", "history")  # the certificate lists of a record
 
 
 def verify_certificate(rt: Runtime, who: Principal, partner_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -54,13 +56,20 @@ def verify_certificate(rt: Runtime, who: Principal, partner_id: str, body: dict[
 
 
 def get_certificates(rt: Runtime, who: Principal, partner_id: str) -> dict[str, Any]:
-    """The partner's verified exemption certificates (staff): the latest per jurisdiction in `current`."""
+    """The partner's verified exemption certificates, the latest per jurisdiction in `current`. A partner key reads its
+    own (PA-10.1: whether its certificate is "on file" and until when), with the verifier's team, never the staff key;
+    another partner's id is a 404, as an id that does not exist."""
+    if not who.sees_partner(partner_id):
+        raise NotFound(f"no partner {partner_id}")
     stored = rt.store.get(who.tenant_id, EXEMPTIONS, partner_id)
     if stored is None:
         if not partner_repository.exists(rt.store, who.tenant_id, partner_id):
             raise NotFound(f"no partner {partner_id}")
         return {"partner_id": partner_id, "current": [], "history": []}
-    return stored.data
+    if who.role is not Role.PARTNER:
+        return stored.data
+    teams = {part: [{**c, "verified_by": team_of(c["verified_by"])} for c in stored.data[part]] for part in PARTS}
+    return {**stored.data, **teams}
 
 
 def exemption_record(store: DocumentStore, tenant_id: str, partner_id: str) -> dict[str, Any] | None:

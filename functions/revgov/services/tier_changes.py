@@ -51,7 +51,7 @@ def record_review(rt: Runtime, who: Principal, partner_id: str, on: date | None,
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     policy = tenant.policy
     partner, version = partner_repository.load(rt.store, who.tenant_id, partner_id)
-    review = tier_review.basis(policy, day, requested=requested)
+    review = tier_review.partner_basis(policy, partner, day, requested=requested, field="/on")
     revenue = measured_revenue(rt, who.tenant_id, partner_id, review.first, review.last, day)
     found = tier_review.findings(policy, partner, day, revenue, requested=requested)
     change = tier_changes.scheduled(policy, partner, found, today, recorded_by=who.role.value)

@@ -49,6 +49,6 @@ def review(rt: Runtime, who: Principal, partner_id: str, on: date, *, requested:
         raise NotFound(f"no partner {partner_id}")
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     partner, _ = partner_repository.load(rt.store, who.tenant_id, partner_id)
-    basis = tier_review.basis(tenant.policy, on, requested=requested)
+    basis = tier_review.partner_basis(tenant.policy, partner, on, requested=requested)
     revenue = measured_revenue(rt, who.tenant_id, partner_id, basis.first, basis.last, on)
     return {"partner_id": partner_id, **tier_review.findings(tenant.policy, partner, on, revenue, requested=requested)}

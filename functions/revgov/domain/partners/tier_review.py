@@ -18,12 +18,12 @@ from typing import Any
 
 from ..errors import FieldError, RuleViolation
 from ..money import format_money, parse_money
-from ..time import add_months
+from ..time import add_months, instant
 from .assessment import tier_unmet
 from .rules import tier, tiers_by_rank
 from .tier_changes import assigned_on, downgrade_effective
 
-__all__ = ["Basis", "basis", "downgrade_effective", "findings"]
+__all__ = ["Basis", "basis", "downgrade_effective", "findings", "partner_basis"]
 
 _HUNDRED = Decimal(100)
 
@@ -39,7 +39,7 @@ class Basis:
     last: date
 
 
-def basis(policy: Mapping[str, Any], day: date, *, requested: bool = False) -> Basis:
+def basis(policy: Mapping[str, Any], day: date, *, requested: bool = False, field: str = "/query/on") -> Basis:
     """The review a day holds: January's annual review on the previous Program Year; July's on the trailing four
     Quarters (CPA-3.5) or the Program Year to date (PA-3.6: its Billing Months before July). Other months hold none
     (422 naming `on`). `requested`: the partner's request for an upgrade between reviews, any day, on the `request`
@@ -50,7 +50,7 @@ def basis(policy: Mapping[str, Any], day: date, *, requested: bool = False) -> B
         raise RuleViolation("this tenant's policy holds no tier review")
     if not date.min.year < day.year < date.max.year:  # its basis or its effective day would leave the calendar
         raise RuleViolation(f"a tier review is held on a day of the years {date.min.year + 1} to {date.max.year - 1}",
-                            errors=[FieldError("/query/on", "outside the calendar the review can count in")])
+                            errors=[FieldError(field, "outside the calendar the review can count in")])
     if requested:
         return _measured("request", reviews["request"], day)
     found = next(((kind, rule) for kind, rule in reviews.items()
@@ -58,8 +58,23 @@ def basis(policy: Mapping[str, Any], day: date, *, requested: bool = False) -> B
     if found is None:
         months = ", ".join(sorted(str(r["month"]) for r in reviews.values() if isinstance(r, dict) and "month" in r))
         raise RuleViolation(f"tiers are reviewed only in months {months} of the Program Year",
-                            errors=[FieldError("/query/on", "not a day of a tier review")])
+                            errors=[FieldError(field, "not a day of a tier review")])
     return _measured(*found, day)
+
+
+def partner_basis(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, *, requested: bool = False,
+                  field: str = "/query/on") -> Basis:
+    """`basis` for this partner: a day before its activation is refused (422 naming `field`). PA-3.6 / CPA-3.5 review
+    a Partner's tier in its Program Year, and PA-13.1 / CPA-13.1 "This Agreement starts on the date the Partner is
+    approved": before then the partner held no tier, so a review on that day has no period of the partner's."""
+    found = basis(policy, day, requested=requested, field=field)
+    activated = partner.get("activated_at")
+    since = instant(str(activated)).date() if activated else None
+    if since is not None and day < since:
+        raise RuleViolation(f"partner {partner.get('partner_id')} was activated on {since}: a tier review on {day} "
+                            f"has no period of the partner's to review ({found.rule['clause']})",
+                            errors=[FieldError(field, f"before the partner's activation on {since}")])  # fmt: skip
+    return found
 
 
 def _measured(kind: str, rule: dict[str, Any], day: date) -> Basis:

@@ -27,6 +27,7 @@ from .policy import QUARTER, Period
 from .settlement import Built
 
 PREPARED, SETTLED, REJECTED, REPLACED = "prepared", "settled", "rejected", "replaced"
+STATUSES = (PREPARED, SETTLED, REJECTED, REPLACED)
 SELF_REVIEW = "self_approval"  # the refusal's name, as the approvals queue names it
 FIGURES_CHANGED = "figures_changed"
 # header fields only staff read: who prepared and reviewed the run, the frozen figures' hash, the review's deadlines

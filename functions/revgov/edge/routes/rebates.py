@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.access import Role
+from ...domain.rebates import settlement_run
 from ...services import rebates
 from ..http import Answer, Call
 from ..registry import PERIOD_PATTERN, STAFF, QueryParam, operation
@@ -58,6 +59,32 @@ def list_accruals(call: Call) -> dict[str, Any]:
 def settle_period(call: Call) -> Answer:
     status, body = rebates.settle(call.runtime, call.who, call.body)
     return Answer(status, body)
+
+
+@operation(
+    "GET",
+    "/v1/rebates/settlements",
+    summary="Settlement runs, oldest first (a partner key: the issued runs with its own statement, its line only)",
+    roles=READERS,
+    tag="rebates",
+    paginated=True,
+    query=(
+        QueryParam("period", "only runs of this period (2026-Q3 or 2026-10)", pattern=PERIOD_PATTERN),
+        _PARTNER,
+        QueryParam("status", "only runs in this state", enum=settlement_run.STATUSES),
+    ),
+    response_schema="api/responses/settlement-page.schema.json",
+)
+def list_settlements(call: Call) -> dict[str, Any]:
+    return rebates.list_settlements(
+        call.runtime,
+        call.who,
+        period=call.query.get("period"),
+        partner_id=call.query.get("partner_id"),
+        status=call.query.get("status"),
+        limit=call.limit,
+        cursor=call.cursor,
+    )
 
 
 @operation(

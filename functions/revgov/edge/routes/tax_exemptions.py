@@ -37,8 +37,8 @@ def verify_tax_exemption(call: Call) -> dict[str, Any]:
     "GET",
     "/v1/partners/{partner_id}/tax-exemptions",
     summary="A partner's verified sales-tax exemption certificates: the latest per jurisdiction and every "
-    "verification (staff)",
-    roles=STAFF,
+    "verification (a partner key: its own, the verifier's team only; PA-10.1 'a valid certificate on file')",
+    roles=frozenset(STAFF | {Role.PARTNER}),
     tag="partners",
     id_params=_PARTNER,
     response_schema="api/responses/tax-exemption.schema.json",

@@ -44,8 +44,8 @@ def _on(call: Call, on: str | None = None, path: str = "/query/on") -> date:
     roles=STAFF,
     tag="partners",
     id_params={"partner_id": "ptr"},
-    query=(QueryParam("on", "The review day (YYYY-MM-DD, a day of January or July, 1901-01-01 to 2999-12-31; default: "
-                      "today, UTC)", _DAY),
+    query=(QueryParam("on", "The review day (YYYY-MM-DD, a day of January or July, 1901-01-01 to 2999-12-31, not "
+                      "before the partner's activation; default: today, UTC)", _DAY),
            QueryParam("request", "true: the partner's request for an upgrade between reviews, any day (CPA-3.5: "
                       "on the trailing four Quarters; PA-3.6: the Program Year to date); it never downgrades",
                       enum=("true", "false"))),

@@ -39,7 +39,7 @@ from .repository import (
     SETTLEMENTS,
     STATEMENTS,
 )
-from .settlement import get_settlement, run_approved, settle, summary
+from .settlement import get_settlement, list_settlements, run_approved, settle, summary
 from .settlement_review import approve as approve_settlement
 from .settlement_review import reject as reject_settlement
 
@@ -71,6 +71,7 @@ __all__ = [
     "file_dispute",
     "get_dispute",
     "get_settlement",
+    "list_settlements",
     "project",
     "project_event",
     "rate_under",

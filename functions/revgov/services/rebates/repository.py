@@ -276,6 +276,20 @@ def settlement(rt: Runtime, tenant_id: str, settlement_id: str) -> dict[str, Any
     return header
 
 
+def settlement_page(
+    rt: Runtime, tenant_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Settlement headers in id order (oldest first), a page at a time."""
+    page = rt.store.query(tenant_id, SETTLEMENTS, limit=limit, cursor=cursor)
+    return [i.data for i in page.items], page.next_cursor
+
+
+def statements(rt: Runtime, tenant_id: str, settlement_ids: list[str], partner_id: str) -> dict[str, dict[str, Any]]:
+    """The partner's statement (page 0) in each of these settlements that has one, by settlement id."""
+    found = get_many(rt, tenant_id, STATEMENTS, [f"{sid}#{partner_id}#000" for sid in settlement_ids])
+    return {key.partition("#")[0]: data for key, data in found.items()}
+
+
 def settlement_of_run(rt: Runtime, tenant_id: str, period: str, run: int) -> str | None:
     """The settlement made for this period and run, if any."""
     stored = rt.store.get(tenant_id, SETTLEMENT_KEYS, f"{period}#{run}")

@@ -1,4 +1,4 @@
-"""Settlement: prepare a period's run, and read a settlement and its statements.
+"""Settlement: prepare a period's run, and read a settlement, its statements and the list of runs.
 
 `settle` PREPARES a run (SOP-7.2 / COP-7.2: the rebate run is "approved by a second member of the finance queue"
 before statements and credit notes are issued): it reads what the run needs (the projection brought level with
@@ -298,3 +298,41 @@ def get_settlement(rt: Runtime, who: Principal, settlement_id: str, partner_id: 
         view = {**summary(header, who), "dispute_adjustments": audience.own_disputes(header, statement)}
         return {**view, "statement": {**audience.partner_statement(statement), "traces": traces}}
     return {**summary(header, who, today(rt)), "statement": {**statement, "traces": traces}}
+
+
+def list_settlements(
+    rt: Runtime,
+    who: Principal,
+    *,
+    period: str | None,
+    partner_id: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """Settlement runs, oldest first, a page at a time (a page may hold fewer than `limit` when filtered), each as
+    `get_settlement` answers it without a partner. A partner key lists, as it reads, only issued runs with a statement
+    of its own, each with its own line and disputes: a run not approved and a rival's filter list nothing."""
+    if who.role is Role.PARTNER:
+        if partner_id not in (None, who.partner_id) or status not in (None, review.SETTLED):
+            return {"items": [], "next_cursor": None}
+        partner_id, status = who.partner_id, review.SETTLED
+    name = Period.parse(period).name if period else None
+    headers, next_cursor = repository.settlement_page(rt, who.tenant_id, limit, cursor)
+    chosen = [
+        h
+        for h in headers
+        if (name is None or h["period"] == name)
+        and (status is None or h["status"] == status)
+        and (partner_id is None or any(p["partner_id"] == partner_id for p in h["partners"]))
+    ]
+    if who.role is not Role.PARTNER:
+        on = today(rt)
+        return {"items": [summary(h, who, on) for h in chosen], "next_cursor": next_cursor}
+    own = repository.statements(rt, who.tenant_id, [h["settlement_id"] for h in chosen], str(who.partner_id))
+    items = [  # PA-11.1, PA-6.1: as get_settlement, no rival's disputes
+        {**summary(h, who), "dispute_adjustments": audience.own_disputes(h, own[h["settlement_id"]])}
+        for h in chosen
+        if h["settlement_id"] in own
+    ]
+    return {"items": items, "next_cursor": next_cursor}
