@@ -197,3 +197,26 @@ def test_pa_2_8_the_distributor_screens_a_partner_key_files_no_screening_even_wi
     own = Principal("northwind", Role.PARTNER, "key_01JX000000000000000PARTNER", partner["partner_id"])
     with pytest.raises(Forbidden):
         partners.add_document(rt, own, partner["partner_id"], _screening(None))
+
+
+def test_cpa_2_8_contoso_denies_the_quote_of_a_partner_referred_to_legal_citing_cpa_2_8():
+    # CPA-2.8: "A potential match is referred to Legal; no quote, order, payment or incentive is processed for the
+    # Partner until Legal resolves it." COP-4.1: "| compliance_screening_match | legal | 24 |"
+    rt, clock = memory_runtime("2026-03-02T09:00:00.000Z", tenant="contoso")
+    ops = Principal("contoso", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
+    sales = Principal("contoso", Role.SALES, "key_01JX00000000000000000SALES")
+    legal = Principal("contoso", Role.LEGAL, "key_01JX00000000000000000LEGAL")
+    policy = rt.store.get("contoso", "TENANT", "PROFILE").data["config"]["policy"]
+    partner = onboard(rt, policy, demo_application("Kontor GmbH", "reseller", tiers_by_rank(policy)[0]), "active",
+                      sales=sales, approver=ops)
+    clock.set("2026-06-10T10:00:00.000Z")
+    quote = {"partner_id": partner["partner_id"], "customer": {"id": "CUST-CT-1"},
+             "lines": [{"line_id": "1", "sku": "CT-SEC-XDR", "quantity": 1}]}  # fmt: skip
+    before = pricing.check(rt, sales, quote)
+    assert "CPA-2.8" not in {r["clause"] for r in before["reasons"]}
+    partners.add_document(rt, ops, partner["partner_id"], _screening("potential_match", "2026-06-10"))
+    denied = pricing.check(rt, sales, quote)
+    assert denied["outcome"] == "deny"
+    assert ("PRC-SCREENING-HOLD", "CPA-2.8") in {(r["rule_id"], r["clause"]) for r in denied["reasons"]}
+    partners.add_document(rt, legal, partner["partner_id"], _screening("clear", "2026-06-10"))
+    assert "CPA-2.8" not in {r["clause"] for r in pricing.check(rt, sales, quote)["reasons"]}
