@@ -363,11 +363,10 @@ def test_cpa_14_2_a_partner_may_request_human_review_of_an_automated_decision():
     assert "CPA-14.2" in _clauses_cited(POLICY["contoso"]) and "PA-14.2" in _clauses_cited(POLICY["northwind"])
 
 
-@pytest.mark.xfail(strict=True, reason="CPA-2.8: a screening match is not recorded, referred to Legal or held")
 def test_cpa_2_8_a_potential_screening_match_holds_quotes_orders_payments_and_incentives():
     """CPA-2.8: "A potential match is referred to Legal; no quote, order, payment or incentive is processed for the
-    Partner until Legal resolves it." Expected when built: the screening's outcome is recorded with the document (the
-    partner-document schema has no field for it today) and a rule citing CPA-2.8 holds the partner."""
+    Partner until Legal resolves it." Built: the screening's outcome is recorded with the document (`outcome`) and a
+    rule citing CPA-2.8 holds the partner (PRC-SCREENING-HOLD; behaviour: tests/unit/test_compliance_screening.py)."""
     from revgov import schemas
 
     document = schemas.schema("api/partner-document.schema.json")
