@@ -10,8 +10,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from revgov.domain import partners
 from revgov.domain.partners import tier_review
 from revgov.tenant_files import load_tenant_file
