@@ -5,13 +5,14 @@ tests/integration/test_store_contract.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from revgov.adapters.memory_store import MemoryDocumentStore
 from revgov.adapters.system import RandomIds
 from revgov.domain.access import PLATFORM, Principal, Role
-from revgov.ports import Changes
+from revgov.ports import Changes, DocumentStore
 from revgov.runtime import Runtime
 from revgov.services import tenants
 from revgov.settings import settings
@@ -47,11 +48,17 @@ class FixedClock:
         return self.at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# The store a runtime gets: the in-memory one, unless a test runs the same scenarios on another engine
+# (tests/integration/test_engine_parity.py sets this to a SQLite or a DynamoDB-on-moto store).
+STORE_FACTORY: Callable[[Any, Any], DocumentStore] = MemoryDocumentStore
+
+
 def memory_runtime(at: str, *, tenant: str = "northwind") -> tuple[Runtime, FixedClock]:
-    """A Runtime over the in-memory store with the tenant's repository configuration provisioned, at `at`."""
+    """A Runtime over the in-memory store (or `STORE_FACTORY`'s) with the tenant's repository configuration
+    provisioned, at `at`."""
     clock = FixedClock(at)
     ids = RandomIds(clock)
-    rt = Runtime(settings(), MemoryDocumentStore(clock, ids), NoBus(), clock, ids)
+    rt = Runtime(settings(), STORE_FACTORY(clock, ids), NoBus(), clock, ids)
     config = load_tenant_file(ROOT / "tenants" / tenant / "tenant.yaml")
     operator = Principal(tenant_id=PLATFORM, role=Role.OPERATOR, key_id="key_test")
     tenants.create_tenant(rt, operator, config)

@@ -184,8 +184,9 @@ class ClauseIndex(Protocol):
 
     def get(self, scope: Scope, clause_ids: list[str]) -> list[Passage]: ...
 
-    def similarities(self, query: str, texts: list[str]) -> list[float] | None:
-        """The question's cosine to each text (units of retrieved clauses), or None when this index cannot say."""
+    def unit_similarities(self, query: str, passages: list[Passage]) -> list[list[float]] | None:
+        """The question's cosine to each unit of each passage (`copilot_units.embedded_units` order), from the unit
+        vectors stored when the clause was indexed; None when this index cannot say."""
         ...
 
     def delete_tenant(self, tenant_id: str) -> int: ...

@@ -40,7 +40,16 @@ class Registry:
     def effects(self) -> Mapping[str, Effect]:
         """Effect name (stored on the case) → the effect applied in the decision's own commit."""
         # imported on first use (cold start; these services import this module)
-        from .services import credit_notes, deals, invoice_dispute_appeals, invoice_disputes, partners, pricing, rebates
+        from .services import (
+            credit_notes,
+            deals,
+            decision_reviews,
+            invoice_dispute_appeals,
+            invoice_disputes,
+            partners,
+            pricing,
+            rebates,
+        )
         from .services.billing import overdue_charges
 
         return {
@@ -54,6 +63,7 @@ class Registry:
             "late_payment.charge": overdue_charges.apply_decision,
             "deal.registration": deals.apply_review,
             "deal.extension": deals.apply_extension,
+            "decision.human_review": decision_reviews.apply_review_decision,
             "partner.activation": partners.apply_activation_decision,
         }
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -47,6 +47,7 @@ from revgov.domain.access import PLATFORM
 from revgov.resources import TABLE, EventRule, load_rules, load_schedules
 
 from . import chalice_app
+from .bedrock import wire_copilot_models
 from .config import DeployConfig
 from .nag import acknowledge
 from .observability import Observability
@@ -84,8 +85,6 @@ OPERATOR_TABLE_ACTIONS = [*TENANT_DATA_ACTIONS, "dynamodb:Scan"]
 REGISTRY_SYNC_FUNCTION = "sync_tenant_registry"
 REGISTRY_SYNC_READ_KEYS = ["T#*#TENANT", f"T#{PLATFORM}#TENANTS"]
 REGISTRY_SYNC_WRITE_KEYS = [f"T#{PLATFORM}#TENANTS"]
-BEDROCK_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]  # Converse uses these
-_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "jp.", "au.", "ca.", "global.")
 
 
 @dataclass(frozen=True)
@@ -103,18 +102,6 @@ class SearchTarget:
     collection_name: str
     collection_arn: str
     endpoint: str
-
-
-def bedrock_model_arns(model_ids: tuple[str, ...]) -> list[str]:
-    """Foundation-model ARNs in this region; a cross-region inference profile also needs its models anywhere."""
-    arns: list[str] = []
-    for model_id in model_ids:
-        if model_id.startswith(_PROFILE_PREFIXES):
-            arns.append(f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}:{Aws.ACCOUNT_ID}:inference-profile/{model_id}")
-            arns.append(f"arn:{Aws.PARTITION}:bedrock:*::foundation-model/{model_id.split('.', 1)[1]}")
-        else:
-            arns.append(f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/{model_id}")
-    return arns
 
 
 def _bounded(name: str, limit: int) -> str:
@@ -209,7 +196,7 @@ class RevgovApplication(Construct):
         self._grant_operator_table(self.operator_handler)
         for fn in [self.api_handler, self.operator_handler, *self.functions.values()]:
             self.bus.grant_put_events_to(fn)
-        self._grant_bedrock(self.api_handler)
+        wire_copilot_models(self.api_handler, self.functions["index_contracts"], config.bedrock_model_ids)
         self.search_access = self._search(search) if search else None
 
         # --- alarms go to the configured topic, or to one of this application's own ------------------------------
@@ -403,20 +390,6 @@ class RevgovApplication(Construct):
                 "Null": {"dynamodb:LeadingKeys": "false"},
             },
         ))
-
-    def _grant_bedrock(self, fn: lambda_.Function) -> None:
-        arns = bedrock_model_arns(self.config.bedrock_model_ids)
-        if not arns:
-            return
-        fn.add_to_role_policy(iam.PolicyStatement(sid="ConfiguredModelsOnly", actions=BEDROCK_ACTIONS, resources=arns))
-        fn.add_environment("REVGOV_BEDROCK_MODEL_IDS", ",".join(self.config.bedrock_model_ids))
-        for model_id in self.config.bedrock_model_ids:
-            if model_id.startswith(_PROFILE_PREFIXES):
-                base = model_id.split(".", 1)[1]
-                finding = f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{base}]"
-                acknowledge(fn.role, finding,  # type: ignore[arg-type]
-                            f"{model_id} is a cross-region inference profile: Bedrock routes it to {base} in any "
-                            "region of the profile, so the model grant names every region (one model only).")
 
     def _search(self, search: SearchTarget) -> TenantSearchAccess:
         access = TenantSearchAccess(

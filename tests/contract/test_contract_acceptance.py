@@ -1047,6 +1047,24 @@ def _sop_6_3() -> None:
     assert [route(NW, category)["queue"] for category in appeal["categories"]] == ["finance", "legal"]
 
 
+@clause("northwind", "PA-14.2", "A Partner may request human review of any automated decision within 30 days of being "
+        "notified of it; the review is completed within 10 business days.")
+def _pa_14_2() -> None:
+    review = NW["human_review"]
+    assert (review["clause"], review["request_within_days"]) == ("PA-14.2", 30)
+    assert (route(NW, review["category"])["sla_business_days"], route(NW, review["category"])["clause"]) == (
+        10, "PA-14.2")
+
+
+@clause("contoso", "CPA-14.2", "A Partner may request human review of an automated decision within 30 days of "
+        "notification; Contoso completes it within 15 business days.")
+def _cpa_14_2() -> None:
+    review = CT["human_review"]
+    assert (review["clause"], review["request_within_days"]) == ("CPA-14.2", 30)
+    assert (route(CT, review["category"])["sla_business_days"], route(CT, review["category"])["clause"]) == (
+        15, "CPA-14.2")
+
+
 @clause("contoso", "COP-6.3", "A Partner may appeal a dispute decision once, within 10 business days")
 def _cop_6_3() -> None:
     # "The appeal is decided by the head of Finance together with Legal within 15 business days."

@@ -10,8 +10,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from revgov.domain import partners
 from revgov.domain.partners import tier_review
 from revgov.tenant_files import load_tenant_file
@@ -346,13 +344,12 @@ def _clauses_cited(policy: Any) -> set[str]:
     return set()
 
 
-@pytest.mark.xfail(strict=True, reason="CPA-14.2 / PA-14.2: no request for human review of an automated decision")
 def test_cpa_14_2_a_partner_may_request_human_review_of_an_automated_decision():
     """CPA-14.2: "A Partner may request human review of an automated decision within 30 days of notification; Contoso
     completes it within 15 business days." (PA-14.2: "within 30 days of being notified of it; the review is completed
     within 10 business days".) Expected when built: a route a partner key may call on its own decision, and a policy
-    rule citing the clause that holds its days. Today a decision is explained (`GET /v1/decisions/{decision_id}/
-    explain`), never reviewed on request."""
+    rule citing the clause that holds its days (built: `POST /v1/decisions/{decision_id}/review-requests`,
+    tests/unit/test_decision_reviews.py)."""
     from revgov.domain.access import Role
     from revgov.edge.registry import OPERATIONS
     from revgov.edge.routes import load_all
@@ -364,11 +361,10 @@ def test_cpa_14_2_a_partner_may_request_human_review_of_an_automated_decision():
     assert "CPA-14.2" in _clauses_cited(POLICY["contoso"]) and "PA-14.2" in _clauses_cited(POLICY["northwind"])
 
 
-@pytest.mark.xfail(strict=True, reason="CPA-2.8: a screening match is not recorded, referred to Legal or held")
 def test_cpa_2_8_a_potential_screening_match_holds_quotes_orders_payments_and_incentives():
     """CPA-2.8: "A potential match is referred to Legal; no quote, order, payment or incentive is processed for the
-    Partner until Legal resolves it." Expected when built: the screening's outcome is recorded with the document (the
-    partner-document schema has no field for it today) and a rule citing CPA-2.8 holds the partner."""
+    Partner until Legal resolves it." Built: the screening's outcome is recorded with the document (`outcome`) and a
+    rule citing CPA-2.8 holds the partner (PRC-SCREENING-HOLD; behaviour: tests/unit/test_compliance_screening.py)."""
     from revgov import schemas
 
     document = schemas.schema("api/partner-document.schema.json")

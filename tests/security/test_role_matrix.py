@@ -74,6 +74,9 @@ PARTNER_OPEN = {
     # PA-10.1: "a Partner claiming exemption must have a valid certificate on file": a partner reads its own verified
     # certificates, the verifier's team only (tests/unit/test_sales_tax.py: another partner's id is a 404)
     "get_tax_exemptions",
+    # PA-14.2 / CPA-14.2: "A Partner may request human review of any automated decision": of its own decision only
+    # (another partner's is a 404: tests/unit/test_decision_reviews.py, tests/stack/test_decision_review_route.py)
+    "request_decision_review",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

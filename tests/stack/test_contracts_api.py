@@ -245,3 +245,26 @@ def test_with_opensearch_the_request_leaves_indexing_to_the_contract_changed_eve
     assert put.json()["index"] == [{"status": "queued", "by": "contract.changed"}]
     wait_until(lambda: bool(rt.clause_index.get(Scope(tenant["id"]), ["FRA-1.1"])), 60,
                what="the event-driven indexer to index FRA")
+
+
+def test_a_contract_written_through_the_api_has_its_units_embedded_then_so_a_first_question_embeds_none(
+        tenant, rt, monkeypatch):
+    """The copilot latency fix: a clause's units (sentences, list items, table rows) are embedded when the clause is
+    indexed, for a contract written through the API too (the same `index_documents`), so the first question over
+    FRA-1.1 ("Invoices are payable within 30 days of the invoice date.") embeds nothing but the question."""
+    put = tenant["legal"].request("PUT", "/v1/contracts/FRA", {"markdown": FRA})
+    assert put.status_code == 200, put.text
+    index, embedded = rt.clause_index, []
+    clause_embedder = index._embedder
+
+    class Counting:
+        model_id, dimension = clause_embedder.model_id, clause_embedder.dimension
+
+        def embed(self, texts):
+            embedded.extend(texts)
+            return clause_embedder.embed(texts)
+
+    monkeypatch.setattr(index, "_embedder", Counting())
+    reply = ask(tenant["admin"], "Within how many days must an invoice be paid?")
+    assert "FRA-1.1" in {c["clause"] for c in reply["citations"]}
+    assert embedded == []

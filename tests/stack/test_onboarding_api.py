@@ -486,3 +486,32 @@ def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack
         assert schemas.problems("events/revgov.partner.schema.json", event) == [], event
     for sample in (ROOT / "events" / "revgov.partner").glob("*.json"):
         assert schemas.problems("events/revgov.partner.schema.json", json.loads(sample.read_text())) == [], sample.name
+
+
+def _screening(outcome: str | None) -> dict[str, Any]:
+    body = {"document_type": "compliance_screening", "reference": "dms://screening/api.pdf",
+            "checksum": "sha256:" + "8" * 64, "issued_at": clock_support.today().isoformat()}  # fmt: skip
+    return {**body, "outcome": outcome} if outcome else body
+
+
+def test_pa_2_8_a_screening_outcome_over_http_who_records_it_and_what_a_partner_may_not(desk):
+    """PA-2.8: "A potential match is routed to Legal, and no quote, order or incentive may be processed for the
+    Partner while the match is unresolved." SOP-1.2: legal handles "compliance screening matches". The partner is
+    screened by the Distributor: its key records no outcome (403); a bad outcome is refused naming the field."""
+    partner_id = desk.activated()
+    own = desk.partner_key(partner_id)
+    url = f"/v1/partners/{partner_id}/documents"
+    assert_problem(own.post(url, _screening("clear")), 403)
+    assert_problem(desk.sales.post(url, _screening("clear")), 403)
+    bad = assert_problem(desk.ops.post(url, _screening("maybe")), 400)  # the schema names the field
+    assert "/outcome" in json.dumps(bad)
+    assert_problem(desk.legal.post(url, {**_screening(None), "document_type": "signed_agreement"}), 403)
+    held = desk.ops.post(url, _screening("potential_match"))
+    assert held.status_code == 201 and held.json()["document"]["outcome"] == "potential_match"
+    assert_problem(desk.ops.post(url, _screening("clear")), 403)  # "routed to Legal": only Legal resolves it
+    queue = desk.legal.get("/v1/exceptions", queue="legal").json()["items"]
+    assert any(c["category"] == "compliance_screening_match" and c["partner_id"] == partner_id for c in queue)
+    cleared = desk.legal.post(url, _screening("clear"))
+    assert cleared.status_code == 201 and cleared.json()["document"]["outcome"] == "clear"
+    seen = own.get(f"/v1/partners/{partner_id}").json()["documents"]["compliance_screening"]
+    assert seen["outcome"] == "clear"

@@ -201,6 +201,19 @@ def _rejected_dispute(r: Replay) -> str:
     return dispute_id
 
 
+def _automated_decision(r: Replay) -> str:
+    """A quote check at list price by an active partner's own key (`review:partner`): an automated decision, final,
+    whose review that partner requests (PA-14.2 / CPA-14.2: "within 30 days of being notified of it")."""
+    partner_id = r.partner("active", 1)
+    minted = r.onboarding_admin.post("/v1/keys", {"role": "partner", "label": "review", "partner_id": partner_id})
+    r.by_role["review:partner"] = r.api.as_key(minted.json()["key"])
+    quote = {"partner_id": partner_id, "customer": {"id": "CUST-REVIEW", "name": "Review Clinic"},
+             "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "0.00"}]}
+    checked = r.by_role["review:partner"].post("/v1/pricing/check", quote)
+    assert checked.status_code == 200 and checked.json()["status"] == "final", checked.text
+    return str(checked.json()["decision_id"])
+
+
 def _issued_invoice(r: Replay, partner_id: str | None = None) -> str:
     """An invoice of a partner issued now (so inside the SOP-6.1 window), with one 1,250.00 line to dispute."""
     from decimal import Decimal
@@ -497,6 +510,7 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "reject_settlement": lambda r: ({"settlement_id": _prepared_run(r, "2025-Q4")}, "partners:finance"),
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
     "appeal_invoice_dispute": lambda r: ({"invoice_dispute_id": _rejected_invoice_dispute(r)}, "ivd:partner"),
+    "request_decision_review": lambda r: ({"decision_id": _automated_decision(r)}, "review:partner"),
     "ask_partner_approval": lambda r: ({"approval_id": _partner_case(r, "approval", waiting=False)},
                                        "partners:channel_ops"),
     "ask_partner_exception": lambda r: ({"exception_id": _partner_case(r, "exception", waiting=False)},

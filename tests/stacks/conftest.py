@@ -20,7 +20,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")  # No
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 STAGE = "test"
-MODELS = ["anthropic.claude-3-5-haiku-20241022-v1:0", "eu.anthropic.claude-3-7-sonnet-20250219-v1:0"]
+MODELS = ["anthropic.claude-3-5-haiku-20241022-v1:0", "eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
+          "amazon.titan-embed-text-v2:0"]
 
 
 @dataclass

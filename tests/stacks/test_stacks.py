@@ -520,19 +520,48 @@ def test_no_statement_allows_scans_or_wildcard_resources_beyond_xray(synth: Synt
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
-def test_bedrock_is_scoped_to_the_configured_models(synth: Synth, stack: str) -> None:
+def test_bedrock_is_scoped_to_the_models_each_function_uses(synth: Synth, stack: str) -> None:
+    """DESIGN.md: "Answers come from Bedrock (Converse) in AWS"; docs/copilot.md: "AWS: Titan Text Embeddings v2
+    (`REVGOV_EMBEDDER=bedrock`)". The layer has no local embedder, so the API and the contract indexer both embed
+    with the configured embedding model (a question's vector must match the index's); the API answers with the
+    first answer model and may invoke every configured model (stacks/README.md), the indexer the embedding model
+    only; no other function reaches Bedrock."""
     template = synth.templates[stack]
     granted = {key: s for key, s in all_statements(template)
                if any(a.startswith("bedrock:") for a in as_list(s["Action"]))}
-    [(policy_key, statement)] = granted.items()
-    api_role = role_of(functions_by_handler(template)["app.app"][1])
-    assert {"Ref": api_role} in template["Resources"][policy_key]["Properties"]["Roles"]
-    assert sorted(statement["Action"]) == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
-    arns = json.dumps(statement["Resource"])
+    handlers = functions_by_handler(template)
+    roles = {role_of(handlers[h][1]): h for h in ("app.app", "app.index_contracts")}
+    by_function = {}
+    for policy_key, statement in granted.items():
+        [role] = [r["Ref"] for r in template["Resources"][policy_key]["Properties"]["Roles"]]
+        by_function[roles[role]] = statement
+    assert set(by_function) == {"app.app", "app.index_contracts"}
+    for statement in by_function.values():
+        assert sorted(statement["Action"]) == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    api_arns = json.dumps(by_function["app.app"]["Resource"])
     for model in MODELS:
-        assert f"foundation-model/{model.removeprefix('eu.')}" in arns
-    assert "inference-profile/eu.anthropic" in arns
-    assert len(statement["Resource"]) == 3  # one model, and a profile with its model
+        assert f"foundation-model/{model.removeprefix('eu.')}" in api_arns
+    assert "inference-profile/eu.anthropic" in api_arns
+    assert len(by_function["app.app"]["Resource"]) == 4  # two models, and a profile with its model
+    assert as_list(by_function["app.index_contracts"]["Resource"]) == [{"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":bedrock:", {"Ref": "AWS::Region"},
+        "::foundation-model/amazon.titan-embed-text-v2:0"]]}]
+    api_env, indexer_env = (handlers[h][1]["Properties"]["Environment"]["Variables"]
+                            for h in ("app.app", "app.index_contracts"))
+    for env in (api_env, indexer_env):
+        assert env["REVGOV_EMBEDDER"] == "bedrock"
+        assert env["REVGOV_EMBEDDING_MODEL"] == "amazon.titan-embed-text-v2:0"
+    assert api_env["REVGOV_ANSWERER"] == "bedrock" and api_env["REVGOV_ANSWER_MODEL"] == MODELS[0]
+    assert "REVGOV_ANSWERER" not in indexer_env
+
+
+def test_a_model_list_without_an_embedding_model_is_refused_at_synthesis() -> None:
+    """Without one the functions could neither index nor search contracts (the layer has no local embedder)."""
+    from revgov_stacks.bedrock import split_bedrock_models, wire_copilot_models
+
+    assert split_bedrock_models(tuple(MODELS)) == (tuple(MODELS[:2]), ("amazon.titan-embed-text-v2:0",))
+    with pytest.raises(ValueError, match="no embedding model"):
+        wire_copilot_models(None, None, tuple(MODELS[:2]))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)

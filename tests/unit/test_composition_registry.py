@@ -15,6 +15,7 @@ from revgov.services import (
     agents,
     credit_notes,
     deals,
+    decision_reviews,
     invoice_dispute_appeals,
     invoice_disputes,
     partners,
@@ -32,7 +33,8 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
     effects = Registry().effects
     assert set(effects) == {"pricing.approval", "rebate.dispute", "invoice.dispute", "credit_note.approval",
                             "deal.registration", "deal.extension", "partner.activation", "late_payment.charge",
-                            "rebate.credit_note", "rebate.dispute_appeal", "invoice.dispute_appeal"}
+                            "rebate.credit_note", "rebate.dispute_appeal", "invoice.dispute_appeal",
+                            "decision.human_review"}
     stored_by = [
         (pricing.PRICING_EFFECT, pricing.apply_approval),
         (deals.REVIEW_EFFECT, deals.apply_review),
@@ -45,6 +47,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
         ("rebate.credit_note", rebates.apply_credit_note_decision),
         ("rebate.dispute_appeal", rebates.apply_appeal_decision),
         (invoice_dispute_appeals.EFFECT, invoice_dispute_appeals.apply_appeal_decision),
+        (decision_reviews.EFFECT, decision_reviews.apply_review_decision),
     ]
     for name, effect in stored_by:
         assert effects[name] is effect, name

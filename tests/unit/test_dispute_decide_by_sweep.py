@@ -1,4 +1,4 @@
-"""An invoice dispute not decided by its `decide_by` is reported by the daily sweep, once, to its queue.
+"""An invoice dispute not decided by its `decide_by` is reported by the hourly month-close watch, once, to its queue.
 
 SOP-6.1: "(1) the dispute is logged as an invoice_dispute exception and acknowledged within 1 business day; ...
 (3) Finance decides within 10 business days". COP-6.1: "Finance logs an invoice_dispute exception and acknowledges
@@ -11,7 +11,7 @@ PA-1.3 business days: Monday to Friday without the program's holidays (2026-11-1
 P1's October invoice is issued 2026-11-02; line 1 is disputed Tuesday 2026-11-10 08:00. Ten business days later
 (Thu 12, Fri 13, Mon 16 ... Tue 24, Wed 25; the 11th a holiday): decide_by 2026-11-25 08:00. A wait on the partner from
 Wed 18 08:00 to Fri 20 08:00 (two business days) moves it two business days on: Fri 27 (Thu 26 a holiday), Mon 30
--> 2026-11-30 08:00. The sweep is month_close.watch (scheduled daily, `month_close_watch`).
+-> 2026-11-30 08:00. The sweep is month_close.watch (scheduled hourly, `month_close_watch`).
 """
 
 from __future__ import annotations

@@ -234,6 +234,27 @@ def test_pricing_events_match_the_schema():
     assert outcomes == {"quote.checked": "approval_required", "quote.approved": "allow", "quote.rejected": "deny"}
 
 
+def test_human_review_events_match_the_schema():
+    """PA-14.2: "A Partner may request human review of any automated decision": a 60% quote denied, its review
+    requested by the partner (`quote.review_requested`) and changed by channel ops (`quote.reviewed`, now allow)."""
+    from revgov.services import decision_reviews
+
+    ledger = Ledger("2026-11-02T10:00:00.000Z")
+    partner = Principal("northwind", Role.PARTNER, "key_ptr_events", REGISTERED)
+    denied = pricing.check(ledger.rt, partner, {
+        "partner_id": REGISTERED, "customer": {"id": "CUST-EVS-HR", "name": "Lakeside"},
+        "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "60"}]})  # fmt: skip
+    assert denied["outcome"] == "deny"
+    review = decision_reviews.request_review(ledger.rt, partner, denied["decision_id"], {"reason": "a promotion"})
+    cases.decide_case(ledger.rt, _staff(Role.CHANNEL_OPS), "approval", review["human_review"]["approval_id"],
+                      "rejected", "the written promotion applies")  # fmt: skip
+    published = ledger.rt.publisher.published
+    _same_shape(published, {"quote.review_requested", "quote.reviewed"})
+    reviews = {e["detail_type"]: (e["detail"]["outcome"], e["detail"]["review"]) for e in published
+               if e["detail_type"].startswith("quote.review")}  # fmt: skip
+    assert reviews == {"quote.review_requested": ("deny", "open"), "quote.reviewed": ("allow", "changed")}
+
+
 def test_tenant_events_match_the_schema():
     """Provisioned (by the Ledger), suspended, resumed without a reason (null), then offboarded."""
     ledger = Ledger("2026-11-16T09:00:00Z")

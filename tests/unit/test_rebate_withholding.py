@@ -196,3 +196,22 @@ def test_a_malformed_withholding_rule_is_refused_by_the_policy_schema(bad):
     rebates_policy = load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"]["rebates"]
     assert schemas.problems("policy/rebates.schema.json", rebates_policy) == []
     assert schemas.problems("policy/rebates.schema.json", {**rebates_policy, "withholding": bad}) != []
+
+
+def test_pa_2_8_no_incentive_is_processed_while_a_screening_match_is_unresolved():
+    """PA-2.8: "no quote, order or incentive may be processed for the Partner while the match is unresolved" (CPA-2.8:
+    "no quote, order, payment or incentive is processed for the Partner until Legal resolves it"). P1's September
+    invoice is issued on 2026-10-01 and not yet due on 2026-10-15; a potential match recorded on 2026-10-10 withholds
+    its Q3 statement citing PA-2.8, the amount carried until Legal clears the partner."""
+    ledger, _invoice_id = _september()
+    p1 = next(p for p in ledger.partners if p["partner_id"] == P1)
+    match = {"document_type": "compliance_screening", "reference": "dms://screening/p1.pdf",
+             "checksum": "sha256:" + "7" * 64, "issued_at": "2026-10-10", "outcome": "potential_match"}  # fmt: skip
+    ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", P1, {
+        **p1, "documents": {**p1.get("documents", {}), "compliance_screening": match}})]))
+    settled = _settle(ledger, "2026-Q3", "2026-10-15T09:00:00Z")
+    statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
+    assert Decimal(statement["total"]) > 0 and statement["status"] == "withheld"
+    held = statement["withholding"]
+    assert (held["rule_id"], held["clause"], held["overdue_invoice_count"]) == ("ONB-SCREENING", "PA-2.8", 0)
+    assert "2026-10-10" in held["reason"]

@@ -19,7 +19,7 @@ from pynamodb.transactions import TransactWrite
 from ..domain.errors import PayloadTooLarge, RevgovError
 from ..ports import Clock, IdGenerator
 from ..resources import TABLE
-from .store_base import ABSENT, RETRY_REASONS, BaseDocumentStore, ConditionFailed, Row, Write, partition
+from .store_base import ABSENT, RETRY_REASONS, BaseDocumentStore, ConditionFailed, Row, Write, cut_page, partition
 from .tenant_sessions import CrossTenantWrite, TenantScopeError
 
 if TYPE_CHECKING:
@@ -219,16 +219,17 @@ class DynamoDocumentStore(BaseDocumentStore):
         elif prefix:
             condition = sort_key.startswith(prefix)
         last_key = {k: {"S": v} for k, v in start.items()} if start else None
+        # One item more than the page, as the embedded engine reads: DynamoDB returns a LastEvaluatedKey whenever a
+        # page is full, even when nothing follows, which would end every list that fills its last page exactly with
+        # a cursor to an empty page on this engine only.
+        wanted = None if limit is None else limit + 1
         if index:
-            result = model.lookup.query(pk, range_key_condition=condition, limit=limit, last_evaluated_key=last_key)
+            result = model.lookup.query(pk, range_key_condition=condition, limit=wanted, last_evaluated_key=last_key)
         else:
             result = model.query(
-                pk, range_key_condition=condition, limit=limit, last_evaluated_key=last_key, consistent_read=True
+                pk, range_key_condition=condition, limit=wanted, last_evaluated_key=last_key, consistent_read=True
             )
-        rows = [self._row(item) for item in result]
-        last = result.last_evaluated_key
-        plain = {k: next(iter(v.values())) if isinstance(v, dict) else v for k, v in last.items()} if last else None
-        return rows, plain
+        return cut_page([self._row(item) for item in result], limit, index=index)
 
     def _check_writers(self, tenant_id: str, written: set[str]) -> None:
         if self.scoped and len(written) > 1:

@@ -21,6 +21,7 @@ from ..domain.copilot import (
     keywords,
     reciprocal_rank_fusion,
 )
+from ..domain.copilot_units import embedded_units
 from ..ports import Embedder
 from .private_files import private_file
 
@@ -33,7 +34,7 @@ CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, document TEXT NOT NULL, clause_id TEXT NOT NULL,
     partner_id TEXT, title TEXT NOT NULL, text TEXT NOT NULL, document_title TEXT NOT NULL,
     document_version TEXT NOT NULL, clause_hash TEXT NOT NULL, document_hash TEXT NOT NULL, model TEXT NOT NULL,
-    vector BLOB NOT NULL, UNIQUE (tenant_id, clause_id));
+    vector BLOB NOT NULL, units BLOB, UNIQUE (tenant_id, clause_id));
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     title, text, content='passages', content_rowid='id', tokenize='porter unicode61');
 CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
@@ -73,30 +74,35 @@ class SqliteClauseIndex:
             if str(path) != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            if "units" not in {row[1] for row in self._db.execute("PRAGMA table_info(passages)")}:
+                self._db.execute("ALTER TABLE passages ADD COLUMN units BLOB")  # a file from before unit vectors
         self._matrices: dict[str, tuple[tuple[int, int], list[int], Any]] = {}
         self._generation = 0
         self._query_vectors: dict[str, Any] = {}  # the last questions' vectors: search and the reader share them
-        self._unit_vectors: dict[str, Any] = {}  # units of clauses already read, by text
 
     # --- ingestion ----------------------------------------------------------------------------------------------
     def index_document(self, document: IndexedDocument) -> IngestResult:
+        """Embed the clauses that changed, and the units of each (what the answerability model compares the question
+        with), so that no question pays for embedding; an unchanged document whose units are stored is a no-op."""
         model = self._embedder.model_id
         with self._lock:
             known = self._db.execute(
                 "SELECT document_hash, model FROM documents WHERE tenant_id = ? AND document = ?",
                 (document.tenant_id, document.document),
             ).fetchone()
-            if known == (document.document_hash, model):
-                return IngestResult(document.document, "unchanged", len(document.passages), 0)
             have = {
-                row[0]: (row[1], row[2])
+                row[0]: (row[1], row[2], row[3])
                 for row in self._db.execute(
-                    "SELECT clause_id, clause_hash, vector FROM passages WHERE tenant_id = ? AND document = ? "
-                    "AND model = ?",
+                    "SELECT clause_id, clause_hash, vector, units FROM passages WHERE tenant_id = ? AND document = ?"
+                    " AND model = ?",
                     (document.tenant_id, document.document, model),
                 )
             }
-        stale = [p for p in document.passages if have.get(p.clause_id, ("", b""))[0] != p.clause_hash]
+        stale = [p for p in document.passages if have.get(p.clause_id, ("", b"", None))[0] != p.clause_hash]
+        changed = {p.clause_id for p in stale}
+        unitless = [p for p in document.passages if p.clause_id in changed or have[p.clause_id][2] is None]
+        if known == (document.document_hash, model) and not unitless:
+            return IngestResult(document.document, "unchanged", len(document.passages), 0)
         fresh = dict(
             zip(
                 (p.clause_id for p in stale),
@@ -104,10 +110,15 @@ class SqliteClauseIndex:
                 strict=True,
             )
         )
+        units = self._embed_units(unitless)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                result = self._write(document, have, fresh, model, known is None)
+                if known == (document.document_hash, model):  # a file indexed before unit vectors: add them
+                    self._store_units(document.tenant_id, units, document.passages)
+                    result = IngestResult(document.document, "unchanged", len(document.passages), 0)
+                else:
+                    result = self._write(document, have, fresh, units, model, known is None)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -115,11 +126,29 @@ class SqliteClauseIndex:
             self._generation += 1
         return result
 
+    def _embed_units(self, passages: list[Passage]) -> dict[str, bytes]:
+        """Each clause's unit vectors, one float32 row per unit, in one batch (the embedding cache skips known text)."""
+        texts = [embedded_units(p.title, p.text) for p in passages]
+        vectors = iter(self._embedder.embed([t for group in texts for t in group]))
+        return {
+            p.clause_id: array("f", [x for _ in group for x in next(vectors)]).tobytes()
+            for p, group in zip(passages, texts, strict=True)
+        }
+
+    def _store_units(self, tenant_id: str, units: dict[str, bytes], passages: tuple[Passage, ...] | list[Passage]
+                     ) -> None:
+        hashes = {p.clause_id: p.clause_hash for p in passages}
+        self._db.executemany(
+            "UPDATE passages SET units = ? WHERE tenant_id = ? AND clause_id = ? AND clause_hash = ? AND model = ?",
+            [(blob, tenant_id, clause, hashes[clause], self._embedder.model_id) for clause, blob in units.items()],
+        )
+
     def _write(
         self,
         document: IndexedDocument,
-        have: dict[str, tuple[str, bytes]],
+        have: dict[str, tuple[str, bytes, bytes | None]],
         fresh: dict[str, list[float]],
+        units: dict[str, bytes],
         model: str,
         new: bool,
     ) -> IngestResult:
@@ -140,14 +169,16 @@ class SqliteClauseIndex:
             vector = array("f", fresh[p.clause_id]).tobytes() if p.clause_id in fresh else have[p.clause_id][1]
             self._db.execute(
                 "INSERT INTO passages (tenant_id, document, clause_id, partner_id, title, text, document_title,"
-                " document_version, clause_hash, document_hash, model, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " document_version, clause_hash, document_hash, model, vector, units)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (tenant_id, clause_id) DO UPDATE SET document = excluded.document,"
                 " partner_id = excluded.partner_id, title = excluded.title, text = excluded.text,"
                 " document_title = excluded.document_title, document_version = excluded.document_version,"
                 " clause_hash = excluded.clause_hash, document_hash = excluded.document_hash,"
-                " model = excluded.model, vector = excluded.vector",
+                " model = excluded.model, vector = excluded.vector, units = excluded.units",
                 (p.tenant_id, p.document, p.clause_id, p.partner_id, p.title, p.text, p.document_title,
-                 p.document_version, p.clause_hash, p.document_hash, model, vector),
+                 p.document_version, p.clause_hash, p.document_hash, model, vector,
+                 units[p.clause_id] if p.clause_id in units else have[p.clause_id][2]),
             )
         self._db.execute(
             "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
@@ -257,26 +288,43 @@ class SqliteClauseIndex:
                 self._query_vectors[query] = vector
         return vector
 
-    def similarities(self, query: str, texts: list[str]) -> list[float] | None:
-        """The question's cosine to each text (the units of retrieved clauses), by the model that embeds clauses;
-        unit vectors go through the clause embedder (and its cache) and are kept in memory once computed."""
+    def unit_similarities(self, query: str, passages: list[Passage]) -> list[list[float]] | None:
+        """The question's cosine to each unit of each passage, from the unit vectors stored at indexing. A clause
+        without them (its row changed since it was retrieved, or a file from before unit vectors) is embedded now and,
+        when its row still holds that clause, stored."""
         import numpy as np
 
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._unit_vectors]
-        if missing:
-            vectors = self._embedder.embed(missing)
-            with self._lock:
-                if len(self._unit_vectors) + len(missing) > 20_000:  # ~30 MB of 384-d float32 vectors
-                    self._unit_vectors.clear()
-                self._unit_vectors.update(zip(missing, (np.asarray(v, dtype=np.float32) for v in vectors),
-                                              strict=True))
-        if not texts:
+        if not passages:
             return []
-        query = self._query_vector(query)
+        query_vector = self._query_vector(query)
+        stored = self._stored_units(passages)
+        missing = [p for p in passages if p.clause_hash not in stored]
+        if missing:
+            fresh = self._embed_units(missing)
+            with self._lock:
+                for p in missing:
+                    self._store_units(p.tenant_id, {p.clause_id: fresh[p.clause_id]}, [p])
+            stored.update({p.clause_hash: fresh[p.clause_id] for p in missing})
+        dimension = self._embedder.dimension
+        return [
+            [float(x) for x in np.frombuffer(stored[p.clause_hash], dtype=np.float32).reshape(-1, dimension)
+             @ query_vector]
+            for p in passages
+        ]
+
+    def _stored_units(self, passages: list[Passage]) -> dict[str, bytes]:
+        """Stored unit vectors by clause hash (the hash covers the clause's id, title, text and partner)."""
+        found: dict[str, bytes] = {}
         with self._lock:
-            matrix = np.vstack([self._unit_vectors[t] for t in texts])
-        return [float(x) for x in matrix @ query]
+            for p in passages:
+                row = self._db.execute(
+                    "SELECT units FROM passages WHERE tenant_id = ? AND clause_id = ? AND clause_hash = ?"
+                    " AND model = ? AND units IS NOT NULL",
+                    (p.tenant_id, p.clause_id, p.clause_hash, self._embedder.model_id),
+                ).fetchone()
+                if row is not None:
+                    found[p.clause_hash] = bytes(row[0])
+        return found
 
     def _matrix(self, scope: Scope) -> tuple[list[int], Any]:
         import numpy as np

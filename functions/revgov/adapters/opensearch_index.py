@@ -272,9 +272,11 @@ class OpenSearchClauseIndex:
         found = {h["_source"]["clause_id"]: _passage(h["_source"]) for h in hits}
         return [found[c] for c in dict.fromkeys(clause_ids) if c in found and scope.admits(found[c])]
 
-    def similarities(self, query: str, texts: list[str]) -> list[float] | None:
-        """None: embedding every unit of the retrieved clauses with Titan would be a model call per unit on each
-        question; the answerability model then reads each unit as its whole clause (`copilot_answerability`)."""
+    def unit_similarities(self, query: str, passages: list[Passage]) -> list[list[float]] | None:
+        """None: unit vectors are not indexed here (the embedded index stores them at indexing; here that would be a
+        Titan call per unit, about twice the clause calls, and a nested vector field per clause), and embedding them
+        per question would be a Titan call per unit on each question. The answerability model then reads each unit as
+        its whole clause (`copilot_answerability`): no question waits on unit embeddings, at some loss of accuracy."""
         return None
 
     def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:

@@ -26,6 +26,7 @@ from . import copilot_reader as reader
 from . import copilot_slots as slots
 from . import copilot_statements as statements
 from . import copilot_subject as subject
+from . import copilot_units as units
 from .copilot import Hit, coverage
 
 FEATURES = (
@@ -79,7 +80,7 @@ def _unit_signals(question: str, hit: Hit, cosines: Sequence[float]) -> dict[str
 
 def unit_texts(hit: Hit) -> list[str]:
     """What each unit of a clause is embedded as, in `structured_units` order: the clause title and the unit."""
-    return [f"{hit.passage.title}. {u.full}" for u in reader.structured_units(hit.passage.text)]
+    return units.embedded_units(hit.passage.title, hit.passage.text)
 
 
 def _clause_level(hit: Hit) -> list[float]:

@@ -65,6 +65,12 @@ class Unit:
         return f"{self.context} {self.text}".strip()
 
 
+def embedded_units(title: str, text: str) -> list[str]:
+    """What each unit of a clause is embedded as, in `structured_units` order: the clause title, then the unit with
+    its lead-in or header (the index embeds these when it indexes the clause; the answerability model reads them)."""
+    return [f"{title}. {u.full}" for u in structured_units(text)]
+
+
 def structured_units(text: str) -> list[Unit]:
     """Sentences; list items with their lead-in; table rows with their header row. Headers are never units."""
     out: list[Unit] = []

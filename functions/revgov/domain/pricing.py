@@ -67,6 +67,7 @@ class PricingIndex:
     terms_rule: Rule
     partner_status_rule: Rule
     onboarded_rule: Rule  # PA-2.2: a partner not onboarded yet may not quote (else partner_status_rule)
+    screening_rule: Rule  # PA-2.8 / CPA-2.8: a partner held by a screening match may not quote
     certification_rule: Rule
     quote_validity_days: int
 
@@ -115,6 +116,7 @@ def compile_pricing(pricing: dict[str, Any]) -> PricingIndex:
         terms_rule=Rule.of(terms),
         partner_status_rule=Rule.of(pricing["partner_must_be_active"]),
         onboarded_rule=Rule.of(pricing.get("partner_must_be_onboarded") or pricing["partner_must_be_active"]),
+        screening_rule=Rule.of(pricing.get("partner_screening_hold") or pricing["partner_must_be_active"]),
         certification_rule=Rule.of(pricing["certification_required"]),
         quote_validity_days=int(pricing.get("quote_validity_days", 30)),
     )
@@ -138,6 +140,10 @@ def partner_wording(index: PricingIndex) -> dict[str, str]:
         index.margin_rule.rule_id: "the line margin is below the floor; Finance reviews the line",
         index.below_cost_rule.rule_id: "the net price is below the Distributor's cost; the line cannot be approved",
     }
+
+
+# PartnerFacts.status of an active partner held by an unresolved compliance screening match (PA-2.8 / CPA-2.8)
+SCREENING_HELD = "screening_held"
 
 
 @dataclass(frozen=True)
@@ -382,9 +388,14 @@ def _check_line(
 
 def _partner_must_be_active(index: PricingIndex, partner: PartnerFacts) -> list[Finding]:
     """Only an active partner quotes: a suspended or terminated one is denied under `partner_must_be_active`
-    (PA-13.2), one whose onboarding is not verified yet under `partner_must_be_onboarded` (PA-2.2)."""
+    (PA-13.2), one whose onboarding is not verified yet under `partner_must_be_onboarded` (PA-2.2), an active one held
+    by an unresolved screening match under `partner_screening_hold` (PA-2.8 "no quote, order or incentive may be
+    processed for the Partner while the match is unresolved"; CPA-2.8 "until Legal resolves it")."""
     if partner.status == "active":
         return []
+    if partner.status == SCREENING_HELD:
+        return [Finding(index.screening_rule, DENY, "a compliance screening match is unresolved: no quote is "
+                                                    "processed for the partner until Legal resolves it")]
     rule = index.partner_status_rule if partner.status in ("suspended", "terminated") else index.onboarded_rule
     return [Finding(rule, DENY, f"partner is {partner.status}, not active")]
 

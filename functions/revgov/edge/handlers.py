@@ -398,12 +398,14 @@ def partner_lifecycle_sweep(event: dict[str, Any], context: Any) -> dict[str, An
     filed (PA-2.7 / CPA-2.4); each move audited with its rule and published (revgov.services.partners); a tier change
     recorded from a tier review moves the partner's tier on its effective day (PA-3.6 / PA-3.7, CPA-3.5 / CPA-3.6;
     revgov.services.tier_changes). The reminders before an insurance certificate or a certification expires go out on
-    the same run (PA-2.7 / CPA-2.4, PA-4.2 / CPA-4.2)."""
-    from ..services import partners, tier_changes
+    the same run (PA-2.7 / CPA-2.4, PA-4.2 / CPA-4.2), and the exception asking for a partner's yearly compliance
+    screening once its latest is older than 12 months (PA-2.8 / CPA-2.8; revgov.services.screening)."""
+    from ..services import partners, screening, tier_changes
 
-    totals = {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0, "tier_changed": 0, "reminded": 0}
+    totals = {"looked_at": 0, "lapsed": 0, "suspended": 0, "reinstated": 0, "tier_changed": 0, "reminded": 0,
+              "screening_due": 0}
     return _sweep_tenants("partner-lifecycle-sweep", totals, partners.sweep_standing, tier_changes.sweep_tier_changes,
-                          partners.send_expiry_reminders)
+                          partners.send_expiry_reminders, screening.sweep_repeats)
 
 
 @app.lambda_function(name="partner_term_sweep")

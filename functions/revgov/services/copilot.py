@@ -94,15 +94,7 @@ class Reply:
 
 def unit_similarities(index: ClauseIndex, question: str, hits: list[core.Hit]) -> list[list[float]] | None:
     """The question's similarity to each unit of each retrieved clause, or None when the index cannot give it."""
-    texts = [copilot_answerability.unit_texts(h) for h in hits]
-    flat = index.similarities(question, [t for group in texts for t in group])
-    if flat is None:
-        return None
-    out, start = [], 0
-    for group in texts:
-        out.append(flat[start : start + len(group)])
-        start += len(group)
-    return out
+    return index.unit_similarities(question, [h.passage for h in hits])
 
 
 def respond(

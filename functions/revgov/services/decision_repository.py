@@ -48,6 +48,7 @@ class Decision(TypedDict):
     decided_by: str
     created_at: str
     history: list[dict[str, Any]]
+    human_review: NotRequired[dict[str, Any]]  # PA-14.2 / CPA-14.2: a review the partner requested (decision_reviews)
     body: NotRequired[Body]
 
 

@@ -17,10 +17,11 @@ from ..domain.audit import AuditEntry
 from ..domain.cases import Case
 from ..domain.errors import ConcurrentUpdate, NotFound, StaleWrite
 from ..domain.partners import Assessment, Partner, reminders
+from ..domain.partners import screening as screening_rules
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
-from . import cases, partner_plan, tenants
+from . import cases, partner_plan, screening, tenants
 from . import partner_repository as repository
 from .toolkit import retry_on_conflict
 
@@ -144,6 +145,8 @@ class _Filing:
     rules: list[dict[str, Any]]
     inputs: dict[str, Any]
     detail: dict[str, Any] = field(default_factory=dict)
+    # what the filing brings besides (a potential screening match's Legal exception), given the partner as written
+    more: Callable[[dict[str, Any], str], Changes] | None = None
 
 
 # (policy, partner as read, now) -> the filing; a business refusal raises
@@ -163,8 +166,11 @@ def _filed(rt: Runtime, who: Principal, partner_id: str, change: _Change) -> tup
         filing = change(policy, partner, at)  # a business refusal (a plain Conflict) is not retried
         updated = filing.partner
         audit = _audit(who, f"partner.{filing.action}", updated, filing.rules, filing.inputs, policy_version)
-        rt.commit(who.tenant_id, Changes(puts=[repository.put(updated, version=version)], audit=[audit],
-                                         events=[_event(filing.action, updated, **filing.detail)]))
+        changes = filing.more(updated, policy_version) if filing.more else Changes()
+        changes.puts.append(repository.put(updated, version=version))
+        changes.audit.append(audit)
+        changes.events.append(_event(filing.action, updated, **filing.detail))
+        rt.commit(who.tenant_id, changes)
         return updated, policy, at
 
     return retry_on_conflict(
@@ -193,8 +199,12 @@ def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[st
         catalogued = policy["onboarding"]["document_types"][kind]
         required = partners.accepted_documents(policy, partner["partner_type"])[kind]
         detail = {"document_type": kind, "expires_at": filed["expires_at"],
-                  **({"jurisdiction": filed["jurisdiction"]} if filed.get("jurisdiction") else {})}  # fmt: skip
-        return _Filing(updated, "document_recorded", [catalogued, required], {"document": filed}, detail)
+                  **({"jurisdiction": filed["jurisdiction"]} if filed.get("jurisdiction") else {}),
+                  **({"outcome": filed["outcome"]} if filed.get("outcome") else {})}  # fmt: skip
+        rules = [catalogued, required, *([screened] if (screened := screening_rules.rule(policy)) and
+                                         kind == screened["document_type"] else [])]
+        return _Filing(updated, "document_recorded", rules, {"document": filed}, detail,
+                       lambda written, version: screening.match_opened(rt, who, policy, written, version))
 
     updated, policy, at = _filed(rt, who, partner_id, change)
     outstanding = _outstanding(policy, updated, at)

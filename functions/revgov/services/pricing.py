@@ -14,7 +14,7 @@ from ..domain.audit import AuditEntry
 from ..domain.canonical import Canonical
 from ..domain.cases import SAME_PERSON
 from ..domain.errors import Forbidden, NotFound, RuleViolation
-from ..domain.partners import territory
+from ..domain.partners import screening, territory
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
@@ -71,9 +71,12 @@ def partner_facts(policy: dict[str, Any], partner: dict[str, Any], at: str) -> d
     insured = partner["status"] != "active" or partner_rules.insurance_lapse(policy, partner, day) is None
     families = {c["id"]: c["product_family"] for c in policy.get("certifications", [])}
     certified = sorted({families[c] for c in partner_rules.valid_certifications(partner, day) if c in families})
+    status = partner["status"] if insured else "suspended"
+    if status == "active" and screening.held_by(policy, partner) is not None:
+        status = pricing.SCREENING_HELD  # PA-2.8 / CPA-2.8: held until Legal resolves the match
     return {
         "partner_id": partner["partner_id"],
-        "status": partner["status"] if insured else "suspended",
+        "status": status,
         "tier": tier["tier"] if tier else "none",
         "certified_families": certified,
         "barred_families": sorted(partner_rules.barred_families(policy, partner, day)),

@@ -15,6 +15,7 @@ from ..access import Principal, Role
 from ..errors import FieldError, RuleViolation
 from ..money import format_money, parse_money
 from ..time import add_months, parse_day, parse_instant
+from . import screening
 from .lifecycle import TAKES_EVIDENCE, require
 from .rules import accepted_documents, certification_families, document_key, exemption_document, onboarding
 from .rules import certification as certification_rule
@@ -130,6 +131,7 @@ def record_document(
             errors=[FieldError("/document_type", f"one of {', '.join(sorted(required))}")],
         )
     _check_jurisdiction(policy, document)
+    screening.check_outcome(policy, partner, document, by)
     _check_document_dates(document, catalogue[kind], kind, parse_instant(at).date())
     _check_coverage(policy, partner["partner_type"], kind, document.get("coverage_amount"))
     record = {
@@ -139,6 +141,7 @@ def record_document(
         "issued_at": document["issued_at"],
         "expires_at": document.get("expires_at"),
         **({"jurisdiction": document["jurisdiction"]} if document.get("jurisdiction") else {}),
+        **({"outcome": document["outcome"]} if document.get("outcome") else {}),
         **({"coverage_amount": format_money(parse_money(document["coverage_amount"]))}
            if document.get("coverage_amount") is not None else {}),
         "recorded_at": at,

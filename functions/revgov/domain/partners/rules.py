@@ -120,4 +120,7 @@ def onboarding_problems(policy: Mapping[str, Any]) -> list[FieldError]:
     unknown(f"{base}/insurance_lapse/documents", watched, documents, "document")
     for n, minimum in enumerate(rules.get("insurance_minimums", [])):
         unknown(f"{base}/insurance_minimums/{n}/document", [minimum["document"]], documents, "document")
+    if screening := rules.get("screening"):  # PA-2.8 / CPA-2.8: the screening's document and Legal's category
+        unknown(f"{base}/screening/document_type", [screening["document_type"]], documents, "document")
+        unknown(f"{base}/screening/category", [screening["category"]], categories, "exception_routing category")
     return problems

@@ -22,7 +22,7 @@ from ..canonical import sha256_hex
 from ..money import format_money
 from ..rules import Rule
 from .policy import Period, Program, RebateBook
-from .withholding import carried, release_line, statement_withholding, vat_withholding
+from .withholding import carried, release_line, screening_withholding, statement_withholding, vat_withholding
 
 if TYPE_CHECKING:
     from .result import Finding, PeriodResult
@@ -56,9 +56,12 @@ class Overdue:
     # why its latest recorded check withholds (domain.vat_validation.withholds), under `vat_rule`
     vat: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     vat_rule: Rule | None = None
+    # PA-2.8 "no ... incentive may be processed for the Partner while the match is unresolved" (CPA-2.8 "no ...
+    # payment or incentive is processed ... until Legal resolves it"): partner -> its screening hold (reason, rule)
+    screening: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def holds(self, partner_id: str) -> bool:
-        return partner_id in self.partners or partner_id in self.vat
+        return partner_id in self.partners or partner_id in self.vat or partner_id in self.screening
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,8 @@ def _withhold(
         pid = one["partner_id"]
         invoices = overdue.partners.get(pid) if overdue and book.withholding else None
         vat = overdue.vat.get(pid) if overdue and overdue.vat_rule else None
-        if not (invoices or vat) or Decimal(one["total"]) <= 0 or overdue is None:
+        screened = overdue.screening.get(pid) if overdue else None
+        if not (invoices or vat or screened) or Decimal(one["total"]) <= 0 or overdue is None:
             one["status"] = "payable"
             continue
         one["status"] = "withheld"
@@ -168,6 +172,8 @@ def _withhold(
             one["withholding"] = statement_withholding(book.withholding, invoices, overdue.on)
         if vat and overdue.vat_rule:
             one["withholding"] = vat_withholding(one.get("withholding"), overdue.vat_rule, vat, overdue.on)
+        if screened:
+            one["withholding"] = screening_withholding(one.get("withholding"), screened, overdue.on)
         withheld.append(carried(one, run.at))
     return withheld
 

@@ -94,6 +94,18 @@ def vat_withholding(
     }
 
 
+def screening_withholding(
+    withheld: Mapping[str, Any] | None, hold: Mapping[str, Any], on: date
+) -> dict[str, Any]:
+    """A statement withheld while its partner's compliance screening match is unresolved (PA-2.8 / CPA-2.8), alone or
+    beside another reason: the screening's rule and clause lead when it is the only one."""
+    reason = f"a compliance screening match of {hold['screened_on']} is unresolved ({hold['outcome']})"
+    if withheld:
+        return {**withheld, "reason": f"{withheld['reason']}; {reason}"}
+    return {"reason": reason, "rule_id": hold["rule_id"], "clause": hold["clause"], "as_of": on.isoformat(),
+            "overdue_invoice_count": 0, "overdue_invoices": []}
+
+
 def release_line(held: Mapping[str, Any]) -> dict[str, Any]:
     """The statement line paying an amount withheld by an earlier settlement, now that nothing withholds it (no
     invoice overdue, the VAT number validated), citing the rule it was withheld under."""

@@ -122,8 +122,9 @@ def amend_partner_terms(call: Call) -> dict[str, Any]:
 @operation(
     "POST",
     "/v1/partners/{partner_id}/documents",
-    summary="File an onboarding document (reference, checksum, dates); a partner key: only its own",
-    roles=EVIDENCE,
+    summary="File an onboarding document (reference, checksum, dates) or a compliance screening with its outcome; a "
+            "partner key: only its own, never a screening outcome",
+    roles=EVIDENCE | {Role.LEGAL},  # legal: screenings only (PA-2.8; SOP-1.2 "compliance screening matches")
     tag="partners",
     id_params=_PARTNER,
     body_schema="api/partner-document.schema.json",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.access import Role
-from ...services import deals, decisions, pricing
+from ...services import deals, decision_reviews, decisions, pricing
 from ..http import Call
 from ..registry import STAFF, QueryParam, operation
 
@@ -126,3 +126,21 @@ def get_decision(call: Call) -> dict[str, Any]:
            response_schema="api/responses/decision-replay.schema.json")
 def replay_decision(call: Call) -> dict[str, Any]:
     return decisions.replay(call.runtime, call.who, call.params["decision_id"])
+
+
+@operation(
+    "POST",
+    "/v1/decisions/{decision_id}/review-requests",
+    summary="The partner requests human review of its own automated decision within 30 days of being notified of it "
+    "(PA-14.2 / CPA-14.2); channel operations may file it on the partner's behalf. A case of the owning queue is "
+    "opened, due in 10 (PA-14.2) / 15 (CPA-14.2) business days; the reviewer confirms (approved) or changes "
+    "(rejected) the outcome with a written reason through /v1/approvals",
+    roles=frozenset({Role.PARTNER, Role.CHANNEL_OPS}),
+    tag="decisions",
+    id_params={"decision_id": "dec"},
+    body_schema="api/decision-review-request.schema.json",
+    example={"reason": "The quote was denied for an uncertified family, but our SecOps certification was renewed"},
+    response_schema="api/responses/decision.schema.json",
+)
+def request_decision_review(call: Call) -> dict[str, Any]:
+    return decision_reviews.request_review(call.runtime, call.who, call.params["decision_id"], call.body)

@@ -29,6 +29,7 @@ from .quantity_change import subscription_changed
 from .renewal import subscription_renewed
 from .repository import SettledEvent, settled_event
 from .sales_tax_hold import held_for_location
+from .screening_hold import held_for_screening
 from .shipment import shipment_confirmed
 from .support import support_logged
 from .unit_of_work import answer_duplicate, commit_posting
@@ -84,7 +85,8 @@ def _bill(
     if partner is None:
         outcome = _unknown_partner(posting)
     else:
-        outcome = (held_before_onboarding(posting, partner) or held_for_vat(posting, partner)
+        outcome = (held_before_onboarding(posting, partner) or held_for_screening(posting, partner)
+                   or held_for_vat(posting, partner)
                    or _implausible(posting, partner) or held_for_location(posting, partner)
                    or USE_CASES[detail_type](posting, partner))
     commit_posting(posting, outcome)

@@ -21,6 +21,7 @@ from ...domain import vat_validation as vat_rules
 from ...domain.access import Principal, Role
 from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, NotFound, RuleViolation
+from ...domain.partners import screening
 from ...domain.rebates import audience
 from ...domain.rebates import settlement as building
 from ...domain.rebates import settlement_run as review
@@ -199,7 +200,7 @@ def _overdue(
     """Who is withheld as of `on` (PA-7.8 / CPA-7.8): each partner's issued invoices unpaid more than the policy's
     days past due (invoice date + the partner's payment terms); with the amounts withheld before, as stored."""
     rule, vat_rule = rebates.withholding, VatValidation.of(tenant.policy)
-    if rule is None and vat_rule is None:
+    if rule is None and vat_rule is None and screening.rule(tenant.policy) is None:
         return None, []
     tid = tenant.tenant_id
     late: dict[str, list[dict[str, Any]]] = {}
@@ -216,7 +217,14 @@ def _overdue(
         checks = vat_validation.latest_checks(rt, tid, asked)
         after = _validated_after(period)
         vat = {pid: why for pid, check in checks.items() if (why := vat_rules.withholds(check, after))}
-    return Overdue(on, late, [held for held, _ in pending], vat, vat_rule.rule if vat_rule else None), pending
+    return Overdue(on, late, [held for held, _ in pending], vat, vat_rule.rule if vat_rule else None,
+                   _screened(rt, tenant, partner_ids | {held["partner_id"] for held, _ in pending})), pending
+
+
+def _screened(rt: Runtime, tenant: Tenant, partner_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The partners held by an unresolved screening match now (PA-2.8 / CPA-2.8: no incentive processed)."""
+    records = repository.partners(rt, tenant.tenant_id, sorted(partner_ids))
+    return {pid: hold for pid, record in records.items() if (hold := screening.held_by(tenant.policy, record))}
 
 
 def _validated_after(period: Period) -> date:

@@ -1,0 +1,89 @@
+"""Human review of an automated decision on the partner's request (PA-14.2 / CPA-14.2). Pure: the service reads the
+decision, the clock and the tenant's policy.
+
+PA-14.2: "A Partner may request human review of any automated decision within 30 days of being notified of it; the
+review is completed within 10 business days." CPA-14.2: "A Partner may request human review of an automated decision
+within 30 days of notification; Contoso completes it within 15 business days."
+
+Notified: a stored decision is answered to its caller in the same response that makes it (`POST /v1/pricing/check`
+returns the decision with its outcome; `quote.checked` is published in the same commit), so the partner is notified
+at the decision's `created_at`. The 30 days are calendar days (UTC) counted from that day: a request on the 30th day
+after it is in time, one on the 31st is not. The review's 10 / 15 business days are its case's SLA
+(`exception_routing.categories.<category>.sla_business_days`, on the partner's calendar).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from .errors import Conflict, RuleViolation
+from .rules import Rule
+from .time import iso
+
+OPEN, CONFIRMED, CHANGED = "open", "confirmed", "changed"
+# An approval of the review case: `approved` confirms the automated outcome, `rejected` does not (it is changed).
+RESULTS = {"approved": CONFIRMED, "rejected": CHANGED}
+# The other outcome of a decision that allowed or denied: what a reviewer who does not confirm it decides instead.
+CHANGED_TO = {"allow": ("deny", "rejected"), "deny": ("allow", "approved")}
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """`human_review`: the rule, the days after notification a request may be made, the case category it opens."""
+
+    rule: Rule
+    request_within_days: int
+    category: str
+
+    @classmethod
+    def of(cls, policy: Mapping[str, Any]) -> ReviewPolicy | None:
+        raw = policy.get("human_review")
+        if raw is None:
+            return None
+        return cls(Rule(str(raw["id"]), str(raw["clause"])), int(raw["request_within_days"]), str(raw["category"]))
+
+
+def reviewable(decision: Mapping[str, Any], rule: Rule) -> None:
+    """A Conflict while a review of it is open; a RuleViolation when the decision is not automated: a person decided it
+    (its approvals, or a review already concluded: PA-14.2 "made or confirmed by an authorised person"), or it waits
+    for a person (`pending_approval`: its approvals decide it)."""
+    review = decision.get("human_review") or {}
+    if review.get("status") == OPEN:
+        raise Conflict(
+            f"a human review of {decision['decision_id']} is already open ({review['approval_id']})",
+            extra={"approval_id": review["approval_id"], "rule_id": rule.rule_id, "clause": rule.clause},
+        )
+    if review or decision.get("approvals") or decision["status"] != "final":
+        how = "was reviewed by a person" if review else (
+            "waits for its approvals" if decision["status"] == "pending_approval" else "was decided by its approvers")
+        raise RuleViolation(
+            f"decision {decision['decision_id']} {how}: human review is of an automated decision ({rule.clause})",
+            extra={"rule_id": rule.rule_id, "clause": rule.clause, "current_status": decision["status"]},
+        )
+
+
+def window(policy: ReviewPolicy, notified_at: datetime, now: datetime) -> str:
+    """When the request window closes: the start (UTC) of the day after the `request_within_days`th day after the
+    notification, so a request any time on day 30 is in time and one on day 31 is not. A RuleViolation once closed."""
+    last_day = notified_at.astimezone(UTC).date() + timedelta(days=policy.request_within_days)
+    closes = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC)
+    if now >= closes:
+        raise RuleViolation(
+            f"human review may be requested within {policy.request_within_days} days of being notified of the "
+            f"decision: the window closed at {iso(closes)} ({policy.rule.rule_id}, {policy.rule.clause})",
+            extra={"rule_id": policy.rule.rule_id, "clause": policy.rule.clause, "window_closed_at": iso(closes)},
+        )
+    return iso(closes)
+
+
+def concluded(decision: Mapping[str, Any], case_status: str) -> tuple[str, str, str]:
+    """The review's result and the decision's outcome and status after it: confirmed, both unchanged; changed, an
+    allow becomes a deny (status rejected) and a deny an allow (status approved)."""
+    result = RESULTS[case_status]
+    if result == CONFIRMED:
+        return result, str(decision["outcome"]), str(decision["status"])
+    outcome, status = CHANGED_TO[str(decision["outcome"])]
+    return result, outcome, status

@@ -1,0 +1,94 @@
+"""Compliance screening (PA-2.8 / CPA-2.8): who may record an outcome, whether a partner is held, when one is due.
+
+PA-2.8: "Screening is repeated at least once every 12 months and whenever ownership changes. A potential match is routed
+to Legal, and no quote, order or incentive may be processed for the Partner while the match is unresolved. A confirmed
+match is grounds for immediate termination under PA-13.3." CPA-2.8 adds payment: "no quote, order, payment or incentive
+is processed for the Partner until Legal resolves it."
+
+A screening is a document of the policy's screening type (`policy.onboarding.screening.document_type`) carrying an
+`outcome`; the latest one filed is the partner's standing. A potential or a confirmed match holds the partner (a
+confirmed match stays held until a person terminates under PA-13.3 / CPA-13.3: Revgov never terminates by itself); a
+clear one lifts the hold. Pure: the policy, the partner record and the day are handed in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from ..access import Principal, Role
+from ..errors import FieldError, Forbidden, RuleViolation
+from ..time import add_months, parse_day
+
+CLEAR, POTENTIAL, CONFIRMED = "clear", "potential_match", "confirmed_match"
+OUTCOMES = (CLEAR, POTENTIAL, CONFIRMED)
+HOLDING = frozenset({POTENTIAL, CONFIRMED})
+# PA-2.8 / SOP-1.2: Legal owns screening matches, Channel Operations partner onboarding (the screening is the
+# Distributor's own, never the partner's word about itself)
+RECORDERS = frozenset({Role.CHANNEL_OPS, Role.LEGAL})
+
+
+def rule(policy: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The policy's screening rule, or None where the tenant's policy records no screening outcome."""
+    found = policy.get("onboarding", {}).get("screening")
+    return dict(found) if found else None
+
+
+def check_outcome(policy: Mapping[str, Any], partner: Mapping[str, Any], document: Mapping[str, Any],
+                  by: Principal) -> None:
+    """Refuse an outcome on anything but a screening (422), from a key other than channel ops or legal (403), and a
+    screening over an unresolved match from anyone but Legal (403: "until Legal resolves it")."""
+    screening = rule(policy)
+    outcome = document.get("outcome")
+    is_screening = screening is not None and document["document_type"] == screening["document_type"]
+    if outcome is not None and not is_screening:
+        raise RuleViolation("only a compliance screening has an outcome",
+                            errors=[FieldError("/outcome", "only on the screening document type")])
+    if by.role is Role.LEGAL and not is_screening:  # SOP-1.2: legal owns screening matches, not onboarding
+        raise Forbidden("legal files compliance screenings only; channel ops file the other onboarding documents")
+    if not is_screening or screening is None:
+        return
+    cite = f"{screening['clause']} ({screening['id']})"
+    if by.role is Role.PARTNER:  # "The Distributor screens each Partner": its own upload would restart the 12 months
+        raise Forbidden(f"the Distributor screens the partner under {cite}: a partner key files no screening")
+    if outcome is not None and by.role not in RECORDERS:
+        raise Forbidden(f"only channel ops or legal record a screening outcome under {cite}")
+    if held_by(policy, partner) is not None and by.role is not Role.LEGAL:
+        raise Forbidden(f"a screening match is unresolved: only Legal files the next screening under {cite}")
+
+
+def latest(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The screening on file (a new one replaces the previous), or None."""
+    screening = rule(policy)
+    if screening is None:
+        return None
+    found = partner.get("documents", {}).get(screening["document_type"])
+    return dict(found) if found else None
+
+
+def held_by(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The hold on the partner: its latest screening is a potential or confirmed match. None: not held. The answer
+    names the outcome, the screening day and the rule (id and clause) the hold rests on."""
+    on_file = latest(policy, partner)
+    screening = rule(policy)
+    if screening is None or on_file is None or on_file.get("outcome") not in HOLDING:
+        return None
+    return {"outcome": on_file["outcome"], "screened_on": on_file["issued_at"],
+            "rule_id": screening["id"], "clause": screening["clause"]}
+
+
+def due_on(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> date | None:
+    """The first day the repeat screening is overdue: `repeat_months` after the latest screening's day (PA-2.8 "at
+    least once every 12 months": screened on 2026-01-15, due by 2027-01-15, overdue from 2027-01-16). None: no rule,
+    or nothing on file (the onboarding gate asks for the first one)."""
+    screening = rule(policy)
+    on_file = latest(policy, partner)
+    if screening is None or on_file is None:
+        return None
+    return add_months(parse_day(on_file["issued_at"]), int(screening["repeat_months"])) + timedelta(days=1)
+
+
+def overdue(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> bool:
+    """An active partner whose latest screening is older than `repeat_months` on `day`."""
+    due = due_on(policy, partner)
+    return partner.get("status") == "active" and due is not None and day >= due

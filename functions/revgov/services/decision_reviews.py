@@ -1,0 +1,117 @@
+"""Human review of an automated decision (PA-14.2 / CPA-14.2): the partner (or channel operations on its behalf)
+requests it within the window; a case of the owning queue is opened with the clause's business days; the reviewer
+confirms the outcome or changes it, with a written reason, through /v1/approvals.
+
+The rules (notification, window, what is automated, the result) are `domain.decision_review`'s. A stored decision
+today is a quote check (kind `pricing`): the review case routes by the policy's `human_review.category`, whose queue
+the SOP routing matrix gives the quote checks (channel operations, SOP-4.1 / COP-4.1). The requester never decides
+the case (SOP-4.3 / COP-4.3 segregation of duties, `domain.cases`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import decision_review as review_rules
+from ..domain.access import Principal
+from ..domain.audit import AuditEntry
+from ..domain.errors import NotFound, RuleViolation
+from ..domain.tenants import Tenant
+from ..domain.time import instant
+from ..ports import Changes, DomainEvent
+from ..runtime import Runtime
+from . import approval_requests, billing, cases, decision_repository, decisions, invoice_disputes, tenants
+
+EFFECT = "decision.human_review"
+SOURCE = "revgov.pricing"
+
+
+def request_review(rt: Runtime, who: Principal, decision_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The partner asks for a person to review its own automated decision, with its reason (PA-14.2 / CPA-14.2). One
+    approval case of the owning queue is opened, due in the clause's business days; the decision, as its reader may
+    see it, is returned with its `human_review`."""
+    tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+    policy = _policy(tenant)
+    stored = decisions.head(rt, who.tenant_id, decision_id)
+    decision = stored.data
+    if not who.sees_partner(decision.get("partner_id")):  # another partner's decision is one that does not exist
+        raise NotFound(f"no decision {decision_id}")
+    if decision.get("partner_id") is None:
+        raise RuleViolation(f"decision {decision_id} concerns no partner: there is no one to request its review")
+    review_rules.reviewable(decision, policy.rule)
+    now = rt.clock.now_iso()
+    closes = review_rules.window(policy, instant(decision["created_at"]), instant(now))
+    calendar = invoice_disputes.partner_calendar(rt, tenant, decision["partner_id"])
+    case, changes = cases.open_case(
+        rt, tenant.policy, kind="approval", category=policy.category, subject_kind="decision_review",
+        subject_id=decision_id, requested_by=who, partner_id=decision["partner_id"], effect=EFFECT,
+        reasons=[{**policy.rule.as_dict(), "message": f"{decision['partner_id']} requests human review of the "
+                  f"automated decision {decision_id} ({decision['outcome']}): {body['reason']}"}],
+        context={"decision_id": decision_id, "kind": decision["kind"], "outcome": decision["outcome"]},
+        policy_version=tenant.policy_version, country=calendar.country,
+    )  # fmt: skip
+    human_review = {"status": review_rules.OPEN, "approval_id": case["case_id"], "reason": body["reason"],
+                    "requested_by": who.actor, "requested_at": now, "window_closes_at": closes,
+                    "due_at": case["due_at"], "queue": case["queue"], "rule_id": policy.rule.rule_id,
+                    "clause": policy.rule.clause}  # fmt: skip
+    updated = {**decision, "human_review": human_review}
+    changes.puts.insert(0, decision_repository.put(updated, version=stored.version))
+    changes.audit.insert(0, _audit(who, tenant, policy, "review_requested", updated, human_review))
+    changes.events.append(DomainEvent(SOURCE, "quote.review_requested", _event(updated)))
+    rt.commit(who.tenant_id, changes)
+    return decisions.view(rt, who, decision_id)
+
+
+def apply_review_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
+    """The reviewer decided the review (through /v1/approvals) with a written reason: approved confirms the automated
+    outcome, rejected changes it (an allow becomes a deny, a deny an allow). Recorded on the decision, audited and
+    published. Effect of `decision.human_review` (runtime.Registry.effects)."""
+    tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+    policy = _policy(tenant)
+    note = case["decision"].get("note")
+    if not (isinstance(note, str) and note.strip()):
+        raise RuleViolation(f"a human review states its reason: send a `note` ({policy.rule.clause})")
+    stored = decisions.head(rt, who.tenant_id, case["subject"]["id"])
+    decision = stored.data
+    review = dict(decision.get("human_review") or {})
+    if review.get("status") != review_rules.OPEN or review.get("approval_id") != case["case_id"]:
+        return Changes()
+    result, outcome, status = review_rules.concluded(decision, case["status"])
+    at = case["decision"]["at"]
+    review.update(status=result, decided_by=who.actor, decided_at=at, note=note, previous_outcome=decision["outcome"],
+                  late=at > review["due_at"])  # fmt: skip
+    history = [*decision["history"], {"approval_id": case["case_id"], "outcome": f"review_{result}", "by": who.actor,
+                                      "at": at}]  # fmt: skip
+    updated = {**decision, "outcome": outcome, "status": status, "history": history, "human_review": review}
+    changes = Changes(puts=[decision_repository.put(updated, version=stored.version)])
+    changes.audit.append(_audit(who, tenant, policy, f"review_{result}", updated, review))
+    if result == review_rules.CHANGED:  # a renewal quote now allowed or denied settles its renewal, as its approvals do
+        changes.merge(billing.settle_decided(rt, who.tenant_id, decision, status, at, tenant.policy))
+    changes.events.append(DomainEvent(SOURCE, "quote.reviewed", _event(updated)))
+    return changes
+
+
+def _policy(tenant: Tenant) -> review_rules.ReviewPolicy:
+    policy = review_rules.ReviewPolicy.of(tenant.policy)
+    if policy is None:
+        raise RuleViolation("this tenant's policy provides no human review of automated decisions")
+    return policy
+
+
+def _audit(who: Principal, tenant: Tenant, policy: review_rules.ReviewPolicy, step: str, decision: dict[str, Any],
+           review: dict[str, Any]) -> AuditEntry:  # fmt: skip
+    # PA-12.1 / CPA-12.1: the record relates to the decision's partner, whoever took the step
+    kept = ("reason", "approval_id", "due_at", "note", "previous_outcome")
+    inputs: dict[str, Any] = {k: review[k] for k in kept if k in review}
+    return approval_requests.cited(who, f"decision.{step}", decision["decision_id"], decision["outcome"],
+                                   inputs=inputs, tenant=tenant, rules=[policy.rule],
+                                   partner_id=decision["partner_id"])  # fmt: skip
+
+
+def _event(decision: dict[str, Any]) -> dict[str, Any]:
+    """quote.review_requested / quote.reviewed: the decision, its outcome now and the review's status and case."""
+    review = decision["human_review"]
+    return {"decision_id": decision["decision_id"], "partner_id": decision["partner_id"],
+            "outcome": decision["outcome"], "review": review["status"],
+            "approvals": [review["approval_id"]]}  # fmt: skip
+
