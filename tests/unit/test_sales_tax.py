@@ -321,3 +321,23 @@ def test_pa_10_1_a_partner_reads_its_own_certificates_on_file_and_until_when_but
         with pytest.raises(NotFound) as hidden:
             tax_exemptions.get_certificates(ledger.rt, rival, asked)
         assert hidden.value.detail == f"no partner {asked}"
+
+
+def test_pa_10_1_staff_cannot_verify_a_certificate_past_the_expiry_on_the_one_on_file() -> None:
+    """Red team 5 (a careless staff user). PA-10.1: "a Partner claiming exemption must have a valid certificate on
+    file". The partner filed its California certificate stating its last valid day, 2027-03-31 (the document's
+    `expires_at`, schemas/api/partner-document.schema.json "Last day the document is valid"); a verification that
+    reads a later expiry on it (2029-03-31, a slip of the keyboard) would exempt lines for two years after the
+    certificate on file stopped being valid. It is a 422 naming /expires_at, and nothing is recorded."""
+    ledger = _ledger("2026-12-01T09:00:00Z")
+    reference = "dms://exemptions/US-CA.pdf"
+    partners.add_document(ledger.rt, OWN_KEY, P2, {"document_type": "exemption_certificate", "reference": reference,
+                                                   "checksum": CHECKSUM, "issued_at": "2026-06-01",
+                                                   "expires_at": "2027-03-31", "jurisdiction": "US-CA"})  # fmt: skip
+    body = {"jurisdiction": "US-CA", "reference": reference, "expires_at": "2029-03-31"}
+    with pytest.raises(RuleViolation) as refused:
+        tax_exemptions.verify_certificate(ledger.rt, FINANCE, P2, body)
+    assert [e.path for e in refused.value.errors] == ["/expires_at"]
+    assert tax_exemptions.get_certificates(ledger.rt, FINANCE, P2)["history"] == []
+    kept = tax_exemptions.verify_certificate(ledger.rt, FINANCE, P2, {**body, "expires_at": "2027-03-31"})
+    assert [c["expires_at"] for c in kept["current"]] == ["2027-03-31"]

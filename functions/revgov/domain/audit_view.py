@@ -20,6 +20,10 @@ What the partner reads of each of its records:
 
 `partner_view: true` says that what is shown was masked from the record as kept.
 
+A staff member's copilot question about the partner (`copilot.asked` by a staff key) is listed without its question
+and answer (`transcript`): the distributor's own deliberation about the partner, its costs and margins among it (PA-6.1
+"for internal review"), as what a performance summary told staff only. The partner's own questions read as asked.
+
 An agent's record (`actor_role` `agent`: a task it opened for the staff) is not the partner's to read at all
 (`shown_to_partner`): PA-12.1 provides the records of "every automated decision and approval", and an agent decides
 nothing, it opens work for people; its kind, rules and evidence are the distributor's assessment of the partner (a
@@ -66,10 +70,13 @@ def shown_to_partner(record: Mapping[str, Any]) -> bool:
 
 def partner_view(record: Mapping[str, Any], partner_id: str) -> dict[str, Any]:
     """`record` as partner `partner_id` may read it (see the module docstring)."""
-    shown = {k: v for k, v in record.items() if k not in HASHES}
+    staff_asked = record.get("action") == "copilot.asked" and record.get("actor_role") != Role.PARTNER.value
+    shown = {k: v for k, v in record.items() if k not in HASHES and not (staff_asked and k == "transcript")}
     inputs = shown.get("inputs")
     if isinstance(inputs, Mapping):
         shown["inputs"] = partner_inputs(inputs)
+        if staff_asked:  # a record sealed before API 1.30.0 holds its text in its inputs
+            shown["inputs"] = {k: v for k, v in shown["inputs"].items() if k not in ("question", "answer")}
     masked: dict[str, Any] = _masked(shown, partner_id)
     return {**masked, "partner_view": True}
 

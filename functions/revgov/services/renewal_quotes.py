@@ -46,9 +46,13 @@ def renewal_facts(rt: Runtime, tenant_id: str, quote: dict[str, Any]) -> dict[st
 
 
 def _check(quote: dict[str, Any], sub: dict[str, Any], renewed_from: date) -> None:
-    """One line, the subscription's SKU at the quantity in force when the term starts, a term starting on the first day
-    of a Billing Month after the activation (subscriptions are charged per Billing Month: PA-10.2 / CPA-10.1)."""
+    """The subscription's customer (when the ERP named it), one line, the subscription's SKU at the quantity in force
+    when the term starts, a term starting on the first day of a Billing Month after the activation (subscriptions are
+    charged per Billing Month: PA-10.2 / CPA-10.1)."""
     problems = []
+    customer = sub.get("customer_id")  # PA-5.6 / PA-5.3: registrations are looked up by the quote's customer
+    if customer and quote["customer"]["id"] != customer:
+        problems.append(FieldError("/customer/id", f"the subscription's customer is {customer}"))
     if len(quote["lines"]) != 1:
         problems.append(FieldError("/lines", "a renewal quote has exactly one line: the subscription's SKU"))
     else:
@@ -61,6 +65,10 @@ def _check(quote: dict[str, Any], sub: dict[str, Any], renewed_from: date) -> No
                                                             "a change of quantity is a subscription.changed"))
     if renewed_from.day != 1 or renewed_from <= parse_day(sub["activated_on"]):
         problems.append(FieldError("/renewal/renewed_from", "the first day of a Billing Month after the activation"))
+    try:  # a term must end on a day a date names (years up to 9999: RFC 3339 full-date)
+        renewals.term_end(renewed_from, int(quote["renewal"]["term_months"]))
+    except ValueError:
+        problems.append(FieldError("/renewal/renewed_from", "a term that ends by 9999-12-31"))
     approved = renewals.approved_from(sub, renewed_from.isoformat())
     if approved:
         problems.append(FieldError("/renewal/renewed_from", f"already renewed from {renewed_from} by "

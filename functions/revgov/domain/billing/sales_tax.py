@@ -182,7 +182,8 @@ def verified_certificate(table: SalesTaxTable, documents: Mapping[str, Any], bod
                          by: str, at: str, verification_id: str) -> dict[str, Any]:  # fmt: skip
     """Staff's verification of the exemption certificate the partner filed for `body["jurisdiction"]`: the
     certificate on file (its `reference`) and the expiry read on it. PA-10.1: the certificate must be "valid" and "on
-    file": one not filed, another than the one on file, or already expired is refused, naming the field."""
+    file": one not filed, another than the one on file, already expired, or read as valid past the expiry the partner
+    filed with it is refused, naming the field."""
     code, reference = str(body["jurisdiction"]), str(body["reference"])
     if code not in table.jurisdictions:
         raise RuleViolation(f"the sales-tax table has no jurisdiction {code}",
@@ -198,6 +199,10 @@ def verified_certificate(table: SalesTaxTable, documents: Mapping[str, Any], bod
     if expires < today or expires < date.fromisoformat(filed["issued_at"]):
         raise RuleViolation(f"the certificate expired on {expires}: an expired certificate exempts nothing",
                             errors=[FieldError("/expires_at", "on or after today and the certificate's issue day")])
+    stated = filed.get("expires_at")  # the last valid day the partner filed with it, when it gave one
+    if stated and expires > date.fromisoformat(str(stated)):
+        raise RuleViolation(f"the {table.document_type} on file for {code} is valid through {stated}",
+                            errors=[FieldError("/expires_at", f"on or before {stated}, the expiry on file")])
     return {"verification_id": verification_id, "jurisdiction": code, "reference": reference,
             "checksum": filed["checksum"], "issued_at": filed["issued_at"], "expires_at": expires.isoformat(),
             "verified_at": at, "verified_by": by}  # fmt: skip
