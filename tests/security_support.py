@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import clock_support
-from billing_support import ErpSender, wait_until
+from billing_support import ErpSender, ship_to_of, wait_until
 from rebate_runs import settle_over_http
 from revgov.domain.access import Principal, Role
 from revgov.local.demo_partners import demo_application, onboard
@@ -102,7 +102,7 @@ def make_party(api: Api, operator: Api, stack: Any, source: str, *, plan: dict[s
         key_ids,
         [],
         {},
-        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"]),
+        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"], ship_to=ship_to_of(config)),
         stack.runtime,
     )
     for prefix, role in (("key", "admin"), ("key", "viewer")):
