@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import clock_support
-from billing_support import ErpSender, erp_event, settle, wait_until
+from billing_support import ErpSender, erp_event, settle, ship_to_of, wait_until
 from revgov.domain import kpis
 from revgov.domain.access import Principal, Role
 from revgov.domain.partners import tiers_by_rank
@@ -102,7 +102,7 @@ def analytics_tenant_in(api: Api, operator: Api, stack: Any, **config_changes: A
         roles[role] = api.as_key(admin.post("/v1/keys", {"role": role, "label": role}).json()["key"])
     tenant = AnalyticsTenant(
         config["tenant_id"], config["policy"], stack.runtime, api, roles,
-        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"]),
+        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"], ship_to=ship_to_of(config)),
     )
     yield tenant
     rt = stack.runtime

@@ -43,11 +43,47 @@ def erp_event(detail_type: str, data: dict[str, Any], *, occurred_at: str, erp_i
     return {"id": erp_id, "type": detail_type, "occurred_at": occurred_at, "data": data}
 
 
-class ErpSender:
-    """An ERP system: signs `{t}.{raw body}` with the tenant's webhook secret and posts to /v1/webhooks/erp."""
+# PA-10.1: "Taxes are calculated per line on the basis of the ship-to or service location"; docs/billing.md "Sales
+# tax": from `billing.tax.calculated_from` (northwind 2027-01-01) an event of these kinds without a `tax_location` is
+# held, not billed. A US distributor's ERP reports the ship-to, so the test ERP of a sales-tax tenant does too.
+TAXABLE = frozenset({"shipment.confirmed", "subscription.activated", "service.completed", "usage.reported",
+                     "support.logged"})  # fmt: skip
+SHIP_TO = {"country": "US", "region": "US-TX", "postal_code": "75201"}  # Dallas: US-TX is in northwind's table
 
-    def __init__(self, base_url: str, tenant_id: str, secret: str) -> None:
+
+def ship_to_of(config: dict[str, Any]) -> dict[str, str] | None:
+    """The ship-to the ERP of a tenant configured by `config` (a tenant.yaml) reports: a US one under a sales-tax
+    regime (northwind), none otherwise (contoso's VAT needs none)."""
+    tax = ((config.get("policy") or {}).get("billing") or {}).get("tax") or {}
+    return dict(SHIP_TO) if tax.get("regime") == "sales_tax" else None
+
+
+def _tenant_ship_to(tenant_id: str) -> dict[str, str] | None:
+    path = ROOT / "tenants" / tenant_id / "tenant.yaml"
+    return ship_to_of(load_tenant_file(path)) if path.is_file() else None
+
+
+class ErpSender:
+    """An ERP system: signs `{t}.{raw body}` with the tenant's webhook secret and posts to /v1/webhooks/erp.
+
+    Like a US distributor's ERP it reports the ship-to (`ship_to`; by default a sales-tax tenant's `SHIP_TO`) on each
+    taxable event that names none; `ship_to=None` is an ERP that sends none (a test of the missing-location hold)."""
+
+    def __init__(self, base_url: str, tenant_id: str, secret: str, *, ship_to: Any = "tenant") -> None:
         self.base_url, self.tenant_id, self.secret = base_url, tenant_id, secret
+        self.ship_to: dict[str, str] | None = _tenant_ship_to(tenant_id) if ship_to == "tenant" else ship_to
+
+    def located(self, body: Any) -> Any:
+        """`body` (an event or a batch `{"events": [...]}`) with the ERP's ship-to added to each taxable event that
+        names no `tax_location` (a copy)."""
+        if isinstance(body, dict) and isinstance(body.get("events"), list):
+            return {**body, "events": [self.located(event) for event in body["events"]]}
+        if not self.ship_to or not isinstance(body, dict) or body.get("type") not in TAXABLE:
+            return body
+        data = body.get("data")
+        if not isinstance(data, dict) or "tax_location" in data:
+            return body
+        return {**body, "data": {**data, "tax_location": dict(self.ship_to)}}
 
     def post(
         self,
@@ -59,7 +95,7 @@ class ErpSender:
         signature: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> requests.Response:
-        data = raw if raw is not None else json.dumps(body).encode()
+        data = raw if raw is not None else json.dumps(self.located(body)).encode()
         stamp = clock_support.epoch_seconds() if at is None else at
         sent = {
             "Content-Type": "application/json",
@@ -143,7 +179,7 @@ def billing_tenant_in(api: Api, operator: Api, stack: Any, policy_of: str = "nor
         admin,
         by_role["finance"],
         by_role["channel_ops"],
-        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"]),
+        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"], ship_to=ship_to_of(config)),
         stack.runtime,
     )
     # let the handlers finish what the test sent, so nothing is written after the tenant is gone

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import clock_support
-from billing_support import ErpSender, wait_until
+from billing_support import ErpSender, ship_to_of, wait_until
 from rebate_runs import settle_over_http
 from revgov.domain.access import Principal, Role
 from revgov.local.demo_partners import demo_application, onboard
@@ -102,7 +102,7 @@ def make_party(api: Api, operator: Api, stack: Any, source: str, *, plan: dict[s
         key_ids,
         [],
         {},
-        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"]),
+        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"], ship_to=ship_to_of(config)),
         stack.runtime,
     )
     for prefix, role in (("key", "admin"), ("key", "viewer")):
@@ -167,7 +167,7 @@ def quote_for(party: Party, partner_id: str, *, discount: str = "35.00") -> dict
 def shipment(party: Party, partner_id: str) -> dict[str, Any]:
     item = _price_list(party.policy, "shipment")[0]
     today = clock_support.today().isoformat()
-    return {
+    return party.erp.located({  # with the party's ERP's ship-to (PA-10.1), also when sent by another client
         "id": f"ERP-{uuid.uuid4().hex[:16]}",
         "type": "shipment.confirmed",
         "occurred_at": clock_support.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -177,7 +177,7 @@ def shipment(party: Party, partner_id: str) -> dict[str, Any]:
             "shipped_on": today,
             "lines": [{"sku": item["sku"], "quantity": 2}],
         },
-    }
+    })
 
 
 def populate(party: Party, api: Api) -> dict[str, list[str]]:

@@ -39,7 +39,7 @@ from n8n_harness import (
 )
 
 import clock_support
-from billing_support import wait_until
+from billing_support import SHIP_TO, wait_until
 from revgov.domain.partners import insurance_minimum, required_documents, tiers_by_rank
 from revgov.domain.webhooks import signature_header
 from revgov.local.demo_partners import demo_application
@@ -152,6 +152,7 @@ def _erp_export(partner_id: str, dates: BusinessDates) -> list[dict[str, Any]]:
                 "order_ref": f"SO-N8N-{run}-{n}",
                 "shipped_on": at.strftime("%Y-%m-%d"),
                 "lines": [{"sku": "NW-SW-24P", "quantity": 2 + n}, {"sku": "NW-FW-200", "quantity": 1}],
+                "tax_location": dict(SHIP_TO),  # northwind's ERP reports the ship-to (PA-10.1)
             },
         }
         for n, at in enumerate(dates.shipments, start=1)

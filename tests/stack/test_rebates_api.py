@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import clock_support
-from billing_support import ErpSender, erp_event, settle, wait_until
+from billing_support import ErpSender, erp_event, settle, ship_to_of, wait_until
 from rebate_runs import settle_approved, settle_over_http
 from revgov.ports import Changes, Put
 from revgov.tenant_files import load_tenant_file
@@ -123,7 +123,7 @@ def tenant(api, operator, stack):
         key("finance"),
         key("finance"),
         key("channel_ops"),
-        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"]),
+        ErpSender(api.base_url, config["tenant_id"], body["webhook_secret"], ship_to=ship_to_of(config)),
         rt,
     )
     records = {name: _partner(rt, spec) for name, spec in FLOWS["partners"].items()}
