@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..rules import Rule
 from ..time import instant
-from .ledger import Flags, SalesLedger
 
-if TYPE_CHECKING:  # policy compiles the Termination rule: its types only, no import cycle
+if TYPE_CHECKING:  # policy compiles the Termination rule: its types only, no import cycle; the ledger's numpy is loaded
+    # only where lines are flagged, so compiling a policy (the API's cold start) does not import it
+    from .ledger import Flags, SalesLedger
     from .policy import PartnerFacts, Period, Program
 
 
@@ -46,6 +45,8 @@ def last_day_before(moment: str) -> date:
 def after_termination(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> Flags:
     """Lines dated after their partner's agreement ended; a credit counts where the line it credits was dated, so a
     credit note issued later still nets the revenue it credits (PA-1.2 / CPA-1.2 "whenever issued")."""
+    import numpy as np
+
     mask = np.zeros(len(ledger), dtype=np.bool_)
     day = np.where(ledger.credited_day >= 0, ledger.credited_day, ledger.day)
     for index, partner_id in enumerate(ledger.partners):
@@ -60,6 +61,8 @@ def partial_quarter(
 ) -> Flags:
     """The lines of partners whose agreement ended inside `period` (before its last day), for a program earning for
     completed Quarters only: the partial Quarter earns it nothing."""
+    import numpy as np
+
     mask = np.zeros(len(ledger), dtype=np.bool_)
     if program.program_id not in rule.completed_quarters_only or program.period != period.kind:
         return mask
