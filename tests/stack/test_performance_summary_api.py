@@ -16,7 +16,12 @@ import clock_support
 from support import assert_problem, northwind_silver_partners
 
 pytestmark = pytest.mark.stack
-QUARTER = f"{clock_support.today().year}-Q{(clock_support.today().month - 1) // 3 + 1}"
+def _quarter() -> str:
+    today = clock_support.today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+QUARTER = _quarter()
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +35,13 @@ def _values(body: dict[str, Any]) -> dict[str, str]:
 
 def test_a_silver_partner_reads_its_own_quarter_from_the_contract_numbers(pair: dict[str, Any]):
     (partner_id, mine), _ = pair["partners"]
+    before = _quarter()  # the default is the current quarter: the clock may cross a quarter's end during the call
     answer = mine.get(f"/v1/partners/{partner_id}/performance-summary")
     assert answer.status_code == 200, answer.text
     body = answer.json()
     values = _values(body)
-    assert (body["period"], body["audience"], values["revenue.to_date"]) == (QUARTER, "partner", "0.00")
+    assert body["period"] in {before, _quarter()}
+    assert (body["audience"], values["revenue.to_date"]) == ("partner", "0.00")
     assert (values["threshold.TIER-SILVER.next"], values["threshold.RBT-VOLUME.next"]) == ("62500.00", "100000.00")
     assert (values["support.used"], values["support.entitled"]) == ("0.00", "40")
     assert not [s for s in body["sentences"] if s["staff_only"]] and "tier.review_day" not in values
