@@ -16,6 +16,7 @@ from copilot.evaluation import (
     R9,
     R10,
     R11,
+    R12,
     ROOT,
     SLA,
     TENANTS,
@@ -341,11 +342,13 @@ def _clause_texts(paths):
     (R10, "commonpaper-design-partner", "commonpaper-design-partner.md", 75),  # the tenth round's set, 890d3b2
     # the eleventh round's set (52: 37 on an eleven-clause NDA, 15 on the demo tenants)
     (R11, "commonpaper-mnda", "commonpaper-mnda.md", 50),
-], ids=["r6", "r7", "r8", "r9", "r10", "r11"])
+    # the twelfth round's set (76: 60 on a fifteen-clause SLA, 16 on the demo tenants)
+    (R12, "bonterms-sla", "bonterms-sla.md", 75),
+], ids=["r6", "r7", "r8", "r9", "r10", "r11", "r12"])
 def test_the_r6_questions_are_split_by_the_same_hash_and_every_fact_is_in_its_gold_clause(files, public, corpus, least):
     """The two files hold one set split by `hash_split` over both (recomputed here, so nobody moves a question by
     hand), each file only its own split; every answerable question's fact is verbatim in each of its gold clauses.
-    Reads the held-out file's ids, splits and facts; asks the copilot nothing. Run for the r6 to r11 sets."""
+    Reads the held-out file's ids, splits and facts; asks the copilot nothing. Run for the r6 to r12 sets."""
     tuning, held = (json.loads(files[split].read_text(encoding="utf-8")) for split in ("tuning", "heldout"))
     assert tuning["split_salt"] == held["split_salt"]
     assert {q["split"] for q in tuning["questions"]} == {"tuning"}
