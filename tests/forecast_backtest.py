@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import math
 import random
-from dataclasses import dataclass
+import statistics
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,21 @@ def _to_date(partner: Partner, period: Period, cutoff: date, rng: random.Random)
     return total
 
 
+@dataclass
+class _Run:
+    """Every (P(miss), missed) pair of a backtest, for the forecast and the naive rule, with its standing day; and
+per projection its day, the log-spread of the volume still to come it estimated, and log(actual / projected)."""
+
+    model: list[tuple[float, int]] = field(default_factory=list)
+    naive: list[tuple[float, int]] = field(default_factory=list)
+    day: list[int] = field(default_factory=list)
+    projections: list[tuple[int, float, float]] = field(default_factory=list)
+
+
 def _predict(
-    partners: list[Partner], quarters: tuple[str, ...], days_in: tuple[int, ...], rng: random.Random,
-    model: list[tuple[float, int]], naive: list[tuple[float, int]],
+    partners: list[Partner], quarters: tuple[str, ...], days_in: tuple[int, ...], rng: random.Random, run: _Run,
 ) -> None:
-    """Stand at each day of each quarter, forecast from what came before and append (P(miss), missed) pairs."""
+    """Stand at each day of each quarter, forecast from what came before and record (P(miss), missed) pairs."""
     for partner in partners:
         for name in quarters:
             period = Period.parse(name)
@@ -85,23 +96,39 @@ def _predict(
                 cutoff = period.first_day + timedelta(days=day - 1)
                 to_date = _to_date(partner, period, cutoff, rng)
                 projection = forecast.project(history, name, cutoff, to_date)
+                run.projections.append((day, projection.sigma, math.log(max(actual, 1.0) / max(projection.expected,
+                                                                                                1.0))))
                 for threshold in partner.thresholds:
                     missed = int(actual < threshold)
-                    model.append((projection.p_miss(threshold), missed))
-                    naive.append((forecast.naive_p_miss(to_date, threshold), missed))
+                    run.model.append((projection.p_miss(threshold), missed))
+                    run.naive.append((forecast.naive_p_miss(to_date, threshold), missed))
+                    run.day.append(day)
 
 
-def _score(model: list[tuple[float, int]], naive: list[tuple[float, int]]) -> dict[str, Any]:
-    model_ece, table = forecast.calibration(model)
-    naive_ece, _ = forecast.calibration(naive)
+def _on_day(run: _Run, day: int) -> dict[str, Any]:
+    model = [pair for pair, d in zip(run.model, run.day, strict=True) if d == day]
+    naive = [pair for pair, d in zip(run.naive, run.day, strict=True) if d == day]
+    sigmas = [sigma for d, sigma, _ in run.projections if d == day]
+    errors = [error for d, _, error in run.projections if d == day]
+    return {"n": len(model), "brier_model": forecast.brier(model), "brier_naive": forecast.brier(naive),
+            "median_sigma": statistics.median(sigmas), "mean_log_error": statistics.fmean(errors),
+            "sd_log_error": statistics.pstdev(errors)}
+
+
+def _score(run: _Run) -> dict[str, Any]:
+    model_ece, table = forecast.calibration(run.model)
+    naive_ece, _ = forecast.calibration(run.naive)
     return {
-        "predictions": len(model),
-        "miss_rate": sum(o for _, o in model) / len(model),
-        "brier_model": forecast.brier(model),
-        "brier_naive": forecast.brier(naive),
+        "predictions": len(run.model),
+        "miss_rate": sum(o for _, o in run.model) / len(run.model),
+        "brier_model": forecast.brier(run.model),
+        "brier_naive": forecast.brier(run.naive),
         "ece_model": model_ece,
         "ece_naive": naive_ece,
         "reliability": table,
+        # per standing day: Brier of both, the forecast's median log-spread of what remains, and the error of its
+        # projection, log(actual / projected): mean (bias; > 0 is a projection too low) and standard deviation
+        "by_day": {day: _on_day(run, day) for day in sorted(set(run.day))},
     }
 
 
@@ -109,10 +136,9 @@ def backtest(
     partners: list[Partner], quarters: tuple[str, ...] = ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"),
     days_in: tuple[int, ...] = (20, 45, 70), seed: int = 11,
 ) -> dict[str, Any]:
-    model: list[tuple[float, int]] = []
-    naive: list[tuple[float, int]] = []
-    _predict(partners, quarters, days_in, random.Random(seed), model, naive)
-    return _score(model, naive)
+    run = _Run()
+    _predict(partners, quarters, days_in, random.Random(seed), run)
+    return _score(run)
 
 
 # --- the real, held-out data ---------------------------------------------------------------------------------
@@ -169,9 +195,8 @@ def real_backtest(
     if series is None:
         _, series = load_real()
     rng = random.Random(seed)
-    model: list[tuple[float, int]] = []
-    naive: list[tuple[float, int]] = []
+    run = _Run()
     for year in years:
         quarters = tuple(f"{year:04d}-Q{q}" for q in range(1, 5))
-        _predict(real_partners(series, year), quarters, days_in, rng, model, naive)
-    return {**_score(model, naive), "series": len(series), "years": years}
+        _predict(real_partners(series, year), quarters, days_in, rng, run)
+    return {**_score(run), "series": len(series), "years": years}

@@ -199,6 +199,13 @@ def _forecast_rows(result: dict[str, Any], data: str, backtest: str) -> list[Row
         {"metric": f"{data}: expected calibration error (10 bins)", "forecast": round(result["ece_model"], 4),
          "naive distance-to-threshold (baseline)": round(result["ece_naive"], 4), "goal": "< 0.05"},
     ]
+    for day, on in result["by_day"].items():
+        rows.append({"metric": f"{data}: day {day} of the quarter, Brier (n={on['n']})",
+                     "forecast": round(on["brier_model"], 4),
+                     "naive distance-to-threshold (baseline)": round(on["brier_naive"], 4),
+                     "ratio_vs_baseline": round(on["brier_model"] / on["brier_naive"], 2),
+                     "value": f"projection log(actual/projected) mean {on['mean_log_error']:+.4f}, sd "
+                              f"{on['sd_log_error']:.4f}; median log-spread of what remains {on['median_sigma']:.3f}"})
     for row in result["reliability"]:
         rows.append({"metric": f"{data}: reliability {row['bin']} (n={row['n']})",
                      "forecast": f"predicted {row['predicted']:.2f}, observed {row['observed']:.2f}"})

@@ -59,3 +59,5 @@ def test_the_backtest_runs_on_real_series_with_its_baseline_in_the_same_run():
     for key in ("brier_model", "brier_naive", "ece_model", "ece_naive", "miss_rate"):
         assert 0.0 <= result[key] <= 1.0, (key, result)
     assert sum(row["n"] for row in result["reliability"]) == result["predictions"]
+    assert sorted(result["by_day"]) == [20, 45, 70]
+    assert sum(on["n"] for on in result["by_day"].values()) == result["predictions"]
