@@ -75,7 +75,7 @@ def _to_date(partner: Partner, period: Period, cutoff: date, rng: random.Random)
 @dataclass
 class _Run:
     """Every (P(miss), missed) pair of a backtest, for the forecast and the naive rule, with its standing day; and
-per projection its day, the log-spread of the volume still to come it estimated, and log(actual / projected)."""
+    per projection its day, the log-spread of the volume still to come it estimated, and log(actual / projected)."""
 
     model: list[tuple[float, int]] = field(default_factory=list)
     naive: list[tuple[float, int]] = field(default_factory=list)
@@ -96,8 +96,8 @@ def _predict(
                 cutoff = period.first_day + timedelta(days=day - 1)
                 to_date = _to_date(partner, period, cutoff, rng)
                 projection = forecast.project(history, name, cutoff, to_date)
-                run.projections.append((day, projection.sigma, math.log(max(actual, 1.0) / max(projection.expected,
-                                                                                                1.0))))
+                error = math.log(max(actual, 1.0) / max(projection.expected, 1.0))
+                run.projections.append((day, projection.sigma, error))
                 for threshold in partner.thresholds:
                     missed = int(actual < threshold)
                     run.model.append((projection.p_miss(threshold), missed))
