@@ -150,6 +150,17 @@ def test_a_credit_posted_after_its_month_was_invoiced_is_taken_when_issued_not_i
     assert period_totals([charge, credit], ("2027-05",))["recognised"] == "-100.00"
 
 
+def test_a_quantity_increase_billed_after_its_month_is_still_earned_in_the_days_it_served():
+    # PA-10.3: "Quantity increases during a period are prorated in the same way from the date the increase takes
+    # effect": 99.00 x 2 seats from 11 November = 132.00, referencing November's charge. Learned after November's
+    # invoice was issued it is billed on December's with November's service period (PA-10.7): the seats were used in
+    # November, so November earns it (unbilled at its end); it is no change of price, so no catch-up.
+    increase = _line("subscription", "132.00", date(2026, 11, 11), date(2026, 11, 30), "2026-12", line_id="inv_B.1",
+                     references="inv_A.1")  # fmt: skip
+    assert schedule(increase) == [("2026-11", Decimal("132.00"))]
+    assert period_totals([increase], ("2026-11",))["closing"] == {"deferred": "0.00", "unbilled": "132.00"}
+
+
 def test_a_milestone_and_support_overage_are_recognised_on_the_day_completed():
     # IFRS 15.B15 output method "milestones reached" (PA-10.6 bills on acceptance); support hours on the day worked.
     milestone = _line("milestone", "5000.00", date(2026, 10, 22), date(2026, 10, 22), "2026-10")

@@ -17,8 +17,10 @@ obligation by transferring a promised good or service ... to a customer". How ea
 - `credit_note`: a reversal of the credited line over the service period billing gives it (the credited line's,
   docs/billing.md; a return's is its return day). A credit changes the transaction price: IFRS 15.88 (ASC
   606-10-32-44) recognises the part for obligations already satisfied "as a reduction of revenue, in the period in
-  which the transaction price changes" -- so a credit (`references_line`) never moves a month before the month of the
-  invoice it is on: what its schedule puts there is taken in that month (a catch-up), the rest follows the schedule.
+  which the transaction price changes" -- so a credit (a negative line with `references_line`: `credit`,
+  `credit_note`) never moves a month before the month of the invoice it is on: what its schedule puts there is taken
+  in that month (a catch-up), the rest follows the schedule. A quantity increase referencing the month's charge is
+  no price change but more service delivered: earned in its service period, whenever billed.
 
 Rounding: cents are allocated by the largest remainder method (Hamilton): each month takes the floor of its exact
 share (amount x days in the month / days of the period), then the cents left over go one each to the months with the
@@ -136,8 +138,8 @@ def schedule(line: RecognitionLine) -> list[tuple[str, Decimal]]:
     period = line.service_period
     weights = days_by_month(period) if line.method.over_days else [(period_of(period.end), 1)]
     parts = allocate(line.amount, weights)
-    if line.references_line is None:
-        return parts
+    if line.references_line is None or line.amount >= 0:
+        return parts  # an increase of quantity (PA-10.3) is earned as served, like a late event (PA-10.7)
     # IFRS 15.88: a credit is taken in the month the price changes, never in a month before it (no month restated)
     caught_up = sum((part for month, part in parts if month <= line.billed_in), ZERO)
     later = [(month, part) for month, part in parts if month > line.billed_in]
