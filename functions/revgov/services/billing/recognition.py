@@ -4,25 +4,27 @@ balances with a page of its lines, and one invoice's schedule (`domain/billing/r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 from ...domain.billing import recognition as core
 from ...domain.errors import FieldError, MalformedRequest
 from ...domain.kpis import Period
-from ...domain.time import add_months, instant, period_of
+from ...domain.money import format_money
+from ...domain.time import add_months, instant, parse_day, period_of
 from ...runtime import Runtime
 from .. import tenants
 from ..partners import load_partner
-from ..toolkit import lookup_pages, pages
-from .repository import INVOICE_KEYS, INVOICES, invoice_lines, load_invoice
+from ..toolkit import lookup_pages
+from .repository import INVOICES, LINES, SALES_FACTS, invoice_lines, load_invoice
 
-# Lines are read from the invoices of the months around the period: a line billed up to 12 months before it can still
-# be earning in it (a service period billed in advance), and one billed up to 12 months after it can be earning in it
+# A period's lines are read from the sales facts (one per invoice line, listed by the invoice's Billing Month: one
+# lookup per month, no query per invoice) of the months around it: a line billed up to 12 months before it can still be
+# earning in it (a service period billed in advance), and one billed up to 12 months after it can be earning in it
 # (usage billed in arrears, PA-10.2 / CPA-10.2; an event found after its month's invoice was issued, PA-10.7). Every
-# line billing posts today has a service period within one Billing Month, so the bound loses nothing it produces.
+# line billing posts today has a service period ending within its invoice's month, so the bound loses nothing.
 REACH_MONTHS = 12
+CREDIT_KINDS = frozenset({"credit", "credit_note"})  # the lines that reference the line they credit
 _CURSOR = re.compile(r"^inv_[0-9A-HJKMNP-TV-Z]{26}\.[0-9]{1,6}$")
 BASIS = (
     "IFRS 15.31 / ASC 606-10-25-23: revenue is recognised when (or as) each performance obligation is satisfied: "
@@ -40,24 +42,46 @@ def _window(target: Period, today: date) -> tuple[str, str]:
     return first, last
 
 
-def _invoices(rt: Runtime, tenant_id: str, partner_id: str | None, window: tuple[str, str]) -> Iterator[dict[str, Any]]:
-    """The headers of the invoices (draft and issued) whose Billing Month lies in the window, one partner's or all."""
-    first, last = window
-    if partner_id:
-        keys = [s.data["invoice_id"] for s in pages(rt.store, tenant_id, INVOICE_KEYS, prefix=f"{partner_id}#")]
-        found = rt.store.get_many([(tenant_id, INVOICES, invoice_id) for invoice_id in keys]) if keys else {}
-        yield from (s.data for s in found.values() if first <= s.data["period"] <= last)
-        return
-    for year in range(int(first[:4]), int(last[:4]) + 1):
-        for status in ("draft", "finalized"):
-            for listed in lookup_pages(rt.store, tenant_id, f"{INVOICES}#{status}", prefix=f"{year:04d}-"):
-                if first <= listed.data["period"] <= last:
-                    yield listed.data
+def _months(first: str, last: str) -> list[str]:
+    months, day = [], parse_day(f"{first}-01")
+    while period_of(day) <= last:
+        months.append(period_of(day))
+        day = add_months(day, 1)
+    return months
 
 
-def _lines(rt: Runtime, tenant_id: str, invoices: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    found = [(invoice, line) for invoice in invoices for line in invoice_lines(rt, tenant_id, invoice["invoice_id"])]
-    return sorted(found, key=lambda pair: (pair[0]["invoice_id"], int(pair[1]["number"])))
+def _number(line_id: str) -> tuple[str, int]:
+    invoice_id, number = line_id.split(".")
+    return invoice_id, int(number)
+
+
+def _line_refs(tenant_id: str, line_ids: list[str]) -> list[tuple[str, str, str]]:
+    return [(tenant_id, LINES, f"{invoice_id}#{number:05d}") for invoice_id, number in map(_number, line_ids)]
+
+
+def _read(rt: Runtime, refs: list[tuple[str, str, str]], key: str) -> dict[str, dict[str, Any]]:
+    """The documents of `refs` that exist, read 100 at a time, by their field `key`."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(refs), 100):
+        found.update({s.data[key]: s.data for s in rt.store.get_many(refs[start : start + 100]).values()})
+    return found
+
+
+def _recognition_lines(
+    rt: Runtime, tenant_id: str, partner_id: str | None, window: tuple[str, str]
+) -> list[core.RecognitionLine]:
+    """Every line billed in the window (one partner's or all), in invoice and line order, from the month's sales facts;
+    the credits' lines are read for the line each one credits (the fact does not name it)."""
+    facts = [s.data for month in _months(*window) for s in lookup_pages(rt.store, tenant_id, f"{SALES_FACTS}#{month}")]
+    facts = sorted((f for f in facts if partner_id in (None, f["partner_id"])), key=lambda f: _number(f["line_id"]))
+    credits = _read(rt, _line_refs(tenant_id, [f["line_id"] for f in facts if f["kind"] in CREDIT_KINDS]), "line_id")
+    credited = {line_id: line.get("references_line") for line_id, line in credits.items()}
+    return [
+        core.RecognitionLine.of(
+            {**fact, "amount": fact["net_amount"], "references_line": credited.get(fact["line_id"])}, fact["period"]
+        )
+        for fact in facts
+    ]
 
 
 def _line_view(line: dict[str, Any], rec: core.RecognitionLine) -> dict[str, Any]:
@@ -66,17 +90,27 @@ def _line_view(line: dict[str, Any], rec: core.RecognitionLine) -> dict[str, Any
         "line_id": rec.line_id,
         "kind": rec.kind,
         "description": line.get("description"),
-        "amount": line["amount"],
-        "service_period": line["service_period"],
+        "amount": format_money(rec.amount),
+        "service_period": rec.service_period.as_dict(),
         "references_line": rec.references_line,
         "method": core.method_of(rec),
     }
 
 
-def _item(invoice: dict[str, Any], line: dict[str, Any], rec: core.RecognitionLine, share: dict[str, Any]) -> Any:
-    where = {"invoice_id": invoice["invoice_id"], "invoice_period": invoice["period"],
-             "invoice_status": invoice["status"], "partner_id": rec.partner_id}  # fmt: skip
-    return {**_line_view(line, rec), **where, **share}
+def _items(rt: Runtime, tenant_id: str, page: list[tuple[core.RecognitionLine, dict[str, Any]]]) -> list[Any]:
+    """The page's lines as the list answers them, with their invoice (its month and status) and description."""
+    lines = _read(rt, _line_refs(tenant_id, [rec.line_id for rec, _ in page]), "line_id")
+    invoice_ids = sorted({_number(rec.line_id)[0] for rec, _ in page})
+    headers = _read(rt, [(tenant_id, INVOICES, invoice_id) for invoice_id in invoice_ids], "invoice_id")
+    items = []
+    for rec, share in page:
+        line, invoice = lines.get(rec.line_id), headers.get(_number(rec.line_id)[0])
+        if line is None or invoice is None:  # a fact whose line or invoice cannot be read: left out, not half answered
+            continue
+        where = {"invoice_id": invoice["invoice_id"], "invoice_period": invoice["period"],
+                 "invoice_status": invoice["status"], "partner_id": rec.partner_id}  # fmt: skip
+        items.append({**_line_view(line, rec), **where, **share})
+    return items
 
 
 def _query(period: str | None, cursor: str | None) -> Period:
@@ -103,20 +137,15 @@ def period_recognition(
     tenant, _ = tenants.load_tenant(rt, tenant_id)
     if partner_id:
         load_partner(rt, tenant_id, partner_id)  # an unknown partner is a 404, not an empty period
-    window = _window(target, instant(rt.clock.now_iso()).date())
-    read = _lines(rt, tenant_id, list(_invoices(rt, tenant_id, partner_id, window)))
-    recs = [core.RecognitionLine.of(line, invoice["period"]) for invoice, line in read]
-    items = []
-    after = (cursor.split(".")[0], int(cursor.split(".")[1])) if cursor else None
-    for (invoice, line), rec in zip(read, recs, strict=True):
-        if after and (invoice["invoice_id"], int(line["number"])) <= after:
-            continue
-        share = core.line_in_period(rec, target.months)
+    recs = _recognition_lines(rt, tenant_id, partner_id, _window(target, instant(rt.clock.now_iso()).date()))
+    after = _number(cursor) if cursor else None
+    page: list[tuple[core.RecognitionLine, dict[str, Any]]] = []
+    for rec in recs:
+        share = None if after and _number(rec.line_id) <= after else core.line_in_period(rec, target.months)
         if share is not None:
-            items.append(_item(invoice, line, rec, share))
-            if len(items) > limit:
+            page.append((rec, share))
+            if len(page) > limit:
                 break
-    more = len(items) > limit
     return {
         "period": target.name,
         "months": list(target.months),
@@ -125,8 +154,8 @@ def period_recognition(
         "as_of": rt.clock.now_iso(),
         "basis": BASIS,
         **core.period_totals(recs, target.months),
-        "items": items[:limit],
-        "next_cursor": items[limit - 1]["line_id"] if more else None,
+        "items": _items(rt, tenant_id, page[:limit]),
+        "next_cursor": page[limit - 1][0].line_id if len(page) > limit else None,
     }
 
 
