@@ -22,7 +22,8 @@ from .repository import INVOICES, LINES, SALES_FACTS, invoice_lines, load_invoic
 # lookup per month, no query per invoice) of the months around it: a line billed up to 12 months before it can still be
 # earning in it (a service period billed in advance), and one billed up to 12 months after it can be earning in it
 # (usage billed in arrears, PA-10.2 / CPA-10.2; an event found after its month's invoice was issued, PA-10.7). Every
-# line billing posts today has a service period ending within its invoice's month, so the bound loses nothing.
+# line billing posts today has a service period ending within its invoice's month (an imported history subscription
+# line, one day, may follow its invoice date: docs/billing.md "Revenue recognition").
 REACH_MONTHS = 12
 CREDIT_KINDS = frozenset({"credit", "credit_note"})  # the lines that reference the line they credit
 _CURSOR = re.compile(r"^inv_[0-9A-HJKMNP-TV-Z]{26}\.[0-9]{1,6}$")
