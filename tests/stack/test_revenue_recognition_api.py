@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing_support import billing_tenant_in, sample, webhook_body
+from billing_support import billing_tenant_in, erp_event, sample, webhook_body
 from support import ROOT, assert_problem
 
 pytestmark = pytest.mark.stack
@@ -161,3 +161,22 @@ def test_a_bad_query_is_a_problem_naming_the_parameter(api, operator, stack):
             problem = assert_problem(tenant.finance.get(PATH, **query), 400)
             assert any(e["path"] == path for e in problem["errors"]), (query, problem)
         assert_problem(tenant.finance.get("/v1/invoices/inv_nope/recognition"), 404)
+
+
+def test_a_contoso_device_is_revenue_of_the_month_it_was_delivered(api, operator, stack):
+    # CPA-10.2: "devices are billed on delivery": control of a laptop shipped 29 September and delivered 2 October
+    # transfers on delivery (IFRS 15.38), so October earns it, not September; billing dates the line on that day.
+    for tenant in billing_tenant_in(api, operator, stack, policy_of="contoso"):
+        partner = {**SAMPLES["partners"][0], "tier": "authorized"}
+        tenant.add_partners([partner])
+        data = {"partner_id": partner["partner_id"], "order_ref": "SO-REV-1", "shipped_on": "2026-09-29",
+                "delivered_on": "2026-10-02", "lines": [{"sku": "CT-DEV-LAPTOP14", "quantity": 2}]}  # fmt: skip
+        sent = tenant.send(erp_event("shipment.confirmed", data, occurred_at="2026-10-02T10:00:00Z"))
+        tenant.wait_for([sent["event_id"]])
+        (invoice,) = tenant.invoices()
+        (line,) = invoice["lines"]
+        assert invoice["period"] == "2026-10" and line["service_period"]["start"] == "2026-10-02"
+        assert tenant.finance.get(PATH, period="2026-09").json()["recognised"] == "0.00"
+        october = tenant.finance.get(PATH, period="2026-10").json()
+        assert october["recognised"] == line["amount"] and october["currency"] == "EUR"
+        assert october["items"][0]["method"]["name"] == "point_in_time"
