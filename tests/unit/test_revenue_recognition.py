@@ -173,3 +173,26 @@ def test_a_service_period_that_ends_before_it_starts_or_an_amount_below_a_cent_i
         schedule(_line("subscription", "10.00", date(2026, 11, 2), date(2026, 11, 1), "2026-11"))
     with pytest.raises(ValueError):
         allocate(Decimal("10.005"), [("2026-11", 1)])
+
+
+def test_the_balances_roll_forward_opening_plus_billed_less_recognised_is_closing():
+    # A controller's check of any period: contract liabilities less contract assets at the opening, plus what was
+    # billed in the period, less what was recognised in it, is the same at the closing -- here over a year's
+    # subscription, a credit note against it, a late shipment and usage billed in arrears.
+    lines = [
+        _line("subscription", "1200.00", *YEAR, "2026-11"),
+        _line("credit_note", "-600.00", *YEAR, "2027-02", line_id="inv_B.1", references="inv_A.1"),
+        _line("shipment", "500.00", date(2026, 12, 30), date(2026, 12, 30), "2027-01", line_id="inv_C.1"),
+        _line("usage", "1220.00", date(2027, 1, 1), date(2027, 1, 31), "2027-02", line_id="inv_B.2"),
+    ]
+    for months in (("2026-11",), ("2026-10", "2026-11", "2026-12"), ("2027-01", "2027-02", "2027-03"), ("2027-12",)):
+        figures = period_totals(lines, months)
+
+        def net(at, figures=figures):
+            return Decimal(figures[at]["deferred"]) - Decimal(figures[at]["unbilled"])
+
+        assert net("opening") + Decimal(figures["billed"]) - Decimal(figures["recognised"]) == net("closing"), months
+    q1 = period_totals(lines, ("2027-01", "2027-02", "2027-03"))
+    # opening (end of 2026): 1,200.00 billed less 151.23 earned = 1,048.77 deferred; the shipment of 30 December is
+    # earned and not billed: 500.00 unbilled.
+    assert q1["opening"] == {"deferred": "1048.77", "unbilled": "500.00"}

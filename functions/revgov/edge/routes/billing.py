@@ -165,6 +165,7 @@ RECOGNITION_READERS = frozenset({Role.FINANCE, Role.ADMIN})
         QueryParam("period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN),
         QueryParam("partner_id", "only this partner's invoices", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"),
     ),
+    description=billing_recognition.BASIS,
     response_schema="api/responses/revenue-recognition.schema.json",
 )
 def get_revenue_recognition(call: Call) -> dict[str, Any]:
@@ -186,6 +187,7 @@ def get_revenue_recognition(call: Call) -> dict[str, Any]:
     roles=RECOGNITION_READERS,
     tag="billing",
     id_params={"invoice_id": "inv"},
+    description=billing_recognition.BASIS,
     response_schema="api/responses/invoice-recognition.schema.json",
 )
 def get_invoice_recognition(call: Call) -> dict[str, Any]:
