@@ -229,7 +229,11 @@ def _query_cases(op: Any) -> list[tuple[str, dict[str, str], str]]:
     return cases
 
 
-REQUIRED_QUERY = {"/v1/kpis": {"period": "2026-Q4"}, "/v1/partners/{partner_id}/forecast": {"period": "2026-Q4"}}
+REQUIRED_QUERY = {
+    "/v1/kpis": {"period": "2026-Q4"},
+    "/v1/partners/{partner_id}/forecast": {"period": "2026-Q4"},
+    "/v1/revenue/recognition": {"period": "2026-Q4"},
+}
 
 
 def _check(response: Any, what: str, pointer: str | list[str] | None) -> str | None:

@@ -161,7 +161,9 @@ def _path_values(party: Party, op: Operation) -> dict[str, str] | None:
 
 def _query(party: Party, op: Operation) -> dict[str, str]:
     """Required query values: a quarter where the operation takes one (`populate` sold in the last quarter)."""
-    if op.name in ("get_kpis", "get_forecast", "get_workflow_metrics", "list_at_risk_partners"):
+    if op.name in (
+        "get_kpis", "get_forecast", "get_workflow_metrics", "list_at_risk_partners", "get_revenue_recognition"
+    ):
         return {"period": _quarter(clock_support.today())}
     if op.name in ("get_overdue_statement", "explain_settlement", "list_waiting"):  # staff name the partner; a partner
         # reads its own

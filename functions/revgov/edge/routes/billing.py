@@ -8,8 +8,9 @@ from typing import Any
 from ...domain.access import Role
 from ...domain.errors import NotFound
 from ...services import billing, invoice_disputes, subscription_billing
+from ...services.billing import recognition as billing_recognition
 from ..http import Call
-from ..registry import STAFF, QueryParam, operation
+from ..registry import PERIOD_PATTERN, STAFF, QueryParam, operation
 
 FINANCE = frozenset({Role.FINANCE})
 # A partner key reads its own invoices and disputes their lines (SOP-6.1 "through the Partner Portal").
@@ -144,3 +145,50 @@ def get_billing_subscription(call: Call) -> dict[str, Any]:
     if not _ERP_REFERENCE.match(subscription_id):
         raise NotFound(f"no subscription {subscription_id}")
     return subscription_billing.get_subscription(call.runtime, call.who, subscription_id)
+
+
+# Revenue recognition is the distributor's own books (its deferred revenue, what it has earned and when): finance and
+# admin read it; a partner key never does (its invoices, GET /v1/invoices, are what it is billed, not how the
+# distributor accounts for them), nor do other staff roles, which see no ledger figures beside the KPIs.
+RECOGNITION_READERS = frozenset({Role.FINANCE, Role.ADMIN})
+
+
+@operation(
+    "GET",
+    "/v1/revenue/recognition",
+    summary="Revenue recognised in a month or quarter (IFRS 15 / ASC 606), what was billed, deferred and unbilled "
+    "revenue at its opening and closing, and a page of the lines behind them (finance, admin)",
+    roles=RECOGNITION_READERS,
+    tag="billing",
+    paginated=True,
+    query=(
+        QueryParam("period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN),
+        QueryParam("partner_id", "only this partner's invoices", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"),
+    ),
+    description=billing_recognition.BASIS,
+    response_schema="api/responses/revenue-recognition.schema.json",
+)
+def get_revenue_recognition(call: Call) -> dict[str, Any]:
+    return billing_recognition.period_recognition(
+        call.runtime,
+        call.who.tenant_id,
+        call.query.get("period"),
+        partner_id=call.query.get("partner_id"),
+        limit=call.limit,
+        cursor=call.cursor,
+    )
+
+
+@operation(
+    "GET",
+    "/v1/invoices/{invoice_id}/recognition",
+    summary="An invoice's revenue-recognition schedule: per line its method and, per month, what it recognises and "
+    "the balance left deferred or unbilled (finance, admin)",
+    roles=RECOGNITION_READERS,
+    tag="billing",
+    id_params={"invoice_id": "inv"},
+    description=billing_recognition.BASIS,
+    response_schema="api/responses/invoice-recognition.schema.json",
+)
+def get_invoice_recognition(call: Call) -> dict[str, Any]:
+    return billing_recognition.invoice_recognition(call.runtime, call.who.tenant_id, call.params["invoice_id"])
