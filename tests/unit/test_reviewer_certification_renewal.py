@@ -19,8 +19,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from memory_store import Ledger
+from rebate_runs import settle_approved
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
+from revgov.ports import Changes, Put
+from revgov.services import rebates
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
 
@@ -71,3 +75,31 @@ def test_pa_3_7_a_renewal_after_a_short_lapse_keeps_the_tier_held_before_and_dur
     assert _tier(partner, "2026-11-15") == ("gold", "silver")
     assert _tier(partner, "2026-12-01") == ("gold", "gold")
     assert partner_rules.valid_certifications(partner, date(2026, 11, 15)) == {"cert-network-core"}
+
+
+def test_pa_7_2_a_quarter_settled_after_an_early_renewal_pays_the_rebates_of_the_tier_held_on_its_last_day():
+    """The case found over HTTP, through billing and a settlement run: a Silver reseller active since 2025-01-01,
+    cert-network-core earned 2024-11-02 (valid through 2026-11-01) and renewed 2026-10-03. 48 x NW-RTR-EDGE at
+    2,100.00 shipped 2026-09-15 = 100,800.00 of 2026-Q3 Qualifying Revenue. PA-7.2: "USD 100,000.00 to 249,999.99 |
+    1.0%" -> 1,008.00; PA-7.3: 2.0% of the increment over 2025-Q3 (nothing invoiced: 0.00) -> 2,016.00; PA-7.6 cap
+    5.0% = 5,040.00 not reached. Settled on 2026-10-05, after the renewal."""
+    partner_id = "ptr_01JBNWPARTNER0000000000008"
+    ledger = Ledger("2026-09-15T12:00:00Z")
+    partner: dict[str, Any] = {"partner_id": partner_id, "legal_name": "Renewed Silver Inc", "partner_type": "reseller",
+                               "status": "active", "tier": "silver", "activated_at": "2025-01-01T00:00:00Z",
+                               "certifications": {}}  # fmt: skip
+    for earned in ("2024-11-02", "2026-10-03"):
+        partner = partner_rules.record_certification(
+            POLICY, partner, {"certification_id": "cert-network-core", "earned_at": earned}, by=OPS, at=NOW
+        )
+    ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", partner_id, partner)]))
+    ship = {"partner_id": partner_id, "order_ref": "SO-RV-Q3", "shipped_on": "2026-09-15",
+            "lines": [{"sku": "NW-RTR-EDGE", "quantity": 48}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", ship, occurred_at="2026-09-15T10:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-10-05T09:00:00Z")
+    finance = Principal("northwind", Role.FINANCE, "key_fin")
+    _, settled = settle_approved(ledger.rt, finance, {"period": "2026-Q3", "run": 1})
+    statement = rebates.get_settlement(ledger.rt, finance, settled["settlement_id"], partner_id)["statement"]
+    amounts = {line["program_id"]: line["amount"] for line in statement["lines"]}
+    assert amounts["RBT-VOLUME"] == "1008.00"
+    assert amounts["RBT-GROWTH"] == "2016.00"
