@@ -57,3 +57,12 @@ def test_in_a_batch_a_reused_id_with_another_body_is_rejected_on_its_own(billing
     assert body["results"][1]["errors"][0]["path"] == "/events/1/id"
     assert body["results"][2]["errors"][0]["path"] == "/events/2/id"
     assert (body["received"], body["duplicate"], body["rejected"]) == (1, 1, 2)
+
+
+def test_a_repeat_in_the_batch_of_a_refused_reuse_is_refused_too(billing_tenant):
+    received = _fresh()
+    assert billing_tenant.erp.post(received).status_code == 202
+    changed = _more_units(received)
+    body = billing_tenant.erp.post({"events": [changed, changed]}).json()
+    assert [r["status"] for r in body["results"]] == ["rejected", "rejected"]
+    assert [r["errors"][0]["path"] for r in body["results"]] == ["/events/0/id", "/events/1/id"]

@@ -99,7 +99,10 @@ def accept(rt: Runtime, tenant: Tenant, body: Any) -> dict[str, Any]:
         seen = rt.store.get(tenant.tenant_id, DEDUPE, body["events"][index]["id"])
         if seen is None:  # pragma: no cover - the first of them was committed or found a duplicate above
             raise Conflict(f"ERP event {body['events'][index]['id']} could not be received; send it again")
-        results[index] = _duplicate(seen.data, None)
+        try:
+            results[index] = _duplicate(seen.data, fingerprint(body["events"][index]))
+        except RuleViolation as error:  # a repeat of an event refused above: refused the same way
+            results[index] = _rejected(index, body["events"][index], error)
     answered = [{"index": index, **result} for index, result in enumerate(results) if result is not None]
     counts = {s: sum(r["status"] == s for r in answered) for s in ("received", "duplicate", "rejected")}
     return {"results": answered, **counts}
