@@ -13,7 +13,7 @@ from datetime import date
 from statistics import NormalDist
 from typing import Any
 
-from .partners.evidence import counts_until
+from .partners.evidence import counts_until, valid_on
 from .rules import Rule
 
 MIN_CONFIDENCE = 0.7  # no agent acts below this, whatever it asks for
@@ -142,8 +142,7 @@ def certification_gap(
         return counts_until(record)  # its expiry, or its last holder's last day (PA-4.4): one expiry path
 
     def valid_today(record: dict[str, Any]) -> bool:
-        end = expiry(record)
-        return date.fromisoformat(record["earned_at"]) <= today and (end is None or today <= end)
+        return valid_on(record, today)  # one validity reading (PA-4.2, PA-4.4)
 
     valid = [(cid, r) for cid, r in records if valid_today(r)]
     if not valid:

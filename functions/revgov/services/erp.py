@@ -16,7 +16,8 @@ from ..domain.access import PLATFORM, Principal
 from ..domain.audit import AuditEntry
 from ..domain.billing import SLA_TRACKED, sla_due
 from ..domain.billing.sales_tax import location_errors
-from ..domain.errors import Conflict, FieldError, Forbidden, MalformedRequest, NotFound, Unauthenticated
+from ..domain.canonical import sha256_hex
+from ..domain.errors import Conflict, FieldError, Forbidden, MalformedRequest, NotFound, RuleViolation, Unauthenticated
 from ..domain.tenants import Tenant
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
@@ -69,15 +70,14 @@ def accept(rt: Runtime, tenant: Tenant, body: Any) -> dict[str, Any]:
         try:
             if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"] in first_at:
                 schemas.validate("events/erp-event.schema.json", event, what="ERP event")
+                first = body["events"][first_at[event["id"]]]
+                if fingerprint(first) != fingerprint(event):
+                    raise _reused(event["id"])
                 repeats.append(index)  # the same ERP event twice in one batch: answered once the first is committed
                 continue
             prepared = _prepare(rt, tenant, event)
-        except MalformedRequest as error:
-            results[index] = {
-                "erp_event_id": event.get("id") if isinstance(event, dict) else None,
-                "status": "rejected",
-                "errors": [FieldError(f"/events/{index}{e.path}", e.message).as_dict() for e in error.errors],
-            }
+        except (MalformedRequest, RuleViolation) as error:
+            results[index] = _rejected(index, event, error)
             continue
         if isinstance(prepared, dict):
             results[index] = prepared
@@ -91,12 +91,18 @@ def accept(rt: Runtime, tenant: Tenant, body: Any) -> dict[str, Any]:
                 results[index] = received
         except Conflict:
             for index, changes, received in group:
-                results[index] = _commit_one(rt, tenant.tenant_id, changes, received)
+                try:
+                    results[index] = _commit_one(rt, tenant.tenant_id, changes, received)
+                except RuleViolation as error:  # a concurrent delivery of the same id with another body won
+                    results[index] = _rejected(index, body["events"][index], error)
     for index in repeats:
         seen = rt.store.get(tenant.tenant_id, DEDUPE, body["events"][index]["id"])
         if seen is None:  # pragma: no cover - the first of them was committed or found a duplicate above
             raise Conflict(f"ERP event {body['events'][index]['id']} could not be received; send it again")
-        results[index] = _duplicate(seen.data)
+        try:
+            results[index] = _duplicate(seen.data, fingerprint(body["events"][index]))
+        except RuleViolation as error:  # a repeat of an event refused above: refused the same way
+            results[index] = _rejected(index, body["events"][index], error)
     answered = [{"index": index, **result} for index, result in enumerate(results) if result is not None]
     counts = {s: sum(r["status"] == s for r in answered) for s in ("received", "duplicate", "rejected")}
     return {"results": answered, **counts}
@@ -147,7 +153,7 @@ def _prepare(rt: Runtime, tenant: Tenant, event: Any) -> dict[str, Any] | tuple[
     erp_id, tenant_id = event["id"], tenant.tenant_id
     seen = rt.store.get(tenant_id, DEDUPE, erp_id)
     if seen is not None:
-        return _duplicate(seen.data)
+        return _duplicate(seen.data, fingerprint(event))
     event_id = rt.ids.new("evt")
     detail = {"erp_event_id": erp_id, "replay": 0, "data": event["data"]}
     bus_event = {
@@ -161,6 +167,7 @@ def _prepare(rt: Runtime, tenant: Tenant, event: Any) -> dict[str, Any] | tuple[
         "event_id": event_id,
         "detail_type": event["type"],
         "received_at": rt.clock.now_iso(),
+        "fingerprint": fingerprint(event),
     }
     changes = Changes(
         puts=[
@@ -195,11 +202,41 @@ def _commit_one(rt: Runtime, tenant_id: str, changes: Changes, received: dict[st
         seen = rt.store.get(tenant_id, DEDUPE, received["erp_event_id"])
         if seen is None:
             raise
-        return _duplicate(seen.data)  # a concurrent delivery of the same event won
+        mine = next(put.data.get("fingerprint") for put in changes.puts if put.collection == DEDUPE)
+        return _duplicate(seen.data, mine)  # a concurrent delivery of the same id won
     return received
 
 
-def _duplicate(seen: dict[str, Any]) -> dict[str, Any]:
+def fingerprint(event: dict[str, Any]) -> str:
+    """What makes two deliveries of an ERP id the same event: its type, when it occurred and its data."""
+    return sha256_hex({"type": event["type"], "occurred_at": event["occurred_at"], "data": event["data"]})
+
+
+def _reused(erp_id: str) -> RuleViolation:
+    """The ERP id is the event's idempotency key (SOP-3.1 "deduplicated by event id"): API.md, Stripe's semantics,
+    "the same key with another body is a 422" — a changed event sent under a received id is refused, never taken for
+    a duplicate and dropped (its change would be lost unseen). A correction is a new event under a new id."""
+    return RuleViolation(
+        f"ERP event {erp_id} was already received with another type, occurred_at or data; nothing was changed. "
+        "Send a correction as a new event with a new id",
+        errors=[FieldError("/id", "already received with another body")],
+    )
+
+
+def _rejected(index: int, event: Any, error: MalformedRequest | RuleViolation) -> dict[str, Any]:
+    return {
+        "erp_event_id": event.get("id") if isinstance(event, dict) else None,
+        "status": "rejected",
+        "errors": [FieldError(f"/events/{index}{e.path}", e.message).as_dict() for e in error.errors],
+    }
+
+
+def _duplicate(seen: dict[str, Any], body_fingerprint: str | None) -> dict[str, Any]:
+    """The first delivery's answer; a refusal when this delivery's body differs from it (a record kept before
+    fingerprints were stored is taken as the same event)."""
+    first = seen.get("fingerprint")
+    if body_fingerprint is not None and first is not None and first != body_fingerprint:
+        raise _reused(str(seen["erp_event_id"]))
     return {
         "event_id": seen["event_id"],
         "erp_event_id": seen["erp_event_id"],

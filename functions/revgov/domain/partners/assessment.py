@@ -13,7 +13,7 @@ from ..access import Principal
 from ..errors import Conflict, RuleViolation
 from ..money import format_money, parse_money
 from ..time import add_months, parse_day, parse_instant
-from .evidence import counts_until, valid_certifications, valid_on
+from .evidence import counts_until, last_counted_before, valid_certifications, valid_on
 from .lifecycle import TAKES_SUBMISSION, moved, require
 from .rules import onboarding, payment_terms, required_documents, required_terms, rule_ref, tier, tiers_by_rank
 from .standing import application_lapse
@@ -144,9 +144,13 @@ def tier_unmet(
         if record is None:
             unmet.append(rule_ref(rule, f"{cert_id}, required for {rule['name']}, is not held"))
         elif not valid_on(record, day):
-            when = _ended(record)
-            if parse_day(record["earned_at"]) > day:
+            lapsed = last_counted_before(record, day)
+            if lapsed is None:
                 when = f"was not yet earned ({record['earned_at']})"
+            elif lapsed == counts_until(record):
+                when = _ended(record)
+            else:  # a day between a lapse and the renewal recorded after it
+                when = f"expired on {lapsed.isoformat()}"
             unmet.append(rule_ref(rule, f"{cert_id}, required for {rule['name']}, {when}"))
     return unmet
 

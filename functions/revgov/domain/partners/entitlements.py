@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import NotFound, RuleViolation
-from ..time import add_months, instant, parse_day, parse_instant
+from ..time import add_months, instant, parse_instant
 from . import allowances
 from .assessment import tier_unmet
-from .evidence import counts_until, valid_on
+from .evidence import counts_until, last_counted_before, valid_on
 from .rules import entitlement_names, onboarding, rule_ref, tier, tiers_by_rank
 from .tier_changes import assigned_on
 
@@ -67,12 +67,13 @@ def _still_held(rule: Mapping[str, Any], partner: Mapping[str, Any], day: date, 
     held = partner.get("certifications", {})
     for cert_id in rule["requirements"]["certifications"]:
         record = held.get(cert_id)
-        if record is None or parse_day(record.get("earned_at") or record["issued_at"]) > day:
+        if record is None:
             return False
         if valid_on(record, day):
             continue
-        ended = counts_until(record)
-        assert ended is not None  # earned by `day` and not valid on it: it ended before
+        ended = last_counted_before(record, day)
+        if ended is None:  # not yet certified on `day`
+            return False
         lacking_since = ended + timedelta(days=1)
         over_grace = lacking_since + timedelta(days=grace)  # the first day lacking for more than `grace` days
         if day >= add_months(over_grace.replace(day=1), 1):

@@ -31,11 +31,36 @@ def counts_until(record: Mapping[str, Any]) -> date | None:
     return min(ends) if ends else None
 
 
+def valid_since(record: Mapping[str, Any]) -> date:
+    """The first day of the record's current unbroken validity: its start day, or, for a certification renewed
+    without a day uncovered, the first day of the validity the renewal extended (PA-4.2 "Renewal before expiry
+    extends validity by a full validity period from the previous expiry date": the days already certified stay
+    certified)."""
+    return parse_day(record.get("valid_since") or record.get("earned_at") or record["issued_at"])
+
+
+def _earlier_validity(record: Mapping[str, Any]) -> list[tuple[date, date]]:
+    """Spells of validity of the same certification that ended before the current one began (renewed after a
+    lapse), as (first day, last day)."""
+    return [(parse_day(s["from"]), parse_day(s["to"])) for s in record.get("earlier_validity", [])]
+
+
 def valid_on(record: Mapping[str, Any], day: date) -> bool:
-    """A dated record counts from its start day through its last counting day (`counts_until`)."""
-    start = parse_day(record.get("earned_at") or record["issued_at"])
+    """A dated record counts from its start day (`valid_since`) through its last counting day (`counts_until`), and
+    on the days of the spells it counted before a lapse (`earlier_validity`)."""
     end = counts_until(record)
-    return start <= day and (end is None or day <= end)
+    if valid_since(record) <= day and (end is None or day <= end):
+        return True
+    return any(first <= day <= last for first, last in _earlier_validity(record))
+
+
+def last_counted_before(record: Mapping[str, Any], day: date) -> date | None:
+    """The last day before `day` on which the record counted, or None: it never counted before `day`."""
+    end = counts_until(record)
+    ends = [last for first, last in _earlier_validity(record) if last < day]
+    if end is not None and valid_since(record) <= end < day:
+        ends.append(end)
+    return max(ends) if ends else None
 
 
 def valid_certifications(partner: Mapping[str, Any], day: date) -> set[str]:
@@ -222,6 +247,26 @@ def _expiry_gaps(previous: Mapping[str, Any] | None, at: str) -> list[dict[str, 
     return gaps[-_EXPIRY_GAPS_KEPT:]
 
 
+def _validity(previous: Mapping[str, Any] | None, earned: date) -> dict[str, Any]:
+    """What a renewal keeps of the validity it follows (PA-4.2, CPA-4.2): recorded while the previous one still
+    counted, or from the day after it stopped, it continues that validity (`valid_since`, its first day); recorded
+    after a lapse it starts a new one, and the spell before the lapse is kept (`earlier_validity`), so the days the
+    partner was certified stay certified for every reading of a past day (the tier held on a quarter's last day,
+    PA-7.2; the days lacking before a downgrade, PA-3.7)."""
+    if previous is None:
+        return {}
+    earlier = list(previous.get("earlier_validity", []))
+    first, last = valid_since(previous), counts_until(previous)
+    if last is None or earned <= last + timedelta(days=1):
+        kept: dict[str, Any] = {"valid_since": min(first, earned).isoformat()} if first < earned else {}
+    else:
+        earlier.append({"from": first.isoformat(), "to": last.isoformat()})
+        kept = {}
+    if earlier:
+        kept["earlier_validity"] = earlier[-_EXPIRY_GAPS_KEPT:]
+    return kept
+
+
 def _holders(previous: Mapping[str, Any] | None, certification: Mapping[str, Any]) -> dict[str, Any]:
     """How many of the partner's staff hold it (PA-4.4 turns on "the only certified individual"): as given, else as
     on file while someone still holds it, else one. The departures of a spell someone still holds stay on record."""
@@ -258,6 +303,7 @@ def record_certification(
         "recorded_at": at,
         "recorded_by": by.actor,
         **_holders(previous, certification),
+        **_validity(previous, earned),
     }
     gaps = _expiry_gaps(previous, at)
     if gaps:

@@ -16,7 +16,8 @@ from .platform import _tenant_id
     "/v1/webhooks/erp",
     summary="Receive ERP events, signed: headers Revgov-Tenant and Revgov-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "
     "'{t}.{raw body}'> (300 s tolerance, several v1 accepted). Body: one event (schemas/events/erp-event.schema.json) "
-    'or {"events": [...]} of up to 100. 202 with {event_id, duplicate} (a batch: per-event results)',
+    'or {"events": [...]} of up to 100. 202 with {event_id, duplicate} (a batch: per-event results); an id already '
+    "received with another body is a 422 naming /id (in a batch: that event is rejected)",
     roles=PUBLIC,
     tag="events",
     status=202,
