@@ -134,8 +134,8 @@ def replay_decision(call: Call) -> dict[str, Any]:
     summary="The partner requests human review of its own automated decision within 30 days of being notified of it "
     "(PA-14.2 / CPA-14.2); channel operations may file it on the partner's behalf. A case of the owning queue is "
     "opened, due in 10 (PA-14.2) / 15 (CPA-14.2) business days; the reviewer confirms (approved) the outcome or "
-    "changes (rejected) an allow into a deny, with a written reason, through /v1/approvals; a deny is never approved by a "
-    "review (PA-6.3 / PA-6.4 'cannot be approved': a 422)",
+    "changes (rejected) an allow into a deny, with a written reason, through /v1/approvals; a deny is never approved "
+    "by a review (PA-6.3 / PA-6.4 'cannot be approved': a 422)",
     roles=frozenset({Role.PARTNER, Role.CHANNEL_OPS}),
     tag="decisions",
     id_params={"decision_id": "dec"},
