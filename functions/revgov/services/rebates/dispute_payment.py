@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ...domain.access import Principal
+from ...domain.partners import screening
 from ...domain.rebates import dispute_payment as rules
 from ...domain.rebates import disputes as dispute_rules
 from ...domain.rebates.policy import Period, RebateBook
@@ -22,6 +23,7 @@ from ...domain.rebates.settlement_run import Review
 from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent, Put
 from ...runtime import Runtime
+from .. import partner_repository
 from ..approval_requests import Ask, cited, decided_request, open_request, visible_request
 from . import repository
 from .book import SOURCE, book, today
@@ -68,7 +70,8 @@ def apply_credit_note_decision(rt: Runtime, case: dict[str, Any], who: Principal
     """The credit note's approval was decided (a finance member other than its preparer): approved, it is issued and
     the adjustment is `credited`; rejected, the upheld amount is `pending` for the next settlement; a settlement run
     that paid the amount first withdrew the credit note, and deciding it changes nothing more. Effect of
-    `rebate.credit_note` (runtime.Registry.effects)."""
+    `rebate.credit_note` (runtime.Registry.effects). Not approved while a screening match holds the partner (PA-2.8 /
+    CPA-2.8: a 422, the case stays pending), as a settlement run withholds its statement."""
     tenant, _ = book(rt, who.tenant_id)
     stored = decided_request(rt, who.tenant_id, repository.CREDIT_NOTES, case, "rebate credit note")
     note, at = stored.data, case["decision"]["at"]
@@ -78,7 +81,9 @@ def apply_credit_note_decision(rt: Runtime, case: dict[str, Any], who: Principal
     changes = Changes()
     if adjustment["status"] != rules.CREDIT_NOTE:  # paid by a settlement run first (PA-7.9: paid once)
         decided = {**note, "status": WITHDRAWN, "decision": decision, "paid_in": adjustment.get("settled_in")}
-    elif case["status"] == "approved":
+    elif case["status"] == "approved":  # PA-2.8 / CPA-2.8: never issued to a partner a screening match holds
+        partner = partner_repository.record(rt.store, who.tenant_id, note["partner_id"]) or {}
+        screening.refuse_while_held(tenant.policy, partner, f"rebate credit note {note['credit_note_id']}")
         decided = {**note, "status": "issued", "decision": decision}
         changes.puts.append(repository.adjustment_put({**adjustment, "status": "credited", "credited_at": at}, version))
         detail = {k: note[k] for k in ("credit_note_id", "dispute_id", "settlement_id", "partner_id", "program_id",
