@@ -18,7 +18,6 @@ from ...domain.rules import Rule
 from .exceptions import fail
 from .posting import ORDER_DAYS, Outcome, Posting
 
-
 RENEWAL = "subscription.renewed"  # an order for a new term; it has no order-day field of ORDER_DAYS' kind
 
 
