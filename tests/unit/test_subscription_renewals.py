@@ -373,3 +373,32 @@ def test_pa_13_2_b_a_renewal_accepted_before_a_screening_match_is_not_recorded_w
     assert answer["status"] == "failed" and "Legal resolves it" in answer["reason"], answer
     assert [c["category"] for c in ledger.exceptions()] == ["compliance_screening_match"]
     assert not _record(ledger).get("renewals")
+
+
+def test_pa_5_6_a_renewal_of_a_subscription_whose_customer_is_unknown_carries_no_registration_discount():
+    """Red team 6. PA-5.6: "A Partner holding an approved registration receives an additional registration discount of
+    5 percentage points on quote lines for the registered Customer". SUB-R was activated without `customer_id` (the
+    ERP did not name it), so no renewal quote can show that the customer it names is the subscription's: P1 registers
+    another customer (CUST-REG) for security, has it approved, and names it and its registration on the renewal of
+    SUB-R. The quote is refused (422 naming /deal_registration_id) and records nothing; before, the renewal was priced
+    with the registration discount of a customer the subscription may not be."""
+    from revgov.services import deals
+
+    ledger = _ledger(seats=10)
+    ledger.clock.set("2026-11-09T10:00:00Z")
+    deal = deals.register(ledger.rt, SALES, {
+        "partner_id": P1, "customer": {"id": "CUST-REG", "name": "Registered Co", "contact": "Dana Ortiz, CIO"},
+        "family": "security", "estimated_value": "48000.00", "expected_close": "2027-02-15"})  # fmt: skip
+    cases.decide_case(ledger.rt, Principal("northwind", Role.CHANNEL_OPS, "key_ops"), "approval",
+                      deal["approval_id"], "approved", "engaged")
+    assert _record(ledger).get("customer_id") is None
+    ledger.clock.set("2026-11-10T10:00:00Z")
+    before = len(list(ledger.rt.store.audit_records("northwind")))
+    with pytest.raises(RuleViolation) as refused:
+        pricing.check(ledger.rt, SALES, {
+            "partner_id": P1, "customer": {"id": "CUST-REG", "name": "Registered Co"},
+            "deal_registration_id": deal["deal_id"],
+            "renewal": {"subscription_id": "SUB-R", "renewed_from": "2026-12-01", "term_months": 12},
+            "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": 10, "discount_percent": "5"}]})  # fmt: skip
+    assert "/deal_registration_id" in [e.path for e in refused.value.errors]
+    assert len(list(ledger.rt.store.audit_records("northwind"))) == before
