@@ -16,9 +16,7 @@ from typing import Any
 from ...domain.partners import screening
 from ...domain.rules import Rule
 from .exceptions import fail
-from .posting import ORDER_DAYS, Outcome, Posting
-
-RENEWAL = "subscription.renewed"  # an order for a new term; it has no order-day field of ORDER_DAYS' kind
+from .posting import ORDER_DAYS, RENEWAL, Outcome, Posting
 
 
 def held_for_screening(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
