@@ -164,3 +164,31 @@ def test_an_unknown_partner_and_a_tenant_without_the_rule_are_refused():
     with pytest.raises(RuleViolation):  # PA-7.8 withholds for overdue invoices only
         vat_validation.record_check(northwind.rt, Principal("northwind", Role.FINANCE, "key_fin"),
                                     northwind.partners[0]["partner_id"], body)  # fmt: skip
+
+
+def test_cpa_2_3_a_renewal_recorded_after_a_failed_vat_validation_is_held_like_a_new_order():
+    """Red team 6. CPA-2.3: "A failed VAT validation suspends new orders until it is resolved." A subscription's
+    renewal is a new order for a new term: the partner's renewal quote of CT-COLLAB-SEAT is allowed on 2026-08-10, its
+    VAT check fails on 2026-08-11, and the ERP's `subscription.renewed` of 2026-08-12 is held (BILL-VAT-ORDER-HOLD,
+    CPA-2.3), the renewal not recorded. Before, it was recorded and its term billed."""
+    from revgov.services import billing, pricing
+
+    ledger = _ledger()
+    data = {"partner_id": PARTNER, "subscription_id": "SUB-CT-R", "sku": "CT-COLLAB-SEAT", "quantity": 10,
+            "activated_on": "2026-07-01", "order_ref": "SO-CT-R"}  # fmt: skip
+    activated = ledger.bill("subscription.activated", data, occurred_at="2026-07-01T10:00:00Z")
+    assert activated["status"] == "processed", activated
+    ledger.clock.set("2026-08-10T10:00:00Z")
+    checked = pricing.check(ledger.rt, Principal("contoso", Role.SALES, "key_sales"), {
+        "partner_id": PARTNER, "customer": {"id": "CUST-CT-R", "name": "Harbour GmbH"},
+        "renewal": {"subscription_id": "SUB-CT-R", "renewed_from": "2026-09-01", "term_months": 12},
+        "lines": [{"line_id": "1", "sku": "CT-COLLAB-SEAT", "quantity": 10, "discount_percent": "0"}]})  # fmt: skip
+    assert checked["outcome"] == "allow", checked
+    _check(ledger, "invalid", "2026-08-11T09:00:00Z")
+    ledger.clock.set("2026-08-12T09:00:00Z")
+    renewed = {"partner_id": PARTNER, "subscription_id": "SUB-CT-R", "decision_id": checked["decision_id"],
+               "renewed_from": "2026-09-01", "term_months": 12, "order_ref": "SO-CT-R-2027"}  # fmt: skip
+    held = ledger.bill("subscription.renewed", renewed, occurred_at="2026-08-12T09:00:00Z")
+    assert held["status"] != "processed" and "BILL-VAT-ORDER-HOLD, CPA-2.3" in str(held), held
+    stored = ledger.rt.store.get("contoso", billing.SUBSCRIPTIONS, "SUB-CT-R")
+    assert stored is not None and not stored.data.get("renewals")

@@ -192,3 +192,75 @@ def test_a_partner_reads_its_own_credit_note_only():
     assert rebates.credit_note(ledger.rt, PARTNER, credit_note_id)["amount"] == "60.00"
     with pytest.raises(NotFound):
         rebates.credit_note(ledger.rt, RIVAL, credit_note_id)
+
+
+def test_pa_2_8_no_dispute_credit_note_is_issued_while_a_screening_match_holds_the_partner():
+    """Red team 6. PA-2.8: "no quote, order or incentive may be processed for the Partner while the match is
+    unresolved" (CPA-2.8 adds "payment"). A settlement run withholds a held partner's statement; the separate credit
+    note of an upheld dispute (PA-7.9) was still issued by the second finance member. Now its approval is refused (422
+    naming ONB-SCREENING and PA-2.8), nothing changes (the note pending, the case pending, no event), and once Legal
+    files a clear screening the approval issues it as before."""
+    from revgov.domain.errors import RuleViolation
+    from revgov.ports import Changes, Put
+
+    def screened(outcome: str, day: str) -> None:  # as channel ops (a match) or legal (clear) file it
+        stored = ledger.rt.store.get("northwind", "PARTNER", P1)
+        assert stored is not None
+        document = {"document_type": "compliance_screening", "reference": f"dms://screening/{outcome}.pdf",
+                    "checksum": "sha256:" + "7" * 64, "issued_at": day, "expires_at": None, "outcome": outcome,
+                    "recorded_at": f"{day}T09:00:00Z", "recorded_by": "legal:key_legal"}  # fmt: skip
+        documents = {**stored.data.get("documents", {}), "compliance_screening": document}
+        ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", P1, {**stored.data, "documents": documents})]))
+
+    ledger, dispute = _upheld()
+    note = _note(ledger, dispute)
+    screened("potential_match", "2026-10-05")
+    with pytest.raises(RuleViolation) as held:
+        cases.decide_case(ledger.rt, APPROVER, "approval", note["approval_id"], "approved", "checked the units")
+    assert (held.value.extra["rule_id"], held.value.extra["clause"]) == ("ONB-SCREENING", "PA-2.8")
+    assert _note(ledger, dispute)["status"] == "pending_approval"
+    assert _adjustment(ledger, dispute)["status"] == "credit_note"
+    assert cases.get_case(ledger.rt, "northwind", "approval", note["approval_id"])[0]["status"] == "pending"
+    assert not [e for e in ledger.rt.publisher.published if e["detail_type"] == "dispute.credit_note_issued"]
+    ledger.clock.set("2026-10-06T10:00:00Z")
+    screened("clear", "2026-10-06")
+    cases.decide_case(ledger.rt, APPROVER, "approval", note["approval_id"], "approved", "checked the units")
+    assert _note(ledger, dispute)["status"] == "issued"
+
+
+def test_pa_7_8_no_dispute_credit_note_is_issued_while_the_partner_has_an_invoice_more_than_60_days_overdue():
+    """Red team 6. PA-7.8: "Rebates are withheld while the Partner has an invoice more than 60 days overdue and are
+    released in the first settlement after the overdue amount is paid." An upheld rebate dispute paid by separate
+    credit note (PA-7.9) is a rebate paid: September's invoice, issued on 2026-10-05 (net 30, PA-6.7: due
+    2026-11-04), is unpaid; on 2027-01-04 it is 61 days overdue and the credit note's approval is refused (422 naming
+    RBT-WITHHOLDING / PA-7.8 and the invoice), nothing changes. On 2027-01-03 (60 days: not "more than 60") it would
+    be issued; once the invoice is paid it is. Before, it was issued whatever the partner owed."""
+    from revgov.domain.errors import RuleViolation
+    from revgov.services import billing
+
+    ledger, dispute = _upheld()
+    note = _note(ledger, dispute)
+    invoice_id = ledger.invoice(P1, "2026-09")["invoice_id"]
+    billing.finalize_invoice(ledger.rt, FINANCE, invoice_id)  # issued 2026-10-05 (the clock of _upheld)
+    ledger.clock.set("2027-01-04T09:00:00Z")
+    with pytest.raises(RuleViolation) as withheld:
+        cases.decide_case(ledger.rt, APPROVER, "approval", note["approval_id"], "approved", "checked the units")
+    assert (withheld.value.extra["rule_id"], withheld.value.extra["clause"]) == ("RBT-WITHHOLDING", "PA-7.8")
+    assert withheld.value.extra["overdue_invoices"] == [invoice_id]
+    assert _note(ledger, dispute)["status"] == "pending_approval"
+    assert _adjustment(ledger, dispute)["status"] == "credit_note"
+    paid = {"partner_id": P1, "invoice_id": invoice_id, "paid_on": "2027-01-04", "payment_ref": "RCPT-1"}
+    assert ledger.bill("invoice.paid", paid, occurred_at="2027-01-04T09:00:00Z")["status"] == "processed"
+    cases.decide_case(ledger.rt, APPROVER, "approval", note["approval_id"], "approved", "checked the units")
+    assert _note(ledger, dispute)["status"] == "issued"
+
+
+def test_pa_7_8_sixty_days_overdue_is_not_more_than_sixty_and_the_credit_note_is_issued():
+    from revgov.services import billing
+
+    ledger, dispute = _upheld()
+    note = _note(ledger, dispute)
+    billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-09")["invoice_id"])
+    ledger.clock.set("2027-01-03T09:00:00Z")
+    cases.decide_case(ledger.rt, APPROVER, "approval", note["approval_id"], "approved", "checked the units")
+    assert _note(ledger, dispute)["status"] == "issued"

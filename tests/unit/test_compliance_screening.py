@@ -220,3 +220,29 @@ def test_cpa_2_8_contoso_denies_the_quote_of_a_partner_referred_to_legal_citing_
     assert ("PRC-SCREENING-HOLD", "CPA-2.8") in {(r["rule_id"], r["clause"]) for r in denied["reasons"]}
     partners.add_document(rt, legal, partner["partner_id"], _screening("clear", "2026-06-10"))
     assert "CPA-2.8" not in {r["clause"] for r in pricing.check(rt, sales, quote)["reasons"]}
+
+
+def test_pa_2_8_a_quote_checked_before_the_match_is_not_approved_while_it_is_unresolved():
+    """Red team 6. PA-2.8: "no quote, order or incentive may be processed for the Partner while the match is
+    unresolved". A quote checked on 2 February needs channel ops (8% is above the Registered networking cap of 5%,
+    PA-6.6(a)); a potential match is filed that day; the approval given on 3 February, with the match unresolved, is
+    refused (422 naming ONB-SCREENING / PA-2.8) and nothing changes: the quote still waits for its approval, which,
+    once Legal files a clear screening, approves it as before. Before, the approval allowed the quote."""
+    from revgov.services import cases, decisions
+
+    rt, clock, partner = _active()
+    partner_id = partner["partner_id"]
+    checked = pricing.check(rt, SALES, {
+        "partner_id": partner_id, "customer": {"id": "CUST-SCR-2", "name": "Lakeside"},
+        "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "8"}]})  # fmt: skip
+    assert checked["outcome"] == "approval_required"
+    (approval,) = checked["approvals"]
+    partners.add_document(rt, OPS, partner_id, _screening("potential_match", "2026-02-02"))
+    clock.set("2026-02-03T09:00:00.000Z")
+    with pytest.raises(RuleViolation) as held:
+        cases.decide_case(rt, OPS, "approval", approval["approval_id"], "approved", "within the promotion")
+    assert (held.value.extra["rule_id"], held.value.extra["clause"]) == ("ONB-SCREENING", "PA-2.8")
+    assert decisions.view(rt, SALES, checked["decision_id"])["status"] == "pending_approval"
+    partners.add_document(rt, LEGAL, partner_id, _screening("clear", "2026-02-03"))
+    cases.decide_case(rt, OPS, "approval", approval["approval_id"], "approved", "within the promotion")
+    assert decisions.view(rt, SALES, checked["decision_id"])["outcome"] == "allow"

@@ -188,3 +188,32 @@ def test_an_onboarding_audit_record_is_explained_from_what_it_holds():
     explained = explain_audit_record(record, passages)
     assert "partner.submitted" in explained["summary"] and "awaiting_approval" in explained["summary"]
     assert explained["reasons"][0]["clause"] == "PA-2.2" and explained["citations"]
+
+
+# Red team 6. PA-14.1: "Questions and answers are logged with sensitive fields masked"; CPA-14.1: "logged with
+# personal data masked". A card number is a PAN of 8-19 digits (ISO/IEC 7812-1) ending in its Luhn check digit, not
+# only 16 digits in fours: Amex prints 15 as 4-6-5, Diners 14 as 4-6-4, some cards have 19 (PCI DSS 4.0 req. 3.5.1:
+# the PAN is unreadable "anywhere it is stored", logs included). An IBAN is case-insensitive when typed (ISO 13616-1:
+# its check digits are computed on the upper case): a lower-case IBAN whose mod-97 check holds is one.
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("amex 3782 822463 10005 please", "amex [card] please"),
+        ("amex 378282246310005", "amex [card]"),
+        ("diners 3056 930902 5904", "diners [card]"),
+        ("card 6011-0009-9013-9424 and 4111111111111111", "card [card] and [card]"),
+        ("nineteen 6200 0000 0000 0000 000", "nineteen [card]"),
+        ("iban de89 3704 0044 0532 0130 00 or gb82west12345698765432", "iban [iban] or [iban]"),
+    ],
+)
+def test_card_numbers_of_every_length_and_lower_case_ibans_are_masked(raw, masked):
+    assert mask_sensitive(raw) == masked
+
+
+def test_numbers_that_fail_the_check_digit_lower_case_words_and_date_ranges_stay_as_written():
+    # not a PAN (Luhn fails), not an IBAN (mod 97 fails, or words after "fy26"): left for retrieval to read
+    text = "order 378282246310006, fy26 plan with more, gb82west12345698765433 and 6200000000000000003"
+    assert mask_sensitive(text) == text
+    # dates are not card numbers whatever their digits add up to (2026-01-19 2026-03-31: 16 digits, Luhn valid)
+    text = "from 2026-01-19 2026-03-31, or 2026-01-01 - 2026-03-31"
+    assert mask_sensitive(text) == text

@@ -111,26 +111,60 @@ def test_pa_14_2_a_decision_made_by_an_authorised_person_is_not_automated_and_ca
         decision_reviews.request_review(ledger.rt, PARTNER2, pending["decision_id"], REASON)
 
 
-def test_pa_14_2_the_reviewer_changes_a_deny_with_a_written_reason_and_the_partner_reads_it() -> None:
+def test_pa_6_4_a_review_cannot_approve_a_deny_the_agreement_lets_no_one_approve() -> None:
+    """Red team 6. PA-6.4: "The combined discount on any line may not exceed 30% of List Price; a line above 30% cannot
+    be approved under this Agreement and requires a written amendment." PA-6.3: "A line priced below Line Cost cannot
+    be approved." PA-14.2 gives the partner a review by a person, not an approval the Agreement withholds from every
+    person: the reviewer who answers `rejected` on the review of the 60% deny is refused (422 naming the rules the
+    deny rests on), nothing changes (the decision stays a deny, the review open, the case pending), and the reviewer
+    then confirms it with the written reason."""
     ledger, decision_id = _denied()
     ledger.clock.set("2026-11-13T10:00:00.000Z")
     approval_id = decision_reviews.request_review(ledger.rt, PARTNER2, decision_id, REASON)["human_review"][
         "approval_id"]
     ledger.clock.set("2026-11-20T15:00:00.000Z")
-    cases.decide_case(ledger.rt, OPS, "approval", approval_id, "rejected", "the written promotion covers 60% on it")
+    with pytest.raises(RuleViolation) as refused:
+        cases.decide_case(ledger.rt, OPS, "approval", approval_id, "rejected", "the written promotion covers 60% on it")
+    rules = {(r["rule_id"], r["clause"]) for r in refused.value.extra["deny_rules"]}
+    assert rules == {("PRC-MAX-COMBINED", "PA-6.4"), ("PRC-BELOW-COST", "PA-6.3")}
+    assert "900.00" not in refused.value.detail  # the reviewer's answer names rules, not the Line Cost
     mine = decisions.view(ledger.rt, PARTNER2, decision_id)
-    assert (mine["outcome"], mine["status"]) == ("allow", "approved")
+    assert (mine["outcome"], mine["status"], mine["human_review"]["status"]) == ("deny", "final", "open")
+    case, _ = cases.get_case(ledger.rt, "northwind", "approval", approval_id)
+    assert case["status"] == "pending"
+    assert not [e for e in ledger.rt.publisher.published if e["detail_type"] == "quote.reviewed"]
+    cases.decide_case(ledger.rt, OPS, "approval", approval_id, "approved",
+                      "60% is above PA-6.4's 30% maximum: only a written amendment allows it")
+    mine = decisions.view(ledger.rt, PARTNER2, decision_id)
+    assert (mine["outcome"], mine["status"]) == ("deny", "final")
     review = mine["human_review"]
-    assert (review["status"], review["previous_outcome"], review["late"]) == ("changed", "deny", False)
-    assert review["note"] == "the written promotion covers 60% on it"
-    assert mine["history"][-1]["outcome"] == "review_changed"
+    assert (review["status"], review["previous_outcome"], review["late"]) == ("confirmed", "deny", False)
+    assert review["note"] == "60% is above PA-6.4's 30% maximum: only a written amendment allows it"
+    assert mine["history"][-1]["outcome"] == "review_confirmed"
     records = audit.list_records(ledger.rt, "northwind", subject=decision_id, limit=100, cursor=None)["items"]
-    actions = [r["action"] for r in records]
-    assert {"decision.review_requested", "decision.review_changed"} <= set(actions)
+    assert {"decision.review_requested", "decision.review_confirmed"} <= {r["action"] for r in records}
     (event,) = [e for e in ledger.rt.publisher.published if e["detail_type"] == "quote.reviewed"]
-    assert (event["detail"]["outcome"], event["detail"]["review"]) == ("allow", "changed")
+    assert (event["detail"]["outcome"], event["detail"]["review"]) == ("deny", "confirmed")
     with pytest.raises(RuleViolation, match="was reviewed by a person"):  # now decided by a person
         decision_reviews.request_review(ledger.rt, PARTNER2, decision_id, REASON)
+
+
+def test_pa_14_2_the_reviewer_changes_an_allow_with_a_written_reason_and_the_partner_reads_it() -> None:
+    """PA-14.2: the review is "made or confirmed by an authorised person": one who finds an automated allow wrong
+    changes it to a deny (status rejected), with its written reason, which the partner reads."""
+    ledger = Ledger("2026-11-02T10:00:00.000Z")
+    decision_id = _quote(ledger, "3")["decision_id"]
+    approval_id = decision_reviews.request_review(ledger.rt, PARTNER2, decision_id, REASON)["human_review"][
+        "approval_id"]
+    cases.decide_case(ledger.rt, OPS, "approval", approval_id, "rejected", "the customer is outside the territory")
+    mine = decisions.view(ledger.rt, PARTNER2, decision_id)
+    assert (mine["outcome"], mine["status"]) == ("deny", "rejected")
+    review = mine["human_review"]
+    assert (review["status"], review["previous_outcome"]) == ("changed", "allow")
+    assert review["note"] == "the customer is outside the territory"
+    assert mine["history"][-1]["outcome"] == "review_changed"
+    (event,) = [e for e in ledger.rt.publisher.published if e["detail_type"] == "quote.reviewed"]
+    assert (event["detail"]["outcome"], event["detail"]["review"]) == ("deny", "changed")
 
 
 def test_the_reviewer_confirms_an_allow_after_the_due_date_and_it_is_kept_as_late() -> None:
@@ -206,7 +240,7 @@ def test_an_overdue_review_is_polled_by_the_escalation_flow_like_every_other_cas
     assert approval_id in overdue(datetime(2026, 11, 30, 10, 0, 0, 1000, tzinfo=UTC))
 
 
-def test_the_pure_rules_count_calendar_days_from_notification_and_swap_allow_and_deny() -> None:
+def test_the_pure_rules_count_calendar_days_from_notification_and_change_an_allow_only() -> None:
     """The domain alone, no store: notified 2026-01-31 23:30 UTC, day 30 is 2 Mar (February has 28 days in 2026)."""
     from datetime import UTC, datetime
 
@@ -220,6 +254,8 @@ def test_the_pure_rules_count_calendar_days_from_notification_and_swap_allow_and
     with pytest.raises(RuleViolation):
         decision_review.window(policy, notified, datetime(2026, 3, 3, 0, 0, tzinfo=UTC))
     deny = {"decision_id": "dec_x", "outcome": "deny", "status": "final", "approvals": [], "history": []}
-    assert decision_review.concluded(deny, "approved") == ("confirmed", "deny", "final")
-    assert decision_review.concluded(deny, "rejected") == ("changed", "allow", "approved")
-    assert decision_review.concluded({**deny, "outcome": "allow"}, "rejected") == ("changed", "deny", "rejected")
+    assert decision_review.concluded(deny, "approved", policy.rule) == ("confirmed", "deny", "final")
+    with pytest.raises(RuleViolation):  # a deny is never approved by a review (PA-6.4 / PA-6.3 "cannot be approved")
+        decision_review.concluded(deny, "rejected", policy.rule)
+    assert decision_review.concluded({**deny, "outcome": "allow"}, "rejected", policy.rule) == \
+        ("changed", "deny", "rejected")

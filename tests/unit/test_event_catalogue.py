@@ -236,7 +236,8 @@ def test_pricing_events_match_the_schema():
 
 def test_human_review_events_match_the_schema():
     """PA-14.2: "A Partner may request human review of any automated decision": a 60% quote denied, its review
-    requested by the partner (`quote.review_requested`) and changed by channel ops (`quote.reviewed`, now allow)."""
+    requested by the partner (`quote.review_requested`) and confirmed by channel ops (`quote.reviewed`, still a deny:
+    PA-6.4 "a line above 30% cannot be approved under this Agreement")."""
     from revgov.services import decision_reviews
 
     ledger = Ledger("2026-11-02T10:00:00.000Z")
@@ -247,12 +248,12 @@ def test_human_review_events_match_the_schema():
     assert denied["outcome"] == "deny"
     review = decision_reviews.request_review(ledger.rt, partner, denied["decision_id"], {"reason": "a promotion"})
     cases.decide_case(ledger.rt, _staff(Role.CHANNEL_OPS), "approval", review["human_review"]["approval_id"],
-                      "rejected", "the written promotion applies")  # fmt: skip
+                      "approved", "60% is above PA-6.4's 30% maximum")  # fmt: skip
     published = ledger.rt.publisher.published
     _same_shape(published, {"quote.review_requested", "quote.reviewed"})
     reviews = {e["detail_type"]: (e["detail"]["outcome"], e["detail"]["review"]) for e in published
                if e["detail_type"].startswith("quote.review")}  # fmt: skip
-    assert reviews == {"quote.review_requested": ("deny", "open"), "quote.reviewed": ("allow", "changed")}
+    assert reviews == {"quote.review_requested": ("deny", "open"), "quote.reviewed": ("deny", "confirmed")}
 
 
 def test_tenant_events_match_the_schema():

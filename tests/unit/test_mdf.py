@@ -305,3 +305,50 @@ def test_pa_13_3_a_terminated_partners_unclaimed_mdf_lapses(gold):
                                                  "evidence": EVIDENCE})
     with pytest.raises(Conflict):
         _activity(rt, OPS, pid, "2026-08-01", "2026-08-02", "10.00")
+
+
+LEGAL = Principal("northwind", Role.LEGAL, "key_01JX00000000000000000LEGAL")
+
+
+def _screening(outcome: str, issued_at: str) -> dict[str, Any]:
+    return {"document_type": "compliance_screening", "reference": f"dms://screening/{outcome}.pdf",
+            "checksum": "sha256:" + "7" * 64, "issued_at": issued_at, "outcome": outcome}
+
+
+def test_pa_2_8_no_mdf_claim_is_paid_to_a_partner_held_by_an_unresolved_screening_match(gold):
+    """Red team 6. PA-2.8: "A potential match is routed to Legal, and no quote, order or incentive may be processed
+    for the Partner while the match is unresolved"; CPA-2.8: "no quote, order, payment or incentive is processed for
+    the Partner until Legal resolves it" (the policy's screening: "held: no quote, order, payment or incentive until
+    Legal files a clear one"). The settlement run withholds a held partner's rebates; an MDF claim was still approved
+    and paid by credit note (SOP-4.3's two finance members) while Legal had not resolved the match. Now each approval
+    is refused (422 naming ONB-SCREENING and PA-2.8) and nothing changes; once Legal files a clear screening the two
+    approvals pay it as before."""
+    from revgov.services import partners
+
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    activity = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "2500.00")
+    mdf_requests.decide_activity(rt, OPS, pid, activity["activity_id"], {}, True)
+    clock.set("2026-07-25T09:00:00.000Z")
+    claim = mdf_requests.submit_claim(rt, key, pid, {"activity_id": activity["activity_id"], "amount": "2000.00",
+                                                     "evidence": EVIDENCE})
+    first = mdf_requests.decide_claim(rt, FIN_A, pid, claim["claim_id"], {}, True)
+    assert first["status"] == "approved"
+    partners.add_document(rt, OPS, pid, _screening("potential_match", "2026-07-25"))
+    with pytest.raises(RuleViolation) as held:
+        mdf_requests.decide_claim(rt, FIN_B, pid, claim["claim_id"], {}, True)
+    assert (held.value.extra["rule_id"], held.value.extra["clause"]) == ("ONB-SCREENING", "PA-2.8")
+    seen = mdf.ledger(rt, key, pid)
+    (kept,) = [c for c in seen["claims"] if c["claim_id"] == claim["claim_id"]]
+    assert kept["status"] == "approved" and kept["credit_note"] is None
+    assert (_q3(seen)["reserved"], _q3(seen)["paid"]) == ("2000.00", "0.00")
+    second = mdf_requests.submit_claim(rt, key, pid, {"activity_id": activity["activity_id"], "amount": "100.00",
+                                                      "evidence": EVIDENCE})
+    with pytest.raises(RuleViolation):  # a first approval is processing the payment too
+        mdf_requests.decide_claim(rt, FIN_A, pid, second["claim_id"], {}, True)
+    assert [c["status"] for c in mdf.ledger(rt, key, pid)["claims"] if c["claim_id"] == second["claim_id"]] == [
+        "submitted"]
+    clock.set("2026-07-27T09:00:00.000Z")
+    partners.add_document(rt, LEGAL, pid, _screening("clear", "2026-07-27"))
+    paid = mdf_requests.decide_claim(rt, FIN_B, pid, claim["claim_id"], {}, True)
+    assert paid["status"] == "paid" and paid["credit_note"]["amount"] == "2000.00"

@@ -353,3 +353,52 @@ def test_a_renewal_quote_of_another_sku_two_lines_or_a_cancelled_subscription_is
     with pytest.raises(Conflict):
         pricing.check(ledger.rt, SALES, {**quote, "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": 60}]})
     assert decisions.list_for(ledger.rt, FINANCE, partner_id=None, limit=10, cursor=None)["items"] == []
+
+
+def test_pa_13_2_b_a_renewal_accepted_before_a_screening_match_is_not_recorded_while_it_is_unresolved():
+    """Red team 6. PA-2.8: "no quote, order or incentive may be processed for the Partner while the match is
+    unresolved"; PA-13.2: "Orders already accepted are fulfilled unless the reason is (b)" (b: "a compliance screening
+    match is unresolved under PA-2.8"). A renewal is an order for a new term (`subscription.renewed`, billed from its
+    first day). Its quote was allowed on 10 November; a potential match is filed on 11 November; the ERP's renewal
+    event of 12 November is held like any other order (failed, one compliance_screening_match exception for Legal),
+    the renewal is not recorded and December is not charged at its price. Before, it was recorded and billed."""
+    ledger = _ledger(seats=10)
+    checked = _quote(ledger, seats=10)
+    assert (checked["outcome"], checked["approvals"]) == ("allow", [])
+    partner = next(p for p in ledger.partners if p["partner_id"] == P1)
+    screening = {"document_type": "compliance_screening", "reference": "dms://screening/match.pdf",
+                 "checksum": "sha256:" + "7" * 64, "issued_at": "2026-11-11", "outcome": "potential_match"}
+    ledger.add_partners([{**partner, "documents": {**partner.get("documents", {}), "compliance_screening": screening}}])
+    answer = _renewed(ledger, checked["decision_id"], "2026-11-12T09:00:00Z")
+    assert answer["status"] == "failed" and "Legal resolves it" in answer["reason"], answer
+    assert [c["category"] for c in ledger.exceptions()] == ["compliance_screening_match"]
+    assert not _record(ledger).get("renewals")
+
+
+def test_pa_5_6_a_renewal_of_a_subscription_whose_customer_is_unknown_carries_no_registration_discount():
+    """Red team 6. PA-5.6: "A Partner holding an approved registration receives an additional registration discount of
+    5 percentage points on quote lines for the registered Customer". SUB-R was activated without `customer_id` (the
+    ERP did not name it), so no renewal quote can show that the customer it names is the subscription's: P1 registers
+    another customer (CUST-REG) for security, has it approved, and names it and its registration on the renewal of
+    SUB-R. The quote is refused (422 naming /deal_registration_id) and records nothing; before, the renewal was priced
+    with the registration discount of a customer the subscription may not be."""
+    from revgov.services import deals
+
+    ledger = _ledger(seats=10)
+    ledger.clock.set("2026-11-09T10:00:00Z")
+    deal = deals.register(ledger.rt, SALES, {
+        "partner_id": P1, "customer": {"id": "CUST-REG", "name": "Registered Co", "contact": "Dana Ortiz, CIO"},
+        "family": "security", "estimated_value": "48000.00", "expected_close": "2027-02-15"})  # fmt: skip
+    cases.decide_case(ledger.rt, Principal("northwind", Role.CHANNEL_OPS, "key_ops"), "approval",
+                      deal["approval_id"], "approved", "engaged")
+    assert _record(ledger).get("customer_id") is None
+    ledger.clock.set("2026-11-10T10:00:00Z")
+    before = len(list(ledger.rt.store.audit_records("northwind")))
+    with pytest.raises(RuleViolation) as refused:
+        pricing.check(ledger.rt, SALES, {
+            "partner_id": P1, "customer": {"id": "CUST-REG", "name": "Registered Co"},
+            "deal_registration_id": deal["deal_id"],
+            "renewal": {"subscription_id": "SUB-R", "renewed_from": "2026-12-01", "term_months": 12},
+            "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": 10, "discount_percent": "5"}]})  # fmt: skip
+    assert "/deal_registration_id" in [e.path for e in refused.value.errors]
+    assert len(list(ledger.rt.store.audit_records("northwind"))) == before

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -230,9 +230,44 @@ def looks_like_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
 
-_MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def _luhn(found: str) -> bool:
+    """ISO/IEC 7812-1's check digit: a run of 13-19 digits is a card number (PAN) only when it holds."""
+    if not 13 <= len(_digits(found)) <= 19:
+        return False
+    total = 0
+    for i, digit in enumerate(int(c) for c in reversed(_digits(found))):
+        doubled = digit * 2 if i % 2 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return total % 10 == 0
+
+
+def _iban_check(found: str) -> bool:
+    """ISO 13616-1's mod-97 check, on the upper case: an IBAN typed in lower case is one only when it holds."""
+    text = found.replace(" ", "").upper()
+    number = "".join(str(int(c, 36)) for c in text[4:] + text[:4])
+    return int(number) % 97 == 1
+
+
+class _CheckedPattern:
+    """A pattern whose matches are masked only when `check` holds (a check digit), so words and order numbers that
+    merely look like a card number or an IBAN stay as written; `sub` as `re.Pattern.sub` with a string."""
+
+    def __init__(self, pattern: re.Pattern[str], check: Callable[[str], bool]) -> None:
+        self.pattern, self.check = pattern, check
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self.pattern.sub(lambda m: replacement if self.check(m.group(0)) else m.group(0), text)
+
+
+_MASKS: tuple[tuple[str, re.Pattern[str] | _CheckedPattern], ...] = (
     ("email", EMAIL_ADDRESS),
     ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")),
+    ("iban", _CheckedPattern(re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b"),
+                             lambda found: _iban_check(found))),
     (
         "bank-account",
         re.compile(
@@ -241,6 +276,7 @@ _MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.IGNORECASE,
         ),
     ),
+    ("card", _CheckedPattern(re.compile(r"(?<![\w-])\d{4}(?:[ -]?\d{3,6}){1,4}(?![\w-])"), lambda found: _luhn(found))),
     ("card", re.compile(r"\b(?:\d{4}[ -]?){3}\d{4}\b")),
     (
         "tax-id",

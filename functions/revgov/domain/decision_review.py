@@ -26,8 +26,8 @@ from .time import iso
 OPEN, CONFIRMED, CHANGED = "open", "confirmed", "changed"
 # An approval of the review case: `approved` confirms the automated outcome, `rejected` does not (it is changed).
 RESULTS = {"approved": CONFIRMED, "rejected": CHANGED}
-# The other outcome of a decision that allowed or denied: what a reviewer who does not confirm it decides instead.
-CHANGED_TO = {"allow": ("deny", "rejected"), "deny": ("allow", "approved")}
+# What a reviewer who does not confirm an automated allow decides instead. A deny is never changed (`deny_rules`).
+CHANGED_TO = {"allow": ("deny", "rejected")}
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,39 @@ def window(policy: ReviewPolicy, notified_at: datetime, now: datetime) -> str:
     return iso(closes)
 
 
-def concluded(decision: Mapping[str, Any], case_status: str) -> tuple[str, str, str]:
+def deny_rules(decision: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The rules (id and clause) of every finding that denied the quote or one of its lines, once each."""
+    result = decision.get("result") or {}
+    findings = [*(result.get("findings") or []), *(f for line in result.get("lines") or []
+                                                    for f in line.get("findings") or [])]  # fmt: skip
+    seen = dict.fromkeys((str(f.get("rule_id")), str(f.get("clause"))) for f in findings if f.get("outcome") == "deny")
+    return [{"rule_id": rule_id, "clause": clause} for rule_id, clause in seen]
+
+
+def concluded(decision: Mapping[str, Any], case_status: str, rule: Rule) -> tuple[str, str, str]:
     """The review's result and the decision's outcome and status after it: confirmed, both unchanged; changed, an
-    allow becomes a deny (status rejected) and a deny an allow (status approved)."""
+    allow becomes a deny (status rejected).
+
+    A deny is never changed into an allow: a quote check denies only what its contract lets no one approve (PA-6.4 /
+    CPA-6.4 "cannot be approved under this Agreement", PA-6.3 / CPA-6.3 "A line priced below Line Cost cannot be
+    approved", PA-6.5 / CPA-6.5 rejected combinations, PA-2.8 / CPA-2.8 "until Legal resolves it", a suspension under
+    PA-13.2 / CPA-13.2, PA-4.3(b) "may not quote"); what a person may approve is `approval_required`, decided by the
+    queues PA-6.6 / CPA-6.6 name. PA-14.2 gives the partner a review by a person, not an approval the Agreement
+    withholds from every person: such a review is confirmed with its reason, and where the facts the check read were
+    wrong, they are corrected and the quote is checked again. A RuleViolation naming the deny's rules otherwise."""
     result = RESULTS[case_status]
     if result == CONFIRMED:
         return result, str(decision["outcome"]), str(decision["status"])
-    outcome, status = CHANGED_TO[str(decision["outcome"])]
+    changed = CHANGED_TO.get(str(decision["outcome"]))
+    if changed is None:
+        denied = deny_rules(decision)
+        named = ", ".join(f"{r['rule_id']} ({r['clause']})" for r in denied) or "its rules"
+        raise RuleViolation(
+            f"decision {decision['decision_id']} is a deny under {named}: the Agreement lets no one approve what they "
+            f"refuse, so a review does not make it an allow ({rule.clause}); confirm it (`approved`) with the reason, "
+            "and where the facts it read were wrong, correct them and check the quote again",
+            extra={"rule_id": rule.rule_id, "clause": rule.clause, "deny_rules": denied,
+                   "current_outcome": decision["outcome"]},
+        )
+    outcome, status = changed
     return result, outcome, status

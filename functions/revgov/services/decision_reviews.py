@@ -64,8 +64,9 @@ def request_review(rt: Runtime, who: Principal, decision_id: str, body: dict[str
 
 def apply_review_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
     """The reviewer decided the review (through /v1/approvals) with a written reason: approved confirms the automated
-    outcome, rejected changes it (an allow becomes a deny, a deny an allow). Recorded on the decision, audited and
-    published. Effect of `decision.human_review` (runtime.Registry.effects)."""
+    outcome, rejected changes it (an allow becomes a deny; a deny is never approved by a review: a 422 naming its
+    rules, `domain.decision_review.concluded`). Recorded on the decision, audited and published. Effect of
+    `decision.human_review` (runtime.Registry.effects)."""
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     policy = _policy(tenant)
     note = case["decision"].get("note")
@@ -76,7 +77,7 @@ def apply_review_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> 
     review = dict(decision.get("human_review") or {})
     if review.get("status") != review_rules.OPEN or review.get("approval_id") != case["case_id"]:
         return Changes()
-    result, outcome, status = review_rules.concluded(decision, case["status"])
+    result, outcome, status = review_rules.concluded(decision, case["status"], policy.rule)
     at = case["decision"]["at"]
     review.update(status=result, decided_by=who.actor, decided_at=at, note=note, previous_outcome=decision["outcome"],
                   late=at > review["due_at"])  # fmt: skip
@@ -85,7 +86,7 @@ def apply_review_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> 
     updated = {**decision, "outcome": outcome, "status": status, "history": history, "human_review": review}
     changes = Changes(puts=[decision_repository.put(updated, version=stored.version)])
     changes.audit.append(_audit(who, tenant, policy, f"review_{result}", updated, review))
-    if result == review_rules.CHANGED:  # a renewal quote now allowed or denied settles its renewal, as its approvals do
+    if result == review_rules.CHANGED:  # a renewal quote now denied settles its renewal, as its approvals do
         changes.merge(billing.settle_decided(rt, who.tenant_id, decision, status, at, tenant.policy))
     changes.events.append(DomainEvent(SOURCE, "quote.reviewed", _event(updated)))
     return changes

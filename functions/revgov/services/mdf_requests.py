@@ -21,6 +21,7 @@ from ..domain import mdf as rules
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import ConcurrentUpdate, Conflict, FieldError, Forbidden, RuleViolation
+from ..domain.partners import screening
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from . import key_lineage
@@ -148,9 +149,13 @@ def _claimable(rt: Runtime, who: Principal, mdf: rules.MdfPolicy, activity: dict
 def decide_claim(rt: Runtime, who: Principal, partner_id: str, claim_id: str, body: dict[str, Any],
                  approve: bool) -> dict[str, Any]:
     """Finance: the first approval records it; a second by another finance member pays it by credit note. A reject
-    (with a reason) gives the claim's draw back. Neither approver may be the submitter or each other."""
+    (with a reason) gives the claim's draw back. Neither approver may be the submitter or each other. Neither approval
+    is given while the partner is held by an unresolved screening match (PA-2.8 / CPA-2.8: no payment or incentive
+    is processed until Legal resolves it); the claim waits, submitted or approved once."""
     rules.require_reason(body, approve)
-    tenant, mdf, _ = context(rt, who, partner_id)
+    tenant, mdf, partner = context(rt, who, partner_id)
+    if approve:
+        screening.refuse_while_held(tenant.policy, partner, f"MDF claim {claim_id}")
 
     def attempt() -> dict[str, Any]:
         claim, version = repository.claim(rt, who.tenant_id, partner_id, claim_id)

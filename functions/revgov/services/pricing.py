@@ -339,11 +339,19 @@ def _lapsed(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> dict[str, 
                        "nothing"}
 
 
+def _not_held(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> None:
+    """PA-2.8 / CPA-2.8: no quote is processed for a partner while a screening match holds it, one checked before
+    the match included: its approval is refused (a RuleViolation naming the hold) and waits for Legal."""
+    partner, _ = load_partner(rt, tenant_id, decision["partner_id"])
+    screening.refuse_while_held(load_tenant(rt, tenant_id)[0].policy, partner, f"quote {decision['decision_id']}")
+
+
 def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
     """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny. An
     approval given after the quote expired, or after it lapsed with the partner's certification for one of its
     families (PA-4.3(c) / CPA-4.3(c)), approves nothing: it resolves as a rejection citing that rule, and the quote is
-    denied (a new check gives a new quote)."""
+    denied (a new check gives a new quote). An approval while a screening match holds the partner is refused
+    (PA-2.8 / CPA-2.8 "no quote ... processed"): the quote waits for Legal."""
     decision_id = case["subject"]["id"]
     stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
@@ -351,6 +359,7 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     resolved: case_rules.Case | None = None
     if case["status"] == "approved":
         _two_people(rt, who, case, [c.data for c in others])
+        _not_held(rt, who.tenant_id, decision)
         expiry = _expired(rt, who.tenant_id, decision) or _lapsed(rt, who.tenant_id, decision)
         if expiry is not None:
             resolved = case_rules.resolved_otherwise(case, "rejected", expiry)

@@ -46,13 +46,17 @@ def renewal_facts(rt: Runtime, tenant_id: str, quote: dict[str, Any]) -> dict[st
 
 
 def _check(quote: dict[str, Any], sub: dict[str, Any], renewed_from: date) -> None:
-    """The subscription's customer (when the ERP named it), one line, the subscription's SKU at the quantity in force
-    when the term starts, a term starting on the first day of a Billing Month after the activation (subscriptions are
-    charged per Billing Month: PA-10.2 / CPA-10.1)."""
+    """The subscription's customer (when the ERP named it; when it did not, no registration, whose discount is for the
+    registered Customer only, PA-5.6), one line, the subscription's SKU at the quantity in force when the term starts,
+    a term starting on the first day of a Billing Month after the activation (subscriptions are charged per Billing
+    Month: PA-10.2 / CPA-10.1)."""
     problems = []
     customer = sub.get("customer_id")  # PA-5.6 / PA-5.3: registrations are looked up by the quote's customer
     if customer and quote["customer"]["id"] != customer:
         problems.append(FieldError("/customer/id", f"the subscription's customer is {customer}"))
+    if not customer and quote.get("deal_registration_id"):  # PA-5.6: "on quote lines for the registered Customer"
+        problems.append(FieldError("/deal_registration_id", "the ERP named no customer for this subscription: no "
+                                                            "registration can be shown to be the subscription's"))
     if len(quote["lines"]) != 1:
         problems.append(FieldError("/lines", "a renewal quote has exactly one line: the subscription's SKU"))
     else:

@@ -77,6 +77,20 @@ def held_by(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, 
             "rule_id": screening["id"], "clause": screening["clause"]}
 
 
+def refuse_while_held(policy: Mapping[str, Any], partner: Mapping[str, Any], what: str) -> None:
+    """A RuleViolation naming the hold when the partner is held: `what` (a payment or an incentive, e.g. an MDF claim's
+    approval) is not processed until Legal resolves the match (PA-2.8 "no quote, order or incentive may be processed
+    for the Partner while the match is unresolved"; CPA-2.8 "no quote, order, payment or incentive")."""
+    hold = held_by(policy, partner)
+    if hold is None:
+        return
+    raise RuleViolation(
+        f"{what} is not processed: the partner's compliance screening of {hold['screened_on']} is a {hold['outcome']} "
+        f"that Legal has not resolved ({hold['rule_id']}, {hold['clause']})",
+        extra={**hold},
+    )
+
+
 def due_on(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> date | None:
     """The first day the repeat screening is overdue: `repeat_months` after the latest screening's day (PA-2.8 "at
     least once every 12 months": screened on 2026-01-15, due by 2027-01-15, overdue from 2027-01-16). None: no rule,

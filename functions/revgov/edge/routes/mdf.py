@@ -91,7 +91,8 @@ _DECISIONS = (
     ("activity", "reject", False, CHANNEL_OPS, "Channel Operations rejects an MDF activity request, with a reason",
      "not in the partner's marketing plan"),
     ("claim", "approve", True, FINANCE, "Finance approves an MDF claim: the second finance member's approval pays "
-     "it by credit note (neither approver its submitter)", "evidence checked against the supplier invoice"),
+     "it by credit note (neither approver its submitter; neither while a screening match holds the partner, PA-2.8 / "
+     "CPA-2.8: 422)", "evidence checked against the supplier invoice"),
     ("claim", "reject", False, FINANCE, "Finance rejects an MDF claim, with a reason: its draw on the accrual is "
      "given back", "supplier invoice does not match the activity"),
 )

@@ -133,8 +133,9 @@ def replay_decision(call: Call) -> dict[str, Any]:
     "/v1/decisions/{decision_id}/review-requests",
     summary="The partner requests human review of its own automated decision within 30 days of being notified of it "
     "(PA-14.2 / CPA-14.2); channel operations may file it on the partner's behalf. A case of the owning queue is "
-    "opened, due in 10 (PA-14.2) / 15 (CPA-14.2) business days; the reviewer confirms (approved) or changes "
-    "(rejected) the outcome with a written reason through /v1/approvals",
+    "opened, due in 10 (PA-14.2) / 15 (CPA-14.2) business days; the reviewer confirms (approved) the outcome or "
+    "changes (rejected) an allow into a deny, with a written reason, through /v1/approvals; a deny is never approved "
+    "by a review (PA-6.3 / PA-6.4 'cannot be approved': a 422)",
     roles=frozenset({Role.PARTNER, Role.CHANNEL_OPS}),
     tag="decisions",
     id_params={"decision_id": "dec"},

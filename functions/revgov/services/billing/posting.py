@@ -22,6 +22,10 @@ ORDER_DAYS = {  # the ERP event kinds that are the partner ordering, and the fie
     "usage.reported": "usage_date",
     "support.logged": "performed_on",
 }
+# A renewal is an order too, for a new term (PA-2.8 / PA-13.2, CPA-2.3 "new orders"): the screening and VAT holds
+# hold it, dated by the day the ERP recorded it. It stays out of ORDER_DAYS: the onboarding hold (the subscription it
+# renews was onboarded) and the sales-tax location hold (it posts no line itself) do not apply to it.
+RENEWAL = "subscription.renewed"
 ATTEMPTS = 12  # an event that lost the race this often is retried by the queue (ConcurrentUpdate)
 
 

@@ -4,7 +4,10 @@ accepted are fulfilled unless the reason is (b)" (an unresolved screening match)
 ordering or being served (`posting.ORDER_DAYS`), received while the partner's latest screening is a potential or
 confirmed match, is held whatever its order day (an order accepted before the match is not fulfilled either): not
 billed, so no invoice, payment or incentive follows from it, and one exception in the screening category (Legal,
-SOP-4.1 / COP-4.1) citing the screening rule. Once Legal files a clear screening the event can be replayed."""
+SOP-4.1 / COP-4.1) citing the screening rule. Once Legal files a clear screening the event can be replayed.
+
+A subscription's renewal (`subscription.renewed`) is an order too, for the new term (billed from its first day): it
+is held the same way, even when its quote was allowed before the match (red team 6)."""
 
 from __future__ import annotations
 
@@ -13,12 +16,12 @@ from typing import Any
 from ...domain.partners import screening
 from ...domain.rules import Rule
 from .exceptions import fail
-from .posting import ORDER_DAYS, Outcome, Posting
+from .posting import ORDER_DAYS, RENEWAL, Outcome, Posting
 
 
 def held_for_screening(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
     """The hold for an order event of a partner held by a screening match, or None to bill it as usual."""
-    if posting.detail_type not in ORDER_DAYS:
+    if posting.detail_type not in ORDER_DAYS and posting.detail_type != RENEWAL:
         return None
     policy = posting.tenant.policy
     hold = screening.held_by(policy, partner)

@@ -12,18 +12,23 @@ from typing import Any
 from ...domain.time import parse_day
 from .. import vat_validation
 from .exceptions import fail
-from .posting import ORDER_DAYS, Outcome, Posting
+from .posting import ORDER_DAYS, RENEWAL, Outcome, Posting
 
 
 def held_for_vat(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
-    """The hold for an order placed while the partner's latest VAT check failed, or None to bill it as usual."""
-    field_name = ORDER_DAYS.get(posting.detail_type)
-    if field_name is None or not posting.data.get(field_name):
-        return None
+    """The hold for an order placed while the partner's latest VAT check failed, or None to bill it as usual (a
+    renewal, `subscription.renewed`, is a new order dated by the day the ERP recorded it)."""
+    if posting.detail_type == RENEWAL:  # a renewal is a new order, placed the day the ERP recorded it
+        field_name, ordered_on = "occurred_at", posting.occurred_at[:10]
+    else:
+        order_field = ORDER_DAYS.get(posting.detail_type)
+        if order_field is None or not posting.data.get(order_field):
+            return None
+        field_name, ordered_on = order_field, str(posting.data[order_field])
     held = vat_validation.order_hold(posting.rt.store, posting.tenant_id, posting.tenant.policy,
-                                     partner["partner_id"], parse_day(posting.data[field_name]))  # fmt: skip
+                                     partner["partner_id"], parse_day(ordered_on))  # fmt: skip
     if held is None:
         return None
     why, rule = held
-    problem = f"held, not billed: an order of {field_name} {posting.data[field_name]}; {why}"
+    problem = f"held, not billed: an order of {field_name} {ordered_on}; {why}"
     return fail(posting, vat_validation.FAILURE_CATEGORY, problem, rule)

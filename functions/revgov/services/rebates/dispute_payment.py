@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ...domain.access import Principal
+from ...domain.errors import RuleViolation
+from ...domain.partners import screening
 from ...domain.rebates import dispute_payment as rules
 from ...domain.rebates import disputes as dispute_rules
 from ...domain.rebates.policy import Period, RebateBook
@@ -22,7 +24,9 @@ from ...domain.rebates.settlement_run import Review
 from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent, Put
 from ...runtime import Runtime
+from .. import partner_repository
 from ..approval_requests import Ask, cited, decided_request, open_request, visible_request
+from ..billing.overdue import owing_beyond
 from . import repository
 from .book import SOURCE, book, today
 from .repository import Adjustment, Dispute
@@ -68,8 +72,10 @@ def apply_credit_note_decision(rt: Runtime, case: dict[str, Any], who: Principal
     """The credit note's approval was decided (a finance member other than its preparer): approved, it is issued and
     the adjustment is `credited`; rejected, the upheld amount is `pending` for the next settlement; a settlement run
     that paid the amount first withdrew the credit note, and deciding it changes nothing more. Effect of
-    `rebate.credit_note` (runtime.Registry.effects)."""
-    tenant, _ = book(rt, who.tenant_id)
+    `rebate.credit_note` (runtime.Registry.effects). Not approved while a screening match holds the partner (PA-2.8 /
+    CPA-2.8) or while it has an invoice overdue beyond the withholding limit (PA-7.8): a 422, the case stays pending,
+    as a settlement run withholds its statement."""
+    tenant, rebates = book(rt, who.tenant_id)
     stored = decided_request(rt, who.tenant_id, repository.CREDIT_NOTES, case, "rebate credit note")
     note, at = stored.data, case["decision"]["at"]
     adjustment, version = repository.adjustment(rt, who.tenant_id, note["dispute_id"])
@@ -78,7 +84,10 @@ def apply_credit_note_decision(rt: Runtime, case: dict[str, Any], who: Principal
     changes = Changes()
     if adjustment["status"] != rules.CREDIT_NOTE:  # paid by a settlement run first (PA-7.9: paid once)
         decided = {**note, "status": WITHDRAWN, "decision": decision, "paid_in": adjustment.get("settled_in")}
-    elif case["status"] == "approved":
+    elif case["status"] == "approved":  # PA-2.8 / CPA-2.8: never issued to a partner a screening match holds
+        partner = partner_repository.record(rt.store, who.tenant_id, note["partner_id"]) or {}
+        screening.refuse_while_held(tenant.policy, partner, f"rebate credit note {note['credit_note_id']}")
+        _refuse_while_overdue(rt, who.tenant_id, rebates, partner, note)
         decided = {**note, "status": "issued", "decision": decision}
         changes.puts.append(repository.adjustment_put({**adjustment, "status": "credited", "credited_at": at}, version))
         detail = {k: note[k] for k in ("credit_note_id", "dispute_id", "settlement_id", "partner_id", "program_id",
@@ -96,6 +105,30 @@ def apply_credit_note_decision(rt: Runtime, case: dict[str, Any], who: Principal
                                rules=[separate.rule] if separate else [],
                                partner_id=note["partner_id"]))  # fmt: skip
     return changes
+
+
+def _refuse_while_overdue(rt: Runtime, tenant_id: str, rebates: RebateBook, partner: dict[str, Any],
+                          note: dict[str, Any]) -> None:
+    """PA-7.8: "Rebates are withheld while the Partner has an invoice more than 60 days overdue" (`rebates.withholding`,
+    billing's one notion of overdue as the settlement run reads it): the credit note paying an upheld dispute is a
+    rebate paid, so its approval is refused (a RuleViolation naming the invoices) until the overdue amount is paid."""
+    rule = rebates.withholding
+    if rule is None:
+        return
+    partner_id = str(note["partner_id"])
+    unpaid = [i for i in repository.unpaid_issued_invoices(rt, tenant_id) if i["partner_id"] == partner_id]
+    late = owing_beyond(rt, tenant_id, unpaid, {partner_id: rule.terms_of(partner)}, rule.standard_terms_days,
+                        today(rt), rule.overdue_days).get(partner_id)  # fmt: skip
+    if not late:
+        return
+    invoices = ", ".join(str(i["invoice_id"]) for i in late)
+    raise RuleViolation(
+        f"rebate credit note {note['credit_note_id']} is withheld: the partner has an invoice more than "
+        f"{rule.overdue_days} days overdue ({invoices}); rebates are released after the overdue amount is paid "
+        f"({rule.rule.rule_id}, {rule.rule.clause})",
+        extra={"rule_id": rule.rule.rule_id, "clause": rule.rule.clause,
+               "overdue_invoices": [str(i["invoice_id"]) for i in late]},
+    )
 
 
 def withdrawn(rt: Runtime, tenant_id: str, paid: Adjustment, settlement_id: str) -> list[Put]:
