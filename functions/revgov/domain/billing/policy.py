@@ -66,6 +66,9 @@ class BillingPolicy:
     # other than its preparer approved it, through an approval of `credit_note_approval_category`. None: no limit.
     credit_note_approval_above: Decimal | None = None
     credit_note_approval_category: str = "credit_note_approval"
+    # PA-10.4 / CPA-10.3: a subscription credit inside an approved renewal's committed term is held for that approval
+    # whatever its amount ("credited only as the order allows"). None: credited like a monthly subscription's.
+    committed_term_credit: Rule | None = None
     # SOP-3.1 / COP-3.1: usage received more than this many days after its month's end is rated the month after it
     # is received, as an adjustment. None: rated with its month whenever it arrives.
     usage_cutoff: Rule | None = None
@@ -133,6 +136,9 @@ class BillingPolicy:
                 Decimal(credit_notes["approval_above"]) if credit_notes.get("approval_above") is not None else None
             ),
             credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
+            committed_term_credit=(
+                Rule.of(billing["committed_term_credit"]) if billing.get("committed_term_credit") else None
+            ),
             usage_cutoff=Rule.of(cutoff) if cutoff else None,
             usage_cutoff_days=int(cutoff["days_after_month_end"]) if cutoff else None,
             out_of_scope=Rule.of(billing["out_of_scope_service"]) if billing.get("out_of_scope_service") else None,

@@ -40,7 +40,7 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
     }
     posting.changes.puts.append(subscription_put(cancelled, stored))
     nothing = None if credited or held else "nothing billed after the effective day; no credit"
-    return Outcome("processed", credit_notes.held_note(held) or nothing)
+    return Outcome("processed", credit_notes.held_note(held, book) or nothing)
 
 
 def _credit_charged_months(

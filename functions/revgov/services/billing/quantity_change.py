@@ -66,4 +66,4 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     }
     posting.changes.puts.append(subscription_put(updated, stored))
     nothing = None if posted or held else "no month charged yet is affected; later months use the quantity"
-    return Outcome("processed", credit_notes.held_note(held) or nothing)
+    return Outcome("processed", credit_notes.held_note(held, book) or nothing)

@@ -1,0 +1,230 @@
+"""Clause audit, seventh round: where the product did something other than the clause it cites, the clause won.
+Every figure below is computed by hand from the clause quoted; fixed days only, no wall clock.
+
+The audit's record (each clause checked, where it is built, the verdict) is docs/clause-audit.md, "Seventh round".
+
+Prices (tenants/northwind/tenant.yaml price list): NW-SEC-SUITE USD 300.00 a seat a month. SOP-2.5's credit note
+approval limit: USD 10,000.00.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from memory_store import Ledger
+from revgov.domain import subscription_renewals as renewals
+from revgov.domain.access import Principal, Role
+from revgov.services import billing, cases, pricing, subscription_billing
+from revgov.services import credit_notes as held_credits
+from revgov.tenant_files import load_tenant_file
+from support import ROOT
+
+P1 = "ptr_01JBNWPARTNER0000000000001"  # an active platinum MSP of the ERP samples, certified in security
+SALES = Principal("northwind", Role.SALES, "key_sales")
+FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
+POLICY = {t: load_tenant_file(ROOT / "tenants" / t / "tenant.yaml")["policy"] for t in ("northwind", "contoso")}
+
+
+def _subscribed(seats: int) -> Ledger:
+    """SUB-7 of NW-SEC-SUITE activated on 2026-10-01 (October charged in full at activation)."""
+    ledger = Ledger("2026-10-01T09:00:00Z")
+    data = {"partner_id": P1, "subscription_id": "SUB-7", "sku": "NW-SEC-SUITE", "quantity": seats,
+            "activated_on": "2026-10-01", "order_ref": "SO-7"}  # fmt: skip
+    assert ledger.bill("subscription.activated", data, occurred_at="2026-10-01T09:00:00Z")["status"] == "processed"
+    return ledger
+
+
+def _record(ledger: Ledger) -> dict[str, Any]:
+    stored = ledger.rt.store.get("northwind", billing.SUBSCRIPTIONS, "SUB-7")
+    assert stored is not None
+    return stored.data
+
+
+def _lines(ledger: Ledger, period: str) -> list[tuple[str, str]]:
+    """SUB-7's lines on the partner's invoice of `period`: (amount, service period start)."""
+    invoice = ledger.invoice(P1, period)
+    return [(x["amount"], x["service_period"]["start"]) for x in invoice["lines"]
+            if x["detail"].get("subscription_id") == "SUB-7"]  # fmt: skip
+
+
+def _change(ledger: Ledger, seats: int, effective_on: str, at: str) -> dict[str, Any]:
+    ledger.clock.set(at)
+    data = {"partner_id": P1, "subscription_id": "SUB-7", "quantity": seats, "effective_on": effective_on}
+    return ledger.bill("subscription.changed", data, occurred_at=at)
+
+
+def _pending_approvals(ledger: Ledger) -> list[dict[str, Any]]:
+    return [c for c in ledger.exceptions() if c["category"] == "credit_note_approval" and c["status"] == "pending"]
+
+
+# --- PA-10.3 / SOP-2.5: a quantity increase is a charge, never a credit note held for approval ---------------------
+def test_pa_10_3_a_quantity_increase_above_the_credit_note_limit_is_charged_at_once_not_held_as_a_credit_note():
+    """PA-10.3: "Quantity increases during a period are prorated in the same way from the date the increase takes
+    effect." SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than
+    the preparer." An increase is a charge; SOP-2.5 holds credit notes only.
+
+    10 seats, November charged in advance (10 x 300.00 = 3,000.00); on 2026-11-11 the partner goes to 210 seats:
+    November owes 300.00 x 200 x 20 / 30 = 40,000.00 more (11 to 30 November, both included), posted on the November
+    invoice at once. It was held as a "credit note of USD 40,000.00 (cancellation)" waiting for finance, and the
+    charge never posted until someone approved it. One cent above the limit or forty thousand: the same (a charge)."""
+    ledger = _subscribed(10)
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 1
+    answer = _change(ledger, 210, "2026-11-11", "2026-11-11T10:00:00Z")
+    assert answer["status"] == "processed" and "held" not in (answer.get("reason") or "")
+    assert ("40000.00", "2026-11-11") in _lines(ledger, "2026-11")
+    assert _record(ledger).get("held") in (None, []) and _pending_approvals(ledger) == []
+
+
+def test_pa_10_3_the_monthly_run_charges_a_known_increase_without_holding_it():
+    """The same increase sent before November is charged (PA-10.3): the run of 2026-11-01 charges November in advance
+    at 10 seats and the 200 seats more from 11 November: 3,000.00 and 40,000.00, neither held."""
+    ledger = _subscribed(10)
+    assert _change(ledger, 210, "2026-11-11", "2026-10-20T10:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    assert sorted(_lines(ledger, "2026-11")) == [("3000.00", "2026-11-01"), ("40000.00", "2026-11-11")]
+    assert _pending_approvals(ledger) == []
+
+
+def test_sop_2_5_a_reduction_is_still_a_credit_note_held_only_strictly_above_the_limit():
+    """SOP-2.5 unchanged for credits: "Credit notes above USD 10,000.00 require approval". From 210 seats (November
+    charged 63,000.00 in advance) to 160 on 2026-11-10: 300.00 x 50 x 20 / 30 = 10,000.00, not above: credited at
+    once (-10,000.00 from 11 November). To 159 instead: 300.00 x 51 x 20 / 30 = 10,200.00, above: held for finance."""
+    for seats, posted, held in ((160, [("-10000.00", "2026-11-11")], 0), (159, [], 1)):
+        ledger = _subscribed(210)
+        ledger.clock.set("2026-11-01T00:05:00Z")
+        subscription_billing.run(ledger.rt, "northwind")
+        _change(ledger, seats, "2026-11-10", "2026-11-10T10:00:00Z")
+        assert [x for x in _lines(ledger, "2026-11") if x[0].startswith("-")] == posted
+        assert len(_pending_approvals(ledger)) == held
+
+
+# --- PA-10.4 / CPA-10.3: a committed term is credited only as the order allows ----------------------------------
+def _renewed_for_a_year(seats: int = 10) -> Ledger:
+    """SUB-7 renewed from 2026-12-01 for 12 months (a committed term: 2026-12-01 to 2027-11-30) under a renewal quote
+    of 10 seats at 10 % off (net 270.00 a seat, 2,700.00 a month: 32,400.00 a year, below the renewal threshold, so
+    allowed at once); December charged in advance at 2,700.00."""
+    ledger = _subscribed(seats)
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    ledger.clock.set("2026-11-10T10:00:00Z")
+    checked = pricing.check(ledger.rt, SALES, {
+        "partner_id": P1, "customer": {"id": "CUST-7", "name": "Harbour Logistics"},
+        "renewal": {"subscription_id": "SUB-7", "renewed_from": "2026-12-01", "term_months": 12},
+        "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": seats, "discount_percent": "10"}]})  # fmt: skip
+    assert checked["outcome"] == "allow"
+    ledger.clock.set("2026-11-12T09:00:00Z")
+    data = {"partner_id": P1, "subscription_id": "SUB-7", "decision_id": checked["decision_id"],
+            "renewed_from": "2026-12-01", "term_months": 12, "order_ref": "SO-7-2027"}  # fmt: skip
+    assert ledger.bill("subscription.renewed", data, occurred_at="2026-11-12T09:00:00Z")["status"] == "processed"
+    ledger.clock.set("2026-12-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    assert _lines(ledger, "2026-12") == [("2700.00", "2026-12-01")]
+    return ledger
+
+
+def _cancel(ledger: Ledger, effective_on: str, at: str) -> dict[str, Any]:
+    ledger.clock.set(at)
+    data = {"partner_id": P1, "subscription_id": "SUB-7", "effective_on": effective_on}
+    return ledger.bill("subscription.cancelled", data, occurred_at=at)
+
+
+def test_pa_10_4_a_cancellation_inside_a_committed_term_is_not_credited_automatically():
+    """PA-10.4: "Where a monthly subscription is cancelled [...] the Partner receives a credit for the unused full
+    days [...] Subscriptions with a committed term may be cancelled for credit only as permitted in the order."
+
+    Cancelled with effect from the end of 2026-12-20, inside the committed term renewed from 2026-12-01 for 12 months:
+    the unused days (21 to 31 December) would be 2,700.00 x 11 / 31 = 958.06. Revgov does not hold the order, so the
+    credit is not posted: it waits for finance, citing PA-10.4, whoever's order allows it. It was credited at once,
+    like a monthly subscription's (958.06 is far below SOP-2.5's USD 10,000.00)."""
+    ledger = _renewed_for_a_year()
+    answer = _cancel(ledger, "2026-12-20", "2026-12-20T15:00:00Z")
+    assert answer["status"] == "processed"
+    assert [x for x in _lines(ledger, "2026-12") if x[0].startswith("-")] == []  # nothing credited yet
+    (held,) = _record(ledger)["held"]
+    assert (held["amount"], held["month"], held["status"]) == ("-958.06", "2026-12", "pending_approval")
+    (approval,) = _pending_approvals(ledger)
+    assert approval["queue"] == "finance"
+    cited = {(r["rule_id"], r["clause"]) for r in approval["reasons"]}
+    assert ("BILL-COMMITTED-TERM-CREDIT", "PA-10.4") in cited
+    (why,) = [r["message"] for r in approval["reasons"] if r["rule_id"] == "BILL-COMMITTED-TERM-CREDIT"]
+    assert "committed term" in why and "USD 958.06" in why
+    hold = held_credits.get_hold(ledger.rt, FINANCE, held["hold_id"])
+    assert (hold["rule_id"], hold["clause"]) == ("BILL-COMMITTED-TERM-CREDIT", "PA-10.4")
+    # the order allows it: a finance member (never the preparer) approves, and the credit posts as it was computed
+    ledger.clock.set("2026-12-21T10:00:00Z")
+    cases.decide_case(ledger.rt, FINANCE, "approval", approval["case_id"], "approved", "order SO-7-2027 allows it")
+    assert ("-958.06", "2026-12-21") in _lines(ledger, "2026-12")
+
+
+def test_pa_10_4_a_committed_term_credit_the_order_does_not_allow_is_rejected_and_nothing_is_credited():
+    ledger = _renewed_for_a_year()
+    _cancel(ledger, "2026-12-20", "2026-12-20T15:00:00Z")
+    (approval,) = _pending_approvals(ledger)
+    ledger.clock.set("2026-12-21T10:00:00Z")
+    cases.decide_case(ledger.rt, FINANCE, "approval", approval["case_id"], "rejected", "no credit under SO-7-2027")
+    assert [x for x in _lines(ledger, "2026-12") if x[0].startswith("-")] == []
+    assert _record(ledger)["held"][0]["status"] == "rejected"
+
+
+def test_pa_10_4_a_seat_reduction_inside_the_committed_term_waits_for_finance_too():
+    """PA-10.4 covers "a quantity is reduced" by the same credit: 10 to 4 seats from the end of 2026-12-20 inside
+    the term: 270.00 x 6 x 11 / 31 = 574.84, held citing PA-10.4, not posted."""
+    ledger = _renewed_for_a_year()
+    assert _change(ledger, 4, "2026-12-20", "2026-12-20T15:00:00Z")["status"] == "processed"
+    (held,) = _record(ledger)["held"]
+    assert (held["amount"], held["status"]) == ("-574.84", "pending_approval")
+    (approval,) = _pending_approvals(ledger)
+    assert ("BILL-COMMITTED-TERM-CREDIT", "PA-10.4") in {(r["rule_id"], r["clause"]) for r in approval["reasons"]}
+
+
+def test_pa_10_4_a_monthly_month_before_the_term_is_still_credited_at_once():
+    """Before the committed term, the subscription is monthly: cancelled from the end of 2026-11-20 (renewal
+    recorded for 2026-12-01 but not begun), November's unused days 300.00 x 10 x 10 / 30 = 1,000.00 are credited at
+    once (PA-10.4's first sentence)."""
+    ledger = _subscribed(10)
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    _cancel(ledger, "2026-11-20", "2026-11-20T15:00:00Z")
+    assert ("-1000.00", "2026-11-21") in _lines(ledger, "2026-11") and _pending_approvals(ledger) == []
+
+
+def test_the_committed_term_is_the_approved_renewals_first_to_last_day():
+    """The days a renewal commits: from `renewed_from` through the last day of its `term_months` (12 from
+    2026-12-01: 2027-11-30); a renewal not approved commits nothing (its term is never charged)."""
+    sub = {"renewals": [{"renewed_from": "2026-12-01", "term_months": 12, "status": renewals.APPROVED},
+                        {"renewed_from": "2027-12-01", "term_months": 12, "status": renewals.PENDING}]}  # fmt: skip
+    assert renewals.committed_on(sub, date(2026, 11, 30)) is None
+    assert renewals.committed_on(sub, date(2026, 12, 1))["renewed_from"] == "2026-12-01"
+    assert renewals.committed_on(sub, date(2027, 11, 30))["renewed_from"] == "2026-12-01"
+    assert renewals.committed_on(sub, date(2027, 12, 1)) is None
+
+
+def test_cpa_10_3_contoso_states_the_same_rule_with_its_own_clause():
+    """CPA-10.3: "Subscriptions with a committed term are credited only as the order allows." (northwind PA-10.4)"""
+    for tenant, clause in (("northwind", "PA-10.4"), ("contoso", "CPA-10.3")):
+        node = POLICY[tenant]["billing"]["committed_term_credit"]
+        assert (node["id"], node["clause"]) == ("BILL-COMMITTED-TERM-CREDIT", clause)
+
+
+def test_the_billing_what_if_keeps_a_committed_term_credit_waiting_under_a_policy_that_holds_it():
+    """The billing what-if replays a held credit under both policies: a committed term's 958.06 waits for finance
+    under a policy with `committed_term_credit` (PA-10.4), whatever SOP-2.5's limit says, and posts under a draft
+    without it; a credit held above the limit is judged by the limit alone, as before."""
+    from decimal import Decimal
+
+    from revgov.domain.billing import BillingPolicy
+    from revgov.domain.policy_whatif_billing import Side, with_limit
+
+    holding = BillingPolicy.from_policy(POLICY["northwind"])
+    without = BillingPolicy.from_policy({**POLICY["northwind"], "billing": {
+        k: v for k, v in POLICY["northwind"]["billing"].items() if k != "committed_term_credit"}})  # fmt: skip
+    credit = Side(Decimal("-958.06"), None)
+    held = Side(Decimal("0"), None, "awaiting_approval", "pending_approval", pending=Decimal("-958.06"))
+    waits = with_limit(credit, held, posted=False, active=holding, book=holding, committed=True)
+    assert (waits.status, waits.amount) == ("awaiting_approval", Decimal("0"))
+    assert "BILL-COMMITTED-TERM-CREDIT" in (waits.reason or "") and "PA-10.4" in (waits.reason or "")
+    assert with_limit(credit, held, posted=False, active=holding, book=without, committed=True).status == "billed"
+    assert with_limit(credit, held, posted=False, active=holding, book=holding).status == "billed"  # below the limit
