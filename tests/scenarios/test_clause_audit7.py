@@ -228,3 +228,67 @@ def test_the_billing_what_if_keeps_a_committed_term_credit_waiting_under_a_polic
     assert "BILL-COMMITTED-TERM-CREDIT" in (waits.reason or "") and "PA-10.4" in (waits.reason or "")
     assert with_limit(credit, held, posted=False, active=holding, book=without, committed=True).status == "billed"
     assert with_limit(credit, held, posted=False, active=holding, book=holding).status == "billed"  # below the limit
+
+
+# --- SOP-2.4 / COP-2.3: a cancellation takes effect at the end of the day it is requested, or later -----------------
+def _cancel_requested(ledger: Ledger, requested: str, effective_on: str) -> dict[str, Any]:
+    """The ERP's cancellation, requested (its `occurred_at`, the source system's time, SOP-2.1) on `requested`."""
+    return _cancel(ledger, effective_on, f"{requested}T09:00:00Z")
+
+
+def _november_credits(ledger: Ledger) -> list[tuple[str, str]]:
+    return [x for x in _lines(ledger, "2026-11") if x[0].startswith("-")]
+
+
+def test_sop_2_4_a_cancellation_dated_before_its_request_takes_effect_at_the_end_of_the_request_day():
+    """SOP-2.4: "A cancellation or quantity reduction requested on a given day takes effect at the end of that day
+    unless the Partner specifies a later date. The credit under PA-10.4 counts the full days after the effective day".
+
+    10 seats, November charged in advance (3,000.00). Requested on 2026-11-20 with an effective_on of 2026-11-05: it
+    takes effect at the end of 20 November, so 21 to 30 November are credited, 3,000.00 x 10 / 30 = 1,000.00. It
+    credited from 6 November, 3,000.00 x 25 / 30 = 2,500.00: a backdated date bought 1,500.00 of credit. On the day
+    (effective_on 2026-11-20): 1,000.00; a later date (2026-11-25): 26 to 30 November, 500.00."""
+    cases_ = (("2026-11-05", ("-1000.00", "2026-11-21")), ("2026-11-20", ("-1000.00", "2026-11-21")),
+              ("2026-11-25", ("-500.00", "2026-11-26")))  # fmt: skip
+    for effective_on, credited in cases_:
+        ledger = _subscribed(10)
+        ledger.clock.set("2026-11-01T00:05:00Z")
+        subscription_billing.run(ledger.rt, "northwind")
+        answer = _cancel_requested(ledger, "2026-11-20", effective_on)
+        assert answer["status"] == "processed"
+        assert _november_credits(ledger) == [credited], effective_on
+        assert _record(ledger)["cancelled_on"] == max(effective_on, "2026-11-20")
+    # the outcome says why the day moved, citing the clause
+    assert "SOP-2.4" not in (answer.get("reason") or "")  # a later date given: nothing moved
+    ledger = _subscribed(10)
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    moved = _cancel_requested(ledger, "2026-11-20", "2026-11-05")
+    assert "2026-11-20" in moved["reason"] and "SOP-2.4" in moved["reason"]
+
+
+def test_sop_2_4_a_seat_reduction_dated_before_its_request_counts_from_the_end_of_the_request_day():
+    """SOP-2.4 names "quantity reduction" too: 10 to 4 seats requested on 2026-11-20, effective_on 2026-11-05: 300.00 x
+    6 x 10 / 30 = 600.00 credited from 21 November (it credited 300.00 x 6 x 25 / 30 = 1,500.00 from 6 November). An
+    increase is no reduction: 10 to 12 seats effective 2026-11-05, requested 2026-11-20, is charged from 5 November as
+    given (PA-10.3: "from the date the increase takes effect"): 300.00 x 2 x 26 / 30 = 520.00."""
+    ledger = _subscribed(10)
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    assert _change(ledger, 4, "2026-11-05", "2026-11-20T09:00:00Z")["status"] == "processed"
+    assert _november_credits(ledger) == [("-600.00", "2026-11-21")]
+    assert _record(ledger)["changes"][-1]["effective_on"] == "2026-11-20"
+    ledger = _subscribed(10)
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    assert _change(ledger, 12, "2026-11-05", "2026-11-20T09:00:00Z")["status"] == "processed"
+    assert ("520.00", "2026-11-05") in _lines(ledger, "2026-11")
+
+
+def test_cop_2_3_contoso_states_it_for_cancellations_with_its_own_clause():
+    """COP-2.3: "a cancellation takes effect at the end of the day it is requested unless a later date is given" (a
+    cancellation only; SOP-2.4 adds the quantity reduction for northwind)."""
+    assert POLICY["contoso"]["billing"]["cancellation_credit"]["effective_day"] == {
+        "id": "BILL-CANCELLATION-EFFECTIVE-DAY", "clause": "COP-2.3", "applies_to": ["cancellation"]}
+    assert POLICY["northwind"]["billing"]["cancellation_credit"]["effective_day"] == {
+        "id": "BILL-CANCELLATION-EFFECTIVE-DAY", "clause": "SOP-2.4", "applies_to": ["cancellation", "reduction"]}
