@@ -292,3 +292,23 @@ def test_cop_2_3_contoso_states_it_for_cancellations_with_its_own_clause():
         "id": "BILL-CANCELLATION-EFFECTIVE-DAY", "clause": "COP-2.3", "applies_to": ["cancellation"]}
     assert POLICY["northwind"]["billing"]["cancellation_credit"]["effective_day"] == {
         "id": "BILL-CANCELLATION-EFFECTIVE-DAY", "clause": "SOP-2.4", "applies_to": ["cancellation", "reduction"]}
+
+
+# --- CPA-4.3: a contoso partner is told its own clause --------------------------------------------------------------
+def test_cpa_4_3_the_certification_watchers_note_to_a_contoso_partner_cites_cpa_4_3_not_northwinds_pa_4_3():
+    """CPA-4.3: "(d) protected opportunity registrations in that Product Family are frozen and lapse if no valid
+    certification is recorded within 21 days." The note the certification watcher drafts for a contoso partner whose
+    certification lapses before its registered deal closes cited "(PA-4.3)", a clause of northwind's agreement, which
+    is no term of the contoso partner's (PA-4.3(d): "lapse if a valid certification is not recorded within 30 days")."""
+    from revgov.domain.agents import CertificationGap
+    from revgov.services.agents import certification_watcher as watcher
+
+    deal = {"deal_id": "deal_01JX0000000000000000000071", "customer": {"id": "CUST-71", "name": "Harbour Logistics"},
+            "family": "security", "expected_close": "2027-02-15", "expires_at": "2027-01-30"}  # fmt: skip
+    gap = CertificationGap("cert-secops-analyst", date(2027, 1, 10), expired=False)
+    for tenant, clause, other in (("contoso", "CPA-4.3", "(PA-4.3)"), ("northwind", "PA-4.3", "(CPA-4.3)")):
+        partner = {"partner_id": "ptr_01JX0000000000000000000071", "legal_name": "Secure Resale BV"}
+        rule = watcher.lapse_rule(POLICY[tenant])
+        found = watcher._finding(deal, partner, gap, date(2027, 2, 15), rule)
+        body = found.draft_message["body"] if found.draft_message else ""
+        assert f"({clause})" in body and other not in body, (tenant, body)
