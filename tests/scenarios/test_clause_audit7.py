@@ -312,3 +312,25 @@ def test_cpa_4_3_the_certification_watchers_note_to_a_contoso_partner_cites_cpa_
         found = watcher._finding(deal, partner, gap, date(2027, 2, 15), rule)
         body = found.draft_message["body"] if found.draft_message else ""
         assert f"({clause})" in body and other not in body, (tenant, body)
+
+
+def test_cpa_7_9_a_refused_acknowledgement_cites_the_tenants_own_clause():
+    """CPA-7.9: "Finance acknowledges within 2 business days" (northwind PA-7.9). A channel_ops key acknowledging a
+    contoso rebate dispute is refused citing CPA-7.9; it cited PA-7.9, northwind's clause. The MDF and appeal
+    refusals name the tenant's segregation rule the same way (COP-4.3 / SOP-4.3)."""
+    import pytest
+
+    from memory_store import memory_runtime
+    from revgov.domain.errors import Forbidden
+    from revgov.domain.policy import cited_clause
+    from revgov.services import rebates
+
+    for tenant, clause, other in (("contoso", "CPA-7.9", "(PA-7.9)"), ("northwind", "PA-7.9", "(CPA-7.9)")):
+        rt, _ = memory_runtime("2026-11-02T10:00:00.000Z", tenant=tenant)
+        with pytest.raises(Forbidden) as refused:
+            rebates.acknowledge_dispute(rt, Principal(tenant, Role.CHANNEL_OPS, "key_ops"),
+                                        "rdp_01JX0000000000000000000071")  # fmt: skip
+        assert f"({clause})" in str(refused.value) and other not in str(refused.value)
+    segregation = ("exception_routing", "segregation_of_duties")
+    assert cited_clause(POLICY["contoso"], *segregation, default="SOP-4.3") == "COP-4.3"
+    assert cited_clause(POLICY["northwind"], *segregation, default="SOP-4.3") == "SOP-4.3"
