@@ -334,3 +334,68 @@ def test_cpa_7_9_a_refused_acknowledgement_cites_the_tenants_own_clause():
     segregation = ("exception_routing", "segregation_of_duties")
     assert cited_clause(POLICY["contoso"], *segregation, default="SOP-4.3") == "COP-4.3"
     assert cited_clause(POLICY["northwind"], *segregation, default="SOP-4.3") == "SOP-4.3"
+
+
+# --- PA-4.1: a certification is added to the catalogue with 60 days' notice ------------------------------------------
+_SD_WAN = {"id": "cert-sd-wan", "name": "SD-WAN Specialist", "product_family": "networking", "validity_months": 24,
+           "clause": "PA-4.1"}  # fmt: skip
+
+
+def test_pa_4_1_a_certification_added_to_the_catalogue_takes_effect_only_after_60_days_notice():
+    """PA-4.1: "The Distributor may add certifications to the catalogue with 60 days' notice. A certification
+    withdrawn from the catalogue remains valid until its expiry date."
+
+    A draft adding cert-sd-wan, proposed 2026-11-02 00:00:00 UTC for 2027-01-01 00:00:00 UTC: exactly 60 days, held.
+    One second later: 59 days and 23:59:59, refused on /effective_at citing PA-4.1 (it took effect with any notice, or
+    at once). Withdrawing a certification or changing one needs no notice under PA-4.1; contoso's agreement names no
+    notice for its catalogue (CPA-4.1)."""
+    from datetime import UTC, datetime
+
+    from revgov.domain.policy_change import notice_problem
+
+    policy = POLICY["northwind"]
+    added = {**policy, "certifications": [*policy["certifications"], _SD_WAN]}
+    on = datetime(2027, 1, 1, tzinfo=UTC)
+    assert notice_problem(policy, added, on, datetime(2026, 11, 2, tzinfo=UTC)) is None  # 60 days
+    late = datetime(2026, 11, 2, 0, 0, 1, tzinfo=UTC)
+    for given, effective in ((late, on), (datetime(2026, 11, 2, tzinfo=UTC), None)):
+        found = notice_problem(policy, added, effective, given)
+        assert found is not None and (found.extra["rule_id"], found.extra["clause"]) == ("POLICY-CATALOGUE-NOTICE",
+                                                                                          "PA-4.1")  # fmt: skip
+        assert found.errors[0].path == "/effective_at" and found.extra["notice_days"] == 60
+    withdrawn = {**policy, "certifications": [c for c in policy["certifications"] if c["id"] != "cert-cloud-architect"]}
+    edited = {**policy, "certifications": [{**c, "name": c["name"] + " (2027)"} for c in policy["certifications"]]}
+    for draft in (withdrawn, edited):
+        assert notice_problem(policy, draft, None, datetime(2026, 11, 2, tzinfo=UTC)) is None
+    contoso = POLICY["contoso"]
+    grown = {**contoso, "certifications": [*contoso["certifications"], {**_SD_WAN, "product_family": "collaboration",
+                                                                         "clause": "CPA-4.1"}]}  # fmt: skip
+    assert notice_problem(contoso, grown, None, datetime(2026, 11, 2, tzinfo=UTC)) is None
+    # the rate tables' 30 days (PA-10.5) still hold beside it
+    rates = {**policy, "billing": {**policy["billing"], "usage_rates": [
+        {**policy["billing"]["usage_rates"][0], "model": "flat"}, *policy["billing"]["usage_rates"][1:]]}}  # fmt: skip
+    found = notice_problem(policy, rates, datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC))
+    assert found is not None and found.extra["clause"] == "PA-10.5"
+
+
+def test_pa_4_1_a_draft_adding_a_certification_is_proposed_only_with_60_days_notice():
+    """The same through POST /v1/policy/drafts/{id}/propose (services.policy_drafts): 422 on /effective_at citing
+    PA-4.1 when proposed on 2026-11-10 for 2026-12-01 (21 days) or for 2027-01-01 (52 days); for 2027-02-01 (83 days)
+    it is proposed."""
+    import pytest
+
+    from memory_store import memory_runtime
+    from revgov.domain.errors import RuleViolation
+    from revgov.services import policy_drafts
+
+    ops = Principal("northwind", Role.CHANNEL_OPS, "key_CHANNEL_OPS0000000000000000")
+    rt, _ = memory_runtime("2026-11-10T10:00:00.000Z")
+    draft = policy_drafts.create_draft(rt, ops, {"reason": "SD-WAN certification"})
+    policy_drafts.patch_policy(rt, ops, draft["draft_id"], {"operations": [
+        {"op": "add", "path": "/certifications/-", "value": _SD_WAN}]})  # fmt: skip
+    for effective_at in ("2026-12-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z"):
+        with pytest.raises(RuleViolation) as refused:
+            policy_drafts.propose(rt, ops, draft["draft_id"], {"effective_at": effective_at})
+        assert refused.value.errors[0].path == "/effective_at" and refused.value.extra["clause"] == "PA-4.1"
+    proposed = policy_drafts.propose(rt, ops, draft["draft_id"], {"effective_at": "2027-02-01T00:00:00.000Z"})
+    assert proposed["status"] == "proposed"
