@@ -331,6 +331,15 @@ def test_cpa_7_9_a_refused_acknowledgement_cites_the_tenants_own_clause():
             rebates.acknowledge_dispute(rt, Principal(tenant, Role.CHANNEL_OPS, "key_ops"),
                                         "rdp_01JX0000000000000000000071")  # fmt: skip
         assert f"({clause})" in str(refused.value) and other not in str(refused.value)
+    # COP-1.3: "The clock stops while an item waits for information from the Partner and resumes when the Partner
+    # replies": a staff key answering for the partner is refused citing COP-1.3 for contoso (it said SOP-1.3)
+    from revgov.services import case_waiting
+
+    rt, _ = memory_runtime("2026-11-02T10:00:00.000Z", tenant="contoso")
+    with pytest.raises(Forbidden) as staff:
+        case_waiting.partner_reply(rt, Principal("contoso", Role.FINANCE, "key_fin"), "exception",
+                                   "cas_01JX0000000000000000000071", "here it is")  # fmt: skip
+    assert "COP-1.3" in str(staff.value) and "SOP-1.3" not in str(staff.value)
     segregation = ("exception_routing", "segregation_of_duties")
     assert cited_clause(POLICY["contoso"], *segregation, default="SOP-4.3") == "COP-4.3"
     assert cited_clause(POLICY["northwind"], *segregation, default="SOP-4.3") == "SOP-4.3"
