@@ -17,12 +17,20 @@ from typing import Any
 
 import pytest
 
-from revgov.domain import cases, deals, escalation, invoice_dispute_deadlines, quote_validity, sla_pause
+from revgov.domain import (
+    cases,
+    deals,
+    escalation,
+    invoice_dispute_deadlines,
+    quote_validity,
+    sla_pause,
+    subscription_renewals,
+)
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
 from revgov.domain.audit import GENESIS, AuditEntry, seal, verify
 from revgov.domain.audit_view import partner_view
-from revgov.domain.billing import billed_in
+from revgov.domain.billing import BillingPolicy, billed_in
 from revgov.domain.billing import overdue as overdue_core
 from revgov.domain.billing import tax as tax_core
 from revgov.domain.calendar import BusinessCalendar
@@ -1215,6 +1223,29 @@ def _sop_2_4() -> None:
 @clause("contoso", "CPA-10.3", "Part days are not credited.")
 def _cpa_10_3() -> None:
     assert CT["billing"]["cancellation_credit"]["method"] == "unused_full_days"
+
+
+def _committed_term_credit(policy: dict[str, Any], ref: str) -> None:
+    """A credit inside an approved renewal's term (renewed from 2026-12-01 for 12 months: through 2027-11-30) is held
+    for finance whatever its amount (tests/scenarios/test_clause_audit7.py runs it through billing)."""
+    node = policy["billing"]["committed_term_credit"]
+    assert (node["id"], node["clause"]) == ("BILL-COMMITTED-TERM-CREDIT", ref)
+    assert BillingPolicy.from_policy(policy).committed_term_credit == Rule.of(node)
+    sub = {"renewals": [{"renewed_from": "2026-12-01", "term_months": 12, "status": "approved"}]}
+    inside = [subscription_renewals.committed_on(sub, date.fromisoformat(d)) is not None
+              for d in ("2026-11-30", "2026-12-01", "2027-11-30", "2027-12-01")]
+    assert inside == [False, True, True, False]
+
+
+@clause("northwind", "PA-10.4",
+        "Subscriptions with a committed term may be cancelled for credit only as permitted in the order.")
+def _pa_10_4() -> None:
+    _committed_term_credit(NW, "PA-10.4")
+
+
+@clause("contoso", "CPA-10.3", "Subscriptions with a committed term are credited only as the order allows.")
+def _cpa_10_3_committed_term() -> None:
+    _committed_term_credit(CT, "CPA-10.3")
 
 
 @clause("northwind", "SOP-6.1", "A Partner may dispute an invoice line within 30 days of the invoice date")

@@ -511,8 +511,11 @@ def test_a_cancellation_after_the_months_invoice_was_issued_is_credited_on_the_n
     november = ledger.invoice(P1, "2026-11")
     billing.finalize_invoice(ledger.rt, Principal("northwind", Role.FINANCE, "key_fin"), november["invoice_id"])
     ledger.clock.set("2026-12-03T10:00:00Z")
+    # requested on 2026-11-10 (occurred_at: the source system's time, SOP-2.1), discovered on 2026-12-03. SOP-2.4: "A
+    # cancellation [...] requested on a given day takes effect at the end of that day unless the Partner specifies a
+    # later date" (requested on 2026-12-03, it would take effect then, not on 2026-11-10: test_clause_audit7.py)
     late = {"partner_id": P1, "subscription_id": "SUB-1", "effective_on": "2026-11-10"}
-    assert ledger.bill("subscription.cancelled", late, occurred_at="2026-12-03T09:00:00Z")["status"] == "processed"
+    assert ledger.bill("subscription.cancelled", late, occurred_at="2026-11-10T09:00:00Z")["status"] == "processed"
     december = ledger.invoice(P1, "2026-12")
     charges = {x["service_period"]["start"][:7]: x["line_id"] for x in november["lines"] + december["lines"]
                if x["kind"] == "subscription"}  # fmt: skip

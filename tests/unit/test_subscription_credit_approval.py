@@ -44,10 +44,10 @@ def _activate(ledger: Ledger, seats: int, on: str) -> None:
     assert ledger.bill("subscription.activated", data, occurred_at=f"{on}T09:00:00Z")["status"] == "processed"
 
 
-def _cancel(ledger: Ledger, effective_on: str, at: str) -> dict:
+def _cancel(ledger: Ledger, effective_on: str, at: str, occurred_at: str | None = None) -> dict:
     ledger.clock.set(at)
     data = {"partner_id": P1, "subscription_id": "SUB-BIG", "effective_on": effective_on}
-    answer = ledger.bill("subscription.cancelled", data, occurred_at=at)
+    answer = ledger.bill("subscription.cancelled", data, occurred_at=occurred_at or at)
     assert answer["status"] == "processed", answer
     return answer
 
@@ -221,7 +221,10 @@ def test_a_credit_for_a_month_already_issued_posts_on_the_next_open_invoice_with
     _charged_november(ledger)
     ledger.clock.set("2026-12-01T10:00:00Z")
     billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-11")["invoice_id"])
-    _cancel(ledger, "2026-11-10", "2026-12-03T10:00:00Z")
+    # requested on 2026-11-10 (the source system's time, SOP-2.1) and received on 2026-12-03: SOP-2.4 "A cancellation
+    # [...] requested on a given day takes effect at the end of that day" (requested on 2026-12-03 instead, it would
+    # take effect then: tests/scenarios/test_clause_audit7.py)
+    _cancel(ledger, "2026-11-10", "2026-12-03T10:00:00Z", occurred_at="2026-11-10T18:00:00Z")
     (held,) = _holds(ledger)
     assert held["amount"] == "12000.00"
     ledger.clock.set("2026-12-04T10:00:00Z")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .billing.rating import rate_table_problems
@@ -21,6 +21,15 @@ def _rules(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _rules(value, f"{path}/{index}")
+
+
+def cited_clause(policy: Mapping[str, Any], *path: str, default: str) -> str:
+    """The clause the tenant's own rule at `path` cites (a refusal names the tenant's contract, never another
+    tenant's: PA-7.9 is northwind's, CPA-7.9 contoso's), else `default`."""
+    node: Any = policy
+    for key in path:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return str(node["clause"]) if isinstance(node, Mapping) and node.get("clause") else default
 
 
 def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) -> list[FieldError]:

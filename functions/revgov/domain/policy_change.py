@@ -267,14 +267,24 @@ def effective_problem(
 def notice_problem(in_force: dict[str, Any], draft: dict[str, Any], effective_at: datetime | None,
                    given_at: datetime, *, at: str = "proposed") -> RuleViolation | None:
     """PA-10.5: rate tables "may be changed with 30 days' notice"; CPA-10.4: "Rate changes take effect on the first
-    day of a Billing Month after 30 days' notice". The policy in force's `policy_changes.notice` names what the notice
-    covers (`paths`) and how long it is (`days`): a draft changing any of them takes effect no sooner than `days` after
-    `given_at` (when proposed: now; when taking effect: the last approval, when the change was decided). A change
-    at once (no `effective_at`) gives no notice. None: nothing covered changes, or the notice is long enough."""
-    rule = (in_force.get("policy_changes") or {}).get("notice")
-    if not rule:
-        return None
-    changed = [path for path in rule["paths"] if not _same(_pointed(in_force, path), _pointed(draft, path))]
+    day of a Billing Month after 30 days' notice"; PA-4.1: "The Distributor may add certifications to the catalogue
+    with 60 days' notice". The policy in force's `policy_changes.notice` (one rule or a list) names what each notice
+    covers (`paths`; `changes: additions`: only items added to the list there) and how long it is (`days`): a draft
+    changing any of them takes effect no sooner than `days` after `given_at` (when proposed: now; when taking
+    effect: the last approval, when the change was decided). A change at once (no `effective_at`) gives no notice.
+    None: nothing covered changes, or every notice is long enough; else the refusal of the longest notice missed."""
+    node = (in_force.get("policy_changes") or {}).get("notice")
+    rules = node if isinstance(node, list) else [node] if node else []
+    missed = [found for rule in rules if (found := _one_notice(rule, in_force, draft, effective_at, given_at, at))]
+    return max(missed, key=lambda found: int(found.extra["notice_days"])) if missed else None
+
+
+def _one_notice(rule: dict[str, Any], in_force: dict[str, Any], draft: dict[str, Any], effective_at: datetime | None,
+                given_at: datetime, at: str) -> RuleViolation | None:
+    additions = rule.get("changes") == "additions"
+    changed = [path for path in rule["paths"]
+               if (_added(_pointed(in_force, path), _pointed(draft, path)) if additions
+                   else not _same(_pointed(in_force, path), _pointed(draft, path)))]  # fmt: skip
     if not changed:
         return None
     days = int(rule["days"])
@@ -289,6 +299,12 @@ def notice_problem(in_force: dict[str, Any], draft: dict[str, Any], effective_at
         errors=[FieldError("/effective_at", f"less than {days} days' notice ({rule['clause']})")],
         extra={"rule_id": rule["id"], "clause": rule["clause"], "notice_days": days, "changed": changed},
     )
+
+
+def _added(before: Any, after: Any) -> bool:
+    """Whether the list `after` holds an item (by its `id`) the list `before` does not: an addition (PA-4.1)."""
+    known = {item.get("id") for item in before or [] if isinstance(item, dict)}
+    return any(isinstance(item, dict) and item.get("id") not in known for item in after or [])
 
 
 def _pointed(document: dict[str, Any], pointer: str) -> Any:

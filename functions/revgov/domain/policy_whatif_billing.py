@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from .billing import (
+    HELD_COMMITTED_TERM,
     BillingPolicy,
     LineDraft,
     ServicePeriod,
@@ -213,12 +214,20 @@ def replay_line(line: Mapping[str, Any], kind: str, book: BillingPolicy, *, serv
     return as_invoiced(line)
 
 
-def with_limit(side: Side, invoiced: Side, *, posted: bool, active: BillingPolicy, book: BillingPolicy) -> Side:
+def with_limit(side: Side, invoiced: Side, *, posted: bool, active: BillingPolicy, book: BillingPolicy,
+               committed: bool = False) -> Side:
     """A credit under a policy's credit-note limit (SOP-2.5 / COP-2.4): above it, it waits for finance, unless it is
     the very credit that was posted after finance approved it (above the limit in force, same amount: the approval
     given stands). A credit held for approval (pending or rejected) posts at once under a policy that does not hold
-    it."""
-    if side.status != "billed" or side.amount >= 0 or not credit_note_needs_approval(side.amount, book):
+    it. `committed`: a credit held in a committed term (PA-10.4 / CPA-10.3), which waits whatever its amount under a
+    policy with `committed_term_credit`."""
+    if side.status != "billed" or side.amount >= 0:
+        return side
+    rule = book.committed_term_credit
+    if committed and rule is not None:
+        return Side(ZERO, None, "awaiting_approval", f"in a committed term, credited only as the order allows: waits "
+                    f"for finance ({rule.rule_id}, {rule.clause})", side.rule_ids, side.amount)
+    if not credit_note_needs_approval(side.amount, book):
         return side
     if posted and side.amount == invoiced.amount and credit_note_needs_approval(invoiced.amount, active):
         return side
@@ -232,7 +241,8 @@ def held_line(hold: Mapping[str, Any]) -> dict[str, Any]:
     """A credit note held for approval (pending or rejected) as a line of the invoice it would have gone on."""
     return {"line_id": None, "invoice_id": hold["invoice_id"], "partner_id": hold["partner_id"], "kind": "held_credit",
             "amount": format_money(-Decimal(hold["amount"])), "cost": None, "rule_ids": [], "detail": {},
-            "hold_id": hold["hold_id"], "status": hold["status"], "event_ids": [], "erp_event_ids": []}
+            "hold_id": hold["hold_id"], "status": hold["status"], "event_ids": [], "erp_event_ids": [],
+            "held_for": hold.get("held_for")}
 
 
 def service_of(line: Mapping[str, Any], book: BillingPolicy) -> str | None:
@@ -258,7 +268,8 @@ def replay(lines: Sequence[Mapping[str, Any]], active: BillingPolicy, draft: Bil
                                                          pending=Decimal(line["amount"]))
         before, after = (
             with_limit(replay_line(line, kind, book, service=service, window=window), invoiced, posted=posted,
-                       active=active, book=book) for book, window in ((active, sides[0]), (draft, sides[1])))
+                       active=active, book=book, committed=line.get("held_for") == HELD_COMMITTED_TERM)
+            for book, window in ((active, sides[0]), (draft, sides[1])))
         rows.append({"line": line, "kind": kind, "segment": segments.get(line["partner_id"], "none"),
                      "partner_id": line["partner_id"], "invoiced": invoiced, "before": before, "after": after})
     return rows

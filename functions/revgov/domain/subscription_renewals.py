@@ -110,6 +110,17 @@ def unit_price_on(subscription: Mapping[str, Any], day: date, base: Decimal) -> 
     return price
 
 
+def committed_on(subscription: Mapping[str, Any], day: date) -> Mapping[str, Any] | None:
+    """The approved renewal whose term (`renewed_from` through the last day of its `term_months`) holds `day`: the
+    subscription has a committed term then (PA-10.4 / CPA-10.3: credited "only as permitted in the order"). None: a
+    monthly month. A renewal not approved commits nothing: its term is never charged."""
+    for renewal in renewals_of(subscription):
+        start = parse_day(renewal["renewed_from"])
+        if renewal["status"] == APPROVED and start <= day <= term_end(start, int(renewal["term_months"])):
+            return renewal
+    return None
+
+
 def renewals_of(subscription: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     return subscription.get("renewals") or ()
 

@@ -22,6 +22,7 @@ from ..domain.audit import AuditEntry
 from ..domain.calendar import BusinessCalendar
 from ..domain.cases import Case
 from ..domain.errors import FieldError, Forbidden, MalformedRequest, NotFound, RuleViolation
+from ..domain.policy import cited_clause
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import case_repository, partner_repository
@@ -50,7 +51,10 @@ def ask_partner(rt: Runtime, who: Principal, kind: str, case_id: str, question: 
 def partner_reply(rt: Runtime, who: Principal, kind: str, case_id: str, reply: str) -> dict[str, Any]:
     """The partner answers its own item: it is back in its queue with its due time moved by the wait."""
     if who.role is not Role.PARTNER:
-        raise Forbidden("the Partner answers what its item waits for (SOP-1.3 'restarts when the Partner responds')")
+        policy = load_tenant(rt, who.tenant_id)[0].policy
+        clause = cited_clause(policy, "exception_routing", "sla_clock", default="SOP-1.3")
+        raise Forbidden(f"the Partner answers what its item waits for ({clause}: the clock resumes when the Partner "
+                        "replies)")
     stored = case_repository.read(rt.store, who.tenant_id, case_id)
     if stored is None or stored.data["kind"] != kind or not stored.data.get("partner_id") \
             or not who.sees_partner(stored.data["partner_id"]):  # fmt: skip

@@ -28,11 +28,13 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain import billing as core
+from ..domain import subscription_renewals
 from ..domain.access import Principal
 from ..domain.billing import BillingPolicy, LineDraft
 from ..domain.credit_reservations import counted
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.money import format_money
+from ..domain.rules import Rule
 from ..domain.tenants import Tenant
 from ..domain.time import parse_day, period_of
 from ..ports import Changes, Put
@@ -68,12 +70,14 @@ def hold(
     requested_by: tuple[str, ...] = (),
     requested_at: str | None = None,
     draft: LineDraft | None = None,
+    held_by: Rule | None = None,
 ) -> tuple[dict[str, Any], Changes]:
     """A credit note above the limit, kept unposted, and its finance approval, as changes for the caller's commit.
     `reserved`: the marker (collection, key) whose credited amount (and units) already counts it, released when it
     is rejected, so the line is never credited twice while it waits. `draft`: the line to post once approved (a
-    subscription credit); without it, a credit note of `amount` against `line`."""
-    rule = book.credit_notes
+    subscription credit); without it, a credit note of `amount` against `line`. `held_by`: the rule that holds it
+    when it is not the limit (a committed term's credit, PA-10.4 / CPA-10.3)."""
+    rule = held_by or book.credit_notes
     actor = preparer.actor if isinstance(preparer, Principal) else preparer
     entry: dict[str, Any] = {
         "hold_id": rt.ids.new("cnh"),
@@ -101,6 +105,7 @@ def hold(
         "credit_note_line_id": None,
         "decision": None,
         "draft": core.draft_as_dict(draft) if draft else None,
+        "held_for": COMMITTED_TERM if held_by else ABOVE_LIMIT,
     }
     inputs = {k: entry[k] for k in _HELD_INPUTS}
     changes = approval_requests.open_request(
@@ -111,19 +116,32 @@ def hold(
 
 
 _HELD_INPUTS = ("partner_id", "invoice_id", "line_id", "amount", "approval_above", "reason", "prepared_by", "source")
+ABOVE_LIMIT, COMMITTED_TERM = core.HELD_ABOVE_LIMIT, core.HELD_COMMITTED_TERM  # why a credit note waits (`held_for`)
+
+
+def _held_rule(entry: dict[str, Any], book: BillingPolicy) -> Rule:
+    """The rule the held credit note cites: a committed term's (as stored with it), else the credit note limit's."""
+    if entry.get("held_for") == COMMITTED_TERM:
+        return Rule(entry["rule_id"], entry["clause"])
+    return book.credit_notes
 
 
 def _ask(entry: dict[str, Any], book: BillingPolicy) -> approval_requests.Ask:
     """The finance queue's approval of a held credit note: who may approve it, and why it waits (SOP-2.5)."""
     currency, reason = entry["currency"], entry["reason"]
+    why = (
+        f"falls in a committed term, credited only as the order allows ({entry['clause']})"
+        if entry.get("held_for") == COMMITTED_TERM
+        else f"is above {currency} {entry['approval_above']}"
+    )
     message = (
         f"credit note of {currency} {entry['amount']} ({reason.replace('_', ' ')}) for line {entry['line_no']} of "
-        f"{entry['invoice_id']} is above {currency} {entry['approval_above']}: a member of the finance queue other "
-        f"than the preparer ({entry['prepared_by']}) approves it before it is issued"
+        f"{entry['invoice_id']} {why}: a member of the finance queue other than the preparer ({entry['prepared_by']}) "
+        f"approves it before it is issued"
     )
     context = {k: entry[k] for k in ("invoice_id", "line_no", "amount", "reason", "prepared_by")}
-    return approval_requests.Ask(book.credit_note_approval_category, "credit_note", entry["hold_id"], book.credit_notes,
-                                 message, entry["partner_id"], EFFECT, context)  # fmt: skip
+    return approval_requests.Ask(book.credit_note_approval_category, "credit_note", entry["hold_id"],
+                                 _held_rule(entry, book), message, entry["partner_id"], EFFECT, context)  # fmt: skip
 
 
 def get_hold(rt: Runtime, who: Principal, hold_id: str) -> dict[str, Any]:
@@ -156,9 +174,9 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
         "note": decision["note"],
         "approval_id": case["case_id"],
     }
-    status = entry["status"]
+    status, held_by = entry["status"], _held_rule(entry, book)
     changes.audit.append(approval_requests.cited(who, f"credit_note.{status}", entry["hold_id"], status,
-                                                 inputs=inputs, tenant=tenant, rules=[book.credit_notes]))  # fmt: skip
+                                                 inputs=inputs, tenant=tenant, rules=[held_by]))  # fmt: skip
     return changes
 
 
@@ -247,10 +265,16 @@ def post_or_hold(
     posting: billing.Posting, subscription: dict[str, Any], draft: LineDraft, charge: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A subscription credit for a month already charged (`charge`: the charge entry it references): posted on the
-    month's invoice, or above the limit (SOP-2.5; SOP-8.1: automated workflows "may not ... issue credit notes above
-    USD 10,000.00") held for finance. Returns (the lines posted, the `held` entries for the subscription record)."""
+    month's invoice, or held for finance above the limit (SOP-2.5; SOP-8.1: automated workflows "may not ... issue
+    credit notes above USD 10,000.00") or, whatever its amount, when its first credited day lies in an approved
+    renewal's committed term (PA-10.4: "Subscriptions with a committed term may be cancelled for credit only as
+    permitted in the order"; CPA-10.3). A charge (a quantity increase, PA-10.3) is no credit note and always posts.
+    Returns (the lines posted, the `held` entries for the subscription record)."""
     period = period_of(draft.service_period.start)
-    if not core.credit_note_needs_approval(draft.amount, posting.book):
+    committed = posting.book.committed_term_credit
+    if committed is not None and not subscription_renewals.committed_on(subscription, draft.service_period.start):
+        committed = None
+    if draft.amount >= 0 or (committed is None and not core.credit_note_needs_approval(draft.amount, posting.book)):
         return billing.post_lines(posting, subscription["partner_id"], period, [draft]), []
     invoice_id, number = charge["line_id"].rsplit(".", 1)
     entry, approval = hold(
@@ -269,6 +293,7 @@ def post_or_hold(
         source={"detail_type": posting.detail_type, "event_id": posting.event_id, "erp_event_id": posting.erp_event_id},
         reserved={"collection": billing.SUBSCRIPTIONS, "key": subscription["subscription_id"]},
         draft=draft,
+        held_by=committed,
     )
     posting.changes.merge(approval)
     posting.case_ids.append(entry["approval_id"])
@@ -281,16 +306,31 @@ def post_or_hold(
         "references_line": charge["line_id"],
         "quantity_change": draft.detail.get("quantity_change"),
         "status": "pending_approval",
+        "held_for": entry["held_for"],
     }
     return [], [held]
 
 
-def held_note(held: list[dict[str, Any]]) -> str | None:
-    """What an ERP event's outcome says of the credits it held."""
-    if not held:
-        return None
-    named = ", ".join(f"{h['amount']} for {h['month']} (approval {h['approval_id']})" for h in held)
-    return f"credit(s) above the approval limit held for finance: {named} (SOP-2.5)"
+def held_note(held: list[dict[str, Any]], book: BillingPolicy) -> str | None:
+    """What an ERP event's outcome says of the credits it held, citing the tenant's own clauses."""
+    committed = book.committed_term_credit
+    reasons = (
+        (ABOVE_LIMIT, f"above the approval limit ({book.credit_notes.clause})"),
+        (
+            COMMITTED_TERM,
+            f"in a committed term, credited only as the order allows ({committed.clause if committed else ''})",
+        ),
+    )
+    parts = []
+    for why, said in reasons:
+        named = ", ".join(
+            f"{h['amount']} for {h['month']} (approval {h['approval_id']})"
+            for h in held
+            if h.get("held_for", ABOVE_LIMIT) == why
+        )
+        if named:
+            parts.append(f"credit(s) {said} held for finance: {named}")
+    return "; ".join(parts) or None
 
 
 def _settle_subscription(rt: Runtime, tenant_id: str, entry: dict[str, Any], line: dict[str, Any] | None) -> Put:

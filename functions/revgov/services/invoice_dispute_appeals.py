@@ -25,6 +25,7 @@ from ..domain.billing import BillingPolicy
 from ..domain.errors import Forbidden, NotFound, RuleViolation
 from ..domain.invoice_dispute_deadlines import appealable, upheld_resolution
 from ..domain.money import format_money
+from ..domain.policy import cited_clause
 from ..domain.rebates import appeals as joint
 from ..domain.tenants import Tenant
 from ..domain.time import instant
@@ -88,7 +89,7 @@ def apply_appeal_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> 
     appeal = dict(dispute.get("appeal") or {})
     if appeal.get("status") != joint.OPEN:
         return Changes()
-    _not_an_earlier_decider(rt, who, dispute, case)
+    _not_an_earlier_decider(rt, who, dispute, case, tenant.policy)
     note = case["decision"].get("note")
     if not (isinstance(note, str) and note.strip()):
         raise RuleViolation(f"an appeal decision states its reason: send a `note` ({policy.rule.clause})")
@@ -135,7 +136,9 @@ def _visible(rt: Runtime, who: Principal, dispute_id: str) -> Stored:
     return stored
 
 
-def _not_an_earlier_decider(rt: Runtime, who: Principal, dispute: dict[str, Any], case: dict[str, Any]) -> None:
+def _not_an_earlier_decider(
+    rt: Runtime, who: Principal, dispute: dict[str, Any], case: dict[str, Any], policy: dict[str, Any]
+) -> None:
     """SOP-4.3 / COP-4.3: "Where two approvals are required, two different people give them"; whoever rejected the
     dispute does not decide its appeal either (the appeal reviews that decision). People are their keys, and a key
     either of them minted since is still theirs: the deciding key and each earlier decider's key are compared by their
@@ -148,7 +151,8 @@ def _not_an_earlier_decider(rt: Runtime, who: Principal, dispute: dict[str, Any]
         earlier.append((str(appealed["by"]).partition(":")[2], str(appealed.get("at") or filed)))
     if any(key_lineage.same_person(rt, who.tenant_id, (who.key_id, since), (key, since)) for key, since in earlier):
         rule = {"rule_id": case["reasons"][0]["rule_id"], "clause": case["reasons"][0]["clause"]}
-        raise Forbidden("whoever decided the dispute or part of its appeal may not decide the appeal (SOP-4.3)",
+        clause = cited_clause(policy, "exception_routing", "segregation_of_duties", default="SOP-4.3")
+        raise Forbidden(f"whoever decided the dispute or part of its appeal may not decide the appeal ({clause})",
                         extra={"refusal": SELF_DECISION, **rule})  # fmt: skip
 
 

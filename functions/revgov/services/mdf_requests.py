@@ -22,6 +22,7 @@ from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import ConcurrentUpdate, Conflict, FieldError, Forbidden, RuleViolation
 from ..domain.partners import screening
+from ..domain.policy import cited_clause
 from ..ports import Changes, DomainEvent, Put
 from ..runtime import Runtime
 from . import key_lineage
@@ -71,7 +72,8 @@ def decide_activity(rt: Runtime, who: Principal, partner_id: str, activity_id: s
         raise Conflict(f"MDF activity {activity_id} is already {record['status']}")
     if key_lineage.same_person(rt, who.tenant_id, (who.key_id, record["requested_at"]),
                                (key_of(record["requested_by"]), record["requested_at"])):
-        raise Forbidden("the requester of an MDF activity may not decide it (SOP-4.3 segregation of duties)")
+        clause = cited_clause(tenant.policy, "exception_routing", "segregation_of_duties", default="SOP-4.3")
+        raise Forbidden(f"the requester of an MDF activity may not decide it ({clause} segregation of duties)")
     on = today(rt)
     if approve and on >= date.fromisoformat(record["starts_on"]):
         raise Conflict(f"MDF activity {activity_id} starts on {record['starts_on']}: activities must be pre-approved "
@@ -161,7 +163,7 @@ def decide_claim(rt: Runtime, who: Principal, partner_id: str, claim_id: str, bo
         claim, version = repository.claim(rt, who.tenant_id, partner_id, claim_id)
         if claim["status"] not in ("submitted", "approved"):
             raise Conflict(f"MDF claim {claim_id} is already {claim['status']}")
-        _not_involved(rt, who, claim)
+        _not_involved(rt, who, claim, tenant.policy)
         sums, ledger_version = repository.ledger(rt, who.tenant_id, partner_id)
         decided, action = _decided(rt, who, claim, sums, body, approve)
         puts = [repository.claim_put(decided, version)]
@@ -174,11 +176,12 @@ def decide_claim(rt: Runtime, who: Principal, partner_id: str, claim_id: str, bo
         f"MDF claim {claim_id} kept changing under this decision; retry")))
 
 
-def _not_involved(rt: Runtime, who: Principal, claim: dict[str, Any]) -> None:
+def _not_involved(rt: Runtime, who: Principal, claim: dict[str, Any], policy: dict[str, Any]) -> None:
     since = claim["submitted_at"]
     earlier = [(key_of(claim["submitted_by"]), since), *((key_of(a["by"]), since) for a in claim["approvals"])]
     if any(key_lineage.same_person(rt, who.tenant_id, (who.key_id, since), other) for other in earlier):
-        raise Forbidden("an MDF claim needs two finance members other than its submitter (SOP-4.3 four-eyes): "
+        clause = cited_clause(policy, "exception_routing", "segregation_of_duties", default="SOP-4.3")
+        raise Forbidden(f"an MDF claim needs two finance members other than its submitter ({clause} four-eyes): "
                         "this key submitted or already approved it")
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from .credits import (
     CREDIT_NOTE_REASONS,
+    HELD_ABOVE_LIMIT,
+    HELD_COMMITTED_TERM,
     Credited,
     check_dispute,
     check_erp_credit,
@@ -143,6 +145,8 @@ __all__ = [
     "DEFAULT_RECONCILIATION",
     "DEFAULT_TOLERANCE",
     "FACT_DAYS",
+    "HELD_ABOVE_LIMIT",
+    "HELD_COMMITTED_TERM",
     "HUNDRED",
     "SLA_TRACKED",
     "ZERO",

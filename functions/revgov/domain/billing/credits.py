@@ -102,6 +102,11 @@ def credit_note_draft(
     )
 
 
+# Why a credit note waits for finance (`held_for` of a hold): above the limit (SOP-2.5 / COP-2.4), or a subscription
+# credit in a committed term, whatever its amount (PA-10.4 / CPA-10.3).
+HELD_ABOVE_LIMIT, HELD_COMMITTED_TERM = "above_limit", "committed_term"
+
+
 def credit_note_needs_approval(amount: Decimal, book: BillingPolicy) -> bool:
     """SOP-2.5: "Credit notes above USD 10,000.00 require approval by a member of the finance queue other than the
     preparer" (COP-2.4: above EUR 5,000.00). Strictly above: a credit note of exactly the limit posts at once."""

@@ -66,6 +66,13 @@ class BillingPolicy:
     # other than its preparer approved it, through an approval of `credit_note_approval_category`. None: no limit.
     credit_note_approval_above: Decimal | None = None
     credit_note_approval_category: str = "credit_note_approval"
+    # PA-10.4 / CPA-10.3: a subscription credit inside an approved renewal's committed term is held for that approval
+    # whatever its amount ("credited only as the order allows"). None: credited like a monthly subscription's.
+    committed_term_credit: Rule | None = None
+    # SOP-2.4 / COP-2.3: a cancellation (or reduction) dated before its request takes effect at the end of the request's
+    # day, for the kinds in `effective_day_kinds`. None: the effective_on given.
+    effective_day: Rule | None = None
+    effective_day_kinds: frozenset[str] = frozenset()
     # SOP-3.1 / COP-3.1: usage received more than this many days after its month's end is rated the month after it
     # is received, as an adjustment. None: rated with its month whenever it arrives.
     usage_cutoff: Rule | None = None
@@ -77,6 +84,14 @@ class BillingPolicy:
     # (`delivered_on`) are billed on that day, in its month (cited by `delivery_billing`); the others on shipment.
     delivery_families: frozenset[str] = frozenset()
     delivery_billing: Rule | None = None
+
+    def takes_effect(self, kind: str, given: date, requested_on: date) -> date:
+        """The day a cancellation or reduction (`kind`) takes effect at the end of: SOP-2.4 "A cancellation or quantity
+        reduction requested on a given day takes effect at the end of that day unless the Partner specifies a later
+        date" (COP-2.3: a cancellation), so a day before the request's is the request's day; any other is `given`."""
+        if self.effective_day is None or kind not in self.effective_day_kinds:
+            return given
+        return max(given, requested_on)
 
     def price(self, sku: str, on: date) -> CatalogItem | None:
         """The price-list item in force on `on`, or None: not on the price list that day."""
@@ -97,6 +112,7 @@ class BillingPolicy:
         plausible = billing.get("plausibility") or {}
         reconciled = billing.get("subscription_reconciliation") or {}
         credit_notes = billing.get("credit_notes") or {}
+        effective_day = billing["cancellation_credit"].get("effective_day") or {}
         disputes = billing.get("invoice_disputes") or {}
         cutoff = billing.get("usage_cutoff") or {}
         return cls(
@@ -133,6 +149,11 @@ class BillingPolicy:
                 Decimal(credit_notes["approval_above"]) if credit_notes.get("approval_above") is not None else None
             ),
             credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
+            effective_day=Rule.of(effective_day) if effective_day else None,
+            effective_day_kinds=frozenset(effective_day.get("applies_to", ())),
+            committed_term_credit=(
+                Rule.of(billing["committed_term_credit"]) if billing.get("committed_term_credit") else None
+            ),
             usage_cutoff=Rule.of(cutoff) if cutoff else None,
             usage_cutoff_days=int(cutoff["days_after_month_end"]) if cutoff else None,
             out_of_scope=Rule.of(billing["out_of_scope_service"]) if billing.get("out_of_scope_service") else None,

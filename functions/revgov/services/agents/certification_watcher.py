@@ -59,15 +59,16 @@ def _evidence(deal: dict[str, Any], gap: CertificationGap, until: date) -> dict[
 
 
 def _renewal_note(
-    deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, expires_on: str
+    deal: dict[str, Any], partner: dict[str, Any], gap: CertificationGap, expires_on: str, rule: Rule
 ) -> dict[str, Any]:
+    """The note to the partner, citing its own agreement's clause (PA-4.3 / CPA-4.3: the rule's)."""
     customer = deal["customer"].get("name", deal["customer"]["id"])
     return note_to_partner(
         partner,
         f"Renew {gap.certification_id} before {expires_on}",
         f"Your certification {gap.certification_id} expires on {expires_on}. Your registered {deal['family']} deal "
         f"for {customer} is expected to close on {deal['expected_close']}; without a valid certification the deal's "
-        "entitlements lapse (PA-4.3). Please renew in time.",
+        f"entitlements lapse ({rule.clause}). Please renew in time.",
     )
 
 
@@ -94,4 +95,4 @@ def _finding(
                    kind="certification_renewal", queue="channel_ops", confidence=0.9,
                    title=f"{gap.certification_id} of {name} lapses on {expires_on}, before live deal {deal_id} closes "
                    f"({deal['expected_close']})",
-                   draft_message=_renewal_note(deal, partner, gap, expires_on))
+                   draft_message=_renewal_note(deal, partner, gap, expires_on, rule))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,7 @@ from ...domain.billing import ServicePeriod
 from ...domain.money import format_money
 from ...domain.time import parse_day
 from .. import credit_notes
+from .cancellation import effective_day
 from .exceptions import fail
 from .posting import Outcome, Posting
 from .repository import SUBSCRIPTIONS, subscription_put
@@ -27,7 +29,10 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
         return park(posting, stored)
     sub = stored.data
     problem = None
-    effective = data["effective_on"]
+    effective, moved = data["effective_on"], None
+    if int(data["quantity"]) < int(sub["quantity"]):  # a reduction takes effect no earlier than its request (SOP-2.4)
+        day, moved = effective_day(posting, "reduction")
+        effective = day.isoformat()
     last = (sub.get("changes") or [{}])[-1].get("effective_on")
     if not_theirs(posting, stored):
         problem = f"subscription {data['subscription_id']} belongs to another partner"
@@ -52,6 +57,8 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
         if prorated is None:
             continue
         draft = core.quantity_change_draft(sub, item, unit_cost, before, after, prorated, book, charge["line_id"])
+        if moved and book.effective_day:  # the day moved to the request's: the credit cites that rule too
+            draft = replace(draft, rules=(*draft.rules, book.effective_day))
         lines, kept = credit_notes.post_or_hold(posting, sub, draft, charge)  # an increase is never held
         posted, held = posted + lines, held + kept
     change = {"effective_on": effective, "from_quantity": before, "to_quantity": after, "event_id": posting.event_id}
@@ -66,4 +73,5 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     }
     posting.changes.puts.append(subscription_put(updated, stored))
     nothing = None if posted or held else "no month charged yet is affected; later months use the quantity"
-    return Outcome("processed", credit_notes.held_note(held) or nothing)
+    said = [x for x in (moved, credit_notes.held_note(held, book) or nothing) if x]
+    return Outcome("processed", "; ".join(said) or None)

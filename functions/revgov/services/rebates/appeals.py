@@ -19,6 +19,7 @@ from ...domain.audit import AuditEntry
 from ...domain.calendar import BusinessCalendar
 from ...domain.errors import Forbidden, RuleViolation
 from ...domain.money import format_money
+from ...domain.policy import cited_clause
 from ...domain.rebates import appeals as rules
 from ...domain.rebates.policy import RebateBook
 from ...domain.tenants import Tenant
@@ -86,7 +87,7 @@ def apply_appeal_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> 
     appeal = dict(dispute.get("appeal") or {})
     if policy is None or appeal.get("status") != rules.OPEN:
         return Changes()
-    _neither_decider_nor_preparer(rt, who, dispute, case)
+    _neither_decider_nor_preparer(rt, who, dispute, case, tenant.policy)
     decision = case["decision"]
     note = decision.get("note")
     if not (isinstance(note, str) and note.strip()):
@@ -114,7 +115,9 @@ def apply_appeal_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> 
     return changes
 
 
-def _neither_decider_nor_preparer(rt: Runtime, who: Principal, dispute: Dispute, case: dict[str, Any]) -> None:
+def _neither_decider_nor_preparer(
+    rt: Runtime, who: Principal, dispute: Dispute, case: dict[str, Any], policy: dict[str, Any]
+) -> None:
     """SOP-4.3 / COP-4.3: whoever decided the dispute (or approved part of its appeal) may not decide the appeal, nor
     through a key minted for the purpose since (key lineage: an admin who mints a finance and a legal key after the
     appeal holds both, and "two different people" decide it jointly); SOP-6.3 / COP-6.2: nor the settlement's
@@ -127,8 +130,9 @@ def _neither_decider_nor_preparer(rt: Runtime, who: Principal, dispute: Dispute,
         earlier.append((str(appealed["by"]).partition(":")[2], str(appealed.get("at") or filed)))
     if any(key_lineage.same_person(rt, who.tenant_id, (who.key_id, since), (key, since)) for key, since in earlier):
         rule = {"rule_id": case["reasons"][0]["rule_id"], "clause": case["reasons"][0]["clause"]}
-        raise Forbidden("whoever decided the dispute or part of its appeal may not decide the appeal, nor with a key "
-                        "minted since (SOP-4.3)", extra={"refusal": SELF_DECISION, **rule})  # fmt: skip
+        clause = cited_clause(policy, "exception_routing", "segregation_of_duties", default="SOP-4.3")
+        raise Forbidden(f"whoever decided the dispute or part of its appeal may not decide the appeal, nor with a key "
+                        f"minted since ({clause})", extra={"refusal": SELF_DECISION, **rule})  # fmt: skip
     _not_the_preparer(rt, who, dispute)
 
 

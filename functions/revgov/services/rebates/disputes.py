@@ -17,6 +17,7 @@ from ...domain.audit import AuditEntry
 from ...domain.calendar import BusinessCalendar
 from ...domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from ...domain.money import format_money, parse_money
+from ...domain.policy import cited_clause
 from ...domain.rebates import disputes as rules
 from ...domain.rebates.policy import RebateBook
 from ...domain.tenants import Tenant
@@ -130,9 +131,10 @@ def _deadlines(
 def acknowledge_dispute(rt: Runtime, who: Principal, dispute_id: str) -> dict[str, Any]:
     """Finance acknowledges an open dispute, once (PA-7.9 "Finance acknowledges a dispute within 2 business days";
     SOP-6.2 step 2): the decision is then due its business days after the acknowledgement (SOP-6.2 step 5)."""
-    if who.role is not Role.FINANCE:
-        raise Forbidden("finance acknowledges a rebate dispute (PA-7.9)")
     tenant, rebates = book(rt, who.tenant_id)
+    if who.role is not Role.FINANCE:
+        clause = cited_clause(tenant.policy, "rebates", "disputes", default="PA-7.9")
+        raise Forbidden(f"finance acknowledges a rebate dispute ({clause})")
     dispute, version = _visible(rt, who, dispute_id)
     if dispute["status"] != "open" or dispute.get("acknowledged"):
         state = "acknowledged" if dispute["status"] == "open" else dispute["status"]
