@@ -35,11 +35,6 @@ from .partners.tier_changes import assigned_on, in_effect, pending
 TIER, ENTITLEMENTS, REBATES, INVOICES = "tier", "entitlements", "rebates", "invoices"
 
 _CONTRACTIONS = ((re.compile(r"\b(can't|cannot|can not)\b"), "do not"), (re.compile(r"n't\b"), " not"))
-_MINE = re.compile(r"\b(my|our|mine|ours)\b")
-_WE_HAVE = re.compile(
-    r"\b(i|we)\b(\s+\w+){0,3}?\s+(have|hold|holds|get|owe|earn|earned|accrued?|entitled|qualify|pay)\b"
-    r"|\b(am|are|do|did|have|had|was|were)\s+(i|we)\b"
-)
 _ABOUT_A_RULE = re.compile(
     r"\b(if|unless|suppose|supposing|assuming|would|could|should|must|can|may|might|shall|whose|what happens"
     r"|agreement|contract|clause|clauses|section|policy|partners|any partner|a partner|each partner|every partner)\b"
@@ -47,12 +42,25 @@ _ABOUT_A_RULE = re.compile(
 )
 _PERIOD = re.compile(r"\b(20[0-9]{2})-(q[1-4]|0[1-9]|1[0-2])\b")
 _AMOUNT = re.compile(r"(?<![\w-])[0-9][0-9,]*(\.[0-9]+)?\b|\$|%|\b(usd|eur|gbp)\b")
+_OURS = r"\b(my|our)\s+(\w+\s+){0,3}?"
+_WE = r"\b(i|we)\b"
+# Each subject with the words that make it the asker's own record, not a rule about it: "our invoices", "do we owe",
+# "have we accrued", "our rebate statement", "are we entitled", "what tier are we". A present "what rebate do we
+# earn on X" asks what the contract grants (a side letter's rate): retrieval answers it.
 _TOPICS = (
-    (INVOICES, re.compile(r"\b(invoices?|invoiced|overdue|unpaid|owe|outstanding|bills?|due dates?|balance)\b")),
-    (REBATES, re.compile(r"\b(rebates?|accrued|accruals?|accrue|spiffs?)\b")),
-    (ENTITLEMENTS, re.compile(r"\b(entitlements?|entitled)\b")),
-    (TIER, re.compile(r"\b(tier|tiers|tier review|review)\b")),
+    (INVOICES, re.compile(
+        _OURS + r"(invoices?|bills?|balance|statements?)\b|" + _WE + r"\s+(\w+\s+){0,2}?owe\b"
+        r"|\b(do|did|have)\s+(i|we)\s+have\s+(any\s+)?(\w+\s+)?(invoices?|bills?)\b")),
+    (REBATES, re.compile(
+        r"\baccru(ed|al|als|e)\b.*" + _WE + "|" + _WE + r".*\baccru(ed|al|als|e)\b|" + _OURS
+        + r"(rebates?|accruals?|spiffs?|rebate statements?)\b|\b(have|has|did)\s+(i|we)\s+(earned|earn|accrued)\b")),
+    (ENTITLEMENTS, re.compile(_OURS + r"entitlements?\b|\b(am|are)\s+(i|we)\s+(not\s+)?entitled\b"
+                              r"|\b(do|does|did)\s+(i|we)\s+(not\s+)?have\s+(any\s+)?entitlements?\b"
+                              r"|\bentitlements?\s+(do|did)\s+(i|we)\s+(have|hold|get)\b")),
+    (TIER, re.compile(_OURS + r"(tier|tier review|review)\b|\btier\s+(am\s+i|are\s+we|do\s+(i|we)\s+hold)\b")),
 )
+_HAVING = re.compile(_WE + r"\s+(do\s+not\s+|not\s+)?(have|hold|get|qualify)\b|\b(am|are)\s+(i|we)\s+(not\s+)?"
+                     r"(entitled|eligible)\b|\b(do|did)\s+(i|we)\s+(not\s+)?(have|get|hold|qualify)\b|\b(my|our)\b")
 _OVERDUE = re.compile(r"\b(overdue|late|past due)\b")
 _NAME_NOISE = {"max", "per", "quarter", "year", "eligible", "percent", "access"}
 _EXPANSIONS = {"mdf": "market development fund"}
@@ -101,8 +109,6 @@ def named_entitlement(text: str, names: Iterable[str]) -> str | None:
 def read_question(question: str, *, tier_names: Iterable[str], entitlement_names: Iterable[str]) -> OwnQuestion | None:
     """The own-data question this is, or None when it is (or may be) a question about the contract."""
     text = _normalized(question)
-    if not (_MINE.search(text) or _WE_HAVE.search(text)):
-        return None
     if _ABOUT_A_RULE.search(text):
         return None
     if any(re.search(rf"\b{re.escape(name.lower())}\b", text) for name in tier_names):
@@ -111,16 +117,16 @@ def read_question(question: str, *, tier_names: Iterable[str], entitlement_names
     if _AMOUNT.search(_PERIOD.sub(" ", text)):
         return None  # an amount asked about is a what-if for the contract, not a record
     period = f"{period_match.group(1)}-{period_match.group(2).upper()}" if period_match else None
+    overdue = bool(_OVERDUE.search(text))
+    found = [topic for topic, pattern in _TOPICS if pattern.search(text)]
     entitlement = named_entitlement(text, entitlement_names)
-    if entitlement is not None and not _TOPICS[0][1].search(text) and not _TOPICS[1][1].search(text):
+    if entitlement is not None and found in ([], [ENTITLEMENTS]) and _HAVING.search(text):
         return OwnQuestion(ENTITLEMENTS, entitlement=entitlement)
-    if re.search(r"\bstatements?\b", text):
-        return OwnQuestion(REBATES if _TOPICS[1][1].search(text) else INVOICES, period=period,
-                           overdue=bool(_OVERDUE.search(text)))
-    for topic, pattern in _TOPICS:
-        if pattern.search(text):
-            return OwnQuestion(topic, overdue=topic == INVOICES and bool(_OVERDUE.search(text)), period=period)
-    return None
+    if not found:
+        return None
+    if found[0] == INVOICES and REBATES in found and re.search(r"\brebate statements?\b", text):
+        return OwnQuestion(REBATES, period=period)
+    return OwnQuestion(found[0], overdue=found[0] == INVOICES and overdue, period=period)
 
 
 # --- answers ---------------------------------------------------------------------------------------------------------
