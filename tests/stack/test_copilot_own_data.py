@@ -27,6 +27,8 @@ import pytest
 
 import clock_support
 from billing_support import BillingTenant, billing_tenant_in, issued_october, wait_until
+from revgov.ports import Changes
+from revgov.services.billing import INVOICES, invoice_put
 from support import ROOT, Api, assert_problem
 
 pytestmark = pytest.mark.stack
@@ -266,3 +268,38 @@ def test_a_gold_partner_asking_its_tier_gets_the_gold_clause_not_the_silver_one(
     assert_cited_verbatim(body, "PA-3.4")
     assert "PA-3.3" not in {c["clause"] for c in body["citations"]}
     assert Decimal(body["own_data"]["annual_commitment"]) == Decimal("1000000.00")
+
+
+def test_contoso_partner_is_answered_with_its_own_tier_clause(api, keys):
+    """CPA-14.1: "It answers questions about this Agreement and the Partner's own tier, entitlements, rebates and
+    invoices, citing the document and clause for each statement"."""
+    tenant = keys["tenants"]["contoso"]
+    partner_id, key = next((name, key) for name, key in tenant["keys"].items() if name.startswith("ptr_"))
+    record = api.as_key(tenant["admin_key"]).get(f"/v1/partners/{partner_id}").json()
+    contract = (ROOT / "tenants" / "contoso" / "contracts" / "partner-agreement.md").read_text()
+    name = record["tier"].capitalize()
+    found = re.search(rf"^### (CPA-[0-9.]+) {name} tier$", contract, re.M)
+    assert found, name
+    body = ask(api.as_key(key), "What is our tier?")
+    assert body["own_data"]["tier"] == record["tier"] and body["own_data"]["currency"] == "EUR"
+    assert found.group(1) in {c["clause"] for c in body["citations"]}
+    assert all(c["document"] == "CPA" for c in body["citations"])
+
+
+def test_an_invoice_past_its_payment_term_is_overdue_by_the_days_since_its_due_date(october, billing):
+    """PA-6.7: "net 30 days from the invoice date"; PA-10.8: "Overdue amounts bear interest". The invoice is dated 70
+    days back in the store (the stack cannot wait): due 40 days ago, 40 days overdue. Last in the module: it moves
+    the shared invoice's date."""
+    invoice = october["invoice"]
+    stored = billing.rt.store.get(billing.tenant_id, INVOICES, invoice["invoice_id"])
+    back = clock_support.now() - timedelta(days=70)
+    dated = {**stored.data, "finalized_at": back.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+    billing.rt.store.commit(billing.tenant_id, Changes(puts=[invoice_put(dated, stored.version)]))
+    body = ask(october["mine"], "Are any of our invoices overdue?")
+    (row,) = body["own_data"]["invoices"]
+    assert (row["invoice_id"], row["days_overdue"]) == (invoice["invoice_id"], 40)
+    assert row["due_on"] == (back.date() + timedelta(days=30)).isoformat()
+    assert body["own_data"]["overdue_total"] == invoice["total"] and "40 days overdue" in body["answer"]
+    assert_cited_verbatim(body, "PA-10.8")
+    rival = ask(october["rival"], "Are any of our invoices overdue?")
+    assert rival["own_data"]["invoices"] == [] and invoice["invoice_id"] not in rival["answer"]

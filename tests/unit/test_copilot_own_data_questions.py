@@ -137,3 +137,22 @@ def test_a_quote_is_verbatim_text_of_the_clause_and_an_unknown_clause_is_not_cit
     assert [c.clause for c in citations] == ["PA-10.8"]
     assert citations[0].quote in text and citations[0].quote.startswith("Overdue amounts bear interest")
     assert "(PA-99.9)" in said
+
+
+def test_a_recorded_downgrade_not_yet_in_effect_is_said_with_the_downgrade_clause():
+    # PA-3.7: "The Distributor gives 30 days' written notice and the downgrade takes effect on the first day of the
+    # next Quarter after the notice period ends." Until then the partner holds its tier (tier_changes.assigned_on).
+    from revgov.domain.copilot_own_data import tier_answer
+
+    partner = {"partner_id": "ptr_01JBNWPARTNER0000000000001", "status": "active", "tier": "gold",
+               "activated_at": "2025-01-01T09:00:00.000Z",
+               "certifications": {c: {"cert_id": c, "earned_at": "2025-01-01", "expires_at": "2028-01-01"}
+                                  for c in ("cert-network-core", "cert-security-pro")},
+               "tier_changes": [{"outcome": "downgrade", "from_tier": "gold", "tier": "silver",
+                                 "effective_on": "2026-04-01", "rule_id": "TIER-COMMITMENT-DOWNGRADE",
+                                 "clause": "PA-3.7"}]}
+    answer = tier_answer(NORTHWIND, partner, date(2026, 2, 10), "USD")
+    assert answer.figures["tier"] == "gold" and answer.figures["since"] == "2025-01-01"
+    assert answer.figures["pending_change"] == {"tier": "silver", "effective_on": "2026-04-01"}
+    assert [s.clause for s in answer.statements] == ["PA-3.4", "PA-3.7", "PA-3.6"]
+    assert answer.figures["next_review"]["month"] == "2026-07"  # PA-3.6 "A mid-year review is performed in July"

@@ -223,7 +223,9 @@ def tier_answer(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date
         to = tier_rule(policy, str(change["tier"]))
         statements.append(Statement(
             f"A change to the {to['name'] if to else change['tier']} tier is recorded, effective on "
-            f"{change['effective_on']}.", str((to or held)["clause"]), "tier"))
+            f"{change['effective_on']}.", str(change.get("clause") or (to or held)["clause"]),
+            "downgrade takes effect first day next Quarter notice" if change.get("outcome") == "downgrade"
+            else "upgrades take effect first day Billing Month following approval"))
     review = next_review(policy, day)
     if review is not None:
         month = date.fromisoformat(review["month"] + "-01")
