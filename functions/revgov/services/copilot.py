@@ -175,6 +175,7 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
         seconds=time.perf_counter() - started,
         top_score=max((h.score for h in reply.hits), default=0.0),
         baseline=rt.settings.copilot_refusal_baseline,
+        retrieved=own is None,
     )
     return {
         "answer": answer,

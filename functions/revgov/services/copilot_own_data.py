@@ -19,6 +19,7 @@ from ..domain import copilot as core
 from ..domain import copilot_own_data as own
 from ..domain.access import Principal, Role
 from ..domain.billing import overdue as billing_rules
+from ..domain.errors import RuleViolation
 from ..domain.partners.rules import entitlement_names
 from ..domain.rebates.policy import Period, month_index
 from ..domain.tenants import Tenant
@@ -57,7 +58,10 @@ def answer(rt: Runtime, who: Principal, question: str) -> Answered | None:
         return None
     now = rt.clock.now_iso()
     day = date.fromisoformat(now[:10])
-    found = _read(rt, who, tenant, asked, now, day)
+    try:
+        found = _read(rt, who, tenant, asked, now, day)
+    except RuleViolation:  # the tenant's policy states no rule for this subject (no rebates, no late payment)
+        return None
     scope = core.Scope(who.tenant_id, who.partner_id)
     wanted = list(dict.fromkeys(s.clause for s in found.statements if s.clause))
     wanted += [c.clause for c in found.citations if c.clause not in wanted]
