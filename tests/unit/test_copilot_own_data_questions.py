@@ -156,3 +156,21 @@ def test_a_recorded_downgrade_not_yet_in_effect_is_said_with_the_downgrade_claus
     assert answer.figures["pending_change"] == {"tier": "silver", "effective_on": "2026-04-01"}
     assert [s.clause for s in answer.statements] == ["PA-3.4", "PA-3.7", "PA-3.6"]
     assert answer.figures["next_review"]["month"] == "2026-07"  # PA-3.6 "A mid-year review is performed in July"
+
+
+def test_a_quarter_without_its_year_or_the_last_quarter_is_read_for_the_service_to_date():
+    from revgov.domain.copilot_own_data import PREVIOUS_QUARTER
+
+    assert read("What rebates have we accrued in Q3?").period == "Q3"
+    assert read("How much rebate did we accrue last quarter?").period == PREVIOUS_QUARTER
+    assert read("How much rebate have we accrued this quarter?").period is None
+
+
+def test_the_service_dates_a_relative_quarter_by_the_clock():
+    from revgov.domain.copilot_own_data import PREVIOUS_QUARTER
+    from revgov.services.copilot_own_data import period_asked
+
+    assert period_asked(None, date(2026, 12, 7)) == "2026-Q4"
+    assert period_asked("Q3", date(2026, 12, 7)) == "2026-Q3"
+    assert period_asked(PREVIOUS_QUARTER, date(2026, 1, 15)) == "2025-Q4"
+    assert period_asked("2026-10", date(2026, 12, 7)) == "2026-10"

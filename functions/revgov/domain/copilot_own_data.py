@@ -33,6 +33,7 @@ from .partners.rules import tier as tier_rule
 from .partners.tier_changes import assigned_on, in_effect, pending
 
 TIER, ENTITLEMENTS, REBATES, INVOICES = "tier", "entitlements", "rebates", "invoices"
+PREVIOUS_QUARTER = "previous quarter"
 
 _CONTRACTIONS = ((re.compile(r"\b(can't|cannot|can not)\b"), "do not"), (re.compile(r"n't\b"), " not"))
 _ABOUT_A_RULE = re.compile(
@@ -106,6 +107,15 @@ def named_entitlement(text: str, names: Iterable[str]) -> str | None:
     return min(found, key=lambda f: (-f[0], f[1]))[1] if found else None
 
 
+def _relative_period(text: str) -> str | None:
+    """A quarter named without its year ("Q3": this year's) or relative to today ("last quarter"), for the service to
+    resolve against the clock; None: the running quarter."""
+    bare = re.search(r"\bq([1-4])\b", text)
+    if bare:
+        return f"Q{bare.group(1)}"
+    return PREVIOUS_QUARTER if re.search(r"\b(last|previous|prior)\s+quarter\b", text) else None
+
+
 def read_question(question: str, *, tier_names: Iterable[str], entitlement_names: Iterable[str]) -> OwnQuestion | None:
     """The own-data question this is, or None when it is (or may be) a question about the contract."""
     text = _normalized(question)
@@ -116,7 +126,7 @@ def read_question(question: str, *, tier_names: Iterable[str], entitlement_names
     period_match = _PERIOD.search(text)
     if _AMOUNT.search(_PERIOD.sub(" ", text)):
         return None  # an amount asked about is a what-if for the contract, not a record
-    period = f"{period_match.group(1)}-{period_match.group(2).upper()}" if period_match else None
+    period = f"{period_match.group(1)}-{period_match.group(2).upper()}" if period_match else _relative_period(text)
     overdue = bool(_OVERDUE.search(text))
     found = [topic for topic, pattern in _TOPICS if pattern.search(text)]
     entitlement = named_entitlement(text, entitlement_names)

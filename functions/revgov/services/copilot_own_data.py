@@ -85,11 +85,22 @@ def _read(rt: Runtime, who: Principal, tenant: Tenant, asked: own.OwnQuestion, n
     if asked.topic == own.ENTITLEMENTS:
         return own.entitlements_answer(partners.entitlements(rt, who.tenant_id, partner_id, now), day)
     if asked.topic == own.REBATES:
-        period = asked.period or Period.containing(month_index(day), "quarter").name
+        period = period_asked(asked.period, day)
         read = rebates.accruals(rt, who, partner_id=None, period=period, limit=_PAGE, cursor=None)
         return own.rebates_answer(read["items"], period, tenant.currency, tenant.policy.get("rebates") or {},
                                   {partner_id: f"{ACCRUALS}/{period}#{partner_id}"})
     return _invoices(rt, who, tenant, asked, day)
+
+
+def period_asked(named: str | None, day: date) -> str:
+    """The period asked about: named (2026-Q3, 2026-10), a quarter of this year (Q3), the previous quarter, or by
+    default the running quarter (as `GET /v1/rebates/accruals`)."""
+    running = Period.containing(month_index(day), "quarter")
+    if named == own.PREVIOUS_QUARTER:
+        return running.shifted(-3).name
+    if named is not None and named.startswith("Q"):
+        return f"{day.year}-{named}"
+    return named or running.name
 
 
 def _invoices(rt: Runtime, who: Principal, tenant: Tenant, asked: own.OwnQuestion, day: date) -> own.OwnAnswer:
