@@ -294,8 +294,11 @@ def entitlement_answer(
     (domain/explain_entitlements.py), with the clause that grants it quoted where it speaks of the entitlement."""
     figures = {"entitlement": name, "entitled": bool(answer.get("entitled")), "value": answer.get("value"),
                "tier": answer.get("tier"), "effective_tier": answer.get("effective_tier"),
-               "as_of": answer.get("as_of"), "reason": answer.get("reason"), "clause": answer.get("clause")}
+               "as_of": answer.get("as_of"), "reason": answer.get("reason"), "clause": answer.get("clause"),
+               "remaining": answer.get("remaining")}
     statements = [Statement(str(explained.get("summary") or ""), None)]
+    if answer.get("remaining") is not None:
+        statements.append(Statement(f"{answer['remaining']} remaining of {answer.get('value')}.", None))
     for reason in explained.get("reasons") or []:
         statements.append(Statement(f"Rule {reason.get('rule_id')}: {reason.get('message')}.", reason.get("clause"),
                                     f"entitled to {name.replace('_', ' ')}"))
