@@ -52,13 +52,18 @@ def case_decided(tenant_id: str, case: Mapping[str, Any]) -> None:
 
 
 def copilot_answered(
-    tenant_id: str, *, refused: bool, rejected_citations: int, seconds: float, top_score: float, baseline: float
+    tenant_id: str, *, refused: bool, rejected_citations: int, seconds: float, top_score: float, baseline: float,
+    retrieved: bool = True,
 ) -> None:
-    """One copilot answer or refusal: outcome, rejected citations, latency, best evidence score, refusal drift."""
+    """One copilot answer or refusal: outcome, rejected citations, latency, best evidence score, refusal drift. An
+    answer from a partner's own records (`retrieved=False`) retrieved nothing: it moves neither the evidence score
+    nor the refusal drift, both measures of retrieval against its evaluation baseline."""
     record("CopilotAnswers", 1, tenant=tenant_id, outcome="refused" if refused else "answered")
     if rejected_citations:
         record("CitationRejections", rejected_citations, tenant=tenant_id)
     record("CopilotAnswerLatency", seconds * 1000, tenant=tenant_id)
+    if not retrieved:
+        return
     record("CopilotTopEvidenceScore", top_score, tenant=tenant_id)
     with _refusals_lock:
         window = _refusals.setdefault(tenant_id, deque(maxlen=REFUSAL_WINDOW))

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import observe
 from ..domain import audience, audit_view, copilot_answerability
@@ -26,6 +26,9 @@ from ..ports import Answerer, Changes, ClauseIndex
 from ..runtime import Runtime
 from . import audit_lookup, copilot_transcripts, decisions, toolkit
 from .clause_indexing import index_documents
+
+if TYPE_CHECKING:
+    from .copilot_own_data import Answered
 
 TOP_K = 5
 
@@ -145,8 +148,12 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
     question = core.mask_sensitive(str(body["question"]))
     decision_id = body.get("decision_id")
     scope = scope_for(who, body.get("partner_id"))
-    context, pinned = _decision_context(rt, who, index, scope, decision_id) if decision_id else ([], [])
-    reply = respond(index, _answerer(rt), scope, question, pinned=pinned, context=context)
+    own = None if decision_id else _own_data(rt, who, question)
+    if own is not None:  # a partner's question about its own records (PA-14.1): answered from them, not retrieved
+        reply = Reply([], own.retrieved, own.draft, own.rejected, [], "records")
+    else:
+        context, pinned = _decision_context(rt, who, index, scope, decision_id) if decision_id else ([], [])
+        reply = respond(index, _answerer(rt), scope, question, pinned=pinned, context=context)
     draft = reply.draft
     documents = _visible_documents(index, scope)
     searched = {
@@ -159,7 +166,8 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
         "decision_id": decision_id,
     }
     answer = draft.answer if not draft.refused else core.refusal_text(scope, documents)
-    sealed = _audit_answer(rt, who, question, answer, decision_id, scope, reply)
+    records = {"own_data": own.topic, "records_read": own.records} if own is not None else {}
+    sealed = _audit_answer(rt, who, question, answer, decision_id, scope, reply, records)
     observe.copilot_answered(
         who.tenant_id,
         refused=draft.refused,
@@ -167,6 +175,7 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
         seconds=time.perf_counter() - started,
         top_score=max((h.score for h in reply.hits), default=0.0),
         baseline=rt.settings.copilot_refusal_baseline,
+        retrieved=own is None,
     )
     return {
         "answer": answer,
@@ -176,7 +185,16 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
         "degraded": reply.degraded,
         "searched": searched,
         "audit_id": sealed.get("record_id"),
+        "own_data": ({**own.figures, "records": own.records} if own is not None and not draft.refused else None),
     }
+
+
+def _own_data(rt: Runtime, who: Principal, question: str) -> Answered | None:
+    if who.role is not Role.PARTNER:
+        return None  # staff questions go to retrieval as before
+    from . import copilot_own_data  # lazily: the billing and rebate reads stay out of the Lambda's import time
+
+    return copilot_own_data.answer(rt, who, question)
 
 
 def _decision_context(
@@ -192,9 +210,11 @@ def _decision_context(
 
 
 def _audit_answer(
-    rt: Runtime, who: Principal, question: str, answer: str, decision_id: str | None, scope: core.Scope, reply: Reply
+    rt: Runtime, who: Principal, question: str, answer: str, decision_id: str | None, scope: core.Scope, reply: Reply,
+    records: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The answer or refusal in the audit chain, with the clauses it cited and the passages it drew on. The text of
+    """The answer or refusal in the audit chain, with the clauses it cited and the passages it drew on (and, for an
+    answer from the partner's own records, their ids: `records_read`). The text of
     the question and answer is kept apart (`copilot_transcripts`, erased or masked by the tenant's retention policy):
     the record seals its transcript id and salted digests, so erasing the text leaves the chain verifiable."""
     draft = reply.draft
@@ -216,6 +236,7 @@ def _audit_answer(
             "rejected_citations": reply.rejected,
             "notes": reply.notes,
             "degraded": reply.degraded,
+            **(records or {}),
         },
         clauses=cited,
         sources=tuple(reply.retrieved),

@@ -19,6 +19,23 @@ ASKERS = frozenset(STAFF | {Role.PARTNER})
     example={"question": "What is the margin floor on a quote line, and who approves a line below it?"},
     response_schema="api/copilot-answer.schema.json", response_example="copilot-answer.json",
     open_when_suspended="a question about the contracts: it changes no record (read access, PA-9.6 / CPA-9.8)",
+    description=(
+        "Questions about the contracts are answered by retrieval: the clauses that support an answer, quoted and "
+        "checked, or a refusal naming the documents searched. A partner key's question about its own tier, "
+        "entitlements, rebates or invoices (PA-14.1 / CPA-14.1: the copilot \"answers questions about this Agreement, "
+        "the Partner's own tier, entitlements, rebates and invoices\" and \"only accesses data of the Partner "
+        "asking\"), told by rules on the question (my/our, or I/we with a verb of having, and one of those subjects; "
+        "never a condition, a modal, an amount, a tier named in general or the words agreement/contract/clause), "
+        "is answered from that partner's own records, read through the same reads as `GET /v1/partners/{id}`, "
+        "`/entitlements`, `GET /v1/rebates/accruals` and `GET /v1/invoices`: `own_data` holds the figures as stored "
+        "(money as Decimal strings, `currency`) and the ids of the records read, `searched.mode` is `records`, and "
+        "each statement cites the clause that defines its figure, quoted verbatim and checked like any citation "
+        "(no checked citation: refused). Nothing applies (no invoices, no accrual): said so, never invented. The "
+        "partner is always the key's own: an id in the question or a rival's `partner_id` reads nothing of another "
+        "partner (the latter is 404). E.g. `{\"question\": \"Which of my invoices are open and when are they "
+        "due?\"}`. Staff keys: retrieval only, as before. The `copilot.asked` audit record names the records read "
+        "(`inputs.records_read`)."
+    ),
 )
 def ask_copilot(call: Call) -> dict[str, Any]:
     return copilot.ask(call.runtime, call.who, call.body)
