@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..access import Principal, Role
-from ..errors import FieldError, Forbidden, RuleViolation
+from ..errors import FieldError, Forbidden, MalformedRequest, RuleViolation
 from ..time import add_months, parse_day
 
 CLEAR, POTENTIAL, CONFIRMED = "clear", "potential_match", "confirmed_match"
@@ -97,14 +97,15 @@ def overdue(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) ->
 def ownership_changed(partner: Mapping[str, Any], change: Mapping[str, Any], *, by: Principal,
                       at: str) -> dict[str, Any]:  # fmt: skip
     """The partner with a change of its ownership recorded (PA-2.8 "whenever ownership changes"; CPA-2.8 "on any
-    change of control"): the day it changed (not after today: a 422 naming `/changed_on`), what changed and the
-    owners after it, and who told (the partner itself, or channel ops / legal for the Distributor; the key is in the
-    audit record, never on the partner). A terminated partner has no screening left to repeat (422)."""
+    change of control"): the day it changed (a calendar date, else a 400; not after today, else a 422; each naming
+    `/changed_on`), what changed and the owners after it, and who told (the partner itself, or channel ops / legal
+    for the Distributor; the key is in the audit record, never on the partner). A terminated partner has no
+    screening left to repeat (422)."""
     try:
         changed_on = parse_day(str(change["changed_on"]))
     except ValueError:
-        raise RuleViolation("the day ownership changed is a calendar date",
-                            errors=[FieldError("/changed_on", "not a calendar date")]) from None
+        raise MalformedRequest("the day ownership changed is a calendar date",
+                               errors=[FieldError("/changed_on", "not a calendar date")]) from None
     if changed_on > parse_day(at[:10]):
         raise RuleViolation("an ownership change is recorded once it has happened",
                             errors=[FieldError("/changed_on", "not after today")])  # fmt: skip
