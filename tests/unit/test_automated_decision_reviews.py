@@ -223,3 +223,11 @@ def test_each_kind_takes_its_own_fields_and_a_bad_request_names_each_field_and_o
         decision_reviews.request_automated_review(ledger.rt, PARTNER1, {**body, "reason": "why"})
     assert [e.path for e in bad.value.errors] == paths
     assert ledger.exceptions() == []
+
+
+def test_two_partners_reviews_of_the_same_entitlement_at_the_same_instant_are_two_decisions():
+    # PA-11.1: one partner's request neither blocks nor reveals another's; each check is its own partner's decision
+    ledger = Ledger("2026-11-02T10:00:00Z")
+    mine = decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-01T00:00:00Z"))
+    theirs = decision_reviews.request_automated_review(ledger.rt, RIVAL, _entitlement(at="2026-11-01T00:00:00Z"))
+    assert (mine["partner_id"], theirs["partner_id"]) == (P1, P2) and mine["review_id"] != theirs["review_id"]

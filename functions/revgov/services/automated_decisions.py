@@ -45,7 +45,9 @@ class Reviewed:
 
     @property
     def key(self) -> str:
-        return "#".join([self.kind, *(str(self.subject[k]) for k in sorted(self.subject))])
+        """What makes it one decision: its kind, its partner and what identifies it (two partners' lines of one
+        programme in one run are two decisions)."""
+        return "#".join([self.kind, self.partner_id, *(str(self.subject[k]) for k in sorted(self.subject))])
 
 
 def named(rt: Runtime, who: Principal, body: dict[str, Any]) -> Reviewed:
