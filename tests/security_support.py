@@ -254,6 +254,20 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
     else:
         missing.setdefault("sub", []).append(subscribed.text[:300])
 
+    # PA-14.2: the partner's review of its own entitlement check; a legal hold legal placed on it (docs/retention.md)
+    reviewed = party.partner_keys[own].post("/v1/review-requests", {
+        "kind": "entitlement_check", "entitlement": "premium_onboarding", "reason": "a review of the partner's own"})
+    if reviewed.status_code == 201:
+        party.keep("rvw", reviewed.json()["review_id"])
+    else:
+        missing.setdefault("rvw", []).append(reviewed.text[:300])
+    held = party.by_role["legal"].post("/v1/retention/legal-holds", {
+        "partner_id": own, "matter": "dispute", "reason": "a hold of the tenant's own"})
+    if held.status_code == 201:
+        party.keep("lgh", held.json()["hold_id"])
+    else:
+        missing.setdefault("lgh", []).append(held.text[:300])
+
     period = _last_quarter()
     _sell_in(party, own, period)
     # SOP-7.2 / COP-7.2: prepared by finance, "approved by a second member of the finance queue", then issued

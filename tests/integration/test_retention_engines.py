@@ -19,9 +19,11 @@ from memory_store import FixedClock, NoBus
 from revgov.adapters.system import RandomIds
 from revgov.domain.access import PLATFORM, Principal, Role
 from revgov.domain.audit import AuditEntry
+from revgov.domain.partners import tiers_by_rank
+from revgov.local.demo_partners import demo_application
 from revgov.ports import Changes
 from revgov.runtime import Runtime
-from revgov.services import audit, copilot_transcripts, retention, subscriptions, tenants
+from revgov.services import audit, copilot_transcripts, partners, retention, subscriptions, tenants
 from revgov.settings import settings
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
@@ -40,11 +42,12 @@ def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Runtime, Fi
     return rt, clock
 
 
-def _asked(rt: Runtime, question: str) -> dict[str, Any]:
+def _asked(rt: Runtime, question: str, partner_id: str | None = None) -> dict[str, Any]:
     """A copilot answer recorded as `copilot.ask` records it: the transcript apart, its digests sealed."""
-    sealed, kept = copilot_transcripts.recorded(rt, question, "PA-10.4 answers it.", partner_id=None, decision_id=None)
+    sealed, kept = copilot_transcripts.recorded(rt, question, "PA-10.4 answers it.", partner_id=partner_id,
+                                                decision_id=None)  # fmt: skip
     entry = AuditEntry(actor=ADMIN.actor, actor_role="admin", action="copilot.asked", subject="copilot",
-                       outcome="answered", inputs={**sealed, "partner_id": None, "decision_id": None})
+                       outcome="answered", inputs={**sealed, "partner_id": partner_id, "decision_id": None})
     (record,) = rt.commit("northwind", Changes(puts=[kept], audit=[entry]))
     return record
 
@@ -61,6 +64,23 @@ def test_transcripts_are_masked_after_180_days_and_the_chain_verifies_on_every_e
     assert len(rt.store.lookup("northwind", "COPILOTTEXT#masked", limit=100).items) == 45
     assert audit.verify_chain(rt, "northwind")["valid"]
     assert retention.sweep(rt, "northwind")["transcripts_masked"] == 0
+
+
+def test_a_legal_hold_placed_by_legal_keeps_the_partners_transcripts_until_lifted_on_every_engine(runtime):
+    """docs/retention.md "Legal hold": a hold legal places for litigation outside any case spares the partner's
+    records from the sweep, read consistently from the holds' collection on each engine."""
+    rt, clock = runtime
+    policy = tenants.load_tenant(rt, "northwind")[0].policy
+    sales, legal = Principal("northwind", Role.SALES, "key_sales"), Principal("northwind", Role.LEGAL, "key_legal")
+    partner_id = partners.apply(rt, sales, demo_application("Held", "reseller", tiers_by_rank(policy)[0]))["partner_id"]
+    record = _asked(rt, "What is my support allowance?", partner_id)
+    hold = retention.place_hold(rt, legal, {"partner_id": partner_id, "matter": "litigation", "reason": "case 1042"})
+    clock.advance(days=181)
+    assert retention.sweep(rt, "northwind")["held"] == 1
+    retention.lift_hold(rt, legal, hold["hold_id"], {"reason": "settled"})
+    assert retention.sweep(rt, "northwind")["transcripts_masked"] == 1
+    (listed,) = copilot_transcripts.attach(rt.store, "northwind", [record])
+    assert listed["transcript"]["form"] == "masked"
 
 
 def test_a_webhook_delivery_log_expires_after_the_tenants_days(runtime):

@@ -213,7 +213,10 @@ READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_d
                   # get_settlement's partner view per run: tests/stack/test_rebates_api.py (a rival lists nothing)
                   "list_settlements",
                   # its own certificates, the verifier's team: tests/unit/test_sales_tax.py (a rival's id is a 404)
-                  "get_tax_exemptions"}
+                  "get_tax_exemptions",
+                  # its own review of a statement line, invoice line or entitlement check (PA-14.2): teams, never key
+                  # ids, no unit cost; a rival's is a 404 (tests/unit/test_automated_decision_reviews.py)
+                  "get_automated_review"}
 
 
 def test_every_partner_read_operation_is_read_by_this_suite_or_named_elsewhere():

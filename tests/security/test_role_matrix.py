@@ -77,6 +77,12 @@ PARTNER_OPEN = {
     # PA-14.2 / CPA-14.2: "A Partner may request human review of any automated decision": of its own decision only
     # (another partner's is a 404: tests/unit/test_decision_reviews.py, tests/stack/test_decision_review_route.py)
     "request_decision_review",
+    # PA-14.2 / CPA-14.2: the same review of its own rebate statement line, invoice line or entitlement check, and its
+    # reading (another partner's is a 404: tests/unit/test_automated_decision_reviews.py)
+    "request_automated_review", "get_automated_review",
+    # PA-2.8 / CPA-2.8: the partner tells of a change of its own ownership (another partner's id is a 404:
+    # tests/unit/test_ownership_changes.py); it records no screening, which stays the Distributor's
+    "record_partner_ownership_change",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

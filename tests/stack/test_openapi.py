@@ -247,6 +247,17 @@ def _issued_invoice(r: Replay, partner_id: str | None = None) -> str:
     return str(header["invoice_id"])
 
 
+def _legal_hold(r: Replay) -> str:
+    """A legal hold legal placed on an active partner of the onboarding tenant (docs/retention.md "Legal hold")."""
+    from revgov.services import retention
+
+    tid, _ = r.onboarding_tenant()
+    legal = Principal(tid, Role.LEGAL, "key_01JX0000000000000000000LGH")
+    placed = retention.place_hold(r.rt, legal, {"partner_id": r.partner("active"), "matter": "litigation",
+                                                "reason": "replay"})  # fmt: skip
+    return str(placed["hold_id"])
+
+
 def _partner_case(r: Replay, kind: str, *, waiting: bool) -> str:
     """An approval or exception of an active partner of the onboarding tenant, in the channel_ops queue; `waiting`:
     channel ops asked the partner (SOP-1.3 "waiting on partner"), and `reply:partner` is a key of that partner."""
@@ -511,6 +522,16 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "file_invoice_dispute": lambda r: ({"invoice_id": _issued_invoice(r)}, "partners:finance"),
     "appeal_invoice_dispute": lambda r: ({"invoice_dispute_id": _rejected_invoice_dispute(r)}, "ivd:partner"),
     "request_decision_review": lambda r: ({"decision_id": _automated_decision(r)}, "review:partner"),
+    # PA-14.2: channel ops files the review of an issued invoice's line on its partner's behalf
+    "request_automated_review": lambda r: (
+        {}, "partners:channel_ops", {"invoice_id": _issued_invoice(r, r.partner("active")), "line_no": 1}
+    ),
+    # PA-2.8: channel ops records an ownership change of an active partner, today
+    "record_partner_ownership_change": lambda r: (
+        {"partner_id": r.partner("active")}, "partners:channel_ops", {"changed_on": clock_support.today().isoformat()}
+    ),
+    "place_legal_hold": lambda r: ({}, "partners:legal", {"partner_id": r.partner("active")}),
+    "lift_legal_hold": lambda r: ({"hold_id": _legal_hold(r)}, "partners:legal"),
     "ask_partner_approval": lambda r: ({"approval_id": _partner_case(r, "approval", waiting=False)},
                                        "partners:channel_ops"),
     "ask_partner_exception": lambda r: ({"exception_id": _partner_case(r, "exception", waiting=False)},

@@ -36,7 +36,7 @@ from security_support import _last_quarter as last_quarter
 PREFIX = {
     "partner_id": "ptr", "decision_id": "dec", "deal_id": "dl", "approval_id": "apr", "exception_id": "exc",
     "invoice_id": "inv", "invoice_dispute_id": "ivd", "settlement_id": "set", "dispute_id": "dsp", "event_id": "evt",
-    "subscription_id": "sub", "key_id": "key", "draft_id": "pdr", "charge_id": "lpc",
+    "subscription_id": "sub", "key_id": "key", "draft_id": "pdr", "charge_id": "lpc", "review_id": "rvw",
 }  # fmt: skip
 STAFF_ORDER = (Role.ADMIN, Role.FINANCE, Role.CHANNEL_OPS, Role.SALES, Role.LEGAL, Role.VIEWER, Role.OPERATOR)
 # Reads that change nothing but need an object this suite does not make: named, so the list cannot grow silently.

@@ -38,7 +38,16 @@ from revgov.domain.errors import MalformedRequest, NotFound
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.ports import Changes, Put
-from revgov.services import analytics, billing, cases, invoice_disputes, performance_summary, rebates, renewals
+from revgov.services import (
+    analytics,
+    billing,
+    case_waiting,
+    cases,
+    invoice_disputes,
+    performance_summary,
+    rebates,
+    renewals,
+)
 from revgov.services.erp import INBOUND
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
@@ -325,3 +334,32 @@ def test_the_dispute_categories_are_the_policys_disputes_and_their_appeals(tenan
     assert performance_summary.dispute_categories(policy) == {
         "rebate_dispute", "rebate_dispute_appeal_finance", "rebate_dispute_appeal_legal",
         "invoice_dispute", "invoice_dispute_appeal_finance", "invoice_dispute_appeal_legal"}
+
+
+def test_sop_1_3_items_waiting_on_the_partner_are_counted_from_its_own_pointers_not_the_tenants_waiting_list(northwind):
+    # SOP-1.3: an item waiting on the Partner has its SLA clock paused; the summary counts the partner's own (partner 1:
+    # one; partner 2's is not its) and reads them from the partner's waiting pointers (`CASEWAIT`, as GET /v1/waiting
+    # does), never every item of the tenant waiting on any partner.
+    policy = northwind.rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    for partner_id in (P1, P2):
+        case, changes = cases.open_case(northwind.rt, policy, kind="exception", category="unbilled_fulfilment",
+                                        subject_kind="erp_event",
+                                        subject_id=f"evt_01JBNWERP0000000000000{partner_id[-4:]}",
+                                        requested_by="agent:billing_reconciler", partner_id=partner_id)  # fmt: skip
+        northwind.rt.commit("northwind", changes)
+        case_waiting.ask_partner(northwind.rt, FINANCE, "exception", case["case_id"], "Which order is this?")
+    read: list[str] = []
+    store = northwind.rt.store
+    lookup = store.lookup
+
+    def recorded(tenant_id: str, index_partition: str, **kwargs: Any) -> Any:
+        read.append(index_partition)
+        return lookup(tenant_id, index_partition, **kwargs)
+
+    store.lookup = recorded  # type: ignore[method-assign]
+    try:
+        staff = performance_summary.summary(northwind.rt, OPS, P1, "2026-Q3")
+    finally:
+        del store.lookup
+    assert (_values(staff)["cases.waiting"], _values(staff)["cases.disputes"]) == ("1", "1")
+    assert not [p for p in read if p.endswith("#waiting_on_partner")], read

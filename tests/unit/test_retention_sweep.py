@@ -131,7 +131,7 @@ def test_an_open_exception_of_the_partner_holds_its_transcripts_until_it_is_deci
     rt.commit("northwind", changes)
     clock.advance(days=200)
     assert retention.policy_view(rt, "northwind")["legal_holds"] == [{"partner_id": partner_id,
-                                                                       "case_ids": [case["case_id"]]}]
+                                                                       "case_ids": [case["case_id"]], "hold_ids": []}]
     swept = retention.sweep(rt, "northwind")
     assert swept["held"] == 1 and swept["transcripts_masked"] == 0
     assert _listed(rt, asked["audit_id"])["transcript"]["form"] == "full"

@@ -10,12 +10,24 @@ returns the decision with its outcome; `quote.checked` is published in the same 
 at the decision's `created_at`. The 30 days are calendar days (UTC) counted from that day: a request on the 30th day
 after it is in time, one on the 31st is not. The review's 10 / 15 business days are its case's SLA
 (`exception_routing.categories.<category>.sla_business_days`, on the partner's calendar).
+
+The other automated decisions PA-14.2 lists, where the product makes them (`KINDS`), and when their partner is
+notified of each (the window counts from it, as for a quote check):
+- `rebate_statement`, a rebate calculation: the partner's statement of an issued settlement run; notified when the
+  run is issued (its `settled_at`, the approval that releases the statements; the rebate dispute window counts from
+  the same instant).
+- `invoice_line`, an invoice validation: a line of an issued invoice, billed by the rules it cites; notified when the
+  invoice is issued (its `finalized_at`). A draft invoice is not issued: nothing has been notified yet.
+- `entitlement_check`, an entitlement check: the answer for one entitlement at an instant. The check is answered on
+  request and not stored; its answer is the same whenever it is asked (the partner's record and the policy decide
+  it), so the partner is notified of how an entitlement stood at an instant no earlier than that instant, and the 30
+  days count from it: a check of the future has notified nothing yet.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -24,6 +36,8 @@ from .rules import Rule
 from .time import iso
 
 OPEN, CONFIRMED, CHANGED = "open", "confirmed", "changed"
+REBATE_STATEMENT, INVOICE_LINE, ENTITLEMENT_CHECK = "rebate_statement", "invoice_line", "entitlement_check"
+KINDS = (REBATE_STATEMENT, INVOICE_LINE, ENTITLEMENT_CHECK)  # the automated decisions beside the stored quote checks
 # An approval of the review case: `approved` confirms the automated outcome, `rejected` does not (it is changed).
 RESULTS = {"approved": CONFIRMED, "rejected": CHANGED}
 # What a reviewer who does not confirm an automated allow decides instead. A deny is never changed (`deny_rules`).
@@ -32,18 +46,25 @@ CHANGED_TO = {"allow": ("deny", "rejected")}
 
 @dataclass(frozen=True)
 class ReviewPolicy:
-    """`human_review`: the rule, the days after notification a request may be made, the case category it opens."""
+    """`human_review`: the rule, the days after notification a request may be made, the case category it opens, and
+    the category of each kind whose review another queue owns (`categories`; the SOP routing matrix)."""
 
     rule: Rule
     request_within_days: int
     category: str
+    categories: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, policy: Mapping[str, Any]) -> ReviewPolicy | None:
         raw = policy.get("human_review")
         if raw is None:
             return None
-        return cls(Rule(str(raw["id"]), str(raw["clause"])), int(raw["request_within_days"]), str(raw["category"]))
+        return cls(Rule(str(raw["id"]), str(raw["clause"])), int(raw["request_within_days"]), str(raw["category"]),
+                   {str(k): str(v) for k, v in (raw.get("categories") or {}).items()})  # fmt: skip
+
+    def category_of(self, kind: str) -> str:
+        """The case category reviewing a decision of `kind`: its own where the policy names one, else `category`."""
+        return self.categories.get(kind, self.category)
 
 
 def reviewable(decision: Mapping[str, Any], rule: Rule) -> None:
@@ -51,17 +72,27 @@ def reviewable(decision: Mapping[str, Any], rule: Rule) -> None:
     (its approvals, or a review already concluded: PA-14.2 "made or confirmed by an authorised person"), or it waits
     for a person (`pending_approval`: its approvals decide it)."""
     review = decision.get("human_review") or {}
-    if review.get("status") == OPEN:
-        raise Conflict(
-            f"a human review of {decision['decision_id']} is already open ({review['approval_id']})",
-            extra={"approval_id": review["approval_id"], "rule_id": rule.rule_id, "clause": rule.clause},
-        )
-    if review or decision.get("approvals") or decision["status"] != "final":
-        how = "was reviewed by a person" if review else (
-            "waits for its approvals" if decision["status"] == "pending_approval" else "was decided by its approvers")
+    not_reviewed(f"decision {decision['decision_id']}", review, rule)
+    if decision.get("approvals") or decision["status"] != "final":
+        how = "waits for its approvals" if decision["status"] == "pending_approval" else "was decided by its approvers"
         raise RuleViolation(
             f"decision {decision['decision_id']} {how}: human review is of an automated decision ({rule.clause})",
             extra={"rule_id": rule.rule_id, "clause": rule.clause, "current_status": decision["status"]},
+        )
+
+
+def not_reviewed(name: str, review: Mapping[str, Any], rule: Rule) -> None:
+    """A Conflict while a review of the decision `name` is open; a RuleViolation once one concluded: a person has then
+    confirmed or changed it (PA-14.2 "made or confirmed by an authorised person"), and it is automated no more."""
+    if review.get("status") == OPEN:
+        raise Conflict(
+            f"a human review of {name} is already open ({review['approval_id']})",
+            extra={"approval_id": review["approval_id"], "rule_id": rule.rule_id, "clause": rule.clause},
+        )
+    if review:
+        raise RuleViolation(
+            f"{name} was reviewed by a person: human review is of an automated decision ({rule.clause})",
+            extra={"rule_id": rule.rule_id, "clause": rule.clause, "current_status": review.get("status")},
         )
 
 

@@ -176,6 +176,22 @@ def held_partners(cases: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
     return held
 
 
+HOLD_ACTIVE, HOLD_LIFTED = "active", "lifted"
+HOLD_MATTERS = ("dispute", "litigation", "investigation", "regulatory")
+
+
+def placed_hold(hold_id: str, partner_id: str, body: Mapping[str, Any], *, by: str, at: str) -> dict[str, Any]:
+    """A legal hold placed by hand on a partner's records, for a matter outside any case (a dispute, litigation)."""
+    return {"hold_id": hold_id, "partner_id": partner_id, "matter": body["matter"], "reason": body["reason"],
+            "status": HOLD_ACTIVE, "placed_by": by, "placed_at": at, "lifted_by": None, "lifted_at": None,
+            "lift_reason": None}  # fmt: skip
+
+
+def lifted_hold(hold: Mapping[str, Any], *, reason: str, by: str, at: str) -> dict[str, Any]:
+    """The hold lifted, with why and by whom."""
+    return {**hold, "status": HOLD_LIFTED, "lifted_by": by, "lifted_at": at, "lift_reason": reason}
+
+
 def held_subjects(cases: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     """What open cases are about (a decision, a dispute, a deal): a copilot question about one of them is held too,
     whoever asked it."""

@@ -93,6 +93,16 @@ def drop_waiting_pointer(case: Case) -> Delete:
     return Delete(WAITING_POINTERS, _waiting_key(str(case["partner_id"]), case["case_id"]))
 
 
+def waiting_on(store: DocumentStore, tenant_id: str, partner_id: str) -> Iterator[Case]:
+    """Every item waiting on the partner, page by page through its pointers (`page_waiting`)."""
+    cursor = None
+    while True:
+        found, cursor = page_waiting(store, tenant_id, partner_id, limit=100, cursor=cursor)
+        yield from found
+        if not cursor:
+            return
+
+
 def page_waiting(
     store: DocumentStore, tenant_id: str, partner_id: str, *, limit: int, cursor: str | None
 ) -> tuple[list[Case], str | None]:

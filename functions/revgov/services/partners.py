@@ -213,6 +213,31 @@ def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[st
             "counts": counts, "outstanding": outstanding}
 
 
+def record_ownership_change(rt: Runtime, who: Principal, partner_id: str, change: dict[str, Any]) -> dict[str, Any]:
+    """A change of the partner's ownership, told by the partner itself or recorded by channel ops / legal (PA-2.8
+    "whenever ownership changes"; CPA-2.8 "on any change of control"): kept on the partner, audited, announced, and,
+    where it makes a screening due, Legal's exception asking for it in the same commit (`screening`). The partner is
+    not held: the clause holds it on a potential match only."""
+
+    def filing(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
+        updated = screening_rules.ownership_changed(partner, change, by=who, at=at)
+        recorded = updated["ownership_changes"][-1]
+        due = screening_rules.unscreened_change(policy, updated)
+        rules = [r for r in (screening_rules.rule(policy),) if r]
+        detail = {"changed_on": recorded["changed_on"], "screening_due": due is not None}
+        return _Filing(updated, "ownership_changed", rules, {"ownership_change": recorded, **detail}, detail,
+                       lambda written, version: screening.ownership_screening_due(rt, who, policy, written, version))
+
+    updated, policy, _ = _filed(rt, who, partner_id, filing)
+    due = screening_rules.unscreened_change(policy, updated)
+    return {**view(updated), "screening_due": None if due is None else {
+        "since": due["changed_on"], "reason": "ownership_changed", **_cited(screening_rules.rule(policy))}}
+
+
+def _cited(rule: dict[str, Any] | None) -> dict[str, Any]:
+    return {"rule_id": rule["id"], "clause": rule["clause"]} if rule else {}
+
+
 def add_certification(rt: Runtime, who: Principal, partner_id: str, certification: dict[str, Any]) -> dict[str, Any]:
     cert_id = certification["certification_id"]
 

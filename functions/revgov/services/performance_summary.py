@@ -8,8 +8,9 @@ its undecided approvals and exceptions, its certifications, its support hours (`
 staff, what the next tier review would find on the revenue invoiced so far (`GET …/tier-review`). It writes only the
 audit record, as every explanation does (`copilot.explained`, like `GET /v1/decisions/{id}/explain`).
 
-It reads every undecided approval and exception of the tenant once (to count the partner's); the rest are the reads
-of those routes for one partner.
+It reads the items waiting on the partner from its own pointers, and every other undecided approval and exception of
+the tenant once (no index lists a partner's open or pending cases; to count the partner's); the rest are the reads of
+those routes for one partner.
 
 A partner key reads its own summary (a rival's id is a 404) without the staff-only sentences; nobody's view holds
 the distributor's costs or margins. The draft message is never sent."""
@@ -28,6 +29,7 @@ from ..domain.partners.evidence import counts_until
 from ..domain.partners.rules import certification
 from ..domain.performance_actions import draft, recommend
 from ..domain.performance_summary import CaseCounts, Expiring, Readings, summarize
+from ..domain.sla_pause import WAITING
 from ..domain.time import instant
 from ..runtime import Runtime
 from . import analytics, case_repository, partners, rebates, support_hours, tenants, tier_review
@@ -43,8 +45,9 @@ REMINDER_DAYS = 60
 def _reminder_days(policy: dict[str, Any]) -> int:
     days = ((policy.get("onboarding") or {}).get("certification_reminders") or {}).get("days_before")
     return max(int(d) for d in days) if days else REMINDER_DAYS
-_UNDECIDED = (("exception", "open"), ("exception", "waiting_on_partner"), ("approval", "pending"),
-              ("approval", "waiting_on_partner"))
+# The undecided items not waiting on the partner: no index lists a partner's (the lookup is by kind and status), so
+# these are read for the whole tenant and filtered; those waiting on it are read from its own pointers (`waiting_on`).
+_UNDECIDED = (("exception", "open"), ("approval", "pending"))
 
 
 def current_quarter(rt: Runtime) -> str:
@@ -87,16 +90,16 @@ def dispute_categories(policy: dict[str, Any]) -> set[str]:
 def _cases(rt: Runtime, policy: dict[str, Any], tenant_id: str, partner_id: str) -> CaseCounts:
     disputes = dispute_categories(policy)
     counts = {"disputes": 0, "waiting": 0, "exceptions": 0, "approvals": 0}
-    for kind, status in _UNDECIDED:
-        for case in case_repository.by_status(rt.store, tenant_id, kind, status):
-            if case.get("partner_id") != partner_id:
-                continue
-            if case["category"] in disputes:
-                counts["disputes"] += 1
-            elif status == "waiting_on_partner":
-                counts["waiting"] += 1
-            else:
-                counts["exceptions" if kind == "exception" else "approvals"] += 1
+    undecided = [case for kind, status in _UNDECIDED for case in case_repository.by_status(rt.store, tenant_id, kind,
+                                                                                           status)
+                 if case.get("partner_id") == partner_id]  # fmt: skip
+    for case in [*undecided, *case_repository.waiting_on(rt.store, tenant_id, partner_id)]:
+        if case["category"] in disputes:
+            counts["disputes"] += 1
+        elif case["status"] == WAITING:
+            counts["waiting"] += 1
+        else:
+            counts["exceptions" if case["kind"] == "exception" else "approvals"] += 1
     return CaseCounts(counts["disputes"], counts["waiting"], counts["exceptions"], counts["approvals"])
 
 

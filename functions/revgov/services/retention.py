@@ -1,6 +1,7 @@
 """The tenant's data retention policy: read it, change it (an admin, audited, never below its floors), and the daily
 sweep that applies it (copilot transcripts erased or masked, onboarding papers of ended partners purged), each purge
-audited, nothing purged while a legal hold (an open approval or exception of the partner) stands. docs/retention.md.
+audited, nothing purged while a legal hold stands: an open approval or exception of the partner, or a hold Legal placed
+by hand for a dispute or litigation outside any case (`place_hold` / `lift_hold`, audited). docs/retention.md.
 
 The audit chain itself is never purged: financial records (invoices, credit notes, decisions, audit records) are kept
 at least the policy's years and leave only with the tenant (offboarding), so `GET /v1/audit/verify` holds after any
@@ -13,10 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..domain import retention
-from ..domain.access import Principal
+from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.cases import OPEN
-from ..domain.errors import RuleViolation, StaleWrite
+from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation, StaleWrite
 from ..domain.sla_pause import WAITING
 from ..ports import Changes, Put, Stored
 from ..runtime import Runtime
@@ -24,6 +25,7 @@ from . import case_repository, copilot_transcripts, partner_repository, tenant_r
 
 ACTOR = "system:retention"  # the daily retention sweep, as it appears in the audit chain
 SWEEPS = ("RETENTION", "LASTSWEEP")  # the last sweep's time and counts (GET /v1/retention)
+HOLDS = "LEGALHOLD"  # hold id -> a legal hold Legal placed by hand (active or lifted); a few per tenant, read whole
 BATCH = 40  # transcripts per commit: one audit record each, well inside a transaction's 100 items
 WORKING_RECORDS = (
     {"name": "idempotency", "kept": "24 hours (powertools records 48 hours)", "how": "ttl",
@@ -66,7 +68,8 @@ def _view(rt: Runtime, tenant_id: str, config: dict[str, Any]) -> dict[str, Any]
         "record_keeping": dict(retention.record_keeping(config) or {}) or None,
         "classes": classes,
         "working_records": [dict(w) for w in WORKING_RECORDS],
-        "legal_holds": [{"partner_id": p, "case_ids": sorted(c)} for p, c in sorted(holds.items())],
+        "legal_holds": [{"partner_id": p, "case_ids": sorted(c), "hold_ids": sorted(h)}
+                        for p, (c, h) in sorted(holds.items())],
         "last_sweep": last.data if last else None,
     }
 
@@ -93,10 +96,74 @@ def set_policy(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, A
     return _view(rt, who.tenant_id, changed.config)
 
 
-def legal_holds(rt: Runtime, tenant_id: str) -> dict[str, list[str]]:
-    """Each partner with an open approval or exception (pending, open or waiting on it): a dispute, an appeal, a
-    decision not yet made. Its transcripts and papers are not purged until every such case is decided."""
-    return retention.held_partners(_open_cases(rt, tenant_id))
+def legal_holds(rt: Runtime, tenant_id: str) -> dict[str, tuple[list[str], list[str]]]:
+    """Each partner under legal hold, with the open approvals and exceptions holding it (a dispute, an appeal, a
+    decision not yet made) and the holds Legal placed by hand. Its transcripts and papers are not purged until every
+    such case is decided and every such hold lifted."""
+    by_case = retention.held_partners(_open_cases(rt, tenant_id))
+    by_hand = _held_by_hand(rt, tenant_id)
+    return {p: (by_case.get(p, []), by_hand.get(p, [])) for p in {*by_case, *by_hand}}
+
+
+# --- holds placed by hand --------------------------------------------------------------------------------------------
+def place_hold(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Legal places a hold on a partner's records for a matter outside any case (a dispute, litigation): the sweep
+    purges none of its transcripts or papers until Legal lifts it. Audited (`retention.legal_hold_placed`)."""
+    _legal_only(who)
+    partner_id = str(body["partner_id"])
+    if partner_repository.record(rt.store, who.tenant_id, partner_id) is None:
+        raise NotFound(f"no partner {partner_id}")
+    hold = retention.placed_hold(rt.ids.new("lgh"), partner_id, body, by=who.actor, at=rt.clock.now_iso())
+    rt.commit(who.tenant_id, Changes(puts=[_hold_put(hold, None)], audit=[_hold_audit(who, "placed", hold)]))
+    return hold
+
+
+def lift_hold(rt: Runtime, who: Principal, hold_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Legal lifts a hold it placed, with a reason, once; the next sweep applies the retention policy again.
+    Audited (`retention.legal_hold_lifted`)."""
+    _legal_only(who)
+    stored = rt.store.get(who.tenant_id, HOLDS, hold_id)
+    if stored is None:
+        raise NotFound(f"no legal hold {hold_id}")
+    if stored.data["status"] != retention.HOLD_ACTIVE:
+        raise Conflict(f"legal hold {hold_id} was lifted on {stored.data['lifted_at']}",
+                       extra={"current_status": stored.data["status"]})  # fmt: skip
+    hold = retention.lifted_hold(stored.data, reason=body["reason"], by=who.actor, at=rt.clock.now_iso())
+    rt.commit(who.tenant_id, Changes(puts=[_hold_put(hold, stored.version)], audit=[_hold_audit(who, "lifted", hold)]))
+    return hold
+
+
+def _legal_only(who: Principal) -> None:
+    if who.role is not Role.LEGAL:  # the route admits legal only; a use case called otherwise refuses the same
+        raise Forbidden("only legal places or lifts a legal hold")
+
+
+def _held_by_hand(rt: Runtime, tenant_id: str) -> dict[str, list[str]]:
+    """The partners active holds placed by hand keep, with the holds; read from the collection itself (a consistent
+    read: a hold placed a moment before the sweep is seen by it)."""
+    held: dict[str, list[str]] = {}
+    cursor = None
+    while True:
+        page = rt.store.query(tenant_id, HOLDS, limit=200, cursor=cursor)
+        for item in page.items:
+            if item.data["status"] == retention.HOLD_ACTIVE:
+                held.setdefault(str(item.data["partner_id"]), []).append(str(item.data["hold_id"]))
+        cursor = page.next_cursor
+        if not cursor:
+            return held
+
+
+def _hold_put(hold: dict[str, Any], version: int | None) -> Put:
+    return Put(HOLDS, hold["hold_id"], hold, must_be_absent=version is None, expected_version=version,
+               conflict_detail=f"legal hold {hold['hold_id']} changed meanwhile")  # fmt: skip
+
+
+def _hold_audit(who: Principal, step: str, hold: dict[str, Any]) -> AuditEntry:
+    """The distributor's own legal matter: the subject is the hold, the partner named as `held_partner_id`, so the
+    record is not one of the partner's own trail (PA-12.1's trail is of automated decisions and approvals)."""
+    inputs = {"held_partner_id": hold["partner_id"], "matter": hold["matter"],
+              "reason": hold["lift_reason"] if step == "lifted" else hold["reason"]}  # fmt: skip
+    return AuditEntry.by(who, f"retention.legal_hold_{step}", hold["hold_id"], hold["status"], inputs=inputs)
 
 
 @dataclass(frozen=True)
@@ -123,7 +190,8 @@ def sweep(rt: Runtime, tenant_id: str) -> dict[str, int]:
     tenant, _ = tenant_repository.load(rt.store, tenant_id)
     open_cases = list(_open_cases(rt, tenant_id))
     now = rt.clock.now_iso()
-    holds = _Holds(retention.held_partners(open_cases), retention.held_subjects(open_cases))
+    by_hand = _held_by_hand(rt, tenant_id)
+    holds = _Holds({**by_hand, **retention.held_partners(open_cases)}, retention.held_subjects(open_cases))
     counts = dict.fromkeys(("transcripts_erased", "transcripts_masked", "documents_purged", "held"), 0)
     _sweep_transcripts(rt, tenant_id, tenant.config, now, holds, counts)
     _sweep_papers(rt, tenant_id, tenant.config, now, holds, counts)

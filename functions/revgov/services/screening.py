@@ -23,7 +23,9 @@ from . import partner_repository as repository
 from .toolkit import put_over
 
 ACTOR = "system:screening-sweep"
-DUE = "SCREENDUE"  # partner id:screening day -> {case_id}: one repeat-screening exception per screening on file
+# partner id:screening day[:ownership] -> the screening the exception asks to repeat: one exception per screening on
+# file for the yearly repeat, one for an ownership change after it
+DUE = "SCREENDUE"
 
 
 def match_opened(rt: Runtime, who: Principal, policy: dict[str, Any], partner: Mapping[str, Any],
@@ -49,6 +51,28 @@ def _opened(rt: Runtime, policy: dict[str, Any], partner: Mapping[str, Any], by:
         risk_score=90, partner_id=partner["partner_id"], policy_version=policy_version,
         context={"screened_on": (screening.latest(policy, partner) or {}).get("issued_at")},
     )
+    return changes
+
+
+def ownership_screening_due(rt: Runtime, who: Principal, policy: dict[str, Any], partner: Mapping[str, Any],
+                            policy_version: str) -> Changes:
+    """PA-2.8 "Screening is repeated [...] whenever ownership changes" (CPA-2.8 "on any change of control"): a recorded
+    ownership change no screening on file covers opens one exception in the screening category (SOP-4.1 / COP-4.1:
+    legal) asking for the new screening, once per screening on file, as the yearly repeat does. It holds nothing: the
+    clause holds the partner on a potential match only, which the new screening's outcome decides."""
+    change = screening.unscreened_change(policy, partner)
+    if change is None:
+        return Changes()
+    screened = (screening.latest(policy, partner) or {})["issued_at"]
+    key = f"{partner['partner_id']}:{screened}:ownership"
+    if rt.store.get(who.tenant_id, DUE, key) is not None:  # its exception already asks for the new screening
+        return Changes()
+    clause = (screening.rule(policy) or {}).get("clause")
+    message = (f"ownership changed on {change['changed_on']}, after the latest compliance screening of {screened}: "
+               f"screen the partner, its beneficial owners and signatories again ({clause})")
+    changes = _opened(rt, policy, partner, who, message, policy_version)
+    changes.puts.append(put_over(DUE, key, {"partner_id": partner["partner_id"], "screened_on": screened,
+                                            "changed_on": change["changed_on"]}, None))  # fmt: skip
     return changes
 
 

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..access import Principal, Role
-from ..errors import FieldError, Forbidden, RuleViolation
+from ..errors import FieldError, Forbidden, MalformedRequest, RuleViolation
 from ..time import add_months, parse_day
 
 CLEAR, POTENTIAL, CONFIRMED = "clear", "potential_match", "confirmed_match"
@@ -106,3 +106,39 @@ def overdue(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) ->
     """An active partner whose latest screening is older than `repeat_months` on `day`."""
     due = due_on(policy, partner)
     return partner.get("status") == "active" and due is not None and day >= due
+
+
+def ownership_changed(partner: Mapping[str, Any], change: Mapping[str, Any], *, by: Principal,
+                      at: str) -> dict[str, Any]:  # fmt: skip
+    """The partner with a change of its ownership recorded (PA-2.8 "whenever ownership changes"; CPA-2.8 "on any
+    change of control"): the day it changed (a calendar date, else a 400; not after today, else a 422; each naming
+    `/changed_on`), what changed and the owners after it, and who told (the partner itself, or channel ops / legal
+    for the Distributor; the key is in the audit record, never on the partner). A terminated partner has no
+    screening left to repeat (422)."""
+    try:
+        changed_on = parse_day(str(change["changed_on"]))
+    except ValueError:
+        raise MalformedRequest("the day ownership changed is a calendar date",
+                               errors=[FieldError("/changed_on", "not a calendar date")]) from None
+    if changed_on > parse_day(at[:10]):
+        raise RuleViolation("an ownership change is recorded once it has happened",
+                            errors=[FieldError("/changed_on", "not after today")])  # fmt: skip
+    if partner.get("status") == "terminated":
+        raise RuleViolation(f"partner {partner['partner_id']} is terminated: no screening is repeated for it",
+                            extra={"current_status": "terminated"})  # fmt: skip
+    recorded = {"changed_on": changed_on.isoformat(), "description": change["description"],
+                "beneficial_owners": list(change.get("beneficial_owners") or []), "recorded_at": at,
+                "reported_by_role": by.role.value}  # fmt: skip
+    changes = [*partner.get("ownership_changes", []), recorded]
+    return {**partner, "ownership_changes": changes, "updated_at": at}
+
+
+def unscreened_change(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The earliest recorded ownership change no screening on file covers (one issued on the change day or later),
+    or None. With no screening on file, onboarding asks for the first one (PA-2.2(d)): nothing to repeat."""
+    on_file = latest(policy, partner)
+    if rule(policy) is None or on_file is None:
+        return None
+    screened = parse_day(on_file["issued_at"])
+    uncovered = [c for c in partner.get("ownership_changes", []) if parse_day(c["changed_on"]) > screened]
+    return min(uncovered, key=lambda c: c["changed_on"]) if uncovered else None

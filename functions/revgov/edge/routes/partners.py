@@ -220,6 +220,28 @@ _LIFECYCLE.declare(
 
 
 @operation(
+    "POST",
+    "/v1/partners/{partner_id}/ownership-changes",
+    summary="Record a change of the partner's beneficial ownership (PA-2.8 / CPA-2.8: screening is repeated "
+            "'whenever ownership changes' / 'on any change of control'): the partner tells of its own, channel ops or "
+            "legal record it; a change after the latest screening makes one due and opens Legal's screening "
+            "exception; the partner is not held (only a potential match holds it)",
+    roles=frozenset({Role.PARTNER, Role.CHANNEL_OPS, Role.LEGAL}),
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/partner-ownership-change.schema.json",
+    status=201,
+    example={"changed_on": "2026-11-02", "description": "Harbor Capital acquired 40% of the shares",
+             "beneficial_owners": [{"name": "Harbor Capital LP", "share_percent": "40.00"}]},
+    response_schema="api/responses/partner.schema.json",
+    open_when_suspended="PA-2.8 'whenever ownership changes': the screening the change calls for may be the cure "
+                        "of a suspension under PA-13.2(b) / CPA-13.2",
+)
+def record_partner_ownership_change(call: Call) -> dict[str, Any]:
+    return partners.record_ownership_change(call.runtime, call.who, _own(call), call.body)
+
+
+@operation(
     "GET",
     "/v1/partners/{partner_id}/entitlements",
     summary="Every entitlement, from the tier and the certifications valid at `at`",

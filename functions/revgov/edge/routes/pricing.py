@@ -145,3 +145,31 @@ def replay_decision(call: Call) -> dict[str, Any]:
 )
 def request_decision_review(call: Call) -> dict[str, Any]:
     return decision_reviews.request_review(call.runtime, call.who, call.params["decision_id"], call.body)
+
+
+@operation(
+    "POST",
+    "/v1/review-requests",
+    summary="The partner requests human review of its own automated rebate calculation (a statement line of an issued "
+    "run), invoice validation (a line of an issued invoice) or entitlement check within 30 days of being notified of "
+    "it (PA-14.2 / CPA-14.2); channel operations may file it on the partner's behalf. A case of the owning queue "
+    "(finance; customer_success for entitlements) is opened, due in 10 / 15 business days; the reviewer confirms "
+    "(approved) or changes (rejected) it with a written reason through /v1/approvals",
+    roles=frozenset({Role.PARTNER, Role.CHANNEL_OPS}),
+    tag="decisions",
+    status=201,
+    body_schema="api/automated-review-request.schema.json",
+    example={"kind": "invoice_line", "invoice_id": "inv_01JX0000000000000000000000", "line_no": 2,
+             "reason": "The switch was delivered in December, not November"},
+    response_schema="api/responses/automated-review.schema.json",
+)
+def request_automated_review(call: Call) -> dict[str, Any]:
+    return decision_reviews.request_automated_review(call.runtime, call.who, call.body)
+
+
+@operation("GET", "/v1/review-requests/{review_id}",
+           summary="A human review of an automated decision other than a quote check, with the decision it reviews "
+           "(a partner key: its own)", roles=READERS, tag="decisions", id_params={"review_id": "rvw"},
+           response_schema="api/responses/automated-review.schema.json")
+def get_automated_review(call: Call) -> dict[str, Any]:
+    return decision_reviews.read_automated_review(call.runtime, call.who, call.params["review_id"])

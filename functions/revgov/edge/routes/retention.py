@@ -1,9 +1,11 @@
-"""The tenant's data retention policy: read by staff, changed by an admin (docs/retention.md)."""
+"""The tenant's data retention policy: read by staff, changed by an admin; legal holds placed and lifted by legal
+(docs/retention.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ...domain.access import Role
 from ...services import retention
 from ..http import Call
 from ..registry import ADMIN, STAFF, operation
@@ -13,7 +15,8 @@ _DESCRIPTION = (
     "record-keeping clause, PA-12.1 / CPA-12.1, and the law: US IRS record-keeping guidance, EU VAT Directive art. "
     "247; PA-14.1 / PA-14.2 for copilot text; PA-9.6 / CPA-9.8 portal access for the papers of a terminated "
     "partner), what it covers and whether the daily sweep purges it; the working records that expire on their own "
-    "(TTL); the partners under legal hold (an open approval or exception: nothing of theirs is purged); the last "
+    "(TTL); the partners under legal hold (an open approval or exception, or a hold legal placed by hand: nothing "
+    "of theirs is purged); the last "
     "sweep. Financial records and the audit chain are never purged by the sweep, so `GET /v1/audit/verify` holds."
 )
 
@@ -37,3 +40,31 @@ def get_retention(call: Call) -> dict[str, Any]:
 )
 def put_retention(call: Call) -> dict[str, Any]:
     return retention.set_policy(call.runtime, call.who, call.body)
+
+
+LEGAL = frozenset({Role.LEGAL})
+
+
+@operation(
+    "POST", "/v1/retention/legal-holds",
+    summary="Place a legal hold on a partner's records for a dispute or litigation outside any case (legal; audited): "
+    "the retention sweep purges none of its transcripts or papers until legal lifts it",
+    roles=LEGAL, tag="retention", status=201, body_schema="api/legal-hold.schema.json",
+    example={"partner_id": "ptr_01JX0000000000000000000000", "matter": "litigation",
+             "reason": "Claim filed by Lakeside Clinics, case 26-CV-1042: preserve the partner's records"},
+    response_schema="api/responses/legal-hold.schema.json",
+)
+def place_legal_hold(call: Call) -> dict[str, Any]:
+    return retention.place_hold(call.runtime, call.who, call.body)
+
+
+@operation(
+    "POST", "/v1/retention/legal-holds/{hold_id}/lift",
+    summary="Lift a legal hold placed by hand, once, with a reason (legal; audited); the next sweep applies the "
+    "retention policy to the partner's records again",
+    roles=LEGAL, tag="retention", id_params={"hold_id": "lgh"}, body_schema="api/legal-hold-lift.schema.json",
+    example={"reason": "The claim settled and the court closed the case"},
+    response_schema="api/responses/legal-hold.schema.json",
+)
+def lift_legal_hold(call: Call) -> dict[str, Any]:
+    return retention.lift_hold(call.runtime, call.who, call.params["hold_id"], call.body)
