@@ -179,3 +179,21 @@ def test_an_included_milestone_still_counts_against_its_statement_of_work():
     again = _complete(ledger, "premium_onboarding", "SOW-TWICE")
     assert "already billed" in again["reason"]
     assert len(_lines(ledger, "SOW-TWICE")) == 1
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, None])
+def test_a_new_deployment_that_is_not_a_boolean_is_refused_naming_the_field(bad):
+    """Bad input (COMMON: RFC 9457 naming the field): the ERP's `new_deployment` is a boolean; anything else is a
+    400 at the webhook naming `/data/new_deployment`, and nothing is billed."""
+    from revgov import schemas
+
+    body = {"id": "ERP-BAD-NEW", "type": "service.completed", "occurred_at": "2026-06-15T11:00:00Z",
+            "data": {"partner_id": PARTNER["northwind"], "sow_ref": "SOW-BAD", "service": "premium_onboarding",
+                     "family": "security", "milestone": "kickoff", "sow_value": "8000.00",
+                     "accepted_on": "2026-06-15", "deployment_list_value": "60000.00", "new_deployment": bad}}
+    paths = [e.path for e in schemas.problems("events/erp-event.schema.json", body)]
+    assert "/data/new_deployment" in paths, paths
+    ledger = _ledger("northwind", "gold")
+    with pytest.raises(Exception, match="does not match"):
+        ledger.bill("service.completed", body["data"], occurred_at="2026-06-15T11:00:00Z")
+    assert _lines(ledger, "SOW-BAD") == []
