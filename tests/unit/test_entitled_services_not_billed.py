@@ -197,3 +197,13 @@ def test_a_new_deployment_that_is_not_a_boolean_is_refused_naming_the_field(bad)
     with pytest.raises(Exception, match="does not match"):
         ledger.bill("service.completed", body["data"], occurred_at="2026-06-15T11:00:00Z")
     assert _lines(ledger, "SOW-BAD") == []
+
+
+def test_pa_9_3_an_entitled_partner_is_not_charged_even_under_a_change_order():
+    """PA-9.3 "entitled to premium onboarding": a change order does not turn the partner's own entitlement into a
+    purchase at list price; the milestone is still the included 0.00 line (the change order ref kept on it)."""
+    ledger = _ledger("northwind", "gold")
+    _complete(ledger, "premium_onboarding", "SOW-CO-ENTITLED", change_order="CO-9")
+    (line,) = _lines(ledger, "SOW-CO-ENTITLED")
+    _assert_included(line, "ENT-GLD-ONBOARD", "PA-9.3", "2400.00")
+    assert line["detail"]["change_order_ref"] == "CO-9"

@@ -43,6 +43,15 @@ def _ship(ledger: Ledger, order: str, day: str, at: str) -> None:
         refresh.run(ledger.rt)
 
 
+def _result(ledger: Ledger):  # type: ignore[no-untyped-def]
+    tenant, programs = book(ledger.rt, ledger.tenant_id)
+    record = repository.partner(ledger.rt, ledger.tenant_id, P1)
+    assert record is not None
+    rated = Period.parse("2026-Q4")
+    facts = facts_of_partner(tenant.policy, record, rated, today(ledger.rt))
+    return rate_partner(ledger.rt, ledger.tenant_id, programs, rated, P1, facts)
+
+
 def _suspended_orders(ledger: Ledger) -> list[str]:
     tenant, programs = book(ledger.rt, ledger.tenant_id)
     record = repository.partner(ledger.rt, ledger.tenant_id, P1)
@@ -66,3 +75,13 @@ def test_pa_7_1_an_order_shipped_before_the_suspension_on_its_day_earns():
     _ship(ledger, "SO-LIFT-DAY-EARLY", "2026-10-20", "2026-10-20T08:59:59Z")  # still suspended until 09:00
     _ship(ledger, "SO-LIFT-DAY-LATE", "2026-10-20", "2026-10-20T09:00:00Z")  # lifted: earns
     assert _suspended_orders(ledger) == ["SO-AFTERNOON", "SO-AT", "SO-DURING", "SO-LIFT-DAY-EARLY"]
+
+
+def test_the_leak_finding_states_the_order_time_it_compared():
+    """The rebate_leakage finding of an excluded order names the time compared with the suspension (PA-7.1)."""
+    ledger = Ledger("2026-10-05T08:00:00Z")
+    ledger.add_partners([{**ledger.partners[0], "history": HISTORY}])
+    _ship(ledger, "SO-AFTERNOON", "2026-10-05", "2026-10-05T16:00:00Z")
+    (finding,) = [f for f in _result(ledger).findings if f.rule.rule_id == "RBT-SUSPENDED-PARTNER"]
+    assert finding.message == "ordered at 2026-10-05T16:00:00Z while the partner was suspended: earns nothing"
+    assert finding.rule.clause == "PA-7.1"

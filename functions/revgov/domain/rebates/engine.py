@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -387,7 +387,7 @@ class _Rating:
             LEAKAGE,
             leaked,
             book.suspended_rule,
-            lambda i: f"dated {_date(int(ledger.day[i]))} while the partner was suspended: earns nothing",
+            lambda i: f"{_when(ledger, i)} while the partner was suspended: earns nothing",
         )
         self.findings += _both_exclusive(book, ledger, in_period, self.ratings)
         self.findings += _below_floor(book, ledger, in_period, self.ratings)
@@ -405,6 +405,14 @@ def _note(excluded: dict[str, tuple[Rule, Flags]], reason: str, rule: Rule, mask
 
 def _date(ordinal: int) -> str:
     return date.fromordinal(ordinal).isoformat() if ordinal > 0 else "?"
+
+
+def _when(ledger: SalesLedger, i: int) -> str:
+    """When a line's order was placed, as the suspension check compared it: its recorded time, else its day."""
+    second = int(ledger.event_second[i])
+    if second >= 0:
+        return f"ordered at {datetime.fromtimestamp(second, UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    return f"dated {_date(int(ledger.day[i]))}"
 
 
 def _both_exclusive(
