@@ -114,7 +114,7 @@ def scenario_lines(scenario: dict[str, Any]) -> list[dict[str, Any]]:
 (
     LINE_ID, INVOICE_ID, PARTNER_ID, FAMILY, SKU, KIND, RULE_KIND, CHANNEL, NET_CENTS, COST_CENTS, UNITS_MILLI,
     MONTH_INDEX, DAY, CREDITED_DAY, CREDITED_LINE, PROMOTIONS, DISCOUNT, PAID_ON, EVENT_ID, ORDER_REF, DELIVERED_DAY,
-    MDF_FUNDED, CUSTOMER, INVOICED_DAY,
+    MDF_FUNDED, CUSTOMER, INVOICED_DAY, EVENT_SECOND,
 ) = range(len(FIELDS))  # fmt: skip
 assert FIELDS[CREDITED_LINE] == "credited_line" and FIELDS[ORDER_REF] == "order_ref"
 
@@ -156,6 +156,9 @@ def settle_by_loop(
 
     def suspended(ln: Sequence[Any]) -> bool:
         facts = partners.get(ln[PARTNER_ID])
+        if facts is not None and ln[EVENT_SECOND] >= 0:  # PA-7.1: the order's recorded time against the suspension's
+            at = ln[EVENT_SECOND]
+            return any(s <= at and (e is None or at < e) for s, e in facts.suspended_at)
         day = ln[DAY]
         return any(s <= day and (e is None or day <= e) for s, e in (facts.suspended if facts else ()))
 

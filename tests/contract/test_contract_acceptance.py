@@ -1980,7 +1980,8 @@ def _automation_holds_credit_notes_above(tenant: str, sku: str, quantity: int, a
 
     partner = "ptr_01JBNWPARTNER0000000000001"
     ledger = Ledger("2026-08-03T12:00:00Z", tenant=tenant)
-    data = {"partner_id": partner, "order_ref": "SO-A", "shipped_on": "2026-08-03",
+    # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+    data = {"partner_id": partner, "order_ref": "SO-A", "shipped_on": "2026-08-03", "delivered_on": "2026-08-03",
             "lines": [{"sku": sku, "quantity": quantity}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-08-03T10:00:00Z")["status"] == "processed"
     invoice = ledger.invoice(partner, "2026-08")

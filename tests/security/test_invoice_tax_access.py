@@ -53,8 +53,9 @@ def test_a_partner_reads_its_own_invoice_lines_with_their_tax_and_never_a_rivals
         "result": "valid", "checked_at": f"{today.isoformat()}T00:00:00Z", "reference": "WAPI-TAX-1"})  # fmt: skip
     assert checked.status_code in (200, 201), checked.text
     for partner_id in (mine, rival):
+        # CPA-10.2 "devices are billed on delivery": the ERP reports the delivery, the day shipped
         data = {"partner_id": partner_id, "order_ref": f"SO-{uuid.uuid4().hex[:6]}", "shipped_on": today.isoformat(),
-                "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}  # fmt: skip
+                "delivered_on": today.isoformat(), "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}  # fmt: skip
         event = {"id": f"ERP-{uuid.uuid4().hex[:12]}", "type": "shipment.confirmed",
                  "occurred_at": f"{today.isoformat()}T00:00:01Z", "data": data}  # fmt: skip
         assert party.erp.post(event).status_code == 202

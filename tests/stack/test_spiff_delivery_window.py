@@ -7,7 +7,8 @@ A throwaway tenant with contoso's policy. The ERP confirms 10 laptops (CT-DEV-LA
 shipped 1 Aug 2026 and delivered 5 Aug (`delivered_on`, proof of delivery), and 4 more shipped 25 Sep with no
 delivery reported yet. Returns: 2 on 19 Aug (14 days after delivery: within; 18 days after shipment), 3 on 20 Aug
 (15 days after delivery: not within, they still earn). SPIFF units 10 - 2 = 8 -> 8 x EUR 15.00 = EUR 120.00; the 4
-undelivered units have not earned yet and are reported as awaiting delivery.
+undelivered units are not invoiced yet (CPA-10.2 "devices are billed on delivery"; reviewer finding 2,
+docs/clause-audit.md: they used to be invoiced on the ship day and reported as awaiting delivery), so none awaits.
 """
 
 from __future__ import annotations
@@ -75,4 +76,5 @@ def test_a_return_within_14_days_of_delivery_takes_the_spiff_back_and_undelivere
     assert spiff is not None and spiff["units"] == 8
     window = {"days": 14, "from": "delivery", "rule_id": "RBT-DEVICES-SPIFF-RETURN-WINDOW", "clause": "CPA-7.5"}
     assert spiff["detail"]["return_window"] == window
-    assert spiff["detail"]["units_awaiting_delivery"] == 4
+    assert spiff["detail"]["units_awaiting_delivery"] == 0
+    assert [i["period"] for i in tenant.invoices()] == ["2026-08"]  # nothing invoiced in September

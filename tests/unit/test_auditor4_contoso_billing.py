@@ -233,7 +233,8 @@ def test_cop_2_1_a_device_delivery_posted_after_48_hours_is_an_invoice_sla_breac
     # COP-2.1: "The contractual invoice SLA is 48 hours from the time a device delivery ... occurred ... at 48 hours
     # an invoice_sla_breach exception is raised". COP-4.1: "| invoice_sla_breach | finance | 8 |".
     ledger = _ledger(posted_at)
-    data = {"partner_id": PARTNER, "order_ref": "SO-A4-SLA", "shipped_on": "2026-10-05",
+    # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+    data = {"partner_id": PARTNER, "order_ref": "SO-A4-SLA", "shipped_on": "2026-10-05", "delivered_on": "2026-10-05",
             "lines": [{"sku": "CT-DEV-DOCK", "quantity": 2}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T09:00:00Z")["status"] == "processed"
     (line,) = _lines(ledger, "2026-10", "CT-DEV-DOCK")
@@ -249,7 +250,8 @@ def test_cpa_1_3_a_device_line_is_rounded_once_half_to_even() -> None:
     # CPA-1.3 "rounded once per line to two decimal places, half to even": CT-DEV-DOCK EUR 210.00 less 12.35% =
     # 210.00 x 0.8765 = 184.065 -> 184.06 (6 is even; half-up would give 184.07).
     ledger = _ledger("2026-10-05T10:00:00Z")
-    data = {"partner_id": PARTNER, "order_ref": "SO-A4-HE", "shipped_on": "2026-10-05",
+    # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+    data = {"partner_id": PARTNER, "order_ref": "SO-A4-HE", "shipped_on": "2026-10-05", "delivered_on": "2026-10-05",
             "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1, "discount_percent": "12.35"}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T09:00:00Z")["status"] == "processed"
     assert [ln["amount"] for ln in _lines(ledger, "2026-10", "CT-DEV-DOCK")] == ["184.06"]
@@ -257,7 +259,8 @@ def test_cpa_1_3_a_device_line_is_rounded_once_half_to_even() -> None:
 
 def test_cpa_10_1_each_invoice_line_shows_vat_or_the_reverse_charge_notice() -> None:
     ledger = _ledger("2026-10-05T10:00:00Z")
-    data = {"partner_id": PARTNER, "order_ref": "SO-A4-VAT", "shipped_on": "2026-10-05",
+    # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+    data = {"partner_id": PARTNER, "order_ref": "SO-A4-VAT", "shipped_on": "2026-10-05", "delivered_on": "2026-10-05",
             "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T09:00:00Z")["status"] == "processed"
     (line,) = _lines(ledger, "2026-10", "CT-DEV-DOCK")
@@ -274,7 +277,8 @@ def test_cop_2_1_a_monthly_invoice_not_issued_48_hours_after_month_end_is_a_brea
     from revgov.services import month_close
 
     ledger = _ledger("2026-10-12T10:00:00Z")
-    data = {"partner_id": PARTNER, "order_ref": "SO-A4-CLOSE", "shipped_on": "2026-10-12",
+    # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+    data = {"partner_id": PARTNER, "order_ref": "SO-A4-CLOSE", "shipped_on": "2026-10-12", "delivered_on": "2026-10-12",
             "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-12T09:00:00Z")["status"] == "processed"
     ledger.clock.set("2026-11-03T00:00:00Z")

@@ -265,7 +265,8 @@ def test_contoso_holds_credit_notes_above_eur_5000():
     ledger.clock.set("2026-08-03T12:00:00Z")
     ledger.bill(
         "shipment.confirmed",
-        {"partner_id": P1, "order_ref": "SO-C", "shipped_on": "2026-08-03",
+        # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+        {"partner_id": P1, "order_ref": "SO-C", "shipped_on": "2026-08-03", "delivered_on": "2026-08-03",
          "lines": [{"sku": "CT-DEV-LAPTOP14", "quantity": 5}]},
         occurred_at="2026-08-03T10:00:00Z",
     )  # fmt: skip
@@ -284,7 +285,8 @@ def test_contoso_holds_credit_notes_above_eur_5000():
     ledger2.clock.set("2026-08-03T12:00:00Z")
     ledger2.bill(
         "shipment.confirmed",
-        {"partner_id": P1, "order_ref": "SO-C", "shipped_on": "2026-08-03",
+        # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+        {"partner_id": P1, "order_ref": "SO-C", "shipped_on": "2026-08-03", "delivered_on": "2026-08-03",
          "lines": [{"sku": "CT-DEV-LAPTOP14", "quantity": 5}]},
         occurred_at="2026-08-03T10:00:00Z",
     )  # fmt: skip

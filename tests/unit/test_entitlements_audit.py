@@ -158,16 +158,19 @@ def test_pa_9_3_premium_onboarding_knows_the_deployment_threshold(tenant, tier, 
     """PA-9.3 "premium onboarding for each new Customer deployment above USD 50,000.00 in List Price" (CPA-9.3:
     "above EUR 40,000.00"): the event carries the deployment's List Price value and the entitlement its floor; at the
     floor it is not included (only ABOVE it), a cent above it is (the billing behaviour:
-    tests/unit/test_service_entitlement_scope.py)."""
+    tests/unit/test_service_entitlement_scope.py). Only "for each new Customer deployment": a deployment not reported
+    as new is not included, whatever its value (reviewer finding 1, docs/clause-audit.md)."""
     schema = json.loads((ROOT / "schemas" / "events" / "service.completed.schema.json").read_text())
     assert "deployment_list_value" in schema["$defs"]["data"]["properties"]
     policy = _policy(tenant)
     answer = partner_rules.entitlement(policy, _partner_at(policy, tier), "premium_onboarding", "2026-06-01T00:00:00Z")
     assert answer["entitled"] is True and answer["min_deployment_list_value"] == floor
-    assert partner_rules.below_deployment_floor(answer, floor)["entitled"] is False
-    assert partner_rules.below_deployment_floor(answer, None)["entitled"] is False
+    assert partner_rules.below_deployment_floor(answer, floor, True)["entitled"] is False
+    assert partner_rules.below_deployment_floor(answer, None, True)["entitled"] is False
     above = f"{Decimal(floor) + Decimal('0.01')}"
-    assert partner_rules.below_deployment_floor(answer, above)["entitled"] is True
+    assert partner_rules.below_deployment_floor(answer, above, True)["entitled"] is True
+    assert partner_rules.below_deployment_floor(answer, above, False)["entitled"] is False
+    assert partner_rules.below_deployment_floor(answer, above)["entitled"] is False
 
 
 @pytest.mark.parametrize(("tenant", "tier", "cert"), [("northwind", "platinum", "cert-hw-deploy"),

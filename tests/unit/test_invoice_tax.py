@@ -57,7 +57,8 @@ def _ship(ledger: Ledger, on: str, ref: str, discount: str | None = None, partne
     line: dict[str, Any] = {"sku": "CT-DEV-DOCK", "quantity": 1}
     if discount:
         line["discount_percent"] = discount
-    data = {"partner_id": partner, "order_ref": ref, "shipped_on": on, "lines": [line]}
+    # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+    data = {"partner_id": partner, "order_ref": ref, "shipped_on": on, "delivered_on": on, "lines": [line]}
     assert ledger.bill("shipment.confirmed", data, occurred_at=f"{on}T09:00:00Z")["status"] == "processed"
 
 

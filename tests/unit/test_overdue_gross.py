@@ -113,7 +113,8 @@ def _ledger(country: str) -> Ledger:
                 "vat_number": f"{country}123456789"}  # fmt: skip
         vat_validation.record_check(ledger.rt, FINANCE, PARTNER, body)
     ledger.clock.set("2026-04-10T10:00:00Z")
-    data = {"partner_id": PARTNER, "order_ref": "SO-GROSS-1", "shipped_on": "2026-04-10",
+    # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+    data = {"partner_id": PARTNER, "order_ref": "SO-GROSS-1", "shipped_on": "2026-04-10", "delivered_on": "2026-04-10",
             "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-04-10T09:00:00Z")["status"] == "processed"
     ledger.clock.set("2026-05-01T06:00:00Z")

@@ -71,7 +71,9 @@ def _feed(ledger: Ledger) -> None:
 
 
 def _ship(ledger: Ledger, partner_id: str, sku: str, quantity: int, at: str) -> None:
+    # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
     data = {"partner_id": partner_id, "order_ref": f"SO-{partner_id[-4:]}-{at[:10]}", "shipped_on": at[:10],
+            "delivered_on": at[:10],
             "lines": [{"sku": sku, "quantity": quantity}]}
     answer = ledger.bill("shipment.confirmed", data, occurred_at=at)
     assert answer["status"] == "processed", answer

@@ -243,7 +243,8 @@ def test_kpi_revenue_is_the_invoices_net_never_its_vat():
               "tier": "elite", "country": "NL", "activated_at": "2025-01-01T00:00:00Z", "certifications": certs}
     ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", partner, record)]))
     ledger.clock.set("2026-10-05T10:00:00Z")
-    data = {"partner_id": partner, "order_ref": "SO-SEED-NL", "shipped_on": "2026-10-05",
+    # CPA-10.2 "devices are billed on delivery" (reviewer finding 2): the ERP reports the delivery, the day shipped
+    data = {"partner_id": partner, "order_ref": "SO-SEED-NL", "shipped_on": "2026-10-05", "delivered_on": "2026-10-05",
             "lines": [{"sku": "CT-DEV-DOCK", "quantity": 1}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-10-05T09:00:00Z")["status"] == "processed"
     assert ledger.invoice(partner, "2026-10")["totals"] == {"net": "210.00", "tax": "44.10", "gross": "254.10"}

@@ -48,11 +48,18 @@ def _out_of_scope(ledger: Ledger) -> list[dict[str, Any]]:
 
 
 def test_pa_9_4_managed_support_accepted_later_in_the_month_the_entitlement_ended_is_in_scope():
+    # Changed for reviewer finding 1 (docs/clause-audit.md): it asserted only "billed". PA-9.4 "Platinum Partners are
+    # entitled to managed support": within the entitlement (to the end of the Billing Month) it is an included
+    # service, a 0.00 line crediting its list amount (30% of 12,500.00 = 3,750.00) in full, citing PA-9.4 (the
+    # entitlement itself ended on 11 June, PA-4.3: the month-end continuation is PA-9.4's, SVC-MANAGED-SUPPORT).
     ledger = _ledger("2026-06-25T12:00:00Z")
     answer = _milestone(ledger, "2026-06-25", "SOW-MS-JUNE")
     assert answer["status"] == "processed", answer
     assert _out_of_scope(ledger) == []
     assert "not billed" not in (answer.get("reason") or "")
+    (line,) = ledger.invoice(PARTNER, "2026-06")["lines"]
+    assert (line["amount"], line["detail"]["list_amount"]) == ("0.00", "3750.00")
+    assert line["detail"]["included_under"] == {"rule_id": "SVC-MANAGED-SUPPORT", "clause": "PA-9.4"}
 
 
 def test_pa_9_4_managed_support_after_that_billing_month_is_out_of_scope():
@@ -70,7 +77,7 @@ def test_pa_9_4_managed_support_after_that_billing_month_is_out_of_scope():
 # included service" (SOP-5.3: an out_of_scope_service exception unless a change order was accepted).
 def _onboarding(ledger: Ledger, value: str | None, sow: str, change_order: str | None = None) -> dict[str, Any]:
     data = {"partner_id": PARTNER, "sow_ref": sow, "service": "premium_onboarding", "family": "security",
-            "milestone": "kickoff", "sow_value": "8000.00", "accepted_on": "2026-05-20"}
+            "milestone": "kickoff", "sow_value": "8000.00", "accepted_on": "2026-05-20", "new_deployment": True}
     if value is not None:
         data["deployment_list_value"] = value
     if change_order:
@@ -80,8 +87,12 @@ def _onboarding(ledger: Ledger, value: str | None, sow: str, change_order: str |
 
 def test_pa_9_3_premium_onboarding_is_included_only_above_the_deployment_threshold():
     ledger = _ledger("2026-05-20T12:00:00Z")  # Platinum, every certification valid in May
+    # Changed for reviewer finding 1 (docs/clause-audit.md): "entitled to premium onboarding" is an included
+    # service, never invoiced at list price: a 0.00 line crediting 30% of 8,000.00 = 2,400.00 under ENT-PLT-ONBOARD.
     assert "not billed" not in (_onboarding(ledger, "50000.01", "SOW-ONB-ABOVE").get("reason") or "")
     assert _out_of_scope(ledger) == []
+    (included,) = ledger.invoice(PARTNER, "2026-05")["lines"]
+    assert (included["amount"], included["detail"]["list_amount"]) == ("0.00", "2400.00")
     at_floor = _onboarding(ledger, "50000.00", "SOW-ONB-AT")
     assert "not billed" in at_floor["reason"]
     unstated = _onboarding(ledger, None, "SOW-ONB-UNSTATED")
@@ -89,3 +100,6 @@ def test_pa_9_3_premium_onboarding_is_included_only_above_the_deployment_thresho
     assert len(_out_of_scope(ledger)) == 2
     bought = _onboarding(ledger, "20000.00", "SOW-ONB-BOUGHT", change_order="CO-ONB-1")  # a Service, bought
     assert "not billed" not in (bought.get("reason") or "")
+    # "it may be purchased as a Service at list price": 30% of 8,000.00
+    (line,) = [ln for ln in ledger.invoice(PARTNER, "2026-05")["lines"] if ln["order_ref"] == "SOW-ONB-BOUGHT"]
+    assert line["amount"] == "2400.00" and "included_under" not in line["detail"]

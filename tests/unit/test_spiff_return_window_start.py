@@ -65,15 +65,20 @@ def test_cpa_7_5_counts_the_14_days_from_delivery_not_shipment():
     assert spiff["amount"] == "120.00"
 
 
-def test_cpa_7_5_units_not_yet_delivered_have_not_earned_and_their_returns_take_nothing_back():
-    # CPA-7.5: a unit earns if "not returned within 14 days of delivery"; before delivery that cannot be known, so the
-    # unit has not earned yet (held, not paid). 6 laptops shipped and delivered 3 Aug (none returned): 6 units;
-    # 4 shipped 25 Sep with no delivery reported by the end of the Quarter: not counted, and 1 of them coming back
-    # on 28 Sep (before any delivery) takes nothing from the 6. SPIFF 6 x EUR 15.00 = EUR 90.00.
+def test_cpa_7_5_units_not_yet_delivered_have_not_earned():
+    # CPA-7.5: a unit earns if "invoiced in the Quarter and not returned within 14 days of delivery"; CPA-10.2
+    # "devices are billed on delivery". 6 laptops shipped and delivered 3 Aug (none returned): 6 units; 4 shipped
+    # 25 Sep with no delivery reported by the end of the Quarter are not invoiced yet (changed for reviewer finding
+    # 2, docs/clause-audit.md: they used to be invoiced on the ship day and held), so not counted.
+    # SPIFF 6 x EUR 15.00 = EUR 90.00.
     ledger = Ledger("2026-08-03T10:00:00Z", tenant="contoso")
     _ship(ledger, LAPTOP, 6, "2026-08-03", "SO-D2", "2026-08-03")
-    september = _ship(ledger, LAPTOP, 4, "2026-09-25", "SO-D3", None)
-    _return(ledger, september, 1, "2026-09-28", "RMA-D3")
+    ledger.clock.set("2026-09-25T12:00:00Z")
+    waiting = {"partner_id": P1, "order_ref": "SO-D3", "shipped_on": "2026-09-25",
+               "lines": [{"sku": LAPTOP, "quantity": 4}]}  # fmt: skip
+    assert "delivered_on" in ledger.bill("shipment.confirmed", waiting, occurred_at="2026-09-25T10:00:00Z")["reason"]
+    with pytest.raises(AssertionError, match="no invoice"):  # nothing else was billed in September
+        ledger.invoice(P1, "2026-09")
     spiff = _spiff(ledger, "RBT-DEVICES-SPIFF")
     assert spiff["amount"] == "90.00"
 

@@ -14,6 +14,12 @@ def instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def unix_seconds(text: str) -> int:
+    """Whole seconds since the Unix epoch of a stored instant (ISO-8601, Z or offset) or day (its 00:00:00 UTC)."""
+    moment = instant(text) if "T" in text else datetime.combine(date.fromisoformat(text), datetime.min.time())
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
 def parse_instant(
     text: object, *, field_path: str = "/at", problem: type[RevgovError] = MalformedRequest
 ) -> datetime:

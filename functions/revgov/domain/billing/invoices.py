@@ -100,6 +100,8 @@ def sale_marks(source: Mapping[str, Any]) -> dict[str, Any]:
         marks["mdf_funded"] = True
     if source.get("customer_id"):
         marks["customer_id"] = str(source["customer_id"])
+    if source.get("event_at"):  # the time the ERP recorded the order (PA-7.1: placed while suspended?)
+        marks["event_at"] = str(source["event_at"])
     return marks
 
 

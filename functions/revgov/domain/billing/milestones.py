@@ -85,26 +85,42 @@ def with_milestone(
     }
 
 
-def milestone_draft(service_name: str, data: dict[str, Any], percent: Decimal, rules: tuple[Rule, ...]) -> LineDraft:
+def milestone_draft(
+    service_name: str, data: dict[str, Any], percent: Decimal, rules: tuple[Rule, ...], included: Rule | None = None
+) -> LineDraft:
     """The line of an accepted milestone (`service.completed` data): its percentage of the statement of work's value,
-    dated the day it was accepted."""
+    dated the day it was accepted. `included`: the entitlement rule under which the partner receives the service as
+    an included service (PA-9.3 / PA-9.4, CPA-9.3 / CPA-9.4): never invoiced at list price, the line states the list
+    amount and credits it in full (a 0.00 line citing the entitlement), so the invoice shows the service delivered
+    and why it was not charged."""
     value = Decimal(data["sow_value"])
+    at_list = milestone_amount(value, percent)
+    description = f"{service_name}: {data['milestone']} ({percent}% of {data['sow_ref']})"
+    detail: dict[str, Any] = {
+        "milestone": data["milestone"],
+        "percent": f"{percent:f}",
+        "sow_value": format_money(value),
+        "change_order_ref": data.get("change_order_ref"),
+    }
+    if included is not None:
+        description += (f", included under {included.clause} ({included.rule_id}): list {format_money(at_list)} "
+                        "less 100% entitlement credit")
+        detail |= {
+            "list_amount": format_money(at_list),
+            "entitlement_credit": format_money(at_list),
+            "included_under": {"rule_id": included.rule_id, "clause": included.clause},
+        }
     return LineDraft(
         kind="milestone",
-        description=f"{service_name}: {data['milestone']} ({percent}% of {data['sow_ref']})",
+        description=description,
         family=data["family"],
         sku=None,
         quantity=Decimal(1),
         unit_price=None,
-        amount=milestone_amount(value, percent),
+        amount=Decimal("0.00") if included is not None else at_list,
         cost=None,
         service_period=ServicePeriod.day(parse_day(data["accepted_on"])),
         order_ref=data["sow_ref"],
         rules=rules,
-        detail={
-            "milestone": data["milestone"],
-            "percent": f"{percent:f}",
-            "sow_value": format_money(value),
-            "change_order_ref": data.get("change_order_ref"),
-        },
+        detail=detail,
     )

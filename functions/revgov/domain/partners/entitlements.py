@@ -98,14 +98,21 @@ def service_until(policy: Mapping[str, Any], partner: Mapping[str, Any], name: s
     return None
 
 
-def below_deployment_floor(answer: Mapping[str, Any], deployment_list_value: str | None) -> dict[str, Any]:
+def below_deployment_floor(answer: Mapping[str, Any], deployment_list_value: str | None,
+                           new_deployment: bool | None = None) -> dict[str, Any]:
     """PA-9.3: "premium onboarding for each new Customer deployment above USD 50,000.00 in List Price" (CPA-9.3:
-    "above EUR 40,000.00"). An entitlement answer with `min_deployment_list_value`, for a deployment at or below it
-    (or of no stated value), reads as not entitled for that deployment: SOP-5.1 "never delivered as an included
-    service"; it may be bought as a Service (a change order)."""
+    "new End Customer deployments above EUR 40,000.00"). An entitlement answer with `min_deployment_list_value` reads
+    as not entitled for a deployment that is not reported as new (`new_deployment` false or not stated) or whose List
+    Price value is at or below the floor (or not stated): SOP-5.1 "never delivered as an included service"; it may be
+    bought as a Service (a change order)."""
     floor = answer.get("min_deployment_list_value")
     if not answer.get("entitled") or floor is None:
         return dict(answer)
+    if new_deployment is not True:
+        stated = "not reported as new" if new_deployment is None else "not a new deployment"
+        reason = (f"{answer['name']} is included only for a new Customer deployment ({answer['clause']}); this "
+                  f"deployment is {stated}")
+        return {**answer, "entitled": False, "reason": reason}
     if deployment_list_value is not None and Decimal(deployment_list_value) > Decimal(floor):
         return dict(answer)
     stated = deployment_list_value if deployment_list_value is not None else "not stated"

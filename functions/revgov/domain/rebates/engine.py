@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -90,12 +90,24 @@ def _lines_eligible(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], p
 
 
 def _suspended(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> Flags:
+    """Lines of orders placed while their partner was suspended (PA-7.1 "orders placed while the Partner was
+    suspended", CPA-7.1 "during a suspension"). A line whose order time the ERP recorded (`event_second`) is compared
+    with the suspension to the second: from the suspension's time up to, not including, the lift's, so an order
+    recorded earlier on the day of the suspension earns and one recorded on the lift day before the lift does not.
+    A line without it (billed before the time was kept, a monthly charge) is compared by its day, whole days."""
     mask = np.zeros(len(ledger), dtype=np.bool_)
+    timed = ledger.event_second >= 0
     for index, partner_id in enumerate(ledger.partners):
         facts = partners.get(partner_id)
-        for start, end in facts.suspended if facts else ():
+        if facts is None:
+            continue
+        mine = ledger.partner == index
+        for start, end in facts.suspended:
             last = end if end is not None else 2**40
-            mask |= (ledger.partner == index) & (ledger.day >= start) & (ledger.day <= last)
+            mask |= mine & ~timed & (ledger.day >= start) & (ledger.day <= last)
+        for since, until in facts.suspended_at:
+            lifted = until if until is not None else 2**62
+            mask |= mine & timed & (ledger.event_second >= since) & (ledger.event_second < lifted)
     return mask
 
 
@@ -375,7 +387,7 @@ class _Rating:
             LEAKAGE,
             leaked,
             book.suspended_rule,
-            lambda i: f"dated {_date(int(ledger.day[i]))} while the partner was suspended: earns nothing",
+            lambda i: f"{_when(ledger, i)} while the partner was suspended: earns nothing",
         )
         self.findings += _both_exclusive(book, ledger, in_period, self.ratings)
         self.findings += _below_floor(book, ledger, in_period, self.ratings)
@@ -393,6 +405,14 @@ def _note(excluded: dict[str, tuple[Rule, Flags]], reason: str, rule: Rule, mask
 
 def _date(ordinal: int) -> str:
     return date.fromordinal(ordinal).isoformat() if ordinal > 0 else "?"
+
+
+def _when(ledger: SalesLedger, i: int) -> str:
+    """When a line's order was placed, as the suspension check compared it: its recorded time, else its day."""
+    second = int(ledger.event_second[i])
+    if second >= 0:
+        return f"ordered at {datetime.fromtimestamp(second, UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    return f"dated {_date(int(ledger.day[i]))}"
 
 
 def _both_exclusive(

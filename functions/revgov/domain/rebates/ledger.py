@@ -107,6 +107,7 @@ class SalesLedger:
     mdf_funded: Flags  # PA-7.1 / CPA-7.1: an MDF-funded purchase (a credit note: its line's)
     customer: Ints  # code into `customers`
     invoiced_day: Ints  # ordinal of the invoice date (the credited line's, for a credit note), -1 when not issued
+    event_second: Ints  # Unix seconds the ERP recorded the order (the credited line's, for a credit note), -1 unknown
     duplicate: Ints  # 0, or SAME_LINE / SAME_EVENT / SAME_ORDER_LINE
     duplicate_of: Ints  # index of the line this one repeats, -1
 
@@ -165,6 +166,7 @@ class SalesLedger:
         credited_day, _ = _ints(c["credited_day"], -1)
         delivered_day, _ = _ints(c["delivered_day"], -1)
         invoiced_day, _ = _ints(c["invoiced_day"], -1)
+        event_second, _ = _ints(c["event_second"], -1)
         customer, customers = _encode(c["customer"])
         promotions = c["promotions"]
         exclusive = np.fromiter(map(bool, promotions), dtype=np.bool_, count=n)
@@ -203,6 +205,7 @@ class SalesLedger:
             mdf_funded=np.fromiter(map(bool, c["mdf_funded"]), dtype=np.bool_, count=n),
             customer=customer,
             invoiced_day=invoiced_day,
+            event_second=event_second,
             duplicate=duplicate,
             duplicate_of=duplicate_of,
         )

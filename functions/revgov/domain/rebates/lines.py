@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..canonical import sha256_hex
+from ..time import unix_seconds
 
 # Credit notes that pay an incentive rather than credit what was invoiced: PA-7.8 / CPA-7.8 "Settlement is made by
 # credit note" applied to the partner's account, and Invoiced Revenue is what was invoiced "for Products and
@@ -36,13 +37,13 @@ FIELDS = (
     "line_id", "invoice_id", "partner_id", "family", "sku", "kind", "rule_kind", "channel", "net_cents",
     "cost_cents", "units_milli", "month_index", "day", "credited_day", "credited_line", "promotions",
     "discount_percent", "paid_on", "event_id", "order_ref", "delivered_day", "mdf_funded", "customer",
-    "invoiced_day",
+    "invoiced_day", "event_second",
 )  # fmt: skip
 
 
 # What a rebate line projected before a field existed reads as (the neutral value): not MDF-funded, no customer, its
 # invoice date not known.
-LATER_FIELDS = {"mdf_funded": False, "customer": None, "invoiced_day": -1}
+LATER_FIELDS = {"mdf_funded": False, "customer": None, "invoiced_day": -1, "event_second": -1}
 
 
 def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -81,6 +82,9 @@ def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = No
         "customer_id": source.get("customer_id"),
         "customer": customer_key(source.get("customer_id")),
         "invoiced_on": source.get("invoiced_on"),
+        # PA-7.1 / CPA-7.1: the time the ERP recorded the order (of the credited line, for a credit note), compared
+        # with the partner's suspensions; absent for lines billed before it was kept (their day is compared)
+        "event_at": source.get("event_at"),
     }
     # A credit note's line changes when the line it credits does (its invoice paid, say): both are in the hash.
     hashed = {k: v for k, v in fact.items() if k != "event_ids"}
@@ -104,6 +108,10 @@ def _ordinal(day: str | None) -> int:
     return date.fromisoformat(day).toordinal() if day else -1
 
 
+def _second(at: str | None) -> int:
+    return unix_seconds(at) if at else -1
+
+
 def with_numbers(line: dict[str, Any]) -> dict[str, Any]:
     """The line with its amounts in integer cents, quantity in signed thousandths of a unit and dates as ordinals,
     worked out once when the line is projected, so rating reads numbers, never strings."""
@@ -120,6 +128,7 @@ def with_numbers(line: dict[str, Any]) -> dict[str, Any]:
         "credited_day": _ordinal(line["credited_service_date"]),
         "delivered_day": _ordinal(line.get("delivered_on")),
         "invoiced_day": _ordinal(line.get("invoiced_on")),
+        "event_second": _second(line.get("event_at")),
     }
 
 

@@ -14,6 +14,7 @@ from ..errors import FieldError, RuleViolation
 from ..money import CENT
 from ..partners import held_tier
 from ..rules import Rule
+from ..time import unix_seconds
 from .termination import Termination, last_day_before
 from .windows import FirstInvoiceWindow
 from .withholding import Withholding
@@ -116,7 +117,8 @@ def first_full_period(activated_on: date, kind: str) -> Period:
 @dataclass(frozen=True)
 class PartnerFacts:
     """What rating needs to know of a partner: its tier on the last day of the period, its type, when it was
-    approved and when it was suspended (inclusive ordinal days; `None` end: still suspended)."""
+    approved and when it was suspended (inclusive ordinal days; `None` end: still suspended; `suspended_at`: the same
+    suspensions to the second)."""
 
     partner_id: str
     tier: str | None
@@ -129,6 +131,9 @@ class PartnerFacts:
     # the agreement's last day, when it was terminated (ordinal day): PA-13.3 / CPA-13.3 count revenue "to the
     # termination date"
     terminated_on: int | None = None
+    # the suspensions to the second (Unix seconds, the lift excluded): PA-7.1 "orders placed while the Partner was
+    # suspended", compared with the time the ERP recorded each order
+    suspended_at: tuple[tuple[int, int | None], ...] = ()
 
 
 # --- growth baselines (PA-7.3, PA-7.4) -----------------------------------------------------------------------------
@@ -171,16 +176,21 @@ def facts_of_partner(
     day = min(period.end, today)
     tier = held_tier(policy, partner, day)
     windows: list[tuple[int, int | None]] = []
+    timed: list[tuple[int, int | None]] = []  # PA-7.1 "while the Partner was suspended": from its time to the lift's
     start: int | None = None
+    since: int | None = None
     for step in partner.get("history", []):
         at = date.fromisoformat(str(step["at"])[:10]).toordinal()
+        second = unix_seconds(str(step["at"]))
         if step.get("to") == "suspended":
-            start = at
-        elif step.get("from") == "suspended" and start is not None:
+            start, since = at, second
+        elif step.get("from") == "suspended" and start is not None and since is not None:
             windows.append((start, at - 1 if at > start else at))
-            start = None
-    if start is not None:
+            timed.append((since, second))
+            start = since = None
+    if start is not None and since is not None:
         windows.append((start, None))
+        timed.append((since, None))
     activated = partner.get("activated_at")
     ended = next((step["at"] for step in partner.get("history", []) if step.get("to") == "terminated"), None)
     return PartnerFacts(
@@ -189,6 +199,7 @@ def facts_of_partner(
         partner_type=partner.get("partner_type"),
         activated_on=date.fromisoformat(str(activated)[:10]).toordinal() if activated else None,
         suspended=tuple(windows),
+        suspended_at=tuple(timed),
         first_invoices=tuple(sorted((c, date.fromisoformat(d).toordinal()) for c, d in (first_invoices or {}).items())),
         terminated_on=last_day_before(str(ended)).toordinal() if ended else None,
     )

@@ -68,9 +68,20 @@ def _located(posting: Posting, draft: LineDraft) -> LineDraft:
     return replace(draft, detail={**draft.detail, **where})
 
 
+# ERP events that place an order: their lines keep the time the ERP recorded (`event_at`), which PA-7.1 / CPA-7.1
+# compare with a suspension's time ("orders placed while the Partner was suspended").
+ORDERS = frozenset({"shipment.confirmed", "subscription.activated"})
+
+
+def _ordered_at(posting: Posting, draft: LineDraft) -> LineDraft:
+    if posting.detail_type not in ORDERS or draft.references_line or not posting.occurred_at:
+        return draft
+    return replace(draft, detail={**draft.detail, "event_at": posting.occurred_at})
+
+
 def post_lines(posting: Posting, partner_id: str, period: str, drafts: list[LineDraft]) -> list[dict[str, Any]]:
     """Append lines to the partner's draft invoice for `period`; each with its sales fact and audit record."""
-    drafts = [_located(posting, d) for d in drafts]
+    drafts = [_ordered_at(posting, _located(posting, d)) for d in drafts]
     header = draft_invoice(posting, partner_id, period)
     if header["period"] != period:
         drafts = [replace(d, rules=(*d.rules, posting.book.late_events)) for d in drafts]

@@ -27,7 +27,7 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if percent is None:
         problem = f"milestone {data['milestone']} is not in the schedule ({', '.join(book.milestones)})"
         return fail(posting, "rating_failure", problem, book.milestone_rule)
-    rules, out_of_scope = _in_scope(posting, partner_id, service)
+    rules, included, out_of_scope = _in_scope(posting, partner_id, service)
     if out_of_scope is not None:
         return out_of_scope
     value = Decimal(data["sow_value"])
@@ -44,7 +44,7 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
             context={"sow_ref": data["sow_ref"], "milestone": data["milestone"]},
         )
         return Outcome("processed", f"not billed: {beyond}; exception {case_id}", settles_sla=True)
-    draft = core.milestone_draft(service.name, data, percent, rules)
+    draft = core.milestone_draft(service.name, data, percent, rules, included)
     (line,) = post_lines(posting, partner_id, period_of(draft.service_period.start), [draft])
     billed = core.with_milestone(
         sow.data if sow else None,
@@ -60,20 +60,34 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     return Outcome("processed", posted=True)
 
 
-def _in_scope(posting: Posting, partner_id: str, service: MilestoneService) -> tuple[tuple[Rule, ...], Outcome | None]:
-    """The rules the milestone's line cites (the partner's entitlement among them when the service needs one), or the
-    out-of-scope exception when the partner is not entitled and no change order was accepted."""
+def _in_scope(
+    posting: Posting, partner_id: str, service: MilestoneService
+) -> tuple[tuple[Rule, ...], Rule | None, Outcome | None]:
+    """The rules the milestone's line cites (the partner's entitlement among them when the service needs one), the
+    entitlement rule under which it is an included service (or None: billed at list price), or the out-of-scope
+    exception when the partner is not entitled and no change order was accepted.
+
+    PA-9.3: premium onboarding "may not be sold to them as an included service; it may be purchased as a Service at
+    list price" (CPA-9.3 "Authorized Partners may buy onboarding as a Service"): entitled on the acceptance day, the
+    service is included, never invoiced at list price; not entitled, it is billed at list price under an accepted
+    change order (SOP-5.3 / COP-5.3), otherwise not billed at all."""
     data, book = posting.data, posting.book
     rules: tuple[Rule, ...] = (service.rule, book.milestone_rule)
     if not service.entitlement:
-        return rules, None
+        return rules, None, None
     answer = below_deployment_floor(entitlement(posting, partner_id, service.entitlement, data["accepted_on"]),
-                                    data.get("deployment_list_value"))
-    if answer["rule_id"]:
-        rules += (Rule(answer["rule_id"], answer["clause"]),)
+                                    data.get("deployment_list_value"), data.get("new_deployment"))
+    held = Rule(answer["rule_id"], answer["clause"]) if answer["rule_id"] else None
+    if held is not None:
+        rules += (held,)
+    if answer["entitled"]:
+        return rules, held, None
     # PA-9.4 / CPA-9.4: managed support continues to the end of the Billing Month in which the entitlement ended
-    if answer["entitled"] or data.get("change_order_ref") or data["accepted_on"] <= answer.get("service_until", ""):
-        return rules, None
+    # (still included, under the service's own clause: the answer's rule is then the certification lapse)
+    if data["accepted_on"] <= answer.get("service_until", ""):
+        return rules, service.rule, None
+    if data.get("change_order_ref"):
+        return rules, None, None
     case_id = open_exception(
         posting,
         "out_of_scope_service",
@@ -83,4 +97,5 @@ def _in_scope(posting: Posting, partner_id: str, service: MilestoneService) -> t
         rules=rules,
         context={"service": data["service"], "sow_ref": data["sow_ref"], "milestone": data["milestone"]},
     )
-    return rules, Outcome("processed", f"out of contracted scope; exception {case_id}; not billed", settles_sla=True)
+    return rules, None, Outcome("processed", f"out of contracted scope; exception {case_id}; not billed",
+                                settles_sla=True)
