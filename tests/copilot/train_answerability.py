@@ -40,7 +40,7 @@ WEIGHTS = ROOT / "functions" / "revgov" / "domain" / "copilot_answerability.json
 # Every set and split that has been evaluated at least once (burnt), and the open round's tuning split. The open
 # round's held-out file (questions_r11_heldout.json) is never listed, read or evaluated here.
 BURNT = [("demo", None), *((s, sp) for s in ("unseen", "fresh", "psa", "sla", "csa") for sp in evaluation.SPLITS),
-         *((f"r{n}", sp) for n in range(6, 11) for sp in evaluation.SPLITS), ("r11", "tuning")]
+         *((f"r{n}", sp) for n in range(6, 12) for sp in evaluation.SPLITS)]
 L2 = 10.0  # chosen by leave-one-agreement-out among 1, 10 and 30
 GOALS = {"refusal": 0.95, "false_refusal": 0.05, "gold_cited": 0.95}  # issue #16
 THRESHOLDS = [round(0.02 * i, 2) for i in range(5, 46)]

@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from array import array
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..domain.copilot import (
     Hit,
@@ -21,7 +21,7 @@ from ..domain.copilot import (
     keywords,
     reciprocal_rank_fusion,
 )
-from ..domain.copilot_units import embedded_units
+from ..domain.copilot_units import embedded_units, retrieval_passages
 from ..ports import Embedder
 from .private_files import private_file
 
@@ -44,12 +44,34 @@ CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
 CREATE TRIGGER IF NOT EXISTS passages_au AFTER UPDATE ON passages BEGIN
     INSERT INTO passages_fts(passages_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
     INSERT INTO passages_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END;
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
+    vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS segments_passage ON segments (passage_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS segments_fts USING fts5(
+    title, text, content='segments', content_rowid='id', tokenize='porter unicode61');
+CREATE TRIGGER IF NOT EXISTS segments_ai AFTER INSERT ON segments BEGIN
+    INSERT INTO segments_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END;
+CREATE TRIGGER IF NOT EXISTS segments_ad AFTER DELETE ON segments BEGIN
+    INSERT INTO segments_fts(segments_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); END;
+CREATE TRIGGER IF NOT EXISTS passages_segments_ad AFTER DELETE ON passages BEGIN
+    DELETE FROM segments WHERE passage_id = old.id; END;
 """
 _COLUMNS = (
     "id, tenant_id, document, document_title, document_version, clause_id, title, text, partner_id, clause_hash,"
     " document_hash"
 )
 _IN_SCOPE = "p.tenant_id = ? AND (p.partner_id IS NULL OR ? OR p.partner_id = ?)"
+
+
+class _Vectors(NamedTuple):
+    """The clause vectors a scope admits (row ids in order) and its clauses' passage vectors, each passage's row
+    pointing at its clause's place in `ids`."""
+
+    ids: list[int]
+    matrix: Any
+    owners: Any
+    segments: Any
 
 
 def _scope_args(scope: Scope) -> tuple[Any, ...]:
@@ -74,16 +96,20 @@ class SqliteClauseIndex:
             if str(path) != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
-            if "units" not in {row[1] for row in self._db.execute("PRAGMA table_info(passages)")}:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(passages)")}
+            if "units" not in columns:
                 self._db.execute("ALTER TABLE passages ADD COLUMN units BLOB")  # a file from before unit vectors
-        self._matrices: dict[str, tuple[tuple[int, int], list[int], Any]] = {}
+            if "segmented" not in columns:  # a file from before retrieval passages: NULL until they are stored
+                self._db.execute("ALTER TABLE passages ADD COLUMN segmented INTEGER")
+        self._matrices: dict[str, tuple[tuple[int, int], _Vectors]] = {}
         self._generation = 0
         self._query_vectors: dict[str, Any] = {}  # the last questions' vectors: search and the reader share them
 
     # --- ingestion ----------------------------------------------------------------------------------------------
     def index_document(self, document: IndexedDocument) -> IngestResult:
-        """Embed the clauses that changed, and the units of each (what the answerability model compares the question
-        with), so that no question pays for embedding; an unchanged document whose units are stored is a no-op."""
+        """Embed the clauses that changed, the units of each (what the answerability model compares the question
+        with) and the retrieval passages of each long one (`copilot_units.retrieval_passages`), so that no question
+        pays for embedding; an unchanged document whose units and passages are stored is a no-op."""
         model = self._embedder.model_id
         with self._lock:
             known = self._db.execute(
@@ -91,17 +117,18 @@ class SqliteClauseIndex:
                 (document.tenant_id, document.document),
             ).fetchone()
             have = {
-                row[0]: (row[1], row[2], row[3])
+                row[0]: (row[1], row[2], row[3], row[4])
                 for row in self._db.execute(
-                    "SELECT clause_id, clause_hash, vector, units FROM passages WHERE tenant_id = ? AND document = ?"
-                    " AND model = ?",
+                    "SELECT clause_id, clause_hash, vector, units, segmented FROM passages WHERE tenant_id = ?"
+                    " AND document = ? AND model = ?",
                     (document.tenant_id, document.document, model),
                 )
             }
-        stale = [p for p in document.passages if have.get(p.clause_id, ("", b"", None))[0] != p.clause_hash]
+        stale = [p for p in document.passages if have.get(p.clause_id, ("", b"", None, None))[0] != p.clause_hash]
         changed = {p.clause_id for p in stale}
         unitless = [p for p in document.passages if p.clause_id in changed or have[p.clause_id][2] is None]
-        if known == (document.document_hash, model) and not unitless:
+        unsegmented = [p for p in document.passages if p.clause_id in changed or have[p.clause_id][3] is None]
+        if known == (document.document_hash, model) and not unitless and not unsegmented:
             return IngestResult(document.document, "unchanged", len(document.passages), 0)
         fresh = dict(
             zip(
@@ -111,6 +138,7 @@ class SqliteClauseIndex:
             )
         )
         units = self._embed_units(unitless)
+        segments = self._embed_segments(unsegmented)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -119,6 +147,7 @@ class SqliteClauseIndex:
                     result = IngestResult(document.document, "unchanged", len(document.passages), 0)
                 else:
                     result = self._write(document, have, fresh, units, model, known is None)
+                self._store_segments(document.tenant_id, segments, document.passages)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -135,6 +164,32 @@ class SqliteClauseIndex:
             for p, group in zip(passages, texts, strict=True)
         }
 
+    def _embed_segments(self, passages: list[Passage]) -> dict[str, list[tuple[str, bytes]]]:
+        """Each long clause's retrieval passages with their vectors (none for a clause short enough to be its own)."""
+        texts = [retrieval_passages(p.text) for p in passages]
+        vectors = iter(self._embedder.embed([f"{p.title}. {t}" for p, group in zip(passages, texts, strict=True)
+                                             for t in group]))
+        return {p.clause_id: [(t, array("f", next(vectors)).tobytes()) for t in group]
+                for p, group in zip(passages, texts, strict=True)}
+
+    def _store_segments(self, tenant_id: str, segments: dict[str, list[tuple[str, bytes]]],
+                        passages: tuple[Passage, ...] | list[Passage]) -> None:
+        """Replace the passages of each clause in `segments`, if its row still holds that clause."""
+        by_id = {p.clause_id: p for p in passages}
+        for clause_id, group in segments.items():
+            row = self._db.execute(
+                "SELECT id FROM passages WHERE tenant_id = ? AND clause_id = ? AND clause_hash = ? AND model = ?",
+                (tenant_id, clause_id, by_id[clause_id].clause_hash, self._embedder.model_id),
+            ).fetchone()
+            if row is None:
+                continue
+            self._db.execute("DELETE FROM segments WHERE passage_id = ?", (row[0],))
+            self._db.executemany(
+                "INSERT INTO segments (passage_id, title, text, vector) VALUES (?,?,?,?)",
+                [(row[0], by_id[clause_id].title, text, blob) for text, blob in group],
+            )
+            self._db.execute("UPDATE passages SET segmented = 1 WHERE id = ?", (row[0],))
+
     def _store_units(self, tenant_id: str, units: dict[str, bytes], passages: tuple[Passage, ...] | list[Passage]
                      ) -> None:
         hashes = {p.clause_id: p.clause_hash for p in passages}
@@ -146,7 +201,7 @@ class SqliteClauseIndex:
     def _write(
         self,
         document: IndexedDocument,
-        have: dict[str, tuple[str, bytes, bytes | None]],
+        have: dict[str, tuple[str, bytes, bytes | None, int | None]],
         fresh: dict[str, list[float]],
         units: dict[str, bytes],
         model: str,
@@ -230,14 +285,18 @@ class SqliteClauseIndex:
         return [found[c] for c in dict.fromkeys(clause_ids) if c in found]
 
     def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """Clauses ranked by the clause and by its best retrieval passage: on the word side a clause stands where
+        its first appearance among the clause and passage BM25 rankings puts it, on the meaning side by the larger
+        of its own and its best passage's cosine; the two sides fused by reciprocal rank."""
         lexical = self._lexical(scope, query) if mode in ("hybrid", "lexical") else []
-        ids, cosines = self._dense(scope, query)
-        dense_order = [ids[i] for i in sorted(range(len(ids)), key=lambda i: -cosines[i])][:CANDIDATES]
+        ids, cosines, best = self._dense(scope, query)
+        dense_order = [ids[i] for i in sorted(range(len(ids)), key=lambda i: -best[i])][:CANDIDATES]
         rankings = {"hybrid": [lexical, dense_order], "lexical": [lexical], "dense": [dense_order]}[mode]
         fused = reciprocal_rank_fusion([[str(i) for i in r] for r in rankings])[:k]
         if not fused:
             return []
         cos_by_id = dict(zip(ids, cosines, strict=True))
+        best_by_id = dict(zip(ids, best, strict=True))
         lexical_rank = {row_id: rank for rank, row_id in enumerate(lexical, start=1)}
         chosen = [int(key) for key, _ in fused]
         marks = ",".join("?" * len(chosen))
@@ -248,32 +307,46 @@ class SqliteClauseIndex:
             ).fetchall()
         by_id = {row[0]: _passage(row) for row in rows}
         return [
-            Hit(by_id[row_id], score, cos_by_id.get(row_id), lexical_rank.get(row_id))
+            Hit(by_id[row_id], score, cos_by_id.get(row_id), lexical_rank.get(row_id), best_by_id.get(row_id))
             for row_id, score in ((int(key), s) for key, s in fused)
             if row_id in by_id
         ]
 
     def _lexical(self, scope: Scope, query: str) -> list[int]:
+        """Clause row ids by BM25 over whole clauses and over retrieval passages: each clause at its first place."""
         words = keywords(query)
         if not words:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT p.id FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid"  # noqa: S608
-                f" WHERE passages_fts MATCH ? AND {_IN_SCOPE}"
+            clauses = self._db.execute(
+                "SELECT p.id, bm25(passages_fts, 2.0, 1.0) FROM passages_fts JOIN passages p"  # noqa: S608
+                f" ON p.id = passages_fts.rowid WHERE passages_fts MATCH ? AND {_IN_SCOPE}"
                 " ORDER BY bm25(passages_fts, 2.0, 1.0) LIMIT ?",
                 (match, *_scope_args(scope), CANDIDATES),
             ).fetchall()
-        return [int(r[0]) for r in rows]
+            parts = self._db.execute(
+                "SELECT s.passage_id, bm25(segments_fts, 2.0, 1.0) FROM segments_fts"  # noqa: S608
+                " JOIN segments s ON s.id = segments_fts.rowid JOIN passages p ON p.id = s.passage_id"
+                f" WHERE segments_fts MATCH ? AND {_IN_SCOPE}"
+                " ORDER BY bm25(segments_fts, 2.0, 1.0) LIMIT ?",
+                (match, *_scope_args(scope), 3 * CANDIDATES),
+            ).fetchall()
+        return _merged([int(r[0]) for r in clauses], list(dict.fromkeys(int(r[0]) for r in parts)))[:CANDIDATES]
 
-    def _dense(self, scope: Scope, query: str) -> tuple[list[int], list[float]]:
+    def _dense(self, scope: Scope, query: str) -> tuple[list[int], list[float], list[float]]:
+        """Row ids in scope, each clause's cosine, and the larger of it and its best retrieval passage's cosine."""
+        import numpy as np
 
-        ids, matrix = self._matrix(scope)
-        if not ids:
-            return [], []
+        vectors = self._matrix(scope)
+        if not vectors.ids:
+            return [], [], []
         vector = self._query_vector(query)
-        return ids, [float(x) for x in matrix @ vector]
+        cosines = vectors.matrix @ vector
+        best = cosines.copy()
+        if len(vectors.owners):
+            np.maximum.at(best, vectors.owners, vectors.segments @ vector)
+        return vectors.ids, [float(x) for x in cosines], [float(x) for x in best]
 
     def _query_vector(self, query: str) -> Any:
         import numpy as np
@@ -326,7 +399,7 @@ class SqliteClauseIndex:
                     found[p.clause_hash] = bytes(row[0])
         return found
 
-    def _matrix(self, scope: Scope) -> tuple[list[int], Any]:
+    def _matrix(self, scope: Scope) -> _Vectors:
         import numpy as np
 
         key = repr((scope.tenant_id, scope.partner_id, scope.all_partners))
@@ -335,18 +408,44 @@ class SqliteClauseIndex:
             generation = (self._generation, self._db.execute("PRAGMA data_version").fetchone()[0])
             cached = self._matrices.get(key)
             if cached is not None and cached[0] == generation:
-                return cached[1], cached[2]
+                return cached[1]
             rows = self._db.execute(
                 f"SELECT p.id, p.vector FROM passages p WHERE {_IN_SCOPE} AND p.model = ? ORDER BY p.id",  # noqa: S608
                 (*_scope_args(scope), self._embedder.model_id),
             ).fetchall()
+            parts = self._db.execute(
+                "SELECT s.passage_id, s.vector FROM segments s JOIN passages p ON p.id = s.passage_id"  # noqa: S608
+                f" WHERE {_IN_SCOPE} AND p.model = ? ORDER BY s.id",
+                (*_scope_args(scope), self._embedder.model_id),
+            ).fetchall()
             ids = [int(r[0]) for r in rows]
-            matrix = (
-                np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-                if rows
-                else np.zeros((0, self._embedder.dimension), dtype=np.float32)
+            place = {row_id: i for i, row_id in enumerate(ids)}
+            dimension = self._embedder.dimension
+            vectors = _Vectors(
+                ids,
+                _stacked([r[1] for r in rows], dimension),
+                np.asarray([place[int(r[0])] for r in parts], dtype=np.intp),
+                _stacked([r[1] for r in parts], dimension),
             )
             if len(self._matrices) > 256:
                 self._matrices.clear()
-            self._matrices[key] = (generation, ids, matrix)
-        return ids, matrix
+            self._matrices[key] = (generation, vectors)
+        return vectors
+
+
+def _stacked(blobs: list[bytes], dimension: int) -> Any:
+    import numpy as np
+
+    if not blobs:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return np.vstack([np.frombuffer(b, dtype=np.float32) for b in blobs])
+
+
+def _merged(*rankings: list[int]) -> list[int]:
+    """One ranking from several of the same kind: interleaved by rank, each row id at its first appearance."""
+    out: dict[int, None] = {}
+    for rank in range(max((len(r) for r in rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking):
+                out.setdefault(ranking[rank], None)
+    return list(out)
