@@ -104,13 +104,6 @@ def test_a_clause_ranks_by_its_best_passage_and_keeps_its_own_similarity_and_tex
                                                    HashEmbedder.vector(CLAUSE["CPNDA-3"].indexed_text))), abs=1e-5)
 
 
-def test_words_of_one_passage_find_its_clause_lexically():
-    index, _ = _index()
-    index.index_document(MNDA)
-    hits = index.search(Scope("nda"), "rightfully knew or possessed prior to receipt", k=5, mode="lexical")
-    assert hits[0].passage.clause_id == "CPNDA-3"
-
-
 def test_a_changed_clause_gets_new_passages_and_a_removed_document_leaves_none(tmp_path):
     path = tmp_path / "index.sqlite"
     index, embedder = _index(path)
@@ -147,8 +140,6 @@ def test_a_partners_passages_are_fenced_like_its_clauses():
     rival = index.search(Scope("nda", RIVAL), asked, k=5, mode="dense")
     assert "SL-1" in [h.passage.clause_id for h in own]
     assert "SL-1" not in [h.passage.clause_id for h in rival]
-    assert "SL-1" not in [h.passage.clause_id for h in index.search(Scope("nda", RIVAL), "rightfully knew", k=50,
-                                                                     mode="lexical")]
 
 
 def test_a_file_indexed_before_passages_gets_them_at_the_next_start_and_nothing_else_is_embedded(tmp_path):

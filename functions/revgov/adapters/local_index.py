@@ -44,16 +44,11 @@ CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
 CREATE TRIGGER IF NOT EXISTS passages_au AFTER UPDATE ON passages BEGIN
     INSERT INTO passages_fts(passages_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
     INSERT INTO passages_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END;
+-- a long clause's retrieval passages (`copilot_units.retrieval_passages`): searched by meaning, never quoted
 CREATE TABLE IF NOT EXISTS segments (
     id INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
     vector BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS segments_passage ON segments (passage_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS segments_fts USING fts5(
-    title, text, content='segments', content_rowid='id', tokenize='porter unicode61');
-CREATE TRIGGER IF NOT EXISTS segments_ai AFTER INSERT ON segments BEGIN
-    INSERT INTO segments_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END;
-CREATE TRIGGER IF NOT EXISTS segments_ad AFTER DELETE ON segments BEGIN
-    INSERT INTO segments_fts(segments_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); END;
 CREATE TRIGGER IF NOT EXISTS passages_segments_ad AFTER DELETE ON passages BEGIN
     DELETE FROM segments WHERE passage_id = old.id; END;
 """
@@ -285,9 +280,8 @@ class SqliteClauseIndex:
         return [found[c] for c in dict.fromkeys(clause_ids) if c in found]
 
     def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
-        """Clauses ranked by the clause and by its best retrieval passage: on the word side a clause stands where
-        its first appearance among the clause and passage BM25 rankings puts it, on the meaning side by the larger
-        of its own and its best passage's cosine; the two sides fused by reciprocal rank."""
+        """Clauses ranked by words (BM25 over whole clauses) and by meaning: the larger of the clause's own cosine and
+        its best retrieval passage's; the two sides fused by reciprocal rank."""
         lexical = self._lexical(scope, query) if mode in ("hybrid", "lexical") else []
         ids, cosines, best = self._dense(scope, query)
         dense_order = [ids[i] for i in sorted(range(len(ids)), key=lambda i: -best[i])][:CANDIDATES]
@@ -313,26 +307,20 @@ class SqliteClauseIndex:
         ]
 
     def _lexical(self, scope: Scope, query: str) -> list[int]:
-        """Clause row ids by BM25 over whole clauses and over retrieval passages: each clause at its first place."""
+        """Clause row ids by BM25 over whole clauses (BM25 over the short passages was tried and dropped: a passage
+        holding one of the question's words outranked the clause that holds them all)."""
         words = keywords(query)
         if not words:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
         with self._lock:
-            clauses = self._db.execute(
-                "SELECT p.id, bm25(passages_fts, 2.0, 1.0) FROM passages_fts JOIN passages p"  # noqa: S608
-                f" ON p.id = passages_fts.rowid WHERE passages_fts MATCH ? AND {_IN_SCOPE}"
+            rows = self._db.execute(
+                "SELECT p.id FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid"  # noqa: S608
+                f" WHERE passages_fts MATCH ? AND {_IN_SCOPE}"
                 " ORDER BY bm25(passages_fts, 2.0, 1.0) LIMIT ?",
                 (match, *_scope_args(scope), CANDIDATES),
             ).fetchall()
-            parts = self._db.execute(
-                "SELECT s.passage_id, bm25(segments_fts, 2.0, 1.0) FROM segments_fts"  # noqa: S608
-                " JOIN segments s ON s.id = segments_fts.rowid JOIN passages p ON p.id = s.passage_id"
-                f" WHERE segments_fts MATCH ? AND {_IN_SCOPE}"
-                " ORDER BY bm25(segments_fts, 2.0, 1.0) LIMIT ?",
-                (match, *_scope_args(scope), 3 * CANDIDATES),
-            ).fetchall()
-        return _merged([int(r[0]) for r in clauses], list(dict.fromkeys(int(r[0]) for r in parts)))[:CANDIDATES]
+        return [int(r[0]) for r in rows]
 
     def _dense(self, scope: Scope, query: str) -> tuple[list[int], list[float], list[float]]:
         """Row ids in scope, each clause's cosine, and the larger of it and its best retrieval passage's cosine."""
@@ -440,12 +428,3 @@ def _stacked(blobs: list[bytes], dimension: int) -> Any:
         return np.zeros((0, dimension), dtype=np.float32)
     return np.vstack([np.frombuffer(b, dtype=np.float32) for b in blobs])
 
-
-def _merged(*rankings: list[int]) -> list[int]:
-    """One ranking from several of the same kind: interleaved by rank, each row id at its first appearance."""
-    out: dict[int, None] = {}
-    for rank in range(max((len(r) for r in rankings), default=0)):
-        for ranking in rankings:
-            if rank < len(ranking):
-                out.setdefault(ranking[rank], None)
-    return list(out)

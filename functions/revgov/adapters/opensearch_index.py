@@ -38,7 +38,8 @@ _FIELDS = ("tenant_id", "document", "document_title", "document_version", "claus
 
 
 # A long clause's retrieval passages are documents of kind "passage" beside the clause's own: the passage text in
-# `passage` (searched by BM25 with the title), its vector in `vector`; the document record notes the `split`.
+# `passage` (kept to read, not searched by words), its vector in `vector` (searched by k-NN); the document record
+# notes the `split`.
 PASSAGE_FIELDS: dict[str, Any] = {"passage": {"type": "text"}, "split": {"type": "keyword"}}
 
 
@@ -94,15 +95,16 @@ def scope_filter(scope: Scope, kind: str | tuple[str, ...] = "clause") -> list[d
 
 
 def search_body(scope: Scope, query: str, vector: list[float], *, k: int, mode: str) -> dict[str, Any]:
-    """One query over clauses and their retrieval passages (a clause is then ranked by its best document); `size`
-    leaves room for several passages of one clause among the first `k` clauses."""
-    fence = scope_filter(scope, ("clause", "passage"))
+    """One query: BM25 over whole clauses, k-NN over clauses and their retrieval passages (a clause is then ranked by
+    its best document, as the embedded index ranks it by the larger of its own and its best passage's cosine);
+    `size` leaves room for several passages of one clause among the first `k` clauses."""
     lexical = {
         "bool": {
-            "must": [{"multi_match": {"query": query, "fields": ["title^2", "text", "passage"]}}],
-            "filter": fence,
+            "must": [{"multi_match": {"query": query, "fields": ["title^2", "text"]}}],
+            "filter": scope_filter(scope),
         }
     }
+    fence = scope_filter(scope, ("clause", "passage"))
     dense = {"knn": {"vector": {"vector": vector, "k": CANDIDATES, "filter": {"bool": {"filter": fence}}}}}
     chosen = {"hybrid": {"hybrid": {"queries": [lexical, dense]}}, "lexical": lexical, "dense": dense}[mode]
     return {"size": max(k, CANDIDATES), "query": chosen, "_source": [*_FIELDS, "kind", "vector"]}

@@ -34,7 +34,7 @@ FEATURES = (
     "head_missing", "wrong_type", "quantity_asked", "quantity_held", "money_missing", "slot_filled", "row_answers",
     "reading", "has_fact", "statement_asked", "states", "plain_asked", "carried", "other_table", "topic_lacks",
     "unit_dense", "unit_gap", "fact_dense", "top_unit_fact", "dense_rel", "quantity_missing", "rules_backed",
-    "rules_first", "part_dense", "part_gap", "part_first",
+    "rules_first",
 )
 
 
@@ -138,14 +138,9 @@ def features(question: str, hits: Sequence[Hit], unit_cosines: Sequence[Sequence
             "rules_backed": _flag(p.clause_id in backed),
             "rules_first": _flag(bool(backed) and backed[0] == p.clause_id),
         })
-    parts = [h.part_dense if h.part_dense is not None else (h.dense or 0.0) for h in hits]
-    for rank, signals in enumerate(out):  # the margins of each clause's best unit and best passage over the others'
+    for signals in out:  # the margin of each clause's best unit over the other clauses' best units
         signals["unit_gap"] = signals["unit_dense"] - max((o["unit_dense"] for o in out if o is not signals),
                                                           default=0.0)
-        others = [d for i, d in enumerate(parts) if i != rank]
-        signals["part_dense"] = parts[rank]
-        signals["part_gap"] = parts[rank] - max(others, default=0.0)
-        signals["part_first"] = _flag(parts[rank] >= max(others, default=0.0))
     return out
 
 
