@@ -282,15 +282,17 @@ class SqliteClauseIndex:
     def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         """Clauses ranked by words (BM25 over whole clauses) and by meaning: the larger of the clause's own cosine and
         its best retrieval passage's; the two sides fused by reciprocal rank."""
+        import numpy as np
+
         lexical = self._lexical(scope, query) if mode in ("hybrid", "lexical") else []
         ids, cosines, best = self._dense(scope, query)
-        dense_order = [ids[i] for i in sorted(range(len(ids)), key=lambda i: -best[i])][:CANDIDATES]
+        # the best first, ties in row order (a stable sort), as the list sort this replaces
+        dense_order = [ids[i] for i in np.argsort(-best, kind="stable")[:CANDIDATES]]
         rankings = {"hybrid": [lexical, dense_order], "lexical": [lexical], "dense": [dense_order]}[mode]
         fused = reciprocal_rank_fusion([[str(i) for i in r] for r in rankings])[:k]
         if not fused:
             return []
-        cos_by_id = dict(zip(ids, cosines, strict=True))
-        best_by_id = dict(zip(ids, best, strict=True))
+        place = {row_id: i for i, row_id in enumerate(ids)}
         lexical_rank = {row_id: rank for rank, row_id in enumerate(lexical, start=1)}
         chosen = [int(key) for key, _ in fused]
         marks = ",".join("?" * len(chosen))
@@ -301,7 +303,8 @@ class SqliteClauseIndex:
             ).fetchall()
         by_id = {row[0]: _passage(row) for row in rows}
         return [
-            Hit(by_id[row_id], score, cos_by_id.get(row_id), lexical_rank.get(row_id), best_by_id.get(row_id))
+            Hit(by_id[row_id], score, float(cosines[place[row_id]]) if row_id in place else None,
+                lexical_rank.get(row_id), float(best[place[row_id]]) if row_id in place else None)
             for row_id, score in ((int(key), s) for key, s in fused)
             if row_id in by_id
         ]
@@ -322,19 +325,22 @@ class SqliteClauseIndex:
             ).fetchall()
         return [int(r[0]) for r in rows]
 
-    def _dense(self, scope: Scope, query: str) -> tuple[list[int], list[float], list[float]]:
-        """Row ids in scope, each clause's cosine, and the larger of it and its best retrieval passage's cosine."""
+    def _dense(self, scope: Scope, query: str) -> tuple[list[int], Any, Any]:
+        """Row ids in scope, each clause's cosine, and the larger of it and its best retrieval passage's cosine (numpy
+        arrays in row order)."""
         import numpy as np
 
         vectors = self._matrix(scope)
         if not vectors.ids:
-            return [], [], []
+            return [], np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
         vector = self._query_vector(query)
         cosines = vectors.matrix @ vector
         best = cosines.copy()
-        if len(vectors.owners):
-            np.maximum.at(best, vectors.owners, vectors.segments @ vector)
-        return vectors.ids, [float(x) for x in cosines], [float(x) for x in best]
+        if len(vectors.owners):  # passages are stored by clause: each clause's run of them reduced at once
+            starts = np.flatnonzero(np.r_[True, vectors.owners[1:] != vectors.owners[:-1]])
+            owners = vectors.owners[starts]
+            best[owners] = np.maximum(best[owners], np.maximum.reduceat(vectors.segments @ vector, starts))
+        return vectors.ids, cosines, best
 
     def _query_vector(self, query: str) -> Any:
         import numpy as np
@@ -403,7 +409,7 @@ class SqliteClauseIndex:
             ).fetchall()
             parts = self._db.execute(
                 "SELECT s.passage_id, s.vector FROM segments s JOIN passages p ON p.id = s.passage_id"  # noqa: S608
-                f" WHERE {_IN_SCOPE} AND p.model = ? ORDER BY s.id",
+                f" WHERE {_IN_SCOPE} AND p.model = ? ORDER BY s.passage_id, s.id",
                 (*_scope_args(scope), self._embedder.model_id),
             ).fetchall()
             ids = [int(r[0]) for r in rows]
