@@ -26,6 +26,11 @@ from ..ports import Embedder
 from .private_files import private_file
 
 CANDIDATES = 50
+# A clause's meaning-side score: its own cosine plus this share of its best passage's lead over it. With the whole
+# lead (1.0) a clause that one passage happens to resemble entered the five retrieved and moved the answerability
+# model's signals, which are read relative to the clauses retrieved together: "what interest is charged on overdue
+# invoices?" brought in PA-7.8 and was refused with PA-10.8, the answer, first (docs/copilot.md, Twelfth round).
+PASSAGE_WEIGHT = 0.5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     tenant_id TEXT NOT NULL, document TEXT NOT NULL, partner_id TEXT, title TEXT NOT NULL, version TEXT NOT NULL,
@@ -287,7 +292,7 @@ class SqliteClauseIndex:
         lexical = self._lexical(scope, query) if mode in ("hybrid", "lexical") else []
         ids, cosines, best = self._dense(scope, query)
         # the best first, ties in row order (a stable sort), as the list sort this replaces
-        dense_order = [ids[i] for i in np.argsort(-best, kind="stable")[:CANDIDATES]]
+        dense_order = [ids[i] for i in np.argsort(-dense_score(cosines, best), kind="stable")[:CANDIDATES]]
         rankings = {"hybrid": [lexical, dense_order], "lexical": [lexical], "dense": [dense_order]}[mode]
         fused = reciprocal_rank_fusion([[str(i) for i in r] for r in rankings])[:k]
         if not fused:
@@ -327,7 +332,7 @@ class SqliteClauseIndex:
 
     def _dense(self, scope: Scope, query: str) -> tuple[list[int], Any, Any]:
         """Row ids in scope, each clause's cosine, and the larger of it and its best retrieval passage's cosine (numpy
-        arrays in row order)."""
+        arrays in row order). Ranking reads `dense_score`."""
         import numpy as np
 
         vectors = self._matrix(scope)
@@ -425,6 +430,11 @@ class SqliteClauseIndex:
                 self._matrices.clear()
             self._matrices[key] = (generation, vectors)
         return vectors
+
+
+def dense_score(cosines: Any, best: Any) -> Any:
+    """The meaning-side ranking score: the clause's cosine plus `PASSAGE_WEIGHT` of its best passage's lead over it."""
+    return cosines + PASSAGE_WEIGHT * (best - cosines)
 
 
 def _stacked(blobs: list[bytes], dimension: int) -> Any:
