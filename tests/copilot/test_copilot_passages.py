@@ -2,8 +2,8 @@
 
 The failure behind this (r11 held-out, evaluated once): "the NDA's eleven clauses are long and all about confidential
 information, so words and meaning both score every clause alike" — gold clause retrieved 0.765. A clause is now also
-indexed as retrieval passages that follow its own structure, each keeping its clause id; a clause is ranked by the
-better of itself and its best passage; what is quoted stays the clause's own text.
+indexed as retrieval passages that follow its own structure, each keeping its clause id; on the meaning side a clause
+scores its own cosine plus half its best passage's lead over it; what is quoted stays the clause's own text.
 
 The clauses used are real: the Common Paper Mutual NDA Standard Terms (tests/copilot/corpus/commonpaper-mnda.md,
 CC BY 4.0) and the demo tenants' contracts. The embedder is a deterministic hash embedder that records what it is
