@@ -15,8 +15,9 @@ from opensearchpy import Connection, OpenSearch
 
 from revgov.adapters.answerers import BedrockAnswerer
 from revgov.adapters.embeddings import TitanEmbedder
-from revgov.adapters.opensearch_index import OpenSearchClauseIndex
+from revgov.adapters.opensearch_index import PASSAGE_SPLIT, OpenSearchClauseIndex
 from revgov.domain.copilot import Hit, Scope, check_citations, prepare_document
+from revgov.domain.copilot_units import retrieval_passages
 from revgov.services.copilot import respond
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +102,8 @@ def test_a_converse_citation_of_a_document_not_sent_or_a_made_up_quote_is_reject
 
 
 class FakeConnection(Connection):
-    """A transport double: answers from a script by (method, path) and records every request body."""
+    """A transport double: answers from a script by (method, path) and records every request body; a list of
+    payloads answers successive requests in turn (the last one from then on)."""
 
     sent: ClassVar[list] = []
     script: ClassVar[dict] = {}
@@ -112,6 +114,8 @@ class FakeConnection(Connection):
         path = url.split("?")[0]
         for (m, prefix), (status, payload) in self.script.items():
             if m == method and path.startswith(prefix):
+                if isinstance(payload, list):
+                    payload = payload.pop(0) if len(payload) > 1 else payload[0]
                 return status, {}, json.dumps(payload)
         return 200, {}, json.dumps({"acknowledged": True})
 
@@ -156,14 +160,12 @@ def test_opensearch_search_is_one_hybrid_query_fenced_to_the_tenant_and_partner_
     assert params == {"search_pipeline": "northwind_clauses-revgov-hybrid"}
     body = json.loads(raw)
     lexical, dense = body["query"]["hybrid"]["queries"]
-    fence = [
-        {"term": {"tenant_id": "northwind"}},
-        {"term": {"kind": "clause"}},
-        {"bool": {"should": [{"term": {"visibility": "public"}}, {"term": {"partner_id": PARTNER}}],
-                  "minimum_should_match": 1}},
-    ]
-    assert lexical["bool"]["filter"] == fence
-    assert dense["knn"]["vector"]["filter"] == {"bool": {"filter": fence}}
+    visible = {"bool": {"should": [{"term": {"visibility": "public"}}, {"term": {"partner_id": PARTNER}}],
+                        "minimum_should_match": 1}}
+    # words over whole clauses; meaning over clauses and their retrieval passages (docs/copilot.md, Twelfth round)
+    assert lexical["bool"]["filter"] == [{"term": {"tenant_id": "northwind"}}, {"term": {"kind": "clause"}}, visible]
+    assert dense["knn"]["vector"]["filter"] == {"bool": {"filter": [
+        {"term": {"tenant_id": "northwind"}}, {"terms": {"kind": ["clause", "passage"]}}, visible]}}
     assert dense["knn"]["vector"]["vector"] == [1.0, 0.0, 0.0, 0.0]
 
 
@@ -180,7 +182,7 @@ def test_opensearch_drops_a_hit_outside_the_scope_even_if_the_cluster_returns_on
 def test_opensearch_ingestion_skips_an_unchanged_document_and_bulk_writes_a_changed_one():
     client = _client({
         ("GET", "/northwind_clauses/_doc/document%3APA"): (200, {"found": True, "_source": {
-            "document_hash": PA.document_hash, "model": "fake-4"}}),
+            "document_hash": PA.document_hash, "model": "fake-4", "split": PASSAGE_SPLIT}}),
     })
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
     assert index.index_document(PA).status == "unchanged"
@@ -352,3 +354,89 @@ def test_an_offboarding_event_naming_no_tenant_deletes_nothing_and_fails_to_the_
     with pytest.raises(RuleViolation):
         index_from_event(_indexer(rt), {**event, "detail": {**event["detail"], "offboarded_tenant_id": None, **detail}})
     assert not [p for m, p, _, _ in FakeConnection.sent if m == "DELETE"]
+
+
+# --- retrieval passages in OpenSearch (docs/copilot.md, Twelfth round) ---------------------------------------------
+
+def _passage_hit(passage, part, score, vector, tenant="northwind"):
+    source = {name: getattr(passage, name) for name in ("tenant_id", "document", "document_title", "document_version",
+                                                         "clause_id", "title", "partner_id", "clause_hash",
+                                                         "document_hash")}
+    return {"_id": f"passage:{passage.clause_id}:0", "_score": score,
+            "_source": {**source, "tenant_id": tenant, "kind": "passage", "passage": part, "vector": list(vector)}}
+
+
+def test_opensearch_indexes_each_long_clauses_passages_as_documents_of_their_own():
+    client = _client({
+        ("GET", "/northwind_clauses/_doc/document%3APA"): (404, {"found": False}),
+        ("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": []}}),
+        ("POST", "/_bulk"): (200, {"errors": False, "items": []}),
+        ("HEAD", "/northwind_clauses"): (404, {}),
+    })
+    OpenSearchClauseIndex(FakeEmbedder(), client=client).index_document(PA)
+    created = json.loads(next(b for m, p, _, b in FakeConnection.sent if m == "PUT" and p == "/northwind_clauses"))
+    assert created["mappings"]["properties"]["passage"] == {"type": "text"}
+    bulk = next(b for _, p, _, b in FakeConnection.sent if p.endswith("/_bulk"))
+    lines = [json.loads(line) for line in bulk.strip().split("\n")]
+    passages = [(head["index"]["_id"], doc) for head, doc in zip(lines[::2], lines[1::2], strict=True)
+                if doc["kind"] == "passage"]
+    expected = {(f"passage:{p.clause_id}:{i}", text) for p in PA.passages
+                for i, text in enumerate(retrieval_passages(p.text))}
+    assert expected and {(i, d["passage"]) for i, d in passages} == expected
+    assert all("text" not in d and d["tenant_id"] == "northwind" and d["visibility"] == "public"
+               and d["clause_hash"] == CLAUSES[d["clause_id"]].clause_hash for _, d in passages)
+    assert lines[-1]["kind"] == "document" and lines[-1]["split"] == PASSAGE_SPLIT
+
+
+def test_opensearch_gives_a_document_indexed_before_passages_its_passages_without_re_embedding_its_clauses():
+    clauses = [{"_source": {"clause_id": p.clause_id, "clause_hash": p.clause_hash, "model": "fake-4",
+                            "vector": [1.0, 0.0, 0.0, 0.0]}} for p in PA.passages]
+    client = _client({
+        ("GET", "/northwind_clauses/_doc/document%3APA"): (200, {"found": True, "_source": {
+            "document_hash": PA.document_hash, "model": "fake-4"}}),  # no split: indexed before passages
+        ("POST", "/northwind_clauses/_search"): (200, [{"hits": {"hits": []}}, {"hits": {"hits": clauses}}]),
+        ("POST", "/_bulk"): (200, {"errors": False, "items": []}),
+        ("HEAD", "/northwind_clauses"): (200, {}),
+    })
+    embedder = FakeEmbedder()
+    result = OpenSearchClauseIndex(embedder, client=client).index_document(PA)
+    assert result.embedded == 0  # clause vectors kept
+    mapped = [json.loads(b) for m, p, _, b in FakeConnection.sent if m == "PUT" and p == "/northwind_clauses/_mapping"]
+    assert mapped == [{"properties": {"passage": {"type": "text"}, "split": {"type": "keyword"}}}]
+    deleted = [json.loads(b) for m, p, _, b in FakeConnection.sent if p == "/northwind_clauses/_delete_by_query"]
+    assert deleted == [{"query": {"bool": {"filter": [{"term": {"kind": "passage"}}, {"term": {"document": "PA"}}]}}}]
+    bulk = next(b for _, p, _, b in FakeConnection.sent if p.endswith("/_bulk"))
+    assert sum(1 for line in bulk.strip().split("\n") if json.loads(line).get("kind") == "passage") == sum(
+        len(retrieval_passages(p.text)) for p in PA.passages)
+
+
+def test_opensearch_ranks_a_clause_by_its_best_passage_and_reads_it_whole():
+    # PA-6.3 found by one of its passages only (first), PA-6.6 by its own document
+    long = next(p for p in PA.passages if retrieval_passages(p.text))
+    part = retrieval_passages(long.text)[0]
+    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": [
+        _passage_hit(long, part, 0.9, (1.0, 0.0, 0.0, 0.0)),
+        _passage_hit(long, "another tenant's words", 0.8, (1.0, 0.0, 0.0, 0.0), tenant="contoso"),
+        _hit(CLAUSES["PA-6.6"], 0.5, (0.6, 0.8, 0.0, 0.0)),
+        _hit(long, 0.4, (0.0, 1.0, 0.0, 0.0)),
+    ]}})})
+    hits = OpenSearchClauseIndex(FakeEmbedder(), client=client).search(Scope("northwind"), "anything", k=5)
+    assert [h.passage.clause_id for h in hits] == [long.clause_id, "PA-6.6"]
+    assert hits[0].passage.text == long.text  # the clause's own text, never the passage
+    assert (hits[0].dense, hits[0].part_dense) == (pytest.approx(0.0), pytest.approx(1.0))
+    assert (hits[1].dense, hits[1].part_dense) == (pytest.approx(0.6), pytest.approx(0.6))
+    assert len([s for s in FakeConnection.sent if s[1].endswith("/_search")]) == 1  # both clauses came back
+
+
+def test_opensearch_fetches_a_clause_found_by_its_passage_only_within_the_scope():
+    long = next(p for p in PA.passages if retrieval_passages(p.text))
+    found = {"_source": {**_hit(long, 1.0)["_source"]}}
+    client = _client({("POST", "/northwind_clauses/_search"): (200, [
+        {"hits": {"hits": [_passage_hit(long, retrieval_passages(long.text)[0], 0.9, (1.0, 0.0, 0.0, 0.0))]}},
+        {"hits": {"hits": [found]}}])})
+    hits = OpenSearchClauseIndex(FakeEmbedder(), client=client).search(Scope("northwind", PARTNER), "anything", k=1)
+    assert [h.passage.clause_id for h in hits] == [long.clause_id]
+    searches = [json.loads(b) for m, p, _, b in FakeConnection.sent if p.endswith("/_search")]
+    fetch = searches[-1]["query"]["bool"]["filter"]
+    assert {"terms": {"clause_id": [long.clause_id]}} in fetch and {"term": {"kind": "clause"}} in fetch
+    assert {"term": {"tenant_id": "northwind"}} in fetch

@@ -18,7 +18,7 @@ from revgov.adapters.answerers import LocalAnswerer
 from revgov.adapters.local_index import SqliteClauseIndex
 from revgov.domain import copilot_answerability as answerability
 from revgov.domain.copilot import Passage, Scope, prepare_document
-from revgov.domain.copilot_units import embedded_units
+from revgov.domain.copilot_units import embedded_passages, embedded_units
 from revgov.services.copilot import contract_files, index_tenant, respond, unit_similarities
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,7 +139,8 @@ def test_a_changed_clause_gets_its_new_units_and_the_others_keep_theirs(indexed,
     clauses.texts.clear()
     index_tenant(index, tmp_path / "tenants", "contoso")
     audit = index.get(SCOPE, ["CPA-12.1"])[0]
-    assert set(clauses.texts) == {audit.indexed_text, *embedded_units(audit.title, audit.text)}
+    assert set(clauses.texts) == {audit.indexed_text, *embedded_units(audit.title, audit.text),
+                                  *embedded_passages(audit.title, audit.text)}
     clauses.texts.clear()
     hits = index.search(SCOPE, QUESTION, k=5, mode=MODE)
     cosines = unit_similarities(index, QUESTION, hits)

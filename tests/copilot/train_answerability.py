@@ -3,8 +3,7 @@
     .venv/bin/python tests/copilot/train_answerability.py [--collect] [--write]
 
 `--collect` runs retrieval for every question of the burnt sets (`BURNT`: questions.json, the unseen, fresh, PSA,
-SLA and CSA sets and both splits of rounds 6 to 10, all evaluated at least once already, and the round-11 tuning
-split) in one index of every
+SLA and CSA sets and both splits of rounds 6 to 11, all evaluated at least once already) in one index of every
 tenant and stores the per-clause signals (`copilot_answerability.features`) in `.revgov/answerability-rows.json`.
 Training reads that file: a logistic regression (L2, Newton's method, deterministic) over standardised signals,
 label 1 when the clause is a gold clause of an answerable question. A question is answered when its likeliest clause
@@ -12,7 +11,7 @@ reaches the threshold. Grouped by agreement (tenant): for each agreement, the mo
 agreement, its threshold chosen on those agreements by an inner leave-one-agreement-out, and the agreement is then
 scored — so each reported figure is on an agreement the model did not train on. `--write` trains on everything and
 writes the weights, with the threshold chosen by the same leave-one-agreement-out, to
-`functions/revgov/domain/copilot_answerability.json`. No held-out file of an open round is ever read here.
+`functions/revgov/domain/copilot_answerability.json`. No file of an open round (r12) is ever read here.
 """
 
 from __future__ import annotations
@@ -37,10 +36,10 @@ from revgov.services.copilot import unit_similarities
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ROOT / ".revgov" / "answerability-rows.json"
 WEIGHTS = ROOT / "functions" / "revgov" / "domain" / "copilot_answerability.json"
-# Every set and split that has been evaluated at least once (burnt), and the open round's tuning split. The open
-# round's held-out file (questions_r11_heldout.json) is never listed, read or evaluated here.
+# Every set and split that has been evaluated at least once (burnt: r11's held-out split was evaluated once after
+# the eleventh round). The open round's files (questions_r12_*.json) are never listed, read or evaluated here.
 BURNT = [("demo", None), *((s, sp) for s in ("unseen", "fresh", "psa", "sla", "csa") for sp in evaluation.SPLITS),
-         *((f"r{n}", sp) for n in range(6, 11) for sp in evaluation.SPLITS), ("r11", "tuning")]
+         *((f"r{n}", sp) for n in range(6, 12) for sp in evaluation.SPLITS)]
 L2 = 10.0  # chosen by leave-one-agreement-out among 1, 10 and 30
 GOALS = {"refusal": 0.95, "false_refusal": 0.05, "gold_cited": 0.95}  # issue #16
 THRESHOLDS = [round(0.02 * i, 2) for i in range(5, 46)]

@@ -219,7 +219,8 @@ def copilot_unseen() -> list[Row]:
     round's rules are frozen), `r9` (Common Paper Business Associate Agreement + new demo-tenant questions, the
     ninth round's set: its held-out split is run only by the lead, once, after the round's rules are frozen) and
     `r10` (Common Paper Design Partner Agreement + new demo-tenant questions, the tenth round's set: its held-out
-    split is run only by the lead, once, after the round's rules are frozen)."""
+    split is run only by the lead, once, after the round's rules are frozen) and `r11` (Common Paper Mutual NDA + new
+    demo-tenant questions: its held-out split was evaluated once after the eleventh round, burnt since)."""
     from copilot.evaluation import evaluate_split, full_index
 
     index = full_index()
@@ -233,7 +234,8 @@ def copilot_unseen() -> list[Row]:
             ("r7", "seventh-round questions (Common Paper Pilot + demo)"),
             ("r8", "eighth-round questions (Bonterms Mutual NDA + demo)"),
             ("r9", "ninth-round questions (Common Paper BAA + demo)"),
-            ("r10", "tenth-round questions (Common Paper Design Partner + demo)"))
+            ("r10", "tenth-round questions (Common Paper Design Partner + demo)"),
+            ("r11", "eleventh-round questions (Common Paper Mutual NDA + demo, held-out burnt)"))
     for source, label in sets:
         results = {split: evaluate_split(index, split, source=source) for split in ("tuning", "heldout")}
         for key in ("gold_retrieved", "gold_cited", "refusal_rate_unanswerable", "false_refusal_rate",

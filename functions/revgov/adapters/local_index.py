@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from array import array
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..domain.copilot import (
     Hit,
@@ -21,11 +21,16 @@ from ..domain.copilot import (
     keywords,
     reciprocal_rank_fusion,
 )
-from ..domain.copilot_units import embedded_units
+from ..domain.copilot_units import embedded_units, retrieval_passages
 from ..ports import Embedder
 from .private_files import private_file
 
 CANDIDATES = 50
+# A clause's meaning-side score: its own cosine plus this share of its best passage's lead over it. With the whole
+# lead (1.0) a clause that one passage happens to resemble entered the five retrieved and moved the answerability
+# model's signals, which are read relative to the clauses retrieved together: "what interest is charged on overdue
+# invoices?" brought in PA-7.8 and was refused with PA-10.8, the answer, first (docs/copilot.md, Twelfth round).
+PASSAGE_WEIGHT = 0.5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     tenant_id TEXT NOT NULL, document TEXT NOT NULL, partner_id TEXT, title TEXT NOT NULL, version TEXT NOT NULL,
@@ -44,12 +49,29 @@ CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
 CREATE TRIGGER IF NOT EXISTS passages_au AFTER UPDATE ON passages BEGIN
     INSERT INTO passages_fts(passages_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
     INSERT INTO passages_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END;
+-- a long clause's retrieval passages (`copilot_units.retrieval_passages`): searched by meaning, never quoted
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
+    vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS segments_passage ON segments (passage_id);
+CREATE TRIGGER IF NOT EXISTS passages_segments_ad AFTER DELETE ON passages BEGIN
+    DELETE FROM segments WHERE passage_id = old.id; END;
 """
 _COLUMNS = (
     "id, tenant_id, document, document_title, document_version, clause_id, title, text, partner_id, clause_hash,"
     " document_hash"
 )
 _IN_SCOPE = "p.tenant_id = ? AND (p.partner_id IS NULL OR ? OR p.partner_id = ?)"
+
+
+class _Vectors(NamedTuple):
+    """The clause vectors a scope admits (row ids in order) and its clauses' passage vectors, each passage's row
+    pointing at its clause's place in `ids`."""
+
+    ids: list[int]
+    matrix: Any
+    owners: Any
+    segments: Any
 
 
 def _scope_args(scope: Scope) -> tuple[Any, ...]:
@@ -74,16 +96,20 @@ class SqliteClauseIndex:
             if str(path) != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
-            if "units" not in {row[1] for row in self._db.execute("PRAGMA table_info(passages)")}:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(passages)")}
+            if "units" not in columns:
                 self._db.execute("ALTER TABLE passages ADD COLUMN units BLOB")  # a file from before unit vectors
-        self._matrices: dict[str, tuple[tuple[int, int], list[int], Any]] = {}
+            if "segmented" not in columns:  # a file from before retrieval passages: NULL until they are stored
+                self._db.execute("ALTER TABLE passages ADD COLUMN segmented INTEGER")
+        self._matrices: dict[str, tuple[tuple[int, int], _Vectors]] = {}
         self._generation = 0
         self._query_vectors: dict[str, Any] = {}  # the last questions' vectors: search and the reader share them
 
     # --- ingestion ----------------------------------------------------------------------------------------------
     def index_document(self, document: IndexedDocument) -> IngestResult:
-        """Embed the clauses that changed, and the units of each (what the answerability model compares the question
-        with), so that no question pays for embedding; an unchanged document whose units are stored is a no-op."""
+        """Embed the clauses that changed, the units of each (what the answerability model compares the question
+        with) and the retrieval passages of each long one (`copilot_units.retrieval_passages`), so that no question
+        pays for embedding; an unchanged document whose units and passages are stored is a no-op."""
         model = self._embedder.model_id
         with self._lock:
             known = self._db.execute(
@@ -91,17 +117,18 @@ class SqliteClauseIndex:
                 (document.tenant_id, document.document),
             ).fetchone()
             have = {
-                row[0]: (row[1], row[2], row[3])
+                row[0]: (row[1], row[2], row[3], row[4])
                 for row in self._db.execute(
-                    "SELECT clause_id, clause_hash, vector, units FROM passages WHERE tenant_id = ? AND document = ?"
-                    " AND model = ?",
+                    "SELECT clause_id, clause_hash, vector, units, segmented FROM passages WHERE tenant_id = ?"
+                    " AND document = ? AND model = ?",
                     (document.tenant_id, document.document, model),
                 )
             }
-        stale = [p for p in document.passages if have.get(p.clause_id, ("", b"", None))[0] != p.clause_hash]
+        stale = [p for p in document.passages if have.get(p.clause_id, ("", b"", None, None))[0] != p.clause_hash]
         changed = {p.clause_id for p in stale}
         unitless = [p for p in document.passages if p.clause_id in changed or have[p.clause_id][2] is None]
-        if known == (document.document_hash, model) and not unitless:
+        unsegmented = [p for p in document.passages if p.clause_id in changed or have[p.clause_id][3] is None]
+        if known == (document.document_hash, model) and not unitless and not unsegmented:
             return IngestResult(document.document, "unchanged", len(document.passages), 0)
         fresh = dict(
             zip(
@@ -111,6 +138,7 @@ class SqliteClauseIndex:
             )
         )
         units = self._embed_units(unitless)
+        segments = self._embed_segments(unsegmented)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -119,6 +147,7 @@ class SqliteClauseIndex:
                     result = IngestResult(document.document, "unchanged", len(document.passages), 0)
                 else:
                     result = self._write(document, have, fresh, units, model, known is None)
+                self._store_segments(document.tenant_id, segments, document.passages)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -135,6 +164,32 @@ class SqliteClauseIndex:
             for p, group in zip(passages, texts, strict=True)
         }
 
+    def _embed_segments(self, passages: list[Passage]) -> dict[str, list[tuple[str, bytes]]]:
+        """Each long clause's retrieval passages with their vectors (none for a clause short enough to be its own)."""
+        texts = [retrieval_passages(p.text) for p in passages]
+        vectors = iter(self._embedder.embed([f"{p.title}. {t}" for p, group in zip(passages, texts, strict=True)
+                                             for t in group]))
+        return {p.clause_id: [(t, array("f", next(vectors)).tobytes()) for t in group]
+                for p, group in zip(passages, texts, strict=True)}
+
+    def _store_segments(self, tenant_id: str, segments: dict[str, list[tuple[str, bytes]]],
+                        passages: tuple[Passage, ...] | list[Passage]) -> None:
+        """Replace the passages of each clause in `segments`, if its row still holds that clause."""
+        by_id = {p.clause_id: p for p in passages}
+        for clause_id, group in segments.items():
+            row = self._db.execute(
+                "SELECT id FROM passages WHERE tenant_id = ? AND clause_id = ? AND clause_hash = ? AND model = ?",
+                (tenant_id, clause_id, by_id[clause_id].clause_hash, self._embedder.model_id),
+            ).fetchone()
+            if row is None:
+                continue
+            self._db.execute("DELETE FROM segments WHERE passage_id = ?", (row[0],))
+            self._db.executemany(
+                "INSERT INTO segments (passage_id, title, text, vector) VALUES (?,?,?,?)",
+                [(row[0], by_id[clause_id].title, text, blob) for text, blob in group],
+            )
+            self._db.execute("UPDATE passages SET segmented = 1 WHERE id = ?", (row[0],))
+
     def _store_units(self, tenant_id: str, units: dict[str, bytes], passages: tuple[Passage, ...] | list[Passage]
                      ) -> None:
         hashes = {p.clause_id: p.clause_hash for p in passages}
@@ -146,7 +201,7 @@ class SqliteClauseIndex:
     def _write(
         self,
         document: IndexedDocument,
-        have: dict[str, tuple[str, bytes, bytes | None]],
+        have: dict[str, tuple[str, bytes, bytes | None, int | None]],
         fresh: dict[str, list[float]],
         units: dict[str, bytes],
         model: str,
@@ -230,14 +285,19 @@ class SqliteClauseIndex:
         return [found[c] for c in dict.fromkeys(clause_ids) if c in found]
 
     def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """Clauses ranked by words (BM25 over whole clauses) and by meaning: the larger of the clause's own cosine and
+        its best retrieval passage's; the two sides fused by reciprocal rank."""
+        import numpy as np
+
         lexical = self._lexical(scope, query) if mode in ("hybrid", "lexical") else []
-        ids, cosines = self._dense(scope, query)
-        dense_order = [ids[i] for i in sorted(range(len(ids)), key=lambda i: -cosines[i])][:CANDIDATES]
+        ids, cosines, best = self._dense(scope, query)
+        # the best first, ties in row order (a stable sort), as the list sort this replaces
+        dense_order = [ids[i] for i in np.argsort(-dense_score(cosines, best), kind="stable")[:CANDIDATES]]
         rankings = {"hybrid": [lexical, dense_order], "lexical": [lexical], "dense": [dense_order]}[mode]
         fused = reciprocal_rank_fusion([[str(i) for i in r] for r in rankings])[:k]
         if not fused:
             return []
-        cos_by_id = dict(zip(ids, cosines, strict=True))
+        place = {row_id: i for i, row_id in enumerate(ids)}
         lexical_rank = {row_id: rank for rank, row_id in enumerate(lexical, start=1)}
         chosen = [int(key) for key, _ in fused]
         marks = ",".join("?" * len(chosen))
@@ -248,12 +308,15 @@ class SqliteClauseIndex:
             ).fetchall()
         by_id = {row[0]: _passage(row) for row in rows}
         return [
-            Hit(by_id[row_id], score, cos_by_id.get(row_id), lexical_rank.get(row_id))
+            Hit(by_id[row_id], score, float(cosines[place[row_id]]) if row_id in place else None,
+                lexical_rank.get(row_id), float(best[place[row_id]]) if row_id in place else None)
             for row_id, score in ((int(key), s) for key, s in fused)
             if row_id in by_id
         ]
 
     def _lexical(self, scope: Scope, query: str) -> list[int]:
+        """Clause row ids by BM25 over whole clauses (BM25 over the short passages was tried and dropped: a passage
+        holding one of the question's words outranked the clause that holds them all)."""
         words = keywords(query)
         if not words:
             return []
@@ -267,13 +330,22 @@ class SqliteClauseIndex:
             ).fetchall()
         return [int(r[0]) for r in rows]
 
-    def _dense(self, scope: Scope, query: str) -> tuple[list[int], list[float]]:
+    def _dense(self, scope: Scope, query: str) -> tuple[list[int], Any, Any]:
+        """Row ids in scope, each clause's cosine, and the larger of it and its best retrieval passage's cosine (numpy
+        arrays in row order). Ranking reads `dense_score`."""
+        import numpy as np
 
-        ids, matrix = self._matrix(scope)
-        if not ids:
-            return [], []
+        vectors = self._matrix(scope)
+        if not vectors.ids:
+            return [], np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
         vector = self._query_vector(query)
-        return ids, [float(x) for x in matrix @ vector]
+        cosines = vectors.matrix @ vector
+        best = cosines.copy()
+        if len(vectors.owners):  # passages are stored by clause: each clause's run of them reduced at once
+            starts = np.flatnonzero(np.r_[True, vectors.owners[1:] != vectors.owners[:-1]])
+            owners = vectors.owners[starts]
+            best[owners] = np.maximum(best[owners], np.maximum.reduceat(vectors.segments @ vector, starts))
+        return vectors.ids, cosines, best
 
     def _query_vector(self, query: str) -> Any:
         import numpy as np
@@ -326,7 +398,7 @@ class SqliteClauseIndex:
                     found[p.clause_hash] = bytes(row[0])
         return found
 
-    def _matrix(self, scope: Scope) -> tuple[list[int], Any]:
+    def _matrix(self, scope: Scope) -> _Vectors:
         import numpy as np
 
         key = repr((scope.tenant_id, scope.partner_id, scope.all_partners))
@@ -335,18 +407,40 @@ class SqliteClauseIndex:
             generation = (self._generation, self._db.execute("PRAGMA data_version").fetchone()[0])
             cached = self._matrices.get(key)
             if cached is not None and cached[0] == generation:
-                return cached[1], cached[2]
+                return cached[1]
             rows = self._db.execute(
                 f"SELECT p.id, p.vector FROM passages p WHERE {_IN_SCOPE} AND p.model = ? ORDER BY p.id",  # noqa: S608
                 (*_scope_args(scope), self._embedder.model_id),
             ).fetchall()
+            parts = self._db.execute(
+                "SELECT s.passage_id, s.vector FROM segments s JOIN passages p ON p.id = s.passage_id"  # noqa: S608
+                f" WHERE {_IN_SCOPE} AND p.model = ? ORDER BY s.passage_id, s.id",
+                (*_scope_args(scope), self._embedder.model_id),
+            ).fetchall()
             ids = [int(r[0]) for r in rows]
-            matrix = (
-                np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-                if rows
-                else np.zeros((0, self._embedder.dimension), dtype=np.float32)
+            place = {row_id: i for i, row_id in enumerate(ids)}
+            dimension = self._embedder.dimension
+            vectors = _Vectors(
+                ids,
+                _stacked([r[1] for r in rows], dimension),
+                np.asarray([place[int(r[0])] for r in parts], dtype=np.intp),
+                _stacked([r[1] for r in parts], dimension),
             )
             if len(self._matrices) > 256:
                 self._matrices.clear()
-            self._matrices[key] = (generation, ids, matrix)
-        return ids, matrix
+            self._matrices[key] = (generation, vectors)
+        return vectors
+
+
+def dense_score(cosines: Any, best: Any) -> Any:
+    """The meaning-side ranking score: the clause's cosine plus `PASSAGE_WEIGHT` of its best passage's lead over it."""
+    return cosines + PASSAGE_WEIGHT * (best - cosines)
+
+
+def _stacked(blobs: list[bytes], dimension: int) -> Any:
+    import numpy as np
+
+    if not blobs:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return np.vstack([np.frombuffer(b, dtype=np.float32) for b in blobs])
+

@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..domain.copilot import Hit, IndexedDocument, IngestResult, Passage, Scope
+from ..domain.copilot_units import retrieval_passages
 from ..ports import Embedder
 from ..resources import SEARCH
 
@@ -28,9 +29,18 @@ def pipeline_name(tenant_id: str) -> str:
     after its index so the tenant's data access rule (`<tenant>_*`) covers it."""
     return f"{SEARCH.clause_index(tenant_id)}-{PIPELINE}"
 CANDIDATES = 50
+# Bumped when `copilot_units.retrieval_passages` splits differently: a document indexed under another split (or
+# before retrieval passages) gets its passages again, though its hash is unchanged.
+PASSAGE_SPLIT = "1"
 LEXICAL_WEIGHT, DENSE_WEIGHT = 0.4, 0.6
 _FIELDS = ("tenant_id", "document", "document_title", "document_version", "clause_id", "title", "text",
            "partner_id", "clause_hash", "document_hash")
+
+
+# A long clause's retrieval passages are documents of kind "passage" beside the clause's own: the passage text in
+# `passage` (kept to read, not searched by words), its vector in `vector` (searched by k-NN); the document record
+# notes the `split`.
+PASSAGE_FIELDS: dict[str, Any] = {"passage": {"type": "text"}, "split": {"type": "keyword"}}
 
 
 def mapping(dimension: int) -> dict[str, Any]:
@@ -43,6 +53,7 @@ def mapping(dimension: int) -> dict[str, Any]:
                 "kind": keyword, "tenant_id": keyword, "partner_id": keyword, "visibility": keyword,
                 "document": keyword, "document_title": {"type": "text"}, "document_version": keyword,
                 "clause_id": keyword, "title": {"type": "text"}, "text": {"type": "text"},
+                **PASSAGE_FIELDS,
                 "clause_hash": keyword, "document_hash": keyword, "model": keyword,
                 "vector": {
                     "type": "knn_vector",
@@ -71,9 +82,10 @@ def pipeline_body() -> dict[str, Any]:
     }
 
 
-def scope_filter(scope: Scope, kind: str = "clause") -> list[dict[str, Any]]:
+def scope_filter(scope: Scope, kind: str | tuple[str, ...] = "clause") -> list[dict[str, Any]]:
     """The fence every query carries: this tenant, and public clauses or this partner's own."""
-    fence: list[dict[str, Any]] = [{"term": {"tenant_id": scope.tenant_id}}, {"term": {"kind": kind}}]
+    kinds: dict[str, Any] = {"term": {"kind": kind}} if isinstance(kind, str) else {"terms": {"kind": list(kind)}}
+    fence: list[dict[str, Any]] = [{"term": {"tenant_id": scope.tenant_id}}, kinds]
     if not scope.all_partners:
         visible: list[dict[str, Any]] = [{"term": {"visibility": "public"}}]
         if scope.partner_id:
@@ -83,16 +95,19 @@ def scope_filter(scope: Scope, kind: str = "clause") -> list[dict[str, Any]]:
 
 
 def search_body(scope: Scope, query: str, vector: list[float], *, k: int, mode: str) -> dict[str, Any]:
-    fence = scope_filter(scope)
+    """One query: BM25 over whole clauses, k-NN over clauses and their retrieval passages (a clause is then ranked by
+    its best document, as the embedded index ranks it by the larger of its own and its best passage's cosine);
+    `size` leaves room for several passages of one clause among the first `k` clauses."""
     lexical = {
         "bool": {
             "must": [{"multi_match": {"query": query, "fields": ["title^2", "text"]}}],
-            "filter": fence,
+            "filter": scope_filter(scope),
         }
     }
+    fence = scope_filter(scope, ("clause", "passage"))
     dense = {"knn": {"vector": {"vector": vector, "k": CANDIDATES, "filter": {"bool": {"filter": fence}}}}}
     chosen = {"hybrid": {"hybrid": {"queries": [lexical, dense]}}, "lexical": lexical, "dense": dense}[mode]
-    return {"size": k, "query": chosen, "_source": [*_FIELDS, "vector"]}
+    return {"size": max(k, CANDIDATES), "query": chosen, "_source": [*_FIELDS, "kind", "vector"]}
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
@@ -104,6 +119,11 @@ def _cosine(a: list[float], b: list[float]) -> float:
 def _passage(source: dict[str, Any]) -> Passage:
     fields: dict[str, Any] = {name: source.get(name) for name in _FIELDS}
     return Passage(**fields)
+
+
+def _admitted(scope: Scope, source: dict[str, Any]) -> bool:
+    """The scope's check on a clause or passage document as the cluster returned it."""
+    return scope.admits(_passage({**source, "text": source.get("text") or ""}))
 
 
 class TenantSearchCredentials:
@@ -190,6 +210,8 @@ class OpenSearchClauseIndex:
         if index not in self._ready:
             if not client.indices.exists(index=index):
                 client.indices.create(index=index, body=mapping(self._embedder.dimension))
+            else:  # an index made before retrieval passages: add their fields (a strict mapping refuses others)
+                client.indices.put_mapping(index=index, body={"properties": PASSAGE_FIELDS})
             self._ready.add(index)
         return index
 
@@ -200,7 +222,8 @@ class OpenSearchClauseIndex:
         model = self._embedder.model_id
         known = client.get(index=index, id=f"document:{document.document}", ignore=[404])
         source = known.get("_source") if known.get("found") else None
-        if source and source.get("document_hash") == document.document_hash and source.get("model") == model:
+        split_known = source is not None and source.get("split") == PASSAGE_SPLIT and source.get("model") == model
+        if source and source.get("document_hash") == document.document_hash and split_known:
             return IngestResult(document.document, "unchanged", len(document.passages), 0)
         ids = [p.clause_id for p in document.passages]
         _refuse_clashes(client, index, document.document, ids)
@@ -222,16 +245,37 @@ class OpenSearchClauseIndex:
         removed = [c for c in existing if c not in set(ids)]
         for clause_id in removed:
             actions.append({"delete": {"_index": index, "_id": f"clause:{clause_id}"}})
+        # retrieval passages: of every clause when the document was indexed under another split, else of the
+        # changed clauses; the old passages of those clauses and of removed ones are deleted first
+        segmenting = list(document.passages) if not split_known else stale
+        _delete_passages(client, index, document.document,
+                         None if not split_known else [p.clause_id for p in stale] + removed)
+        actions.extend(self._passage_actions(index, segmenting, visibility, model))
         actions.append({"index": {"_index": index, "_id": f"document:{document.document}"}})
         actions.append({"kind": "document", "tenant_id": document.tenant_id, "partner_id": document.partner_id,
                         "visibility": visibility, "document": document.document, "document_title": document.title,
                         "document_version": document.version, "document_hash": document.document_hash,
-                        "model": model})
+                        "model": model, "split": PASSAGE_SPLIT})
         response = client.bulk(body=actions, params={"refresh": "true"} if self._refresh else None)
         if response.get("errors"):
             failed = [item for item in response.get("items", []) if any("error" in v for v in item.values())]
             raise RuntimeError(f"OpenSearch refused {len(failed)} of {len(actions) // 2} writes")
         return IngestResult(document.document, "updated" if source else "added", len(ids), len(fresh), len(removed))
+
+    def _passage_actions(self, index: str, clauses: list[Passage], visibility: str, model: str
+                         ) -> list[dict[str, Any]]:
+        """Bulk actions indexing each clause's retrieval passages (`copilot_units.retrieval_passages`), embedded as
+        the clause title and the passage, as the embedded index does."""
+        parts = [(p, i, text) for p in clauses for i, text in enumerate(retrieval_passages(p.text))]
+        if not parts:
+            return []
+        vectors = self._embedder.embed([f"{p.title}. {text}" for p, _, text in parts])
+        actions: list[dict[str, Any]] = []
+        for (p, i, text), vector in zip(parts, vectors, strict=True):
+            actions.append({"index": {"_index": index, "_id": f"passage:{p.clause_id}:{i}"}})
+            actions.append({**{name: getattr(p, name) for name in _FIELDS if name != "text"}, "kind": "passage",
+                            "passage": text, "visibility": visibility, "model": model, "vector": vector})
+        return actions
 
     def documents(self, tenant_id: str) -> dict[str, str | None]:
         index = self._ensure(tenant_id)
@@ -262,15 +306,19 @@ class OpenSearchClauseIndex:
 
     # --- reads --------------------------------------------------------------------------------------------------
     def get(self, scope: Scope, clause_ids: list[str]) -> list[Passage]:
+        return [_passage(source) for source in self._clause_sources(scope, clause_ids)]
+
+    def _clause_sources(self, scope: Scope, clause_ids: list[str], *, vectors: bool = False) -> list[dict[str, Any]]:
+        """The clauses' own documents, in the order asked, within the scope."""
         if not clause_ids:
             return []
         hits = self._os(scope.tenant_id).search(
             index=self._ensure(scope.tenant_id),
-            body={"size": len(clause_ids), "_source": list(_FIELDS),
+            body={"size": len(clause_ids), "_source": [*_FIELDS, "vector"] if vectors else list(_FIELDS),
                   "query": {"bool": {"filter": [*scope_filter(scope), {"terms": {"clause_id": clause_ids}}]}}},
         )["hits"]["hits"]
-        found = {h["_source"]["clause_id"]: _passage(h["_source"]) for h in hits}
-        return [found[c] for c in dict.fromkeys(clause_ids) if c in found and scope.admits(found[c])]
+        found = {h["_source"]["clause_id"]: h["_source"] for h in hits}
+        return [found[c] for c in dict.fromkeys(clause_ids) if c in found and _admitted(scope, found[c])]
 
     def unit_similarities(self, query: str, passages: list[Passage]) -> list[list[float]] | None:
         """None: unit vectors are not indexed here (the embedded index stores them at indexing; here that would be a
@@ -280,20 +328,49 @@ class OpenSearchClauseIndex:
         return None
 
     def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """Clauses ranked by their best document, the clause's own or one of its retrieval passages; a clause found
+        by a passage only is read whole with one more request. `dense` is the clause's own cosine, `part_dense` the
+        larger of it and its best passage's among those returned."""
         index = self._ensure(scope.tenant_id)
         vector = self._embedder.embed([query])[0]
         params = {"search_pipeline": pipeline_name(scope.tenant_id)} if mode == "hybrid" else None
         response = self._os(scope.tenant_id).search(index=index, body=search_body(scope, query, vector, k=k, mode=mode),
                                      params=params)
-        hits = []
-        for rank, raw in enumerate(response["hits"]["hits"], start=1):
+        best: dict[str, float] = {}  # clause id -> its best document's score, in rank order
+        clauses: dict[str, dict[str, Any]] = {}
+        parts: dict[str, float] = {}
+        for raw in response["hits"]["hits"]:
             source = raw["_source"]
-            passage = _passage(source)
-            if not scope.admits(passage):  # the query is fenced; this is the second lock on the same door
+            if not _admitted(scope, source):  # the query is fenced; this is the second lock on the same door
                 continue
+            clause_id = source["clause_id"]
+            best.setdefault(clause_id, float(raw.get("_score") or 0.0))
+            if source.get("kind", "clause") == "passage":
+                if source.get("vector"):
+                    parts[clause_id] = max(parts.get(clause_id, -1.0), _cosine(vector, source["vector"]))
+            else:
+                clauses[clause_id] = source
+        chosen = list(best)[:k]
+        missing = [c for c in chosen if c not in clauses]
+        clauses.update({s["clause_id"]: s for s in self._clause_sources(scope, missing, vectors=True)})
+        hits = []
+        for rank, clause_id in enumerate((c for c in chosen if c in clauses), start=1):
+            source = clauses[clause_id]
             dense = _cosine(vector, source["vector"]) if source.get("vector") else None
-            hits.append(Hit(passage, float(raw.get("_score") or 0.0), dense, rank if mode != "dense" else None))
+            part = max(parts.get(clause_id, -1.0), dense if dense is not None else -1.0)
+            hits.append(Hit(_passage(source), best[clause_id], dense, rank if mode != "dense" else None,
+                            part if part > -1.0 else None))
         return hits
+
+
+def _delete_passages(client: Any, index: str, document: str, clause_ids: list[str] | None) -> None:
+    """Delete the document's retrieval passages: of these clauses, or all of them (None)."""
+    if clause_ids == []:
+        return
+    fence: list[dict[str, Any]] = [{"term": {"kind": "passage"}}, {"term": {"document": document}}]
+    if clause_ids is not None:
+        fence.append({"terms": {"clause_id": clause_ids}})
+    client.delete_by_query(index=index, body={"query": {"bool": {"filter": fence}}}, params={"conflicts": "proceed"})
 
 
 def _refuse_clashes(client: Any, index: str, document: str, clause_ids: list[str]) -> None:

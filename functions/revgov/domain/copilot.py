@@ -166,12 +166,14 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], *, k: int = RRF_K)
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved passage with the signals that ranked it: fused score, cosine similarity, BM25 rank."""
+    """A retrieved passage with the signals that ranked it: fused score, cosine similarity, BM25 rank, and the
+    larger of the clause's and its best retrieval passage's cosine (`copilot_units.retrieval_passages`)."""
 
     passage: Passage
     score: float
     dense: float | None = None
     lexical_rank: int | None = None
+    part_dense: float | None = None
 
 
 # --- words ------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 
 def _fold(text: str) -> str:
@@ -65,10 +66,82 @@ class Unit:
         return f"{self.context} {self.text}".strip()
 
 
+def embedded_passages(title: str, text: str) -> list[str]:
+    """What each retrieval passage of a clause is embedded as (`retrieval_passages` order): the clause title, then
+    the passage."""
+    return [f"{title}. {p}" for p in retrieval_passages(text)]
+
+
 def embedded_units(title: str, text: str) -> list[str]:
     """What each unit of a clause is embedded as, in `structured_units` order: the clause title, then the unit with
     its lead-in or header (the index embeds these when it indexes the clause; the answerability model reads them)."""
     return [f"{title}. {u.full}" for u in structured_units(text)]
+
+
+# --- retrieval passages: a long clause searched by its parts -----------------------------------------------------
+
+PASSAGE_WORDS = 40  # a clause longer than this is also searched by passages of at most about this many words
+# inline items of one sentence: "(a) use …; (b) not disclose …; and (c) protect …" (markers after a space)
+_INLINE_ITEM = re.compile(r"(?:(?<=\s)|^)\(([a-z]|[ivx]{1,4}|\d{1,2})\)\s")
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _inline_items(sentence: str) -> list[str]:
+    """A sentence listing lettered items inline, each item with the sentence's lead-in ("The Receiving Party shall:
+    (b) not disclose …"); empty when it lists fewer than two items or the first is not (a), (i) or (1)."""
+    marks = list(_INLINE_ITEM.finditer(sentence))
+    if len(marks) < 2 or marks[0].group(1) not in ("a", "i", "1"):
+        return []
+    lead = sentence[: marks[0].start()].strip()
+    bounds = [m.start() for m in marks] + [len(sentence)]
+    return [f"{lead} {sentence[start:end].strip()}".strip() for start, end in pairwise(bounds)]
+
+
+def _grouped(pieces: list[str], limit: int) -> list[str]:
+    """Consecutive pieces joined while the group stays within `limit` words (a longer piece stands alone)."""
+    out: list[str] = []
+    group: list[str] = []
+    for piece in pieces:
+        if group and _words(" ".join([*group, piece])) > limit:
+            out.append(" ".join(group))
+            group = []
+        group.append(piece)
+    if group:
+        out.append(" ".join(group))
+    return out
+
+
+def retrieval_passages(text: str, *, limit: int = PASSAGE_WORDS) -> list[str]:
+    """The parts a long clause is also searched by, following its own structure: each paragraph; a list item (a line
+    or an inline "(a) …") with its lead-in; a table row with its header; a paragraph longer than `limit` words as its
+    sentences grouped to at most about `limit` words. Empty for a clause of at most `limit` words (the clause is its
+    own passage). Passages are for finding the clause only: what is quoted is always the clause's own text."""
+    if _words(text) <= limit:
+        return []
+    out: list[str] = []
+    prose: list[str] = []  # the current paragraph's sentences
+
+    def flush() -> None:
+        if prose:
+            out.extend(_grouped(prose, limit))
+            prose.clear()
+
+    for unit in structured_units(text):
+        if unit.kind in ("row", "item"):
+            flush()
+            out.append(unit.full)
+            continue
+        items = _inline_items(unit.text)
+        if items:
+            flush()
+            out.extend(items)
+            continue
+        prose.append(unit.text)
+    flush()
+    return list(dict.fromkeys(p for p in out if p))
 
 
 def structured_units(text: str) -> list[Unit]:
