@@ -371,7 +371,8 @@ def test_red_team_7_no_order_is_recorded_for_a_partner_held_by_an_unresolved_scr
     partners.add_document(rt, legal, world["a"], _screening("potential_match", "2026-11-02"))
     with pytest.raises(RuleViolation) as held:
         _order(rt, deal["deal_id"], "2026-11-02T09:30:00Z")
-    assert (held.value.extra.get("rule_id"), held.value.extra.get("clause")) == ("ONB-SCREENING", "PA-2.8"), held.value.detail
+    assert (held.value.extra.get("rule_id"), held.value.extra.get("clause")) == ("ONB-SCREENING", "PA-2.8"), (
+        held.value.detail)
     assert "order" not in rt.store.get("northwind", repository.DEALS, deal["deal_id"]).data  # nothing recorded
     clock.set("2026-11-03T09:00:00.000Z")
     partners.add_document(rt, legal, world["a"], _screening("clear", "2026-11-03"))

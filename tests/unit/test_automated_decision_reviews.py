@@ -233,7 +233,8 @@ def test_two_partners_reviews_of_the_same_entitlement_at_the_same_instant_are_tw
     assert (mine["partner_id"], theirs["partner_id"]) == (P1, P2) and mine["review_id"] != theirs["review_id"]
 
 
-@pytest.mark.parametrize("spelled", ["2026-11-01T00:00:00.0Z", "2026-11-01T00:00:00.000Z", "2026-11-01T00:00:00.000000Z"])
+@pytest.mark.parametrize("spelled", ["2026-11-01T00:00:00.0Z", "2026-11-01T00:00:00.000Z",
+                                     "2026-11-01T00:00:00.000000Z"])
 def test_red_team_7_one_instant_spelled_another_way_is_the_same_entitlement_check_reviewed_once(spelled: str):
     # The changelog (1.41.0) and `automated_decisions`: "one review per decision"; an entitlement check is "the answer
     # for one entitlement at an instant" (domain.decision_review), and 2026-11-01T00:00:00Z, …00.0Z and …00.000000Z

@@ -17,7 +17,6 @@ from .posting import Outcome, Posting
 from .repository import SUBSCRIPTIONS, subscription_put
 from .subscription_records import not_theirs, park
 
-
 CHANGED = "subscription.changed"
 
 
