@@ -377,3 +377,22 @@ def test_red_team_7_no_order_is_recorded_for_a_partner_held_by_an_unresolved_scr
     clock.set("2026-11-03T09:00:00.000Z")
     partners.add_document(rt, legal, world["a"], _screening("clear", "2026-11-03"))
     assert _order(rt, deal["deal_id"], "2026-11-02T09:30:00Z")["order"]["clause"] == "PA-5.3"
+
+
+def test_red_team_7_a_partner_registers_one_opportunity_once_while_it_is_pending(world):
+    """Red team 7. PA-5.4: "Only one approved registration may exist for a given Customer and Product Family at any
+    time across all Partners"; PA-5.5: registrations are decided in order of submission, so each pending one waits in
+    the opportunity's queue and opens a channel-ops review. A partner key sent the same registration again and again:
+    every copy was queued and reviewed, and about 2,400 filled the opportunity's queue past the store's 400 KB item
+    limit, after which no other partner could register that Customer (a 413). A second pending registration of the
+    same partner for the same customer and family is now the 409 naming its own pending one; others still queue."""
+    rt = world["rt"]
+    customer = {"id": _customer()}
+    first = _register(rt, world["a"], customer)
+    opened = len(rt.store.query("northwind", "CASE", limit=1000).items)
+    with pytest.raises(Conflict) as again:
+        _register(rt, world["a"], {"id": customer["id"].lower()})
+    assert again.value.extra["deal_id"] == first["deal_id"]
+    assert len(rt.store.query("northwind", "CASE", limit=1000).items) == opened  # no second review opened
+    assert _register(rt, world["b"], customer)["status"] == "pending"  # another partner queues behind it
+    assert _register(rt, world["a"], {"id": _customer()})["status"] == "pending"  # another customer: its own request
