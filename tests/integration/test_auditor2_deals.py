@@ -349,3 +349,50 @@ def test_the_registration_discount_after_the_period_follows_each_clause(tenant, 
     assert core.discounted(policy, kept, after) is after_period
     assert not core.discounted(policy, deal, after)  # no order: expired
     assert core.is_live(kept, after) and not core.is_live(deal, after)
+
+
+# --- Red team 7. PA-2.8: "A potential match is routed to Legal, and no quote, order or incentive may be processed for
+# the Partner while the match is unresolved"; PA-13.2: "Orders already accepted are fulfilled unless the reason is
+# (b)" (b: "a compliance screening match is unresolved under PA-2.8"). An ERP order event of a held partner is held for
+# Legal (services/billing/screening_hold.py); the same order recorded by hand against the registration kept it past
+# its period (PA-5.3), barring every other partner from the Customer, while Legal had not resolved the match.
+def _screening(outcome: str, issued_at: str) -> dict[str, Any]:
+    return {"document_type": "compliance_screening", "reference": f"dms://screening/{outcome}.pdf",
+            "checksum": "sha256:" + "7" * 64, "issued_at": issued_at, "outcome": outcome}
+
+
+def test_red_team_7_no_order_is_recorded_for_a_partner_held_by_an_unresolved_screening_match(world):
+    from revgov.services import partners
+
+    rt, clock = world["rt"], world["clock"]
+    legal = Principal("northwind", Role.LEGAL, "key_01JX0000000000000000LEGAL0")
+    deal = _approve(rt, _register(rt, world["a"], {"id": _customer()}))
+    clock.set("2026-11-02T10:00:00.000Z")
+    partners.add_document(rt, legal, world["a"], _screening("potential_match", "2026-11-02"))
+    with pytest.raises(RuleViolation) as held:
+        _order(rt, deal["deal_id"], "2026-11-02T09:30:00Z")
+    assert (held.value.extra.get("rule_id"), held.value.extra.get("clause")) == ("ONB-SCREENING", "PA-2.8"), (
+        held.value.detail)
+    assert "order" not in rt.store.get("northwind", repository.DEALS, deal["deal_id"]).data  # nothing recorded
+    clock.set("2026-11-03T09:00:00.000Z")
+    partners.add_document(rt, legal, world["a"], _screening("clear", "2026-11-03"))
+    assert _order(rt, deal["deal_id"], "2026-11-02T09:30:00Z")["order"]["clause"] == "PA-5.3"
+
+
+def test_red_team_7_a_partner_registers_one_opportunity_once_while_it_is_pending(world):
+    """Red team 7. PA-5.4: "Only one approved registration may exist for a given Customer and Product Family at any
+    time across all Partners"; PA-5.5: registrations are decided in order of submission, so each pending one waits in
+    the opportunity's queue and opens a channel-ops review. A partner key sent the same registration again and again:
+    every copy was queued and reviewed, and about 2,400 filled the opportunity's queue past the store's 400 KB item
+    limit, after which no other partner could register that Customer (a 413). A second pending registration of the
+    same partner for the same customer and family is now the 409 naming its own pending one; others still queue."""
+    rt = world["rt"]
+    customer = {"id": _customer()}
+    first = _register(rt, world["a"], customer)
+    opened = len(rt.store.query("northwind", "CASE", limit=1000).items)
+    with pytest.raises(Conflict) as again:
+        _register(rt, world["a"], {"id": customer["id"].lower()})
+    assert again.value.extra["deal_id"] == first["deal_id"]
+    assert len(rt.store.query("northwind", "CASE", limit=1000).items) == opened  # no second review opened
+    assert _register(rt, world["b"], customer)["status"] == "pending"  # another partner queues behind it
+    assert _register(rt, world["a"], {"id": _customer()})["status"] == "pending"  # another customer: its own request

@@ -192,3 +192,32 @@ def test_cpa_2_3_a_renewal_recorded_after_a_failed_vat_validation_is_held_like_a
     assert held["status"] != "processed" and "BILL-VAT-ORDER-HOLD, CPA-2.3" in str(held), held
     stored = ledger.rt.store.get("contoso", billing.SUBSCRIPTIONS, "SUB-CT-R")
     assert stored is not None and not stored.data.get("renewals")
+
+
+def test_red_team_7_a_quantity_increase_after_a_failed_vat_validation_is_held_like_a_new_order():
+    """Red team 7. CPA-2.3: "A failed VAT validation suspends new orders until it is resolved." More seats are a new
+    order for the added seats (charged from their day as an activation's seats are, CPA-10.2): SUB-CT-Q has 10 seats;
+    the VAT check fails on 2026-08-11; the ERP's `subscription.changed` to 400 seats effective 2026-08-12 is held
+    (BILL-VAT-ORDER-HOLD, CPA-2.3), the subscription keeps 10 seats. Before, the 390 seats were recorded and charged. A
+    reduction is no order: processed as before."""
+    from revgov.services import billing
+
+    ledger = _ledger()
+    data = {"partner_id": PARTNER, "subscription_id": "SUB-CT-Q", "sku": "CT-COLLAB-SEAT", "quantity": 10,
+            "activated_on": "2026-07-01", "order_ref": "SO-CT-Q"}  # fmt: skip
+    assert ledger.bill("subscription.activated", data, occurred_at="2026-07-01T10:00:00Z")["status"] == "processed"
+    _check(ledger, "invalid", "2026-08-11T09:00:00Z")
+    ledger.clock.set("2026-08-12T09:00:00Z")
+    change = {"partner_id": PARTNER, "subscription_id": "SUB-CT-Q", "quantity": 400, "effective_on": "2026-08-12"}
+    held = ledger.bill("subscription.changed", change, occurred_at="2026-08-12T09:00:00Z")
+    assert held["status"] != "processed" and "BILL-VAT-ORDER-HOLD, CPA-2.3" in str(held), held
+
+    def seats() -> int:
+        stored = ledger.rt.store.get("contoso", billing.SUBSCRIPTIONS, "SUB-CT-Q")
+        assert stored is not None
+        return int(stored.data["quantity"])
+
+    assert seats() == 10
+    fewer = {**change, "quantity": 8, "effective_on": "2026-08-20"}
+    reduced = ledger.bill("subscription.changed", fewer, occurred_at="2026-08-12T09:00:00Z")
+    assert reduced["status"] == "processed" and seats() == 8, reduced

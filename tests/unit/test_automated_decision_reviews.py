@@ -231,3 +231,20 @@ def test_two_partners_reviews_of_the_same_entitlement_at_the_same_instant_are_tw
     mine = decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-01T00:00:00Z"))
     theirs = decision_reviews.request_automated_review(ledger.rt, RIVAL, _entitlement(at="2026-11-01T00:00:00Z"))
     assert (mine["partner_id"], theirs["partner_id"]) == (P1, P2) and mine["review_id"] != theirs["review_id"]
+
+
+@pytest.mark.parametrize("spelled", ["2026-11-01T00:00:00.0Z", "2026-11-01T00:00:00.000Z",
+                                     "2026-11-01T00:00:00.000000Z"])
+def test_red_team_7_one_instant_spelled_another_way_is_the_same_entitlement_check_reviewed_once(spelled: str):
+    # The changelog (1.41.0) and `automated_decisions`: "one review per decision"; an entitlement check is "the answer
+    # for one entitlement at an instant" (domain.decision_review), and 2026-11-01T00:00:00Z, …00.0Z and …00.000000Z
+    # are one instant (RFC 3339 5.6: time-secfrac is a fraction of the same second). A partner sent the same instant
+    # spelled with more zeros and opened a second case of the same decision in customer_success's queue, each time.
+    ledger = Ledger("2026-11-02T10:00:00Z")
+    first = decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-01T00:00:00Z"))
+    assert first["subject"]["at"] == first["notified_at"] == "2026-11-01T00:00:00.000Z"
+    opened = len(ledger.exceptions())
+    with pytest.raises(Conflict) as again:
+        decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at=spelled))
+    assert again.value.extra["approval_id"] == first["human_review"]["approval_id"]
+    assert len(ledger.exceptions()) == opened

@@ -217,3 +217,32 @@ def test_numbers_that_fail_the_check_digit_lower_case_words_and_date_ranges_stay
     # dates are not card numbers whatever their digits add up to (2026-01-19 2026-03-31: 16 digits, Luhn valid)
     text = "from 2026-01-19 2026-03-31, or 2026-01-01 - 2026-03-31"
     assert mask_sensitive(text) == text
+
+
+# Red team 7. PA-14.1: "Questions and answers are logged with sensitive fields masked"; PA-11.2: "Personal data in
+# logs, prompts and audit records is masked where it is not needed for the record's purpose"; CPA-11.2: "Personal data
+# in logs, AI assistant prompts and audit records is minimised and masked". A US Social Security number is nine digits
+# (SSA: area, group, serial); written 123-45-6789 it was masked, written without separators it was kept in clear. Nine
+# digits alone are also an order, invoice or PO number, an amount or a quantity, so a number is taken for an SSN (or
+# another taxpayer id: ITIN, EIN, TIN) only where the text names it as one: the label stays, the number is masked.
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("my SSN is 123456789, please", "my SSN is [tax-id], please"),
+        ("ssn: 078051120", "ssn: [tax-id]"),
+        ("SSN#123456789", "SSN#[tax-id]"),
+        ("social security number 123 45 6789 and Social Security no. 123.45.6789",
+         "social security number [tax-id] and Social Security no. [tax-id]"),
+        ("our ITIN 912701234 and EIN: 123456789", "our ITIN [tax-id] and EIN: [tax-id]"),
+        ("taxpayer identification number 123456789", "taxpayer identification number [tax-id]"),
+        ("call 123 45 6789 SSN 123-45-6789", "call 123 45 6789 SSN [tax-id]"),
+    ],
+)
+def test_red_team_7_a_nine_digit_ssn_the_text_names_is_masked_without_separators_too(raw, masked):
+    assert mask_sensitive(raw) == masked
+
+
+def test_red_team_7_nine_digit_order_invoice_and_amount_numbers_stay_as_written():
+    text = ("order 123456789, PO 987654321, invoice 202611001 of USD 123456789.00 for 250000000 units; "
+            "protein 123456789 and a tin of 123456789 nails; SSN 1234567890")
+    assert mask_sensitive(text) == text

@@ -115,3 +115,35 @@ def test_a_partner_key_tells_only_of_its_own_ownership_a_rivals_id_is_not_found(
     with pytest.raises(NotFound):
         partners.record_ownership_change(rt, rival, partner["partner_id"], CHANGE)
     assert _screening_exceptions(rt) == []
+
+
+def test_red_team_7_a_partner_reporting_changes_again_and_again_cannot_make_its_record_unwritable():
+    """Red team 7. A partner key told of 40 ownership changes of the largest size the schema takes (a 2,000-character
+    description, 50 owners of 200 characters): its partner record passed the store's 400 KB item limit and every
+    later write of it was a 413, so Legal could not file the screening PA-2.8 asks for ("A potential match is routed
+    to Legal"), nor an admin terminate under PA-13.3 ("may terminate immediately on a confirmed compliance screening
+    match") or suspend under PA-13.2. The record keeps the latest changes (and the earliest one no screening covers,
+    which makes the screening due); each change stays whole on the audit trail (PA-12.1)."""
+    from revgov.domain.errors import PayloadTooLarge
+    from revgov.services import audit
+
+    rt, clock, partner = _active()
+    partner_id = partner["partner_id"]
+    own = Principal("northwind", Role.PARTNER, "key_own", partner_id)
+    partners.record_ownership_change(rt, own, partner_id, CHANGE)  # 2026-03-01: after the screening of 2026-02-01
+    largest = {"changed_on": "2026-01-15", "description": "D" * 2000,
+               "beneficial_owners": [{"name": f"Owner {i:02d} " + "x" * 191, "share_percent": "1"} for i in range(50)]}
+    for _ in range(40):
+        try:
+            answer = partners.record_ownership_change(rt, own, partner_id, largest)
+        except PayloadTooLarge:
+            pytest.fail("the partner's own reports made its record unwritable")
+    assert answer["screening_due"]["since"] == "2026-03-01"  # the uncovered change is kept
+    assert len(answer["ownership_changes"]) <= 10
+    clock.set("2026-03-03T10:00:00.000Z")
+    filed = partners.add_document(rt, LEGAL, partner_id, {
+        "document_type": "compliance_screening", "reference": "dms://screening/" + "r" * 150 + ".pdf",
+        "checksum": "sha256:" + "7" * 64, "issued_at": "2026-03-03", "outcome": "confirmed_match"})  # fmt: skip
+    assert filed["document"]["outcome"] == "confirmed_match"
+    trail = audit.list_records(rt, "northwind", partner_id=partner_id, subject=None, limit=200, cursor=None)["items"]
+    assert sum(r["action"] == "partner.ownership_changed" for r in trail) == 41

@@ -341,3 +341,24 @@ def test_pa_10_1_staff_cannot_verify_a_certificate_past_the_expiry_on_the_one_on
     assert tax_exemptions.get_certificates(ledger.rt, FINANCE, P2)["history"] == []
     kept = tax_exemptions.verify_certificate(ledger.rt, FINANCE, P2, {**body, "expires_at": "2027-03-31"})
     assert [c["expires_at"] for c in kept["current"]] == ["2027-03-31"]
+
+
+@pytest.mark.parametrize("jurisdiction", ["ZZ-Q9", "US-ZZ", "DE-BY", "US-999"])
+def test_red_team_7_an_exemption_certificate_is_for_a_united_states_state(jurisdiction: str):
+    # PA-2.3(b): "a valid resale or exemption certificate for each United States state in which it takes delivery of
+    # Products"; the jurisdiction is its ISO 3166-2:US code (US-CA). Any two letters, a dash and 1-3 letters or digits
+    # were taken, each a document of its own on the partner record (one per jurisdiction): a partner key filing
+    # made-up jurisdictions grew its record past the store's 400 KB item limit, and no write of the partner (a
+    # screening, a suspension, a termination) could follow. A 422 naming /jurisdiction, nothing recorded.
+    ledger = _ledger("2027-01-05T08:00:00Z")
+    before = partners.load_partner(ledger.rt, "northwind", P2)[0].get("documents")
+    with pytest.raises(RuleViolation) as refused:
+        partners.add_document(ledger.rt, OWN_KEY, P2, {"document_type": "exemption_certificate", "reference":
+                                                       "dms://x.pdf", "checksum": CHECKSUM, "issued_at": "2026-06-01",
+                                                       "jurisdiction": jurisdiction})  # fmt: skip
+    assert [e.path for e in refused.value.errors] == ["/jurisdiction"]
+    assert partners.load_partner(ledger.rt, "northwind", P2)[0].get("documents") == before
+    for state in ("US-CA", "US-DC", "US-PR", "US-WY"):
+        partners.add_document(ledger.rt, OWN_KEY, P2, {"document_type": "exemption_certificate", "reference":
+                                                       "dms://x.pdf", "checksum": CHECKSUM, "issued_at": "2026-06-01",
+                                                       "jurisdiction": state})  # fmt: skip

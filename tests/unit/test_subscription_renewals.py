@@ -402,3 +402,28 @@ def test_pa_5_6_a_renewal_of_a_subscription_whose_customer_is_unknown_carries_no
             "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": 10, "discount_percent": "5"}]})  # fmt: skip
     assert "/deal_registration_id" in [e.path for e in refused.value.errors]
     assert len(list(ledger.rt.store.audit_records("northwind"))) == before
+
+
+def test_red_team_7_a_quantity_increase_is_not_processed_while_a_screening_match_holds_the_partner():
+    """Red team 7. PA-2.8: "no quote, order or incentive may be processed for the Partner while the match is
+    unresolved"; PA-13.2: "Orders already accepted are fulfilled unless the reason is (b)". A quantity increase is an
+    order for the added seats (PA-10.3: "Quantity increases during a period are prorated in the same way" as an
+    activation, which the screening hold holds). SUB-R has 10 seats billed for November; a potential match is filed on
+    11 November; the ERP's `subscription.changed` to 500 seats on 12 November is held like an activation (failed, one
+    compliance_screening_match exception for Legal): the subscription keeps 10 seats and nothing is charged. Before,
+    the 490 seats were recorded and charged. A reduction is no order, and is processed as before."""
+    ledger = _ledger(seats=10)
+    partner = next(p for p in ledger.partners if p["partner_id"] == P1)
+    screening = {"document_type": "compliance_screening", "reference": "dms://screening/match.pdf",
+                 "checksum": "sha256:" + "7" * 64, "issued_at": "2026-11-11", "outcome": "potential_match"}
+    ledger.add_partners([{**partner, "documents": {**partner.get("documents", {}), "compliance_screening": screening}}])
+    ledger.clock.set("2026-11-12T09:00:00Z")
+    change = {"partner_id": P1, "subscription_id": "SUB-R", "quantity": 500, "effective_on": "2026-11-12"}
+    answer = ledger.bill("subscription.changed", change, occurred_at="2026-11-12T09:00:00Z")
+    assert answer["status"] == "failed" and "Legal resolves it" in answer["reason"], answer
+    assert [c["category"] for c in ledger.exceptions()] == ["compliance_screening_match"]
+    assert _record(ledger)["quantity"] == 10
+    fewer = {**change, "quantity": 8, "effective_on": "2026-11-20"}
+    reduced = ledger.bill("subscription.changed", fewer, occurred_at="2026-11-12T09:00:00Z")
+    assert reduced["status"] == "processed", reduced
+    assert _record(ledger)["quantity"] == 8

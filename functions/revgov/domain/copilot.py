@@ -265,7 +265,28 @@ class _CheckedPattern:
         return self.pattern.sub(lambda m: replacement if self.check(m.group(0)) else m.group(0), text)
 
 
-_MASKS: tuple[tuple[str, re.Pattern[str] | _CheckedPattern], ...] = (
+class _LabelledPattern:
+    """A pattern whose `value` group is masked only where the text names it (its `label` group, kept as written): a
+    number that is also an order, invoice or PO number is taken for an identifier only when called one."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self.pattern.sub(lambda m: m.group(0)[: m.start("value") - m.start()] + replacement, text)
+
+
+# A US Social Security number (or ITIN, EIN, TIN) of nine digits, bare or grouped 3-2-4 by spaces or dots, named by its
+# label (PA-11.2 / CPA-11.2 personal data; 123-45-6789 is masked as a tax id without one): nine digits alone are as
+# often an order or invoice number, so those stay as written.
+_SSN = _LabelledPattern(re.compile(
+    r"(?i:\b(?:ssn|ssan|ss\s?#|social\s+security(?:\s+(?:number|no\.?|nr\.?|#))?"
+    r"|itin|taxpayer\s+id(?:entification)?(?:\s+(?:number|no\.?))?)|\b(?-i:TIN|EIN))"
+    r"(?i:\s*(?:(?:is|was|=|:|#|no\.?|number)\s*)*)"
+    r"(?P<value>\d{3}(?P<group>[ .]?)\d{2}(?P=group)\d{4})(?![\w-]|\.\d)"
+))
+
+_MASKS: tuple[tuple[str, re.Pattern[str] | _CheckedPattern | _LabelledPattern], ...] = (
     ("email", EMAIL_ADDRESS),
     ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")),
     ("iban", _CheckedPattern(re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b"),
@@ -288,6 +309,7 @@ _MASKS: tuple[tuple[str, re.Pattern[str] | _CheckedPattern], ...] = (
             r"U?[ -]?\d{8,12}(?:B\d{2})?)\b"
         ),
     ),
+    ("tax-id", _SSN),
     ("phone", re.compile(r"(?<![\w-])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?![\w-])")),
 )
 

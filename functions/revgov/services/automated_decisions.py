@@ -20,7 +20,7 @@ from ..domain import decision_review as review_rules
 from ..domain.access import Principal
 from ..domain.errors import FieldError, MalformedRequest, NotFound, RuleViolation
 from ..domain.rebates import audience as rebate_audience
-from ..domain.time import parse_instant
+from ..domain.time import iso, parse_instant
 from ..ports import Put
 from ..runtime import Runtime
 from . import support_hours
@@ -138,8 +138,9 @@ def _entitlement_check(rt: Runtime, who: Principal, partner_id: str, name: str, 
     if not who.sees_partner(partner_id):
         raise NotFound(f"no partner {partner_id}")
     now = rt.clock.now_iso()
-    at = at or now
-    if parse_instant(at, field_path="/at") > parse_instant(now):
+    # one instant, one check: written as the product writes instants (…00Z, …00.0Z and …00.000000Z are one decision)
+    at = iso(parse_instant(at or now, field_path="/at"))
+    if parse_instant(at) > parse_instant(now):
         raise RuleViolation(f"the check at {at} is in the future: it has notified nothing to review yet",
                             errors=[FieldError("/at", "not after now")])  # fmt: skip
     answer = support_hours.entitlement(rt, who.tenant_id, partner_id, name, at)

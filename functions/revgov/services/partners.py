@@ -220,7 +220,7 @@ def record_ownership_change(rt: Runtime, who: Principal, partner_id: str, change
     not held: the clause holds it on a potential match only."""
 
     def filing(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
-        updated = screening_rules.ownership_changed(partner, change, by=who, at=at)
+        updated = screening_rules.ownership_changed(partner, change, by=who, at=at, policy=policy)
         recorded = updated["ownership_changes"][-1]
         due = screening_rules.unscreened_change(policy, updated)
         rules = [r for r in (screening_rules.rule(policy),) if r]

@@ -87,9 +87,16 @@ def _check_document_dates(document: Mapping[str, Any], rule: Mapping[str, Any], 
         )
 
 
+# ISO 3166-2:US: the 50 states, the District of Columbia and the outlying areas (the codes sales tax is levied under)
+US_STATES = frozenset(f"US-{code}" for code in (
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA "
+    "RI SC SD TN TX UT VT VA WA WV WI WY DC AS GU MP PR UM VI").split())
+
+
 def _check_jurisdiction(policy: Mapping[str, Any], document: Mapping[str, Any]) -> None:
     """An exemption certificate names the jurisdiction it exempts in (PA-10.1; PA-2.3(b) "for each United States
-    state"); no other document does."""
+    state"), a United States one (`US_STATES`): each is kept on the partner as a document of its own, so a made-up
+    one would let a partner grow its record without end; no other document names one."""
     exemption = exemption_document(policy)
     is_certificate = exemption is not None and document["document_type"] == exemption[0]
     if is_certificate and not document.get("jurisdiction"):
@@ -97,6 +104,13 @@ def _check_jurisdiction(policy: Mapping[str, Any], document: Mapping[str, Any]) 
         raise RuleViolation(
             f"an exemption certificate names its jurisdiction ({exemption[1]['id']}, {exemption[1]['clause']})",
             errors=[FieldError("/jurisdiction", "required for this document type (ISO 3166-2, e.g. US-CA)")],
+        )
+    if is_certificate and document["jurisdiction"] not in US_STATES:
+        assert exemption is not None
+        raise RuleViolation(
+            f"{document['jurisdiction']} is not a United States state: an exemption certificate is for a state the "
+            f"partner takes delivery in ({exemption[1]['id']}, {exemption[1]['clause']}; PA-2.3(b))",
+            errors=[FieldError("/jurisdiction", "an ISO 3166-2:US code, e.g. US-CA")],
         )
     if not is_certificate and document.get("jurisdiction"):
         raise RuleViolation(

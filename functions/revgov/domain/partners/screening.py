@@ -108,13 +108,20 @@ def overdue(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) ->
     return partner.get("status") == "active" and due is not None and day >= due
 
 
-def ownership_changed(partner: Mapping[str, Any], change: Mapping[str, Any], *, by: Principal,
-                      at: str) -> dict[str, Any]:  # fmt: skip
+# The ownership changes kept on the partner record: the latest ones (and the earliest no screening covers). Each is
+# whole on the audit trail (`partner.ownership_changed`); a record told of changes without end would pass the store's
+# 400 KB item limit, and no write of the partner (Legal's screening, a suspension, a termination) could follow.
+OWNERSHIP_CHANGES_KEPT = 10
+
+
+def ownership_changed(partner: Mapping[str, Any], change: Mapping[str, Any], *, by: Principal, at: str,
+                      policy: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
     """The partner with a change of its ownership recorded (PA-2.8 "whenever ownership changes"; CPA-2.8 "on any
     change of control"): the day it changed (a calendar date, else a 400; not after today, else a 422; each naming
     `/changed_on`), what changed and the owners after it, and who told (the partner itself, or channel ops / legal
     for the Distributor; the key is in the audit record, never on the partner). A terminated partner has no
-    screening left to repeat (422)."""
+    screening left to repeat (422). The record keeps `OWNERSHIP_CHANGES_KEPT` of them, the earliest uncovered one
+    among them."""
     try:
         changed_on = parse_day(str(change["changed_on"]))
     except ValueError:
@@ -130,7 +137,11 @@ def ownership_changed(partner: Mapping[str, Any], change: Mapping[str, Any], *, 
                 "beneficial_owners": list(change.get("beneficial_owners") or []), "recorded_at": at,
                 "reported_by_role": by.role.value}  # fmt: skip
     changes = [*partner.get("ownership_changes", []), recorded]
-    return {**partner, "ownership_changes": changes, "updated_at": at}
+    kept = changes[-OWNERSHIP_CHANGES_KEPT:]
+    first = unscreened_change(policy, {**partner, "ownership_changes": changes})
+    if first is not None and first not in kept:  # the change that makes the screening due stays on the record
+        kept = [first, *kept[1:]]
+    return {**partner, "ownership_changes": kept, "updated_at": at}
 
 
 def unscreened_change(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -17,6 +17,21 @@ from .posting import Outcome, Posting
 from .repository import SUBSCRIPTIONS, subscription_put
 from .subscription_records import not_theirs, park
 
+CHANGED = "subscription.changed"
+
+
+def ordered_increase(posting: Posting) -> str | None:
+    """The day a `subscription.changed` orders more units (its `effective_on`): an increase is an order for the added
+    units (PA-10.3 "Quantity increases during a period are prorated in the same way" as an activation), so the holds
+    on new orders hold it as they hold an activation. None for another kind, a reduction, or a subscription not on
+    file (its use case parks or refuses it)."""
+    if posting.detail_type != CHANGED:
+        return None
+    stored = posting.get(SUBSCRIPTIONS, str(posting.data["subscription_id"]))
+    if stored is None or int(posting.data["quantity"]) <= int(stored.data["quantity"]):
+        return None
+    return str(posting.data["effective_on"])
+
 
 def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     """A quantity change of an active subscription, effective on a day: every month already charged from that day

@@ -7,7 +7,8 @@ billed, so no invoice, payment or incentive follows from it, and one exception i
 SOP-4.1 / COP-4.1) citing the screening rule. Once Legal files a clear screening the event can be replayed.
 
 A subscription's renewal (`subscription.renewed`) is an order too, for the new term (billed from its first day): it
-is held the same way, even when its quote was allowed before the match (red team 6)."""
+is held the same way, even when its quote was allowed before the match (red team 6), and so is a quantity increase
+(`subscription.changed` to more units: an order for the added units; red team 7). A reduction is no order."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from ...domain.partners import screening
 from ...domain.rules import Rule
 from .exceptions import fail
 from .posting import ORDER_DAYS, RENEWAL, Outcome, Posting
+from .quantity_change import ordered_increase
 
 
 def held_for_screening(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
     """The hold for an order event of a partner held by a screening match, or None to bill it as usual."""
-    if posting.detail_type not in ORDER_DAYS and posting.detail_type != RENEWAL:
+    if posting.detail_type not in ORDER_DAYS and posting.detail_type != RENEWAL and ordered_increase(posting) is None:
         return None
     policy = posting.tenant.policy
     hold = screening.held_by(policy, partner)

@@ -2,7 +2,11 @@
 
 PA-5.3: "A registration expires at the end of its exclusivity period unless an order has been accepted." CPA-5.2:
 "Protection ends at the end of the period unless an order has been accepted." The ERP's events carry no customer or
-registration, so channel ops records the order the Distributor accepted (`POST /v1/deals/{deal_id}/order`)."""
+registration, so channel ops records the order the Distributor accepted (`POST /v1/deals/{deal_id}/order`).
+
+Not while a screening match holds the partner: PA-2.8 "no quote, order or incentive may be processed for the Partner
+while the match is unresolved" (CPA-2.8 "no quote, order, payment or incentive"; PA-13.2 "Orders already accepted
+are fulfilled unless the reason is (b)"), as an ERP order event of a held partner is held for Legal."""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ from ...domain import deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict
+from ...domain.partners import screening
 from ...ports import Changes
 from ...runtime import Runtime
+from .. import partner_repository
 from ..tenants import load_tenant
 from . import repository
 from .live import ended, hold
@@ -33,6 +39,8 @@ def record_order(rt: Runtime, who: Principal, deal_id: str, body: dict[str, Any]
     refused = deals.order_problem(policy, deal, body["accepted_at"], now)
     if refused is not None:
         raise refused
+    partner = partner_repository.record(rt.store, who.tenant_id, deal["partner_id"]) or {}
+    screening.refuse_while_held(policy, partner, f"the order for deal registration {deal_id}")
     held = hold(rt, who.tenant_id, policy, deal, now)
     if held is not None and held["status"] == deals.LAPSED:  # PA-4.3(d): a lapsed registration has ended
         raise Conflict(f"deal registration {deal_id} has lapsed: {held['message']}",

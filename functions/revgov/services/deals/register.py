@@ -18,7 +18,7 @@ from .. import cases
 from ..partners import load_partner
 from ..tenants import load_tenant
 from .live import rival_live
-from .repository import QUEUE_RACE, deal_puts, queue_puts
+from .repository import QUEUE_RACE, deal_puts, queue_puts, queues_of, same_opportunity
 
 REVIEW_EFFECT = "deal.registration"
 
@@ -59,6 +59,8 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     if refused:
         raise refused
     deal = _new_deal(rt.ids.new("dl"), body, who, now)
+    queues = queues_of(rt, who.tenant_id, deal)
+    _not_pending_already(same_opportunity(rt, who.tenant_id, deal, queues), partner_id)
     context = {"customer": body["customer"]["id"], "family": family, "estimated_value": body["estimated_value"],
                **_group_claim(body["customer"])}  # fmt: skip
     case, changes = open_review(
@@ -67,7 +69,7 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     )
     deal["approval_id"] = case["case_id"]
     changes.puts += deal_puts(deal, version=None)
-    changes.puts += queue_puts(rt, who.tenant_id, deal, lambda queue: deals.queue_with(queue, deal))
+    changes.puts += queue_puts(rt, who.tenant_id, deal, lambda queue: deals.queue_with(queue, deal), queues)
     changes.audit.insert(0, _registered(who, tenant, deal))
     changes.events.append(
         DomainEvent(
@@ -78,6 +80,17 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     )
     rt.commit(who.tenant_id, changes)
     return deal
+
+
+def _not_pending_already(pending: list[dict[str, Any]], partner_id: str) -> None:
+    """A Conflict naming the partner's own registration already pending for this customer and family: one request per
+    partner and opportunity waits for channel ops (PA-5.4 "Only one approved registration may exist for a given
+    Customer and Product Family"); copies sent again and again were each queued and reviewed, and filled the
+    opportunity's queue past the store's item limit, so that no other partner could register the Customer."""
+    mine = [entry["deal_id"] for entry in pending if entry.get("partner_id") == partner_id]
+    if mine:
+        raise Conflict(f"deal registration {mine[0]} of this partner for this customer and family is pending: it is "
+                       "decided before another may be made", extra={"deal_id": mine[0]})
 
 
 def open_review(
