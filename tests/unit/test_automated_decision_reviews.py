@@ -192,8 +192,6 @@ def test_pa_14_2_an_entitlement_check_is_reviewed_by_customer_success_counting_3
     # at 1 Oct 10:00: day 30 is 31 Oct, so on 1 Nov the window is closed; at 3 Oct it is open until 2 Nov ends.
     with pytest.raises(RuleViolation, match=r"window closed at 2026-11-01T00:00:00\.000Z"):
         decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-10-01T10:00:00Z"))
-    assert decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-10-03T00:00:00Z"))[
-        "human_review"]["window_closes_at"] == "2026-11-03T00:00:00.000Z"
     with pytest.raises(RuleViolation) as future:
         decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-02T10:00:01Z"))
     assert future.value.errors[0].path == "/at"
@@ -205,6 +203,10 @@ def test_pa_14_2_an_entitlement_check_is_reviewed_by_customer_success_counting_3
                       "the tier held on 2 Nov grants it as answered")  # fmt: skip
     assert decision_reviews.read_automated_review(ledger.rt, PARTNER1, now["review_id"])["human_review"][
         "status"] == "confirmed"
+    # the window counts from the instant checked; asked once the review of the same entitlement above is decided
+    # (PA-14.2 "any automated decision": one open review per partner and entitlement, below)
+    assert decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-10-03T00:00:00Z"))[
+        "human_review"]["window_closes_at"] == "2026-11-03T00:00:00.000Z"
 
 
 INV = "inv_01JX0000000000000000000000"
@@ -248,3 +250,35 @@ def test_red_team_7_one_instant_spelled_another_way_is_the_same_entitlement_chec
         decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at=spelled))
     assert again.value.extra["approval_id"] == first["human_review"]["approval_id"]
     assert len(ledger.exceptions()) == opened
+
+
+def test_pa_14_2_one_open_review_per_partner_and_entitlement_a_second_instant_is_the_409_naming_the_open_one():
+    """PA-14.2: "A Partner may request human review of any automated decision within 30 days of being notified of
+    it; the review is completed within 10 business days." An entitlement check is "the answer at an instant", and a
+    request without `at` checks now: every request named a new instant, so a partner key opened a customer_success
+    case per request (red team 7; only the rate limit bounded it), though each answer comes from the same record and
+    policy and no check at those instants was ever made or notified to the partner. One review of an entitlement is
+    open per partner at a time: a second, at any instant, is a 409 naming the open review and its case, and opens
+    nothing; once customer success decides it, the partner may ask again (another entitlement, or another partner's
+    check of the same one, is its own)."""
+    ledger = Ledger("2026-11-02T10:00:00Z")
+    first = decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement())
+    opened = len(ledger.exceptions())
+    for at in (None, "2026-11-02T09:59:59Z", "2026-10-20T00:00:00Z"):
+        ledger.clock.advance(seconds=1)
+        with pytest.raises(Conflict) as again:
+            decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(**({"at": at} if at else {})))
+        assert again.value.extra["review_id"] == first["review_id"]
+        assert again.value.extra["approval_id"] == first["human_review"]["approval_id"]
+        assert first["review_id"] in again.value.detail
+    assert len(ledger.exceptions()) == opened
+    with pytest.raises(Conflict):  # staff filing for the partner reach the same open review
+        decision_reviews.request_automated_review(ledger.rt, OPS, _entitlement(partner_id=P1))
+    theirs = decision_reviews.request_automated_review(ledger.rt, RIVAL, _entitlement())
+    assert theirs["review_id"] != first["review_id"]
+    other = decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(entitlement="managed_support"))
+    assert other["subject"]["entitlement"] == "managed_support"
+    cases.decide_case(ledger.rt, SUCCESS, "approval", first["human_review"]["approval_id"], "approved",
+                      "the tier held on 2 Nov grants it as answered")  # fmt: skip
+    later = decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-01T00:00:00Z"))
+    assert later["review_id"] != first["review_id"] and later["human_review"]["status"] == "open"

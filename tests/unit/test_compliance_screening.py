@@ -246,3 +246,43 @@ def test_pa_2_8_a_quote_checked_before_the_match_is_not_approved_while_it_is_unr
     partners.add_document(rt, LEGAL, partner_id, _screening("clear", "2026-02-03"))
     cases.decide_case(rt, OPS, "approval", approval["approval_id"], "approved", "within the promotion")
     assert decisions.view(rt, SALES, checked["decision_id"])["outcome"] == "allow"
+
+
+def test_pa_13_2_b_the_billing_run_holds_a_matched_partners_subscription_month_and_charges_it_once_cleared():
+    """PA-13.2: "Orders already accepted are fulfilled unless the reason is (b)"; PA-2.8: "no quote, order or incentive
+    may be processed for the Partner while the match is unresolved"; CPA-2.8: "no quote, order, payment or incentive is
+    processed for the Partner until Legal resolves it". PA-10.2: "Recurring subscriptions are billed in advance for a
+    service period equal to the Billing Month". A running subscription's month is not charged while the match is
+    unresolved: held with one exception for Legal (SOP-4.1 "| compliance_screening_match | legal | 24 |") per partner
+    and month, and charged for its own month by the first run after Legal files a clear screening. Before, the run
+    charged it."""
+    from revgov.services import subscription_billing
+
+    ledger = Ledger("2026-10-10T10:00:00Z")
+    partner = ledger.partners[0]
+    pid = partner["partner_id"]
+    activated = ledger.bill("subscription.activated", {"partner_id": pid, "subscription_id": "SUB-H",
+                                                        "sku": "NW-NET-MGMT", "quantity": 1,
+                                                        "activated_on": "2026-10-10", "order_ref": "SO-H"},
+                            occurred_at="2026-10-10T09:00:00Z")  # fmt: skip
+    assert activated["status"] == "processed", activated
+    documents = partner.get("documents", {})
+    match = _screening("potential_match", "2026-10-20")
+    ledger.add_partners([{**partner, "documents": {**documents, "compliance_screening": match}}])
+    ledger.clock.set("2026-11-01T00:05:00Z")
+    assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 0
+    assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 0
+    (case,) = [c for c in ledger.exceptions() if c["category"] == "compliance_screening_match"]  # once
+    assert case["queue"] == "legal" and case["partner_id"] == pid
+    assert any("2026-11" in r["message"] and "Legal resolves it" in r["message"] for r in case["reasons"])
+    assert ledger.rt.store.get("northwind", "INVOICEKEY", f"{pid}#2026-11") is None or not [
+        x for x in ledger.invoice(pid, "2026-11")["lines"] if x["detail"].get("subscription_id") == "SUB-H"]
+
+    ledger.add_partners([{**partner, "documents": {**documents,
+                                                   "compliance_screening": _screening("clear", "2026-11-05")}}])
+    ledger.clock.set("2026-11-05T10:00:00Z")
+    assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 1
+    assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 0
+    charged = [x for x in ledger.invoice(pid, "2026-11")["lines"] if x["detail"].get("subscription_id") == "SUB-H"]
+    assert [(x["amount"], x["service_period"]) for x in charged] == [
+        ("99.00", {"start": "2026-11-01", "end": "2026-11-30"})]

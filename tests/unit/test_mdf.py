@@ -352,3 +352,32 @@ def test_pa_2_8_no_mdf_claim_is_paid_to_a_partner_held_by_an_unresolved_screenin
     partners.add_document(rt, LEGAL, pid, _screening("clear", "2026-07-27"))
     paid = mdf_requests.decide_claim(rt, FIN_B, pid, claim["claim_id"], {}, True)
     assert paid["status"] == "paid" and paid["credit_note"]["amount"] == "2000.00"
+
+
+def test_pa_2_8_no_mdf_activity_is_pre_approved_for_a_partner_held_by_an_unresolved_screening_match(gold):
+    """PA-2.8: "no quote, order or incentive may be processed for the Partner while the match is unresolved"; CPA-2.8:
+    "no quote, order, payment or incentive is processed for the Partner until Legal resolves it". MDF is an incentive
+    (PA-12.1: audits "verify rebate, SPIFF, commission and MDF claims [...] Where an audit finds that incentives were
+    overpaid"); PA-9.5: "Activities must be pre-approved by Channel Operations before they take place": pre-approving an
+    activity processes it (it commits the funds the claim is paid from). Refused (422 naming ONB-SCREENING and
+    PA-2.8) and nothing changes while the match is unresolved; the request waits, and a rejection is still possible
+    (it processes nothing). Once Legal files a clear screening it is pre-approved as before. Before, it was approved."""
+    from revgov.services import partners
+
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    activity = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "2500.00")
+    other = _activity(rt, key, pid, "2026-07-21", "2026-07-23", "500.00")
+    partners.add_document(rt, OPS, pid, _screening("potential_match", "2026-07-06"))
+    with pytest.raises(RuleViolation) as held:
+        mdf_requests.decide_activity(rt, OPS, pid, activity["activity_id"], {}, True)
+    assert (held.value.extra["rule_id"], held.value.extra["clause"]) == ("ONB-SCREENING", "PA-2.8")
+    assert held.value.extra["outcome"] == "potential_match"
+    statuses = {a["activity_id"]: a["status"] for a in mdf.ledger(rt, key, pid)["activities"]}
+    assert statuses[activity["activity_id"]] == "requested"
+    rejected = mdf_requests.decide_activity(rt, OPS, pid, other["activity_id"], {"reason": "not this quarter"}, False)
+    assert rejected["status"] == "rejected"
+    clock.set("2026-07-07T09:00:00.000Z")
+    partners.add_document(rt, LEGAL, pid, _screening("clear", "2026-07-07"))
+    approved = mdf_requests.decide_activity(rt, OPS, pid, activity["activity_id"], {}, True)
+    assert approved["status"] == "approved"

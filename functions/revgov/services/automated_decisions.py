@@ -18,8 +18,9 @@ from typing import Any
 
 from ..domain import decision_review as review_rules
 from ..domain.access import Principal
-from ..domain.errors import FieldError, MalformedRequest, NotFound, RuleViolation
+from ..domain.errors import Conflict, FieldError, MalformedRequest, NotFound, RuleViolation
 from ..domain.rebates import audience as rebate_audience
+from ..domain.rules import Rule
 from ..domain.time import iso, parse_instant
 from ..ports import Put
 from ..runtime import Runtime
@@ -29,6 +30,8 @@ from .rebates import repository as rebate_repository
 
 REVIEWS = "AUTO_REVIEW"  # review id -> the review of an automated decision, listed under its partner
 SUBJECTS = "AUTO_REVIEW_SUBJECT"  # kind#reference -> {review_id}: one review per automated decision
+# entitlement_check#partner#entitlement -> {review_id}: the latest review of the entitlement; while it is open, no other
+OPEN_CHECKS = "AUTO_REVIEW_OPEN_CHECK"
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,33 @@ def _entitlement_check(rt: Runtime, who: Principal, partner_id: str, name: str, 
     subject = {"entitlement": name, "at": at}
     outcome = "entitled" if answer.get("entitled") else "not_entitled"
     return Reviewed(review_rules.ENTITLEMENT_CHECK, subject, partner_id, at, outcome, answer)
+
+
+def one_open_check(rt: Runtime, tenant_id: str, decision: Reviewed, review_id: str, rule: Rule) -> list[Put]:
+    """One open review per partner and entitlement (PA-14.2 "any automated decision [...] within 30 days of being
+    notified of it"): an entitlement check is the answer at an instant and a request without `at` checks now, so each
+    request named a decision the product never made nor notified, and a partner key opened a customer_success case per
+    request. A second request while one is open, at any instant, is a Conflict naming the open review and its case;
+    once it is decided, the partner may ask again. The marker is written over what was read: two requests at once open
+    one review. Other kinds name a stored decision (one review each, `SUBJECTS`): nothing here."""
+    if decision.kind != review_rules.ENTITLEMENT_CHECK:
+        return []
+    key = f"{decision.kind}#{decision.partner_id}#{decision.subject['entitlement']}"
+    stored = rt.store.get(tenant_id, OPEN_CHECKS, key)
+    if stored is not None:
+        latest, _ = stored_review(rt, tenant_id, str(stored.data["review_id"]))
+        review = latest["human_review"]
+        if review.get("status") == review_rules.OPEN:
+            raise Conflict(
+                f"a human review of entitlement {decision.subject['entitlement']} is already open for partner "
+                f"{decision.partner_id} ({latest['review_id']}, the check at {latest['subject']['at']}): one open "
+                f"review per entitlement ({rule.rule_id}, {rule.clause})",
+                extra={"review_id": latest["review_id"], "approval_id": review["approval_id"],
+                       "at": latest["subject"]["at"], "rule_id": rule.rule_id, "clause": rule.clause},
+            )  # fmt: skip
+    return [Put(OPEN_CHECKS, key, {"review_id": review_id}, must_be_absent=stored is None,
+                expected_version=stored.version if stored is not None else None,
+                conflict_detail="a review of this entitlement was requested meanwhile")]  # fmt: skip
 
 
 def review_of(rt: Runtime, tenant_id: str, decision: Reviewed) -> dict[str, Any] | None:

@@ -82,10 +82,11 @@ def request_automated_review(rt: Runtime, who: Principal, body: dict[str, Any]) 
         partner_id=decision.partner_id, notified_at=decision.notified_at, reason=body["reason"],
         message=f"the automated {decision.kind.replace('_', ' ')} {decision.key} ({decision.outcome})",
         context={"review_id": review_id, "kind": decision.kind, **decision.subject, "outcome": decision.outcome})
+    one_open = automated_decisions.one_open_check(rt, who.tenant_id, decision, review_id, policy.rule)  # in time
     record = {"review_id": review_id, "kind": decision.kind, "subject": decision.subject,
               "partner_id": decision.partner_id, "notified_at": decision.notified_at, "outcome": decision.outcome,
               "decided": decision.decided, "created_at": human_review["requested_at"], "human_review": human_review}
-    changes.puts[:0] = automated_decisions.new_puts(record, decision.key)
+    changes.puts[:0] = [*automated_decisions.new_puts(record, decision.key), *one_open]
     changes.audit.insert(0, _audit(who, tenant, policy, "review_requested", _subject_of(record), human_review))
     rt.commit(who.tenant_id, changes)
     return _as_read(who, record)  # fmt: skip

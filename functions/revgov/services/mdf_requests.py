@@ -64,12 +64,17 @@ def request_activity(rt: Runtime, who: Principal, partner_id: str, body: dict[st
 
 def decide_activity(rt: Runtime, who: Principal, partner_id: str, activity_id: str, body: dict[str, Any],
                     approve: bool) -> dict[str, Any]:
-    """Channel Operations approves (only before the activity starts) or rejects (with a reason) a request."""
+    """Channel Operations approves (only before the activity starts) or rejects (with a reason) a request. No
+    pre-approval while the partner is held by an unresolved screening match: MDF is an incentive (PA-12.1 "MDF claims
+    [...] incentives"), and PA-2.8 / CPA-2.8 process none until Legal resolves it; the request waits (a rejection
+    processes nothing and is given as before)."""
     rules.require_reason(body, approve)
-    tenant, mdf, _ = context(rt, who, partner_id)
+    tenant, mdf, partner = context(rt, who, partner_id)
     record, version = repository.activity(rt, who.tenant_id, partner_id, activity_id)
     if record["status"] != "requested":
         raise Conflict(f"MDF activity {activity_id} is already {record['status']}")
+    if approve:
+        screening.refuse_while_held(tenant.policy, partner, f"the pre-approval of MDF activity {activity_id}")
     if key_lineage.same_person(rt, who.tenant_id, (who.key_id, record["requested_at"]),
                                (key_of(record["requested_by"]), record["requested_at"])):
         clause = cited_clause(tenant.policy, "exception_routing", "segregation_of_duties", default="SOP-4.3")

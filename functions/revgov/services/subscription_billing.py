@@ -9,6 +9,12 @@ credited for the unused full days in the same commit, the credit referencing the
 above the credit note limit is held for finance instead (SOP-2.5, SOP-8.1: services.credit_notes).
 After a month, its subscription lines are reconciled with the subscription records (SOP-2.2, COP-2.2); a mismatch
 is an exception for finance. The arithmetic is in the pure core (domain/billing/).
+
+A partner held by an unresolved compliance screening match is not charged (PA-2.8 "no quote, order or incentive may be
+processed for the Partner while the match is unresolved"; CPA-2.8 "no quote, order, payment or incentive"; PA-13.2
+"Orders already accepted are fulfilled unless the reason is (b)"): its months stay due, with one exception in the
+screening category (Legal) per partner and month, and the first run after Legal files a clear screening charges each
+for its own Billing Month, as a held ERP event is billed when replayed.
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from ..domain.billing import BillingPolicy, ServicePeriod
 from ..domain.catalog import CatalogItem
 from ..domain.errors import ConcurrentUpdate, Conflict, NotFound
 from ..domain.money import format_money
+from ..domain.partners import screening
+from ..domain.rules import Rule
 from ..domain.tenants import Tenant
 from ..domain.time import instant, parse_day, period_of
 from ..ports import Put, Stored
 from ..runtime import Runtime
-from . import billing, credit_notes, tenants, toolkit
+from . import billing, credit_notes, partner_repository, tenants, toolkit
 from .catalog import tenant_catalog
 
 CHARGES = "SUBCHARGE"  # subscription#month -> the line that charged it; the once-only guard of the run
@@ -70,6 +78,8 @@ def charge_month(rt: Runtime, tenant: Tenant, book: BillingPolicy, subscription_
         stored = rt.store.get(tenant.tenant_id, billing.SUBSCRIPTIONS, subscription_id)
         if stored is None or month not in core.months_due(stored.data, month):
             return 0
+        if _held_for_screening(rt, tenant, book, stored.data["partner_id"], month):
+            return 0
         try:
             _commit_charge(rt, tenant, book, stored, month)
         except Conflict:
@@ -78,6 +88,30 @@ def charge_month(rt: Runtime, tenant: Tenant, book: BillingPolicy, subscription_
             continue  # the invoice or the subscription moved: read again
         return 1
     raise ConcurrentUpdate(f"subscription {subscription_id} {month} lost the race {_ATTEMPTS} times")
+
+
+def _held_for_screening(rt: Runtime, tenant: Tenant, book: BillingPolicy, partner_id: str, month: str) -> bool:
+    """The partner is held by an unresolved screening match: the month is not charged (it stays due) and one exception
+    per partner and month asks Legal, citing the screening rule (SOP-4.1 / COP-4.1 routing)."""
+    partner = partner_repository.record(rt.store, tenant.tenant_id, partner_id)
+    hold = screening.held_by(tenant.policy, partner) if partner is not None else None
+    rule = screening.rule(tenant.policy)
+    if hold is None or rule is None:
+        return False
+    posting = _posting(rt, tenant, book, f"screening-hold:{partner_id}:{month}", partner_id)
+    billing.open_exception(
+        posting, rule["category"],
+        f"{month}: the partner's subscriptions are held, not charged: its compliance screening of "
+        f"{hold['screened_on']} is a {hold['outcome']}; no order or payment is processed until Legal resolves it "
+        f"({hold['clause']}); the month is charged by the first billing run after a clear screening",
+        partner_id=partner_id, rules=(Rule.of(rule),), context={"month": month, "screened_on": hold["screened_on"]},
+    )  # fmt: skip
+    if posting.changes.puts:
+        try:
+            rt.commit(tenant.tenant_id, posting.changes)
+        except Conflict:  # a concurrent run opened it
+            pass
+    return True
 
 
 def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Stored, month: str) -> None:

@@ -154,7 +154,8 @@ def request_decision_review(call: Call) -> dict[str, Any]:
     "run), invoice validation (a line of an issued invoice) or entitlement check within 30 days of being notified of "
     "it (PA-14.2 / CPA-14.2); channel operations may file it on the partner's behalf. A case of the owning queue "
     "(finance; customer_success for entitlements) is opened, due in 10 / 15 business days; the reviewer confirms "
-    "(approved) or changes (rejected) it with a written reason through /v1/approvals",
+    "(approved) or changes (rejected) it with a written reason through /v1/approvals. One entitlement-check review "
+    "is open per partner and entitlement: a second, at any instant, is a 409 naming the open one",
     roles=frozenset({Role.PARTNER, Role.CHANNEL_OPS}),
     tag="decisions",
     status=201,
