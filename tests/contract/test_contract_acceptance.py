@@ -2182,16 +2182,45 @@ def _records_relating_to_the_partner(tenant: str) -> None:
     assert rival not in shown and "dl_1" not in shown and staff.key_id not in shown and partner_key.key_id not in shown
 
 
-@clause("northwind", "PA-12.1", "The Distributor keeps an audit trail of every automated decision and approval under "
-        "this Agreement and provides the Partner, on request, with the records relating to the Partner.")
+def _partner_audit_numbers(policy: Any, notice_on: str, earliest: str, too_early: str, percent: str) -> None:
+    """The audit's notice (the first day it may start, and the day before it refused) and its percentage (exactly
+    it is not "more than"; a cent above is) as the policy's `partner_audits` rule reads them."""
+    from datetime import UTC, datetime
+
+    from revgov.domain import partner_audits as audits
+    from revgov.domain.calendar import BusinessCalendar
+
+    rule = audits.AuditRule.of(policy)
+    assert rule is not None
+    calendar = BusinessCalendar.from_policy(policy, "DE")
+    start = rule.earliest_start(datetime.fromisoformat(notice_on).replace(tzinfo=UTC), calendar)
+    assert start.isoformat() == earliest and too_early < earliest
+    zero = {k: Decimal("0.00") for k in audits.INCENTIVES}
+    due = {**zero, "rebate": Decimal("1000.00")}
+    at = Decimal("1000.00") * (100 + Decimal(percent)) / 100
+    exactly = audits.finding(rule, "2026-Q3", {**zero, "rebate": at}, due, at="", by="")
+    above = audits.finding(rule, "2026-Q3", {**zero, "rebate": at + Decimal("0.01")}, due, at="", by="")
+    assert (exactly["repayable"], above["repayable"]) == (False, True)
+    assert above["repayment"] == f"{at - Decimal('1000.00') + Decimal('0.01'):.2f}"
+
+
+@clause("northwind", "PA-12.1", "On 30 days' written notice, and no more than once per Program Year unless a previous "
+        "audit found a discrepancy … Where an audit finds that incentives were overpaid by more than 5% for any "
+        "Quarter, the Partner repays the overpayment and bears the reasonable cost of the audit. … The Distributor "
+        "keeps an audit trail of every automated decision and approval under this Agreement and provides the Partner, "
+        "on request, with the records relating to the Partner.")
 def _pa_12_1() -> None:
     _records_relating_to_the_partner("northwind")
+    _partner_audit_numbers(NW, "2026-11-02T10:00:00", "2026-12-02", "2026-12-01", "5")
 
 
-@clause("contoso", "CPA-12.1", "Contoso keeps an audit trail of every automated decision and approval and provides the "
-        "Partner with its own records on request.")
+@clause("contoso", "CPA-12.1", "Contoso may audit them on 20 business days' notice, once per Program Year unless a "
+        "discrepancy was found … Where incentives were overpaid by more than 3% in a Quarter, the Partner repays them "
+        "and bears the audit cost. Contoso keeps an audit trail of every automated decision and approval and provides "
+        "the Partner with its own records on request.")
 def _cpa_12_1() -> None:
     _records_relating_to_the_partner("contoso")
+    _partner_audit_numbers(CT, "2026-11-02T09:00:00", "2026-11-30", "2026-11-27", "3")
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------

@@ -56,6 +56,10 @@ PARTNER_OPEN = {
     # PA-12.1 / CPA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner":
     # its own partner's records only, masked (tests/stack/test_audit_partner_trail.py: another partner's id is a 404)
     "list_audit",
+    # PA-12.1 / CPA-12.1 again: a partner reads its own audits (notice, findings, repayment) and its own repayment,
+    # never schedules, records or closes one (tests/unit/test_partner_audits.py, tests/stack/test_partner_audits_api.py:
+    # another partner's is a 404)
+    "list_partner_audits", "get_partner_audit", "get_audit_repayment",
     # SOP-6.3 / COP-6.3 cover invoice disputes too: the partner appeals the rejection of its own invoice dispute
     # (another partner's is a 404: tests/unit/test_invoice_dispute_appeals.py); SOP-1.3 / COP-1.3 "restarts when the
     # Partner responds": it answers what its own approval or exception waits on (another partner's is a 404:

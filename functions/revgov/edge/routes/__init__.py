@@ -18,6 +18,7 @@ def load_all() -> None:
         mdf,  # noqa: F401
         observability,  # noqa: F401
         overdue,  # noqa: F401
+        partner_audits,  # noqa: F401
         partners,  # noqa: F401
         platform,  # noqa: F401
         policy,  # noqa: F401
