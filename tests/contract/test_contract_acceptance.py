@@ -2182,6 +2182,42 @@ def _records_relating_to_the_partner(tenant: str) -> None:
     assert rival not in shown and "dl_1" not in shown and staff.key_id not in shown and partner_key.key_id not in shown
 
 
+def _incident_notice_hours(policy: Any, hours: int) -> None:
+    """A notice at the deadline is within it; a second later it is late; unsent past it, overdue; the late or unsent
+    notice is routed to legal."""
+    from datetime import UTC, datetime, timedelta
+
+    from revgov.domain import security_incidents as incidents
+
+    rule = incidents.IncidentRule.of(policy)
+    assert rule is not None and rule.notify_within_hours == hours
+    aware = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    deadline = aware + timedelta(hours=hours)
+    body = {"became_aware_at": "2026-12-01T08:00:00Z", "summary": "breach"}
+    at_deadline = incidents.record(rule, body, incident_id="sin_1", partner_id="ptr_1", by_partner=True,
+                                   now=deadline, by="partner")  # fmt: skip
+    a_second_late = incidents.record(rule, body, incident_id="sin_2", partner_id="ptr_1", by_partner=True,
+                                     now=deadline + timedelta(seconds=1), by="partner")  # fmt: skip
+    assert (at_deadline["notice"], a_second_late["notice"]) == ("on_time", "late")
+    unsent = incidents.record(rule, body, incident_id="sin_3", partner_id="ptr_1", by_partner=False, now=aware,
+                              by="legal")  # fmt: skip
+    assert incidents.notice_state(unsent, deadline) == "pending"
+    assert incidents.notice_state(unsent, deadline + timedelta(seconds=1)) == "overdue"
+    assert policy["exception_routing"]["categories"][rule.category]["queue"] == "legal"
+
+
+@clause("northwind", "PA-11.2", "Each party notifies the other without undue delay, and in any event within 72 hours, "
+        "of a security incident affecting the other's data, and cooperates in its investigation.")
+def _pa_11_2() -> None:
+    _incident_notice_hours(NW, 72)
+
+
+@clause("contoso", "CPA-11.2", "Personal data breaches are notified to the other party without undue delay and within "
+        "48 hours of becoming aware.")
+def _cpa_11_2() -> None:
+    _incident_notice_hours(CT, 48)
+
+
 def _partner_audit_numbers(policy: Any, notice_on: str, earliest: str, too_early: str, percent: str) -> None:
     """The audit's notice (the first day it may start, and the day before it refused) and its percentage (exactly
     it is not "more than"; a cent above is) as the policy's `partner_audits` rule reads them."""

@@ -60,6 +60,10 @@ PARTNER_OPEN = {
     # never schedules, records or closes one (tests/unit/test_partner_audits.py, tests/stack/test_partner_audits_api.py:
     # another partner's is a 404)
     "list_partner_audits", "get_partner_audit", "get_audit_repayment",
+    # PA-11.2 / CPA-11.2: "Each party notifies the other": a partner reports an incident affecting the distributor's
+    # data through its own key and reads its own incidents (tests/unit/test_security_incidents.py: another partner's
+    # is a 404, its id in a report is refused as unknown); it never records the distributor's notice
+    "record_security_incident", "list_security_incidents", "get_security_incident",
     # SOP-6.3 / COP-6.3 cover invoice disputes too: the partner appeals the rejection of its own invoice dispute
     # (another partner's is a 404: tests/unit/test_invoice_dispute_appeals.py); SOP-1.3 / COP-1.3 "restarts when the
     # Partner responds": it answers what its own approval or exception waits on (another partner's is a 404:

@@ -468,6 +468,17 @@ def _audit_partner(r: Replay, stage: str) -> dict[str, str]:
     return {"partner_id": partner_id, "audit_id": audit_id}
 
 
+def _incident(r: Replay) -> str:
+    """An incident affecting a partner's data of the onboarding tenant, recorded by legal a minute ago, unnotified."""
+    from revgov.services import security_incidents
+
+    tid, _ = r.onboarding_tenant()
+    legal = Principal(tid, Role.LEGAL, "key_01JX0000000000000000000LGL")
+    incident = security_incidents.record(r.rt, legal, {"partner_id": r.partner("active", 1), "summary": "replay",
+                                                       "became_aware_at": r.rt.clock.now_iso()})  # fmt: skip
+    return str(incident["incident_id"])
+
+
 def _never() -> Any:
     raise AssertionError("northwind's policy has a partner_audits rule")
 
@@ -623,6 +634,12 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
         _audit_partner(r, "findings"), "partners:finance", {"quarter": _previous_quarter()}
     ),
     "close_partner_audit": lambda r: (_audit_partner(r, "close"), "partners:finance"),
+    "record_security_incident": lambda r: (
+        {}, "partners:legal", {"partner_id": r.partner("active", 1), "became_aware_at": r.rt.clock.now_iso()}
+    ),
+    "record_security_incident_notice": lambda r: (
+        {"incident_id": _incident(r)}, "partners:legal", {"notified_at": r.rt.clock.now_iso()}
+    ),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]
 

@@ -27,6 +27,7 @@ def load_all() -> None:
         rebates,  # noqa: F401
         renewals,  # noqa: F401
         retention,  # noqa: F401
+        security_incidents,  # noqa: F401
         subscriptions,  # noqa: F401
         tax_exemptions,  # noqa: F401
         tier_review,  # noqa: F401
