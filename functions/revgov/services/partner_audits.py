@@ -33,6 +33,7 @@ from .rebates.book import book as rebate_book
 from .toolkit import pages, put_over
 
 AUDITS = "PARTNERAUDIT"  # {partner_id}#{audit_id} -> the audit
+YEARS = "PARTNERAUDITYEAR"  # {partner_id}#{year} -> the audits starting in that Program Year (one write wins a race)
 REPAYMENTS = "AUDITREPAYMENT"  # repayment id -> the repayment waiting for (or given) its approval
 EFFECT = "partner_audit.repayment"
 SOURCE = "revgov.billing"
@@ -95,7 +96,15 @@ def schedule(rt: Runtime, who: Principal, partner_id: str, body: dict[str, Any])
     audit = rules.schedule(rule, calendar, body, audit_id=rt.ids.new("pau"), partner_id=partner_id,
                            now=instant(rt.clock.now_iso()), by=who.actor, earlier=earlier)  # fmt: skip
     inputs = {k: audit[k] for k in ("partner_id", "starts_on", "program_year", "auditor", "allowed_by_discrepancy_of")}
-    changes = Changes(puts=[_audit_put(audit, None)])
+    # two audits scheduled at once for the same Program Year: the year's marker, written over the version read, lets
+    # one commit; the other is a 409 and, read again, meets the once-per-year rule
+    year_key = f"{partner_id}#{audit['program_year']}"
+    year = rt.store.get(who.tenant_id, YEARS, year_key)
+    listed = {"partner_id": partner_id, "program_year": audit["program_year"],
+              "audit_ids": [*(year.data["audit_ids"] if year else []), audit["audit_id"]]}  # fmt: skip
+    meanwhile = f"an audit of {partner_id} in Program Year {audit['program_year']} was scheduled meanwhile"
+    year_put = put_over(YEARS, year_key, listed, year, conflict_detail=meanwhile)
+    changes = Changes(puts=[_audit_put(audit, None), year_put])
     changes.audit.append(_entry(tenant, who, rule, "partner_audit.scheduled", audit,
                                 {**inputs, "notice": audit["notice"]}))  # fmt: skip
     rt.commit(who.tenant_id, changes)
