@@ -213,7 +213,13 @@ READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_d
                   # get_settlement's partner view per run: tests/stack/test_rebates_api.py (a rival lists nothing)
                   "list_settlements",
                   # its own certificates, the verifier's team: tests/unit/test_sales_tax.py (a rival's id is a 404)
-                  "get_tax_exemptions"}
+                  "get_tax_exemptions",
+                  # its own audits and repayment, without the staff members' names: tests/stack/
+                  # test_partner_audits_api.py, tests/unit/test_partner_audits.py (a rival's id is a 404)
+                  "list_partner_audits", "get_partner_audit", "get_audit_repayment",
+                  # its own security incidents, without the staff members' names: tests/stack/
+                  # test_partner_audits_api.py, tests/unit/test_security_incidents.py (a rival's is a 404)
+                  "list_security_incidents", "get_security_incident"}
 
 
 def test_every_partner_read_operation_is_read_by_this_suite_or_named_elsewhere():

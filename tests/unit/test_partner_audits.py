@@ -260,6 +260,13 @@ def test_cpa_12_1_overpaid_by_more_than_3_percent_the_partner_repays_with_the_au
         "clause": "CPA-12.1"}  # fmt: skip
     after = partner_audits.get_audit(ledger.rt, CT_FIN, CT_PARTNER, audit["audit_id"])
     assert after["repayment"]["status"] == "issued"
+    # the partner reads its own repayment, not who on the staff prepared or approved it; a rival's key: 404
+    own = Principal("contoso", Role.PARTNER, "key_ctown", partner_id=CT_PARTNER)
+    seen = partner_audits.get_repayment(ledger.rt, own, repayment["repayment_id"])
+    assert seen["total"] == "1952.92" and "prepared_by" not in seen and "by" not in seen["decision"]
+    rival = Principal("contoso", Role.PARTNER, "key_ctrival", partner_id="ptr_01JBCTAVD1TR000000000000B2")
+    with pytest.raises(NotFound):
+        partner_audits.get_repayment(ledger.rt, rival, repayment["repayment_id"])
 
 
 def test_a_rejected_repayment_charges_nothing():
@@ -365,3 +372,20 @@ def test_pa_12_1_every_step_is_in_the_partners_own_records_citing_the_clause():
                    "audit_repayment.prepared", "audit_repayment.issued"):  # fmt: skip
         assert action in steps, action
         assert "CPA-12.1" in steps[action]["clauses"]
+
+
+def test_pa_12_1_mdf_paid_is_the_claims_paid_against_the_quarters_accrual():
+    """PA-12.1 audits "rebate, SPIFF, commission and MDF claims": the MDF paid for a Quarter is what the partner's MDF
+    ledger (PA-9.5 / CPA-9.5) records as paid against that Quarter's accrual."""
+    from revgov.services import mdf_repository
+
+    ledger = _contoso_settled()
+    sums = {"drawn": {"2026-Q3": Decimal("400.00")}, "paid": {"2026-Q3": Decimal("400.00")}}
+    ledger.rt.store.commit("contoso", Changes(puts=[mdf_repository.ledger_put(CT_PARTNER, sums, None)]))
+    audit = _contoso_audit(ledger)
+    found = partner_audits.record_finding(ledger.rt, CT_FIN, CT_PARTNER, audit["audit_id"], {
+        "quarter": "2026-Q3", "verified": {"rebate": "5250.00", "spiff": "0.00", "commission": "0.00", "mdf": "250.00"},
+    })["findings"][0]  # fmt: skip
+    assert found["paid"]["mdf"] == "400.00" and found["paid_total"] == "5650.00"
+    # 150.00 over 5,500.00 due: 2.73 %, not more than 3 %
+    assert (found["overpaid"], found["overpaid_percent"], found["repayable"]) == ("150.00", "2.73", False)
