@@ -17,6 +17,7 @@ import pytest
 
 import clock_support
 from billing_support import billing_tenant_in
+from revgov import schemas
 from revgov.domain import partner_audits as audit_rules
 from revgov.domain.calendar import BusinessCalendar
 from revgov.domain.time import instant
@@ -71,6 +72,9 @@ def test_pa_12_1_an_audit_on_notice_read_by_its_partner_only(tenant, api) -> Non
     assert audit["notice"]["period"] == "30 days' written notice" and audit["clause"] == "PA-12.1"
     mine = keys["own"].get(f"{path}/{audit['audit_id']}")
     assert mine.status_code == 200 and "scheduled_by" not in mine.json()
+    staff = tenant.finance.get(f"{path}/{audit['audit_id']}").json()
+    for answer in (audit, mine.json(), staff):
+        assert not schemas.problems("api/responses/partner-audit.schema.json", answer)
     assert [a["audit_id"] for a in keys["own"].get(path).json()["audits"]] == [audit["audit_id"]]
     theirs = assert_problem(keys["rival"].get(f"{path}/{audit['audit_id']}"), 404)
     unknown = assert_problem(keys["rival"].get(f"/v1/partners/{UNKNOWN}/audits/{audit['audit_id']}"), 404)
@@ -88,6 +92,11 @@ def test_pa_11_2_a_partner_reports_an_incident_and_only_it_reads_it(tenant, api)
     incident = reported.json()
     assert incident["partner_id"] == OWNER and incident["notice"] == "on_time" and incident["clause"] == "PA-11.2"
     assert_problem(keys["rival"].get(f"/v1/security-incidents/{incident['incident_id']}"), 404)
+    own_read = keys["own"].get(f"/v1/security-incidents/{incident['incident_id']}").json()
+    staff_read = keys["legal"].get(f"/v1/security-incidents/{incident['incident_id']}").json()
+    assert "recorded_by" not in own_read and staff_read["recorded_by"].startswith("partner:")
+    for answer in (incident, own_read, staff_read):
+        assert not schemas.problems("api/responses/security-incident.schema.json", answer)
     assert keys["rival"].get("/v1/security-incidents").json()["items"] == []
     later = (clock_support.now() + timedelta(hours=1)).isoformat(timespec="seconds").replace("+00:00", "Z")
     future = assert_problem(keys["own"].post("/v1/security-incidents", {"became_aware_at": later, "summary": "x"}),

@@ -46,6 +46,10 @@ def _exceptions(ledger: Ledger) -> list[dict[str, Any]]:
     return [e for e in ledger.exceptions() if e["category"] == "security_incident_notice"]
 
 
+def _listed(ledger: Ledger, who: Principal, partner_id: str | None) -> list[dict[str, Any]]:
+    return security_incidents.list_incidents(ledger.rt, who, partner_id, limit=100, cursor=None)["items"]
+
+
 def _why(case: dict[str, Any]) -> dict[str, Any]:
     """The reason the notice rule gave (beside the routing's own)."""
     [reason] = [r for r in case["reasons"] if r.get("rule_id") == "SEC-INCIDENT-NOTICE"]
@@ -160,7 +164,7 @@ def test_a_malformed_incident_names_its_field_and_records_nothing(who, body, pat
     with pytest.raises(error) as bad:
         security_incidents.record(ledger.rt, who, body)
     assert bad.value.errors[0].path == path
-    assert security_incidents.list_incidents(ledger.rt, LEGAL, None)["items"] == []
+    assert _listed(ledger, LEGAL, None) == []
 
 
 def test_a_notice_cannot_be_recorded_twice_nor_on_a_partners_own_report():
@@ -181,10 +185,13 @@ def test_a_partner_reads_its_own_incidents_and_a_rivals_is_404():
     assert seen["incident_id"] == mine["incident_id"] and "recorded_by" not in seen
     with pytest.raises(NotFound):
         security_incidents.get_incident(ledger.rt, RIVAL, mine["incident_id"])
-    assert security_incidents.list_incidents(ledger.rt, RIVAL, P1)["items"] == []  # always itself, never P1's
-    assert [i["incident_id"] for i in security_incidents.list_incidents(ledger.rt, OWN, None)["items"]] == [
+    assert _listed(ledger, RIVAL, P1) == []  # always itself, never P1's
+    assert [i["incident_id"] for i in _listed(ledger, OWN, None)] == [
         mine["incident_id"]
     ]
+    other = _report(ledger, LEGAL, "2026-12-01T09:00:00Z", partner_id=P2)
+    assert [i["incident_id"] for i in _listed(ledger, LEGAL, P2)] == [other["incident_id"]]
+    assert len(_listed(ledger, LEGAL, None)) == 2
     with pytest.raises(NotFound):  # a partner reports only for itself: another's id is one that does not exist
         _report(ledger, RIVAL, "2026-12-01T09:00:00Z", partner_id=P1)
     with pytest.raises(NotFound):

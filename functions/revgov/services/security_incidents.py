@@ -24,6 +24,7 @@ from . import approval_requests, cases, partner_repository, tenants
 from .toolkit import pages, put_over
 
 INCIDENTS = "SECINCIDENT"  # incident id -> the incident
+BY_PARTNER = "SECINCIDENTBYPARTNER"  # {partner_id}#{incident_id} -> {incident_id}: one partner's, in time order
 WATCH = "SECINCIDENTWATCH"  # incident id -> {} while its notice is not settled (the sweep reads only these)
 ACTOR = "system:security_incidents"
 
@@ -69,7 +70,8 @@ def record(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
     now = instant(rt.clock.now_iso())
     incident = rules.record(rule, body, incident_id=rt.ids.new("sin"), partner_id=partner_id, by_partner=by_partner,
                             now=now, by=who.actor)  # fmt: skip
-    changes = Changes(puts=[_put(incident, None)])
+    pointer = Put(BY_PARTNER, f"{partner_id}#{incident['incident_id']}", {"incident_id": incident["incident_id"]})
+    changes = Changes(puts=[_put(incident, None), pointer])
     if incident["notice"] != rules.ON_TIME:  # settled only when sent on time; otherwise the sweep looks at it
         changes.puts.append(Put(WATCH, incident["incident_id"], {"incident_id": incident["incident_id"]}))
     action = "security_incident.reported" if by_partner else "security_incident.recorded"
@@ -89,12 +91,20 @@ def get_incident(rt: Runtime, who: Principal, incident_id: str) -> dict[str, Any
     return _shown(rt, who, _load(rt, who, incident_id).data)
 
 
-def list_incidents(rt: Runtime, who: Principal, partner_id: str | None) -> dict[str, Any]:
-    """Incidents, oldest first: a partner key's own; staff all, or one partner's."""
+def list_incidents(
+    rt: Runtime, who: Principal, partner_id: str | None, *, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Incidents, oldest first, a page at a time: a partner key's own (read through its pointers, so no other
+    partner's incident is read); staff all, or one partner's."""
     wanted = who.partner_id if who.role is Role.PARTNER else partner_id
-    found = [s.data for s in pages(rt.store, who.tenant_id, INCIDENTS)
-             if wanted is None or s.data["partner_id"] == wanted]  # fmt: skip
-    return {"items": [_shown(rt, who, i) for i in found]}
+    if wanted is None:
+        page = rt.store.query(who.tenant_id, INCIDENTS, limit=limit, cursor=cursor)
+        return {"items": [_shown(rt, who, s.data) for s in page.items], "next_cursor": page.next_cursor}
+    mine = rt.store.query(who.tenant_id, BY_PARTNER, limit=limit, cursor=cursor, prefix=f"{wanted}#")
+    refs = [(who.tenant_id, INCIDENTS, s.data["incident_id"]) for s in mine.items]
+    found = rt.store.get_many(refs) if refs else {}
+    items = [_shown(rt, who, found[ref].data) for ref in refs if ref in found]
+    return {"items": items, "next_cursor": mine.next_cursor}
 
 
 def record_notice(rt: Runtime, who: Principal, incident_id: str, body: dict[str, Any]) -> dict[str, Any]:

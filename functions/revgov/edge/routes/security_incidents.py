@@ -44,6 +44,7 @@ def record_security_incident(call: Call) -> dict[str, Any]:
     summary="Security incidents with their notice state (a partner key: its own)",
     roles=READERS,
     tag="partners",
+    paginated=True,
     query=(
         QueryParam(
             "partner_id",
@@ -54,7 +55,9 @@ def record_security_incident(call: Call) -> dict[str, Any]:
     response_schema="api/responses/security-incidents.schema.json",
 )
 def list_security_incidents(call: Call) -> dict[str, Any]:
-    return security_incidents.list_incidents(call.runtime, call.who, call.query.get("partner_id"))
+    return security_incidents.list_incidents(
+        call.runtime, call.who, call.query.get("partner_id"), limit=call.limit, cursor=call.cursor
+    )
 
 
 @operation(
