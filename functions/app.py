@@ -27,6 +27,7 @@ from revgov.edge.handlers import (  # noqa: F401  (event and scheduled handlers)
     partner_term_sweep,
     policy_activation,
     retention_sweep,
+    security_incident_watch,
     shadow_policy_drafts,
     subscription_billing_run,
     sync_tenant_registry,

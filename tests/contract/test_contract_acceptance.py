@@ -2183,16 +2183,81 @@ def _records_relating_to_the_partner(tenant: str) -> None:
     assert rival not in shown and "dl_1" not in shown and staff.key_id not in shown and partner_key.key_id not in shown
 
 
-@clause("northwind", "PA-12.1", "The Distributor keeps an audit trail of every automated decision and approval under "
-        "this Agreement and provides the Partner, on request, with the records relating to the Partner.")
+def _incident_notice_hours(policy: Any, hours: int) -> None:
+    """A notice at the deadline is within it; a second later it is late; unsent past it, overdue; the late or unsent
+    notice is routed to legal."""
+    from datetime import UTC, datetime, timedelta
+
+    from revgov.domain import security_incidents as incidents
+
+    rule = incidents.IncidentRule.of(policy)
+    assert rule is not None and rule.notify_within_hours == hours
+    aware = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    deadline = aware + timedelta(hours=hours)
+    body = {"became_aware_at": "2026-12-01T08:00:00Z", "summary": "breach"}
+    at_deadline = incidents.record(rule, body, incident_id="sin_1", partner_id="ptr_1", by_partner=True,
+                                   now=deadline, by="partner")  # fmt: skip
+    a_second_late = incidents.record(rule, body, incident_id="sin_2", partner_id="ptr_1", by_partner=True,
+                                     now=deadline + timedelta(seconds=1), by="partner")  # fmt: skip
+    assert (at_deadline["notice"], a_second_late["notice"]) == ("on_time", "late")
+    unsent = incidents.record(rule, body, incident_id="sin_3", partner_id="ptr_1", by_partner=False, now=aware,
+                              by="legal")  # fmt: skip
+    assert incidents.notice_state(unsent, deadline) == "pending"
+    assert incidents.notice_state(unsent, deadline + timedelta(seconds=1)) == "overdue"
+    assert policy["exception_routing"]["categories"][rule.category]["queue"] == "legal"
+
+
+@clause("northwind", "PA-11.2", "Each party notifies the other without undue delay, and in any event within 72 hours, "
+        "of a security incident affecting the other's data, and cooperates in its investigation.")
+def _pa_11_2() -> None:
+    _incident_notice_hours(NW, 72)
+
+
+@clause("contoso", "CPA-11.2", "Personal data breaches are notified to the other party without undue delay and within "
+        "48 hours of becoming aware.")
+def _cpa_11_2() -> None:
+    _incident_notice_hours(CT, 48)
+
+
+def _partner_audit_numbers(policy: Any, notice_on: str, earliest: str, too_early: str, percent: str) -> None:
+    """The audit's notice (the first day it may start, and the day before it refused) and its percentage (exactly
+    it is not "more than"; a cent above is) as the policy's `partner_audits` rule reads them."""
+    from datetime import UTC, datetime
+
+    from revgov.domain import partner_audits as audits
+    from revgov.domain.calendar import BusinessCalendar
+
+    rule = audits.AuditRule.of(policy)
+    assert rule is not None
+    calendar = BusinessCalendar.from_policy(policy, "DE")
+    start = rule.earliest_start(datetime.fromisoformat(notice_on).replace(tzinfo=UTC), calendar)
+    assert start.isoformat() == earliest and too_early < earliest
+    zero = {k: Decimal("0.00") for k in audits.INCENTIVES}
+    due = {**zero, "rebate": Decimal("1000.00")}
+    at = Decimal("1000.00") * (100 + Decimal(percent)) / 100
+    exactly = audits.finding(rule, "2026-Q3", {**zero, "rebate": at}, due, at="", by="")
+    above = audits.finding(rule, "2026-Q3", {**zero, "rebate": at + Decimal("0.01")}, due, at="", by="")
+    assert (exactly["repayable"], above["repayable"]) == (False, True)
+    assert above["repayment"] == f"{at - Decimal('1000.00') + Decimal('0.01'):.2f}"
+
+
+@clause("northwind", "PA-12.1", "On 30 days' written notice, and no more than once per Program Year unless a previous "
+        "audit found a discrepancy … Where an audit finds that incentives were overpaid by more than 5% for any "
+        "Quarter, the Partner repays the overpayment and bears the reasonable cost of the audit. … The Distributor "
+        "keeps an audit trail of every automated decision and approval under this Agreement and provides the Partner, "
+        "on request, with the records relating to the Partner.")
 def _pa_12_1() -> None:
     _records_relating_to_the_partner("northwind")
+    _partner_audit_numbers(NW, "2026-11-02T10:00:00", "2026-12-02", "2026-12-01", "5")
 
 
-@clause("contoso", "CPA-12.1", "Contoso keeps an audit trail of every automated decision and approval and provides the "
-        "Partner with its own records on request.")
+@clause("contoso", "CPA-12.1", "Contoso may audit them on 20 business days' notice, once per Program Year unless a "
+        "discrepancy was found … Where incentives were overpaid by more than 3% in a Quarter, the Partner repays them "
+        "and bears the audit cost. Contoso keeps an audit trail of every automated decision and approval and provides "
+        "the Partner with its own records on request.")
 def _cpa_12_1() -> None:
     _records_relating_to_the_partner("contoso")
+    _partner_audit_numbers(CT, "2026-11-02T09:00:00", "2026-11-30", "2026-11-27", "3")
 
 
 # --- the suite's own guarantees --------------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ FEATURE_MODULES = (
     "test_retention_sweep",  # the retention sweep (copilot transcripts)
     "test_subscription_renewals",
     "test_sales_tax",
+    "test_partner_audits",  # PA-12.1 / CPA-12.1: audits per partner (prefixed lists), findings, repayment four eyes
+    "test_security_incidents",  # PA-11.2 / CPA-11.2: incidents, their watch pointers and the sweep's exceptions
 )
 # Tests of one engine's own tooling (the embedded engine's CLI on its database file): not a question of parity.
 ENGINE_OWN = {"test_the_cli_backfills_the_partner_index_on_the_embedded_engine_once_audited"}

@@ -216,7 +216,13 @@ READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_d
                   "get_tax_exemptions",
                   # its own review of a statement line, invoice line or entitlement check (PA-14.2): teams, never key
                   # ids, no unit cost; a rival's is a 404 (tests/unit/test_automated_decision_reviews.py)
-                  "get_automated_review"}
+                  "get_automated_review",
+                  # its own audits and repayment, without the staff members' names: tests/stack/
+                  # test_partner_audits_api.py, tests/unit/test_partner_audits.py (a rival's id is a 404)
+                  "list_partner_audits", "get_partner_audit", "get_audit_repayment",
+                  # its own security incidents, without the staff members' names: tests/stack/
+                  # test_partner_audits_api.py, tests/unit/test_security_incidents.py (a rival's is a 404)
+                  "list_security_incidents", "get_security_incident"}
 
 
 def test_every_partner_read_operation_is_read_by_this_suite_or_named_elsewhere():

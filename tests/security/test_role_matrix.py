@@ -56,6 +56,14 @@ PARTNER_OPEN = {
     # PA-12.1 / CPA-12.1: the Distributor "provides the Partner, on request, with the records relating to the Partner":
     # its own partner's records only, masked (tests/stack/test_audit_partner_trail.py: another partner's id is a 404)
     "list_audit",
+    # PA-12.1 / CPA-12.1 again: a partner reads its own audits (notice, findings, repayment) and its own repayment,
+    # never schedules, records or closes one (tests/unit/test_partner_audits.py, tests/stack/test_partner_audits_api.py:
+    # another partner's is a 404)
+    "list_partner_audits", "get_partner_audit", "get_audit_repayment",
+    # PA-11.2 / CPA-11.2: "Each party notifies the other": a partner reports an incident affecting the distributor's
+    # data through its own key and reads its own incidents (tests/unit/test_security_incidents.py: another partner's
+    # is a 404, its id in a report is refused as unknown); it never records the distributor's notice
+    "record_security_incident", "list_security_incidents", "get_security_incident",
     # SOP-6.3 / COP-6.3 cover invoice disputes too: the partner appeals the rejection of its own invoice dispute
     # (another partner's is a 404: tests/unit/test_invoice_dispute_appeals.py); SOP-1.3 / COP-1.3 "restarts when the
     # Partner responds": it answers what its own approval or exception waits on (another partner's is a 404:

@@ -446,6 +446,69 @@ def _mdf_claim(r: Replay) -> tuple[str, str]:
     return partner_id, str(claim["claim_id"])
 
 
+def _audit_partner(r: Replay, stage: str) -> dict[str, str]:
+    """A partner of the onboarding tenant (northwind's policy: PA-12.1's 30 days' notice), new each time (at most one
+    audit per Program Year), and for `findings` / `close` an audit of it that started today, written as scheduling
+    it 30 days ago would have left it (`close`: with the previous Quarter's finding recorded)."""
+    from revgov.domain import partner_audits as audit_rules
+    from revgov.services import partner_audits
+
+    tid, _ = r.onboarding_tenant()
+    partner_id = r.rt.ids.new("ptr")
+    record = {"partner_id": partner_id, "legal_name": "Audited Replay LLC", "partner_type": "reseller",
+              "status": "active", "tier": "silver", "country": "US"}  # fmt: skip
+    r.rt.store.commit(tid, Changes(puts=[Put("PARTNER", partner_id, record)]))
+    if stage == "schedule":
+        return {"partner_id": partner_id}
+    today = clock_support.today()
+    audit_id = r.rt.ids.new("pau")
+    audit = {"audit_id": audit_id, "partner_id": partner_id, "status": "scheduled", "auditor": None, "scope": None,
+             "starts_on": today.isoformat(), "program_year": today.year,
+             "notice": {"given_at": r.rt.clock.now_iso(), "period": "30 days' written notice",
+                        "earliest_start": today.isoformat()},
+             "allowed_by_discrepancy_of": None, "scheduled_by": "finance:key_01JX0000000000000000000AUD",
+             "findings": [], "discrepancy_found": False, "overpaid_above_percent": "5", "audit_cost": None,
+             "repayment": None, "closed_at": None, "closed_by": None, "rule_id": "PTR-AUDIT", "clause": "PA-12.1"}
+    if stage == "close":
+        zero = {k: audit_rules.ZERO for k in audit_rules.INCENTIVES}
+        audit["findings"] = [audit_rules.finding(audit_rules.AuditRule.of(r.onboarding_tenant()[1]) or _never(),
+                                                 _previous_quarter(), zero, zero, at=r.rt.clock.now_iso(),
+                                                 by="finance:key_01JX0000000000000000000AUD")]
+    key = f"{partner_id}#{audit_id}"
+    r.rt.store.commit(tid, Changes(puts=[Put(partner_audits.AUDITS, key, audit)]))
+    return {"partner_id": partner_id, "audit_id": audit_id}
+
+
+def _incident(r: Replay) -> str:
+    """An incident affecting a partner's data of the onboarding tenant, recorded by legal a minute ago, unnotified."""
+    from revgov.services import security_incidents
+
+    tid, _ = r.onboarding_tenant()
+    legal = Principal(tid, Role.LEGAL, "key_01JX0000000000000000000LGL")
+    incident = security_incidents.record(r.rt, legal, {"partner_id": r.partner("active", 1), "summary": "replay",
+                                                       "became_aware_at": r.rt.clock.now_iso()})  # fmt: skip
+    return str(incident["incident_id"])
+
+
+def _never() -> Any:
+    raise AssertionError("northwind's policy has a partner_audits rule")
+
+
+def _previous_quarter() -> str:
+    return Period.containing(month_index(clock_support.today()), "quarter").shifted(-3).name
+
+
+def _audit_start(r: Replay) -> str:
+    """The first day an audit may start when scheduled now (PA-12.1: 30 days' written notice, a business day)."""
+    from revgov.domain import partner_audits as audit_rules
+    from revgov.domain.calendar import BusinessCalendar
+    from revgov.domain.time import instant
+
+    policy = r.onboarding_tenant()[1]
+    rule = audit_rules.AuditRule.of(policy) or _never()
+    return rule.earliest_start(instant(r.rt.clock.now_iso()), BusinessCalendar.from_policy(policy)).isoformat()
+
+
 def _last_january_review() -> str:
     """The latest 15 January not after today: a day of the annual tier review (PA-3.6 / CPA-3.5)."""
     today = clock_support.today()
@@ -584,6 +647,19 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     ),
     "reject_mdf_claim": lambda r: (
         dict(zip(("partner_id", "claim_id"), _mdf_claim(r), strict=True)), "partners:finance"
+    ),
+    "schedule_partner_audit": lambda r: (
+        _audit_partner(r, "schedule"), "partners:legal", {"starts_on": _audit_start(r)}
+    ),
+    "record_partner_audit_finding": lambda r: (
+        _audit_partner(r, "findings"), "partners:finance", {"quarter": _previous_quarter()}
+    ),
+    "close_partner_audit": lambda r: (_audit_partner(r, "close"), "partners:finance"),
+    "record_security_incident": lambda r: (
+        {}, "partners:legal", {"partner_id": r.partner("active", 1), "became_aware_at": r.rt.clock.now_iso()}
+    ),
+    "record_security_incident_notice": lambda r: (
+        {"incident_id": _incident(r)}, "partners:legal", {"notified_at": r.rt.clock.now_iso()}
     ),
 }
 ORDER = ["suspend_tenant", "resume_tenant"]

@@ -43,6 +43,12 @@ STAFF_ORDER = (Role.ADMIN, Role.FINANCE, Role.CHANNEL_OPS, Role.SALES, Role.LEGA
 NOT_READ = {
     "get_billing_subscription": "needs an ERP subscription.activated event (tests/stack/test_billing_subscriptions.py)",
     "get_delivery": "needs a delivered outbound event (tests/security/test_outbound_webhooks.py)",
+    "get_partner_audit": "needs an audit scheduled on 30 days' notice (tests/stack/test_partner_audits_api.py checks "
+    "the staff and the partner answers against the schema)",
+    "get_audit_repayment": "needs a closed audit that found an overpayment (tests/unit/test_partner_audits.py; the "
+    "schema's example is checked above)",
+    "get_security_incident": "needs a reported incident (tests/stack/test_partner_audits_api.py checks the staff and "
+    "the partner answers against the schema)",
 }
 
 

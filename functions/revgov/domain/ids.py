@@ -8,7 +8,8 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset(
     {
         "aud", "key", "ten", "ptr", "dec", "inv", "apr", "exc", "evt", "dl", "set", "dsp", "tsk", "sub", "req", "imp",
-        "ivd", "cnh", "pdr", "lpc", "off", "rcn", "mdfa", "mdfc", "mcn", "sbx", "vch", "cpt", "rvw", "lgh",
+        "ivd", "cnh", "pdr", "lpc", "off", "rcn", "mdfa", "mdfc", "mcn", "sbx", "vch", "cpt", "rvw", "lgh", "pau",
+        "arp", "sin",
     }
 )
 _ID = re.compile(r"^([a-z]{2,4})_[0-9A-HJKMNP-TV-Z]{26}$")

@@ -445,6 +445,16 @@ def mdf_expiry_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _sweep_tenants("mdf-expiry-sweep", {"looked_at": 0, "expired": 0}, mdf.sweep_expiry)
 
 
+@app.lambda_function(name="security_incident_watch")
+def security_incident_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled hourly: a notice of a security incident sent after its deadline, or unsent past it (PA-11.2: 72 hours;
+    CPA-11.2: 48), becomes one exception for legal (revgov.services.security_incidents)."""
+    from ..services import security_incidents
+
+    return _sweep_tenants("security-incident-watch", {"looked_at": 0, "opened": 0},
+                          security_incidents.watch_security_incidents)
+
+
 @app.lambda_function(name="retention_sweep")
 def retention_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled daily: each tenant's retention policy applied (revgov.services.retention, docs/retention.md):

@@ -18,6 +18,7 @@ def load_all() -> None:
         mdf,  # noqa: F401
         observability,  # noqa: F401
         overdue,  # noqa: F401
+        partner_audits,  # noqa: F401
         partners,  # noqa: F401
         platform,  # noqa: F401
         policy,  # noqa: F401
@@ -26,6 +27,7 @@ def load_all() -> None:
         rebates,  # noqa: F401
         renewals,  # noqa: F401
         retention,  # noqa: F401
+        security_incidents,  # noqa: F401
         subscriptions,  # noqa: F401
         tax_exemptions,  # noqa: F401
         tier_review,  # noqa: F401
