@@ -190,6 +190,9 @@ def settle_by_loop(
         )
 
     in_period = [period.first <= ln[MONTH_INDEX] <= period.last for ln in lines]
+    # PA-8.2 / CPA-8.2: a program earned when paid counts the lines whose invoice was paid in the period
+    paid_in_period = [ln[PAID_ON] is not None and period.first <= _month(ln[PAID_ON][:7]) <= period.last
+                      for ln in lines]  # fmt: skip
     claimed: dict[str, set[int]] = {}
     amounts: dict[str, dict[str, Decimal]] = defaultdict(dict)
     bases: dict[str, dict[str, Decimal]] = defaultdict(dict)
@@ -223,7 +226,7 @@ def settle_by_loop(
         units: dict[str, int] = defaultdict(int)
         for i in sorted(eligible):
             ln = lines[i]
-            if not in_period[i]:
+            if not (paid_in_period[i] if program.earned_when_paid is not None else in_period[i]):
                 continue
             amount = ln[NET_CENTS]
             if program.model == "per_unit":

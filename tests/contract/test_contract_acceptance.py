@@ -1142,6 +1142,29 @@ def _pa_8_1() -> None:
 @clause("northwind", "PA-8.2", "earns a commission of 3.0% of the Distributor's Invoiced Revenue")
 def _pa_8_2() -> None:
     assert Decimal(_program(NW, "RBT-SALES-AGENT")["percent"]) == 3
+    # and: "Commissions under PA-8.1 and this clause are calculated per Billing Month and paid within 30 days after the
+    # end of the month in which the Customer paid the invoice": both earned in the payment month, paid by M + 30
+    for program in ("RBT-REFERRAL", "RBT-SALES-AGENT"):
+        assert _program(NW, program)["earned_when_paid"]["clause"] == "PA-8.2"
+    _commission_deadlines(NW, "PA-8.2", "SOP-7.1")
+
+
+def _commission_deadlines(policy: dict[str, Any], pay: str, calculate: str) -> None:
+    """December 2026 (31 December a Thursday, 1 January a published holiday): calculated by the 3rd business day,
+    Wednesday 6 January; paid within 30 days after the month, by 30 January."""
+    rule = settlement_run.Review.of(policy, Rule.of(policy["rebates"]["settlement"]))
+    due = settlement_run.deadlines(rule, Period.parse("2026-12"))
+    assert (due["calculate_by"], due["issue_by"], due["clause"]) == ("2027-01-06", "2027-01-30", pay)
+    assert due["calculation"]["clause"] == calculate
+
+
+@clause(
+    "northwind",
+    "SOP-7.1",
+    "by the 3rd business day, commissions for month M are calculated under PA-8.2",
+)
+def _sop_7_1() -> None:
+    _commission_deadlines(NW, "PA-8.2", "SOP-7.1")
 
 
 @clause(
@@ -1711,6 +1734,15 @@ def _cpa_7_7() -> None:
 def _cpa_8_2() -> None:
     rules = {r["id"]: r for r in CT["rebates"]["exclusivity"]}
     assert set(rules["RBT-REFERRAL-NOT-REBATES"]["excluded_from"]) == {"RBT-VOLUME", "RBT-GROWTH", "RBT-DEVICES-SPIFF"}
+    # and: "Referral fees are calculated per Billing Month and paid within 30 days after the end of the month in which
+    # the End Customer paid."
+    assert _program(CT, "RBT-REFERRAL")["earned_when_paid"]["clause"] == "CPA-8.2"
+    _commission_deadlines(CT, "CPA-8.2", "COP-7.1")
+
+
+@clause("contoso", "COP-7.1", "referral fees for M calculated by the 3rd business day")
+def _cop_7_1() -> None:
+    _commission_deadlines(CT, "CPA-8.2", "COP-7.1")
 
 
 @clause(

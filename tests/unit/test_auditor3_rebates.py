@@ -143,7 +143,9 @@ def _referral_month(ledger: Ledger, on: str, order: str, customer: str = "CUST-R
     ledger.clock.set(f"{after}T10:00:00Z")
     paid = {"partner_id": P1, "invoice_id": invoice_id, "paid_on": after, "payment_ref": f"RCPT-{order}"}
     assert ledger.bill("invoice.paid", paid, occurred_at=f"{after}T09:00:00Z")["status"] == "processed"
-    return month
+    # PA-8.2: commissions are "paid within 30 days after the end of the month in which the Customer paid the
+    # invoice": the commission is the payment month's (the month after the invoice's here)
+    return after[:7]
 
 
 def test_pa_8_1_a_paid_referral_earns_5_percent_and_no_rebate():
@@ -152,7 +154,7 @@ def test_pa_8_1_a_paid_referral_earns_5_percent_and_no_rebate():
     # is excluded from all rebates": the Quarter's volume rebate counts none of it
     ledger = Ledger("2026-08-05T12:00:00Z")
     month = _referral_month(ledger, "2026-08-05", "SO-REF-1")
-    assert _settled_lines(ledger, month, "2026-09-03T10:00:00Z")["RBT-REFERRAL"]["amount"] == "6250.00"
+    assert _settled_lines(ledger, month, "2026-10-03T10:00:00Z")["RBT-REFERRAL"]["amount"] == "6250.00"
     quarter = _settled_lines(ledger, "2026-Q3", "2026-10-03T10:00:00Z")
     assert quarter.get("RBT-VOLUME", {}).get("amount", "0.00") == "0.00"
 
@@ -162,7 +164,7 @@ def test_pa_8_1_no_referral_commission_more_than_12_months_after_the_first_invoi
     ledger = Ledger("2026-08-05T12:00:00Z")
     _referral_month(ledger, "2026-08-05", "SO-REF-1")
     month = _referral_month(ledger, "2027-09-06", "SO-REF-2")
-    lines = _settled_lines(ledger, month, "2027-10-04T10:00:00Z")
+    lines = _settled_lines(ledger, month, "2027-11-04T10:00:00Z")
     assert lines.get("RBT-REFERRAL", {}).get("amount", "0.00") == "0.00"
 
 

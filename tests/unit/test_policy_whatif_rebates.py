@@ -192,7 +192,8 @@ def test_the_whatif_of_the_referral_window_equals_settling_and_shows_what_removi
     _issue_and_pay(ledger, P1, "2027-08", "2027-09-03")
     remove = [{"op": "test", "path": "/rebates/programs/3/id", "value": "RBT-REFERRAL"},
               {"op": "remove", "path": "/rebates/programs/3/first_invoice_window"}]  # fmt: skip
-    paid, rows = _settled_and_whatif(ledger, "2027-08", "2027-09-20T10:00:00Z", remove)
+    # PA-8.2: the commission is earned in the month the customer paid (2027-09-03): September's run
+    paid, rows = _settled_and_whatif(ledger, "2027-09", "2027-10-20T10:00:00Z", remove)
     assert paid["RBT-REFERRAL"] == "6250.00"
     assert rows["RBT-REFERRAL"]["before"]["payable"] == paid["RBT-REFERRAL"]
     assert rows["RBT-REFERRAL"]["after"]["payable"] == "12500.00"
