@@ -41,7 +41,7 @@ from revgov.domain.rebates.engine import rate_period
 from revgov.domain.rebates.ledger import SalesLedger
 from revgov.domain.rebates.lines import rebate_line
 from revgov.domain.rebates.policy import PartnerFacts, Period, compile_rebates
-from revgov.domain.rebates.windows import FirstInvoiceWindow
+from revgov.domain.rebates.windows import FirstInvoiceWindow, ReferralAcceptance
 from revgov.domain.rules import Rule
 from revgov.services.catalog import price_lines
 from revgov.tenant_files import load_tenant_file
@@ -1137,6 +1137,13 @@ def _pa_8_1() -> None:
     # "the 12 months following" a first invoice dated 2026-09-02 are 2026-09-03 .. 2027-09-02
     window = FirstInvoiceWindow.of(_program(NW, "RBT-REFERRAL")["first_invoice_window"])
     assert window.rule.clause == "PA-8.1" and window.last_day(date(2026, 9, 2)) == date(2027, 9, 2)
+    # and: "Where the Distributor accepts the referral and invoices the Customer directly within 180 days": accepted
+    # 2026-05-06, a first invoice on 2026-11-02 (day 180) earns, on 2026-11-03 (day 181) does not
+    acceptance = ReferralAcceptance.of(_program(NW, "RBT-REFERRAL")["referral_acceptance"])
+    accepted = date(2026, 5, 6).toordinal()
+    assert acceptance.rule.clause == "PA-8.1" and not acceptance.before_first_contact
+    assert not acceptance.fails(accepted, -1, date(2026, 11, 2).toordinal())
+    assert acceptance.fails(accepted, -1, date(2026, 11, 3).toordinal()) and acceptance.fails(-1, -1, None)
 
 
 @clause("northwind", "PA-8.2", "earns a commission of 3.0% of the Distributor's Invoiced Revenue")
@@ -1178,6 +1185,13 @@ def _cpa_8_1() -> None:
     # "for 12 months from" a first invoice dated 2026-09-02: 2026-09-02 .. 2027-09-01
     window = FirstInvoiceWindow.of(_program(CT, "RBT-REFERRAL")["first_invoice_window"])
     assert window.rule.clause == "CPA-8.1" and window.last_day(date(2026, 9, 2)) == date(2027, 9, 1)
+    # and: "provided the referral was registered and accepted before Contoso's first contact with the End Customer's
+    # decision maker": accepted the day before the contact earns, on the same day does not
+    acceptance = ReferralAcceptance.of(_program(CT, "RBT-REFERRAL")["referral_acceptance"])
+    contact = date(2026, 9, 2).toordinal()
+    assert acceptance.rule.clause == "CPA-8.1" and acceptance.within_days is None
+    assert not acceptance.fails(contact - 1, contact, None) and acceptance.fails(contact, contact, None)
+    assert acceptance.fails(contact - 1, -1, None)
 
 
 # --- billing -------------------------------------------------------------------------------------------------------

@@ -63,6 +63,8 @@ def test_an_mdf_funded_line_accrues_no_rebate_and_a_referred_customers_first_inv
 
     referral = erp_event("shipment.confirmed", {"partner_id": pid, "order_ref": "SO-REF-1", "shipped_on": "2026-09-07",
                                                 "channel": "referral", "customer_id": "CUST-STACK-1",
+                                                # PA-8.1: accepted, and first invoiced within 180 days of it
+                                                "referral_accepted_on": "2026-09-01",
                                                 "lines": [{"sku": SWITCH, "quantity": 100}]},
                          occurred_at="2026-09-07T10:00:00Z")  # fmt: skip
     tenant.wait_for([tenant.send(referral)["event_id"]])

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_rebates_mdf_and_referral_window import accepted
 
 from memory_store import Ledger
 from rebate_runs import settle_approved
@@ -133,7 +134,8 @@ def _referral_month(ledger: Ledger, on: str, order: str, customer: str = "CUST-R
     from revgov.services import billing
 
     # the ERP names the referred customer the distributor invoiced (PA-8.1 "Invoiced Revenue from that Customer")
-    _ship(ledger, on, [{"sku": "NW-SW-24P", "quantity": 100}], order, channel="referral", customer_id=customer)
+    _ship(ledger, on, [{"sku": "NW-SW-24P", "quantity": 100}], order, channel="referral", customer_id=customer,
+          **accepted(on))  # PA-8.1: the referral accepted before the invoice
     month = on[:7]
     invoice_id: str = ledger.invoice(P1, month)["invoice_id"]
     year, number = int(month[:4]), int(month[5:])

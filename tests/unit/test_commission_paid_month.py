@@ -27,6 +27,7 @@ from test_rebates_mdf_and_referral_window import (
     _lines,
     _settle,
     _ship,
+    accepted,
 )
 
 from memory_store import Ledger
@@ -57,7 +58,7 @@ def _october_sale_paid(case: str, paid_on: str) -> tuple[Ledger, tuple[Any, ...]
     partner, _, sku, quantity, channel, *_ = CASES[case]
     ledger = Ledger("2026-10-05T12:00:00Z") if case.startswith("northwind") else _contoso("2026-10-05T12:00:00Z")
     _ship(ledger, partner, "2026-10-05", [{"sku": sku, "quantity": quantity}], "SO-COM-1", channel=channel,
-          customer_id="CUST-COM-1")  # fmt: skip
+          customer_id="CUST-COM-1", **accepted("2026-10-05"))  # fmt: skip
     _invoice_and_pay(ledger, partner, "2026-10", "2026-11-02", paid_on)
     return ledger, CASES[case]
 

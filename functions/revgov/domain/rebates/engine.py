@@ -133,6 +133,31 @@ def _outside_window(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], p
     return mask
 
 
+def _unaccepted(
+    ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program, candidates: Flags
+) -> Flags:
+    """Lines whose referral is not shown accepted as the clause asks (PA-8.1: the customer first invoiced within 180
+    days of the acceptance; CPA-8.1: accepted before the first contact with the decision maker;
+    `windows.ReferralAcceptance`). The first invoice is the partner's stored one for the line's customer, else the
+    line's own invoice date (None when not issued yet). Decided by the line and the partner's facts alone; only the
+    `candidates` (the lines the program would count so far) are looked at."""
+    acceptance, mask = program.referral_acceptance, np.zeros(len(ledger), dtype=np.bool_)
+    if acceptance is None:
+        return mask
+    firsts: dict[tuple[int, int], int | None] = {}
+    for i in np.flatnonzero(candidates).tolist():
+        pair = (int(ledger.partner[i]), int(ledger.customer[i]))
+        if pair not in firsts:
+            facts = partners.get(ledger.partners[pair[0]])
+            customer = ledger.customers[pair[1]]
+            firsts[pair] = dict(facts.first_invoices).get(str(customer)) if facts and customer is not None else None
+        first = firsts[pair]
+        if first is None and int(ledger.invoiced_day[i]) >= 0:
+            first = int(ledger.invoiced_day[i])
+        mask[i] = acceptance.fails(int(ledger.accepted_day[i]), int(ledger.contacted_day[i]), first)
+    return mask
+
+
 def _no_customer(ledger: SalesLedger) -> Flags:
     """Lines naming no referred customer (the ERP event carried no `customer_id`). PA-8.1 pays "Invoiced Revenue
     from that Customer ... during the 12 months following the first invoice" (CPA-8.1: "from that End Customer ...
@@ -316,7 +341,7 @@ class _Rating:
         """PA-8.1 / CPA-8.1: a commission only on invoices dated inside the window from the customer's first one."""
         window, pid = program.first_invoice_window, program.program_id
         if window is None:
-            return eligible
+            return self._accepted(program, eligible, reasons)
         unnamed = _no_customer(self.ledger)
         if unnamed.any():  # no customer, so no first invoice and no window: the line cannot earn under the clause
             key = f"{window.rule.rule_id}:{pid}:no_customer"
@@ -327,7 +352,19 @@ class _Rating:
             reasons.append(Exclusion(f"{window.rule.rule_id}:{pid}", window.rule, window.reason, outside))
             outside_now = eligible & outside & self.period_of(program)
             _note(self.excluded, f"{window.rule.rule_id}:{pid}", window.rule, outside_now)
-        return eligible & ~outside & ~unnamed
+        return self._accepted(program, eligible & ~outside & ~unnamed, reasons)
+
+    def _accepted(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
+        """PA-8.1 / CPA-8.1: a referral line earns only where the referral is shown accepted as the clause asks."""
+        acceptance, pid = program.referral_acceptance, program.program_id
+        if acceptance is not None:
+            unaccepted = _unaccepted(self.ledger, self.partners, program, eligible)
+            if unaccepted.any():
+                key = f"{acceptance.rule.rule_id}:{pid}"
+                reasons.append(Exclusion(key, acceptance.rule, acceptance.reason, unaccepted))
+                _note(self.excluded, key, acceptance.rule, eligible & unaccepted & self.period_of(program))
+            eligible = eligible & ~unaccepted
+        return eligible
 
     def _terminated(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
         """PA-13.3 / CPA-13.3: lines after the agreement's last day earn nothing; a partial Quarter earns only the

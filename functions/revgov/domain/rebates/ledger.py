@@ -113,6 +113,8 @@ class SalesLedger:
     mdf_funded: Flags  # PA-7.1 / CPA-7.1: an MDF-funded purchase (a credit note: its line's)
     customer: Ints  # code into `customers`
     invoiced_day: Ints  # ordinal of the invoice date (the credited line's, for a credit note), -1 when not issued
+    accepted_day: Ints  # PA-8.1 / CPA-8.1: ordinal of the day the referral was accepted, -1 when not stated
+    contacted_day: Ints  # CPA-8.1: ordinal of the first contact with the customer's decision maker, -1 when not stated
     duplicate: Ints  # 0, or SAME_LINE / SAME_EVENT / SAME_ORDER_LINE
     duplicate_of: Ints  # index of the line this one repeats, -1
 
@@ -176,6 +178,8 @@ class SalesLedger:
         credited_day, _ = _ints(c["credited_day"], -1)
         delivered_day, _ = _ints(c["delivered_day"], -1)
         invoiced_day, _ = _ints(c["invoiced_day"], -1)
+        accepted_day, _ = _ints(c["accepted_day"], -1)
+        contacted_day, _ = _ints(c["contacted_day"], -1)
         customer, customers = _encode(c["customer"])
         promotions = c["promotions"]
         exclusive = np.fromiter(map(bool, promotions), dtype=np.bool_, count=n)
@@ -216,6 +220,8 @@ class SalesLedger:
             mdf_funded=np.fromiter(map(bool, c["mdf_funded"]), dtype=np.bool_, count=n),
             customer=customer,
             invoiced_day=invoiced_day,
+            accepted_day=accepted_day,
+            contacted_day=contacted_day,
             duplicate=duplicate,
             duplicate_of=duplicate_of,
         )

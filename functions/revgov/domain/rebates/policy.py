@@ -15,7 +15,7 @@ from ..money import CENT
 from ..partners import held_tier
 from ..rules import Rule
 from .termination import Termination, last_day_before
-from .windows import FirstInvoiceWindow
+from .windows import FirstInvoiceWindow, ReferralAcceptance
 from .withholding import Withholding
 
 QUARTER, MONTH = "quarter", "month"
@@ -260,6 +260,8 @@ class Program:
     # PA-8.2 / CPA-8.2: a commission "paid within 30 days after the end of the month in which the Customer paid": a
     # line is earned in the month its invoice was paid (`paid_on`), not the month of the invoice (None: that month)
     earned_when_paid: Rule | None = None
+    # PA-8.1 / CPA-8.1: a referral earns only once accepted (invoiced within 180 days / accepted before first contact)
+    referral_acceptance: ReferralAcceptance | None = None
 
     @property
     def program_id(self) -> str:
@@ -297,6 +299,9 @@ class Program:
                 FirstInvoiceWindow.of(node["first_invoice_window"]) if node.get("first_invoice_window") else None
             ),
             earned_when_paid=Rule.of(node["earned_when_paid"]) if node.get("earned_when_paid") else None,
+            referral_acceptance=(
+                ReferralAcceptance.of(node["referral_acceptance"]) if node.get("referral_acceptance") else None
+            ),
         )
 
 
