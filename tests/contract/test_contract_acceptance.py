@@ -817,6 +817,13 @@ def _pa_4_2() -> None:
     assert NW["onboarding"]["insurance_lapse"]["remind_days_before"] == [30, 7]  # PA-2.7 "30 days and 7 days"
     assert CT["onboarding"]["certification_reminders"]["days_before"] == [60, 14]  # CPA-4.2 "60 and 14 days"
     assert CT["onboarding"]["insurance_lapse"]["remind_days_before"] == [30]  # CPA-2.4 "30 days before expiry"
+    # and: "Certification records are updated in the Partner Portal within 2 business days of receipt of evidence from
+    # the certifying body" (tests/unit/test_certification_recording.py has the instants); contoso's CPA-4.2 has none
+    assert NW["onboarding"]["certification_recording"] == {"id": "PTR-CERTIFICATION-RECORDING", "clause": "PA-4.2",
+                                                           "within_business_days": 2,
+                                                           "category": "certification_recorded_late"}
+    assert route(NW, "certification_recorded_late")["queue"] == "channel_ops"
+    assert "certification_recording" not in CT["onboarding"]
 
 
 @clause("contoso", "CPA-4.2", "The Partner notifies Channel Operations within 10 business days when a certified "
