@@ -94,7 +94,7 @@ def sales_fact(row: dict[str, Any], families: dict[str, str]) -> dict[str, Any]:
         "event_ids": [row.get("event", f"evt_{row['id']}")],
     }
     for key in ("order_ref", "promotions", "discount_percent", "paid_on", "channel", "mdf_funded", "customer_id",
-                "invoiced_on"):
+                "invoiced_on", "referral_accepted_on", "decision_maker_contacted_on"):
         if key in row:
             fact[key] = row[key]
     return fact
@@ -114,7 +114,7 @@ def scenario_lines(scenario: dict[str, Any]) -> list[dict[str, Any]]:
 (
     LINE_ID, INVOICE_ID, PARTNER_ID, FAMILY, SKU, KIND, RULE_KIND, CHANNEL, NET_CENTS, COST_CENTS, UNITS_MILLI,
     MONTH_INDEX, DAY, CREDITED_DAY, CREDITED_LINE, PROMOTIONS, DISCOUNT, PAID_ON, EVENT_ID, ORDER_REF, DELIVERED_DAY,
-    MDF_FUNDED, CUSTOMER, INVOICED_DAY, EVENT_SECOND,
+    MDF_FUNDED, CUSTOMER, INVOICED_DAY, EVENT_SECOND, ACCEPTED_DAY, CONTACTED_DAY,
 ) = range(len(FIELDS))  # fmt: skip
 assert FIELDS[CREDITED_LINE] == "credited_line" and FIELDS[ORDER_REF] == "order_ref"
 
@@ -176,6 +176,22 @@ def settle_by_loop(
             return True
         return bool(window and first is not None and ln[INVOICED_DAY] > window.last_ordinal(first))
 
+    def unaccepted(program: Any, ln: Sequence[Any]) -> bool:
+        """PA-8.1: first invoiced within 180 days of the acceptance; CPA-8.1: accepted before the first contact."""
+        rule = program.referral_acceptance
+        if rule is None:
+            return False
+        accepted, contacted = ln[ACCEPTED_DAY], ln[CONTACTED_DAY]
+        if accepted < 0:
+            return True
+        facts = partners.get(ln[PARTNER_ID])
+        first = dict(facts.first_invoices).get(ln[CUSTOMER]) if facts and ln[CUSTOMER] else None
+        if first is None and ln[INVOICED_DAY] >= 0:
+            first = ln[INVOICED_DAY]
+        if rule.within_days is not None and first is not None and first - accepted > rule.within_days:
+            return True
+        return rule.before_first_contact and (contacted < 0 or not accepted < contacted)
+
     def admits(program: Any, ln: Sequence[Any]) -> bool:
         e = program.eligibility
         facts = partners.get(ln[PARTNER_ID])
@@ -193,6 +209,9 @@ def settle_by_loop(
         )
 
     in_period = [period.first <= ln[MONTH_INDEX] <= period.last for ln in lines]
+    # PA-8.2 / CPA-8.2: a program earned when paid counts the lines whose invoice was paid in the period
+    paid_in_period = [ln[PAID_ON] is not None and period.first <= _month(ln[PAID_ON][:7]) <= period.last
+                      for ln in lines]  # fmt: skip
     claimed: dict[str, set[int]] = {}
     amounts: dict[str, dict[str, Decimal]] = defaultdict(dict)
     bases: dict[str, dict[str, Decimal]] = defaultdict(dict)
@@ -216,7 +235,7 @@ def settle_by_loop(
                 continue
             if book.mdf_funded_rule is not None and ln[MDF_FUNDED]:  # PA-7.1: MDF-funded purchases earn nothing
                 continue
-            if after_window(program, ln):
+            if after_window(program, ln) or unaccepted(program, ln):
                 continue
             eligible.add(i)
         claimed[pid] = eligible
@@ -226,7 +245,7 @@ def settle_by_loop(
         units: dict[str, int] = defaultdict(int)
         for i in sorted(eligible):
             ln = lines[i]
-            if not in_period[i]:
+            if not (paid_in_period[i] if program.earned_when_paid is not None else in_period[i]):
                 continue
             amount = ln[NET_CENTS]
             if program.model == "per_unit":

@@ -41,7 +41,7 @@ from revgov.domain.rebates.engine import rate_period
 from revgov.domain.rebates.ledger import SalesLedger
 from revgov.domain.rebates.lines import rebate_line
 from revgov.domain.rebates.policy import PartnerFacts, Period, compile_rebates
-from revgov.domain.rebates.windows import FirstInvoiceWindow
+from revgov.domain.rebates.windows import FirstInvoiceWindow, ReferralAcceptance
 from revgov.domain.rules import Rule
 from revgov.services.catalog import price_lines
 from revgov.tenant_files import load_tenant_file
@@ -817,6 +817,13 @@ def _pa_4_2() -> None:
     assert NW["onboarding"]["insurance_lapse"]["remind_days_before"] == [30, 7]  # PA-2.7 "30 days and 7 days"
     assert CT["onboarding"]["certification_reminders"]["days_before"] == [60, 14]  # CPA-4.2 "60 and 14 days"
     assert CT["onboarding"]["insurance_lapse"]["remind_days_before"] == [30]  # CPA-2.4 "30 days before expiry"
+    # and: "Certification records are updated in the Partner Portal within 2 business days of receipt of evidence from
+    # the certifying body" (tests/unit/test_certification_recording.py has the instants); contoso's CPA-4.2 has none
+    assert NW["onboarding"]["certification_recording"] == {"id": "PTR-CERTIFICATION-RECORDING", "clause": "PA-4.2",
+                                                           "within_business_days": 2,
+                                                           "category": "certification_recorded_late"}
+    assert route(NW, "certification_recorded_late")["queue"] == "channel_ops"
+    assert "certification_recording" not in CT["onboarding"]
 
 
 @clause("contoso", "CPA-4.2", "The Partner notifies Channel Operations within 10 business days when a certified "
@@ -1137,11 +1144,41 @@ def _pa_8_1() -> None:
     # "the 12 months following" a first invoice dated 2026-09-02 are 2026-09-03 .. 2027-09-02
     window = FirstInvoiceWindow.of(_program(NW, "RBT-REFERRAL")["first_invoice_window"])
     assert window.rule.clause == "PA-8.1" and window.last_day(date(2026, 9, 2)) == date(2027, 9, 2)
+    # and: "Where the Distributor accepts the referral and invoices the Customer directly within 180 days": accepted
+    # 2026-05-06, a first invoice on 2026-11-02 (day 180) earns, on 2026-11-03 (day 181) does not
+    acceptance = ReferralAcceptance.of(_program(NW, "RBT-REFERRAL")["referral_acceptance"])
+    accepted = date(2026, 5, 6).toordinal()
+    assert acceptance.rule.clause == "PA-8.1" and not acceptance.before_first_contact
+    assert not acceptance.fails(accepted, -1, date(2026, 11, 2).toordinal())
+    assert acceptance.fails(accepted, -1, date(2026, 11, 3).toordinal()) and acceptance.fails(-1, -1, None)
 
 
 @clause("northwind", "PA-8.2", "earns a commission of 3.0% of the Distributor's Invoiced Revenue")
 def _pa_8_2() -> None:
     assert Decimal(_program(NW, "RBT-SALES-AGENT")["percent"]) == 3
+    # and: "Commissions under PA-8.1 and this clause are calculated per Billing Month and paid within 30 days after the
+    # end of the month in which the Customer paid the invoice": both earned in the payment month, paid by M + 30
+    for program in ("RBT-REFERRAL", "RBT-SALES-AGENT"):
+        assert _program(NW, program)["earned_when_paid"]["clause"] == "PA-8.2"
+    _commission_deadlines(NW, "PA-8.2", "SOP-7.1")
+
+
+def _commission_deadlines(policy: dict[str, Any], pay: str, calculate: str) -> None:
+    """December 2026 (31 December a Thursday, 1 January a published holiday): calculated by the 3rd business day,
+    Wednesday 6 January; paid within 30 days after the month, by 30 January."""
+    rule = settlement_run.Review.of(policy, Rule.of(policy["rebates"]["settlement"]))
+    due = settlement_run.deadlines(rule, Period.parse("2026-12"))
+    assert (due["calculate_by"], due["issue_by"], due["clause"]) == ("2027-01-06", "2027-01-30", pay)
+    assert due["calculation"]["clause"] == calculate
+
+
+@clause(
+    "northwind",
+    "SOP-7.1",
+    "by the 3rd business day, commissions for month M are calculated under PA-8.2",
+)
+def _sop_7_1() -> None:
+    _commission_deadlines(NW, "PA-8.2", "SOP-7.1")
 
 
 @clause(
@@ -1155,6 +1192,13 @@ def _cpa_8_1() -> None:
     # "for 12 months from" a first invoice dated 2026-09-02: 2026-09-02 .. 2027-09-01
     window = FirstInvoiceWindow.of(_program(CT, "RBT-REFERRAL")["first_invoice_window"])
     assert window.rule.clause == "CPA-8.1" and window.last_day(date(2026, 9, 2)) == date(2027, 9, 1)
+    # and: "provided the referral was registered and accepted before Contoso's first contact with the End Customer's
+    # decision maker": accepted the day before the contact earns, on the same day does not
+    acceptance = ReferralAcceptance.of(_program(CT, "RBT-REFERRAL")["referral_acceptance"])
+    contact = date(2026, 9, 2).toordinal()
+    assert acceptance.rule.clause == "CPA-8.1" and acceptance.within_days is None
+    assert not acceptance.fails(contact - 1, contact, None) and acceptance.fails(contact, contact, None)
+    assert acceptance.fails(contact - 1, -1, None)
 
 
 # --- billing -------------------------------------------------------------------------------------------------------
@@ -1711,6 +1755,15 @@ def _cpa_7_7() -> None:
 def _cpa_8_2() -> None:
     rules = {r["id"]: r for r in CT["rebates"]["exclusivity"]}
     assert set(rules["RBT-REFERRAL-NOT-REBATES"]["excluded_from"]) == {"RBT-VOLUME", "RBT-GROWTH", "RBT-DEVICES-SPIFF"}
+    # and: "Referral fees are calculated per Billing Month and paid within 30 days after the end of the month in which
+    # the End Customer paid."
+    assert _program(CT, "RBT-REFERRAL")["earned_when_paid"]["clause"] == "CPA-8.2"
+    _commission_deadlines(CT, "CPA-8.2", "COP-7.1")
+
+
+@clause("contoso", "COP-7.1", "referral fees for M calculated by the 3rd business day")
+def _cop_7_1() -> None:
+    _commission_deadlines(CT, "CPA-8.2", "COP-7.1")
 
 
 @clause(

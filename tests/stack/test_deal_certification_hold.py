@@ -102,3 +102,19 @@ def test_a_certification_recorded_within_the_30_days_lifts_the_suspension_pa_4_3
     assert pair["roles"]["sales"].post(f"/v1/partners/{holder_id}/certifications", renewed).status_code == 201
     back = holder.get(f"/v1/deals/{deal['deal_id']}").json()
     assert back["status"] == "approved" and "certification_hold" not in back
+
+
+@pytest.mark.parametrize(
+    ("received", "status"), [("2026-11-19", 400), ("not-a-time", 400), ("2999-01-01T00:00:00Z", 422)]
+)
+def test_pa_4_2_a_malformed_or_future_evidence_receipt_is_refused_naming_the_field(pair, stack, received, status):
+    """PA-4.2 "within 2 business days of receipt of evidence": `evidence_received_at` is an RFC 3339 UTC instant,
+    not in the future; otherwise a problem+json naming /evidence_received_at, and nothing is recorded."""
+    (holder_id, _), _ = pair["partners"]
+    today = date.fromisoformat(stack.runtime.clock.now_iso()[:10])
+    body = {"certification_id": "cert-security-pro", "earned_at": (today - timedelta(days=3)).isoformat(),
+            "evidence_received_at": received}  # fmt: skip
+    problem = assert_problem(pair["roles"]["sales"].post(f"/v1/partners/{holder_id}/certifications", body), status)
+    assert "/evidence_received_at" in str(problem)
+    partner = pair["roles"]["channel_ops"].get(f"/v1/partners/{holder_id}").json()
+    assert "cert-security-pro" not in (partner.get("certifications") or {})

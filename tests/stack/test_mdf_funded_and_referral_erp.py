@@ -63,6 +63,8 @@ def test_an_mdf_funded_line_accrues_no_rebate_and_a_referred_customers_first_inv
 
     referral = erp_event("shipment.confirmed", {"partner_id": pid, "order_ref": "SO-REF-1", "shipped_on": "2026-09-07",
                                                 "channel": "referral", "customer_id": "CUST-STACK-1",
+                                                # PA-8.1: accepted, and first invoiced within 180 days of it
+                                                "referral_accepted_on": "2026-09-01",
                                                 "lines": [{"sku": SWITCH, "quantity": 100}]},
                          occurred_at="2026-09-07T10:00:00Z")  # fmt: skip
     tenant.wait_for([tenant.send(referral)["event_id"]])
@@ -73,7 +75,10 @@ def test_an_mdf_funded_line_accrues_no_rebate_and_a_referred_customers_first_inv
     paid = erp_event("invoice.paid", {"partner_id": pid, "invoice_id": september["invoice_id"], "paid_on": issued_on,
                                       "payment_ref": "RCPT-STACK-1"}, occurred_at=f"{issued_on}T00:00:01Z")  # fmt: skip
     tenant.wait_for([tenant.send(paid)["event_id"]])
-    wait_until(lambda: (_program(tenant, pid, "2026-09", "RBT-REFERRAL") or {}).get("amount") == "6250.00", 60,
+    # PA-8.2: commissions are paid "within 30 days after the end of the month in which the Customer paid the invoice":
+    # the accrual is the payment month's
+    paid_month = issued_on[:7]
+    wait_until(lambda: (_program(tenant, pid, paid_month, "RBT-REFERRAL") or {}).get("amount") == "6250.00", 60,
                what="the referral commission accrual")  # fmt: skip
     stored = tenant.rt.store.get(tenant.tenant_id, first_invoices.FIRST_INVOICES, f"{pid}#cust-stack-1")
     assert stored is not None

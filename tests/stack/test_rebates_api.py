@@ -350,11 +350,15 @@ def test_signed_erp_events_carry_channel_promotions_and_payment_so_commissions_a
     tenant.send([{**paid, "id": "RB-LIVE-A-PAID", "data": {**paid["data"], "partner": "A"}}])
     header = tenant.finance.get(f"/v1/invoices/{invoices['A']['invoice_id']}").json()
     assert header["paid_on"] == live["paid_on"] and header["status"] == "finalized"
-    commission = _programs(tenant.wait_for_accrual("A", "2026-10", live["commission_A"]["payable"]))["RBT-SALES-AGENT"]
+    # PA-8.2: commissions are "paid within 30 days after the end of the month in which the Customer paid the
+    # invoice": the October invoice paid on 2026-11-20 is November's commission, not October's
+    paid_month = live["paid_on"][:7]
+    commission = _programs(tenant.wait_for_accrual("A", paid_month, live["commission_A"]["payable"]))["RBT-SALES-AGENT"]
     assert commission["basis_revenue"] == live["commission_A"]["basis_revenue"], live["commission_A"]["why"]
     assert (commission["rule_id"], commission["clause"]) == ("RBT-SALES-AGENT", "PA-8.2")
-    assert _payable(tenant.accrual(tenant.finance, "B", "2026-10"), "RBT-SALES-AGENT") == live["commission_B"]
-    settled = _settle(tenant, "2026-10")
+    assert _payable(tenant.accrual(tenant.finance, "A", "2026-10"), "RBT-SALES-AGENT") == "0.00"
+    assert _payable(tenant.accrual(tenant.finance, "B", paid_month), "RBT-SALES-AGENT") == live["commission_B"]
+    settled = _settle(tenant, paid_month)
     assert settled.status_code == 201, settled.text
     partners = {p["partner_id"]: p["total"] for p in settled.json()["partners"]}
     assert partners == {tenant.partner_ids["A"]: live["commission_A"]["payable"]}  # B's revenue is unpaid
@@ -387,13 +391,15 @@ def test_paying_an_invoice_also_pays_the_later_credit_note_against_it_so_the_com
             }
         ]
     )
-    wait_until(lambda: _payable(tenant.accrual(tenant.finance, "A", "2026-10"), "RBT-SALES-AGENT") != "0.00", 60)
-    commission = _programs(tenant.accrual(tenant.finance, "A", "2026-10") or {})["RBT-SALES-AGENT"]
+    # PA-8.2: earned "in the month in which the Customer paid the invoice" (2026-11), with its credit note
+    paid_month = flow["paid_on"][:7]
+    wait_until(lambda: _payable(tenant.accrual(tenant.finance, "A", paid_month), "RBT-SALES-AGENT") != "0.00", 60)
+    commission = _programs(tenant.accrual(tenant.finance, "A", paid_month) or {})["RBT-SALES-AGENT"]
     expected = flow["commission_A"]
     assert (commission["basis_revenue"], commission["payable"]) == (expected["basis_revenue"], expected["payable"]), (
         expected["why"]
     )
-    settled = _settle(tenant, "2026-10")
+    settled = _settle(tenant, paid_month)
     assert settled.status_code == 201, settled.text
     assert {p["partner_id"]: p["total"] for p in settled.json()["partners"]} == {
         tenant.partner_ids["A"]: expected["payable"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_rebates_mdf_and_referral_window import accepted
 
 from memory_store import Ledger
 from rebate_runs import settle_approved
@@ -133,7 +134,8 @@ def _referral_month(ledger: Ledger, on: str, order: str, customer: str = "CUST-R
     from revgov.services import billing
 
     # the ERP names the referred customer the distributor invoiced (PA-8.1 "Invoiced Revenue from that Customer")
-    _ship(ledger, on, [{"sku": "NW-SW-24P", "quantity": 100}], order, channel="referral", customer_id=customer)
+    _ship(ledger, on, [{"sku": "NW-SW-24P", "quantity": 100}], order, channel="referral", customer_id=customer,
+          **accepted(on))  # PA-8.1: the referral accepted before the invoice
     month = on[:7]
     invoice_id: str = ledger.invoice(P1, month)["invoice_id"]
     year, number = int(month[:4]), int(month[5:])
@@ -143,7 +145,9 @@ def _referral_month(ledger: Ledger, on: str, order: str, customer: str = "CUST-R
     ledger.clock.set(f"{after}T10:00:00Z")
     paid = {"partner_id": P1, "invoice_id": invoice_id, "paid_on": after, "payment_ref": f"RCPT-{order}"}
     assert ledger.bill("invoice.paid", paid, occurred_at=f"{after}T09:00:00Z")["status"] == "processed"
-    return month
+    # PA-8.2: commissions are "paid within 30 days after the end of the month in which the Customer paid the
+    # invoice": the commission is the payment month's (the month after the invoice's here)
+    return after[:7]
 
 
 def test_pa_8_1_a_paid_referral_earns_5_percent_and_no_rebate():
@@ -152,7 +156,7 @@ def test_pa_8_1_a_paid_referral_earns_5_percent_and_no_rebate():
     # is excluded from all rebates": the Quarter's volume rebate counts none of it
     ledger = Ledger("2026-08-05T12:00:00Z")
     month = _referral_month(ledger, "2026-08-05", "SO-REF-1")
-    assert _settled_lines(ledger, month, "2026-09-03T10:00:00Z")["RBT-REFERRAL"]["amount"] == "6250.00"
+    assert _settled_lines(ledger, month, "2026-10-03T10:00:00Z")["RBT-REFERRAL"]["amount"] == "6250.00"
     quarter = _settled_lines(ledger, "2026-Q3", "2026-10-03T10:00:00Z")
     assert quarter.get("RBT-VOLUME", {}).get("amount", "0.00") == "0.00"
 
@@ -162,7 +166,7 @@ def test_pa_8_1_no_referral_commission_more_than_12_months_after_the_first_invoi
     ledger = Ledger("2026-08-05T12:00:00Z")
     _referral_month(ledger, "2026-08-05", "SO-REF-1")
     month = _referral_month(ledger, "2027-09-06", "SO-REF-2")
-    lines = _settled_lines(ledger, month, "2027-10-04T10:00:00Z")
+    lines = _settled_lines(ledger, month, "2027-11-04T10:00:00Z")
     assert lines.get("RBT-REFERRAL", {}).get("amount", "0.00") == "0.00"
 
 

@@ -179,20 +179,24 @@ def test_the_whatif_of_the_referral_window_equals_settling_and_shows_what_removi
     # first invoice". CUST-REF-1 first invoiced 2026-09-02; its 2027-08 invoice issued 2027-09-03, the first day
     # outside; CUST-NEW first invoiced on that invoice: settled 100 x 1,250.00 x 5% = 6,250.00. Without the window
     # (a draft removing it) both earn: 12,500.00
-    from test_rebates_mdf_and_referral_window import _issue_and_pay, _ship
+    from test_rebates_mdf_and_referral_window import _issue_and_pay, _ship, accepted
 
     from memory_store import Ledger
 
     ledger = Ledger("2026-08-05T12:00:00Z")
     lines = [{"sku": "NW-SW-24P", "quantity": 100}]
-    _ship(ledger, P1, "2026-08-05", lines, "SO-REF-1", channel="referral", customer_id="CUST-REF-1")
+    _ship(ledger, P1, "2026-08-05", lines, "SO-REF-1", channel="referral", customer_id="CUST-REF-1",
+          **accepted("2026-08-05"))
     _issue_and_pay(ledger, P1, "2026-08", "2026-09-02")
-    _ship(ledger, P1, "2027-08-05", lines, "SO-REF-2", channel="referral", customer_id="CUST-REF-1")
-    _ship(ledger, P1, "2027-08-06", lines, "SO-REF-3", channel="referral", customer_id="CUST-NEW")
+    _ship(ledger, P1, "2027-08-05", lines, "SO-REF-2", channel="referral", customer_id="CUST-REF-1",
+          **accepted("2027-08-05"))
+    _ship(ledger, P1, "2027-08-06", lines, "SO-REF-3", channel="referral", customer_id="CUST-NEW",
+          **accepted("2027-08-06"))
     _issue_and_pay(ledger, P1, "2027-08", "2027-09-03")
     remove = [{"op": "test", "path": "/rebates/programs/3/id", "value": "RBT-REFERRAL"},
               {"op": "remove", "path": "/rebates/programs/3/first_invoice_window"}]  # fmt: skip
-    paid, rows = _settled_and_whatif(ledger, "2027-08", "2027-09-20T10:00:00Z", remove)
+    # PA-8.2: the commission is earned in the month the customer paid (2027-09-03): September's run
+    paid, rows = _settled_and_whatif(ledger, "2027-09", "2027-10-20T10:00:00Z", remove)
     assert paid["RBT-REFERRAL"] == "6250.00"
     assert rows["RBT-REFERRAL"]["before"]["payable"] == paid["RBT-REFERRAL"]
     assert rows["RBT-REFERRAL"]["after"]["payable"] == "12500.00"

@@ -216,12 +216,16 @@ def test_q_plus_30_approval_and_q_plus_45_issue_are_stated_and_reported_overdue(
     assert (view["overdue"], view["as_of"]) == (["approval", "issue"], "2026-11-15")
 
 
-def test_a_monthly_run_is_approved_the_same_way_without_quarter_deadlines():
+def test_a_monthly_run_is_approved_the_same_way_with_the_commission_deadlines_not_the_quarters():
+    # SOP-7.1: "by the 3rd business day, commissions for month M are calculated under PA-8.2"; PA-8.2: "paid within
+    # 30 days after the end of the month": September's run is calculated by 5 October (Thu 1, Fri 2, Mon 5) and paid
+    # by 30 October; no Q + 30 approve-by day (tests/unit/test_commission_deadlines.py holds the boundaries)
     ledger = _september()
     ledger.clock.set("2026-10-05T09:00:00Z")
     _, prepared = rebates.settle(ledger.rt, FINANCE, {"period": "2026-09"})
     assert prepared["status"] == "prepared"
-    assert (prepared["review"]["approve_by"], prepared["review"]["issue_by"]) == (None, None)
+    review = prepared["review"]
+    assert (review["approve_by"], review["calculate_by"], review["issue_by"]) == (None, "2026-10-05", "2026-10-30")
     assert rebates.approve_settlement(ledger.rt, SECOND, prepared["settlement_id"], {})["status"] == "settled"
 
 

@@ -21,6 +21,7 @@ CT-DEV-DOCK EUR 210.00 (devices, not SPIFF-eligible). P1 is a Platinum partner o
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -61,6 +62,16 @@ def _ship(ledger: Ledger, partner: str, on: str, lines: list[dict[str, Any]], or
         data["tax_location"] = {"country": "US", "region": "US-IL", "postal_code": "60601"}
     answer = ledger.bill("shipment.confirmed", data, occurred_at=f"{on}T10:00:00Z")
     assert answer["status"] == "processed", answer
+
+
+def accepted(shipped_on: str) -> dict[str, str]:
+    """The days the ERP states on a referral line: accepted 30 days before the sale and the decision maker first
+    contacted the day after (PA-8.1: first invoiced "within 180 days" of the acceptance; CPA-8.1: "accepted before
+    Contoso's first contact with the End Customer's decision maker"; tests/unit/test_referral_acceptance.py holds the
+    boundaries)."""
+    day = date.fromisoformat(shipped_on)
+    return {"referral_accepted_on": (day - timedelta(days=30)).isoformat(),
+            "decision_maker_contacted_on": (day - timedelta(days=29)).isoformat()}  # fmt: skip
 
 
 def _settle(ledger: Ledger, finance: Principal, partner: str, period: str, at: str) -> tuple[str, dict[str, Any]]:
@@ -121,14 +132,18 @@ def test_pa_7_1_mdf_funded_servers_earn_no_spiff_and_an_mdf_funded_referral_no_c
         ledger,
         P1,
         "2026-08-05",
-        [{"sku": "NW-SW-24P", "quantity": 100, "mdf_funded": True}],
+        [{"sku": "NW-SW-24P", "quantity": 100, "mdf_funded": True}, {"sku": "NW-SW-24P", "quantity": 10}],
         "SO-REF",
         channel="referral",
         customer_id="CUST-1",
+        **accepted("2026-08-05"),
     )
     _issue_and_pay(ledger, P1, "2026-08", "2026-09-02")
-    _, statement = _settle(ledger, NW_FINANCE, P1, "2026-08", "2026-09-03T10:00:00Z")
-    assert _lines(statement).get("RBT-REFERRAL", {}).get("amount", "0.00") == "0.00"
+    # PA-8.2: earned "in the month in which the Customer paid the invoice": September's run
+    _, statement = _settle(ledger, NW_FINANCE, P1, "2026-09", "2026-10-03T10:00:00Z")
+    # only the 10 switches bought with the partner's money earn: 5.0% of 12,500.00
+    assert _lines(statement)["RBT-REFERRAL"]["amount"] == "625.00"
+    assert [row[3] for row in _excluded(statement)["RBT-MDF-FUNDED:RBT-REFERRAL"]["lines"]] == ["125000.00"]
 
 
 def test_cpa_7_1_an_mdf_funded_subscription_and_mdf_funded_docks_earn_no_incentive():
@@ -265,18 +280,22 @@ def _referral_year(
     tenant: str, second_issued_on: str, customer: str = "CUST-REF-1", *, newcomer: bool = False
 ) -> dict[str, Any]:
     """A referred customer first invoiced on 2026-09-02 (its 2026-08 invoice), invoiced again for 2027-08 on
-    `second_issued_on` (with `newcomer`, a second customer first invoiced on that same invoice): the 2027-08
-    commission statement."""
+    `second_issued_on` (with `newcomer`, a second customer first invoiced on that same invoice) and paid that day: the
+    2027-09 commission statement (PA-8.2 / CPA-8.2: the month in which the customer paid)."""
     partner, finance, sku, _, _ = REFERRAL[tenant]
     ledger = Ledger("2026-08-05T12:00:00Z") if tenant == "northwind" else _contoso("2026-08-05T12:00:00Z")
     lines = [{"sku": sku, "quantity": 100}]
-    _ship(ledger, partner, "2026-08-05", lines, "SO-REF-1", channel="referral", customer_id="CUST-REF-1")
+    _ship(ledger, partner, "2026-08-05", lines, "SO-REF-1", channel="referral", customer_id="CUST-REF-1",
+          **accepted("2026-08-05"))
     _issue_and_pay(ledger, partner, "2026-08", "2026-09-02")
-    _ship(ledger, partner, "2027-08-05", lines, "SO-REF-2", channel="referral", customer_id=customer)
+    _ship(ledger, partner, "2027-08-05", lines, "SO-REF-2", channel="referral", customer_id=customer,
+          **accepted("2027-08-05"))
     if newcomer:
-        _ship(ledger, partner, "2027-08-06", lines, "SO-REF-3", channel="referral", customer_id="CUST-NEW")
+        _ship(ledger, partner, "2027-08-06", lines, "SO-REF-3", channel="referral", customer_id="CUST-NEW",
+              **accepted("2027-08-06"))
     _issue_and_pay(ledger, partner, "2027-08", second_issued_on)
-    return {**_settle(ledger, finance, partner, "2027-08", "2027-09-20T10:00:00Z")[1], "_rt": ledger.rt}
+    # PA-8.2 / CPA-8.2: the commission is the month's in which the customer paid (2027-09), not the invoice's
+    return {**_settle(ledger, finance, partner, "2027-09", "2027-10-20T10:00:00Z")[1], "_rt": ledger.rt}
 
 
 @pytest.mark.parametrize(
@@ -344,10 +363,12 @@ def test_a_referral_line_naming_no_customer_earns_no_commission_and_the_statemen
     partner, finance, sku, commission, clause = REFERRAL[tenant]
     ledger = Ledger("2026-08-05T12:00:00Z") if tenant == "northwind" else _contoso("2026-08-05T12:00:00Z")
     lines = [{"sku": sku, "quantity": 100}]
-    _ship(ledger, partner, "2026-08-05", lines, "SO-REF-NAMED", channel="referral", customer_id="CUST-REF-1")
-    _ship(ledger, partner, "2026-08-06", lines, "SO-REF-UNNAMED", channel="referral")
+    _ship(ledger, partner, "2026-08-05", lines, "SO-REF-NAMED", channel="referral", customer_id="CUST-REF-1",
+          **accepted("2026-08-05"))
+    _ship(ledger, partner, "2026-08-06", lines, "SO-REF-UNNAMED", channel="referral", **accepted("2026-08-06"))
     _issue_and_pay(ledger, partner, "2026-08", "2026-09-02")
-    settlement_id, statement = _settle(ledger, finance, partner, "2026-08", "2026-09-20T10:00:00Z")
+    # PA-8.2 / CPA-8.2: earned in the month the customer paid (2026-09)
+    settlement_id, statement = _settle(ledger, finance, partner, "2026-09", "2026-10-20T10:00:00Z")
     assert _lines(statement)["RBT-REFERRAL"]["amount"] == commission  # the named line only, not twice as much
     trace = _excluded(statement)["RBT-REFERRAL-WINDOW:RBT-REFERRAL"]
     assert trace["clause"] == clause and "names no referred customer" in trace["reason"]

@@ -383,12 +383,14 @@ def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, A
 def month_close_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: drafts of ended months not issued within the invoice SLA after month end (SOP-2.1), and events
     parked past that window, become exceptions for finance: one per finding, refreshed on later runs; so does a
-    Quarter's rebate run not approved by its deadlines (SOP-7.2 / COP-7.2, services.rebates.run_watch)."""
+    Quarter's rebate run not approved by its deadlines (SOP-7.2 / COP-7.2, services.rebates.run_watch), and a month's
+    commission run not calculated by the 3rd business day or not paid within 30 days after the month (SOP-7.1 /
+    COP-7.1, PA-8.2 / CPA-8.2, run_watch.watch_months)."""
     from ..services import month_close
     from ..services.rebates import run_watch
 
     return _sweep_tenants("month-close-watch", {"opened": 0, "refreshed": 0, "looked_at": 0},
-                          month_close.watch, run_watch.watch)
+                          month_close.watch, run_watch.watch, run_watch.watch_months)
 
 
 @app.lambda_function(name="partner_lifecycle_sweep")

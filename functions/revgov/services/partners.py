@@ -18,6 +18,7 @@ from ..domain.cases import Case
 from ..domain.errors import ConcurrentUpdate, NotFound, StaleWrite
 from ..domain.partners import Assessment, Partner, reminders
 from ..domain.partners import screening as screening_rules
+from ..domain.partners.evidence import late_recording
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
@@ -242,11 +243,16 @@ def add_certification(rt: Runtime, who: Principal, partner_id: str, certificatio
     cert_id = certification["certification_id"]
 
     def change(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
+        late = late_recording(policy, certification, at)
         updated = partners.record_certification(policy, partner, certification, by=who, at=at)
         filed = updated["certifications"][cert_id]
         rule = next(c for c in policy["certifications"] if c["id"] == cert_id)
         detail = {"certification_id": cert_id, "expires_at": filed["expires_at"]}
-        return _Filing(updated, "certification_recorded", [rule], {"certification": filed}, detail)
+        inputs = {"certification": filed, **({"evidence_received_at": certification["evidence_received_at"]}
+                                             if certification.get("evidence_received_at") else {})}  # fmt: skip
+        more = None if late is None else (lambda written, version: _recorded_late(rt, who, policy, written, cert_id,
+                                                                                  late, version))  # fmt: skip
+        return _Filing(updated, "certification_recorded", [rule], inputs, detail, more)
 
     updated, policy, at = _filed(rt, who, partner_id, change)
     filed = updated["certifications"][cert_id]
@@ -256,6 +262,27 @@ def add_certification(rt: Runtime, who: Principal, partner_id: str, certificatio
         "valid": partners.valid_on(filed, parse_instant(at).date()),
         "outstanding": _outstanding(policy, updated, at),
     }
+
+
+def _recorded_late(
+    rt: Runtime, who: Principal, policy: dict[str, Any], partner: dict[str, Any], cert_id: str, late: dict[str, Any],
+    policy_version: str,
+) -> Changes:
+    """PA-4.2: a certification recorded more than 2 business days after its evidence was received opens one exception
+    for the staff who record certifications (in the recording's own commit)."""
+    rule = late["rule"]
+    message = (f"{cert_id} was recorded at {late['recorded_at']}, after {late['due_by']}: certification records are "
+               f"updated within {rule['within_business_days']} business days of receipt of evidence "
+               f"(received {late['received_at']}; {rule['clause']})")  # fmt: skip
+    _, changes = cases.open_case(
+        rt, policy, kind="exception", category=rule["category"], subject_kind="partner",
+        subject_id=partner["partner_id"], requested_by=who, partner_id=partner["partner_id"],
+        reasons=[{"rule_id": rule["id"], "clause": rule["clause"], "message": message}],
+        context={"certification_id": cert_id, "evidence_received_at": late["received_at"], "due_by": late["due_by"],
+                 "recorded_at": late["recorded_at"]},
+        policy_version=policy_version,
+    )  # fmt: skip
+    return changes
 
 
 def _open_activation(

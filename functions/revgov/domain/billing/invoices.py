@@ -102,6 +102,10 @@ def sale_marks(source: Mapping[str, Any]) -> dict[str, Any]:
         marks["customer_id"] = str(source["customer_id"])
     if source.get("event_at"):  # the time the ERP recorded the order (PA-7.1: placed while suspended?)
         marks["event_at"] = str(source["event_at"])
+    # PA-8.1 / CPA-8.1: the day the referral was accepted, and the first contact with the customer's decision maker
+    for day in ("referral_accepted_on", "decision_maker_contacted_on"):
+        if source.get(day):
+            marks[day] = str(source[day])
     return marks
 
 
@@ -153,8 +157,7 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
                 channel=data.get("channel") or "resale",
                 promotions=tuple(entry.get("promotions") or ()),
                 discount_percent=discount,
-                detail={**detail, **sale_marks({"mdf_funded": entry.get("mdf_funded"),
-                                                "customer_id": data.get("customer_id")})},
+                detail={**detail, **sale_marks({**data, "mdf_funded": entry.get("mdf_funded")})},
             )
         )
     return drafts

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..access import Principal, Role
+from ..calendar import BusinessCalendar
 from ..errors import FieldError, RuleViolation
 from ..money import format_money, parse_money
 from ..time import add_months, parse_day, parse_instant
@@ -290,6 +291,30 @@ def _holders(previous: Mapping[str, Any] | None, certification: Mapping[str, Any
     if previous is not None and spell_goes_on and previous.get("departures"):
         kept["departures"] = list(previous["departures"])
     return kept
+
+
+def late_recording(policy: Mapping[str, Any], certification: Mapping[str, Any], at: str) -> dict[str, Any] | None:
+    """PA-4.2: "Certification records are updated in the Partner Portal within 2 business days of receipt of evidence
+    from the certifying body" (`onboarding.certification_recording`). With `evidence_received_at`, the recording at
+    `at` is late when it comes after that instant plus the business days on the tenant's calendar: the rule, the
+    instants and the deadline; None when it is in time, not measured (no receipt given) or the policy has no rule.
+    A receipt in the future is refused (422 naming the field)."""
+    received = certification.get("evidence_received_at")
+    if received is None:
+        return None
+    if parse_instant(str(received)) > parse_instant(at):
+        raise RuleViolation(
+            f"the evidence cannot be received in the future ({received})",
+            errors=[FieldError("/evidence_received_at", "at or before now")],
+        )
+    rule = onboarding(policy).get("certification_recording")
+    if not rule:
+        return None
+    calendar = BusinessCalendar.from_policy(dict(policy))
+    due = calendar.add_business_days(parse_instant(str(received)), int(rule["within_business_days"]))
+    if parse_instant(at) <= due:
+        return None
+    return {"rule": rule, "received_at": received, "due_by": due.isoformat().replace("+00:00", "Z"), "recorded_at": at}
 
 
 def record_certification(

@@ -52,11 +52,14 @@ class RatingContext:
     period: Period
     partners: Mapping[str, PartnerFacts]
     eligible: Flags  # in any month: growth compares against other periods
+    # PA-8.2 / CPA-8.2: the program earns a line in the period its invoice was paid in, not the invoice's
+    by_payment: bool = False
     _sums: dict[tuple[int, int], Ints] = field(default_factory=dict)
 
     def in_period(self, period: Period | None = None) -> Flags:
         p = period or self.period
-        mask: Flags = self.eligible & self.ledger.in_months(p.first, p.last)
+        months = self.ledger.paid_in_months if self.by_payment else self.ledger.in_months
+        mask: Flags = self.eligible & months(p.first, p.last)
         return mask
 
     def basis(self, period: Period | None = None) -> Ints:

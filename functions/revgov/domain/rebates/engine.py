@@ -145,6 +145,31 @@ def _outside_window(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], p
     return mask
 
 
+def _unaccepted(
+    ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program, candidates: Flags
+) -> Flags:
+    """Lines whose referral is not shown accepted as the clause asks (PA-8.1: the customer first invoiced within 180
+    days of the acceptance; CPA-8.1: accepted before the first contact with the decision maker;
+    `windows.ReferralAcceptance`). The first invoice is the partner's stored one for the line's customer, else the
+    line's own invoice date (None when not issued yet). Decided by the line and the partner's facts alone; only the
+    `candidates` (the lines the program would count so far) are looked at."""
+    acceptance, mask = program.referral_acceptance, np.zeros(len(ledger), dtype=np.bool_)
+    if acceptance is None:
+        return mask
+    firsts: dict[tuple[int, int], int | None] = {}
+    for i in np.flatnonzero(candidates).tolist():
+        pair = (int(ledger.partner[i]), int(ledger.customer[i]))
+        if pair not in firsts:
+            facts = partners.get(ledger.partners[pair[0]])
+            customer = ledger.customers[pair[1]]
+            firsts[pair] = dict(facts.first_invoices).get(str(customer)) if facts and customer is not None else None
+        first = firsts[pair]
+        if first is None and int(ledger.invoiced_day[i]) >= 0:
+            first = int(ledger.invoiced_day[i])
+        mask[i] = acceptance.fails(int(ledger.accepted_day[i]), int(ledger.contacted_day[i]), first)
+    return mask
+
+
 def _no_customer(ledger: SalesLedger) -> Flags:
     """Lines naming no referred customer (the ERP event carried no `customer_id`). PA-8.1 pays "Invoiced Revenue
     from that Customer ... during the 12 months following the first invoice" (CPA-8.1: "from that End Customer ...
@@ -277,8 +302,16 @@ class _Rating:
         if program.period == self.period.kind:
             self.why_not[pid] = reasons
             self.admitted_any |= admitted
-            context = RatingContext(self.ledger, self.period, self.partners, eligible)
+            by_payment = program.earned_when_paid is not None
+            context = RatingContext(self.ledger, self.period, self.partners, eligible, by_payment)
             self.ratings[pid] = model_for(program).rate(context)
+
+    def period_of(self, program: Program) -> Flags:
+        """The lines of the rated period for this program: of an invoice of the period, or, for a program earned
+        when paid (PA-8.2 / CPA-8.2), of an invoice paid in it."""
+        if program.earned_when_paid is None:
+            return self.in_period
+        return self.ledger.paid_in_months(self.period.first, self.period.last)
 
     def _exclusive(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
         """Lines a program rated before, and exclusive with this one, counted there: not here."""
@@ -293,7 +326,8 @@ class _Rating:
                             f"{exclusion.rule.rule_id}:{pid}", exclusion.rule, f"earns {other}", self.claimed[other]
                         )
                     )
-                    _note(self.excluded, f"{exclusion.rule.rule_id}:{pid}", exclusion.rule, taken & self.in_period)
+                    rule_key = f"{exclusion.rule.rule_id}:{pid}"
+                    _note(self.excluded, rule_key, exclusion.rule, taken & self.period_of(program))
         return eligible
 
     def _promotion(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
@@ -303,7 +337,7 @@ class _Rating:
             return eligible
         taken = eligible & promoted
         reasons.append(Exclusion(f"{rule.rule_id}:{pid}", rule, "carries an exclusive promotion", promoted))
-        _note(self.excluded, f"{rule.rule_id}:{pid}", rule, taken & self.in_period)
+        _note(self.excluded, f"{rule.rule_id}:{pid}", rule, taken & self.period_of(program))
         return eligible & ~promoted
 
     def _mdf_funded(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
@@ -312,24 +346,37 @@ class _Rating:
         if rule is None or not funded.any():
             return eligible
         reasons.append(Exclusion(f"{rule.rule_id}:{pid}", rule, "an MDF-funded purchase", funded))
-        _note(self.excluded, f"{rule.rule_id}:{pid}", rule, eligible & funded & self.in_period)
+        _note(self.excluded, f"{rule.rule_id}:{pid}", rule, eligible & funded & self.period_of(program))
         return eligible & ~funded
 
     def _window(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
         """PA-8.1 / CPA-8.1: a commission only on invoices dated inside the window from the customer's first one."""
         window, pid = program.first_invoice_window, program.program_id
         if window is None:
-            return eligible
+            return self._accepted(program, eligible, reasons)
         unnamed = _no_customer(self.ledger)
         if unnamed.any():  # no customer, so no first invoice and no window: the line cannot earn under the clause
             key = f"{window.rule.rule_id}:{pid}:no_customer"
             reasons.append(Exclusion(key, window.rule, window.no_customer_reason, unnamed))
-            _note(self.excluded, key, window.rule, eligible & unnamed & self.in_period)
+            _note(self.excluded, key, window.rule, eligible & unnamed & self.period_of(program))
         outside = _outside_window(self.ledger, self.partners, program)
         if outside.any():
             reasons.append(Exclusion(f"{window.rule.rule_id}:{pid}", window.rule, window.reason, outside))
-            _note(self.excluded, f"{window.rule.rule_id}:{pid}", window.rule, eligible & outside & self.in_period)
-        return eligible & ~outside & ~unnamed
+            outside_now = eligible & outside & self.period_of(program)
+            _note(self.excluded, f"{window.rule.rule_id}:{pid}", window.rule, outside_now)
+        return self._accepted(program, eligible & ~outside & ~unnamed, reasons)
+
+    def _accepted(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
+        """PA-8.1 / CPA-8.1: a referral line earns only where the referral is shown accepted as the clause asks."""
+        acceptance, pid = program.referral_acceptance, program.program_id
+        if acceptance is not None:
+            unaccepted = _unaccepted(self.ledger, self.partners, program, eligible)
+            if unaccepted.any():
+                key = f"{acceptance.rule.rule_id}:{pid}"
+                reasons.append(Exclusion(key, acceptance.rule, acceptance.reason, unaccepted))
+                _note(self.excluded, key, acceptance.rule, eligible & unaccepted & self.period_of(program))
+            eligible = eligible & ~unaccepted
+        return eligible
 
     def _terminated(self, program: Program, eligible: Flags, reasons: list[Exclusion]) -> Flags:
         """PA-13.3 / CPA-13.3: lines after the agreement's last day earn nothing; a partial Quarter earns only the
@@ -342,7 +389,7 @@ class _Rating:
                            "the Quarter the partner's agreement ended in earns only the volume rebate")):
             if mask.any():
                 reasons.append(Exclusion(f"{rule.rule.rule_id}:{pid}", rule.rule, why, mask))
-                _note(self.excluded, f"{rule.rule.rule_id}:{pid}", rule.rule, eligible & mask & self.in_period)
+                _note(self.excluded, f"{rule.rule.rule_id}:{pid}", rule.rule, eligible & mask & self.period_of(program))
                 eligible = eligible & ~mask
         return eligible
 
@@ -355,11 +402,11 @@ class _Rating:
         )
         if not blocked:
             return eligible
-        again = _claimed_again(self.ledger, eligible & self.in_period, blocked)
+        again = _claimed_again(self.ledger, eligible & self.period_of(program), blocked)
         reasons.append(Exclusion(f"{rule.rule_id}.claimed:{pid}", rule, "settled before", again))
         message = f"already settled under {pid} or a program exclusive with it"
         self.findings += _findings(
-            self.ledger, self.in_period, "claimed_twice", DUPLICATE, again, rule, message, (pid,)
+            self.ledger, self.period_of(program), "claimed_twice", DUPLICATE, again, rule, message, (pid,)
         )
         _note(self.excluded, f"{rule.rule_id}:claimed", rule, again)
         return eligible & ~again
@@ -389,8 +436,13 @@ class _Rating:
             book.suspended_rule,
             lambda i: f"{_when(ledger, i)} while the partner was suspended: earns nothing",
         )
-        self.findings += _both_exclusive(book, ledger, in_period, self.ratings)
-        self.findings += _below_floor(book, ledger, in_period, self.ratings)
+        # a line a program earned when paid counted in the period (PA-8.2 / CPA-8.2) is the period's too
+        earning_here = in_period.copy()
+        for rating in self.ratings.values():
+            if rating.program.earned_when_paid is not None:
+                earning_here |= rating.counted
+        self.findings += _both_exclusive(book, ledger, earning_here, self.ratings)
+        self.findings += _below_floor(book, ledger, earning_here, self.ratings)
         payable, caps = capped(book, ledger, self.ratings)
         return PeriodResult(
             self.period, ledger, self.ratings, payable, caps, self.findings, self.excluded, self.why_not

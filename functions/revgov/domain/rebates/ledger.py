@@ -53,6 +53,11 @@ def _encode(values: Sequence[Any]) -> tuple[Ints, list[Any]]:
     return np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values)), distinct
 
 
+def _month_of(day: str | None) -> int:
+    """The month index of an ISO day (year * 12 + month - 1), -1 for None."""
+    return -1 if day is None else int(day[:4]) * 12 + int(day[5:7]) - 1
+
+
 def _ints(values: Sequence[int | None], missing: int) -> tuple[Ints, Flags]:
     """Integers with None as `missing`, and where a value was present."""
     objects = np.array(values, dtype=object)
@@ -104,10 +109,13 @@ class SalesLedger:
     exclusive_promotion: Flags
     discount_bp: Ints  # combined discount in hundredths of a percent (0 when not known)
     paid: Flags
+    paid_month: Ints  # month index of the day the invoice was paid (the credited line's, for a credit note), -1 unpaid
     mdf_funded: Flags  # PA-7.1 / CPA-7.1: an MDF-funded purchase (a credit note: its line's)
     customer: Ints  # code into `customers`
     invoiced_day: Ints  # ordinal of the invoice date (the credited line's, for a credit note), -1 when not issued
     event_second: Ints  # Unix seconds the ERP recorded the order (the credited line's, for a credit note), -1 unknown
+    accepted_day: Ints  # PA-8.1 / CPA-8.1: ordinal of the day the referral was accepted, -1 when not stated
+    contacted_day: Ints  # CPA-8.1: ordinal of the first contact with the customer's decision maker, -1 when not stated
     duplicate: Ints  # 0, or SAME_LINE / SAME_EVENT / SAME_ORDER_LINE
     duplicate_of: Ints  # index of the line this one repeats, -1
 
@@ -128,6 +136,11 @@ class SalesLedger:
 
     def in_months(self, first: int, last: int) -> Flags:
         return (self.month >= first) & (self.month <= last)
+
+    def paid_in_months(self, first: int, last: int) -> Flags:
+        """Lines whose invoice was paid in these months (PA-8.2 / CPA-8.2: earned "in the month in which the
+        Customer paid")."""
+        return (self.paid_month >= first) & (self.paid_month <= last)
 
     def lookup(self, names: Sequence[str], allowed: frozenset[str] | None, codes: Ints) -> Flags:
         """Rows whose code names a value in `allowed` (every row when `allowed` is None)."""
@@ -167,6 +180,8 @@ class SalesLedger:
         delivered_day, _ = _ints(c["delivered_day"], -1)
         invoiced_day, _ = _ints(c["invoiced_day"], -1)
         event_second, _ = _ints(c["event_second"], -1)
+        accepted_day, _ = _ints(c["accepted_day"], -1)
+        contacted_day, _ = _ints(c["contacted_day"], -1)
         customer, customers = _encode(c["customer"])
         promotions = c["promotions"]
         exclusive = np.fromiter(map(bool, promotions), dtype=np.bool_, count=n)
@@ -176,6 +191,7 @@ class SalesLedger:
         discount_table = np.asarray([0 if d is None else int(Decimal(d) * 100) for d in discounts], dtype=np.int64)
         paid_codes, paid_on = _encode(c["paid_on"])
         paid_table = np.asarray([d is not None for d in paid_on], dtype=np.bool_)
+        paid_month_table = np.asarray([_month_of(d) for d in paid_on], dtype=np.int64)
         duplicate, duplicate_of = _duplicates(c, line_ids, partner)
         return cls(
             line_ids=line_ids,
@@ -202,10 +218,13 @@ class SalesLedger:
             exclusive_promotion=exclusive,
             discount_bp=discount_table[discount_codes] if n else np.zeros(0, dtype=np.int64),
             paid=paid_table[paid_codes] if n else np.zeros(0, dtype=np.bool_),
+            paid_month=paid_month_table[paid_codes] if n else np.zeros(0, dtype=np.int64),
             mdf_funded=np.fromiter(map(bool, c["mdf_funded"]), dtype=np.bool_, count=n),
             customer=customer,
             invoiced_day=invoiced_day,
             event_second=event_second,
+            accepted_day=accepted_day,
+            contacted_day=contacted_day,
             duplicate=duplicate,
             duplicate_of=duplicate_of,
         )

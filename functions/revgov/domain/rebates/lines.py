@@ -30,20 +30,23 @@ def is_revenue(fact: Mapping[str, Any]) -> bool:
 # What billing's sales fact may carry beyond its fixed fields; absent today means the neutral value.
 OPTIONAL_ATTRIBUTES = (
     "order_ref", "promotions", "discount_percent", "paid_on", "channel", "delivered_on", "mdf_funded", "customer_id",
-    "invoiced_on",
+    "invoiced_on", "referral_accepted_on", "decision_maker_contacted_on",
 )  # fmt: skip
 # What rating reads of a rebate line, in the order of a row (`rebate_row`).
 FIELDS = (
     "line_id", "invoice_id", "partner_id", "family", "sku", "kind", "rule_kind", "channel", "net_cents",
     "cost_cents", "units_milli", "month_index", "day", "credited_day", "credited_line", "promotions",
     "discount_percent", "paid_on", "event_id", "order_ref", "delivered_day", "mdf_funded", "customer",
-    "invoiced_day", "event_second",
+    "invoiced_day", "event_second", "accepted_day", "contacted_day",
 )  # fmt: skip
 
 
 # What a rebate line projected before a field existed reads as (the neutral value): not MDF-funded, no customer, its
 # invoice date not known.
-LATER_FIELDS = {"mdf_funded": False, "customer": None, "invoiced_day": -1, "event_second": -1}
+LATER_FIELDS = {
+    "mdf_funded": False, "customer": None, "invoiced_day": -1, "event_second": -1, "accepted_day": -1,
+    "contacted_day": -1,
+}  # fmt: skip
 
 
 def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -85,12 +88,17 @@ def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = No
         # PA-7.1 / CPA-7.1: the time the ERP recorded the order (of the credited line, for a credit note), compared
         # with the partner's suspensions; absent for lines billed before it was kept (their day is compared)
         "event_at": source.get("event_at"),
+        # PA-8.1 / CPA-8.1: the day the referral was accepted and (contoso) of the first contact with the customer's
+        # decision maker, as the ERP states them on the referral line (a credit note: its line's)
+        "referral_accepted_on": source.get("referral_accepted_on"),
+        "decision_maker_contacted_on": source.get("decision_maker_contacted_on"),
     }
     # A credit note's line changes when the line it credits does (its invoice paid, say): both are in the hash.
     hashed = {k: v for k, v in fact.items() if k != "event_ids"}
     if credited is not None:
         hashed["credited"] = {k: line[k] for k in ("promotions", "discount_percent", "paid_on", "channel")}
-        hashed["credited"].update({k: line[k] for k in ("mdf_funded", "customer_id", "invoiced_on") if line[k]})
+        marks = ("mdf_funded", "customer_id", "invoiced_on", "referral_accepted_on", "decision_maker_contacted_on")
+        hashed["credited"].update({k: line[k] for k in marks if line[k]})
     line["fact_hash"] = sha256_hex(hashed)[:16]
     return with_numbers(line)
 
@@ -129,6 +137,8 @@ def with_numbers(line: dict[str, Any]) -> dict[str, Any]:
         "delivered_day": _ordinal(line.get("delivered_on")),
         "invoiced_day": _ordinal(line.get("invoiced_on")),
         "event_second": _second(line.get("event_at")),
+        "accepted_day": _ordinal(line.get("referral_accepted_on")),
+        "contacted_day": _ordinal(line.get("decision_maker_contacted_on")),
     }
 
 

@@ -16,7 +16,7 @@ from ..partners import held_tier
 from ..rules import Rule
 from ..time import unix_seconds
 from .termination import Termination, last_day_before
-from .windows import FirstInvoiceWindow
+from .windows import FirstInvoiceWindow, ReferralAcceptance
 from .withholding import Withholding
 
 QUARTER, MONTH = "quarter", "month"
@@ -268,6 +268,11 @@ class Program:
     return_window_rule: Rule | None = None
     # PA-8.1 / CPA-8.1: a commission paid only on invoices dated within months of the customer's first invoice
     first_invoice_window: FirstInvoiceWindow | None = None
+    # PA-8.2 / CPA-8.2: a commission "paid within 30 days after the end of the month in which the Customer paid": a
+    # line is earned in the month its invoice was paid (`paid_on`), not the month of the invoice (None: that month)
+    earned_when_paid: Rule | None = None
+    # PA-8.1 / CPA-8.1: a referral earns only once accepted (invoiced within 180 days / accepted before first contact)
+    referral_acceptance: ReferralAcceptance | None = None
 
     @property
     def program_id(self) -> str:
@@ -303,6 +308,10 @@ class Program:
             return_window_rule=Rule.of(node["return_window_from"]) if node.get("return_window_from") else None,
             first_invoice_window=(
                 FirstInvoiceWindow.of(node["first_invoice_window"]) if node.get("first_invoice_window") else None
+            ),
+            earned_when_paid=Rule.of(node["earned_when_paid"]) if node.get("earned_when_paid") else None,
+            referral_acceptance=(
+                ReferralAcceptance.of(node["referral_acceptance"]) if node.get("referral_acceptance") else None
             ),
         )
 
@@ -369,8 +378,38 @@ class RebateBook:
     def programs_for(self, kind: str) -> tuple[Program, ...]:
         return tuple(p for p in self.programs if p.period == kind)
 
+    def paid_month_kinds(self) -> frozenset[str]:
+        """The period kinds with a program earned in the month its invoice was paid (PA-8.2 / CPA-8.2)."""
+        return frozenset(p.period for p in self.programs if p.earned_when_paid is not None)
+
     def excluded_from(self, program_id: str) -> list[Exclusion]:
         return [e for e in self.exclusions if program_id in e.excluded]
+
+
+# PA-8.2 / CPA-8.2: how many months before a period an invoice paid in it is read from (a commission is earned in
+# the month its invoice was paid). An invoice is clawed back "unpaid 120 days after its due date" (PA-8.2; CPA-8.2:
+# 90), so a payment later than this has long been chased; a line invoiced earlier than this and paid in the period is
+# not read (docs/rebates.md).
+PAID_MONTHS_BACK = 12
+
+
+def line_periods(book: RebateBook, line: Mapping[str, Any]) -> set[Period]:
+    """Every period of the book's program kinds a rebate line counts in: its invoice's, and for a kind with a program
+    earned when paid, the period its invoice was paid in (PA-8.2 / CPA-8.2)."""
+    month = int(line["month_index"])
+    found = {Period.containing(month, p.period) for p in book.programs}
+    paid_on = line.get("paid_on")
+    if paid_on:
+        paid = int(paid_on[:4]) * 12 + int(paid_on[5:7]) - 1
+        found |= {Period.containing(paid, kind) for kind in book.paid_month_kinds()}
+    return found
+
+
+def months_paid_from(book: RebateBook, period: Period) -> set[int]:
+    """The months before `period` whose invoices may be paid in it, where a program of its kind is earned when paid."""
+    if period.kind not in book.paid_month_kinds():
+        return set()
+    return set(range(period.first - PAID_MONTHS_BACK, period.first))
 
 
 def _ordered(programs: list[Program], exclusions: list[Exclusion]) -> tuple[Program, ...]:

@@ -177,10 +177,18 @@ class PeriodResult:
 
         if self._in_period is None:
             self._in_period = ledger.in_months(self.period.first, self.period.last)
-        rows = rows[self._in_period[rows]]
+        partner_rows = rows
         counted: dict[str, Any] = {}
         excluded: dict[str, Any] = {}
         for program_id, rating in self.ratings.items():
+            # a program earned when paid (PA-8.2 / CPA-8.2) traces the lines paid in the period, any other the lines
+            # invoiced in it
+            period_mask = (
+                ledger.paid_in_months(self.period.first, self.period.last)
+                if rating.program.earned_when_paid is not None
+                else self._in_period
+            )
+            rows = partner_rows[period_mask[partner_rows]]
             mine = rows[rating.counted[rows]]
             if len(mine) and p is not None and p in rating.partners:
                 counted[program_id] = {

@@ -18,14 +18,16 @@ the whole period instead: the policy or the partner's facts changed (its tier on
 line lies outside the period (a credit note against last year's baseline), two new lines repeat each other, a credit
 note against a line (it may make a repeat of that line its re-invoice, SOP-2.5), a
 per-unit program counted from delivery (CPA-7.5's held units), a growth program whose baseline is not known yet, or
-per-unit sums gone negative. A line counted before (a usage line re-rated) and repeats of lines counted before are the
-caller's to refuse: it knows the stored lines (`duplicate_keys`).
+per-unit sums gone negative, or a paid line where a program of the period's kind is earned in the month its invoice was
+paid (PA-8.2 / CPA-8.2: the line's period is then not its invoice's). A line counted before (a usage line re-rated)
+and repeats of lines counted before are the caller's to refuse: it knows the stored lines (`duplicate_keys`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -143,6 +145,7 @@ def add_lines(
         or bool(ledger.duplicate.any())
         or not bool(ledger.in_months(new.period.first, new.period.last).all())
         or _credits_a_line(ledger)
+        or (new.period.kind in book.paid_month_kinds() and bool(ledger.paid.any()))
     ):
         return None
     added = _sums(new, running.partner_id)
@@ -162,7 +165,8 @@ def _synthetic_line(partner_id: str, month: int, day: int, n: int, amount: int, 
         "line_id": f"sum.{n}", "invoice_id": "sum", "partner_id": partner_id, "family": None, "sku": None,
         "kind": "sum", "rule_kind": "sum", "channel": "sum", "net_cents": amount, "cost_cents": None,
         "units_milli": units, "month_index": month, "day": day, "credited_day": -1, "credited_line": None,
-        "promotions": [], "discount_percent": None, "paid_on": None, "event_id": None, "order_ref": None,
+        "promotions": [], "discount_percent": None, "paid_on": date.fromordinal(day).isoformat(), "event_id": None,
+        "order_ref": None,
         "delivered_day": day, "mdf_funded": False, "customer": None, "invoiced_day": -1,
     }  # fmt: skip
 
@@ -196,6 +200,7 @@ def result_of(running: Running, book: RebateBook, period: Period, facts: Partner
     ratings = {}
     for program in book.programs_for(period.kind):
         mask = np.asarray([o == program.program_id for o in owners], dtype=np.bool_)
-        ratings[program.program_id] = model_for(program).rate(RatingContext(ledger, period, partners, mask))
+        by_payment = program.earned_when_paid is not None
+        ratings[program.program_id] = model_for(program).rate(RatingContext(ledger, period, partners, mask, by_payment))
     payable, caps = capped(book, ledger, ratings)
     return PeriodResult(period, ledger, ratings, payable, caps, [])

@@ -9,7 +9,14 @@ holds a key the preparer minted after preparing it, services/key_lineage.py) nei
 
 The policy states the review as `rebates.settlement_approval` (`{id, clause, approve_within_days,
 issue_within_days}`); a policy without it still has every run approved by a second finance member, citing the
-settlement rule, with no deadlines. The deadlines count from the last day of a Quarter; a monthly run has none.
+settlement rule, with no deadlines. The deadlines count from the last day of a Quarter.
+
+A monthly run (commissions) has the deadlines of `rebates.commission_deadlines` where the policy states them: SOP-7.1
+"by the 3rd business day, commissions for month M are calculated under PA-8.2" (COP-7.1 "referral fees for M
+calculated by the 3rd business day"), the run prepared by that business day after the month's last day on the
+tenant's calendar (`calculate_by`); PA-8.2 "paid within 30 days after the end of the month in which the Customer paid
+the invoice" (CPA-8.2), the run approved, which issues its statements, by the month's last day plus 30 days
+(`issue_by`). Without it a monthly run has none.
 A run's figures are frozen by `figures_hash`: the approval issues exactly what was prepared, or nothing.
 """
 
@@ -20,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from ..calendar import BusinessCalendar
 from ..canonical import canonical_json, sha256_text
 from ..errors import Conflict, Forbidden
 from ..rules import Rule
@@ -35,6 +43,43 @@ STAFF_ONLY = ("prepared_by", "prepared_by_key", "approved_by", "figures_hash", "
 
 
 @dataclass(frozen=True)
+class CommissionDeadlines:
+    """`rebates.commission_deadlines` compiled: the business days after a month's end by which its commissions are
+    calculated (the run prepared) and the days after it by which they are paid (the run approved and issued)."""
+
+    calculate_rule: Rule
+    calculate_within_business_days: int
+    pay_rule: Rule
+    pay_within_days: int
+    calendar: BusinessCalendar
+
+    @classmethod
+    def of(cls, policy: Mapping[str, Any]) -> CommissionDeadlines | None:
+        node = (policy.get("rebates") or {}).get("commission_deadlines")
+        if not node:
+            return None
+        calculate, pay = node["calculate"], node["pay"]
+        return cls(
+            Rule.of(calculate),
+            int(calculate["within_business_days"]),
+            Rule.of(pay),
+            int(pay["within_days"]),
+            BusinessCalendar.from_policy(dict(policy)),
+        )
+
+    def calculate_by(self, period: Period) -> date:
+        """The Nth business day after the month's last day (SOP-7.1 / COP-7.1 "by the 3rd business day")."""
+        day = period.end
+        for _ in range(self.calculate_within_business_days):
+            day = self.calendar.next_business_day(day)
+        return day
+
+    def pay_by(self, period: Period) -> date:
+        """PA-8.2 / CPA-8.2 "within 30 days after the end of the month": its last day plus the days."""
+        return period.end + timedelta(days=self.pay_within_days)
+
+
+@dataclass(frozen=True)
 class Review:
     """`rebates.settlement_approval` compiled: the rule cited, and the days after a Quarter's end by which its run is
     approved and its statements issued (None: no deadline)."""
@@ -42,40 +87,66 @@ class Review:
     rule: Rule
     approve_within_days: int | None = None
     issue_within_days: int | None = None
+    monthly: CommissionDeadlines | None = None
 
     @classmethod
     def of(cls, policy: Mapping[str, Any], fallback: Rule) -> Review:
         node = (policy.get("rebates") or {}).get("settlement_approval")
+        monthly = CommissionDeadlines.of(policy)
         if not node:
-            return cls(fallback)
+            return cls(fallback, monthly=monthly)
         approve, issue = node.get("approve_within_days"), node.get("issue_within_days")
-        return cls(Rule.of(node), None if approve is None else int(approve), None if issue is None else int(issue))
+        return cls(
+            Rule.of(node), None if approve is None else int(approve), None if issue is None else int(issue), monthly
+        )
 
 
 def deadlines(review: Review, period: Period) -> dict[str, Any]:
-    """The run's review as stored: the rule, and a Quarter's approve-by and issue-by days (a month's run: none)."""
-    quarter = period.kind == QUARTER
-    approve_by = _after(period.end, review.approve_within_days) if quarter else None
-    issue_by = _after(period.end, review.issue_within_days) if quarter else None
+    """The run's review as stored: the rule, and a Quarter's approve-by and issue-by days; a month's run its
+    calculate-by and issue-by (pay-by) days under `rebates.commission_deadlines`, citing PA-8.2 / CPA-8.2 and
+    SOP-7.1 / COP-7.1 (without them: none)."""
+    if period.kind != QUARTER:
+        monthly = review.monthly
+        if monthly is None:
+            return {**review.rule.as_dict(), "approve_by": None, "issue_by": None, "calculate_by": None, "overdue": []}
+        return {
+            **monthly.pay_rule.as_dict(),
+            "approve_by": None,
+            "issue_by": monthly.pay_by(period).isoformat(),
+            "calculate_by": monthly.calculate_by(period).isoformat(),
+            "calculation": monthly.calculate_rule.as_dict(),
+            "overdue": [],
+        }
+    approve_by = _after(period.end, review.approve_within_days)
+    issue_by = _after(period.end, review.issue_within_days)
     return {
         **review.rule.as_dict(),
         "approve_by": approve_by.isoformat() if approve_by else None,
         "issue_by": issue_by.isoformat() if issue_by else None,
+        "calculate_by": None,
         "overdue": [],
     }
 
 
 def with_overdue(header: Mapping[str, Any], today: date) -> dict[str, Any]:
     """The run's review with what is overdue: `approval` once its approve-by day has passed unapproved (or it was
-    approved after it), `issue` likewise for the issue-by day (statements are issued on approval). A rejected or
-    replaced run is nobody's deadline: the run that replaces it carries them."""
+    approved after it), `issue` likewise for the issue-by day (statements are issued on approval), `calculation` once
+    a monthly run's calculate-by day passed before it was prepared (SOP-7.1 / COP-7.1: the figures are the
+    calculation). A rejected or replaced run is nobody's deadline: the run that replaces it carries them."""
     stored = header["review"]
     done = header.get("approved_at")
     on = date.fromisoformat(str(done)[:10]) if done else today
+    prepared = header.get("prepared_at")
+    calculated = date.fromisoformat(str(prepared)[:10]) if prepared else today
+    live = header["status"] in (PREPARED, SETTLED)
     late = [
         name
-        for name, by in (("approval", stored.get("approve_by")), ("issue", stored.get("issue_by")))
-        if by is not None and on > date.fromisoformat(by) and header["status"] in (PREPARED, SETTLED)
+        for name, by, when in (
+            ("calculation", stored.get("calculate_by"), calculated),
+            ("approval", stored.get("approve_by"), on),
+            ("issue", stored.get("issue_by"), on),
+        )
+        if by is not None and when > date.fromisoformat(by) and live
     ]
     return {**stored, "overdue": late, "as_of": on.isoformat()}
 

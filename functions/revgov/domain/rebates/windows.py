@@ -60,3 +60,47 @@ class FirstInvoiceWindow:
             f"invoiced after the {self.months} months counted from {begins} the customer's first invoice "
             f"({self.rule.clause})"
         )
+
+
+@dataclass(frozen=True)
+class ReferralAcceptance:
+    """`program.referral_acceptance`: when an accepted referral earns (PA-8.1 / CPA-8.1).
+
+    PA-8.1: "Where the Distributor accepts the referral and invoices the Customer directly within 180 days, the
+    Partner earns a referral commission": the customer's first invoice is dated at most `within_days` days after the
+    referral was accepted (day 180 earns, day 181 does not). CPA-8.1: "provided the referral was registered and
+    accepted before Contoso's first contact with the End Customer's decision maker" (`before_first_contact`): the
+    acceptance day is before the day of that first contact. The ERP states both days on the referral line
+    (`referral_accepted_on`, `decision_maker_contacted_on`); a line without the day a condition needs cannot be
+    shown to meet it and does not earn."""
+
+    rule: Rule
+    within_days: int | None = None
+    before_first_contact: bool = False
+
+    @classmethod
+    def of(cls, node: Mapping[str, Any]) -> ReferralAcceptance:
+        within = node.get("first_invoice_within_days")
+        return cls(Rule.of(node), None if within is None else int(within), bool(node.get("before_first_contact")))
+
+    def fails(self, accepted: int, contacted: int, first_invoice: int | None) -> bool:
+        """Whether a line (days as ordinals, -1 when not stated) fails the condition; `first_invoice` is the customer's
+        first invoice day (None: not issued yet, nothing to compare)."""
+        if accepted < 0:
+            return True
+        if self.within_days is not None and first_invoice is not None and first_invoice > accepted + self.within_days:
+            return True
+        return self.before_first_contact and (contacted < 0 or accepted >= contacted)
+
+    @property
+    def reason(self) -> str:
+        if self.before_first_contact:
+            return (
+                "the referral was not shown accepted before the first contact with the customer's decision maker "
+                f"({self.rule.clause})"
+            )
+        return (
+            f"the customer was not first invoiced within {self.within_days} days of the referral's acceptance "
+            f"(or no acceptance is recorded) ({self.rule.clause})"
+        )
+

@@ -13,7 +13,16 @@ from typing import Any
 from ...domain.billing.overdue import issued_on
 from ...domain.errors import Conflict
 from ...domain.rebates.lines import is_revenue, rebate_line
-from ...domain.rebates.policy import MONTH, QUARTER, Period, RebateBook, month_index, month_name
+from ...domain.rebates.policy import (
+    MONTH,
+    QUARTER,
+    Period,
+    RebateBook,
+    line_periods,
+    month_index,
+    month_name,
+    months_paid_from,
+)
 from ...domain.tenants import Tenant
 from ...ports import Changes
 from ...runtime import Runtime
@@ -108,18 +117,25 @@ def write(
         return [], []  # offboarded while this ran: write nothing into a deleted tenant
     repository.commit_in_chunks(rt, tenant_id, [repository.projection_put(ln) for ln in changed])
     stale = sorted({(Period.containing(int(ln["month_index"]), kind).name, ln["partner_id"]) for ln in changed
-                    for kind in (MONTH, QUARTER)})  # fmt: skip
+                    for kind in (MONTH, QUARTER)}
+                   | {(period.name, ln["partner_id"]) for ln in changed for period in _paid_periods(ln)})  # fmt: skip
     repository.commit_in_chunks(rt, tenant_id, [repository.stale_put(name, pid) for name, pid in stale])
     return lines, changed
 
 
+def _paid_periods(line: dict[str, Any]) -> list[Period]:
+    """The month of a paid line's payment (a commission earned when paid counts it there, PA-8.2 / CPA-8.2)."""
+    paid_on = line.get("paid_on")
+    return [Period.containing(month_index(date.fromisoformat(paid_on)), MONTH)] if paid_on else []
+
+
 def periods_of(book: RebateBook, lines: list[dict[str, Any]]) -> dict[tuple[str, Period], list[str]]:
-    """(partner, period) of every program kind the lines fall in -> those lines' ids."""
-    kinds = {p.period for p in book.programs}
+    """(partner, period) of every program kind the lines fall in -> those lines' ids: the invoice's periods, and
+    the payment's for a kind with a program earned when paid (`policy.line_periods`)."""
     found: dict[tuple[str, Period], list[str]] = defaultdict(list)
     for ln in lines:
-        for kind in kinds:
-            found[(ln["partner_id"], Period.containing(int(ln["month_index"]), kind))].append(ln["line_id"])
+        for period in sorted(line_periods(book, ln), key=lambda p: (p.kind, p.first)):
+            found[(ln["partner_id"], period)].append(ln["line_id"])
     return found
 
 
@@ -150,13 +166,14 @@ def _mark(rt: Runtime, tenant_id: str, period: Period, line_ids: list[str]) -> N
 
 
 def sync_months(book: RebateBook, period: Period, today: date) -> list[int]:
-    """The billing months a settlement re-reads: the period's, its growth baseline's, and the months after it where
-    credit notes against it are invoiced (up to a year; later ones reach the projection through the events)."""
+    """The billing months a settlement re-reads: the period's, its growth baseline's, the months after it where
+    credit notes against it are invoiced (up to a year; later ones reach the projection through the events), and the
+    months whose invoices may be paid in it for a commission earned when paid (`policy.months_paid_from`)."""
     months = set(period.months)
     if any(p.model == "growth" for p in book.programs_for(period.kind)):
         months |= set(period.year_before.months)
     months |= set(range(period.last + 1, min(month_index(today), period.last + CREDIT_MONTHS) + 1))
-    return sorted(months)
+    return sorted(months | months_paid_from(book, period))
 
 
 def sync(rt: Runtime, tenant: Tenant, book: RebateBook, period: Period, on: date) -> None:
@@ -174,11 +191,14 @@ def sync(rt: Runtime, tenant: Tenant, book: RebateBook, period: Period, on: date
 
 def first_invoice_months(book: RebateBook, period: Period) -> list[int]:
     """The months before `period` whose referral invoices may be a customer's first one for a window of its programs
-    (PA-8.1 / CPA-8.1): the longest window and one month more (an invoice is dated after its month ends). Earlier
-    first invoices were recorded when their lines were projected (their payment, their own period's run)."""
+    (PA-8.1 / CPA-8.1): the longest window and one month more (an invoice is dated after its month ends), before the
+    earliest month the period reads (for a commission earned when paid, the months whose invoices may be paid in it,
+    PA-8.2 / CPA-8.2). Earlier first invoices were recorded when their lines were projected (their payment, their own
+    period's run)."""
     months = max((p.first_invoice_window.months for p in book.programs_for(period.kind) if p.first_invoice_window),
                  default=0)
-    return list(range(period.first - months - 1, period.first)) if months else []
+    earliest = min({period.first} | months_paid_from(book, period))
+    return list(range(earliest - months - 1, period.first)) if months else []
 
 
 def credit_notes_against(rt: Runtime, tenant_id: str, paid: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,7 +12,15 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ...domain.rebates.policy import PartnerFacts, Period, RebateBook, first_full_period, month_name, rebate_book
+from ...domain.rebates.policy import (
+    PartnerFacts,
+    Period,
+    RebateBook,
+    first_full_period,
+    month_name,
+    months_paid_from,
+    rebate_book,
+)
 from ...domain.tenants import Tenant
 from ...runtime import Runtime
 from . import repository
@@ -23,8 +31,9 @@ if TYPE_CHECKING:
 
 
 def months_needed(book: RebateBook, period: Period, partners: Mapping[str, PartnerFacts]) -> set[int]:
-    """The period's months, and for a growth program its baselines: last year's period, new partners' first one."""
-    months = set(period.months)
+    """The period's months, for a growth program its baselines (last year's period, new partners' first one), and
+    for a commission earned when paid the months whose invoices may be paid in the period (PA-8.2 / CPA-8.2)."""
+    months = set(period.months) | months_paid_from(book, period)
     if any(p.model == "growth" and p.period == period.kind for p in book.programs):
         months |= set(period.year_before.months)
         for facts in partners.values():
@@ -73,9 +82,9 @@ def rate(
     def lines_of(months: set[int] | range) -> list[dict[str, Any]]:
         return [ln for m in sorted(months) for ln in repository.month_lines(rt, tenant.tenant_id, month_name(m))]
 
-    lines = lines_of(period.months)
+    lines = lines_of(set(period.months) | months_paid_from(book, period))
     facts = partner_facts(rt, tenant, sorted({ln["partner_id"] for ln in lines}), period, on)
-    lines += lines_of(months_needed(book, period, facts) - set(period.months))
+    lines += lines_of(months_needed(book, period, facts) - set(period.months) - months_paid_from(book, period))
     return rate_lines(book, lines, period, facts, prior_claims(rt, tenant.tenant_id, period)), facts
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...domain.rebates.lines import duplicate_keys
-from ...domain.rebates.policy import PartnerFacts, Period, RebateBook, baseline_period
+from ...domain.rebates.policy import PartnerFacts, Period, RebateBook, baseline_period, line_periods
 from ...domain.tenants import Tenant
 from ...ports import Changes, Put, Stored
 from ...runtime import Runtime
@@ -126,10 +126,9 @@ def advance(rt: Runtime, tenant: Tenant, book: RebateBook, new: list[dict[str, A
     if not new or len(new) > MAX_LINES:
         return False
     due: dict[tuple[str, Period], list[dict[str, Any]]] = {}
-    kinds = {p.period for p in book.programs}
     for line in new:
-        for kind in kinds:
-            due.setdefault((line["partner_id"], Period.containing(int(line["month_index"]), kind)), []).append(line)
+        for period in line_periods(book, line):
+            due.setdefault((line["partner_id"], period), []).append(line)
     steps = _steps(rt, tenant, book, due)
     if steps is None:
         return False
