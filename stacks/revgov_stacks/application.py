@@ -82,6 +82,13 @@ PLATFORM_PROTECTED = [f"T#{PLATFORM}#TENANTS", f"T#{PLATFORM}#KEY"]
 OPERATOR_TABLE_ACTIONS = [*TENANT_DATA_ACTIONS, "dynamodb:Scan"]
 # The registry sync (rule tenant-registry, revgov.services.tenant_registry): reads tenant profiles, rewrites registry
 # entries; nothing else. A tenant session cannot write the registry, so it runs with this role of its own.
+# Event handlers given more than the default minute. The contract indexer (rule contract-index) makes a tenant's
+# OpenSearch index match all its stored contracts in one event, embedding each changed clause and each of its retrieval
+# passages (revgov.domain.copilot_units.retrieval_passages) with one Bedrock call apiece (adapters.embeddings
+# .TitanEmbedder): a tenant indexed afresh, or after the passage split changes, is ~450 calls for northwind's two
+# documents where whole clauses alone were ~100. tests/stacks/test_stacks.py derives the calls from the contracts.
+EVENT_HANDLER_TIMEOUTS = {"index_contracts": 300}
+DEFAULT_HANDLER_TIMEOUT = 60
 REGISTRY_SYNC_FUNCTION = "sync_tenant_registry"
 REGISTRY_SYNC_READ_KEYS = ["T#*#TENANT", f"T#{PLATFORM}#TENANTS"]
 REGISTRY_SYNC_WRITE_KEYS = [f"T#{PLATFORM}#TENANTS"]
@@ -184,10 +191,10 @@ class RevgovApplication(Construct):
             )
             for auth, handler in handlers.authorizers.items()
         }
-        timeouts = {sch.handler: sch.timeout_seconds for sch in schedules}
+        timeouts = {**EVENT_HANDLER_TIMEOUTS, **{sch.handler: sch.timeout_seconds for sch in schedules}}
         for fn_name, handler in handlers.functions.items():
             self._function(_camel(fn_name), handler, f"Revgov {fn_name}", memory=512,
-                           timeout=timeouts.get(fn_name, 60), key=fn_name)
+                           timeout=timeouts.get(fn_name, DEFAULT_HANDLER_TIMEOUT), key=fn_name)
 
         self.tenant_role = self._tenant_access_role()
         self._grant_registry_sync(self.functions[REGISTRY_SYNC_FUNCTION])

@@ -4,7 +4,9 @@ Their own modules run them on the in-memory store (tests/memory_store.py), which
 (test_store_contract.py) proves equivalent to the others one primitive at a time. The features of the last sessions
 compose those primitives in ways the contract does not name: a waiting-on-partner pointer committed beside its case
 (CASEWAIT), a partner's audit pointers (AUDITBYPARTNER), VAT validation checks, invoice-dispute appeals, tier
-reviews, the MDF ledger, territory, tier changes, retention, subscription renewals, sales tax, and the sweeps that
+reviews, the MDF ledger, territory, tier changes, retention, subscription renewals, sales tax, PA-14.2 reviews of
+automated decisions (AUTO_REVIEW and its one-review-per-decision markers), ownership changes, manual legal holds,
+entitled 0.00 lines, devices waiting for delivery (AWAITINGDELIVERY), suspensions to the second, and the sweeps that
 walk them. DESIGN.md, "Two engines behind the same ports": the embedded engine runs the "Same handlers, same use
 cases", so the product must behave the same on either; each of those modules' tests, every clause it quotes, runs
 here once per engine: the store every runtime of `memory_store` builds is the engine's.
@@ -56,6 +58,12 @@ FEATURE_MODULES = (
     "test_sales_tax",
     "test_partner_audits",  # PA-12.1 / CPA-12.1: audits per partner (prefixed lists), findings, repayment four eyes
     "test_security_incidents",  # PA-11.2 / CPA-11.2: incidents, their watch pointers and the sweep's exceptions
+    "test_automated_decision_reviews",  # PA-14.2 reviews of rebate lines, invoice lines, entitlement checks (rvw)
+    "test_ownership_changes",  # PA-2.8 ownership changes on the partner record and the screening they make due
+    "test_legal_holds",  # manual legal holds (lgh) and the retention sweep they stop
+    "test_entitled_services_not_billed",  # entitled services as included 0.00 lines (PA-9.3 / PA-9.4)
+    "test_auditor_device_delivery",  # contoso devices waiting for their delivery day (CPA-10.2)
+    "test_same_day_suspension_rebates",  # suspensions counted to the second (PA-7.1)
 )
 # Tests of one engine's own tooling (the embedded engine's CLI on its database file): not a question of parity.
 ENGINE_OWN = {"test_the_cli_backfills_the_partner_index_on_the_embedded_engine_once_audited"}

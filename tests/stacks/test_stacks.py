@@ -225,6 +225,43 @@ def test_every_catalog_rule_feeds_its_handler_through_a_queue_with_dlq_and_alarm
         assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
 
 
+SECONDS_PER_EMBEDDING = 0.5  # an allowance per sequential Bedrock invoke_model (TitanEmbedder), not a measurement
+
+
+def embedding_calls(tenant_id: str) -> tuple[int, int]:
+    """Bedrock calls of the contract indexer indexing the tenant's contracts afresh (one event re-indexes them all,
+    services.contracts.reindex): (one per clause, and one per clause and per retrieval passage together), as
+    adapters.opensearch_index embeds them."""
+    from revgov.domain.copilot import prepare_document
+    from revgov.domain.copilot_units import retrieval_passages
+
+    clauses = calls = 0
+    for path in sorted((REPO / "tenants" / tenant_id / "contracts").glob("*.md")):
+        document = prepare_document(tenant_id, path.read_text(encoding="utf-8"), name=path.name)
+        clauses += len(document.passages)
+        calls += sum(1 + len(retrieval_passages(p.text)) for p in document.passages)
+    return clauses, calls
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_the_contract_indexer_has_time_to_embed_every_clause_and_passage_of_a_tenant(synth: Synth, stack: str) -> None:
+    """The indexer embeds each clause and each of its retrieval passages one Bedrock call at a time: its timeout holds
+    the calls of the largest tenant it serves indexed afresh (a new tenant, or a new passage split), and each queue
+    feeding it keeps a message invisible for longer than one attempt."""
+    served = [SILO_STACKS[stack]] if stack in SILO_STACKS else TIERS["pool"]
+    clauses, calls = max(embedding_calls(tenant_id) for tenant_id in served)
+    assert calls > 3 * clauses  # the passages are most of the calls (whole clauses alone fitted the default minute)
+    function_key, function = functions_by_handler(synth.templates[stack])["app.index_contracts"]
+    timeout = function["Properties"]["Timeout"]
+    assert calls * SECONDS_PER_EMBEDDING <= timeout <= 900, (calls, timeout)  # 900 s: Lambda's maximum
+    queues = resources(synth.templates[stack], "AWS::SQS::Queue")
+    fed_by = [m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+              for m in resources(synth.templates[stack], "AWS::Lambda::EventSourceMapping").values()
+              if m["Properties"]["FunctionName"] == {"Ref": function_key}]
+    assert len(fed_by) == 2  # rules contract-index and offboarded-index
+    assert all(queues[q]["Properties"]["VisibilityTimeout"] > timeout for q in fed_by)
+
+
 @pytest.mark.parametrize("stack", ALL_STACKS)
 def test_the_webhook_handler_may_delay_its_own_queues_messages_only(synth: Synth, stack: str) -> None:
     """deliver_webhooks backs off by changing a failed message's visibility: on its own queue, no other."""
