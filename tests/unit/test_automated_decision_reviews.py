@@ -248,3 +248,16 @@ def test_red_team_7_one_instant_spelled_another_way_is_the_same_entitlement_chec
         decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at=spelled))
     assert again.value.extra["approval_id"] == first["human_review"]["approval_id"]
     assert len(ledger.exceptions()) == opened
+
+
+def test_a_second_request_names_the_open_review_the_partner_can_read_not_a_store_key():
+    # API.md: 409 is a "state conflict" the caller resolves; the partner resolves it by reading the open review
+    # (GET /v1/review-requests/{review_id}, the id the 201 gave it). The detail read "a human review of
+    # entitlement_check entitlement_check#ptr_…#2026-11-01T00:00:00.000Z#premium_onboarding is already open": a store
+    # key, and no review id.
+    ledger = Ledger("2026-11-02T10:00:00Z")
+    first = decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-01T00:00:00Z"))
+    with pytest.raises(Conflict) as again:
+        decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-01T00:00:00Z"))
+    assert first["review_id"] in again.value.detail and "#" not in again.value.detail, again.value.detail
+    assert again.value.extra["review_id"] == first["review_id"]
