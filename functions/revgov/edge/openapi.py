@@ -153,7 +153,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         {
             "name": q.name,
             "in": "query",
-            "required": False,
+            "required": q.required,
             "description": q.description,
             "schema": {
                 "type": "string",
