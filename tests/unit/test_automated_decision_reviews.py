@@ -282,3 +282,16 @@ def test_pa_14_2_one_open_review_per_partner_and_entitlement_a_second_instant_is
                       "the tier held on 2 Nov grants it as answered")  # fmt: skip
     later = decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-01T00:00:00Z"))
     assert later["review_id"] != first["review_id"] and later["human_review"]["status"] == "open"
+
+
+def test_a_second_request_names_the_open_review_the_partner_can_read_not_a_store_key():
+    # API.md: 409 is a "state conflict" the caller resolves; the partner resolves it by reading the open review
+    # (GET /v1/review-requests/{review_id}, the id the 201 gave it). The detail read "a human review of
+    # entitlement_check entitlement_check#ptr_…#2026-11-01T00:00:00.000Z#premium_onboarding is already open": a store
+    # key, and no review id.
+    ledger = Ledger("2026-11-02T10:00:00Z")
+    first = decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-01T00:00:00Z"))
+    with pytest.raises(Conflict) as again:
+        decision_reviews.request_automated_review(ledger.rt, PARTNER1, _entitlement(at="2026-11-01T00:00:00Z"))
+    assert first["review_id"] in again.value.detail and "#" not in again.value.detail, again.value.detail
+    assert again.value.extra["review_id"] == first["review_id"]

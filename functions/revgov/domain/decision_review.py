@@ -81,18 +81,19 @@ def reviewable(decision: Mapping[str, Any], rule: Rule) -> None:
         )
 
 
-def not_reviewed(name: str, review: Mapping[str, Any], rule: Rule) -> None:
+def not_reviewed(name: str, review: Mapping[str, Any], rule: Rule, **more: str) -> None:
     """A Conflict while a review of the decision `name` is open; a RuleViolation once one concluded: a person has then
-    confirmed or changed it (PA-14.2 "made or confirmed by an authorised person"), and it is automated no more."""
+    confirmed or changed it (PA-14.2 "made or confirmed by an authorised person"), and it is automated no more. `more`
+    (the review's id) is added to either problem."""
     if review.get("status") == OPEN:
         raise Conflict(
             f"a human review of {name} is already open ({review['approval_id']})",
-            extra={"approval_id": review["approval_id"], "rule_id": rule.rule_id, "clause": rule.clause},
+            extra={"approval_id": review["approval_id"], "rule_id": rule.rule_id, "clause": rule.clause, **more},
         )
     if review:
         raise RuleViolation(
             f"{name} was reviewed by a person: human review is of an automated decision ({rule.clause})",
-            extra={"rule_id": rule.rule_id, "clause": rule.clause, "current_status": review.get("status")},
+            extra={"rule_id": rule.rule_id, "clause": rule.clause, "current_status": review.get("status"), **more},
         )
 
 

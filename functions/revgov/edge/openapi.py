@@ -14,7 +14,7 @@ from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.44.0"
+API_VERSION = "1.44.1"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -153,7 +153,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         {
             "name": q.name,
             "in": "query",
-            "required": False,
+            "required": q.required,
             "description": q.description,
             "schema": {
                 "type": "string",

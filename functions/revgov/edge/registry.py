@@ -27,6 +27,7 @@ class QueryParam:
     description: str
     pattern: str | None = None
     enum: tuple[str, ...] | None = None
+    required: bool = False  # the operation answers 400 naming it when it is missing, whoever calls (OpenAPI `required`)
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,9 @@ def _fields_of(kind: str, body: dict[str, Any]) -> None:
     errors = [FieldError(f"/{name}", f"required for kind {kind}") for name in sorted(required - given)]
     errors += [FieldError(f"/{name}", f"not a field of kind {kind}") for name in sorted(given - required - optional)]
     if errors:
-        raise MalformedRequest(f"a {kind} review request names its decision by {', '.join(sorted(required))}",
-                               errors=errors)
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise MalformedRequest(f"{article} {kind} review request names its decision by {', '.join(sorted(required))}"
+                               f" and takes no field of another kind", errors=errors)
 
 
 def _partner(who: Principal, body: dict[str, Any]) -> str:

@@ -75,7 +75,8 @@ def request_automated_review(rt: Runtime, who: Principal, body: dict[str, Any]) 
     decision = automated_decisions.named(rt, who, body)
     previous = automated_decisions.review_of(rt, who.tenant_id, decision)
     if previous is not None:
-        review_rules.not_reviewed(f"{decision.kind} {decision.key}", previous["human_review"], policy.rule)
+        review_rules.not_reviewed(f"this {decision.kind} (review {previous['review_id']})", previous["human_review"],
+                                  policy.rule, review_id=previous["review_id"])  # fmt: skip
     review_id = rt.ids.new("rvw")
     human_review, changes = _opened(
         rt, who, tenant, policy, review_kind=decision.kind, subject_id=review_id,

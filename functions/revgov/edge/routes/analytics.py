@@ -13,7 +13,7 @@ from ..registry import PERIOD_PATTERN, STAFF, QueryParam, operation
 
 READERS = frozenset(STAFF | {Role.PARTNER})
 _PERIOD = QueryParam(
-    "period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN
+    "period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN, required=True
 )
 _QUEUE = QueryParam("queue", "only this queue", enum=("finance", "channel_ops", "legal", "customer_success"))
 

@@ -162,7 +162,8 @@ RECOGNITION_READERS = frozenset({Role.FINANCE, Role.ADMIN})
     tag="billing",
     paginated=True,
     query=(
-        QueryParam("period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN),
+        QueryParam("period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN,
+                   required=True),
         QueryParam("partner_id", "only this partner's invoices", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"),
     ),
     description=billing_recognition.BASIS,

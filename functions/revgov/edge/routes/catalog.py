@@ -62,8 +62,9 @@ def list_catalog_versions(call: Call) -> dict[str, Any]:
 @operation(
     "GET", "/v1/catalog/diff", summary="What changed between two catalog versions (added, removed, changed fields)",
     roles=STAFF, tag="catalog",
-    query=(QueryParam("from", "The earlier version's sequence number (0: the policy's price list)", _SEQ),
-           QueryParam("to", "The later version's sequence number", _SEQ)),
+    query=(QueryParam("from", "The earlier version's sequence number (0: the policy's price list)", _SEQ,
+                      required=True),
+           QueryParam("to", "The later version's sequence number", _SEQ, required=True)),
     response_schema="api/responses/catalog-diff.schema.json",
 )
 def diff_catalog(call: Call) -> dict[str, Any]:

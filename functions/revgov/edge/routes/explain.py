@@ -70,7 +70,8 @@ def explain_entitlement(call: Call) -> dict[str, Any]:
     roles=STAFF,
     tag="analytics",
     query=(
-        QueryParam("period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN),
+        QueryParam("period", "a billing month (2026-11) or a quarter (2026-Q4); required", pattern=PERIOD_PATTERN,
+                   required=True),
         QueryParam("min_p_miss", "list levels at least this likely to be missed (0 to 1, default 0.5)",
                    pattern=r"(0(\.[0-9]{1,4})?|1(\.0{1,4})?)"),
     ),

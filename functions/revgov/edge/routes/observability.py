@@ -63,7 +63,7 @@ def get_metrics_prometheus(call: Call) -> Answer:
     query=(
         QueryParam(
             "period", "a billing month (2026-11) or a quarter (2026-Q4); required",
-            pattern=PERIOD_PATTERN,
+            pattern=PERIOD_PATTERN, required=True,
         ),
     ),
     description="Figured from the tenant's durable case records, so each metric has the value of the baseline "
@@ -116,7 +116,7 @@ def _ops_assets() -> tuple[str, str, str]:
     "channel-equity comparisons (staff keys)",
     roles=PUBLIC,
     tag="observability",
-    query=(QueryParam("tenant", "the tenant whose branding to show", pattern=r"[a-z][a-z0-9-]{2,39}"),),
+    query=(QueryParam("tenant", "the tenant whose branding to show", pattern=r"[a-z][a-z0-9-]{2,39}", required=True),),
     produces="text/html",
     description="Public HTML like /portal: `?tenant=<id>` chooses the branding only; no data until a staff API key is "
     "entered (kept in sessionStorage, sent only in the Authorization header); it reads GET /v1/metrics and "
