@@ -175,6 +175,9 @@ def shipment(party: Party, partner_id: str) -> dict[str, Any]:
             "partner_id": partner_id,
             "order_ref": f"SO-{uuid.uuid4().hex[:8]}",
             "shipped_on": today,
+            # delivered the same day: contoso's devices are billed on delivery (CPA-10.2 "devices are billed on
+            # delivery"); a device shipment without it waits for its delivery and bills nothing
+            "delivered_on": today,
             "lines": [{"sku": item["sku"], "quantity": 2}],
         },
     })

@@ -7,10 +7,9 @@ routed to Legal, and no quote, order or incentive may be processed for the Partn
 PA-11.1: no partner's data to another (a rival's object is a 404). The day boundaries and due dates are in the unit
 tests (tests/unit/test_automated_decision_reviews.py, test_ownership_changes.py, test_legal_holds.py)."""
 
-from datetime import UTC, datetime
-
 import pytest
 
+import clock_support
 from security_support import make_party, offboard, quote_for
 from support import assert_problem
 
@@ -51,7 +50,7 @@ def test_a_partner_requests_review_of_its_own_entitlement_check_and_reads_it(par
 def test_a_partner_tells_of_its_ownership_change_legal_is_asked_for_a_screening_and_quotes_are_not_held(party):
     mine, rival = party.partners
     partner = party.partner_keys[mine]
-    today = datetime.now(UTC).date().isoformat()
+    today = clock_support.today().isoformat()  # the product's clock (dated runs)
     change = {"changed_on": today, "description": "Harbor Capital acquired 40% of the shares",
               "beneficial_owners": [{"name": "Harbor Capital LP", "share_percent": "40.00"}]}
     for bad in ({**change, "changed_on": "2026-13-01"}, {**change, "extra": 1},

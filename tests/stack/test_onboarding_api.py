@@ -474,6 +474,10 @@ def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack
     year_end = renewals.get_term(rt, approver, decided["approved"])["year_end"]  # PA-13.1: in time for the next one
     renewals.give_notice(rt, approver, decided["approved"],
                          {"reason": "scenario", "effective_at": f"{int(year_end[:4]) + 1}-12-31"})
+    # PA-2.8 "Screening is repeated ... whenever ownership changes": a change of beneficial ownership is an event too
+    partners.record_ownership_change(rt, approver, decided["approved"], {
+        "changed_on": rt.clock.now_iso()[:10], "description": "Harbor Capital acquired 40% of the shares",
+        "beneficial_owners": [{"name": "Harbor Capital LP", "share_percent": "40.00"}]})
     for status in ("suspended", "active", "terminated"):
         partners.change_status(rt, approver, decided["approved"], status, "scenario")
     mine = [e for e in recorder.events if e["source"] == "revgov.partner"] + _term_sweep_events() + _reminder_events()

@@ -80,6 +80,11 @@ LAZY_PROJECT: dict[str, tuple[str, str]] = {
         "the agents' desk reads through the analytics, billing and rebate services: loaded when an agent runs, not by "
         "the CLI, which imports the package for the agents' names on every command (CLI start-up)",
     ),
+    "services/copilot.py": (
+        r"^\.copilot_own_data$",
+        "a partner's question about its own records (PA-14.1) reads the billing and rebate services: loaded on the "
+        "first such question, not at every API cold start",
+    ),
     "cli.py": _CLI,
     "cli_catalog.py": _CLI,
     "cli_history.py": _CLI,

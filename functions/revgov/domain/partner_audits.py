@@ -105,6 +105,23 @@ def _money(value: object, path: str) -> Decimal:
     return amount
 
 
+def _once_per_year(
+    rule: AuditRule, partner_id: str, year: int, earlier: Sequence[Mapping[str, Any]], cited: str
+) -> str | None:
+    """No more than once per Program Year unless a previous audit found a discrepancy: refused (422 on /starts_on)
+    when the year already has an audit and none found one; else the audit whose discrepancy allows a second, if any."""
+    same_year = [a for a in earlier if a["program_year"] == year]
+    found = [a["audit_id"] for a in earlier if a.get("discrepancy_found")]
+    if same_year and not found:
+        raise RuleViolation(
+            f"partner {partner_id} was already audited in Program Year {year} ({same_year[0]['audit_id']}) and no "
+            f"previous audit found a discrepancy: once per Program Year {cited}",
+            errors=[FieldError("/starts_on", f"not in Program Year {year}")],
+            extra={"audited_in_year": same_year[0]["audit_id"], **rule.rule.as_dict()},
+        )
+    return found[-1] if same_year else None
+
+
 def schedule(
     rule: AuditRule,
     calendar: BusinessCalendar,
@@ -137,15 +154,7 @@ def schedule(
             errors=[FieldError("/starts_on", "a business day")],
         )
     year = starts_on.year
-    same_year = [a for a in earlier if a["program_year"] == year]
-    found = [a["audit_id"] for a in earlier if a.get("discrepancy_found")]
-    if same_year and not found:
-        raise RuleViolation(
-            f"partner {partner_id} was already audited in Program Year {year} ({same_year[0]['audit_id']}) and no "
-            f"previous audit found a discrepancy: once per Program Year {cited}",
-            errors=[FieldError("/starts_on", f"not in Program Year {year}")],
-            extra={"audited_in_year": same_year[0]["audit_id"], **rule.rule.as_dict()},
-        )
+    allowed_by = _once_per_year(rule, partner_id, year, earlier, cited)
     return {
         "audit_id": audit_id,
         "partner_id": partner_id,
@@ -160,7 +169,7 @@ def schedule(
             "earliest_start": earliest.isoformat(),
         },
         # an extra audit in the year is allowed by an earlier audit's discrepancy: which one
-        "allowed_by_discrepancy_of": found[-1] if same_year else None,
+        "allowed_by_discrepancy_of": allowed_by,
         "scheduled_by": by,
         "findings": [],
         "discrepancy_found": False,

@@ -192,9 +192,9 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
 def _own_data(rt: Runtime, who: Principal, question: str) -> Answered | None:
     if who.role is not Role.PARTNER:
         return None  # staff questions go to retrieval as before
-    from . import copilot_own_data  # lazily: the billing and rebate reads stay out of the Lambda's import time
+    from .copilot_own_data import answer  # lazily: the billing and rebate reads stay out of the Lambda's import time
 
-    return copilot_own_data.answer(rt, who, question)
+    return answer(rt, who, question)
 
 
 def _decision_context(

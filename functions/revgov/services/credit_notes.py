@@ -72,11 +72,9 @@ def hold(
     draft: LineDraft | None = None,
     held_by: Rule | None = None,
 ) -> tuple[dict[str, Any], Changes]:
-    """A credit note above the limit, kept unposted, and its finance approval, as changes for the caller's commit.
-    `reserved`: the marker (collection, key) whose credited amount (and units) already counts it, released when it
-    is rejected, so the line is never credited twice while it waits. `draft`: the line to post once approved (a
-    subscription credit); without it, a credit note of `amount` against `line`. `held_by`: the rule that holds it
-    when it is not the limit (a committed term's credit, PA-10.4 / CPA-10.3)."""
+    """A credit note above the limit (or held by `held_by`: a committed term's credit, PA-10.4 / CPA-10.3), kept
+    unposted with its finance approval, as changes to commit. `reserved`: the marker already counting it, released on
+    rejection (never credited twice); `draft`: the line to post once approved, else `amount` against `line`."""
     rule = held_by or book.credit_notes
     actor = preparer.actor if isinstance(preparer, Principal) else preparer
     entry: dict[str, Any] = {

@@ -103,9 +103,7 @@ class BillingPolicy:
         if not billing:
             raise ValueError("the tenant policy has no billing section")
         schedule = billing["milestones"]
-        percents = {name: Decimal(pct) for name, pct in schedule["schedule"].items()}
-        if sum(percents.values(), ZERO) != HUNDRED:
-            raise ValueError(f"milestones {schedule['id']} must total 100%")
+        percents = _milestone_percents(schedule)
         support = billing["support_overage"]
         if not billing.get("price_list"):
             raise ValueError("the billing policy has no price list")
@@ -151,12 +149,23 @@ class BillingPolicy:
             credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
             effective_day=Rule.of(effective_day) if effective_day else None,
             effective_day_kinds=frozenset(effective_day.get("applies_to", ())),
-            committed_term_credit=(
-                Rule.of(billing["committed_term_credit"]) if billing.get("committed_term_credit") else None
-            ),
+            committed_term_credit=_rule_or_none(billing.get("committed_term_credit")),
             usage_cutoff=Rule.of(cutoff) if cutoff else None,
             usage_cutoff_days=int(cutoff["days_after_month_end"]) if cutoff else None,
             out_of_scope=Rule.of(billing["out_of_scope_service"]) if billing.get("out_of_scope_service") else None,
             delivery_families=frozenset((billing.get("delivery_billing") or {}).get("families", ())),
             delivery_billing=Rule.of(billing["delivery_billing"]) if billing.get("delivery_billing") else None,
         )
+
+
+def _milestone_percents(schedule: dict[str, Any]) -> dict[str, Decimal]:
+    """A milestone schedule's percentages by milestone, which must total 100 %."""
+    percents = {name: Decimal(pct) for name, pct in schedule["schedule"].items()}
+    if sum(percents.values(), ZERO) != HUNDRED:
+        raise ValueError(f"milestones {schedule['id']} must total 100%")
+    return percents
+
+
+def _rule_or_none(section: dict[str, Any] | None) -> Rule | None:
+    """The rule of an optional policy node, None where the tenant's policy has none."""
+    return Rule.of(section) if section else None
