@@ -19,7 +19,7 @@ from revgov.domain.contracts import parse_contract
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.runtime import Runtime
-from revgov.services import cases, partner_departures, partners, renewals
+from revgov.services import cases, partner_departures, partner_ownership, partners, renewals
 from support import ROOT, Api, assert_problem
 
 WHY = {  # at collection: the names of the parametrized cases only; their dates are resolved when they run
@@ -475,7 +475,7 @@ def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack
     renewals.give_notice(rt, approver, decided["approved"],
                          {"reason": "scenario", "effective_at": f"{int(year_end[:4]) + 1}-12-31"})
     # PA-2.8 "Screening is repeated ... whenever ownership changes": a change of beneficial ownership is an event too
-    partners.record_ownership_change(rt, approver, decided["approved"], {
+    partner_ownership.record_ownership_change(rt, approver, decided["approved"], {
         "changed_on": rt.clock.now_iso()[:10], "description": "Harbor Capital acquired 40% of the shares",
         "beneficial_owners": [{"name": "Harbor Capital LP", "share_percent": "40.00"}]})
     for status in ("suspended", "active", "terminated"):

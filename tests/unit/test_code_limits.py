@@ -38,9 +38,9 @@ LAZY_THIRD_PARTY = {
 }
 # Modules of the product that carry a heavy dependency, by their path in the package (relative dots aside).
 LAZY_HEAVY = {
-    r"^domain\.rebates\.(engine|ledger|running)$": "the rebate engine, sales ledger and running sums are numpy: "
-    "imported where a period is rated, so importing the API (every route module imports the rebate services) does "
-    "not pay numpy (cold start)",
+    r"^domain\.rebates\.(engine|ledger|running|referral_lines)$": "the rebate engine, sales ledger, running sums and "
+    "referral-line masks are numpy: imported where a period is rated, so importing the API (every route module imports "
+    "the rebate services) does not pay numpy (cold start)",
 }
 
 _CLI = (

@@ -21,6 +21,7 @@ from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.services import partners, pricing
 from revgov.services import screening as screening_service
+from revgov.services.partner_ownership import record_ownership_change
 
 SALES = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
 OPS = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
@@ -63,7 +64,7 @@ def test_pa_2_8_an_ownership_change_after_the_latest_screening_makes_one_due_and
     partner_id = partner["partner_id"]
     by = {"partner": Principal("northwind", Role.PARTNER, "key_own", partner_id), "channel_ops": OPS,
           "legal": LEGAL}[who]  # fmt: skip
-    answer = partners.record_ownership_change(rt, by, partner_id, CHANGE)
+    answer = record_ownership_change(rt, by, partner_id, CHANGE)
     assert answer["screening_due"] == {"since": "2026-03-01", "reason": "ownership_changed", "rule_id": "ONB-SCREENING",
                                        "clause": "PA-2.8"}  # fmt: skip
     change = answer["ownership_changes"][-1]
@@ -81,13 +82,13 @@ def test_pa_2_8_an_ownership_change_after_the_latest_screening_makes_one_due_and
 def test_a_second_change_before_the_new_screening_opens_no_second_exception_and_the_screening_clears_the_due():
     rt, clock, partner = _active()
     partner_id = partner["partner_id"]
-    partners.record_ownership_change(rt, OPS, partner_id, CHANGE)
-    again = partners.record_ownership_change(rt, LEGAL, partner_id, {**CHANGE, "changed_on": "2026-03-02"})
+    record_ownership_change(rt, OPS, partner_id, CHANGE)
+    again = record_ownership_change(rt, LEGAL, partner_id, {**CHANGE, "changed_on": "2026-03-02"})
     assert again["screening_due"]["since"] == "2026-03-01" and len(_screening_exceptions(rt)) == 1
     partners.add_document(rt, LEGAL, partner_id, {
         "document_type": "compliance_screening", "reference": "dms://screening/again.pdf",
         "checksum": "sha256:" + "8" * 64, "issued_at": "2026-03-02", "outcome": "clear"})  # fmt: skip
-    after = partners.record_ownership_change(rt, OPS, partner_id, {**CHANGE, "changed_on": "2026-02-20"})
+    after = record_ownership_change(rt, OPS, partner_id, {**CHANGE, "changed_on": "2026-02-20"})
     assert after["screening_due"] is None  # the 2 March screening is after that change: it covered it
     clock.set("2026-04-01T10:00:00.000Z")
     assert screening_service.sweep_repeats(rt, "northwind") == {"screening_due": 0}  # the yearly repeat is not due
@@ -95,7 +96,7 @@ def test_a_second_change_before_the_new_screening_opens_no_second_exception_and_
 
 def test_a_change_before_the_screening_on_file_is_covered_by_it_and_opens_nothing():
     rt, _, partner = _active()
-    answer = partners.record_ownership_change(rt, OPS, partner["partner_id"], {**CHANGE, "changed_on": "2026-02-01"})
+    answer = record_ownership_change(rt, OPS, partner["partner_id"], {**CHANGE, "changed_on": "2026-02-01"})
     assert answer["screening_due"] is None and _screening_exceptions(rt) == []
 
 
@@ -103,7 +104,7 @@ def test_a_change_before_the_screening_on_file_is_covered_by_it_and_opens_nothin
 def test_a_future_or_impossible_day_is_refused_naming_the_field_and_nothing_is_recorded(changed_on: str, problem: Any):
     rt, _, partner = _active()
     with pytest.raises(problem) as refused:
-        partners.record_ownership_change(rt, OPS, partner["partner_id"], {**CHANGE, "changed_on": changed_on})
+        record_ownership_change(rt, OPS, partner["partner_id"], {**CHANGE, "changed_on": changed_on})
     assert refused.value.errors[0].path == "/changed_on"
     assert "ownership_changes" not in partners.get_partner(rt, OPS, partner["partner_id"])
     assert _screening_exceptions(rt) == []
@@ -113,7 +114,7 @@ def test_a_partner_key_tells_only_of_its_own_ownership_a_rivals_id_is_not_found(
     rt, _, partner = _active()
     rival = Principal("northwind", Role.PARTNER, "key_rival", "ptr_01JBNWPARTNER0000000000002")
     with pytest.raises(NotFound):
-        partners.record_ownership_change(rt, rival, partner["partner_id"], CHANGE)
+        record_ownership_change(rt, rival, partner["partner_id"], CHANGE)
     assert _screening_exceptions(rt) == []
 
 
@@ -130,12 +131,12 @@ def test_red_team_7_a_partner_reporting_changes_again_and_again_cannot_make_its_
     rt, clock, partner = _active()
     partner_id = partner["partner_id"]
     own = Principal("northwind", Role.PARTNER, "key_own", partner_id)
-    partners.record_ownership_change(rt, own, partner_id, CHANGE)  # 2026-03-01: after the screening of 2026-02-01
+    record_ownership_change(rt, own, partner_id, CHANGE)  # 2026-03-01: after the screening of 2026-02-01
     largest = {"changed_on": "2026-01-15", "description": "D" * 2000,
                "beneficial_owners": [{"name": f"Owner {i:02d} " + "x" * 191, "share_percent": "1"} for i in range(50)]}
     for _ in range(40):
         try:
-            answer = partners.record_ownership_change(rt, own, partner_id, largest)
+            answer = record_ownership_change(rt, own, partner_id, largest)
         except PayloadTooLarge:
             pytest.fail("the partner's own reports made its record unwritable")
     assert answer["screening_due"]["since"] == "2026-03-01"  # the uncovered change is kept

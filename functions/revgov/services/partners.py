@@ -2,7 +2,8 @@
 approval, suspend, reinstate, terminate, and answer entitlements as of a time.
 
 Other areas read partners through `load_partner` and ask about entitlements through `entitlement`; where partners are
-stored is `partner_repository`'s.
+stored is `partner_repository`'s; a change of ownership is recorded through this module's filing by
+`partner_ownership`.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def apply(rt: Runtime, who: Principal, application: dict[str, Any]) -> dict[str,
 
 
 @dataclass(frozen=True)
-class _Filing:
+class Filing:
     """One change recorded onto a partner: the partner as it should be written, the action (audit `partner.<action>`
     and event `partner.<action>`), the rules it rests on, the audit inputs and the event's extra detail."""
 
@@ -151,10 +152,12 @@ class _Filing:
 
 
 # (policy, partner as read, now) -> the filing; a business refusal raises
-_Change = Callable[[dict[str, Any], Partner, str], _Filing]
+_Change = Callable[[dict[str, Any], Partner, str], Filing]
 
 
-def _filed(rt: Runtime, who: Principal, partner_id: str, change: _Change) -> tuple[dict[str, Any], dict[str, Any], str]:
+def file_change(
+    rt: Runtime, who: Principal, partner_id: str, change: _Change
+) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Record something onto a partner (a document, a certification, terms) and return the partner as written, the
     policy and the time. Uploads to one partner race (an applicant's portal sends its documents at once), and each
     touches its own part of the record, so a write that finds the partner changed meanwhile reads it again and
@@ -182,19 +185,19 @@ def _filed(rt: Runtime, who: Principal, partner_id: str, change: _Change) -> tup
 
 
 def amend_terms(rt: Runtime, who: Principal, partner_id: str, terms: dict[str, Any]) -> dict[str, Any]:
-    def change(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
+    def change(policy: dict[str, Any], partner: Partner, at: str) -> Filing:
         amended = partners.amended_terms(policy, partner, terms, at=at)
         rules = list(partners.required_terms(policy, partner["partner_type"]).values())
-        return _Filing(amended, "terms_amended", rules, {"terms": terms}, {"terms": sorted(terms)})
+        return Filing(amended, "terms_amended", rules, {"terms": terms}, {"terms": sorted(terms)})
 
-    amended, policy, at = _filed(rt, who, partner_id, change)
+    amended, policy, at = file_change(rt, who, partner_id, change)
     return {**view(amended), "outstanding": _outstanding(policy, amended, at)}
 
 
 def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[str, Any]) -> dict[str, Any]:
     kind = document["document_type"]
 
-    def change(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
+    def change(policy: dict[str, Any], partner: Partner, at: str) -> Filing:
         updated = partners.record_document(policy, partner, document, by=who, at=at)
         filed = updated["documents"][partners.document_key(policy, document)]
         catalogued = policy["onboarding"]["document_types"][kind]
@@ -204,45 +207,20 @@ def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[st
                   **({"outcome": filed["outcome"]} if filed.get("outcome") else {})}  # fmt: skip
         rules = [catalogued, required, *([screened] if (screened := screening_rules.rule(policy)) and
                                          kind == screened["document_type"] else [])]
-        return _Filing(updated, "document_recorded", rules, {"document": filed}, detail,
+        return Filing(updated, "document_recorded", rules, {"document": filed}, detail,
                        lambda written, version: screening.match_opened(rt, who, policy, written, version))
 
-    updated, policy, at = _filed(rt, who, partner_id, change)
+    updated, policy, at = file_change(rt, who, partner_id, change)
     outstanding = _outstanding(policy, updated, at)
     counts = not any(gap["kind"] == "document" and gap["name"] == kind for gap in outstanding)
     return {"partner_id": partner_id, "document": updated["documents"][partners.document_key(policy, document)],
             "counts": counts, "outstanding": outstanding}
 
 
-def record_ownership_change(rt: Runtime, who: Principal, partner_id: str, change: dict[str, Any]) -> dict[str, Any]:
-    """A change of the partner's ownership, told by the partner itself or recorded by channel ops / legal (PA-2.8
-    "whenever ownership changes"; CPA-2.8 "on any change of control"): kept on the partner, audited, announced, and,
-    where it makes a screening due, Legal's exception asking for it in the same commit (`screening`). The partner is
-    not held: the clause holds it on a potential match only."""
-
-    def filing(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
-        updated = screening_rules.ownership_changed(partner, change, by=who, at=at, policy=policy)
-        recorded = updated["ownership_changes"][-1]
-        due = screening_rules.unscreened_change(policy, updated)
-        rules = [r for r in (screening_rules.rule(policy),) if r]
-        detail = {"changed_on": recorded["changed_on"], "screening_due": due is not None}
-        return _Filing(updated, "ownership_changed", rules, {"ownership_change": recorded, **detail}, detail,
-                       lambda written, version: screening.ownership_screening_due(rt, who, policy, written, version))
-
-    updated, policy, _ = _filed(rt, who, partner_id, filing)
-    due = screening_rules.unscreened_change(policy, updated)
-    return {**view(updated), "screening_due": None if due is None else {
-        "since": due["changed_on"], "reason": "ownership_changed", **_cited(screening_rules.rule(policy))}}
-
-
-def _cited(rule: dict[str, Any] | None) -> dict[str, Any]:
-    return {"rule_id": rule["id"], "clause": rule["clause"]} if rule else {}
-
-
 def add_certification(rt: Runtime, who: Principal, partner_id: str, certification: dict[str, Any]) -> dict[str, Any]:
     cert_id = certification["certification_id"]
 
-    def change(policy: dict[str, Any], partner: Partner, at: str) -> _Filing:
+    def change(policy: dict[str, Any], partner: Partner, at: str) -> Filing:
         late = late_recording(policy, certification, at)
         updated = partners.record_certification(policy, partner, certification, by=who, at=at)
         filed = updated["certifications"][cert_id]
@@ -252,9 +230,9 @@ def add_certification(rt: Runtime, who: Principal, partner_id: str, certificatio
                                              if certification.get("evidence_received_at") else {})}  # fmt: skip
         more = None if late is None else (lambda written, version: _recorded_late(rt, who, policy, written, cert_id,
                                                                                   late, version))  # fmt: skip
-        return _Filing(updated, "certification_recorded", [rule], inputs, detail, more)
+        return Filing(updated, "certification_recorded", [rule], inputs, detail, more)
 
-    updated, policy, at = _filed(rt, who, partner_id, change)
+    updated, policy, at = file_change(rt, who, partner_id, change)
     filed = updated["certifications"][cert_id]
     return {
         "partner_id": partner_id,

@@ -18,7 +18,8 @@ from .. import money
 from ..money import format_money
 from ..rules import Rule
 from .ledger import Flags, Ints, SalesLedger
-from .policy import PartnerFacts, Period, Program, Tier
+from .policy import PartnerFacts, Period
+from .programs import Program, Tier
 
 HUNDRED = Decimal(100)
 

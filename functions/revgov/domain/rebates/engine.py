@@ -18,7 +18,9 @@ from ..rules import Rule
 from .base import ProgramRating, RatingContext, money_of, percent_of
 from .ledger import DUPLICATE_KINDS, Flags, SalesLedger
 from .models import model_for
-from .policy import PartnerFacts, Period, Program, RebateBook
+from .policy import PartnerFacts, Period, RebateBook
+from .programs import Program
+from .referral_lines import no_customer, not_accepted, outside_window
 from .result import DUPLICATE, LEAKAGE, ZERO, CapApplied, Exclusion, Finding, PeriodResult
 from .termination import after_termination, partial_quarter
 
@@ -121,64 +123,6 @@ def _before_activation(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]
         if facts is not None and facts.activated_on is not None:
             mask |= (ledger.partner == index) & (day < facts.activated_on)
     return mask
-
-
-def _outside_window(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> Flags:
-    """Lines invoiced after the window from their customer's first invoice closed (PA-8.1 / CPA-8.1,
-    `windows.FirstInvoiceWindow`). The first invoice is the partner's stored one for the customer; a line naming no
-    customer, on an invoice not issued yet, or whose customer has no first invoice stored (its own invoice is then
-    the first) is not outside. Decided by the line and the partner's facts alone (the running accrual relies on it)."""
-    window, mask = program.first_invoice_window, np.zeros(len(ledger), dtype=np.bool_)
-    if window is None or all(c is None for c in ledger.customers):
-        return mask
-    unnamed = ledger.customers.index(None) if None in ledger.customers else -1
-    rows = np.flatnonzero((ledger.customer != unnamed) & (ledger.invoiced_day >= 0))
-    last: dict[tuple[int, int], int | None] = {}
-    for i in rows.tolist():
-        pair = (int(ledger.partner[i]), int(ledger.customer[i]))
-        if pair not in last:
-            facts = partners.get(ledger.partners[pair[0]])
-            first = dict(facts.first_invoices).get(str(ledger.customers[pair[1]])) if facts else None
-            last[pair] = None if first is None else window.last_ordinal(first)
-        limit = last[pair]
-        mask[i] = limit is not None and int(ledger.invoiced_day[i]) > limit
-    return mask
-
-
-def _unaccepted(
-    ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program, candidates: Flags
-) -> Flags:
-    """Lines whose referral is not shown accepted as the clause asks (PA-8.1: the customer first invoiced within 180
-    days of the acceptance; CPA-8.1: accepted before the first contact with the decision maker;
-    `windows.ReferralAcceptance`). The first invoice is the partner's stored one for the line's customer, else the
-    line's own invoice date (None when not issued yet). Decided by the line and the partner's facts alone; only the
-    `candidates` (the lines the program would count so far) are looked at."""
-    acceptance, mask = program.referral_acceptance, np.zeros(len(ledger), dtype=np.bool_)
-    if acceptance is None:
-        return mask
-    firsts: dict[tuple[int, int], int | None] = {}
-    for i in np.flatnonzero(candidates).tolist():
-        pair = (int(ledger.partner[i]), int(ledger.customer[i]))
-        if pair not in firsts:
-            facts = partners.get(ledger.partners[pair[0]])
-            customer = ledger.customers[pair[1]]
-            firsts[pair] = dict(facts.first_invoices).get(str(customer)) if facts and customer is not None else None
-        first = firsts[pair]
-        if first is None and int(ledger.invoiced_day[i]) >= 0:
-            first = int(ledger.invoiced_day[i])
-        mask[i] = acceptance.fails(int(ledger.accepted_day[i]), int(ledger.contacted_day[i]), first)
-    return mask
-
-
-def _no_customer(ledger: SalesLedger) -> Flags:
-    """Lines naming no referred customer (the ERP event carried no `customer_id`). PA-8.1 pays "Invoiced Revenue
-    from that Customer ... during the 12 months following the first invoice" (CPA-8.1: "from that End Customer ...
-    for 12 months from the first invoice"): a line tied to no customer has no first invoice to count the window
-    from, so the commission's condition cannot be shown to hold and the line does not earn (a credit note follows
-    the line it credits, so it is excluded with it)."""
-    if None not in ledger.customers:
-        return np.zeros(len(ledger), dtype=np.bool_)
-    return np.asarray(ledger.customer == ledger.customers.index(None), dtype=np.bool_)
 
 
 def _exclusive_with(book: RebateBook, program_id: str) -> set[str]:
@@ -354,12 +298,12 @@ class _Rating:
         window, pid = program.first_invoice_window, program.program_id
         if window is None:
             return self._accepted(program, eligible, reasons)
-        unnamed = _no_customer(self.ledger)
+        unnamed = no_customer(self.ledger)
         if unnamed.any():  # no customer, so no first invoice and no window: the line cannot earn under the clause
             key = f"{window.rule.rule_id}:{pid}:no_customer"
             reasons.append(Exclusion(key, window.rule, window.no_customer_reason, unnamed))
             _note(self.excluded, key, window.rule, eligible & unnamed & self.period_of(program))
-        outside = _outside_window(self.ledger, self.partners, program)
+        outside = outside_window(self.ledger, self.partners, program)
         if outside.any():
             reasons.append(Exclusion(f"{window.rule.rule_id}:{pid}", window.rule, window.reason, outside))
             outside_now = eligible & outside & self.period_of(program)
@@ -370,7 +314,7 @@ class _Rating:
         """PA-8.1 / CPA-8.1: a referral line earns only where the referral is shown accepted as the clause asks."""
         acceptance, pid = program.referral_acceptance, program.program_id
         if acceptance is not None:
-            unaccepted = _unaccepted(self.ledger, self.partners, program, eligible)
+            unaccepted = not_accepted(self.ledger, self.partners, program, eligible)
             if unaccepted.any():
                 key = f"{acceptance.rule.rule_id}:{pid}"
                 reasons.append(Exclusion(key, acceptance.rule, acceptance.reason, unaccepted))

@@ -7,7 +7,7 @@ from .base import RebateModel
 from .commission import Commission
 from .growth import Growth
 from .per_unit import PerUnit
-from .policy import Program
+from .programs import Program
 from .tiered_incremental import TieredIncremental
 from .tiered_retroactive import TieredRetroactive
 

@@ -37,7 +37,8 @@ from .base import RatingContext
 from .engine import capped
 from .ledger import SalesLedger
 from .models import model_for
-from .policy import PartnerFacts, Period, Program, RebateBook, baseline_period, cents
+from .policy import PartnerFacts, Period, RebateBook, baseline_period
+from .programs import Program, cents
 from .result import PeriodResult
 
 

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from ..canonical import sha256_hex
 from ..money import format_money
 from ..rules import Rule
-from .policy import Period, Program, RebateBook
+from .policy import Period, RebateBook
+from .programs import Program
 from .withholding import carried, release_line, screening_withholding, statement_withholding, vat_withholding
 
 if TYPE_CHECKING:

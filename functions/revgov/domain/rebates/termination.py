@@ -20,7 +20,8 @@ from ..time import instant
 if TYPE_CHECKING:  # policy compiles the Termination rule: its types only, no import cycle; the ledger's numpy is loaded
     # only where lines are flagged, so compiling a policy (the API's cold start) does not import it
     from .ledger import Flags, SalesLedger
-    from .policy import PartnerFacts, Period, Program
+    from .policy import PartnerFacts, Period
+    from .programs import Program
 
 
 @dataclass(frozen=True)

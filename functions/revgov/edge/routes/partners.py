@@ -9,7 +9,7 @@ from ...domain.access import Role
 from ...domain.errors import NotFound
 from ...domain.partners import STATUSES
 from ...domain.time import parse_instant
-from ...services import partner_departures, partners, support_hours
+from ...services import partner_departures, partner_ownership, partners, support_hours
 from ..http import Call
 from ..registry import STAFF, TENANT, QueryParam, operation
 from .status_changes import StatusChanges
@@ -238,7 +238,7 @@ _LIFECYCLE.declare(
                         "of a suspension under PA-13.2(b) / CPA-13.2",
 )
 def record_partner_ownership_change(call: Call) -> dict[str, Any]:
-    return partners.record_ownership_change(call.runtime, call.who, _own(call), call.body)
+    return partner_ownership.record_ownership_change(call.runtime, call.who, _own(call), call.body)
 
 
 @operation(
