@@ -235,9 +235,10 @@ def test_staff_only_figures_never_appear(october):
 def test_rebates_accrued_this_quarter_are_the_partners_own_per_programme(october, billing):
     """The sample invoice is below PA-7.2's first threshold: "USD 0.00 to 99,999.99 | 0.0%"."""
     invoice = october["invoice"]
-    quarter = _quarter(invoice["finalized_at"][:10])
+    # CPA-1.2 / CPA-7.1 as the product reads them (docs/clause-audit.md): a Billing Month's invoice counts in its month
+    quarter = _quarter(invoice["period"] + "-01")
     asked_in = _quarter(clock_support.today().isoformat())
-    if asked_in != quarter:  # a dated run crossed a quarter's end since the invoice: "this quarter" is the clock's
+    if asked_in != quarter:  # the sample's October is not this quarter (a later day, a dated run): the clock's quarter
         body = ask(october["mine"], "How much rebate have we accrued this quarter?")
         assert body["refused"] is False
         assert body["own_data"]["period"] in {asked_in, _quarter(clock_support.today().isoformat())}
