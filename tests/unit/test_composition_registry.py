@@ -18,6 +18,7 @@ from revgov.services import (
     decision_reviews,
     invoice_dispute_appeals,
     invoice_disputes,
+    partner_audits,
     partners,
     pricing,
     rebates,
@@ -34,7 +35,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
     assert set(effects) == {"pricing.approval", "rebate.dispute", "invoice.dispute", "credit_note.approval",
                             "deal.registration", "deal.extension", "partner.activation", "late_payment.charge",
                             "rebate.credit_note", "rebate.dispute_appeal", "invoice.dispute_appeal",
-                            "decision.human_review"}
+                            "decision.human_review", "partner_audit.repayment"}
     stored_by = [
         (pricing.PRICING_EFFECT, pricing.apply_approval),
         (deals.REVIEW_EFFECT, deals.apply_review),
@@ -48,6 +49,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
         ("rebate.dispute_appeal", rebates.apply_appeal_decision),
         (invoice_dispute_appeals.EFFECT, invoice_dispute_appeals.apply_appeal_decision),
         (decision_reviews.EFFECT, decision_reviews.apply_review_decision),
+        (partner_audits.EFFECT, partner_audits.apply_decision),  # PA-12.1: the repayment's second finance member
     ]
     for name, effect in stored_by:
         assert effects[name] is effect, name
