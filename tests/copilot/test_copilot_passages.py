@@ -11,13 +11,13 @@ asked to embed: a question written exactly as a passage's embedded text has cosi
 meaning otherwise, so a test can say which document of the index made a clause rank.
 """
 
-import hashlib
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from copilot.hash_embedder import HashEmbedder
 from revgov.adapters.local_index import SqliteClauseIndex
 from revgov.domain.copilot import Scope, prepare_document
 from revgov.domain.copilot_units import PASSAGE_WORDS, embedded_passages, retrieval_passages
@@ -29,21 +29,6 @@ CLAUSE = {p.clause_id: p for p in MNDA.passages}
 PARTNER, RIVAL = "ptr_01JX00000000000000000000AA", "ptr_01JX00000000000000000000BB"
 
 
-class HashEmbedder:
-    model_id, dimension = "hash-16", 16
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        self.texts.extend(texts)
-        return [self.vector(t) for t in texts]
-
-    @classmethod
-    def vector(cls, text: str) -> list[float]:
-        raw = np.frombuffer(hashlib.sha256(text.encode("utf-8")).digest()[: cls.dimension], dtype=np.uint8)
-        centred = raw.astype(np.float32) - 127.5
-        return [float(x) for x in centred / np.linalg.norm(centred)]
 
 
 # --- the split --------------------------------------------------------------------------------------------------

@@ -7,13 +7,13 @@ the SQLite index (a restart reuses them), and answer from the stored vectors. Th
 is asked to embed, so each test can say exactly which texts were embedded when.
 """
 
-import hashlib
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from copilot.hash_embedder import HashEmbedder
 from revgov.adapters.answerers import LocalAnswerer
 from revgov.adapters.local_index import SqliteClauseIndex
 from revgov.domain import copilot_answerability as answerability
@@ -30,26 +30,9 @@ SCOPE = Scope("contoso", all_partners=True)
 MODE = "lexical"  # the counting embedder's vectors carry no meaning: retrieve by words, so CPA-12.1 is retrieved
 
 
-class CountingEmbedder:
-    """Deterministic unit vectors from each text's hash; remembers every text it embedded."""
-
-    model_id, dimension = "counting-16", 16
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        self.texts.extend(texts)
-        return [self.vector(t) for t in texts]
-
-    @classmethod
-    def vector(cls, text: str) -> list[float]:
-        raw = np.frombuffer(hashlib.sha256(text.encode("utf-8")).digest()[: cls.dimension], dtype=np.uint8)
-        centred = raw.astype(np.float32) - 127.5
-        return [float(x) for x in centred / np.linalg.norm(centred)]
 
 
-def _index(path: Path, clauses: CountingEmbedder, questions: CountingEmbedder) -> SqliteClauseIndex:
+def _index(path: Path, clauses: HashEmbedder, questions: HashEmbedder) -> SqliteClauseIndex:
     return SqliteClauseIndex(path, clauses, query_embedder=questions)
 
 
@@ -64,7 +47,7 @@ def _all_units() -> set[str]:
 
 @pytest.fixture()
 def indexed(tmp_path):
-    clauses, questions = CountingEmbedder(), CountingEmbedder()
+    clauses, questions = HashEmbedder(), HashEmbedder()
     index = _index(tmp_path / "index.sqlite", clauses, questions)
     index_tenant(index, ROOT / "tenants", "contoso")
     return index, clauses, questions
@@ -90,9 +73,9 @@ def test_the_stored_unit_similarities_are_the_cosines_of_the_units_the_answerer_
     hits = index.search(SCOPE, QUESTION, k=5, mode=MODE)
     cosines = unit_similarities(index, QUESTION, hits)
     assert cosines is not None
-    q = np.asarray(CountingEmbedder.vector(QUESTION))
+    q = np.asarray(HashEmbedder.vector(QUESTION))
     for hit, got in zip(hits, cosines, strict=True):
-        expected = [float(np.asarray(CountingEmbedder.vector(t)) @ q) for t in answerability.unit_texts(hit)]
+        expected = [float(np.asarray(HashEmbedder.vector(t)) @ q) for t in answerability.unit_texts(hit)]
         assert got == pytest.approx(expected, abs=1e-6)
 
 
@@ -100,7 +83,7 @@ def test_a_restart_reuses_the_stored_unit_vectors(indexed, tmp_path):
     """`make run` re-indexes the demo tenants at every start over the same file: nothing is embedded again."""
     first, _, _ = indexed
     before = unit_similarities(first, QUESTION, first.search(SCOPE, QUESTION, k=5, mode=MODE))
-    clauses, questions = CountingEmbedder(), CountingEmbedder()
+    clauses, questions = HashEmbedder(), HashEmbedder()
     restarted = _index(tmp_path / "index.sqlite", clauses, questions)
     results = index_tenant(restarted, ROOT / "tenants", "contoso")
     assert {r.status for r in results} == {"unchanged"}
@@ -115,7 +98,7 @@ def test_an_index_file_from_before_unit_vectors_gets_them_at_the_next_indexing(i
     first._db.close()
     with sqlite3.connect(tmp_path / "index.sqlite") as db:
         db.execute("ALTER TABLE passages DROP COLUMN units")
-    clauses, questions = CountingEmbedder(), CountingEmbedder()
+    clauses, questions = HashEmbedder(), HashEmbedder()
     upgraded = _index(tmp_path / "index.sqlite", clauses, questions)
     results = index_tenant(upgraded, ROOT / "tenants", "contoso")
     assert {r.status for r in results} == {"unchanged"}
