@@ -309,8 +309,9 @@ def test_a_partner_key_cannot_reach_another_partners_objects(target, victim, att
     _assert_untouched(victim, attacker, before, target.prefixes)
 
 
-# MDF claims: a claim waits for its activity's end (ten days ahead at the earliest), which a stack cannot wait for; only
-# finance addresses one by id (approve, reject), no partner key. tests/stack/test_mdf_api.py covers their routes.
+# MDF claims: a claim waits for its activity's end (ten days ahead at the earliest) and draws on MDF accrued from the
+# previous Quarter's revenue (the victim's partner has 0.00 available: a claim of 1.00 was refused); only finance
+# addresses one by id (approve, reject), no partner key. tests/stack/test_mdf_api.py covers their routes.
 UNPOPULATED = {"mdfc"}
 
 
