@@ -271,6 +271,12 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
     else:
         missing.setdefault("lgh", []).append(held.text[:300])
 
+    _partner_exception(party, own, missing)
+    _partner_audit(party, own, missing)
+    _security_incident(party, own, missing)
+    _mdf_activity(party, own, missing)
+    _sandbox(party, own, missing)
+
     period = _last_quarter()
     _sell_in(party, own, period)
     # SOP-7.2 / COP-7.2: prepared by finance, "approved by a second member of the finance queue", then issued
@@ -289,7 +295,8 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
 
     for record in admin.get("/v1/audit", limit=200).json()["items"]:
         party.keep("aud", record.get("record_id"))
-    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud", "lpc"):
+    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud", "lpc", "pau", "arp", "sin",
+                 "rvw", "mdfa", "sbx"):
         if not party.objects.get(kind):
             missing.setdefault(kind, []).append("none made")
     return missing
@@ -358,6 +365,98 @@ def _late_payment_charge(party: Party, partner_id: str) -> None:
               "accrual": {**example["accrual"], "invoice_id": invoice_id}}  # fmt: skip
     party.rt.store.commit(party.tenant_id, Changes(puts=[Put(overdue_charges.CHARGES, charge["charge_id"], charge)]))
     party.keep("lpc", charge["charge_id"])
+
+
+def _partner_exception(party: Party, partner_id: str, missing: dict[str, list[str]]) -> None:
+    """An exception of the partner (its shipment of a SKU the price list does not have is not billable), on which
+    the staff ask the partner, so the partner's own key could reply to it (POST /v1/exceptions/{id}/partner-reply)."""
+    admin, known = party.admin, set(party.objects.get("exc", []))
+    event = shipment(party, partner_id)
+    event["data"]["lines"][0]["sku"] = "PROBE-NO-SUCH-SKU"
+    sent = party.erp.post({"events": [event]})
+    assert sent.status_code == 202, sent.text
+
+    def opened() -> list[str]:
+        items = admin.get("/v1/exceptions", limit=200).json()["items"]
+        return [i["case_id"] for i in items if i["case_id"] not in known and i.get("partner_id") == partner_id]
+
+    wait_until(lambda: bool(opened()), 30, what=f"an exception of {partner_id}")
+    case_id = opened()[0]
+    queue = admin.get(f"/v1/exceptions/{case_id}").json()["queue"]  # only the case's own queue asks the partner
+    asked = party.by_role[queue].post(f"/v1/exceptions/{case_id}/ask-partner",
+                                      {"question": "Which SKU did you mean to order?"})
+    if asked.status_code == 200:
+        party.keep("exc", case_id)
+    else:
+        missing.setdefault("exc", []).append(asked.text[:300])
+
+
+def _partner_audit(party: Party, partner_id: str, missing: dict[str, list[str]]) -> None:
+    """PA-12.1 / CPA-12.1: finance schedules an audit of the partner on the contract's notice (the earliest start the
+    rule allows), and the repayment a close of it would prepare, stored as the audit service keeps one (the
+    contract's example with this tenant's ids): a finding waits for the audit's first day, weeks ahead, which a stack
+    cannot wait for. Recording, closing and approving one is tests/unit/test_partner_audits.py."""
+    from revgov.domain import partner_audits as audit_rules
+    from revgov.domain.calendar import BusinessCalendar
+    from revgov.domain.time import instant
+    from revgov.services import partner_audits
+
+    rule = audit_rules.AuditRule.of(party.policy)
+    if rule is None:
+        missing.setdefault("pau", []).append("the tenant's policy has no partner audit rule")
+        return
+    starts = rule.earliest_start(instant(party.rt.clock.now_iso()), BusinessCalendar.from_policy(party.policy))
+    scheduled = party.by_role["finance"].post(f"/v1/partners/{partner_id}/audits",
+                                              {"starts_on": starts.isoformat(), "auditor": "Probe Auditors LLP"})
+    if scheduled.status_code != 201:
+        missing.setdefault("pau", []).append(scheduled.text[:300])
+        return
+    audit_id = scheduled.json()["audit_id"]
+    party.keep("pau", audit_id)
+    example = json.loads((ROOT / "schemas/api/responses/audit-repayment.schema.json").read_text())["examples"][0]
+    repayment = {**example, "repayment_id": party.rt.ids.new("arp"), "audit_id": audit_id, "partner_id": partner_id,
+                 "status": "pending_approval", "decision": None}  # fmt: skip
+    party.rt.store.commit(party.tenant_id, Changes(puts=[
+        Put(partner_audits.REPAYMENTS, repayment["repayment_id"], repayment)]))
+    party.keep("arp", repayment["repayment_id"])
+
+
+def _security_incident(party: Party, partner_id: str, missing: dict[str, list[str]]) -> None:
+    """PA-11.2 / CPA-11.2: the partner reports an incident it became aware of an hour ago, with its own key."""
+    aware = (clock_support.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    reported = party.partner_keys[partner_id].post("/v1/security-incidents",
+                                                   {"became_aware_at": aware, "summary": "a probe's laptop stolen"})
+    if reported.status_code == 201:
+        party.keep("sin", reported.json()["incident_id"])
+    else:
+        missing.setdefault("sin", []).append(reported.text[:300])
+
+
+def _mdf_activity(party: Party, partner_id: str, missing: dict[str, list[str]]) -> None:
+    """PA-9.5 / CPA-9.5: the partner asks for an MDF activity in ten days, and Channel Operations pre-approves it."""
+    today = clock_support.today()
+    path = f"/v1/partners/{partner_id}/mdf/activities"
+    asked = party.partner_keys[partner_id].post(path, {
+        "title": "Probe roadshow", "starts_on": (today + timedelta(days=10)).isoformat(),
+        "ends_on": (today + timedelta(days=12)).isoformat(), "planned_amount": "100.00"})
+    if asked.status_code != 201:
+        missing.setdefault("mdfa", []).append(asked.text[:300])
+        return
+    activity_id = asked.json()["activity_id"]
+    approved = party.by_role["channel_ops"].post(f"{path}/{activity_id}/approve", {"reason": "in plan"})
+    if approved.status_code == 200:
+        party.keep("mdfa", activity_id)
+    else:
+        missing.setdefault("mdfa", []).append(approved.text[:300])
+
+
+def _sandbox(party: Party, partner_id: str, missing: dict[str, list[str]]) -> None:
+    """CPA-9.7: Channel Operations issues the partner a sandbox of its tier's allowance."""
+    issued = party.by_role["channel_ops"].post(f"/v1/partners/{partner_id}/sandboxes")
+    if issued.status_code == 201:
+        party.keep("sbx", issued.json()["issued"]["sandbox_id"])
+    else:
+        missing.setdefault("sbx", []).append(issued.text[:300])
 
 
 def _dispute(party: Party, partner_id: str, settlement_id: str, missing: dict[str, list[str]]) -> None:

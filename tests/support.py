@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,14 @@ def check_response_schema(method: str, path: str, response: requests.Response) -
 
     found = schemas.problems(schema, response.json())
     assert not found, f"{method} {path} answered outside {schema}: {[e.as_dict() for e in found][:5]}"
+
+
+def settle(stack: Any, seconds: float = 20) -> None:
+    """Wait until the stack's event router has nothing waiting or in flight (`EventRouter.idle`): before a test
+    offboards a tenant, so no handler of an event the test caused reads the tenant before and writes after."""
+    deadline = time.monotonic() + seconds
+    while not stack.router.idle() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def example_tenant(tenant_id: str | None = None) -> dict[str, Any]:

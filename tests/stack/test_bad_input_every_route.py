@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 import uuid
 from typing import Any
 
 import pytest
 
 from security_support import UNTHROTTLED
-from support import ROOT
+from support import ROOT, settle
 
 pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("bad_input_every_route")]
 
@@ -88,7 +87,7 @@ def tenant(api, operator, stack) -> Any:
     assert minted.status_code == 201, minted.text
     keys["partner"] = minted.json()["key"]
     yield {"tenant_id": tenant_id, "keys": keys, "real": real}
-    _settle(stack)
+    settle(stack)
     operator.delete(f"/v1/tenants/{tenant_id}")
 
 
@@ -99,12 +98,6 @@ def _create(caller: Any, method: str, path: str, field: str) -> str:
     created = caller.request(method, path, example_body(op))
     assert created.status_code == 201, created.text
     return str(created.json()[field])
-
-
-def _settle(stack: Any, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not stack.router.idle() and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def _snapshot(stack: Any, tenant_id: str) -> Any:
@@ -298,10 +291,10 @@ def _params() -> list[Any]:
 
 @pytest.mark.parametrize("op", _params())
 def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(api, stack, tenant, op):
-    _settle(stack)
+    settle(stack)
     before = _snapshot(stack, tenant["tenant_id"])
     failures = _send_batch(api, op, tenant)
-    _settle(stack)
+    settle(stack)
     after = _snapshot(stack, tenant["tenant_id"])
     if before != after:
         failures.append("the tenant's store or an audit head changed")

@@ -267,6 +267,11 @@ def _webhooks() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
+    """The whole route table's document: the route modules are loaded first, since the result is cached and would
+    otherwise hold only the routes of the modules a process happened to import before its first call."""
+    from .routes import load_all
+
+    load_all()
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)

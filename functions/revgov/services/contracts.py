@@ -94,14 +94,34 @@ def changed_event(action: str, document: str, revision: int, sha: str | None) ->
                        {"document": document, "revision": revision, "action": action, "sha256": sha})
 
 
+REINDEX_PASSES = 3
+
+
 def reindex(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
-    """The copilot's index made to match the stored contracts exactly (documents no longer stored are dropped)."""
+    """The copilot's index made to match the stored contracts exactly (documents no longer stored are dropped).
+
+    The stored contracts are read again after the index is written: an indexer that read them just before the tenant
+    was offboarded (or a document replaced) wrote what is no longer stored, after the offboarding deleted the index,
+    so it indexes again what is stored now (nothing, for a tenant offboarded: its clauses are dropped). Each document
+    reports its last change (`added`, not the `unchanged` of a later pass; `removed` when a later pass dropped it)."""
     if rt.clause_index is None:
         return []
+    found: dict[str, dict[str, Any]] = {}
     stored = _stored(rt, tenant_id)
-    texts = [(d["name"], d["markdown"]) for d in stored.values()]
-    results = index_documents(rt.clause_index, tenant_id, texts, prune=True)
-    return [r.as_dict() for r in results]
+    for _ in range(REINDEX_PASSES):
+        texts = [(d["name"], d["markdown"]) for d in stored.values()]
+        for result in index_documents(rt.clause_index, tenant_id, texts, prune=True):
+            if result.status != "unchanged" or result.document not in found:
+                found[result.document] = result.as_dict()
+        now = _stored(rt, tenant_id)
+        if _hashes(now) == _hashes(stored):
+            break
+        stored = now
+    return [r for document, r in found.items() if document in stored or r["status"] == "removed"]
+
+
+def _hashes(stored: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {document: data.get("sha256") for document, data in stored.items()}
 
 
 def index_from_event(rt: Runtime, bus_event: dict[str, Any]) -> list[dict[str, Any]]:
