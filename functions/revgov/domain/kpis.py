@@ -304,6 +304,22 @@ def cycle_time(rollup: Mapping[str, Any], sla_hours: int | None) -> dict[str, An
     }
 
 
+# SOP-5.3 / COP-5.3: a request is out of scope when the partner is not entitled to it, "for example ... work on a
+# Product Family for which the Partner's certification has expired, or support beyond the quarterly hours"; such work
+# delivered without an accepted change order "is not billed and is recorded as service leakage for the support
+# economics KPI". The exception categories billing opens for it, each with the context field naming its hours.
+LEAKAGE_HOURS = {"out_of_scope_service": "hours", "support_hours_overage": "overage_hours"}
+
+
+def leaked_minutes(category: str | None, context: Mapping[str, Any]) -> int | None:
+    """The support minutes an exception of this category records as service leakage, or None for another category."""
+    field = LEAKAGE_HOURS.get(category or "")
+    if field is None:
+        return None
+    hours = context.get(field)
+    return int((Decimal(str(hours)) * 60).to_integral_value()) if hours else 0
+
+
 def support_economics(rollup: Mapping[str, Any]) -> dict[str, Any]:
     hours = Decimal(int(rollup["support_minutes"])) / 60
     revenue = Decimal(int(rollup["revenue_minor"])) / MINOR
@@ -420,7 +436,9 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
   the tenant's observed renewal rate over every year end passed (`null` without one).
 - **Support hours per revenue dollar**: hours logged through `support.logged` events performed in the period,
   divided by the net invoiced revenue of the period (also given per 1,000 of revenue); beside it the service leakage
-  of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period and the support hours they name.
+  of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period (support on a family whose certification has
+  expired, and non-severity-1 support beyond the quarterly hours worked without written approval: "support beyond
+  the quarterly hours" is out of scope) and the support hours they name, none of them billed.
 - **Policy exceptions per 100 transactions**: exceptions opened in the period (any category, by billing,
   agents or people, each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category, and each
   invoice or rebate dispute filed: SOP-4.1 / COP-4.1 exception categories)
