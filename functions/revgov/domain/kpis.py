@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -239,20 +239,29 @@ def _ratio(numerator: Decimal, denominator: Decimal, places: int) -> str | None:
 @dataclass(frozen=True)
 class RebatePeriod:
     """One rebate or commission period inside the KPI period: per partner, what its settlement runs made payable
-    (once settled: `settled` is partner -> program -> amount) or else what is accrued (partner -> total)."""
+    (once settled: `settled` is partner -> program -> amount) or else what is accrued (partner -> total). PA-7.10 /
+    CPA-7.10 ("adjusts the next settlement", "Settled Quarters are not reopened"): a settled period keeps what its
+    own runs settled (`settled` less `adjusted_later`) and carries the earlier periods' differences its runs paid."""
 
     name: str
     settled: Mapping[str, Mapping[str, str]] | None
     accrued: Mapping[str, str]
+    adjusted_later: Mapping[str, str] = field(default_factory=dict)
+    carried: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
         return "settled" if self.settled is not None else "accrued"
 
     def per_partner(self) -> dict[str, int]:
-        if self.settled is not None:
-            return {p: sum(minor(Decimal(a)) for a in programs.values()) for p, programs in self.settled.items()}
-        return {p: minor(Decimal(total)) for p, total in self.accrued.items()}
+        if self.settled is None:
+            return {p: minor(Decimal(total)) for p, total in self.accrued.items()}
+        own = {p: sum(minor(Decimal(a)) for a in programs.values()) for p, programs in self.settled.items()}
+        for partner_id, amount in self.adjusted_later.items():
+            own[partner_id] = own.get(partner_id, 0) - minor(Decimal(amount))
+        for partner_id, amount in self.carried.items():
+            own[partner_id] = own.get(partner_id, 0) + minor(Decimal(amount))
+        return own
 
 
 def rebate_periods_within(period: Period, kinds: set[str]) -> list[str]:
@@ -302,6 +311,21 @@ def cycle_time(rollup: Mapping[str, Any], sla_hours: int | None) -> dict[str, An
         # SOP-2.1 / COP-2.1: a breach "counts in the invoice timeliness KPI even if the line is posted later"
         "sla_breaches": int(rollup.get("sla_breaches", 0)),
     }
+
+
+# SOP-5.3 / COP-5.3: out of scope is "for example ... work on a Product Family for which the Partner's certification
+# has expired, or support beyond the quarterly hours"; delivered without an accepted change order it "is not billed and
+# is recorded as service leakage": billing's exception categories for it, with the context field naming its hours.
+LEAKAGE_HOURS = {"out_of_scope_service": "hours", "support_hours_overage": "overage_hours"}
+
+
+def leaked_minutes(category: str | None, context: Mapping[str, Any]) -> int | None:
+    """The support minutes an exception of this category records as service leakage, or None for another category."""
+    named = LEAKAGE_HOURS.get(category or "")
+    if named is None:
+        return None
+    hours = context.get(named)
+    return int((Decimal(str(hours)) * 60).to_integral_value()) if hours else 0
 
 
 def support_economics(rollup: Mapping[str, Any]) -> dict[str, Any]:
@@ -420,7 +444,9 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
   the tenant's observed renewal rate over every year end passed (`null` without one).
 - **Support hours per revenue dollar**: hours logged through `support.logged` events performed in the period,
   divided by the net invoiced revenue of the period (also given per 1,000 of revenue); beside it the service leakage
-  of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period and the support hours they name.
+  of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period (support on a family whose certification has
+  expired, and non-severity-1 support beyond the quarterly hours worked without written approval: "support beyond
+  the quarterly hours" is out of scope) and the support hours they name, none of them billed.
 - **Policy exceptions per 100 transactions**: exceptions opened in the period (any category, by billing,
   agents or people, each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category, and each
   invoice or rebate dispute filed: SOP-4.1 / COP-4.1 exception categories)

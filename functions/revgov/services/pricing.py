@@ -287,12 +287,14 @@ def _risk(result: dict[str, Any]) -> int:
 
 def _two_people(rt: Runtime, who: Principal, case: dict[str, Any], others: list[dict[str, Any]]) -> None:
     """SOP-4.3 / COP-4.3: "Where a request needs two approvals, for example Channel Operations and Finance under
-    PA-6.6, they must be given by two different people". Another queue's approval of the same quote given by whoever
-    holds this key (a key minted for the purpose: services/key_lineage.py) is refused."""
+    PA-6.6, they must be given by two different people". Another approval of the same quote, of another queue or of
+    the same one (a quote above 25% off with a margin under the floor needs two of finance's, PA-6.6 (b) and (c)),
+    given by whoever holds this key (the same key, or one minted for the purpose: services/key_lineage.py) is
+    refused."""
     for other in others:
         given = other.get("decision") or {}
         other_key = str(given.get("by") or "").partition(":")[2]
-        if other["queue"] == case["queue"] or other["status"] != "approved" or not other_key.startswith("key_"):
+        if other["case_id"] == case["case_id"] or other["status"] != "approved" or not other_key.startswith("key_"):
             continue
         if key_lineage.same_person(rt, who.tenant_id, (who.key_id, case["opened_at"]),
                                    (other_key, other["opened_at"])):
@@ -300,7 +302,8 @@ def _two_people(rt: Runtime, who: Principal, case: dict[str, Any], others: list[
             rule = tenant.policy["exception_routing"].get("segregation_of_duties") or {
                 "id": case["reasons"][0]["rule_id"], "clause": case["reasons"][0]["clause"]}
             raise Forbidden(
-                f"segregation of duties: this quote's {other['queue']} approval was given by whoever holds this key; "
+                f"segregation of duties: this quote's {other['category']} approval ({other['queue']}) was given by "
+                "whoever holds this key; "
                 f"its two approvals must be given by two different people ({rule['clause']})",
                 extra={"refusal": SAME_PERSON, "rule_id": rule["id"], "clause": rule["clause"]},
             )

@@ -84,7 +84,10 @@ class Built:
 
     statements: list[dict[str, Any]]
     trace_pages: dict[str, list[dict[str, Any]]]  # partner -> its statement's trace pages (page 1, 2, ...)
-    period_states: dict[str, dict[str, Any]]  # period -> its settlement state after this run
+    # period -> its settlement state after this run: `settled` (recomputed, what later differences are taken from),
+    # `adjusted_later` (what later runs paid for it under PA-7.10) and, for the run's own period,
+    # `adjustments_carried` (the earlier periods' differences its runs paid), per partner
+    period_states: dict[str, dict[str, Any]]
     claims: list[dict[str, Any]]  # the lines each program counted, in chunks
     adjustments: list[dict[str, Any]]  # the dispute adjustments this run pays, as settled
     header_partners: list[dict[str, Any]]
@@ -116,6 +119,7 @@ def build(
     states: dict[str, dict[str, Any]] = {}
     claims: list[dict[str, Any]] = []
     findings: list[Finding] = []
+    carried_now: dict[str, Decimal] = defaultdict(Decimal)
     for one in rated:
         settled = _rate_lines(book, one, accrued, lines, traces)
         findings += one.result.findings
@@ -123,8 +127,23 @@ def build(
             *(one.state["runs"] if one.state else []),
             {"settlement_id": run.settlement_id, "run": run.run, "at": run.at},
         ]
-        states[one.period.name] = {"period": one.period.name, "kind": one.period.kind, "runs": runs, "settled": settled}
+        state = {"period": one.period.name, "kind": one.period.kind, "runs": runs, "settled": settled}
+        before = one.state or {}
+        later = {pid: Decimal(a) for pid, a in before.get("adjusted_later", {}).items()}
+        if one is not rated[0]:  # an earlier period's retroactive difference, paid by this run (PA-7.10)
+            for pid, difference in _differences(before.get("settled", {}), settled).items():
+                later[pid] = later.get(pid, Decimal(0)) + difference
+                carried_now[pid] += difference
+        if later:
+            state["adjusted_later"] = {pid: format_money(a) for pid, a in sorted(later.items()) if a}
+        states[one.period.name] = state
         claims += _claims(run.settlement_id, one.period, one.result)
+    if rated and (carried_now or (rated[0].state or {}).get("adjustments_carried")):
+        carried_before = (rated[0].state or {}).get("adjustments_carried", {})
+        total = {pid: Decimal(a) for pid, a in carried_before.items()}
+        for pid, difference in carried_now.items():
+            total[pid] = total.get(pid, Decimal(0)) + difference
+        states[rated[0].period.name]["adjustments_carried"] = {pid: format_money(a) for pid, a in sorted(total.items())}
     paid = []
     for adjustment in adjustments:
         lines[adjustment["partner_id"]].append(dispute_line(book, adjustment))
@@ -177,6 +196,17 @@ def _withhold(
             one["withholding"] = screening_withholding(one.get("withholding"), screened, overdue.on)
         withheld.append(carried(one, run.at))
     return withheld
+
+
+def _differences(before: Mapping[str, Mapping[str, str]], after: Amounts) -> dict[str, Decimal]:
+    """Per partner, what a period's settled amounts changed by (its programs summed), where they changed."""
+    changed = {}
+    for pid in set(before) | set(after):
+        difference = sum((Decimal(a) for a in after.get(pid, {}).values()), Decimal(0)) - sum(
+            (Decimal(a) for a in before.get(pid, {}).values()), Decimal(0))
+        if difference:
+            changed[pid] = difference
+    return changed
 
 
 def _rate_lines(

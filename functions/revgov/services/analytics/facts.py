@@ -334,15 +334,15 @@ def _approval_decided(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _C
 
 
 def _exception_opened(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Count:
-    """An exception opened; an out-of-scope service request is also service leakage (SOP-5.3 / COP-5.3: "recorded
-    as service leakage for the support economics KPI"), with the support hours it names."""
+    """An exception opened; an out-of-scope service request (support on a lapsed family, or support beyond the
+    quarterly hours without approval) is also service leakage (SOP-5.3 / COP-5.3: "recorded as service leakage for the
+    support economics KPI"), with the support hours it names (`core.leaked_minutes`)."""
     month = _month_of_instant(detail["occurred_at"])
     stored = read_case(rt.store, tenant_id, detail["case_id"])
     case = stored.data if stored else {}
     delta = Delta(exceptions=1, sla_breaches=1 if detail.get("category") == "invoice_sla_breach" else 0)
-    if detail.get("category") == "out_of_scope_service":
-        hours = (case.get("context") or {}).get("hours")
-        minutes = int((Decimal(str(hours)) * 60).to_integral_value()) if hours else 0
+    minutes = core.leaked_minutes(detail.get("category"), case.get("context") or {})
+    if minutes is not None:
         delta = Delta(exceptions=1, leakage_requests=1, leakage_minutes=minutes)
     return _Count(f"exception#{detail['case_id']}", month, case.get("partner_id"), delta)
 

@@ -124,11 +124,14 @@ def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target:
     periods = []
     for name in core.rebate_periods_within(target, kinds):
         state = rebate_records.period_state(rt, tenant_id, name)
-        accrued: dict[str, str] = {}
         if state is None:
             open_accruals = pages(rt.store, tenant_id, rebate_records.ACCRUALS, prefix=f"{name}#")
-            accrued.update({i.data["partner_id"]: i.data["total"] for i in open_accruals})
-        periods.append(core.RebatePeriod(name, state.data["settled"] if state else None, accrued))
+            accrued = {i.data["partner_id"]: i.data["total"] for i in open_accruals}
+            periods.append(core.RebatePeriod(name, None, accrued))
+            continue
+        # PA-7.10 / CPA-7.10: what its own runs settled, and the earlier periods' differences its runs paid
+        periods.append(core.RebatePeriod(name, state.data["settled"], {}, state.data.get("adjusted_later", {}),
+                                         state.data.get("adjustments_carried", {})))
     return periods
 
 
