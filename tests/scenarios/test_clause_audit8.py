@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from memory_store import Ledger
 from revgov.services import subscription_billing
+from revgov.services.rebates import run_watch
 
 
 def _screening(outcome: str, issued_at: str) -> dict[str, Any]:
@@ -57,3 +60,48 @@ def test_pa_2_8_a_partner_terminated_on_a_confirmed_match_is_not_sent_to_legal_a
         ledger.clock.set(at)
         assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 0  # still held: nothing is processed
     assert len(_screening_cases(ledger, pid)) == before  # no Legal exception again every month
+
+
+@pytest.mark.parametrize(("tenant", "month_close", "quarter_close"), [
+    ("northwind", "SOP-7.1", "SOP-7.2"), ("contoso", "COP-7.1", "COP-7.2")])
+def test_sop_7_1_a_months_late_commission_run_is_routed_under_the_month_close_not_the_quarter_close(
+        tenant, month_close, quarter_close):
+    """SOP-7.1 "Month-end close calendar": "counting from the last day of the Billing Month (M): [...] by the 3rd
+    business day, commissions for month M are calculated under PA-8.2" (COP-7.1 "Monthly close": "referral fees for M
+    calculated by the 3rd business day"). SOP-7.2 "Quarter-end close and rebate settlement calendar" counts "from the
+    last day of the Quarter (Q)" and governs the Quarter's rebate run, not a month's commissions. SOP-1.2: finance
+    handles "rebates" (COP-1.2 "rebates and SPIFF").
+
+    December 2026's run, not prepared by Wednesday 6 January 2027 (1 January a holiday), is one exception for finance
+    whose every reason cites the month close: before, its routing reason (ROUTE-REBATE-RUN-OVERDUE) cited the quarter
+    close (SOP-7.2 / COP-7.2). The Quarter's late run keeps SOP-7.2 / COP-7.2."""
+    ledger = Ledger("2026-12-02T09:00:00Z", tenant=tenant)
+    ledger.clock.set("2027-01-07T06:00:00Z")
+    assert run_watch.watch_months(ledger.rt, tenant)["opened"] == 1
+    (case,) = [c for c in ledger.exceptions() if c["context"].get("period") == "2026-12"]
+    assert case["category"] == "commission_run_overdue" and case["queue"] == "finance"
+    assert quarter_close not in {r["clause"] for r in case["reasons"]}
+    assert {r["clause"] for r in case["reasons"]} == {month_close}  # routing and the calculation rule
+    # the Quarter's run: 2026-Q4, not approved by Q + 30 days (30 January 2027), stays under the quarter close
+    ledger.clock.set("2027-01-31T06:00:00Z")
+    assert run_watch.watch(ledger.rt, tenant)["opened"] == 1
+    (quarter,) = [c for c in ledger.exceptions() if c["context"].get("period") == "2026-Q4"]
+    assert quarter["category"] == "rebate_run_overdue"
+    assert quarter_close in {r["clause"] for r in quarter["reasons"]}
+
+
+def test_sop_7_1_a_policy_with_commission_deadlines_routes_their_exception():
+    """SOP-7.1: "by the 3rd business day, commissions for month M are calculated under PA-8.2": a policy stating the
+    deadlines (`rebates.commission_deadlines`) must route the exception their watch opens, or it would fall to triage
+    (COP-4.1 "Items matching no category go to channel_ops for triage") instead of finance (SOP-1.2 "rebates")."""
+    import copy
+
+    from revgov.domain.policy import policy_problems
+    from revgov.tenant_files import load_tenant_file
+    from support import ROOT
+
+    policy = copy.deepcopy(load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"])
+    assert not [p for p in policy_problems(policy) if "commission_run_overdue" in p.message]
+    del policy["exception_routing"]["categories"]["commission_run_overdue"]
+    (problem,) = [p for p in policy_problems(policy) if "commission_run_overdue" in p.message]
+    assert problem.path == "/policy/exception_routing/categories"
