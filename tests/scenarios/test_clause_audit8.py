@@ -105,3 +105,38 @@ def test_sop_7_1_a_policy_with_commission_deadlines_routes_their_exception():
     del policy["exception_routing"]["categories"]["commission_run_overdue"]
     (problem,) = [p for p in policy_problems(policy) if "commission_run_overdue" in p.message]
     assert problem.path == "/policy/exception_routing/categories"
+
+
+def test_cpa_10_2_a_device_never_reported_delivered_is_never_billed_and_no_clause_asks_for_an_exception():
+    """CPA-10.2: "devices are billed on delivery". CPA-10.6: "Each billable event, including device delivery [...] must
+    be invoiced within 48 hours of the event". COP-2.1: "48 hours from the time a device delivery, subscription
+    activation or milestone acceptance occurred [...] at 24 hours an unposted event is flagged to the finance queue,
+    and at 48 hours an invoice_sla_breach exception is raised".
+
+    Leftover of the reviewer's finding 2 ("an exception for a device never reported delivered"), decided from the
+    clause: until the delivery occurs there is no billable event, so nothing is invoiced and no SLA clock runs; no
+    clause of the agreement or the SOP asks for an exception for a device in transit (the delivery is the ERP's
+    fact, CPA-10.6 "as recorded by the source system"). A laptop shipped 2026-11-30 and never reported delivered: the
+    month close of November and of December raise nothing and no invoice carries it."""
+    from revgov.ports import Changes, Put
+    from revgov.services import month_close
+
+    partner_id = "ptr_01JBCTDVCENEVER00000000001"
+    ledger = Ledger("2026-11-30T18:00:00Z", tenant="contoso")
+    certs = {"cert-devices-field": {"cert_id": "cert-devices-field", "holder": "N. Ever", "earned_at": "2025-01-01",
+                                    "expires_at": "2027-12-31"}}  # fmt: skip
+    partner = {"partner_id": partner_id, "legal_name": "Never Delivered GmbH", "partner_type": "reseller",
+               "status": "active", "tier": "authorized", "country": "DE", "activated_at": "2025-01-01T00:00:00Z",
+               "certifications": certs}  # fmt: skip
+    ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", partner_id, partner)]))
+    shipped = {"partner_id": partner_id, "order_ref": "SO-NEVER-1", "shipped_on": "2026-11-30",
+               "lines": [{"sku": "CT-DEV-LAPTOP14", "quantity": 2}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", shipped, occurred_at="2026-11-30T17:00:00Z")["status"] == "processed"
+    for at in ("2026-12-03T06:00:00Z", "2027-01-04T06:00:00Z"):  # after each month's 48 hours (COP-2.1)
+        ledger.clock.set(at)
+        month_close.watch(ledger.rt, "contoso")
+    assert [c for c in ledger.exceptions() if c.get("partner_id") == partner_id] == []
+    for period in ("2026-11", "2026-12"):
+        stored = ledger.rt.store.get("contoso", "INVOICEKEY", f"{partner_id}#{period}")
+        assert stored is None or not [x for x in ledger.invoice(partner_id, period)["lines"]
+                                      if x.get("sku") == "CT-DEV-LAPTOP14"]  # fmt: skip
