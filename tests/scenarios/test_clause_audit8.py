@@ -8,6 +8,7 @@ The audit's record (each clause checked, where it is built, the verdict) is docs
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -140,3 +141,23 @@ def test_cpa_10_2_a_device_never_reported_delivered_is_never_billed_and_no_claus
         stored = ledger.rt.store.get("contoso", "INVOICEKEY", f"{partner_id}#{period}")
         assert stored is None or not [x for x in ledger.invoice(partner_id, period)["lines"]
                                       if x.get("sku") == "CT-DEV-LAPTOP14"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("tenant", "clause"), [("northwind", "PA-2.8"), ("contoso", "CPA-2.8")])
+def test_pa_2_8_a_suspended_partner_is_screened_every_12_months_too(tenant, clause):
+    """PA-2.8: "The Distributor screens each Partner [...] Screening is repeated at least once every 12 months"
+    (CPA-2.8 "Screening is repeated every 12 months"). PA-13.2: "The Distributor may suspend a Partner [...] without
+    terminating this Agreement" (CPA-13.2): a suspended partner is still a Partner, so its yearly repeat is asked like
+    an active one's. Before, the sweep asked only active partners: a partner suspended for an expired insurance
+    certificate (PA-2.7) was never asked again. A terminated partner is not asked (no Agreement left)."""
+    from revgov.domain.partners import screening
+    from revgov.tenant_files import load_tenant_file
+    from support import ROOT
+
+    policy = load_tenant_file(ROOT / "tenants" / tenant / "tenant.yaml")["policy"]
+    screened = {"compliance_screening": _screening("clear", "2026-02-01")}  # due by 2027-02-01
+    for status, asked in (("active", True), ("suspended", True), ("terminated", False)):
+        partner = {"partner_id": "ptr_1", "status": status, "documents": screened}
+        assert not screening.overdue(policy, partner, date(2027, 2, 1))  # exactly 12 months old: not older
+        assert screening.overdue(policy, partner, date(2027, 2, 2)) is asked, status
+    assert screening.rule(policy)["clause"] == clause  # type: ignore[index]
