@@ -47,8 +47,8 @@ def test_pa_2_8_a_partner_terminated_on_a_confirmed_match_is_not_sent_to_legal_a
                             occurred_at="2026-10-10T09:00:00Z")  # fmt: skip
     assert activated["status"] == "processed", activated
     documents = partner.get("documents", {})
-    ledger.add_partners([{**partner, "documents": {**documents,
-                                                   "compliance_screening": _screening("potential_match", "2026-10-20")}}])
+    match = _screening("potential_match", "2026-10-20")
+    ledger.add_partners([{**partner, "documents": {**documents, "compliance_screening": match}}])
     ledger.clock.set("2026-11-01T00:05:00Z")  # the match is unresolved: November is held, Legal is told
     assert subscription_billing.run(ledger.rt, "northwind")["charged"] == 0
     assert len(_screening_cases(ledger, pid)) == 1
