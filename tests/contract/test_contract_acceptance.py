@@ -1170,6 +1170,9 @@ def _commission_deadlines(policy: dict[str, Any], pay: str, calculate: str) -> N
     due = settlement_run.deadlines(rule, Period.parse("2026-12"))
     assert (due["calculate_by"], due["issue_by"], due["clause"]) == ("2027-01-06", "2027-01-30", pay)
     assert due["calculation"]["clause"] == calculate
+    # a month's late run is routed under the month close, to finance (SOP-1.2 / COP-1.2 "rebates")
+    route = policy["exception_routing"]["categories"]["commission_run_overdue"]
+    assert (route["queue"], route["clause"]) == ("finance", calculate)
 
 
 @clause(

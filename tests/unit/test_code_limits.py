@@ -71,6 +71,11 @@ LAZY_PROJECT: dict[str, tuple[str, str]] = {
         "an agent's Lambda loads the agents package when it runs, not at the cold start of every other handler",
     ),
     "edge/routes/__init__.py": (r"^\.$", "importing the route modules fills the route table when the app asks"),
+    "edge/openapi.py": (
+        r"^\.routes$",
+        "the document describes every route, and the route modules import openapi for their `@operation`s: loaded "
+        "when the document is first built (a module-level import would be a cycle)",
+    ),
     "edge/routes/observability.py": (
         r"^\.\.\.services\.equity$|^\.\.\.services$",
         "the equity monitor's statistics are numpy: loaded by GET /v1/equity, not at every API cold start",

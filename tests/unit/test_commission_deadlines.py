@@ -64,8 +64,10 @@ def test_the_run_of_a_month_is_paid_within_30_days_after_the_month(approved_on, 
 
 
 def _late(ledger: Ledger, period: str) -> list[dict[str, Any]]:
+    # a month's late run is the month close's item (SOP-7.1 "Month-end close calendar"), its own category routed under
+    # SOP-7.1 / COP-7.1; it was `rebate_run_overdue`, routed under the quarter close (SOP-7.2)
     return [c.data for c in ledger.rt.store.query(ledger.tenant_id, "CASE", limit=200).items
-            if c.data["category"] == "rebate_run_overdue" and c.data["context"]["period"] == period]  # fmt: skip
+            if c.data["category"] == "commission_run_overdue" and c.data["context"]["period"] == period]  # fmt: skip
 
 
 @pytest.mark.parametrize("tenant", ["northwind", "contoso"])

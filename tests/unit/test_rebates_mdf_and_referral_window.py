@@ -191,6 +191,50 @@ def test_pa_9_5_mdf_accrues_on_mdf_funded_purchases_too():
     assert (q4["qualifying_revenue"], q4["accrued"]) == ("425000.00", "17000.00")
 
 
+def test_pa_9_5_mdf_accrues_on_revenue_an_exclusive_promotion_keeps_out_of_the_volume_rebate():
+    """PA-9.5: "MDF accrues each Quarter at a percentage of the Partner's Qualifying Revenue in the previous Quarter:
+    [...] Platinum 4%". PA-1.2: "Qualifying Revenue" [...] "excluding revenue that this Agreement expressly excludes
+    from a given program". PA-7.7(a): "revenue on lines carrying an exclusive promotion is excluded from the volume
+    rebate and the growth rebate" (PA-6.5 likewise): an exclusion from those two programs, not from MDF, which PA-9.5
+    measures on Qualifying Revenue with nothing excluded (as MDF-funded purchases above).
+
+    Q4 2026: 100 NW-SW-24P (125,000.00) and 10 NW-SRV-R2 under the exclusive HW-CLEARANCE-Q4 (10 x 5,200.00 =
+    52,000.00): Qualifying Revenue for MDF 177,000.00, Platinum 4 % -> 2027-Q1's accrual 7,080.00. Before (auditor8),
+    the volume rebate's basis was taken whole: 125,000.00, 5,000.00."""
+    ledger = Ledger("2026-11-05T12:00:00Z")
+    _ship(ledger, P1, "2026-11-05", [{"sku": "NW-SW-24P", "quantity": 100},
+                                     {"sku": "NW-SRV-R2", "quantity": 10, "promotions": ["HW-CLEARANCE-Q4"]}],
+          "SO-MDF-PROMO")  # fmt: skip
+    # a referral sale the Distributor invoices the Customer for (PA-8.1 "invoices the Customer directly"): 8 x
+    # 1,250.00 = 10,000.00 earns the commission and is no Invoiced Revenue of the Partner (PA-1.2): not counted
+    _ship(ledger, P1, "2026-11-06", [{"sku": "NW-SW-24P", "quantity": 8}], "SO-MDF-REF", channel="referral",
+          customer_id="CUST-MDF-1", **accepted("2026-11-06"))  # fmt: skip
+    ledger.clock.set("2027-01-04T10:00:00Z")
+    settle_approved(ledger.rt, NW_FINANCE, {"period": "2026-Q4", "run": 1})  # the lines projected
+    q1 = next(a for a in mdf.ledger(ledger.rt, NW_FINANCE, P1)["accruals"] if a["quarter"] == "2027-Q1")
+    assert (q1["qualifying_revenue"], q1["accrued"]) == ("177000.00", "7080.00")
+
+
+def test_cpa_9_5_mdf_accrues_on_devices_lines_that_earn_the_spiff():
+    """CPA-9.5: "Advanced and Elite Partners accrue market development funds each Quarter at 2% (Advanced) or 5%
+    (Elite) of the previous Quarter's Qualifying Revenue". CPA-1.2: "Qualifying Revenue" [...] "excluding revenue
+    that this Agreement excludes from a particular program". CPA-7.7(b): "Devices lines that earn the SPIFF are
+    excluded from both the volume rebate and the growth rebate": not from MDF.
+
+    Q3 2026, an Elite partner: 20 CT-DEV-LAPTOP14 earning the SPIFF (20 x 1,150.00 = 23,000.00) and 100 CT-DEV-DOCK
+    (not SPIFF-eligible, 100 x 210.00 = 21,000.00): Qualifying Revenue for MDF 44,000.00, 5 % -> 2026-Q4's accrual
+    2,200.00. Before (auditor8), the volume rebate's basis: 21,000.00, 1,050.00."""
+    ledger = _contoso("2026-08-05T12:00:00Z")
+    _ship(ledger, CT_PARTNER, "2026-08-05", [{"sku": "CT-DEV-LAPTOP14", "quantity": 20},
+                                             {"sku": "CT-DEV-DOCK", "quantity": 100}], "SO-MDF-SPIFF")  # fmt: skip
+    ledger.clock.set("2026-10-03T10:00:00Z")
+    _, settled = settle_approved(ledger.rt, CT_FINANCE, {"period": "2026-Q3", "run": 1})
+    statement = rebates.get_settlement(ledger.rt, CT_FINANCE, settled["settlement_id"], CT_PARTNER)
+    assert _lines(statement)["RBT-DEVICES-SPIFF"]["amount"] == "300.00"  # 20 units x 15.00: the laptops earn it
+    q4 = next(a for a in mdf.ledger(ledger.rt, CT_FINANCE, CT_PARTNER)["accruals"] if a["quarter"] == "2026-Q4")
+    assert (q4["qualifying_revenue"], q4["accrued"]) == ("44000.00", "2200.00")
+
+
 @pytest.mark.parametrize("bad", ["", "../CUST", "CUST 1", "C" * 65, "-CUST", 42, "CÜST"])
 def test_a_malformed_customer_id_is_refused(bad):
     event = {"source": "revgov.erp", "detail-type": "subscription.activated",

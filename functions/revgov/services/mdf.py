@@ -21,7 +21,7 @@ from ..domain.audit import AuditEntry
 from ..domain.errors import NotFound, StaleWrite
 from ..domain.mdf import Accrual, MdfPolicy
 from ..domain.money import parse_money
-from ..domain.rebates.policy import Period, rebate_book
+from ..domain.rebates.policy import Period, RebateBook, rebate_book
 from ..domain.tenants import Tenant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
@@ -60,17 +60,25 @@ def today(rt: Runtime) -> date:
 
 def qualifying_revenue(rt: Runtime, tenant: Tenant, partner_id: str, quarter: Period, on: date,
                        program_id: str) -> Decimal:
-    """The Quarter's Qualifying Revenue of one partner as the rebate engine rates it (the program's basis), MDF-funded
-    purchases included: PA-7.1 / CPA-7.1 exclude them from rebates and incentives, and PA-1.2 / CPA-1.2 exclude from
-    Qualifying Revenue only what the Agreement excludes "from a given program"; PA-9.5 / CPA-9.5 exclude nothing, so
-    MDF accrues on them (docs/mdf.md)."""
-    book = replace(rebate_book(tenant.policy, tenant.policy_version), mdf_funded_rule=None)
+    """The Quarter's Qualifying Revenue of one partner as the rebate engine rates it (the program's basis), without
+    the exclusions the Agreement makes from given programs: PA-1.2 / CPA-1.2 exclude from Qualifying Revenue only what
+    the Agreement excludes "from a given program", and PA-9.5 / CPA-9.5 exclude nothing, so MDF accrues on MDF-funded
+    purchases (PA-7.1 / CPA-7.1 keep them out of rebates and incentives), on lines of an exclusive promotion (PA-7.7(a)
+    / CPA-7.7(a)) and on devices lines earning the SPIFF (CPA-7.7(b)) (docs/mdf.md). Referral and sales agent lines
+    stay out by the volume program's channel (resale): they are the Distributor's revenue from the Customer it
+    invoices directly (PA-8.1 / PA-8.2, CPA-8.1), not amounts invoiced to the Partner (PA-1.2 "Invoiced Revenue")."""
+    book = _mdf_book(rebate_book(tenant.policy, tenant.policy_version))
     facts = partner_facts(rt, tenant, [partner_id], quarter, on).get(partner_id)
     if facts is None:
         return rules.ZERO
     result = rate_partner(rt, tenant.tenant_id, book, quarter, partner_id, facts)
     view = next((v for v in result.programs_view(partner_id) if v["program_id"] == program_id), None)
     return parse_money(view["basis_revenue"]) if view and view["basis_revenue"] else rules.ZERO
+
+
+def _mdf_book(book: RebateBook) -> RebateBook:
+    """The rebate book rating Qualifying Revenue for MDF: without the exclusions of lines from given programs."""
+    return replace(book, mdf_funded_rule=None, excluded_by_promotion=frozenset(), exclusions=())
 
 
 def accrual_of(rt: Runtime, tenant: Tenant, mdf: MdfPolicy, partner: dict[str, Any], quarter: Period,

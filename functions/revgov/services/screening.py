@@ -83,9 +83,10 @@ def held(rt: Runtime, tenant_id: str, policy: Mapping[str, Any], partner_id: str
 
 
 def sweep_repeats(rt: Runtime, tenant_id: str) -> dict[str, int]:
-    """Scheduled with the lifecycle sweep: an active partner whose latest screening is older than `repeat_months`
-    (PA-2.8 "repeated at least once every 12 months"; CPA-2.8 "every 12 months") gets one exception in the screening
-    category asking for the repeat, once per screening on file. Idempotent."""
+    """Scheduled with the lifecycle sweep: an active or suspended partner (PA-13.2 "without terminating this
+    Agreement") whose latest screening is older than `repeat_months` (PA-2.8 "repeated at least once every 12
+    months"; CPA-2.8 "every 12 months") gets one exception in the screening category asking for the repeat, once per
+    screening on file. Idempotent."""
     counts = {"screening_due": 0}
     tenant, _ = tenants.load_tenant(rt, tenant_id)
     policy = tenant.policy

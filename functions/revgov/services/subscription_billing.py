@@ -14,7 +14,8 @@ A partner held by an unresolved compliance screening match is not charged (PA-2.
 processed for the Partner while the match is unresolved"; CPA-2.8 "no quote, order, payment or incentive"; PA-13.2
 "Orders already accepted are fulfilled unless the reason is (b)"): its months stay due, with one exception in the
 screening category (Legal) per partner and month, and the first run after Legal files a clear screening charges each
-for its own Billing Month, as a held ERP event is billed when replayed.
+for its own Billing Month, as a held ERP event is billed when replayed. A terminated partner's months stay held
+without a new exception: Legal's matter ended with the termination (PA-13.3).
 """
 
 from __future__ import annotations
@@ -92,12 +93,16 @@ def charge_month(rt: Runtime, tenant: Tenant, book: BillingPolicy, subscription_
 
 def _held_for_screening(rt: Runtime, tenant: Tenant, book: BillingPolicy, partner_id: str, month: str) -> bool:
     """The partner is held by an unresolved screening match: the month is not charged (it stays due) and one exception
-    per partner and month asks Legal, citing the screening rule (SOP-4.1 / COP-4.1 routing)."""
+    per partner and month asks Legal, citing the screening rule (SOP-4.1 / COP-4.1 routing). A terminated partner's
+    months stay held without one: Legal's matter ended with the termination (PA-2.8 "A confirmed match is grounds
+    for immediate termination under PA-13.3"), and a month-keyed exception would ask Legal again every month."""
     partner = partner_repository.record(rt.store, tenant.tenant_id, partner_id)
     hold = screening.held_by(tenant.policy, partner) if partner is not None else None
     rule = screening.rule(tenant.policy)
     if hold is None or rule is None:
         return False
+    if partner is not None and partner.get("status") == "terminated":
+        return True
     posting = _posting(rt, tenant, book, f"screening-hold:{partner_id}:{month}", partner_id)
     billing.open_exception(
         posting, rule["category"],

@@ -102,10 +102,16 @@ def due_on(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> date | None
     return add_months(parse_day(on_file["issued_at"]), int(screening["repeat_months"])) + timedelta(days=1)
 
 
+# The partners under the Agreement: a suspension leaves it in force (PA-13.2 / CPA-13.2 "without terminating this
+# Agreement"), so a suspended partner is screened every 12 months as an active one is
+SCREENED_STATUSES = frozenset({"active", "suspended"})
+
+
 def overdue(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> bool:
-    """An active partner whose latest screening is older than `repeat_months` on `day`."""
+    """A partner under the Agreement (active or suspended) whose latest screening is older than `repeat_months` on
+    `day`."""
     due = due_on(policy, partner)
-    return partner.get("status") == "active" and due is not None and day >= due
+    return partner.get("status") in SCREENED_STATUSES and due is not None and day >= due
 
 
 # The ownership changes kept on the partner record: the latest ones (and the earliest no screening covers). Each is

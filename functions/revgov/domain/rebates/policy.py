@@ -364,6 +364,10 @@ def rebate_book(policy: Mapping[str, Any], version: str) -> RebateBook:
     return _COMPILED.get(policy, version)
 
 
+# the exception of a month's commission run not calculated or paid in time (SOP-7.1 / COP-7.1, PA-8.2 / CPA-8.2)
+COMMISSION_RUN_OVERDUE = "commission_run_overdue"
+
+
 def rebate_problems(policy: Mapping[str, Any]) -> list[FieldError]:
     """What the schema cannot say about `policy.rebates`: references resolve, thresholds increase, no cycle."""
     rebates = policy.get("rebates")
@@ -410,6 +414,10 @@ def rebate_problems(policy: Mapping[str, Any]) -> list[FieldError]:
     if note.get("category") and note["category"] not in categories:
         path = f"{base}/disputes/separate_credit_note/category"
         unknown(path, [note["category"]], categories, "exception_routing category")
+    if rebates.get("commission_deadlines") and COMMISSION_RUN_OVERDUE not in categories:
+        # SOP-7.1 / COP-7.1: a month's late commission run is the month close's item, routed under its own row
+        where = "/policy/exception_routing/categories"
+        problems.append(FieldError(where, f"commission_deadlines need a routed {COMMISSION_RUN_OVERDUE} category"))
     if not problems:
         try:
             compile_rebates(policy)

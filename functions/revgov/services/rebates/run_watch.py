@@ -1,8 +1,8 @@
 """The quarter close's deadlines as exceptions (SOP-7.2 / COP-7.2), like the month close's invoice SLA; and the month
 close's commission deadlines (SOP-7.1 / COP-7.1 "by the 3rd business day, commissions for month M are calculated";
 PA-8.2 / CPA-8.2 "paid within 30 days after the end of the month", `watch_months`): a month's run not prepared by its
-calculate-by day, or not approved (its statements issued) by its pay-by day, opens the same `rebate_run_overdue`
-exception for the month.
+calculate-by day, or not approved (its statements issued) by its pay-by day, opens one `commission_run_overdue`
+exception for the month, routed under the month close (SOP-7.1 / COP-7.1), not the quarter close's category.
 
 SOP-7.2: "by Q + 30 days, Finance completes review of the rebate run, approved by a second member of the finance
 queue; by Q + 45 days, settlement statements and credit notes are issued". Scheduled with the month-close watch
@@ -20,7 +20,7 @@ from typing import Any
 
 from ...domain.errors import Conflict
 from ...domain.rebates import settlement_run as review
-from ...domain.rebates.policy import MONTH, QUARTER, Period
+from ...domain.rebates.policy import COMMISSION_RUN_OVERDUE, MONTH, QUARTER, Period
 from ...domain.rules import Rule
 from ...domain.tenants import Tenant
 from ...ports import Changes
@@ -30,6 +30,8 @@ from . import repository
 from .book import today
 
 CATEGORY = "rebate_run_overdue"
+# a month's late commission run: routed under the month close (SOP-7.1 / COP-7.1), not the quarter close (SOP-7.2)
+MONTH_CATEGORY = COMMISSION_RUN_OVERDUE
 ACTOR = "system:quarter_close"
 
 
@@ -126,8 +128,9 @@ def _report(rt: Runtime, tenant: Tenant, due: dict[str, Any], context: dict[str,
         message = (f"the rebate run of {period} is not {WHAT[name]} by {context[days[name]]} "
                    f"({cited['clause']})")  # fmt: skip
         reasons.append({**cited, "message": message})
+    category = MONTH_CATEGORY if Period.parse(period).kind == MONTH else CATEGORY
     case, changes = cases.open_case(
-        rt, tenant.policy, kind="exception", category=CATEGORY, subject_kind="rebate_period", subject_id=period,
+        rt, tenant.policy, kind="exception", category=category, subject_kind="rebate_period", subject_id=period,
         requested_by=ACTOR, reasons=reasons, context=context, policy_version=tenant.policy_version,
     )  # fmt: skip
     changes.puts.append(repository.late_run_case_put(period, case["case_id"], now))
