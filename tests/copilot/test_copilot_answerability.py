@@ -24,11 +24,11 @@ def test_the_shipped_weights_cover_every_signal_and_record_what_they_were_traine
     shipped = json.loads(WEIGHTS.read_text(encoding="utf-8"))
     assert set(shipped["weights"]) == set(answerability.FEATURES) == set(shipped["means"]) == set(shipped["scales"])
     assert 0.0 < shipped["threshold"] < 1.0
-    # trained only on burnt splits (the eleventh round's weights, kept in the twelfth: retraining them on the new
-    # retrieval's signals gained nothing by leave-one-agreement-out, docs/copilot.md), never on an open round (r12, or
-    # r13, whose questions were written before its tuning)
+    # trained only on burnt splits (the eleventh round's weights, kept in the twelfth and thirteenth rounds: retraining
+    # them gained nothing by leave-one-agreement-out nor by leave-one-round-out, docs/copilot.md), never on the open
+    # round (r13)
     assert "r11/tuning" in shipped["trained_on"]
-    assert not [s for s in shipped["trained_on"] if s.startswith(("r12", "r13"))]
+    assert not [s for s in shipped["trained_on"] if s.startswith("r13")]
     assert {"refusal", "false_refusal", "gold_cited"} <= set(shipped["leave_one_agreement_out"])
 
 
@@ -102,3 +102,32 @@ def test_the_trainer_is_deterministic_and_learns_which_signal_marks_the_answerin
     first, second = trainer.fit(rows), trainer.fit(rows)
     assert first == second
     assert first["weights"]["unit_gap"] > 0 > first["weights"]["wrong_type"]
+
+
+def test_leave_one_round_out_scores_each_past_held_out_split_with_a_model_that_never_saw_its_round(monkeypatch):
+    """The threshold is chosen on the past held-out splits (r6 … r12, each evaluated once after its round's rules were
+    frozen): a split must be scored by a model fitted without both splits of its round (its agreement and its
+    demo-tenant questions), and the tuning splits and older sets are never scored as held-out questions."""
+    from copilot import train_answerability as trainer
+
+    def row(source: str, split: str, n: int) -> dict:
+        signals = [{name: 0.0 for name in answerability.FEATURES} for _ in range(2)]
+        return {"id": f"{source}:{split}:{n}", "set": f"{source}/{split}", "group": source, "answerable": n % 2 == 0,
+                "labels": [int(n % 2 == 0), 0], "features": signals}
+
+    rows = [row(s, sp, n) for s in ("r11", "r12") for sp in ("tuning", "heldout") for n in range(4)]
+    rows += [row("psa", "heldout", n) for n in range(4)] + [row("demo", "None", n) for n in range(4)]
+    assert [trainer._round(r) for r in rows[::4]] == [None, 11, None, 12, None, None]
+    fitted_on: list[set[str]] = []
+
+    def fit(train: list[dict], names: tuple[str, ...] = answerability.FEATURES) -> dict:
+        fitted_on.append({r["set"] for r in train})
+        return {"weights": {}, "means": {}, "scales": {}, "bias": 0.0}
+
+    monkeypatch.setattr(trainer, "fit", fit)
+    report = trainer.leave_one_round_out(rows)
+    assert set(report["rounds"]) == {"r11/heldout", "r12/heldout"}
+    assert all(r["questions"] == 4 for r in report["rounds"].values())
+    assert any(s == {"psa/heldout", "demo/None", "r12/tuning", "r12/heldout"} for s in fitted_on)  # scoring r11
+    assert any(s == {"psa/heldout", "demo/None"} for s in fitted_on)  # r12's threshold, chosen on r11 without r12
+    assert all(not ({"r11/tuning", "r11/heldout"} & s and {"r12/tuning", "r12/heldout"} & s) for s in fitted_on)
