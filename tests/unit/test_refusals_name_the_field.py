@@ -1,0 +1,100 @@
+"""Refusals a new user met without the field they were about (newuser5's walk through the API).
+
+API.md, Conventions: "Errors are `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail`, and
+`errors: [{path, message}]` for validation" and "validation errors name the field in `path`". COMMON.md: "Bad input:
+a problem+json (RFC 9457) naming the field (JSON pointer), nothing changed". Each case below was a 422 whose body had
+no `errors`, so a caller (an n8n flow, a reseller's form) could not point at what to correct.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memory_store import memory_runtime
+from revgov.domain import policy_change
+from revgov.domain.access import Principal, Role
+from revgov.domain.errors import Forbidden, RevgovError, RuleViolation
+from revgov.ports import Changes, Put
+from revgov.services import contracts, pricing
+from support import ROOT
+
+REGISTERED = "ptr_01JBNWPARTNER0000000000002"  # an active Registered reseller of the billing samples
+
+
+def _who(role: str) -> Principal:
+    return Principal("northwind", Role(role), f"key_{role.upper():0<26}"[:30])
+
+
+def _quoting_runtime():  # type: ignore[no-untyped-def]
+    rt, _ = memory_runtime("2026-11-02T10:00:00.000Z")
+    partners = json.loads((ROOT / "tests" / "scenarios" / "billing" / "erp-samples.json").read_text())["partners"]
+    rt.store.commit("northwind", Changes(puts=[Put("PARTNER", p["partner_id"], p) for p in partners]))
+    return rt
+
+
+def _quote(**changes: object) -> dict[str, object]:
+    quote: dict[str, object] = {
+        "partner_id": REGISTERED, "customer": {"id": "CUST-NU5-1", "name": "Lakeside"},
+        "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "2"},
+                  {"line_id": "2", "sku": "NW-FW-200", "quantity": 1, "discount_percent": "2"}]}  # fmt: skip
+    quote.update(changes)
+    return quote
+
+
+def _refused(call) -> RevgovError:  # type: ignore[no-untyped-def]
+    with pytest.raises(RevgovError) as refused:
+        call()
+    return refused.value
+
+
+def test_an_unknown_promotion_code_is_a_422_naming_its_place_in_promotions_and_nothing_is_recorded():
+    # PA-6.4 lists the promotions a quote may apply; the policy names each by `code` (tenant.yaml pricing.promotions).
+    rt = _quoting_runtime()
+    head = rt.store.audit_head("northwind")
+    error = _refused(lambda: pricing.check(rt, _who("sales"), _quote(promotions=["NET-REFRESH-26", "NO-SUCH-CODE"])))
+    assert isinstance(error, RuleViolation)
+    assert [e.as_dict() for e in error.errors] == [
+        {"path": "/promotions/1", "message": "NO-SUCH-CODE is not a promotion of this tenant's policy"}]
+    assert rt.store.audit_head("northwind") == head  # nothing decided, nothing audited
+
+
+def test_a_repeated_line_id_is_a_422_naming_the_repeated_line():
+    rt = _quoting_runtime()
+    head = rt.store.audit_head("northwind")
+    lines = _quote()["lines"]
+    assert isinstance(lines, list)
+    repeated = [lines[0], dict(lines[1], line_id="1")]
+    error = _refused(lambda: pricing.check(rt, _who("sales"), _quote(lines=repeated)))
+    assert isinstance(error, RuleViolation)
+    assert [e.as_dict() for e in error.errors] == [
+        {"path": "/lines/1/line_id", "message": "line_id 1 is already that of /lines/0"}]
+    assert rt.store.audit_head("northwind") == head
+
+
+def test_a_contract_whose_document_header_is_not_the_path_is_a_422_naming_markdown():
+    # docs/copilot.md "Contracts through the API": "the text parses into clauses under a `Document:` header equal to
+    # the path"; the body's field holding that header is `markdown` (schemas/api/contract-document.schema.json).
+    rt, _ = memory_runtime("2026-11-02T10:00:00.000Z")
+    before = contracts.get_contract(rt, _who("legal"), "PA")["contract"]["revision"]
+    markdown = "# Reseller terms\n\nDocument: FRA\nVersion: 1\nEffective: 2026-01-01\n\n### FRA-1.1 Terms\nNet 30.\n"
+    error = _refused(lambda: contracts.put_contract(rt, _who("legal"), "FRB", {"name": "fra.md", "markdown": markdown}))
+    assert isinstance(error, RuleViolation)
+    assert [e.path for e in error.errors] == ["/markdown"]
+    assert "FRA" in error.errors[0].message and "FRB" in error.errors[0].message
+    assert [c["document"] for c in contracts.list_contracts(rt, _who("legal"))["items"]] == ["PA", "SOP"]
+    assert contracts.get_contract(rt, _who("legal"), "PA")["contract"]["revision"] == before
+
+
+def test_a_refused_policy_approval_under_a_policy_that_declares_no_clause_does_not_print_none():
+    # A tenant provisioned with a policy that has no `policy_changes` rule and no segregation-of-duties rule (the
+    # OpenAPI example of POST /v1/tenants) is approved by finance and legal under POLICY-CHANGE-APPROVAL, citing no
+    # clause: the refusal says why without a "(None)" where a clause would be.
+    draft = {"draft_id": "pdr_X", "status": "proposed", "required_roles": ["finance", "legal"],
+             "approval_rule": policy_change.change_rule({}), "hands": ["key_A"], "approvals": []}  # fmt: skip
+    assert draft["approval_rule"]["clause"] is None
+    with pytest.raises(Forbidden) as refused:
+        policy_change.refuse_approval(draft, "finance", "key_A")
+    assert "None" not in refused.value.detail
+    assert refused.value.detail.endswith("may not approve it")
