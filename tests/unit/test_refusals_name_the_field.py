@@ -17,7 +17,7 @@ from revgov.domain import policy_change
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Forbidden, RevgovError, RuleViolation
 from revgov.ports import Changes, Put
-from revgov.services import contracts, pricing
+from revgov.services import contracts, keys, pricing
 from support import ROOT
 
 REGISTERED = "ptr_01JBNWPARTNER0000000000002"  # an active Registered reseller of the billing samples
@@ -98,3 +98,18 @@ def test_a_refused_policy_approval_under_a_policy_that_declares_no_clause_does_n
         policy_change.refuse_approval(draft, "finance", "key_A")
     assert "None" not in refused.value.detail
     assert refused.value.detail.endswith("may not approve it")
+
+
+@pytest.mark.parametrize(("role", "partner_id", "path"), [
+    ("partner", None, "/partner_id"),  # a partner key is bound to one partner id (API.md, Conventions)
+    ("partner", "ptr_01M985T89PT32M07HDEQ81TCF6", "/partner_id"),  # no such partner here: the same 422 as a rival's
+    ("finance", REGISTERED, "/partner_id"),  # only a partner key is bound to a partner
+])
+def test_a_key_that_cannot_be_minted_is_a_422_naming_partner_id_and_no_key_is_made(role, partner_id, path):
+    rt = _quoting_runtime()
+    operator = Principal("_platform", Role.OPERATOR, "key_OPERATOR0000000000000000000")
+    before = keys.list_keys(rt, "northwind", limit=200, cursor=None).items
+    error = _refused(lambda: keys.create_key(rt, operator, "northwind", Role(role), partner_id, "portal"))
+    assert isinstance(error, RuleViolation)
+    assert [e.path for e in error.errors] == [path]
+    assert keys.list_keys(rt, "northwind", limit=200, cursor=None).items == before
