@@ -17,7 +17,7 @@ from revgov.domain import policy_change
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Forbidden, RevgovError, RuleViolation
 from revgov.ports import Changes, Put
-from revgov.services import contracts, keys, pricing
+from revgov.services import cases, contracts, keys, pricing
 from support import ROOT
 
 REGISTERED = "ptr_01JBNWPARTNER0000000000002"  # an active Registered reseller of the billing samples
@@ -113,3 +113,19 @@ def test_a_key_that_cannot_be_minted_is_a_422_naming_partner_id_and_no_key_is_ma
     assert isinstance(error, RuleViolation)
     assert [e.path for e in error.errors] == [path]
     assert keys.list_keys(rt, "northwind", limit=200, cursor=None).items == before
+
+
+def test_rejecting_an_approval_without_a_reason_is_a_422_naming_note_and_the_approval_stays_pending():
+    # API.md: an approval is decided with `POST /v1/approvals/{approval_id}/decision` ({outcome, note}); docs/
+    # onboarding.md: "rejecting needs a `note`". 8% off NW-SW-24P is above the Registered networking cap of 5%
+    # (PA-6.2): Channel Operations decides it (PA-6.6(a)).
+    rt = _quoting_runtime()
+    checked = pricing.check(rt, _who("sales"), _quote(lines=[
+        {"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "8"}]))
+    approval_id = checked["approvals"][0]["approval_id"]
+    for note in (None, "  "):
+        error = _refused(lambda note=note: cases.decide_case(rt, _who("channel_ops"), "approval", approval_id,
+                                                             "rejected", note))
+        assert isinstance(error, RuleViolation)
+        assert [e.path for e in error.errors] == ["/note"]
+    assert cases.get_case(rt, "northwind", "approval", approval_id)[0]["status"] == "pending"
