@@ -13,7 +13,7 @@ import json
 import pytest
 
 from memory_store import memory_runtime
-from revgov.domain import policy_change
+from revgov.domain import deals, policy_change
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Forbidden, RevgovError, RuleViolation
 from revgov.ports import Changes, Put
@@ -129,3 +129,13 @@ def test_rejecting_an_approval_without_a_reason_is_a_422_naming_note_and_the_app
         assert isinstance(error, RuleViolation)
         assert [e.path for e in error.errors] == ["/note"]
     assert cases.get_case(rt, "northwind", "approval", approval_id)[0]["status"] == "pending"
+
+
+def test_a_deal_registration_closing_in_the_past_is_a_422_naming_expected_close():
+    # PA-5.1: a registration is "evidenced by [...] an expected close date within 180 days"; one already past is no
+    # opportunity. The window's other side already named /expected_close; the past side named nothing.
+    for close, registered in (("2026-11-01", "2026-11-02T10:00:00.000Z"), ("2027-06-01", "2026-11-02T10:00:00.000Z")):
+        with pytest.raises(RuleViolation) as refused:
+            deals.check_dates(close, registered, 180)
+        assert [e.path for e in refused.value.errors] == ["/expected_close"]
+    deals.check_dates("2026-11-02", "2026-11-02T10:00:00.000Z", 180)  # the day itself is not past

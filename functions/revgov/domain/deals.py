@@ -437,7 +437,8 @@ def check_dates(expected_close: str, registered_on: str, max_days: int = 180) ->
     """The expected close date is not past and falls within the policy's window (PA-5.1: 180 days; CPA-5.1: 120)."""
     close, today = datetime.fromisoformat(expected_close), datetime.fromisoformat(registered_on[:10])
     if close < today:
-        raise RuleViolation(f"expected_close {expected_close} is in the past")
+        raise RuleViolation(f"expected_close {expected_close} is in the past",
+                            errors=[FieldError("/expected_close", f"on or after {today.date().isoformat()}")])
     if (close - today).days > max_days:
         raise RuleViolation(
             f"expected_close must be within {max_days} days of registration",
