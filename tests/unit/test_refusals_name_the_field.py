@@ -17,7 +17,7 @@ from revgov.domain import deals, policy_change
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Forbidden, RevgovError, RuleViolation
 from revgov.ports import Changes, Put
-from revgov.services import cases, contracts, keys, pricing
+from revgov.services import cases, contracts, keys, pricing, subscriptions
 from support import ROOT
 
 REGISTERED = "ptr_01JBNWPARTNER0000000000002"  # an active Registered reseller of the billing samples
@@ -139,3 +139,33 @@ def test_a_deal_registration_closing_in_the_past_is_a_422_naming_expected_close(
             deals.check_dates(close, registered, 180)
         assert [e.path for e in refused.value.errors] == ["/expected_close"]
     deals.check_dates("2026-11-02", "2026-11-02T10:00:00.000Z", 180)  # the day itself is not past
+
+
+@pytest.mark.parametrize(("event_types", "path"), [
+    (["quote.aproved"], "/event_types/0"),  # a typo: Revgov emits quote.approved
+    (["quote.approved", "nope.*"], "/event_types/1"),  # no event type of that area
+    (["Quote"], "/event_types/0"),  # not an event type's shape at all
+])
+def test_a_subscription_to_an_event_revgov_never_emits_is_a_422_naming_the_entry(event_types, path):
+    # API.md, outbound: "`POST /v1/subscriptions` (an https URL on a public address + event types [...]); the events
+    # are listed under the OpenAPI `webhooks`". A name that is not one of them (nor an area of them) would be accepted
+    # and never delivered: the integrator's flow would wait for nothing.
+    rt = _quoting_runtime()
+    head = rt.store.audit_head("northwind")
+    body = {"url": "https://hooks.example/revgov", "event_types": event_types}
+    error = _refused(lambda: subscriptions.create(rt, _who("admin"), body, resolver=lambda host: ["93.184.216.34"]))
+    assert isinstance(error, RuleViolation)
+    assert [e.path for e in error.errors] == [path]
+    assert rt.store.audit_head("northwind") == head
+
+
+def test_the_event_types_a_subscription_may_name_are_the_openapi_webhooks():
+    from revgov.edge.openapi import document
+
+    rt = _quoting_runtime()
+    emitted = sorted(document()["webhooks"])
+    assert "quote.approved" in emitted and "shipment.confirmed" not in emitted  # the ERP's own events are inbound
+    made = subscriptions.create(rt, _who("admin"), {"url": "https://hooks.example/revgov",
+                                                    "event_types": ["*", "quote.*", *emitted[:48]]},
+                                resolver=lambda host: ["93.184.216.34"])
+    assert made["status"] == "active"
