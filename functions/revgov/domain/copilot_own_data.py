@@ -212,9 +212,13 @@ def tier_answer(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date
     """The tier the partner holds today, since when, a change recorded and not yet in effect, the next review."""
     held = tier_rule(policy, assigned_on(partner, day)) if partner.get("status") in ("active", "suspended") else None
     records = [str(partner["partner_id"])]
-    if held is None:
+    if held is None:  # PA-2.9 / CPA-2.9: the approval (admission decision) records the initial tier
+        approval = (policy.get("onboarding") or {}).get("activation_approval") or {}
         text = f"No tier is recorded for you as of {day.isoformat()} (partner status {partner.get('status')})."
-        return OwnAnswer(TIER, [Statement(text, None)], {"tier": None, "as_of": day.isoformat()}, records)
+        if partner.get("status") in ("applied", "pending_documents", "pending_approval"):
+            text += " A tier is recorded when your application is approved."
+        statement = Statement(text, approval.get("clause"), "approval records initial tier")
+        return OwnAnswer(TIER, [statement], {"tier": None, "as_of": day.isoformat()}, records)
     taken = in_effect(partner, day)
     since = str(taken["effective_on"]) if taken else (str(partner.get("activated_at") or "")[:10] or None)
     commitment = str(held["requirements"]["annual_commitment"])
