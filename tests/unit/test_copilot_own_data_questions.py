@@ -200,3 +200,26 @@ def test_a_partner_holding_no_tier_yet_is_told_so_citing_the_clause_that_records
     said, citations = compose(answer, {clause: passage})
     assert said.startswith("No tier is recorded for you as of 2026-12-07")
     assert [c.clause for c in citations] == [clause] and "initial tier" in citations[0].quote
+
+
+def test_the_entitlements_of_a_partner_holding_no_tier_do_not_say_none():
+    # a partner still applying read "tier None, entitlements of the no tier" (newuser5): it holds no tier (PA-2.9)
+    from revgov.domain.copilot_own_data import entitlements_answer
+
+    every = {"partner_id": "ptr_01JBNWPARTNER0000000000009", "status": "applied", "tier": None, "effective_tier": None,
+             "entitlements": {"deal_registration": {"entitled": False, "reason": "the partner is applied",
+                                                    "clause": "PA-5.1"}}}
+    first = entitlements_answer(every, date(2026, 12, 7)).statements[0].text
+    assert first == "As of 2026-12-07 (status applied, no tier held):"
+    held = dict(every, status="active", tier="silver", effective_tier="registered")
+    assert entitlements_answer(held, date(2026, 12, 7)).statements[0].text == (
+        "As of 2026-12-07 (status active, tier silver, entitlements of the registered tier):")
+
+
+def test_an_entitlement_explained_for_a_partner_holding_no_tier_says_so_not_none():
+    from revgov.domain.explain_entitlements import explain_entitlement
+
+    answer = {"partner_id": "ptr_01JBNWPARTNER0000000000009", "entitled": False, "as_of": "2026-12-07T12:00:00Z",
+              "tier": None, "effective_tier": None, "policy_version": "pv_0", "reason": "the partner is applied"}
+    summary = explain_entitlement(answer, "deal_registration", {})["summary"]
+    assert "tier None" not in summary and "tier none held, effective tier none" in summary

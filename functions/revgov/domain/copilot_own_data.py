@@ -267,9 +267,9 @@ def entitlements_answer(every: Mapping[str, Any], day: date) -> OwnAnswer:
     answers: Mapping[str, Mapping[str, Any]] = every.get("entitlements") or {}
     held = {n: a for n, a in answers.items() if a.get("entitled")}
     missing = {n: a for n, a in answers.items() if not a.get("entitled")}
-    statements = [Statement(
-        f"As of {day.isoformat()} (status {every.get('status')}, tier {every.get('tier')}, entitlements of the "
-        f"{every.get('effective_tier') or 'no'} tier):", None)]
+    standing = (f"tier {every.get('tier')}, entitlements of the {every.get('effective_tier') or 'no'} tier"
+                if every.get("tier") else "no tier held")
+    statements = [Statement(f"As of {day.isoformat()} (status {every.get('status')}, {standing}):", None)]
     for clause in dict.fromkeys(str(a.get("clause")) for a in held.values()):
         names = [n for n, a in held.items() if str(a.get("clause")) == clause]
         listed = "; ".join(f"{n.replace('_', ' ')}: {_shown(held[n].get('value'))}"
