@@ -169,3 +169,24 @@ def test_the_event_types_a_subscription_may_name_are_the_openapi_webhooks():
                                                     "event_types": ["*", "quote.*", *emitted[:48]]},
                                 resolver=lambda host: ["93.184.216.34"])
     assert made["status"] == "active"
+
+
+@pytest.mark.parametrize(("raw", "paths"), [
+    (b'{"x": 1, "a/b": 2}', ["/x", "/a~1b"]),  # each member sent, as a JSON pointer (RFC 6901)
+    (b"[1]", [""]),  # not an object at all: the body itself
+])
+def test_a_body_sent_to_an_operation_that_takes_none_is_a_400_naming_what_was_sent(raw, paths):
+    # API.md: "Unknown fields are rejected" and "validation errors name the field in `path`". POST
+    # /v1/invoices/{invoice_id}/finalize takes no body ({} is accepted); {"x": 1} answered 400 without `errors`.
+    from revgov.domain.errors import MalformedRequest
+    from revgov.edge import http
+    from revgov.edge.registry import OPERATIONS
+    from revgov.edge.routes import load_all
+
+    load_all()
+    finalize = next(op for op in OPERATIONS if op.method == "POST" and op.path == "/v1/invoices/{invoice_id}/finalize")
+    context = {"verdict": "ok", "tenant_id": "northwind", "role": "finance", "key_id": "key_x"}
+    with pytest.raises(MalformedRequest) as refused:
+        http.build_call(finalize, context=context, headers={}, params={"invoice_id": "inv_01JX0000000000000000000000"},
+                        query={}, raw_body=raw, runtime=None, max_body_bytes=1024, correlation_id="c")
+    assert [e.path for e in refused.value.errors] == paths
