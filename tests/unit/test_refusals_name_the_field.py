@@ -190,3 +190,19 @@ def test_a_body_sent_to_an_operation_that_takes_none_is_a_400_naming_what_was_se
         http.build_call(finalize, context=context, headers={}, params={"invoice_id": "inv_01JX0000000000000000000000"},
                         query={}, raw_body=raw, runtime=None, max_body_bytes=1024, correlation_id="c")
     assert [e.path for e in refused.value.errors] == paths
+
+
+def test_an_unknown_product_family_on_a_registration_names_the_families_the_program_has():
+    # PA-5.1 registers a deal for a Product Family; the families are those of the policy's certification catalogue
+    # (PA-4.1) and the ones exempt from certification. The refusal said "not known" and left the caller guessing.
+    from revgov.tenant_files import load_tenant_file
+
+    policy = load_tenant_file(ROOT / "tenants" / "contoso" / "tenant.yaml")["policy"]
+    families = sorted({c["product_family"] for c in policy["certifications"]}
+                      | set(policy["deal_registration"]["eligibility"].get("certification_exempt_families", [])))
+    with pytest.raises(RuleViolation) as refused:
+        deals.registration_problems(policy, {"partner_id": "ptr_x", "status": "active"}, "networking",
+                                    "2026-12-07T10:00:00Z")
+    assert [e.as_dict() for e in refused.value.errors] == [
+        {"path": "/family", "message": f"one of {', '.join(families)}"}]
+    assert "networking" not in families

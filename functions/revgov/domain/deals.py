@@ -227,8 +227,10 @@ def registration_problems(
     entitlement, certification), PA-4.3(b) / CPA-4.3(b) (one there expired, no other valid); unknown family: 422."""
     eligibility = policy["deal_registration"]["eligibility"]
     known = {c["product_family"] for c in policy.get("certifications", [])}
-    if family not in known | set(eligibility.get("certification_exempt_families", [])):
-        raise RuleViolation(f"unknown product family {shown(family)}", errors=[FieldError("/family", "not known")])
+    families = known | set(eligibility.get("certification_exempt_families", []))
+    if family not in families:
+        raise RuleViolation(f"unknown product family {shown(family)}",
+                            errors=[FieldError("/family", f"one of {', '.join(sorted(families))}")])
     day = parse_instant(now).date()
     entitled = partner_rules.entitlements(policy, partner, now)
     found = entitled.get("entitlements", entitled).get(eligibility["entitlement"])
