@@ -161,7 +161,9 @@ def test_a_subscription_to_an_event_revgov_never_emits_is_a_422_naming_the_entry
 
 def test_the_event_types_a_subscription_may_name_are_the_openapi_webhooks():
     from revgov.edge.openapi import document
+    from revgov.edge.routes import load_all
 
+    load_all()  # the route table first: document() is cached, and other tests read its paths
     rt = _quoting_runtime()
     emitted = sorted(document()["webhooks"])
     assert "quote.approved" in emitted and "shipment.confirmed" not in emitted  # the ERP's own events are inbound
