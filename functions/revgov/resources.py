@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,14 @@ def load_schedules(events_dir: Path) -> list[Schedule]:
         Schedule(s["name"], s["handler"], int(s["every_minutes"]), int(s.get("timeout_seconds", 60)), s["description"])
         for s in raw["schedules"]
     ]
+
+
+# what ERP systems push: the outbound-webhooks rule (events/rules.json) takes every other source
+ERP_SOURCE = "revgov.erp"
+
+
+@lru_cache(maxsize=4)
+def outbound_event_types(events_dir: Path) -> frozenset[str]:
+    """The event types Revgov emits to outbound subscriptions (the OpenAPI `webhooks`): one sample per type under
+    events/revgov.<area>/, the ERP's own events (inbound) aside."""
+    return frozenset(p.stem for p in events_dir.glob("revgov.*/*.json") if p.parent.name != ERP_SOURCE)

@@ -104,7 +104,7 @@ def _runtime(stack: Any, *, loopback: bool) -> Runtime:
 
 def _subscribe(rt: Runtime, party: Any, url: str, resolver: Any = None) -> dict[str, Any]:
     who = party.principal("admin")
-    body = {"url": url, "event_types": ["probe.*"]}
+    body = {"url": url, "event_types": ["*"]}
     return subscriptions.create(rt, who, body, resolver=resolver or subscriptions.resolve)
 
 

@@ -174,3 +174,52 @@ def test_the_service_dates_a_relative_quarter_by_the_clock():
     assert period_asked("Q3", date(2026, 12, 7)) == "2026-Q3"
     assert period_asked(PREVIOUS_QUARTER, date(2026, 1, 15)) == "2025-Q4"
     assert period_asked("2026-10", date(2026, 12, 7)) == "2026-10"
+
+
+@pytest.mark.parametrize(("tenant", "clause", "status"), [
+    ("northwind", "PA-2.9", "pending_approval"), ("northwind", "PA-2.9", "applied"), ("contoso", "CPA-2.9", "applied")])
+def test_a_partner_holding_no_tier_yet_is_told_so_citing_the_clause_that_records_the_initial_tier(tenant, clause,
+                                                                                                    status):
+    # docs/copilot.md "Own data": "Nothing recorded (no invoices, no accrual) is said so", each figure "citing the
+    # clause that defines it". PA-2.9: "An approval records the partner type, the initial tier, [...]"; CPA-2.9: "An
+    # admission decision records the category, initial tier, [...]". A partner still applying asked "What is my
+    # tier?" and was refused ("No clause supports an answer"): the statement cited no clause, so nothing was quoted.
+    from revgov.domain.copilot_own_data import tier_answer
+
+    policy = _policy(tenant)
+    partner = {"partner_id": "ptr_01JBNWPARTNER0000000000009", "status": status, "tier": None}
+    answer = tier_answer(policy, partner, date(2026, 12, 7), "USD")
+    assert answer.figures["tier"] is None
+    assert [s.clause for s in answer.statements] == [clause]
+    from revgov.domain.contracts import parse_contract
+
+    agreement = parse_contract((ROOT / "tenants" / tenant / "contracts" / "partner-agreement.md").read_text())
+    text = next(c.text for c in agreement.clauses if c.clause_id == clause)  # as the tenant's contract has it
+    passage = Passage(tenant, clause.split("-")[0], "Partner Agreement", "2026.1", clause, "Onboarding", text, None,
+                      "h", "d")
+    said, citations = compose(answer, {clause: passage})
+    assert said.startswith("No tier is recorded for you as of 2026-12-07")
+    assert [c.clause for c in citations] == [clause] and "initial tier" in citations[0].quote
+
+
+def test_the_entitlements_of_a_partner_holding_no_tier_do_not_say_none():
+    # a partner still applying read "tier None, entitlements of the no tier" (newuser5): it holds no tier (PA-2.9)
+    from revgov.domain.copilot_own_data import entitlements_answer
+
+    every = {"partner_id": "ptr_01JBNWPARTNER0000000000009", "status": "applied", "tier": None, "effective_tier": None,
+             "entitlements": {"deal_registration": {"entitled": False, "reason": "the partner is applied",
+                                                    "clause": "PA-5.1"}}}
+    first = entitlements_answer(every, date(2026, 12, 7)).statements[0].text
+    assert first == "As of 2026-12-07 (status applied, no tier held):"
+    held = dict(every, status="active", tier="silver", effective_tier="registered")
+    assert entitlements_answer(held, date(2026, 12, 7)).statements[0].text == (
+        "As of 2026-12-07 (status active, tier silver, entitlements of the registered tier):")
+
+
+def test_an_entitlement_explained_for_a_partner_holding_no_tier_says_so_not_none():
+    from revgov.domain.explain_entitlements import explain_entitlement
+
+    answer = {"partner_id": "ptr_01JBNWPARTNER0000000000009", "entitled": False, "as_of": "2026-12-07T12:00:00Z",
+              "tier": None, "effective_tier": None, "policy_version": "pv_0", "reason": "the partner is applied"}
+    summary = explain_entitlement(answer, "deal_registration", {})["summary"]
+    assert "tier None" not in summary and "tier none held, effective tier none" in summary

@@ -13,7 +13,7 @@ from typing import Any, NotRequired, TypedDict, cast
 
 from .access import Principal, Role
 from .calendar import BusinessCalendar
-from .errors import Conflict, Forbidden, RuleViolation
+from .errors import Conflict, FieldError, Forbidden, RuleViolation
 from .sla_pause import OPEN as OPEN  # re-exported: the open status of each kind of case
 from .sla_pause import WAITING, close_pause
 
@@ -203,7 +203,8 @@ def decide(
             extra={"current_status": case["status"], "allowed_next": [], "refusal": ALREADY_DECIDED, **route_rule},
         )
     if outcome not in OUTCOMES[kind]:
-        raise RuleViolation(f"an {kind} is decided as one of {', '.join(OUTCOMES[kind])}")
+        raise RuleViolation(f"an {kind} is decided as one of {', '.join(OUTCOMES[kind])}",
+                            errors=[FieldError("/outcome", f"one of {', '.join(OUTCOMES[kind])}")])
     queue_role = QUEUE_ROLES[case["queue"]]
     if who.role is not queue_role:
         raise Forbidden(
@@ -218,7 +219,8 @@ def decide(
             extra={"refusal": SELF_APPROVAL, **rule},
         )
     if outcome in ("rejected", "dismissed") and not (note and note.strip()):
-        raise RuleViolation(f"a {outcome} {kind} needs a reason in `note`")
+        raise RuleViolation(f"a {outcome} {kind} needs a reason in `note`",
+                            errors=[FieldError("/note", f"a reason is required to decide it {outcome}")])
     decision = CaseDecision(outcome=outcome, by=who.actor, role=who.role.value, note=note, at=at)
     if case["status"] == WAITING:  # the clock stood still until the decision (SOP-1.3)
         ended = cast(Case, close_pause(case, at, reply=None, replied_by=None, calendar=None))

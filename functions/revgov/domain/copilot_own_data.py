@@ -212,9 +212,13 @@ def tier_answer(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date
     """The tier the partner holds today, since when, a change recorded and not yet in effect, the next review."""
     held = tier_rule(policy, assigned_on(partner, day)) if partner.get("status") in ("active", "suspended") else None
     records = [str(partner["partner_id"])]
-    if held is None:
+    if held is None:  # PA-2.9 / CPA-2.9: the approval (admission decision) records the initial tier
+        approval = (policy.get("onboarding") or {}).get("activation_approval") or {}
         text = f"No tier is recorded for you as of {day.isoformat()} (partner status {partner.get('status')})."
-        return OwnAnswer(TIER, [Statement(text, None)], {"tier": None, "as_of": day.isoformat()}, records)
+        if partner.get("status") in ("applied", "pending_documents", "pending_approval"):
+            text += " A tier is recorded when your application is approved."
+        statement = Statement(text, approval.get("clause"), "approval records initial tier")
+        return OwnAnswer(TIER, [statement], {"tier": None, "as_of": day.isoformat()}, records)
     taken = in_effect(partner, day)
     since = str(taken["effective_on"]) if taken else (str(partner.get("activated_at") or "")[:10] or None)
     commitment = str(held["requirements"]["annual_commitment"])
@@ -263,9 +267,9 @@ def entitlements_answer(every: Mapping[str, Any], day: date) -> OwnAnswer:
     answers: Mapping[str, Mapping[str, Any]] = every.get("entitlements") or {}
     held = {n: a for n, a in answers.items() if a.get("entitled")}
     missing = {n: a for n, a in answers.items() if not a.get("entitled")}
-    statements = [Statement(
-        f"As of {day.isoformat()} (status {every.get('status')}, tier {every.get('tier')}, entitlements of the "
-        f"{every.get('effective_tier') or 'no'} tier):", None)]
+    standing = (f"tier {every.get('tier')}, entitlements of the {every.get('effective_tier') or 'no'} tier"
+                if every.get("tier") else "no tier held")
+    statements = [Statement(f"As of {day.isoformat()} (status {every.get('status')}, {standing}):", None)]
     for clause in dict.fromkeys(str(a.get("clause")) for a in held.values()):
         names = [n for n, a in held.items() if str(a.get("clause")) == clause]
         listed = "; ".join(f"{n.replace('_', ' ')}: {_shown(held[n].get('value'))}"

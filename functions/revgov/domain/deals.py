@@ -227,8 +227,9 @@ def registration_problems(
     entitlement, certification), PA-4.3(b) / CPA-4.3(b) (one there expired, no other valid); unknown family: 422."""
     eligibility = policy["deal_registration"]["eligibility"]
     known = {c["product_family"] for c in policy.get("certifications", [])}
-    if family not in known | set(eligibility.get("certification_exempt_families", [])):
-        raise RuleViolation(f"unknown product family {shown(family)}", errors=[FieldError("/family", "not known")])
+    if family not in (families := known | set(eligibility.get("certification_exempt_families", []))):
+        raise RuleViolation(f"unknown product family {shown(family)}",
+                            errors=[FieldError("/family", f"one of {', '.join(sorted(families))}")])
     day = parse_instant(now).date()
     entitled = partner_rules.entitlements(policy, partner, now)
     found = entitled.get("entitlements", entitled).get(eligibility["entitlement"])
@@ -437,12 +438,11 @@ def check_dates(expected_close: str, registered_on: str, max_days: int = 180) ->
     """The expected close date is not past and falls within the policy's window (PA-5.1: 180 days; CPA-5.1: 120)."""
     close, today = datetime.fromisoformat(expected_close), datetime.fromisoformat(registered_on[:10])
     if close < today:
-        raise RuleViolation(f"expected_close {expected_close} is in the past")
+        raise RuleViolation(f"expected_close {expected_close} is in the past",
+                            errors=[FieldError("/expected_close", f"on or after {today.date().isoformat()}")])
     if (close - today).days > max_days:
-        raise RuleViolation(
-            f"expected_close must be within {max_days} days of registration",
-            errors=[FieldError("/expected_close", f"within {max_days} days")],
-        )
+        raise RuleViolation(f"expected_close must be within {max_days} days of registration",
+                            errors=[FieldError("/expected_close", f"within {max_days} days")])
 
 
 # --- PA-5.5 / CPA-5.4 submission order, read consistently ----------------------------------------------------

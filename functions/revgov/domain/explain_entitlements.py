@@ -19,7 +19,7 @@ def explain_entitlement(answer: Mapping[str, Any], name: str, clauses: Mapping[s
     effective = answer.get("effective_tier")
     summary = (
         f"Partner {answer.get('partner_id')} {'is' if held else 'is not'} entitled to {name} as of "
-        f"{answer.get('as_of')}: tier {answer.get('tier')}, effective tier "
+        f"{answer.get('as_of')}: tier {answer.get('tier') or 'none held'}, effective tier "
         f"{effective if effective is not None else 'none (not in standing or no tier requirement met)'}"
         + (f", value {answer.get('value')}" if held else "")
         + f", under policy version {answer.get('policy_version')}."

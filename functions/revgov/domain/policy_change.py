@@ -315,6 +315,11 @@ def _pointed(document: dict[str, Any], pointer: str) -> Any:
         return None
 
 
+def _citing(rule: dict[str, Any]) -> str:
+    """The rule's clause in brackets, to end a refusal (e.g. " (SOP-4.3)"); nothing where the policy names none."""
+    return f" ({rule['clause']})" if rule.get("clause") else ""
+
+
 def refuse_approval(
     draft: dict[str, Any], role: str, key_id: str, *, approving: bool = True, holders: frozenset[str] = frozenset()
 ) -> None:
@@ -332,12 +337,12 @@ def refuse_approval(
     mine = {key_id, *holders}
     if mine & set(draft["hands"]):
         raise Forbidden(f"segregation of duties: whoever created, changed or proposed a policy change may not "
-                        f"approve it ({rule['clause']})", extra={"refusal": SELF_APPROVAL, **rule})
+                        f"approve it{_citing(rule)}", extra={"refusal": SELF_APPROVAL, **rule})
     given = {a["role"]: a for a in draft["approvals"]}
     if not approving:
         return
     approved_by = {a["key_id"] for a in draft["approvals"]} | set(draft.get("approved_hands") or ())
     if role in given or mine & approved_by:
         raise Conflict(f"the {role} approval of policy draft {draft['draft_id']} is already given"
-                       if role in given else "one person gives one approval: two approvals need two people "
-                       f"({rule['clause']})", extra={"refusal": ALREADY_APPROVED, **rule})
+                       if role in given else "one person gives one approval: two approvals need two "
+                       f"people{_citing(rule)}", extra={"refusal": ALREADY_APPROVED, **rule})

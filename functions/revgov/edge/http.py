@@ -313,7 +313,8 @@ def build_call(
         body = parse_json(raw_body)
         schemas.validate(op.body_schema, body)
     elif raw_body.strip() and not op.raw_body and not _empty_object(raw_body):
-        raise MalformedRequest("this operation takes no body (an empty object {} is accepted)")
+        raise MalformedRequest("this operation takes no body (an empty object {} is accepted)",
+                               errors=_unexpected_body(raw_body))
     return Call(principal, body, dict(params), dict(query), headers, raw_body, runtime, correlation_id, limit, cursor)
 
 
@@ -325,6 +326,18 @@ def _read_only_refused(op: Operation, context: Mapping[str, Any]) -> None:
         clause = str(context.get("read_only_clause") or "")
         raise Forbidden(f"{context['read_only']}; {op.method} {op.path} is not open to it",
                         extra={"clause": clause})
+
+
+def _unexpected_body(raw: bytes) -> list[FieldError]:
+    """What was sent to an operation that takes no body: each member of an object (its JSON pointer), or the body."""
+    try:
+        sent = json.loads(raw)
+    except ValueError:
+        sent = None
+    if isinstance(sent, dict):
+        return [FieldError("/" + str(name).replace("~", "~0").replace("/", "~1"), "not accepted: this operation "
+                           "takes no body") for name in sent]
+    return [FieldError("", "this operation takes no body")]
 
 
 def _empty_object(raw: bytes) -> bool:

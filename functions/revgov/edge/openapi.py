@@ -9,12 +9,13 @@ from functools import lru_cache
 from typing import Any
 
 from .. import schemas
+from ..resources import outbound_event_types
 from ..settings import settings
 from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.44.3"
+API_VERSION = "1.45.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -229,14 +230,10 @@ def _flattened(document: dict[str, Any]) -> dict[str, Any]:
     return dict(rewrite(document))
 
 
-_ERP = "revgov.erp"  # what ERP systems push: the outbound-webhooks rule (events/rules.json) takes every other source
-
-
 def _webhooks() -> dict[str, Any]:
     """Outbound events (OpenAPI 3.1 `webhooks`): what a subscription (POST /v1/subscriptions) receives, one entry per
     event type Revgov emits, i.e. per sample under events/revgov.<area>/ other than the ERP's own events."""
-    events_dir = settings().events_dir
-    types = sorted({p.stem for p in events_dir.glob("revgov.*/*.json") if p.parent.name != _ERP})
+    types = sorted(outbound_event_types(settings().events_dir))
     signature = {
         "name": "Revgov-Signature",
         "in": "header",

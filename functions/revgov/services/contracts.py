@@ -13,7 +13,7 @@ from typing import Any
 from ..domain import contract_set
 from ..domain.access import PLATFORM, Principal
 from ..domain.audit import AuditEntry
-from ..domain.errors import Conflict, NotFound, RuleViolation
+from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
 from ..logs import logger
 from ..ports import Changes, Delete, DomainEvent, Put
 from ..runtime import Runtime
@@ -162,7 +162,8 @@ def _write(rt: Runtime, who: Principal, document: str, name: str, markdown: str,
     tenant_id = who.tenant_id
     text = contract_set.parse(name, markdown)
     if text.document != document:
-        raise RuleViolation(f"the text says Document: {text.document}, the path says {document}")
+        raise RuleViolation(f"the text says Document: {text.document}, the path says {document}", errors=[
+            FieldError("/markdown", f"its Document: header is {text.document}, not {document} (the path)")])
     stored = _stored(rt, tenant_id)
     before = stored.get(document)
     if expected_revision is not None and (before or {}).get("revision", 0) != expected_revision:

@@ -98,8 +98,10 @@ def _processed_put(rt: Runtime, bus_event: dict[str, Any], *, status: str = "pro
 
 
 def entry_put(rt: Runtime, *, event_id: str, source: Any, detail_type: Any, occurred_at: Any, status: str,
-              reason: str | None = None, last_error: str | None = None) -> Put:  # fmt: skip
-    """The log entry of one event as a Put, for a use case to commit with the change the event caused.
+              reason: str | None = None, last_error: str | None = None,
+              became: dict[str, list[str]] | None = None) -> Put:  # fmt: skip
+    """The log entry of one event as a Put, for a use case to commit with the change the event caused (`became`: what
+    it became, e.g. the invoice lines and exceptions an ERP event was billed as; API.md "status and what it became").
 
     Entries are listed by status (`by_status`), kept 35 days.
     """
@@ -114,6 +116,8 @@ def entry_put(rt: Runtime, *, event_id: str, source: Any, detail_type: Any, occu
     }
     if last_error:
         entry["last_error"] = last_error
+    if became is not None:
+        entry["became"] = became
     expires = rt.clock.now_ms() // 1000 + _RETENTION_SECONDS
     return Put(EVENTS, event_id, entry, expires_at=expires, lookup=(f"{EVENTS}#{status}", event_id))
 

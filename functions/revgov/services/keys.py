@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from ..domain.access import PLATFORM, Principal, Role, bearer_token, format_key, hash_key, parse_key
 from ..domain.audit import AuditEntry
-from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation, Unauthenticated
+from ..domain.errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation, Unauthenticated
 from ..domain.partners import portal_access
 from ..ports import Changes, Page, Put, Stored
 from ..runtime import Runtime
@@ -46,14 +46,18 @@ def create_key(
     rt: Runtime, actor: Principal, tenant_id: str, role: Role, partner_id: str | None, label: str
 ) -> dict[str, Any]:
     if role is Role.OPERATOR and tenant_id != PLATFORM:
-        raise RuleViolation("operator keys belong to the platform, not to a tenant")
+        raise RuleViolation("operator keys belong to the platform, not to a tenant",
+                            errors=[FieldError("/role", "operator keys belong to the platform")])
     if role is Role.PARTNER:
         if not partner_id:
-            raise RuleViolation("a partner key needs partner_id")
+            raise RuleViolation("a partner key needs partner_id",
+                                errors=[FieldError("/partner_id", "required for a partner key")])
         if not partner_repository.exists(rt.store, tenant_id, partner_id):
-            raise RuleViolation(f"no partner {partner_id} in this tenant")
+            raise RuleViolation(f"no partner {partner_id} in this tenant",
+                                errors=[FieldError("/partner_id", "no such partner in this tenant")])
     elif partner_id:
-        raise RuleViolation("only partner keys are bound to a partner_id")
+        raise RuleViolation("only partner keys are bound to a partner_id",
+                            errors=[FieldError("/partner_id", f"a {role.value} key is bound to no partner")])
     public, put = new_key(rt, tenant_id, role, partner_id, label, actor.actor)
     inputs = {"role": role.value, "partner_id": partner_id, "label": label}
     rt.commit(tenant_id, Changes(puts=[put], audit=[AuditEntry.by(actor, "key.created", public["key_id"], "created",

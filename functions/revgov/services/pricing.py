@@ -13,7 +13,7 @@ from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.canonical import Canonical
 from ..domain.cases import SAME_PERSON
-from ..domain.errors import Forbidden, NotFound, RuleViolation
+from ..domain.errors import FieldError, Forbidden, NotFound, RuleViolation
 from ..domain.partners import screening, territory
 from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
@@ -146,12 +146,21 @@ def _locate(policy: dict[str, Any], partner: dict[str, Any], quote: dict[str, An
 def _refuse_unknown(policy: dict[str, Any], quote: dict[str, Any]) -> None:
     """Promotion codes the policy does not know, and line ids repeated within the quote, are refused (422)."""
     known = {p["code"] for p in policy["pricing"].get("promotions", [])}
-    unknown = [code for code in quote.get("promotions", []) if code not in known]
+    unknown = [(i, code) for i, code in enumerate(quote.get("promotions", [])) if code not in known]
     if unknown:
-        raise RuleViolation(f"unknown promotion code(s): {', '.join(unknown)}")
-    line_ids = [str(line["line_id"]) for line in quote["lines"]]
-    if len(set(line_ids)) != len(line_ids):
-        raise RuleViolation("line_id values must be unique within a quote")
+        raise RuleViolation(f"unknown promotion code(s): {', '.join(code for _, code in unknown)}", errors=[
+            FieldError(f"/promotions/{i}", f"{code} is not a promotion of this tenant's policy")
+            for i, code in unknown])
+    first: dict[str, int] = {}
+    repeated = []
+    for i, line in enumerate(quote["lines"]):
+        line_id = str(line["line_id"])
+        if line_id in first:
+            repeated.append(FieldError(f"/lines/{i}/line_id",
+                                       f"line_id {line_id} is already that of /lines/{first[line_id]}"))
+        first.setdefault(line_id, i)
+    if repeated:
+        raise RuleViolation("line_id values must be unique within a quote", errors=repeated)
 
 
 def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str, Any], now: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
 from ..domain.webhooks import MAX_DELIVERY_ATTEMPTS, retry_delay, signature_header
 from ..ports import Changes, Delete, Put
+from ..resources import outbound_event_types
 from ..runtime import Runtime
 from ..settings import Settings
 from . import tenant_repository
@@ -131,6 +132,18 @@ def check_url(url: str, config: Settings, resolver: Resolver = resolve) -> list[
     return addresses
 
 
+def event_type_problems(event_types: list[str], emitted: frozenset[str]) -> list[FieldError]:
+    """Each entry that names no event Revgov emits: not the shape of one (the schema says so too; this keeps the use
+    case safe on its own), an exact name not emitted (a typo would never be delivered), an area with none."""
+    problems = []
+    for i, event_type in enumerate(event_types):
+        if not _TYPE.match(event_type):
+            problems.append(FieldError(f"/event_types/{i}", f"{event_type!r} is not an event type, an area.* or *"))
+        elif event_type != "*" and not any(matches([event_type], emitted_type) for emitted_type in emitted):
+            problems.append(FieldError(f"/event_types/{i}", f"Revgov emits no {event_type} event"))
+    return problems
+
+
 def matches(event_types: list[str], detail_type: str) -> bool:
     area = detail_type.split(".", 1)[0]
     return any(t in ("*", detail_type, f"{area}.*") for t in event_types)
@@ -150,9 +163,9 @@ def _all(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
 def create(rt: Runtime, who: Principal, body: dict[str, Any], resolver: Resolver = resolve) -> dict[str, Any]:
     """A new subscription; its signing secret is in this answer only."""
     check_url(body["url"], rt.settings, resolver)
-    for event_type in body["event_types"]:
-        if not _TYPE.match(event_type):  # the schema says so too; this keeps the use case safe on its own
-            raise RuleViolation(f"{event_type!r} is not an event type", errors=[FieldError("/event_types", "bad")])
+    unknown = event_type_problems(body["event_types"], outbound_event_types(rt.settings.events_dir))
+    if unknown:
+        raise RuleViolation("a subscription names only events Revgov emits (the OpenAPI `webhooks`)", errors=unknown)
     if len(_all(rt, who.tenant_id)) >= MAX_PER_TENANT:
         raise Conflict(f"a tenant has at most {MAX_PER_TENANT} subscriptions; delete one first")
     subscription_id = rt.ids.new("sub")

@@ -54,8 +54,9 @@ def get_contract(call: Call) -> dict[str, Any]:
     roles=EDITORS, tag="contracts", body_schema="api/contract-document.schema.json",
     example={"name": "fabrikam-reseller-agreement.md", "markdown": _EXAMPLE, "reason": "signed 2026 agreement"},
     description="The text is split into clauses by `### FRA-1.1 Title` headings under a `Document: FRA` header that "
-    "must match the path. Refused (422) if a clause id is in another document or if the policy cites a clause the "
-    "contracts would no longer contain. The same text again is a no-op (`status: unchanged`).",
+    "must match the path (422 naming `/markdown` otherwise). A document code is 2 to 5 capital letters: any other "
+    "path names no contract (404). Refused (422) if a clause id is in another document or if the policy cites a "
+    "clause the contracts would no longer contain. The same text again is a no-op (`status: unchanged`).",
     response_schema="api/responses/contract-changed.schema.json",
 )
 def put_contract(call: Call) -> dict[str, Any]:

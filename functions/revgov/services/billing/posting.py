@@ -81,7 +81,15 @@ class Posting:
         return self.rt.store.get(self.tenant_id, collection, key)
 
 
-def log_put(posting: Posting, status: str, reason: str | None) -> Put:
+def became(line_ids: Iterable[str], case_ids: Iterable[str]) -> dict[str, list[str]]:
+    """What an ERP event became, for its log entry: the invoice lines it posted or re-rated, the exceptions it
+    opened."""
+    return {"invoice_lines": list(dict.fromkeys(line_ids)), "exceptions": list(dict.fromkeys(case_ids))}
+
+
+def log_put(posting: Posting, status: str, reason: str | None,
+            outcome: dict[str, list[str]] | None = None) -> Put:  # fmt: skip
+    """The event's log entry; `outcome`: what it became (`became`), known to the commit that settles it."""
     return events.entry_put(
         posting.rt,
         event_id=posting.event_id,
@@ -90,6 +98,7 @@ def log_put(posting: Posting, status: str, reason: str | None) -> Put:
         occurred_at=posting.occurred_at,
         status=status,
         reason=reason,
+        became=outcome,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from ...ports import Changes
 from .. import events
 from .lines import stage_invoices
-from .posting import Outcome, Posting, log_put
+from .posting import Outcome, Posting, became, log_put
 from .repository import SettledEvent, billed_put
 from .sla import close_sla_watch
 
@@ -30,7 +30,8 @@ def commit_posting(posting: Posting, outcome: Outcome) -> None:
             "settled_at": posting.now,
         }
         changes.puts.append(billed_put(settled))
-    changes.puts.append(log_put(posting, outcome.status, outcome.reason))
+    made = became((line["line_id"] for line in posting.lines), posting.case_ids)
+    changes.puts.append(log_put(posting, outcome.status, outcome.reason, made))
     posting.rt.commit(posting.tenant_id, changes)
 
 
@@ -38,5 +39,7 @@ def answer_duplicate(posting: Posting, settled: SettledEvent) -> dict[str, Any]:
     """A settled event delivered again: answer what it became; make sure the event log says so."""
     current = posting.get(events.EVENTS, posting.event_id)
     if current is None or current.data.get("status") != "processed":
-        posting.rt.store.commit(posting.tenant_id, Changes(puts=[log_put(posting, "processed", settled["reason"])]))
+        made = became(settled["line_ids"], settled["case_ids"])
+        entry = log_put(posting, "processed", settled["reason"], made)
+        posting.rt.store.commit(posting.tenant_id, Changes(puts=[entry]))
     return {"event_id": posting.event_id, "status": "processed", "reason": settled["reason"], "duplicate": True}

@@ -23,7 +23,7 @@ from ..tenants import load_tenant
 from ..toolkit import pages
 from .freeze import may_take_effect
 from .repository import ACTIVATIONS, DRAFTS, draft_put, event, load, missing_roles, view
-from .validation import amended_contract_current
+from .validation import amended_contract_current, problems_of
 
 SCHEDULE = ("system:policy-activation", "system")
 
@@ -48,6 +48,12 @@ def activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict[
         may_take_effect(rt, tenant, calendar, now)  # nor before the rebate run of the Quarter just ended is approved
     _notice_given(tenant.policy, draft, now)
     contract = amended_contract_current(rt, tenant_id, draft)
+    # the contracts may have moved since the proposal (a document withdrawn or replaced while the policy in force cited
+    # none of the clauses this draft cites): a policy never takes effect citing a clause the contracts do not have
+    found = problems_of(rt, tenant_id, draft["policy"], draft.get("amendment"))
+    if found:
+        raise RuleViolation(f"policy draft {draft['draft_id']} cannot take effect: {len(found)} problem(s) against the "
+                            "tenant's contracts as they are now", errors=found)
     document = draft["policy"]
     moved = replace(tenant, config={**tenant.config, "policy": document}, policy_version=policy_version(document))
     record = _record(draft, actor[0], tenant.policy_version, moved.policy_version, now)
