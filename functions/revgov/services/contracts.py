@@ -18,7 +18,6 @@ from ..logs import logger
 from ..ports import Changes, Delete, DomainEvent, Put
 from ..runtime import Runtime
 from . import partner_repository, tenant_repository
-from .clause_indexing import index_documents
 from .toolkit import pages
 
 CURRENT = "CONTRACT"
@@ -98,6 +97,8 @@ def reindex(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     """The copilot's index made to match the stored contracts exactly (documents no longer stored are dropped)."""
     if rt.clause_index is None:
         return []
+    from .clause_indexing import index_documents  # the copilot's core, loaded by a re-index, not at cold start
+
     stored = _stored(rt, tenant_id)
     texts = [(d["name"], d["markdown"]) for d in stored.values()]
     results = index_documents(rt.clause_index, tenant_id, texts, prune=True)

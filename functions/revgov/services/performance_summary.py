@@ -20,11 +20,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.errors import FieldError, MalformedRequest, NotFound, RuleViolation
 from ..domain.kpis import Period
+from ..domain.masking import mask_sensitive
 from ..domain.partners.evidence import counts_until
 from ..domain.partners.rules import certification
 from ..domain.performance_actions import draft, recommend
@@ -208,9 +208,9 @@ def _audit_entry(who: Principal, r: Readings, sentences: list[dict[str, Any]],
     said = " ".join(s["text"] for s in sentences if not s["staff_only"])
     inner = " ".join(s["text"] for s in sentences if s["staff_only"])
     inputs: dict[str, Any] = {"partner_id": r.partner_id, "period": r.period,
-                              "explanation": core.mask_sensitive(said)}
+                              "explanation": mask_sensitive(said)}
     if inner:
-        inputs["staff_only"] = {"explanation": core.mask_sensitive(inner)}
+        inputs["staff_only"] = {"explanation": mask_sensitive(inner)}
     return AuditEntry.by(
         who, "copilot.explained", f"{r.partner_id}#performance-summary#{r.period}", "explained", inputs=inputs,
         policy_version=r.policy_version,
