@@ -10,13 +10,11 @@ The clock is fixed (2026-11-10); the tenant is Northwind with its demo partners.
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
 from memory_store import Ledger
 from revgov.domain.access import Principal, Role
 from revgov.ports import Changes, Delete
 from revgov.services import case_open_backfill, case_repository, case_waiting, cases, performance_summary, tenants
+from store_counting import Counting
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
 P2 = "ptr_01JBNWPARTNER0000000000002"
@@ -44,34 +42,6 @@ def _tenant(rivals: int) -> tuple[Ledger, set[str]]:
     for n in range(rivals):
         _open(ledger, "exception", "discount_above_tier_cap", P2, 100 + n)
     return ledger, mine | {waiting}
-
-
-class Counting:
-    """The store with each read counted: calls per method, documents handed back, index partitions looked up."""
-
-    def __init__(self, store: Any) -> None:
-        self.store, self.calls, self.documents, self.partitions = store, Counter(), 0, []
-
-    def __enter__(self) -> Counting:
-        for name in ("get", "get_many", "query", "lookup"):
-            setattr(self.store, name, self._counted(name, getattr(self.store, name)))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for name in ("get", "get_many", "query", "lookup"):
-            delattr(self.store, name)
-
-    def _counted(self, name: str, read: Any) -> Any:
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            if name == "lookup":
-                self.partitions.append(args[1])
-            found = read(*args, **kwargs)
-            self.documents += len(found.items) if name in ("query", "lookup") else len(found) if isinstance(
-                found, dict) else int(found is not None)  # fmt: skip
-            return found
-
-        return counted
 
 
 def test_the_partners_undecided_cases_are_its_own_whatever_the_tenant_holds() -> None:

@@ -152,6 +152,11 @@ def unpaid_issued_invoices(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     return billing_repository.issued_invoices(rt, tenant_id, unpaid_only=True)
 
 
+def partner_unpaid_invoices(rt: Runtime, tenant_id: str, partner_id: str) -> list[dict[str, Any]]:
+    """Billing's issued invoices of one partner not yet paid, read fresh through the partner's own month pointers."""
+    return billing_repository.partner_issued_invoices(rt, tenant_id, partner_id, unpaid_only=True)
+
+
 def invoice_lines(rt: Runtime, tenant_id: str, keys: list[str]) -> dict[str, dict[str, Any]]:
     """Billing's invoice lines by their key (invoice#00001)."""
     return get_many(rt, tenant_id, INVOICE_LINES, keys)
