@@ -40,6 +40,8 @@ FEATURE_MODULES = (
     "test_partner_waiting",  # CASEWAIT: a partner's waiting items, their pointers and backfill
     "test_watchers_waiting",  # CASEWAIT: watchers refreshing and closing exceptions waiting on the partner
     "test_partner_undecided_cases",  # CASEOPEN: a partner's undecided cases through its pointers, the mark, backfill
+    "test_partner_invoice_reads",  # INVOICEKEY: a partner's issued invoices through its month pointers
+    "test_tier_review_reads",  # INVOICEKEY + SALESFACT: a partner's sales facts through its invoices
     "test_audit_partner_records",  # AUDITBYPARTNER: each partner's audit pointers, pages and cursors
     "test_auditor3_vat_validation",  # VAT/VIES checks and the withholding they cause
     "test_invoice_dispute_appeals",  # invoice-dispute appeals and their four eyes

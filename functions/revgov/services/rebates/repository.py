@@ -143,6 +143,16 @@ def month_sales_facts(rt: Runtime, tenant_id: str, month: str) -> list[dict[str,
     return [item.data for item in looked_up(rt, tenant_id, f"{SALES_FACTS}#{month}")]
 
 
+def partner_month_sales_facts(rt: Runtime, tenant_id: str, partner_id: str, months: list[str]) -> list[dict[str, Any]]:
+    """One partner's sales facts of each month (month order, then line id), as `month_sales_facts` lists the tenant's:
+    a fact is listed by the month of its invoice, and a partner has one invoice a month, found by its month pointer
+    (`INVOICE_KEYS`, partner#period); read through those pointers and that invoice's facts, not the tenant's month."""
+    keys = [f"{partner_id}#{month}" for month in months]
+    pointers = get_many(rt, tenant_id, billing_repository.INVOICE_KEYS, keys)
+    return [fact for key in keys if key in pointers
+            for fact in invoice_sales_facts(rt, tenant_id, str(pointers[key]["invoice_id"]))]  # fmt: skip
+
+
 def invoices(rt: Runtime, tenant_id: str, invoice_ids: list[str]) -> dict[str, dict[str, Any]]:
     return get_many(rt, tenant_id, INVOICES, invoice_ids)
 
