@@ -114,3 +114,19 @@ def test_a_tenant_whose_cases_came_before_the_pointers_reads_as_before_until_bac
         c["case_id"] for p in (P1, P2) for c in case_repository.undecided_of(store, "northwind", p))
     again = case_open_backfill.backfill_open_pointers(ledger.rt, "northwind", actor="operator:cli-test")
     assert again == {"tenant_id": "northwind", "scanned": 6, "backfilled": 0}
+    # `revgov dev` at start: nothing to do for a tenant with the mark
+    assert case_open_backfill.backfill_if_unfinished(ledger.rt, ["northwind"], actor="system:dev") == []
+
+
+def test_revgov_dev_backfills_a_tenant_without_the_mark_once() -> None:
+    ledger, mine = _tenant(rivals=1)
+    store = ledger.rt.store
+    store.commit("northwind", Changes(deletes=[
+        Delete(case_repository.UNDECIDED_POINTERS, item.key)
+        for item in store.query("northwind", case_repository.UNDECIDED_POINTERS, limit=100).items]))
+    ran = case_open_backfill.backfill_if_unfinished(ledger.rt, ["northwind"], actor="system:dev")
+    assert ran == [{"tenant_id": "northwind", "scanned": 4, "backfilled": 4}]
+    assert case_open_backfill.backfill_if_unfinished(ledger.rt, ["northwind"], actor="system:dev") == []
+    with Counting(store) as counted:
+        assert {c["case_id"] for c in case_repository.undecided_of(store, "northwind", P1)} == mine
+    assert counted.partitions == []

@@ -6,7 +6,8 @@ The performance summary reads a partner's undecided approvals and exceptions thr
 before the pointers has no mark, and its summaries read the tenant's undecided cases and filter them, as before. This
 writes each missing pointer of an undecided case about a partner, then the mark, through the DocumentStore port
 (SQLite and DynamoDB alike), in commits of at most `BATCH`, each with an audit record naming the cases it touched.
-Idempotent: a second run writes no pointer. `revgov maintenance backfill-open-pointers --tenant T` runs it.
+Idempotent: a second run writes no pointer. `revgov maintenance backfill-open-pointers --tenant T` runs it; `revgov
+dev` runs it at start for a tenant of an older `.revgov` database.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def backfill_open_pointers(rt: Runtime, tenant_id: str, *, actor: str) -> dict[s
     if complete is None:
         rt.commit(tenant_id, Changes(puts=[case_repository.pointers_complete()], audit=[_record(tenant_id, [], actor)]))
     return {"tenant_id": tenant_id, "scanned": len(undecided), "backfilled": len(missing)}
+
+
+def backfill_if_unfinished(rt: Runtime, tenant_ids: list[str], *, actor: str) -> list[dict[str, Any]]:
+    """The backfill for each tenant without the mark (at `revgov dev` start): one read per tenant once all have it."""
+    return [backfill_open_pointers(rt, tenant_id, actor=actor) for tenant_id in tenant_ids
+            if rt.store.get(tenant_id, case_repository.UNDECIDED_POINTERS, case_repository.POINTERS_COMPLETE) is None]
 
 
 def _record(tenant_id: str, cases: list[Case], actor: str) -> AuditEntry:
