@@ -130,3 +130,49 @@ def test_revgov_dev_backfills_a_tenant_without_the_mark_once() -> None:
     with Counting(store) as counted:
         assert {c["case_id"] for c in case_repository.undecided_of(store, "northwind", P1)} == mine
     assert counted.partitions == []
+
+
+def test_the_cli_backfills_the_pointers_on_the_embedded_engine_once_audited(tmp_path) -> None:
+    """`revgov maintenance backfill-open-pointers` on SQLite: the pointers and the mark of a tenant whose cases came
+    before them (deleted here to stand for them), once; a second run writes no pointer; an unknown tenant is a usage
+    error naming it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from revgov.bootstrap import build_runtime
+    from revgov.domain.access import PLATFORM
+    from revgov.settings import Settings
+    from revgov.tenant_files import load_tenant_file
+    from support import ROOT
+
+    rt = build_runtime(Settings.from_env({"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": str(tmp_path / "r.db"),
+                                          "REVGOV_COPILOT_INDEX_PATH": str(tmp_path / "i.db")}))  # fmt: skip
+    tenants.create_tenant(rt, Principal(PLATFORM, Role.OPERATOR, "key_test"),
+                          load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml"))  # fmt: skip
+    policy = tenants.load_tenant(rt, "northwind")[0].policy
+    case, changes = cases.open_case(rt, policy, kind="exception", category="discount_above_tier_cap",
+                                    subject_kind="deal", subject_id="dl_cli", requested_by=SALES, partner_id=P1)
+    rt.commit("northwind", changes)
+    rt.store.commit("northwind", Changes(deletes=[
+        Delete(case_repository.UNDECIDED_POINTERS, item.key)
+        for item in rt.store.query("northwind", case_repository.UNDECIDED_POINTERS, limit=100).items]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REVGOV_"))}
+    env.update(PYTHONPATH=str(ROOT / "functions"), REVGOV_BACKEND="sqlite", REVGOV_DATA_FILE=str(tmp_path / "r.db"),
+               REVGOV_COPILOT_INDEX_PATH=str(tmp_path / "i.db"))  # fmt: skip
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "revgov.cli", "maintenance", "backfill-open-pointers", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+    refused = cli("--tenant", "no-such-tenant", "--json")
+    assert refused.returncode == 2 and "no-such-tenant" in refused.stderr and "Traceback" not in refused.stderr
+    done = cli("--tenant", "northwind", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["backfilled"] == 1
+    assert [c["case_id"] for c in case_repository.undecided_of(rt.store, "northwind", P1)] == [case["case_id"]]
+    assert rt.store.get("northwind", case_repository.UNDECIDED_POINTERS, case_repository.POINTERS_COMPLETE)
+    assert json.loads(cli("--tenant", "northwind", "--json").stdout.strip().splitlines()[-1])["backfilled"] == 0
+    trail = [r for r in rt.store.audit_records("northwind") if r["action"] == case_open_backfill.ACTION]
+    assert trail and all(r["actor"].startswith("operator:cli-") for r in trail)
