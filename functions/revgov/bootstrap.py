@@ -7,6 +7,7 @@ contracts in pyproject.toml)."""
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from .settings import Settings, settings
 
 if TYPE_CHECKING:
     from .adapters.tenant_sessions import TenantSessions
+    from .domain.copilot import Draft, Hit, IndexedDocument, IngestResult, Passage, Scope
 
 # Each build_* imports the adapters of its own engine inside it: a process loads only the engine the settings name
 # (cold start; boto3 and the copilot's models are optional dependencies).
@@ -44,7 +46,7 @@ def build_runtime(config: Settings) -> Runtime:
         config.table_name, config.region, clock, ids, host=config.endpoint_url, sessions=sessions
     )
     publisher = EventBridgePublisher(config.event_bus, config.region, config.endpoint_url)
-    clause_index, answerer = build_copilot(config)
+    clause_index, answerer = deferred_copilot(config)
     limiter = DynamoRateLimiter(config.table_name, config.region, clock, endpoint_url=config.endpoint_url)
     return Runtime(
         config, store, publisher, clock, ids, clause_index=clause_index, answerer=answerer, rate_limiter=limiter
@@ -66,7 +68,7 @@ def build_embedded_runtime(config: Settings) -> Runtime:
     db = database(config.data_file)
     queues = SqliteQueues(db)
     publisher = SqliteEventBus(queues, db, load_rules(config.events_dir), region=config.region, clock=clock)
-    clause_index, answerer = build_copilot(config)
+    clause_index, answerer = deferred_copilot(config)
     return Runtime(
         config, SqliteDocumentStore(db, clock, ids, bus=publisher), publisher, clock, ids, clause_index=clause_index,
         answerer=answerer, rate_limiter=SqliteRateLimiter(db, clock), queues=queues,
@@ -116,11 +118,102 @@ def search_sessions(config: Settings) -> TenantSessions | None:
     template = config.copilot.search_role_arn_template
     if not template:
         return None
-    from .adapters.tenant_sessions import TENANT_PLACEHOLDER, tenant_sessions
+    from .adapters.tenant_sessions import tenant_sessions
+
+    _check_search_template(template)
+    return tenant_sessions(template, config.region, config.endpoint_url, tag_sessions=False)
+
+
+def _check_search_template(template: str) -> None:
+    from .adapters.tenant_sessions import TENANT_PLACEHOLDER
 
     if TENANT_PLACEHOLDER not in template:  # one role for every tenant would fence no tenant from another
         raise ValueError(f"REVGOV_SEARCH_ROLE_ARN_TEMPLATE must contain {TENANT_PLACEHOLDER}: {template!r}")
-    return tenant_sessions(template, config.region, config.endpoint_url, tag_sessions=False)
+
+
+# --- the copilot's adapters, built at their first use ----------------------------------------------------------------
+# The index and the answerer import the copilot's core (~50-80 ms, more on a busy core) and, for the local index, its
+# SQLite file: a Lambda whose requests never ask the copilot, explain a decision or re-index a contract never loads
+# them (tests/unit/test_cold_start_imports.py). The settings are checked at once, as before: a misconfigured search
+# role fails the cold start, not a later question.
+
+
+def deferred_copilot(config: Settings) -> tuple[ClauseIndex, Answerer]:
+    """The copilot's index and answerer as `build_copilot` makes them, built by the first call that needs one."""
+    if config.copilot.index == "opensearch" and config.copilot.search_role_arn_template:
+        _check_search_template(config.copilot.search_role_arn_template)
+    adapters = _Deferred(config)
+    return DeferredClauseIndex(adapters), DeferredAnswerer(adapters)
+
+
+class _Deferred:
+    """`build_copilot(config)`, once per process and thread-safe, at the first call that needs it."""
+
+    def __init__(self, config: Settings) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._built: tuple[ClauseIndex, Answerer] | None = None
+
+    def built(self) -> tuple[ClauseIndex, Answerer]:
+        if self._built is None:
+            with self._lock:
+                if self._built is None:
+                    self._built = build_copilot(self._config)
+        return self._built
+
+
+class _Delegate:
+    """An adapter's other attributes (the local index's `tenants`) are read from the built adapter (`adapter()`)."""
+
+    def __init__(self, adapters: _Deferred) -> None:
+        self._adapters = adapters
+
+    def adapter(self) -> Any:
+        """The adapter itself, built now if it was not yet."""
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_adapters":  # not yet set (a copy being made): no build
+            raise AttributeError(name)
+        return getattr(self.adapter(), name)
+
+
+class DeferredClauseIndex(_Delegate):
+    """The ClauseIndex port over the index `build_copilot` makes, built at its first use."""
+
+    def adapter(self) -> ClauseIndex:
+        return self._adapters.built()[0]
+
+    def index_document(self, document: IndexedDocument) -> IngestResult:
+        return self.adapter().index_document(document)
+
+    def documents(self, tenant_id: str) -> dict[str, str | None]:
+        return self.adapter().documents(tenant_id)
+
+    def remove_document(self, tenant_id: str, document: str) -> int:
+        return self.adapter().remove_document(tenant_id, document)
+
+    def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        return self.adapter().search(scope, query, k=k, mode=mode)
+
+    def get(self, scope: Scope, clause_ids: list[str]) -> list[Passage]:
+        return self.adapter().get(scope, clause_ids)
+
+    def unit_similarities(self, query: str, passages: list[Passage]) -> list[list[float]] | None:
+        return self.adapter().unit_similarities(query, passages)
+
+    def delete_tenant(self, tenant_id: str) -> int:
+        return self.adapter().delete_tenant(tenant_id)
+
+
+class DeferredAnswerer(_Delegate):
+    """The Answerer port over the answerer `build_copilot` makes, built at its first use."""
+
+    def adapter(self) -> Answerer:
+        return self._adapters.built()[1]
+
+    def answer(self, question: str, hits: list[Hit], *, context: list[str]) -> Draft:
+        return self.adapter().answer(question, hits, context=context)
 
 
 @lru_cache(maxsize=1)

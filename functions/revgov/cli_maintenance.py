@@ -9,6 +9,9 @@ existed get theirs, so the partner sees them in `GET /v1/deals` (services.deals.
 their partner's pointer, so `GET /v1/audit?partner_id=` lists them (PA-12.1; services.audit_backfill).
 `revgov maintenance backfill-waiting-pointers --tenant T`: approvals and exceptions already waiting on their partner
 before 1.28.0 get their pointer, so the partner sees them in `GET /v1/waiting` (services.case_waiting_backfill).
+`revgov maintenance backfill-open-pointers --tenant T`: approvals and exceptions opened about a partner before each
+partner's undecided cases had pointers get theirs, and the tenant its mark, so a performance summary reads the
+partner's own cases, not every undecided case of the tenant (services.case_open_backfill).
 """
 
 from __future__ import annotations
@@ -67,6 +70,14 @@ def _backfill_waiting_pointers(args: argparse.Namespace) -> int:
                      "partner waiting-item pointers (a second run backfills 0)")
 
 
+def _backfill_open_pointers(args: argparse.Namespace) -> int:
+    use_product(args.state_file)
+    from .services.case_open_backfill import backfill_open_pointers
+
+    return _backfill(args, "undecided-case pointers", backfill_open_pointers,
+                     "partner undecided-case pointers (a second run backfills 0)")
+
+
 def _subcommand(sub: Any, name: str, help_text: str, run: Callable[[argparse.Namespace], int]) -> None:
     parser = sub.add_parser(name, help=help_text)
     parser.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
@@ -90,3 +101,7 @@ def register(commands: Any) -> None:
     _subcommand(sub, "backfill-waiting-pointers",
                 "give approvals and exceptions waiting on their partner before 1.28.0 their pointer (GET /v1/waiting "
                 "then lists them, SOP-1.3); a second run changes nothing", _backfill_waiting_pointers)
+    _subcommand(sub, "backfill-open-pointers",
+                "give approvals and exceptions opened about a partner before its undecided cases had pointers their "
+                "pointer, then mark the tenant's pointers complete (a performance summary then reads only the "
+                "partner's own); a second run writes no pointer", _backfill_open_pointers)

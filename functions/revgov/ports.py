@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .domain.audit import AuditEntry
-from .domain.copilot import Draft, Hit, IndexedDocument, IngestResult, Passage, Scope
+
+if TYPE_CHECKING:  # the copilot's types, for annotations only: importing the ports never loads the copilot (cold start)
+    from .domain.copilot import Draft, Hit, IndexedDocument, IngestResult, Passage, Scope
 
 T = TypeVar("T")
 

@@ -39,6 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 FEATURE_MODULES = (
     "test_partner_waiting",  # CASEWAIT: a partner's waiting items, their pointers and backfill
     "test_watchers_waiting",  # CASEWAIT: watchers refreshing and closing exceptions waiting on the partner
+    "test_partner_undecided_cases",  # CASEOPEN: a partner's undecided cases through its pointers, the mark, backfill
+    "test_partner_invoice_reads",  # INVOICEKEY: a partner's issued invoices through its month pointers
+    "test_tier_review_reads",  # INVOICEKEY + SALESFACT: a partner's sales facts through its invoices
     "test_audit_partner_records",  # AUDITBYPARTNER: each partner's audit pointers, pages and cursors
     "test_auditor3_vat_validation",  # VAT/VIES checks and the withholding they cause
     "test_invoice_dispute_appeals",  # invoice-dispute appeals and their four eyes
@@ -66,7 +69,8 @@ FEATURE_MODULES = (
     "test_same_day_suspension_rebates",  # suspensions counted to the second (PA-7.1)
 )
 # Tests of one engine's own tooling (the embedded engine's CLI on its database file): not a question of parity.
-ENGINE_OWN = {"test_the_cli_backfills_the_partner_index_on_the_embedded_engine_once_audited"}
+ENGINE_OWN = {"test_the_cli_backfills_the_partner_index_on_the_embedded_engine_once_audited",
+              "test_the_cli_backfills_the_pointers_on_the_embedded_engine_once_audited"}
 
 
 def _adopt(module_name: str) -> None:

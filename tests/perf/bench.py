@@ -44,7 +44,84 @@ def cold_start() -> list[Row]:
             "ratio_vs_baseline": round(app_ms / boto3_ms, 2),
             "goal": "<= 1.5",
         },
+        *_importtime_rows(),
     ]
+
+
+# `python -X importtime`: the sum of every module's own import time, against the stdlib modules the same import loads
+# imported alone (the baseline), measured alternately in one run. REVGOV_BENCH_BEFORE=<a tree of the code before a
+# change, e.g. `git archive` of main> measures that tree's `import app` in the same run (before/after).
+COPILOT_PREFIXES = ("revgov.domain.copilot", "revgov.services.copilot", "revgov.services.clause_indexing",
+                    "revgov.adapters.local_index", "revgov.adapters.opensearch_index", "revgov.adapters.answerers")
+_LOADED = ("import json, sys, time; sys.path.insert(0, '.'); cpu = time.process_time(); {statement}; "
+           "print(json.dumps([time.process_time() - cpu, sorted(sys.modules)]))")
+
+
+def _importtime(statement: str, tree: Path = ROOT) -> tuple[float, float, list[str]]:
+    """Total `-X importtime` of `statement` (ms, the sum of the modules' self times), the CPU time it took (ms: less
+    moved by other processes than wall time on a shared machine) and the modules it loaded."""
+    env = {**os.environ, "PYTHONPATH": str(tree / "functions"), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", _LOADED.format(statement=statement)],
+                          capture_output=True, text=True, check=True, env=env, cwd=tree / "functions")  # fmt: skip
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:") and "[us]" not in line]
+    total_us = sum(int(line.split(":", 1)[1].split("|")[0]) for line in lines)
+    cpu_s, modules = json.loads(done.stdout.strip().splitlines()[-1])
+    return total_us / 1000, cpu_s * 1000, modules
+
+
+def _importtime_rows(runs: int = 5) -> list[Row]:
+    import tempfile
+
+    _, _, loaded = _importtime("import app")
+    where = Path(tempfile.mkdtemp(prefix="revgov-bench-cold-"))
+    env = {"REVGOV_BACKEND": "sqlite", "REVGOV_DATA_FILE": str(where / "revgov.sqlite"), "REVGOV_EMBEDDING_CACHE": "",
+           "REVGOV_COPILOT_INDEX_PATH": str(where / "index.sqlite")}  # fmt: skip
+    # a first request that never asks the copilot: the runtime built (once per process) and a document read
+    first = (f"import app; from revgov.bootstrap import build_runtime; from revgov.settings import Settings; "
+             f"rt = build_runtime(Settings.from_env({env!r})); rt.store.get('t', 'KEY', 'key_none')")  # fmt: skip
+    stdlib = [m for m in loaded if m.split(".")[0] in sys.stdlib_module_names and m != "__main__"]
+    statements = {
+        "stdlib": f"import importlib; [importlib.import_module(m) for m in {stdlib!r}]",
+        "app": "import app",
+        "api": "import revgov.edge.api",
+        "copilot": "import app; import revgov.services.copilot, revgov.adapters.local_index, revgov.adapters.answerers",
+        "first": first,
+    }
+    before = os.environ.get("REVGOV_BENCH_BEFORE")
+    names = [*statements, *(["before", "before_first"] if before else [])]
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for _ in range(runs):  # alternated, so a busy moment of the shared machine falls on every statement alike
+        for name, statement in statements.items():
+            samples[name].append(_importtime(statement)[:2])
+        if before:
+            samples["before"].append(_importtime("import app", Path(before))[:2])
+            samples["before_first"].append(_importtime(first, Path(before))[:2])
+    ms = {name: statistics.median(s[0] for s in values) for name, values in samples.items()}
+    cpu = {name: statistics.median(s[1] for s in values) for name, values in samples.items()}
+    copilot = [m for m in loaded if m.startswith(COPILOT_PREFIXES) and m != "revgov.services.copilot_transcripts"]
+
+    def row(name: str, metric: str) -> Row:
+        return {"metric": metric, "value_ms": round(ms[name], 1),
+                "ratio_vs_baseline": round(ms[name] / ms["stdlib"], 2), "cpu_ms": round(cpu[name], 1),
+                "cpu_ratio_vs_baseline": round(cpu[name] / cpu["stdlib"], 2)}  # fmt: skip
+
+    rows: list[Row] = [
+        {"metric": f"-X importtime: the {len(stdlib)} stdlib modules `import app` loads, alone (baseline)",
+         "value_ms": round(ms["stdlib"], 1), "cpu_ms": round(cpu["stdlib"], 1)},
+        row("app", "-X importtime: import app (API + handlers)"),
+        row("api", "-X importtime: import revgov.edge.api"),
+        {"metric": f"copilot modules `import app` loads: {len(copilot)}"},
+        row("copilot", "-X importtime: import app, then the copilot (its first question)"),
+        row("first", "-X importtime: import app, then a first request's runtime and a read (no copilot)"),
+    ]  # fmt: skip
+    if before:
+        rows.append({**row("before", f"-X importtime: import app in {before} (before)"),
+                     "after_vs_before": round(ms["app"] / ms["before"], 2),
+                     "cpu_after_vs_before": round(cpu["app"] / cpu["before"], 2)})  # fmt: skip
+        rows.append({**row("before_first", f"-X importtime: first request in {before} (before)"),
+                     "after_vs_before": round(ms["first"] / ms["before_first"], 2),
+                     "cpu_after_vs_before": round(cpu["first"] / cpu["before_first"], 2)})  # fmt: skip
+    return rows
 
 
 def _timed(call: Callable[[], Any], n: int) -> list[float]:

@@ -148,6 +148,8 @@ BAD_INPUT = [
     (("maintenance", "backfill-audit-pointers", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
     (("maintenance", "backfill-waiting-pointers"), 2, "--tenant"),
     (("maintenance", "backfill-waiting-pointers", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
+    (("maintenance", "backfill-open-pointers"), 2, "--tenant"),
+    (("maintenance", "backfill-open-pointers", "--tenant", "no-such-tenant"), 2, "no-such-tenant"),
 ]
 
 

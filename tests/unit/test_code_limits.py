@@ -85,6 +85,19 @@ LAZY_PROJECT: dict[str, tuple[str, str]] = {
         "the agents' desk reads through the analytics, billing and rebate services: loaded when an agent runs, not by "
         "the CLI, which imports the package for the agents' names on every command (CLI start-up)",
     ),
+    "edge/routes/copilot.py": (
+        r"^\.\.\.services$",
+        "the copilot's service loads its core (index, embedder, answerability model) with it: loaded by the first "
+        "question or explanation, not at every API cold start (tests/unit/test_cold_start_imports.py)",
+    ),
+    "edge/routes/explain.py": (
+        r"^\.\.\.services$",
+        "the explanations quote clauses with the copilot's core: loaded by the first explanation, not at cold start",
+    ),
+    "services/contracts.py": (
+        r"^\.clause_indexing$",
+        "indexing loads the copilot's core: loaded by a re-index, not by every contract read at cold start",
+    ),
     "services/copilot.py": (
         r"^\.copilot_own_data$",
         "a partner's question about its own records (PA-14.1) reads the billing and rebate services: loaded on the "

@@ -33,6 +33,7 @@ OWNED = {
     "POLICY": "services/tenant_repository.py",
     "CASE": "services/case_repository.py",
     "CASEWAIT": "services/case_repository.py",
+    "CASEOPEN": "services/case_repository.py",
     "DECISION": "services/decision_repository.py",
     "DECISION_PART": "services/decision_repository.py",
 }

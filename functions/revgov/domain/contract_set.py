@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .canonical import sha256_hex
-from .contracts import Contract, parse_contract
-from .copilot import partner_of
+from .contracts import Contract, parse_contract, partner_of
 from .errors import FieldError, MalformedRequest, RuleViolation
 from .policy import policy_problems
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 _HEADER = re.compile(r"^(Document|Version|Effective):\s*(\S.*)$", re.MULTILINE)
 _CLAUSE = re.compile(r"^### ([A-Z]{2,5}-[0-9]+(?:\.[0-9]+)*) (.+)$", re.MULTILINE)
 _TITLE = re.compile(r"^# (.+)$", re.MULTILINE)
+_PARTNER_HEADER = re.compile(r"^Partner:\s*(ptr_[0-9A-HJKMNP-TV-Z]{26})\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,10 @@ def parse_contract(markdown: str, *, name: str = "contract") -> Contract:
         header["Effective"],
         tuple(clauses),
     )
+
+
+def partner_of(markdown: str) -> str | None:
+    """A `Partner: ptr_…` header line makes a contract that partner's own; without it the text is tenant-wide."""
+    header = markdown.split("\n## ", 1)[0]
+    match = _PARTNER_HEADER.search(header)
+    return match.group(1) if match else None

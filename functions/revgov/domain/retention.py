@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from .copilot import mask_sensitive
 from .errors import FieldError
+from .masking import mask_sensitive
 from .time import instant
 
 STATUTORY_YEARS = 7

@@ -2,7 +2,13 @@
 `CASE#<kind>#<status>` sorted by `<queue>#<due at>#<case id>`) and hands back the records as `Case` entities.
 
 An item waiting on its partner also has a pointer in `CASEWAIT` under `<partner id>#<case id>`, so the partner's
-waiting items are read without going through every waiting item of the tenant (`GET /v1/waiting`)."""
+waiting items are read without going through every waiting item of the tenant (`GET /v1/waiting`).
+
+A case about a partner has a pointer in `CASEOPEN` under `<partner id>#<case id>` from its opening to its decision, so
+the partner's undecided cases are read without going through every undecided case of the tenant (the performance
+summary). `CASEOPEN/#complete` says every undecided case of the tenant has its pointer: written when the tenant is
+provisioned, or by `revgov maintenance backfill-open-pointers` for a tenant whose cases came before the pointers;
+until then the partner's undecided cases are read as before, the tenant's filtered (`undecided_of`)."""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ from .toolkit import lookup_pages, pages
 
 CASES = "CASE"
 WAITING_POINTERS = "CASEWAIT"  # <partner id>#<case id> -> {partner_id, kind, case_id, since}
+UNDECIDED_POINTERS = "CASEOPEN"  # <partner id>#<case id> -> {partner_id, kind, case_id}, while the case is undecided
+POINTERS_COMPLETE = "#complete"  # in CASEOPEN (no partner id starts with "#"): every undecided case has its pointer
 
 
 def _listed(kind: str, status: str) -> str:
@@ -114,3 +122,46 @@ def page_waiting(
     cases = [cast(Case, found[ref].data) for ref in refs if ref in found]
     return [c for c in cases if c["status"] == sla_pause.WAITING and c.get("partner_id") == partner_id], \
         page.next_cursor  # fmt: skip
+
+
+def undecided_pointer(case: Case) -> Put:
+    """The pointer listing `case` (just opened about its partner) among its partner's undecided cases."""
+    partner_id = str(case["partner_id"])
+    data = {"partner_id": partner_id, "kind": case["kind"], "case_id": case["case_id"]}
+    return Put(UNDECIDED_POINTERS, _waiting_key(partner_id, case["case_id"]), data)
+
+
+def drop_undecided_pointer(case: Case) -> Delete:
+    """Remove the pointer of `case`, decided now. (A case a watcher closes keeps it: `undecided_of` skips it.)"""
+    return Delete(UNDECIDED_POINTERS, _waiting_key(str(case["partner_id"]), case["case_id"]))
+
+
+def pointers_complete(tenant_id: str | None = None) -> Put:
+    """The mark that every undecided case of the tenant has its `CASEOPEN` pointer (`tenant_id`: written from the
+    platform's partition, at provisioning)."""
+    return Put(UNDECIDED_POINTERS, POINTERS_COMPLETE, {"complete": True}, tenant_id=tenant_id)
+
+
+def undecided_of(store: DocumentStore, tenant_id: str, partner_id: str) -> list[Case]:
+    """Every undecided case about the partner: open (pending) in its queue or waiting on the partner. Read through the
+    partner's own pointers, a page of up to 100 at a time and its cases in one batch, so the reads grow with the
+    partner's cases, not the tenant's; a pointer whose case was decided meanwhile is skipped. In a tenant whose
+    pointers are not yet complete (cases opened before them, not backfilled): the tenant's open and pending cases
+    filtered, and those waiting on the partner through `CASEWAIT`, as before the pointers."""
+    if store.get(tenant_id, UNDECIDED_POINTERS, POINTERS_COMPLETE) is None:
+        opened = [case for kind in ("exception", "approval") for case in by_status(store, tenant_id, kind,
+                                                                                   sla_pause.OPEN[kind])
+                  if case.get("partner_id") == partner_id]  # fmt: skip
+        return [*opened, *waiting_on(store, tenant_id, partner_id)]
+    found: list[Case] = []
+    cursor = None
+    while True:
+        page = store.query(tenant_id, UNDECIDED_POINTERS, limit=100, cursor=cursor, prefix=f"{partner_id}#")
+        refs = [(tenant_id, CASES, str(item.data["case_id"])) for item in page.items]
+        stored = store.get_many(refs) if refs else {}
+        cases = [cast(Case, stored[ref].data) for ref in refs if ref in stored]
+        found.extend(c for c in cases if c.get("partner_id") == partner_id
+                     and c["status"] in (sla_pause.OPEN[c["kind"]], sla_pause.WAITING))  # fmt: skip
+        cursor = page.next_cursor
+        if not cursor:
+            return found

@@ -99,8 +99,9 @@ def _opened(case: Case, category: str, queue: str, requested_by: Principal | str
         "due_at": case["due_at"],
         "subject": case["subject"],
     }
+    listed = [case_repository.undecided_pointer(case)] if case.get("partner_id") else []
     return Changes(
-        puts=[case_repository.put(case, version=None)],
+        puts=[case_repository.put(case, version=None), *listed],
         audit=[audit],
         events=[DomainEvent(f"revgov.{kind}s", f"{kind}.opened", detail)],
     )
@@ -254,6 +255,8 @@ def _decided(
     # decided while it waited on its partner: it leaves the partner's waiting list (GET /v1/waiting) with it
     waited = case["status"] == WAITING and case.get("partner_id")
     unlisted = [case_repository.drop_waiting_pointer(case)] if waited else []
+    if case.get("partner_id"):  # no longer among its partner's undecided cases
+        unlisted.append(case_repository.drop_undecided_pointer(case))
     puts = [case_repository.put(decided, version=version)]
     return Changes(puts=puts, deletes=unlisted, audit=[audit], events=[event])
 

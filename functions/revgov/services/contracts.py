@@ -18,7 +18,6 @@ from ..logs import logger
 from ..ports import Changes, Delete, DomainEvent, Put
 from ..runtime import Runtime
 from . import partner_repository, tenant_repository
-from .clause_indexing import index_documents
 from .toolkit import pages
 
 CURRENT = "CONTRACT"
@@ -106,6 +105,7 @@ def reindex(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     reports its last change (`added`, not the `unchanged` of a later pass; `removed` when a later pass dropped it)."""
     if rt.clause_index is None:
         return []
+    from .clause_indexing import index_documents  # the copilot's core, loaded by a re-index, not at cold start
     found: dict[str, dict[str, Any]] = {}
     stored = _stored(rt, tenant_id)
     for _ in range(REINDEX_PASSES):

@@ -8,9 +8,9 @@ its undecided approvals and exceptions, its certifications, its support hours (`
 staff, what the next tier review would find on the revenue invoiced so far (`GET …/tier-review`). It writes only the
 audit record, as every explanation does (`copilot.explained`, like `GET /v1/decisions/{id}/explain`).
 
-It reads the items waiting on the partner from its own pointers, and every other undecided approval and exception of
-the tenant once (no index lists a partner's open or pending cases; to count the partner's); the rest are the reads of
-those routes for one partner.
+It reads the partner's undecided approvals and exceptions (waiting on it or not) through its own pointers
+(`case_repository.undecided_of`), never every undecided case of the tenant; the rest are the reads of those routes for
+one partner.
 
 A partner key reads its own summary (a rival's id is a 404) without the staff-only sentences; nobody's view holds
 the distributor's costs or margins. The draft message is never sent."""
@@ -20,11 +20,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from ..domain import copilot as core
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.errors import FieldError, MalformedRequest, NotFound, RuleViolation
 from ..domain.kpis import Period
+from ..domain.masking import mask_sensitive
 from ..domain.partners.evidence import counts_until
 from ..domain.partners.rules import certification
 from ..domain.performance_actions import draft, recommend
@@ -45,11 +45,6 @@ REMINDER_DAYS = 60
 def _reminder_days(policy: dict[str, Any]) -> int:
     days = ((policy.get("onboarding") or {}).get("certification_reminders") or {}).get("days_before")
     return max(int(d) for d in days) if days else REMINDER_DAYS
-# The undecided items not waiting on the partner: no index lists a partner's (the lookup is by kind and status), so
-# these are read for the whole tenant and filtered; those waiting on it are read from its own pointers (`waiting_on`).
-_UNDECIDED = (("exception", "open"), ("approval", "pending"))
-
-
 def current_quarter(rt: Runtime) -> str:
     today = instant(rt.clock.now_iso()).date()
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
@@ -90,10 +85,7 @@ def dispute_categories(policy: dict[str, Any]) -> set[str]:
 def _cases(rt: Runtime, policy: dict[str, Any], tenant_id: str, partner_id: str) -> CaseCounts:
     disputes = dispute_categories(policy)
     counts = {"disputes": 0, "waiting": 0, "exceptions": 0, "approvals": 0}
-    undecided = [case for kind, status in _UNDECIDED for case in case_repository.by_status(rt.store, tenant_id, kind,
-                                                                                           status)
-                 if case.get("partner_id") == partner_id]  # fmt: skip
-    for case in [*undecided, *case_repository.waiting_on(rt.store, tenant_id, partner_id)]:
+    for case in case_repository.undecided_of(rt.store, tenant_id, partner_id):
         if case["category"] in disputes:
             counts["disputes"] += 1
         elif case["status"] == WAITING:
@@ -208,9 +200,9 @@ def _audit_entry(who: Principal, r: Readings, sentences: list[dict[str, Any]],
     said = " ".join(s["text"] for s in sentences if not s["staff_only"])
     inner = " ".join(s["text"] for s in sentences if s["staff_only"])
     inputs: dict[str, Any] = {"partner_id": r.partner_id, "period": r.period,
-                              "explanation": core.mask_sensitive(said)}
+                              "explanation": mask_sensitive(said)}
     if inner:
-        inputs["staff_only"] = {"explanation": core.mask_sensitive(inner)}
+        inputs["staff_only"] = {"explanation": mask_sensitive(inner)}
     return AuditEntry.by(
         who, "copilot.explained", f"{r.partner_id}#performance-summary#{r.period}", "explained", inputs=inputs,
         policy_version=r.policy_version,

@@ -15,7 +15,7 @@ from ..domain.policy import policy_problems
 from ..domain.tenants import Tenant
 from ..ports import Changes, DomainEvent, Page, Put
 from ..runtime import Runtime
-from . import contracts, keys, offboarding_repository
+from . import case_repository, contracts, keys, offboarding_repository
 from . import tenant_repository as repository
 from .audit import verify_chain
 from .tenant_repository import policy_put, registry_entry
@@ -61,6 +61,7 @@ def _provisioned(actor: Principal, tenant: Tenant, texts: list[contract_set.Cont
             Put(admin_put.collection, admin_put.key, admin_put.data, must_be_absent=True, tenant_id=tenant.tenant_id),
             policy_put(tenant),
             *contract_puts,
+            case_repository.pointers_complete(tenant.tenant_id),  # no case yet: each has its pointer from its opening
         ],
         audit=[
             AuditEntry.by(actor, "tenant.created", tenant.tenant_id, tenant.status,

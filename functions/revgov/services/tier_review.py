@@ -27,9 +27,8 @@ def measured_revenue(rt: Runtime, tenant_id: str, partner_id: str, first: date, 
     paying an incentive is no revenue), writing nothing. No program's exclusions: the annual commitment is measured
     on Qualifying Revenue itself (PA-3.1 / CPA-3.1)."""
     basis = {period_of(month) for month in _months(first, last)}
-    facts = [fact for month in _months(first, max(last, on))
-             for fact in rebate_lines.month_sales_facts(rt, tenant_id, period_of(month))
-             if fact.get("partner_id") == partner_id]
+    months = [period_of(month) for month in _months(first, max(last, on))]
+    facts = rebate_lines.partner_month_sales_facts(rt, tenant_id, partner_id, months)
     lines, _ = projection.rebate_lines(rt, tenant_id, facts)
     return round_money(Decimal(sum(int(ln["net_cents"]) for ln in lines if ln["month"] in basis)) / 100)
 

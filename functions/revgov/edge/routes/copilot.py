@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.access import Role
-from ...services import copilot
 from ..http import Call
 from ..registry import STAFF, operation
 
@@ -38,6 +37,8 @@ ASKERS = frozenset(STAFF | {Role.PARTNER})
     ),
 )
 def ask_copilot(call: Call) -> dict[str, Any]:
+    from ...services import copilot  # loaded by the first question, not at every API cold start (~50-80 ms)
+
     return copilot.ask(call.runtime, call.who, call.body)
 
 
@@ -48,4 +49,6 @@ def ask_copilot(call: Call) -> dict[str, Any]:
     response_schema="api/decision-explanation.schema.json", response_example="decision-explanation.json",
 )
 def explain_decision(call: Call) -> dict[str, Any]:
+    from ...services import copilot  # loaded by the first explanation, not at every API cold start
+
     return copilot.explain(call.runtime, call.who, call.params["decision_id"])

@@ -30,7 +30,7 @@ from ...ports import Changes, DomainEvent, Stored
 from ...runtime import Runtime
 from .. import invoice_disputes, partner_repository, tenants
 from ..toolkit import pages, put_over
-from .repository import DISPUTED_LINES, issued_invoices, line_of
+from .repository import DISPUTED_LINES, issued_invoices, line_of, partner_issued_invoices
 
 CREDIT_HOLDS = "CREDITHOLD"  # partner id -> {partner_id, status: placed | lifted, hold, placed_at, lifted_at}
 CHARGED = "LATEPAYINVOICE"  # invoice id -> what late-payment charges issued on it (overdue_charges writes it)
@@ -162,8 +162,7 @@ def overdue_statement(rt: Runtime, who: Principal, *, partner_id: str | None, as
     partner = _partner(rt, who, partner_id)
     pid = partner["partner_id"]
     terms = core.terms_of(partner, late.standard_terms_days)
-    issued = issued_invoices(rt, who.tenant_id)
-    mine = sorted((i for i in issued if i["partner_id"] == pid), key=lambda i: i["invoice_id"])
+    mine = sorted(partner_issued_invoices(rt, who.tenant_id, pid), key=lambda i: i["invoice_id"])
     rows = [_row(rt, who.tenant_id, late, i, terms, on) for i in mine if _was_overdue(i, terms, on)]
     beyond = owing_beyond(rt, who.tenant_id, mine, {pid: terms}, late.standard_terms_days, on, late.credit_hold_days)
     stated = [r["late_payment"]["interest"] for r in rows]

@@ -128,6 +128,21 @@ def issued_invoices(rt: Runtime, tenant_id: str, *, unpaid_only: bool = False) -
     return [invoice for invoice in fresh if not (unpaid_only and invoice.get("paid_on"))]
 
 
+def partner_issued_invoices(
+    rt: Runtime, tenant_id: str, partner_id: str, *, unpaid_only: bool = False
+) -> list[dict[str, Any]]:
+    """One partner's issued (finalized) invoices (only those not paid yet: `unpaid_only`), by month: through its month
+    pointers (`INVOICE_KEYS`, partner#period: every invoice has one), read fresh in batches of 100, so the reads grow
+    with the partner's invoices, not the tenant's (`issued_invoices` is the tenant's, for the sweeps)."""
+    listed = [p.data["invoice_id"] for p in toolkit.pages(rt.store, tenant_id, INVOICE_KEYS, prefix=f"{partner_id}#")]
+    fresh: list[dict[str, Any]] = []
+    for start in range(0, len(listed), 100):
+        refs = [(tenant_id, INVOICES, i) for i in listed[start : start + 100]]
+        found = rt.store.get_many(refs)
+        fresh += [found[ref].data for ref in refs if ref in found and found[ref].data["status"] == "finalized"]
+    return [invoice for invoice in fresh if not (unpaid_only and invoice.get("paid_on"))]
+
+
 def credited_against(rt: Runtime, tenant_id: str, invoice_id: str, number: int) -> core.Credited:
     """What the ERP's credit notes and returns and upheld disputes have credited of one line so far."""
     key = f"{invoice_id}#{number:05d}"

@@ -116,7 +116,7 @@ def _refuse_while_overdue(rt: Runtime, tenant_id: str, rebates: RebateBook, part
     if rule is None:
         return
     partner_id = str(note["partner_id"])
-    unpaid = [i for i in repository.unpaid_issued_invoices(rt, tenant_id) if i["partner_id"] == partner_id]
+    unpaid = repository.partner_unpaid_invoices(rt, tenant_id, partner_id)
     late = owing_beyond(rt, tenant_id, unpaid, {partner_id: rule.terms_of(partner)}, rule.standard_terms_days,
                         today(rt), rule.overdue_days).get(partner_id)  # fmt: skip
     if not late:

@@ -143,6 +143,16 @@ def month_sales_facts(rt: Runtime, tenant_id: str, month: str) -> list[dict[str,
     return [item.data for item in looked_up(rt, tenant_id, f"{SALES_FACTS}#{month}")]
 
 
+def partner_month_sales_facts(rt: Runtime, tenant_id: str, partner_id: str, months: list[str]) -> list[dict[str, Any]]:
+    """One partner's sales facts of each month (month order, then line id), as `month_sales_facts` lists the tenant's:
+    a fact is listed by the month of its invoice, and a partner has one invoice a month, found by its month pointer
+    (`INVOICE_KEYS`, partner#period); read through those pointers and that invoice's facts, not the tenant's month."""
+    keys = [f"{partner_id}#{month}" for month in months]
+    pointers = get_many(rt, tenant_id, billing_repository.INVOICE_KEYS, keys)
+    return [fact for key in keys if key in pointers
+            for fact in invoice_sales_facts(rt, tenant_id, str(pointers[key]["invoice_id"]))]  # fmt: skip
+
+
 def invoices(rt: Runtime, tenant_id: str, invoice_ids: list[str]) -> dict[str, dict[str, Any]]:
     return get_many(rt, tenant_id, INVOICES, invoice_ids)
 
@@ -150,6 +160,11 @@ def invoices(rt: Runtime, tenant_id: str, invoice_ids: list[str]) -> dict[str, d
 def unpaid_issued_invoices(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     """Billing's issued (finalized) invoices not yet paid, read fresh: the index may lag a payment."""
     return billing_repository.issued_invoices(rt, tenant_id, unpaid_only=True)
+
+
+def partner_unpaid_invoices(rt: Runtime, tenant_id: str, partner_id: str) -> list[dict[str, Any]]:
+    """Billing's issued invoices of one partner not yet paid, read fresh through the partner's own month pointers."""
+    return billing_repository.partner_issued_invoices(rt, tenant_id, partner_id, unpaid_only=True)
 
 
 def invoice_lines(rt: Runtime, tenant_id: str, keys: list[str]) -> dict[str, dict[str, Any]]:

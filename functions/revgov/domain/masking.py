@@ -1,0 +1,107 @@
+"""Sensitive fields masked in text that is logged or shown: emails, IBANs and bank details, card numbers, tax ids and
+phone numbers replaced by `[kind]` (PA-14.1 / CPA-14.1: copilot questions and answers "logged with sensitive fields
+masked"). Its own module so that what masks a text (retention, explanations, audit) does not load the copilot."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .email_address import EMAIL_ADDRESS
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def _luhn(found: str) -> bool:
+    """ISO/IEC 7812-1's check digit: a run of 13-19 digits is a card number (PAN) only when it holds."""
+    if not 13 <= len(_digits(found)) <= 19:
+        return False
+    total = 0
+    for i, digit in enumerate(int(c) for c in reversed(_digits(found))):
+        doubled = digit * 2 if i % 2 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return total % 10 == 0
+
+
+def _iban_check(found: str) -> bool:
+    """ISO 13616-1's mod-97 check, on the upper case: an IBAN typed in lower case is one only when it holds."""
+    text = found.replace(" ", "").upper()
+    number = "".join(str(int(c, 36)) for c in text[4:] + text[:4])
+    return int(number) % 97 == 1
+
+
+class _CheckedPattern:
+    """A pattern whose matches are masked only when `check` holds (a check digit), so words and order numbers that
+    merely look like a card number or an IBAN stay as written; `sub` as `re.Pattern.sub` with a string."""
+
+    def __init__(self, pattern: re.Pattern[str], check: Callable[[str], bool]) -> None:
+        self.pattern, self.check = pattern, check
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self.pattern.sub(lambda m: replacement if self.check(m.group(0)) else m.group(0), text)
+
+
+class _LabelledPattern:
+    """A pattern whose `value` group is masked only where the text names it (its `label` group, kept as written): a
+    number that is also an order, invoice or PO number is taken for an identifier only when called one."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self.pattern.sub(lambda m: m.group(0)[: m.start("value") - m.start()] + replacement, text)
+
+
+# A US Social Security number (or ITIN, EIN, TIN) of nine digits, bare or grouped 3-2-4 by spaces or dots, named by its
+# label (PA-11.2 / CPA-11.2 personal data; 123-45-6789 is masked as a tax id without one): nine digits alone are as
+# often an order or invoice number, so those stay as written.
+_SSN = _LabelledPattern(re.compile(
+    r"(?i:\b(?:ssn|ssan|ss\s?#|social\s+security(?:\s+(?:number|no\.?|nr\.?|#))?"
+    r"|itin|taxpayer\s+id(?:entification)?(?:\s+(?:number|no\.?))?)|\b(?-i:TIN|EIN))"
+    r"(?i:\s*(?:(?:is|was|=|:|#|no\.?|number)\s*)*)"
+    r"(?P<value>\d{3}(?P<group>[ .]?)\d{2}(?P=group)\d{4})(?![\w-]|\.\d)"
+))
+
+_MASKS: tuple[tuple[str, re.Pattern[str] | _CheckedPattern | _LabelledPattern], ...] = (
+    ("email", EMAIL_ADDRESS),
+    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")),
+    ("iban", _CheckedPattern(re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b"),
+                             lambda found: _iban_check(found))),
+    (
+        "bank-account",
+        re.compile(
+            r"\b(?:account|acct|routing|sort code|aba|swift|bic)\s*(?:no\.?|number|#|code)?\s*[:#]?\s*"
+            r"[A-Z0-9][A-Z0-9 -]{5,}[A-Z0-9]\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("card", _CheckedPattern(re.compile(r"(?<![\w-])\d{4}(?:[ -]?\d{3,6}){1,4}(?![\w-])"), lambda found: _luhn(found))),
+    ("card", re.compile(r"\b(?:\d{4}[ -]?){3}\d{4}\b")),
+    (
+        "tax-id",
+        re.compile(
+            r"\b(?:\d{2}-\d{7}|\d{3}-\d{2}-\d{4}"
+            r"|(?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|GB|CHE)"
+            r"U?[ -]?\d{8,12}(?:B\d{2})?)\b"
+        ),
+    ),
+    ("tax-id", _SSN),
+    ("phone", re.compile(r"(?<![\w-])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?![\w-])")),
+)
+
+
+def mask_sensitive(text: str) -> str:
+    """Emails, IBANs and bank details, card numbers, tax ids and phone numbers replaced by `[kind]`."""
+    for kind, pattern in _MASKS:
+        text = pattern.sub(f"[{kind}]", text)
+    return text
+
+
+_PLACEHOLDER = re.compile(r"\[(?:" + "|".join(kind for kind, _ in _MASKS) + r")\]")
+
+
+def without_masks(text: str) -> str:
+    """The masked text with its `[kind]` placeholders dropped: what retrieval and evidence tests look at."""
+    return re.sub(r"\(\s*[,;]?\s*\)|\s+(?=[,;:)])|\s{2,}", " ", _PLACEHOLDER.sub("", text)).strip()
