@@ -11,6 +11,12 @@ import), and a backend (DynamoDB, SQLite, in memory) implements only:
   raises `ConditionFailed` naming the writes whose condition failed, and nothing is written;
 - `_tenant_rows`, `_write_rows`, `_delete_rows`: the whole-tenant operations of offboarding.
 
+Every transaction that puts into a tenant's partitions (an item or an audit record) also checks, atomically with its
+writes, that the tenant has no tombstone (`ports.TOMBSTONE`, put when its offboarding begins): a handler that read
+before the offboarding cannot write the tenant back after it (`TenantOffboarded`). It costs no read: one condition
+check in the transaction (DynamoDB: a ConditionCheck item, counted in the 100; SQLite and memory: a key lookup under
+the write lock). Deletes alone are never refused (they bring nothing back).
+
 Every key starts with `T#{tenant}#`, as in the one DynamoDB table, so a row says whose it is in every backend.
 """
 
@@ -27,9 +33,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from ..domain.access import PLATFORM
 from ..domain.audit import GENESIS, partner_index, partner_pointer, seal
-from ..domain.errors import ConcurrentUpdate, PayloadTooLarge, StaleWrite
-from ..ports import Changes, Clock, IdGenerator, Page, Stored
+from ..domain.errors import ConcurrentUpdate, PayloadTooLarge, StaleWrite, TenantOffboarded
+from ..ports import TOMBSTONE, Changes, Clock, IdGenerator, Page, Stored
 from .store_cursors import bad_cursor, decode_cursor, encode_cursor, start_key_valid
 
 AUDIT = "AUDIT"
@@ -58,6 +65,11 @@ def partition(tenant_id: str, collection: str) -> str:
     return f"T#{tenant_id}#{collection}"
 
 
+def _tenant_of(pk: str) -> str:
+    """The tenant of a partition key `T#{tenant}#{collection}` (tenant ids hold no `#`)."""
+    return pk.split("#", 2)[1]
+
+
 @dataclass(frozen=True)
 class Row:
     """One stored item, as every backend holds it (the DynamoDB table's attributes)."""
@@ -77,11 +89,17 @@ ABSENT = "absent"
 @dataclass(frozen=True)
 class Write:
     """One write of a transaction: a put (`row`) or a delete (`delete=True`), with an optional condition:
-    `ABSENT` (no item under the key) or an int (the item's current version)."""
+    `ABSENT` (no item under the key) or an int (the item's current version). `check=True`: nothing is written, the
+    condition is only checked with the others (DynamoDB's ConditionCheck; the tenant's tombstone)."""
 
     row: Row
     delete: bool = False
     condition: str | int | None = None
+    check: bool = False
+
+
+def tombstone_row(tenant_id: str) -> Row:
+    return Row(partition(tenant_id, TOMBSTONE[0]), TOMBSTONE[1], None)
 
 
 class ConditionFailed(Exception):  # a signal between the base and its backends, never raised further
@@ -352,6 +370,12 @@ class BaseDocumentStore(ABC):
                     self._transact(scope_tenant, writes)
                     return sealed
                 except ConditionFailed as failed:
+                    gone = sorted({_tenant_of(writes[i].row.pk) for i in failed.indexes
+                                   if i < len(writes) and writes[i].check})
+                    if gone:  # before any StaleWrite: a retry would only meet the tombstone again
+                        raise TenantOffboarded(
+                            f"tenant {gone[0]} is being offboarded or was offboarded: nothing more is written into "
+                            "it", extra={"tenant_id": gone[0]}) from failed
                     for index in failed.indexes:
                         if index < len(changes.puts):
                             raise StaleWrite(changes.puts[index].conflict_detail) from failed
@@ -424,7 +448,20 @@ class BaseDocumentStore(ABC):
             last = sealed[-1]
             head = Row(audit_pk, HEAD, dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"])
             writes.append(Write(head, condition=ABSENT if seq == 0 else seq))
-        return writes
+        return writes + BaseDocumentStore._guards(tenant_id, changes)
+
+    @staticmethod
+    def _guards(tenant_id: str, changes: Changes) -> list[Write]:
+        """The tombstone checks, last: one for each tenant the change puts into (items or audit records), except the
+        platform (never offboarded) and a tenant whose tombstone the change itself puts or deletes (its offboarding
+        beginning; its provisioning again)."""
+        putting = {put.tenant_id or tenant_id for put in changes.puts}
+        if changes.audit:
+            putting.add(tenant_id)
+        own = {put.tenant_id or tenant_id for put in changes.puts if (put.collection, put.key) == TOMBSTONE}
+        own |= {d.tenant_id or tenant_id for d in changes.deletes if (d.collection, d.key) == TOMBSTONE}
+        return [Write(tombstone_row(t), condition=ABSENT, check=True)
+                for t in sorted(putting - own - {PLATFORM})]
 
     # --- whole-tenant operations (offboarding) -----------------------------------------------
     def export_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
@@ -440,11 +477,24 @@ class BaseDocumentStore(ABC):
                 "lookup": [row.gsi1pk.removeprefix(prefix), row.gsi1sk] if row.gsi1pk else None,
                 "expires_at": int(row.expires_at) if row.expires_at is not None else None,
             }
-            for row in sorted(self._tenant_rows(tenant_id), key=lambda r: (r.pk, r.sk))
+            for row in sorted(self._data_rows(tenant_id), key=lambda r: (r.pk, r.sk))
         ]
 
+    def _data_rows(self, tenant_id: str) -> list[Row]:
+        """The tenant's items without its tombstone: what offboarding exports and deletes (the tombstone stays and
+        keeps fencing late writers until it expires with the export)."""
+        tombstone = tombstone_row(tenant_id)
+        return [row for row in self._tenant_rows(tenant_id) if (row.pk, row.sk) != (tombstone.pk, tombstone.sk)]
+
+    def _refuse_if_offboarded(self, tenant_id: str) -> None:
+        tombstone = tombstone_row(tenant_id)
+        if tenant_id != PLATFORM and self._get(tenant_id, tombstone.pk, tombstone.sk) is not None:
+            raise TenantOffboarded(f"tenant {tenant_id} is being offboarded or was offboarded: nothing more is written "
+                                   "into it", extra={"tenant_id": tenant_id})
+
     def import_tenant(self, tenant_id: str, items: list[dict[str, Any]]) -> int:
-        """Write exported items back verbatim (keys, versions, lookups, TTLs) under this tenant's prefix."""
+        """Write exported items back verbatim (keys, versions, lookups, TTLs) under this tenant's prefix. The tenant
+        lives again: a tombstone its offboarding left is deleted first (the export never holds it)."""
         rows = [
             Row(
                 partition(tenant_id, entry["collection"]),
@@ -457,7 +507,9 @@ class BaseDocumentStore(ABC):
             )
             for entry in items
             if entry.get("data") is not None  # an in-flight idempotency record: nothing to restore
+            and (entry["collection"], entry["key"]) != TOMBSTONE
         ]
+        self._delete_rows([tombstone_row(tenant_id)])
         self._write_rows(tenant_id, rows)
         return len(rows)
 
@@ -467,9 +519,10 @@ class BaseDocumentStore(ABC):
         prefix = f"T#{tenant_id}#"
         if any(not row.pk.startswith(prefix) for row in rows):
             raise ValueError(f"bulk_put writes only tenant {tenant_id!r}'s partitions")
+        self._refuse_if_offboarded(tenant_id)  # one read per bulk write, not atomic with it: never a use case's path
         self._write_rows(tenant_id, rows)
 
     def delete_tenant(self, tenant_id: str) -> int:
-        rows = self._tenant_rows(tenant_id)
+        rows = self._data_rows(tenant_id)
         self._delete_rows(rows)
         return len(rows)

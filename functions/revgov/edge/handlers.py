@@ -10,11 +10,12 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import observe
 from ..bootstrap import runtime
 from ..domain.access import PLATFORM
+from ..domain.errors import TenantOffboarded
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..services import events as event_log
@@ -33,6 +34,7 @@ from .api import app
 from .scheduled import scheduled as _scheduled
 
 BusHandler = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
 _12H = 43200  # the longest an SQS message can be kept invisible
 
 
@@ -89,11 +91,34 @@ def drain_batch(
     except Exception as whole:  # the whole batch failed
         outcomes = [whole] * len(taken)
     for (record, bus_event), outcome in zip(taken, outcomes, strict=True):
-        if isinstance(outcome, Exception):
+        if _offboarded_meanwhile(bus_event, outcome):
+            _dropped(record, bus_event, handler)
+        elif isinstance(outcome, Exception):
             _report(record, bus_event, outcome, failures, retry_in=retry_in, handler=handler)
         else:
             observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=False)
     return {"batchItemFailures": failures}
+
+
+def _offboarded_meanwhile(bus_event: Any, outcome: Any) -> bool:
+    """The store refused the event's write because its own tenant's offboarding began after the batch started (the
+    tombstone, `TenantOffboarded`). An event of another tenant refused with it (one commit for a batch of several
+    tenants) is a failure: it comes back, and the offboarded tenant's events are then dropped before handling."""
+    detail = bus_event.get("detail") if isinstance(bus_event, dict) else None
+    return isinstance(detail, dict) and _offboarded(outcome, detail.get("tenant_id"))
+
+
+def _offboarded(failed: object, tenant_id: object) -> bool:
+    """`failed` is the store's refusal of a write into `tenant_id`, whose offboarding has begun."""
+    return isinstance(failed, TenantOffboarded) and failed.extra.get("tenant_id") == tenant_id
+
+
+def _dropped(record: dict[str, Any], bus_event: Any, handler: str) -> None:
+    """An event of a tenant offboarded while it was handled: dropped as one arriving after the offboarding is (the
+    tenant's data is erased; neither a retry nor the dead-letter queue would keep any of it), not a failure."""
+    logger.info("event for an offboarded tenant dropped", extra={
+        "message_id": record.get("messageId"), "handler": handler, "while_handled": True,
+        "tenant_id": (bus_event.get("detail") or {}).get("tenant_id")})
 
 
 def _report(record: dict[str, Any], bus_event: Any, failed: Exception, failures: list[dict[str, str]], *,
@@ -229,7 +254,11 @@ def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for refresh, message_ids in due.values():
         try:
             refresh.run(rt)
-        except Exception:
+        except Exception as error:
+            if _offboarded(error, refresh.key[0]):  # its offboarding began meanwhile: its events dropped, not failed
+                logger.info("event for an offboarded tenant dropped", extra={
+                    "message_ids": message_ids, "handler": "accrue_rebates", "while_handled": True})
+                continue
             logger.exception("accrual re-rating failed", extra={"accrual": refresh.key, "message_ids": message_ids})
             failures += [{"itemIdentifier": m} for m in message_ids if m not in failed]
             failed.update(message_ids)
@@ -280,13 +309,32 @@ def _tenant_ids() -> Iterator[str]:
     yield from tenant_repository.tenant_ids(runtime().store)
 
 
+def _each_tenant(job: str, work: Callable[[str], T]) -> dict[str, T]:
+    """`work(tenant)` for every listed tenant, by tenant. A tenant whose offboarding began during the run (the store
+    refused a write into it: `TenantOffboarded`) is left out, logged; the run goes on for the others."""
+    done: dict[str, T] = {}
+    for tenant_id in _tenant_ids():
+        try:
+            done[tenant_id] = work(tenant_id)
+        except TenantOffboarded as gone:
+            if not _offboarded(gone, tenant_id):
+                raise
+            logger.info("tenant offboarded during a scheduled run: left out",
+                        extra={"job": job, "tenant_id": tenant_id})
+    return done
+
+
 def _sweep_tenants(job: str, totals: dict[str, int], *sweeps: Callable[[Any, str], dict[str, int]]) -> dict[str, int]:
     """One scheduled run of `sweeps` over every tenant, their counts summed into `totals` (counted by `_scheduled`)."""
     rt = runtime()
+
+    def each(tenant_id: str) -> list[dict[str, int]]:
+        return [sweep(rt, tenant_id) for sweep in sweeps]
+
     with _scheduled(job):
-        for tenant_id in _tenant_ids():
-            for sweep in sweeps:
-                for name, count in sweep(rt, tenant_id).items():
+        for counts in _each_tenant(job, each).values():
+            for found in counts:
+                for name, count in found.items():
                     totals[name] += count
     return totals
 
@@ -308,7 +356,7 @@ def policy_activation(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("policy-activation"):
-        activated = {tenant_id: policy_drafts.activate_due(rt, tenant_id) for tenant_id in _tenant_ids()}
+        activated = _each_tenant("policy-activation", lambda tenant_id: policy_drafts.activate_due(rt, tenant_id))
     return {"activated": {t: ids for t, ids in activated.items() if ids}}
 
 
@@ -319,7 +367,7 @@ def billing_sla_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("billing-sla-sweep"):
-        opened = sum(billing.sweep_sla(rt, tenant_id) for tenant_id in _tenant_ids())
+        opened = sum(_each_tenant("billing-sla-sweep", lambda tenant_id: billing.sweep_sla(rt, tenant_id)).values())
     return {"opened": opened}
 
 
@@ -331,7 +379,7 @@ def equity_monitor(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("equity-monitor"):
-        runs = {tenant_id: equity.run(rt, tenant_id) for tenant_id in _tenant_ids()}
+        runs = _each_tenant("equity-monitor", lambda tenant_id: equity.run(rt, tenant_id))
     return {"opened": sum(len(r["opened"]) for r in runs.values())}
 
 
@@ -343,7 +391,7 @@ def model_drift(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("model-drift"):
-        scored = {tenant_id: drift.forecast_calibration(rt, tenant_id) for tenant_id in _tenant_ids()}
+        scored = _each_tenant("model-drift", lambda tenant_id: drift.forecast_calibration(rt, tenant_id))
     return {"scored": {t: s.get("predictions", 0) for t, s in scored.items()}}
 
 
@@ -355,7 +403,7 @@ def kpi_gauges(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("kpi-gauges"):
-        sampled = {tenant_id: record_kpi_gauges(rt, tenant_id) for tenant_id in _tenant_ids()}
+        sampled = _each_tenant("kpi-gauges", lambda tenant_id: record_kpi_gauges(rt, tenant_id))
     return {"sampled": {t: len(s) for t, s in sampled.items()}}
 
 
@@ -369,14 +417,15 @@ def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, A
     rt = runtime()
     month = period_of(instant(rt.clock.now_iso()).date())
     previous = period_of(period_bounds(month)[0] - timedelta(days=1))
-    charged = mismatches = 0
     closing = instant(rt.clock.now_iso()).day <= 3  # finance validates last month's invoices (SOP-2.2)
+
+    def each(tenant_id: str) -> tuple[int, int]:
+        charged = subscription_billing.run(rt, tenant_id, through=month)["charged"]
+        return charged, len(subscription_billing.reconcile(rt, tenant_id, previous)) if closing else 0
+
     with _scheduled("subscription-billing-run"):
-        for tenant_id in _tenant_ids():
-            charged += subscription_billing.run(rt, tenant_id, through=month)["charged"]
-            if closing:
-                mismatches += len(subscription_billing.reconcile(rt, tenant_id, previous))
-    return {"charged": charged, "mismatches": mismatches}
+        runs = _each_tenant("subscription-billing-run", each).values()
+    return {"charged": sum(c for c, _ in runs), "mismatches": sum(m for _, m in runs)}
 
 
 @app.lambda_function(name="month_close_watch")

@@ -62,6 +62,8 @@ def _provisioned(actor: Principal, tenant: Tenant, texts: list[contract_set.Cont
             policy_put(tenant),
             *contract_puts,
         ],
+        # a former tenant's tombstone under this id lifted in the same transaction (issue #16: the id provisioned again)
+        deletes=[repository.tombstone_delete(tenant.tenant_id)],
         audit=[
             AuditEntry.by(actor, "tenant.created", tenant.tenant_id, tenant.status,
                           policy_version=tenant.policy_version,
