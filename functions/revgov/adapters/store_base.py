@@ -11,11 +11,7 @@ import), and a backend (DynamoDB, SQLite, in memory) implements only:
   raises `ConditionFailed` naming the writes whose condition failed, and nothing is written;
 - `_tenant_rows`, `_write_rows`, `_delete_rows`: the whole-tenant operations of offboarding.
 
-Every transaction that puts into a tenant's partitions (an item or an audit record) also checks, atomically with its
-writes, that the tenant has no tombstone (`ports.TOMBSTONE`, put when its offboarding begins): a handler that read
-before the offboarding cannot write the tenant back after it (`TenantOffboarded`). It costs no read: one condition
-check in the transaction (DynamoDB: a ConditionCheck item, counted in the 100; SQLite and memory: a key lookup under
-the write lock). Deletes alone are never refused (they bring nothing back).
+Every transaction that puts into a tenant also checks its tombstone (`store_tombstone`), in the same transaction.
 
 Every key starts with `T#{tenant}#`, as in the one DynamoDB table, so a row says whose it is in every backend.
 """
@@ -33,11 +29,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from ..domain.access import PLATFORM
 from ..domain.audit import GENESIS, partner_index, partner_pointer, seal
-from ..domain.errors import ConcurrentUpdate, PayloadTooLarge, StaleWrite, TenantOffboarded
+from ..domain.errors import ConcurrentUpdate, PayloadTooLarge, StaleWrite
 from ..ports import TOMBSTONE, Changes, Clock, IdGenerator, Page, Stored
 from .store_cursors import bad_cursor, decode_cursor, encode_cursor, start_key_valid
+from .store_tombstone import guarded_tenants, offboarded, tenant_of, tombstone_key
 
 AUDIT = "AUDIT"
 HEAD = "HEAD"
@@ -63,11 +59,6 @@ _PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")  # a projection path: objec
 
 def partition(tenant_id: str, collection: str) -> str:
     return f"T#{tenant_id}#{collection}"
-
-
-def _tenant_of(pk: str) -> str:
-    """The tenant of a partition key `T#{tenant}#{collection}` (tenant ids hold no `#`)."""
-    return pk.split("#", 2)[1]
 
 
 @dataclass(frozen=True)
@@ -99,7 +90,7 @@ class Write:
 
 
 def tombstone_row(tenant_id: str) -> Row:
-    return Row(partition(tenant_id, TOMBSTONE[0]), TOMBSTONE[1], None)
+    return Row(*tombstone_key(tenant_id), None)
 
 
 class ConditionFailed(Exception):  # a signal between the base and its backends, never raised further
@@ -370,12 +361,10 @@ class BaseDocumentStore(ABC):
                     self._transact(scope_tenant, writes)
                     return sealed
                 except ConditionFailed as failed:
-                    gone = sorted({_tenant_of(writes[i].row.pk) for i in failed.indexes
+                    gone = sorted({tenant_of(writes[i].row.pk) for i in failed.indexes
                                    if i < len(writes) and writes[i].check})
                     if gone:  # before any StaleWrite: a retry would only meet the tombstone again
-                        raise TenantOffboarded(
-                            f"tenant {gone[0]} is being offboarded or was offboarded: nothing more is written into "
-                            "it", extra={"tenant_id": gone[0]}) from failed
+                        raise offboarded(gone[0]) from failed
                     for index in failed.indexes:
                         if index < len(changes.puts):
                             raise StaleWrite(changes.puts[index].conflict_detail) from failed
@@ -448,20 +437,8 @@ class BaseDocumentStore(ABC):
             last = sealed[-1]
             head = Row(audit_pk, HEAD, dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"])
             writes.append(Write(head, condition=ABSENT if seq == 0 else seq))
-        return writes + BaseDocumentStore._guards(tenant_id, changes)
-
-    @staticmethod
-    def _guards(tenant_id: str, changes: Changes) -> list[Write]:
-        """The tombstone checks, last: one for each tenant the change puts into (items or audit records), except the
-        platform (never offboarded) and a tenant whose tombstone the change itself puts or deletes (its offboarding
-        beginning; its provisioning again)."""
-        putting = {put.tenant_id or tenant_id for put in changes.puts}
-        if changes.audit:
-            putting.add(tenant_id)
-        own = {put.tenant_id or tenant_id for put in changes.puts if (put.collection, put.key) == TOMBSTONE}
-        own |= {d.tenant_id or tenant_id for d in changes.deletes if (d.collection, d.key) == TOMBSTONE}
-        return [Write(tombstone_row(t), condition=ABSENT, check=True)
-                for t in sorted(putting - own - {PLATFORM})]
+        checks = guarded_tenants(tenant_id, changes)  # last: no tenant the change puts into may be offboarded
+        return writes + [Write(tombstone_row(t), condition=ABSENT, check=True) for t in checks]
 
     # --- whole-tenant operations (offboarding) -----------------------------------------------
     def export_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
@@ -485,12 +462,6 @@ class BaseDocumentStore(ABC):
         keeps fencing late writers until it expires with the export)."""
         tombstone = tombstone_row(tenant_id)
         return [row for row in self._tenant_rows(tenant_id) if (row.pk, row.sk) != (tombstone.pk, tombstone.sk)]
-
-    def _refuse_if_offboarded(self, tenant_id: str) -> None:
-        tombstone = tombstone_row(tenant_id)
-        if tenant_id != PLATFORM and self._get(tenant_id, tombstone.pk, tombstone.sk) is not None:
-            raise TenantOffboarded(f"tenant {tenant_id} is being offboarded or was offboarded: nothing more is written "
-                                   "into it", extra={"tenant_id": tenant_id})
 
     def import_tenant(self, tenant_id: str, items: list[dict[str, Any]]) -> int:
         """Write exported items back verbatim (keys, versions, lookups, TTLs) under this tenant's prefix. The tenant
@@ -519,7 +490,8 @@ class BaseDocumentStore(ABC):
         prefix = f"T#{tenant_id}#"
         if any(not row.pk.startswith(prefix) for row in rows):
             raise ValueError(f"bulk_put writes only tenant {tenant_id!r}'s partitions")
-        self._refuse_if_offboarded(tenant_id)  # one read per bulk write, not atomic with it: never a use case's path
+        if self._get(tenant_id, *tombstone_key(tenant_id)) is not None:  # one read, not atomic: never a use case's
+            raise offboarded(tenant_id)
         self._write_rows(tenant_id, rows)
 
     def delete_tenant(self, tenant_id: str) -> int:

@@ -10,12 +10,11 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from .. import observe
 from ..bootstrap import runtime
 from ..domain.access import PLATFORM
-from ..domain.errors import TenantOffboarded
 from ..domain.time import instant, period_bounds, period_of
 from ..logs import logger
 from ..services import events as event_log
@@ -31,10 +30,11 @@ from .agent_handlers import (  # noqa: F401  (re-exported: app.py and the local 
     agent_threshold_watcher,
 )
 from .api import app
+from .offboarded import dropped, each_tenant, event_refused, refused_for
 from .scheduled import scheduled as _scheduled
+from .scheduled import sweep_tenants
 
 BusHandler = Callable[[dict[str, Any]], None]
-T = TypeVar("T")
 _12H = 43200  # the longest an SQS message can be kept invisible
 
 
@@ -91,34 +91,13 @@ def drain_batch(
     except Exception as whole:  # the whole batch failed
         outcomes = [whole] * len(taken)
     for (record, bus_event), outcome in zip(taken, outcomes, strict=True):
-        if _offboarded_meanwhile(bus_event, outcome):
-            _dropped(record, bus_event, handler)
+        if event_refused(bus_event, outcome):
+            dropped(record, bus_event, handler)
         elif isinstance(outcome, Exception):
             _report(record, bus_event, outcome, failures, retry_in=retry_in, handler=handler)
         else:
             observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=False)
     return {"batchItemFailures": failures}
-
-
-def _offboarded_meanwhile(bus_event: Any, outcome: Any) -> bool:
-    """The store refused the event's write because its own tenant's offboarding began after the batch started (the
-    tombstone, `TenantOffboarded`). An event of another tenant refused with it (one commit for a batch of several
-    tenants) is a failure: it comes back, and the offboarded tenant's events are then dropped before handling."""
-    detail = bus_event.get("detail") if isinstance(bus_event, dict) else None
-    return isinstance(detail, dict) and _offboarded(outcome, detail.get("tenant_id"))
-
-
-def _offboarded(failed: object, tenant_id: object) -> bool:
-    """`failed` is the store's refusal of a write into `tenant_id`, whose offboarding has begun."""
-    return isinstance(failed, TenantOffboarded) and failed.extra.get("tenant_id") == tenant_id
-
-
-def _dropped(record: dict[str, Any], bus_event: Any, handler: str) -> None:
-    """An event of a tenant offboarded while it was handled: dropped as one arriving after the offboarding is (the
-    tenant's data is erased; neither a retry nor the dead-letter queue would keep any of it), not a failure."""
-    logger.info("event for an offboarded tenant dropped", extra={
-        "message_id": record.get("messageId"), "handler": handler, "while_handled": True,
-        "tenant_id": (bus_event.get("detail") or {}).get("tenant_id")})
 
 
 def _report(record: dict[str, Any], bus_event: Any, failed: Exception, failures: list[dict[str, str]], *,
@@ -255,7 +234,7 @@ def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             refresh.run(rt)
         except Exception as error:
-            if _offboarded(error, refresh.key[0]):  # its offboarding began meanwhile: its events dropped, not failed
+            if refused_for(error, refresh.key[0]):  # its offboarding began meanwhile: its events dropped, not failed
                 logger.info("event for an offboarded tenant dropped", extra={
                     "message_ids": message_ids, "handler": "accrue_rebates", "while_handled": True})
                 continue
@@ -309,34 +288,8 @@ def _tenant_ids() -> Iterator[str]:
     yield from tenant_repository.tenant_ids(runtime().store)
 
 
-def _each_tenant(job: str, work: Callable[[str], T]) -> dict[str, T]:
-    """`work(tenant)` for every listed tenant, by tenant. A tenant whose offboarding began during the run (the store
-    refused a write into it: `TenantOffboarded`) is left out, logged; the run goes on for the others."""
-    done: dict[str, T] = {}
-    for tenant_id in _tenant_ids():
-        try:
-            done[tenant_id] = work(tenant_id)
-        except TenantOffboarded as gone:
-            if not _offboarded(gone, tenant_id):
-                raise
-            logger.info("tenant offboarded during a scheduled run: left out",
-                        extra={"job": job, "tenant_id": tenant_id})
-    return done
-
-
 def _sweep_tenants(job: str, totals: dict[str, int], *sweeps: Callable[[Any, str], dict[str, int]]) -> dict[str, int]:
-    """One scheduled run of `sweeps` over every tenant, their counts summed into `totals` (counted by `_scheduled`)."""
-    rt = runtime()
-
-    def each(tenant_id: str) -> list[dict[str, int]]:
-        return [sweep(rt, tenant_id) for sweep in sweeps]
-
-    with _scheduled(job):
-        for counts in _each_tenant(job, each).values():
-            for found in counts:
-                for name, count in found.items():
-                    totals[name] += count
-    return totals
+    return sweep_tenants(job, runtime(), _tenant_ids(), totals, *sweeps)
 
 
 @app.lambda_function(name="flush_outbox")
@@ -356,7 +309,7 @@ def policy_activation(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("policy-activation"):
-        activated = _each_tenant("policy-activation", lambda tenant_id: policy_drafts.activate_due(rt, tenant_id))
+        activated = each_tenant("policy-activation", _tenant_ids(), lambda t: policy_drafts.activate_due(rt, t))
     return {"activated": {t: ids for t, ids in activated.items() if ids}}
 
 
@@ -367,7 +320,7 @@ def billing_sla_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("billing-sla-sweep"):
-        opened = sum(_each_tenant("billing-sla-sweep", lambda tenant_id: billing.sweep_sla(rt, tenant_id)).values())
+        opened = sum(each_tenant("billing-sla-sweep", _tenant_ids(), lambda t: billing.sweep_sla(rt, t)).values())
     return {"opened": opened}
 
 
@@ -379,7 +332,7 @@ def equity_monitor(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("equity-monitor"):
-        runs = _each_tenant("equity-monitor", lambda tenant_id: equity.run(rt, tenant_id))
+        runs = each_tenant("equity-monitor", _tenant_ids(), lambda tenant_id: equity.run(rt, tenant_id))
     return {"opened": sum(len(r["opened"]) for r in runs.values())}
 
 
@@ -391,7 +344,7 @@ def model_drift(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("model-drift"):
-        scored = _each_tenant("model-drift", lambda tenant_id: drift.forecast_calibration(rt, tenant_id))
+        scored = each_tenant("model-drift", _tenant_ids(), lambda tenant_id: drift.forecast_calibration(rt, tenant_id))
     return {"scored": {t: s.get("predictions", 0) for t, s in scored.items()}}
 
 
@@ -403,7 +356,7 @@ def kpi_gauges(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("kpi-gauges"):
-        sampled = _each_tenant("kpi-gauges", lambda tenant_id: record_kpi_gauges(rt, tenant_id))
+        sampled = each_tenant("kpi-gauges", _tenant_ids(), lambda tenant_id: record_kpi_gauges(rt, tenant_id))
     return {"sampled": {t: len(s) for t, s in sampled.items()}}
 
 
@@ -424,7 +377,7 @@ def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, A
         return charged, len(subscription_billing.reconcile(rt, tenant_id, previous)) if closing else 0
 
     with _scheduled("subscription-billing-run"):
-        runs = _each_tenant("subscription-billing-run", each).values()
+        runs = each_tenant("subscription-billing-run", _tenant_ids(), each).values()
     return {"charged": sum(c for c, _ in runs), "mismatches": sum(m for _, m in runs)}
 
 
