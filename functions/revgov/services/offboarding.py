@@ -7,6 +7,7 @@ export. A DELETE repeated after the offboarding completed answers it again while
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -52,8 +53,10 @@ def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
         return _finish(rt, actor, record, version, resumed=found is not None)
     except Exception as exc:
         if found is None and version is None:
-            # nothing stored, nothing deleted: the failure is what it says, and the tenant writes again as before
-            rt.store.commit(tenant_id, Changes(deletes=[tenant_repository.tombstone_delete(tenant_id)]))
+            # nothing stored, nothing deleted: the failure is what it says, and the tenant writes again as before (if
+            # lifting the fence fails too, the original failure is still the one raised; a repeated DELETE finishes)
+            with suppress(Exception):
+                rt.store.commit(tenant_id, Changes(deletes=[tenant_repository.tombstone_delete(tenant_id)]))
             raise
         raise _incomplete(tenant_id, record, exc) from exc
 
