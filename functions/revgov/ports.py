@@ -24,6 +24,13 @@ class IdGenerator(Protocol):
     def secret(self) -> str: ...
 
 
+# A tenant's tombstone, in its own partition: put when its offboarding begins, deleted when the tenant is provisioned or
+# imported again. While it stands every store refuses any change that puts into the tenant (`TenantOffboarded`), in
+# the change's own transaction; it is not the tenant's data (never exported, left by the bulk deletion) and expires
+# with the offboarding's export.
+TOMBSTONE = ("OFFBOARDED", "TOMBSTONE")
+
+
 @dataclass(frozen=True)
 class Put:
     """Write one document. `must_exist`/`must_be_absent`/`expected_version` are checked atomically."""

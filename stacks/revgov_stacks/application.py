@@ -44,6 +44,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from revgov.domain.access import PLATFORM
+from revgov.ports import TOMBSTONE
 from revgov.resources import TABLE, EventRule, load_rules, load_schedules
 
 from . import chalice_app
@@ -77,6 +78,10 @@ WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
 # Written by the operator function only (provisioning, suspension, offboarding, operator keys): tenant sessions are
 # denied writes there even when tagged TenantId=_platform.
 PLATFORM_PROTECTED = [f"T#{PLATFORM}#TENANTS", f"T#{PLATFORM}#KEY"]
+# A tenant's tombstone (revgov.ports.TOMBSTONE), put when its offboarding begins: every transaction of a tenant session
+# checks it (ConditionCheckItem, in TENANT_DATA_ACTIONS) so nothing is written into an offboarded tenant, but only the
+# operator function (offboarding, provisioning, import) may put or delete it: a tenant session can never lift it.
+TOMBSTONE_LEADING_KEYS = [f"T#*#{TOMBSTONE[0]}"]
 # The operator function's own grant: every item operation on the table, and Scan (offboarding exports and deletes a
 # tenant by scanning for its prefix). Not the indexes: no operator route queries them.
 OPERATOR_TABLE_ACTIONS = [*TENANT_DATA_ACTIONS, "dynamodb:Scan"]
@@ -348,6 +353,13 @@ class RevgovApplication(Construct):
                         actions=WRITE_ACTIONS,
                         resources=[self.table.table_arn],
                         conditions={"ForAnyValue:StringEquals": {"dynamodb:LeadingKeys": PLATFORM_PROTECTED}},
+                    ),
+                    iam.PolicyStatement(
+                        sid="NoTombstoneWrites",
+                        effect=iam.Effect.DENY,
+                        actions=WRITE_ACTIONS,
+                        resources=[self.table.table_arn],
+                        conditions={"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": TOMBSTONE_LEADING_KEYS}},
                     ),
                 ]),
             },

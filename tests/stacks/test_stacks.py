@@ -427,12 +427,19 @@ def test_tenant_access_role_is_fenced_by_leading_keys(synth: Synth, stack: str) 
     table_key, _ = one(template, "AWS::DynamoDB::Table")
     assert {"Fn::GetAtt": [table_key, "Arn"]} in statement["Resource"]
     # A _platform session (registry reads, platform outbox and audit) still cannot write the registry or operator keys
-    [deny] = [s for s in statements if s["Effect"] == "Deny"]
-    assert deny["Condition"] == {"ForAnyValue:StringEquals": {
+    # and no tenant session may put or delete a tenant's tombstone (revgov.ports.TOMBSTONE): it may only check it
+    # (ConditionCheckItem, allowed above), so a handler of an offboarded tenant can never lift its own fence
+    denies = {s["Sid"]: s for s in statements if s["Effect"] == "Deny"}
+    assert denies["NoPlatformRegistryOrKeyWrites"]["Condition"] == {"ForAnyValue:StringEquals": {
         "dynamodb:LeadingKeys": ["T#_platform#TENANTS", "T#_platform#KEY"]}}
-    assert sorted(deny["Action"]) == ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
-                                      "dynamodb:UpdateItem"]
-    assert deny["Resource"] == {"Fn::GetAtt": [table_key, "Arn"]}
+    assert denies["NoTombstoneWrites"]["Condition"] == {"ForAnyValue:StringLike": {
+        "dynamodb:LeadingKeys": ["T#*#OFFBOARDED"]}}
+    assert "dynamodb:ConditionCheckItem" in statement["Action"]
+    assert set(denies) == {"NoPlatformRegistryOrKeyWrites", "NoTombstoneWrites"}
+    for deny in denies.values():
+        assert sorted(deny["Action"]) == ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
+                                          "dynamodb:UpdateItem"]
+        assert deny["Resource"] == {"Fn::GetAtt": [table_key, "Arn"]}
     trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     handlers = functions_by_handler(template)
     # the authorizer, and the registry sync (next test: it writes the registry, which no tenant session may)

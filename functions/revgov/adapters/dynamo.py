@@ -241,6 +241,9 @@ class DynamoDocumentStore(BaseDocumentStore):
             with TransactWrite(connection=connection) as tx:
                 for write in writes:
                     row = write.row
+                    if write.check:  # the tenant's tombstone: absent, or nothing is written
+                        tx.condition_check(model, row.pk, row.sk, condition=model.pk.does_not_exist())
+                        continue
                     if write.delete:
                         tx.delete(model(row.pk, row.sk), add_version_condition=False)
                         continue
@@ -259,8 +262,10 @@ class DynamoDocumentStore(BaseDocumentStore):
             code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
             if code != "TransactionCanceledException":
                 raise
-            # pynamodb sends the deletes before the puts: map each reason back to its write's place in `writes`.
-            sent = [i for i, w in enumerate(writes) if w.delete] + [i for i, w in enumerate(writes) if not w.delete]
+            # pynamodb sends the condition checks, then the deletes, then the puts: map each reason back to its write's
+            # place in `writes`.
+            sent = ([i for i, w in enumerate(writes) if w.check] + [i for i, w in enumerate(writes) if w.delete]
+                    + [i for i, w in enumerate(writes) if not w.delete and not w.check])
             reasons = list(exc.cancellation_reasons or [])
             failed = sorted(  # a reason past the writes sent (a doctored answer) counts as the audit head's
                 sent[n] if n < len(sent) else len(writes)

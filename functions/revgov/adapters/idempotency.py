@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
+from ..logs import logger
 from ..resources import TABLE
 from ..settings import Settings
 
@@ -55,6 +56,32 @@ def _client(region: str, endpoint_url: str | None) -> Any:
     return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url)
 
 
+class _UpdatesOnlyWhatExists:
+    """The layer's DynamoDB client, whose UpdateItem (powertools' `_update_record`: a run's result written over its
+    in-progress record) changes the record only where it still exists. UpdateItem creates a missing item: a run that
+    finished after its tenant was offboarded (the in-progress record exported and deleted) would write the tenant's
+    `T#<tenant>#IDEMPOTENCY` item back. Such a run's result is not recorded (logged); a redelivery of its event is
+    dropped (its tenant is gone). Every other call goes to the client as it is."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **request: Any) -> Any:
+        if "ConditionExpression" not in request:
+            request["ConditionExpression"] = "attribute_exists(#revgov_pk)"
+            request["ExpressionAttributeNames"] = {**request.get("ExpressionAttributeNames", {}),
+                                                   "#revgov_pk": TABLE.partition_key}
+        try:
+            return self._client.update_item(**request)
+        except self._client.exceptions.ConditionalCheckFailedException:
+            logger.info("idempotency record gone before its run finished (tenant offboarded): not written back",
+                        extra={"key": request.get("Key")})
+            return {}
+
+
 def _layer(tenant_id: str, table_name: str, client: Any) -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(
         table_name=table_name,
@@ -63,7 +90,7 @@ def _layer(tenant_id: str, table_name: str, client: Any) -> DynamoDBPersistenceL
         static_pk_value=f"T#{tenant_id}#IDEMPOTENCY",
         expiry_attr=TABLE.ttl_attribute,
         data_attr="data",
-        boto3_client=client,
+        boto3_client=cast(Any, _UpdatesOnlyWhatExists(client)),  # the client, with UpdateItem conditioned
     )
 
 

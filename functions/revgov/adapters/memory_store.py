@@ -131,6 +131,8 @@ class MemoryDocumentStore(BaseDocumentStore):
             if failed:
                 raise ConditionFailed(failed)
             for write in writes:
+                if write.check:
+                    continue
                 if write.delete:
                     self._remove(write.row.pk, write.row.sk)
                 else:

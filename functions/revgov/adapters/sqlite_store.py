@@ -155,7 +155,7 @@ class SqliteDocumentStore(BaseDocumentStore):
     def _transact(self, scope_tenant: str, writes: list[Write]) -> None:
         outbox: list[Row] = []
         if self.bus is not None and _PUBLISHING.get():
-            outbox = [w.row for w in writes if not w.delete and w.row.pk.endswith(_OUTBOX)]
+            outbox = [w.row for w in writes if not w.delete and not w.check and w.row.pk.endswith(_OUTBOX)]
         with self.db.write() as c:
             failed = []
             for number, write in enumerate(writes):
@@ -172,6 +172,8 @@ class SqliteDocumentStore(BaseDocumentStore):
             if failed:
                 raise ConditionFailed(failed)  # rolls back: nothing was written yet anyway
             for write in writes:
+                if write.check:
+                    continue
                 if write.delete:
                     c.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (write.row.pk, write.row.sk))
                 elif write.row not in outbox:

@@ -11,6 +11,8 @@ import), and a backend (DynamoDB, SQLite, in memory) implements only:
   raises `ConditionFailed` naming the writes whose condition failed, and nothing is written;
 - `_tenant_rows`, `_write_rows`, `_delete_rows`: the whole-tenant operations of offboarding.
 
+Every transaction that puts into a tenant also checks its tombstone (`store_tombstone`), in the same transaction.
+
 Every key starts with `T#{tenant}#`, as in the one DynamoDB table, so a row says whose it is in every backend.
 """
 
@@ -29,8 +31,9 @@ from typing import Any, TypeVar
 
 from ..domain.audit import GENESIS, partner_index, partner_pointer, seal
 from ..domain.errors import ConcurrentUpdate, PayloadTooLarge, StaleWrite
-from ..ports import Changes, Clock, IdGenerator, Page, Stored
+from ..ports import TOMBSTONE, Changes, Clock, IdGenerator, Page, Stored
 from .store_cursors import bad_cursor, decode_cursor, encode_cursor, start_key_valid
+from .store_tombstone import guarded_tenants, offboarded, tenant_of, tombstone_key
 
 AUDIT = "AUDIT"
 HEAD = "HEAD"
@@ -77,11 +80,17 @@ ABSENT = "absent"
 @dataclass(frozen=True)
 class Write:
     """One write of a transaction: a put (`row`) or a delete (`delete=True`), with an optional condition:
-    `ABSENT` (no item under the key) or an int (the item's current version)."""
+    `ABSENT` (no item under the key) or an int (the item's current version). `check=True`: nothing is written, the
+    condition is only checked with the others (DynamoDB's ConditionCheck; the tenant's tombstone)."""
 
     row: Row
     delete: bool = False
     condition: str | int | None = None
+    check: bool = False
+
+
+def tombstone_row(tenant_id: str) -> Row:
+    return Row(*tombstone_key(tenant_id), None)
 
 
 class ConditionFailed(Exception):  # a signal between the base and its backends, never raised further
@@ -352,6 +361,10 @@ class BaseDocumentStore(ABC):
                     self._transact(scope_tenant, writes)
                     return sealed
                 except ConditionFailed as failed:
+                    gone = sorted({tenant_of(writes[i].row.pk) for i in failed.indexes
+                                   if i < len(writes) and writes[i].check})
+                    if gone:  # before any StaleWrite: a retry would only meet the tombstone again
+                        raise offboarded(gone[0]) from failed
                     for index in failed.indexes:
                         if index < len(changes.puts):
                             raise StaleWrite(changes.puts[index].conflict_detail) from failed
@@ -424,7 +437,8 @@ class BaseDocumentStore(ABC):
             last = sealed[-1]
             head = Row(audit_pk, HEAD, dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"])
             writes.append(Write(head, condition=ABSENT if seq == 0 else seq))
-        return writes
+        checks = guarded_tenants(tenant_id, changes)  # last: no tenant the change puts into may be offboarded
+        return writes + [Write(tombstone_row(t), condition=ABSENT, check=True) for t in checks]
 
     # --- whole-tenant operations (offboarding) -----------------------------------------------
     def export_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
@@ -440,11 +454,18 @@ class BaseDocumentStore(ABC):
                 "lookup": [row.gsi1pk.removeprefix(prefix), row.gsi1sk] if row.gsi1pk else None,
                 "expires_at": int(row.expires_at) if row.expires_at is not None else None,
             }
-            for row in sorted(self._tenant_rows(tenant_id), key=lambda r: (r.pk, r.sk))
+            for row in sorted(self._data_rows(tenant_id), key=lambda r: (r.pk, r.sk))
         ]
 
+    def _data_rows(self, tenant_id: str) -> list[Row]:
+        """The tenant's items without its tombstone: what offboarding exports and deletes (the tombstone stays and
+        keeps fencing late writers until it expires with the export)."""
+        tombstone = tombstone_row(tenant_id)
+        return [row for row in self._tenant_rows(tenant_id) if (row.pk, row.sk) != (tombstone.pk, tombstone.sk)]
+
     def import_tenant(self, tenant_id: str, items: list[dict[str, Any]]) -> int:
-        """Write exported items back verbatim (keys, versions, lookups, TTLs) under this tenant's prefix."""
+        """Write exported items back verbatim (keys, versions, lookups, TTLs) under this tenant's prefix. The tenant
+        lives again: a tombstone its offboarding left is deleted first (the export never holds it)."""
         rows = [
             Row(
                 partition(tenant_id, entry["collection"]),
@@ -457,7 +478,9 @@ class BaseDocumentStore(ABC):
             )
             for entry in items
             if entry.get("data") is not None  # an in-flight idempotency record: nothing to restore
+            and (entry["collection"], entry["key"]) != TOMBSTONE
         ]
+        self._delete_rows([tombstone_row(tenant_id)])
         self._write_rows(tenant_id, rows)
         return len(rows)
 
@@ -467,9 +490,11 @@ class BaseDocumentStore(ABC):
         prefix = f"T#{tenant_id}#"
         if any(not row.pk.startswith(prefix) for row in rows):
             raise ValueError(f"bulk_put writes only tenant {tenant_id!r}'s partitions")
+        if self._get(tenant_id, *tombstone_key(tenant_id)) is not None:  # one read, not atomic: never a use case's
+            raise offboarded(tenant_id)
         self._write_rows(tenant_id, rows)
 
     def delete_tenant(self, tenant_id: str) -> int:
-        rows = self._tenant_rows(tenant_id)
+        rows = self._data_rows(tenant_id)
         self._delete_rows(rows)
         return len(rows)

@@ -63,6 +63,12 @@ class StaleWrite(Conflict):
     `Conflict` and is never retried."""
 
 
+class TenantOffboarded(Conflict):
+    """A write into a tenant whose offboarding has begun: refused by the store itself (the tenant's tombstone,
+    `store_base.TOMBSTONE`), whoever writes. Never retried: the tenant's data is being, or has been, erased.
+    `extra["tenant_id"]` names the tenant (an event handler drops the event of that tenant only)."""
+
+
 class PayloadTooLarge(RevgovError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 

@@ -30,7 +30,9 @@ from .agent_handlers import (  # noqa: F401  (re-exported: app.py and the local 
     agent_threshold_watcher,
 )
 from .api import app
+from .offboarded import dropped, each_tenant, event_refused, refused_for
 from .scheduled import scheduled as _scheduled
+from .scheduled import sweep_tenants
 
 BusHandler = Callable[[dict[str, Any]], None]
 _12H = 43200  # the longest an SQS message can be kept invisible
@@ -89,7 +91,9 @@ def drain_batch(
     except Exception as whole:  # the whole batch failed
         outcomes = [whole] * len(taken)
     for (record, bus_event), outcome in zip(taken, outcomes, strict=True):
-        if isinstance(outcome, Exception):
+        if event_refused(bus_event, outcome):
+            dropped(record, bus_event, handler)
+        elif isinstance(outcome, Exception):
             _report(record, bus_event, outcome, failures, retry_in=retry_in, handler=handler)
         else:
             observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=False)
@@ -229,7 +233,11 @@ def accrue_rebates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for refresh, message_ids in due.values():
         try:
             refresh.run(rt)
-        except Exception:
+        except Exception as error:
+            if refused_for(error, refresh.key[0]):  # its offboarding began meanwhile: its events dropped, not failed
+                logger.info("event for an offboarded tenant dropped", extra={
+                    "message_ids": message_ids, "handler": "accrue_rebates", "while_handled": True})
+                continue
             logger.exception("accrual re-rating failed", extra={"accrual": refresh.key, "message_ids": message_ids})
             failures += [{"itemIdentifier": m} for m in message_ids if m not in failed]
             failed.update(message_ids)
@@ -281,14 +289,7 @@ def _tenant_ids() -> Iterator[str]:
 
 
 def _sweep_tenants(job: str, totals: dict[str, int], *sweeps: Callable[[Any, str], dict[str, int]]) -> dict[str, int]:
-    """One scheduled run of `sweeps` over every tenant, their counts summed into `totals` (counted by `_scheduled`)."""
-    rt = runtime()
-    with _scheduled(job):
-        for tenant_id in _tenant_ids():
-            for sweep in sweeps:
-                for name, count in sweep(rt, tenant_id).items():
-                    totals[name] += count
-    return totals
+    return sweep_tenants(job, runtime(), _tenant_ids(), totals, *sweeps)
 
 
 @app.lambda_function(name="flush_outbox")
@@ -308,7 +309,7 @@ def policy_activation(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("policy-activation"):
-        activated = {tenant_id: policy_drafts.activate_due(rt, tenant_id) for tenant_id in _tenant_ids()}
+        activated = each_tenant("policy-activation", _tenant_ids(), lambda t: policy_drafts.activate_due(rt, t))
     return {"activated": {t: ids for t, ids in activated.items() if ids}}
 
 
@@ -319,7 +320,7 @@ def billing_sla_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("billing-sla-sweep"):
-        opened = sum(billing.sweep_sla(rt, tenant_id) for tenant_id in _tenant_ids())
+        opened = sum(each_tenant("billing-sla-sweep", _tenant_ids(), lambda t: billing.sweep_sla(rt, t)).values())
     return {"opened": opened}
 
 
@@ -331,7 +332,7 @@ def equity_monitor(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("equity-monitor"):
-        runs = {tenant_id: equity.run(rt, tenant_id) for tenant_id in _tenant_ids()}
+        runs = each_tenant("equity-monitor", _tenant_ids(), lambda tenant_id: equity.run(rt, tenant_id))
     return {"opened": sum(len(r["opened"]) for r in runs.values())}
 
 
@@ -343,7 +344,7 @@ def model_drift(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("model-drift"):
-        scored = {tenant_id: drift.forecast_calibration(rt, tenant_id) for tenant_id in _tenant_ids()}
+        scored = each_tenant("model-drift", _tenant_ids(), lambda tenant_id: drift.forecast_calibration(rt, tenant_id))
     return {"scored": {t: s.get("predictions", 0) for t, s in scored.items()}}
 
 
@@ -355,7 +356,7 @@ def kpi_gauges(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     with _scheduled("kpi-gauges"):
-        sampled = {tenant_id: record_kpi_gauges(rt, tenant_id) for tenant_id in _tenant_ids()}
+        sampled = each_tenant("kpi-gauges", _tenant_ids(), lambda tenant_id: record_kpi_gauges(rt, tenant_id))
     return {"sampled": {t: len(s) for t, s in sampled.items()}}
 
 
@@ -369,14 +370,15 @@ def subscription_billing_run(event: dict[str, Any], context: Any) -> dict[str, A
     rt = runtime()
     month = period_of(instant(rt.clock.now_iso()).date())
     previous = period_of(period_bounds(month)[0] - timedelta(days=1))
-    charged = mismatches = 0
     closing = instant(rt.clock.now_iso()).day <= 3  # finance validates last month's invoices (SOP-2.2)
+
+    def each(tenant_id: str) -> tuple[int, int]:
+        charged = subscription_billing.run(rt, tenant_id, through=month)["charged"]
+        return charged, len(subscription_billing.reconcile(rt, tenant_id, previous)) if closing else 0
+
     with _scheduled("subscription-billing-run"):
-        for tenant_id in _tenant_ids():
-            charged += subscription_billing.run(rt, tenant_id, through=month)["charged"]
-            if closing:
-                mismatches += len(subscription_billing.reconcile(rt, tenant_id, previous))
-    return {"charged": charged, "mismatches": mismatches}
+        runs = each_tenant("subscription-billing-run", _tenant_ids(), each).values()
+    return {"charged": sum(c for c, _ in runs), "mismatches": sum(m for _, m in runs)}
 
 
 @app.lambda_function(name="month_close_watch")

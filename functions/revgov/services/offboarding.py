@@ -7,6 +7,7 @@ export. A DELETE repeated after the offboarding completed answers it again while
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -46,13 +47,29 @@ def offboard(rt: Runtime, actor: Principal, tenant_id: str) -> dict[str, Any]:
     if found is not None and found[0]["status"] == "completed" and profile is None:
         return _answer(rt, found[0], resumed=True)
     record, version = found or (_new_record(rt, actor, tenant_id, profile.data if profile else {}), None)
+    _fence(rt, record)
     try:
         record, version = _export(rt, record, version, former=former)
         return _finish(rt, actor, record, version, resumed=found is not None)
     except Exception as exc:
         if found is None and version is None:
-            raise  # nothing stored, nothing deleted: the failure is what it says
+            # nothing stored, nothing deleted: the failure is what it says, and the tenant writes again as before (if
+            # lifting the fence fails too, the original failure is still the one raised; a repeated DELETE finishes)
+            with suppress(Exception):
+                rt.store.commit(tenant_id, Changes(deletes=[tenant_repository.tombstone_delete(tenant_id)]))
+            raise
         raise _incomplete(tenant_id, record, exc) from exc
+
+
+def _fence(rt: Runtime, record: Offboarding) -> None:
+    """The tenant's tombstone, before its export is taken: from here the store refuses every change that would put
+    into the tenant, in that change's own transaction (a request, an event handler that read the tenant before, an
+    agent, a sweep), so the export is the tenant's last state and nothing is written back after the deletion. Such
+    a write fails with `TenantOffboarded`; an event handler drops its event, as one arriving after the offboarding
+    (`edge.handlers.drain_batch`)."""
+    expires = int(instant(record["export_kept_until"]).timestamp())
+    rt.store.commit(record["tenant_id"], Changes(puts=[
+        tenant_repository.tombstone_put(record["offboarding_id"], record["started_at"], expires_at=expires)]))
 
 
 def _new_record(rt: Runtime, actor: Principal, tenant_id: str, profile: dict[str, Any]) -> Offboarding:

@@ -4,7 +4,9 @@
 - `TENANTS/<tenant id>` in the platform's partition: the registry entry (`GET /v1/tenants`), the profile without its
   configuration;
 - `POLICY/<policy version>`: every policy version a decision was made under, so the decision can be replayed;
-- `SECRET/WEBHOOK`: the tenant's webhook signing secrets.
+- `SECRET/WEBHOOK`: the tenant's webhook signing secrets;
+- `OFFBOARDED/TOMBSTONE` (`ports.TOMBSTONE`): put when the tenant's offboarding begins; while it stands the store
+  refuses every change that puts into the tenant (`TenantOffboarded`); deleted when the tenant is provisioned again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, TypedDict, cast
 from ..domain.access import PLATFORM
 from ..domain.errors import NotFound
 from ..domain.tenants import Tenant
-from ..ports import Delete, DocumentStore, Page, Put, Stored
+from ..ports import TOMBSTONE, Delete, DocumentStore, Page, Put, Stored
 from .toolkit import pages
 
 PROFILE = ("TENANT", "PROFILE")
@@ -150,6 +152,18 @@ def secrets_put_over(
 
 def secrets_data(secret: str) -> dict[str, Any]:
     return {"secrets": [{"secret": secret, "valid_until": None}]}
+
+
+def tombstone_put(offboarding_id: str, since: str, *, expires_at: int) -> Put:
+    """The tenant fenced for its offboarding: from this commit on, nothing more is written into it (by a request, a
+    handler that read before, an agent or a sweep); kept as long as the offboarding's export (its TTL)."""
+    return Put(*TOMBSTONE, {"offboarding_id": offboarding_id, "since": since}, expires_at=expires_at)
+
+
+def tombstone_delete(tenant_id: str) -> Delete:
+    """The fence lifted: the tenant provisioned again under its id (in the provisioning's own transaction), or an
+    offboarding that failed before storing or deleting anything."""
+    return Delete(*TOMBSTONE, tenant_id=tenant_id)
 
 
 def closing_deletes() -> list[Delete]:

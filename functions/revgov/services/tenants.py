@@ -63,6 +63,8 @@ def _provisioned(actor: Principal, tenant: Tenant, texts: list[contract_set.Cont
             *contract_puts,
             case_repository.pointers_complete(tenant.tenant_id),  # no case yet: each has its pointer from its opening
         ],
+        # a former tenant's tombstone under this id lifted in the same transaction (issue #16: the id provisioned again)
+        deletes=[repository.tombstone_delete(tenant.tenant_id)],
         audit=[
             AuditEntry.by(actor, "tenant.created", tenant.tenant_id, tenant.status,
                           policy_version=tenant.policy_version,

@@ -10,7 +10,7 @@ from typing import Any
 from ... import schemas
 from ...domain import billing as core
 from ...domain.billing import BillingPolicy
-from ...domain.errors import ConcurrentUpdate, MalformedRequest, RevgovError, RuleViolation
+from ...domain.errors import ConcurrentUpdate, MalformedRequest, RevgovError, RuleViolation, TenantOffboarded
 from ...domain.tenants import Tenant
 from ...domain.time import instant
 from ...logs import logger
@@ -58,6 +58,8 @@ def bill_erp_event(rt: Runtime, bus_event: dict[str, Any]) -> dict[str, Any]:
         if detail_type == "subscription.activated":
             release_parked(rt, tenant.tenant_id, detail["data"]["subscription_id"])
         return answer
+    except TenantOffboarded:  # the tenant's offboarding began meanwhile: nothing more is written, its log included
+        raise
     except Exception as exc:
         _record_failure(rt, bus_event, exc)
         raise
