@@ -1,0 +1,55 @@
+"""Red team, eighth round: what a partner key (and the staff acting on what it sends) can make of the surface that
+landed after round seven: security incidents (PA-11.2 / CPA-11.2), partner audits and their repayment (PA-12.1 /
+CPA-12.1), commissions by payment month and referral acceptance (PA-8.1 / PA-8.2), review requests (PA-14.2) and the
+copilot's own-data answers (PA-14.1).
+
+Each test quotes the rule it holds the product to and failed before its fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from security_support import make_party, offboard
+from support import assert_problem
+
+pytestmark = pytest.mark.stack
+
+# Trojan Source (CVE-2021-42574): U+202E reverses what follows, so legal reads "…1000" where "0001…" was sent; ESC
+# opens a terminal control sequence; U+200B hides a difference between two look-alike texts
+SPOOFS = ["customer list of inv_01JX0000000000000000000001\u202e", "mailbox \u001b[31mcompromised", "ph\u200bishing"]
+
+
+@pytest.fixture(scope="module")
+def party(api: Any, operator: Any, stack: Any) -> Any:
+    made = make_party(api, operator, stack, "northwind")
+    yield made
+    offboard(operator, made)
+
+
+@pytest.mark.parametrize("summary", SPOOFS, ids=["rlo", "esc", "zwsp"])
+def test_a_partners_incident_report_takes_no_invisible_or_control_character(party: Any, summary: str) -> None:
+    """PA-11.2: "Each party notifies the other [...] of a security incident affecting the other's data, and cooperates
+    in its investigation": the partner's report is its notice, and legal reads its summary to investigate it (SOP-1.2;
+    the sweep's exception for legal). schemas/api/text.schema.json is "the one definition of caller text that staff
+    read": it refuses bidirectional overrides (U+202A-U+202E), C0/C1 controls other than line breaks and tabs, and
+    zero-width characters (Unicode TR#36 / UTS#39, CVE-2021-42574). The summary took them all and kept them as sent.
+    Now: a 400 naming /summary (RFC 9457), nothing recorded."""
+    mine = party.partners[0]
+    partner = party.partner_keys[mine]
+    before = partner.get("/v1/security-incidents").json()["items"]
+    problem = assert_problem(partner.post("/v1/security-incidents",
+                                          {"became_aware_at": "2026-12-01T08:00:00Z", "summary": summary}), 400)
+    assert [e["path"] for e in problem["errors"]] == ["/summary"], problem
+    assert partner.get("/v1/security-incidents").json()["items"] == before
+    legal = party.by_role["legal"]
+    problem = assert_problem(legal.post("/v1/security-incidents", {"partner_id": mine, "summary": summary,
+                                                                   "became_aware_at": "2026-12-01T08:00:00Z"}), 400)
+    assert [e["path"] for e in problem["errors"]] == ["/summary"], problem
+    # ordinary text, line breaks included, is kept
+    kept = partner.post("/v1/security-incidents", {"became_aware_at": "2026-12-01T08:00:00Z",
+                                                   "summary": "Phishing: support mailbox\nZürich office, 12 contacts"})
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["summary"] == "Phishing: support mailbox\nZürich office, 12 contacts"
