@@ -53,3 +53,29 @@ def test_a_partners_incident_report_takes_no_invisible_or_control_character(part
                                                    "summary": "Phishing: support mailbox\nZürich office, 12 contacts"})
     assert kept.status_code == 201, kept.text
     assert kept.json()["summary"] == "Phishing: support mailbox\nZürich office, 12 contacts"
+
+
+def test_pa_11_2_a_suspended_partner_still_gives_its_incident_notice(party: Any) -> None:
+    """PA-11.2: "Each party notifies the other without undue delay, and in any event within 72 hours, of a security
+    incident affecting the other's data". PA-13.2 suspends a Partner "from new quotes, orders, deal registrations and
+    incentive accrual, without terminating this Agreement": the duty to notify goes on, and the partner's report
+    through its key is its notice (1.43.0). PA-9.6 keeps a suspended partner's portal read-only, and the edge refused
+    the report with that 403 (a write not declared `open_when_suspended`): a suspended partner that found a breach of
+    the distributor's data could not give the notice the agreement requires of it, and legal's watch never learned of
+    it. Now the report is taken (201, its notice received now) and nothing else of the partner's opens."""
+    mine = party.partners[1]
+    partner, ops = party.partner_keys[mine], party.by_role["channel_ops"]
+    moved = ops.post(f"/v1/partners/{mine}/suspend", {"reason": "PA-13.2(e) suspension for the probe"})
+    assert moved.status_code == 200 and moved.json()["status"] == "suspended", moved.text
+    try:
+        reported = partner.post("/v1/security-incidents", {"became_aware_at": "2026-12-01T08:00:00Z",
+                                                           "summary": "Stolen laptop with the distributor's price list"})
+        assert reported.status_code == 201, reported.text
+        assert (reported.json()["partner_id"], reported.json()["notifying_party"]) == (mine, "partner")
+        listed = party.by_role["legal"].get(f"/v1/security-incidents?partner_id={mine}").json()["items"]
+        assert [i["incident_id"] for i in listed] == [reported.json()["incident_id"]]
+        # PA-9.6 still holds for what the suspension stops
+        refused = partner.post(f"/v1/partners/{mine}/non-renewal", {"reason": "leaving the program"})
+        assert refused.status_code == 403 and refused.json()["clause"] == "PA-9.6", refused.text
+    finally:
+        assert ops.post(f"/v1/partners/{mine}/reinstate", {"reason": "probe over"}).status_code == 200
