@@ -8,10 +8,12 @@ Each test quotes the rule it holds the product to and failed before its fix.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+import clock_support
 from security_support import make_party, offboard
 from support import assert_problem
 
@@ -79,3 +81,27 @@ def test_pa_11_2_a_suspended_partner_still_gives_its_incident_notice(party: Any)
         assert refused.status_code == 403 and refused.json()["clause"] == "PA-9.6", refused.text
     finally:
         assert ops.post(f"/v1/partners/{mine}/reinstate", {"reason": "probe over"}).status_code == 200
+
+
+@pytest.mark.parametrize(("quarter", "status"), [("0000-Q1", 400), ("9999-Q4", 422)])
+def test_an_audit_finding_for_a_quarter_at_the_calendars_edge_is_a_problem_not_a_500(party: Any, quarter: str,
+                                                                                     status: int) -> None:
+    """COMMON / RFC 9457: bad input is a problem naming the field, never a 500. The finding's schema takes any
+    `^[0-9]{4}-Q[1-4]$`: 0000-Q1 names a year no calendar has (datetime.date refuses year 0) and 9999-Q4 ends on
+    9999-12-31, whose next day the code computed to find the Quarter's last (year 10000). Both were a 500 from
+    `POST /v1/partners/{partner_id}/audits/{audit_id}/findings`; now 0000-Q1 is a 400 on /quarter and 9999-Q4 the
+    422 of a Quarter that has not ended (PA-12.1 findings are of audited, ended Quarters); nothing recorded."""
+    mine = party.partners[0]
+    finance = party.by_role["finance"]
+    starts = clock_support.today() + timedelta(days=60)
+    while starts.weekday() >= 5:
+        starts += timedelta(days=1)
+    listed = finance.get(f"/v1/partners/{mine}/audits").json()["audits"]
+    audit = listed[0] if listed else finance.post(f"/v1/partners/{mine}/audits",
+                                                  {"starts_on": starts.isoformat()}).json()
+    nil = {"rebate": "0.00", "spiff": "0.00", "commission": "0.00", "mdf": "0.00"}
+    answer = finance.post(f"/v1/partners/{mine}/audits/{audit['audit_id']}/findings",
+                          {"quarter": quarter, "verified": nil})
+    problem = assert_problem(answer, status)
+    assert "/quarter" in {e["path"] for e in problem.get("errors", [])}, problem
+    assert finance.get(f"/v1/partners/{mine}/audits/{audit['audit_id']}").json()["findings"] == []

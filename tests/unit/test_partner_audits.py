@@ -328,6 +328,7 @@ def test_a_finding_waits_for_the_audits_first_day_and_for_the_quarters_end_once_
     [
         ({"verified": NIL}, "/quarter"),
         ({"quarter": "2026-Q5", "verified": NIL}, "/quarter"),
+        ({"quarter": "0000-Q1", "verified": NIL}, "/quarter"),  # red team 8: year 0 does not exist (was a 500)
         ({"quarter": "2026-Q3"}, "/verified"),
         ({"quarter": "2026-Q3", "verified": {**NIL, "rebate": 10.5}}, "/verified/rebate"),
         ({"quarter": "2026-Q3", "verified": {**NIL, "mdf": "-1.00"}}, "/verified/mdf"),
