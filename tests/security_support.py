@@ -271,6 +271,8 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
     else:
         missing.setdefault("lgh", []).append(held.text[:300])
 
+    _incident_and_audit(party, own, missing)
+
     period = _last_quarter()
     _sell_in(party, own, period)
     # SOP-7.2 / COP-7.2: prepared by finance, "approved by a second member of the finance queue", then issued
@@ -289,7 +291,7 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
 
     for record in admin.get("/v1/audit", limit=200).json()["items"]:
         party.keep("aud", record.get("record_id"))
-    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud", "lpc"):
+    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud", "lpc", "sin", "pau", "arp"):
         if not party.objects.get(kind):
             missing.setdefault(kind, []).append("none made")
     return missing
@@ -358,6 +360,38 @@ def _late_payment_charge(party: Party, partner_id: str) -> None:
               "accrual": {**example["accrual"], "invoice_id": invoice_id}}  # fmt: skip
     party.rt.store.commit(party.tenant_id, Changes(puts=[Put(overdue_charges.CHARGES, charge["charge_id"], charge)]))
     party.keep("lpc", charge["charge_id"])
+
+
+def _incident_and_audit(party: Party, partner_id: str, missing: dict[str, list[str]]) -> None:
+    """The partner's own security incident report (PA-11.2 / CPA-11.2, its key), an audit of it finance scheduled
+    (PA-12.1 / CPA-12.1: on notice, a business day) and that audit's repayment, stored as the audit service keeps one
+    (the contract's example with this tenant's ids: a real one needs ended Quarters settled and the audit started,
+    tests/unit/test_partner_audits.py), so the isolation suites try every id of the newest surface (red team 8)."""
+    from revgov.services import partner_audits
+
+    now = clock_support.now()
+    reported = party.partner_keys[partner_id].post("/v1/security-incidents", {
+        "became_aware_at": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "summary": "a support mailbox of the partner's own was phished"})  # fmt: skip
+    if reported.status_code == 201:
+        party.keep("sin", reported.json()["incident_id"])
+    else:
+        missing.setdefault("sin", []).append(reported.text[:300])
+    starts = now.date() + timedelta(days=60)
+    while starts.weekday() >= 5:
+        starts += timedelta(days=1)
+    scheduled = party.by_role["finance"].post(f"/v1/partners/{partner_id}/audits", {"starts_on": starts.isoformat()})
+    if scheduled.status_code != 201:
+        missing.setdefault("pau", []).append(scheduled.text[:300])
+        return
+    audit_id = scheduled.json()["audit_id"]
+    party.keep("pau", audit_id)
+    example = json.loads((ROOT / "schemas/api/responses/audit-repayment.schema.json").read_text())["examples"][0]
+    repayment = {**example, "repayment_id": party.rt.ids.new("arp"), "audit_id": audit_id, "partner_id": partner_id,
+                 "approval_id": party.rt.ids.new("apr")}  # fmt: skip
+    party.rt.store.commit(party.tenant_id, Changes(puts=[Put(partner_audits.REPAYMENTS, repayment["repayment_id"],
+                                                             repayment)]))  # fmt: skip
+    party.keep("arp", repayment["repayment_id"])
 
 
 def _dispute(party: Party, partner_id: str, settlement_id: str, missing: dict[str, list[str]]) -> None:

@@ -175,6 +175,9 @@ def _snapshot(victim: Party, prefixes: tuple[str, ...] | None = None) -> dict[st
         "dsp": lambda i: finance.get(f"/v1/rebates/disputes/{i}"),
         "ivd": lambda i: finance.get(f"/v1/invoice-disputes/{i}"),
         "pdr": lambda i: admin.get(f"/v1/policy/drafts/{i}"),
+        "sin": lambda i: admin.get(f"/v1/security-incidents/{i}"),
+        "arp": lambda i: finance.get(f"/v1/audit-repayments/{i}"),
+        "pau": lambda i: finance.get(f"/v1/partners/{victim.partners[0]}/audits/{i}"),
         "tenant": lambda i: victim.admin.get("/v1/audit/verify"),
     }
     wanted = [p for p in reads if prefixes is None or p in prefixes]
@@ -314,6 +317,13 @@ def _partner_objects(victim: Party, partner_id: str) -> dict[str, list[str]]:
     owned["lpc"] = [
         i for i in charges if admin.get(f"/v1/billing/overdue/charges/{i}").json()["partner_id"] == partner_id
     ]
+    # the newest surface (red team 8): the partner's incident reports, its audits and their repayments
+    owned["sin"] = [i for i in victim.objects.get("sin", [])
+                    if admin.get(f"/v1/security-incidents/{i}").json()["partner_id"] == partner_id]
+    owned["pau"] = [i for i in victim.objects.get("pau", [])
+                    if any(a["audit_id"] == i for a in admin.get(f"/v1/partners/{partner_id}/audits").json()["audits"])]
+    owned["arp"] = [i for i in victim.objects.get("arp", [])
+                    if admin.get(f"/v1/audit-repayments/{i}").json()["partner_id"] == partner_id]
     return owned
 
 
