@@ -105,3 +105,33 @@ def test_an_audit_finding_for_a_quarter_at_the_calendars_edge_is_a_problem_not_a
     problem = assert_problem(answer, status)
     assert "/quarter" in {e["path"] for e in problem.get("errors", [])}, problem
     assert finance.get(f"/v1/partners/{mine}/audits/{audit['audit_id']}").json()["findings"] == []
+
+
+def test_pa_14_2_a_suspended_partner_may_still_ask_for_human_review_of_an_automated_decision(party: Any) -> None:
+    """PA-14.2: "Quote checks, discount approval routing, rebate calculations, entitlement checks and invoice
+    validations may be made automatically [...] A Partner may request human review of any automated decision within
+    30 days of being notified of it" (CPA-14.2 likewise). PA-13.2 suspends a Partner "from new quotes, orders, deal
+    registrations and incentive accrual": not from asking for review, and the 30 days run during the suspension. The
+    edge refused the request with PA-9.6's read-only 403, so a suspended partner could not have a person look at the
+    entitlement check that withholds its entitlements (the very decision the suspension changed) before its window
+    closed. Now the request is taken (201, a customer_success case) on either review route; PA-9.6 still refuses
+    what the suspension stops."""
+    mine = party.partners[1]
+    partner, ops = party.partner_keys[mine], party.by_role["channel_ops"]
+    moved = ops.post(f"/v1/partners/{mine}/suspend", {"reason": "PA-13.2(e) suspension for the probe"})
+    assert moved.status_code == 200 and moved.json()["status"] == "suspended", moved.text
+    try:
+        checked = partner.get(f"/v1/partners/{mine}/entitlements/managed_support")
+        assert checked.status_code == 200 and checked.json()["entitled"] is False, checked.text
+        asked = partner.post("/v1/review-requests", {"kind": "entitlement_check", "entitlement": "managed_support",
+                                                     "reason": "our entitlements were withheld in error"})
+        assert asked.status_code == 201, asked.text
+        review = partner.get(f"/v1/review-requests/{asked.json()['review_id']}")
+        assert review.status_code == 200 and review.json()["partner_id"] == mine, review.text
+        refused = partner.post("/v1/deals", {"partner_id": mine, "family": "networking",
+                                             "customer": {"id": "C-SUSP-8", "name": "Harbor", "contact": "A. Lee"},
+                                             "estimated_value": "1000.00",
+                                             "expected_close": clock_support.today().isoformat()})
+        assert refused.status_code == 403 and refused.json()["clause"] == "PA-9.6", refused.text
+    finally:
+        assert ops.post(f"/v1/partners/{mine}/reinstate", {"reason": "probe over"}).status_code == 200
