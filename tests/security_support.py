@@ -291,7 +291,8 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
 
     for record in admin.get("/v1/audit", limit=200).json()["items"]:
         party.keep("aud", record.get("record_id"))
-    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud", "lpc", "sin", "pau", "arp"):
+    for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud", "lpc", "sin", "pau",
+                 "arp"):
         if not party.objects.get(kind):
             missing.setdefault(kind, []).append("none made")
     return missing

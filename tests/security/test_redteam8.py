@@ -70,8 +70,8 @@ def test_pa_11_2_a_suspended_partner_still_gives_its_incident_notice(party: Any)
     moved = ops.post(f"/v1/partners/{mine}/suspend", {"reason": "PA-13.2(e) suspension for the probe"})
     assert moved.status_code == 200 and moved.json()["status"] == "suspended", moved.text
     try:
-        reported = partner.post("/v1/security-incidents", {"became_aware_at": "2026-12-01T08:00:00Z",
-                                                           "summary": "Stolen laptop with the distributor's price list"})
+        reported = partner.post("/v1/security-incidents", {
+            "became_aware_at": "2026-12-01T08:00:00Z", "summary": "Stolen laptop with the distributor's price list"})
         assert reported.status_code == 201, reported.text
         assert (reported.json()["partner_id"], reported.json()["notifying_party"]) == (mine, "partner")
         listed = party.by_role["legal"].get(f"/v1/security-incidents?partner_id={mine}").json()["items"]

@@ -150,7 +150,7 @@ def test_pa_9_5_no_activity_is_pre_approved_for_a_partner_not_eligible_for_mdf()
 
 
 def test_pa_9_5_an_activity_is_not_pre_approved_once_the_partner_is_no_longer_eligible(gold):
-    rt, clock, partner, key = gold
+    rt, _, partner, key = gold
     pid = partner["partner_id"]
     asked = _activity(rt, key, pid, "2026-07-20", "2026-07-21", "100.00")
     assert mdf_requests.decide_activity(rt, OPS, pid, asked["activity_id"], {}, True)["status"] == "approved"

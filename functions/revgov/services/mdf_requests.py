@@ -18,10 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain import mdf as rules
+from ..domain import partners as partner_rules
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import ConcurrentUpdate, Conflict, FieldError, Forbidden, RuleViolation
-from ..domain import partners as partner_rules
 from ..domain.partners import screening
 from ..domain.policy import cited_clause
 from ..ports import Changes, DomainEvent, Put
