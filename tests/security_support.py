@@ -292,7 +292,7 @@ def populate(party: Party, api: Api) -> dict[str, list[str]]:
     for record in admin.get("/v1/audit", limit=200).json()["items"]:
         party.keep("aud", record.get("record_id"))
     for kind in ("inv", "exc", "apr", "dec", "dl", "evt", "sub", "set", "dsp", "ivd", "aud", "lpc", "sin", "pau",
-                 "arp"):
+                 "arp", "mdfa"):
         if not party.objects.get(kind):
             missing.setdefault(kind, []).append("none made")
     return missing
@@ -367,7 +367,8 @@ def _incident_and_audit(party: Party, partner_id: str, missing: dict[str, list[s
     """The partner's own security incident report (PA-11.2 / CPA-11.2, its key), an audit of it finance scheduled
     (PA-12.1 / CPA-12.1: on notice, a business day) and that audit's repayment, stored as the audit service keeps one
     (the contract's example with this tenant's ids: a real one needs ended Quarters settled and the audit started,
-    tests/unit/test_partner_audits.py), so the isolation suites try every id of the newest surface (red team 8)."""
+    tests/unit/test_partner_audits.py), and an MDF activity the partner asked for, so the isolation suites try every
+    id of these surfaces (red team 8)."""
     from revgov.services import partner_audits
 
     now = clock_support.now()
@@ -393,6 +394,14 @@ def _incident_and_audit(party: Party, partner_id: str, missing: dict[str, list[s
     party.rt.store.commit(party.tenant_id, Changes(puts=[Put(partner_audits.REPAYMENTS, repayment["repayment_id"],
                                                              repayment)]))  # fmt: skip
     party.keep("arp", repayment["repayment_id"])
+    # PA-9.5 / CPA-9.5: the partner asks channel ops to pre-approve an MDF activity of its own (its tier is eligible)
+    asked = party.partner_keys[partner_id].post(f"/v1/partners/{partner_id}/mdf/activities", {
+        "title": "Roadshow of the partner's own", "starts_on": (now.date() + timedelta(days=30)).isoformat(),
+        "ends_on": (now.date() + timedelta(days=31)).isoformat(), "planned_amount": "100.00"})  # fmt: skip
+    if asked.status_code == 201:
+        party.keep("mdfa", asked.json()["activity_id"])
+    else:
+        missing.setdefault("mdfa", []).append(asked.text[:300])
 
 
 def _dispute(party: Party, partner_id: str, settlement_id: str, missing: dict[str, list[str]]) -> None:

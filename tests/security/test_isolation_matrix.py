@@ -178,6 +178,7 @@ def _snapshot(victim: Party, prefixes: tuple[str, ...] | None = None) -> dict[st
         "sin": lambda i: admin.get(f"/v1/security-incidents/{i}"),
         "arp": lambda i: finance.get(f"/v1/audit-repayments/{i}"),
         "pau": lambda i: finance.get(f"/v1/partners/{victim.partners[0]}/audits/{i}"),
+        "mdfa": lambda i: admin.get(f"/v1/partners/{victim.partners[0]}/mdf"),
         "tenant": lambda i: victim.admin.get("/v1/audit/verify"),
     }
     wanted = [p for p in reads if prefixes is None or p in prefixes]
@@ -324,6 +325,10 @@ def _partner_objects(victim: Party, partner_id: str) -> dict[str, list[str]]:
                     if any(a["audit_id"] == i for a in admin.get(f"/v1/partners/{partner_id}/audits").json()["audits"])]
     owned["arp"] = [i for i in victim.objects.get("arp", [])
                     if admin.get(f"/v1/audit-repayments/{i}").json()["partner_id"] == partner_id]
+    activities = admin.get(f"/v1/partners/{partner_id}/mdf").json()["activities"]
+    owned["mdfa"] = [i for i in victim.objects.get("mdfa", []) if any(a["activity_id"] == i for a in activities)]
+    owned["rvw"] = [i for i in victim.objects.get("rvw", [])
+                    if admin.get(f"/v1/review-requests/{i}").json()["partner_id"] == partner_id]
     return owned
 
 
