@@ -135,3 +135,28 @@ def test_pa_14_2_a_suspended_partner_may_still_ask_for_human_review_of_an_automa
         assert refused.status_code == 403 and refused.json()["clause"] == "PA-9.6", refused.text
     finally:
         assert ops.post(f"/v1/partners/{mine}/reinstate", {"reason": "probe over"}).status_code == 200
+
+
+def test_pa_11_2_a_partners_incident_report_reaches_legal_at_once(party: Any) -> None:
+    """PA-11.2: "Each party notifies the other without undue delay, and in any event within 72 hours, of a security
+    incident affecting the other's data, and cooperates in its investigation" (CPA-11.2: breaches "notified to the
+    other party"); SOP-1.2 / COP-1.2: legal handles them ("data protection requests"). A partner's report through
+    its key is its notice to the distributor (1.43.0). Reported in time, it opened no case, published nothing and
+    told no one: the notice lay in a table until someone listed the incidents, and the distributor's own clock for
+    its data (and the investigation the clause has both parties cooperate in) started unseen. Now the report opens
+    one exception for legal at once, naming the incident, the partner and when the notice was received; the hourly
+    watch opens no second one."""
+    mine = party.partners[0]
+    partner, legal = party.partner_keys[mine], party.by_role["legal"]
+    aware = (clock_support.now() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    reported = partner.post("/v1/security-incidents", {"became_aware_at": aware,
+                                                       "summary": "Customer contact export sent to a wrong address"})
+    assert reported.status_code == 201 and reported.json()["notice"] == "on_time", reported.text
+    incident_id = reported.json()["incident_id"]
+    cases = [c for c in legal.get("/v1/exceptions", limit=200).json()["items"]
+             if c["subject"] == {"kind": "security_incident", "id": incident_id}]
+    assert len(cases) == 1, cases
+    [case] = cases
+    assert (case["queue"], case["partner_id"], case["status"]) == ("legal", mine, "open")
+    assert {"rule_id": "SEC-INCIDENT-NOTICE", "clause": "PA-11.2"}.items() <= case["reasons"][-1].items()
+    assert legal.get(f"/v1/security-incidents/{incident_id}").json()["exception_id"] == case["exception_id"]

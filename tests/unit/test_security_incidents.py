@@ -75,20 +75,27 @@ def test_pa_11_2_a_partners_report_at_the_72nd_hour_is_within_72_hours():
     assert incident["notify_by"] == incident["notified_at"] == "2026-12-04T08:00:00.000Z"
     assert incident["notice"] == "on_time" and (incident["rule_id"], incident["clause"]) == ("SEC-INCIDENT-NOTICE",
                                                                                            "PA-11.2")  # fmt: skip
-    assert _sweep(ledger, "2026-12-05T08:00:00Z")["opened"] == 0 and _exceptions(ledger) == []
+    # the notice reaches legal at once (red team 8; PA-11.2 "cooperates in its investigation"): one exception, in time
+    [case] = _exceptions(ledger)
+    assert case["queue"] == "legal" and case["subject"]["id"] == incident["incident_id"]
+    assert "received at 2026-12-04T08:00:00.000Z, by 2026-12-04T08:00:00.000Z" in _why(case)["message"]
+    assert incident["exception_id"] == case["case_id"]
+    assert _sweep(ledger, "2026-12-05T08:00:00Z")["opened"] == 0 and len(_exceptions(ledger)) == 1
 
 
 def test_pa_11_2_a_partners_report_one_second_after_72_hours_is_late_and_legal_gets_an_exception():
     ledger = Ledger("2026-12-01T09:00:00Z")
     incident = _report(ledger, OWN, "2026-12-04T08:00:01Z")
     assert incident["notice"] == "late"
-    assert _sweep(ledger, "2026-12-04T09:00:00Z") == {"looked_at": 1, "opened": 1}
+    # legal's exception opens with the report itself, saying it came late (red team 8: a report in time opens one
+    # too); the sweep has nothing left to open
     [case] = _exceptions(ledger)
     assert case["queue"] == "legal" and case["subject"]["id"] == incident["incident_id"]
     assert _why(case)["clause"] == "PA-11.2" and "72 hours" in _why(case)["message"]
+    assert "received at 2026-12-04T08:00:01.000Z, after 2026-12-04T08:00:00.000Z" in _why(case)["message"]
     stored = security_incidents.get_incident(ledger.rt, LEGAL, incident["incident_id"])
     assert stored["exception_id"] == case["case_id"]
-    assert _sweep(ledger, "2026-12-04T10:00:00Z") == {"looked_at": 0, "opened": 0}  # once per incident
+    assert _sweep(ledger, "2026-12-04T09:00:00Z") == {"looked_at": 0, "opened": 0}  # once per incident
     assert len(_exceptions(ledger)) == 1
 
 
@@ -98,9 +105,13 @@ def test_cpa_11_2_within_48_hours_of_becoming_aware():
     late = _report(ledger, CT_OWN, "2026-12-03T08:00:01Z")
     assert (on_time["notice"], late["notice"]) == ("on_time", "late")
     assert on_time["notify_by"] == "2026-12-03T08:00:00.000Z" and on_time["clause"] == "CPA-11.2"
-    assert _sweep(ledger, "2026-12-03T09:00:00Z")["opened"] == 1
-    [case] = _exceptions(ledger)
-    assert case["queue"] == "legal" and case["subject"]["id"] == late["incident_id"]
+    # each report reaches legal at once (red team 8), the late one saying so; the sweep opens nothing more
+    assert _sweep(ledger, "2026-12-03T09:00:00Z")["opened"] == 0
+    cases = {c["subject"]["id"]: c for c in _exceptions(ledger)}
+    assert set(cases) == {on_time["incident_id"], late["incident_id"]}
+    assert {c["queue"] for c in cases.values()} == {"legal"}
+    assert ", after 2026-12-03T08:00:00.000Z (48 hours" in _why(cases[late["incident_id"]])["message"]
+    assert ", by 2026-12-03T08:00:00.000Z (48 hours" in _why(cases[on_time["incident_id"]])["message"]
 
 
 # --- staff record one affecting a partner's data --------------------------------------------------------------------

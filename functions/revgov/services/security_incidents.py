@@ -26,6 +26,7 @@ from .toolkit import pages, put_over
 INCIDENTS = "SECINCIDENT"  # incident id -> the incident
 BY_PARTNER = "SECINCIDENTBYPARTNER"  # {partner_id}#{incident_id} -> {incident_id}: one partner's, in time order
 WATCH = "SECINCIDENTWATCH"  # incident id -> {} while its notice is not settled (the sweep reads only these)
+RECEIVED = "received"  # a partner's report: its notice reached the distributor (the exception tells legal at once)
 ACTOR = "system:security_incidents"
 
 
@@ -71,9 +72,12 @@ def record(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
     incident = rules.record(rule, body, incident_id=rt.ids.new("sin"), partner_id=partner_id, by_partner=by_partner,
                             now=now, by=who.actor)  # fmt: skip
     pointer = Put(BY_PARTNER, f"{partner_id}#{incident['incident_id']}", {"incident_id": incident["incident_id"]})
-    changes = Changes(puts=[_put(incident, None), pointer])
-    if incident["notice"] != rules.ON_TIME:  # settled only when sent on time; otherwise the sweep looks at it
+    changes = Changes(puts=[pointer])
+    if by_partner:  # its notice, received now: legal is told at once (PA-11.2 "cooperates in its investigation")
+        incident["exception_id"] = _open_exception(rt, tenant, rule, incident, RECEIVED, changes)
+    elif incident["notice"] != rules.ON_TIME:  # settled only when sent on time; otherwise the sweep looks at it
         changes.puts.append(Put(WATCH, incident["incident_id"], {"incident_id": incident["incident_id"]}))
+    changes.puts.insert(0, _put(incident, None))
     action = "security_incident.reported" if by_partner else "security_incident.recorded"
     changes.audit.append(_entry(who, tenant, rule, action, incident))
     rt.commit(who.tenant_id, changes)
@@ -155,11 +159,21 @@ def _open_exception(rt: Runtime, tenant: Tenant, rule: rules.IncidentRule, incid
                     changes: Changes) -> str:  # fmt: skip
     who = "the partner" if incident["notifying_party"] == "partner" else "the distributor"
     hours, clause = incident["notify_within_hours"], rule.rule.clause
-    message = (
-        f"security incident {incident['incident_id']} (partner {incident['partner_id']}): {who}'s notice "
-        + (f"was sent at {incident['notified_at']}, after" if state == rules.LATE else "was not sent by")
-        + f" {incident['notify_by']}, {hours} hours after becoming aware at {incident['became_aware_at']} ({clause})"
-    )
+    if state == RECEIVED:
+        timing = "after" if incident["notice"] == rules.LATE else "by"
+        message = (
+            f"security incident {incident['incident_id']} affecting the distributor's data, reported by partner "
+            f"{incident['partner_id']}: its notice was received at {incident['notified_at']}, {timing} "
+            f"{incident['notify_by']} ({hours} hours after it became aware at {incident['became_aware_at']}, "
+            f"{clause}); legal investigates it with the partner ({clause}: 'cooperates in its investigation')"
+        )
+    else:
+        message = (
+            f"security incident {incident['incident_id']} (partner {incident['partner_id']}): {who}'s notice "
+            + (f"was sent at {incident['notified_at']}, after" if state == rules.LATE else "was not sent by")
+            + f" {incident['notify_by']}, {hours} hours after becoming aware at {incident['became_aware_at']} "
+            f"({clause})"
+        )
     partner = partner_repository.record(rt.store, tenant.tenant_id, incident["partner_id"]) or {}
     case, opened = cases.open_case(rt, tenant.policy, kind="exception", category=rule.category,
                                    subject_kind="security_incident", subject_id=incident["incident_id"],
