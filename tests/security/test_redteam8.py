@@ -144,8 +144,8 @@ def test_pa_11_2_a_partners_incident_report_reaches_legal_at_once(party: Any) ->
     its key is its notice to the distributor (1.43.0). Reported in time, it opened no case, published nothing and
     told no one: the notice lay in a table until someone listed the incidents, and the distributor's own clock for
     its data (and the investigation the clause has both parties cooperate in) started unseen. Now the report opens
-    one exception for legal at once, naming the incident, the partner and when the notice was received; the hourly
-    watch opens no second one."""
+    one exception for legal at once, naming the incident, the partner and when the notice was received (a report
+    while it is open joins it: one case per partner at a time); the hourly watch opens no second one."""
     mine = party.partners[0]
     partner, legal = party.partner_keys[mine], party.by_role["legal"]
     aware = (clock_support.now() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -153,10 +153,15 @@ def test_pa_11_2_a_partners_incident_report_reaches_legal_at_once(party: Any) ->
                                                        "summary": "Customer contact export sent to a wrong address"})
     assert reported.status_code == 201 and reported.json()["notice"] == "on_time", reported.text
     incident_id = reported.json()["incident_id"]
-    cases = [c for c in legal.get("/v1/exceptions", limit=200).json()["items"]
-             if c["subject"] == {"kind": "security_incident", "id": incident_id}]
-    assert len(cases) == 1, cases
-    [case] = cases
+    exception_id = legal.get(f"/v1/security-incidents/{incident_id}").json()["exception_id"]
+    assert exception_id, reported.text
+    case = legal.get(f"/v1/exceptions/{exception_id}").json()
     assert (case["queue"], case["partner_id"], case["status"]) == ("legal", mine, "open")
+    assert case["subject"]["kind"] == "security_incident" and incident_id in case["context"]["incidents"]
     assert {"rule_id": "SEC-INCIDENT-NOTICE", "clause": "PA-11.2"}.items() <= case["reasons"][-1].items()
-    assert legal.get(f"/v1/security-incidents/{incident_id}").json()["exception_id"] == case["exception_id"]
+    # a report after it joins the same open exception: one case at a time per partner, not one per request
+    again = partner.post("/v1/security-incidents", {"became_aware_at": aware, "summary": "A second export"})
+    assert again.status_code == 201 and again.json()["exception_id"] == exception_id, again.text
+    legal_cases = [c for c in legal.get("/v1/exceptions", limit=200).json()["items"]
+                   if c["partner_id"] == mine and c["category"] == case["category"] and c["status"] == "open"]
+    assert len(legal_cases) == 1, legal_cases
