@@ -375,6 +375,17 @@ def _partner_objects(victim: Party, partner_id: str) -> dict[str, list[str]]:
     owned["lpc"] = [
         i for i in charges if admin.get(f"/v1/billing/overdue/charges/{i}").json()["partner_id"] == partner_id
     ]
+    # the newest surface (red team 8): the partner's incident reports, its audits and their repayments
+    owned["sin"] = [i for i in victim.objects.get("sin", [])
+                    if admin.get(f"/v1/security-incidents/{i}").json()["partner_id"] == partner_id]
+    owned["pau"] = [i for i in victim.objects.get("pau", [])
+                    if any(a["audit_id"] == i for a in admin.get(f"/v1/partners/{partner_id}/audits").json()["audits"])]
+    owned["arp"] = [i for i in victim.objects.get("arp", [])
+                    if admin.get(f"/v1/audit-repayments/{i}").json()["partner_id"] == partner_id]
+    activities = admin.get(f"/v1/partners/{partner_id}/mdf").json()["activities"]
+    owned["mdfa"] = [i for i in victim.objects.get("mdfa", []) if any(a["activity_id"] == i for a in activities)]
+    owned["rvw"] = [i for i in victim.objects.get("rvw", [])
+                    if admin.get(f"/v1/review-requests/{i}").json()["partner_id"] == partner_id]
     return owned
 
 

@@ -36,6 +36,7 @@ from revgov.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from revgov.domain.partners import tiers_by_rank
 from revgov.domain.rebates.policy import Period
 from revgov.local.demo_partners import demo_application, onboard
+from revgov.ports import Changes, Put
 from revgov.services import mdf, mdf_requests, rebates
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
@@ -123,6 +124,47 @@ def test_pa_9_5_registered_partners_accrue_nothing():
 def _activity(rt: Any, who: Principal, partner_id: str, starts: str, ends: str, planned: str) -> dict[str, Any]:
     return mdf_requests.request_activity(rt, who, partner_id, {"title": "Security roadshow", "starts_on": starts,
                                                                "ends_on": ends, "planned_amount": planned})
+
+
+def test_pa_9_5_no_activity_is_pre_approved_for_a_partner_not_eligible_for_mdf():
+    """Red team 8. PA-9.5: "Silver, Gold and Platinum Partners are eligible for market development funds (MDF) [...]
+    Registered Partners are not eligible for MDF" (the tier's `mdf_eligible`, ENT-REG-MDF); PA-2.2: "Before the
+    Partner may quote, order, register deals or accrue any incentive", its documents are verified, and an applicant
+    holds no tier at all. A Registered partner's key (and an applicant's) asked for the pre-approval of an activity
+    and channel ops pre-approved it: the pre-approval PA-9.5 gives an eligible partner, for one the clause excludes,
+    which then spends on the activity. Now the request is a 422 citing ENT-REG-MDF / PA-9.5, nothing recorded; one
+    requested while eligible is not pre-approved once the partner no longer is (staff's own request too)."""
+    rt, _ = memory_runtime("2026-07-06T09:00:00.000Z")
+    partner, key = _partner(rt, "registered", "Plainview Resale")
+    pid = partner["partner_id"]
+    for who in (key, OPS):
+        with pytest.raises(RuleViolation) as refused:
+            _activity(rt, who, pid, "2026-07-20", "2026-07-21", "100.00")
+        assert (refused.value.extra["rule_id"], refused.value.extra["clause"]) == ("ENT-REG-MDF", "PA-9.5")
+    assert mdf.ledger(rt, key, pid)["activities"] == []
+    applicant = onboard(rt, _policy(rt), demo_application("Applied Only", "reseller",
+                                                          tiers_by_rank(_policy(rt))[1]), "pending_approval",
+                        sales=SALES, approver=OPS)  # fmt: skip
+    with pytest.raises(RuleViolation):
+        _activity(rt, OPS, applicant["partner_id"], "2026-07-20", "2026-07-21", "100.00")
+
+
+def test_pa_9_5_an_activity_is_not_pre_approved_once_the_partner_is_no_longer_eligible(gold):
+    rt, _, partner, key = gold
+    pid = partner["partner_id"]
+    asked = _activity(rt, key, pid, "2026-07-20", "2026-07-21", "100.00")
+    assert mdf_requests.decide_activity(rt, OPS, pid, asked["activity_id"], {}, True)["status"] == "approved"
+    later = _activity(rt, key, pid, "2026-08-20", "2026-08-21", "100.00")
+    stored = rt.store.get("northwind", "PARTNER", pid)
+    rt.store.commit("northwind", Changes(puts=[Put("PARTNER", pid, {**stored.data, "tier": "registered"},
+                                                   expected_version=stored.version)]))
+    with pytest.raises(RuleViolation) as refused:
+        mdf_requests.decide_activity(rt, OPS, pid, later["activity_id"], {}, True)
+    assert refused.value.extra["clause"] == "PA-9.5"
+    statuses = {a["activity_id"]: a["status"] for a in mdf.ledger(rt, key, pid)["activities"]}
+    assert statuses == {asked["activity_id"]: "approved", later["activity_id"]: "requested"}
+    rejected = mdf_requests.decide_activity(rt, OPS, pid, later["activity_id"], {"reason": "no longer eligible"}, False)
+    assert rejected["status"] == "rejected"
 
 
 def test_pa_9_5_pre_approval_claim_and_four_eyes_payment_by_credit_note(gold):

@@ -269,6 +269,33 @@ def test_cpa_12_1_overpaid_by_more_than_3_percent_the_partner_repays_with_the_au
         partner_audits.get_repayment(ledger.rt, rival, repayment["repayment_id"])
 
 
+def test_sop_4_3_whoever_recorded_the_findings_does_not_approve_the_repayment_they_set():
+    """Red team 8. SOP-4.3: "The person who created or last changed a quote, discount request, credit note, territory
+    exception or rebate adjustment may not approve it" (COP-4.3: "Whoever created or last modified a [...] rebate
+    adjustment may not approve it"). A repayment is the adjustment of the incentives paid, and its overpayment is
+    what the finding's `verified` amounts make it: the finance member who recorded them created it. Before, only the
+    member who closed the audit was its requester: finance A recorded the finding (verified 5,000.00 against 5,250.00
+    paid), finance B closed the audit, and A approved the 250.00 + cost A had set, alone on the figures. Now A's
+    approval is the 403 of segregation of duties, recorded on the chain, nothing issued; another member approves."""
+    ledger = _contoso_settled()
+    audit = _contoso_audit(ledger)
+    partner_audits.record_finding(ledger.rt, CT_FIN, CT_PARTNER, audit["audit_id"],
+                                  {"quarter": "2026-Q3", "verified": {**NIL, "rebate": "5000.00"}})  # fmt: skip
+    closed = partner_audits.close(ledger.rt, CT_SECOND, CT_PARTNER, audit["audit_id"], {"audit_cost": "900.00"})
+    approval_id = closed["repayment"]["approval_id"]
+    with pytest.raises(Forbidden) as refused:
+        cases.decide_case(ledger.rt, CT_FIN, "approval", approval_id, "approved", "my own workpapers")
+    assert (refused.value.extra["refusal"], refused.value.extra["clause"]) == ("self_approval", "COP-4.3")
+    assert cases.get_case(ledger.rt, "contoso", "approval", approval_id)[0]["status"] == "pending"
+    assert partner_audits.get_repayment(ledger.rt, CT_SECOND, closed["repayment"]["repayment_id"])["status"] == (
+        "pending_approval")
+    assert _published(ledger) == []
+    third = Principal("contoso", Role.FINANCE, "key_ctfin3")
+    cases.decide_case(ledger.rt, third, "approval", approval_id, "approved", "checked the workpapers")
+    assert partner_audits.get_repayment(ledger.rt, third, closed["repayment"]["repayment_id"])["status"] == "issued"
+    assert len(_published(ledger)) == 1
+
+
 def test_a_rejected_repayment_charges_nothing():
     ledger = _contoso_settled()
     audit = _contoso_audit(ledger)
@@ -301,6 +328,7 @@ def test_a_finding_waits_for_the_audits_first_day_and_for_the_quarters_end_once_
     [
         ({"verified": NIL}, "/quarter"),
         ({"quarter": "2026-Q5", "verified": NIL}, "/quarter"),
+        ({"quarter": "0000-Q1", "verified": NIL}, "/quarter"),  # red team 8: year 0 does not exist (was a 500)
         ({"quarter": "2026-Q3"}, "/verified"),
         ({"quarter": "2026-Q3", "verified": {**NIL, "rebate": 10.5}}, "/verified/rebate"),
         ({"quarter": "2026-Q3", "verified": {**NIL, "mdf": "-1.00"}}, "/verified/mdf"),

@@ -20,6 +20,7 @@ from memory_store import Ledger
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import MalformedRequest, NotFound, RuleViolation
 from revgov.ports import Changes, Put
+from revgov.services import cases as cases_service
 from revgov.services import security_incidents
 
 P1, P2 = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
@@ -75,21 +76,48 @@ def test_pa_11_2_a_partners_report_at_the_72nd_hour_is_within_72_hours():
     assert incident["notify_by"] == incident["notified_at"] == "2026-12-04T08:00:00.000Z"
     assert incident["notice"] == "on_time" and (incident["rule_id"], incident["clause"]) == ("SEC-INCIDENT-NOTICE",
                                                                                            "PA-11.2")  # fmt: skip
-    assert _sweep(ledger, "2026-12-05T08:00:00Z")["opened"] == 0 and _exceptions(ledger) == []
+    # the notice reaches legal at once (red team 8; PA-11.2 "cooperates in its investigation"): one exception, in time
+    [case] = _exceptions(ledger)
+    assert case["queue"] == "legal" and case["subject"]["id"] == incident["incident_id"]
+    assert "received at 2026-12-04T08:00:00.000Z, by 2026-12-04T08:00:00.000Z" in _why(case)["message"]
+    assert incident["exception_id"] == case["case_id"]
+    assert _sweep(ledger, "2026-12-05T08:00:00Z")["opened"] == 0 and len(_exceptions(ledger)) == 1
 
 
 def test_pa_11_2_a_partners_report_one_second_after_72_hours_is_late_and_legal_gets_an_exception():
     ledger = Ledger("2026-12-01T09:00:00Z")
     incident = _report(ledger, OWN, "2026-12-04T08:00:01Z")
     assert incident["notice"] == "late"
-    assert _sweep(ledger, "2026-12-04T09:00:00Z") == {"looked_at": 1, "opened": 1}
+    # legal's exception opens with the report itself, saying it came late (red team 8: a report in time opens one
+    # too); the sweep has nothing left to open
     [case] = _exceptions(ledger)
     assert case["queue"] == "legal" and case["subject"]["id"] == incident["incident_id"]
     assert _why(case)["clause"] == "PA-11.2" and "72 hours" in _why(case)["message"]
+    assert "received at 2026-12-04T08:00:01.000Z, after 2026-12-04T08:00:00.000Z" in _why(case)["message"]
     stored = security_incidents.get_incident(ledger.rt, LEGAL, incident["incident_id"])
     assert stored["exception_id"] == case["case_id"]
-    assert _sweep(ledger, "2026-12-04T10:00:00Z") == {"looked_at": 0, "opened": 0}  # once per incident
+    assert _sweep(ledger, "2026-12-04T09:00:00Z") == {"looked_at": 0, "opened": 0}  # once per incident
     assert len(_exceptions(ledger)) == 1
+
+
+def test_a_partners_reports_join_legals_open_exception_one_case_at_a_time():
+    """Red team 8: every report reaches legal, but a partner key sending report after report opens one exception, not
+    one per request (red team 7's finding for entitlement reviews: a partner key filled a queue bounded only by the
+    rate limit). A report while legal's exception for an earlier one is undecided joins it (listed in its context,
+    counted in `seen_count`); once legal decides it, the next report opens a new one. A rival's reports are its own."""
+    ledger = Ledger("2026-12-01T09:00:00Z")
+    first = _report(ledger, OWN, "2026-12-01T10:00:00Z")
+    again = [_report(ledger, OWN, f"2026-12-01T10:0{n}:00Z") for n in range(1, 4)]
+    rival = _report(ledger, RIVAL, "2026-12-01T10:05:00Z")
+    cases = _exceptions(ledger)
+    assert len(cases) == 2
+    [mine] = [c for c in cases if c["partner_id"] == P1]
+    assert {i["exception_id"] for i in [first, *again]} == {mine["case_id"]}
+    assert mine["context"]["incidents"] == [first["incident_id"], *(i["incident_id"] for i in again)]
+    assert mine["seen_count"] == 4 and rival["exception_id"] != mine["case_id"]
+    cases_service.decide_case(ledger.rt, LEGAL, "exception", mine["case_id"], "resolved", "investigated with them")
+    later = _report(ledger, OWN, "2026-12-01T11:00:00Z")
+    assert later["exception_id"] not in (mine["case_id"], rival["exception_id"]) and len(_exceptions(ledger)) == 3
 
 
 def test_cpa_11_2_within_48_hours_of_becoming_aware():
@@ -98,9 +126,14 @@ def test_cpa_11_2_within_48_hours_of_becoming_aware():
     late = _report(ledger, CT_OWN, "2026-12-03T08:00:01Z")
     assert (on_time["notice"], late["notice"]) == ("on_time", "late")
     assert on_time["notify_by"] == "2026-12-03T08:00:00.000Z" and on_time["clause"] == "CPA-11.2"
-    assert _sweep(ledger, "2026-12-03T09:00:00Z")["opened"] == 1
+    # each report reaches legal at once (red team 8): the second joins the exception the first opened, still open
+    # (one case per partner at a time); the sweep opens nothing more
+    assert _sweep(ledger, "2026-12-03T09:00:00Z")["opened"] == 0
     [case] = _exceptions(ledger)
-    assert case["queue"] == "legal" and case["subject"]["id"] == late["incident_id"]
+    assert case["queue"] == "legal" and case["subject"]["id"] == on_time["incident_id"]
+    assert case["context"]["incidents"] == [on_time["incident_id"], late["incident_id"]]
+    assert ", by 2026-12-03T08:00:00.000Z (48 hours" in _why(case)["message"]
+    assert security_incidents.get_incident(ledger.rt, CT_LEGAL, late["incident_id"])["exception_id"] == case["case_id"]
 
 
 # --- staff record one affecting a partner's data --------------------------------------------------------------------

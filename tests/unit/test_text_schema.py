@@ -54,7 +54,7 @@ def test_no_schema_copies_the_pattern_and_the_staff_read_fields_all_use_the_defi
     used = {name for name, _, _ in USES}
     assert {"api/case-partner-reply.schema.json", "api/invoice-dispute.schema.json", "api/rebate-dispute.schema.json",
             "api/partner-non-renewal.schema.json", "api/case-question.schema.json",
-            "api/partner-document.schema.json"} <= used
+            "api/partner-document.schema.json", "api/security-incident.schema.json"} <= used
 
 
 @pytest.mark.parametrize("char", INVISIBLE + OLD, ids=lambda c: f"U+{ord(c):04X}")

@@ -210,11 +210,12 @@ def quarter_of(body: Mapping[str, Any]) -> tuple[str, date, date]:
         if not isinstance(name, str) or len(name) != 7 or name[4:6] != "-Q" or name[6] not in "1234":
             raise ValueError(name)
         year, q = int(name[:4]), int(name[6])
+        first = date(year, 3 * q - 2, 1)  # year 0 is no calendar's: a ValueError, the same 400
     except ValueError as exc:
         raise MalformedRequest("quarter is named like 2026-Q3",
                                errors=[FieldError("/quarter", "a Quarter, e.g. 2026-Q3")]) from exc  # fmt: skip
-    first = date(year, 3 * q - 2, 1)
-    last = (date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)) - timedelta(days=1)
+    # the Quarter's last day without the next one (9999-Q4 ends on 9999-12-31, the calendar's last day)
+    last = date(year, 12, 31) if q == 4 else date(year, 3 * q + 1, 1) - timedelta(days=1)
     return name, first, last
 
 

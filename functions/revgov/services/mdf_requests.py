@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain import mdf as rules
+from ..domain import partners as partner_rules
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import ConcurrentUpdate, Conflict, FieldError, Forbidden, RuleViolation
@@ -49,6 +50,7 @@ def request_activity(rt: Runtime, who: Principal, partner_id: str, body: dict[st
     """POST /v1/partners/{partner_id}/mdf/activities: a partner (its own) or staff asks for pre-approval."""
     tenant, mdf, partner = context(rt, who, partner_id)
     _not_terminated(partner, mdf)
+    _eligible(rt, tenant.policy, partner, "an MDF activity's pre-approval")
     starts, ends = rules.parse_dates(body, today(rt))
     planned = rules.parse_amount(body, "planned_amount")
     record = {
@@ -75,6 +77,7 @@ def decide_activity(rt: Runtime, who: Principal, partner_id: str, activity_id: s
         raise Conflict(f"MDF activity {activity_id} is already {record['status']}")
     if approve:
         screening.refuse_while_held(tenant.policy, partner, f"the pre-approval of MDF activity {activity_id}")
+        _eligible(rt, tenant.policy, partner, f"the pre-approval of MDF activity {activity_id}")
     if key_lineage.same_person(rt, who.tenant_id, (who.key_id, record["requested_at"]),
                                (key_of(record["requested_by"]), record["requested_at"])):
         clause = cited_clause(tenant.policy, "exception_routing", "segregation_of_duties", default="SOP-4.3")
@@ -89,6 +92,24 @@ def decide_activity(rt: Runtime, who: Principal, partner_id: str, activity_id: s
     rt.commit(who.tenant_id, _changes(who, action, decided, mdf.rule.as_dict(), tenant.policy_version,
                                       [repository.activity_put(decided, version)]))
     return shown(who, decided)
+
+
+def _eligible(rt: Runtime, policy: dict[str, Any], partner: dict[str, Any], what: str) -> None:
+    """PA-9.5: "Silver, Gold and Platinum Partners are eligible for market development funds (MDF) [...] Registered
+    Partners are not eligible for MDF" (CPA-9.5: Advanced and Elite accrue); PA-2.2: no incentive before the partner
+    is approved. The partner's `mdf_eligible` entitlement now (its status and tier, a suspension's withholding
+    included) decides; a 422 citing its rule and clause, nothing changed. A program without the entitlement: no
+    check."""
+    if "mdf_eligible" not in partner_rules.entitlement_names(policy):
+        return
+    answer = partner_rules.entitlement(policy, partner, "mdf_eligible", rt.clock.now_iso())
+    if answer["entitled"] and answer["value"] is True:
+        return
+    raise RuleViolation(
+        f"partner {partner['partner_id']} is not eligible for MDF ({answer['reason']}): no {what} "
+        f"({answer['rule_id']}, {answer['clause']})",
+        extra={"rule_id": answer["rule_id"], "clause": answer["clause"], "tier": answer.get("effective_tier")},
+    )
 
 
 def submit_claim(rt: Runtime, who: Principal, partner_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -20,14 +20,15 @@ from typing import Any
 from ..domain import partner_audits as rules
 from ..domain.access import Principal, Role
 from ..domain.calendar import BusinessCalendar
-from ..domain.errors import NotFound, RuleViolation
+from ..domain.cases import SELF_APPROVAL
+from ..domain.errors import Forbidden, NotFound, RuleViolation
 from ..domain.money import ZERO
 from ..domain.rebates.settlement_run import SETTLED
 from ..domain.tenants import Tenant
 from ..domain.time import instant
 from ..ports import Changes, DomainEvent, Put, Stored
 from ..runtime import Runtime
-from . import approval_requests, mdf_repository, partner_repository, tenants
+from . import approval_requests, key_lineage, mdf_repository, partner_repository, tenants
 from .rebates import repository as rebate_repository
 from .rebates.book import book as rebate_book
 from .toolkit import pages, put_over
@@ -228,6 +229,25 @@ def get_repayment(rt: Runtime, who: Principal, repayment_id: str) -> dict[str, A
     }
 
 
+def _refuse_finding_recorder(rt: Runtime, tenant: Tenant, rule: rules.AuditRule, audit: dict[str, Any],
+                             who: Principal) -> None:  # fmt: skip
+    """SOP-4.3 / COP-4.3: whoever "created or last changed" a rebate adjustment may not approve it. The repayment's
+    overpayment is what the findings' verified amounts make it, so a member who recorded one (or a key such a member
+    minted after recording it, services/key_lineage.py) does not approve it; the closer is the case's requester."""
+    recorders = {f["recorded_by"]: f["recorded_at"] for f in audit["findings"] if f.get("recorded_by")}
+    if not recorders:
+        return
+    held_by = key_lineage.holders(rt, tenant.tenant_id, who.key_id, since=min(recorders.values()))
+    if who.actor in recorders or held_by & {actor.partition(":")[2] for actor in recorders}:
+        segregation = tenant.policy["exception_routing"].get("segregation_of_duties") or rule.rule.as_dict()
+        clause = segregation.get("clause", rule.rule.clause)
+        raise Forbidden(
+            f"segregation of duties: {who.actor} recorded a finding of audit {audit['audit_id']}, whose verified "
+            f"amounts set this repayment, and cannot approve it ({clause})",
+            extra={"refusal": SELF_APPROVAL, "rule_id": segregation.get("id", rule.rule.rule_id), "clause": clause},
+        )
+
+
 def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes:
     """The repayment's approval was decided: approved, it is issued (the ERP books the debit note) and the audit says
     so; rejected, nothing is charged. Effect of `partner_audit.repayment` (runtime.Registry.effects)."""
@@ -241,6 +261,8 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     audit_read = rt.store.get(who.tenant_id, AUDITS, _key(repayment["partner_id"], repayment["audit_id"]))
     if audit_read is None:  # pragma: no cover - written before the repayment
         raise NotFound(f"no audit {repayment['audit_id']}")
+    if issued:
+        _refuse_finding_recorder(rt, tenant, rule, audit_read.data, who)
     audit = {**audit_read.data, "repayment": {**audit_read.data["repayment"], "status": repayment["status"]}}
     changes = Changes(puts=[_repayment_put(repayment, stored.version), _audit_put(audit, audit_read)])
     if issued:

@@ -26,6 +26,9 @@ from .toolkit import pages, put_over
 INCIDENTS = "SECINCIDENT"  # incident id -> the incident
 BY_PARTNER = "SECINCIDENTBYPARTNER"  # {partner_id}#{incident_id} -> {incident_id}: one partner's, in time order
 WATCH = "SECINCIDENTWATCH"  # incident id -> {} while its notice is not settled (the sweep reads only these)
+RECEIVED = "received"  # a partner's report: its notice reached the distributor (the exception tells legal at once)
+OPEN_REPORTS = "SECINCIDENTREPORTCASE"  # partner id -> legal's exception its reports join while it is undecided
+KEEP_LISTED = 50  # the incidents an exception's context lists (the latest; `seen_count` counts them all)
 ACTOR = "system:security_incidents"
 
 
@@ -71,9 +74,12 @@ def record(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
     incident = rules.record(rule, body, incident_id=rt.ids.new("sin"), partner_id=partner_id, by_partner=by_partner,
                             now=now, by=who.actor)  # fmt: skip
     pointer = Put(BY_PARTNER, f"{partner_id}#{incident['incident_id']}", {"incident_id": incident["incident_id"]})
-    changes = Changes(puts=[_put(incident, None), pointer])
-    if incident["notice"] != rules.ON_TIME:  # settled only when sent on time; otherwise the sweep looks at it
+    changes = Changes(puts=[pointer])
+    if by_partner:  # its notice, received now: legal is told at once (PA-11.2 "cooperates in its investigation")
+        incident["exception_id"] = _report_case(rt, tenant, rule, incident, changes)
+    elif incident["notice"] != rules.ON_TIME:  # settled only when sent on time; otherwise the sweep looks at it
         changes.puts.append(Put(WATCH, incident["incident_id"], {"incident_id": incident["incident_id"]}))
+    changes.puts.insert(0, _put(incident, None))
     action = "security_incident.reported" if by_partner else "security_incident.recorded"
     changes.audit.append(_entry(who, tenant, rule, action, incident))
     rt.commit(who.tenant_id, changes)
@@ -151,20 +157,52 @@ def watch_security_incidents(rt: Runtime, tenant_id: str) -> dict[str, int]:
     return counts
 
 
+def _report_case(rt: Runtime, tenant: Tenant, rule: rules.IncidentRule, incident: dict[str, Any],
+                 changes: Changes) -> str:  # fmt: skip
+    """Legal's exception for a partner's report: one open at a time per partner. A report while the exception for an
+    earlier one is undecided joins it (its context lists the incidents, `seen_count` counts them), so a partner key
+    cannot open a case per request; once legal decides it, the next report opens a new one. The partner's marker and
+    the case are written over what was read: two reports at once cannot both open one."""
+    partner_id, incident_id = incident["partner_id"], incident["incident_id"]
+    marker = rt.store.get(tenant.tenant_id, OPEN_REPORTS, partner_id)
+    found = cases.find(rt, tenant.tenant_id, marker.data["exception_id"]) if marker is not None else None
+    if found is not None and cases.undecided(found.data):
+        context = dict(found.data.get("context") or {})
+        context["incidents"] = [*context.get("incidents", []), incident_id][-KEEP_LISTED:]
+        changes.puts.append(cases.refresh_case(found.data, found.version, context=context,
+                                               at=incident["recorded_at"]))  # fmt: skip
+        return str(found.data["case_id"])
+    case_id = _open_exception(rt, tenant, rule, incident, RECEIVED, changes, context={"incidents": [incident_id]})
+    meanwhile = f"partner {partner_id} reported another security incident meanwhile; send it again"
+    changes.puts.append(put_over(OPEN_REPORTS, partner_id, {"exception_id": case_id}, marker,
+                                 conflict_detail=meanwhile))  # fmt: skip
+    return case_id
+
+
 def _open_exception(rt: Runtime, tenant: Tenant, rule: rules.IncidentRule, incident: dict[str, Any], state: str,
-                    changes: Changes) -> str:  # fmt: skip
+                    changes: Changes, context: dict[str, Any] | None = None) -> str:  # fmt: skip
     who = "the partner" if incident["notifying_party"] == "partner" else "the distributor"
     hours, clause = incident["notify_within_hours"], rule.rule.clause
-    message = (
-        f"security incident {incident['incident_id']} (partner {incident['partner_id']}): {who}'s notice "
-        + (f"was sent at {incident['notified_at']}, after" if state == rules.LATE else "was not sent by")
-        + f" {incident['notify_by']}, {hours} hours after becoming aware at {incident['became_aware_at']} ({clause})"
-    )
+    if state == RECEIVED:
+        timing = "after" if incident["notice"] == rules.LATE else "by"
+        message = (
+            f"security incident {incident['incident_id']} affecting the distributor's data, reported by partner "
+            f"{incident['partner_id']}: its notice was received at {incident['notified_at']}, {timing} "
+            f"{incident['notify_by']} ({hours} hours after it became aware at {incident['became_aware_at']}, "
+            f"{clause}); legal investigates it with the partner ({clause}: 'cooperates in its investigation')"
+        )
+    else:
+        message = (
+            f"security incident {incident['incident_id']} (partner {incident['partner_id']}): {who}'s notice "
+            + (f"was sent at {incident['notified_at']}, after" if state == rules.LATE else "was not sent by")
+            + f" {incident['notify_by']}, {hours} hours after becoming aware at {incident['became_aware_at']} "
+            f"({clause})"
+        )
     partner = partner_repository.record(rt.store, tenant.tenant_id, incident["partner_id"]) or {}
     case, opened = cases.open_case(rt, tenant.policy, kind="exception", category=rule.category,
                                    subject_kind="security_incident", subject_id=incident["incident_id"],
                                    requested_by=ACTOR, reasons=[{**rule.rule.as_dict(), "message": message}],
                                    partner_id=incident["partner_id"], policy_version=tenant.policy_version,
-                                   country=partner.get("country"))  # fmt: skip
+                                   country=partner.get("country"), context=context)  # fmt: skip
     changes.merge(opened)
     return str(case["case_id"])

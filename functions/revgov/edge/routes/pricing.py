@@ -128,6 +128,11 @@ def replay_decision(call: Call) -> dict[str, Any]:
     return decisions.replay(call.runtime, call.who, call.params["decision_id"])
 
 
+_REVIEW_OPEN = ("PA-14.2 'A Partner may request human review of any automated decision within 30 days of being "
+                "notified of it' (CPA-14.2): a suspension stops new quotes, orders, registrations and incentive "
+                "accrual (PA-13.2 / CPA-13.2), not this request, and the 30 days run during it")
+
+
 @operation(
     "POST",
     "/v1/decisions/{decision_id}/review-requests",
@@ -142,6 +147,7 @@ def replay_decision(call: Call) -> dict[str, Any]:
     body_schema="api/decision-review-request.schema.json",
     example={"reason": "The quote was denied for an uncertified family, but our SecOps certification was renewed"},
     response_schema="api/responses/decision.schema.json",
+    open_when_suspended=_REVIEW_OPEN,
 )
 def request_decision_review(call: Call) -> dict[str, Any]:
     return decision_reviews.request_review(call.runtime, call.who, call.params["decision_id"], call.body)
@@ -163,6 +169,7 @@ def request_decision_review(call: Call) -> dict[str, Any]:
     example={"kind": "invoice_line", "invoice_id": "inv_01JX0000000000000000000000", "line_no": 2,
              "reason": "The switch was delivered in December, not November"},
     response_schema="api/responses/automated-review.schema.json",
+    open_when_suspended=_REVIEW_OPEN,
 )
 def request_automated_review(call: Call) -> dict[str, Any]:
     return decision_reviews.request_automated_review(call.runtime, call.who, call.body)

@@ -33,6 +33,9 @@ READERS = frozenset(STAFF | {Role.PARTNER})
         "summary": "Phishing compromise of a support mailbox holding customer contact data",
     },
     response_schema="api/responses/security-incident.schema.json",
+    open_when_suspended="PA-11.2 'Each party notifies the other [...] within 72 hours' (CPA-11.2: 48): a suspension "
+                        "stops new quotes, orders, registrations and incentive accrual (PA-13.2), not the partner's "
+                        "duty to notify; its report is its notice",
 )
 def record_security_incident(call: Call) -> dict[str, Any]:
     return security_incidents.record(call.runtime, call.who, call.body)
