@@ -51,7 +51,7 @@ def erp_event(detail_type: str, data: dict[str, Any], *, occurred_at: str, erp_i
 USAGE_CUTOFF_DAYS = {"northwind": 5, "contoso": 3}
 
 
-def _month_after(month: str) -> str:
+def month_after(month: str) -> str:
     year, number = (int(x) for x in month.split("-"))
     return f"{year + number // 12}-{number % 12 + 1:02d}"
 
@@ -62,10 +62,10 @@ def usage_invoice_month(service_month: str, received: str, tenant: str = "northw
     before its own and posts to its own month's invoice: a late record received by the cut-off day of a month goes on
     that month's invoice, one received later on the next month's."""
     cutoff, day = USAGE_CUTOFF_DAYS[tenant], received[:10]
-    following = _month_after(service_month)
+    following = month_after(service_month)
     if day <= f"{following}-{cutoff:02d}":
         return following
-    return day[:7] if int(day[8:10]) <= cutoff else _month_after(day[:7])
+    return day[:7] if int(day[8:10]) <= cutoff else month_after(day[:7])
 
 
 def as_received_now(

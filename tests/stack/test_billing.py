@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 import clock_support
-from billing_support import SAMPLES, as_received_now, billing_tenant_in, erp_event, sample, webhook_body
+from billing_support import SAMPLES, as_received_now, billing_tenant_in, erp_event, month_after, sample, webhook_body
 from engine_support import put_on_bus
 from revgov import cli
 from revgov.edge import handlers
@@ -60,13 +60,8 @@ def _late_usage_cites_the_cut_off(invoices):
     for (_, period), invoice in invoices.items():
         for line in invoice["lines"]:
             if line["kind"] == "usage" and period > line["service_period"]["end"][:7]:
-                late = period != _month_after(line["service_period"]["end"][:7])
+                late = period != month_after(line["service_period"]["end"][:7])
                 assert ("BILL-USAGE-CUTOFF" in line["rule_ids"]) is late and ("SOP-3.1" in line["clauses"]) is late
-
-
-def _month_after(month):
-    year, number = (int(x) for x in month.split("-"))
-    return f"{year + number // 12}-{number % 12 + 1:02d}"
 
 
 def test_the_scenario_uses_every_sample_of_the_catalog():
