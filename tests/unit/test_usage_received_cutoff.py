@@ -167,3 +167,25 @@ def _contoso_usage(ledger: Ledger, dpu: str, used_on: str, received_at: str) -> 
     data = {"partner_id": CT_PARTNER, "subscription_id": "SUB-RCPT-1", "metric": "data_processing", "quantity": dpu,
             "usage_date": used_on}  # fmt: skip
     assert ledger.receive("usage.reported", data, occurred_at=f"{used_on}T22:00:00Z")["status"] == "processed"
+
+
+def test_an_event_received_before_receipts_were_carried_uses_the_receipt_kept_with_its_id():
+    # An event stored before 1.45.0 has no `received_at` on its bus event; its deduplication record kept the receipt
+    # (`received_at`): received on 5 November, billed on the 20th (parked, replayed), it is on time.
+    from revgov.services import billing, tenants
+
+    ledger = _northwind()
+    _usage(ledger, "10000", "2026-10-15", "2026-10-16T06:00:00Z")
+    ledger.clock.set("2026-11-05T20:00:00Z")
+    data = {"partner_id": PARTNER, "subscription_id": "SUB-CUT-1", "metric": "cloud_compute", "quantity": "2500",
+            "usage_date": "2026-10-31"}  # fmt: skip
+    event = {"id": "NW-OLD-1", "type": "usage.reported", "occurred_at": "2026-10-31T23:00:00Z", "data": data}
+    received = erp.accept(ledger.rt, tenants.load_tenant(ledger.rt, ledger.tenant_id)[0], event)
+    stored = ledger.rt.store.get(ledger.tenant_id, erp.INBOUND, received["event_id"])
+    assert stored is not None
+    old = {**stored.data, "detail": {k: v for k, v in stored.data["detail"].items() if k != "received_at"}}
+    ledger.clock.set("2026-11-20T10:00:00Z")
+    assert billing.bill_erp_event(ledger.rt, old)["status"] == "processed"
+    (line,) = _cuh_lines(ledger, "2026-11")
+    assert (line["kind"], line["amount"]) == ("usage", "1220.00")
+    assert not _has_invoice(ledger, "2026-12")
