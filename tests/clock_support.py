@@ -65,6 +65,15 @@ def within_one_month(hours_back: float, minutes_ahead: float = 30) -> str:
     return now().strftime("%Y-%m")
 
 
+def forward_to(at: datetime) -> None:
+    """Move this process's clock (and the stack's) forward to `at`, as if the suite had been paused until then; never
+    back, so everything already written stays in the past (a no-op when `at` has passed)."""
+    current = now()
+    if at > current:
+        clock().offset_ms += int((at - current).total_seconds() * 1000)
+        _export()
+
+
 def _export() -> None:
     """Processes started from here on (a `revgov dev` subprocess, n8n) start on this clock, moved or not."""
     os.environ[CLOCK_START] = now_iso()

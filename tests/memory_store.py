@@ -103,6 +103,20 @@ class Ledger:
         }
         return billing.bill_erp_event(self.rt, bus_event)
 
+    def receive(self, detail_type: str, data: dict[str, Any], *, occurred_at: str, erp_id: str | None = None) -> dict:
+        """As the webhook does: intake (`erp.accept`, on this clock: when Revgov received it), then the billing
+        handler with the bus event intake stored; the handler's answer."""
+        from revgov.services import billing, erp, tenants
+
+        self._n += 1
+        event = {"id": erp_id or f"ERP-{self._n:08d}", "type": detail_type, "occurred_at": occurred_at, "data": data}
+        tenant, _ = tenants.load_tenant(self.rt, self.tenant_id)
+        received = erp.accept(self.rt, tenant, event)
+        assert received["status"] == "received", received
+        bus_event = self.rt.store.get(self.tenant_id, erp.INBOUND, received["event_id"])
+        assert bus_event is not None
+        return billing.bill_erp_event(self.rt, bus_event.data)
+
     def invoice(self, partner_id: str, period: str) -> dict[str, Any]:
         from revgov.services import billing
 

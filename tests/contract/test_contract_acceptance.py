@@ -1817,6 +1817,12 @@ def _cpa_1_2() -> None:
 @clause("northwind", "PA-10.1", "The Distributor issues one invoice per Partner per Billing Month")
 def _pa_10_1() -> None:
     assert NW["billing"]["invoicing"]["clause"] == "PA-10.1"
+    # PA-10.1: "Each invoice line identifies the billable event (shipment, activation, subscription period, usage,
+    # milestone or adjustment)": a shipment is one billable event, billed once whatever ERP id it comes under
+    # (tests/unit/test_shipment_billed_once.py); a repeat is held in a category SOP-4.1's matrix does not name.
+    once = NW["billing"]["shipment_once"]
+    assert (once["id"], once["clause"], once["category"]) == ("BILL-SHIPMENT-ONCE", "PA-10.1", "duplicate_shipment")
+    assert "duplicate_shipment" not in NW["exception_routing"]["categories"]  # SOP-4.1: to triage
     # PA-10.1: "Taxes are calculated per line on the basis of the ship-to or service location and shown separately":
     # sales tax, never VAT; a line with no reported location gets no invented amount; one shipped to Texas is taxed at
     # Texas's rate in the demo table (6.25 %): 100.00 x 6.25 % = 6.25, shown on the line.
@@ -1833,6 +1839,10 @@ def _pa_10_1() -> None:
 @clause("contoso", "CPA-10.1", "Contoso issues one invoice per Partner per Billing Month")
 def _cpa_10_1() -> None:
     assert CT["billing"]["invoicing"]["clause"] == "CPA-10.1"
+    # CPA-10.1: invoices "identify for each line the event, service period, order reference and Product Family": one
+    # shipment, one charge, whatever ERP id it comes under.
+    once = CT["billing"]["shipment_once"]
+    assert (once["id"], once["clause"], once["category"]) == ("BILL-SHIPMENT-ONCE", "CPA-10.1", "duplicate_shipment")
     # CPA-10.1: invoices "show VAT per line or the reverse-charge notice": 210.00 at the supplier's 21 % is 44.10 of
     # VAT; under the reverse charge no VAT and the notice (Directive 2006/112/EC art. 226(11a) "Reverse charge").
     tax = tax_core.TaxPolicy.of(CT)

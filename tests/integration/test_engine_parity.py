@@ -67,6 +67,8 @@ FEATURE_MODULES = (
     "test_entitled_services_not_billed",  # entitled services as included 0.00 lines (PA-9.3 / PA-9.4)
     "test_auditor_device_delivery",  # contoso devices waiting for their delivery day (CPA-10.2)
     "test_same_day_suspension_rebates",  # suspensions counted to the second (PA-7.1)
+    "test_usage_received_cutoff",  # SOP-3.1 / COP-3.1: the usage cut-off counts from the receipt kept with the event
+    "test_shipment_billed_once",  # PA-10.1: one shipment billed once whatever ERP id (SHIPMENT by its identity)
 )
 # Tests of one engine's own tooling (the embedded engine's CLI on its database file): not a question of parity.
 ENGINE_OWN = {"test_the_cli_backfills_the_partner_index_on_the_embedded_engine_once_audited",

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from billing_support import billing_tenant_in, erp_event
+import clock_support
+from billing_support import billing_tenant_in, erp_event, usage_invoice_month
 
 pytestmark = pytest.mark.stack
 
@@ -68,15 +69,21 @@ def test_cop_3_2_and_3_3_usage_sent_signed_is_rated_per_the_tables_on_next_month
     response = contoso.erp.post({"events": usage})
     assert response.status_code == 202, response.text
     contoso.wait_for([r["event_id"] for r in response.json()["results"]])
-    (dpu,) = _lines(contoso, "2026-12", "CT-DATA-DPU")
+    # COP-3.1: "Records received up to 3 calendar days after month end are rated with that month; later records are
+    # rated the following month as adjustments carrying their original service period": sent now (after 3 December
+    # whenever the suite runs), November is rated by the next run, on its invoice (COP-7.1), service period November.
+    billed = usage_invoice_month("2026-11", clock_support.now_iso(), "contoso")
+    late = billed != "2026-12"
+    (dpu,) = _lines(contoso, billed, "CT-DATA-DPU")
     assert (dpu["kind"], dpu["quantity"], dpu["amount"]) == ("usage", "25001", "6640.18")
     assert dpu["service_period"] == {"start": "2026-11-01", "end": "2026-11-30"}
-    (storage,) = _lines(contoso, "2026-12", "CT-DATA-STORAGE")
+    (storage,) = _lines(contoso, billed, "CT-DATA-STORAGE")
     assert (storage["quantity"], storage["amount"]) == ("10001", "410.03")
+    assert all(("COP-3.1" in x["clauses"]) is late for x in (dpu, storage))
     (workspace,) = _lines(contoso, "2026-11", "CT-DATA-WORKSPACE")
     assert workspace["amount"] == "600.00"
-    (december,) = [i for i in contoso.invoices() if i["period"] == "2026-12"]
-    assert december["currency"] == "EUR"  # CPA-1.3: "All amounts are in euro (EUR)."
+    (usage_invoice,) = [i for i in contoso.invoices() if i["period"] == billed]
+    assert usage_invoice["currency"] == "EUR"  # CPA-1.3: "All amounts are in euro (EUR)."
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,13 @@
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 import clock_support
-from billing_support import SAMPLES, billing_tenant_in, erp_event, sample, webhook_body
+from billing_support import SAMPLES, as_received_now, billing_tenant_in, erp_event, month_after, sample, webhook_body
 from engine_support import put_on_bus
 from revgov import cli
 from revgov.edge import handlers
@@ -46,6 +47,23 @@ def _by_month(tenant):
     return {(i["partner_id"], i["period"]): i for i in tenant.invoices("draft")}
 
 
+def _expected_invoices():
+    """The scenario's invoices by (partner, period), the usage invoice on the one its usage goes on when sent now:
+    the October sample is received after SOP-3.1's cut-off (5 November) whenever the suite runs, so it is "rated in
+    the next run as an adjustment carrying [its] original service period" (`as_received_now`)."""
+    by_key = {f"{e['partner_id']}#{e['period']}": e for e in SCENARIO["expected_invoices"]}
+    moved = as_received_now(by_key, {key: e["lines"] for key, e in by_key.items()})
+    return {tuple(key.split("#")): expected for key, expected in moved.items()}
+
+
+def _late_usage_cites_the_cut_off(invoices):
+    for (_, period), invoice in invoices.items():
+        for line in invoice["lines"]:
+            if line["kind"] == "usage" and period > line["service_period"]["end"][:7]:
+                late = period != month_after(line["service_period"]["end"][:7])
+                assert ("BILL-USAGE-CUTOFF" in line["rule_ids"]) is late and ("SOP-3.1" in line["clauses"]) is late
+
+
 def test_the_scenario_uses_every_sample_of_the_catalog():
     used = (SCENARIO["samples"] + SCENARIO["payment_samples"] + SCENARIO["change_samples"] + SCENARIO["credit_samples"]
             + SCENARIO["renewal_samples"])
@@ -55,9 +73,11 @@ def test_the_scenario_uses_every_sample_of_the_catalog():
 def test_every_sample_goes_from_webhook_to_invoice_to_the_cent(billing_tenant):
     _push_samples(billing_tenant, SCENARIO["samples"])
     invoices = _by_month(billing_tenant)
-    assert set(invoices) == {(e["partner_id"], e["period"]) for e in SCENARIO["expected_invoices"]}
-    for expected in SCENARIO["expected_invoices"]:
-        invoice = invoices[(expected["partner_id"], expected["period"])]
+    expected_invoices = _expected_invoices()
+    assert set(invoices) == set(expected_invoices)
+    _late_usage_cites_the_cut_off(invoices)
+    for key, expected in expected_invoices.items():
+        invoice = invoices[key]
         assert invoice["total"] == expected["total"], (expected["period"], invoice)
         assert invoice["status"] == "draft" and invoice["currency"] == "USD"
         assert _lines(invoice) == _expected_lines(expected)
@@ -73,8 +93,9 @@ def test_the_samples_in_reverse_order_give_the_same_invoices(billing_tenant):
     """Usage and the cancellation arrive before the activation: parked, then re-applied when it comes."""
     received = _push_samples(billing_tenant, list(reversed(SCENARIO["samples"])))
     invoices = _by_month(billing_tenant)
-    for expected in SCENARIO["expected_invoices"]:
-        invoice = invoices[(expected["partner_id"], expected["period"])]
+    _late_usage_cites_the_cut_off(invoices)
+    for key, expected in _expected_invoices().items():
+        invoice = invoices[key]
         assert invoice["total"] == expected["total"]
         assert _lines(invoice) == _expected_lines(expected)
     credit = next(line for i in invoices.values() for line in i["lines"] if line["kind"] == "credit")
@@ -169,8 +190,17 @@ def test_the_invoice_of_the_running_month_cannot_be_finalized(billing_tenant):
 
 
 def test_usage_late_for_an_issued_month_is_adjusted_by_the_difference_on_the_next_invoice(billing_tenant):
-    """September usage is on October's invoice; once that is issued, more September usage re-rates the month and
-    only the difference goes on the next draft, with September as its service period (SOP-3.4)."""
+    """Usage of a month M received within SOP-3.1's window ("received up to 5 calendar days after the end of the
+    month are included in that month's rating") is on M+1's invoice (SOP-7.1: "posted to the open invoice of the
+    following month"); once that is issued, more usage of M, received after the cut-off, is "rated in the next run as
+    an adjustment carrying their original service period": M re-rated, and only the difference on the next draft
+    (SOP-3.4). The test clock moves forward into M+1's first days, then past M+1's end (PA-1.3: UTC days)."""
+    now = clock_support.now()
+    if now.day > 4:  # into the window of the month before: the first minutes of the next month
+        clock_support.forward_to((now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=10))
+    now = clock_support.now()
+    following = now.strftime("%Y-%m")  # M+1, the running month
+    month = (now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")  # M
     billing_tenant.add_partners(SCENARIO["partners"])
     partner = SCENARIO["partners"][0]["partner_id"]
     activation = erp_event(
@@ -180,10 +210,10 @@ def test_usage_late_for_an_issued_month_is_adjusted_by_the_difference_on_the_nex
             "subscription_id": "SUB-6001",
             "sku": "NW-CLOUD-PLATFORM",
             "quantity": 1,
-            "activated_on": "2026-09-01",
+            "activated_on": f"{month}-01",
             "order_ref": "SO-6001",
         },
-        occurred_at="2026-09-01T08:00:00Z",
+        occurred_at=f"{month}-01T08:00:00Z",
     )
 
     def usage(quantity, day):
@@ -196,18 +226,22 @@ def test_usage_late_for_an_issued_month_is_adjusted_by_the_difference_on_the_nex
         }
         return erp_event("usage.reported", data, occurred_at=f"{day}T23:00:00Z")
 
-    sent = [billing_tenant.send(e)["event_id"] for e in (activation, usage("800", "2026-09-10"))]
+    sent = [billing_tenant.send(e)["event_id"] for e in (activation, usage("800", f"{month}-10"))]
     billing_tenant.wait_for(sent)
-    october = next(i for i in billing_tenant.invoices() if i["period"] == "2026-10")
-    assert october["total"] == "96.00"  # 800 x 0.12
-    assert billing_tenant.finance.post(f"/v1/invoices/{october['invoice_id']}/finalize").status_code == 200
-    billing_tenant.wait_for([billing_tenant.send(usage("700", "2026-09-28"))["event_id"]])
-    november = next(i for i in billing_tenant.invoices() if i["period"] == "2026-11")
-    (line,) = november["lines"]
+    issued = next(i for i in billing_tenant.invoices() if i["period"] == following)
+    assert issued["total"] == "96.00"  # 800 x 0.12, received within the window
+    clock_support.forward_to((now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=10))
+    assert billing_tenant.finance.post(f"/v1/invoices/{issued['invoice_id']}/finalize").status_code == 200
+    billing_tenant.wait_for([billing_tenant.send(usage("700", f"{month}-28"))["event_id"]])
+    after = clock_support.now().strftime("%Y-%m")  # M+2: received on its first day, after M's cut-off
+    draft = next(i for i in billing_tenant.invoices() if i["period"] == after)
+    (line,) = draft["lines"]
     # 1500 CUH: 1000 x 0.12 + 500 x 0.10 = 170.00, of which 96.00 was invoiced: 74.00 more, 700 more units
     assert (line["kind"], line["amount"], line["quantity"]) == ("usage_adjustment", "74.00", "700")
-    assert line["service_period"] == {"start": "2026-09-01", "end": "2026-09-30"}
+    first, last = f"{month}-01", (now.replace(day=1) - timedelta(days=1)).date().isoformat()
+    assert line["service_period"] == {"start": first, "end": last}
     assert line["detail"]["month_total"] == "170.00" and line["detail"]["invoiced_before"] == "96.00"
+    assert "BILL-USAGE-CUTOFF" in line["rule_ids"] and "SOP-3.1" in line["clauses"]
 
 
 @pytest.mark.parametrize("case", EDGE["cases"], ids=lambda c: c["name"])
@@ -220,9 +254,10 @@ def test_edge_cases_from_the_scenario_file(billing_tenant, case):
     statuses = [billing_tenant.event(s["event_id"])["status"] for s in sent]
     assert statuses == case["expected_statuses"], [billing_tenant.event(s["event_id"]) for s in sent]
     totals = {f"{i['partner_id']}#{i['period']}": i["total"] for i in billing_tenant.invoices()}
-    assert totals == case["expected_totals"]
+    expected_lines = case.get("expected_lines", {})
+    assert totals == as_received_now(case["expected_totals"], expected_lines)  # SOP-3.1's cut-off, from receipt
     lines = {f"{i['partner_id']}#{i['period']}": _lines(i) for i in billing_tenant.invoices()}
-    for key, expected in case.get("expected_lines", {}).items():
+    for key, expected in as_received_now(expected_lines, expected_lines).items():
         assert lines[key] == sorted(({k: x[k] for k in LINE_FIELDS} for x in expected), key=json.dumps)
     categories = sorted(e["category"] for e in billing_tenant.exceptions())
     assert categories == sorted(case["expected_exceptions"])

@@ -35,7 +35,7 @@ class RebateTenant:
     partner_ids: dict[str, str] = field(default_factory=dict)
     partner_keys: dict[str, Api] = field(default_factory=dict)
 
-    def send(self, events: list[dict[str, Any]]) -> list[str]:
+    def send(self, events: list[dict[str, Any]], settled: tuple[str, ...] = ("processed",)) -> list[str]:
         sent = []
         for event in events:
             data = {**event["data"], "partner_id": self.partner_ids[event["data"]["partner"]]}
@@ -46,7 +46,7 @@ class RebateTenant:
             response = self.erp.post(body)
             assert response.status_code == 202, response.text
             sent.append(response.json()["event_id"])
-        wait_until(lambda: all(self._status(e) == "processed" for e in sent), 60, what=sent)
+        wait_until(lambda: all(self._status(e) in settled for e in sent), 60, what=sent)
         return sent
 
     def _status(self, event_id: str) -> str | None:
@@ -290,9 +290,22 @@ def _activated_before_q2(tenant: RebateTenant) -> None:
     tenant.rt.store.commit(tenant.tenant_id, Changes(puts=puts))
 
 
-def test_duplicates_and_leakage_become_exceptions_for_finance_and_earn_nothing(tenant):
+def test_a_shipment_sent_twice_is_billed_once_and_leakage_becomes_an_exception_for_finance(tenant):
+    """The same shipment under a second ERP id (RB-Q2-A-1-AGAIN) used to be billed twice and only the rebate run
+    flagged the order line as a duplicate (PA-7.7(d)). PA-10.1: each invoice line "identifies the billable event
+    (shipment, ...) [...] the order reference": the shipment is billed once and its repeat is held at billing, a
+    `duplicate_shipment` exception, which SOP-4.1 sends to triage ("An item that matches no category goes to
+    channel_ops for triage within 8 hours"); the rebate run has no duplicate left to find, the leakage it still does."""
     _activated_before_q2(tenant)
-    tenant.send(FLOWS["q2"])
+    sent = tenant.send(FLOWS["q2"], settled=("processed", "failed"))
+    assert [tenant._status(e) for e in sent] == ["processed", "failed", "processed", "processed"]
+    triage = tenant.channel_ops.get("/v1/exceptions", queue="channel_ops", limit=200).json()["items"]
+    (held,) = [e for e in triage if e["category"] == "duplicate_shipment"]
+    assert held["subject"]["id"] == sent[1] and held["partner_id"] == tenant.partner_ids["A"]
+    assert ("BILL-SHIPMENT-ONCE", "PA-10.1") in [(r["rule_id"], r["clause"]) for r in held["reasons"]]
+    (invoice,) = [i for i in tenant.finance.get("/v1/invoices", period="2026-05", limit=50).json()["items"]
+                  if i["partner_id"] == tenant.partner_ids["A"]]  # fmt: skip
+    assert invoice["total"] == "126000.00"  # 60 x 2,100.00, once
     wait_until(tenant.all_facts_projected, 30, what="projection")
     settled = _settle(tenant, "2026-Q2")
     assert settled.status_code == 201, settled.text
@@ -301,20 +314,13 @@ def test_duplicates_and_leakage_become_exceptions_for_finance_and_earn_nothing(t
         statement = _statement(tenant, tenant.finance, header["settlement_id"], partner).json()["statement"]
         volume = next(ln for ln in statement["lines"] if ln["program_id"] == "RBT-VOLUME")
         assert volume["amount"] == expected["RBT-VOLUME"], expected["why"]
-    assert header["findings"] == {"duplicate_rebate": 1, "rebate_leakage": 1}
+    assert header["findings"] == {"rebate_leakage": 1}
     exceptions = tenant.finance.get("/v1/exceptions", queue="finance", limit=200).json()["items"]
     mine = {e["category"]: e for e in exceptions if e["subject"]["id"] == header["settlement_id"]}
-    assert set(mine) == {"duplicate_rebate", "rebate_leakage"} and set(header["exceptions"]) == {
-        e["case_id"] for e in mine.values()
-    }
-    duplicate, leak = mine["duplicate_rebate"], mine["rebate_leakage"]
-    assert duplicate["partner_id"] == tenant.partner_ids["A"] and duplicate["context"]["kinds"] == {
-        "order_line_twice": 1
-    }
+    assert set(mine) == {"rebate_leakage"} and set(header["exceptions"]) == {e["case_id"] for e in mine.values()}
+    leak = mine["rebate_leakage"]
     assert leak["partner_id"] == tenant.partner_ids["C"] and leak["context"]["kinds"] == {"partner_suspended": 1}
-    assert {r["clause"] for r in duplicate["reasons"]} >= {"PA-7.7"} and {r["clause"] for r in leak["reasons"]} >= {
-        "PA-7.1"
-    }
+    assert {r["clause"] for r in leak["reasons"]} >= {"PA-7.1"}
     excluded = _statement(tenant, tenant.finance, header["settlement_id"], "C").json()["statement"]["traces"]
     assert any(page["section"] == "excluded" and page["rule_id"] == "RBT-SUSPENDED-PARTNER" for page in excluded)
 
@@ -442,7 +448,7 @@ def test_a_settlement_and_its_exceptions_are_one_commit_so_neither_exists_withou
     from revgov.services import rebates
 
     _activated_before_q2(tenant)
-    tenant.send(FLOWS["q2"])
+    tenant.send(FLOWS["q2"], settled=("processed", "failed"))  # the shipment's repeat is held at billing (PA-10.1)
     wait_until(tenant.all_facts_projected, 30, what="projection")
     # The lines are projected before the accrual handler re-rates them (a partner's facts changed: a full re-rating,
     # its own commit). A statement states each line's accrual and the difference from it, so an accrual written after
@@ -468,9 +474,9 @@ def test_a_settlement_and_its_exceptions_are_one_commit_so_neither_exists_withou
     assert rebates.get_settlement(base, who, prepared["settlement_id"], None)["status"] == "prepared"
     settled = rebates.approve_settlement(base, second, prepared["settlement_id"], {})
     opened = settlement_exceptions()
-    assert sorted(c.key for c in opened) == sorted(settled["exceptions"]) and len(opened) == 2
+    assert sorted(c.key for c in opened) == sorted(settled["exceptions"]) and len(opened) == 1
     assert {c.data["subject"]["id"] for c in opened} == {settled["settlement_id"]}
-    assert {c.data["category"] for c in opened} == {"duplicate_rebate", "rebate_leakage"}
+    assert {c.data["category"] for c in opened} == {"rebate_leakage"}  # no order line billed twice is left to find
 
 
 # --- disputes ------------------------------------------------------------------------------------------------------

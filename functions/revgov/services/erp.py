@@ -155,7 +155,8 @@ def _prepare(rt: Runtime, tenant: Tenant, event: Any) -> dict[str, Any] | tuple[
     if seen is not None:
         return _duplicate(seen.data, fingerprint(event))
     event_id = rt.ids.new("evt")
-    detail = {"erp_event_id": erp_id, "replay": 0, "data": event["data"]}
+    received_at = rt.clock.now_iso()  # when Revgov received it: the usage cut-off counts from here (SOP-3.1)
+    detail = {"erp_event_id": erp_id, "replay": 0, "received_at": received_at, "data": event["data"]}
     bus_event = {
         "source": SOURCE,
         "detail-type": event["type"],
@@ -166,7 +167,7 @@ def _prepare(rt: Runtime, tenant: Tenant, event: Any) -> dict[str, Any] | tuple[
         "erp_event_id": erp_id,
         "event_id": event_id,
         "detail_type": event["type"],
-        "received_at": rt.clock.now_iso(),
+        "received_at": received_at,
         "fingerprint": fingerprint(event),
     }
     changes = Changes(

@@ -48,6 +48,7 @@ from .invoices import (
     rerate_line,
     sales_fact,
     shipment_drafts,
+    shipment_identity,
 )
 from .milestones import (
     beyond_statement_of_work,
@@ -224,6 +225,7 @@ __all__ = [
     "sales_fact",
     "shares_crossed",
     "shipment_drafts",
+    "shipment_identity",
     "sla_clock_start",
     "sla_due",
     "unit_cost_of",

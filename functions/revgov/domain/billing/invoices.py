@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..canonical import sha256_hex
 from ..errors import Conflict, RuleViolation
 from ..money import format_money, less_percent, line_amount, round_money
 from ..rules import Rule
@@ -123,6 +124,20 @@ def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str,
         "finalized_by": None,
         "paid_on": None,  # set by the ERP's invoice.paid
     }
+
+
+def shipment_identity(data: Mapping[str, Any]) -> str:
+    """What makes two ERP events the same shipment of an order (hashed): the ERP's `shipment_ref` (its shipment or
+    delivery note number) when it names one; otherwise the day it shipped and what shipped, SKU by SKU and quantity.
+    PA-10.1 / CPA-10.1: each invoice line identifies "the billable event (shipment, ...)", its service period and "the
+    order reference"; a shipment is billed once, whatever ERP id it is sent under (the id only deduplicates deliveries
+    of one event). A split shipment differs in its reference, its day or its quantities; its delivery report (the same
+    shipment sent again with `delivered_on`, docs/billing.md) has the same identity: `delivered_on`, discounts and
+    promotions (what it is billed at, not what shipped) are no part of it."""
+    if data.get("shipment_ref"):
+        return sha256_hex({"shipment_ref": data["shipment_ref"]})
+    shipped = sorted((str(x["sku"]), str(x["quantity"])) for x in data["lines"])
+    return sha256_hex({"shipped_on": data["shipped_on"], "lines": [list(x) for x in shipped]})
 
 
 def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft]:

@@ -26,6 +26,7 @@ DEFAULT_PLAUSIBILITY = Rule("BILL-PLAUSIBILITY", "PA-2.2")
 DEFAULT_RECONCILIATION = Rule("BILL-SUBSCRIPTION-RECONCILIATION", "SOP-2.2")
 DEFAULT_CREDIT_NOTES = Rule("BILL-CREDIT-NOTES", "SOP-2.5")
 DEFAULT_INVOICE_DISPUTES = Rule("BILL-INVOICE-DISPUTES", "SOP-6.1")
+DEFAULT_SHIPMENT_ONCE = Rule("BILL-SHIPMENT-ONCE", "PA-10.1")
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 
 
@@ -84,6 +85,10 @@ class BillingPolicy:
     # (`delivered_on`) are billed on that day, in its month (cited by `delivery_billing`); the others on shipment.
     delivery_families: frozenset[str] = frozenset()
     delivery_billing: Rule | None = None
+    # PA-10.1 / CPA-10.1: one shipment (`shipment_identity`) is billed once, whatever ERP id it comes under; a repeat
+    # is held as an exception of `duplicate_shipment_category`, not billed.
+    shipment_once: Rule = DEFAULT_SHIPMENT_ONCE
+    duplicate_shipment_category: str = "duplicate_shipment"
 
     def takes_effect(self, kind: str, given: date, requested_on: date) -> date:
         """The day a cancellation or reduction (`kind`) takes effect at the end of: SOP-2.4 "A cancellation or quantity
@@ -113,6 +118,7 @@ class BillingPolicy:
         effective_day = billing["cancellation_credit"].get("effective_day") or {}
         disputes = billing.get("invoice_disputes") or {}
         cutoff = billing.get("usage_cutoff") or {}
+        once = billing.get("shipment_once") or {}
         return cls(
             sla_hours=int(billing["invoice_sla"]["hours"]),
             sla=Rule.of(billing["invoice_sla"]),
@@ -125,10 +131,7 @@ class BillingPolicy:
             usage={t["metric"]: RateTable.from_policy(t) for t in billing["usage_rates"]},
             milestones=percents,
             milestone_rule=Rule.of(schedule),
-            services={
-                s["service"]: MilestoneService(s["service"], s["name"], s.get("entitlement"), Rule.of(s))
-                for s in billing["services"]
-            },
+            services=_services(billing),
             overage_rate=Decimal(support["hourly_rate"]),
             overage_entitlement=support["entitlement"],
             overage_sku=support["sku"],
@@ -143,9 +146,7 @@ class BillingPolicy:
             disputes=Rule.of(disputes) if disputes else cls.disputes,
             dispute_window_days=int(disputes.get("window_days", cls.dispute_window_days)),
             dispute_category=disputes.get("category", cls.dispute_category),
-            credit_note_approval_above=(
-                Decimal(credit_notes["approval_above"]) if credit_notes.get("approval_above") is not None else None
-            ),
+            credit_note_approval_above=_decimal_or_none(credit_notes.get("approval_above")),
             credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
             effective_day=Rule.of(effective_day) if effective_day else None,
             effective_day_kinds=frozenset(effective_day.get("applies_to", ())),
@@ -155,7 +156,19 @@ class BillingPolicy:
             out_of_scope=Rule.of(billing["out_of_scope_service"]) if billing.get("out_of_scope_service") else None,
             delivery_families=frozenset((billing.get("delivery_billing") or {}).get("families", ())),
             delivery_billing=Rule.of(billing["delivery_billing"]) if billing.get("delivery_billing") else None,
+            shipment_once=Rule.of(once) if once else cls.shipment_once,
+            duplicate_shipment_category=once.get("category", cls.duplicate_shipment_category),
         )
+
+
+def _services(billing: dict[str, Any]) -> dict[str, MilestoneService]:
+    """The milestone-billed services by service code."""
+    return {s["service"]: MilestoneService(s["service"], s["name"], s.get("entitlement"), Rule.of(s))
+            for s in billing["services"]}
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return Decimal(value) if value is not None else None
 
 
 def _milestone_percents(schedule: dict[str, Any]) -> dict[str, Decimal]:

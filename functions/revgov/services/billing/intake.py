@@ -24,7 +24,7 @@ from .exceptions import fail
 from .milestones import service_completed
 from .onboarding_hold import held_before_onboarding
 from .payment import invoice_paid
-from .posting import ATTEMPTS, Outcome, Posting, load_partner
+from .posting import ATTEMPTS, Outcome, Posting, load_partner, received_at
 from .quantity_change import subscription_changed
 from .renewal import subscription_renewed
 from .repository import SettledEvent, settled_event
@@ -69,6 +69,7 @@ def _bill(
     rt: Runtime, tenant: Tenant, book: BillingPolicy, detail_type: str, detail: dict[str, Any]
 ) -> tuple[Posting, dict[str, Any], SettledEvent | None]:
     """One attempt: read, decide with the event's use case, commit; or what the event was settled as before."""
+    now = rt.clock.now_iso()
     posting = Posting(
         rt,
         tenant,
@@ -78,7 +79,8 @@ def _bill(
         detail["erp_event_id"],
         detail["occurred_at"],
         detail["data"],
-        rt.clock.now_iso(),
+        now,
+        received_at=received_at(rt, tenant.tenant_id, detail, now),
     )
     settled = settled_event(rt, tenant.tenant_id, posting.erp_event_id)
     if settled is not None:

@@ -72,6 +72,9 @@ class Posting:
     touched: set[str] = field(default_factory=set)
     lines: list[dict[str, Any]] = field(default_factory=list)  # posted or re-rated, in order
     case_ids: list[str] = field(default_factory=list)
+    # When Revgov received the ERP event (intake's clock, `received_at`), not when the source system recorded it;
+    # set by the ERP event handler (intake), empty on a run's posting (no event was received).
+    received_at: str = ""
 
     @property
     def tenant_id(self) -> str:
@@ -85,6 +88,19 @@ def became(line_ids: Iterable[str], case_ids: Iterable[str]) -> dict[str, list[s
     """What an ERP event became, for its log entry: the invoice lines it posted or re-rated, the exceptions it
     opened."""
     return {"invoice_lines": list(dict.fromkeys(line_ids)), "exceptions": list(dict.fromkeys(case_ids))}
+
+
+def received_at(rt: Runtime, tenant_id: str, detail: dict[str, Any], now: str) -> str:
+    """When Revgov received the ERP event: intake's clock, carried on the bus event; for an event received before it
+    was carried, the receipt its deduplication record keeps; for one put on the bus behind the webhook's back, now
+    (the handler is where Revgov received it)."""
+    carried = detail.get("received_at")
+    if isinstance(carried, str) and carried:
+        return carried
+    seen = rt.store.get(tenant_id, erp.DEDUPE, str(detail.get("erp_event_id")))
+    if seen is not None and seen.data.get("event_id") == detail.get("event_id") and seen.data.get("received_at"):
+        return str(seen.data["received_at"])
+    return now
 
 
 def log_put(posting: Posting, status: str, reason: str | None,

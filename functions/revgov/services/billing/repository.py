@@ -26,6 +26,7 @@ SUPPORT_HOURS = "SUPPORTHOURS"  # partner#quarter -> hours used
 LINE_CREDITS = "LINECREDIT"  # invoice#number -> what the ERP's credit notes and returns credited of the line
 DISPUTED_LINES = "INVOICEDISPUTELINE"  # invoice#number -> the last dispute on it and what it credited (disputes)
 AWAITING_DELIVERY = "AWAITINGDELIVERY"  # partner#order_ref -> shipped lines billed on delivery, not delivered yet
+SHIPMENTS = "SHIPMENT"  # partner#order_ref#identity -> the shipment's events and what was billed for it (PA-10.1)
 CASE_MARKERS = "BILLINGCASE"  # ERP event id#category -> the exception opened for it (one per event and category)
 
 

@@ -5,19 +5,25 @@ CPA-10.2 "devices are billed on delivery": a line of a family the policy bills o
 its delivery day, is not billed on the ship day. It waits (`AWAITING_DELIVERY`, per partner and order) and no invoice
 SLA runs for it (COP-2.1: "48 hours from the time a device delivery [...] occurred"). The ERP reports the delivery by
 sending the shipment again under a new ERP id with `delivered_on`: its lines of those families are billed on the
-delivery day, and lines of other families the first confirmation already billed on shipment are not billed twice."""
+delivery day, and lines of other families the first confirmation already billed on shipment are not billed twice.
+
+PA-10.1 / CPA-10.1: a shipment is one billable event, billed once whatever ERP id it comes under (`SHIPMENTS`, by
+`core.shipment_identity`): the ERP id deduplicates deliveries of one event only, so the same shipment sent again under
+another id posts nothing and opens a `duplicate_shipment` exception (triage: SOP-4.1 / COP-4.1 name no category for it);
+its delivery report is the one repeat that bills, and only what waited for the delivery."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ...domain import billing as core
 from ...domain.time import parse_day, period_of
-from ...ports import Delete
-from .exceptions import fail
+from ...ports import Delete, Put, Stored
+from .exceptions import fail, open_exception
 from .lines import post_lines
 from .posting import Outcome, Posting
-from .repository import AWAITING_DELIVERY, put_over
+from .repository import AWAITING_DELIVERY, SHIPMENTS, credited_against, put_over
 
 
 def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -27,10 +33,18 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if unknown:
         problem = f"SKU {', '.join(unknown)} is not a shipment item of the price list on {shipped.isoformat()}"
         return fail(posting, "unknown_partner_or_sku", problem, book.invoicing)
+    delivered = bool(data.get("delivered_on"))
+    shipment_key = f"{partner['partner_id']}#{data['order_ref']}#{core.shipment_identity(data)}"
+    known = posting.get(SHIPMENTS, shipment_key)
+    repeat = known is not None and not (delivered and not known.data.get("delivered_on"))
+    if known is not None and repeat and not _taken_back(posting, known.data):
+        return _billed_before(posting, partner["partner_id"], known.data)
+    # Its delivery report builds on what the shipment billed; its corrected charge (SOP-2.5) starts over.
+    shipment: dict[str, Any] = known.data if known is not None and not repeat else {}
     key = f"{partner['partner_id']}#{data['order_ref']}"
     awaited = posting.get(AWAITING_DELIVERY, key)
-    delivered = bool(data.get("delivered_on"))
     before = set(awaited.data["billed_skus"]) if awaited is not None else set()
+    before |= set(shipment.get("billed_skus", []))
     waiting: list[core.LineDraft] = []
     billed: list[core.LineDraft] = []
     for draft in core.shipment_drafts(book, data):
@@ -43,12 +57,19 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
         by_month.setdefault(period_of(draft.service_period.start), []).append(draft)
     for month, same_month in by_month.items():
         post_lines(posting, partner["partner_id"], month, same_month)
+    posting.changes.puts.append(_shipment_put(posting, shipment_key, known, shipment, {d.sku for d in billed if d.sku}))
     cited = f"{book.delivery_billing.clause} {book.delivery_billing.rule_id}" if book.delivery_billing else "policy"
     if delivered or not waiting:
         reason = None
         if awaited is not None and delivered:
             posting.changes.deletes.append(Delete(AWAITING_DELIVERY, key))
             reason = f"the delivery of order {data['order_ref']}, shipped {awaited.data['shipped_on']} ({cited})"
+        elif shipment:
+            reason = (f"the delivery of the shipment of order {data['order_ref']} of {data['shipped_on']}; its lines "
+                      f"were billed on shipment (event {shipment['event_ids'][0]})")
+        elif known is not None:
+            reason = (f"the corrected charge of the shipment of order {data['order_ref']} of {data['shipped_on']}: "
+                      f"credit notes took back in full what it billed before (SOP-2.5 / COP-2.4)")
         return Outcome("processed", reason, posted=bool(billed), settles_sla=not billed)
     record = {
         "partner_id": partner["partner_id"],
@@ -63,3 +84,57 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     reason = (f"{len(waiting)} line(s) billed on delivery ({cited}: devices are billed on delivery) wait for their "
               "delivery: not billed on the ship day; send the shipment again under a new ERP id with delivered_on")
     return Outcome("processed", reason, posted=bool(billed), settles_sla=not billed)
+
+
+def _shipment_put(posting: Posting, key: str, known: Stored | None, shipment: dict[str, Any], billed: set[str]) -> Put:
+    """The shipment's record: the events that billed it (the latest charge first billed by `event_ids[0]`), the SKUs
+    and the lines billed for it so far (`shipment`: what this event builds on, nothing for a new charge)."""
+    data = posting.data
+    lines = [{"invoice_id": x["invoice_id"], "number": int(x["number"]), "amount": x["amount"]} for x in posting.lines]
+    record = {
+        "partner_id": data["partner_id"],
+        "order_ref": data["order_ref"],
+        "shipment_ref": data.get("shipment_ref"),
+        "shipped_on": data["shipped_on"],
+        "delivered_on": data.get("delivered_on") or shipment.get("delivered_on"),
+        "event_ids": [*shipment.get("event_ids", []), posting.event_id],
+        "erp_event_ids": [*shipment.get("erp_event_ids", []), posting.erp_event_id],
+        "billed_skus": sorted(set(shipment.get("billed_skus", [])) | billed),
+        "lines": [*shipment.get("lines", []), *lines],
+    }
+    return put_over(SHIPMENTS, key, record, known, conflict_detail="the shipment was billed meanwhile")
+
+
+def _taken_back(posting: Posting, shipment: dict[str, Any]) -> bool:
+    """Credit notes (the ERP's, returns, upheld disputes) took back in full every line the shipment billed: the
+    repeat is its corrected charge, SOP-2.5 "followed where needed by a corrected charge on the next open invoice
+    with the original service period" (COP-2.4), not a second charge."""
+    lines = shipment.get("lines") or []
+    rt, tenant_id = posting.rt, posting.tenant_id
+    credited = [credited_against(rt, tenant_id, x["invoice_id"], int(x["number"])).amount for x in lines]
+    return bool(lines) and all(taken >= Decimal(x["amount"]) for taken, x in zip(credited, lines, strict=True))
+
+
+def _billed_before(posting: Posting, partner_id: str, shipment: dict[str, Any]) -> Outcome:
+    """The same shipment again under another ERP id: nothing posted, an exception naming the event that billed it.
+    Replayable: a replay finds the same shipment and posts nothing either; a genuinely separate shipment of the same
+    day and quantities is sent again under a new id with its own `shipment_ref`."""
+    book, data = posting.book, posting.data
+    rule = book.shipment_once
+    first = shipment["erp_event_ids"][0]
+    problem = (f"held, not billed: shipment of order {data['order_ref']} shipped {data['shipped_on']}"
+               f"{' (' + str(data['shipment_ref']) + ')' if data.get('shipment_ref') else ''} was billed before, "
+               f"under ERP event {first} ({rule.rule_id}, {rule.clause}: a shipment is one billable event, billed "
+               "once); a separate shipment of the same day and quantities is sent under a new id with its own "
+               "shipment_ref")
+    case_id = open_exception(
+        posting,
+        book.duplicate_shipment_category,
+        problem,
+        partner_id=partner_id,
+        rules=(rule,),
+        context={"billed_by_event_id": shipment["event_ids"][0], "billed_by_erp_event_id": first,
+                 "order_ref": data["order_ref"], "shipped_on": data["shipped_on"]},
+    )
+    note = f"; exception {case_id}" if case_id else "; its exception is already open"
+    return Outcome("failed", problem + note, done=False, settles_sla=True)

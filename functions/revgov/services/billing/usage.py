@@ -38,7 +38,9 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     # Billed in arrears on the next month's invoice; a month re-rated after that invoice was issued is adjusted by
     # the difference on the next draft (SOP-3.4, COP-3.4). A record received after the cut-off is rated by the next
     # rating run, as an adjustment with its original service period (SOP-3.1, COP-3.1; core.billed_in, SOP-7.1).
-    received_on = instant(posting.occurred_at).astimezone(UTC).date()
+    # "Received" is when Revgov received the record, not its `occurred_at` (the usage day the source system recorded):
+    # an October record sent on 20 November is late however honestly it is dated. Days are UTC days (PA-1.3 / CPA-1.3).
+    received_on = instant(posting.received_at).astimezone(UTC).date()
     billed_month, late = core.billed_in(month, received_on, book.usage_cutoff_days)
     header = draft_invoice(posting, partner["partner_id"], billed_month)
     cutoff = (book.usage_cutoff,) if late and book.usage_cutoff else ()

@@ -1,0 +1,178 @@
+"""A shipment is billed once, whatever ERP id it comes under; a split shipment is billed part by part.
+
+PA-10.1: "The Distributor issues one invoice per Partner per Billing Month, covering all billable events of that month
+[...]. Each invoice line identifies the billable event (shipment, activation, subscription period, usage, milestone or
+adjustment), the service period where applicable, the order reference and the Product Family." (CPA-10.1: "identify
+for each line the event, service period, order reference and Product Family".) The ERP id only deduplicates
+deliveries of one event (SOP-3.1 "deduplicated by event id"); a shipment sent again under a new id is still one
+billable event. SOP-4.1: "An item that matches no category goes to channel_ops for triage within 8 hours."
+PA-6.1's price list: NW-SRV-R2 USD 5,200.00, NW-FW-200 USD 3,400.00.
+A fixed clock: nothing depends on today's date. Runs on SQLite and DynamoDB too (tests/integration/test_engine_parity).
+"""
+
+from __future__ import annotations
+
+from memory_store import Ledger
+
+PARTNER = "ptr_01JBNWPARTNER0000000000001"
+
+
+def _shipment(order_ref: str = "SO-DUP-1", **more: object) -> dict:
+    return {"partner_id": PARTNER, "order_ref": order_ref, "shipped_on": "2026-10-20",
+            "lines": [{"sku": "NW-SRV-R2", "quantity": 2}, {"sku": "NW-FW-200", "quantity": 1}], **more}  # fmt: skip
+
+
+def _send(ledger: Ledger, data: dict, erp_id: str) -> dict:
+    return ledger.receive("shipment.confirmed", data, occurred_at="2026-10-20T15:00:00Z", erp_id=erp_id)
+
+
+def _october(ledger: Ledger) -> dict:
+    return ledger.invoice(PARTNER, "2026-10")
+
+
+def _duplicates(ledger: Ledger) -> list[dict]:
+    return [e for e in ledger.exceptions() if e["category"] == "duplicate_shipment"]
+
+
+def test_pa_10_1_the_same_shipment_under_a_second_erp_id_is_not_billed_twice():
+    # 2 x 5,200.00 + 1 x 3,400.00 = 13,800.00, once; the second id is held with an exception naming the first.
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    first = _send(ledger, _shipment(), "NW-ERP-SHP-DUP-1")
+    second = _send(ledger, _shipment(), "NW-ERP-SHP-DUP-2")
+    assert first["status"] == "processed" and second["status"] == "failed", second
+    assert "NW-ERP-SHP-DUP-1" in second["reason"]
+    october = _october(ledger)
+    assert october["total"] == "13800.00"
+    assert sorted(ln["amount"] for ln in october["lines"]) == ["10400.00", "3400.00"]
+    (case,) = _duplicates(ledger)
+    assert case["queue"] == "channel_ops"  # SOP-4.1: no category of the matrix -> triage
+    assert case["partner_id"] == PARTNER and case["subject"] == {"kind": "erp_event", "id": second["event_id"]}
+    cited = [(r["rule_id"], r["clause"]) for r in case["reasons"]]
+    assert cited == [("ROUTE-TRIAGE", "SOP-4.1"), ("BILL-SHIPMENT-ONCE", "PA-10.1")]
+    assert case["context"]["billed_by_erp_event_id"] == "NW-ERP-SHP-DUP-1"
+
+
+def test_pa_10_1_the_same_lines_in_another_order_are_the_same_shipment():
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    _send(ledger, _shipment(), "NW-ERP-SHP-ORD-1")
+    shuffled = _shipment()
+    shuffled["lines"] = list(reversed(shuffled["lines"]))
+    assert _send(ledger, shuffled, "NW-ERP-SHP-ORD-2")["status"] == "failed"
+    assert _october(ledger)["total"] == "13800.00"
+
+
+def test_a_split_shipment_is_billed_part_by_part():
+    # Parts of one order: another quantity, another day, or the same day and quantities under their own shipment_ref.
+    ledger = Ledger("2026-10-22T16:00:00Z")
+    _send(ledger, _shipment(), "NW-ERP-SPLIT-1")
+    fewer = {**_shipment(), "lines": [{"sku": "NW-SRV-R2", "quantity": 1}]}
+    assert _send(ledger, fewer, "NW-ERP-SPLIT-2")["status"] == "processed"
+    later = {**_shipment(), "shipped_on": "2026-10-21"}
+    assert ledger.receive("shipment.confirmed", later, occurred_at="2026-10-21T15:00:00Z",
+                          erp_id="NW-ERP-SPLIT-3")["status"] == "processed"  # fmt: skip
+    assert _october(ledger)["total"] == "32800.00"  # 13,800.00 + 5,200.00 + 13,800.00
+    assert not _duplicates(ledger)
+
+
+def test_shipment_refs_tell_parts_of_the_same_day_and_quantities_apart_and_name_a_repeat():
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    assert _send(ledger, _shipment(shipment_ref="DN-1"), "NW-ERP-REF-1")["status"] == "processed"
+    assert _send(ledger, _shipment(shipment_ref="DN-2"), "NW-ERP-REF-2")["status"] == "processed"
+    assert _october(ledger)["total"] == "27600.00"
+    # DN-1 again, even with other quantities (a repeat of the same delivery note, not a new shipment): held.
+    again = {**_shipment(shipment_ref="DN-1"), "lines": [{"sku": "NW-SRV-R2", "quantity": 3}]}
+    assert _send(ledger, again, "NW-ERP-REF-3")["status"] == "failed"
+    assert _october(ledger)["total"] == "27600.00"
+    assert len(_duplicates(ledger)) == 1
+
+
+def test_the_delivery_report_of_a_shipment_billed_on_shipment_bills_nothing_more():
+    # docs/billing.md: an ERP that learns the delivery "sends the shipment again, under a new ERP id [...] with the
+    # same order_ref and its delivered_on"; northwind bills hardware on shipment (PA-10.2 "on shipment or
+    # delivery"): the report is processed, nothing billed again, no exception. The report sent twice is a repeat.
+    ledger = Ledger("2026-10-23T16:00:00Z")
+    _send(ledger, _shipment(), "NW-ERP-DLV-1")
+    delivered = _shipment(delivered_on="2026-10-22")
+    report = ledger.receive("shipment.confirmed", delivered, occurred_at="2026-10-22T18:00:00Z", erp_id="NW-ERP-DLV-2")
+    assert report["status"] == "processed", report
+    assert _october(ledger)["total"] == "13800.00" and not _duplicates(ledger)
+    again = ledger.receive("shipment.confirmed", delivered, occurred_at="2026-10-22T18:00:00Z", erp_id="NW-ERP-DLV-3")
+    assert again["status"] == "failed"
+    assert _october(ledger)["total"] == "13800.00" and len(_duplicates(ledger)) == 1
+
+
+def test_cpa_10_1_contoso_holds_the_repeat_too_citing_its_clause():
+    from revgov.ports import Changes, Put
+
+    ledger = Ledger("2026-11-10T16:00:00Z", tenant="contoso")
+    partner = "ptr_01JBCTSHPXNCE00000000000A1"
+    certs = {c: {"cert_id": c, "holder": "S. Once", "earned_at": "2025-01-01", "expires_at": "2027-12-31"}
+             for c in ("cert-collab-associate", "cert-secops-analyst", "cert-data-engineer", "cert-devices-field")}
+    ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", partner, {
+        "partner_id": partner, "legal_name": "Once GmbH", "partner_type": "msp", "status": "active", "tier": "elite",
+        "country": "DE", "activated_at": "2025-01-01T00:00:00Z", "certifications": certs})]))  # fmt: skip
+    sku = _contoso_shipment_sku(ledger)
+    data = {"partner_id": partner, "order_ref": "SO-CT-1", "shipped_on": "2026-11-09", "delivered_on": "2026-11-10",
+            "lines": [{"sku": sku, "quantity": 1}]}  # fmt: skip
+    first = ledger.receive("shipment.confirmed", data, occurred_at="2026-11-10T12:00:00Z", erp_id="CT-SHP-1")
+    assert first["status"] == "processed", first
+    total = ledger.invoice(partner, "2026-11")["total"]
+    second = ledger.receive("shipment.confirmed", data, occurred_at="2026-11-10T12:00:00Z", erp_id="CT-SHP-2")
+    assert second["status"] == "failed"
+    assert ledger.invoice(partner, "2026-11")["total"] == total
+    (case,) = [e for e in ledger.exceptions() if e["category"] == "duplicate_shipment"]
+    assert ("BILL-SHIPMENT-ONCE", "CPA-10.1") in [(r["rule_id"], r["clause"]) for r in case["reasons"]]
+    assert case["queue"] == "channel_ops"  # COP-4.1: "Items matching no category go to channel_ops for triage"
+
+
+def _contoso_shipment_sku(ledger: Ledger) -> str:
+    from revgov.services import tenants
+
+    tenant, _ = tenants.load_tenant(ledger.rt, "contoso")
+    return next(p["sku"] for p in tenant.policy["billing"]["price_list"] if p.get("billing") == "shipment")
+
+
+def test_sop_2_5_the_corrected_charge_after_a_full_credit_note_is_billed():
+    # SOP-2.5: "An error is corrected by a credit note referencing the original invoice and lines, followed where
+    # needed by a corrected charge on the next open invoice with the original service period." Both lines credited in
+    # full (billing_error; each under SOP-2.5's USD 10,000.00 approval limit): the same shipment sent again is its
+    # corrected charge, billed; sent a third time, held. 1 x 5,200.00 + 1 x 3,400.00 = 8,600.00.
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    shipment = {**_shipment(), "lines": [{"sku": "NW-SRV-R2", "quantity": 1}, {"sku": "NW-FW-200", "quantity": 1}]}
+    _send(ledger, shipment, "NW-ERP-CORR-1")
+    october = _october(ledger)
+    ledger.clock.set("2026-11-03T10:00:00Z")
+    for line in october["lines"]:
+        credit = {"partner_id": PARTNER, "credit_note_ref": f"CN-CORR-{line['number']}",
+                  "invoice_id": october["invoice_id"], "line_no": line["number"], "reason": "billing_error",
+                  "amount": line["amount"], "issued_on": "2026-11-03"}  # fmt: skip
+        assert ledger.receive("credit_note.issued", credit, occurred_at="2026-11-03T09:00:00Z")["status"] == "processed"
+    corrected = ledger.receive("shipment.confirmed", shipment, occurred_at="2026-11-03T09:30:00Z",
+                               erp_id="NW-ERP-CORR-2")  # fmt: skip
+    assert corrected["status"] == "processed", corrected
+    # October's draft carries the first charge and the corrected one; November the two credit notes: 8,600.00 net.
+    october, november = _october(ledger), ledger.invoice(PARTNER, "2026-11")
+    charged = sorted(ln["amount"] for ln in october["lines"] if ln["kind"] == "shipment")
+    assert charged == ["3400.00", "3400.00", "5200.00", "5200.00"]
+    assert (october["total"], november["total"]) == ("17200.00", "-8600.00")
+    assert not _duplicates(ledger)
+    third = ledger.receive("shipment.confirmed", shipment, occurred_at="2026-11-03T09:30:00Z",
+                           erp_id="NW-ERP-CORR-3")  # fmt: skip
+    assert third["status"] == "failed" and len(_duplicates(ledger)) == 1
+
+
+def test_a_shipment_credited_only_in_part_is_still_held_when_sent_again():
+    # One of the two lines credited: the shipment still stands billed; the repeat would bill the server line twice.
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    _send(ledger, _shipment(), "NW-ERP-PART-1")
+    october = _october(ledger)
+    firewall = next(ln for ln in october["lines"] if ln["sku"] == "NW-FW-200")
+    ledger.clock.set("2026-11-03T10:00:00Z")
+    credit = {"partner_id": PARTNER, "credit_note_ref": "CN-PART-1", "invoice_id": october["invoice_id"],
+              "line_no": firewall["number"], "reason": "billing_error", "amount": "3400.00", "issued_on": "2026-11-03"}
+    assert ledger.receive("credit_note.issued", credit, occurred_at="2026-11-03T09:00:00Z")["status"] == "processed"
+    again = ledger.receive("shipment.confirmed", _shipment(), occurred_at="2026-11-03T09:30:00Z",
+                           erp_id="NW-ERP-PART-2")  # fmt: skip
+    assert again["status"] == "failed" and len(_duplicates(ledger)) == 1
+    november = ledger.invoice(PARTNER, "2026-11")
+    assert [ln["kind"] for ln in november["lines"]] == ["credit_note"]
