@@ -159,7 +159,10 @@ class BillingTenant:
 
     def add_partners(self, partners: list[dict[str, Any]]) -> None:
         """Partners as onboarding leaves them (status, tier, certifications), written straight to the store."""
-        self.rt.store.commit(self.tenant_id, Changes(puts=[Put("PARTNER", p["partner_id"], p) for p in partners]))
+        # a tenant's commit holds at most 99 of its own items (the 100th checks the offboarding tombstone)
+        for i in range(0, len(partners), 50):
+            self.rt.store.commit(self.tenant_id, Changes(puts=[Put("PARTNER", p["partner_id"], p)
+                                                               for p in partners[i:i + 50]]))
 
     def send(self, body: Any) -> dict[str, Any]:
         response = self.erp.post(body)

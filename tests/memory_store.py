@@ -82,7 +82,10 @@ class Ledger:
     def add_partners(self, partners: list[dict[str, Any]]) -> None:
         from revgov.ports import Put
 
-        self.rt.store.commit(self.tenant_id, Changes(puts=[Put("PARTNER", p["partner_id"], p) for p in partners]))
+        # a tenant's commit holds at most 99 of its own items (the 100th checks the offboarding tombstone)
+        for i in range(0, len(partners), 50):
+            self.rt.store.commit(self.tenant_id, Changes(puts=[Put("PARTNER", p["partner_id"], p)
+                                                               for p in partners[i:i + 50]]))
 
     def bill(self, detail_type: str, data: dict[str, Any], *, occurred_at: str, erp_id: str | None = None) -> dict:
         from revgov.domain.ids import typed_id
