@@ -69,6 +69,9 @@ def test_an_mdf_funded_line_accrues_no_rebate_and_a_referred_customers_first_inv
                          occurred_at="2026-09-07T10:00:00Z")  # fmt: skip
     tenant.wait_for([tenant.send(referral)["event_id"]])
     (september,) = [i for i in tenant.invoices() if i["period"] == "2026-09"]
+    # PA-8.1: "the Distributor [...] invoices the Customer directly": the referral is on the Distributor's invoice to
+    # CUST-STACK-1 (on the SQLite engine as on the others), not on the partner's
+    assert (september["billed_to"], september["customer_id"]) == ("customer", "CUST-STACK-1")
     final = tenant.finance.post(f"/v1/invoices/{september['invoice_id']}/finalize")
     assert final.status_code == 200, final.text
     issued_on = final.json()["finalized_at"][:10]
