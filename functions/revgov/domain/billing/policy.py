@@ -84,6 +84,10 @@ class BillingPolicy:
     # (`delivered_on`) are billed on that day, in its month (cited by `delivery_billing`); the others on shipment.
     delivery_families: frozenset[str] = frozenset()
     delivery_billing: Rule | None = None
+    # PA-2.5 / CPA-2.7: "An Implementation Partner may not be named on a statement of work for a Product Family in which
+    # it does not hold a valid certification": the partner types it binds (`sow_certified_types`), cited by the rule.
+    sow_certification: Rule | None = None
+    sow_certified_types: frozenset[str] = frozenset()
 
     def takes_effect(self, kind: str, given: date, requested_on: date) -> date:
         """The day a cancellation or reduction (`kind`) takes effect at the end of: SOP-2.4 "A cancellation or quantity
@@ -155,6 +159,8 @@ class BillingPolicy:
             out_of_scope=Rule.of(billing["out_of_scope_service"]) if billing.get("out_of_scope_service") else None,
             delivery_families=frozenset((billing.get("delivery_billing") or {}).get("families", ())),
             delivery_billing=Rule.of(billing["delivery_billing"]) if billing.get("delivery_billing") else None,
+            sow_certification=_rule_or_none(billing.get("sow_certification")),
+            sow_certified_types=frozenset((billing.get("sow_certification") or {}).get("partner_types", ())),
         )
 
 
