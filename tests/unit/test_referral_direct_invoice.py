@@ -174,3 +174,23 @@ def test_a_referred_subscription_and_a_credit_note_on_the_referral_go_on_the_cus
     assert (september["customer_id"], [(ln["kind"], ln["amount"]) for ln in september["lines"]]) == (
         "CUST-DIR-3", [("credit_note", "-1250.00")])
     assert ledger.month_invoice_ids(P1, "2026-09") == [september["invoice_id"]]
+
+
+def test_a_referral_line_already_on_a_partners_invoice_is_left_out_of_its_tier_revenue():
+    """Referral lines posted on the partner's invoice before referral sales were invoiced directly (a sales fact of
+    `channel: referral` on the partner's own invoice) are not its revenue either (PA-8.1: introduced "without
+    reselling to it"; PA-1.2): 2,500.00 of resale and 12,500.00 of such a line measure 2,500.00."""
+    ledger, _ = _october("northwind")
+    (direct,) = ledger.direct_invoices(P1, "2026-10")
+    from revgov.ports import Changes, Put
+    from revgov.services.billing.repository import SALES_FACTS
+
+    facts = [f for f in ledger.rt.store.query("northwind", SALES_FACTS, limit=100).items
+             if f.data["invoice_id"] == direct["invoice_id"]]  # fmt: skip
+    own = ledger.invoice(P1, "2026-10")["invoice_id"]
+    legacy = [Put(SALES_FACTS, f.key, {k: v for k, v in {**f.data, "invoice_id": own}.items() if k != "billed_to"},
+                  lookup=(f"{SALES_FACTS}#2026-10", f.key)) for f in facts]  # fmt: skip
+    ledger.rt.store.commit("northwind", Changes(puts=legacy))
+    measured = tier_review.measured_revenue(ledger.rt, "northwind", P1, date(2026, 1, 1), date(2026, 12, 31),
+                                            date(2027, 1, 15))  # fmt: skip
+    assert measured == Decimal("2500.00")

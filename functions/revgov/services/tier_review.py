@@ -31,9 +31,15 @@ def measured_revenue(rt: Runtime, tenant_id: str, partner_id: str, first: date, 
     basis = {period_of(month) for month in _months(first, last)}
     facts = [fact for month in _months(first, max(last, on))
              for fact in rebate_lines.month_sales_facts(rt, tenant_id, period_of(month))
-             if fact.get("partner_id") == partner_id and not billed_to_customer(fact)]
+             if fact.get("partner_id") == partner_id and not _referred(fact)]
     lines, _ = projection.rebate_lines(rt, tenant_id, facts)
     return round_money(Decimal(sum(int(ln["net_cents"]) for ln in lines if ln["month"] in basis)) / 100)
+
+
+def _referred(fact: dict[str, Any]) -> bool:
+    """A referral sale (PA-8.1 / CPA-8.1): the Distributor's direct invoice to the customer, or a referral line posted
+    on the partner's own invoice before referral sales were invoiced directly; the partner's revenue in neither case."""
+    return billed_to_customer(fact) or fact.get("channel") == "referral"
 
 
 def _months(first: date, last: date) -> list[date]:
