@@ -127,6 +127,23 @@ class Ledger:
         assert pointer is not None, f"no invoice for {partner_id} {period}"
         return billing.get_invoice(self.rt, self.tenant_id, pointer.data["invoice_id"])
 
+    def direct_invoices(self, partner_id: str, period: str) -> list[dict[str, Any]]:
+        """The Distributor's direct invoices of `period` to the customers `partner_id` referred (PA-8.1 / CPA-8.1)."""
+        from revgov.services import billing
+
+        pointers = self.rt.store.query(self.tenant_id, billing.INVOICE_KEYS, limit=1000, prefix=f"direct#{partner_id}#")
+        return [billing.get_invoice(self.rt, self.tenant_id, p.data["invoice_id"])
+                for p in pointers.items if p.data["period"] == period]  # fmt: skip
+
+    def month_invoice_ids(self, partner_id: str, period: str) -> list[str]:
+        """The partner's invoice of `period` (if any), then the Distributor's direct invoices of `period` to the
+        customers it referred: what finance issues for the month."""
+        from revgov.services import billing
+
+        own = self.rt.store.get(self.tenant_id, billing.INVOICE_KEYS, f"{partner_id}#{period}")
+        direct = [invoice["invoice_id"] for invoice in self.direct_invoices(partner_id, period)]
+        return ([own.data["invoice_id"]] if own else []) + direct
+
     def exceptions(self) -> list[dict[str, Any]]:
         from revgov.services import case_repository
 

@@ -7,16 +7,19 @@ from that Customer, net of credit notes, during the 12 months following the firs
 A throwaway tenant with northwind's policy and a Platinum partner. 240 MDF-funded switches (NW-SW-24P, USD 1,250.00:
 300,000.00) and 100 others (125,000.00) in 2026-08: the Quarter's volume accrual is 1.0% x 125,000.00 = 1,250.00
 (PA-7.2); with the funded ones it would be 2.0% x 425,000.00 = 8,500.00. A referral of 100 switches for customer
-CUST-STACK-1 in 2026-09, invoiced and paid: the customer's first invoice is recorded (the invoice's date) and the
-month's commission accrues 5.0% x 125,000.00 = 6,250.00. Offboarding removes the record with the rest.
+CUST-STACK-1, shipped last month (by the test clock) and accepted 10 days before (so the 180-day window of PA-8.1
+holds whatever day the suite runs), invoiced and paid: the customer's first invoice is recorded (the invoice's
+date) and the month's commission accrues 5.0% x 125,000.00 = 6,250.00. Offboarding removes the record with the rest.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
+import clock_support
 from billing_support import billing_tenant_in, erp_event, wait_until
 from revgov.services.rebates import first_invoices
 from support import ROOT, assert_problem
@@ -61,14 +64,22 @@ def test_an_mdf_funded_line_accrues_no_rebate_and_a_referred_customers_first_inv
                what="the volume accrual without the MDF-funded switches")  # fmt: skip
     assert _program(tenant, pid, "2026-Q3", "RBT-VOLUME")["basis_revenue"] == "125000.00"
 
-    referral = erp_event("shipment.confirmed", {"partner_id": pid, "order_ref": "SO-REF-1", "shipped_on": "2026-09-07",
+    today = clock_support.today()
+    shipped = today.replace(day=1) - timedelta(days=10)  # last month: an ended month is finalized (SOP-2.2)
+    accepted = shipped - timedelta(days=10)
+    referral = erp_event("shipment.confirmed", {"partner_id": pid, "order_ref": "SO-REF-1",
+                                                "shipped_on": shipped.isoformat(),
                                                 "channel": "referral", "customer_id": "CUST-STACK-1",
                                                 # PA-8.1: accepted, and first invoiced within 180 days of it
-                                                "referral_accepted_on": "2026-09-01",
+                                                "referral_accepted_on": accepted.isoformat(),
                                                 "lines": [{"sku": SWITCH, "quantity": 100}]},
-                         occurred_at="2026-09-07T10:00:00Z")  # fmt: skip
+                         occurred_at=f"{shipped.isoformat()}T10:00:00Z")  # fmt: skip
     tenant.wait_for([tenant.send(referral)["event_id"]])
-    (september,) = [i for i in tenant.invoices() if i["period"] == "2026-09"]
+    (september,) = [i for i in tenant.invoices()
+                    if i["period"] == shipped.isoformat()[:7] and i.get("billed_to") == "customer"]
+    # PA-8.1: "the Distributor [...] invoices the Customer directly": the referral is on the Distributor's invoice to
+    # CUST-STACK-1 (on the SQLite engine as on the others), not on the partner's
+    assert (september["billed_to"], september["customer_id"]) == ("customer", "CUST-STACK-1")
     final = tenant.finance.post(f"/v1/invoices/{september['invoice_id']}/finalize")
     assert final.status_code == 200, final.text
     issued_on = final.json()["finalized_at"][:10]

@@ -137,7 +137,8 @@ def _referral_month(ledger: Ledger, on: str, order: str, customer: str = "CUST-R
     _ship(ledger, on, [{"sku": "NW-SW-24P", "quantity": 100}], order, channel="referral", customer_id=customer,
           **accepted(on))  # PA-8.1: the referral accepted before the invoice
     month = on[:7]
-    invoice_id: str = ledger.invoice(P1, month)["invoice_id"]
+    # PA-8.1: "the Distributor [...] invoices the Customer directly": the referral is on its invoice to the customer
+    (invoice_id,) = [i["invoice_id"] for i in ledger.direct_invoices(P1, month) if i["customer_id"] == customer]
     year, number = int(month[:4]), int(month[5:])
     after = f"{year + number // 12}-{number % 12 + 1:02d}-02"  # the invoice is issued after its month ends (SOP-2.2)
     ledger.clock.set(f"{after}T06:00:00Z")

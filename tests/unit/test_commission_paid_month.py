@@ -36,14 +36,18 @@ from revgov.services import billing, rebates
 
 
 def _invoice_and_pay(ledger: Ledger, partner: str, month: str, issued_on: str, paid_on: str) -> None:
-    """Finance issues the month's invoice on `issued_on`; the ERP reports it paid on `paid_on`."""
+    """Finance issues the month's invoices on `issued_on` (the partner's, and the Distributor's direct invoices to the
+    customers it referred: PA-8.1 "invoices the Customer directly"); the ERP reports them paid on `paid_on`."""
     finance = Principal(ledger.tenant_id, Role.FINANCE, "key_fin")
-    invoice_id = ledger.invoice(partner, month)["invoice_id"]
-    ledger.clock.set(f"{issued_on}T06:00:00Z")
-    billing.finalize_invoice(ledger.rt, finance, invoice_id)
-    ledger.clock.set(f"{paid_on}T18:00:00Z")
-    paid = {"partner_id": partner, "invoice_id": invoice_id, "paid_on": paid_on, "payment_ref": f"RCPT-{month}"}
-    assert ledger.bill("invoice.paid", paid, occurred_at=f"{paid_on}T17:00:00Z")["status"] == "processed"
+    invoice_ids = ledger.month_invoice_ids(partner, month)
+    assert invoice_ids, f"no invoice of {partner} for {month}"
+    for number, invoice_id in enumerate(invoice_ids):
+        ledger.clock.set(f"{issued_on}T06:00:00Z")
+        billing.finalize_invoice(ledger.rt, finance, invoice_id)
+        ledger.clock.set(f"{paid_on}T18:00:00Z")
+        paid = {"partner_id": partner, "invoice_id": invoice_id, "paid_on": paid_on,
+                "payment_ref": f"RCPT-{month}-{number}"}  # fmt: skip
+        assert ledger.bill("invoice.paid", paid, occurred_at=f"{paid_on}T17:00:00Z")["status"] == "processed"
 
 
 CASES = {

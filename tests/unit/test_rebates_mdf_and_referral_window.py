@@ -304,14 +304,19 @@ def test_only_the_signed_erp_event_can_say_a_purchase_is_mdf_funded_or_name_the_
 
 # --- PA-8.1 / CPA-8.1: the referral window ------------------------------------------------------------------------
 def _issue_and_pay(ledger: Ledger, partner: str, month: str, issued_on: str) -> None:
-    """Finance issues the month's invoice on `issued_on` (its invoice date) and the ERP reports it paid that day."""
+    """Finance issues the month's invoices on `issued_on` (their invoice date: the partner's, and the Distributor's
+    direct invoices to the customers it referred, PA-8.1 "invoices the Customer directly") and the ERP reports them
+    paid that day."""
     finance = Principal(ledger.tenant_id, Role.FINANCE, "key_fin")
-    invoice_id = ledger.invoice(partner, month)["invoice_id"]
-    ledger.clock.set(f"{issued_on}T06:00:00Z")
-    billing.finalize_invoice(ledger.rt, finance, invoice_id)
-    ledger.clock.set(f"{issued_on}T10:00:00Z")
-    paid = {"partner_id": partner, "invoice_id": invoice_id, "paid_on": issued_on, "payment_ref": f"RCPT-{month}"}
-    assert ledger.bill("invoice.paid", paid, occurred_at=f"{issued_on}T09:00:00Z")["status"] == "processed"
+    invoice_ids = ledger.month_invoice_ids(partner, month)
+    assert invoice_ids, f"no invoice of {partner} for {month}"
+    for number, invoice_id in enumerate(invoice_ids):
+        ledger.clock.set(f"{issued_on}T06:00:00Z")
+        billing.finalize_invoice(ledger.rt, finance, invoice_id)
+        ledger.clock.set(f"{issued_on}T10:00:00Z")
+        paid = {"partner_id": partner, "invoice_id": invoice_id, "paid_on": issued_on,
+                "payment_ref": f"RCPT-{month}-{number}"}  # fmt: skip
+        assert ledger.bill("invoice.paid", paid, occurred_at=f"{issued_on}T09:00:00Z")["status"] == "processed"
 
 
 REFERRAL = {

@@ -1,4 +1,5 @@
-"""Red team 8, found and reported (a strict xfail naming the fix): a referral's customer is billed on the partner.
+"""Red team 8, found and reported: a referral's customer was billed on the partner (fixed: a
+referral sale is the Distributor's direct invoice to the customer, docs/billing.md, test_referral_direct_invoice.py).
 
 PA-8.1: "A Partner that introduces a Customer to the Distributor without reselling to it may register a referral [...]
 Where the Distributor accepts the referral and invoices the Customer directly within 180 days, the Partner earns a
@@ -13,16 +14,14 @@ customer's unpaid invoice as the partner's (PA-10.8 interest and credit hold on 
 partner that both resells and refers gets one invoice mixing what it owes with what its customers owe. The commission
 itself is rated from the line's sales fact and does not need the line on the partner's invoice.
 
-The fix is billing's model (services/billing/lines.py `post_lines`, domain/billing/invoices.py): a referral (and
-sales-agent, PA-8.2 "the Distributor's Invoiced Revenue [...] from the listed accounts") line is the Distributor's
+The fix asked for was billing's model (services/billing/lines.py `post_lines`, domain/billing/invoices.py): a referral
+(and sales-agent, PA-8.2 "the Distributor's Invoiced Revenue [...] from the listed accounts") line is the Distributor's
 invoice to the Customer: kept for the commission (its sales fact, `paid_on` from the customer's `invoice.paid`) but
 not on the partner's invoice, its total, its overdue statement or its credit hold. Too wide for a red-team round: the
 invoice pointers, the invoice SLA, revenue recognition and the KPIs all read the partner's invoices.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from memory_store import Ledger
 
@@ -32,8 +31,6 @@ REFERRAL = {"partner_id": PARTNER, "order_ref": "SO-REF-1", "shipped_on": "2026-
             "lines": [{"sku": "NW-SRV-R2", "quantity": 1}]}  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="billing posts a referral line to the referral partner's own invoice "
-                   "(PA-8.1 'invoices the Customer directly'); owned by billing, see the module docstring")
 def test_pa_8_1_a_referral_customers_purchase_is_not_billed_to_the_referring_partner() -> None:
     ledger = Ledger("2026-12-02T12:00:00Z")
     answer = ledger.bill("shipment.confirmed", REFERRAL, occurred_at="2026-11-30T10:00:00Z")

@@ -25,7 +25,7 @@ from ..domain.time import iso, parse_instant
 from ..ports import Put
 from ..runtime import Runtime
 from . import support_hours
-from .billing.repository import line_of, load_invoice
+from .billing.repository import line_of, load_invoice, sees_invoice
 from .rebates import repository as rebate_repository
 
 REVIEWS = "AUTO_REVIEW"  # review id -> the review of an automated decision, listed under its partner
@@ -119,7 +119,7 @@ def _invoice_line(rt: Runtime, who: Principal, invoice_id: str, line_no: int) ->
         invoice, _ = load_invoice(rt, who.tenant_id, invoice_id)
     except NotFound:
         invoice = None
-    if invoice is None or not who.sees_partner(invoice["partner_id"]):
+    if invoice is None or not sees_invoice(who, invoice):
         raise NotFound(f"no invoice {invoice_id}")
     stored = line_of(rt, who.tenant_id, invoice_id, line_no)
     if stored is None:

@@ -63,7 +63,7 @@ def file_dispute(rt: Runtime, who: Principal, invoice_id: str, body: dict[str, A
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     book = BillingPolicy.from_policy(tenant.policy)
     invoice, _ = billing.load_invoice(rt, who.tenant_id, invoice_id)
-    if not who.sees_partner(invoice["partner_id"]):
+    if not billing.sees_invoice(who, invoice):
         raise NotFound(f"no invoice {invoice_id}")  # another partner's invoice is one that does not exist
     number = int(body["line_no"])
     stored = billing.line_of(rt, who.tenant_id, invoice_id, number)

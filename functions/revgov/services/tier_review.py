@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain.access import Principal
+from ..domain.billing import billed_to_customer
 from ..domain.errors import NotFound
 from ..domain.money import round_money
 from ..domain.partners import tier_review
@@ -25,12 +26,20 @@ def measured_revenue(rt: Runtime, tenant_id: str, partner_id: str, first: date, 
     notes issued against them up to the review day's month (PA-1.2 / CPA-1.2: "whenever issued"), read from billing's
     sales facts as the rebate projection reads them (a credit note counts in the month of the line it credits; one
     paying an incentive is no revenue), writing nothing. No program's exclusions: the annual commitment is measured
-    on Qualifying Revenue itself (PA-3.1 / CPA-3.1)."""
+    on Qualifying Revenue itself (PA-3.1 / CPA-3.1). The Distributor's direct invoices to customers the partner
+    referred are not "invoiced by the Distributor to the Partner" (PA-1.2 / CPA-1.2; PA-8.1 / CPA-8.1): left out."""
     basis = {period_of(month) for month in _months(first, last)}
     months = [period_of(month) for month in _months(first, max(last, on))]
-    facts = rebate_lines.partner_month_sales_facts(rt, tenant_id, partner_id, months)
+    facts = [fact for fact in rebate_lines.partner_month_sales_facts(rt, tenant_id, partner_id, months)
+             if not _referred(fact)]
     lines, _ = projection.rebate_lines(rt, tenant_id, facts)
     return round_money(Decimal(sum(int(ln["net_cents"]) for ln in lines if ln["month"] in basis)) / 100)
+
+
+def _referred(fact: dict[str, Any]) -> bool:
+    """A referral sale (PA-8.1 / CPA-8.1): the Distributor's direct invoice to the customer, or a referral line posted
+    on the partner's own invoice before referral sales were invoiced directly; the partner's revenue in neither case."""
+    return billed_to_customer(fact) or fact.get("channel") == "referral"
 
 
 def _months(first: date, last: date) -> list[date]:

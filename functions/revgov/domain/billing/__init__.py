@@ -39,6 +39,7 @@ from .credits import (
 from .invoices import (
     LineDraft,
     add_lines,
+    billed_to_customer,
     draft_as_dict,
     draft_from_dict,
     finalize,
@@ -172,6 +173,7 @@ __all__ = [
     "advance_charge_draft",
     "beyond_statement_of_work",
     "billed_in",
+    "billed_to_customer",
     "cancellation_credit",
     "cancellation_draft",
     "changes_within",

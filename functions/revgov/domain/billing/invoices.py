@@ -110,8 +110,16 @@ def sale_marks(source: Mapping[str, Any]) -> dict[str, Any]:
     return marks
 
 
-def new_invoice(*, invoice_id: str, partner_id: str, period: str, currency: str, opened_at: str) -> dict[str, Any]:
+def new_invoice(
+    *, invoice_id: str, partner_id: str, period: str, currency: str, opened_at: str, customer_id: str | None = None,
+    direct: bool = False,
+) -> dict[str, Any]:
+    """A draft invoice of the partner for the month; `direct`: the Distributor's own invoice to the Customer the
+    partner referred (PA-8.1 / CPA-8.1: the Distributor "invoices the Customer directly"), kept under the referring
+    partner only as the base of its commission (`billed_to: customer`, the customer's `customer_id`)."""
+    billed = {"billed_to": "customer", "customer_id": customer_id} if direct else {}
     return {
+        **billed,
         "invoice_id": invoice_id,
         "partner_id": partner_id,
         "period": period,
@@ -268,6 +276,13 @@ def mark_paid(invoice: dict[str, Any], *, paid_on: str, payment_ref: str | None,
     return {**invoice, "paid_on": paid_on, "payment_ref": payment_ref}
 
 
+def billed_to_customer(record: Mapping[str, Any]) -> bool:
+    """An invoice, or a sales fact of one, that the Distributor issued to a referred Customer (PA-8.1 / CPA-8.1
+    "invoices the Customer directly"): not the partner's Invoiced Revenue (PA-1.2 / CPA-1.2 "amounts invoiced by the
+    Distributor to the Partner"), only the base of its referral commission."""
+    return record.get("billed_to") == "customer"
+
+
 def sales_fact(line: dict[str, Any], invoice: dict[str, Any], *, event_id: str) -> dict[str, Any]:
     """What rebates and KPIs read about a billed transaction: who, what, how much, at what cost, when, and how it
     was sold (channel, promotions, discount). Whether it is paid is on the invoice (`paid_on`), read with it."""
@@ -287,6 +302,8 @@ def sales_fact(line: dict[str, Any], invoice: dict[str, Any], *, event_id: str) 
         "event_id": event_id,
         "event_ids": line["event_ids"],
         "channel": line.get("channel") or "resale",
+        # Only on the Distributor's direct invoice to a referred Customer (PA-8.1): no revenue of the partner's.
+        **({"billed_to": "customer"} if invoice.get("billed_to") == "customer" else {}),
         "promotions": list(line.get("promotions") or []),
         "discount_percent": line.get("discount_percent"),
         # Only when known, so the facts of lines without one keep their shape (and hash).

@@ -89,6 +89,10 @@ class BillingPolicy:
     # is held as an exception of `duplicate_shipment_category`, not billed.
     shipment_once: Rule = DEFAULT_SHIPMENT_ONCE
     duplicate_shipment_category: str = "duplicate_shipment"
+    # PA-2.5 / CPA-2.7: "An Implementation Partner may not be named on a statement of work for a Product Family in which
+    # it does not hold a valid certification": the partner types it binds (`sow_certified_types`), cited by the rule.
+    sow_certification: Rule | None = None
+    sow_certified_types: frozenset[str] = frozenset()
 
     def takes_effect(self, kind: str, given: date, requested_on: date) -> date:
         """The day a cancellation or reduction (`kind`) takes effect at the end of: SOP-2.4 "A cancellation or quantity
@@ -158,6 +162,8 @@ class BillingPolicy:
             delivery_billing=Rule.of(billing["delivery_billing"]) if billing.get("delivery_billing") else None,
             shipment_once=Rule.of(once) if once else cls.shipment_once,
             duplicate_shipment_category=once.get("category", cls.duplicate_shipment_category),
+            sow_certification=_rule_or_none(billing.get("sow_certification")),
+            sow_certified_types=frozenset((billing.get("sow_certification") or {}).get("partner_types", ())),
         )
 
 

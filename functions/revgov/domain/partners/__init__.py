@@ -18,6 +18,7 @@ from .departures import Departure, QuoteSeen, late_notice_reason, quotes_while_u
 from .entitlements import below_deployment_floor, effective_tier, entitlement, entitlements, held_tier
 from .evidence import (
     barred_families,
+    certified_families,
     counts_until,
     family_expired_on,
     family_expiry_gaps,
@@ -75,6 +76,7 @@ __all__ = [
     "backfilled",
     "barred_families",
     "below_deployment_floor",
+    "certified_families",
     "counts_until",
     "decided",
     "document_key",

@@ -363,8 +363,13 @@ def barred_families(policy: Mapping[str, Any], partner: Mapping[str, Any], day: 
         for cid, record in held.items()
         if cid in families and (end := counts_until(record)) is not None and end < day
     }
-    certified = {families[cid] for cid in valid_certifications(partner, day) if cid in families}
-    return lapsed - certified
+    return lapsed - certified_families(policy, partner, day)
+
+
+def certified_families(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> set[str]:
+    """The Product Families in which the partner holds a valid certification on `day` (PA-4.x / CPA-4.x)."""
+    families = certification_families(policy)
+    return {families[cid] for cid in valid_certifications(partner, day) if cid in families}
 
 
 def family_expired_on(policy: Mapping[str, Any], partner: Mapping[str, Any], family: str, day: date) -> date | None:

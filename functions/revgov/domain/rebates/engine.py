@@ -22,7 +22,7 @@ from .policy import PartnerFacts, Period, RebateBook
 from .programs import Program
 from .referral_lines import no_customer, not_accepted, outside_window
 from .result import DUPLICATE, LEAKAGE, ZERO, CapApplied, Exclusion, Finding, PeriodResult
-from .termination import after_termination, partial_quarter
+from .termination import after_termination, invoiced_after_termination, partial_quarter
 
 __all__ = ["DUPLICATE", "LEAKAGE", "Finding", "PeriodResult", "rate_period"]
 
@@ -328,9 +328,13 @@ class _Rating:
         rule, pid = self.book.termination, program.program_id
         if rule is None:
             return eligible
-        for mask, why in ((self.ended, "dated after the partner's agreement ended"),
-                          (partial_quarter(rule, self.ledger, self.partners, program, self.period),
-                           "the Quarter the partner's agreement ended in earns only the volume rebate")):
+        checks = [(self.ended, "dated after the partner's agreement ended"),
+                  (partial_quarter(rule, self.ledger, self.partners, program, self.period),
+                   "the Quarter the partner's agreement ended in earns only the volume rebate")]
+        if rule.unearned_commissions_lapse and program.earned_when_paid is not None:
+            checks.append((invoiced_after_termination(self.ledger, self.partners),
+                           "invoiced after the partner's agreement ended: a commission not yet earned lapses"))
+        for mask, why in checks:
             if mask.any():
                 reasons.append(Exclusion(f"{rule.rule.rule_id}:{pid}", rule.rule, why, mask))
                 _note(self.excluded, f"{rule.rule.rule_id}:{pid}", rule.rule, eligible & mask & self.period_of(program))

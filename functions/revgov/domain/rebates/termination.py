@@ -31,10 +31,19 @@ class Termination:
 
     rule: Rule
     completed_quarters_only: frozenset[str]
+    # PA-13.3: "unpaid commissions not yet earned lapse". A commission is earned on the invoice (PA-8.1 "earns [...] of
+    # the Distributor's Invoiced Revenue"; PA-8.2 "earns a commission of 3.0% of the Distributor's Invoiced
+    # Revenue") and only paid later, "within 30 days after the end of the month in which the Customer paid the
+    # invoice" (PA-8.2): a commission program's line invoiced after the agreement's last day lapses; one invoiced by
+    # then is still paid when the customer pays.
+    unearned_commissions_lapse: bool = False
 
     @classmethod
     def of(cls, node: Mapping[str, Any] | None) -> Termination | None:
-        return cls(Rule.of(node), frozenset(node.get("completed_quarters_only", []))) if node else None
+        if not node:
+            return None
+        return cls(Rule.of(node), frozenset(node.get("completed_quarters_only", [])),
+                   bool(node.get("unearned_commissions_lapse", False)))  # fmt: skip
 
 
 def last_day_before(moment: str) -> date:
@@ -54,6 +63,22 @@ def after_termination(ledger: SalesLedger, partners: Mapping[str, PartnerFacts])
         facts = partners.get(partner_id)
         if facts is not None and facts.terminated_on is not None:
             mask |= (ledger.partner == index) & (day > facts.terminated_on)
+    return mask
+
+
+def invoiced_after_termination(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> Flags:
+    """Lines of terminated partners not invoiced by the agreement's last day (invoiced after it, or not yet): a
+    commission on them is not yet earned at termination (PA-13.3). A credit note carries the credited line's invoice
+    date, so it follows the line it credits. The termination day itself is inside (PA-1.3: "a day runs from 00:00:00
+    to 23:59:59 UTC"): invoiced on it, the commission was earned."""
+    import numpy as np
+
+    mask = np.zeros(len(ledger), dtype=np.bool_)
+    for index, partner_id in enumerate(ledger.partners):
+        facts = partners.get(partner_id)
+        if facts is not None and facts.terminated_on is not None:
+            late = (ledger.invoiced_day < 0) | (ledger.invoiced_day > facts.terminated_on)
+            mask |= (ledger.partner == index) & late
     return mask
 
 

@@ -52,6 +52,7 @@ from .repository import (
     line_of,
     list_invoices,
     load_invoice,
+    sees_invoice,
     subscription_put,
 )
 from .shipment import shipment_confirmed
@@ -102,6 +103,7 @@ __all__ = [
     "record_lines",
     "release_parked",
     "return_received",
+    "sees_invoice",
     "service_completed",
     "settle_decided",
     "shipment_confirmed",

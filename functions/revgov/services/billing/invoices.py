@@ -18,7 +18,15 @@ from ..approval_requests import cited
 from . import tax
 from .lines import post_lines, stage_invoices
 from .posting import Posting
-from .repository import INVOICE_KEYS, INVOICES, invoice_lines, invoice_put, list_invoices, load_invoice
+from .repository import (
+    INVOICE_KEYS,
+    INVOICES,
+    invoice_lines,
+    invoice_put,
+    list_invoices,
+    load_invoice,
+    sees_invoice,
+)
 
 
 def list_invoices_for(
@@ -58,7 +66,7 @@ def read_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]
     """An invoice with its lines; a partner key reads only its own (another partner's answers like one that does
     not exist)."""
     header, _ = load_invoice(rt, who.tenant_id, invoice_id)
-    if not who.sees_partner(header["partner_id"]):
+    if not sees_invoice(who, header):
         raise NotFound(f"no invoice {invoice_id}")
     invoice = get_invoice(rt, who.tenant_id, invoice_id)
     return audience.partner_invoice(invoice) if who.role is Role.PARTNER else invoice

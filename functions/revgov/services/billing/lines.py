@@ -15,15 +15,28 @@ from ...ports import Put, Stored
 from .posting import Posting, record
 from .repository import INVOICE_KEYS, INVOICES, LINES, fact_put, invoice_put, line_key
 
+# PA-8.1 / CPA-8.1: a referral sale is the Distributor's own sale to the Customer ("invoices the Customer directly"):
+# its lines go on the Distributor's invoice to that Customer, never on the referring partner's (PA-1.2 / CPA-1.2).
+DIRECT_CHANNEL = "referral"
 
-def draft_invoice(posting: Posting, partner_id: str, period: str) -> dict[str, Any]:
-    """The partner's draft invoice for the month, or for the first later month whose invoice is not finalized
-    (an event found after its month's invoice was issued goes on the next one: the late-event rule)."""
-    asked = f"{partner_id}#{period}"
+
+def invoice_key(partner_id: str, period: str, customer: str | None = None) -> str:
+    """The INVOICE_KEYS pointer of the partner's invoice of a month, or (`customer`, "" when the ERP named none) of the
+    Distributor's direct invoice of that month to a customer the partner referred: outside the partner's prefix, so
+    its listing never reads one."""
+    return f"{partner_id}#{period}" if customer is None else f"direct#{partner_id}#{customer}#{period}"
+
+
+def draft_invoice(posting: Posting, partner_id: str, period: str, customer: str | None = None) -> dict[str, Any]:
+    """The partner's draft invoice for the month (or, with `customer`, the Distributor's direct invoice to the
+    customer it referred), or for the first later month whose invoice is not finalized (an event found after its
+    month's invoice was issued goes on the next one: the late-event rule)."""
+    asked = invoice_key(partner_id, period, customer)
     if asked in posting.by_month:
         return posting.invoices[posting.by_month[asked]][0]
     for _ in range(120):
-        pointer = posting.get(INVOICE_KEYS, f"{partner_id}#{period}")
+        key = invoice_key(partner_id, period, customer)
+        pointer = posting.get(INVOICE_KEYS, key)
         if pointer is None:
             header = core.new_invoice(
                 invoice_id=posting.rt.ids.new("inv"),
@@ -31,11 +44,13 @@ def draft_invoice(posting: Posting, partner_id: str, period: str) -> dict[str, A
                 period=period,
                 currency=posting.tenant.currency,
                 opened_at=posting.now,
+                customer_id=customer or None,
+                direct=customer is not None,
             )
             posting.changes.puts.append(
                 Put(
                     INVOICE_KEYS,
-                    f"{partner_id}#{period}",
+                    key,
                     {"invoice_id": header["invoice_id"], "partner_id": partner_id, "period": period},
                     must_be_absent=True,
                 )
@@ -55,8 +70,32 @@ def draft_invoice(posting: Posting, partner_id: str, period: str) -> dict[str, A
         period = next_period(period)
     else:  # pragma: no cover - ten years of finalized invoices ahead of an event
         raise RuleViolation(f"no draft invoice can take a line for partner {partner_id}")
-    posting.by_month[asked] = posting.by_month[f"{partner_id}#{header['period']}"] = header["invoice_id"]
+    used = invoice_key(partner_id, header["period"], customer)
+    posting.by_month[asked] = posting.by_month[used] = header["invoice_id"]
     return header
+
+
+def billed_customer(channel: str | None, customer_id: Any) -> str | None:
+    """Whom a sale of `channel` is invoiced to: None, the partner; a referral, the customer the Distributor invoices
+    directly (its id, "" when the ERP named none)."""
+    return None if channel != DIRECT_CHANNEL else str(customer_id or "")
+
+
+def _billed_customer(posting: Posting, draft: LineDraft) -> str | None:
+    """None: the line is the partner's. A referral line (and a credit note of one): the customer the Distributor
+    invoices directly, as the ERP named it ("" when it named none), or as the credited line's invoice names it."""
+    if draft.channel != DIRECT_CHANNEL:
+        return None
+    if draft.detail.get("customer_id"):
+        return billed_customer(draft.channel, draft.detail["customer_id"])
+    credited = draft.detail.get("credited_invoice_id")
+    if credited:
+        header = posting.invoices[credited][0] if credited in posting.invoices else None
+        stored = None if header is not None else posting.get(INVOICES, str(credited))
+        header = header if header is not None else (stored.data if stored is not None else {})
+        if core.billed_to_customer(header):
+            return str(header.get("customer_id") or "")
+    return ""
 
 
 def _located(posting: Posting, draft: LineDraft) -> LineDraft:
@@ -80,9 +119,19 @@ def _ordered_at(posting: Posting, draft: LineDraft) -> LineDraft:
 
 
 def post_lines(posting: Posting, partner_id: str, period: str, drafts: list[LineDraft]) -> list[dict[str, Any]]:
-    """Append lines to the partner's draft invoice for `period`; each with its sales fact and audit record."""
+    """Append lines to the partner's draft invoice for `period` (referral lines to the Distributor's direct invoice
+    of their customer, PA-8.1 / CPA-8.1); each with its sales fact and audit record."""
+    billed_to: dict[str | None, list[LineDraft]] = {}
+    for draft in drafts:
+        billed_to.setdefault(_billed_customer(posting, draft), []).append(draft)
+    return [line for customer, same in billed_to.items() for line in _post(posting, partner_id, period, same, customer)]
+
+
+def _post(
+    posting: Posting, partner_id: str, period: str, drafts: list[LineDraft], customer: str | None
+) -> list[dict[str, Any]]:
     drafts = [_ordered_at(posting, _located(posting, d)) for d in drafts]
-    header = draft_invoice(posting, partner_id, period)
+    header = draft_invoice(posting, partner_id, period, customer)
     if header["period"] != period:
         drafts = [replace(d, rules=(*d.rules, posting.book.late_events)) for d in drafts]
     updated, lines = core.add_lines(

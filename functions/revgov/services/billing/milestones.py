@@ -7,9 +7,9 @@ from typing import Any
 
 from ...domain import billing as core
 from ...domain.billing import MilestoneService
-from ...domain.partners import below_deployment_floor
+from ...domain.partners import below_deployment_floor, certified_families
 from ...domain.rules import Rule
-from ...domain.time import period_of
+from ...domain.time import parse_day, period_of
 from .exceptions import fail, open_exception
 from .lines import post_lines
 from .posting import Outcome, Posting, entitlement
@@ -27,6 +27,8 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if percent is None:
         problem = f"milestone {data['milestone']} is not in the schedule ({', '.join(book.milestones)})"
         return fail(posting, "rating_failure", problem, book.milestone_rule)
+    if (uncertified := _uncertified(posting, partner)) is not None:
+        return uncertified
     rules, included, out_of_scope = _in_scope(posting, partner_id, service)
     if out_of_scope is not None:
         return out_of_scope
@@ -99,3 +101,35 @@ def _in_scope(
     )
     return rules, None, Outcome("processed", f"out of contracted scope; exception {case_id}; not billed",
                                 settles_sla=True)
+
+
+UNCERTIFIED = "uncertified_statement_of_work"  # no category of SOP-4.1 / COP-4.1: channel ops triage
+
+
+def _uncertified(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
+    """PA-2.5 / CPA-2.7: "An Implementation Partner may not be named on a statement of work for a Product Family in
+    which it does not hold a valid certification". The statement of work of the milestone (`family`) names the
+    partner; one of the types the policy binds that holds no valid certification of that family on the acceptance day
+    (PA-4.x / CPA-4.x validity, as recorded) is not billed on it: an exception naming `/data/family`, which SOP-4.1 /
+    COP-4.1 route to channel ops for triage (no category of the matrix), the line posted when the ERP sends the
+    milestone again under a new id once a certified partner is named or the certification is recorded."""
+    data, book = posting.data, posting.book
+    rule = book.sow_certification
+    if rule is None or partner.get("partner_type") not in book.sow_certified_types:
+        return None
+    family, day = str(data["family"]), parse_day(data["accepted_on"])
+    if family in certified_families(posting.tenant.policy, partner, day):
+        return None
+    problem = (f"/data/family: implementation partner {partner['partner_id']} is named on statement of work "
+               f"{data['sow_ref']} for {family} without a valid {family} certification on {day.isoformat()} "
+               f"({rule.clause}): not billed")
+    case_id = open_exception(
+        posting,
+        UNCERTIFIED,
+        problem,
+        partner_id=partner["partner_id"],
+        rules=(rule,),
+        context={"sow_ref": data["sow_ref"], "milestone": data["milestone"], "family": family,
+                 "field": "/data/family"},
+    )
+    return Outcome("processed", f"{problem}; exception {case_id}", settles_sla=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TypedDict, cast
 
 from ...domain import billing as core
+from ...domain.access import Principal, Role
 from ...domain.errors import NotFound
 from ...ports import Page, Put, Stored
 from ...runtime import Runtime
@@ -89,6 +90,15 @@ def fact_put(invoice: dict[str, Any], line: dict[str, Any]) -> Put:
     return Put(SALES_FACTS, line["line_id"], fact, lookup=(f"{SALES_FACTS}#{invoice['period']}", line["line_id"]))
 
 
+def sees_invoice(who: Principal, header: Mapping[str, Any]) -> bool:
+    """Object-level check of an invoice: a partner key sees only its own invoices, and never the Distributor's direct
+    invoice to a customer it referred (PA-8.1 / CPA-8.1): that is the customer's invoice, and the partner reads of it
+    only what its commission statement shows. Staff see every invoice of the tenant."""
+    if who.role is Role.PARTNER and core.billed_to_customer(header):
+        return False
+    return who.sees_partner(header["partner_id"])
+
+
 def load_invoice(rt: Runtime, tenant_id: str, invoice_id: str) -> tuple[dict[str, Any], int]:
     stored = rt.store.get(tenant_id, INVOICES, invoice_id)
     if stored is None:
@@ -118,15 +128,17 @@ def invoices_in(rt: Runtime, tenant_id: str, *, status: str, period: str) -> Ite
 
 
 def issued_invoices(rt: Runtime, tenant_id: str, *, unpaid_only: bool = False) -> list[dict[str, Any]]:
-    """Every issued (finalized) invoice of the tenant (only those not paid yet: `unpaid_only`), read fresh in batches
-    of 100: the index may lag a payment."""
+    """Every issued (finalized) invoice the tenant's partners owe (only those not paid yet: `unpaid_only`), read fresh
+    in batches of 100: the index may lag a payment. The Distributor's direct invoices to referred customers are not a
+    partner's debt (PA-8.1 / CPA-8.1): not overdue for the partner, not offset against its rebates."""
     issued = toolkit.lookup_pages(rt.store, tenant_id, f"{INVOICES}#finalized")
     listed = [item.data["invoice_id"] for item in issued if not (unpaid_only and item.data.get("paid_on"))]
     fresh: list[dict[str, Any]] = []
     for start in range(0, len(listed), 100):
         found = rt.store.get_many([(tenant_id, INVOICES, i) for i in listed[start : start + 100]])
         fresh += [stored.data for stored in found.values() if stored.data["status"] == "finalized"]
-    return [invoice for invoice in fresh if not (unpaid_only and invoice.get("paid_on"))]
+    return [invoice for invoice in fresh
+            if not (unpaid_only and invoice.get("paid_on")) and not core.billed_to_customer(invoice)]
 
 
 def partner_issued_invoices(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC
 from decimal import Decimal
 from typing import Any, cast
@@ -10,7 +11,7 @@ from ...domain import billing as core
 from ...domain.errors import Conflict
 from ...domain.time import instant, parse_day, period_of
 from .exceptions import fail
-from .lines import draft_invoice, post_lines, rerate_line
+from .lines import billed_customer, draft_invoice, post_lines, rerate_line
 from .posting import Outcome, Posting
 from .repository import LINES, SUBSCRIPTIONS, USAGE, line_key, put_over
 from .subscription_records import park, refuse_foreign
@@ -27,7 +28,11 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if (refused := refuse_foreign(posting, sub, table.rule)) is not None:
         return refused
     month = period_of(parse_day(data["usage_date"]))
-    key = f"{partner['partner_id']}#{table.metric}#{month}"
+    channel = sub.data.get("channel") or "resale"
+    # A referral subscription's usage is the referred customer's, on the Distributor's direct invoice to it (PA-8.1 /
+    # CPA-8.1), metered apart from the partner's own (SOP-3.1 sums "the Partner's records").
+    customer = billed_customer(channel, sub.data.get("customer_id"))
+    key = f"{partner['partner_id']}#{table.metric}#{month}" + ("" if customer is None else f"#direct#{customer}")
     stored = posting.get(USAGE, key)
     usage = (
         cast(core.UsageRecord, stored.data)
@@ -42,7 +47,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     # an October record sent on 20 November is late however honestly it is dated. Days are UTC days (PA-1.3 / CPA-1.3).
     received_on = instant(posting.received_at).astimezone(UTC).date()
     billed_month, late = core.billed_in(month, received_on, book.usage_cutoff_days)
-    header = draft_invoice(posting, partner["partner_id"], billed_month)
+    header = draft_invoice(posting, partner["partner_id"], billed_month, customer)
     cutoff = (book.usage_cutoff,) if late and book.usage_cutoff else ()
     rules = (table.rule, book.invoicing, *cutoff)
     rerated = core.rerate_month(
@@ -52,8 +57,11 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
         invoice_id=header["invoice_id"],
         rules=rules,
         order_ref=data["subscription_id"],
-        channel=sub.data.get("channel") or "resale",
+        channel=channel,
     )
+    if customer:
+        named = {**rerated.draft.detail, "customer_id": customer}
+        rerated = replace(rerated, draft=replace(rerated.draft, detail=named))
     line = _post(posting, partner["partner_id"], header["period"], rerated)
     updated = core.with_usage(usage, rerated, line, event_id=posting.event_id)
     posting.changes.puts.append(put_over(USAGE, key, dict(updated), stored))

@@ -38,13 +38,16 @@ MAX_MARKED_LINES = 500  # line ids a retroactive marker keeps (the latest)
 def _with_payments(rt: Runtime, tenant_id: str, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Facts with the day their invoice was paid (`paid_on`, set on the invoice by the ERP's invoice.paid), which
     a `paid` basis reads: a sales fact is written when its line is posted, long before the invoice is paid. A fact
-    naming a customer also gets its invoice date once issued (`invoiced_on`): a commission's window from the
-    customer's first invoice reads it (PA-8.1 / CPA-8.1); other facts keep their shape (and hash)."""
+    naming a customer, or sold through a commission's channel, also gets its invoice date once issued
+    (`invoiced_on`): a commission's window from the customer's first invoice reads it (PA-8.1 / CPA-8.1), and so
+    does the lapse of commissions not yet earned at termination (PA-13.3); other facts keep their shape (and hash)."""
     invoices = repository.invoices(rt, tenant_id, sorted({str(f["invoice_id"]) for f in facts}))
     completed = []
     for fact in facts:
         invoice = invoices.get(str(fact["invoice_id"]), {})
-        issued = issued_on(invoice) if fact.get("customer_id") else None
+        # a commission's line (referral, sales agent) too: earned on its invoice, lapsing after a termination (PA-13.3)
+        dated = fact.get("customer_id") or fact.get("channel", "resale") != "resale"
+        issued = issued_on(invoice) if dated else None
         completed.append({**fact, "paid_on": fact.get("paid_on") or invoice.get("paid_on"),
                           **({"invoiced_on": issued.isoformat()} if issued else {})})
     return completed
