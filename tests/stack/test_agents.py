@@ -18,7 +18,7 @@ from revgov.ports import Changes, Delete, Put
 from revgov.runtime import OUTBOX
 from revgov.services import agents, deal_holds, tasks
 from revgov.services.agents.desk import CAPABILITIES, AgentDesk, BoundaryViolation
-from revgov.services.case_repository import CASES
+from revgov.services.case_repository import CASES, UNDECIDED_POINTERS
 
 AGENT_DIR = Path(agents.__file__).parent
 
@@ -217,8 +217,10 @@ def test_agents_never_write_anything_that_moves_money(world, stack):
         agents.run(spying, name, [tid])
     puts = [put for _, changes in spy.commits for put in changes.puts]
     assert puts, "the agents found nothing new: the spy proves nothing"
-    assert {put.collection for put in puts} <= {tasks.TASKS, tasks.TASK_KEYS, CASES, OUTBOX}
+    # an exception carries its partner's open-case pointer (CASEOPEN), which says only that the case is undecided
+    assert {put.collection for put in puts} <= {tasks.TASKS, tasks.TASK_KEYS, CASES, UNDECIDED_POINTERS, OUTBOX}
     assert all(put.data["kind"] == "exception" and put.must_be_absent for put in puts if put.collection == CASES)
+    assert all(put.data["kind"] == "exception" for put in puts if put.collection == UNDECIDED_POINTERS)
     audit = [entry for _, changes in spy.commits for entry in changes.audit]
     assert {entry.action for entry in audit} <= {"task.opened", "task.escalated", "exception.opened"}
     assert all(entry.actor.startswith("agent:") for entry in audit)

@@ -23,11 +23,12 @@ from ...domain.time import instant
 from ...ports import Changes, Put
 from ...runtime import OUTBOX, Runtime
 from .. import analytics, billing, cases, erp, events, partner_repository, tasks, tenants
-from ..case_repository import CASES
+from ..case_repository import CASES, UNDECIDED_POINTERS
 from ..deals import DEALS
 from ..toolkit import lookup_pages, pages
 
-WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, CASES, OUTBOX})
+# an exception an agent opens carries its partner's open-case pointer (case_repository.UNDECIDED_POINTERS)
+WRITABLE = frozenset({tasks.TASKS, tasks.TASK_KEYS, CASES, UNDECIDED_POINTERS, OUTBOX})
 # The desk's whole public surface; tests hold it to exactly this.
 CAPABILITIES = frozenset(
     {
@@ -218,7 +219,8 @@ class AgentDesk:
         for put in changes.puts:
             if put.collection not in WRITABLE or put.tenant_id not in (None, self.tenant_id):
                 raise BoundaryViolation(f"agent {self.agent} may not write {put.collection}")
-            if put.collection == CASES and (put.data.get("kind") != "exception" or put.expected_version):
+            if put.collection in (CASES, UNDECIDED_POINTERS) and (put.data.get("kind") != "exception"
+                                                                   or put.expected_version):
                 raise BoundaryViolation(f"agent {self.agent} may only open exceptions, never decide a case")
         if changes.deletes:
             raise BoundaryViolation(f"agent {self.agent} may not delete anything")
