@@ -56,7 +56,7 @@ def test_pa_9_6_a_suspended_partner_cannot_ask_for_mdf(suspended: dict[str, Any]
 
 
 def test_pa_9_6_every_other_write_is_refused_too(suspended: dict[str, Any]) -> None:
-    """A certification departure (PA-4.4), an MDF claim, a deal registration, a rebate dispute: 403 naming PA-9.6."""
+    """A certification departure (PA-4.4), a non-renewal notice, a deal registration: 403 naming PA-9.6."""
     (partner_id, key), = suspended["partners"]
     today = clock_support.today().isoformat()
     for path, body in (
@@ -79,6 +79,34 @@ def test_pa_2_7_the_cure_stays_open_a_renewed_certificate_can_be_uploaded(suspen
         "checksum": "sha256:" + "a" * 64, "issued_at": today.isoformat(),
         "expires_at": (today + timedelta(days=365)).isoformat(), "coverage_amount": "1000000.00"})
     assert uploaded.status_code == 201, uploaded.text
+
+
+def test_pa_9_6_the_cure_is_the_only_document_a_suspended_partner_files(suspended: dict[str, Any]) -> None:
+    """PA-9.6 "read-only access to its statements and documents": the opening is the cure alone. PA-2.7 names the
+    insurance certificate ("upload a renewed certificate"); PA-13.2's other reasons are not cured by a document the
+    partner files (a screening match is Legal's, an overdue amount is paid, a breach or harm is cured outside the
+    file). A trade reference, or an insurance certificate its type does not require (a reseller's cyber cover), is
+    refused with 403 naming PA-9.6 and nothing is recorded; staff still file any document."""
+    (partner_id, key), = suspended["partners"]
+    today = clock_support.today()
+    before = suspended["roles"]["channel_ops"].get(f"/v1/partners/{partner_id}").json()["documents"]
+    for kind, extra in (("trade_reference", {}), ("signed_agreement", {}),
+                        ("cyber_liability_insurance", {"expires_at": (today + timedelta(days=365)).isoformat(),
+                                                       "coverage_amount": "2000000.00"})):
+        refused = key.post(f"/v1/partners/{partner_id}/documents", {
+            "document_type": kind, "reference": f"dms://{kind}.pdf", "checksum": "sha256:" + "b" * 64,
+            "issued_at": today.isoformat(), **extra})
+        assert refused.status_code == 403, (kind, refused.text)
+        problem = refused.json()
+        assert problem["clause"] == "PA-9.6" and "insurance_certificate" in problem["detail"], problem
+        assert problem["errors"][0]["path"] == "/document_type"
+    after = suspended["roles"]["channel_ops"].get(f"/v1/partners/{partner_id}").json()["documents"]
+    assert {k: v for k, v in after.items() if k != "insurance_certificate"} == \
+        {k: v for k, v in before.items() if k != "insurance_certificate"}  # fmt: skip
+    filed = suspended["roles"]["channel_ops"].post(f"/v1/partners/{partner_id}/documents", {
+        "document_type": "trade_reference", "reference": "dms://staff/trade.pdf", "checksum": "sha256:" + "c" * 64,
+        "issued_at": today.isoformat()})
+    assert filed.status_code == 201, filed.text
 
 
 def test_pa_13_2_a_suspended_partners_quote_check_is_answered_by_its_rule(suspended: dict[str, Any]) -> None:
