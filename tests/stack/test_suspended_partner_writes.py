@@ -18,10 +18,10 @@ tests/stack/test_redteam2_suspended_partner.py.
 
 from __future__ import annotations
 
-import pytest
-
 import json
 from typing import Any
+
+import pytest
 
 from billing_support import billing_tenant_in, issued_october
 from revgov.ports import Changes, Put
