@@ -10,12 +10,14 @@ enforced it: probed on the running product, a suspended partner's key was answer
 Now the edge refuses every write of a suspended partner's key (403 naming PA-9.6) except the operations the route table
 declares `open_when_suspended`: the cure PA-2.7 names ("upload a renewed certificate before the expiry date [...] the
 Partner is suspended [...] until a valid certificate is verified"; PA-13.2 "is lifted when the reason is cured"), the
-copilot question (changes nothing) and the quote check (denied by its own rule, with a recorded decision).
+copilot question (changes nothing) and the quote check (denied by its own rule, with a recorded decision). API 1.46.2
+narrows the cure to the insurance certificates and opens, from their clauses, the notices PA-4.4 and PA-13.1 still ask
+for (a departure, non-renewal); disputes, appeals and replies: tests/stack/test_suspended_partner_writes.py.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -56,18 +58,40 @@ def test_pa_9_6_a_suspended_partner_cannot_ask_for_mdf(suspended: dict[str, Any]
 
 
 def test_pa_9_6_every_other_write_is_refused_too(suspended: dict[str, Any]) -> None:
-    """A certification departure (PA-4.4), a non-renewal notice, a deal registration: 403 naming PA-9.6."""
+    """A deal registration and its extension (PA-13.2 "new [...] deal registrations"), a withdrawal (no clause keeps it
+    open): 403 naming PA-9.6."""
     (partner_id, key), = suspended["partners"]
     today = clock_support.today().isoformat()
     for path, body in (
-        (f"/v1/partners/{partner_id}/certification-departures",
-         {"certification_id": "cert-network-core", "last_day": today}),
-        (f"/v1/partners/{partner_id}/non-renewal", {"reason": "leaving the program"}),
+        ("/v1/deals/dl_01JX0000000000000000000000/extension",
+         {"proposal_reference": "PROP-SUSP-1", "proposal_date": today}),
+        ("/v1/deals/dl_01JX0000000000000000000000/withdraw", {}),
         ("/v1/deals", {"partner_id": partner_id, "customer": {"id": "C-SUSP-1", "name": "Harbor"},
                        "family": "networking", "estimated_value": "1000.00", "expected_close": today}),
     ):
         refused = key.post(path, body)
         assert refused.status_code == 403 and refused.json()["clause"] == "PA-9.6", (path, refused.text)
+
+
+def test_notices_the_agreement_still_asks_for_are_given_while_suspended(suspended: dict[str, Any]) -> None:
+    """PA-13.2 suspends "without terminating this Agreement" and only "from new quotes, orders, deal registrations and
+    incentive accrual"; two notices with a deadline go on. PA-4.4: "The Partner must notify Channel Operations within
+    10 business days of the departure"; PA-13.1: "either party gives notice of non-renewal at least 60 days before the
+    end of the current Program Year". Red team 2 had both refused (PA-9.6); the clauses keep them open."""
+    (partner_id, key), = suspended["partners"]
+    held = suspended["roles"]["channel_ops"].get(f"/v1/partners/{partner_id}").json()["certifications"]
+    cert_id, cert = next(iter(held.items()))
+    left = key.post(f"/v1/partners/{partner_id}/certification-departures",
+                    {"certification_id": cert_id, "last_day": max(cert["earned_at"][:10],
+                                                                  clock_support.today().isoformat())})  # fmt: skip
+    assert left.status_code == 201, left.text
+    notice = key.post(f"/v1/partners/{partner_id}/non-renewal", {"reason": "leaving the program at year end"})
+    # the clause's own answer, never PA-9.6's 403: 201 while 60 days remain to 31 December, then its 422
+    days_left = (date(clock_support.today().year, 12, 31) - clock_support.today()).days
+    if days_left > 61:
+        assert notice.status_code == 201, notice.text
+    elif days_left < 59:
+        assert notice.status_code == 422 and "PA-13.1" in notice.json()["detail"], notice.text
 
 
 def test_pa_2_7_the_cure_stays_open_a_renewed_certificate_can_be_uploaded(suspended: dict[str, Any]) -> None:

@@ -176,6 +176,9 @@ def add_partner_certification(call: Call) -> dict[str, Any]:
     status=201,
     example={"certification_id": "cert-security-pro", "last_day": "2026-11-20"},
     response_schema="api/responses/certification-departure-recorded.schema.json",
+    open_when_suspended="PA-4.4 'The Partner must notify Channel Operations within 10 business days of the departure' "
+                        "(a notice due, like PA-11.2's): a suspension stops new quotes, orders, registrations and "
+                        "incentive accrual (PA-13.2), not the duty; the record only takes validity away",
 )
 def record_certification_departure(call: Call) -> dict[str, Any]:
     return partner_departures.record(call.runtime, call.who, _own(call), call.body)
