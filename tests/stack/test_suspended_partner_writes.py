@@ -59,6 +59,12 @@ def test_a_suspended_partner_disputes_its_invoice_answers_the_question_and_appea
     filed = own.post(f"/v1/invoices/{october['invoice_id']}/disputes",
                      {"line_no": 1, "amount": "1250.00", "reason": "4 switches shipped, 5 invoiced"})  # fmt: skip
     assert filed.status_code == 201, filed.text
+    # open is not wider: an invoice it cannot see is the same 404, a bad body a 400 naming the field, nothing filed
+    assert_problem(own.post("/v1/invoices/inv_01JX0000000000000000000000/disputes",
+                            {"line_no": 1, "amount": "1.00", "reason": "not mine"}), 404)  # fmt: skip
+    bad = assert_problem(own.post(f"/v1/invoices/{october['invoice_id']}/disputes",
+                                  {"line_no": 1, "amount": "12.345", "reason": "x"}), 400)  # fmt: skip
+    assert "/amount" in {e["path"] for e in bad.get("errors", [])}, bad
     approval, dispute_id = filed.json()["approval_id"], filed.json()["dispute_id"]
     # a rival (not suspended) still cannot reach it: the opening is no wider than the partner's own objects
     assert_problem(rival.post(f"/v1/approvals/{approval}/partner-reply", {"reply": "mine"}), 404)
