@@ -76,8 +76,10 @@ def test_pa_11_2_a_suspended_partner_still_gives_its_incident_notice(party: Any)
         assert (reported.json()["partner_id"], reported.json()["notifying_party"]) == (mine, "partner")
         listed = party.by_role["legal"].get(f"/v1/security-incidents?partner_id={mine}").json()["items"]
         assert [i["incident_id"] for i in listed] == [reported.json()["incident_id"]]
-        # PA-9.6 still holds for what the suspension stops
-        refused = partner.post(f"/v1/partners/{mine}/non-renewal", {"reason": "leaving the program"})
+        # PA-9.6 still holds for what the suspension stops (PA-13.2 "deal registrations"; a non-renewal notice, once
+        # the example here, is a notice PA-13.1 keeps open since 1.46.2: tests/stack/test_redteam2_suspended_partner.py)
+        refused = partner.post("/v1/deals/dl_01JX0000000000000000000000/extension",
+                               {"proposal_reference": "PROP-SUSP-8", "proposal_date": "2026-12-01"})
         assert refused.status_code == 403 and refused.json()["clause"] == "PA-9.6", refused.text
     finally:
         assert ops.post(f"/v1/partners/{mine}/reinstate", {"reason": "probe over"}).status_code == 200

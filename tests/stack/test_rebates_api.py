@@ -576,6 +576,37 @@ def test_bad_settlement_and_dispute_requests_are_refused_with_the_rule(tenant):
     assert Decimal(_statement(tenant, a, settlement_id).json()["statement"]["total"]) == Decimal("1092.00")
 
 
+def test_pa_7_9_a_suspended_partner_still_disputes_its_statement_within_the_60_days(tenant):
+    """PA-7.9: "A Partner may dispute a settlement statement within 60 days of its date by submitting a dispute in the
+    Partner Portal"; PA-13.2 suspends "from new quotes, orders, deal registrations and incentive accrual" only, and
+    PA-9.6's read-only access keeps the statement readable: the 60 days run during the suspension, so the dispute stays
+    open to it (before: 403 PA-9.6, the window closing while the partner could not act). Late is still refused."""
+    tenant.send(FLOWS["q3"][:1])
+    tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    settlement_id = _settle(tenant, "2026-Q3").json()["settlement_id"]
+    a, partner_id = tenant.partner_keys["A"], tenant.partner_ids["A"]
+    partner = tenant.rt.store.get(tenant.tenant_id, "PARTNER", partner_id).data  # written as onboarding leaves it
+    step = {"from": "active", "to": "suspended", "at": "2026-11-20T09:00:00Z", "by": "test",
+            "reason": "PA-13.2(c): an amount more than 60 days overdue"}
+    suspended = {**partner, "status": "suspended", "history": [*partner["history"], step]}
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=[Put("PARTNER", partner_id, suspended)]))
+    assert a.get(f"/v1/rebates/settlements/{settlement_id}").status_code == 200  # PA-9.6: reads its statement
+    # the window is the dispute's own rule, suspended or not: a statement older than 60 days is refused (422)
+    stored = tenant.rt.store.get(tenant.tenant_id, "RBTSETTLEMENT", settlement_id)
+    old = {**stored.data, "settled_at": "2026-09-01T00:00:00.000Z"}
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=[Put("RBTSETTLEMENT", settlement_id, old)]))
+    late = assert_problem(a.post("/v1/rebates/disputes", _dispute(tenant, settlement_id)), 422)
+    assert "PA-7.9" in late["detail"]
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=[Put("RBTSETTLEMENT", settlement_id, stored.data)]))
+    filed = a.post("/v1/rebates/disputes", _dispute(tenant, settlement_id))
+    assert filed.status_code == 201 and filed.json()["clause"] == "PA-7.9", filed.text
+    # still read-only for what PA-13.2 stops: a deal registration is refused naming PA-9.6
+    refused = a.post("/v1/deals", {"partner_id": partner_id, "customer": {"id": "C-SUSP-9", "name": "Harbor"},
+                                   "family": "networking", "estimated_value": "1000.00",
+                                   "expected_close": clock_support.today().isoformat()})  # fmt: skip
+    assert refused.status_code == 403 and refused.json()["clause"] == "PA-9.6", refused.text
+
+
 # --- events --------------------------------------------------------------------------------------------------------
 class Recorder:
     """An event publisher that keeps what it is given (and publishes nothing)."""

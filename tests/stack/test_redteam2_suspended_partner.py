@@ -10,12 +10,14 @@ enforced it: probed on the running product, a suspended partner's key was answer
 Now the edge refuses every write of a suspended partner's key (403 naming PA-9.6) except the operations the route table
 declares `open_when_suspended`: the cure PA-2.7 names ("upload a renewed certificate before the expiry date [...] the
 Partner is suspended [...] until a valid certificate is verified"; PA-13.2 "is lifted when the reason is cured"), the
-copilot question (changes nothing) and the quote check (denied by its own rule, with a recorded decision).
+copilot question (changes nothing) and the quote check (denied by its own rule, with a recorded decision). API 1.46.2
+narrows the cure to the insurance certificates and opens, from their clauses, the notices PA-4.4 and PA-13.1 still ask
+for (a departure, non-renewal); disputes, appeals and replies: tests/stack/test_suspended_partner_writes.py.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -56,18 +58,40 @@ def test_pa_9_6_a_suspended_partner_cannot_ask_for_mdf(suspended: dict[str, Any]
 
 
 def test_pa_9_6_every_other_write_is_refused_too(suspended: dict[str, Any]) -> None:
-    """A certification departure (PA-4.4), an MDF claim, a deal registration, a rebate dispute: 403 naming PA-9.6."""
+    """A deal registration and its extension (PA-13.2 "new [...] deal registrations"), a withdrawal (no clause keeps it
+    open): 403 naming PA-9.6."""
     (partner_id, key), = suspended["partners"]
     today = clock_support.today().isoformat()
     for path, body in (
-        (f"/v1/partners/{partner_id}/certification-departures",
-         {"certification_id": "cert-network-core", "last_day": today}),
-        (f"/v1/partners/{partner_id}/non-renewal", {"reason": "leaving the program"}),
+        ("/v1/deals/dl_01JX0000000000000000000000/extension",
+         {"proposal_reference": "PROP-SUSP-1", "proposal_date": today}),
+        ("/v1/deals/dl_01JX0000000000000000000000/withdraw", {}),
         ("/v1/deals", {"partner_id": partner_id, "customer": {"id": "C-SUSP-1", "name": "Harbor"},
                        "family": "networking", "estimated_value": "1000.00", "expected_close": today}),
     ):
         refused = key.post(path, body)
         assert refused.status_code == 403 and refused.json()["clause"] == "PA-9.6", (path, refused.text)
+
+
+def test_notices_the_agreement_still_asks_for_are_given_while_suspended(suspended: dict[str, Any]) -> None:
+    """PA-13.2 suspends "without terminating this Agreement" and only "from new quotes, orders, deal registrations and
+    incentive accrual"; two notices with a deadline go on. PA-4.4: "The Partner must notify Channel Operations within
+    10 business days of the departure"; PA-13.1: "either party gives notice of non-renewal at least 60 days before the
+    end of the current Program Year". Red team 2 had both refused (PA-9.6); the clauses keep them open."""
+    (partner_id, key), = suspended["partners"]
+    held = suspended["roles"]["channel_ops"].get(f"/v1/partners/{partner_id}").json()["certifications"]
+    cert_id, cert = next(iter(held.items()))
+    left = key.post(f"/v1/partners/{partner_id}/certification-departures",
+                    {"certification_id": cert_id, "last_day": max(cert["earned_at"][:10],
+                                                                  clock_support.today().isoformat())})  # fmt: skip
+    assert left.status_code == 201, left.text
+    notice = key.post(f"/v1/partners/{partner_id}/non-renewal", {"reason": "leaving the program at year end"})
+    # the clause's own answer, never PA-9.6's 403: 201 while 60 days remain to 31 December, then its 422
+    days_left = (date(clock_support.today().year, 12, 31) - clock_support.today()).days
+    if days_left > 61:
+        assert notice.status_code == 201, notice.text
+    elif days_left < 59:
+        assert notice.status_code == 422 and "PA-13.1" in notice.json()["detail"], notice.text
 
 
 def test_pa_2_7_the_cure_stays_open_a_renewed_certificate_can_be_uploaded(suspended: dict[str, Any]) -> None:
@@ -79,6 +103,34 @@ def test_pa_2_7_the_cure_stays_open_a_renewed_certificate_can_be_uploaded(suspen
         "checksum": "sha256:" + "a" * 64, "issued_at": today.isoformat(),
         "expires_at": (today + timedelta(days=365)).isoformat(), "coverage_amount": "1000000.00"})
     assert uploaded.status_code == 201, uploaded.text
+
+
+def test_pa_9_6_the_cure_is_the_only_document_a_suspended_partner_files(suspended: dict[str, Any]) -> None:
+    """PA-9.6 "read-only access to its statements and documents": the opening is the cure alone. PA-2.7 names the
+    insurance certificate ("upload a renewed certificate"); PA-13.2's other reasons are not cured by a document the
+    partner files (a screening match is Legal's, an overdue amount is paid, a breach or harm is cured outside the
+    file). A trade reference, or an insurance certificate its type does not require (a reseller's cyber cover), is
+    refused with 403 naming PA-9.6 and nothing is recorded; staff still file any document."""
+    (partner_id, key), = suspended["partners"]
+    today = clock_support.today()
+    before = suspended["roles"]["channel_ops"].get(f"/v1/partners/{partner_id}").json()["documents"]
+    for kind, extra in (("trade_reference", {}), ("signed_agreement", {}),
+                        ("cyber_liability_insurance", {"expires_at": (today + timedelta(days=365)).isoformat(),
+                                                       "coverage_amount": "2000000.00"})):
+        refused = key.post(f"/v1/partners/{partner_id}/documents", {
+            "document_type": kind, "reference": f"dms://{kind}.pdf", "checksum": "sha256:" + "b" * 64,
+            "issued_at": today.isoformat(), **extra})
+        assert refused.status_code == 403, (kind, refused.text)
+        problem = refused.json()
+        assert problem["clause"] == "PA-9.6" and "insurance_certificate" in problem["detail"], problem
+        assert problem["errors"][0]["path"] == "/document_type"
+    after = suspended["roles"]["channel_ops"].get(f"/v1/partners/{partner_id}").json()["documents"]
+    assert {k: v for k, v in after.items() if k != "insurance_certificate"} == \
+        {k: v for k, v in before.items() if k != "insurance_certificate"}  # fmt: skip
+    filed = suspended["roles"]["channel_ops"].post(f"/v1/partners/{partner_id}/documents", {
+        "document_type": "trade_reference", "reference": "dms://staff/trade.pdf", "checksum": "sha256:" + "c" * 64,
+        "issued_at": today.isoformat()})
+    assert filed.status_code == 201, filed.text
 
 
 def test_pa_13_2_a_suspended_partners_quote_check_is_answered_by_its_rule(suspended: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from ..money import format_money, parse_money
 from ..time import add_months, parse_day, parse_instant
 from . import screening
 from .lifecycle import TAKES_EVIDENCE, require
+from .portal_access import check_suspended_filing
 from .rules import accepted_documents, certification_families, document_key, exemption_document, onboarding
 from .rules import certification as certification_rule
 
@@ -163,6 +164,7 @@ def record_document(
     """File one onboarding document; a document of the same type replaces the one on file (a renewal)."""
     require(partner, TAKES_EVIDENCE, "take documents")
     kind = document["document_type"]
+    check_suspended_filing(policy, partner, kind, by)  # PA-9.6 read-only but for the cure PA-2.7 names
     required = accepted_documents(policy, partner["partner_type"])
     catalogue = onboarding(policy).get("document_types", {})
     if kind not in required or kind not in catalogue:

@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from ..access import Principal, Role
+from ..errors import FieldError, Forbidden
 from ..time import instant, iso
+from .rules import onboarding, required_documents
 
 
 def terminated_at(partner: Mapping[str, Any]) -> str | None:
@@ -58,3 +61,33 @@ def read_only(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> tuple[st
     return clause, (f"partner {partner.get('partner_id')} is suspended ({because}): a suspended partner keeps "
                     f"read-only access ({clause}); it may still send what lifts the suspension, such as a renewed "
                     "certificate, and read its records")
+
+
+def cure_documents(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> list[str]:
+    """The documents a suspended partner may still file itself: the insurance certificates `insurance_lapse` watches
+    that its type requires. PA-2.7: "The Partner must keep each required insurance certificate valid at all times and
+    upload a renewed certificate before the expiry date [...] the Partner is suspended [...] until a valid certificate
+    is verified" (CPA-2.4 likewise): the cure of PA-13.2(a), and a duty a suspension "without terminating this
+    Agreement" does not lift. No other document cures a reason PA-13.2 / CPA-13.2 names (a screening is Legal's,
+    an overdue amount is paid, a breach or harm is cured outside the file), so PA-9.6 read-only holds for the rest."""
+    watched = (onboarding(policy).get("insurance_lapse") or {}).get("documents") or []
+    required = required_documents(policy, str(partner.get("partner_type") or ""))
+    return [name for name in watched if name in required]
+
+
+def check_suspended_filing(policy: Mapping[str, Any], partner: Mapping[str, Any], document_type: str,
+                           by: Principal) -> None:
+    """A suspended partner's own key files only the cure (`cure_documents`); staff file anything (403 otherwise,
+    naming the portal-access clause, as the edge's refusal of any other write: `read_only`)."""
+    refused = read_only(policy, partner) if by.role is Role.PARTNER else None
+    if refused is None:
+        return
+    cures = cure_documents(policy, partner)
+    if document_type in cures:
+        return
+    clause, why = refused
+    raise Forbidden(f"{why}; of the documents it may file only the cure, a renewed insurance certificate "
+                    f"({', '.join(cures) or 'none its type requires'}), not {document_type}",
+                    errors=[FieldError("/document_type", f"one of {', '.join(cures)}" if cures else
+                                       "no document is open to a suspended partner")],
+                    extra={"clause": clause})

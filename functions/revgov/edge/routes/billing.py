@@ -73,6 +73,9 @@ def get_invoice(call: Call) -> dict[str, Any]:
     body_schema="api/invoice-dispute.schema.json",
     example={"line_no": 1, "amount": "250.00", "reason": "Shipped 4 switches, invoiced 5 (delivery note DN-1182)"},
     response_schema="api/responses/invoice-dispute.schema.json",
+    open_when_suspended="SOP-6.1 'A Partner may dispute an invoice line within 30 days of the invoice date' (COP-6.1: "
+                        "21): a suspension stops new quotes, orders, registrations and incentive accrual (PA-13.2), "
+                        "not the dispute, and the days run during it",
 )
 def file_invoice_dispute(call: Call) -> dict[str, Any]:
     return invoice_disputes.file_dispute(call.runtime, call.who, call.params["invoice_id"], call.body)

@@ -166,6 +166,9 @@ def _partner_reply_route(case: CaseKind) -> None:
         body_schema="api/case-partner-reply.schema.json",
         example={"reply": "DN-1182 attached: 4 switches signed for"},
         response_schema="api/responses/partner-case.schema.json",
+        open_when_suspended="SOP-1.3 'The clock is paused only while an item is in the status \"waiting on partner\" "
+                            "and restarts when the Partner responds' (COP-1.3): only the answer its own waiting item "
+                            "asks for (409 otherwise); without it the item would wait for ever",
     )
     def partner_reply(call: Call) -> dict[str, Any]:
         return case_waiting.partner_reply(call.runtime, call.who, kind, call.params[id_param], call.body["reply"])

@@ -11,6 +11,10 @@ from ...services import invoice_dispute_appeals, invoice_disputes
 from ..http import Call
 from ..registry import operation
 
+# The last step of a dispute: its 10 business days run during a suspension, which does not name it (PA-13.2).
+APPEAL_OPEN = ("SOP-6.3 'The Partner may appeal once, within 10 business days of the decision' (COP-6.3): a suspension "
+               "stops new quotes, orders, registrations and incentive accrual (PA-13.2), not the appeal")
+
 
 @operation(
     "POST",
@@ -24,6 +28,7 @@ from ..registry import operation
     body_schema="api/invoice-dispute-appeal.schema.json",
     example={"reason": "Delivery note DN-1182 is signed for 4 switches, not 5: attached to the dispute"},
     response_schema="api/responses/invoice-dispute.schema.json",
+    open_when_suspended=APPEAL_OPEN,
 )
 def appeal_invoice_dispute(call: Call) -> dict[str, Any]:
     return invoice_dispute_appeals.appeal_dispute(call.runtime, call.who, call.params["invoice_dispute_id"], call.body)

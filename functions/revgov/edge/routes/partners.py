@@ -136,8 +136,10 @@ def amend_partner_terms(call: Call) -> dict[str, Any]:
         "issued_at": "2026-11-02",
     },
     response_schema="api/responses/partner-document-recorded.schema.json",
-    open_when_suspended="the cure: PA-2.7 'upload a renewed certificate' (suspended 'until a valid certificate is "
-                        "verified'), CPA-13.2 'the suspension ends when the reason is cured'",
+    open_when_suspended="the cure, and only it: PA-2.7 'upload a renewed certificate' (suspended 'until a valid "
+                        "certificate is verified'), CPA-13.2 'the suspension ends when the reason is cured'; a "
+                        "suspended partner's key files only the insurance certificates its type requires (403 "
+                        "naming PA-9.6 / CPA-9.8 for any other document)",
 )
 def add_partner_document(call: Call) -> dict[str, Any]:
     return partners.add_document(call.runtime, call.who, _own(call), call.body)
@@ -174,6 +176,9 @@ def add_partner_certification(call: Call) -> dict[str, Any]:
     status=201,
     example={"certification_id": "cert-security-pro", "last_day": "2026-11-20"},
     response_schema="api/responses/certification-departure-recorded.schema.json",
+    open_when_suspended="PA-4.4 'The Partner must notify Channel Operations within 10 business days of the departure' "
+                        "(a notice due, like PA-11.2's): a suspension stops new quotes, orders, registrations and "
+                        "incentive accrual (PA-13.2), not the duty; the record only takes validity away",
 )
 def record_certification_departure(call: Call) -> dict[str, Any]:
     return partner_departures.record(call.runtime, call.who, _own(call), call.body)

@@ -9,6 +9,7 @@ from ...domain.rebates import settlement_run
 from ...services import rebates
 from ..http import Answer, Call
 from ..registry import PERIOD_PATTERN, STAFF, QueryParam, operation
+from .disputes import APPEAL_OPEN
 
 FINANCE = frozenset({Role.FINANCE})
 READERS = frozenset(STAFF | {Role.PARTNER})
@@ -151,6 +152,9 @@ def reject_settlement(call: Call) -> dict[str, Any]:
         ],
     },
     response_schema="api/responses/rebate-dispute.schema.json",
+    open_when_suspended="PA-7.9 'A Partner may dispute a settlement statement within 60 days of its date' (CPA-7.9): "
+                        "a suspension stops new quotes, orders, registrations and incentive accrual (PA-13.2), not "
+                        "the dispute, and the 60 days run during it",
 )
 def file_dispute(call: Call) -> dict[str, Any]:
     return rebates.file_dispute(call.runtime, call.who, call.body)
@@ -210,6 +214,7 @@ def acknowledge_dispute(call: Call) -> dict[str, Any]:
     body_schema="api/rebate-dispute-appeal.schema.json",
     example={"reason": "SO-DSP-2 shipped on 2026-09-28: the delivery note is attached to the dispute"},
     response_schema="api/responses/rebate-dispute.schema.json",
+    open_when_suspended=APPEAL_OPEN,
 )
 def appeal_dispute(call: Call) -> dict[str, Any]:
     return rebates.appeal_dispute(call.runtime, call.who, call.params["dispute_id"], call.body)

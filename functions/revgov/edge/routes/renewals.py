@@ -40,6 +40,9 @@ def get_partner_term(call: Call) -> dict[str, Any]:
     status=201,
     example={"reason": "the partner is leaving the programme at year end"},
     response_schema="api/responses/partner-term.schema.json",
+    open_when_suspended="PA-13.1 'unless either party gives notice of non-renewal at least 60 days before the end of "
+                        "the current Program Year' (CPA-13.1: 90): the suspension is 'without terminating this "
+                        "Agreement' (PA-13.2) and does not name the notice, whose last day may pass during it",
 )
 def give_partner_non_renewal(call: Call) -> dict[str, Any]:
     return renewals.give_notice(call.runtime, call.who, call.params["partner_id"], call.body)
