@@ -151,3 +151,27 @@ def test_pa_10_1_the_partners_exemption_certificate_exempts_none_of_the_customer
     assert [(ln["tax"]["treatment"], ln["tax"]["rate"], ln["tax"]["amount"]) for ln in issued["lines"]] == [
         ("sales_tax", "7.25", "90.62")]
     assert issued["totals"] == {"net": "1250.00", "tax": "90.62", "gross": "1340.62"}
+
+
+def test_the_billing_what_if_moves_a_direct_line_in_the_tenants_figure_not_the_partners_tier():
+    """The billing what-if's `before` is what GET /v1/kpis counts, so a re-priced direct line (PA-8.1) moves the
+    tenant's revenue and no tier's. P1 (platinum) activates 2 x NW-NET-MGMT on 2026-10-10 for itself and refers
+    CUST-DIR-1 to the same: each 2 x 99.00 x 22/31 = 140.52 (COP-2.3 daily inclusive); the draft's 124.00 makes each
+    176.00: the tenant moves 2 x 35.48 = 70.96, platinum 35.48 (its own line only)."""
+    from test_policy_whatif_billing import FINANCE, MGMT_AT_124, _billed, _counted_in_kpis, _draft
+
+    from revgov.services.policy_whatif_billing import whatif_billing
+
+    def activation(ref: str, **more: Any) -> tuple[str, str, dict[str, Any]]:
+        return ("subscription.activated", "2026-10-10T09:00:00Z", {
+            "partner_id": P1, "subscription_id": f"SUB-{ref}", "sku": "NW-NET-MGMT", "quantity": 2,
+            "activated_on": "2026-10-10", "order_ref": f"SO-{ref}", **more})  # fmt: skip
+
+    ledger = _billed([activation("OWN"), activation("DIR", channel="referral", customer_id="CUST-DIR-1",
+                                                   **accepted("2026-10-10"))])  # fmt: skip
+    _counted_in_kpis(ledger)
+    draft_id, _ = _draft(ledger, MGMT_AT_124)
+    kpis = whatif_billing(ledger.rt, FINANCE, draft_id, {"period": "2026-10"})["kpis"]
+    assert (kpis["before"]["revenue"], kpis["after"]["revenue"], kpis["revenue_change"]) == (
+        "281.04", "352.00", "70.96")
+    assert kpis["by_tier"]["platinum"]["revenue_change"] == "35.48"
