@@ -131,11 +131,12 @@ def test_a_credit_note_claws_the_commission_back_from_the_payment_month():
     """PA-8.2: "Commissions paid on an invoice that is later credited [...] are clawed back by deduction from future
     commissions": a credit of half the line (6,250.00, under SOP-2.5's USD 10,000.00 approval limit) after December's
     run reduces December (the payment month) and the next run carries the difference (PA-7.10's adjustment):
-    3.0% of 6,250.00 = 187.50 back."""
+    3.0% of 6,250.00 = 187.50 back. The listed account's sale is the Distributor's direct invoice to it (PA-8.2: "the
+    Distributor's Invoiced Revenue [...] from the listed accounts"), so the credit note credits that invoice."""
     ledger, (partner, finance, *_rest) = _october_sale_paid("northwind-agent", "2026-12-01")
     _, december = _settle(ledger, finance, partner, "2026-12", "2027-01-11T10:00:00Z")
     assert _amount(december, "RBT-SALES-AGENT") == "375.00"
-    invoice = ledger.invoice(partner, "2026-10")
+    (invoice,) = ledger.direct_invoices(partner, "2026-10")
     ledger.clock.set("2027-01-12T10:00:00Z")
     credit = {"partner_id": partner, "credit_note_ref": "CN-COM-1", "invoice_id": invoice["invoice_id"], "line_no": 1,
               "reason": "billing_error", "amount": "6250.00", "quantity": 5, "issued_on": "2027-01-12"}  # fmt: skip

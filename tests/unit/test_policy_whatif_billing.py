@@ -286,7 +286,10 @@ def test_the_kpis_move_by_the_replayed_lines_in_the_partners_tier():
     report = whatif_billing(ledger.rt, FINANCE, draft_id, {"period": "2026-10"})
     kpis = report["kpis"]
     counted = reads.kpis(ledger.rt, FINANCE, "2026-10", partner_id=None, tier=None)["net_realized_margin"]
-    assert kpis["before"] == {k: v for k, v in counted.items() if k not in ("rebates", "baseline")}
+    # the what-if reports the tenant's figure and the tiers'; GET /v1/kpis's `direct_sales` (the Distributor's direct
+    # invoices, PA-8.1 / PA-8.2; none in this period) is a breakdown it does not repeat
+    assert counted["direct_sales"]["revenue"] == "0.00"
+    assert kpis["before"] == {k: v for k, v in counted.items() if k not in ("rebates", "baseline", "direct_sales")}
     # 8,820.26 (P1) + 2,375.00 (P2: 2 x 1,250.00 less 5%) invoiced in October
     assert kpis["before"]["revenue"] == "11195.26" and kpis["after"]["revenue"] == "11301.00"
     assert kpis["revenue_change"] == report["amount"]["change"] == "105.74"

@@ -168,7 +168,7 @@ def counted_amounts(net_amount: Decimal, cost: Decimal | None, credit: Credit | 
 
 
 def sales_delta(
-    net_amount: Decimal, cost: Decimal | None, partner_id: str, *, new_line: bool, credit: Credit | None = None
+    net_amount: Decimal, cost: Decimal | None, partner_id: str | None, *, new_line: bool, credit: Credit | None = None
 ) -> Delta:
     """A sales fact's net amount and cost (cost None: a service line with no cost of goods; it counts in revenue
     but not in the margin base); `credit`: what a credit note line credits (`counted_amounts`)."""
@@ -430,6 +430,7 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
   the tier it held when its line was first counted. Rebates and commissions are those of the program periods the
   period holds whole (its months; a quarter also its quarter): the amounts settled for a settled period, the
   accruals for an open one (`rebates.periods` says which); a tier's are those of the partners counted in it.
+  Direct invoices to Customers (PA-8.1, PA-8.2) count in the tenant's figures and `direct_sales`, no tier's (PA-1.2).
 - **Invoice cycle time**: for each shipment, subscription activation or accepted milestone, the hours from when
   it occurred (ERP time, no later than the end of the day the fact is dated: SOP-2.1's clock) to the posting of
   its first invoice line, counted in the month of posting; p50 and p90

@@ -17,9 +17,10 @@ from .money import format_money
 
 @dataclass(frozen=True)
 class Move:
-    """One line of a partner's, counted in `tier`: its net amount and cost as counted, and as the draft bills it."""
+    """One line of a partner's, counted in `tier`: its net amount and cost as counted, and as the draft bills it
+    (`partner_id` None: a line of the Distributor's direct invoice, counted in no tier)."""
 
-    partner_id: str
+    partner_id: str | None
     tier: str
     was: tuple[Decimal, Decimal | None]
     now: tuple[Decimal, Decimal | None]

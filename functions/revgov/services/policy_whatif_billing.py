@@ -23,9 +23,10 @@ from ..domain.money import format_money
 from ..domain.policy_whatif_rebates import totals
 from ..runtime import Runtime
 from . import credit_notes, partner_repository, policy_drafts
+from .analytics.rollups import DIRECT
 from .billing.repository import STATEMENTS_OF_WORK, invoice_lines, invoices_in
 from .catalog import imported_catalog
-from .policy_whatif_kpis import moved_kpis
+from .policy_whatif_kpis import direct_invoices, moved_kpis
 from .tenants import load_tenant
 from .toolkit import pages
 
@@ -108,7 +109,9 @@ def whatif_billing(rt: Runtime, who: Principal, draft_id: str, body: dict[str, A
     partners = partner_repository.get_many(rt.store, who.tenant_id, sorted({x["partner_id"] for x in lines}))
     segments = {pid: str(p.get("tier") or "none") for pid, p in partners.items()}
     rows = domain.replay(lines, active, proposed, statements_before(rt, who.tenant_id, lines), segments)
-    moves = [(r["partner_id"], r["segment"], _counted(r["before"]), _counted(r["after"])) for r in rows]
+    direct = direct_invoices(rt, who.tenant_id, {str(x["invoice_id"]) for x in lines if x.get("invoice_id")})
+    moves = [(r["partner_id"], DIRECT if r["line"].get("invoice_id") in direct else r["segment"],
+              _counted(r["before"]), _counted(r["after"])) for r in rows]
     return {
         "draft_id": draft_id, "draft_version": draft["policy_version"], "active_version": tenant.policy_version,
         "period": period.name, "months": list(period.months), "currency": tenant.currency,

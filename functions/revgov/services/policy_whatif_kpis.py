@@ -10,11 +10,13 @@ from typing import Any
 
 from ..domain import kpis as core
 from ..domain import policy_whatif_kpis as domain
+from ..domain.billing import billed_to_customer
 from ..domain.partners import tiers_by_rank
 from ..domain.tenants import Tenant
 from ..runtime import Runtime
 from .analytics.reads import _rebate_periods as rebate_periods  # GET /v1/kpis's own reading of the rebate periods
-from .analytics.rollups import DIRECTORY, ROLLUPS, rollup_key
+from .analytics.rollups import DIRECT, DIRECTORY, ROLLUPS, rollup_key
+from .billing.repository import INVOICES
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,23 @@ def rollups(rt: Runtime, tenant: Tenant, target: core.Period) -> Rollups:
 Line = tuple[str, str, tuple[Decimal, Decimal | None], tuple[Decimal, Decimal | None]]
 
 
+def direct_invoices(rt: Runtime, tenant_id: str, invoice_ids: Iterable[str]) -> set[str]:
+    """The Distributor's direct invoices to Customers among `invoice_ids` (PA-8.1 / CPA-8.1, PA-8.2): the KPIs count
+    their lines in the tenant's figures and no tier's (docs/kpis.md)."""
+    found = rt.store.get_many([(tenant_id, INVOICES, i) for i in sorted(set(invoice_ids))])
+    return {str(s.data["invoice_id"]) for s in found.values() if billed_to_customer(s.data)}
+
+
 def moved_kpis(rt: Runtime, tenant: Tenant, period: core.Period, lines: Iterable[Line]) -> dict[str, Any]:
     """Revenue and net realized margin by tier (docs/kpis.md) as `GET /v1/kpis` counts the period (`before`), and
     moved by each of `lines` (partner, segment, net and cost under the policy in force, net and cost under the draft)
-    from the first to the second (`after`), in the tier its partner's revenue is counted in. Rebates are deducted as
-    recorded on both sides (a draft's rebate rules: `rebates-whatif`)."""
+    from the first to the second (`after`), in the tier its partner's revenue is counted in (segment `DIRECT`: a
+    direct invoice's line, in the tenant's figures only). Rebates are deducted as recorded on both sides (a draft's
+    rebate rules: `rebates-whatif`)."""
     read = rollups(rt, tenant, period)
     rebates = core.rebates_by_partner(rebate_periods(rt, tenant.tenant_id, tenant.policy, period))
-    moves = [domain.Move(p, read.tier_counted(p, segment), was, now) for p, segment, was, now in lines
-             if was != now]
+    moves = [domain.Move(None, DIRECT, was, now) if segment == DIRECT
+             else domain.Move(p, read.tier_counted(p, segment), was, now)
+             for p, segment, was, now in lines if was != now]
     return {"period": period.name, "rebates": "as recorded on both sides (settled, else accrued)",
             **domain.sales_kpis(read.total, read.by_tier, rebates, moves)}

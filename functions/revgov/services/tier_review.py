@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain.access import Principal
-from ..domain.billing import billed_to_customer
+from ..domain.billing import DIRECT_CHANNELS, billed_to_customer
 from ..domain.errors import NotFound
 from ..domain.money import round_money
 from ..domain.partners import tier_review
@@ -37,9 +37,10 @@ def measured_revenue(rt: Runtime, tenant_id: str, partner_id: str, first: date, 
 
 
 def _referred(fact: dict[str, Any]) -> bool:
-    """A referral sale (PA-8.1 / CPA-8.1): the Distributor's direct invoice to the customer, or a referral line posted
-    on the partner's own invoice before referral sales were invoiced directly; the partner's revenue in neither case."""
-    return billed_to_customer(fact) or fact.get("channel") == "referral"
+    """A referral sale (PA-8.1 / CPA-8.1) or a sales agent's listed account (PA-8.2): the Distributor's direct invoice
+    to the customer, or such a line posted on the partner's own invoice before these sales were invoiced directly;
+    the partner's revenue in neither case."""
+    return billed_to_customer(fact) or fact.get("channel") in DIRECT_CHANNELS
 
 
 def _months(first: date, last: date) -> list[date]:

@@ -37,6 +37,7 @@ from .credits import (
     with_line_credit,
 )
 from .invoices import (
+    DIRECT_CHANNELS,
     LineDraft,
     add_lines,
     billed_to_customer,
@@ -146,6 +147,7 @@ __all__ = [
     "DEFAULT_PLAUSIBILITY",
     "DEFAULT_RECONCILIATION",
     "DEFAULT_TOLERANCE",
+    "DIRECT_CHANNELS",
     "FACT_DAYS",
     "HELD_ABOVE_LIMIT",
     "HELD_COMMITTED_TERM",

@@ -276,6 +276,12 @@ def mark_paid(invoice: dict[str, Any], *, paid_on: str, payment_ref: str | None,
     return {**invoice, "paid_on": paid_on, "payment_ref": payment_ref}
 
 
+# The channels whose sales the Distributor invoices to the Customer itself: a referral (PA-8.1 / CPA-8.1 "invoices the
+# Customer directly") and a sales agent's listed account (PA-8.2: "the Distributor's Invoiced Revenue [...] from the
+# listed accounts", paid when "the Customer paid the invoice"); the partner earns a commission, never resells.
+DIRECT_CHANNELS = frozenset({"referral", "sales_agent"})
+
+
 def billed_to_customer(record: Mapping[str, Any]) -> bool:
     """An invoice, or a sales fact of one, that the Distributor issued to a referred Customer (PA-8.1 / CPA-8.1
     "invoices the Customer directly"): not the partner's Invoiced Revenue (PA-1.2 / CPA-1.2 "amounts invoiced by the

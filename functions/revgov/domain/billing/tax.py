@@ -108,6 +108,22 @@ def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | N
     return _treated(REVERSE_CHARGE, day, why, rests_on, tax.reverse_charge)
 
 
+def direct_treatment(tax: TaxPolicy, customer_id: str | None, day: date) -> dict[str, Any]:
+    """The treatment of the Distributor's direct invoice to a Customer (a referral, PA-8.1 / CPA-8.1; a sales agent's
+    listed account, PA-8.2) on `day`. The buyer is the Customer, not the Partner, so nothing of the Partner's record
+    applies: under VAT the reverse charge needs the buyer's number validated in VIES (CPA-2.3 "only while the number
+    validates"; COP-2.2 "otherwise VAT is charged at the applicable rate") and Revgov records no check of a customer:
+    VAT is charged. Under sales tax the lines' ship-to decides (PA-10.1) and the Partner's exemption certificates
+    exempt none of the Customer's purchases (PA-10.1: a certificate "on file" is the buyer's)."""
+    if tax.regime == SALES_TAX:
+        return sales_treatment(tax, day, {})
+    assert tax.validation is not None  # a vat regime has it
+    who = f"customer {customer_id}" if customer_id else "a customer the ERP did not name"
+    why = (f"the Distributor's direct invoice to {who}: no VIES validation of the customer's VAT number is recorded "
+           "(the partner's is not the buyer's)")
+    return _treated(VAT, day, why, None, tax.validation)
+
+
 def sales_treatment(tax: TaxPolicy, day: date, exemptions: Mapping[str, Any], *, dated: bool = False
                     ) -> dict[str, Any]:  # fmt: skip
     """The sales-tax treatment of an invoice on `day` (its issue day, or today for a draft): the exemption

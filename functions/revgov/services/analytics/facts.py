@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ...domain import kpis as core
-from ...domain.billing import SLA_TRACKED, sla_clock_start
+from ...domain.billing import SLA_TRACKED, billed_to_customer, sla_clock_start
 from ...domain.errors import ConcurrentUpdate, MalformedRequest, NotFound, StaleWrite
 from ...domain.kpis import Delta
 from ...domain.time import instant
@@ -31,6 +31,7 @@ from ..decisions import tier_at_decision
 from ..erp import INBOUND
 from ..toolkit import retry_on_conflict
 from .rollups import (
+    DIRECT,
     DIRECTORY,
     KEEP_SECONDS,
     LINES,
@@ -176,24 +177,31 @@ def _lines_posted(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> str:
     changes = Changes()
     deltas: list[tuple[str, str, str | None, Delta]] = []
     tier_now: str | None = None
+    direct = True  # every line of the event is on a direct invoice (PA-8.1 / CPA-8.1, PA-8.2)
     for line_id in line_ids:
         fact = facts.get((tenant_id, SALES_FACTS, line_id))
         if fact is None:  # billing committed it, this read does not see it yet: a stale read, read again
             raise StaleWrite(f"sales fact {line_id} is not readable yet")
         before = counted.get((tenant_id, LINES, line_id))
-        if before is None:
+        if before is not None:
+            tier = str(before.data["tier"])  # a re-rated line moves where it was first counted
+        elif billed_to_customer(fact.data):
+            tier = DIRECT
+        else:
             tier_now = tier_now or _tier_of(rt, tenant_id, str(fact.data["partner_id"]))
             tier = tier_now
-        else:
-            tier = str(before.data["tier"])
+        direct = direct and tier == DIRECT
         change = _line_change(line_id, fact, before, tier, expires_at, _credit_of(rt, tenant_id, fact))
         if change is not None:
-            deltas.append((str(fact.data["period"]), tier, str(fact.data["partner_id"]), change[0]))
+            partner_id = None if tier == DIRECT else str(fact.data["partner_id"])
+            deltas.append((str(fact.data["period"]), tier, partner_id, change[0]))
             changes.puts.append(change[1])
     source = detail.get("source_event_id")
     if source and not _seen(rt, tenant_id, f"src#{source}"):
-        partner_id = detail.get("partner_id")
-        tier = tier_now or _tier_of(rt, tenant_id, partner_id)
+        # an ERP event whose lines all went on the Distributor's direct invoices is the direct bucket's transaction
+        direct = direct and bool(line_ids)
+        partner_id = None if direct else detail.get("partner_id")
+        tier = DIRECT if direct else tier_now or _tier_of(rt, tenant_id, partner_id)
         month = _month_of_instant(detail["occurred_at"])
         bucket, hours = _cycle(rt, tenant_id, str(source), detail["occurred_at"])
         delta = Delta(billed_events=1, cycle_events=1 if bucket else 0, cycle_bucket=bucket)
@@ -227,8 +235,10 @@ def _line_change(
     """What a sales fact line adds to the rollups (a re-rated line: the difference from what was counted) and the
     record of what is now counted of it; None when nothing moves."""
     partner_id = str(fact.data["partner_id"])
+    # a direct sale is no partner's revenue (PA-1.2 / CPA-1.2): none in the per-partner revenue of the rollups
+    owner = None if tier == DIRECT else partner_id
     net, cost = Decimal(fact.data["net_amount"]), fact.data.get("cost")
-    now = core.sales_delta(net, Decimal(cost) if cost is not None else None, partner_id, new_line=before is None,
+    now = core.sales_delta(net, Decimal(cost) if cost is not None else None, owner, new_line=before is None,
                            credit=credit)
     counted = {"revenue_minor": now.revenue_minor, "margin_revenue_minor": now.margin_revenue_minor,
                "cost_minor": now.cost_minor}
@@ -238,7 +248,7 @@ def _line_change(
             revenue_minor=now.revenue_minor - int(was["revenue_minor"]),
             margin_revenue_minor=now.margin_revenue_minor - int(was["margin_revenue_minor"]),
             cost_minor=now.cost_minor - int(was["cost_minor"]),
-            partner_id=partner_id,
+            partner_id=owner,
         )
     if now.is_zero:
         return None

@@ -18,7 +18,7 @@ from ..partners import load_partner
 from ..rebates import repository as rebate_records
 from ..toolkit import pages
 from .renewal import Agreements, read_agreements, read_subscription_renewals, renewal_probability, subscription_renewals
-from .rollups import DIRECTORY, ROLLUPS, rollup_key
+from .rollups import DIRECT, DIRECTORY, ROLLUPS, rollup_key
 from .thresholds import rebate_programs, thresholds
 
 
@@ -75,6 +75,8 @@ def _kpis(
     scope, partner_id, tier, partner_tier = _scope(rt, who, partner_id, tier)
     tier_names = [t["tier"] for t in tiers_by_rank(policy)]
     scopes = [scope] if partner_id else [scope, *(f"tier:{t}" for t in tier_names if tier in (None, t))]
+    if partner_id is None and tier is None:
+        scopes.append(DIRECT)
     scopes = list(dict.fromkeys(scopes))
     refs = [(who.tenant_id, ROLLUPS, rollup_key(m, s)) for m in target.months for s in scopes]
     refs.append((who.tenant_id, ROLLUPS, DIRECTORY))
@@ -102,7 +104,8 @@ def _kpis(
         "definitions": "docs/kpis.md (also in the OpenAPI description of GET /v1/kpis)",
         "net_realized_margin": {"withheld": "the distributor's margin is not shown to a partner key"}
         if confidential
-        else _net_margin(rt, who.tenant_id, policy, target, total, by_tier, partner_id, tier),
+        else _net_margin(rt, who.tenant_id, policy, target, total, by_tier, partner_id, tier)
+        | _direct_sales(merged(DIRECT), partner_id, tier),
         "invoice_cycle_time": core.cycle_time(total, int(sla) if sla else None),
         "threshold_attainment": _attainment(
             policy, target, stored.get((who.tenant_id, ROLLUPS, DIRECTORY)), invoiced_in, total, partner_id, tier
@@ -176,6 +179,14 @@ def _net_margin(
         "by_tier": [{"tier": t, **core.margin(rollup, of(rollup["partners"]))} for t, rollup in by_tier.items()],
         "rebates": note,
     }
+
+
+def _direct_sales(direct: dict[str, Any], partner_id: str | None, tier: str | None) -> dict[str, Any]:
+    """The whole tenant's figures also say how much of them is the Distributor's direct sales to Customers (referrals,
+    PA-8.1 / CPA-8.1; sales agents' listed accounts, PA-8.2), which no tier's hold (PA-1.2 / CPA-1.2)."""
+    if partner_id is not None or tier is not None:
+        return {}
+    return {"direct_sales": {**core.margin(direct), "billed_events": int(direct["billed_events"])}}
 
 
 def _attainment(

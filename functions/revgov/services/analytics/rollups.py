@@ -21,6 +21,10 @@ ROLLUPS = "KPI"  # {month}#{scope} -> rollup; "directory" -> partner id -> {tier
 SEEN = "KPISEEN"  # what has been counted: src#, quote#, approval#, exception#, support# markers
 LINES = "KPILINE"  # sales fact line id -> what of it is counted (a re-rated line moves by the difference)
 DIRECTORY = "directory"
+# The scope of the Distributor's direct sales to Customers (a referral, PA-8.1 / CPA-8.1 "invoices the Customer
+# directly"; a sales agent's listed account, PA-8.2): counted in `all`, never in a partner's tier nor its own figures,
+# as they are none of its Invoiced Revenue (PA-1.2 / CPA-1.2 "amounts invoiced by the Distributor to the Partner").
+DIRECT = "direct"
 KEEP_SECONDS = 400 * 24 * 3600
 HISTORY_MONTHS = 36
 
@@ -71,7 +75,10 @@ def _tier_of(rt: Runtime, tenant_id: str, partner_id: str | None) -> str:
 
 
 def _scopes(tier: str, partner_id: str | None) -> list[tuple[str, bool]]:
-    """The scopes a fact counts in, and whether each keeps revenue per partner."""
+    """The scopes a fact counts in, and whether each keeps revenue per partner; a direct sale (`DIRECT`) counts
+    in `all` and `direct`, no tier's nor partner's."""
+    if tier == DIRECT:
+        return [(core.ALL, True), (DIRECT, False)]
     scopes = [(core.ALL, True), (f"tier:{tier}", True)]
     if partner_id:
         scopes.append((f"partner:{partner_id}", False))

@@ -15,9 +15,10 @@ from ...ports import Put, Stored
 from .posting import Posting, record
 from .repository import INVOICE_KEYS, INVOICES, LINES, fact_put, invoice_put, line_key
 
-# PA-8.1 / CPA-8.1: a referral sale is the Distributor's own sale to the Customer ("invoices the Customer directly"):
-# its lines go on the Distributor's invoice to that Customer, never on the referring partner's (PA-1.2 / CPA-1.2).
-DIRECT_CHANNEL = "referral"
+# PA-8.1 / CPA-8.1 (a referral: "invoices the Customer directly") and PA-8.2 (a sales agent's listed account: "the
+# Distributor's Invoiced Revenue [...] from the listed accounts"): the Distributor's own sale to the Customer; its
+# lines go on the Distributor's invoice to that Customer, never on the partner's (PA-1.2 / CPA-1.2).
+DIRECT_CHANNELS = core.DIRECT_CHANNELS
 
 
 def invoice_key(partner_id: str, period: str, customer: str | None = None) -> str:
@@ -76,15 +77,16 @@ def draft_invoice(posting: Posting, partner_id: str, period: str, customer: str 
 
 
 def billed_customer(channel: str | None, customer_id: Any) -> str | None:
-    """Whom a sale of `channel` is invoiced to: None, the partner; a referral, the customer the Distributor invoices
-    directly (its id, "" when the ERP named none)."""
-    return None if channel != DIRECT_CHANNEL else str(customer_id or "")
+    """Whom a sale of `channel` is invoiced to: None, the partner; a referral or a sales agent's listed account, the
+    customer the Distributor invoices directly (its id, "" when the ERP named none)."""
+    return str(customer_id or "") if channel in DIRECT_CHANNELS else None
 
 
 def _billed_customer(posting: Posting, draft: LineDraft) -> str | None:
-    """None: the line is the partner's. A referral line (and a credit note of one): the customer the Distributor
-    invoices directly, as the ERP named it ("" when it named none), or as the credited line's invoice names it."""
-    if draft.channel != DIRECT_CHANNEL:
+    """None: the line is the partner's. A referral or sales agent line (and a credit note of one): the customer the
+    Distributor invoices directly, as the ERP named it ("" when it named none), or as the credited line's invoice
+    names it."""
+    if draft.channel not in DIRECT_CHANNELS:
         return None
     if draft.detail.get("customer_id"):
         return billed_customer(draft.channel, draft.detail["customer_id"])
@@ -119,8 +121,8 @@ def _ordered_at(posting: Posting, draft: LineDraft) -> LineDraft:
 
 
 def post_lines(posting: Posting, partner_id: str, period: str, drafts: list[LineDraft]) -> list[dict[str, Any]]:
-    """Append lines to the partner's draft invoice for `period` (referral lines to the Distributor's direct invoice
-    of their customer, PA-8.1 / CPA-8.1); each with its sales fact and audit record."""
+    """Append lines to the partner's draft invoice for `period` (referral and sales agent lines to the Distributor's
+    direct invoice of their customer, PA-8.1 / CPA-8.1, PA-8.2); each with its sales fact and audit record."""
     billed_to: dict[str | None, list[LineDraft]] = {}
     for draft in drafts:
         billed_to.setdefault(_billed_customer(posting, draft), []).append(draft)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
+from ...domain.billing import billed_to_customer
 from ...domain.billing import tax as rules
 from ...domain.billing.sales_tax import exemptions_on, jurisdictions_of
 from ...domain.tenants import Tenant
@@ -29,10 +30,14 @@ from ..approval_requests import cited
 from .repository import INVOICES, line_of
 
 
-def _treatment(rt: Runtime, tenant_id: str, tax: rules.TaxPolicy, partner_id: str, day: date, moment: str,
+def _treatment(rt: Runtime, tenant_id: str, tax: rules.TaxPolicy, invoice: dict[str, Any], day: date, moment: str,
                lines: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
     """The partner's treatment on `day`: from its country and the VIES checks recorded by `moment` (VAT), or from the
-    exemption certificates verified by `moment` and valid on `day` for its `lines`' jurisdictions (sales tax)."""
+    exemption certificates verified by `moment` and valid on `day` for its `lines`' jurisdictions (sales tax). The
+    Distributor's direct invoice to a Customer reads nothing of the partner's (`rules.direct_treatment`)."""
+    if billed_to_customer(invoice):
+        return rules.direct_treatment(tax, invoice.get("customer_id"), day)
+    partner_id = str(invoice["partner_id"])
     if tax.regime == rules.SALES_TAX:
         record = tax_exemptions.exemption_record(rt.store, tenant_id, partner_id) if tax.sales else None
         where = jurisdictions_of(lines)
@@ -79,7 +84,7 @@ def presented(rt: Runtime, tenant: Tenant, invoice: dict[str, Any]) -> dict[str,
                     "lines": lines}  # fmt: skip
         return rules.with_tax(tax, invoice, stored)
     now = rt.clock.now_iso()
-    provisional = _treatment(rt, tenant.tenant_id, tax, invoice["partner_id"], instant(now).date(), now,
+    provisional = _treatment(rt, tenant.tenant_id, tax, invoice, instant(now).date(), now,
                              invoice["lines"])  # fmt: skip
     block = {**provisional, "fixed": False, "mirrors": _mirrors(rt, tenant.tenant_id, tax, invoice["lines"])}
     return rules.with_tax(tax, invoice, block)
@@ -94,7 +99,7 @@ def fixed_at_issue(
     if tax is None:
         return final, []
     at = str(final["finalized_at"])
-    fixed = _treatment(rt, tenant.tenant_id, tax, final["partner_id"], instant(at).date(), at, lines)
+    fixed = _treatment(rt, tenant.tenant_id, tax, final, instant(at).date(), at, lines)
     mirrors = _mirrors(rt, tenant.tenant_id, tax, lines)
     block = {**fixed, "fixed": True, **rules.fixed_rates(tax, lines), "mirrors": mirrors}
     shown = rules.with_tax(tax, {**final, "lines": lines}, block)
@@ -102,7 +107,7 @@ def fixed_at_issue(
     posted = max((str(ln["updated_at"]) for ln in lines), default=None)
     if posted is None or (tax.regime == rules.SALES_TAX and tax.sales is None):
         return header, []
-    before = _treatment(rt, tenant.tenant_id, tax, final["partner_id"], instant(posted).date(), posted, lines)
+    before = _treatment(rt, tenant.tenant_id, tax, final, instant(posted).date(), posted, lines)
     if not rules.retreated(before, fixed):
         return header, []
     inputs = {"partner_id": final["partner_id"], "period": final["period"], "posted_under": before,
