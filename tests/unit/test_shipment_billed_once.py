@@ -215,6 +215,18 @@ def _decide(ledger: Ledger, hold: dict, outcome: str) -> None:
     cases.decide_case(ledger.rt, finance, "approval", hold["approval_id"], outcome, "checked against the order")
 
 
+def _reapplied(ledger: Ledger, event_id: str) -> dict:
+    """The held corrected charge as its credit note's approval put it back on the bus (nothing lost), as stored."""
+    from revgov.services import erp
+
+    (again,) = [e for e in ledger.rt.publisher.published if e["detail"].get("event_id") == event_id
+                and e["detail"].get("replay")]  # fmt: skip
+    assert again["detail"]["replay"] == 1
+    stored = ledger.rt.store.get("northwind", erp.INBOUND, event_id)
+    assert stored is not None
+    return stored.data
+
+
 def _november(ledger: Ledger) -> dict | None:
     """The partner's November invoice, None while nothing was posted in November (no credit note issued)."""
     from revgov.services import billing
@@ -247,7 +259,9 @@ def test_sop_2_5_the_held_credit_rejected_the_shipment_is_billed_once():
     ledger = Ledger("2026-10-20T16:00:00Z")
     _, hold, corrected = _held_full_credit(ledger)
     _decide(ledger, hold, "rejected")
-    # replayed after the decision, the corrected charge is still a repeat: 26,000.00 billed once, no credit note
+    assert not [e for e in ledger.rt.publisher.published  # nothing re-applies it: the credit is not issued
+                if e["detail"].get("event_id") == corrected["event_id"] and e["detail"].get("replay")]  # fmt: skip
+    # replayed by finance after the decision, the corrected charge is still a repeat: 26,000.00 billed once, no credit
     again = erp.replay(ledger.rt, "northwind", [corrected["event_id"]], "user:finance")
     assert again[0]["status"] == "replayed"
     replayed = ledger.rt.store.get("northwind", erp.INBOUND, corrected["event_id"])
@@ -260,15 +274,12 @@ def test_sop_2_5_the_held_credit_rejected_the_shipment_is_billed_once():
 
 
 def test_sop_2_5_the_held_credit_approved_the_corrected_charge_is_billed():
-    from revgov.services import billing, erp
+    from revgov.services import billing
 
     ledger = Ledger("2026-10-20T16:00:00Z")
     _, hold, corrected = _held_full_credit(ledger)
     _decide(ledger, hold, "approved")
-    erp.replay(ledger.rt, "northwind", [corrected["event_id"]], "user:finance")
-    replayed = ledger.rt.store.get("northwind", erp.INBOUND, corrected["event_id"])
-    assert replayed is not None
-    assert billing.bill_erp_event(ledger.rt, replayed.data)["status"] == "processed"
+    assert billing.bill_erp_event(ledger.rt, _reapplied(ledger, corrected["event_id"]))["status"] == "processed"
     # October: 26,000.00 charged + 26,000.00 corrected charge (its original service period); November: -26,000.00
     assert _billed(ledger) == ["26000.00", "26000.00"]
     november = _november(ledger)
@@ -280,7 +291,7 @@ def test_sop_2_5_an_upheld_dispute_s_held_credit_note_is_no_credit_of_the_shipme
     # is posted". The 26,000.00 line disputed in full and upheld: its credit note (26,000.00 > 10,000.00) waits for a
     # second finance member; the corrected charge sent meanwhile is held naming it; approved, its replay is billed.
     from revgov.domain.access import Principal, Role
-    from revgov.services import billing, cases, erp, invoice_disputes
+    from revgov.services import billing, cases, invoice_disputes
 
     ledger = Ledger("2026-10-20T16:00:00Z")
     shipment = {**_shipment("SO-HELD-2"), "lines": [{"sku": "NW-SRV-R2", "quantity": 5}]}
@@ -302,8 +313,5 @@ def test_sop_2_5_an_upheld_dispute_s_held_credit_note_is_no_credit_of_the_shipme
     assert case["context"]["held_credit_notes"] == [hold]
     assert _billed(ledger) == ["26000.00"]
     _decide(ledger, hold, "approved")
-    erp.replay(ledger.rt, "northwind", [corrected["event_id"]], "user:finance")
-    replayed = ledger.rt.store.get("northwind", erp.INBOUND, corrected["event_id"])
-    assert replayed is not None
-    assert billing.bill_erp_event(ledger.rt, replayed.data)["status"] == "processed"
+    assert billing.bill_erp_event(ledger.rt, _reapplied(ledger, corrected["event_id"]))["status"] == "processed"
     assert _billed(ledger) == ["26000.00", "26000.00"]  # charged, credited in full (approved), charged again: once

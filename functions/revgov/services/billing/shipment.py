@@ -127,8 +127,8 @@ def _billed_before(posting: Posting, partner_id: str, shipment: dict[str, Any], 
     Replayable: a replay finds the same shipment and posts nothing either; a genuinely separate shipment of the same
     day and quantities is sent again under a new id with its own `shipment_ref`. `holds`: credit notes waiting for
     approval that would take the shipment back in full: the repeat is its corrected charge only once they are approved
-    (SOP-2.5), so the exception names them and the event is replayed after the decision (approved: billed; rejected:
-    held again, the shipment billed once)."""
+    (SOP-2.5), so the exception names them and the event waits for them: approved, it is put back on the bus and
+    billed; rejected, nothing re-applies it (a replay holds it again: the shipment is billed once)."""
     book, data = posting.book, posting.data
     rule = book.shipment_once
     first = shipment["erp_event_ids"][0]
@@ -142,7 +142,7 @@ def _billed_before(posting: Posting, partner_id: str, shipment: dict[str, Any], 
         cn = book.credit_notes
         named = ", ".join(f"{h['hold_id']} (approval {h['approval_id']})" for h in held)
         problem += (f"; its credit note(s) {named} wait for finance approval ({cn.rule_id}, {cn.clause}: not issued "
-                    "before approval): replay this event once they are approved to bill the corrected charge")
+                    "before approval): this event is re-applied when they are approved, billing the corrected charge")
     case_id = open_exception(
         posting,
         book.duplicate_shipment_category,
@@ -158,8 +158,14 @@ def _billed_before(posting: Posting, partner_id: str, shipment: dict[str, Any], 
 
 
 def _held_credit_notes(posting: Posting, holds: tuple[str, ...]) -> list[dict[str, str]]:
-    """The credit notes `holds` still waiting for their approval, with their approval ids."""
+    """The credit notes `holds` still waiting for their approval, with their approval ids; each learns that this
+    event waits for it (`parked_events`), so its approval puts the event back on the bus (services/credit_notes)."""
     refs = [(posting.tenant_id, CREDIT_NOTE_HOLDS, h) for h in dict.fromkeys(holds)]
     found = posting.rt.store.get_many(refs) if refs else {}
-    return [{"hold_id": found[ref].data["hold_id"], "approval_id": found[ref].data["approval_id"]}
-            for ref in refs if ref in found and found[ref].data["status"] == "pending_approval"]  # fmt: skip
+    waiting = [found[ref] for ref in refs if ref in found and found[ref].data["status"] == "pending_approval"]
+    for stored in waiting:
+        parked = [e for e in stored.data.get("parked_events") or [] if e != posting.event_id]
+        entry = {**stored.data, "parked_events": [*parked, posting.event_id][-100:]}
+        posting.changes.puts.append(put_over(CREDIT_NOTE_HOLDS, stored.key, entry, stored,
+                                             conflict_detail="the held credit note was decided meanwhile"))  # fmt: skip
+    return [{"hold_id": s.data["hold_id"], "approval_id": s.data["approval_id"]} for s in waiting]
