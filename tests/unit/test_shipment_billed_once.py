@@ -176,3 +176,142 @@ def test_a_shipment_credited_only_in_part_is_still_held_when_sent_again():
     assert again["status"] == "failed" and len(_duplicates(ledger)) == 1
     november = ledger.invoice(PARTNER, "2026-11")
     assert [ln["kind"] for ln in november["lines"]] == ["credit_note"]
+
+
+# --- SOP-2.5: a credit note held for approval is not a credit yet ---------------------------------------------------
+# SOP-2.5: "An error is corrected by a credit note referencing the original invoice and lines, followed where needed by
+# a corrected charge on the next open invoice with the original service period. ... Credit notes above USD 10,000.00
+# require approval by a member of the finance queue other than the preparer." A credit note above the limit is not
+# issued until approved: until then the shipment still stands billed, and a repeat is held (SOP-4.1: triage) naming
+# the held credit. 5 x NW-SRV-R2 at 5,200.00 = 26,000.00, credited in full (26,000.00 > 10,000.00: held).
+
+
+def _held_full_credit(ledger: Ledger) -> tuple[dict, dict, dict]:
+    """The 26,000.00 shipment billed in October, credited in full on 3 Nov (held), and its corrected charge sent while
+    the credit waits: (the shipment, the held credit note, the corrected charge's outcome)."""
+    from revgov.services import credit_notes
+
+    shipment = {**_shipment("SO-HELD-1"), "lines": [{"sku": "NW-SRV-R2", "quantity": 5}]}
+    _send(ledger, shipment, "NW-ERP-HELD-1")
+    october = _october(ledger)
+    assert october["total"] == "26000.00"
+    ledger.clock.set("2026-11-03T10:00:00Z")
+    (line,) = october["lines"]
+    credit = {"partner_id": PARTNER, "credit_note_ref": "CN-HELD-1", "invoice_id": october["invoice_id"],
+              "line_no": line["number"], "reason": "billing_error", "amount": "26000.00", "issued_on": "2026-11-03"}
+    assert ledger.receive("credit_note.issued", credit, occurred_at="2026-11-03T09:00:00Z")["status"] == "processed"
+    (hold,) = [s.data for s in ledger.rt.store.query("northwind", credit_notes.HOLDS, limit=10).items]
+    assert (hold["amount"], hold["status"]) == ("26000.00", "pending_approval")
+    corrected = ledger.receive("shipment.confirmed", shipment, occurred_at="2026-11-03T09:30:00Z",
+                               erp_id="NW-ERP-HELD-2")  # fmt: skip
+    return shipment, hold, corrected
+
+
+def _decide(ledger: Ledger, hold: dict, outcome: str) -> None:
+    from revgov.domain.access import Principal, Role
+    from revgov.services import cases
+
+    finance = Principal("northwind", Role.FINANCE, "key_finance_cn_2")
+    cases.decide_case(ledger.rt, finance, "approval", hold["approval_id"], outcome, "checked against the order")
+
+
+def _reapplied(ledger: Ledger, event_id: str) -> dict:
+    """The held corrected charge as its credit note's approval put it back on the bus (nothing lost), as stored."""
+    from revgov.services import erp
+
+    (again,) = [e for e in ledger.rt.publisher.published if e["detail"].get("event_id") == event_id
+                and e["detail"].get("replay")]  # fmt: skip
+    assert again["detail"]["replay"] == 1
+    stored = ledger.rt.store.get("northwind", erp.INBOUND, event_id)
+    assert stored is not None
+    return stored.data
+
+
+def _november(ledger: Ledger) -> dict | None:
+    """The partner's November invoice, None while nothing was posted in November (no credit note issued)."""
+    from revgov.services import billing
+
+    pointer = ledger.rt.store.get("northwind", billing.INVOICE_KEYS, f"{PARTNER}#2026-11")
+    return billing.get_invoice(ledger.rt, "northwind", pointer.data["invoice_id"]) if pointer else None
+
+
+def _billed(ledger: Ledger) -> list[str]:
+    """Every shipment line charged for the partner, October and November (credit notes apart)."""
+    lines = [*_october(ledger)["lines"], *(_november(ledger) or {}).get("lines", [])]
+    return sorted(ln["amount"] for ln in lines if ln["kind"] == "shipment")
+
+
+def test_sop_2_5_a_corrected_charge_while_the_full_credit_is_held_is_held_naming_it():
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    _, hold, corrected = _held_full_credit(ledger)
+    assert corrected["status"] == "failed", corrected  # not billed: the 26,000.00 still stands billed
+    assert hold["hold_id"] in corrected["reason"] and hold["approval_id"] in corrected["reason"]
+    (case,) = _duplicates(ledger)
+    assert case["context"]["held_credit_notes"] == [{"hold_id": hold["hold_id"], "approval_id": hold["approval_id"]}]
+    assert _billed(ledger) == ["26000.00"]
+    # nothing of the held credit is on any invoice: October 26,000.00, nothing in November
+    assert _october(ledger)["total"] == "26000.00" and _november(ledger) is None
+
+
+def test_sop_2_5_the_held_credit_rejected_the_shipment_is_billed_once():
+    from revgov.services import erp
+
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    _, hold, corrected = _held_full_credit(ledger)
+    _decide(ledger, hold, "rejected")
+    assert not [e for e in ledger.rt.publisher.published  # nothing re-applies it: the credit is not issued
+                if e["detail"].get("event_id") == corrected["event_id"] and e["detail"].get("replay")]  # fmt: skip
+    # replayed by finance after the decision, the corrected charge is still a repeat: 26,000.00 billed once, no credit
+    again = erp.replay(ledger.rt, "northwind", [corrected["event_id"]], "user:finance")
+    assert again[0]["status"] == "replayed"
+    replayed = ledger.rt.store.get("northwind", erp.INBOUND, corrected["event_id"])
+    assert replayed is not None
+    from revgov.services import billing
+
+    assert billing.bill_erp_event(ledger.rt, replayed.data)["status"] == "failed"
+    assert _billed(ledger) == ["26000.00"]
+    assert _october(ledger)["total"] == "26000.00" and _november(ledger) is None  # no credit note issued
+
+
+def test_sop_2_5_the_held_credit_approved_the_corrected_charge_is_billed():
+    from revgov.services import billing
+
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    _, hold, corrected = _held_full_credit(ledger)
+    _decide(ledger, hold, "approved")
+    assert billing.bill_erp_event(ledger.rt, _reapplied(ledger, corrected["event_id"]))["status"] == "processed"
+    # October: 26,000.00 charged + 26,000.00 corrected charge (its original service period); November: -26,000.00
+    assert _billed(ledger) == ["26000.00", "26000.00"]
+    november = _november(ledger)
+    assert november is not None and (_october(ledger)["total"], november["total"]) == ("52000.00", "-26000.00")
+
+
+def test_sop_2_5_an_upheld_dispute_s_held_credit_note_is_no_credit_of_the_shipment_until_approved():
+    # SOP-6.1 (4): "where the line was wrong, a credit note is issued under SOP-2.5 and, if needed, a corrected charge
+    # is posted". The 26,000.00 line disputed in full and upheld: its credit note (26,000.00 > 10,000.00) waits for a
+    # second finance member; the corrected charge sent meanwhile is held naming it; approved, its replay is billed.
+    from revgov.domain.access import Principal, Role
+    from revgov.services import billing, cases, invoice_disputes
+
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    shipment = {**_shipment("SO-HELD-2"), "lines": [{"sku": "NW-SRV-R2", "quantity": 5}]}
+    _send(ledger, shipment, "NW-ERP-HELD-D1")
+    ledger.clock.set("2026-11-02T09:00:00Z")
+    upholder = Principal("northwind", Role.FINANCE, "key_finance_cn_1")
+    billing.finalize_invoice(ledger.rt, upholder, _october(ledger)["invoice_id"])
+    ledger.clock.set("2026-11-05T09:00:00Z")
+    partner = Principal("northwind", Role.PARTNER, "key_partner_cn", PARTNER)
+    claim = {"line_no": 1, "amount": "26000.00", "reason": "billed in error"}
+    dispute = invoice_disputes.file_dispute(ledger.rt, partner, _october(ledger)["invoice_id"], claim)
+    cases.decide_case(ledger.rt, upholder, "approval", dispute["approval_id"], "approved", "order checked")
+    resolved = invoice_disputes.get_dispute(ledger.rt, upholder, dispute["dispute_id"])["resolution"]
+    hold = {"hold_id": resolved["credit_note_hold_id"], "approval_id": resolved["credit_note_approval_id"]}
+    corrected = ledger.receive("shipment.confirmed", shipment, occurred_at="2026-11-05T08:30:00Z",
+                               erp_id="NW-ERP-HELD-D2")  # fmt: skip
+    assert corrected["status"] == "failed", corrected
+    (case,) = _duplicates(ledger)
+    assert case["context"]["held_credit_notes"] == [hold]
+    assert _billed(ledger) == ["26000.00"]
+    _decide(ledger, hold, "approved")
+    assert billing.bill_erp_event(ledger.rt, _reapplied(ledger, corrected["event_id"]))["status"] == "processed"
+    assert _billed(ledger) == ["26000.00", "26000.00"]  # charged, credited in full (approved), charged again: once

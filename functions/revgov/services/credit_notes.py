@@ -22,6 +22,7 @@ rejected, the month no longer expects it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -31,7 +32,7 @@ from ..domain import billing as core
 from ..domain import subscription_renewals
 from ..domain.access import Principal
 from ..domain.billing import BillingPolicy, LineDraft
-from ..domain.credit_reservations import counted
+from ..domain.credit_reservations import counted, with_held
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.money import format_money
 from ..domain.rules import Rule
@@ -39,10 +40,11 @@ from ..domain.tenants import Tenant
 from ..domain.time import parse_day, period_of
 from ..ports import Changes, Put
 from ..runtime import Runtime
-from . import approval_requests, billing, key_lineage, tenants
+from . import approval_requests, billing, erp, key_lineage, tenants
+from .billing.repository import CREDIT_NOTE_HOLDS
 from .toolkit import lookup_pages, put_over
 
-HOLDS = "CREDITNOTEHOLD"  # hold id -> a credit note above the limit, waiting for its approval
+HOLDS = CREDIT_NOTE_HOLDS  # hold id -> a credit note above the limit, waiting for its approval
 EFFECT = "credit_note.approval"
 
 
@@ -160,6 +162,8 @@ def apply_decision(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
                 "note": case["decision"].get("note"), "approval_id": case["case_id"]}  # fmt: skip
     if approved:
         changes, entry = _post(rt, tenant, book, entry, case["case_id"], who)
+        changes.puts += _issued(rt, who.tenant_id, entry)
+        _reapply_parked(rt, who.tenant_id, entry, changes)
     else:
         entry = {**entry, "status": "rejected"}
         changes = Changes(puts=_release(rt, who.tenant_id, entry))
@@ -247,13 +251,41 @@ def _credit_note_draft(
 def _release(rt: Runtime, tenant_id: str, entry: dict[str, Any]) -> list[Put]:
     """A rejected credit note gives back what it reserved on the credited line's marker (a subscription credit: the
     month no longer expects it)."""
-    reserved = entry["reserved"]
-    if reserved["collection"] == billing.SUBSCRIPTIONS:
+    if entry["reserved"]["collection"] == billing.SUBSCRIPTIONS:
         return [_settle_subscription(rt, tenant_id, entry, None)]
+    amount = Decimal(entry["amount"])
+    return _marked(rt, tenant_id, entry, lambda m: counted(m, -amount, -int(entry["units"])))
+
+
+def _issued(rt: Runtime, tenant_id: str, entry: dict[str, Any]) -> list[Put]:
+    """An approved credit note is issued: the credited line's marker still counts it, no more as held (SOP-2.5), so
+    the line no longer stands charged for it (a shipment's corrected charge may follow, PA-10.1). A subscription
+    credit's record learns it in `_settle_subscription`."""
+    if entry["reserved"]["collection"] == billing.SUBSCRIPTIONS:
+        return []
+    return _marked(rt, tenant_id, entry, lambda m: m)
+
+
+def _reapply_parked(rt: Runtime, tenant_id: str, entry: dict[str, Any], changes: Changes) -> None:
+    """Events that waited for the approved credit note (a shipment's corrected charge, PA-10.1: the shipment stood
+    billed while the credit was held) go back on the bus in the approval's own commit, so none is lost; their handler
+    finds the credit issued and bills them, or holds them again while another credit of the shipment waits."""
+    for event_id in entry.get("parked_events") or []:
+        try:
+            changes.merge(erp.republish(rt, tenant_id, event_id, f"re-applied after credit note {entry['hold_id']}"))
+        except NotFound:  # kept for replay no longer (36 days): its exception stays open for finance
+            continue
+
+
+def _marked(
+    rt: Runtime, tenant_id: str, entry: dict[str, Any], change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> list[Put]:
+    """The credited line's marker changed by `change`, the decided hold no more held on it, over what was read."""
+    reserved = entry["reserved"]
     marker = rt.store.get(tenant_id, reserved["collection"], reserved["key"])
     if marker is None:  # pragma: no cover - the hold was committed with its marker
         return []
-    data = counted(marker.data, -Decimal(entry["amount"]), -int(entry["units"]))
+    data = with_held(change(dict(marker.data)), -Decimal(entry["amount"]), entry["hold_id"])
     return [Put(reserved["collection"], marker.key, data, expected_version=marker.version,
                 conflict_detail="the credited line changed meanwhile; decide again")]  # fmt: skip
 

@@ -20,7 +20,7 @@ from ..domain import sla_pause
 from ..domain.access import Principal, Role
 from ..domain.billing import BillingPolicy
 from ..domain.calendar import BusinessCalendar
-from ..domain.credit_reservations import counted
+from ..domain.credit_reservations import counted, with_held
 from ..domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from ..domain.invoice_dispute_deadlines import deadlines
 from ..domain.money import format_money, parse_money
@@ -292,6 +292,7 @@ def credit_upheld(
     resolution["credited"] = format_money(amount)
     if amount <= 0:
         return Changes()
+    held_id: str | None = None
     if core.credit_note_needs_approval(amount, book):
         entry, changes = credit_notes.hold(
             rt, tenant, book, partner_id=dispute["partner_id"], line=line.data, amount=amount,
@@ -301,7 +302,7 @@ def credit_upheld(
             reserved={"collection": DISPUTED_LINES, "key": line_key}, requested_by=(dispute["filed_by"], *requested_by),
             requested_at=dispute["filed_at"],
         )  # fmt: skip
-        resolution["credit_note_hold_id"] = entry["hold_id"]
+        resolution["credit_note_hold_id"] = held_id = entry["hold_id"]
         resolution["credit_note_approval_id"] = entry["approval_id"]
     else:
         draft = core.credit_note_draft(line.data, amount, reason="dispute_outcome",
@@ -314,6 +315,8 @@ def credit_upheld(
     changes.puts.append(guard)
     if marker is not None:
         marked = counted(marker.data, amount)
+        if held_id is not None:  # reserved, not issued: the line still stands charged until it is approved
+            marked = with_held(marked, amount, held_id)
         changes.puts.append(Put(DISPUTED_LINES, marker.key, marked, expected_version=marker.version))
     return changes
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ..credit_reservations import held_of
 from ..errors import RuleViolation
 from ..money import format_money, round_money
 from ..rules import Rule
@@ -119,8 +120,16 @@ def credit_note_needs_approval(amount: Decimal, book: BillingPolicy) -> bool:
 class Credited:
     """What credit notes (the ERP's, returns, upheld disputes) have already taken back of one charged line."""
 
-    amount: Decimal = ZERO
+    amount: Decimal = ZERO  # credited, or reserved by credit notes waiting for approval: what is left to credit
     units: int = 0
+    held: Decimal = ZERO  # of `amount`, what credit notes waiting for approval reserve (not issued yet, SOP-2.5)
+    holds: tuple[str, ...] = ()  # those credit notes' holds
+
+    @property
+    def issued(self) -> Decimal:
+        """What issued credit notes took back of the line: a held one is no credit yet (SOP-2.5, approved "before it
+        is issued"), so the line still stands charged for it."""
+        return self.amount - self.held
 
 
 def line_units(line: dict[str, Any]) -> int:
@@ -179,10 +188,12 @@ def check_erp_credit(
 
 def credited_of(erp_credits: dict[str, Any] | None, disputed: dict[str, Any] | None) -> Credited:
     """What a line's records say was credited of it: the ERP's credit notes and returns (amount and units) plus what
-    upheld disputes credited (amount)."""
+    upheld disputes credited (amount); of it, what credit notes waiting for approval hold."""
     amount = Decimal(erp_credits["credited"]) if erp_credits else Decimal("0.00")
     amount += Decimal(disputed["credited"]) if disputed else Decimal("0.00")
-    return Credited(amount, int(erp_credits["units"]) if erp_credits else 0)
+    held = held_of(erp_credits) + held_of(disputed)
+    holds = tuple([*(erp_credits or {}).get("holds", []), *(disputed or {}).get("holds", [])])
+    return Credited(amount, int(erp_credits["units"]) if erp_credits else 0, held, holds)
 
 
 def new_line_credits(invoice_id: str, number: int) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from .renewal import settle_decided, subscription_renewed
 from .repository import (
     BILLED,
     CASE_MARKERS,
+    CREDIT_NOTE_HOLDS,
     DISPUTED_LINES,
     INVOICE_KEYS,
     INVOICES,
@@ -64,6 +65,7 @@ __all__ = [
     "ACTOR",
     "BILLED",
     "CASE_MARKERS",
+    "CREDIT_NOTE_HOLDS",
     "DISPUTED_LINES",
     "INVOICES",
     "INVOICE_KEYS",

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...domain import billing as core
+from ...domain.credit_reservations import with_held
 from ...domain.errors import RuleViolation
 from ...domain.money import format_money, parse_money
 from ...domain.time import parse_day, period_of
@@ -90,8 +91,10 @@ def _erp_credit(posting: Posting, partner_id: str, credit: _Credit) -> Outcome:
         return fail(posting, "rating_failure", why.detail, rule)
     returned_on = credit.returned_on and credit.returned_on.isoformat()
     detail = {"credit_note_ref": credit.ref, "units": credit.units, "returned_on": returned_on}
+    updated = core.with_line_credit(record, amount, credit.units, credit.ref)
     if core.credit_note_needs_approval(amount, posting.book):
-        outcome = _hold(posting, partner_id, line, amount, credit, detail, key)
+        outcome, hold_id = _hold(posting, partner_id, line, amount, credit, detail, key)
+        updated = with_held(updated, amount, hold_id)  # reserved, not issued: the line still stands charged
     else:
         draft = core.credit_note_draft(
             line,
@@ -104,7 +107,6 @@ def _erp_credit(posting: Posting, partner_id: str, credit: _Credit) -> Outcome:
         )
         post_lines(posting, partner_id, period_of(credit.dated), [draft])
         outcome = Outcome("processed", posted=True)
-    updated = core.with_line_credit(record, amount, credit.units, credit.ref)
     posting.changes.puts.append(line_credits_put(key, updated, marker, line["line_id"]))
     return outcome
 
@@ -131,9 +133,9 @@ def _hold(
     credit: _Credit,
     detail: dict[str, Any],
     key: str,
-) -> Outcome:
+) -> tuple[Outcome, str]:
     """SOP-2.5 / COP-2.4: above the limit, finance approves the credit before it is issued; the line's credits record
-    reserves it meanwhile."""
+    reserves it meanwhile (and the hold's id, `held`). With the hold's id."""
     source = {
         "detail_type": posting.detail_type,
         "event_id": posting.event_id,
@@ -163,4 +165,4 @@ def _hold(
         f"credit note {credit.ref} of {format_money(amount)} is above {format_money(limit or amount)}: held for "
         f"finance approval {entry['approval_id']} ({rule.rule_id}, {rule.clause})",
         settles_sla=True,
-    )
+    ), entry["hold_id"]

@@ -24,6 +24,7 @@ RENEWALS = "SUBRENEWAL"  # renewed_from#subscription -> a renewal's state, for t
 USAGE = "USAGE"  # partner#metric#period -> the month's metered quantity and what was invoiced for it
 STATEMENTS_OF_WORK = "SOW"  # partner#sow_ref -> the milestones billed on it
 SUPPORT_HOURS = "SUPPORTHOURS"  # partner#quarter -> hours used
+CREDIT_NOTE_HOLDS = "CREDITNOTEHOLD"  # hold id -> a credit note above the limit waiting for approval (credit_notes)
 LINE_CREDITS = "LINECREDIT"  # invoice#number -> what the ERP's credit notes and returns credited of the line
 DISPUTED_LINES = "INVOICEDISPUTELINE"  # invoice#number -> the last dispute on it and what it credited (disputes)
 AWAITING_DELIVERY = "AWAITINGDELIVERY"  # partner#order_ref -> shipped lines billed on delivery, not delivered yet

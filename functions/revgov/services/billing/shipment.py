@@ -23,7 +23,7 @@ from ...ports import Delete, Put, Stored
 from .exceptions import fail, open_exception
 from .lines import post_lines
 from .posting import Outcome, Posting
-from .repository import AWAITING_DELIVERY, SHIPMENTS, credited_against, put_over
+from .repository import AWAITING_DELIVERY, CREDIT_NOTE_HOLDS, SHIPMENTS, credited_against, put_over
 
 
 def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
@@ -37,8 +37,10 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     shipment_key = f"{partner['partner_id']}#{data['order_ref']}#{core.shipment_identity(data)}"
     known = posting.get(SHIPMENTS, shipment_key)
     repeat = known is not None and not (delivered and not known.data.get("delivered_on"))
-    if known is not None and repeat and not _taken_back(posting, known.data):
-        return _billed_before(posting, partner["partner_id"], known.data)
+    if known is not None and repeat:
+        taken_back, holds = _taken_back(posting, known.data)
+        if not taken_back:
+            return _billed_before(posting, partner["partner_id"], known.data, holds)
     # Its delivery report builds on what the shipment billed; its corrected charge (SOP-2.5) starts over.
     shipment: dict[str, Any] = known.data if known is not None and not repeat else {}
     key = f"{partner['partner_id']}#{data['order_ref']}"
@@ -105,28 +107,42 @@ def _shipment_put(posting: Posting, key: str, known: Stored | None, shipment: di
     return put_over(SHIPMENTS, key, record, known, conflict_detail="the shipment was billed meanwhile")
 
 
-def _taken_back(posting: Posting, shipment: dict[str, Any]) -> bool:
-    """Credit notes (the ERP's, returns, upheld disputes) took back in full every line the shipment billed: the
-    repeat is its corrected charge, SOP-2.5 "followed where needed by a corrected charge on the next open invoice
-    with the original service period" (COP-2.4), not a second charge."""
+def _taken_back(posting: Posting, shipment: dict[str, Any]) -> tuple[bool, tuple[str, ...]]:
+    """Whether issued credit notes (the ERP's, returns, upheld disputes) took back in full every line the shipment
+    billed: the repeat is its corrected charge, SOP-2.5 "followed where needed by a corrected charge on the next open
+    invoice with the original service period" (COP-2.4), not a second charge. A credit note held for approval is no
+    credit yet (SOP-2.5: approved "before it is issued"): with it, the holds that would take the shipment back once
+    approved, for the exception to name."""
     lines = shipment.get("lines") or []
     rt, tenant_id = posting.rt, posting.tenant_id
-    credited = [credited_against(rt, tenant_id, x["invoice_id"], int(x["number"])).amount for x in lines]
-    return bool(lines) and all(taken >= Decimal(x["amount"]) for taken, x in zip(credited, lines, strict=True))
+    credited = [credited_against(rt, tenant_id, x["invoice_id"], int(x["number"])) for x in lines]
+    charged = [Decimal(x["amount"]) for x in lines]
+    issued = bool(lines) and all(c.issued >= amount for c, amount in zip(credited, charged, strict=True))
+    reserved = bool(lines) and all(c.amount >= amount for c, amount in zip(credited, charged, strict=True))
+    return issued, tuple(h for c in credited for h in c.holds) if reserved and not issued else ()
 
 
-def _billed_before(posting: Posting, partner_id: str, shipment: dict[str, Any]) -> Outcome:
+def _billed_before(posting: Posting, partner_id: str, shipment: dict[str, Any], holds: tuple[str, ...]) -> Outcome:
     """The same shipment again under another ERP id: nothing posted, an exception naming the event that billed it.
     Replayable: a replay finds the same shipment and posts nothing either; a genuinely separate shipment of the same
-    day and quantities is sent again under a new id with its own `shipment_ref`."""
+    day and quantities is sent again under a new id with its own `shipment_ref`. `holds`: credit notes waiting for
+    approval that would take the shipment back in full: the repeat is its corrected charge only once they are approved
+    (SOP-2.5), so the exception names them and the event waits for them: approved, it is put back on the bus and
+    billed; rejected, nothing re-applies it (a replay holds it again: the shipment is billed once)."""
     book, data = posting.book, posting.data
     rule = book.shipment_once
     first = shipment["erp_event_ids"][0]
+    held = _held_credit_notes(posting, holds)
     problem = (f"held, not billed: shipment of order {data['order_ref']} shipped {data['shipped_on']}"
                f"{' (' + str(data['shipment_ref']) + ')' if data.get('shipment_ref') else ''} was billed before, "
                f"under ERP event {first} ({rule.rule_id}, {rule.clause}: a shipment is one billable event, billed "
                "once); a separate shipment of the same day and quantities is sent under a new id with its own "
                "shipment_ref")
+    if held:
+        cn = book.credit_notes
+        named = ", ".join(f"{h['hold_id']} (approval {h['approval_id']})" for h in held)
+        problem += (f"; its credit note(s) {named} wait for finance approval ({cn.rule_id}, {cn.clause}: not issued "
+                    "before approval): this event is re-applied when they are approved, billing the corrected charge")
     case_id = open_exception(
         posting,
         book.duplicate_shipment_category,
@@ -134,7 +150,22 @@ def _billed_before(posting: Posting, partner_id: str, shipment: dict[str, Any]) 
         partner_id=partner_id,
         rules=(rule,),
         context={"billed_by_event_id": shipment["event_ids"][0], "billed_by_erp_event_id": first,
-                 "order_ref": data["order_ref"], "shipped_on": data["shipped_on"]},
+                 "order_ref": data["order_ref"], "shipped_on": data["shipped_on"],
+                 **({"held_credit_notes": held} if held else {})},
     )
     note = f"; exception {case_id}" if case_id else "; its exception is already open"
     return Outcome("failed", problem + note, done=False, settles_sla=True)
+
+
+def _held_credit_notes(posting: Posting, holds: tuple[str, ...]) -> list[dict[str, str]]:
+    """The credit notes `holds` still waiting for their approval, with their approval ids; each learns that this
+    event waits for it (`parked_events`), so its approval puts the event back on the bus (services/credit_notes)."""
+    refs = [(posting.tenant_id, CREDIT_NOTE_HOLDS, h) for h in dict.fromkeys(holds)]
+    found = posting.rt.store.get_many(refs) if refs else {}
+    waiting = [found[ref] for ref in refs if ref in found and found[ref].data["status"] == "pending_approval"]
+    for stored in waiting:
+        parked = [e for e in stored.data.get("parked_events") or [] if e != posting.event_id]
+        entry = {**stored.data, "parked_events": [*parked, posting.event_id][-100:]}
+        posting.changes.puts.append(put_over(CREDIT_NOTE_HOLDS, stored.key, entry, stored,
+                                             conflict_detail="the held credit note was decided meanwhile"))  # fmt: skip
+    return [{"hold_id": s.data["hold_id"], "approval_id": s.data["approval_id"]} for s in waiting]
