@@ -339,22 +339,32 @@ def test_signed_erp_events_carry_channel_promotions_and_payment_so_commissions_a
     assert volume["RBT-HW-SPIFF"]["payable"] == live["q4_spiff_A"]["payable"], live["q4_spiff_A"]["why"]
     assert _payable(tenant.accrual(tenant.finance, "A", "2026-10"), "RBT-SALES-AGENT") == "0.00"  # not paid yet
     drafts = tenant.finance.get("/v1/invoices", status="draft", period="2026-10").json()["items"]
-    invoices = {p: next(i for i in drafts if i["partner_id"] == tenant.partner_ids[p]) for p in ("A", "B")}
-    assert {p: i["total"] for p, i in invoices.items()} == live["invoice_totals"], live["why"]
+
+    def of(partner: str, direct: bool) -> dict[str, dict[str, Any]]:
+        return {i["invoice_id"]: i for i in drafts
+                if i["partner_id"] == tenant.partner_ids[partner] and (i.get("billed_to") == "customer") == direct}
+
+    # PA-8.2 "the Distributor's Invoiced Revenue [...] from the listed accounts": the agent's own invoice carries its
+    # resale only; each sales-agent sale is the Distributor's direct invoice to the customer
+    assert {p: [i["total"] for i in of(p, False).values()] for p in ("A",)} == {
+        p: [total] for p, total in live["invoice_totals"].items()}, live["why"]  # fmt: skip
+    assert not of("B", False), live["why"]
+    direct = {p: next(iter(of(p, True).values())) for p in ("A", "B")}
+    assert {p: i["total"] for p, i in direct.items()} == live["direct_invoice_totals"], live["why"]
     paid = erp_event(
         "invoice.paid",
-        {"partner_id": tenant.partner_ids["A"], "invoice_id": invoices["A"]["invoice_id"], "paid_on": live["paid_on"]},
+        {"partner_id": tenant.partner_ids["A"], "invoice_id": direct["A"]["invoice_id"], "paid_on": live["paid_on"]},
         occurred_at=f"{live['paid_on']}T09:00:00Z",
     )
     early = tenant.erp.post(paid)  # a draft cannot be paid: the event fails with an exception, nothing changes
     assert early.status_code == 202, early.text
     wait_until(lambda: tenant._status(early.json()["event_id"]) == "failed", 60, what="payment of a draft")
     assert _payable(tenant.accrual(tenant.finance, "A", "2026-10"), "RBT-SALES-AGENT") == "0.00"
-    for invoice in invoices.values():
+    for invoice in [*of("A", False).values(), *direct.values()]:
         finalized = tenant.finance.post(f"/v1/invoices/{invoice['invoice_id']}/finalize")
         assert finalized.status_code == 200, finalized.text
     tenant.send([{**paid, "id": "RB-LIVE-A-PAID", "data": {**paid["data"], "partner": "A"}}])
-    header = tenant.finance.get(f"/v1/invoices/{invoices['A']['invoice_id']}").json()
+    header = tenant.finance.get(f"/v1/invoices/{direct['A']['invoice_id']}").json()
     assert header["paid_on"] == live["paid_on"] and header["status"] == "finalized"
     # PA-8.2: commissions are "paid within 30 days after the end of the month in which the Customer paid the
     # invoice": the October invoice paid on 2026-11-20 is November's commission, not October's

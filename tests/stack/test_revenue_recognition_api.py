@@ -6,9 +6,11 @@ transferring a promised good or service ... to a customer". The samples (tests/s
 October's invoice of partner 1 bills two shipments on 5 October (5,000.00 + 3,400.00, control transfers on shipment:
 PA-10.2 "Hardware ... billed on shipment or delivery"), the subscription activated on 10 October (220.00, ratably over
 10-31 October) less its cancellation credit (-110.00 over 21-31 October) and a milestone accepted on 22 October
-(5,000.00); partner 2's an overage of support hours worked on 28 October (375.00). October's usage (1,220.00) is on
-November's invoice: PA-10.2 "Usage-based services are billed in arrears for the previous Billing Month", but it was
-consumed, and is earned, in October -- unbilled (a contract asset) at October's end.
+(5,000.00); partner 2's an overage of support hours worked on 28 October (375.00). October's usage (1,220.00) is billed
+later: PA-10.2 "Usage-based services are billed in arrears for the previous Billing Month", on November's invoice when
+received by SOP-3.1's cut-off, and otherwise (the suite sends it when it runs) "rated in the next run as an adjustment
+carrying [its] original service period" (`usage_invoice_month`); it was consumed, and is earned, in October --
+unbilled (a contract asset) at October's end and until the month that bills it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing_support import billing_tenant_in, erp_event, sample, webhook_body
+import clock_support
+from billing_support import billing_tenant_in, erp_event, sample, usage_invoice_month, webhook_body
 from support import ROOT, assert_problem
 
 pytestmark = pytest.mark.stack
@@ -36,6 +39,11 @@ def billed(api, operator, stack):
         sent = [tenant.send(webhook_body(sample(name))) for name in SAMPLES["samples"]]
         tenant.wait_for([s["event_id"] for s in sent])
         yield tenant
+
+
+def _usage_month() -> str:
+    """The invoice month October's usage sample went on, sent when the suite runs (SOP-3.1 cut-off)."""
+    return usage_invoice_month("2026-10", clock_support.now_iso())
 
 
 def _all_items(api, **query):
@@ -66,19 +74,25 @@ def test_october_recognises_what_was_delivered_in_october_whatever_month_bills_i
         "support_overage": "point_in_time", "usage": "as_consumed",
     }  # fmt: skip
     (usage,) = [i for i in items if i["kind"] == "usage"]
-    assert usage["invoice_period"] == "2026-11" and usage["balance"] == {"opening": "0.00", "closing": "-1220.00"}
+    assert usage["invoice_period"] == _usage_month()
+    assert usage["balance"] == {"opening": "0.00", "closing": "-1220.00"}
 
 
-def test_november_bills_october_usage_and_a_quarter_sums_its_months(billed):
+def test_the_month_that_bills_october_usage_and_a_quarter_sums_its_months(billed):
+    month = _usage_month()  # November's when received by the cut-off; later, the next run's (SOP-3.1)
     november = billed.finance.get(PATH, period="2026-11").json()
-    assert (november["recognised"], november["billed"]) == ("0.00", "1220.00")
+    billed_in_november = "1220.00" if month == "2026-11" else "0.00"
+    assert (november["recognised"], november["billed"]) == ("0.00", billed_in_november)
     assert november["opening"] == {"deferred": "0.00", "unbilled": "1220.00"}
-    assert november["closing"] == {"deferred": "0.00", "unbilled": "0.00"}
+    assert november["closing"] == {"deferred": "0.00", "unbilled": "0.00" if month <= "2026-11" else "1220.00"}
+    later = billed.finance.get(PATH, period=month).json()
+    assert (later["billed"], later["closing"]["unbilled"]) == ("1220.00", "0.00")
     quarter = billed.admin.get(PATH, period="2026-Q4").json()
     assert quarter["months"] == ["2026-10", "2026-11", "2026-12"]
     assert [m["recognised"] for m in quarter["recognised_by_month"]] == ["15105.00", "0.00", "0.00"]
-    assert (quarter["recognised"], quarter["billed"]) == ("15105.00", "15105.00")
-    assert quarter["closing"] == {"deferred": "0.00", "unbilled": "0.00"}
+    in_quarter = month <= "2026-12"
+    assert (quarter["recognised"], quarter["billed"]) == ("15105.00", "15105.00" if in_quarter else "13885.00")
+    assert quarter["closing"] == {"deferred": "0.00", "unbilled": "0.00" if in_quarter else "1220.00"}
 
 
 def test_one_partner_only_its_own_lines(billed):
@@ -115,8 +129,8 @@ def test_a_credit_note_for_an_issued_month_reverses_in_the_month_it_is_issued(bi
 
 
 def test_an_invoice_schedule_sums_each_line_and_reads_like_the_period(billed):
-    (november,) = [i for i in billed.invoices() if i["period"] == "2026-11"]
-    answer = billed.finance.get(f"/v1/invoices/{november['invoice_id']}/recognition")
+    (later,) = [i for i in billed.invoices() if i["period"] == _usage_month()]  # the invoice of October's usage
+    answer = billed.finance.get(f"/v1/invoices/{later['invoice_id']}/recognition")
     assert answer.status_code == 200, answer.text
     (usage,) = answer.json()["lines"]
     assert usage["schedule"] == [{"month": "2026-10", "recognised": "1220.00", "balance": "-1220.00"}]

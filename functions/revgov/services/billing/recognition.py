@@ -38,8 +38,11 @@ BASIS = (
 
 
 def _window(target: Period, today: date) -> tuple[str, str]:
+    """The invoice months read for `target`: up to next month's, where a usage record received after its cut-off is
+    posted when received after the cut-off day of this month (SOP-3.1 / COP-3.1 "rated in the next run")."""
     first = period_of(add_months(target.first_day, -REACH_MONTHS))
-    last = min(period_of(add_months(target.last_day, REACH_MONTHS)), max(period_of(today), target.months[-1]))
+    upcoming = period_of(add_months(today, 1))
+    last = min(period_of(add_months(target.last_day, REACH_MONTHS)), max(upcoming, target.months[-1]))
     return first, last
 
 
