@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .ports import Answerer, ClauseIndex, Clock, IdGenerator
 from .runtime import Runtime
@@ -146,6 +146,9 @@ def deferred_copilot(config: Settings) -> tuple[ClauseIndex, Answerer]:
     return DeferredClauseIndex(adapters), DeferredAnswerer(adapters)
 
 
+_Adapter = TypeVar("_Adapter")
+
+
 class _Deferred:
     """`build_copilot(config)`, once per process and thread-safe, at the first call that needs it."""
 
@@ -162,15 +165,18 @@ class _Deferred:
         return self._built
 
 
-class _Delegate:
-    """An adapter's other attributes (the local index's `tenants`) are read from the built adapter (`adapter()`)."""
+class _Delegate(Generic[_Adapter]):
+    """An adapter's other attributes (the local index's `tenants`) are read from the built adapter (`adapter()`);
+    `_SLOT` is its place in what `build_copilot` returns."""
+
+    _SLOT: int
 
     def __init__(self, adapters: _Deferred) -> None:
         self._adapters = adapters
 
-    def adapter(self) -> Any:
+    def adapter(self) -> _Adapter:
         """The adapter itself, built now if it was not yet."""
-        raise NotImplementedError
+        return cast(_Adapter, self._adapters.built()[self._SLOT])
 
     def __getattr__(self, name: str) -> Any:
         if name == "_adapters":  # not yet set (a copy being made): no build
@@ -178,11 +184,10 @@ class _Delegate:
         return getattr(self.adapter(), name)
 
 
-class DeferredClauseIndex(_Delegate):
+class DeferredClauseIndex(_Delegate[ClauseIndex]):
     """The ClauseIndex port over the index `build_copilot` makes, built at its first use."""
 
-    def adapter(self) -> ClauseIndex:
-        return self._adapters.built()[0]
+    _SLOT = 0
 
     def index_document(self, document: IndexedDocument) -> IngestResult:
         return self.adapter().index_document(document)
@@ -206,11 +211,10 @@ class DeferredClauseIndex(_Delegate):
         return self.adapter().delete_tenant(tenant_id)
 
 
-class DeferredAnswerer(_Delegate):
+class DeferredAnswerer(_Delegate[Answerer]):
     """The Answerer port over the answerer `build_copilot` makes, built at its first use."""
 
-    def adapter(self) -> Answerer:
-        return self._adapters.built()[1]
+    _SLOT = 1
 
     def answer(self, question: str, hits: list[Hit], *, context: list[str]) -> Draft:
         return self.adapter().answer(question, hits, context=context)
