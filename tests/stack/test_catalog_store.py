@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -25,11 +26,14 @@ from security_support import make_party, offboard, shipment
 
 pytestmark = pytest.mark.xdist_group("catalog-store")  # one tenant whose catalog versions build on each other
 
-TODAY = clock_support.today()
-# PA-6.1: a price change needs 30 days' notice from the day it is imported. One day more than that, because TODAY is
-# read when the module is collected and a run may cross midnight before the import (a run started 2027-03-31 23:59
-# imported on 04-01 and was refused with 29 days' notice).
-NEXT_MONTH = (TODAY + timedelta(days=31)).isoformat()
+@pytest.fixture(scope="module")
+def days() -> SimpleNamespace:
+    """Today and the effective day of a scheduled price change, read from the clock when the module's first test runs
+    (not at collection: an earlier test of the session may have moved the stack's clock forward, `forward_to`, and an
+    import dated from a stale today had less than PA-6.1's 30 days' notice). One day more than 30, because a run may
+    cross midnight between this read and the import."""
+    today = clock_support.today()
+    return SimpleNamespace(today=today, next_month=(today + timedelta(days=31)).isoformat())
 
 
 def _row(sku: str, list_price: str, unit_cost: str, **more: str) -> dict[str, str]:
@@ -74,14 +78,14 @@ def test_every_bad_row_is_named_and_nothing_is_imported(party):
     assert party.rt.store.get(party.tenant_id, *catalog.HEAD) is None
 
 
-def test_an_import_prices_quotes_from_its_effective_date_and_old_decisions_keep_their_prices(party, tmp_path):
+def test_an_import_prices_quotes_from_its_effective_date_and_old_decisions_keep_their_prices(party, tmp_path, days):
     before = _quote(party, "NW-SW-24P").json()  # priced from the policy's price list: 1250.00
     assert before["lines"][0]["list_price"] == "1250.00"
     assert _quote(party, "NW-SW-48P").status_code == 422  # not on the policy's price list
 
     rows = [
-        _row("NW-SW-24P", "1250.00", "900.00", effective_to=NEXT_MONTH),
-        _row("NW-SW-24P", "1300.00", "910.00", effective_from=NEXT_MONTH),
+        _row("NW-SW-24P", "1250.00", "900.00", effective_to=days.next_month),
+        _row("NW-SW-24P", "1300.00", "910.00", effective_from=days.next_month),
         _row("NW-SW-48P", "1450.00", "980.00"),
     ]
     path = tmp_path / "catalog.csv"
@@ -93,9 +97,9 @@ def test_an_import_prices_quotes_from_its_effective_date_and_old_decisions_keep_
 
     now = catalog.tenant_catalog(party.rt, party.tenant_id, party.policy)
     assert now.version.startswith("cat_")
-    assert now.item("NW-SW-24P", TODAY.isoformat()).list_price == 1250  # today's quotes untouched
-    assert now.item("NW-SW-24P", NEXT_MONTH).list_price == 1300  # the change applies from its effective date
-    assert now.item("NW-NET-MGMT", TODAY.isoformat()) is None  # not in the import: off the catalog
+    assert now.item("NW-SW-24P", days.today.isoformat()).list_price == 1250  # today's quotes untouched
+    assert now.item("NW-SW-24P", days.next_month).list_price == 1300  # the change applies from its effective date
+    assert now.item("NW-NET-MGMT", days.today.isoformat()) is None  # not in the import: off the catalog
 
     added = _quote(party, "NW-SW-48P").json()
     assert added["lines"][0]["list_price"] == "1450.00"
@@ -129,17 +133,17 @@ def own_party(api: Any, operator: Any, stack: Any) -> Any:
     offboard(operator, made)
 
 
-def test_the_diff_between_versions_names_what_was_added_removed_and_changed(own_party):
+def test_the_diff_between_versions_names_what_was_added_removed_and_changed(own_party, days):
     party = own_party
     first = [
-        _row("NW-SW-24P", "1250.00", "900.00", effective_to=NEXT_MONTH),
-        _row("NW-SW-24P", "1300.00", "910.00", effective_from=NEXT_MONTH),
+        _row("NW-SW-24P", "1250.00", "900.00", effective_to=days.next_month),
+        _row("NW-SW-24P", "1300.00", "910.00", effective_from=days.next_month),
         _row("NW-SW-48P", "1450.00", "980.00"),
     ]
     catalog.import_catalog(party.rt, _admin(party), first, source="first.json")
     rows = [
-        _row("NW-SW-24P", "1250.00", "900.00", effective_to=NEXT_MONTH),
-        _row("NW-SW-24P", "1325.00", "910.00", effective_from=NEXT_MONTH),  # the scheduled price changed
+        _row("NW-SW-24P", "1250.00", "900.00", effective_to=days.next_month),
+        _row("NW-SW-24P", "1325.00", "910.00", effective_from=days.next_month),  # the scheduled price changed
         _row("NW-RTR-EDGE", "2100.00", "1470.00"),  # added; NW-SW-48P removed
     ]
     summary = catalog.import_catalog(party.rt, _admin(party), rows, source="second.json")
@@ -147,7 +151,7 @@ def test_the_diff_between_versions_names_what_was_added_removed_and_changed(own_
     changes = catalog.catalog_diff(party.rt, party.tenant_id, party.policy, summary["seq"] - 1, summary["seq"])
     assert [e["sku"] for e in changes["added"]] == ["NW-RTR-EDGE"]
     assert [e["sku"] for e in changes["removed"]] == ["NW-SW-48P"]
-    assert changes["changed"] == [{"key": f"NW-SW-24P#{NEXT_MONTH}",
+    assert changes["changed"] == [{"key": f"NW-SW-24P#{days.next_month}",
                                    "fields": {"list_price": {"from": "1300.00", "to": "1325.00"}}}]
     from_policy = catalog.catalog_diff(party.rt, party.tenant_id, party.policy, 0, summary["seq"])
     assert "NW-NET-MGMT" in json.dumps(from_policy["removed"])
