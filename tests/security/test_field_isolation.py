@@ -26,8 +26,17 @@ import pytest
 import clock_support
 from security_support import Party, make_party, offboard
 
-CLOSE = (clock_support.today() + timedelta(days=45)).isoformat()  # within the registration window, whatever the day
-QUARTER = f"{clock_support.today().year}-Q{(clock_support.today().month - 1) // 3 + 1}"
+
+def _close() -> str:
+    """Read from the clock when used, not at collection (an earlier test may move the shared stack clock forward)."""
+    return (clock_support.today() + timedelta(days=45)).isoformat()  # within the registration window, whatever the day
+
+
+def _quarter() -> str:
+    today = clock_support.today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
 # `risk_score`: a case's triage score, for a quote 20 per category plus how far its margin is below 30 % (redteam4)
 INTERNAL_KEYS = {"unit_cost", "cost_total", "margin_percent", "rivals", "registration_id", "risk_score"}
 
@@ -43,7 +52,7 @@ def contest(api: Any, operator: Any, stack: Any) -> Any:
     for item in items:  # the first family the winner may register
         made = sales.post("/v1/deals", {
             "partner_id": winner, "customer": {"id": customer, "name": "Contested GmbH"}, "family": item["family"],
-            "estimated_value": "50000.00", "expected_close": CLOSE,
+            "estimated_value": "50000.00", "expected_close": _close(),
         })
         if made.status_code == 201:
             deal, family = made.json(), item["family"]
@@ -126,11 +135,11 @@ def test_every_partner_read_route_shows_the_partner_only_its_own_fields(contest)
         "GET /v1/decisions/{id}": key.get(f"/v1/decisions/{decision_id}"),
         "GET /v1/decisions/{id}/explain": key.get(f"/v1/decisions/{decision_id}/explain"),
         "GET /v1/deals": key.get("/v1/deals"),
-        "GET /v1/kpis": key.get("/v1/kpis", period=QUARTER, partner_id=loser),
-        "GET /v1/rebates/accruals": key.get("/v1/rebates/accruals", partner_id=loser, period=QUARTER),
-        "GET /v1/partners/{id}/forecast": key.get(f"/v1/partners/{loser}/forecast", period=QUARTER),
+        "GET /v1/kpis": key.get("/v1/kpis", period=_quarter(), partner_id=loser),
+        "GET /v1/rebates/accruals": key.get("/v1/rebates/accruals", partner_id=loser, period=_quarter()),
+        "GET /v1/partners/{id}/forecast": key.get(f"/v1/partners/{loser}/forecast", period=_quarter()),
         "GET /v1/partners/{id}/performance-summary": key.get(f"/v1/partners/{loser}/performance-summary",
-                                                             period=QUARTER),
+                                                             period=_quarter()),
         "GET /v1/partners/{id}/performance-summary (the winner's)": key.get(
             f"/v1/partners/{contest['winner']}/performance-summary"),
         "GET /v1/partners/{id}": key.get(f"/v1/partners/{loser}"),
@@ -153,7 +162,7 @@ def test_every_partner_read_route_shows_the_partner_only_its_own_fields(contest)
         }),
         "POST /v1/deals (the refused registration)": key.post("/v1/deals", {
             "partner_id": loser, "customer": {"id": contest["customer"], "name": "Contested GmbH"},
-            "family": contest["family"], "estimated_value": "1000.00", "expected_close": CLOSE,
+            "family": contest["family"], "estimated_value": "1000.00", "expected_close": _close(),
         }),
         # PA-12.1 / CPA-12.1: its own audit records, read last (after every step above), and the winner's asked for
         "GET /v1/audit": key.get("/v1/audit", limit=200),
