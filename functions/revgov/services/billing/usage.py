@@ -58,6 +58,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
         rules=rules,
         order_ref=data["subscription_id"],
         channel=channel,
+        late=late,
     )
     if customer:
         named = {**rerated.draft.detail, "customer_id": customer}
