@@ -156,3 +156,4 @@ def test_sop_2_5_the_corrected_charge_whose_credit_was_rejected_keeps_its_except
     _decide_credit(ledger, hold, "rejected")
     assert _duplicate_case(ledger, corrected["event_id"])["status"] == "open"
     assert ledger.invoice(NW_PARTNER, "2026-10")["total"] == "26000.00"
+
