@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from .billing.invoices import DIRECT_CHANNELS
 from .rebates.lines import NOT_REVENUE_CREDITS
 
 MINOR = 100  # every tenant currency has 2 decimal places (DESIGN: rounding half-even at 2 places)
@@ -239,29 +240,42 @@ def _ratio(numerator: Decimal, denominator: Decimal, places: int) -> str | None:
 @dataclass(frozen=True)
 class RebatePeriod:
     """One rebate or commission period inside the KPI period: per partner, what its settlement runs made payable
-    (once settled: `settled` is partner -> program -> amount) or else what is accrued (partner -> total). PA-7.10 /
-    CPA-7.10 ("adjusts the next settlement", "Settled Quarters are not reopened"): a settled period keeps what its
-    own runs settled (`settled` less `adjusted_later`) and carries the earlier periods' differences its runs paid."""
+    (once settled: `settled` is partner -> program -> amount) or else what is accrued (partner -> total, and
+    `accrued_programs` partner -> program -> amount). PA-7.10 / CPA-7.10 ("adjusts the next settlement", "Settled
+    Quarters are not reopened"): a settled period keeps what its own runs settled (`settled` less `adjusted_later`)
+    and carries the earlier periods' differences its runs paid."""
 
     name: str
     settled: Mapping[str, Mapping[str, str]] | None
     accrued: Mapping[str, str]
     adjusted_later: Mapping[str, str] = field(default_factory=dict)
     carried: Mapping[str, str] = field(default_factory=dict)
+    accrued_programs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
         return "settled" if self.settled is not None else "accrued"
 
-    def per_partner(self) -> dict[str, int]:
+    def per_partner(self, leaving_out: Collection[str] = ()) -> dict[str, int]:
+        """Minor units per partner; `leaving_out`: programs whose amounts are not counted (`of_programs`). The
+        adjustments of a settled period name no program: they stay counted."""
         if self.settled is None:
-            return {p: minor(Decimal(total)) for p, total in self.accrued.items()}
-        own = {p: sum(minor(Decimal(a)) for a in programs.values()) for p, programs in self.settled.items()}
-        for partner_id, amount in self.adjusted_later.items():
-            own[partner_id] = own.get(partner_id, 0) - minor(Decimal(amount))
-        for partner_id, amount in self.carried.items():
-            own[partner_id] = own.get(partner_id, 0) + minor(Decimal(amount))
+            own: dict[str, int] = {p: minor(Decimal(total)) for p, total in self.accrued.items()}
+        else:
+            own = {p: sum(minor(Decimal(a)) for a in programs.values()) for p, programs in self.settled.items()}
+            for partner_id, amount in self.adjusted_later.items():
+                own[partner_id] = own.get(partner_id, 0) - minor(Decimal(amount))
+            for partner_id, amount in self.carried.items():
+                own[partner_id] = own.get(partner_id, 0) + minor(Decimal(amount))
+        for partner_id, left_out in self.of_programs(leaving_out).items():
+            own[partner_id] = own.get(partner_id, 0) - left_out
         return own
+
+    def of_programs(self, programs: Collection[str]) -> dict[str, int]:
+        """Minor units per partner of `programs` only: settled where settled, else accrued."""
+        by_program = self.accrued_programs if self.settled is None else self.settled
+        return {p: sum(minor(Decimal(a)) for program, a in amounts.items() if program in programs)
+                for p, amounts in by_program.items() if any(program in programs for program in amounts)}
 
 
 def rebate_periods_within(period: Period, kinds: set[str]) -> list[str]:
@@ -273,13 +287,33 @@ def rebate_periods_within(period: Period, kinds: set[str]) -> list[str]:
     return names
 
 
-def rebates_by_partner(periods: Iterable[RebatePeriod]) -> dict[str, int]:
-    """Minor units of rebates and commissions per partner over the periods: settled where settled, else accrued."""
+def rebates_by_partner(periods: Iterable[RebatePeriod], leaving_out: Collection[str] = ()) -> dict[str, int]:
+    """Minor units of rebates and commissions per partner over the periods: settled where settled, else accrued;
+    without the programs `leaving_out` (`direct_programs`: counted against the direct sales instead)."""
     total: dict[str, int] = {}
     for period in periods:
-        for partner_id, amount in period.per_partner().items():
+        for partner_id, amount in period.per_partner(leaving_out).items():
             total[partner_id] = total.get(partner_id, 0) + amount
     return total
+
+
+def direct_programs(programs: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The commission programs that count only the Distributor's direct sales to Customers: eligible by channel, every
+    channel a direct one (PA-8.1 / CPA-8.1 referrals, PA-8.2 sales agents' listed accounts: `DIRECT_CHANNELS`). Their
+    commissions are a cost of the direct sales, whose revenue no tier holds (PA-1.2 / CPA-1.2): the net realized
+    margin deducts them from `direct_sales` (and the tenant's figure), never from the referring partner's tier or its
+    own figures."""
+    found = set()
+    for program in programs:
+        channels = (program.get("eligibility") or {}).get("channels") or []
+        if channels and set(channels) <= DIRECT_CHANNELS:
+            found.add(str(program["id"]))
+    return frozenset(found)
+
+
+def direct_rebates(periods: Iterable[RebatePeriod], programs: Collection[str]) -> int:
+    """Minor units of the direct sales' commissions (`direct_programs`) over the periods, every partner's."""
+    return sum(sum(period.of_programs(programs).values()) for period in periods)
 
 
 def margin(rollup: Mapping[str, Any], rebates_minor: int = 0) -> dict[str, Any]:
