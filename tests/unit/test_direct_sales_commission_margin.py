@@ -71,3 +71,25 @@ def test_the_billing_what_if_starts_from_the_same_split():
     kpis = moved_kpis(ledger.rt, tenant, Period.parse("2026-Q4"), [])
     assert kpis["before"]["rebates_deducted"] == "675.00"
     assert {t["tier"]: t["rebates_deducted"] for t in kpis["before"]["by_tier"]}["platinum"] == "50.00"
+
+
+def test_the_rebates_what_if_deducts_the_direct_commission_from_no_tier():
+    """The rebates what-if rates each side itself, then deducts as GET /v1/kpis does: the tenant's figure every
+    rebate (625.00 + 50.00), the platinum tier P1's own (50.00). A draft that doubles the referral rate to 10.0 %
+    (1,250.00 on 12,500.00) moves the tenant's net margin by -625.00 and platinum's by 0.00."""
+    from test_policy_whatif_rebates import _draft
+
+    from revgov.services.policy_whatif_rebates import whatif_rebates
+    from revgov.services.tenants import load_tenant
+
+    ledger = _q4()
+    programs = load_tenant(ledger.rt, "northwind")[0].policy["rebates"]["programs"]
+    referral = next(i for i, p in enumerate(programs) if p["id"] == "RBT-REFERRAL")
+    draft_id = _draft(ledger.rt, [{"op": "test", "path": f"/rebates/programs/{referral}/id", "value": "RBT-REFERRAL"},
+                                  {"op": "replace", "path": f"/rebates/programs/{referral}/percent", "value": "10.0"}])
+    kpis = whatif_rebates(ledger.rt, STAFF, draft_id, {"period": "2026-Q4"})["kpis"]
+    before = kpis["before"]["net_realized_margin"]
+    assert before["rebates_deducted"] == "675.00"
+    assert {t["tier"]: t["rebates_deducted"] for t in before["by_tier"]}["platinum"] == "50.00"
+    assert kpis["net_margin_change"] == "-625.00"
+    assert kpis["net_margin_change_by_tier"]["platinum"] == "0.00"
