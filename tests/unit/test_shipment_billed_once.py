@@ -284,6 +284,10 @@ def test_sop_2_5_the_held_credit_approved_the_corrected_charge_is_billed():
     assert _billed(ledger) == ["26000.00", "26000.00"]
     november = _november(ledger)
     assert november is not None and (_october(ledger)["total"], november["total"]) == ("52000.00", "-26000.00")
+    # SOP-4.2: nothing is left for triage: billing resolved the repeat's duplicate_shipment exception citing SOP-2.5
+    # (tests/scenarios/test_clause_audit9.py works the case; here it runs on every engine)
+    (case,) = _duplicates(ledger)
+    assert (case["status"], case["decision"]["resolved_by_rule"]["clause"]) == ("resolved", "SOP-2.5")
 
 
 def test_sop_2_5_an_upheld_dispute_s_held_credit_note_is_no_credit_of_the_shipment_until_approved():

@@ -3,19 +3,20 @@
 Pure. A rollup is one JSON document per tenant, billing month and scope (`all`, `tier:<tier>`, `partner:<id>`):
 integer counters (money in minor units, support time in minutes) and a fixed-bucket histogram of invoice cycle
 times, so any set of rollups merges by addition and a quarter is three months merged. The definitions of every
-figure are in docs/kpis.md; `DEFINITIONS` below is the same text, served with the OpenAPI operation.
+figure are in docs/kpis.md; `kpi_definitions.DEFINITIONS` is the same text, served with the OpenAPI operation.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from .billing.invoices import DIRECT_CHANNELS
 from .rebates.lines import NOT_REVENUE_CREDITS
 
 MINOR = 100  # every tenant currency has 2 decimal places (DESIGN: rounding half-even at 2 places)
@@ -239,29 +240,42 @@ def _ratio(numerator: Decimal, denominator: Decimal, places: int) -> str | None:
 @dataclass(frozen=True)
 class RebatePeriod:
     """One rebate or commission period inside the KPI period: per partner, what its settlement runs made payable
-    (once settled: `settled` is partner -> program -> amount) or else what is accrued (partner -> total). PA-7.10 /
-    CPA-7.10 ("adjusts the next settlement", "Settled Quarters are not reopened"): a settled period keeps what its
-    own runs settled (`settled` less `adjusted_later`) and carries the earlier periods' differences its runs paid."""
+    (once settled: `settled` is partner -> program -> amount) or else what is accrued (partner -> total, and
+    `accrued_programs` partner -> program -> amount). PA-7.10 / CPA-7.10 ("adjusts the next settlement", "Settled
+    Quarters are not reopened"): a settled period keeps what its own runs settled (`settled` less `adjusted_later`)
+    and carries the earlier periods' differences its runs paid."""
 
     name: str
     settled: Mapping[str, Mapping[str, str]] | None
     accrued: Mapping[str, str]
     adjusted_later: Mapping[str, str] = field(default_factory=dict)
     carried: Mapping[str, str] = field(default_factory=dict)
+    accrued_programs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
         return "settled" if self.settled is not None else "accrued"
 
-    def per_partner(self) -> dict[str, int]:
+    def per_partner(self, leaving_out: Collection[str] = ()) -> dict[str, int]:
+        """Minor units per partner; `leaving_out`: programs whose amounts are not counted (`of_programs`). The
+        adjustments of a settled period name no program: they stay counted."""
         if self.settled is None:
-            return {p: minor(Decimal(total)) for p, total in self.accrued.items()}
-        own = {p: sum(minor(Decimal(a)) for a in programs.values()) for p, programs in self.settled.items()}
-        for partner_id, amount in self.adjusted_later.items():
-            own[partner_id] = own.get(partner_id, 0) - minor(Decimal(amount))
-        for partner_id, amount in self.carried.items():
-            own[partner_id] = own.get(partner_id, 0) + minor(Decimal(amount))
+            own: dict[str, int] = {p: minor(Decimal(total)) for p, total in self.accrued.items()}
+        else:
+            own = {p: sum(minor(Decimal(a)) for a in programs.values()) for p, programs in self.settled.items()}
+            for partner_id, amount in self.adjusted_later.items():
+                own[partner_id] = own.get(partner_id, 0) - minor(Decimal(amount))
+            for partner_id, amount in self.carried.items():
+                own[partner_id] = own.get(partner_id, 0) + minor(Decimal(amount))
+        for partner_id, left_out in self.of_programs(leaving_out).items():
+            own[partner_id] = own.get(partner_id, 0) - left_out
         return own
+
+    def of_programs(self, programs: Collection[str]) -> dict[str, int]:
+        """Minor units per partner of `programs` only: settled where settled, else accrued."""
+        by_program = self.accrued_programs if self.settled is None else self.settled
+        return {p: sum(minor(Decimal(a)) for program, a in amounts.items() if program in programs)
+                for p, amounts in by_program.items() if any(program in programs for program in amounts)}
 
 
 def rebate_periods_within(period: Period, kinds: set[str]) -> list[str]:
@@ -273,13 +287,33 @@ def rebate_periods_within(period: Period, kinds: set[str]) -> list[str]:
     return names
 
 
-def rebates_by_partner(periods: Iterable[RebatePeriod]) -> dict[str, int]:
-    """Minor units of rebates and commissions per partner over the periods: settled where settled, else accrued."""
+def rebates_by_partner(periods: Iterable[RebatePeriod], leaving_out: Collection[str] = ()) -> dict[str, int]:
+    """Minor units of rebates and commissions per partner over the periods: settled where settled, else accrued;
+    without the programs `leaving_out` (`direct_programs`: counted against the direct sales instead)."""
     total: dict[str, int] = {}
     for period in periods:
-        for partner_id, amount in period.per_partner().items():
+        for partner_id, amount in period.per_partner(leaving_out).items():
             total[partner_id] = total.get(partner_id, 0) + amount
     return total
+
+
+def direct_programs(programs: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The commission programs that count only the Distributor's direct sales to Customers: eligible by channel, every
+    channel a direct one (PA-8.1 / CPA-8.1 referrals, PA-8.2 sales agents' listed accounts: `DIRECT_CHANNELS`). Their
+    commissions are a cost of the direct sales, whose revenue no tier holds (PA-1.2 / CPA-1.2): the net realized
+    margin deducts them from `direct_sales` (and the tenant's figure), never from the referring partner's tier or its
+    own figures."""
+    found = set()
+    for program in programs:
+        channels = (program.get("eligibility") or {}).get("channels") or []
+        if channels and set(channels) <= DIRECT_CHANNELS:
+            found.add(str(program["id"]))
+    return frozenset(found)
+
+
+def direct_rebates(periods: Iterable[RebatePeriod], programs: Collection[str]) -> int:
+    """Minor units of the direct sales' commissions (`direct_programs`) over the periods, every partner's."""
+    return sum(sum(period.of_programs(programs).values()) for period in periods)
 
 
 def margin(rollup: Mapping[str, Any], rebates_minor: int = 0) -> dict[str, Any]:
@@ -415,52 +449,6 @@ def attainment(
             }
         )
     return rows
-
-
-DEFINITIONS = """\
-All figures are for the period asked (a billing month `2026-11` or a quarter `2026-Q4`, i.e. its three months),
-optionally for one partner (`partner_id`) or one partner tier (`tier`), and are read from rollups that the
-`update_kpis` handler maintains as facts arrive.
-
-- **Net realized margin by partner tier**: (Σ net amount − Σ cost of goods − Σ rebates) / Σ net amount,
-  over the invoice lines (sales facts) of invoices of the period that carry a cost; credits count negative (a credit
-  note against a line that carried a cost also in the margin base, with the cost of the units it takes back). Lines
-  without a cost of goods (milestones, support overage) count in revenue only. A credit note paying a rebate
-  (reason `rebate_settlement`) is not revenue (PA-1.2 / CPA-1.2) and is not deducted twice. A partner counts in
-  the tier it held when its line was first counted. Rebates and commissions are those of the program periods the
-  period holds whole (its months; a quarter also its quarter): the amounts settled for a settled period, the
-  accruals for an open one (`rebates.periods` says which); a tier's are those of the partners counted in it.
-  Direct invoices to Customers (PA-8.1, PA-8.2) count in the tenant's figures and `direct_sales`, no tier's (PA-1.2).
-- **Invoice cycle time**: for each shipment, subscription activation or accepted milestone, the hours from when
-  it occurred (ERP time, no later than the end of the day the fact is dated: SOP-2.1's clock) to the posting of
-  its first invoice line, counted in the month of posting; p50 and p90
-  by nearest rank over hourly buckets up to 48 h (coarser to 720 h), reported as the bucket's upper edge;
-  `sla_breaches`: invoice_sla_breach exceptions opened in the period (SOP-2.1 / COP-2.1: counted "even if the
-  line is posted later").
-- **Threshold attainment per program**: for each threshold (each level of a rebate program with volume
-  thresholds, and each tier's annual commitment prorated to the period), the share of the partners it applies to
-  whose invoiced revenue in the period reached it, and their median attainment (revenue / threshold).
-- **Renewal probability** (staff): for the Program Year end of the period (PA-13.1 / CPA-13.1), once passed the
-  share of agreements that renewed, else the mean over running agreements of 0 (a notice of non-renewal on file) or
-  the tenant's observed renewal rate over every year end passed (`null` without one).
-- **Support hours per revenue dollar**: hours logged through `support.logged` events performed in the period,
-  divided by the net invoiced revenue of the period (also given per 1,000 of revenue); beside it the service leakage
-  of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period (support on a family whose certification has
-  expired, and non-severity-1 support beyond the quarterly hours worked without written approval: "support beyond
-  the quarterly hours" is out of scope) and the support hours they name, none of them billed.
-- **Policy exceptions per 100 transactions**: exceptions opened in the period (any category, by billing,
-  agents or people, each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category, and each
-  invoice or rebate dispute filed: SOP-4.1 / COP-4.1 exception categories)
-  × 100 / transactions, where transactions = quotes checked + ERP events billed.
-- **Override rate**: quotes checked in the period that needed an approval to go ahead / quotes checked.
-- **Approval rate**: pricing approvals decided in the period that were approved / pricing approvals decided.
-  By tier, a quote and its approval count in the tier the partner held when the quote was decided (its decision
-  records it), not the tier it holds when the figure is read.
-
-Months and quarters are UTC calendar periods. Money is a decimal string with 2 places, percentages with 2,
-`hours_per_revenue_dollar` with 8. An empty period gives counts and sums of 0 (`"0.00"`) and `null` for every
-ratio or percentile whose denominator is 0 (no revenue, no quote, no event): never a guessed 0 %.
-"""
 
 
 # --- baselines ----------------------------------------------------------------------------------------------

@@ -39,15 +39,19 @@ def moved(rollup: Mapping[str, Any], moves: Iterable[Move]) -> dict[str, Any]:
     return result
 
 
-def sales_kpis(total: Mapping[str, Any], by_tier: Mapping[str, Mapping[str, Any]], rebates: Mapping[str, int],
-               moves: list[Move]) -> dict[str, Any]:
+def sales_kpis(total: Mapping[str, Any], by_tier: Mapping[str, Mapping[str, Any]],
+               rebates: tuple[int, Mapping[str, int]], moves: list[Move]) -> dict[str, Any]:
     """Revenue and net realized margin (after the same rebates) overall and by tier, as counted (`before`) and with
-    the moved lines billed as the draft bills them (`after`), and the changes."""
+    the moved lines billed as the draft bills them (`after`), and the changes. `rebates`: what the tenant's figure
+    deducts (every rebate and commission) and, per partner, what its tier's deducts (its own: the commissions on
+    direct sales apart, domain.kpis.direct_programs)."""
+    everything, own = rebates
+
     def of(partners: Iterable[str]) -> int:
-        return sum(rebates.get(str(p), 0) for p in partners)
+        return sum(own.get(str(p), 0) for p in partners)
 
     def side(all_: Mapping[str, Any], tiers: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-        return {**core.margin(all_, sum(rebates.values())),
+        return {**core.margin(all_, everything),
                 "by_tier": [{"tier": t, **core.margin(r, of(r.get("partners", {})))} for t, r in tiers.items()]}
 
     after_tiers = {t: moved(r, [m for m in moves if m.tier == t]) for t, r in by_tier.items()}

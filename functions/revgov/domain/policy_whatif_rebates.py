@@ -5,7 +5,7 @@ its public methods; numpy is not imported here) and computes the KPIs with domai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -83,14 +83,16 @@ def counted_lines(before: PeriodResult | None, after: PeriodResult | None, partn
     return lines[:limit]
 
 
-def rebates_minor(results: Iterable[PeriodResult | None]) -> dict[str, int]:
-    """Minor units of rebates and commissions per partner over rated periods (domain.kpis.rebates_by_partner's)."""
+def rebates_minor(results: Iterable[PeriodResult | None], leaving_out: Collection[str] = ()) -> dict[str, int]:
+    """Minor units of rebates and commissions per partner over rated periods (domain.kpis.rebates_by_partner's),
+    without the programs `leaving_out` (domain.kpis.direct_programs: the commissions on direct sales)."""
     total: dict[str, int] = {}
     for result in results:
         if result is None:  # a policy with no rebate programs rates nothing
             continue
-        for partner_id in result.payable:
-            total[partner_id] = total.get(partner_id, 0) + core.minor(result.total(partner_id))
+        for partner_id, programs in result.payable.items():
+            kept = sum((amount for program, amount in programs.items() if program not in leaving_out), Decimal(0))
+            total[partner_id] = total.get(partner_id, 0) + core.minor(kept)
     return total
 
 
@@ -104,16 +106,21 @@ def kpi_members(directory: Mapping[str, Mapping[str, Any]], by_tier: Mapping[str
     return members
 
 
-def rebate_kpis(total: Mapping[str, Any], by_tier: Mapping[str, Mapping[str, Any]], rebates: list[dict[str, int]],
-                levels: list[list[core.Threshold]], members: Mapping[str, str]) -> dict[str, Any]:
+def rebate_kpis(total: Mapping[str, Any], by_tier: Mapping[str, Mapping[str, Any]],
+                rebates: list[tuple[dict[str, int], dict[str, int]]], levels: list[list[core.Threshold]],
+                members: Mapping[str, str]) -> dict[str, Any]:
     """The KPIs rebates move, for each side (`rebates` and `levels`: policy in force, draft) from the same rollups:
-    net realized margin after rebates, overall and by tier, and threshold attainment per rebate program level."""
+    net realized margin after rebates, overall and by tier, and threshold attainment per rebate program level. Each
+    side's `rebates`: every partner's rebates and commissions (the tenant's figure deducts them all) and its own
+    (a tier's figure: without the commissions on direct sales, as GET /v1/kpis)."""
 
-    def side(rebate: dict[str, int], found: list[core.Threshold]) -> dict[str, Any]:
+    def side(rebate: tuple[dict[str, int], dict[str, int]], found: list[core.Threshold]) -> dict[str, Any]:
+        everything, own = rebate
+
         def of(partners: Iterable[str]) -> int:
-            return sum(rebate.get(str(p), 0) for p in partners)
+            return sum(own.get(str(p), 0) for p in partners)
 
-        return {"net_realized_margin": {**core.margin(total, sum(rebate.values())),
+        return {"net_realized_margin": {**core.margin(total, sum(everything.values())),
                                         "by_tier": [{"tier": t, **core.margin(r, of(r["partners"]))}
                                                     for t, r in by_tier.items()]},
                 "threshold_attainment": core.attainment(found, dict(total["partners"]), members)}

@@ -16,6 +16,7 @@ from ..domain.tenants import Tenant
 from ..runtime import Runtime
 from .analytics.reads import _rebate_periods as rebate_periods  # GET /v1/kpis's own reading of the rebate periods
 from .analytics.rollups import DIRECT, DIRECTORY, ROLLUPS, rollup_key
+from .analytics.thresholds import rebate_programs
 from .billing.repository import INVOICES
 
 
@@ -59,9 +60,13 @@ def moved_kpis(rt: Runtime, tenant: Tenant, period: core.Period, lines: Iterable
     direct invoice's line, in the tenant's figures only). Rebates are deducted as recorded on both sides (a draft's
     rebate rules: `rebates-whatif`)."""
     read = rollups(rt, tenant, period)
-    rebates = core.rebates_by_partner(rebate_periods(rt, tenant.tenant_id, tenant.policy, period))
+    periods = rebate_periods(rt, tenant.tenant_id, tenant.policy, period)
+    # as GET /v1/kpis deducts them: every rebate from the tenant's figure, a tier its partners' own (the commissions
+    # on direct sales apart: core.direct_programs)
+    everything = sum(core.rebates_by_partner(periods).values())
+    rebates = core.rebates_by_partner(periods, core.direct_programs(rebate_programs(tenant.policy) or []))
     moves = [domain.Move(None, DIRECT, was, now) if segment == DIRECT
              else domain.Move(p, read.tier_counted(p, segment), was, now)
              for p, segment, was, now in lines if was != now]
     return {"period": period.name, "rebates": "as recorded on both sides (settled, else accrued)",
-            **domain.sales_kpis(read.total, read.by_tier, rebates, moves)}
+            **domain.sales_kpis(read.total, read.by_tier, (everything, rebates), moves)}

@@ -95,9 +95,13 @@ def _kpis(rt: Runtime, tenant: Tenant, period: Period,
     target = core.Period.parse(period.name)
     kinds = {str(p.get("period")) for policy, _, _ in sides for p in rebate_programs(policy) or []}
     names = core.rebate_periods_within(target, kinds)
-    rebates = [policy_whatif.rebates_minor(
-        [own[0] if name == period.name else _rated(rt, tenant, policy, version, Period.parse(name))[0]
-         for name in names]) for policy, version, own in sides]
+    rated = [[own[0] if name == period.name else _rated(rt, tenant, policy, version, Period.parse(name))[0]
+              for name in names] for policy, version, own in sides]
+    # as GET /v1/kpis: the tenant's figure deducts every rebate and commission, a tier's its partners' own (the
+    # commissions on direct sales apart, each side's own programs: domain.kpis.direct_programs)
+    rebates = [(policy_whatif.rebates_minor(results),
+                policy_whatif.rebates_minor(results, core.direct_programs(rebate_programs(policy) or [])))
+               for results, (policy, _, _) in zip(rated, sides, strict=True)]
     read = rollups(rt, tenant, target)
     members = policy_whatif.kpi_members(read.directory, read.by_tier)
     levels = [thresholds(policy, len(target.months)) for policy, _, _ in sides]

@@ -109,9 +109,13 @@ def rerate_month(
     rules: tuple[Rule, ...],
     order_ref: str,
     channel: str,
+    late: bool = False,
 ) -> Rerated:
     """The month's usage with `more` metered, rated as a whole (band amounts summed, rounded once), less what invoices
-    other than `invoice_id` already billed for it: units, amount and cost alike."""
+    other than `invoice_id` already billed for it: units, amount and cost alike. The line is an adjustment when the
+    month was invoiced elsewhere before, or when the usage came `late` (after the month's cut-off, `billed_in`): SOP-3.1
+    / COP-3.1 rate later records "as an adjustment carrying their original service period" even when nothing was
+    invoiced for the month before (the difference is then the whole re-rated total, SOP-3.4)."""
     quantity = Decimal(usage["quantity"]) + more
     rating = rate_usage(table, quantity)
     cost = round_money(table.unit_cost * rating.units) if table.unit_cost is not None else None
@@ -122,7 +126,7 @@ def rerate_month(
     cost_before = sum((Decimal(x["cost"] or 0) for x in elsewhere), ZERO)
     month = usage["period"]
     draft = LineDraft(
-        kind="usage_adjustment" if elsewhere else "usage",
+        kind="usage_adjustment" if elsewhere or late else "usage",
         description=f"{table.metric}: {rated_units(table, quantity)} {table.unit} in {month}",
         family=table.family,
         sku=table.sku,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.access import Role
-from ...domain.kpis import DEFINITIONS
+from ...domain.kpi_definitions import DEFINITIONS
 from ...services import analytics, tasks
 from ..http import Call
 from ..query import required_period

@@ -104,8 +104,7 @@ def _kpis(
         "definitions": "docs/kpis.md (also in the OpenAPI description of GET /v1/kpis)",
         "net_realized_margin": {"withheld": "the distributor's margin is not shown to a partner key"}
         if confidential
-        else _net_margin(rt, who.tenant_id, policy, target, total, by_tier, partner_id, tier)
-        | _direct_sales(merged(DIRECT), partner_id, tier),
+        else _net_margin(rt, who.tenant_id, policy, target, (total, merged(DIRECT)), by_tier, partner_id, tier),
         "invoice_cycle_time": core.cycle_time(total, int(sla) if sla else None),
         "threshold_attainment": _attainment(
             policy, target, stored.get((who.tenant_id, ROLLUPS, DIRECTORY)), invoiced_in, total, partner_id, tier
@@ -128,9 +127,11 @@ def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target:
     for name in core.rebate_periods_within(target, kinds):
         state = rebate_records.period_state(rt, tenant_id, name)
         if state is None:
-            open_accruals = pages(rt.store, tenant_id, rebate_records.ACCRUALS, prefix=f"{name}#")
-            accrued = {i.data["partner_id"]: i.data["total"] for i in open_accruals}
-            periods.append(core.RebatePeriod(name, None, accrued))
+            open_accruals = [i.data for i in pages(rt.store, tenant_id, rebate_records.ACCRUALS, prefix=f"{name}#")]
+            accrued = {a["partner_id"]: a["total"] for a in open_accruals}
+            programs = {a["partner_id"]: {p["program_id"]: p["payable"] for p in a.get("programs") or []}
+                        for a in open_accruals}
+            periods.append(core.RebatePeriod(name, None, accrued, accrued_programs=programs))
             continue
         # PA-7.10 / CPA-7.10: what its own runs settled, and the earlier periods' differences its runs paid
         periods.append(core.RebatePeriod(name, state.data["settled"], {}, state.data.get("adjusted_later", {}),
@@ -139,8 +140,10 @@ def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target:
 
 
 def rebates_by_partner(rt: Runtime, tenant_id: str, policy: dict[str, Any], period: str) -> dict[str, int]:
-    """Rebates and commissions per partner (minor units) that the net realized margin of `period` deducts."""
-    return core.rebates_by_partner(_rebate_periods(rt, tenant_id, policy, Period.parse(period)))
+    """Rebates and commissions per partner (minor units) that the net realized margin of `period` deducts from the
+    partner's own figures: the commissions on direct sales apart (`core.direct_programs`)."""
+    leaving_out = core.direct_programs(rebate_programs(policy) or [])
+    return core.rebates_by_partner(_rebate_periods(rt, tenant_id, policy, Period.parse(period)), leaving_out)
 
 
 def _net_margin(
@@ -148,20 +151,27 @@ def _net_margin(
     tenant_id: str,
     policy: dict[str, Any],
     target: Period,
-    total: dict[str, Any],
+    rollups: tuple[dict[str, Any], dict[str, Any]],
     by_tier: dict[str, dict[str, Any]],
     partner_id: str | None,
     tier: str | None,
 ) -> dict[str, Any]:
-    """Margin after rebates and commissions, for the scope asked and by tier (each tier: its partners' rebates)."""
+    """Margin after rebates and commissions, for the scope asked and by tier (each tier: its partners' rebates), and
+    for the whole tenant how much of it is the Distributor's direct sales. `rollups`: the scope's and the direct
+    sales'. The commissions on direct sales (`core.direct_programs`: referrals, PA-8.1 / CPA-8.1; sales agents'
+    listed accounts, PA-8.2) are deducted where their revenue is counted: the tenant's figure and `direct_sales`,
+    never a tier's or a partner's own (PA-1.2 / CPA-1.2: that revenue is none of the Partner's)."""
+    total, direct = rollups
     periods = _rebate_periods(rt, tenant_id, policy, target)
+    direct_programs = core.direct_programs(rebate_programs(policy) or [])
     rebates = core.rebates_by_partner(periods)
+    own = core.rebates_by_partner(periods, direct_programs)
 
     def of(partners: Any) -> int:
-        return sum(rebates.get(str(p), 0) for p in partners)
+        return sum(own.get(str(p), 0) for p in partners)
 
     if partner_id:
-        scoped = rebates.get(partner_id, 0)
+        scoped = own.get(partner_id, 0)
     elif tier is not None:
         scoped = of(by_tier[tier]["partners"])
     else:
@@ -174,19 +184,17 @@ def _net_margin(
             "periods": [{"period": p.name, "source": p.source} for p in periods],
             "basis": "settled amounts for settled periods, accruals for open ones",
         }
-    return {
+    answer = {
         **core.margin(total, scoped),
         "by_tier": [{"tier": t, **core.margin(rollup, of(rollup["partners"]))} for t, rollup in by_tier.items()],
         "rebates": note,
     }
-
-
-def _direct_sales(direct: dict[str, Any], partner_id: str | None, tier: str | None) -> dict[str, Any]:
-    """The whole tenant's figures also say how much of them is the Distributor's direct sales to Customers (referrals,
-    PA-8.1 / CPA-8.1; sales agents' listed accounts, PA-8.2), which no tier's hold (PA-1.2 / CPA-1.2)."""
-    if partner_id is not None or tier is not None:
-        return {}
-    return {"direct_sales": {**core.margin(direct), "billed_events": int(direct["billed_events"])}}
+    if partner_id is None and tier is None:
+        # the whole tenant's figures also say how much of them is the Distributor's direct sales to Customers, which
+        # no tier's hold (PA-1.2 / CPA-1.2), after the commissions they earn
+        commissions = core.direct_rebates(periods, direct_programs)
+        answer["direct_sales"] = {**core.margin(direct, commissions), "billed_events": int(direct["billed_events"])}
+    return answer
 
 
 def _attainment(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ...domain.audit import AuditEntry
 from ...domain.rules import Rule
 from ...ports import Put
 from .. import cases
@@ -50,6 +52,29 @@ def open_exception(
     )
     posting.case_ids.append(case["case_id"])
     return str(case["case_id"])
+
+
+def resolve_own_exception(
+    posting: Posting, category: str, rule: Rule, note: Callable[[dict[str, Any]], str]
+) -> str | None:
+    """The undecided exception of `category` this ERP event opened on an earlier try, resolved in this commit by
+    `rule` because what it reported no longer holds (the event is billed now), with the `note` made of the case; its
+    id, or None when there is none to resolve (never opened, or already decided by its queue)."""
+    marker = posting.get(CASE_MARKERS, f"{posting.erp_event_id}#{category}")
+    stored = cases.find(posting.rt, posting.tenant_id, marker.data["case_id"]) if marker is not None else None
+    if stored is None or not cases.undecided(stored.data):
+        return None
+    said = note(stored.data)
+    cite = {"rule_id": rule.rule_id, "clause": rule.clause}
+    posting.changes.puts.append(
+        cases.closed_by_watcher(stored.data, stored.version, actor=ACTOR, note=said, rule=cite, at=posting.now)
+    )
+    record = AuditEntry(actor=ACTOR, action="exception.resolved", subject=stored.data["case_id"], outcome="resolved",
+                        inputs={"category": category, "subject": stored.data["subject"], "note": said},
+                        policy_version=posting.tenant.policy_version, rule_ids=(rule.rule_id,),
+                        clauses=(rule.clause,), partner_id=stored.data.get("partner_id"))  # fmt: skip
+    posting.changes.audit.append(record)
+    return str(stored.data["case_id"])
 
 
 def fail(posting: Posting, category: str, message: str, *rules: Rule) -> Outcome:

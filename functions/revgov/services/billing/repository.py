@@ -22,6 +22,20 @@ SALES_FACTS = "SALESFACT"
 SUBSCRIPTIONS = "SUBSCRIPTION"
 RENEWALS = "SUBRENEWAL"  # renewed_from#subscription -> a renewal's state, for the KPIs (`renewal_put`)
 USAGE = "USAGE"  # partner#metric#period -> the month's metered quantity and what was invoiced for it
+
+
+def usage_key(partner_id: str, metric: str, month: str, customer_id: str | None) -> str:
+    """The USAGE key of a partner's metric in a month; a referred customer's usage (the Distributor's direct invoice,
+    PA-8.1 / CPA-8.1) is metered apart under its customer."""
+    return f"{partner_id}#{metric}#{month}" + ("" if customer_id is None else f"{DIRECT_USAGE}{customer_id}")
+
+
+def direct_usage(key: str) -> bool:
+    """Whether a USAGE key is a customer's usage billed on the Distributor's direct invoice (`usage_key`)."""
+    return DIRECT_USAGE in key
+
+
+DIRECT_USAGE = "#direct#"
 STATEMENTS_OF_WORK = "SOW"  # partner#sow_ref -> the milestones billed on it
 SUPPORT_HOURS = "SUPPORTHOURS"  # partner#quarter -> hours used
 CREDIT_NOTE_HOLDS = "CREDITNOTEHOLD"  # hold id -> a credit note above the limit waiting for approval (credit_notes)

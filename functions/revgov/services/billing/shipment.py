@@ -20,7 +20,7 @@ from typing import Any
 from ...domain import billing as core
 from ...domain.time import parse_day, period_of
 from ...ports import Delete, Put, Stored
-from .exceptions import fail, open_exception
+from .exceptions import fail, open_exception, resolve_own_exception
 from .lines import post_lines
 from .posting import Outcome, Posting
 from .repository import AWAITING_DELIVERY, CREDIT_NOTE_HOLDS, SHIPMENTS, credited_against, put_over
@@ -70,8 +70,7 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
             reason = (f"the delivery of the shipment of order {data['order_ref']} of {data['shipped_on']}; its lines "
                       f"were billed on shipment (event {shipment['event_ids'][0]})")
         elif known is not None:
-            reason = (f"the corrected charge of the shipment of order {data['order_ref']} of {data['shipped_on']}: "
-                      f"credit notes took back in full what it billed before (SOP-2.5 / COP-2.4)")
+            reason = _corrected_charge(posting, data)
         return Outcome("processed", reason, posted=bool(billed), settles_sla=not billed)
     record = {
         "partner_id": partner["partner_id"],
@@ -155,6 +154,25 @@ def _billed_before(posting: Posting, partner_id: str, shipment: dict[str, Any], 
     )
     note = f"; exception {case_id}" if case_id else "; its exception is already open"
     return Outcome("failed", problem + note, done=False, settles_sla=True)
+
+
+def _corrected_charge(posting: Posting, data: dict[str, Any]) -> str:
+    """The corrected charge billed (its credit notes issued, SOP-2.5 / COP-2.4), and why. The `duplicate_shipment`
+    exception this event opened while they waited for approval reported what no longer holds, so it is resolved in
+    this commit citing the credit note rule rather than left to run out its triage SLA and escalate (SOP-4.2 /
+    COP-4.2)."""
+
+    def note(case: dict[str, Any]) -> str:
+        held = [h["hold_id"] for h in (case.get("context") or {}).get("held_credit_notes", [])]
+        named = f" ({', '.join(held)})" if held else ""
+        return (f"billed as the corrected charge of the shipment of order {data['order_ref']} of "
+                f"{data['shipped_on']}: its credit note(s){named} were approved and issued, taking back in full what "
+                "it billed before")
+
+    book = posting.book
+    resolve_own_exception(posting, book.duplicate_shipment_category, book.credit_notes, note)
+    return (f"the corrected charge of the shipment of order {data['order_ref']} of {data['shipped_on']}: credit notes "
+            "took back in full what it billed before (SOP-2.5 / COP-2.4)")
 
 
 def _held_credit_notes(posting: Posting, holds: tuple[str, ...]) -> list[dict[str, str]]:

@@ -3,15 +3,17 @@ family whose certification expired is out of scope (SOP-5.3 / COP-5.3)."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
 from ...domain import billing as core
 from ...domain import partners as partner_rules
 from ...domain.billing import LineDraft, ServicePeriod
-from ...domain.money import round_money
+from ...domain.calendar import BusinessCalendar
+from ...domain.money import format_money, round_money
 from ...domain.rules import Rule
-from ...domain.time import parse_day, period_of
+from ...domain.time import instant, parse_day, period_of
 from ...ports import DomainEvent
 from .exceptions import open_exception
 from .lines import post_lines
@@ -63,8 +65,26 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
         )
         return Outcome("processed", f"overage not approved; exception {case_id}; not billed")
     line = _overage_line(book, data, over, allowance, quarter, rules)
-    post_lines(posting, partner["partner_id"], period_of(performed_on), [line])
+    (posted,) = post_lines(posting, partner["partner_id"], period_of(performed_on), [line])
+    if data["severity"] == 1:  # approved overage was asked for in writing; a severity-1 incident's is announced
+        posting.changes.events.append(_overage_notice(posting, partner, quarter, over, posted))
     return Outcome("processed")
+
+
+def _overage_notice(
+    posting: Posting, partner: dict[str, Any], quarter: str, over: Decimal, line: dict[str, Any]
+) -> DomainEvent:
+    """SOP-5.4: "hours above the allowance for a severity 1 incident are billed as overage [...] and the Partner is
+    notified within 1 business day" (COP-5.4: "notified to the Partner within 1 business day"): each one billed, for
+    Customer Success to notify, due 1 business day after it was billed on the partner's calendar (PA-1.3 / CPA-1.3)."""
+    book = posting.book
+    calendar = BusinessCalendar.from_policy(posting.tenant.policy, partner.get("country"))
+    due = calendar.add_business_days(instant(posting.now).astimezone(UTC), 1)
+    detail = {"partner_id": partner["partner_id"], "quarter": quarter, "ticket_id": posting.data["ticket_id"],
+              "severity": 1, "overage_hours": f"{over:.2f}", "hourly_rate": format_money(book.overage_rate),
+              "amount": line["amount"], "invoice_id": line["invoice_id"], "line_ids": [line["line_id"]],
+              "notify_by": due.strftime("%Y-%m-%dT%H:%M:%SZ"), **book.overage.as_dict()}  # fmt: skip
+    return DomainEvent("revgov.billing", "support.overage_billed", detail)
 
 
 def _notice(book: core.BillingPolicy, counter: dict[str, Any], percent: int) -> DomainEvent:

@@ -13,7 +13,7 @@ from ...domain.time import instant, parse_day, period_of
 from .exceptions import fail
 from .lines import billed_customer, draft_invoice, post_lines, rerate_line
 from .posting import Outcome, Posting
-from .repository import LINES, SUBSCRIPTIONS, USAGE, line_key, put_over
+from .repository import LINES, SUBSCRIPTIONS, USAGE, line_key, put_over, usage_key
 from .subscription_records import park, refuse_foreign
 
 
@@ -32,7 +32,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     # A referral subscription's usage is the referred customer's, on the Distributor's direct invoice to it (PA-8.1 /
     # CPA-8.1), metered apart from the partner's own (SOP-3.1 sums "the Partner's records").
     customer = billed_customer(channel, sub.data.get("customer_id"))
-    key = f"{partner['partner_id']}#{table.metric}#{month}" + ("" if customer is None else f"#direct#{customer}")
+    key = usage_key(partner["partner_id"], table.metric, month, customer)
     stored = posting.get(USAGE, key)
     usage = (
         cast(core.UsageRecord, stored.data)
@@ -58,6 +58,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
         rules=rules,
         order_ref=data["subscription_id"],
         channel=channel,
+        late=late,
     )
     if customer:
         named = {**rerated.draft.detail, "customer_id": customer}
