@@ -57,7 +57,8 @@ def kpis(rt: Runtime, who: Principal, period: str, *, partner_id: str | None, ti
     went_live = date.fromisoformat(tenant.created_at[:10])
     base, source = core.baseline_period(target, went_live, tenant.config.get("kpi_baseline_period"))
     agreements = None if who.role is Role.PARTNER else read_agreements(rt, tenant)
-    renewed = [] if who.role is Role.PARTNER else read_subscription_renewals(rt, tenant.tenant_id, [target, base])
+    renewed = [] if who.role is Role.PARTNER else read_subscription_renewals(rt, tenant.tenant_id, [target, base],
+                                                                           partner_id)
     current = _kpis(rt, who, tenant, target, (agreements, renewed), partner_id=partner_id, tier=tier)
     before = _kpis(rt, who, tenant, base, (agreements, renewed), partner_id=partner_id, tier=tier)
     return core.with_baseline(current, before, base, source, went_live)
@@ -121,14 +122,18 @@ def _kpis(
     return answer
 
 
-def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target: Period) -> list[core.RebatePeriod]:
-    """The rebate and commission periods the KPI period holds whole, each as settled or, while open, as accrued."""
+def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target: Period,
+                    partner_id: str | None = None) -> list[core.RebatePeriod]:
+    """The rebate and commission periods the KPI period holds whole, each as settled or, while open, as accrued (one
+    partner's figure: only its own accrual is read)."""
     kinds = {str(p.get("period")) for p in rebate_programs(policy) or []}
     periods = []
     for name in core.rebate_periods_within(target, kinds):
         state = rebate_records.period_state(rt, tenant_id, name)
         if state is None:
-            open_accruals = pages(rt.store, tenant_id, rebate_records.ACCRUALS, prefix=f"{name}#")
+            own = rebate_records.accrual(rt, tenant_id, name, partner_id) if partner_id else None
+            open_accruals = ([own] if own else []) if partner_id else pages(
+                rt.store, tenant_id, rebate_records.ACCRUALS, prefix=f"{name}#")
             accrued = {i.data["partner_id"]: i.data["total"] for i in open_accruals}
             periods.append(core.RebatePeriod(name, None, accrued))
             continue
@@ -154,7 +159,7 @@ def _net_margin(
     tier: str | None,
 ) -> dict[str, Any]:
     """Margin after rebates and commissions, for the scope asked and by tier (each tier: its partners' rebates)."""
-    periods = _rebate_periods(rt, tenant_id, policy, target)
+    periods = _rebate_periods(rt, tenant_id, policy, target, partner_id)
     rebates = core.rebates_by_partner(periods)
 
     def of(partners: Any) -> int:
