@@ -43,7 +43,7 @@ def _renewed_and_accrued(partner_id: str, n: int, total: str) -> list[Put]:
 def _read(rivals: int, who: Principal) -> tuple[dict[str, Any], Counting]:
     ledger = Ledger("2026-12-10T12:00:00Z")
     p2 = next(p for p in ledger.partners if p["partner_id"] == P2)
-    others = [{**p2, "partner_id": f"ptr_01JBNWRIVAL{n:015d}"} for n in range(rivals)]
+    others = [{**p2, "partner_id": f"ptr_01JBNWRXVS{n:016d}"} for n in range(rivals)]
     ledger.add_partners(others)
     puts = [*_renewed_and_accrued(P1, 0, "1250.00")]
     for n, rival in enumerate(others, start=1):

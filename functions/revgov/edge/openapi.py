@@ -9,13 +9,14 @@ from functools import lru_cache
 from typing import Any
 
 from .. import schemas
+from ..domain.ids import typed_id_pattern
 from ..resources import outbound_event_types
 from ..settings import settings
 from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.46.5"
+API_VERSION = "1.47.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -148,7 +149,9 @@ def _operation(op: Operation) -> dict[str, Any]:
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     """The operation's path, query and header parameters, then a list's `limit` and `cursor`."""
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAM.findall(op.path)
+        {"name": name, "in": "path", "required": True, "schema": {
+            "type": "string", **({"pattern": typed_id_pattern(op.id_params[name])} if name in op.id_params else {})}}
+        for name in _PARAM.findall(op.path)
     ]
     params += [
         {
