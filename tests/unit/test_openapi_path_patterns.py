@@ -3,22 +3,28 @@
 DESIGN.md: "Ids are ULIDs with a type prefix (`ptr_…`, `dec_…`, `inv_…`): sortable, not guessable." The ULID spec
 (github.com/ulid/spec): 26 characters of Crockford's base32, "0123456789ABCDEFGHJKMNPQRSTVWXYZ" (no I, L, O, U).
 The edge answers 404 for an id of another form (`Operation.id_params`, edge/http.py), so a client or a fuzzer reading
-the document knows the form before it asks: `^ptr_[0-9A-HJKMNP-TV-Z]{26}$` for a partner. The path parameters that
-are not Revgov's typed ids have none: a tenant id (the tenant file's own pattern), an ERP subscription id, a contract
-document name, an entitlement name and a SKU (the ERP's and the policy's names).
+the document knows the form before it asks: `^ptr_[0-9A-HJKMNP-TV-Z]{26}$` for a partner. A tenant id has the tenant
+file's own (schemas/tenant.schema.json: "lowercase letter first, then lowercase letters, digits or hyphens, 3 to 40
+characters"), which the platform routes check (`_tenant_id`). The other path parameters are not Revgov's ids and have
+none: an ERP subscription id, a contract document name, an entitlement name and a SKU (the ERP's and the policy's).
 """
 
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 
+from revgov import schemas
+from revgov.domain.errors import NotFound
 from revgov.domain.ids import PREFIXES, is_typed_id, typed_id, typed_id_pattern
 from revgov.edge.openapi import document
 from revgov.edge.registry import OPERATIONS
+from revgov.edge.routes.platform import _tenant_id
 
 NOT_TYPED = {"tenant_id", "erp_subscription_id", "document", "name", "sku"}
+NO_PATTERN = NOT_TYPED - {"tenant_id"}
 
 
 def _path_params() -> list[tuple[str, str, dict]]:
@@ -34,7 +40,9 @@ def test_every_typed_id_path_parameter_has_its_prefix_and_ulid_pattern() -> None
     params = _path_params()
     assert params
     untyped = sorted({name for _, name, schema in params if "pattern" not in schema})
-    assert set(untyped) == NOT_TYPED, untyped
+    assert set(untyped) == NO_PATTERN, untyped
+    tenant_ids = {schema["pattern"] for _, name, schema in params if name == "tenant_id"}
+    assert tenant_ids == {schemas.schema("tenant.schema.json")["properties"]["tenant_id"]["pattern"]}
     enforced = {(f"{op.method} {op.path}", name): prefix for op in OPERATIONS for name, prefix in op.id_params.items()}
     for where, name, schema in params:
         if name in NOT_TYPED:
@@ -59,6 +67,15 @@ def test_the_pattern_accepts_exactly_what_the_edge_accepts(prefix: str) -> None:
                f"{prefix}_{body[:-1]}I", f"{prefix}_{body[:-1]}U", f"{prefix}-{body}", f" {minted}", f"{minted}\n"]
     for value in refused:
         assert not pattern.fullmatch(value) and not is_typed_id(value, prefix), value
+
+
+def test_a_tenant_id_of_another_form_is_not_found_before_any_read_a_trailing_newline_included() -> None:
+    pattern = re.compile(schemas.schema("tenant.schema.json")["properties"]["tenant_id"]["pattern"])
+    assert _tenant_id(SimpleNamespace(params={"tenant_id": "northwind"})) == "northwind"  # type: ignore[arg-type]
+    for value in ("northwind\n", "_platform", "NorthWind", "nw", "n" * 41):
+        assert not pattern.fullmatch(value)
+        with pytest.raises(NotFound):
+            _tenant_id(SimpleNamespace(params={"tenant_id": value}))  # type: ignore[arg-type]
 
 
 def test_an_explanation_takes_a_decision_or_an_audit_record_and_nothing_else() -> None:

@@ -146,11 +146,21 @@ def _operation(op: Operation) -> dict[str, Any]:
     return doc
 
 
+def _path_pattern(op: Operation, name: str) -> dict[str, str]:
+    """The form the edge holds a path parameter to (another is 404 before any read): a typed id's prefix and ULID
+    (`Operation.id_params`), or a tenant id's, as the tenant file's schema gives it (the platform routes' `_tenant_id`
+    checks it)."""
+    if name in op.id_params:
+        return {"pattern": typed_id_pattern(op.id_params[name])}
+    if name == "tenant_id":
+        return {"pattern": str(schemas.schema("tenant.schema.json")["properties"]["tenant_id"]["pattern"])}
+    return {}
+
+
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     """The operation's path, query and header parameters, then a list's `limit` and `cursor`."""
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {
-            "type": "string", **({"pattern": typed_id_pattern(op.id_params[name])} if name in op.id_params else {})}}
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", **_path_pattern(op, name)}}
         for name in _PARAM.findall(op.path)
     ]
     params += [
