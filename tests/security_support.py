@@ -34,7 +34,9 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 def random_id(prefix: str) -> str:
-    """A well-formed id of `prefix` that no object has."""
+    """A well-formed id of `prefix` (of its first alternative when a route takes several, `dec|aud`) that no object
+    has."""
+    prefix = prefix.split("|", 1)[0]
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
     n = uuid.uuid4().int
     return f"{prefix}_01" + "".join(alphabet[(n >> (5 * i)) & 31] for i in range(24))

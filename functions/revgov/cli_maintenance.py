@@ -12,6 +12,12 @@ before 1.28.0 get their pointer, so the partner sees them in `GET /v1/waiting` (
 `revgov maintenance backfill-open-pointers --tenant T`: approvals and exceptions opened about a partner before each
 partner's undecided cases had pointers get theirs, and the tenant its mark, so a performance summary reads the
 partner's own cases, not every undecided case of the tenant (services.case_open_backfill).
+`revgov maintenance backfill-usage-months --tenant T`: usage records stored before each had a month pointer get it,
+and the tenant its mark, so a usage what-if reads the months asked, not every usage record of the tenant
+(services.usage_month_backfill).
+`revgov maintenance backfill-held-credits --tenant T`: credit notes held for approval before 1.46.4 are marked held on
+the line they credit, and the tenant its mark, so the line still stands charged until they are approved (SOP-2.5;
+services.credit_hold_backfill).
 """
 
 from __future__ import annotations
@@ -78,6 +84,22 @@ def _backfill_open_pointers(args: argparse.Namespace) -> int:
                      "partner undecided-case pointers (a second run backfills 0)")
 
 
+def _backfill_usage_months(args: argparse.Namespace) -> int:
+    use_product(args.state_file)
+    from .services.usage_month_backfill import backfill_usage_months
+
+    return _backfill(args, "usage month pointers", backfill_usage_months,
+                     "usage record month pointers (a second run backfills 0)")
+
+
+def _backfill_held_credits(args: argparse.Namespace) -> int:
+    use_product(args.state_file)
+    from .services.credit_hold_backfill import backfill_held_marks
+
+    return _backfill(args, "held credit-note marks", backfill_held_marks,
+                     "credit notes waiting for approval marked held on their lines (a second run backfills 0)")
+
+
 def _subcommand(sub: Any, name: str, help_text: str, run: Callable[[argparse.Namespace], int]) -> None:
     parser = sub.add_parser(name, help=help_text)
     parser.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
@@ -105,3 +127,10 @@ def register(commands: Any) -> None:
                 "give approvals and exceptions opened about a partner before its undecided cases had pointers their "
                 "pointer, then mark the tenant's pointers complete (a performance summary then reads only the "
                 "partner's own); a second run writes no pointer", _backfill_open_pointers)
+    _subcommand(sub, "backfill-usage-months",
+                "give usage records stored before they had month pointers their pointer, then mark the tenant's "
+                "pointers complete (a usage what-if then reads only the months asked); a second run writes no "
+                "pointer", _backfill_usage_months)
+    _subcommand(sub, "backfill-held-credits",
+                "mark credit notes held for approval before 1.46.4 as held on the lines they credit (SOP-2.5: not "
+                "issued before approval), then the tenant; a second run marks nothing", _backfill_held_credits)

@@ -42,6 +42,9 @@ FEATURE_MODULES = (
     "test_partner_undecided_cases",  # CASEOPEN: a partner's undecided cases through its pointers, the mark, backfill
     "test_partner_invoice_reads",  # INVOICEKEY: a partner's issued invoices through its month pointers
     "test_tier_review_reads",  # INVOICEKEY + SALESFACT: a partner's sales facts through its invoices
+    "test_kpi_partner_reads",  # RBTACCRUAL + SUBSCRIPTION lookup: one partner's KPI reads
+    "test_usage_whatif_reads",  # USAGEMONTH: a month's usage records through its pointers, the mark, backfill
+    "test_credit_hold_backfill",  # LINECREDIT: credit notes held before 1.46.4 marked held, the mark
     "test_audit_partner_records",  # AUDITBYPARTNER: each partner's audit pointers, pages and cursors
     "test_auditor3_vat_validation",  # VAT/VIES checks and the withholding they cause
     "test_invoice_dispute_appeals",  # invoice-dispute appeals and their four eyes

@@ -63,7 +63,7 @@ def targets() -> list[Target]:
             if name == "tenant_id":
                 found.append(Target(op, "path", name, ("tenant",)))
             elif prefix:
-                found.append(Target(op, "path", name, (prefix,)))
+                found.append(Target(op, "path", name, tuple(prefix.split("|"))))  # `dec|aud`: either names one
         for query in op.query:
             if query.name.endswith("_id") or query.name == "subject":
                 found.append(Target(op, "query", query.name, _prefixes("^" + (query.pattern or "")) or ("ptr", "dec")))
@@ -102,7 +102,7 @@ class Attempt:
             elif name == "name":
                 path_values[name] = "deal_registration"
             else:
-                path_values[name] = self.own(op.id_params.get(name) or PATH_PREFIXES[name])
+                path_values[name] = self.own((op.id_params.get(name) or PATH_PREFIXES[name]).split("|")[0])
         query = {q.name: "2026-Q4" for q in op.query if q.name == "period"}
         if target.location == "query":
             query[target.name] = value

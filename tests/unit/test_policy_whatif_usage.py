@@ -24,6 +24,7 @@ from revgov.ports import Changes, Put
 from revgov.services import audit, policy_drafts
 from revgov.services.billing.repository import USAGE
 from revgov.services.policy_whatif_usage import whatif_usage
+from revgov.services.usage_months import usage_month_put
 from support import ROOT
 
 FINANCE = Principal("northwind", Role.FINANCE, "key_FINANCE0000000000000000000")
@@ -33,10 +34,11 @@ BAND_3 = [{"op": "test", "path": "/billing/usage_rates/0/metric", "value": "clou
           {"op": "replace", "path": "/billing/usage_rates/0/bands/2/rate", "value": "0.07"}]
 
 
-def _usage(partner_id: str, metric: str, month: str, quantity: str, invoiced: list[dict[str, Any]]) -> Put:
-    return Put(USAGE, f"{partner_id}#{metric}#{month}", {
-        "partner_id": partner_id, "metric": metric, "period": month, "quantity": quantity,
-        "event_ids": ["evt_1"], "invoiced": invoiced})
+def _usage(partner_id: str, metric: str, month: str, quantity: str, invoiced: list[dict[str, Any]]) -> list[Put]:
+    """A month's usage record as billing stores it: the record and its month pointer (services/usage_months.py)."""
+    key = f"{partner_id}#{metric}#{month}"
+    return [Put(USAGE, key, {"partner_id": partner_id, "metric": metric, "period": month, "quantity": quantity,
+                             "event_ids": ["evt_1"], "invoiced": invoiced}), usage_month_put(key, month)]
 
 
 @pytest.fixture
@@ -47,9 +49,9 @@ def world() -> Any:
              "number": 1, "amount": "1220.00", "units": "12500", "cost": "375.00"}
     rt.store.commit("northwind", Changes(puts=[
         *(Put("PARTNER", p["partner_id"], p) for p in partners),
-        _usage(PLATINUM, "cloud_compute", "2026-10", "12500", [entry]),
-        _usage(PLATINUM, "security_monitoring", "2026-10", "300", []),
-        _usage(PLATINUM, "cloud_compute", "2026-09", "800", [])]))
+        *_usage(PLATINUM, "cloud_compute", "2026-10", "12500", [entry]),
+        *_usage(PLATINUM, "security_monitoring", "2026-10", "300", []),
+        *_usage(PLATINUM, "cloud_compute", "2026-09", "800", [])]))
     return rt
 
 

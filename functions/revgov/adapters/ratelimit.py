@@ -5,6 +5,11 @@ key, TTL), conditioned on both being under their limits, so the limit holds acro
 request is not counted, and once a window is known to be exhausted this process answers from memory until it ends
 (a flood costs no extra writes). If the counter cannot be reached the request is let through: rate limiting protects
 availability, so it never takes the API down with it.
+
+What a limiter keeps in memory (a window known full, permits taken in a block) belongs to one provisioning of the
+tenant (`since`, its profile's `created_at`): offboarding deletes the tenant's counts with its data, and a tenant
+provisioned again under the same id starts counting afresh in every process, also one that counted the former tenant
+in the same minute (offboarding runs in another process than the API, so it cannot clear their memory).
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ class DynamoRateLimiter:
         self._endpoint = endpoint_url
         self._clock = clock
         self._client = client
-        self._exhausted: dict[tuple[str, str], int] = {}  # (tenant, "tenant"|key id) -> window start it is full in
+        self._exhausted: dict[tuple[str, str, str], int] = {}  # (tenant, since, "tenant"|key) -> full in window
         self._lock = threading.Lock()
 
     def _dynamodb(self) -> Any:
@@ -69,13 +74,14 @@ class DynamoRateLimiter:
             )
         return self._client
 
-    def hit(self, tenant_id: str, key_id: str, limits: Limits) -> Verdict:
+    def hit(self, tenant_id: str, key_id: str, limits: Limits, *, since: str = "") -> Verdict:
+        """`since`: the tenant's provisioning (its profile's `created_at`), which the memory is kept under."""
         now = self._clock.now_ms() // 1000
         window = now - now % WINDOW_SECONDS
         retry_after = max(1, window + WINDOW_SECONDS - now)
         for scope, who, limit in (("tenant", "tenant", limits.tenant_per_minute), ("key", key_id,
                                                                                    limits.key_per_minute)):
-            if self._exhausted.get((tenant_id, who)) == window:
+            if self._exhausted.get((tenant_id, since, who)) == window:
                 return Verdict(False, retry_after, scope, limit)
         try:
             self._dynamodb().update_item(
@@ -104,7 +110,7 @@ class DynamoRateLimiter:
             scope = "tenant" if tenant_count >= limits.tenant_per_minute else "key"
             with self._lock:
                 self._forget_before(window)
-                self._exhausted[(tenant_id, "tenant" if scope == "tenant" else key_id)] = window
+                self._exhausted[(tenant_id, since, "tenant" if scope == "tenant" else key_id)] = window
             limit = limits.tenant_per_minute if scope == "tenant" else limits.key_per_minute
             return Verdict(False, retry_after, scope, limit)
         return Verdict(True)
@@ -133,15 +139,17 @@ class SqliteRateLimiter:
         self._clock = clock
         self._block = block
         self._lock = threading.Lock()
-        self._permits: dict[tuple[str, str], tuple[int, int]] = {}  # (tenant, key) -> (window, permits left)
+        self._permits: dict[tuple[str, str, str], tuple[int, int]] = {}  # (tenant, since, key) -> (window, left)
 
-    def hit(self, tenant_id: str, key_id: str, limits: Limits) -> Verdict:
+    def hit(self, tenant_id: str, key_id: str, limits: Limits, *, since: str = "") -> Verdict:
+        """`since`: the tenant's provisioning (its profile's `created_at`), which the permits are kept under."""
         now = self._clock.now_ms() // 1000
         window = now - now % WINDOW_SECONDS
+        held_as = (tenant_id, since, key_id)
         with self._lock:
-            held = self._permits.get((tenant_id, key_id))
+            held = self._permits.get(held_as)
             if held is not None and held[0] == window and held[1] > 0:
-                self._permits[(tenant_id, key_id)] = (window, held[1] - 1)
+                self._permits[held_as] = (window, held[1] - 1)
                 return Verdict(True)
         try:
             verdict, taken = self._take(tenant_id, key_id, limits, window, max(1, window + WINDOW_SECONDS - now))
@@ -152,9 +160,9 @@ class SqliteRateLimiter:
             with self._lock:
                 if len(self._permits) > 10_000:  # keys seen in earlier windows
                     self._permits = {k: v for k, v in self._permits.items() if v[0] == window}
-                held = self._permits.get((tenant_id, key_id))
+                held = self._permits.get(held_as)
                 left = held[1] if held is not None and held[0] == window else 0
-                self._permits[(tenant_id, key_id)] = (window, left + taken - 1)
+                self._permits[held_as] = (window, left + taken - 1)
         return verdict
 
     def _take(self, tenant_id: str, key_id: str, limits: Limits, window: int, retry_after: int) -> tuple[Verdict, int]:

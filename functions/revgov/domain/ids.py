@@ -12,7 +12,8 @@ PREFIXES = frozenset(
         "arp", "sin",
     }
 )
-_ID = re.compile(r"^([a-z]{2,4})_[0-9A-HJKMNP-TV-Z]{26}$")
+_ULID = "[0-9A-HJKMNP-TV-Z]{26}"  # Crockford base32, no I, L, O or U
+_ID = re.compile(rf"^([a-z]{{2,4}})_{_ULID}$")
 
 
 def ulid(ms: int, entropy: bytes) -> str:
@@ -32,13 +33,22 @@ def typed_id(prefix: str, ms: int, entropy: bytes) -> str:
 
 
 def is_typed_id(value: str, prefix: str) -> bool:
-    match = _ID.match(value)
-    return bool(match) and match.group(1) == prefix  # type: ignore[union-attr]
+    """`value` is a typed id of `prefix` (or of one of the prefixes `prefix` joins with `|`)."""
+    match = _ID.fullmatch(value)  # not `match`: `$` would let a trailing newline through
+    return bool(match) and match.group(1) in prefix.split("|")  # type: ignore[union-attr]
+
+
+def typed_id_pattern(prefix: str) -> str:
+    """The regular expression (ECMA-262, as OpenAPI's `pattern`) a typed id of `prefix` (`a|b`: either) matches."""
+    for one in prefix.split("|"):
+        if one not in PREFIXES:
+            raise ValueError(f"unknown id prefix {one!r}")
+    return f"^{prefix}_{_ULID}$" if "|" not in prefix else f"^({prefix})_{_ULID}$"
 
 
 def typed_id_ms(value: str) -> int | None:
     """The millisecond timestamp a typed ULID was made at (its first 48 bits); None if `value` is not a typed id."""
-    match = _ID.match(value)
+    match = _ID.fullmatch(value)  # not `match`: `$` would let a trailing newline through
     if not match:
         return None
     ms = 0

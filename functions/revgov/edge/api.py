@@ -34,7 +34,7 @@ def api_key(auth_request: Any) -> AuthResponse:
     The verdict travels in the context; the route enforces it (so every refusal is the same problem+json)."""
     rt = runtime()
     try:
-        who, plan, read_only = resolve_caller(rt, auth_request.token)
+        who, plan, read_only, since = resolve_caller(rt, auth_request.token)
     except RevgovError as error:
         verdict = "forbidden" if error.status == 403 else "unauthenticated"
         return AuthResponse(
@@ -46,7 +46,7 @@ def api_key(auth_request: Any) -> AuthResponse:
         verdict = "unavailable" if failure.status == 503 else "error"
         context = {"verdict": verdict, "reason": failure.detail}
         return AuthResponse(routes=["*"], principal_id="anonymous", context=context)
-    limited = _rate_limited(rt, who.tenant_id, who.key_id, plan)
+    limited = _rate_limited(rt, who.tenant_id, who.key_id, plan, since)
     if limited is not None:
         return AuthResponse(routes=["*"], principal_id=who.key_id, context=limited)
     context = {
@@ -61,12 +61,15 @@ def api_key(auth_request: Any) -> AuthResponse:
     return AuthResponse(routes=["*"], principal_id=who.key_id, context=context)
 
 
-def _rate_limited(rt: Any, tenant_id: str, key_id: str, plan: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The context of a refused request (429), or None when the tenant's plan lets it through."""
+def _rate_limited(
+    rt: Any, tenant_id: str, key_id: str, plan: dict[str, Any] | None, since: str
+) -> dict[str, Any] | None:
+    """The context of a refused request (429), or None when the tenant's plan lets it through (`since`: the tenant's
+    provisioning, so a limiter's memory of a former tenant of the same id counts nothing against it)."""
     limits = Limits.from_plan(plan)
     if limits is None or rt.rate_limiter is None:
         return None
-    verdict = rt.rate_limiter.hit(tenant_id, key_id, limits)
+    verdict = rt.rate_limiter.hit(tenant_id, key_id, limits, since=since)
     if verdict.allowed:
         return None
     reason = (

@@ -9,13 +9,14 @@ from functools import lru_cache
 from typing import Any
 
 from .. import schemas
+from ..domain.ids import typed_id_pattern
 from ..resources import outbound_event_types
 from ..settings import settings
 from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.47.0"
+API_VERSION = "1.48.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -145,10 +146,22 @@ def _operation(op: Operation) -> dict[str, Any]:
     return doc
 
 
+def _path_pattern(op: Operation, name: str) -> dict[str, str]:
+    """The form the edge holds a path parameter to (another is 404 before any read): a typed id's prefix and ULID
+    (`Operation.id_params`), or a tenant id's, as the tenant file's schema gives it (the platform routes' `_tenant_id`
+    checks it)."""
+    if name in op.id_params:
+        return {"pattern": typed_id_pattern(op.id_params[name])}
+    if name == "tenant_id":
+        return {"pattern": str(schemas.schema("tenant.schema.json")["properties"]["tenant_id"]["pattern"])}
+    return {}
+
+
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     """The operation's path, query and header parameters, then a list's `limit` and `cursor`."""
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAM.findall(op.path)
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", **_path_pattern(op, name)}}
+        for name in _PARAM.findall(op.path)
     ]
     params += [
         {

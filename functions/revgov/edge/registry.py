@@ -65,7 +65,8 @@ class Operation:
     query: tuple[QueryParam, ...] = ()
     headers: tuple[HeaderParam, ...] = ()
     paginated: bool = False
-    id_params: dict[str, str] = field(default_factory=dict)  # path param -> required id prefix
+    # path param -> required id prefix ("a|b": either); refused 404 at the edge, its `pattern` in the OpenAPI document
+    id_params: dict[str, str] = field(default_factory=dict)
     raw_body: bool = False
     description: str | None = None  # longer text for the OpenAPI operation (definitions, methods)
     produces: str = "application/json"  # the success response's media type (the portal page is text/html)

@@ -24,7 +24,13 @@ from ..bootstrap import runtime
 from ..edge import handlers
 from ..edge.api import app
 from ..runtime import Runtime
-from ..services import audit_backfill, case_open_backfill, tenant_repository
+from ..services import (
+    audit_backfill,
+    case_open_backfill,
+    credit_hold_backfill,
+    tenant_repository,
+    usage_month_backfill,
+)
 from ..services import events as event_log
 from ..services.copilot import index_tenant
 from ..services.deals.backfill import backfill_if_unfinished
@@ -184,6 +190,8 @@ def start_stack(
         backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)
         audit_backfill.backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)  # PA-12.1
         case_open_backfill.backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)
+        usage_month_backfill.backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)
+        credit_hold_backfill.backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)
     _index_contracts(rt, list(seeded["tenants"]))
     server = DevServer(app, port=port)  # bound now, serving from `start`: the state file is written in between
     scheduler = _scheduler(rt, backend)

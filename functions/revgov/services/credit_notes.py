@@ -42,7 +42,7 @@ from ..ports import Changes, Put
 from ..runtime import Runtime
 from . import approval_requests, billing, erp, key_lineage, tenants
 from .billing.repository import CREDIT_NOTE_HOLDS
-from .toolkit import lookup_pages, put_over
+from .toolkit import put_over
 
 HOLDS = CREDIT_NOTE_HOLDS  # hold id -> a credit note above the limit, waiting for its approval
 EFFECT = "credit_note.approval"
@@ -386,7 +386,7 @@ def _settle_subscription(rt: Runtime, tenant_id: str, entry: dict[str, Any], lin
 
 def pending_for_month(rt: Runtime, tenant_id: str, partner_id: str, period: str) -> list[dict[str, Any]]:
     """The partner's subscription credits of `period` still waiting for their approval."""
-    listed = lookup_pages(rt.store, tenant_id, f"{billing.SUBSCRIPTIONS}#{partner_id}")
+    listed = billing.partner_subscriptions(rt, tenant_id, partner_id)
     return core.pending_credits([s.data for s in listed if s.data.get("held")], period)
 
 

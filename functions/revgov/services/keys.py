@@ -102,11 +102,13 @@ def resolve_key(rt: Runtime, authorization: str | None) -> tuple[Principal, dict
 
 class Caller(NamedTuple):
     """A resolved key: the principal, its tenant's plan, and for a suspended partner's key why it may only read
-    (`portal_access.read_only`: the clause and the sentence; the edge refuses its writes, edge/http.py)."""
+    (`portal_access.read_only`: the clause and the sentence; the edge refuses its writes, edge/http.py); `since`: the
+    tenant's provisioning (its profile's `created_at`), which the rate limiter keeps its memory under."""
 
     principal: Principal
     plan: dict[str, Any] | None
     read_only: tuple[str, str] | None = None
+    since: str = ""
 
 
 def resolve_caller(rt: Runtime, authorization: str | None) -> Caller:
@@ -121,18 +123,18 @@ def resolve_caller(rt: Runtime, authorization: str | None) -> Caller:
     key = found.get(key_ref)
     if key is None or not hmac.compare_digest(str(key.data["hash"]), hash_key(token)) or key.data.get("revoked_at"):
         raise Unauthenticated("the API key is unknown or revoked")
-    plan, read_only = None, None
+    plan, read_only, since = None, None, ""
     if parts.tenant_id != PLATFORM:
         tenant = found.get(tenant_ref)
         if tenant is None:
             raise Unauthenticated("the API key is unknown or revoked")
         if tenant.data["status"] != "active":
             raise Forbidden(f"tenant {parts.tenant_id} is {tenant.data['status']}")
-        plan = tenant.data.get("config", {}).get("plan")
+        plan, since = tenant.data.get("config", {}).get("plan"), str(tenant.data.get("created_at") or "")
         if key.data["role"] == Role.PARTNER.value:
             read_only = _partner_may_enter(rt, parts.tenant_id, str(key.data.get("partner_id")), tenant.data)
     principal = Principal(parts.tenant_id, Role(key.data["role"]), parts.key_id, key.data.get("partner_id"))
-    return Caller(principal, plan, read_only)
+    return Caller(principal, plan, read_only, since)
 
 
 def _partner_may_enter(rt: Runtime, tenant_id: str, partner_id: str, tenant: dict[str, Any]) -> tuple[str, str] | None:

@@ -17,11 +17,10 @@ from ..domain.errors import FieldError, RuleViolation
 from ..runtime import Runtime
 from . import partner_repository, policy_drafts
 from .analytics.rollups import DIRECT
-from .billing.repository import USAGE, direct_usage
+from .billing.repository import direct_usage, usage_of_months
 from .policy_whatif_billing import period_of_body
 from .policy_whatif_kpis import moved_kpis
 from .tenants import load_tenant
-from .toolkit import pages
 
 
 def whatif_usage(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -34,8 +33,7 @@ def whatif_usage(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any
     tenant, _ = load_tenant(rt, who.tenant_id)
     draft, _ = policy_drafts.load(rt, who.tenant_id, draft_id)
     before, after = domain.rate_tables(tenant.policy), _draft_tables(draft["policy"])
-    months = set(period.months)
-    stored = [item for item in pages(rt.store, who.tenant_id, USAGE) if item.data.get("period") in months]
+    stored = usage_of_months(rt, who.tenant_id, list(period.months))
     records = [item.data for item in stored]
     partners = partner_repository.get_many(rt.store, who.tenant_id, sorted({r["partner_id"] for r in records}))
     rows = [domain.usage_row(r, before, after, str(partners.get(r["partner_id"], {}).get("tier") or "none"),

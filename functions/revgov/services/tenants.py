@@ -18,7 +18,9 @@ from ..runtime import Runtime
 from . import case_repository, contracts, keys, offboarding_repository
 from . import tenant_repository as repository
 from .audit import verify_chain
+from .credit_hold_marks import held_marks_complete
 from .tenant_repository import policy_put, registry_entry
+from .usage_months import usage_months_complete
 
 SOURCE = "revgov.tenant"
 
@@ -62,6 +64,8 @@ def _provisioned(actor: Principal, tenant: Tenant, texts: list[contract_set.Cont
             policy_put(tenant),
             *contract_puts,
             case_repository.pointers_complete(tenant.tenant_id),  # no case yet: each has its pointer from its opening
+            usage_months_complete(tenant.tenant_id),  # no usage yet: each record has its month pointer from the first
+            held_marks_complete(tenant.tenant_id),  # no credit note yet: each held one is marked held when held
         ],
         # a former tenant's tombstone under this id lifted in the same transaction (issue #16: the id provisioned again)
         deletes=[repository.tombstone_delete(tenant.tenant_id)],

@@ -45,7 +45,7 @@ def ask_copilot(call: Call) -> dict[str, Any]:
 @operation(
     "GET", "/v1/decisions/{decision_id}/explain",
     summary="A decision in words: outcome, rules, arithmetic and the text of the clauses it cites",
-    roles=ASKERS, tag="decisions",
+    roles=ASKERS, tag="decisions", id_params={"decision_id": "dec|aud"},  # a decision, or an audit record
     response_schema="api/decision-explanation.schema.json", response_example="decision-explanation.json",
 )
 def explain_decision(call: Call) -> dict[str, Any]:

@@ -35,7 +35,7 @@ PARTNER_TRAIL = (
 
 def _tenant_id(call: Call) -> str:
     tenant_id = call.params["tenant_id"]
-    if not _TENANT_ID.match(tenant_id):
+    if not _TENANT_ID.fullmatch(tenant_id):  # not `match`: `$` would let a trailing newline through
         raise NotFound(f"no tenant {tenant_id}")
     return tenant_id
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain.errors import NotFound
-from ...domain.ids import is_typed_id
 from ...services import subscriptions
 from ..http import Call
 from ..registry import ADMIN, operation
@@ -59,14 +58,13 @@ def delete_subscription(call: Call) -> dict[str, Any]:
     summary="One event's delivery to this subscription: delivered, retrying or failed, attempts, last answer",
     roles=ADMIN,
     tag="subscriptions",
-    id_params=_SUBSCRIPTION,
+    id_params={**_SUBSCRIPTION, "event_id": "evt"},
     response_schema="api/responses/delivery.schema.json",
 )
 def get_delivery(call: Call) -> dict[str, Any]:
     subscription_id, event_id = call.params["subscription_id"], call.params["event_id"]
     subscriptions.get(call.runtime, call.who.tenant_id, subscription_id)
-    if is_typed_id(event_id, "evt"):
-        for delivery in subscriptions.deliveries(call.runtime, call.who.tenant_id, event_id):
-            if delivery["subscription_id"] == subscription_id:
-                return delivery
+    for delivery in subscriptions.deliveries(call.runtime, call.who.tenant_id, event_id):  # an evt_ id (id_params)
+        if delivery["subscription_id"] == subscription_id:
+            return delivery
     raise NotFound(f"no delivery of {event_id} to {subscription_id}")

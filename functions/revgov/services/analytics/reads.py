@@ -57,7 +57,8 @@ def kpis(rt: Runtime, who: Principal, period: str, *, partner_id: str | None, ti
     went_live = date.fromisoformat(tenant.created_at[:10])
     base, source = core.baseline_period(target, went_live, tenant.config.get("kpi_baseline_period"))
     agreements = None if who.role is Role.PARTNER else read_agreements(rt, tenant)
-    renewed = [] if who.role is Role.PARTNER else read_subscription_renewals(rt, tenant.tenant_id, [target, base])
+    renewed = [] if who.role is Role.PARTNER else read_subscription_renewals(rt, tenant.tenant_id, [target, base],
+                                                                           partner_id)
     current = _kpis(rt, who, tenant, target, (agreements, renewed), partner_id=partner_id, tier=tier)
     before = _kpis(rt, who, tenant, base, (agreements, renewed), partner_id=partner_id, tier=tier)
     return core.with_baseline(current, before, base, source, went_live)
@@ -120,14 +121,19 @@ def _kpis(
     return answer
 
 
-def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target: Period) -> list[core.RebatePeriod]:
-    """The rebate and commission periods the KPI period holds whole, each as settled or, while open, as accrued."""
+def _rebate_periods(rt: Runtime, tenant_id: str, policy: dict[str, Any], target: Period,
+                    partner_id: str | None = None) -> list[core.RebatePeriod]:
+    """The rebate and commission periods the KPI period holds whole, each as settled or, while open, as accrued (one
+    partner's figure: only its own accrual is read)."""
     kinds = {str(p.get("period")) for p in rebate_programs(policy) or []}
     periods = []
     for name in core.rebate_periods_within(target, kinds):
         state = rebate_records.period_state(rt, tenant_id, name)
         if state is None:
-            open_accruals = [i.data for i in pages(rt.store, tenant_id, rebate_records.ACCRUALS, prefix=f"{name}#")]
+            own = rebate_records.accrual(rt, tenant_id, name, partner_id) if partner_id else None
+            stored = ([own] if own else []) if partner_id else pages(
+                rt.store, tenant_id, rebate_records.ACCRUALS, prefix=f"{name}#")
+            open_accruals = [i.data for i in stored]
             accrued = {a["partner_id"]: a["total"] for a in open_accruals}
             programs = {a["partner_id"]: {p["program_id"]: p["payable"] for p in a.get("programs") or []}
                         for a in open_accruals}
@@ -156,13 +162,14 @@ def _net_margin(
     partner_id: str | None,
     tier: str | None,
 ) -> dict[str, Any]:
-    """Margin after rebates and commissions, for the scope asked and by tier (each tier: its partners' rebates), and
-    for the whole tenant how much of it is the Distributor's direct sales. `rollups`: the scope's and the direct
-    sales'. The commissions on direct sales (`core.direct_programs`: referrals, PA-8.1 / CPA-8.1; sales agents'
-    listed accounts, PA-8.2) are deducted where their revenue is counted: the tenant's figure and `direct_sales`,
-    never a tier's or a partner's own (PA-1.2 / CPA-1.2: that revenue is none of the Partner's)."""
+    """Margin after rebates and commissions, for the scope asked and by tier (each tier: its partners' rebates; one
+    partner's figure reads only its own accruals), and for the whole tenant how much of it is the Distributor's direct
+    sales. `rollups`: the scope's and the direct sales'. The commissions on direct sales (`core.direct_programs`:
+    referrals, PA-8.1 / CPA-8.1; sales agents' listed accounts, PA-8.2) are deducted where their revenue is counted:
+    the tenant's figure and `direct_sales`, never a tier's or a partner's own (PA-1.2 / CPA-1.2: that revenue is none
+    of the Partner's)."""
     total, direct = rollups
-    periods = _rebate_periods(rt, tenant_id, policy, target)
+    periods = _rebate_periods(rt, tenant_id, policy, target, partner_id)
     direct_programs = core.direct_programs(rebate_programs(policy) or [])
     rebates = core.rebates_by_partner(periods)
     own = core.rebates_by_partner(periods, direct_programs)

@@ -16,7 +16,7 @@ from ...domain.tenants import Tenant
 from ...domain.time import parse_day
 from ...runtime import Runtime
 from .. import partner_repository
-from ..billing.repository import RENEWALS
+from ..billing.repository import RENEWALS, partner_subscriptions
 from ..toolkit import pages
 
 
@@ -50,10 +50,17 @@ def renewal_probability(found: Agreements | None, target: Period, partner_id: st
     return core.outlook(found.rule, found.every, scope, year_end_of(target.last_day), parse_day(found.today_iso))
 
 
-def read_subscription_renewals(rt: Runtime, tenant_id: str, periods: list[Period]) -> list[dict[str, Any]]:
+def read_subscription_renewals(rt: Runtime, tenant_id: str, periods: list[Period],
+                               partner_id: str | None = None) -> list[dict[str, Any]]:
     """The customer subscription renewals whose renewed term starts in the periods' months (read once per KPI read,
-    staff only), from their by-month index (`billing.RENEWALS`)."""
+    staff only), from their by-month index (`billing.RENEWALS`); one partner's (`partner_id`) from its own
+    subscriptions, which record their renewals (`domain.subscription_renewals.recorded`), not every partner's of the
+    months."""
     months = sorted({m for period in periods for m in period.months})
+    if partner_id is not None:
+        return [{"subscription_id": s.data["subscription_id"], "partner_id": s.data["partner_id"], **renewal}
+                for s in partner_subscriptions(rt, tenant_id, partner_id)
+                for renewal in subscription_renewals_core.renewals_of(s.data) if renewal["renewed_from"][:7] in months]
     return [s.data for m in months for s in pages(rt.store, tenant_id, RENEWALS, prefix=f"{m}-")]
 
 

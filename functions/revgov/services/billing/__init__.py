@@ -53,6 +53,7 @@ from .repository import (
     line_of,
     list_invoices,
     load_invoice,
+    partner_subscriptions,
     sees_invoice,
     subscription_put,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "load_invoice",
     "load_partner",
     "open_exception",
+    "partner_subscriptions",
     "post_correction",
     "post_lines",
     "posted_against_entry",

@@ -83,21 +83,21 @@ def billed_customer(channel: str | None, customer_id: Any) -> str | None:
 
 
 def _billed_customer(posting: Posting, draft: LineDraft) -> str | None:
-    """None: the line is the partner's. A referral or sales agent line (and a credit note of one): the customer the
-    Distributor invoices directly, as the ERP named it ("" when it named none), or as the credited line's invoice
-    names it."""
+    """None: the line is the partner's. A referral or sales agent line: the customer the Distributor invoices
+    directly, as the ERP named it ("" when it named none). A credit note of one credits whom the credited line's invoice
+    billed (SOP-2.5 "a credit note referencing the original invoice and lines"): the customer of a direct invoice, or
+    the partner of a referral line posted on its own invoice before direct invoicing (1.46.1), who was billed for it."""
     if draft.channel not in DIRECT_CHANNELS:
         return None
-    if draft.detail.get("customer_id"):
-        return billed_customer(draft.channel, draft.detail["customer_id"])
     credited = draft.detail.get("credited_invoice_id")
     if credited:
         header = posting.invoices[credited][0] if credited in posting.invoices else None
         stored = None if header is not None else posting.get(INVOICES, str(credited))
         header = header if header is not None else (stored.data if stored is not None else {})
-        if core.billed_to_customer(header):
-            return str(header.get("customer_id") or "")
-    return ""
+        if not header:
+            return ""
+        return str(header.get("customer_id") or "") if core.billed_to_customer(header) else None
+    return billed_customer(draft.channel, draft.detail.get("customer_id"))
 
 
 def _located(posting: Posting, draft: LineDraft) -> LineDraft:

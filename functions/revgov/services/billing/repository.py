@@ -4,6 +4,7 @@ conditions and index entries) and read back."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any, TypedDict, cast
 
 from ...domain import billing as core
@@ -13,6 +14,7 @@ from ...ports import Page, Put, Stored
 from ...runtime import Runtime
 from .. import toolkit
 from ..toolkit import put_over as put_over  # the one read-modify-write put; billing modules import it here
+from ..usage_months import USAGE_MONTHS, USAGE_MONTHS_COMPLETE
 
 BILLED = "BILLED"  # ERP event id -> what billing it produced; the once-only guard
 INVOICES = "INVOICE"
@@ -93,6 +95,27 @@ def subscription_put(subscription: dict[str, Any], stored: Stored | None) -> Put
     """Listed by partner (GET /v1/billing/subscriptions?partner_id=, a partner key's own)."""
     lookup = (f"{SUBSCRIPTIONS}#{subscription['partner_id']}", subscription["subscription_id"])
     return put_over(SUBSCRIPTIONS, subscription["subscription_id"], subscription, stored, lookup=lookup)
+
+
+def usage_of_months(rt: Runtime, tenant_id: str, months: list[str]) -> list[Stored]:
+    """The usage records of `months`, with their keys (`direct_usage` reads one): through their month pointers, a
+    page of 100 pointers and its records in one batch at a time, once the tenant's mark says every record has one;
+    before that (a tenant from before the pointers, until `revgov maintenance backfill-usage-months`), every usage
+    record of the tenant, filtered."""
+    if rt.store.get(tenant_id, USAGE_MONTHS, USAGE_MONTHS_COMPLETE) is None:
+        return [item for item in toolkit.pages(rt.store, tenant_id, USAGE) if item.data.get("period") in months]
+    found: dict[str, Stored] = {}
+    for month in months:
+        pointers = iter(toolkit.pages(rt.store, tenant_id, USAGE_MONTHS, prefix=f"{month}#"))
+        while batch := [p.data["usage_key"] for p in islice(pointers, 100)]:
+            stored = rt.store.get_many([(tenant_id, USAGE, key) for key in batch])
+            found |= {ref[2]: item for ref, item in stored.items()}
+    return [found[key] for key in sorted(found)]  # in key order, as the tenant's records are read
+
+
+def partner_subscriptions(rt: Runtime, tenant_id: str, partner_id: str) -> Iterator[Stored]:
+    """One partner's subscriptions, a page of its own lookup at a time (`subscription_put`; eventually consistent)."""
+    return toolkit.lookup_pages(rt.store, tenant_id, f"{SUBSCRIPTIONS}#{partner_id}")
 
 
 def line_key(line: Mapping[str, Any]) -> str:

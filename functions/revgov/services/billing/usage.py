@@ -10,6 +10,7 @@ from typing import Any, cast
 from ...domain import billing as core
 from ...domain.errors import Conflict
 from ...domain.time import instant, parse_day, period_of
+from ..usage_months import usage_month_put
 from .exceptions import fail
 from .lines import billed_customer, draft_invoice, post_lines, rerate_line
 from .posting import Outcome, Posting
@@ -66,6 +67,8 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     line = _post(posting, partner["partner_id"], header["period"], rerated)
     updated = core.with_usage(usage, rerated, line, event_id=posting.event_id)
     posting.changes.puts.append(put_over(USAGE, key, dict(updated), stored))
+    if stored is None:  # the month's pointer, for the usage what-if (a record never changes its month)
+        posting.changes.puts.append(usage_month_put(key, month))
     return Outcome("processed", None if line else "month re-rated to the same total; no adjustment")
 
 
