@@ -1,0 +1,89 @@
+"""Red team, ninth round: a partner key (and the staff acting on what it sent) against what landed in the last two
+sessions: suspended partners' openings (1.46.2), direct invoices (PA-8.1 / PA-8.2), partner-scoped reads.
+
+Each test quotes the rule it holds the product to and failed before its fix. A tenant of the module's own
+(make_party), so nothing here reads what the shared tenants' background events did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import security_support
+from security_support import make_party, offboard, quote_for
+from support import assert_problem
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def party(api: Any, operator: Any, stack: Any) -> Any:
+    made = make_party(api, operator, stack, "northwind")
+    yield made
+    offboard(operator, made)
+
+
+def _pending_quote(party: Any, partner_id: str) -> dict[str, Any]:
+    """A quote above the partner's tier cap (northwind silver: 10 %) with a margin above the floor: one channel_ops
+    approval (PA-6.2, SOP-4.1)."""
+    checked = party.partner_keys[partner_id].post("/v1/pricing/check", quote_for(party, partner_id, discount="15.00"))
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["outcome"] == "approval_required" and [a["queue"] for a in body["approvals"]] == ["channel_ops"], body
+    return dict(body)
+
+
+def test_pa_13_2_a_quote_waiting_for_approval_is_not_approved_while_its_partner_is_suspended(party: Any) -> None:
+    """PA-13.2: "The Distributor may suspend a Partner from new quotes, orders, deal registrations and incentive
+    accrual [...] A suspension [...] is lifted when the reason is cured" (CPA-13.2 "suspend new quotes"); the policy's
+    `partner_must_be_active` (PRC-PARTNER-ACTIVE, PA-13.2) denies a suspended partner's quote check. A quote checked
+    the day before the suspension and approved by channel ops during it became `allow` (an approved quote, the
+    price the partner orders at), so the suspension stopped only the checks made after it. Round six closed the same
+    gap for a screening hold (PA-2.8); any suspension is now the same: the approval is a 422 naming
+    PRC-PARTNER-ACTIVE / PA-13.2, nothing changes, and once the suspension is lifted the quote is approved as
+    before (positive control)."""
+    mine = party.partners[1]
+    ops, partner = party.by_role["channel_ops"], party.partner_keys[mine]
+    quote = _pending_quote(party, mine)
+    (approval,) = quote["approvals"]
+    before = partner.get(f"/v1/decisions/{quote['decision_id']}").json()
+    moved = ops.post(f"/v1/partners/{mine}/suspend", {"reason": "PA-13.2(c) an amount more than 60 days overdue"})
+    assert moved.status_code == 200 and moved.json()["status"] == "suspended", moved.text
+    try:
+        refused = ops.post(f"/v1/approvals/{approval['approval_id']}/decision",
+                           {"outcome": "approved", "note": "approved during the suspension"})
+        problem = assert_problem(refused, 422)
+        assert (problem["rule_id"], problem["clause"]) == ("PRC-PARTNER-ACTIVE", "PA-13.2"), problem
+        after = partner.get(f"/v1/decisions/{quote['decision_id']}").json()
+        assert (after["outcome"], after["status"]) == (before["outcome"], before["status"]) == (
+            "approval_required", before["status"]), after
+        assert ops.get(f"/v1/approvals/{approval['approval_id']}").json()["status"] == "pending"
+    finally:
+        assert ops.post(f"/v1/partners/{mine}/reinstate", {"reason": "PA-13.2 reason cured"}).status_code == 200
+    approved = ops.post(f"/v1/approvals/{approval['approval_id']}/decision",
+                        {"outcome": "approved", "note": "suspension lifted"})
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+    assert partner.get(f"/v1/decisions/{quote['decision_id']}").json()["outcome"] == "allow"
+
+
+def test_pa_13_3_a_quote_waiting_for_approval_is_not_approved_after_its_partner_is_terminated(party: Any) -> None:
+    """PA-13.3 "On termination: [...] deal registrations end"; the agreement the quote would price under has ended and
+    PRC-PARTNER-ACTIVE denies a terminated partner's check. Its quote pending at termination became `allow` when
+    channel ops approved it. Now the 422 of PRC-PARTNER-ACTIVE, the quote still pending (it expires as any other)."""
+    tiers = sorted(party.policy["partner_tiers"], key=lambda t: t["rank"])
+    leaving = security_support._onboard(party, "Leaving Reseller", "reseller", tiers[1], "active")
+    minted = party.admin.post("/v1/keys", {"role": "partner", "partner_id": leaving, "label": "leaving"})
+    assert minted.status_code == 201, minted.text
+    party.partner_keys[leaving] = party.partner_keys[party.partners[0]].as_key(minted.json()["key"])
+    ops = party.by_role["channel_ops"]
+    quote = _pending_quote(party, leaving)
+    (approval,) = quote["approvals"]
+    ended = ops.post(f"/v1/partners/{leaving}/terminate", {"reason": "PA-13.3 termination for convenience"})
+    assert ended.status_code == 200 and ended.json()["status"] == "terminated", ended.text
+    refused = ops.post(f"/v1/approvals/{approval['approval_id']}/decision",
+                       {"outcome": "approved", "note": "approved after the termination"})
+    problem = assert_problem(refused, 422)
+    assert (problem["rule_id"], problem["clause"]) == ("PRC-PARTNER-ACTIVE", "PA-13.2"), problem
+    assert ops.get(f"/v1/decisions/{quote['decision_id']}").json()["outcome"] == "approval_required"
