@@ -7,10 +7,13 @@ Each test quotes the rule it holds the product to and failed before its fix. A t
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+import clock_support
 import security_support
 from security_support import make_party, offboard, quote_for
 from support import assert_problem
@@ -87,3 +90,38 @@ def test_pa_13_3_a_quote_waiting_for_approval_is_not_approved_after_its_partner_
     problem = assert_problem(refused, 422)
     assert (problem["rule_id"], problem["clause"]) == ("PRC-PARTNER-ACTIVE", "PA-13.2"), problem
     assert ops.get(f"/v1/decisions/{quote['decision_id']}").json()["outcome"] == "approval_required"
+
+
+def test_pa_13_2_a_registration_waiting_for_review_is_not_approved_while_its_partner_is_suspended(party: Any) -> None:
+    """PA-13.2: the Distributor "may suspend a Partner from new quotes, orders, deal registrations and incentive
+    accrual"; the policy's suspension (PTR-SUSPENSION, PA-13.2) withholds `deal_registration`, and a suspended
+    partner's registration is refused (PA-9.6's 403 at the edge, DR-ELIGIBILITY's 422 for staff filing it). A
+    registration the partner filed the day before its suspension was approved by channel ops during it: exclusivity
+    for the customer (PA-5.3), the registration discount on its quotes, a lock every rival's registration of the
+    customer then loses to (PA-5.5). Now the approval is a 422 naming PTR-SUSPENSION / PA-13.2, the registration
+    still pending; approved once the suspension is lifted (positive control). A terminated partner's pending
+    registration was already rejected at review (PA-13.3 "deal registrations end")."""
+    mine = party.partners[1]
+    ops, partner = party.by_role["channel_ops"], party.partner_keys[mine]
+    today = clock_support.today()
+    filed = partner.post("/v1/deals", {"partner_id": mine, "family": "networking",
+                                       "customer": {"id": f"C-RT9-{uuid.uuid4().hex[:8]}", "name": "Harbor Labs",
+                                                    "contact": "A. Lee"},
+                                       "estimated_value": "12000.00",
+                                       "expected_close": (today + timedelta(days=30)).isoformat()})
+    assert filed.status_code == 201 and filed.json()["status"] == "pending", filed.text
+    deal = filed.json()
+    approval_id = deal["approval_id"]
+    moved = ops.post(f"/v1/partners/{mine}/suspend", {"reason": "PA-13.2(a) insurance certificate expired"})
+    assert moved.status_code == 200 and moved.json()["status"] == "suspended", moved.text
+    try:
+        refused = ops.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "looks fine"})
+        problem = assert_problem(refused, 422)
+        assert (problem["rule_id"], problem["clause"]) == ("PTR-SUSPENSION", "PA-13.2"), problem
+        assert partner.get(f"/v1/deals/{deal['deal_id']}").json()["status"] == "pending"
+        assert ops.get(f"/v1/approvals/{approval_id}").json()["status"] == "pending"
+    finally:
+        assert ops.post(f"/v1/partners/{mine}/reinstate", {"reason": "PA-13.2 reason cured"}).status_code == 200
+    approved = ops.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "lifted"})
+    assert approved.status_code == 200, approved.text
+    assert partner.get(f"/v1/deals/{deal['deal_id']}").json()["status"] == "approved"
