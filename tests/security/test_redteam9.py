@@ -125,3 +125,32 @@ def test_pa_13_2_a_registration_waiting_for_review_is_not_approved_while_its_par
     approved = ops.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "lifted"})
     assert approved.status_code == 200, approved.text
     assert partner.get(f"/v1/deals/{deal['deal_id']}").json()["status"] == "approved"
+
+
+@pytest.mark.parametrize(("occurred_at", "day", "pointer"), [
+    (None, "9999-12-31", "/data/delivered_on"),  # the day after the fact's day, where the SLA clock stops
+    ("9999-12-30T23:00:00Z", "9999-12-30", "/occurred_at"),  # 48 hours after it, the invoice SLA's due time
+], ids=["fact-day", "occurred-at"])
+def test_an_erp_event_dated_at_the_calendars_end_is_a_problem_not_a_500(party: Any, occurred_at: str | None,
+                                                                       day: str, pointer: str) -> None:
+    """RFC 9457 / API.md: bad input is a problem naming the field, never a 500. The ERP event schema takes any
+    `format: date` day and date-time instant; on 9999-12-31 the invoice SLA watch the webhook writes for a shipment
+    (SOP-2.1 "within 48 hours of the time the event occurred") computed the day after it, or 48 hours after an event
+    of 9999-12-30 23:00: year 10000, an OverflowError and a 500 for the ERP (for a whole batch, its other events
+    unanswered). Now a 400 naming the field (in a batch, that event `rejected` with its pointer, the others
+    received); nothing received for it. A day far ahead but on the calendar (2199) is still received and held by
+    the plausibility check (BILL-PLAUSIBILITY)."""
+    mine = party.partners[0]
+    event = security_support.shipment(party, mine)
+    event["data"]["shipped_on"] = event["data"]["delivered_on"] = day
+    if occurred_at:
+        event["occurred_at"] = occurred_at
+    problem = assert_problem(party.erp.post(event), 400)
+    assert pointer in {e["path"] for e in problem.get("errors", [])}, problem
+    ok = security_support.shipment(party, mine)
+    batch = party.erp.post({"events": [event, ok]})
+    assert batch.status_code == 202, batch.text
+    first, second = batch.json()["results"]
+    assert first["status"] == "rejected" and f"/events/0{pointer}" in {e["path"] for e in first["errors"]}, first
+    assert second["status"] == "received", second
+    assert party.erp.post({**event, "id": event["id"]}).status_code == 400  # never received: not a duplicate
