@@ -154,3 +154,42 @@ def test_an_erp_event_dated_at_the_calendars_end_is_a_problem_not_a_500(party: A
     assert first["status"] == "rejected" and f"/events/0{pointer}" in {e["path"] for e in first["errors"]}, first
     assert second["status"] == "received", second
     assert party.erp.post({**event, "id": event["id"]}).status_code == 400  # never received: not a duplicate
+
+
+# Trojan Source (CVE-2021-42574): U+202E reverses what follows; ESC opens a terminal control sequence; U+200B hides a
+# difference between two look-alike texts
+SPOOFS = ["1\u202e01", "1\u001b[31m", "1\u200b"]
+
+
+@pytest.mark.parametrize("line_id", SPOOFS, ids=["rlo", "esc", "zwsp"])
+def test_a_quote_line_id_is_caller_text_an_approver_reads(party: Any, line_id: str) -> None:
+    """schemas/api/text.schema.json is "the one definition of caller text that staff read (reasons, notes, questions,
+    replies, references, names)". A quote's `line_id` is the partner's, and the approver reads it in the decision's
+    explanation ("Line 1‮01 (NW-SW-24P, networking, quantity 3, list price 1250.00): discretionary 15.00% ..."): it
+    took U+202E, ESC and U+200B and kept them (quote_ref and the customer's name, beside it, refused them since red
+    team 2). Now a 400 naming /lines/0/line_id (RFC 9457), nothing decided; an ordinary id is kept."""
+    mine = party.partners[0]
+    partner = party.partner_keys[mine]
+    before = [d["decision_id"] for d in partner.get("/v1/decisions", limit=200).json()["items"]]
+    quote = quote_for(party, mine, discount="15.00")
+    quote["lines"][0]["line_id"] = line_id
+    problem = assert_problem(partner.post("/v1/pricing/check", quote), 400)
+    assert [e["path"] for e in problem["errors"]] == ["/lines/0/line_id"], problem
+    assert [d["decision_id"] for d in partner.get("/v1/decisions", limit=200).json()["items"]] == before
+    quote["lines"][0]["line_id"] = "L-10/a"
+    kept = partner.post("/v1/pricing/check", quote)
+    assert kept.status_code == 200 and kept.json()["lines"][0]["line_id"] == "L-10/a", kept.text
+
+
+@pytest.mark.parametrize("question", SPOOFS, ids=["rlo", "esc", "zwsp"])
+def test_a_partners_copilot_question_is_caller_text_staff_read(party: Any, question: str) -> None:
+    """The partner's question is kept in the copilot's transcript on the audit trail (PA-14.1 "Questions and answers
+    are logged with sensitive fields masked"), which finance, legal and admins read (`GET /v1/audit`): caller text
+    staff read (text.schema.json). It took U+202E, ESC and U+200B. Now a 400 naming /question; ordinary text, line
+    breaks included, is asked as before."""
+    partner = party.partner_keys[party.partners[0]]
+    problem = assert_problem(partner.post("/v1/copilot/ask", {"question": f"What is the rebate in Q{question}?"}),
+                             400)
+    assert [e["path"] for e in problem["errors"]] == ["/question"], problem
+    asked = partner.post("/v1/copilot/ask", {"question": "What is the volume rebate?\nAnd its Quarter?"})
+    assert asked.status_code == 200, asked.text
