@@ -193,3 +193,42 @@ def test_a_partners_copilot_question_is_caller_text_staff_read(party: Any, quest
     assert [e["path"] for e in problem["errors"]] == ["/question"], problem
     asked = partner.post("/v1/copilot/ask", {"question": "What is the volume rebate?\nAnd its Quarter?"})
     assert asked.status_code == 200, asked.text
+
+
+def test_pa_13_2_an_extension_asked_before_the_suspension_is_not_given_during_it(party: Any) -> None:
+    """PA-13.2 suspends "deal registrations" (PTR-SUSPENSION withholds `deal_registration`); PA-5.3 "A registration
+    may be extended once by 30 days on request with evidence of an active proposal, by Channel Operations". The
+    extension a partner asked for the day before its suspension was given during it: 30 more days of exclusivity
+    for a partner the Distributor had suspended from registrations, every rival barred meanwhile (PA-5.5). Now the
+    approval is the 422 of PTR-SUSPENSION / PA-13.2 (as a registration's, above), the extension still pending; given
+    once the suspension is lifted."""
+    mine = party.partners[1]
+    ops, partner = party.by_role["channel_ops"], party.partner_keys[mine]
+    today = clock_support.today()
+    filed = partner.post("/v1/deals", {"partner_id": mine, "family": "networking",
+                                       "customer": {"id": f"C-RT9-{uuid.uuid4().hex[:8]}", "name": "Pier Nine",
+                                                    "contact": "B. Ortiz"},
+                                       "estimated_value": "8000.00",
+                                       "expected_close": (today + timedelta(days=30)).isoformat()})
+    assert filed.status_code == 201, filed.text
+    deal = filed.json()
+    approved = ops.post(f"/v1/approvals/{deal['approval_id']}/decision", {"outcome": "approved", "note": "ok"})
+    assert approved.status_code == 200, approved.text
+    asked = partner.post(f"/v1/deals/{deal['deal_id']}/extension",
+                         {"proposal_reference": "PROP-RT9-1", "proposal_date": today.isoformat()})
+    assert asked.status_code == 201, asked.text
+    expires = asked.json()["expires_at"]
+    approval_id = asked.json()["extension"]["approval_id"]
+    moved = ops.post(f"/v1/partners/{mine}/suspend", {"reason": "PA-13.2(d) material breach not cured"})
+    assert moved.status_code == 200, moved.text
+    try:
+        refused = ops.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "proposal seen"})
+        problem = assert_problem(refused, 422)
+        assert (problem["rule_id"], problem["clause"]) == ("PTR-SUSPENSION", "PA-13.2"), problem
+        read = partner.get(f"/v1/deals/{deal['deal_id']}").json()
+        assert (read["expires_at"], read["extension"]["status"]) == (expires, "pending"), read
+    finally:
+        assert ops.post(f"/v1/partners/{mine}/reinstate", {"reason": "PA-13.2 reason cured"}).status_code == 200
+    given = ops.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "lifted"})
+    assert given.status_code == 200, given.text
+    assert partner.get(f"/v1/deals/{deal['deal_id']}").json()["extension"]["status"] == "approved"

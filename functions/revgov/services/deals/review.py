@@ -8,14 +8,12 @@ from ...domain import cases as case_rules
 from ...domain import deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
-from ...domain.errors import RuleViolation
 from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
 from .. import cases
-from ..partners import load_partner
 from ..tenants import load_tenant
 from . import repository
-from .live import ended, rival_live
+from .live import ended, not_suspended, rival_live
 
 
 def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
@@ -23,7 +21,7 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     approved first (and still in force) is rejected instead, with the clause and a reason (PA-5.5 / CPA-5.4), and so
     is one whose partner was terminated meanwhile (PA-13.3 / CPA-13.3 "registrations end"); the reviewer's decision
     resolves as that rejection and the partner is told by a `deal.rejected` event. An approval while the partner is
-    suspended is refused (PA-13.2 / CPA-13.2 "deal registrations": `_not_suspended`)."""
+    suspended is refused (PA-13.2 / CPA-13.2 "deal registrations": `live.not_suspended`)."""
     tenant, _ = load_tenant(rt, who.tenant_id)
     policy = tenant.policy
     stored = repository.load(rt, who.tenant_id, case["subject"]["id"])
@@ -42,7 +40,7 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     rule = policy["deal_registration"]["exclusivity"]
     over = ended(rt, who.tenant_id, policy, deal) if case["status"] == "approved" else None
     if over is None and case["status"] == "approved":
-        _not_suspended(rt, who.tenant_id, policy, deal)
+        not_suspended(rt, who.tenant_id, policy, deal)
     if over is not None:  # PA-13.3 / CPA-13.3: the partner was terminated meanwhile, its registrations end
         rule = {"id": over["rule_id"], "clause": over["clause"]}
         deal = deals.rejected_for_cause(deal, over, now)
@@ -65,21 +63,6 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     changes.puts += repository.deal_puts(deal, version=stored.version)
     changes.merge(_reviewed(who, case, deal, rule, tenant.policy_version))
     return cases.Resolved(changes, resolved) if resolved is not None else changes
-
-
-def _not_suspended(rt: Runtime, tenant_id: str, policy: dict[str, Any], deal: dict[str, Any]) -> None:
-    """PA-13.2 / CPA-13.2: a suspended partner is suspended from new "deal registrations" (the suspension withholds
-    `deal_registration`): its registration filed before the suspension is not approved during it (a RuleViolation
-    naming the suspension's rule, nothing changed); it waits for the suspension to be lifted."""
-    partner, _ = load_partner(rt, tenant_id, deal["partner_id"])
-    if partner.get("status") != "suspended":
-        return
-    rule = (policy.get("onboarding") or {}).get("suspension") or policy["deal_registration"]["eligibility"]
-    raise RuleViolation(
-        f"registration {deal['deal_id']} is not approved: partner {deal['partner_id']} is suspended from new deal "
-        f"registrations ({rule['id']}, {rule['clause']}); it waits for the suspension to be lifted",
-        extra={"rule_id": rule["id"], "clause": rule["clause"]},
-    )
 
 
 def _not_ended(rt: Runtime, tenant_id: str, policy: dict[str, Any], queue: repository.Queue) -> repository.Queue:
