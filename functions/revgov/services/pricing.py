@@ -358,12 +358,30 @@ def _not_held(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> None:
     screening.refuse_while_held(load_tenant(rt, tenant_id)[0].policy, partner, f"quote {decision['decision_id']}")
 
 
+def _partner_active(rt: Runtime, tenant_id: str, decision: dict[str, Any]) -> None:
+    """PA-13.2 / CPA-13.2: a suspended partner is suspended "from new quotes" (and a terminated one's agreement has
+    ended, PA-13.3): the check of either is denied under `partner_must_be_active`, and so is the approval of a quote
+    checked before (a RuleViolation naming that rule): a suspended partner's quote waits for the suspension to be
+    lifted (or expires as any other)."""
+    partner, _ = load_partner(rt, tenant_id, decision["partner_id"])
+    status = partner.get("status")
+    if status not in ("suspended", "terminated"):
+        return
+    rule = _policy_of(rt, tenant_id, decision["policy_version"])[0]["pricing"]["partner_must_be_active"]
+    raise RuleViolation(
+        f"quote {decision['decision_id']} is not approved: partner {decision['partner_id']} is {status} "
+        f"({rule['id']}, {rule['clause']}: only an active partner's quotes are processed)",
+        extra={"rule_id": rule["id"], "clause": rule["clause"], "partner_status": status},
+    )
+
+
 def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
     """An approval of a quote decided: all approved → the same decision becomes allow; one rejected → deny. An
     approval given after the quote expired, or after it lapsed with the partner's certification for one of its
     families (PA-4.3(c) / CPA-4.3(c)), approves nothing: it resolves as a rejection citing that rule, and the quote is
     denied (a new check gives a new quote). An approval while a screening match holds the partner is refused
-    (PA-2.8 / CPA-2.8 "no quote ... processed"): the quote waits for Legal."""
+    (PA-2.8 / CPA-2.8 "no quote ... processed"): the quote waits for Legal; so is one while the partner is suspended
+    or terminated (PA-13.2 / CPA-13.2 "new quotes"; `_partner_active`)."""
     decision_id = case["subject"]["id"]
     stored = decisions.head(rt, who.tenant_id, decision_id)
     decision = stored.data
@@ -372,6 +390,7 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
     if case["status"] == "approved":
         _two_people(rt, who, case, [c.data for c in others])
         _not_held(rt, who.tenant_id, decision)
+        _partner_active(rt, who.tenant_id, decision)
         expiry = _expired(rt, who.tenant_id, decision) or _lapsed(rt, who.tenant_id, decision)
         if expiry is not None:
             resolved = case_rules.resolved_otherwise(case, "rejected", expiry)

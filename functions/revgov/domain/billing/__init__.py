@@ -49,6 +49,7 @@ from .invoices import (
     new_invoice,
     rerate_line,
     sales_fact,
+    shipment_content,
     shipment_drafts,
     shipment_identity,
 )
@@ -228,6 +229,7 @@ __all__ = [
     "return_amount",
     "sales_fact",
     "shares_crossed",
+    "shipment_content",
     "shipment_drafts",
     "shipment_identity",
     "sla_clock_start",

@@ -144,8 +144,18 @@ def shipment_identity(data: Mapping[str, Any]) -> str:
     promotions (what it is billed at, not what shipped) are no part of it."""
     if data.get("shipment_ref"):
         return sha256_hex({"shipment_ref": data["shipment_ref"]})
-    shipped = sorted((str(x["sku"]), str(x["quantity"])) for x in data["lines"])
-    return sha256_hex({"shipped_on": data["shipped_on"], "lines": [list(x) for x in shipped]})
+    return shipment_content(data)
+
+
+def shipment_content(data: Mapping[str, Any]) -> str:
+    """What shipped (hashed): the day and the quantity of each SKU, summed over the lines naming it (`lines` is "one
+    entry per SKU": 1 + 1 units of a SKU on two lines shipped what 2 on one line did). Two events whose content is
+    the same are one shipment unless each names its own, different `shipment_ref` (a part of a split shipment)."""
+    shipped: dict[str, int] = {}
+    for x in data["lines"]:
+        shipped[str(x["sku"])] = shipped.get(str(x["sku"]), 0) + int(x["quantity"])
+    lines = [[sku, str(quantity)] for sku, quantity in sorted(shipped.items())]
+    return sha256_hex({"shipped_on": data["shipped_on"], "lines": lines})
 
 
 def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft]:

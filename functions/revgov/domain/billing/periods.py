@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..cases import due_at
+from ..errors import FieldError, MalformedRequest
 from ..time import instant, iso, parse_day, period_bounds
 from .plausibility import FACT_DAYS
 
@@ -38,17 +39,38 @@ def sla_clock_start(occurred_at: str, data: dict[str, Any] | None = None, detail
     the end of the day its fact is dated (`shipped_on`, or the `delivered_on` a delivery reports; `activated_on`;
     `accepted_on`), since the event cannot have occurred after that: a shipment the ERP stamps days after it shipped
     is still late (PA-10.7, CPA-10.6)."""
-    start, values = instant(occurred_at), data or {}
+    return iso(_clock_start(occurred_at, data or {}, detail_type)[0])
+
+
+def _clock_start(occurred_at: str, values: dict[str, Any], detail_type: str) -> tuple[datetime, str]:
+    """The SLA clock's start and the field (a JSON pointer into the ERP event) that set it."""
+    start, pointer = instant(occurred_at), "/occurred_at"
     field = FACT_DAYS[detail_type] if detail_type in SLA_TRACKED else None
-    day = field and (values.get("delivered_on") or values.get(field))
-    if day:
-        start = min(start, datetime.combine(parse_day(day) + timedelta(days=1), time(), UTC))
-    return iso(start)
+    named = field and ("delivered_on" if values.get("delivered_on") else field)
+    day = named and values.get(named)
+    if not day:
+        return start, pointer
+    try:
+        day_ends = datetime.combine(parse_day(day) + timedelta(days=1), time(), UTC)
+    except OverflowError as exc:
+        raise _off_calendar(f"/data/{named}", day) from exc
+    return (day_ends, f"/data/{named}") if day_ends < start else (start, pointer)
 
 
 def sla_due(occurred_at: str, hours: int, data: dict[str, Any] | None = None, detail_type: str = "") -> str:
-    """When a billable event's invoice line is due: `hours` after its SLA clock started (`sla_clock_start`)."""
-    return due_at(sla_clock_start(occurred_at, data, detail_type), hours)
+    """When a billable event's invoice line is due: `hours` after its SLA clock started (`sla_clock_start`). An event
+    dated at the calendar's end (9999-12-31: its next day, or `hours` after the clock starts, is year 10000) is a
+    MalformedRequest naming the field that dates it (RFC 9457), never an OverflowError."""
+    start, pointer = _clock_start(occurred_at, data or {}, detail_type)
+    try:
+        return due_at(iso(start), hours)
+    except OverflowError as exc:
+        raise _off_calendar(pointer, iso(start)) from exc
+
+
+def _off_calendar(pointer: str, value: str) -> MalformedRequest:
+    return MalformedRequest(f"{value} is too late a date to bill: its invoice SLA would fall due after 9999-12-31",
+                            errors=[FieldError(pointer, "a date before 9999-12-29")])
 
 
 @dataclass(frozen=True)

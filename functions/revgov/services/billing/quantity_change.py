@@ -24,11 +24,11 @@ def ordered_increase(posting: Posting) -> str | None:
     """The day a `subscription.changed` orders more units (its `effective_on`): an increase is an order for the added
     units (PA-10.3 "Quantity increases during a period are prorated in the same way" as an activation), so the holds
     on new orders hold it as they hold an activation. None for another kind, a reduction, or a subscription not on
-    file (its use case parks or refuses it)."""
+    file or not activated yet (its use case parks or refuses it; a parked record has no quantity)."""
     if posting.detail_type != CHANGED:
         return None
     stored = posting.get(SUBSCRIPTIONS, str(posting.data["subscription_id"]))
-    if stored is None or int(posting.data["quantity"]) <= int(stored.data["quantity"]):
+    if stored is None or "quantity" not in stored.data or int(posting.data["quantity"]) <= int(stored.data["quantity"]):
         return None
     return str(posting.data["effective_on"])
 

@@ -34,8 +34,7 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
         problem = f"SKU {', '.join(unknown)} is not a shipment item of the price list on {shipped.isoformat()}"
         return fail(posting, "unknown_partner_or_sku", problem, book.invoicing)
     delivered = bool(data.get("delivered_on"))
-    shipment_key = f"{partner['partner_id']}#{data['order_ref']}#{core.shipment_identity(data)}"
-    known = posting.get(SHIPMENTS, shipment_key)
+    shipment_key, known = _known(posting, partner["partner_id"], data)
     repeat = known is not None and not (delivered and not known.data.get("delivered_on"))
     if known is not None and repeat:
         taken_back, holds = _taken_back(posting, known.data)
@@ -60,6 +59,7 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     for month, same_month in by_month.items():
         post_lines(posting, partner["partner_id"], month, same_month)
     posting.changes.puts.append(_shipment_put(posting, shipment_key, known, shipment, {d.sku for d in billed if d.sku}))
+    posting.changes.puts += _content_alias(posting, partner["partner_id"], shipment_key)
     cited = f"{book.delivery_billing.clause} {book.delivery_billing.rule_id}" if book.delivery_billing else "policy"
     if delivered or not waiting:
         reason = None
@@ -87,6 +87,40 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     return Outcome("processed", reason, posted=bool(billed), settles_sla=not billed)
 
 
+def _known(posting: Posting, partner_id: str, data: dict[str, Any]) -> tuple[str, Stored | None]:
+    """The key of this event's shipment record and the record, if the shipment was billed before (PA-10.1 "the
+    billable event"). Its `shipment_ref` names it; with the same order, day, SKUs and quantities (`shipment_content`)
+    it is also the shipment recorded without a ref (a confirmation at goods issue, its delivery report naming the
+    delivery note), and a ref-less event is the shipment recorded under a ref with that content: only parts that each
+    carry their own, different ref are told apart by it (shipment.confirmed.schema.json `shipment_ref`)."""
+    order = f"{partner_id}#{data['order_ref']}#"
+    key = order + core.shipment_identity(data)
+    known = posting.get(SHIPMENTS, key)
+    if known is not None and known.data.get("alias_of"):  # a ref-less repeat of a shipment recorded under its ref
+        key = str(known.data["alias_of"])
+        known = posting.get(SHIPMENTS, key)
+    if known is not None or not data.get("shipment_ref"):
+        return key, known
+    content_key = order + core.shipment_content(data)
+    same = posting.get(SHIPMENTS, content_key)
+    if same is None or same.data.get("alias_of") or same.data.get("shipment_ref") not in (None, data["shipment_ref"]):
+        return key, None
+    return content_key, same  # recorded without a ref (this event names its delivery note), or since under this one
+
+
+def _content_alias(posting: Posting, partner_id: str, key: str) -> list[Put]:
+    """A shipment recorded under its ref is also found by its content (`_known`): a pointer at the content's key, once
+    (the first of several refs with one content keeps it; a shipment recorded there without a ref is the record)."""
+    data = posting.data
+    if not data.get("shipment_ref"):
+        return []
+    content_key = f"{partner_id}#{data['order_ref']}#{core.shipment_content(data)}"
+    if content_key == key or posting.get(SHIPMENTS, content_key) is not None:
+        return []
+    return [put_over(SHIPMENTS, content_key, {"alias_of": key, "shipment_ref": data["shipment_ref"]}, None,
+                     conflict_detail="the shipment was billed meanwhile")]  # fmt: skip
+
+
 def _shipment_put(posting: Posting, key: str, known: Stored | None, shipment: dict[str, Any], billed: set[str]) -> Put:
     """The shipment's record: the events that billed it (the latest charge first billed by `event_ids[0]`), the SKUs
     and the lines billed for it so far (`shipment`: what this event builds on, nothing for a new charge)."""
@@ -95,7 +129,7 @@ def _shipment_put(posting: Posting, key: str, known: Stored | None, shipment: di
     record = {
         "partner_id": data["partner_id"],
         "order_ref": data["order_ref"],
-        "shipment_ref": data.get("shipment_ref"),
+        "shipment_ref": shipment.get("shipment_ref") or data.get("shipment_ref"),
         "shipped_on": data["shipped_on"],
         "delivered_on": data.get("delivered_on") or shipment.get("delivered_on"),
         "event_ids": [*shipment.get("event_ids", []), posting.event_id],

@@ -17,7 +17,7 @@ from .. import cases
 from ..partners import load_partner
 from ..tenants import load_tenant
 from . import repository
-from .live import ended, hold
+from .live import ended, hold, not_suspended
 from .queries import get
 from .register import open_review
 
@@ -79,6 +79,8 @@ def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Change
     resolved: case_rules.Case | None = None
     held, taken = _locks(rt, who.tenant_id, deal)
     over = ended(rt, who.tenant_id, tenant.policy, deal) if outcome == deals.APPROVED else None
+    if over is None and outcome == deals.APPROVED:
+        not_suspended(rt, who.tenant_id, tenant.policy, deal)  # PA-13.2 / CPA-13.2: not while suspended
     if over is not None:  # the partner was terminated while the extension waited (PA-13.3 / CPA-13.3)
         outcome, note = deals.REJECTED, over["message"]
         resolved = case_rules.resolved_otherwise(case, "rejected", over)

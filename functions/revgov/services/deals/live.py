@@ -44,6 +44,21 @@ def ended(
     return deals.ended_by_termination(policy, deal, _partner(rt, tenant_id, deal, partners))
 
 
+def not_suspended(rt: Runtime, tenant_id: str, policy: dict[str, Any], deal: dict[str, Any]) -> None:
+    """PA-13.2 / CPA-13.2: a suspended partner is suspended from new "deal registrations" (the suspension withholds
+    `deal_registration`): its registration, or the extension of one, asked for before the suspension is not approved
+    during it (a RuleViolation naming the suspension's rule, nothing changed); it waits for the suspension to end."""
+    partner = _partner(rt, tenant_id, deal, None)
+    if partner.get("status") != "suspended":
+        return
+    rule = (policy.get("onboarding") or {}).get("suspension") or policy["deal_registration"]["eligibility"]
+    raise RuleViolation(
+        f"deal registration {deal['deal_id']} is not approved or extended: partner {deal['partner_id']} is suspended "
+        f"from new deal registrations ({rule['id']}, {rule['clause']}); it waits for the suspension to be lifted",
+        extra={"rule_id": rule["id"], "clause": rule["clause"]},
+    )
+
+
 def _partner(
     rt: Runtime, tenant_id: str, deal: dict[str, Any], partners: dict[str, dict[str, Any]] | None
 ) -> dict[str, Any]:

@@ -13,14 +13,15 @@ from ...runtime import Runtime
 from .. import cases
 from ..tenants import load_tenant
 from . import repository
-from .live import ended, rival_live
+from .live import ended, not_suspended, rival_live
 
 
 def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes | cases.Resolved:
     """Channel ops decided a registration: approval starts exclusivity. A registration that conflicts with one
     approved first (and still in force) is rejected instead, with the clause and a reason (PA-5.5 / CPA-5.4), and so
     is one whose partner was terminated meanwhile (PA-13.3 / CPA-13.3 "registrations end"); the reviewer's decision
-    resolves as that rejection and the partner is told by a `deal.rejected` event."""
+    resolves as that rejection and the partner is told by a `deal.rejected` event. An approval while the partner is
+    suspended is refused (PA-13.2 / CPA-13.2 "deal registrations": `live.not_suspended`)."""
     tenant, _ = load_tenant(rt, who.tenant_id)
     policy = tenant.policy
     stored = repository.load(rt, who.tenant_id, case["subject"]["id"])
@@ -38,6 +39,8 @@ def apply_review(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes |
     resolved: case_rules.Case | None = None
     rule = policy["deal_registration"]["exclusivity"]
     over = ended(rt, who.tenant_id, policy, deal) if case["status"] == "approved" else None
+    if over is None and case["status"] == "approved":
+        not_suspended(rt, who.tenant_id, policy, deal)
     if over is not None:  # PA-13.3 / CPA-13.3: the partner was terminated meanwhile, its registrations end
         rule = {"id": over["rule_id"], "clause": over["clause"]}
         deal = deals.rejected_for_cause(deal, over, now)
