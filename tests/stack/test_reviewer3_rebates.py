@@ -31,6 +31,7 @@ import pytest
 from test_rebates_api import _settle, _statement, tenant  # noqa: F401  (the throwaway rebate tenant fixture)
 
 from billing_support import wait_until
+from revgov.ports import Changes, Put
 from support import Api, assert_problem
 
 pytestmark = pytest.mark.stack
@@ -215,3 +216,35 @@ def test_the_statement_lists_per_program_revenue_rate_and_amount_for_the_partner
     text = str(line)
     assert "250000.00" in text and ("2.0" in text), line
     assert tenant.partner_ids["B"] not in read.text and tenant.partner_ids["C"] not in read.text
+
+
+def test_spiff_lines_count_for_volume_but_not_for_growth(tenant):  # noqa: F811
+    """PA-7.7(b): "revenue on hardware lines that earn the SPIFF counts towards the volume rebate but is excluded from
+    incremental revenue for the growth rebate". A, approved 2025-01-01 (a full 2025-Q3, so PA-7.3's baseline, not
+    PA-7.4's), had 2025-Q3 Qualifying Revenue of 160 x 1,250.00 = 200,000.00 (go-live history import).
+    2026-Q3: 200 x NW-SW-24P = 250,000.00 and 10 x NW-SRV-R2 = 52,000.00 (SPIFF-earning); QR 302,000.00.
+    Volume (PA-7.2): 2.0% x 302,000.00 = 6,040.00 (the server lines count).
+    Growth (PA-7.3): incremental without the SPIFF lines 250,000.00 - 200,000.00 = 50,000.00 (at least 10% above the
+    baseline either way) -> 2.0% = 1,000.00 (with them it would be 2.0% x 102,000.00 = 2,040.00).
+    SPIFF (PA-7.5): 10 x 40.00 = 400.00. Cap (PA-7.6): 5.0% x 302,000.00 = 15,100.00 does not bind.
+    Total 6,040.00 + 1,000.00 + 400.00 = 7,440.00."""
+    approved = "2025-01-01T00:00:00Z"
+    partner_id = tenant.partner_ids["A"]
+    stored = tenant.rt.store.get(tenant.tenant_id, "PARTNER", partner_id)
+    history = [{**stored.data["history"][0], "at": approved}, *stored.data["history"][1:]]
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=[
+        Put("PARTNER", partner_id, {**stored.data, "activated_at": approved, "history": history})]))
+    imported = tenant.finance.post("/v1/history/imports", {"source": "reviewer3-go-live.json", "lines": [
+        {"partner_id": partner_id, "invoice_ref": "ERP-2025-RV3", "invoice_date": "2025-08-20",
+         "line_ref": "L-2025-RV3", "sku": "NW-SW-24P", "quantity": "160", "amount": "200000.00"}]})
+    assert imported.status_code in (200, 201), imported.text
+    tenant.send([{
+        "id": "RV3-GRW-A", "type": "shipment.confirmed", "occurred_at": "2026-09-08T10:00:00Z",
+        "data": {"partner": "A", "order_ref": "SO-RV3-GRW", "shipped_on": "2026-09-08",
+                 "lines": [{"sku": "NW-SW-24P", "quantity": 200}, {"sku": "NW-SRV-R2", "quantity": 10}]},
+    }])
+    accrual = tenant.wait_for_accrual("A", "2026-Q3", "7440.00")
+    programs = _programs(accrual)
+    assert (programs["RBT-VOLUME"]["basis_revenue"], programs["RBT-VOLUME"]["payable"]) == ("302000.00", "6040.00")
+    assert programs["RBT-GROWTH"]["payable"] == "1000.00", programs["RBT-GROWTH"]
+    assert programs["RBT-HW-SPIFF"]["payable"] == "400.00"
