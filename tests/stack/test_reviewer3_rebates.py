@@ -248,3 +248,31 @@ def test_spiff_lines_count_for_volume_but_not_for_growth(tenant):  # noqa: F811
     assert (programs["RBT-VOLUME"]["basis_revenue"], programs["RBT-VOLUME"]["payable"]) == ("302000.00", "6040.00")
     assert programs["RBT-GROWTH"]["payable"] == "1000.00", programs["RBT-GROWTH"]
     assert programs["RBT-HW-SPIFF"]["payable"] == "400.00"
+
+
+def test_only_a_unit_returned_within_30_days_of_shipment_loses_its_spiff(tenant):  # noqa: F811
+    """PA-7.5: the SPIFF is earned on units "invoiced in the Quarter and not returned within 30 days of shipment".
+    B ships 10 x NW-SRV-R2 on 2026-09-14 (52,000.00). One unit comes back on 2026-10-10 (26 days after shipment),
+    another on 2026-10-20 (36 days after): each a 5,200.00 return credit (SOP-2.5: not above 10,000.00, no approval).
+    SPIFF: 10 - 1 = 9 units x 40.00 = 360.00 (the unit returned after 30 days keeps it).
+    Volume (PA-1.2, "net of all credit notes issued against those invoices, whenever issued"): 52,000.00 - 10,400.00
+    = 41,600.00, below 100,000.00 -> 0.0% = 0.00. Growth: none (PA-7.4). Total 360.00."""
+    tenant.send([{
+        "id": "RV3-RET-B", "type": "shipment.confirmed", "occurred_at": "2026-09-14T10:00:00Z",
+        "data": {"partner": "B", "order_ref": "SO-RV3-RET", "shipped_on": "2026-09-14",
+                 "lines": [{"sku": "NW-SRV-R2", "quantity": 10}]},
+    }])
+    tenant.wait_for_accrual("B", "2026-Q3", "400.00")  # 10 x 40.00 before any return; 52,000.00 earns no volume
+    invoices = tenant.finance.get("/v1/invoices", partner_id=tenant.partner_ids["B"], limit=200).json()["items"]
+    (september,) = [i for i in invoices if i["period"] == "2026-09"]
+    tenant.send([
+        {"id": f"RV3-RMA-{day}", "type": "return.received", "occurred_at": f"2026-10-{day}T12:00:00Z",
+         "data": {"partner": "B", "rma_ref": f"RMA-RV3-{day}", "invoice_id": september["invoice_id"], "line_no": 1,
+                  "quantity": 1, "returned_on": f"2026-10-{day}"}}
+        for day in ("10", "20")
+    ])
+    wait_until(tenant.all_facts_projected, 30, what="rebate lines")
+    accrual = tenant.wait_for_accrual("B", "2026-Q3", "360.00")
+    programs = _programs(accrual)
+    assert (programs["RBT-HW-SPIFF"]["units"], programs["RBT-HW-SPIFF"]["payable"]) == (9, "360.00"), programs
+    assert (programs["RBT-VOLUME"]["basis_revenue"], programs["RBT-VOLUME"]["payable"]) == ("41600.00", "0.00")
