@@ -152,3 +152,37 @@ def test_support_beyond_the_quarters_40_hours_bills_severity_1_and_routes_the_re
     assert len(cs) == 1 and cs[0]["queue"] == "customer_success", (cs, third)
     entered = datetime.fromisoformat(cs[0]["opened_at"].replace("Z", "+00:00"))
     assert datetime.fromisoformat(cs[0]["due_at"].replace("Z", "+00:00")) - entered == timedelta(hours=8)
+
+
+def test_proration_and_cancellation_credit_are_rounded_once_per_line(tenant):  # noqa: F811
+    """SOP-2.3: "counts days inclusively from the activation date to the last day of the service period. The divisor is
+    the number of days in the calendar month [...] monthly price x remaining days / days in month [...] rounded once
+    to two places, half to even." SOP-2.4: the cancellation "takes effect at the end of that day"; the credit "counts
+    the full days after the effective day to the last day of the service period [...] monthly price x unused full
+    days / days in month, rounded once"; "A cancellation effective on the last day of the month produces no credit."
+    A activates 3 x NW-SEC-SUITE (300.00 a month) on 2026-10-15: October has 31 days, 15..31 = 17 days:
+    900.00 x 17 / 31 = 493.548... -> 493.55 (per unit 164.52 x 3 would be 493.56). Cancelled effective 2026-10-20:
+    21..31 = 11 unused days: 900.00 x 11 / 31 = 319.354... -> 319.35 credited, referencing the charge; nothing for
+    November. A also activates 1 x NW-NET-MGMT (99.00) on 2026-10-15: 99.00 x 17 / 31 = 54.290... -> 54.29;
+    cancelled effective 2026-10-31 (the month's last day): no credit."""
+    partner_id = tenant.partner_ids["A"]
+    for sub, sku, quantity in (("SUB-RV3-P", "NW-SEC-SUITE", 3), ("SUB-RV3-Q", "NW-NET-MGMT", 1)):
+        _send(tenant, "subscription.activated", {"partner_id": partner_id, "subscription_id": sub, "sku": sku,
+                                                 "quantity": quantity, "activated_on": "2026-10-15",
+                                                 "order_ref": f"SO-{sub}"}, "2026-10-15T09:00:00Z")
+    _send(tenant, "subscription.cancelled", {"partner_id": partner_id, "subscription_id": "SUB-RV3-P",
+                                             "effective_on": "2026-10-20", "order_ref": "SO-SUB-RV3-P"},
+          "2026-10-20T09:00:00Z", statuses=("processed", "failed"))
+    _send(tenant, "subscription.cancelled", {"partner_id": partner_id, "subscription_id": "SUB-RV3-Q",
+                                             "effective_on": "2026-10-31", "order_ref": "SO-SUB-RV3-Q"},
+          "2026-10-31T09:00:00Z", statuses=("processed", "failed"))
+    lines = _lines_of(tenant.finance, partner_id)
+    suite = [(ln["amount"], (ln.get("service_period") or {}).get("start")) for ln in lines
+             if ln.get("sku") == "NW-SEC-SUITE"]
+    mgmt = [(ln["amount"], (ln.get("service_period") or {}).get("start")) for ln in lines
+            if ln.get("sku") == "NW-NET-MGMT"]
+    charges = sorted(a for a, _ in suite if not a.startswith("-"))
+    credits = sorted(a for a, _ in suite if a.startswith("-"))
+    assert charges == ["493.55"], suite
+    assert credits == ["-319.35"], suite
+    assert sorted(a for a, _ in mgmt) == ["54.29"], mgmt  # no credit, no later month
