@@ -186,3 +186,29 @@ def test_proration_and_cancellation_credit_are_rounded_once_per_line(tenant):  #
     assert charges == ["493.55"], suite
     assert credits == ["-319.35"], suite
     assert sorted(a for a, _ in mgmt) == ["54.29"], mgmt  # no credit, no later month
+
+
+def test_bands_restart_each_billing_month(tenant):  # noqa: F811
+    """SOP-3.4: "Bands restart at zero each Billing Month and are not shared between metrics." C reports 900 CUH for
+    each of the two months before the stack clock's month, both received now (one run may rate both): each month is
+    900 x 0.12 = 108.00; rated together they would be 1,000 x 0.12 + 800 x 0.10 = 200.00 instead of 216.00."""
+    now = _now(tenant)
+    last = (now.replace(day=1) - timedelta(days=1)).date()
+    before = last.replace(day=1) - timedelta(days=1)
+    months = [before.isoformat()[:7], last.isoformat()[:7]]
+    partner_id = tenant.partner_ids["C"]
+    _send(tenant, "subscription.activated", {"partner_id": partner_id, "subscription_id": "SUB-RV3-C", "sku":
+                                             "NW-CLOUD-PLATFORM", "quantity": 1, "activated_on": f"{months[0]}-01",
+                                             "order_ref": "SO-SUB-RV3-C"}, f"{months[0]}-01T08:00:00Z")
+    at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for month in months:
+        _send(tenant, "usage.reported", {"partner_id": partner_id, "subscription_id": "SUB-RV3-C",
+                                         "metric": "cloud_compute", "quantity": "900",
+                                         "usage_date": f"{month}-10"}, at)
+
+    def by_month() -> dict[str | None, str]:
+        return {_service_month(ln): ln["amount"] for ln in _lines_of(tenant.finance, partner_id)
+                if ln.get("sku") == "NW-CLOUD-CUH"}
+
+    wait_until(lambda: len(by_month()) == 2, 30, what=by_month)
+    assert by_month() == {months[0]: "108.00", months[1]: "108.00"}

@@ -276,3 +276,40 @@ def test_only_a_unit_returned_within_30_days_of_shipment_loses_its_spiff(tenant)
     programs = _programs(accrual)
     assert (programs["RBT-HW-SPIFF"]["units"], programs["RBT-HW-SPIFF"]["payable"]) == (9, "360.00"), programs
     assert (programs["RBT-VOLUME"]["basis_revenue"], programs["RBT-VOLUME"]["payable"]) == ("41600.00", "0.00")
+
+
+def test_a_partner_may_dispute_a_program_its_statement_paid_nothing_for(tenant):  # noqa: F811
+    """PA-7.9: a dispute "identifies the Quarter and program, the amount disputed and the evidence relied on" — a
+    partner that believes it earned a SPIFF its statement does not pay may dispute that program. A ships
+    80 x NW-SW-24P on 2026-09-03 (100,000.00: volume 1.0% = 1,000.00, no hardware: no SPIFF). After settlement A
+    disputes RBT-HW-SPIFF for 40.00 with an order reference as evidence: filed (201), its settled amount 0.00, for
+    finance to decide; upheld by a finance member other than the preparer, it is paid by PA-7.9's rule like any
+    upheld dispute. A program of no Quarter's statement (RBT-REFERRAL, a monthly commission, PA-8.1/8.2) or one the
+    policy does not have is still refused (422), nothing filed.
+    (Before this round the dispute was refused: "the statement has no line for RBT-HW-SPIFF".)"""
+    tenant.send([{
+        "id": "RV3-DSP0-A", "type": "shipment.confirmed", "occurred_at": "2026-09-03T10:00:00Z",
+        "data": {"partner": "A", "order_ref": "SO-RV3-DSP0", "shipped_on": "2026-09-03",
+                 "lines": [{"sku": "NW-SW-24P", "quantity": 80}]},
+    }])
+    tenant.wait_for_accrual("A", "2026-Q3", "1000.00")
+    settled = _settle(tenant, "2026-Q3")
+    assert settled.status_code == 201, settled.text
+    filed = tenant.partner_keys["A"].post("/v1/rebates/disputes", {
+        "settlement_id": settled.json()["settlement_id"], "partner_id": tenant.partner_ids["A"],
+        "program_id": "RBT-HW-SPIFF", "amount": "40.00", "reason": "one server on order SO-RV3-SRV was not counted",
+        "evidence": [{"kind": "order", "reference": "SO-RV3-SRV"}]})
+    assert filed.status_code == 201, filed.text
+    dispute = filed.json()
+    assert (dispute["program_id"], dispute["settled_amount"], dispute["line_nos"]) == ("RBT-HW-SPIFF", "0.00", [])
+    for program in ("RBT-REFERRAL", "RBT-NOPE"):
+        refused = tenant.partner_keys["A"].post("/v1/rebates/disputes", {
+            "settlement_id": settled.json()["settlement_id"], "partner_id": tenant.partner_ids["A"],
+            "program_id": program, "amount": "40.00", "reason": "not on the statement",
+            "evidence": [{"kind": "order", "reference": "SO-RV3-SRV"}]})
+        assert_problem(refused, 422)
+    decided = tenant.finance_2.post(f"/v1/rebates/disputes/{dispute['dispute_id']}/resolve",
+                                    {"outcome": "accepted", "reason": "PA-7.5: the server unit was missed"})
+    assert decided.status_code == 200, decided.text
+    resolution = decided.json()["resolution"]
+    assert resolution["amount"] == "40.00" and resolution["payment"], resolution
