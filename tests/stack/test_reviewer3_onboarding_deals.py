@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -186,3 +186,71 @@ def test_a_rival_registration_of_a_registered_customer_is_told_the_end_date_not_
     other_family = rival.post("/v1/deals", _registration(p1, customer, "security", today))
     # P1 holds no security certification in make_party's seed: PA-5.1 may refuse it, never PA-5.5
     assert "PA-5.5" not in other_family.text, other_family.text
+
+
+def _expire_network_core(party: Any, partner_id: str, today: date) -> None:
+    """The partner's only networking certification, recorded as having expired yesterday (PA-4.2: "it expires at
+    23:59:59 UTC on the last day of that period")."""
+    lapsed = {"certification_id": "cert-network-core", "earned_at": (today - timedelta(days=400)).isoformat(),
+              "expires_at": (today - timedelta(days=1)).isoformat()}
+    answer = party.by_role["sales"].post(f"/v1/partners/{partner_id}/certifications", lapsed)
+    assert answer.status_code == 201, answer.text
+
+
+def test_an_expired_certification_on_a_live_deal_is_channel_ops_work_and_support_on_it_is_out_of_scope(party):
+    """P0 holds an approved networking registration; its only networking certification expired yesterday.
+    PA-4.3(d): the registration is suspended (exclusivity running); SOP-4.1: certification_expired_active_deal ->
+    channel_ops, 8 hours (the hourly deal-certification sweep raises it; run here as the scheduler would).
+    PA-4.3(a): the Silver entitlements resting on cert-network-core fall to Registered's: no deal registration, 10
+    support hours (PA-9.2). SOP-5.3: support on that Product Family is out of scope: 3.00 hours logged on networking
+    today are an out_of_scope_service exception for customer_success (8 hours), not billed; the support economics KPI
+    counts 1 out-of-scope request and 3.00 hours of service leakage (SOP-5.3 "recorded as service leakage for the
+    support economics KPI")."""
+    from billing_support import erp_event, wait_until
+    from revgov.services import deal_holds
+
+    today = _today(party)
+    p0 = party.partners[0]
+    own = party.partner_keys[p0]
+    customer = f"CUST-{uuid.uuid4().hex[:8]}"
+    deal = own.post("/v1/deals", _registration(p0, customer, "networking", today))
+    assert deal.status_code == 201, deal.text
+    ops = party.by_role["channel_ops"]
+    assert ops.post(f"/v1/approvals/{deal.json()['approval_id']}/decision",
+                    {"outcome": "approved", "note": "PA-5.2"}).status_code == 200
+    _expire_network_core(party, p0, today)
+    seen = own.get(f"/v1/deals/{deal.json()['deal_id']}").json()
+    assert seen["status"] == "suspended", seen
+    deal_holds.sweep(party.rt, party.tenant_id)
+    found = ops.get("/v1/exceptions", queue="channel_ops", limit=200).json()["items"]
+    (held,) = [e for e in found if e["category"] == "certification_expired_active_deal"
+               and e["subject"]["id"] == deal.json()["deal_id"]]
+    opened = datetime.fromisoformat(held["opened_at"].replace("Z", "+00:00"))
+    assert datetime.fromisoformat(held["due_at"].replace("Z", "+00:00")) - opened == timedelta(hours=8), held
+    dealreg = ops.get(f"/v1/partners/{p0}/entitlements/deal_registration").json()
+    hours = ops.get(f"/v1/partners/{p0}/entitlements/max_support_hours_per_quarter").json()
+    assert dealreg["entitled"] is False and hours["value"] == 10, (dealreg, hours)
+
+    now = party.rt.clock.now_iso()
+    logged = party.erp.post(erp_event("support.logged", {
+        "partner_id": p0, "ticket_id": f"TCK-RV3-{uuid.uuid4().hex[:4]}", "family": "networking", "hours": "3.00",
+        "performed_on": today.isoformat(), "severity": 2}, occurred_at=now[:19] + "Z"))
+    assert logged.status_code == 202, logged.text
+    event_id = logged.json()["event_id"]
+    wait_until(lambda: party.admin.get(f"/v1/events/{event_id}").json()["status"] in ("processed", "failed"), 60,
+               what=event_id)
+    cs = party.by_role["customer_success"].get("/v1/exceptions", queue="customer_success", limit=200).json()["items"]
+    (scope,) = [e for e in cs if e["category"] == "out_of_scope_service" and e.get("partner_id") == p0]
+    opened = datetime.fromisoformat(scope["opened_at"].replace("Z", "+00:00"))
+    assert datetime.fromisoformat(scope["due_at"].replace("Z", "+00:00")) - opened == timedelta(hours=8), scope
+    invoices = party.by_role["finance"].get("/v1/invoices", partner_id=p0, limit=200).json()["items"]
+    lines = [ln for i in invoices for ln in party.by_role["finance"].get(f"/v1/invoices/{i['invoice_id']}").json()
+             ["lines"]]
+    assert not [ln for ln in lines if "SUPPORT" in str(ln.get("sku"))], lines
+    month = today.isoformat()[:7]
+
+    def support() -> dict[str, Any]:
+        return dict(party.by_role["finance"].get("/v1/kpis", period=month).json()["support_hours_per_revenue_dollar"])
+
+    wait_until(lambda: support()["out_of_scope_requests"] == 1, 60, what=support)
+    assert support()["service_leakage_hours"] == "3.00", support()
