@@ -313,3 +313,39 @@ def test_a_partner_may_dispute_a_program_its_statement_paid_nothing_for(tenant):
     assert decided.status_code == 200, decided.text
     resolution = decided.json()["resolution"]
     assert resolution["amount"] == "40.00" and resolution["payment"], resolution
+
+
+def test_a_new_partners_growth_baseline_is_its_first_full_quarter_or_usd_100000(tenant):  # noqa: F811
+    """PA-7.4: A and B approved on 2026-01-15, so not for the entire 2025-Q3; the first full Quarter is 2026-Q2. "the
+    baseline is the greater of (a) the Partner's Qualifying Revenue in its first full Quarter as an approved Partner
+    and (b) USD 100,000.00. No growth rebate is earned for any Quarter up to and including the Partner's first full
+    Quarter."
+    A: Q2 64 x 1,250.00 = 80,000.00 (no volume rebate below 100,000.00, no growth: first full Quarter); Q3
+    120 x 1,250.00 = 150,000.00 against the baseline max(80,000.00, 100,000.00) = 100,000.00: 50% above, growth
+    2.0% x 50,000.00 = 1,000.00; volume 1.0% x 150,000.00 = 1,500.00; cap 5.0% x 150,000.00 = 7,500.00 does not
+    bind. Total 2,500.00.
+    B: Q2 96 x 1,250.00 = 120,000.00 (volume 1.0% = 1,200.00; no growth); Q3 104 x 1,250.00 = 130,000.00 against
+    120,000.00: 8.33% above, below PA-7.3's 10%: no growth; volume 1,300.00."""
+    approved = "2026-01-15T09:00:00Z"
+    puts = []
+    for name in ("A", "B"):
+        stored = tenant.rt.store.get(tenant.tenant_id, "PARTNER", tenant.partner_ids[name])
+        history = [{**stored.data["history"][0], "at": approved}, *stored.data["history"][1:]]
+        puts.append(Put("PARTNER", tenant.partner_ids[name], {**stored.data, "activated_at": approved,
+                                                               "history": history}))
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=puts))
+    tenant.send([
+        {"id": f"RV3-NP-{name}-{q}", "type": "shipment.confirmed", "occurred_at": f"{day}T10:00:00Z",
+         "data": {"partner": name, "order_ref": f"SO-RV3-NP-{name}-{q}", "shipped_on": day,
+                  "lines": [{"sku": "NW-SW-24P", "quantity": quantity}]}}
+        for name, q, day, quantity in (("A", 2, "2026-05-12", 64), ("A", 3, "2026-08-12", 120),
+                                       ("B", 2, "2026-05-12", 96), ("B", 3, "2026-08-12", 104))
+    ])
+    q2_a = _programs(tenant.wait_for_accrual("A", "2026-Q2", "0.00"))
+    assert q2_a["RBT-GROWTH"]["payable"] == "0.00" and q2_a["RBT-VOLUME"]["basis_revenue"] == "80000.00"
+    q2_b = _programs(tenant.wait_for_accrual("B", "2026-Q2", "1200.00"))
+    assert q2_b["RBT-GROWTH"]["payable"] == "0.00"
+    q3_a = _programs(tenant.wait_for_accrual("A", "2026-Q3", "2500.00"))
+    assert (q3_a["RBT-VOLUME"]["payable"], q3_a["RBT-GROWTH"]["payable"]) == ("1500.00", "1000.00"), q3_a
+    q3_b = _programs(tenant.wait_for_accrual("B", "2026-Q3", "1300.00"))
+    assert (q3_b["RBT-VOLUME"]["payable"], q3_b["RBT-GROWTH"]["payable"]) == ("1300.00", "0.00"), q3_b
