@@ -254,3 +254,34 @@ def test_an_expired_certification_on_a_live_deal_is_channel_ops_work_and_support
 
     wait_until(lambda: support()["out_of_scope_requests"] == 1, 60, what=support)
     assert support()["service_leakage_hours"] == "3.00", support()
+
+
+def test_only_an_eligible_member_of_the_owning_queue_decides_with_a_reason(party):
+    """A deal registration's review is channel_ops' (SOP-1.2 "channel_ops (... deal registration ...)"). SOP-1.2: "A
+    member of a queue may act only on items in that queue" (finance, legal, customer_success: 403); "The admin role
+    manages users, keys and queue membership but does not approve exceptions" (403). SOP-4.3: "Partner users [...] may
+    request but never approve" (the registering partner and its rival: 403 / 404, never its existence to a rival).
+    SOP-4.4: "A rejection without a reason is not accepted" (4xx). After all of them the registration is still
+    pending; channel ops then rejects it with a reason."""
+    today = _today(party)
+    p0, p1 = party.partners
+    own, rival = party.partner_keys[p0], party.partner_keys[p1]
+    deal = own.post("/v1/deals", _registration(p0, f"CUST-{uuid.uuid4().hex[:8]}", "networking", today))
+    assert deal.status_code == 201, deal.text
+    path = f"/v1/approvals/{deal.json()['approval_id']}/decision"
+    approve = {"outcome": "approved", "note": "ok"}
+    for role in ("finance", "legal", "customer_success", "admin", "viewer", "sales"):
+        assert_problem(party.by_role[role].post(path, approve), 403)
+    assert_problem(own.post(path, approve), 403)
+    # a rival's partner key learns nothing: the same answer as for an approval id that does not exist (API.md)
+    from security_support import random_id
+
+    theirs, unknown = rival.post(path, approve), rival.post(f"/v1/approvals/{random_id('apr')}/decision", approve)
+    assert theirs.status_code == unknown.status_code, (theirs.text, unknown.text)
+    assert theirs.json()["title"] == unknown.json()["title"], (theirs.text, unknown.text)
+    no_reason = party.by_role["channel_ops"].post(path, {"outcome": "rejected"})
+    assert no_reason.status_code in (400, 422), no_reason.text
+    assert own.get(f"/v1/deals/{deal.json()['deal_id']}").json()["status"] == "pending"
+    rejected = party.by_role["channel_ops"].post(path, {"outcome": "rejected", "note": "no named sales cycle"})
+    assert rejected.status_code == 200, rejected.text
+    assert own.get(f"/v1/deals/{deal.json()['deal_id']}").json()["status"] == "rejected"
