@@ -278,7 +278,7 @@ def test_only_a_unit_returned_within_30_days_of_shipment_loses_its_spiff(tenant)
     assert (programs["RBT-VOLUME"]["basis_revenue"], programs["RBT-VOLUME"]["payable"]) == ("41600.00", "0.00")
 
 
-def test_a_partner_may_dispute_a_program_its_statement_paid_nothing_for(tenant):  # noqa: F811
+def test_a_partner_may_dispute_a_program_its_statement_paid_nothing_for(tenant, api):  # noqa: F811
     """PA-7.9: a dispute "identifies the Quarter and program, the amount disputed and the evidence relied on" — a
     partner that believes it earned a SPIFF its statement does not pay may dispute that program. A ships
     80 x NW-SW-24P on 2026-09-03 (100,000.00: volume 1.0% = 1,000.00, no hardware: no SPIFF). After settlement A
@@ -313,6 +313,14 @@ def test_a_partner_may_dispute_a_program_its_statement_paid_nothing_for(tenant):
     assert decided.status_code == 200, decided.text
     resolution = decided.json()["resolution"]
     assert resolution["amount"] == "40.00" and resolution["payment"], resolution
+    pending = tenant.finance.get("/v1/approvals", status="pending", queue="finance", limit=200).json()["items"]
+    notes = [a for a in pending if a["category"] == "rebate_credit_note"]
+    if "credit_note" in str(resolution["payment"]):  # PA-7.9's separate credit note: another finance member issues it
+        (case,) = notes
+        third = _finance_key(tenant, api, "credit note approver")
+        issued = third.post(f"/v1/approvals/{case['approval_id']}/decision",
+                            {"outcome": "approved", "note": "PA-7.9 separate credit note"})
+        assert issued.status_code == 200, issued.text
 
 
 def test_a_new_partners_growth_baseline_is_its_first_full_quarter_or_usd_100000(tenant):  # noqa: F811
