@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from test_rebates_api import _settle, _statement, tenant  # noqa: F401  (the throwaway rebate tenant fixture)
 
-from billing_support import wait_until
+from billing_support import erp_event, wait_until
 from revgov.ports import Changes, Put
 from support import Api, assert_problem
 
@@ -357,3 +357,56 @@ def test_a_new_partners_growth_baseline_is_its_first_full_quarter_or_usd_100000(
     assert (q3_a["RBT-VOLUME"]["payable"], q3_a["RBT-GROWTH"]["payable"]) == ("1500.00", "1000.00"), q3_a
     q3_b = _programs(tenant.wait_for_accrual("B", "2026-Q3", "1300.00"))
     assert (q3_b["RBT-VOLUME"]["payable"], q3_b["RBT-GROWTH"]["payable"]) == ("1300.00", "0.00"), q3_b
+
+
+def test_credit_notes_after_settlement_take_back_the_growth_rebate_too(tenant):  # noqa: F811
+    """PA-7.10: after settlement, credit notes against the Quarter's invoices mean "the rebates for that Quarter are
+    recomputed, including the applicable volume rebate rate, the growth rebate and the caps", the difference a
+    separate, referenced line of the next settlement.
+    A, approved 2025-01-01, had 2025-Q3 Qualifying Revenue 200,000.00 (go-live import). 2026-Q3: 240 x NW-SW-24P =
+    300,000.00: volume 2.0% = 6,000.00; growth 2.0% x (300,000.00 - 200,000.00) = 2,000.00 (50% above the baseline);
+    cap 5.0% x 300,000.00 = 15,000.00 does not bind; settled 8,000.00.
+    Then nine credit notes against that line (eight of 10,000.00 = 8 switches each, one of 5,000.00 = 4 switches;
+    none above SOP-2.5's 10,000.00): 85,000.00 in all, Q3 falls to 215,000.00: volume 1.0% = 2,150.00; growth
+    215,000.00 is 7.5% above 200,000.00, below PA-7.3's 10%: 0.00. Adjustments: volume 2,150.00 - 6,000.00 =
+    -3,850.00; growth 0.00 - 2,000.00 = -2,000.00."""
+    approved = "2025-01-01T00:00:00Z"
+    partner_id = tenant.partner_ids["A"]
+    stored = tenant.rt.store.get(tenant.tenant_id, "PARTNER", partner_id)
+    history = [{**stored.data["history"][0], "at": approved}, *stored.data["history"][1:]]
+    tenant.rt.store.commit(tenant.tenant_id, Changes(puts=[
+        Put("PARTNER", partner_id, {**stored.data, "activated_at": approved, "history": history})]))
+    imported = tenant.finance.post("/v1/history/imports", {"source": "reviewer3-retro.json", "lines": [
+        {"partner_id": partner_id, "invoice_ref": "ERP-2025-RV3R", "invoice_date": "2025-08-20",
+         "line_ref": "L-2025-RV3R", "sku": "NW-SW-24P", "quantity": "160", "amount": "200000.00"}]})
+    assert imported.status_code in (200, 201), imported.text
+    tenant.send([{
+        "id": "RV3-RETRO-A", "type": "shipment.confirmed", "occurred_at": "2026-09-09T10:00:00Z",
+        "data": {"partner": "A", "order_ref": "SO-RV3-RETRO", "shipped_on": "2026-09-09",
+                 "lines": [{"sku": "NW-SW-24P", "quantity": 240}]},
+    }])
+    accrual = _programs(tenant.wait_for_accrual("A", "2026-Q3", "8000.00"))
+    assert (accrual["RBT-VOLUME"]["payable"], accrual["RBT-GROWTH"]["payable"]) == ("6000.00", "2000.00")
+    first = _settle(tenant, "2026-Q3")
+    assert first.status_code == 201, first.text
+    invoices = tenant.finance.get("/v1/invoices", partner_id=partner_id, limit=200).json()["items"]
+    (september,) = [i for i in invoices if i["period"] == "2026-09"]
+    today = tenant.rt.clock.now_iso()[:10]
+    sent = []
+    for n, (amount, quantity) in enumerate([("10000.00", 8)] * 8 + [("5000.00", 4)]):
+        data = {"partner_id": partner_id, "credit_note_ref": f"CN-RV3-{n}-{uuid.uuid4().hex[:6]}",
+                "invoice_id": september["invoice_id"], "line_no": 1, "reason": "billing_error", "amount": amount,
+                "quantity": quantity, "issued_on": today, "prepared_by": "reviewer3@northwind-erp"}
+        answer = tenant.erp.post(erp_event("credit_note.issued", data, occurred_at=f"{today}T00:00:00Z",
+                                           erp_id=f"RV3-CN-{n}-{uuid.uuid4().hex[:6]}"))
+        assert answer.status_code == 202, answer.text
+        sent.append(answer.json()["event_id"])
+    wait_until(lambda: all(tenant._status(e) == "processed" for e in sent), 60, what=sent)
+    tenant.wait_for_accrual("A", "2026-Q3", "2150.00")
+    second = _settle(tenant, "2026-Q3", run=2)
+    assert second.status_code == 201, second.text
+    adjusted = _statement(tenant, tenant.finance, second.json()["settlement_id"], "A").json()["statement"]
+    lines = {ln["program_id"]: ln for ln in adjusted["lines"] if ln["kind"] == "adjustment"}
+    assert (lines["RBT-VOLUME"]["recomputed"], lines["RBT-VOLUME"]["amount"]) == ("2150.00", "-3850.00"), lines
+    assert (lines["RBT-GROWTH"]["recomputed"], lines["RBT-GROWTH"]["amount"]) == ("0.00", "-2000.00"), lines
+    assert all(len(ln["references"]["credit_notes"]) == 9 for ln in lines.values()), lines
