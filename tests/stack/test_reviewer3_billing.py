@@ -212,3 +212,36 @@ def test_bands_restart_each_billing_month(tenant):  # noqa: F811
 
     wait_until(lambda: len(by_month()) == 2, 30, what=by_month)
     assert by_month() == {months[0]: "108.00", months[1]: "108.00"}
+
+
+def test_last_months_invoice_not_issued_48_hours_after_the_month_is_a_breach_for_finance(tenant):  # noqa: F811
+    """SOP-2.1: "The monthly invoice must be finalised and issued within 48 hours after the end of the Billing Month";
+    SOP-4.1: invoice_sla_breach -> finance, 4 hours. B's shipment of 2 x NW-SW-24P on the 20th of last month (the
+    stack clock's) leaves last month's invoice a draft (2,500.00 before sales tax). The month-close watch (hourly,
+    run here as the scheduler would) finds it: once the clock is past 00:00 on the 3rd of this month (the month's
+    end + 48 hours), one invoice_sla_breach for finance whose subject is that invoice, the hours late = now - that
+    instant (whole hours); before then none."""
+    from revgov.services import month_close
+
+    now = _now(tenant)
+    this_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_month = (this_month - timedelta(days=1)).replace(day=20, hour=10)
+    partner_id = tenant.partner_ids["B"]
+    _send(tenant, "shipment.confirmed", {"partner_id": partner_id, "order_ref": "SO-RV3-MC",
+                                         "shipped_on": last_month.date().isoformat(),
+                                         "lines": [{"sku": "NW-SW-24P", "quantity": 2}]},
+          last_month.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    invoices = tenant.finance.get("/v1/invoices", partner_id=partner_id, limit=200).json()["items"]
+    (draft,) = [i for i in invoices if i["period"] == last_month.isoformat()[:7]]
+    assert draft["status"] == "draft", draft
+    month_close.watch(tenant.rt, tenant.tenant_id)
+    found = tenant.finance.get("/v1/exceptions", queue="finance", limit=200).json()["items"]
+    late = [e for e in found if e["category"] == "invoice_sla_breach" and e["subject"]["id"] == draft["invoice_id"]]
+    issue_by = this_month + timedelta(hours=48)
+    if now <= issue_by:
+        assert late == [], late
+        return
+    assert len(late) == 1 and late[0]["queue"] == "finance", late
+    context = late[0]["context"]
+    assert context["issue_by"].startswith(issue_by.strftime("%Y-%m-%dT%H:%M:%S")), context
+    assert int(float(context["hours_late"])) == int((now - issue_by).total_seconds() // 3600), context
