@@ -12,20 +12,25 @@ from ..calendar import BusinessCalendar
 from ..errors import RuleViolation
 from ..money import format_money
 from ..time import iso
-from .policy import RebateBook
+from .policy import Period, RebateBook
 
 
 def disputed_lines(
-    book: RebateBook, statement: Mapping[str, Any], program_id: str, amount: Decimal
+    book: RebateBook, statement: Mapping[str, Any], program_id: str, amount: Decimal, period: str
 ) -> list[dict[str, Any]]:
-    """The statement's lines of the disputed program; a RuleViolation when it has none or the amount is not
-    positive."""
+    """The statement's lines of the disputed program; a RuleViolation when the amount is not positive, or when the
+    statement has no line for it and it is no program of the statement's period. PA-7.9: a dispute "identifies the
+    Quarter and program" (CPA-7.9 the same): a partner claiming a program its statement paid nothing under (a SPIFF
+    unit not counted, a growth rebate not rated) disputes that program with no line of it, its settled amount 0.00."""
     rule = book.dispute_rule
-    lines = [ln for ln in statement["lines"] if ln["program_id"] == program_id]
-    if not lines:
-        raise RuleViolation(f"the statement has no line for {program_id} ({rule.rule_id}, {rule.clause})")
     if amount <= 0:
         raise RuleViolation("the disputed amount must be more than 0.00")
+    lines = [ln for ln in statement["lines"] if ln["program_id"] == program_id]
+    if not lines and program_id not in {p.program_id for p in book.programs_for(Period.parse(period).kind)}:
+        raise RuleViolation(
+            f"the statement has no line for {program_id}, and it is no program of {period} ({rule.rule_id}, "
+            f"{rule.clause})"
+        )
     return lines
 
 

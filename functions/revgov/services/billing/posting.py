@@ -37,9 +37,16 @@ def load_partner(rt: Runtime, tenant_id: str, partner_id: str) -> dict[str, Any]
 
 
 def entitlement(posting: Posting, partner_id: str, name: str, day: str) -> dict[str, Any]:
-    """`{entitled, value, reason, rule_id, clause}` of the partner on that day (its tier, certifications, status)."""
+    """`{entitled, value, reason, rule_id, clause}` of the partner on that day (its tier, certifications, status):
+    as at the day's start, or on the day it was activated as at its activation (the activation is an instant and
+    the day it falls on counts as onboarded, as for its orders: `lifecycle.not_onboarded_on`; support logged on
+    that day, SOP-5.2 "the date the work was performed", uses the tier's hours, PA-9.2)."""
+    at = f"{day}T00:00:00Z"
+    activated_at = str((load_partner(posting.rt, posting.tenant_id, partner_id) or {}).get("activated_at") or "")
+    if activated_at[:10] == day and activated_at > at:
+        at = activated_at
     try:
-        return partners.entitlement(posting.rt, posting.tenant_id, partner_id, name, f"{day}T00:00:00Z")
+        return partners.entitlement(posting.rt, posting.tenant_id, partner_id, name, at)
     except NotFound:
         return {"entitled": False, "value": None, "reason": f"no tier grants {name}", "rule_id": None, "clause": None}
 

@@ -40,7 +40,7 @@ def file_dispute(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str,
     partner_id, settlement_id, program_id = body["partner_id"], body["settlement_id"], body["program_id"]
     statement, header = _disputed_statement(rt, who, settlement_id, partner_id)
     amount = parse_money(body["amount"])
-    lines = rules.disputed_lines(rebates, statement, program_id, amount)
+    lines = rules.disputed_lines(rebates, statement, program_id, amount, header["period"])
     line_key = f"{settlement_id}#{partner_id}#{program_id}"
     claimed = _open_dispute_on(rt, who.tenant_id, line_key)
     closes = rules.window_closes(rebates, header["settled_at"], today(rt))
