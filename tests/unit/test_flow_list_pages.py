@@ -52,3 +52,19 @@ def test_each_flow_read_of_a_list_follows_next_cursor_to_the_last_page():
         assert pagination.get("paginationMode") == "updateAParameterInEachRequest", (flow, name)
         assert {"type": "qs", "name": "cursor", "value": "={{ $response.body.next_cursor }}"} in follows, (flow, name)
         assert pagination.get("completeExpression") == "={{ !$response.body.next_cursor }}", (flow, name)
+
+
+NODE = FLOWS / "n8n-nodes-revgov" / "nodes" / "Revgov" / "Revgov.node.ts"
+
+
+def test_each_community_node_operation_on_a_list_offers_return_all():
+    """The Revgov node's list operations follow `next_cursor` when asked (`paginated: true` gives them *Return All*):
+    `Get Accruals` read one page of the default 50 with no way to ask for the next (the answer's `next_cursor` is no
+    parameter of the operation), so a tenant with more partners and programs than that lost the rest."""
+    lists = _listing_paths()
+    ops = re.findall(r"\{ resource: '(\w+)', value: '(\w+)'[^}]*?method: 'GET', path: '([^']+)'([^}]*)\}",
+                     NODE.read_text())  # fmt: skip
+    listed = [(resource, value, rest) for resource, value, path, rest in ops if path in lists]
+    assert ("rebate", "accruals") in {(r, v) for r, v, _ in listed}
+    for resource, value, rest in listed:
+        assert "paginated: true" in rest, (resource, value)
