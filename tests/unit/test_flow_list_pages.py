@@ -23,7 +23,8 @@ FLOWS = ROOT / "n8n-workflows"
 def _listing_paths() -> set[str]:
     paths = openapi.document()["paths"]
     return {path for path, ops in paths.items()
-            if any(p.get("name") == "cursor" and p.get("in") == "query" for p in ops.get("get", {}).get("parameters", []))}  # fmt: skip
+            if any(p.get("name") == "cursor" and p.get("in") == "query"
+                   for p in ops.get("get", {}).get("parameters", []))}  # fmt: skip
 
 
 def _reads() -> list[tuple[str, str, dict[str, Any]]]:
