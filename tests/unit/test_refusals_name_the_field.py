@@ -208,3 +208,20 @@ def test_an_unknown_product_family_on_a_registration_names_the_families_the_prog
     assert [e.as_dict() for e in refused.value.errors] == [
         {"path": "/family", "message": f"one of {', '.join(families)}"}]
     assert "networking" not in families
+
+
+# newuser6: README step 4 "Outbound webhooks go to https URLs on public addresses only". A first subscription to an
+# http URL whose host did not resolve (yet) was told only "does not resolve", and a misspelt event type in the same
+# body was not named at all: the integrator fixed one thing per try. Every reason is named at once, nothing is made.
+def test_a_subscription_names_every_reason_it_is_refused_at_once_https_first():
+    rt = _quoting_runtime()
+    head = rt.store.audit_head("northwind")
+    body = {"url": "http://n8n.reseller.example/webhook/revgov/events", "event_types": ["quote.aproved"]}
+    error = _refused(lambda: subscriptions.create(rt, _who("admin"), body, resolver=lambda host: []))
+    assert isinstance(error, RuleViolation)
+    assert [(e.path, e.message) for e in error.errors] == [
+        ("/url", "deliveries go over https only"),
+        ("/url", "n8n.reseller.example does not resolve"),
+        ("/event_types/0", "Revgov emits no quote.aproved event"),
+    ]
+    assert rt.store.audit_head("northwind") == head
