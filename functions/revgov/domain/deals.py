@@ -220,6 +220,12 @@ def eligibility_problems(
     return problems
 
 
+def problem_fields(problems: list[dict[str, str]]) -> list[FieldError]:
+    """The request field each eligibility problem is about: a missing or lapsed certification is the family's
+    (`/family`), the partner's status and its tier's entitlement the partner's (`/partner_id`)."""
+    return [FieldError("/family" if "certification" in p["message"] else "/partner_id", p["message"]) for p in problems]
+
+
 def registration_problems(
     policy: dict[str, Any], partner: dict[str, Any], family: str, now: str
 ) -> list[dict[str, str]]:

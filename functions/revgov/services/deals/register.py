@@ -9,7 +9,7 @@ from ...domain import deal_evidence, deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.cases import Case
-from ...domain.errors import Conflict, NotFound, RuleViolation
+from ...domain.errors import Conflict, FieldError, NotFound, RuleViolation
 from ...domain.partners import territory
 from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent
@@ -50,10 +50,12 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     problems = deals.registration_problems(policy, partner, family, now)
     located = policy["deal_registration"].get("territory")  # PA-2.6 / CPA-2.5: a Regional Reseller's territory
     outside = territory.problem(located, partner, body["customer"].get("country")) if located else None
-    problems += [outside] if outside else []
-    if problems:
-        raise RuleViolation("the partner may not register this deal", extra={"reasons": problems},
-                            errors=deal_evidence.location_errors(located, partner, body["customer"]))
+    if problems or outside:
+        where = deal_evidence.location_errors(located, partner, body["customer"]) or (
+            [FieldError("/customer/country", outside["message"])] if outside else [])
+        reasons = [*problems, *([outside] if outside else [])]
+        raise RuleViolation("the partner may not register this deal", extra={"reasons": reasons},
+                            errors=[*deals.problem_fields(problems), *where])
     protecting, _ = rival_live(rt, who.tenant_id, body["customer"], family, partner_id, now, policy)
     refused = deals.conflict(policy, protecting, partner_id)
     if refused:
