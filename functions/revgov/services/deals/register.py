@@ -95,8 +95,9 @@ def _not_held_already(own: dict[str, Any] | None, policy: dict[str, Any]) -> Non
     one = rules["one_per_customer_family"]
     until = str(own.get("expires_at") or "")[:10]
     ask = f"; ask for its extension instead ({rules['extension']['clause']})" if rules.get("extension") else ""
-    raise Conflict(f"deal registration {own['deal_id']} of this partner already holds this customer and family until "
-                   f"{until}: one approved registration per customer and product family ({one['clause']}){ask}",
+    held = f"until {until}" if not own.get("order") else f"(its period ended {until}; an accepted order keeps it)"
+    raise Conflict(f"deal registration {own['deal_id']} of this partner already holds this customer and family "
+                   f"{held}: one approved registration per customer and product family ({one['clause']}){ask}",
                    extra={"deal_id": own["deal_id"], "exclusive_until": own.get("expires_at"),
                           "rule_id": one["id"], "clause": one["clause"]})  # fmt: skip
 
