@@ -111,6 +111,10 @@ def _message(error: Any) -> str:
     if error.validator == "not" and error.validator_value == {} and isinstance(error.schema, dict):
         field = error.absolute_path[-1] if error.absolute_path else "this field"
         return f"{field} is not accepted. {error.schema.get('description', '')}".strip()
+    if (error.validator in ("anyOf", "oneOf") and "not valid under any" in str(error.message)
+            and isinstance(error.schema, dict) and error.schema.get("description")):
+        # "is not valid under any of the given schemas" names no form: the field's own description does
+        return f"{shown(error.instance)} is none of the forms this field takes: {error.schema['description']}"
     if isinstance(error.instance, str | dict | list) and repr(error.instance) in error.message:  # quoted whole
         return str(error.message).replace(repr(error.instance), shown(error.instance))
     if isinstance(error.instance, int | Decimal) and not isinstance(error.instance, bool):

@@ -38,3 +38,18 @@ def test_a_whole_number_reads_the_same_way():
 def test_a_string_in_the_wrong_form_keeps_the_pattern_message():
     (error,) = schemas.problems(DEAL, parse_json(_deal('"84,000"')))
     assert error.path == "/estimated_value" and error.message.startswith('"84,000" does not match')
+
+
+def test_a_value_matching_none_of_a_fields_forms_is_told_the_forms_the_field_takes():
+    # Found as a new MSP: a branding logo at an http URL read `"http://..." is not valid under any of the given
+    # schemas`. schemas/tenant.schema.json describes the field: "Logo shown on the portal: an https URL, or an inline
+    # data:image/svg+xml;base64, URI."
+    from revgov.tenant_files import load_tenant_file
+    from support import ROOT  # the repository's tenants
+
+    config = load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")
+    config["branding"]["logo_url"] = "http://evil.example/logo.svg"
+    (error,) = schemas.problems("tenant.schema.json", config)
+    assert error.path == "/branding/logo_url"
+    assert error.message.startswith('"http://evil.example/logo.svg" is none of the forms this field takes')
+    assert "an https URL, or an inline data:image/svg+xml;base64, URI" in error.message
