@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -110,8 +111,18 @@ def _message(error: Any) -> str:
     if error.validator == "not" and error.validator_value == {} and isinstance(error.schema, dict):
         field = error.absolute_path[-1] if error.absolute_path else "this field"
         return f"{field} is not accepted. {error.schema.get('description', '')}".strip()
+    if (error.validator in ("anyOf", "oneOf") and "not valid under any" in str(error.message)
+            and isinstance(error.schema, dict) and error.schema.get("description")):
+        # "is not valid under any of the given schemas" names no form: the field's own description does
+        return f"{shown(error.instance)} is none of the forms this field takes: {error.schema['description']}"
     if isinstance(error.instance, str | dict | list) and repr(error.instance) in error.message:  # quoted whole
         return str(error.message).replace(repr(error.instance), shown(error.instance))
+    if isinstance(error.instance, int | Decimal) and not isinstance(error.instance, bool):
+        # the edge keeps a number with a fraction as a Decimal (money never a float): quote it as it was sent
+        message = str(error.message).replace(repr(error.instance), str(error.instance))
+        if error.validator == "type" and error.validator_value == "string":
+            message += ' (money and decimal quantities are sent as a decimal string, e.g. "1000.50")'
+        return message
     return str(error.message)
 
 

@@ -141,3 +141,24 @@ def test_decisions_made_before_the_rounding_fix_replay_as_they_were_made():
     assert old["lines"][0]["net_total"] == "2125.24"  # as it was stored then
     new = evaluate(NORTHWIND, policy_version(NORTHWIND), {**inputs, "arithmetic": "line"})
     assert new["lines"][0]["net_total"] == "2125.25"
+
+
+# PA-1.3: the Net Price is exact ("Percentages are applied to the unrounded base and the result is rounded at line
+# level"), and shown like the quote shows it (docs/pricing.md "Arithmetic": "`net_unit_price` is stated exactly,
+# unrounded (`1062.625`)"): at least two places, no trailing zeros beyond them. Found as a new reseller reading an
+# issued invoice: a firewall at 5% off (3,400.00 x 0.95) read "unit_price": "3230.0000".
+@pytest.mark.parametrize(("sku", "discount", "unit_price"), [
+    ("NW-FW-200", "5.00", "3230.00"),  # 3,400.00 x 95.00 / 100, exact
+    ("NW-SW-24P", "14.99", "1062.625"),  # 1,250.00 x 85.01 / 100, exact
+    ("NW-SW-24P", None, "1250.00"),  # no discount: the List Price
+])  # fmt: skip
+def test_pa_1_3_an_invoice_line_states_its_exact_unit_price_as_the_quote_does(sku, discount, unit_price):
+    book = BillingPolicy.from_policy(NORTHWIND)
+    line = {"sku": sku, "quantity": 1, **({"discount_percent": discount} if discount else {})}
+    (draft,) = billing.shipment_drafts(book, {"order_ref": "SO-1", "shipped_on": "2026-10-06", "lines": [line]})
+    invoice = {"invoice_id": "inv_01JX0000000000000000000000", "partner_id": "ptr_A", "status": "draft",
+               "line_count": 0, "total": "0.00"}  # fmt: skip
+    _, (posted,) = billing.add_lines(invoice, [draft], event_id="evt_1", erp_event_id="E-1",
+                                     posted_at="2026-10-06T10:00:00Z")  # fmt: skip
+    assert posted["unit_price"] == unit_price
+    assert _quote_line(NORTHWIND, sku, 1, discount or "0")["net_unit_price"] == unit_price

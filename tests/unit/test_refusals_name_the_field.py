@@ -208,3 +208,42 @@ def test_an_unknown_product_family_on_a_registration_names_the_families_the_prog
     assert [e.as_dict() for e in refused.value.errors] == [
         {"path": "/family", "message": f"one of {', '.join(families)}"}]
     assert "networking" not in families
+
+
+# newuser6: README step 4 "Outbound webhooks go to https URLs on public addresses only". A first subscription to an
+# http URL whose host did not resolve (yet) was told only "does not resolve", and a misspelt event type in the same
+# body was not named at all: the integrator fixed one thing per try. Every reason is named at once, nothing is made.
+def test_a_subscription_names_every_reason_it_is_refused_at_once_https_first():
+    rt = _quoting_runtime()
+    head = rt.store.audit_head("northwind")
+    body = {"url": "http://n8n.reseller.example/webhook/revgov/events", "event_types": ["quote.aproved"]}
+    error = _refused(lambda: subscriptions.create(rt, _who("admin"), body, resolver=lambda host: []))
+    assert isinstance(error, RuleViolation)
+    assert [(e.path, e.message) for e in error.errors] == [
+        ("/url", "deliveries go over https only"),
+        ("/url", "n8n.reseller.example does not resolve"),
+        ("/event_types/0", "Revgov emits no quote.aproved event"),
+    ]
+    assert rt.store.audit_head("northwind") == head
+
+
+# newuser6: PA-5.1 "Deal registration is an entitlement of the Silver, Gold and Platinum tiers. Registered tier
+# Partners may not register deals." A Registered reseller registering a deal read only `reasons`: a 422 with no
+# `errors`, so a form could not point at what made it ineligible. The partner (its status, its tier's entitlement)
+# is `/partner_id`; a missing certification for the family, `/family`; `reasons` still cite the rule and clause.
+def test_a_registration_the_partner_is_not_eligible_for_names_partner_id_and_nothing_is_recorded():
+    from revgov.services import deals as deal_service
+
+    rt = _quoting_runtime()
+    head = rt.store.audit_head("northwind")
+    body = {"partner_id": REGISTERED, "customer": {"id": "CUST-NU6-1", "name": "Harbor", "contact": "Morgan Lee"},
+            "family": "networking", "estimated_value": "84000.00", "expected_close": "2026-12-15"}  # fmt: skip
+    error = _refused(lambda: deal_service.register(rt, _who("sales"), body))
+    assert isinstance(error, RuleViolation)
+    # PA-5.1 also: "only for a Product Family in which it holds a valid certification" (it holds none in networking)
+    assert [(e.path, e.message) for e in error.errors] == [
+        ("/partner_id", "tier registered carries no deal_registration entitlement"),
+        ("/family", "no valid certification for networking")]
+    assert [(r["rule_id"], r["clause"]) for r in error.extra["reasons"]] == [("DR-ELIGIBILITY", "PA-5.1")] * 2
+    assert all(set(r) == {"rule_id", "clause", "message"} for r in error.extra["reasons"])
+    assert rt.store.audit_head("northwind") == head

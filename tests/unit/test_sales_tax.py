@@ -362,3 +362,35 @@ def test_red_team_7_an_exemption_certificate_is_for_a_united_states_state(jurisd
         partners.add_document(ledger.rt, OWN_KEY, P2, {"document_type": "exemption_certificate", "reference":
                                                        "dms://x.pdf", "checksum": CHECKSUM, "issued_at": "2026-06-01",
                                                        "jurisdiction": state})  # fmt: skip
+
+
+@pytest.mark.parametrize("cancelled_on, period, credit_tax", [
+    # The activation month's own charge, still on its draft: 99.00 x 21 / 31 = 67.064... -> 67.06; x 4.00 % = 2.6824
+    # -> 2.68.
+    ("2027-01-10", "2027-01", ("sales_tax", "US-NY", "4.00", "-2.68", "-69.74")),
+    # A month the billing run charged in advance (its line keeps the activation's location): 99.00 x 18 / 28 =
+    # 63.642... -> 63.64; x 4.00 % = 2.5456 -> 2.55.
+    ("2027-02-10", "2027-02", ("sales_tax", "US-NY", "4.00", "-2.55", "-66.19")),
+])  # fmt: skip
+def test_pa_10_4_a_cancellation_credit_is_taxed_at_the_location_of_the_charge_it_credits(cancelled_on, period,
+                                                                                          credit_tax):  # fmt: skip
+    # SOP-2.4: the credit "is issued as a credit note line referencing the original invoice line"; PA-10.1: "Taxes are
+    # calculated per line on the basis of the ship-to or service location". A `subscription.cancelled` event carries no
+    # location (schemas/events/subscription.cancelled.schema.json): the service is the one the activation located, so
+    # the credit takes back the tax its charge added, never leaving the partner billed tax on days it did not get.
+    from revgov.services import subscription_billing
+
+    ledger = _ledger("2027-01-01T12:00:00Z")
+    data = {"partner_id": P2, "subscription_id": "SUB-ST-CX", "sku": "NW-NET-MGMT", "quantity": 1,
+            "activated_on": "2027-01-01", "order_ref": "SO-SUB-CX", "tax_location": NY}  # fmt: skip
+    assert ledger.bill("subscription.activated", data, occurred_at="2027-01-01T09:00:00Z")["status"] == "processed"
+    ledger.clock.set("2027-02-01T01:00:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    ledger.clock.set(f"{cancelled_on}T12:00:00Z")
+    cancel = {"partner_id": P2, "subscription_id": "SUB-ST-CX", "effective_on": cancelled_on}
+    answer = ledger.bill("subscription.cancelled", cancel, occurred_at=f"{cancelled_on}T11:00:00Z")
+    assert answer["status"] == "processed"
+    charge, credit = ledger.invoice(P2, period)["lines"]
+    assert credit["kind"] == "credit" and credit["references_line"] == charge["line_id"]
+    assert _tax(charge) == ("sales_tax", "US-NY", "4.00", "3.96", "102.96")
+    assert _tax(credit) == credit_tax

@@ -90,6 +90,13 @@ def set_problems(texts: Sequence[ContractText], policy: Mapping[str, Any] | None
     return problems
 
 
+def changed_clauses(before: ContractText | None, after: ContractText) -> list[str]:
+    """The clauses `after` keeps from `before` with another title or text, in `after`'s order (a new document, or a
+    clause it adds, changes none: no rule can cite a clause that was not there)."""
+    was = {c.clause_id: (c.title, c.text) for c in before.contract.clauses} if before else {}
+    return [c.clause_id for c in after.contract.clauses if c.clause_id in was and was[c.clause_id] != (c.title, c.text)]
+
+
 def check_set(texts: Sequence[ContractText], policy: Mapping[str, Any] | None, *, what: str) -> None:
     problems = set_problems(texts, policy)
     if problems:

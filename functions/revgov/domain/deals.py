@@ -220,6 +220,12 @@ def eligibility_problems(
     return problems
 
 
+def problem_fields(problems: list[dict[str, str]]) -> list[FieldError]:
+    """The request field each eligibility problem is about: a missing or lapsed certification is the family's
+    (`/family`), the partner's status and its tier's entitlement the partner's (`/partner_id`)."""
+    return [FieldError("/family" if "certification" in p["message"] else "/partner_id", p["message"]) for p in problems]
+
+
 def registration_problems(
     policy: dict[str, Any], partner: dict[str, Any], family: str, now: str
 ) -> list[dict[str, str]]:
@@ -466,35 +472,3 @@ def queue_with(queue: list[dict[str, Any]], deal: dict[str, Any]) -> list[dict[s
 def queue_without(queue: list[dict[str, Any]], deal_id: str) -> list[dict[str, Any]]:
     """The pending queue once `deal_id` is decided or withdrawn."""
     return [entry for entry in queue if entry["deal_id"] != deal_id]
-
-
-# --- PA-4.3(d) / CPA-4.3(d) holds found by the scheduled sweep -----------------------------------------------
-HOLD_OPEN, HOLD_REFRESH, HOLD_LAPSED, HOLD_LIFTED, HOLD_ENDED, HOLD_NONE = (
-    "open", "refresh", "lapsed", "lifted", "ended", "none",
-)
-
-
-def hold_step(deal: dict[str, Any], hold: dict[str, Any] | None, marker: dict[str, Any] | None, now: str) -> str:
-    """What the sweep does for one registration, from its hold now and what it recorded last (`marker`: the
-    exception opened for the hold, its `state` and the hold's `certification_expired_at`; None: nothing recorded).
-
-    - open: a suspended registration with no exception for this spell (none yet, or the last one was for an earlier
-      spell, or closed and the certification expired again);
-    - refresh: the registration's exception is still open and it is still suspended;
-    - lapsed: the watched registration lapsed (no valid certification recorded within the days of PA-4.3(d));
-    - lifted: the watched registration is no longer held (a valid certification was recorded in time);
-    - ended: the watched registration no longer holds the opportunity (its exclusivity ended, or it was withdrawn);
-    - none: nothing to do."""
-    watching = marker is not None and marker.get("state") == HOLD_OPEN
-    if deal["status"] != APPROVED or not is_live(deal, now):
-        return HOLD_ENDED if watching else HOLD_NONE
-    if hold is None:
-        return HOLD_LIFTED if watching else HOLD_NONE
-    same_spell = marker is not None and marker.get("certification_expired_at") == hold["certification_expired_at"]
-    if hold["status"] == LAPSED:
-        return HOLD_LAPSED if watching else HOLD_NONE
-    if watching:
-        return HOLD_REFRESH  # the same registration finding, brought up to date (even across a new spell)
-    if same_spell:
-        return HOLD_NONE  # this spell's exception was already closed or annotated: one exception per finding
-    return HOLD_OPEN

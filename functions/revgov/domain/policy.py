@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .billing.rating import rate_table_problems
@@ -21,6 +21,14 @@ def _rules(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _rules(value, f"{path}/{index}")
+
+
+def rules_citing(policy: Mapping[str, Any], clause_ids: Iterable[str]) -> list[dict[str, str]]:
+    """The policy's rules citing one of `clause_ids`, in the policy's order: the clause, the rule id and where the
+    rule is (a JSON pointer under `/policy`)."""
+    wanted = set(clause_ids)
+    return [{"clause": rule["clause"], "rule_id": rule["id"], "path": path}
+            for path, rule in _rules(policy, "/policy") if rule["clause"] in wanted]  # fmt: skip
 
 
 def cited_clause(policy: Mapping[str, Any], *path: str, default: str) -> str:

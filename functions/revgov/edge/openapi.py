@@ -16,7 +16,7 @@ from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.48.2"
+API_VERSION = "1.49.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -139,10 +139,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         doc["responses"]["413"] = _PROBLEM
     elif op.raw_body_schemas:  # checked by the handler over the raw bytes (a signature first), described here
         refs = [{"$ref": f"#/components/schemas/{_component(name)}"} for name in op.raw_body_schemas]
-        doc["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}},
-        }
+        body: dict[str, Any] = {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}
+        if op.example is not None:
+            body["examples"] = {"default": {"value": example_body(op)}}
+        doc["requestBody"] = {"required": True, "content": {"application/json": body}}
     return doc
 
 

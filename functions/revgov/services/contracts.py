@@ -14,6 +14,7 @@ from ..domain import contract_set
 from ..domain.access import PLATFORM, Principal
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict, FieldError, NotFound, RuleViolation
+from ..domain.policy import rules_citing
 from ..logs import logger
 from ..ports import Changes, Delete, DomainEvent, Put
 from ..runtime import Runtime
@@ -80,11 +81,13 @@ def contract_puts(tenant_id: str | None, text: contract_set.ContractText, *, rev
 
 
 def _audit(who: Principal, action: str, document: str, revision: int, sha: str | None, reason: str | None,
-           clauses: list[str]) -> AuditEntry:
+           clauses: list[str], to_review: list[dict[str, str]] | None = None) -> AuditEntry:
+    inputs = {"document": document, "revision": revision, "sha256": sha, "reason": reason, "clauses": len(clauses)}
+    if to_review:  # records of writes that changed no cited clause keep their shape
+        inputs["policy_rules_to_review"] = to_review
     return AuditEntry(
         actor=who.actor, actor_role=who.role.value, action=f"contract.{action}", subject=document,
-        outcome=action, inputs={"document": document, "revision": revision, "sha256": sha, "reason": reason,
-                                "clauses": len(clauses)},
+        outcome=action, inputs=inputs,
     )
 
 
@@ -170,10 +173,15 @@ def _write(rt: Runtime, who: Principal, document: str, name: str, markdown: str,
         raise Conflict(f"contract {document} is at revision {(before or {}).get('revision', 0)}, not "
                        f"{expected_revision}", extra={"revision": (before or {}).get("revision", 0)})
     others = [t for t in _texts(stored) if t.document != document]
-    contract_set.check_set([*others, text], _policy(rt, tenant_id), what=f"contract {document}")
+    policy = _policy(rt, tenant_id)
+    contract_set.check_set([*others, text], policy, what=f"contract {document}")
     _check_partner(rt, tenant_id, text)
     if before is not None and before["sha256"] == text.sha256:
-        return {"contract": _view(before), "status": "unchanged", "index": []}
+        return {"contract": _view(before), "status": "unchanged", "index": [], "policy_rules_to_review": []}
+    # the clause wins over a rule that says otherwise: each rule citing a clause whose words changed is named, for a
+    # governed policy change to follow (docs/policy.md); the write itself stands
+    previous = contract_set.parse(before["name"], before["markdown"]) if before is not None else None
+    to_review = rules_citing(policy, contract_set.changed_clauses(previous, text))
     revision = _next_revision(rt, tenant_id, document)
     action = action if before is not None or action == "amended" else "uploaded"
     at = rt.clock.now_iso()
@@ -181,12 +189,12 @@ def _write(rt: Runtime, who: Principal, document: str, name: str, markdown: str,
         puts=contract_puts(None, text, revision=revision, at=at, by=who.actor, action=action, reason=reason,
                            version=(before or {}).get("_version")),
         audit=[_audit(who, action, document, revision, text.sha256, reason, [c.clause_id for c in
-                                                                               text.contract.clauses])],
+                                                                               text.contract.clauses], to_review)],
         events=[changed_event(action, document, revision, text.sha256)],
     ))
     indexed = reindex_after_write(rt, tenant_id)
     current = _view(_stored(rt, tenant_id)[document])
-    return {"contract": current, "status": action, "index": indexed}
+    return {"contract": current, "status": action, "index": indexed, "policy_rules_to_review": to_review}
 
 
 def reindex_after_write(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain import deal_holds as steps
 from ..domain import deals as core
 from ..domain.audit import AuditEntry
 from ..domain.errors import Conflict
@@ -56,8 +57,8 @@ def sweep(rt: Runtime, tenant_id: str) -> dict[str, int]:
         if ended_by(rt, tenant_id, tenant.policy, deal, partners) is not None:
             deal = {**deal, "status": core.ENDED}  # PA-13.3 / CPA-13.3 "registrations end": nothing is held
         hold = hold_of(rt, tenant_id, tenant.policy, deal, now, partners) if core.is_live(deal, now) else None
-        step = core.hold_step(deal, hold, marker.data if marker else None, now)
-        if step != core.HOLD_NONE:
+        step = steps.hold_step(deal, hold, marker.data if marker else None, now)
+        if step != steps.HOLD_NONE:
             _apply(rt, tenant, deal, hold, marker, step, now, counts)
     return counts
 
@@ -96,17 +97,17 @@ def _apply(
     counts: dict[str, int],
 ) -> None:
     """Commit one registration's step; a commit that loses a race is left for the next run."""
-    if step == core.HOLD_OPEN:
+    if step == steps.HOLD_OPEN:
         assert hold is not None
         changes, counted = _opened(rt, tenant, deal, hold, marker), "opened"
     else:
         assert marker is not None
         stored = cases.find(rt, tenant.tenant_id, marker.data["case_id"])
         case = stored if stored is not None and cases.undecided(stored.data) else None
-        if step == core.HOLD_REFRESH:
+        if step == steps.HOLD_REFRESH:
             assert hold is not None
             changes, counted = _refreshed(deal, hold, marker, case, now), ("refreshed" if case else "")
-        elif step == core.HOLD_LAPSED:
+        elif step == steps.HOLD_LAPSED:
             assert hold is not None
             changes, counted = _lapsed(tenant, deal, hold, marker, case, now), "annotated"
         else:
@@ -143,7 +144,7 @@ def _opened(
         context=_context(deal, hold),
         policy_version=tenant.policy_version,
     )
-    changes.puts.append(_marker(deal, case["case_id"], core.HOLD_OPEN, hold, marker))
+    changes.puts.append(_marker(deal, case["case_id"], steps.HOLD_OPEN, hold, marker))
     changes.events.append(DomainEvent("revgov.deals", "deal.suspended", _detail(deal, core.SUSPENDED, hold)))
     changes.audit.append(_audit("deal.suspended", deal, core.SUSPENDED, cite, case["case_id"], hold, tenant))
     return changes
@@ -156,7 +157,7 @@ def _refreshed(
     changes = Changes()
     if case is not None:
         changes.puts.append(cases.refresh_case(case.data, case.version, context=_context(deal, hold), at=now))
-    state = core.HOLD_OPEN if case is not None else "closed"  # channel ops closed it: one exception per finding
+    state = steps.HOLD_OPEN if case is not None else "closed"  # channel ops closed it: one exception per finding
     changes.puts.append(_marker(deal, marker.data["case_id"], state, hold, marker))
     return changes
 
@@ -169,7 +170,7 @@ def _lapsed(
     if case is not None:
         context = {**_context(deal, hold), "annotation": {"at": now, "note": hold["message"]}}
         changes.puts.append(cases.refresh_case(case.data, case.version, context=context, at=now))
-    changes.puts.append(_marker(deal, marker.data["case_id"], core.HOLD_LAPSED, hold, marker))
+    changes.puts.append(_marker(deal, marker.data["case_id"], steps.HOLD_LAPSED, hold, marker))
     changes.events.append(DomainEvent("revgov.deals", "deal.lapsed", _detail(deal, core.LAPSED, hold)))
     cite = _cite(tenant)
     changes.audit.append(_audit("deal.lapsed", deal, core.LAPSED, cite, marker.data["case_id"], hold, tenant))
@@ -181,7 +182,7 @@ def _closed(
 ) -> Changes:
     """The hold lifted (`deal.reinstated`) or the registration ended: its open exception resolved by the sweep."""
     cite = _cite(tenant)
-    lifted = step == core.HOLD_LIFTED
+    lifted = step == steps.HOLD_LIFTED
     note = (
         f"a valid certification for {deal['family']} was recorded in time ({cite['clause']}): the registration "
         "is no longer suspended"

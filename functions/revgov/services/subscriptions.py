@@ -76,11 +76,12 @@ def url_problems(url: str, addresses: list[str], *, allow_loopback: bool) -> lis
         return ["credentials in the URL are not accepted; authenticate with the signature instead"]
     if parts.fragment:
         return ["a URL fragment is never sent; remove it"]
-    if not addresses:
-        return [f"{parts.hostname} does not resolve"]
-    problems = []
     ips = [ipaddress.ip_address(a.split("%", 1)[0]) for a in addresses]
-    loopback = all(ip.is_loopback for ip in ips)
+    loopback = bool(ips) and all(ip.is_loopback for ip in ips)
+    # every reason at once, the scheme first: an http URL is refused whatever its host resolves to (or not yet)
+    problems = ["deliveries go over https only"] if parts.scheme == "http" and not (allow_loopback and loopback) else []
+    if not addresses:
+        return [*problems, f"{parts.hostname} does not resolve"]
     for ip in ips:
         if ip.is_loopback and allow_loopback:
             continue
@@ -88,8 +89,6 @@ def url_problems(url: str, addresses: list[str], *, allow_loopback: bool) -> lis
         if not ip.is_global or ip.is_multicast or (inner is not None and (not inner.is_global or inner.is_multicast)):
             shown = f"{ip} (carrying {inner})" if inner is not None else str(ip)
             problems.append(f"{parts.hostname} resolves to {shown}, which is not a public address")
-    if parts.scheme == "http" and not (allow_loopback and loopback):
-        problems.append("deliveries go over https only")
     return problems
 
 
@@ -162,8 +161,11 @@ def _all(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
 
 def create(rt: Runtime, who: Principal, body: dict[str, Any], resolver: Resolver = resolve) -> dict[str, Any]:
     """A new subscription; its signing secret is in this answer only."""
-    check_url(body["url"], rt.settings, resolver)
     unknown = event_type_problems(body["event_types"], outbound_event_types(rt.settings.events_dir))
+    try:
+        check_url(body["url"], rt.settings, resolver)
+    except RuleViolation as refused:  # named together with the event types, so one correction fixes both
+        raise RuleViolation(refused.detail, errors=[*refused.errors, *unknown]) from None
     if unknown:
         raise RuleViolation("a subscription names only events Revgov emits (the OpenAPI `webhooks`)", errors=unknown)
     if len(_all(rt, who.tenant_id)) >= MAX_PER_TENANT:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..canonical import sha256_hex
 from ..errors import Conflict, RuleViolation
-from ..money import format_money, less_percent, line_amount, round_money
+from ..money import format_money, format_unit_price, less_percent, line_amount, round_money
 from ..rules import Rule
 from ..time import instant, parse_day
 from .periods import ZERO, ServicePeriod, period_ended
@@ -209,7 +209,7 @@ def line_record(
         "family": draft.family,
         "sku": draft.sku,
         "quantity": _quantity(draft.quantity),
-        "unit_price": None if draft.unit_price is None else f"{draft.unit_price:f}",
+        "unit_price": None if draft.unit_price is None else format_unit_price(draft.unit_price),  # exact (PA-1.3)
         "amount": format_money(draft.amount),
         "cost": None if draft.cost is None else format_money(draft.cost),
         "service_period": draft.service_period.as_dict(),

@@ -353,7 +353,9 @@ def cancellation_draft(
     detail: dict[str, Any],
 ) -> LineDraft:
     """The credit of a charged month for the full days after a cancellation's effective day (PA-10.4, SOP-2.4),
-    referencing the month's charge; its cost is the monthly cost for those days."""
+    referencing the month's charge; its cost is the monthly cost for those days. It keeps the service location the
+    activation reported, like the charge it credits (PA-10.1: a cancellation event reports none), so it takes back the
+    sales tax that charge added."""
     return LineDraft(
         kind="credit",
         description=f"Credit: {name} after {effective_on}, {credit.days}/{credit.divisor} days",
@@ -367,7 +369,7 @@ def cancellation_draft(
         order_ref=order_ref,
         rules=rules,
         references_line=references_line,
-        detail=detail,
+        detail={**detail, **located(subscription)},
         channel=subscription.get("channel") or "resale",
     )
 

@@ -23,6 +23,27 @@ from .platform import _tenant_id
     status=202,
     raw_body=True,
     raw_body_schemas=("events/erp-event.schema.json", "api/erp-event-batch.schema.json"),
+    example={"events": [
+        {"id": "NW-ERP-SHP-100231", "type": "shipment.confirmed", "occurred_at": "2026-10-05T14:20:00Z",
+         "data": {"partner_id": "ptr_01JBNWPARTNER0000000000001", "order_ref": "SO-2026-1001",
+                  "shipped_on": "2026-10-05", "lines": [{"sku": "NW-SW-24P", "quantity": 4}],
+                  "tax_location": {"country": "US", "region": "US-WA", "postal_code": "98101"}}},
+        {"id": "NW-ERP-SUB-ACT-7001", "type": "subscription.activated", "occurred_at": "2026-10-10T09:00:00Z",
+         "data": {"partner_id": "ptr_01JBNWPARTNER0000000000001", "subscription_id": "SUB-7001",
+                  "sku": "NW-CLOUD-PLATFORM", "quantity": 1, "activated_on": "2026-10-10", "order_ref": "SO-2026-1002",
+                  "tax_location": {"country": "US", "region": "US-WA", "postal_code": "98101"}}},
+        {"id": "NW-ERP-USG-400977", "type": "usage.reported", "occurred_at": "2026-10-15T23:30:00Z",
+         "data": {"partner_id": "ptr_01JBNWPARTNER0000000000001", "subscription_id": "SUB-7001",
+                  "metric": "cloud_compute", "quantity": "12500", "usage_date": "2026-10-15",
+                  "tax_location": {"country": "US", "region": "US-WA", "postal_code": "98101"}}},
+    ]},
+    description="Sign the exact bytes you send: `v1` is the hex HMAC-SHA256, with the tenant's webhook secret (shown "
+    "once when the tenant is provisioned or the secret rotated), of the ASCII `t` value, a `.` and the raw body; a "
+    "client that serializes the JSON again after signing (other spacing or key order) sends bytes the signature does "
+    "not match (401). Each event is `{id, type, occurred_at, data}`: `id` is the ERP's own id, the idempotency key "
+    "(36 days); `data` per type in `schemas/events/<type>.schema.json#/$defs/data`. The samples under "
+    "`events/revgov.erp/` are the bus's envelopes (EventBridge), not this body. What each event becomes: "
+    "docs/billing.md; `GET /v1/events/{event_id}` says what became of one.",
     response_schema="api/responses/erp-accepted.schema.json",
     headers=(
         HeaderParam("Revgov-Tenant", "the tenant whose webhook secret signed the body", r"[a-z][a-z0-9-]{2,39}", True),

@@ -93,6 +93,19 @@ def rival_live(
     return rival, versions
 
 
+def own_live(
+    rt: Runtime, tenant_id: str, customer: dict[str, Any], family: str, partner_id: str, now: str,
+    policy: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The partner's own registration protecting any Customer this one stands on (PA-5.4: one approved registration
+    per Customer and Product Family, the holder's included), or None."""
+    for lock in repository.locks_of(rt, tenant_id, customer, family).values():
+        protecting = _protecting(rt, tenant_id, lock, now, policy)
+        if protecting is not None and protecting["partner_id"] == partner_id:
+            return protecting
+    return None
+
+
 def _protecting(
     rt: Runtime, tenant_id: str, lock: Stored | None, now: str, policy: dict[str, Any]
 ) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from ...domain import deal_evidence, deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.cases import Case
-from ...domain.errors import Conflict, NotFound, RuleViolation
+from ...domain.errors import Conflict, FieldError, NotFound, RuleViolation
 from ...domain.partners import territory
 from ...domain.tenants import Tenant
 from ...ports import Changes, DomainEvent
@@ -17,7 +17,7 @@ from ...runtime import Runtime
 from .. import cases
 from ..partners import load_partner
 from ..tenants import load_tenant
-from .live import rival_live
+from .live import own_live, rival_live
 from .repository import QUEUE_RACE, deal_puts, queue_puts, queues_of, same_opportunity
 
 REVIEW_EFFECT = "deal.registration"
@@ -50,14 +50,17 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     problems = deals.registration_problems(policy, partner, family, now)
     located = policy["deal_registration"].get("territory")  # PA-2.6 / CPA-2.5: a Regional Reseller's territory
     outside = territory.problem(located, partner, body["customer"].get("country")) if located else None
-    problems += [outside] if outside else []
-    if problems:
-        raise RuleViolation("the partner may not register this deal", extra={"reasons": problems},
-                            errors=deal_evidence.location_errors(located, partner, body["customer"]))
+    if problems or outside:
+        where = deal_evidence.location_errors(located, partner, body["customer"]) or (
+            [FieldError("/customer/country", outside["message"])] if outside else [])
+        reasons = [*problems, *([outside] if outside else [])]
+        raise RuleViolation("the partner may not register this deal", extra={"reasons": reasons},
+                            errors=[*deals.problem_fields(problems), *where])
     protecting, _ = rival_live(rt, who.tenant_id, body["customer"], family, partner_id, now, policy)
     refused = deals.conflict(policy, protecting, partner_id)
     if refused:
         raise refused
+    _not_held_already(own_live(rt, who.tenant_id, body["customer"], family, partner_id, now, policy), policy)
     deal = _new_deal(rt.ids.new("dl"), body, who, now)
     queues = queues_of(rt, who.tenant_id, deal)
     _not_pending_already(same_opportunity(rt, who.tenant_id, deal, queues), partner_id)
@@ -80,6 +83,23 @@ def _register_once(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     )
     rt.commit(who.tenant_id, changes)
     return deal
+
+
+def _not_held_already(own: dict[str, Any] | None, policy: dict[str, Any]) -> None:
+    """A Conflict naming the partner's own approved, unexpired registration for this customer and family (PA-5.4
+    "Only one approved registration may exist for a given Customer and Product Family at any time"): a second one,
+    approved, would stand beside it and run its exclusivity on past the first's, an extension PA-5.3 did not grant."""
+    if own is None:
+        return
+    rules = policy["deal_registration"]
+    one = rules["one_per_customer_family"]
+    until = str(own.get("expires_at") or "")[:10]
+    ask = f"; ask for its extension instead ({rules['extension']['clause']})" if rules.get("extension") else ""
+    held = f"until {until}" if not own.get("order") else f"(its period ended {until}; an accepted order keeps it)"
+    raise Conflict(f"deal registration {own['deal_id']} of this partner already holds this customer and family "
+                   f"{held}: one approved registration per customer and product family ({one['clause']}){ask}",
+                   extra={"deal_id": own["deal_id"], "exclusive_until": own.get("expires_at"),
+                          "rule_id": one["id"], "clause": one["clause"]})  # fmt: skip
 
 
 def _not_pending_already(pending: list[dict[str, Any]], partner_id: str) -> None:

@@ -48,7 +48,7 @@ const OPERATIONS: Operation[] = [
 	{ resource: 'invoice', value: 'getMany', name: 'Get Many', action: 'List invoices', method: 'GET', path: '/v1/invoices', query: ['status', 'period'], paginated: true },
 	{ resource: 'invoice', value: 'get', name: 'Get', action: 'Get an invoice with its lines', method: 'GET', path: '/v1/invoices/{invoiceId}' },
 	{ resource: 'invoice', value: 'finalize', name: 'Finalize', action: 'Finalize a draft invoice', method: 'POST', path: '/v1/invoices/{invoiceId}/finalize' },
-	{ resource: 'rebate', value: 'accruals', name: 'Get Accruals', action: 'Get rebate accruals', method: 'GET', path: '/v1/rebates/accruals', query: ['partner_id', 'period'] },
+	{ resource: 'rebate', value: 'accruals', name: 'Get Accruals', action: 'Get rebate accruals', method: 'GET', path: '/v1/rebates/accruals', query: ['partner_id', 'period'], paginated: true },
 	{ resource: 'rebate', value: 'settle', name: 'Run Settlement', action: 'Run a rebate period close', method: 'POST', path: '/v1/rebates/settlements', body: 'json' },
 	{ resource: 'rebate', value: 'getSettlement', name: 'Get Settlement', action: 'Get a settlement and its statements', method: 'GET', path: '/v1/rebates/settlements/{settlementId}' },
 	{ resource: 'rebate', value: 'dispute', name: 'Open Dispute', action: 'Open a rebate dispute', method: 'POST', path: '/v1/rebates/disputes', body: 'json' },

@@ -1,0 +1,55 @@
+"""What a caller reads when a number is where the API wants something else.
+
+README: "money is always a decimal string"; errors are problem+json (RFC 9457, whose `detail` and extension members are
+for the caller to read) with `errors: [{path, message}]`. The HTTP edge keeps a JSON number with a fraction as a
+Decimal (`edge.http.parse_json`: money never becomes a float), so jsonschema's own message quoted the Python object:
+a reseller sending `"estimated_value": 1000.5` read `Decimal('1000.5') is not of type 'string'`, text their JSON never
+held. The message quotes the number as it was sent and says how money is written.
+"""
+
+from __future__ import annotations
+
+from revgov import schemas
+from revgov.edge.http import parse_json
+
+DEAL = "api/deal-registration.schema.json"
+
+
+def _deal(value: str) -> bytes:
+    return ('{"partner_id": "ptr_01JX0000000000000000000000", "customer": {"id": "US-EIN-98-7654321", '
+            '"name": "Harbor Logistics", "contact": "Morgan Lee"}, "family": "networking", '
+            f'"estimated_value": {value}, "expected_close": "2027-02-15"}}').encode()  # fmt: skip
+
+
+def test_a_number_sent_for_money_is_named_as_sent_and_the_message_says_money_is_a_decimal_string():
+    (error,) = schemas.problems(DEAL, parse_json(_deal("1000.5")))
+    assert error.path == "/estimated_value"
+    assert "Decimal" not in error.message
+    assert error.message.startswith("1000.5 is not of type 'string'")
+    assert 'a decimal string, e.g. "1000.50"' in error.message
+
+
+def test_a_whole_number_reads_the_same_way():
+    (error,) = schemas.problems(DEAL, parse_json(_deal("84000")))
+    assert error.path == "/estimated_value" and error.message.startswith("84000 is not of type 'string'")
+    assert 'a decimal string, e.g. "1000.50"' in error.message
+
+
+def test_a_string_in_the_wrong_form_keeps_the_pattern_message():
+    (error,) = schemas.problems(DEAL, parse_json(_deal('"84,000"')))
+    assert error.path == "/estimated_value" and error.message.startswith('"84,000" does not match')
+
+
+def test_a_value_matching_none_of_a_fields_forms_is_told_the_forms_the_field_takes():
+    # Found as a new MSP: a branding logo at an http URL read `"http://..." is not valid under any of the given
+    # schemas`. schemas/tenant.schema.json describes the field: "Logo shown on the portal: an https URL, or an inline
+    # data:image/svg+xml;base64, URI."
+    from revgov.tenant_files import load_tenant_file
+    from support import ROOT  # the repository's tenants
+
+    config = load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")
+    config["branding"]["logo_url"] = "http://evil.example/logo.svg"
+    (error,) = schemas.problems("tenant.schema.json", config)
+    assert error.path == "/branding/logo_url"
+    assert error.message.startswith('"http://evil.example/logo.svg" is none of the forms this field takes')
+    assert "an https URL, or an inline data:image/svg+xml;base64, URI" in error.message
