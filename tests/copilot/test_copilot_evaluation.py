@@ -757,3 +757,33 @@ def test_r13_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
 @pytest.mark.xfail(strict=True, reason="r13 held-out goals not reached (docs/copilot.md); strict: passes => update")
 def test_r13_heldout_meets_the_goals(r13_heldout):
     _goals(r13_heldout)
+
+
+# --- the fourteenth round: questions_r14_tuning.json / questions_r14_heldout.json (Bonterms Data Protection Addendum
+# v1.0 + demo questions, committed at e06511c before any code of the round) ---------------------------------------
+def test_r14_tuning_split_keeps_what_the_fourteenth_round_reached():
+    # The fourteenth round changed no product code (a relevance head and per-kind thresholds measured by
+    # leave-one-round-out, not adopted, docs/copilot.md): 39 questions (27 answerable, 12 unanswerable); gold retrieved
+    # 0.926 (25 of 27), gold cited 0.556 (15), refusal 0.75 (9 of 12), false refusals 0.333 (9), fact 0.481 (13).
+    # Floors at that minus about one question.
+    result = evaluate_split(full_index(), "tuning", source="r14")
+    _floors(result, retrieved=0.88, cited=0.51, refusal=0.66, false_refusals=0.38, fact=0.44)
+
+
+@pytest.fixture(scope="module")
+def r14_heldout():
+    return evaluate_split(full_index(), "heldout", source="r14")
+
+
+def test_r14_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(r14_heldout):
+    # Measured by the lead right after the set landed (3aa8b6c, the code before the round) and ONCE after the round's
+    # branch merged (0bafd93: no product change, the same outcome on all 39 questions): 39 questions (27 answerable,
+    # 12 unanswerable); gold retrieved 1.0 (27 of 27), gold cited 0.630 (17), refusal 0.833 (10 of 12), false
+    # refusals 0.259 (7 of 27), fact in the answer 0.630 (17), verbatim 1.0 (docs/copilot.md). Floors at the measured
+    # figures minus about one question.
+    _floors(r14_heldout, retrieved=0.96, cited=0.59, refusal=0.75, false_refusals=0.30, fact=0.59)
+
+
+@pytest.mark.xfail(strict=True, reason="r14 held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_r14_heldout_meets_the_goals(r14_heldout):
+    _goals(r14_heldout)
