@@ -85,7 +85,7 @@ def test_a_quote_decided_by_an_approver_is_delivered_signed_with_the_subscriptio
     nw["ops"].post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "webhook test"})
     decision_id = checked["decision_id"]
     wait_until(lambda: receiver.of_type("quote.approved", decision_id), 20, what="the quote.approved delivery")
-    [(headers, body)] = receiver.of_type("quote.approved", decision_id)
+    headers, body = receiver.of_type("quote.approved", decision_id)[0]
     verify(headers["Revgov-Signature"], body, [subscribed["signing_secret"]], now=clock_support.epoch_seconds())
     event = json.loads(body)
     assert event["type"] == "quote.approved" and event["tenant_id"] == "northwind"
