@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -138,3 +139,17 @@ def northwind_silver_partners(stack: Any, api: Api, labels: tuple[str, ...], nam
         key = key_service.create_key(rt, admin, "northwind", Role.PARTNER, partner["partner_id"], label)["key"]
         made.append((partner["partner_id"], api.as_key(key)))
     return {"roles": by_role, "partners": made, "rt": rt}
+
+
+def for_this_thread(monkeypatch: Any, owner: Any, name: str, replacement: Any) -> None:
+    """Patch the callable `owner.name` for the calling thread only; every other thread keeps the real one.
+
+    The worker's stack (a session fixture) runs on in the background while later tests run: its router calls the
+    handlers, which find their runtime through `handlers.runtime()`, and its threads sleep through `time.sleep`. A
+    test that swaps such a global for its own would otherwise hand the stack's events to its in-memory runtime."""
+    real, ours = getattr(owner, name), threading.get_ident()
+
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        return (replacement if threading.get_ident() == ours else real)(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, patched)

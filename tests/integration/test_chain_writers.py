@@ -40,9 +40,21 @@ def test_a_writer_whose_head_moved_retries_at_once_and_its_retry_never_loses_so_
         attempts[key] = 0
 
     store._transact = counting  # type: ignore[method-assign]
-    monkeypatch.setattr(store_base, "time", SimpleNamespace(sleep=slept.append))  # this module's sleeps only
+    # this module's sleeps, and only those of this test's writers: the worker's stack (a session fixture, its router
+    # and handlers committing in the background) shares the module, and its sleeps are neither this test's nor skipped
+    writers: set[int] = set()
+    real_sleep = store_base.time.sleep
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() in writers:
+            slept.append(seconds)
+        else:
+            real_sleep(seconds)
+
+    monkeypatch.setattr(store_base, "time", SimpleNamespace(sleep=sleep))
 
     def work(n: int) -> None:
+        writers.add(threading.get_ident())
         for i in range(25):
             entry = AuditEntry("sales:key_1", "pricing.checked", f"dec_{n}_{i}", "approved", {"n": n, "i": i})
             store.commit(t, Changes(puts=[Put("THING", f"{n}-{i}", {"n": n})], audit=[entry]))

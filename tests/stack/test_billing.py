@@ -332,7 +332,11 @@ def test_an_event_received_through_the_webhook_is_validated_once_at_intake(billi
     real, checked = schemas.validate, []
 
     def spy(name, payload, **kwargs):
-        checked.append(name)
+        # the router validates other tenants' bus events in the background meanwhile (a bus event of an earlier
+        # test, put there behind the webhook's back): only this tenant's validations, and the ERP event at intake
+        detail = payload.get("detail") if isinstance(payload, dict) else None
+        if not isinstance(detail, dict) or detail.get("tenant_id") == billing_tenant.tenant_id:
+            checked.append(name)
         return real(name, payload, **kwargs)
 
     monkeypatch.setattr(schemas, "validate", spy)

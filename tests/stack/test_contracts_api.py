@@ -296,12 +296,16 @@ def test_with_opensearch_the_request_leaves_indexing_to_the_contract_changed_eve
 
 
 def test_a_contract_written_through_the_api_has_its_units_embedded_then_so_a_first_question_embeds_none(
-        tenant, rt, monkeypatch):
+        tenant, rt, stack, monkeypatch):
     """The copilot latency fix: a clause's units (sentences, list items, table rows) are embedded when the clause is
     indexed, for a contract written through the API too (the same `index_documents`), so the first question over
-    FRA-1.1 ("Invoices are payable within 30 days of the invoice date.") embeds nothing but the question."""
+    FRA-1.1 ("Invoices are payable within 30 days of the invoice date.") embeds nothing but the question.
+
+    The embedder is the stack's, shared with the router's indexer: the router settles first (the PUT's own
+    contract.changed, earlier tests' contracts), so what it embeds below is the question's doing."""
     put = tenant["legal"].request("PUT", "/v1/contracts/FRA", {"markdown": FRA})
     assert put.status_code == 200, put.text
+    settle(stack)
     index, embedded = rt.clause_index.adapter(), []  # the index itself (the runtime builds it at its first use)
     clause_embedder = index._embedder
 

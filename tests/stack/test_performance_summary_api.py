@@ -16,12 +16,13 @@ import clock_support
 from support import assert_problem, northwind_silver_partners
 
 pytestmark = pytest.mark.stack
+
+
 def _quarter() -> str:
+    """The quarter of the stack's today, read when a test runs (never at collection: an earlier test of the worker
+    may have moved the shared clock into the next quarter, tests/stack/test_billing.py)."""
     today = clock_support.today()
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
-
-
-QUARTER = _quarter()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_a_silver_partner_reads_its_own_quarter_from_the_contract_numbers(pair: 
 
 def test_staff_read_the_tier_outlook_and_a_rival_key_gets_a_404(pair: dict[str, Any]):
     (partner_id, _), (rival_id, rival) = pair["partners"]
-    staff = pair["roles"]["channel_ops"].get(f"/v1/partners/{partner_id}/performance-summary", period=QUARTER)
+    staff = pair["roles"]["channel_ops"].get(f"/v1/partners/{partner_id}/performance-summary", period=_quarter())
     assert staff.status_code == 200, staff.text
     assert "tier_review" in {s["topic"] for s in staff.json()["sentences"]}  # PA-3.6: the next review's finding
     problem = assert_problem(rival.get(f"/v1/partners/{partner_id}/performance-summary"), 404)

@@ -1,11 +1,14 @@
 """The branded portal: public HTML in the tenant's branding with a CSP that frames it only for its allowed origins,
 and, in headless Chromium, a signed-in page whose approval button decides the approval in the API."""
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -89,25 +92,41 @@ def test_me_names_the_role_and_the_queues_it_decides(api, keys):
     assert_problem(api.as_key(keys["operator_key"]).get("/v1/me"), 403)
 
 
+@contextmanager
+def _installing() -> Iterator[None]:
+    """One installer at a time across the xdist workers (and the other browser suites, test_cors and test_ops_view):
+    on a fresh clone the first browser test of each worker would otherwise run `npm install` into the same folder,
+    or `apt-get install` against dpkg's lock, at once, and one of them use a half-installed package."""
+    BROWSER_DIR.mkdir(parents=True, exist_ok=True)
+    with (BROWSER_DIR.parent / "browser.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _chromium() -> Path:
     """Debian's chromium; installed with apt-get when missing. A machine that cannot install it fails the test."""
-    if not CHROMIUM.exists():
-        subprocess.run(["apt-get", "update"], check=False, capture_output=True, timeout=600)
-        done = subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, text=True, timeout=1200)
-        assert CHROMIUM.exists(), f"chromium could not be installed: {done.stdout[-800:]} {done.stderr[-800:]}"
+    with _installing():
+        if not CHROMIUM.exists():
+            subprocess.run(["apt-get", "update"], check=False, capture_output=True, timeout=600)
+            done = subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, text=True,
+                                  timeout=1200)
+            assert CHROMIUM.exists(), f"chromium could not be installed: {done.stdout[-800:]} {done.stderr[-800:]}"
     return CHROMIUM
 
 
 def _playwright_core() -> Path:
     modules = BROWSER_DIR / "node_modules"
-    if not (modules / "playwright-core" / "package.json").exists():
-        npm = shutil.which("npm")
-        assert npm, "npm is needed to install playwright-core"
-        BROWSER_DIR.mkdir(parents=True, exist_ok=True)
-        (BROWSER_DIR / "package.json").write_text('{"name": "revgov-browser-tests", "private": true}\n')
-        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "playwright-core@1"], cwd=BROWSER_DIR,
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-2000:]
+    with _installing():
+        if not (modules / "playwright-core" / "package.json").exists():
+            npm = shutil.which("npm")
+            assert npm, "npm is needed to install playwright-core"
+            (BROWSER_DIR / "package.json").write_text('{"name": "revgov-browser-tests", "private": true}\n')
+            done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "playwright-core@1"], cwd=BROWSER_DIR,
+                                  capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stderr[-2000:]
     return modules
 
 

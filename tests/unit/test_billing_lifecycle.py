@@ -17,6 +17,7 @@ from revgov.domain import billing as core
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import NotFound
 from revgov.services import billing, subscription_billing
+from support import for_this_thread
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
 P2 = "ptr_01JBNWPARTNER0000000000002"
@@ -434,8 +435,8 @@ def test_the_scheduled_handler_charges_the_month_and_reconciles_the_previous_one
 
     ledger = Ledger("2026-10-10T10:00:00Z")
     _activate(ledger)
-    monkeypatch.setattr(handlers, "runtime", lambda: ledger.rt)
-    monkeypatch.setattr(handlers, "_tenant_ids", lambda: iter(["northwind"]))
+    for_this_thread(monkeypatch, handlers, "runtime", lambda: ledger.rt)
+    for_this_thread(monkeypatch, handlers, "_tenant_ids", lambda: iter(["northwind"]))
     ledger.clock.set("2026-11-01T00:05:00Z")
     assert handlers.subscription_billing_run({}, None) == {"charged": 1, "mismatches": 0}
     assert handlers.subscription_billing_run({}, None) == {"charged": 0, "mismatches": 0}

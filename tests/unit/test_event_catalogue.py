@@ -28,6 +28,7 @@ from revgov.edge.openapi import document
 from revgov.services import case_waiting, cases, contracts, offboarding, pricing, tenants
 from revgov.services.agents import threshold_watcher
 from revgov.services.agents.desk import AgentDesk
+from support import for_this_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ROOT / "functions" / "revgov"
@@ -269,7 +270,7 @@ def test_tenant_events_match_the_schema():
 
 def test_contract_events_match_the_schema(monkeypatch):
     """A clause amended; a tenant provisioned where the index is built by the indexer (document `*`, no sha256)."""
-    monkeypatch.setattr(contracts, "inline_indexing", lambda rt: False)
+    for_this_thread(monkeypatch, contracts, "inline_indexing", lambda rt: False)  # not the stack's contract writes
     ledger = Ledger("2026-11-16T09:00:00Z")
     contracts.amend_contract(ledger.rt, _staff(Role.ADMIN), "PA", {"reason": "validity", "clauses": [
         {"clause_id": "PA-6.1", "title": "Price lists and quote validity", "text": "Quotes are valid for 30 days."}]})

@@ -25,7 +25,7 @@ from revgov.ports import Changes
 from revgov.runtime import Runtime
 from revgov.services import analytics, pricing
 from revgov.services import events as event_log
-from support import ROOT
+from support import ROOT, for_this_thread
 
 PLATINUM, REGISTERED = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
 SALES = Principal("northwind", Role.SALES, "key_SALES00000000000000000000")
@@ -169,7 +169,7 @@ def test_the_handlers_fail_only_the_records_whose_event_failed(monkeypatch: pyte
     """Lambda's ReportBatchItemFailures, per record, as `drain` reports it: the malformed event (and a body that is
     not JSON) fail; the offboarded tenant's event is dropped; the rest succeed."""
     ledger, stream = _stream()
-    monkeypatch.setattr(handlers, "runtime", lambda: ledger.rt)
+    for_this_thread(monkeypatch, handlers, "runtime", lambda: ledger.rt)
     batch = [*stream[8:14]]
     records = [{"messageId": f"m{n}", "body": json.dumps(e), "attributes": {}} for n, e in enumerate(batch)]
     records.append({"messageId": "not-json", "body": "{", "attributes": {}})

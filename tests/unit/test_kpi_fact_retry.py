@@ -16,6 +16,7 @@ from revgov.services import analytics, toolkit
 from revgov.services.analytics import facts
 from revgov.services.billing import SALES_FACTS
 from revgov.settings import Settings
+from support import for_this_thread
 
 TENANT, LINE = "t1", "line_1"
 EVENT = {
@@ -43,8 +44,9 @@ class LateStore:
 
 @pytest.fixture
 def rt(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(toolkit.time, "sleep", lambda _s: None)
-    monkeypatch.setattr(facts.tenants, "load_tenant", lambda rt, tenant_id: None)
+    # for this test's thread: the worker's stack sleeps and loads tenants through the same modules in the background
+    for_this_thread(monkeypatch, toolkit.time, "sleep", lambda _s: None)
+    for_this_thread(monkeypatch, facts.tenants, "load_tenant", lambda rt, tenant_id: None)
     runtime = build_memory_runtime(Settings.from_env({"REVGOV_BACKEND": "memory"}))
     fact = {"partner_id": "ptr_1", "period": "2026-11", "net_amount": "100.00", "cost": "60.00"}
     runtime.store.commit(TENANT, Changes(puts=[Put(SALES_FACTS, LINE, fact)]))

@@ -23,7 +23,7 @@ from revgov.edge import handlers
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.services import partners
 from revgov.tenant_files import load_tenant_file
-from support import ROOT
+from support import ROOT, for_this_thread
 
 SALES = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
 OPS = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
@@ -140,8 +140,8 @@ def test_a_partner_suspended_by_a_person_is_not_reinstated_by_the_sweep():
 def test_the_scheduled_handler_sweeps_every_tenant(monkeypatch: pytest.MonkeyPatch):
     rt, clock, _partner = _incomplete_application()
     clock.set("2026-03-08T00:00:00.000Z")
-    monkeypatch.setattr(handlers, "runtime", lambda: rt)
-    monkeypatch.setattr(handlers, "_tenant_ids", lambda: ["northwind"])
+    for_this_thread(monkeypatch, handlers, "runtime", lambda: rt)
+    for_this_thread(monkeypatch, handlers, "_tenant_ids", lambda: ["northwind"])
     assert handlers.partner_lifecycle_sweep({}, None)["lapsed"] == 1
 
 

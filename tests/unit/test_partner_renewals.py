@@ -24,6 +24,7 @@ from revgov.domain.partners.portal_access import access_refused
 from revgov.edge import handlers
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.services import partners, renewals
+from support import for_this_thread
 
 SALES = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
 OPS = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000OPS0")
@@ -200,8 +201,8 @@ def test_a_terminated_partner_has_no_term_to_renew_or_end():
 def test_the_scheduled_handler_runs_the_sweep(monkeypatch):
     rt, clock, _partner = _active()
     clock.set("2027-01-01T02:00:00.000Z")
-    monkeypatch.setattr(handlers, "runtime", lambda: rt)
-    monkeypatch.setattr(handlers, "_tenant_ids", lambda: iter(["northwind"]))
+    for_this_thread(monkeypatch, handlers, "runtime", lambda: rt)
+    for_this_thread(monkeypatch, handlers, "_tenant_ids", lambda: iter(["northwind"]))
     assert handlers.partner_term_sweep({}, None)["renewed"] == 1
 
 

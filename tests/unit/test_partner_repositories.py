@@ -9,6 +9,7 @@ is there now, after a jittered pause, rather than answering 409" — twelve time
 from __future__ import annotations
 
 import ast
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application
 from revgov.ports import Changes, Put
 from revgov.services import contracts, partner_repository, partners, tenant_repository, tenants
+from support import for_this_thread
 
 PACKAGE = Path(__file__).resolve().parents[2] / "functions" / "revgov"
 OWNED = {
@@ -77,7 +79,8 @@ def _applied(rt: Any) -> dict[str, Any]:
 def test_a_filing_that_keeps_losing_the_race_gives_up_after_twelve_attempts_with_a_503(monkeypatch) -> None:
     rt, _ = memory_runtime(NOW)
     partner_id = _applied(rt)["partner_id"]
-    monkeypatch.setattr("revgov.services.toolkit.time.sleep", lambda _seconds: None)
+    # toolkit's `time` is the process's: the stack's threads would stop sleeping (or fail) too
+    for_this_thread(monkeypatch, time, "sleep", lambda _seconds: None)
     attempts = []
 
     def losing(tenant_id: str, changes: Changes) -> list[dict[str, Any]]:
@@ -97,7 +100,7 @@ def test_a_refused_filing_answers_409_at_once_and_writes_nothing(monkeypatch) ->
     terminated = {**stored.data, "status": "terminated"}
     rt.store.commit("northwind", Changes(puts=[Put(partner_repository.PARTNERS, stored.key, terminated)]))
     before = rt.store.get("northwind", partner_repository.PARTNERS, partner["partner_id"])
-    monkeypatch.setattr("revgov.services.toolkit.time.sleep", lambda _seconds: pytest.fail("a refusal is no race"))
+    for_this_thread(monkeypatch, time, "sleep", lambda _seconds: pytest.fail("a refusal is no race"))
     with pytest.raises(Conflict) as refused:
         partners.add_document(rt, OPS, partner["partner_id"], DOCUMENT)
     assert refused.value.extra == {"current_status": "terminated", "allowed_next": []}

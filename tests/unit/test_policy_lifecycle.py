@@ -27,7 +27,7 @@ from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from revgov.services import audit, catalog, decisions, policy_drafts, policy_whatif, policy_whatif_rebates, pricing
 from revgov.services.tenants import load_tenant
-from support import ROOT
+from support import ROOT, for_this_thread
 
 PLATINUM, REGISTERED = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
 
@@ -299,7 +299,8 @@ def test_two_roles_approving_in_the_same_moment_both_count(world, monkeypatch):
         return stale if calls["n"] == 1 else original(rt_, tenant_id, draft_id)
 
     policy_drafts.approve(rt, FINANCE, draft["draft_id"], {})
-    monkeypatch.setattr(policy_drafts.approvals, "load", first_read_is_stale)  # approve reads the draft there
+    # approve reads the draft there; the stack's threads read approvals through the same module: only this thread's
+    for_this_thread(monkeypatch, policy_drafts.approvals, "load", first_read_is_stale)
     assert policy_drafts.approve(rt, LEGAL, draft["draft_id"], {})["status"] == "active"
     assert calls["n"] == 2
 

@@ -15,6 +15,7 @@ from revgov.domain.errors import ConcurrentUpdate, Conflict, MalformedRequest, R
 from revgov.domain.time import add_months, instant, iso, next_period, parse_instant, period_bounds
 from revgov.ports import Changes, Put
 from revgov.services import toolkit
+from support import for_this_thread
 
 
 def test_pages_reads_every_document_across_store_pages_and_only_under_the_prefix() -> None:
@@ -59,7 +60,7 @@ def test_lookup_pages_reads_no_further_page_than_the_caller_takes() -> None:
 
 
 def test_retry_on_conflict_re_runs_until_commit_and_gives_up_with_the_callers_problem(monkeypatch) -> None:
-    monkeypatch.setattr(toolkit.time, "sleep", lambda _s: None)
+    for_this_thread(monkeypatch, toolkit.time, "sleep", lambda _s: None)  # the process's time: not the stack's sleeps
     calls: list[int] = []
 
     def losing_twice() -> str:
