@@ -55,6 +55,7 @@ def _dev(args: argparse.Namespace) -> int:
                 data_file=Path(args.data_file) if args.data_file else None,
                 reset=args.reset,
             )
+            _READY.set()  # it answers from here (`revgov wait` may return): a signal now stops it gracefully
         except OSError as exc:
             console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)", soft_wrap=True)
             return 1
@@ -72,7 +73,6 @@ def _dev(args: argparse.Namespace) -> int:
     console.print(f"Keys and webhook secrets are in [bold]{state}[/bold] (mode 600).   Ctrl-C stops.")
     # The ready line: scripts wait for it (or run `revgov wait`), then read the state file.
     print(f"revgov ready: {stack.base_url} backend={args.backend} state={state}", flush=True)
-    _READY.set()
     while not stopped.wait(timeout=1.0):  # a timed wait: the main thread stays responsive to signals
         pass
     console.print("Stopping…")
@@ -87,8 +87,9 @@ _READY = threading.Event()
 def _stop_on_signals() -> threading.Event:
     """SIGINT/SIGTERM stop `revgov dev` within a few seconds whatever it is doing. While it is starting (seeding,
     migrating) the process exits at once: every write is a SQLite transaction, so an unfinished one is rolled back
-    and the next start carries on. Once ready, the first signal asks the stack to stop (HTTP, router, scheduler),
-    bounded by STOP_GRACE_SECONDS; a second signal exits at once."""
+    and the next start carries on. Once the stack answers (`start_stack` returned, before the banner and the ready
+    line are printed: `revgov wait` may already have returned), the first signal asks the stack to stop (HTTP,
+    router, scheduler), bounded by STOP_GRACE_SECONDS; a second signal exits at once."""
     stopped = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
