@@ -196,3 +196,55 @@ def test_cpa_5_5_contoso_the_holder_receives_4_points_on_the_registered_family()
     # CPA-6.5: "A line combining an exclusive campaign with [...] a registration discount is refused."
     flash = _quote(rt, keys["holder"], "CT-DEV-LAPTOP14", 1, "0", promotions=("DEVICES-FLASH",))
     assert flash["outcome"] == "deny" and "PRC-EXCLUSIVE-CAMPAIGN" in {r["rule_id"] for r in flash["reasons"]}
+
+
+def test_pa_4_3_d_a_suspended_registration_gives_its_holder_no_discount_named_or_not():
+    """PA-4.3(d): on a certification's expiry "approved deal registrations in that Product Family are suspended, with
+    the exclusivity period continuing to run". The holder's security registration is suspended after its only
+    cert-security-pro holder left (PA-4.4, `partner_departures`): a quote naming it is refused (as before), one that
+    does not gets no registration discount (and the family is barred, PA-4.3(b))."""
+    from revgov.services import partner_departures
+
+    rt, clock = memory_runtime("2026-05-04T10:00:00.000Z")
+    sales = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
+    ops = Principal("northwind", Role.CHANNEL_OPS, "key_01JX0000000000000000000OPS")
+    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    gold = next(t for t in tiers_by_rank(policy) if t["tier"] == "gold")
+    partner = onboard(rt, policy, demo_application("Held Discount Networks", "reseller", gold), "active",
+                      sales=sales, approver=ops)
+    holder = Principal("northwind", Role.PARTNER, "key_01JX00000000000000PARTNR9", partner["partner_id"])
+    made = deals.register(rt, sales, {"partner_id": partner["partner_id"], "customer": CUSTOMER, "family": "security",
+                                      "estimated_value": "9000.00", "expected_close": "2026-06-30"})
+    cases.decide_case(rt, ops, "approval", made["approval_id"], "approved", "engaged, PA-5.2")
+    # before the departure: 2% + 5% = 7% on NW-FW-200, 3400.00 x 0.93 = 3162.00
+    assert _quote(rt, holder, "NW-FW-200", 1, "2.00")["lines"][0]["net_total"] == "3162.00"
+    clock.set("2026-06-08T10:00:00.000Z")
+    partner_departures.record(rt, ops, partner["partner_id"], {"certification_id": "cert-security-pro",
+                                                               "last_day": "2026-06-05"})
+    assert deals.get(rt, holder, made["deal_id"])["status"] == "suspended"
+    unnamed = _quote(rt, holder, "NW-FW-200", 1, "2.00")
+    assert list(_components(unnamed["lines"][0])) == ["discretionary"]
+    assert unnamed["lines"][0]["net_total"] == "3332.00"  # 3400.00 x 0.98
+    with pytest.raises(RuleViolation, match="suspended"):
+        _quote(rt, holder, "NW-FW-200", 1, "2.00", deal_registration_id=made["deal_id"])
+
+
+@pytest.mark.parametrize(("tenant", "tier", "family", "sku", "after"), [
+    # PA-5.3 "A registration expires at the end of its exclusivity period unless an order has been accepted": kept,
+    # it bars rivals, but PA-5.6 gives the discount "during the exclusivity period" only: 1250.00 x 0.98 = 1225.00
+    ("northwind", "platinum", "networking", "NW-SW-24P", "1225.00"),
+    # CPA-5.2 "Protection ends at the end of the period unless an order has been accepted": the protection goes on,
+    # and CPA-5.5 gives the discount "during the protection period": 2% + 4%, 1150.00 x 0.94 = 1081.00
+    ("contoso", "elite", "devices", "CT-DEV-LAPTOP14", "1081.00"),
+])
+def test_after_the_period_an_accepted_order_keeps_the_discount_only_where_the_clause_does(
+    tenant, tier, family, sku, after
+):
+    rt, keys, ops = _party(tenant, tier)
+    deal_id = _register(rt, keys["holder"], ops, family)
+    deals.record_order(rt, ops, deal_id, {"order_ref": "SO-KEPT-1", "accepted_at": AT})
+    rt.clock.advance(days=120)  # past northwind's 90 and contoso's 60 days (no extension asked)
+    checked = _quote(rt, keys["holder"], sku, 1, "2.00")
+    assert checked["lines"][0]["net_total"] == after
+    rival = _quote(rt, keys["rival"], sku, 1, "2.00")
+    assert "PRC-CHANNEL-CONFLICT" in {r["rule_id"] for r in rival["reasons"]}  # still registered to the holder
