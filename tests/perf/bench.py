@@ -233,9 +233,9 @@ def pricing_core() -> list[Row]:
     for size in (20, 200, 2000):
         policy = _policy_with_rules(base, size)
         version = policy_version(policy)
-        check_quote(policy, version, quote, partner, None, {})  # compile once per version, as in production
+        check_quote(policy, version, quote, partner, {}, {})  # compile once per version, as in production
         samples = _timed(
-            lambda policy=policy, version=version: check_quote(policy, version, quote, partner, None, {}), 1000
+            lambda policy=policy, version=version: check_quote(policy, version, quote, partner, {}, {}), 1000
         )
         p99_by_size[size] = _pct(samples, 0.99)
         rows.append(

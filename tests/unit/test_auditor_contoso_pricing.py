@@ -29,8 +29,9 @@ def _check(family: str, discount: str, *, promotions: tuple[str, ...] = (), regi
              "promotions": list(promotions),
              "lines": [{"line_id": "1", "sku": "CT-X", "family": family, "quantity": 1, "list_price": "1000.00",
                         "unit_cost": unit_cost, "discount_percent": discount}]}  # fmt: skip
-    registration = Registration("dl_1", "ptr_A", "cust-1", family, "2027-01-01T00:00:00Z") if registered else None
-    return check_quote(POLICY, VERSION, quote, ADVANCED, registration, {})
+    registration = Registration("dl_1", "ptr_A", "cust-1", family, "2027-01-01T00:00:00Z")
+    registrations = {family: registration} if registered else {}
+    return check_quote(POLICY, VERSION, quote, ADVANCED, registrations, {})
 
 
 @pytest.mark.parametrize(

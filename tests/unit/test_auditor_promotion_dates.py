@@ -45,7 +45,7 @@ def _line(policy: dict[str, Any], tenant: str, code: str, quote_date: str) -> di
         "lines": [{"line_id": "1", "sku": item["sku"], "family": item["family"], "quantity": 1,
                    "list_price": item["list_price"], "unit_cost": item["unit_cost"], "discount_percent": "0"}],
     }  # fmt: skip
-    result = check_quote(policy, policy_version(policy), quote, partner, None, {})
+    result = check_quote(policy, policy_version(policy), quote, partner, {}, {})
     line: dict[str, Any] = result["lines"][0]
     return line
 

@@ -47,7 +47,7 @@ def _quote_line(policy, sku, quantity, discount, tier="platinum"):
     families = frozenset(p["family"] for p in policy["billing"]["price_list"])
     quote = {"quote_date": "2026-11-27", "customer_id": "c", "terms": {"payment_days": 30}, "lines": [line]}
     facts = PartnerFacts("ptr_A", "active", tier, families)
-    return check_quote(policy, policy_version(policy), quote, facts, None, {})["lines"][0]
+    return check_quote(policy, policy_version(policy), quote, facts, {}, {})["lines"][0]
 
 
 # PA-1.3: "Monetary calculations are performed with exact decimal arithmetic and rounded once, at line level, to two

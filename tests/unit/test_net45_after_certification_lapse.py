@@ -55,7 +55,7 @@ def _quote(day: str, payment_days: int) -> dict[str, Any]:
     quote = {"quote_date": day, "customer_id": "cust-45", "terms": {"payment_days": payment_days},
              "lines": [{"line_id": "1", "sku": "NW-X", "family": "networking", "quantity": 1, "list_price": "1000.00",
                         "unit_cost": "500.00", "discount_percent": "0"}]}  # fmt: skip
-    return check_quote(POLICY, VERSION, quote, partner, None, {})
+    return check_quote(POLICY, VERSION, quote, partner, {}, {})
 
 
 def _terms_findings(result: dict[str, Any]) -> list[dict[str, Any]]:

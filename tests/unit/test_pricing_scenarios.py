@@ -28,17 +28,18 @@ def evaluate(case):
     )
     quote = {**d["quote"], **case.get("quote", {}), "lines": [{**d["line"], **case.get("line", {})}]}
     reg = case.get("registration")
-    registration = (
-        Registration("dl_1", facts.partner_id, quote["customer_id"], reg["family"], "2027-01-01T00:00:00Z")
+    registrations = (
+        {reg["family"]: Registration("dl_1", facts.partner_id, quote["customer_id"], reg["family"],
+                                     "2027-01-01T00:00:00Z")}
         if reg
-        else None
+        else {}
     )
     rivals = {}
     if "rival" in case:
         rivals[case["rival"]["family"]] = Registration(
             "dl_2", case["rival"]["partner_id"], quote["customer_id"], case["rival"]["family"], "2027-02-01T00:00:00Z"
         )
-    return check_quote(POLICY, VERSION, quote, facts, registration, rivals)
+    return check_quote(POLICY, VERSION, quote, facts, registrations, rivals)
 
 
 @pytest.mark.parametrize("case", SUITE["scenarios"], ids=[c["name"] for c in SUITE["scenarios"]])
@@ -78,7 +79,7 @@ def test_a_thousand_lines_reconcile_to_the_cent():
         for i in range(1000)
     ]
     facts = PartnerFacts("ptr_A", "active", "platinum", frozenset({"networking"}))
-    result = check_quote(POLICY, VERSION, {**d["quote"], "lines": lines}, facts, None, {})
+    result = check_quote(POLICY, VERSION, {**d["quote"], "lines": lines}, facts, {}, {})
     assert Decimal(result["totals"]["net_total"]) == sum(Decimal(line["net_total"]) for line in result["lines"])
     # PA-1.3: "Percentages are applied to the unrounded base and the result is rounded at line level", half to
     # even, once: the line is list price x quantity less the combined discount, not a rounded unit price x quantity.

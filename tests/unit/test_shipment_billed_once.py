@@ -319,3 +319,58 @@ def test_sop_2_5_an_upheld_dispute_s_held_credit_note_is_no_credit_of_the_shipme
     _decide(ledger, hold, "approved")
     assert billing.bill_erp_event(ledger.rt, _reapplied(ledger, corrected["event_id"]))["status"] == "processed"
     assert _billed(ledger) == ["26000.00", "26000.00"]  # charged, credited in full (approved), charged again: once
+
+
+def test_pa_10_1_a_shipment_ref_is_one_delivery_note_whatever_its_case():
+    # PA-10.1: each invoice line identifies "the billable event (shipment, ...)": a delivery note number names one
+    # shipment, and ERPs and people spell it in either case (DN-7, dn-7). Decided: a shipment_ref is compared
+    # without regard to case or surrounding whitespace (the schema's reference allows letters of both cases, so a
+    # case-only difference is never two delivery notes the ERP would tell apart). 13,800.00 once.
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    assert _send(ledger, _shipment(shipment_ref="DN-7"), "NW-ERP-CASE-1")["status"] == "processed"
+    lower = _send(ledger, _shipment(shipment_ref="dn-7"), "NW-ERP-CASE-2")
+    assert lower["status"] == "failed" and "NW-ERP-CASE-1" in lower["reason"], lower
+    # the same note with other quantities (a repeat of the delivery note, as for DN-1 above): held too
+    other = {**_shipment(shipment_ref="Dn-7"), "lines": [{"sku": "NW-SRV-R2", "quantity": 3}]}
+    assert _send(ledger, other, "NW-ERP-CASE-3")["status"] == "failed"
+    assert _october(ledger)["total"] == "13800.00" and len(_duplicates(ledger)) == 2
+    # parts with their own, different refs are still told apart: DN-8 is a second shipment of the same content
+    assert _send(ledger, _shipment(shipment_ref="dn-8"), "NW-ERP-CASE-4")["status"] == "processed"
+    assert _october(ledger)["total"] == "27600.00"
+
+
+def test_pa_10_1_a_ref_less_confirmation_and_its_lower_case_delivery_note_are_one_shipment():
+    # A confirmation at goods issue named DN-9, its repeat without a ref, and another repeat naming dn-9: one shipment.
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    assert _send(ledger, _shipment(shipment_ref="DN-9"), "NW-ERP-CASE-9")["status"] == "processed"
+    assert _send(ledger, _shipment(), "NW-ERP-CASE-10")["status"] == "failed"
+    assert _send(ledger, _shipment(shipment_ref="dn-9"), "NW-ERP-CASE-11")["status"] == "failed"
+    assert _october(ledger)["total"] == "13800.00"
+
+
+def test_the_identity_ignores_case_and_surrounding_whitespace_only():
+    from revgov.domain.billing import shipment_identity
+
+    base = {"shipped_on": "2026-10-20", "lines": [{"sku": "NW-SRV-R2", "quantity": 2}]}
+    same = {shipment_identity({**base, "shipment_ref": ref}) for ref in ("DN-7", "dn-7", " Dn-7 ", "DN-7\t")}
+    assert len(same) == 1
+    assert shipment_identity({**base, "shipment_ref": "DN-70"}) not in same
+    assert shipment_identity({**base, "shipment_ref": "DN 7"}) not in same  # inside the ref, a character counts
+    # a blank ref names nothing: the shipment is known by its day and content, as without one
+    assert shipment_identity({**base, "shipment_ref": "  "}) == shipment_identity(base)
+
+
+def test_a_shipment_recorded_under_its_ref_as_sent_before_is_still_found(monkeypatch):
+    # Before refs were compared without regard to case, a shipment was keyed by its ref exactly as sent. Such a
+    # record (made here with that identity) is found by the same spelling, and by another one with the same content.
+    from revgov.domain import billing as core
+    from revgov.domain.canonical import sha256_hex
+
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    with monkeypatch.context() as old:
+        old.setattr(core, "shipment_identity", lambda data: sha256_hex({"shipment_ref": data["shipment_ref"]}))
+        assert _send(ledger, _shipment(shipment_ref="dn-5"), "NW-ERP-OLD-1")["status"] == "processed"
+    again = {**_shipment(shipment_ref="dn-5"), "lines": [{"sku": "NW-SRV-R2", "quantity": 1}]}
+    assert _send(ledger, again, "NW-ERP-OLD-2")["status"] == "failed"  # its ref as sent then
+    assert _send(ledger, _shipment(shipment_ref="DN-5"), "NW-ERP-OLD-3")["status"] == "failed"  # its content
+    assert _october(ledger)["total"] == "13800.00"

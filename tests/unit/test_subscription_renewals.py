@@ -402,6 +402,15 @@ def test_pa_5_6_a_renewal_of_a_subscription_whose_customer_is_unknown_carries_no
             "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": 10, "discount_percent": "5"}]})  # fmt: skip
     assert "/deal_registration_id" in [e.path for e in refused.value.errors]
     assert len(list(ledger.rt.store.audit_records("northwind"))) == before
+    # Nor does the holder receive it without naming it (1.50.0: the holder receives the discount unnamed): the
+    # renewal is priced at its 5% alone, 300.00 x 0.95 x 10 = 2850.00 (PA-6.1 price list: NW-SEC-SUITE 300.00).
+    unnamed = pricing.check(ledger.rt, SALES, {
+        "partner_id": P1, "customer": {"id": "CUST-REG", "name": "Registered Co"},
+        "renewal": {"subscription_id": "SUB-R", "renewed_from": "2026-12-01", "term_months": 12},
+        "lines": [{"line_id": "1", "sku": "NW-SEC-SUITE", "quantity": 10, "discount_percent": "5"}]})  # fmt: skip
+    line = unnamed["lines"][0]
+    assert [c["source"] for c in line["discount_components"]] == ["discretionary"]
+    assert line["net_total"] == "2850.00"
 
 
 def test_red_team_7_a_quantity_increase_is_not_processed_while_a_screening_match_holds_the_partner():

@@ -21,7 +21,7 @@ _OUTCOMES = {
 
 def _line_words(line: Mapping[str, Any]) -> list[str]:
     components = line.get("discount_components") or []
-    parts = " + ".join(f"{c['source']} {c['percent']}%" for c in components) or "no discount"
+    parts = " + ".join(f"{c['source']} {c['percent']}%" + _given_by(c) for c in components) or "no discount"
     cap = line.get("tier_cap_percent")
     combined = line.get("combined_discount_percent")
     versus = (
@@ -37,6 +37,12 @@ def _line_words(line: Mapping[str, Any]) -> list[str]:
         f"net unit price {line.get('net_unit_price')}, net total {line.get('net_total')}, "
         f"{margin}outcome {line.get('outcome', 'n/a')}."
     ]
+
+
+def _given_by(component: Mapping[str, Any]) -> str:
+    """The registration a registration discount came from (PA-5.6 / CPA-5.5), where the decision records it."""
+    registration = component.get("registration_id")
+    return f" (deal registration {registration}, {component.get('clause')})" if registration else ""
 
 
 def _num(value: Any) -> float:

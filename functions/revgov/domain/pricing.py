@@ -7,6 +7,7 @@ version into dictionaries (`PricingIndex`), so checking a line costs lookups, no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -132,14 +133,6 @@ _COMPILED: PerVersion[PricingIndex] = PerVersion(lambda policy: compile_pricing(
 def pricing_index(policy: dict[str, Any], version: str) -> PricingIndex:
     """The compiled pricing policy, once per policy version (the version is the policy's content hash)."""
     return _COMPILED.get(policy, version)
-
-
-def partner_wording(index: PricingIndex) -> dict[str, str]:
-    """Rule id -> what a partner reads instead of a finding that states the Distributor's cost or margin."""
-    return {
-        index.margin_rule.rule_id: "the line margin is below the floor; Finance reviews the line",
-        index.below_cost_rule.rule_id: "the net price is below the Distributor's cost; the line cannot be approved",
-    }
 
 
 # PartnerFacts.status of an active partner held by an unresolved compliance screening match (PA-2.8 / CPA-2.8)
@@ -343,16 +336,18 @@ def _check_line(
     line: dict[str, Any],
     partner: PartnerFacts,
     quote: dict[str, Any],
-    registration: Registration | None,
+    registrations: Mapping[str, Registration],
     rivals: dict[str, Registration],
     arithmetic: str,
+    cite_registration: bool,
 ) -> LineResult:
     result = LineResult(str(line["line_id"]))
     family = line["family"]
     result.findings += _certification_required(index, partner, family, quote["quote_date"])
     components: list[Component] = [("discretionary", Decimal(line.get("discount_percent", "0")), None)]
-    registered = registration is not None and registration.family == family
-    if registered:
+    own = registrations.get(family)
+    registered = own is not None
+    if own is not None:
         components.append(("registration", index.registration_discount, index.registration_rule))
     applied, noted = _promotions(index, family, quote)
     components += [(f"promotion:{promo.code}", promo.percent, promo.rule) for promo in applied]
@@ -374,6 +369,8 @@ def _check_line(
         "list_price": format_money(amounts.list_price),
         "discount_components": [
             {"source": source, "percent": _pct(pct)} | (rule.as_dict() if rule else {})
+            | ({"registration_id": own.registration_id} if own and cite_registration and source == "registration"
+               else {})
             for source, pct, rule in components
         ],
         "combined_discount_percent": _pct(combined),
@@ -455,21 +452,27 @@ def check_quote(
     version: str,
     quote: dict[str, Any],
     partner: PartnerFacts,
-    registration: Registration | None,
+    registrations: Mapping[str, Registration],
     rivals: dict[str, Registration],
     *,
     arithmetic: str = LINE_ROUNDING,
     renewal: dict[str, Any] | None = None,
+    cite_registration: bool = True,
 ) -> dict[str, Any]:
     """Evaluate a quote whose lines are priced: each carries the `family`, `list_price` and `unit_cost` of its SKU
     as the catalog had them on the quote date (the service looks them up; a caller never supplies them).
-    `registration` is the partner's own (validated) registration, `rivals` other partners' approved registrations
-    of this customer by family. `renewal`: the subscription its one line renews (subscription_renewals.py): checked
-    as every line is, and against the tenant's renewal approval threshold."""
+    `registrations`: the partner's own registrations of this customer that give the registration discount now, by
+    family (PA-5.6 "A Partner holding an approved registration receives an additional registration discount [...] on
+    quote lines for the registered Customer and Product Family during the exclusivity period"; CPA-5.5); a line's
+    registration component names the registration that gave it (`cite_registration`; decisions recorded before it
+    did replay without it). `rivals`: other partners' approved registrations of this customer by family. `renewal`:
+    the subscription its one line renews (subscription_renewals.py): checked as every line is, and against the
+    tenant's renewal approval threshold."""
     index = pricing_index(policy, version)
     quote_findings = (_partner_must_be_active(index, partner) + _payment_terms(index, quote, partner.tier)
                       + _territory(policy, partner, quote))
-    lines = [_check_line(index, line, partner, quote, registration, rivals, arithmetic) for line in quote["lines"]]
+    lines = [_check_line(index, line, partner, quote, registrations, rivals, arithmetic, cite_registration)
+             for line in quote["lines"]]
     renewed: dict[str, Any] = {}
     if renewal is not None:
         renewed["renewal"], needs = assess_renewal(policy, renewal, lines[0].values)

@@ -47,12 +47,17 @@ def evaluate(policy: dict[str, Any], version: str, inputs: dict[str, Any]) -> di
     area = facts.get("territory")  # absent from decisions recorded before PA-2.6 was checked on quotes
     partner = pricing.PartnerFacts(facts["partner_id"], facts["status"], facts["tier"], certified, barred,
                                    tuple(area) if area is not None else None)
-    own = inputs.get("registration")
-    registration = pricing.Registration(**own) if own else None
+    # The partner's own registrations giving the discount, by family (PA-5.6 / CPA-5.5: the holder receives it).
+    # Decisions recorded before that held only the one the quote named (`registration`): they replay as made.
+    if "registrations" in inputs:
+        own = {family: pricing.Registration(**reg) for family, reg in inputs["registrations"].items()}
+    else:
+        named = inputs.get("registration")
+        own = {named["family"]: pricing.Registration(**named)} if named else {}
     rivals = {family: pricing.Registration(**reg) for family, reg in inputs.get("rivals", {}).items()}
     arithmetic = inputs.get("arithmetic", pricing.UNIT_ROUNDING)
-    return pricing.check_quote(policy, version, quote, partner, registration, rivals, arithmetic=arithmetic,
-                               renewal=inputs.get("renewal"))
+    return pricing.check_quote(policy, version, quote, partner, own, rivals, arithmetic=arithmetic,
+                               renewal=inputs.get("renewal"), cite_registration="registrations" in inputs)
 
 
 def _priced(item: dict[str, str]) -> dict[str, str]:
@@ -127,7 +132,7 @@ def check(rt: Runtime, who: Principal, quote: dict[str, Any]) -> dict[str, Any]:
     )
     rt.commit(who.tenant_id, changes)
     if who.role is Role.PARTNER:
-        wording = pricing.partner_wording(pricing.pricing_index(policy, version))
+        wording = _partner_wording(pricing.pricing_index(policy, version))
         return response(audience.partner_decision(decision, wording), opened)
     return response(decision, opened)
 
@@ -165,7 +170,8 @@ def _refuse_unknown(policy: dict[str, Any], quote: dict[str, Any]) -> None:
 
 def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str, Any], now: str) -> dict[str, Any]:
     """Everything the evaluation reads, as recorded on the decision for replay: the quote, the catalog items its lines
-    are priced from on the quote date, the partner's facts, its own registration and other partners' live ones."""
+    are priced from on the quote date, the partner's facts, the registration the quote named, the partner's own
+    registrations giving the discount and other partners' live ones."""
     partner, _ = load_partner(rt, tenant_id, quote["partner_id"])
     _refuse_unknown(policy, quote)
     _locate(policy, partner, quote)
@@ -173,14 +179,22 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
     catalog = tenant_catalog(rt, tenant_id, policy)
     items = price_lines(catalog, quote["lines"], quote_date, policy["pricing"].get("price_list_only"))
     customer_id = quote["customer"]["id"]
-    own = None
-    if quote.get("deal_registration_id"):
-        own = deals.registration_for_quote(
+    named = None
+    if quote.get("deal_registration_id"):  # a registration the quote names must be the partner's and give it now
+        named = deals.registration_for_quote(
             rt, tenant_id, quote["deal_registration_id"], quote["partner_id"], customer_id, now, policy
         )
-    families = sorted({item.family for item in items.values()})
-    rivals = deals.live_registrations(rt, tenant_id, customer_id, families, now, policy)
     renewal = renewal_facts(rt, tenant_id, quote)  # the subscription a renewal quote renews (None: no renewal)
+    families = sorted({item.family for item in items.values()})
+    # PA-5.6 / CPA-5.5: the holder of a registration of this customer and family receives its discount, named or not;
+    # PA-5.3 / CPA-5.2: only the registering partner does. A renewal of a subscription the ERP named no customer for
+    # cannot be shown to be the registered Customer's: no discount (as naming one there is refused).
+    own, rivals = deals.quote_registrations(rt, tenant_id, customer_id, families, partner, now, policy)
+    if renewal is not None and not renewal.get("customer_id"):
+        own = {}
+    if named is not None and named["family"] in families:
+        # validated above; a group registration approved before each company got its own lock is found only by name
+        own[named["family"]] = named
     return {
         **({"renewal": renewal} if renewal else {}),
         "quote": {
@@ -191,8 +205,9 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
         "catalog": {"version": catalog.version, "items": {sku: item.facts() for sku, item in sorted(items.items())}},
         "arithmetic": pricing.LINE_ROUNDING,
         "partner": partner_facts(policy, partner, now),
-        "registration": own,
-        "rivals": {family: reg for family, reg in rivals.items() if reg["partner_id"] != quote["partner_id"]},
+        "registration": named,  # the one the quote named (None: none)
+        "registrations": own,
+        "rivals": rivals,
     }
 
 
@@ -248,7 +263,7 @@ def partner_view(rt: Runtime, who: Principal, decision: dict[str, Any]) -> dict[
     if who.role is not Role.PARTNER:
         return decision
     policy, version = _policy_of(rt, who.tenant_id, decision["policy_version"])
-    wording = pricing.partner_wording(pricing.pricing_index(policy, version))
+    wording = _partner_wording(pricing.pricing_index(policy, version))
     return audience.partner_decision(decision, wording)
 
 
@@ -434,3 +449,11 @@ def apply_approval(rt: Runtime, case: dict[str, Any], who: Principal) -> Changes
         policy = _policy_of(rt, who.tenant_id, decision["policy_version"])[0]
         changes.merge(billing.settle_decided(rt, who.tenant_id, decision, status, rt.clock.now_iso(), policy))
     return cases.Resolved(changes, resolved) if resolved is not None else changes
+
+
+def _partner_wording(index: pricing.PricingIndex) -> dict[str, str]:
+    """Rule id -> what a partner reads instead of a finding that states the Distributor's cost or margin."""
+    return {
+        index.margin_rule.rule_id: "the line margin is below the floor; Finance reviews the line",
+        index.below_cost_rule.rule_id: "the net price is below the Distributor's cost; the line cannot be approved",
+    }

@@ -42,6 +42,8 @@ def renewal_facts(rt: Runtime, tenant_id: str, quote: dict[str, Any]) -> dict[st
         "renewed_from": renewed_from.isoformat(),
         "term_months": int(asked["term_months"]),
         "previous_unit_price": f"{previous:f}",
+        # the Customer the ERP named for the subscription (absent: none, so no registration can be shown its, PA-5.6)
+        **({"customer_id": sub["customer_id"]} if sub.get("customer_id") else {}),
     }
 
 

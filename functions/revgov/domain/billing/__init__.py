@@ -52,6 +52,8 @@ from .invoices import (
     shipment_content,
     shipment_drafts,
     shipment_identity,
+    shipment_ref,
+    shipment_ref_as_sent,
 )
 from .milestones import (
     beyond_statement_of_work,
@@ -232,6 +234,8 @@ __all__ = [
     "shipment_content",
     "shipment_drafts",
     "shipment_identity",
+    "shipment_ref",
+    "shipment_ref_as_sent",
     "sla_clock_start",
     "sla_due",
     "unit_cost_of",

@@ -142,9 +142,28 @@ def shipment_identity(data: Mapping[str, Any]) -> str:
     of one event). A split shipment differs in its reference, its day or its quantities; its delivery report (the same
     shipment sent again with `delivered_on`, docs/billing.md) has the same identity: `delivered_on`, discounts and
     promotions (what it is billed at, not what shipped) are no part of it."""
-    if data.get("shipment_ref"):
-        return sha256_hex({"shipment_ref": data["shipment_ref"]})
+    ref = shipment_ref(data)
+    if ref is not None:
+        return sha256_hex({"shipment_ref": ref})
     return shipment_content(data)
+
+
+def shipment_ref(data: Mapping[str, Any]) -> str | None:
+    """The ERP's `shipment_ref` as a shipment is known by it (None: none, or a blank one). A delivery note number names
+    one shipment however it is spelled: `DN-7`, `dn-7` and ` DN-7 ` are one (PA-10.1 / CPA-10.1 "the billable event",
+    billed once); its case and surrounding whitespace are no part of it, every other character is. Shipments recorded
+    before this (under the ref exactly as sent) are still found by a ref spelled as then (`shipment_ref_as_sent`)."""
+    ref = str(data.get("shipment_ref") or "").strip().upper()
+    return ref or None
+
+
+def shipment_ref_as_sent(data: Mapping[str, Any]) -> str | None:
+    """The identity a shipment recorded before refs were compared without regard to case was keyed by, where it
+    differs from `shipment_identity` (a ref sent in lower case or with whitespace around it), else None."""
+    ref = data.get("shipment_ref")
+    if not ref or str(ref) == shipment_ref(data):
+        return None
+    return sha256_hex({"shipment_ref": ref})
 
 
 def shipment_content(data: Mapping[str, Any]) -> str:

@@ -44,6 +44,21 @@ const revgovPage = (configId, storagePrefix) => {
     }
     return data;
   }
+  // Every item of a list, page by page along the API's `next_cursor` (API.md: `?limit=` at most 200, `?cursor=`), so
+  // a list longer than one page is shown whole; at most `maxPages` pages (25: 5,000 items at limit=200), `more` true
+  // when the list went on past them.
+  async function list(path, maxPages) {
+    const items = [];
+    let cursor = null;
+    for (let n = 0; n < (maxPages || 25); n++) {
+      const page = await api("GET", cursor ? path + (path.includes("?") ? "&" : "?") + "cursor=" +
+        encodeURIComponent(cursor) : path);
+      items.push(...(page.items || []));
+      cursor = page.next_cursor;
+      if (!cursor) return { items, more: false };
+    }
+    return { items, more: true };
+  }
   // The sign-in flow both pages share: the key form, sign-out, and a key kept from earlier in this tab. `load` fills
   // the page; `check(value)` says why a key cannot be used here (nothing when it can); `clear` empties what the page
   // showed, so nothing of one key's data stays for the next.
@@ -80,5 +95,5 @@ const revgovPage = (configId, storagePrefix) => {
     $("signout").addEventListener("click", signOut);
     if (key()) signedIn();
   }
-  return { config, $, el, svg, status, key, remember, forget, api, session };
+  return { config, $, el, svg, status, key, remember, forget, api, list, session };
 };

@@ -1,7 +1,7 @@
 // The branded portal: no build step, no dependencies. It runs after the shared prelude (page.js: the key in
 // sessionStorage, sent only in the Authorization header; every value from the API put on the page as text).
 (function () {
-  const { config, $, el, svg, status, api, session } = revgovPage("portal-config", "revgov.portal.");
+  const { config, $, el, svg, status, api, list, session } = revgovPage("portal-config", "revgov.portal.");
   let viewer = { partnerId: null, role: null, keyId: null, decides: [], currency: null };
   const partnerNames = {};
 
@@ -74,7 +74,8 @@
     target.replaceChildren(chart);
   }
 
-  function table(target, headers, rows) {
+  // `more`: the list went on past what was fetched (page.js `list`): the table says so under its rows.
+  function table(target, headers, rows, more) {
     if (!rows.length) { target.replaceChildren(el("p", { class: "muted" }, "Nothing here.")); return; }
     const t = el("table");
     const head = el("tr");
@@ -86,6 +87,7 @@
       t.append(tr);
     });
     target.replaceChildren(t);
+    if (more) target.append(el("p", { class: "muted" }, "The first " + rows.length + " are shown; the API lists the rest."));
   }
 
   function renderKpis(k) {
@@ -161,7 +163,7 @@
   }
 
   async function loadApprovals() {
-    const page = await api("GET", "v1/approvals?status=pending&limit=50");
+    const page = await list("v1/approvals?status=pending&limit=200");
     const rows = await Promise.all(page.items.map(async (a) => {
       const actions = el("div");
       if (mayDecide(a)) {
@@ -179,18 +181,19 @@
       return [what, await partnerName(a.partner_id), words(a.queue), when(a.due_at),
         total ? money(total, (a.context && a.context.currency) || viewer.currency) : "–", actions];
     }));
-    table($("approvals"), ["Request", "Partner", "Queue", "Due", "Net total", ""], rows);
+    table($("approvals"), ["Request", "Partner", "Queue", "Due", "Net total", ""], rows, page.more);
   }
 
   async function loadStaff() {
     await loadApprovals();
-    const exceptions = await api("GET", "v1/exceptions?status=open&limit=50");
+    const exceptions = await list("v1/exceptions?status=open&limit=200");
     table($("exceptions"), ["Exception", "Partner", "Queue", "Due"], await Promise.all(exceptions.items.map(async (e) =>
-      [el("span", { title: e.exception_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at)])));
-    const tasks = await api("GET", "v1/tasks?limit=50");
+      [el("span", { title: e.exception_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at)])),
+      exceptions.more);
+    const tasks = await list("v1/tasks?limit=200");
     table($("tasks"), ["Task", "Agent", "Queue", "Confidence"],
       tasks.items.map((t) => [t.title, words(t.agent) + (t.escalated ? " (escalated)" : ""), words(t.queue),
-        t.confidence === null || t.confidence === undefined ? "–" : Math.round(Number(t.confidence) * 100) + "%"]));
+        t.confidence === null || t.confidence === undefined ? "–" : Math.round(Number(t.confidence) * 100) + "%"]), tasks.more);
   }
 
   function month(period) {  // "2026-10" -> "Oct 2026" as the browser's locale writes it
@@ -201,18 +204,18 @@
 
   async function loadPartner(period) {
     document.querySelectorAll(".partner").forEach((s) => s.classList.remove("hidden"));
-    const quotes = await api("GET", "v1/decisions?limit=50");
+    const quotes = await list("v1/decisions?limit=200");
     table($("partner-quotes"), ["Quote", "Checked", "Net total", "Outcome", "Status"], quotes.items
       .filter((d) => d.kind === "pricing")
       .map((d) => [el("span", { title: d.decision_id }, d.subject.id), when(d.created_at),
-        money(d.net_total, viewer.currency), words(d.outcome), words(d.status)]));
-    const deals = await api("GET", "v1/deals?limit=50");
+        money(d.net_total, viewer.currency), words(d.outcome), words(d.status)]), quotes.more);
+    const deals = await list("v1/deals?limit=200");
     table($("partner-deals"), ["Customer", "Family", "Estimated value", "Expected close", "Status"], deals.items.map((d) => [
       (d.customer && d.customer.name) || d.customer || "–", words(d.family), money(d.estimated_value, viewer.currency),
-      when(d.expected_close), words(d.status)]));
+      when(d.expected_close), words(d.status)]), deals.more);
     await loadInvoices();
     const quarter = /Q/.test(period) ? "?period=" + encodeURIComponent(period) : "";
-    const accruals = await api("GET", "v1/rebates/accruals" + quarter).catch(() => ({ items: [] }));
+    const accruals = await list("v1/rebates/accruals" + quarter).catch(() => ({ items: [] }));
     // one accrual per period, one row per program of it: the level reached, what the next needs, what is payable
     table($("partner-rebates"), ["Program", "Level reached", "Next level", "Accrued"], (accruals.items || []).flatMap((a) =>
       (a.programs || []).map((p) => [p.name || words(p.program_id), level(p.tier_reached),
@@ -236,7 +239,7 @@
   // (finalized) invoice's lines can be disputed here, as SOP-6.1 has it "through the Partner Portal".
   async function loadInvoices() {
     const [finalized, drafts] = await Promise.all(["finalized", "draft"].map((s) =>
-      api("GET", "v1/invoices?status=" + s + "&limit=50").then((page) => page.items, () => [])));
+      list("v1/invoices?status=" + s + "&limit=200").then((page) => page.items, () => [])));
     const invoices = finalized.concat(drafts).sort((a, b) => (a.period < b.period ? 1 : a.period > b.period ? -1 : 0));
     table($("partner-invoices"), ["Month", "Status", "Lines", "Total", ""], invoices.map((i) => {
       const open = el("button", { type: "button", "data-invoice": i.invoice_id }, "Lines");

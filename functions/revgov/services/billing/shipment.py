@@ -96,15 +96,22 @@ def _known(posting: Posting, partner_id: str, data: dict[str, Any]) -> tuple[str
     order = f"{partner_id}#{data['order_ref']}#"
     key = order + core.shipment_identity(data)
     known = posting.get(SHIPMENTS, key)
+    as_sent = core.shipment_ref_as_sent(data)
+    if known is None and as_sent is not None:  # recorded before refs were compared without regard to case
+        old = posting.get(SHIPMENTS, order + as_sent)
+        key, known = (order + as_sent, old) if old is not None else (key, None)
     if known is not None and known.data.get("alias_of"):  # a ref-less repeat of a shipment recorded under its ref
         key = str(known.data["alias_of"])
         known = posting.get(SHIPMENTS, key)
-    if known is not None or not data.get("shipment_ref"):
+    ref = core.shipment_ref(data)
+    if known is not None or ref is None:
         return key, known
     content_key = order + core.shipment_content(data)
     same = posting.get(SHIPMENTS, content_key)
-    if same is None or same.data.get("alias_of") or same.data.get("shipment_ref") not in (None, data["shipment_ref"]):
+    if same is None or core.shipment_ref(same.data) not in (None, ref):
         return key, None
+    if same.data.get("alias_of"):  # recorded under this ref spelled otherwise (before refs ignored case)
+        return str(same.data["alias_of"]), posting.get(SHIPMENTS, str(same.data["alias_of"]))
     return content_key, same  # recorded without a ref (this event names its delivery note), or since under this one
 
 
@@ -112,7 +119,7 @@ def _content_alias(posting: Posting, partner_id: str, key: str) -> list[Put]:
     """A shipment recorded under its ref is also found by its content (`_known`): a pointer at the content's key, once
     (the first of several refs with one content keeps it; a shipment recorded there without a ref is the record)."""
     data = posting.data
-    if not data.get("shipment_ref"):
+    if core.shipment_ref(data) is None:
         return []
     content_key = f"{partner_id}#{data['order_ref']}#{core.shipment_content(data)}"
     if content_key == key or posting.get(SHIPMENTS, content_key) is not None:

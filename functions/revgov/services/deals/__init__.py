@@ -7,7 +7,7 @@ certification hold, what a quote check reads), `backfill` (partner pointers of r
 from __future__ import annotations
 
 from .extension import EXTENSION_EFFECT, apply_extension, request_extension
-from .live import live_registrations, registration_for_quote
+from .live import quote_registrations, registration_for_quote
 from .orders import record_order
 from .queries import get, list_deals, withdraw
 from .register import REVIEW_EFFECT, register
@@ -24,7 +24,7 @@ __all__ = [
     "apply_review",
     "get",
     "list_deals",
-    "live_registrations",
+    "quote_registrations",
     "record_order",
     "register",
     "registration_for_quote",

@@ -109,13 +109,21 @@ def own_live(
 def _protecting(
     rt: Runtime, tenant_id: str, lock: Stored | None, now: str, policy: dict[str, Any]
 ) -> dict[str, Any] | None:
+    found = _protecting_held(rt, tenant_id, lock, now, policy, {})
+    return found[0] if found is not None else None
+
+
+def _protecting_held(
+    rt: Runtime, tenant_id: str, lock: Stored | None, now: str, policy: dict[str, Any],
+    partners: dict[str, dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The registration protecting the lock's opportunity now and its certification hold, or None."""
     if lock is None or not deals.is_live(lock.data, now):
         return None
-    partners: dict[str, dict[str, Any]] = {}
     if ended(rt, tenant_id, policy, lock.data, partners) is not None:
         return None
     held = hold(rt, tenant_id, policy, lock.data, now, partners)
-    return lock.data if deals.protects(lock.data, held, now) else None
+    return (lock.data, held) if deals.protects(lock.data, held, now) else None
 
 
 def registration_for_quote(
@@ -149,21 +157,39 @@ def registration_for_quote(
     return _facts(deal)
 
 
-def live_registrations(
+def quote_registrations(
     rt: Runtime,
     tenant_id: str,
     customer_id: str,
     families: list[str],
+    partner: dict[str, Any],
     now: str,
     policy: dict[str, Any],
-) -> dict[str, dict[str, Any]]:
-    """The registration protecting each family for this customer (a lapsed one under PA-4.3(d) does not)."""
-    found = {}
-    for family in families:
-        protecting, _ = live(rt, tenant_id, customer_id, family, now, policy)
-        if protecting is not None:
-            found[family] = _facts(protecting)
-    return found
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """What a quote check reads of the registrations of this customer in the quote's families, by family, from the
+    opportunity locks (one read for all families, keyed by customer and family; no scan): the quoting partner's own
+    that give the registration discount now, and other partners' protecting the opportunity.
+
+    Own: PA-5.6 "A Partner holding an approved registration receives an additional registration discount [...] on
+    quote lines for the registered Customer and Product Family during the exclusivity period" (CPA-5.5 "during the
+    protection period", `deals.discounted`), not while suspended under PA-4.3(d) / CPA-4.3(d). Others': PA-5.3 "applies
+    the registration discount ... only to the registering Partner's quotes" (CPA-5.2): they give the quote nothing,
+    and the check flags the channel conflict (a lapsed one protects nothing)."""
+    refs = [(tenant_id, repository.LOCKS, repository.opportunity_key(customer_id, family)) for family in families]
+    found = rt.store.get_many(refs) if refs else {}
+    partners = {partner["partner_id"]: partner}  # the quoting partner, read already
+    own: dict[str, dict[str, Any]] = {}
+    rivals: dict[str, dict[str, Any]] = {}
+    for family, ref in zip(families, refs, strict=True):
+        protecting = _protecting_held(rt, tenant_id, found.get(ref), now, policy, partners)
+        if protecting is None:
+            continue
+        deal, held = protecting
+        if deal["partner_id"] != partner["partner_id"]:
+            rivals[family] = _facts(deal)
+        elif held is None and deals.discounted(policy, deal, now):
+            own[family] = _facts(deal)
+    return own, rivals
 
 
 def _facts(deal: dict[str, Any]) -> dict[str, Any]:
