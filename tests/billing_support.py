@@ -79,10 +79,22 @@ def as_received_now(
         usage = lines.get(key) or []
         if usage and all(x["kind"] in ("usage", "usage_adjustment") for x in usage):
             partner, _ = key.split("#")
-            month = usage_invoice_month(usage[0]["service_period"]["start"][:7], clock_support.now_iso(), tenant)
+            service_month = usage[0]["service_period"]["start"][:7]
+            month = usage_invoice_month(service_month, clock_support.now_iso(), tenant)
             key = f"{partner}#{month}"
+            if month != month_after(service_month):  # every record late: "as an adjustment" (SOP-3.1 / COP-3.1)
+                value = _as_adjustment(value)
         moved[key] = value
     return moved
+
+
+def _as_adjustment(value: Any) -> Any:
+    """Expected usage lines (a list, or an invoice holding `lines`) as the adjustment the next run rates them as."""
+    if isinstance(value, dict) and "lines" in value:
+        return {**value, "lines": _as_adjustment(value["lines"])}
+    if isinstance(value, list):
+        return [{**x, "kind": "usage_adjustment"} if x.get("kind") == "usage" else x for x in value]
+    return value
 
 
 # PA-10.1: "Taxes are calculated per line on the basis of the ship-to or service location"; docs/billing.md "Sales

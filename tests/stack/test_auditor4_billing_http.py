@@ -75,7 +75,8 @@ def test_cop_3_2_and_3_3_usage_sent_signed_is_rated_per_the_tables_on_next_month
     billed = usage_invoice_month("2026-11", clock_support.now_iso(), "contoso")
     late = billed != "2026-12"
     (dpu,) = _lines(contoso, billed, "CT-DATA-DPU")
-    assert (dpu["kind"], dpu["quantity"], dpu["amount"]) == ("usage", "25001", "6640.18")
+    kind = "usage_adjustment" if late else "usage"  # COP-3.1 "rated the following month as adjustments"
+    assert (dpu["kind"], dpu["quantity"], dpu["amount"]) == (kind, "25001", "6640.18")
     assert dpu["service_period"] == {"start": "2026-11-01", "end": "2026-11-30"}
     (storage,) = _lines(contoso, billed, "CT-DATA-STORAGE")
     assert (storage["quantity"], storage["amount"]) == ("10001", "410.03")

@@ -59,7 +59,7 @@ def _expected_invoices():
 def _late_usage_cites_the_cut_off(invoices):
     for (_, period), invoice in invoices.items():
         for line in invoice["lines"]:
-            if line["kind"] == "usage" and period > line["service_period"]["end"][:7]:
+            if line["kind"] in ("usage", "usage_adjustment") and period > line["service_period"]["end"][:7]:
                 late = period != month_after(line["service_period"]["end"][:7])
                 assert ("BILL-USAGE-CUTOFF" in line["rule_ids"]) is late and ("SOP-3.1" in line["clauses"]) is late
 

@@ -47,7 +47,7 @@ def concrete(op) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
         if name in op.id_params:
-            return f"{op.id_params[name]}_{ULID}"
+            return f"{op.id_params[name].split('|')[0]}_{ULID}"  # `dec|aud`: either names one
         if name.endswith("_id") and name != "tenant_id":
             prefix = {"event_id": "evt", "decision_id": "dec"}.get(name, name.removesuffix("_id")[:3])
             return f"{prefix}_{ULID}"

@@ -68,12 +68,15 @@ def test_october_recognises_what_was_delivered_in_october_whatever_month_bills_i
     items = _all_items(billed.finance, period="2026-10")
     assert sum(Decimal(i["recognised"]) for i in items) == Decimal("15105.00")  # the pages add up to the total
     assert len({i["line_id"] for i in items}) == len(items) == 7
+    # SOP-3.1: usage received after the cut-off is "rated in the next run as an adjustment carrying [its] original
+    # service period": the October sample sent now is usage on November's invoice by 5 November, an adjustment later
+    kind = "usage" if _usage_month() == "2026-11" else "usage_adjustment"
     methods = {i["kind"]: i["method"]["name"] for i in items}
     assert methods == {
         "shipment": "point_in_time", "subscription": "over_time", "credit": "over_time", "milestone": "point_in_time",
-        "support_overage": "point_in_time", "usage": "as_consumed",
+        "support_overage": "point_in_time", kind: "as_consumed",
     }  # fmt: skip
-    (usage,) = [i for i in items if i["kind"] == "usage"]
+    (usage,) = [i for i in items if i["kind"] == kind]
     assert usage["invoice_period"] == _usage_month()
     assert usage["balance"] == {"opening": "0.00", "closing": "-1220.00"}
 

@@ -84,7 +84,12 @@ def test_agents_open_tasks_but_move_no_money(tenant):  # noqa: F811
 
     now = _ship_now(tenant, "A", 90)  # 112,500.00 this Quarter: 1.0% = 1,125.00 (PA-7.2)
     period = _quarter(now)
-    tenant.wait_for_accrual("A", period, "1125.00")
+
+    def volume() -> str | None:  # the total also holds PA-7.4's growth rebate once the clock passed the partner's
+        accrued = tenant.accrual(tenant.finance, "A", period) or {}  # first full Quarter (2% x 12,500.00 = 250.00)
+        return next((p["amount"] for p in accrued.get("programs", []) if p["program_id"] == "RBT-VOLUME"), None)
+
+    wait_until(lambda: volume() == "1125.00", 60, what=("A", period, "RBT-VOLUME 1125.00"))
 
     def money() -> tuple[Any, ...]:
         invoices = tenant.finance.get("/v1/invoices", limit=200).json()["items"]
