@@ -281,7 +281,7 @@ def test_only_a_unit_returned_within_30_days_of_shipment_loses_its_spiff(tenant)
 def test_a_partner_may_dispute_a_program_its_statement_paid_nothing_for(tenant, api):  # noqa: F811
     """PA-7.9: a dispute "identifies the Quarter and program, the amount disputed and the evidence relied on" — a
     partner that believes it earned a SPIFF its statement does not pay may dispute that program. A ships
-    80 x NW-SW-24P on 2026-09-03 (100,000.00: volume 1.0% = 1,000.00, no hardware: no SPIFF). After settlement A
+    80 x NW-SW-24P on 2026-09-03 (100,000.00: volume 1.0% = 1,000.00, no hardware: SPIFF 0.00). After settlement A
     disputes RBT-HW-SPIFF for 40.00 with an order reference as evidence: filed (201), its settled amount 0.00, for
     finance to decide; upheld by a finance member other than the preparer, it is paid by PA-7.9's rule like any
     upheld dispute. A program of no Quarter's statement (RBT-REFERRAL, a monthly commission, PA-8.1/8.2) or one the
@@ -301,7 +301,8 @@ def test_a_partner_may_dispute_a_program_its_statement_paid_nothing_for(tenant, 
         "evidence": [{"kind": "order", "reference": "SO-RV3-SRV"}]})
     assert filed.status_code == 201, filed.text
     dispute = filed.json()
-    assert (dispute["program_id"], dispute["settled_amount"], dispute["line_nos"]) == ("RBT-HW-SPIFF", "0.00", [])
+    # PA-7.8 "lists, per program": the statement has the SPIFF's line at 0.00 (line 2, after the volume rebate's)
+    assert (dispute["program_id"], dispute["settled_amount"], dispute["line_nos"]) == ("RBT-HW-SPIFF", "0.00", [2])
     for program in ("RBT-REFERRAL", "RBT-NOPE"):
         refused = tenant.partner_keys["A"].post("/v1/rebates/disputes", {
             "settlement_id": settled.json()["settlement_id"], "partner_id": tenant.partner_ids["A"],

@@ -120,7 +120,9 @@ def test_bad_line_numbers_are_a_problem_naming_the_field(line):
 def test_unknown_line_and_staff_without_partner_and_nothing_audited():
     ledger, settlement_id = _settled()
     with pytest.raises(NotFound):
-        explain_rebates.explain_settlement(ledger.rt, FINANCE, settlement_id, P1, "3")
+        # three lines: volume, SPIFF and growth at 0.00 (PA-7.8 lists every program; PA-7.7(b) turns the SPIFF's
+        # hardware lines away from growth): there is no line 4
+        explain_rebates.explain_settlement(ledger.rt, FINANCE, settlement_id, P1, "4")
     with pytest.raises(MalformedRequest) as bad:
         explain_rebates.explain_settlement(ledger.rt, FINANCE, settlement_id, None)
     assert bad.value.errors[0].path == "/query/partner_id"

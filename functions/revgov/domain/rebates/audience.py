@@ -22,8 +22,10 @@ def partner_finding(finding: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def partner_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
-    """The partner's own statement with every finding in words without the Distributor's figures."""
-    return {**statement, "findings": [partner_finding(f) for f in statement.get("findings", [])]}
+    """The partner's own statement with every finding in words without the Distributor's figures, and without who
+    prepared and approved it (staff only, as on the header: a partner reads the header's `settled_by` team)."""
+    shown = {k: v for k, v in statement.items() if k not in ("prepared_by", "approved_by")}
+    return {**shown, "findings": [partner_finding(f) for f in statement.get("findings", [])]}
 
 
 def own_disputes(header: Mapping[str, Any], statement: Mapping[str, Any]) -> list[str]:

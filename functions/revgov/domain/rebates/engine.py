@@ -17,6 +17,7 @@ import numpy as np
 from ..rules import Rule
 from .base import ProgramRating, RatingContext, money_of, percent_of
 from .ledger import DUPLICATE_KINDS, Flags, SalesLedger
+from .listing import admits, listed
 from .models import model_for
 from .policy import PartnerFacts, Period, RebateBook
 from .programs import Program
@@ -61,15 +62,10 @@ def _ineligible(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], progr
 
 def _partner_table(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> Flags:
     """Per line: is its partner of an eligible tier and type."""
-    e = program.eligibility
 
-    def ok(partner_id: str) -> bool:
-        facts = partners.get(partner_id)
-        tier = facts.tier if facts else None
-        kind = facts.partner_type if facts else None
-        return (e.tiers is None or tier in e.tiers) and (e.partner_types is None or kind in e.partner_types)
-
-    table = np.fromiter((ok(pid) for pid in ledger.partners), dtype=np.bool_, count=len(ledger.partners))
+    table = np.fromiter(
+        (admits(partners.get(pid), program) for pid in ledger.partners), dtype=np.bool_, count=len(ledger.partners)
+    )
     flags: Flags = table[ledger.partner] if len(ledger.partners) else np.zeros(len(ledger), dtype=np.bool_)
     return flags
 
@@ -393,7 +389,8 @@ class _Rating:
         self.findings += _below_floor(book, ledger, earning_here, self.ratings)
         payable, caps = capped(book, ledger, self.ratings)
         return PeriodResult(
-            self.period, ledger, self.ratings, payable, caps, self.findings, self.excluded, self.why_not
+            self.period, ledger, self.ratings, payable, caps, self.findings, self.excluded, self.why_not,
+            listed(book, ledger, self.partners, self.period, in_period),
         )
 
 

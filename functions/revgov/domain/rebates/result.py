@@ -81,13 +81,16 @@ class PeriodResult:
     excluded: dict[str, tuple[Rule, Flags]] = field(default_factory=dict)  # reason -> (rule, lines of the period)
     # program -> why a line does not count for it, in the order the reasons are checked (the first that applies)
     why_not: dict[str, list[Exclusion]] = field(default_factory=dict)
+    # partner -> the programs its statement lists even at 0.00 (PA-7.8 / CPA-7.8 "lists, per program"), engine._listed
+    listed: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _order: Ints | None = None
     _in_period: Flags | None = None
     _bounds: Ints | None = None
 
     @property
     def partner_ids(self) -> list[str]:
-        return sorted(self.payable)
+        """The partners a program rated, and those with a program listed at 0.00."""
+        return sorted(set(self.payable) | set(self.listed))
 
     def total(self, partner_id: str) -> Decimal:
         return sum(self.payable.get(partner_id, {}).values(), ZERO)

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from ..canonical import sha256_hex
 from ..money import format_money
 from ..rules import Rule
+from .listing import no_amount, why_zero, zero_view
 from .policy import Period, RebateBook
-from .programs import Program
 from .withholding import carried, release_line, screening_withholding, statement_withholding, vat_withholding
 
 if TYPE_CHECKING:
@@ -73,9 +73,10 @@ class Run:
     period: Period
     run: int
     at: str
-    by: str
+    by: str  # who prepared it (the header's `settled_by` and `prepared_by`)
     currency: str
     policy_version: str
+    approved_by: str | None = None  # the second finance member who approved it (SOP-7.2 / COP-7.2); None until then
 
 
 @dataclass
@@ -224,15 +225,19 @@ def _rate_lines(
     references = {"credit_notes": [c for c in rated.credit_notes if c in rated_lines][:200]}
     for partner_id in sorted(set(result.partner_ids) | set(settled)):
         views = {v["program_id"]: v for v in result.programs_view(partner_id)}
+        trace = {"period": period.name, **result.traces(partner_id)}
+        listed = result.listed.get(partner_id, ())
         for program in book.programs_for(period.kind):
             view = views.get(program.program_id)
             new = Decimal(view["payable"]) if view else Decimal("0.00")
             if rated.state is None:
-                if view is None:
+                if view is None and program.program_id not in listed:
                     continue
                 was = accrued.get(partner_id, {}).get(program.program_id)
                 difference = format_money(new - Decimal(was or "0"))
-                line = statement_line("settlement", period, view, new, accrued=was, difference_from_accrual=difference)
+                extra: dict[str, Any] = {} if view else {"why_zero": why_zero(program, trace)}
+                line = statement_line("settlement", period, view or zero_view(program), new, accrued=was,
+                                      difference_from_accrual=difference, **extra)  # fmt: skip
             else:
                 before = Decimal(settled.get(partner_id, {}).get(program.program_id, "0.00"))
                 if new == before:
@@ -249,7 +254,7 @@ def _rate_lines(
                 )
             lines[partner_id].append(line)
             now_settled.setdefault(partner_id, {})[program.program_id] = format_money(new)
-        traces[partner_id].append({"period": period.name, **result.traces(partner_id)})
+        traces[partner_id].append(trace)
     return now_settled
 
 
@@ -300,20 +305,6 @@ def caps_applied(view: Mapping[str, Any]) -> list[dict[str, Any]]:
     return applied + [dict(cap) for cap in view.get("caps", [])]
 
 
-def no_amount(program: Program) -> dict[str, Any]:
-    """The statement view of a program that no longer rates anything for the partner (all of it credited)."""
-    rule = program.rule
-    return {
-        "program_id": rule.rule_id,
-        "name": program.name,
-        "model": program.model,
-        "payout": program.payout,
-        "clause": rule.clause,
-        "rule_id": rule.rule_id,
-        "rule_clause": rule.clause,
-    }
-
-
 def dispute_line(book: RebateBook, adjustment: Mapping[str, Any]) -> dict[str, Any]:
     """The statement line paying an accepted dispute (PA-7.9)."""
     program = book.program(adjustment["program_id"])
@@ -353,6 +344,8 @@ def statement(
         "run": run.run,
         "currency": run.currency,
         "statement_date": run.at[:10],
+        "prepared_by": run.by,
+        "approved_by": run.approved_by,
         "lines": lines,
         "total": format_money(total),
         "accrued": format_money(accrued_total),

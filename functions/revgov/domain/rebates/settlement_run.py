@@ -156,9 +156,10 @@ def _after(end: date, days: int | None) -> date | None:
 
 
 def figures_hash(built: Built, settlement_id: str) -> str:
-    """The hash of everything a run pays and states, leaving out only which run it is (`settlement_id`) and when it
-    is issued (the statement date and the instants the run stamps on what it settles): equal hashes, equal figures."""
-    statements = [{k: v for k, v in s.items() if k != "statement_date"} for s in built.statements]
+    """The hash of everything a run pays and states, leaving out only which run it is (`settlement_id`), when it
+    is issued (the statement date and the instants the run stamps on what it settles) and who approves it: equal
+    hashes, equal figures."""
+    statements = [{k: v for k, v in s.items() if k not in ("statement_date", "approved_by")} for s in built.statements]
     states = {name: state["settled"] for name, state in built.period_states.items()}
     undated = [
         [{k: v for k, v in one.items() if k not in ("settled_at", "withheld_at", "released_at")} for one in docs]

@@ -49,7 +49,7 @@ def approve(rt: Runtime, who: Principal, settlement_id: str, body: dict[str, Any
     sync(rt, tenant, rebates, period, on)
     now = rt.clock.now_iso()
     this = Run(settlement_id, period, int(header["run"]), now, header["prepared_by"], tenant.currency,
-               tenant.policy_version)  # fmt: skip
+               tenant.policy_version, approved_by=who.actor)  # fmt: skip
     frame = build_run(rt, tenant, rebates, this, on)
     if review.figures_hash(frame.built, settlement_id) != header["figures_hash"]:
         raise _changed(header, "its figures changed since it was prepared (sales, credit notes, payments or disputes)")
