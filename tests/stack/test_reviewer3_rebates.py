@@ -122,8 +122,9 @@ def test_an_upheld_dispute_is_paid_once_by_the_rule_of_pa_7_9(tenant, api):  # n
     """A ships 80 x NW-SW-24P on 2026-09-03 = 100,000.00 -> exactly the 1.0% threshold (PA-7.2 "USD 100,000.00 to
     249,999.99: 1.0%"): 1,000.00. After settlement A disputes the volume line for 250.00 with an invoice as evidence
     (PA-7.9); a second finance member (not the preparer) upholds 200.00 of it.
-    The next settlement (docs: the run of the period in progress when the ended one is settled) is dated by SOP-7.2's
-    Q + 45 days. Today (the stack clock) is after 2026-Q3; the next Quarter's issue-by day decides the route: more than
+    The next settlement (docs/rebates.md: the latest ended Quarter's run while it is not approved, else the Quarter in
+    progress) is dated by SOP-7.2's Q + 45 days. Today (the stack clock) is after 2026-Q3; its issue-by day decides the
+    route: more than
     30 days away -> a separate credit note of 200.00; otherwise an adjustment of 200.00 in that settlement. Either way,
     the 200.00 is paid once: a second run of 2026-Q3 carries no second payment of it.
     Bad input first: no evidence (PA-7.9 "without evidence, are not accepted") -> 400 naming /evidence; a rival's
@@ -165,11 +166,10 @@ def test_an_upheld_dispute_is_paid_once_by_the_rule_of_pa_7_9(tenant, api):  # n
     assert decided.status_code == 200, decided.text
     dispute = decided.json()
     today = date.fromisoformat(tenant.rt.clock.now_iso()[:10])
-    quarter_end = _quarter_end(today)
-    issue_by = quarter_end + timedelta(days=45)  # SOP-7.2 "by Q + 45 days"
+    issue_by = _next_settlement_issue_by(today)
     separate = (issue_by - today).days > 30  # PA-7.9
     payment = dispute["resolution"]["payment"]
-    assert str(payment) and ("credit_note" in str(payment)) is separate, (today, issue_by, payment)
+    assert payment["method"] == ("credit_note" if separate else "next_settlement"), (today, issue_by, payment)
     if separate:
         pending = tenant.finance.get("/v1/approvals", status="pending", queue="finance", limit=200).json()["items"]
         (case,) = [a for a in pending if a["category"] == "rebate_credit_note"]
@@ -188,6 +188,15 @@ def test_an_upheld_dispute_is_paid_once_by_the_rule_of_pa_7_9(tenant, api):  # n
     lines = again.json()["statement"]["lines"] if again.status_code == 200 else []
     paid_again = [ln for ln in lines if ln["kind"] == "dispute_adjustment"]
     assert [ln["amount"] for ln in paid_again] == ([] if separate else ["200.00"]), paid_again
+
+
+def _next_settlement_issue_by(today: date) -> date:
+    """docs/rebates.md (PA-7.9): "the next settlement is the run of the latest ended period of the statement's kind
+    whose run 1 is not approved, else of the period in progress, dated by its SOP-7.2 issue-by day (Q + 45)". These
+    tests' tenants settle 2026-Q3 only: once the clock is past 2026-Q4, that ended Quarter is the next settlement."""
+    latest_ended = date(today.year, ((today.month - 1) // 3) * 3 + 1, 1) - timedelta(days=1)
+    quarter_end = _quarter_end(today) if latest_ended <= date(2026, 9, 30) else latest_ended
+    return quarter_end + timedelta(days=45)  # SOP-7.2 "by Q + 45 days"
 
 
 def _quarter_end(day: date) -> date:
@@ -316,7 +325,7 @@ def test_a_partner_may_dispute_a_program_its_statement_paid_nothing_for(tenant, 
     assert resolution["amount"] == "40.00" and resolution["payment"], resolution
     pending = tenant.finance.get("/v1/approvals", status="pending", queue="finance", limit=200).json()["items"]
     notes = [a for a in pending if a["category"] == "rebate_credit_note"]
-    if "credit_note" in str(resolution["payment"]):  # PA-7.9's separate credit note: another finance member issues it
+    if resolution["payment"]["method"] == "credit_note":  # PA-7.9: a separate note, issued by another finance member
         (case,) = notes
         third = _finance_key(tenant, api, "credit note approver")
         issued = third.post(f"/v1/approvals/{case['approval_id']}/decision",
