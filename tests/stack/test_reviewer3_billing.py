@@ -112,9 +112,10 @@ def test_a_shipment_posted_more_than_48_hours_after_it_occurred_is_an_invoice_sl
     late = _send(tenant, "shipment.confirmed", {
         "partner_id": partner_id, "order_ref": late_ref, "shipped_on": late_at.date().isoformat(),
         "lines": [{"sku": "NW-SW-24P", "quantity": 2}]}, late_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    an_hour_ago = now - timedelta(hours=1)  # shipped that day: a moved clock may stand at 00:10 (test_billing)
     fresh = _send(tenant, "shipment.confirmed", {
-        "partner_id": partner_id, "order_ref": fresh_ref, "shipped_on": now.date().isoformat(),
-        "lines": [{"sku": "NW-SW-24P", "quantity": 1}]}, (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        "partner_id": partner_id, "order_ref": fresh_ref, "shipped_on": an_hour_ago.date().isoformat(),
+        "lines": [{"sku": "NW-SW-24P", "quantity": 1}]}, an_hour_ago.strftime("%Y-%m-%dT%H:%M:%SZ"))
     lines = _lines_of(tenant.finance, partner_id)
     (billed,) = [ln for ln in lines if late_ref in str(ln.get("order_ref") or ln)]
     assert billed["amount"] == "2500.00" and billed["invoice_period"] == late_at.date().isoformat()[:7], billed
