@@ -187,11 +187,11 @@ def start_stack(
     handlers.flush_outbox({}, None)  # publish what a crash left in the outboxes (committed, not yet on the bus)
     seeded, fresh = seed_once(rt)
     if backend == "sqlite":  # a `.revgov` database from an earlier version: partners' deal pointers (PA-11.1 lists)
-        backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)
-        audit_backfill.backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)  # PA-12.1
-        case_open_backfill.backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)
-        usage_month_backfill.backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)
-        credit_hold_backfill.backfill_if_unfinished(rt, list(tenant_repository.tenant_ids(rt.store)), actor=_DEV)
+        tenant_ids = list(tenant_repository.tenant_ids(rt.store))  # read once for every backfill below
+        for backfill in (backfill_if_unfinished, audit_backfill.backfill_if_unfinished,  # deals; PA-12.1 audits
+                         case_open_backfill.backfill_if_unfinished, usage_month_backfill.backfill_if_unfinished,
+                         credit_hold_backfill.backfill_if_unfinished):
+            backfill(rt, tenant_ids, actor=_DEV)
     _index_contracts(rt, list(seeded["tenants"]))
     server = DevServer(app, port=port)  # bound now, serving from `start`: the state file is written in between
     scheduler = _scheduler(rt, backend)
