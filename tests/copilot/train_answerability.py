@@ -17,8 +17,8 @@ Leave-one-round-out: each past held-out split (r6 … r13, each evaluated once a
 only questions no rule had been shaped on when they were asked) is scored by a model fitted without both splits of
 its round, with a threshold chosen on the other rounds' held-out splits the same way — what a new agreement looks
 like. `--write` trains on everything and writes the weights, with the threshold chosen on the past held-out splits
-(leave-one-round-out), to `functions/revgov/domain/copilot_answerability.json`. No file of an open round (r14) is ever
-read here.
+(leave-one-round-out), to `functions/revgov/domain/copilot_answerability.json`. No file of an open round (r14, r15) is
+ever read here.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ROWS = ROOT / ".revgov" / "answerability-rows.json"
 WEIGHTS = ROOT / "functions" / "revgov" / "domain" / "copilot_answerability.json"
 # Every set and split that has been evaluated at least once (burnt: r13's held-out split was evaluated once after
-# the thirteenth round). The open round's files (questions_r14_*.json) are never listed, read or evaluated here.
+# the thirteenth round). The open rounds' files (questions_r14_*.json, questions_r15_*.json) are never listed, read
+# or evaluated here.
 BURNT = [("demo", None), *((s, sp) for s in ("unseen", "fresh", "psa", "sla", "csa") for sp in evaluation.SPLITS),
          *((f"r{n}", sp) for n in range(6, 14) for sp in evaluation.SPLITS)]
 L2 = 30.0  # chosen by leave-one-round-out among 3, 10, 30 and 100 (leave-one-agreement-out had chosen 10 of 1, 10, 30)
