@@ -8,10 +8,14 @@ Each test quotes the rule it holds the product to and failed before its fix. A t
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+import clock_support
+from revgov.ports import Changes, Put
 from security_support import make_party, offboard
 from support import assert_problem
 
@@ -84,3 +88,88 @@ def test_pa_11_1_a_side_letter_with_its_partner_line_in_the_header_is_that_partn
         assert "ASL-1.1" not in _cited(rival) and "ASL" not in rival["searched"]["documents"], rival
     finally:
         assert legal.delete("/v1/contracts/ASL").status_code == 200
+
+
+# --- orders recorded against a registration (PA-5.3: "expires at the end of its exclusivity period unless an order has
+# been accepted") while the partner may not order -------------------------------------------------------------------
+def _approved_registration(party: Any, partner_id: str) -> dict[str, Any]:
+    """An approved northwind registration of a fresh customer in networking (the family its certification covers)."""
+    close = (clock_support.today() + timedelta(days=45)).isoformat()
+    made = party.partner_keys[partner_id].post("/v1/deals", {
+        "partner_id": partner_id, "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Ordered GmbH",
+                                               "contact": "Dana Ortiz"},
+        "family": "networking", "estimated_value": "50000.00", "expected_close": close})
+    assert made.status_code == 201, made.text
+    decided = party.by_role["channel_ops"].post(f"/v1/approvals/{made.json()['approval_id']}/decision",
+                                                {"outcome": "approved", "note": "first"})
+    assert decided.status_code == 200, decided.text
+    deal = party.by_role["channel_ops"].get(f"/v1/deals/{made.json()['deal_id']}").json()
+    assert deal["status"] == "approved", deal
+    return dict(deal)
+
+
+def _now() -> str:
+    return clock_support.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def test_pa_13_2_no_order_accepted_during_a_suspension_keeps_a_registration_past_its_period(party: Any) -> None:
+    """PA-13.2: "The Distributor may suspend a Partner from new quotes, orders, deal registrations and incentive
+    accrual [...] Orders already accepted are fulfilled unless the reason is (b)" (CPA-13.2). PA-5.3: a registration
+    "expires at the end of its exclusivity period unless an order has been accepted". Channel ops recorded an order
+    accepted while the partner was suspended (POST /v1/deals/{id}/order): the registration then outlived its period and
+    kept barring every other partner from the customer, on an order the suspension withheld. Round nine closed the
+    same gap for a quote's approval and a registration's review. Now an order whose accepted_at falls in a suspension
+    (while it lasts or after it was lifted) is a 422 naming PTR-SUSPENSION / PA-13.2 and /accepted_at, nothing
+    recorded; an order accepted before the suspension is recorded as before (positive control: "already accepted")."""
+    mine = party.partners[1]
+    ops = party.by_role["channel_ops"]
+    deal = _approved_registration(party, mine)
+    before_suspension = _now()
+    moved = ops.post(f"/v1/partners/{mine}/suspend", {"reason": "PA-13.2(c) an amount more than 60 days overdue"})
+    assert moved.status_code == 200 and moved.json()["status"] == "suspended", moved.text
+    during = _now()
+    try:
+        problem = assert_problem(ops.post(f"/v1/deals/{deal['deal_id']}/order",
+                                          {"order_ref": "SO-SUSPENDED-1", "accepted_at": during}), 422)
+        assert (problem["rule_id"], problem["clause"]) == ("PTR-SUSPENSION", "PA-13.2"), problem
+        assert [e["path"] for e in problem["errors"]] == ["/accepted_at"], problem
+        assert "order" not in ops.get(f"/v1/deals/{deal['deal_id']}").json() or \
+            not ops.get(f"/v1/deals/{deal['deal_id']}").json()["order"]
+    finally:
+        assert ops.post(f"/v1/partners/{mine}/reinstate", {"reason": "PA-13.2 reason cured"}).status_code == 200
+    # lifted: an order accepted during the suspension is still one the suspension withheld
+    problem = assert_problem(ops.post(f"/v1/deals/{deal['deal_id']}/order",
+                                      {"order_ref": "SO-SUSPENDED-1", "accepted_at": during}), 422)
+    assert problem["rule_id"] == "PTR-SUSPENSION", problem
+    kept = ops.post(f"/v1/deals/{deal['deal_id']}/order",
+                    {"order_ref": "SO-BEFORE-1", "accepted_at": before_suspension})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["order"]["order_ref"] == "SO-BEFORE-1", kept.json()
+
+
+def test_pa_4_3_no_order_accepted_after_the_familys_certification_expired_keeps_a_registration(party: Any) -> None:
+    """PA-4.3: "From the moment a certification expires [...] (b) where the Partner holds no other valid certification
+    in the same Product Family, the Partner may not quote, order or register deals for Products of that Product
+    Family; [...] (d) approved deal registrations in that Product Family are suspended, with the exclusivity period
+    continuing to run [...] Orders accepted before the expiry are fulfilled." An order channel ops recorded as
+    accepted after the expiry, while the registration was suspended under (d), was kept: the suspended registration
+    outlived its period on an order (b) forbids. Now a 422 naming the hold's rule (DR-CERT-LAPSE / PA-4.3)
+    and /accepted_at, nothing recorded."""
+    mine = party.partners[0]
+    ops = party.by_role["channel_ops"]
+    deal = _approved_registration(party, mine)
+    stored = party.rt.store.get(party.tenant_id, "PARTNER", mine)
+    certifications = dict(stored.data["certifications"])
+    yesterday = (clock_support.today() - timedelta(days=1)).isoformat()
+    earlier = (clock_support.today() - timedelta(days=400)).isoformat()
+    for cert_id, record in certifications.items():  # every certification ended yesterday: networking is barred
+        certifications[cert_id] = {**record, "issued_at": earlier, "earned_at": earlier, "valid_since": earlier,
+                                   "expires_at": yesterday}
+    party.rt.store.commit(party.tenant_id, Changes(puts=[Put("PARTNER", mine, {**stored.data,
+                                                                                "certifications": certifications})]))
+    held = ops.get(f"/v1/deals/{deal['deal_id']}").json()
+    assert held["status"] == "suspended", held  # PA-4.3(d), the registration's own answer
+    problem = assert_problem(ops.post(f"/v1/deals/{deal['deal_id']}/order",
+                                      {"order_ref": "SO-LAPSED-1", "accepted_at": _now()}), 422)
+    assert problem["clause"] == "PA-4.3" and [e["path"] for e in problem["errors"]] == ["/accepted_at"], problem
+    assert not ops.get(f"/v1/deals/{deal['deal_id']}").json().get("order"), "an order was recorded"
