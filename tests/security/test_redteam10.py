@@ -16,7 +16,7 @@ import pytest
 
 import clock_support
 from revgov.ports import Changes, Put
-from security_support import make_party, offboard
+from security_support import make_party, offboard, random_id
 from support import assert_problem
 
 pytestmark = pytest.mark.stack
@@ -173,3 +173,45 @@ def test_pa_4_3_no_order_accepted_after_the_familys_certification_expired_keeps_
                                       {"order_ref": "SO-LAPSED-1", "accepted_at": _now()}), 422)
     assert problem["clause"] == "PA-4.3" and [e["path"] for e in problem["errors"]] == ["/accepted_at"], problem
     assert not ops.get(f"/v1/deals/{deal['deal_id']}").json().get("order"), "an order was recorded"
+
+
+# --- an audit record explained (GET /v1/decisions/{aud_…}/explain, `dec|aud`) ----------------------------------------
+def test_pa_12_1_a_partner_explains_every_record_it_is_given_and_reads_there_what_the_list_shows(party: Any) -> None:
+    """PA-12.1: the Distributor "keeps an audit trail of every automated decision and approval [...] and provides the
+    Partner, on request, with the records relating to the Partner"; PA-14.2: "Each automated decision records the rules
+    and clauses applied and can be explained on request". `GET /v1/audit` gives a partner key its records (masked by
+    `audit_view.partner_view`); `GET /v1/decisions/{id}/explain` takes "a decision, or an audit record" (`dec|aud`).
+    The explanation of the partner's own quote check, of channel ops' approval and rejection of its registration was a
+    404 "no decision" (the record's subject is a decision or registration id, which the explain path did not count as
+    the partner's), though the list had just shown it. And what the explain path did show was masked only as a
+    decision is (actors to teams), not as the list masks a record (key ids and e-mail addresses in any text, another
+    partner's id). Now each listed record is explained, from the list's own masked view; the other partner's key gets
+    the 404 of an id that does not exist."""
+    mine, other = party.partners
+    key, ops = party.partner_keys[mine], party.by_role["channel_ops"]
+    close = (clock_support.today() + timedelta(days=45)).isoformat()
+    customer = {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Ex AG", "contact": "Dana Ortiz"}
+    made = key.post("/v1/deals", {"partner_id": mine, "customer": customer, "family": "networking",
+                                  "estimated_value": "1000.00", "expected_close": close})
+    assert made.status_code == 201, made.text
+    rejected = ops.post(f"/v1/approvals/{made.json()['approval_id']}/decision",
+                        {"outcome": "rejected", "note": f"ask jane.doe@distributor.example; not {other}"})
+    assert rejected.status_code == 200, rejected.text
+    checked = key.post("/v1/pricing/check", {
+        "partner_id": mine, "quote_ref": "Q-EXPLAIN", "customer": {"id": "CUST-EXPLAIN", "name": "Ex AG"},
+        "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "1.00"}]})
+    assert checked.status_code == 200, checked.text
+    listed = key.get("/v1/audit", limit=200).json()["items"]
+    actions = {r["action"] for r in listed}
+    assert {"deal.registered", "deal.rejected", "pricing.checked"} <= actions, actions
+    staff_keys = set(party.key_ids.values())
+    for record in listed:
+        explained = key.get(f"/v1/decisions/{record['record_id']}/explain")
+        assert explained.status_code == 200, (record["action"], explained.text)
+        text = explained.text
+        assert not [k for k in staff_keys if k in text] and "@" not in text and other not in text, text
+        assert record["action"] in text and explained.json()["decision_id"] == record["record_id"], text
+        foreign = party.partner_keys[other].get(f"/v1/decisions/{record['record_id']}/explain")
+        unknown = party.partner_keys[other].get(f"/v1/decisions/{random_id('aud')}/explain")
+        assert (foreign.status_code, foreign.json()["type"]) == (unknown.status_code, unknown.json()["type"]) == (
+            404, unknown.json()["type"]), foreign.text
