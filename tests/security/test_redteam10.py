@@ -33,12 +33,15 @@ def party(api: Any, operator: Any, stack: Any) -> Any:
 
 def _letter(partner_line: str, *, where: str) -> str:
     """A side letter granting one partner a confidential extra rebate; its `Partner:` line in the header (where the
-    schema puts it) or after the first section heading, as a hurried edit would put it."""
+    schema puts it), after the first section heading as a hurried edit would put it, or in the clause's text of a
+    letter without sections."""
     header = "# Acme side letter\n\nDocument: ASL\nVersion: 2026.1\nEffective: 2026-01-01\n"
     body = ("## 1. Special terms\n\n### ASL-1.1 Special rebate\nAcme earns an extra special rebate of 7% on fiber "
             "optic transceivers, paid quarterly by credit note.\n")
     if where == "header":
         return f"{header}{partner_line}\n\n{body}"
+    if where == "clause":  # a letter without sections, its Partner line in the clause's text
+        return f"{header}\n{body.split(chr(10) * 2, 1)[1]}{partner_line}\n"
     section, rest = body.split("\n\n", 1)
     return f"{header}\n{section}\n{partner_line}\n\n{rest}"
 
@@ -52,7 +55,8 @@ def _cited(answer: dict[str, Any]) -> set[str]:
     ("header", "Partner: {mine} (Acme Ltd)"),  # a partner named with words after its id
     ("header", "partner: {mine}"),  # the header's key in lower case
     ("header", "Partner: {mine}\nPartner: {other}"),  # two partners: which one was meant?
-], ids=["after-a-section", "words-after-the-id", "lower-case", "two-partners"])
+    ("clause", "Partner: {mine}"),  # in a clause's text: read as the header of a letter without sections
+], ids=["after-a-section", "words-after-the-id", "lower-case", "two-partners", "in-a-clause"])
 def test_pa_11_1_a_side_letter_whose_partner_line_is_not_read_is_refused_not_published(
         party: Any, where: str, line: str) -> None:
     """PA-11.1: "The Distributor does not disclose one Partner's pricing, registrations, rebates or Customers to
@@ -60,7 +64,9 @@ def test_pa_11_1_a_side_letter_whose_partner_line_is_not_read_is_refused_not_pub
     asking". The contract schema (contract-document.schema.json): "An optional `Partner: ptr_…` header line makes it
     that partner's own contract." A side letter whose Partner line was not where or as the parser reads it (after the
     first `## ` section, an id followed by words, `partner:` in lower case) was stored and indexed as a tenant-wide
-    document: every other partner's copilot quoted the 7% rebate; with two Partner lines the first silently won.
+    document: every other partner's copilot quoted the 7% rebate; with two Partner lines the first silently won; and
+    in a document without sections a Partner line in a clause's text was read as its header (a tenant-wide contract
+    amended with one became that partner's alone, gone from every other partner's copilot).
     Now each is a 400 naming /markdown (RFC 9457), nothing stored or indexed; the same letter with its Partner line
     in the header is that partner's alone (positive control)."""
     mine, other = party.partners
