@@ -67,7 +67,33 @@ def parse(name: str, markdown: str, *, path: str = "/markdown") -> ContractText:
     if not contract.clauses:
         raise MalformedRequest(f"{name}: no clause headings (### {contract.document}-1.1 Title) were found",
                                errors=[FieldError(path, "no clauses")])
+    _check_partner_line(name, markdown, path)
     return ContractText(name, markdown, contract, partner_of(markdown))
+
+
+_PARTNER_LINE = re.compile(r"^[ \t]*partner[ \t]*:.*$", re.MULTILINE | re.IGNORECASE)
+_BODY = re.compile(r"^#{2,3} ", re.MULTILINE)  # the first section or clause heading: where the header ends
+
+
+def _check_partner_line(name: str, markdown: str, path: str) -> None:
+    """A `Partner:` line is read only as the header's one `Partner: ptr_…` (`contracts.partner_of`): anything else
+    that says Partner would leave the document tenant-wide, every partner's copilot quoting what was meant for one
+    (PA-11.1 "including through the contract copilot"; PA-14.1). So every line that starts with `Partner:` (any case)
+    must be that one line, once, in the header (before the first `## ` section or `### ` clause: in a clause's text,
+    of a document without sections, it would take a tenant-wide contract from every other partner); else a 400
+    naming the field, nothing stored."""
+    found = list(_PARTNER_LINE.finditer(markdown))
+    lines = [m.group(0).strip() for m in found]
+    body = _BODY.search(markdown)
+    in_header = body is None or found[0].start() < body.start() if found else True
+    if not lines or (len(lines) == 1 and in_header and partner_of(markdown) is not None):
+        return
+    said = "; ".join(lines[:3])
+    raise MalformedRequest(
+        f"{name}: a partner's own contract names its partner in one header line, `Partner: ptr_…`, before the first "
+        f"`## ` section; found {said}, which would publish the document to every partner",
+        errors=[FieldError(path, "a Partner: line must be the header's one `Partner: ptr_…` line")],
+    )
 
 
 def set_problems(texts: Sequence[ContractText], policy: Mapping[str, Any] | None) -> list[FieldError]:

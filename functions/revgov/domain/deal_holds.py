@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from .deals import APPROVED, LAPSED, is_live
+from .time import instant
 
 HOLD_OPEN, HOLD_REFRESH, HOLD_LAPSED, HOLD_LIFTED, HOLD_ENDED, HOLD_NONE = (
     "open", "refresh", "lapsed", "lifted", "ended", "none",
@@ -36,3 +38,27 @@ def hold_step(deal: dict[str, Any], hold: dict[str, Any] | None, marker: dict[st
     if same_spell:
         return HOLD_NONE  # this spell's exception was already closed or annotated: one exception per finding
     return HOLD_OPEN
+
+
+def uncertified_when(
+    policy: dict[str, Any], hold: dict[str, Any] | None, gaps: list[tuple[date, str]], at: str
+) -> dict[str, Any] | None:
+    """PA-4.3 / CPA-4.3: "From the moment a certification expires, and until a valid certification of the same id is
+    recorded: [...] (b) where the Partner holds no other valid certification in the same Product Family, the Partner may
+    not quote, order or register deals for Products of that Product Family [...] Orders accepted before the expiry are
+    fulfilled." The spell without a certification in the registration's family that instant `at` falls in, with the
+    rule: the one going on now (`hold`, `deals.certification_hold`) or a past one (`gaps`, last valid day and when
+    validity was recorded again: `family_expiry_gaps`); None when the partner held one then."""
+    rule = policy["deal_registration"].get("certification_lapse")
+    if rule is None:
+        return None
+    moment = instant(at)
+    spells: list[tuple[datetime, datetime | None]] = [
+        (datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC), instant(again)) for last, again in gaps]
+    if hold is not None:
+        spells.append((instant(hold["certification_expired_at"]), None))
+    for start, end in spells:
+        if start <= moment and (end is None or moment < end):
+            return {"rule_id": rule["id"], "clause": rule["clause"], "since": start.isoformat().replace("+00:00", "Z"),
+                    "until": end.isoformat().replace("+00:00", "Z") if end is not None else None}
+    return None

@@ -260,8 +260,9 @@ def _record_scope(scope: core.Scope, record: dict[str, Any]) -> core.Scope:
 
 def _audit_record(rt: Runtime, who: Principal, record_id: str) -> dict[str, Any]:
     """Decisions kept as audit records (onboarding): staff may read them, found by keyed reads and checked against
-    their neighbours in the chain (services/audit_lookup.py); a partner only those about itself, looked for in its
-    own audit index (PA-12.1 `audit_by_partner`). Neither pages the tenant's whole chain."""
+    their neighbours in the chain (services/audit_lookup.py); a partner the records `GET /v1/audit` gives it, looked
+    for in its own audit index (PA-12.1 `audit_by_partner`: "the records relating to the Partner") and masked as that
+    list masks them (`audit_view.partner_view`), an agent's not at all. Neither pages the tenant's whole chain."""
     if who.role is not Role.PARTNER:
         found = audit_lookup.find_record(rt, who.tenant_id, record_id)
         if found is None:
@@ -275,11 +276,9 @@ def _audit_record(rt: Runtime, who: Principal, record_id: str) -> dict[str, Any]
         stored.data for stored in toolkit.partner_audit_pages(rt.store, who.tenant_id, str(who.partner_id)))
     for record in records:
         if record.get("record_id") == record_id:
-            inputs = record.get("inputs") or {}
-            about = {record.get("subject"), inputs.get("partner_id") if isinstance(inputs, dict) else None}
-            if who.role is Role.PARTNER and (who.partner_id not in about or not audit_view.shown_to_partner(record)):
-                break  # not about it, or an agent's (the partner's list leaves those out: domain/audit_view.py)
-            return record
+            if not audit_view.shown_to_partner(record):
+                break  # an agent's: the partner's list leaves those out (domain/audit_view.py)
+            return audit_view.partner_view(record, str(who.partner_id))
     raise NotFound(f"no decision {record_id}")
 
 

@@ -39,6 +39,7 @@ from .lifecycle import (
     moved_to,
     new_application,
     not_onboarded_on,
+    suspended_when,
 )
 from .model import Partner
 from .rules import (
@@ -104,6 +105,7 @@ __all__ = [
     "rule_ref",
     "standing_step",
     "submitted",
+    "suspended_when",
     "tier_unmet",
     "tiers_by_rank",
     "valid_certifications",

@@ -45,6 +45,21 @@ def moved(partner: Mapping[str, Any], status: str, *, at: str, by: Principal, re
     return {**partner, "status": status, "updated_at": at, "history": [*partner.get("history", []), step]}
 
 
+def suspended_when(partner: Mapping[str, Any], at: str) -> str | None:
+    """When the suspension the partner was under at instant `at` began (its history's move to `suspended`), or None:
+    not suspended then. A suspension runs from that move up to, not including, the move out of it (PA-13.2 "is lifted
+    when the reason is cured"); one still running has no end."""
+    moment, since = instant(at), None
+    for step in partner.get("history", []):
+        if step.get("to") == "suspended":
+            since = str(step["at"])
+        elif step.get("from") == "suspended" and since is not None:
+            if instant(since) <= moment < instant(str(step["at"])):
+                return since
+            since = None
+    return since if since is not None and instant(since) <= moment else None
+
+
 def require(partner: Mapping[str, Any], statuses: frozenset[str], action: str) -> None:
     if partner["status"] not in statuses:
         raise _refused(partner, f"partner {partner['partner_id']} is {partner['status']}; it cannot {action}")

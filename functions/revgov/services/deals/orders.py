@@ -15,8 +15,10 @@ from typing import Any
 from ...domain import deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
-from ...domain.errors import Conflict
-from ...domain.partners import screening
+from ...domain.deal_holds import uncertified_when
+from ...domain.errors import Conflict, FieldError, RuleViolation
+from ...domain.partners import screening, suspended_when
+from ...domain.partners.evidence import family_expiry_gaps
 from ...ports import Changes
 from ...runtime import Runtime
 from .. import partner_repository
@@ -45,6 +47,7 @@ def record_order(rt: Runtime, who: Principal, deal_id: str, body: dict[str, Any]
     if held is not None and held["status"] == deals.LAPSED:  # PA-4.3(d): a lapsed registration has ended
         raise Conflict(f"deal registration {deal_id} has lapsed: {held['message']}",
                        extra={"rule_id": held["rule_id"], "clause": held["clause"]})
+    _not_withheld(policy, deal, partner, held, body["accepted_at"])
     kept = deals.order_recorded(deal, body, policy, now)
     changes = Changes(puts=repository.deal_puts(kept, version=version))
     # the locks decide who holds the opportunity
@@ -57,3 +60,31 @@ def record_order(rt: Runtime, who: Principal, deal_id: str, body: dict[str, Any]
     ))
     rt.commit(who.tenant_id, changes)
     return dict(deals.view(kept, now, held))
+
+
+def _not_withheld(policy: dict[str, Any], deal: dict[str, Any], partner: dict[str, Any], held: dict[str, Any] | None,
+                  accepted_at: str) -> None:
+    """An order accepted when the partner could not place one keeps no registration: during a suspension (PA-13.2 /
+    CPA-13.2 "suspend a Partner from new quotes, orders, deal registrations [...] Orders already accepted are
+    fulfilled"), or while it held no certification in the registration's family (PA-4.3(b) / CPA-4.3(b) "may not
+    quote, order or register deals [...] Orders accepted before the expiry are fulfilled"). A 422 naming the rule and
+    /accepted_at, nothing recorded; an order accepted before either is recorded as before."""
+    since = suspended_when(partner, accepted_at)
+    if since is not None:
+        rule = (policy.get("onboarding") or {}).get("suspension") or policy["deal_registration"]["eligibility"]
+        raise RuleViolation(
+            f"the order for deal registration {deal['deal_id']} was accepted at {accepted_at}, while partner "
+            f"{deal['partner_id']} was suspended (since {since}) from new orders ({rule['id']}, {rule['clause']}): "
+            "only an order accepted before the suspension keeps the registration",
+            errors=[FieldError("/accepted_at", "not while the partner was suspended")],
+            extra={"rule_id": rule["id"], "clause": rule["clause"]},
+        )
+    spell = uncertified_when(policy, held, family_expiry_gaps(policy, partner, deal["family"]), accepted_at)
+    if spell is not None:
+        raise RuleViolation(
+            f"the order for deal registration {deal['deal_id']} was accepted at {accepted_at}, while partner "
+            f"{deal['partner_id']} held no valid certification in {deal['family']} (from {spell['since']}"
+            + (f" to {spell['until']}" if spell["until"] else "") + f"): it may not order there ({spell['clause']})",
+            errors=[FieldError("/accepted_at", f"not while the partner held no certification in {deal['family']}")],
+            extra={"rule_id": spell["rule_id"], "clause": spell["clause"]},
+        )
