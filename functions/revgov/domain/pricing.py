@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from .compiled import PerVersion
+from .deal_holds import withheld_reason
 from .money import format_money, format_unit_price, less_percent, line_amount, round_money
 from .partners import territory as territories
 from .rules import Rule
@@ -166,22 +167,6 @@ class Registration:
     expires_at: str
 
 
-@dataclass(frozen=True)
-class Withheld:
-    """The quoting partner's own registration of this customer and family that gives no registration discount while
-    it is held under PA-4.3(d) / CPA-4.3(d) (`status` suspended or lapsed; the hold's rule, clause and words)."""
-
-    registration_id: str
-    status: str
-    rule: Rule
-    message: str
-
-    @classmethod
-    def of(cls, held: Mapping[str, Any]) -> Withheld:
-        return cls(str(held["registration_id"]), str(held["status"]), Rule(held["rule_id"], held["clause"]),
-                   str(held["message"]))
-
-
 @dataclass
 class Finding:
     rule: Rule
@@ -289,18 +274,6 @@ def _channel_conflict(
     return [Finding(index.conflict_rule, APPROVAL, message, "deal_registration_conflict")]
 
 
-def _withheld(index: PricingIndex, family: str, withheld: Mapping[str, Withheld]) -> list[Finding]:
-    """The partner's own registration of the family held under PA-4.3(d) / CPA-4.3(d): the line is told why it has
-    no registration discount (PA-5.6 / CPA-5.5 give it to the holder of an approved registration, not a held one)."""
-    held = withheld.get(family)
-    if held is None:
-        return []
-    given = index.registration_rule
-    message = (f"deal registration {held.registration_id} is {held.status} ({held.rule.clause}): {held.message}; "
-               f"no registration discount ({given.rule_id}, {given.clause}) while it is {held.status}")
-    return [Finding(held.rule, ALLOW, message)]
-
-
 def _stacking(index: PricingIndex, combined: Decimal) -> list[Finding]:
     """`stacking.max_combined_percent`: a combined discount above the maximum is denied (no cap or finance check)."""
     if combined <= index.max_combined:
@@ -367,8 +340,7 @@ def _check_line(
     registrations: Mapping[str, Registration],
     rivals: dict[str, Registration],
     arithmetic: str,
-    cite_registration: bool,
-    withheld: Mapping[str, Withheld],
+    cite_registration: bool, withheld: Mapping[str, Mapping[str, Any]],
 ) -> LineResult:
     result = LineResult(str(line["line_id"]))
     family = line["family"]
@@ -378,8 +350,8 @@ def _check_line(
     registered = own is not None
     if own is not None:
         components.append(("registration", index.registration_discount, index.registration_rule))
-    else:
-        result.findings += _withheld(index, family, withheld)
+    elif family in withheld:  # its own, held under PA-4.3(d) / CPA-4.3(d): the line says why it has none
+        result.findings.append(Finding(**withheld_reason(withheld[family], index.registration_rule), outcome=ALLOW))
     applied, noted = _promotions(index, family, quote)
     components += [(f"promotion:{promo.code}", promo.percent, promo.rule) for promo in applied]
     result.findings += noted
@@ -488,8 +460,7 @@ def check_quote(
     *,
     arithmetic: str = LINE_ROUNDING,
     renewal: dict[str, Any] | None = None,
-    cite_registration: bool = True,
-    withheld: Mapping[str, Withheld] | None = None,
+    cite_registration: bool = True, withheld: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a quote whose lines are priced: each carries the `family`, `list_price` and `unit_cost` of its SKU
     as the catalog had them on the quote date (the service looks them up; a caller never supplies them).
@@ -499,8 +470,7 @@ def check_quote(
     registration component names the registration that gave it (`cite_registration`; decisions recorded before it
     did replay without it). `rivals`: other partners' approved registrations of this customer by family. `renewal`:
     the subscription its one line renews (subscription_renewals.py): checked as every line is, and against the
-    tenant's renewal approval threshold. `withheld`: the partner's own registrations held under PA-4.3(d) /
-    CPA-4.3(d), by family: a line of that family says why it has no registration discount."""
+    tenant's renewal approval threshold. `withheld`: the partner's own held registrations (`deal_holds.withheld`)."""
     index = pricing_index(policy, version)
     quote_findings = (_partner_must_be_active(index, partner) + _payment_terms(index, quote, partner.tier)
                       + _territory(policy, partner, quote))

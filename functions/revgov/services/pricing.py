@@ -57,10 +57,9 @@ def evaluate(policy: dict[str, Any], version: str, inputs: dict[str, Any]) -> di
     rivals = {family: pricing.Registration(**reg) for family, reg in inputs.get("rivals", {}).items()}
     arithmetic = inputs.get("arithmetic", pricing.UNIT_ROUNDING)
     # Decisions recorded before 1.52.0 did not say why a held registration gave no discount: they replay as made.
-    withheld = {family: pricing.Withheld.of(held) for family, held in inputs.get("withheld_registrations", {}).items()}
     return pricing.check_quote(policy, version, quote, partner, own, rivals, arithmetic=arithmetic,
                                renewal=inputs.get("renewal"), cite_registration="registrations" in inputs,
-                               withheld=withheld)
+                               withheld=inputs.get("withheld_registrations"))
 
 
 def _priced(item: dict[str, str]) -> dict[str, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain import deals
+from ...domain import deal_holds, deals
 from ...domain.errors import RuleViolation
 from ...ports import Stored
 from ...runtime import Runtime
@@ -204,8 +204,7 @@ def quote_registrations(
             if held is None:
                 own[family] = _facts(deal)
             else:
-                withheld[family] = {**_facts(deal), "status": held["status"], "rule_id": held["rule_id"],
-                                    "clause": held["clause"], "message": held["message"]}
+                withheld[family] = deal_holds.withheld(_facts(deal), held)
     return own, rivals, withheld
 
 
