@@ -24,113 +24,93 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .cli_support import emit, product_options, require_tenants, use_product, working
 
 
-def _backfill(args: argparse.Namespace, what: str, use_case: Callable[..., dict[str, Any]], title: str) -> int:
+@dataclass(frozen=True)
+class Backfill:
+    """One `revgov maintenance` backfill: its command, the service function it runs (imported when it runs, so
+    `revgov --help` loads no service), what it fills (progress), the table's title and the command's help."""
+
+    name: str
+    module: str
+    function: str
+    what: str
+    title: str
+    help: str
+
+
+BACKFILLS = (
+    Backfill("backfill-decisions", "services.decision_backfill", "backfill_partner_lookups", "decision lookups",
+             "partner decision lookups (a second run backfills 0)",
+             "give decisions stored before the per-partner lookup their lookup (partners then see them in "
+             "GET /v1/decisions); a second run changes nothing"),
+    Backfill("backfill-deal-pointers", "services.deals.backfill", "backfill_partner_pointers",
+             "deal registration pointers", "partner deal registration pointers (a second run backfills 0)",
+             "give deal registrations stored before each partner's pointers their pointer (partners then see "
+             "them in GET /v1/deals); a second run changes nothing"),
+    Backfill("backfill-audit-pointers", "services.audit_backfill", "backfill_partner_pointers",
+             "partner audit pointers", "partner audit record pointers (a second run backfills 0)",
+             "give audit records sealed before records named their partner their partner's pointer (GET "
+             "/v1/audit?partner_id= then lists them, PA-12.1); a second run changes nothing"),
+    Backfill("backfill-waiting-pointers", "services.case_waiting_backfill", "backfill_waiting_pointers",
+             "waiting-on-partner pointers", "partner waiting-item pointers (a second run backfills 0)",
+             "give approvals and exceptions waiting on their partner before 1.28.0 their pointer (GET /v1/waiting "
+             "then lists them, SOP-1.3); a second run changes nothing"),
+    Backfill("backfill-open-pointers", "services.case_open_backfill", "backfill_open_pointers",
+             "undecided-case pointers", "partner undecided-case pointers (a second run backfills 0)",
+             "give approvals and exceptions opened about a partner before its undecided cases had pointers their "
+             "pointer, then mark the tenant's pointers complete (a performance summary then reads only the "
+             "partner's own); a second run writes no pointer"),
+    Backfill("backfill-usage-months", "services.usage_month_backfill", "backfill_usage_months",
+             "usage month pointers", "usage record month pointers (a second run backfills 0)",
+             "give usage records stored before they had month pointers their pointer, then mark the tenant's "
+             "pointers complete (a usage what-if then reads only the months asked); a second run writes no "
+             "pointer"),
+    Backfill("backfill-held-credits", "services.credit_hold_backfill", "backfill_held_marks",
+             "held credit-note marks",
+             "credit notes waiting for approval marked held on their lines (a second run backfills 0)",
+             "mark credit notes held for approval before 1.46.4 as held on the lines they credit (SOP-2.5: not "
+             "issued before approval), then the tenant; a second run marks nothing"),
+)  # fmt: skip
+
+
+def use_case_of(name: str) -> Callable[..., dict[str, Any]]:
+    """The service function the backfill `name` runs, imported now (not when the CLI starts)."""
+    backfill = next(b for b in BACKFILLS if b.name == name)
+    use_case: Callable[..., dict[str, Any]] = getattr(
+        importlib.import_module(f".{backfill.module}", __package__), backfill.function
+    )
+    return use_case
+
+
+def _backfill(backfill: Backfill, args: argparse.Namespace) -> int:
     """Run one backfill use case for each `--tenant`, as the operator running the command, and print its counts."""
+    use_product(args.state_file)
     from .bootstrap import runtime  # after use_product: the product's settings come from the state file
 
+    use_case = use_case_of(backfill.name)
     rt = runtime()
     require_tenants(rt, args.tenant)
     rows = []
     for tenant_id in args.tenant:
-        with working(f"Backfilling {what} of {tenant_id}…", as_json=args.json):
+        with working(f"Backfilling {backfill.what} of {tenant_id}…", as_json=args.json):
             rows.append(use_case(rt, tenant_id, actor=f"operator:cli-{getpass.getuser()}"))
-    emit(rows, as_json=args.json, columns=("tenant_id", "scanned", "backfilled"), title=title)
+    emit(rows, as_json=args.json, columns=("tenant_id", "scanned", "backfilled"), title=backfill.title)
     return 0
-
-
-def _backfill_decisions(args: argparse.Namespace) -> int:
-    use_product(args.state_file)
-    from .services.decision_backfill import backfill_partner_lookups
-
-    return _backfill(args, "decision lookups", backfill_partner_lookups,
-                     "partner decision lookups (a second run backfills 0)")
-
-
-def _backfill_deal_pointers(args: argparse.Namespace) -> int:
-    use_product(args.state_file)
-    from .services.deals.backfill import backfill_partner_pointers
-
-    return _backfill(args, "deal registration pointers", backfill_partner_pointers,
-                     "partner deal registration pointers (a second run backfills 0)")
-
-
-def _backfill_audit_pointers(args: argparse.Namespace) -> int:
-    use_product(args.state_file)
-    from .services.audit_backfill import backfill_partner_pointers
-
-    return _backfill(args, "partner audit pointers", backfill_partner_pointers,
-                     "partner audit record pointers (a second run backfills 0)")
-
-
-def _backfill_waiting_pointers(args: argparse.Namespace) -> int:
-    use_product(args.state_file)
-    from .services.case_waiting_backfill import backfill_waiting_pointers
-
-    return _backfill(args, "waiting-on-partner pointers", backfill_waiting_pointers,
-                     "partner waiting-item pointers (a second run backfills 0)")
-
-
-def _backfill_open_pointers(args: argparse.Namespace) -> int:
-    use_product(args.state_file)
-    from .services.case_open_backfill import backfill_open_pointers
-
-    return _backfill(args, "undecided-case pointers", backfill_open_pointers,
-                     "partner undecided-case pointers (a second run backfills 0)")
-
-
-def _backfill_usage_months(args: argparse.Namespace) -> int:
-    use_product(args.state_file)
-    from .services.usage_month_backfill import backfill_usage_months
-
-    return _backfill(args, "usage month pointers", backfill_usage_months,
-                     "usage record month pointers (a second run backfills 0)")
-
-
-def _backfill_held_credits(args: argparse.Namespace) -> int:
-    use_product(args.state_file)
-    from .services.credit_hold_backfill import backfill_held_marks
-
-    return _backfill(args, "held credit-note marks", backfill_held_marks,
-                     "credit notes waiting for approval marked held on their lines (a second run backfills 0)")
-
-
-def _subcommand(sub: Any, name: str, help_text: str, run: Callable[[argparse.Namespace], int]) -> None:
-    parser = sub.add_parser(name, help=help_text)
-    parser.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
-    product_options(parser)
-    parser.set_defaults(run=run)
 
 
 def register(commands: Any) -> None:
     maintenance = commands.add_parser("maintenance", help="one-off, idempotent, audited repairs of stored data")
     sub = maintenance.add_subparsers(dest="maintenance_command", required=True)
-    _subcommand(sub, "backfill-decisions",
-                "give decisions stored before the per-partner lookup their lookup (partners then see them in "
-                "GET /v1/decisions); a second run changes nothing", _backfill_decisions)
-    _subcommand(sub, "backfill-deal-pointers",
-                "give deal registrations stored before each partner's pointers their pointer (partners then see "
-                "them in GET /v1/deals); a second run changes nothing", _backfill_deal_pointers)
-    _subcommand(sub, "backfill-audit-pointers",
-                "give audit records sealed before records named their partner their partner's pointer (GET "
-                "/v1/audit?partner_id= then lists them, PA-12.1); a second run changes nothing",
-                _backfill_audit_pointers)
-    _subcommand(sub, "backfill-waiting-pointers",
-                "give approvals and exceptions waiting on their partner before 1.28.0 their pointer (GET /v1/waiting "
-                "then lists them, SOP-1.3); a second run changes nothing", _backfill_waiting_pointers)
-    _subcommand(sub, "backfill-open-pointers",
-                "give approvals and exceptions opened about a partner before its undecided cases had pointers their "
-                "pointer, then mark the tenant's pointers complete (a performance summary then reads only the "
-                "partner's own); a second run writes no pointer", _backfill_open_pointers)
-    _subcommand(sub, "backfill-usage-months",
-                "give usage records stored before they had month pointers their pointer, then mark the tenant's "
-                "pointers complete (a usage what-if then reads only the months asked); a second run writes no "
-                "pointer", _backfill_usage_months)
-    _subcommand(sub, "backfill-held-credits",
-                "mark credit notes held for approval before 1.46.4 as held on the lines they credit (SOP-2.5: not "
-                "issued before approval), then the tenant; a second run marks nothing", _backfill_held_credits)
+    for backfill in BACKFILLS:
+        parser = sub.add_parser(backfill.name, help=backfill.help)
+        parser.add_argument("--tenant", action="append", required=True, help="the tenant id (repeatable)")
+        product_options(parser)
+        parser.set_defaults(run=partial(_backfill, backfill))

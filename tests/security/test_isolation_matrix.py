@@ -215,8 +215,30 @@ def _assert_untouched(victim: Party, attacker: Party, before: dict[str, Any], pr
     changed = sorted(k for k in before if before[k] != after.get(k) and not k.startswith("tenant/"))
     assert not changed, changed
     attacker_keys = set(attacker.key_ids.values()) | set(attacker.objects.get("key", []))
-    trail = victim.admin.get("/v1/audit", limit=200).json()["items"]
+    trail = _trail_since_last_read(victim)
     assert not [r for r in trail if any(k in json.dumps(r) for k in attacker_keys)], "the attacker is in the trail"
+
+
+# Where each victim's trail (`GET /v1/audit`, the chain oldest first) was last read to: the cursor of the last page read
+# (None: from the start). The victim is shared by every security test of the session, so its trail outgrows any one
+# page; each check follows the cursor from there to the end, so it reads every record made since the last check (the
+# attack it checks included), wherever it is in the chain, and each record once.
+_TRAIL_READ: dict[str, str | None] = {}
+
+
+def _trail_since_last_read(victim: Party) -> list[dict[str, Any]]:
+    """The victim's audit records from the last page the previous check read (read again: it may have grown) to the
+    end of the chain, following `next_cursor`."""
+    cursor, records = _TRAIL_READ.get(victim.tenant_id), []
+    while True:
+        page = victim.admin.get("/v1/audit", limit=200, cursor=cursor)
+        assert page.status_code == 200, page.text[:300]
+        records += page.json()["items"]
+        if not page.json().get("next_cursor"):
+            break
+        cursor = page.json()["next_cursor"]
+    _TRAIL_READ[victim.tenant_id] = cursor
+    return records
 
 
 def test_every_id_location_of_every_endpoint_is_in_the_matrix():

@@ -6,9 +6,10 @@ partner's margin deducts its own accrual; `subscription_renewals` counts "the cu
 renewed term starts in the period [...] narrowed by `partner_id` / `tier` the same way". PA-11.1: one partner's data is
 no part of another's. P1 accrued 1,250.00 for 2026-Q4 (open) and renewed one subscription from 2026-12-01 (approved):
 its Q4 figure deducts 1,250.00 and counts 1 approved renewal, whatever 40 rival partners accrued or renewed. The
-reads are counted (the team's standard: store calls, not time). Left, said in docs/kpis.md: the staff figure's
-renewal probability keeps the tenant's base rate (PA-13.1 / CPA-13.1, "the base rate stays the tenant's"), computed
-over every partner's agreement, so the staff read still reads the partner records.
+reads are counted (the team's standard: store calls, not time). The staff figure's renewal probability keeps the
+tenant's base rate (PA-13.1 / CPA-13.1, docs/kpis.md "the base rate stays the tenant's": "every Program Year end passed
+by any partner, renewed ÷ (renewed + ended)"): the daily term sweep, which reads every partner record anyway, keeps its
+counts, so one partner's figure reads them, not every partner record, until the next year end passes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from memory_store import Ledger
 from revgov.domain.access import Principal, Role
 from revgov.ports import Changes, Put
-from revgov.services import analytics, billing
+from revgov.services import analytics, billing, renewals
 from revgov.services.billing.repository import renewal_put, subscription_put
 from revgov.services.rebates import repository as rebate_records
 from store_counting import Counting
@@ -50,6 +51,7 @@ def _read(rivals: int, who: Principal) -> tuple[dict[str, Any], Counting]:
         puts += _renewed_and_accrued(rival["partner_id"], n, "900.00")
     for start in range(0, len(puts), 48):
         ledger.rt.store.commit("northwind", Changes(puts=puts[start:start + 48]))
+    renewals.sweep_terms(ledger.rt, "northwind")  # the daily term sweep (`partner_term_sweep`) has run today
     with Counting(ledger.rt.store) as counted:
         found = analytics.kpis(ledger.rt, who, "2026-Q4", partner_id=P1, tier=None)
     return found, counted
@@ -61,9 +63,50 @@ def test_a_partners_own_figures_read_the_same_whatever_its_rivals_accrued_or_ren
     assert quiet_staff["net_realized_margin"]["rebates_deducted"] == "1250.00"  # its own accrual only
     assert quiet_staff["renewal_probability"]["subscription_renewals"] == {"approved": 1, "lost": 0, "pending": 0}
     assert json.dumps(quiet_staff, sort_keys=True) == json.dumps(busy_staff, sort_keys=True)
-    assert dict(alone.calls) == dict(crowded.calls)
-    # the only documents more: the 40 rivals' partner records, for the tenant's renewal base rate (said in the docs)
-    assert crowded.documents - alone.documents == 40
+    assert (dict(alone.calls), alone.documents) == (dict(crowded.calls), crowded.documents)
+    assert not [p for p in crowded.partitions if p.startswith("PARTNER#")]  # no partner listed for the base rate
+
+
+def _agreement(partner: dict[str, Any], partner_id: str, **term: Any) -> dict[str, Any]:
+    """An approved partner (PA-13.1: the Agreement "starts on the date the Partner is approved and continues until the
+    end of the Program Year, and then renews automatically") approved on 2024-03-01, or with the term given."""
+    shaped = {**partner, "partner_id": partner_id, "activated_at": "2024-03-01T09:00:00Z"}
+    return {**shaped, "term": term} if term else shaped
+
+
+def test_one_partners_renewal_figure_reads_the_base_rate_the_sweep_kept_and_counts_as_every_record_does() -> None:
+    """P1 and two rivals approved on 2024-03-01 renewed at 2024-12-31 and 2025-12-31 (2 each); a third rival's notice
+    of non-renewal took effect at 2025-12-31 after one renewal (PA-13.1 "unless either party gives notice of
+    non-renewal"): 7 renewed, 1 ended, so the tenant's rate is 7 / 8 = 87.50 %, and P1's running agreement (no notice
+    for 2026-12-31) is forecast at it. The same figure from the sweep's counts (no rival record read) and from every
+    record; past the next year end before the sweep has run, the counts are stale and every record is read again."""
+    ledger = Ledger("2026-12-10T12:00:00Z")
+    p2 = next(p for p in ledger.partners if p["partner_id"] == P2)
+    notice = {"party": "partner", "given_at": "2025-09-01T10:00:00Z", "effective_at": "2025-12-31"}
+    ledger.add_partners([
+        _agreement(p2, P1), _agreement(p2, "ptr_01JBNWRXVR0000000000000001"),
+        _agreement(p2, "ptr_01JBNWRXVR0000000000000002"),
+        _agreement(p2, "ptr_01JBNWRXVR0000000000000003", started_on="2024-03-01", year_end="2025-12-31",
+                   renewals=["2024-12-31"], renewal_due_for=None, non_renewal=notice),
+    ])
+
+    def figure() -> tuple[dict[str, Any], Counting]:
+        with Counting(ledger.rt.store) as counted:
+            found = analytics.kpis(ledger.rt, FINANCE, "2026-Q4", partner_id=P1, tier=None)["renewal_probability"]
+        return found, counted
+
+    every_record, read_all = figure()  # the sweep has not run: every partner record is read
+    assert every_record["history"] == {"year_ends": 8, "renewed": 7, "ended": 1}
+    assert every_record["renewal_rate_percent"] == "87.50" and every_record["renewal_probability_percent"] == "87.50"
+    renewals.sweep_terms(ledger.rt, "northwind")
+    kept, read_kept = figure()
+    assert kept == every_record
+    assert read_all.documents - read_kept.documents >= 3  # the rivals' records are no longer read
+    assert "query" not in read_kept.calls, read_kept.calls
+    ledger.clock.set("2027-01-02T12:00:00Z")  # 2026-12-31 passed; the sweep has not run since
+    after, read_after = figure()
+    assert after["history"] == {"year_ends": 11, "renewed": 10, "ended": 1}  # P1 and two rivals renewed at 2026-12-31
+    assert read_after.calls["query"] >= 1  # the counts kept are of 2025-12-31: every record read again
 
 
 def test_a_partner_keys_figures_read_the_same_whatever_its_rivals_accrued() -> None:

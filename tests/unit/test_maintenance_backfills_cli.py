@@ -64,3 +64,40 @@ def test_the_two_backfills_run_once_audited_from_the_cli(tmp_path: Path) -> None
     trail = [r for r in rt.store.audit_records("northwind")
              if r["action"] in ("billing.usage_month_pointers_backfilled", "credit_notes.held_marks_backfilled")]
     assert len(trail) == 3 and all(r["actor"].startswith("operator:cli-") for r in trail)
+
+
+# The seven backfills and the service function each runs (the module docstring of revgov.cli_maintenance names them).
+BACKFILLS = {
+    "backfill-decisions": "revgov.services.decision_backfill",
+    "backfill-deal-pointers": "revgov.services.deals.backfill",
+    "backfill-audit-pointers": "revgov.services.audit_backfill",
+    "backfill-waiting-pointers": "revgov.services.case_waiting_backfill",
+    "backfill-open-pointers": "revgov.services.case_open_backfill",
+    "backfill-usage-months": "revgov.services.usage_month_backfill",
+    "backfill-held-credits": "revgov.services.credit_hold_backfill",
+}
+
+
+def test_revgov_help_lists_every_backfill_without_loading_one() -> None:
+    """revgov.cli: "`revgov --help` and `revgov wait` start without loading the API, the engine and their
+    dependencies": building the maintenance commands loads none of the backfills' services; each command's service
+    function is found when it runs (here: resolved from the table, as the command resolves it)."""
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from revgov import cli, cli_maintenance\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        "    cli.main(['maintenance', '--help'])\n"
+        f"print(json.dumps(sorted(m for m in {sorted(BACKFILLS.values())!r} if m in sys.modules)))\n"
+        "print(json.dumps(out.getvalue()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT / "functions"), "PATH": ""})  # fmt: skip
+    loaded, shown = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
+    assert loaded == []
+    assert all(command in shown for command in BACKFILLS), shown
+    from revgov import cli_maintenance
+
+    for command, module in BACKFILLS.items():
+        use_case = cli_maintenance.use_case_of(command)
+        assert use_case.__module__ == module and callable(use_case), command

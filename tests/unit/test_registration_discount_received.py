@@ -248,3 +248,53 @@ def test_after_the_period_an_accepted_order_keeps_the_discount_only_where_the_cl
     assert checked["lines"][0]["net_total"] == after
     rival = _quote(rt, keys["rival"], sku, 1, "2.00")
     assert "PRC-CHANNEL-CONFLICT" in {r["rule_id"] for r in rival["reasons"]}  # still registered to the holder
+
+
+def test_pa_4_3_d_the_quote_says_why_its_holder_gets_no_discount_and_a_rival_never_reads_whose():
+    """PA-4.3(d): "approved deal registrations in that Product Family are suspended, with the exclusivity period
+    continuing to run, and they lapse if a valid certification is not recorded within 30 days after expiry" (the
+    policy's `deal_registration.certification_lapse`, DR-CERT-LAPSE, PA-4.3). PA-5.6 gives the discount to "A Partner
+    holding an approved registration"; a suspended one gives none. The holder's quote that does not name it is told
+    why, naming its registration, the status and the clause; a rival quoting the same customer (PA-5.5: told "not the
+    identity of the other Partner") reads the channel conflict but never that registration."""
+    from revgov.services import partner_departures
+
+    rt, clock = memory_runtime("2026-05-04T10:00:00.000Z")
+    sales = Principal("northwind", Role.SALES, "key_01JX00000000000000000SALES")
+    ops = Principal("northwind", Role.CHANNEL_OPS, "key_01JX0000000000000000000OPS")
+    policy = rt.store.get("northwind", "TENANT", "PROFILE").data["config"]["policy"]
+    gold = next(t for t in tiers_by_rank(policy) if t["tier"] == "gold")
+    keys = []
+    for n, name in enumerate(("Withheld Networks", "Rival Withheld Networks")):
+        partner = onboard(rt, policy, demo_application(name, "reseller", gold), "active", sales=sales, approver=ops)
+        keys.append(Principal("northwind", Role.PARTNER, f"key_01JX0000000000000PARTNRW{n}", partner["partner_id"]))
+    holder, rival = keys
+    made = deals.register(rt, sales, {"partner_id": holder.partner_id, "customer": CUSTOMER, "family": "security",
+                                      "estimated_value": "9000.00", "expected_close": "2026-06-30"})
+    cases.decide_case(rt, ops, "approval", made["approval_id"], "approved", "engaged, PA-5.2")
+    deal_id = made["deal_id"]
+    clock.set("2026-06-08T10:00:00.000Z")
+    partner_departures.record(rt, ops, holder.partner_id, {"certification_id": "cert-security-pro",
+                                                           "last_day": "2026-06-05"})
+    for status, when in (("suspended", "2026-06-08T10:00:00.000Z"), ("lapsed", "2026-07-08T10:00:00.000Z")):
+        clock.set(when)  # lapsed: 30 days after the expiry on 2026-06-05 (PA-4.3(d))
+        assert deals.get(rt, holder, deal_id)["status"] == status
+        checked = _quote(rt, holder, "NW-FW-200", 1, "2.00")
+        assert list(_components(checked["lines"][0])) == ["discretionary"]  # no registration discount, as before
+        (why,) = [r for r in checked["reasons"] if deal_id in r["message"]]
+        assert (why["rule_id"], why["clause"]) == ("DR-CERT-LAPSE", "PA-4.3")
+        assert f"deal registration {deal_id} is {status}" in why["message"] and "PA-5.6" in why["message"]
+        assert why in [{k: f[k] for k in ("rule_id", "clause", "message")} for f in checked["lines"][0]["findings"]]
+        # the holder reads it in its own view and in the decision's explanation
+        seen = decisions.view(rt, holder, checked["decision_id"])
+        assert seen["inputs"]["withheld_registrations"]["security"]["registration_id"] == deal_id
+        words = explain.explain_decision(seen, {})["explanation"]
+        assert f"deal registration {deal_id} is {status}" in words
+        assert decisions.replay(rt, holder, checked["decision_id"])["identical"] is True
+    # a rival quoting the same customer: the (suspended) registration still bars it, but nothing names it
+    clock.set("2026-06-09T10:00:00.000Z")
+    other = _quote(rt, rival, "NW-FW-200", 1, "2.00")
+    assert "PRC-CHANNEL-CONFLICT" in {r["rule_id"] for r in other["reasons"]}
+    seen = decisions.view(rt, rival, other["decision_id"])
+    assert deal_id not in repr(other) and deal_id not in repr(seen), seen
+    assert deal_id not in explain.explain_decision(seen, {})["explanation"]

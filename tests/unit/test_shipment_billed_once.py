@@ -374,3 +374,40 @@ def test_a_shipment_recorded_under_its_ref_as_sent_before_is_still_found(monkeyp
     assert _send(ledger, again, "NW-ERP-OLD-2")["status"] == "failed"  # its ref as sent then
     assert _send(ledger, _shipment(shipment_ref="DN-5"), "NW-ERP-OLD-3")["status"] == "failed"  # its content
     assert _october(ledger)["total"] == "13800.00"
+
+
+def test_pa_10_1_the_order_reference_is_compared_as_the_delivery_note_is():
+    # PA-10.1: each line identifies "the billable event (shipment, ...)" and "the order reference"; one shipment is
+    # one billable event. `SO-DUP-1` and `so-dup-1` name one ERP order, as `DN-7` and `dn-7` name one delivery note
+    # (1.50.1): the same shipment sent again under the order spelled otherwise is held, not billed twice.
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    assert _send(ledger, _shipment("SO-DUP-1"), "NW-ERP-ORDCASE-1")["status"] == "processed"
+    lower = _send(ledger, _shipment("so-dup-1"), "NW-ERP-ORDCASE-2")
+    assert lower["status"] == "failed" and "NW-ERP-ORDCASE-1" in lower["reason"], lower
+    # with a delivery note named: the note spelled otherwise too is the same shipment
+    assert _send(ledger, _shipment("SO-DUP-2", shipment_ref="DN-1"), "NW-ERP-ORDCASE-3")["status"] == "processed"
+    assert _send(ledger, _shipment("So-Dup-2", shipment_ref="dn-1"), "NW-ERP-ORDCASE-4")["status"] == "failed"
+    assert _october(ledger)["total"] == "27600.00" and len(_duplicates(ledger)) == 2
+    # another order (a character inside the ref counts) is another shipment
+    assert _send(ledger, _shipment("SO-DUP-10"), "NW-ERP-ORDCASE-5")["status"] == "processed"
+    assert _october(ledger)["total"] == "41400.00"
+
+
+def test_the_order_of_a_shipment_ignores_case_and_surrounding_whitespace_only():
+    from revgov.domain.billing import shipment_order
+
+    assert {shipment_order({"order_ref": ref}) for ref in ("SO-1", "so-1", " So-1 ", "SO-1\t")} == {"SO-1"}
+    assert shipment_order({"order_ref": "SO-10"}) != "SO-1" and shipment_order({"order_ref": "SO 1"}) != "SO-1"
+
+
+def test_a_shipment_recorded_under_its_order_as_sent_before_is_still_found(monkeypatch):
+    # Before orders were compared without regard to case, a shipment was keyed by its order_ref exactly as sent: such
+    # a record (made here with that key) is still found when the shipment is sent again with that spelling.
+    from revgov.domain import billing as core
+
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    with monkeypatch.context() as old:
+        old.setattr(core, "shipment_order", lambda data: data["order_ref"])
+        assert _send(ledger, _shipment("so-old-1"), "NW-ERP-ORDOLD-1")["status"] == "processed"
+    assert _send(ledger, _shipment("so-old-1"), "NW-ERP-ORDOLD-2")["status"] == "failed"
+    assert _october(ledger)["total"] == "13800.00"

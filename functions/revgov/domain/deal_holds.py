@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from .deals import APPROVED, LAPSED, is_live
+from .rules import Rule
 from .time import instant
 
 HOLD_OPEN, HOLD_REFRESH, HOLD_LAPSED, HOLD_LIFTED, HOLD_ENDED, HOLD_NONE = (
@@ -62,3 +64,21 @@ def uncertified_when(
             return {"rule_id": rule["id"], "clause": rule["clause"], "since": start.isoformat().replace("+00:00", "Z"),
                     "until": end.isoformat().replace("+00:00", "Z") if end is not None else None}
     return None
+
+
+def withheld(facts: dict[str, Any], held: dict[str, Any]) -> dict[str, Any]:
+    """A quoting partner's own registration that would give the registration discount but is held (PA-4.3(d) /
+    CPA-4.3(d): "suspended", then lapsed), as a quote's inputs record it: its facts and the hold's status, rule,
+    clause and words. Only ever the quoting partner's own (PA-5.5: a rival learns "not the identity")."""
+    return {**facts, **{k: held[k] for k in ("status", "rule_id", "clause", "message")}}
+
+
+def withheld_reason(held: Mapping[str, Any], given: Rule) -> dict[str, Any]:
+    """Why a line of the family has no registration discount (`given`: PA-5.6 / CPA-5.5's rule, which gives it to the
+    holder of an approved registration, not a held one): the hold's rule and clause, naming the registration."""
+    status = held["status"]
+    return {
+        "rule": Rule(held["rule_id"], held["clause"]),
+        "message": f"deal registration {held['registration_id']} is {status} ({held['clause']}): {held['message']}; "
+        f"no registration discount ({given.rule_id}, {given.clause}) while it is {status}",
+    }

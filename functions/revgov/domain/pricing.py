@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from .compiled import PerVersion
+from .deal_holds import withheld_reason
 from .money import format_money, format_unit_price, less_percent, line_amount, round_money
 from .partners import territory as territories
 from .rules import Rule
@@ -339,7 +340,7 @@ def _check_line(
     registrations: Mapping[str, Registration],
     rivals: dict[str, Registration],
     arithmetic: str,
-    cite_registration: bool,
+    cite_registration: bool, withheld: Mapping[str, Mapping[str, Any]],
 ) -> LineResult:
     result = LineResult(str(line["line_id"]))
     family = line["family"]
@@ -349,6 +350,8 @@ def _check_line(
     registered = own is not None
     if own is not None:
         components.append(("registration", index.registration_discount, index.registration_rule))
+    elif family in withheld:  # its own, held under PA-4.3(d) / CPA-4.3(d): the line says why it has none
+        result.findings.append(Finding(**withheld_reason(withheld[family], index.registration_rule), outcome=ALLOW))
     applied, noted = _promotions(index, family, quote)
     components += [(f"promotion:{promo.code}", promo.percent, promo.rule) for promo in applied]
     result.findings += noted
@@ -457,7 +460,7 @@ def check_quote(
     *,
     arithmetic: str = LINE_ROUNDING,
     renewal: dict[str, Any] | None = None,
-    cite_registration: bool = True,
+    cite_registration: bool = True, withheld: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a quote whose lines are priced: each carries the `family`, `list_price` and `unit_cost` of its SKU
     as the catalog had them on the quote date (the service looks them up; a caller never supplies them).
@@ -467,11 +470,12 @@ def check_quote(
     registration component names the registration that gave it (`cite_registration`; decisions recorded before it
     did replay without it). `rivals`: other partners' approved registrations of this customer by family. `renewal`:
     the subscription its one line renews (subscription_renewals.py): checked as every line is, and against the
-    tenant's renewal approval threshold."""
+    tenant's renewal approval threshold. `withheld`: the partner's own held registrations (`deal_holds.withheld`)."""
     index = pricing_index(policy, version)
     quote_findings = (_partner_must_be_active(index, partner) + _payment_terms(index, quote, partner.tier)
                       + _territory(policy, partner, quote))
-    lines = [_check_line(index, line, partner, quote, registrations, rivals, arithmetic, cite_registration)
+    lines = [_check_line(index, line, partner, quote, registrations, rivals, arithmetic, cite_registration,
+                         withheld or {})
              for line in quote["lines"]]
     renewed: dict[str, Any] = {}
     if renewal is not None:

@@ -57,6 +57,27 @@ def agreements(rule: TermRule, partners: Iterable[Mapping[str, Any]], today: dat
     return found
 
 
+@dataclass(frozen=True)
+class History:
+    """The tenant's Program Year ends passed by `today`, over every agreement: renewed, and ended by a notice (the
+    base rate's counts). `last_year_end`: the last year end passed (31 December before `today`); the counts change
+    only when it does, or when a partner record is written otherwise than by the daily term sweep's steps."""
+
+    last_year_end: str
+    renewed: int
+    ended: int
+
+
+def last_year_end_passed(today: date) -> str:
+    return date(today.year - 1, 12, 31).isoformat()
+
+
+def history(every: Iterable[Agreement], today: date) -> History:
+    agreed = list(every)
+    renewed = sum(len(a.renewed_at) for a in agreed)
+    return History(last_year_end_passed(today), renewed, sum(1 for a in agreed if a.ended_at(today)))
+
+
 def _percent(numerator: Decimal, denominator: int) -> str | None:
     if denominator == 0:
         return None
@@ -64,12 +85,13 @@ def _percent(numerator: Decimal, denominator: int) -> str | None:
 
 
 def outlook(rule: TermRule, every: list[Agreement], scope: set[str] | None, year_end: date,
-            today: date) -> dict[str, Any]:
+            today: date, kept: History | None = None) -> dict[str, Any]:
     """The renewal figure of `year_end` for the agreements in `scope` (partner ids; None: all); the base rate is the
-    tenant's, over `every` agreement."""
+    tenant's, over every agreement: counted over `every`, or `kept` (counted as of the same last year end passed, by
+    the term sweep) where `every` holds only the agreements in scope."""
     wanted = year_end.isoformat()
-    renewed_all = sum(len(a.renewed_at) for a in every)
-    ended_all = sum(1 for a in every if a.ended_at(today))
+    counted = kept if kept is not None else history(every, today)
+    renewed_all, ended_all = counted.renewed, counted.ended
     rate = _percent(Decimal(renewed_all), renewed_all + ended_all)
     mine = [a for a in every if scope is None or a.partner_id in scope]
     answer: dict[str, Any] = {

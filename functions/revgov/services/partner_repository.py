@@ -14,6 +14,10 @@ from .toolkit import pages
 
 PARTNERS = "PARTNER"
 _BATCH = 100  # keys per batched read
+# The tenant's Program Year ends passed, over every partner's agreement (the renewal base rate's counts,
+# `domain.renewal_outlook.History`): counted from every partner record by the daily term sweep, which reads them all
+# anyway, so one partner's figure reads this, not every partner record (services/analytics/renewal.py).
+TERM_HISTORY = ("PARTNERTERMS", "history")
 
 
 def find(store: DocumentStore, tenant_id: str, partner_id: str) -> tuple[Partner, int] | None:
@@ -90,3 +94,13 @@ def statuses(store: DocumentStore, tenant_id: str) -> Iterator[str]:
     only that field projected."""
     for _, (status,) in store.project(tenant_id, PARTNERS, ["$.status"]):
         yield str(json.loads(status))
+
+
+def term_history(store: DocumentStore, tenant_id: str) -> dict[str, Any] | None:
+    """The base rate's counts as the term sweep last kept them (None: it never ran for this tenant)."""
+    stored = store.get(tenant_id, *TERM_HISTORY)
+    return None if stored is None else dict(stored.data)
+
+
+def term_history_put(history: Mapping[str, Any]) -> Put:
+    return Put(*TERM_HISTORY, dict(history))

@@ -56,8 +56,10 @@ def evaluate(policy: dict[str, Any], version: str, inputs: dict[str, Any]) -> di
         own = {named["family"]: pricing.Registration(**named)} if named else {}
     rivals = {family: pricing.Registration(**reg) for family, reg in inputs.get("rivals", {}).items()}
     arithmetic = inputs.get("arithmetic", pricing.UNIT_ROUNDING)
+    # Decisions recorded before 1.52.0 did not say why a held registration gave no discount: they replay as made.
     return pricing.check_quote(policy, version, quote, partner, own, rivals, arithmetic=arithmetic,
-                               renewal=inputs.get("renewal"), cite_registration="registrations" in inputs)
+                               renewal=inputs.get("renewal"), cite_registration="registrations" in inputs,
+                               withheld=inputs.get("withheld_registrations"))
 
 
 def _priced(item: dict[str, str]) -> dict[str, str]:
@@ -189,9 +191,9 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
     # PA-5.6 / CPA-5.5: the holder of a registration of this customer and family receives its discount, named or not;
     # PA-5.3 / CPA-5.2: only the registering partner does. A renewal of a subscription the ERP named no customer for
     # cannot be shown to be the registered Customer's: no discount (as naming one there is refused).
-    own, rivals = deals.quote_registrations(rt, tenant_id, customer_id, families, partner, now, policy)
+    own, rivals, withheld = deals.quote_registrations(rt, tenant_id, customer_id, families, partner, now, policy)
     if renewal is not None and not renewal.get("customer_id"):
-        own = {}
+        own, withheld = {}, {}
     if named is not None and named["family"] in families:
         # validated above; a group registration approved before each company got its own lock is found only by name
         own[named["family"]] = named
@@ -207,6 +209,7 @@ def _inputs(rt: Runtime, tenant_id: str, policy: dict[str, Any], quote: dict[str
         "partner": partner_facts(policy, partner, now),
         "registration": named,  # the one the quote named (None: none)
         "registrations": own,
+        "withheld_registrations": withheld,  # the partner's own, held under PA-4.3(d) / CPA-4.3(d): why no discount
         "rivals": rivals,
     }
 

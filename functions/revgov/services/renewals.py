@@ -10,9 +10,11 @@ deal registrations end, portal access runs out after PA-9.6 / CPA-9.8's window),
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import date
 from typing import Any
 
-from ..domain import renewals
+from ..domain import renewal_outlook, renewals
 from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
 from ..domain.errors import FieldError, Forbidden, NotFound, RuleViolation, StaleWrite
@@ -147,20 +149,36 @@ def sweep_terms(rt: Runtime, tenant_id: str) -> dict[str, int]:
     if rule is None:
         return counts
     now = rt.clock.now_iso()
+    swept: list[dict[str, Any]] | None = []  # every partner as stored after the sweep (None: one changed meanwhile)
     for seen in repository.every(rt.store, tenant_id):
         counts["looked_at"] += 1
         if not seen.get("activated_at") or _steps(rule, tenant.policy, tenant.policy_version, dict(seen), now) is None:
+            swept = None if swept is None else [*swept, seen]
             continue
         partner, version = repository.load(rt.store, tenant_id, seen["partner_id"])
         folded = _steps(rule, tenant.policy, tenant.policy_version, dict(partner), now)
         if folded is None:
+            swept = None if swept is None else [*swept, dict(partner)]
             continue
         moved, changes = folded
         changes.puts.append(repository.put(moved, version=version))
         try:
             rt.commit(tenant_id, changes)
-        except StaleWrite:  # changed meanwhile: the next run looks again
+        except StaleWrite:  # changed meanwhile: the next run looks again (and keeps the counts then)
+            swept = None
             continue
+        swept = None if swept is None else [*swept, moved]
         for entry in changes.audit:
             counts[entry.action.removeprefix("partner.")] += 1
+    if swept is not None:
+        _keep_history(rt, tenant_id, rule, swept, parse_instant(now).date())
     return counts
+
+
+def _keep_history(rt: Runtime, tenant_id: str, rule: renewals.TermRule, partners: list[dict[str, Any]],
+                  today: date) -> None:
+    """The base rate's counts over every agreement as the sweep left them (`partner_repository.TERM_HISTORY`): they
+    change only at a year end, which the sweep steps first, so one partner's KPI figure reads them instead of every
+    partner record until the next year end passes."""
+    kept = renewal_outlook.history(renewal_outlook.agreements(rule, partners, today), today)
+    rt.commit(tenant_id, Changes(puts=[repository.term_history_put(asdict(kept))]))

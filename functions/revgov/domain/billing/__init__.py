@@ -52,6 +52,8 @@ from .invoices import (
     shipment_content,
     shipment_drafts,
     shipment_identity,
+    shipment_order,
+    shipment_order_as_sent,
     shipment_ref,
     shipment_ref_as_sent,
 )
@@ -234,6 +236,8 @@ __all__ = [
     "shipment_content",
     "shipment_drafts",
     "shipment_identity",
+    "shipment_order",
+    "shipment_order_as_sent",
     "shipment_ref",
     "shipment_ref_as_sent",
     "sla_clock_start",

@@ -153,8 +153,28 @@ def shipment_ref(data: Mapping[str, Any]) -> str | None:
     one shipment however it is spelled: `DN-7`, `dn-7` and ` DN-7 ` are one (PA-10.1 / CPA-10.1 "the billable event",
     billed once); its case and surrounding whitespace are no part of it, every other character is. Shipments recorded
     before this (under the ref exactly as sent) are still found by a ref spelled as then (`shipment_ref_as_sent`)."""
-    ref = str(data.get("shipment_ref") or "").strip().upper()
-    return ref or None
+    return _reference(data.get("shipment_ref"))
+
+
+def shipment_order(data: Mapping[str, Any]) -> str:
+    """The ERP's `order_ref` as a shipment's order is known by it, by the rule of `shipment_ref`: `SO-1`, `so-1` and
+    ` So-1 ` are one order (PA-10.1 / CPA-10.1: each line identifies "the order reference"; one billable event is
+    billed once). Shipments recorded before this under the order exactly as sent are still found by the order spelled
+    as then (`shipment_order_as_sent`)."""
+    return _reference(data["order_ref"]) or str(data["order_ref"])
+
+
+def shipment_order_as_sent(data: Mapping[str, Any]) -> str | None:
+    """The order a shipment recorded before orders were compared without regard to case was keyed by, where it
+    differs from `shipment_order` (an order sent in lower case or with whitespace around it), else None."""
+    sent = str(data["order_ref"])
+    return sent if sent != shipment_order(data) else None
+
+
+def _reference(value: object) -> str | None:
+    """An ERP reference as a billable event is known by it: its case and surrounding whitespace are no part of it,
+    every other character is (None: none, or a blank one)."""
+    return str(value or "").strip().upper() or None
 
 
 def shipment_ref_as_sent(data: Mapping[str, Any]) -> str | None:

@@ -56,7 +56,7 @@ def kpis(rt: Runtime, who: Principal, period: str, *, partner_id: str | None, ti
     target = _period(period)
     went_live = date.fromisoformat(tenant.created_at[:10])
     base, source = core.baseline_period(target, went_live, tenant.config.get("kpi_baseline_period"))
-    agreements = None if who.role is Role.PARTNER else read_agreements(rt, tenant)
+    agreements = None if who.role is Role.PARTNER else read_agreements(rt, tenant, partner_id)
     renewed = [] if who.role is Role.PARTNER else read_subscription_renewals(rt, tenant.tenant_id, [target, base],
                                                                            partner_id)
     current = _kpis(rt, who, tenant, target, (agreements, renewed), partner_id=partner_id, tier=tier)

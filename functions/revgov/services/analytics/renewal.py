@@ -28,15 +28,25 @@ class Agreements:
     every: list[core.Agreement]
     tiers: dict[str, str]
     today_iso: str
+    kept: core.History | None = None  # the base rate's counts kept by the term sweep, where `every` is one partner's
 
 
-def read_agreements(rt: Runtime, tenant: Tenant) -> Agreements | None:
-    """None where the policy names no agreement term (nothing renews under a rule)."""
+def read_agreements(rt: Runtime, tenant: Tenant, partner_id: str | None = None) -> Agreements | None:
+    """None where the policy names no agreement term (nothing renews under a rule). One partner's figure
+    (`partner_id`) reads that partner's record and the base rate's counts the daily term sweep kept
+    (`partner_repository.TERM_HISTORY`) while they are of the last year end passed; else every partner record."""
     rule = term_rule(tenant.policy)
     if rule is None:
         return None
-    partners = list(partner_repository.every(rt.store, tenant.tenant_id))
     today = rt.clock.now_iso()[:10]
+    if partner_id is not None:
+        kept = partner_repository.term_history(rt.store, tenant.tenant_id)
+        own = partner_repository.record(rt.store, tenant.tenant_id, partner_id)
+        if kept is not None and own is not None and kept["last_year_end"] == core.last_year_end_passed(
+                parse_day(today)):
+            return Agreements(rule, core.agreements(rule, [own], parse_day(today)),
+                              {partner_id: str(own.get("tier") or "none")}, today, core.History(**kept))
+    partners = list(partner_repository.every(rt.store, tenant.tenant_id))
     return Agreements(rule, core.agreements(rule, partners, parse_day(today)),
                       {str(p["partner_id"]): str(p.get("tier") or "none") for p in partners}, today)
 
@@ -47,7 +57,8 @@ def renewal_probability(found: Agreements | None, target: Period, partner_id: st
     if found is None:
         return {"available": False, "reason": "this program's policy names no agreement term (policy.onboarding.term)"}
     scope = {partner_id} if partner_id else {p for p, t in found.tiers.items() if t == tier} if tier else None
-    return core.outlook(found.rule, found.every, scope, year_end_of(target.last_day), parse_day(found.today_iso))
+    return core.outlook(found.rule, found.every, scope, year_end_of(target.last_day), parse_day(found.today_iso),
+                        found.kept)
 
 
 def read_subscription_renewals(rt: Runtime, tenant_id: str, periods: list[Period],

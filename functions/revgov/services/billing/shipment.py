@@ -42,8 +42,7 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
             return _billed_before(posting, partner["partner_id"], known.data, holds)
     # Its delivery report builds on what the shipment billed; its corrected charge (SOP-2.5) starts over.
     shipment: dict[str, Any] = known.data if known is not None and not repeat else {}
-    key = f"{partner['partner_id']}#{data['order_ref']}"
-    awaited = posting.get(AWAITING_DELIVERY, key)
+    key, awaited = _awaited(posting, partner["partner_id"], data)
     before = set(awaited.data["billed_skus"]) if awaited is not None else set()
     before |= set(shipment.get("billed_skus", []))
     waiting: list[core.LineDraft] = []
@@ -92,8 +91,32 @@ def _known(posting: Posting, partner_id: str, data: dict[str, Any]) -> tuple[str
     billable event"). Its `shipment_ref` names it; with the same order, day, SKUs and quantities (`shipment_content`)
     it is also the shipment recorded without a ref (a confirmation at goods issue, its delivery report naming the
     delivery note), and a ref-less event is the shipment recorded under a ref with that content: only parts that each
-    carry their own, different ref are told apart by it (shipment.confirmed.schema.json `shipment_ref`)."""
-    order = f"{partner_id}#{data['order_ref']}#"
+    carry their own, different ref are told apart by it (shipment.confirmed.schema.json `shipment_ref`). The order is
+    known as `core.shipment_order` spells it; a shipment recorded before under the order as sent is found by it."""
+    key, known = _known_under(posting, f"{partner_id}#{core.shipment_order(data)}#", data)
+    as_sent = core.shipment_order_as_sent(data)
+    if known is None and as_sent is not None:  # recorded before orders were compared without regard to case
+        old_key, old = _known_under(posting, f"{partner_id}#{as_sent}#", data)
+        if old is not None:
+            return old_key, old
+    return key, known
+
+
+def _awaited(posting: Posting, partner_id: str, data: dict[str, Any]) -> tuple[str, Stored | None]:
+    """The key of the order's lines waiting for their delivery (CPA-10.2) and the record, if some wait: by the order
+    as `core.shipment_order` spells it, or as sent by a shipment recorded before orders were compared so."""
+    key = f"{partner_id}#{core.shipment_order(data)}"
+    awaited = posting.get(AWAITING_DELIVERY, key)
+    as_sent = core.shipment_order_as_sent(data)
+    if awaited is None and as_sent is not None:
+        old = posting.get(AWAITING_DELIVERY, f"{partner_id}#{as_sent}")
+        if old is not None:
+            return f"{partner_id}#{as_sent}", old
+    return key, awaited
+
+
+def _known_under(posting: Posting, order: str, data: dict[str, Any]) -> tuple[str, Stored | None]:
+    """`_known` under one spelling of the order (`order`: the key's `partner#order#` prefix)."""
     key = order + core.shipment_identity(data)
     known = posting.get(SHIPMENTS, key)
     as_sent = core.shipment_ref_as_sent(data)
@@ -121,7 +144,7 @@ def _content_alias(posting: Posting, partner_id: str, key: str) -> list[Put]:
     data = posting.data
     if core.shipment_ref(data) is None:
         return []
-    content_key = f"{partner_id}#{data['order_ref']}#{core.shipment_content(data)}"
+    content_key = f"{partner_id}#{core.shipment_order(data)}#{core.shipment_content(data)}"
     if content_key == key or posting.get(SHIPMENTS, content_key) is not None:
         return []
     return [put_over(SHIPMENTS, content_key, {"alias_of": key, "shipment_ref": data["shipment_ref"]}, None,

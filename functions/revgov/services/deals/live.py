@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain import deals
+from ...domain import deal_holds, deals
 from ...domain.errors import RuleViolation
 from ...ports import Stored
 from ...runtime import Runtime
@@ -118,12 +118,21 @@ def _protecting_held(
     partners: dict[str, dict[str, Any]],
 ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     """The registration protecting the lock's opportunity now and its certification hold, or None."""
+    found = _live_held(rt, tenant_id, lock, now, policy, partners)
+    return found if found is not None and deals.protects(*found, now) else None
+
+
+def _live_held(
+    rt: Runtime, tenant_id: str, lock: Stored | None, now: str, policy: dict[str, Any],
+    partners: dict[str, dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The lock's registration while live and not ended (PA-13.3), and its certification hold (a lapsed one
+    included), or None."""
     if lock is None or not deals.is_live(lock.data, now):
         return None
     if ended(rt, tenant_id, policy, lock.data, partners) is not None:
         return None
-    held = hold(rt, tenant_id, policy, lock.data, now, partners)
-    return (lock.data, held) if deals.protects(lock.data, held, now) else None
+    return lock.data, hold(rt, tenant_id, policy, lock.data, now, partners)
 
 
 def registration_for_quote(
@@ -165,10 +174,12 @@ def quote_registrations(
     partner: dict[str, Any],
     now: str,
     policy: dict[str, Any],
-) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """What a quote check reads of the registrations of this customer in the quote's families, by family, from the
     opportunity locks (one read for all families, keyed by customer and family; no scan): the quoting partner's own
-    that give the registration discount now, and other partners' protecting the opportunity.
+    that give the registration discount now, other partners' protecting the opportunity, and the quoting partner's
+    own that would give it but for their PA-4.3(d) / CPA-4.3(d) hold (suspended or lapsed: `withheld`, with the
+    hold's status, rule and clause, so the quote says why it got no discount; only ever the partner's own).
 
     Own: PA-5.6 "A Partner holding an approved registration receives an additional registration discount [...] on
     quote lines for the registered Customer and Product Family during the exclusivity period" (CPA-5.5 "during the
@@ -180,16 +191,21 @@ def quote_registrations(
     partners = {partner["partner_id"]: partner}  # the quoting partner, read already
     own: dict[str, dict[str, Any]] = {}
     rivals: dict[str, dict[str, Any]] = {}
+    withheld: dict[str, dict[str, Any]] = {}
     for family, ref in zip(families, refs, strict=True):
-        protecting = _protecting_held(rt, tenant_id, found.get(ref), now, policy, partners)
-        if protecting is None:
+        found_held = _live_held(rt, tenant_id, found.get(ref), now, policy, partners)
+        if found_held is None:
             continue
-        deal, held = protecting
+        deal, held = found_held
         if deal["partner_id"] != partner["partner_id"]:
-            rivals[family] = _facts(deal)
-        elif held is None and deals.discounted(policy, deal, now):
-            own[family] = _facts(deal)
-    return own, rivals
+            if deals.protects(deal, held, now):
+                rivals[family] = _facts(deal)
+        elif deals.discounted(policy, deal, now):
+            if held is None:
+                own[family] = _facts(deal)
+            else:
+                withheld[family] = deal_holds.withheld(_facts(deal), held)
+    return own, rivals, withheld
 
 
 def _facts(deal: dict[str, Any]) -> dict[str, Any]:
