@@ -1,7 +1,8 @@
 """What-if for invoices: the stored lines of a period's invoices replayed under a policy draft's billing rules beside
 the policy in force's. Pure: each line is replayed from what it records with the function of domain.billing that
 billed it (no second implementation):
-- a shipment line: `shipment_drafts` (the price list in force on its day, less its discount: PA-10.2);
+- a shipment line: `shipment_drafts` (the price list in force on its day, or on the day its quote priced it
+  (`detail.priced_on`, PA-1.2 / PA-6.1 / CPA-6.1), less its discount: PA-10.2);
 - a subscription's activation month: `activation_draft` (the price list's monthly price prorated from the activation
   day, both days included: PA-10.3 / SOP-2.3 / CPA-10.2 / COP-2.3);
 - a cancellation credit: `cancellation_credit` (the full days after the effective day: PA-10.4 / SOP-2.4 / CPA-10.3);
@@ -95,13 +96,18 @@ def line_kind(line: Mapping[str, Any], book: BillingPolicy) -> str:
 # --- one line under one policy --------------------------------------------------------------------------------------
 def _shipment(line: Mapping[str, Any], book: BillingPolicy) -> Side:
     day = line["service_period"]["start"]
-    item = book.price(line["sku"], parse_day(day))
+    # a line priced from its quote's list (PA-1.2 / PA-6.1 / CPA-6.1) replays from the day it was priced on, where
+    # the policy prices from the quote too
+    priced_on = (line.get("detail") or {}).get("priced_on")
+    quote = {"quoted_on": priced_on, "order_accepted_on": priced_on} if priced_on else {}
+    data = {"shipped_on": day, "order_ref": line["order_ref"], "channel": line.get("channel"), **quote}
+    on, _ = book.price_day(data, line["sku"])
+    item = book.price(line["sku"], on)
     if item is None or item.billing != "shipment":
-        return _not_billed(f"SKU {line['sku']} is not a shipment item of the price list on {day}")
+        return _not_billed(f"SKU {line['sku']} is not a shipment item of the price list on {on.isoformat()}")
     entry = {"sku": line["sku"], "quantity": line["quantity"], "discount_percent": line.get("discount_percent"),
              "promotions": line.get("promotions") or []}
-    data = {"shipped_on": day, "order_ref": line["order_ref"], "channel": line.get("channel"), "lines": [entry]}
-    (draft,) = shipment_drafts(book, data)
+    (draft,) = shipment_drafts(book, {**data, "lines": [entry]})
     return _billed(draft)
 
 

@@ -50,6 +50,13 @@ def implausible(
             return f"delivered_on {delivered} is before shipped_on {data['shipped_on']}"
         if delivered > occurred.date():
             return f"delivered_on {delivered} is after the event itself occurred ({occurred_at})"
+    if detail_type == "shipment.confirmed" and data.get("quoted_on") and data.get("order_accepted_on"):
+        # PA-6.1 / CPA-6.1: an order is accepted on a quote already issued, and ships once accepted
+        quoted, accepted = parse_day(data["quoted_on"]), parse_day(data["order_accepted_on"])
+        if accepted < quoted:
+            return f"order_accepted_on {accepted} is before quoted_on {quoted}: an order is accepted on an issued quote"
+        if accepted > parse_day(data["shipped_on"]):
+            return f"order_accepted_on {accepted} is after shipped_on {data['shipped_on']}"
     field_name = FACT_DAYS.get(detail_type)
     if field_name and data.get(field_name):
         day = parse_day(data[field_name])

@@ -93,6 +93,11 @@ class BillingPolicy:
     # it does not hold a valid certification": the partner types it binds (`sow_certified_types`), cited by the rule.
     sow_certification: Rule | None = None
     sow_certified_types: frozenset[str] = frozenset()
+    # PA-1.2 / PA-6.1 / CPA-6.1: a shipment naming its quote's day is priced from the list in force that day (and, with
+    # `increases_from_acceptance`, from the order's acceptance day where the price had risen by then). None: the ship
+    # day's list.
+    quoted_price: Rule | None = None
+    increases_from_acceptance: bool = False
 
     def takes_effect(self, kind: str, given: date, requested_on: date) -> date:
         """The day a cancellation or reduction (`kind`) takes effect at the end of: SOP-2.4 "A cancellation or quantity
@@ -105,6 +110,23 @@ class BillingPolicy:
     def price(self, sku: str, on: date) -> CatalogItem | None:
         """The price-list item in force on `on`, or None: not on the price list that day."""
         return self.catalog.item(sku, on.isoformat())
+
+    def price_day(self, data: dict[str, Any], sku: str) -> tuple[date, Rule | None]:
+        """The day a shipped SKU's List Price is read on, and the rule that chose it (None: the ship day, as shipped).
+        PA-1.2: "List Price" is the price "in force on the quote date" (CPA-6.1: "Prices are taken from the Contoso
+        price list in force on the quote date"); PA-6.1: "price increases do not apply to quotes issued and accepted
+        before the effective date", so where `increases_from_acceptance` an increase in force on the day the order was
+        accepted applies. A SKU off the list on the day chosen is the caller's to refuse (no quote could name it)."""
+        if self.quoted_price is None or not data.get("quoted_on"):
+            return date.fromisoformat(data["shipped_on"]), None
+        quoted = date.fromisoformat(data["quoted_on"])
+        at_quote = self.price(sku, quoted)
+        if at_quote is not None and self.increases_from_acceptance and data.get("order_accepted_on"):
+            accepted = date.fromisoformat(data["order_accepted_on"])
+            at_acceptance = self.price(sku, accepted)
+            if at_acceptance is not None and at_acceptance.list_price > at_quote.list_price:
+                return accepted, self.quoted_price
+        return quoted, self.quoted_price
 
     @classmethod
     def from_policy(cls, policy: dict[str, Any]) -> BillingPolicy:
@@ -164,6 +186,8 @@ class BillingPolicy:
             duplicate_shipment_category=once.get("category", cls.duplicate_shipment_category),
             sow_certification=_rule_or_none(billing.get("sow_certification")),
             sow_certified_types=frozenset((billing.get("sow_certification") or {}).get("partner_types", ())),
+            quoted_price=_rule_or_none(billing.get("quoted_price")),
+            increases_from_acceptance=bool((billing.get("quoted_price") or {}).get("increases_from_acceptance")),
         )
 
 
