@@ -138,16 +138,25 @@ def test_cpa_6_1_contoso_bills_the_quote_dates_price_even_for_an_order_accepted_
 
 
 def test_a_quote_day_after_the_acceptance_or_the_shipment_is_held_as_implausible() -> None:
-    """A quote cannot be issued after the order it led to was accepted, nor an order accepted after it shipped
-    (PA-2.2 plausibility: the event cannot be true as sent): held as implausible_event, nothing billed."""
+    """A quote cannot be issued after the order it led to was accepted, nor an order accepted after it shipped or
+    after the quote lapsed (PA-2.2 plausibility: the event cannot be true as sent): held as implausible_event, nothing
+    billed. The last day of validity is accepted: issued 2026-11-10, accepted 2026-12-10, the day the increase took
+    effect, so the quote was not "accepted before the effective date" (PA-6.1) and the line is priced on 2026-12-10."""
     ledger = _northwind()
+    # PA-6.1: "A quote is valid for 30 days from its issue date": issued 2026-11-10, valid through 2026-12-10; an order
+    # accepted on 2026-12-11 was not accepted on it, so its price is not that quote's
     for days in ({"quoted_on": "2026-12-01", "order_accepted_on": "2026-11-25"},
-                 {"quoted_on": "2026-11-20", "order_accepted_on": "2026-12-15"}):
+                 {"quoted_on": "2026-11-20", "order_accepted_on": "2026-12-15"},
+                 {"quoted_on": "2026-11-10", "order_accepted_on": "2026-12-11"}):
         answer = _ship(ledger, P1, "NW-SW-24P", shipped_on="2026-12-14", **days)
         assert answer["status"] == "failed", answer
         assert "order_accepted_on" in str(answer), answer
     assert ledger.month_invoice_ids(P1, "2026-12") == []  # nothing billed: no invoice was opened for December
     assert "implausible_event" in {x["category"] for x in ledger.exceptions()}
+    answer = _ship(ledger, P1, "NW-SW-24P", shipped_on="2026-12-14", quoted_on="2026-11-10",
+                   order_accepted_on="2026-12-10")
+    assert answer["status"] == "processed", answer
+    assert _line(ledger, P1, "2026-12", "NW-SW-24P")["detail"]["priced_on"] == "2026-12-10"
 
 
 def test_the_billing_whatif_replays_a_quoted_line_at_its_quoted_price() -> None:

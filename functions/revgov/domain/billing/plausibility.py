@@ -33,6 +33,7 @@ def implausible(
     *,
     now: datetime,
     tolerance: timedelta,
+    quote_validity_days: int | None = None,
 ) -> str | None:
     """Why an ERP event cannot be true as sent, or None: it occurred in the future (beyond the clock tolerance),
     the fact it reports is dated after today or after the event itself, or its partner is not onboarded yet."""
@@ -57,6 +58,12 @@ def implausible(
             return f"order_accepted_on {accepted} is before quoted_on {quoted}: an order is accepted on an issued quote"
         if accepted > parse_day(data["shipped_on"]):
             return f"order_accepted_on {accepted} is after shipped_on {data['shipped_on']}"
+        # PA-6.1: "A quote is valid for 30 days from its issue date" (CPA-6.1: 21): an order accepted later was not
+        # accepted on that quote, so the quote's price is not its price
+        if quote_validity_days is not None and accepted > quoted + timedelta(days=quote_validity_days):
+            last = (quoted + timedelta(days=quote_validity_days)).isoformat()
+            return (f"order_accepted_on {accepted} is after the quote of {quoted} lapsed (valid for "
+                    f"{quote_validity_days} days, through {last})")
     field_name = FACT_DAYS.get(detail_type)
     if field_name and data.get(field_name):
         day = parse_day(data[field_name])

@@ -98,6 +98,7 @@ class BillingPolicy:
     # day's list.
     quoted_price: Rule | None = None
     increases_from_acceptance: bool = False
+    quote_validity_days: int | None = None  # PA-6.1 / CPA-6.1 (`pricing.quote_validity_days`): 30 / 21
 
     def takes_effect(self, kind: str, given: date, requested_on: date) -> date:
         """The day a cancellation or reduction (`kind`) takes effect at the end of: SOP-2.4 "A cancellation or quantity
@@ -188,6 +189,7 @@ class BillingPolicy:
             sow_certified_types=frozenset((billing.get("sow_certification") or {}).get("partner_types", ())),
             quoted_price=_rule_or_none(billing.get("quoted_price")),
             increases_from_acceptance=bool((billing.get("quoted_price") or {}).get("increases_from_acceptance")),
+            quote_validity_days=_int_or_none((policy.get("pricing") or {}).get("quote_validity_days")),
         )
 
 
@@ -212,3 +214,7 @@ def _milestone_percents(schedule: dict[str, Any]) -> dict[str, Decimal]:
 def _rule_or_none(section: dict[str, Any] | None) -> Rule | None:
     """The rule of an optional policy node, None where the tenant's policy has none."""
     return Rule.of(section) if section else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
