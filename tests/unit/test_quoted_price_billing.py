@@ -203,3 +203,36 @@ def test_a_quote_day_without_the_acceptance_day_is_refused_at_the_webhook_naming
             erp.accept(ledger.rt, tenant, event)
         assert any(missing in f"{e.path} {e.message}" for e in refused.value.errors), refused.value.errors
     assert ledger.month_invoice_ids(P1, "2026-12") == []
+
+
+def test_pa_6_1_a_subscription_quoted_and_accepted_before_an_increase_keeps_the_quoted_price() -> None:
+    """Subscriptions are Products too (PA-1.1), quoted from the list "in force on the quote date" (PA-6.1).
+    NW-SEC-SUITE 300.00 a month, raised to 330.00 from 2026-12-10; quoted 2026-11-20, accepted 2026-11-25, 2 seats
+    activated 2026-12-11. PA-10.3 / SOP-2.3: December 2 x 300.00 x 21 / 31 = 406.4516... = 406.45 (the activation
+    day's list: 2 x 330.00 x 21 / 31 = 447.10); January in advance (PA-10.2) 600.00 (not 660.00); cancelled with effect
+    from the end of 2027-01-20 (SOP-2.4: the full days after it, 21..31 January): 600.00 x 11 / 31 = 212.9032... =
+    212.90 credited (not 660.00 x 11 / 31 = 234.19)."""
+    from revgov.services import subscription_billing
+
+    ledger = Ledger(NOTIFIED)
+    _reprice(ledger, NW_FINANCE, "NW-SEC-SUITE", "330.00", "USD")
+    ledger.clock.set("2026-12-11T09:00:00Z")
+    data = {"partner_id": P1, "subscription_id": "SUB-Q10", "sku": "NW-SEC-SUITE", "quantity": 2,
+            "activated_on": "2026-12-11", "order_ref": "SO-Q10-S", "quoted_on": "2026-11-20",
+            "order_accepted_on": "2026-11-25",
+            "tax_location": {"country": "US", "region": "US-WA", "postal_code": "98101"}}  # fmt: skip
+    answer = ledger.bill("subscription.activated", data, occurred_at="2026-12-11T09:00:00Z")
+    assert answer["status"] == "processed", answer
+    december = _line(ledger, P1, "2026-12", "NW-SEC-SUITE")
+    assert (december["amount"], december["unit_price"], december["detail"]["priced_on"]) == (
+        "406.45", "300.00", "2026-11-20")
+    assert "BILL-QUOTED-PRICE" in december["rule_ids"]
+    ledger.clock.set("2027-01-01T00:05:00Z")
+    subscription_billing.run(ledger.rt, "northwind")
+    assert _line(ledger, P1, "2027-01", "NW-SEC-SUITE")["amount"] == "600.00"
+    ledger.clock.set("2027-01-20T11:00:00Z")
+    cancel = {"partner_id": P1, "subscription_id": "SUB-Q10", "effective_on": "2027-01-20"}
+    assert ledger.bill("subscription.cancelled", cancel, occurred_at="2027-01-20T11:00:00Z")["status"] == "processed"
+    credits = [ln["amount"] for ln in ledger.invoice(P1, "2027-01")["lines"]
+               if ln.get("sku") == "NW-SEC-SUITE" and ln["kind"] == "credit"]  # fmt: skip
+    assert credits == ["-212.90"]

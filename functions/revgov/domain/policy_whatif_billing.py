@@ -101,7 +101,7 @@ def _shipment(line: Mapping[str, Any], book: BillingPolicy) -> Side:
     priced_on = (line.get("detail") or {}).get("priced_on")
     quote = {"quoted_on": priced_on, "order_accepted_on": priced_on} if priced_on else {}
     data = {"shipped_on": day, "order_ref": line["order_ref"], "channel": line.get("channel"), **quote}
-    on, _ = book.price_day(data, line["sku"])
+    on, _ = book.price_day(data, line["sku"], parse_day(day))
     item = book.price(line["sku"], on)
     if item is None or item.billing != "shipment":
         return _not_billed(f"SKU {line['sku']} is not a shipment item of the price list on {on.isoformat()}")
@@ -115,11 +115,16 @@ def _activation(line: Mapping[str, Any], book: BillingPolicy, window: Window) ->
     """The activation month prorated; the subscription is kept as billing records it, priced as this policy prices
     it, for its later charges and credits in the window."""
     day = line["service_period"]["start"]
-    item = book.price(line["sku"], parse_day(day))
+    # priced from its quote's list (`detail.priced_on`, PA-1.2 / PA-6.1 / CPA-6.1) where this policy prices so too
+    priced_on = line["detail"].get("priced_on")
+    quote = {"quoted_on": priced_on, "order_accepted_on": priced_on} if priced_on else {}
+    on, quoted = book.price_day(quote, line["sku"], parse_day(day))
+    item = book.price(line["sku"], on)
     if item is None or item.billing != "subscription":
-        return _not_billed(f"SKU {line['sku']} is not a subscription of the price list on {day}")
+        return _not_billed(f"SKU {line['sku']} is not a subscription of the price list on {on.isoformat()}")
     data = {"quantity": line["quantity"], "activated_on": day, "order_ref": line["order_ref"],
-            "subscription_id": line["detail"]["subscription_id"], "channel": line.get("channel")}
+            "subscription_id": line["detail"]["subscription_id"], "channel": line.get("channel"),
+            **({"priced_on": on.isoformat()} if quoted else {})}
     draft = activation_draft(item, data, book)
     if data["subscription_id"] in window.tracked:
         charged = {"partner_id": line["partner_id"], "channel": draft.channel, "line_id": line["line_id"],
@@ -138,7 +143,7 @@ def _advance_charge(line: Mapping[str, Any], book: BillingPolicy, window: Window
     charged = None if sub is None else charge_in_advance(sub, month)
     if sub is None or charged is None:
         return as_invoiced(line)
-    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
+    item = book.subscription_item(sub)
     return _billed(advance_charge_draft(sub, item, month, charged, book))
 
 
@@ -153,7 +158,7 @@ def _cancellation(line: Mapping[str, Any], book: BillingPolicy, window: Window) 
     credit = cancellation_credit(monthly, effective_on, period)
     if credit is None:
         return _not_billed("nothing billed after the effective day")
-    item = None if sub is None else book.price(sub["sku"], parse_day(sub["activated_on"]))
+    item = None if sub is None else book.subscription_item(sub)
     if sub is None or item is None:
         return Side(-credit.amount, _money(line.get("cost")), rule_ids=(book.cancellation.rule_id,))
     draft = cancellation_draft(sub, credit, name=item.name, family=item.family, effective_on=effective_on.isoformat(),

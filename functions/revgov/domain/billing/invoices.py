@@ -189,7 +189,7 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
     drafts = []
     for entry in data["lines"]:
         # PA-1.2 / PA-6.1 / CPA-6.1: the List Price of the quote the order was placed on, when the ERP names its day
-        priced_on, quoted = book.price_day(data, entry["sku"])
+        priced_on, quoted = book.price_day(data, entry["sku"], shipped_on)
         item, quantity = book.price(entry["sku"], priced_on), Decimal(entry["quantity"])
         if item is None:
             raise RuleViolation(f"SKU {entry['sku']} is not on the price list on {priced_on}")

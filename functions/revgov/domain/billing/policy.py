@@ -112,14 +112,21 @@ class BillingPolicy:
         """The price-list item in force on `on`, or None: not on the price list that day."""
         return self.catalog.item(sku, on.isoformat())
 
-    def price_day(self, data: dict[str, Any], sku: str) -> tuple[date, Rule | None]:
-        """The day a shipped SKU's List Price is read on, and the rule that chose it (None: the ship day, as shipped).
+    def subscription_item(self, subscription: dict[str, Any]) -> CatalogItem | None:
+        """The price-list item a subscription was billed from at activation: the list of its quote's day where the
+        activation named it (`priced_on`, PA-1.2 / PA-6.1 / CPA-6.1), else of its activation day."""
+        return self.price(subscription["sku"], date.fromisoformat(subscription.get("priced_on") or
+                                                                  subscription["activated_on"]))
+
+    def price_day(self, data: dict[str, Any], sku: str, ordered: date) -> tuple[date, Rule | None]:
+        """The day the List Price of a SKU shipped or activated on `ordered` is read on, and the rule that chose it
+        (None: `ordered` itself).
         PA-1.2: "List Price" is the price "in force on the quote date" (CPA-6.1: "Prices are taken from the Contoso
         price list in force on the quote date"); PA-6.1: "price increases do not apply to quotes issued and accepted
         before the effective date", so where `increases_from_acceptance` an increase in force on the day the order was
         accepted applies. A SKU off the list on the day chosen is the caller's to refuse (no quote could name it)."""
         if self.quoted_price is None or not data.get("quoted_on"):
-            return date.fromisoformat(data["shipped_on"]), None
+            return ordered, None
         quoted = date.fromisoformat(data["quoted_on"])
         at_quote = self.price(sku, quoted)
         if at_quote is not None and self.increases_from_acceptance and data.get("order_accepted_on"):

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...domain import billing as core
-from ...domain.time import period_of
+from ...domain.time import parse_day, period_of
 from ...ports import Delete, Put, Stored
 from .exceptions import fail, open_exception, resolve_own_exception
 from .lines import post_lines
@@ -29,7 +29,8 @@ from .repository import AWAITING_DELIVERY, CREDIT_NOTE_HOLDS, SHIPMENTS, credite
 def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
     # priced on the ship day, or the quote's (PA-1.2 / PA-6.1 / CPA-6.1: `BillingPolicy.price_day`)
-    days = {x["sku"]: book.price_day(data, x["sku"])[0] for x in data["lines"]}
+    shipped = parse_day(data["shipped_on"])
+    days = {x["sku"]: book.price_day(data, x["sku"], shipped)[0] for x in data["lines"]}
     unknown = [sku for sku, on in days.items() if getattr(book.price(sku, on), "billing", None) != "shipment"]
     if unknown:
         listed = ", ".join(sorted({days[sku].isoformat() for sku in unknown}))
