@@ -236,3 +236,16 @@ def test_pa_6_1_a_subscription_quoted_and_accepted_before_an_increase_keeps_the_
     credits = [ln["amount"] for ln in ledger.invoice(P1, "2027-01")["lines"]
                if ln.get("sku") == "NW-SEC-SUITE" and ln["kind"] == "credit"]  # fmt: skip
     assert credits == ["-212.90"]
+
+
+def test_the_webhook_accepts_the_quote_days_and_bills_at_the_quoted_price() -> None:
+    """The same shipment as the first test, received through the ERP webhook's intake (erp.accept: schema, signature
+    already checked by the edge, stored, then billed): 4 x 1,250.00 x 0.90 = 4,500.00."""
+    ledger = _northwind()
+    ledger.clock.set("2026-12-14T12:00:00Z")
+    data = {"partner_id": P1, "order_ref": "SO-Q10-W", "shipped_on": "2026-12-14", "quoted_on": "2026-11-20",
+            "order_accepted_on": "2026-11-25", "lines": [{"sku": "NW-SW-24P", "quantity": 4, "discount_percent": "10"}],
+            "tax_location": {"country": "US", "region": "US-WA", "postal_code": "98101"}}  # fmt: skip
+    answer = ledger.receive("shipment.confirmed", data, occurred_at="2026-12-14T12:00:00Z")
+    assert answer["status"] == "processed", answer
+    assert _line(ledger, P1, "2026-12", "NW-SW-24P")["amount"] == "4500.00"
