@@ -93,9 +93,9 @@ class BillingPolicy:
     # it does not hold a valid certification": the partner types it binds (`sow_certified_types`), cited by the rule.
     sow_certification: Rule | None = None
     sow_certified_types: frozenset[str] = frozenset()
-    # PA-1.2 / PA-6.1 / CPA-6.1: a shipment naming its quote's day is priced from the list in force that day (and, with
-    # `increases_from_acceptance`, from the order's acceptance day where the price had risen by then). None: the ship
-    # day's list.
+    # PA-1.2 / PA-6.1 / CPA-6.1: a shipment or activation naming its quote's day is priced from the list in force that
+    # day (and, with `increases_from_acceptance`, from the order's acceptance day where the price had risen by then).
+    # None: the ship (activation) day's list.
     quoted_price: Rule | None = None
     increases_from_acceptance: bool = False
     quote_validity_days: int | None = None  # PA-6.1 / CPA-6.1 (`pricing.quote_validity_days`): 30 / 21

@@ -41,9 +41,10 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
         else core.new_usage(partner["partner_id"], table.metric, month, table)
     )
     table = core.month_table(usage, table)  # the month keeps the table it was first rated with (SOP-3.4)
-    more, seen = _counted(posting, table, usage)
-    if more is None:
-        return fail(posting, "rating_failure", seen[0], table.rule)
+    counted = _counted(posting, table, usage)
+    if isinstance(counted, str):
+        return fail(posting, "rating_failure", counted, table.rule)
+    more, seen = counted
     # Billed in arrears on the next month's invoice; a month re-rated after that invoice was issued is adjusted by
     # the difference on the next draft (SOP-3.4, COP-3.4). A record received after the cut-off is rated by the next
     # rating run, as an adjustment with its original service period (SOP-3.1, COP-3.1; core.billed_in, SOP-7.1).
@@ -77,8 +78,8 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     return Outcome("processed", None if line else "month re-rated to the same total; no adjustment")
 
 
-def _counted(posting: Posting, table: core.RateTable, usage: core.UsageRecord) -> tuple[Decimal | None, list[str]]:
-    """What the record adds to its month, and the month's unit digests after it; (None, [why]) when it cannot be
+def _counted(posting: Posting, table: core.RateTable, usage: core.UsageRecord) -> tuple[Decimal, list[str]] | str:
+    """What the record adds to its month, and the month's unit digests after it; why not, when it cannot be
     counted. A `distinct_units` metric (SOP-3.1: an endpoint "counts once in a Billing Month if it reported [...] on
     any day of that month") counts each of the record's `unit_ids` not counted in the month before, and `quantity`
     must be how many ids it names; without ids the record's quantity is the source's share of the month (units not
@@ -88,9 +89,9 @@ def _counted(posting: Posting, table: core.RateTable, usage: core.UsageRecord) -
     if not ids:
         return Decimal(data["quantity"]), list(usage.get("units_seen", []))
     if table.counting != "distinct_units":
-        return None, [f"metric {table.metric} is summed ({table.rule.rule_id}): its records carry no unit_ids"]
+        return f"metric {table.metric} is summed ({table.rule.rule_id}): its records carry no unit_ids"
     if Decimal(data["quantity"]) != len(set(ids)):
-        return None, [f"quantity {data['quantity']} is not the {len(set(ids))} distinct unit_ids the record names"]
+        return f"quantity {data['quantity']} is not the {len(set(ids))} distinct unit_ids the record names"
     return core.distinct_units(usage, ids)
 
 
