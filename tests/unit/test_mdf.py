@@ -423,3 +423,34 @@ def test_pa_2_8_no_mdf_activity_is_pre_approved_for_a_partner_held_by_an_unresol
     partners.add_document(rt, LEGAL, pid, _screening("clear", "2026-07-07"))
     approved = mdf_requests.decide_activity(rt, OPS, pid, activity["activity_id"], {}, True)
     assert approved["status"] == "approved"
+
+
+def test_pa_13_2_a_claim_submitted_before_a_suspension_is_paid_during_it(gold):
+    """Clause audit 10. PA-13.2: "The Distributor may suspend a Partner from new quotes, orders, deal registrations and
+    incentive accrual, without terminating this Agreement" (CPA-13.2: "new quotes, orders, registrations and incentive
+    accrual"). A claim draws on MDF accrued before the suspension (2026-Q3's 2,985.04, accrued on 2026-07-01 on
+    2026-Q2's 99,501.50 at Gold's 3 %): paying it is no accrual, no quote, order or registration, so neither clause
+    stops it; only an unresolved screening match does (PA-2.8 "no quote, order or incentive may be processed", the
+    test above), and PA-7.8 / CPA-7.8 withhold rebates, not MDF. Suspended on 2026-07-26 (PA-2.7's insurance lapse),
+    the claim of 2,000.00 submitted on 2026-07-25 is paid by the two finance members: Q3 paid 2,000.00, available
+    985.04, the accrual unchanged. What the suspension stops is new MDF business: a new activity is not pre-approved
+    (the policy's suspension withholds `mdf_eligible`, PTR-SUSPENSION, citing PA-13.2)."""
+    from revgov.services import partners
+
+    rt, clock, partner, key = gold
+    pid = partner["partner_id"]
+    activity = _activity(rt, key, pid, "2026-07-20", "2026-07-22", "2500.00")
+    mdf_requests.decide_activity(rt, OPS, pid, activity["activity_id"], {}, True)
+    clock.set("2026-07-25T09:00:00.000Z")
+    claim = mdf_requests.submit_claim(rt, key, pid, {"activity_id": activity["activity_id"], "amount": "2000.00",
+                                                     "evidence": EVIDENCE})
+    clock.set("2026-07-26T09:00:00.000Z")
+    partners.change_status(rt, OPS, pid, "suspended", "insurance certificate expired more than 15 days (PA-2.7)")
+    mdf_requests.decide_claim(rt, FIN_A, pid, claim["claim_id"], {}, True)
+    paid = mdf_requests.decide_claim(rt, FIN_B, pid, claim["claim_id"], {}, True)
+    assert paid["status"] == "paid" and paid["credit_note"]["amount"] == "2000.00"
+    row = _q3(mdf.ledger(rt, OPS, pid))
+    assert (row["accrued"], row["paid"], row["available"]) == ("2985.04", "2000.00", "985.04")
+    with pytest.raises(RuleViolation) as refused:
+        _activity(rt, key, pid, "2026-08-10", "2026-08-12", "500.00")
+    assert refused.value.extra["clause"] == "PA-13.2"

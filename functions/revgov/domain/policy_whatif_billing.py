@@ -1,7 +1,8 @@
 """What-if for invoices: the stored lines of a period's invoices replayed under a policy draft's billing rules beside
 the policy in force's. Pure: each line is replayed from what it records with the function of domain.billing that
 billed it (no second implementation):
-- a shipment line: `shipment_drafts` (the price list in force on its day, less its discount: PA-10.2);
+- a shipment line: `shipment_drafts` (the price list in force on its day, or on the day its quote priced it
+  (`detail.priced_on`, PA-1.2 / PA-6.1 / CPA-6.1), less its discount: PA-10.2);
 - a subscription's activation month: `activation_draft` (the price list's monthly price prorated from the activation
   day, both days included: PA-10.3 / SOP-2.3 / CPA-10.2 / COP-2.3);
 - a cancellation credit: `cancellation_credit` (the full days after the effective day: PA-10.4 / SOP-2.4 / CPA-10.3);
@@ -95,13 +96,18 @@ def line_kind(line: Mapping[str, Any], book: BillingPolicy) -> str:
 # --- one line under one policy --------------------------------------------------------------------------------------
 def _shipment(line: Mapping[str, Any], book: BillingPolicy) -> Side:
     day = line["service_period"]["start"]
-    item = book.price(line["sku"], parse_day(day))
+    # a line priced from its quote's list (PA-1.2 / PA-6.1 / CPA-6.1) replays from the day it was priced on, where
+    # the policy prices from the quote too
+    priced_on = (line.get("detail") or {}).get("priced_on")
+    quote = {"quoted_on": priced_on, "order_accepted_on": priced_on} if priced_on else {}
+    data = {"shipped_on": day, "order_ref": line["order_ref"], "channel": line.get("channel"), **quote}
+    on, _ = book.price_day(data, line["sku"], parse_day(day))
+    item = book.price(line["sku"], on)
     if item is None or item.billing != "shipment":
-        return _not_billed(f"SKU {line['sku']} is not a shipment item of the price list on {day}")
+        return _not_billed(f"SKU {line['sku']} is not a shipment item of the price list on {on.isoformat()}")
     entry = {"sku": line["sku"], "quantity": line["quantity"], "discount_percent": line.get("discount_percent"),
              "promotions": line.get("promotions") or []}
-    data = {"shipped_on": day, "order_ref": line["order_ref"], "channel": line.get("channel"), "lines": [entry]}
-    (draft,) = shipment_drafts(book, data)
+    (draft,) = shipment_drafts(book, {**data, "lines": [entry]})
     return _billed(draft)
 
 
@@ -109,11 +115,16 @@ def _activation(line: Mapping[str, Any], book: BillingPolicy, window: Window) ->
     """The activation month prorated; the subscription is kept as billing records it, priced as this policy prices
     it, for its later charges and credits in the window."""
     day = line["service_period"]["start"]
-    item = book.price(line["sku"], parse_day(day))
+    # priced from its quote's list (`detail.priced_on`, PA-1.2 / PA-6.1 / CPA-6.1) where this policy prices so too
+    priced_on = line["detail"].get("priced_on")
+    quote = {"quoted_on": priced_on, "order_accepted_on": priced_on} if priced_on else {}
+    on, quoted = book.price_day(quote, line["sku"], parse_day(day))
+    item = book.price(line["sku"], on)
     if item is None or item.billing != "subscription":
-        return _not_billed(f"SKU {line['sku']} is not a subscription of the price list on {day}")
+        return _not_billed(f"SKU {line['sku']} is not a subscription of the price list on {on.isoformat()}")
     data = {"quantity": line["quantity"], "activated_on": day, "order_ref": line["order_ref"],
-            "subscription_id": line["detail"]["subscription_id"], "channel": line.get("channel")}
+            "subscription_id": line["detail"]["subscription_id"], "channel": line.get("channel"),
+            **({"priced_on": on.isoformat()} if quoted else {})}
     draft = activation_draft(item, data, book)
     if data["subscription_id"] in window.tracked:
         charged = {"partner_id": line["partner_id"], "channel": draft.channel, "line_id": line["line_id"],
@@ -132,7 +143,7 @@ def _advance_charge(line: Mapping[str, Any], book: BillingPolicy, window: Window
     charged = None if sub is None else charge_in_advance(sub, month)
     if sub is None or charged is None:
         return as_invoiced(line)
-    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
+    item = book.subscription_item(sub)
     return _billed(advance_charge_draft(sub, item, month, charged, book))
 
 
@@ -147,7 +158,7 @@ def _cancellation(line: Mapping[str, Any], book: BillingPolicy, window: Window) 
     credit = cancellation_credit(monthly, effective_on, period)
     if credit is None:
         return _not_billed("nothing billed after the effective day")
-    item = None if sub is None else book.price(sub["sku"], parse_day(sub["activated_on"]))
+    item = None if sub is None else book.subscription_item(sub)
     if sub is None or item is None:
         return Side(-credit.amount, _money(line.get("cost")), rule_ids=(book.cancellation.rule_id,))
     draft = cancellation_draft(sub, credit, name=item.name, family=item.family, effective_on=effective_on.isoformat(),

@@ -125,7 +125,7 @@ def _commit_charge(rt: Runtime, tenant: Tenant, book: BillingPolicy, stored: Sto
     if charged is None:  # pragma: no cover - months_due starts at the activation month
         return
     posting = _posting(rt, tenant, book, f"{sub['subscription_id']}:{month}", sub["partner_id"])
-    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
+    item = book.subscription_item(sub)
     (line,) = billing.post_lines(
         posting, sub["partner_id"], month, [core.advance_charge_draft(sub, item, month, charged, book)]
     )

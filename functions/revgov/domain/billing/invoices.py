@@ -198,7 +198,8 @@ def shipment_content(data: Mapping[str, Any]) -> str:
 
 
 def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft]:
-    """Shipped goods at list price less the line's discount, one line per shipped SKU, for the day they shipped, or
+    """Shipped goods at list price less the line's discount (the List Price of the quote day where the ERP names the
+    order's quote: `BillingPolicy.price_day`), one line per shipped SKU, for the day they shipped, or
     the day they were delivered where the policy bills their family on delivery and the ERP reports it (CPA-10.2)
     (SKUs already checked); the channel, promotions and discount travel with the line for rebates."""
     shipped_on = parse_day(data["shipped_on"])
@@ -207,9 +208,11 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
     delivered_on = parse_day(data["delivered_on"]) if data.get("delivered_on") else None
     drafts = []
     for entry in data["lines"]:
-        item, quantity = book.price(entry["sku"], shipped_on), Decimal(entry["quantity"])
+        # PA-1.2 / PA-6.1 / CPA-6.1: the List Price of the quote the order was placed on, when the ERP names its day
+        priced_on, quoted = book.price_day(data, entry["sku"], shipped_on)
+        item, quantity = book.price(entry["sku"], priced_on), Decimal(entry["quantity"])
         if item is None:
-            raise RuleViolation(f"SKU {entry['sku']} is not on the price list on {shipped_on}")
+            raise RuleViolation(f"SKU {entry['sku']} is not on the price list on {priced_on}")
         discount = Decimal(entry["discount_percent"]) if entry.get("discount_percent") else None
         unit_price = less_percent(item.list_price, discount)
         on_delivery = book.delivery_billing if delivered_on and item.family in book.delivery_families else None
@@ -225,11 +228,12 @@ def shipment_drafts(book: BillingPolicy, data: dict[str, Any]) -> list[LineDraft
                 cost=round_money(item.unit_cost * quantity),
                 service_period=ServicePeriod.day(delivered_on if on_delivery and delivered_on else shipped_on),
                 order_ref=data["order_ref"],
-                rules=(item.rule, book.invoicing, *((on_delivery,) if on_delivery else ())),
+                rules=(item.rule, book.invoicing, *(r for r in (on_delivery, quoted) if r is not None)),
                 channel=data.get("channel") or "resale",
                 promotions=tuple(entry.get("promotions") or ()),
                 discount_percent=discount,
-                detail={**detail, **sale_marks({**data, "mdf_funded": entry.get("mdf_funded")})},
+                detail={**detail, **({"priced_on": priced_on.isoformat()} if quoted else {}),
+                        **sale_marks({**data, "mdf_funded": entry.get("mdf_funded")})},
             )
         )
     return drafts

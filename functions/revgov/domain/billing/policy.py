@@ -93,6 +93,12 @@ class BillingPolicy:
     # it does not hold a valid certification": the partner types it binds (`sow_certified_types`), cited by the rule.
     sow_certification: Rule | None = None
     sow_certified_types: frozenset[str] = frozenset()
+    # PA-1.2 / PA-6.1 / CPA-6.1: a shipment or activation naming its quote's day is priced from the list in force that
+    # day (and, with `increases_from_acceptance`, from the order's acceptance day where the price had risen by then).
+    # None: the ship (activation) day's list.
+    quoted_price: Rule | None = None
+    increases_from_acceptance: bool = False
+    quote_validity_days: int | None = None  # PA-6.1 / CPA-6.1 (`pricing.quote_validity_days`): 30 / 21
 
     def takes_effect(self, kind: str, given: date, requested_on: date) -> date:
         """The day a cancellation or reduction (`kind`) takes effect at the end of: SOP-2.4 "A cancellation or quantity
@@ -106,6 +112,30 @@ class BillingPolicy:
         """The price-list item in force on `on`, or None: not on the price list that day."""
         return self.catalog.item(sku, on.isoformat())
 
+    def subscription_item(self, subscription: dict[str, Any]) -> CatalogItem | None:
+        """The price-list item a subscription was billed from at activation: the list of its quote's day where the
+        activation named it (`priced_on`, PA-1.2 / PA-6.1 / CPA-6.1), else of its activation day."""
+        return self.price(subscription["sku"], date.fromisoformat(subscription.get("priced_on") or
+                                                                  subscription["activated_on"]))
+
+    def price_day(self, data: dict[str, Any], sku: str, ordered: date) -> tuple[date, Rule | None]:
+        """The day the List Price of a SKU shipped or activated on `ordered` is read on, and the rule that chose it
+        (None: `ordered` itself).
+        PA-1.2: "List Price" is the price "in force on the quote date" (CPA-6.1: "Prices are taken from the Contoso
+        price list in force on the quote date"); PA-6.1: "price increases do not apply to quotes issued and accepted
+        before the effective date", so where `increases_from_acceptance` an increase in force on the day the order was
+        accepted applies. A SKU off the list on the day chosen is the caller's to refuse (no quote could name it)."""
+        if self.quoted_price is None or not data.get("quoted_on"):
+            return ordered, None
+        quoted = date.fromisoformat(data["quoted_on"])
+        at_quote = self.price(sku, quoted)
+        if at_quote is not None and self.increases_from_acceptance and data.get("order_accepted_on"):
+            accepted = date.fromisoformat(data["order_accepted_on"])
+            at_acceptance = self.price(sku, accepted)
+            if at_acceptance is not None and at_acceptance.list_price > at_quote.list_price:
+                return accepted, self.quoted_price
+        return quoted, self.quoted_price
+
     @classmethod
     def from_policy(cls, policy: dict[str, Any]) -> BillingPolicy:
         billing = policy.get("billing")
@@ -116,13 +146,6 @@ class BillingPolicy:
         support = billing["support_overage"]
         if not billing.get("price_list"):
             raise ValueError("the billing policy has no price list")
-        plausible = billing.get("plausibility") or {}
-        reconciled = billing.get("subscription_reconciliation") or {}
-        credit_notes = billing.get("credit_notes") or {}
-        effective_day = billing["cancellation_credit"].get("effective_day") or {}
-        disputes = billing.get("invoice_disputes") or {}
-        cutoff = billing.get("usage_cutoff") or {}
-        once = billing.get("shipment_once") or {}
         return cls(
             sla_hours=int(billing["invoice_sla"]["hours"]),
             sla=Rule.of(billing["invoice_sla"]),
@@ -141,30 +164,47 @@ class BillingPolicy:
             overage_sku=support["sku"],
             overage=Rule.of(support),
             overage_notify_percents=tuple(sorted(int(p) for p in support.get("notify_at_percent", ()))),
-            plausibility=Rule.of(plausible) if plausible else cls.plausibility,
-            future_tolerance=timedelta(seconds=int(plausible.get("future_tolerance_seconds", 300))),
-            implausible_category=plausible.get("category", cls.implausible_category),
-            reconciliation=Rule.of(reconciled) if reconciled else cls.reconciliation,
-            mismatch_category=reconciled.get("category", cls.mismatch_category),
-            credit_notes=Rule.of(credit_notes) if credit_notes else cls.credit_notes,
-            disputes=Rule.of(disputes) if disputes else cls.disputes,
-            dispute_window_days=int(disputes.get("window_days", cls.dispute_window_days)),
-            dispute_category=disputes.get("category", cls.dispute_category),
-            credit_note_approval_above=_decimal_or_none(credit_notes.get("approval_above")),
-            credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
-            effective_day=Rule.of(effective_day) if effective_day else None,
-            effective_day_kinds=frozenset(effective_day.get("applies_to", ())),
-            committed_term_credit=_rule_or_none(billing.get("committed_term_credit")),
-            usage_cutoff=Rule.of(cutoff) if cutoff else None,
-            usage_cutoff_days=int(cutoff["days_after_month_end"]) if cutoff else None,
-            out_of_scope=Rule.of(billing["out_of_scope_service"]) if billing.get("out_of_scope_service") else None,
-            delivery_families=frozenset((billing.get("delivery_billing") or {}).get("families", ())),
-            delivery_billing=Rule.of(billing["delivery_billing"]) if billing.get("delivery_billing") else None,
-            shipment_once=Rule.of(once) if once else cls.shipment_once,
-            duplicate_shipment_category=once.get("category", cls.duplicate_shipment_category),
-            sow_certification=_rule_or_none(billing.get("sow_certification")),
-            sow_certified_types=frozenset((billing.get("sow_certification") or {}).get("partner_types", ())),
+            **_settings(cls, policy, billing),
         )
+
+
+def _settings(cls: type[BillingPolicy], policy: dict[str, Any], billing: dict[str, Any]) -> dict[str, Any]:
+    """The billing policy's optional settings, each its class default when the policy leaves it out."""
+    plausible = billing.get("plausibility") or {}
+    reconciled = billing.get("subscription_reconciliation") or {}
+    credit_notes = billing.get("credit_notes") or {}
+    effective_day = billing["cancellation_credit"].get("effective_day") or {}
+    disputes = billing.get("invoice_disputes") or {}
+    cutoff = billing.get("usage_cutoff") or {}
+    once = billing.get("shipment_once") or {}
+    return dict(
+        plausibility=Rule.of(plausible) if plausible else cls.plausibility,
+        future_tolerance=timedelta(seconds=int(plausible.get("future_tolerance_seconds", 300))),
+        implausible_category=plausible.get("category", cls.implausible_category),
+        reconciliation=Rule.of(reconciled) if reconciled else cls.reconciliation,
+        mismatch_category=reconciled.get("category", cls.mismatch_category),
+        credit_notes=Rule.of(credit_notes) if credit_notes else cls.credit_notes,
+        disputes=Rule.of(disputes) if disputes else cls.disputes,
+        dispute_window_days=int(disputes.get("window_days", cls.dispute_window_days)),
+        dispute_category=disputes.get("category", cls.dispute_category),
+        credit_note_approval_above=_decimal_or_none(credit_notes.get("approval_above")),
+        credit_note_approval_category=credit_notes.get("approval_category", cls.credit_note_approval_category),
+        effective_day=Rule.of(effective_day) if effective_day else None,
+        effective_day_kinds=frozenset(effective_day.get("applies_to", ())),
+        committed_term_credit=_rule_or_none(billing.get("committed_term_credit")),
+        usage_cutoff=Rule.of(cutoff) if cutoff else None,
+        usage_cutoff_days=int(cutoff["days_after_month_end"]) if cutoff else None,
+        out_of_scope=Rule.of(billing["out_of_scope_service"]) if billing.get("out_of_scope_service") else None,
+        delivery_families=frozenset((billing.get("delivery_billing") or {}).get("families", ())),
+        delivery_billing=Rule.of(billing["delivery_billing"]) if billing.get("delivery_billing") else None,
+        shipment_once=Rule.of(once) if once else cls.shipment_once,
+        duplicate_shipment_category=once.get("category", cls.duplicate_shipment_category),
+        sow_certification=_rule_or_none(billing.get("sow_certification")),
+        sow_certified_types=frozenset((billing.get("sow_certification") or {}).get("partner_types", ())),
+        quoted_price=_rule_or_none(billing.get("quoted_price")),
+        increases_from_acceptance=bool((billing.get("quoted_price") or {}).get("increases_from_acceptance")),
+        quote_validity_days=_int_or_none((policy.get("pricing") or {}).get("quote_validity_days")),
+    )
 
 
 def _services(billing: dict[str, Any]) -> dict[str, MilestoneService]:
@@ -188,3 +228,7 @@ def _milestone_percents(schedule: dict[str, Any]) -> dict[str, Decimal]:
 def _rule_or_none(section: dict[str, Any] | None) -> Rule | None:
     """The rule of an optional policy node, None where the tenant's policy has none."""
     return Rule.of(section) if section else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -68,6 +68,7 @@ def _volume(bands: Sequence[Band], units: Decimal) -> list[BandCharge]:
 
 ChargeModel = Callable[[Sequence[Band], Decimal], list[BandCharge]]
 CHARGE_MODELS: dict[str, ChargeModel] = {"graduated": _graduated, "volume": _volume}
+COUNTINGS = ("sum", "distinct_units")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class RateTable:
     bands: tuple[Band, ...]
     unit_cost: Decimal | None
     rule: Rule
+    # SOP-3.1: "an endpoint counts once in a Billing Month if it reported to the monitoring service on any day of that
+    # month": `distinct_units` counts each unit id a record names once per month; `sum` adds the records' quantities
+    counting: str = "sum"
 
     @classmethod
     def from_policy(cls, node: dict[str, Any]) -> RateTable:
@@ -94,6 +98,8 @@ class RateTable:
             raise ValueError(f"rate table {node['id']}: band bounds must increase")
         if node["model"] not in CHARGE_MODELS:
             raise ValueError(f"rate table {node['id']}: unknown charge model {node['model']}")
+        if node.get("counting", "sum") not in COUNTINGS:
+            raise ValueError(f"rate table {node['id']}: unknown counting {node['counting']}")
         return cls(
             metric=node["metric"],
             unit=node["unit"],
@@ -104,6 +110,7 @@ class RateTable:
             bands=bands,
             unit_cost=None if node.get("unit_cost") is None else Decimal(node["unit_cost"]),
             rule=Rule.of(node),
+            counting=node.get("counting", "sum"),
         )
 
     def as_policy(self) -> dict[str, Any]:
@@ -122,6 +129,7 @@ class RateTable:
             "bands": [
                 {"up_to": None if b.up_to is None else f"{b.up_to:f}", "rate": f"{b.rate:f}"} for b in self.bands
             ],
+            **({"counting": self.counting} if self.counting != "sum" else {}),
         }
 
 

@@ -287,6 +287,7 @@ def activation_draft(item: CatalogItem, data: dict[str, Any], book: BillingPolic
     quantity = Decimal(data["quantity"])
     monthly = item.list_price * quantity
     charge = prorate(monthly, parse_day(data["activated_on"]))
+    quoted = book.quoted_price if data.get("priced_on") else None  # priced from its quote's list (PA-6.1 / CPA-6.1)
     return LineDraft(
         kind="subscription",
         description=f"{item.name} x {data['quantity']}, {charge.days}/{charge.divisor} days",
@@ -298,12 +299,13 @@ def activation_draft(item: CatalogItem, data: dict[str, Any], book: BillingPolic
         cost=round_money(item.unit_cost * quantity * charge.days / charge.divisor),
         service_period=charge.period,
         order_ref=data["order_ref"],
-        rules=(item.rule, book.proration),
+        rules=(item.rule, book.proration, *(r for r in (quoted,) if r is not None)),
         detail={
             "subscription_id": data["subscription_id"],
             "monthly_price": format_money(monthly),
             "days": charge.days,
             "days_in_month": charge.divisor,
+            **({"priced_on": data["priced_on"]} if data.get("priced_on") else {}),
             **sale_marks(data),
         },
         channel=data.get("channel") or "resale",
@@ -328,6 +330,7 @@ def activated_subscription(
         "monthly_cost": format_money(item.unit_cost * quantity),
         "changes": [],
         "activated_on": data["activated_on"],
+        **({"priced_on": data["priced_on"]} if data.get("priced_on") else {}),
         "order_ref": data["order_ref"],
         "channel": line["channel"],
         **sale_marks(data),

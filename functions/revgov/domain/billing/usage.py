@@ -8,6 +8,7 @@ invoiced for it, invoice by invoice, so the difference is exact.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -44,6 +45,9 @@ class UsageRecord(TypedDict):
     event_ids: list[str]
     invoiced: list[Invoiced]
     rate_table: NotRequired[dict[str, Any]]  # the table the month is rated with (absent on records before it was kept)
+    # a `distinct_units` metric (SOP-3.1: an endpoint "counts once in a Billing Month"): the digests of the unit ids
+    # counted in the month so far, sorted
+    units_seen: NotRequired[list[str]]
 
 
 def new_usage(partner_id: str, metric: str, period: str, table: RateTable | None = None) -> UsageRecord:
@@ -60,6 +64,21 @@ def new_usage(partner_id: str, metric: str, period: str, table: RateTable | None
     if table is not None:
         record["rate_table"] = table.as_policy()
     return record
+
+
+def unit_digest(unit_id: str) -> str:
+    """A unit id as the month's record keeps it: 16 hex digits of its SHA-256 (the record stays small however long
+    the ERP's ids are; two ids of one partner's month sharing 64 bits is not a case to plan for)."""
+    return hashlib.sha256(unit_id.encode()).hexdigest()[:16]
+
+
+def distinct_units(usage: UsageRecord, unit_ids: list[str]) -> tuple[Decimal, list[str]]:
+    """How many units a record adds to its month when each counts once in the month (SOP-3.1: "an endpoint counts
+    once in a Billing Month if it reported to the monitoring service on any day of that month"), and the month's
+    digests after it."""
+    seen = set(usage.get("units_seen", ()))
+    new = {unit_digest(u) for u in unit_ids} - seen
+    return Decimal(len(new)), sorted(seen | new)
 
 
 def month_table(usage: UsageRecord, current: RateTable) -> RateTable:

@@ -20,10 +20,14 @@ from .subscription_records import not_theirs
 
 def subscription_activated(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
-    item = book.price(data["sku"], parse_day(data["activated_on"]))
+    # priced on the activation day, or the quote's (PA-1.2 / PA-6.1 / CPA-6.1: `BillingPolicy.price_day`)
+    priced_on, quoted = book.price_day(data, data["sku"], parse_day(data["activated_on"]))
+    item = book.price(data["sku"], priced_on)
     if item is None or item.billing != "subscription":
-        problem = f"SKU {data['sku']} is not a subscription of the price list on {data['activated_on']}"
+        problem = f"SKU {data['sku']} is not a subscription of the price list on {priced_on.isoformat()}"
         return fail(posting, "unknown_partner_or_sku", problem, book.invoicing)
+    if quoted is not None:  # the record keeps the day it was priced on: its later charges and credits read it
+        data = {**data, "priced_on": priced_on.isoformat()}
     stored = posting.get(SUBSCRIPTIONS, data["subscription_id"])
     parked = stored.data.get("parked", []) if stored else []
     if stored is not None and (stored.data["status"] != "pending_activation" or not_theirs(posting, stored)):

@@ -27,7 +27,7 @@ def subscription_cancelled(posting: Posting, partner: dict[str, Any]) -> Outcome
         return refused
     if sub["status"] == "cancelled":
         return Outcome("processed", f"subscription already cancelled effective {sub['cancelled_on']}; no new credit")
-    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
+    item = book.subscription_item(sub)
     if item is None:  # the subscription was billed from this item; a price list without it is a policy error
         raise RuleViolation(f"SKU {sub['sku']} of subscription {sub['subscription_id']} is not on the price list")
     effective_on, moved = effective_day(posting, "cancellation")

@@ -174,6 +174,7 @@ def _implausible(posting: Posting, partner: dict[str, Any]) -> Outcome | None:
         partner.get("status", "active"),
         now=instant(posting.now),
         tolerance=book.future_tolerance,
+        quote_validity_days=book.quote_validity_days,
     )
     if why is None:
         return None

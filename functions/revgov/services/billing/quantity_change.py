@@ -61,7 +61,7 @@ def subscription_changed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if before == after:
         return Outcome("processed", f"the quantity is already {after}; nothing to prorate")
     unit = core.unit_price_of(sub)
-    item = book.price(sub["sku"], parse_day(sub["activated_on"]))
+    item = book.subscription_item(sub)
     unit_cost = Decimal(sub.get("unit_cost") or (item.unit_cost if item else 0))
     posted: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []

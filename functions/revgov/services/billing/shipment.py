@@ -28,11 +28,9 @@ from .repository import AWAITING_DELIVERY, CREDIT_NOTE_HOLDS, SHIPMENTS, credite
 
 def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     data, book = posting.data, posting.book
-    shipped = parse_day(data["shipped_on"])
-    unknown = [x["sku"] for x in data["lines"] if getattr(book.price(x["sku"], shipped), "billing", None) != "shipment"]
-    if unknown:
-        problem = f"SKU {', '.join(unknown)} is not a shipment item of the price list on {shipped.isoformat()}"
-        return fail(posting, "unknown_partner_or_sku", problem, book.invoicing)
+    not_listed = _not_shipment_items(posting)
+    if not_listed is not None:
+        return not_listed
     delivered = bool(data.get("delivered_on"))
     shipment_key, known = _known(posting, partner["partner_id"], data)
     repeat = known is not None and not (delivered and not known.data.get("delivered_on"))
@@ -84,6 +82,20 @@ def shipment_confirmed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     reason = (f"{len(waiting)} line(s) billed on delivery ({cited}: devices are billed on delivery) wait for their "
               "delivery: not billed on the ship day; send the shipment again under a new ERP id with delivered_on")
     return Outcome("processed", reason, posted=bool(billed), settles_sla=not billed)
+
+
+def _not_shipment_items(posting: Posting) -> Outcome | None:
+    """The failure of a shipment naming a SKU that is not a shipment item of the price list of the day it is priced
+    on: the ship day, or the quote's (PA-1.2 / PA-6.1 / CPA-6.1: `BillingPolicy.price_day`); None when all are."""
+    data, book = posting.data, posting.book
+    shipped = parse_day(data["shipped_on"])
+    days = {x["sku"]: book.price_day(data, x["sku"], shipped)[0] for x in data["lines"]}
+    unknown = [sku for sku, on in days.items() if getattr(book.price(sku, on), "billing", None) != "shipment"]
+    if not unknown:
+        return None
+    listed = ", ".join(sorted({days[sku].isoformat() for sku in unknown}))
+    problem = f"SKU {', '.join(unknown)} is not a shipment item of the price list on {listed}"
+    return fail(posting, "unknown_partner_or_sku", problem, book.invoicing)
 
 
 def _known(posting: Posting, partner_id: str, data: dict[str, Any]) -> tuple[str, Stored | None]:

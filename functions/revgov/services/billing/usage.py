@@ -41,6 +41,10 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
         else core.new_usage(partner["partner_id"], table.metric, month, table)
     )
     table = core.month_table(usage, table)  # the month keeps the table it was first rated with (SOP-3.4)
+    counted = _counted(posting, table, usage)
+    if isinstance(counted, str):
+        return fail(posting, "rating_failure", counted, table.rule)
+    more, seen = counted
     # Billed in arrears on the next month's invoice; a month re-rated after that invoice was issued is adjusted by
     # the difference on the next draft (SOP-3.4, COP-3.4). A record received after the cut-off is rated by the next
     # rating run, as an adjustment with its original service period (SOP-3.1, COP-3.1; core.billed_in, SOP-7.1).
@@ -54,7 +58,7 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
     rerated = core.rerate_month(
         table,
         usage,
-        Decimal(data["quantity"]),
+        more,
         invoice_id=header["invoice_id"],
         rules=rules,
         order_ref=data["subscription_id"],
@@ -66,10 +70,29 @@ def usage_reported(posting: Posting, partner: dict[str, Any]) -> Outcome:
         rerated = replace(rerated, draft=replace(rerated.draft, detail=named))
     line = _post(posting, partner["partner_id"], header["period"], rerated)
     updated = core.with_usage(usage, rerated, line, event_id=posting.event_id)
+    if data.get("unit_ids"):
+        updated["units_seen"] = seen
     posting.changes.puts.append(put_over(USAGE, key, dict(updated), stored))
     if stored is None:  # the month's pointer, for the usage what-if (a record never changes its month)
         posting.changes.puts.append(usage_month_put(key, month))
     return Outcome("processed", None if line else "month re-rated to the same total; no adjustment")
+
+
+def _counted(posting: Posting, table: core.RateTable, usage: core.UsageRecord) -> tuple[Decimal, list[str]] | str:
+    """What the record adds to its month, and the month's unit digests after it; why not, when it cannot be
+    counted. A `distinct_units` metric (SOP-3.1: an endpoint "counts once in a Billing Month if it reported [...] on
+    any day of that month") counts each of the record's `unit_ids` not counted in the month before, and `quantity`
+    must be how many ids it names; without ids the record's quantity is the source's share of the month (units not
+    reported before), added as for any metric. Ids on a summed metric cannot be counted by them: refused."""
+    data = posting.data
+    ids = data.get("unit_ids")
+    if not ids:
+        return Decimal(data["quantity"]), list(usage.get("units_seen", []))
+    if table.counting != "distinct_units":
+        return f"metric {table.metric} is summed ({table.rule.rule_id}): its records carry no unit_ids"
+    if Decimal(data["quantity"]) != len(set(ids)):
+        return f"quantity {data['quantity']} is not the {len(set(ids))} distinct unit_ids the record names"
+    return core.distinct_units(usage, ids)
 
 
 def _post(posting: Posting, partner_id: str, period: str, rerated: core.Rerated) -> dict[str, Any] | None:
