@@ -159,7 +159,8 @@ def test_a_future_event_is_named_with_now_as_the_product_writes_instants():
     now = NOW.replace(microsecond=916000)
     why = core.implausible("shipment.confirmed", "2026-11-22T12:00:00Z", {"partner_id": P1, "shipped_on": "2026-11-22"},
                            "active", now=now, tolerance=TOLERANCE)
-    assert why == "it occurred at 2026-11-22T12:00:00Z, later than now (2026-11-20T12:00:00.916Z) beyond the clock tolerance"
+    assert why == ("it occurred at 2026-11-22T12:00:00Z, later than now (2026-11-20T12:00:00.916Z) beyond the clock "
+                   "tolerance")
 
 
 # --- the billing run on the use cases ------------------------------------------------------------------------------
