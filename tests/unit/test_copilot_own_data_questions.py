@@ -249,6 +249,16 @@ def test_a_settled_quarters_rebate_is_answered_with_its_issued_statement_not_as_
     assert settled.clause == NORTHWIND["rebates"]["settlement"]["clause"] == "PA-7.8"
     assert answer.figures["settled"] == [{"settlement_id": "set_01JX0000000000000000000001", "run": 1,
                                           "issued_on": "2026-12-07", "total": "1400.00", "status": "withheld"}]
+    # the withheld statement quotes the sentence of PA-7.8 that withholds it
+    from revgov.domain.copilot_own_data import quote_of
+
+    pa78 = next(p for p in (ROOT / "tenants" / "northwind" / "contracts" / "partner-agreement.md").read_text()
+                .split("### ") if p.startswith("PA-7.8 "))
+    passage = Passage("northwind", "PA", "Partner Agreement", "2026.1", "PA-7.8", "Rebate settlement",
+                      pa78.split("\n", 1)[1].strip(), None, "h", "d")
+    assert quote_of(passage, settled.about) == ("Rebates are withheld while the Partner has an invoice more than 60 "
+                                                "days overdue and are released in the first settlement after the "
+                                                "overdue amount is paid.")
     assert [p["program_id"] for p in answer.figures["programs"]] == ["RBT-GROWTH"]  # the accrual's programmes still
     assert "Growth rebate: USD 1400.00 payable" in text
     # no run issued yet: still an accrual not yet settled

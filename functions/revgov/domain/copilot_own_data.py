@@ -347,7 +347,8 @@ def rebates_answer(accruals: Sequence[Mapping[str, Any]], period: str, currency:
     for run in settled:
         statements.append(Statement(
             f"Settled: your {period} statement of run {run['run']} ({run['settlement_id']}), issued on "
-            f"{run['issued_on']}, totals {currency} {run['total']} ({run['status']}).", settlement, about))
+            f"{run['issued_on']}, totals {currency} {run['total']} ({run['status']}).", settlement,
+            "withheld while invoice more than days overdue" if run["status"] == "withheld" else about))
     if not accruals:
         statements.append(Statement(f"No rebate accrual is recorded for you for {period}.", None))
         for program in (rebates.get("programs") or []):
