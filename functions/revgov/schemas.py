@@ -116,7 +116,10 @@ def _message(error: Any) -> str:
         # "is not valid under any of the given schemas" names no form: the field's own description does
         return f"{shown(error.instance)} is none of the forms this field takes: {error.schema['description']}"
     if isinstance(error.instance, str | dict | list) and repr(error.instance) in error.message:  # quoted whole
-        return str(error.message).replace(repr(error.instance), shown(error.instance))
+        message = str(error.message).replace(repr(error.instance), shown(error.instance))
+        if error.validator == "pattern" and isinstance(error.schema, dict) and error.schema.get("description"):
+            message += f" ({error.schema['description'].rstrip('.')})"  # the form in words, beside the pattern
+        return message
     if isinstance(error.instance, int | Decimal) and not isinstance(error.instance, bool):
         # the edge keeps a number with a fraction as a Decimal (money never a float): quote it as it was sent
         message = str(error.message).replace(repr(error.instance), str(error.instance))

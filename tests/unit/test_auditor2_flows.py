@@ -57,3 +57,24 @@ def test_some_flow_escalates_overdue_approvals():
         for node in json.loads(path.read_text())["nodes"]
     ]
     assert any(url.endswith("/v1/approvals") for url in reads)
+
+
+def test_each_flow_behind_its_own_subscription_checks_signatures_with_its_own_secret():
+    """Found as a new n8n builder: the quote desk (`/webhook/revgov/events`) and the policy approval round
+    (`/webhook/revgov/policy-events`) each need a subscription of their own (one `url` per subscription), and
+    `POST /v1/subscriptions` answers each its own `signing_secret` ("shown once", README step 4); both flows read
+    REVGOV_SUBSCRIPTION_SECRET, so following both sticky notes left one of them refusing every delivery (401)."""
+    secrets: dict[str, set[str]] = {}
+    for path in sorted(FLOWS.glob("*.json")):
+        for node in json.loads(path.read_text())["nodes"]:
+            code = str(node.get("parameters", {}).get("jsCode", ""))
+            if "createHmac" in code and "subscription" in code.lower():
+                read = set(re.findall(r"\$env\.(REVGOV_[A-Z_]*SUBSCRIPTION[A-Z_]*SECRET)\b", code))
+                assert read, (path.name, node["name"])
+                secrets[path.name] = read
+    assert {"quote-desk.json", "policy-approval-round.json"} <= set(secrets)
+    every = [variable for found in secrets.values() for variable in found]
+    assert len(every) == len(set(every)), secrets  # no secret variable read by two flows
+    readme = (ROOT / "README.md").read_text()
+    for variable in every:
+        assert variable in readme, variable  # the README's setup names each

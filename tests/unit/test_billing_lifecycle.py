@@ -151,6 +151,18 @@ def test_implausible_events_are_named(detail_type, occurred_at, data, status, he
     assert (why is not None) == held, why
 
 
+def test_a_future_event_is_named_with_now_as_the_product_writes_instants():
+    # DESIGN.md: "Times are UTC ISO-8601 with `Z`." The reason reaches the ERP integrator (GET /v1/events/{id}) and
+    # finance (the implausible_event exception) beside occurred_at, which the ERP sent with Z: "now" is written alike,
+    # not as Python's "+00:00" with microseconds (found as a new ERP integrator: "later than now
+    # (2026-12-07T18:50:15.916000+00:00)").
+    now = NOW.replace(microsecond=916000)
+    why = core.implausible("shipment.confirmed", "2026-11-22T12:00:00Z", {"partner_id": P1, "shipped_on": "2026-11-22"},
+                           "active", now=now, tolerance=TOLERANCE)
+    assert why == ("it occurred at 2026-11-22T12:00:00Z, later than now (2026-11-20T12:00:00.916Z) beyond the clock "
+                   "tolerance")
+
+
 # --- the billing run on the use cases ------------------------------------------------------------------------------
 def _activate(ledger: Ledger, sub_id: str = "SUB-1", *, on: str = "2026-10-10", sku: str = "NW-NET-MGMT") -> None:
     answer = ledger.bill(

@@ -223,3 +223,45 @@ def test_an_entitlement_explained_for_a_partner_holding_no_tier_says_so_not_none
               "tier": None, "effective_tier": None, "policy_version": "pv_0", "reason": "the partner is applied"}
     summary = explain_entitlement(answer, "deal_registration", {})["summary"]
     assert "tier None" not in summary and "tier none held, effective tier none" in summary
+
+
+def test_a_settled_quarters_rebate_is_answered_with_its_issued_statement_not_as_an_accrual_not_yet_settled():
+    # Found as a new reseller: after finance approved the 2026-Q3 run (its statement issued, withheld under PA-7.8
+    # "Rebates are withheld while the Partner has an invoice more than 60 days overdue"), "What rebate did we earn in
+    # 2026-Q3?" still read "an accrual not yet settled". PA-7.8: "Finance calculates and settles rebates within 45 days
+    # after the end of each Quarter"; PA-14.1: the copilot answers about "the Partner's own ... rebates": its own
+    # issued statement is a record it has and says so.
+    from revgov.domain.copilot_own_data import rebates_answer
+
+    partner = "ptr_01JX0000000000000000000001"
+    growth = {"program_id": "RBT-GROWTH", "name": "Growth rebate", "clause": "PA-7.3", "basis_revenue": "70000.00",
+              "rate": "2.0%", "amount": "1400.00", "cap_reduction": "0.00", "payable": "1400.00"}
+    accrual = {"partner_id": partner, "as_of": "2026-12-07T18:00:00Z", "tier": "silver", "total": "1400.00",
+               "programs": [growth]}
+    issued = [{"settlement_id": "set_01JX0000000000000000000001", "period": "2026-Q3", "run": 1,
+               "approved_at": "2026-12-07T18:52:15.391Z",
+               "partners": [{"partner_id": partner, "total": "1400.00", "status": "withheld"}]}]
+    answer = rebates_answer([accrual], "2026-Q3", "USD", NORTHWIND["rebates"], {partner: "A"}, issued)
+    text = " ".join(s.text for s in answer.statements)
+    assert "not yet settled" not in text
+    assert "run 1" in text and "2026-12-07" in text and "USD 1400.00" in text and "withheld" in text
+    settled = next(s for s in answer.statements if "run 1" in s.text)
+    assert settled.clause == NORTHWIND["rebates"]["settlement"]["clause"] == "PA-7.8"
+    assert answer.figures["settled"] == [{"settlement_id": "set_01JX0000000000000000000001", "run": 1,
+                                          "issued_on": "2026-12-07", "total": "1400.00", "status": "withheld"}]
+    # the withheld statement quotes the sentence of PA-7.8 that withholds it
+    from revgov.domain.copilot_own_data import quote_of
+
+    pa78 = next(p for p in (ROOT / "tenants" / "northwind" / "contracts" / "partner-agreement.md").read_text()
+                .split("### ") if p.startswith("PA-7.8 "))
+    passage = Passage("northwind", "PA", "Partner Agreement", "2026.1", "PA-7.8", "Rebate settlement",
+                      pa78.split("\n", 1)[1].strip(), None, "h", "d")
+    assert quote_of(passage, settled.about) == ("Rebates are withheld while the Partner has an invoice more than 60 "
+                                                "days overdue and are released in the first settlement after the "
+                                                "overdue amount is paid.")
+    assert [p["program_id"] for p in answer.figures["programs"]] == ["RBT-GROWTH"]  # the accrual's programmes still
+    assert "Growth rebate: USD 1400.00 payable" in text
+    # no run issued yet: still an accrual not yet settled
+    unsettled = rebates_answer([accrual], "2026-Q3", "USD", NORTHWIND["rebates"], {partner: "A"}, [])
+    assert "an accrual not yet settled" in unsettled.statements[0].text and unsettled.figures["settled"] == []
+    assert [p["program_id"] for p in unsettled.figures["programs"]] == ["RBT-GROWTH"]

@@ -340,3 +340,21 @@ def test_history_is_only_what_came_before_go_live():
     imported = history.import_history(ledger.rt, FINANCE, paid_late)
     assert imported["periods"] == ["2026-09", "2026-09"]
     assert ledger.invoice(P1, "2026-09")["paid_on"] == "2026-10-20"
+
+
+def test_a_repeat_monthly_order_imported_in_one_file_counts_every_month_once():
+    # Found as a new finance controller: a partner ordering the same 40 switches (50,000.00) every month, three ERP
+    # invoices each with its own line, imported in one file, had one month counted and two excluded as
+    # RBT-NO-DOUBLE-COUNT ("repeats another line"): every imported line carried the import as its billing event.
+    # docs/history.md: "The import turns that past into exactly what billing keeps for live events"; PA-7.7(d) "no
+    # line may earn the same incentive twice" excludes a line earning twice, not three lines of three invoices.
+    # PA-1.2 / PA-7.2: Qualifying Revenue of 2025-Q3 is 3 x 50,000.00 = 150,000.00, at "USD 100,000.00 to
+    # 249,999.99 | 1.0%", "retroactive ... from the first dollar": 1,500.00.
+    ledger = _ledger()
+    monthly = [_line(f"M{m}-1", day, "50000.00", "40", service_date=day)
+               for m, day in (("07", "2025-07-31"), ("08", "2025-08-31"), ("09", "2025-09-30"))]
+    history.import_history(ledger.rt, FINANCE, {"source": "monthly.csv", "lines": monthly, "payments": []})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2025-Q3", "run": 1})
+    statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
+    volume = next(ln for ln in statement["lines"] if ln["program_id"] == "RBT-VOLUME")
+    assert (volume["basis_revenue"], volume["amount"]) == ("150000.00", "1500.00"), volume

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from revgov.domain.errors import RuleViolation
-from revgov.domain.policy_change import apply_patch
+from revgov.domain.policy_change import apply_patch, apply_policy_patch
 
 APPENDIX_A = [
     ("A.1 Adding an Object Member", {"foo": "bar"}, [{"op": "add", "path": "/baz", "value": "qux"}],
@@ -73,3 +73,23 @@ def test_copies_cannot_blow_a_document_up():
     patch = [{"op": "copy", "from": "/tiers", "path": "/tiers/-"} for _ in range(1000)]
     with pytest.raises(RuleViolation, match="copies"):
         apply_patch(document, patch)
+
+
+def test_a_policy_patch_written_with_the_diffs_policy_prefix_is_told_paths_are_relative_to_the_policy() -> None:
+    # The draft's diff, validation and a contract write's policy_rules_to_review name rules by a pointer under
+    # `/policy` ("path": "/policy/pricing/discount_caps"), while the patch applies to the policy document itself
+    # (schemas/api/policy-draft-patch.schema.json: "paths relative to the policy, e.g. /pricing/margin_floor/percent").
+    # Found as a new MSP: a path copied from the diff failed with "'policy' does not exist", saying nothing of why.
+    # RFC 6902 §5 still holds: the operation fails and nothing changes; the message says which path was meant.
+    policy = {"pricing": {"discount_caps": {"caps": {"gold": {"hardware": "12"}}}}}
+    patch = [{"op": "replace", "path": "/policy/pricing/discount_caps/caps/gold/hardware", "value": "18"}]
+    with pytest.raises(RuleViolation) as refused:
+        apply_policy_patch(policy, patch)
+    (error,) = refused.value.errors
+    assert error.path == "/operations/0"
+    assert "relative to the policy" in error.message
+    assert "/pricing/discount_caps/caps/gold/hardware" in error.message.split("does not exist")[1]
+    assert policy["pricing"]["discount_caps"]["caps"]["gold"]["hardware"] == "12"
+    # written as the schema says, it applies
+    fixed = [{**patch[0], "path": "/pricing/discount_caps/caps/gold/hardware"}]
+    assert apply_policy_patch(policy, fixed)["pricing"]["discount_caps"]["caps"]["gold"]["hardware"] == "18"

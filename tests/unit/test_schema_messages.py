@@ -53,3 +53,15 @@ def test_a_value_matching_none_of_a_fields_forms_is_told_the_forms_the_field_tak
     assert error.path == "/branding/logo_url"
     assert error.message.startswith('"http://evil.example/logo.svg" is none of the forms this field takes')
     assert "an https URL, or an inline data:image/svg+xml;base64, URI" in error.message
+
+
+def test_a_string_in_the_wrong_form_is_also_told_the_form_the_field_describes():
+    # Found as a new reseller: a quote line's `"discount_percent": "10.005"` read only `"10.005" does not match
+    # '^[0-9]{1,2}(\\.[0-9]{1,2})?$|^100(\\.0{1,2})?$'`, a regular expression. The field's description in
+    # schemas/api/pricing-check.schema.json says the form in words; the message keeps the pattern and adds it.
+    body = {"partner_id": "ptr_01JX0000000000000000000000", "quote_ref": "Q-1", "customer": {"id": "C-1", "name": "C"},
+            "lines": [{"line_id": "1", "sku": "NW-SW-24P", "quantity": 1, "discount_percent": "10.005"}]}
+    (error,) = schemas.problems("api/pricing-check.schema.json", body)
+    assert error.path == "/lines/0/discount_percent"
+    assert error.message.startswith('"10.005" does not match')
+    assert "at most two decimals" in error.message

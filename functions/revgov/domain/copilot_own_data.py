@@ -310,18 +310,27 @@ def entitlement_answer(
 
 
 def rebates_answer(accruals: Sequence[Mapping[str, Any]], period: str, currency: str, rebates: Mapping[str, Any],
-                   record_of: Mapping[str, str]) -> OwnAnswer:
-    """What has accrued to the partner for the period, per programme, from its accrual record (an accrual is not yet a
-    settlement: the policy's `rebates.settlement` clause says when Finance settles). None recorded: said so, with the
-    clauses of the rebate programmes (commissions are not rebates: PA-8 / CPA-8)."""
+                   record_of: Mapping[str, str], issued: Sequence[Mapping[str, Any]] = ()) -> OwnAnswer:
+    """What has accrued to the partner for the period, per programme, from its accrual record, and the statements
+    issued to it for the period (`issued`: the approved runs as its key lists them, its own line each). An accrual of a
+    period no run has settled yet is said to be one (the policy's `rebates.settlement` clause says when Finance
+    settles). None recorded: said so, with the clauses of the rebate programmes (commissions are not rebates: PA-8 /
+    CPA-8)."""
     settlement = (rebates.get("settlement") or {}).get("clause")
+    about = "calculates and settles rebates within days after the end of each Quarter"
     statements: list[Statement] = []
     rows = []
+    settled = []
+    for run in sorted(issued, key=lambda r: (int(r.get("run") or 0), str(r.get("approved_at")))):
+        for line in run.get("partners") or []:
+            settled.append({"settlement_id": run.get("settlement_id"), "run": run.get("run"),
+                            "issued_on": str(run.get("approved_at"))[:10], "total": line.get("total"),
+                            "status": line.get("status")})
     for accrual in accruals:
         statements.append(Statement(
             f"Accrued to you for {period} as of {str(accrual.get('as_of'))[:10]} (tier {accrual.get('tier')}): "
-            f"{currency} {accrual.get('total')} in total, an accrual not yet settled.", settlement,
-            "calculates and settles rebates within days after the end of each Quarter"))
+            f"{currency} {accrual.get('total')} in total" + ("." if settled else ", an accrual not yet settled."),
+            settlement, about))
         for program in accrual.get("programs") or []:
             revenue = program.get("basis_revenue")
             statements.append(Statement(
@@ -335,6 +344,11 @@ def rebates_answer(accruals: Sequence[Mapping[str, Any]], period: str, currency:
                          "clause": program.get("clause"), "basis_revenue": revenue, "rate": program.get("rate"),
                          "amount": program.get("amount"), "cap_reduction": program.get("cap_reduction"),
                          "payable": program.get("payable")})
+    for run in settled:
+        statements.append(Statement(
+            f"Settled: your {period} statement of run {run['run']} ({run['settlement_id']}), issued on "
+            f"{run['issued_on']}, totals {currency} {run['total']} ({run['status']}).", settlement,
+            "withheld while invoice more than days overdue" if run["status"] == "withheld" else about))
     if not accruals:
         statements.append(Statement(f"No rebate accrual is recorded for you for {period}.", None))
         for program in (rebates.get("programs") or []):
@@ -344,7 +358,7 @@ def rebates_answer(accruals: Sequence[Mapping[str, Any]], period: str, currency:
                                         f"{program.get('name')} earn"))
     total = accruals[0].get("total") if len(accruals) == 1 else (
         format_money(sum((Decimal(str(a.get("total"))) for a in accruals), Decimal(0))) if accruals else None)
-    figures = {"period": period, "currency": currency, "total": total, "programs": rows}
+    figures = {"period": period, "currency": currency, "total": total, "programs": rows, "settled": settled}
     return OwnAnswer(REBATES, statements, figures, [record_of[str(a.get("partner_id"))] for a in accruals])
 
 

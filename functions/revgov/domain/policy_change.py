@@ -145,6 +145,28 @@ def apply_patch(document: dict[str, Any], operations: list[Any]) -> dict[str, An
     return dict(doc)
 
 
+def apply_policy_patch(policy: dict[str, Any], operations: list[Any]) -> dict[str, Any]:
+    """`apply_patch` on a draft's policy document. The diff, the validation and a contract write's
+    `policy_rules_to_review` name rules by pointers under `/policy`; an operation that fails on such a pointer (the
+    policy has no `policy` member) is told the pointer it meant, relative to the policy."""
+    try:
+        return apply_patch(policy, operations)
+    except RuleViolation as refused:
+        n = int(refused.errors[0].path.rsplit("/", 1)[1]) if refused.errors else -1
+        op = operations[n] if 0 <= n < len(operations) else None
+        prefixed = [
+            op[k] for k in ("path", "from")
+            if isinstance(op, dict) and isinstance(op.get(k), str) and op[k].startswith("/policy/")
+        ]
+        if not prefixed or "policy" in policy:
+            raise
+        meant = ", ".join(p.removeprefix("/policy") for p in prefixed)
+        hint = (f"{refused.errors[0].message}; paths are relative to the policy document, not under /policy as the "
+                f"diff names rules: {meant}")
+        raise RuleViolation(f"the patch cannot be applied: operation {n} ({hint})",
+                            errors=[FieldError(f"/operations/{n}", hint)]) from refused
+
+
 def _same(a: Any, b: Any) -> bool:
     """RFC 6902 §4.6 equality: same type and value, objects regardless of key order (1 and true are not equal)."""
     if isinstance(a, bool) or isinstance(b, bool):

@@ -88,8 +88,22 @@ def _read(rt: Runtime, who: Principal, tenant: Tenant, asked: own.OwnQuestion, n
         period = period_asked(asked.period, day)
         read = rebates.accruals(rt, who, partner_id=None, period=period, limit=_PAGE, cursor=None)
         return own.rebates_answer(read["items"], period, tenant.currency, tenant.policy.get("rebates") or {},
-                                  {partner_id: f"{ACCRUALS}/{period}#{partner_id}"})
+                                  {partner_id: f"{ACCRUALS}/{period}#{partner_id}"}, _issued(rt, who, period))
     return _invoices(rt, who, tenant, asked, day)
+
+
+def _issued(rt: Runtime, who: Principal, period: str) -> list[dict[str, Any]]:
+    """The runs of the period issued with a statement of the asking partner's own, as its key lists them
+    (`GET /v1/rebates/settlements?period=`: approved runs only, its own line each)."""
+    runs: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = rebates.list_settlements(rt, who, period=period, partner_id=None, status=None, limit=_PAGE,
+                                        cursor=cursor)
+        runs += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return runs
 
 
 def period_asked(named: str | None, day: date) -> str:

@@ -203,8 +203,10 @@ def _finalized_month(
 def _line_puts(
     import_id: str, month: history.Month, final: dict[str, Any], line: dict[str, Any], ref: str
 ) -> list[Put]:
-    """An imported line, its sales fact, and the reference from the ERP's line to it."""
-    fact = core.sales_fact(line, final, event_id=import_id)
+    """An imported line, its sales fact, and the reference from the ERP's line to it. The fact's billing event is
+    the ERP's line (unique per partner), not the import: two lines of one file alike in SKU, quantity and amount
+    (a repeat monthly order) are two lines billed once each, never one event billed twice (PA-7.7(d))."""
+    fact = core.sales_fact(line, final, event_id=f"{import_id}#{ref}")
     imported = {k: line[k] for k in ("line_id", "amount", "family")}
     return [
         Put(billing.LINES, billing.line_key(line), line),

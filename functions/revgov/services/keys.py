@@ -115,8 +115,11 @@ def resolve_caller(rt: Runtime, authorization: str | None) -> Caller:
     """`resolve_key`, with the partner's read-only verdict the same partner read gives (PA-9.6 / CPA-9.8)."""
     token = bearer_token(authorization)
     parts = parse_key(token) if token else None
-    if token is None or parts is None:
+    if token is None:
         raise Unauthenticated("send Authorization: Bearer <api key>")
+    if parts is None:  # RFC 6750 §3.1 invalid_token: "malformed"; syntax only, nothing read
+        raise Unauthenticated("the API key is malformed: an API key looks like rgk.<tenant>.<key id>.<secret>, "
+                              "sent whole as shown once when it was made")
     key_ref = (parts.tenant_id, KEYS, parts.key_id)
     tenant_ref = tenant_repository.profile_ref(parts.tenant_id)
     found = rt.store.get_many([key_ref, tenant_ref] if parts.tenant_id != PLATFORM else [key_ref])

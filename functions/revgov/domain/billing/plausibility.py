@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..time import instant, parse_day
+from ..time import instant, iso, parse_day
 
 # --- plausibility ----------------------------------------------------------------------------------------------
 # The day each ERP event says its fact happened. A cancellation's effective day may lie ahead (SOP-2.4: "unless the
@@ -47,7 +47,7 @@ def implausible(
         )
     occurred = instant(occurred_at)
     if occurred > now + tolerance:
-        return f"it occurred at {occurred_at}, later than now ({now.isoformat()}) beyond the clock tolerance"
+        return f"it occurred at {occurred_at}, later than now ({iso(now)}) beyond the clock tolerance"
     if detail_type == "shipment.confirmed" and data.get("delivered_on"):
         delivered = parse_day(data["delivered_on"])
         if delivered < parse_day(data["shipped_on"]):

@@ -73,7 +73,7 @@ def replace_policy(rt: Runtime, who: Principal, draft_id: str, body: dict[str, A
 def patch_policy(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """RFC 6902: the operations apply to the draft's policy document (paths as `/pricing/margin_floor/percent`)."""
     operations = body["operations"]
-    return _edit(rt, who, draft_id, body, lambda doc: policy_change.apply_patch(doc, operations), "json_patch")
+    return _edit(rt, who, draft_id, body, lambda doc: policy_change.apply_policy_patch(doc, operations), "json_patch")
 
 
 def attach_amendment(rt: Runtime, who: Principal, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
