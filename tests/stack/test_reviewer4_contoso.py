@@ -1,0 +1,294 @@
+"""Reviewer round 4: the contoso tenant's own clauses (CPA / COP) over HTTP, on a party tenant of contoso's
+configuration (make_party: two active Advanced resellers holding cert-collab-associate and cert-secops-analyst,
+CPA-3.3), so background activity of the shared tenants changes none of the counts. Every figure is computed by hand
+from the clause quoted in the test's docstring; dates are read from the stack's clock when the test runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from billing_support import erp_event, wait_until
+from security_support import make_party, offboard
+from support import Api, assert_problem
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def party(api, operator, stack):
+    made = make_party(api, operator, stack, "contoso")
+    yield made
+    offboard(operator, made)
+
+
+def _today(party: Any) -> date:
+    return date.fromisoformat(party.rt.clock.now_iso()[:10])
+
+
+def _at(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _quote(partner_id: str, sku: str, discount: str, quantity: int = 10) -> dict[str, Any]:
+    return {"partner_id": partner_id, "quote_ref": f"Q-RV4-{uuid.uuid4().hex[:8]}",
+            "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Rhein Logistik GmbH"},
+            "lines": [{"line_id": "1", "sku": sku, "quantity": quantity, "discount_percent": discount}],
+            "promotions": [], "terms": {"payment_days": 30}}
+
+
+def _second(party: Any, api: Api, role: str) -> Api:
+    minted = party.admin.post("/v1/keys", {"role": role, "label": f"second {role}"})
+    assert minted.status_code == 201, minted.text
+    return api.as_key(minted.json()["key"])
+
+
+def test_a_collaboration_line_at_23_percent_needs_channel_ops_and_finance_each_with_its_own_clock(party, api):
+    """CT-COLLAB-SEAT, List Price EUR 45.00, Line Cost 22.00, 10 seats, for an Advanced partner (collaboration cap 9%,
+    CPA-6.2).
+
+    * 9.00 %: within the cap, margin (40.95 - 22.00) / 40.95 = 46.3 % >= 10 % (CPA-6.3): allow.
+    * 22.00 %: above the cap -> Channel Operations (CPA-6.6(a)); 22 % does not "exceed 22 %" (CPA-6.6(b)), so no
+      Finance approval: one approval, channel_ops.
+    * 23.00 %: above the cap and above 22 % -> two approvals (COP-4.1: "An item matching several categories becomes
+      one exception per category"): discount_above_tier_cap -> channel_ops, 12 h; discount_above_finance_threshold
+      -> finance, 24 h. Net 45.00 x 0.77 = 34.65, margin (34.65 - 22.00) / 34.65 = 36.5 %: no margin approval.
+      COP-4.2: "At 75% of the SLA the queue is reminded; at 100% [...] the queue lead; at 150% to the head": channel
+      ops at +9 h / +12 h / +18 h, finance at +18 h / +24 h / +36 h from entry. "the request proceeds only when all
+      are approved": after channel ops alone the quote is still pending; after finance (another person, CPA-6.6
+      "may never be given by the person who requested them") it is allowed.
+    * 28.50 %: "The combined discount on a line may never exceed 28% of List Price; such a line cannot be approved"
+      (CPA-6.4): deny, no approval opened."""
+    partner = party.partners[0]
+    sales = party.by_role["sales"]
+
+    allowed = sales.post("/v1/pricing/check", _quote(partner, "CT-COLLAB-SEAT", "9.00"))
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["outcome"] == "allow" and allowed.json()["approvals"] == [], allowed.json()
+
+    at_22 = sales.post("/v1/pricing/check", _quote(partner, "CT-COLLAB-SEAT", "22.00")).json()
+    assert at_22["outcome"] == "approval_required", at_22
+    assert sorted((a["category"], a["queue"]) for a in at_22["approvals"]) == [
+        ("discount_above_tier_cap", "channel_ops")], at_22["approvals"]
+
+    checked = sales.post("/v1/pricing/check", _quote(partner, "CT-COLLAB-SEAT", "23.00"))
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert (body["outcome"], body["status"]) == ("approval_required", "pending_approval"), body
+    by_category = {a["category"]: a for a in body["approvals"]}
+    assert sorted((c, a["queue"]) for c, a in by_category.items()) == [
+        ("discount_above_finance_threshold", "finance"), ("discount_above_tier_cap", "channel_ops")], body["approvals"]
+    expected = {"discount_above_tier_cap": (12, 9, 12, 18), "discount_above_finance_threshold": (24, 18, 24, 36)}
+    for category, (sla, remind, lead, head) in expected.items():
+        case = party.admin.get(f"/v1/approvals/{by_category[category]['approval_id']}").json()
+        entered = _at(case.get("entered_at") or case["opened_at"])
+        assert case["sla_hours"] == sla, case
+        assert _at(case["due_at"]) - entered == timedelta(hours=sla), case
+        escalation = case["escalation"]
+        assert escalation["clause"] == "COP-4.2", escalation
+        assert [_at(escalation[k]) - entered for k in ("remind_at", "lead_at", "head_at")] == [
+            timedelta(hours=remind), timedelta(hours=lead), timedelta(hours=head)], (category, escalation)
+
+    ops = party.by_role["channel_ops"]
+    first = ops.post(f"/v1/approvals/{by_category['discount_above_tier_cap']['approval_id']}/decision",
+                     {"outcome": "approved", "note": "CPA-6.6(a) strategic account"})
+    assert first.status_code == 200, first.text
+    assert party.admin.get(f"/v1/decisions/{body['decision_id']}").json()["status"] == "pending_approval"
+    second = party.by_role["finance"].post(
+        f"/v1/approvals/{by_category['discount_above_finance_threshold']['approval_id']}/decision",
+        {"outcome": "approved", "note": "CPA-6.6(b) within margin"})
+    assert second.status_code == 200, second.text
+    released = party.admin.get(f"/v1/decisions/{body['decision_id']}").json()
+    assert (released["outcome"], released["status"]) == ("allow", "approved"), released
+
+    beyond = sales.post("/v1/pricing/check", _quote(partner, "CT-COLLAB-SEAT", "28.50")).json()
+    assert beyond["outcome"] == "deny" and beyond["approvals"] == [], beyond
+    assert "CPA-6.4" in {r["clause"] for r in beyond["reasons"]}, beyond["reasons"]
+
+
+def _register(partner_id: str, family: str, today: date) -> dict[str, Any]:
+    return {"partner_id": partner_id,
+            "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Nordsee Versand AG", "contact": "Jana Voss"},
+            "family": family, "estimated_value": "48000.00",
+            "expected_close": (today + timedelta(days=60)).isoformat()}
+
+
+def test_an_expired_secops_certification_freezes_a_security_registration_and_drops_advanced_entitlements(party):
+    """P0 (Advanced) holds an approved security registration; its only security certification, cert-secops-analyst,
+    expired yesterday.
+
+    * CPA-4.3(d): "protected opportunity registrations in that Product Family are frozen"; COP-4.1:
+      certification_expired_active_deal -> channel_ops, 12 hours (the hourly sweep raises it, run here as the
+      scheduler would).
+    * CPA-4.3(a): the Advanced entitlements rest on cert-secops-analyst (CPA-3.3), so P0 receives Authorized's
+      (CPA-3.2 / CPA-9.2): 8 support hours a Quarter, no market development funds, 1 sandbox (CPA-9.7); and
+      Authorized partners still "may register opportunities" (CPA-3.2, CPA-5.1 "Partners of all tiers").
+    * CPA-4.3(b): with no other valid security certification, P0 "may not [...] register opportunities for Products
+      of that Product Family": a new security registration is refused; a devices one, which CPA-5.1 lets an
+      Authorized partner register "without certification", is accepted for review."""
+    from revgov.services import deal_holds
+
+    today = _today(party)
+    p0 = party.partners[0]
+    own = party.partner_keys[p0]
+    ops = party.by_role["channel_ops"]
+    deal = own.post("/v1/deals", _register(p0, "security", today))
+    assert deal.status_code == 201, deal.text
+    assert ops.post(f"/v1/approvals/{deal.json()['approval_id']}/decision",
+                    {"outcome": "approved", "note": "CPA-5.1 named contact"}).status_code == 200
+    lapsed = {"certification_id": "cert-secops-analyst", "earned_at": (today - timedelta(days=380)).isoformat(),
+              "expires_at": (today - timedelta(days=1)).isoformat()}
+    assert party.by_role["sales"].post(f"/v1/partners/{p0}/certifications", lapsed).status_code == 201
+
+    seen = own.get(f"/v1/deals/{deal.json()['deal_id']}").json()
+    assert seen["status"] in ("suspended", "frozen"), seen
+    deal_holds.sweep(party.rt, party.tenant_id)
+    found = ops.get("/v1/exceptions", queue="channel_ops", limit=200).json()["items"]
+    (held,) = [e for e in found if e["category"] == "certification_expired_active_deal"
+               and e["subject"]["id"] == deal.json()["deal_id"]]
+    assert _at(held["due_at"]) - _at(held["opened_at"]) == timedelta(hours=12), held
+
+    def entitlement(name: str) -> dict[str, Any]:
+        return dict(ops.get(f"/v1/partners/{p0}/entitlements/{name}").json())
+
+    assert entitlement("max_support_hours_per_quarter")["value"] == 8, entitlement("max_support_hours_per_quarter")
+    assert entitlement("mdf_eligible")["entitled"] is False, entitlement("mdf_eligible")
+    assert entitlement("sandbox_environments")["value"] == 1, entitlement("sandbox_environments")
+    assert entitlement("deal_registration")["entitled"] is True, entitlement("deal_registration")
+
+    refused = own.post("/v1/deals", _register(p0, "security", today))
+    assert refused.status_code in (409, 422), refused.text
+    assert "CPA-4.3" in refused.text or "CPA-5.1" in refused.text, refused.text
+    devices = own.post("/v1/deals", _register(p0, "devices", today))
+    assert devices.status_code == 201, devices.text
+
+
+def _support(party: Any, partner_id: str, hours: str, severity: int, today: date, **extra: Any) -> str:
+    now = party.rt.clock.now_iso()
+    sent = party.erp.post(erp_event("support.logged", {
+        "partner_id": partner_id, "ticket_id": f"TCK-RV4-{uuid.uuid4().hex[:6]}", "family": "collaboration",
+        "hours": hours, "performed_on": today.isoformat(), "severity": severity, **extra},
+        occurred_at=now[:19] + "Z"))
+    assert sent.status_code == 202, sent.text
+    event_id = str(sent.json()["event_id"])
+    wait_until(lambda: party.admin.get(f"/v1/events/{event_id}").json()["status"] in ("processed", "failed"), 60,
+               what=event_id)
+    assert party.admin.get(f"/v1/events/{event_id}").json()["status"] == "processed"
+    return event_id
+
+
+def _overage_lines(party: Any, partner_id: str) -> list[dict[str, Any]]:
+    finance = party.by_role["finance"]
+    invoices = finance.get("/v1/invoices", partner_id=partner_id, limit=200).json()["items"]
+    lines = [ln for i in invoices for ln in finance.get(f"/v1/invoices/{i['invoice_id']}").json()["lines"]]
+    return [ln for ln in lines if ln.get("sku") and "SUPPORT" in ln["sku"]]
+
+
+def test_support_beyond_thirty_advanced_hours_is_billed_at_eur_130_for_severity_1_and_approved_work(party):
+    """An Advanced partner has 30 support hours a Quarter (CPA-9.2). Logged on the same day:
+
+    1. 22.50 h, severity 2 (75 % of 30: COP-5.4's first notice; no charge): 22.50 used.
+    2. 9.00 h, severity 1: 22.50 + 9.00 = 31.50, 1.50 beyond the allowance; CPA-9.2 / COP-5.4: "only severity 1
+       incidents are worked without written approval; those hours are billed at EUR 130.00 per hour": 1.50 x 130.00
+       = EUR 195.00, one line on the month's invoice ("Overage is invoiced on the invoice of the month in which it
+       was worked").
+    3. 1.00 h, severity 2, without the partner's approval: not billed (COP-5.3: "work delivered without acceptance
+       is not invoiced"), a support_hours_overage exception -> customer_success, 12 h (COP-4.1).
+    4. 2.00 h, severity 3, overage approved in writing: all beyond the allowance, 2.00 x 130.00 = EUR 260.00.
+    Billed overage in all: 195.00 + 260.00 = 455.00, never at northwind's USD 150.00."""
+    today = _today(party)
+    p0 = party.partners[0]
+    _support(party, p0, "22.50", 2, today)
+    assert _overage_lines(party, p0) == []
+    _support(party, p0, "9.00", 1, today)
+    wait_until(lambda: len(_overage_lines(party, p0)) == 1, 60, what="severity 1 overage line")
+    (sev1,) = _overage_lines(party, p0)
+    assert (Decimal(sev1["quantity"]), sev1["unit_price"], sev1["amount"]) == (Decimal("1.5"), "130.00", "195.00"), sev1
+
+    _support(party, p0, "1.00", 2, today)
+    cs = party.by_role["customer_success"]
+
+    def overage_cases() -> list[dict[str, Any]]:
+        items = cs.get("/v1/exceptions", queue="customer_success", limit=200).json()["items"]
+        return [e for e in items if e["category"] == "support_hours_overage" and e.get("partner_id") == p0]
+
+    wait_until(lambda: len(overage_cases()) == 1, 60, what="support_hours_overage")
+    (case,) = overage_cases()
+    assert _at(case["due_at"]) - _at(case["opened_at"]) == timedelta(hours=12), case
+    assert len(_overage_lines(party, p0)) == 1, _overage_lines(party, p0)
+
+    _support(party, p0, "2.00", 3, today, overage_approved=True)
+    wait_until(lambda: len(_overage_lines(party, p0)) == 2, 60, what="approved overage line")
+    amounts = sorted(Decimal(ln["amount"]) for ln in _overage_lines(party, p0))
+    assert amounts == [Decimal("195.00"), Decimal("260.00")], _overage_lines(party, p0)
+    assert sum(amounts) == Decimal("455.00")
+
+
+def _document(kind: str, issued: date, **extra: Any) -> dict[str, Any]:
+    return {"document_type": kind, "reference": f"dms://{kind}/{uuid.uuid4().hex[:8]}",
+            "checksum": "sha256:" + hashlib.sha256(f"{kind}{issued}".encode()).hexdigest(),
+            "issued_at": issued.isoformat(), **extra}
+
+
+def test_a_commercial_register_extract_older_than_three_months_counts_as_missing(party, api):
+    """CPA-2.2: no Partner may quote [...] until Contoso has received and verified "(d) an extract from the
+    commercial register dated within the last 3 months" and "an expired document counts as missing". A Reseller
+    applies at Authorized (CPA-3.1: "A new Partner is admitted at Authorized unless it demonstrates [...] a higher
+    tier"), files (a)-(c), (e) and CPA-2.5's bank reference and sales-channel declaration, and a register extract
+    dated 4 months and 10 days ago: the submit leaves it pending documents, the gap naming the extract and CPA-2.2.
+    A fresh extract (dated 10 days ago) completes the file: pending approval, decided by a channel ops member other
+    than the one who submitted it (CPA-2.9). Active Authorized: 8 support hours (CPA-9.2), opportunity registration
+    (CPA-3.2), no MDF (CPA-3.2 "not eligible for [...] market development funds")."""
+    today = _today(party)
+    ops = party.by_role["channel_ops"]
+    created = ops.post("/v1/partners", {
+        "legal_name": f"Brandt Handel {uuid.uuid4().hex[:6]}", "partner_type": "reseller",
+        "requested_tier": "authorized", "terms": {"annual_commitment": "0.00", "payment_terms_days": 30},
+        "contact": {"name": "Lena Brandt", "email": "lena@brandt.example"}})
+    assert created.status_code == 201, created.text
+    partner_id = created.json()["partner_id"]
+    required = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
+    assert required["outcome"] == "pending_documents", required
+    month_ago = today - timedelta(days=30)
+    insurance = {"expires_at": (today + timedelta(days=300)).isoformat(), "coverage_amount": "1000000.00"}
+    extras = {"insurance_certificate": insurance, "compliance_screening": {"outcome": "clear"}}
+    # CPA-2.2's documents and CPA-2.5's reseller ones, by the names the application's outstanding list gives them
+    documents = sorted({o["name"] for o in required["missing"] if o.get("kind") == "document"}
+                       - {"commercial_register_extract"})
+    assert {"signed_agreement", "tax_form", "insurance_certificate", "compliance_screening"} <= set(documents), (
+        required["missing"])
+    for kind in documents:
+        filed = ops.post(f"/v1/partners/{partner_id}/documents", _document(kind, month_ago, **extras.get(kind, {})))
+        assert filed.status_code == 201, (kind, filed.text)
+    old = ops.post(f"/v1/partners/{partner_id}/documents",
+                   _document("commercial_register_extract", today - timedelta(days=130)))
+    assert old.status_code in (201, 422), old.text
+    gapped = ops.post(f"/v1/partners/{partner_id}/submit", {})
+    assert gapped.status_code == 200, gapped.text
+    body = gapped.json()
+    assert body["outcome"] == "pending_documents", body
+    gaps = [m for m in body["missing"] if "commercial_register_extract" in str(m)]
+    assert gaps and gaps[0]["clause"] == "CPA-2.2", body["missing"]
+
+    fresh = ops.post(f"/v1/partners/{partner_id}/documents",
+                     _document("commercial_register_extract", today - timedelta(days=10)))
+    assert fresh.status_code == 201, fresh.text
+    submitted = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
+    assert submitted["outcome"] == "pending_approval" and submitted["missing"] == [], submitted
+    approval_id = submitted["approval"]["approval_id"]
+    assert_problem(ops.post(f"/v1/approvals/{approval_id}/decision", {"outcome": "approved", "note": "mine"}), 403)
+    decided = _second(party, api, "channel_ops").post(f"/v1/approvals/{approval_id}/decision",
+                                                      {"outcome": "approved", "note": "CPA-2.9 complete"})
+    assert decided.status_code == 200, decided.text
+    partner = ops.get(f"/v1/partners/{partner_id}").json()
+    assert (partner["status"], partner["tier"]) == ("active", "authorized"), partner
+    hours = ops.get(f"/v1/partners/{partner_id}/entitlements/max_support_hours_per_quarter").json()
+    dealreg = ops.get(f"/v1/partners/{partner_id}/entitlements/deal_registration").json()
+    mdf = ops.get(f"/v1/partners/{partner_id}/entitlements/mdf_eligible").json()
+    assert (hours["value"], dealreg["entitled"], mdf["entitled"]) == (8, True, False), (hours, dealreg, mdf)
