@@ -1,0 +1,243 @@
+"""Reviewer round 4: Northwind's support obligations, suspension and cure, the seed's KPI table and the
+tamper-evident audit, over HTTP on a party tenant of northwind's configuration (make_party: two active Silver
+resellers holding cert-network-core, PA-3.3), so background activity of the shared tenants changes none of the
+counts. Every figure is computed by hand from the clause, the seed or API.md, quoted in the test's docstring; dates
+are read from the stack's clock when the test runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from billing_support import erp_event, wait_until
+from security_support import make_party, offboard
+from support import assert_problem
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def party(api, operator, stack):
+    made = make_party(api, operator, stack, "northwind")
+    yield made
+    offboard(operator, made)
+
+
+def _today(party: Any) -> date:
+    return date.fromisoformat(party.rt.clock.now_iso()[:10])
+
+
+def _at(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _quote(partner_id: str, discount: str, sku: str = "NW-SW-24P", quantity: int = 2) -> dict[str, Any]:
+    return {"partner_id": partner_id, "quote_ref": f"Q-RV4-{uuid.uuid4().hex[:8]}",
+            "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Cascade Freight Inc"},
+            "lines": [{"line_id": "1", "sku": sku, "quantity": quantity, "discount_percent": discount}],
+            "promotions": [], "terms": {"payment_days": 30}}
+
+
+def _processed(party: Any, sent: Any) -> str:
+    assert sent.status_code == 202, sent.text
+    event_id = str(sent.json()["event_id"])
+    wait_until(lambda: party.admin.get(f"/v1/events/{event_id}").json()["status"] in ("processed", "failed"), 60,
+               what=event_id)
+    assert party.admin.get(f"/v1/events/{event_id}").json()["status"] == "processed", event_id
+    return event_id
+
+
+def _support(party: Any, partner_id: str, hours: str, severity: int, family: str = "networking") -> str:
+    now = party.rt.clock.now_iso()
+    return _processed(party, party.erp.post(erp_event("support.logged", {
+        "partner_id": partner_id, "ticket_id": f"TCK-RV4-{uuid.uuid4().hex[:6]}", "family": family, "hours": hours,
+        "performed_on": now[:10], "severity": severity}, occurred_at=now[:19] + "Z")))
+
+
+def _lines(party: Any, partner_id: str) -> list[dict[str, Any]]:
+    finance = party.by_role["finance"]
+    invoices = finance.get("/v1/invoices", partner_id=partner_id, limit=200).json()["items"]
+    return [ln for i in invoices for ln in finance.get(f"/v1/invoices/{i['invoice_id']}").json()["lines"]]
+
+
+def _overage(party: Any, partner_id: str) -> list[dict[str, Any]]:
+    return [ln for ln in _lines(party, partner_id) if ln.get("sku") == "NW-SUPPORT-OVERAGE"]
+
+
+def test_a_severity_1_incident_beyond_forty_silver_hours_is_billed_at_usd_150_that_month(party):
+    """A Silver partner has 40 support hours a Quarter (PA-3.3, PA-9.2). 32.00 h of severity 2 work (80 %: SOP-5.4's
+    notice, no charge), then a severity 1 incident of 9.25 h: 41.25 used, 1.25 beyond the allowance. SOP-5.4:
+    "Severity 1 incidents are always worked; hours above the allowance for a severity 1 incident are billed as
+    overage at USD 150.00 per hour [...] on the monthly invoice for the month in which they were performed":
+    1.25 x 150.00 = USD 187.50, SKU NW-SUPPORT-OVERAGE. The 15-minute increments of PA-9.2 / SOP-5.2 are the ERP's
+    to log: 9.10 h is refused at the webhook and nothing is billed for it."""
+    p0 = party.partners[0]
+    _support(party, p0, "32.00", 2)
+    assert _overage(party, p0) == []
+    now = party.rt.clock.now_iso()
+    odd = party.erp.post(erp_event("support.logged", {
+        "partner_id": p0, "ticket_id": "TCK-RV4-ODD", "family": "networking", "hours": "9.10",
+        "performed_on": now[:10], "severity": 1}, occurred_at=now[:19] + "Z"))
+    assert odd.status_code == 400, odd.text
+    assert "hours" in odd.text, odd.text
+    _support(party, p0, "9.25", 1)
+    wait_until(lambda: len(_overage(party, p0)) == 1, 60, what="overage line")
+    (line,) = _overage(party, p0)
+    assert (Decimal(line["quantity"]), line["unit_price"], line["amount"]) == (Decimal("1.25"), "150.00", "187.50")
+    month = now[:7]
+    assert line["service_period"] is None or str(line["service_period"]).find(month) >= 0, line
+
+
+def test_a_suspension_states_its_reason_stops_new_business_keeps_reads_and_is_lifted_when_cured(party):
+    """PA-13.2: the Distributor "may suspend a Partner from new quotes, orders, deal registrations and incentive
+    accrual [...] where [...] (c) any amount is more than 60 days overdue [...] A suspension states its reason and the
+    clause relied on, and is lifted when the reason is cured." PA-9.6: "A suspended Partner keeps read-only access to
+    its statements and documents."
+
+    Finance suspends P0 for an amount 61 days overdue. Then: the partner record is suspended with that reason; P0's
+    own quote is denied citing PA-13.2; its deal registration is refused; MDF is withheld (entitlement mdf_eligible
+    false, PA-13.2 "incentive accrual"); P0 still reads its partner record and its invoices. Its rival P1 is
+    untouched (allow). Reinstated once paid, P0's quote of the same line is allowed again and MDF is back (Silver,
+    PA-3.3 / PA-9.5: 2 %)."""
+    p0, p1 = party.partners
+    own = party.partner_keys[p0]
+    finance = party.by_role["finance"]
+    reason = "PA-13.2(c): invoice NW-INV-0042 is 61 days overdue"
+    suspended = finance.post(f"/v1/partners/{p0}/suspend", {"reason": reason})
+    assert suspended.status_code == 200, suspended.text
+    record = own.get(f"/v1/partners/{p0}")
+    assert record.status_code == 200, record.text
+    assert record.json()["status"] == "suspended", record.json()
+    assert reason in record.text, record.json().get("history")
+
+    quote = own.post("/v1/pricing/check", _quote(p0, "5.00"))
+    assert quote.status_code == 200, quote.text
+    assert quote.json()["outcome"] == "deny", quote.json()
+    assert "PA-13.2" in {r["clause"] for r in quote.json()["reasons"]}, quote.json()["reasons"]
+    today = _today(party)
+    deal = own.post("/v1/deals", {"partner_id": p0, "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}",
+                                                                "name": "Cascade", "contact": "Kim Park"},
+                                  "family": "networking", "estimated_value": "60000.00",
+                                  "expected_close": (today + timedelta(days=60)).isoformat()})
+    assert 400 <= deal.status_code < 500, deal.text
+    mdf = finance.get(f"/v1/partners/{p0}/entitlements/mdf_eligible").json()
+    assert mdf["entitled"] is False, mdf
+    assert own.get("/v1/invoices", partner_id=p0).status_code == 200
+    rival = party.partner_keys[p1].post("/v1/pricing/check", _quote(p1, "5.00")).json()
+    assert rival["outcome"] == "allow", rival
+
+    lifted = finance.post(f"/v1/partners/{p0}/reinstate", {"reason": "overdue amount paid in full"})
+    assert lifted.status_code == 200, lifted.text
+    assert own.get(f"/v1/partners/{p0}").json()["status"] == "active"
+    again = own.post("/v1/pricing/check", _quote(p0, "5.00")).json()
+    assert again["outcome"] == "allow", again
+    back = finance.get(f"/v1/partners/{p0}/entitlements/mdf_percent").json()
+    assert Decimal(str(back["value"])) == 2, back
+
+
+def test_the_seed_kpis_of_one_month_from_four_quotes_a_shipment_and_support(party):
+    """The seed's KPI table, for this month, tier silver (both party partners are Silver):
+
+    Quotes on NW-SW-24P (List 1,250.00, Line Cost 900.00; Silver networking cap 10 %, PA-6.2), each 2 units:
+      A  5 %: allow.                                               exceptions 0
+      B 12 %: above the cap (PA-6.6(a)); margin (1,100 - 900) / 1,100 = 18.2 %.            1 (tier cap)
+      C 26 %: above the cap, above 25 % (PA-6.6(b)), margin (925 - 900) / 925 = 2.7 % < 12 % (PA-6.3 / 6.6(c)).
+                                                                   3 (SOP-4.1: one exception per category)
+      D 0 %: allow.                                                exceptions 0
+    One shipment of 2 x NW-SW-24P (billed at List Price, no quote named): revenue 2,500.00, cost 1,800.00.
+    Support: 5.00 h, severity 3, within the 40 h allowance (not billed).
+
+    * Policy exceptions per 100 transactions (transactions = quotes checked + ERP events billed, API docs/kpis):
+      4 exceptions x 100 / (4 quotes + 1 shipment) = 80.00.
+    * Override rate: 2 of 4 quotes needed an approval = 50.00 %.
+    * Net realized margin by tier (silver): (2,500.00 - 1,800.00 - 0.00 rebates) / 2,500.00 = 28.00 % (the month
+      holds no whole Quarter; the Silver volume rebate of PA-7.2 is 0 % below 100,000.00 anyway; no SPIFF on a
+      switch, PA-7.5).
+    * Support hours per revenue dollar: 5.00 / 2,500.00 = 0.00200000; per 1,000: 2.0000.
+    * Invoice cycle time: the shipment occurred now and is posted within the hour: p50 = p90 = 1 h (bucket edge),
+      100.00 % within the 48 h SLA (PA-10.7, SOP-2.1), no breach."""
+
+    p0, p1 = party.partners
+    sales = party.by_role["sales"]
+    outcomes = []
+    for partner, discount in ((p0, "5.00"), (p1, "12.00"), (p0, "26.00"), (p1, "0.00")):
+        checked = sales.post("/v1/pricing/check", _quote(partner, discount))
+        assert checked.status_code == 200, checked.text
+        outcomes.append((checked.json()["outcome"], len(checked.json()["approvals"])))
+    assert outcomes == [("allow", 0), ("approval_required", 1), ("approval_required", 3), ("allow", 0)], outcomes
+
+    now = party.rt.clock.now_iso()
+    shipped = party.erp.post(party.erp.located(erp_event("shipment.confirmed", {
+        "partner_id": p0, "order_ref": f"SO-RV4-{uuid.uuid4().hex[:6]}", "shipped_on": now[:10],
+        "lines": [{"sku": "NW-SW-24P", "quantity": 2}]}, occurred_at=now[:19] + "Z")))
+    _processed(party, shipped)
+    wait_until(lambda: any(ln.get("sku") == "NW-SW-24P" for ln in _lines(party, p0)), 60, what="shipment line")
+    (line,) = [ln for ln in _lines(party, p0) if ln.get("sku") == "NW-SW-24P"]
+    assert (line["amount"], line["cost"]) == ("2500.00", "1800.00"), line
+    _support(party, p1, "5.00", 3)
+
+    month = now[:7]
+
+    def kpis() -> dict[str, Any]:
+        answer = party.by_role["finance"].get("/v1/kpis", period=month)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def settled() -> bool:
+        k = kpis()
+        return (k["policy_exceptions_per_100_transactions"]["transactions"] == 5
+                and k["support_hours_per_revenue_dollar"]["support_hours"] == "5.00"
+                and k["invoice_cycle_time"]["events"] == 1)
+
+    wait_until(settled, 60, what=kpis)
+    k = kpis()
+    exceptions = k["policy_exceptions_per_100_transactions"]
+    assert (exceptions["exceptions"], exceptions["quotes_checked"], exceptions["erp_events_billed"],
+            exceptions["per_100_transactions"]) == (4, 4, 1, "80.00"), exceptions
+    overrides = k["overrides_and_approvals"]
+    assert (overrides["quotes_needing_approval"], overrides["override_rate_percent"]) == (2, "50.00"), overrides
+    margin = k["net_realized_margin"]
+    assert (margin["revenue"], margin["cost"], margin["rebates_deducted"], margin["net_margin"],
+            margin["net_margin_percent"]) == ("2500.00", "1800.00", "0.00", "700.00", "28.00"), margin
+    (silver,) = [t for t in margin["by_tier"] if t["tier"] == "silver"]
+    assert silver["net_margin_percent"] == "28.00", silver
+    support = k["support_hours_per_revenue_dollar"]
+    assert (support["hours_per_revenue_dollar"], support["hours_per_1000_revenue"]) == ("0.00200000", "2.0000"), support
+    cycle = k["invoice_cycle_time"]
+    assert (cycle["p50_hours"], cycle["p90_hours"], cycle["sla_hours"], cycle["within_sla_percent"],
+            cycle["sla_breaches"]) == (1, 1, 48, "100.00", 0), cycle
+
+
+def test_an_edited_approval_record_breaks_the_audit_chain_at_that_record(party, stack):
+    """API.md: `GET /v1/audit/verify` -> {records, valid, first_invalid}; the seed asks for "immutable audit logs for
+    every automated decision, data source, approval action". A quote needing channel ops' approval is approved with
+    the note "PA-6.6(a) strategic account"; the chain verifies. Someone with table access then edits that decision's
+    audit record (the note now reads "waived"): verify answers valid false and names that record's seq as the first
+    invalid one; the records before it still hold (first_invalid is not an earlier one)."""
+    from engine_support import overwrite, raw_data
+
+    p0 = party.partners[0]
+    checked = party.by_role["sales"].post("/v1/pricing/check", _quote(p0, "12.00")).json()
+    (approval,) = checked["approvals"]
+    note = "PA-6.6(a) strategic account"
+    decided = party.by_role["channel_ops"].post(f"/v1/approvals/{approval['approval_id']}/decision",
+                                                {"outcome": "approved", "note": note})
+    assert decided.status_code == 200, decided.text
+    finance = party.by_role["finance"]
+    assert finance.get("/v1/audit/verify").json()["valid"] is True
+    trail = finance.get("/v1/audit", subject=approval["approval_id"], limit=200).json()["items"]
+    decided_records = [r for r in trail if note in str(r.get("inputs")) or note in str(r.get("outcome"))]
+    assert decided_records, trail
+    seq = decided_records[0]["seq"]
+    key = f"R#{seq:012d}"
+    data = raw_data(party.rt, party.tenant_id, "AUDIT", key)
+    assert note in data, data[:300]
+    overwrite(party.rt, party.tenant_id, "AUDIT", key, data.replace(note, "waived"))
+    verdict = finance.get("/v1/audit/verify").json()
+    assert verdict["valid"] is False and verdict["first_invalid"]["seq"] == seq, verdict
+    assert_problem(party.partner_keys[p0].get("/v1/audit/verify"), 403)
