@@ -292,3 +292,67 @@ def test_a_commercial_register_extract_older_than_three_months_counts_as_missing
     dealreg = ops.get(f"/v1/partners/{partner_id}/entitlements/deal_registration").json()
     mdf = ops.get(f"/v1/partners/{partner_id}/entitlements/mdf_eligible").json()
     assert (hours["value"], dealreg["entitled"], mdf["entitled"]) == (8, True, False), (hours, dealreg, mdf)
+
+
+def test_payment_terms_beyond_thirty_days_go_to_legal_for_48_hours_and_beyond_sixty_are_not_granted(party):
+    """CPA-6.7: "The standard payment term is 30 days from the invoice date. Any other term [...] is non-standard and
+    requires Legal approval before it is offered. Payment terms longer than 60 days are not granted." CPA-6.6(d):
+    Legal approval where non-standard payment terms apply; COP-4.1: non_standard_payment_terms -> legal, 48 hours.
+    A CT-COLLAB-SEAT line at 5 % (within the Advanced 9 % cap, margin (42.75 - 22.00) / 42.75 = 48.5 %):
+    * 30 days: allow; 45 days: one approval, legal, due 48 h after entry; 60 days: still only legal (not "longer
+      than 60"); 75 days: deny citing CPA-6.7, no approval opened. Channel ops cannot decide the legal approval
+      (COP-1.2 "Staff act only on items of queues they belong to"); legal can."""
+    p0 = party.partners[0]
+    sales = party.by_role["sales"]
+
+    def check(days: int) -> dict[str, Any]:
+        body = _quote(p0, "CT-COLLAB-SEAT", "5.00")
+        body["terms"] = {"payment_days": days}
+        answer = sales.post("/v1/pricing/check", body)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    assert check(30)["outcome"] == "allow"
+    for days in (45, 60):
+        held = check(days)
+        assert held["outcome"] == "approval_required", held
+        (approval,) = held["approvals"]
+        assert (approval["category"], approval["queue"]) == ("non_standard_payment_terms", "legal"), approval
+        case = party.admin.get(f"/v1/approvals/{approval['approval_id']}").json()
+        entered = _at(case.get("entered_at") or case["opened_at"])
+        assert _at(case["due_at"]) - entered == timedelta(hours=48), case
+    assert_problem(party.by_role["channel_ops"].post(f"/v1/approvals/{approval['approval_id']}/decision",
+                                                     {"outcome": "approved", "note": "not mine"}), 403)
+    assert party.by_role["legal"].post(f"/v1/approvals/{approval['approval_id']}/decision",
+                                       {"outcome": "approved", "note": "CPA-6.7 60 days agreed"}).status_code == 200
+    refused = check(75)
+    assert refused["outcome"] == "deny" and refused["approvals"] == [], refused
+    assert "CPA-6.7" in {r["clause"] for r in refused["reasons"]}, refused["reasons"]
+
+
+def test_mdf_is_asked_only_by_an_eligible_partner_and_claimed_only_after_a_pre_approved_activity(party):
+    """CPA-9.5: "Advanced and Elite Partners accrue market development funds [...] Activities are pre-approved by
+    Channel Operations; claims are made within 60 days after the activity with proof of execution and supplier
+    invoices." CPA-3.2: Authorized partners "are not eligible for [...] market development funds".
+    * P0 (Advanced) asks pre-approval of an activity starting in 10 days: accepted. A claim before it is approved or
+      before it has taken place is refused (422), nothing paid.
+    * P0 with cert-secops-analyst expired falls to Authorized's entitlements (CPA-4.3(a)): a new request is a 422
+      citing CPA-9.5 or CPA-4.3 (the expiry that makes it ineligible)."""
+    today = _today(party)
+    p0 = party.partners[0]
+    own = party.partner_keys[p0]
+    activity = {"title": "Winter collaboration roadshow", "starts_on": (today + timedelta(days=10)).isoformat(),
+                "ends_on": (today + timedelta(days=12)).isoformat(), "planned_amount": "2000.00"}
+    asked = own.post(f"/v1/partners/{p0}/mdf/activities", activity)
+    assert asked.status_code == 201, asked.text
+    activity_id = asked.json()["activity_id"]
+    claim = {"activity_id": activity_id, "amount": "500.00",
+             "evidence": {"proof_of_execution": "dms://roadshow/photos", "invoices": ["SUP-INV-77"]}}
+    early = assert_problem(own.post(f"/v1/partners/{p0}/mdf/claims", claim), 422)
+    assert early.get("errors"), early
+    lapsed = {"certification_id": "cert-secops-analyst", "earned_at": (today - timedelta(days=380)).isoformat(),
+              "expires_at": (today - timedelta(days=1)).isoformat()}
+    assert party.by_role["sales"].post(f"/v1/partners/{p0}/certifications", lapsed).status_code == 201
+    refused = assert_problem(own.post(f"/v1/partners/{p0}/mdf/activities", activity), 422)
+    # the expiry is why P0 is no longer eligible: the refusal may cite CPA-4.3(a) or the clause it leads to
+    assert "CPA-9.5" in str(refused) or "CPA-4.3" in str(refused), refused
