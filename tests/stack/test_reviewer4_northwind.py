@@ -99,7 +99,8 @@ def test_a_suspension_states_its_reason_stops_new_business_keeps_reads_and_is_li
     clause relied on, and is lifted when the reason is cured." PA-9.6: "A suspended Partner keeps read-only access to
     its statements and documents."
 
-    Finance suspends P0 for an amount 61 days overdue. Then: the partner record is suspended with that reason; P0's
+    Finance suspends P0 for an amount 61 days overdue. Then: the partner record is suspended with that reason and
+    the clause (PTR-SUSPENSION, PA-13.2), also when the reason's words name no clause; P0's
     own quote is denied citing PA-13.2; its deal registration is refused; MDF is withheld (entitlement mdf_eligible
     false, PA-13.2 "incentive accrual"); P0 still reads its partner record and its invoices. Its rival P1 is
     untouched (allow). Reinstated once paid, P0's quote of the same line is allowed again and MDF is back (Silver,
@@ -107,13 +108,17 @@ def test_a_suspension_states_its_reason_stops_new_business_keeps_reads_and_is_li
     p0, p1 = party.partners
     own = party.partner_keys[p0]
     finance = party.by_role["finance"]
-    reason = "PA-13.2(c): invoice NW-INV-0042 is 61 days overdue"
+    reason = "invoice NW-INV-0042 is 61 days overdue"
     suspended = finance.post(f"/v1/partners/{p0}/suspend", {"reason": reason})
     assert suspended.status_code == 200, suspended.text
     record = own.get(f"/v1/partners/{p0}")
     assert record.status_code == 200, record.text
     assert record.json()["status"] == "suspended", record.json()
-    assert reason in record.text, record.json().get("history")
+    # "A suspension states its reason and the clause relied on": the step the partner reads names both, whatever
+    # words the reason is given in
+    step = record.json()["history"][-1]
+    assert (step["to"], step["reason"], step.get("clause"), step.get("rule_id")) == (
+        "suspended", reason, "PA-13.2", "PTR-SUSPENSION"), step
 
     quote = own.post("/v1/pricing/check", _quote(p0, "5.00"))
     assert quote.status_code == 200, quote.text
@@ -133,7 +138,10 @@ def test_a_suspension_states_its_reason_stops_new_business_keeps_reads_and_is_li
 
     lifted = finance.post(f"/v1/partners/{p0}/reinstate", {"reason": "overdue amount paid in full"})
     assert lifted.status_code == 200, lifted.text
-    assert own.get(f"/v1/partners/{p0}").json()["status"] == "active"
+    reinstated = own.get(f"/v1/partners/{p0}").json()
+    assert reinstated["status"] == "active"
+    step = reinstated["history"][-1]
+    assert (step["to"], step.get("clause")) == ("active", "PA-13.2"), step  # "is lifted when the reason is cured"
     again = own.post("/v1/pricing/check", _quote(p0, "5.00")).json()
     assert again["outcome"] == "allow", again
     back = finance.get(f"/v1/partners/{p0}/entitlements/mdf_percent").json()
