@@ -356,3 +356,34 @@ def test_mdf_is_asked_only_by_an_eligible_partner_and_claimed_only_after_a_pre_a
     refused = assert_problem(own.post(f"/v1/partners/{p0}/mdf/activities", activity), 422)
     # the expiry is why P0 is no longer eligible: the refusal may cite CPA-4.3(a) or the clause it leads to
     assert "CPA-9.5" in str(refused) or "CPA-4.3" in str(refused), refused
+
+
+def test_sandboxes_are_counted_at_a_time_and_exam_vouchers_per_program_year(party):
+    """CPA-9.7: "Partners receive non-production sandbox environments [...] up to 1 (Authorized), 3 (Advanced) or 10
+    (Elite) at a time, and certification exam vouchers per Program Year: 2 (Authorized), 6 (Advanced) or 20
+    (Elite)". P0 is Advanced: three sandboxes are issued (remaining 2, 1, 0), a fourth is refused (409); one given
+    back, a fourth is issued. Six vouchers are issued (remaining 5 ... 0), each expiring on 31 December of this
+    Program Year ("Unused vouchers expire at the end of the Program Year"), a seventh is refused (409). Only channel
+    ops / admin issue them (COP-1.2: channel_ops holds tiers and entitlements); finance gets 403."""
+    p0 = party.partners[0]
+    ops = party.by_role["channel_ops"]
+    assert_problem(party.by_role["finance"].post(f"/v1/partners/{p0}/sandboxes", {}), 403)
+    issued = []
+    for remaining in (2, 1, 0):
+        made = ops.post(f"/v1/partners/{p0}/sandboxes", {})
+        assert made.status_code == 201, made.text
+        assert made.json()["remaining"] == remaining, made.json()
+        issued.append(made.json())
+    assert_problem(ops.post(f"/v1/partners/{p0}/sandboxes", {}), 409)
+    sandbox_id = issued[0]["issued"]["sandbox_id"]
+    assert issued[0]["clause"] == "CPA-9.7", issued[0]
+    back = ops.post(f"/v1/partners/{p0}/sandboxes/{sandbox_id}/return", {})
+    assert back.status_code == 200, back.text
+    assert ops.post(f"/v1/partners/{p0}/sandboxes", {}).status_code == 201
+    for remaining in (5, 4, 3, 2, 1, 0):
+        voucher = ops.post(f"/v1/partners/{p0}/exam-vouchers", {})
+        assert voucher.status_code == 201, voucher.text
+        assert voucher.json()["remaining"] == remaining, voucher.json()
+        # "Unused vouchers expire at the end of the Program Year" (a calendar year, CPA-1.1)
+        assert voucher.json()["issued"]["expires_on"] == f"{_today(party).year}-12-31", voucher.json()
+    assert_problem(ops.post(f"/v1/partners/{p0}/exam-vouchers", {}), 409)

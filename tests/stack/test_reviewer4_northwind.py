@@ -249,3 +249,60 @@ def test_an_edited_approval_record_breaks_the_audit_chain_at_that_record(party, 
     verdict = finance.get("/v1/audit/verify").json()
     assert verdict["valid"] is False and verdict["first_invalid"]["seq"] == seq, verdict
     assert_problem(party.partner_keys[p0].get("/v1/audit/verify"), 403)
+
+
+def _document(kind: str, issued: date, **extra: Any) -> dict[str, Any]:
+    import hashlib
+
+    return {"document_type": kind, "reference": f"dms://{kind}/{uuid.uuid4().hex[:8]}",
+            "checksum": "sha256:" + hashlib.sha256(f"{kind}{issued}".encode()).hexdigest(),
+            "issued_at": issued.isoformat(), **extra}
+
+
+def test_an_msp_needs_two_million_of_cover_and_a_security_attestation_of_the_last_twelve_months(party, api):
+    """PA-2.4: "an MSP must provide: (a) a certificate of professional liability (errors and omissions) insurance of at
+    least USD 2,000,000.00 per claim; (b) a certificate of cyber liability insurance of at least USD 2,000,000.00 per
+    claim; (c) a current independent security attestation [...] issued or renewed within the previous 12 months; and
+    (d) the name of a named operations contact reachable 24x7". PA-2.2(a)-(d) for every partner.
+    * A professional liability certificate of 1,999,999.99 is refused naming /coverage_amount; 2,000,000.00 is taken.
+    * With an attestation issued 13 months ago (beyond "the previous 12 months") the submit leaves the MSP pending
+      documents, the gap naming security_attestation and PA-2.4.
+    * An attestation issued 2 months ago completes the file: pending approval (PA-2.9), the MSP applying at
+      Registered (no certification, PA-3.2)."""
+    today = _today(party)
+    ops = party.by_role["channel_ops"]
+    created = ops.post("/v1/partners", {
+        "legal_name": f"Harborline Managed IT {uuid.uuid4().hex[:6]}", "partner_type": "msp",
+        "requested_tier": "registered", "terms": {"annual_commitment": "0.00", "payment_terms_days": 30},
+        "contact": {"name": "Dana Ruiz", "email": "dana@harborline.example"}})
+    assert created.status_code == 201, created.text
+    partner_id = created.json()["partner_id"]
+    first = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
+    names = {m["name"] for m in first["missing"] if m.get("kind") == "document"}
+    assert {"professional_liability_insurance", "cyber_liability_insurance", "security_attestation",
+            "operations_contact"} <= names, first["missing"]
+    month_ago = today - timedelta(days=30)
+    cover = {"expires_at": (today + timedelta(days=300)).isoformat()}
+    low = ops.post(f"/v1/partners/{partner_id}/documents",
+                   _document("professional_liability_insurance", month_ago, coverage_amount="1999999.99", **cover))
+    refused = assert_problem(low, 422)
+    assert "/coverage_amount" in str(refused), refused
+    extras = {"insurance_certificate": {**cover, "coverage_amount": "1000000.00"},
+              "professional_liability_insurance": {**cover, "coverage_amount": "2000000.00"},
+              "cyber_liability_insurance": {**cover, "coverage_amount": "2000000.00"},
+              "compliance_screening": {"outcome": "clear"}}
+    for kind in sorted(names - {"security_attestation"}):
+        filed = ops.post(f"/v1/partners/{partner_id}/documents", _document(kind, month_ago, **extras.get(kind, {})))
+        assert filed.status_code == 201, (kind, filed.text)
+    stale = ops.post(f"/v1/partners/{partner_id}/documents",
+                     _document("security_attestation", today - timedelta(days=400)))
+    assert stale.status_code in (201, 422), stale.text
+    gapped = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
+    assert gapped["outcome"] == "pending_documents", gapped
+    gaps = [m for m in gapped["missing"] if m.get("name") == "security_attestation"]
+    assert gaps and gaps[0]["clause"] == "PA-2.4", gapped["missing"]
+    fresh = ops.post(f"/v1/partners/{partner_id}/documents",
+                     _document("security_attestation", today - timedelta(days=60)))
+    assert fresh.status_code == 201, fresh.text
+    done = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
+    assert done["outcome"] == "pending_approval" and done["missing"] == [], done
