@@ -387,3 +387,63 @@ def test_sandboxes_are_counted_at_a_time_and_exam_vouchers_per_program_year(part
         # "Unused vouchers expire at the end of the Program Year" (a calendar year, CPA-1.1)
         assert voucher.json()["issued"]["expires_on"] == f"{_today(party).year}-12-31", voucher.json()
     assert_problem(ops.post(f"/v1/partners/{p0}/exam-vouchers", {}), 409)
+
+
+def _service(party: Any, partner_id: str, service: str, milestone: str, value: str, deployment: str | None,
+             **extra: Any) -> str:
+    now = party.rt.clock.now_iso()
+    data = {"partner_id": partner_id, "sow_ref": f"SOW-RV4-{uuid.uuid4().hex[:6]}", "service": service,
+            "family": "collaboration", "milestone": milestone, "sow_value": value, "accepted_on": now[:10], **extra}
+    if deployment is not None:
+        data.update(new_deployment=True, deployment_list_value=deployment)
+    sent = party.erp.post(erp_event("service.completed", data, occurred_at=now[:19] + "Z"))
+    assert sent.status_code == 202, sent.text
+    event_id = str(sent.json()["event_id"])
+    wait_until(lambda: party.admin.get(f"/v1/events/{event_id}").json()["status"] in ("processed", "failed"), 60,
+               what=event_id)
+    return str(data["sow_ref"])
+
+
+def test_premium_onboarding_is_included_for_an_advanced_partner_above_eur_40000_and_managed_support_is_not(party):
+    """CPA-9.3: "Advanced and Elite Partners receive premium onboarding for new End Customer deployments above EUR
+    40,000.00 in List Price"; CPA-10.5: milestones "20% at kickoff, 50% at go-live and 30% at acceptance"; COP-5.3:
+    "managed support for a non-Elite Partner" is out of scope -> out_of_scope_service, customer_success, 12 h
+    (COP-4.1); "work delivered without acceptance [of a change order] is not invoiced".
+    * Premium onboarding, new deployment of EUR 50,000.00, SOW 50,000.00, kickoff: included, a 0.00 line whose list
+      amount is 20 % x 50,000.00 = 10,000.00, under CPA-9.3.
+    * Premium onboarding of a deployment of exactly EUR 40,000.00 (not "above"): out of scope, no line.
+    * Managed support (an Elite entitlement, CPA-9.4) for the Advanced partner, kickoff of SOW 30,000.00: out of
+      scope, no line; with an accepted change order it is billed at list, 20 % x 30,000.00 = EUR 6,000.00."""
+    p0 = party.partners[0]
+    finance, cs = party.by_role["finance"], party.by_role["customer_success"]
+
+    def lines(sow: str) -> list[dict[str, Any]]:
+        invoices = finance.get("/v1/invoices", partner_id=p0, limit=200).json()["items"]
+        every = [ln for i in invoices for ln in finance.get(f"/v1/invoices/{i['invoice_id']}").json()["lines"]]
+        return [ln for ln in every if sow in str(ln.get("order_ref")) or sow in str(ln.get("detail"))
+                or sow in str(ln.get("description"))]
+
+    def out_of_scope() -> list[dict[str, Any]]:
+        items = cs.get("/v1/exceptions", queue="customer_success", limit=200).json()["items"]
+        return [e for e in items if e["category"] == "out_of_scope_service" and e.get("partner_id") == p0]
+
+    included = _service(party, p0, "premium_onboarding", "kickoff", "50000.00", "50000.00")
+    wait_until(lambda: len(lines(included)) == 1, 60, what="included onboarding line")
+    (line,) = lines(included)
+    assert line["amount"] == "0.00", line
+    assert Decimal(str(line["detail"]["list_amount"])) == Decimal("10000.00"), line["detail"]
+    assert "CPA-9.3" in str(line["detail"].get("included_under")) or "CPA-9.3" in line["clauses"], line
+
+    at_floor = _service(party, p0, "premium_onboarding", "kickoff", "40000.00", "40000.00")
+    wait_until(lambda: len(out_of_scope()) == 1, 60, what="onboarding at the floor out of scope")
+    assert lines(at_floor) == []
+    (first,) = out_of_scope()
+    assert _at(first["due_at"]) - _at(first["opened_at"]) == timedelta(hours=12), first
+
+    managed = _service(party, p0, "managed_support", "kickoff", "30000.00", None)
+    wait_until(lambda: len(out_of_scope()) == 2, 60, what="managed support out of scope")
+    assert lines(managed) == []
+    bought = _service(party, p0, "managed_support", "kickoff", "30000.00", None, change_order_ref="CO-RV4-1")
+    wait_until(lambda: len(lines(bought)) == 1, 60, what="change-order line")
+    (paid,) = lines(bought)
+    assert paid["amount"] == "6000.00", paid
