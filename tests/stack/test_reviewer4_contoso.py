@@ -447,3 +447,47 @@ def test_premium_onboarding_is_included_for_an_advanced_partner_above_eur_40000_
     wait_until(lambda: len(lines(bought)) == 1, 60, what="change-order line")
     (paid,) = lines(bought)
     assert paid["amount"] == "6000.00", paid
+
+
+def test_a_renewal_worth_eur_75000_a_year_waits_for_channel_ops_triage_and_one_below_is_allowed(party):
+    """The seed: "human-in-the-loop checkpoints for [...] high-value renewals". Contoso's policy sets the renewal
+    approval threshold at EUR 75,000.00 a year (a policy setting, docs/renewals.md: no clause names one); no category
+    of COP-4.1 names a renewal, so it goes where "Items matching no category go to channel_ops for triage within 12
+    hours". CT-SEC-XDR, List EUR 120.00 a month, 5 % off (within the Advanced security cap of 8 %, CPA-6.2): a net
+    114.00 a seat-month.
+    * 55 seats: 114.00 x 55 x 12 = 75,240.00 >= 75,000.00 -> approval_required, high_value_renewal, channel_ops, 12 h.
+    * 54 seats: 114.00 x 54 x 12 = 73,872.00 -> allow.
+    The renewed term starts on the first day of next month (after the activation today)."""
+    today = _today(party)
+    p0 = party.partners[0]
+    first_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    results = {}
+    for seats in (55, 54):
+        subscription = f"SUB-RV4-{uuid.uuid4().hex[:6]}"
+        customer = f"CUST-{uuid.uuid4().hex[:8]}"
+        now = party.rt.clock.now_iso()
+        sent = party.erp.post(erp_event("subscription.activated", {
+            "partner_id": p0, "subscription_id": subscription, "sku": "CT-SEC-XDR", "quantity": seats,
+            "activated_on": now[:10], "order_ref": f"SO-RV4-{uuid.uuid4().hex[:6]}", "customer_id": customer},
+            occurred_at=now[:19] + "Z"))
+        assert sent.status_code == 202, sent.text
+        event_id = sent.json()["event_id"]
+        wait_until(lambda: party.admin.get(f"/v1/events/{event_id}").json()["status"] in ("processed", "failed"),
+                   60, what=event_id)
+        quote = {"partner_id": p0, "customer": {"id": customer, "name": "Nordsee Versand AG"},
+                 "renewal": {"subscription_id": subscription, "renewed_from": first_next.isoformat(),
+                             "term_months": 12},
+                 "lines": [{"line_id": "1", "sku": "CT-SEC-XDR", "quantity": seats, "discount_percent": "5.00"}]}
+        checked = party.by_role["sales"].post("/v1/pricing/check", quote)
+        assert checked.status_code == 200, checked.text
+        results[seats] = checked.json()
+    high = results[55]
+    assert high["outcome"] == "approval_required", high
+    assert Decimal(high["renewal"]["annual_value"]) == Decimal("75240.00"), high["renewal"]
+    (approval,) = high["approvals"]
+    assert (approval["category"], approval["queue"]) == ("high_value_renewal", "channel_ops"), approval
+    case = party.admin.get(f"/v1/approvals/{approval['approval_id']}").json()
+    assert _at(case["due_at"]) - _at(case.get("entered_at") or case["opened_at"]) == timedelta(hours=12), case
+    low = results[54]
+    assert low["outcome"] == "allow", low
+    assert Decimal(low["renewal"]["annual_value"]) == Decimal("73872.00"), low["renewal"]
