@@ -167,6 +167,10 @@ def test_the_seed_kpis_of_one_month_from_four_quotes_a_shipment_and_support(part
       holds no whole Quarter; the Silver volume rebate of PA-7.2 is 0 % below 100,000.00 anyway; no SPIFF on a
       switch, PA-7.5).
     * Support hours per revenue dollar: 5.00 / 2,500.00 = 0.00200000; per 1,000: 2.0000.
+    * Threshold attainment: Silver's commitment paced to the month, 250,000.00 / 12 = 20,833.33 (PA-3.3), and
+      PA-7.2's first level scaled to a month, 100,000.00 / 3 = 33,333.33; the 2 Silver partners are measured, none
+      reaches either. Attainments P0 2,500.00 / 20,833.33 = 12.00 %, P1 0.00 %: the median of two values is their
+      mean, 6.00 %; against 33,333.33: 7.50 % and 0.00 %, median 3.75 %.
     * Invoice cycle time: the shipment occurred now and is posted within the hour: p50 = p90 = 1 h (bucket edge),
       100.00 % within the 48 h SLA (PA-10.7, SOP-2.1), no breach."""
 
@@ -216,6 +220,13 @@ def test_the_seed_kpis_of_one_month_from_four_quotes_a_shipment_and_support(part
     assert silver["net_margin_percent"] == "28.00", silver
     support = k["support_hours_per_revenue_dollar"]
     assert (support["hours_per_revenue_dollar"], support["hours_per_1000_revenue"]) == ("0.00200000", "2.0000"), support
+    rows = {(t["program_id"], t["level"]): t for t in k["threshold_attainment"]["thresholds"]}
+    pace = rows[("TIER-SILVER", "1/12 of 250000.00")]
+    assert (pace["threshold"], pace["partners"], pace["reached"], pace["median_attainment_percent"]) == (
+        "20833.33", 2, 0, "6.00"), pace
+    volume = rows[("RBT-VOLUME", "1.0%")]
+    assert (volume["threshold"], volume["partners"], volume["reached"], volume["median_attainment_percent"]) == (
+        "33333.33", 2, 0, "3.75"), volume
     cycle = k["invoice_cycle_time"]
     assert (cycle["p50_hours"], cycle["p90_hours"], cycle["sla_hours"], cycle["within_sla_percent"],
             cycle["sla_breaches"]) == (1, 1, 48, "100.00", 0), cycle
