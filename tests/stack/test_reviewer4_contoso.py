@@ -491,3 +491,45 @@ def test_a_renewal_worth_eur_75000_a_year_waits_for_channel_ops_triage_and_one_b
     low = results[54]
     assert low["outcome"] == "allow", low
     assert Decimal(low["renewal"]["annual_value"]) == Decimal("73872.00"), low["renewal"]
+
+
+def test_an_insurance_certificate_unrenewed_ten_days_after_expiry_suspends_on_the_eleventh(party):
+    """CPA-2.4: "If a renewed certificate is not verified within 10 days after expiry, the Partner is suspended under
+    CPA-13.2 from new quotes, orders and registrations" (a day ends 23:59:59 UTC, CPA-1.3). P0's certificate expired 10
+    days ago (still within the 10 days): its quote is allowed and the daily sweep leaves it active. P1's expired 11
+    days ago: its quote is denied (CPA-13.2) and the sweep suspends it, the step citing CPA-2.4 (CPA-13.2: "A
+    suspension notice states the reason and clause"). Channel ops files a renewed, verified certificate: the next
+    sweep lifts P1's suspension ("the suspension ends when the reason is cured")."""
+    from revgov.services import partners as partner_service
+
+    today = _today(party)
+    p0, p1 = party.partners
+    ops = party.by_role["channel_ops"]
+    for partner, days in ((p0, 10), (p1, 11)):
+        lapsed = _document("insurance_certificate", today - timedelta(days=365 + days),
+                           expires_at=(today - timedelta(days=days)).isoformat(), coverage_amount="1000000.00")
+        filed = ops.post(f"/v1/partners/{partner}/documents", lapsed)
+        assert filed.status_code == 201, filed.text
+    sales = party.by_role["sales"]
+    within = sales.post("/v1/pricing/check", _quote(p0, "CT-COLLAB-SEAT", "5.00")).json()
+    assert within["outcome"] == "allow", within
+    beyond = sales.post("/v1/pricing/check", _quote(p1, "CT-COLLAB-SEAT", "5.00")).json()
+    assert beyond["outcome"] == "deny", beyond
+    assert "CPA-13.2" in {r["clause"] for r in beyond["reasons"]} or "CPA-2.4" in {
+        r["clause"] for r in beyond["reasons"]}, beyond["reasons"]
+
+    partner_service.sweep_standing(party.rt, party.tenant_id)
+    assert ops.get(f"/v1/partners/{p0}").json()["status"] == "active"
+    suspended = ops.get(f"/v1/partners/{p1}").json()
+    assert suspended["status"] == "suspended", suspended
+    step = suspended["history"][-1]
+    assert (step["to"], step.get("clause"), step.get("rule_id")) == (
+        "suspended", "CPA-2.4", "PTR-INSURANCE-LAPSE"), step
+
+    renewed = _document("insurance_certificate", today - timedelta(days=2),
+                        expires_at=(today + timedelta(days=363)).isoformat(), coverage_amount="1000000.00")
+    assert ops.post(f"/v1/partners/{p1}/documents", renewed).status_code == 201
+    partner_service.sweep_standing(party.rt, party.tenant_id)
+    lifted = ops.get(f"/v1/partners/{p1}").json()
+    assert lifted["status"] == "active", lifted
+    assert lifted["history"][-1].get("clause") == "CPA-2.4", lifted["history"][-1]
