@@ -533,3 +533,49 @@ def test_an_insurance_certificate_unrenewed_ten_days_after_expiry_suspends_on_th
     lifted = ops.get(f"/v1/partners/{p1}").json()
     assert lifted["status"] == "active", lifted
     assert lifted["history"][-1].get("clause") == "CPA-2.4", lifted["history"][-1]
+
+
+def test_a_failed_vat_check_holds_new_orders_for_finance_but_not_quotes(party):
+    """CPA-2.3: "A failed VAT validation suspends new orders until it is resolved"; COP-4.1: vat_validation_failure ->
+    finance, 24 hours. Finance records an invalid VIES check for P0 now. P0's quote is still answered by the pricing
+    rules (the clause suspends orders, not quotes): 5 % on a seat, allow. P0's device delivery today (2 x CT-DEV-DOCK)
+    is held: no invoice line; the exception is finance's, due 24 h after it opened. P1, with no failed check, is
+    billed for the same delivery: 2 x 210.00 = EUR 420.00 (devices billed on delivery, CPA-10.2)."""
+    p0, p1 = party.partners
+    finance = party.by_role["finance"]
+    now = party.rt.clock.now_iso()
+    recorded = finance.post(f"/v1/partners/{p0}/vat-validations",
+                            {"result": "invalid", "checked_at": now[:19] + "Z", "reference": "WAPIRV4INVALID",
+                             "vat_number": "DE999999999"})
+    assert recorded.status_code in (200, 201), recorded.text
+    quote = party.by_role["sales"].post("/v1/pricing/check", _quote(p0, "CT-COLLAB-SEAT", "5.00")).json()
+    assert quote["outcome"] == "allow", quote
+
+    def deliver(partner: str) -> str:
+        stamp = party.rt.clock.now_iso()
+        sent = party.erp.post(party.erp.located(erp_event("shipment.confirmed", {
+            "partner_id": partner, "order_ref": f"SO-RV4-{uuid.uuid4().hex[:6]}", "shipped_on": stamp[:10],
+            "delivered_on": stamp[:10], "lines": [{"sku": "CT-DEV-DOCK", "quantity": 2}]},
+            occurred_at=stamp[:19] + "Z")))
+        assert sent.status_code == 202, sent.text
+        event_id = str(sent.json()["event_id"])
+        wait_until(lambda: party.admin.get(f"/v1/events/{event_id}").json()["status"] in ("processed", "failed"),
+                   60, what=event_id)
+        return event_id
+
+    def docks(partner: str) -> list[dict[str, Any]]:
+        invoices = finance.get("/v1/invoices", partner_id=partner, limit=200).json()["items"]
+        return [ln for i in invoices for ln in finance.get(f"/v1/invoices/{i['invoice_id']}").json()["lines"]
+                if ln.get("sku") == "CT-DEV-DOCK"]
+
+    deliver(p0)
+    deliver(p1)
+    wait_until(lambda: len(docks(p1)) == 1, 60, what="P1's delivery line")
+    assert docks(p1)[0]["amount"] == "420.00", docks(p1)
+    assert docks(p0) == [], docks(p0)
+    found = finance.get("/v1/exceptions", queue="finance", limit=200).json()["items"]
+    held = [e for e in found if e["category"] == "vat_validation_failure" and e.get("partner_id") == p0]
+    assert held, [(e["category"], e.get("partner_id")) for e in found]
+    for case in held:
+        assert case["queue"] == "finance", case
+        assert _at(case["due_at"]) - _at(case["opened_at"]) == timedelta(hours=24), case
