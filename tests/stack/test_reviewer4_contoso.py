@@ -579,3 +579,37 @@ def test_a_failed_vat_check_holds_new_orders_for_finance_but_not_quotes(party):
     for case in held:
         assert case["queue"] == "finance", case
         assert _at(case["due_at"]) - _at(case["opened_at"]) == timedelta(hours=24), case
+
+
+def test_an_opportunity_closes_within_120_days_and_a_rival_is_told_when_the_60_day_protection_ends(party):
+    """CPA-5.1: a registration names "an expected close date within 120 days" (121 days: refused naming
+    /expected_close; 120: accepted for review). CPA-5.2: "An approved registration protects the Partner for 60 days
+    from approval". CPA-5.4: "A conflicting registration is refused with reference to this clause and the refused
+    Partner is told when the existing protection ends, without the name of the other Partner": P1's registration of
+    the same End Customer and family names CPA-5.4 and approval day + 60, never P0's id or legal name."""
+    today = _today(party)
+    p0, p1 = party.partners
+    own, rival = party.partner_keys[p0], party.partner_keys[p1]
+    customer = {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Alpenglanz Logistik GmbH", "contact": "Eva Berg"}
+
+    def registration(partner: str, days: int) -> dict[str, Any]:
+        return {"partner_id": partner, "customer": customer, "family": "collaboration",
+                "estimated_value": "30000.00", "expected_close": (today + timedelta(days=days)).isoformat()}
+
+    late = own.post("/v1/deals", registration(p0, 121))
+    assert late.status_code in (400, 422), late.text
+    assert "/expected_close" in late.text, late.text
+    first = own.post("/v1/deals", registration(p0, 120))
+    assert first.status_code == 201, first.text
+    decided = party.by_role["channel_ops"].post(f"/v1/approvals/{first.json()['approval_id']}/decision",
+                                                {"outcome": "approved", "note": "CPA-5.1 proposal stage"})
+    assert decided.status_code == 200, decided.text
+    approved_on = date.fromisoformat(party.rt.clock.now_iso()[:10])
+    ends = approved_on + timedelta(days=60)
+    second = rival.post("/v1/deals", registration(p1, 30))
+    text = second.text
+    if second.status_code == 201:
+        text = rival.get(f"/v1/deals/{second.json()['deal_id']}").text
+    assert "CPA-5.4" in text and ends.isoformat() in text, text
+    legal_name = party.by_role["channel_ops"].get(f"/v1/partners/{p0}").json()["legal_name"]
+    assert p0 not in text and legal_name not in text and first.json()["deal_id"] not in text, text
