@@ -613,3 +613,60 @@ def test_an_opportunity_closes_within_120_days_and_a_rival_is_told_when_the_60_d
     assert "CPA-5.4" in text and ends.isoformat() in text, text
     legal_name = party.by_role["channel_ops"].get(f"/v1/partners/{p0}").json()["legal_name"]
     assert p0 not in text and legal_name not in text and first.json()["deal_id"] not in text, text
+
+
+def test_a_credit_note_above_eur_5000_waits_for_a_finance_member_other_than_its_preparer(party, api):
+    """COP-2.4: "Credit notes above EUR 5,000.00 are approved by a finance queue member other than the preparer";
+    COP-8.1: workflows "may not [...] issue credit notes above EUR 5,000.00" (northwind's limit, USD 10,000.00, is
+    not contoso's). P0 takes delivery of 10 x CT-DEV-LAPTOP14 at 1,150.00 = 11,500.00 on one line. The ERP issues
+    two billing-error credit notes against it: 5,000.00 (not "above"): posted at once, -5,000.00; 5,000.01 prepared
+    by the finance key F1: nothing posted, a credit_note_approval for finance; F1 cannot approve it (403), a second
+    finance member F2 can, and the line -5,000.01 is posted. Credited in all 10,000.01 of 11,500.00."""
+    p0 = party.partners[0]
+    finance = party.by_role["finance"]
+    stamp = party.rt.clock.now_iso()
+    sent = party.erp.post(party.erp.located(erp_event("shipment.confirmed", {
+        "partner_id": p0, "order_ref": f"SO-RV4-{uuid.uuid4().hex[:6]}", "shipped_on": stamp[:10],
+        "delivered_on": stamp[:10], "lines": [{"sku": "CT-DEV-LAPTOP14", "quantity": 10}]},
+        occurred_at=stamp[:19] + "Z")))
+    assert sent.status_code == 202, sent.text
+
+    def invoice_lines() -> list[dict[str, Any]]:
+        invoices = finance.get("/v1/invoices", partner_id=p0, limit=200).json()["items"]
+        return [ln for i in invoices for ln in finance.get(f"/v1/invoices/{i['invoice_id']}").json()["lines"]]
+
+    wait_until(lambda: any(ln.get("sku") == "CT-DEV-LAPTOP14" for ln in invoice_lines()), 60, what="laptop line")
+    (laptops,) = [ln for ln in invoice_lines() if ln.get("sku") == "CT-DEV-LAPTOP14"]
+    assert laptops["amount"] == "11500.00", laptops
+    f1 = party.key_ids["finance"]
+
+    def credit(ref: str, amount: str) -> None:
+        now = party.rt.clock.now_iso()
+        posted = party.erp.post(erp_event("credit_note.issued", {
+            "partner_id": p0, "credit_note_ref": ref, "invoice_id": laptops["invoice_id"],
+            "line_no": laptops["number"], "reason": "billing_error", "amount": amount, "issued_on": now[:10],
+            "prepared_by": f1}, occurred_at=now[:19] + "Z"))
+        assert posted.status_code == 202, posted.text
+        event_id = posted.json()["event_id"]
+        wait_until(lambda: party.admin.get(f"/v1/events/{event_id}").json()["status"] in ("processed", "failed"),
+                   60, what=event_id)
+
+    def credits() -> list[str]:
+        return sorted(ln["amount"] for ln in invoice_lines() if ln.get("references_line") or
+                      str(ln.get("amount", "")).startswith("-"))
+
+    credit("CN-RV4-1", "5000.00")
+    wait_until(lambda: credits() == ["-5000.00"], 60, what=credits)
+    credit("CN-RV4-2", "5000.01")
+    pending = finance.get("/v1/approvals", status="pending", queue="finance", limit=200).json()["items"]
+    (hold,) = [a for a in pending if a["category"] == "credit_note_approval" and a.get("partner_id") == p0]
+    assert credits() == ["-5000.00"], credits()
+    assert_problem(finance.post(f"/v1/approvals/{hold['approval_id']}/decision",
+                                {"outcome": "approved", "note": "my own"}), 403)
+    f2 = _second(party, api, "finance")
+    approved = f2.post(f"/v1/approvals/{hold['approval_id']}/decision",
+                       {"outcome": "approved", "note": "COP-2.4 second member"})
+    assert approved.status_code == 200, approved.text
+    wait_until(lambda: len(credits()) == 2, 60, what=credits)
+    assert sorted(credits()) == ["-5000.00", "-5000.01"], credits()
+    assert sum(Decimal(a) for a in credits()) == Decimal("-10000.01")
