@@ -317,3 +317,38 @@ def test_an_msp_needs_two_million_of_cover_and_a_security_attestation_of_the_las
     assert fresh.status_code == 201, fresh.text
     done = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
     assert done["outcome"] == "pending_approval" and done["missing"] == [], done
+
+
+def test_an_entry_straddling_the_allowance_is_leakage_only_beyond_it(party):
+    """PA-9.2: Silver 40 hours a Quarter; "Hours beyond the quarterly allowance are delivered only with the Partner's
+    prior written approval". SOP-5.4: "When 100% is used, further non-severity-1 work stops until the Partner
+    approves overage in writing"; SOP-5.3: support beyond the quarterly hours without an accepted change order "is
+    not billed and is recorded as service leakage for the support economics KPI". SOP-4.1: support_hours_overage ->
+    customer_success, 8 h.
+    P1 logs 39.00 h (severity 3), then 2.00 h (severity 2) without approval: 1.00 h is still included, 1.00 h is
+    beyond: one support_hours_overage exception, nothing billed, service leakage 1.00 h (not 2.00). Then a severity 1
+    hour: all of it beyond, billed 1.00 x 150.00 = USD 150.00 (SOP-5.4)."""
+    p1 = party.partners[1]
+    _support(party, p1, "39.00", 3)
+    _support(party, p1, "2.00", 2)
+    cs = party.by_role["customer_success"]
+
+    def cases() -> list[dict[str, Any]]:
+        items = cs.get("/v1/exceptions", queue="customer_success", limit=200).json()["items"]
+        return [e for e in items if e["category"] == "support_hours_overage" and e.get("partner_id") == p1]
+
+    wait_until(lambda: len(cases()) == 1, 60, what="overage exception")
+    (case,) = cases()
+    assert _at(case["due_at"]) - _at(case["opened_at"]) == timedelta(hours=8), case
+    assert _overage(party, p1) == []
+    month = party.rt.clock.now_iso()[:7]
+
+    def support() -> dict[str, Any]:
+        return dict(party.by_role["finance"].get("/v1/kpis", period=month, partner_id=p1).json()
+                    ["support_hours_per_revenue_dollar"])
+
+    wait_until(lambda: support()["support_hours"] == "41.00", 60, what=support)
+    assert (support()["out_of_scope_requests"], support()["service_leakage_hours"]) == (1, "1.00"), support()
+    _support(party, p1, "1.00", 1)
+    wait_until(lambda: len(_overage(party, p1)) == 1, 60, what="severity 1 line")
+    assert _overage(party, p1)[0]["amount"] == "150.00", _overage(party, p1)
