@@ -670,3 +670,36 @@ def test_a_credit_note_above_eur_5000_waits_for_a_finance_member_other_than_its_
     wait_until(lambda: len(credits()) == 2, 60, what=credits)
     assert sorted(credits()) == ["-5000.00", "-5000.01"], credits()
     assert sum(Decimal(a) for a in credits()) == Decimal("-10000.01")
+
+
+def test_the_at_risk_list_names_the_first_volume_band_and_the_advanced_pace_with_their_gaps(party):
+    """The seed: "A channel operations lead can query which partners are at risk of missing quarterly thresholds".
+    P0 (Advanced) takes delivery of 10 x CT-DEV-DOCK at 210.00 = EUR 2,100.00 this Quarter (not SPIFF-eligible, so
+    it counts for the volume rebate, CPA-7.7(b)). CPA-7.2: every tier earns the volume rebate, first band from
+    EUR 75,000.00 -> gap 75,000.00 - 2,100.00 = 72,900.00. CPA-3.3: Advanced's EUR 150,000.00 a year, paced to a
+    Quarter, 150,000.00 x 3 / 12 = 37,500.00 -> gap 35,400.00. With 2,100.00 invoiced and no history both are
+    likely misses (P(miss) >= 0.5), each citing its clause."""
+    p0 = party.partners[0]
+    stamp = party.rt.clock.now_iso()
+    sent = party.erp.post(party.erp.located(erp_event("shipment.confirmed", {
+        "partner_id": p0, "order_ref": f"SO-RV4-{uuid.uuid4().hex[:6]}", "shipped_on": stamp[:10],
+        "delivered_on": stamp[:10], "lines": [{"sku": "CT-DEV-DOCK", "quantity": 10}]},
+        occurred_at=stamp[:19] + "Z")))
+    assert sent.status_code == 202, sent.text
+    day = date.fromisoformat(stamp[:10])
+    quarter = f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    ops = party.by_role["channel_ops"]
+
+    def mine() -> list[dict[str, Any]]:
+        answer = ops.get("/v1/forecasts/at-risk", period=quarter)
+        assert answer.status_code == 200, answer.text
+        return [i for i in answer.json()["items"] if i["partner_id"] == p0]
+
+    wait_until(lambda: any(i["to_date"] == "2100.00" for i in mine()), 60, what=mine)
+    by_program = {i["program_id"]: i for i in mine()}
+    volume = by_program["RBT-VOLUME"]
+    assert (volume["threshold"], volume["gap"], volume["clause"]) == ("75000.00", "72900.00", "CPA-7.2"), volume
+    pace = by_program["TIER-ADVANCED"]
+    assert (pace["threshold"], pace["gap"], pace["clause"]) == ("37500.00", "35400.00", "CPA-3.3"), pace
+    assert volume["p_miss"] >= 0.5 and pace["p_miss"] >= 0.5, (volume, pace)
+    assert_problem(party.partner_keys[p0].get("/v1/forecasts/at-risk", period=quarter), 403)
