@@ -703,3 +703,38 @@ def test_the_at_risk_list_names_the_first_volume_band_and_the_advanced_pace_with
     assert (pace["threshold"], pace["gap"], pace["clause"]) == ("37500.00", "35400.00", "CPA-3.3"), pace
     assert volume["p_miss"] >= 0.5 and pace["p_miss"] >= 0.5, (volume, pace)
     assert_problem(party.partner_keys[p0].get("/v1/forecasts/at-risk", period=quarter), 403)
+
+
+def test_an_invoice_line_is_disputed_within_21_days_of_the_invoice_for_finance_in_48_hours(party):
+    """COP-6.1: "Partners may dispute invoice lines within 21 days of the invoice date via the Partner Portal. Finance
+    logs an invoice_dispute exception [...] COP-4.1: invoice_dispute -> finance, 48 hours" (northwind: 30 days and
+    24 hours). P0's go-live history holds last month's invoice (one line, 4 x CT-DEV-DOCK = 840.00), finalized on the
+    month's last day D (docs/history.md). P0's key disputes the line today: accepted when today <= D + 21, the
+    approval is finance's, due 48 h after it opened; on a later day the window is closed (422) — the expectation is
+    computed from the clock, the answer must follow it."""
+    today = _today(party)
+    p0 = party.partners[0]
+    month_end = today.replace(day=1) - timedelta(days=1)
+    imported = party.by_role["finance"].post("/v1/history/imports", {"source": "rv4-golive.csv", "lines": [{
+        "partner_id": p0, "invoice_ref": f"ERP-INV-{uuid.uuid4().hex[:6]}", "invoice_date": month_end.isoformat(),
+        "line_ref": f"L-{uuid.uuid4().hex[:6]}", "kind": "shipment", "sku": "CT-DEV-DOCK", "quantity": "4",
+        "amount": "840.00", "order_ref": "SO-RV4-HIST"}]})
+    assert imported.status_code == 201, imported.text
+    own = party.partner_keys[p0]
+    invoices = own.get("/v1/invoices", partner_id=p0, status="finalized", limit=200)
+    assert invoices.status_code == 200, invoices.text
+    (invoice,) = invoices.json()["items"]  # the imported month's, the party's only finalized one
+    lines = own.get(f"/v1/invoices/{invoice['invoice_id']}").json()["lines"]
+    (line,) = [ln for ln in lines if ln.get("sku") == "CT-DEV-DOCK"]
+    assert line["amount"] == "840.00", line
+    disputed = own.post(f"/v1/invoices/{invoice['invoice_id']}/disputes",
+                        {"line_no": line["number"], "reason": "two docks were never delivered"})
+    if (today - month_end).days <= 21:
+        assert disputed.status_code == 201, disputed.text
+        approval_id = disputed.json()["approval_id"]
+        case = party.by_role["finance"].get(f"/v1/approvals/{approval_id}").json()
+        assert (case["category"], case["queue"]) == ("invoice_dispute", "finance"), case
+        assert _at(case["due_at"]) - _at(case.get("entered_at") or case["opened_at"]) == timedelta(hours=48), case
+    else:
+        refused = assert_problem(disputed, 422)
+        assert (month_end + timedelta(days=21)).isoformat() in str(refused), refused
