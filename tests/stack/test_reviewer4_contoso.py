@@ -123,7 +123,9 @@ def test_an_expired_secops_certification_freezes_a_security_registration_and_dro
     """P0 (Advanced) holds an approved security registration; its only security certification, cert-secops-analyst,
     expired yesterday.
 
-    * CPA-4.3(d): "protected opportunity registrations in that Product Family are frozen"; COP-4.1:
+    * CPA-4.3(d): "protected opportunity registrations in that Product Family are frozen and lapse if no valid
+      certification is recorded within 21 days" (valid through yesterday 23:59:59, CPA-4.2, so expired from today
+      00:00:00; lapses 21 days after that); COP-4.1:
       certification_expired_active_deal -> channel_ops, 12 hours (the hourly sweep raises it, run here as the
       scheduler would).
     * CPA-4.3(a): the Advanced entitlements rest on cert-secops-analyst (CPA-3.3), so P0 receives Authorized's
@@ -148,6 +150,15 @@ def test_an_expired_secops_certification_freezes_a_security_registration_and_dro
 
     seen = own.get(f"/v1/deals/{deal.json()['deal_id']}").json()
     assert seen["status"] in ("suspended", "frozen"), seen
+    # CPA-4.2: valid "until 23:59:59 UTC on the last day"; CPA-4.3(d): frozen registrations "lapse if no valid
+    # certification is recorded within 21 days" (northwind's PA-4.3(d): 30); CPA-5.2: protection 60 days from approval
+    hold = seen["certification_hold"]
+    expired = _at(hold["certification_expired_at"])
+    # valid through yesterday 23:59:59, so expired from today 00:00:00 UTC
+    assert (expired.date(), expired.hour, expired.minute, expired.second) == (today, 0, 0, 0), hold
+    assert _at(hold["lapses_at"]).date() == (expired + timedelta(days=21)).date(), hold
+    assert hold["clause"].startswith("CPA-4.3"), hold
+    assert _at(seen["expires_at"]).date() == (_at(seen["approved_at"]) + timedelta(days=60)).date(), seen
     deal_holds.sweep(party.rt, party.tenant_id)
     found = ops.get("/v1/exceptions", queue="channel_ops", limit=200).json()["items"]
     (held,) = [e for e in found if e["category"] == "certification_expired_active_deal"
