@@ -352,3 +352,24 @@ def test_an_entry_straddling_the_allowance_is_leakage_only_beyond_it(party):
     _support(party, p1, "1.00", 1)
     wait_until(lambda: len(_overage(party, p1)) == 1, 60, what="severity 1 line")
     assert _overage(party, p1)[0]["amount"] == "150.00", _overage(party, p1)
+
+
+def test_northwind_escalates_to_the_head_after_twice_the_sla_not_one_and_a_half(party):
+    """SOP-4.2: "When 75% of an exception's SLA has elapsed, the queue is notified. When the SLA is breached, the
+    exception is escalated to the queue lead [...]; after twice the SLA it is escalated to the head of the owning
+    team" (contoso's COP-4.2 says 150 %). A Silver networking line at 26 % (NW-SW-24P, net 925.00, margin 2.7 %):
+    discount_above_tier_cap -> channel_ops 8 h: +6 h / +8 h / +16 h; discount_above_finance_threshold and
+    margin_below_floor -> finance 16 h: +12 h / +16 h / +32 h (SOP-4.1)."""
+    p0 = party.partners[0]
+    checked = party.by_role["sales"].post("/v1/pricing/check", _quote(p0, "26.00")).json()
+    expected = {"discount_above_tier_cap": ("channel_ops", 8), "discount_above_finance_threshold": ("finance", 16),
+                "margin_below_floor": ("finance", 16)}
+    assert sorted(a["category"] for a in checked["approvals"]) == sorted(expected), checked["approvals"]
+    for approval in checked["approvals"]:
+        queue, sla = expected[approval["category"]]
+        case = party.admin.get(f"/v1/approvals/{approval['approval_id']}").json()
+        entered = _at(case.get("entered_at") or case["opened_at"])
+        escalation = case["escalation"]
+        assert (case["queue"], escalation["clause"]) == (queue, "SOP-4.2"), case
+        assert [_at(escalation[k]) - entered for k in ("remind_at", "lead_at", "head_at")] == [
+            timedelta(hours=sla * 3 / 4), timedelta(hours=sla), timedelta(hours=2 * sla)], (approval, escalation)
