@@ -749,3 +749,54 @@ def test_an_invoice_line_is_disputed_within_21_days_of_the_invoice_for_finance_i
     else:
         refused = assert_problem(disputed, 422)
         assert (month_end + timedelta(days=21)).isoformat() in str(refused), refused
+
+
+def test_a_regional_reseller_quoting_outside_its_countries_needs_channel_ops_territory_exception(party, api):
+    """CPA-2.5: "A Regional Reseller also declares the countries in which it may sell. Orders and opportunity
+    registrations for End Customers established outside those countries are rejected unless Channel Operations
+    grants a written territory exception for the specific opportunity before quoting." COP-4.1: territory_exception
+    -> channel_ops, 24 hours. A Regional Reseller declaring DE and AT is admitted at Authorized (CPA-3.1). A quote for
+    a customer in DE-BY (a subdivision of a declared country) is allowed; one in FR needs the territory exception,
+    channel ops, due 24 h after it opened; the territory's 4 % cap (Authorized collaboration, CPA-6.2) is not
+    exceeded at 3 %, so it is the only approval."""
+    today = _today(party)
+    ops = party.by_role["channel_ops"]
+    created = ops.post("/v1/partners", {
+        "legal_name": f"Donau Systemhaus {uuid.uuid4().hex[:6]}", "partner_type": "regional_reseller",
+        "requested_tier": "authorized",
+        "terms": {"annual_commitment": "0.00", "payment_terms_days": 30, "territory": ["DE", "AT"]},
+        "contact": {"name": "Jonas Huber", "email": "jonas@donau.example"}})
+    assert created.status_code == 201, created.text
+    partner_id = created.json()["partner_id"]
+    first = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
+    names = {m["name"] for m in first["missing"] if m.get("kind") == "document"}
+    assert {"references", "sales_channel_declaration"} <= names, first["missing"]
+    filed_on = today - timedelta(days=20)
+    extras = {"insurance_certificate": {"expires_at": (today + timedelta(days=300)).isoformat(),
+                                        "coverage_amount": "1000000.00"},
+              "compliance_screening": {"outcome": "clear"}}
+    for kind in sorted(names):
+        filed = ops.post(f"/v1/partners/{partner_id}/documents", _document(kind, filed_on, **extras.get(kind, {})))
+        assert filed.status_code == 201, (kind, filed.text)
+    submitted = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
+    assert submitted["outcome"] == "pending_approval", submitted
+    decided = _second(party, api, "channel_ops").post(f"/v1/approvals/{submitted['approval']['approval_id']}/decision",
+                                                      {"outcome": "approved", "note": "CPA-2.9 complete"})
+    assert decided.status_code == 200, decided.text
+    assert ops.get(f"/v1/partners/{partner_id}").json()["status"] == "active"
+
+    def quote(country: str) -> dict[str, Any]:
+        body = _quote(partner_id, "CT-COLLAB-SEAT", "3.00")
+        body["customer"]["country"] = country
+        answer = party.by_role["sales"].post("/v1/pricing/check", body)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    inside = quote("DE-BY")
+    assert inside["outcome"] == "allow", inside
+    outside = quote("FR")
+    assert outside["outcome"] == "approval_required", outside
+    (approval,) = outside["approvals"]
+    assert (approval["category"], approval["queue"]) == ("territory_exception", "channel_ops"), approval
+    case = party.admin.get(f"/v1/approvals/{approval['approval_id']}").json()
+    assert _at(case["due_at"]) - _at(case.get("entered_at") or case["opened_at"]) == timedelta(hours=24), case
