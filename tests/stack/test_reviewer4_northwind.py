@@ -373,3 +373,26 @@ def test_northwind_escalates_to_the_head_after_twice_the_sla_not_one_and_a_half(
         assert (case["queue"], escalation["clause"]) == (queue, "SOP-4.2"), case
         assert [_at(escalation[k]) - entered for k in ("remind_at", "lead_at", "head_at")] == [
             timedelta(hours=sla * 3 / 4), timedelta(hours=sla), timedelta(hours=2 * sla)], (approval, escalation)
+
+
+def test_bad_suspensions_change_nothing(party):
+    """API.md: bad input is a problem+json naming the field, nothing changed; 409 a state conflict; a partner key
+    never suspends (PA-13.2: "The Distributor may suspend"). A reason under 3 characters: 400 naming /reason; an
+    unknown field (`clause`: server-owned, the rule's): 400; reinstating an active partner: 409; a partner key: 403;
+    suspending twice: 409 the second time. After all of them one suspension step is on the record."""
+    p0 = party.partners[0]
+    finance = party.by_role["finance"]
+    short = assert_problem(finance.post(f"/v1/partners/{p0}/suspend", {"reason": "no"}), 400)
+    assert any(e["path"] == "/reason" for e in short["errors"]), short
+    assert_problem(finance.post(f"/v1/partners/{p0}/suspend", {"reason": "overdue 61 days", "clause": "PA-1.1"}), 400)
+    assert_problem(finance.post(f"/v1/partners/{p0}/reinstate", {"reason": "nothing to lift"}), 409)
+    assert_problem(party.partner_keys[p0].post(f"/v1/partners/{p0}/suspend", {"reason": "suspend myself"}), 403)
+    assert ops_status(party, p0) == "active"
+    assert finance.post(f"/v1/partners/{p0}/suspend", {"reason": "overdue 61 days"}).status_code == 200
+    assert_problem(finance.post(f"/v1/partners/{p0}/suspend", {"reason": "overdue 62 days"}), 409)
+    history = party.by_role["channel_ops"].get(f"/v1/partners/{p0}").json()["history"]
+    assert [s["to"] for s in history].count("suspended") == 1, history
+
+
+def ops_status(party: Any, partner_id: str) -> str:
+    return str(party.by_role["channel_ops"].get(f"/v1/partners/{partner_id}").json()["status"])
