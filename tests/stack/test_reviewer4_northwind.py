@@ -396,3 +396,38 @@ def test_bad_suspensions_change_nothing(party):
 
 def ops_status(party: Any, partner_id: str) -> str:
     return str(party.by_role["channel_ops"].get(f"/v1/partners/{partner_id}").json()["status"])
+
+
+def test_a_partner_reads_its_own_kpis_without_the_distributors_cost_or_margin(party):
+    """API.md: "a partner never sees another partner's identity, prices or registrations, nor the distributor's
+    costs and margins"; docs/kpis.md: a partner key reads only its own figures (`partner_id` its own, else 404;
+    `tier` 403). P0 ships 2 x NW-SW-24P (2,500.00 revenue, 1,800.00 cost): its key reads its revenue 2,500.00 and
+    its support figures, but no cost, margin or rebates deducted anywhere in the answer; P1's id is a 404 with the
+    body of an unknown partner's; tier=silver is a 403."""
+    from security_support import random_id
+
+    p0, p1 = party.partners
+    own = party.partner_keys[p0]
+    now = party.rt.clock.now_iso()
+    _processed(party, party.erp.post(party.erp.located(erp_event("shipment.confirmed", {
+        "partner_id": p0, "order_ref": f"SO-RV4-{uuid.uuid4().hex[:6]}", "shipped_on": now[:10],
+        "lines": [{"sku": "NW-SW-24P", "quantity": 2}]}, occurred_at=now[:19] + "Z"))))
+    month = now[:7]
+
+    def mine() -> dict[str, Any]:
+        answer = own.get("/v1/kpis", period=month, partner_id=p0)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    wait_until(lambda: (mine().get("support_hours_per_revenue_dollar") or {}).get("revenue") == "2500.00", 60,
+               what=mine)
+    text = str(mine())
+    for hidden in ("1800.00", "700.00", "28.00", "net_margin", "'cost'", "rebates_deducted"):
+        assert hidden not in text, (hidden, text[:2000])
+    rival, unknown = own.get("/v1/kpis", period=month, partner_id=p1), own.get(
+        "/v1/kpis", period=month, partner_id=random_id("ptr"))
+    assert (rival.status_code, unknown.status_code) == (404, 404), (rival.text, unknown.text)
+    assert rival.json()["title"] == unknown.json()["title"], (rival.text, unknown.text)
+    legal_name = party.by_role["channel_ops"].get(f"/v1/partners/{p1}").json()["legal_name"]
+    assert legal_name not in rival.text, rival.text
+    assert_problem(own.get("/v1/kpis", period=month, tier="silver"), 403)
