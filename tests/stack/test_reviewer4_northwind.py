@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from test_reviewer4_contoso import _document
 
 from billing_support import erp_event, wait_until
 from security_support import make_party, offboard
@@ -260,14 +261,6 @@ def test_an_edited_approval_record_breaks_the_audit_chain_at_that_record(party, 
     verdict = finance.get("/v1/audit/verify").json()
     assert verdict["valid"] is False and verdict["first_invalid"]["seq"] == seq, verdict
     assert_problem(party.partner_keys[p0].get("/v1/audit/verify"), 403)
-
-
-def _document(kind: str, issued: date, **extra: Any) -> dict[str, Any]:
-    import hashlib
-
-    return {"document_type": kind, "reference": f"dms://{kind}/{uuid.uuid4().hex[:8]}",
-            "checksum": "sha256:" + hashlib.sha256(f"{kind}{issued}".encode()).hexdigest(),
-            "issued_at": issued.isoformat(), **extra}
 
 
 def test_an_msp_needs_two_million_of_cover_and_a_security_attestation_of_the_last_twelve_months(party, api):
