@@ -24,7 +24,8 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
   line is posted later").
 - **Threshold attainment per program**: for each threshold (each level of a rebate program with volume
   thresholds, and each tier's annual commitment prorated to the period), the share of the partners it applies to
-  whose invoiced revenue in the period reached it, and their median attainment (revenue / threshold).
+  whose invoiced revenue in the period reached it, and their median attainment (revenue / threshold; of an even
+  number of partners, the mean of the two middle ones).
 - **Renewal probability** (staff): for the Program Year end of the period (PA-13.1 / CPA-13.1), once passed the
   share of agreements that renewed, else the mean over running agreements of 0 (a notice of non-renewal on file) or
   the tenant's observed renewal rate over every year end passed (`null` without one).

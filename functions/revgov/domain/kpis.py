@@ -436,7 +436,10 @@ def attainment(
             Decimal(int(revenue_by_partner.get(p, 0))) / MINOR / threshold.amount for p in members
         ) if threshold.amount > 0 else []
         reached = sum(1 for r in ratios if r >= 1)
-        median = ratios[(len(ratios) - 1) // 2] if ratios else None
+        # the median of an even count is the mean of the two middle values (of two partners at 12 % and 0 %, 6 %,
+        # not the lower one)
+        middle = len(ratios) // 2
+        median = (ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2) if ratios else None
         rows.append(
             {
                 **threshold.as_dict(),

@@ -364,7 +364,8 @@ def change_status(rt: Runtime, who: Principal, partner_id: str, status: str, rea
         Changes(
             puts=[repository.put(moved, version=version)],
             audit=[_audit(who, f"partner.{action}", moved, [rule], inputs, policy_version)],
-            events=[_event(action, moved, previous_status=partner["status"], reason=reason)],
+            events=[_event(action, moved, previous_status=partner["status"], reason=reason, rule_id=rule["id"],
+                           clause=rule["clause"])],
         ),
     )
     return view(moved)

@@ -36,12 +36,19 @@ def _refused(partner: Mapping[str, Any], message: str) -> Conflict:
     return Conflict(message, extra={"current_status": partner["status"], "allowed_next": sorted(allowed)})
 
 
-def moved(partner: Mapping[str, Any], status: str, *, at: str, by: Principal, reason: str | None) -> dict[str, Any]:
-    """The partner in `status`, the step appended to its history; a move the machine does not allow is a 409."""
+def moved(
+    partner: Mapping[str, Any], status: str, *, at: str, by: Principal, reason: str | None,
+    rule: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The partner in `status`, the step appended to its history (with the rule relied on, when one is named: PA-13.2
+    / CPA-13.2 "A suspension states its reason and the clause relied on"); a move the machine does not allow is a
+    409."""
     current = partner["status"]
     if status not in TRANSITIONS.get(current, frozenset()):
         raise _refused(partner, f"partner {partner['partner_id']} is {current}; it cannot become {status}")
     step = {"from": current, "to": status, "at": at, "by": by.actor, "reason": reason}
+    if rule is not None:
+        step.update(rule_id=rule["id"], clause=rule["clause"])
     return {**partner, "status": status, "updated_at": at, "history": [*partner.get("history", []), step]}
 
 
@@ -165,7 +172,7 @@ def moved_to(
     """Suspend, reinstate or terminate; returns the partner and the rule (id, clause) that allows it."""
     rules = onboarding(policy)
     rule = rules["termination"] if status == "terminated" else rules["suspension"]
-    return moved(partner, status, at=at, by=by, reason=reason), rule
+    return moved(partner, status, at=at, by=by, reason=reason, rule=rule), rule
 
 
 # A partner that was onboarded and verified: it may have ordered, and what it ordered is billed while suspended

@@ -106,5 +106,6 @@ def moved_by_rule(partner: Mapping[str, Any], status: str, reason: Mapping[str, 
     """The partner moved by the sweep, the step in its history saying why (the rule's message and clause)."""
     if status not in TRANSITIONS.get(str(partner["status"]), frozenset()):
         raise ValueError(f"partner {partner['partner_id']} is {partner['status']}; it cannot become {status}")
-    step = {"from": partner["status"], "to": status, "at": at, "by": ACTOR, "reason": reason["message"]}
+    step = {"from": partner["status"], "to": status, "at": at, "by": ACTOR, "reason": reason["message"],
+            "rule_id": reason["rule_id"], "clause": reason["clause"]}
     return {**partner, "status": status, "updated_at": at, "history": [*partner.get("history", []), step]}
