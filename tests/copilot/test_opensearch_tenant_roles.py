@@ -50,6 +50,9 @@ class RecordingPool:
         RecordingConnection.sent.append((method, url.split("?")[0], lowered))
         if method == "POST" and url.split("?")[0].endswith("/_search"):
             return _Response(200, {"hits": {"hits": []}})
+        if method == "POST" and url.split("?")[0].endswith("/_msearch"):  # one empty answer per search sent
+            searches = (body.decode() if isinstance(body, bytes) else body).strip().count("\n") // 2 + 1
+            return _Response(200, {"responses": [{"hits": {"hits": []}}] * searches})
         return _Response(200, {"acknowledged": True})
 
     def close(self) -> None:
@@ -114,7 +117,7 @@ def test_the_adapter_assumes_the_tenant_search_role_and_queries_the_tenant_index
         index.search(Scope("northwind"), "margin floor")
         stub.assert_no_pending_responses()
     searched = [path for method, path, _ in RecordingConnection.sent if method == "POST"]
-    assert searched == ["/northwind_clauses/_search"] == [f"/{SEARCH.clause_index('northwind')}/_search"]
+    assert searched == ["/northwind_clauses/_msearch"] == [f"/{SEARCH.clause_index('northwind')}/_msearch"]
     for _, _, headers in RecordingConnection.sent:
         assert signer_key(headers) == "ASIANORTHWIND00000001"
         assert headers["x-amz-security-token"] == "token-northwind-1"

@@ -4,7 +4,7 @@ leave-one-round-out figures.
     .venv/bin/python tests/copilot/train_answerability.py [--collect] [--write]
 
 `--collect` runs retrieval for every question of the burnt sets (`BURNT`: questions.json, the unseen, fresh, PSA,
-SLA and CSA sets and both splits of rounds 6 to 13, all evaluated at least once already) in one index of every
+SLA and CSA sets and both splits of rounds 6 to 14, all evaluated at least once already) in one index of every
 tenant and stores the per-clause signals (`copilot_answerability.features`), the question and the unit texts of each
 retrieved clause in `.revgov/answerability-rows.json`. Training reads that file: a logistic regression (L2, Newton's
 method, deterministic) over standardised signals, label 1 when the clause is a gold clause of an answerable question.
@@ -13,12 +13,15 @@ A question is answered when its likeliest clause reaches the threshold.
 Two cross-validations are reported. Leave-one-agreement-out: for each agreement (tenant), the model is trained on every
 other agreement, its threshold chosen by an inner leave-one-agreement-out, and the agreement is scored. It is
 optimistic: two signals are the hand rules' verdict, and the rules were tuned on every one of those agreements.
-Leave-one-round-out: each past held-out split (r6 … r13, each evaluated once after its round's rules were frozen: the
+Leave-one-round-out: each past held-out split (r6 … r14, each evaluated once after its round's rules were frozen: the
 only questions no rule had been shaped on when they were asked) is scored by a model fitted without both splits of
 its round, with a threshold chosen on the other rounds' held-out splits the same way — what a new agreement looks
 like. `--write` trains on everything and writes the weights, with the threshold chosen on the past held-out splits
-(leave-one-round-out), to `functions/revgov/domain/copilot_answerability.json`. No file of an open round (r14, r15) is
-ever read here.
+(leave-one-round-out), to `functions/revgov/domain/copilot_answerability.json`. `--write-ranker` fits only the
+ranker (which retrieved clause answers, `copilot_answerability.Ranker`: a conditional logit on the answerable
+questions) on every burnt question and adds it to that file, the answerability model's weights and threshold left as
+they are; its leave-one-round-out figure is gold cited on the past held-out splits with the same answer-or-refuse
+decisions. No file of an open round (r15) is ever read here.
 """
 
 from __future__ import annotations
@@ -43,11 +46,10 @@ from revgov.services.copilot import unit_similarities
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ROOT / ".revgov" / "answerability-rows.json"
 WEIGHTS = ROOT / "functions" / "revgov" / "domain" / "copilot_answerability.json"
-# Every set and split that has been evaluated at least once (burnt: r13's held-out split was evaluated once after
-# the thirteenth round). The open rounds' files (questions_r14_*.json, questions_r15_*.json) are never listed, read
-# or evaluated here.
+# Every set and split that has been evaluated at least once (burnt: r14's held-out split was evaluated once after
+# the fourteenth round). The open round's files (questions_r15_*.json) are never listed, read or evaluated here.
 BURNT = [("demo", None), *((s, sp) for s in ("unseen", "fresh", "psa", "sla", "csa") for sp in evaluation.SPLITS),
-         *((f"r{n}", sp) for n in range(6, 14) for sp in evaluation.SPLITS)]
+         *((f"r{n}", sp) for n in range(6, 15) for sp in evaluation.SPLITS)]
 L2 = 30.0  # chosen by leave-one-round-out among 3, 10, 30 and 100 (leave-one-agreement-out had chosen 10 of 1, 10, 30)
 GOALS = {"refusal": 0.95, "false_refusal": 0.05, "gold_cited": 0.95}  # issue #16
 THRESHOLDS = [round(0.02 * i, 2) for i in range(5, 46)]
@@ -106,6 +108,71 @@ def fit(rows: list[dict[str, Any]], names: tuple[str, ...] = answerability.FEATU
     return {"weights": dict(zip(names, map(float, w[1:]), strict=True)), "bias": float(w[0]),
             "means": dict(zip(names, map(float, means), strict=True)),
             "scales": dict(zip(names, map(float, scales), strict=True))}
+
+
+RANK_L2 = 3.0  # the ranker's, chosen by leave-one-round-out among 1, 3, 10 and 30 (docs/copilot.md, Fifteenth round)
+
+
+def fit_ranker(rows: list[dict[str, Any]], names: tuple[str, ...] = answerability.FEATURES,
+               l2: float = RANK_L2) -> dict[str, Any]:
+    """A conditional logit (softmax over one question's retrieved clauses, L2, Newton's method, deterministic) on the
+    answerable questions whose gold clause was retrieved: the probability mass on the gold clause(s) is maximised, so
+    the weights learn what puts the answering clause above its neighbours, nothing about refusing."""
+    asked = [r for r in rows if r["answerable"] and any(r["labels"]) and len(r["labels"]) > 1]
+    stacked = np.vstack([[[f[n] for n in names] for f in r["features"]] for r in asked]).astype(float)
+    means, scales = stacked.mean(axis=0), stacked.std(axis=0)
+    scales[scales == 0] = 1.0
+    xs = [(np.asarray([[f[n] for n in names] for f in r["features"]], dtype=float) - means) / scales for r in asked]
+    ys = [np.asarray(r["labels"], dtype=float) / sum(r["labels"]) for r in asked]
+    w = np.zeros(len(names))
+    for _ in range(50):
+        grad, hess = l2 * w, l2 * np.eye(len(names))
+        for x, y in zip(xs, ys, strict=True):
+            z = x @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            grad += x.T @ (p - y)
+            hess += x.T @ (np.diag(p) - np.outer(p, p)) @ x
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return {"weights": dict(zip(names, map(float, w), strict=True)),
+            "means": dict(zip(names, map(float, means), strict=True)),
+            "scales": dict(zip(names, map(float, scales), strict=True))}
+
+
+def _ranker(fitted: dict[str, Any]) -> answerability.Ranker:
+    return answerability.Ranker(fitted["weights"], fitted["means"], fitted["scales"])
+
+
+def leave_one_round_out_ranked(rows: list[dict[str, Any]], thresholds: dict[str, float],
+                               names: tuple[str, ...] = answerability.FEATURES, l2: float = RANK_L2
+                               ) -> dict[str, Any]:
+    """Gold cited on each past held-out split with and without the ranker: answer or refuse exactly as
+    `leave_one_round_out` (the same model fitted without the round, the same threshold, given here per split), the
+    answering clause the one a ranker fitted without the round puts first. Refusal and false refusals cannot move."""
+    per_round: dict[str, Any] = {}
+    totals = {"without": 0, "with": 0, "answerable": 0}
+    for name, threshold in thresholds.items():
+        n = int(name[1:].partition("/")[0])
+        train = [r for r in rows if _round_of(r) != n]
+        scored = outcomes([r for r in rows if _round(r) == n], fit(train, names))
+        ranker = _ranker(fit_ranker(train, names, l2))
+        cited = {"without": 0, "with": 0}
+        answerable = [(r, probs) for r, probs in scored if r["answerable"]]
+        for r, probs in answerable:
+            model = answerability.Model({}, {}, {}, 0.0, threshold)
+            plain = model.choose(probs)
+            ranked = model.choose(probs, [ranker.score(f) for f in r["features"]])
+            cited["without"] += any(r["labels"][i] for i in plain)
+            cited["with"] += any(r["labels"][i] for i in ranked)
+        per_round[name] = {k: v / len(answerable) for k, v in cited.items()}
+        totals["without"] += cited["without"]
+        totals["with"] += cited["with"]
+        totals["answerable"] += len(answerable)
+    return {"rounds": per_round, "pooled": {"gold_cited_without": totals["without"] / totals["answerable"],
+                                            "gold_cited_with": totals["with"] / totals["answerable"]}}
 
 
 def _model(fitted: dict[str, Any], threshold: float) -> answerability.Model:
@@ -276,12 +343,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collect", action="store_true")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--write-ranker", action="store_true",
+                        help="fit the ranker on every burnt question and add it to the shipped weights, leaving the "
+                             "answerability model's own weights and threshold as they are")
     args = parser.parse_args()
     if args.collect or not ROWS.exists():
         ROWS.parent.mkdir(exist_ok=True)
         ROWS.write_text(json.dumps(collect()), encoding="utf-8")
     rows = json.loads(ROWS.read_text(encoding="utf-8"))
-    report = {"leave_one_round_out": leave_one_round_out(rows),
+    loro = leave_one_round_out(rows)
+    ranked = leave_one_round_out_ranked(rows, {k: v["threshold"] for k, v in loro["rounds"].items()})
+    print(json.dumps({"leave_one_round_out": loro, "leave_one_round_out_ranked": ranked}, indent=1))
+    if args.write_ranker:
+        shipped = json.loads(WEIGHTS.read_text(encoding="utf-8"))
+        shipped["ranker"] = {**fit_ranker(rows), "l2": RANK_L2, "trained_on": [f"{s}/{sp}" for s, sp in BURNT],
+                             "leave_one_round_out": ranked["pooled"]}
+        WEIGHTS.write_text(json.dumps(shipped, indent=1) + "\n", encoding="utf-8")
+        return
+    report = {"leave_one_round_out": loro,
               "leave_one_round_out_per_kind": leave_one_round_out(rows, per_kind=True),
               "leave_one_agreement_out": leave_one_agreement_out(rows)}
     print(json.dumps(report, indent=1))

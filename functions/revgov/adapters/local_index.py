@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..domain.copilot import (
+    CANDIDATES,
     Hit,
     IndexedDocument,
     IngestResult,
     Passage,
     Scope,
+    dense_score,
     keywords,
     reciprocal_rank_fusion,
 )
@@ -25,12 +27,6 @@ from ..domain.copilot_units import embedded_units, retrieval_passages
 from ..ports import Embedder
 from .private_files import private_file
 
-CANDIDATES = 50
-# A clause's meaning-side score: its own cosine plus this share of its best passage's lead over it. With the whole
-# lead (1.0) a clause that one passage happens to resemble entered the five retrieved and moved the answerability
-# model's signals, which are read relative to the clauses retrieved together: "what interest is charged on overdue
-# invoices?" brought in PA-7.8 and was refused with PA-10.8, the answer, first (docs/copilot.md, Twelfth round).
-PASSAGE_WEIGHT = 0.5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     tenant_id TEXT NOT NULL, document TEXT NOT NULL, partner_id TEXT, title TEXT NOT NULL, version TEXT NOT NULL,
@@ -430,11 +426,6 @@ class SqliteClauseIndex:
                 self._matrices.clear()
             self._matrices[key] = (generation, vectors)
         return vectors
-
-
-def dense_score(cosines: Any, best: Any) -> Any:
-    """The meaning-side ranking score: the clause's cosine plus `PASSAGE_WEIGHT` of its best passage's lead over it."""
-    return cosines + PASSAGE_WEIGHT * (best - cosines)
 
 
 def _stacked(blobs: list[bytes], dimension: int) -> Any:

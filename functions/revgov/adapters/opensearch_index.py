@@ -1,6 +1,9 @@
-"""The AWS clause index: OpenSearch, one index per tenant, BM25 + k-NN in one `hybrid` query whose scores a search
-pipeline's normalization processor (min-max, weighted mean) combines. The tenant and partner filters are inside both
-sub-queries, so neither side can surface another tenant's or partner's clause. opensearch-py loads on first use.
+"""The AWS clause index: OpenSearch, one index per tenant, ranked as the embedded index ranks: BM25 over whole clauses
+and k-NN over clauses and their retrieval passages, asked in one `_msearch`, each clause scored on the meaning side by
+`copilot.dense_score` (its cosine plus half its best passage's lead) and the two rankings fused here by reciprocal rank
+(`copilot.reciprocal_rank_fusion`, the constant the embedded index uses), so a question ranks the same clauses in the
+same order in either engine. The tenant and partner filters are inside both searches, so neither side can surface
+another tenant's or partner's clause. opensearch-py loads on first use.
 
 In AWS each tenant's requests are signed with an STS session of that tenant's search role
 (`REVGOV_SEARCH_ROLE_ARN_TEMPLATE`), which the collection's data access policy lets onto that tenant's indexes only
@@ -13,7 +16,18 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..domain.copilot import Hit, IndexedDocument, IngestResult, Passage, Scope
+from ..domain.copilot import (
+    CANDIDATES,
+    RRF_K,
+    Hit,
+    IndexedDocument,
+    IngestResult,
+    Passage,
+    Scope,
+    dense_score,
+    keywords,
+    reciprocal_rank_fusion,
+)
 from ..domain.copilot_units import retrieval_passages
 from ..ports import Embedder
 from ..resources import SEARCH
@@ -28,11 +42,13 @@ def pipeline_name(tenant_id: str) -> str:
     """Each tenant's own search pipeline, created with that tenant's search role (never one tenant's for all), named
     after its index so the tenant's data access rule (`<tenant>_*`) covers it."""
     return f"{SEARCH.clause_index(tenant_id)}-{PIPELINE}"
-CANDIDATES = 50
+# The meaning side's window of documents (clauses and passages together): a clause is ranked on that side when its
+# best document is in it; with no more documents than this in a scope, its ranking is the embedded index's exactly.
+DENSE_WINDOW = 4 * CANDIDATES
 # Bumped when `copilot_units.retrieval_passages` splits differently: a document indexed under another split (or
 # before retrieval passages) gets its passages again, though its hash is unchanged.
 PASSAGE_SPLIT = "1"
-LEXICAL_WEIGHT, DENSE_WEIGHT = 0.4, 0.6
+_FENCE = ("tenant_id", "partner_id", "clause_id", "kind")  # what the scope check and the ranking read of a hit
 _FIELDS = ("tenant_id", "document", "document_title", "document_version", "clause_id", "title", "text",
            "partner_id", "clause_hash", "document_hash")
 
@@ -66,18 +82,14 @@ def mapping(dimension: int) -> dict[str, Any]:
 
 
 def pipeline_body() -> dict[str, Any]:
+    """The tenant's own search pipeline: reciprocal rank fusion of a hybrid query's sub-queries with the embedded
+    index's constant. The copilot's searches fuse their two rankings themselves (`OpenSearchClauseIndex.search`: the
+    meaning side ranks clauses by their best passage, which a per-document fusion in the cluster cannot), so this
+    pipeline serves a hybrid query sent to the tenant's index by anything else with the same fusion."""
     return {
-        "description": "Revgov copilot: BM25 and k-NN scores, min-max normalised, weighted mean",
+        "description": "Revgov copilot: BM25 and k-NN fused by reciprocal rank, as the embedded index fuses them",
         "phase_results_processors": [
-            {
-                "normalization-processor": {
-                    "normalization": {"technique": "min_max"},
-                    "combination": {
-                        "technique": "arithmetic_mean",
-                        "parameters": {"weights": [LEXICAL_WEIGHT, DENSE_WEIGHT]},
-                    },
-                }
-            }
+            {"score-ranker-processor": {"combination": {"technique": "rrf", "rank_constant": RRF_K}}}
         ],
     }
 
@@ -94,20 +106,30 @@ def scope_filter(scope: Scope, kind: str | tuple[str, ...] = "clause") -> list[d
     return fence
 
 
-def search_body(scope: Scope, query: str, vector: list[float], *, k: int, mode: str) -> dict[str, Any]:
-    """One query: BM25 over whole clauses, k-NN over clauses and their retrieval passages (a clause is then ranked by
-    its best document, as the embedded index ranks it by the larger of its own and its best passage's cosine);
-    `size` leaves room for several passages of one clause among the first `k` clauses."""
-    lexical = {
-        "bool": {
-            "must": [{"multi_match": {"query": query, "fields": ["title^2", "text"]}}],
+def lexical_body(scope: Scope, query: str) -> dict[str, Any]:
+    """BM25 over whole clauses (title weighted twice, the field scores summed, as the embedded index's
+    `bm25(passages_fts, 2.0, 1.0)`), asked for the question's content words (`copilot.keywords`, the words the
+    embedded index matches), the first `CANDIDATES` clauses."""
+    return {
+        "size": CANDIDATES,
+        "_source": list(_FENCE),
+        "query": {"bool": {
+            "must": [{"multi_match": {"query": " ".join(keywords(query)), "fields": ["title^2", "text"],
+                                      "type": "most_fields"}}],
             "filter": scope_filter(scope),
-        }
+        }},
     }
+
+
+def dense_body(scope: Scope, vector: list[float]) -> dict[str, Any]:
+    """k-NN over clauses and their retrieval passages, the first `DENSE_WINDOW` documents with their vectors (each
+    clause's cosine and its best passage's are computed here, so the score's scale on the cluster does not matter)."""
     fence = scope_filter(scope, ("clause", "passage"))
-    dense = {"knn": {"vector": {"vector": vector, "k": CANDIDATES, "filter": {"bool": {"filter": fence}}}}}
-    chosen = {"hybrid": {"hybrid": {"queries": [lexical, dense]}}, "lexical": lexical, "dense": dense}[mode]
-    return {"size": max(k, CANDIDATES), "query": chosen, "_source": [*_FIELDS, "kind", "vector"]}
+    return {
+        "size": DENSE_WINDOW,
+        "_source": [*_FIELDS, "kind", "vector"],
+        "query": {"knn": {"vector": {"vector": vector, "k": DENSE_WINDOW, "filter": {"bool": {"filter": fence}}}}},
+    }
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
@@ -328,38 +350,60 @@ class OpenSearchClauseIndex:
         return None
 
     def search(self, scope: Scope, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
-        """Clauses ranked by their best document, the clause's own or one of its retrieval passages; a clause found
-        by a passage only is read whole with one more request. `dense` is the clause's own cosine, `part_dense` the
-        larger of it and its best passage's among those returned."""
+        """Clauses ranked as the embedded index ranks them: by words (BM25 over whole clauses) and by meaning (each
+        clause's `dense_score` from its own cosine and its best retrieval passage's), the two rankings fused by
+        reciprocal rank. Both searches go in one `_msearch`; a clause ranked by its passages only has its own vector
+        read with one more (fenced) request, and a chosen clause no search returned whole is read whole likewise.
+        `dense` is the clause's own cosine, `part_dense` the larger of it and its best passage's, `lexical_rank` its
+        BM25 rank."""
         index = self._ensure(scope.tenant_id)
+        client = self._os(scope.tenant_id)
         vector = self._embedder.embed([query])[0]
-        params = {"search_pipeline": pipeline_name(scope.tenant_id)} if mode == "hybrid" else None
-        response = self._os(scope.tenant_id).search(index=index, body=search_body(scope, query, vector, k=k, mode=mode),
-                                     params=params)
-        best: dict[str, float] = {}  # clause id -> its best document's score, in rank order
-        clauses: dict[str, dict[str, Any]] = {}
-        parts: dict[str, float] = {}
-        for raw in response["hits"]["hits"]:
+        sides = (["lexical"] if mode in ("hybrid", "lexical") and keywords(query) else []) + ["dense"]
+        bodies = {"lexical": lambda: lexical_body(scope, query), "dense": lambda: dense_body(scope, vector)}
+        request: list[dict[str, Any]] = []
+        for side in sides:
+            request.extend([{"index": index}, bodies[side]()])
+        responses = dict(zip(sides, client.msearch(body=request, index=index)["responses"], strict=True))
+        for side, response in responses.items():
+            if "error" in response:
+                raise RuntimeError(f"OpenSearch refused the {side} search: {response['error']}")
+        lexical = list(dict.fromkeys(
+            raw["_source"]["clause_id"] for raw in responses.get("lexical", {}).get("hits", {}).get("hits", [])
+            if _admitted(scope, raw["_source"])))  # the query is fenced; this is the second lock on the same door
+        clauses: dict[str, dict[str, Any]] = {}  # clause id -> its own document, as returned
+        cosines: dict[str, float] = {}  # clause id -> its own cosine
+        best: dict[str, float] = {}  # clause id -> the larger of its cosine and its best passage's
+        for raw in responses["dense"].get("hits", {}).get("hits", []):
             source = raw["_source"]
-            if not _admitted(scope, source):  # the query is fenced; this is the second lock on the same door
+            if not _admitted(scope, source) or not source.get("vector"):
                 continue
-            clause_id = source["clause_id"]
-            best.setdefault(clause_id, float(raw.get("_score") or 0.0))
-            if source.get("kind", "clause") == "passage":
-                if source.get("vector"):
-                    parts[clause_id] = max(parts.get(clause_id, -1.0), _cosine(vector, source["vector"]))
-            else:
-                clauses[clause_id] = source
-        chosen = list(best)[:k]
-        missing = [c for c in chosen if c not in clauses]
+            clause_id, cosine = source["clause_id"], _cosine(vector, source["vector"])
+            best[clause_id] = max(best.get(clause_id, -1.0), cosine)
+            if source.get("kind", "clause") == "clause":
+                clauses[clause_id], cosines[clause_id] = source, cosine
+        unread = [c for c in best if c not in cosines]  # ranked by a passage only: its own cosine is read
+        for source in self._clause_sources(scope, unread, vectors=True):
+            clauses[source["clause_id"]] = source
+            cosines[source["clause_id"]] = _cosine(vector, source["vector"]) if source.get("vector") else -1.0
+        ranked = [c for c in best if c in cosines]
+        scores = {c: dense_score(cosines[c], max(best[c], cosines[c])) for c in ranked}
+        dense = sorted(ranked, key=lambda c: -scores[c])[:CANDIDATES]  # ties in the order the cluster returned
+        rankings = {"hybrid": [lexical, dense], "lexical": [lexical], "dense": [dense]}[mode]
+        fused = reciprocal_rank_fusion(rankings)[:k]
+        missing = [c for c, _ in fused if c not in clauses]
         clauses.update({s["clause_id"]: s for s in self._clause_sources(scope, missing, vectors=True)})
+        lexical_rank = {clause_id: rank for rank, clause_id in enumerate(lexical, start=1)}
         hits = []
-        for rank, clause_id in enumerate((c for c in chosen if c in clauses), start=1):
+        for clause_id, score in fused:
+            if clause_id not in clauses:
+                continue
             source = clauses[clause_id]
-            dense = _cosine(vector, source["vector"]) if source.get("vector") else None
-            part = max(parts.get(clause_id, -1.0), dense if dense is not None else -1.0)
-            hits.append(Hit(_passage(source), best[clause_id], dense, rank if mode != "dense" else None,
-                            part if part > -1.0 else None))
+            own = cosines.get(clause_id)
+            if own is None and source.get("vector"):
+                own = _cosine(vector, source["vector"])
+            part = max(best.get(clause_id, -1.0), own) if own is not None else None
+            hits.append(Hit(_passage(source), score, own, lexical_rank.get(clause_id), part))
         return hits
 
 

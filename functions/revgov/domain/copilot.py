@@ -145,6 +145,20 @@ class Scope:
 # --- ranking ----------------------------------------------------------------------------------------------------
 
 RRF_K = 60
+# Each side (words, meaning) hands its first CANDIDATES clauses to the fusion, in either engine.
+CANDIDATES = 50
+# A clause's meaning-side score: its own cosine plus this share of its best retrieval passage's lead over it. With the
+# whole lead (1.0) a clause that one passage happens to resemble entered the five retrieved and moved the answerability
+# model's signals, which are read relative to the clauses retrieved together: "what interest is charged on overdue
+# invoices?" brought in PA-7.8 and was refused with PA-10.8, the answer, first (docs/copilot.md, Twelfth round).
+PASSAGE_WEIGHT = 0.5
+
+
+def dense_score(cosine: Any, best: Any) -> Any:
+    """The meaning-side ranking score of a clause (floats or numpy arrays alike): its cosine plus `PASSAGE_WEIGHT` of
+    its best passage's lead over it (`best` is the larger of the clause's own cosine and its best passage's). Both
+    clause indexes rank by it, so a question ranks the same clauses in the same order in either engine."""
+    return cosine + PASSAGE_WEIGHT * (best - cosine)
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], *, k: int = RRF_K) -> list[tuple[str, float]]:

@@ -8,7 +8,8 @@ a sum of money, a place, a filled slot) — and a logistic regression turns them
 answers. The weights are trained by `tests/copilot/train_answerability.py` on the project's burnt question sets and
 the open round's tuning split only, and shipped as `copilot_answerability.json` beside this module (nothing is
 downloaded); the threshold is the one chosen by leave-one-agreement-out cross-validation, so it was always judged on an
-agreement the model had not seen (docs/copilot.md, "Eleventh round").
+agreement the model had not seen (docs/copilot.md, "Eleventh round"). Which of the clauses answers, once the question
+is answered, is a `Ranker`'s choice over the same signals, shipped in the same file ("Fifteenth round").
 """
 
 from __future__ import annotations
@@ -145,10 +146,27 @@ def features(question: str, hits: Sequence[Hit], unit_cosines: Sequence[Sequence
 
 
 @dataclass(frozen=True)
+class Ranker:
+    """Which retrieved clause answers, once the question is answered: a conditional logit over the same standardised
+    `FEATURES`, trained on answerable questions only to put their gold clause first among the five retrieved
+    (a ranking objective, where the answerability model's is to tell every answering clause from every other clause of
+    every question, unanswerable ones included). Its score is compared among one question's clauses only."""
+
+    weights: dict[str, float]
+    means: dict[str, float]
+    scales: dict[str, float]
+
+    def score(self, signals: dict[str, float]) -> float:
+        return sum(w * (signals[f] - self.means[f]) / self.scales[f] for f, w in self.weights.items())
+
+
+@dataclass(frozen=True)
 class Model:
     """A logistic regression over standardised `FEATURES`: p = σ(b + Σ wᵢ (xᵢ − μᵢ) / σᵢ). A question is answered
     when its likeliest clause reaches `threshold`; the next likeliest is quoted too ("See also") when it reaches
-    `second` × threshold (a neighbouring clause often holds the rest of the answer)."""
+    `second` × threshold (a neighbouring clause often holds the rest of the answer). With a `ranker`, the answering
+    clause is the one it ranks first (docs/copilot.md, Fifteenth round); the likeliest, when it is another, is then
+    the "See also" under the same rule."""
 
     weights: dict[str, float]
     means: dict[str, float]
@@ -157,31 +175,40 @@ class Model:
     threshold: float
     second: float = 1 / 3
     max_clauses: int = 2
+    ranker: Ranker | None = None
 
     def probability(self, signals: dict[str, float]) -> float:
         z = self.bias + sum(w * (signals[f] - self.means[f]) / self.scales[f] for f, w in self.weights.items())
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
-    def choose(self, probabilities: Sequence[float]) -> list[int]:
-        """The ranks of the clauses to answer from, likeliest first (the earlier on a tie); empty: refuse."""
+    def choose(self, probabilities: Sequence[float], ranks: Sequence[float] | None = None) -> list[int]:
+        """The ranks of the clauses to answer from, the answering one first (the earlier on a tie); empty: refuse.
+        `ranks`: the ranker's score of each clause (None: the likeliest answers)."""
         order = sorted(range(len(probabilities)), key=lambda i: (-probabilities[i], i))
         if not order or probabilities[order[0]] < self.threshold:
             return []
-        return [order[0], *(i for i in order[1:] if probabilities[i] >= self.second * self.threshold)
+        first = order[0] if ranks is None else min(range(len(ranks)), key=lambda i: (-ranks[i], i))
+        return [first, *(i for i in order if i != first and probabilities[i] >= self.second * self.threshold)
                 ][: self.max_clauses]
+
+    def decide(self, signals: Sequence[dict[str, float]]) -> list[int]:
+        """`choose` on these clauses' signals, with the ranker when the model has one."""
+        ranks = [self.ranker.score(s) for s in signals] if self.ranker is not None else None
+        return self.choose([self.probability(s) for s in signals], ranks)
 
 
 @lru_cache(maxsize=1)
 def shipped() -> Model:
     """The weights trained by `tests/copilot/train_answerability.py`, shipped in the package."""
     raw = json.loads(resources.files(__package__).joinpath("copilot_answerability.json").read_text(encoding="utf-8"))
-    return Model(raw["weights"], raw["means"], raw["scales"], raw["bias"], raw["threshold"])
+    ranked = raw.get("ranker")
+    ranker = Ranker(ranked["weights"], ranked["means"], ranked["scales"]) if ranked else None
+    return Model(raw["weights"], raw["means"], raw["scales"], raw["bias"], raw["threshold"], ranker=ranker)
 
 
 def evidence(question: str, hits: Sequence[Hit], unit_cosines: Sequence[Sequence[float]] | None = None,
              model: Model | None = None) -> list[Hit]:
-    """The clauses an answer may rest on, the likeliest first; empty means: refuse (no clause reaches the model's
+    """The clauses an answer may rest on, the answering one first; empty means: refuse (no clause reaches the model's
     threshold)."""
     model = model or shipped()
-    chosen = model.choose([model.probability(s) for s in features(question, hits, unit_cosines)])
-    return [hits[rank] for rank in chosen]
+    return [hits[rank] for rank in model.decide(features(question, hits, unit_cosines))]

@@ -267,13 +267,18 @@ def _span(cell: str) -> tuple[float, float] | None:
     return _number(match.group("above") or match.group("over")), float("inf")
 
 
-_SUM = re.compile(r"(?:\b(?:usd|eur|gbp)|[$€£])\s?(?P<a>[\d,.]*\d)|(?P<b>\d[\d,.]*)\s?(?:usd|eur|gbp|dollars|euros)\b")
+_SUM = re.compile(r"(?:\b(?:usd|eur|gbp)|[$€£])\s?(?P<a>[\d,.]*\d)(?:\s?(?P<am>k|m)\b)?"
+                  r"|(?P<b>\d[\d,.]*)\s?(?:usd|eur|gbp|dollars|euros)\b|\b(?P<c>\d[\d,.]*)(?P<cm>k)\b")
+_THOUSANDS = {"k": 1_000.0, "m": 1_000_000.0}
 
 
 def _asked_values(question: str) -> list[float]:
-    """The sums of money a question gives ("revenue of EUR 250,000", "300,000 dollars"): a row of a table of money
-    ranges is picked by the range holding it (a count such as "the first 500 units" picks no range)."""
-    return [_number(m.group("a") or m.group("b")) for m in _SUM.finditer(question)]
+    """The sums of money a question gives ("revenue of EUR 250,000", "300,000 dollars", "$1.2m", "600k": thousands and,
+    after a currency, millions written as a suffix on the number; a bare "12m" is as often months or metres): a row of a
+    table of money ranges is picked by the range holding it (a count such as "the first 500 units" picks no range)."""
+    return [_number(m.group("a") or m.group("b") or m.group("c")) * _THOUSANDS.get(m.group("am") or m.group("cm") or "",
+                                                                                   1.0)
+            for m in _SUM.finditer(question)]
 
 
 def _names_cell(question: str, cells: list[str]) -> bool:
