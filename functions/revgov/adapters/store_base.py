@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from ..domain.audit import GENESIS, partner_index, partner_pointer, seal
+from ..domain.audit import GENESIS, partner_index, partner_pointer, sealed
 from ..domain.errors import ConcurrentUpdate, PayloadTooLarge, StaleWrite
 from ..ports import TOMBSTONE, Changes, Clock, IdGenerator, Page, Stored
 from .store_cursors import bad_cursor, decode_cursor, encode_cursor, start_key_valid
@@ -346,8 +346,8 @@ class BaseDocumentStore(ABC):
                 time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, 0.005 * 2**attempt)))  # noqa: S311
             with lock or nullcontext():
                 seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
-                sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
-                writes = self._writes(tenant_id, changes, sealed, seq)
+                records, texts = self._seal_all(tenant_id, changes, seq, prev_hash)
+                writes = self._writes(tenant_id, changes, records, texts, seq)
                 if len(writes) > MAX_TRANSACTION_ITEMS:
                     raise TransactionTooLarge(
                         f"one commit writes {len(writes)} items; a transaction holds at most {MAX_TRANSACTION_ITEMS}"
@@ -359,7 +359,7 @@ class BaseDocumentStore(ABC):
                     )
                 try:
                     self._transact(scope_tenant, writes)
-                    return sealed
+                    return records
                 except ConditionFailed as failed:
                     gone = sorted({tenant_of(writes[i].row.pk) for i in failed.indexes
                                    if i < len(writes) and writes[i].check})
@@ -382,22 +382,29 @@ class BaseDocumentStore(ABC):
             written.add(tenant_id)
         return written
 
-    def _seal_all(self, tenant_id: str, changes: Changes, seq: int, prev_hash: str) -> list[dict[str, Any]]:
-        sealed = []
+    def _seal_all(
+        self, tenant_id: str, changes: Changes, seq: int, prev_hash: str
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """The change's audit records sealed on the chain head (seq, prev_hash), and the text each is stored as."""
+        records, texts = [], []
         at = self._clock.now_iso()
         for entry in changes.audit:
             seq += 1
-            record = seal(
+            record, text = sealed(
                 entry, tenant_id=tenant_id, seq=seq, record_id=self._ids.new("aud"), at=at, prev_hash=prev_hash
             )
-            sealed.append(record)
+            records.append(record)
+            texts.append(text)
             prev_hash = record["hash"]
-        return sealed
+        return records, texts
 
     @staticmethod
-    def _writes(tenant_id: str, changes: Changes, sealed: list[dict[str, Any]], seq: int) -> list[Write]:
+    def _writes(
+        tenant_id: str, changes: Changes, sealed: list[dict[str, Any]], texts: list[str], seq: int
+    ) -> list[Write]:
         """The transaction, in this order: the puts (so a failed condition's index names its put), the deletes, the
-        audit records (each must be new) and the chain head (conditional on the head this change was sealed on)."""
+        audit records (each must be new; stored as `texts`, their canonical JSON made when sealed) and the chain head
+        (conditional on the head this change was sealed on)."""
         writes: list[Write] = []
         for put in changes.puts:
             owner = put.tenant_id or tenant_id
@@ -405,7 +412,7 @@ class BaseDocumentStore(ABC):
             row = Row(
                 partition(owner, put.collection),
                 put.key,
-                dumps(put.data),
+                put.text if put.text is not None else dumps(put.data),
                 version=(put.expected_version or 0) + 1,
                 gsi1pk=partition(owner, lookup[0]) if lookup else None,
                 gsi1sk=lookup[1] if lookup else None,
@@ -422,11 +429,11 @@ class BaseDocumentStore(ABC):
                                 delete=True))
         if sealed:
             audit_pk = partition(tenant_id, AUDIT)
-            for record in sealed:
+            for record, text in zip(sealed, texts, strict=True):
                 row = Row(
                     audit_pk,
                     f"R#{record['seq']:012d}",
-                    dumps(record),
+                    text,
                     gsi1pk=partition(tenant_id, f"{AUDIT}#{record['subject']}"),
                     gsi1sk=f"{record['seq']:012d}",
                 )
