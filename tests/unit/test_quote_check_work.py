@@ -118,3 +118,30 @@ def test_a_decision_too_large_for_one_item_is_still_stored_in_parts(quoting, mon
     assert head is not None and "result" not in head.data and head.data["body"]["parts"] >= 1
     whole = decision_repository.whole(rt.store, "northwind", head.data)
     assert whole["result"]["lines"] == checked["lines"]
+
+
+def test_the_kpis_count_a_quote_in_the_tier_its_decision_recorded_without_reading_the_decision(quoting):
+    """docs/kpis.md / services/analytics/facts.py: KPIs by tier count a quote "in the tier the partner held when it
+    was decided" (`inputs.partner.tier` of its decision). The handler runs once per quote.checked: it reads that one
+    field, not the whole decision (its inputs and result: every line) for it."""
+    from revgov.services import analytics
+    from revgov.services.decisions import tier_at_decision
+
+    rt, sales, partner_id = quoting
+    checked = pricing.check(rt, sales, _quote(partner_id, 50))
+    event = next(e for e in rt.publisher.published
+                 if e["detail"].get("decision_id") == checked["decision_id"])  # fmt: skip
+    stored = decision_repository.read(rt.store, "northwind", checked["decision_id"])
+    assert stored is not None and tier_at_decision(stored.data) == "platinum"
+    decision_reads = Counter()
+    get = rt.store.get
+    rt.store.get = lambda tenant_id, collection, key: decision_reads.update([collection]) or get(
+        tenant_id, collection, key)
+    try:
+        bus = {"source": event["source"], "detail-type": event["detail_type"], "detail": event["detail"]}
+        assert analytics.record_facts(rt, [bus]) == ["counted"]
+    finally:
+        del rt.store.get
+    assert decision_reads[decision_repository.DECISIONS] == 0, decision_reads
+    assert decision_repository.recorded_tier(rt.store, "northwind", checked["decision_id"]) == "platinum"
+    assert decision_repository.recorded_tier(rt.store, "northwind", "dec_01JX0000000000000000000000") is None

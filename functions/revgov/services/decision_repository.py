@@ -21,6 +21,7 @@ DECISIONS = "DECISION"
 PARTS = "DECISION_PART"  # the body of a decision too large for one item (`puts`)
 BODY_INLINE_CHARS = 200_000
 PART_CHARS = 120_000
+TIER_PATH = "$.inputs.partner.tier"  # the tier of the decision's partner when it was made (`recorded_tier`)
 
 
 class Body(TypedDict):
@@ -157,6 +158,18 @@ def whole(store: DocumentStore, tenant_id: str, head: Mapping[str, Any]) -> Deci
 def read(store: DocumentStore, tenant_id: str, decision_id: str) -> Stored | None:
     """A decision's head as stored (its data and version; its body may be kept in parts: `whole`), or None."""
     return store.get(tenant_id, DECISIONS, decision_id)
+
+
+def recorded_tier(store: DocumentStore, tenant_id: str, decision_id: str) -> str | None:
+    """The tier the decision's inputs recorded for its partner (what `decisions.tier_at_decision` reads of a decision
+    in hand), read alone: the engine extracts it (SQLite's JSON functions), instead of the whole decision, inputs and
+    result, being decoded for one field. None when not recorded, when its inputs are kept in parts, or when there is
+    no such decision (keys in order: the decision's own key comes before any longer key it prefixes)."""
+    found = next(store.project(tenant_id, DECISIONS, [TIER_PATH], prefix=decision_id), None)
+    if found is None or found[0] != decision_id:
+        return None
+    tier = json.loads(found[1][0])
+    return str(tier) if tier else None
 
 
 def head(store: DocumentStore, tenant_id: str, decision_id: str) -> Stored:
