@@ -90,8 +90,10 @@ def _inline_text(decision: Decision, inputs: Canonical | None) -> str | None:
     """The stored JSON text of a new decision whose body fits one item: its canonical JSON, made from the inputs' text
     and the result's, each serialised once (the result's text measures the body and is the stored one). None when the
     general path of `puts` decides: inputs without their text, a body that is not ASCII or is too large, or a result
-    holding a value that is not plain decoded JSON (`canonical_json_of_decoded` refuses it; the result of an
-    evaluation holds strings, numbers of lines and lists, dicts of them)."""
+    holding a value `canonical_json_of_decoded` refuses (a Decimal, an object). The result of an evaluation holds
+    strings, integers, booleans, None, and lists and string-keyed dicts of them, whose text that encoder writes equal,
+    to the byte, to `canonical_json`'s (it would write a float where `canonical_json` refuses one: an evaluation
+    makes none, money is a decimal string)."""
     if inputs is None or inputs.value is not decision["inputs"]:
         return None
     try:
