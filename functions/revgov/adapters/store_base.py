@@ -346,8 +346,8 @@ class BaseDocumentStore(ABC):
                 time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, 0.005 * 2**attempt)))  # noqa: S311
             with lock or nullcontext():
                 seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
-                records, texts = self._seal_all(tenant_id, changes, seq, prev_hash)
-                writes = self._writes(tenant_id, changes, records, texts, seq)
+                sealed_texts = self._seal_all(tenant_id, changes, seq, prev_hash)
+                writes = self._writes(tenant_id, changes, sealed_texts, seq)
                 if len(writes) > MAX_TRANSACTION_ITEMS:
                     raise TransactionTooLarge(
                         f"one commit writes {len(writes)} items; a transaction holds at most {MAX_TRANSACTION_ITEMS}"
@@ -359,7 +359,7 @@ class BaseDocumentStore(ABC):
                     )
                 try:
                     self._transact(scope_tenant, writes)
-                    return records
+                    return [record for record, _ in sealed_texts]
                 except ConditionFailed as failed:
                     gone = sorted({tenant_of(writes[i].row.pk) for i in failed.indexes
                                    if i < len(writes) and writes[i].check})
@@ -382,29 +382,20 @@ class BaseDocumentStore(ABC):
             written.add(tenant_id)
         return written
 
-    def _seal_all(
-        self, tenant_id: str, changes: Changes, seq: int, prev_hash: str
-    ) -> tuple[list[dict[str, Any]], list[str]]:
-        """The change's audit records sealed on the chain head (seq, prev_hash), and the text each is stored as."""
-        records, texts = [], []
+    def _seal_all(self, tenant_id: str, changes: Changes, seq: int, prev_hash: str) -> list[tuple[dict[str, Any], str]]:
+        found = []  # each audit record sealed on the chain head, with the text it is stored as
         at = self._clock.now_iso()
         for entry in changes.audit:
             seq += 1
-            record, text = sealed(
-                entry, tenant_id=tenant_id, seq=seq, record_id=self._ids.new("aud"), at=at, prev_hash=prev_hash
-            )
-            records.append(record)
-            texts.append(text)
-            prev_hash = record["hash"]
-        return records, texts
+            found.append(sealed(entry, tenant_id=tenant_id, seq=seq, record_id=self._ids.new("aud"), at=at,
+                                prev_hash=prev_hash))
+            prev_hash = found[-1][0]["hash"]
+        return found
 
     @staticmethod
-    def _writes(
-        tenant_id: str, changes: Changes, sealed: list[dict[str, Any]], texts: list[str], seq: int
-    ) -> list[Write]:
+    def _writes(tenant_id: str, changes: Changes, records: list[tuple[dict[str, Any], str]], seq: int) -> list[Write]:
         """The transaction, in this order: the puts (so a failed condition's index names its put), the deletes, the
-        audit records (each must be new; stored as `texts`, their canonical JSON made when sealed) and the chain head
-        (conditional on the head this change was sealed on)."""
+        audit records (each new, stored as its sealed text) and the chain head (conditional on the head sealed on)."""
         writes: list[Write] = []
         for put in changes.puts:
             owner = put.tenant_id or tenant_id
@@ -427,9 +418,9 @@ class BaseDocumentStore(ABC):
         for delete in changes.deletes:
             writes.append(Write(Row(partition(delete.tenant_id or tenant_id, delete.collection), delete.key, None),
                                 delete=True))
-        if sealed:
+        if records:
             audit_pk = partition(tenant_id, AUDIT)
-            for record, text in zip(sealed, texts, strict=True):
+            for record, text in records:
                 row = Row(
                     audit_pk,
                     f"R#{record['seq']:012d}",
@@ -441,7 +432,7 @@ class BaseDocumentStore(ABC):
                 if record.get("partner_id"):  # the partner's pointer to it, in the same transaction
                     collection, key, data = partner_pointer(record, record["partner_id"])
                     writes.append(Write(Row(partition(tenant_id, collection), key, dumps(data))))
-            last = sealed[-1]
+            last = records[-1][0]
             head = Row(audit_pk, HEAD, dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"])
             writes.append(Write(head, condition=ABSENT if seq == 0 else seq))
         checks = guarded_tenants(tenant_id, changes)  # last: no tenant the change puts into may be offboarded
