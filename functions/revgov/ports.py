@@ -44,6 +44,9 @@ class Put:
     expires_at: int | None = None
     conflict_detail: str = "the object changed or already exists"
     tenant_id: str | None = None  # another tenant's partition (only the platform registry uses this)
+    # `data`'s JSON text when the caller has already made it (it must decode to `data`): stored as it is instead of
+    # being serialised again (a new decision: services/decision_repository.py)
+    text: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -528,3 +528,26 @@ def test_the_embedded_ttl_sweep_deletes_only_expired_items(tmp_path, request):
                                   Put("X", "kept", {})]))
     assert store.purge_expired(2000) == 1
     assert keys(store.query(t, "X", limit=10)) == ["kept", "new"]
+
+
+def test_a_put_given_its_json_text_is_stored_as_that_text_and_reads_back_as_its_data(store):
+    """Put.text (ports.py): "`data`'s JSON text when the caller has already made it [...] stored as it is instead of
+    being serialised again" (a new decision, services/decision_repository.py). Every engine keeps it and hands back
+    the data, reads and projections alike; a sealed record made with its inputs' text reads back and verifies."""
+    from revgov.domain.access import Principal, Role
+    from revgov.domain.canonical import Canonical, canonical_json
+    from revgov.services import decision_repository
+
+    t = tenant()
+    data = {"decision_id": "dec_01", "inputs": {"partner": {"tier": "gold"}}, "note": "żółw", "n": 3}
+    made = Canonical.of(data["inputs"])
+    who = Principal(t, Role.SALES, "key_01JX00000000000000000SALES")
+    store.commit(t, Changes(puts=[Put("DECISION", "dec_01", data, text=canonical_json(data))],
+                            audit=[AuditEntry.by(who, "pricing.checked", "dec_01", "allow", inputs=made)]))
+    assert store.get(t, "DECISION", "dec_01").data == data
+    assert list(store.project(t, "DECISION", ["$.inputs.partner.tier", "$.note"])) == [
+        ("dec_01", ['"gold"', '"żółw"'])]
+    assert decision_repository.recorded_tier(store, t, "dec_01") == "gold"
+    assert decision_repository.recorded_tier(store, t, "dec_0") is None  # a key it prefixes is not its own
+    [record] = store.audit_records(t)
+    assert record["inputs"] == data["inputs"] and verify(store.audit_records(t)).valid

@@ -535,13 +535,14 @@ def billing_http(stack: Any) -> list[Row]:
     today = clock_support.today().isoformat()  # the stack's clock (REVGOV_CLOCK_START), as the API judges dates
     sent_at: dict[str, float] = {}
     started, started_wall = time.perf_counter(), time.time()
-    for _ in range(8):
+    for batch in range(8):  # 200 distinct shipments: one sent again is held as billed before (PA-10.1)
         events = [
             {
                 "id": f"BENCH-{uuid.uuid4().hex[:12]}",
                 "type": "shipment.confirmed",
                 "occurred_at": f"{today}T00:00:00Z",
-                "data": {**shipment, "partner_id": partner_id, "shipped_on": today, "order_ref": f"SO-{i}"},
+                "data": {**shipment, "partner_id": partner_id, "shipped_on": today,
+                         "order_ref": f"SO-{batch}-{i}"},
             }
             for i in range(25)
         ]

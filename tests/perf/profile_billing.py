@@ -50,13 +50,14 @@ def main() -> None:
     erp = ErpSender(stack.base_url, "northwind", tenant["webhook_secret"])
     shipment = _erp_samples()["shipment.confirmed"]["detail"]["data"]
     today = clock_support.today().isoformat()  # the stack's clock (REVGOV_CLOCK_START), like the suite
-    for _ in range(args.events // 25):
+    for batch in range(args.events // 25):  # distinct shipments: a repeat is held, not billed (PA-10.1)
         events = [
             {
                 "id": f"PROF-{uuid.uuid4().hex[:12]}",
                 "type": "shipment.confirmed",
                 "occurred_at": f"{today}T00:00:00Z",
-                "data": {**shipment, "partner_id": partner_id, "shipped_on": today, "order_ref": f"SO-{i}"},
+                "data": {**shipment, "partner_id": partner_id, "shipped_on": today,
+                         "order_ref": f"SO-{batch}-{i}"},
             }
             for i in range(25)
         ]

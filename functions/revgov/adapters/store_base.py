@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from ..domain.audit import GENESIS, partner_index, partner_pointer, seal
+from ..domain.audit import GENESIS, partner_index, partner_pointer, sealed
 from ..domain.errors import ConcurrentUpdate, PayloadTooLarge, StaleWrite
 from ..ports import TOMBSTONE, Changes, Clock, IdGenerator, Page, Stored
 from .store_cursors import bad_cursor, decode_cursor, encode_cursor, start_key_valid
@@ -346,8 +346,8 @@ class BaseDocumentStore(ABC):
                 time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, 0.005 * 2**attempt)))  # noqa: S311
             with lock or nullcontext():
                 seq, prev_hash = self.audit_head(tenant_id) if changes.audit else (0, GENESIS)
-                sealed = self._seal_all(tenant_id, changes, seq, prev_hash)
-                writes = self._writes(tenant_id, changes, sealed, seq)
+                sealed_texts = self._seal_all(tenant_id, changes, seq, prev_hash)
+                writes = self._writes(tenant_id, changes, sealed_texts, seq)
                 if len(writes) > MAX_TRANSACTION_ITEMS:
                     raise TransactionTooLarge(
                         f"one commit writes {len(writes)} items; a transaction holds at most {MAX_TRANSACTION_ITEMS}"
@@ -359,7 +359,7 @@ class BaseDocumentStore(ABC):
                     )
                 try:
                     self._transact(scope_tenant, writes)
-                    return sealed
+                    return [record for record, _ in sealed_texts]
                 except ConditionFailed as failed:
                     gone = sorted({tenant_of(writes[i].row.pk) for i in failed.indexes
                                    if i < len(writes) and writes[i].check})
@@ -382,22 +382,20 @@ class BaseDocumentStore(ABC):
             written.add(tenant_id)
         return written
 
-    def _seal_all(self, tenant_id: str, changes: Changes, seq: int, prev_hash: str) -> list[dict[str, Any]]:
-        sealed = []
+    def _seal_all(self, tenant_id: str, changes: Changes, seq: int, prev_hash: str) -> list[tuple[dict[str, Any], str]]:
+        found = []  # each audit record sealed on the chain head, with the text it is stored as
         at = self._clock.now_iso()
         for entry in changes.audit:
             seq += 1
-            record = seal(
-                entry, tenant_id=tenant_id, seq=seq, record_id=self._ids.new("aud"), at=at, prev_hash=prev_hash
-            )
-            sealed.append(record)
-            prev_hash = record["hash"]
-        return sealed
+            found.append(sealed(entry, tenant_id=tenant_id, seq=seq, record_id=self._ids.new("aud"), at=at,
+                                prev_hash=prev_hash))
+            prev_hash = found[-1][0]["hash"]
+        return found
 
     @staticmethod
-    def _writes(tenant_id: str, changes: Changes, sealed: list[dict[str, Any]], seq: int) -> list[Write]:
+    def _writes(tenant_id: str, changes: Changes, records: list[tuple[dict[str, Any], str]], seq: int) -> list[Write]:
         """The transaction, in this order: the puts (so a failed condition's index names its put), the deletes, the
-        audit records (each must be new) and the chain head (conditional on the head this change was sealed on)."""
+        audit records (each new, stored as its sealed text) and the chain head (conditional on the head sealed on)."""
         writes: list[Write] = []
         for put in changes.puts:
             owner = put.tenant_id or tenant_id
@@ -405,7 +403,7 @@ class BaseDocumentStore(ABC):
             row = Row(
                 partition(owner, put.collection),
                 put.key,
-                dumps(put.data),
+                put.text if put.text is not None else dumps(put.data),
                 version=(put.expected_version or 0) + 1,
                 gsi1pk=partition(owner, lookup[0]) if lookup else None,
                 gsi1sk=lookup[1] if lookup else None,
@@ -420,13 +418,13 @@ class BaseDocumentStore(ABC):
         for delete in changes.deletes:
             writes.append(Write(Row(partition(delete.tenant_id or tenant_id, delete.collection), delete.key, None),
                                 delete=True))
-        if sealed:
+        if records:
             audit_pk = partition(tenant_id, AUDIT)
-            for record in sealed:
+            for record, text in records:
                 row = Row(
                     audit_pk,
                     f"R#{record['seq']:012d}",
-                    dumps(record),
+                    text,
                     gsi1pk=partition(tenant_id, f"{AUDIT}#{record['subject']}"),
                     gsi1sk=f"{record['seq']:012d}",
                 )
@@ -434,7 +432,7 @@ class BaseDocumentStore(ABC):
                 if record.get("partner_id"):  # the partner's pointer to it, in the same transaction
                     collection, key, data = partner_pointer(record, record["partner_id"])
                     writes.append(Write(Row(partition(tenant_id, collection), key, dumps(data))))
-            last = sealed[-1]
+            last = records[-1][0]
             head = Row(audit_pk, HEAD, dumps({"seq": last["seq"], "hash": last["hash"]}), version=last["seq"])
             writes.append(Write(head, condition=ABSENT if seq == 0 else seq))
         checks = guarded_tenants(tenant_id, changes)  # last: no tenant the change puts into may be offboarded

@@ -132,7 +132,15 @@ def partner_pointer(record: dict[str, Any], partner_id: str) -> tuple[str, str, 
 
 
 def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str, prev_hash: str) -> dict[str, Any]:
-    """The stored record: the entry plus its place in the chain and the hash that binds it there.
+    """The stored record: the entry plus its place in the chain and the hash that binds it there (`sealed`)."""
+    return sealed(entry, tenant_id=tenant_id, seq=seq, record_id=record_id, at=at, prev_hash=prev_hash)[0]
+
+
+def sealed(
+    entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str, prev_hash: str
+) -> tuple[dict[str, Any], str]:
+    """The stored record and its canonical JSON, the text the store keeps: the entry plus its place in the chain and
+    the hash that binds it there.
 
     `partner_id` (the partner the record concerns, `partner_of`) is part of the record, so under `hash`: a record
     cannot be moved to another partner's trail unseen. A record that concerns no partner, and every record sealed
@@ -163,7 +171,8 @@ def seal(entry: AuditEntry, *, tenant_id: str, seq: int, record_id: str, at: str
     if partner_id is not None:
         body["partner_id"] = partner_id
     others = {k: v for k, v in body.items() if k != "inputs"}
-    return {**body, "hash": sha256_text(canonical_object(others, {"inputs": inputs_text}))}
+    digest = sha256_text(canonical_object(others, {"inputs": inputs_text}))
+    return {**body, "hash": digest}, canonical_object({**others, "hash": digest}, {"inputs": inputs_text})
 
 
 def place_digest(seq: int, prev_hash: str, text: str) -> bytes:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import copilot_acts as acts
 from . import copilot_reader as reader
@@ -281,7 +282,14 @@ def acting_parties(text: str) -> set[str]:
 
 
 def read(question: str, title: str, text: str) -> list[reader.Reading]:
-    """`copilot_reader.read`, with the readings ordered by binding too: for a quantity question, a unit whose number is
+    """`copilot_reader.read`, with the readings ordered by binding too (`_read`). One question reads a retrieved clause
+    up to three times (its evidence, its answer score, its quotes): the readings are made once and kept (#17)."""
+    return list(_read(question, title, text))
+
+
+@lru_cache(maxsize=256)  # pure; a few questions' candidate clauses (the readings are frozen)
+def _read(question: str, title: str, text: str) -> tuple[reader.Reading, ...]:
+    """The readings of `read`: for a quantity question, a unit whose number is
     bound to what the question asks about reads better than one whose number belongs to another event or thing; for
     a question about what a party does, a unit in which that party acts reads better than one in which another
     does; and for every question, names choose table rows and list items: when some row of the clause carries the
@@ -312,7 +320,7 @@ def read(question: str, title: str, text: str) -> list[reader.Reading]:
                                + (0.3 if asked_subject and asked_subject in reader.content_terms(r.unit.text) else 0.0)
                                + (0.6 if letter and units.holds_item(letter, r.unit.text) else 0.0),
                                r.overlap, r.has_fact) for r in readings]
-    return sorted(rescored, key=lambda r: -r.score)
+    return tuple(sorted(rescored, key=lambda r: -r.score))
 
 
 _YES_NO_SUBJECT = re.compile(r"^\s*(?:is|are|was|were|does|do|did|can|could|must|will|may)\s+(?:the |a |an |any )?"

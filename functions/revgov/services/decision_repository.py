@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict, cast
 
-from ..domain.canonical import Canonical, canonical_json, canonical_object
+from ..domain.canonical import Canonical, canonical_json, canonical_json_of_decoded, canonical_object
 from ..domain.errors import NotFound, RevgovError
 from ..ports import DocumentStore, Page, Put, Stored
 from .toolkit import pages
@@ -21,6 +21,7 @@ DECISIONS = "DECISION"
 PARTS = "DECISION_PART"  # the body of a decision too large for one item (`puts`)
 BODY_INLINE_CHARS = 200_000
 PART_CHARS = 120_000
+TIER_PATH = "$.inputs.partner.tier"  # the tier of the decision's partner when it was made (`recorded_tier`)
 
 
 class Body(TypedDict):
@@ -59,8 +60,12 @@ def puts(decision: Decision, inputs: Canonical | None = None) -> list[Put]:
     `BODY_INLINE_CHARS` keeps them as canonical JSON cut into parts of `PART_CHARS` ASCII characters (escaped once
     more when stored: at most twice as long, so a part stays under 250 KB), bound by their SHA-256 in the head. The
     head holds everything else (status, outcome, approvals, history), so approving a quote rewrites only the head.
-    `inputs`, the decision's inputs with their canonical JSON made once by the caller, are not serialised again.
+    `inputs`, the decision's inputs with their canonical JSON made once by the caller, are not serialised again; a
+    decision that fits one item is then stored as its canonical JSON, its result serialised once (`_inline_text`).
     """
+    inline = _inline_text(decision, inputs)
+    if inline is not None:
+        return [put(decision, version=None, text=inline)]
     body = {"inputs": decision["inputs"], "result": decision["result"]}
     if inputs is not None and inputs.value is decision["inputs"]:
         text = canonical_object({"result": decision["result"]}, {"inputs": inputs.text})
@@ -81,12 +86,34 @@ def puts(decision: Decision, inputs: Canonical | None = None) -> list[Put]:
     return [put(head, version=None), *parts]
 
 
+def _inline_text(decision: Decision, inputs: Canonical | None) -> str | None:
+    """The stored JSON text of a new decision whose body fits one item: its canonical JSON, made from the inputs' text
+    and the result's, each serialised once (the result's text measures the body and is the stored one). None when the
+    general path of `puts` decides: inputs without their text, a body that is not ASCII or is too large, or a result
+    holding a value `canonical_json_of_decoded` refuses (a Decimal, an object). The result of an evaluation holds
+    strings, integers, booleans, None, and lists and string-keyed dicts of them, whose text that encoder writes equal,
+    to the byte, to `canonical_json`'s (it would write a float where `canonical_json` refuses one: an evaluation
+    makes none, money is a decimal string)."""
+    if inputs is None or inputs.value is not decision["inputs"]:
+        return None
+    try:
+        result_text = canonical_json_of_decoded(decision["result"])
+    except TypeError:
+        return None
+    texts = {"inputs": inputs.text, "result": result_text}
+    body_chars = len(canonical_object({}, texts))  # the text `puts` would cut into parts
+    if body_chars > BODY_INLINE_CHARS or not (inputs.text.isascii() and result_text.isascii()):
+        return None
+    return canonical_object({k: v for k, v in decision.items() if k not in texts}, texts)
+
+
 def _part_key(decision_id: str, number: int) -> str:
     return f"{decision_id}#{number:04d}"
 
 
-def put(decision: Decision | dict[str, Any], *, version: int | None) -> Put:
-    """Write a decision's head (new when `version` is None, else over that version), listed under its partner."""
+def put(decision: Decision | dict[str, Any], *, version: int | None, text: str | None = None) -> Put:
+    """Write a decision's head (new when `version` is None, else over that version), listed under its partner;
+    `text`: the decision's JSON when already made."""
     partner_id = decision.get("partner_id")
     return Put(
         DECISIONS,
@@ -96,6 +123,7 @@ def put(decision: Decision | dict[str, Any], *, version: int | None) -> Put:
         must_be_absent=version is None,
         expected_version=version,
         conflict_detail=f"decision {decision['decision_id']} changed meanwhile",
+        text=text,
     )
 
 
@@ -132,6 +160,18 @@ def whole(store: DocumentStore, tenant_id: str, head: Mapping[str, Any]) -> Deci
 def read(store: DocumentStore, tenant_id: str, decision_id: str) -> Stored | None:
     """A decision's head as stored (its data and version; its body may be kept in parts: `whole`), or None."""
     return store.get(tenant_id, DECISIONS, decision_id)
+
+
+def recorded_tier(store: DocumentStore, tenant_id: str, decision_id: str) -> str | None:
+    """The tier the decision's inputs recorded for its partner (what `decisions.tier_at_decision` reads of a decision
+    in hand), read alone: the engine extracts it (SQLite's JSON functions), instead of the whole decision, inputs and
+    result, being decoded for one field. None when not recorded, when its inputs are kept in parts, or when there is
+    no such decision (keys in order: the decision's own key comes before any longer key it prefixes)."""
+    found = next(store.project(tenant_id, DECISIONS, [TIER_PATH], prefix=decision_id), None)
+    if found is None or found[0] != decision_id:
+        return None
+    tier = json.loads(found[1][0])
+    return str(tier) if tier else None
 
 
 def head(store: DocumentStore, tenant_id: str, decision_id: str) -> Stored:

@@ -26,8 +26,7 @@ from ...runtime import Runtime
 from .. import tenants
 from ..billing import SALES_FACTS, line_of
 from ..case_repository import read as read_case
-from ..decision_repository import read as read_decision
-from ..decisions import tier_at_decision
+from ..decision_repository import recorded_tier
 from ..erp import INBOUND
 from ..toolkit import retry_on_conflict
 from .rollups import (
@@ -324,8 +323,7 @@ def _quote_checked(rt: Runtime, tenant_id: str, detail: dict[str, Any]) -> _Coun
 def _decision_tier(rt: Runtime, tenant_id: str, decision_id: str | None) -> str | None:
     """The tier the decision recorded for its partner (KPIs by tier count a quote and its approval in the tier
     the partner held when it was decided, not its tier when the event is handled); None when not recorded."""
-    stored = read_decision(rt.store, tenant_id, decision_id) if decision_id else None
-    return tier_at_decision(stored.data) if stored else None
+    return recorded_tier(rt.store, tenant_id, decision_id) if decision_id else None
 
 
 def _case_partner(rt: Runtime, tenant_id: str, case_id: str) -> str | None:
