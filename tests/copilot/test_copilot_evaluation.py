@@ -795,8 +795,8 @@ def test_r14_heldout_meets_the_goals(r14_heldout):
 # Agreement v1.1 + demo questions, committed at e75b567 before any code of the round) ------------------------------
 def test_r15_tuning_split_keeps_what_the_fifteenth_round_reached():
     # Measured after the round merged (OpenSearch parity, the answer ranker, money ranges; docs/copilot.md): 42
-    # questions (30 answerable, 12 unanswerable); gold retrieved 1.0 (30 of 30), gold cited 0.633 (19), refusal 0.583 (7 of 12),
-    # false refusals 0.233 (7), fact 0.633 (19). Floors at that minus about one question.
+    # questions (30 answerable, 12 unanswerable); gold retrieved 1.0 (30 of 30), gold cited 0.633 (19), refusal
+    # 0.583 (7 of 12), false refusals 0.233 (7), fact 0.633 (19). Floors at that minus about one question.
     result = evaluate_split(full_index(), "tuning", source="r15")
     _floors(result, retrieved=0.96, cited=0.60, refusal=0.50, false_refusals=0.27, fact=0.60)
 
