@@ -33,7 +33,6 @@ def _september() -> tuple[Ledger, str]:
     return ledger, str(ledger.invoice(P1, "2026-09")["invoice_id"])
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason="not enforced yet: docs/rebates.md, Drafts")
 def test_pa_1_2_a_run_is_refused_while_an_invoice_of_the_quarter_is_a_draft():
     ledger, invoice_id = _september()
     ledger.clock.set("2026-10-10T09:00:00Z")
