@@ -4,11 +4,12 @@ a second member of the finance queue approves it (SOP-7.2 / COP-7.2 "approved by
 queue"), and only then are statements issued. For tests that need an issued settlement: one call that does all three.
 
 A run counts only invoices dated in its period (PA-1.2 / CPA-1.2: an invoice is dated when it is issued), so a run is
-refused while one of them is still a draft (docs/rebates.md, Drafts). The scheduler does not issue invoices (the
-month-close watch only reports a draft not issued by M + 48 hours, `services/month_close.py`): finance does, with
-POST /v1/invoices/{id}/finalize. `issue_months` is that step: every draft of the period's months with a total other
-than 0.00 (SOP-2.2: a 0.00 invoice is not issued), issued at the clock's time, as finance would clear a missed SLA
-before the run (the clock is the test's, and on the stack everyone's: never moved back to M + 48 hours)."""
+refused while one of them is still a draft (docs/rebates.md, Drafts). The stack's scheduler does not issue invoices
+(the month-close watch only reports a draft not issued by M + 48 hours, `services/month_close.py`): finance does, with
+POST /v1/invoices/{id}/finalize (in production n8n's invoice-release flow). `issue_months` is that step: every
+draft of the period's months with a total other than 0.00 (SOP-2.2: a 0.00 invoice is not issued), issued at the
+clock's time, as finance would clear a missed SLA before the run (the clock is the test's, and on the stack
+everyone's: never moved back to M + 48 hours)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from revgov.domain.access import Principal, Role
 from revgov.domain.rebates.drafts import holding
 from revgov.domain.rebates.policy import Period, month_name
 from revgov.services import billing, rebates
-from revgov.services.rebates.repository import draft_invoices
+from revgov.services.billing.repository import draft_invoices
 
 SECOND_KEY = "key_01JSECONDFINANCE000000000"  # a finance key nobody else in these tests holds
 

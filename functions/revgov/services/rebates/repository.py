@@ -162,20 +162,6 @@ def unpaid_issued_invoices(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
     return billing_repository.issued_invoices(rt, tenant_id, unpaid_only=True)
 
 
-def draft_invoices(rt: Runtime, tenant_id: str, months: list[str]) -> list[dict[str, Any]]:
-    """Billing's invoices of these months still drafts, read fresh in batches of 100 (the index may lag an issue)."""
-    ids = [
-        str(item.data["invoice_id"])
-        for month in months
-        for item in billing_repository.invoices_in(rt, tenant_id, status="draft", period=month)
-    ]
-    fresh: list[dict[str, Any]] = []
-    for start in range(0, len(ids), 100):
-        found = rt.store.get_many([(tenant_id, INVOICES, i) for i in ids[start : start + 100]])
-        fresh += [stored.data for stored in found.values() if stored.data["status"] == "draft"]
-    return fresh
-
-
 def partner_unpaid_invoices(rt: Runtime, tenant_id: str, partner_id: str) -> list[dict[str, Any]]:
     """Billing's issued invoices of one partner not yet paid, read fresh through the partner's own month pointers."""
     return billing_repository.partner_issued_invoices(rt, tenant_id, partner_id, unpaid_only=True)

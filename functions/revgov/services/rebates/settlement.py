@@ -33,6 +33,7 @@ from ...domain.vat_validation import VatValidation
 from ...ports import Changes, Stored
 from ...runtime import Runtime
 from .. import vat_validation
+from ..billing import repository as billing_repository
 from ..billing.overdue import owing_beyond
 from . import repository
 from .book import book, today
@@ -123,7 +124,7 @@ def run_approved(rt: Runtime, tenant_id: str, period: str) -> bool:
 def refuse_drafts(rt: Runtime, tenant_id: str, rebates: RebateBook, period: Period, doing: str) -> None:
     """409 while an invoice of the period's months is a draft with a total other than 0.00 (PA-1.2 / CPA-1.2: counted
     once issued, the day it is dated; domain.rebates.drafts)."""
-    drafts = repository.draft_invoices(rt, tenant_id, [month_name(m) for m in period.months])
+    drafts = billing_repository.draft_invoices(rt, tenant_id, [month_name(m) for m in period.months])
     unissued.refuse_drafts(rebates.qualifying_revenue, period, drafts, doing)
 
 
