@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from revgov.domain.access import Principal, Role
+from revgov.domain.errors import RuleViolation
 from revgov.domain.rebates.drafts import holding
 from revgov.domain.rebates.policy import Period, month_name
 from revgov.services import billing, rebates
@@ -29,7 +30,12 @@ def second_finance(tenant_id: str) -> Principal:
 
 
 def ended_months(period: str, today: str) -> list[str]:
-    """The months of `period` (2026-Q3 or 2026-09) that ended before `today` (YYYY-MM-DD): only those are issued."""
+    """The months of `period` (2026-Q3 or 2026-09) that ended before `today` (YYYY-MM-DD): only those are issued;
+    none of a period that is not one (the run's own refusal names it)."""
+    try:
+        Period.parse(period)
+    except RuleViolation:
+        return []
     return [m for m in (month_name(i) for i in Period.parse(period).months) if m < today[:7]]
 
 
