@@ -7,6 +7,8 @@ invoices and the amounts withheld before), has the domain build every document (
 the statements and claims (invisible until approved), and commits the prepared header, the pointer to the run's
 latest preparation and the audit record: frozen figures, nothing settled, no event, nothing a partner reads.
 Preparing again replaces an unapproved run whose figures changed (the same figures answer the prepared run).
+A run waits for its invoices (PA-1.2 / CPA-1.2: invoices dated in the period, dated when issued): while one of the
+period's months has a draft whose total is not 0.00, preparing (and approving) it is 409 `invoices_not_issued`.
 `settlement_review.approve` issues it: the period states, dispute adjustments, withheld amounts, exceptions, the
 settled header and `settlement.completed`, in one commit.
 """
