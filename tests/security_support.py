@@ -335,17 +335,23 @@ def _sell_in(party: Party, partner_id: str, period: str) -> None:
 
 
 def _invoice_dispute(party: Party, partner_id: str, missing: dict[str, list[str]]) -> None:
-    """Finance issues the partner's invoice of an ended month and the partner disputes its first line (SOP-6.1)."""
+    """The partner's invoice of an ended month, issued (by the settlement run before, PA-1.2, or by finance here),
+    and the partner disputes its first line (SOP-6.1)."""
     finance, partner = party.by_role["finance"], party.partner_keys[partner_id]
     this_month = clock_support.today().isoformat()[:7]
     ended = [
-        i for i in partner.get("/v1/invoices", limit=200).json().get("items", []) if i["period"] < this_month
+        i
+        for status in ("finalized", "draft")
+        for i in partner.get("/v1/invoices", status=status, limit=200).json().get("items", [])
+        if i["period"] < this_month
     ]
     if not ended:
         missing.setdefault("ivd", []).append(f"no invoice of an ended month for {partner_id}")
         return
     invoice_id = ended[0]["invoice_id"]
-    issued = finance.post(f"/v1/invoices/{invoice_id}/finalize")
+    issued = finance.get(f"/v1/invoices/{invoice_id}")
+    if issued.status_code == 200 and issued.json()["status"] == "draft":
+        issued = finance.post(f"/v1/invoices/{invoice_id}/finalize")
     filed = partner.post(f"/v1/invoices/{invoice_id}/disputes", {"line_no": 1, "amount": "1.00", "reason": "probe"})
     if issued.status_code == 200 and filed.status_code == 201:
         party.keep("ivd", filed.json()["dispute_id"])

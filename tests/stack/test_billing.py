@@ -11,7 +11,9 @@ import pytest
 import clock_support
 from billing_support import SAMPLES, as_received_now, billing_tenant_in, erp_event, month_after, sample, webhook_body
 from engine_support import put_on_bus
+from rebate_runs import issue_months
 from revgov import cli
+from revgov.domain.access import Principal, Role
 from revgov.edge import handlers
 from revgov.ports import Changes, Put
 from revgov.services import billing
@@ -430,6 +432,8 @@ def test_the_cli_settles_a_period_with_a_spinner_for_people_and_json_for_scripts
     today = date.fromisoformat(billing_tenant.rt.clock.now_iso()[:10])  # the stack's clock
     quarter = (today.month - 1) // 3  # the running quarter's index; the one before it has ended
     period = f"{today.year if quarter else today.year - 1}-Q{quarter or 4}"
+    # PA-1.2: a run counts issued invoices; finance issues the Quarter's months first (rebate_runs.issue_months)
+    issue_months(billing_tenant.rt, Principal(billing_tenant.tenant_id, Role.FINANCE, "key_fin_cli"), period)
     capsys.readouterr()
     monkeypatch.setattr("sys.stderr", terminal := _Terminal())
     assert cli.main(["rebates", "settle", "--tenant", billing_tenant.tenant_id, "--period", period]) == 0

@@ -12,7 +12,7 @@ import pytest
 
 import clock_support
 import revgov.edge.api  # noqa: F401  (fills the route table)
-from rebate_runs import settle_approved
+from rebate_runs import prepare, settle_approved
 from rebates_support import sales_fact
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict
@@ -163,11 +163,9 @@ def _rebate_statement(r: Replay) -> tuple[str, str]:
 def _prepared_run(r: Replay, period: str) -> str:
     """A settlement run of the replay tenant prepared by a finance key of its own, so the replaying finance key (a
     second member of the finance queue, SOP-7.2) may approve or reject it."""
-    from revgov.services import rebates
-
     tid, _ = r.onboarding_tenant()
     preparer = Principal(tid, Role.FINANCE, "key_01JX0000000000000000000PRP")
-    _, prepared = rebates.settle(r.rt, preparer, {"period": period})
+    _, prepared = prepare(r.rt, preparer, {"period": period})  # its months issued first (PA-1.2)
     assert prepared["status"] == "prepared", prepared
     return str(prepared["settlement_id"])
 

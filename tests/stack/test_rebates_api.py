@@ -14,7 +14,7 @@ import pytest
 
 import clock_support
 from billing_support import ErpSender, erp_event, settle, ship_to_of, wait_until
-from rebate_runs import settle_approved, settle_over_http
+from rebate_runs import issue_months, issue_months_over_http, settle_approved, settle_over_http
 from revgov.ports import Changes, Put
 from revgov.tenant_files import load_tenant_file
 from support import ROOT, Api, assert_problem, scenario
@@ -247,10 +247,10 @@ def test_a_credit_note_after_settlement_is_an_adjustment_in_the_next_run_and_the
     before = _statement(tenant, tenant.finance, first["settlement_id"], "B").json()["statement"]
     cancellation = FLOWS["q3_cancellation"]
     tenant.send([cancellation])
-    # SOP-2.2: the month is validated against the subscription records before issue; the credit they owe waits
-    september = _invoice_of(tenant, "B", "2026-09", "draft")
-    refused = assert_problem(tenant.finance.post(f"/v1/invoices/{september['invoice_id']}/finalize", {}), 409)
-    assert "SOP-2.2" in refused["detail"] and refused["pending_credit_approvals"], refused
+    # September was issued before run 1 (PA-1.2: a run counts issued invoices); the credit the cancellation owes
+    # (above SOP-2.5's 10,000.00) waits for its approval, then is "issued against" September's invoice, whenever
+    # issued (PA-1.2): the settled Quarter is re-rated
+    assert _invoice_of(tenant, "B", "2026-09", "finalized")["invoice_id"]
     _approve_held_credit(tenant, cancellation["credit"])
     tenant.wait_for_accrual("B", "2026-Q3", "0.00")
     second = _settle(tenant, "2026-Q3", run=2)
@@ -473,6 +473,7 @@ def test_a_settlement_and_its_exceptions_are_one_commit_so_neither_exists_withou
         return [c for c in tenant._all("CASE") if c.data["subject"]["kind"] == "rebate_settlement"]
 
     second = Principal(tenant.tenant_id, Role.FINANCE, "key_01JX00000000000000000FIN02")
+    issue_months(base, who, "2026-Q2")  # PA-1.2: the run counts issued invoices (rebate_runs.issue_months)
     with pytest.raises(ConnectionError):
         rebates.settle(lost, who, {"period": "2026-Q2"})
     assert settlement_exceptions() == [] and tenant._all("RBTSETTLEMENT") == []
@@ -775,6 +776,7 @@ def test_a_prepared_run_is_reviewed_over_http_and_bad_review_requests_change_not
     changes the run."""
     tenant.send(FLOWS["q3"][:1])
     tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    issue_months_over_http(tenant.finance, "2026-Q3")  # PA-1.2: the run counts issued invoices
     prepared = tenant.finance.post("/v1/rebates/settlements", {"period": "2026-Q3"})
     assert prepared.status_code == 201 and prepared.json()["status"] == "prepared", prepared.text
     sid = prepared.json()["settlement_id"]
@@ -808,6 +810,7 @@ def test_settlement_runs_are_listed_by_period_partner_and_status_and_a_partner_l
     its own line (PA-11.1), and a rival's filter lists nothing."""
     tenant.send(FLOWS["q3"][:1])
     tenant.wait_for_accrual("A", "2026-Q3", "1092.00")
+    issue_months_over_http(tenant.finance, "2026-Q3")  # PA-1.2: the run counts issued invoices
     first = tenant.finance.post("/v1/rebates/settlements", {"period": "2026-Q3"}).json()["settlement_id"]
     listed = tenant.finance.get("/v1/rebates/settlements", status="prepared").json()
     assert [s["settlement_id"] for s in listed["items"]] == [first] and listed["next_cursor"] is None

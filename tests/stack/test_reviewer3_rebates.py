@@ -141,7 +141,9 @@ def test_an_upheld_dispute_is_paid_once_by_the_rule_of_pa_7_9(tenant, api):  # n
     statement = _statement(tenant, tenant.finance, settlement_id, "A").json()["statement"]
     assert _lines(statement)["RBT-VOLUME"]["amount"] == "1000.00"
     own, rival = tenant.partner_keys["A"], tenant.partner_keys["B"]
-    invoices = tenant.finance.get("/v1/invoices", partner_id=tenant.partner_ids["A"], limit=200).json()["items"]
+    # issued before the run (PA-1.2; rebate_runs.issue_months_over_http)
+    invoices = tenant.finance.get("/v1/invoices", partner_id=tenant.partner_ids["A"], status="finalized",
+                                  limit=200).json()["items"]
     (september,) = [i for i in invoices if i["period"] == "2026-09"]
     body = {"settlement_id": settlement_id, "partner_id": tenant.partner_ids["A"], "program_id": "RBT-VOLUME",
             "amount": "250.00", "reason": "our calculation: a credit note was wrongly netted",
@@ -399,7 +401,7 @@ def test_credit_notes_after_settlement_take_back_the_growth_rebate_too(tenant): 
     assert (accrual["RBT-VOLUME"]["payable"], accrual["RBT-GROWTH"]["payable"]) == ("6000.00", "2000.00")
     first = _settle(tenant, "2026-Q3")
     assert first.status_code == 201, first.text
-    invoices = tenant.finance.get("/v1/invoices", partner_id=partner_id, limit=200).json()["items"]
+    invoices = tenant.finance.get("/v1/invoices", partner_id=partner_id, status="finalized", limit=200).json()["items"]
     (september,) = [i for i in invoices if i["period"] == "2026-09"]
     today = tenant.rt.clock.now_iso()[:10]
     sent = []

@@ -104,6 +104,12 @@ def test_cpa_7_8_the_withheld_amount_is_released_once_the_vat_number_validates()
     _ship(ledger, "2026-08-03", 1000)
     _check(ledger, "invalid", "2026-10-02T09:00:00Z")
     first, _ = _settle(ledger, "2026-Q3", "2026-10-05T09:00:00Z")
+    # August's invoice, issued before the run (2026-10-05, PA-1.2), paid within its 30 days (CPA-6.7): nothing is
+    # overdue more than 45 days when 2026-Q4 settles, so only the VAT validation held the amount (CPA-7.8)
+    august = ledger.invoice(PARTNER, "2026-08")["invoice_id"]
+    ledger.clock.set("2026-11-02T09:00:00Z")
+    paid = {"partner_id": PARTNER, "invoice_id": august, "paid_on": "2026-11-02", "payment_ref": "RCPT-AUG"}
+    assert ledger.bill("invoice.paid", paid, occurred_at="2026-11-02T09:00:00Z")["status"] == "processed"
     _ship(ledger, "2026-11-03", 10)
     _check(ledger, "valid", "2027-01-04T09:00:00Z")  # after 2026-Q4 ended: resolved
     _, statement = _settle(ledger, "2026-Q4", "2027-01-05T09:00:00Z")

@@ -231,36 +231,35 @@ def test_pa_2_8_no_dispute_credit_note_is_issued_while_a_screening_match_holds_t
 def test_pa_7_8_no_dispute_credit_note_is_issued_while_the_partner_has_an_invoice_more_than_60_days_overdue():
     """Red team 6. PA-7.8: "Rebates are withheld while the Partner has an invoice more than 60 days overdue and are
     released in the first settlement after the overdue amount is paid." An upheld rebate dispute paid by separate
-    credit note (PA-7.9) is a rebate paid: September's invoice, issued on 2026-10-05 (net 30, PA-6.7: due
-    2026-11-04), is unpaid; on 2027-01-04 it is 61 days overdue and the credit note's approval is refused (422 naming
-    RBT-WITHHOLDING / PA-7.8 and the invoice), nothing changes. On 2027-01-03 (60 days: not "more than 60") it would
-    be issued; once the invoice is paid it is. Before, it was issued whatever the partner owed."""
+    credit note (PA-7.9) is a rebate paid: September's invoice, issued on 2026-10-03 before the 2026-Q3 run (PA-1.2:
+    the run counts issued invoices; net 30, PA-6.7: due 2026-11-02), is unpaid; on 2027-01-02 it is 61 days overdue
+    and the credit note's approval is refused (422 naming RBT-WITHHOLDING / PA-7.8 and the invoice), nothing changes.
+    On 2027-01-01 (60 days: not "more than 60") it would be issued; once the invoice is paid it is. Before, it was
+    issued whatever the partner owed."""
     from revgov.domain.errors import RuleViolation
-    from revgov.services import billing
 
     ledger, dispute = _upheld()
     note = _note(ledger, dispute)
-    invoice_id = ledger.invoice(P1, "2026-09")["invoice_id"]
-    billing.finalize_invoice(ledger.rt, FINANCE, invoice_id)  # issued 2026-10-05 (the clock of _upheld)
-    ledger.clock.set("2027-01-04T09:00:00Z")
+    invoice = ledger.invoice(P1, "2026-09")
+    assert (invoice["status"], invoice["finalized_at"][:10]) == ("finalized", "2026-10-03")  # issued before the run
+    invoice_id = invoice["invoice_id"]
+    ledger.clock.set("2027-01-02T09:00:00Z")
     with pytest.raises(RuleViolation) as withheld:
         cases.decide_case(ledger.rt, APPROVER, "approval", note["approval_id"], "approved", "checked the units")
     assert (withheld.value.extra["rule_id"], withheld.value.extra["clause"]) == ("RBT-WITHHOLDING", "PA-7.8")
     assert withheld.value.extra["overdue_invoices"] == [invoice_id]
     assert _note(ledger, dispute)["status"] == "pending_approval"
     assert _adjustment(ledger, dispute)["status"] == "credit_note"
-    paid = {"partner_id": P1, "invoice_id": invoice_id, "paid_on": "2027-01-04", "payment_ref": "RCPT-1"}
-    assert ledger.bill("invoice.paid", paid, occurred_at="2027-01-04T09:00:00Z")["status"] == "processed"
+    paid = {"partner_id": P1, "invoice_id": invoice_id, "paid_on": "2027-01-02", "payment_ref": "RCPT-1"}
+    assert ledger.bill("invoice.paid", paid, occurred_at="2027-01-02T09:00:00Z")["status"] == "processed"
     cases.decide_case(ledger.rt, APPROVER, "approval", note["approval_id"], "approved", "checked the units")
     assert _note(ledger, dispute)["status"] == "issued"
 
 
 def test_pa_7_8_sixty_days_overdue_is_not_more_than_sixty_and_the_credit_note_is_issued():
-    from revgov.services import billing
-
     ledger, dispute = _upheld()
     note = _note(ledger, dispute)
-    billing.finalize_invoice(ledger.rt, FINANCE, ledger.invoice(P1, "2026-09")["invoice_id"])
-    ledger.clock.set("2027-01-03T09:00:00Z")
+    assert ledger.invoice(P1, "2026-09")["finalized_at"][:10] == "2026-10-03"  # issued before the run: due 2026-11-02
+    ledger.clock.set("2027-01-01T09:00:00Z")
     cases.decide_case(ledger.rt, APPROVER, "approval", note["approval_id"], "approved", "checked the units")
     assert _note(ledger, dispute)["status"] == "issued"

@@ -19,7 +19,7 @@ import pytest
 from test_erp_credit_notes_returns import _credit_note, _finalize, _ship, _statement
 
 from memory_store import Ledger
-from rebate_runs import second_finance, settle_approved
+from rebate_runs import prepare, second_finance, settle_approved
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.copilot import Passage, Scope
@@ -55,7 +55,7 @@ def _settled(approve: bool = True) -> tuple[Ledger, str]:
             "lines": [{"sku": "NW-SRV-R2", "quantity": 30}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at="2026-09-05T10:00:00Z")["status"] == "processed"
     ledger.clock.set("2026-10-20T09:00:00Z")
-    status, prepared = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3"})
+    status, prepared = prepare(ledger.rt, FINANCE, {"period": "2026-Q3"})
     assert status == 201
     if approve:
         rebates.approve_settlement(ledger.rt, second_finance("northwind"), prepared["settlement_id"], {})

@@ -20,22 +20,23 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
-from rebate_runs import second_finance
+from rebate_runs import prepare, second_finance
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, Forbidden, NotFound
-from revgov.services import keys, rebates
+from revgov.services import billing, keys, rebates
 from revgov.services.rebates import run_watch
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
+P2 = "ptr_01JBNWPARTNER0000000000002"  # no September invoice until its late sale
 FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
 SECOND = second_finance("northwind")
 AS_P1 = Principal("northwind", Role.PARTNER, "key_p1", P1)
 
 
-def _ship(ledger: Ledger, on: str, quantity: int) -> None:
+def _ship(ledger: Ledger, on: str, quantity: int, partner_id: str = P1) -> None:
     ledger.clock.set(f"{on}T12:00:00Z")
-    data = {"partner_id": P1, "order_ref": f"SO-{on}-{quantity}", "shipped_on": on,
+    data = {"partner_id": partner_id, "order_ref": f"SO-{on}-{quantity}", "shipped_on": on,
             "lines": [{"sku": "NW-SRV-R2", "quantity": quantity}]}  # fmt: skip
     assert ledger.bill("shipment.confirmed", data, occurred_at=f"{on}T10:00:00Z")["status"] == "processed"
 
@@ -48,7 +49,7 @@ def _september() -> Ledger:
 
 def _prepare(ledger: Ledger, at: str = "2026-10-20T09:00:00Z", who: Principal = FINANCE) -> dict[str, Any]:
     ledger.clock.set(at)
-    status, prepared = rebates.settle(ledger.rt, who, {"period": "2026-Q3"})
+    status, prepared = prepare(ledger.rt, who, {"period": "2026-Q3"})
     assert status == 201
     return prepared
 
@@ -173,7 +174,10 @@ def test_preparing_again_replaces_an_unapproved_run_whose_figures_changed_and_an
     first = _prepare(ledger)
     same = _prepare(ledger, "2026-10-20T10:00:00Z")
     assert (same["settlement_id"], same["replayed"]) == (first["settlement_id"], True)
-    _ship(ledger, "2026-09-20", 10)  # a September sale billed late: the run's figures change
+    # a September sale of P2 billed late: September's invoice of P1 was issued before the run, but P2 had none, so
+    # the sale opens P2's September draft (SOP-2.2: posted to the invoice of the month it occurred); issued before
+    # the run is prepared again (PA-1.2), it changes the run's figures
+    _ship(ledger, "2026-09-20", 10, P2)
     second = _prepare(ledger, "2026-10-21T09:00:00Z")
     assert second["settlement_id"] != first["settlement_id"] and second["figures_hash"] != first["figures_hash"]
     old = rebates.get_settlement(ledger.rt, FINANCE, first["settlement_id"], None)
@@ -184,10 +188,27 @@ def test_preparing_again_replaces_an_unapproved_run_whose_figures_changed_and_an
 
 
 def test_a_run_whose_figures_changed_after_it_was_prepared_is_not_approved_and_nothing_is_settled():
+    """A late September sale of P2 (no September invoice yet) opens its September draft after the run was prepared.
+    PA-1.2 counts "Invoiced Revenue for invoices dated in that period": approving now would issue statements while an
+    invoice of the Quarter is undated, so the approval is refused as the preparation would be (409
+    invoices_not_issued naming the draft). Issued, it is dated in the Quarter (its month's invoice, SOP-2.2) and its
+    5 x NW-SRV-R2 change the run's figures: 409 figures_changed, prepare again. Nothing settled either time."""
     ledger = _september()
     prepared = _prepare(ledger)
-    _ship(ledger, "2026-09-25", 5)  # lands in 2026-Q3 after the run was prepared
+    _ship(ledger, "2026-09-25", 5, P2)  # lands in 2026-Q3 after the run was prepared
+    late = ledger.invoice(P2, "2026-09")
+    assert late["status"] == "draft"
     ledger.clock.set("2026-10-22T09:00:00Z")
+    with pytest.raises(Conflict) as held:
+        rebates.approve_settlement(ledger.rt, SECOND, prepared["settlement_id"], {})
+    extra = held.value.extra
+    assert (extra["refusal"], extra["rule_id"], extra["clause"], extra["draft_count"]) == (
+        "invoices_not_issued", "RBT-QUALIFYING-REVENUE", "PA-1.2", 1)
+    assert [(d["invoice_id"], d["partner_id"], d["period"]) for d in extra["draft_invoices"]] == [
+        (late["invoice_id"], P2, "2026-09")]
+    assert rebates.get_settlement(ledger.rt, FINANCE, prepared["settlement_id"], None)["status"] == "prepared"
+    assert not rebates.run_approved(ledger.rt, "northwind", "2026-Q3")
+    billing.finalize_invoice(ledger.rt, FINANCE, late["invoice_id"])
     with pytest.raises(Conflict) as changed:
         rebates.approve_settlement(ledger.rt, SECOND, prepared["settlement_id"], {})
     assert changed.value.extra["refusal"] == "figures_changed" and "prepare 2026-Q3 run 1 again" in changed.value.detail
@@ -222,7 +243,7 @@ def test_a_monthly_run_is_approved_the_same_way_with_the_commission_deadlines_no
     # by 30 October; no Q + 30 approve-by day (tests/unit/test_commission_deadlines.py holds the boundaries)
     ledger = _september()
     ledger.clock.set("2026-10-05T09:00:00Z")
-    _, prepared = rebates.settle(ledger.rt, FINANCE, {"period": "2026-09"})
+    _, prepared = prepare(ledger.rt, FINANCE, {"period": "2026-09"})
     assert prepared["status"] == "prepared"
     review = prepared["review"]
     assert (review["approve_by"], review["calculate_by"], review["issue_by"]) == (None, "2026-10-05", "2026-10-30")

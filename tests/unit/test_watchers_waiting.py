@@ -17,7 +17,7 @@ from typing import Any, cast
 import pytest
 
 from memory_store import Ledger, memory_runtime
-from rebate_runs import second_finance, settle_approved
+from rebate_runs import prepare, second_finance, settle_approved
 from revgov.domain import sla_pause
 from revgov.domain.access import Principal, Role
 from revgov.domain.cases import Case
@@ -141,7 +141,7 @@ def test_sop_7_2_the_late_rebate_run_exception_waiting_is_refreshed_not_duplicat
     ledger = Ledger("2026-09-05T12:00:00Z")
     _ship(ledger, "2026-09-05", "NW-SRV-R2", 30)
     ledger.clock.set("2026-10-20T09:00:00Z")
-    status, prepared = rebates.settle(ledger.rt, FINANCE, {"period": "2026-Q3"})
+    status, prepared = prepare(ledger.rt, FINANCE, {"period": "2026-Q3"})
     assert status == 201
     ledger.clock.set("2026-10-31T06:00:00Z")  # Q + 31: not approved by Q + 30
     assert run_watch.watch(ledger.rt, "northwind")["opened"] == 1

@@ -16,7 +16,7 @@ from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.54.1"
+API_VERSION = "1.55.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -86,6 +86,9 @@ def _error_responses(op: Operation) -> dict[str, Any]:
     if op.method in ("POST", "PUT", "PATCH", "DELETE"):
         codes += ["409"]  # state conflict: already decided, changed meanwhile, already exists
     responses: dict[str, Any] = {code: _PROBLEM for code in codes}
+    for status, description, example in op.problems:  # a refusal of its own, described with its example body
+        content = {"schema": {"$ref": "#/components/schemas/Problem"}, "examples": {"default": {"value": example}}}
+        responses[str(status)] = {"description": description, "content": {"application/problem+json": content}}
     if not op.public:
         responses["429"] = {"$ref": "#/components/responses/RateLimited"}
     if op.name not in _STATIC:

@@ -79,6 +79,8 @@ class Operation:
     # PA-9.6 / CPA-9.8: a suspended partner's key only reads; a partner write it may still send says why here (the
     # cure PA-2.7 / CPA-2.4 name, a question that changes nothing). Checked once, in http.build_call.
     open_when_suspended: str | None = None
+    # Problems worth a documented example: (status, description, example body) each, in the OpenAPI document.
+    problems: tuple[tuple[int, str, dict[str, Any]], ...] = ()
 
     @property
     def public(self) -> bool:

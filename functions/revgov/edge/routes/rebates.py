@@ -45,6 +45,44 @@ def list_accruals(call: Call) -> dict[str, Any]:
     )
 
 
+_NOT_ISSUED = (
+    "A state conflict: a run approved or prepared meanwhile with other figures; or `refusal: invoices_not_issued` "
+    "while an invoice of the period is still a draft whose total is not 0.00 (PA-1.2 / CPA-1.2: Qualifying Revenue "
+    "counts invoices dated in the period, dated when issued): `draft_count` and `draft_invoices` (at most 50) name "
+    "them; nothing is prepared. Issue them (POST /v1/invoices/{invoice_id}/finalize), then prepare the run. The "
+    "approval refuses the same way while a draft of the period is open."
+)
+_NOT_ISSUED_EXAMPLE = {
+    "type": "https://revgov.dev/problems/conflict",
+    "title": "State conflict",
+    "status": 409,
+    "detail": "2026-Q3 cannot be prepared: 1 invoice(s) of 2026-09 are still drafts; Qualifying Revenue counts "
+    "invoices dated in the period, and an invoice is dated when it is issued (RBT-QUALIFYING-REVENUE, PA-1.2); issue "
+    "them (POST /v1/invoices/{invoice_id}/finalize), then prepare the run",
+    "instance": "/v1/rebates/settlements",
+    "correlation_id": "3f1c9a52-7e4b-4d0e-9b6a-2c8d5e1f7a90",
+    "refusal": "invoices_not_issued",
+    "rule_id": "RBT-QUALIFYING-REVENUE",
+    "clause": "PA-1.2",
+    "period": "2026-Q3",
+    "draft_count": 1,
+    "draft_invoices": [{"invoice_id": "inv_01JX2R8Q6V3C0Y4W9T5N7K1M2Q", "partner_id": "ptr_01JBNWPARTNER0000000000001",
+                        "period": "2026-09", "total": "36000.00"}],
+}
+
+
+_NOT_APPROVED = (
+    "A state conflict: decided already (`current_status`); `refusal: figures_changed` (prepare the run again); or "
+    "`refusal: invoices_not_issued` while an invoice of the period is a draft whose total is not 0.00, a late one "
+    "opened since the preparation included (PA-1.2 / CPA-1.2, as the preparation's 409). Nothing is issued."
+)
+_NOT_APPROVED_EXAMPLE = {
+    **_NOT_ISSUED_EXAMPLE,
+    "detail": str(_NOT_ISSUED_EXAMPLE["detail"]).replace("be prepared", "be approved"),
+    "instance": "/v1/rebates/settlements/set_01JX2R8Q6V3C0Y4W9T5N7K1M2R/approve",
+}
+
+
 @operation(
     "POST",
     "/v1/rebates/settlements",
@@ -56,6 +94,7 @@ def list_accruals(call: Call) -> dict[str, Any]:
     body_schema="api/rebate-settlement.schema.json",
     example={"period": "2026-Q3", "run": 1},
     response_schema="api/responses/settlement.schema.json",
+    problems=((409, _NOT_ISSUED, _NOT_ISSUED_EXAMPLE),),
 )
 def settle_period(call: Call) -> Answer:
     status, body = rebates.settle(call.runtime, call.who, call.body)
@@ -112,6 +151,7 @@ def get_settlement(call: Call) -> dict[str, Any]:
     body_schema="api/rebate-settlement-approval.schema.json",
     example={"note": "figures reviewed against the accruals and the disputes paid"},
     response_schema="api/responses/settlement.schema.json",
+    problems=((409, _NOT_APPROVED, _NOT_APPROVED_EXAMPLE),),
 )
 def approve_settlement(call: Call) -> dict[str, Any]:
     return rebates.approve_settlement(call.runtime, call.who, call.params["settlement_id"], call.body)

@@ -165,6 +165,20 @@ def invoices_in(rt: Runtime, tenant_id: str, *, status: str, period: str) -> Ite
     return toolkit.lookup_pages(rt.store, tenant_id, f"{INVOICES}#{status}", prefix=f"{period}#", page_size=100)
 
 
+def draft_invoices(rt: Runtime, tenant_id: str, months: list[str]) -> list[dict[str, Any]]:
+    """Billing's invoices of these months still drafts, read fresh in batches of 100 (the index may lag an issue)."""
+    ids = [
+        str(item.data["invoice_id"])
+        for month in months
+        for item in invoices_in(rt, tenant_id, status="draft", period=month)
+    ]
+    fresh: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 100):
+        found = rt.store.get_many([(tenant_id, INVOICES, i) for i in ids[start : start + 100]])
+        fresh += [stored.data for stored in found.values() if stored.data["status"] == "draft"]
+    return fresh
+
+
 def issued_invoices(rt: Runtime, tenant_id: str, *, unpaid_only: bool = False) -> list[dict[str, Any]]:
     """Every issued (finalized) invoice the tenant's partners owe (only those not paid yet: `unpaid_only`), read fresh
     in batches of 100: the index may lag a payment. The Distributor's direct invoices to referred customers are not a

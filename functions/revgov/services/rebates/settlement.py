@@ -7,6 +7,8 @@ invoices and the amounts withheld before), has the domain build every document (
 the statements and claims (invisible until approved), and commits the prepared header, the pointer to the run's
 latest preparation and the audit record: frozen figures, nothing settled, no event, nothing a partner reads.
 Preparing again replaces an unapproved run whose figures changed (the same figures answer the prepared run).
+A run waits for its invoices (PA-1.2 / CPA-1.2: invoices dated in the period, dated when issued): while one of the
+period's months has a draft whose total is not 0.00, preparing (and approving) it is 409 `invoices_not_issued`.
 `settlement_review.approve` issues it: the period states, dispute adjustments, withheld amounts, exceptions, the
 settled header and `settlement.completed`, in one commit.
 """
@@ -23,15 +25,17 @@ from ...domain.audit import AuditEntry
 from ...domain.errors import Conflict, NotFound, RuleViolation
 from ...domain.partners import screening
 from ...domain.rebates import audience
+from ...domain.rebates import drafts as unissued
 from ...domain.rebates import settlement as building
 from ...domain.rebates import settlement_run as review
-from ...domain.rebates.policy import QUARTER, Period, RebateBook
+from ...domain.rebates.policy import QUARTER, Period, RebateBook, month_name
 from ...domain.rebates.settlement import Built, Overdue, RatedPeriod, Run
 from ...domain.tenants import Tenant
 from ...domain.vat_validation import VatValidation
 from ...ports import Changes, Stored
 from ...runtime import Runtime
 from .. import vat_validation
+from ..billing import repository as billing_repository
 from ..billing.overdue import owing_beyond
 from . import repository
 from .book import book, today
@@ -77,6 +81,7 @@ def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict
     current = repository.stored_settlement(rt, who.tenant_id, pointer.data["settlement_id"]) if pointer else None
     this = Run(rt.ids.new("set"), period, run, rt.clock.now_iso(), who.actor, tenant.currency, tenant.policy_version)
     frame = build_run(rt, tenant, rebates, this, on)
+    refuse_drafts(rt, who.tenant_id, rebates, period, "prepared")
     digest = review.figures_hash(frame.built, this.settlement_id)
     if current is not None and current.data["status"] == review.PREPARED and _same(current.data, digest, tenant):
         return 201, {**summary(current.data, who), "replayed": True}
@@ -116,6 +121,13 @@ def _winner(rt: Runtime, tenant: Tenant, period: str, run: int, digest: str) -> 
 def run_approved(rt: Runtime, tenant_id: str, period: str) -> bool:
     """Whether the period's rebate run (run 1) is approved: its statements issued (SOP-7.3 / COP-7.2's freeze)."""
     return repository.settlement_of_run(rt, tenant_id, period, 1) is not None
+
+
+def refuse_drafts(rt: Runtime, tenant_id: str, rebates: RebateBook, period: Period, doing: str) -> None:
+    """409 while an invoice of the period's months is a draft with a total other than 0.00 (PA-1.2 / CPA-1.2: counted
+    once issued, the day it is dated; domain.rebates.drafts)."""
+    drafts = billing_repository.draft_invoices(rt, tenant_id, [month_name(m) for m in period.months])
+    unissued.refuse_drafts(rebates.qualifying_revenue, period, drafts, doing)
 
 
 def _settleable(rebates: RebateBook, period: Period, on: date) -> None:
