@@ -71,6 +71,7 @@ FEATURE_MODULES = (
     "test_auditor_device_delivery",  # contoso devices waiting for their delivery day (CPA-10.2)
     "test_same_day_suspension_rebates",  # suspensions counted to the second (PA-7.1)
     "test_usage_received_cutoff",  # SOP-3.1 / COP-3.1: the usage cut-off counts from the receipt kept with the event
+    "test_storage_gb_month",  # COP-3.1: GB-month the month's average of daily records (average_daily), late ones too
     "test_shipment_billed_once",  # PA-10.1: one shipment billed once whatever ERP id (SHIPMENT by its identity)
 )
 # Tests of one engine's own tooling (the embedded engine's CLI on its database file): not a question of parity.

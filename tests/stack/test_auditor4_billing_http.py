@@ -51,7 +51,8 @@ def _lines(tenant: Any, period: str, sku: str) -> list[dict[str, Any]]:
 def test_cop_3_2_and_3_3_usage_sent_signed_is_rated_per_the_tables_on_next_months_invoice(contoso: Any) -> None:
     # COP-3.2: 25,001 DPU = 500 x 0.40 + 4,500 x 0.32 + 20,000 x 0.25 + 1 x 0.18 = 200.00 + 1,440.00 + 5,000.00 +
     # 0.18 = EUR 6,640.18, sent as two daily records of 12,500.5 DPU (summed to 25,001 first, COP-3.1, rated once,
-    # COP-3.4). COP-3.3: 10,000.2 GB-month rounded up to 10,001 = 50.00 + 360.00 + 0.03 = EUR 410.03.
+    # COP-3.4). COP-3.1: storage is "the average stored volume over the month" from daily records: 10,000.2 GB stored
+    # on 30 November only is 10,000.2 / 30 = 333.34 GB-month, rounded up to 334 = 334 x 0.05 = EUR 16.70 (COP-3.3).
     # CPA-10.2: "Usage-based services are billed in arrears for the previous Billing Month": November's usage is on
     # the December invoice, service period November. CPA-10.2 also: the workspace activated on 1 November is charged
     # the whole month in advance (EUR 600.00).
@@ -79,7 +80,7 @@ def test_cop_3_2_and_3_3_usage_sent_signed_is_rated_per_the_tables_on_next_month
     assert (dpu["kind"], dpu["quantity"], dpu["amount"]) == (kind, "25001", "6640.18")
     assert dpu["service_period"] == {"start": "2026-11-01", "end": "2026-11-30"}
     (storage,) = _lines(contoso, billed, "CT-DATA-STORAGE")
-    assert (storage["quantity"], storage["amount"]) == ("10001", "410.03")
+    assert (storage["quantity"], storage["amount"]) == ("334", "16.70")
     assert all(("COP-3.1" in x["clauses"]) is late for x in (dpu, storage))
     (workspace,) = _lines(contoso, "2026-11", "CT-DATA-WORKSPACE")
     assert workspace["amount"] == "600.00"

@@ -92,6 +92,8 @@ def test_cop_3_2_processing_is_rated_graduated_at_every_band_boundary(dpu: str, 
 
 
 # COP-3.3: "| 1 | first 1,000 | 0.05 | 2 | next 9,000 (1,001 to 10,000) | 0.04 | 3 | above 10,000 | 0.03 |"
+# COP-3.1: GB-month is "the average stored volume over the month" and "Source systems send usage records daily": each
+# level below is stored every day of November (30 daily records), so the month's average is the level itself.
 STORAGE = [
     ("1000", "50.00"),
     ("1001", "50.04"),
@@ -105,20 +107,22 @@ STORAGE = [
 @pytest.mark.parametrize(("gb", "amount"), STORAGE)
 def test_cop_3_3_storage_is_rated_graduated_at_every_band_boundary(gb: str, amount: str) -> None:
     ledger = _usage_ledger()
-    _usage(ledger, "data_storage", gb, "2026-11-10", "2026-11-11T06:00:00Z")
+    for day in range(1, 31):
+        _usage(ledger, "data_storage", gb, f"2026-11-{day:02d}", f"2026-11-{day:02d}T23:00:00Z")
     (line,) = _lines(ledger, "2026-12", "CT-DATA-STORAGE")
     assert line["amount"] == amount and "COP-3.3" in line["clauses"]
 
 
 def test_cop_3_4_metrics_are_rated_separately_and_bands_restart_each_month() -> None:
     # COP-3.4: "Bands restart each month and are separate per metric." 400 DPU in November = 160.00 and 400 DPU in
-    # December = 160.00 (not 100 x 0.40 + 300 x 0.32); 1,000 GB-month in November = 50.00 in its own band 1.
+    # December = 160.00 (not 100 x 0.40 + 300 x 0.32); 1,000 GB stored on one day of November (COP-3.1 "the average
+    # stored volume over the month": 1,000 / 30 = 33.3 -> 34 GB-month) = 34 x 0.05 = 1.70 in storage's own band 1.
     ledger = _usage_ledger()
     _usage(ledger, "data_processing", "400", "2026-11-10", "2026-11-11T06:00:00Z")
     _usage(ledger, "data_storage", "1000", "2026-11-10", "2026-11-11T07:00:00Z")
     _usage(ledger, "data_processing", "400", "2026-12-10", "2026-12-11T06:00:00Z")
     assert [ln["amount"] for ln in _lines(ledger, "2026-12", "CT-DATA-DPU")] == ["160.00"]
-    assert [ln["amount"] for ln in _lines(ledger, "2026-12", "CT-DATA-STORAGE")] == ["50.00"]
+    assert [ln["amount"] for ln in _lines(ledger, "2026-12", "CT-DATA-STORAGE")] == ["1.70"]
     assert [ln["amount"] for ln in _lines(ledger, "2027-01", "CT-DATA-DPU")] == ["160.00"]
 
 

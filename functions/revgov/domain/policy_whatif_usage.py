@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from .billing.rating import RateTable, rate_usage
+from .billing.rating import RateTable, Rating, month_quantity, rate_usage
 from .money import format_money, round_money
 from .policy_whatif_rebates import totals
 
@@ -19,9 +19,15 @@ def rate_tables(policy: Mapping[str, Any]) -> dict[str, RateTable]:
     return {t["metric"]: RateTable.from_policy(t) for t in (policy.get("billing") or {}).get("usage_rates") or []}
 
 
-def _rated(tables: Mapping[str, RateTable], metric: str, quantity: Decimal) -> Decimal | None:
-    table = tables.get(metric)
-    return None if table is None else rate_usage(table, quantity).amount
+def _rated(tables: Mapping[str, RateTable], record: Mapping[str, Any]) -> Decimal | None:
+    table = tables.get(record["metric"])
+    return None if table is None else _rating(table, record).amount
+
+
+def _rating(table: RateTable, record: Mapping[str, Any]) -> Rating:
+    """The month's usage record rated as its line is: its metered quantity made the month's (an `average_daily`
+    table's average over the month's days, COP-3.1) and priced with the table."""
+    return rate_usage(table, month_quantity(table, Decimal(record["quantity"]), record["period"]))
 
 
 def _shown(amount: Decimal | None) -> str | None:
@@ -32,14 +38,13 @@ def usage_row(record: Mapping[str, Any], before: Mapping[str, RateTable], after:
               segment: str, examples: int) -> dict[str, Any]:
     """One partner's metric in one month: its metered quantity, what its invoices carry for it (the original
     records, with their paths), and the month rated under each policy (null: the policy has no table for it)."""
-    quantity = Decimal(record["quantity"])
     invoiced = record.get("invoiced") or []
     return {
         "partner_id": record["partner_id"], "segment": segment, "metric": record["metric"],
         "month": record["period"], "quantity": record["quantity"],
         "invoiced": format_money(sum((Decimal(x["amount"]) for x in invoiced), Decimal(0))),
-        "before": _shown(_rated(before, record["metric"], quantity)),
-        "after": _shown(_rated(after, record["metric"], quantity)),
+        "before": _shown(_rated(before, record)),
+        "after": _shown(_rated(after, record)),
         "invoices": [{"invoice_id": x["invoice_id"], "line_id": x["line_id"], "amount": x["amount"],
                       "invoice": f"/v1/invoices/{x['invoice_id']}"} for x in invoiced[:examples]],
     }
@@ -60,5 +65,5 @@ def billed(tables: Mapping[str, RateTable], record: Mapping[str, Any]) -> tuple[
     table = tables.get(record["metric"])
     if table is None:
         return Decimal("0.00"), None
-    rating = rate_usage(table, Decimal(record["quantity"]))
+    rating = _rating(table, record)
     return rating.amount, None if table.unit_cost is None else round_money(table.unit_cost * rating.units)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Context, Decimal
 from itertools import pairwise
 from typing import Any
 
 from ..errors import FieldError
 from ..money import round_money
 from ..rules import Rule
+from ..time import period_bounds
 from .periods import ZERO
 
 
@@ -68,7 +69,7 @@ def _volume(bands: Sequence[Band], units: Decimal) -> list[BandCharge]:
 
 ChargeModel = Callable[[Sequence[Band], Decimal], list[BandCharge]]
 CHARGE_MODELS: dict[str, ChargeModel] = {"graduated": _graduated, "volume": _volume}
-COUNTINGS = ("sum", "distinct_units")
+COUNTINGS = ("sum", "distinct_units", "average_daily")
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ class RateTable:
     unit_cost: Decimal | None
     rule: Rule
     # SOP-3.1: "an endpoint counts once in a Billing Month if it reported to the monitoring service on any day of that
-    # month": `distinct_units` counts each unit id a record names once per month; `sum` adds the records' quantities
+    # month": `distinct_units` counts each unit id a record names once per month; `sum` adds the records' quantities.
+    # COP-3.1: GB-month is "the average stored volume over the month" from records sent "daily": `average_daily` adds
+    # the records' daily volumes and rates their sum divided by the days in the month (`month_quantity`)
     counting: str = "sum"
 
     @classmethod
@@ -143,6 +146,24 @@ class Rating:
 
 def rated_units(table: RateTable, quantity: Decimal) -> Decimal:
     return quantity.to_integral_value(rounding=ROUND_CEILING) if table.round_up_to_whole_unit else quantity
+
+
+def days_averaged(table: RateTable, period: str) -> int | None:
+    """The days a month's metered quantity is divided by: every day of the month for an `average_daily` table (COP-3.1:
+    "the average stored volume over the month"; a day without a record stored nothing), none for other countings."""
+    if table.counting != "average_daily":
+        return None
+    first, last = period_bounds(period)
+    return (last - first).days + 1
+
+
+def month_quantity(table: RateTable, metered: Decimal, period: str) -> Decimal:
+    """The quantity a month is rated on: its metered quantity, or for an `average_daily` table the sum of the daily
+    volumes over the days in the month (COP-3.1 GB-month: 30 daily records of 1,000 GB in November are 1,000, not
+    30,000). A quotient that does not terminate is cut upwards at 28 digits, so rounding up to a whole unit never
+    loses a fraction."""
+    days = days_averaged(table, period)
+    return metered if days is None else Context(prec=28, rounding=ROUND_CEILING).divide(metered, Decimal(days))
 
 
 def rate_usage(table: RateTable, quantity: Decimal) -> Rating:

@@ -19,7 +19,7 @@ from ..rules import Rule
 from ..time import next_period, period_bounds, period_of
 from .invoices import LINE_EVENT_IDS, LineDraft
 from .periods import ZERO, ServicePeriod
-from .rating import RateTable, rate_usage, rated_units
+from .rating import RateTable, days_averaged, month_quantity, rate_usage, rated_units
 
 
 class Invoiced(TypedDict):
@@ -136,17 +136,18 @@ def rerate_month(
     / COP-3.1 rate later records "as an adjustment carrying their original service period" even when nothing was
     invoiced for the month before (the difference is then the whole re-rated total, SOP-3.4)."""
     quantity = Decimal(usage["quantity"]) + more
-    rating = rate_usage(table, quantity)
+    month = usage["period"]
+    rating = rate_usage(table, month_quantity(table, quantity, month))  # COP-3.1: GB-month, the month's average
     cost = round_money(table.unit_cost * rating.units) if table.unit_cost is not None else None
     elsewhere = [x for x in usage["invoiced"] if x["invoice_id"] != invoice_id]
     here = next((x for x in usage["invoiced"] if x["invoice_id"] == invoice_id), None)
     billed_before = sum((Decimal(x["amount"]) for x in elsewhere), ZERO)
     units_before = sum((Decimal(x["units"]) for x in elsewhere), ZERO)
     cost_before = sum((Decimal(x["cost"] or 0) for x in elsewhere), ZERO)
-    month = usage["period"]
+    days = days_averaged(table, month)
     draft = LineDraft(
         kind="usage_adjustment" if elsewhere or late else "usage",
-        description=f"{table.metric}: {rated_units(table, quantity)} {table.unit} in {month}",
+        description=f"{table.metric}: {rated_units(table, rating.quantity)} {table.unit} in {month}",
         family=table.family,
         sku=table.sku,
         quantity=rating.units - units_before,
@@ -163,6 +164,7 @@ def rerate_month(
             "bands": [b.as_dict() for b in rating.bands],
             "month_total": format_money(rating.amount),
             "invoiced_before": format_money(billed_before),
+            **({} if days is None else {"days_in_month": days}),
         },
         channel=channel,
     )
