@@ -10,6 +10,7 @@ an edit here (a required query parameter it adds needs a value in REQUIRED below
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -62,6 +63,20 @@ def party(api: Any, operator: Any, stack: Any) -> Any:
     offboard(operator, made)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def incidents(party: Party) -> dict[str, str]:
+    """Each of the tenant's two partners reports a security incident (PA-11.2), so the filtered lists hold rows of
+    both (the incident, its audit record) before any test reads them: {partner_id: incident_id}."""
+    aware = (clock_support.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    made = {}
+    for partner_id in party.partners:
+        reported = party.partner_keys[partner_id].post("/v1/security-incidents", {
+            "became_aware_at": aware, "summary": f"Phishing at {partner_id}'s support mailbox"})
+        assert reported.status_code == 201, reported.text
+        made[partner_id] = reported.json()["incident_id"]
+    return made
+
+
 @pytest.fixture(scope="module")
 def stranger(api: Any, operator: Any, stack: Any) -> Any:
     made = make_party(api, operator, stack, "contoso")
@@ -100,3 +115,18 @@ def test_its_own_id_reads_what_no_filter_reads_and_a_staff_filter_is_unchanged(p
     assert staff.status_code == 200, staff.text
     listed = staff.json().get("items", []) if op.paginated else []
     assert all(item.get("partner_id", rival) == rival for item in listed), listed
+
+
+def test_its_own_id_lists_its_own_incident_and_never_the_rivals(party: Party, incidents: dict[str, str]):
+    """PA-11.2: each partner reported its own incident; DESIGN.md: a partner key "sees only objects of its own partner
+    id". Its own id lists its incident (and the audit record of it), never the rival's; staff naming the rival list
+    the rival's."""
+    mine, rival = party.partners
+    key = party.partner_keys[mine]
+    listed = key.get("/v1/security-incidents", partner_id=mine).json()["items"]
+    assert [i["incident_id"] for i in listed] == [incidents[mine]], listed
+    trail = key.get("/v1/audit", partner_id=mine, limit=200).json()["items"]
+    subjects = {r.get("subject") for r in trail}
+    assert incidents[mine] in subjects and incidents[rival] not in subjects, subjects
+    staff = party.by_role["legal"].get("/v1/security-incidents", partner_id=rival).json()["items"]
+    assert [i["incident_id"] for i in staff] == [incidents[rival]], staff
