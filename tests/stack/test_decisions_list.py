@@ -33,9 +33,9 @@ def test_a_partner_lists_its_own_decisions_newest_first_and_never_another_partne
     ids = [d["decision_id"] for d in listed["items"]]
     assert ids[:2] == [second["decision_id"], first["decision_id"]], ids  # newest first
     assert theirs["decision_id"] not in ids and all(d["partner_id"] == mine for d in listed["items"])
-    # asking for the rival by id changes nothing: a partner key always gets its own (like /v1/invoices)
-    asked = partner.get("/v1/decisions", partner_id=rival).json()
-    assert [d["decision_id"] for d in asked["items"]] == ids
+    # asking for the rival by id answers as an id no one holds (SECURITY.md "Partner keys and `?partner_id=`")
+    assert_problem(partner.get("/v1/decisions", partner_id=rival), 404)
+    assert [d["decision_id"] for d in partner.get("/v1/decisions", partner_id=mine).json()["items"]] == ids
     item = listed["items"][0]
     assert item["kind"] == "pricing" and item["subject"]["kind"] == "quote"
     assert item["net_total"] == second["totals"]["net_total"] and item["outcome"] == second["outcome"]

@@ -187,7 +187,8 @@ def test_a_partner_key_sees_only_its_own_accruals(tenant):
     mine = a.get("/v1/rebates/accruals", period="2026-Q3").json()["items"]
     assert [x["partner_id"] for x in mine] == [tenant.partner_ids["A"]]
     assert b.get("/v1/rebates/accruals", period="2026-Q3").json()["items"] == []
-    assert b.get("/v1/rebates/accruals", period="2026-Q3", partner_id=tenant.partner_ids["A"]).json()["items"] == []
+    # A's id in B's filter: the 404 of an id no one holds (SECURITY.md "Partner keys and `?partner_id=`")
+    assert_problem(b.get("/v1/rebates/accruals", period="2026-Q3", partner_id=tenant.partner_ids["A"]), 404)
     staff = tenant.channel_ops.get("/v1/rebates/accruals", period="2026-Q3").json()["items"]
     assert [x["partner_id"] for x in staff] == [tenant.partner_ids["A"]]
 
@@ -836,9 +837,10 @@ def test_settlement_runs_are_listed_by_period_partner_and_status_and_a_partner_l
     assert [p["partner_id"] for p in own[0]["partners"]] == [ids["A"]]
     assert {"totals", "prepared_by", "approved_by", "review", "findings"}.isdisjoint(own[0])
     assert own[0]["settled_by"] == "finance"  # the team, never a staff key id
-    for rival in ({}, {"partner_id": ids["A"]}):
-        assert tenant.partner_keys["B"].get("/v1/rebates/settlements", **rival).json()["items"] == []
-    assert tenant.partner_keys["A"].get("/v1/rebates/settlements", partner_id=ids["B"]).json()["items"] == []
+    assert tenant.partner_keys["B"].get("/v1/rebates/settlements").json()["items"] == []
+    # a rival's id in the filter: the 404 of an id no one holds (SECURITY.md "Partner keys and `?partner_id=`")
+    assert_problem(tenant.partner_keys["B"].get("/v1/rebates/settlements", partner_id=ids["A"]), 404)
+    assert_problem(tenant.partner_keys["A"].get("/v1/rebates/settlements", partner_id=ids["B"]), 404)
     assert tenant.partner_keys["A"].get("/v1/rebates/settlements", status="rejected").json()["items"] == []
     for bad in ({"period": "2026-Q5"}, {"status": "done"}, {"partner_id": "A"}, {"limit": "0"}, {"limit": "201"},
                 {"cursor": "not-a-cursor"}, {"period": ["2026-Q3", "2026-Q4"]}):

@@ -58,7 +58,9 @@ def test_a_decision_too_large_for_one_item_is_stored_in_parts_and_read_back_whol
 
 def test_a_partners_decisions_are_listed_newest_first_and_no_other_partners() -> None:
     """docs/api-changelog.md: "A partner key always gets its own, newest first, whatever `partner_id` it sends;
-    staff get one partner's (`?partner_id=`) newest first, or the tenant's." """
+    staff get one partner's (`?partner_id=`) newest first, or the tenant's." (Since 1.56.1 a partner key's
+    `partner_id` of another partner is a 404 at the edge, tests/security/test_partner_filter.py; the repository
+    pages one partner's.)"""
     rt, _ = memory_runtime(NOW)
     made = [
         _decision("dec_01JX00000000000000000000A1", "ptr_a", "2026-11-01T10:00:00.000Z"),

@@ -300,6 +300,7 @@ def build_call(
         if not is_typed_id(params.get(name, ""), prefix):
             raise NotFound(f"no {name.removesuffix('_id')} {shown(params.get(name, ''))}")  # malformed: quoted
     _check_query(op, query, repeated)
+    _foreign_partner_refused(op, principal, query)
     limit, cursor = _page_options(query) if op.paginated else (50, None)
     if len(raw_body) > max_body_bytes:
         raise PayloadTooLarge(f"the body is {len(raw_body)} bytes; the limit is {max_body_bytes}")
@@ -316,6 +317,18 @@ def build_call(
         raise MalformedRequest("this operation takes no body (an empty object {} is accepted)",
                                errors=_unexpected_body(raw_body))
     return Call(principal, body, dict(params), dict(query), headers, raw_body, runtime, correlation_id, limit, cursor)
+
+
+def _foreign_partner_refused(op: Operation, principal: Principal | None, query: Mapping[str, str]) -> None:
+    """The one partner-key rule for the `?partner_id=` filter, whatever the route (SECURITY.md "Partner keys and
+    `?partner_id=`"; API.md: 404 "also for another tenant's or partner's object: never confirm it exists"): naming
+    any partner but its own, a rival's, another tenant's or an id no one holds, is the same 404; its own id, or
+    none, reads its own (the use case scopes it). Staff filters pass unchanged."""
+    if principal is None or principal.role is not Role.PARTNER:
+        return
+    named = query.get("partner_id")
+    if named is not None and named != principal.partner_id and any(q.name == "partner_id" for q in op.query):
+        raise NotFound(f"no partner {named}")
 
 
 def _read_only_refused(op: Operation, context: Mapping[str, Any]) -> None:

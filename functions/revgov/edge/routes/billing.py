@@ -30,7 +30,7 @@ DISPUTERS = frozenset({Role.PARTNER, Role.FINANCE, Role.ADMIN})
         QueryParam("status", "draft (default) or finalized", enum=("draft", "finalized")),
         QueryParam("period", "only this billing month, e.g. 2026-10", pattern=r"[0-9]{4}-(0[1-9]|1[0-2])"),
         QueryParam(
-            "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
+            "partner_id", "only this partner (a partner key: its own, else 404)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
         ),
     ),
     response_schema="api/responses/invoice-page.schema.json",
@@ -123,7 +123,7 @@ _ERP_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
     paginated=True,
     query=(
         QueryParam(
-            "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
+            "partner_id", "only this partner (a partner key: its own, else 404)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
         ),
     ),
     response_schema="api/responses/billing-subscription-page.schema.json",

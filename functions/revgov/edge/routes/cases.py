@@ -22,7 +22,7 @@ _DUE_BEFORE = QueryParam(
     pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z",
 )
 
-_WAITING_ON = QueryParam("partner_id", "the partner (staff: required; a partner key: always itself)",
+_WAITING_ON = QueryParam("partner_id", "the partner (staff: required; a partner key: its own, else 404)",
                          pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}")  # fmt: skip
 
 

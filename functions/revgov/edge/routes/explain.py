@@ -28,7 +28,7 @@ QUARTER_PATTERN = r"(19|20|21)[0-9]{2}-Q[1-4]"
     tag="rebates",
     id_params={"settlement_id": "set"},
     query=(
-        QueryParam("partner_id", "whose statement (required for staff; a partner key: always itself)",
+        QueryParam("partner_id", "whose statement (required for staff; a partner key: its own, else 404)",
                    pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"),
         QueryParam("line", "only this statement line (its line_no)", pattern=r"[1-9][0-9]{0,3}"),
     ),

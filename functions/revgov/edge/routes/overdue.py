@@ -25,7 +25,7 @@ FINANCE = frozenset({Role.FINANCE})  # SOP-1.2: the finance queue invoices; an a
     query=(
         QueryParam(
             "partner_id",
-            "the partner (staff: required; a partner key: always itself)",
+            "the partner (staff: required; a partner key: its own, else 404)",
             pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}",
         ),
         QueryParam(

@@ -178,7 +178,7 @@ def revoke_key(call: Call) -> dict[str, Any]:
     paginated=True,
     query=(
         QueryParam("subject", "only records about this subject id", pattern=r"[A-Za-z0-9_.:#-]{1,128}"),
-        QueryParam("partner_id", "only the records relating to this partner (a partner key: always its own)",
+        QueryParam("partner_id", "only the records relating to this partner (a partner key: its own, else 404)",
                    pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"),
     ),
     description=PARTNER_TRAIL,

@@ -101,7 +101,7 @@ def record_deal_order(call: Call) -> dict[str, Any]:
     paginated=True,
     query=(
         QueryParam(
-            "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
+            "partner_id", "only this partner (a partner key: its own, else 404)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
         ),
     ),
     description="A summary carries no inputs, findings or cost: read one decision in full with "

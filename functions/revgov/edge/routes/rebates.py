@@ -15,7 +15,7 @@ FINANCE = frozenset({Role.FINANCE})
 READERS = frozenset(STAFF | {Role.PARTNER})
 DISPUTERS = frozenset({Role.PARTNER, Role.ADMIN, Role.CHANNEL_OPS, Role.FINANCE})
 _PARTNER = QueryParam(
-    "partner_id", "only this partner (a partner key: always itself)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
+    "partner_id", "only this partner (a partner key: its own, else 404)", pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}"
 )
 
 

@@ -51,7 +51,7 @@ def record_security_incident(call: Call) -> dict[str, Any]:
     query=(
         QueryParam(
             "partner_id",
-            "staff: one partner's only (a partner key: always itself)",
+            "staff: one partner's only (a partner key: its own, else 404)",
             pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}",
         ),
     ),
