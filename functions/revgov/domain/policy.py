@@ -7,6 +7,7 @@ from typing import Any
 
 from .billing.rating import rate_table_problems
 from .billing.tax import tax_problems
+from .clause_figures import figure_problems
 from .equity_policy import declaration_problems
 from .errors import FieldError
 
@@ -40,9 +41,11 @@ def cited_clause(policy: Mapping[str, Any], *path: str, default: str) -> str:
     return str(node["clause"]) if isinstance(node, Mapping) and node.get("clause") else default
 
 
-def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) -> list[FieldError]:
-    """Consistency problems; with `clause_ids`, every cited clause must exist in the tenant's contracts."""
-    problems: list[FieldError] = []
+def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None,
+                    clause_texts: Mapping[str, str] | None = None) -> list[FieldError]:  # fmt: skip
+    """Consistency problems; with `clause_ids`, every cited clause must exist in the tenant's contracts; with
+    `clause_texts` (clause id -> text), every figure of a rule must be written in the clause it cites."""
+    problems: list[FieldError] = figure_problems(policy, clause_texts) if clause_texts is not None else []
     seen: dict[str, str] = {}
     for path, rule in _rules(policy, "/policy"):
         if rule["id"] in seen:
