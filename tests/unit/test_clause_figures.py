@@ -104,3 +104,42 @@ def test_figures_passed_over_are_listed_with_a_reason_and_a_nested_rule_answers_
         "/policy/outer/days", "/policy/outer/inner/days"]
     # a clause the contracts lack is the existence check's problem, not a figure problem
     assert figure_problems(copy.deepcopy(policy), {}) == []
+
+
+def test_a_draft_setting_gold_hardware_to_18_is_a_validation_problem_and_never_proposed():
+    """PA-6.2's table: "| Gold | 15% | 12% | 10% | 12% |" (hardware the last column): 18 is a problem of the draft
+    naming the figure and the clause, the proposal is refused (422) with the same pointer, and nothing changes."""
+    from memory_store import memory_runtime
+    from revgov.domain.access import Principal, Role
+    from revgov.services import policy_drafts
+
+    rt, _ = memory_runtime("2026-11-10T10:00:00.000Z")
+    ops = Principal("northwind", Role.CHANNEL_OPS, "key_CHANNEL_OPS0000000000000000")
+    draft = policy_drafts.create_draft(rt, ops, {"reason": "gold hardware 18"})
+    policy_drafts.patch_policy(rt, ops, draft["draft_id"], {"operations": [
+        {"op": "test", "path": "/pricing/discount_caps/caps/gold/hardware", "value": "12"},
+        {"op": "replace", "path": "/pricing/discount_caps/caps/gold/hardware", "value": "18"}]})  # fmt: skip
+    checked = policy_drafts.validate_draft(rt, ops, draft["draft_id"])
+    assert checked["valid"] is False and [p["path"] for p in checked["problems"]] == [GOLD_HARDWARE]
+    assert "PA-6.2" in checked["problems"][0]["message"] and "| Gold | 15% | 12% | 10% | 12% |" in \
+        checked["problems"][0]["message"]
+    with pytest.raises(RuleViolation) as refused:
+        policy_drafts.propose(rt, ops, draft["draft_id"], {"effective_at": "2026-12-01T00:00:00.000Z"})
+    assert [e.path for e in refused.value.errors] == [GOLD_HARDWARE]
+    assert policy_drafts.get_draft(rt, ops, draft["draft_id"])["status"] == "draft"
+
+
+def test_post_v1_tenants_refuses_a_policy_whose_figure_its_contract_does_not_write():
+    """POST /v1/tenants with northwind's contracts and gold hardware 18: refused naming the figure (PA-6.2 says 12%)."""
+    from memory_store import memory_runtime
+    from revgov.domain.access import PLATFORM, Principal, Role
+    from revgov.services import tenant_repository, tenants
+
+    rt, _ = memory_runtime("2026-11-10T10:00:00.000Z")
+    config = load_tenant_file(TENANTS / "northwind" / "tenant.yaml")
+    config["tenant_id"] = "gold-eighteen"
+    config["policy"]["pricing"]["discount_caps"]["caps"]["gold"]["hardware"] = "18"
+    with pytest.raises(RuleViolation) as refused:
+        tenants.create_tenant(rt, Principal(PLATFORM, Role.OPERATOR, "key_OPERATOR000000000000000000"), config)
+    assert [e.path for e in refused.value.errors] == [GOLD_HARDWARE]
+    assert tenant_repository.find(rt.store, "gold-eighteen") is None  # nothing provisioned
