@@ -3,9 +3,10 @@ an amount, a count) is written somewhere in the text of the clause the rule cite
 percent", "12 per cent", "twelve", "5,000.00", "5000"; 0.5 as "50%"). When they differ the clause wins, so the
 policy is refused where it differs (pure: the caller hands in the clause texts).
 
-Not every number in a rule is a figure of its clause. The parameters the policy sets that a clause leaves to it are
-listed in `NOT_CLAUSE_FIGURES`, each with the reason; only those names are passed over, everything else must be in the
-text."""
+Not every number in a rule is a figure of its clause. The figures the policy sets that a clause leaves to it are
+listed in `NOT_CLAUSE_FIGURES` by pointer pattern, each with the reason; only those are passed over (and zero, and a
+routing category's SLA hours the routing matrix states), everything else must be in the text. A figure is looked for
+in the whole clause, not in its row or sentence (docs/policy.md "Figures and their clauses")."""
 
 from __future__ import annotations
 
