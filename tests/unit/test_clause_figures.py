@@ -44,6 +44,18 @@ def test_gold_hardware_cap_18_citing_pa_6_2_which_says_12_is_named_with_the_clau
     assert "| Gold | 15% | 12% | 10% | 12% |" in problem.message  # the clause quoted: it wins
 
 
+def test_a_tabulated_figure_answers_to_its_own_cell_not_to_the_table():
+    """PA-6.2's gold row writes 15% for networking and 12% for hardware: a gold hardware cap of 15 is in the table but
+    not in its cell. SOP-4.1's matrix row "| margin_below_floor | finance | 16 |": 24 SLA hours is written in other
+    rows of the matrix, not in this one."""
+    policy, texts = _tenant("northwind")
+    assert "| margin_below_floor | finance | 16 |" in texts["SOP-4.1"]
+    policy["pricing"]["discount_caps"]["caps"]["gold"]["hardware"] = "15"
+    policy["exception_routing"]["categories"]["margin_below_floor"]["sla_hours"] = 24
+    assert [p.path for p in figure_problems(policy, texts)] == [
+        "/policy/exception_routing/categories/margin_below_floor/sla_hours", GOLD_HARDWARE]
+
+
 def test_the_loader_refuses_a_tenant_file_whose_rule_contradicts_its_clause(tmp_path):
     target = tmp_path / "northwind"
     (target / "contracts").mkdir(parents=True)

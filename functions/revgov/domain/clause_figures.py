@@ -5,8 +5,9 @@ policy is refused where it differs (pure: the caller hands in the clause texts).
 
 Not every number in a rule is a figure of its clause. The figures the policy sets that a clause leaves to it are
 listed in `NOT_CLAUSE_FIGURES` by pointer pattern, each with the reason; only those are passed over (and zero, and a
-routing category's SLA hours the routing matrix states), everything else must be in the text. A figure is looked for
-in the whole clause, not in its row or sentence (docs/policy.md "Figures and their clauses")."""
+routing category's SLA hours the routing matrix states), everything else must be in the text: in its own cell where
+the clause tabulates it (PA-6.2's caps by tier and family), else anywhere in the clause (docs/policy.md "Figures and
+their clauses")."""
 
 from __future__ import annotations
 
@@ -131,6 +132,31 @@ def _rules(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
             yield from _rules(value, f"{path}/{index}")
 
 
+def _cells(text: str) -> list[list[str]]:
+    """The rows of the Markdown tables in a clause, each a list of normalised cells (separator rows left out)."""
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("|") and not re.fullmatch(r"[|\s:-]+", line):
+            rows.append([" ".join(c.strip().lower().replace("_", " ").split()) for c in line.strip("|").split("|")])
+    return rows
+
+
+def _cell(text: str, pointer: str) -> str | None:
+    """The table cell a figure's pointer names, when the clause tabulates it: a row whose first cell is one step of
+    the pointer (`gold`) under a header naming another (`hardware`): PA-6.2's caps. None when no table names it."""
+    steps = [" ".join(step.lower().replace("_", " ").split()) for step in pointer.split("/")]
+    rows = _cells(text)
+    for header_index, header in enumerate(rows):
+        columns = [i for i, name in enumerate(header) if name in steps and i > 0]
+        if not columns:
+            continue
+        for row in rows[header_index + 1:]:
+            if row and row[0] in steps and len(row) == len(header):
+                return row[columns[0]]
+    return None
+
+
 def _said(value: Decimal, numbers: set[Decimal], percents: set[Decimal]) -> bool:
     return value in numbers or (Decimal(0) < value <= 1 and (value * 100).normalize() in percents)
 
@@ -147,7 +173,11 @@ def figure_problems(policy: Mapping[str, Any], clause_texts: Mapping[str, str]) 
             continue
         numbers, percents = written_figures(text)
         for where, name, value in _own_figures(rule, path, ""):
-            if _said(value, numbers, percents) or (name in _MATRIX_FIGURES and value in matrix):
+            cell = _cell(text, where)
+            if cell is not None:  # the clause tabulates it: its own cell must say it (15 elsewhere in the table is not)
+                if _said(value, *written_figures(cell)):
+                    continue
+            elif _said(value, numbers, percents) or (name in _MATRIX_FIGURES and value in matrix):
                 continue
             quoted = " ".join(text.split())
             quoted = quoted if len(quoted) <= 1200 else quoted[:1197] + "..."
