@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import FieldError
+from .policy import rules
 
 # The figures a policy sets although the clause its rule cites does not state them, by where they sit (a pattern of
 # the pointer under `/policy`, `*` one step), each with why. Only these are passed over; every other number of a rule
@@ -121,17 +122,6 @@ def _own_figures(node: Any, path: str, name: str) -> Iterator[tuple[str, str, De
             yield from _own_figures(value, f"{path}/{index}", name)
 
 
-def _rules(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if isinstance(node, dict):
-        if _is_rule(node):
-            yield path, node
-        for key, value in node.items():
-            yield from _rules(value, f"{path}/{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _rules(value, f"{path}/{index}")
-
-
 def _cells(text: str) -> list[list[str]]:
     """The rows of the Markdown tables in a clause, each a list of normalised cells (separator rows left out)."""
     rows = []
@@ -167,7 +157,7 @@ def figure_problems(policy: Mapping[str, Any], clause_texts: Mapping[str, str]) 
     triage = (policy.get("exception_routing") or {}).get("triage") or {}
     matrix = written_figures(clause_texts.get(str(triage.get("clause")), ""))[0]
     problems: list[FieldError] = []
-    for path, rule in _rules(policy, "/policy"):
+    for path, rule in rules(policy, "/policy"):
         text = clause_texts.get(rule["clause"])
         if text is None:
             continue
