@@ -24,8 +24,8 @@ def load_tenant_file(path: Path) -> dict[str, Any]:
     files = sorted((path.parent / "contracts").glob("*.md"))
     texts = [(doc.name, doc.read_text(encoding="utf-8")) for doc in files]
     contracts = [parse_contract(markdown, name=str(doc)) for doc, (_, markdown) in zip(files, texts, strict=True)]
-    clause_ids = set().union(*(c.clause_ids() for c in contracts)) if contracts else set()
-    problems = policy_problems(config["policy"], clause_ids)
+    wording = {c.clause_id: c.text for contract in contracts for c in contract.clauses}
+    problems = policy_problems(config["policy"], set(wording), wording)
     if problems:
         raise RuleViolation(f"{path}: the policy is inconsistent", errors=problems)
     # provisioning through the API carries the contracts with the config (POST /v1/tenants `contracts`)

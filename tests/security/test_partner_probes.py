@@ -22,6 +22,7 @@ import pytest
 
 import clock_support
 from billing_support import wait_until
+from clause_amendment import move_margin_floor_http
 from revgov.ports import Changes
 from revgov.services import partner_repository
 from security_support import Party, make_party, offboard, without_change_calendar
@@ -113,8 +114,7 @@ def test_a_drafter_cannot_approve_its_policy_change_through_keys_it_minted_for_i
     draft = admin.post("/v1/policy/drafts", {"reason": "red team: one person, three keys"}).json()
     path = f"/v1/policy/drafts/{draft['draft_id']}"
     floor = draft["policy"]["pricing"]["margin_floor"]["percent"]
-    edit = {"operations": [{"op": "replace", "path": "/pricing/margin_floor/percent", "value": str(int(floor) + 1)}]}
-    assert admin.post(f"{path}/patch", edit).status_code == 200
+    move_margin_floor_http(admin, admin, path, floor, str(int(floor) + 1))  # PA-6.3 amended with it (its hand too)
     proposed = admin.post(f"{path}/propose", {"note": "red team"})
     assert proposed.status_code == 200, proposed.text
     for role in proposed.json()["required_roles"]:  # finance and legal (SOP-4.3 via POLICY-CHANGE-APPROVAL)
@@ -134,11 +134,11 @@ def test_one_person_gives_one_approval_even_through_two_keys_it_minted(party: Pa
     """SOP-4.3: two approvals "must be given by two different people". An admin that did not draft the change mints a
     finance and a legal key after it was proposed: the first approval is its, the second would be its too."""
     ops, admin = party.by_role["channel_ops"], party.admin
+    amender = _fresh_key(party, api, admin, "admin")  # minted before the draft: another person amends PA-6.3
     draft = ops.post("/v1/policy/drafts", {"reason": "red team: one approver, two keys"}).json()
     path = f"/v1/policy/drafts/{draft['draft_id']}"
     floor = draft["policy"]["pricing"]["margin_floor"]["percent"]
-    edit = {"operations": [{"op": "replace", "path": "/pricing/margin_floor/percent", "value": str(int(floor) + 2)}]}
-    assert ops.post(f"{path}/patch", edit).status_code == 200
+    move_margin_floor_http(ops, amender, path, floor, str(int(floor) + 2))  # the clause amended with it
     roles = ops.post(f"{path}/propose", {"note": "red team"}).json()["required_roles"]
     first, second = (_fresh_key(party, api, admin, role) for role in roles)
     assert first.post(f"{path}/approve", {"note": "ok"}).status_code == 200

@@ -385,14 +385,15 @@ def _contract(r: Replay, document: str) -> str:
 def _policy_draft(r: Replay, *, changed: bool = False, proposed: bool = False) -> str:
     """A draft of the onboarding tenant's policy (its margin floor raised when asked, and proposed) by a channel ops
     key of its own, so the replaying finance key may approve or reject it."""
+    from clause_amendment import move_margin_floor
     from revgov.services import policy_drafts
 
     tid, _ = r.onboarding_tenant()
     author = Principal(tid, Role.CHANNEL_OPS, "key_01JX0000000000000000000PDR")
     draft = policy_drafts.create_draft(r.rt, author, {"reason": "replay"})
     if changed or proposed:
-        policy_drafts.patch_policy(r.rt, author, draft["draft_id"], {"operations": [
-            {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "13"}]})
+        floor = draft["policy"]["pricing"]["margin_floor"]["percent"]
+        move_margin_floor(r.rt, author, draft["draft_id"], floor, "13")  # its clause amended with it: the clause wins
     if proposed:
         policy_drafts.propose(r.rt, author, draft["draft_id"], {})
     return str(draft["draft_id"])
@@ -618,8 +619,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "whatif_policy_draft_rebates": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
     "whatif_policy_draft_usage": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
     "whatif_policy_draft_billing": lambda r: ({"draft_id": _policy_draft(r)}, "partners:finance"),
-    "propose_policy_draft": lambda r: (
-        {"draft_id": _policy_draft(r, changed=True)}, "partners:channel_ops", {"expected_revision": 2}
+    "propose_policy_draft": lambda r: (  # revision 3: the patch and the clause amended with it
+        {"draft_id": _policy_draft(r, changed=True)}, "partners:channel_ops", {"expected_revision": 3}
     ),
     "attach_policy_amendment": lambda r: ({"draft_id": _policy_draft(r)}, "partners:legal"),
     "set_policy_shadow": lambda r: ({"draft_id": _policy_draft(r, proposed=True)}, "partners:channel_ops"),

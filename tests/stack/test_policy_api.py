@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from clause_amendment import move_margin_floor_http
 from security_support import make_party, offboard, without_change_calendar
 from support import assert_problem
 
@@ -46,8 +47,7 @@ def test_a_policy_change_off_the_change_calendar_is_a_problem_citing_sop_7_3_and
     ops, finance = calendar_party.by_role["channel_ops"], calendar_party.by_role["finance"]
     draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
     path = f"/v1/policy/drafts/{draft_id}"
-    assert ops.post(f"{path}/patch", {"operations": [
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "14"}]}).status_code == 200
+    move_margin_floor_http(ops, calendar_party.admin, path, "12", "14")  # PA-6.3 amended with it: the clause wins
     year = _today(calendar_party).year + 1
     problem = assert_problem(ops.post(f"{path}/propose", {"effective_at": f"{year}-03-02T00:00:00.000Z"}), 422)
     assert problem["clause"] == "SOP-7.3" and problem["rule_id"] == "POLICY-CHANGE-MONTH-START"
@@ -146,15 +146,23 @@ def test_a_policy_change_needs_finance_and_legal_and_never_its_proposer(party):
         {"op": "replace", "path": "/pricing/margin_floor/clause", "value": "PA-6.3"},
         {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "16"}]})
     assert patched.status_code == 200 and patched.json()["revision"] == 3
+    # PA-6.3 says "below 12%": a 16 the clause does not say is a problem naming the figure, and is never proposed
+    mismatch = finance.get(f"{path}/validation").json()
+    assert mismatch["valid"] is False and [e["path"] for e in mismatch["problems"]] == [
+        "/policy/pricing/margin_floor/percent"] and "PA-6.3" in mismatch["problems"][0]["message"]
+    refused = assert_problem(ops.post(f"{path}/propose", {}), 422)
+    assert [e["path"] for e in refused["errors"]] == ["/policy/pricing/margin_floor/percent"]
+    move_margin_floor_http(ops, admin, path, "12", "16")  # both rules citing PA-6.3 move and the clause with them
     diff = finance.get(f"{path}/diff").json()
     assert [(c["rule_id"], c["clause"], c["changes"]) for c in diff["changed"]] == [
-        ("PRC-MARGIN-FLOOR", "PA-6.3", [{"path": "/percent", "from": "12", "to": "16"}])]
-    assert finance.get(f"{path}/validation").json() == {"draft_id": draft_id, "revision": 3, "valid": True,
+        ("PRC-MARGIN-FLOOR", "PA-6.3", [{"path": "/percent", "from": "12", "to": "16"}]),
+        ("RBT-MARGIN-FLOOR", "PA-6.3", [{"path": "/percent", "from": "12", "to": "16"}])]
+    assert finance.get(f"{path}/validation").json() == {"draft_id": draft_id, "revision": 5, "valid": True,
                                                         "problems": []}
 
     past = party.rt.clock.now_iso()[:10] + "T00:00:00.000Z"
     assert_problem(ops.post(f"{path}/propose", {"effective_at": past}), 422)
-    proposed = ops.post(f"{path}/propose", {"note": "16% floor", "expected_revision": 3})
+    proposed = ops.post(f"{path}/propose", {"note": "16% floor", "expected_revision": 5})
     assert proposed.status_code == 200, proposed.text
     assert proposed.json()["required_roles"] == ["finance", "legal"]
     assert_problem(ops.post(f"{path}/patch", {"operations": [{"op": "remove", "path": "/calendar"}]}), 409)
@@ -191,9 +199,7 @@ def test_the_operators_registry_lists_the_version_in_force_after_an_activation(p
     assert created.status_code == 201, created.text
     path = f"/v1/policy/drafts/{created.json()['draft_id']}"
     floor = finance.get("/v1/policy").json()["policy"]["pricing"]["margin_floor"]["percent"]
-    patched = ops.post(f"{path}/patch", {"operations": [
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": str(Decimal(floor) + 1)}]})
-    assert patched.status_code == 200, patched.text
+    move_margin_floor_http(ops, party.admin, path, floor, str(Decimal(floor) + 1))  # PA-6.3 amended with it
     assert ops.post(f"{path}/propose", {"note": "registry"}).status_code == 200
     assert finance.post(f"{path}/approve", {}).status_code == 200
     activated = legal.post(f"{path}/approve", {})
@@ -365,8 +371,9 @@ def test_a_contract_amendment_takes_effect_over_http_only_with_the_policy_change
     raised = str(int(floor) + 1)
     draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
     path = f"/v1/policy/drafts/{draft_id}"
-    assert ops.post(f"{path}/patch", {"operations": [
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": raised}]}).status_code == 200
+    assert ops.post(f"{path}/patch", {"operations": [  # both rules citing PA-6.3 move with it
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": raised},
+        {"op": "replace", "path": "/rebates/margin_floor/percent", "value": raised}]}).status_code == 200
     clause = {"clause_id": "PA-6.3", "title": "Margin floor",
               "text": f"No quote line may be priced with a Line Margin below {raised}% without Finance approval."}
     body = {"document": "PA", "reason": "amendment: margin floor", "clauses": [clause]}
@@ -405,8 +412,8 @@ def test_shadow_mode_over_http_records_live_checks_under_a_proposed_draft_withou
     draft_floor, live, shadowed = "30", "allow", "approval_required"
     draft_id = ops.post("/v1/policy/drafts", {}).json()["draft_id"]
     path = f"/v1/policy/drafts/{draft_id}"
-    ops.post(f"{path}/patch", {"operations": [
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": draft_floor}]})
+    floor = finance.get("/v1/policy").json()["policy"]["pricing"]["margin_floor"]["percent"]
+    move_margin_floor_http(ops, party.admin, path, floor, draft_floor)  # PA-6.3 amended with it: the clause wins
     assert_problem(ops.request("PUT", f"{path}/shadow", {"enabled": True}), 409)  # not proposed yet
     assert ops.post(f"{path}/propose", {}).status_code == 200
     assert_problem(ops.request("PUT", f"{path}/shadow", {"enabled": "yes"}), 400)
@@ -445,6 +452,7 @@ def test_shadow_mode_bills_posted_lines_again_under_a_proposed_draft_on_the_runn
 
     from billing_support import sample, wait_until, webhook_body
     from revgov import schemas
+    from revgov.domain.contracts import parse_contract
     from revgov.domain.tenants import policy_version
     from revgov.ports import Changes
     from revgov.services import tenant_repository
@@ -462,6 +470,15 @@ def test_shadow_mode_bills_posted_lines_again_under_a_proposed_draft_on_the_runn
     tenant.channel_ops.post(f"{path}/patch", {"operations": [{"op": "replace", "path": "/billing/milestones/schedule",
                                                               "value": {"kickoff": 20, "deployment": 50,
                                                                         "acceptance": 30}}]})
+    # the clause wins: the draft carries PA-10.6 amended to the same 20 / 50 / 30 (admin amends contracts)
+    pa = tenant.admin.get("/v1/contracts/PA").json()["contract"]["markdown"]
+    (pa_10_6,) = [c for c in parse_contract(pa).clauses if c.clause_id == "PA-10.6"]
+    amended = pa_10_6.text.replace("30% on project kickoff, 40% on completion",
+                                   "20% on project kickoff, 50% on completion")
+    assert amended != pa_10_6.text
+    assert tenant.admin.request("PUT", f"{path}/amendment", {
+        "document": "PA", "reason": "milestones 20 / 50 / 30",
+        "clauses": [{"clause_id": "PA-10.6", "title": pa_10_6.title, "text": amended}]}).status_code == 200
     assert tenant.channel_ops.post(f"{path}/propose", {}).status_code == 200
     assert tenant.channel_ops.request("PUT", f"{path}/shadow", {"enabled": True}).status_code == 200
     received = tenant.send(webhook_body(sample("service.completed")))

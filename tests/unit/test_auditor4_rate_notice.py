@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from clause_amendment import move_first_band_rate, move_margin_floor
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import RuleViolation
@@ -20,8 +21,7 @@ OPS = Principal("northwind", Role.CHANNEL_OPS, "key_CHANNEL_OPS0000000000000000"
 
 def _rate_draft(rt: Any) -> dict[str, Any]:
     draft = policy_drafts.create_draft(rt, OPS, {"reason": "new cloud rates"})
-    return policy_drafts.patch_policy(rt, OPS, draft["draft_id"], {"operations": [
-        {"op": "replace", "path": "/billing/usage_rates/0/bands/0/rate", "value": "0.13"}]})  # fmt: skip
+    return move_first_band_rate(rt, OPS, draft["draft_id"], "0.13")  # SOP-3.2 amended with it: the clause wins
 
 
 def test_pa_10_5_a_rate_table_change_needs_30_days_notice() -> None:
@@ -50,8 +50,7 @@ def _staff(tenant: str, role: Role) -> Principal:
 def _tenant_rate_draft(rt: Any, tenant: str) -> str:
     ops = _staff(tenant, Role.CHANNEL_OPS)
     draft = policy_drafts.create_draft(rt, ops, {"reason": "new rates"})
-    policy_drafts.patch_policy(rt, ops, draft["draft_id"], {"operations": [
-        {"op": "replace", "path": "/billing/usage_rates/0/bands/0/rate", "value": "0.01"}]})  # fmt: skip
+    move_first_band_rate(rt, ops, draft["draft_id"], "0.01")  # its rate table clause amended with it
     return str(draft["draft_id"])
 
 
@@ -78,8 +77,7 @@ def test_exactly_30_days_is_notice_enough_and_a_change_of_no_rate_needs_none() -
                                  {"effective_at": "2026-12-01T00:00:00.000Z"})["status"] == "proposed"  # fmt: skip
     rt, _ = memory_runtime("2026-11-20T10:00:00.000Z")
     draft = policy_drafts.create_draft(rt, ops, {"reason": "margin"})
-    policy_drafts.patch_policy(rt, ops, draft["draft_id"], {"operations": [
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "13"}]})  # fmt: skip
+    move_margin_floor(rt, ops, draft["draft_id"], "12", "13")  # PA-6.3 amended with it (not a rate table)
     proposed = policy_drafts.propose(rt, ops, draft["draft_id"], {"effective_at": "2026-12-01T00:00:00.000Z"})
     assert proposed["status"] == "proposed"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from clause_amendment import move_margin_floor
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import RuleViolation
@@ -25,8 +26,7 @@ LEGAL = Principal("northwind", Role.LEGAL, "key_LEGAL0000000000000000000000")
 
 def _draft(rt):
     draft = policy_drafts.create_draft(rt, OPS, {"reason": "raise the margin floor"})
-    return policy_drafts.patch_policy(rt, OPS, draft["draft_id"], {"operations": [
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "14"}]})
+    return move_margin_floor(rt, OPS, draft["draft_id"], "12", "14")  # PA-6.3 amended with it: the clause wins
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from clause_amendment import amend_figure
 from memory_store import memory_runtime
 from rebate_runs import second_finance
 from revgov.domain.access import Principal, Role
@@ -40,15 +41,19 @@ def _who(tenant: str) -> tuple[Principal, Principal, Principal, Principal]:
 
 CLAUSE = {"northwind": "SOP-7.3", "contoso": "COP-7.2"}
 MARGIN_FLOOR = {"northwind": ("12", "16"), "contoso": ("10", "14")}
+MARGIN_CLAUSE = {"northwind": "PA-6.3", "contoso": "CPA-6.3"}
 
 
-def _draft(rt: Any, tenant: str) -> str:
+def _draft(rt: Any, tenant: str, *, amend: bool = True) -> str:
     ops = _who(tenant)[0]
     before, after = MARGIN_FLOOR[tenant]
     draft = policy_drafts.create_draft(rt, ops, {"reason": "margin floor"})
     policy_drafts.patch_policy(rt, ops, draft["draft_id"], {"operations": [
         {"op": "test", "path": "/pricing/margin_floor/percent", "value": before},
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": after}]})
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": after},
+        {"op": "replace", "path": "/rebates/margin_floor/percent", "value": after}]})  # both rules cite the clause
+    if amend:  # the clause wins: the draft carries it amended (PA-6.3 / CPA-6.3 state the floor)
+        amend_figure(rt, tenant, draft["draft_id"], MARGIN_CLAUSE[tenant], before, after)
     return str(draft["draft_id"])
 
 
@@ -255,6 +260,7 @@ def test_the_tenant_registry_takes_the_policy_version_an_activation_gave_idempot
 
     # a rollback activates the first version again; the first event arriving late never puts an old version back
     back = policy_drafts.create_draft(rt, ops, {"from_version": first})
+    amend_figure(rt, "northwind", back["draft_id"], "PA-6.3", "16", "12")  # PA-6.3 says 16% now: back to 12% too
     policy_drafts.propose(rt, ops, back["draft_id"], {})
     policy_drafts.approve(rt, finance, back["draft_id"], {})
     policy_drafts.approve(rt, legal, back["draft_id"], {})
@@ -288,7 +294,7 @@ def test_an_amendment_and_the_policy_change_implementing_it_take_effect_together
     ops, finance, legal, _ = _who("northwind")
     drafting_legal = _staff("northwind", "legal", "key_LEGALDRAFTER00000000000000")
     before = _pa(rt)
-    draft = _draft(rt, "northwind")
+    draft = _draft(rt, "northwind", amend=False)  # the amendment is this test's own
     carried = policy_drafts.attach_amendment(rt, drafting_legal, draft, {
         "document": "PA", "reason": "amendment no. 2: 16% margin floor", "clauses": [PA_6_3_AT_16]})
     assert carried["amendment"]["base_revision"] == before["revision"] and carried["amendment"]["clauses"] == ["PA-6.3"]
@@ -324,7 +330,7 @@ def test_a_linked_amendment_never_takes_effect_alone_and_bad_amendments_change_n
     ops, finance, legal, admin = _who("northwind")
     drafting_legal = _staff("northwind", "legal", "key_LEGALDRAFTER00000000000000")
     before = _pa(rt)
-    draft = _draft(rt, "northwind")
+    draft = _draft(rt, "northwind", amend=False)  # the amendment is this test's own
     amend = {"document": "PA", "reason": "amendment no. 2", "clauses": [PA_6_3_AT_16]}
     for bad, error in (({**amend, "document": "ZZ"}, NotFound),
                        ({**amend, "clauses": [{**PA_6_3_AT_16, "clause_id": "SOP-1.1"}]}, RuleViolation),

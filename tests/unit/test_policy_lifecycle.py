@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from clause_amendment import amend_figure, move_margin_floor
 from memory_store import memory_runtime
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -94,18 +95,21 @@ def test_a_price_change_imported_for_next_month_leaves_todays_quotes_untouched_a
 # --- drafts, four eyes, activation ----------------------------------------------------------------------------------
 def _margin_floor_draft(rt: Any, percent: str = "16", by: Principal = CHANNEL_OPS) -> dict[str, Any]:
     draft = policy_drafts.create_draft(rt, by, {"reason": "raise the margin floor"})
-    return policy_drafts.patch_policy(rt, by, draft["draft_id"], {"operations": [
-        {"op": "test", "path": "/pricing/margin_floor/percent", "value": "12"},
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": percent}]})
+    return move_margin_floor(rt, by, draft["draft_id"], "12", percent)  # PA-6.3 amended with it: the clause wins
 
 
 def test_the_diff_names_each_changed_rule_with_its_clause(world):
     rt, _ = world
     draft = _margin_floor_draft(rt)
     diff = policy_drafts.diff_draft(rt, FINANCE, draft["draft_id"])
+    # both rules citing PA-6.3 ("below 12%") move with it; the draft carries the clause amended (clause_amendment.py)
     assert diff["changed"] == [{"rule_id": "PRC-MARGIN-FLOOR", "clause": "PA-6.3",
                                 "path": "/policy/pricing/margin_floor",
+                                "changes": [{"path": "/percent", "from": "12", "to": "16"}]},
+                               {"rule_id": "RBT-MARGIN-FLOOR", "clause": "PA-6.3",
+                                "path": "/policy/rebates/margin_floor",
                                 "changes": [{"path": "/percent", "from": "12", "to": "16"}]}]
+    assert diff["amendment"]["clauses"] == ["PA-6.3"]
     assert diff["added"] == diff["removed"] == diff["other"] == []
 
 
@@ -145,8 +149,8 @@ def test_segregation_of_duties_refuses_self_approval_and_records_the_attempt(wor
 def test_an_editor_of_the_draft_may_not_approve_it(world):
     rt, _ = world
     draft = _margin_floor_draft(rt, by=CHANNEL_OPS)
-    policy_drafts.patch_policy(rt, LEGAL, draft["draft_id"], {"operations": [
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "15"}]})
+    policy_drafts.patch_policy(rt, LEGAL, draft["draft_id"], {"operations": [  # a change of no figure: a reason
+        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": "16"}]})
     policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], FIRST_OF_DECEMBER)
     with pytest.raises(Forbidden, match="segregation of duties"):  # SOP-4.3: "created or last changed"
         policy_drafts.approve(rt, LEGAL, draft["draft_id"], {})
@@ -177,14 +181,15 @@ def test_approved_change_takes_effect_at_its_time_and_decisions_replay_under_the
     kinds = [e["detail_type"] for e in rt.publisher.published if e["source"] == "revgov.policy"]
     assert kinds == ["policy.proposed", "policy.approved", "policy.approved", "policy.activated"]
     trail = [r["action"] for r in rt.store.iter_audit_records("northwind") if r["subject"] == draft["draft_id"]]
-    assert trail == ["policy.draft_created", "policy.draft_edited", "policy.proposed", "policy.approved",
-                     "policy.approved", "policy.activated"]
+    assert trail == ["policy.draft_created", "policy.draft_edited", "policy.draft_edited",  # the patch, the amendment
+                     "policy.proposed", "policy.approved", "policy.approved", "policy.activated"]
     assert audit.verify_chain(rt, "northwind")["valid"] is True
 
     # rollback: the earlier version activated again as a new activation, through the same approvals
     back = policy_drafts.create_draft(rt, CHANNEL_OPS, {"from_version": old_version, "reason": "roll back"})
     assert policy_drafts.diff_draft(rt, FINANCE, back["draft_id"])["changed"][0]["changes"] == [
         {"path": "/percent", "from": "16", "to": "12"}]
+    amend_figure(rt, "northwind", back["draft_id"], "PA-6.3", "16", "12")  # PA-6.3 says 16% since: back to 12%
     policy_drafts.propose(rt, CHANNEL_OPS, back["draft_id"], {})  # at once: it is the first day of a Billing Month
     policy_drafts.approve(rt, FINANCE, back["draft_id"], {})
     assert policy_drafts.approve(rt, LEGAL, back["draft_id"], {})["status"] == "active"  # at once
@@ -349,9 +354,8 @@ def test_the_policy_and_catalog_events_match_their_schemas_and_samples(world):
     catalog.import_catalog(rt, ADMIN, [_row("NW-SW-24P", "1250.00", "900.00")], source="one.csv")
     for outcome in ("approve", "reject"):
         draft = policy_drafts.create_draft(rt, CHANNEL_OPS, {})
-        draft = policy_drafts.patch_policy(rt, CHANNEL_OPS, draft["draft_id"], {"operations": [
-            {"op": "replace", "path": "/pricing/margin_floor/percent",
-             "value": "17" if outcome == "approve" else "9"}]})
+        was, now = ("12", "17") if outcome == "approve" else ("17", "9")  # the approved one took effect at once
+        draft = move_margin_floor(rt, CHANNEL_OPS, draft["draft_id"], was, now)
         policy_drafts.propose(rt, CHANNEL_OPS, draft["draft_id"], {})
         if outcome == "approve":
             policy_drafts.approve(rt, FINANCE, draft["draft_id"], {})

@@ -30,6 +30,7 @@ import pytest
 from memory_store import Ledger
 from revgov import schemas
 from revgov.domain.access import Principal, Role
+from revgov.domain.contracts import parse_contract
 from revgov.domain.errors import RuleViolation
 from revgov.domain.tenants import policy_version
 from revgov.ports import Changes
@@ -347,10 +348,20 @@ def test_the_events_are_left_as_billed():
 def test_shadow_mode_bills_each_posted_line_again_under_a_proposed_draft_and_changes_nothing():
     """The lines the ERP events post (PA-10.3, PA-10.4, PA-10.6 above) are billed again under a proposed draft in
     shadow mode after their own commit; the records sum to what the billing what-if of the month says."""
-    from revgov.services import policy_shadow
+    from revgov.services import contracts, policy_shadow
 
     ledger = Ledger("2026-10-01T00:10:00Z")
-    draft_id, _ = _draft(ledger, [*SCHEDULE_20_50_30, *LIMIT_50])
+    draft_id, _ = _draft(ledger, SCHEDULE_20_50_30)
+    # a rule and its clause say the same thing (the clause wins): the draft carries PA-10.6 amended to 20 / 50 / 30
+    # (a draft carries one document's amendment, so SOP-2.5's credit-note limit is not moved here: the what-if is)
+    stored = ledger.rt.store.get("northwind", contracts.CURRENT, "PA").data["markdown"]  # type: ignore[union-attr]
+    (pa_10_6,) = [c for c in parse_contract(stored).clauses if c.clause_id == "PA-10.6"]
+    amended = pa_10_6.text.replace("30% on project kickoff, 40% on completion",
+                                   "20% on project kickoff, 50% on completion")
+    assert amended != pa_10_6.text
+    policy_drafts.attach_amendment(ledger.rt, Principal("northwind", Role.ADMIN, "key_ADMIN0000000000000000000000"),
+                                   draft_id, {"document": "PA", "reason": "milestones 20 / 50 / 30", "clauses": [
+                                       {"clause_id": "PA-10.6", "title": pa_10_6.title, "text": amended}]})
     policy_drafts.propose(ledger.rt, CHANNEL_OPS, draft_id, {"effective_at": "2026-11-01T00:00:00Z"})
     policy_shadow.set_shadow(ledger.rt, CHANNEL_OPS, draft_id, {"enabled": True})
     for n, (detail_type, at, data) in enumerate(_events()):
@@ -366,12 +377,11 @@ def test_shadow_mode_bills_each_posted_line_again_under_a_proposed_draft_and_cha
     billed = policy_shadow.report(ledger.rt, FINANCE, draft_id, differences_only=True, limit=50, cursor=None)
     schemas.validate("api/responses/policy-shadow.schema.json", billed)
     shadow = billed["billing"]
-    # five lines; the two milestones (PA-10.6 at 20% / 50%) and the 70.26 credit above the 50.00 limit differ
-    assert (shadow["evaluated"], shadow["differing"]) == (5, 3)
+    # five lines; the two milestones (PA-10.6 at 20% / 50%) differ
+    assert (shadow["evaluated"], shadow["differing"]) == (5, 2)
     assert sorted((x["kind"], x["before"]["amount"], x["after"]["amount"], x["after"]["status"])
                   for x in shadow["items"]) == [
-        ("cancellation", "-70.26", "0.00", "awaiting_approval"), ("milestone", "3750.00", "2500.00", "billed"),
-        ("milestone", "5000.00", "6250.00", "billed")]
+        ("milestone", "3750.00", "2500.00", "billed"), ("milestone", "5000.00", "6250.00", "billed")]
     whatif = whatif_billing(ledger.rt, FINANCE, draft_id, {"period": "2026-10"})
     assert (shadow["amount"], shadow["by_partner"]) == (whatif["amount"], whatif["by_partner"])
     with pytest.raises(RuleViolation):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pytest
 
+from clause_amendment import move_margin_floor
 from memory_store import memory_runtime
 from rebate_runs import second_finance
 from revgov.domain.access import Principal, Role
@@ -35,9 +36,7 @@ def _approved_for_october(tenant: str):  # type: ignore[no-untyped-def]
     ops, finance, legal = (_staff(tenant, r) for r in ("channel_ops", "finance", "legal"))
     before, after = MARGIN_FLOOR[tenant]
     draft = policy_drafts.create_draft(rt, ops, {"reason": "margin floor"})["draft_id"]
-    policy_drafts.patch_policy(rt, ops, draft, {"operations": [
-        {"op": "test", "path": "/pricing/margin_floor/percent", "value": before},
-        {"op": "replace", "path": "/pricing/margin_floor/percent", "value": after}]})
+    move_margin_floor(rt, ops, draft, before, after)  # PA-6.3 / CPA-6.3 amended with it: the clause wins
     policy_drafts.propose(rt, ops, draft, {"effective_at": "2026-10-01T00:00:00.000Z"})
     policy_drafts.approve(rt, finance, draft, {})
     assert policy_drafts.approve(rt, legal, draft, {})["status"] == "approved"  # made in 2026-Q3, before its freeze

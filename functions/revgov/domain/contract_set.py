@@ -96,12 +96,15 @@ def _check_partner_line(name: str, markdown: str, path: str) -> None:
     )
 
 
-def set_problems(texts: Sequence[ContractText], policy: Mapping[str, Any] | None) -> list[FieldError]:
-    """Two files with one document code, a clause id in two documents, or a policy rule citing a clause that no
-    contract of the set contains."""
+def set_problems(texts: Sequence[ContractText], policy: Mapping[str, Any] | None, *,
+                 figures: bool = False) -> list[FieldError]:  # fmt: skip
+    """Two files with one document code, a clause id in two documents, a policy rule citing a clause that no
+    contract of the set contains, or (with `figures`: a policy being written) a figure of a rule its clause does not
+    write (`clause_figures`)."""
     problems: list[FieldError] = []
     documents: dict[str, str] = {}
     owner: dict[str, str] = {}
+    wording: dict[str, str] = {}
     for text in texts:
         if text.document in documents:
             problems.append(FieldError("/contracts", f"document {text.document} is in both {documents[text.document]}"
@@ -111,8 +114,9 @@ def set_problems(texts: Sequence[ContractText], policy: Mapping[str, Any] | None
             if clause.clause_id in owner and owner[clause.clause_id] != text.document:
                 problems.append(FieldError("/contracts", f"clause {clause.clause_id} is in two documents"))
             owner[clause.clause_id] = text.document
+            wording[clause.clause_id] = clause.text
     if policy is not None:
-        problems.extend(policy_problems(dict(policy), set(owner)))
+        problems.extend(policy_problems(dict(policy), set(owner), wording if figures else None))
     return problems
 
 
@@ -123,8 +127,9 @@ def changed_clauses(before: ContractText | None, after: ContractText) -> list[st
     return [c.clause_id for c in after.contract.clauses if c.clause_id in was and was[c.clause_id] != (c.title, c.text)]
 
 
-def check_set(texts: Sequence[ContractText], policy: Mapping[str, Any] | None, *, what: str) -> None:
-    problems = set_problems(texts, policy)
+def check_set(texts: Sequence[ContractText], policy: Mapping[str, Any] | None, *, what: str,
+              figures: bool = False) -> None:  # fmt: skip
+    problems = set_problems(texts, policy, figures=figures)
     if problems:
         raise RuleViolation(f"{what}: the contracts and the policy do not fit together", errors=problems)
 

@@ -11,16 +11,16 @@ from .equity_policy import declaration_problems
 from .errors import FieldError
 
 
-def _rules(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def rules(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every object in the policy that carries both an `id` and a `clause`: a rule."""
     if isinstance(node, dict):
         if isinstance(node.get("id"), str) and isinstance(node.get("clause"), str):
             yield path, node
         for key, value in node.items():
-            yield from _rules(value, f"{path}/{key}")
+            yield from rules(value, f"{path}/{key}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _rules(value, f"{path}/{index}")
+            yield from rules(value, f"{path}/{index}")
 
 
 def rules_citing(policy: Mapping[str, Any], clause_ids: Iterable[str]) -> list[dict[str, str]]:
@@ -28,7 +28,7 @@ def rules_citing(policy: Mapping[str, Any], clause_ids: Iterable[str]) -> list[d
     rule is (a JSON pointer under `/policy`)."""
     wanted = set(clause_ids)
     return [{"clause": rule["clause"], "rule_id": rule["id"], "path": path}
-            for path, rule in _rules(policy, "/policy") if rule["clause"] in wanted]  # fmt: skip
+            for path, rule in rules(policy, "/policy") if rule["clause"] in wanted]  # fmt: skip
 
 
 def cited_clause(policy: Mapping[str, Any], *path: str, default: str) -> str:
@@ -40,11 +40,15 @@ def cited_clause(policy: Mapping[str, Any], *path: str, default: str) -> str:
     return str(node["clause"]) if isinstance(node, Mapping) and node.get("clause") else default
 
 
-def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None) -> list[FieldError]:
-    """Consistency problems; with `clause_ids`, every cited clause must exist in the tenant's contracts."""
-    problems: list[FieldError] = []
+def policy_problems(policy: dict[str, Any], clause_ids: set[str] | None = None,
+                    clause_texts: Mapping[str, str] | None = None) -> list[FieldError]:  # fmt: skip
+    """Consistency problems; with `clause_ids`, every cited clause must exist in the tenant's contracts; with
+    `clause_texts` (clause id -> text), every figure of a rule must be written in the clause it cites."""
+    from .clause_figures import figure_problems
+
+    problems: list[FieldError] = figure_problems(policy, clause_texts) if clause_texts is not None else []
     seen: dict[str, str] = {}
-    for path, rule in _rules(policy, "/policy"):
+    for path, rule in rules(policy, "/policy"):
         if rule["id"] in seen:
             problems.append(FieldError(path + "/id", f"rule id {rule['id']} is also used at {seen[rule['id']]}"))
         seen.setdefault(rule["id"], path)

@@ -41,7 +41,8 @@ def _contract_texts(config: dict[str, Any], documents: list[dict[str, Any]]) -> 
     texts = [contract_set.parse(d["name"], d["markdown"], path=f"/contracts/{i}/markdown")
              for i, d in enumerate(documents)]
     # every clause the policy cites must be in the contracts given with it (none given: the policy may cite none)
-    contract_set.check_set(texts, config.get("policy", {}), what="the tenant")
+    # and every figure of a rule written in the clause it cites (domain/clause_figures.py)
+    contract_set.check_set(texts, config.get("policy", {}), what="the tenant", figures=True)
     owned = [t.name for t in texts if t.partner_id is not None]
     if owned:  # a new tenant has no partners yet: a partner's own contract is uploaded once the partner exists
         raise RuleViolation(f"{', '.join(owned)} name a partner (Partner: header); upload it with PUT /v1/contracts "

@@ -136,7 +136,8 @@ def json_patch_policy_draft(call: Call) -> dict[str, Any]:
 
 
 @operation("GET", "/v1/policy/drafts/{draft_id}/validation", summary="Check the draft against schemas/ and the "
-           "tenant's contracts (every clause cited exists)", roles=STAFF, tag="policy", id_params=_DRAFT,
+           "tenant's contracts (every clause cited exists and writes each figure of its rule)", roles=STAFF,
+           tag="policy", id_params=_DRAFT,
            response_schema="api/responses/policy-validation.schema.json")
 def validate_policy_draft(call: Call) -> dict[str, Any]:
     return policy_drafts.validate_draft(call.runtime, call.who, call.params["draft_id"])
@@ -205,7 +206,8 @@ def whatif_policy_draft_billing(call: Call) -> dict[str, Any]:
 @operation("POST", "/v1/policy/drafts/{draft_id}/propose", summary="Propose the draft: the roles the active policy "
            "names approve it", roles=DRAFTERS, tag="policy", id_params=_DRAFT, status=200,
            body_schema="api/policy-proposal.schema.json", example={"effective_at": None, "note": "margin floor 14%"},
-           description="Refused (422) if the draft has problems (schema, an unknown clause), changes nothing, or "
+           description="Refused (422) if the draft has problems (schema, an unknown clause, a figure of a rule its "
+           "clause does not write), changes nothing, or "
            "`effective_at` is in the past; under the policy in force's `policy_changes.takes_effect` (SOP-7.3 / "
            "COP-7.2: \"take effect only on the first day of a Billing Month\") an `effective_at` that is not "
            "00:00:00Z on day 1 of a month, or none (at once) on another day than a first of a month; under its "

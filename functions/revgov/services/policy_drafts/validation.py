@@ -36,7 +36,7 @@ def problems_of(rt: Runtime, tenant_id: str, document: dict[str, Any],
     if amendment:
         texts = [t for t in texts if t.document != amendment["document"]]
         texts.append(contract_set.parse(amendment["name"], amendment["markdown"]))
-    return contract_set.set_problems(texts, document)
+    return contract_set.set_problems(texts, document, figures=True)
 
 
 def amended_contract_current(rt: Runtime, tenant_id: str, draft: dict[str, Any]) -> Stored | None:
