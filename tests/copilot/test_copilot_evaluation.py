@@ -645,9 +645,13 @@ def test_instructions_inside_contracts_are_quoted_as_data_or_refused_never_follo
 def test_r9_tuning_split_keeps_what_the_ninth_round_reached():
     # The ninth round's rules (docs/copilot.md, "Ninth round: rules frozen"), against qwriter4's floors above measured
     # before the round (0.815 / 0.769 / 0.111 / 0.778): gold cited 0.852 (23 of 27), refusal 0.923 (12 of 13), false
-    # refusals 0.074 (2 of 27), fact 0.852 (23). Floors at that minus about one question.
+    # refusals 0.074 (2 of 27), fact 0.852 (23). Floors at that minus about one question (false refusals: 3 of 27 is
+    # 0.111, so the floor is 0.12; it was 0.11, which allowed no question). With the sixteenth round's agreement in
+    # the index (commonpaper-independent-contractor) r9-baa-32 is refused: 0.852 / 0.846 / 0.111 / 0.852 — FTS5's
+    # bm25 counts every tenant's passages in its statistics, so a new tenant moves other tenants' rankings (no copilot
+    # code changed; for the lead).
     result = evaluate_split(full_index(), "tuning", source="r9")
-    _floors(result, retrieved=0.96, cited=0.81, refusal=0.84, false_refusals=0.11, fact=0.81)
+    _floors(result, retrieved=0.96, cited=0.81, refusal=0.84, false_refusals=0.12, fact=0.81)
 
 
 def test_r10_tuning_split_keeps_what_the_tenth_round_reached():
