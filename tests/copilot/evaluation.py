@@ -115,8 +115,10 @@ R13 = {split: Path(__file__).with_name(f"questions_r13_{split}.json") for split 
 R14 = {split: Path(__file__).with_name(f"questions_r14_{split}.json") for split in ("tuning", "heldout")}
 # The fifteenth round's set (Common Paper Professional Services Agreement + demo tenants), in two files the same way.
 R15 = {split: Path(__file__).with_name(f"questions_r15_{split}.json") for split in ("tuning", "heldout")}
+# The sixteenth round's set (Common Paper Independent Contractor Agreement + demo tenants), in two files the same way.
+R16 = {split: Path(__file__).with_name(f"questions_r16_{split}.json") for split in ("tuning", "heldout")}
 SPLIT_FILES = {"r6": R6, "r7": R7, "r8": R8, "r9": R9, "r10": R10, "r11": R11, "r12": R12, "r13": R13, "r14": R14,
-               "r15": R15}
+               "r15": R15, "r16": R16}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
 # Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
@@ -136,6 +138,7 @@ PUBLIC_TENANTS = {
     "commonpaper-service-level": ("commonpaper-service-level.md",),
     "bonterms-dpa": ("bonterms-dpa.md",),
     "commonpaper-professional-services": ("commonpaper-professional-services.md",),
+    "commonpaper-independent-contractor": ("commonpaper-independent-contractor.md",),
 }
 SPLITS = ("tuning", "heldout")
 
@@ -173,7 +176,9 @@ def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, An
     round's set) or `r14` (questions_r14_tuning.json / questions_r14_heldout.json: Bonterms Data Protection Addendum
     + new demo-tenant questions, the fourteenth round's set) or `r15` (questions_r15_tuning.json /
     questions_r15_heldout.json: Common Paper Professional Services Agreement + new demo-tenant questions, the
-    fifteenth round's set); for `r6` to `r15` only the asked split's file is read."""
+    fifteenth round's set) or `r16` (questions_r16_tuning.json / questions_r16_heldout.json: Common Paper Independent
+    Contractor Agreement + new demo-tenant questions, the sixteenth round's set); for `r6` to `r16` only the asked
+    split's file is read."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
     text = (SPLIT_FILES[source][split] if source in SPLIT_FILES else QUESTION_SETS[source]).read_text(encoding="utf-8")

