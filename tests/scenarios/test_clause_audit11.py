@@ -10,6 +10,7 @@ Every expectation is worked by hand from the clause quoted beside it (docs/claus
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
@@ -37,3 +38,82 @@ def test_pa_7_9_prevails_over_sop_6_2_the_decision_is_due_15_business_days_after
     ledger.clock.set("2026-10-13T09:00:00Z")
     acknowledged = rebates.acknowledge_dispute(ledger.rt, FINANCE, dispute["dispute_id"])
     assert acknowledged["deadlines"]["decide_by"] == "2026-11-02T10:00:00.000Z"  # the acknowledgement moves nothing
+
+
+# --- PA-9.2 with SOP-5.4: severity-1 hours beyond the allowance ----------------------------------------------------
+NW_REGISTERED = "ptr_01JBNWPARTNER0000000000002"  # Registered: "Registered 10 hours" a Quarter (PA-9.2)
+CT_AUTHORIZED = "ptr_01JBCTSPRT0000000000000011"
+
+
+def _log(ledger, partner_id: str, hours: str, ticket: str, family: str, severity: int, **more) -> dict:  # type: ignore[no-untyped-def]
+    data = {"partner_id": partner_id, "ticket_id": ticket, "family": family, "hours": hours,
+            "performed_on": "2026-11-10", "severity": severity, **more}  # fmt: skip
+    answer = ledger.bill("support.logged", data, occurred_at="2026-11-10T11:00:00Z")
+    assert answer["status"] == "processed", answer
+    return dict(answer)
+
+
+def _overage_lines(ledger, partner_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    try:
+        invoice = ledger.invoice(partner_id, "2026-11")
+    except AssertionError:  # no invoice: nothing billed in the month
+        return []
+    return [ln for ln in invoice["lines"] if ln["kind"] == "support_overage"]
+
+
+def _overage_cases(ledger, partner_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [c for c in ledger.exceptions()
+            if c.get("category") == "support_hours_overage" and c.get("partner_id") == partner_id]
+
+
+def test_pa_9_2_prevails_over_sop_5_4_severity_1_hours_beyond_the_allowance_are_not_billed_without_written_approval():
+    """PA-9.2: "Registered 10 hours [...] Hours beyond the quarterly allowance are delivered only with the Partner's
+    prior written approval and are billed at USD 150.00 per hour under the Northwind Billing & Service Operations
+    SOP." SOP-5.4: "Severity 1 incidents are always worked; hours above the allowance for a severity 1 incident are
+    billed as overage at USD 150.00 per hour". The Agreement names no severity-1 exception (contoso's CPA-9.2 does:
+    "except for severity 1 incidents"), and PA-1.3 puts the Agreement (b) over the SOP (c): hours the Partner did not
+    approve in writing beforehand are not billed, whatever the severity. They are a support_hours_overage exception
+    for customer_success (SOP-4.1), as any unapproved overage (SOP-5.3: "not billed and is recorded as service
+    leakage").
+
+    Registered, 10.00 h severity 2 on 2026-11-10 (the allowance used), then 1.50 h severity 1 without approval: not
+    billed (the product billed 1.50 x 150.00 = 225.00), an exception naming 1.50 h and PA-9.2. Then 0.75 h severity 1
+    the Partner approved in writing: 0.75 x 150.00 = 112.50, billed and announced (SOP-5.4 "the Partner is notified
+    within 1 business day")."""
+    from memory_store import Ledger
+
+    ledger = Ledger("2026-11-10T12:00:00Z")
+    _log(ledger, NW_REGISTERED, "10.00", "TCK-A11-1", "networking", 2)
+    answer = _log(ledger, NW_REGISTERED, "1.50", "TCK-A11-2", "networking", 1)
+    assert _overage_lines(ledger, NW_REGISTERED) == []
+    assert "not billed" in answer["reason"], answer
+    (case,) = _overage_cases(ledger, NW_REGISTERED)
+    assert case["queue"] == "customer_success" and case["context"]["overage_hours"] == "1.50"
+    cited = {(r["rule_id"], r["clause"]) for r in case["reasons"]}
+    assert ("BILL-SUPPORT-OVERAGE-APPROVAL", "PA-9.2") in cited
+    assert "prior written approval" in case["context"]["message"]
+    _log(ledger, NW_REGISTERED, "0.75", "TCK-A11-3", "networking", 1, overage_approved=True)
+    (line,) = _overage_lines(ledger, NW_REGISTERED)
+    assert (line["order_ref"], Decimal(line["quantity"]), line["amount"]) == ("TCK-A11-3", Decimal("0.75"), "112.50")
+    notices = [e["detail"] for e in ledger.rt.publisher.published  # type: ignore[attr-defined]
+               if e["detail_type"] == "support.overage_billed"]
+    assert [(n["ticket_id"], n["amount"]) for n in notices] == [("TCK-A11-3", "112.50")]
+
+
+def test_cpa_9_2_contoso_bills_severity_1_hours_beyond_the_allowance_without_approval():
+    """CPA-9.2: "Hours above the allowance are provided only with the Partner's prior written approval, except for
+    severity 1 incidents, and are billed at EUR 130.00 per hour"; COP-5.4 says the same. Authorized 8 h: 8.00 h, then
+    2.00 h severity 1 without approval: 2.00 x 130.00 = 260.00 billed, no exception."""
+    from memory_store import Ledger
+    from revgov.ports import Changes, Put
+
+    ledger = Ledger("2026-11-10T12:00:00Z", tenant="contoso")
+    partner = {"partner_id": CT_AUTHORIZED, "legal_name": "Eleventh Round GmbH", "partner_type": "reseller",
+               "status": "active", "tier": "authorized", "country": "DE", "activated_at": "2025-01-01T00:00:00Z",
+               "certifications": {}}  # fmt: skip
+    ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", CT_AUTHORIZED, partner)]))
+    _log(ledger, CT_AUTHORIZED, "8.00", "TCK-A11-C1", "devices", 2)
+    _log(ledger, CT_AUTHORIZED, "2.00", "TCK-A11-C2", "devices", 1)
+    (line,) = _overage_lines(ledger, CT_AUTHORIZED)
+    assert (Decimal(line["quantity"]), line["amount"]) == (Decimal("2.00"), "260.00")
+    assert _overage_cases(ledger, CT_AUTHORIZED) == []
