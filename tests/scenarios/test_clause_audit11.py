@@ -117,3 +117,55 @@ def test_cpa_9_2_contoso_bills_severity_1_hours_beyond_the_allowance_without_app
     (line,) = _overage_lines(ledger, CT_AUTHORIZED)
     assert (Decimal(line["quantity"]), line["amount"]) == (Decimal("2.00"), "260.00")
     assert _overage_cases(ledger, CT_AUTHORIZED) == []
+
+
+# --- PA-5.3 / CPA-5.2: the exclusivity period's last day ------------------------------------------------------------
+def _policy(tenant: str) -> dict:  # type: ignore[type-arg]
+    from support import ROOT
+
+    from revgov.tenant_files import load_tenant_file
+
+    return dict(load_tenant_file(ROOT / "tenants" / tenant / "tenant.yaml")["policy"])
+
+
+def _pending(partner_id: str, family: str) -> dict:  # type: ignore[type-arg]
+    return {"deal_id": "dl_A11", "partner_id": partner_id, "family": family, "status": "pending",
+            "customer": {"id": "CUST-A11", "name": "Eleventh Round Inc"}, "registered_at": "2026-11-09T10:00:00.000Z"}
+
+
+def test_pa_5_3_exclusivity_runs_90_days_from_the_approval_date_to_the_end_of_its_last_day():
+    """PA-5.3: "An approved registration gives the Partner exclusivity for the registered Customer and Product Family
+    for 90 days from the approval date." PA-1.3: "a day runs from 00:00:00 to 23:59:59 UTC". Days count from the day
+    after the approval date (as PA-6.1's "30 days from its issue date" is read, domain/quote_validity.py): approved on
+    2026-11-10 at 15:00 UTC, day 1 is 2026-11-11 and day 90 is 2027-02-08 (20 days of November, 31 of December, 31 of
+    January, 8 of February), exclusive through 2027-02-08 23:59:59. The product ended it at 15:00 on 2027-02-08: from
+    then the registration discount (PA-5.6 "during the exclusivity period") was gone and a rival's registration could
+    be approved (PA-5.5 "conflicts with an approved, unexpired registration") on the period's last day. An extension
+    (PA-5.3 "one extension of 30 days") runs on from that end: through 2027-03-10 23:59:59."""
+    from revgov.domain import deals
+
+    policy = _policy("northwind")
+    approved = deals.decided(_pending("ptr_A", "networking"), "approved", "2026-11-10T15:00:00.000Z", policy)
+    assert approved["expires_at"] == "2027-02-08T23:59:59.999Z"
+    for last_day in ("2027-02-08T15:00:00.000Z", "2027-02-08T23:59:59.999Z"):
+        assert deals.in_period(approved, last_day) and deals.discounted(policy, approved, last_day), last_day
+        assert deals.conflict(policy, approved, "ptr_B") is not None  # a rival is refused, told 2027-02-08
+    assert not deals.is_live(approved, "2027-02-09T00:00:00.000Z")
+    accepted = deals.order_problem(policy, approved, "2027-02-08T20:00:00Z", "2027-02-09T09:00:00.000Z")
+    assert accepted is None  # an order accepted on the last day keeps the registration (PA-5.3)
+    extended = deals.extension_decided({**approved, "extension": {"days": 30, "status": "pending"}}, "approved",
+                                       "2027-02-01T10:00:00.000Z", "proposal stage")
+    assert extended["expires_at"] == "2027-03-10T23:59:59.999Z"
+
+
+def test_cpa_5_2_protection_runs_60_days_from_approval_to_the_end_of_its_last_day():
+    """CPA-5.2: "An approved registration protects the Partner for 60 days from approval"; CPA-1.3: "a day runs from
+    00:00:00 to 23:59:59 UTC". Approved 2026-11-10 15:00 UTC: day 1 is 2026-11-11, day 60 is 2027-01-09 (20 + 31 +
+    9): protected through 2027-01-09 23:59:59 (the product: until 15:00 that day)."""
+    from revgov.domain import deals
+
+    policy = _policy("contoso")
+    approved = deals.decided(_pending("ptr_A", "devices"), "approved", "2026-11-10T15:00:00.000Z", policy)
+    assert approved["expires_at"] == "2027-01-09T23:59:59.999Z"
+    assert deals.in_period(approved, "2027-01-09T18:00:00.000Z")
+    assert not deals.in_period(approved, "2027-01-10T00:00:00.000Z")
