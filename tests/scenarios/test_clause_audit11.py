@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
-from test_auditor3_rebates import FINANCE, _filed_dispute  # noqa: E402
+from test_auditor3_rebates import FINANCE, _filed_dispute
 
-from revgov.services import rebates  # noqa: E402
+from revgov.services import rebates
 
 
 def test_pa_7_9_prevails_over_sop_6_2_the_decision_is_due_15_business_days_after_the_dispute_not_its_acknowledgement():
@@ -121,9 +121,8 @@ def test_cpa_9_2_contoso_bills_severity_1_hours_beyond_the_allowance_without_app
 
 # --- PA-5.3 / CPA-5.2: the exclusivity period's last day ------------------------------------------------------------
 def _policy(tenant: str) -> dict:  # type: ignore[type-arg]
-    from support import ROOT
-
     from revgov.tenant_files import load_tenant_file
+    from support import ROOT
 
     return dict(load_tenant_file(ROOT / "tenants" / tenant / "tenant.yaml")["policy"])
 

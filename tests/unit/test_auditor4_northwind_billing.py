@@ -410,7 +410,8 @@ def test_sop_5_4_support_overage_is_billed_at_150_for_approved_hours_in_the_mont
     # billed on the monthly invoice for the month in which they were performed." PA-9.2 names no severity-1
     # exception and prevails over the SOP (PA-1.3; clause audit, eleventh round): the severity-1 hours are approved.
     # 9.5 h (severity 2) in October; 1.25 h severity 1 approved on 3 November: 0.75 h beyond 10 h = 112.50 on
-    # November's invoice; 0.25 h severity 3 unapproved: a support_hours_overage exception for customer_success, not billed;
+    # November's invoice; 0.25 h severity 3 unapproved: a support_hours_overage exception for customer_success, not
+    # billed;
     # 2 h severity 3 approved in December: 300.00 on December's invoice. A new Quarter restarts the allowance
     # (PA-9.2 "Unused hours do not roll over"): 1 h severity 1 on 4 January 2027 is included, no line.
     ledger = Ledger("2026-10-05T18:00:00Z")
