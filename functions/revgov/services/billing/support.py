@@ -78,10 +78,13 @@ def _unapproved(book: core.BillingPolicy, severity: int, over: Decimal, allowanc
     with the Partner's prior written approval" — no severity-1 exception, unlike CPA-9.2 ("except for severity 1
     incidents"); SOP-5.4's "Severity 1 incidents are always worked; hours above the allowance [...] are billed" gives
     way to the Agreement (PA-1.3: the Agreement over the SOP)."""
-    if severity == 1 and book.overage_approval is not None:
+    rule = book.overage_approval
+    if rule is not None and severity == 1:
         return (f"{over} h beyond the {allowance} h of {quarter} on a severity 1 incident without the Partner's prior "
-                f"written approval: not billed ({book.overage_approval.clause}, which prevails over "
-                f"{book.overage.clause})")
+                f"written approval: not billed ({rule.clause}, which prevails over {book.overage.clause})")
+    if rule is not None and not book.severity_1_without_approval:
+        return (f"{over} h beyond the {allowance} h of {quarter} without the Partner's prior written approval "
+                f"({rule.clause})")
     return f"{over} h beyond the {allowance} h of {quarter} without severity 1 or written approval"
 
 
