@@ -384,7 +384,7 @@ def _pa_5_1() -> None:
 )
 def _pa_5_3() -> None:
     approved = deals.decided({"deal_id": "dl_1", "status": "pending"}, "approved", "2026-11-01T10:00:00.000Z", NW)
-    assert approved["expires_at"] == "2027-01-30T10:00:00.000Z"
+    assert approved["expires_at"] == "2027-01-30T23:59:59.999Z"  # day 90, to its end (PA-1.3 "to 23:59:59 UTC")
     _one_extension(NW, "PA-5.3", approved, counts_refused=True)
     review = cases.route_for(NW, "deal_extension_review")  # "within 2 business days"
     assert review.queue == "channel_ops" and review.due("2026-11-20T10:00:00.000Z") == "2026-11-24T10:00:00.000Z"
@@ -394,7 +394,8 @@ def _one_extension(policy: dict[str, Any], ref: str, approved: dict[str, Any], *
     live = {**approved, "partner_id": "ptr_X", "customer": {"id": "C"}, "family": "networking"}
     before_end = "2026-12-01T00:00:00.000Z"
     assert deals.extension_problem(policy, live, None, before_end) is None
-    after_end = deals.extension_problem(policy, live, None, approved["expires_at"])  # "before the period ends"
+    ended = (at(approved["expires_at"]) + timedelta(milliseconds=1)).isoformat().replace("+00:00", "Z")
+    after_end = deals.extension_problem(policy, live, None, ended)  # "before the period ends"
     assert after_end is not None and after_end.status == 422 and after_end.extra["clause"] == ref
     body = {"proposal_reference": "PROP-1", "proposal_date": "2026-11-30"}
     asked = deals.extension_requested(policy, live, body, approval_id="apr_1", at=before_end)
@@ -417,7 +418,7 @@ def _one_extension(policy: dict[str, Any], ref: str, approved: dict[str, Any], *
 )
 def _cpa_5_2() -> None:
     approved = deals.decided({"deal_id": "dl_1", "status": "pending"}, "approved", "2026-11-01T10:00:00.000Z", CT)
-    assert approved["expires_at"] == "2026-12-31T10:00:00.000Z"
+    assert approved["expires_at"] == "2026-12-31T23:59:59.999Z"  # day 60, to its end (CPA-1.3 "to 23:59:59 UTC")
     _one_extension(CT, "CPA-5.2", approved, counts_refused=False)
 
 

@@ -103,7 +103,9 @@ def test_pa_5_3_a_registration_with_an_accepted_order_does_not_expire_and_still_
     rt, clock = world["rt"], world["clock"]
     customer = _customer()
     deal = _approve(rt, _register(rt, world["a"], {"id": customer}))
-    assert deal["expires_at"] == "2027-01-31T09:00:00.000Z"  # PA-5.3: 90 days from the approval date (T0)
+    # PA-5.3: 90 days from the approval date (T0, 2026-11-02): day 90 is 2027-01-31, to its end (PA-1.3 "a day runs
+    # from 00:00:00 to 23:59:59 UTC"; clause audit, eleventh round)
+    assert deal["expires_at"] == "2027-01-31T23:59:59.999Z"
     clock.set("2026-11-21T09:00:00.000Z")
     kept = _order(rt, deal["deal_id"], "2026-11-20T10:00:00Z")
     assert kept["status"] == "approved" and kept["order"]["clause"] == "PA-5.3"
@@ -127,7 +129,9 @@ def test_pa_5_3_without_an_order_the_registration_expires_and_others_may_registe
     rt, clock = world["rt"], world["clock"]
     customer = _customer()
     deal = _approve(rt, _register(rt, world["a"], {"id": customer}))
-    clock.set("2027-01-31T09:00:00.000Z")  # the exclusivity period's end
+    clock.set("2027-01-31T23:00:00.000Z")  # still the period's last day (PA-1.3: a day runs to 23:59:59 UTC)
+    assert deal_service.get(rt, OPS, deal["deal_id"])["status"] == "approved"
+    clock.set("2027-02-01T00:00:00.000Z")  # the exclusivity period has ended
     assert deal_service.get(rt, OPS, deal["deal_id"])["status"] == "expired"
     assert _register(rt, world["b"], {"id": customer}, close="2027-05-01")["status"] == "pending"  # "afresh"
 
@@ -137,7 +141,8 @@ def test_pa_5_3_an_order_accepted_after_the_period_or_before_approval_keeps_noth
     deal = _approve(rt, _register(rt, world["a"], {"id": _customer()}))
     clock.set("2027-02-10T09:00:00.000Z")
     tries = {
-        "2027-01-31T09:00:00Z": RuleViolation,  # at the period's end: too late ("unless an order has been accepted")
+        "2027-02-01T00:00:00Z": RuleViolation,  # after the period's last day: too late ("unless an order has been
+        # accepted"; the last day, 2027-01-31, runs to 23:59:59 UTC, PA-1.3)
         "2026-11-01T09:00:00Z": RuleViolation,  # before the approval
         "2027-02-11T09:00:00Z": RuleViolation,  # in the future
         "2026-11-20T10:00:00+01:00": MalformedRequest,  # not UTC Z

@@ -133,16 +133,18 @@ def test_a_shipment_posted_more_than_48_hours_after_it_occurred_is_an_invoice_sl
 
 def test_support_beyond_the_quarters_40_hours_bills_severity_1_and_routes_the_rest_to_customer_success(tenant):  # noqa: F811
     """Silver partner C (40 hours a Quarter, ENT-SLV-HOURS / PA-9.2) logs, today: 38.00 hours severity 2 (included),
-    then 4.25 hours severity 1: 42.25 - 40 = 2.25 hours above the allowance, billed as overage 2.25 x 150.00 = 337.50
-    (SOP-5.4); then 1.00 hour severity 3 with no written overage approval: a support_hours_overage exception for
-    customer_success (SOP-4.1, 8 hours), not billed."""
+    then 4.25 hours severity 1 approved in writing: 42.25 - 40 = 2.25 hours above the allowance, billed as overage
+    2.25 x 150.00 = 337.50 (SOP-5.4; PA-9.2 "delivered only with the Partner's prior written approval" prevails over
+    SOP-5.4's severity-1 rule, PA-1.3); then 1.00 hour severity 3 with no written overage approval: a
+    support_hours_overage exception for customer_success (SOP-4.1, 8 hours), not billed."""
     now = _now(tenant)
     today = now.date().isoformat()
     partner_id = tenant.partner_ids["C"]
     at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     base = {"partner_id": partner_id, "family": "networking", "performed_on": today}
     _send(tenant, "support.logged", {**base, "ticket_id": "TCK-RV3-1", "hours": "38.00", "severity": 2}, at)
-    _send(tenant, "support.logged", {**base, "ticket_id": "TCK-RV3-2", "hours": "4.25", "severity": 1}, at)
+    _send(tenant, "support.logged", {**base, "ticket_id": "TCK-RV3-2", "hours": "4.25", "severity": 1,
+                                        "overage_approved": True}, at)
     third = _send(tenant, "support.logged", {**base, "ticket_id": "TCK-RV3-3", "hours": "1.00", "severity": 3}, at,
                   statuses=("processed", "failed"))
     lines = _lines_of(tenant.finance, partner_id)

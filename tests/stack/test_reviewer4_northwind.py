@@ -53,11 +53,12 @@ def _processed(party: Any, sent: Any) -> str:
     return event_id
 
 
-def _support(party: Any, partner_id: str, hours: str, severity: int, family: str = "networking") -> str:
+def _support(party: Any, partner_id: str, hours: str, severity: int, family: str = "networking",
+             **approved: bool) -> str:
     now = party.rt.clock.now_iso()
     return _processed(party, party.erp.post(erp_event("support.logged", {
         "partner_id": partner_id, "ticket_id": f"TCK-RV4-{uuid.uuid4().hex[:6]}", "family": family, "hours": hours,
-        "performed_on": now[:10], "severity": severity}, occurred_at=now[:19] + "Z")))
+        "performed_on": now[:10], "severity": severity, **approved}, occurred_at=now[:19] + "Z")))
 
 
 def _lines(party: Any, partner_id: str) -> list[dict[str, Any]]:
@@ -75,8 +76,10 @@ def test_a_severity_1_incident_beyond_forty_silver_hours_is_billed_at_usd_150_th
     notice, no charge), then a severity 1 incident of 9.25 h: 41.25 used, 1.25 beyond the allowance. SOP-5.4:
     "Severity 1 incidents are always worked; hours above the allowance for a severity 1 incident are billed as
     overage at USD 150.00 per hour [...] on the monthly invoice for the month in which they were performed":
-    1.25 x 150.00 = USD 187.50, SKU NW-SUPPORT-OVERAGE. The 15-minute increments of PA-9.2 / SOP-5.2 are the ERP's
-    to log: 9.10 h is refused at the webhook and nothing is billed for it."""
+    1.25 x 150.00 = USD 187.50, SKU NW-SUPPORT-OVERAGE, with the Partner's prior written approval (PA-9.2 "delivered
+    only with the Partner's prior written approval" names no severity-1 exception and prevails over SOP-5.4, PA-1.3:
+    clause audit, eleventh round). The 15-minute increments of PA-9.2 / SOP-5.2 are the ERP's to log: 9.10 h is
+    refused at the webhook and nothing is billed for it."""
     p0 = party.partners[0]
     _support(party, p0, "32.00", 2)
     assert _overage(party, p0) == []
@@ -86,7 +89,7 @@ def test_a_severity_1_incident_beyond_forty_silver_hours_is_billed_at_usd_150_th
         "performed_on": now[:10], "severity": 1}, occurred_at=now[:19] + "Z"))
     assert odd.status_code == 400, odd.text
     assert "hours" in odd.text, odd.text
-    _support(party, p0, "9.25", 1)
+    _support(party, p0, "9.25", 1, overage_approved=True)
     wait_until(lambda: len(_overage(party, p0)) == 1, 60, what="overage line")
     (line,) = _overage(party, p0)
     assert (Decimal(line["quantity"]), line["unit_price"], line["amount"]) == (Decimal("1.25"), "150.00", "187.50")
@@ -320,7 +323,8 @@ def test_an_entry_straddling_the_allowance_is_leakage_only_beyond_it(party):
     customer_success, 8 h.
     P1 logs 39.00 h (severity 3), then 2.00 h (severity 2) without approval: 1.00 h is still included, 1.00 h is
     beyond: one support_hours_overage exception, nothing billed, service leakage 1.00 h (not 2.00). Then a severity 1
-    hour: all of it beyond, billed 1.00 x 150.00 = USD 150.00 (SOP-5.4)."""
+    hour approved in writing (PA-9.2, which prevails over SOP-5.4 under PA-1.3): all of it beyond, billed 1.00 x
+    150.00 = USD 150.00 (SOP-5.4)."""
     p1 = party.partners[1]
     _support(party, p1, "39.00", 3)
     _support(party, p1, "2.00", 2)
@@ -342,7 +346,7 @@ def test_an_entry_straddling_the_allowance_is_leakage_only_beyond_it(party):
 
     wait_until(lambda: support()["support_hours"] == "41.00", 60, what=support)
     assert (support()["out_of_scope_requests"], support()["service_leakage_hours"]) == (1, "1.00"), support()
-    _support(party, p1, "1.00", 1)
+    _support(party, p1, "1.00", 1, overage_approved=True)
     wait_until(lambda: len(_overage(party, p1)) == 1, 60, what="severity 1 line")
     assert _overage(party, p1)[0]["amount"] == "150.00", _overage(party, p1)
 

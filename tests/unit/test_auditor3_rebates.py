@@ -223,21 +223,21 @@ def _filed_dispute() -> tuple[Ledger, dict[str, Any]]:
 
 
 def test_pa_7_9_a_dispute_states_when_finance_acknowledges_and_decides_it():
-    # PA-7.9: "Finance acknowledges a dispute within 2 business days and decides it within 15 business days"; SOP-6.2
-    # "(2) acknowledge within 2 business days ... (5) decide within 15 business days of acknowledgement". Filed Friday
-    # 2026-10-09 10:00: two business days are Tuesday 13 and Wednesday 14 (Monday 12 is a holiday published for 2026,
-    # PA-1.3); not acknowledged yet, the decision is due 15 business days after that: 2026-11-04
+    # PA-7.9: "Finance acknowledges a dispute within 2 business days and decides it within 15 business days": both
+    # from the dispute (SOP-6.2's "15 business days of acknowledgement" gives way to the Agreement, PA-1.3; clause
+    # audit, eleventh round). Filed Friday 2026-10-09 10:00: two business days are Tuesday 13 and Wednesday 14 (Monday
+    # 12 is a holiday published for 2026, PA-1.3); the 15th business day after the filing is Monday 2026-11-02
     from revgov.domain.errors import Conflict, Forbidden
 
     ledger, dispute = _filed_dispute()
     deadlines = dispute["deadlines"]
     assert (deadlines["acknowledge_by"], deadlines["decide_by"]) == ("2026-10-14T10:00:00.000Z",
-                                                                      "2026-11-04T10:00:00.000Z")  # fmt: skip
+                                                                      "2026-11-02T10:00:00.000Z")  # fmt: skip
     assert (deadlines["rule_id"], deadlines["clause"]) == ("RBT-DISPUTES", "PA-7.9")
-    ledger.clock.set("2026-10-13T09:00:00Z")  # acknowledged on Tuesday: decide by 15 business days later, 2026-11-03
+    ledger.clock.set("2026-10-13T09:00:00Z")  # acknowledged on Tuesday: the decision is still due 2026-11-02 10:00
     acknowledged = rebates.acknowledge_dispute(ledger.rt, FINANCE, dispute["dispute_id"])
     assert acknowledged["acknowledged"] == {"by": FINANCE.actor, "at": "2026-10-13T09:00:00.000Z"}
-    assert acknowledged["deadlines"]["decide_by"] == "2026-11-03T09:00:00.000Z"
+    assert acknowledged["deadlines"]["decide_by"] == "2026-11-02T10:00:00.000Z"
     assert acknowledged["status"] == "open"
     with pytest.raises(Conflict):  # once
         rebates.acknowledge_dispute(ledger.rt, FINANCE, dispute["dispute_id"])

@@ -403,18 +403,20 @@ def _support(ledger: Ledger, hours: str, on: str, severity: int, *, approved: bo
     assert answer["status"] == "processed", answer
 
 
-def test_sop_5_4_support_overage_is_billed_at_150_for_severity_1_or_approved_hours_in_the_month_performed() -> None:
+def test_sop_5_4_support_overage_is_billed_at_150_for_approved_hours_in_the_month_performed() -> None:
     # PA-9.2: "Registered 10 hours ... Hours beyond the quarterly allowance are delivered only with the Partner's prior
     # written approval and are billed at USD 150.00 per hour". SOP-5.4: "Severity 1 incidents are always worked; hours
     # above the allowance for a severity 1 incident are billed as overage at USD 150.00 per hour ... Overage hours are
-    # billed on the monthly invoice for the month in which they were performed."
-    # 9.5 h (severity 2) in October; 1.25 h severity 1 on 3 November: 0.75 h beyond 10 h = 112.50 on November's
-    # invoice; 0.25 h severity 3 unapproved: a support_hours_overage exception for customer_success, not billed;
+    # billed on the monthly invoice for the month in which they were performed." PA-9.2 names no severity-1
+    # exception and prevails over the SOP (PA-1.3; clause audit, eleventh round): the severity-1 hours are approved.
+    # 9.5 h (severity 2) in October; 1.25 h severity 1 approved on 3 November: 0.75 h beyond 10 h = 112.50 on
+    # November's invoice; 0.25 h severity 3 unapproved: a support_hours_overage exception for customer_success, not
+    # billed;
     # 2 h severity 3 approved in December: 300.00 on December's invoice. A new Quarter restarts the allowance
     # (PA-9.2 "Unused hours do not roll over"): 1 h severity 1 on 4 January 2027 is included, no line.
     ledger = Ledger("2026-10-05T18:00:00Z")
     _support(ledger, "9.5", "2026-10-05", 2)
-    _support(ledger, "1.25", "2026-11-03", 1, ticket="T-2")
+    _support(ledger, "1.25", "2026-11-03", 1, approved=True, ticket="T-2")
     _support(ledger, "0.25", "2026-11-04", 3, ticket="T-3")
     _support(ledger, "2", "2026-12-01", 3, approved=True, ticket="T-4")
     _support(ledger, "1", "2027-01-04", 1, ticket="T-5")

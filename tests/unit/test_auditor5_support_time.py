@@ -23,10 +23,11 @@ from revgov.services.billing.repository import SUPPORT_HOURS
 P2 = "ptr_01JBNWPARTNER0000000000002"  # Registered: 10 hours per Quarter
 
 
-def _log(ledger: Ledger, ticket: str, hours: str, performed_on: str, logged_at: str, severity: int) -> dict[str, Any]:
+def _log(ledger: Ledger, ticket: str, hours: str, performed_on: str, logged_at: str, severity: int,
+         **approved: bool) -> dict[str, Any]:
     ledger.clock.set(logged_at)
     data = {"partner_id": P2, "ticket_id": ticket, "family": "networking", "hours": hours,
-            "performed_on": performed_on, "severity": severity}
+            "performed_on": performed_on, "severity": severity, **approved}
     return ledger.bill("support.logged", data, occurred_at=logged_at)
 
 
@@ -38,12 +39,15 @@ def _used(ledger: Ledger, quarter: str) -> Decimal:
 def test_hours_count_in_the_quarter_worked_and_overage_is_billed_in_the_month_worked():
     """9.75 h worked 2026-12-30; 0.50 h worked 2027-01-02 (2027-Q1: a fresh 10 h, no roll-over); then 0.50 h of a
     severity 1 incident worked 2026-12-31, logged 2027-01-02 (within 1 business day): 2026-Q4 reaches 10.25 h, so
-    0.25 h is overage, 0.25 x 150.00 = USD 37.50, on the 2026-12 invoice."""
+    0.25 h is overage, 0.25 x 150.00 = USD 37.50, on the 2026-12 invoice. The Partner approved it in writing (PA-9.2
+    "delivered only with the Partner's prior written approval", which prevails over SOP-5.4's severity-1 billing under
+    PA-1.3: clause audit, eleventh round)."""
     ledger = Ledger("2026-12-30T18:00:00Z")
     assert _log(ledger, "TCK-A5-1", "9.75", "2026-12-30", "2026-12-30T18:00:00Z", 2)["status"] == "processed"
     assert _log(ledger, "TCK-A5-2", "0.5", "2027-01-02", "2027-01-02T09:00:00Z", 2)["status"] == "processed"
     assert (_used(ledger, "2026-Q4"), _used(ledger, "2027-Q1")) == (Decimal("9.75"), Decimal("0.5"))
-    assert _log(ledger, "TCK-A5-3", "0.5", "2026-12-31", "2027-01-02T10:00:00Z", 1)["status"] == "processed"
+    assert _log(ledger, "TCK-A5-3", "0.5", "2026-12-31", "2027-01-02T10:00:00Z", 1,
+                overage_approved=True)["status"] == "processed"
     assert (_used(ledger, "2026-Q4"), _used(ledger, "2027-Q1")) == (Decimal("10.25"), Decimal("0.5"))
     december = ledger.invoice(P2, "2026-12")
     overage = [ln for ln in december["lines"] if ln["kind"] == "support_overage"]

@@ -10,8 +10,13 @@ SOP-5.3: "A request is out of scope when the Partner is not entitled to it: for 
 quarterly hours. ... Out-of-scope work delivered without an accepted change order is not billed and is recorded as
 service leakage for the support economics KPI." (COP-5.3 says the same for Contoso: "reported as service leakage".)
 
+PA-1.3: this Agreement prevails over the SOP, and PA-9.2 names no severity-1 exception (contoso's CPA-9.2 does), so a
+severity-1 incident's hours beyond the allowance are billed only with the Partner's written approval (clause audit,
+eleventh round).
+
 By hand, November 2026, the registered partner of the ERP samples (allowance 10 h per Quarter):
-- TCK-RV2-1, severity 1, 12.50 h: 10 h included, 2.50 h overage billed at 150.00 = 375.00 (not leakage: billed);
+- TCK-RV2-1, severity 1, 12.50 h, overage approved in writing: 10 h included, 2.50 h overage billed at 150.00 = 375.00
+  (not leakage: billed);
 - TCK-RV2-2, severity 2, 2.00 h, no written approval: all 2.00 h beyond the allowance, not billed, a
   support_hours_overage exception (SOP-4.1) -> 1 out-of-scope request and 2.00 h of service leakage.
 Support hours 14.50 over revenue 375.00.
@@ -32,11 +37,11 @@ FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
 TAX = {"country": "US", "region": "US-TX", "postal_code": "73301"}
 
 
-def _support(ledger: Ledger, ticket: str, hours: str, severity: int, day: str) -> str:
+def _support(ledger: Ledger, ticket: str, hours: str, severity: int, day: str, **approved: bool) -> str:
     """The ERP's support.logged, billed and (as the kpi-rollups rule delivers it) folded with what billing published."""
     ledger.clock.set(f"{day}T17:00:00Z")
     data = {"partner_id": REGISTERED, "ticket_id": ticket, "family": "networking", "hours": hours,
-            "performed_on": day, "severity": severity, "tax_location": TAX}  # fmt: skip
+            "performed_on": day, "severity": severity, "tax_location": TAX, **approved}  # fmt: skip
     answer = ledger.bill("support.logged", data, occurred_at=f"{day}T16:00:00Z", erp_id=f"ERP-{ticket}")
     assert answer["status"] == "processed", answer
     erp_event = {"source": "revgov.erp", "detail-type": "support.logged", "detail": {
@@ -58,7 +63,7 @@ def _support_kpi(ledger: Ledger, period: str) -> dict[str, Any]:
 
 def test_support_beyond_the_quarterly_hours_without_approval_is_service_leakage():
     ledger = Ledger("2026-11-01T00:30:00Z")
-    _support(ledger, "TCK-RV2-1", "12.50", 1, "2026-11-20")
+    _support(ledger, "TCK-RV2-1", "12.50", 1, "2026-11-20", overage_approved=True)
     assert "not billed" in _support(ledger, "TCK-RV2-2", "2.00", 2, "2026-11-24")
     overage = [e for e in ledger.exceptions() if e["category"] == "support_hours_overage"]
     assert [(e["queue"], e["partner_id"]) for e in overage] == [("customer_success", REGISTERED)]
@@ -70,10 +75,21 @@ def test_support_beyond_the_quarterly_hours_without_approval_is_service_leakage(
     assert (quarter["out_of_scope_requests"], quarter["service_leakage_hours"]) == (1, "2.00")
 
 
-def test_severity_1_overage_is_billed_and_is_not_leakage():
-    # SOP-5.4: "hours above the allowance for a severity 1 incident are billed as overage": 12.50 h, 2.50 h billed.
+def test_severity_1_overage_approved_in_writing_is_billed_and_is_not_leakage():
+    # SOP-5.4: "hours above the allowance for a severity 1 incident are billed as overage", with the Partner's prior
+    # written approval (PA-9.2, which prevails): 12.50 h, 2.50 h billed.
     ledger = Ledger("2026-11-01T00:30:00Z")
-    _support(ledger, "TCK-RV2-3", "12.50", 1, "2026-11-20")
+    _support(ledger, "TCK-RV2-3", "12.50", 1, "2026-11-20", overage_approved=True)
     support = _support_kpi(ledger, "2026-11")
     assert (support["support_hours"], support["revenue"]) == ("12.50", "375.00")
     assert (support["out_of_scope_requests"], support["service_leakage_hours"]) == (0, "0.00")
+
+
+def test_severity_1_overage_without_written_approval_is_not_billed_and_is_leakage():
+    # PA-9.2: "delivered only with the Partner's prior written approval" (no severity-1 exception; PA-1.3 puts it over
+    # SOP-5.4); SOP-5.3: "not billed and is recorded as service leakage": 12.50 h worked, 2.50 h beyond, not billed.
+    ledger = Ledger("2026-11-01T00:30:00Z")
+    assert "not billed" in _support(ledger, "TCK-RV2-4", "12.50", 1, "2026-11-20")
+    support = _support_kpi(ledger, "2026-11")
+    assert (support["support_hours"], support["revenue"]) == ("12.50", "0.00")
+    assert (support["out_of_scope_requests"], support["service_leakage_hours"]) == (1, "2.50")

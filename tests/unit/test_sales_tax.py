@@ -259,16 +259,18 @@ def test_an_exemption_certificate_names_its_jurisdiction_and_is_verified_only_as
 
 def test_support_within_the_allowance_bills_nothing_so_it_is_not_held_but_a_billed_overage_without_location_is():
     # SOP-5.x: hours within the Quarter's allowance are not billed (no line, no tax to calculate); a severity 1 overage
-    # is billed, so without a service location it is held (PA-10.1) and its hours are not counted either.
+    # the Partner approved in writing (PA-9.2) is billed, so without a service location it is held (PA-10.1) and its
+    # hours are not counted either.
     ledger = _ledger("2027-01-05T20:00:00Z")
     data = {"partner_id": P2, "ticket_id": "T-ST-1", "family": "networking", "hours": "40",
             "performed_on": "2027-01-05", "severity": 2}  # fmt: skip
     answer = ledger.bill("support.logged", data, occurred_at="2027-01-05T17:00:00Z")
     assert answer["status"] == "processed" and "not billed" in answer["reason"]  # the overage exception, no line
-    held = ledger.bill("support.logged", {**data, "ticket_id": "T-ST-2", "severity": 1},
+    held = ledger.bill("support.logged", {**data, "ticket_id": "T-ST-2", "severity": 1, "overage_approved": True},
                        occurred_at="2027-01-05T18:00:00Z")  # fmt: skip
     assert held["status"] == "failed" and "BILL-SALES-TAX-LOCATION" in held["reason"]
-    billed = ledger.bill("support.logged", {**data, "ticket_id": "T-ST-3", "severity": 1, "tax_location": TX},
+    billed = ledger.bill("support.logged", {**data, "ticket_id": "T-ST-3", "severity": 1, "overage_approved": True,
+                                            "tax_location": TX},
                          occurred_at="2027-01-05T19:00:00Z")  # fmt: skip
     assert billed["status"] == "processed"
     (line,) = [ln for ln in ledger.invoice(P2, "2027-01")["lines"] if ln["kind"] == "support_overage"]

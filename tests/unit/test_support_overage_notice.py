@@ -14,6 +14,10 @@ Before, the overage line was billed and nothing told the Partner: northwind noti
 unannounced. Now each severity-1 overage billed publishes `support.overage_billed` (the ticket, the hours, the rate,
 the amount, the invoice line and `notify_by`, 1 business day after it was billed) for Customer Success to notify the
 Partner. Overage the Partner approved in writing is billed without one (it asked for it).
+
+Northwind (clause audit, eleventh round): PA-9.2 "Hours beyond the quarterly allowance are delivered only with the
+Partner's prior written approval" names no severity-1 exception and prevails over SOP-5.4 (PA-1.3), so a northwind
+severity-1 overage is billed, and announced, only when approved in writing; contoso's CPA-9.2 excepts severity 1.
 """
 
 from __future__ import annotations
@@ -46,14 +50,14 @@ def _overage_lines(ledger: Ledger, partner_id: str) -> list[dict[str, Any]]:
 
 
 def test_sop_5_4_each_severity_1_overage_billed_is_notified_within_1_business_day():
-    # 10.00 h (100 % of the Registered 10 h), then severity 1: 1.50 h beyond = 1.50 x 150.00 = 225.00, and another
-    # severity-1 incident 0.75 h = 112.50: two notices. Billed Tuesday 2026-11-10 at 12:00 UTC: notify by Thursday
-    # 2026-11-12 12:00 (Wednesday 11 November is a published holiday).
+    # 10.00 h (100 % of the Registered 10 h), then severity 1 (approved in writing, PA-9.2): 1.50 h beyond = 1.50 x
+    # 150.00 = 225.00, and another severity-1 incident 0.75 h = 112.50: two notices. Billed Tuesday 2026-11-10 at 12:00
+    # UTC: notify by Thursday 2026-11-12 12:00 (Wednesday 11 November is a published holiday).
     ledger = Ledger("2026-11-10T12:00:00Z")
     _log(ledger, NW_PARTNER, "10.00", "TCK-O-1", "networking", 2)
     assert _notices(ledger) == []  # within the allowance: nothing billed, nothing to notify
-    _log(ledger, NW_PARTNER, "1.50", "TCK-O-2", "networking", 1)
-    _log(ledger, NW_PARTNER, "0.75", "TCK-O-3", "networking", 1)
+    _log(ledger, NW_PARTNER, "1.50", "TCK-O-2", "networking", 1, overage_approved=True)
+    _log(ledger, NW_PARTNER, "0.75", "TCK-O-3", "networking", 1, overage_approved=True)
     lines = _overage_lines(ledger, NW_PARTNER)
     assert [(ln["order_ref"], ln["amount"]) for ln in lines] == [("TCK-O-2", "225.00"), ("TCK-O-3", "112.50")]
     first, second = _notices(ledger)

@@ -163,8 +163,9 @@ def hours_per_revenue_dollar(window: Window) -> str | None:
 
 def allowance_use(hours: Decimal, allowance: Any) -> dict[str, str] | None:
     """The Quarter's hours against the tier's included hours (PA-9.2 / CPA-9.2): the share used (SOP-5.4 notifies at
-    80 %, COP-5.4 at 75 % and 100 %) and the hours beyond the allowance (overage, billed only for severity 1 work or
-    with the partner's written approval). None when the tier states no allowance."""
+    80 %, COP-5.4 at 75 % and 100 %) and the hours beyond the allowance (overage, billed only with the partner's
+    written approval, or for severity 1 work where the agreement excepts it: CPA-9.2). None when the tier states no
+    allowance."""
     if allowance is None or Decimal(str(allowance)) <= 0:
         return None
     included = Decimal(str(allowance))

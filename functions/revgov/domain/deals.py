@@ -33,9 +33,23 @@ def registered_customer(customer: dict[str, Any]) -> str:
     return str(parent) if parent and customer.get("purchases_centrally") is True else str(customer["id"])
 
 
+def period_end(approved_at: str, days: int) -> str:
+    """The last instant of a registration's period. PA-5.3: "for 90 days from the approval date"; CPA-5.2: "for 60
+    days from approval"; PA-1.3 / CPA-1.3: "a day runs from 00:00:00 to 23:59:59 UTC". Days count from the day after
+    the approval (as a quote's "30 days from its issue date", quote_validity.py) and the period ends with its last
+    day: approved 2026-11-10 15:00 UTC, 90 days: through 2027-02-08 23:59:59.999 (not 15:00 that day)."""
+    last = _at(approved_at).date() + timedelta(days=days)
+    return _iso(datetime.combine(last, time(23, 59, 59, 999000), tzinfo=UTC))
+
+
+def _within(moment: datetime, deal: dict[str, Any]) -> bool:
+    """Whether `moment` is on or before the period's last instant (`expires_at`, inclusive)."""
+    return moment <= _at(deal["expires_at"])
+
+
 def in_period(deal: dict[str, Any], now: str) -> bool:
-    """Approved and inside its exclusivity (PA-5.3) or protection (CPA-5.2) period."""
-    return deal["status"] == APPROVED and bool(deal.get("expires_at")) and _at(now) < _at(deal["expires_at"])
+    """Approved and inside its exclusivity (PA-5.3) or protection (CPA-5.2) period, its last day included."""
+    return deal["status"] == APPROVED and bool(deal.get("expires_at")) and _within(_at(now), deal)
 
 
 def is_live(deal: dict[str, Any], now: str) -> bool:
@@ -78,7 +92,7 @@ def order_problem(
     at = parse_instant(accepted_at, field_path="/accepted_at")
     if at > _at(now):
         return RuleViolation("accepted_at is in the future", errors=[FieldError("/accepted_at", "not after now")])
-    if not (_at(deal["approved_at"]) <= at < _at(deal["expires_at"])):
+    if not (_at(deal["approved_at"]) <= at and _within(at, deal)):
         return RuleViolation(
             f"the order was not accepted within the registration's period ({deal['approved_at']} to "
             f"{deal['expires_at']}): a registration expires at the end of its period unless an order has been "
@@ -426,7 +440,7 @@ def decided(deal: dict[str, Any], outcome: str, at: str, policy: dict[str, Any])
     moved = moved_to(deal, outcome)
     if outcome == APPROVED:
         days = int(policy["deal_registration"]["exclusivity"]["days"])
-        moved = {**moved, "approved_at": at, "expires_at": _iso(_at(at) + timedelta(days=days))}
+        moved = {**moved, "approved_at": at, "expires_at": period_end(at, days)}
     return moved
 
 

@@ -32,8 +32,9 @@ optionally for one partner (`partner_id`) or one partner tier (`tier`), and are 
 - **Support hours per revenue dollar**: hours logged through `support.logged` events performed in the period,
   divided by the net invoiced revenue of the period (also given per 1,000 of revenue); beside it the service leakage
   of SOP-5.3 / COP-5.3: out-of-scope requests opened in the period (support on a family whose certification has
-  expired, and non-severity-1 support beyond the quarterly hours worked without written approval: "support beyond
-  the quarterly hours" is out of scope) and the support hours they name, none of them billed.
+  expired, and support beyond the quarterly hours worked without written approval, other than severity 1 where the
+  agreement excepts it (CPA-9.2; PA-9.2 does not): "support beyond the quarterly hours" is out of scope) and the
+  support hours they name, none of them billed.
 - **Policy exceptions per 100 transactions**: exceptions opened in the period (any category, by billing,
   agents or people, each SOP-4.1 / COP-4.1 category a quote check matched: one exception per category, and each
   invoice or rebate dispute filed: SOP-4.1 / COP-4.1 exception categories)

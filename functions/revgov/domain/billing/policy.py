@@ -50,6 +50,11 @@ class BillingPolicy:
     overage: Rule
     # SOP-5.4 / COP-5.4: the shares of the quarter's support allowance at which the partner is notified
     overage_notify_percents: tuple[int, ...] = ()
+    # PA-9.2 / CPA-9.2: hours beyond the allowance are billed only with the Partner's prior written approval; the
+    # rule says whether a severity-1 incident's are billed without it (CPA-9.2 "except for severity 1 incidents").
+    # None: severity 1 is billed without approval (SOP-5.4 / COP-5.4, as before the rule existed).
+    overage_approval: Rule | None = None
+    severity_1_without_approval: bool = True
     # What holds an implausible event, what a reconciliation mismatch and a milestone beyond its SOW open
     # (defaults when a tenant's policy predates them).
     plausibility: Rule = DEFAULT_PLAUSIBILITY
@@ -164,6 +169,8 @@ class BillingPolicy:
             overage_sku=support["sku"],
             overage=Rule.of(support),
             overage_notify_percents=tuple(sorted(int(p) for p in support.get("notify_at_percent", ()))),
+            overage_approval=_rule_or_none(support.get("written_approval")),
+            severity_1_without_approval=bool((support.get("written_approval") or {}).get("severity_1_exempt", True)),
             **_settings(cls, policy, billing),
         )
 

@@ -98,10 +98,11 @@ def deadlines(
 ) -> dict[str, Any] | None:
     """When finance acknowledges and decides a dispute, in business days of the tenant's calendar (the partner's
     country's where the contract counts them so, CPA-1.3): PA-7.9 "Finance acknowledges a dispute within 2 business
-    days and decides it within 15 business days"; SOP-6.2 "(5) decide within 15 business days of acknowledgement",
-    so the decision is due that many business days after the acknowledgement (before it: after the day it is due)
-    when the policy's `decide_from` is `acknowledgement`; CPA-7.9 / COP-6.2 ("decides within 20 business days") name
-    no start but the dispute: `filing`. None when the policy states no such days."""
+    days and decides it within 15 business days"; CPA-7.9 / COP-6.2 ("decides within 20 business days"): both
+    periods from the dispute, `filing`. Where a policy's `decide_from` is `acknowledgement` the decision is due that
+    many business days after the acknowledgement (before it: after the day it is due); northwind's SOP-6.2 "(5)
+    decide within 15 business days of acknowledgement" would read so, but PA-1.3 puts PA-7.9 over the SOP (clause
+    audit, eleventh round). None when the policy states no such days."""
     acknowledge, decide = disputes.get("acknowledge_within_business_days"), disputes.get("decide_within_business_days")
     if acknowledge is None or decide is None:
         return None

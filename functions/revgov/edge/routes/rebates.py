@@ -233,7 +233,8 @@ def resolve_dispute(call: Call) -> dict[str, Any]:
     "POST",
     "/v1/rebates/disputes/{dispute_id}/acknowledge",
     summary="Finance acknowledges an open dispute, once (PA-7.9 / CPA-7.9 'within 2 business days'); its decide-by "
-    "day is then counted from the acknowledgement where the SOP says so (SOP-6.2)",
+    "day is counted from the acknowledgement only where the policy's decide_from says so (PA-7.9 / CPA-7.9: from "
+    "the filing)",
     roles=FINANCE,
     tag="rebates",
     id_params={"dispute_id": "dsp"},

@@ -1,5 +1,6 @@
-"""support.logged: support hours beyond the quarter's allowance, billed when severity 1 or approved; support on a
-family whose certification expired is out of scope (SOP-5.3 / COP-5.3)."""
+"""support.logged: support hours beyond the quarter's allowance, billed when approved in writing or, where the
+contract exempts it (CPA-9.2), severity 1; support on a family whose certification expired is out of scope (SOP-5.3 /
+COP-5.3)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
     used = Decimal(stored.data["hours_used"]) if stored else Decimal(0)
     hours = Decimal(data["hours"])
     over = core.overage_hours(used, hours, allowance)
-    billed = over > 0 and (data["severity"] == 1 or bool(data.get("overage_approved")))
+    approved = bool(data.get("overage_approved")) or (data["severity"] == 1 and book.severity_1_without_approval)
+    billed = over > 0 and approved
     held = held_if_billed(posting, partner) if billed else None
     if held is not None:  # PA-10.1: the overage line's tax cannot be calculated; nothing counted, nothing billed
         return held
@@ -54,13 +56,13 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
         rules += (Rule(answer["rule_id"], answer["clause"]),)
     if over == 0:
         return Outcome("processed", f"{used + hours} of {allowance} support hours used in {quarter}")
-    if data["severity"] != 1 and not data.get("overage_approved"):
+    if not approved:
         case_id = open_exception(
             posting,
             "support_hours_overage",
-            f"{over} h beyond the {allowance} h of {quarter} without severity 1 or written approval",
+            _unapproved(book, data["severity"], over, allowance, quarter),
             partner_id=partner["partner_id"],
-            rules=rules,
+            rules=rules + ((book.overage_approval,) if book.overage_approval else ()),
             context={"ticket_id": data["ticket_id"], "overage_hours": f"{over:f}"},
         )
         return Outcome("processed", f"overage not approved; exception {case_id}; not billed")
@@ -69,6 +71,21 @@ def support_logged(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if data["severity"] == 1:  # approved overage was asked for in writing; a severity-1 incident's is announced
         posting.changes.events.append(_overage_notice(posting, partner, quarter, over, posted))
     return Outcome("processed")
+
+
+def _unapproved(book: core.BillingPolicy, severity: int, over: Decimal, allowance: Decimal, quarter: str) -> str:
+    """Why hours beyond the allowance are not billed. PA-9.2: "Hours beyond the quarterly allowance are delivered only
+    with the Partner's prior written approval" — no severity-1 exception, unlike CPA-9.2 ("except for severity 1
+    incidents"); SOP-5.4's "Severity 1 incidents are always worked; hours above the allowance [...] are billed" gives
+    way to the Agreement (PA-1.3: the Agreement over the SOP)."""
+    rule = book.overage_approval
+    if rule is not None and severity == 1:
+        return (f"{over} h beyond the {allowance} h of {quarter} on a severity 1 incident without the Partner's prior "
+                f"written approval: not billed ({rule.clause}, which prevails over {book.overage.clause})")
+    if rule is not None and not book.severity_1_without_approval:
+        return (f"{over} h beyond the {allowance} h of {quarter} without the Partner's prior written approval "
+                f"({rule.clause})")
+    return f"{over} h beyond the {allowance} h of {quarter} without severity 1 or written approval"
 
 
 def _overage_notice(
