@@ -11,6 +11,8 @@ their clauses")."""
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
@@ -54,7 +56,6 @@ NOT_CLAUSE_FIGURES: Mapping[str, str] = {
 _MATRIX_FIGURES = ("sla_hours",)
 
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.,])\d+(?:\.\d+)?")
-_PERCENT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
 _PERCENT_WORDS = re.compile(r"\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
 _CLAUSE_REF = re.compile(r"\b[A-Z]{2,5}-\d+(?:\.\d+)*")
 _NUMERIC = re.compile(r"^\d+(?:\.\d+)?$")
@@ -77,8 +78,16 @@ def written_figures(text: str) -> tuple[set[Decimal], set[Decimal]]:
     """The numbers a clause's text writes (digits with or without thousands separators, or words), and those of them
     written as a percentage. Clause references (PA-4.3) are not figures."""
     text = _CLAUSE_REF.sub(" ", text)
-    numbers = {d for d in (_decimal(m) for m in _NUMBER.findall(text)) if d is not None}
-    percents = {d for d in (_decimal(m) for m in _PERCENT.findall(text)) if d is not None}
+    numbers: set[Decimal] = set()
+    percents: set[Decimal] = set()
+    # each number read once, then whether a percent follows it, digits and words alike (a matcher of its own for
+    # percentages retried every digit of a long run of digits and commas: quadratic, red team 11)
+    for match in _NUMBER.finditer(text):
+        value = _decimal(match.group())
+        if value is not None:
+            numbers.add(value)
+            if _PERCENT_WORDS.match(text, match.end()):
+                percents.add(value)
     for match in _WORD.finditer(text):
         word, unit = match.groups()
         value = Decimal(_UNITS[word.lower()] + (_UNITS[unit.lower()] if unit else 0))
@@ -132,23 +141,48 @@ def _cells(text: str) -> list[list[str]]:
     return rows
 
 
-def _cell(text: str, pointer: str) -> str | None:
-    """The table cell a figure's pointer names, when the clause tabulates it: a row whose first cell is one step of
-    the pointer (`gold`) under a header naming another (`hardware`): PA-6.2's caps. None when no table names it."""
-    steps = [" ".join(step.lower().replace("_", " ").split()) for step in pointer.split("/")]
-    rows = _cells(text)
-    for header_index, header in enumerate(rows):
-        columns = [i for i, name in enumerate(header) if name in steps and i > 0]
-        if not columns:
-            continue
-        for row in rows[header_index + 1:]:
-            if row and row[0] in steps and len(row) == len(header):
-                return row[columns[0]]
-    return None
+class _Tables:
+    """A clause's Markdown tables read once for every figure looked up in them (a policy may hold thousands of rules
+    citing one clause of up to 200,000 characters: reading the text again for each figure took minutes, red team 11):
+    where each name heads a column, and which rows each first cell starts, by row length."""
+
+    def __init__(self, text: str) -> None:
+        self.rows = _cells(text)
+        self.headed: dict[str, list[tuple[int, int]]] = {}  # a cell's name -> (row, column) where it stands, i > 0
+        self.first: dict[tuple[str, int], list[int]] = {}  # (a row's first cell, the row's length) -> rows, in order
+        for index, row in enumerate(self.rows):
+            for column, name in enumerate(row):
+                if column > 0 and (not self.headed.get(name) or self.headed[name][-1][0] != index):
+                    self.headed.setdefault(name, []).append((index, column))
+            if row:
+                self.first.setdefault((row[0], len(row)), []).append(index)
+
+    def cell(self, pointer: str) -> str | None:
+        """The table cell a figure's pointer names, when the clause tabulates it: a row whose first cell is one step of
+        the pointer (`gold`) under a header naming another (`hardware`): PA-6.2's caps. None when no table names it.
+        The first header (in the text's order) with a row of its length under it wins, its first such column."""
+        steps = {" ".join(step.lower().replace("_", " ").split()) for step in pointer.split("/")}
+        headers = sorted(h for step in steps for h in self.headed.get(step, ()))
+        for n, (header_index, column) in enumerate(headers):
+            if n and headers[n - 1][0] == header_index:
+                continue  # the header's first column naming a step was tried
+            width = len(self.rows[header_index])
+            below = [rows[bisect.bisect_right(rows, header_index)] for step in steps
+                     if (rows := self.first.get((step, width))) and rows[-1] > header_index]
+            if below:
+                return self.rows[min(below)][column]
+        return None
 
 
 def _said(value: Decimal, numbers: set[Decimal], percents: set[Decimal]) -> bool:
     return value in numbers or (Decimal(0) < value <= 1 and (value * 100).normalize() in percents)
+
+
+@functools.lru_cache(maxsize=64)
+def _quoted(text: str) -> str:
+    """A clause as a problem quotes it: on one line, at most 1,200 characters (once per clause, not per figure)."""
+    quoted = " ".join(text.split())
+    return quoted if len(quoted) <= 1200 else quoted[:1197] + "..."
 
 
 def figure_problems(policy: Mapping[str, Any], clause_texts: Mapping[str, str]) -> list[FieldError]:
@@ -157,20 +191,22 @@ def figure_problems(policy: Mapping[str, Any], clause_texts: Mapping[str, str]) 
     triage = (policy.get("exception_routing") or {}).get("triage") or {}
     matrix = written_figures(clause_texts.get(str(triage.get("clause")), ""))[0]
     problems: list[FieldError] = []
+    read: dict[str, tuple[tuple[set[Decimal], set[Decimal]], _Tables]] = {}  # each clause read once, however cited
     for path, rule in rules(policy, "/policy"):
         text = clause_texts.get(rule["clause"])
         if text is None:
             continue
-        numbers, percents = written_figures(text)
+        if rule["clause"] not in read:
+            read[rule["clause"]] = (written_figures(text), _Tables(text))
+        (numbers, percents), tables = read[rule["clause"]]
         for where, name, value in _own_figures(rule, path, ""):
-            cell = _cell(text, where)
+            cell = tables.cell(where)
             if cell is not None:  # the clause tabulates it: its own cell must say it (15 elsewhere in the table is not)
                 if _said(value, *written_figures(cell)):
                     continue
             elif _said(value, numbers, percents) or (name in _MATRIX_FIGURES and value in matrix):
                 continue
-            quoted = " ".join(text.split())
-            quoted = quoted if len(quoted) <= 1200 else quoted[:1197] + "..."
+            quoted = _quoted(text)
             problems.append(FieldError(where, f"{rule['id']} sets {value:f} but its clause {rule['clause']} does not "
                                               f"say {value:f} (the clause wins): {rule['clause']} \"{quoted}\""))
     return problems

@@ -21,11 +21,11 @@ from ..domain.audit import AuditEntry
 from ..domain.billing import BillingPolicy
 from ..domain.canonical import sha256_hex
 from ..domain.catalog import product_families
-from ..domain.errors import RuleViolation
+from ..domain.errors import Conflict, RuleViolation, StaleWrite
 from ..domain.ids import typed_id
 from ..domain.money import format_money
 from ..domain.time import parse_day, period_bounds
-from ..ports import Changes, DomainEvent, Put
+from ..ports import Changes, Delete, DomainEvent, Put
 from ..runtime import Runtime
 from . import billing, partner_repository, tenants
 from .catalog import tenant_catalog
@@ -33,6 +33,7 @@ from .catalog import tenant_catalog
 IMPORTS = "HISTORYIMPORT"  # import id -> its summary (written last: the import is done)
 HISTORY_LINES = "HISTORYLINE"  # partner#ERP line ref -> the Revgov line it became
 HISTORY_INVOICES = "HISTORYINVOICE"  # partner#ERP invoice ref -> the Revgov invoice (partner-month) that holds it
+HISTORY_MONTHS = "HISTORYMONTH"  # partner#period -> the import that writes (wrote) that partner-month
 SOURCE = "revgov.billing"
 _BATCH = 90  # items per commit: under DynamoDB's 100-item transaction limit
 
@@ -68,6 +69,7 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
     now = rt.clock.now_iso()
     periods = sorted({m.period for m in months})
     total = sum((d.amount for m in months for d in m.drafts), Decimal("0.00"))
+    _claim_months(rt, tenant_id, import_id, months)
     for month in months:
         _write_month(rt, tenant_id, import_id, month, currency=tenant.currency, now=now)
     summary = {
@@ -133,6 +135,39 @@ def _known(
         price=lambda sku, on: catalog.item(sku, on.isoformat()),
         families=frozenset(families),
     )
+
+
+def _claim_months(rt: Runtime, tenant_id: str, import_id: str, months: list[history.Month]) -> None:
+    """Claim each partner-month of the file for this import before anything of it is written (docs/history.md: a
+    month "another file imported" is refused; PA-10.1 one invoice per partner and month). Two files checked at once
+    both read the month free, then wrote its one invoice over each other, line for line (red team 11): the second now
+    finds the month claimed, a 409 naming it and the import holding it, nothing of it written (the months it had
+    claimed given back). The same file again (an import interrupted halfway) holds its own claims and finishes."""
+    keys = [f"{m.partner_id}#{m.period}" for m in months]
+    claimed: list[str] = []
+    try:
+        for start in range(0, len(keys), _BATCH):
+            batch = keys[start:start + _BATCH]
+            held = _get_many(rt, tenant_id, HISTORY_MONTHS, batch)
+            taken = sorted(k for k, v in held.items() if v.get("import_id") != import_id)
+            if taken:
+                raise Conflict(
+                    f"partner-month(s) {', '.join(k.replace('#', ' ') for k in taken[:20])} are being imported by "
+                    f"{held[taken[0]]['import_id']} (another file); nothing of this file was imported: a month is "
+                    "imported by one file (docs/history.md)",
+                    extra={"import_id": held[taken[0]]["import_id"]},
+                )
+            free = [k for k in batch if k not in held]
+            rt.store.commit(tenant_id, Changes(puts=[
+                Put(HISTORY_MONTHS, k, {"import_id": import_id}, must_be_absent=True,
+                    conflict_detail=f"another file claimed a partner-month of this file meanwhile ({k})")
+                for k in free]))
+            claimed += free
+    except (Conflict, StaleWrite):
+        for start in range(0, len(claimed), _BATCH):
+            rt.store.commit(tenant_id, Changes(deletes=[Delete(HISTORY_MONTHS, k)
+                                                        for k in claimed[start:start + _BATCH]]))
+        raise
 
 
 def _get_many(rt: Runtime, tenant_id: str, collection: str, keys: list[str]) -> dict[str, dict[str, Any]]:

@@ -133,6 +133,8 @@ from .subscriptions import (
     unit_price_of,
 )
 from .usage import (
+    MAX_MONTH_UNITS,
+    UNIT_SHARDS,
     Invoiced,
     Rerated,
     UsageRecord,
@@ -140,7 +142,9 @@ from .usage import (
     distinct_units,
     month_table,
     new_usage,
+    packed_units,
     rerate_month,
+    unpacked_units,
     with_usage,
 )
 
@@ -158,7 +162,9 @@ __all__ = [
     "HELD_ABOVE_LIMIT",
     "HELD_COMMITTED_TERM",
     "HUNDRED",
+    "MAX_MONTH_UNITS",
     "SLA_TRACKED",
+    "UNIT_SHARDS",
     "ZERO",
     "Band",
     "BandCharge",
@@ -218,6 +224,7 @@ __all__ = [
     "new_line_credits",
     "new_usage",
     "overage_hours",
+    "packed_units",
     "pending_credits",
     "period_ended",
     "posted_against_entry",
@@ -247,6 +254,7 @@ __all__ = [
     "unit_cost_of",
     "unit_price_in_force",
     "unit_price_of",
+    "unpacked_units",
     "with_line_credit",
     "with_milestone",
     "with_usage",

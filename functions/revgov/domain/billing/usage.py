@@ -9,6 +9,7 @@ invoiced for it, invoice by invoice, so the difference is exact.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -45,8 +46,8 @@ class UsageRecord(TypedDict):
     event_ids: list[str]
     invoiced: list[Invoiced]
     rate_table: NotRequired[dict[str, Any]]  # the table the month is rated with (absent on records before it was kept)
-    # a `distinct_units` metric (SOP-3.1: an endpoint "counts once in a Billing Month"): the digests of the unit ids
-    # counted in the month so far, sorted
+    # a `distinct_units` metric's digests of the unit ids counted in the month, as kept before red team 11 (now in the
+    # month's unit shards, `UNIT_SHARDS`): read as counted, moved to the shards by the month's next record
     units_seen: NotRequired[list[str]]
 
 
@@ -67,18 +68,39 @@ def new_usage(partner_id: str, metric: str, period: str, table: RateTable | None
 
 
 def unit_digest(unit_id: str) -> str:
-    """A unit id as the month's record keeps it: 16 hex digits of its SHA-256 (the record stays small however long
-    the ERP's ids are; two ids of one partner's month sharing 64 bits is not a case to plan for)."""
-    return hashlib.sha256(unit_id.encode()).hexdigest()[:16]
+    """A unit id as the month keeps it: 16 hex digits of its SHA-256 (the month stays small however long the ERP's ids
+    are; two ids of one partner's month sharing 64 bits is not a case to plan for)."""
+    return hashlib.sha256(unit_id.encode()).hexdigest()[:DIGEST_CHARS]
 
 
-def distinct_units(usage: UsageRecord, unit_ids: list[str]) -> tuple[Decimal, list[str]]:
+# A `distinct_units` month keeps the digests of its units counted so far beside its usage record, in UNIT_SHARDS
+# documents (by a digest's first hex digit), each the digests written one after the other: SOP-3.3's last band has no
+# upper bound, and one list in the usage record outgrew an item's 400 KB at about 20,000 endpoints (red team 11). A
+# record of at most 5,000 ids writes at most every shard; MAX_MONTH_UNITS keeps one such write within DynamoDB's 4 MB
+# transaction (16 bytes a unit), beyond it a record is refused by name, never a crash.
+DIGEST_CHARS = 16
+UNIT_SHARDS = "0123456789abcdef"
+MAX_MONTH_UNITS = 200_000
+
+
+def packed_units(digests: Iterable[str]) -> str:
+    """A shard's digests as it is stored: sorted, written one after the other."""
+    return "".join(sorted(digests))
+
+
+def unpacked_units(text: str) -> set[str]:
+    return {text[i:i + DIGEST_CHARS] for i in range(0, len(text), DIGEST_CHARS)}
+
+
+def distinct_units(seen: set[str], unit_ids: list[str]) -> tuple[Decimal, dict[str, set[str]]]:
     """How many units a record adds to its month when each counts once in the month (SOP-3.1: "an endpoint counts
-    once in a Billing Month if it reported to the monitoring service on any day of that month"), and the month's
-    digests after it."""
-    seen = set(usage.get("units_seen", ()))
+    once in a Billing Month if it reported to the monitoring service on any day of that month"), given the digests
+    the month counted before, and its new digests by shard."""
     new = {unit_digest(u) for u in unit_ids} - seen
-    return Decimal(len(new)), sorted(seen | new)
+    shards: dict[str, set[str]] = {}
+    for digest in new:
+        shards.setdefault(digest[0], set()).add(digest)
+    return Decimal(len(new)), shards
 
 
 def month_table(usage: UsageRecord, current: RateTable) -> RateTable:

@@ -6,6 +6,9 @@ onboarding) citing the policy's onboarding rule (`policy.onboarding.all_partners
 be replayed once the order or the partner's record is corrected. An order of an onboarded partner may still be held
 for its VAT number (CPA-2.3): services/billing/vat_hold.py.
 
+An order that names the quote it was placed on (`quoted_on`, shipments and subscription activations) is judged by the
+quote's day too: the partner quoted then (PA-2.2 "may quote, order").
+
 What is an order: a shipment (goods ordered), a subscription's activation (a subscription ordered), a statement of
 work's milestone accepted (services ordered), usage of a usage-based subscription and support hours billed beyond
 the allowance (services consumed under an order). A payment, an ERP credit note, a return, a cancellation or a
@@ -30,6 +33,12 @@ def held_before_onboarding(posting: Posting, partner: dict[str, Any]) -> Outcome
     if field_name is None or not posting.data.get(field_name):
         return None
     why = not_onboarded_on(partner, parse_day(posting.data[field_name]))
+    if why is None and posting.data.get("quoted_on"):
+        # the quote the order was placed on (PA-1.2: its day's List Price applies) was issued, and so the partner
+        # quoted, on that day: before its activation it could not (PA-2.2 "may quote, order"; red team 11). The
+        # acceptance is on or after the quote (plausibility), so the quote's day is the earliest to judge.
+        field_name = "quoted_on"
+        why = not_onboarded_on(partner, parse_day(posting.data[field_name]))
     if why is None:
         return None
     onboarding = posting.tenant.policy.get("onboarding") or {}

@@ -24,6 +24,7 @@ SALES_FACTS = "SALESFACT"
 SUBSCRIPTIONS = "SUBSCRIPTION"
 RENEWALS = "SUBRENEWAL"  # renewed_from#subscription -> a renewal's state, for the KPIs (`renewal_put`)
 USAGE = "USAGE"  # partner#metric#period -> the month's metered quantity and what was invoiced for it
+USAGE_UNITS = "USAGEUNITS"  # <USAGE key>#<shard> -> a distinct_units month's unit digests of that shard (SOP-3.1)
 
 
 def usage_key(partner_id: str, metric: str, month: str, customer_id: str | None) -> str:
