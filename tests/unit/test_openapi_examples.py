@@ -30,10 +30,8 @@ _BASE = "urn:revgov:openapi"
 def _absolute(node: Any) -> Any:
     """The document's local references (`#/components/...`) made absolute, so a schema taken out of it resolves."""
     if isinstance(node, dict):
-        return {
-            key: (_BASE + value if key == "$ref" and isinstance(value, str) and value.startswith("#") else _absolute(value))
-            for key, value in node.items()
-        }
+        local = {key for key, value in node.items() if key == "$ref" and str(value).startswith("#")}
+        return {key: _BASE + value if key in local else _absolute(value) for key, value in node.items()}
     if isinstance(node, list):
         return [_absolute(item) for item in node]
     return node
