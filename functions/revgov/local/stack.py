@@ -32,13 +32,12 @@ from ..services import (
     usage_month_backfill,
 )
 from ..services import events as event_log
-from ..services.copilot import index_tenant
 from ..services.deals.backfill import backfill_if_unfinished
 from ..settings import _REPO, Settings, settings
 from .resources import VISIBILITY_SECONDS, RuleQueues, create_embedded_queues, create_resources
 from .router import EventRouter
 from .scheduler import Scheduler, SqliteScheduleState, from_schedules
-from .seed import seed_once, sweep_index
+from .seed import index_stored_contracts, seed_once
 from .server import DevServer
 
 DEFAULT_DATA_FILE = _REPO / ".revgov" / "revgov.sqlite"
@@ -146,15 +145,6 @@ def _router(rt: Runtime, backend: str) -> EventRouter:
     )
 
 
-def _index_contracts(rt: Runtime, tenant_ids: list[str]) -> None:
-    """The copilot's index: unchanged contracts are no-ops, so restarts stay fast."""
-    if rt.clause_index is None:
-        return
-    sweep_index(rt)
-    for tenant_id in tenant_ids:
-        index_tenant(rt.clause_index, rt.settings.tenants_dir, tenant_id)
-
-
 def _scheduler(rt: Runtime, backend: str) -> Scheduler:
     every = os.environ.get("REVGOV_SCHEDULE_EVERY_SECONDS")
     housekeeping: dict[str, Any] = {}
@@ -192,7 +182,7 @@ def start_stack(
                          case_open_backfill.backfill_if_unfinished, usage_month_backfill.backfill_if_unfinished,
                          credit_hold_backfill.backfill_if_unfinished):
             backfill(rt, tenant_ids, actor=_DEV)
-    _index_contracts(rt, list(seeded["tenants"]))
+    index_stored_contracts(rt)
     server = DevServer(app, port=port)  # bound now, serving from `start`: the state file is written in between
     scheduler = _scheduler(rt, backend)
     scheduler.start()
