@@ -38,6 +38,7 @@ def _dev(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .adapters.sqlite_db import SchemaTooNew
+    from .local.data_lock import DataFileInUse
     from .local.seed import PartialSeed
     from .local.stack import start_stack
 
@@ -59,8 +60,8 @@ def _dev(args: argparse.Namespace) -> int:
         except OSError as exc:
             console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)", soft_wrap=True)
             return 1
-        except (PartialSeed, SchemaTooNew) as exc:
-            console.print(f"[red]{exc}[/red]")
+        except (PartialSeed, SchemaTooNew, DataFileInUse) as exc:
+            console.print(f"[red]{exc}[/red]", soft_wrap=True)  # one line: a path folded at 80 columns cannot be copied
             return 1
     console.print(f"[bold]Revgov on {stack.base_url}[/bold]")
     print_keys(console, stack.info)  # one key per line, never folded at the terminal's width

@@ -34,6 +34,8 @@ from ..services import (
 from ..services import events as event_log
 from ..services.deals.backfill import backfill_if_unfinished
 from ..settings import _REPO, Settings, settings
+from . import data_lock
+from .data_lock import DataFileLock
 from .resources import VISIBILITY_SECONDS, RuleQueues, create_embedded_queues, create_resources
 from .router import EventRouter
 from .scheduler import Scheduler, SqliteScheduleState, from_schedules
@@ -62,6 +64,7 @@ class LocalStack:
     scheduler: Any = None  # runs events/schedules.json's handlers on their cadence (revgov.local.scheduler)
     backend: str = "sqlite"
     seeded: bool = False  # this start seeded the demo tenants (the database was empty)
+    data_lock: DataFileLock | None = None  # the embedded database's, released when the stack has stopped
 
     @property
     def base_url(self) -> str:
@@ -74,6 +77,8 @@ class LocalStack:
         if self.scheduler is not None:
             self.scheduler.stop()
         self.router.stop()
+        if self.data_lock is not None:
+            self.data_lock.release()
 
 
 def reset_data(data_file: Path, index_file: Path | None) -> None:
@@ -103,10 +108,14 @@ def _preload_handler_modules() -> None:
         importlib.import_module(name)
 
 
-def _configure(backend: str, data_file: Path | None, reset: bool) -> None:
-    """The environment the settings are read from: the engine, the local stage, and the embedded engine's files."""
+def _configure(backend: str, data_file: Path | None, reset: bool) -> DataFileLock | None:
+    """The environment the settings are read from: the engine, the local stage, and the embedded engine's files,
+    whose lock is taken first (revgov.local.data_lock: a second stack on them is refused before anything changes)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    lock = None
+    if backend == "sqlite":
+        lock = data_lock.hold(Path(data_file or os.environ.get("REVGOV_DATA_FILE") or DEFAULT_DATA_FILE))
     os.environ["REVGOV_BACKEND"] = backend
     os.environ.setdefault("REVGOV_STAGE", "local")
     os.environ.setdefault("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "1")  # outbound webhooks to a local n8n (stage local only)
@@ -120,6 +129,7 @@ def _configure(backend: str, data_file: Path | None, reset: bool) -> None:
         if reset:
             reset_data(data, Settings.from_env().copilot.index_path)
     _clear_process_caches()
+    return lock
 
 
 def _queues(rt: Runtime, backend: str) -> tuple[list[RuleQueues], Any]:
@@ -169,7 +179,18 @@ def start_stack(
     data_file: Path | None = None,
     reset: bool = False,
 ) -> LocalStack:
-    _configure(backend, data_file, reset)
+    lock = _configure(backend, data_file, reset)
+    try:
+        stack = _start(port=port, state_file=state_file, backend=backend)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    stack.data_lock = lock
+    return stack
+
+
+def _start(*, port: int, state_file: Path | None, backend: str) -> LocalStack:
     rt = runtime()
     router = _router(rt, backend)
     _preload_handler_modules()
