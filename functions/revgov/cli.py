@@ -10,6 +10,7 @@ import getpass
 import json
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -63,6 +64,16 @@ def _dev(args: argparse.Namespace) -> int:
         except (PartialSeed, SchemaTooNew, DataFileInUse) as exc:
             console.print(f"[red]{exc}[/red]", soft_wrap=True)  # one line: a path folded at 80 columns cannot be copied
             return 1
+        except sqlite3.DatabaseError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in _UNREADABLE:
+                raise
+            data = os.environ.get("REVGOV_DATA_FILE") or args.data_file
+            console.print(
+                f"[red]{data} cannot be read as a Revgov database (SQLite: {exc}): restore it from a backup, or "
+                "start over with `revgov dev --reset`, which deletes it and seeds the demo tenants again[/red]",
+                soft_wrap=True,
+            )
+            return 1
     console.print(f"[bold]Revgov on {stack.base_url}[/bold]")
     print_keys(console, stack.info)  # one key per line, never folded at the terminal's width
     if args.backend == "sqlite":
@@ -81,6 +92,7 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
+_UNREADABLE = (11, 26)  # SQLITE_CORRUPT ("database disk image is malformed"), SQLITE_NOTADB ("file is not a database")
 STOP_GRACE_SECONDS = 5.0  # SIGINT/SIGTERM: what is not stopped by then is abandoned (SQLite rolls it back)
 _READY = threading.Event()
 

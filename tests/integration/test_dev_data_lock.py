@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,32 @@ def test_a_second_revgov_dev_on_a_held_data_file_exits_before_it_changes_anythin
     assert "in use by another revgov dev" in " ".join(capsys.readouterr().out.split())
     assert data.read_bytes() == b"the running stack's database"
     assert not (tmp_path / "local.json").exists()
+
+
+def _dev(tmp_path, data) -> Any:
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "POWERTOOLS_LOG_LEVEL": "ERROR", "COLUMNS": "80",
+           "REVGOV_SCHEDULE_EVERY_SECONDS": "0"}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "revgov.cli", "dev", "--port", "0", "--data-file", str(data),
+         "--state-file", str(tmp_path / "local.json")],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_a_data_file_that_is_not_a_database_is_named_with_what_to_do(tmp_path):
+    """Found as a new user (round 8): `revgov dev --data-file` on a damaged file said only `revgov: error: unexpected
+    DatabaseError: file is not a database (REVGOV_DEBUG=1 shows the traceback)`, naming neither the file nor a way
+    out. README: "a user error is one line on stderr ... never a traceback". It names the file and the two ways on
+    (a backup, or `--reset`), exits 1, and leaves the file as it was (the user may want to recover it)."""
+    data = tmp_path / "revgov.sqlite"
+    garbage = bytes(range(256)) * 64
+    data.write_bytes(garbage)
+    done = _dev(tmp_path, data)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1, said[-2000:]
+    assert f"{data} cannot be read as a Revgov database" in said and "revgov dev --reset" in said, said[-2000:]
+    assert "Traceback" not in said and "unexpected" not in said
+    assert data.read_bytes() == garbage and not (tmp_path / "local.json").exists()
