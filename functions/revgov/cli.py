@@ -39,6 +39,7 @@ def _dev(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .adapters.sqlite_db import SchemaTooNew
+    from .local.clock_guard import ClockBehindData
     from .local.data_lock import DataFileInUse
     from .local.seed import PartialSeed
     from .local.stack import start_stack
@@ -61,7 +62,7 @@ def _dev(args: argparse.Namespace) -> int:
         except OSError as exc:
             console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)", soft_wrap=True)
             return 1
-        except (PartialSeed, SchemaTooNew, DataFileInUse) as exc:
+        except (PartialSeed, SchemaTooNew, DataFileInUse, ClockBehindData) as exc:
             console.print(f"[red]{exc}[/red]", soft_wrap=True)  # one line: a path folded at 80 columns cannot be copied
             return 1
         except sqlite3.DatabaseError as exc:

@@ -35,6 +35,7 @@ from ..services import events as event_log
 from ..services.deals.backfill import backfill_if_unfinished
 from ..settings import _REPO, Settings, settings
 from . import data_lock
+from .clock_guard import check_clock
 from .data_lock import DataFileLock
 from .resources import VISIBILITY_SECONDS, RuleQueues, create_embedded_queues, create_resources
 from .router import EventRouter
@@ -192,6 +193,7 @@ def start_stack(
 
 def _start(*, port: int, state_file: Path | None, backend: str) -> LocalStack:
     rt = runtime()
+    check_clock(rt)  # before anything is written: nothing dated before what the database already holds
     router = _router(rt, backend)
     _preload_handler_modules()
     router.start()
