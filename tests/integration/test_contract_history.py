@@ -74,3 +74,18 @@ def test_an_upload_adds_every_clause_of_the_new_document(rt):
     assert answer["status"] == "uploaded"
     assert answer["changes"] == {"added": ["NDA-1.1", "NDA-1.2"], "changed": [], "removed": []}
     assert contracts.get_contract(rt, LEGAL, "NDA")["revisions"][0]["changes"] == answer["changes"]
+
+
+def test_an_earlier_revision_is_read_whole_by_its_number(rt):
+    """The text a revision replaced is kept (docs/copilot.md: `CONTRACT_REV/<document>#<n>`, "every revision's text,
+    kept when replaced or removed") and now readable: `GET /v1/contracts/{document}?revision=N` adds that revision,
+    with its markdown, as `revision`; a number the document never had is a 404."""
+    from revgov.domain.errors import NotFound
+
+    first = contracts.get_contract(rt, LEGAL, "PA", revision=1)["revision"]
+    assert first["revision"] == 1 and first["action"] == "uploaded"
+    assert "Standard payment terms are net 30 days from the invoice date." in first["markdown"]
+    now = contracts.get_contract(rt, LEGAL, "PA")
+    assert "revision" not in now and "net 35 days" in now["contract"]["markdown"]
+    with pytest.raises(NotFound):
+        contracts.get_contract(rt, LEGAL, "PA", revision=999)

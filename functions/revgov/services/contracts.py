@@ -263,13 +263,20 @@ def list_contracts(rt: Runtime, who: Principal) -> dict[str, Any]:
     return {"items": sorted(items, key=lambda d: d["document"])}
 
 
-def get_contract(rt: Runtime, who: Principal, document: str) -> dict[str, Any]:
-    """The current text and every revision's record (without its text), however long the history."""
+def get_contract(rt: Runtime, who: Principal, document: str, revision: int | None = None) -> dict[str, Any]:
+    """The current text and every revision's record (without its text), however long the history; with `revision`,
+    also that revision's record with its text (`revision`), or NotFound when the document never had it."""
     stored = rt.store.get(who.tenant_id, CURRENT, document)
     history = list(pages(rt.store, who.tenant_id, REVISIONS, prefix=f"{document}#"))
     if stored is None and not history:
         raise NotFound(f"no contract {document}")
-    return {
+    answer = {
         "contract": stored.data if stored else None,
         "revisions": [{k: v for k, v in item.data.items() if k != "markdown"} for item in history],
     }
+    if revision is not None:
+        asked = next((item.data for item in history if item.data.get("revision") == revision), None)
+        if asked is None:
+            raise NotFound(f"contract {document} has no revision {revision}")
+        answer["revision"] = asked
+    return answer
