@@ -102,3 +102,27 @@ def test_the_validator_refuses_an_example_that_breaks_its_schema(document):
     example = {k: v for k, v in content["examples"]["default"]["value"].items() if k != "decision_id"}
     validator = Draft202012Validator(_absolute(content["schema"]), registry=registry, format_checker=FormatChecker())
     assert any("decision_id" in error.message for error in validator.iter_errors(example))
+
+
+def test_the_response_headers_a_client_reads_are_declared(document):
+    """Found as a reseller generating a client from the OpenAPI only: every answer carries `X-Correlation-Id` (the id
+    a problem's body and the logs name) and a replayed POST `Idempotent-Replayed: true` (README "Safe retries": "the
+    same key and body replay the first status and body (`Idempotent-Replayed: true`)"), and browsers may read both
+    (edge/cors.EXPOSE_HEADERS), but no response declared a header, so a generated client had no accessor for them.
+    Now every success declares `X-Correlation-Id`, and the success of every operation taking `Idempotency-Key`
+    declares `Idempotent-Replayed`."""
+    from revgov.edge.cors import EXPOSE_HEADERS
+    from revgov.edge.idempotency import REPLAYED_HEADER
+
+    assert {"X-Correlation-Id", REPLAYED_HEADER} <= set(EXPOSE_HEADERS)
+    missing = []
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            success = next(r for code, r in op["responses"].items() if code.startswith("2"))
+            declared = set(success.get("headers", {}))
+            wanted = {"X-Correlation-Id"}
+            if any(p["name"] == "Idempotency-Key" for p in op.get("parameters", [])):
+                wanted.add(REPLAYED_HEADER)
+            if not wanted <= declared:
+                missing.append(f"{method.upper()} {path}: {sorted(wanted - declared)}")
+    assert not missing, missing
