@@ -98,3 +98,27 @@ def test_an_approval_is_assigned_the_same_way_and_a_decided_item_no_more(world):
     cases.decide_case(rt, _as(world, "ana"), "exception", case["case_id"], "resolved", None)
     with pytest.raises(Conflict):
         case_assignment.assign(rt, _as(world, "ana"), "exception", case["case_id"], world["ben"], "late")
+
+
+def test_a_desk_lists_what_is_assigned_to_it(world):
+    """What each desk works: `GET /v1/exceptions?assignee=<key id>` (or `me`, the caller's own key) lists only the
+    items assigned to that member, by due time like the queue, page by page."""
+    rt = world["rt"]
+    mine = [_open_exception(rt)["case_id"] for _ in range(3)]
+    other = _open_exception(rt)["case_id"]
+    for case_id in mine:
+        case_assignment.assign(rt, _as(world, "ana"), "exception", case_id, world["ana"], None)
+    case_assignment.assign(rt, _as(world, "ana"), "exception", other, world["ben"], None)
+    found, cursor = [], None
+    while True:
+        page = cases.list_cases(rt, "northwind", "exception", status="open", queue="channel_ops", limit=2,
+                                cursor=cursor, assignee=world["ana"])  # fmt: skip
+        assert len(page.items) <= 2
+        found += [item.data["case_id"] for item in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert set(mine) <= set(found) and other not in found
+    assert all(item.data["assignee"]["key_id"] == world["ana"] for item in
+               cases.list_cases(rt, "northwind", "exception", status="open", queue=None, limit=50, cursor=None,
+                                assignee=world["ana"]).items)  # fmt: skip

@@ -21,6 +21,8 @@ _DUE_BEFORE = QueryParam(
     "only those due before this UTC time, e.g. the escalation flow's now (PA-5.2: not decided in time is escalated)",
     pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z",
 )
+_ASSIGNEE = QueryParam("assignee", "only those assigned to this key id (POST .../assign), or `me`: the caller's key",
+                       pattern=r"^(me|key_[0-9A-HJKMNP-TV-Z]{26})$")  # fmt: skip
 
 _WAITING_ON = QueryParam("partner_id", "the partner (staff: required; a partner key: its own, else 404)",
                          pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}")  # fmt: skip
@@ -73,7 +75,7 @@ def _list_route(case: CaseKind) -> None:
         roles=STAFF,
         tag=f"{kind}s",
         paginated=True,
-        query=(status, _QUEUE, _DUE_BEFORE),
+        query=(status, _QUEUE, _DUE_BEFORE, _ASSIGNEE),
         response_schema="api/responses/case-page.schema.json",
     )
     def list_cases(call: Call) -> Any:
@@ -87,6 +89,7 @@ def _list_route(case: CaseKind) -> None:
             cursor=call.cursor,
             due_before=parse_instant(due, field_path="/query/due_before") if (due := call.query.get("due_before"))
             else None,
+            assignee=call.who.key_id if (who := call.query.get("assignee")) == "me" else who,
         )
         return {"items": [domain.view(item.data) for item in page.items], "next_cursor": page.next_cursor}
 
