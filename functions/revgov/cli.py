@@ -10,6 +10,7 @@ import getpass
 import json
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -38,6 +39,8 @@ def _dev(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .adapters.sqlite_db import SchemaTooNew
+    from .local.clock_guard import ClockBehindData
+    from .local.data_lock import DataFileInUse
     from .local.seed import PartialSeed
     from .local.stack import start_stack
 
@@ -59,8 +62,18 @@ def _dev(args: argparse.Namespace) -> int:
         except OSError as exc:
             console.print(f"[red]Could not start: {exc}[/red] (is port {args.port} in use? try --port)", soft_wrap=True)
             return 1
-        except (PartialSeed, SchemaTooNew) as exc:
-            console.print(f"[red]{exc}[/red]")
+        except (PartialSeed, SchemaTooNew, DataFileInUse, ClockBehindData) as exc:
+            console.print(f"[red]{exc}[/red]", soft_wrap=True)  # one line: a path folded at 80 columns cannot be copied
+            return 1
+        except sqlite3.DatabaseError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in _UNREADABLE:
+                raise
+            data = os.environ.get("REVGOV_DATA_FILE") or args.data_file
+            console.print(
+                f"[red]{data} cannot be read as a Revgov database (SQLite: {exc}): restore it from a backup, or "
+                "start over with `revgov dev --reset`, which deletes it and seeds the demo tenants again[/red]",
+                soft_wrap=True,
+            )
             return 1
     console.print(f"[bold]Revgov on {stack.base_url}[/bold]")
     print_keys(console, stack.info)  # one key per line, never folded at the terminal's width
@@ -80,6 +93,7 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
+_UNREADABLE = (11, 26)  # SQLITE_CORRUPT ("database disk image is malformed"), SQLITE_NOTADB ("file is not a database")
 STOP_GRACE_SECONDS = 5.0  # SIGINT/SIGTERM: what is not stopped by then is abandoned (SQLite rolls it back)
 _READY = threading.Event()
 

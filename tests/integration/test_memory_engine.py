@@ -69,3 +69,45 @@ def test_the_clause_index_drops_tenants_the_database_no_longer_has_so_a_recreate
     assert index.documents("gone") and index.documents("northwind")
     assert sweep_index(rt) == ["gone"]
     assert index.documents("gone") == {} and index.tenants() == ["northwind"]
+
+
+def test_a_restart_indexes_the_contracts_as_stored_not_the_repo_files(tmp_path):
+    """Found as a legal user (new-user round 8): PA-6.7 amended through the API to "net 35 days" was answered by the
+    copilot as "net 35" until `revgov dev` restarted, then as the repo file's "net 30" again, and a document uploaded
+    through `PUT /v1/contracts/{document}` vanished from the copilot. README: "Contracts are managed through the API
+    (`/v1/contracts` ...; versioned, audited, checked against the policy's clause citations, re-indexed)" and "Local
+    state survives restarts: same tenants, same keys, same history"; docs/copilot.md: the stored `CONTRACT/<document>`
+    is the tenant's current text. So the start-up indexing (revgov.local.seed.index_stored_contracts, what `revgov dev`
+    runs at each start) indexes each tenant's stored contracts, whatever `tenants/<id>/contracts/` holds."""
+    from dataclasses import replace
+
+    from revgov.adapters.local_index import SqliteClauseIndex
+    from revgov.domain.access import Principal, Role
+    from revgov.domain.copilot import Scope
+    from revgov.local.seed import index_stored_contracts
+    from revgov.services import contracts
+
+    config = Settings.from_env({"REVGOV_BACKEND": "memory"})
+    rt = build_memory_runtime(config)
+    seed(rt)
+    rt = replace(rt, clause_index=SqliteClauseIndex(tmp_path / "index.sqlite", FakeEmbedder()))
+    index_stored_contracts(rt)  # the first start
+    legal = Principal("northwind", Role.LEGAL, "key_01JX00000000000000000LEGAL")
+    stored = contracts.get_contract(rt, legal, "PA")["contract"]["markdown"]
+    old = "Standard payment terms are net 30 days from the invoice date."
+    assert old in stored  # PA-6.7 as the demo contract writes it
+    new = "Standard payment terms are net 35 days from the invoice date."
+    clause = stored.split("### PA-6.7 Payment terms\n", 1)[1].split("\n\n", 1)[0]
+    contracts.amend_contract(rt, legal, "PA", {"reason": "amendment no. 7", "clauses": [
+        {"clause_id": "PA-6.7", "title": "Payment terms", "text": clause.replace(old, new)}]})
+    contracts.put_contract(rt, legal, "FRA", {"name": "framework.md", "markdown": (
+        "# Framework Agreement\n\nDocument: FRA\nVersion: 1\nEffective: 2026-01-01\n\n## 1. Terms\n\n"
+        "### FRA-1.1 Notices\nNotices are given in writing to the addresses in the order form.\n")})
+
+    index_stored_contracts(rt)  # the next start
+
+    scope = Scope("northwind", None, all_partners=True)
+    (passage,) = rt.clause_index.get(scope, ["PA-6.7"])
+    assert new in passage.text and old not in passage.text
+    assert "FRA" in rt.clause_index.documents("northwind")
+    assert [p.clause_id for p in rt.clause_index.get(scope, ["FRA-1.1"])] == ["FRA-1.1"]

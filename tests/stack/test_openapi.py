@@ -275,6 +275,11 @@ def _partner_case(r: Replay, kind: str, *, waiting: bool) -> str:
     return str(case["case_id"])
 
 
+def _own_key_id(r: Replay, role: str) -> str:
+    """The key id of the replay's key for `role` (GET /v1/me)."""
+    return str(r.by_role[role].get("/v1/me").json()["key_id"])
+
+
 def _rejected_invoice_dispute(r: Replay) -> str:
     """A line of an active partner's issued invoice disputed by finance for it and rejected by another finance member
     now, and `ivd:partner` a key of that partner, who appeals it (SOP-6.3: "within 10 business days of the
@@ -598,6 +603,11 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
                                        "partners:channel_ops"),
     "ask_partner_exception": lambda r: ({"exception_id": _partner_case(r, "exception", waiting=False)},
                                         "partners:channel_ops"),
+    # SOP-1.3: a member of the queue assigns the item to a member of that queue (here, the caller's own key)
+    "assign_approval": lambda r: ({"approval_id": _partner_case(r, "approval", waiting=False)},
+                                  "partners:channel_ops", {"assignee": _own_key_id(r, "partners:channel_ops")}),
+    "assign_exception": lambda r: ({"exception_id": _partner_case(r, "exception", waiting=False)},
+                                   "partners:channel_ops", {"assignee": _own_key_id(r, "partners:channel_ops")}),
     "partner_reply_approval": lambda r: ({"approval_id": _partner_case(r, "approval", waiting=True)}, "reply:partner"),
     "partner_reply_exception": lambda r: ({"exception_id": _partner_case(r, "exception", waiting=True)},
                                           "reply:partner"),

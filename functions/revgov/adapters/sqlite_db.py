@@ -224,7 +224,8 @@ class Database:
             try:
                 yield connection
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:  # SQLite already rolled back after SQLITE_FULL / IOERR: a ROLLBACK
+                    connection.execute("ROLLBACK")  # now would raise and hide the error that ended it
                 raise
             connection.execute("COMMIT")
             self._commits += 1

@@ -82,6 +82,8 @@ class Case(TypedDict):
     paused_seconds: NotRequired[int]  # elapsed time spent waiting on the partner, off the SLA clock
     entered_at: NotRequired[str]  # a rerouted exception: when it first entered a queue (case_reroute.py)
     reroutes: NotRequired[list[dict[str, Any]]]  # each move to another queue, with the clock it left
+    assignee: NotRequired[dict[str, Any]]  # the member of the queue working it (case_assignment.py)
+    assignments: NotRequired[list[dict[str, Any]]]  # each assignment within the queue; the clock is kept
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,18 @@ def changed_clauses(before: ContractText | None, after: ContractText) -> list[st
     return [c.clause_id for c in after.contract.clauses if c.clause_id in was and was[c.clause_id] != (c.title, c.text)]
 
 
+def clause_changes(before: ContractText | None, after: ContractText | None) -> dict[str, list[str]]:
+    """What a revision did to the clauses, by id: `added` and `changed` in `after`'s order, `removed` in `before`'s
+    (a withdrawn document, `after` None, removes every clause)."""
+    was = [c.clause_id for c in before.contract.clauses] if before else []
+    now = [c.clause_id for c in after.contract.clauses] if after else []
+    return {
+        "added": [c for c in now if c not in set(was)],
+        "changed": changed_clauses(before, after) if after else [],
+        "removed": [c for c in was if c not in set(now)],
+    }
+
+
 def check_set(texts: Sequence[ContractText], policy: Mapping[str, Any] | None, *, what: str,
               figures: bool = False) -> None:  # fmt: skip
     problems = set_problems(texts, policy, figures=figures)

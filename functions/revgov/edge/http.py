@@ -35,6 +35,9 @@ MAX_LIMIT = 200
 _LIMIT = re.compile(r"^[1-9][0-9]{0,2}$")
 RETRY_UNAVAILABLE_SECONDS = 2
 # Error codes of AWS services (DynamoDB, EventBridge, Bedrock…) that mean "not now": a 503 with Retry-After.
+# The embedded engine's SQLite answers whose transaction was rolled back (Database.write): SQLITE_BUSY (the write lock
+# not released within the busy timeout), SQLITE_IOERR (e.g. a write past the file size limit), SQLITE_FULL.
+_SQLITE_CANNOT_WRITE = frozenset({5, 10, 13})
 _TRANSIENT_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -146,6 +149,9 @@ def unexpected(error: Exception) -> RevgovError:
         if code in _TRANSIENT_CODES or timed_out:
             what = type(cause).__name__ if timed_out else code
             return Unavailable(f"a backing service is busy or unreachable ({what}); retry after the delay")
+        if module == "sqlite3" and (getattr(cause, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_CANNOT_WRITE:
+            return Unavailable(f"the embedded database could not write ({cause}); nothing was changed: free disk space "
+                               "if it is full, then retry after the delay")
     return RevgovError("an unexpected error occurred; it has been logged with the correlation id")
 
 

@@ -12,11 +12,12 @@ from .. import schemas
 from ..domain.ids import typed_id_pattern
 from ..resources import outbound_event_types
 from ..settings import settings
-from .registry import OPERATIONS, Operation
+from .idempotency import REPLAYED_HEADER
+from .registry import IDEMPOTENCY_KEY, OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.56.4"
+API_VERSION = "1.57.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -115,6 +116,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "responses": {
             str(op.status): {
                 "description": "Success",
+                "headers": _success_headers(op),
                 "content": {op.produces: _success_content(op)},
             },
             **_error_responses(op),
@@ -147,6 +149,22 @@ def _operation(op: Operation) -> dict[str, Any]:
             body["examples"] = {"default": {"value": example_body(op)}}
         doc["requestBody"] = {"required": True, "content": {"application/json": body}}
     return doc
+
+
+def _success_headers(op: Operation) -> dict[str, Any]:
+    """The headers of a success a client reads (browsers too: edge/cors.EXPOSE_HEADERS)."""
+    headers: dict[str, Any] = {
+        "X-Correlation-Id": {
+            "description": "This request's id, as the logs and a problem's `correlation_id` name it",
+            "schema": {"type": "string"},
+        }
+    }
+    if IDEMPOTENCY_KEY in op.headers:
+        headers[REPLAYED_HEADER] = {
+            "description": "`true` when this answer replays the first one given to the same Idempotency-Key and body",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    return headers
 
 
 def _path_pattern(op: Operation, name: str) -> dict[str, str]:

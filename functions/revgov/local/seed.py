@@ -88,3 +88,16 @@ def sweep_index(rt: Runtime) -> list[str]:
     for tenant_id in stale:
         index.delete_tenant(tenant_id)
     return stale
+
+
+def index_stored_contracts(rt: Runtime) -> None:
+    """The copilot's index at each start, from each tenant's contracts as stored (`/v1/contracts` amends, replaces and
+    withdraws them; `tenants/<id>/contracts/` only seeds an empty database), documents no longer stored dropped.
+    Unchanged contracts are no-ops, so restarts stay fast."""
+    if rt.clause_index is None:
+        return
+    from ..services.contracts import reindex
+
+    sweep_index(rt)
+    for tenant_id in _registry_tenants(rt):
+        reindex(rt, tenant_id)

@@ -32,13 +32,15 @@ from ..services import (
     usage_month_backfill,
 )
 from ..services import events as event_log
-from ..services.copilot import index_tenant
 from ..services.deals.backfill import backfill_if_unfinished
 from ..settings import _REPO, Settings, settings
+from . import data_lock
+from .clock_guard import check_clock
+from .data_lock import DataFileLock
 from .resources import VISIBILITY_SECONDS, RuleQueues, create_embedded_queues, create_resources
 from .router import EventRouter
 from .scheduler import Scheduler, SqliteScheduleState, from_schedules
-from .seed import seed_once, sweep_index
+from .seed import index_stored_contracts, seed_once
 from .server import DevServer
 
 DEFAULT_DATA_FILE = _REPO / ".revgov" / "revgov.sqlite"
@@ -63,6 +65,7 @@ class LocalStack:
     scheduler: Any = None  # runs events/schedules.json's handlers on their cadence (revgov.local.scheduler)
     backend: str = "sqlite"
     seeded: bool = False  # this start seeded the demo tenants (the database was empty)
+    data_lock: DataFileLock | None = None  # the embedded database's, released when the stack has stopped
 
     @property
     def base_url(self) -> str:
@@ -75,6 +78,8 @@ class LocalStack:
         if self.scheduler is not None:
             self.scheduler.stop()
         self.router.stop()
+        if self.data_lock is not None:
+            self.data_lock.release()
 
 
 def reset_data(data_file: Path, index_file: Path | None) -> None:
@@ -104,10 +109,14 @@ def _preload_handler_modules() -> None:
         importlib.import_module(name)
 
 
-def _configure(backend: str, data_file: Path | None, reset: bool) -> None:
-    """The environment the settings are read from: the engine, the local stage, and the embedded engine's files."""
+def _configure(backend: str, data_file: Path | None, reset: bool) -> DataFileLock | None:
+    """The environment the settings are read from: the engine, the local stage, and the embedded engine's files,
+    whose lock is taken first (revgov.local.data_lock: a second stack on them is refused before anything changes)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    lock = None
+    if backend == "sqlite":
+        lock = data_lock.hold(Path(data_file or os.environ.get("REVGOV_DATA_FILE") or DEFAULT_DATA_FILE))
     os.environ["REVGOV_BACKEND"] = backend
     os.environ.setdefault("REVGOV_STAGE", "local")
     os.environ.setdefault("REVGOV_OUTBOUND_ALLOW_LOOPBACK", "1")  # outbound webhooks to a local n8n (stage local only)
@@ -121,6 +130,7 @@ def _configure(backend: str, data_file: Path | None, reset: bool) -> None:
         if reset:
             reset_data(data, Settings.from_env().copilot.index_path)
     _clear_process_caches()
+    return lock
 
 
 def _queues(rt: Runtime, backend: str) -> tuple[list[RuleQueues], Any]:
@@ -144,15 +154,6 @@ def _router(rt: Runtime, backend: str) -> EventRouter:
         wired, handlers.HANDLERS, sqs=sqs, on_dead_letter=dead_letter, invocation_seconds=VISIBILITY_SECONDS,
         first=FIRST_RULES, batch_window_seconds=BATCH_WINDOW_SECONDS,
     )
-
-
-def _index_contracts(rt: Runtime, tenant_ids: list[str]) -> None:
-    """The copilot's index: unchanged contracts are no-ops, so restarts stay fast."""
-    if rt.clause_index is None:
-        return
-    sweep_index(rt)
-    for tenant_id in tenant_ids:
-        index_tenant(rt.clause_index, rt.settings.tenants_dir, tenant_id)
 
 
 def _scheduler(rt: Runtime, backend: str) -> Scheduler:
@@ -179,8 +180,20 @@ def start_stack(
     data_file: Path | None = None,
     reset: bool = False,
 ) -> LocalStack:
-    _configure(backend, data_file, reset)
+    lock = _configure(backend, data_file, reset)
+    try:
+        stack = _start(port=port, state_file=state_file, backend=backend)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    stack.data_lock = lock
+    return stack
+
+
+def _start(*, port: int, state_file: Path | None, backend: str) -> LocalStack:
     rt = runtime()
+    check_clock(rt)  # before anything is written: nothing dated before what the database already holds
     router = _router(rt, backend)
     _preload_handler_modules()
     router.start()
@@ -192,7 +205,7 @@ def start_stack(
                          case_open_backfill.backfill_if_unfinished, usage_month_backfill.backfill_if_unfinished,
                          credit_hold_backfill.backfill_if_unfinished):
             backfill(rt, tenant_ids, actor=_DEV)
-    _index_contracts(rt, list(seeded["tenants"]))
+    index_stored_contracts(rt)
     server = DevServer(app, port=port)  # bound now, serving from `start`: the state file is written in between
     scheduler = _scheduler(rt, backend)
     scheduler.start()

@@ -41,7 +41,7 @@ def ask_partner(rt: Runtime, who: Principal, kind: str, case_id: str, question: 
               "subject": case["subject"], "question": question, "since": waiting["waiting"]["since"]}  # fmt: skip
     changes = Changes(
         puts=[case_repository.put(waiting, version=version), case_repository.waiting_pointer(waiting)],
-        audit=[_audit(who, tenant.policy, "waiting_on_partner", waiting, {"question": question})],
+        audit=[step_audit(who, tenant.policy, "waiting_on_partner", waiting, {"question": question})],
         events=[DomainEvent(f"revgov.{kind}s", f"{kind}.waiting_on_partner", detail)],
     )
     rt.commit(who.tenant_id, changes)
@@ -71,7 +71,7 @@ def partner_reply(rt: Runtime, who: Principal, kind: str, case_id: str, reply: s
     changes = Changes(
         puts=[case_repository.put(resumed, version=stored.version)],
         deletes=[case_repository.drop_waiting_pointer(resumed)],
-        audit=[_audit(who, tenant.policy, "partner_replied", resumed, inputs)],
+        audit=[step_audit(who, tenant.policy, "partner_replied", resumed, inputs)],
         events=[DomainEvent(f"revgov.{kind}s", f"{kind}.resumed", detail)],
     )
     rt.commit(who.tenant_id, changes)
@@ -127,7 +127,7 @@ def reroute_exception(rt: Runtime, who: Principal, case_id: str, category: str, 
     last = moved["reroutes"][-1]
     changes = Changes(
         puts=[case_repository.put(moved, version=version)],
-        audit=[_audit(who, tenant.policy, "rerouted", moved, dict(last))],
+        audit=[step_audit(who, tenant.policy, "rerouted", moved, dict(last))],
         events=[DomainEvent("revgov.exceptions", "exception.rerouted",
                             {"exception_id": case_id, "case_id": case_id, "from_queue": last["from_queue"],
                              "queue": moved["queue"], "category": moved["category"], "due_at": moved["due_at"],
@@ -164,7 +164,7 @@ def _country(rt: Runtime, tenant_id: str, case: Case) -> str | None:
     return country
 
 
-def _audit(who: Principal, policy: dict[str, Any], step: str, case: Case, inputs: dict[str, Any]) -> AuditEntry:
+def step_audit(who: Principal, policy: dict[str, Any], step: str, case: Case, inputs: dict[str, Any]) -> AuditEntry:
     """The step's record, citing the item's routing rule and the SLA-clock rule (SOP-1.3 / COP-1.3)."""
     rules = [case["reasons"][0], *(
         [{"rule_id": r["id"], "clause": r["clause"]}] if (r := policy["exception_routing"].get("sla_clock")) else [])]

@@ -158,10 +158,12 @@ def list_cases(
     limit: int,
     cursor: str | None,
     due_before: datetime | None = None,
+    assignee: str | None = None,
 ) -> Page:
     """A page of cases by queue and due time; with `due_before`, only those due before that instant (what an
-    escalation flow polls: PA-5.2 "A registration that is not decided within that time is escalated")."""
-    if due_before is None:
+    escalation flow polls: PA-5.2 "A registration that is not decided within that time is escalated"); with
+    `assignee`, only those assigned to that key (a desk's own items, `case_assignment`)."""
+    if due_before is None and assignee is None:
         return case_repository.page_by_status(rt.store, tenant_id, kind, status, queue=queue, limit=limit,
                                               cursor=cursor)
     items: list[Stored] = []
@@ -169,10 +171,12 @@ def list_cases(
         page = case_repository.page_by_status(rt.store, tenant_id, kind, status, queue=queue,
                                               limit=limit - len(items), cursor=cursor)
         for item in page.items:
-            if instant(item.data["due_at"]) < due_before:
+            if due_before is not None and instant(item.data["due_at"]) >= due_before:
+                if queue is not None:  # none after this one in the queue is due earlier
+                    return Page(items, None)
+                continue
+            if assignee is None or (item.data.get("assignee") or {}).get("key_id") == assignee:
                 items.append(item)
-            elif queue is not None:  # none after this one in the queue is due earlier
-                return Page(items, None)
         cursor = page.next_cursor
         if len(items) >= limit or not cursor:
             return Page(items, cursor)

@@ -68,11 +68,13 @@ def _view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def contract_puts(tenant_id: str | None, text: contract_set.ContractText, *, revision: int, at: str, by: str,
-                  action: str, reason: str | None, version: int | None) -> list[Put]:
+                  action: str, reason: str | None, version: int | None,
+                  changes: dict[str, list[str]] | None = None) -> list[Put]:
     current = {**text.summary(), "markdown": text.markdown, "revision": revision, "updated_at": at,
                "updated_by": by}
     history = {**text.summary(), "markdown": text.markdown, "revision": revision, "action": action,
-               "reason": reason, "at": at, "by": by}
+               "reason": reason, "at": at, "by": by,
+               "changes": changes if changes is not None else contract_set.clause_changes(None, text)}
     return [
         Put(CURRENT, text.document, current, must_be_absent=version is None, expected_version=version,
             conflict_detail=f"contract {text.document} changed meanwhile; read it again", tenant_id=tenant_id),
@@ -81,13 +83,19 @@ def contract_puts(tenant_id: str | None, text: contract_set.ContractText, *, rev
 
 
 def _audit(who: Principal, action: str, document: str, revision: int, sha: str | None, reason: str | None,
-           clauses: list[str], to_review: list[dict[str, str]] | None = None) -> AuditEntry:
-    inputs = {"document": document, "revision": revision, "sha256": sha, "reason": reason, "clauses": len(clauses)}
+           clauses: list[str], to_review: list[dict[str, str]] | None = None,
+           changes: dict[str, list[str]] | None = None) -> AuditEntry:
+    inputs: dict[str, Any] = {"document": document, "revision": revision, "sha256": sha, "reason": reason,
+                              "clauses": len(clauses)}
     if to_review:  # records of writes that changed no cited clause keep their shape
         inputs["policy_rules_to_review"] = to_review
+    touched: list[str] = []
+    if changes is not None:  # the clause ids the revision added, changed or removed (also the record's `clauses`)
+        inputs["changes"] = changes
+        touched = [*changes["changed"], *changes["added"], *changes["removed"]]
     return AuditEntry(
         actor=who.actor, actor_role=who.role.value, action=f"contract.{action}", subject=document,
-        outcome=action, inputs=inputs,
+        outcome=action, inputs=inputs, clauses=tuple(touched),
     )
 
 
@@ -177,24 +185,27 @@ def _write(rt: Runtime, who: Principal, document: str, name: str, markdown: str,
     contract_set.check_set([*others, text], policy, what=f"contract {document}")
     _check_partner(rt, tenant_id, text)
     if before is not None and before["sha256"] == text.sha256:
-        return {"contract": _view(before), "status": "unchanged", "index": [], "policy_rules_to_review": []}
+        return {"contract": _view(before), "status": "unchanged", "index": [], "policy_rules_to_review": [],
+                "changes": contract_set.clause_changes(text, text)}
     # the clause wins over a rule that says otherwise: each rule citing a clause whose words changed is named, for a
     # governed policy change to follow (docs/policy.md); the write itself stands
     previous = contract_set.parse(before["name"], before["markdown"]) if before is not None else None
-    to_review = rules_citing(policy, contract_set.changed_clauses(previous, text))
+    changes = contract_set.clause_changes(previous, text)
+    to_review = rules_citing(policy, changes["changed"])
     revision = _next_revision(rt, tenant_id, document)
     action = action if before is not None or action == "amended" else "uploaded"
     at = rt.clock.now_iso()
     rt.commit(tenant_id, Changes(
         puts=contract_puts(None, text, revision=revision, at=at, by=who.actor, action=action, reason=reason,
-                           version=(before or {}).get("_version")),
-        audit=[_audit(who, action, document, revision, text.sha256, reason, [c.clause_id for c in
-                                                                               text.contract.clauses], to_review)],
+                           version=(before or {}).get("_version"), changes=changes),
+        audit=[_audit(who, action, document, revision, text.sha256, reason,
+                      [c.clause_id for c in text.contract.clauses], to_review, changes)],
         events=[changed_event(action, document, revision, text.sha256)],
     ))
     indexed = reindex_after_write(rt, tenant_id)
     current = _view(_stored(rt, tenant_id)[document])
-    return {"contract": current, "status": action, "index": indexed, "policy_rules_to_review": to_review}
+    return {"contract": current, "status": action, "index": indexed, "policy_rules_to_review": to_review,
+            "changes": changes}
 
 
 def reindex_after_write(rt: Runtime, tenant_id: str) -> list[dict[str, Any]]:
@@ -234,12 +245,13 @@ def remove_contract(rt: Runtime, who: Principal, document: str, reason: str | No
     contract_set.check_set(others, _policy(rt, tenant_id), what=f"removing contract {document}")
     revision = _next_revision(rt, tenant_id, document)
     at = rt.clock.now_iso()
+    changes = contract_set.clause_changes(contract_set.parse(before["name"], before["markdown"]), None)
     rt.commit(tenant_id, Changes(
         puts=[Put(REVISIONS, f"{document}#{revision:05d}",
                   {"document": document, "revision": revision, "action": "removed", "reason": reason, "at": at,
-                   "by": who.actor, "markdown": None, "sha256": None}, must_be_absent=True)],
+                   "by": who.actor, "markdown": None, "sha256": None, "changes": changes}, must_be_absent=True)],
         deletes=[Delete(CURRENT, document)],
-        audit=[_audit(who, "removed", document, revision, None, reason, [])],
+        audit=[_audit(who, "removed", document, revision, None, reason, [], changes=changes)],
         events=[changed_event("removed", document, revision, None)],
     ))
     return {"document": document, "status": "removed", "revision": revision,
@@ -251,13 +263,20 @@ def list_contracts(rt: Runtime, who: Principal) -> dict[str, Any]:
     return {"items": sorted(items, key=lambda d: d["document"])}
 
 
-def get_contract(rt: Runtime, who: Principal, document: str) -> dict[str, Any]:
-    """The current text and every revision's record (without its text), however long the history."""
+def get_contract(rt: Runtime, who: Principal, document: str, revision: int | None = None) -> dict[str, Any]:
+    """The current text and every revision's record (without its text), however long the history; with `revision`,
+    also that revision's record with its text (`revision`), or NotFound when the document never had it."""
     stored = rt.store.get(who.tenant_id, CURRENT, document)
     history = list(pages(rt.store, who.tenant_id, REVISIONS, prefix=f"{document}#"))
     if stored is None and not history:
         raise NotFound(f"no contract {document}")
-    return {
+    answer = {
         "contract": stored.data if stored else None,
         "revisions": [{k: v for k, v in item.data.items() if k != "markdown"} for item in history],
     }
+    if revision is not None:
+        asked = next((item.data for item in history if item.data.get("revision") == revision), None)
+        if asked is None:
+            raise NotFound(f"contract {document} has no revision {revision}")
+        answer["revision"] = asked
+    return answer

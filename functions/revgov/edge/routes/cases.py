@@ -10,7 +10,7 @@ from ...domain.access import Role
 from ...domain.cases import OPEN, OUTCOMES
 from ...domain.sla_pause import WAITING
 from ...domain.time import parse_instant
-from ...services import case_waiting, cases
+from ...services import case_assignment, case_waiting, cases
 from ..http import Call
 from ..registry import STAFF, QueryParam, operation
 
@@ -21,6 +21,8 @@ _DUE_BEFORE = QueryParam(
     "only those due before this UTC time, e.g. the escalation flow's now (PA-5.2: not decided in time is escalated)",
     pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z",
 )
+_ASSIGNEE = QueryParam("assignee", "only those assigned to this key id (POST .../assign), or `me`: the caller's key",
+                       pattern=r"^(me|key_[0-9A-HJKMNP-TV-Z]{26})$")  # fmt: skip
 
 _WAITING_ON = QueryParam("partner_id", "the partner (staff: required; a partner key: its own, else 404)",
                          pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}")  # fmt: skip
@@ -56,6 +58,7 @@ def _case_routes(case: CaseKind) -> None:
     _decide_route(case)
     _ask_partner_route(case)
     _partner_reply_route(case)
+    _assign_route(case)
 
 
 def _list_route(case: CaseKind) -> None:
@@ -72,7 +75,7 @@ def _list_route(case: CaseKind) -> None:
         roles=STAFF,
         tag=f"{kind}s",
         paginated=True,
-        query=(status, _QUEUE, _DUE_BEFORE),
+        query=(status, _QUEUE, _DUE_BEFORE, _ASSIGNEE),
         response_schema="api/responses/case-page.schema.json",
     )
     def list_cases(call: Call) -> Any:
@@ -86,6 +89,7 @@ def _list_route(case: CaseKind) -> None:
             cursor=call.cursor,
             due_before=parse_instant(due, field_path="/query/due_before") if (due := call.query.get("due_before"))
             else None,
+            assignee=call.who.key_id if (who := call.query.get("assignee")) == "me" else who,
         )
         return {"items": [domain.view(item.data) for item in page.items], "next_cursor": page.next_cursor}
 
@@ -149,6 +153,29 @@ def _ask_partner_route(case: CaseKind) -> None:
     def ask_partner(call: Call) -> dict[str, Any]:
         asked = case_waiting.ask_partner(call.runtime, call.who, kind, call.params[id_param], call.body["question"])
         return domain.view(asked)
+
+
+def _assign_route(case: CaseKind) -> None:
+    kind, id_param = case.kind, case.id_param
+
+    @operation(
+        "POST",
+        f"{case.collection}/{{{id_param}}}/assign",
+        name=f"assign_{kind}",
+        summary=f"A member of the {kind}'s queue assigns it to a member of that queue (a live key of the queue's "
+        "role): `assignee` and `assignments` show who works it; its SLA clock and escalation instants are kept "
+        "(SOP-1.3 / COP-1.3) and any member of the queue may still decide it",
+        roles=STAFF,
+        tag=f"{kind}s",
+        id_params={id_param: case.id_prefix},
+        body_schema="api/case-assignment.schema.json",
+        example={"assignee": "key_01JX0000000000000000000ANA", "note": "Ana knows this partner's distributor contact"},
+        response_schema="api/responses/case.schema.json",
+    )
+    def assign(call: Call) -> dict[str, Any]:
+        assigned = case_assignment.assign(call.runtime, call.who, kind, call.params[id_param], call.body["assignee"],
+                                          call.body.get("note"))  # fmt: skip
+        return domain.view(assigned)
 
 
 def _partner_reply_route(case: CaseKind) -> None:

@@ -9,7 +9,7 @@ from ...domain.contract_set import DOCUMENT_CODE
 from ...domain.errors import NotFound
 from ...services import contracts
 from ..http import Call
-from ..registry import STAFF, operation
+from ..registry import STAFF, QueryParam, operation
 
 EDITORS = frozenset({Role.LEGAL, Role.ADMIN})
 
@@ -43,9 +43,12 @@ def list_contracts(call: Call) -> dict[str, Any]:
 
 
 @operation("GET", "/v1/contracts/{document}", summary="A contract document: its current text and every revision",
-           roles=STAFF, tag="contracts", response_schema="api/responses/contract-read.schema.json")
+           roles=STAFF, tag="contracts", response_schema="api/responses/contract-read.schema.json",
+           query=(QueryParam("revision", "also this earlier revision with its text, as `revision` (404 when the "
+                             "document never had it)", pattern="^[1-9][0-9]{0,5}$"),))
 def get_contract(call: Call) -> dict[str, Any]:
-    return contracts.get_contract(call.runtime, call.who, _document(call))
+    asked = call.query.get("revision")
+    return contracts.get_contract(call.runtime, call.who, _document(call), int(asked) if asked else None)
 
 
 @operation(

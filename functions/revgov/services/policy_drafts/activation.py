@@ -71,7 +71,7 @@ def activation(rt: Runtime, tenant_id: str, actor: tuple[str, str], draft: dict[
                       effective_at=record["effective_at"])],
     )  # fmt: skip
     if contract is not None:
-        changes.merge(_amendment_changes(actor, draft, record, contract.version, now))
+        changes.merge(_amendment_changes(actor, draft, record, contract, now))
     return active, changes
 
 
@@ -105,22 +105,24 @@ def _activated_entry(actor: tuple[str, str], draft: dict[str, Any], record: dict
 
 
 def _amendment_changes(actor: tuple[str, str], draft: dict[str, Any], record: dict[str, Any],
-                       contract_version: int, now: str) -> Changes:  # fmt: skip
+                       contract: Any, now: str) -> Changes:  # fmt: skip
     """The draft's contract amendment as a new revision of its document, in the activation's own commit: audited
     (`contract.amended`, naming the draft and the policy version it came with) and announced (`contract.changed`)."""
     amendment = draft["amendment"]
     text = contract_set.parse(amendment["name"], amendment["markdown"])
     revision = record["amendment"]["revision"]
     reason = f"{amendment['reason']} (with policy draft {draft['draft_id']})"
+    clause_changes = contract_set.clause_changes(contract_set.parse(contract.data["name"], contract.data["markdown"]),
+                                                 text)
     return Changes(
         puts=contracts.contract_puts(None, text, revision=revision, at=now, by=amendment["by"], action="amended",
-                                     reason=reason, version=contract_version),
+                                     reason=reason, version=contract.version, changes=clause_changes),
         audit=[AuditEntry(actor=actor[0], actor_role=actor[1], action="contract.amended",
                           subject=amendment["document"], outcome="amended",
                           inputs={"document": amendment["document"], "revision": revision, "sha256": text.sha256,
                                   "reason": reason, "clauses": amendment["clauses"], "draft_id": draft["draft_id"],
                                   "policy_version": record["policy_version"],
-                                  "approved_by": [a["by"] for a in draft["approvals"]]},
+                                  "approved_by": [a["by"] for a in draft["approvals"]], "changes": clause_changes},
                           policy_version=record["policy_version"],
                           rule_ids=(draft["approval_rule"]["id"],), clauses=(draft["approval_rule"]["clause"],))],
         events=[contracts.changed_event("amended", amendment["document"], revision, text.sha256)],
