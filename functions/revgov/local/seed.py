@@ -8,6 +8,7 @@ from typing import Any
 from ..domain.access import PLATFORM, Principal, Role
 from ..runtime import Runtime
 from ..services import keys, tenant_repository, tenants
+from ..services.contracts import reindex
 from ..tenant_files import load_tenant_file, tenant_files
 from .demo_partners import seed_partners
 
@@ -96,7 +97,6 @@ def index_stored_contracts(rt: Runtime) -> None:
     Unchanged contracts are no-ops, so restarts stay fast."""
     if rt.clause_index is None:
         return
-    from ..services.contracts import reindex
 
     sweep_index(rt)
     for tenant_id in _registry_tenants(rt):
