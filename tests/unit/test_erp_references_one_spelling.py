@@ -1,0 +1,94 @@
+"""An ERP reference is found under any spelling that differs only in case and surrounding whitespace, wherever a
+billable event is looked up by it — not only by the shipment check.
+
+Decided in 1.50.1 (tests/unit/test_shipment_billed_once.py, `core.shipment_identity`): "A delivery note number names
+one shipment however it is spelled: `DN-7`, `dn-7` and ` DN-7 ` are one (PA-10.1 / CPA-10.1 'the billable event',
+billed once)"; the order reference likewise. The same rule now holds for the other lookups by reference:
+- a credit note or a return is recorded against its line "once per reference" (SOP-2.5: "An error is corrected by a
+  credit note referencing the original invoice and lines"): `CN-7` sent again as `cn-7` under another ERP id is the
+  same credit note, not a second one;
+- PA-7.7(d) "no line may earn the same incentive twice": two lines of one order, day, SKU, quantity and amount are
+  one order line billed twice (RBT-NO-DOUBLE-COUNT), whether the order is spelled `SO-H-1` or `so-h-1` (a history
+  import and the ERP may spell it either way).
+PA-7.2 (northwind, volume, retroactive): "USD 100,000.00 to 249,999.99 | 1.0%"; below it "USD 0.00 to 99,999.99 |
+0.0%" (tenants/northwind/contracts/partner-agreement.md). A fixed clock: nothing depends on today's date.
+"""
+
+from __future__ import annotations
+
+from memory_store import Ledger
+from rebate_runs import settle_approved
+from revgov.domain import billing as core
+from revgov.domain.access import Principal, Role
+from revgov.services import history, rebates
+
+PARTNER = "ptr_01JBNWPARTNER0000000000001"
+FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
+
+
+def test_the_reference_rule_is_one_function_case_and_surrounding_whitespace_only():
+    assert core.erp_reference(" cn-7 ") == core.erp_reference("CN-7") == "CN-7"
+    assert core.erp_reference("CN-7") != core.erp_reference("CN 7")
+    assert core.erp_reference("  ") is None and core.erp_reference(None) is None
+
+
+def _credit(invoice: dict, ref: str) -> dict:
+    line = invoice["lines"][0]
+    return {"partner_id": PARTNER, "credit_note_ref": ref, "invoice_id": invoice["invoice_id"],
+            "line_no": line["number"], "reason": "billing_error", "amount": "100.00", "issued_on": "2026-11-03"}
+
+
+def test_sop_2_5_a_credit_note_sent_again_in_another_spelling_credits_the_line_once():
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    shipped = {"partner_id": PARTNER, "order_ref": "SO-CN-1", "shipped_on": "2026-10-20",
+               "lines": [{"sku": "NW-SRV-R2", "quantity": 1}]}
+    assert ledger.receive("shipment.confirmed", shipped, occurred_at="2026-10-20T15:00:00Z",
+                          erp_id="NW-ERP-CNSP-0")["status"] == "processed"
+    october = ledger.invoice(PARTNER, "2026-10")
+    ledger.clock.set("2026-11-03T10:00:00Z")
+    first = ledger.receive("credit_note.issued", _credit(october, "CN-SPELL-7"), occurred_at="2026-11-03T09:00:00Z",
+                           erp_id="NW-ERP-CNSP-1")
+    again = ledger.receive("credit_note.issued", _credit(october, "cn-spell-7"), occurred_at="2026-11-03T09:05:00Z",
+                           erp_id="NW-ERP-CNSP-2")
+    assert first["status"] == "processed" and again["status"] == "processed", again
+    assert "already recorded" in again["reason"]
+    assert ledger.invoice(PARTNER, "2026-11")["total"] == "-100.00"  # one credit note of 100.00, not two
+
+
+def test_a_return_sent_again_in_another_spelling_credits_the_line_once():
+    ledger = Ledger("2026-10-20T16:00:00Z")
+    shipped = {"partner_id": PARTNER, "order_ref": "SO-RMA-1", "shipped_on": "2026-10-20",
+               "lines": [{"sku": "NW-SRV-R2", "quantity": 2}]}
+    ledger.receive("shipment.confirmed", shipped, occurred_at="2026-10-20T15:00:00Z", erp_id="NW-ERP-RMSP-0")
+    october = ledger.invoice(PARTNER, "2026-10")
+    ledger.clock.set("2026-11-03T10:00:00Z")
+    rma = {"partner_id": PARTNER, "invoice_id": october["invoice_id"], "line_no": october["lines"][0]["number"],
+           "quantity": 1, "returned_on": "2026-11-03"}
+    ledger.receive("return.received", {**rma, "rma_ref": "RMA-SPELL-1"}, occurred_at="2026-11-03T09:00:00Z",
+                   erp_id="NW-ERP-RMSP-1")
+    again = ledger.receive("return.received", {**rma, "rma_ref": "rma-spell-1"}, occurred_at="2026-11-03T09:05:00Z",
+                           erp_id="NW-ERP-RMSP-2")
+    assert "already recorded" in again["reason"], again
+    assert ledger.invoice(PARTNER, "2026-11")["total"] == "-5200.00"  # one unit at PA-6.1's 5,200.00, once
+
+
+def _order_line(ref: str, invoice: str, order_ref: str) -> dict[str, str]:
+    return {"partner_id": PARTNER, "invoice_ref": invoice, "invoice_date": "2025-07-31", "line_ref": ref,
+            "sku": "NW-SW-24P", "quantity": "40", "amount": "60000.00", "service_date": "2025-07-14",
+            "order_ref": order_ref}
+
+
+def _q3_volume(spellings: tuple[str, str]) -> dict:
+    ledger = Ledger("2026-10-01T08:00:00Z")
+    lines = [_order_line("H1-1", "INV-H1", spellings[0]), _order_line("H2-1", "INV-H2", spellings[1])]
+    history.import_history(ledger.rt, FINANCE, {"source": "orders.csv", "lines": lines, "payments": []})
+    _, settled = settle_approved(ledger.rt, FINANCE, {"period": "2025-Q3", "run": 1})
+    statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], PARTNER)["statement"]
+    return next(ln for ln in statement["lines"] if ln["program_id"] == "RBT-VOLUME")
+
+
+def test_pa_7_7_d_one_order_line_invoiced_twice_earns_once_whatever_the_order_s_spelling():
+    # Spelled alike, the second line repeats the first: Qualifying Revenue 60,000.00, under PA-7.2's 100,000.00.
+    same = _q3_volume(("SO-H-1", "SO-H-1"))
+    assert same["basis_revenue"] == "60000.00", same
+    assert _q3_volume(("SO-H-1", "so-h-1"))["basis_revenue"] == "60000.00"  # not 120,000.00 earning 1.0%
