@@ -16,10 +16,13 @@ PA-7.2 (northwind, volume, retroactive): "USD 100,000.00 to 249,999.99 | 1.0%"; 
 
 from __future__ import annotations
 
+import pytest
+
 from memory_store import Ledger
 from rebate_runs import settle_approved
 from revgov.domain import billing as core
 from revgov.domain.access import Principal, Role
+from revgov.domain.errors import RuleViolation
 from revgov.services import history, rebates
 
 PARTNER = "ptr_01JBNWPARTNER0000000000001"
@@ -92,3 +95,72 @@ def test_pa_7_7_d_one_order_line_invoiced_twice_earns_once_whatever_the_order_s_
     same = _q3_volume(("SO-H-1", "SO-H-1"))
     assert same["basis_revenue"] == "60000.00", same
     assert _q3_volume(("SO-H-1", "so-h-1"))["basis_revenue"] == "60000.00"  # not 120,000.00 earning 1.0%
+
+
+# A history import (docs/history.md) looks up ERP references too: a credit note row names the line it credits
+# (`credits_line_ref`, PA-1.2 "net of all credit notes issued against those invoices, whenever issued"), a line may be
+# imported once (`line_ref`, "what a credit note names"), a payment names its ERP invoice (`invoice_ref`).
+def _history_line(ref: str, invoice: str, **extra: str) -> dict[str, str]:
+    return {"partner_id": PARTNER, "invoice_ref": invoice, "invoice_date": "2025-10-31", "line_ref": ref,
+            "sku": "NW-SW-24P", "quantity": "40", "amount": "50000.00", "service_date": "2025-10-14", **extra}
+
+
+def _credit_row(credits: str) -> dict[str, str]:
+    return {"partner_id": PARTNER, "invoice_ref": "INV-C9", "invoice_date": "2025-12-15", "line_ref": "C9-1",
+            "kind": "credit_note", "sku": "NW-SW-24P", "quantity": "4", "amount": "-5000.00",
+            "credits_line_ref": credits, "reason": "billing_error"}
+
+
+def test_a_history_credit_note_finds_the_line_it_credits_spelled_otherwise_in_the_file_and_imported_before():
+    ledger = Ledger("2026-10-01T08:00:00Z")
+    in_file = history.import_history(ledger.rt, FINANCE, {"source": "one.csv", "payments": [], "lines": [
+        _history_line("A100-1", "INV-A100"), _credit_row("a100-1")]})
+    assert in_file["replayed"] is False
+    ledger = Ledger("2026-10-01T08:00:00Z")
+    history.import_history(ledger.rt, FINANCE, {"source": "lines.csv", "payments": [], "lines": [
+        _history_line("A100-1", "INV-A100")]})
+    later = history.import_history(ledger.rt, FINANCE, {"source": "credits.csv", "payments": [], "lines": [
+        _credit_row("a100-1")]})
+    assert later["replayed"] is False
+
+
+def test_a_history_line_spelled_otherwise_is_the_line_already_imported_or_already_in_the_file():
+    ledger = Ledger("2026-10-01T08:00:00Z")
+    history.import_history(ledger.rt, FINANCE, {"source": "first.csv", "payments": [], "lines": [
+        _history_line("A100-1", "INV-A100")]})
+    with pytest.raises(RuleViolation) as again:
+        history.import_history(ledger.rt, FINANCE, {"source": "second.csv", "payments": [], "lines": [
+            _history_line("a100-1", "INV-A101", invoice_date="2025-11-30", service_date="2025-11-10")]})
+    assert [e.path for e in again.value.errors] == ["/lines/0/line_ref"]
+    assert "was imported by" in again.value.errors[0].message
+    with pytest.raises(RuleViolation) as twice:
+        history.import_history(Ledger("2026-10-01T08:00:00Z").rt, FINANCE, {"source": "twice.csv", "payments": [],
+                                "lines": [_history_line("B1-1", "INV-B1"), _history_line("b1-1", "INV-B1")]})
+    assert [e.path for e in twice.value.errors] == ["/lines/1/line_ref"]
+
+
+def test_a_history_payment_finds_its_erp_invoice_spelled_otherwise():
+    ledger = Ledger("2026-10-01T08:00:00Z")
+    result = history.import_history(ledger.rt, FINANCE, {"source": "paid.csv", "lines": [
+        _history_line("A100-1", "INV-A100")], "payments": [
+        {"partner_id": PARTNER, "invoice_ref": "inv-a100", "paid_on": "2025-11-20", "payment_ref": "RCPT-1"}]})
+    assert result["replayed"] is False
+    (invoice,) = [i for i in ledger.rt.store.query("northwind", "INVOICE", limit=50).items
+                  if i.data.get("partner_id") == PARTNER and i.data.get("period") == "2025-10"]
+    assert invoice.data["paid_on"] == "2025-11-20"
+
+
+def test_a_line_recorded_by_an_import_before_1_56_4_is_found_by_the_spelling_it_was_imported_under():
+    # Before 1.56.4 an import recorded each line under the reference as its file spelled it (`partner#a100-1`): a
+    # later file spelling it the same still finds it (docs/history.md: another spelling of such a line is not found).
+    from revgov.ports import Changes, Put
+    from revgov.services.history import HISTORY_LINES
+
+    ledger = Ledger("2026-10-01T08:00:00Z")
+    ledger.rt.commit("northwind", Changes(puts=[Put(HISTORY_LINES, f"{PARTNER}#a100-1", {
+        "line_id": "inv_OLDIMPORT.1", "amount": "50000.00", "family": "networking", "import_id": "imp_BEFORE",
+        "period": "2025-09"})]))
+    with pytest.raises(RuleViolation) as again:
+        history.import_history(ledger.rt, FINANCE, {"source": "again.csv", "payments": [], "lines": [
+            _history_line("a100-1", "INV-A100")]})
+    assert [(e.path, "imp_BEFORE" in e.message) for e in again.value.errors] == [("/lines/0/line_ref", True)]
