@@ -164,3 +164,37 @@ def test_a_line_recorded_by_an_import_before_1_56_4_is_found_by_the_spelling_it_
         history.import_history(ledger.rt, FINANCE, {"source": "again.csv", "payments": [], "lines": [
             _history_line("a100-1", "INV-A100")]})
     assert [(e.path, "imp_BEFORE" in e.message) for e in again.value.errors] == [("/lines/0/line_ref", True)]
+
+
+def _milestone(sow_ref: str, milestone: str = "kickoff") -> dict[str, str]:
+    return {"partner_id": PARTNER, "sow_ref": sow_ref, "service": "deployment", "family": "security",
+            "milestone": milestone, "sow_value": "12500.00", "accepted_on": "2026-10-22"}
+
+
+def test_pa_10_6_a_milestone_sent_again_with_its_sow_spelled_otherwise_is_not_billed_again():
+    # PA-10.6: "Milestone percentages in a statement of work must total 100%": kickoff 30% of 12,500.00 = 3,750.00,
+    # once, whether the statement of work is `SOW-2026-188` or `sow-2026-188` (the same document).
+    ledger = Ledger("2026-10-22T12:00:00Z")
+    first = ledger.bill("service.completed", _milestone("SOW-2026-188"), occurred_at="2026-10-22T11:00:00Z",
+                        erp_id="ERP-SVC-SP-1")
+    again = ledger.bill("service.completed", _milestone("sow-2026-188"), occurred_at="2026-10-22T11:00:00Z",
+                        erp_id="ERP-SVC-SP-2")
+    assert first["status"] == again["status"] == "processed"
+    assert "already billed" in again["reason"], again
+    milestones = [x for x in ledger.invoice(PARTNER, "2026-10")["lines"] if x["kind"] == "milestone"]
+    assert [x["amount"] for x in milestones] == ["3750.00"]
+
+
+def test_a_statement_of_work_recorded_before_1_56_4_under_its_spelling_is_still_found(monkeypatch):
+    # Before 1.56.4 a statement of work was recorded under its ref as sent (`partner#sow-2026-288`); the same spelling
+    # still finds it, and a milestone billed on it is not billed again.
+    ledger = Ledger("2026-10-22T12:00:00Z")
+    monkeypatch.setattr(core, "statement_of_work_key", lambda partner_id, ref: f"{partner_id}#{ref}")  # as before
+    ledger.bill("service.completed", _milestone("sow-2026-288"), occurred_at="2026-10-22T11:00:00Z",
+                erp_id="ERP-SVC-OLD-1")
+    monkeypatch.undo()
+    assert ledger.rt.store.get("northwind", "SOW", f"{PARTNER}#sow-2026-288") is not None
+    again = ledger.bill("service.completed", _milestone("sow-2026-288"), occurred_at="2026-10-22T11:00:00Z",
+                        erp_id="ERP-SVC-OLD-2")
+    assert "already billed" in again["reason"], again
+    assert ledger.rt.store.get("northwind", "SOW", f"{PARTNER}#SOW-2026-288") is None

@@ -64,6 +64,7 @@ from .milestones import (
     milestone_draft,
     overage_hours,
     shares_crossed,
+    statement_of_work_key,
     with_milestone,
 )
 from .periods import (
@@ -246,6 +247,7 @@ __all__ = [
     "shipment_ref_as_sent",
     "sla_clock_start",
     "sla_due",
+    "statement_of_work_key",
     "unit_cost_of",
     "unit_price_in_force",
     "unit_price_of",
