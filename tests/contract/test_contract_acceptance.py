@@ -1081,6 +1081,30 @@ def _cpa_14_2() -> None:
         15, "CPA-14.2")
 
 
+def _notice_quotes(policy: dict[str, Any], tenant: str, ref: str) -> None:
+    from revgov.domain.contracts import parse_contract
+    from revgov.domain.copilot import Passage, ai_notice
+
+    rule = policy["copilot_notice"]
+    assert rule["clause"] == ref
+    markdown = (ROOT / "tenants" / tenant / "contracts" / "partner-agreement.md").read_text()
+    (text,) = [c.text for c in parse_contract(markdown).clauses if c.clause_id == ref]
+    passage = Passage(tenant, ref.split("-")[0], "", "", ref, "", text, None, "", "")
+    assert ai_notice(rule, passage) == {"text": text, "clause": ref, "document": ref.split("-")[0],
+                                        "rule_id": rule["id"]}
+
+
+@clause("northwind", "PA-14.1", "Copilot answers are guidance only and do not amend, waive or interpret this Agreement "
+        "bindingly; the cited clause text prevails.")
+def _pa_14_1() -> None:
+    _notice_quotes(NW, "northwind", "PA-14.1")
+
+
+@clause("contoso", "CPA-14.1", "Partners interacting with it are informed that they are interacting with an AI system.")
+def _cpa_14_1() -> None:
+    _notice_quotes(CT, "contoso", "CPA-14.1")
+
+
 @clause("contoso", "COP-6.3", "A Partner may appeal a dispute decision once, within 10 business days")
 def _cop_6_3() -> None:
     # "The appeal is decided by the head of Finance together with Legal within 15 business days."

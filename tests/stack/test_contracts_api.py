@@ -320,3 +320,26 @@ def test_a_contract_written_through_the_api_has_its_units_embedded_then_so_a_fir
     reply = ask(tenant["admin"], "Within how many days must an invoice be paid?")
     assert "FRA-1.1" in {c["clause"] for c in reply["citations"]}
     assert embedded == []
+
+
+def test_an_amendment_moving_a_figure_rules_in_force_set_is_refused_over_http_naming_each(tenant):
+    """The example tenant's FPA-4.1: "Channel Operations triages every exception within 8 hours"; its policy's
+    ROUTE-TRIAGE and ROUTE-DISCOUNT-CAP cite it with `sla_hours: 8`. Amended alone to 12 hours, the rules would enforce
+    8 against a clause saying 12: refused (422, docs/policy.md "Figures and their clauses"), each figure named by its
+    pointer, and the contract stays at its revision; reworded keeping "8 hours", the amendment stands."""
+    legal = tenant["legal"]
+    before = legal.get("/v1/contracts/FPA").json()["contract"]
+    clause = {"clause_id": "FPA-4.1", "title": "Exception handling",
+              "text": "Channel Operations triages every exception within 12 hours. A discount above the tier cap needs "
+                      "Channel Operations approval."}
+    refused = assert_problem(legal.post("/v1/contracts/FPA/amendments", {"reason": "12 h", "clauses": [clause]}), 422)
+    assert {e["path"] for e in refused["errors"]} == {
+        "/policy/exception_routing/triage/sla_hours",
+        "/policy/exception_routing/categories/discount_above_tier_cap/sla_hours"}, refused
+    assert any("ROUTE-TRIAGE sets 8" in e["message"] for e in refused["errors"])
+    assert legal.get("/v1/contracts/FPA").json()["contract"]["revision"] == before["revision"]
+    kept = {**clause, "text": "Every exception is triaged by Channel Operations within 8 hours. A discount above the "
+                              "tier cap needs Channel Operations approval."}
+    amended = legal.post("/v1/contracts/FPA/amendments", {"reason": "reworded", "clauses": [kept]})
+    assert amended.status_code == 200, amended.text
+    assert {r["rule_id"] for r in amended.json()["policy_rules_to_review"]} == {"ROUTE-TRIAGE", "ROUTE-DISCOUNT-CAP"}

@@ -92,6 +92,19 @@ def test_a_partner_sees_its_own_side_letter_and_never_another_partners(partners)
     assert body["searched"]["scope"] == {"tenant_id": "northwind", "partner_id": partners["ids"][0]}
 
 
+def test_every_answer_over_http_carries_the_tenant_s_ai_notice_clause(partners, contoso):
+    """CPA-14.1: "Partners interacting with it are informed that they are interacting with an AI system"; PA-14.1:
+    answers "are guidance only [...] the cited clause text prevails". A client of the API reads it in `notice`, the
+    tenant's own clause quoted (a partner key's answer and a refusal alike)."""
+    own = partners["key"].post("/v1/copilot/ask", {"question": "What special rebate do we earn on fiber optic "
+                                                                "transceivers?"}).json()
+    assert (own["notice"]["clause"], own["notice"]["rule_id"]) == ("PA-14.1", "COPILOT-AI-NOTICE"), own["notice"]
+    assert "the cited clause text prevails" in own["notice"]["text"]
+    refused = contoso.post("/v1/copilot/ask", {"question": "What is the dress code for the annual kickoff party?"})
+    notice = refused.json()["notice"]
+    assert notice["clause"] == "CPA-14.1" and "interacting with an AI system" in notice["text"], notice
+
+
 def test_a_partner_cannot_ask_as_another_partner(partners):
     response = partners["key"].post("/v1/copilot/ask", {"question": "What special rebate applies?",
                                                           "partner_id": partners["ids"][1]})

@@ -6,41 +6,22 @@ from the clause quoted in the test's docstring; dates are read from the stack's 
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from reviewer_support import instant, partner_document, party_fixture, party_today, quote_body
 
 from billing_support import erp_event, wait_until
-from security_support import make_party, offboard
 from support import Api, assert_problem
 
 pytestmark = pytest.mark.stack
 
 
-@pytest.fixture
-def party(api, operator, stack):
-    made = make_party(api, operator, stack, "contoso")
-    yield made
-    offboard(operator, made)
-
-
-def _today(party: Any) -> date:
-    return date.fromisoformat(party.rt.clock.now_iso()[:10])
-
-
-def _at(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def _quote(partner_id: str, sku: str, discount: str, quantity: int = 10) -> dict[str, Any]:
-    return {"partner_id": partner_id, "quote_ref": f"Q-RV4-{uuid.uuid4().hex[:8]}",
-            "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Rhein Logistik GmbH"},
-            "lines": [{"line_id": "1", "sku": sku, "quantity": quantity, "discount_percent": discount}],
-            "promotions": [], "terms": {"payment_days": 30}}
+party = party_fixture("contoso")
+AS_QUOTED = {"quantity": 10, "customer": "Rhein Logistik GmbH"}  # ten seats of each quoted line
 
 
 def _second(party: Any, api: Api, role: str) -> Api:
@@ -68,16 +49,16 @@ def test_a_collaboration_line_at_23_percent_needs_channel_ops_and_finance_each_w
     partner = party.partners[0]
     sales = party.by_role["sales"]
 
-    allowed = sales.post("/v1/pricing/check", _quote(partner, "CT-COLLAB-SEAT", "9.00"))
+    allowed = sales.post("/v1/pricing/check", quote_body(partner, "CT-COLLAB-SEAT", "9.00", **AS_QUOTED))
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["outcome"] == "allow" and allowed.json()["approvals"] == [], allowed.json()
 
-    at_22 = sales.post("/v1/pricing/check", _quote(partner, "CT-COLLAB-SEAT", "22.00")).json()
+    at_22 = sales.post("/v1/pricing/check", quote_body(partner, "CT-COLLAB-SEAT", "22.00", **AS_QUOTED)).json()
     assert at_22["outcome"] == "approval_required", at_22
     assert sorted((a["category"], a["queue"]) for a in at_22["approvals"]) == [
         ("discount_above_tier_cap", "channel_ops")], at_22["approvals"]
 
-    checked = sales.post("/v1/pricing/check", _quote(partner, "CT-COLLAB-SEAT", "23.00"))
+    checked = sales.post("/v1/pricing/check", quote_body(partner, "CT-COLLAB-SEAT", "23.00", **AS_QUOTED))
     assert checked.status_code == 200, checked.text
     body = checked.json()
     assert (body["outcome"], body["status"]) == ("approval_required", "pending_approval"), body
@@ -87,12 +68,12 @@ def test_a_collaboration_line_at_23_percent_needs_channel_ops_and_finance_each_w
     expected = {"discount_above_tier_cap": (12, 9, 12, 18), "discount_above_finance_threshold": (24, 18, 24, 36)}
     for category, (sla, remind, lead, head) in expected.items():
         case = party.admin.get(f"/v1/approvals/{by_category[category]['approval_id']}").json()
-        entered = _at(case.get("entered_at") or case["opened_at"])
+        entered = instant(case.get("entered_at") or case["opened_at"])
         assert case["sla_hours"] == sla, case
-        assert _at(case["due_at"]) - entered == timedelta(hours=sla), case
+        assert instant(case["due_at"]) - entered == timedelta(hours=sla), case
         escalation = case["escalation"]
         assert escalation["clause"] == "COP-4.2", escalation
-        assert [_at(escalation[k]) - entered for k in ("remind_at", "lead_at", "head_at")] == [
+        assert [instant(escalation[k]) - entered for k in ("remind_at", "lead_at", "head_at")] == [
             timedelta(hours=remind), timedelta(hours=lead), timedelta(hours=head)], (category, escalation)
 
     ops = party.by_role["channel_ops"]
@@ -107,7 +88,7 @@ def test_a_collaboration_line_at_23_percent_needs_channel_ops_and_finance_each_w
     released = party.admin.get(f"/v1/decisions/{body['decision_id']}").json()
     assert (released["outcome"], released["status"]) == ("allow", "approved"), released
 
-    beyond = sales.post("/v1/pricing/check", _quote(partner, "CT-COLLAB-SEAT", "28.50")).json()
+    beyond = sales.post("/v1/pricing/check", quote_body(partner, "CT-COLLAB-SEAT", "28.50", **AS_QUOTED)).json()
     assert beyond["outcome"] == "deny" and beyond["approvals"] == [], beyond
     assert "CPA-6.4" in {r["clause"] for r in beyond["reasons"]}, beyond["reasons"]
 
@@ -136,7 +117,7 @@ def test_an_expired_secops_certification_freezes_a_security_registration_and_dro
       Authorized partner register "without certification", is accepted for review."""
     from revgov.services import deal_holds
 
-    today = _today(party)
+    today = party_today(party)
     p0 = party.partners[0]
     own = party.partner_keys[p0]
     ops = party.by_role["channel_ops"]
@@ -153,17 +134,17 @@ def test_an_expired_secops_certification_freezes_a_security_registration_and_dro
     # CPA-4.2: valid "until 23:59:59 UTC on the last day"; CPA-4.3(d): frozen registrations "lapse if no valid
     # certification is recorded within 21 days" (northwind's PA-4.3(d): 30); CPA-5.2: protection 60 days from approval
     hold = seen["certification_hold"]
-    expired = _at(hold["certification_expired_at"])
+    expired = instant(hold["certification_expired_at"])
     # valid through yesterday 23:59:59, so expired from today 00:00:00 UTC
     assert (expired.date(), expired.hour, expired.minute, expired.second) == (today, 0, 0, 0), hold
-    assert _at(hold["lapses_at"]).date() == (expired + timedelta(days=21)).date(), hold
+    assert instant(hold["lapses_at"]).date() == (expired + timedelta(days=21)).date(), hold
     assert hold["clause"].startswith("CPA-4.3"), hold
-    assert _at(seen["expires_at"]).date() == (_at(seen["approved_at"]) + timedelta(days=60)).date(), seen
+    assert instant(seen["expires_at"]).date() == (instant(seen["approved_at"]) + timedelta(days=60)).date(), seen
     deal_holds.sweep(party.rt, party.tenant_id)
     found = ops.get("/v1/exceptions", queue="channel_ops", limit=200).json()["items"]
     (held,) = [e for e in found if e["category"] == "certification_expired_active_deal"
                and e["subject"]["id"] == deal.json()["deal_id"]]
-    assert _at(held["due_at"]) - _at(held["opened_at"]) == timedelta(hours=12), held
+    assert instant(held["due_at"]) - instant(held["opened_at"]) == timedelta(hours=12), held
 
     def entitlement(name: str) -> dict[str, Any]:
         return dict(ops.get(f"/v1/partners/{p0}/entitlements/{name}").json())
@@ -213,7 +194,7 @@ def test_support_beyond_thirty_advanced_hours_is_billed_at_eur_130_for_severity_
        is not invoiced"), a support_hours_overage exception -> customer_success, 12 h (COP-4.1).
     4. 2.00 h, severity 3, overage approved in writing: all beyond the allowance, 2.00 x 130.00 = EUR 260.00.
     Billed overage in all: 195.00 + 260.00 = 455.00, never at northwind's USD 150.00."""
-    today = _today(party)
+    today = party_today(party)
     p0 = party.partners[0]
     _support(party, p0, "22.50", 2, today)
     assert _overage_lines(party, p0) == []
@@ -231,7 +212,7 @@ def test_support_beyond_thirty_advanced_hours_is_billed_at_eur_130_for_severity_
 
     wait_until(lambda: len(overage_cases()) == 1, 60, what="support_hours_overage")
     (case,) = overage_cases()
-    assert _at(case["due_at"]) - _at(case["opened_at"]) == timedelta(hours=12), case
+    assert instant(case["due_at"]) - instant(case["opened_at"]) == timedelta(hours=12), case
     assert len(_overage_lines(party, p0)) == 1, _overage_lines(party, p0)
 
     _support(party, p0, "2.00", 3, today, overage_approved=True)
@@ -239,12 +220,6 @@ def test_support_beyond_thirty_advanced_hours_is_billed_at_eur_130_for_severity_
     amounts = sorted(Decimal(ln["amount"]) for ln in _overage_lines(party, p0))
     assert amounts == [Decimal("195.00"), Decimal("260.00")], _overage_lines(party, p0)
     assert sum(amounts) == Decimal("455.00")
-
-
-def _document(kind: str, issued: date, **extra: Any) -> dict[str, Any]:
-    return {"document_type": kind, "reference": f"dms://{kind}/{uuid.uuid4().hex[:8]}",
-            "checksum": "sha256:" + hashlib.sha256(f"{kind}{issued}".encode()).hexdigest(),
-            "issued_at": issued.isoformat(), **extra}
 
 
 def test_a_commercial_register_extract_older_than_three_months_counts_as_missing(party, api):
@@ -256,7 +231,7 @@ def test_a_commercial_register_extract_older_than_three_months_counts_as_missing
     A fresh extract (dated 10 days ago) completes the file: pending approval, decided by a channel ops member other
     than the one who submitted it (CPA-2.9). Active Authorized: 8 support hours (CPA-9.2), opportunity registration
     (CPA-3.2), no MDF (CPA-3.2 "not eligible for [...] market development funds")."""
-    today = _today(party)
+    today = party_today(party)
     ops = party.by_role["channel_ops"]
     created = ops.post("/v1/partners", {
         "legal_name": f"Brandt Handel {uuid.uuid4().hex[:6]}", "partner_type": "reseller",
@@ -275,10 +250,11 @@ def test_a_commercial_register_extract_older_than_three_months_counts_as_missing
     assert {"signed_agreement", "tax_form", "insurance_certificate", "compliance_screening"} <= set(documents), (
         required["missing"])
     for kind in documents:
-        filed = ops.post(f"/v1/partners/{partner_id}/documents", _document(kind, month_ago, **extras.get(kind, {})))
+        filed = ops.post(f"/v1/partners/{partner_id}/documents",
+                         partner_document(kind, month_ago, **extras.get(kind, {})))
         assert filed.status_code == 201, (kind, filed.text)
     old = ops.post(f"/v1/partners/{partner_id}/documents",
-                   _document("commercial_register_extract", today - timedelta(days=130)))
+                   partner_document("commercial_register_extract", today - timedelta(days=130)))
     assert old.status_code in (201, 422), old.text
     gapped = ops.post(f"/v1/partners/{partner_id}/submit", {})
     assert gapped.status_code == 200, gapped.text
@@ -288,7 +264,7 @@ def test_a_commercial_register_extract_older_than_three_months_counts_as_missing
     assert gaps and gaps[0]["clause"] == "CPA-2.2", body["missing"]
 
     fresh = ops.post(f"/v1/partners/{partner_id}/documents",
-                     _document("commercial_register_extract", today - timedelta(days=10)))
+                     partner_document("commercial_register_extract", today - timedelta(days=10)))
     assert fresh.status_code == 201, fresh.text
     submitted = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
     assert submitted["outcome"] == "pending_approval" and submitted["missing"] == [], submitted
@@ -317,7 +293,7 @@ def test_payment_terms_beyond_thirty_days_go_to_legal_for_48_hours_and_beyond_si
     sales = party.by_role["sales"]
 
     def check(days: int) -> dict[str, Any]:
-        body = _quote(p0, "CT-COLLAB-SEAT", "5.00")
+        body = quote_body(p0, "CT-COLLAB-SEAT", "5.00", **AS_QUOTED)
         body["terms"] = {"payment_days": days}
         answer = sales.post("/v1/pricing/check", body)
         assert answer.status_code == 200, answer.text
@@ -330,8 +306,8 @@ def test_payment_terms_beyond_thirty_days_go_to_legal_for_48_hours_and_beyond_si
         (approval,) = held["approvals"]
         assert (approval["category"], approval["queue"]) == ("non_standard_payment_terms", "legal"), approval
         case = party.admin.get(f"/v1/approvals/{approval['approval_id']}").json()
-        entered = _at(case.get("entered_at") or case["opened_at"])
-        assert _at(case["due_at"]) - entered == timedelta(hours=48), case
+        entered = instant(case.get("entered_at") or case["opened_at"])
+        assert instant(case["due_at"]) - entered == timedelta(hours=48), case
     assert_problem(party.by_role["channel_ops"].post(f"/v1/approvals/{approval['approval_id']}/decision",
                                                      {"outcome": "approved", "note": "not mine"}), 403)
     assert party.by_role["legal"].post(f"/v1/approvals/{approval['approval_id']}/decision",
@@ -349,7 +325,7 @@ def test_mdf_is_asked_only_by_an_eligible_partner_and_claimed_only_after_a_pre_a
       before it has taken place is refused (422), nothing paid.
     * P0 with cert-secops-analyst expired falls to Authorized's entitlements (CPA-4.3(a)): a new request is a 422
       citing CPA-9.5 or CPA-4.3 (the expiry that makes it ineligible)."""
-    today = _today(party)
+    today = party_today(party)
     p0 = party.partners[0]
     own = party.partner_keys[p0]
     activity = {"title": "Winter collaboration roadshow", "starts_on": (today + timedelta(days=10)).isoformat(),
@@ -396,7 +372,7 @@ def test_sandboxes_are_counted_at_a_time_and_exam_vouchers_per_program_year(part
         assert voucher.status_code == 201, voucher.text
         assert voucher.json()["remaining"] == remaining, voucher.json()
         # "Unused vouchers expire at the end of the Program Year" (a calendar year, CPA-1.1)
-        assert voucher.json()["issued"]["expires_on"] == f"{_today(party).year}-12-31", voucher.json()
+        assert voucher.json()["issued"]["expires_on"] == f"{party_today(party).year}-12-31", voucher.json()
     assert_problem(ops.post(f"/v1/partners/{p0}/exam-vouchers", {}), 409)
 
 
@@ -449,7 +425,7 @@ def test_premium_onboarding_is_included_for_an_advanced_partner_above_eur_40000_
     wait_until(lambda: len(out_of_scope()) == 1, 60, what="onboarding at the floor out of scope")
     assert lines(at_floor) == []
     (first,) = out_of_scope()
-    assert _at(first["due_at"]) - _at(first["opened_at"]) == timedelta(hours=12), first
+    assert instant(first["due_at"]) - instant(first["opened_at"]) == timedelta(hours=12), first
 
     managed = _service(party, p0, "managed_support", "kickoff", "30000.00", None)
     wait_until(lambda: len(out_of_scope()) == 2, 60, what="managed support out of scope")
@@ -469,7 +445,7 @@ def test_a_renewal_worth_eur_75000_a_year_waits_for_channel_ops_triage_and_one_b
     * 55 seats: 114.00 x 55 x 12 = 75,240.00 >= 75,000.00 -> approval_required, high_value_renewal, channel_ops, 12 h.
     * 54 seats: 114.00 x 54 x 12 = 73,872.00 -> allow.
     The renewed term starts on the first day of next month (after the activation today)."""
-    today = _today(party)
+    today = party_today(party)
     p0 = party.partners[0]
     first_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     results = {}
@@ -498,7 +474,7 @@ def test_a_renewal_worth_eur_75000_a_year_waits_for_channel_ops_triage_and_one_b
     (approval,) = high["approvals"]
     assert (approval["category"], approval["queue"]) == ("high_value_renewal", "channel_ops"), approval
     case = party.admin.get(f"/v1/approvals/{approval['approval_id']}").json()
-    assert _at(case["due_at"]) - _at(case.get("entered_at") or case["opened_at"]) == timedelta(hours=12), case
+    assert instant(case["due_at"]) - instant(case.get("entered_at") or case["opened_at"]) == timedelta(hours=12), case
     low = results[54]
     assert low["outcome"] == "allow", low
     assert Decimal(low["renewal"]["annual_value"]) == Decimal("73872.00"), low["renewal"]
@@ -513,18 +489,18 @@ def test_an_insurance_certificate_unrenewed_ten_days_after_expiry_suspends_on_th
     sweep lifts P1's suspension ("the suspension ends when the reason is cured")."""
     from revgov.services import partners as partner_service
 
-    today = _today(party)
+    today = party_today(party)
     p0, p1 = party.partners
     ops = party.by_role["channel_ops"]
     for partner, days in ((p0, 10), (p1, 11)):
-        lapsed = _document("insurance_certificate", today - timedelta(days=365 + days),
+        lapsed = partner_document("insurance_certificate", today - timedelta(days=365 + days),
                            expires_at=(today - timedelta(days=days)).isoformat(), coverage_amount="1000000.00")
         filed = ops.post(f"/v1/partners/{partner}/documents", lapsed)
         assert filed.status_code == 201, filed.text
     sales = party.by_role["sales"]
-    within = sales.post("/v1/pricing/check", _quote(p0, "CT-COLLAB-SEAT", "5.00")).json()
+    within = sales.post("/v1/pricing/check", quote_body(p0, "CT-COLLAB-SEAT", "5.00", **AS_QUOTED)).json()
     assert within["outcome"] == "allow", within
-    beyond = sales.post("/v1/pricing/check", _quote(p1, "CT-COLLAB-SEAT", "5.00")).json()
+    beyond = sales.post("/v1/pricing/check", quote_body(p1, "CT-COLLAB-SEAT", "5.00", **AS_QUOTED)).json()
     assert beyond["outcome"] == "deny", beyond
     assert "CPA-13.2" in {r["clause"] for r in beyond["reasons"]} or "CPA-2.4" in {
         r["clause"] for r in beyond["reasons"]}, beyond["reasons"]
@@ -537,7 +513,7 @@ def test_an_insurance_certificate_unrenewed_ten_days_after_expiry_suspends_on_th
     assert (step["to"], step.get("clause"), step.get("rule_id")) == (
         "suspended", "CPA-2.4", "PTR-INSURANCE-LAPSE"), step
 
-    renewed = _document("insurance_certificate", today - timedelta(days=2),
+    renewed = partner_document("insurance_certificate", today - timedelta(days=2),
                         expires_at=(today + timedelta(days=363)).isoformat(), coverage_amount="1000000.00")
     assert ops.post(f"/v1/partners/{p1}/documents", renewed).status_code == 201
     partner_service.sweep_standing(party.rt, party.tenant_id)
@@ -559,7 +535,8 @@ def test_a_failed_vat_check_holds_new_orders_for_finance_but_not_quotes(party):
                             {"result": "invalid", "checked_at": now[:19] + "Z", "reference": "WAPIRV4INVALID",
                              "vat_number": "DE999999999"})
     assert recorded.status_code in (200, 201), recorded.text
-    quote = party.by_role["sales"].post("/v1/pricing/check", _quote(p0, "CT-COLLAB-SEAT", "5.00")).json()
+    quote = party.by_role["sales"].post("/v1/pricing/check",
+                                        quote_body(p0, "CT-COLLAB-SEAT", "5.00", **AS_QUOTED)).json()
     assert quote["outcome"] == "allow", quote
 
     def deliver(partner: str) -> str:
@@ -589,7 +566,7 @@ def test_a_failed_vat_check_holds_new_orders_for_finance_but_not_quotes(party):
     assert held, [(e["category"], e.get("partner_id")) for e in found]
     for case in held:
         assert case["queue"] == "finance", case
-        assert _at(case["due_at"]) - _at(case["opened_at"]) == timedelta(hours=24), case
+        assert instant(case["due_at"]) - instant(case["opened_at"]) == timedelta(hours=24), case
 
 
 def test_an_opportunity_closes_within_120_days_and_a_rival_is_told_when_the_60_day_protection_ends(party):
@@ -598,7 +575,7 @@ def test_an_opportunity_closes_within_120_days_and_a_rival_is_told_when_the_60_d
     from approval". CPA-5.4: "A conflicting registration is refused with reference to this clause and the refused
     Partner is told when the existing protection ends, without the name of the other Partner": P1's registration of
     the same End Customer and family names CPA-5.4 and approval day + 60, never P0's id or legal name."""
-    today = _today(party)
+    today = party_today(party)
     p0, p1 = party.partners
     own, rival = party.partner_keys[p0], party.partner_keys[p1]
     customer = {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Alpenglanz Logistik GmbH", "contact": "Eva Berg"}
@@ -723,7 +700,7 @@ def test_an_invoice_line_is_disputed_within_21_days_of_the_invoice_for_finance_i
     month's last day D (docs/history.md). P0's key disputes the line today: accepted when today <= D + 21, the
     approval is finance's, due 48 h after it opened; on a later day the window is closed (422) — the expectation is
     computed from the clock, the answer must follow it."""
-    today = _today(party)
+    today = party_today(party)
     p0 = party.partners[0]
     month_end = today.replace(day=1) - timedelta(days=1)
     imported = party.by_role["finance"].post("/v1/history/imports", {"source": "rv4-golive.csv", "lines": [{
@@ -745,7 +722,8 @@ def test_an_invoice_line_is_disputed_within_21_days_of_the_invoice_for_finance_i
         approval_id = disputed.json()["approval_id"]
         case = party.by_role["finance"].get(f"/v1/approvals/{approval_id}").json()
         assert (case["category"], case["queue"]) == ("invoice_dispute", "finance"), case
-        assert _at(case["due_at"]) - _at(case.get("entered_at") or case["opened_at"]) == timedelta(hours=48), case
+        entered = instant(case.get("entered_at") or case["opened_at"])
+        assert instant(case["due_at"]) - entered == timedelta(hours=48), case
     else:
         refused = assert_problem(disputed, 422)
         assert (month_end + timedelta(days=21)).isoformat() in str(refused), refused
@@ -759,7 +737,7 @@ def test_a_regional_reseller_quoting_outside_its_countries_needs_channel_ops_ter
     a customer in DE-BY (a subdivision of a declared country) is allowed; one in FR needs the territory exception,
     channel ops, due 24 h after it opened; the territory's 4 % cap (Authorized collaboration, CPA-6.2) is not
     exceeded at 3 %, so it is the only approval."""
-    today = _today(party)
+    today = party_today(party)
     ops = party.by_role["channel_ops"]
     created = ops.post("/v1/partners", {
         "legal_name": f"Donau Systemhaus {uuid.uuid4().hex[:6]}", "partner_type": "regional_reseller",
@@ -776,7 +754,8 @@ def test_a_regional_reseller_quoting_outside_its_countries_needs_channel_ops_ter
                                         "coverage_amount": "1000000.00"},
               "compliance_screening": {"outcome": "clear"}}
     for kind in sorted(names):
-        filed = ops.post(f"/v1/partners/{partner_id}/documents", _document(kind, filed_on, **extras.get(kind, {})))
+        filed = ops.post(f"/v1/partners/{partner_id}/documents",
+                         partner_document(kind, filed_on, **extras.get(kind, {})))
         assert filed.status_code == 201, (kind, filed.text)
     submitted = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
     assert submitted["outcome"] == "pending_approval", submitted
@@ -786,7 +765,7 @@ def test_a_regional_reseller_quoting_outside_its_countries_needs_channel_ops_ter
     assert ops.get(f"/v1/partners/{partner_id}").json()["status"] == "active"
 
     def quote(country: str) -> dict[str, Any]:
-        body = _quote(partner_id, "CT-COLLAB-SEAT", "3.00")
+        body = quote_body(partner_id, "CT-COLLAB-SEAT", "3.00", **AS_QUOTED)
         body["customer"]["country"] = country
         answer = party.by_role["sales"].post("/v1/pricing/check", body)
         assert answer.status_code == 200, answer.text
@@ -799,4 +778,4 @@ def test_a_regional_reseller_quoting_outside_its_countries_needs_channel_ops_ter
     (approval,) = outside["approvals"]
     assert (approval["category"], approval["queue"]) == ("territory_exception", "channel_ops"), approval
     case = party.admin.get(f"/v1/approvals/{approval['approval_id']}").json()
-    assert _at(case["due_at"]) - _at(case.get("entered_at") or case["opened_at"]) == timedelta(hours=24), case
+    assert instant(case["due_at"]) - instant(case.get("entered_at") or case["opened_at"]) == timedelta(hours=24), case

@@ -8,40 +8,22 @@ are read from the stack's clock when the test runs.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from test_reviewer4_contoso import _document
+from reviewer_support import instant, partner_document, party_fixture, party_today, quote_body
 
 from billing_support import erp_event, wait_until
-from security_support import make_party, offboard
 from support import assert_problem
 
 pytestmark = pytest.mark.stack
 
 
-@pytest.fixture
-def party(api, operator, stack):
-    made = make_party(api, operator, stack, "northwind")
-    yield made
-    offboard(operator, made)
-
-
-def _today(party: Any) -> date:
-    return date.fromisoformat(party.rt.clock.now_iso()[:10])
-
-
-def _at(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def _quote(partner_id: str, discount: str, sku: str = "NW-SW-24P", quantity: int = 2) -> dict[str, Any]:
-    return {"partner_id": partner_id, "quote_ref": f"Q-RV4-{uuid.uuid4().hex[:8]}",
-            "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Cascade Freight Inc"},
-            "lines": [{"line_id": "1", "sku": sku, "quantity": quantity, "discount_percent": discount}],
-            "promotions": [], "terms": {"payment_days": 30}}
+party = party_fixture("northwind")
+SWITCH = "NW-SW-24P"  # the SKU every quote of this module prices, two units of it
+AS_QUOTED = {"quantity": 2, "customer": "Cascade Freight Inc"}
 
 
 def _processed(party: Any, sent: Any) -> str:
@@ -124,11 +106,11 @@ def test_a_suspension_states_its_reason_stops_new_business_keeps_reads_and_is_li
     assert (step["to"], step["reason"], step.get("clause"), step.get("rule_id")) == (
         "suspended", reason, "PA-13.2", "PTR-SUSPENSION"), step
 
-    quote = own.post("/v1/pricing/check", _quote(p0, "5.00"))
+    quote = own.post("/v1/pricing/check", quote_body(p0, SWITCH, "5.00", **AS_QUOTED))
     assert quote.status_code == 200, quote.text
     assert quote.json()["outcome"] == "deny", quote.json()
     assert "PA-13.2" in {r["clause"] for r in quote.json()["reasons"]}, quote.json()["reasons"]
-    today = _today(party)
+    today = party_today(party)
     deal = own.post("/v1/deals", {"partner_id": p0, "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}",
                                                                 "name": "Cascade", "contact": "Kim Park"},
                                   "family": "networking", "estimated_value": "60000.00",
@@ -137,7 +119,7 @@ def test_a_suspension_states_its_reason_stops_new_business_keeps_reads_and_is_li
     mdf = finance.get(f"/v1/partners/{p0}/entitlements/mdf_eligible").json()
     assert mdf["entitled"] is False, mdf
     assert own.get("/v1/invoices", partner_id=p0).status_code == 200
-    rival = party.partner_keys[p1].post("/v1/pricing/check", _quote(p1, "5.00")).json()
+    rival = party.partner_keys[p1].post("/v1/pricing/check", quote_body(p1, SWITCH, "5.00", **AS_QUOTED)).json()
     assert rival["outcome"] == "allow", rival
 
     lifted = finance.post(f"/v1/partners/{p0}/reinstate", {"reason": "overdue amount paid in full"})
@@ -146,7 +128,7 @@ def test_a_suspension_states_its_reason_stops_new_business_keeps_reads_and_is_li
     assert reinstated["status"] == "active"
     step = reinstated["history"][-1]
     assert (step["to"], step.get("clause")) == ("active", "PA-13.2"), step  # "is lifted when the reason is cured"
-    again = own.post("/v1/pricing/check", _quote(p0, "5.00")).json()
+    again = own.post("/v1/pricing/check", quote_body(p0, SWITCH, "5.00", **AS_QUOTED)).json()
     assert again["outcome"] == "allow", again
     back = finance.get(f"/v1/partners/{p0}/entitlements/mdf_percent").json()
     assert Decimal(str(back["value"])) == 2, back
@@ -182,7 +164,7 @@ def test_the_seed_kpis_of_one_month_from_four_quotes_a_shipment_and_support(part
     sales = party.by_role["sales"]
     outcomes = []
     for partner, discount in ((p0, "5.00"), (p1, "12.00"), (p0, "26.00"), (p1, "0.00")):
-        checked = sales.post("/v1/pricing/check", _quote(partner, discount))
+        checked = sales.post("/v1/pricing/check", quote_body(partner, SWITCH, discount, **AS_QUOTED))
         assert checked.status_code == 200, checked.text
         outcomes.append((checked.json()["outcome"], len(checked.json()["approvals"])))
     assert outcomes == [("allow", 0), ("approval_required", 1), ("approval_required", 3), ("allow", 0)], outcomes
@@ -245,7 +227,7 @@ def test_an_edited_approval_record_breaks_the_audit_chain_at_that_record(party, 
     from engine_support import overwrite, raw_data
 
     p0 = party.partners[0]
-    checked = party.by_role["sales"].post("/v1/pricing/check", _quote(p0, "12.00")).json()
+    checked = party.by_role["sales"].post("/v1/pricing/check", quote_body(p0, SWITCH, "12.00", **AS_QUOTED)).json()
     (approval,) = checked["approvals"]
     note = "PA-6.6(a) strategic account"
     decided = party.by_role["channel_ops"].post(f"/v1/approvals/{approval['approval_id']}/decision",
@@ -276,7 +258,7 @@ def test_an_msp_needs_two_million_of_cover_and_a_security_attestation_of_the_las
       documents, the gap naming security_attestation and PA-2.4.
     * An attestation issued 2 months ago completes the file: pending approval (PA-2.9), the MSP applying at
       Registered (no certification, PA-3.2)."""
-    today = _today(party)
+    today = party_today(party)
     ops = party.by_role["channel_ops"]
     created = ops.post("/v1/partners", {
         "legal_name": f"Harborline Managed IT {uuid.uuid4().hex[:6]}", "partner_type": "msp",
@@ -291,7 +273,8 @@ def test_an_msp_needs_two_million_of_cover_and_a_security_attestation_of_the_las
     month_ago = today - timedelta(days=30)
     cover = {"expires_at": (today + timedelta(days=300)).isoformat()}
     low = ops.post(f"/v1/partners/{partner_id}/documents",
-                   _document("professional_liability_insurance", month_ago, coverage_amount="1999999.99", **cover))
+                   partner_document("professional_liability_insurance", month_ago, coverage_amount="1999999.99",
+                                    **cover))
     refused = assert_problem(low, 422)
     assert "/coverage_amount" in str(refused), refused
     extras = {"insurance_certificate": {**cover, "coverage_amount": "1000000.00"},
@@ -299,17 +282,18 @@ def test_an_msp_needs_two_million_of_cover_and_a_security_attestation_of_the_las
               "cyber_liability_insurance": {**cover, "coverage_amount": "2000000.00"},
               "compliance_screening": {"outcome": "clear"}}
     for kind in sorted(names - {"security_attestation"}):
-        filed = ops.post(f"/v1/partners/{partner_id}/documents", _document(kind, month_ago, **extras.get(kind, {})))
+        filed = ops.post(f"/v1/partners/{partner_id}/documents",
+                         partner_document(kind, month_ago, **extras.get(kind, {})))
         assert filed.status_code == 201, (kind, filed.text)
     stale = ops.post(f"/v1/partners/{partner_id}/documents",
-                     _document("security_attestation", today - timedelta(days=400)))
+                     partner_document("security_attestation", today - timedelta(days=400)))
     assert stale.status_code in (201, 422), stale.text
     gapped = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
     assert gapped["outcome"] == "pending_documents", gapped
     gaps = [m for m in gapped["missing"] if m.get("name") == "security_attestation"]
     assert gaps and gaps[0]["clause"] == "PA-2.4", gapped["missing"]
     fresh = ops.post(f"/v1/partners/{partner_id}/documents",
-                     _document("security_attestation", today - timedelta(days=60)))
+                     partner_document("security_attestation", today - timedelta(days=60)))
     assert fresh.status_code == 201, fresh.text
     done = ops.post(f"/v1/partners/{partner_id}/submit", {}).json()
     assert done["outcome"] == "pending_approval" and done["missing"] == [], done
@@ -336,7 +320,7 @@ def test_an_entry_straddling_the_allowance_is_leakage_only_beyond_it(party):
 
     wait_until(lambda: len(cases()) == 1, 60, what="overage exception")
     (case,) = cases()
-    assert _at(case["due_at"]) - _at(case["opened_at"]) == timedelta(hours=8), case
+    assert instant(case["due_at"]) - instant(case["opened_at"]) == timedelta(hours=8), case
     assert _overage(party, p1) == []
     month = party.rt.clock.now_iso()[:7]
 
@@ -358,17 +342,17 @@ def test_northwind_escalates_to_the_head_after_twice_the_sla_not_one_and_a_half(
     discount_above_tier_cap -> channel_ops 8 h: +6 h / +8 h / +16 h; discount_above_finance_threshold and
     margin_below_floor -> finance 16 h: +12 h / +16 h / +32 h (SOP-4.1)."""
     p0 = party.partners[0]
-    checked = party.by_role["sales"].post("/v1/pricing/check", _quote(p0, "26.00")).json()
+    checked = party.by_role["sales"].post("/v1/pricing/check", quote_body(p0, SWITCH, "26.00", **AS_QUOTED)).json()
     expected = {"discount_above_tier_cap": ("channel_ops", 8), "discount_above_finance_threshold": ("finance", 16),
                 "margin_below_floor": ("finance", 16)}
     assert sorted(a["category"] for a in checked["approvals"]) == sorted(expected), checked["approvals"]
     for approval in checked["approvals"]:
         queue, sla = expected[approval["category"]]
         case = party.admin.get(f"/v1/approvals/{approval['approval_id']}").json()
-        entered = _at(case.get("entered_at") or case["opened_at"])
+        entered = instant(case.get("entered_at") or case["opened_at"])
         escalation = case["escalation"]
         assert (case["queue"], escalation["clause"]) == (queue, "SOP-4.2"), case
-        assert [_at(escalation[k]) - entered for k in ("remind_at", "lead_at", "head_at")] == [
+        assert [instant(escalation[k]) - entered for k in ("remind_at", "lead_at", "head_at")] == [
             timedelta(hours=sla * 3 / 4), timedelta(hours=sla), timedelta(hours=2 * sla)], (approval, escalation)
 
 

@@ -104,7 +104,6 @@ def set_problems(texts: Sequence[ContractText], policy: Mapping[str, Any] | None
     problems: list[FieldError] = []
     documents: dict[str, str] = {}
     owner: dict[str, str] = {}
-    wording: dict[str, str] = {}
     for text in texts:
         if text.document in documents:
             problems.append(FieldError("/contracts", f"document {text.document} is in both {documents[text.document]}"
@@ -114,10 +113,36 @@ def set_problems(texts: Sequence[ContractText], policy: Mapping[str, Any] | None
             if clause.clause_id in owner and owner[clause.clause_id] != text.document:
                 problems.append(FieldError("/contracts", f"clause {clause.clause_id} is in two documents"))
             owner[clause.clause_id] = text.document
-            wording[clause.clause_id] = clause.text
     if policy is not None:
-        problems.extend(policy_problems(dict(policy), set(owner), wording if figures else None))
+        problems.extend(policy_problems(dict(policy), set(owner), _wording(texts) if figures else None))
     return problems
+
+
+def _wording(texts: Sequence[ContractText]) -> dict[str, str]:
+    return {clause.clause_id: clause.text for text in texts for clause in text.contract.clauses}
+
+
+def contradicted_figures(before: Sequence[ContractText], after: Sequence[ContractText],
+                         policy: Mapping[str, Any]) -> list[FieldError]:  # fmt: skip
+    """The figures of the policy's rules that the contracts `before` write in the clause each rule cites and `after`
+    no longer do, by JSON pointer: what a contract written alone would leave the rules in force contradicting. A
+    figure already at odds before the write is the policy's problem (named on its next draft), not the write's."""
+    from .clause_figures import figure_problems
+
+    was = {problem.path for problem in figure_problems(policy, _wording(before))}
+    return [problem for problem in figure_problems(policy, _wording(after)) if problem.path not in was]
+
+
+def check_figures_kept(before: Sequence[ContractText], after: Sequence[ContractText], policy: Mapping[str, Any], *,
+                       what: str) -> None:
+    """Refuse a contract write that would leave a rule in force setting a figure its clause no longer writes: the
+    clause wins, so the rule must move with it, in a policy draft carrying the amendment (both take effect at once)."""
+    problems = contradicted_figures(before, after, policy)
+    if problems:
+        raise RuleViolation(
+            f"{what} would no longer write figures that rules in force set from it (each named in `errors`): a rule "
+            "and the clause it cites must say the same thing. Attach the amendment to a policy draft that moves those "
+            "rules (PUT /v1/policy/drafts/{draft_id}/amendment) so both take effect together", errors=problems)
 
 
 def changed_clauses(before: ContractText | None, after: ContractText) -> list[str]:

@@ -366,6 +366,21 @@ def refusal_text(scope: Scope, documents: Sequence[str]) -> str:
     )
 
 
+PLATFORM_NOTICE = ("You are interacting with an AI system. Its answers are guidance only: they do not amend the "
+                   "agreement, and the cited clause text prevails.")
+
+
+def ai_notice(rule: Mapping[str, Any] | None, clause: Passage | None) -> dict[str, Any]:
+    """What every answer tells its reader about where it came from (PA-14.1 / CPA-14.1: partners "are informed that
+    they are interacting with an AI system"; answers "are guidance only [...] the cited clause text prevails"): the
+    clause the policy's `copilot_notice` names, quoted verbatim, or, where the policy names none or the index holds no
+    such clause, the platform's words with the clause (if any) still named."""
+    if rule is not None and clause is not None:
+        return {"text": clause.text, "clause": clause.clause_id, "document": clause.document, "rule_id": rule["id"]}
+    return {"text": PLATFORM_NOTICE, "clause": rule["clause"] if rule else None,
+            "document": str(rule["clause"]).split("-")[0] if rule else None, "rule_id": rule["id"] if rule else None}
+
+
 def follows_injection(answer: str) -> bool:
     """An answer that repeats or acts on an embedded instruction is discarded, whatever cited it."""
     if looks_like_instruction(answer):

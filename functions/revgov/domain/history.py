@@ -140,7 +140,18 @@ class _Row:
 
     @property
     def key(self) -> str:
-        return f"{self.partner_id}#{self.line_ref}"
+        return ref_key(self.partner_id, self.line_ref)
+
+
+def ref_key(partner_id: object, ref: object) -> str:
+    """`partner#ref` for an ERP line or invoice reference, the reference as billing knows it (`erp_reference`: its
+    case and surrounding whitespace are no part of it): `A100-1` and `a100-1` are one line of one partner."""
+    return f"{partner_id}#{core.erp_reference(ref) or ''}"
+
+
+def _spelled(refs: Mapping[str, Any], ref: str) -> str:
+    """`ref` as the file first spelled that reference (a key of `refs`), or `ref` if it is new."""
+    return next((known for known in refs if core.erp_reference(known) == core.erp_reference(ref)), ref)
 
 
 @dataclass
@@ -229,7 +240,7 @@ class _Planner:
         item = read.item
         family = row.get("family") or (item.family if item else None)
         if family is None and read.kind == "credit_note" and sku is None:
-            target_key = f"{read.partner_id}#{row.get('credits_line_ref')}"
+            target_key = ref_key(read.partner_id, row.get("credits_line_ref"))
             family = self.families.get(target_key) or (self.known.imported_lines.get(target_key) or {}).get("family")
         read.family = family
         if family is None:
@@ -274,7 +285,7 @@ class _Planner:
             self.bad(f"{at}/reason", f"one of {', '.join(core.CREDIT_NOTE_REASONS)}")
         if amount is not None and amount >= 0:
             self.bad(f"{at}/amount", "a credit note is negative")
-        tkey = f"{read.partner_id}#{target}"
+        tkey = ref_key(read.partner_id, target)
         if tkey in self.seen_lines:
             _, index, target_amount, target_kind = self.seen_lines[tkey]
             read.credited = ("file", index)
@@ -344,7 +355,7 @@ class _Planner:
         )  # fmt: skip
         month.line_refs.append(read.line_ref)
         month.rows.append(i)
-        month.erp_invoices.setdefault(read.invoice_ref, None)
+        month.erp_invoices.setdefault(_spelled(month.erp_invoices, read.invoice_ref), None)
         self.seen_lines[read.key] = (period, i, amount, kind)
         self.families[read.key] = str(read.family)
 
@@ -363,7 +374,7 @@ def _resolve_references(months: dict[str, Month]) -> None:
 def _apply_payments(
     payments: list[dict[str, Any]], months: dict[str, Month], known: Known, errors: list[FieldError]
 ) -> None:
-    by_invoice = {f"{m.partner_id}#{ref}": m for m in months.values() for ref in m.erp_invoices}
+    by_invoice = {ref_key(m.partner_id, ref): m for m in months.values() for ref in m.erp_invoices}
     for i, row in enumerate(payments):
         at = f"/payments/{i}"
         if not isinstance(row, dict):
@@ -377,7 +388,7 @@ def _apply_payments(
             errors.append(FieldError(f"{at}/paid_on", "a day, YYYY-MM-DD"))
         if row.get("payment_ref") and not _REFERENCE.match(str(row["payment_ref"])):
             errors.append(FieldError(f"{at}/payment_ref", "an ERP reference (letters, digits, ._/-, up to 64)"))
-        key = f"{partner_id}#{invoice_ref}"
+        key = ref_key(partner_id, invoice_ref)
         month = by_invoice.get(key)
         if month is None:
             stored = known.imported_invoices.get(key)
@@ -392,10 +403,10 @@ def _apply_payments(
             first = period_bounds(month.period)[0]
             if paid < first:
                 errors.append(FieldError(f"{at}/paid_on", f"{paid} is before the invoice's month {month.period}"))
-            elif month.erp_invoices.get(invoice_ref):
+            elif month.erp_invoices.get(_spelled(month.erp_invoices, invoice_ref)):
                 errors.append(FieldError(f"{at}/invoice_ref", f"ERP invoice {invoice_ref} is paid by an earlier row"))
             else:
-                month.erp_invoices[invoice_ref] = paid.isoformat()
+                month.erp_invoices[_spelled(month.erp_invoices, invoice_ref)] = paid.isoformat()
 
 
 def paid_on(month: Month) -> str | None:

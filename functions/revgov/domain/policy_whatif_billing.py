@@ -37,6 +37,7 @@ from .billing import (
     credit_note_needs_approval,
     milestone_draft,
     shipment_drafts,
+    statement_of_work_key,
     with_milestone,
 )
 from .money import format_money
@@ -183,7 +184,8 @@ class Window:
 
 
 def sow_key(line: Mapping[str, Any]) -> str:
-    return f"{line['partner_id']}#{line['order_ref']}"
+    """The statement of work a milestone line was billed on, keyed as billing keys it (`statement_of_work_key`)."""
+    return statement_of_work_key(line["partner_id"], line["order_ref"])
 
 
 def _milestone(line: Mapping[str, Any], book: BillingPolicy, service: str | None, window: Window) -> Side:

@@ -187,9 +187,12 @@ def _write(rt: Runtime, who: Principal, document: str, name: str, markdown: str,
     if before is not None and before["sha256"] == text.sha256:
         return {"contract": _view(before), "status": "unchanged", "index": [], "policy_rules_to_review": [],
                 "changes": contract_set.clause_changes(text, text)}
-    # the clause wins over a rule that says otherwise: each rule citing a clause whose words changed is named, for a
-    # governed policy change to follow (docs/policy.md); the write itself stands
     previous = contract_set.parse(before["name"], before["markdown"]) if before is not None else None
+    # a figure a rule in force sets must stay written in its clause: a contract that moves it comes with the policy
+    # change, in a draft (docs/policy.md "Figures and their clauses")
+    contract_set.check_figures_kept([*others, *([previous] if previous else [])], [*others, text], policy,
+                                    what=f"contract {document}")
+    # a rewording that keeps the figures stands, and each rule citing a clause whose words changed is named for review
     changes = contract_set.clause_changes(previous, text)
     to_review = rules_citing(policy, changes["changed"])
     revision = _next_revision(rt, tenant_id, document)

@@ -24,7 +24,7 @@ from ..domain.ids import is_typed_id
 from ..logs import logger
 from ..ports import Answerer, Changes, ClauseIndex
 from ..runtime import Runtime
-from . import audit_lookup, copilot_transcripts, decisions, toolkit
+from . import audit_lookup, copilot_transcripts, decisions, tenant_repository, toolkit
 from .clause_indexing import index_documents
 
 if TYPE_CHECKING:
@@ -73,6 +73,14 @@ def scope_for(who: Principal, partner_id: str | None) -> core.Scope:
             raise NotFound(f"no partner {partner_id}")
         return core.Scope(who.tenant_id, who.partner_id)
     return core.Scope(who.tenant_id, partner_id, all_partners=partner_id is None)
+
+
+def _notice(rt: Runtime, index: ClauseIndex, scope: core.Scope) -> dict[str, Any]:
+    """The tenant's AI notice (PA-14.1 / CPA-14.1) for every answer: the clause its policy's `copilot_notice` names,
+    as indexed for this scope (a tenant-wide clause: every scope sees it)."""
+    rule = tenant_repository.load(rt.store, scope.tenant_id)[0].policy.get("copilot_notice")
+    found = [p for p in index.get(scope, [str(rule["clause"])]) if scope.admits(p)] if rule else []
+    return core.ai_notice(rule, found[0] if found else None)
 
 
 def _visible_documents(index: ClauseIndex, scope: core.Scope) -> list[str]:
@@ -186,6 +194,7 @@ def ask(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
         "searched": searched,
         "audit_id": sealed.get("record_id"),
         "own_data": ({**own.figures, "records": own.records} if own is not None and not draft.refused else None),
+        "notice": _notice(rt, index, scope),
     }
 
 

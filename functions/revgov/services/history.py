@@ -119,10 +119,8 @@ def _known(
     billed = {
         key: (invoices.get(p["invoice_id"]) or {}).get("imported", {}).get("import_id") for key, p in pointers.items()
     }
-    refs = sorted(
-        {f"{r.get('partner_id')}#{r.get(k)}" for r in rows for k in ("line_ref", "credits_line_ref") if r.get(k)}
-    )
-    invoice_refs = sorted({f"{p.get('partner_id')}#{p.get('invoice_ref')}" for p in payments if isinstance(p, dict)})
+    refs = {(r.get("partner_id"), r.get(k)) for r in rows for k in ("line_ref", "credits_line_ref") if r.get(k)}
+    invoice_refs = {(p.get("partner_id"), p.get("invoice_ref")) for p in payments if isinstance(p, dict)}
     families = set(product_families(policy)) | {
         str(r["family"]) for r in (policy.get("billing") or {}).get("usage_rates") or []
     }
@@ -130,8 +128,8 @@ def _known(
     return history.Known(
         partners=partners,
         billed_months=billed,
-        imported_lines=_get_many(rt, tenant_id, HISTORY_LINES, refs),
-        imported_invoices=_get_many(rt, tenant_id, HISTORY_INVOICES, invoice_refs),
+        imported_lines=_by_reference(rt, tenant_id, HISTORY_LINES, refs),
+        imported_invoices=_by_reference(rt, tenant_id, HISTORY_INVOICES, invoice_refs),
         price=lambda sku, on: catalog.item(sku, on.isoformat()),
         families=frozenset(families),
     )
@@ -170,6 +168,16 @@ def _claim_months(rt: Runtime, tenant_id: str, import_id: str, months: list[hist
         raise
 
 
+def _by_reference(
+    rt: Runtime, tenant_id: str, collection: str, refs: set[tuple[Any, Any]]
+) -> dict[str, dict[str, Any]]:
+    """What earlier imports recorded under each (partner, ERP reference), keyed `history.ref_key`: under the reference
+    as billing knows it, or as an import before 1.57.2 recorded it (spelled as its file spelled it)."""
+    keys = {f"{partner_id}#{ref}" for partner_id, ref in refs} | {history.ref_key(*pair) for pair in refs}
+    found = _get_many(rt, tenant_id, collection, sorted(keys))
+    return {history.ref_key(*key.split("#", 1)): data for key, data in found.items()}
+
+
 def _get_many(rt: Runtime, tenant_id: str, collection: str, keys: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(keys), 100):
@@ -189,7 +197,7 @@ def _write_month(rt: Runtime, tenant_id: str, import_id: str, month: history.Mon
         for put in _line_puts(import_id, month, final, line, ref)
     ]
     puts += [
-        Put(HISTORY_INVOICES, f"{month.partner_id}#{ref}",
+        Put(HISTORY_INVOICES, history.ref_key(month.partner_id, ref),
             {"invoice_id": month.invoice_id, "period": month.period, "import_id": import_id})
         for ref in sorted(month.erp_invoices)
     ]  # fmt: skip
@@ -247,7 +255,8 @@ def _line_puts(
         Put(billing.LINES, billing.line_key(line), line),
         Put(billing.SALES_FACTS, line["line_id"], fact,
             lookup=(f"{billing.SALES_FACTS}#{month.period}", line["line_id"])),
-        Put(HISTORY_LINES, f"{month.partner_id}#{ref}", {**imported, "import_id": import_id, "period": month.period}),
+        Put(HISTORY_LINES, history.ref_key(month.partner_id, ref),
+            {**imported, "import_id": import_id, "period": month.period}),
     ]
 
 

@@ -73,12 +73,15 @@ def statements_before(rt: Runtime, tenant_id: str, lines: list[dict[str, Any]]) 
     """Each statement of work the window bills a milestone on, as billed before the window: its stored record less
     the window's milestones."""
     window = {line["line_id"] for line in lines if line["kind"] == "milestone"}
-    keys = sorted({domain.sow_key(line) for line in lines if line["kind"] == "milestone"})
-    found = rt.store.get_many([(tenant_id, STATEMENTS_OF_WORK, key) for key in keys])
+    # each statement of work as billing keys it, or (recorded before 1.57.2) under the ref as the line has it
+    spellings = {(domain.sow_key(line), f"{line['partner_id']}#{line['order_ref']}")
+                 for line in lines if line["kind"] == "milestone"}  # fmt: skip
+    found = rt.store.get_many([(tenant_id, STATEMENTS_OF_WORK, k) for pair in sorted(spellings) for k in pair])
     seeds: dict[str, dict[str, Any] | None] = {}
-    for key in keys:
-        stored = found.get((tenant_id, STATEMENTS_OF_WORK, key))
-        seeds[key] = None if stored is None else _before_window(stored.data, window)
+    for key, as_sent in sorted(spellings):
+        stored = found.get((tenant_id, STATEMENTS_OF_WORK, key)) or found.get((tenant_id, STATEMENTS_OF_WORK, as_sent))
+        if seeds.get(key) is None:
+            seeds[key] = None if stored is None else _before_window(stored.data, window)
     return seeds
 
 

@@ -43,6 +43,7 @@ from .invoices import (
     billed_to_customer,
     draft_as_dict,
     draft_from_dict,
+    erp_reference,
     finalize,
     line_record,
     mark_paid,
@@ -63,6 +64,7 @@ from .milestones import (
     milestone_draft,
     overage_hours,
     shares_crossed,
+    statement_of_work_key,
     with_milestone,
 )
 from .periods import (
@@ -206,6 +208,7 @@ __all__ = [
     "distinct_units",
     "draft_as_dict",
     "draft_from_dict",
+    "erp_reference",
     "expected_net",
     "finalize",
     "held_credits",
@@ -251,6 +254,7 @@ __all__ = [
     "shipment_ref_as_sent",
     "sla_clock_start",
     "sla_due",
+    "statement_of_work_key",
     "unit_cost_of",
     "unit_price_in_force",
     "unit_price_of",

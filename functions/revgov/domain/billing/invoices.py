@@ -153,7 +153,7 @@ def shipment_ref(data: Mapping[str, Any]) -> str | None:
     one shipment however it is spelled: `DN-7`, `dn-7` and ` DN-7 ` are one (PA-10.1 / CPA-10.1 "the billable event",
     billed once); its case and surrounding whitespace are no part of it, every other character is. Shipments recorded
     before this (under the ref exactly as sent) are still found by a ref spelled as then (`shipment_ref_as_sent`)."""
-    return _reference(data.get("shipment_ref"))
+    return erp_reference(data.get("shipment_ref"))
 
 
 def shipment_order(data: Mapping[str, Any]) -> str:
@@ -161,7 +161,7 @@ def shipment_order(data: Mapping[str, Any]) -> str:
     ` So-1 ` are one order (PA-10.1 / CPA-10.1: each line identifies "the order reference"; one billable event is
     billed once). Shipments recorded before this under the order exactly as sent are still found by the order spelled
     as then (`shipment_order_as_sent`)."""
-    return _reference(data["order_ref"]) or str(data["order_ref"])
+    return erp_reference(data["order_ref"]) or str(data["order_ref"])
 
 
 def shipment_order_as_sent(data: Mapping[str, Any]) -> str | None:
@@ -171,9 +171,11 @@ def shipment_order_as_sent(data: Mapping[str, Any]) -> str | None:
     return sent if sent != shipment_order(data) else None
 
 
-def _reference(value: object) -> str | None:
+def erp_reference(value: object) -> str | None:
     """An ERP reference as a billable event is known by it: its case and surrounding whitespace are no part of it,
-    every other character is (None: none, or a blank one)."""
+    every other character is (None: none, or a blank one). The one rule every lookup by a reference uses: a shipment's
+    `shipment_ref` and `order_ref` (PA-10.1 billed once), a credit note's or a return's reference (recorded once per
+    line), an order line's order (PA-7.7(d) earned once)."""
     return str(value or "").strip().upper() or None
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from ..money import format_money, percent_of
 from ..rules import Rule
 from ..time import parse_day
-from .invoices import LineDraft
+from .invoices import LineDraft, erp_reference
 from .periods import HUNDRED, ZERO, ServicePeriod
 
 
@@ -32,6 +32,12 @@ def shares_crossed(used_before: Decimal, hours: Decimal, allowance: Decimal, per
 
 
 # --- statements of work -----------------------------------------------------------------------------------------
+def statement_of_work_key(partner_id: str, sow_ref: object) -> str:
+    """`partner#sow_ref`, the statement of work as billing knows it (`erp_reference`: `SOW-1` and `sow-1` are one, so
+    a milestone is billed on it once, PA-10.6 / CPA-10.5). Records made before 1.57.2 are keyed by the ref as sent."""
+    return f"{partner_id}#{erp_reference(sow_ref) or sow_ref}"
+
+
 def beyond_statement_of_work(
     sow: dict[str, Any] | None, milestone: str, percent: Decimal, value: Decimal
 ) -> str | None:

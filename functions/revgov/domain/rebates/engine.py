@@ -7,7 +7,7 @@ The same function rates a whole tenant's period at settlement and one partner's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,7 +25,7 @@ from .referral_lines import no_customer, not_accepted, outside_window
 from .result import DUPLICATE, LEAKAGE, ZERO, CapApplied, Exclusion, Finding, PeriodResult
 from .termination import after_termination, invoiced_after_termination, partial_quarter
 
-__all__ = ["DUPLICATE", "LEAKAGE", "Finding", "PeriodResult", "rate_period"]
+__all__ = ["DUPLICATE", "LEAKAGE", "Finding", "PeriodResult", "rate_period", "rate_periods"]
 
 
 def _ineligible(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> list[Exclusion]:
@@ -175,10 +175,56 @@ def rate_period(
 
     `prior_claims`: program -> line ids settled for it in other periods; a line claimed again by the same program,
     or by a program exclusive with it, is excluded and reported as a duplicate."""
-    rating = _Rating(book, ledger, period, partners, prior_claims or {})
-    for program in book.programs:
-        rating.program(program)
-    return rating.result()
+    (result,) = rate_periods(book, ledger, [period], partners, prior_claims)
+    return result
+
+
+def rate_periods(
+    book: RebateBook,
+    ledger: SalesLedger,
+    periods: Sequence[Period],
+    partners: Mapping[str, PartnerFacts],
+    prior_claims: Mapping[str, frozenset[str]] | None = None,
+) -> list[PeriodResult]:
+    """`rate_period` for each of `periods` over one ledger, each the same as rated alone; what does not depend on the
+    period (duplicates, suspensions, each program's eligibility) is worked out once for all of them: an event's new
+    lines fall in a Quarter and a month, rated together (services/rebates/running.py)."""
+    shared = _LineMasks.of(ledger, partners)
+    results = []
+    for period in periods:
+        rating = _Rating(book, ledger, period, partners, prior_claims or {}, shared)
+        for program in book.programs:
+            rating.program(program)
+        results.append(rating.result())
+    return results
+
+
+@dataclass
+class _LineMasks:
+    """The masks of one ledger that no period changes: valid (no duplicate), dated during a suspension, before the
+    activation, after the termination, and each program's eligibility (worked out on first use)."""
+
+    ledger: SalesLedger
+    partners: Mapping[str, PartnerFacts]
+    valid: Flags
+    suspended: Flags
+    early: Flags
+    ended: Flags
+    eligibility: dict[str, tuple[Flags, list[Exclusion]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> _LineMasks:
+        return cls(ledger, partners, ledger.duplicate == 0, _suspended(ledger, partners),
+                   _before_activation(ledger, partners), after_termination(ledger, partners))  # fmt: skip
+
+    def admitted(self, program: Program) -> tuple[Flags, list[Exclusion]]:
+        """What the program's eligibility admits, and each criterion as the lines it turns away."""
+        found = self.eligibility.get(program.program_id)
+        if found is None:
+            found = (_lines_eligible(self.ledger, self.partners, program),
+                     _ineligible(self.ledger, self.partners, program))  # fmt: skip
+            self.eligibility[program.program_id] = found
+        return found
 
 
 @dataclass
@@ -191,6 +237,7 @@ class _Rating:
     period: Period
     partners: Mapping[str, PartnerFacts]
     prior_claims: Mapping[str, frozenset[str]]
+    shared: _LineMasks
     findings: list[Finding] = field(default_factory=list)
     excluded: dict[str, tuple[Rule, Flags]] = field(default_factory=dict)
     claimed: dict[str, Flags] = field(default_factory=dict)
@@ -198,12 +245,10 @@ class _Rating:
     why_not: dict[str, list[Exclusion]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        ledger = self.ledger
+        ledger, shared = self.ledger, self.shared
         self.in_period = ledger.in_months(self.period.first, self.period.last)
-        self.valid: Flags = ledger.duplicate == 0
-        self.suspended = _suspended(ledger, self.partners)
-        self.early = _before_activation(ledger, self.partners)
-        self.ended = after_termination(ledger, self.partners)
+        self.valid: Flags = shared.valid
+        self.suspended, self.early, self.ended = shared.suspended, shared.early, shared.ended
         self.admitted_any = np.zeros(len(ledger), dtype=np.bool_)
 
     def program(self, program: Program) -> None:
@@ -221,9 +266,9 @@ class _Rating:
                 "dated before the partner's activation",
                 self.early,
             ),
-            *_ineligible(self.ledger, self.partners, program),
         ]
-        admitted = _lines_eligible(self.ledger, self.partners, program)
+        admitted, ineligible = self.shared.admitted(program)
+        reasons += ineligible
         _note(
             self.excluded,
             book.before_activation_rule.rule_id,

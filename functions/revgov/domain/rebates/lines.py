@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ..billing.invoices import erp_reference
 from ..canonical import sha256_hex
 from ..time import unix_seconds
 
@@ -69,7 +70,8 @@ def rebate_line(fact: Mapping[str, Any], credited: Mapping[str, Any] | None = No
         "credited_line": credited["line_id"] if credited is not None else fact.get("references_line"),
         "credited_service_date": credited["service_period"]["start"] if credited is not None else None,
         "event_id": fact.get("event_id"),
-        "order_ref": fact.get("order_ref") or (credited or {}).get("order_ref"),
+        # compared by PA-7.7(d) as billing compares it (`erp_reference`): `SO-1` and ` so-1` are one order
+        "order_ref": erp_reference(fact.get("order_ref") or (credited or {}).get("order_ref")),
         "promotions": list(source.get("promotions") or []),
         "discount_percent": source.get("discount_percent"),
         "paid_on": source.get("paid_on"),

@@ -58,10 +58,12 @@ def get_contract(call: Call) -> dict[str, Any]:
     example={"name": "fabrikam-reseller-agreement.md", "markdown": _EXAMPLE, "reason": "signed 2026 agreement"},
     description="The text is split into clauses by `### FRA-1.1 Title` headings under a `Document: FRA` header that "
     "must match the path (422 naming `/markdown` otherwise). A document code is 2 to 5 capital letters: any other "
-    "path names no contract (404). Refused (422) if a clause id is in another document or if the policy cites a "
-    "clause the contracts would no longer contain. The same text again is a no-op (`status: unchanged`). "
-    "`policy_rules_to_review` names each policy rule citing a clause whose words changed: the clause wins, and the "
-    "rule keeps enforcing what it said until a governed policy change (`/v1/policy/drafts`) brings it in line.",
+    "path names no contract (404). Refused (422) if a clause id is in another document, if the policy cites a "
+    "clause the contracts would no longer contain, or if a clause would no longer write a figure a policy rule in "
+    "force sets from it (`errors` name each figure by its pointer under `/policy`, e.g. "
+    "`/policy/pricing/margin_floor/percent`): a figure moves with its rule, in a policy draft carrying the amendment "
+    "(`PUT /v1/policy/drafts/{draft_id}/amendment`). The same text again is a no-op (`status: unchanged`). "
+    "`policy_rules_to_review` names each policy rule citing a clause whose words changed (figures kept) for review.",
     response_schema="api/responses/contract-changed.schema.json",
 )
 def put_contract(call: Call) -> dict[str, Any]:
@@ -75,10 +77,11 @@ def put_contract(call: Call) -> dict[str, Any]:
     example={"reason": "amendment no. 1 signed 2026-03-01",
              "clauses": [{"clause_id": "FRA-1.1", "title": "Payment terms",
                           "text": "Invoices are payable within 45 days of the invoice date."}]},
-    description="Refused (422) like a replacement that would drop a clause the policy cites. `policy_rules_to_review` "
-    "names each policy rule citing an amended clause: the clause wins, and the rule keeps enforcing what it said until "
-    "a governed policy change (`/v1/policy/drafts`, which may carry the amendment itself so both take effect "
-    "together: docs/policy.md) brings it in line.",
+    description="Refused (422) like a replacement that would drop a clause the policy cites or stop writing a figure "
+    "a policy rule in force sets from it (`errors` name each figure's pointer under `/policy`): such an amendment is "
+    "attached to the policy draft that moves the rules (`PUT /v1/policy/drafts/{draft_id}/amendment`), so both take "
+    "effect together (docs/policy.md). `policy_rules_to_review` names each policy rule citing an amended clause "
+    "whose figures it keeps, for review.",
     response_schema="api/responses/contract-changed.schema.json",
 )
 def amend_contract(call: Call) -> dict[str, Any]:

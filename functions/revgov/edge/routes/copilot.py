@@ -33,7 +33,9 @@ ASKERS = frozenset(STAFF | {Role.PARTNER})
         "partner is always the key's own: an id in the question or a rival's `partner_id` reads nothing of another "
         "partner (the latter is 404). E.g. `{\"question\": \"Which of my invoices are open and when are they "
         "due?\"}`. Staff keys: retrieval only, as before. The `copilot.asked` audit record names the records read "
-        "(`inputs.records_read`)."
+        "(`inputs.records_read`). Every answer, a refusal too, carries `notice`: the tenant's AI notice, the clause "
+        "its policy names in `copilot_notice` quoted verbatim (PA-14.1 / CPA-14.1: users \"are informed that they are "
+        "interacting with an AI system\"; answers \"are guidance only [...] the cited clause text prevails\")."
     ),
 )
 def ask_copilot(call: Call) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def _erp_credit(posting: Posting, partner_id: str, credit: _Credit) -> Outcome:
     line, key = found.data, line_key(found.data)
     marker = posting.get(LINE_CREDITS, key)
     record = marker.data if marker else core.new_line_credits(line["invoice_id"], int(line["number"]))
-    if credit.ref in record["refs"]:
+    if core.erp_reference(credit.ref) in {core.erp_reference(ref) for ref in record["refs"]}:  # `CN-7` is ` cn-7`
         return Outcome("processed", f"credit note {credit.ref} is already recorded against line {line['line_id']}")
     credited = credited_against(posting.rt, posting.tenant_id, line["invoice_id"], int(line["number"]))
     amount = credit.amount(line, credited)

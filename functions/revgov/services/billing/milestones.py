@@ -33,8 +33,12 @@ def service_completed(posting: Posting, partner: dict[str, Any]) -> Outcome:
     if out_of_scope is not None:
         return out_of_scope
     value = Decimal(data["sow_value"])
-    sow_key = f"{partner_id}#{data['sow_ref']}"
+    sow_key = core.statement_of_work_key(partner_id, data["sow_ref"])
     sow = posting.get(STATEMENTS_OF_WORK, sow_key)
+    as_sent = f"{partner_id}#{data['sow_ref']}"
+    if sow is None and as_sent != sow_key:  # recorded before 1.57.2 under the ref as sent: found and kept there
+        old = posting.get(STATEMENTS_OF_WORK, as_sent)
+        sow_key, sow = (as_sent, old) if old is not None else (sow_key, None)
     beyond = core.beyond_statement_of_work(sow.data if sow else None, data["milestone"], percent, value)
     if beyond is not None:
         case_id = open_exception(

@@ -50,12 +50,26 @@ def rate_lines(
     prior_claims: Mapping[str, frozenset[str]] | None = None,
 ) -> PeriodResult:
     """The period rated over these rebate lines (in month and line order, as the ledger wants them)."""
+    (result,) = rate_lines_in(book, lines, [period], partners, prior_claims)
+    return result
+
+
+def rate_lines_in(
+    book: RebateBook,
+    lines: list[dict[str, Any]],
+    periods: list[Period],
+    partners: Mapping[str, PartnerFacts],
+    prior_claims: Mapping[str, frozenset[str]] | None = None,
+) -> list[PeriodResult]:
+    """`rate_lines` for each of `periods` over one ledger of these lines, built and checked once (an event's lines
+    fall in a Quarter and a month: `engine.rate_periods`)."""
     # numpy: imported where a period is rated, not when the API is imported (Lambda cold start)
-    from ...domain.rebates.engine import rate_period
+    from ...domain.rebates.engine import rate_periods
     from ...domain.rebates.ledger import SalesLedger
 
     ordered = sorted(lines, key=lambda ln: (ln["month"], ln["line_id"]))
-    return rate_period(book, SalesLedger.from_lines(ordered, book.exclusive_promotions), period, partners, prior_claims)
+    ledger = SalesLedger.from_lines(ordered, book.exclusive_promotions)
+    return rate_periods(book, ledger, periods, partners, prior_claims)
 
 
 def partner_period_lines(

@@ -25,7 +25,7 @@ from .. import tenants
 from . import repository
 from .accrual_record import accrual_changes, accrual_of
 from .book import facts_of, today
-from .rating import partner_period_lines, rate_lines
+from .rating import partner_period_lines, rate_lines, rate_lines_in
 
 if TYPE_CHECKING:
     from ...domain.rebates.result import PeriodResult
@@ -73,7 +73,23 @@ def _fresh(step: Step, rt: Runtime) -> Running | None:
     return Running.from_record({k: v for k, v in data.items() if k != "watch"})
 
 
-def _step_changes(rt: Runtime, step: Step, event_id: str | None) -> Changes | None:
+def _rated(steps: list[Step]) -> dict[tuple[str, str], PeriodResult]:
+    """The event's new lines rated on their own in each step's period, once for all the periods that share the
+    partner, the lines and the partner's facts (a shipment's line counts in its Quarter and its month: one ledger,
+    each program's eligibility worked out once)."""
+    together: dict[tuple[str, tuple[str, ...], PartnerFacts], list[Step]] = {}
+    for step in steps:
+        key = (step.partner_id, tuple(ln["line_id"] for ln in step.lines), step.facts)
+        together.setdefault(key, []).append(step)
+    rated: dict[tuple[str, str], PeriodResult] = {}
+    for group in together.values():
+        first = group[0]
+        results = rate_lines_in(first.book, first.lines, [s.period for s in group], {first.partner_id: first.facts})
+        rated.update({(s.partner_id, s.period.name): r for s, r in zip(group, results, strict=True)})
+    return rated
+
+
+def _step_changes(rt: Runtime, step: Step, event_id: str | None, mini: PeriodResult) -> Changes | None:
     """The period's new sums, accrual, repeat keys and audit, or None where only a full re-rating is exact."""
     # numpy (the engine): imported where a period is rated, not when the API is imported (Lambda cold start)
     from ...domain.rebates.running import add_lines, result_of
@@ -85,7 +101,6 @@ def _step_changes(rt: Runtime, step: Step, event_id: str | None) -> Changes | No
     keys = {repository.accrual_key(name, pid, k): ln["line_id"] for ln in step.lines for k in duplicate_keys(ln)}
     if len(keys) < sum(len(duplicate_keys(ln)) for ln in step.lines) or repository.known_keys(rt, tenant_id, [*keys]):
         return None  # a line repeating another of the event, or one counted before (PA-7.7(d))
-    mini = rate_lines(step.book, step.lines, step.period, {pid: step.facts})
     updated = add_lines(running, step.book, step.tenant.policy_version, mini, step.facts)
     if updated is None:
         return None
@@ -133,8 +148,9 @@ def advance(rt: Runtime, tenant: Tenant, book: RebateBook, new: list[dict[str, A
     if steps is None:
         return False
     changes = Changes(puts=[repository.projection_put(line, new=True) for line in new])
+    rated = _rated(steps)
     for step in steps:
-        found = _step_changes(rt, step, event_id)
+        found = _step_changes(rt, step, event_id, rated[(step.partner_id, step.period.name)])
         if found is None:
             return False
         changes = changes.merge(found)
