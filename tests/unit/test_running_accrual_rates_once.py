@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from memory_store import Ledger
 from rebates_support import generated, tenant_policy
-from revgov.domain.rebates import engine
+from revgov.domain.rebates import engine, line_masks
 from revgov.domain.rebates.ledger import SalesLedger
 from revgov.domain.rebates.policy import Period, compile_rebates
 from revgov.services import rebates
@@ -35,9 +35,10 @@ def test_a_shipment_added_to_the_running_sums_rates_its_line_once_for_quarter_an
         for refresh in due:
             refresh.run(ledger.rt)
     passes, eligibility, built = [], [], []
-    rate_periods, lines_eligible, from_lines = engine.rate_periods, engine._lines_eligible, SalesLedger.from_lines
+    rate_periods, lines_eligible, from_lines = engine.rate_periods, line_masks._lines_eligible, SalesLedger.from_lines
     monkeypatch.setattr(engine, "rate_periods", lambda *a, **k: passes.append(a[2]) or rate_periods(*a, **k))
-    monkeypatch.setattr(engine, "_lines_eligible", lambda *a: eligibility.append(a[2].program_id) or lines_eligible(*a))
+    monkeypatch.setattr(line_masks, "_lines_eligible",
+                        lambda *a: eligibility.append(a[2].program_id) or lines_eligible(*a))
     monkeypatch.setattr(SalesLedger, "from_lines", classmethod(
         lambda cls, lines, *a: built.append(len(lines)) or from_lines.__func__(cls, lines, *a)))  # type: ignore[attr-defined]
     outcome, due = rebates.project_event(ledger.rt, _ship(ledger, 2))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .canonical import sha256_hex
+from .clause_figures import figure_problems
 from .contracts import Contract, parse_contract, partner_of
 from .errors import FieldError, MalformedRequest, RuleViolation
 from .policy import policy_problems
@@ -127,7 +128,6 @@ def contradicted_figures(before: Sequence[ContractText], after: Sequence[Contrac
     """The figures of the policy's rules that the contracts `before` write in the clause each rule cites and `after`
     no longer do, by JSON pointer: what a contract written alone would leave the rules in force contradicting. A
     figure already at odds before the write is the policy's problem (named on its next draft), not the write's."""
-    from .clause_figures import figure_problems
 
     was = {problem.path for problem in figure_problems(policy, _wording(before))}
     return [problem for problem in figure_problems(policy, _wording(after)) if problem.path not in was]

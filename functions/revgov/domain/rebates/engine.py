@@ -17,108 +17,16 @@ import numpy as np
 from ..rules import Rule
 from .base import ProgramRating, RatingContext, money_of, percent_of
 from .ledger import DUPLICATE_KINDS, Flags, SalesLedger
-from .listing import admits, listed
+from .line_masks import LineMasks
+from .listing import listed
 from .models import model_for
 from .policy import PartnerFacts, Period, RebateBook
 from .programs import Program
 from .referral_lines import no_customer, not_accepted, outside_window
 from .result import DUPLICATE, LEAKAGE, ZERO, CapApplied, Exclusion, Finding, PeriodResult
-from .termination import after_termination, invoiced_after_termination, partial_quarter
+from .termination import invoiced_after_termination, partial_quarter
 
 __all__ = ["DUPLICATE", "LEAKAGE", "Finding", "PeriodResult", "rate_period", "rate_periods"]
-
-
-def _ineligible(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> list[Exclusion]:
-    """Each eligibility criterion of the program, as the lines it turns away (PA-7.x: eligible tiers, families,
-    SKUs, kinds, channels, the maximum discount, the paid basis)."""
-    e, pid, rule = program.eligibility, program.program_id, program.rule
-    checks: list[tuple[str, str, Flags]] = [
-        ("partner", "the partner's tier or type is not eligible", _partner_table(ledger, partners, program)),
-        (
-            "family",
-            f"its family is not one of {sorted(e.families or ())}",
-            ledger.lookup(ledger.families, e.families, ledger.family),
-        ),
-        ("sku", f"its SKU is not one of {sorted(e.skus or ())}", ledger.lookup(ledger.skus, e.skus, ledger.sku)),
-        ("kind", f"its kind is not one of {sorted(e.kinds or ())}", ledger.lookup(ledger.kinds, e.kinds, ledger.kind)),
-        (
-            "channel",
-            f"sold through a channel other than {sorted(e.channels)}",
-            ledger.lookup(ledger.channels, e.channels, ledger.channel),
-        ),
-    ]
-    if e.max_discount_percent is not None:
-        checks.append(
-            (
-                "max_discount_percent",
-                f"sold at a discount above {e.max_discount_percent}%",
-                ledger.discount_bp <= int(e.max_discount_percent * 100),
-            )
-        )
-    if program.basis == "paid":
-        checks.append(("paid", "its invoice is not paid (the program's basis is paid revenue)", ledger.paid))
-    return [Exclusion(f"{rule.rule_id}.{name}:{pid}", rule, why, ~ok) for name, why, ok in checks if not ok.all()]
-
-
-def _partner_table(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> Flags:
-    """Per line: is its partner of an eligible tier and type."""
-
-    table = np.fromiter(
-        (admits(partners.get(pid), program) for pid in ledger.partners), dtype=np.bool_, count=len(ledger.partners)
-    )
-    flags: Flags = table[ledger.partner] if len(ledger.partners) else np.zeros(len(ledger), dtype=np.bool_)
-    return flags
-
-
-def _lines_eligible(ledger: SalesLedger, partners: Mapping[str, PartnerFacts], program: Program) -> Flags:
-    """What the program's eligibility admits, before duplicates, suspension and exclusivity."""
-    e = program.eligibility
-    mask = (
-        ledger.lookup(ledger.families, e.families, ledger.family)
-        & ledger.lookup(ledger.skus, e.skus, ledger.sku)
-        & ledger.lookup(ledger.kinds, e.kinds, ledger.kind)
-        & ledger.lookup(ledger.channels, e.channels, ledger.channel)
-        & _partner_table(ledger, partners, program)
-    )
-    if e.max_discount_percent is not None:
-        mask &= ledger.discount_bp <= int(e.max_discount_percent * 100)
-    if program.basis == "paid":
-        mask &= ledger.paid
-    return mask
-
-
-def _suspended(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> Flags:
-    """Lines of orders placed while their partner was suspended (PA-7.1 "orders placed while the Partner was
-    suspended", CPA-7.1 "during a suspension"). A line whose order time the ERP recorded (`event_second`) is compared
-    with the suspension to the second: from the suspension's time up to, not including, the lift's, so an order
-    recorded earlier on the day of the suspension earns and one recorded on the lift day before the lift does not.
-    A line without it (billed before the time was kept, a monthly charge) is compared by its day, whole days."""
-    mask = np.zeros(len(ledger), dtype=np.bool_)
-    timed = ledger.event_second >= 0
-    for index, partner_id in enumerate(ledger.partners):
-        facts = partners.get(partner_id)
-        if facts is None:
-            continue
-        mine = ledger.partner == index
-        for start, end in facts.suspended:
-            last = end if end is not None else 2**40
-            mask |= mine & ~timed & (ledger.day >= start) & (ledger.day <= last)
-        for since, until in facts.suspended_at:
-            lifted = until if until is not None else 2**62
-            mask |= mine & timed & (ledger.event_second >= since) & (ledger.event_second < lifted)
-    return mask
-
-
-def _before_activation(ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> Flags:
-    """Lines dated before their partner's activation (PA-2.2: no incentive accrues before onboarding is complete); a
-    credit counts where the line it credits was dated, so it nets out only what earned something."""
-    mask = np.zeros(len(ledger), dtype=np.bool_)
-    day = np.where(ledger.credited_day >= 0, ledger.credited_day, ledger.day)
-    for index, partner_id in enumerate(ledger.partners):
-        facts = partners.get(partner_id)
-        if facts is not None and facts.activated_on is not None:
-            mask |= (ledger.partner == index) & (day < facts.activated_on)
-    return mask
 
 
 def _exclusive_with(book: RebateBook, program_id: str) -> set[str]:
@@ -189,7 +97,7 @@ def rate_periods(
     """`rate_period` for each of `periods` over one ledger, each the same as rated alone; what does not depend on the
     period (duplicates, suspensions, each program's eligibility) is worked out once for all of them: an event's new
     lines fall in a Quarter and a month, rated together (services/rebates/running.py)."""
-    shared = _LineMasks.of(ledger, partners)
+    shared = LineMasks.of(ledger, partners)
     results = []
     for period in periods:
         rating = _Rating(book, ledger, period, partners, prior_claims or {}, shared)
@@ -197,34 +105,6 @@ def rate_periods(
             rating.program(program)
         results.append(rating.result())
     return results
-
-
-@dataclass
-class _LineMasks:
-    """The masks of one ledger that no period changes: valid (no duplicate), dated during a suspension, before the
-    activation, after the termination, and each program's eligibility (worked out on first use)."""
-
-    ledger: SalesLedger
-    partners: Mapping[str, PartnerFacts]
-    valid: Flags
-    suspended: Flags
-    early: Flags
-    ended: Flags
-    eligibility: dict[str, tuple[Flags, list[Exclusion]]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, ledger: SalesLedger, partners: Mapping[str, PartnerFacts]) -> _LineMasks:
-        return cls(ledger, partners, ledger.duplicate == 0, _suspended(ledger, partners),
-                   _before_activation(ledger, partners), after_termination(ledger, partners))  # fmt: skip
-
-    def admitted(self, program: Program) -> tuple[Flags, list[Exclusion]]:
-        """What the program's eligibility admits, and each criterion as the lines it turns away."""
-        found = self.eligibility.get(program.program_id)
-        if found is None:
-            found = (_lines_eligible(self.ledger, self.partners, program),
-                     _ineligible(self.ledger, self.partners, program))  # fmt: skip
-            self.eligibility[program.program_id] = found
-        return found
 
 
 @dataclass
@@ -237,7 +117,7 @@ class _Rating:
     period: Period
     partners: Mapping[str, PartnerFacts]
     prior_claims: Mapping[str, frozenset[str]]
-    shared: _LineMasks
+    shared: LineMasks
     findings: list[Finding] = field(default_factory=list)
     excluded: dict[str, tuple[Rule, Flags]] = field(default_factory=dict)
     claimed: dict[str, Flags] = field(default_factory=dict)
