@@ -253,3 +253,31 @@ def test_bank_details_typed_in_the_note_are_masked_never_stored():
     audit = [r for r in ledger.rt.store.audit_records("northwind")
              if r["action"] == "rebate_settlement.bank_transfer_requested"]  # fmt: skip
     assert "0532" not in str(bank_transfer.get(ledger.rt, FINANCE, P1)) and "0532" not in str(audit)
+
+
+def test_cpa_7_8_contoso_records_the_request_under_its_own_clause():
+    """CPA-7.8: "Settlement is by credit note, or by bank transfer if the Partner has no open balance and asks for
+    it": the same rule, citing contoso's clause."""
+    from test_invoice_tax import PARTNER, _ledger
+
+    ledger = _ledger()
+    own = Principal("contoso", Role.PARTNER, "key_ct_own", PARTNER)
+    asked = bank_transfer.request(ledger.rt, own, PARTNER, {})
+    assert (asked["status"], asked["rule_id"], asked["clause"]) == ("standing", "RBT-SETTLEMENT-METHOD", "CPA-7.8")
+    assert "note" not in asked
+
+
+def test_a_statement_of_commissions_only_states_no_method_its_programs_payout_applies():
+    """PA-7.8 is the rebates' settlement (Section 7); PA-8.2 pays commissions "within 30 days after the end of the
+    month in which the Customer paid" and the policy pays them by bank transfer (`payout`): a statement of a monthly
+    run with only commission lines states no PA-7.8 method, and keeps its lines' payout."""
+    from revgov.domain.rebates.settlement_method import Payouts, SettlementMethod, choose
+    from revgov.domain.rules import Rule
+
+    payouts = Payouts(SettlementMethod(Rule("RBT-SETTLEMENT-METHOD", "PA-7.8")), date(2026, 12, 5))
+    statement = {"partner_id": P1, "status": "payable", "total": "625.00",
+                 "lines": [{"payout": "bank_transfer", "amount": "625.00"}]}  # fmt: skip
+    chosen = choose(payouts, statement)
+    assert chosen["method"] is None and "RBT-SETTLEMENT-METHOD" in chosen["reason"]
+    rebate = {**statement, "lines": [{"payout": "credit_note", "amount": "625.00"}]}
+    assert choose(payouts, rebate)["method"] == "credit_note"  # no request

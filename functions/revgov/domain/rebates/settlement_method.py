@@ -122,6 +122,10 @@ def choose(payouts: Payouts, statement: Mapping[str, Any]) -> dict[str, Any]:
                 "reason": f"withheld: nothing is paid now; the settlement that releases it states how {cite}"}
     if Decimal(statement["total"]) <= 0:
         return {**chosen, "method": None, "instruction": None, "reason": f"nothing is payable {cite}"}
+    if not any(line["payout"] in PAID_BY_METHOD for line in statement["lines"]):
+        return {**chosen, "method": None, "instruction": None,
+                "reason": f"no line is a rebate settled under {payouts.rule.rule.clause}: each program is paid as its "
+                          f"policy's payout says (by_payout) {cite}"}  # fmt: skip
     if request is None:
         method, reason = CREDIT_NOTE, f"settled by credit note: the partner has not asked for a bank transfer {cite}"
     elif owed:
