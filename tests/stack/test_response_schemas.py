@@ -155,6 +155,8 @@ def _path_values(party: Party, op: Operation) -> dict[str, str] | None:
         elif name == "name":
             entitlements = admin.get(f"/v1/partners/{party.partners[0]}/entitlements").json()["entitlements"]
             values[name] = sorted(entitlements)[0]
+        elif name == "customer_id":  # the ERP's customer id: one with no record reads as empty
+            values[name] = "CUST-SCHEMA-1"
         elif name == "sku":
             shipped = [p for p in party.policy["billing"]["price_list"] if p.get("billing") == "shipment"]
             values[name] = shipped[0]["sku"]

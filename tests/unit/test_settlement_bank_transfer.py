@@ -137,8 +137,10 @@ def test_pa_7_8_a_withdrawn_request_no_longer_stands():
     ledger, invoice_id = _september()
     _request(ledger, AS_P1)
     ledger.clock.set("2026-10-10T10:00:00Z")
-    withdrawn = bank_transfer.withdraw(ledger.rt, AS_P1, P1, {})
+    withdrawn = bank_transfer.withdraw(ledger.rt, AS_P1, P1, {"note": "back to credit notes, not DE89 3704 0044 0532 "
+                                                                     "0130 00"})  # fmt: skip
     assert withdrawn["status"] == "withdrawn" and withdrawn["withdrawn_at"].startswith("2026-10-10T10:00:00")
+    assert withdrawn["withdrawal_note"] == "back to credit notes, not [iban]"
     _pay(ledger, P1, invoice_id, "2026-10-20")
     _, statement = _statement(ledger, "2026-10-25T09:00:00Z")
     assert statement["settlement_method"]["method"] == "credit_note"

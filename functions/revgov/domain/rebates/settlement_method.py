@@ -81,14 +81,18 @@ def requested(
     return record
 
 
-def withdrawn(before: Mapping[str, Any] | None, partner_id: str, *, role: str, at: str) -> dict[str, Any]:
+def withdrawn(
+    before: Mapping[str, Any] | None, partner_id: str, *, role: str, at: str, note: str | None = None
+) -> dict[str, Any]:
     """The request withdrawn from `at`: settlement by credit note again; nothing standing is a conflict."""
     if not before or before["status"] != STANDING:
         raise Conflict(
             f"partner {partner_id} has no standing request for settlement by bank transfer",
             extra={"current_status": (before or {}).get("status", NONE), "allowed_next": ["request"]},
         )
-    return {**before, "status": WITHDRAWN, "withdrawn_at": at, "withdrawn_by_role": role}
+    record = {**before, "status": WITHDRAWN, "withdrawn_at": at, "withdrawn_by_role": role}
+    record.pop("withdrawal_note", None)
+    return {**record, "withdrawal_note": note} if note else record
 
 
 def _past(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,7 +114,7 @@ def choose(payouts: Payouts, statement: Mapping[str, Any]) -> dict[str, Any]:
     owed = list(payouts.open_invoices.get(pid, ())) if request else []
     chosen: dict[str, Any] = {
         **_cited(payouts.rule),
-        "as_of": payouts.on.isoformat(),
+        "balance_as_of": payouts.on.isoformat(),  # the run's as-of day (the header's `as_of` is staff only)
         "bank_transfer_requested": request is not None,
         "requested_at": request["requested_at"] if request else None,
         "open_invoice_count": len(owed),

@@ -14,6 +14,10 @@ REQUESTERS = frozenset({Role.PARTNER, Role.FINANCE, Role.CHANNEL_OPS, Role.ADMIN
 _PARTNER = {"partner_id": "ptr"}
 _PATH = "/v1/partners/{partner_id}/bank-transfer-request"
 _RESPONSE = "api/responses/bank-transfer-request.schema.json"
+_STANDING: dict[str, Any] = {"partner_id": "ptr_01JBNWPARTNER0000000000001", "status": "standing",
+             "requested_at": "2026-10-02T10:00:00.000Z", "requested_by_role": "partner", "withdrawn_at": None,
+             "withdrawn_by_role": None, "rule_id": "RBT-SETTLEMENT-METHOD", "clause": "PA-7.8", "history": [],
+             "note": "please pay our rebates to the account finance has on file"}  # fmt: skip
 
 
 @operation(
@@ -30,6 +34,7 @@ _RESPONSE = "api/responses/bank-transfer-request.schema.json"
     body_schema="api/bank-transfer-request.schema.json",
     example={"note": "please pay our rebates to the account finance has on file"},
     response_schema=_RESPONSE,
+    response_example=_STANDING,
 )
 def request_bank_transfer(call: Call) -> dict[str, Any]:
     return bank_transfer.request(call.runtime, call.who, call.params["partner_id"], call.body)
@@ -44,8 +49,10 @@ def request_bank_transfer(call: Call) -> dict[str, Any]:
     tag="rebates",
     id_params=_PARTNER,
     body_schema="api/bank-transfer-withdrawal.schema.json",
-    example={},
+    example={"note": "we have an open invoice again: credit notes are fine"},
     response_schema=_RESPONSE,
+    response_example={**_STANDING, "status": "withdrawn", "withdrawn_at": "2026-11-02T09:00:00.000Z",
+                      "withdrawn_by_role": "finance"},
 )
 def withdraw_bank_transfer(call: Call) -> dict[str, Any]:
     return bank_transfer.withdraw(call.runtime, call.who, call.params["partner_id"], call.body)
@@ -60,6 +67,7 @@ def withdraw_bank_transfer(call: Call) -> dict[str, Any]:
     tag="rebates",
     id_params=_PARTNER,
     response_schema=_RESPONSE,
+    response_example=_STANDING,
 )
 def get_bank_transfer_request(call: Call) -> dict[str, Any]:
     return bank_transfer.get(call.runtime, call.who, call.params["partner_id"])

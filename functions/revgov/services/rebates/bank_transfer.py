@@ -73,9 +73,10 @@ def withdraw(rt: Runtime, who: Principal, partner_id: str, body: dict[str, Any])
     rule = _rule(tenant)
     stored = rt.store.get(who.tenant_id, REQUESTS, partner_id)
     now = rt.clock.now_iso()
-    record = rules.withdrawn(stored.data if stored else None, partner_id, role=who.role.value, at=now)
+    note = mask_sensitive(str(body.get("note") or "").strip()) or None  # bank details are the ERP's, never kept
+    record = rules.withdrawn(stored.data if stored else None, partner_id, role=who.role.value, at=now, note=note)
     return _commit(rt, who, tenant, rule, record, stored, "rebate_settlement.bank_transfer_withdrawn",
-                   {"withdrawn_at": now, "requested_at": record["requested_at"]})  # fmt: skip
+                   {"withdrawn_at": now, "requested_at": record["requested_at"], "note": note})  # fmt: skip
 
 
 def _commit(
