@@ -84,7 +84,8 @@ def test_bad_certificates_are_refused_naming_the_field_and_partners_read_none():
         with pytest.raises(RuleViolation) as refused:
             _record(ledger, "2027-01-04T09:00:00Z", **more)
         assert [e.path for e in refused.value.errors] == [path]
-    assert tax_exemptions.get_customer_certificates(ledger.rt, FINANCE, CUSTOMER)["history"] == []
+    with pytest.raises(NotFound):  # nothing was recorded
+        tax_exemptions.get_customer_certificates(ledger.rt, FINANCE, CUSTOMER)
     recorded = _record(ledger, "2027-01-04T09:00:00Z")
     assert [c["jurisdiction"] for c in recorded["current"]] == ["US-CA"] and recorded["customer_id"] == CUSTOMER
     audit = [r for r in ledger.rt.store.audit_records("northwind") if r["action"] == "customer_tax_exemption.recorded"]

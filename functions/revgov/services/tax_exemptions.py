@@ -114,11 +114,14 @@ def record_customer_certificate(rt: Runtime, who: Principal, customer_id: str, b
 
 
 def get_customer_certificates(rt: Runtime, who: Principal, customer_id: str) -> dict[str, Any]:
-    """A customer's recorded certificates (staff only: a partner never reads a customer's tax record)."""
+    """A customer's recorded certificates (staff only: a partner never reads a customer's tax record). A customer is
+    not a Revgov object: with no certificate recorded there is nothing to read (404)."""
     if who.role is Role.PARTNER:
         raise NotFound(f"no customer {customer_id}")
     stored = rt.store.get(who.tenant_id, CUSTOMER_EXEMPTIONS, vat_validation.customer_record_key(customer_id))
-    return stored.data if stored else {"customer_id": customer_id, "current": [], "history": []}
+    if stored is None:
+        raise NotFound(f"no exemption certificate is recorded for customer {customer_id}")
+    return stored.data
 
 
 def customer_exemption_record(store: DocumentStore, tenant_id: str, customer_id: str) -> dict[str, Any] | None:

@@ -151,11 +151,14 @@ def record_customer_check(rt: Runtime, who: Principal, customer_id: str, body: d
 
 
 def get_customer_checks(rt: Runtime, who: Principal, customer_id: str) -> dict[str, Any]:
-    """A customer's recorded checks (staff only: a partner never reads a customer's tax record)."""
+    """A customer's recorded checks (staff only: a partner never reads a customer's tax record). A customer is not a
+    Revgov object: with no check recorded there is nothing to read (404, as for any name that holds nothing)."""
     if who.role is Role.PARTNER:
         raise NotFound(f"no customer {customer_id}")
     stored = rt.store.get(who.tenant_id, CUSTOMER_CHECKS, customer_record_key(customer_id))
-    return stored.data if stored else {"customer_id": customer_id, "latest": None, "history": []}
+    if stored is None:
+        raise NotFound(f"no VIES check is recorded for customer {customer_id}")
+    return stored.data
 
 
 def customer_check_record(store: DocumentStore, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
