@@ -6,10 +6,11 @@ compose those primitives in ways the contract does not name: a waiting-on-partne
 (CASEWAIT), a partner's audit pointers (AUDITBYPARTNER), VAT validation checks, invoice-dispute appeals, tier
 reviews, the MDF ledger, territory, tier changes, retention, subscription renewals, sales tax, PA-14.2 reviews of
 automated decisions (AUTO_REVIEW and its one-review-per-decision markers), ownership changes, manual legal holds,
-entitled 0.00 lines, devices waiting for delivery (AWAITINGDELIVERY), suspensions to the second, and the sweeps that
-walk them. DESIGN.md, "Two engines behind the same ports": the embedded engine runs the "Same handlers, same use
-cases", so the product must behave the same on either; each of those modules' tests, every clause it quotes, runs
-here once per engine: the store every runtime of `memory_store` builds is the engine's.
+entitled 0.00 lines, devices waiting for delivery (AWAITINGDELIVERY), suspensions to the second, bank transfer
+requests (BANKTRANSFERREQUEST) with the open balance a run reads, customers' VIES checks and exemption certificates,
+and the sweeps that walk them. DESIGN.md, "Two engines behind the same ports": the embedded engine runs the "Same
+handlers, same use cases", so the product must behave the same on either; each of those modules' tests, every clause
+it quotes, runs here once per engine: the store every runtime of `memory_store` builds is the engine's.
 
 DynamoDB specifics the scenarios meet on moto: the 100-item transaction limit and the conditional writes of the
 commit protocol (moto enforces both, tests/aws_emulator.py), LastEvaluatedKey cursors of partner-prefixed lists, and
@@ -73,6 +74,9 @@ FEATURE_MODULES = (
     "test_usage_received_cutoff",  # SOP-3.1 / COP-3.1: the usage cut-off counts from the receipt kept with the event
     "test_storage_gb_month",  # COP-3.1: GB-month the month's average of daily records (average_daily), late ones too
     "test_shipment_billed_once",  # PA-10.1: one shipment billed once whatever ERP id (SHIPMENT by its identity)
+    "test_settlement_bank_transfer",  # PA-7.8 / CPA-7.8: standing requests and the open balance read at each run
+    "test_customer_vat_validation",  # CUSTOMERVATVALIDATION: a customer's VIES checks and its direct invoices' VAT
+    "test_customer_tax_exemption",  # CUSTOMERTAXEXEMPTION: a customer's certificates and its direct invoices' tax
 )
 # Tests of one engine's own tooling (the embedded engine's CLI on its database file): not a question of parity.
 ENGINE_OWN = {"test_the_cli_backfills_the_partner_index_on_the_embedded_engine_once_audited",

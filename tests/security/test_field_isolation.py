@@ -236,7 +236,10 @@ READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_d
                   "list_partner_audits", "get_partner_audit", "get_audit_repayment",
                   # its own security incidents, without the staff members' names: tests/stack/
                   # test_partner_audits_api.py, tests/unit/test_security_incidents.py (a rival's is a 404)
-                  "list_security_incidents", "get_security_incident"}
+                  "list_security_incidents", "get_security_incident",
+                  # its own bank transfer request (PA-7.8): roles, never key ids, no bank details; a rival's is a 404
+                  # (tests/stack/test_bank_transfer_request_api.py, tests/unit/test_settlement_bank_transfer.py)
+                  "get_bank_transfer_request"}
 
 
 def test_every_partner_read_operation_is_read_by_this_suite_or_named_elsewhere():

@@ -270,6 +270,11 @@ def test_every_id_location_of_every_endpoint_is_in_the_matrix():
         # the tenant's retention policy (periods per class of record): the caller's own tenant's settings, no object id
         # (tests/stack/test_retention_api.py)
         "put_retention",
+        # a customer's VIES checks and exemption certificates: the ERP's customer id (not a Revgov typed id), read and
+        # written in the caller's own tenant's partition; staff only, partner keys 403 (tests/stack/
+        # test_customer_tax_records_api.py, tests/unit/test_customer_vat_validation.py, test_customer_tax_exemption.py)
+        "record_customer_vat_validation", "get_customer_vat_validations",
+        "record_customer_tax_exemption", "get_customer_tax_exemptions",
     } | {t.op.name for t in TARGETS}, sorted(without)
 
 

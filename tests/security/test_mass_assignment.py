@@ -93,7 +93,8 @@ def test_a_server_owned_field_is_refused_by_name(op, attacker, operator):
     assert attacker.admin.get("/v1/audit/verify").json()["records"] == before
 
 
-NAMED_PARAMS = {"tenant_id": "no-such-tenant", "document": "FPA"}  # path parameters that are names, not typed ids
+# path parameters that are names, not typed ids (a customer id is the ERP's, erp-event.schema.json)
+NAMED_PARAMS = {"tenant_id": "no-such-tenant", "document": "FPA", "customer_id": "CUST-PROBE-1"}
 
 
 def _tenant_param(op: Any, party: Party) -> dict[str, str]:

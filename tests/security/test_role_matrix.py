@@ -91,6 +91,10 @@ PARTNER_OPEN = {
     # PA-2.8 / CPA-2.8: the partner tells of a change of its own ownership (another partner's id is a 404:
     # tests/unit/test_ownership_changes.py); it records no screening, which stays the Distributor's
     "record_partner_ownership_change",
+    # PA-7.8 / CPA-7.8 "where the Partner has no open balance and requests it, by bank transfer": the partner asks for
+    # (or withdraws) settlement by bank transfer and reads its own request; another partner's id is a 404
+    # (tests/unit/test_settlement_bank_transfer.py)
+    "request_bank_transfer", "withdraw_bank_transfer", "get_bank_transfer_request",
 }
 # The operator is the platform: tenants and their keys, and the platform's own audit chain; no tenant's business data.
 OPERATOR_OPEN = {

@@ -319,6 +319,22 @@ def _vat_partner(r: Replay) -> str:
     return str(partner_id)
 
 
+def _vat_customer(r: Replay) -> str:
+    """A customer id of the VAT tenant (contoso's policy), which `vat:finance` records a VIES check for."""
+    _vat_partner(r)
+    return "CUST-DIR-1"
+
+
+def _bank_transfer_requested(r: Replay) -> str:
+    """An active partner of the onboarding tenant whose request for settlement by bank transfer stands (PA-7.8)."""
+    from revgov.services.rebates import bank_transfer
+
+    tid, _ = r.onboarding_tenant()
+    partner_id = r.partner("active")
+    bank_transfer.request(r.rt, Principal(tid, Role.CHANNEL_OPS, f"key_01JX{'0' * 20}11"), partner_id, {})
+    return partner_id
+
+
 def _exemption_filed(r: Replay) -> str:
     """An active partner of the onboarding tenant (northwind's policy: its sales-tax table) with the example's
     exemption certificate for US-CA on file, as the partner's own filing would leave it (PA-10.1)."""
@@ -613,6 +629,19 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
                                           "reply:partner"),
     "prepare_late_payment_charge": lambda r: ({}, "partners:finance", _overdue_invoice(r)),
     "import_catalog": lambda r: ({}, "partners:finance"),
+    # PA-7.8: channel ops asks on an active partner's behalf; finance withdraws a request standing for another one
+    "request_bank_transfer": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
+    "withdraw_bank_transfer": lambda r: ({"partner_id": _bank_transfer_requested(r)}, "partners:finance"),
+    # PA-8.1 / CPA-8.1: a customer of the direct invoice, its VIES check in the VAT tenant, its certificate in the
+    # sales-tax one (PA-10.1), issued a month ago and valid for a year from today
+    "record_customer_vat_validation": lambda r: (
+        {"customer_id": _vat_customer(r)}, "vat:finance", {"checked_at": r.rt.clock.now_iso()}
+    ),
+    "record_customer_tax_exemption": lambda r: (
+        {"customer_id": "CUST-CA-1"}, "partners:finance",
+        {"issued_at": (clock_support.today() - timedelta(days=30)).isoformat(),
+         "expires_at": (clock_support.today() + timedelta(days=365)).isoformat()},
+    ),
     "record_vat_validation": lambda r: (
         {"partner_id": _vat_partner(r)}, "vat:finance", {"checked_at": r.rt.clock.now_iso()}
     ),

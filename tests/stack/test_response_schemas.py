@@ -155,6 +155,8 @@ def _path_values(party: Party, op: Operation) -> dict[str, str] | None:
         elif name == "name":
             entitlements = admin.get(f"/v1/partners/{party.partners[0]}/entitlements").json()["entitlements"]
             values[name] = sorted(entitlements)[0]
+        elif name == "customer_id":  # the ERP's customer id, with a record to read
+            values[name] = _customer_with_records(party)
         elif name == "sku":
             shipped = [p for p in party.policy["billing"]["price_list"] if p.get("billing") == "shipment"]
             values[name] = shipped[0]["sku"]
@@ -163,6 +165,23 @@ def _path_values(party: Party, op: Operation) -> dict[str, str] | None:
         else:
             return None
     return values
+
+
+def _customer_with_records(party: Party) -> str:
+    """A customer of the (VAT) party with a VIES check recorded as finance records it, and an exemption certificate
+    record as the sales-tax tenants keep it (the schema's own example: contoso takes no certificates)."""
+    from revgov.ports import Changes, Put
+    from revgov.services import tax_exemptions, vat_validation
+
+    customer = "CUST-SCHEMA-1"
+    body = {"result": "valid", "checked_at": clock_support.now_iso()[:19] + "Z", "reference": "WAPI-SCHEMA",
+            "vat_number": "BE0123456789"}  # fmt: skip
+    vat_validation.record_customer_check(party.rt, party.principal("finance"), customer, body)
+    certificates = schemas.schema("api/responses/customer-tax-exemption.schema.json")["examples"][0]
+    key = vat_validation.stored_customer_key(customer)
+    put = Put(tax_exemptions.CUSTOMER_EXEMPTIONS, str(key), {**certificates, "customer_id": customer})
+    party.rt.store.commit(party.tenant_id, Changes(puts=[put]))
+    return customer
 
 
 def _query(party: Party, op: Operation) -> dict[str, str]:

@@ -5,7 +5,8 @@ DESIGN.md: "Ids are ULIDs with a type prefix (`ptr_…`, `dec_…`, `inv_…`): 
 The edge answers 404 for an id of another form (`Operation.id_params`, edge/http.py), so a client or a fuzzer reading
 the document knows the form before it asks: `^ptr_[0-9A-HJKMNP-TV-Z]{26}$` for a partner. A tenant id has the tenant
 file's own (schemas/tenant.schema.json: "lowercase letter first, then lowercase letters, digits or hyphens, 3 to 40
-characters"), which the platform routes check (`_tenant_id`). The other path parameters are not Revgov's ids and have
+characters"), which the platform routes check (`_tenant_id`); a customer id the ERP event schema's
+(`customer_id`, which services/vat_validation.py checks). The other path parameters are not Revgov's ids and have
 none: an ERP subscription id, a contract document name, an entitlement name and a SKU (the ERP's and the policy's).
 """
 
@@ -23,8 +24,8 @@ from revgov.edge.openapi import document
 from revgov.edge.registry import OPERATIONS
 from revgov.edge.routes.platform import _tenant_id
 
-NOT_TYPED = {"tenant_id", "erp_subscription_id", "document", "name", "sku"}
-NO_PATTERN = NOT_TYPED - {"tenant_id"}
+NOT_TYPED = {"tenant_id", "customer_id", "erp_subscription_id", "document", "name", "sku"}
+NO_PATTERN = NOT_TYPED - {"tenant_id", "customer_id"}
 
 
 def _path_params() -> list[tuple[str, str, dict]]:
@@ -48,6 +49,8 @@ def test_every_typed_id_path_parameter_has_its_prefix_and_ulid_pattern() -> None
         if name in NOT_TYPED:
             continue
         assert schema["pattern"] == typed_id_pattern(enforced[(where, name)]), (where, name)
+    customers = {schema["pattern"] for _, name, schema in params if name == "customer_id"}
+    assert customers == {schemas.schema("events/erp-event.schema.json")["$defs"]["customer_id"]["pattern"]}
     shown = {schema["pattern"] for where, name, schema in params if where.endswith("/v1/partners/{partner_id}")}
     assert shown == {"^ptr_[0-9A-HJKMNP-TV-Z]{26}$"}
 

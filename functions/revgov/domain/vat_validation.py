@@ -79,12 +79,13 @@ def _text(value: object, path: str, *, required: bool) -> str | None:
     return value.strip()
 
 
-def recorded(record: Mapping[str, Any] | None, partner_id: str, check: dict[str, Any]) -> dict[str, Any]:
-    """The partner's record with `check` added: the latest is the one checked last (a check recorded late, dated
-    before the latest, joins the history only)."""
+def recorded(record: Mapping[str, Any] | None, partner_id: str, check: dict[str, Any], *,
+             subject: str = "partner_id") -> dict[str, Any]:  # fmt: skip
+    """The partner's record (or a customer's: `subject` customer_id) with `check` added: the latest is the one checked
+    last (a check recorded late, dated before the latest, joins the history only)."""
     history = [*(record["history"] if record else []), check]
     history.sort(key=lambda c: (c["checked_at"], c["recorded_at"]))
-    return {"partner_id": partner_id, "latest": history[-1], "history": history[-MAX_HISTORY:]}
+    return {subject: partner_id, "latest": history[-1], "history": history[-MAX_HISTORY:]}
 
 
 def withholds(latest: Mapping[str, Any] | None, period_last_day: date) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from .registry import IDEMPOTENCY_KEY, OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.58.0"
+API_VERSION = "1.60.0"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -175,6 +175,8 @@ def _path_pattern(op: Operation, name: str) -> dict[str, str]:
         return {"pattern": typed_id_pattern(op.id_params[name])}
     if name == "tenant_id":
         return {"pattern": str(schemas.schema("tenant.schema.json")["properties"]["tenant_id"]["pattern"])}
+    if name == "customer_id":  # the ERP's customer id (services/vat_validation.py: another form is 404)
+        return {"pattern": str(schemas.schema("events/erp-event.schema.json")["$defs"]["customer_id"]["pattern"])}
     return {}
 
 

@@ -7,17 +7,23 @@ Settlement reads the latest check per partner (`latest_checks`) and withholds wh
 Quarter's end (domain.vat_validation.withholds); billing holds new orders while it is invalid (`order_hold`,
 services/billing/vat_hold.py) and invoices a cross-border EU partner under the reverse charge only while a valid check
 is at most 30 days old on the issue day (`check_record`, services/billing/tax.py; COP-2.2).
+A customer's checks (the buyer of the Distributor's direct invoice, PA-8.1 / CPA-8.1) are recorded the same way
+(`POST /v1/customers/{customer_id}/vat-validations`, collection CUSTOMERVATVALIDATION) and read by the same treatment
+of the direct invoice; they withhold nothing and hold no order (no clause asks it of a customer).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 from ..domain import vat_validation as rules
-from ..domain.access import Principal
+from ..domain.access import Principal, Role
 from ..domain.audit import AuditEntry
+from ..domain.billing import tax as tax_rules
 from ..domain.errors import NotFound, RuleViolation
+from ..domain.rebates.lines import customer_key
 from ..domain.rules import Rule
 from ..domain.time import instant
 from ..ports import Changes, DocumentStore
@@ -25,7 +31,10 @@ from ..runtime import Runtime
 from . import cases, partner_repository, tenants
 from .toolkit import put_over
 
+CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # the ERP's customer id (erp-event.schema.json)
+
 CHECKS = "VATVALIDATION"  # partner id -> {partner_id, latest, history}
+CUSTOMER_CHECKS = "CUSTOMERVATVALIDATION"  # customer key (casefolded) -> {customer_id, latest, history}
 FAILURE_CATEGORY = "vat_validation_failure"  # COP-4.1: routed to finance
 
 
@@ -101,3 +110,60 @@ def order_hold(
     cited = rule.order_rule
     why = f"its VAT number failed validation on {latest['checked_at'][:10]} ({cited.rule_id}, {cited.clause})"
     return why, cited
+
+
+# --- a customer's checks: the buyer of the Distributor's direct invoice (PA-8.1 / CPA-8.1) ----------------------------
+def stored_customer_key(customer_id: str) -> str | None:
+    """The key a customer's tax records are stored under: the ERP's customer id "compared case-insensitively"
+    (schemas/events/erp-event.schema.json), case-folded as rebates compare it; None for an id of another form."""
+    return customer_key(customer_id) if CUSTOMER_ID.fullmatch(customer_id) else None
+
+
+def customer_record_key(customer_id: str) -> str:
+    """`stored_customer_key` for a route: an id of another form is a customer no one has (404)."""
+    key = stored_customer_key(customer_id)
+    if key is None:
+        raise NotFound(f"no customer {customer_id}")
+    return key
+
+
+def record_customer_check(rt: Runtime, who: Principal, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Record a VIES check of a customer's VAT number made by `who` (finance, channel operations): the Distributor's
+    direct invoices to it are treated under the rules the partner's own invoices follow (COP-2.2, CPA-2.3), read with
+    this check (services/billing/tax.py). Audited citing the tax policy's validation rule."""
+    key = customer_record_key(customer_id)
+    tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+    tax = tax_rules.TaxPolicy.of(tenant.policy)
+    if tax is None or tax.validation is None:
+        raise RuleViolation("this tenant's invoices are not under VAT (policy.billing.tax): a VIES check decides "
+                            "nothing here")  # fmt: skip
+    check = rules.check_of(body, instant(rt.clock.now_iso()), who.actor, rt.ids.new("req"))
+    stored = rt.store.get(who.tenant_id, CUSTOMER_CHECKS, key)
+    record = rules.recorded(stored.data if stored else None, customer_id, check, subject="customer_id")
+    meanwhile = f"a VAT check of customer {customer_id} was recorded meanwhile"
+    changes = Changes(puts=[put_over(CUSTOMER_CHECKS, key, record, stored, conflict_detail=meanwhile)])
+    inputs = {k: check[k] for k in ("check_id", "result", "checked_at", "reference", "vat_number")}
+    changes.audit.append(AuditEntry.by(who, "customer_vat_validation.recorded", customer_id, check["result"],
+                                       inputs=inputs, policy_version=tenant.policy_version,
+                                       rule_ids=[tax.validation.rule_id], clauses=[tax.validation.clause]))  # fmt: skip
+    rt.commit(who.tenant_id, changes)
+    return record
+
+
+def get_customer_checks(rt: Runtime, who: Principal, customer_id: str) -> dict[str, Any]:
+    """A customer's recorded checks (staff only: a partner never reads a customer's tax record). A customer is not a
+    Revgov object: with no check recorded there is nothing to read (404, as for any name that holds nothing)."""
+    if who.role is Role.PARTNER:
+        raise NotFound(f"no customer {customer_id}")
+    stored = rt.store.get(who.tenant_id, CUSTOMER_CHECKS, customer_record_key(customer_id))
+    if stored is None:
+        raise NotFound(f"no VIES check is recorded for customer {customer_id}")
+    return stored.data
+
+
+def customer_check_record(store: DocumentStore, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+    """The customer's recorded checks `{customer_id, latest, history}`, or None (billing's VAT treatment of a direct
+    invoice, services/billing/tax.py)."""
+    key = stored_customer_key(customer_id)
+    stored = store.get(tenant_id, CUSTOMER_CHECKS, key) if key else None
+    return stored.data if stored else None

@@ -208,8 +208,18 @@ def verified_certificate(table: SalesTaxTable, documents: Mapping[str, Any], bod
             "verified_at": at, "verified_by": by}  # fmt: skip
 
 
-def with_verification(record: Mapping[str, Any] | None, partner_id: str, cert: dict[str, Any]) -> dict[str, Any]:
-    """The partner's verified certificates with `cert` added: `current` (the latest per jurisdiction), `history`."""
+def with_verification(record: Mapping[str, Any] | None, partner_id: str, cert: dict[str, Any], *,
+                      subject: str = "partner_id") -> dict[str, Any]:  # fmt: skip
+    """The partner's (or a customer's: `subject` customer_id) verified certificates with `cert` added: `current` (the
+    latest per jurisdiction), `history`."""
     history = [*(record or {}).get("history", []), cert][-MAX_VERIFICATIONS:]
     current = {c["jurisdiction"]: c for c in sorted(history, key=lambda c: c["verified_at"])}
-    return {"partner_id": partner_id, "current": [current[k] for k in sorted(current)], "history": history}
+    return {subject: partner_id, "current": [current[k] for k in sorted(current)], "history": history}
+
+
+def customer_filing(table: SalesTaxTable, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A customer's certificate as staff hold it (PA-10.1 "on file"): no partner files it through the documents path,
+    so the certificate staff record is the one on file, checked by `verified_certificate` like a partner's."""
+    code = str(body["jurisdiction"])
+    keys = ("reference", "checksum", "issued_at", "expires_at")
+    return {f"{table.document_type}:{code}": {k: body[k] for k in keys}}

@@ -81,22 +81,24 @@ class TaxPolicy:
         return in_force[-1]
 
 
-def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | None, day: date) -> dict[str, Any]:
-    """The invoice's treatment on `day` (its issue day, or today for a draft) for a partner established in `country`
-    whose latest recorded VIES check is `latest`: `{treatment, as_of, reason, rests_on, rule_id, clause}`."""
+def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | None, day: date, *,
+              buyer: str = "the partner") -> dict[str, Any]:  # fmt: skip
+    """The invoice's treatment on `day` (its issue day, or today for a draft) for a buyer (a partner, or the customer of
+    a direct invoice: `buyer` names it in the reasons) established in `country` whose latest recorded VIES check is
+    `latest`: `{treatment, as_of, reason, rests_on, rule_id, clause}`."""
     if tax.regime == SALES_TAX:
         return sales_treatment(tax, day, {})
     assert tax.validation is not None and tax.reverse_charge is not None  # a vat regime has both
     check = tax.validation
     country = country or _registered_in(latest)
     if not country:
-        return _treated(VAT, day, "no country of establishment is recorded for the partner", None, check)
+        return _treated(VAT, day, f"no country of establishment is recorded for {buyer}", None, check)
     if country == tax.supplier_country:
         return _treated(VAT, day, f"a supply within {country}, the supplier's own country", None, check)
     if country not in tax.member_states:
         return _treated(VAT, day, f"{country} is not an EU member state: no reverse charge under CPA-2.3", None, check)
     if latest is None:
-        return _treated(VAT, day, "no VIES validation of the partner's VAT number is recorded", None, check)
+        return _treated(VAT, day, f"no VIES validation of {_possessive(buyer)} VAT number is recorded", None, check)
     checked = date.fromisoformat(str(latest["checked_at"])[:10])
     rests_on = {k: latest.get(k) for k in ("checked_at", "reference", "vat_number")}
     if latest["result"] != VALID:
@@ -108,20 +110,30 @@ def treatment(tax: TaxPolicy, country: str | None, latest: Mapping[str, Any] | N
     return _treated(REVERSE_CHARGE, day, why, rests_on, tax.reverse_charge)
 
 
-def direct_treatment(tax: TaxPolicy, customer_id: str | None, day: date) -> dict[str, Any]:
+def _possessive(buyer: str) -> str:
+    return "the partner's" if buyer == "the partner" else f"{buyer}'s"
+
+
+def direct_treatment(tax: TaxPolicy, customer_id: str | None, latest: Mapping[str, Any] | None, day: date
+                     ) -> dict[str, Any]:  # fmt: skip
     """The treatment of the Distributor's direct invoice to a Customer (a referral, PA-8.1 / CPA-8.1; a sales agent's
     listed account, PA-8.2) on `day`. The buyer is the Customer, not the Partner, so nothing of the Partner's record
-    applies: under VAT the reverse charge needs the buyer's number validated in VIES (CPA-2.3 "only while the number
-    validates"; COP-2.2 "otherwise VAT is charged at the applicable rate") and Revgov records no check of a customer:
-    VAT is charged. Under sales tax the lines' ship-to decides (PA-10.1) and the Partner's exemption certificates
-    exempt none of the Customer's purchases (PA-10.1: a certificate "on file" is the buyer's)."""
+    applies: under VAT the rules of the partner's own invoices (`treatment`) read the customer's own VIES checks, as
+    staff record them (`latest`: CPA-2.3 "only while the number validates"; COP-2.2 "within the last 30 days [...],
+    otherwise VAT is charged at the applicable rate"), its country the member-state prefix of the number checked; with
+    no check recorded VAT is charged. Under sales tax the lines' ship-to decides (PA-10.1) and the service reads the
+    Customer's own exemption certificates as a partner's are read (`sales_treatment`); the Partner's exempt none of the
+    Customer's purchases (PA-10.1: a certificate "on file" is the buyer's)."""
     if tax.regime == SALES_TAX:
         return sales_treatment(tax, day, {})
     assert tax.validation is not None  # a vat regime has it
     who = f"customer {customer_id}" if customer_id else "a customer the ERP did not name"
-    why = (f"the Distributor's direct invoice to {who}: no VIES validation of the customer's VAT number is recorded "
-           "(the partner's is not the buyer's)")
-    return _treated(VAT, day, why, None, tax.validation)
+    if latest is None:
+        why = (f"the Distributor's direct invoice to {who}: no VIES validation of the customer's VAT number is "
+               "recorded (the partner's is not the buyer's)")
+        return _treated(VAT, day, why, None, tax.validation)
+    treated = treatment(tax, None, latest, day, buyer=who)
+    return {**treated, "reason": f"the Distributor's direct invoice to {who}: {treated['reason']}"}
 
 
 def sales_treatment(tax: TaxPolicy, day: date, exemptions: Mapping[str, Any], *, dated: bool = False

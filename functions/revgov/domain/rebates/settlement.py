@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 from ..canonical import sha256_hex
 from ..money import format_money
 from ..rules import Rule
+from . import settlement_method
 from .listing import no_amount, why_zero, zero_view
 from .policy import Period, RebateBook
+from .settlement_method import Payouts
 from .withholding import carried, release_line, screening_withholding, statement_withholding, vat_withholding
 
 if TYPE_CHECKING:
@@ -112,9 +114,11 @@ def build(
     accrued: Amounts,
     adjustments: Sequence[Mapping[str, Any]],
     overdue: Overdue | None = None,
+    payouts: Payouts | None = None,
 ) -> Built:
     """The settlement of `run` from its rated periods (its own first), the accruals of its own period (empty when
-    the period was settled before), the accepted disputes waiting for a run and who is withheld (`overdue`)."""
+    the period was settled before), the accepted disputes waiting for a run, who is withheld (`overdue`) and what
+    each statement's payment method is chosen from (`payouts`: the standing requests and open invoices)."""
     lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
     traces: dict[str, list[dict[str, Any]]] = defaultdict(list)
     states: dict[str, dict[str, Any]] = {}
@@ -154,6 +158,10 @@ def build(
     pages = {partner_id: trace_pages(traces.get(partner_id, [])) for partner_id in partners}
     statements = [statement(run, pid, lines[pid], accrued.get(pid, {}), findings, len(pages[pid])) for pid in partners]
     withheld = _withhold(book, run, overdue, statements)
+    if payouts is not None:  # PA-7.8 / CPA-7.8: by credit note, or by bank transfer where asked and nothing is owed
+        for paid_statement in statements:
+            settlement_method.apply(paid_statement, settlement_method.choose(payouts, paid_statement))
+            paid_statement["by_payout"] = _by_payout(paid_statement["lines"])
     header_partners = [_header_partner(s) for s in statements]
     totals = _totals(header_partners)
     return Built(statements, pages, states, claims, paid, header_partners, totals, findings, withheld, released)
@@ -462,12 +470,15 @@ def header(
 def cited(book: RebateBook, run: Run, rated: Sequence[RatedPeriod], built: Built) -> tuple[list[str], list[str]]:
     """The rule ids and clauses a settlement applies: settlement, qualifying revenue, the retroactive rule when a
     period was marked, the dispute rule when a dispute is paid, the withholding rule when a statement is withheld or
-    a withheld amount released, and every program of the period's kind."""
+    a withheld amount released, the settlement method's rule when a statement states how it is paid, and every
+    program of the period's kind."""
     rules = [book.settlement_rule, book.qualifying_revenue]
     rules += [book.retroactive_rule] if any(r.marked for r in rated) else []
     rules += [book.dispute_rule] if built.adjustments else []
     held = book.withholding is not None and (built.withheld or built.released)
     rules += [book.withholding.rule] if held and book.withholding is not None else []
+    chosen = [s["settlement_method"] for s in built.statements if (s.get("settlement_method") or {}).get("method")]
+    rules += [Rule(chosen[0]["rule_id"], chosen[0]["clause"])] if chosen else []  # PA-7.8: how statements are paid
     programs = book.programs_for(run.period.kind)
     rule_ids = list(dict.fromkeys([r.rule_id for r in rules] + [p.program_id for p in programs]))
     clauses = list(dict.fromkeys([r.clause for r in rules] + [p.rule.clause for p in programs]))

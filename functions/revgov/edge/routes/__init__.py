@@ -5,6 +5,7 @@ def load_all() -> None:
     from . import (
         allowances,  # noqa: F401
         analytics,  # noqa: F401
+        bank_transfer,  # noqa: F401
         billing,  # noqa: F401
         cases,  # noqa: F401
         catalog,  # noqa: F401

@@ -45,3 +45,33 @@ def verify_tax_exemption(call: Call) -> dict[str, Any]:
 )
 def get_tax_exemptions(call: Call) -> dict[str, Any]:
     return tax_exemptions.get_certificates(call.runtime, call.who, call.params["partner_id"])
+
+
+@operation(
+    "POST",
+    "/v1/customers/{customer_id}/tax-exemptions",
+    summary="Record the sales-tax exemption certificate a customer of the Distributor's direct invoices holds for a "
+    "jurisdiction (reference, checksum, issue day, the expiry read on it): its direct invoices' lines there are exempt "
+    "when issued after this and on or before the expiry (PA-10.1, PA-8.1)",
+    roles=VERIFIERS,
+    tag="billing",
+    status=201,
+    body_schema="api/customer-tax-exemption.schema.json",
+    example={"jurisdiction": "US-CA", "reference": "dms://customers/CUST-CA-1/ca-exemption.pdf",
+             "checksum": "sha256:" + "ab" * 32, "issued_at": "2026-06-01", "expires_at": "2027-12-31"},
+    response_schema="api/responses/customer-tax-exemption.schema.json",
+)
+def record_customer_tax_exemption(call: Call) -> dict[str, Any]:
+    return tax_exemptions.record_customer_certificate(call.runtime, call.who, call.params["customer_id"], call.body)
+
+
+@operation(
+    "GET",
+    "/v1/customers/{customer_id}/tax-exemptions",
+    summary="A customer's recorded sales-tax exemption certificates: the latest per jurisdiction and every one (staff)",
+    roles=STAFF,
+    tag="billing",
+    response_schema="api/responses/customer-tax-exemption.schema.json",
+)
+def get_customer_tax_exemptions(call: Call) -> dict[str, Any]:
+    return tax_exemptions.get_customer_certificates(call.runtime, call.who, call.params["customer_id"])

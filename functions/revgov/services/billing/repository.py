@@ -4,6 +4,7 @@ conditions and index entries) and read back."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from itertools import islice
 from typing import Any, TypedDict, cast
 
@@ -216,6 +217,17 @@ def credited_against(rt: Runtime, tenant_id: str, invoice_id: str, number: int) 
     erp_credits = found.get((tenant_id, LINE_CREDITS, key))
     disputed = found.get((tenant_id, DISPUTED_LINES, key))
     return core.credited_of(erp_credits.data if erp_credits else None, disputed.data if disputed else None)
+
+
+def credited_on_invoice(rt: Runtime, tenant_id: str, invoice_id: str) -> Decimal:
+    """What issued credit notes, returns and upheld disputes took back of the invoice's lines, summed (net); a credit
+    note waiting for approval is no credit yet (SOP-2.5)."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for collection in (LINE_CREDITS, DISPUTED_LINES):
+        for item in toolkit.pages(rt.store, tenant_id, collection, prefix=f"{invoice_id}#"):
+            found.setdefault(item.key, {})[collection] = item.data
+    return sum((core.credited_of(by.get(LINE_CREDITS), by.get(DISPUTED_LINES)).issued for by in found.values()),
+               Decimal("0.00"))  # fmt: skip
 
 
 def line_credits_put(key: str, record: dict[str, Any], stored: Stored | None, line_id: str) -> Put:

@@ -34,12 +34,20 @@ def _treatment(rt: Runtime, tenant_id: str, tax: rules.TaxPolicy, invoice: dict[
                lines: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
     """The partner's treatment on `day`: from its country and the VIES checks recorded by `moment` (VAT), or from the
     exemption certificates verified by `moment` and valid on `day` for its `lines`' jurisdictions (sales tax). The
-    Distributor's direct invoice to a Customer reads nothing of the partner's (`rules.direct_treatment`)."""
-    if billed_to_customer(invoice):
-        return rules.direct_treatment(tax, invoice.get("customer_id"), day)
-    partner_id = str(invoice["partner_id"])
+    Distributor's direct invoice to a Customer reads nothing of the partner's: the customer's own VIES checks recorded
+    by `moment` (`rules.direct_treatment`), or its own exemption certificates (PA-10.1: the buyer's "on file")."""
+    partner_id, customer = str(invoice["partner_id"]), invoice.get("customer_id")
+    direct = billed_to_customer(invoice)  # the buyer is the Customer: its own records, never the partner's
+    if direct and tax.regime != rules.SALES_TAX:
+        record = vat_validation.customer_check_record(rt.store, tenant_id, customer) if customer else None
+        return rules.direct_treatment(tax, customer, rules.recorded_by(record, moment), day)
     if tax.regime == rules.SALES_TAX:
-        record = tax_exemptions.exemption_record(rt.store, tenant_id, partner_id) if tax.sales else None
+        if not tax.sales or (direct and not customer):
+            record = None
+        elif direct:
+            record = tax_exemptions.customer_exemption_record(rt.store, tenant_id, str(customer))
+        else:
+            record = tax_exemptions.exemption_record(rt.store, tenant_id, partner_id)
         where = jurisdictions_of(lines)
         dated = any(c["jurisdiction"] in where for c in (record or {}).get("history", []))
         return rules.sales_treatment(tax, day, exemptions_on(record, day, moment, where), dated=dated)

@@ -3,7 +3,8 @@
 `settle` PREPARES a run (SOP-7.2 / COP-7.2: the rebate run is "approved by a second member of the finance queue"
 before statements and credit notes are issued): it reads what the run needs (the projection brought level with
 billing, the periods to rate, their settlement state, the accruals, the accepted disputes, the partners' unpaid issued
-invoices and the amounts withheld before), has the domain build every document (domain.rebates.settlement), writes
+invoices and the amounts withheld before, the standing bank transfer requests and those partners' open invoices),
+has the domain build every document (domain.rebates.settlement), writes
 the statements and claims (invisible until approved), and commits the prepared header, the pointer to the run's
 latest preparation and the audit record: frozen figures, nothing settled, no event, nothing a partner reads.
 Preparing again replaces an unapproved run whose figures changed (the same figures answer the prepared run).
@@ -37,7 +38,7 @@ from ...runtime import Runtime
 from .. import vat_validation
 from ..billing import repository as billing_repository
 from ..billing.overdue import owing_beyond
-from . import repository
+from . import bank_transfer, repository
 from .book import book, today
 from .dispute_payment import withdrawn
 from .findings import open_exceptions
@@ -156,7 +157,8 @@ def build_run(rt: Runtime, tenant: Tenant, rebates: RebateBook, this: Run, on: d
     adjustments = repository.pending_adjustments(rt, tenant.tenant_id)
     partner_ids = {p for r in rated for p in r.result.partner_ids} | {a["partner_id"] for a, _ in adjustments}
     overdue, pending = _overdue(rt, tenant, rebates, on, this.period, partner_ids)
-    built = building.build(rebates, this, rated, accrued, [a for a, _ in adjustments], overdue)
+    paid = bank_transfer.payouts(rt, tenant, partner_ids | {held["partner_id"] for held, _ in pending}, on)
+    built = building.build(rebates, this, rated, accrued, [a for a, _ in adjustments], overdue, paid)
     return Frame(built, read, adjustments, pending)
 
 
@@ -270,6 +272,9 @@ def audit_entry(
             "findings": header["findings"],
             "withheld": {h["partner_id"]: {"amount": h["amount"], "invoices": h["overdue_invoices"]} for h in held},
             "released": [h["key"] for h in built.released],
+            # PA-7.8 / CPA-7.8: how each statement is paid (null: withheld or nothing payable)
+            "settlement_methods": {s["partner_id"]: s["settlement_method"]["method"] for s in built.statements
+                                   if "settlement_method" in s},
             "figures_hash": header["figures_hash"],
             "prepared_by": header["prepared_by"],
             "approved_by": header.get("approved_by"),
