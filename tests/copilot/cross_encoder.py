@@ -1,6 +1,6 @@
 """A (question, clause) pair reader over the shipped MiniLM, judged by grouped leave-one-round-out (sixteenth round).
 
-    .venv/bin/python tests/copilot/cross_encoder.py [--encode] [--stacked]
+    .venv/bin/python tests/copilot/cross_encoder.py [--encode] [--stacked] [--tokens N]
 
 Every retrieved clause of every burnt question (`train_answerability.ROWS`, collected by `train_answerability.py
 --collect`) is read **together with its question** by the shipped all-MiniLM-L6-v2 (int8 ONNX, PyPI
@@ -280,10 +280,14 @@ def stacked_curve(rows: list[dict[str, Any]], pairs: dict[str, np.ndarray], l2: 
 
 
 def main() -> None:
+    global MAX_TOKENS, PAIRS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encode", action="store_true")
     parser.add_argument("--stacked", action="store_true", help="only the stacked variant's threshold-free figures")
+    parser.add_argument("--tokens", type=int, default=MAX_TOKENS, help="the pair's length in tokens (cached apart)")
     args = parser.parse_args()
+    if args.tokens != MAX_TOKENS:
+        MAX_TOKENS, PAIRS = args.tokens, PAIRS.with_name(f"cross-pairs-{args.tokens}.npz")
     rows = json.loads(trainer.ROWS.read_text(encoding="utf-8"))
     if args.encode or not PAIRS.exists():
         np.savez_compressed(PAIRS, **encode(rows))
