@@ -124,6 +124,10 @@ def test_heldout_every_citation_is_verbatim_and_the_figures_reached_do_not_regre
     assert heldout["gold_cited"] >= 0.93
     assert heldout["false_refusal_rate"] <= 0.04
     assert heldout["fact_in_answer"] >= 0.91
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold cited 0.967 (58 of 60), refusal
+    # 1.0, false refusals 0.017 (1 of 60), fact 0.95 (57 of 60). Floors at that minus about one question.
+    assert heldout["gold_cited"] >= 0.95
+    assert heldout["fact_in_answer"] >= 0.93
 
 
 def test_heldout_goals(heldout):
@@ -197,6 +201,9 @@ def test_fresh_heldout_every_citation_is_verbatim_and_the_figures_measured_once_
     assert fresh_heldout["refusal_rate_unanswerable"] >= 0.88  # 0.889 fifth round; 1.0 with the sixth round's spans
     assert fresh_heldout["false_refusal_rate"] <= 0.04  # 0.0 with the seventh round's statement questions
     assert fresh_heldout["fact_in_answer"] >= 0.84
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold cited 0.88 (22 of 25), refusal
+    # 1.0, false refusals 0.0, fact 0.92 (23 of 25). Floors at that minus about one question.
+    assert fresh_heldout["fact_in_answer"] >= 0.88
 
 
 @pytest.mark.xfail(strict=True, reason="fresh held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -232,6 +239,9 @@ def test_psa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     # The tenth round's rules (docs/copilot.md, "Tenth round: rules frozen"): gold cited 0.903 (28 of 31), false
     # refusals 0.0, fact 0.903 (the sentence reader answers ps-35 from BPSA-11.2). Floors at that minus one question.
     _floors(psa_heldout, retrieved=0.95, cited=0.87, refusal=0.90, false_refusals=0.04, fact=0.87)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 1.0, cited 0.968 (30 of
+    # 31), refusal 1.0, false refusals 0.0, fact 0.968 (30). Floors at that minus about one question.
+    _floors(psa_heldout, retrieved=0.95, cited=0.93, refusal=0.90, false_refusals=0.04, fact=0.93)
 
 
 def test_psa_heldout_meets_the_goals(psa_heldout):
@@ -284,12 +294,19 @@ def test_sla_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     _floors(sla_splits["heldout"], retrieved=0.90, cited=0.84, refusal=0.91, false_refusals=0.13, fact=0.81)
     # The ninth round's rules: false refusals 0.062 (2 of 32), the rest unchanged.
     _floors(sla_splits["heldout"], retrieved=0.90, cited=0.84, refusal=0.91, false_refusals=0.10, fact=0.81)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.969 (31 of 32), cited
+    # 0.875 (28), refusal 0.917 (11 of 12), false refusals 0.062 (2), fact 0.844 (27). Floors at that minus about one
+    # question.
+    _floors(sla_splits["heldout"], retrieved=0.93, cited=0.84, refusal=0.91, false_refusals=0.10, fact=0.81)
 
 
 def test_sla_tuning_split_keeps_what_the_fourth_round_reached(sla_splits):
     # before the round: 0.871 / 0.636 / 0.065 / 0.839; after: 0.935 / 0.818 / 0.0 / 0.935 (tuning data); the fifth
     # round's binding: 1.0 / 0.909 / 0.0 / 1.0
     _floors(sla_splits["tuning"], cited=0.93, refusal=0.81, false_refusals=0.04, fact=0.90)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold cited 0.968 (30 of 31), refusal
+    # 0.909 (10 of 11), false refusals 0.032 (1), fact 0.968 (30). Floors at that minus about one question.
+    _floors(sla_splits["tuning"], cited=0.93, refusal=0.81, false_refusals=0.04, fact=0.93)
 
 
 @pytest.mark.xfail(strict=True, reason="SLA held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -318,6 +335,9 @@ def test_csa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
 def test_csa_tuning_split_keeps_what_the_fifth_round_reached(csa_splits):
     # before the round: 0.964 / 0.50 / 0.036 / 0.857; after: 0.964 / 1.0 / 0.036 / 0.929 (tuning data)
     _floors(csa_splits["tuning"], cited=0.92, refusal=0.90, false_refusals=0.08, fact=0.93)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold cited 1.0 (28 of 28), refusal
+    # 0.90 (9 of 10), false refusals 0.0, fact 1.0. Floors at that minus about one question.
+    _floors(csa_splits["tuning"], cited=0.96, refusal=0.90, false_refusals=0.04, fact=0.93)
 
 
 def test_csa_heldout_split_meets_the_goals_now_that_it_is_tuning_data(csa_splits):
@@ -444,6 +464,10 @@ def test_r7_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # The ninth round's rules (docs/copilot.md, "Ninth round: rules frozen"): gold cited 0.741 (20 of 27), refusal 1.0
     # (12 of 12), false refusals 0.222 (6 of 27), fact 0.741 (20).
     _floors(result, retrieved=0.88, cited=0.70, refusal=0.91, false_refusals=0.26, fact=0.70)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.926 (25 of 27), cited
+    # 0.815 (22), refusal 1.0 (12 of 12), false refusals 0.185 (5), fact 0.815 (22). Floors at that minus about one
+    # question.
+    _floors(result, retrieved=0.88, cited=0.77, refusal=0.91, false_refusals=0.23, fact=0.77)
 
 
 @pytest.fixture(scope="module")
@@ -462,6 +486,10 @@ def test_r7_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_
     # reach gold cited 0.704 (19 of 27), refusal 1.0, false refusals 0.296 (8 of 27), fact 0.704 (19). Floors at that
     # minus about one question.
     _floors(r7_heldout, retrieved=0.85, cited=0.66, refusal=0.92, false_refusals=0.34, fact=0.66)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.963 (26 of 27), cited
+    # 0.704 (19), refusal 1.0 (13 of 13), false refusals 0.296 (8), fact 0.704 (19). Floors at that minus about one
+    # question.
+    _floors(r7_heldout, retrieved=0.92, cited=0.66, refusal=0.92, false_refusals=0.34, fact=0.66)
 
 
 @pytest.mark.xfail(strict=True, reason="r7 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -490,6 +518,10 @@ def test_r8_tuning_split_every_citation_is_verbatim_and_the_figures_measured_bef
     # The tenth round's rules: gold cited 0.786 (22 of 28), false refusals 0.179 (5 of 28), fact 0.75 (21; nw-12 by
     # PA-9.1's priority row). Floors at that minus about one question.
     _floors(result, retrieved=0.89, cited=0.75, refusal=0.92, false_refusals=0.22, fact=0.71)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.964 (27 of 28), cited
+    # 0.857 (24), refusal 1.0 (13 of 13), false refusals 0.107 (3), fact 0.821 (23). Floors at that minus about one
+    # question.
+    _floors(result, retrieved=0.92, cited=0.82, refusal=0.92, false_refusals=0.15, fact=0.78)
 
 
 @pytest.fixture(scope="module")
@@ -508,6 +540,10 @@ def test_r8_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_
     # starting point): gold cited 0.714 (20 of 28), refusal 1.0 (13 of 13), false refusals 0.179 (5 of 28), fact 0.643
     # (18). Floors at that minus about one question.
     _floors(r8_heldout, retrieved=0.85, cited=0.67, refusal=0.92, false_refusals=0.22, fact=0.60)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.929 (26 of 28), cited
+    # 0.75 (21), refusal 1.0 (13 of 13), false refusals 0.179 (5), fact 0.714 (20). Floors at that minus about one
+    # question.
+    _floors(r8_heldout, retrieved=0.89, cited=0.71, refusal=0.92, false_refusals=0.22, fact=0.67)
 
 
 @pytest.mark.xfail(strict=True, reason="r8 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -645,13 +681,14 @@ def test_instructions_inside_contracts_are_quoted_as_data_or_refused_never_follo
 def test_r9_tuning_split_keeps_what_the_ninth_round_reached():
     # The ninth round's rules (docs/copilot.md, "Ninth round: rules frozen"), against qwriter4's floors above measured
     # before the round (0.815 / 0.769 / 0.111 / 0.778): gold cited 0.852 (23 of 27), refusal 0.923 (12 of 13), false
-    # refusals 0.074 (2 of 27), fact 0.852 (23). Floors at that minus about one question (false refusals: 3 of 27 is
-    # 0.111, so the floor is 0.12; it was 0.11, which allowed no question). With the sixteenth round's agreement in
-    # the index (commonpaper-independent-contractor) r9-baa-32 is refused: 0.852 / 0.846 / 0.111 / 0.852 — FTS5's
-    # bm25 counts every tenant's passages in its statistics, so a new tenant moves other tenants' rankings (no copilot
-    # code changed; for the lead).
+    # refusals 0.074 (2 of 27), fact 0.852 (23). Floors at that minus about one question. With the sixteenth round's
+    # agreement in the index (commonpaper-independent-contractor) r9-baa-32 was refused (0.852 / 0.846 / 0.111 /
+    # 0.852) because FTS5's bm25 counted every tenant's clauses in its statistics, and the false refusal floor was
+    # loosened to 0.12 for it. BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold
+    # retrieved 1.0, cited 0.889 (24 of 27), refusal 0.846 (11 of 13), false refusals 0.074 (2 of 27: r9-baa-32 is
+    # answered again), fact 0.889 (24). Floors at that minus about one question; false refusals back at 0.11.
     result = evaluate_split(full_index(), "tuning", source="r9")
-    _floors(result, retrieved=0.96, cited=0.81, refusal=0.84, false_refusals=0.12, fact=0.81)
+    _floors(result, retrieved=0.96, cited=0.85, refusal=0.84, false_refusals=0.11, fact=0.85)
 
 
 def test_r10_tuning_split_keeps_what_the_tenth_round_reached():
@@ -674,6 +711,9 @@ def test_r10_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     # the same split (d519077, run before the round's code was merged): 1.0 / 0.70 / 0.857 / 0.233 / 0.70
     # (docs/copilot.md). Floors at the measured figures minus about one question.
     _floors(r10_heldout, retrieved=0.96, cited=0.69, refusal=0.78, false_refusals=0.24, fact=0.69)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 1.0, cited 0.767 (23 of
+    # 30), refusal 0.786 (11 of 14), false refusals 0.167 (5), fact 0.767 (23). Floors at that minus about one question.
+    _floors(r10_heldout, retrieved=0.96, cited=0.73, refusal=0.78, false_refusals=0.20, fact=0.73)
 
 
 @pytest.mark.xfail(strict=True, reason="r10 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -689,6 +729,10 @@ def test_r11_tuning_split_keeps_what_the_eleventh_round_reached():
     # refusals 0.438 (7), fact 0.375 (6) — the same as the tenth round's rules. Floors at that minus about one question.
     result = evaluate_split(full_index(), "tuning", source="r11")
     _floors(result, retrieved=0.81, cited=0.37, refusal=0.66, false_refusals=0.50, fact=0.31)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.938 (15 of 16), cited
+    # 0.438 (7), refusal 0.778 (7 of 9), false refusals 0.438 (7), fact 0.375 (6). Floors at that minus about one
+    # question.
+    _floors(result, retrieved=0.87, cited=0.37, refusal=0.66, false_refusals=0.50, fact=0.31)
 
 
 @pytest.fixture(scope="module")
@@ -703,6 +747,10 @@ def test_r11_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     # split (cda5fc7, run right after the set landed): the same outcome on all 27 questions (docs/copilot.md).
     # Floors at the measured figures minus about one question.
     _floors(r11_heldout, retrieved=0.70, cited=0.41, refusal=0.80, false_refusals=0.53, fact=0.41)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.824 (14 of 17), cited
+    # 0.412 (7), refusal 0.90 (9 of 10), false refusals 0.529 (9), fact 0.412 (7). Floors at that minus about one
+    # question.
+    _floors(r11_heldout, retrieved=0.76, cited=0.41, refusal=0.80, false_refusals=0.53, fact=0.41)
 
 
 @pytest.mark.xfail(strict=True, reason="r11 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -732,6 +780,10 @@ def test_r12_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     # round on the same split (9f1ca91, run right after the set landed): the same outcome on all 38 questions
     # (docs/copilot.md). Floors at the measured figures minus about one question.
     _floors(r12_heldout, retrieved=0.84, cited=0.53, refusal=0.91, false_refusals=0.43, fact=0.50)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.923 (24 of 26), cited
+    # 0.577 (15), refusal 1.0 (12 of 12), false refusals 0.385 (10), fact 0.538 (14). Floors at that minus about one
+    # question.
+    _floors(r12_heldout, retrieved=0.88, cited=0.53, refusal=0.91, false_refusals=0.43, fact=0.50)
 
 
 @pytest.mark.xfail(strict=True, reason="r12 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -747,6 +799,10 @@ def test_r13_tuning_split_keeps_what_the_thirteenth_round_reached():
     # 12), false refusals 0.385 (10), fact 0.346 (9). Floors at that minus about one question.
     result = evaluate_split(full_index(), "tuning", source="r13")
     _floors(result, retrieved=0.88, cited=0.38, refusal=0.75, false_refusals=0.43, fact=0.30)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.923 (24 of 26), cited
+    # 0.462 (12), refusal 0.75 (9 of 12), false refusals 0.385 (10), fact 0.385 (10). Floors at that minus about one
+    # question.
+    _floors(result, retrieved=0.88, cited=0.42, refusal=0.75, false_refusals=0.43, fact=0.34)
 
 
 @pytest.fixture(scope="module")
@@ -791,6 +847,9 @@ def test_r14_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     # refusals 0.259 (7 of 27), fact in the answer 0.630 (17), verbatim 1.0 (docs/copilot.md). Floors at the measured
     # figures minus about one question.
     _floors(r14_heldout, retrieved=0.96, cited=0.59, refusal=0.75, false_refusals=0.30, fact=0.59)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 1.0, cited 0.667 (18 of
+    # 27), refusal 0.833 (10 of 12), false refusals 0.259 (7), fact 0.667 (18). Floors at that minus about one question.
+    _floors(r14_heldout, retrieved=0.96, cited=0.62, refusal=0.75, false_refusals=0.30, fact=0.62)
 
 
 @pytest.mark.xfail(strict=True, reason="r14 held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -820,6 +879,10 @@ def test_r15_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     # 7 of them with the gold clause retrieved first), fact in the answer 0.419 (13), verbatim 1.0
     # (docs/copilot.md). Floors at the measured figures minus about one question.
     _floors(r15_heldout, retrieved=0.83, cited=0.41, refusal=0.75, false_refusals=0.52, fact=0.38)
+    # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 0.871 (27 of 31), cited
+    # 0.484 (15), refusal 0.833 (10 of 12), false refusals 0.452 (14), fact 0.452 (14). Floors at that minus about one
+    # question.
+    _floors(r15_heldout, retrieved=0.83, cited=0.45, refusal=0.75, false_refusals=0.49, fact=0.41)
 
 
 @pytest.mark.xfail(strict=True, reason="r15 held-out goals not reached (docs/copilot.md); strict: passes => update")

@@ -163,18 +163,17 @@ TENANTS = ("bonterms-dpa", "commonpaper-service-level", "northwind")
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, SqliteClauseIndex], OpenSearchClauseIndex]:
-    """Each tenant in an embedded index of its own (BM25's statistics are per file there and per index, that is per
-    tenant, in OpenSearch: one file per tenant gives both engines the same statistics) and all in one fake cluster."""
+def engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[SqliteClauseIndex, OpenSearchClauseIndex]:
+    """Every tenant in one embedded index and in one fake cluster. BM25's statistics are per index, that is per
+    tenant, in OpenSearch, and per tenant in the embedded index too (a word table of each tenant's own), so both
+    engines read the same statistics without a file per tenant."""
     FakeCluster.indexes = {}
     embedder = HashEmbedder()
     client = OpenSearch(hosts=[{"host": "search.example", "port": 443}], connection_class=FakeCluster)
     remote = OpenSearchClauseIndex(embedder, client=client)
-    local = {}
+    local = SqliteClauseIndex(tmp_path_factory.mktemp("parity") / "index.sqlite", embedder, query_embedder=embedder)
     for tenant in TENANTS:
-        local[tenant] = SqliteClauseIndex(tmp_path_factory.mktemp(tenant) / "index.sqlite", embedder,
-                                          query_embedder=embedder)
-        for index in (local[tenant], remote):
+        for index in (local, remote):
             index_documents(index, tenant, _tenant_texts(tenant))
     return local, remote
 
@@ -203,7 +202,7 @@ def _cosines(hits: list[Any]) -> list[Any]:
 def test_both_engines_give_the_same_clauses_in_the_same_order(engines, tenant: str, question: str) -> None:
     local, remote = engines
     scope = Scope(tenant, all_partners=True)
-    mine, theirs = local[tenant].search(scope, question, k=5), remote.search(scope, question, k=5)
+    mine, theirs = local.search(scope, question, k=5), remote.search(scope, question, k=5)
     assert len(mine) == 5
     assert _ranked(theirs) == _ranked(mine)
     assert [(h.dense, h.part_dense) for h in theirs] == _cosines(mine)
@@ -217,7 +216,7 @@ def test_each_side_ranks_alone_as_in_the_embedded_index(engines) -> None:
         for mode in ("lexical", "dense"):
             scope = Scope(tenant, all_partners=True)
             assert _ranked(remote.search(scope, question, k=5, mode=mode)) == _ranked(
-                local[tenant].search(scope, question, k=5, mode=mode))
+                local.search(scope, question, k=5, mode=mode))
 
 
 def test_the_parity_corpus_fits_the_meaning_window_and_the_northwind_one_does_not(engines) -> None:

@@ -1,7 +1,10 @@
 """The embedded clause index: SQLite FTS5 (BM25) and vectors in one file, fused with reciprocal rank fusion.
 
 One SQLite file serves every tenant; every query carries the tenant and partner filter in its WHERE clause, and the
-vector side scores only the rows that filter admits. numpy loads on the first search.
+vector side scores only the rows that filter admits. The word side has one FTS5 table per tenant (`_lexical_table`),
+made at the tenant's first indexing and dropped with the tenant, so BM25's document frequencies and average lengths
+are the tenant's own, as in OpenSearch's index per tenant: no tenant's contracts move another's rankings. A file from
+before (one `passages_fts` for every tenant) is converted when it is opened. numpy loads on the first search.
 """
 
 from __future__ import annotations
@@ -36,15 +39,6 @@ CREATE TABLE IF NOT EXISTS passages (
     partner_id TEXT, title TEXT NOT NULL, text TEXT NOT NULL, document_title TEXT NOT NULL,
     document_version TEXT NOT NULL, clause_hash TEXT NOT NULL, document_hash TEXT NOT NULL, model TEXT NOT NULL,
     vector BLOB NOT NULL, units BLOB, UNIQUE (tenant_id, clause_id));
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    title, text, content='passages', content_rowid='id', tokenize='porter unicode61');
-CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
-    INSERT INTO passages_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END;
-CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
-    INSERT INTO passages_fts(passages_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); END;
-CREATE TRIGGER IF NOT EXISTS passages_au AFTER UPDATE ON passages BEGIN
-    INSERT INTO passages_fts(passages_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
-    INSERT INTO passages_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END;
 -- a long clause's retrieval passages (`copilot_units.retrieval_passages`): searched by meaning, never quoted
 CREATE TABLE IF NOT EXISTS segments (
     id INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
@@ -58,6 +52,14 @@ _COLUMNS = (
     " document_hash"
 )
 _IN_SCOPE = "p.tenant_id = ? AND (p.partner_id IS NULL OR ? OR p.partner_id = ?)"
+# the single word table of every tenant that files from before per-tenant statistics have, and its triggers
+_SHARED_FTS = ("passages_fts", ("passages_ai", "passages_ad", "passages_au"))
+
+
+def _lexical_table(tenant_id: str) -> str:
+    """The tenant's own FTS5 table (title, text; rowid = passages.id): its name spells the tenant id in hex, so any
+    id makes a plain identifier and no two tenants share one."""
+    return "passages_fts_" + tenant_id.encode("utf-8").hex()
 
 
 class _Vectors(NamedTuple):
@@ -97,9 +99,56 @@ class SqliteClauseIndex:
                 self._db.execute("ALTER TABLE passages ADD COLUMN units BLOB")  # a file from before unit vectors
             if "segmented" not in columns:  # a file from before retrieval passages: NULL until they are stored
                 self._db.execute("ALTER TABLE passages ADD COLUMN segmented INTEGER")
+            self._give_each_tenant_its_words()
         self._matrices: dict[str, tuple[tuple[int, int], _Vectors]] = {}
         self._generation = 0
         self._query_vectors: dict[str, Any] = {}  # the last questions' vectors: search and the reader share them
+
+    def _give_each_tenant_its_words(self) -> None:
+        """Every tenant with clauses gets its own word table, filled from its stored clauses: a file from before
+        per-tenant statistics loses its shared table and the triggers that fed it (in one transaction, so a crash
+        leaves the old file as it was and the next start converts it)."""
+        shared, triggers = _SHARED_FTS
+
+        def pending() -> list[str]:
+            tables = self._tables()
+            return [str(row[0]) for row in self._db.execute("SELECT DISTINCT tenant_id FROM passages")
+                    if _lexical_table(str(row[0])) not in tables]
+
+        if shared not in self._tables() and not pending():
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for trigger in triggers:
+                self._db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            self._db.execute(f"DROP TABLE IF EXISTS {shared}")
+            for tenant_id in pending():
+                self._words(tenant_id)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _tables(self) -> set[str]:
+        return {str(row[0]) for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _words(self, tenant_id: str) -> str:
+        """The tenant's word table, made (and filled with the tenant's stored clauses) when it has none yet."""
+        table = _lexical_table(tenant_id)
+        if table not in self._tables():
+            self._db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(title, text, tokenize='porter unicode61')")
+            self._db.execute(
+                f"INSERT INTO {table} (rowid, title, text) SELECT id, title, text FROM passages"  # noqa: S608
+                " WHERE tenant_id = ? ORDER BY id",
+                (tenant_id,),
+            )
+        return table
+
+    def _forget_words(self, tenant_id: str, row_ids: list[int]) -> None:
+        """Take deleted clause rows out of the tenant's word table."""
+        table = _lexical_table(tenant_id)
+        if row_ids and table in self._tables():
+            self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(i,) for i in row_ids])  # noqa: S608
 
     # --- ingestion ----------------------------------------------------------------------------------------------
     def index_document(self, document: IndexedDocument) -> IngestResult:
@@ -212,13 +261,16 @@ class SqliteClauseIndex:
         ).fetchone()
         if clash:
             raise ValueError(f"clause {clash[0]} is already indexed in document {clash[1]}; clause ids are unique")
-        removed = self._db.execute(
-            f"DELETE FROM passages WHERE tenant_id = ? AND document = ? AND clause_id NOT IN ({marks})",  # noqa: S608
+        words = self._words(document.tenant_id)
+        gone = [int(row[0]) for row in self._db.execute(
+            "DELETE FROM passages WHERE tenant_id = ? AND document = ?"  # noqa: S608
+            f" AND clause_id NOT IN ({marks}) RETURNING id",
             (document.tenant_id, document.document, *ids),
-        ).rowcount
+        ).fetchall()]
+        self._forget_words(document.tenant_id, gone)
         for p in document.passages:
             vector = array("f", fresh[p.clause_id]).tobytes() if p.clause_id in fresh else have[p.clause_id][1]
-            self._db.execute(
+            (row_id,) = self._db.execute(
                 "INSERT INTO passages (tenant_id, document, clause_id, partner_id, title, text, document_title,"
                 " document_version, clause_hash, document_hash, model, vector, units)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -226,17 +278,20 @@ class SqliteClauseIndex:
                 " partner_id = excluded.partner_id, title = excluded.title, text = excluded.text,"
                 " document_title = excluded.document_title, document_version = excluded.document_version,"
                 " clause_hash = excluded.clause_hash, document_hash = excluded.document_hash,"
-                " model = excluded.model, vector = excluded.vector, units = excluded.units",
+                " model = excluded.model, vector = excluded.vector, units = excluded.units RETURNING id",
                 (p.tenant_id, p.document, p.clause_id, p.partner_id, p.title, p.text, p.document_title,
                  p.document_version, p.clause_hash, p.document_hash, model, vector,
                  units[p.clause_id] if p.clause_id in units else have[p.clause_id][2]),
-            )
+            ).fetchone()
+            self._db.execute(f"DELETE FROM {words} WHERE rowid = ?", (row_id,))  # noqa: S608
+            self._db.execute(f"INSERT INTO {words} (rowid, title, text) VALUES (?,?,?)",  # noqa: S608
+                             (row_id, p.title, p.text))
         self._db.execute(
             "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
             (document.tenant_id, document.document, document.partner_id, document.title, document.version,
              document.document_hash, model),
         )
-        return IngestResult(document.document, "added" if new else "updated", len(ids), len(fresh), removed)
+        return IngestResult(document.document, "added" if new else "updated", len(ids), len(fresh), len(gone))
 
     def documents(self, tenant_id: str) -> dict[str, str | None]:
         with self._lock:
@@ -253,17 +308,32 @@ class SqliteClauseIndex:
 
     def remove_document(self, tenant_id: str, document: str) -> int:
         with self._lock:
-            removed = self._db.execute(
-                "DELETE FROM passages WHERE tenant_id = ? AND document = ?", (tenant_id, document)
-            ).rowcount
-            self._db.execute("DELETE FROM documents WHERE tenant_id = ? AND document = ?", (tenant_id, document))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                gone = [int(row[0]) for row in self._db.execute(
+                    "DELETE FROM passages WHERE tenant_id = ? AND document = ? RETURNING id", (tenant_id, document)
+                ).fetchall()]
+                self._forget_words(tenant_id, gone)
+                self._db.execute("DELETE FROM documents WHERE tenant_id = ? AND document = ?", (tenant_id, document))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             self._generation += 1
-        return int(removed)
+        return len(gone)
 
     def delete_tenant(self, tenant_id: str) -> int:
+        """Every clause of the tenant, and its word table with them (offboarding, re-provisioning)."""
         with self._lock:
-            removed = self._db.execute("DELETE FROM passages WHERE tenant_id = ?", (tenant_id,)).rowcount
-            self._db.execute("DELETE FROM documents WHERE tenant_id = ?", (tenant_id,))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                removed = self._db.execute("DELETE FROM passages WHERE tenant_id = ?", (tenant_id,)).rowcount
+                self._db.execute("DELETE FROM documents WHERE tenant_id = ?", (tenant_id,))
+                self._db.execute(f"DROP TABLE IF EXISTS {_lexical_table(tenant_id)}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             self._generation += 1
         return int(removed)
 
@@ -311,17 +381,21 @@ class SqliteClauseIndex:
         ]
 
     def _lexical(self, scope: Scope, query: str) -> list[int]:
-        """Clause row ids by BM25 over whole clauses (BM25 over the short passages was tried and dropped: a passage
-        holding one of the question's words outranked the clause that holds them all)."""
+        """Clause row ids by BM25 over whole clauses, in the tenant's own word table (so with the tenant's own
+        statistics), the partner fence on top (BM25 over the short passages was tried and dropped: a passage holding
+        one of the question's words outranked the clause that holds them all)."""
         words = keywords(query)
         if not words:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
+        table = _lexical_table(scope.tenant_id)
         with self._lock:
+            if table not in self._tables():  # nothing indexed for this tenant
+                return []
             rows = self._db.execute(
-                "SELECT p.id FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid"  # noqa: S608
-                f" WHERE passages_fts MATCH ? AND {_IN_SCOPE}"
-                " ORDER BY bm25(passages_fts, 2.0, 1.0) LIMIT ?",
+                f"SELECT p.id FROM {table} JOIN passages p ON p.id = {table}.rowid"  # noqa: S608
+                f" WHERE {table} MATCH ? AND {_IN_SCOPE}"
+                f" ORDER BY bm25({table}, 2.0, 1.0) LIMIT ?",
                 (match, *_scope_args(scope), CANDIDATES),
             ).fetchall()
         return [int(r[0]) for r in rows]

@@ -108,8 +108,8 @@ def scope_filter(scope: Scope, kind: str | tuple[str, ...] = "clause") -> list[d
 
 def lexical_body(scope: Scope, query: str) -> dict[str, Any]:
     """BM25 over whole clauses (title weighted twice, the field scores summed, as the embedded index's
-    `bm25(passages_fts, 2.0, 1.0)`), asked for the question's content words (`copilot.keywords`, the words the
-    embedded index matches), the first `CANDIDATES` clauses."""
+    `bm25(<the tenant's word table>, 2.0, 1.0)`: statistics per tenant in both), asked for the question's content
+    words (`copilot.keywords`, the words the embedded index matches), the first `CANDIDATES` clauses."""
     return {
         "size": CANDIDATES,
         "_source": list(_FENCE),
