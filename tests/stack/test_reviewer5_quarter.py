@@ -368,3 +368,49 @@ def test_a_partial_dispute_is_paid_by_credit_note_and_a_later_credit_recomputes_
     month = now[:7]
     january = q.finance.get("/v1/kpis", period=month).json()["policy_exceptions_per_100_transactions"]
     assert (january["exceptions"], january["transactions"], january["per_100_transactions"]) == (1, 1, "100.00")
+
+
+def test_next_quarter_a_subscription_activated_and_cancelled_on_day_one_and_its_usage_billed_in_arrears(quarter):
+    """In Q+1's first month N (the clock is on its first day), G activates 2 x NW-CLOUD-PLATFORM (310.00 a month,
+    PA-6.1) on day 1: SOP-2.3 "Activations dated on the first day of the month are charged the full monthly price
+    without proration": 2 x 310.00 = 620.00 on N's invoice. It is cancelled the same day: SOP-2.4 "takes effect at the
+    end of that day", credit = monthly price x "the full days after the effective day to the last day of the service
+    period" / days in month = 620.00 x (D - 1) / D, rounded once half-even (D = 31 for January: 600.00).
+    Usage of N (PA-10.2 "billed in arrears for the previous Billing Month"; SOP-3.1 "rounded up to the next whole
+    unit"): 7,000.25 + 5,500.00 = 12,500.25 -> 12,501 CUH, SOP-3.2 graduated: 1,000 x 0.12 + 9,000 x 0.10 + 2,501 x
+    0.08 = 120.00 + 900.00 + 200.08 = 1,220.08, on N+1's invoice with N as its service period, never on N's."""
+    q = quarter
+    G = q.partners["G"]
+    today = clock_support.today()
+    month = today.strftime("%Y-%m")
+    following = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    days = (following - today.replace(day=1)).days
+    q.occurred = clock_support.now_iso()[:19] + "Z"
+    first = today.replace(day=1).isoformat()
+    q.event("s1", "subscription.activated", {"partner_id": G, "subscription_id": "SUB-RV5-G1",
+                                             "sku": "NW-CLOUD-PLATFORM", "quantity": 2, "activated_on": first,
+                                             "order_ref": "SO-RV5-G2"})
+    for name, quantity in (("u1", "7000.25"), ("u2", "5500.00")):
+        q.event(name, "usage.reported", {"partner_id": G, "subscription_id": "SUB-RV5-G1", "metric": "cloud_compute",
+                                         "quantity": quantity, "usage_date": first})
+    q.event("s2", "subscription.cancelled", {"partner_id": G, "subscription_id": "SUB-RV5-G1", "effective_on": first,
+                                             "order_ref": "SO-RV5-G2"})
+    for name in ("s1", "u1", "u2", "s2"):
+        assert q.admin.get(f"/v1/events/{q.events[name]}").json()["status"] == "processed", name
+
+    def lines_of(period: str) -> list[dict[str, Any]]:
+        listed = q.finance.get("/v1/invoices", partner_id=G, period=period, limit=50).json()["items"]
+        return [ln for i in listed for ln in q.finance.get(f"/v1/invoices/{i['invoice_id']}").json()["lines"]]
+
+    wait_until(lambda: any(ln.get("kind") == "usage" for ln in lines_of(following.strftime("%Y-%m"))), 60,
+               what="usage line")
+    this_month, next_month = lines_of(month), lines_of(following.strftime("%Y-%m"))
+    (charge,) = [ln for ln in this_month if ln.get("sku") == "NW-CLOUD-PLATFORM" and Decimal(ln["amount"]) > 0]
+    assert charge["amount"] == "620.00", charge
+    credits = [ln for ln in this_month + next_month
+               if ln.get("sku") == "NW-CLOUD-PLATFORM" and Decimal(ln["amount"]) < 0]
+    assert [ln["amount"] for ln in credits] == [f"-{money(Decimal('620.00') * (days - 1) / days)}"], credits
+    assert not [ln for ln in this_month if ln.get("kind") == "usage"]
+    (usage,) = [ln for ln in next_month if ln.get("kind") == "usage"]
+    assert (usage["amount"], Decimal(usage["quantity"])) == ("1220.08", Decimal("12501")), usage
+    assert usage["service_period"]["start"] == first, usage
