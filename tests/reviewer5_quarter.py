@@ -95,6 +95,7 @@ class Quarter:
     occurred: str = ""
     settlement: dict[str, Any] = field(default_factory=dict)
     approvals: list[str] = field(default_factory=list)
+    decided: dict[str, Any] = field(default_factory=dict)  # quote approval decisions: name -> the HTTP answer
 
     @property
     def admin(self) -> Api:
@@ -223,6 +224,28 @@ def _line_no(q: Quarter, letter: str, sku: str) -> int:
     return int(str(line["line_id"]).rsplit(".", 1)[1])
 
 
+def decide_quote_approvals(q: Quarter) -> None:
+    """In month M, before the quotes expire (SOP-4.4 "Approvals of quote exceptions expire with the quote after 30
+    days"): S's own key tries to approve q2 (SOP-4.3 "Partner users [...] may request but never approve"), then a
+    channel ops member approves it; on q3 channel ops approves the tier cap, one finance member approves the finance
+    threshold, a second finance member first rejects the margin floor without a reason (SOP-4.4 "A rejection
+    without a reason is not accepted"), then with one. Every answer is kept in `q.decided` for the tests."""
+    approvals = {name: {a["category"]: a["approval_id"] for a in q.quotes[name]["approvals"]} for name in ("q2", "q3")}
+    path = "/v1/approvals/{}/decision".format
+    q2 = approvals["q2"]["discount_above_tier_cap"]
+    q.decided["partner_self"] = q.keys["S"].post(path(q2), {"outcome": "approved", "note": "mine"})
+    q.decided["q2_cap"] = q.roles["channel_ops"].post(path(q2), {"outcome": "approved", "note": "PA-6.6(a)"})
+    q3 = approvals["q3"]
+    q.decided["q3_cap"] = q.roles["channel_ops"].post(path(q3["discount_above_tier_cap"]),
+                                                      {"outcome": "approved", "note": "PA-6.6(a) strategic account"})
+    q.decided["q3_finance"] = q.finance.post(path(q3["discount_above_finance_threshold"]),
+                                             {"outcome": "approved", "note": "PA-6.6(b) within 30 %"})
+    margin = path(q3["margin_below_floor"])
+    q.decided["q3_margin_no_reason"] = q.roles["finance_2"].post(margin, {"outcome": "rejected"})
+    q.decided["q3_margin"] = q.roles["finance_2"].post(margin, {
+        "outcome": "rejected", "note": "PA-6.3: 5.41 % is below the 12 % floor"})
+
+
 def run_quarter(api: Api, operator: Api, stack: Any) -> Quarter:
     """The whole quarter described in the module docstring, closed and settled (`stack`: its router, waited on so the
     accruals have read the issued invoices before the run is prepared)."""
@@ -245,6 +268,7 @@ def run_quarter(api: Api, operator: Api, stack: Any) -> Quarter:
                                                                    customer))
         assert checked.status_code == 200, checked.text
         q.quotes[name] = checked.json()
+    decide_quote_approvals(q)
     registration = {"customer": {"id": customer, "name": "Harbor Logistics LLC", "contact": "Dana Whitfield"},
                     "family": "networking", "estimated_value": "150000.00",
                     "expected_close": (today + timedelta(days=60)).isoformat()}

@@ -95,6 +95,36 @@ def test_quotes_raise_one_exception_per_category_on_its_queue_and_clock(quarter)
         assert (approval["queue"], approval["sla_hours"], due - opened) == (queue, hours, timedelta(hours=hours))
 
 
+def test_quote_approvals_are_decided_by_their_queues_never_by_the_partner_and_a_rejection_needs_a_reason(quarter):
+    """SOP-4.3: "Partner users and automated service accounts may request but never approve an exception" (S's own
+    key on q2: 403, q2 still pending until channel ops approves). SOP-4.4: "A rejection without a reason is not
+    accepted" (400 or 422 naming the reason's field, the approval unchanged), "Each approval or rejection records
+    the approver, their queue, the time, the decision, a reason". SOP-4.1: q3's request "is released only when every
+    exception is approved": two of its three approved, the margin floor rejected, so the q3 decision is rejected
+    while q2's is approved."""
+    q = quarter
+    assert_problem(q.decided["partner_self"], 403)
+    for name in ("q2_cap", "q3_cap", "q3_finance", "q3_margin"):
+        assert q.decided[name].status_code == 200, (name, q.decided[name].text)
+    refused = q.decided["q3_margin_no_reason"]
+    assert refused.status_code in (400, 422), refused.text
+    assert any("note" in e["path"] or "reason" in e["path"] for e in refused.json().get("errors", [])), refused.text
+    statuses = {}
+    for name in ("q2", "q3"):
+        for approval in q.quotes[name]["approvals"]:
+            read = q.admin.get(f"/v1/approvals/{approval['approval_id']}").json()
+            statuses[(name, approval["category"])] = read["status"]
+            if read["status"] != "pending":
+                decision = read["decision"]
+                assert decision["by"] and (decision.get("note") or decision.get("reason")), read
+    assert statuses == {("q2", "discount_above_tier_cap"): "approved", ("q3", "discount_above_tier_cap"): "approved",
+                        ("q3", "discount_above_finance_threshold"): "approved",
+                        ("q3", "margin_below_floor"): "rejected"}, statuses
+    released = {name: q.admin.get(f"/v1/decisions/{q.quotes[name]['decision_id']}").json()["status"]
+                for name in ("q2", "q3")}
+    assert released == {"q2": "approved", "q3": "rejected"}, released
+
+
 def test_a_rival_registration_of_the_registered_customer_is_rejected_with_the_end_date_only(quarter):
     """PA-5.3: exclusivity "for 90 days from the approval date"; PA-5.5: the conflicting registration "is rejected
     with reference to this clause, and the rejected Partner is told the date on which the conflicting exclusivity
@@ -205,7 +235,10 @@ def test_the_quarters_kpis_match_the_seed_table_computed_by_hand(quarter):
     Support hours per revenue dollar: (10.00 + 6.00) / 739,700.00 = 0.00002163 (per 1,000: 0.0216), no leakage.
     Policy exceptions per 100 transactions: exceptions q2 1 + q3 3 (SOP-4.1 split) + e7's duplicate_shipment 1 = 5;
       transactions 4 quotes + 6 ERP events that posted a line (e1-e6; e7 held, e8/e9 within the allowance) = 10;
-      5 x 100 / 10 = 50.00."""
+      5 x 100 / 10 = 50.00.
+    Override and approval rates (seed: "Strengthen controls and retrain approvers"): 2 of 4 quotes needed approval
+      = 50.00 %; of the 4 quote approvals decided in M, 3 approved (q2's cap, q3's cap and finance threshold), q3's
+      margin rejected: 3 / 4 = 75.00 %."""
     kpis = quarter.kpis()
     margin = kpis["net_realized_margin"]
     for tier, revenue, base, cost, rebates in (
@@ -238,8 +271,9 @@ def test_the_quarters_kpis_match_the_seed_table_computed_by_hand(quarter):
     assert (exceptions["exceptions"], exceptions["quotes_checked"], exceptions["erp_events_billed"],
             exceptions["per_100_transactions"]) == (5, 4, 6, "50.00"), exceptions
     overrides = kpis["overrides_and_approvals"]
-    assert (overrides["quotes_checked"], overrides["quotes_needing_approval"], overrides["override_rate_percent"]) == (
-        4, 2, "50.00"), overrides
+    assert (overrides["quotes_checked"], overrides["quotes_needing_approval"], overrides["override_rate_percent"],
+            overrides["approvals_decided"], overrides["approvals_approved"], overrides["approval_rate_percent"]) == (
+        4, 2, "50.00", 4, 3, "75.00"), overrides
 
 
 def test_a_partner_reads_its_own_kpis_without_the_distributors_margin(quarter):
