@@ -181,6 +181,9 @@ def test_a_credit_of_a_taxed_line_on_the_same_invoice_credits_its_sales_tax(quar
                                      "gross": gross}, invoice["totals"]
         mine = q.keys[letter].get(f"/v1/invoices/{q.invoices[letter]}").json()
         assert mine["totals"] == invoice["totals"]
+        # API.md: a partner never sees "the distributor's costs and margins" (S's switch line costs 90,000.00)
+        assert all(ln.get("cost") is None for ln in mine["lines"]), mine["lines"]
+        assert "90000.00" not in str(mine) and "127440.00" not in str(mine)
 
 
 def test_the_quarter_settles_tiered_retroactive_volume_per_unit_spiff_and_no_growth_for_new_partners(quarter):
@@ -215,6 +218,12 @@ def test_the_quarter_settles_tiered_retroactive_volume_per_unit_spiff_and_no_gro
         growth = lines["RBT-GROWTH"]
         assert (growth["amount"], growth["basis_revenue"], growth["clause"]) == ("0.00", growth_basis, "PA-7.4")
     assert money(S_REVENUE * Decimal("0.010")) == "1718.00" and money(G_REVENUE * Decimal("0.030")) == "16257.00"
+    # PA-9.6 "Each Partner sees only its own data": S reads its own statement, none of R's or G's figures or ids
+    own = q.keys["S"].get(f"/v1/rebates/settlements/{settled['settlement_id']}")
+    assert own.status_code == 200, own.text
+    assert own.json()["statement"]["partner_id"] == q.partners["S"]
+    for secret in (q.partners["R"], q.partners["G"], "17057.00", "16257.00", "19335.00"):
+        assert secret not in own.text, secret
 
 
 def test_the_quarters_kpis_match_the_seed_table_computed_by_hand(quarter):
