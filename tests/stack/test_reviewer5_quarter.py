@@ -22,6 +22,7 @@ import pytest
 
 import clock_support
 from billing_support import erp_event, wait_until
+from rebate_runs import settle_over_http
 from reviewer5_quarter import Quarter, money, offboard, pct, run_quarter
 from support import assert_problem
 
@@ -366,8 +367,11 @@ def test_a_partial_dispute_is_paid_by_credit_note_and_a_later_credit_recomputes_
     PA-7.10 then: a billing-error credit of one NW-SW-24P (1,250.00) on S's issued Q invoice, posted in Q+1: Q's
     Qualifying Revenue 171,800.00 - 1,250.00 = 170,550.00, still 1.0 % -> 1,705.50 (was 1,718.00: -12.50 for the next
     settlement); the settled statement is not reopened (still 1,718.00). The credit mirrors the issued line's tax:
-    -1,250.00 x 6.25 % = -78.125 -> -78.12 (PA-1.3 half to even). In Q+1's first month the dispute counts as a
-    rebate_dispute exception and the credit note as the one billed ERP event: 1 x 100 / 1 = 100.00."""
+    -1,250.00 x 6.25 % = -78.125 -> -78.12 (PA-1.3 half to even). Run 2 of Q, prepared at once, is the next
+    settlement after all: it pays -12.50 (PA-7.10) and the 60.00 (PA-7.9 "by adjustment in the next settlement"),
+    the credit note not yet issued is withdrawn, and a run 3 pays nothing: 60.00 once. In Q+1's first month the
+    dispute counts as a rebate_dispute exception and the credit note as the one billed ERP event: 1 x 100 / 1 =
+    100.00."""
     q = quarter
     S, sid = q.partners["S"], q.settlement["settlement_id"]
     statement_day = date.fromisoformat(q.settlement["settled_at"][:10])
@@ -408,6 +412,30 @@ def test_a_partial_dispute_is_paid_by_credit_note_and_a_later_credit_recomputes_
     volume = {p["program_id"]: p for p in q.accrual("S")["programs"]}["RBT-VOLUME"]
     assert (volume["basis_revenue"], volume["rate"], volume["payable"]) == ("170550.00", "1.0%", "1705.50")
     assert _statement_lines(q, "S")["RBT-VOLUME"]["amount"] == "1718.00"
+    # the next settlement comes first: run 2 of Q (docs/rebates.md "later runs [...] carry adjustments"), prepared
+    # before the dispute's credit note is issued. It pays the PA-7.10 difference as "a separate, referenced line"
+    # (-12.50, naming the credit note's line) and the upheld 60.00 "by adjustment in the next settlement" (PA-7.9),
+    # withdrawing the credit note not issued yet, so the 60.00 is paid once: S 60.00 - 12.50 = 47.50, G and R nothing.
+    again = settle_over_http(q.finance, q.roles["finance_2"], {"period": q.period, "run": 2})
+    assert again.status_code == 201, again.text
+    totals = {p["partner_id"]: p["total"] for p in again.json()["partners"] if p["total"] != "0.00"}
+    assert totals == {S: "47.50"}, totals
+    read = q.finance.get(f"/v1/rebates/settlements/{again.json()['settlement_id']}", partner_id=S).json()
+    lines = read["statement"]["lines"]
+    (adjustment,) = [ln for ln in lines if ln["kind"] == "adjustment"]
+    assert (adjustment["amount"], adjustment["previously_settled"], adjustment["recomputed"]) == (
+        "-12.50", "1718.00", "1705.50"), adjustment
+    assert {"rule_id": "RBT-RETROACTIVE-CREDIT", "clause": "PA-7.10"} in adjustment["rules"], adjustment
+    assert adjustment["references"]["credit_notes"] == [line_id], adjustment
+    (paid,) = [ln for ln in lines if ln["kind"] == "dispute_adjustment"]
+    assert (paid["amount"], paid["references"]["dispute_id"]) == ("60.00", dispute["dispute_id"]), paid
+    note = [a for a in q.finance.get("/v1/approvals", status="pending", limit=200).json()["items"]
+            if a["category"] == "rebate_credit_note" and a["partner_id"] == S]
+    for approval in note:  # approving the withdrawn note later pays nothing more: a third run carries nothing
+        q.finance.post(f"/v1/approvals/{approval['approval_id']}/decision", {"outcome": "approved", "note": "PA-7.9"})
+    third = settle_over_http(q.finance, q.roles["finance_2"], {"period": q.period, "run": 3})
+    assert third.status_code == 201, third.text
+    assert [p for p in third.json()["partners"] if p["total"] != "0.00"] == [], third.json()["partners"]
     month = now[:7]
     january = q.finance.get("/v1/kpis", period=month).json()["policy_exceptions_per_100_transactions"]
     assert (january["exceptions"], january["transactions"], january["per_100_transactions"]) == (1, 1, "100.00")
