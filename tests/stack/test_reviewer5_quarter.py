@@ -433,6 +433,9 @@ def test_a_partial_dispute_is_paid_by_credit_note_and_a_later_credit_recomputes_
             if a["category"] == "rebate_credit_note" and a["partner_id"] == S]
     for approval in note:  # approving the withdrawn note later pays nothing more: a third run carries nothing
         q.finance.post(f"/v1/approvals/{approval['approval_id']}/decision", {"outcome": "approved", "note": "PA-7.9"})
+    # the partner reads where its 60.00 was paid: settled in run 2 (it read "credit_note" and the withdrawn note's id)
+    shown = q.keys["S"].get(f"/v1/rebates/disputes/{dispute['dispute_id']}").json()["resolution"]["payment"]
+    assert (shown.get("status"), shown.get("settled_in")) == ("settled", again.json()["settlement_id"]), shown
     third = settle_over_http(q.finance, q.roles["finance_2"], {"period": q.period, "run": 3})
     assert third.status_code == 201, third.text
     assert [p for p in third.json()["partners"] if p["total"] != "0.00"] == [], third.json()["partners"]
