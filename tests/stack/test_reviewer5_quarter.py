@@ -23,7 +23,7 @@ import pytest
 import clock_support
 from billing_support import erp_event, wait_until
 from rebate_runs import settle_over_http
-from reviewer5_quarter import Quarter, money, offboard, pct, run_quarter
+from reviewer5_quarter import Quarter, first_day_after_quarter, money, offboard, pct, quarter_of, run_quarter
 from support import assert_problem
 
 pytestmark = pytest.mark.stack
@@ -353,6 +353,29 @@ def test_the_audit_verifies_and_shows_every_decision_of_the_quarter(quarter):
     (prepared,) = actions["rebate_settlement.prepared"]
     (approved,) = actions["rebate_settlement.settled"]
     assert prepared["actor"] != approved["actor"], (prepared["actor"], approved["actor"])
+
+
+def test_mdf_for_the_next_quarter_accrues_on_the_quarters_qualifying_revenue_by_tier(quarter):
+    """PA-9.5: "MDF accrues each Quarter at a percentage of the Partner's Qualifying Revenue in the previous Quarter:
+    Silver 2%, Gold 3% and Platinum 4% [...] Registered Partners are not eligible for MDF." For Q+1: S 2 % x
+    171,800.00 = 3,436.00; G 3 % x 541,900.00 = 16,257.00; R 0.00. "Accrued MDF not claimed by the end of the
+    Quarter following the Quarter of accrual expires": Q+1's accrual expires on the last day of Q+2. A partner reads
+    its own; a rival's is 404."""
+    q = quarter
+    today = clock_support.today()  # the first day of Q+1
+    next_period = quarter_of(today)
+    q2_end = first_day_after_quarter(first_day_after_quarter(today)) - timedelta(days=1)
+    for letter, revenue, percent, accrued in (("R", "0.00", "0", "0.00"), ("S", "171800.00", "2", "3436.00"),
+                                              ("G", "541900.00", "3", "16257.00")):
+        read = q.keys[letter].get(f"/v1/partners/{q.partners[letter]}/mdf")
+        assert read.status_code == 200, read.text
+        (accrual,) = [a for a in read.json()["accruals"] if a["quarter"] == next_period]
+        assert (accrual["revenue_quarter"], accrual["qualifying_revenue"], accrual["percent"], accrual["accrued"],
+                accrual["available"], accrual["expires_on"]) == (
+            q.period, revenue if letter != "R" else accrual["qualifying_revenue"], percent, accrued, accrued,
+            q2_end.isoformat()), (letter, accrual)
+    assert money(S_REVENUE * Decimal("0.02")) == "3436.00" and money(G_REVENUE * Decimal("0.03")) == "16257.00"
+    assert_problem(q.keys["S"].get(f"/v1/partners/{q.partners['G']}/mdf"), 404)
 
 
 def test_a_partial_dispute_is_paid_by_credit_note_and_a_later_credit_recomputes_the_settled_quarter(quarter):
