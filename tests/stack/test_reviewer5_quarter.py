@@ -347,6 +347,10 @@ def test_the_audit_verifies_and_shows_every_decision_of_the_quarter(quarter):
         cursor = page.get("next_cursor")
         if not cursor:
             break
+    # the quote approvals decided in M (SOP-4.4 "Each approval or rejection records the approver [...]"): q2's and q3's
+    # two approved, q3's margin rejected, each by its queue; the onboarding and deal approvals approved too
+    assert len(actions.get("approval.rejected", [])) == 1 and len(actions.get("approval.approved", [])) == 3 + 3 + 1
+    assert all(r["actor_role"] != "partner" for r in actions["approval.approved"] + actions["approval.rejected"])
     assert len(actions.get("partner.activated", [])) == 3
     assert len(actions.get("deal.approved", [])) == 1
     assert len(actions.get("invoice.finalized", [])) == 3
