@@ -105,6 +105,19 @@ def test_quote_approvals_are_decided_by_their_queues_never_by_the_partner_and_a_
     while q2's is approved."""
     q = quarter
     assert_problem(q.decided["partner_self"], 403)
+    # "Any attempt to self-approve is rejected and recorded in the audit log" (SOP-4.3): S's own key on its own q2
+    q2 = q.quotes["q2"]["approvals"][0]["approval_id"]
+    attempts = [r for r in q.admin.get("/v1/audit", subject=q2).json()["items"]
+                if r["action"] == "approval.decision_refused"]
+    tried = [(r["actor_role"], r["inputs"]["attempted_outcome"], r["inputs"]["refusal"]) for r in attempts]
+    assert tried == [("partner", "approved", "partner_decision")], attempts
+    assert attempts[0]["clauses"] == ["SOP-4.3"], attempts
+    # a rival's approval is one that does not exist for S's key (API.md: never confirm it exists)
+    q3 = q.quotes["q3"]["approvals"][0]["approval_id"]
+    rival = q.keys["S"].post(f"/v1/approvals/{q3}/decision", {"outcome": "approved", "note": "x"})
+    unknown = q.keys["S"].post(f"/v1/approvals/{q3[:-4]}ZZZZ/decision", {"outcome": "approved", "note": "x"})
+    assert (rival.status_code, unknown.status_code) == (404, 404), (rival.text, unknown.text)
+    assert rival.json()["detail"].replace(q3, "ID") == unknown.json()["detail"].replace(f"{q3[:-4]}ZZZZ", "ID")
     for name in ("q2_cap", "q3_cap", "q3_finance", "q3_margin"):
         assert q.decided[name].status_code == 200, (name, q.decided[name].text)
     refused = q.decided["q3_margin_no_reason"]

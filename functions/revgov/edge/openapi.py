@@ -16,7 +16,7 @@ from .registry import OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.57.0"
+API_VERSION = "1.57.1"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
