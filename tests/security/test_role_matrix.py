@@ -50,6 +50,11 @@ PARTNER_OPEN = {
     # PA-9.5 / CPA-9.5: a partner reads its own MDF ledger, asks pre-approval of its own activities and claims for them
     # (tests/stack/test_mdf_api.py: another partner's id is a 404); it never approves an activity or a claim
     "get_partner_mdf", "request_mdf_activity", "submit_mdf_claim",
+    # SOP-4.3 / COP-4.3: "Partner users [...] may request but never approve an exception. Any attempt to self-approve
+    # is rejected and recorded in the audit log": a partner key reaches the decision only to be refused (403) on its
+    # own case with an `approval.decision_refused` / `exception.decision_refused` record; another partner's case is
+    # a 404 (reviewer 5, tests/stack/test_reviewer5_quarter.py); nothing is ever decided by it
+    "decide_approval", "resolve_exception",
     # SOP-6.3 / COP-6.3: "The Partner may appeal once" the decision on its own rebate dispute (another partner's dispute
     # is a 404: tests/unit/test_auditor3_rebates.py)
     "appeal_dispute",

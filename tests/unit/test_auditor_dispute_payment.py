@@ -153,6 +153,19 @@ def test_a_settlement_run_before_the_credit_note_is_issued_pays_it_once_and_with
     assert _note(ledger, dispute)["status"] == "withdrawn"
     assert [e for e in ledger.rt.publisher.published if e["detail_type"] == "dispute.credit_note_issued"] == []
     assert _adjustment(ledger, dispute)["status"] == "settled"
+    # reviewer 5: the partner reads that the run paid it, not only the credit note decided (API 1.61.0)
+    shown = rebates.get_dispute(ledger.rt, PARTNER, dispute["dispute_id"])[0]["resolution"]["payment"]
+    assert (shown["method"], shown["status"], shown["settled_in"]) == (
+        "credit_note", "settled", settled["settlement_id"]), shown
+
+
+def test_a_dispute_paid_by_its_issued_credit_note_reads_credited():
+    ledger, dispute = _upheld()
+    shown = rebates.get_dispute(ledger.rt, PARTNER, dispute["dispute_id"])[0]["resolution"]["payment"]
+    assert shown["status"] == "credit_note" and "settled_in" not in shown, shown
+    cases.decide_case(ledger.rt, APPROVER, "approval", _note(ledger, dispute)["approval_id"], "approved", "checked")
+    shown = rebates.get_dispute(ledger.rt, PARTNER, dispute["dispute_id"])[0]["resolution"]["payment"]
+    assert shown["status"] == "credited" and shown["credited_at"], shown
 
 
 def test_a_rejected_credit_note_leaves_the_upheld_amount_to_the_next_settlement():

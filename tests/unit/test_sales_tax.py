@@ -230,6 +230,31 @@ def test_sop_2_5_a_credit_note_on_an_issued_line_mirrors_its_jurisdiction_and_ra
     assert credit["tax"]["mirrors_line"] == issued["lines"][0]["line_id"]
 
 
+def test_sop_2_5_a_return_credited_on_its_own_draft_takes_back_the_tax_of_the_line_it_credits():
+    """Reviewer 5: two switches shipped to Texas and one returned in the same month. PA-10.1 taxes "per line on the
+    basis of the ship-to or service location", and the return's credit (SOP-2.5, referencing the original line) is a
+    line of the same invoice with no location of its own: it is taxed at the credited line's. Charge 2,500.00 x
+    6.25 % = 156.25; credit -1,250.00 x 6.25 % = -78.125 -> -78.12 (PA-1.3, each line rounded once, half to even);
+    the invoice: net 1,250.00, tax 156.25 - 78.12 = 78.13, gross 1,328.13 (before, the credit showed no tax and the
+    invoice's tax and gross were unknown)."""
+    ledger = _ledger("2027-01-05T10:00:00Z")
+    data: dict[str, Any] = {"partner_id": P2, "order_ref": "SO-RET", "shipped_on": "2027-01-05", "tax_location": TX,
+                            "lines": [{"sku": "NW-SW-24P", "quantity": 2}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", data, occurred_at="2027-01-05T09:00:00Z")["status"] == "processed"
+    ledger.clock.set("2027-01-06T10:00:00Z")
+    invoice_id = ledger.invoice(P2, "2027-01")["invoice_id"]
+    returned = {"partner_id": P2, "rma_ref": "RMA-TX-1", "invoice_id": invoice_id, "line_no": 1, "quantity": 1,
+                "returned_on": "2027-01-06"}  # fmt: skip
+    assert ledger.bill("return.received", returned, occurred_at="2027-01-06T09:00:00Z")["status"] == "processed"
+    charge, credit = ledger.invoice(P2, "2027-01")["lines"]
+    assert _tax(charge) == ("sales_tax", "US-TX", "6.25", "156.25", "2656.25")
+    assert _tax(credit) == ("sales_tax", "US-TX", "6.25", "-78.12", "-1328.12")
+    assert ledger.invoice(P2, "2027-01")["totals"] == {"net": "1250.00", "tax": "78.13", "gross": "1328.13"}
+    issued = _finalize(ledger, "2027-01", "2027-02-01T10:00:00Z")
+    assert _tax(issued["lines"][1]) == ("sales_tax", "US-TX", "6.25", "-78.12", "-1328.12")
+    assert issued["totals"] == {"net": "1250.00", "tax": "78.13", "gross": "1328.13"}
+
+
 def test_an_exemption_certificate_names_its_jurisdiction_and_is_verified_only_as_filed_and_unexpired():
     ledger = _ledger("2027-01-05T08:00:00Z")
     base = {"document_type": "exemption_certificate", "reference": "dms://x.pdf", "checksum": CHECKSUM,

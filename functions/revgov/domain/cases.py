@@ -179,6 +179,7 @@ def new_case(
 
 
 SELF_APPROVAL, WRONG_QUEUE, ALREADY_DECIDED = "self_approval", "wrong_queue", "already_decided"
+PARTNER_DECISION = "partner_decision"  # SOP-4.3 / COP-4.3: partner users "may request but never approve"
 SAME_PERSON = "same_person"  # a second approval of one request by whoever gave another (SOP-4.3)
 
 
@@ -207,6 +208,12 @@ def decide(
     if outcome not in OUTCOMES[kind]:
         raise RuleViolation(f"an {kind} is decided as one of {', '.join(OUTCOMES[kind])}",
                             errors=[FieldError("/outcome", f"one of {', '.join(OUTCOMES[kind])}")])
+    if who.role is Role.PARTNER:  # a partner key reaches here for its own case only (services.cases); recorded
+        rule = {"rule_id": segregation["id"], "clause": segregation["clause"]} if segregation else route_rule
+        raise Forbidden(
+            f"partner users may request but never approve or reject an exception ({rule['clause']})",
+            extra={"refusal": PARTNER_DECISION, **rule},
+        )
     queue_role = QUEUE_ROLES[case["queue"]]
     if who.role is not queue_role:
         raise Forbidden(

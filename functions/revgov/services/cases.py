@@ -17,7 +17,7 @@ from ..domain import cases, escalation
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
 from ..domain.cases import Case, CaseDecision, RuleRef
-from ..domain.errors import Conflict, Forbidden, RevgovError
+from ..domain.errors import Conflict, Forbidden, NotFound, RevgovError
 from ..domain.sla_pause import OPEN, WAITING, close_pause
 from ..domain.time import instant
 from ..ports import Changes, DomainEvent, Page, Put, Stored
@@ -208,6 +208,8 @@ def _decide_once(
     rt: Runtime, who: Principal, kind: str, case_id: str, outcome: str, note: str | None, payload: dict[str, Any] | None
 ) -> Case:
     case, version = get_case(rt, who.tenant_id, kind, case_id)
+    if not who.sees_partner(case.get("partner_id")):  # another partner's case is one that does not exist (API.md)
+        raise NotFound(f"no {kind} {case_id}")
     tenant, _ = load_tenant(rt, who.tenant_id)
     segregation = tenant.policy["exception_routing"].get("segregation_of_duties")
     try:

@@ -30,7 +30,15 @@ from ..errors import FieldError, RuleViolation
 from ..money import format_money, percent_of
 from ..rules import Rule
 from ..time import instant
-from .sales_tax import EXEMPT, SalesTaxTable, jurisdictions_of, line_sales_tax, mirror_of, table_problems
+from .sales_tax import (
+    EXEMPT,
+    SalesTaxTable,
+    jurisdictions_of,
+    line_sales_tax,
+    location_of,
+    mirror_of,
+    table_problems,
+)
 
 REVERSE_CHARGE, VAT, SALES_TAX = "reverse_charge", "vat", "sales_tax"
 VALID = "valid"  # a recorded VIES check's result (domain.vat_validation)
@@ -230,8 +238,27 @@ def totals(lines: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:
 
 def with_tax(tax: TaxPolicy, invoice: Mapping[str, Any], invoiced: Mapping[str, Any]) -> dict[str, Any]:
     """The invoice (with its `lines`) as read: each line with its `tax`, the header with `tax` and `totals`."""
-    lines = [{**ln, "tax": line_tax(tax, invoiced, ln)} for ln in invoice.get("lines", [])]
+    listed = list(invoice.get("lines", []))
+    own = {str(ln["line_id"]): ln for ln in listed}
+    lines = [{**ln, "tax": line_tax(tax, invoiced, _located_as_credited(tax, ln, own))} for ln in listed]
     return {**invoice, "tax": dict(invoiced), "totals": totals(lines), "lines": lines}
+
+
+def _located_as_credited(
+    tax: TaxPolicy, line: Mapping[str, Any], own: Mapping[str, Mapping[str, Any]]
+) -> Mapping[str, Any]:
+    """A sales-tax line that credits a line of its own invoice (a return or credit note posted before the invoice is
+    issued, `references_line`) and names no location of its own is taxed at the location of the line it credits
+    (PA-10.1 "Taxes are calculated per line on the basis of the ship-to or service location"; SOP-2.5 a credit note
+    references "the original invoice and lines"), as a line crediting an issued line mirrors it: the credit takes
+    back the tax charged on what it credits. Other lines are taxed as they are."""
+    if tax.regime != SALES_TAX or location_of(line):
+        return line
+    credited = own.get(str(line.get("references_line") or ""))
+    found = location_of(credited) if credited else None
+    if not found:
+        return line
+    return {**line, "detail": {**(line.get("detail") or {}), "tax_location": found}}
 
 
 def retreated(before: Mapping[str, Any] | None, fixed: Mapping[str, Any]) -> bool:

@@ -119,7 +119,10 @@ def _decide_route(case: CaseKind) -> None:
         f"{case.collection}/{{{id_param}}}/{case.action}",
         name=f"{case.verb}_{kind}",
         summary=case.deciding,
-        roles=STAFF,
+        # a partner key is admitted only to be refused on its own case and have the attempt recorded (SOP-4.3 /
+        # COP-4.3 "Partner users [...] may request but never approve [...] Any attempt to self-approve is rejected
+        # and recorded in the audit log"); another partner's case is a 404
+        roles=frozenset(STAFF | {Role.PARTNER}),
         tag=f"{kind}s",
         id_params={id_param: case.id_prefix},
         body_schema=case.body_schema,
@@ -245,7 +248,8 @@ CASE_KINDS = (
         reading="Read an approval",
         verb="decide",
         action="decision",
-        deciding="Approve or reject (the approving queue; never the requester)",
+        deciding="Approve or reject (the approving queue; never the requester; a partner key's attempt on its own is "
+        "refused and recorded, SOP-4.3)",
         body_schema="api/case-decision.schema.json",
         example={"outcome": "approved", "note": "terms checked against PA-2.3"},
     ),
@@ -256,7 +260,8 @@ CASE_KINDS = (
         reading="Read an exception",
         verb="resolve",
         action="resolve",
-        deciding="Resolve or dismiss an exception (its queue only)",
+        deciding="Resolve or dismiss an exception (its queue only; a partner key's attempt on its own is refused and "
+        "recorded, SOP-4.3)",
         body_schema="api/case-resolution.schema.json",
         example={"outcome": "resolved", "note": "invoice line issued by hand"},
     ),

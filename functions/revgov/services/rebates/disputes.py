@@ -161,9 +161,27 @@ def _dispute_event(dispute: Dispute) -> dict[str, Any]:
 
 
 def get_dispute(rt: Runtime, who: Principal, dispute_id: str) -> tuple[dict[str, Any], int]:
-    """A dispute and its version, if the caller sees its partner."""
+    """A dispute and its version, if the caller sees its partner; an accepted one says where its amount stands."""
     dispute, version = _visible(rt, who, dispute_id)
-    return dict(dispute), version
+    return _with_payment_status(rt, who.tenant_id, dict(dispute)), version
+
+
+PAID_FIELDS = ("settled_in", "settled_at", "credited_at")
+
+
+def _with_payment_status(rt: Runtime, tenant_id: str, dispute: dict[str, Any]) -> dict[str, Any]:
+    """The accepted amount's `payment` with its `status` now (pending | credit_note | credited | settled) and where it
+    was paid: PA-7.9 pays it "by adjustment in the next settlement, or by separate credit note"; a run that comes
+    before the credit note is issued pays it and withdraws the note (dispute_payment.withdrawn), so the payment the
+    decision stated is not always the one that paid it."""
+    payment = (dispute.get("resolution") or {}).get("payment")
+    if not payment:
+        return dispute
+    stored = rt.store.get(tenant_id, repository.ADJUSTMENTS, dispute["dispute_id"])
+    if stored is None:
+        return dispute
+    paid = {"status": stored.data["status"], **{k: stored.data[k] for k in PAID_FIELDS if stored.data.get(k)}}
+    return {**dispute, "resolution": {**dispute["resolution"], "payment": {**payment, **paid}}}
 
 
 def _visible(rt: Runtime, who: Principal, dispute_id: str) -> tuple[Dispute, int]:
