@@ -1,7 +1,7 @@
 """The embedded clause index: SQLite FTS5 (BM25) and vectors in one file, fused with reciprocal rank fusion.
 
 One SQLite file serves every tenant; every query carries the tenant and partner filter in its WHERE clause, and the
-vector side scores only the rows that filter admits. The word side has one FTS5 table per tenant (`_lexical_table`),
+vector side scores only the rows that filter admits. The word side has one FTS5 table per tenant (`local_index_words`),
 made at the tenant's first indexing and dropped with the tenant, so BM25's document frequencies and average lengths
 are the tenant's own, as in OpenSearch's index per tenant: no tenant's contracts move another's rankings. A file from
 before (one `passages_fts` for every tenant) is converted when it is opened. numpy loads on the first search.
@@ -28,6 +28,7 @@ from ..domain.copilot import (
 )
 from ..domain.copilot_units import embedded_units, retrieval_passages
 from ..ports import Embedder
+from .local_index_words import forget_words, give_each_tenant_its_words, lexical_table, tables, words_of
 from .private_files import private_file
 
 _SCHEMA = """
@@ -53,15 +54,6 @@ _COLUMNS = (
 )
 _IN_SCOPE = "p.tenant_id = ? AND (p.partner_id IS NULL OR ? OR p.partner_id = ?)"
 # the single word table of every tenant that files from before per-tenant statistics have, and its triggers
-_SHARED_FTS = ("passages_fts", ("passages_ai", "passages_ad", "passages_au"))
-
-
-def _lexical_table(tenant_id: str) -> str:
-    """The tenant's own FTS5 table (title, text; rowid = passages.id): its name spells the tenant id in hex, so any
-    id makes a plain identifier and no two tenants share one."""
-    return "passages_fts_" + tenant_id.encode("utf-8").hex()
-
-
 class _Vectors(NamedTuple):
     """The clause vectors a scope admits (row ids in order) and its clauses' passage vectors, each passage's row
     pointing at its clause's place in `ids`."""
@@ -99,56 +91,10 @@ class SqliteClauseIndex:
                 self._db.execute("ALTER TABLE passages ADD COLUMN units BLOB")  # a file from before unit vectors
             if "segmented" not in columns:  # a file from before retrieval passages: NULL until they are stored
                 self._db.execute("ALTER TABLE passages ADD COLUMN segmented INTEGER")
-            self._give_each_tenant_its_words()
+            give_each_tenant_its_words(self._db)
         self._matrices: dict[str, tuple[tuple[int, int], _Vectors]] = {}
         self._generation = 0
         self._query_vectors: dict[str, Any] = {}  # the last questions' vectors: search and the reader share them
-
-    def _give_each_tenant_its_words(self) -> None:
-        """Every tenant with clauses gets its own word table, filled from its stored clauses: a file from before
-        per-tenant statistics loses its shared table and the triggers that fed it (in one transaction, so a crash
-        leaves the old file as it was and the next start converts it)."""
-        shared, triggers = _SHARED_FTS
-
-        def pending() -> list[str]:
-            tables = self._tables()
-            return [str(row[0]) for row in self._db.execute("SELECT DISTINCT tenant_id FROM passages")
-                    if _lexical_table(str(row[0])) not in tables]
-
-        if shared not in self._tables() and not pending():
-            return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            for trigger in triggers:
-                self._db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-            self._db.execute(f"DROP TABLE IF EXISTS {shared}")
-            for tenant_id in pending():
-                self._words(tenant_id)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-
-    def _tables(self) -> set[str]:
-        return {str(row[0]) for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-    def _words(self, tenant_id: str) -> str:
-        """The tenant's word table, made (and filled with the tenant's stored clauses) when it has none yet."""
-        table = _lexical_table(tenant_id)
-        if table not in self._tables():
-            self._db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(title, text, tokenize='porter unicode61')")
-            self._db.execute(
-                f"INSERT INTO {table} (rowid, title, text) SELECT id, title, text FROM passages"  # noqa: S608
-                " WHERE tenant_id = ? ORDER BY id",
-                (tenant_id,),
-            )
-        return table
-
-    def _forget_words(self, tenant_id: str, row_ids: list[int]) -> None:
-        """Take deleted clause rows out of the tenant's word table."""
-        table = _lexical_table(tenant_id)
-        if row_ids and table in self._tables():
-            self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(i,) for i in row_ids])  # noqa: S608
 
     # --- ingestion ----------------------------------------------------------------------------------------------
     def index_document(self, document: IndexedDocument) -> IngestResult:
@@ -261,13 +207,13 @@ class SqliteClauseIndex:
         ).fetchone()
         if clash:
             raise ValueError(f"clause {clash[0]} is already indexed in document {clash[1]}; clause ids are unique")
-        words = self._words(document.tenant_id)
+        words = words_of(self._db, document.tenant_id)
         gone = [int(row[0]) for row in self._db.execute(
             "DELETE FROM passages WHERE tenant_id = ? AND document = ?"  # noqa: S608
             f" AND clause_id NOT IN ({marks}) RETURNING id",
             (document.tenant_id, document.document, *ids),
         ).fetchall()]
-        self._forget_words(document.tenant_id, gone)
+        forget_words(self._db, document.tenant_id, gone)
         for p in document.passages:
             vector = array("f", fresh[p.clause_id]).tobytes() if p.clause_id in fresh else have[p.clause_id][1]
             (row_id,) = self._db.execute(
@@ -313,7 +259,7 @@ class SqliteClauseIndex:
                 gone = [int(row[0]) for row in self._db.execute(
                     "DELETE FROM passages WHERE tenant_id = ? AND document = ? RETURNING id", (tenant_id, document)
                 ).fetchall()]
-                self._forget_words(tenant_id, gone)
+                forget_words(self._db, tenant_id, gone)
                 self._db.execute("DELETE FROM documents WHERE tenant_id = ? AND document = ?", (tenant_id, document))
                 self._db.execute("COMMIT")
             except BaseException:
@@ -329,7 +275,7 @@ class SqliteClauseIndex:
             try:
                 removed = self._db.execute("DELETE FROM passages WHERE tenant_id = ?", (tenant_id,)).rowcount
                 self._db.execute("DELETE FROM documents WHERE tenant_id = ?", (tenant_id,))
-                self._db.execute(f"DROP TABLE IF EXISTS {_lexical_table(tenant_id)}")
+                self._db.execute(f"DROP TABLE IF EXISTS {lexical_table(tenant_id)}")
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -388,9 +334,9 @@ class SqliteClauseIndex:
         if not words:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
-        table = _lexical_table(scope.tenant_id)
+        table = lexical_table(scope.tenant_id)
         with self._lock:
-            if table not in self._tables():  # nothing indexed for this tenant
+            if table not in tables(self._db):  # nothing indexed for this tenant
                 return []
             rows = self._db.execute(
                 f"SELECT p.id FROM {table} JOIN passages p ON p.id = {table}.rowid"  # noqa: S608
