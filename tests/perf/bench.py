@@ -297,7 +297,9 @@ def copilot_unseen() -> list[Row]:
     ninth round's set: its held-out split is run only by the lead, once, after the round's rules are frozen) and
     `r10` (Common Paper Design Partner Agreement + new demo-tenant questions, the tenth round's set: its held-out
     split is run only by the lead, once, after the round's rules are frozen) and `r11` (Common Paper Mutual NDA + new
-    demo-tenant questions: its held-out split was evaluated once after the eleventh round, burnt since)."""
+    demo-tenant questions: its held-out split was evaluated once after the eleventh round, burnt since), and the
+    rounds after it, `r12` … `r16` (a new real agreement each + new demo-tenant questions; each held-out split
+    evaluated once after its round, burnt since)."""
     from copilot.evaluation import evaluate_split, full_index
 
     index = full_index()
@@ -312,7 +314,12 @@ def copilot_unseen() -> list[Row]:
             ("r8", "eighth-round questions (Bonterms Mutual NDA + demo)"),
             ("r9", "ninth-round questions (Common Paper BAA + demo)"),
             ("r10", "tenth-round questions (Common Paper Design Partner + demo)"),
-            ("r11", "eleventh-round questions (Common Paper Mutual NDA + demo, held-out burnt)"))
+            ("r11", "eleventh-round questions (Common Paper Mutual NDA + demo, held-out burnt)"),
+            ("r12", "twelfth-round questions (Bonterms SLA + demo, held-out burnt)"),
+            ("r13", "thirteenth-round questions (Common Paper SLA 2.0 + demo, held-out burnt)"),
+            ("r14", "fourteenth-round questions (Bonterms DPA + demo, held-out burnt)"),
+            ("r15", "fifteenth-round questions (Common Paper PSA + demo, held-out burnt)"),
+            ("r16", "sixteenth-round questions (Common Paper Independent Contractor + demo, held-out burnt)"))
     for source, label in sets:
         results = {split: evaluate_split(index, split, source=source) for split in ("tuning", "heldout")}
         for key in ("gold_retrieved", "gold_cited", "refusal_rate_unanswerable", "false_refusal_rate",
