@@ -366,3 +366,5 @@ def test_a_draft_a_full_return_nets_to_0_00_is_not_issued_and_moves_no_rebate_or
     assert _program(statement, "RBT-HW-SPIFF")["amount"] == "0.00"
     assert _program(statement, "RBT-VOLUME")["basis_revenue"] == "0.00"
     assert ledger.invoice(P1, "2026-10")["status"] == "draft"
+    # PA-7.8 "with the rule and clause references used": each once (the SPIFF is its own rule)
+    assert _program(statement, "RBT-HW-SPIFF")["rules"] == [{"rule_id": "RBT-HW-SPIFF", "clause": "PA-7.5"}]
