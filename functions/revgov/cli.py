@@ -146,7 +146,8 @@ def _exit_now(message: str, code: int) -> None:
 
 def _wait(args: argparse.Namespace) -> int:
     """Return when the local product answers: the state file names its base URL, `GET /v1/health` answers 200 and
-    the state file was rewritten by the process that answers (its keys are the ones that work now)."""
+    the state file was rewritten by the process that answers (its keys are the ones that work now). With `--pid`,
+    fail at once when that process (the `revgov dev`, or the `make run` around it) has exited: it will never answer."""
     state = Path(args.state_file)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
@@ -158,9 +159,39 @@ def _wait(args: argparse.Namespace) -> int:
                     return 0
         except (OSError, ValueError, KeyError):
             pass
+        if args.pid is not None and not _running(args.pid):
+            print(f"revgov: the process {args.pid} this waits for has exited without answering (see its output; "
+                  f"{state})", file=sys.stderr)  # fmt: skip
+            return 1
         time.sleep(0.2)
     print(f"revgov is not answering after {args.timeout:g}s (is `make run` running? see {state})", file=sys.stderr)
     return 1
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` still runs: not gone, and not a zombie its parent has yet to reap (Linux `/proc`)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:  # no /proc (macOS), or it went in between: the signal said it existed
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def _process_id(text: str) -> int:
+    """A `--pid`: a positive process id (0 and negative ids name process groups to `kill`)."""
+    try:
+        pid = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a process id: {text!r}") from None
+    if pid <= 0:
+        raise argparse.ArgumentTypeError(f"not a process id: {text!r} (a positive integer)")
+    return pid
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -310,6 +341,10 @@ def _register_dev(commands: Any) -> None:
     wait = commands.add_parser("wait", help="wait until `revgov dev` answers (for scripts and the README)")
     wait.add_argument("--state-file", default=".revgov/local.json", help="the state file `revgov dev` writes")
     wait.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (default 120)")
+    wait.add_argument(
+        "--pid", type=_process_id,
+        help="the process id of the `revgov dev` (or `make run`) waited for, e.g. $!: exit 1 at once if it exits",
+    )
     wait.set_defaults(run=_wait)
 
 

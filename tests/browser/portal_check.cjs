@@ -113,11 +113,15 @@ async function partnerOnly(page, seen) {
       { timeout: 10000 });
     seen.status = await page.textContent("#status");
     seen.approval_row_gone = (await page.$(approve)) === null;
+    seen.copilot_notice_before = await page.textContent("#copilot-notice");
     await page.fill("#question", "What is the margin floor on a quote line?");
+    const asked = page.waitForResponse((r) => r.url().includes("/v1/copilot/ask"), { timeout: 30000 });
     await page.click("#copilot-form button[type=submit]");
+    seen.copilot_reply_notice = (await (await asked).json().catch(() => ({}))).notice || null;
     await page.waitForFunction(() => !document.getElementById("answer").textContent.startsWith("Searching"),
       null, { timeout: 30000 });
     seen.copilot_answer = (await page.textContent("#answer")).slice(0, 300);
+    seen.copilot_notice_after = await page.textContent("#copilot-notice");
     seen.key_in_any_url = requests.some((u) => u.includes(process.env.PORTAL_KEY) || u.includes("rgk."));
     await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
     seen.screenshot = process.env.SCREENSHOT;

@@ -192,6 +192,12 @@ def test_in_chromium_the_portal_loads_branded_and_an_approval_made_there_is_in_t
     assert "$" in total or "USD" in total, total
     assert pending_approval in seen["status"] and seen["approval_row_gone"]
     assert seen["copilot_answer"] and not seen["copilot_answer"].startswith("The copilot could not")
+    # docs/copilot.md: every answer carries the tenant's notice (PA-14.1, verbatim): the page shows it, its own words
+    # only before the first answer
+    notice = seen["copilot_reply_notice"]
+    assert seen["copilot_notice_before"].startswith("You are interacting with an AI system.")
+    assert notice["clause"] == "PA-14.1" and " ".join(seen["copilot_notice_after"].split()) == " ".join(
+        f"{notice['text']} (PA-14.1)".split())
     assert not [e for e in seen["console_errors"] if "Content Security Policy" in e], seen["console_errors"]
     approval = api.as_key(channel_ops).get(f"/v1/approvals/{pending_approval}").json()
     assert approval["status"] == "approved" and approval["decision"]["note"] == "approved from the portal"

@@ -315,3 +315,20 @@ def test_only_an_issued_invoice_can_be_paid_and_it_keeps_the_day():
     assert final["paid_on"] is None
     paid = billing.mark_paid(final, paid_on="2026-11-20", payment_ref="RCPT-1", rule=RULE)
     assert (paid["status"], paid["paid_on"], paid["payment_ref"]) == ("finalized", "2026-11-20", "RCPT-1")
+
+
+def test_a_draft_whose_lines_net_to_0_00_is_not_issued_and_holds_no_rebate_run():
+    # SOP-2.2: "Invoices with a total of USD 0.00 are not issued" (COP-2.2 "Invoices totalling EUR 0.00 are not
+    # issued"): the clause names the total, not the lines, so a shipment and its full credit on one draft is not issued.
+    # PA-1.2: Qualifying Revenue is "Invoiced Revenue for invoices dated in that period, net of all credit notes": the
+    # net of such lines is 0.00, so leaving them out of rebate bases moves no figure (docs/billing.md).
+    from revgov.domain.rebates.drafts import holding
+
+    invoice, _ = billing.add_lines(_invoice(), [_draft("5000.00")], event_id="e1", erp_event_id="E1", posted_at="t")
+    invoice, _ = billing.add_lines(
+        invoice, [_draft("-5000.00", kind="credit_note")], event_id="e2", erp_event_id="E2", posted_at="t"
+    )
+    assert invoice["total"] == "0.00"
+    with pytest.raises(RuleViolation, match=r"0\.00 is not issued"):
+        billing.finalize(invoice, actor="finance:k", at="2026-11-02T00:00:00.000Z", rule=RULE)
+    assert holding([invoice]) == []

@@ -339,3 +339,32 @@ def test_a_return_nets_the_partners_kpi_revenue_of_the_month():
             analytics.record_fact(ledger.rt, event)
     _, october_revenue = analytics.partner_history(ledger.rt, "northwind", P1, analytics._period("2026-10"))
     assert october_revenue == 2500.0
+
+
+def test_a_draft_a_full_return_nets_to_0_00_is_not_issued_and_moves_no_rebate_or_kpi():
+    # SOP-2.2: "Invoices with a total of USD 0.00 are not issued." A server shipped and returned on one October draft
+    # (5,200.00 - 5,200.00) is such an invoice. Its lines still stand as posted (sales facts): PA-1.2 nets them to
+    # 0.00 of Qualifying Revenue, PA-7.5 pays no SPIFF for a unit "returned within 30 days", KPIs read 0.00 for the
+    # month; and the Quarter's run is not held by a draft that is never issued (docs/billing.md "Invoices").
+    from revgov.services import analytics
+
+    ledger = Ledger("2026-10-05T10:00:00Z")
+    october = _ship(ledger, P1, "NW-SRV-R2", 1, "2026-10-05", "SO-Z1")
+    assert _return(ledger, october, 1, "2026-10-12", "RMA-Z1")["status"] == "processed"
+    october = ledger.invoice(P1, "2026-10")
+    assert october["total"] == "0.00" and [ln["amount"] for ln in october["lines"]] == ["5200.00", "-5200.00"]
+    ledger.clock.set("2026-11-02T09:00:00Z")
+    with pytest.raises(RuleViolation, match=r"0\.00 is not issued"):
+        billing.finalize_invoice(ledger.rt, FINANCE, october["invoice_id"])
+    for envelope in ledger.rt.publisher.published:
+        if envelope["detail_type"] == "invoice.lines_posted":
+            event = {"source": envelope["source"], "detail-type": envelope["detail_type"], "detail": envelope["detail"]}
+            analytics.record_fact(ledger.rt, event)
+    _, october_revenue = analytics.partner_history(ledger.rt, "northwind", P1, analytics._period("2026-10"))
+    assert october_revenue == 0.0
+    statement = _statement(ledger, "2026-Q4", 1, "2027-01-05T09:00:00Z")
+    assert _program(statement, "RBT-HW-SPIFF")["amount"] == "0.00"
+    assert _program(statement, "RBT-VOLUME")["basis_revenue"] == "0.00"
+    assert ledger.invoice(P1, "2026-10")["status"] == "draft"
+    # PA-7.8 "with the rule and clause references used": each once (the SPIFF is its own rule)
+    assert _program(statement, "RBT-HW-SPIFF")["rules"] == [{"rule_id": "RBT-HW-SPIFF", "clause": "PA-7.5"}]

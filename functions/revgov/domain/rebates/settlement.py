@@ -283,12 +283,14 @@ def statement_line(
         "rate": view.get("rate"),
         "rule_id": view["rule_id"],
         "clause": view["rule_clause"],
-        "rules": [
-            {"rule_id": view["program_id"], "clause": view["clause"]},
-            {"rule_id": view["rule_id"], "clause": view["rule_clause"]},
-            *({"rule_id": c["rule_id"], "clause": c["clause"]} for c in view.get("caps", [])),
-            *(r.as_dict() for r in rules),
-        ],
+        "rules": once(
+            [
+                {"rule_id": view["program_id"], "clause": view["clause"]},
+                {"rule_id": view["rule_id"], "clause": view["rule_clause"]},
+                *({"rule_id": c["rule_id"], "clause": c["clause"]} for c in view.get("caps", [])),
+                *(r.as_dict() for r in rules),
+            ]
+        ),
         "units_paid": (view.get("detail") or {}).get("units_paid"),
         "amount_before_caps": view.get("amount"),
         "cap_reduction": view.get("cap_reduction"),
@@ -297,6 +299,13 @@ def statement_line(
         "next_tier": view.get("next_tier"),
         **extra,
     }
+
+
+def once(rules: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """Each rule and clause reference once, in first-use order (PA-7.8 "the rule and clause references used"): a
+    program whose own rule rates it (the hardware SPIFF, PA-7.5) is one reference, not two."""
+    return [{"rule_id": rule_id, "clause": clause} for rule_id, clause in dict.fromkeys(
+        (r["rule_id"], r["clause"]) for r in rules)]  # fmt: skip
 
 
 def caps_applied(view: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -95,5 +95,13 @@ const revgovPage = (configId, storagePrefix) => {
     $("signout").addEventListener("click", signOut);
     if (key()) signedIn();
   }
-  return { config, $, el, svg, status, key, remember, forget, api, list, session };
+  // The AI notice an answer carries (`notice {text, clause, document, ...}` of POST /v1/copilot/ask since API 1.58.0:
+  // the tenant's PA-14.1 / CPA-14.1 clause, verbatim) as the page says it, with its clause; `fallback` (the page's
+  // own words) while there is no answer yet or one without a notice.
+  function noticeText(notice, fallback) {
+    if (!notice || typeof notice.text !== "string" || !notice.text.trim()) return fallback;
+    const clause = typeof notice.clause === "string" && notice.clause ? " (" + notice.clause + ")" : "";
+    return notice.text.trim() + clause;
+  }
+  return { config, $, el, svg, status, key, remember, forget, api, list, session, noticeText };
 };

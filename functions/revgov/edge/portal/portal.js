@@ -1,7 +1,8 @@
 // The branded portal: no build step, no dependencies. It runs after the shared prelude (page.js: the key in
 // sessionStorage, sent only in the Authorization header; every value from the API put on the page as text).
 (function () {
-  const { config, $, el, svg, status, api, list, session } = revgovPage("portal-config", "revgov.portal.");
+  const { config, $, el, svg, status, api, list, session, noticeText } = revgovPage("portal-config", "revgov.portal.");
+  const fallbackNotice = $("copilot-notice").textContent;  // the page's words until an answer brings the tenant's
   let viewer = { partnerId: null, role: null, keyId: null, decides: [], currency: null };
   const partnerNames = {};
 
@@ -320,6 +321,7 @@
       const body = { question };
       if (viewer.partnerId) body.partner_id = viewer.partnerId;
       const reply = await api("POST", "v1/copilot/ask", body);
+      $("copilot-notice").textContent = noticeText(reply.notice, fallbackNotice);
       const parts = [el("div", {}, reply.answer)];
       (reply.citations || []).forEach((c) => parts.push(el("div", { class: "citation" }, c.document + " " + c.clause + ": “" + c.quote + "”")));
       $("answer").replaceChildren(...parts);
@@ -334,6 +336,7 @@
     ["partner-quotes", "partner-invoices", "partner-invoice-lines", "partner-deals", "partner-rebates",
       "partner-entitlements", "approvals", "exceptions", "tasks", "kpi-cards", "answer"].forEach((id) => $(id).replaceChildren());
     $("who").textContent = "";
+    $("copilot-notice").textContent = fallbackNotice;
   }
   const check = (value) =>
     value.startsWith("rgk." + (config.tenant_id ? config.tenant_id + "." : "")) ? null : "That is not a key of " + config.display_name + ".";
