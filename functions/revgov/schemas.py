@@ -102,7 +102,9 @@ def problems(name: str, payload: Any) -> list[FieldError]:
     if fast is not None and fast(payload):
         return []
     errors = sorted(_validator(name).iter_errors(payload), key=lambda e: list(e.absolute_path))
-    return [found for error in errors for found in _located(error)][:50]
+    # a field whose schema says a thing twice (`"type"` beside a `$ref` saying it again) is told it once
+    named = {(found.path, found.message): found for error in errors for found in _located(error)}
+    return list(named.values())[:50]
 
 
 def _message(error: Any) -> str:
@@ -123,10 +125,19 @@ def _message(error: Any) -> str:
     if isinstance(error.instance, int | Decimal) and not isinstance(error.instance, bool):
         # the edge keeps a number with a fraction as a Decimal (money never a float): quote it as it was sent
         message = str(error.message).replace(repr(error.instance), str(error.instance))
-        if error.validator == "type" and error.validator_value == "string":
+        if error.validator == "type" and error.validator_value == "string" and _written_as_decimal(error.schema):
             message += ' (money and decimal quantities are sent as a decimal string, e.g. "1000.50")'
         return message
     return str(error.message)
+
+
+def _written_as_decimal(schema: Any) -> bool:
+    """A string field whose pattern takes numbers and refuses words: money, a quantity, a percentage (a note or a
+    name is not told how money is written)."""
+    pattern = schema.get("pattern") if isinstance(schema, dict) else None
+    if not isinstance(pattern, str):
+        return False
+    return any(re.search(pattern, n) for n in ("1000.50", "1000", "10", "1.5")) and not re.search(pattern, "x")
 
 
 def validate(name: str, payload: Any, *, what: str = "request body") -> None:

@@ -65,3 +65,15 @@ def test_a_string_in_the_wrong_form_is_also_told_the_form_the_field_describes():
     assert error.path == "/lines/0/discount_percent"
     assert error.message.startswith('"10.005" does not match')
     assert "at most two decimals" in error.message
+
+
+def test_a_number_sent_for_free_text_is_named_once_and_not_told_it_is_money():
+    # Found by the lead trying a new route (1.59.0, PA-7.8): `POST /v1/partners/{id}/bank-transfer-request` with
+    # `{"note": 5}` answered the same error twice (the field says `"type": "string"` and its `$ref` to the text
+    # definition says it again) and told the caller "money and decimal quantities are sent as a decimal string" about
+    # a note. RFC 9457 §3.1 ("detail ... focused on helping the client correct the problem"): one error per field and
+    # problem, and the money hint only where the field is written as a decimal.
+    errors = schemas.problems("api/bank-transfer-request.schema.json", parse_json(b'{"note": 5}'))
+    assert [e.path for e in errors] == ["/note"]
+    assert errors[0].message.startswith("5 is not of type 'string'")
+    assert "decimal" not in errors[0].message
