@@ -96,7 +96,8 @@ def test_a_restart_indexes_the_contracts_as_stored_not_the_repo_files(tmp_path):
     stored = contracts.get_contract(rt, legal, "PA")["contract"]["markdown"]
     old = "Standard payment terms are net 30 days from the invoice date."
     assert old in stored  # PA-6.7 as the demo contract writes it
-    new = "Standard payment terms are net 35 days from the invoice date."
+    # reworded, the figure kept: a figure a rule sets moves only with the policy since 1.57.1 (a 422 alone)
+    new = "Standard payment terms are net 30 days from the date of the invoice."
     clause = stored.split("### PA-6.7 Payment terms\n", 1)[1].split("\n\n", 1)[0]
     contracts.amend_contract(rt, legal, "PA", {"reason": "amendment no. 7", "clauses": [
         {"clause_id": "PA-6.7", "title": "Payment terms", "text": clause.replace(old, new)}]})

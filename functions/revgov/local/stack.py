@@ -193,8 +193,8 @@ def start_stack(
 
 def _start(*, port: int, state_file: Path | None, backend: str) -> LocalStack:
     rt = runtime()
+    router = _router(rt, backend)  # the engine's resources (the DynamoDB table, queues) exist from here
     check_clock(rt)  # before anything is written: nothing dated before what the database already holds
-    router = _router(rt, backend)
     _preload_handler_modules()
     router.start()
     handlers.flush_outbox({}, None)  # publish what a crash left in the outboxes (committed, not yet on the bus)
