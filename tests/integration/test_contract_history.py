@@ -25,8 +25,8 @@ from revgov.settings import Settings
 LEGAL = Principal("northwind", Role.LEGAL, "key_01JX00000000000000000LEGAL")
 
 
-@pytest.fixture(scope="module")
-def rt() -> Any:
+@pytest.fixture
+def rt() -> Any:  # each test its own runtime: xdist may run them on different workers, in any order
     runtime = build_memory_runtime(Settings.from_env({"REVGOV_BACKEND": "memory"}))
     seed(runtime)
     return runtime
@@ -40,16 +40,20 @@ def _last_audit(rt: Any, action: str) -> dict[str, Any]:
     return [r for r in rt.store.iter_audit_records("northwind") if r.get("action") == action][-1]
 
 
-def test_an_amendment_names_the_clause_it_changed_and_the_one_it_added(rt):
+def _amend(rt: Any) -> dict[str, Any]:
     stored = contracts.get_contract(rt, LEGAL, "PA")["contract"]["markdown"]
     text = _clause(stored, "PA-6.7", "Payment terms")
-    answer = contracts.amend_contract(rt, LEGAL, "PA", {"reason": "amendment no. 7", "clauses": [
+    return contracts.amend_contract(rt, LEGAL, "PA", {"reason": "amendment no. 7", "clauses": [
         # a rewording that keeps the figure a rule sets from PA-6.7 (net 30): moving the figure alone is a 422 since
         # 1.57.1 (docs/policy.md "Figures and their clauses")
         {"clause_id": "PA-6.7", "title": "Payment terms",
          "text": text.replace("net 30 days from the invoice date", "net 30 days from the date of the invoice")},
         {"clause_id": "PA-15.1", "title": "Counterparts", "text": "This Agreement may be signed in counterparts."},
     ]})  # fmt: skip
+
+
+def test_an_amendment_names_the_clause_it_changed_and_the_one_it_added(rt):
+    answer = _amend(rt)
     expected = {"added": ["PA-15.1"], "changed": ["PA-6.7"], "removed": []}
     assert answer["changes"] == expected
     last = contracts.get_contract(rt, LEGAL, "PA")["revisions"][-1]
@@ -59,6 +63,7 @@ def test_an_amendment_names_the_clause_it_changed_and_the_one_it_added(rt):
 
 
 def test_a_replacement_names_what_it_dropped_and_the_same_text_again_changes_nothing(rt):
+    _amend(rt)  # revision 2 adds PA-15.1
     before = contracts.get_contract(rt, LEGAL, "PA")["contract"]["markdown"]
     without = before.split("\n### PA-15.1 Counterparts\n", 1)[0].rstrip("\n") + "\n"
     answer = contracts.put_contract(rt, LEGAL, "PA", {"name": "partner-agreement.md", "markdown": without,
@@ -85,6 +90,7 @@ def test_an_earlier_revision_is_read_whole_by_its_number(rt):
     with its markdown, as `revision`; a number the document never had is a 404."""
     from revgov.domain.errors import NotFound
 
+    _amend(rt)
     first = contracts.get_contract(rt, LEGAL, "PA", revision=1)["revision"]
     assert first["revision"] == 1 and first["action"] == "uploaded"
     assert "Standard payment terms are net 30 days from the invoice date." in first["markdown"]

@@ -200,3 +200,20 @@ def test_a_payment_or_credit_is_no_order_and_is_not_held_by_onboarding():
     for detail_type in ("invoice.paid", "credit_note.issued", "return.received", "subscription.cancelled"):
         ledger, _ = _billed(detail_type, "2026-11-20T09:00:00Z")
         assert all(c["category"] != "onboarding_document_missing_or_expired" for c in ledger.exceptions()), detail_type
+
+
+@pytest.mark.parametrize("tenant", ["northwind", "contoso"])
+def test_the_demo_seeds_just_after_midnight_on_any_day_with_no_evidence_received_later_that_day(tenant):
+    """Found by the final fresh clone of the fourteenth session (00:17 UTC, 2026-12-08): `make run` refused to start,
+    "evidence 17 was received at 2026-12-08T09:00:00Z, outside the application's life" — a renewal due that day was
+    received at 09:00, after the clock's 00:17, and the backfill rightly refuses evidence received after it is recorded
+    (PA-2.2: "Each document is recorded with the date received"; a record cannot hold a receipt still to come). So
+    every piece of demo evidence is received on a day before the seeding day, whatever the day and the hour."""
+    policy = _policy(tenant)
+    tier = partners.tiers_by_rank(policy)[1]
+    application = demo_application("Demo Reseller", "reseller", tier)
+    for offset in range(0, 800):
+        today = date(2026, 11, 1) + timedelta(days=offset)
+        history = onboarding_history(policy, application, today)
+        partners.backfilled(policy, application, history, partner_id="ptr_01JX00000000000000000DEMO0",
+                            recorded_by=RECORDER, recorded_at=f"{today.isoformat()}T00:00:30.000Z")

@@ -52,13 +52,13 @@ def _at(day: date) -> str:
 def _renewals(issued: date, months: int | None, today: date) -> Iterator[tuple[date, date]]:
     """(issued, received) of a document issued on `issued` and of each renewal since: a document that counts for
     `months` (None: for good) is renewed a month before it stops counting, and received five days after it was
-    issued, up to `today`."""
+    issued, up to the day before `today` (received at 09:00: today's may be still to come)."""
     while True:
         yield issued, issued + _RECEIVED_AFTER
         if months is None:
             return
         renewed = add_months(issued, months) - _RENEW_AHEAD
-        if renewed + _RECEIVED_AFTER > today:
+        if renewed + _RECEIVED_AFTER >= today:  # received on a day before today: at 09:00 today may be still to come
             return
         issued = renewed
 
@@ -99,7 +99,7 @@ def _certification_history(policy: dict[str, Any], cert_ids: list[str], start: d
         received = start - timedelta(days=30)  # filed with the application's documents
         while True:
             filed.append(Filed(_at(received), {"certification_id": cert_id, "earned_at": earned.isoformat()}))
-            if expires - _RENEW_AHEAD + _RECEIVED_AFTER > today:
+            if expires - _RENEW_AHEAD + _RECEIVED_AFTER >= today:  # received before today, as documents are
                 break
             earned, expires = expires - _RENEW_AHEAD, add_months(expires, months)
             received = earned + _RECEIVED_AFTER
