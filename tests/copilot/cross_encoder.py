@@ -25,7 +25,7 @@ Judged only by **grouped leave-one-round-out** over the burnt held-out splits r6
 head's L2, the blend weight α and the threshold chosen on the other four folds' held-out splits (each scored by
 models fitted without that fold and without the scored one). The question's likeliest clause under
 σ((1 − α)·logit p_model + α·logit p_pair) answers when it reaches the threshold; α = 0 is the shipped decision.
-No file of the open round (r16) is listed, read or evaluated here.
+No file of an open round (r16, r17) is listed, read or evaluated here.
 """
 
 from __future__ import annotations

@@ -117,8 +117,10 @@ R14 = {split: Path(__file__).with_name(f"questions_r14_{split}.json") for split 
 R15 = {split: Path(__file__).with_name(f"questions_r15_{split}.json") for split in ("tuning", "heldout")}
 # The sixteenth round's set (Common Paper Independent Contractor Agreement + demo tenants), in two files the same way.
 R16 = {split: Path(__file__).with_name(f"questions_r16_{split}.json") for split in ("tuning", "heldout")}
+# The seventeenth round's set (OpenAgreements Confidentiality & Invention Assignment Agreement + demo tenants), alike.
+R17 = {split: Path(__file__).with_name(f"questions_r17_{split}.json") for split in ("tuning", "heldout")}
 SPLIT_FILES = {"r6": R6, "r7": R7, "r8": R8, "r9": R9, "r10": R10, "r11": R11, "r12": R12, "r13": R13, "r14": R14,
-               "r15": R15, "r16": R16}
+               "r15": R15, "r16": R16, "r17": R17}
 CORPUS = Path(__file__).with_name("corpus")
 PUBLIC_TENANT = "commonpaper"  # the Common Paper Partnership Standard Terms, loaded as this tenant's contract
 # Real public agreements nobody here wrote, each loaded as a tenant of its own (sources: corpus/SOURCE.txt).
@@ -139,6 +141,7 @@ PUBLIC_TENANTS = {
     "bonterms-dpa": ("bonterms-dpa.md",),
     "commonpaper-professional-services": ("commonpaper-professional-services.md",),
     "commonpaper-independent-contractor": ("commonpaper-independent-contractor.md",),
+    "openagreements-ciiaa": ("openagreements-ciiaa.md",),
 }
 SPLITS = ("tuning", "heldout")
 
@@ -177,8 +180,9 @@ def unseen_questions(split: str, *, source: str = "unseen") -> list[dict[str, An
     + new demo-tenant questions, the fourteenth round's set) or `r15` (questions_r15_tuning.json /
     questions_r15_heldout.json: Common Paper Professional Services Agreement + new demo-tenant questions, the
     fifteenth round's set) or `r16` (questions_r16_tuning.json / questions_r16_heldout.json: Common Paper Independent
-    Contractor Agreement + new demo-tenant questions, the sixteenth round's set); for `r6` to `r16` only the asked
-    split's file is read."""
+    Contractor Agreement + new demo-tenant questions, the sixteenth round's set) or `r17` (questions_r17_tuning.json /
+    questions_r17_heldout.json: OpenAgreements Confidentiality & Invention Assignment Agreement + new demo-tenant
+    questions, the seventeenth round's set); for `r6` to `r17` only the asked split's file is read."""
     if split not in SPLITS:
         raise ValueError(f"split is one of {SPLITS}")
     text = (SPLIT_FILES[source][split] if source in SPLIT_FILES else QUESTION_SETS[source]).read_text(encoding="utf-8")

@@ -21,6 +21,7 @@ from copilot.evaluation import (
     R14,
     R15,
     R16,
+    R17,
     ROOT,
     SLA,
     TENANTS,
@@ -375,11 +376,14 @@ def _clause_texts(paths):
     (R15, "commonpaper-professional-services", "commonpaper-professional-services.md", 75),
     # the sixteenth round's set (on a 46-clause independent contractor agreement and the demo tenants)
     (R16, "commonpaper-independent-contractor", "commonpaper-independent-contractor.md", 75),
-], ids=["r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "r16"])
+    # the seventeenth round's set (on a 26-clause confidentiality and invention assignment agreement and the demo
+    # tenants)
+    (R17, "openagreements-ciiaa", "openagreements-ciiaa.md", 75),
+], ids=["r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "r16", "r17"])
 def test_the_r6_questions_are_split_by_the_same_hash_and_every_fact_is_in_its_gold_clause(files, public, corpus, least):
     """The two files hold one set split by `hash_split` over both (recomputed here, so nobody moves a question by
     hand), each file only its own split; every answerable question's fact is verbatim in each of its gold clauses.
-    Reads the held-out file's ids, splits and facts; asks the copilot nothing. Run for the r6 to r16 sets."""
+    Reads the held-out file's ids, splits and facts; asks the copilot nothing. Run for the r6 to r17 sets."""
     tuning, held = (json.loads(files[split].read_text(encoding="utf-8")) for split in ("tuning", "heldout"))
     assert tuning["split_salt"] == held["split_salt"]
     assert {q["split"] for q in tuning["questions"]} == {"tuning"}

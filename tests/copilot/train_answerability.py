@@ -21,7 +21,7 @@ like. `--write` trains on everything and writes the weights, with the threshold 
 ranker (which retrieved clause answers, `copilot_answerability.Ranker`: a conditional logit on the answerable
 questions) on every burnt question and adds it to that file, the answerability model's weights and threshold left as
 they are; its leave-one-round-out figure is gold cited on the past held-out splits with the same answer-or-refuse
-decisions. No file of an open round (r16) is ever read here.
+decisions. No file of an open round (r16, r17) is ever read here.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ROWS = ROOT / ".revgov" / "answerability-rows.json"
 WEIGHTS = ROOT / "functions" / "revgov" / "domain" / "copilot_answerability.json"
 # Every set and split that has been evaluated at least once (burnt: r15's held-out split was evaluated once after
-# the fifteenth round). The open round's files (questions_r16_*.json) are never listed, read or evaluated here.
+# the fifteenth round). The open rounds' files (questions_r16_*.json, questions_r17_*.json) are never listed, read or
+# evaluated here.
 BURNT = [("demo", None), *((s, sp) for s in ("unseen", "fresh", "psa", "sla", "csa") for sp in evaluation.SPLITS),
          *((f"r{n}", sp) for n in range(6, 16) for sp in evaluation.SPLITS)]
 L2 = 30.0  # chosen by leave-one-round-out among 3, 10, 30 and 100 (leave-one-agreement-out had chosen 10 of 1, 10, 30)
