@@ -129,6 +129,9 @@ def test_heldout_every_citation_is_verbatim_and_the_figures_reached_do_not_regre
     # 1.0, false refusals 0.017 (1 of 60), fact 0.95 (57 of 60). Floors at that minus about one question.
     assert heldout["gold_cited"] >= 0.95
     assert heldout["fact_in_answer"] >= 0.93
+    # Seventeenth round (docs/copilot.md): re-measured once, the product unchanged, the same figures; gold retrieved
+    # 0.983 (59 of 60), floored now at that minus about one question.
+    assert heldout["gold_retrieved"] >= 0.96
 
 
 def test_heldout_goals(heldout):
@@ -205,6 +208,9 @@ def test_fresh_heldout_every_citation_is_verbatim_and_the_figures_measured_once_
     # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold cited 0.88 (22 of 25), refusal
     # 1.0, false refusals 0.0, fact 0.92 (23 of 25). Floors at that minus about one question.
     assert fresh_heldout["fact_in_answer"] >= 0.88
+    # Seventeenth round (docs/copilot.md): re-measured once, the product unchanged, the same figures; gold retrieved
+    # 0.96 (24 of 25), floored now at that minus about one question.
+    assert fresh_heldout["gold_retrieved"] >= 0.92
 
 
 @pytest.mark.xfail(strict=True, reason="fresh held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -243,6 +249,9 @@ def test_psa_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
     # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold retrieved 1.0, cited 0.968 (30 of
     # 31), refusal 1.0, false refusals 0.0, fact 0.968 (30). Floors at that minus about one question.
     _floors(psa_heldout, retrieved=0.95, cited=0.93, refusal=0.90, false_refusals=0.04, fact=0.93)
+    # Seventeenth round (docs/copilot.md): re-measured once, the product unchanged, the same figures; gold retrieved 1.0
+    # (31 of 31): its floor at that minus about one question.
+    _floors(psa_heldout, retrieved=0.96, cited=0.93, refusal=0.90, false_refusals=0.04, fact=0.93)
 
 
 def test_psa_heldout_meets_the_goals(psa_heldout):
@@ -308,6 +317,9 @@ def test_sla_tuning_split_keeps_what_the_fourth_round_reached(sla_splits):
     # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold cited 0.968 (30 of 31), refusal
     # 0.909 (10 of 11), false refusals 0.032 (1), fact 0.968 (30). Floors at that minus about one question.
     _floors(sla_splits["tuning"], cited=0.93, refusal=0.81, false_refusals=0.04, fact=0.93)
+    # Seventeenth round (docs/copilot.md): re-measured once, the product unchanged, the same figures; gold retrieved 1.0
+    # (31 of 31), floored now at that minus about one question.
+    _floors(sla_splits["tuning"], retrieved=0.96, cited=0.93, refusal=0.81, false_refusals=0.04, fact=0.93)
 
 
 @pytest.mark.xfail(strict=True, reason="SLA held-out goals not reached (docs/copilot.md); strict: passes => update")
@@ -339,6 +351,9 @@ def test_csa_tuning_split_keeps_what_the_fifth_round_reached(csa_splits):
     # BM25 statistics per tenant (docs/copilot.md, "BM25 statistics per tenant"): gold cited 1.0 (28 of 28), refusal
     # 0.90 (9 of 10), false refusals 0.0, fact 1.0. Floors at that minus about one question.
     _floors(csa_splits["tuning"], cited=0.96, refusal=0.90, false_refusals=0.04, fact=0.93)
+    # Seventeenth round (docs/copilot.md): re-measured once, the product unchanged, the same figures; fact 1.0 (28 of
+    # 28) and gold retrieved 1.0 (28 of 28): floors at that minus about one question.
+    _floors(csa_splits["tuning"], retrieved=0.96, cited=0.96, refusal=0.90, false_refusals=0.04, fact=0.96)
 
 
 def test_csa_heldout_split_meets_the_goals_now_that_it_is_tuning_data(csa_splits):

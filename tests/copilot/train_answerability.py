@@ -4,7 +4,7 @@ leave-one-round-out figures.
     .venv/bin/python tests/copilot/train_answerability.py [--collect] [--write]
 
 `--collect` runs retrieval for every question of the burnt sets (`BURNT`: questions.json, the unseen, fresh, PSA,
-SLA and CSA sets and both splits of rounds 6 to 15, all evaluated at least once already) in one index of every
+SLA and CSA sets and both splits of rounds 6 to 16, all evaluated at least once already) in one index of every
 tenant and stores the per-clause signals (`copilot_answerability.features`), the question and the unit texts of each
 retrieved clause in `.revgov/answerability-rows.json`. Training reads that file: a logistic regression (L2, Newton's
 method, deterministic) over standardised signals, label 1 when the clause is a gold clause of an answerable question.
@@ -13,7 +13,7 @@ A question is answered when its likeliest clause reaches the threshold.
 Two cross-validations are reported. Leave-one-agreement-out: for each agreement (tenant), the model is trained on every
 other agreement, its threshold chosen by an inner leave-one-agreement-out, and the agreement is scored. It is
 optimistic: two signals are the hand rules' verdict, and the rules were tuned on every one of those agreements.
-Leave-one-round-out: each past held-out split (r6 … r15, each evaluated once after its round's rules were frozen: the
+Leave-one-round-out: each past held-out split (r6 … r16, each evaluated once after its round's rules were frozen: the
 only questions no rule had been shaped on when they were asked) is scored by a model fitted without both splits of
 its round, with a threshold chosen on the other rounds' held-out splits the same way — what a new agreement looks
 like. `--write` trains on everything and writes the weights, with the threshold chosen on the past held-out splits
@@ -21,7 +21,10 @@ like. `--write` trains on everything and writes the weights, with the threshold 
 ranker (which retrieved clause answers, `copilot_answerability.Ranker`: a conditional logit on the answerable
 questions) on every burnt question and adds it to that file, the answerability model's weights and threshold left as
 they are; its leave-one-round-out figure is gold cited on the past held-out splits with the same answer-or-refuse
-decisions. No file of an open round (r16, r17) is ever read here.
+decisions. Printed first, beside them: the shipped weights as they are on each past held-out split (no refit; in-sample
+for the rounds they were fitted on) and leave-one-round-out at the shipped threshold, so a refit can be compared with
+what ships at the same operating point (docs/copilot.md, "Seventeenth round": a refit on the rows collected with
+per-tenant BM25 statistics was measured and not adopted). No file of an open round (r17) is ever read here.
 """
 
 from __future__ import annotations
@@ -46,11 +49,10 @@ from revgov.services.copilot import unit_similarities
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ROOT / ".revgov" / "answerability-rows.json"
 WEIGHTS = ROOT / "functions" / "revgov" / "domain" / "copilot_answerability.json"
-# Every set and split that has been evaluated at least once (burnt: r15's held-out split was evaluated once after
-# the fifteenth round). The open rounds' files (questions_r16_*.json, questions_r17_*.json) are never listed, read or
-# evaluated here.
+# Every set and split that has been evaluated at least once (burnt: r16's held-out split was evaluated once after
+# the sixteenth round). The open round's files (questions_r17_*.json) are never listed, read or evaluated here.
 BURNT = [("demo", None), *((s, sp) for s in ("unseen", "fresh", "psa", "sla", "csa") for sp in evaluation.SPLITS),
-         *((f"r{n}", sp) for n in range(6, 16) for sp in evaluation.SPLITS)]
+         *((f"r{n}", sp) for n in range(6, 17) for sp in evaluation.SPLITS)]
 L2 = 30.0  # chosen by leave-one-round-out among 3, 10, 30 and 100 (leave-one-agreement-out had chosen 10 of 1, 10, 30)
 GOALS = {"refusal": 0.95, "false_refusal": 0.05, "gold_cited": 0.95}  # issue #16
 THRESHOLDS = [round(0.02 * i, 2) for i in range(5, 46)]
@@ -75,6 +77,7 @@ def collect() -> list[dict[str, Any]]:
                 "id": f"{source}:{item['id']}", "set": f"{source}/{split}", "group": item["tenant"],
                 "question": question, "units": [answerability.unit_texts(h) for h in hits], "fact": item.get("fact"),
                 "texts": [h.passage.text for h in hits], "titles": [h.passage.title for h in hits],
+                "documents": [h.passage.document_title for h in hits],
                 "answerable": bool(gold), "clauses": [h.passage.clause_id for h in hits],
                 "labels": [int(h.passage.clause_id in gold) for h in hits],
                 "features": answerability.features(question, hits, unit_similarities(index, question, hits)),
@@ -308,21 +311,43 @@ def choose_threshold_by_rounds(rows: list[dict[str, Any]], names: tuple[str, ...
 
 
 def leave_one_round_out(rows: list[dict[str, Any]], names: tuple[str, ...] = answerability.FEATURES,
-                        per_kind: bool = False) -> dict[str, Any]:
+                        per_kind: bool = False, at: float | None = None) -> dict[str, Any]:
     """Each past held-out split scored by a model fitted without its round and thresholds (one per kind of question,
     or one for all) chosen on the other rounds' held-out splits (each scored by a model fitted without that round and
-    without this one)."""
+    without this one); `at`: one fixed threshold for every round instead (the shipped one, to compare a refit with the
+    shipped weights at the same operating point)."""
     rounds = sorted({n for r in rows if (n := _round(r)) is not None})
     per_round: dict[str, Any] = {}
     parts = []
     for n in rounds:
-        others = [m for m in rounds if m != n]
-        inner = _round_predictions(rows, names, others, frozenset({n}))
-        threshold: Thresholds = _best_thresholds(inner) if per_kind else _best_threshold(inner)
+        threshold: Thresholds
+        if at is not None:
+            threshold = at
+        else:
+            inner = _round_predictions(rows, names, [m for m in rounds if m != n], frozenset({n}))
+            threshold = _best_thresholds(inner) if per_kind else _best_threshold(inner)
         scored = _round_predictions(rows, names, [n])
         parts.append((scored, threshold))
         per_round[f"r{n}/heldout"] = {"threshold": threshold, **score(scored, threshold), "questions": len(scored)}
     return {"rounds": per_round, "pooled": _pooled(parts)}
+
+
+def shipped_by_round(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shipped weights, threshold and ranker as they are (no refit) on each past held-out split: what the product
+    answers on rows collected now. Not a cross-validation: the shipped weights were fitted on r6 … r10 and r11's tuning
+    split, so those rounds are in-sample."""
+    model = answerability.shipped()
+    per_round: dict[str, Any] = {}
+    parts = []
+    for n in sorted({n for r in rows if (n := _round(r)) is not None}):
+        scored = outcomes([r for r in rows if _round(r) == n], {"weights": model.weights, "bias": model.bias,
+                                                                 "means": model.means, "scales": model.scales})
+        parts.append((scored, model.threshold))
+        answerable = [(r, p) for r, p in scored if r["answerable"]]
+        ranked = sum(any(r["labels"][i] for i in model.decide(r["features"])) for r, _ in answerable)
+        per_round[f"r{n}/heldout"] = {**score(scored, model.threshold), "gold_cited_ranked": ranked / len(answerable),
+                                      "questions": len(scored)}
+    return {"threshold": model.threshold, "rounds": per_round, "pooled": _pooled(parts)}
 
 
 def _pooled(parts: list[tuple[list[tuple[dict[str, Any], list[float]]], Thresholds]]) -> dict[str, float]:
@@ -354,7 +379,10 @@ def main() -> None:
     rows = json.loads(ROWS.read_text(encoding="utf-8"))
     loro = leave_one_round_out(rows)
     ranked = leave_one_round_out_ranked(rows, {k: v["threshold"] for k, v in loro["rounds"].items()})
-    print(json.dumps({"leave_one_round_out": loro, "leave_one_round_out_ranked": ranked}, indent=1))
+    print(json.dumps({"shipped_on_past_heldout": shipped_by_round(rows), "leave_one_round_out": loro,
+                      "leave_one_round_out_at_the_shipped_threshold": leave_one_round_out(
+                          rows, at=answerability.shipped().threshold),
+                      "leave_one_round_out_ranked": ranked}, indent=1))
     if args.write_ranker:
         shipped = json.loads(WEIGHTS.read_text(encoding="utf-8"))
         shipped["ranker"] = {**fit_ranker(rows), "l2": RANK_L2, "trained_on": [f"{s}/{sp}" for s, sp in BURNT],
