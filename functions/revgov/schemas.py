@@ -124,7 +124,8 @@ def _message(error: Any) -> str:
     if isinstance(error.instance, str | dict | list) and repr(error.instance) in error.message:  # quoted whole
         message = str(error.message).replace(repr(error.instance), shown(error.instance))
         if error.validator in ("maxLength", "minLength") and isinstance(error.instance, str):
-            message += f" ({'at most' if error.validator == 'maxLength' else 'at least'} {error.validator_value} characters)"
+            bound = "at most" if error.validator == "maxLength" else "at least"
+            message += f" ({bound} {error.validator_value} characters)"
         if error.validator == "pattern" and isinstance(error.schema, dict) and error.schema.get("description"):
             message += f" ({error.schema['description'].rstrip('.')})"  # the form in words, beside the pattern
         return message
