@@ -117,7 +117,8 @@ def _named(bus_event: Any) -> dict[str, Any]:
     """The tenant, event ids and detail-type of a bus event, those it has (none of a body that was not JSON)."""
     if not isinstance(bus_event, dict):
         return {}
-    detail = bus_event.get("detail") if isinstance(bus_event.get("detail"), dict) else {}
+    found = bus_event.get("detail")
+    detail: dict[str, Any] = found if isinstance(found, dict) else {}
     named = {"tenant_id": detail.get("tenant_id"), "event_id": detail.get("event_id"),
              "erp_event_id": detail.get("erp_event_id"), "detail_type": bus_event.get("detail-type")}
     return {k: v for k, v in named.items() if isinstance(v, str)}
