@@ -96,8 +96,9 @@ def provision(args: argparse.Namespace) -> int:
     print_secret("webhook secret", body["webhook_secret"])
     if tenant["tier"] == "silo":
         console.print(
-            f"Silo tenant: deploy its stack with\n  cd stacks && cdk deploy Revgov-{args.stage}-Tenant-"
-            f"{tenant['tenant_id']} -c stage={args.stage}"
+            f"Silo tenant: in AWS it is served by its own stack, deployed with\n  cd stacks && cdk deploy "
+            f"Revgov-{args.stage}-Tenant-{tenant['tenant_id']} -c stage={args.stage}\nand provisioned through that "
+            "stack's API (the control plane refuses a silo tenant; stacks/README.md, step 6)"
         )
     return 0
 

@@ -117,8 +117,15 @@ def _message(error: Any) -> str:
             and isinstance(error.schema, dict) and error.schema.get("description")):
         # "is not valid under any of the given schemas" names no form: the field's own description does
         return f"{shown(error.instance)} is none of the forms this field takes: {error.schema['description']}"
+    if error.validator in ("maxItems", "minItems") and isinstance(error.instance, list) and error.instance:
+        # jsonschema quotes the array's Python form ("[{'id': ..."), no JSON the caller sent; the count and bound do
+        bound = "at most" if error.validator == "maxItems" else "at least"
+        return f"{len(error.instance)} items; {bound} {error.validator_value} are accepted"
     if isinstance(error.instance, str | dict | list) and repr(error.instance) in error.message:  # quoted whole
         message = str(error.message).replace(repr(error.instance), shown(error.instance))
+        if error.validator in ("maxLength", "minLength") and isinstance(error.instance, str):
+            bound = "at most" if error.validator == "maxLength" else "at least"
+            message += f" ({bound} {error.validator_value} characters)"
         if error.validator == "pattern" and isinstance(error.schema, dict) and error.schema.get("description"):
             message += f" ({error.schema['description'].rstrip('.')})"  # the form in words, beside the pattern
         return message

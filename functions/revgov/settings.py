@@ -100,6 +100,10 @@ class Settings:
     # Processes a long policy what-if evaluates in (REVGOV_WHATIF_WORKERS): 2 on the embedded engine of the local
     # product (services.policy_whatif_workers); 1 elsewhere (a Lambda function has no /dev/shm for a process pool).
     whatif_workers: int = 1
+    # Which tenants this deployment serves (set by the CDK stacks): "pool" (the control plane: never a silo tenant) or
+    # "silo" (a silo tenant's own stack: `silo_tenant_id` only). Unset (the local stack, the CLI): both tiers.
+    tenancy: str | None = None
+    silo_tenant_id: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -124,6 +128,8 @@ class Settings:
                 _number(e, "REVGOV_COPILOT_REFUSAL_BASELINE", str(COPILOT_REFUSAL_BASELINE), "a rate from 0 to 1")
             ),
             whatif_workers=_whatif_workers(e),
+            tenancy=e.get("REVGOV_TENANCY") or None,
+            silo_tenant_id=e.get("REVGOV_SILO_TENANT_ID") or None,
         )
 
 

@@ -43,8 +43,11 @@ def check_residency(tenants: list[TenantEntry], region: str | None) -> None:
             continue
         regions, rule = tenant.residency["regions"], f"{tenant.residency['id']}, {tenant.residency['clause']}"
         if region not in regions:
+            # every stack of the app is synthesized, whichever one is deployed: say both ways on
             raise ValueError(f"tenant {tenant.tenant_id} keeps its data in {', '.join(regions)} ({rule}); the deploy "
-                             f"region is {region or 'not set (give -c region=... or CDK_DEFAULT_REGION)'}")
+                             f"region is {region or 'not set (give -c region=... or CDK_DEFAULT_REGION)'}: deploy to "
+                             f"one of them (-c region={regions[0]}), or synthesize without this tenant's folder "
+                             f"(-c tenants_dir=<a folder of the other tenants> or REVGOV_STACKS_TENANTS_DIR)")
 
 
 def _env(config: DeployConfig) -> Environment | None:

@@ -98,6 +98,20 @@ def test_no_key_or_a_bad_key_is_401_with_a_bearer_challenge(api, op):
     assert problem["instance"] == path
 
 
+def test_the_signed_erp_webhooks_401_challenges_with_its_signature_not_a_bearer_key(api):
+    # Found as a new ERP integrator (ninth round): `POST /v1/webhooks/erp` takes no API key (docs/billing.md "no API
+    # key. Headers: `Revgov-Tenant` ... and `Revgov-Signature`"), yet its 401 challenged `Bearer realm="revgov"`,
+    # inviting an Authorization header the route ignores. RFC 9110 §11.6.1: the challenge is one "applicable to the
+    # target resource".
+    body = b'{"id": "NU9-1", "type": "usage.reported", "occurred_at": "2026-12-07T10:00:00Z", "data": {}}'
+    headers = {"Content-Type": "application/json", "Revgov-Tenant": "northwind",
+               "Revgov-Signature": "t=1,v1=" + "0" * 64}
+    for sent in (headers, {"Content-Type": "application/json"}):
+        response = api.request("POST", "/v1/webhooks/erp", raw=body, headers=sent)
+        assert_problem(response, 401)
+        assert re.fullmatch(r'Revgov-Signature realm="[^"]+"', response.headers["WWW-Authenticate"]), response.headers
+
+
 @pytest.mark.parametrize("path", ["/v1/no-such-route", "/v1/partners/ptr_x/no-such-thing", "/nothing"])
 def test_an_unknown_route_is_a_404_problem_naming_the_path(api, keys, path):
     """The gateway answers an unknown route itself; API.md asks `instance` of every problem+json."""

@@ -56,3 +56,16 @@ def test_cpa_11_3_contoso_pins_eu_regions_and_a_deploy_elsewhere_is_refused() ->
     for region in ("us-east-1", "eu-west-2", None):
         with pytest.raises(ValueError, match=r"contoso .*CPA-11\.3"):
             check_residency(tenants, region)
+
+
+def test_the_refusal_tells_the_deployer_the_ways_on() -> None:
+    # Found as a new AWS deployer (ninth round): stacks/README.md's step 3 (`cdk deploy Revgov-dev-ControlPlane -c
+    # stage=dev`) from a us-east-1 profile stops on contoso's residency although only the control plane was asked for
+    # (the CDK app synthesizes every stack). The message named the rule but not what to do: deploy to a region of the
+    # list, or leave that tenant's folder out of the stacks' tenants (`tenants_dir`, stacks/README.md "Configuration").
+    tenants = read_tenants(ROOT / "tenants")
+    with pytest.raises(ValueError) as refused:
+        check_residency(tenants, "us-east-1")
+    message = str(refused.value)
+    assert "-c region=eu-central-1" in message
+    assert "tenants_dir" in message and "REVGOV_STACKS_TENANTS_DIR" in message

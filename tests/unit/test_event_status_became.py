@@ -40,3 +40,32 @@ def test_an_event_held_as_an_exception_names_the_exception():
               if (case.get("subject") or {}).get("id") == held["event_id"]]
     assert len(opened) == 1
     assert status["became"] == {"invoice_lines": [], "exceptions": opened}
+
+
+def test_a_held_event_replayed_still_names_the_exception_it_opened():
+    # Found as a new ERP integrator (ninth round): docs/billing.md "`implausible_event` (the event is `failed` and can
+    # be replayed once fixed)" and "Replay": `revgov events replay --status failed`. An event replayed while still
+    # impossible answered "its exception is already open" and `became: {"exceptions": []}`: the exception the event
+    # opened (one per event and category) was no longer named anywhere on the event.
+    import copy
+
+    from revgov.services import billing, erp
+
+    ledger = Ledger("2026-10-06T12:00:00Z")
+    ahead = {"partner_id": P1, "order_ref": "SO-NU9-FUT", "shipped_on": "2026-10-20", "tax_location": WA,
+             "lines": [{"sku": "NW-SW-24P", "quantity": 1}]}
+    held = ledger.receive("shipment.confirmed", ahead, occurred_at="2026-10-20T10:00:00Z")
+    first = events.get(ledger.rt, "northwind", held["event_id"])
+    assert first["status"] == "failed" and len(first["became"]["exceptions"]) == 1
+    (opened,) = first["became"]["exceptions"]
+    stored = ledger.rt.store.get("northwind", erp.INBOUND, held["event_id"])
+    assert stored is not None
+    replayed = copy.deepcopy(stored.data)
+    replayed["detail"]["replay"] = 1
+    billing.bill_erp_event(ledger.rt, replayed)
+    again = events.get(ledger.rt, "northwind", held["event_id"])
+    assert again["status"] == "failed"
+    assert again["became"] == {"invoice_lines": [], "exceptions": [opened]}
+    assert opened in again["reason"]
+    assert [c["case_id"] for c in ledger.exceptions() if (c.get("subject") or {}).get("id") == held["event_id"]] == [
+        opened]  # still one exception per event and category

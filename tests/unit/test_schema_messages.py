@@ -77,3 +77,31 @@ def test_a_number_sent_for_free_text_is_named_once_and_not_told_it_is_money():
     assert [e.path for e in errors] == ["/note"]
     assert errors[0].message.startswith("5 is not of type 'string'")
     assert "decimal" not in errors[0].message
+
+
+def test_a_batch_over_its_bound_is_told_how_many_it_sent_and_the_bound_not_a_dump_of_its_items():
+    # Found as a new ERP integrator (ninth round): docs/billing.md "`{"events": [...]}` with 1 to 100 events"; a batch
+    # of 101 answered `"[{'id': 'X0', 'type': 'usage.reported', 'occurred_at': '2026-12-" (and 9219 more characters) is
+    # too long`: the Python form of the first items, which no JSON the caller sent holds, and not the bound. RFC 9457
+    # §3.1: "detail ... focused on helping the client correct the problem".
+    event = {"id": "X0", "type": "usage.reported", "occurred_at": "2026-12-07T10:00:00Z", "data": {}}
+    (error,) = schemas.problems("api/erp-event-batch.schema.json", {"events": [event] * 101})
+    assert error.path == "/events"
+    assert error.message == "101 items; at most 100 are accepted"
+
+
+def test_a_quote_over_its_line_bound_reads_the_same_way():
+    # README: "1,000-line quotes are stored in parts"; schemas/api/pricing-check.schema.json: lines maxItems 1000
+    line = {"line_id": "1", "sku": "NW-SW-24P", "quantity": 1}
+    body = {"partner_id": "ptr_01JX0000000000000000000000", "quote_ref": "Q-1", "customer": {"id": "C-1", "name": "C"},
+            "lines": [line] * 1001}
+    (error,) = schemas.problems("api/pricing-check.schema.json", body)
+    assert error.path == "/lines" and error.message == "1001 items; at most 1000 are accepted"
+
+
+def test_a_too_long_text_is_told_its_bound():
+    # schemas/api/mdf-claim.schema.json: a supplier invoice reference has maxLength 200
+    body = {"evidence": {"proof_of_execution": "photos", "invoices": ["x" * 201]}}
+    errors = [e for e in schemas.problems("api/mdf-claim.schema.json", body) if e.path == "/evidence/invoices/0"]
+    assert errors and errors[0].message.endswith("is too long (at most 200 characters)")
+    assert "x" * 65 not in errors[0].message

@@ -25,6 +25,20 @@ def test_a_signature_outside_the_tolerance_is_refused(stamp):
         verify(f"t={stamp},v1={sign('s', stamp, BODY)}", BODY, ["s"], now=NOW)
 
 
+def test_a_stale_or_early_signature_is_told_how_far_it_is_from_revgovs_clock():
+    # Found as a new ERP integrator (ninth round): a local stack run "as of" another day (README, REVGOV_CLOCK_START:
+    # "webhook signatures come from this one clock") answered a push signed with the machine's time only "more than
+    # 300 s away from now", without saying which now; an ERP whose clock drifts reads the same. RFC 9457 §3.1: the
+    # detail helps the client correct the problem, so it names the `t` sent and Revgov's own `t`.
+    with pytest.raises(Unauthenticated) as stale:
+        verify(f"t={NOW - 3600},v1={sign('s', NOW - 3600, BODY)}", BODY, ["s"], now=NOW)
+    assert f"t={NOW - 3600}" in stale.value.detail and "3600 s behind" in stale.value.detail
+    assert f"t={NOW}" in stale.value.detail
+    with pytest.raises(Unauthenticated) as early:
+        verify(f"t={NOW + 400},v1={sign('s', NOW + 400, BODY)}", BODY, ["s"], now=NOW)
+    assert "400 s ahead of" in early.value.detail and f"t={NOW}" in early.value.detail
+
+
 def test_a_changed_body_or_another_secret_is_refused():
     header = f"t={NOW},v1={sign('s', NOW, BODY)}"
     with pytest.raises(Unauthenticated, match="no v1 signature matches"):

@@ -65,7 +65,12 @@ def verify(
     """Accept when the timestamp is within `tolerance` seconds of now (both ways) and any v1 matches any secret."""
     parsed = parse_signature_header(header)
     if abs(now - parsed.timestamp) > tolerance:
-        raise Unauthenticated(f"the signature timestamp is more than {tolerance} s away from now; sign again")
+        # the caller is told how far its `t` is from Revgov's clock (a drifting ERP clock, or a local stack run "as of"
+        # another day, REVGOV_CLOCK_START, whose clock the Date header does not show): the time is no secret
+        side = "behind" if parsed.timestamp < now else "ahead of"
+        raise Unauthenticated(
+            f"the signature timestamp t={parsed.timestamp} is {abs(now - parsed.timestamp)} s {side} Revgov's clock "
+            f"(t={now}); more than {tolerance} s either way is refused: sign again with the current time")
     matched = False
     for secret in secrets:
         expected = sign(secret, parsed.timestamp, body)

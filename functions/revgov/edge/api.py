@@ -115,7 +115,7 @@ def _view(op: Operation) -> Callable[..., Response]:
         except RevgovError as error:
             if error.status >= 500:
                 logger.warning("request failed", extra={"operation": op.name, "status": error.status})
-            result = http.problem(error, instance, correlation_id, credentials_sent=credentials_sent)
+            result = http.problem(error, instance, correlation_id, credentials_sent=credentials_sent, signed=op.public)
         except Exception as exc:
             failure = http.unexpected(exc)
             if failure.status == 503:

@@ -102,13 +102,26 @@ def drain_batch(
 
 def _report(record: dict[str, Any], bus_event: Any, failed: Exception, failures: list[dict[str, str]], *,
             retry_in: Callable[[Exception], int | None] | None, handler: str) -> None:  # fmt: skip
-    """A record that failed: logged with its traceback, counted, left on the queue (back in `retry_in` seconds)."""
-    logger.error("event handling failed", exc_info=failed, extra={"message_id": record.get("messageId")})
+    """A record that failed: logged with its traceback, counted, left on the queue (back in `retry_in` seconds).
+    The line names the event as the API does (`GET /v1/events/{event_id}`), so its traceback can be found by that id."""
+    logger.error("event handling failed", exc_info=failed, extra={
+        "message_id": record.get("messageId"), "handler": handler, **_named(bus_event)})
     observe.handler_record(handler, bus_event, record.get("attributes") or {}, failed=True)
     failures.append({"itemIdentifier": record["messageId"]})
     seconds = retry_in(failed) if retry_in else None
     if seconds is not None:
         _come_back_in(record, seconds)
+
+
+def _named(bus_event: Any) -> dict[str, Any]:
+    """The tenant, event ids and detail-type of a bus event, those it has (none of a body that was not JSON)."""
+    if not isinstance(bus_event, dict):
+        return {}
+    found = bus_event.get("detail")
+    detail: dict[str, Any] = found if isinstance(found, dict) else {}
+    named = {"tenant_id": detail.get("tenant_id"), "event_id": detail.get("event_id"),
+             "erp_event_id": detail.get("erp_event_id"), "detail_type": bus_event.get("detail-type")}
+    return {k: v for k, v in named.items() if isinstance(v, str)}
 
 
 def _come_back_in(record: dict[str, Any], seconds: int) -> None:

@@ -99,7 +99,13 @@ def to_json(value: Any) -> str:
     return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
 
 
-def problem(error: RevgovError, instance: str, correlation_id: str, *, credentials_sent: bool = False) -> Answer:
+# The signed ERP webhook takes no key (docs/billing.md): its 401 challenges with the scheme it does take
+SIGNATURE_CHALLENGE = 'Revgov-Signature realm="revgov"'
+
+
+def problem(
+    error: RevgovError, instance: str, correlation_id: str, *, credentials_sent: bool = False, signed: bool = False
+) -> Answer:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + error.slug,
         "title": error.title,
@@ -114,7 +120,7 @@ def problem(error: RevgovError, instance: str, correlation_id: str, *, credentia
     retry_after = error.extra.get("retry_after", RETRY_UNAVAILABLE_SECONDS if error.status == 503 else None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if error.status == 401:
-        headers["WWW-Authenticate"] = www_authenticate(credentials_sent)
+        headers["WWW-Authenticate"] = SIGNATURE_CHALLENGE if signed else www_authenticate(credentials_sent)
     return Answer(error.status, body, headers, PROBLEM)
 
 

@@ -98,6 +98,7 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
     if short:  # the floors hold from the first day (docs/retention.md)
         raise RuleViolation("a retention period is below what the contract or the law requires", errors=short)
     tenant = Tenant.from_config(config, created_at=rt.clock.now_iso())
+    _refuse_another_deployments(rt, tenant)
     _refuse_unfinished_offboarding(rt, tenant.tenant_id)
     secret = rt.ids.secret()
     admin = keys.new_key(rt, tenant.tenant_id, Role.ADMIN, None, "initial admin key", actor.actor)
@@ -107,6 +108,26 @@ def create_tenant(rt: Runtime, actor: Principal, config: dict[str, Any]) -> dict
     indexed = contracts.reindex_after_write(rt, tenant.tenant_id)  # also drops clauses a former same-id tenant left
     return {"tenant": tenant.as_dict(), "admin_key": admin[0], "webhook_secret": secret,
             "contracts": [{**t.summary(), "revision": 1} for t in texts], "index": indexed}
+
+
+def _refuse_another_deployments(rt: Runtime, tenant: Tenant) -> None:
+    """A deployment serves the tenants its stack was made for (the stacks set REVGOV_TENANCY, REVGOV_SILO_TENANT_ID):
+    the pooled control plane never a `silo` tenant, whose data belongs in its own stack's table (README: "`silo`
+    tenants get their own stack"; e.g. CPA-11.3 "dedicated infrastructure"), and a silo's stack only its own tenant.
+    Unset (the local stack, the CLI on a table): both tiers, as before."""
+    tenancy, stage = rt.settings.tenancy, rt.settings.stage
+    stack = f"Revgov-{stage}-Tenant-{tenant.tenant_id}"
+    if tenancy == "pool" and tenant.tier == "silo":
+        raise RuleViolation(
+            f"tenant {tenant.tenant_id} is a silo tenant: its data goes in its own stack's table, not the pooled one. "
+            f"Deploy {stack} (stacks/README.md), mint an operator key in that stack's table (its TableName output) "
+            "and provision it through that stack's API (its ApiUrl output)",
+            errors=[FieldError("/tier", "silo: provisioned through its own stack, never the control plane")])
+    if tenancy == "silo" and tenant.tenant_id != rt.settings.silo_tenant_id:
+        raise RuleViolation(
+            f"this stack is tenant {rt.settings.silo_tenant_id}'s own (a silo): it serves no other tenant; provision "
+            f"{tenant.tenant_id} through the control plane's API, or its own stack's if it is a silo tenant",
+            errors=[FieldError("/tenant_id", f"this stack serves {rt.settings.silo_tenant_id} only")])
 
 
 def _refuse_unfinished_offboarding(rt: Runtime, tenant_id: str) -> None:
@@ -164,6 +185,7 @@ def import_tenant(rt: Runtime, actor: Principal, items: list[dict[str, Any]]) ->
     tenant = Tenant.from_dict(profile["data"])
     if repository.stored_profile(rt.store, tenant.tenant_id) is not None:
         raise Conflict(f"tenant {tenant.tenant_id} exists; offboard it before importing over it")
+    _refuse_another_deployments(rt, tenant)
     _refuse_unfinished_offboarding(rt, tenant.tenant_id)
     secret = rt.ids.secret()
     fresh = repository.secrets_data(secret)

@@ -22,9 +22,12 @@ def open_exception(
     rules: tuple[Rule, ...] = (),
     context: dict[str, Any] | None = None,
 ) -> str | None:
-    """One exception per event and category, in this commit; None when this event already opened it."""
+    """One exception per event and category, in this commit; None when this event already opened it (on an earlier
+    delivery or replay: that exception is still what the event became, so it stays in `posting.case_ids`)."""
     marker = f"{posting.erp_event_id}#{category}"
-    if posting.get(CASE_MARKERS, marker) is not None:
+    earlier = posting.get(CASE_MARKERS, marker)
+    if earlier is not None:
+        posting.case_ids.append(str(earlier.data["case_id"]))
         return None
     reasons: list[dict[str, str | None]] = [{**r.as_dict(), "message": message} for r in rules]
     reasons = reasons or [{"rule_id": None, "clause": None, "message": message}]
@@ -77,9 +80,17 @@ def resolve_own_exception(
     return str(stored.data["case_id"])
 
 
+def exception_note(posting: Posting, case_id: str | None, category: str) -> str:
+    """How a held event's reason names its exception: the one this delivery opened, or the one an earlier delivery of
+    the same event opened (a replay opens none: one exception per event and category)."""
+    if case_id:
+        return f"; exception {case_id}"
+    earlier = posting.get(CASE_MARKERS, f"{posting.erp_event_id}#{category}")
+    return f"; exception {earlier.data['case_id']} (opened by an earlier delivery)" if earlier else ""
+
+
 def fail(posting: Posting, category: str, message: str, *rules: Rule) -> Outcome:
     """Not billable as it stands (unknown partner or SKU, rating failure): an exception for the event's partner citing
     `rules`; replayable once fixed."""
     case_id = open_exception(posting, category, message, partner_id=posting.data["partner_id"], rules=rules)
-    note = f"; exception {case_id}" if case_id else "; its exception is already open"
-    return Outcome("failed", message + note, done=False)
+    return Outcome("failed", message + exception_note(posting, case_id, category), done=False)

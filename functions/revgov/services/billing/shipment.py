@@ -20,7 +20,7 @@ from typing import Any
 from ...domain import billing as core
 from ...domain.time import parse_day, period_of
 from ...ports import Delete, Put, Stored
-from .exceptions import fail, open_exception, resolve_own_exception
+from .exceptions import exception_note, fail, open_exception, resolve_own_exception
 from .lines import post_lines
 from .posting import Outcome, Posting
 from .repository import AWAITING_DELIVERY, CREDIT_NOTE_HOLDS, SHIPMENTS, credited_against, put_over
@@ -228,7 +228,7 @@ def _billed_before(posting: Posting, partner_id: str, shipment: dict[str, Any], 
                  "order_ref": data["order_ref"], "shipped_on": data["shipped_on"],
                  **({"held_credit_notes": held} if held else {})},
     )
-    note = f"; exception {case_id}" if case_id else "; its exception is already open"
+    note = exception_note(posting, case_id, book.duplicate_shipment_category)
     return Outcome("failed", problem + note, done=False, settles_sla=True)
 
 
