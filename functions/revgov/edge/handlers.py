@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from .. import observe
@@ -31,11 +30,11 @@ from .agent_handlers import (  # noqa: F401  (re-exported: app.py and the local 
 )
 from .api import app
 from .offboarded import dropped, each_tenant, event_refused, refused_for
+from .redelivery import come_back_in
 from .scheduled import scheduled as _scheduled
 from .scheduled import sweep_tenants
 
 BusHandler = Callable[[dict[str, Any]], None]
-_12H = 43200  # the longest an SQS message can be kept invisible
 
 
 def drain(
@@ -110,7 +109,7 @@ def _report(record: dict[str, Any], bus_event: Any, failed: Exception, failures:
     failures.append({"itemIdentifier": record["messageId"]})
     seconds = retry_in(failed) if retry_in else None
     if seconds is not None:
-        _come_back_in(record, seconds)
+        come_back_in(record, seconds)
 
 
 def _named(bus_event: Any) -> dict[str, Any]:
@@ -122,32 +121,6 @@ def _named(bus_event: Any) -> dict[str, Any]:
     named = {"tenant_id": detail.get("tenant_id"), "event_id": detail.get("event_id"),
              "erp_event_id": detail.get("erp_event_id"), "detail_type": bus_event.get("detail-type")}
     return {k: v for k, v in named.items() if isinstance(v, str)}
-
-
-def _come_back_in(record: dict[str, Any], seconds: int) -> None:
-    """Make a failed message visible again in `seconds` (SQS ChangeMessageVisibility, at most 12 h); if that fails,
-    the queue's own visibility timeout applies."""
-    arn = record.get("eventSourceARN", "")
-    try:
-        queue_url, handle = _queue_url(arn.rsplit(":", 1)[1]), record["receiptHandle"]
-        _sqs().change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=min(seconds, _12H))
-    except Exception:
-        logger.exception("could not delay the redelivery", extra={"message_id": record.get("messageId")})
-
-
-@lru_cache(maxsize=1)
-def _sqs() -> Any:
-    if runtime().queues is not None:  # the embedded engine's queues answer the same calls
-        return runtime().queues
-    import boto3
-
-    config = runtime().settings
-    return boto3.client("sqs", region_name=config.region, endpoint_url=config.endpoint_url)
-
-
-@lru_cache(maxsize=32)
-def _queue_url(queue_name: str) -> str:
-    return str(_sqs().get_queue_url(QueueName=queue_name)["QueueUrl"])
 
 
 def _tenant_gone(bus_event: Any, known: dict[str, bool] | None = None) -> bool:

@@ -21,7 +21,7 @@ from ..adapters.idempotency import _embedded_store
 from ..adapters.private_files import private_dir
 from ..adapters.sqlite_db import database
 from ..bootstrap import runtime
-from ..edge import handlers
+from ..edge import handlers, redelivery
 from ..edge.api import app
 from ..runtime import Runtime
 from ..services import (
@@ -96,8 +96,8 @@ def reset_data(data_file: Path, index_file: Path | None) -> None:
 def _clear_process_caches() -> None:
     settings.cache_clear()
     runtime.cache_clear()
-    handlers._sqs.cache_clear()
-    handlers._queue_url.cache_clear()
+    redelivery._sqs.cache_clear()
+    redelivery._queue_url.cache_clear()
 
 
 def _preload_handler_modules() -> None:
