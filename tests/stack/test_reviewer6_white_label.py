@@ -62,8 +62,8 @@ def test_each_portal_carries_its_own_brand_and_nothing_of_the_other_tenant_or_th
         html = page.text
         assert f"<title>{own.portal_title}</title>" in html and own.display_name in html
         assert f"--primary:{own.primary_color}" in html and f"--accent:{own.accent_color}" in html
-        for leak in (other.portal_title, other.display_name, other.primary_color, other.origin,
-                     "Northwind Partner Hub", "Contoso Partner Portal", "Northwind Distribution", other_id(party, alpha, beta)):
+        for leak in (other.portal_title, other.display_name, other.primary_color, other.origin, "Northwind Partner Hub",
+                     "Contoso Partner Portal", "Northwind Distribution", other_id(party, alpha, beta)):
             assert leak not in html, leak
         csp = dict(d.strip().split(" ", 1) for d in page.headers["Content-Security-Policy"].split(";"))
         assert csp["frame-ancestors"] == own.origin
