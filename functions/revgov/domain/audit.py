@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from .access import Principal
 
 GENESIS = "0" * 64
+# Where a tenant's chain is stored: collection `AUDIT`, each record under `R#<zero-padded seq>`, and the head pointer
+# (`{"seq", "hash"}` of the last record) under `HEAD`; an offboarding export holds them as items of that collection.
+CHAIN = "AUDIT"
+CHAIN_HEAD = "HEAD"
+RECORD_KEY_PREFIX = "R#"
 # Each partner's pointers to the records that concern it (PA-12.1 / CPA-12.1: "the records relating to the Partner"):
 # collection `AUDITBYPARTNER#<partner id>`, key the record's zero-padded seq. Written in the record's own transaction
 # (`partner_pointer`); for records sealed before records named their partner, by the backfill (services.audit_backfill).
@@ -327,3 +333,32 @@ def verify(records: Iterable[dict[str, Any]], head: tuple[int, str] | None = Non
     for record in records:
         walk.add(record)
     return walk.result(head)
+
+
+def verify_export(items: Iterable[Mapping[str, Any]]) -> tuple[str | None, Verification]:
+    """An offboarding export's chain verified offline, without the store it came from (`revgov tenants
+    verify-export`): its `AUDIT` records in key order, each hashed from its exported JSON as the walk of `GET
+    /v1/audit/verify` hashes a stored text, and the walk's end checked against the exported head (a record missing,
+    edited or moved is named; a cut tail does not end at the head; an export with no head must hold no record).
+    Returns the tenant the records name (None when there is none) and the verdict."""
+    records: list[tuple[str, Any]] = []
+    head: Any = None
+    for item in items:
+        if item.get("collection") != CHAIN:
+            continue
+        key = str(item.get("key"))
+        if key == CHAIN_HEAD:
+            head = item.get("data")
+        elif key.startswith(RECORD_KEY_PREFIX):
+            records.append((key, item.get("data")))
+    walk = ChainWalk()
+    tenant_id: str | None = None
+    for _, data in sorted(records, key=lambda record: record[0]):
+        if tenant_id is None and isinstance(data, Mapping) and isinstance(data.get("tenant_id"), str):
+            tenant_id = data["tenant_id"]
+        walk.add_text(json.dumps(data) if data is not None else None)
+    try:
+        ends_at = (int(head["seq"]), str(head["hash"])) if head is not None else (0, GENESIS)
+    except (KeyError, TypeError, ValueError):
+        ends_at = (-1, "the export's head is unreadable")
+    return tenant_id, walk.result(ends_at)
