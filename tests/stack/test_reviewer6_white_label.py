@@ -11,13 +11,14 @@ Portal" means the branded web portal and API through which the Partner [...] rec
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
 import pytest
 from reviewer6_support import ALPHA, BETA, branded_fixture, preflight, walk
 
-from security_support import random_id
+from security_support import random_id, shipment
 from support import Api, assert_problem
 
 pytestmark = pytest.mark.stack
@@ -233,3 +234,39 @@ def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(alpha
     other = alpha.partner_keys[second_partner].post(
         "/v1/pricing/check", {**body, "partner_id": second_partner}, headers=headers)
     assert other.status_code == 200 and other.json()["decision_id"] != first.json()["decision_id"]
+
+
+def _shipment_event(party) -> dict:
+    return shipment(party, party.partners[0])
+
+
+def test_webhook_secret_rotation_keeps_the_old_secret_for_its_grace_only_and_is_audited(api, operator, alpha, beta):
+    """API.md: ERP webhooks carry `Revgov-Tenant` and `Revgov-Signature: t=<unix>,v1=<hex>[,v1=<hex>]`; DESIGN.md: "HMAC-
+    SHA256 over `{timestamp}.{raw body}`, 300 s tolerance, several signatures accepted during secret rotation";
+    docs/billing.md: rotation `{"grace_seconds": 86400}` "answers the new secret once; the current secrets keep working
+    until the grace ends (0 revokes them at once)". README: every "key or tenant change writes an audit record".
+
+    Expected: after a rotation with a day's grace both the old and the new secret sign accepted events (202); after a
+    second rotation with grace 0 only the newest does: the old ones are a 401 at once, and so is an event signed with
+    beta's secret naming alpha as its tenant. Each rotation is on an audit chain (the operator's platform chain or the
+    tenant's), and the secret itself is in neither."""
+    old = alpha.erp.secret
+    rotated = operator.post(f"/v1/tenants/{alpha.tenant_id}/webhook-secret/rotate", {"grace_seconds": 86400})
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["webhook_secret"]
+    assert new != old
+    for secret in (old, new):
+        assert alpha.erp.post(_shipment_event(alpha), secret=secret).status_code == 202, secret[:6]
+
+    again = operator.post(f"/v1/tenants/{alpha.tenant_id}/webhook-secret/rotate", {"grace_seconds": 0})
+    assert again.status_code == 200, again.text
+    newest = again.json()["webhook_secret"]
+    for secret in (old, new):
+        assert_problem(alpha.erp.post(_shipment_event(alpha), secret=secret), 401)
+    assert alpha.erp.post(_shipment_event(alpha), secret=newest).status_code == 202
+    assert_problem(alpha.erp.post(_shipment_event(alpha), secret=beta.erp.secret), 401)
+
+    trail = _platform_records(operator, alpha.tenant_id) + alpha.admin.get("/v1/audit", limit=200).json()["items"]
+    rotations = [r for r in trail if "rotat" in r["action"]]
+    assert len(rotations) >= 2, [r["action"] for r in trail]
+    assert not [r for r in rotations if any(s in json.dumps(r) for s in (old, new, newest))]
