@@ -18,8 +18,9 @@ import pytest
 from reviewer6_support import ALPHA, branded_fixture
 from reviewer_support import party_today
 
+from billing_support import wait_until
 from revgov.services import agents
-from security_support import Party
+from security_support import Party, shipment
 from support import Api
 
 pytestmark = pytest.mark.stack
@@ -193,3 +194,61 @@ def test_a_forecast_the_agent_reads_is_what_the_api_states_for_the_partner(tenan
     p_miss = first[0]["p_miss"]
     assert p_miss >= 0.5
     assert str(p_miss) in repr(task["evidence"]) or f"{p_miss:.2f}" in repr(task["evidence"]), (p_miss, task)
+
+
+def _money_state(party: Party) -> dict:
+    """What moves money, as finance reads it: every invoice with its lines, every settlement run, every pending
+    approval and open exception (what a person decides), and the overdue statement of each partner."""
+    finance = party.by_role["finance"]
+    state: dict = {}
+    invoices = finance.get("/v1/invoices", limit=200).json()["items"]
+    state["invoices"] = {i["invoice_id"]: finance.get(f"/v1/invoices/{i['invoice_id']}").json() for i in invoices}
+    state["settlements"] = finance.get("/v1/rebates/settlements", limit=200).json()["items"]
+    state["approvals"] = sorted(a["approval_id"] for a in
+                                party.admin.get("/v1/approvals", status="pending", limit=200).json()["items"])
+    return state
+
+
+def test_running_every_agent_on_a_tenant_with_live_money_changes_no_money(tenant):
+    """README: "seven bounded agents [...] that open tasks and exceptions but never approve or settle"; the seed: agents
+    must not be "unsupervised decision-makers for material financial actions". Set up through the API: a shipment the
+    ERP reports (a line on the partner's draft invoice) and a quote whose discount waits for approval. Then every agent
+    of `revgov agents run` runs on the tenant. Expected: the invoices (every line, status and total), the settlement
+    runs and the pending approvals read by finance are exactly as before; every audit record an agent sealed is the
+    opening or escalation of a task or exception, by `agent:<name>` with actor_role agent, citing at least one rule
+    and clause."""
+    partner_id = tenant.partners[0]
+    sent = tenant.erp.post(shipment(tenant, partner_id))
+    assert sent.status_code == 202, sent.text
+    event_id = sent.json()["events"][0]["event_id"] if "events" in sent.json() else sent.json()["event_id"]
+    wait_until(lambda: tenant.admin.get(f"/v1/events/{event_id}").json().get("status") == "processed", 30,
+               what="the shipment billed")
+    sku = next(p["sku"] for p in tenant.policy["billing"]["price_list"] if p.get("billing") == "shipment")
+    quote = tenant.partner_keys[partner_id].post("/v1/pricing/check", {
+        "partner_id": partner_id, "quote_ref": f"Q-RV6-{uuid.uuid4().hex[:8]}",
+        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Agents Customer"},
+        "lines": [{"line_id": "1", "sku": sku, "quantity": 2, "discount_percent": "25.00"}],
+        "promotions": [], "terms": {"payment_days": 30}})
+    assert quote.status_code == 200 and quote.json()["approvals"], quote.text
+    before = _money_state(tenant)
+    assert before["invoices"] and before["approvals"]
+
+    for name in agents.AGENTS:
+        agents.run(tenant.rt, name, [tenant.tenant_id])
+    assert _money_state(tenant) == before
+    records = [r for r in _all_records(tenant) if r.get("actor_role") == "agent" or r["actor"].startswith("agent:")]
+    assert records, "no agent acted"
+    for record in records:
+        assert record["action"] in ("task.opened", "task.escalated", "exception.opened"), record["action"]
+        assert record["actor"].split(":", 1)[1] in agents.AGENTS
+        assert record["rule_ids"] and record["clauses"], record
+
+
+def _all_records(party: Party) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        page = party.admin.get("/v1/audit", limit=200, **({"cursor": cursor} if cursor else {})).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
