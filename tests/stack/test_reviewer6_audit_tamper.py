@@ -173,3 +173,17 @@ def test_the_offboarding_export_verifies_offline_and_an_edit_in_it_is_named(tena
 
     out.write_text("not an export\n")
     assert cli.main(["tenants", "verify-export", str(out)]) == 2
+
+
+def test_who_may_verify_which_chain(tenant, operator):
+    """docs/routes.md: `GET /v1/audit/verify` — "admin, finance, legal, operator"; DESIGN.md: "One chain per tenant, plus a
+    platform chain (`_platform`) for operator actions". Expected: the tenant's admin, finance and legal verify the
+    tenant's chain (the same count); the operator verifies the platform chain, which holds this tenant's provisioning
+    (so at least one record) and is valid; a partner key, a viewer and sales get a 403 problem."""
+    answers = [tenant.by_role[role].get("/v1/audit/verify").json() for role in ("admin", "finance", "legal")]
+    assert all(a["valid"] for a in answers) and len({a["records"] for a in answers}) == 1
+    platform = operator.get("/v1/audit/verify")
+    assert platform.status_code == 200 and platform.json()["valid"] is True and platform.json()["records"] >= 1
+    for client in (tenant.partner_keys[tenant.partners[0]], tenant.by_role["viewer"], tenant.by_role["sales"]):
+        refused = client.get("/v1/audit/verify")
+        assert refused.status_code == 403 and refused.headers["Content-Type"].startswith("application/problem+json")
