@@ -77,8 +77,7 @@ def _record_kinds(party: Party) -> dict[str, dict]:
         "approval": next(r for r in records if r["subject"] == approval["approval_id"]
                          and r["actor"].startswith(f"{role}:")),
         "agent": next(r for r in records if r["actor"] == "agent:threshold_watcher"),
-        "ai_answer": next(r for r in records if r.get("record_id") == asked.json()["audit_id"]
-                          or r["action"].startswith("copilot.")),
+        "ai_answer": next(r for r in records if r.get("record_id") == asked.json()["audit_id"]),
     }
     return by_kind
 

@@ -270,3 +270,19 @@ def test_webhook_secret_rotation_keeps_the_old_secret_for_its_grace_only_and_is_
     rotations = [r for r in trail if "rotat" in r["action"]]
     assert len(rotations) >= 2, [r["action"] for r in trail]
     assert not [r for r in rotations if any(s in json.dumps(r) for s in (old, new, newest))]
+
+
+def test_a_partner_key_cannot_be_minted_for_another_tenants_partner_nor_by_a_partner(api, alpha, beta):
+    """API.md: "`partner` (bound to one partner id)"; "404 not found (also for another tenant's or partner's object:
+    never confirm it exists)"; docs/routes.md: `POST /v1/keys` is admin only. Expected: alpha's admin naming beta's
+    partner gets what an unknown partner id gets (no key is made: alpha's key list is unchanged), and a partner key
+    minting any key is a 403."""
+    before = {k["key_id"] for k in walk(alpha.admin, "/v1/keys", 200)[0]}
+    rival = alpha.admin.post("/v1/keys", {"role": "partner", "partner_id": beta.partners[0], "label": "x"})
+    unknown = alpha.admin.post("/v1/keys", {"role": "partner", "partner_id": random_id("ptr"), "label": "x"})
+    assert rival.status_code == unknown.status_code and rival.status_code in (404, 422), rival.text
+    assert rival.json()["title"] == unknown.json()["title"]
+    assert {k["key_id"] for k in walk(alpha.admin, "/v1/keys", 200)[0]} == before
+    partner = alpha.partner_keys[alpha.partners[0]]
+    assert partner.post("/v1/keys", {"role": "admin", "label": "escalate"}).status_code == 403
+    assert partner.post("/v1/keys", {"role": "partner", "partner_id": alpha.partners[1], "label": "x"}).status_code == 403
