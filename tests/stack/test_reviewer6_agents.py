@@ -122,8 +122,8 @@ def test_the_certification_watcher_opens_a_renewal_task_for_a_live_deal_whose_ce
 
     By hand: the partner's cert-network-core is recorded again ending in 10 days; its networking registration closes in
     60 days, so the certification lapses before the deal closes (10 < 60) and within 30 days: one task for this
-    partner naming that deal, in channel_ops' queue (SOP-1.2: channel_ops owns "certifications"), audited by `agent:certification_watcher` with DR-CERT-LAPSE / PA-4.3. The other partner,
-    with no registration, gets none."""
+    partner naming that deal, in channel_ops' queue (SOP-1.2: channel_ops owns "certifications"), audited by
+    `agent:certification_watcher` with DR-CERT-LAPSE / PA-4.3. The other partner, with no registration, gets none."""
     partner_id = tenant.partners[0]
     deal = _approved_deal(tenant, partner_id, "networking", "40000.00")
     today = party_today(tenant)

@@ -175,10 +175,10 @@ def test_the_offboarding_export_verifies_offline_and_an_edit_in_it_is_named(tena
 
 
 def test_who_may_verify_which_chain(tenant, operator):
-    """docs/routes.md: `GET /v1/audit/verify` — "admin, finance, legal, operator"; DESIGN.md: "One chain per tenant, plus a
-    platform chain (`_platform`) for operator actions". Expected: the tenant's admin, finance and legal verify the
-    tenant's chain (the same count); the operator verifies the platform chain, which holds this tenant's provisioning
-    (so at least one record) and is valid; a partner key, a viewer and sales get a 403 problem."""
+    """docs/routes.md: `GET /v1/audit/verify` — "admin, finance, legal, operator"; DESIGN.md: "One chain per tenant,
+    plus a platform chain (`_platform`) for operator actions". Expected: the tenant's admin, finance and legal verify
+    the tenant's chain (the same count); the operator verifies the platform chain, which holds this tenant's
+    provisioning (so at least one record) and is valid; a partner key, a viewer and sales get a 403 problem."""
     answers = [tenant.by_role[role].get("/v1/audit/verify").json() for role in ("admin", "finance", "legal")]
     assert all(a["valid"] for a in answers) and len({a["records"] for a in answers}) == 1
     platform = operator.get("/v1/audit/verify")

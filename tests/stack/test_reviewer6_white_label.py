@@ -241,8 +241,8 @@ def _shipment_event(party) -> dict:
 
 
 def test_webhook_secret_rotation_keeps_the_old_secret_for_its_grace_only_and_is_audited(api, operator, alpha, beta):
-    """API.md: ERP webhooks carry `Revgov-Tenant` and `Revgov-Signature: t=<unix>,v1=<hex>[,v1=<hex>]`; DESIGN.md: "HMAC-
-    SHA256 over `{timestamp}.{raw body}`, 300 s tolerance, several signatures accepted during secret rotation";
+    """API.md: ERP webhooks carry `Revgov-Tenant` and `Revgov-Signature: t=<unix>,v1=<hex>[,v1=<hex>]`; DESIGN.md:
+    "HMAC-SHA256 over `{timestamp}.{raw body}`, 300 s tolerance, several signatures accepted during secret rotation";
     docs/billing.md: rotation `{"grace_seconds": 86400}` "answers the new secret once; the current secrets keep working
     until the grace ends (0 revokes them at once)". README: every "key or tenant change writes an audit record".
 
@@ -285,4 +285,5 @@ def test_a_partner_key_cannot_be_minted_for_another_tenants_partner_nor_by_a_par
     assert {k["key_id"] for k in walk(alpha.admin, "/v1/keys", 200)[0]} == before
     partner = alpha.partner_keys[alpha.partners[0]]
     assert partner.post("/v1/keys", {"role": "admin", "label": "escalate"}).status_code == 403
-    assert partner.post("/v1/keys", {"role": "partner", "partner_id": alpha.partners[1], "label": "x"}).status_code == 403
+    sibling = {"role": "partner", "partner_id": alpha.partners[1], "label": "x"}
+    assert partner.post("/v1/keys", sibling).status_code == 403
