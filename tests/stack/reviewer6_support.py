@@ -6,6 +6,7 @@ over a cursor-paginated list, and the stack's SQLite file read and written behin
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -123,3 +124,16 @@ def restore(path: Path, rows: dict[str, tuple[Any, ...]]) -> None:
 
 def seq_key(seq: int) -> str:
     return f"R#{seq:012d}"
+
+
+def quote(party: Party, partner_id: str, discount: str, *, quantity: int = 2) -> dict[str, Any]:
+    """The partner's own `POST /v1/pricing/check` of `quantity` of the first shipped product of the tenant's price list
+    at `discount` percent (25.00 is above every Silver cap of both demo programs: it waits for approval)."""
+    sku = next(p["sku"] for p in party.policy["billing"]["price_list"] if p.get("billing") == "shipment")
+    answer = party.partner_keys[partner_id].post("/v1/pricing/check", {
+        "partner_id": partner_id, "quote_ref": f"Q-RV6-{uuid.uuid4().hex[:8]}",
+        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Reviewer Six Customer"},
+        "lines": [{"line_id": "1", "sku": sku, "quantity": quantity, "discount_percent": discount}],
+        "promotions": [], "terms": {"payment_days": 30}})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())

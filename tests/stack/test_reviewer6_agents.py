@@ -15,7 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from reviewer6_support import ALPHA, branded_fixture
+from reviewer6_support import ALPHA, branded_fixture, quote
 from reviewer_support import party_today
 
 from billing_support import wait_until
@@ -225,13 +225,7 @@ def test_running_every_agent_on_a_tenant_with_live_money_changes_no_money(tenant
     event_id = sent.json()["events"][0]["event_id"] if "events" in sent.json() else sent.json()["event_id"]
     wait_until(lambda: tenant.admin.get(f"/v1/events/{event_id}").json().get("status") == "processed", 30,
                what="the shipment billed")
-    sku = next(p["sku"] for p in tenant.policy["billing"]["price_list"] if p.get("billing") == "shipment")
-    quote = tenant.partner_keys[partner_id].post("/v1/pricing/check", {
-        "partner_id": partner_id, "quote_ref": f"Q-RV6-{uuid.uuid4().hex[:8]}",
-        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Agents Customer"},
-        "lines": [{"line_id": "1", "sku": sku, "quantity": 2, "discount_percent": "25.00"}],
-        "promotions": [], "terms": {"payment_days": 30}})
-    assert quote.status_code == 200 and quote.json()["approvals"], quote.text
+    assert quote(tenant, partner_id, "25.00")["approvals"]
     before = _money_state(tenant)
     assert before["invoices"] and before["approvals"]
 

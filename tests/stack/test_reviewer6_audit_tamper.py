@@ -13,7 +13,6 @@ verifies the export offline, without the product (DESIGN.md: offboard "export, t
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from reviewer6_support import (
@@ -23,6 +22,7 @@ from reviewer6_support import (
     data_file,
     delete_row,
     full_rows,
+    quote,
     restore,
     seq_key,
     set_text,
@@ -47,14 +47,7 @@ def _record_kinds(party: Party) -> dict[str, dict]:
     """Make one record of each kind the seed and DESIGN.md name, through the API (and one agent run), and return the
     records by kind: a decision (a quote check), an approval action, an agent action, an AI answer."""
     partner_id = party.partners[0]
-    sku = next(p["sku"] for p in party.policy["billing"]["price_list"] if p.get("billing") == "shipment")
-    quote = party.partner_keys[partner_id].post("/v1/pricing/check", {
-        "partner_id": partner_id, "quote_ref": f"Q-RV6-{uuid.uuid4().hex[:8]}",
-        "customer": {"id": f"CUST-{uuid.uuid4().hex[:8]}", "name": "Audit Customer"},
-        "lines": [{"line_id": "1", "sku": sku, "quantity": 2, "discount_percent": "25.00"}],
-        "promotions": [], "terms": {"payment_days": 30}})
-    assert quote.status_code == 200, quote.text
-    decision = quote.json()
+    decision = quote(party, partner_id, "25.00")
     assert decision["approvals"], decision  # 25 % is above a Silver partner's caps: someone must approve
     approval = decision["approvals"][0]
     role = approval.get("queue", "channel_ops")

@@ -16,8 +16,9 @@ import re
 import uuid
 
 import pytest
-from reviewer6_support import ALPHA, BETA, branded_fixture, preflight, walk
+from reviewer6_support import ALPHA, BETA, branded_fixture, preflight, quote, walk
 
+from revgov.services import agents
 from security_support import random_id, shipment
 from support import Api, assert_problem
 
@@ -287,3 +288,26 @@ def test_a_partner_key_cannot_be_minted_for_another_tenants_partner_nor_by_a_par
     assert partner.post("/v1/keys", {"role": "admin", "label": "escalate"}).status_code == 403
     sibling = {"role": "partner", "partner_id": alpha.partners[1], "label": "x"}
     assert partner.post("/v1/keys", sibling).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/v1/keys", "/v1/audit", "/v1/tasks", "/v1/approvals"])
+def test_a_cursor_minted_in_one_tenant_reads_nothing_of_it_in_another(alpha, beta, path):
+    """DESIGN.md: "No repository method can be called without a tenant context taken from the authenticated principal,
+    never from the request body, path or a header the caller controls" — a cursor is such a caller-controlled value.
+    API.md: lists page with `?cursor=`; 400 for a malformed request. Expected: alpha's cursor on `path` given to beta's
+    admin is a 400 naming `cursor`, or beta's own items; never one of alpha's ids."""
+    made = [alpha.admin.post("/v1/keys", {"role": "viewer", "label": f"cursor {n}"}).json()["key_id"] for n in range(3)]
+    agents.run(alpha.rt, "threshold_watcher", [alpha.tenant_id])  # 2 partners x 2 levels: 4 tasks
+    for partner_id in alpha.partners:  # an approval each
+        assert quote(alpha, partner_id, "25.00")["approvals"]
+    first = alpha.admin.get(path, limit=1, **({"status": "pending"} if path == "/v1/approvals" else {}))
+    assert first.status_code == 200, first.text
+    cursor = first.json()["next_cursor"]
+    assert cursor, f"alpha has more than one item of {path}"
+    answer = beta.admin.get(path, limit=200, cursor=cursor)
+    if answer.status_code == 400:
+        assert any("cursor" in e["path"] for e in answer.json()["errors"]), answer.text
+        return
+    assert answer.status_code == 200, answer.text
+    text = answer.text
+    assert alpha.tenant_id not in text and not [k for k in (*made, *alpha.key_ids.values()) if k in text]
