@@ -10,17 +10,18 @@ module). What they open is read and acted on through the HTTP API only.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from reviewer6_support import ALPHA, branded_fixture, quote
-from reviewer_support import party_today
+from reviewer_support import instant, party_today
 
 from billing_support import wait_until
 from revgov.services import agents
-from security_support import Party, shipment
+from security_support import Party, make_party, offboard, shipment
 from support import Api
 
 pytestmark = pytest.mark.stack
@@ -248,3 +249,60 @@ def _all_records(party: Party) -> list[dict]:
         cursor = page["next_cursor"]
         if not cursor:
             return items
+
+
+def _without_deal_lapse(config: dict) -> None:
+    ALPHA.apply("pool")(config)
+    del config["policy"]["deal_registration"]["certification_lapse"]
+
+
+@pytest.fixture
+def unheld(api, operator, stack):
+    """Northwind's program without PA-4.3(d)'s holding of registrations (`deal_registration.certification_lapse`):
+    docs/kpis.md: an expired certification on a live deal is then the certification watcher's exception."""
+    made = make_party(api, operator, stack, "northwind", edit=_without_deal_lapse)
+    yield made
+    offboard(operator, made)
+
+
+def test_an_expired_certification_on_a_live_deal_is_the_agents_exception_for_channel_ops_and_moves_no_money(
+        unheld, operator):
+    """PA-4.3: "From the moment a certification expires, and until a valid certification of the same id is recorded:
+    (a) every entitlement that depends on that certification is removed". docs/kpis.md: the certification watcher opens
+    "An expired certification on a live deal [as] a `certification_expired_active_deal` exception [...] by the agent"
+    where the policy does not hold registrations; SOP-4.1's route for it is channel_ops (tenant.yaml
+    ROUTE-CERTIFICATION-EXPIRED-ACTIVE-DEAL, 8 hours). DESIGN.md: the agent's action is audited with the policy version.
+
+    By hand: the partner's cert-network-core is recorded again with its last valid day yesterday; its approved
+    networking registration is live, so one exception in channel_ops' queue, requested by the agent, citing PA-4.3 and
+    the route's SOP-4.1, due 8 hours after it opened; its `exception.opened` record is by
+    `agent:certification_watcher` under the tenant's policy version. Channel ops resolving it changes no invoice,
+    settlement or pending approval."""
+    party, partner_id = unheld, unheld.partners[0]
+    deal = _approved_deal(party, partner_id, "networking", "30000.00")
+    today = party_today(party)
+    recorded = party.by_role["channel_ops"].post(f"/v1/partners/{partner_id}/certifications", {
+        "certification_id": "cert-network-core", "earned_at": (today - timedelta(days=400)).isoformat(),
+        "expires_at": (today - timedelta(days=1)).isoformat()})
+    assert recorded.status_code in (200, 201), recorded.text
+    agents.run(party.rt, "certification_watcher", [party.tenant_id])
+
+    listed = party.by_role["channel_ops"].get("/v1/exceptions", queue="channel_ops", status="open", limit=200)
+    mine = [e for e in listed.json()["items"] if str(e.get("requested_by", "")).startswith("agent:")]
+    assert len(mine) == 1, listed.json()
+    (exception,) = mine
+    assert exception["category"] == "certification_expired_active_deal" and exception["partner_id"] == partner_id
+    assert exception["requested_by"] == "agent:certification_watcher"
+    assert deal["deal_id"] in json.dumps(exception)
+    clauses = {r.get("clause") for r in exception["reasons"]}
+    assert {"PA-4.3", "SOP-4.1"} <= clauses, exception["reasons"]
+    assert (instant(exception["due_at"]) - instant(exception["opened_at"])).total_seconds() == 8 * 3600
+    version = operator.get(f"/v1/tenants/{party.tenant_id}").json()["policy_version"]
+    (record,) = [r for r in _agent_records(party, "certification_watcher") if r["subject"] == exception["exception_id"]]
+    assert record["action"] == "exception.opened" and record["policy_version"] == version, record
+
+    before = _money_state(party)
+    resolved = party.by_role["channel_ops"].post(f"/v1/exceptions/{exception['exception_id']}/resolve",
+                                                  {"outcome": "resolved", "note": "renewal evidence requested"})
+    assert resolved.status_code == 200, resolved.text
+    assert _money_state(party) == before

@@ -311,3 +311,20 @@ def test_a_cursor_minted_in_one_tenant_reads_nothing_of_it_in_another(alpha, bet
     assert answer.status_code == 200, answer.text
     text = answer.text
     assert alpha.tenant_id not in text and not [k for k in (*made, *alpha.key_ids.values()) if k in text]
+
+
+LISTS = ("/v1/keys", "/v1/audit", "/v1/tasks", "/v1/approvals", "/v1/exceptions", "/v1/invoices", "/v1/deals",
+         "/v1/partners", "/v1/rebates/settlements", "/v1/decisions", "/v1/subscriptions")
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_takes_limit_up_to_200_and_names_a_bad_one(alpha, path):
+    """API.md: "Lists: `?limit=` (max 200) and `?cursor=`; responses `{"items": [...], "next_cursor": ...}`";
+    "validation errors name the field in `path`". Expected: limit=200 answers the list shape; 201 is a 400 naming
+    `limit`; a cursor that is not one is a 400 naming `cursor`."""
+    ok = alpha.admin.get(path, limit=200)
+    assert ok.status_code == 200, ok.text
+    assert set(ok.json()) >= {"items", "next_cursor"}
+    for params, field in (({"limit": 201}, "limit"), ({"cursor": "%%%not-a-cursor"}, "cursor")):
+        problem = assert_problem(alpha.admin.get(path, **params), 400)
+        assert any(field in e["path"] for e in problem.get("errors", [])), (path, problem)
