@@ -328,3 +328,18 @@ def test_every_list_takes_limit_up_to_200_and_names_a_bad_one(alpha, path):
     for params, field in (({"limit": 201}, "limit"), ({"cursor": "%%%not-a-cursor"}, "cursor")):
         problem = assert_problem(alpha.admin.get(path, **params), 400)
         assert any(field in e["path"] for e in problem.get("errors", [])), (path, problem)
+
+
+def test_an_offboarded_tenants_portal_is_the_neutral_page_and_its_keys_are_gone(api, operator, alpha):
+    """README: "without `?tenant`, or for an unknown id, the same neutral page, so it never tells whether a tenant
+    exists"; API.md: `DELETE /v1/tenants/{tenant_id}` (offboard: export, then delete everything). Expected: once alpha
+    is offboarded its page is byte for byte the page of an id no one holds (none of its brand is served any more), and
+    its admin and partner keys are a 401."""
+    assert ALPHA.portal_title in api.get("/portal", tenant=alpha.tenant_id).text
+    assert operator.delete(f"/v1/tenants/{alpha.tenant_id}").status_code == 200
+    gone = api.get("/portal", tenant=alpha.tenant_id)
+    never = api.get("/portal", tenant=f"nort-{uuid.uuid4().hex[:10]}")
+    assert gone.status_code == never.status_code == 200
+    assert gone.text == never.text and ALPHA.portal_title not in gone.text and ALPHA.primary_color not in gone.text
+    assert_problem(alpha.admin.get("/v1/me"), 401)
+    assert_problem(alpha.partner_keys[alpha.partners[0]].get("/v1/me"), 401)
