@@ -16,10 +16,10 @@ import re
 import uuid
 
 import pytest
-from reviewer6_support import ALPHA, BETA, branded_fixture, preflight, quote, walk
+from reviewer6_support import ALPHA, BETA, Brand, branded_fixture, preflight, quote, walk
 
 from revgov.services import agents
-from security_support import random_id, shipment
+from security_support import make_party, offboard, random_id, shipment
 from support import Api, assert_problem
 
 pytestmark = pytest.mark.stack
@@ -343,3 +343,21 @@ def test_an_offboarded_tenants_portal_is_the_neutral_page_and_its_keys_are_gone(
     assert gone.text == never.text and ALPHA.portal_title not in gone.text and ALPHA.primary_color not in gone.text
     assert_problem(alpha.admin.get("/v1/me"), 401)
     assert_problem(alpha.partner_keys[alpha.partners[0]].get("/v1/me"), 401)
+
+
+HOSTILE = Brand('Evil & "Co" <b>Distribution</b>', "</title><script>alert('t')</script>", "#101010", "#202020",
+                "https://evil.example")
+
+
+def test_a_brand_holding_markup_is_shown_as_text_on_the_portal(api, operator, stack):
+    """The tenant schema: `portal_title` is any text of 1..120 characters, `display_name` any text: the MSP types them,
+    the portal shows them. The portal is public HTML that resellers frame (API.md "portal"); text from the config must
+    be text there (HTML escaping, WHATWG HTML §13.1.2.6 "escapable raw text" for <title>). Expected: the page holds
+    `&lt;/title&gt;&lt;script&gt;` and `&lt;b&gt;` and no `<script>alert` nor `<b>Distribution`."""
+    made = make_party(api, operator, stack, "northwind", edit=HOSTILE.apply("pool"))
+    try:
+        html = api.get("/portal", tenant=made.tenant_id).text
+        assert "<script>alert" not in html and "<b>Distribution" not in html
+        assert "&lt;/title&gt;&lt;script&gt;" in html and "&lt;b&gt;Distribution&lt;/b&gt;" in html
+    finally:
+        offboard(operator, made)
