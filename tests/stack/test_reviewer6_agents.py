@@ -16,7 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from reviewer6_support import ALPHA, branded_fixture, quote
+from reviewer6_support import ALPHA, branded_fixture, quote, walk
 from reviewer_support import instant, party_today
 
 from billing_support import wait_until
@@ -30,25 +30,11 @@ tenant = branded_fixture("northwind", ALPHA, "pool")
 
 
 def _tasks(party: Party, agent: str) -> list[dict]:
-    items, cursor = [], None
-    while True:
-        page = party.by_role["channel_ops"].get("/v1/tasks", limit=200, **({"cursor": cursor} if cursor else {}))
-        assert page.status_code == 200, page.text
-        items += page.json()["items"]
-        cursor = page.json()["next_cursor"]
-        if not cursor:
-            return [t for t in items if t["agent"] == agent]
+    return [t for t in walk(party.by_role["channel_ops"], "/v1/tasks", 200)[0] if t["agent"] == agent]
 
 
 def _agent_records(party: Party, agent: str) -> list[dict]:
-    items, cursor = [], None
-    while True:
-        page = party.admin.get("/v1/audit", limit=200, **({"cursor": cursor} if cursor else {}))
-        assert page.status_code == 200, page.text
-        items += page.json()["items"]
-        cursor = page.json()["next_cursor"]
-        if not cursor:
-            return [r for r in items if r["actor"] == f"agent:{agent}"]
+    return [r for r in _all_records(party) if r["actor"] == f"agent:{agent}"]
 
 
 def test_the_threshold_watcher_opens_a_task_per_partner_and_level_for_channel_ops_citing_its_clause(tenant, operator):
@@ -242,13 +228,7 @@ def test_running_every_agent_on_a_tenant_with_live_money_changes_no_money(tenant
 
 
 def _all_records(party: Party) -> list[dict]:
-    items, cursor = [], None
-    while True:
-        page = party.admin.get("/v1/audit", limit=200, **({"cursor": cursor} if cursor else {})).json()
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return items
+    return walk(party.admin, "/v1/audit", 200)[0]
 
 
 def _without_deal_lapse(config: dict) -> None:
