@@ -142,7 +142,13 @@ def verify_export(args: argparse.Namespace) -> int:
 
     from .domain.audit import verify_export as verify
 
-    tenant_id, verdict = verify(_export_items(args.path))
+    receipt = None
+    if args.receipt is not None:
+        seq, _, digest = args.receipt.partition(":")
+        if not seq.isdigit() or int(seq) < 1 or len(digest) != 64:
+            raise CliError(f"--receipt takes SEQ:HASH (a record's seq and its 64-hex hash), not {args.receipt!r}")
+        receipt = (int(seq), digest.lower())
+    tenant_id, verdict = verify(_export_items(args.path), receipt=receipt)
     answer = {"tenant_id": tenant_id, **verdict.as_dict()}
     if args.json:
         print(json.dumps(answer, sort_keys=True))
@@ -219,6 +225,8 @@ def register(commands: Any) -> None:
     v = sub.add_parser("verify-export", help="verify an offboarding export's audit chain offline (exit 1: broken)")
     v.add_argument("path", help="the .jsonl export")
     v.add_argument("--json", action="store_true", help="one line of JSON: tenant_id, records, valid, first_invalid")
+    v.add_argument("--receipt", metavar="SEQ:HASH",
+                   help="a record's seq and hash kept outside (read from GET /v1/audit before): it must still hold")
     v.set_defaults(run=verify_export)
     k = sub.add_parser("operator-key", help="bootstrap: mint an operator key directly in the table (shown once)")
     k.add_argument("--label", default="operator", help="what the key is for")

@@ -5,6 +5,7 @@ over a cursor-paginated list, and the stack's SQLite file read and written behin
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -137,3 +138,11 @@ def quote(party: Party, partner_id: str, discount: str, *, quantity: int = 2) ->
         "promotions": [], "terms": {"payment_days": 30}})
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
+
+
+def set_head(path: Path, tenant_id: str, seq: int, digest: str) -> None:
+    """Move the chain's head pointer in the file directly (what a forger who re-sealed the tail does last)."""
+    with closing(sqlite3.connect(path, timeout=30)) as db, db:
+        moved = db.execute("UPDATE items SET data = ? WHERE pk = ? AND sk = 'HEAD'",
+                           (json.dumps({"seq": seq, "hash": digest}), f"T#{tenant_id}#AUDIT"))
+        assert moved.rowcount == 1

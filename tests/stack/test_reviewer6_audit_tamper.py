@@ -25,7 +25,9 @@ from reviewer6_support import (
     quote,
     restore,
     seq_key,
+    set_head,
     set_text,
+    walk,
 )
 
 from revgov import cli
@@ -179,3 +181,39 @@ def test_who_may_verify_which_chain(tenant, operator):
     for client in (tenant.partner_keys[tenant.partners[0]], tenant.by_role["viewer"], tenant.by_role["sales"]):
         refused = client.get("/v1/audit/verify")
         assert refused.status_code == 403 and refused.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_resealed_tail_passes_the_chain_but_not_a_receipt_kept_outside(tenant, operator, stack, tmp_path, capsys):
+    """A hash chain has no secret (DESIGN.md: "SHA-256 over canonical JSON"): whoever writes the file can edit the
+    last record, seal it again and move the head, and `GET /v1/audit/verify` holds (docs/audit.md says so since this
+    round). What catches it is a receipt an auditor keeps outside: the seq and `hash` of a record read from `GET
+    /v1/audit` before. By hand: the receipt is the last record's (seq N, hash H); after the forgery the record at N
+    reads another hash, and the offboarding export verified with `--receipt N:H` is broken at N (exit 1)."""
+    from revgov.domain.canonical import canonical_json, sha256_text
+
+    kinds = _record_kinds(tenant)
+    path, tid = data_file(stack), tenant.tenant_id
+    records = walk(tenant.admin, "/v1/audit", 200)[0]
+    last = records[-1]
+    receipt = f"{last['seq']}:{last['hash']}"
+    assert kinds["agent"]["seq"] <= last["seq"]
+
+    stored = json.loads(audit_rows(path, tid)[seq_key(last["seq"])])
+    body = {k: v for k, v in stored.items() if k != "hash"}
+    body["outcome"] = "forged"
+    forged = {**body, "hash": sha256_text(canonical_json(body))}
+    set_text(path, tid, {seq_key(last["seq"]): json.dumps(forged)})
+    set_head(path, tid, last["seq"], forged["hash"])
+    assert _verify(tenant)["valid"] is True  # the chain alone cannot see a re-sealed tail
+    now = walk(tenant.admin, "/v1/audit", 200)[0]
+    assert now[-1]["seq"] == last["seq"] and now[-1]["hash"] != last["hash"]  # the receipt can
+
+    gone = operator.delete(f"/v1/tenants/{tid}")
+    assert gone.status_code == 200, gone.text
+    out = tmp_path / "export.jsonl"
+    out.write_text("".join(json.dumps(item, sort_keys=True) + "\n" for item in gone.json()["export"]))
+    assert cli.main(["tenants", "verify-export", str(out)]) == 0
+    capsys.readouterr()
+    assert cli.main(["tenants", "verify-export", str(out), "--receipt", receipt, "--json"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["valid"] is False and verdict["first_invalid"]["seq"] == last["seq"], verdict

@@ -66,3 +66,41 @@ def test_the_command_answers_json_and_exits_1_when_broken_2_on_a_file_that_is_no
     path.write_text("[1, 2]\n")
     assert cli.main(["tenants", "verify-export", str(path)]) == 2
     assert cli.main(["tenants", "verify-export", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def _rewritten_tail(records: list[dict]) -> list[dict]:
+    """The last record edited and re-sealed by someone who knows the (public) algorithm, the head moved with it: the
+    chain alone holds again."""
+    from revgov.domain.canonical import canonical_json, sha256_text
+
+    forged = copy.deepcopy(records)
+    last = {k: v for k, v in forged[-1].items() if k != "hash"}
+    last["outcome"] = "forged"
+    forged[-1] = {**last, "hash": sha256_text(canonical_json(last))}
+    return forged
+
+
+def test_a_rewritten_tail_holds_as_a_chain_and_is_named_against_a_receipt_kept_outside():
+    """A hash chain without a secret is tamper-evident only against a partial edit: whoever can write the store can
+    re-seal the records from an edited one to the head and move the head. What an auditor kept outside (a receipt: the
+    seq and hash of a record, read from `GET /v1/audit` before) names it: `verify_export(items, receipt=(seq, hash))`
+    is invalid at that seq when the record there is no longer the one the receipt names."""
+    records = chain(4)
+    receipt = (4, records[-1]["hash"])
+    forged = export_of(_rewritten_tail(records))
+    assert verify_export(forged)[1].valid  # the limitation: the chain alone cannot see it
+    assert verify_export(export_of(records), receipt=receipt)[1].valid
+    verdict = verify_export(forged, receipt=receipt)[1]
+    assert not verdict.valid and verdict.first_invalid["seq"] == 4, verdict
+    assert "receipt" in verdict.first_invalid["reason"]
+    missing = verify_export(export_of(records[:2]), receipt=receipt)[1]
+    assert not missing.valid and missing.first_invalid["seq"] == 4
+
+
+def test_the_command_takes_a_receipt(tmp_path, capsys):
+    records = chain(3)
+    path = tmp_path / "export.jsonl"
+    path.write_text("".join(json.dumps(i) + "\n" for i in export_of(_rewritten_tail(records))))
+    assert cli.main(["tenants", "verify-export", str(path)]) == 0
+    assert cli.main(["tenants", "verify-export", str(path), "--receipt", f"3:{records[-1]['hash']}"]) == 1
+    assert cli.main(["tenants", "verify-export", str(path), "--receipt", "three"]) == 2
