@@ -122,17 +122,50 @@ def offboard(args: argparse.Namespace) -> int:
     return 0 if body["remaining_items"] == 0 else 1
 
 
+def _export_items(path: str) -> list[dict[str, Any]]:
+    """The items of an offboarding export (`revgov tenants offboard`: one JSON object per line)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise CliError(f"{path} cannot be read: {exc.strerror}") from exc
+    try:
+        items = [json.loads(line) for line in lines if line.strip()]
+    except ValueError as exc:
+        raise CliError(f"{path} is not an offboarding export (JSON lines): {exc}") from exc
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise CliError(f"{path} is not an offboarding export (JSON lines of items)")
+    return items
+
+
+def verify_export(args: argparse.Namespace) -> int:
+    """Walk an export's audit chain offline (no product, no store): the verdict `GET /v1/audit/verify` gives."""
+    from rich.console import Console
+
+    from .domain.audit import verify_export as verify
+
+    receipt = None
+    if args.receipt is not None:
+        seq, _, digest = args.receipt.partition(":")
+        if not seq.isdigit() or int(seq) < 1 or len(digest) != 64:
+            raise CliError(f"--receipt takes SEQ:HASH (a record's seq and its 64-hex hash), not {args.receipt!r}")
+        receipt = (int(seq), digest.lower())
+    tenant_id, verdict = verify(_export_items(args.path), receipt=receipt)
+    answer = {"tenant_id": tenant_id, **verdict.as_dict()}
+    if args.json:
+        print(json.dumps(answer, sort_keys=True))
+    else:
+        first = verdict.first_invalid or {}
+        state = "valid" if verdict.valid else f"BROKEN at seq {first.get('seq')}: {first.get('reason')}"
+        Console().print(f"audit chain of [bold]{tenant_id or 'no tenant'}[/bold] in {args.path}: "
+                        f"{verdict.records} records, {state}")
+    return 0 if verdict.valid else 1
+
+
 def restore(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console()
-    lines = Path(args.path).read_text(encoding="utf-8").splitlines()
-    try:
-        items = [json.loads(line) for line in lines if line.strip()]
-    except ValueError as exc:
-        raise CliError(f"{args.path} is not an offboarding export (JSON lines): {exc}") from exc
-    if not items or not all(isinstance(item, dict) for item in items):
-        raise CliError(f"{args.path} is not an offboarding export (JSON lines of items)")
+    items = _export_items(args.path)
     rt = _direct_store(args)
     from .services.tenants import import_tenant
 
@@ -168,7 +201,7 @@ def operator_key(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    tenants = commands.add_parser("tenants", help="MSP operations: provision, offboard, import")
+    tenants = commands.add_parser("tenants", help="MSP operations: provision, offboard, import, verify an export")
     sub = tenants.add_subparsers(dest="tenants_command", required=True)
 
     def operator_options(parser: argparse.ArgumentParser) -> None:
@@ -190,6 +223,12 @@ def register(commands: Any) -> None:
     i.add_argument("path", help="the .jsonl export")
     i.add_argument("--state-file", help="reach the local stack (default .revgov/local.json unless REVGOV_TABLE is set)")
     i.set_defaults(run=restore)
+    v = sub.add_parser("verify-export", help="verify an offboarding export's audit chain offline (exit 1: broken)")
+    v.add_argument("path", help="the .jsonl export")
+    v.add_argument("--json", action="store_true", help="one line of JSON: tenant_id, records, valid, first_invalid")
+    v.add_argument("--receipt", metavar="SEQ:HASH",
+                   help="a record's seq and hash kept outside (read from GET /v1/audit before): it must still hold")
+    v.set_defaults(run=verify_export)
     k = sub.add_parser("operator-key", help="bootstrap: mint an operator key directly in the table (shown once)")
     k.add_argument("--label", default="operator", help="what the key is for")
     k.add_argument("--state-file", help="reach the local stack (default .revgov/local.json unless REVGOV_TABLE is set)")

@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from ..domain.audit import GENESIS, partner_index, partner_pointer, sealed
+from ..domain.audit import CHAIN, CHAIN_HEAD, GENESIS, partner_index, partner_pointer, sealed
 from ..domain.errors import ConcurrentUpdate, PayloadTooLarge, StaleWrite
 from ..ports import TOMBSTONE, Changes, Clock, IdGenerator, Page, Stored
 from .store_cursors import bad_cursor, decode_cursor, encode_cursor, start_key_valid
 from .store_tombstone import guarded_tenants, offboarded, tenant_of, tombstone_key
 
-AUDIT = "AUDIT"
-HEAD = "HEAD"
+AUDIT = CHAIN
+HEAD = CHAIN_HEAD
 MAX_CHAIN_RETRIES = 25
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit: every backend holds changes to it
 BACKOFF_CAP_SECONDS = 0.25

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from .access import Principal
 
 GENESIS = "0" * 64
+# Where a tenant's chain is stored: collection `AUDIT`, each record under `R#<zero-padded seq>`, and the head pointer
+# (`{"seq", "hash"}` of the last record) under `HEAD`; an offboarding export holds them as items of that collection.
+CHAIN = "AUDIT"
+CHAIN_HEAD = "HEAD"
+RECORD_KEY_PREFIX = "R#"
 # Each partner's pointers to the records that concern it (PA-12.1 / CPA-12.1: "the records relating to the Partner"):
 # collection `AUDITBYPARTNER#<partner id>`, key the record's zero-padded seq. Written in the record's own transaction
 # (`partner_pointer`); for records sealed before records named their partner, by the backfill (services.audit_backfill).
@@ -327,3 +333,50 @@ def verify(records: Iterable[dict[str, Any]], head: tuple[int, str] | None = Non
     for record in records:
         walk.add(record)
     return walk.result(head)
+
+
+def verify_export(
+    items: Iterable[Mapping[str, Any]], *, receipt: tuple[int, str] | None = None
+) -> tuple[str | None, Verification]:
+    """An offboarding export's chain verified offline, without the store it came from (`revgov tenants
+    verify-export`): its `AUDIT` records in key order, each hashed from its exported JSON as the walk of `GET
+    /v1/audit/verify` hashes a stored text, and the walk's end checked against the exported head (a record missing,
+    edited or moved is named; a cut tail does not end at the head; an export with no head must hold no record).
+
+    The chain has no secret: whoever can write the store can re-seal every record from an edited one to the head and
+    move the head, and the chain alone then holds. `receipt` is what an auditor kept outside: the (seq, hash) of a
+    record read before (`GET /v1/audit`); the export must still hold that record with that hash, so nothing up to it
+    was rewritten. Returns the tenant the records name (None when there is none) and the verdict."""
+    records: list[tuple[str, Any]] = []
+    head: Any = None
+    for item in items:
+        if item.get("collection") != CHAIN:
+            continue
+        key = str(item.get("key"))
+        if key == CHAIN_HEAD:
+            head = item.get("data")
+        elif key.startswith(RECORD_KEY_PREFIX):
+            records.append((key, item.get("data")))
+    walk = ChainWalk()
+    tenant_id: str | None = None
+    received: Any = None
+    for key, data in sorted(records, key=lambda record: record[0]):
+        if receipt is not None and key == f"{RECORD_KEY_PREFIX}{receipt[0]:012d}":
+            received = data
+        if tenant_id is None and isinstance(data, Mapping) and isinstance(data.get("tenant_id"), str):
+            tenant_id = data["tenant_id"]
+        walk.add_text(json.dumps(data) if data is not None else None)
+    try:
+        ends_at = (int(head["seq"]), str(head["hash"])) if head is not None else (0, GENESIS)
+    except (KeyError, TypeError, ValueError):
+        ends_at = (-1, "the export's head is unreadable")
+    verdict = walk.result(ends_at)
+    if verdict.valid and receipt is not None:
+        found = received.get("hash") if isinstance(received, Mapping) else None
+        if found != receipt[1]:
+            record_id = received.get("record_id") if isinstance(received, Mapping) else None
+            reason = (f"the record at seq {receipt[0]} is not the one the receipt names (its hash is {found})"
+                      if received is not None else f"no record at seq {receipt[0]}, which the receipt names")
+            verdict = Verification(verdict.records, False, {"seq": receipt[0], "record_id": record_id,
+                                                            "reason": reason})
+    return tenant_id, verdict

@@ -37,9 +37,9 @@ class Task(TypedDict):
     opened_by: str
 
 
-def _opened(task: Task, rules: tuple[Rule, ...]) -> Changes:
+def _opened(task: Task, rules: tuple[Rule, ...], policy_version: str | None) -> Changes:
     """The changes that open `task`: its dedupe guard, the task listed open in its queue, its audit record (citing
-    the rules the agent acted on: PA-14.2 / CPA-14.2), its event."""
+    the rules the agent acted on, PA-14.2 / CPA-14.2, under the policy version it read them in), its event."""
     agent, task_id, escalated = task["agent"], task["task_id"], task["escalated"]
     inputs = {"kind": task["kind"], "queue": task["queue"], "subject": task["subject"],
               "partner_id": task["partner_id"], "confidence": task["confidence"], "evidence": task["evidence"],
@@ -55,7 +55,8 @@ def _opened(task: Task, rules: tuple[Rule, ...]) -> Changes:
         audit=[AuditEntry(actor=task["opened_by"], actor_role="agent",
                           action="task.escalated" if escalated else "task.opened", subject=task_id,
                           outcome="escalated" if escalated else "open", inputs=_exact(inputs),
-                          rule_ids=tuple(r.rule_id for r in rules), clauses=tuple(r.clause for r in rules))],
+                          policy_version=policy_version, rule_ids=tuple(r.rule_id for r in rules),
+                          clauses=tuple(r.clause for r in rules))],
         events=[DomainEvent("revgov.agents", "task.opened", detail)],
     )
 
@@ -75,8 +76,10 @@ def new_task(
     draft_message: dict[str, Any] | None,
     escalated: bool,
     rules: tuple[Rule, ...],
+    policy_version: str | None = None,
 ) -> tuple[dict[str, Any], Changes]:
-    """The task and the changes that open it (its dedupe guard, its audit record citing `rules`, its event)."""
+    """The task and the changes that open it (its dedupe guard, its audit record citing `rules` under
+    `policy_version`, its event)."""
     task = Task(
         task_id=rt.ids.new("tsk"),
         agent=agent,
@@ -94,7 +97,7 @@ def new_task(
         opened_at=rt.clock.now_iso(),
         opened_by=f"agent:{agent}",
     )
-    return dict(task), _opened(task, rules)
+    return dict(task), _opened(task, rules, policy_version)
 
 
 def _exact(value: Any) -> Any:

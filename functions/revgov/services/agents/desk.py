@@ -45,7 +45,7 @@ class BoundaryViolation(RuntimeError):
 
 
 class AgentDesk:
-    __slots__ = ("_now", "_policy", "_rt", "agent", "report", "tenant_id")
+    __slots__ = ("_now", "_policy", "_policy_version", "_rt", "agent", "report", "tenant_id")
 
     def __init__(self, rt: Runtime, agent: str, tenant_id: str) -> None:
         self._rt = rt
@@ -53,6 +53,9 @@ class AgentDesk:
         self.tenant_id = tenant_id
         tenant, _ = tenants.load_tenant(rt, tenant_id)
         self._policy = tenant.policy
+        # the version the agent read its rules under: its records name it, as every decision's does (DESIGN.md
+        # "Decisions and the audit chain": "policy version, rule ids, clause refs")
+        self._policy_version = tenant.policy_version
         self._now = rt.clock.now_iso()
         self.report = core.RunReport(agent, tenant_id)
 
@@ -191,6 +194,7 @@ class AgentDesk:
             draft_message=None if escalated else finding.draft_message,
             escalated=escalated,
             rules=finding.rules,
+            policy_version=self._policy_version,
         )
         return task["task_id"] if self._commit(changes) else None
 
@@ -209,6 +213,7 @@ class AgentDesk:
             partner_id=finding.partner_id,
             context={"agent": self.agent, "dedupe_key": finding.key, "evidence": finding.evidence,
                      "confidence": round(finding.confidence, 4), "draft_message": finding.draft_message},
+            policy_version=self._policy_version,
         )
         changes.puts.append(  # the exception is the work item; its dedupe key makes it once per finding
             Put(tasks.TASK_KEYS, finding.key, {"case_id": case["case_id"], "agent": self.agent}, must_be_absent=True)
