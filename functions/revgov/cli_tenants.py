@@ -18,6 +18,7 @@ from typing import Any
 
 from .cli_support import UNREACHABLE, CliError, print_secret, use_product, working
 from .domain.access import PLATFORM, Principal, Role
+from .domain.audit import verify_export as verify_chain_export
 from .domain.errors import RevgovError
 from .tenant_files import load_tenant_file
 
@@ -141,15 +142,13 @@ def verify_export(args: argparse.Namespace) -> int:
     """Walk an export's audit chain offline (no product, no store): the verdict `GET /v1/audit/verify` gives."""
     from rich.console import Console
 
-    from .domain.audit import verify_export as verify
-
     receipt = None
     if args.receipt is not None:
         seq, _, digest = args.receipt.partition(":")
         if not seq.isdigit() or int(seq) < 1 or len(digest) != 64:
             raise CliError(f"--receipt takes SEQ:HASH (a record's seq and its 64-hex hash), not {args.receipt!r}")
         receipt = (int(seq), digest.lower())
-    tenant_id, verdict = verify(_export_items(args.path), receipt=receipt)
+    tenant_id, verdict = verify_chain_export(_export_items(args.path), receipt=receipt)
     answer = {"tenant_id": tenant_id, **verdict.as_dict()}
     if args.json:
         print(json.dumps(answer, sort_keys=True))
