@@ -23,7 +23,7 @@ from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import partner_repository, tenants
-from .tier_review import measured_revenue
+from .tier_review import measured_revenue, missed_commitment
 
 SOURCE = "revgov.partner"
 ACTOR = "system:tier_changes"
@@ -38,8 +38,10 @@ def _detail(partner: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, 
     }  # fmt: skip
 
 
-def record_review(rt: Runtime, who: Principal, partner_id: str, on: date | None, *, requested: bool) -> dict[str, Any]:
-    """Record what the tier review held on `on` (default: today) finds for the partner; see the module doc."""
+def record_review(rt: Runtime, who: Principal, partner_id: str, on: date | None, *, requested: bool,
+                  written_commitment: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Record what the tier review held on `on` (default: today) finds for the partner; see the module doc. A request
+    may carry the partner's `written_commitment` (`{"tier", "signed_on"}`, PA-3.6): kept on the change it leads to."""
     if not who.sees_partner(partner_id):
         raise NotFound(f"no partner {partner_id}")
     now = rt.clock.now_iso()
@@ -53,7 +55,10 @@ def record_review(rt: Runtime, who: Principal, partner_id: str, on: date | None,
     partner, version = partner_repository.load(rt.store, who.tenant_id, partner_id)
     review = tier_review.partner_basis(policy, partner, day, requested=requested, field="/on")
     revenue = measured_revenue(rt, who.tenant_id, partner_id, review.first, review.last, day)
-    found = tier_review.findings(policy, partner, day, revenue, requested=requested)
+    commitment = tier_review.commitment_of(policy, written_commitment, day) if written_commitment is not None else None
+    missed = missed_commitment(rt, who.tenant_id, partner, day) if commitment is not None else None
+    found = tier_review.findings(policy, partner, day, revenue, requested=requested, commitment=commitment,
+                                 missed=missed)
     change = tier_changes.scheduled(policy, partner, found, today, recorded_by=who.role.value)
     updated = tier_changes.with_change(partner, change)
     reasons = [{"rule_id": found["rule_id"], "clause": found["clause"]}, *found["reasons"]]

@@ -69,7 +69,11 @@ def scheduled(policy: Mapping[str, Any], partner: Mapping[str, Any], found: Mapp
     record (unchanged, watch) is a 422; a change already pending a 409."""
     outcome = found["outcome"]
     if outcome not in ("upgrade", "downgrade"):
-        raise RuleViolation(f"the review finds no tier change ({outcome}): nothing to record")
+        reasons = list(found.get("reasons") or [])
+        why = "".join(f"{'; ' if i else ': '}{r['message']} ({r['rule_id']}, {r['clause']})"
+                      for i, r in enumerate(reasons))  # fmt: skip
+        raise RuleViolation(f"the review finds no tier change ({outcome}): nothing to record{why}",
+                            extra={"reasons": reasons})
     waiting = pending(partner, recorded_on)
     if waiting is not None:
         raise Conflict(f"a change to {waiting['tier']} from {waiting['effective_on']} is already recorded")
@@ -87,6 +91,9 @@ def scheduled(policy: Mapping[str, Any], partner: Mapping[str, Any], found: Mapp
         "notice_ends": notice_ends, "review": found["review"], "review_day": found["review_day"],
         "revenue": found["revenue"], "rule_id": str(rule["id"]), "clause": str(rule["clause"]),
         "recorded_on": recorded_on.isoformat(), "recorded_by": recorded_by,
+        # PA-3.6: an upgrade on a written commitment keeps it (tier, signed_on, program_year, annual_commitment), so
+        # the next Program Year knows a missed one (PA-3.7: no second commitment-based upgrade)
+        **({"written_commitment": dict(found["written_commitment"])} if found.get("written_commitment") else {}),
     }  # fmt: skip
 
 

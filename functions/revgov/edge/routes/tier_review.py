@@ -73,5 +73,10 @@ def get_tier_review(call: Call) -> dict[str, Any]:
 )
 def record_tier_change(call: Call) -> dict[str, Any]:
     on = _on(call, call.body["on"], "/on") if call.body.get("on") else None
-    return tier_changes.record_review(call.runtime, call.who, call.params["partner_id"], on,
-                                      requested=call.body.get("request") is True)
+    requested = call.body.get("request") is True
+    commitment = call.body.get("written_commitment")
+    if commitment is not None and not requested:  # PA-3.6: the commitment is signed with the partner's request
+        raise RuleViolation("a written commitment comes with the partner's request for an upgrade (request: true)",
+                            errors=[FieldError("/written_commitment", "only with request: true")])
+    return tier_changes.record_review(call.runtime, call.who, call.params["partner_id"], on, requested=requested,
+                                      written_commitment=commitment)
