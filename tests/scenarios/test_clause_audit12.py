@@ -31,7 +31,7 @@ import pytest
 from memory_store import Ledger
 from revgov.domain import partners as partner_rules
 from revgov.domain.access import Principal, Role
-from revgov.domain.errors import FieldError, RuleViolation
+from revgov.domain.errors import Conflict, FieldError, RuleViolation
 from revgov.domain.partners import tier_review
 from revgov.services import partners, tenants
 from revgov.services import tier_changes as recording
@@ -206,3 +206,56 @@ def test_cpa_3_5_contoso_grants_no_upgrade_on_a_written_commitment():
     # the revenue path is unchanged: EUR 150,000.00 on the trailing four Quarters reaches Advanced (CPA-3.3)
     found = tier_review.findings(CONTOSO, advanced, date(2026, 5, 12), Decimal("150000.00"), requested=True)
     assert (found["outcome"], found["qualified_tier"], found["written_commitment"]) == ("upgrade", "advanced", None)
+
+
+# --- PA-3.6's July review: "placed on watch and notified" -----------------------------------------------------------
+def test_pa_3_6_the_july_review_places_a_partner_below_40_percent_on_watch_and_notifies_it():
+    """PA-3.6: "A mid-year review is performed in July; a Partner whose Annual Revenue to date is below 40% of its
+    tier's annual commitment is placed on watch and notified." The product computed the watch on the read only: the
+    recording answered 422 "nothing to record", so no partner was ever placed on watch or told.
+
+    The Silver reseller (commitment USD 250,000.00, PA-3.3; floor 40 % = 100,000.00) invoiced 19 x 5,200.00 =
+    USD 98,800.00 from January to June 2026 (the review's basis: the Billing Months before July). Recorded on
+    2026-07-13: placed on watch (98,800.00 < 100,000.00), kept on the partner, audited citing TIER-MIDYEAR-WATCH /
+    PA-3.6, and the notice published (`partner.placed_on_watch`); the tier stays Silver. A second recording in
+    2026 is a 409; nothing else is written by it."""
+    ledger = _silver("2026-03-10T12:00:00Z")
+    _ship(ledger, "2026-03-10", 19, "SO-A12-5")
+    _at(ledger, "2026-07-13")
+    recorded = recording.record_review(ledger.rt, OPS, SILVER, date(2026, 7, 13), requested=False)
+    assert (recorded["change"], recorded["tier"], recorded["review"]["outcome"]) == (None, "silver", "watch")
+    watch = recorded["watch"]
+    assert watch == {
+        "program_year": 2026, "review_day": "2026-07-13", "tier": "silver", "revenue": "98800.00",
+        "watch_floor": "100000.00", "basis": {"from": "2026-01-01", "to": "2026-06-30"},
+        "rule_id": "TIER-MIDYEAR-WATCH", "clause": "PA-3.6", "recorded_on": "2026-07-13",
+        "recorded_by": "channel_ops"}  # fmt: skip
+    own = Principal("northwind", Role.PARTNER, "key_a12", SILVER)
+    seen = partners.get_partner(ledger.rt, own, SILVER)
+    assert (seen["tier"], seen["tier_watches"], seen.get("tier_changes")) == ("silver", [watch], None)
+    notices = [e for e in ledger.rt.publisher.published
+               if e["detail_type"] == "partner.placed_on_watch" and e["detail"]["partner_id"] == SILVER]  # fmt: skip
+    assert [(e["detail"]["revenue"], e["detail"]["watch_floor"], e["detail"]["clause"]) for e in notices] == [
+        ("98800.00", "100000.00", "PA-3.6")]
+    trail = [r for r in ledger.rt.store.iter_audit_records("northwind")
+             if r["action"] == "partner.placed_on_watch" and r["subject"] == SILVER]  # fmt: skip
+    assert [(r["outcome"], r["clauses"], r["actor_role"]) for r in trail] == [("watch", ["PA-3.6"], "channel_ops")]
+    head = ledger.rt.store.audit_head("northwind")
+    _at(ledger, "2026-07-20")
+    with pytest.raises(Conflict):
+        recording.record_review(ledger.rt, OPS, SILVER, date(2026, 7, 20), requested=False)
+    assert ledger.rt.store.audit_head("northwind") == head
+
+
+def test_pa_3_6_at_40_percent_the_july_review_places_no_watch():
+    """"below 40%": exactly USD 100,000.00 to date is not below Silver's floor 100,000.00 (40 % x 250,000.00), so
+    the review finds nothing to record (422) and no watch is kept. 20 x 5,200.00 = 104,000.00 here, above it."""
+    ledger = _silver("2026-03-10T12:00:00Z")
+    _ship(ledger, "2026-03-10", 20, "SO-A12-6")
+    _at(ledger, "2026-07-13")
+    refused = _refused(lambda: recording.record_review(ledger.rt, OPS, SILVER, date(2026, 7, 13), requested=False))
+    assert "(unchanged): nothing to record" in refused.detail and "at or above 40%" in refused.detail
+    assert partners.load_partner(ledger.rt, "northwind", SILVER)[0].get("tier_watches") is None
+    floor = tier_review.findings(load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"],
+                                 {"tier": "silver", "certifications": {}}, date(2026, 7, 13), Decimal("100000.00"))
+    assert (floor["outcome"], floor["watch_floor"]) == ("unchanged", "100000.00")

@@ -61,8 +61,9 @@ def get_tier_review(call: Call) -> dict[str, Any]:
     "POST",
     "/v1/partners/{partner_id}/tier-changes",
     summary="Record the outcome of the tier review held on `on` (PA-3.6 / CPA-3.5): an upgrade from the first day of "
-    "the Billing Month after this approval, a downgrade after written notice given today, from the first day of the "
-    "next Quarter after it (PA-3.7 / CPA-3.6); kept on the partner with its effective day, audited and published",
+    "the Billing Month after this approval (or, with `request`, on the partner's `written_commitment`, PA-3.6), a "
+    "downgrade after written notice given today, from the first day of the next Quarter after it (PA-3.7 / CPA-3.6), "
+    "or PA-3.6's July watch below 40% of the commitment; kept on the partner, audited and published",
     roles=RECORDERS,
     tag="partners",
     id_params={"partner_id": "ptr"},
