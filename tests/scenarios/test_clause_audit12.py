@@ -259,3 +259,60 @@ def test_pa_3_6_at_40_percent_the_july_review_places_no_watch():
     floor = tier_review.findings(load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"],
                                  {"tier": "silver", "certifications": {}}, date(2026, 7, 13), Decimal("100000.00"))
     assert (floor["outcome"], floor["watch_floor"]) == ("unchanged", "100000.00")
+
+
+# --- PA-5.3 / CPA-5.2 (left by the eleventh round): registrations stored before 1.56.3 -----------------------------
+def _stored_before_1_56_3(tenant: str, family: str, days: int) -> dict[str, Any]:
+    """A registration approved on 2026-11-10 at 15:00 UTC as 1.56.2 stored it: `expires_at` the approval instant plus
+    `days` x 24 hours, i.e. 15:00 on the period's last day."""
+    from revgov.domain import deals
+
+    policy = load_tenant_file(ROOT / "tenants" / tenant / "tenant.yaml")["policy"]
+    pending = {"deal_id": "deal_A12", "partner_id": "ptr_A", "customer": {"id": "CUST-A12"}, "family": family,
+               "status": "pending", "submitted_at": "2026-11-09T10:00:00.000Z"}  # fmt: skip
+    approved = deals.decided(pending, "approved", "2026-11-10T15:00:00.000Z", policy)
+    last = date(2026, 11, 10).toordinal() + days
+    return {**approved, "expires_at": f"{date.fromordinal(last).isoformat()}T15:00:00.000Z"}
+
+
+def test_pa_5_3_a_registration_stored_before_1_56_3_runs_to_the_end_of_its_last_day_without_a_migration():
+    """PA-5.3: "exclusivity [...] for 90 days from the approval date"; PA-1.3: "a day runs from 00:00:00 to 23:59:59
+    UTC". The eleventh round fixed new approvals (through 2027-02-08 23:59:59.999 for one approved 2026-11-10 15:00)
+    and left the stored ones: "a registration approved before 1.56.3 keeps the `expires_at` stored at its approval
+    (the approval's time of day on its last day) [...] Nothing migrates the stored ones." So on 2027-02-08 after 15:00
+    such a registration lost its discount (PA-5.6 "during the exclusivity period") and a rival could be approved
+    (PA-5.5). It is now read to the end of its last day: live at 2027-02-08 15:00:01 and 23:59:59.999, not on
+    2027-02-09; callers (and a refused rival) are told 2027-02-08T23:59:59.999Z; an extension of 30 days runs through
+    2027-03-10 23:59:59.999 (it ran to 15:00)."""
+    from revgov.domain import deals
+
+    policy = load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"]
+    stored = _stored_before_1_56_3("northwind", "networking", 90)
+    assert stored["expires_at"] == "2027-02-08T15:00:00.000Z"
+    for moment in ("2027-02-08T15:00:01.000Z", "2027-02-08T23:59:59.999Z"):
+        assert deals.in_period(stored, moment) and deals.discounted(policy, stored, moment), moment
+        assert deals.view(stored, moment)["status"] == "approved"
+    assert not deals.is_live(stored, "2027-02-09T00:00:00.000Z")
+    assert deals.view(stored, "2027-02-09T00:00:00.000Z")["status"] == "expired"
+    assert deals.view(stored, "2027-02-08T16:00:00.000Z")["expires_at"] == "2027-02-08T23:59:59.999Z"
+    refused = deals.conflict(policy, stored, "ptr_B")
+    assert refused is not None and refused.extra["exclusivity_ends"] == "2027-02-08T23:59:59.999Z"
+    extended = deals.extension_decided({**stored, "extension": {"days": 30, "status": "pending"}}, "approved",
+                                       "2027-02-01T10:00:00.000Z", "proposal stage")  # fmt: skip
+    assert extended["expires_at"] == "2027-03-10T23:59:59.999Z"
+    # a registration approved since 1.56.3 reads exactly as stored
+    fresh = deals.decided({**stored, "status": "pending"}, "approved", "2026-11-10T15:00:00.000Z", policy)
+    shown = deals.view(fresh, "2027-02-08T16:00:00.000Z")["expires_at"]
+    assert shown == fresh["expires_at"] == "2027-02-08T23:59:59.999Z"
+
+
+def test_cpa_5_2_a_protection_stored_before_1_56_3_runs_to_the_end_of_its_last_day():
+    """CPA-5.2: "protects the Partner for 60 days from approval"; CPA-1.3: "a day runs from 00:00:00 to 23:59:59 UTC".
+    Approved 2026-11-10 15:00, stored by 1.56.2 as 2027-01-09 15:00 (20 + 31 + 9 days): protected at 18:00 that
+    day, not on 2027-01-10."""
+    from revgov.domain import deals
+
+    stored = _stored_before_1_56_3("contoso", "devices", 60)
+    assert stored["expires_at"] == "2027-01-09T15:00:00.000Z"
+    assert deals.in_period(stored, "2027-01-09T18:00:00.000Z")
+    assert not deals.in_period(stored, "2027-01-10T00:00:00.000Z")
