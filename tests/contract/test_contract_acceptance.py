@@ -457,7 +457,9 @@ def _conflict_cites(policy: dict[str, Any], ref: str) -> None:
     }
     refused = deals.conflict(policy, live, "ptr_B")
     assert refused is not None and refused.extra["clause"] == ref
-    assert refused.extra["exclusivity_ends"] == live["expires_at"] and "2027-01-30" in refused.detail
+    # the period ends with its last day (PA-1.3 / CPA-1.3 "a day runs from 00:00:00 to 23:59:59 UTC"): a period stored
+    # with a time of day (before 1.56.3) is told to the end of that day (1.62.0)
+    assert refused.extra["exclusivity_ends"] == "2027-01-30T23:59:59.999Z" and "2027-01-30" in refused.detail
     assert "ptr_WINNER" not in str(refused.extra) + refused.detail and "dl_WIN" not in refused.detail
     reason = deals.conflict_reason(policy, live)
     rejected = deals.rejected_for_conflict({"deal_id": "dl_2", "status": "pending"}, reason, "2026-11-02T00:00:00Z")

@@ -435,8 +435,9 @@ def _reminder_events() -> list[dict[str, Any]]:
 
 
 def _tier_change_events() -> list[dict[str, Any]]:
-    """A tier change recorded from the January review and made on its effective day (PA-3.6 / PA-3.7), on the billing
-    ledger's in-memory runtime: the Platinum sample partner invoiced USD 52,000.00 in 2026, below every commitment."""
+    """A watch placed by the July review, and a tier change recorded from the January review and made on its
+    effective day (PA-3.6 / PA-3.7), on the billing ledger's in-memory runtime: the Platinum sample partner invoiced
+    nothing before July and USD 52,000.00 in 2026, below every commitment."""
     from datetime import date
 
     from memory_store import Ledger
@@ -447,12 +448,14 @@ def _tier_change_events() -> list[dict[str, Any]]:
     ship = {"partner_id": platinum, "order_ref": "SO-TC-EV", "shipped_on": "2026-08-05",
             "lines": [{"sku": "NW-SRV-R2", "quantity": 10}]}
     ledger.bill("shipment.confirmed", ship, occurred_at="2026-08-05T10:00:00Z")
-    ledger.clock.set("2027-01-20T12:00:00Z")
     ops = Principal("northwind", Role.CHANNEL_OPS, "key_01JX000000000000000000TCOP")
+    # PA-3.6's July review: nothing invoiced January to June 2026, below 40% of Platinum's commitment: on watch
+    tier_changes.record_review(ledger.rt, ops, platinum, date(2026, 7, 15), requested=False)
+    ledger.clock.set("2027-01-20T12:00:00Z")
     tier_changes.record_review(ledger.rt, ops, platinum, date(2027, 1, 20), requested=False)
     ledger.clock.set("2027-04-01T02:00:00Z")
     tier_changes.sweep_tier_changes(ledger.rt, "northwind")
-    kinds = {"partner.tier_change_scheduled", "partner.tier_changed"}
+    kinds = {"partner.tier_change_scheduled", "partner.tier_changed", "partner.placed_on_watch"}
     return [e for e in ledger.rt.publisher.published if e["detail_type"] in kinds]
 
 

@@ -42,9 +42,22 @@ def period_end(approved_at: str, days: int) -> str:
     return _iso(datetime.combine(last, time(23, 59, 59, 999000), tzinfo=UTC))
 
 
+def last_instant(expires_at: str) -> datetime:
+    """The period's last instant: the end (23:59:59.999 UTC) of the day `expires_at` falls on (PA-1.3 / CPA-1.3: "a
+    day runs from 00:00:00 to 23:59:59 UTC"). A registration approved since 1.56.3 stores exactly that (`period_end`);
+    one approved before stored the approval's time of day on its last day (approved 2026-11-10 15:00 UTC, 90 days:
+    2027-02-08 15:00) and is read to the end of that same day, so nothing needs migrating."""
+    return datetime.combine(_at(expires_at).date(), time(23, 59, 59, 999000), tzinfo=UTC)
+
+
+def ends_at(expires_at: str | None) -> str | None:
+    """`expires_at` as it is read and told: the end of its day (`last_instant`); None for no period yet."""
+    return _iso(last_instant(expires_at)) if expires_at else None
+
+
 def _within(moment: datetime, deal: dict[str, Any]) -> bool:
-    """Whether `moment` is on or before the period's last instant (`expires_at`, inclusive)."""
-    return moment <= _at(deal["expires_at"])
+    """Whether `moment` is on or before the period's last instant (the end of `expires_at`'s day, inclusive)."""
+    return moment <= last_instant(deal["expires_at"])
 
 
 def in_period(deal: dict[str, Any], now: str) -> bool:
@@ -157,7 +170,7 @@ def lapsed_in_past_gap(
         return None
     for expired_on, recorded_again_at in sorted(gaps):
         expired_at = datetime.combine(expired_on + timedelta(days=1), time(0), tzinfo=UTC)
-        if not (expired_at < _at(deal["expires_at"]) and _at(deal["approved_at"]) < _at(recorded_again_at)):
+        if not (expired_at < last_instant(deal["expires_at"]) and _at(deal["approved_at"]) < _at(recorded_again_at)):
             continue  # the spell ended before the registration was approved, or began after its exclusivity
         if _at(recorded_again_at) >= expired_at + timedelta(days=int(rule["days"])):
             lapsed = certification_hold(policy, deal, expired_on, recorded_again_at)
@@ -208,6 +221,8 @@ def view(
     """What callers see: a registration of a terminated partner reads as ended, with the clause (PA-13.3); an
     approved registration past its exclusivity reads as expired; one in a family whose certification expired reads
     as suspended or lapsed, with the hold (PA-4.3(d) / CPA-4.3(d))."""
+    if deal.get("expires_at"):  # the period's last instant as it is read (a record stored before 1.56.3 included)
+        deal = {**deal, "expires_at": ends_at(deal["expires_at"])}
     if ended is not None:
         return {**deal, "status": ENDED, "ended": ended}
     if deal["status"] == APPROVED and not is_live(deal, now):
@@ -310,7 +325,7 @@ def conflict_reason(policy: dict[str, Any], live: dict[str, Any]) -> dict[str, A
             f"another partner's approved registration for this customer and {live['family']} is in force; the first "
             f"approved registration wins ({rule['clause']}). {ends}"
         ),
-        "exclusivity_ends": live["expires_at"],
+        "exclusivity_ends": ends_at(live["expires_at"]),
     }
 
 
@@ -322,7 +337,7 @@ def conflict(policy: dict[str, Any], live: dict[str, Any] | None, partner_id: st
     return Conflict(
         f"registration rejected: {reason['message']}",
         extra={
-            "exclusivity_ends": live["expires_at"],
+            "exclusivity_ends": reason["exclusivity_ends"],
             "rule_id": reason["rule_id"],
             "clause": reason["clause"],
             "reasons": [{k: reason[k] for k in ("rule_id", "clause", "message")}],
@@ -420,7 +435,7 @@ def extension_decided(deal: dict[str, Any], outcome: str, at: str, note: str | N
     extension = {**deal["extension"], "status": outcome, "decided_at": at, "decision_note": note}
     if outcome != APPROVED:
         return {**deal, "extension": extension}
-    extended = _iso(_at(deal["expires_at"]) + timedelta(days=int(extension["days"])))
+    extended = _iso(last_instant(deal["expires_at"]) + timedelta(days=int(extension["days"])))
     extension["previous_expires_at"] = deal["expires_at"]
     return {**deal, "expires_at": extended, "extension": extension}
 

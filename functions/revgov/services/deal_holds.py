@@ -81,7 +81,7 @@ def _context(deal: dict[str, Any], hold: dict[str, Any]) -> dict[str, Any]:
         "deal_id": deal["deal_id"],
         "customer": deal["customer"],
         "family": deal["family"],
-        "exclusivity_ends": deal["expires_at"],
+        "exclusivity_ends": core.ends_at(deal["expires_at"]),
         "hold": hold,
     }
 

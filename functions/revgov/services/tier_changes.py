@@ -23,7 +23,7 @@ from ..domain.time import parse_instant
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import partner_repository, tenants
-from .tier_review import measured_revenue
+from .tier_review import measured_revenue, missed_commitment
 
 SOURCE = "revgov.partner"
 ACTOR = "system:tier_changes"
@@ -38,8 +38,10 @@ def _detail(partner: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, 
     }  # fmt: skip
 
 
-def record_review(rt: Runtime, who: Principal, partner_id: str, on: date | None, *, requested: bool) -> dict[str, Any]:
-    """Record what the tier review held on `on` (default: today) finds for the partner; see the module doc."""
+def record_review(rt: Runtime, who: Principal, partner_id: str, on: date | None, *, requested: bool,
+                  written_commitment: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Record what the tier review held on `on` (default: today) finds for the partner; see the module doc. A request
+    may carry the partner's `written_commitment` (`{"tier", "signed_on"}`, PA-3.6): kept on the change it leads to."""
     if not who.sees_partner(partner_id):
         raise NotFound(f"no partner {partner_id}")
     now = rt.clock.now_iso()
@@ -53,7 +55,12 @@ def record_review(rt: Runtime, who: Principal, partner_id: str, on: date | None,
     partner, version = partner_repository.load(rt.store, who.tenant_id, partner_id)
     review = tier_review.partner_basis(policy, partner, day, requested=requested, field="/on")
     revenue = measured_revenue(rt, who.tenant_id, partner_id, review.first, review.last, day)
-    found = tier_review.findings(policy, partner, day, revenue, requested=requested)
+    commitment = tier_review.commitment_of(policy, written_commitment, day) if written_commitment is not None else None
+    missed = missed_commitment(rt, who.tenant_id, partner, day) if commitment is not None else None
+    found = tier_review.findings(policy, partner, day, revenue, requested=requested, commitment=commitment,
+                                 missed=missed)
+    if found["outcome"] == "watch":
+        return _place_on_watch(rt, who, tenant, partner, version, found, today)
     change = tier_changes.scheduled(policy, partner, found, today, recorded_by=who.role.value)
     updated = tier_changes.with_change(partner, change)
     reasons = [{"rule_id": found["rule_id"], "clause": found["clause"]}, *found["reasons"]]
@@ -69,7 +76,37 @@ def record_review(rt: Runtime, who: Principal, partner_id: str, on: date | None,
         puts=[partner_repository.put(updated, version=version)], audit=[audit],
         events=[DomainEvent(SOURCE, "partner.tier_change_scheduled", _detail(updated, change))],
     ))  # fmt: skip
-    return {"partner_id": partner_id, "tier": updated.get("tier"), "change": change,
+    return {"partner_id": partner_id, "tier": updated.get("tier"), "change": change, "watch": None,
+            "review": {"partner_id": partner_id, **found},
+            "decision_id": sealed[0]["record_id"], "policy_version": tenant.policy_version,
+            "reasons": found["reasons"]}
+
+
+def _place_on_watch(rt: Runtime, who: Principal, tenant: Any, partner: Mapping[str, Any], version: int,
+                    found: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """PA-3.6's July review below the floor: the partner "is placed on watch and notified". Kept on the partner
+    (`tier_watches`), audited, and the notice published (`partner.placed_on_watch`); no tier changes."""
+    partner_id = str(partner["partner_id"])
+    watch = tier_changes.watch_placed(partner, found, today, recorded_by=who.role.value)
+    updated = tier_changes.with_watch(partner, watch)
+    audit = AuditEntry.by(
+        who, "partner.placed_on_watch", partner_id, "watch",
+        inputs={"review": {k: found[k] for k in ("review", "review_day", "basis", "revenue", "tier", "watch_floor")},
+                "watch": watch},
+        policy_version=tenant.policy_version, rule_ids={str(found["rule_id"]): None},
+        clauses={str(found["clause"]): None},
+    )  # fmt: skip
+    detail = {
+        "partner_id": partner_id, "status": updated["status"], "partner_type": updated["partner_type"],
+        "tier": updated.get("tier"), "proposed_tier": updated.get("proposed_tier"), "outcome": "watch",
+        "review_day": watch["review_day"], "revenue": watch["revenue"], "watch_floor": watch["watch_floor"],
+        "rule_id": watch["rule_id"], "clause": watch["clause"],
+    }  # fmt: skip
+    sealed = rt.commit(who.tenant_id, Changes(
+        puts=[partner_repository.put(updated, version=version)], audit=[audit],
+        events=[DomainEvent(SOURCE, "partner.placed_on_watch", detail)],
+    ))  # fmt: skip
+    return {"partner_id": partner_id, "tier": updated.get("tier"), "change": None, "watch": watch,
             "review": {"partner_id": partner_id, **found},
             "decision_id": sealed[0]["record_id"], "policy_version": tenant.policy_version,
             "reasons": found["reasons"]}

@@ -5,6 +5,7 @@ Reads only: it states what the review finds and from when; Channel Operations re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from ..domain.access import Principal
 from ..domain.billing import DIRECT_CHANNELS, billed_to_customer
 from ..domain.errors import NotFound
-from ..domain.money import round_money
+from ..domain.money import format_money, parse_money, round_money
 from ..domain.partners import tier_review
 from ..domain.time import add_months, period_of
 from ..runtime import Runtime
@@ -34,6 +35,21 @@ def measured_revenue(rt: Runtime, tenant_id: str, partner_id: str, first: date, 
              if not _referred(fact)]
     lines, _ = projection.rebate_lines(rt, tenant_id, facts)
     return round_money(Decimal(sum(int(ln["net_cents"]) for ln in lines if ln["month"] in basis)) / 100)
+
+
+def missed_commitment(rt: Runtime, tenant_id: str, partner: Mapping[str, Any], on: date) -> dict[str, Any] | None:
+    """The partner's commitment-based upgrade of the Program Year before `on`'s when that year's Annual Revenue
+    (measured as the January review measures it) stayed below the commitment (PA-3.7: "A Partner that was upgraded on a
+    written commitment and misses that commitment [...] does not receive a second commitment-based upgrade in the
+    following Program Year"), with the revenue; else None."""
+    made = tier_review.previous_commitment(partner, on)
+    if made is None:
+        return None
+    year = int(made["program_year"])
+    revenue = measured_revenue(rt, tenant_id, str(partner["partner_id"]), date(year, 1, 1), date(year, 12, 31), on)
+    if revenue >= parse_money(made["annual_commitment"]):
+        return None
+    return {**made, "revenue": format_money(revenue)}
 
 
 def _referred(fact: dict[str, Any]) -> bool:

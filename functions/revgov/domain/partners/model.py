@@ -36,3 +36,4 @@ class Partner(TypedDict, total=False):
     term: dict[str, Any]  # the agreement's term (PA-13.1 / CPA-13.1), stored once it renews or a notice is given
     backfill: dict[str, Any]  # recorded_at, recorded_by, note: an onboarding recorded after it happened
     tier_changes: list[dict[str, Any]]  # PA-3.6 / PA-3.7, CPA-3.5 / CPA-3.6: review outcomes recorded (tier_changes.py)
+    tier_watches: list[dict[str, Any]]  # PA-3.6: July reviews that placed the partner on watch (tier_changes.py)

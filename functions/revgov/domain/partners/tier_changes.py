@@ -21,6 +21,7 @@ from ..errors import Conflict, RuleViolation
 from ..time import add_months
 
 CHANGES = "tier_changes"
+WATCHES = "tier_watches"
 
 
 def _changes(partner: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -69,7 +70,11 @@ def scheduled(policy: Mapping[str, Any], partner: Mapping[str, Any], found: Mapp
     record (unchanged, watch) is a 422; a change already pending a 409."""
     outcome = found["outcome"]
     if outcome not in ("upgrade", "downgrade"):
-        raise RuleViolation(f"the review finds no tier change ({outcome}): nothing to record")
+        reasons = list(found.get("reasons") or [])
+        why = "".join(f"{'; ' if i else ': '}{r['message']} ({r['rule_id']}, {r['clause']})"
+                      for i, r in enumerate(reasons))  # fmt: skip
+        raise RuleViolation(f"the review finds no tier change ({outcome}): nothing to record{why}",
+                            extra={"reasons": reasons})
     waiting = pending(partner, recorded_on)
     if waiting is not None:
         raise Conflict(f"a change to {waiting['tier']} from {waiting['effective_on']} is already recorded")
@@ -87,9 +92,34 @@ def scheduled(policy: Mapping[str, Any], partner: Mapping[str, Any], found: Mapp
         "notice_ends": notice_ends, "review": found["review"], "review_day": found["review_day"],
         "revenue": found["revenue"], "rule_id": str(rule["id"]), "clause": str(rule["clause"]),
         "recorded_on": recorded_on.isoformat(), "recorded_by": recorded_by,
+        # PA-3.6: an upgrade on a written commitment keeps it (tier, signed_on, program_year, annual_commitment), so
+        # the next Program Year knows a missed one (PA-3.7: no second commitment-based upgrade)
+        **({"written_commitment": dict(found["written_commitment"])} if found.get("written_commitment") else {}),
     }  # fmt: skip
 
 
 def with_change(partner: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
     """The partner with the change recorded (its `tier` unchanged until the change takes effect)."""
     return {**partner, CHANGES: [*(partner.get(CHANGES) or []), dict(change)]}
+
+
+def watch_placed(partner: Mapping[str, Any], found: Mapping[str, Any], recorded_on: date,
+                 recorded_by: str) -> dict[str, Any]:
+    """PA-3.6: "A mid-year review is performed in July; a Partner whose Annual Revenue to date is below 40% of its
+    tier's annual commitment is placed on watch and notified." The watch a July review's findings (`outcome` watch)
+    place the partner on when Channel Operations records it: the review, the revenue to date against the floor, the
+    rule. Once per Program Year (a second: 409). It changes no tier."""
+    year = date.fromisoformat(str(found["review_day"])).year
+    placed = next((w for w in partner.get(WATCHES) or [] if int(w["program_year"]) == year), None)
+    if placed is not None:
+        raise Conflict(f"the partner was already placed on watch for Program Year {year} on {placed['recorded_on']}")
+    return {
+        "program_year": year, "review_day": found["review_day"], "tier": found["tier"], "revenue": found["revenue"],
+        "watch_floor": found["watch_floor"], "basis": dict(found["basis"]), "rule_id": str(found["rule_id"]),
+        "clause": str(found["clause"]), "recorded_on": recorded_on.isoformat(), "recorded_by": recorded_by,
+    }  # fmt: skip
+
+
+def with_watch(partner: Mapping[str, Any], watch: Mapping[str, Any]) -> dict[str, Any]:
+    """The partner placed on watch (its tier unchanged)."""
+    return {**partner, WATCHES: [*(partner.get(WATCHES) or []), dict(watch)]}

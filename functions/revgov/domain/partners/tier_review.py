@@ -23,7 +23,8 @@ from .assessment import tier_unmet
 from .rules import tier, tiers_by_rank
 from .tier_changes import assigned_on, downgrade_effective
 
-__all__ = ["Basis", "basis", "downgrade_effective", "findings", "partner_basis"]
+__all__ = ["Basis", "Commitment", "basis", "commitment_of", "downgrade_effective", "findings", "partner_basis",
+           "previous_commitment"]
 
 _HUNDRED = Decimal(100)
 
@@ -155,12 +156,101 @@ def _outcome(policy: Mapping[str, Any], partner: Mapping[str, Any], held: Mappin
     return found
 
 
+@dataclass(frozen=True)
+class Commitment:
+    """A partner's written commitment to reach a higher tier's annual commitment in the current Program Year (PA-3.6:
+    "A Partner may also request an upgrade at any time during the Program Year by demonstrating that it meets the
+    certification requirements of the higher tier and either has already reached the annual commitment in the current
+    Program Year or signs a written commitment to reach it"): the tier committed to and the day it was signed."""
+
+    tier: str
+    signed_on: date
+
+
+def commitment_of(policy: Mapping[str, Any], body: Mapping[str, Any], day: date, *,
+                  field: str = "/written_commitment") -> Commitment:
+    """The written commitment a request states (`{"tier", "signed_on"}`), checked against the policy: the policy must
+    grant upgrades on a written commitment (`tier_review.written_commitment`; contoso's CPA-3.5 grants an upgrade
+    between reviews only on "reaching the higher annual commitment on a trailing four-Quarter basis"), the tier must be
+    one of the policy's, and the commitment signed in the request day's Program Year, on or before that day (PA-3.6
+    "in the current Program Year"). Each refusal a 422 naming the field."""
+    rule = policy.get("tier_review", {}).get("written_commitment")
+    if not rule:
+        request = policy.get("tier_review", {}).get("request") or {}
+        raise RuleViolation(
+            f"this agreement grants no upgrade on a written commitment: a request upgrades only on the annual "
+            f"commitment reached ({request.get('id')}, {request.get('clause')})",
+            errors=[FieldError(field, "not granted by this agreement")])
+    name, signed = body.get("tier"), body.get("signed_on")
+    if tier(policy, name if isinstance(name, str) else None) is None:
+        raise RuleViolation(f"{name!r} is no tier of the policy",
+                            errors=[FieldError(f"{field}/tier", "a tier of the policy")])  # fmt: skip
+    try:
+        signed_on = date.fromisoformat(signed) if isinstance(signed, str) and len(signed) == 10 else None
+    except ValueError:
+        signed_on = None
+    if signed_on is None or signed_on > day or signed_on.year != day.year:
+        raise RuleViolation(
+            f"the written commitment is signed in the Program Year of the request, on or before {day.isoformat()} "
+            f"({rule['id']}, {rule['clause']}: \"signs a written commitment to reach it\" in the current Program Year)",
+            errors=[FieldError(f"{field}/signed_on", f"a day from {day.year}-01-01 to {day.isoformat()}")])
+    return Commitment(str(name), signed_on)
+
+
+def previous_commitment(partner: Mapping[str, Any], day: date) -> dict[str, Any] | None:
+    """The commitment-based upgrade of the Program Year before `day`'s, if the partner had one (PA-3.7: "A Partner that
+    was upgraded on a written commitment and misses that commitment [...] does not receive a second commitment-based
+    upgrade in the following Program Year"): whether it was missed is the caller's measure of that year's revenue."""
+    made = [c["written_commitment"] for c in partner.get("tier_changes") or []
+            if c.get("written_commitment") and int(c["written_commitment"]["program_year"]) == day.year - 1]
+    return dict(made[-1]) if made else None
+
+
+def _on_commitment(policy: Mapping[str, Any], partner: Mapping[str, Any], held: Mapping[str, Any], day: date,
+                   found: dict[str, Any], commitment: Commitment, missed: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A request with a written commitment: upgraded to the committed tier when its certifications are valid on `day`
+    (the revenue need not have reached its commitment yet), from the first day of the following Billing Month; unless
+    the revenue alone already reaches that tier (then no commitment is needed), or the partner missed a commitment it
+    was upgraded on in the previous Program Year (PA-3.7: no second commitment-based upgrade)."""
+    rules = policy["tier_review"]
+    rule = rules["written_commitment"]
+    target = tier(policy, commitment.tier) or {}
+    if int(target["rank"]) <= int(held["rank"]):
+        raise RuleViolation(f"{commitment.tier} is not above the {held['name']} tier the partner holds on {day}",
+                            errors=[FieldError("/written_commitment/tier", f"a tier above {held['tier']}")])
+    reached = tier(policy, found["qualified_tier"]) or {}
+    if found["outcome"] == "upgrade" and int(reached["rank"]) >= int(target["rank"]):
+        return found  # the revenue reached it: an upgrade on revenue, not on a commitment
+    unchanged = {**found, "outcome": "unchanged", "effective_on": None, "notice_ends": None}
+    if missed is not None:
+        second = rules["written_commitment_missed"]
+        return {**unchanged, "reasons": [_cited(second, (
+            f"upgraded on a written commitment to {missed['tier']} for Program Year {missed['program_year']} and "
+            f"missed it (Annual Revenue {missed['revenue']} below {missed['annual_commitment']}): no second "
+            f"commitment-based upgrade in Program Year {day.year}"))]}
+    lacking = tier_unmet(target, partner, day, None)
+    if lacking:
+        return {**unchanged, "reasons": lacking}
+    effective = add_months(day.replace(day=1), 1)
+    amount = target["requirements"]["annual_commitment"]
+    written = {"tier": target["tier"], "signed_on": commitment.signed_on.isoformat(), "program_year": day.year,
+               "annual_commitment": format_money(parse_money(amount)), "rule_id": str(rule["id"]),
+               "clause": str(rule["clause"])}  # fmt: skip
+    message = (f"meets the {target['name']} tier's certifications on {day.isoformat()} and signed on "
+               f"{commitment.signed_on.isoformat()} a written commitment to reach its annual commitment "
+               f"{written['annual_commitment']} in Program Year {day.year}; upgraded from {effective.isoformat()}")
+    return {**found, "qualified_tier": target["tier"], "outcome": "upgrade", "effective_on": effective.isoformat(),
+            "notice_ends": None, "reasons": [_cited(rule, message)], "written_commitment": written}
+
+
 def findings(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, revenue: Decimal, *,
-             requested: bool = False) -> dict[str, Any]:
+             requested: bool = False, commitment: Commitment | None = None,
+             missed: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What the review held on `day` finds, given the revenue measured over its basis: upgraded from the first day of
     the following Billing Month; downgraded to the highest tier met, after the notice, from the first day of the next
     Quarter after it; unchanged; or (PA-3.6 in July) placed on watch. A partner's request (`requested`) only ever
-    upgrades: what it does not meet leaves the tier unchanged."""
+    upgrades: what it does not meet leaves the tier unchanged. A request may carry a written `commitment` (PA-3.6;
+    `missed`: the previous Program Year's commitment-based upgrade, when its commitment was missed, PA-3.7)."""
     review = basis(policy, day, requested=requested)
     held = tier(policy, assigned_on(partner, day))  # the tier of the review day (a change recorded earlier counts)
     if held is None:
@@ -168,7 +258,7 @@ def findings(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, r
     measured = {"from": review.first.isoformat(), "to": review.last.isoformat()}
     shown = {"review": review.kind, "review_day": day.isoformat(), "rule_id": review.rule["id"],
              "clause": review.rule["clause"], "basis": measured,
-             "revenue": format_money(revenue), "tier": held["tier"], "watch_floor": None}
+             "revenue": format_money(revenue), "tier": held["tier"], "watch_floor": None, "written_commitment": None}
     if "watch_below_percent" in review.rule:
         return {**shown, "qualified_tier": None, "effective_on": None, "notice_ends": None,
                 **_watch(review.rule, held, revenue)}
@@ -176,4 +266,6 @@ def findings(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date, r
     if requested and found["outcome"] == "downgrade":
         found = {**found, "outcome": "unchanged", "effective_on": None, "notice_ends": None,
                  "reasons": found["reasons"][1:]}
+    if requested and commitment is not None:
+        found = _on_commitment(policy, partner, held, day, found, commitment, missed)
     return {**shown, **found}

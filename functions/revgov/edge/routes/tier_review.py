@@ -61,8 +61,9 @@ def get_tier_review(call: Call) -> dict[str, Any]:
     "POST",
     "/v1/partners/{partner_id}/tier-changes",
     summary="Record the outcome of the tier review held on `on` (PA-3.6 / CPA-3.5): an upgrade from the first day of "
-    "the Billing Month after this approval, a downgrade after written notice given today, from the first day of the "
-    "next Quarter after it (PA-3.7 / CPA-3.6); kept on the partner with its effective day, audited and published",
+    "the Billing Month after this approval (or, with `request`, on the partner's `written_commitment`, PA-3.6), a "
+    "downgrade after written notice given today, from the first day of the next Quarter after it (PA-3.7 / CPA-3.6), "
+    "or PA-3.6's July watch below 40% of the commitment; kept on the partner, audited and published",
     roles=RECORDERS,
     tag="partners",
     id_params={"partner_id": "ptr"},
@@ -73,5 +74,10 @@ def get_tier_review(call: Call) -> dict[str, Any]:
 )
 def record_tier_change(call: Call) -> dict[str, Any]:
     on = _on(call, call.body["on"], "/on") if call.body.get("on") else None
-    return tier_changes.record_review(call.runtime, call.who, call.params["partner_id"], on,
-                                      requested=call.body.get("request") is True)
+    requested = call.body.get("request") is True
+    commitment = call.body.get("written_commitment")
+    if commitment is not None and not requested:  # PA-3.6: the commitment is signed with the partner's request
+        raise RuleViolation("a written commitment comes with the partner's request for an upgrade (request: true)",
+                            errors=[FieldError("/written_commitment", "only with request: true")])
+    return tier_changes.record_review(call.runtime, call.who, call.params["partner_id"], on, requested=requested,
+                                      written_commitment=commitment)

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ...domain.agents import CertificationGap, Finding, certification_gap, note_to_partner
+from ...domain.deals import ends_at
 from ...domain.rules import Rule
 from .desk import AgentDesk
 
@@ -51,7 +52,7 @@ def _evidence(deal: dict[str, Any], gap: CertificationGap, until: date) -> dict[
         "customer": deal["customer"],
         "family": deal["family"],
         "expected_close": deal["expected_close"],
-        "exclusivity_ends": deal["expires_at"],
+        "exclusivity_ends": ends_at(deal["expires_at"]),
         "certification_id": gap.certification_id,
         "certification_expires_on": gap.expires_on.isoformat() if gap.expires_on else None,
         "checked_through": until.isoformat(),

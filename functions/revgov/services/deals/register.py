@@ -98,7 +98,7 @@ def _not_held_already(own: dict[str, Any] | None, policy: dict[str, Any]) -> Non
     held = f"until {until}" if not own.get("order") else f"(its period ended {until}; an accepted order keeps it)"
     raise Conflict(f"deal registration {own['deal_id']} of this partner already holds this customer and family "
                    f"{held}: one approved registration per customer and product family ({one['clause']}){ask}",
-                   extra={"deal_id": own["deal_id"], "exclusive_until": own.get("expires_at"),
+                   extra={"deal_id": own["deal_id"], "exclusive_until": deals.ends_at(own.get("expires_at")),
                           "rule_id": one["id"], "clause": one["clause"]})  # fmt: skip
 
 
