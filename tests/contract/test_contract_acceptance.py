@@ -19,6 +19,7 @@ import pytest
 
 from revgov.domain import (
     cases,
+    deal_extensions,
     deals,
     escalation,
     invoice_dispute_deadlines,
@@ -393,21 +394,21 @@ def _pa_5_3() -> None:
 def _one_extension(policy: dict[str, Any], ref: str, approved: dict[str, Any], *, counts_refused: bool) -> None:
     live = {**approved, "partner_id": "ptr_X", "customer": {"id": "C"}, "family": "networking"}
     before_end = "2026-12-01T00:00:00.000Z"
-    assert deals.extension_problem(policy, live, None, before_end) is None
+    assert deal_extensions.extension_problem(policy, live, None, before_end) is None
     ended = (at(approved["expires_at"]) + timedelta(milliseconds=1)).isoformat().replace("+00:00", "Z")
-    after_end = deals.extension_problem(policy, live, None, ended)  # "before the period ends"
+    after_end = deal_extensions.extension_problem(policy, live, None, ended)  # "before the period ends"
     assert after_end is not None and after_end.status == 422 and after_end.extra["clause"] == ref
     body = {"proposal_reference": "PROP-1", "proposal_date": "2026-11-30"}
-    asked = deals.extension_requested(policy, live, body, approval_id="apr_1", at=before_end)
-    again = deals.extension_problem(policy, asked, None, before_end)  # "one extension"
+    asked = deal_extensions.extension_requested(policy, live, body, approval_id="apr_1", at=before_end)
+    again = deal_extensions.extension_problem(policy, asked, None, before_end)  # "one extension"
     assert again is not None and again.status == 409 and again.extra["clause"] == ref
-    granted = deals.extension_decided(asked, "approved", "2026-12-02T00:00:00.000Z", None)
+    granted = deal_extensions.extension_decided(asked, "approved", "2026-12-02T00:00:00.000Z", None)
     assert (at(granted["expires_at"]) - at(approved["expires_at"])).days == 30  # "one extension of 30 days"
-    assert deals.extension_problem(policy, granted, None, before_end) is not None
-    refused = deals.extension_decided(asked, "rejected", "2026-12-02T00:00:00.000Z", "no proposal seen")
+    assert deal_extensions.extension_problem(policy, granted, None, before_end) is not None
+    refused = deal_extensions.extension_decided(asked, "rejected", "2026-12-02T00:00:00.000Z", "no proposal seen")
     assert refused["expires_at"] == approved["expires_at"]
     # PA-5.3 "may request one extension": one request; CPA-5.2 "may be granted": a refused one may be asked again
-    assert (deals.extension_problem(policy, refused, None, before_end) is not None) is counts_refused
+    assert (deal_extensions.extension_problem(policy, refused, None, before_end) is not None) is counts_refused
 
 
 @clause(

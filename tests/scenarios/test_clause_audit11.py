@@ -141,7 +141,7 @@ def test_pa_5_3_exclusivity_runs_90_days_from_the_approval_date_to_the_end_of_it
     then the registration discount (PA-5.6 "during the exclusivity period") was gone and a rival's registration could
     be approved (PA-5.5 "conflicts with an approved, unexpired registration") on the period's last day. An extension
     (PA-5.3 "one extension of 30 days") runs on from that end: through 2027-03-10 23:59:59."""
-    from revgov.domain import deals
+    from revgov.domain import deal_extensions, deals
 
     policy = _policy("northwind")
     approved = deals.decided(_pending("ptr_A", "networking"), "approved", "2026-11-10T15:00:00.000Z", policy)
@@ -152,8 +152,8 @@ def test_pa_5_3_exclusivity_runs_90_days_from_the_approval_date_to_the_end_of_it
     assert not deals.is_live(approved, "2027-02-09T00:00:00.000Z")
     accepted = deals.order_problem(policy, approved, "2027-02-08T20:00:00Z", "2027-02-09T09:00:00.000Z")
     assert accepted is None  # an order accepted on the last day keeps the registration (PA-5.3)
-    extended = deals.extension_decided({**approved, "extension": {"days": 30, "status": "pending"}}, "approved",
-                                       "2027-02-01T10:00:00.000Z", "proposal stage")
+    pending = {**approved, "extension": {"days": 30, "status": "pending"}}
+    extended = deal_extensions.extension_decided(pending, "approved", "2027-02-01T10:00:00.000Z", "proposal stage")
     assert extended["expires_at"] == "2027-03-10T23:59:59.999Z"
 
 

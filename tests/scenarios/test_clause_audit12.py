@@ -284,7 +284,7 @@ def test_pa_5_3_a_registration_stored_before_1_56_3_runs_to_the_end_of_its_last_
     (PA-5.5). It is now read to the end of its last day: live at 2027-02-08 15:00:01 and 23:59:59.999, not on
     2027-02-09; callers (and a refused rival) are told 2027-02-08T23:59:59.999Z; an extension of 30 days runs through
     2027-03-10 23:59:59.999 (it ran to 15:00)."""
-    from revgov.domain import deals
+    from revgov.domain import deal_extensions, deals
 
     policy = load_tenant_file(ROOT / "tenants" / "northwind" / "tenant.yaml")["policy"]
     stored = _stored_before_1_56_3("northwind", "networking", 90)
@@ -297,7 +297,7 @@ def test_pa_5_3_a_registration_stored_before_1_56_3_runs_to_the_end_of_its_last_
     assert deals.view(stored, "2027-02-08T16:00:00.000Z")["expires_at"] == "2027-02-08T23:59:59.999Z"
     refused = deals.conflict(policy, stored, "ptr_B")
     assert refused is not None and refused.extra["exclusivity_ends"] == "2027-02-08T23:59:59.999Z"
-    extended = deals.extension_decided({**stored, "extension": {"days": 30, "status": "pending"}}, "approved",
+    extended = deal_extensions.extension_decided({**stored, "extension": {"days": 30, "status": "pending"}}, "approved",
                                        "2027-02-01T10:00:00.000Z", "proposal stage")  # fmt: skip
     assert extended["expires_at"] == "2027-03-10T23:59:59.999Z"
     # a registration approved since 1.56.3 reads exactly as stored

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...domain import cases as case_rules
-from ...domain import deals
+from ...domain import deal_extensions, deals
 from ...domain.access import Principal
 from ...domain.audit import AuditEntry
 from ...domain.errors import FieldError, RuleViolation
@@ -43,7 +43,7 @@ def request_extension(rt: Runtime, who: Principal, deal_id: str, body: dict[str,
     if over is not None:  # PA-13.3 / CPA-13.3: a terminated partner's registrations end; nothing to extend
         raise RuleViolation(f"{over['message']}: nothing to extend",
                             extra={"rule_id": over["rule_id"], "clause": over["clause"]})
-    refused = deals.extension_problem(policy, deal, hold(rt, who.tenant_id, policy, deal, now), now)
+    refused = deal_extensions.extension_problem(policy, deal, hold(rt, who.tenant_id, policy, deal, now), now)
     if refused is not None:
         raise refused
     partner, _ = load_partner(rt, who.tenant_id, deal["partner_id"])
@@ -56,7 +56,7 @@ def request_extension(rt: Runtime, who: Principal, deal_id: str, body: dict[str,
         context={"expires_at": deal["expires_at"], "proposal_reference": body["proposal_reference"]},
         reasons=[{"rule_id": rule["id"], "clause": rule["clause"], "message": f"extension of {rule['days']} days"}],
     )
-    asked = deals.extension_requested(policy, deal, body, approval_id=case["case_id"], at=now)
+    asked = deal_extensions.extension_requested(policy, deal, body, approval_id=case["case_id"], at=now)
     changes.puts += repository.deal_puts(asked, version=version)
     inputs = {"proposal": asked["extension"]["proposal"], "expires_at": deal["expires_at"]}
     changes.audit.insert(0, _cited(who, tenant, "deal.extension_requested", asked, deals.PENDING, inputs))
@@ -88,7 +88,7 @@ def apply_extension(rt: Runtime, case: dict[str, Any], who: Principal) -> Change
         reason = {"rule_id": rule["id"], "clause": rule["clause"], "message": NOTHING_TO_EXTEND}
         outcome, note = deals.REJECTED, reason["message"]
         resolved = case_rules.resolved_otherwise(case, "rejected", reason)
-    deal = deals.extension_decided(deal, outcome, now, note)
+    deal = deal_extensions.extension_decided(deal, outcome, now, note)
     changes.puts += repository.deal_puts(deal, version=stored.version)
     if outcome == deals.APPROVED:
         changes.puts += [repository.lock_changed(lock, expires_at=deal["expires_at"]) for lock in held]
