@@ -4,7 +4,8 @@ Found as a legal user (new-user round 8): after amending PA-6.7 through `POST /v
 /v1/contracts/PA` listed revision 2 as `amended` with its reason, author and sha256, and the `contract.amended` audit
 record carried `clauses: []` and a clause count: nothing said that PA-6.7 was the clause that changed (only when the
 policy cites it, through `policy_rules_to_review`), so "what did amendment no. 7 change?" needed both texts and a
-diff by hand, and the earlier text is not readable through the API. README: contracts are "versioned, audited";
+diff by hand, and the earlier text is not readable through the API. docs/copilot.md (from the README): contracts are
+"versioned, audited";
 docs/audit.md: each record names the `clauses` it concerns. Now each revision record, the write's answer and its
 audit record name the clause ids by kind (`changes: {added, changed, removed}`), and the audit record's `clauses`
 lists them.

@@ -2,8 +2,10 @@
 
 Found as a new user (round 8) restarting the local stack: a second `revgov dev --data-file X` on the data file a
 running one serves started, served on its own port and ran its own event router and scheduler over the same
-database (every scheduled sweep twice, README "3. the scheduler for `events/schedules.json`"), rewrote the state
-file, and `--reset` on it would have deleted the database under the running server. README "The local stack": "starts,
+database (every scheduled sweep twice, docs/local-stack.md "3. the scheduler for `events/schedules.json`"), rewrote the
+state
+file, and `--reset` on it would have deleted the database under the running server. docs/local-stack.md (from the
+README's "The local stack"): "starts,
 in one process: 1. the embedded engine: one SQLite file"; "`revgov dev --reset` deletes the database and the local
 clause index and seeds again" — of a stack that is not running. Now the second start waits a few seconds for the first
 to stop (README's restart, `kill %1` then `make run &`, overlaps the first's wind-down of at most 5 s) and then
@@ -48,7 +50,7 @@ def test_a_start_waits_for_the_stopping_one_and_then_holds_it(tmp_path):
 
 
 def test_the_lock_file_is_its_owners_only_and_the_database_is_not_touched(tmp_path):
-    """README: every file Revgov creates under `.revgov/` is mode 600."""
+    """docs/local-stack.md: every file Revgov creates under `.revgov/` is mode 600."""
     data = tmp_path / ".revgov" / "revgov.sqlite"
     lock = hold(data, wait_seconds=0)
     try:
@@ -94,7 +96,8 @@ def _dev(tmp_path, data) -> Any:
 def test_a_data_file_that_is_not_a_database_is_named_with_what_to_do(tmp_path):
     """Found as a new user (round 8): `revgov dev --data-file` on a damaged file said only `revgov: error: unexpected
     DatabaseError: file is not a database (REVGOV_DEBUG=1 shows the traceback)`, naming neither the file nor a way
-    out. README: "a user error is one line on stderr ... never a traceback". It names the file and the two ways on
+    out. docs/local-stack.md: "a user error is one line on stderr ... never a traceback". It names the file and the two
+    ways on
     (a backup, or `--reset`), exits 1, and leaves the file as it was (the user may want to recover it)."""
     data = tmp_path / "revgov.sqlite"
     garbage = bytes(range(256)) * 64

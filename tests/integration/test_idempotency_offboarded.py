@@ -1,6 +1,7 @@
 """The handlers' idempotency records on DynamoDB (moto) are not written back into an offboarded tenant.
 
-README: offboarding is "export, then delete everything, then prove nothing is left". powertools records a run in
+docs/tenants.md (from the README): offboarding is "export, then delete everything, then prove nothing is left".
+powertools records a run in
 progress (PutItem), runs the handler, then writes the result over the record with UpdateItem, which creates the item
 when it is missing: a run that finished after its tenant's offboarding deleted the in-progress record would leave
 `T#<tenant>#IDEMPOTENCY` behind. The layer's UpdateItem now changes the record only where it still exists

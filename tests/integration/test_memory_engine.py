@@ -74,7 +74,8 @@ def test_the_clause_index_drops_tenants_the_database_no_longer_has_so_a_recreate
 def test_a_restart_indexes_the_contracts_as_stored_not_the_repo_files(tmp_path):
     """Found as a legal user (new-user round 8): PA-6.7 amended through the API to "net 35 days" was answered by the
     copilot as "net 35" until `revgov dev` restarted, then as the repo file's "net 30" again, and a document uploaded
-    through `PUT /v1/contracts/{document}` vanished from the copilot. README: "Contracts are managed through the API
+    through `PUT /v1/contracts/{document}` vanished from the copilot. docs/copilot.md (from the README): "Contracts are
+    managed through the API
     (`/v1/contracts` ...; versioned, audited, checked against the policy's clause citations, re-indexed)" and "Local
     state survives restarts: same tenants, same keys, same history"; docs/copilot.md: the stored `CONTRACT/<document>`
     is the tenant's current text. So the start-up indexing (revgov.local.seed.index_stored_contracts, what `revgov dev`

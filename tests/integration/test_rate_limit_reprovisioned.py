@@ -1,7 +1,8 @@
 """A tenant offboarded and provisioned again under the same id starts its rate-limit counts afresh, also in a process
 that counted the former tenant in the same minute.
 
-README / docs/retention.md: offboarding is "export, then delete everything, then prove nothing is left"; rate-limit
+docs/tenants.md / docs/retention.md: offboarding is "export, then delete everything, then prove nothing is left";
+rate-limit
 windows are kept for "the current minute" and deleted with the tenant (sqlite_store.delete_tenant: "its idempotency
 records and rate windows"). The plan's limits are per tenant and per key per minute (adapters/ratelimit.py). What a
 limiter held in memory survived: the DynamoDB limiter's "this window is full" answered the new tenant 429 for the rest

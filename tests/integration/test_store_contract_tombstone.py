@@ -1,7 +1,8 @@
 """The store contract, continued: an offboarded tenant's tombstone, run unchanged on every backend (SQLite, in memory,
 DynamoDB on moto, where the check is a ConditionCheck item of the TransactWriteItems).
 
-README (offboarding): the operator "offboards (export, then delete everything, then prove nothing is left)"; API.md:
+docs/tenants.md (offboarding, from the README): the operator "offboards (export, then delete everything, then prove
+nothing is left)"; API.md:
 "`DELETE /v1/tenants/{tenant_id}` (offboard: export, then delete everything)"; DESIGN.md: "A store commits it all or
 nothing". A handler that read a tenant before its offboarding must not write it back after: the store refuses any
 change that puts into a tenant whose tombstone stands (`ports.TOMBSTONE`), in the change's own transaction, and lets

@@ -291,7 +291,7 @@ class N8n:
 
 
 def _faketime(home: Path, keep: dict[str, str]) -> dict[str, str]:
-    """A suite run under libfaketime (see README, "n8n flows") runs n8n on the same clock as Revgov: the flows' "now"
+    """A suite run under libfaketime (see docs/n8n.md) runs n8n on the same clock as Revgov: the flows' "now"
     (signatures, review days, the default quarter) must be the API's. n8n starts its Code-node task runner as `node`
     from PATH with an environment of its own choosing, without libfaketime's variables, so under faketime PATH leads
     to a `node` that sets them first. Without FAKETIME in the environment this does nothing."""

@@ -73,7 +73,8 @@ def test_agents_and_replay_find_the_local_product_without_a_state_file(project):
 
 
 def test_catalog_and_history_find_the_local_product_without_a_state_file(project):
-    """README: "The `revgov` command finds the local product by itself"; docs/pricing.md runs `revgov catalog diff
+    """docs/local-stack.md: "The `revgov` command finds the local product by itself"; docs/pricing.md runs `revgov
+    catalog diff
     --tenant T --from 1 --to 2` with no --state-file. It went to DynamoDB instead ("Unable to locate credentials")."""
     diff = revgov("catalog", "diff", "--tenant", "northwind", "--from", "0", "--to", "0", cwd=project)
     assert diff.returncode == 0, diff.stderr[-3000:]

@@ -1,6 +1,7 @@
 """A key or secret the `revgov` command shows once is printed whole, on one line, whatever the output is.
 
-README: "Demo keys are printed one per line, never folded"; API.md: keys are "shown once at creation". Found by
+docs/local-stack.md: "Demo keys are printed one per line, never folded"; API.md: keys are "shown once at creation".
+Found by
 following the README as a new user: `revgov tenants operator-key > key.txt` (stdout a file, so rich wrapped at 80
 columns) printed the operator key split over two lines, and `revgov tenants provision` put the new tenant's admin
 key and webhook secret in a table column that folded them; a key copied or read back from that output is broken,

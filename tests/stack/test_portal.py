@@ -182,7 +182,8 @@ def test_in_chromium_the_portal_loads_branded_and_an_approval_made_there_is_in_t
     assert not seen["app_visible_after_foreign_key"]
     assert seen["key_in_session_storage"] and not seen["key_in_any_url"]
     assert seen["who"] == "Staff view · Channel ops" and len(seen["kpi_cards"]) >= 6 and seen["charts"] >= 2
-    # "only that queue decides" (README, Human in the loop): finance sees the channel-ops item, with no buttons
+    # "only that queue decides" (docs/policy.md "Approvals and exceptions"): finance sees the channel-ops item,
+    # with no buttons
     assert seen["finance_who"] == "Staff view · Finance"
     assert seen["finance_sees_row"] and seen["finance_buttons"] == 0, seen
     # a person reads the row: category and queue in words, the partner's name, a date without milliseconds, money

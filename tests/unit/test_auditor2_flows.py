@@ -62,7 +62,7 @@ def test_some_flow_escalates_overdue_approvals():
 def test_each_flow_behind_its_own_subscription_checks_signatures_with_its_own_secret():
     """Found as a new n8n builder: the quote desk (`/webhook/revgov/events`) and the policy approval round
     (`/webhook/revgov/policy-events`) each need a subscription of their own (one `url` per subscription), and
-    `POST /v1/subscriptions` answers each its own `signing_secret` ("shown once", README step 4); both flows read
+    `POST /v1/subscriptions` answers each its own `signing_secret` ("shown once", docs/n8n.md step 4); both flows read
     REVGOV_SUBSCRIPTION_SECRET, so following both sticky notes left one of them refusing every delivery (401)."""
     secrets: dict[str, set[str]] = {}
     for path in sorted(FLOWS.glob("*.json")):
@@ -75,9 +75,9 @@ def test_each_flow_behind_its_own_subscription_checks_signatures_with_its_own_se
     assert {"quote-desk.json", "policy-approval-round.json"} <= set(secrets)
     every = [variable for found in secrets.values() for variable in found]
     assert len(every) == len(set(every)), secrets  # no secret variable read by two flows
-    readme = (ROOT / "README.md").read_text()
+    setup = (ROOT / "docs" / "n8n.md").read_text()  # the setup moved from the README (README links it)
     for variable in every:
-        assert variable in readme, variable  # the README's setup names each
+        assert variable in setup, variable  # the setup's step 1 names each
 
 
 def _cron_matches(expression: str, at: Any) -> bool:

@@ -1,7 +1,8 @@
 """`revgov … | head`: when the reader of the command's output goes away, the command stops quietly; it does not
 blame the product.
 
-README (the `revgov` command): exit code "3 (the product cannot be reached)", and `agents run` etc. print "one JSON
+docs/local-stack.md (the `revgov` command): exit code "3 (the product cannot be reached)", and `agents run` etc. print
+"one JSON
 object per line with `--json`", made to be piped. Python's documentation (signal module, "Note on SIGPIPE"): "Piping
 output of your program to tools like head(1) will cause a SIGPIPE signal to be sent to your process when the
 receiver of its standard output closes early. This results in an exception like BrokenPipeError" -- to be handled by

@@ -1,7 +1,8 @@
 """A setting the user got wrong is a user error of the `revgov` command, said as such.
 
 README (Configuration): `REVGOV_CLOCK_START` takes "ISO 8601 with its UTC offset; anything else stops start-up with a
-message saying so". README (the `revgov` command): "a user error is one line on stderr, `revgov: error: …`, never a
+message saying so". docs/local-stack.md (the `revgov` command): "a user error is one line on stderr, `revgov: error:
+…`, never a
 traceback, with exit code 2 (bad input), 3 (the product cannot be reached) or 1 (the operation failed)". A mistyped
 setting is bad input: exit 2, the message naming the setting and its form, not "unexpected ValueError".
 """

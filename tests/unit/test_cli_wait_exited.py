@@ -1,6 +1,7 @@
 """`revgov wait --pid PID` stops at once when the `revgov dev` process it waits for has exited.
 
-README: "`revgov wait [--timeout S] [--pid PID]` blocks until then"; a `revgov dev` that exited (a port taken, a data
+docs/local-stack.md: "`revgov wait [--timeout S] [--pid PID]` blocks until then"; a `revgov dev` that exited (a port
+taken, a data
 file in use, a seed that failed) never answers, so waiting out the whole timeout (120 s by default) only hides why:
 `wait` says the process exited and returns 1 at once. Without `--pid` it waits as before.
 """

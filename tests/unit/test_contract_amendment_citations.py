@@ -1,7 +1,8 @@
 """A contract clause changed outside a policy change names the policy rules that cite it.
 
 STYLE / the team's standard: "A policy rule and the clause it cites must say the same thing; when they differ, the
-clause wins." README: "Every rule carries an id and the contract clause it comes from". docs/policy.md: a draft may
+clause wins." docs/policy.md "Policy as data": "Every rule carries an id and the contract clause it comes
+from". docs/policy.md: a draft may
 carry "the contract amendment it implements" so both take effect together. A legal or admin key may also amend a
 clause directly (`POST /v1/contracts/{document}/amendments`, `PUT /v1/contracts/{document}`): found as a new MSP,
 raising PA-6.3's margin floor from 12% to 15% that way was answered 200 with nothing saying that three rules still

@@ -1,6 +1,7 @@
 """A browser page on an allowed origin can read whether its retry was replayed.
 
-README: "Browser apps on a tenant's `branding.allowed_origins` may call the API (CORS ...)" and "Every authenticated
+docs/api.md (from the README): "Browser apps on a tenant's `branding.allowed_origins` may call the API (CORS ...)" and
+"Every authenticated
 `POST` accepts `Idempotency-Key` ...: the same key and body replay the first status and body (`Idempotent-Replayed:
 true`)". The Fetch standard (CORS protocol, "Access-Control-Expose-Headers"): a response header that is not
 CORS-safelisted is hidden from the page unless the response names it there, so `response.headers.get(

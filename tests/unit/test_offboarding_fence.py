@@ -1,6 +1,7 @@
 """The offboarding's fence (services/offboarding._fence): the tenant's tombstone, put before its export is taken.
 
-README: offboarding is "export, then delete everything, then prove nothing is left"; the export "names" what was
+docs/tenants.md (from the README): offboarding is "export, then delete everything, then prove nothing is left"; the
+export "names" what was
 deleted and `revgov tenants import` restores it (API.md: "`DELETE /v1/tenants/{tenant_id}` (offboard: export, then
 delete everything)"). So a write racing the offboarding must land either in the export or nowhere: once the fence
 stands the store refuses it (`TenantOffboarded`, a 409 for an API caller), so the export is the tenant's last state.

@@ -1,6 +1,7 @@
 """Every example in the OpenAPI document validates against its own schema, as the document itself resolves it.
 
-Found as a reseller generating a client from `GET /v1/openapi.json` only (README: "The public contract is `GET
+Found as a reseller generating a client from `GET /v1/openapi.json` only (README, docs/api.md: "The public contract is
+`GET
 /v1/openapi.json` (OpenAPI 3.1, generated from the route table and `schemas/`)"). The existing checks read the
 examples through `schemas/` (tests/stack/test_response_schemas.py) or replay the request examples on a running stack
 (tests/stack/test_openapi.py); neither reads the published document the way a client generator does: its
@@ -106,7 +107,8 @@ def test_the_validator_refuses_an_example_that_breaks_its_schema(document):
 
 def test_the_response_headers_a_client_reads_are_declared(document):
     """Found as a reseller generating a client from the OpenAPI only: every answer carries `X-Correlation-Id` (the id
-    a problem's body and the logs name) and a replayed POST `Idempotent-Replayed: true` (README "Safe retries": "the
+    a problem's body and the logs name) and a replayed POST `Idempotent-Replayed: true` (docs/api.md "Safe retries":
+    "the
     same key and body replay the first status and body (`Idempotent-Replayed: true`)"), and browsers may read both
     (edge/cors.EXPOSE_HEADERS), but no response declared a header, so a generated client had no accessor for them.
     Now every success declares `X-Correlation-Id`, and the success of every operation taking `Idempotency-Key`

@@ -5,7 +5,8 @@ its clause, is proposed for the first day of the next Billing Month and approved
 (`DELETE /v1/contracts/ACM` was accepted: the policy *in force* cites none of it). On the effective day the draft
 became the policy, citing ACM-1.1, which no contract holds.
 
-Sources: README, "Policy as data": "Every rule carries an id and the contract clause it comes from [...] and the loader
+Sources: docs/policy.md "Policy as data": "Every rule carries an id and the contract
+clause it comes from [...] and the loader
 refuses a policy that cites a clause its contracts [...] do not have." docs/copilot.md "Contracts through the API":
 "every clause the policy cites must still be in the contracts". COMMON.md: "A policy rule and the clause it cites must
 say the same thing". In-memory engine, injected clock.

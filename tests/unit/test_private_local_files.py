@@ -1,6 +1,7 @@
 """The local files under `.revgov` are their owner's only.
 
-README: the embedded engine's file is "`.revgov/revgov.sqlite`, mode 600" and "`.revgov/local.json` (mode 600)". The
+README / docs/local-stack.md: the embedded engine's file is "`.revgov/revgov.sqlite`, mode 600" and
+"`.revgov/local.json` (mode 600)". The
 copilot's clause index (`.revgov/copilot-index.sqlite`) and the embedding cache (`.revgov/embeddings.sqlite`) hold the
 same tenants' contract text, and were created world-readable (0644 under the usual umask 022): every `.revgov` file is
 created 0600 and the directory 0700 (POSIX modes; the owner's umask cannot widen them).

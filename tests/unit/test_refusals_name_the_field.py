@@ -210,7 +210,7 @@ def test_an_unknown_product_family_on_a_registration_names_the_families_the_prog
     assert "networking" not in families
 
 
-# newuser6: README step 4 "Outbound webhooks go to https URLs on public addresses only". A first subscription to an
+# newuser6: docs/n8n.md step 4 "Outbound webhooks go to https URLs on public addresses only". A first subscription to an
 # http URL whose host did not resolve (yet) was told only "does not resolve", and a misspelt event type in the same
 # body was not named at all: the integrator fixed one thing per try. Every reason is named at once, nothing is made.
 def test_a_subscription_names_every_reason_it_is_refused_at_once_https_first():
