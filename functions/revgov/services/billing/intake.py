@@ -32,6 +32,7 @@ from .sales_tax_hold import held_for_location
 from .screening_hold import held_for_screening
 from .shipment import shipment_confirmed
 from .support import support_logged
+from .suspension_hold import held_for_suspension
 from .unit_of_work import answer_duplicate, commit_posting
 from .usage import usage_reported
 from .vat_hold import held_for_vat
@@ -90,7 +91,7 @@ def _bill(
         outcome = _unknown_partner(posting)
     else:
         outcome = (held_before_onboarding(posting, partner) or held_for_screening(posting, partner)
-                   or held_for_vat(posting, partner)
+                   or held_for_vat(posting, partner) or held_for_suspension(posting, partner)
                    or _implausible(posting, partner) or held_for_location(posting, partner)
                    or USE_CASES[detail_type](posting, partner))
     commit_posting(posting, outcome)
