@@ -201,7 +201,7 @@ def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[st
         updated = partners.record_document(policy, partner, document, by=who, at=at)
         filed = updated["documents"][partners.document_key(policy, document)]
         catalogued = policy["onboarding"]["document_types"][kind]
-        required = partners.accepted_documents(policy, partner["partner_type"])[kind]
+        required = partners.accepted_for_filing(policy, partner)[kind]
         detail = {"document_type": kind, "expires_at": filed["expires_at"],
                   **({"jurisdiction": filed["jurisdiction"]} if filed.get("jurisdiction") else {}),
                   **({"outcome": filed["outcome"]} if filed.get("outcome") else {})}  # fmt: skip

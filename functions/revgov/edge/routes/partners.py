@@ -9,7 +9,7 @@ from ...domain.access import Role
 from ...domain.errors import NotFound
 from ...domain.partners import STATUSES
 from ...domain.time import parse_instant
-from ...services import partner_departures, partner_ownership, partners, support_hours
+from ...services import partner_departures, partner_ownership, partner_type_changes, partners, support_hours
 from ..http import Call
 from ..registry import STAFF, TENANT, QueryParam, operation
 from .status_changes import StatusChanges
@@ -222,6 +222,25 @@ _LIFECYCLE.declare(
     roles=TERMINATORS,
     reason="notice of termination for convenience, 90 days elapsed",
 )
+
+
+@operation(
+    "POST",
+    "/v1/partners/{partner_id}/type-changes",
+    summary="Apply to change the partner's type (PA-2.1: by submitting the documents the new type requires; effective "
+            "when Channel Operations approves it): opens a channel ops approval, the change pending on the partner "
+            "(`type_change`) with what the new type still lacks (`outstanding`); tier, pricing, rebates and "
+            "entitlements do not change (the tier determines them). 422 where the agreement provides none (CPA-2.1)",
+    roles=frozenset({Role.PARTNER, Role.CHANNEL_OPS, Role.ADMIN}),
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/partner-type-change.schema.json",
+    status=201,
+    example={"partner_type": "msp", "reason": "We now operate our customers' networks under managed service contracts"},
+    response_schema="api/responses/partner.schema.json",
+)
+def request_partner_type_change(call: Call) -> dict[str, Any]:
+    return partner_type_changes.request_change(call.runtime, call.who, _own(call), call.body)
 
 
 @operation(
