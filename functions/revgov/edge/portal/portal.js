@@ -163,6 +163,14 @@
     return viewer.decides.includes(c.queue) && c.requested_by_key !== viewer.keyId;
   }
 
+  // SOP-4.2 / COP-4.2: the step an item is at now (the API computes it) and when the next one is due
+  function escalationStep(c) {
+    const e = c.escalation_step;
+    if (!e) return "–";
+    const next = e.next_step ? " (" + words(e.next_step) + " " + when(e.next_at) + ")" : "";
+    return words(e.step) + (e.paused ? ", paused" : "") + next;
+  }
+
   async function loadApprovals() {
     const page = await list("v1/approvals?status=pending&limit=200");
     const rows = await Promise.all(page.items.map(async (a) => {
@@ -179,17 +187,18 @@
       }
       const total = a.context && a.context.net_total;
       const what = el("span", { title: a.approval_id }, words(a.category));
-      return [what, await partnerName(a.partner_id), words(a.queue), when(a.due_at),
+      return [what, await partnerName(a.partner_id), words(a.queue), when(a.due_at), escalationStep(a),
         total ? money(total, (a.context && a.context.currency) || viewer.currency) : "–", actions];
     }));
-    table($("approvals"), ["Request", "Partner", "Queue", "Due", "Net total", ""], rows, page.more);
+    table($("approvals"), ["Request", "Partner", "Queue", "Due", "Escalation", "Net total", ""], rows, page.more);
   }
 
   async function loadStaff() {
     await loadApprovals();
     const exceptions = await list("v1/exceptions?status=open&limit=200");
-    table($("exceptions"), ["Exception", "Partner", "Queue", "Due"], await Promise.all(exceptions.items.map(async (e) =>
-      [el("span", { title: e.exception_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at)])),
+    table($("exceptions"), ["Exception", "Partner", "Queue", "Due", "Escalation"], await Promise.all(exceptions.items.map(async (e) =>
+      [el("span", { title: e.exception_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at),
+        escalationStep(e)])),
       exceptions.more);
     const tasks = await list("v1/tasks?limit=200");
     table($("tasks"), ["Task", "Agent", "Queue", "Confidence"],
