@@ -17,23 +17,20 @@ from typing import Any
 
 from ..domain.access import Principal
 from ..domain.audit import AuditEntry
-from ..domain.errors import NotFound
 from ..domain.partners import type_change
 from ..ports import Changes, DomainEvent
 from ..runtime import Runtime
 from . import cases, tenants
 from . import partner_repository as repository
-from .partners import SOURCE, view
+from .partners import SOURCE, view, visible_id
 
 EFFECT = "partner.type_change"
 
 
 def request_change(rt: Runtime, who: Principal, partner_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Apply for the new type (see the module); the partner as its reader sees it, with the pending `type_change`."""
-    if not who.sees_partner(partner_id):
-        raise NotFound(f"no partner {partner_id}")
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
-    partner, version = repository.load(rt.store, who.tenant_id, partner_id)
+    partner, version = repository.load(rt.store, who.tenant_id, visible_id(who, partner_id))
     at = rt.clock.now_iso()
     change = type_change.requested(tenant.policy, partner, body["partner_type"], reason=body["reason"],
                                    by=who.actor, at=at)  # fmt: skip
