@@ -167,7 +167,7 @@
   function escalationStep(c) {
     const e = c.escalation_step;
     if (!e) return "–";
-    const next = e.next_step ? " (" + words(e.next_step) + " " + when(e.next_at) + ")" : "";
+    const next = e.next_step ? " (next: " + words(e.next_step).toLowerCase() + " " + when(e.next_at) + ")" : "";
     return words(e.step) + (e.paused ? ", paused" : "") + next;
   }
 
