@@ -241,6 +241,8 @@ def _write_live_month(rt: Runtime, tenant_id: str, import_id: str, month: histor
     a row of an order it holds is recorded as the live line (billed once), nothing posted."""
     header, version = billing.load_invoice(rt, tenant_id, month.invoice_id)
     updated, lines = core.add_lines(header, month.drafts, event_id=import_id, erp_event_id=import_id, posted_at=now)
+    # the imports whose rows it holds: a live order event of this month reads its lines for them (history_orders)
+    updated["history_imports"] = sorted({*header.get("history_imports", []), import_id})
     lines = [{**line, "event_ids": [import_id], "erp_event_ids": [import_id]} for line in lines]
     puts = [put for line, ref in zip(lines, month.line_refs, strict=True)
             for put in _line_puts(import_id, month, updated, line, ref)]  # fmt: skip
