@@ -27,6 +27,7 @@ import pytest
 from memory_store import Ledger
 from revgov.domain.access import Principal, Role
 from revgov.domain.errors import RuleViolation
+from revgov.ports import Changes, Delete
 from revgov.services import billing, history
 
 P1 = "ptr_01JBNWPARTNER0000000000001"
@@ -116,3 +117,19 @@ def test_a_month_billed_live_and_already_issued_is_still_refused_whole() -> None
         history.import_history(ledger.rt, FINANCE, {"source": "nov.csv", "lines": _rows("1.00"), "payments": []})
     assert {e.path for e in refused.value.errors} == {"/lines/0/invoice_date", "/lines/1/invoice_date"}
     assert all("2026-11" in e.message for e in refused.value.errors)
+
+
+def test_the_same_file_again_after_it_was_cut_short_posts_nothing_twice_on_the_open_invoice() -> None:
+    """docs/history.md: "A file interrupted halfway keeps its claims: the same file again finishes it". Cut short
+    after the open month was written (its summary, written last, missing), the file again adds no line to it."""
+    amount = _invoiced_at()
+    ledger = Ledger(GO_LIVE)
+    _event(ledger)
+    rows = [*_rows(amount), {**_rows(amount)[1], "line_ref": "INV-NOV-7-3", "order_ref": "", "quantity": "1",
+                             "amount": "1000.00"}]  # a row without an order  # fmt: skip
+    done = history.import_history(ledger.rt, FINANCE, {"source": "nov.csv", "lines": rows, "payments": []})
+    before = _november(ledger)
+    ledger.rt.store.commit("northwind", Changes(deletes=[Delete(history.IMPORTS, done["import_id"])]))
+    again = history.import_history(ledger.rt, FINANCE, {"source": "nov.csv", "lines": rows, "payments": []})
+    assert again["replayed"] is False and again["import_id"] == done["import_id"]
+    assert _november(ledger) == before

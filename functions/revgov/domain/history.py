@@ -349,6 +349,13 @@ class _Planner:
             month = self.months[f"{partner_id}#{period}"] = (
                 Month(partner_id, period, live.invoice_id, live=True, offset=live.line_count) if live is not None
                 else Month(partner_id, period, history_invoice_id(self.tenant_id, partner_id, period)))
+        written = self.known.imported_lines.get(read.key) if live else None
+        if written is not None and written.get("import_id") == self.import_id:
+            # this file again after it was cut short (docs/history.md): the row is on the open invoice already
+            self.seen_lines[read.key] = (period, i, amount, kind)
+            self.families[read.key] = str(read.family)
+            self.live_rows[i] = str(written["line_id"])
+            return
         held = live.orders.get((core.erp_reference(row.get("order_ref")) or "", str(read.sku))) if live else None
         if held is not None and kind != "credit_note":
             # SOP-2.2: the order was posted live to this month's invoice; the ERP's row of it is the same billable
