@@ -238,6 +238,11 @@
       return [words(name), v === true ? "Yes" : v === false ? "No" : v === null || v === undefined ? "–" : String(v)];
     });
     table($("partner-entitlements"), ["Entitlement", "Value"], rows);
+    // the items waiting on the partner's answer (SOP-1.3), and the desk that has each: the team, never the person
+    const waiting = await list("v1/waiting?limit=200");
+    table($("partner-waiting"), ["Item", "Question", "Asked", "With"], waiting.items.map((w) => [
+      el("span", { title: w.approval_id || w.exception_id }, words(w.category)), w.question, when(w.asked_at),
+      w.desk ? words(w.desk.queue) + (w.desk.assigned ? " (assigned)" : "") : "–"]), waiting.more);
   }
 
   function level(tier) {  // a program's level: "2.0% from $250,000.00"
