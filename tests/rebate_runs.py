@@ -120,3 +120,53 @@ def issue_months_over_http(finance: Any, period: str, today: str | None = None) 
             assert done.status_code == 200 or done.json().get("current_status") == "finalized", done.text
             issued.append(draft["invoice_id"])
     return issued
+
+
+# --- one partner's sales, invoices and payments on an in-memory Ledger, as the settlement tests set them up -------
+# (tests/unit/test_settlement_bank_transfer.py, test_rebate_withholding.py, test_statement_lists_every_program.py)
+NORTHWIND_P1 = "ptr_01JBNWPARTNER0000000000001"  # platinum in tests/scenarios/billing/erp-samples.json
+
+
+def ship(ledger: Any, partner_id: str, on: str, *, sku: str = "NW-SRV-R2", quantity: int = 30,
+         order_prefix: str = "SO") -> None:  # fmt: skip
+    """The partner's order of `quantity` x `sku` shipped on day `on` (10:00, billed at noon), billed."""
+    ledger.clock.set(f"{on}T12:00:00Z")
+    data = {"partner_id": partner_id, "order_ref": f"{order_prefix}-{partner_id[-1]}-{on}", "shipped_on": on,
+            "lines": [{"sku": sku, "quantity": quantity}]}  # fmt: skip
+    assert ledger.bill("shipment.confirmed", data, occurred_at=f"{on}T10:00:00Z")["status"] == "processed"
+
+
+def issue(ledger: Any, finance: Principal, partner_id: str, month: str, at: str) -> str:
+    """The partner's invoice of `month` issued (finalized) by finance at `at`: it is dated that day."""
+    ledger.clock.set(at)
+    invoice_id: str = ledger.invoice(partner_id, month)["invoice_id"]
+    billing.finalize_invoice(ledger.rt, finance, invoice_id)
+    return invoice_id
+
+
+def pay(ledger: Any, partner_id: str, invoice_id: str, on: str) -> None:
+    """The ERP's payment of the invoice on day `on`, billed."""
+    ledger.clock.set(f"{on}T09:00:00Z")
+    data = {"partner_id": partner_id, "invoice_id": invoice_id, "paid_on": on, "payment_ref": f"RCPT-{on}"}
+    assert ledger.bill("invoice.paid", data, occurred_at=f"{on}T09:00:00Z")["status"] == "processed"
+
+
+def settle_run(ledger: Any, finance: Principal, period: str, at: str, run: int = 1) -> dict[str, Any]:
+    """The period's run prepared, approved and settled at `at` (`settle_approved`)."""
+    ledger.clock.set(at)
+    return settle_approved(ledger.rt, finance, {"period": period, "run": run})[1]
+
+
+def september(finance: Principal, terms_days: int | None = None) -> tuple[Any, str]:
+    """P1 (platinum) ships 30 x NW-SRV-R2 on 2026-09-05; its September invoice is issued on 2026-10-01 (due on the
+    day + its payment term) and not paid. `terms_days`: P1's own payment term, if given. The Ledger and the invoice."""
+    from memory_store import Ledger  # a test helper of tests/, imported where the Ledger is wanted
+    from revgov.ports import Changes, Put
+
+    ledger = Ledger("2026-09-05T12:00:00Z")
+    if terms_days is not None:
+        p1 = {**next(p for p in ledger.partners if p["partner_id"] == NORTHWIND_P1),
+              "terms": {"payment_terms_days": terms_days}}  # fmt: skip
+        ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", NORTHWIND_P1, p1)]))
+    ship(ledger, NORTHWIND_P1, "2026-09-05")
+    return ledger, issue(ledger, finance, NORTHWIND_P1, "2026-09", "2026-10-01T06:00:00Z")

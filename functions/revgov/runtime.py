@@ -47,6 +47,7 @@ class Registry:
             invoice_dispute_appeals,
             invoice_disputes,
             partner_audits,
+            partner_type_changes,
             partners,
             pricing,
             rebates,
@@ -67,6 +68,7 @@ class Registry:
             "deal.extension": deals.apply_extension,
             "decision.human_review": decision_reviews.apply_review_decision,
             "partner.activation": partners.apply_activation_decision,
+            "partner.type_change": partner_type_changes.apply_decision,
         }
 
     @cached_property

@@ -96,6 +96,9 @@ PARTNER_OPEN = {
     # PA-2.8 / CPA-2.8: the partner tells of a change of its own ownership (another partner's id is a 404:
     # tests/unit/test_ownership_changes.py); it records no screening, which stays the Distributor's
     "record_partner_ownership_change",
+    # PA-2.1 "A Partner may apply to change its partner type": its own only (another partner's id is a 404:
+    # tests/unit/test_partner_type_change.py); Channel Operations approves it, never the partner (SOP-4.3)
+    "request_partner_type_change",
     # PA-7.8 / CPA-7.8 "where the Partner has no open balance and requests it, by bank transfer": the partner asks for
     # (or withdraws) settlement by bank transfer and reads its own request; another partner's id is a 404
     # (tests/unit/test_settlement_bank_transfer.py)

@@ -187,8 +187,11 @@ def test_in_chromium_the_portal_loads_branded_and_an_approval_made_there_is_in_t
     assert seen["finance_who"] == "Staff view · Finance"
     assert seen["finance_sees_row"] and seen["finance_buttons"] == 0, seen
     # a person reads the row: category and queue in words, the partner's name, a date without milliseconds, money
-    request, partner, queue, due, total, _ = seen["approval_row"]
-    assert not re.search(r"apr_|ptr_|_", request + partner + queue), seen["approval_row"]
+    request, partner, queue, due, escalation, total, _ = seen["approval_row"]
+    assert not re.search(r"apr_|ptr_|_", request + partner + queue + escalation), seen["approval_row"]
+    # SOP-4.2: the step it is at now and when the next is due (1.64.0), in words
+    assert re.fullmatch(r"(Queue|Queue reminded|Queue lead)(, paused)? \(next: .+\)|Team head(, paused)?",
+                        escalation), escalation
     assert queue == "Channel ops" and not re.search(r"\d{2}:\d{2}:\d{2}|\.\d{3}|T\d", due), due
     assert "$" in total or "USD" in total, total
     assert pending_approval in seen["status"] and seen["approval_row_gone"]
@@ -209,7 +212,7 @@ def test_in_chromium_the_portal_loads_branded_and_an_approval_made_there_is_in_t
     # the partner view (#20: "its quotes and deals, rebate statements, invoices, entitlements"), in words
     assert set(seen["partner_sections"]) == {
         "partner-quotes-section", "partner-invoices-section", "partner-deals-section", "partner-rebates-section",
-        "partner-entitlements-section"}
+        "partner-entitlements-section", "partner-waiting-section"}  # what waits on it, with the desk (1.64.0)
     assert seen["partner_entitlements"] and all(not re.search(r"_", name) for name, _ in seen["partner_entitlements"])
 
 

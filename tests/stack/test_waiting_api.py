@@ -17,8 +17,9 @@ from support import assert_problem
 
 pytestmark = pytest.mark.stack
 
-# Fields the partner's view of a waiting item may carry: what is asked, of which item, and how to answer it.
-SHOWN = {"kind", "approval_id", "category", "status", "subject", "question", "asked_at", "reply"}
+# Fields the partner's view of a waiting item may carry: what is asked, of which item, how to answer it, and which
+# desk has it (the team, never which member: 1.64.0)
+SHOWN = {"kind", "approval_id", "category", "status", "subject", "question", "asked_at", "reply", "desk"}
 
 
 @pytest.fixture
@@ -45,6 +46,7 @@ def test_staff_ask_the_partner_lists_it_a_rival_sees_nothing_and_the_reply_ends_
     assert item["status"] == "waiting_on_partner" and item["question"] == "signed delivery note?"
     assert item["asked_at"] == asked.json()["waiting"]["since"]
     assert item["reply"] == {"method": "POST", "path": f"/v1/approvals/{approval}/partner-reply"}
+    assert item["desk"] == {"queue": "finance", "assigned": False}  # SOP-6.1: a line dispute is finance's
     # no staff key id, no requester, no context (the invoice's margin, the rival's id): PA-11.1
     assert "key_" not in listed.text and rival_id not in listed.text and "requested_by" not in listed.text
     # the partner names itself: the same; a rival's id, even of a partner of the tenant: 404 like one that is not

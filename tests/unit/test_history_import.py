@@ -232,6 +232,10 @@ def test_history_cannot_overwrite_a_month_revgov_already_billed_nor_another_file
         occurred_at="2026-09-10T10:00:00Z",
     )
     ledger.clock.set(GO_LIVE)
+    # issued (SOP-2.2 "An issued invoice is immutable"): a month billed live and still open takes the rows of orders
+    # it does not hold since 1.64.1 (tests/unit/test_history_vs_live_event.py); once issued, none
+    september = ledger.invoice(P1, "2026-09")
+    billing.finalize_invoice(ledger.rt, FINANCE, september["invoice_id"])
     with pytest.raises(RuleViolation) as refused:
         history.import_history(ledger.rt, FINANCE, {"lines": [_line("S1-1", "2026-09-30", "1250.00", "1")]})
     assert [e.path for e in refused.value.errors] == ["/lines/0/invoice_date"]

@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
-from rebate_runs import settle_approved
+from rebate_runs import pay, september, settle_run, ship
 from revgov import schemas
 from revgov.domain.access import Principal, Role
 from revgov.domain.rebates.withholding import Withholding
 from revgov.domain.rules import Rule
 from revgov.ports import Changes, Put
-from revgov.services import billing, rebates
+from revgov.services import rebates
 from revgov.services.billing.overdue import owing_beyond
 from revgov.tenant_files import load_tenant_file
 from support import ROOT
@@ -36,41 +36,6 @@ P1, P2 = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
 FINANCE = Principal("northwind", Role.FINANCE, "key_fin")
 AS_P1 = Principal("northwind", Role.PARTNER, "key_p1", P1)
 AS_P2 = Principal("northwind", Role.PARTNER, "key_p2", P2)
-
-
-def _ship(ledger: Ledger, partner_id: str, on: str, sku: str, quantity: int) -> None:
-    ledger.clock.set(f"{on}T12:00:00Z")
-    data = {"partner_id": partner_id, "order_ref": f"SO-{partner_id[-1]}-{on}", "shipped_on": on,
-            "lines": [{"sku": sku, "quantity": quantity}]}  # fmt: skip
-    assert ledger.bill("shipment.confirmed", data, occurred_at=f"{on}T10:00:00Z")["status"] == "processed"
-
-
-def _issue(ledger: Ledger, partner_id: str, month: str, at: str) -> str:
-    ledger.clock.set(at)
-    invoice_id: str = ledger.invoice(partner_id, month)["invoice_id"]
-    billing.finalize_invoice(ledger.rt, FINANCE, invoice_id)
-    return invoice_id
-
-
-def _pay(ledger: Ledger, partner_id: str, invoice_id: str, on: str) -> None:
-    ledger.clock.set(f"{on}T09:00:00Z")
-    data = {"partner_id": partner_id, "invoice_id": invoice_id, "paid_on": on, "payment_ref": f"RCPT-{on}"}
-    assert ledger.bill("invoice.paid", data, occurred_at=f"{on}T09:00:00Z")["status"] == "processed"
-
-
-def _settle(ledger: Ledger, period: str, at: str) -> dict[str, Any]:
-    ledger.clock.set(at)
-    return settle_approved(ledger.rt, FINANCE, {"period": period, "run": 1})[1]
-
-
-def _september(terms_days: int | None = None) -> tuple[Ledger, str]:
-    """P1 (platinum) ships 30 servers in September; its invoice is issued on 2026-10-01 and never paid."""
-    ledger = Ledger("2026-09-05T12:00:00Z")
-    if terms_days is not None:
-        p1 = {**next(p for p in ledger.partners if p["partner_id"] == P1), "terms": {"payment_terms_days": terms_days}}
-        ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", P1, p1)]))
-    _ship(ledger, P1, "2026-09-05", "NW-SRV-R2", 30)
-    return ledger, _issue(ledger, P1, "2026-09", "2026-10-01T06:00:00Z")
 
 
 @pytest.mark.parametrize(
@@ -83,8 +48,8 @@ def _september(terms_days: int | None = None) -> tuple[Ledger, str]:
     ],
 )
 def test_pa_7_8_rebates_are_withheld_while_an_invoice_is_more_than_60_days_overdue(terms_days, settle_at, withheld):
-    ledger, invoice_id = _september(terms_days)
-    settled = _settle(ledger, "2026-Q3", settle_at)
+    ledger, invoice_id = september(FINANCE, terms_days)
+    settled = settle_run(ledger, FINANCE, "2026-Q3", settle_at)
     view = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)
     statement = view["statement"]
     total = Decimal(statement["total"])
@@ -110,12 +75,12 @@ def test_pa_7_8_rebates_are_withheld_while_an_invoice_is_more_than_60_days_overd
 
 def test_pa_7_8_the_withheld_amount_is_released_in_the_first_settlement_after_payment():
     # "... and are released in the first settlement after the overdue amount is paid."
-    ledger, invoice_id = _september()
-    q3 = _settle(ledger, "2026-Q3", "2026-12-31T09:00:00Z")
+    ledger, invoice_id = september(FINANCE)
+    q3 = settle_run(ledger, FINANCE, "2026-Q3", "2026-12-31T09:00:00Z")
     withheld = rebates.get_settlement(ledger.rt, FINANCE, q3["settlement_id"], P1)["statement"]["total"]
     assert q3["totals"]["payable"] == "0.00"
-    _pay(ledger, P1, invoice_id, "2027-01-05")
-    q4 = _settle(ledger, "2026-Q4", "2027-01-06T09:00:00Z")  # nothing sold in Q4: the release alone
+    pay(ledger, P1, invoice_id, "2027-01-05")
+    q4 = settle_run(ledger, FINANCE, "2026-Q4", "2027-01-06T09:00:00Z")  # nothing sold in Q4: the release alone
     statement = rebates.get_settlement(ledger.rt, FINANCE, q4["settlement_id"], P1)["statement"]
     releases = [ln for ln in statement["lines"] if ln["kind"] == "withheld_release"]
     assert [(r["amount"], r["references"]["settlement_id"], r["clause"]) for r in releases] == [
@@ -130,21 +95,21 @@ def test_pa_7_8_the_withheld_amount_is_released_in_the_first_settlement_after_pa
         f"{P1}#{q3['settlement_id']}"
     ]
     # released once: the next quarter pays it no more
-    q1 = _settle(ledger, "2027-Q1", "2027-04-06T09:00:00Z")
+    q1 = settle_run(ledger, FINANCE, "2027-Q1", "2027-04-06T09:00:00Z")
     assert q1["totals"]["payable"] == "0.00"
 
 
 def test_pa_7_8_an_unpaid_invoice_keeps_the_amount_withheld_in_the_next_run():
-    ledger, _ = _september()
-    _settle(ledger, "2026-Q3", "2026-12-31T09:00:00Z")
-    q4 = _settle(ledger, "2026-Q4", "2027-01-06T09:00:00Z")
+    ledger, _ = september(FINANCE)
+    settle_run(ledger, FINANCE, "2026-Q3", "2026-12-31T09:00:00Z")
+    q4 = settle_run(ledger, FINANCE, "2026-Q4", "2027-01-06T09:00:00Z")
     assert q4["totals"]["payable"] == "0.00" and q4["partners"] == []  # still overdue: nothing released
 
 
 def test_a_partner_reads_its_own_overdue_invoices_and_never_another_partners():
-    ledger, invoice_id = _september()
-    _ship(ledger, P2, "2026-09-07", "NW-SRV-R2", 5)
-    settled = _settle(ledger, "2026-Q3", "2026-12-31T09:00:00Z")
+    ledger, invoice_id = september(FINANCE)
+    ship(ledger, P2, "2026-09-07", quantity=5)
+    settled = settle_run(ledger, FINANCE, "2026-Q3", "2026-12-31T09:00:00Z")
     mine = rebates.get_settlement(ledger.rt, AS_P1, settled["settlement_id"], None)
     assert [i["invoice_id"] for i in mine["statement"]["withholding"]["overdue_invoices"]] == [invoice_id]
     assert "totals" not in mine and "withheld" not in mine and [p["partner_id"] for p in mine["partners"]] == [P1]
@@ -203,13 +168,13 @@ def test_pa_2_8_no_incentive_is_processed_while_a_screening_match_is_unresolved(
     "no quote, order, payment or incentive is processed for the Partner until Legal resolves it"). P1's September
     invoice is issued on 2026-10-01 and not yet due on 2026-10-15; a potential match recorded on 2026-10-10 withholds
     its Q3 statement citing PA-2.8, the amount carried until Legal clears the partner."""
-    ledger, _invoice_id = _september()
+    ledger, _invoice_id = september(FINANCE)
     p1 = next(p for p in ledger.partners if p["partner_id"] == P1)
     match = {"document_type": "compliance_screening", "reference": "dms://screening/p1.pdf",
              "checksum": "sha256:" + "7" * 64, "issued_at": "2026-10-10", "outcome": "potential_match"}  # fmt: skip
     ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", P1, {
         **p1, "documents": {**p1.get("documents", {}), "compliance_screening": match}})]))
-    settled = _settle(ledger, "2026-Q3", "2026-10-15T09:00:00Z")
+    settled = settle_run(ledger, FINANCE, "2026-Q3", "2026-10-15T09:00:00Z")
     statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
     assert Decimal(statement["total"]) > 0 and statement["status"] == "withheld"
     held = statement["withholding"]

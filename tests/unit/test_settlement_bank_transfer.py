@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 
 from memory_store import Ledger
-from rebate_runs import prepare, second_finance, settle_approved
+from rebate_runs import issue, pay, prepare, second_finance, september, settle_run, ship
 from revgov.domain.access import Principal, Role
 from revgov.domain.billing.balance import open_invoices
 from revgov.domain.errors import Conflict, NotFound
-from revgov.services import billing, rebates
+from revgov.services import rebates
 from revgov.services.rebates import bank_transfer
 
 P1, P2 = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
@@ -43,40 +43,13 @@ AS_P1 = Principal("northwind", Role.PARTNER, "key_p1", P1)
 AS_P2 = Principal("northwind", Role.PARTNER, "key_p2", P2)
 
 
-def _ship(ledger: Ledger, partner_id: str, on: str, quantity: int = 30) -> None:
-    ledger.clock.set(f"{on}T12:00:00Z")
-    data = {"partner_id": partner_id, "order_ref": f"SO-{partner_id[-1]}-{on}", "shipped_on": on,
-            "lines": [{"sku": "NW-SRV-R2", "quantity": quantity}]}  # fmt: skip
-    assert ledger.bill("shipment.confirmed", data, occurred_at=f"{on}T10:00:00Z")["status"] == "processed"
-
-
-def _issue(ledger: Ledger, partner_id: str, month: str, at: str) -> str:
-    ledger.clock.set(at)
-    invoice_id: str = ledger.invoice(partner_id, month)["invoice_id"]
-    billing.finalize_invoice(ledger.rt, FINANCE, invoice_id)
-    return invoice_id
-
-
-def _pay(ledger: Ledger, partner_id: str, invoice_id: str, on: str) -> None:
-    ledger.clock.set(f"{on}T09:00:00Z")
-    data = {"partner_id": partner_id, "invoice_id": invoice_id, "paid_on": on, "payment_ref": f"RCPT-{on}"}
-    assert ledger.bill("invoice.paid", data, occurred_at=f"{on}T09:00:00Z")["status"] == "processed"
-
-
-def _september() -> tuple[Ledger, str]:
-    ledger = Ledger("2026-09-05T12:00:00Z")
-    _ship(ledger, P1, "2026-09-05")
-    return ledger, _issue(ledger, P1, "2026-09", "2026-10-01T06:00:00Z")
-
-
 def _request(ledger: Ledger, who: Principal, at: str = "2026-10-02T10:00:00Z", partner_id: str = P1) -> dict:
     ledger.clock.set(at)
     return bank_transfer.request(ledger.rt, who, partner_id, {"note": "pay our rebates to the account on file"})
 
 
 def _statement(ledger: Ledger, at: str, period: str = "2026-Q3") -> tuple[dict[str, Any], dict[str, Any]]:
-    ledger.clock.set(at)
-    settled = settle_approved(ledger.rt, FINANCE, {"period": period, "run": 1})[1]
+    settled = settle_run(ledger, FINANCE, period, at)
     return settled, rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
 
 
@@ -85,11 +58,11 @@ def _settled_audit(ledger: Ledger) -> dict[str, Any]:
 
 
 def test_pa_7_8_a_partner_that_asked_and_owes_nothing_is_paid_by_bank_transfer():
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september(FINANCE)
     asked = _request(ledger, AS_P1)
     assert (asked["status"], asked["partner_id"], asked["rule_id"], asked["clause"]) == (
         "standing", P1, "RBT-SETTLEMENT-METHOD", "PA-7.8")
-    _pay(ledger, P1, invoice_id, "2026-10-20")
+    pay(ledger, P1, invoice_id, "2026-10-20")
     _, statement = _statement(ledger, "2026-10-25T09:00:00Z")
     total = Decimal(statement["total"])
     assert total > 0 and statement["status"] == "payable"
@@ -110,7 +83,7 @@ def test_pa_7_8_a_partner_that_asked_and_owes_nothing_is_paid_by_bank_transfer()
 
 
 def test_pa_7_8_an_unpaid_issued_invoice_is_an_open_balance_so_the_settlement_is_a_credit_note():
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september(FINANCE)
     _request(ledger, AS_P1)
     _, statement = _statement(ledger, "2026-10-25T09:00:00Z")  # due 2026-10-31: open, not overdue
     assert statement["status"] == "payable"
@@ -125,8 +98,8 @@ def test_pa_7_8_an_unpaid_issued_invoice_is_an_open_balance_so_the_settlement_is
 
 
 def test_pa_7_8_without_a_request_the_settlement_is_a_credit_note():
-    ledger, invoice_id = _september()
-    _pay(ledger, P1, invoice_id, "2026-10-20")
+    ledger, invoice_id = september(FINANCE)
+    pay(ledger, P1, invoice_id, "2026-10-20")
     _, statement = _statement(ledger, "2026-10-25T09:00:00Z")
     method = statement["settlement_method"]
     assert (method["method"], method["bank_transfer_requested"]) == ("credit_note", False)
@@ -134,14 +107,14 @@ def test_pa_7_8_without_a_request_the_settlement_is_a_credit_note():
 
 
 def test_pa_7_8_a_withdrawn_request_no_longer_stands():
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september(FINANCE)
     _request(ledger, AS_P1)
     ledger.clock.set("2026-10-10T10:00:00Z")
     withdrawn = bank_transfer.withdraw(ledger.rt, AS_P1, P1, {"note": "back to credit notes, not DE89 3704 0044 0532 "
                                                                      "0130 00"})  # fmt: skip
     assert withdrawn["status"] == "withdrawn" and withdrawn["withdrawn_at"].startswith("2026-10-10T10:00:00")
     assert withdrawn["withdrawal_note"] == "back to credit notes, not [iban]"
-    _pay(ledger, P1, invoice_id, "2026-10-20")
+    pay(ledger, P1, invoice_id, "2026-10-20")
     _, statement = _statement(ledger, "2026-10-25T09:00:00Z")
     assert statement["settlement_method"]["method"] == "credit_note"
     with pytest.raises(Conflict):  # nothing stands to withdraw
@@ -149,21 +122,21 @@ def test_pa_7_8_a_withdrawn_request_no_longer_stands():
 
 
 def test_staff_request_on_the_partners_behalf_and_a_second_request_while_one_stands_is_a_conflict():
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september(FINANCE)
     asked = _request(ledger, FINANCE)
     assert asked["requested_by_role"] == "finance"
     with pytest.raises(Conflict):
         _request(ledger, AS_P1)
     assert bank_transfer.get(ledger.rt, AS_P1, P1)["requested_at"] == asked["requested_at"]
-    _pay(ledger, P1, invoice_id, "2026-10-20")
+    pay(ledger, P1, invoice_id, "2026-10-20")
     assert _statement(ledger, "2026-10-25T09:00:00Z")[1]["settlement_method"]["method"] == "bank_transfer"
 
 
 def test_a_request_made_after_the_run_was_prepared_changes_its_figures_so_approval_is_refused():
     """The method is read when the run is built, and approving rebuilds it (docs/rebates.md: "Anything changed since
     ... is 409 figures_changed"): the statement issued always states the method true at its issue."""
-    ledger, invoice_id = _september()
-    _pay(ledger, P1, invoice_id, "2026-10-20")
+    ledger, invoice_id = september(FINANCE)
+    pay(ledger, P1, invoice_id, "2026-10-20")
     ledger.clock.set("2026-10-25T09:00:00Z")
     prepared = prepare(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})[1]
     _request(ledger, AS_P1, at="2026-10-25T10:00:00Z")
@@ -175,11 +148,11 @@ def test_a_request_made_after_the_run_was_prepared_changes_its_figures_so_approv
 def test_pa_7_8_a_withheld_amount_is_released_by_bank_transfer_once_the_overdue_invoice_is_paid():
     """Withheld on 2026-12-31 (61 days overdue): the withheld statement pays nothing now, so it states no method; paid
     on 2027-01-05, the Q4 run releases it, and with the request standing and nothing open it is a bank transfer."""
-    ledger, invoice_id = _september()
+    ledger, invoice_id = september(FINANCE)
     _request(ledger, AS_P1)
     q3, withheld = _statement(ledger, "2026-12-31T09:00:00Z")
     assert withheld["status"] == "withheld" and withheld["settlement_method"]["method"] is None
-    _pay(ledger, P1, invoice_id, "2027-01-05")
+    pay(ledger, P1, invoice_id, "2027-01-05")
     _, q4 = _statement(ledger, "2027-01-06T09:00:00Z", period="2026-Q4")
     assert [(ln["kind"], ln["references"]["settlement_id"]) for ln in q4["lines"]] == [
         ("withheld_release", q3["settlement_id"])]
@@ -188,7 +161,7 @@ def test_pa_7_8_a_withheld_amount_is_released_by_bank_transfer_once_the_overdue_
 
 
 def test_a_partner_key_cannot_request_for_a_rival_nor_read_or_withdraw_a_rivals_request():
-    ledger, _ = _september()
+    ledger, _ = september(FINANCE)
     _request(ledger, AS_P1)
     for call in (lambda pid: bank_transfer.request(ledger.rt, AS_P2, pid, {}),
                  lambda pid: bank_transfer.get(ledger.rt, AS_P2, pid),
@@ -205,11 +178,11 @@ def test_a_partner_key_cannot_request_for_a_rival_nor_read_or_withdraw_a_rivals_
 
 
 def test_another_partners_open_invoice_does_not_hold_back_a_bank_transfer():
-    ledger, invoice_id = _september()
-    _ship(ledger, P2, "2026-09-07", 5)
-    _issue(ledger, P2, "2026-09", "2026-10-01T07:00:00Z")  # P2 never pays
+    ledger, invoice_id = september(FINANCE)
+    ship(ledger, P2, "2026-09-07", quantity=5)
+    issue(ledger, FINANCE, P2, "2026-09", "2026-10-01T07:00:00Z")  # P2 never pays
     _request(ledger, AS_P1)
-    _pay(ledger, P1, invoice_id, "2026-10-20")
+    pay(ledger, P1, invoice_id, "2026-10-20")
     _, statement = _statement(ledger, "2026-10-25T09:00:00Z")
     assert statement["settlement_method"]["method"] == "bank_transfer"
 
@@ -247,7 +220,7 @@ def test_an_open_balance_is_an_issued_unpaid_invoice_not_fully_credited(invoice,
 def test_bank_details_typed_in_the_note_are_masked_never_stored():
     """Revgov keeps no bank details (the ERP holds the partner's account): an IBAN in the note is masked before it is
     stored or audited (domain/masking.py)."""
-    ledger, _ = _september()
+    ledger, _ = september(FINANCE)
     ledger.clock.set("2026-10-02T10:00:00Z")
     iban = "DE89 3704 0044 0532 0130 00"
     asked = bank_transfer.request(ledger.rt, AS_P1, P1, {"note": f"pay to {iban} please"})

@@ -23,10 +23,10 @@ from __future__ import annotations
 from typing import Any
 
 from memory_store import Ledger
-from rebate_runs import second_finance, settle_approved
+from rebate_runs import issue, pay, second_finance, settle_approved, ship
 from revgov.domain.access import Principal, Role
 from revgov.ports import Changes, Put
-from revgov.services import billing, rebates
+from revgov.services import rebates
 
 P1, P2 = "ptr_01JBNWPARTNER0000000000001", "ptr_01JBNWPARTNER0000000000002"
 FINANCE = Principal("northwind", Role.FINANCE, "key_fin8")
@@ -34,33 +34,17 @@ AS_P2 = Principal("northwind", Role.PARTNER, "key_p2_8", P2)
 SPIFF = "RBT-HW-SPIFF"
 
 
-def _ship(ledger: Ledger, partner_id: str, on: str, quantity: int) -> None:
-    ledger.clock.set(f"{on}T12:00:00Z")
-    data = {"partner_id": partner_id, "order_ref": f"SO-8-{partner_id[-1]}-{on}", "shipped_on": on,
-            "lines": [{"sku": "NW-SW-24P", "quantity": quantity}]}  # fmt: skip
-    assert ledger.bill("shipment.confirmed", data, occurred_at=f"{on}T10:00:00Z")["status"] == "processed"
-
-
-def _issue(ledger: Ledger, partner_id: str, month: str, at: str) -> str:
-    ledger.clock.set(at)
-    invoice_id: str = ledger.invoice(partner_id, month)["invoice_id"]
-    billing.finalize_invoice(ledger.rt, FINANCE, invoice_id)
-    return invoice_id
-
-
 def _quarter() -> tuple[Ledger, dict[str, Any]]:
     ledger = Ledger("2025-08-01T09:00:00Z")
     p1 = {**next(p for p in ledger.partners if p["partner_id"] == P1), "activated_at": "2024-01-10T00:00:00.000Z"}
     ledger.rt.store.commit("northwind", Changes(puts=[Put("PARTNER", P1, p1)]))
-    _ship(ledger, P1, "2025-08-12", 100)
-    baseline = _issue(ledger, P1, "2025-08", "2025-09-01T06:00:00Z")
-    ledger.clock.set("2025-09-20T09:00:00Z")  # paid: nothing withheld under PA-7.8's 60 days overdue
-    paid = {"partner_id": P1, "invoice_id": baseline, "paid_on": "2025-09-20", "payment_ref": "RCPT-8-AUG"}
-    assert ledger.bill("invoice.paid", paid, occurred_at="2025-09-20T09:00:00Z")["status"] == "processed"
-    _ship(ledger, P1, "2026-09-08", 100)
-    _ship(ledger, P2, "2026-09-09", 10)
-    _issue(ledger, P1, "2026-09", "2026-10-01T06:00:00Z")
-    _issue(ledger, P2, "2026-09", "2026-10-01T06:05:00Z")
+    ship(ledger, P1, "2025-08-12", sku="NW-SW-24P", quantity=100, order_prefix="SO-8")
+    baseline = issue(ledger, FINANCE, P1, "2025-08", "2025-09-01T06:00:00Z")
+    pay(ledger, P1, baseline, "2025-09-20")  # paid: nothing withheld under PA-7.8's 60 days overdue
+    ship(ledger, P1, "2026-09-08", sku="NW-SW-24P", quantity=100, order_prefix="SO-8")
+    ship(ledger, P2, "2026-09-09", sku="NW-SW-24P", quantity=10, order_prefix="SO-8")
+    issue(ledger, FINANCE, P1, "2026-09", "2026-10-01T06:00:00Z")
+    issue(ledger, FINANCE, P2, "2026-09", "2026-10-01T06:05:00Z")
     ledger.clock.set("2026-10-10T09:00:00Z")
     status, run = settle_approved(ledger.rt, FINANCE, {"period": "2026-Q3"})
     assert status == 201 and run["status"] == "settled", run

@@ -14,6 +14,7 @@ from typing import Any, NotRequired, TypedDict, cast
 from .access import Principal, Role
 from .calendar import BusinessCalendar
 from .errors import Conflict, FieldError, Forbidden, RuleViolation
+from .escalation import current as escalation_step
 from .sla_pause import OPEN as OPEN  # re-exported: the open status of each kind of case
 from .sla_pause import WAITING, close_pause
 
@@ -259,6 +260,13 @@ def resolved_otherwise(case: Mapping[str, Any], outcome: str, reason: Mapping[st
 def id_field(kind: str) -> str:
     """The name of a case's id in answers, paths and events: `approval_id` or `exception_id` (#20: one name)."""
     return f"{kind}_id"
+
+
+def queue_view(case: Mapping[str, Any], now: str) -> dict[str, Any]:
+    """A case as a desk reads it in its queue (`GET /v1/approvals`, `/v1/exceptions`, one item): `view`, with the
+    escalation step it is at `now` and when the next is due (`escalation.current`; SOP-4.2 / COP-4.2), null once
+    decided."""
+    return {**view(case), "escalation_step": escalation_step(case, now)}
 
 
 def view(case: Mapping[str, Any]) -> dict[str, Any]:

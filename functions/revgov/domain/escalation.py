@@ -14,9 +14,11 @@ approved by default"); the flow escalates approvals past due the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from .sla_pause import OPEN, WAITING
 from .time import instant, iso
 
 
@@ -35,3 +37,31 @@ def marks(rule: dict[str, Any], opened_at: str, due_at: str) -> dict[str, str]:
         "lead_at": at(rule["lead_at_percent"]),
         "head_at": at(rule["head_at_percent"]),
     }
+
+
+# SOP-4.2 / COP-4.2's ladder in order: (the step an undecided item has reached, the mark at which it is reached)
+LADDER = (("queue_reminded", "remind_at"), ("queue_lead", "lead_at"), ("team_head", "head_at"))
+IN_QUEUE = "queue"  # within the first part of its SLA: only its queue has it
+
+
+def current(case: Mapping[str, Any], now: str) -> dict[str, Any] | None:
+    """The escalation step an undecided item is at, at `now`, and the next one with the time it is due; None for an
+    item decided or without escalation marks. `step` is `queue` (before the reminder), `queue_reminded` (SOP-4.2 "the
+    queue is notified"), `queue_lead` ("escalated to the queue lead"), `team_head` ("to the head of the owning team");
+    `since` is when it was reached (None for `queue`: since it was opened or entered the queue). An item waiting on its
+    partner (SOP-1.3: its clock paused) stays at the step it had when the wait began (`paused: true`); its marks move
+    by the wait when the partner replies."""
+    marks = case.get("escalation")
+    if not marks or case.get("status") not in (OPEN.get(str(case.get("kind"))), WAITING):
+        return None
+    paused = case.get("status") == WAITING and bool(case.get("waiting"))
+    at = instant(case["waiting"]["since"] if paused else now)
+    step, since, next_step, next_at = IN_QUEUE, None, None, None
+    for name, field in LADDER:
+        if instant(marks[field]) <= at:
+            step, since = name, marks[field]
+        else:
+            next_step, next_at = name, marks[field]
+            break
+    return {"step": step, "since": since, "next_step": next_step, "next_at": next_at, "due_at": case.get("due_at"),
+            "paused": paused, "rule_id": marks["rule_id"], "clause": marks["clause"]}

@@ -43,6 +43,16 @@ PAYMENT_FIELDS = frozenset({"partner_id", "invoice_ref", "paid_on", "payment_ref
 
 
 @dataclass(frozen=True)
+class LiveMonth:
+    """A partner-month billed live (Revgov's invoice, not an import's): its invoice and the orders its lines hold."""
+
+    invoice_id: str
+    status: str  # draft: still open, history rows go onto it; finalized: issued, immutable (SOP-2.2)
+    line_count: int
+    orders: Mapping[tuple[str, str], Mapping[str, Any]]  # (ORDER REF as billing knows it, SKU) -> the live line
+
+
+@dataclass(frozen=True)
 class Known:
     """What the store already holds that rows are checked against."""
 
@@ -52,6 +62,7 @@ class Known:
     imported_invoices: Mapping[str, Mapping[str, Any]]  # partner#invoice_ref -> {invoice_id, period, import_id}
     price: Callable[[str, date], CatalogItem | None]
     families: frozenset[str]
+    live_months: Mapping[str, LiveMonth] = field(default_factory=dict)  # partner#YYYY-MM billed live
 
 
 @dataclass
@@ -66,6 +77,9 @@ class Month:
     erp_invoices: dict[str, str | None] = field(default_factory=dict)  # ERP invoice ref -> paid on
     rows: list[int] = field(default_factory=list)  # the file's row of each draft
     credits_row: dict[int, int] = field(default_factory=dict)  # draft index -> row of this file it credits
+    live: bool = False  # billed live first: the drafts go onto Revgov's open invoice `invoice_id` (`LiveMonth`)
+    offset: int = 0  # the lines that invoice already holds: the drafts are numbered on from them
+    billed_live: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)  # (line ref, the live line)
 
 
 def _day(text: Any) -> date | None:
@@ -109,7 +123,7 @@ def plan(
     planner = _Planner(tenant_id, import_id, known, period_of(today), went_live, (rule, credit_rule))
     for i, row in enumerate(lines):
         planner.take(i, row)
-    _resolve_references(planner.months)
+    _resolve_references(planner.months, planner.live_rows)
     _apply_payments(payments, planner.months, known, planner.errors)
     return list(planner.months.values()), planner.errors
 
@@ -171,6 +185,7 @@ class _Planner:
     # partner#line_ref -> its family (a credit note without SKU takes its line's)
     families: dict[str, str] = field(default_factory=dict)
     credit_total: dict[str, Decimal] = field(default_factory=dict)  # key -> credited by earlier rows
+    live_rows: dict[int, str] = field(default_factory=dict)  # row -> the live line that billed its order
 
     def bad(self, path: str, message: str) -> None:
         self.errors.append(FieldError(path, message))
@@ -311,11 +326,15 @@ class _Planner:
         if read.partner_id not in self.known.partners or period is None:
             return
         billed = self.known.billed_months.get(f"{read.partner_id}#{period}", "absent")
+        live = self.known.live_months.get(f"{read.partner_id}#{period}")
+        if billed is None and live is not None and live.status == "draft":
+            return  # billed live and still open: its rows go onto that invoice, an order it holds once (`_add`)
         if billed not in ("absent", self.import_id):
             self.bad(
                 f"{read.at}/invoice_date",
                 f"partner {read.partner_id} already has an invoice for {period}"
-                + (f" (history import {billed})" if billed else " billed in Revgov"),
+                + (f" (history import {billed})" if billed else " billed in Revgov and issued (SOP-2.2: an issued "
+                   "invoice is immutable; correct it under SOP-2.5)"),
             )
 
     def _add(self, i: int, read: _Row, row: dict[str, Any]) -> None:
@@ -325,10 +344,27 @@ class _Planner:
         assert read.served is not None and read.family is not None
         partner_id, kind, item = read.partner_id, read.kind, read.item
         month = self.months.get(f"{partner_id}#{period}")
+        live = self.known.live_months.get(f"{partner_id}#{period}")
         if month is None:
-            month = self.months[f"{partner_id}#{period}"] = Month(
-                partner_id, period, history_invoice_id(self.tenant_id, partner_id, period)
-            )
+            month = self.months[f"{partner_id}#{period}"] = (
+                Month(partner_id, period, live.invoice_id, live=True, offset=live.line_count) if live is not None
+                else Month(partner_id, period, history_invoice_id(self.tenant_id, partner_id, period)))
+        written = self.known.imported_lines.get(read.key) if live else None
+        if written is not None and written.get("import_id") == self.import_id:
+            # this file again after it was cut short (docs/history.md): the row is on the open invoice already
+            self.seen_lines[read.key] = (period, i, amount, kind)
+            self.families[read.key] = str(read.family)
+            self.live_rows[i] = str(written["line_id"])
+            return
+        held = live.orders.get((core.erp_reference(row.get("order_ref")) or "", str(read.sku))) if live else None
+        if held is not None and kind != "credit_note":
+            # SOP-2.2: the order was posted live to this month's invoice; the ERP's row of it is the same billable
+            # event, billed once: recorded as that line (a later credit note finds it), nothing posted again
+            month.billed_live.append((read.line_ref, held))
+            self.seen_lines[read.key] = (period, i, amount, kind)
+            self.families[read.key] = str(read.family)
+            self.live_rows[i] = str(held["line_id"])
+            return
         references = None
         if read.credited is not None and read.credited[0] == "file":
             month.credits_row[len(month.drafts)] = int(read.credited[1])  # its line id once every row has a number
@@ -360,11 +396,12 @@ class _Planner:
         self.families[read.key] = str(read.family)
 
 
-def _resolve_references(months: dict[str, Month]) -> None:
-    """A credit note that credits a line of the same file learns that line's id once every row has its number."""
-    ids: dict[int, str] = {}
+def _resolve_references(months: dict[str, Month], live_rows: Mapping[int, str]) -> None:
+    """A credit note that credits a line of the same file learns that line's id once every row has its number (a
+    row whose order was billed live: the live line)."""
+    ids: dict[int, str] = dict(live_rows)
     for month in months.values():
-        for number, row in enumerate(month.rows, start=1):
+        for number, row in enumerate(month.rows, start=1 + month.offset):
             ids[row] = f"{month.invoice_id}.{number}"
     for month in months.values():
         for n, row in month.credits_row.items():
@@ -398,6 +435,10 @@ def _apply_payments(
                 else f"no ERP invoice {invoice_ref or '(empty)'} of partner {partner_id or '(empty)'} in this file"
             )
             errors.append(FieldError(f"{at}/invoice_ref", message))
+            continue
+        if month.live:
+            errors.append(FieldError(f"{at}/invoice_ref", f"ERP invoice {invoice_ref} is of {month.period}, billed "
+                                     "live on Revgov's open invoice: its payment is that invoice's (invoice.paid)"))
             continue
         if paid is not None:
             first = period_bounds(month.period)[0]

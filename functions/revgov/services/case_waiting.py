@@ -108,7 +108,15 @@ def waiting_view(case: Mapping[str, Any]) -> dict[str, Any]:
         "question": case["waiting"]["question"],
         "asked_at": case["waiting"]["since"],
         "reply": {"method": "POST", "path": f"/v1/{kind}s/{case['case_id']}/partner-reply"},
+        "desk": desk(case),
     }
+
+
+def desk(case: Mapping[str, Any]) -> dict[str, Any]:
+    """Who has the partner's own item, as the partner reads it: the desk (its queue) and whether a member of it is
+    assigned (`case_assignment`), never which member: a partner reads the team, not the Distributor's key or its
+    label (PA-11.1 / CPA-11.1; `audience.actors_as_roles`)."""
+    return {"queue": case["queue"], "assigned": bool(case.get("assignee"))}
 
 
 def reroute_exception(rt: Runtime, who: Principal, case_id: str, category: str, note: str) -> Case:
@@ -146,6 +154,7 @@ def partner_view(case: Mapping[str, Any]) -> dict[str, Any]:
         **{k: case[k] for k in PARTNER_FIELDS},
         "waiting": {"since": waiting["since"], "question": waiting["question"]} if waiting else None,
         "pauses": [{k: p[k] for k in ("since", "until", "question", "reply")} for p in case.get("pauses", [])],
+        "desk": desk(case),
     }
 
 

@@ -81,6 +81,7 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
         "payments": len(payments),
         "partners": len({m.partner_id for m in months}),
         "invoices": len(months),
+        "billed_live": sum(len(m.billed_live) for m in months),  # rows of orders billed live first (SOP-2.2)
         "periods": [periods[0], periods[-1]] if periods else [],  # the first and the last month
         "total": format_money(total),
     }
@@ -119,6 +120,8 @@ def _known(
     billed = {
         key: (invoices.get(p["invoice_id"]) or {}).get("imported", {}).get("import_id") for key, p in pointers.items()
     }
+    live = {key: _live_month(rt, tenant_id, invoices[p["invoice_id"]]) for key, p in pointers.items()
+            if billed[key] is None and p["invoice_id"] in invoices}  # fmt: skip
     refs = {(r.get("partner_id"), r.get(k)) for r in rows for k in ("line_ref", "credits_line_ref") if r.get(k)}
     invoice_refs = {(p.get("partner_id"), p.get("invoice_ref")) for p in payments if isinstance(p, dict)}
     families = set(product_families(policy)) | {
@@ -132,7 +135,17 @@ def _known(
         imported_invoices=_by_reference(rt, tenant_id, HISTORY_INVOICES, invoice_refs),
         price=lambda sku, on: catalog.item(sku, on.isoformat()),
         families=frozenset(families),
+        live_months=live,
     )
+
+
+def _live_month(rt: Runtime, tenant_id: str, header: dict[str, Any]) -> history.LiveMonth:
+    """A partner-month billed live: its invoice and, while it is open, the orders its lines hold (by order and SKU;
+    a credit note or a line without an order holds none)."""
+    lines = billing.invoice_lines(rt, tenant_id, header["invoice_id"]) if header["status"] == "draft" else []
+    orders = {(core.erp_reference(ln.get("order_ref")) or "", str(ln.get("sku"))): ln for ln in lines
+              if ln.get("order_ref") and not ln.get("references_line") and Decimal(str(ln["amount"])) > 0}
+    return history.LiveMonth(header["invoice_id"], header["status"], int(header["line_count"]), orders)
 
 
 def _claim_months(rt: Runtime, tenant_id: str, import_id: str, months: list[history.Month]) -> None:
@@ -190,6 +203,9 @@ def _get_many(rt: Runtime, tenant_id: str, collection: str, keys: list[str]) -> 
 def _write_month(rt: Runtime, tenant_id: str, import_id: str, month: history.Month, *, currency: str, now: str) -> None:
     """One partner-month: lines, sales facts and references first, the invoice and its pointer last, so a reader
     never sees an invoice whose lines are missing; every key is the same on a second try (idempotent)."""
+    if month.live:
+        _write_live_month(rt, tenant_id, import_id, month, now=now)
+        return
     final, lines = _finalized_month(import_id, month, currency=currency, now=now)
     puts = [
         put
@@ -217,6 +233,33 @@ def _write_month(rt: Runtime, tenant_id: str, import_id: str, month: history.Mon
             events=[DomainEvent(SOURCE, "invoice.lines_posted", posted)],
         ),
     )
+
+
+def _write_live_month(rt: Runtime, tenant_id: str, import_id: str, month: history.Month, *, now: str) -> None:
+    """A partner-month billed live and still open (SOP-2.2 "Billable events are posted to the open invoice for the
+    month in which they occurred"): the rows of orders it does not hold go onto that invoice, in one commit with it;
+    a row of an order it holds is recorded as the live line (billed once), nothing posted."""
+    header, version = billing.load_invoice(rt, tenant_id, month.invoice_id)
+    updated, lines = core.add_lines(header, month.drafts, event_id=import_id, erp_event_id=import_id, posted_at=now)
+    # the imports whose rows it holds: a live order event of this month reads its lines for them (history_orders)
+    updated["history_imports"] = sorted({*header.get("history_imports", []), import_id})
+    lines = [{**line, "event_ids": [import_id], "erp_event_ids": [import_id]} for line in lines]
+    puts = [put for line, ref in zip(lines, month.line_refs, strict=True)
+            for put in _line_puts(import_id, month, updated, line, ref)]  # fmt: skip
+    puts += [Put(HISTORY_LINES, history.ref_key(month.partner_id, ref),
+                 {"line_id": line["line_id"], "amount": line["amount"], "family": line["family"],
+                  "import_id": import_id, "period": month.period, "billed_live": True})
+             for ref, line in month.billed_live]  # fmt: skip
+    puts += [Put(HISTORY_INVOICES, history.ref_key(month.partner_id, ref),
+                 {"invoice_id": month.invoice_id, "period": month.period, "import_id": import_id})
+             for ref in sorted(month.erp_invoices)]  # fmt: skip
+    events = [DomainEvent(SOURCE, "invoice.lines_posted", {
+        "invoice_id": month.invoice_id, "partner_id": month.partner_id, "period": month.period,
+        "total": updated["total"], "line_ids": [line["line_id"] for line in lines], "source_event_id": import_id,
+    })] if lines else []  # fmt: skip
+    for start in range(0, len(puts), _BATCH):
+        rt.commit(tenant_id, Changes(puts=puts[start : start + _BATCH]))
+    rt.commit(tenant_id, Changes(puts=[billing.invoice_put(updated, version)], events=events))
 
 
 def _finalized_month(

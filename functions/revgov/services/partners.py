@@ -45,11 +45,18 @@ def load_partner(rt: Runtime, tenant_id: str, partner_id: str) -> tuple[dict[str
     return cast(dict[str, Any], partner), version
 
 
-def _visible(rt: Runtime, who: Principal, partner_id: str) -> tuple[Partner, int]:
-    """A partner key reaches only its own partner; any other id is not found, never forbidden."""
+def visible_id(who: Principal, partner_id: str) -> str:
+    """The one partner-scope rule of the routes under /v1/partners/{partner_id} (the use case's, not the edge's): a
+    partner key reaches only its own partner; any other id is not found, never forbidden (API.md: 404 "also for
+    another tenant's or partner's object: never confirm it exists")."""
     if not who.sees_partner(partner_id):
         raise NotFound(f"no partner {partner_id}")
-    return repository.load(rt.store, who.tenant_id, partner_id)
+    return partner_id
+
+
+def _visible(rt: Runtime, who: Principal, partner_id: str) -> tuple[Partner, int]:
+    """The partner record and its version, if the caller may see it (`visible_id`)."""
+    return repository.load(rt.store, who.tenant_id, visible_id(who, partner_id))
 
 
 def view(partner: Mapping[str, Any]) -> dict[str, Any]:
@@ -201,7 +208,7 @@ def add_document(rt: Runtime, who: Principal, partner_id: str, document: dict[st
         updated = partners.record_document(policy, partner, document, by=who, at=at)
         filed = updated["documents"][partners.document_key(policy, document)]
         catalogued = policy["onboarding"]["document_types"][kind]
-        required = partners.accepted_documents(policy, partner["partner_type"])[kind]
+        required = partners.accepted_for_filing(policy, partner)[kind]
         detail = {"document_type": kind, "expires_at": filed["expires_at"],
                   **({"jurisdiction": filed["jurisdiction"]} if filed.get("jurisdiction") else {}),
                   **({"outcome": filed["outcome"]} if filed.get("outcome") else {})}  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ..domain.access import Principal
 from ..domain.billing import quarter_of
 from ..domain.time import parse_instant
 from ..runtime import Runtime
@@ -42,6 +43,16 @@ def entitlement(rt: Runtime, tenant_id: str, partner_id: str, name: str, at_iso:
     """`partners.entitlement`, with the Quarter's hours used and left on the hours entitlement."""
     answer = partners.entitlement(rt, tenant_id, partner_id, name, at_iso)
     return with_usage(rt, tenant_id, partner_id, answer, at_iso) if name == HOURS else answer
+
+
+def read_entitlement(rt: Runtime, who: Principal, partner_id: str, name: str, at_iso: str) -> dict[str, Any]:
+    """`entitlement` as the caller may read it: a partner key its own partner's only (`partners.visible_id`)."""
+    return entitlement(rt, who.tenant_id, partners.visible_id(who, partner_id), name, at_iso)
+
+
+def read_entitlements(rt: Runtime, who: Principal, partner_id: str, at_iso: str) -> dict[str, Any]:
+    """`entitlements` as the caller may read them: a partner key its own partner's only (`partners.visible_id`)."""
+    return entitlements(rt, who.tenant_id, partners.visible_id(who, partner_id), at_iso)
 
 
 def entitlements(rt: Runtime, tenant_id: str, partner_id: str, at_iso: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from .backfill import BACKFILL_ACTOR, Filed, OnboardingHistory, backfilled
 from .departures import Departure, QuoteSeen, late_notice_reason, quotes_while_unnotified, record_departure
 from .entitlements import below_deployment_floor, effective_tier, entitlement, entitlements, held_tier
 from .evidence import (
+    accepted_for_filing,
     barred_families,
     certified_families,
     counts_until,
@@ -69,6 +70,7 @@ __all__ = [
     "Partner",
     "QuoteSeen",
     "accepted_documents",
+    "accepted_for_filing",
     "activation_route",
     "amended_terms",
     "application_lapse",

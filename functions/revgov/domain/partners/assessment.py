@@ -59,7 +59,7 @@ def _gap(kind: str, name: str, problem: str, rule: Mapping[str, Any], message: s
 
 
 # --- gaps ------------------------------------------------------------------------------------
-def _term_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> list[dict[str, Any]]:
+def term_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> list[dict[str, Any]]:
     terms = partner.get("terms", {})
     return [
         _gap("term", term, "missing", rule, f"the commercial term {term} is not given", f"add {term} to the terms")
@@ -98,7 +98,7 @@ def _document_gap(kind: str, requirement: Mapping[str, Any], rule: Mapping[str, 
     return None
 
 
-def _document_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> list[dict[str, Any]]:
+def document_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> list[dict[str, Any]]:
     catalogue = onboarding(policy).get("document_types", {})
     on_file, country = partner.get("documents", {}), partner.get("country")
     found = (
@@ -108,7 +108,7 @@ def _document_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any], day: d
     return [gap for gap in found if gap is not None]
 
 
-def _certification_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> list[dict[str, Any]]:
+def certification_gaps(policy: Mapping[str, Any], partner: Mapping[str, Any], day: date) -> list[dict[str, Any]]:
     type_rule = onboarding(policy)["partner_types"][partner["partner_type"]]
     needed = int(type_rule.get("min_valid_certifications", 0))
     if len(valid_certifications(partner, day)) >= needed:
@@ -204,8 +204,8 @@ def _tier_verdict(policy: Mapping[str, Any], partner: Mapping[str, Any], day: da
 def assess(policy: Mapping[str, Any], partner: Mapping[str, Any], at: str) -> Assessment:
     """Completeness of terms, documents present and current, certifications valid, and the tier it earns."""
     day = parse_instant(at).date()
-    missing = _term_gaps(policy, partner) + _document_gaps(policy, partner, day)
-    missing += _certification_gaps(policy, partner, day)
+    missing = term_gaps(policy, partner) + document_gaps(policy, partner, day)
+    missing += certification_gaps(policy, partner, day)
     verdict = _tier_verdict(policy, partner, day)
     missing += verdict.gaps
     qualified = verdict.qualified["tier"] if verdict.qualified else None

@@ -158,6 +158,22 @@ def _check_coverage(policy: Mapping[str, Any], partner_type: str, kind: str, cov
             )
 
 
+def filing_types(partner: Mapping[str, Any]) -> list[str]:
+    """The partner types whose documents the partner files: its own, and the type a pending change asks for (PA-2.1:
+    "A Partner may apply to change its partner type by submitting the onboarding documents required for the new
+    type")."""
+    change = partner.get("type_change") or {}
+    return [str(partner["partner_type"]), *([str(change["to"])] if change.get("status") == "pending" else [])]
+
+
+def accepted_for_filing(policy: Mapping[str, Any], partner: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Document type -> the rule under which the partner may file it now (`accepted_documents` of `filing_types`)."""
+    accepted: dict[str, dict[str, Any]] = {}
+    for partner_type in filing_types(partner):
+        accepted = {**accepted_documents(policy, partner_type), **accepted}
+    return accepted
+
+
 def record_document(
     policy: Mapping[str, Any], partner: Mapping[str, Any], document: Mapping[str, Any], *, by: Principal, at: str
 ) -> dict[str, Any]:
@@ -165,17 +181,20 @@ def record_document(
     require(partner, TAKES_EVIDENCE, "take documents")
     kind = document["document_type"]
     check_suspended_filing(policy, partner, kind, by)  # PA-9.6 read-only but for the cure PA-2.7 names
-    required = accepted_documents(policy, partner["partner_type"])
+    types = filing_types(partner)
+    required = accepted_for_filing(policy, partner)
     catalogue = onboarding(policy).get("document_types", {})
     if kind not in required or kind not in catalogue:
         raise RuleViolation(
-            f"a {partner['partner_type']} is not asked for a {kind} document",
+            f"a {' applying to become a '.join(types)} is not asked for a {kind} document",
             errors=[FieldError("/document_type", f"one of {', '.join(sorted(required))}")],
         )
     _check_jurisdiction(policy, document)
     screening.check_outcome(policy, partner, document, by)
     _check_document_dates(document, catalogue[kind], kind, parse_instant(at).date())
-    _check_coverage(policy, partner["partner_type"], kind, document.get("coverage_amount"))
+    for partner_type in types:  # the coverage each type asks of this document
+        if kind in accepted_documents(policy, partner_type):
+            _check_coverage(policy, partner_type, kind, document.get("coverage_amount"))
     record = {
         "document_type": kind,
         "reference": document["reference"],

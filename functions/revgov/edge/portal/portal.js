@@ -163,6 +163,14 @@
     return viewer.decides.includes(c.queue) && c.requested_by_key !== viewer.keyId;
   }
 
+  // SOP-4.2 / COP-4.2: the step an item is at now (the API computes it) and when the next one is due
+  function escalationStep(c) {
+    const e = c.escalation_step;
+    if (!e) return "–";
+    const next = e.next_step ? " (next: " + words(e.next_step).toLowerCase() + " " + when(e.next_at) + ")" : "";
+    return words(e.step) + (e.paused ? ", paused" : "") + next;
+  }
+
   async function loadApprovals() {
     const page = await list("v1/approvals?status=pending&limit=200");
     const rows = await Promise.all(page.items.map(async (a) => {
@@ -179,17 +187,18 @@
       }
       const total = a.context && a.context.net_total;
       const what = el("span", { title: a.approval_id }, words(a.category));
-      return [what, await partnerName(a.partner_id), words(a.queue), when(a.due_at),
+      return [what, await partnerName(a.partner_id), words(a.queue), when(a.due_at), escalationStep(a),
         total ? money(total, (a.context && a.context.currency) || viewer.currency) : "–", actions];
     }));
-    table($("approvals"), ["Request", "Partner", "Queue", "Due", "Net total", ""], rows, page.more);
+    table($("approvals"), ["Request", "Partner", "Queue", "Due", "Escalation", "Net total", ""], rows, page.more);
   }
 
   async function loadStaff() {
     await loadApprovals();
     const exceptions = await list("v1/exceptions?status=open&limit=200");
-    table($("exceptions"), ["Exception", "Partner", "Queue", "Due"], await Promise.all(exceptions.items.map(async (e) =>
-      [el("span", { title: e.exception_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at)])),
+    table($("exceptions"), ["Exception", "Partner", "Queue", "Due", "Escalation"], await Promise.all(exceptions.items.map(async (e) =>
+      [el("span", { title: e.exception_id }, words(e.category)), await partnerName(e.partner_id), words(e.queue), when(e.due_at),
+        escalationStep(e)])),
       exceptions.more);
     const tasks = await list("v1/tasks?limit=200");
     table($("tasks"), ["Task", "Agent", "Queue", "Confidence"],
@@ -229,6 +238,11 @@
       return [words(name), v === true ? "Yes" : v === false ? "No" : v === null || v === undefined ? "–" : String(v)];
     });
     table($("partner-entitlements"), ["Entitlement", "Value"], rows);
+    // the items waiting on the partner's answer (SOP-1.3), and the desk that has each: the team, never the person
+    const waiting = await list("v1/waiting?limit=200");
+    table($("partner-waiting"), ["Item", "Question", "Asked", "With"], waiting.items.map((w) => [
+      el("span", { title: w.approval_id || w.exception_id }, words(w.category)), w.question, when(w.asked_at),
+      w.desk ? words(w.desk.queue) + (w.desk.assigned ? " (assigned)" : "") : "–"]), waiting.more);
   }
 
   function level(tier) {  // a program's level: "2.0% from $250,000.00"

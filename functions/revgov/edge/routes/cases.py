@@ -91,7 +91,8 @@ def _list_route(case: CaseKind) -> None:
             else None,
             assignee=call.who.key_id if (who := call.query.get("assignee")) == "me" else who,
         )
-        return {"items": [domain.view(item.data) for item in page.items], "next_cursor": page.next_cursor}
+        now = call.runtime.clock.now_iso()
+        return {"items": [domain.queue_view(item.data, now) for item in page.items], "next_cursor": page.next_cursor}
 
 
 def _get_route(case: CaseKind) -> None:
@@ -108,7 +109,8 @@ def _get_route(case: CaseKind) -> None:
         response_schema="api/responses/case.schema.json",
     )
     def get_case(call: Call) -> dict[str, Any]:
-        return domain.view(cases.get_case(call.runtime, call.who.tenant_id, kind, call.params[id_param])[0])
+        case_read = cases.get_case(call.runtime, call.who.tenant_id, kind, call.params[id_param])[0]
+        return domain.queue_view(case_read, call.runtime.clock.now_iso())
 
 
 def _decide_route(case: CaseKind) -> None:

@@ -9,7 +9,7 @@ from ...domain.access import Role
 from ...domain.errors import NotFound
 from ...domain.partners import STATUSES
 from ...domain.time import parse_instant
-from ...services import partner_departures, partner_ownership, partners, support_hours
+from ...services import partner_departures, partner_ownership, partner_type_changes, partners, support_hours
 from ..http import Call
 from ..registry import STAFF, TENANT, QueryParam, operation
 from .status_changes import StatusChanges
@@ -29,12 +29,10 @@ _AT = QueryParam(
 _TERMS_EXAMPLE = {"annual_commitment": "300000.00", "payment_terms_days": 30}
 
 
-def _own(call: Call) -> str:
-    """The path's partner id, if the caller may see it: a partner key sees only its own partner (else 404)."""
-    partner_id = call.params["partner_id"]
-    if not call.who.sees_partner(partner_id):
-        raise NotFound(f"no partner {partner_id}")
-    return partner_id
+def _partner_id(call: Call) -> str:
+    """The path's partner id. Who may reach it is the use case's rule (`partners.visible_id`: a partner key its own
+    partner only, any other id a 404), not checked a second time here."""
+    return str(call.params["partner_id"])
 
 
 def _at(call: Call) -> str:
@@ -101,7 +99,7 @@ def list_partners(call: Call) -> dict[str, Any]:
     response_schema="api/responses/partner.schema.json",
 )
 def get_partner(call: Call) -> dict[str, Any]:
-    return partners.get_partner(call.runtime, call.who, _own(call))
+    return partners.get_partner(call.runtime, call.who, _partner_id(call))
 
 
 @operation(
@@ -116,7 +114,7 @@ def get_partner(call: Call) -> dict[str, Any]:
     response_schema="api/responses/partner.schema.json",
 )
 def amend_partner_terms(call: Call) -> dict[str, Any]:
-    return partners.amend_terms(call.runtime, call.who, _own(call), call.body)
+    return partners.amend_terms(call.runtime, call.who, _partner_id(call), call.body)
 
 
 @operation(
@@ -142,7 +140,7 @@ def amend_partner_terms(call: Call) -> dict[str, Any]:
                         "naming PA-9.6 / CPA-9.8 for any other document)",
 )
 def add_partner_document(call: Call) -> dict[str, Any]:
-    return partners.add_document(call.runtime, call.who, _own(call), call.body)
+    return partners.add_document(call.runtime, call.who, _partner_id(call), call.body)
 
 
 @operation(
@@ -160,7 +158,7 @@ def add_partner_document(call: Call) -> dict[str, Any]:
     response_schema="api/responses/partner-certification-recorded.schema.json",
 )
 def add_partner_certification(call: Call) -> dict[str, Any]:
-    return partners.add_certification(call.runtime, call.who, _own(call), call.body)
+    return partners.add_certification(call.runtime, call.who, _partner_id(call), call.body)
 
 
 @operation(
@@ -181,7 +179,7 @@ def add_partner_certification(call: Call) -> dict[str, Any]:
                         "incentive accrual (PA-13.2), not the duty; the record only takes validity away",
 )
 def record_certification_departure(call: Call) -> dict[str, Any]:
-    return partner_departures.record(call.runtime, call.who, _own(call), call.body)
+    return partner_departures.record(call.runtime, call.who, _partner_id(call), call.body)
 
 
 @operation(
@@ -194,11 +192,11 @@ def record_certification_departure(call: Call) -> dict[str, Any]:
     response_schema="api/responses/partner-submission.schema.json",
 )
 def submit_partner(call: Call) -> dict[str, Any]:
-    return partners.submit(call.runtime, call.who, _own(call))
+    return partners.submit(call.runtime, call.who, _partner_id(call))
 
 
 _LIFECYCLE = StatusChanges(
-    "/v1/partners/{partner_id}", "partner", "partners", _own, partners.change_status, _PARTNER,
+    "/v1/partners/{partner_id}", "partner", "partners", _partner_id, partners.change_status, _PARTNER,
     "api/responses/partner.schema.json",
 )
 _LIFECYCLE.declare(
@@ -226,6 +224,25 @@ _LIFECYCLE.declare(
 
 @operation(
     "POST",
+    "/v1/partners/{partner_id}/type-changes",
+    summary="Apply to change the partner's type (PA-2.1: by submitting the documents the new type requires; effective "
+            "when Channel Operations approves it): opens a channel ops approval, the change pending on the partner "
+            "(`type_change`) with what the new type still lacks (`outstanding`); tier, pricing, rebates and "
+            "entitlements do not change (the tier determines them). 422 where the agreement provides none (CPA-2.1)",
+    roles=frozenset({Role.PARTNER, Role.CHANNEL_OPS, Role.ADMIN}),
+    tag="partners",
+    id_params=_PARTNER,
+    body_schema="api/partner-type-change.schema.json",
+    status=201,
+    example={"partner_type": "msp", "reason": "We now operate our customers' networks under managed service contracts"},
+    response_schema="api/responses/partner.schema.json",
+)
+def request_partner_type_change(call: Call) -> dict[str, Any]:
+    return partner_type_changes.request_change(call.runtime, call.who, _partner_id(call), call.body)
+
+
+@operation(
+    "POST",
     "/v1/partners/{partner_id}/ownership-changes",
     summary="Record a change of the partner's beneficial ownership (PA-2.8 / CPA-2.8: screening is repeated "
             "'whenever ownership changes' / 'on any change of control'): the partner tells of its own, channel ops or "
@@ -243,7 +260,7 @@ _LIFECYCLE.declare(
                         "of a suspension under PA-13.2(b) / CPA-13.2",
 )
 def record_partner_ownership_change(call: Call) -> dict[str, Any]:
-    return partner_ownership.record_ownership_change(call.runtime, call.who, _own(call), call.body)
+    return partner_ownership.record_ownership_change(call.runtime, call.who, _partner_id(call), call.body)
 
 
 @operation(
@@ -258,7 +275,7 @@ def record_partner_ownership_change(call: Call) -> dict[str, Any]:
 )
 def list_partner_entitlements(call: Call) -> dict[str, Any]:
     at = _at(call)
-    return support_hours.entitlements(call.runtime, call.who.tenant_id, _own(call), at)
+    return support_hours.read_entitlements(call.runtime, call.who, _partner_id(call), at)
 
 
 @operation(
@@ -276,4 +293,4 @@ def get_partner_entitlement(call: Call) -> dict[str, Any]:
     if not _NAME.match(name):
         raise NotFound(f"no entitlement {name}")
     at = _at(call)
-    return support_hours.entitlement(call.runtime, call.who.tenant_id, _own(call), name, at)
+    return support_hours.read_entitlement(call.runtime, call.who, _partner_id(call), name, at)

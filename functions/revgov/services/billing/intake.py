@@ -21,6 +21,7 @@ from .activation import release_parked, subscription_activated
 from .cancellation import subscription_cancelled
 from .credits import credit_note_issued, return_received
 from .exceptions import fail
+from .history_orders import invoiced_by_history
 from .milestones import service_completed
 from .onboarding_hold import held_before_onboarding
 from .payment import invoice_paid
@@ -32,6 +33,7 @@ from .sales_tax_hold import held_for_location
 from .screening_hold import held_for_screening
 from .shipment import shipment_confirmed
 from .support import support_logged
+from .suspension_hold import held_for_suspension
 from .unit_of_work import answer_duplicate, commit_posting
 from .usage import usage_reported
 from .vat_hold import held_for_vat
@@ -90,9 +92,9 @@ def _bill(
         outcome = _unknown_partner(posting)
     else:
         outcome = (held_before_onboarding(posting, partner) or held_for_screening(posting, partner)
-                   or held_for_vat(posting, partner)
+                   or held_for_vat(posting, partner) or held_for_suspension(posting, partner)
                    or _implausible(posting, partner) or held_for_location(posting, partner)
-                   or USE_CASES[detail_type](posting, partner))
+                   or invoiced_by_history(posting, partner) or USE_CASES[detail_type](posting, partner))
     commit_posting(posting, outcome)
     return posting, {"event_id": posting.event_id, "status": outcome.status, "reason": outcome.reason}, None
 

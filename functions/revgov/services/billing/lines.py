@@ -10,9 +10,9 @@ from ...domain import billing as core
 from ...domain.billing import LineDraft
 from ...domain.billing.sales_tax import located
 from ...domain.errors import Conflict, RuleViolation
-from ...domain.time import instant, next_period
+from ...domain.time import next_period
 from ...ports import Put, Stored
-from .posting import Posting, record
+from .posting import Posting, order_time, record
 from .repository import INVOICE_KEYS, INVOICES, LINES, fact_put, invoice_put, line_key
 
 # PA-8.1 / CPA-8.1 (a referral: "invoices the Customer directly") and PA-8.2 (a sales agent's listed account: "the
@@ -109,23 +109,10 @@ def _located(posting: Posting, draft: LineDraft) -> LineDraft:
     return replace(draft, detail={**draft.detail, **where})
 
 
-# ERP events that place an order: their lines keep the time the ERP recorded (`event_at`), which PA-7.1 / CPA-7.1
-# compare with a suspension's time ("orders placed while the Partner was suspended").
-ORDERS = frozenset({"shipment.confirmed", "subscription.activated"})
-
-
 def _ordered_at(posting: Posting, draft: LineDraft) -> LineDraft:
-    """The order's time: the latest instant it can have been placed. The event's time, or where the ERP states the
-    day the order was accepted (`order_accepted_on`), the end of that day if earlier: an order accepted before a
-    suspension and shipped during it was not placed during it (PA-13.2 "Orders already accepted are fulfilled"), one
-    accepted during it and shipped after the lift was (red team 11)."""
-    if posting.detail_type not in ORDERS or draft.references_line or not posting.occurred_at:
-        return draft
-    at = posting.occurred_at
-    accepted = posting.data.get("order_accepted_on")
-    if accepted and instant(f"{accepted}T23:59:59Z") < instant(at):
-        at = f"{accepted}T23:59:59Z"
-    return replace(draft, detail={**draft.detail, "event_at": at})
+    """The line with its order's time (`posting.order_time`), which PA-7.1 / CPA-7.1 compare with a suspension."""
+    at = None if draft.references_line else order_time(posting.detail_type, posting.occurred_at, posting.data)
+    return draft if at is None else replace(draft, detail={**draft.detail, "event_at": at})
 
 
 def post_lines(posting: Posting, partner_id: str, period: str, drafts: list[LineDraft]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from ...domain.audit import AuditEntry
 from ...domain.billing import BillingPolicy
 from ...domain.errors import NotFound
 from ...domain.tenants import Tenant
+from ...domain.time import instant
 from ...ports import Changes, DomainEvent, Put, Stored
 from ...runtime import Runtime
 from .. import erp, events, partners
@@ -26,7 +27,24 @@ ORDER_DAYS = {  # the ERP event kinds that are the partner ordering, and the fie
 # hold it, dated by the day the ERP recorded it. It stays out of ORDER_DAYS: the onboarding hold (the subscription it
 # renews was onboarded) and the sales-tax location hold (it posts no line itself) do not apply to it.
 RENEWAL = "subscription.renewed"
+# ERP events that place an order: their lines keep the time the ERP recorded (`event_at`), which PA-7.1 / CPA-7.1
+# compare with a suspension's time ("orders placed while the Partner was suspended"), and which the suspension hold
+# compares with it too (services/billing/suspension_hold.py).
+ORDERS = frozenset({"shipment.confirmed", "subscription.activated"})
 ATTEMPTS = 12  # an event that lost the race this often is retried by the queue (ConcurrentUpdate)
+
+
+def order_time(detail_type: str, occurred_at: str, data: dict[str, Any]) -> str | None:
+    """The order's time: the latest instant it can have been placed, or None for an event that places no order. The
+    event's time, or where the ERP states the day the order was accepted (`order_accepted_on`), the end of that day if
+    earlier: an order accepted before a suspension and shipped during it was not placed during it (PA-13.2 "Orders
+    already accepted are fulfilled"), one accepted during it and shipped after the lift was (red team 11)."""
+    if detail_type not in ORDERS or not occurred_at:
+        return None
+    accepted = data.get("order_accepted_on")
+    if accepted and instant(f"{accepted}T23:59:59Z") < instant(occurred_at):
+        return f"{accepted}T23:59:59Z"
+    return occurred_at
 
 
 def load_partner(rt: Runtime, tenant_id: str, partner_id: str) -> dict[str, Any] | None:
