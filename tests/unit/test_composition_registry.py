@@ -19,6 +19,7 @@ from revgov.services import (
     invoice_dispute_appeals,
     invoice_disputes,
     partner_audits,
+    partner_type_changes,
     partners,
     pricing,
     rebates,
@@ -35,7 +36,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
     assert set(effects) == {"pricing.approval", "rebate.dispute", "invoice.dispute", "credit_note.approval",
                             "deal.registration", "deal.extension", "partner.activation", "late_payment.charge",
                             "rebate.credit_note", "rebate.dispute_appeal", "invoice.dispute_appeal",
-                            "decision.human_review", "partner_audit.repayment"}
+                            "decision.human_review", "partner_audit.repayment", "partner.type_change"}
     stored_by = [
         (pricing.PRICING_EFFECT, pricing.apply_approval),
         (deals.REVIEW_EFFECT, deals.apply_review),
@@ -50,6 +51,7 @@ def test_every_effect_name_a_case_carries_resolves_to_its_use_case():
         (invoice_dispute_appeals.EFFECT, invoice_dispute_appeals.apply_appeal_decision),
         (decision_reviews.EFFECT, decision_reviews.apply_review_decision),
         (partner_audits.EFFECT, partner_audits.apply_decision),  # PA-12.1: the repayment's second finance member
+        (partner_type_changes.EFFECT, partner_type_changes.apply_decision),  # PA-2.1: channel ops approve the change
     ]
     for name, effect in stored_by:
         assert effects[name] is effect, name

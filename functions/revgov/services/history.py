@@ -67,11 +67,19 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
             errors=problems[:1000],
         )
     now = rt.clock.now_iso()
-    periods = sorted({m.period for m in months})
-    total = sum((d.amount for m in months for d in m.drafts), Decimal("0.00"))
     _claim_months(rt, tenant_id, import_id, months)
     for month in months:
         _write_month(rt, tenant_id, import_id, month, currency=tenant.currency, now=now)
+    summary = _recorded(rt, who, tenant, book, body, import_id, months, now=now)
+    return {**summary, "replayed": False}
+
+
+def _recorded(rt: Runtime, who: Principal, tenant: Any, book: BillingPolicy, body: dict[str, Any], import_id: str,
+              months: list[Any], *, now: str) -> dict[str, Any]:  # fmt: skip
+    """The import's summary, kept (once: `must_be_absent`) and audited with the invoicing rules it applied."""
+    lines, payments = list(body.get("lines") or []), list(body.get("payments") or [])
+    periods = sorted({m.period for m in months})
+    total = sum((d.amount for m in months for d in m.drafts), Decimal("0.00"))
     summary = {
         "import_id": import_id,
         "source": body.get("source"),
@@ -86,7 +94,7 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
         "total": format_money(total),
     }
     rt.commit(
-        tenant_id,
+        who.tenant_id,
         Changes(
             puts=[Put(IMPORTS, import_id, summary, must_be_absent=True, conflict_detail="imported meanwhile")],
             audit=[
@@ -103,7 +111,7 @@ def import_history(rt: Runtime, who: Principal, body: dict[str, Any]) -> dict[st
             ],
         ),
     )
-    return {**summary, "replayed": False}
+    return summary
 
 
 def _known(
