@@ -4,7 +4,7 @@ leave-one-round-out figures.
     .venv/bin/python tests/copilot/train_answerability.py [--collect] [--write]
 
 `--collect` runs retrieval for every question of the burnt sets (`BURNT`: questions.json, the unseen, fresh, PSA,
-SLA and CSA sets and both splits of rounds 6 to 15, all evaluated at least once already) in one index of every
+SLA and CSA sets and both splits of rounds 6 to 16, all evaluated at least once already) in one index of every
 tenant and stores the per-clause signals (`copilot_answerability.features`), the question and the unit texts of each
 retrieved clause in `.revgov/answerability-rows.json`. Training reads that file: a logistic regression (L2, Newton's
 method, deterministic) over standardised signals, label 1 when the clause is a gold clause of an answerable question.
@@ -13,7 +13,7 @@ A question is answered when its likeliest clause reaches the threshold.
 Two cross-validations are reported. Leave-one-agreement-out: for each agreement (tenant), the model is trained on every
 other agreement, its threshold chosen by an inner leave-one-agreement-out, and the agreement is scored. It is
 optimistic: two signals are the hand rules' verdict, and the rules were tuned on every one of those agreements.
-Leave-one-round-out: each past held-out split (r6 … r15, each evaluated once after its round's rules were frozen: the
+Leave-one-round-out: each past held-out split (r6 … r16, each evaluated once after its round's rules were frozen: the
 only questions no rule had been shaped on when they were asked) is scored by a model fitted without both splits of
 its round, with a threshold chosen on the other rounds' held-out splits the same way — what a new agreement looks
 like. `--write` trains on everything and writes the weights, with the threshold chosen on the past held-out splits
@@ -21,7 +21,7 @@ like. `--write` trains on everything and writes the weights, with the threshold 
 ranker (which retrieved clause answers, `copilot_answerability.Ranker`: a conditional logit on the answerable
 questions) on every burnt question and adds it to that file, the answerability model's weights and threshold left as
 they are; its leave-one-round-out figure is gold cited on the past held-out splits with the same answer-or-refuse
-decisions. No file of an open round (r16) is ever read here.
+decisions. No file of an open round (r17) is ever read here.
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ from revgov.services.copilot import unit_similarities
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ROOT / ".revgov" / "answerability-rows.json"
 WEIGHTS = ROOT / "functions" / "revgov" / "domain" / "copilot_answerability.json"
-# Every set and split that has been evaluated at least once (burnt: r15's held-out split was evaluated once after
-# the fifteenth round). The open round's files (questions_r16_*.json) are never listed, read or evaluated here.
+# Every set and split that has been evaluated at least once (burnt: r16's held-out split was evaluated once after
+# the sixteenth round). The open round's files (questions_r17_*.json) are never listed, read or evaluated here.
 BURNT = [("demo", None), *((s, sp) for s in ("unseen", "fresh", "psa", "sla", "csa") for sp in evaluation.SPLITS),
-         *((f"r{n}", sp) for n in range(6, 16) for sp in evaluation.SPLITS)]
+         *((f"r{n}", sp) for n in range(6, 17) for sp in evaluation.SPLITS)]
 L2 = 30.0  # chosen by leave-one-round-out among 3, 10, 30 and 100 (leave-one-agreement-out had chosen 10 of 1, 10, 30)
 GOALS = {"refusal": 0.95, "false_refusal": 0.05, "gold_cited": 0.95}  # issue #16
 THRESHOLDS = [round(0.02 * i, 2) for i in range(5, 46)]
