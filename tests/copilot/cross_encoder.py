@@ -19,13 +19,15 @@ models — not possible in the round (docs/copilot.md, "Sixteenth round"); what 
 attention reads of the pair, with a learned head. `--stacked` measures the head's logit as a 33rd signal of the
 answerability model instead of a blend.
 
-Judged only by **grouped leave-one-round-out** over the burnt held-out splits r6 … r15: five folds of two rounds
-({6, 7}, {8, 9}, {10, 11}, {12, 13}, {14, 15}); each fold's held-out splits are scored by models (the shipped
+Judged only by **grouped leave-one-round-out** over the burnt held-out splits r6 … r16: five folds
+({6, 7}, {8, 9}, {10, 11}, {12, 13}, {14, 15, 16}: r16 joined the last fold in the seventeenth round, when it was
+burnt; the sixteenth round's figures had {14, 15}); each fold's held-out splits are scored by models (the shipped
 32-signal answerability model's form and the pair head) fitted without both splits of its two rounds, with the
 head's L2, the blend weight α and the threshold chosen on the other four folds' held-out splits (each scored by
 models fitted without that fold and without the scored one). The question's likeliest clause under
 σ((1 − α)·logit p_model + α·logit p_pair) answers when it reaches the threshold; α = 0 is the shipped decision.
-No file of an open round (r16, r17) is listed, read or evaluated here.
+No file of the open round (r17) is listed, read or evaluated here. The pair reader is pluggable (`PairLogits`):
+the seventeenth round's fine-tuned cross-encoder (`fine_tune_cross_encoder.py`) is judged by the same functions.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +60,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAIRS = ROOT / ".revgov" / "cross-pairs.npz"
 TOKENIZER = ROOT / "functions" / "revgov" / "adapters" / "data" / "minilm-tokenizer.json.gz"
 MAX_TOKENS = 128
-FOLDS = ((6, 7), (8, 9), (10, 11), (12, 13), (14, 15))
+FOLDS: tuple[tuple[int, ...], ...] = ((6, 7), (8, 9), (10, 11), (12, 13), (14, 15, 16))
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 HEAD_L2 = 100.0
 HEAD_L2S = (100.0, 1000.0, 3000.0)  # the pair head's L2, chosen with α and the threshold on the inner folds
@@ -87,7 +90,12 @@ def pair_vector(tokenizer: Any, session: Any, question: str, title: str, text: s
     types = np.asarray(encoding.type_ids)
     hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
                                 "token_type_ids": np.zeros_like(ids)})[0][0]
-    special = np.asarray(encoding.special_tokens_mask, dtype=bool)
+    return pair_features(hidden, types, np.asarray(encoding.special_tokens_mask, dtype=bool))
+
+
+def pair_features(hidden: np.ndarray, types: np.ndarray, special: np.ndarray) -> np.ndarray:
+    """The 1,153 numbers of one pair from the encoder's last layer (one row per token): [CLS], q ⊙ c, |q − c| and
+    the question tokens' mean best cosine with a clause token."""
     q = hidden[(types == 0) & ~special]
     c = hidden[(types == 1) & ~special]
     if len(c) == 0:
@@ -145,26 +153,40 @@ def _logit(p: float) -> float:
 
 
 Scored = list[tuple[dict[str, Any], list[float], list[float]]]  # row, model logits, pair-head logits
+# The pair reader fitted without these rounds (both splits), in one of its variants (the frozen head's L2): the logit
+# it gives each retrieved clause of a row. The sixteenth round's frozen head is `frozen_pair`; the seventeenth round's
+# fine-tuned cross-encoder (`fine_tune_cross_encoder.py`) is another.
+PairLogits = Callable[[list[dict[str, Any]], frozenset[int], float], Callable[[dict[str, Any]], list[float]]]
+
+_MODELS: dict[frozenset[int], dict[str, Any]] = {}
+_HEADS: dict[tuple[frozenset[int], float], dict[str, Any]] = {}
 
 
-_FITTED: dict[tuple[frozenset[int], float], tuple[dict[str, Any], dict[str, Any]]] = {}
+def _model_without(rows: list[dict[str, Any]], without: frozenset[int]) -> dict[str, Any]:
+    """The 32-signal model fitted without these rounds (both splits), once per set of rounds."""
+    if without not in _MODELS:
+        _MODELS[without] = trainer.fit([r for r in rows if trainer._round_of(r) not in without])
+    return _MODELS[without]
 
 
-def _fitted(rows: list[dict[str, Any]], pairs: dict[str, np.ndarray], without: frozenset[int], l2: float
-            ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The 32-signal model and the pair head fitted without these rounds (both splits), once per set of rounds."""
-    if (without, l2) not in _FITTED:
-        train = [r for r in rows if trainer._round_of(r) not in without]
-        _FITTED[without, l2] = (trainer.fit(train), fit_head(train, pairs, l2))
-    return _FITTED[without, l2]
+def frozen_pair(pairs: dict[str, np.ndarray]) -> PairLogits:
+    """The sixteenth round's pair head over the frozen encoder's pair vectors, fitted without the rounds."""
+    def fitted(rows: list[dict[str, Any]], without: frozenset[int], l2: float
+               ) -> Callable[[dict[str, Any]], list[float]]:
+        if (without, l2) not in _HEADS:
+            _HEADS[without, l2] = fit_head([r for r in rows if trainer._round_of(r) not in without], pairs, l2)
+        head = _HEADS[without, l2]
+        return lambda r: head_logits(head, pairs[r["id"]])
+    return fitted
 
 
-def _predict(rows: list[dict[str, Any]], pairs: dict[str, np.ndarray], scored_rounds: set[int],
+def _predict(rows: list[dict[str, Any]], pair: PairLogits, scored_rounds: set[int],
              without: set[int], l2: float = HEAD_L2) -> Scored:
-    model, head = _fitted(rows, pairs, frozenset(without), l2)
+    model = _model_without(rows, frozenset(without))
+    logits = pair(rows, frozenset(without), l2)
     out = []
     for r, probs in trainer.outcomes([r for r in rows if trainer._round(r) in scored_rounds], model):
-        out.append((r, [_logit(p) for p in probs], head_logits(head, pairs[r["id"]])))
+        out.append((r, [_logit(p) for p in probs], logits(r)))
     return out
 
 
@@ -179,26 +201,28 @@ def _choose(inner: Scored, alphas: tuple[float, ...]) -> tuple[float, float]:
     return best[3], best[4]
 
 
-def grouped_loro(rows: list[dict[str, Any]], pairs: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Per fold and pooled: the shipped decision's form (α = 0) and the blend, its head's L2 (`HEAD_L2S`), α and
-    threshold chosen together on the other four folds, each fold scored by models fitted without its rounds."""
+def grouped_loro(rows: list[dict[str, Any]], pair: PairLogits, variants: tuple[float, ...] = HEAD_L2S
+                 ) -> dict[str, Any]:
+    """Per fold and pooled: the shipped decision's form (α = 0) and the blend, the pair reader's variant (the frozen
+    head's L2, `HEAD_L2S`), α and threshold chosen together on the other four folds, each fold scored by models
+    fitted without its rounds."""
     report: dict[str, Any] = {"folds": {}, "per_round": {}}
     parts: dict[str, list[Any]] = {"before": [], "after": []}
     for fold in FOLDS:
-        inner: dict[float, Scored] = {l2: [] for l2 in HEAD_L2S}
-        for l2 in HEAD_L2S:
+        inner: dict[float, Scored] = {l2: [] for l2 in variants}
+        for l2 in variants:
             for other in FOLDS:
                 if other != fold:
-                    inner[l2].extend(_predict(rows, pairs, set(other), set(fold) | set(other), l2))
-        alpha, threshold = _choose(inner[HEAD_L2S[0]], (0.0,))
-        chosen = {"before": (HEAD_L2S[0], alpha, threshold)}
-        chosen["after"] = max(((l2, *_choose(inner[l2], ALPHAS)) for l2 in HEAD_L2S),
+                    inner[l2].extend(_predict(rows, pair, set(other), set(fold) | set(other), l2))
+        alpha, threshold = _choose(inner[variants[0]], (0.0,))
+        chosen = {"before": (variants[0], alpha, threshold)}
+        chosen["after"] = max(((l2, *_choose(inner[l2], ALPHAS)) for l2 in variants),
                               key=lambda c: (trainer._objective(trainer.score(_blend(inner[c[0]], c[1]), c[2])),
                                              -c[1], -c[0]))
         name = "+".join(f"r{n}" for n in fold)
         report["folds"][name] = {}
         for key, (l2, alpha, threshold) in chosen.items():
-            blended = _blend(_predict(rows, pairs, set(fold), set(fold), l2), alpha)
+            blended = _blend(_predict(rows, pair, set(fold), set(fold), l2), alpha)
             parts[key].append((blended, threshold))
             report["folds"][name][key] = {"head_l2": l2, "alpha": alpha, "threshold": threshold,
                                           **trainer.score(blended, threshold)}
@@ -210,10 +234,10 @@ def grouped_loro(rows: list[dict[str, Any]], pairs: dict[str, np.ndarray]) -> di
     return report
 
 
-def curve(rows: list[dict[str, Any]], pairs: dict[str, np.ndarray], l2: float) -> dict[str, Any]:
+def curve(rows: list[dict[str, Any]], pair: PairLogits, l2: float) -> dict[str, Any]:
     """Threshold-free trade-off, each fold scored by models fitted without its rounds: at the lowest threshold
     reaching each refusal level, the false refusals and gold cited, for each blend weight."""
-    scored = [s for fold in FOLDS for s in _predict(rows, pairs, set(fold), set(fold), l2)]
+    scored = [s for fold in FOLDS for s in _predict(rows, pair, set(fold), set(fold), l2)]
     out: dict[str, Any] = {}
     for alpha in ALPHAS:
         blended = _blend(scored, alpha)
@@ -224,11 +248,11 @@ def curve(rows: list[dict[str, Any]], pairs: dict[str, np.ndarray], l2: float) -
     return out
 
 
-def ranking(rows: list[dict[str, Any]], pairs: dict[str, np.ndarray]) -> dict[str, float]:
+def ranking(rows: list[dict[str, Any]], pair: PairLogits, l2: float = HEAD_L2) -> dict[str, float]:
     """Threshold-free, each fold scored without its rounds: how often the likeliest clause of an answerable
     question is gold, and the AUC of the question's best score, answerable against unanswerable."""
     out: dict[str, float] = {}
-    scored = [s for fold in FOLDS for s in _predict(rows, pairs, set(fold), set(fold))]
+    scored = [s for fold in FOLDS for s in _predict(rows, pair, set(fold), set(fold), l2)]
     for name, alpha in (("model", 0.0), ("pair head", 1.0), ("blend 0.5", 0.5)):
         blended = _blend(scored, alpha)
         top = [r["labels"][max(range(len(p)), key=lambda i: p[i])] for r, p in blended if r["answerable"] and p]
@@ -296,8 +320,9 @@ def main() -> None:
     if args.stacked:
         print(json.dumps({l2: stacked_curve(rows, pairs, l2) for l2 in (1000.0,)}, indent=1))
         return
-    print(json.dumps({"ranking": ranking(rows, pairs), "curve": {l2: curve(rows, pairs, l2) for l2 in HEAD_L2S},
-                      "grouped_leave_one_round_out": grouped_loro(rows, pairs)}, indent=1))
+    pair = frozen_pair(pairs)
+    print(json.dumps({"ranking": ranking(rows, pair), "curve": {l2: curve(rows, pair, l2) for l2 in HEAD_L2S},
+                      "grouped_leave_one_round_out": grouped_loro(rows, pair)}, indent=1))
 
 
 if __name__ == "__main__":
