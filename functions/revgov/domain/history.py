@@ -111,7 +111,7 @@ def plan(
     for i, row in enumerate(lines):
         planner.take(i, row)
     _resolve_references(planner.months)
-    _apply_payments(payments, planner.months, known, planner.errors)
+    _apply_payments(payments, planner.months, known, planner.errors, today)
     return list(planner.months.values()), planner.errors
 
 
@@ -373,7 +373,7 @@ def _resolve_references(months: dict[str, Month]) -> None:
 
 
 def _apply_payments(
-    payments: list[dict[str, Any]], months: dict[str, Month], known: Known, errors: list[FieldError]
+    payments: list[dict[str, Any]], months: dict[str, Month], known: Known, errors: list[FieldError], today: date
 ) -> None:
     by_invoice = {ref_key(m.partner_id, ref): m for m in months.values() for ref in m.erp_invoices}
     for i, row in enumerate(payments):
@@ -404,6 +404,9 @@ def _apply_payments(
             first = period_bounds(month.period)[0]
             if paid < first:
                 errors.append(FieldError(f"{at}/paid_on", f"{paid} is before the invoice's month {month.period}"))
+            elif paid > today:  # history is what came before: a day no one has reached pays nothing yet
+                errors.append(FieldError(f"{at}/paid_on", f"{paid} is after today ({today}): history is what came "
+                                         "before"))  # fmt: skip
             elif month.erp_invoices.get(_spelled(month.erp_invoices, invoice_ref)):
                 errors.append(FieldError(f"{at}/invoice_ref", f"ERP invoice {invoice_ref} is paid by an earlier row"))
             else:
