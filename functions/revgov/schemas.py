@@ -53,7 +53,7 @@ def _ecma_validator_class() -> Any:
         if validator.is_type(instance, "string") and not schema_check.ecma_search(wanted, instance):
             yield ValidationError(f"{instance!r} does not match {wanted!r}")
 
-    return validators.extend(Draft202012Validator, {"pattern": pattern})
+    return validators.extend(Draft202012Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
 
 
 @lru_cache(maxsize=1)
