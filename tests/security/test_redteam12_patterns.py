@@ -40,10 +40,11 @@ def _deal(partner_id: str, customer_id: str) -> dict[str, Any]:
             "family": "networking", "estimated_value": "50000.00", "expected_close": "2027-02-01"}  # fmt: skip
 
 
-@pytest.mark.parametrize("where", ["/customer/id", "/partner_id", "/family", "/estimated_value"])
+@pytest.mark.parametrize("where", ["/customer/id", "/customer/name", "/partner_id", "/family", "/estimated_value"])
 def test_a_trailing_line_feed_is_outside_every_deal_field_pattern(where: str) -> None:
+    """`/customer/name` is a text.schema.json `line`: "One line [...]: no control character at all (no line break)"."""
     body = _deal(PARTNER, "CUST-1")
-    holder, name = (body["customer"], "id") if where == "/customer/id" else (body, where[1:])
+    holder, name = (body["customer"], where.rsplit("/", 1)[1]) if where.startswith("/customer/") else (body, where[1:])
     schemas.validate("api/deal-registration.schema.json", body)  # the value itself is of the form
     holder[name] = f"{holder[name]}\n"
     assert _refused_at("api/deal-registration.schema.json", body) == [where]

@@ -89,3 +89,22 @@ def test_a_partner_key_reads_no_customers_tax_records(party: Party) -> None:
         for record in ("vat-validations", "tax-exemptions"):
             assert_problem(key.get(f"/v1/customers/{customer}/{record}"), 403)
             assert_problem(key.post(f"/v1/customers/{customer}/{record}", {}), 403)
+
+
+def test_idempotency_key_on_the_bank_transfer_request(party: Party) -> None:
+    """API.md: "the same key and body return the first response [...]; the same key with another body is a 422";
+    keys are scoped to the API key that sent them (edge/idempotency.py), so a rival's same key is its own request."""
+    mine, rival = party.partners
+    key = f"rt12-{uuid.uuid4().hex}"
+    path = f"/v1/partners/{mine}/bank-transfer-request"
+    first = party.partner_keys[mine].post(path, {"note": "first"}, headers={"Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+    again = party.partner_keys[mine].post(path, {"note": "first"}, headers={"Idempotency-Key": key})
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert again.json() == first.json()
+    other = party.partner_keys[mine].post(path, {"note": "another body"}, headers={"Idempotency-Key": key})
+    assert_problem(other, 422)
+    theirs = party.partner_keys[rival].post(f"/v1/partners/{rival}/bank-transfer-request", {"note": "first"},
+                                            headers={"Idempotency-Key": key})  # fmt: skip
+    assert theirs.status_code == 201 and theirs.json()["partner_id"] == rival  # not the replay of mine
+    assert party.partner_keys[mine].get(path).json()["note"] == "first"
