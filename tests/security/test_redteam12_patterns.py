@@ -120,3 +120,18 @@ def test_the_operator_cannot_provision_a_tenant_id_with_a_line_feed(operator: An
     config["tenant_id"] = f"nort-{uuid.uuid4().hex[:10]}\n"
     problem = assert_problem(operator.post("/v1/tenants", config), 400)
     assert [e["path"] for e in problem["errors"]] == ["/tenant_id"]
+
+
+def test_a_catalog_row_with_a_line_feed_after_its_sku_or_family_is_refused() -> None:
+    """A quoted CSV field may hold a line feed: `"NW-SW-24P\\n"` was a second SKU beside NW-SW-24P on the price list
+    (docs/pricing.md: a SKU is "uppercase letters, digits and hyphens"); the row is refused naming its column."""
+    from revgov.domain.catalog import catalog_entries
+
+    row = {"sku": "NW-SW-24P", "name": "Switch", "family": "networking", "billing": "shipment",
+           "list_price": "1250.00", "unit_cost": "900.00", "currency": "USD", "effective_from": "2027-01-01"}  # fmt: skip
+    entries, problems = catalog_entries([row], currency="USD", families=frozenset({"networking"}), clause="PA-6.1")
+    assert entries and not problems
+    for column in ("sku", "family"):
+        _, problems = catalog_entries([{**row, column: f"{row[column]}\n"}], currency="USD",
+                                      families=frozenset({"networking", "networking\n"}), clause="PA-6.1")
+        assert [p.path for p in problems] == [f"/rows/0/{column}"], column

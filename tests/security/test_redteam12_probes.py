@@ -51,6 +51,8 @@ def test_contract_revision_probes(party: Party) -> None:
     repeated = legal.request("GET", f"{path}?revision=1&revision=2")
     assert repeated.status_code in (200, 400, 404) and repeated.status_code != 500
     assert_problem(legal.get(path, revision="999"), 404)  # no revision 999 here, whoever else has one
+    # PUT /v1/contracts/{document}: "A document code is 2 to 5 capital letters: any other path names no contract"
+    assert_problem(legal.get(f"{path}%0A"), 404)
 
 
 def _deal_approval(party: Party) -> dict[str, Any]:
