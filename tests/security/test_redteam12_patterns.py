@@ -128,7 +128,8 @@ def test_a_catalog_row_with_a_line_feed_after_its_sku_or_family_is_refused() -> 
     from revgov.domain.catalog import catalog_entries
 
     row = {"sku": "NW-SW-24P", "name": "Switch", "family": "networking", "billing": "shipment",
-           "list_price": "1250.00", "unit_cost": "900.00", "currency": "USD", "effective_from": "2027-01-01"}  # fmt: skip
+           "list_price": "1250.00", "unit_cost": "900.00", "currency": "USD",
+           "effective_from": "2027-01-01"}  # fmt: skip
     entries, problems = catalog_entries([row], currency="USD", families=frozenset({"networking"}), clause="PA-6.1")
     assert entries and not problems
     for column in ("sku", "family"):
