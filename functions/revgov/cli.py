@@ -189,8 +189,8 @@ def _process_id(text: str) -> int:
         pid = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a process id: {text!r}") from None
-    if pid <= 0:
-        raise argparse.ArgumentTypeError(f"not a process id: {text!r} (a positive integer)")
+    if not 0 < pid < 2**31:  # kill(2)'s pid_t: a larger one overflows os.kill
+        raise argparse.ArgumentTypeError(f"not a process id: {text!r} (a positive integer below 2^31)")
     return pid
 
 

@@ -10,6 +10,7 @@ ever decide that there is nothing to report (tests/unit/test_schema_check.py pro
 
 from __future__ import annotations
 
+import functools
 import numbers
 import re
 from collections.abc import Callable, Iterable
@@ -27,6 +28,34 @@ _SUPPORTED = frozenset(
      "maximum", "enum", "const", "items", "minItems", "maxItems", "format", "$ref", "not", "allOf", "anyOf", "oneOf",
      "if", "then", "else", "uniqueItems", "propertyNames", "minProperties"}
 )
+
+
+@functools.lru_cache(maxsize=1024)
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A schema `pattern` compiled as ECMA-262 reads it (JSON Schema 2020-12 Validation §6.3.3): `$` outside a
+    character class is the end of the input, as `\\Z`; Python's `$` also matches before a final line feed, which let
+    `"CUST-1\\n"` through `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`. An escaped `\\$` and `[$]` stay the dollar sign."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+        i += 1
+    return re.compile("".join(out))
+
+
+def ecma_search(pattern: str, text: str) -> bool:
+    """Whether `text` matches the schema `pattern` somewhere, as ECMA-262's `RegExp.prototype.test` answers."""
+    return ecma_regex(pattern).search(text) is not None
 
 
 class Unsupported(Exception):
@@ -177,7 +206,7 @@ def _one_of_strings(members: frozenset[str]) -> Check:
 def _string_checks(schema: dict[str, Any]) -> list[Check]:
     checks: list[Check] = []
     if "pattern" in schema:
-        search = re.compile(schema["pattern"]).search
+        search = ecma_regex(schema["pattern"]).search
         checks.append(lambda i: not isinstance(i, str) or search(i) is not None)
     low, high = schema.get("minLength"), schema.get("maxLength")
     if low is not None or high is not None:

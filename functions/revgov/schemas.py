@@ -38,9 +38,22 @@ def names() -> list[str]:
 @cache
 def _validator(name: str) -> Any:
     # jsonschema is imported here, not at module import: it is the heaviest import on the request path.
-    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema import FormatChecker
 
-    return Draft202012Validator(schema(name), registry=_registry(), format_checker=FormatChecker())
+    return _ecma_validator_class()(schema(name), registry=_registry(), format_checker=FormatChecker())
+
+
+@lru_cache(maxsize=1)
+def _ecma_validator_class() -> Any:
+    """Draft 2020-12 with `pattern` read as ECMA-262 reads it (Validation §6.3.3; `schema_check.ecma_regex`): a
+    trailing line feed is no part of `^...$`."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def pattern(validator: Any, wanted: str, instance: Any, _schema: Any) -> Any:
+        if validator.is_type(instance, "string") and not schema_check.ecma_search(wanted, instance):
+            yield ValidationError(f"{instance!r} does not match {wanted!r}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
 
 
 @lru_cache(maxsize=1)

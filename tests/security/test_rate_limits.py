@@ -120,7 +120,8 @@ def test_two_instances_share_one_budget(stack):
 
 
 def test_limits_come_from_the_plan():
-    assert Limits.from_plan({"requests_per_minute": 600, "max_partners": 5}) == Limits(600, 300)
-    assert Limits.from_plan({"requests_per_minute": 600, "requests_per_minute_per_key": 900}) == Limits(600, 600)
-    assert Limits.from_plan({"requests_per_minute": 1}) == Limits(1, 1)
+    # the third: the partner keys' pool (red team 12), by default half the tenant's as a key's
+    assert Limits.from_plan({"requests_per_minute": 600, "max_partners": 5}) == Limits(600, 300, 300)
+    assert Limits.from_plan({"requests_per_minute": 600, "requests_per_minute_per_key": 900}) == Limits(600, 600, 300)
+    assert Limits.from_plan({"requests_per_minute": 1}) == Limits(1, 1, 1)
     assert Limits.from_plan(None) is None

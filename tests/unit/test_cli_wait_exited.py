@@ -52,8 +52,10 @@ def test_wait_for_a_live_process_still_waits_its_timeout(tmp_path, capsys):
     assert "not answering after 0.6s" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("pid", ["0", "-5", "x"])
+@pytest.mark.parametrize("pid", ["0", "-5", "x", "2147483648", "99999999999999999999"])
 def test_a_pid_that_is_not_a_process_id_is_a_usage_error(tmp_path, pid):
+    """kill(2) takes a `pid_t`, a signed 32-bit integer on Linux: a larger number names no process (before, red team
+    12: `--pid 2147483648` ended in an OverflowError traceback instead of the usage error)."""
     with pytest.raises(SystemExit) as exited:
         cli.main(["wait", "--state-file", str(tmp_path / "local.json"), "--timeout", "0.2", "--pid", pid])
     assert exited.value.code == 2

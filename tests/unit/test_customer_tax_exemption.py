@@ -92,3 +92,17 @@ def test_bad_certificates_are_refused_naming_the_field_and_partners_read_none():
     assert [(r["subject"], r["clauses"]) for r in audit] == [(CUSTOMER, ["PA-10.1"])]
     with pytest.raises(NotFound):
         tax_exemptions.get_customer_certificates(ledger.rt, Principal("northwind", Role.PARTNER, "k", P2), CUSTOMER)
+
+
+def test_a_certificate_issued_after_today_is_not_on_file():
+    """Red team 12. PA-10.1: "a valid certificate on file before the invoice is issued"; a partner's own document
+    "cannot be issued in the future" (domain/partners/evidence.py, 422 naming /issued_at): a customer's certificate
+    dated after the day staff record it is no certificate on file yet either (before, one issued 2027-03-01 was
+    recorded on 2026-12-10). Nothing is recorded."""
+    ledger = _ledger("2026-12-10T08:00:00Z")
+    with pytest.raises(RuleViolation) as refused:
+        _record(ledger, "2026-12-10T10:00:00Z", issued_at="2027-03-01", expires_at="2028-12-31")
+    assert [e.path for e in refused.value.errors] == ["/issued_at"]
+    with pytest.raises(NotFound):
+        tax_exemptions.get_customer_certificates(ledger.rt, FINANCE, CUSTOMER)
+    assert _record(ledger, "2026-12-10T10:00:00Z", issued_at="2026-12-10", expires_at="2028-12-31")["current"]

@@ -132,14 +132,53 @@ def test_staff_request_on_the_partners_behalf_and_a_second_request_while_one_sta
     assert _statement(ledger, "2026-10-25T09:00:00Z")[1]["settlement_method"]["method"] == "bank_transfer"
 
 
-def test_a_request_made_after_the_run_was_prepared_changes_its_figures_so_approval_is_refused():
-    """The method is read when the run is built, and approving rebuilds it (docs/rebates.md: "Anything changed since
-    ... is 409 figures_changed"): the statement issued always states the method true at its issue."""
+def test_a_request_made_after_the_run_was_prepared_is_read_by_the_next_run():
+    """The method is chosen when the run is prepared, from the requests standing then, and the approval pays what
+    was prepared (red team 12): the partner's own request is no fact of the run's figures that it may change at will.
+    Before, a request or withdrawal between preparation and approval made the approval 409 `figures_changed`, so a
+    partner toggling its request held back every partner's settlement of the run. Facts still move the figures (a
+    payment, a credit note): those are the ERP's and finance's, not the partner's."""
     ledger, invoice_id = september(FINANCE)
     pay(ledger, P1, invoice_id, "2026-10-20")
     ledger.clock.set("2026-10-25T09:00:00Z")
     prepared = prepare(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})[1]
     _request(ledger, AS_P1, at="2026-10-25T10:00:00Z")
+    ledger.clock.set("2026-10-25T11:00:00Z")
+    settled = rebates.approve_settlement(ledger.rt, second_finance("northwind"), prepared["settlement_id"], {})
+    statement = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]
+    method = statement["settlement_method"]
+    assert (method["method"], method["bank_transfer_requested"]) == ("credit_note", False)  # as prepared
+    assert bank_transfer.get(ledger.rt, AS_P1, P1)["status"] == "standing"  # the next run reads it
+
+
+def test_a_partner_toggling_its_request_does_not_hold_back_the_prepared_run():
+    """Asked before preparation, withdrawn and asked again before approval: the run is approved as prepared, by bank
+    transfer, stating the request the run was prepared with (PA-7.8: the partner "requests it" and owes nothing)."""
+    ledger, invoice_id = september(FINANCE)
+    asked = _request(ledger, AS_P1)
+    pay(ledger, P1, invoice_id, "2026-10-20")
+    ledger.clock.set("2026-10-25T09:00:00Z")
+    prepared = prepare(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})[1]
+    for minute in range(1, 4):
+        ledger.clock.set(f"2026-10-25T10:0{minute}:00Z")
+        bank_transfer.withdraw(ledger.rt, AS_P1, P1, {})
+        _request(ledger, AS_P1, at=f"2026-10-25T10:0{minute}:30Z")
+    ledger.clock.set("2026-10-25T11:00:00Z")
+    settled = rebates.approve_settlement(ledger.rt, second_finance("northwind"), prepared["settlement_id"], {})
+    method = rebates.get_settlement(ledger.rt, FINANCE, settled["settlement_id"], P1)["statement"]["settlement_method"]
+    assert (method["method"], method["requested_at"]) == ("bank_transfer", asked["requested_at"])
+    assert _settled_audit(ledger)["inputs"]["settlement_methods"] == {P1: "bank_transfer"}
+
+
+def test_a_payment_after_preparation_still_changes_the_figures():
+    """The ERP's facts are read again on approval (docs/rebates.md "Anything changed since ... is 409
+    figures_changed"): unpaid when prepared (an open balance: credit note), paid before approval, it is a 409."""
+    ledger, invoice_id = september(FINANCE)
+    _request(ledger, AS_P1)
+    ledger.clock.set("2026-10-25T09:00:00Z")
+    prepared = prepare(ledger.rt, FINANCE, {"period": "2026-Q3", "run": 1})[1]
+    pay(ledger, P1, invoice_id, "2026-10-25")
+    ledger.clock.set("2026-10-25T11:00:00Z")
     with pytest.raises(Conflict) as refused:
         rebates.approve_settlement(ledger.rt, second_finance("northwind"), prepared["settlement_id"], {})
     assert refused.value.extra["refusal"] == "figures_changed"

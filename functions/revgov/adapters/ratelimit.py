@@ -25,23 +25,36 @@ from ..resources import TABLE
 WINDOW_SECONDS = 60
 COLLECTION = "RATELIMIT"
 _TENANT_COUNT = "requests"
+PARTNERS = "partners"  # the pool every partner key also counts in (`pool`), so staff keep part of the budget
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Requests per minute: across all the tenant's keys, and for any one key."""
+    """Requests per minute: across all the tenant's keys, for any one key, and across its partner keys together
+    (None: no partner pool). Red team 12: two partner keys, each at the per-key half, spent the whole tenant's budget
+    and staff got 429s; the partner pool keeps the rest for them."""
 
     tenant_per_minute: int
     key_per_minute: int
+    partners_per_minute: int | None = None
 
     @classmethod
     def from_plan(cls, plan: dict[str, Any] | None) -> Limits | None:
-        """The tenant plan's limits (`requests_per_minute`, optional `requests_per_minute_per_key`, default half)."""
+        """The tenant plan's limits (`requests_per_minute`, optional `requests_per_minute_per_key` and
+        `requests_per_minute_partners`, each by default half of it)."""
         if not plan or not plan.get("requests_per_minute"):
             return None
         tenant = int(plan["requests_per_minute"])
         per_key = int(plan.get("requests_per_minute_per_key") or max(1, (tenant + 1) // 2))
-        return cls(tenant, min(per_key, tenant))
+        partners = int(plan.get("requests_per_minute_partners") or max(1, (tenant + 1) // 2))
+        return cls(tenant, min(per_key, tenant), min(partners, tenant))
+
+    def scopes(self, key_id: str, pool: str | None) -> list[tuple[str, str, int]]:
+        """(scope, counter, limit) of a request by `key_id` (in `pool`: PARTNERS for a partner key)."""
+        found = [("tenant", _TENANT_COUNT, self.tenant_per_minute), ("key", f"k_{key_id}", self.key_per_minute)]
+        if pool == PARTNERS and self.partners_per_minute is not None:
+            found.append((PARTNERS, PARTNERS, self.partners_per_minute))
+        return found
 
 
 @dataclass(frozen=True)
@@ -74,31 +87,36 @@ class DynamoRateLimiter:
             )
         return self._client
 
-    def hit(self, tenant_id: str, key_id: str, limits: Limits, *, since: str = "") -> Verdict:
-        """`since`: the tenant's provisioning (its profile's `created_at`), which the memory is kept under."""
+    def hit(self, tenant_id: str, key_id: str, limits: Limits, *, since: str = "", pool: str | None = None
+            ) -> Verdict:  # fmt: skip
+        """`since`: the tenant's provisioning (its profile's `created_at`), which the memory is kept under; `pool`:
+        PARTNERS for a partner key (it also counts in the tenant's partner pool)."""
         now = self._clock.now_ms() // 1000
         window = now - now % WINDOW_SECONDS
         retry_after = max(1, window + WINDOW_SECONDS - now)
-        for scope, who, limit in (("tenant", "tenant", limits.tenant_per_minute), ("key", key_id,
-                                                                                   limits.key_per_minute)):
-            if self._exhausted.get((tenant_id, since, who)) == window:
+        scopes = limits.scopes(key_id, pool)
+        for scope, _, limit in scopes:
+            if self._exhausted.get((tenant_id, since, _remembered(scope, key_id))) == window:
                 return Verdict(False, retry_after, scope, limit)
+        tags = ("t", "k", "p")  # the tenant's, the key's and the partner pool's counters: #t < :tl, ...
+        names = {f"#{tag}": counter for tag, (_, counter, _) in zip(tags, scopes, strict=False)}
+        values = {f":{tag}l": {"N": str(limit)} for tag, (_, _, limit) in zip(tags, scopes, strict=False)}
         try:
             self._dynamodb().update_item(
                 TableName=self._table,
                 Key={TABLE.partition_key: {"S": f"T#{tenant_id}#{COLLECTION}"},
                      TABLE.sort_key: {"S": f"W#{window}"}},
-                UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD #t :one, #k :one",
-                ConditionExpression="(attribute_not_exists(#t) OR #t < :tl) AND (attribute_not_exists(#k) OR #k < :kl)",
-                ExpressionAttributeNames={"#t": _TENANT_COUNT, "#k": f"k_{key_id}", "#ttl": TABLE.ttl_attribute},
+                UpdateExpression="SET #ttl = if_not_exists(#ttl, :ttl) ADD " + ", ".join(f"{n} :one" for n in names),
+                ConditionExpression=" AND ".join(f"(attribute_not_exists(#{tag}) OR #{tag} < :{tag}l)"
+                                                 for tag in tags[: len(scopes)]),
+                ExpressionAttributeNames={**names, "#ttl": TABLE.ttl_attribute},
                 ExpressionAttributeValues={
                     ":one": {"N": "1"},
                     ":ttl": {"N": str(window + 2 * WINDOW_SECONDS)},
-                    ":tl": {"N": str(limits.tenant_per_minute)},
-                    ":kl": {"N": str(limits.key_per_minute)},
+                    **values,
                 },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            )  # fmt: skip
         except Exception as error:  # any failure of the counter must not fail the request
             code = getattr(error, "response", {}).get("Error", {}).get("Code")
             if code != "ConditionalCheckFailedException":
@@ -106,18 +124,22 @@ class DynamoRateLimiter:
                 return Verdict(True)
             # Which limit was reached: from the item as it was. Unknown, only this key is held back in memory.
             old = getattr(error, "response", {}).get("Item") or {}
-            tenant_count = int(old.get(_TENANT_COUNT, {}).get("N", "0"))
-            scope = "tenant" if tenant_count >= limits.tenant_per_minute else "key"
+            scope, _, limit = next(((s, c, lim) for s, c, lim in scopes if s != "key"
+                                    and int(old.get(c, {}).get("N", "0")) >= lim), scopes[1])  # fmt: skip
             with self._lock:
                 self._forget_before(window)
-                self._exhausted[(tenant_id, since, "tenant" if scope == "tenant" else key_id)] = window
-            limit = limits.tenant_per_minute if scope == "tenant" else limits.key_per_minute
+                self._exhausted[(tenant_id, since, _remembered(scope, key_id))] = window
             return Verdict(False, retry_after, scope, limit)
         return Verdict(True)
 
     def _forget_before(self, window: int) -> None:
         for stale in [k for k, w in self._exhausted.items() if w < window]:
             self._exhausted.pop(stale, None)
+
+
+def _remembered(scope: str, key_id: str) -> str:
+    """Under what a window known full is remembered: the tenant, the partner pool, or the key."""
+    return key_id if scope == "key" else scope
 
 
 class SqliteRateLimiter:
@@ -141,8 +163,10 @@ class SqliteRateLimiter:
         self._lock = threading.Lock()
         self._permits: dict[tuple[str, str, str], tuple[int, int]] = {}  # (tenant, since, key) -> (window, left)
 
-    def hit(self, tenant_id: str, key_id: str, limits: Limits, *, since: str = "") -> Verdict:
-        """`since`: the tenant's provisioning (its profile's `created_at`), which the permits are kept under."""
+    def hit(self, tenant_id: str, key_id: str, limits: Limits, *, since: str = "", pool: str | None = None
+            ) -> Verdict:  # fmt: skip
+        """`since`: the tenant's provisioning (its profile's `created_at`), which the permits are kept under; `pool`:
+        PARTNERS for a partner key (it also counts in the tenant's partner pool)."""
         now = self._clock.now_ms() // 1000
         window = now - now % WINDOW_SECONDS
         held_as = (tenant_id, since, key_id)
@@ -152,7 +176,8 @@ class SqliteRateLimiter:
                 self._permits[held_as] = (window, held[1] - 1)
                 return Verdict(True)
         try:
-            verdict, taken = self._take(tenant_id, key_id, limits, window, max(1, window + WINDOW_SECONDS - now))
+            verdict, taken = self._take(tenant_id, limits.scopes(key_id, pool), window,
+                                        max(1, window + WINDOW_SECONDS - now))  # fmt: skip
         except Exception as error:  # the counter must never take the API down with it
             logger.warning("rate limit counter unavailable; request let through", extra={"error": str(error)})
             return Verdict(True)
@@ -165,25 +190,25 @@ class SqliteRateLimiter:
                 self._permits[held_as] = (window, left + taken - 1)
         return verdict
 
-    def _take(self, tenant_id: str, key_id: str, limits: Limits, window: int, retry_after: int) -> tuple[Verdict, int]:
+    def _take(self, tenant_id: str, scopes: list[tuple[str, str, int]], window: int, retry_after: int
+              ) -> tuple[Verdict, int]:  # fmt: skip
         """Count this request and the block of permits taken with it, or refuse it; returns the permits taken."""
-        key_counter = f"k_{key_id}"
+        counters = [counter for _, counter, _ in scopes]
         with self._db.write() as c:
             counts = dict(c.execute(
-                "SELECT who, count FROM rate_counts WHERE tenant = ? AND window = ? AND who IN (?, ?)",
-                (tenant_id, window, _TENANT_COUNT, key_counter),
+                "SELECT who, count FROM rate_counts WHERE tenant = ? AND window = ? AND who IN "  # noqa: S608
+                f"({', '.join('?' for _ in counters)})",
+                (tenant_id, window, *counters),
             ).fetchall())
-            for scope, who, limit in (("tenant", _TENANT_COUNT, limits.tenant_per_minute),
-                                      ("key", key_counter, limits.key_per_minute)):
+            for scope, who, limit in scopes:
                 if counts.get(who, 0) >= limit:
                     return Verdict(False, retry_after, scope, limit), 0
-            room = min(limits.tenant_per_minute - counts.get(_TENANT_COUNT, 0),
-                       limits.key_per_minute - counts.get(key_counter, 0))
+            room = min(limit - counts.get(who, 0) for _, who, limit in scopes)
             taken = max(1, min(self._block, room // self.ROOM_SHARE))
             c.executemany(
                 "INSERT INTO rate_counts (tenant, window, who, count) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (tenant, window, who) DO UPDATE SET count = count + excluded.count",
-                [(tenant_id, window, _TENANT_COUNT, taken), (tenant_id, window, key_counter, taken)],
+                [(tenant_id, window, who, taken) for who in counters],
             )
             if not counts:  # the window's first request: forget the windows that ended (a TTL's work)
                 c.execute("DELETE FROM rate_counts WHERE tenant = ? AND window < ?", (tenant_id, window))

@@ -101,7 +101,7 @@ class TenantSessions:
     # --- credentials -------------------------------------------------------------------------
     def credentials(self, tenant_id: str) -> TenantCredentials:
         """The tenant's current session credentials: cached, or a new `AssumeRole` when missing or about to expire."""
-        if not isinstance(tenant_id, str) or not _TENANT.match(tenant_id):
+        if not isinstance(tenant_id, str) or not _TENANT.fullmatch(tenant_id):
             raise TenantScopeError(f"{tenant_id!r} is not a tenant id a data session can be opened for")
         with self._lock:
             cached = self._fresh(tenant_id)

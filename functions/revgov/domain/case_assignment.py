@@ -17,9 +17,12 @@ from .sla_pause import OPEN, WAITING
 
 
 def assign(case: Mapping[str, Any], who: Principal, queue_role: str, key: Mapping[str, Any] | None, assignee: str,
-           note: str | None, at: str) -> dict[str, Any]:  # fmt: skip
+           note: str | None, at: str, *, holders: frozenset[str] = frozenset(),
+           segregation: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """The case with `assignee` (a key of the tenant, as stored, or None when there is none) as its assignee, the
-    step kept in `assignments`; every field of its clock untouched."""
+    step kept in `assignments`; every field of its clock untouched. `holders`: the keys whose holder also holds the
+    assignee's key (services/key_lineage.py); the requester's among them is refused (SOP-4.3 / COP-4.3: "A requester
+    can never approve their own request": the item is not handed to the one member who may not decide it)."""
     if case["status"] not in (OPEN[case["kind"]], WAITING):
         raise Conflict(f"{case['kind']} {case['case_id']} is {case['status']}: only an undecided item is assigned",
                        extra={"current_status": case["status"]})  # fmt: skip
@@ -30,6 +33,14 @@ def assign(case: Mapping[str, Any], who: Principal, queue_role: str, key: Mappin
         raise RuleViolation(
             f"{assignee} is not a member of the {case['queue']} queue: a live key of the {queue_role} role",
             errors=[FieldError("/assignee", f"not a live {queue_role} key of this tenant")],
+        )
+    requester = case.get("requested_by_key")
+    if requester and requester in {assignee, *holders}:
+        clause = (segregation or {}).get("clause") or case["reasons"][0]["clause"]
+        raise RuleViolation(
+            f"{assignee} holds the key that requested {case['kind']} {case['case_id']}: a requester can never "
+            f"decide their own request ({clause}), so it is not assigned to them",
+            errors=[FieldError("/assignee", f"the requester's key, or one in the requester's hands ({clause})")],
         )
     current = (case.get("assignee") or {}).get("key_id")
     if current == assignee:

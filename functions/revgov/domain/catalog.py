@@ -158,7 +158,7 @@ def csv_rows(text: str) -> list[dict[str, Any]]:
 
 def _day(text: str) -> bool:
     try:
-        return bool(_DAY.match(text)) and parse_day(text).isoformat() == text
+        return bool(_DAY.fullmatch(text)) and parse_day(text).isoformat() == text
     except ValueError:
         return False
 
@@ -179,11 +179,11 @@ def _row_problems(n: int, row: Mapping[str, Any], currency: str, families: froze
     if found:
         return found
     text: dict[str, str] = {c: row.get(c) or "" for c in COLUMNS}
-    if not _SKU.match(text["sku"]):
+    if not _SKU.fullmatch(text["sku"]):
         bad("sku", f"SKU {text['sku']!r} is not uppercase letters, digits and hyphens (2-40)")
     if len(text["name"]) > 120:
         bad("name", "name is longer than 120 characters")
-    if not _FAMILY.match(text["family"]) or (families and text["family"] not in families):
+    if not _FAMILY.fullmatch(text["family"]) or (families and text["family"] not in families):
         bad("family", f"family {text['family']!r} is not one of the tenant's ({', '.join(sorted(families))})")
     if text["billing"] not in ("shipment", "subscription"):
         bad("billing", f"billing {text['billing']!r} is not shipment or subscription")

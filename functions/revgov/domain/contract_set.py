@@ -62,7 +62,7 @@ def parse(name: str, markdown: str, *, path: str = "/markdown") -> ContractText:
     except ValueError as invalid:
         raise MalformedRequest(f"{name} is not a contract Revgov can split into clauses: {invalid}",
                                errors=[FieldError(path, str(invalid))]) from invalid
-    if not DOCUMENT_CODE.match(contract.document):
+    if not DOCUMENT_CODE.fullmatch(contract.document):
         raise MalformedRequest(f"{name}: the Document code must be 2 to 5 capital letters",
                                errors=[FieldError(path, f"Document: {contract.document}")])
     if not contract.clauses:

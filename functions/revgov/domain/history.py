@@ -29,6 +29,7 @@ from .time import parse_day, period_bounds, period_of
 
 KINDS = ("shipment", "subscription", "usage", "milestone", "support_overage", "credit_note")
 CHANNELS = ("resale", "referral", "sales_agent")
+# every pattern here is used with `fullmatch`: `$` alone would let a trailing line feed through
 _PARTNER = re.compile(r"^ptr_[0-9A-HJKMNP-TV-Z]{26}$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 _SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
@@ -124,7 +125,7 @@ def plan(
     for i, row in enumerate(lines):
         planner.take(i, row)
     _resolve_references(planner.months, planner.live_rows)
-    _apply_payments(payments, planner.months, known, planner.errors)
+    _apply_payments(payments, planner.months, known, planner.errors, today)
     return list(planner.months.values()), planner.errors
 
 
@@ -217,10 +218,10 @@ class _Planner:
     def _identify(self, at: str, row: dict[str, Any]) -> _Row:
         """Whose line it is, of which ERP invoice and day, and its own reference and kind."""
         partner_id = str(row.get("partner_id") or "")
-        if not _PARTNER.match(partner_id) or partner_id not in self.known.partners:
+        if not _PARTNER.fullmatch(partner_id) or partner_id not in self.known.partners:
             self.bad(f"{at}/partner_id", f"no partner {partner_id or '(empty)'} in this tenant")
         invoice_ref = str(row.get("invoice_ref") or "")
-        if not _REFERENCE.match(invoice_ref):
+        if not _REFERENCE.fullmatch(invoice_ref):
             self.bad(f"{at}/invoice_ref", "an ERP invoice reference (letters, digits, ._/-, up to 64)")
         invoiced = _day(row.get("invoice_date"))
         if invoiced is None:
@@ -233,7 +234,7 @@ class _Planner:
         read = _Row(at, partner_id, invoice_ref, invoiced, str(row.get("line_ref") or ""),
                     str(row.get("kind") or "shipment"))  # fmt: skip
         imported = self.known.imported_lines.get(read.key)
-        if not _REFERENCE.match(read.line_ref):
+        if not _REFERENCE.fullmatch(read.line_ref):
             self.bad(f"{at}/line_ref", "the ERP's invoice line reference (letters, digits, ._/-, up to 64)")
         elif read.key in self.seen_lines:
             row_number = self.seen_lines[read.key][1]
@@ -248,7 +249,7 @@ class _Planner:
         """The SKU on the price list of the invoice day, and the product family (a credit note's is its line's)."""
         at, sku = read.at, row.get("sku") or None
         read.sku = sku
-        if sku is not None and not _SKU.match(str(sku)):
+        if sku is not None and not _SKU.fullmatch(str(sku)):
             self.bad(f"{at}/sku", "a SKU (A-Z, 0-9, -)")
         elif sku is not None and read.invoiced is not None:
             read.item = self.known.price(str(sku), read.invoiced)
@@ -287,7 +288,7 @@ class _Planner:
         read.channel = str(row.get("channel") or "resale")
         if read.channel not in CHANNELS:
             self.bad(f"{at}/channel", f"one of {', '.join(CHANNELS)}")
-        if row.get("order_ref") and not _REFERENCE.match(str(row["order_ref"])):
+        if row.get("order_ref") and not _REFERENCE.fullmatch(str(row["order_ref"])):
             self.bad(f"{at}/order_ref", "an ERP reference (letters, digits, ._/-, up to 64)")
         read.reason = str(row.get("reason") or "billing_error")
 
@@ -409,7 +410,7 @@ def _resolve_references(months: dict[str, Month], live_rows: Mapping[int, str]) 
 
 
 def _apply_payments(
-    payments: list[dict[str, Any]], months: dict[str, Month], known: Known, errors: list[FieldError]
+    payments: list[dict[str, Any]], months: dict[str, Month], known: Known, errors: list[FieldError], today: date
 ) -> None:
     by_invoice = {ref_key(m.partner_id, ref): m for m in months.values() for ref in m.erp_invoices}
     for i, row in enumerate(payments):
@@ -423,7 +424,7 @@ def _apply_payments(
         paid = _day(row.get("paid_on"))
         if paid is None:
             errors.append(FieldError(f"{at}/paid_on", "a day, YYYY-MM-DD"))
-        if row.get("payment_ref") and not _REFERENCE.match(str(row["payment_ref"])):
+        if row.get("payment_ref") and not _REFERENCE.fullmatch(str(row["payment_ref"])):
             errors.append(FieldError(f"{at}/payment_ref", "an ERP reference (letters, digits, ._/-, up to 64)"))
         key = ref_key(partner_id, invoice_ref)
         month = by_invoice.get(key)
@@ -444,6 +445,9 @@ def _apply_payments(
             first = period_bounds(month.period)[0]
             if paid < first:
                 errors.append(FieldError(f"{at}/paid_on", f"{paid} is before the invoice's month {month.period}"))
+            elif paid > today:  # history is what came before: a day no one has reached pays nothing yet
+                errors.append(FieldError(f"{at}/paid_on", f"{paid} is after today ({today}): history is what came "
+                                         "before"))  # fmt: skip
             elif month.erp_invoices.get(_spelled(month.erp_invoices, invoice_ref)):
                 errors.append(FieldError(f"{at}/invoice_ref", f"ERP invoice {invoice_ref} is paid by an earlier row"))
             else:

@@ -65,7 +65,7 @@ class Period:
 
     @classmethod
     def parse(cls, name: str) -> Period:
-        match = _PERIOD.match(name)
+        match = _PERIOD.fullmatch(name)
         if not match:
             raise ValueError(f"a period is a month (2026-11) or a quarter (2026-Q4), not {name!r}")
         year, month, quarter = match.groups()

@@ -27,9 +27,51 @@ def _luhn(found: str) -> bool:
 
 def _iban_check(found: str) -> bool:
     """ISO 13616-1's mod-97 check, on the upper case: an IBAN typed in lower case is one only when it holds."""
-    text = found.replace(" ", "").upper()
+    text = "".join(c for c in found if c.isascii() and c.isalnum()).upper()
     number = "".join(str(int(c, 36)) for c in text[4:] + text[:4])
     return int(number) % 97 == 1
+
+
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}")
+_IBAN_SEPARATORS = "._/-"  # besides any space (a no-break or narrow one too)
+
+
+class _IbanFinder:
+    """Every IBAN in a text, however its characters are grouped (spaces of any kind, dots, slashes, hyphens,
+    underscores, at most two between characters) or cased: the longest run of 15 to 34 letters and digits from a
+    country code and check digits that ends at a word's end and passes ISO 13616-1's mod-97 check. A word after
+    the number is no part of it (a regular expression's longest match swallowed one, failed the check and left the
+    IBAN as typed); `sub` as `re.Pattern.sub` with a string."""
+
+    def sub(self, replacement: str, text: str) -> str:
+        out, done = [], 0
+        for start in _IBAN_START.finditer(text):
+            if start.start() < done:
+                continue
+            end = self._end(text, start.start(), start.end())
+            if end is not None:
+                out += [text[done : start.start()], replacement]
+                done = end
+        return "".join([*out, text[done:]])
+
+    @staticmethod
+    def _end(text: str, begin: int, at: int) -> int | None:
+        kept, ends, gap = 4, [], 0
+        while at < len(text) and kept < 34:
+            char = text[at]
+            if char.isascii() and char.isalnum():
+                kept, gap = kept + 1, 0
+                ends.append((kept, at + 1))
+            elif (char.isspace() or char in _IBAN_SEPARATORS) and gap < 2:
+                gap += 1
+            else:
+                break
+            at += 1
+        for kept, end in reversed(ends):
+            closed = end == len(text) or not (text[end].isascii() and text[end].isalnum())
+            if kept >= 15 and closed and _iban_check(text[begin:end]):
+                return end
+        return None
 
 
 class _CheckedPattern:
@@ -64,11 +106,10 @@ _SSN = _LabelledPattern(re.compile(
     r"(?P<value>\d{3}(?P<group>[ .]?)\d{2}(?P=group)\d{4})(?![\w-]|\.\d)"
 ))
 
-_MASKS: tuple[tuple[str, re.Pattern[str] | _CheckedPattern | _LabelledPattern], ...] = (
+_MASKS: tuple[tuple[str, re.Pattern[str] | _CheckedPattern | _LabelledPattern | _IbanFinder], ...] = (
     ("email", EMAIL_ADDRESS),
     ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")),
-    ("iban", _CheckedPattern(re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b"),
-                             lambda found: _iban_check(found))),
+    ("iban", _IbanFinder()),
     (
         "bank-account",
         re.compile(
@@ -77,7 +118,9 @@ _MASKS: tuple[tuple[str, re.Pattern[str] | _CheckedPattern | _LabelledPattern], 
             re.IGNORECASE,
         ),
     ),
-    ("card", _CheckedPattern(re.compile(r"(?<![\w-])\d{4}(?:[ -]?\d{3,6}){1,4}(?![\w-])"), lambda found: _luhn(found))),
+    # grouped by any space, a hyphen, a dot or a slash (one between groups); a number only where Luhn's digit holds
+    ("card", _CheckedPattern(re.compile(r"(?<![\w./-])\d{4}(?:[\s./-]?\d{3,6}){1,4}(?![\w/-]|\.\d)"),
+                             lambda found: _luhn(found))),
     ("card", re.compile(r"\b(?:\d{4}[ -]?){3}\d{4}\b")),
     (
         "tax-id",

@@ -17,7 +17,7 @@ _MONEY = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$")
 
 def parse_money(text: object) -> Decimal:
     """A decimal string such as "1234.50" as Decimal; floats and ints are refused on purpose."""
-    if not isinstance(text, str) or not _MONEY.match(text):
+    if not isinstance(text, str) or not _MONEY.fullmatch(text):
         raise ValueError(f"money must be a decimal string with at most 2 places, got {text!r}")
     try:
         return Decimal(text)

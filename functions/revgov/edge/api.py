@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from chalice.app import AuthResponse, Chalice, Request, Response
 
-from ..adapters.ratelimit import Limits
+from ..adapters.ratelimit import PARTNERS, Limits
 from ..bootstrap import runtime
 from ..domain.errors import MethodNotAllowed, RevgovError, UnsupportedMediaType
 from ..logs import logger
@@ -46,7 +46,7 @@ def api_key(auth_request: Any) -> AuthResponse:
         verdict = "unavailable" if failure.status == 503 else "error"
         context = {"verdict": verdict, "reason": failure.detail}
         return AuthResponse(routes=["*"], principal_id="anonymous", context=context)
-    limited = _rate_limited(rt, who.tenant_id, who.key_id, plan, since)
+    limited = _rate_limited(rt, who.tenant_id, who.key_id, plan, since, partner=who.partner_id is not None)
     if limited is not None:
         return AuthResponse(routes=["*"], principal_id=who.key_id, context=limited)
     context = {
@@ -62,20 +62,20 @@ def api_key(auth_request: Any) -> AuthResponse:
 
 
 def _rate_limited(
-    rt: Any, tenant_id: str, key_id: str, plan: dict[str, Any] | None, since: str
+    rt: Any, tenant_id: str, key_id: str, plan: dict[str, Any] | None, since: str, *, partner: bool = False
 ) -> dict[str, Any] | None:
     """The context of a refused request (429), or None when the tenant's plan lets it through (`since`: the tenant's
-    provisioning, so a limiter's memory of a former tenant of the same id counts nothing against it)."""
+    provisioning, so a limiter's memory of a former tenant of the same id counts nothing against it; `partner`: a
+    partner key, which also counts in the tenant's partner pool)."""
     limits = Limits.from_plan(plan)
     if limits is None or rt.rate_limiter is None:
         return None
-    verdict = rt.rate_limiter.hit(tenant_id, key_id, limits, since=since)
+    verdict = rt.rate_limiter.hit(tenant_id, key_id, limits, since=since, pool=PARTNERS if partner else None)
     if verdict.allowed:
         return None
-    reason = (
-        f"the {'tenant' if verdict.scope == 'tenant' else 'API key'} made more than {verdict.limit} requests this "
-        f"minute (plan limit); retry after {verdict.retry_after} s"
-    )
+    who = {"tenant": "tenant", PARTNERS: "tenant's partner keys together"}.get(verdict.scope, "API key")
+    reason = f"the {who} made more than {verdict.limit} requests this minute (plan limit); retry after " \
+             f"{verdict.retry_after} s"  # fmt: skip
     return {"verdict": "rate_limited", "reason": reason, "retry_after": verdict.retry_after, "limit": verdict.limit}
 
 

@@ -42,7 +42,15 @@ def hold(data_file: Path, *, wait_seconds: float | None = None) -> DataFileLock:
     """Take the data file's lock, waiting up to `wait_seconds` (WAIT_SECONDS) for a stack that is stopping."""
     path = Path(f"{data_file}.lock")
     private_dir(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:  # never through a link: in a directory others can write to, one planted there would be truncated (CWE-59)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as error:
+        if not path.is_symlink():
+            raise
+        raise DataFileInUse(
+            f"{path} is a symbolic link, not the lock file of {data_file}: remove it (or give this stack its own "
+            "--data-file in a directory only you can write to)"
+        ) from error
     deadline = time.monotonic() + (WAIT_SECONDS if wait_seconds is None else wait_seconds)
     while True:
         try:

@@ -11,7 +11,7 @@ from ..domain.access import Principal
 from ..domain.cases import Case
 from ..ports import Changes
 from ..runtime import Runtime
-from . import case_repository, keys
+from . import case_repository, key_lineage, keys
 from .case_waiting import step_audit
 from .tenants import load_tenant
 
@@ -22,7 +22,10 @@ def assign(rt: Runtime, who: Principal, kind: str, case_id: str, assignee: str, 
     stored = keys.load_key(rt, who.tenant_id, assignee)
     key: dict[str, Any] | None = stored.data if stored is not None else None
     queue_role = case_rules.QUEUE_ROLES[case["queue"]].value
-    assigned = cast(Case, case_assignment.assign(case, who, queue_role, key, assignee, note, rt.clock.now_iso()))
+    holders = key_lineage.holders(rt, who.tenant_id, assignee, since=case["opened_at"]) if key else frozenset()
+    segregation = tenant.policy["exception_routing"].get("segregation_of_duties")
+    assigned = cast(Case, case_assignment.assign(case, who, queue_role, key, assignee, note, rt.clock.now_iso(),
+                                                 holders=holders, segregation=segregation))  # fmt: skip
     step = assigned["assignments"][-1]
     rt.commit(who.tenant_id, Changes(
         puts=[case_repository.put(assigned, version=version)],

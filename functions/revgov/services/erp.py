@@ -38,7 +38,7 @@ def authenticate(rt: Runtime, tenant_id: str | None, signature: str | None, raw_
 
     An unknown tenant fails exactly like a wrong secret, so the endpoint does not confirm which tenants exist.
     """
-    if not tenant_id or not _TENANT.match(tenant_id):
+    if not tenant_id or not _TENANT.fullmatch(tenant_id):
         raise Unauthenticated("send Revgov-Tenant: <tenant id> and a Revgov-Signature made with its webhook secret")
     stored = tenant_repository.webhook_secrets(rt.store, tenant_id)
     secrets = webhooks.current_secrets(stored.data["secrets"], rt.clock.now_iso()) if stored else []

@@ -136,7 +136,7 @@ def event_type_problems(event_types: list[str], emitted: frozenset[str]) -> list
     case safe on its own), an exact name not emitted (a typo would never be delivered), an area with none."""
     problems = []
     for i, event_type in enumerate(event_types):
-        if not _TYPE.match(event_type):
+        if not _TYPE.fullmatch(event_type):
             problems.append(FieldError(f"/event_types/{i}", f"{event_type!r} is not an event type, an area.* or *"))
         elif event_type != "*" and not any(matches([event_type], emitted_type) for emitted_type in emitted):
             problems.append(FieldError(f"/event_types/{i}", f"Revgov emits no {event_type} event"))

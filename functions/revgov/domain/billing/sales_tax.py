@@ -195,6 +195,9 @@ def verified_certificate(table: SalesTaxTable, documents: Mapping[str, Any], bod
     if filed["reference"] != reference:
         raise RuleViolation(f"the {table.document_type} on file for {code} is {filed['reference']}",
                             errors=[FieldError("/reference", "the reference of the certificate on file")])  # fmt: skip
+    if date.fromisoformat(str(filed["issued_at"])) > today:  # as a partner's document (partners/evidence.py)
+        raise RuleViolation(f"a certificate issued on {filed['issued_at']} is not on file yet",
+                            errors=[FieldError("/issued_at", "on or before today")])  # fmt: skip
     expires = date.fromisoformat(str(body["expires_at"]))
     if expires < today or expires < date.fromisoformat(filed["issued_at"]):
         raise RuleViolation(f"the certificate expired on {expires}: an expired certificate exempts nothing",

@@ -26,7 +26,7 @@ def _entitled(value: Any) -> bool:
         return value
     if isinstance(value, int):
         return value > 0
-    if isinstance(value, str) and _MONEY.match(value):
+    if isinstance(value, str) and _MONEY.fullmatch(value):
         return Decimal(value) > 0
     return bool(value)
 

@@ -145,7 +145,7 @@ def list_billing_subscriptions(call: Call) -> Any:
 )
 def get_billing_subscription(call: Call) -> dict[str, Any]:
     subscription_id = call.params["erp_subscription_id"]
-    if not _ERP_REFERENCE.match(subscription_id):
+    if not _ERP_REFERENCE.fullmatch(subscription_id):
         raise NotFound(f"no subscription {subscription_id}")
     return subscription_billing.get_subscription(call.runtime, call.who, subscription_id)
 

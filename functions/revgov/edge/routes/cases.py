@@ -169,7 +169,8 @@ def _assign_route(case: CaseKind) -> None:
         name=f"assign_{kind}",
         summary=f"A member of the {kind}'s queue assigns it to a member of that queue (a live key of the queue's "
         "role): `assignee` and `assignments` show who works it; its SLA clock and escalation instants are kept "
-        "(SOP-1.3 / COP-1.3) and any member of the queue may still decide it",
+        "(SOP-1.3 / COP-1.3) and any member of the queue may still decide it; never to its requester (SOP-4.3 / "
+        "COP-4.3: a 422 naming `/assignee`)",
         roles=STAFF,
         tag=f"{kind}s",
         id_params={id_param: case.id_prefix},

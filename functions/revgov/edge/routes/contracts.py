@@ -31,7 +31,7 @@ The combined discount on a line may not exceed 20% of list price.
 
 def _document(call: Call) -> str:
     document = call.params["document"]
-    if not DOCUMENT_CODE.match(document):
+    if not DOCUMENT_CODE.fullmatch(document):
         raise NotFound(f"no contract {document}")
     return document
 

@@ -60,7 +60,7 @@ def explain_entitlement(call: Call) -> dict[str, Any]:
     from ...services import explain_entitlements  # quotes clauses with the copilot's core: loaded here, not at start
 
     name = call.params["name"]
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise NotFound(f"no entitlement {name}")
     at = call.query.get("at") or call.runtime.clock.now_iso()
     return explain_entitlements.explain_entitlement(call.runtime, call.who, call.params["partner_id"], name, at)

@@ -290,7 +290,7 @@ def list_partner_entitlements(call: Call) -> dict[str, Any]:
 )
 def get_partner_entitlement(call: Call) -> dict[str, Any]:
     name = call.params["name"]
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise NotFound(f"no entitlement {name}")
     at = _at(call)
     return support_hours.read_entitlement(call.runtime, call.who, _partner_id(call), name, at)

@@ -125,7 +125,7 @@ def _query(period: str | None, cursor: str | None) -> Period:
         target = Period.parse(period or "")
     except ValueError:
         errors.append(FieldError("/query/period", "required: a month (2026-11) or a quarter (2026-Q4)"))
-    if cursor is not None and not _CURSOR.match(cursor):
+    if cursor is not None and not _CURSOR.fullmatch(cursor):
         errors.append(FieldError("/query/cursor", "not a cursor of this list"))
     if target is None or errors:
         raise MalformedRequest("; ".join(e.message for e in errors), errors=errors)

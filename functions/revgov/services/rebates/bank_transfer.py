@@ -11,6 +11,7 @@ withdrawal; the choice itself is on each statement and in the run's audit record
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -92,14 +93,19 @@ def _commit(
     return record
 
 
-def payouts(rt: Runtime, tenant: Tenant, partner_ids: set[str], on: date) -> Payouts | None:
+def payouts(rt: Runtime, tenant: Tenant, partner_ids: set[str], on: date,
+            standing: Mapping[str, Mapping[str, Any]] | None = None) -> Payouts | None:  # fmt: skip
     """What a settlement run chooses each statement's payment from: the requests standing now among `partner_ids`
-    and, for those partners, their open invoices as of `on`. None: the policy states no settlement method."""
+    (or `standing`: those the run was prepared with) and, for those partners, their open invoices as of `on`. None:
+    the policy states no settlement method."""
     rule = SettlementMethod.of(tenant.policy)
     if rule is None:
         return None
     tid, wanted = tenant.tenant_id, sorted(partner_ids)
-    standing: dict[str, dict[str, Any]] = {}
+    if standing is not None:
+        kept = {pid: standing[pid] for pid in wanted if pid in standing}
+        return Payouts(rule, on, kept, {pid: open_balance(rt, tid, pid, on) for pid in kept})
+    standing = {}
     for start in range(0, len(wanted), 100):
         refs = [(tid, REQUESTS, pid) for pid in wanted[start : start + 100]]
         for (_, _, pid), stored in rt.store.get_many(refs).items():

@@ -16,6 +16,7 @@ settled header and `settlement.completed`, in one commit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
@@ -149,17 +150,31 @@ def _review_rule(tenant: Tenant, rebates: RebateBook) -> review.Review:
     return review.Review.of(tenant.policy, rebates.settlement_rule)
 
 
-def build_run(rt: Runtime, tenant: Tenant, rebates: RebateBook, this: Run, on: date) -> Frame:
-    """Rate and build the run as of `on` (its own period first, then the earlier ones marked for adjustment)."""
+def build_run(rt: Runtime, tenant: Tenant, rebates: RebateBook, this: Run, on: date,
+              requests: Mapping[str, Mapping[str, Any]] | None = None) -> Frame:  # fmt: skip
+    """Rate and build the run as of `on` (its own period first, then the earlier ones marked for adjustment).
+    `requests`: the bank-transfer requests the run was prepared with (approval: `prepared_requests`); without, the
+    requests standing now (preparation)."""
     read = _to_rate(rt, tenant, rebates, this.period, on)
     rated = [r for r, _, _ in read]
     accrued = repository.accrued(rt, tenant.tenant_id, this.period.name) if rated[0].state is None else {}
     adjustments = repository.pending_adjustments(rt, tenant.tenant_id)
     partner_ids = {p for r in rated for p in r.result.partner_ids} | {a["partner_id"] for a, _ in adjustments}
     overdue, pending = _overdue(rt, tenant, rebates, on, this.period, partner_ids)
-    paid = bank_transfer.payouts(rt, tenant, partner_ids | {held["partner_id"] for held, _ in pending}, on)
+    paid = bank_transfer.payouts(rt, tenant, partner_ids | {held["partner_id"] for held, _ in pending}, on,
+                                 standing=requests)  # fmt: skip
     built = building.build(rebates, this, rated, accrued, [a for a, _ in adjustments], overdue, paid)
     return Frame(built, read, adjustments, pending)
+
+
+def prepared_requests(rt: Runtime, tenant_id: str, header: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The bank-transfer requests a prepared run read (partner -> {requested_at}), from its prepared statements:
+    approval pays what was prepared, so a partner's own request made or withdrawn meanwhile is the next run's
+    (red team 12: toggling it held back every partner's settlement of the run with 409 figures_changed)."""
+    keys = [f"{header['settlement_id']}#{p['partner_id']}#000" for p in header.get("partners", [])]
+    found = repository.get_many(rt, tenant_id, repository.STATEMENTS, keys)
+    return {s["partner_id"]: {"requested_at": m["requested_at"]} for s in found.values()
+            if (m := s.get("settlement_method")) and m.get("bank_transfer_requested")}  # fmt: skip
 
 
 def write_documents(rt: Runtime, tenant_id: str, built: Built) -> None:

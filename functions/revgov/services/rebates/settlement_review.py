@@ -31,7 +31,16 @@ from .. import key_lineage
 from . import repository
 from .book import SOURCE, book, today
 from .projection import sync
-from .settlement import Frame, audit_entry, build_run, refuse_drafts, settled_changes, summary, write_documents
+from .settlement import (
+    Frame,
+    audit_entry,
+    build_run,
+    prepared_requests,
+    refuse_drafts,
+    settled_changes,
+    summary,
+    write_documents,
+)
 
 SEGREGATION = Rule("ROUTE-SEGREGATION-OF-DUTIES", "SOP-4.3")  # when the policy names no segregation rule
 
@@ -50,7 +59,7 @@ def approve(rt: Runtime, who: Principal, settlement_id: str, body: dict[str, Any
     now = rt.clock.now_iso()
     this = Run(settlement_id, period, int(header["run"]), now, header["prepared_by"], tenant.currency,
                tenant.policy_version, approved_by=who.actor)  # fmt: skip
-    frame = build_run(rt, tenant, rebates, this, on)
+    frame = build_run(rt, tenant, rebates, this, on, requests=prepared_requests(rt, who.tenant_id, header))
     refuse_drafts(rt, who.tenant_id, rebates, period, "approved")
     if review.figures_hash(frame.built, settlement_id) != header["figures_hash"]:
         raise _changed(header, "its figures changed since it was prepared (sales, credit notes, payments or disputes)")
