@@ -25,6 +25,8 @@ QUEUE_ROLES = {
     "customer_success": Role.CUSTOMER_SUCCESS,
 }
 OUTCOMES = {"approval": ("approved", "rejected"), "exception": ("resolved", "dismissed")}
+# what deciding each kind is called, for refusals that name what the caller tried
+DECIDING = {"approval": "approve or reject", "exception": "resolve or dismiss"}
 
 
 class Subject(TypedDict):
@@ -212,7 +214,9 @@ def decide(
     if who.role is Role.PARTNER:  # a partner key reaches here for its own case only (services.cases); recorded
         rule = {"rule_id": segregation["id"], "clause": segregation["clause"]} if segregation else route_rule
         raise Forbidden(
-            f"partner users may request but never approve or reject an exception ({rule['clause']})",
+            # the refusal names what the caller tried: an approval is approved or rejected, an exception resolved
+            # or dismissed (SOP-4.3's "never approve an exception" covers both)
+            f"partner users may request but never {DECIDING[kind]} an {kind} ({rule['clause']})",
             extra={"refusal": PARTNER_DECISION, **rule},
         )
     queue_role = QUEUE_ROLES[case["queue"]]

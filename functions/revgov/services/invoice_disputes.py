@@ -10,7 +10,7 @@ days of the partner's calendar (SOP-6.1 / COP-6.1: 1 and 10, `domain.invoice_dis
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -193,20 +193,34 @@ def late_decisions(rt: Runtime, tenant: Tenant, now: datetime) -> list[dict[str,
     """Open disputes still undecided after their `decide_by` (SOP-6.1 / COP-6.1 "decides within 10 business days"),
     moved by every wait on the partner (SOP-1.3 / COP-1.3; a wait under way counts up to `now`): each {dispute,
     approval (its case), decide_by}. Read from the undecided approvals of the dispute category, not every dispute."""
-    book = BillingPolicy.from_policy(tenant.policy)
     late = []
+    for dispute, case in _undecided(rt, tenant):
+        if not dispute.get("decide_by"):
+            continue
+        decide_by = _decide_by(rt, tenant, dispute, case, now)
+        if now > instant(decide_by):
+            late.append({"dispute": dispute, "approval": case, "decide_by": decide_by})
+    return late
+
+
+def open_on(rt: Runtime, tenant: Tenant, months: Collection[str]) -> list[dict[str, Any]]:
+    """The disputes still open (undecided, or waiting on the partner) on invoices of `months`, by month, partner,
+    invoice and line: what a rebate run is told of (services.rebates.settlement, PA-1.2 / CPA-1.2)."""
+    found = [dispute for dispute, _ in _undecided(rt, tenant) if dispute["period"] in months]
+    return sorted(found, key=lambda d: (d["period"], d["partner_id"], d["invoice_id"], d["line_no"]))
+
+
+def _undecided(rt: Runtime, tenant: Tenant) -> Iterator[tuple[dict[str, Any], Mapping[str, Any]]]:
+    """Each open dispute with its undecided approval, read from the approvals of the dispute category."""
+    book = BillingPolicy.from_policy(tenant.policy)
     for status in (sla_pause.OPEN["approval"], sla_pause.WAITING):
         for case in case_repository.by_status(rt.store, tenant.tenant_id, "approval", status):
             subject = case["subject"]
             if case["category"] != book.dispute_category or subject["kind"] != "invoice_dispute":
                 continue
             stored = rt.store.get(tenant.tenant_id, DISPUTES, subject["id"])
-            if stored is None or stored.data["status"] != "open" or not stored.data.get("decide_by"):
-                continue
-            decide_by = _decide_by(rt, tenant, stored.data, case, now)
-            if now > instant(decide_by):
-                late.append({"dispute": stored.data, "approval": case, "decide_by": decide_by})
-    return late
+            if stored is not None and stored.data["status"] == "open":
+                yield stored.data, case
 
 
 def _decide_by(rt: Runtime, tenant: Tenant, dispute: dict[str, Any], case: Mapping[str, Any], now: datetime) -> str:

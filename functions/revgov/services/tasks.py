@@ -23,6 +23,7 @@ class Task(TypedDict):
     task_id: str
     agent: str
     kind: str
+    finding_kind: str  # the finding's own kind; an escalation's `kind` is "escalation" (docs/kpis.md)
     queue: str
     status: str
     title: str
@@ -41,10 +42,11 @@ def _opened(task: Task, rules: tuple[Rule, ...], policy_version: str | None) -> 
     """The changes that open `task`: its dedupe guard, the task listed open in its queue, its audit record (citing
     the rules the agent acted on, PA-14.2 / CPA-14.2, under the policy version it read them in), its event."""
     agent, task_id, escalated = task["agent"], task["task_id"], task["escalated"]
-    inputs = {"kind": task["kind"], "queue": task["queue"], "subject": task["subject"],
-              "partner_id": task["partner_id"], "confidence": task["confidence"], "evidence": task["evidence"],
-              "dedupe_key": task["dedupe_key"]}
-    detail = {"task_id": task_id, "agent": agent, "kind": task["kind"], "queue": task["queue"], "escalated": escalated,
+    inputs = {"kind": task["kind"], "finding_kind": task["finding_kind"], "queue": task["queue"],
+              "subject": task["subject"], "partner_id": task["partner_id"], "confidence": task["confidence"],
+              "evidence": task["evidence"], "dedupe_key": task["dedupe_key"]}
+    detail = {"task_id": task_id, "agent": agent, "kind": task["kind"], "finding_kind": task["finding_kind"],
+              "queue": task["queue"], "escalated": escalated,
               "partner_id": task["partner_id"]}
     return Changes(
         puts=[
@@ -68,6 +70,7 @@ def new_task(
     kind: str,
     queue: str,
     title: str,
+    finding_kind: str | None = None,
     dedupe_key: str,
     subject: dict[str, Any],
     partner_id: str | None,
@@ -79,11 +82,12 @@ def new_task(
     policy_version: str | None = None,
 ) -> tuple[dict[str, Any], Changes]:
     """The task and the changes that open it (its dedupe guard, its audit record citing `rules` under
-    `policy_version`, its event)."""
+    `policy_version`, its event). `finding_kind`: the finding's own kind when `kind` is not it (an escalation)."""
     task = Task(
         task_id=rt.ids.new("tsk"),
         agent=agent,
         kind=kind,
+        finding_kind=finding_kind or kind,
         queue=queue,
         status="open",
         title=title,

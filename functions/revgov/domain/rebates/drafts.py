@@ -7,6 +7,11 @@ run is due (SOP-7.2 / COP-7.2), so a draft still open when the run is prepared (
 finance to resolve by issuing it; its lines are neither left out (they would fall in no period: SOP-2.2 posts a line to
 its month's invoice) nor counted. SOP-2.2: "Invoices with a total of USD 0.00 are not issued": such a draft never
 holds a run. The refusal names at most `MAX_LISTED` drafts; `draft_count` counts them all.
+
+An invoice dispute still open on an issued invoice of the period does not hold the run: PA-1.2 counts the period's
+invoices "net of all credit notes issued against those invoices, whenever issued" (CPA-1.2 "net of every credit note
+..., whenever issued"), so the credit note of an upheld dispute reduces the period when it is issued and a later run
+carries the difference (PA-7.10 / CPA-7.10). Finance is told of each (`open_disputes`).
 """
 
 from __future__ import annotations
@@ -52,3 +57,17 @@ def refuse_drafts(rule: Rule, period: Period, invoices: Iterable[Mapping[str, An
             "draft_invoices": drafts[:MAX_LISTED],
         },
     )
+
+
+def open_disputes(rule: Rule, disputes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each open invoice dispute of the period's invoices, named for finance with why it does not hold the run."""
+    why = (
+        f"not blocking: Qualifying Revenue is net of the credit notes issued against the period's invoices, whenever "
+        f"issued ({rule.rule_id}, {rule.clause}); if the dispute is upheld, its credit note reduces this period when "
+        "it is issued and a later run carries the difference"
+    )
+    keys = ("dispute_id", "invoice_id", "partner_id", "period", "line_no", "amount", "filed_at")
+    return [
+        {**{k: d[k] for k in keys}, "blocks": False, "rule_id": rule.rule_id, "clause": rule.clause, "why": why}
+        for d in disputes
+    ]

@@ -184,6 +184,7 @@ class AgentDesk:
             self._rt,
             agent=self.agent,
             kind="escalation" if escalated else finding.kind,
+            finding_kind=finding.kind,  # an escalation keeps which finding it was (docs/kpis.md)
             queue=queue,
             title=("Please review: " if escalated else "") + finding.title,
             dedupe_key=finding.key,

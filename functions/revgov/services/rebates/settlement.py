@@ -36,7 +36,7 @@ from ...domain.tenants import Tenant
 from ...domain.vat_validation import VatValidation
 from ...ports import Changes, Stored
 from ...runtime import Runtime
-from .. import vat_validation
+from .. import invoice_disputes, vat_validation
 from ..billing import repository as billing_repository
 from ..billing.overdue import owing_beyond
 from . import bank_transfer, repository
@@ -67,7 +67,17 @@ class Frame:
 
 def settle(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """Prepare a period's run: 201 with the prepared run; the settled one when the run was approved before, or the
-    prepared one when its figures are unchanged (`replayed`: true), so a retry always gets the same answer."""
+    prepared one when its figures are unchanged (`replayed`: true), so a retry always gets the same answer. Each
+    answer names the invoice disputes open, as of the answer, on the period's invoices (`open_disputes`: they do not
+    hold it, PA-1.2 / CPA-1.2 "whenever issued"; domain.rebates.drafts)."""
+    status, answer = _prepare(rt, who, body)
+    tenant, rebates = book(rt, who.tenant_id)
+    months = [month_name(m) for m in Period.parse(answer["period"]).months]
+    disputes = invoice_disputes.open_on(rt, tenant, months)
+    return status, {**answer, "open_disputes": unissued.open_disputes(rebates.qualifying_revenue, disputes)}
+
+
+def _prepare(rt: Runtime, who: Principal, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     tenant, rebates = book(rt, who.tenant_id)
     period = Period.parse(body["period"])
     run = int(body.get("run", 1))
