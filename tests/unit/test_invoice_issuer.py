@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from test_invoice_tax import PARTNER, _finalize, _ledger, _ship
+from test_invoice_tax import PARTNER, _check, _finalize, _ledger, _ship
 
 from memory_store import Ledger
 from revgov.domain.access import Principal, Role
-from revgov.ports import Changes
+from revgov.ports import Changes, Put
 from revgov.services import billing, rebates, tenant_repository, tenants
 
 
@@ -77,3 +77,33 @@ def test_pa_7_8_an_approved_rebate_run_and_its_statement_name_the_issuer_as_it_w
     partner = Principal("northwind", Role.PARTNER, "key_p", partner_id=NORTHWIND_P1)
     assert rebates.get_settlement(ledger.rt, partner, settled["settlement_id"], None)["issuer"]["legal_name"] == (
         "Northwind Distribution")
+
+
+# Art. 226 item by item against contoso's issued invoice: (1) "the date of issue" is `finalized_at`; (6)-(10) the
+# lines' quantity, description, service period, unit price, rate and VAT amount; (11) "Reverse charge" is each line's
+# notice (tests/unit/test_invoice_tax.py). What it lacked besides the supplier: the customer (4)/(5).
+
+
+def test_art_226_5_the_issued_invoice_names_its_customer_as_it_was_on_the_issue_day():
+    """Art. 226(5): "the full name and address of the taxable person and of the customer"; the partner records its
+    legal name and country (no postal address is recorded, so none is shown)."""
+    ledger = _ledger()
+    _ship(ledger, "2026-10-06", "SO-ISSUER-5")
+    issued = _finalize(ledger, "2026-10", "2026-11-02T10:00:00Z")
+    assert issued["customer"]["legal_name"] == "Steuer 1 GmbH" and issued["customer"]["country"] == "DE"
+    assert issued["customer"]["partner_id"] == PARTNER
+    renamed = {**ledger.rt.store.get("contoso", "PARTNER", PARTNER).data, "legal_name": "Steuer Neu GmbH"}
+    ledger.rt.store.commit("contoso", Changes(puts=[Put("PARTNER", PARTNER, renamed)]))
+    assert billing.get_invoice(ledger.rt, "contoso", issued["invoice_id"])["customer"]["legal_name"] == "Steuer 1 GmbH"
+
+
+def test_art_226_4_a_reverse_charge_invoice_carries_the_customers_vat_number_it_rests_on():
+    """Art. 226(4): "the customer's VAT identification number ... under which the customer received a supply of
+    goods or services for which he is liable for payment of VAT" (the reverse charge); CPA-2.3: reverse charge "only
+    while the number validates": the number of the VIES check the treatment rests on."""
+    ledger = _ledger()
+    _check(ledger, "valid", "2026-10-05")
+    _ship(ledger, "2026-10-06", "SO-ISSUER-6")
+    issued = _finalize(ledger, "2026-10", "2026-11-02T10:00:00Z")
+    assert issued["tax"]["treatment"] == "reverse_charge"
+    assert issued["customer"]["vat_id"] == "DE123456789"

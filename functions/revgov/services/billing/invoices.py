@@ -13,7 +13,7 @@ from ...domain.tenants import Tenant
 from ...domain.time import instant, period_of
 from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
-from .. import credit_notes, tenants
+from .. import credit_notes, partner_repository, tenants
 from ..approval_requests import cited
 from . import tax
 from .lines import post_lines, stage_invoices
@@ -120,6 +120,8 @@ def finalize_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, 
     credit_notes.refuse_finalizing_over_pending(rt, who.tenant_id, header, book)
     lines = invoice_lines(rt, who.tenant_id, invoice_id)
     final, retreated = tax.fixed_at_issue(rt, who, tenant, final, lines)
+    partner = partner_repository.record(rt.store, who.tenant_id, final["partner_id"])
+    final = {**final, "customer": core.customer_of(final, partner)}
     inputs = {k: final[k] for k in ("partner_id", "period", "total", "line_count")}
     if final.get("tax"):
         inputs = {**inputs, "tax": final["tax"]["treatment"], "totals": final["totals"]}
