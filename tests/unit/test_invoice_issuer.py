@@ -107,3 +107,13 @@ def test_art_226_4_a_reverse_charge_invoice_carries_the_customers_vat_number_it_
     issued = _finalize(ledger, "2026-10", "2026-11-02T10:00:00Z")
     assert issued["tax"]["treatment"] == "reverse_charge"
     assert issued["customer"]["vat_id"] == "DE123456789"
+
+
+def test_the_partner_portal_shows_the_invoices_issuer_as_the_invoice_carries_it():
+    """The branded portal's invoice view (portal.js `showInvoice`) names the issuer from the invoice it read, never
+    from the tenant's current branding (an issued invoice keeps its own). The page in a browser: tests/stack."""
+    from support import ROOT
+
+    script = (ROOT / "functions" / "revgov" / "edge" / "portal" / "portal.js").read_text()
+    shown = script[script.index("async function showInvoice"):script.index("function disputeForm")]
+    assert 'issued by " + invoice.issuer.legal_name' in shown
