@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from test_invoice_tax import PARTNER, _check, _finalize, _ledger, _ship
 
 from memory_store import Ledger
 from revgov.domain.access import Principal, Role
 from revgov.ports import Changes, Put
+from revgov.schemas import problems
 from revgov.services import billing, rebates, tenant_repository, tenants
+from revgov.tenant_files import load_tenant_file
+from support import ROOT
 
 
 def _reissue_tenant(ledger: Ledger, issuer: dict) -> None:
@@ -112,8 +116,24 @@ def test_art_226_4_a_reverse_charge_invoice_carries_the_customers_vat_number_it_
 def test_the_partner_portal_shows_the_invoices_issuer_as_the_invoice_carries_it():
     """The branded portal's invoice view (portal.js `showInvoice`) names the issuer from the invoice it read, never
     from the tenant's current branding (an issued invoice keeps its own). The page in a browser: tests/stack."""
-    from support import ROOT
-
     script = (ROOT / "functions" / "revgov" / "edge" / "portal" / "portal.js").read_text()
     shown = script[script.index("async function showInvoice"):script.index("function disputeForm")]
     assert 'issued by " + invoice.issuer.legal_name' in shown
+
+
+@pytest.mark.parametrize(
+    ("issuer", "pointer"),
+    [
+        ({}, "/issuer/legal_name"),  # the name is the one part every issuer has (Art. 226(5))
+        ({"legal_name": ""}, "/issuer/legal_name"),
+        ({"legal_name": "Contoso", "vat_id": "123"}, "/issuer/vat_id"),  # Art. 226(3): a member-state prefix
+        ({"legal_name": "Contoso", "iban": "NL00"}, "/issuer"),  # an unknown field is refused, not dropped
+    ],
+)
+def test_post_v1_tenants_refuses_a_malformed_issuer_naming_the_field(issuer, pointer):
+    """A tenant whose issuer is malformed is a 422 naming the field (the body is checked against
+    schemas/tenant.schema.json before anything is written)."""
+    config = load_tenant_file(ROOT / "tenants" / "contoso" / "tenant.yaml")
+    found = problems("tenant.schema.json", {**config, "issuer": issuer})
+    assert found and any(e.path.startswith(pointer) for e in found), found
+    assert problems("tenant.schema.json", config) == []
