@@ -17,7 +17,7 @@ import pytest
 
 from revgov.adapters.sqlite_db import Database
 from revgov.domain.errors import Unavailable
-from revgov.edge.http import unexpected
+from revgov.edge.http import problem, unexpected
 
 
 def _full(tmp_path) -> sqlite3.OperationalError:
@@ -33,7 +33,7 @@ def _full(tmp_path) -> sqlite3.OperationalError:
     return raised.value
 
 
-def test_a_full_disk_is_a_503_to_retry_not_an_internal_error(tmp_path):
+def test_a_full_disk_is_a_503_not_an_internal_error(tmp_path):
     error = _full(tmp_path)
     assert error.sqlite_errorcode == sqlite3.SQLITE_FULL
     answer = unexpected(error)
@@ -56,3 +56,27 @@ def test_other_sqlite_errors_stay_bugs():
     error = sqlite3.OperationalError("near \"SELEC\": syntax error")
     error.sqlite_errorcode = sqlite3.SQLITE_ERROR
     assert not isinstance(unexpected(error), Unavailable) and unexpected(error).status == 500
+
+
+# RFC 9110 §10.2.3: "Servers send the "Retry-After" header field to indicate how long the user agent ought to wait
+# before making a follow-up request"; §15.6.4 (503): "The server MAY send a Retry-After header field ... to suggest an
+# appropriate amount of time for the client to wait before retrying the request." A full disk (or a write past the
+# file size limit) clears only when an operator frees space: no wait the server could name is honest, so none is sent
+# and the problem says an operator must act. A lock never released (SQLITE_BUSY) does clear by itself: Retry-After.
+
+
+def test_rfc_9110_a_full_disk_names_no_retry_delay_and_says_an_operator_must_act(tmp_path):
+    answer = problem(unexpected(_full(tmp_path)), "/v1/pricing/check", "cid-1")
+    assert answer.status == 503 and "Retry-After" not in answer.headers
+    assert answer.body["operator_action"] == "free_storage" and "operator" in answer.body["detail"]
+    assert "retry_after" not in answer.body
+
+
+def test_an_io_error_needs_an_operator_too_and_a_lock_never_released_keeps_its_retry_after():
+    io = sqlite3.OperationalError("disk I/O error")
+    io.sqlite_errorcode = sqlite3.SQLITE_IOERR
+    assert "Retry-After" not in problem(unexpected(io), "/v1/x", "cid-2").headers
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    answer = problem(unexpected(busy), "/v1/x", "cid-3")
+    assert answer.status == 503 and answer.headers["Retry-After"] == "2" and "operator_action" not in answer.body

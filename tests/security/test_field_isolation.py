@@ -219,6 +219,8 @@ PARTNER_READS = {
 }  # fmt: skip
 READ_ELSEWHERE = {"get_invoice", "get_invoice_dispute", "get_settlement", "get_dispute", "get_billing_subscription",
                   "get_late_payment_charge",  # the charge: tests/stack/test_overdue_api.py (its rival is a 404)
+                  # the overdue list: its own rows only, a rival's id a 404 (tests/unit/test_overdue_tenant_list.py)
+                  "list_overdue_invoices",
                   # the statement explanation reads get_settlement's partner view: tests/unit/test_explain_rebates.py
                   # (a rival's statement and an unapproved run are 404s)
                   "explain_settlement",

@@ -36,8 +36,9 @@ PARTNER_OPEN = {
     # issue 20: the partner view of its quotes: summaries of its own decisions only (tests/stack/test_decisions_list)
     "list_decisions",
     # PA-10.8 / CPA-10.7: a partner reads its own overdue statement and late-payment charges (tests/stack/
-    # test_overdue_api.py: another partner's is a 404), never prepares or decides a charge
-    "get_overdue_statement", "get_late_payment_charge",
+    # test_overdue_api.py: another partner's is a 404), never prepares or decides a charge; the overdue list: its own
+    # only (tests/unit/test_overdue_tenant_list.py: another partner's id is a 404)
+    "get_overdue_statement", "get_late_payment_charge", "list_overdue_invoices",
     # PA-4.4: "The Partner must notify Channel Operations" of a certified individual leaving: its own certifications
     # only (tests/stack/test_certification_departures_api.py: another partner's id is a 404); it can only end validity
     "record_certification_departure",

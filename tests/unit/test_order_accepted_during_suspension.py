@@ -99,3 +99,25 @@ def test_the_same_event_replayed_opens_no_second_exception_and_stays_held() -> N
     again = ledger.bill("shipment.confirmed", data, occurred_at="2026-10-25T10:00:00Z", erp_id="ERP-00000001")
     assert first["status"] == again["status"] == "failed", again
     assert len([c for c in ledger.exceptions() if c["category"] == "order_during_suspension"]) == 1
+
+
+@pytest.mark.parametrize("tenant", sorted(CASES))
+def test_sop_2_1_a_held_order_is_no_late_invoice_and_never_an_invoice_sla_breach(tenant: str) -> None:
+    """SOP-2.1 / COP-2.1: "A shipment, activation or milestone acceptance must be posted as a line on the Partner's
+    open invoice for the Billing Month within 48 hours of the time the event occurred ... at 48 hours it raises an
+    invoice_sla_breach exception". An order PA-13.2 / CPA-13.2 hold is not to be billed at all: no line is due, so its
+    SLA clock stops when it is held (as for an event out of scope), and the sweep days later opens no breach."""
+    from revgov.services import billing, erp
+
+    ledger = _ledger(tenant)
+    partner, sku, _, _ = CASES[tenant]
+    data = {"partner_id": partner, "order_ref": "SO-HELD-SLA", "shipped_on": "2026-10-25",
+            "delivered_on": "2026-10-25", "lines": [{"sku": sku, "quantity": 10}],
+            "quoted_on": "2026-10-12", "order_accepted_on": "2026-10-12"}  # fmt: skip
+    ledger.clock.set("2026-10-25T10:05:00Z")
+    held = ledger.receive("shipment.confirmed", data, occurred_at="2026-10-25T10:00:00Z")  # the webhook: clock starts
+    assert held["status"] == "failed" and "suspended" in held["reason"], held
+    assert ledger.rt.store.get(tenant, erp.SLA_WATCH, held["event_id"]) is None  # the clock is stopped
+    ledger.clock.set("2026-10-28T10:00:00Z")  # 72 h after it occurred
+    billing.sweep_sla(ledger.rt, tenant)
+    assert [c for c in ledger.exceptions() if c["category"] == "invoice_sla_breach"] == []

@@ -44,6 +44,12 @@ class Tenant:
     def policy(self) -> dict[str, Any]:
         return dict(self.config.get("policy", {}))
 
+    @property
+    def issuer(self) -> dict[str, Any] | None:
+        """Who issues its outbound documents (tenant.schema.json `issuer`): a copy, for an issued document to keep."""
+        found = self.config.get("issuer")
+        return dict(found) if found else None
+
     def moved_to(self, status: str) -> Tenant:
         allowed = _TRANSITIONS.get(self.status, set())
         if status not in allowed:

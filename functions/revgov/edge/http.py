@@ -36,8 +36,11 @@ _LIMIT = re.compile(r"^[1-9][0-9]{0,2}$")
 RETRY_UNAVAILABLE_SECONDS = 2
 # Error codes of AWS services (DynamoDB, EventBridge, Bedrock…) that mean "not now": a 503 with Retry-After.
 # The embedded engine's SQLite answers whose transaction was rolled back (Database.write): SQLITE_BUSY (the write lock
-# not released within the busy timeout), SQLITE_IOERR (e.g. a write past the file size limit), SQLITE_FULL.
+# not released within the busy timeout), SQLITE_IOERR (e.g. a write past the file size limit), SQLITE_FULL. The
+# last two clear only when an operator frees space (RFC 9110 §10.2.3: Retry-After says "how long the user agent ought
+# to wait"; no wait is honest there): a 503 without Retry-After whose `operator_action` says what must happen.
 _SQLITE_CANNOT_WRITE = frozenset({5, 10, 13})
+_SQLITE_NEEDS_OPERATOR = frozenset({10, 13})
 _TRANSIENT_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -116,7 +119,7 @@ def problem(
     }
     if error.errors:
         body["errors"] = [e.as_dict() for e in error.errors]
-    body.update(error.extra)
+    body.update({k: v for k, v in error.extra.items() if k != "retry_after" or v is not None})  # None: no delay
     retry_after = error.extra.get("retry_after", RETRY_UNAVAILABLE_SECONDS if error.status == 503 else None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if error.status == 401:
@@ -155,9 +158,17 @@ def unexpected(error: Exception) -> RevgovError:
         if code in _TRANSIENT_CODES or timed_out:
             what = type(cause).__name__ if timed_out else code
             return Unavailable(f"a backing service is busy or unreachable ({what}); retry after the delay")
-        if module == "sqlite3" and (getattr(cause, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_CANNOT_WRITE:
-            return Unavailable(f"the embedded database could not write ({cause}); nothing was changed: free disk space "
-                               "if it is full, then retry after the delay")
+        sqlite_code = getattr(cause, "sqlite_errorcode", 0) & 0xFF if module == "sqlite3" else 0
+        if sqlite_code in _SQLITE_NEEDS_OPERATOR:
+            return Unavailable(
+                f"the embedded database could not write ({cause}); nothing was changed. This does not clear by "
+                "waiting: an operator must free disk space (or raise the file size limit); the same request, with the "
+                "same Idempotency-Key, goes through once they have",
+                extra={"retry_after": None, "operator_action": "free_storage"},
+            )
+        if sqlite_code in _SQLITE_CANNOT_WRITE:
+            return Unavailable(f"the embedded database could not write ({cause}; its write lock was not released); "
+                               "nothing was changed: retry after the delay")
     return RevgovError("an unexpected error occurred; it has been logged with the correlation id")
 
 

@@ -17,7 +17,7 @@ from .registry import IDEMPOTENCY_KEY, OPERATIONS, Operation
 
 _PARAM = re.compile(r"{([a-z_]+)}")
 # The contract's own version (semver), independent of the package's: docs/api-changelog.md says what each changed.
-API_VERSION = "1.67.0"
+API_VERSION = "1.69.1"
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -380,8 +380,12 @@ def _shared_responses() -> dict[str, Any]:
             "content": problem,
         },
         "Unavailable": {
-            "description": "A backing service is throttling or unreachable; nothing was changed, retry",
-            "headers": _RETRY_AFTER,
+            "description": "A backing service is throttling or unreachable; nothing was changed, retry after "
+            "Retry-After. Without Retry-After (`operator_action` in the body, e.g. `free_storage`: the embedded "
+            "engine's disk is full) waiting does not help: an operator must act first",
+            "headers": {"Retry-After": {**_RETRY_AFTER["Retry-After"], "required": False,
+                                        "description": "Seconds to wait before retrying; absent when an operator "
+                                        "must act first"}},
             "content": problem,
         },
     }

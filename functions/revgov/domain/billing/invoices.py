@@ -337,6 +337,19 @@ def mark_paid(invoice: dict[str, Any], *, paid_on: str, payment_ref: str | None,
 DIRECT_CHANNELS = frozenset({"referral", "sales_agent"})
 
 
+def customer_of(invoice: Mapping[str, Any], partner: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Who an issued invoice is addressed to, as on the issue day (EU VAT Directive Art. 226(5) "the full name and
+    address ... of the customer"; (4) the customer's VAT number under which it receives a reverse-charge supply: the
+    number of the VIES check the invoice's treatment rests on). A direct invoice's customer is the referred End
+    Customer, known by its id only; a partner's, the partner's recorded legal name and country."""
+    rests_on = (invoice.get("tax") or {}).get("rests_on") or {}
+    vat = {"vat_id": rests_on["vat_number"]} if rests_on.get("vat_number") else {}
+    if billed_to_customer(invoice):
+        return {"customer_id": invoice.get("customer_id"), **vat}
+    known = {k: partner[k] for k in ("legal_name", "country") if partner and partner.get(k)}
+    return {"partner_id": invoice["partner_id"], **known, **vat}
+
+
 def billed_to_customer(record: Mapping[str, Any]) -> bool:
     """An invoice, or a sales fact of one, that the Distributor issued to a referred Customer (PA-8.1 / CPA-8.1
     "invoices the Customer directly"): not the partner's Invoiced Revenue (PA-1.2 / CPA-1.2 "amounts invoiced by the

@@ -267,8 +267,9 @@
 
   async function showInvoice(invoiceId) {
     const invoice = await api("GET", "v1/invoices/" + invoiceId);
+    // Art. 226(5): the supplier's name, as the invoice carries it (issued: as on its issue day; a draft: today's)
     $("partner-invoice-title").textContent = "Invoice for " + month(invoice.period) + " · " +
-      money(invoice.total, invoice.currency);
+      money(invoice.total, invoice.currency) + (invoice.issuer ? " · issued by " + invoice.issuer.legal_name : "");
     const issued = invoice.status === "finalized";
     table($("partner-invoice-lines"), ["#", "Description", "Quantity", "Amount", issued ? "Dispute" : ""],
       invoice.lines.map((line) => [String(line.number), line.description || words(line.kind),

@@ -43,6 +43,35 @@ def get_overdue_statement(call: Call) -> dict[str, Any]:
 
 
 @operation(
+    "GET",
+    "/v1/billing/overdue/invoices",
+    summary="The tenant's invoices overdue as of a day, every partner's (finance's list), each with its partner and "
+    "the late-payment interest accrued (PA-10.8 / CPA-10.7; a partner key: its own)",
+    roles=READERS,
+    tag="billing",
+    paginated=True,
+    query=(
+        QueryParam(
+            "partner_id",
+            "only this partner's (a partner key: its own, else 404)",
+            pattern=r"ptr_[0-9A-HJKMNP-TV-Z]{26}",
+        ),
+        QueryParam(
+            "as_of",
+            "the day (UTC) asked about, YYYY-MM-DD, not after today; default today",
+            pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+        ),
+    ),
+    response_schema="api/responses/overdue-invoice-page.schema.json",
+)
+def list_overdue_invoices(call: Call) -> dict[str, Any]:
+    return overdue.overdue_invoices(
+        call.runtime, call.who, partner_id=call.query.get("partner_id"), as_of=call.query.get("as_of"),
+        limit=call.limit, cursor=call.cursor,
+    )  # fmt: skip
+
+
+@operation(
     "POST",
     "/v1/billing/overdue/charges",
     summary="Prepare the late-payment charge of an overdue invoice through a day (interest less what was charged "

@@ -13,7 +13,7 @@ from ...domain.tenants import Tenant
 from ...domain.time import instant, period_of
 from ...ports import Changes, DomainEvent
 from ...runtime import Runtime
-from .. import credit_notes, tenants
+from .. import credit_notes, partner_repository, tenants
 from ..approval_requests import cited
 from . import tax
 from .lines import post_lines, stage_invoices
@@ -59,7 +59,15 @@ def get_invoice(rt: Runtime, tenant_id: str, invoice_id: str) -> dict[str, Any]:
     """An invoice with its lines, each with the tax it carries, and its net, tax and gross totals (billing/tax.py)."""
     header, _ = load_invoice(rt, tenant_id, invoice_id)
     tenant, _ = tenants.load_tenant(rt, tenant_id)
-    return tax.presented(rt, tenant, {**header, "lines": invoice_lines(rt, tenant_id, invoice_id)})
+    return tax.presented(rt, tenant, {**issued_by(tenant, header), "lines": invoice_lines(rt, tenant_id, invoice_id)})
+
+
+def issued_by(tenant: Tenant, header: dict[str, Any]) -> dict[str, Any]:
+    """The invoice with its issuer: an issued one's as it was copied on the issue day (COP-2.2 "issued invoices are
+    never changed"; null when issued before issuers were recorded), a draft's the tenant's now."""
+    if header["status"] == "draft":
+        return {**header, "issuer": tenant.issuer}
+    return {**header, "issuer": header.get("issuer")}
 
 
 def read_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, Any]:
@@ -108,10 +116,12 @@ def finalize_invoice(rt: Runtime, who: Principal, invoice_id: str) -> dict[str, 
     tenant, _ = tenants.load_tenant(rt, who.tenant_id)
     book = BillingPolicy.from_policy(tenant.policy)
     rule = book.finalization
-    final = core.finalize(header, actor=who.actor, at=rt.clock.now_iso(), rule=rule)
+    final = {**core.finalize(header, actor=who.actor, at=rt.clock.now_iso(), rule=rule), "issuer": tenant.issuer}
     credit_notes.refuse_finalizing_over_pending(rt, who.tenant_id, header, book)
     lines = invoice_lines(rt, who.tenant_id, invoice_id)
     final, retreated = tax.fixed_at_issue(rt, who, tenant, final, lines)
+    partner = partner_repository.record(rt.store, who.tenant_id, final["partner_id"])
+    final = {**final, "customer": core.customer_of(final, partner)}
     inputs = {k: final[k] for k in ("partner_id", "period", "total", "line_count")}
     if final.get("tax"):
         inputs = {**inputs, "tax": final["tax"]["treatment"], "totals": final["totals"]}

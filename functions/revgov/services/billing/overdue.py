@@ -21,6 +21,7 @@ from typing import Any
 
 from ...domain.access import Principal, Role
 from ...domain.audit import AuditEntry
+from ...domain.billing import billed_to_customer
 from ...domain.billing import overdue as core
 from ...domain.billing import tax as tax_rules
 from ...domain.errors import Conflict, FieldError, MalformedRequest, NotFound, RuleViolation
@@ -30,7 +31,14 @@ from ...ports import Changes, DomainEvent, Stored
 from ...runtime import Runtime
 from .. import invoice_disputes, partner_repository, tenants
 from ..toolkit import pages, put_over
-from .repository import DISPUTED_LINES, issued_invoices, line_of, partner_issued_invoices
+from .repository import (
+    DISPUTED_LINES,
+    INVOICE_KEYS,
+    INVOICES,
+    issued_invoices,
+    line_of,
+    partner_issued_invoices,
+)
 
 CREDIT_HOLDS = "CREDITHOLD"  # partner id -> {partner_id, status: placed | lifted, hold, placed_at, lifted_at}
 CHARGED = "LATEPAYINVOICE"  # invoice id -> what late-payment charges issued on it (overdue_charges writes it)
@@ -181,6 +189,35 @@ def overdue_statement(rt: Runtime, who: Principal, *, partner_id: str | None, as
             "compensation": format_money(late.fixed_compensation * len(rows)),
         },
     }
+
+
+def overdue_invoices(
+    rt: Runtime, who: Principal, *, partner_id: str | None, as_of: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """`GET /v1/billing/overdue/invoices`: one page of the tenant's issued invoices, those overdue by `as_of` each with
+    its partner and the row `overdue_statement` gives it (finance's tenant-wide list). With a partner (always, for a
+    partner key: its own, another's a 404) only that partner's, read through its own invoice pointers. A page holds
+    the overdue invoices among one store page of issued ones: it may hold fewer than `limit`; follow `next_cursor`."""
+    tenant, _ = tenants.load_tenant(rt, who.tenant_id)
+    late, on = late_payment_of(tenant), as_of_day(rt, as_of)
+    if partner_id is not None or who.role is Role.PARTNER:
+        pid = _partner(rt, who, partner_id)["partner_id"]
+        page = rt.store.query(who.tenant_id, INVOICE_KEYS, limit=limit, cursor=cursor, prefix=f"{pid}#")
+    else:
+        page = rt.store.lookup(who.tenant_id, f"{INVOICES}#finalized", limit=limit, cursor=cursor)
+    refs = [(who.tenant_id, INVOICES, item.data["invoice_id"]) for item in page.items]
+    found = rt.store.get_many(refs) if refs else {}
+    issued = [found[ref].data for ref in refs if ref in found and found[ref].data["status"] == "finalized"]
+    issued = [invoice for invoice in issued if not billed_to_customer(invoice)]
+    partners = partner_repository.get_many(rt.store, who.tenant_id, sorted({i["partner_id"] for i in issued}))
+    items = []
+    for invoice in issued:
+        terms = core.terms_of(partners.get(invoice["partner_id"], {}), late.standard_terms_days)
+        if _was_overdue(invoice, terms, on):
+            row = _row(rt, who.tenant_id, late, invoice, terms, on)
+            items.append({"partner_id": invoice["partner_id"], "payment_terms_days": terms, "overdue": row})
+    return {"as_of": on.isoformat(), "currency": tenant.currency, "rule_id": late.rule.rule_id,
+            "clause": late.rule.clause, "items": items, "next_cursor": page.next_cursor}  # fmt: skip
 
 
 # --- the daily sweep -----------------------------------------------------------------------------------------------

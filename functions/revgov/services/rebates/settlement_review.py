@@ -69,6 +69,7 @@ def approve(rt: Runtime, who: Principal, settlement_id: str, body: dict[str, Any
         building.header(rebates, this, frame.rated, frame.built, exceptions), header, who.actor, body.get("note"),
         header["review"],
     )  # fmt: skip
+    issued["issuer"] = tenant.issuer  # who issues its statements, as on the day they are issued (never rewritten)
     changes.puts += repository.settlement_puts(issued, issued["programs"], stored)
     changes.audit.append(audit_entry(who, rebates, this, frame, issued, "rebate_settlement.settled"))
     changes.events.append(DomainEvent(SOURCE, "settlement.completed", _completed(this, frame)))
