@@ -938,3 +938,33 @@ def test_r16_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do
 @pytest.mark.xfail(strict=True, reason="r16 held-out goals not reached (docs/copilot.md); strict: passes => update")
 def test_r16_heldout_meets_the_goals(r16_heldout):
     _goals(r16_heldout)
+
+
+# --- the seventeenth round: questions_r17_tuning.json / questions_r17_heldout.json (OpenAgreements Confidentiality &
+# Invention Assignment Agreement v0.4.0 + demo questions, committed at 7061086 before any code of the round) --------
+def test_r17_tuning_split_keeps_what_the_seventeenth_round_reached():
+    # Measured after the round merged (a refit, eight candidate signals, a fine-tuned cross-encoder and a first-person
+    # yes/no rule, each measured by leave-one-round-out and none adopted: answering unchanged; docs/copilot.md):
+    # 38 questions (26 answerable, 12 unanswerable); gold retrieved 0.846 (22 of 26), gold cited 0.385 (10), refusal
+    # 0.917 (11 of 12), false refusals 0.538 (14), fact 0.346 (9). Floors at that minus about one question.
+    result = evaluate_split(full_index(), "tuning", source="r17")
+    _floors(result, retrieved=0.80, cited=0.34, refusal=0.83, false_refusals=0.58, fact=0.30)
+
+
+@pytest.fixture(scope="module")
+def r17_heldout():
+    return evaluate_split(full_index(), "heldout", source="r17")
+
+
+def test_r17_heldout_every_citation_is_verbatim_and_the_figures_measured_once_do_not_regress(r17_heldout):
+    # Measured by the lead right after the set landed (7061086, the code before the round) and ONCE after the round's
+    # branches merged (00f19df: nothing adopted, so the same figures): 40 questions (27 answerable, 13 unanswerable);
+    # gold retrieved 0.889 (24 of 27), gold cited 0.407 (11), refusal 0.462 (6 of 13), false refusals 0.481 (13 of 27;
+    # 10 of them with the gold clause retrieved), fact in the answer 0.407 (11), verbatim 1.0 (docs/copilot.md).
+    # Floors at the measured figures minus about one question.
+    _floors(r17_heldout, retrieved=0.85, cited=0.37, refusal=0.38, false_refusals=0.52, fact=0.37)
+
+
+@pytest.mark.xfail(strict=True, reason="r17 held-out goals not reached (docs/copilot.md); strict: passes => update")
+def test_r17_heldout_meets_the_goals(r17_heldout):
+    _goals(r17_heldout)

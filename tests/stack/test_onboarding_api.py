@@ -6,6 +6,7 @@ Scenario data: tests/scenarios/onboarding/northwind.json, with dates relative to
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from revgov.domain.contracts import parse_contract
 from revgov.domain.partners import tiers_by_rank
 from revgov.local.demo_partners import demo_application, onboard
 from revgov.runtime import Runtime
-from revgov.services import cases, partner_departures, partner_ownership, partners, renewals
+from revgov.services import cases, partner_departures, partner_ownership, partner_type_changes, partners, renewals
 from support import ROOT, Api, assert_problem
 
 WHY = {  # at collection: the names of the parametrized cases only; their dates are resolved when they run
@@ -490,6 +491,22 @@ def test_every_partner_event_matches_the_catalogue_schema_and_has_a_sample(stack
     partner_ownership.record_ownership_change(rt, approver, decided["approved"], {
         "changed_on": rt.clock.now_iso()[:10], "description": "Harbor Capital acquired 40% of the shares",
         "beneficial_owners": [{"name": "Harbor Capital LP", "share_percent": "40.00"}]})
+    # PA-2.1: "A Partner may apply to change its partner type by submitting the onboarding documents required for the
+    # new type; the change takes effect when Channel Operations approves it": one asked and rejected, one approved
+    # with PA-2.4's MSP documents on file (requested, rejected, changed)
+    change = {"partner_type": "msp", "reason": "we now run managed services"}
+    admin = Principal("northwind", Role.ADMIN, "key_01JX000000000000000000ADMN")  # SOP-4.3: not the approver
+    asked = partner_type_changes.request_change(rt, admin, decided["approved"], change)["type_change"]
+    cases.decide_case(rt, approver, "approval", asked["approval_id"], "rejected", "not operating services yet")
+    asked = partner_type_changes.request_change(rt, admin, decided["approved"], change)["type_change"]
+    today = rt.clock.now_iso()[:10]
+    a_year_on = (date.fromisoformat(today) + timedelta(days=365)).isoformat()
+    for kind, coverage in (("professional_liability_insurance", "2000000.00"), ("cyber_liability_insurance",
+                           "2000000.00"), ("security_attestation", None), ("operations_contact", None)):  # fmt: skip
+        document = {"document_type": kind, "reference": f"dms://{kind}", "checksum": "sha256:" + "7" * 64,
+                    "issued_at": today, **({"coverage_amount": coverage, "expires_at": a_year_on} if coverage else {})}
+        partners.add_document(rt, approver, decided["approved"], document)
+    cases.decide_case(rt, approver, "approval", asked["approval_id"], "approved", "documents verified")
     for status in ("suspended", "active", "terminated"):
         partners.change_status(rt, approver, decided["approved"], status, "scenario")
     mine = [e for e in recorder.events if e["source"] == "revgov.partner"] + _term_sweep_events() + _reminder_events()

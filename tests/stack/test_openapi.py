@@ -631,6 +631,8 @@ PREPARE: dict[str, Callable[[Replay], tuple[Any, ...]]] = {
     "import_catalog": lambda r: ({}, "partners:finance"),
     # PA-7.8: channel ops asks on an active partner's behalf; finance withdraws a request standing for another one
     "request_bank_transfer": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
+    # PA-2.1: channel ops files an active reseller's application to become an MSP (the example's body)
+    "request_partner_type_change": lambda r: ({"partner_id": r.partner("active")}, "partners:channel_ops"),
     "withdraw_bank_transfer": lambda r: ({"partner_id": _bank_transfer_requested(r)}, "partners:finance"),
     # PA-8.1 / CPA-8.1: a customer of the direct invoice, its VIES check in the VAT tenant, its certificate in the
     # sales-tax one (PA-10.1), issued a month ago and valid for a year from today
