@@ -55,7 +55,12 @@ def test_the_embedded_limiter_bounds_partner_keys_together(tmp_path) -> None:
     _flood(SqliteRateLimiter(Database(tmp_path / "r.sqlite"), Clock(START)))
 
 
-def test_the_dynamodb_limiter_bounds_partner_keys_together() -> None:
+def test_the_dynamodb_limiter_bounds_partner_keys_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto's in-process mock answers AWS's own endpoints only: a worker that ran the DynamoDB-engine stack has
+    # AWS_ENDPOINT_URL pointing at its emulator (stopped by now), which botocore would call instead (a fresh clone's
+    # `make test` failed so: connection refused)
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        monkeypatch.delenv(name, raising=False)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
